@@ -1,0 +1,299 @@
+//! Executable memory for compiled functions, laid out and linked by walmart
+//! itself (so functions can be compiled in parallel and freed with their
+//! module), and the process-wide registry that maps a machine PC back to
+//! its function, trap code and Wasm offset.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use cranelift_codegen::binemit::Reloc;
+
+use crate::error::CompileError;
+use crate::trap::TrapKind;
+
+/// What the registry knows about one compiled function.
+#[derive(Debug, Default)]
+pub struct FunctionInfo {
+    /// Offset of the function's first byte in the code memory.
+    pub start: u32,
+    pub len: u32,
+    /// Wasm function index; `None` for trampolines and host stubs.
+    pub func_index: Option<u32>,
+    /// Trap sites: (offset in function, trap), sorted.
+    pub traps: Vec<(u32, TrapKind)>,
+    /// Machine offset ranges mapped to Wasm code offsets: (start, end, wasm offset), sorted.
+    pub srclocs: Vec<(u32, u32, u32)>,
+}
+
+/// Names used when printing backtraces.
+#[derive(Debug, Default, Clone)]
+pub struct DebugNames {
+    pub module: Option<String>,
+    pub funcs: std::collections::HashMap<u32, String>,
+}
+
+/// Where a relocation points.
+#[derive(Debug, Clone, Copy)]
+pub enum RelocTarget {
+    /// Another function of the same code memory, by its position in the function list.
+    Function(usize),
+    /// An offset within the function holding the relocation.
+    SelfOffset(u32),
+}
+
+/// A relocation to apply when the code is placed.
+#[derive(Debug, Clone)]
+pub struct Relocation {
+    pub offset: u32,
+    pub kind: Reloc,
+    pub target: RelocTarget,
+    pub addend: i64,
+}
+
+/// A function's machine code before placement.
+#[derive(Debug)]
+pub struct CompiledFunction {
+    pub code: Vec<u8>,
+    pub relocs: Vec<Relocation>,
+    pub info: FunctionInfo,
+}
+
+/// A block of read-only executable memory holding some functions.
+#[derive(Debug)]
+pub struct CodeMemory {
+    ptr: *mut u8,
+    mapped: usize,
+    functions: Vec<FunctionInfo>,
+    names: DebugNames,
+}
+
+// SAFETY: the mapping is immutable (read + execute) once built and owned
+// by this value; sharing the addresses between threads is safe.
+unsafe impl Send for CodeMemory {}
+// SAFETY: see above; no interior mutability.
+unsafe impl Sync for CodeMemory {}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
+}
+
+impl CodeMemory {
+    /// Places `functions` in fresh memory, applies relocations, makes the
+    /// memory executable and registers it for trap lookup.
+    pub fn new(
+        functions: Vec<CompiledFunction>,
+        names: DebugNames,
+    ) -> Result<Arc<CodeMemory>, CompileError> {
+        let mut offsets = Vec::with_capacity(functions.len());
+        let mut size = 0usize;
+        for f in &functions {
+            size = size.next_multiple_of(16);
+            offsets.push(size);
+            size += f.code.len();
+        }
+        let mapped = size.max(1).next_multiple_of(page_size());
+        // SAFETY: anonymous private mapping; the result is checked.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                mapped,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(CompileError::CodeMemory(
+                std::io::Error::last_os_error().to_string(),
+            ));
+        }
+        let ptr = ptr as *mut u8;
+        let mut memory = CodeMemory {
+            ptr,
+            mapped,
+            functions: Vec::with_capacity(functions.len()),
+            names,
+        };
+        for (f, &offset) in functions.iter().zip(&offsets) {
+            // SAFETY: offset + len lies inside the fresh writable mapping.
+            unsafe {
+                std::ptr::copy_nonoverlapping(f.code.as_ptr(), ptr.add(offset), f.code.len());
+            }
+        }
+        for (f, &offset) in functions.iter().zip(&offsets) {
+            for r in &f.relocs {
+                let at = ptr as usize + offset + r.offset as usize;
+                let target = match r.target {
+                    RelocTarget::Function(i) => ptr as usize + offsets[i],
+                    RelocTarget::SelfOffset(o) => ptr as usize + offset + o as usize,
+                };
+                apply_reloc(at, r.kind, target, r.addend)?;
+            }
+        }
+        for (f, offset) in functions.into_iter().zip(offsets) {
+            let mut info = f.info;
+            info.start = offset as u32;
+            info.len = f.code.len() as u32;
+            memory.functions.push(info);
+        }
+        // SAFETY: the mapping is ours; from now on it is never written.
+        let rc = unsafe {
+            libc::mprotect(
+                ptr as *mut libc::c_void,
+                mapped,
+                libc::PROT_READ | libc::PROT_EXEC,
+            )
+        };
+        if rc != 0 {
+            return Err(CompileError::CodeMemory(
+                std::io::Error::last_os_error().to_string(),
+            ));
+        }
+        let memory = Arc::new(memory);
+        registry()
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(ptr as usize, memory.clone());
+        Ok(memory)
+    }
+
+    /// Address of the `i`th function placed.
+    pub fn function_ptr(&self, i: usize) -> *const u8 {
+        // SAFETY: start lies inside the mapping.
+        unsafe { self.ptr.add(self.functions[i].start as usize) }
+    }
+
+    /// Length in bytes of the `i`th function.
+    pub fn function_len(&self, i: usize) -> usize {
+        self.functions[i].len as usize
+    }
+
+    /// Removes this memory from the trap registry; its code must not run
+    /// afterwards. Called when the owner is done with it.
+    pub fn unregister(&self) {
+        registry()
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(self.ptr as usize));
+    }
+
+    fn contains(&self, pc: usize) -> bool {
+        pc >= self.ptr as usize && pc < self.ptr as usize + self.mapped
+    }
+
+    fn function_at(&self, pc: usize) -> Option<&FunctionInfo> {
+        let off = (pc - self.ptr as usize) as u32;
+        let i = self.functions.partition_point(|f| f.start <= off);
+        let f = self.functions.get(i.checked_sub(1)?)?;
+        (off < f.start + f.len).then_some(f)
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        // SAFETY: we own the mapping and nothing references it any more
+        // (the registry holds an Arc, so we are not in it).
+        unsafe {
+            libc::munmap(self.ptr as *mut libc::c_void, self.mapped);
+        }
+    }
+}
+
+fn apply_reloc(at: usize, kind: Reloc, target: usize, addend: i64) -> Result<(), CompileError> {
+    let value = (target as i64).wrapping_add(addend);
+    match kind {
+        Reloc::Abs8 => {
+            // SAFETY: the relocation site lies inside the writable mapping.
+            unsafe { (at as *mut u64).write_unaligned(value as u64) }
+        }
+        Reloc::X86PCRel4 | Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 => {
+            let delta = value - at as i64;
+            let delta = i32::try_from(delta)
+                .map_err(|_| CompileError::CodeMemory("call out of 32-bit range".into()))?;
+            // SAFETY: as above.
+            unsafe { (at as *mut i32).write_unaligned(delta) }
+        }
+        Reloc::Arm64Call => {
+            let delta = (value - at as i64) >> 2;
+            // SAFETY: as above.
+            unsafe {
+                let insn = (at as *mut u32).read_unaligned();
+                let insn = (insn & 0xfc00_0000) | (delta as u32 & 0x03ff_ffff);
+                (at as *mut u32).write_unaligned(insn);
+            }
+        }
+        other => {
+            return Err(CompileError::Unsupported(format!(
+                "relocation kind {other:?}"
+            )))
+        }
+    }
+    Ok(())
+}
+
+type Registry = RwLock<BTreeMap<usize, Arc<CodeMemory>>>;
+
+fn registry() -> &'static Registry {
+    static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+fn with_code<R>(pc: usize, f: impl FnOnce(&CodeMemory) -> Option<R>) -> Option<R> {
+    // A signal handler calls this: a read lock cannot deadlock unless this
+    // very thread holds the write lock, and registration never runs Wasm.
+    let map = registry().read().unwrap_or_else(|e| e.into_inner());
+    let (_, code) = map.range(..=pc).next_back()?;
+    if !code.contains(pc) {
+        return None;
+    }
+    f(code)
+}
+
+/// Whether `pc` lies in walmart-generated code.
+pub fn is_jit_code(pc: usize) -> bool {
+    with_code(pc, |_| Some(())).is_some()
+}
+
+/// The trap recorded at `pc`, if `pc` is a trap site in generated code.
+pub fn lookup_trap(pc: usize) -> Option<TrapKind> {
+    with_code(pc, |code| {
+        let f = code.function_at(pc)?;
+        let off = (pc - code.ptr as usize) as u32 - f.start;
+        let i = f.traps.binary_search_by_key(&off, |(o, _)| *o).ok()?;
+        Some(f.traps[i].1)
+    })
+}
+
+/// A frame of a Wasm backtrace.
+#[derive(Debug, Clone)]
+pub struct FrameInfo {
+    pub func_index: u32,
+    pub func_name: Option<String>,
+    pub module_name: Option<String>,
+    /// Offset of the instruction in the module binary.
+    pub wasm_offset: Option<u32>,
+}
+
+/// Describes the Wasm function containing `pc`; `None` for non-Wasm code
+/// (including walmart's trampolines).
+pub fn lookup_frame(pc: usize) -> Option<FrameInfo> {
+    with_code(pc, |code| {
+        let f = code.function_at(pc)?;
+        let func_index = f.func_index?;
+        let off = (pc - code.ptr as usize) as u32 - f.start;
+        let i = f.srclocs.partition_point(|(s, _, _)| *s <= off);
+        let wasm_offset = i
+            .checked_sub(1)
+            .map(|i| f.srclocs[i])
+            .filter(|(_, e, _)| off < *e)
+            .map(|(_, _, w)| w);
+        Some(FrameInfo {
+            func_index,
+            func_name: code.names.funcs.get(&func_index).cloned(),
+            module_name: code.names.module.clone(),
+            wasm_offset,
+        })
+    })
+}

@@ -1,0 +1,279 @@
+//! The compiler: ISA setup, parallel compilation of a module's functions,
+//! and the trampolines between the host's array calling convention and
+//! Wasm's.
+
+use std::sync::Arc;
+
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{
+    self, types, AbiParam, InstBuilder, Signature, UserFuncName,
+};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use rayon::prelude::*;
+use wasmparser::{BinaryReader, FunctionBody};
+
+use crate::code_memory::{
+    CodeMemory, CompiledFunction, DebugNames, FunctionInfo, RelocTarget, Relocation,
+};
+use crate::error::CompileError;
+use crate::module_info::{FuncSig, ModuleInfo};
+use crate::trap::TrapKind;
+use crate::translate::{self, ir_type, wasm_signature, ModuleEnv, TranslateConfig};
+use crate::vmctx::{self, VMOffsets};
+
+/// Compiles modules and trampolines for the host machine.
+pub struct Compiler {
+    isa: OwnedTargetIsa,
+    config: TranslateConfig,
+}
+
+impl std::fmt::Debug for Compiler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compiler")
+            .field("isa", &self.isa.name())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// The machine code of one module.
+#[derive(Debug)]
+pub struct CompiledModule {
+    /// Defined function `i` (Wasm index `num_imported + i`) is function `i` here.
+    pub code: Arc<CodeMemory>,
+    /// The vmctx layout the code was compiled against.
+    pub offsets: VMOffsets,
+}
+
+impl CompiledModule {
+    /// Entry address of defined function `i`.
+    pub fn defined_func(&self, i: u32) -> *const u8 {
+        self.code.function_ptr(i as usize)
+    }
+}
+
+impl Compiler {
+    /// A compiler for the host CPU.
+    pub fn new(config: TranslateConfig) -> Result<Compiler, CompileError> {
+        let mut flags = settings::builder();
+        let set = |flags: &mut settings::Builder, k: &str, v: &str| {
+            flags
+                .set(k, v)
+                .map_err(|e| CompileError::Unsupported(format!("cranelift setting {k}: {e}")))
+        };
+        set(&mut flags, "opt_level", "speed")?;
+        set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+        // Frame pointers let the runtime walk Wasm stacks for backtraces.
+        set(&mut flags, "preserve_frame_pointers", "true")?;
+        set(&mut flags, "enable_probestack", "true")?;
+        set(&mut flags, "probestack_strategy", "inline")?;
+        set(&mut flags, "unwind_info", "false")?;
+        let builder = cranelift_native::builder()
+            .map_err(|e| CompileError::Unsupported(format!("host CPU: {e}")))?;
+        let isa = builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| CompileError::Unsupported(format!("host CPU: {e}")))?;
+        Ok(Compiler { isa, config })
+    }
+
+    /// The translation options this compiler applies.
+    pub fn config(&self) -> &TranslateConfig {
+        &self.config
+    }
+
+    /// Compiles every defined function of a (validated) module.
+    pub fn compile_module(
+        &self,
+        wasm: &[u8],
+        info: &ModuleInfo,
+        type_ids: &[u64],
+    ) -> Result<CompiledModule, CompileError> {
+        let env = ModuleEnv {
+            info,
+            offsets: VMOffsets::new(info),
+            type_ids,
+            config: &self.config,
+            pointer_type: self.isa.pointer_type(),
+            host_call_conv: self.isa.default_call_conv(),
+            frontend_config: self.isa.frontend_config(),
+        };
+        let num_imported = info.num_imported_funcs;
+        let functions: Vec<CompiledFunction> = info
+            .func_bodies
+            .par_iter()
+            .enumerate()
+            .map_init(
+                || (Context::new(), FunctionBuilderContext::new()),
+                |(ctx, fctx), (i, range)| {
+                    let func_index = num_imported + i as u32;
+                    let reader = BinaryReader::new(&wasm[range.clone()], range.start as u64);
+                    let body = FunctionBody::new(reader);
+                    ctx.clear();
+                    ctx.func = translate::translate_function(&env, fctx, func_index, &body)?;
+                    self.finish_function(ctx, Some(func_index), num_imported)
+                },
+            )
+            .collect::<Result<_, _>>()?;
+        let names = DebugNames {
+            module: info.name.clone(),
+            funcs: info.func_names.clone(),
+        };
+        Ok(CompiledModule {
+            code: CodeMemory::new(functions, names)?,
+            offsets: env.offsets,
+        })
+    }
+
+    /// Runs Cranelift on `ctx.func` and collects code, traps, source
+    /// locations and relocations.
+    fn finish_function(
+        &self,
+        ctx: &mut Context,
+        func_index: Option<u32>,
+        num_imported: u32,
+    ) -> Result<CompiledFunction, CompileError> {
+        let user_names = ctx.func.params.user_named_funcs().clone();
+        let code = ctx
+            .compile(&*self.isa, &mut ControlPlane::default())
+            .map_err(|e| CompileError::Codegen {
+                func: func_index.unwrap_or(u32::MAX),
+                message: format!("{:?}", e.inner),
+            })?;
+        let buffer = &code.buffer;
+        let mut traps: Vec<(u32, TrapKind)> = buffer
+            .traps()
+            .iter()
+            .filter_map(|t| TrapKind::from_code(t.code).map(|k| (t.offset, k)))
+            .collect();
+        traps.sort_by_key(|(o, _)| *o);
+        let srclocs = buffer
+            .get_srclocs_sorted()
+            .iter()
+            .filter(|s| !s.loc.is_default())
+            .map(|s| (s.start, s.end, s.loc.bits()))
+            .collect();
+        let mut relocs = Vec::new();
+        for r in buffer.relocs() {
+            let target = match &r.target {
+                FinalizedRelocTarget::Func(off) => RelocTarget::SelfOffset(*off),
+                FinalizedRelocTarget::ExternalName(ir::ExternalName::User(name)) => {
+                    let callee = user_names[*name].index;
+                    RelocTarget::Function((callee - num_imported) as usize)
+                }
+                FinalizedRelocTarget::ExternalName(other) => {
+                    return Err(CompileError::Unsupported(format!(
+                        "call to external symbol {other:?}"
+                    )))
+                }
+            };
+            relocs.push(Relocation {
+                offset: r.offset,
+                kind: r.kind,
+                target,
+                addend: r.addend,
+            });
+        }
+        Ok(CompiledFunction {
+            code: buffer.data().to_vec(),
+            relocs,
+            info: FunctionInfo {
+                func_index,
+                traps,
+                srclocs,
+                ..Default::default()
+            },
+        })
+    }
+
+    /// Compiles the entry trampoline for signature `sig`: a C-ABI function
+    /// `fn(vmctx, code, values: *mut [u128])` that loads the arguments from
+    /// `values`, calls `code` with Wasm's convention and stores the results
+    /// back into `values`.
+    pub fn entry_trampoline(&self, sig: &FuncSig) -> Result<Arc<CodeMemory>, CompileError> {
+        let ptr = self.isa.pointer_type();
+        let mut tsig = Signature::new(self.isa.default_call_conv());
+        tsig.params.extend([AbiParam::new(ptr); 3]);
+        let mut ctx = Context::new();
+        ctx.func = ir::Function::with_name_signature(UserFuncName::default(), tsig);
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let block = b.create_block();
+        b.append_block_params_for_function_params(block);
+        b.switch_to_block(block);
+        b.seal_block(block);
+        let p = b.block_params(block).to_vec();
+        let (vmctx, code, values) = (p[0], p[1], p[2]);
+        let mut args = vec![vmctx];
+        for (i, t) in sig.params.iter().enumerate() {
+            let flags = ir::MemFlagsData::trusted();
+            args.push(b.ins().load(ir_type(*t), flags, values, i as i32 * vmctx::VALUE_SLOT));
+        }
+        let callee_sig = b.import_signature(wasm_signature(sig));
+        let call = b.ins().call_indirect(callee_sig, code, &args);
+        let results = b.inst_results(call).to_vec();
+        for (i, r) in results.into_iter().enumerate() {
+            b.ins().store(
+                ir::MemFlagsData::trusted(),
+                r,
+                values,
+                i as i32 * vmctx::VALUE_SLOT,
+            );
+        }
+        b.ins().return_(&[]);
+        b.finalize(self.isa.frontend_config());
+        let f = self.finish_function(&mut ctx, None, 0)?;
+        CodeMemory::new(vec![f], DebugNames::default())
+    }
+
+    /// Compiles the host-call stub for signature `sig`: a function with
+    /// Wasm's convention whose vmctx is a host context. It spills the
+    /// arguments to the stack, calls the context's `dispatch` and traps
+    /// with [`TrapKind::HostError`] if the host failed.
+    pub fn host_stub(&self, sig: &FuncSig) -> Result<Arc<CodeMemory>, CompileError> {
+        let ptr = self.isa.pointer_type();
+        let mut ctx = Context::new();
+        ctx.func = ir::Function::with_name_signature(UserFuncName::default(), wasm_signature(sig));
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let block = b.create_block();
+        b.append_block_params_for_function_params(block);
+        b.switch_to_block(block);
+        b.seal_block(block);
+        let p = b.block_params(block).to_vec();
+        let host_ctx = p[0];
+        let slots = sig.params.len().max(sig.results.len()).max(1) as u32;
+        let slot = b.create_sized_stack_slot(ir::StackSlotData::new(
+            ir::StackSlotKind::ExplicitSlot,
+            slots * vmctx::VALUE_SLOT as u32,
+            4,
+        ));
+        for (i, v) in p[1..].iter().enumerate() {
+            b.ins().stack_store(ptr, *v, slot, i as i32 * vmctx::VALUE_SLOT);
+        }
+        let values = b.ins().stack_addr(ptr, slot, 0);
+        let dispatch = b.ins().load(
+            ptr,
+            ir::MemFlagsData::trusted().with_readonly(),
+            host_ctx,
+            vmctx::HOST_DISPATCH,
+        );
+        let mut dsig = Signature::new(self.isa.default_call_conv());
+        dsig.params.extend([AbiParam::new(ptr); 2]);
+        dsig.returns.push(AbiParam::new(types::I32));
+        let dsig = b.import_signature(dsig);
+        let call = b.ins().call_indirect(dsig, dispatch, &[host_ctx, values]);
+        let status = b.inst_results(call)[0];
+        b.ins().trapnz(status, TrapKind::HostError.code());
+        let mut results = Vec::new();
+        for (i, t) in sig.results.iter().enumerate() {
+            results.push(b.ins().stack_load(ptr, ir_type(*t), slot, i as i32 * vmctx::VALUE_SLOT));
+        }
+        b.ins().return_(&results);
+        b.finalize(self.isa.frontend_config());
+        let f = self.finish_function(&mut ctx, None, 0)?;
+        CodeMemory::new(vec![f], DebugNames::default())
+    }
+}

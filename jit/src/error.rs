@@ -1,0 +1,18 @@
+//! Errors raised while decoding, validating or compiling a module.
+
+/// Why a module could not be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// The binary is malformed or fails validation.
+    #[error("{0}")]
+    Invalid(#[from] wasmparser::BinaryReaderError),
+    /// The module uses a feature walmart does not support (yet).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// Cranelift rejected the generated IR; a walmart bug.
+    #[error("code generation failed in function {func}: {message}")]
+    Codegen { func: u32, message: String },
+    /// The operating system refused code memory.
+    #[error("code memory: {0}")]
+    CodeMemory(String),
+}

@@ -1,0 +1,23 @@
+//! `walmart-jit`: WebAssembly to Cranelift IR to machine code.
+//!
+//! [`module_info::parse`] validates a module and decodes its structure;
+//! [`Compiler::compile_module`] translates every function body (in
+//! parallel) and places the code in a [`CodeMemory`], whose trap tables
+//! the runtime's signal handler consults through [`lookup_trap`]. The
+//! [`vmctx`] module is the layout contract between generated code and the
+//! runtime.
+
+pub mod code_memory;
+pub mod compile;
+pub mod error;
+pub mod module_info;
+pub mod translate;
+pub mod trap;
+pub mod vmctx;
+
+pub use code_memory::{is_jit_code, lookup_frame, lookup_trap, CodeMemory, FrameInfo};
+pub use compile::{CompiledModule, Compiler};
+pub use error::CompileError;
+pub use module_info::{FuncSig, ModuleInfo, WasmType};
+pub use translate::TranslateConfig;
+pub use trap::TrapKind;

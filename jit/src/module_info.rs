@@ -1,0 +1,517 @@
+//! The decoded shape of a module: everything the translator and the runtime
+//! need to know about it besides the function bodies' instructions.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use wasmparser::{
+    DataKind, ElementItems, ElementKind, ExternalKind, Parser, Payload, TypeRef, Validator,
+    WasmFeatures,
+};
+
+use crate::error::CompileError;
+
+/// A Wasm value type as walmart supports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WasmType {
+    I32,
+    I64,
+    F32,
+    F64,
+    V128,
+    FuncRef,
+    ExternRef,
+}
+
+impl WasmType {
+    /// Converts from wasmparser's value type; `None` for types walmart
+    /// does not support (typed function references, GC types).
+    pub fn from_parser(ty: wasmparser::ValType) -> Option<WasmType> {
+        use wasmparser::ValType as V;
+        Some(match ty {
+            V::I32 => WasmType::I32,
+            V::I64 => WasmType::I64,
+            V::F32 => WasmType::F32,
+            V::F64 => WasmType::F64,
+            V::V128 => WasmType::V128,
+            V::Ref(r) => Self::from_ref(r)?,
+        })
+    }
+
+    /// Converts a reference type; only the nullable `funcref`/`externref`
+    /// of Wasm 2.0 are supported.
+    pub fn from_ref(r: wasmparser::RefType) -> Option<WasmType> {
+        if r == wasmparser::RefType::FUNCREF {
+            Some(WasmType::FuncRef)
+        } else if r == wasmparser::RefType::EXTERNREF {
+            Some(WasmType::ExternRef)
+        } else {
+            None
+        }
+    }
+
+    /// Whether this is a reference type.
+    pub fn is_ref(self) -> bool {
+        matches!(self, WasmType::FuncRef | WasmType::ExternRef)
+    }
+}
+
+/// A function signature.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FuncSig {
+    pub params: Vec<WasmType>,
+    pub results: Vec<WasmType>,
+}
+
+/// Limits and index type of a linear memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryPlan {
+    /// Minimum size in 64 KiB pages.
+    pub min: u64,
+    /// Maximum size in pages, if declared.
+    pub max: Option<u64>,
+    /// Whether addresses are 64-bit (memory64).
+    pub memory64: bool,
+    /// Whether the memory is shared (threads).
+    pub shared: bool,
+}
+
+/// A table's element type and limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TablePlan {
+    pub elem: WasmType,
+    pub min: u64,
+    pub max: Option<u64>,
+}
+
+/// A global's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GlobalPlan {
+    pub ty: WasmType,
+    pub mutable: bool,
+}
+
+/// One operation of a constant expression, evaluated by the runtime at
+/// instantiation (extended-const arithmetic included).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ConstOp {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    V128(u128),
+    RefNull,
+    RefFunc(u32),
+    GlobalGet(u32),
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+/// A constant expression: a tiny stack program.
+pub type ConstExpr = Vec<ConstOp>;
+
+/// What an import brings in.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ImportKind {
+    /// A function of the given type index.
+    Func(u32),
+    Table(TablePlan),
+    Memory(MemoryPlan),
+    Global(GlobalPlan),
+}
+
+/// An import declaration.
+#[derive(Clone, Debug)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+    pub kind: ImportKind,
+}
+
+/// What an export names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportKind {
+    Func(u32),
+    Table(u32),
+    Memory(u32),
+    Global(u32),
+}
+
+/// An element segment.
+#[derive(Clone, Debug)]
+pub struct ElemSegment {
+    pub mode: SegmentMode,
+    pub ty: WasmType,
+    /// One constant expression per element (function indices become `RefFunc`).
+    pub items: Vec<ConstExpr>,
+}
+
+/// A data segment.
+#[derive(Clone, Debug)]
+pub struct DataSegment {
+    pub mode: SegmentMode,
+    /// Byte range of the segment's contents in the module binary.
+    pub bytes: Range<usize>,
+}
+
+/// How a segment is applied at instantiation.
+#[derive(Clone, Debug)]
+pub enum SegmentMode {
+    Passive,
+    Declared,
+    /// Written into table/memory `index` at `offset` during instantiation.
+    Active { index: u32, offset: ConstExpr },
+}
+
+/// Everything known about a module except its compiled code.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleInfo {
+    pub types: Vec<FuncSig>,
+    pub imports: Vec<Import>,
+    /// Type index of every function, imported ones first.
+    pub func_types: Vec<u32>,
+    pub num_imported_funcs: u32,
+    pub tables: Vec<TablePlan>,
+    pub num_imported_tables: u32,
+    pub memories: Vec<MemoryPlan>,
+    pub num_imported_memories: u32,
+    pub globals: Vec<GlobalPlan>,
+    pub num_imported_globals: u32,
+    /// Initialisers of the defined (non-imported) globals.
+    pub global_inits: Vec<ConstExpr>,
+    pub exports: Vec<(String, ExportKind)>,
+    pub start: Option<u32>,
+    pub elements: Vec<ElemSegment>,
+    pub data: Vec<DataSegment>,
+    /// Function names from the `name` custom section.
+    pub func_names: HashMap<u32, String>,
+    /// The module's name from the `name` section.
+    pub name: Option<String>,
+    /// Byte range in the binary of each defined function's body.
+    pub func_bodies: Vec<Range<usize>>,
+    /// Functions that may be referenced (`ref.func`, elements, exports).
+    pub escaping_funcs: Vec<u32>,
+}
+
+impl ModuleInfo {
+    /// The signature of function `func` (imported or defined).
+    pub fn func_sig(&self, func: u32) -> &FuncSig {
+        &self.types[self.func_types[func as usize] as usize]
+    }
+
+    /// Number of functions defined in the module.
+    pub fn num_defined_funcs(&self) -> u32 {
+        self.func_types.len() as u32 - self.num_imported_funcs
+    }
+
+    /// Looks up an export by name.
+    pub fn export(&self, name: &str) -> Option<ExportKind> {
+        self.exports
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, kind)| *kind)
+    }
+}
+
+/// The Wasm features walmart validates against.
+pub fn features() -> WasmFeatures {
+    WasmFeatures::WASM2
+}
+
+fn unsupported(what: impl Into<String>) -> CompileError {
+    CompileError::Unsupported(what.into())
+}
+
+fn val_type(ty: wasmparser::ValType) -> Result<WasmType, CompileError> {
+    WasmType::from_parser(ty).ok_or_else(|| unsupported(format!("value type {ty:?}")))
+}
+
+fn table_plan(ty: &wasmparser::TableType) -> Result<TablePlan, CompileError> {
+    if ty.table64 {
+        return Err(unsupported("64-bit tables"));
+    }
+    let elem = WasmType::from_ref(ty.element_type)
+        .ok_or_else(|| unsupported(format!("table element type {:?}", ty.element_type)))?;
+    Ok(TablePlan {
+        elem,
+        min: ty.initial,
+        max: ty.maximum,
+    })
+}
+
+fn memory_plan(ty: &wasmparser::MemoryType) -> Result<MemoryPlan, CompileError> {
+    if ty.page_size_log2.is_some_and(|p| p != 16) {
+        return Err(unsupported("custom page sizes"));
+    }
+    Ok(MemoryPlan {
+        min: ty.initial,
+        max: ty.maximum,
+        memory64: ty.memory64,
+        shared: ty.shared,
+    })
+}
+
+fn global_plan(ty: &wasmparser::GlobalType) -> Result<GlobalPlan, CompileError> {
+    Ok(GlobalPlan {
+        ty: val_type(ty.content_type)?,
+        mutable: ty.mutable,
+    })
+}
+
+/// Decodes a (validated) constant expression into walmart's form.
+pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileError> {
+    use wasmparser::Operator as O;
+    let mut ops = Vec::new();
+    let mut reader = expr.get_operators_reader();
+    while !reader.eof() {
+        let op = reader.read()?;
+        ops.push(match op {
+            O::I32Const { value } => ConstOp::I32(value),
+            O::I64Const { value } => ConstOp::I64(value),
+            O::F32Const { value } => ConstOp::F32(value.bits()),
+            O::F64Const { value } => ConstOp::F64(value.bits()),
+            O::V128Const { value } => ConstOp::V128(value.i128() as u128),
+            O::RefNull { .. } => ConstOp::RefNull,
+            O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+            O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+            O::I32Add => ConstOp::I32Add,
+            O::I32Sub => ConstOp::I32Sub,
+            O::I32Mul => ConstOp::I32Mul,
+            O::I64Add => ConstOp::I64Add,
+            O::I64Sub => ConstOp::I64Sub,
+            O::I64Mul => ConstOp::I64Mul,
+            O::End => break,
+            other => return Err(unsupported(format!("constant expression operator {other:?}"))),
+        });
+    }
+    Ok(ops)
+}
+
+/// Validates `wasm` and decodes its module-level structure. Function bodies
+/// are validated here too, so a module that parses is a valid module.
+pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
+    let mut validator = Validator::new_with_features(features());
+    let mut info = ModuleInfo::default();
+    let mut func_validators = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload?;
+        if let wasmparser::ValidPayload::Func(func, body) = validator.payload(&payload)? {
+            func_validators.push((func, body));
+        }
+        match payload {
+            Payload::Version { encoding, .. } => {
+                if encoding != wasmparser::Encoding::Module {
+                    return Err(unsupported("components"));
+                }
+            }
+            Payload::TypeSection(reader) => {
+                for ty in reader.into_iter_err_on_gc_types() {
+                    let ty = ty?;
+                    info.types.push(FuncSig {
+                        params: ty
+                            .params()
+                            .iter()
+                            .map(|t| val_type(*t))
+                            .collect::<Result<_, _>>()?,
+                        results: ty
+                            .results()
+                            .iter()
+                            .map(|t| val_type(*t))
+                            .collect::<Result<_, _>>()?,
+                    });
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import?;
+                    let kind = match import.ty {
+                        TypeRef::Func(idx) | TypeRef::FuncExact(idx) => {
+                            info.func_types.push(idx);
+                            info.num_imported_funcs += 1;
+                            ImportKind::Func(idx)
+                        }
+                        TypeRef::Table(t) => {
+                            let plan = table_plan(&t)?;
+                            info.tables.push(plan);
+                            info.num_imported_tables += 1;
+                            ImportKind::Table(plan)
+                        }
+                        TypeRef::Memory(m) => {
+                            let plan = memory_plan(&m)?;
+                            info.memories.push(plan);
+                            info.num_imported_memories += 1;
+                            ImportKind::Memory(plan)
+                        }
+                        TypeRef::Global(g) => {
+                            let plan = global_plan(&g)?;
+                            info.globals.push(plan);
+                            info.num_imported_globals += 1;
+                            ImportKind::Global(plan)
+                        }
+                        TypeRef::Tag(_) => return Err(unsupported("exception tags")),
+                    };
+                    info.imports.push(Import {
+                        module: import.module.to_string(),
+                        name: import.name.to_string(),
+                        kind,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    info.func_types.push(ty?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    let table = table?;
+                    info.tables.push(table_plan(&table.ty)?);
+                    if let wasmparser::TableInit::Expr(_) = table.init {
+                        return Err(unsupported("table initialiser expressions"));
+                    }
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for mem in reader {
+                    info.memories.push(memory_plan(&mem?)?);
+                }
+            }
+            Payload::TagSection(_) => return Err(unsupported("exception tags")),
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    let global = global?;
+                    info.globals.push(global_plan(&global.ty)?);
+                    info.global_inits.push(const_expr(&global.init_expr)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    let kind = match export.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => {
+                            info.escaping_funcs.push(export.index);
+                            ExportKind::Func(export.index)
+                        }
+                        ExternalKind::Table => ExportKind::Table(export.index),
+                        ExternalKind::Memory => ExportKind::Memory(export.index),
+                        ExternalKind::Global => ExportKind::Global(export.index),
+                        ExternalKind::Tag => return Err(unsupported("exception tags")),
+                    };
+                    info.exports.push((export.name.to_string(), kind));
+                }
+            }
+            Payload::StartSection { func, .. } => info.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for elem in reader {
+                    info.elements.push(element(&mut info.escaping_funcs, elem?)?);
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data?;
+                    let mode = match data.kind {
+                        DataKind::Passive => SegmentMode::Passive,
+                        DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => SegmentMode::Active {
+                            index: memory_index,
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    let start = data.data.as_ptr() as usize - wasm.as_ptr() as usize;
+                    info.data.push(DataSegment {
+                        mode,
+                        bytes: start..start + data.data.len(),
+                    });
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let r = body.range();
+                info.func_bodies.push(r.start as usize..r.end as usize);
+            }
+            Payload::CustomSection(section) => {
+                if let wasmparser::KnownCustom::Name(names) = section.as_known() {
+                    // A malformed name section is not an error: names are
+                    // only a debugging aid.
+                    let _ = read_names(&mut info, names);
+                }
+            }
+            _ => {}
+        }
+    }
+    for (func, body) in func_validators {
+        let mut validator = func.into_validator(Default::default());
+        validator.validate(&body)?;
+    }
+    info.escaping_funcs.sort_unstable();
+    info.escaping_funcs.dedup();
+    Ok(info)
+}
+
+fn element(
+    escaping: &mut Vec<u32>,
+    elem: wasmparser::Element<'_>,
+) -> Result<ElemSegment, CompileError> {
+    let mode = match elem.kind {
+        ElementKind::Passive => SegmentMode::Passive,
+        ElementKind::Declared => SegmentMode::Declared,
+        ElementKind::Active {
+            table_index,
+            offset_expr,
+        } => SegmentMode::Active {
+            index: table_index.unwrap_or(0),
+            offset: const_expr(&offset_expr)?,
+        },
+    };
+    let (ty, items) = match elem.items {
+        ElementItems::Functions(funcs) => {
+            let mut items = Vec::new();
+            for f in funcs {
+                let f = f?;
+                escaping.push(f);
+                items.push(vec![ConstOp::RefFunc(f)]);
+            }
+            (WasmType::FuncRef, items)
+        }
+        ElementItems::Expressions(ty, exprs) => {
+            let ty = WasmType::from_ref(ty)
+                .ok_or_else(|| unsupported(format!("element type {ty:?}")))?;
+            let mut items = Vec::new();
+            for e in exprs {
+                let e = const_expr(&e?)?;
+                for op in &e {
+                    if let ConstOp::RefFunc(f) = op {
+                        escaping.push(*f);
+                    }
+                }
+                items.push(e);
+            }
+            (ty, items)
+        }
+    };
+    Ok(ElemSegment { mode, ty, items })
+}
+
+fn read_names(
+    info: &mut ModuleInfo,
+    names: wasmparser::NameSectionReader<'_>,
+) -> Result<(), wasmparser::BinaryReaderError> {
+    for name in names {
+        match name? {
+            wasmparser::Name::Module { name, .. } => info.name = Some(name.to_string()),
+            wasmparser::Name::Function(map) => {
+                for naming in map {
+                    let naming = naming?;
+                    info.func_names.insert(naming.index, naming.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

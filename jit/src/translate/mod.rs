@@ -1,0 +1,382 @@
+//! The translation driver: one Wasm function body to one Cranelift function.
+//!
+//! The translator keeps Wasm's operand stack as a stack of SSA values and
+//! its control stack as [`ControlFrame`]s. Operator families live in the
+//! sibling modules (`control`, `numeric`, `conversions`, `memory`, `table`,
+//! `call`, `variables`), each an `impl` block on [`FuncTranslator`].
+
+mod call;
+mod control;
+mod conversions;
+mod memory;
+mod numeric;
+mod table;
+mod variables;
+
+use cranelift_codegen::ir::{
+    self, types, AbiParam, ArgumentPurpose, BlockArg, Function, InstBuilder, MemFlagsData, Signature,
+    UserFuncName, Value,
+};
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use wasmparser::{FunctionBody, Operator};
+
+pub use control::ControlFrame;
+
+use crate::error::CompileError;
+use crate::module_info::{FuncSig, ModuleInfo, WasmType};
+use crate::trap::TrapKind;
+use crate::vmctx::{self, Builtin, VMOffsets};
+
+/// Options that change the code generated for every function.
+#[derive(Clone, Debug)]
+pub struct TranslateConfig {
+    /// Emit explicit bounds checks on every memory access. When false, the
+    /// runtime guarantees a guard region covering any 32-bit address plus
+    /// offset, and accesses rely on the fault (the switch the guarded
+    /// memory issue flips).
+    pub bounds_checks: bool,
+}
+
+/// What the translator needs to know about the module being compiled.
+pub struct ModuleEnv<'a> {
+    pub info: &'a ModuleInfo,
+    pub offsets: VMOffsets,
+    /// Engine-wide signature id of each module type index.
+    pub type_ids: &'a [u64],
+    pub config: &'a TranslateConfig,
+    pub pointer_type: ir::Type,
+    /// The platform C calling convention, used for builtins.
+    pub host_call_conv: CallConv,
+    pub frontend_config: cranelift_codegen::isa::TargetFrontendConfig,
+}
+
+/// The Cranelift type that carries a Wasm value.
+pub fn ir_type(ty: WasmType) -> ir::Type {
+    match ty {
+        WasmType::I32 => types::I32,
+        WasmType::I64 => types::I64,
+        WasmType::F32 => types::F32,
+        WasmType::F64 => types::F64,
+        WasmType::V128 => types::I8X16,
+        WasmType::FuncRef | WasmType::ExternRef => types::I64,
+    }
+}
+
+/// walmart's calling convention for Wasm functions: `tail` (so tail calls
+/// can come), vmctx first, then the Wasm parameters.
+pub fn wasm_signature(sig: &FuncSig) -> Signature {
+    let mut s = Signature::new(CallConv::Tail);
+    s.params
+        .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
+    s.params
+        .extend(sig.params.iter().map(|t| AbiParam::new(ir_type(*t))));
+    s.returns
+        .extend(sig.results.iter().map(|t| AbiParam::new(ir_type(*t))));
+    s
+}
+
+/// Memory flags for loads of VM structures that never trap and never
+/// alias linear memory.
+pub(crate) fn vm_flags() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Wraps values as block-call arguments.
+pub(crate) fn block_args(values: &[Value]) -> Vec<BlockArg> {
+    values.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+/// Per-function translation state.
+pub struct FuncTranslator<'a, 'b> {
+    pub(crate) builder: FunctionBuilder<'b>,
+    pub(crate) env: &'a ModuleEnv<'a>,
+    pub(crate) vmctx: Value,
+    pub(crate) locals: Vec<(Variable, WasmType)>,
+    pub(crate) stack: Vec<Value>,
+    pub(crate) frames: Vec<ControlFrame>,
+    pub(crate) reachable: bool,
+    /// Nesting depth of blocks opened while unreachable (skipped).
+    pub(crate) dead_depth: usize,
+    /// Wasm-level function index, for diagnostics.
+    pub(crate) func_index: u32,
+}
+
+/// Translates the body of defined function `func_index` into IR.
+pub fn translate_function(
+    env: &ModuleEnv<'_>,
+    func_ctx: &mut FunctionBuilderContext,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+) -> Result<Function, CompileError> {
+    let sig = env.info.func_sig(func_index);
+    let mut func = Function::with_name_signature(
+        UserFuncName::user(0, func_index),
+        wasm_signature(sig),
+    );
+    // Prologues compare SP against the limit the runtime keeps in the vmctx,
+    // which is how deep recursion becomes `call stack exhausted`.
+    let vmctx_gv = func.create_global_value(ir::GlobalValueData::VMContext);
+    let flags = func
+        .dfg
+        .mem_flags
+        .insert(vm_flags())
+        .expect("one memory-flags entry fits");
+    let limit = func.create_global_value(ir::GlobalValueData::Load {
+        base: vmctx_gv,
+        offset: vmctx::STACK_LIMIT.into(),
+        global_type: env.pointer_type,
+        flags,
+    });
+    func.stack_limit = Some(limit);
+
+    let mut builder = FunctionBuilder::new(&mut func, func_ctx);
+    let entry = builder.create_block();
+    builder.append_block_params_for_function_params(entry);
+    builder.switch_to_block(entry);
+    builder.seal_block(entry);
+    let params = builder.block_params(entry).to_vec();
+    let vmctx = params[0];
+
+    let mut locals = Vec::new();
+    for (ty, value) in sig.params.iter().zip(&params[1..]) {
+        let var = builder.declare_var(ir_type(*ty));
+        builder.def_var(var, *value);
+        locals.push((var, *ty));
+    }
+    let mut reader = body.get_locals_reader()?;
+    for _ in 0..reader.get_count() {
+        let (count, ty) = reader.read()?;
+        let ty = WasmType::from_parser(ty)
+            .ok_or_else(|| CompileError::Unsupported(format!("local type {ty:?}")))?;
+        if ty == WasmType::V128 {
+            return Err(CompileError::Unsupported("SIMD (v128) locals".into()));
+        }
+        let zero = zero_value(&mut builder, ty);
+        for _ in 0..count {
+            let var = builder.declare_var(ir_type(ty));
+            builder.def_var(var, zero);
+            locals.push((var, ty));
+        }
+    }
+
+    let mut t = FuncTranslator {
+        builder,
+        env,
+        vmctx,
+        locals,
+        stack: Vec::new(),
+        frames: Vec::new(),
+        reachable: true,
+        dead_depth: 0,
+        func_index,
+    };
+    t.push_function_frame(sig);
+    let mut ops = body.get_operators_reader()?;
+    while !ops.eof() {
+        let (op, offset) = ops.read_with_offset()?;
+        t.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
+        t.translate(&op)?;
+    }
+    t.builder.finalize(env.frontend_config);
+    Ok(func)
+}
+
+/// The zero (or null) value of a type, used to initialise locals.
+pub(crate) fn zero_value(builder: &mut FunctionBuilder<'_>, ty: WasmType) -> Value {
+    match ty {
+        WasmType::I32 => builder.ins().iconst(types::I32, 0),
+        WasmType::I64 | WasmType::FuncRef | WasmType::ExternRef => {
+            builder.ins().iconst(types::I64, 0)
+        }
+        WasmType::F32 => builder.ins().f32const(0.0),
+        WasmType::F64 => builder.ins().f64const(0.0),
+        WasmType::V128 => {
+            let c = builder
+                .func
+                .dfg
+                .constants
+                .insert(vec![0u8; 16].into());
+            builder.ins().vconst(types::I8X16, c)
+        }
+    }
+}
+
+impl FuncTranslator<'_, '_> {
+    pub(crate) fn pop(&mut self) -> Value {
+        self.stack.pop().expect("validated: operand stack underflow")
+    }
+
+    pub(crate) fn pop2(&mut self) -> (Value, Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+
+    pub(crate) fn pop3(&mut self) -> (Value, Value, Value) {
+        let c = self.pop();
+        let (a, b) = self.pop2();
+        (a, b, c)
+    }
+
+    pub(crate) fn popn(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        self.stack.split_off(at)
+    }
+
+    pub(crate) fn push(&mut self, v: Value) {
+        self.stack.push(v);
+    }
+
+    /// Emits an unconditional trap and marks the rest of the block dead.
+    pub(crate) fn trap(&mut self, kind: TrapKind) {
+        self.builder.ins().trap(kind.code());
+        self.reachable = false;
+    }
+
+    /// Traps with `kind` when `cond` is non-zero.
+    pub(crate) fn trap_if(&mut self, cond: Value, kind: TrapKind) {
+        self.builder.ins().trapnz(cond, kind.code());
+    }
+
+    /// Loads a pointer that stays fixed for the life of the instance
+    /// (vmctx entity pointers), so Cranelift may reuse it freely.
+    pub(crate) fn load_fixed_ptr(&mut self, base: Value, offset: i32) -> Value {
+        let ty = self.env.pointer_type;
+        let flags = vm_flags().with_readonly().with_can_move();
+        self.builder.ins().load(ty, flags, base, offset)
+    }
+
+    /// Calls a runtime builtin through the vmctx's builtin table.
+    pub(crate) fn call_builtin(
+        &mut self,
+        builtin: Builtin,
+        params: &[ir::Type],
+        returns: &[ir::Type],
+        args: &[Value],
+    ) -> Vec<Value> {
+        let mut sig = Signature::new(self.env.host_call_conv);
+        sig.params.push(AbiParam::new(self.env.pointer_type));
+        sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
+        sig.returns.extend(returns.iter().map(|t| AbiParam::new(*t)));
+        let sig_ref = self.builder.import_signature(sig);
+        let table = self.load_fixed_ptr(self.vmctx, vmctx::BUILTINS);
+        let callee = self.load_fixed_ptr(table, 8 * builtin as i32);
+        let mut all = vec![self.vmctx];
+        all.extend_from_slice(args);
+        let call = self.builder.ins().call_indirect(sig_ref, callee, &all);
+        self.builder.inst_results(call).to_vec()
+    }
+
+    /// Translates one operator.
+    fn translate(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        if !self.reachable {
+            return self.translate_unreachable(op);
+        }
+        use Operator as O;
+        match op {
+            O::Unreachable
+            | O::Nop
+            | O::Block { .. }
+            | O::Loop { .. }
+            | O::If { .. }
+            | O::Else
+            | O::End
+            | O::Br { .. }
+            | O::BrIf { .. }
+            | O::BrTable { .. }
+            | O::Return
+            | O::Drop
+            | O::Select
+            | O::TypedSelect { .. } => self.translate_control(op),
+            O::Call { .. } | O::CallIndirect { .. } => self.translate_call(op),
+            O::LocalGet { .. }
+            | O::LocalSet { .. }
+            | O::LocalTee { .. }
+            | O::GlobalGet { .. }
+            | O::GlobalSet { .. } => {
+                self.translate_variable(op);
+                Ok(())
+            }
+            O::I32Load { memarg }
+            | O::I64Load { memarg }
+            | O::F32Load { memarg }
+            | O::F64Load { memarg }
+            | O::I32Load8S { memarg }
+            | O::I32Load8U { memarg }
+            | O::I32Load16S { memarg }
+            | O::I32Load16U { memarg }
+            | O::I64Load8S { memarg }
+            | O::I64Load8U { memarg }
+            | O::I64Load16S { memarg }
+            | O::I64Load16U { memarg }
+            | O::I64Load32S { memarg }
+            | O::I64Load32U { memarg }
+            | O::I32Store { memarg }
+            | O::I64Store { memarg }
+            | O::F32Store { memarg }
+            | O::F64Store { memarg }
+            | O::I32Store8 { memarg }
+            | O::I32Store16 { memarg }
+            | O::I64Store8 { memarg }
+            | O::I64Store16 { memarg }
+            | O::I64Store32 { memarg } => {
+                self.translate_load_store(op, memarg);
+                Ok(())
+            }
+            O::MemorySize { .. }
+            | O::MemoryGrow { .. }
+            | O::MemoryFill { .. }
+            | O::MemoryCopy { .. }
+            | O::MemoryInit { .. }
+            | O::DataDrop { .. } => {
+                self.translate_bulk_memory(op);
+                Ok(())
+            }
+            O::TableGet { .. }
+            | O::TableSet { .. }
+            | O::TableSize { .. }
+            | O::TableGrow { .. }
+            | O::TableFill { .. }
+            | O::TableCopy { .. }
+            | O::TableInit { .. }
+            | O::ElemDrop { .. }
+            | O::RefNull { .. }
+            | O::RefIsNull
+            | O::RefFunc { .. } => {
+                self.translate_table(op);
+                Ok(())
+            }
+            _ => {
+                if self.translate_numeric(op) || self.translate_conversion(op) {
+                    Ok(())
+                } else {
+                    Err(CompileError::Unsupported(format!(
+                        "operator {} in function {}",
+                        operator_name(op),
+                        self.func_index
+                    )))
+                }
+            }
+        }
+    }
+}
+
+/// A short name for an operator in error messages.
+fn operator_name(op: &Operator<'_>) -> String {
+    let text = format!("{op:?}");
+    let end = text.find([' ', '{', '(']).unwrap_or(text.len());
+    let name = &text[..end];
+    if name.starts_with("V128")
+        || name.starts_with("I8x16")
+        || name.starts_with("I16x8")
+        || name.starts_with("I32x4")
+        || name.starts_with("I64x2")
+        || name.starts_with("F32x4")
+        || name.starts_with("F64x2")
+    {
+        format!("{name} (SIMD)")
+    } else {
+        name.to_string()
+    }
+}

@@ -1,0 +1,88 @@
+//! The traps walmart's generated code can raise, and their mapping to and
+//! from Cranelift trap codes (the codes recorded in the trap tables).
+
+use cranelift_codegen::ir::TrapCode;
+
+/// A reason for a Wasm trap. The `Display` text is the spec's message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TrapKind {
+    StackOverflow,
+    MemoryOutOfBounds,
+    IntegerOverflow,
+    IntegerDivisionByZero,
+    BadConversionToInteger,
+    Unreachable,
+    IndirectCallTypeMismatch,
+    /// `call_indirect` index past the end of the table.
+    UndefinedElement,
+    /// `call_indirect` through a null entry.
+    UninitializedElement,
+    TableOutOfBounds,
+    /// A host function returned an error or panicked; the error itself is
+    /// kept by the runtime.
+    HostError,
+    NullReference,
+}
+
+impl TrapKind {
+    /// The spec testsuite's text for this trap.
+    pub fn message(self) -> &'static str {
+        match self {
+            TrapKind::StackOverflow => "call stack exhausted",
+            TrapKind::MemoryOutOfBounds => "out of bounds memory access",
+            TrapKind::IntegerOverflow => "integer overflow",
+            TrapKind::IntegerDivisionByZero => "integer divide by zero",
+            TrapKind::BadConversionToInteger => "invalid conversion to integer",
+            TrapKind::Unreachable => "unreachable executed",
+            TrapKind::IndirectCallTypeMismatch => "indirect call type mismatch",
+            TrapKind::UndefinedElement => "undefined element",
+            TrapKind::UninitializedElement => "uninitialized element",
+            TrapKind::TableOutOfBounds => "out of bounds table access",
+            TrapKind::HostError => "host function error",
+            TrapKind::NullReference => "null reference",
+        }
+    }
+
+    /// The Cranelift trap code generated code uses for this trap.
+    pub fn code(self) -> TrapCode {
+        match self {
+            TrapKind::StackOverflow => TrapCode::STACK_OVERFLOW,
+            TrapKind::MemoryOutOfBounds => TrapCode::HEAP_OUT_OF_BOUNDS,
+            TrapKind::IntegerOverflow => TrapCode::INTEGER_OVERFLOW,
+            TrapKind::IntegerDivisionByZero => TrapCode::INTEGER_DIVISION_BY_ZERO,
+            TrapKind::BadConversionToInteger => TrapCode::BAD_CONVERSION_TO_INTEGER,
+            TrapKind::Unreachable => TrapCode::unwrap_user(1),
+            TrapKind::IndirectCallTypeMismatch => TrapCode::unwrap_user(2),
+            TrapKind::UndefinedElement => TrapCode::unwrap_user(3),
+            TrapKind::UninitializedElement => TrapCode::unwrap_user(4),
+            TrapKind::TableOutOfBounds => TrapCode::unwrap_user(5),
+            TrapKind::HostError => TrapCode::unwrap_user(6),
+            TrapKind::NullReference => TrapCode::unwrap_user(7),
+        }
+    }
+
+    /// The trap for a Cranelift trap code found in a trap table.
+    pub fn from_code(code: TrapCode) -> Option<TrapKind> {
+        const ALL: [TrapKind; 12] = [
+            TrapKind::StackOverflow,
+            TrapKind::MemoryOutOfBounds,
+            TrapKind::IntegerOverflow,
+            TrapKind::IntegerDivisionByZero,
+            TrapKind::BadConversionToInteger,
+            TrapKind::Unreachable,
+            TrapKind::IndirectCallTypeMismatch,
+            TrapKind::UndefinedElement,
+            TrapKind::UninitializedElement,
+            TrapKind::TableOutOfBounds,
+            TrapKind::HostError,
+            TrapKind::NullReference,
+        ];
+        ALL.into_iter().find(|k| k.code() == code)
+    }
+}
+
+impl std::fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}

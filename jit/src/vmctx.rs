@@ -1,0 +1,200 @@
+//! The layout contract of the VM context (`vmctx`): the offsets generated
+//! code uses, and the `#[repr(C)]` records the runtime allocates to match.
+//!
+//! Every Wasm function receives its instance's `vmctx` as first argument.
+//!
+//! ```text
+//!  vmctx (one per instance, 8-byte slots)
+//!  +--------------------------------+ 0
+//!  | magic                          |   VMCTX_MAGIC, to tell a vmctx from a host context
+//!  | stack_limit                    |   lowest SP Wasm may use; prologues check it
+//!  | builtins  ---------------------+-> [usize; Builtin::COUNT] (extern "C" fns)
+//!  | instance  ---------------------+-> the runtime's instance record
+//!  | attest    ---------------------+-> attestation state (dirty bitmap ...), or null
+//!  +--------------------------------+ HEADER
+//!  | memories[m]: *mut VMMemory     |   base + length of every memory (imported too)
+//!  | tables[t]:   *mut VMTable      |   base + length of every table
+//!  | globals[g]:  *mut VMGlobal     |   16-byte cell of every global
+//!  | funcrefs[f]: *const VMFuncRef  |   every function (imports, defined), for calls
+//!  +--------------------------------+   and `ref.func`
+//! ```
+//!
+//! Indirection through a pointer for every entity lets imported and defined
+//! entities look the same to generated code.
+
+use crate::module_info::ModuleInfo;
+
+/// First word of every instance vmctx.
+pub const VMCTX_MAGIC: u64 = 0x7761_6c6d_6172_7431; // "walmart1"
+/// First word of every host-function context.
+pub const HOST_CTX_MAGIC: u64 = 0x7761_6c6d_686f_7374; // "walmhost"
+
+/// Offset of the stack limit.
+pub const STACK_LIMIT: i32 = 8;
+/// Offset of the builtin function table pointer.
+pub const BUILTINS: i32 = 16;
+/// Offset of the runtime's instance pointer.
+pub const INSTANCE: i32 = 24;
+/// Offset of the attestation state pointer.
+pub const ATTEST: i32 = 32;
+const HEADER: u32 = 40;
+
+/// A linear memory as generated code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemory {
+    /// Address of byte 0.
+    pub base: *mut u8,
+    /// Accessible length in bytes.
+    pub length: u64,
+}
+
+/// Offset of [`VMMemory::base`].
+pub const MEMORY_BASE: i32 = 0;
+/// Offset of [`VMMemory::length`].
+pub const MEMORY_LENGTH: i32 = 8;
+
+/// A table as generated code sees it: `length` raw 64-bit references.
+/// A funcref is a `*const VMFuncRef` (null = 0); an externref is a
+/// runtime handle (null = 0).
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTable {
+    pub base: *mut u64,
+    pub length: u64,
+}
+
+/// Offset of [`VMTable::base`].
+pub const TABLE_BASE: i32 = 0;
+/// Offset of [`VMTable::length`].
+pub const TABLE_LENGTH: i32 = 8;
+
+/// A global's storage cell: big enough for a v128, little-endian.
+#[repr(C, align(16))]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VMGlobal {
+    pub bytes: [u8; 16],
+}
+
+/// A callable function: what `funcref` values point to.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMFuncRef {
+    /// Machine code with walmart's Wasm calling convention.
+    pub code: *const u8,
+    /// First argument for `code`: an instance vmctx or a host context.
+    pub vmctx: *mut u8,
+    /// Engine-wide id of the function's signature, for `call_indirect`.
+    pub type_id: u64,
+}
+
+/// Offset of [`VMFuncRef::code`].
+pub const FUNCREF_CODE: i32 = 0;
+/// Offset of [`VMFuncRef::vmctx`].
+pub const FUNCREF_VMCTX: i32 = 8;
+/// Offset of [`VMFuncRef::type_id`].
+pub const FUNCREF_TYPE: i32 = 16;
+
+/// Header of the context a host function's code receives as its vmctx.
+/// The host-call stub reads `dispatch` and calls it with the context and
+/// a pointer to the argument/result slots.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMHostContextHeader {
+    pub magic: u64,
+    /// `extern "C" fn(ctx: *mut u8, values: *mut u128) -> u32`; non-zero
+    /// means the host failed and the stub must trap.
+    pub dispatch: usize,
+}
+
+/// Offset of [`VMHostContextHeader::dispatch`].
+pub const HOST_DISPATCH: i32 = 8;
+
+/// Size of one argument/result slot of the array calling convention used by
+/// entry trampolines and host stubs.
+pub const VALUE_SLOT: i32 = 16;
+
+/// Functions of the runtime that generated code calls. The vmctx's
+/// `builtins` pointer leads to an array indexed by these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Builtin {
+    /// `(vmctx, mem: u32, delta: u64) -> u64`: old size in pages, or -1.
+    MemoryGrow,
+    /// `(vmctx, mem: u32, dst: u64, val: u32, len: u64) -> u32`: 0 or trap.
+    MemoryFill,
+    /// `(vmctx, dst_mem: u32, src_mem: u32, dst: u64, src: u64, len: u64) -> u32`.
+    MemoryCopy,
+    /// `(vmctx, mem: u32, data: u32, dst: u64, src: u32, len: u32) -> u32`.
+    MemoryInit,
+    /// `(vmctx, data: u32)`.
+    DataDrop,
+    /// `(vmctx, table: u32, init: u64, delta: u32) -> u32`: old size or -1.
+    TableGrow,
+    /// `(vmctx, table: u32, dst: u32, val: u64, len: u32) -> u32`.
+    TableFill,
+    /// `(vmctx, dst_table: u32, src_table: u32, dst: u32, src: u32, len: u32) -> u32`.
+    TableCopy,
+    /// `(vmctx, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> u32`.
+    TableInit,
+    /// `(vmctx, elem: u32)`.
+    ElemDrop,
+}
+
+impl Builtin {
+    /// Number of builtins: the length of the builtin table.
+    pub const COUNT: usize = 10;
+}
+
+/// Offsets of the per-module parts of the vmctx.
+#[derive(Clone, Copy, Debug)]
+pub struct VMOffsets {
+    memories: u32,
+    tables: u32,
+    globals: u32,
+    funcrefs: u32,
+    size: u32,
+}
+
+impl VMOffsets {
+    /// Computes the layout for a module.
+    pub fn new(info: &ModuleInfo) -> VMOffsets {
+        let memories = HEADER;
+        let tables = memories + 8 * info.memories.len() as u32;
+        let globals = tables + 8 * info.tables.len() as u32;
+        let funcrefs = globals + 8 * info.globals.len() as u32;
+        let size = funcrefs + 8 * info.func_types.len() as u32;
+        VMOffsets {
+            memories,
+            tables,
+            globals,
+            funcrefs,
+            size,
+        }
+    }
+
+    /// Offset of the `*mut VMMemory` of memory `i`.
+    pub fn memory(&self, i: u32) -> i32 {
+        (self.memories + 8 * i) as i32
+    }
+
+    /// Offset of the `*mut VMTable` of table `i`.
+    pub fn table(&self, i: u32) -> i32 {
+        (self.tables + 8 * i) as i32
+    }
+
+    /// Offset of the `*mut VMGlobal` of global `i`.
+    pub fn global(&self, i: u32) -> i32 {
+        (self.globals + 8 * i) as i32
+    }
+
+    /// Offset of the `*const VMFuncRef` of function `i`.
+    pub fn funcref(&self, i: u32) -> i32 {
+        (self.funcrefs + 8 * i) as i32
+    }
+
+    /// Total size in bytes.
+    pub fn size(&self) -> usize {
+        self.size as usize
+    }
+}

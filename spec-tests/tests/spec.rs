@@ -1,0 +1,65 @@
+//! Checks that every spec-test directive recorded as passing in
+//! `expectations.txt` still passes.
+
+use std::path::Path;
+
+use walmart_spec_tests::{
+    format_table, improvements, load_expectations, regressions, run_suite, RunOptions, Suite,
+};
+
+/// Deep recursion in `assert_exhaustion` tests and in walmart's compiler
+/// needs far more than the default test-thread stack.
+const STACK_SIZE: usize = 256 << 20;
+
+#[test]
+fn spec_expectations_hold() {
+    let worker = std::thread::Builder::new()
+        .name("spec-tests".to_string())
+        .stack_size(STACK_SIZE)
+        .spawn(check_expectations)
+        .expect("failed to spawn the spec-test thread");
+    if let Err(panic) = worker.join() {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn check_expectations() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("expectations.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
+        panic!(
+            "cannot read {}: {error}\ncreate it with \
+             `cargo run --release -p walmart-spec-tests -- --suite all --update-expectations`",
+            path.display()
+        )
+    });
+    let expected = load_expectations(&text).expect("malformed expectations file");
+
+    // Only files listed in the expectations are checked; new or deliberately
+    // unlisted files are ignored.
+    let files: Vec<(String, &'static str)> = Suite::ALL
+        .into_iter()
+        .flat_map(Suite::files)
+        .filter(|(name, _)| expected.contains_key(name))
+        .collect();
+    let missing: Vec<&String> = expected
+        .keys()
+        .filter(|name| !files.iter().any(|(file, _)| file == *name))
+        .collect();
+    assert!(missing.is_empty(), "expectations name files not in any suite: {missing:?}");
+
+    let reports = run_suite(files, &RunOptions::default());
+    println!("{}", format_table(&reports));
+    for improvement in improvements(&expected, &reports) {
+        println!("improved {improvement}");
+    }
+    let regressed = regressions(&expected, &reports);
+    for regression in &regressed {
+        println!("REGRESSION {regression}");
+    }
+    assert!(
+        regressed.is_empty(),
+        "{} spec directive(s) expected to pass no longer do:\n{}",
+        regressed.len(),
+        regressed.join("\n")
+    );
+}
