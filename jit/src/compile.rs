@@ -206,7 +206,7 @@ impl Compiler {
         b.seal_block(block);
         let p = b.block_params(block).to_vec();
         let (vmctx, code, values) = (p[0], p[1], p[2]);
-        let mut args = vec![vmctx];
+        let mut args = vec![vmctx, vmctx];
         for (i, t) in sig.params.iter().enumerate() {
             let flags = ir::MemFlagsData::trusted();
             args.push(b.ins().load(ir_type(*t), flags, values, i as i32 * vmctx::VALUE_SLOT));
@@ -250,7 +250,8 @@ impl Compiler {
             slots * vmctx::VALUE_SLOT as u32,
             4,
         ));
-        for (i, v) in p[1..].iter().enumerate() {
+        let caller_vmctx = p[1];
+        for (i, v) in p[2..].iter().enumerate() {
             b.ins().stack_store(ptr, *v, slot, i as i32 * vmctx::VALUE_SLOT);
         }
         let values = b.ins().stack_addr(ptr, slot, 0);
@@ -261,10 +262,10 @@ impl Compiler {
             vmctx::HOST_DISPATCH,
         );
         let mut dsig = Signature::new(self.isa.default_call_conv());
-        dsig.params.extend([AbiParam::new(ptr); 2]);
+        dsig.params.extend([AbiParam::new(ptr); 3]);
         dsig.returns.push(AbiParam::new(types::I32));
         let dsig = b.import_signature(dsig);
-        let call = b.ins().call_indirect(dsig, dispatch, &[host_ctx, values]);
+        let call = b.ins().call_indirect(dsig, dispatch, &[host_ctx, caller_vmctx, values]);
         let status = b.inst_results(call)[0];
         b.ins().trapnz(status, TrapKind::HostError.code());
         let mut results = Vec::new();

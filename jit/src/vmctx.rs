@@ -7,7 +7,7 @@
 //!  vmctx (one per instance, 8-byte slots)
 //!  +--------------------------------+ 0
 //!  | magic                          |   VMCTX_MAGIC, to tell a vmctx from a host context
-//!  | stack_limit                    |   lowest SP Wasm may use; prologues check it
+//!  | limits  -----------------------+-> VMRuntimeLimits { stack_limit } of the store
 //!  | builtins  ---------------------+-> [usize; Builtin::COUNT] (extern "C" fns)
 //!  | instance  ---------------------+-> the runtime's instance record
 //!  | attest    ---------------------+-> attestation state (dirty bitmap ...), or null
@@ -29,8 +29,20 @@ pub const VMCTX_MAGIC: u64 = 0x7761_6c6d_6172_7431; // "walmart1"
 /// First word of every host-function context.
 pub const HOST_CTX_MAGIC: u64 = 0x7761_6c6d_686f_7374; // "walmhost"
 
-/// Offset of the stack limit.
-pub const STACK_LIMIT: i32 = 8;
+/// Offset of the pointer to the store's [`VMRuntimeLimits`], shared by all
+/// instances of a store so a call across instances sees one stack limit.
+pub const RUNTIME_LIMITS: i32 = 8;
+
+/// Per-store values generated code checks.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VMRuntimeLimits {
+    /// Lowest stack pointer Wasm code may use; prologues compare against it.
+    pub stack_limit: usize,
+}
+
+/// Offset of [`VMRuntimeLimits::stack_limit`].
+pub const LIMITS_STACK_LIMIT: i32 = 0;
 /// Offset of the builtin function table pointer.
 pub const BUILTINS: i32 = 16;
 /// Offset of the runtime's instance pointer.
@@ -102,7 +114,7 @@ pub const FUNCREF_TYPE: i32 = 16;
 #[derive(Debug)]
 pub struct VMHostContextHeader {
     pub magic: u64,
-    /// `extern "C" fn(ctx: *mut u8, values: *mut u128) -> u32`; non-zero
+    /// `extern "C" fn(ctx: *mut u8, caller_vmctx: *mut u8, values: *mut u128) -> u32`; non-zero
     /// means the host failed and the stub must trap.
     pub dispatch: usize,
 }

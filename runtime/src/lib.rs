@@ -1,0 +1,46 @@
+//! walmart: a WebAssembly runtime with memory attestation built in.
+//!
+//! The API follows wasmtime's shape: an [`Engine`] compiles [`Module`]s; a
+//! [`Store`] owns instances and host data; a [`Linker`] resolves imports;
+//! [`Func`], [`Memory`], [`Table`] and [`Global`] are handles into a store.
+//!
+//! ```
+//! use walmart::{Engine, Module, Store, Linker, Val};
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"(module (func (export "add") (param i32 i32) (result i32)
+//!     local.get 0 local.get 1 i32.add))"#).unwrap();
+//! let mut store = Store::new(&engine, ());
+//! let instance = Linker::new(&engine).instantiate(&mut store, &module).unwrap();
+//! let add = instance.get_func(&mut store, "add").unwrap();
+//! let mut out = [Val::I32(0)];
+//! add.call(&mut store, &[Val::I32(2), Val::I32(3)], &mut out).unwrap();
+//! assert_eq!(out[0], Val::I32(5));
+//! ```
+
+mod engine;
+mod error;
+mod func;
+mod global;
+mod instance;
+mod linker;
+mod memory;
+mod module;
+mod store;
+mod table;
+mod types;
+mod values;
+pub mod vm;
+
+pub use engine::{Config, Engine};
+pub use error::{Error, Result, Trap};
+pub use func::{Caller, Func};
+pub use global::Global;
+pub use instance::Instance;
+pub use linker::Linker;
+pub use memory::{Memory, PAGE_SIZE};
+pub use module::{ExternType, Module};
+pub use store::{AsContext, AsContextMut, Store, StoreInner};
+pub use table::Table;
+pub use types::{FuncType, GlobalType, MemoryType, Mutability, RefType, TableType, ValType};
+pub use values::{Extern, ExternRef, Val};
+pub use walmart_jit::TrapKind;

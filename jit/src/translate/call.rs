@@ -47,8 +47,8 @@ impl FuncTranslator<'_, '_> {
             colocated: true,
             patchable: false,
         });
-        let mut all = Vec::with_capacity(args.len() + 1);
-        all.push(self.vmctx);
+        let mut all = Vec::with_capacity(args.len() + 2);
+        all.extend([self.vmctx, self.vmctx]);
         all.extend_from_slice(&args);
         let call = self.builder.ins().call(callee_ref, &all);
         self.push_call_results(call);
@@ -66,8 +66,8 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .load(types::I64, flags, func_ref, vmctx::FUNCREF_VMCTX);
         let signature = self.builder.import_signature(wasm_signature(sig));
-        let mut all = Vec::with_capacity(args.len() + 1);
-        all.push(callee_vmctx);
+        let mut all = Vec::with_capacity(args.len() + 2);
+        all.extend([callee_vmctx, self.vmctx]);
         all.extend_from_slice(args);
         let call = self.builder.ins().call_indirect(signature, code, &all);
         self.push_call_results(call);

@@ -64,11 +64,13 @@ pub fn ir_type(ty: WasmType) -> ir::Type {
 }
 
 /// walmart's calling convention for Wasm functions: `tail` (so tail calls
-/// can come), vmctx first, then the Wasm parameters.
+/// can come), the callee's vmctx, the caller's vmctx (host functions use it
+/// to find the calling instance), then the Wasm parameters.
 pub fn wasm_signature(sig: &FuncSig) -> Signature {
     let mut s = Signature::new(CallConv::Tail);
     s.params
         .push(AbiParam::special(types::I64, ArgumentPurpose::VMContext));
+    s.params.push(AbiParam::new(types::I64));
     s.params
         .extend(sig.params.iter().map(|t| AbiParam::new(ir_type(*t))));
     s.returns
@@ -122,9 +124,15 @@ pub fn translate_function(
         .mem_flags
         .insert(vm_flags())
         .expect("one memory-flags entry fits");
-    let limit = func.create_global_value(ir::GlobalValueData::Load {
+    let limits = func.create_global_value(ir::GlobalValueData::Load {
         base: vmctx_gv,
-        offset: vmctx::STACK_LIMIT.into(),
+        offset: vmctx::RUNTIME_LIMITS.into(),
+        global_type: env.pointer_type,
+        flags,
+    });
+    let limit = func.create_global_value(ir::GlobalValueData::Load {
+        base: limits,
+        offset: vmctx::LIMITS_STACK_LIMIT.into(),
         global_type: env.pointer_type,
         flags,
     });
@@ -139,7 +147,7 @@ pub fn translate_function(
     let vmctx = params[0];
 
     let mut locals = Vec::new();
-    for (ty, value) in sig.params.iter().zip(&params[1..]) {
+    for (ty, value) in sig.params.iter().zip(&params[2..]) {
         let var = builder.declare_var(ir_type(*ty));
         builder.def_var(var, *value);
         locals.push((var, *ty));

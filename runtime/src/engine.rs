@@ -1,0 +1,162 @@
+//! The engine: compiler configuration, the signature registry shared by
+//! all modules, and the trampolines compiled per signature.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use walmart_jit::{CodeMemory, Compiler, FuncSig, TranslateConfig};
+
+use crate::error::{Error, Result};
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Largest stack, in bytes, Wasm code may use before `call stack exhausted`.
+    pub max_wasm_stack: usize,
+    /// Emit explicit bounds checks on memory accesses.
+    pub bounds_checks: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_wasm_stack: 1024 * 1024,
+            bounds_checks: true,
+        }
+    }
+}
+
+impl Config {
+    /// A default configuration.
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// Sets the maximum Wasm stack size in bytes.
+    pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Config {
+        self.max_wasm_stack = bytes;
+        self
+    }
+}
+
+#[derive(Default)]
+struct Signatures {
+    ids: HashMap<FuncSig, u64>,
+    sigs: Vec<FuncSig>,
+}
+
+struct EngineInner {
+    config: Config,
+    compiler: Compiler,
+    signatures: Mutex<Signatures>,
+    entry_trampolines: Mutex<HashMap<u64, Arc<CodeMemory>>>,
+    host_stubs: Mutex<HashMap<u64, Arc<CodeMemory>>>,
+}
+
+impl Drop for EngineInner {
+    fn drop(&mut self) {
+        for code in self
+            .entry_trampolines
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .chain(self.host_stubs.get_mut().unwrap_or_else(|e| e.into_inner()).values())
+        {
+            code.unregister();
+        }
+    }
+}
+
+/// Compiles modules and owns what they share. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("config", &self.inner.config).finish()
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine::new(&Config::default()).expect("the host CPU is supported")
+    }
+}
+
+impl Engine {
+    /// An engine with the given configuration.
+    pub fn new(config: &Config) -> Result<Engine> {
+        let compiler = Compiler::new(TranslateConfig {
+            bounds_checks: config.bounds_checks,
+        })?;
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                config: config.clone(),
+                compiler,
+                signatures: Mutex::default(),
+                entry_trampolines: Mutex::default(),
+                host_stubs: Mutex::default(),
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub(crate) fn compiler(&self) -> &Compiler {
+        &self.inner.compiler
+    }
+
+    /// The engine-wide id of a signature (equal signatures, equal ids).
+    pub(crate) fn signature_id(&self, sig: &FuncSig) -> u64 {
+        let mut s = self.inner.signatures.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(id) = s.ids.get(sig) {
+            return *id;
+        }
+        let id = s.sigs.len() as u64;
+        s.sigs.push(sig.clone());
+        s.ids.insert(sig.clone(), id);
+        id
+    }
+
+    fn signature(&self, id: u64) -> FuncSig {
+        let s = self.inner.signatures.lock().unwrap_or_else(|e| e.into_inner());
+        s.sigs[id as usize].clone()
+    }
+
+    fn cached(
+        &self,
+        cache: &Mutex<HashMap<u64, Arc<CodeMemory>>>,
+        id: u64,
+        compile: impl FnOnce(&Compiler, &FuncSig) -> Result<Arc<CodeMemory>, walmart_jit::CompileError>,
+    ) -> Result<*const u8> {
+        let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(code) = map.get(&id) {
+            return Ok(code.function_ptr(0));
+        }
+        let sig = self.signature(id);
+        let code = compile(&self.inner.compiler, &sig).map_err(Error::from)?;
+        let ptr = code.function_ptr(0);
+        map.insert(id, code);
+        Ok(ptr)
+    }
+
+    /// The entry trampoline (host array convention to Wasm) for signature `id`.
+    pub(crate) fn entry_trampoline(&self, id: u64) -> Result<*const u8> {
+        self.cached(&self.inner.entry_trampolines, id, |c, s| c.entry_trampoline(s))
+    }
+
+    /// The host-call stub (Wasm to host dispatch) for signature `id`.
+    pub(crate) fn host_stub(&self, id: u64) -> Result<*const u8> {
+        self.cached(&self.inner.host_stubs, id, |c, s| c.host_stub(s))
+    }
+
+    /// Whether two handles are the same engine.
+    pub fn same(a: &Engine, b: &Engine) -> bool {
+        Arc::ptr_eq(&a.inner, &b.inner)
+    }
+}

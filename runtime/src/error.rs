@@ -1,0 +1,120 @@
+//! The errors the embedding API returns.
+
+use walmart_jit::TrapKind;
+
+use crate::vm::backtrace::{self, Frame};
+
+/// A Wasm trap: why execution stopped, and where.
+#[derive(Debug, Clone)]
+pub struct Trap {
+    kind: TrapKind,
+    frames: Vec<Frame>,
+}
+
+impl Trap {
+    pub(crate) fn new(kind: TrapKind, frames: Vec<Frame>) -> Trap {
+        Trap { kind, frames }
+    }
+
+    /// The reason.
+    pub fn kind(&self) -> TrapKind {
+        self.kind
+    }
+
+    /// The Wasm frames active at the trap, innermost first.
+    pub fn frames(&self) -> &[Frame] {
+        &self.frames
+    }
+
+    /// The backtrace in wasmtime's format, or an empty string.
+    pub fn backtrace(&self) -> String {
+        if self.frames.is_empty() {
+            String::new()
+        } else {
+            backtrace::format(&self.frames)
+        }
+    }
+}
+
+impl std::fmt::Display for Trap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "wasm trap: {}", self.kind.message())?;
+        if !self.frames.is_empty() {
+            write!(f, "\n{}", self.backtrace())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Trap {}
+
+/// Everything that can go wrong in walmart's API.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The module is malformed, invalid, or uses an unsupported feature.
+    #[error("{0}")]
+    Compile(#[from] walmart_jit::CompileError),
+    /// Text format that does not parse.
+    #[error("{0}")]
+    Wat(String),
+    /// Guest execution trapped.
+    #[error("{0}")]
+    Trap(Trap),
+    /// Imports that cannot satisfy a module.
+    #[error("{0}")]
+    Link(String),
+    /// A host function failed; `frames` tells where the Wasm code called it.
+    #[error("{error}")]
+    Host {
+        error: Box<dyn std::error::Error + Send + Sync>,
+        frames: Vec<Frame>,
+    },
+    /// The guest asked to exit (WASI `proc_exit`).
+    #[error("exit with status {0}")]
+    Exit(i32),
+    /// Misuse of the API: wrong argument types, a handle of another store...
+    #[error("{0}")]
+    Usage(String),
+    /// Resources the OS refused (memory reservations...).
+    #[error("{0}")]
+    Resource(String),
+}
+
+impl Error {
+    /// An error with a message, for host functions.
+    pub fn msg(message: impl std::fmt::Display) -> Error {
+        Error::Host {
+            error: message.to_string().into(),
+            frames: Vec::new(),
+        }
+    }
+
+    /// The trap, if this error is one.
+    pub fn trap(&self) -> Option<&Trap> {
+        match self {
+            Error::Trap(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The exit status, if the guest exited.
+    pub fn exit_status(&self) -> Option<i32> {
+        match self {
+            Error::Exit(code) => Some(*code),
+            _ => None,
+        }
+    }
+
+    /// The Wasm backtrace attached to this error, if any.
+    pub fn backtrace(&self) -> Option<String> {
+        let frames = match self {
+            Error::Trap(t) => t.frames(),
+            Error::Host { frames, .. } => frames,
+            _ => return None,
+        };
+        (!frames.is_empty()).then(|| backtrace::format(frames))
+    }
+}
+
+/// Result alias of the embedding API.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,283 @@
+//! Functions: calling Wasm from the host, and host functions Wasm can call.
+
+use std::panic::{self, AssertUnwindSafe};
+
+use walmart_jit::vmctx::{self, VMFuncRef, VMHostContextHeader};
+
+use crate::error::{Error, Result, Trap};
+use crate::instance::{instance_of_vmctx, Instance};
+use crate::store::{AsContext, AsContextMut, StoreInner, StoreOpaque};
+use crate::types::FuncType;
+use crate::values::{Extern, Val};
+use crate::vm::traphandlers::{self, CallFailure, HostFailure};
+
+/// What the store knows about a function.
+pub(crate) struct FuncData {
+    pub(crate) ty: FuncType,
+    pub(crate) func_ref: *const VMFuncRef,
+}
+
+/// A function handle: a Wasm function of an instance, or a host function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Func {
+    store: u64,
+    index: u32,
+}
+
+type HostFn<T> = dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
+
+/// The context a host function's code receives as its vmctx.
+#[repr(C)]
+struct HostContext<T: 'static> {
+    header: VMHostContextHeader,
+    func_ref: VMFuncRef,
+    store: *mut StoreInner<T>,
+    ty: FuncType,
+    func: Box<HostFn<T>>,
+}
+
+/// The calling side of a host function call: the store and the calling
+/// instance.
+pub struct Caller<'a, T> {
+    store: &'a mut StoreInner<T>,
+    caller: Option<Instance>,
+}
+
+impl<T> Caller<'_, T> {
+    /// The store's host data.
+    pub fn data(&self) -> &T {
+        &self.store.data
+    }
+
+    /// The store's host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.store.data
+    }
+
+    /// An export of the calling instance (WASI uses `memory`).
+    pub fn get_export(&mut self, name: &str) -> Option<Extern> {
+        let instance = self.caller?;
+        instance.get_export(&mut *self, name)
+    }
+
+    /// The calling instance, if a Wasm function made the call.
+    pub fn caller(&self) -> Option<Instance> {
+        self.caller
+    }
+}
+
+impl<T> AsContext for Caller<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> &StoreInner<T> {
+        self.store
+    }
+}
+
+impl<T> AsContextMut for Caller<'_, T> {
+    fn as_context_mut(&mut self) -> &mut StoreInner<T> {
+        self.store
+    }
+}
+
+impl Func {
+    pub(crate) fn from_parts(store: u64, index: u32) -> Func {
+        Func { store, index }
+    }
+
+    /// A host function of type `ty`. Errors it returns become traps in the
+    /// Wasm caller and come back to the embedder from the outer call.
+    pub fn new<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Func {
+        let inner: &mut StoreInner<T> = store.as_context_mut();
+        let store_ptr: *mut StoreInner<T> = inner;
+        let opaque = &mut inner.opaque;
+        let type_id = opaque.engine.signature_id(&ty.to_sig());
+        let code = opaque
+            .engine
+            .host_stub(type_id)
+            .expect("compiling a host-call stub cannot fail for a valid signature");
+        let mut ctx = Box::new(HostContext {
+            header: VMHostContextHeader {
+                magic: vmctx::HOST_CTX_MAGIC,
+                dispatch: host_dispatch::<T> as *const () as usize,
+            },
+            func_ref: VMFuncRef {
+                code,
+                vmctx: std::ptr::null_mut(),
+                type_id,
+            },
+            store: store_ptr,
+            ty: ty.clone(),
+            func: Box::new(func),
+        });
+        ctx.func_ref.vmctx = &mut *ctx as *mut HostContext<T> as *mut u8;
+        let func_ref: *const VMFuncRef = &ctx.func_ref;
+        opaque.host_contexts.push(ctx);
+        let index = opaque.push_func(FuncData { ty, func_ref });
+        Func {
+            store: opaque.id,
+            index,
+        }
+    }
+
+    /// Handle for defined function `func_index` of instance number `instance`.
+    pub(crate) fn for_instance_func(store: &mut StoreOpaque, instance: usize, func_index: u32) -> Func {
+        let inst = &store.instances[instance];
+        let info = inst.module.info();
+        let ty = FuncType::from_sig(info.func_sig(func_index));
+        let func_ref = inst.func_ref(func_index);
+        if let Some(idx) = store.func_by_ref.get(&(func_ref as usize)) {
+            return Func::from_parts(store.id, *idx);
+        }
+        let index = store.push_func(FuncData { ty, func_ref });
+        Func::from_parts(store.id, index)
+    }
+
+    fn data(self, store: &StoreOpaque) -> &FuncData {
+        store.check(self.store);
+        &store.funcs[self.index as usize]
+    }
+
+    pub(crate) fn vm_func_ref(self, store: &StoreOpaque) -> Result<*const VMFuncRef> {
+        if store.id != self.store {
+            return Err(Error::Usage("function used with a store that does not own it".into()));
+        }
+        Ok(self.data(store).func_ref)
+    }
+
+    /// The function's type.
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        self.data(&store.as_context().opaque).ty.clone()
+    }
+
+    /// Calls the function. `results` must have one slot per result.
+    pub fn call(&self, mut store: impl AsContextMut, params: &[Val], results: &mut [Val]) -> Result<()> {
+        let store = &mut store.as_context_mut().opaque;
+        let data = self.data(store);
+        let ty = data.ty.clone();
+        let func_ref = data.func_ref;
+        if params.len() != ty.params().len() || results.len() != ty.results().len() {
+            return Err(Error::Usage(format!(
+                "function of type {ty} called with {} arguments and {} result slots",
+                params.len(),
+                results.len()
+            )));
+        }
+        let mut values = vec![0u128; params.len().max(results.len()).max(1)];
+        for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
+            if p.ty() != *t {
+                return Err(Error::Usage(format!(
+                    "argument {i} has type {}, expected {t}",
+                    p.ty()
+                )));
+            }
+            values[i] = p.to_raw(store)?;
+        }
+        // SAFETY: func_ref belongs to this store, which keeps it alive.
+        let (code, callee_vmctx, type_id) =
+            unsafe { ((*func_ref).code, (*func_ref).vmctx, (*func_ref).type_id) };
+        let trampoline = store.engine.entry_trampoline(type_id)?;
+        invoke(store, trampoline, callee_vmctx, code, &mut values)?;
+        for (i, t) in ty.results().iter().enumerate() {
+            results[i] = Val::from_raw(store, values[i], *t);
+        }
+        Ok(())
+    }
+}
+
+/// Runs a Wasm call with the store's stack limit set, turning traps and
+/// host failures into errors (and host panics back into panics).
+pub(crate) fn invoke(
+    store: &mut StoreOpaque,
+    trampoline: *const u8,
+    vmctx: *mut u8,
+    code: *const u8,
+    values: &mut [u128],
+) -> Result<()> {
+    let outermost = store.wasm_depth == 0;
+    let saved_limit = store.limits.stack_limit;
+    if outermost {
+        let here = approximate_sp();
+        store.limits.stack_limit = here.saturating_sub(store.engine.config().max_wasm_stack);
+    }
+    store.wasm_depth += 1;
+    // SAFETY: the trampoline matches the callee's signature (both come from
+    // its type id) and `values` is sized for its parameters and results.
+    let r = unsafe { traphandlers::call_wasm(trampoline, vmctx, code, values.as_mut_ptr()) };
+    store.wasm_depth -= 1;
+    store.limits.stack_limit = saved_limit;
+    match r {
+        Ok(()) => Ok(()),
+        Err(CallFailure::Trap(t)) => Err(Error::Trap(Trap::new(t.kind, t.frames))),
+        Err(CallFailure::Host(HostFailure::Panic(payload), _)) => panic::resume_unwind(payload),
+        Err(CallFailure::Host(HostFailure::Error(e), frames)) => Err(match e {
+            Error::Host { error, frames: f } if f.is_empty() => Error::Host { error, frames },
+            other => other,
+        }),
+    }
+}
+
+#[inline(never)]
+fn approximate_sp() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
+
+/// Called by host-call stubs: runs the closure behind `ctx` on the values
+/// array. Returns non-zero when the host failed; the failure is parked for
+/// the trap that follows.
+extern "C" fn host_dispatch<T: 'static>(ctx: *mut u8, caller_vmctx: *mut u8, values: *mut u128) -> u32 {
+    let result = panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the stub passes the HostContext<T> it was created with,
+        // whose store outlives every call into it.
+        let ctx = unsafe { &*(ctx as *const HostContext<T>) };
+        // SAFETY: the store is not otherwise accessed while Wasm it called
+        // runs; this is the only live reference during the host call.
+        let store = unsafe { &mut *ctx.store };
+        let nparams = ctx.ty.params().len();
+        let nresults = ctx.ty.results().len();
+        // SAFETY: the stub's slot array holds max(params, results) slots.
+        let slots = unsafe { std::slice::from_raw_parts_mut(values, nparams.max(nresults)) };
+        let params: Vec<Val> = ctx
+            .ty
+            .params()
+            .iter()
+            .zip(slots.iter())
+            .map(|(t, raw)| Val::from_raw(&mut store.opaque, *raw, *t))
+            .collect();
+        let mut results: Vec<Val> = ctx.ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        let caller = instance_of_vmctx(&store.opaque, caller_vmctx);
+        (ctx.func)(
+            Caller {
+                store: &mut *store,
+                caller,
+            },
+            &params,
+            &mut results,
+        )?;
+        for (i, (r, t)) in results.iter().zip(ctx.ty.results()).enumerate() {
+            if r.ty() != *t {
+                return Err(Error::Usage(format!(
+                    "host function returned a {} for result {i}, expected {t}",
+                    r.ty()
+                )));
+            }
+            slots[i] = r.to_raw(&mut store.opaque)?;
+        }
+        Ok(())
+    }));
+    match result {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            traphandlers::set_host_failure(HostFailure::Error(e));
+            1
+        }
+        Err(payload) => {
+            traphandlers::set_host_failure(HostFailure::Panic(payload));
+            1
+        }
+    }
+}

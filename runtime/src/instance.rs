@@ -1,0 +1,442 @@
+//! Instances: building the vmctx, applying segments, running `start`.
+
+use std::collections::HashMap;
+
+use walmart_jit::module_info::{ConstOp, ExportKind, ImportKind, SegmentMode};
+use walmart_jit::vmctx::{self, VMFuncRef, VMOffsets};
+
+use crate::error::{Error, Result, Trap};
+use crate::func::Func;
+use crate::global::Global;
+use crate::memory::{Memory, MemoryData};
+use crate::module::Module;
+use crate::store::{AsContextMut, StoreOpaque};
+use crate::table::{Table, TableData};
+use crate::types::{limits_match, FuncType, GlobalType, MemoryType, TableType};
+use crate::values::Extern;
+use crate::vm::libcalls;
+
+/// An instance's runtime record; generated code reaches it through the
+/// vmctx's `instance` slot (builtins do).
+pub(crate) struct InstanceData {
+    pub(crate) module: Module,
+    pub(crate) vmctx: Box<[u64]>,
+    /// `VMFuncRef`s of the defined functions.
+    funcrefs: Box<[VMFuncRef]>,
+    pub(crate) funcs: Vec<Option<Func>>,
+    pub(crate) memories: Vec<Memory>,
+    pub(crate) tables: Vec<Table>,
+    pub(crate) globals: Vec<Global>,
+    /// Element segments as raw references; `None` once dropped.
+    pub(crate) elements: Vec<Option<Vec<u64>>>,
+    /// Whether each data segment was dropped.
+    pub(crate) data_dropped: Vec<bool>,
+    /// The store, for builtins called from generated code.
+    pub(crate) store: *mut StoreOpaque,
+    pub(crate) handle: Instance,
+}
+
+impl InstanceData {
+    /// The `VMFuncRef` of function `func` (imported or defined).
+    pub(crate) fn func_ref(&self, func: u32) -> *const VMFuncRef {
+        let offsets = VMOffsets::new(self.module.info());
+        self.vmctx[offsets.funcref(func) as usize / 8] as usize as *const VMFuncRef
+    }
+
+    /// If `ptr` is one of this instance's defined functions, its index.
+    pub(crate) fn defined_func_of_ref(&self, ptr: *const VMFuncRef) -> Option<u32> {
+        let range = self.funcrefs.as_ptr_range();
+        if !range.contains(&ptr) {
+            return None;
+        }
+        // SAFETY: both pointers lie in the same slice.
+        let i = unsafe { ptr.offset_from(range.start) } as u32;
+        Some(self.module.info().num_imported_funcs + i)
+    }
+}
+
+/// The instance a vmctx belongs to, if `vmctx` is an instance's.
+pub(crate) fn instance_of_vmctx(store: &StoreOpaque, vmctx_ptr: *mut u8) -> Option<Instance> {
+    if vmctx_ptr.is_null() {
+        return None;
+    }
+    // SAFETY: generated code passes a vmctx or a host context; both start
+    // with a magic word.
+    let magic = unsafe { *(vmctx_ptr as *const u64) };
+    if magic != vmctx::VMCTX_MAGIC {
+        return None;
+    }
+    // SAFETY: an instance vmctx holds its InstanceData pointer here.
+    let data = unsafe { *(vmctx_ptr.add(vmctx::INSTANCE as usize) as *const *const InstanceData) };
+    // SAFETY: the instance lives in its store as long as its code runs.
+    let handle = unsafe { (*data).handle };
+    (handle.store == store.id).then_some(handle)
+}
+
+/// An instantiated module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instance {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+fn link_error(import: &walmart_jit::module_info::Import, why: &str) -> Error {
+    Error::Link(format!("{why}: {}::{}", import.module, import.name))
+}
+
+impl Instance {
+    /// Instantiates `module` with `imports` in order of the module's imports.
+    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        let store = &mut store.as_context_mut().opaque;
+        instantiate(store, module, imports)
+    }
+
+    pub(crate) fn data(self, store: &StoreOpaque) -> &InstanceData {
+        store.check(self.store);
+        &store.instances[self.index as usize]
+    }
+
+    /// The export called `name`.
+    pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
+        let store = &mut store.as_context_mut().opaque;
+        let data = self.data(store);
+        let kind = data.module.info().export(name)?;
+        Some(match kind {
+            ExportKind::Func(f) => Extern::Func(self.func(store, f)),
+            ExportKind::Memory(m) => Extern::Memory(data.memories[m as usize]),
+            ExportKind::Table(t) => Extern::Table(data.tables[t as usize]),
+            ExportKind::Global(g) => Extern::Global(data.globals[g as usize]),
+        })
+    }
+
+    /// Handle of function `func` of this instance.
+    pub(crate) fn func(&self, store: &mut StoreOpaque, func: u32) -> Func {
+        if let Some(f) = self.data(store).funcs[func as usize] {
+            return f;
+        }
+        let f = Func::for_instance_func(store, self.index as usize, func);
+        store.instances[self.index as usize].funcs[func as usize] = Some(f);
+        f
+    }
+
+    /// The exported function `name`.
+    pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    /// The exported memory `name`.
+    pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+
+    /// The exported global `name`.
+    pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+
+    /// The exported table `name`.
+    pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+
+    /// Names of all exports.
+    pub fn exports<'a>(&self, store: &'a impl crate::store::AsContext) -> Vec<String> {
+        self.data(&store.as_context().opaque)
+            .module
+            .info()
+            .exports
+            .iter()
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+}
+
+/// Evaluates a constant expression to a raw value.
+fn eval_const(store: &StoreOpaque, data: &InstanceData, expr: &[ConstOp]) -> u128 {
+    let mut stack: Vec<u128> = Vec::with_capacity(2);
+    for op in expr {
+        let v = match *op {
+            ConstOp::I32(v) => v as u32 as u128,
+            ConstOp::I64(v) => v as u64 as u128,
+            ConstOp::F32(v) => v as u128,
+            ConstOp::F64(v) => v as u128,
+            ConstOp::V128(v) => v,
+            ConstOp::RefNull => 0,
+            ConstOp::RefFunc(f) => data.func_ref(f) as usize as u128,
+            ConstOp::GlobalGet(g) => {
+                let cell = data.globals[g as usize].data_in(store).cell.bytes;
+                u128::from_le_bytes(cell)
+            }
+            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                let b = stack.pop().unwrap_or(0) as u32;
+                let a = stack.pop().unwrap_or(0) as u32;
+                (match op {
+                    ConstOp::I32Add => a.wrapping_add(b),
+                    ConstOp::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }) as u128
+            }
+            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                let b = stack.pop().unwrap_or(0) as u64;
+                let a = stack.pop().unwrap_or(0) as u64;
+                (match op {
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }) as u128
+            }
+        };
+        stack.push(v);
+    }
+    stack.pop().unwrap_or(0)
+}
+
+fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Result<()> {
+    let info = module.info();
+    if imports.len() != info.imports.len() {
+        return Err(Error::Link(format!(
+            "module needs {} imports, {} given",
+            info.imports.len(),
+            imports.len()
+        )));
+    }
+    for (import, ext) in info.imports.iter().zip(imports) {
+        let ok = match (&import.kind, ext) {
+            (ImportKind::Func(t), Extern::Func(f)) => {
+                let want = FuncType::from_sig(&info.types[*t as usize]);
+                f.vm_func_ref(store)?;
+                f.ty(StoreRef(store)) == want
+            }
+            (ImportKind::Memory(plan), Extern::Memory(m)) => {
+                let have = m.data_in(store);
+                let want = MemoryType::from_plan(plan);
+                have.ty.memory64 == want.memory64
+                    && limits_match((have.pages(), have.ty.max), (want.min, want.max))
+            }
+            (ImportKind::Table(plan), Extern::Table(t)) => {
+                let have = t.data_in(store);
+                let want = TableType::from_plan(plan);
+                have.ty.element == want.element
+                    && limits_match(
+                        (have.elements().len() as u64, have.ty.max),
+                        (want.min, want.max),
+                    )
+            }
+            (ImportKind::Global(plan), Extern::Global(g)) => {
+                g.data_in(store).ty == GlobalType::from_plan(plan)
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(link_error(import, "incompatible import type"));
+        }
+    }
+    Ok(())
+}
+
+/// Lets internal code use `&StoreOpaque` where the API takes a context.
+struct StoreRef<'a>(&'a StoreOpaque);
+
+impl crate::store::AsContext for StoreRef<'_> {
+    type Data = ();
+    fn as_context(&self) -> &crate::store::StoreInner<()> {
+        // SAFETY: StoreInner<()> is `opaque` followed by a zero-sized field,
+        // and Func::ty only reads `opaque`.
+        unsafe { &*(self.0 as *const StoreOpaque as *const crate::store::StoreInner<()>) }
+    }
+}
+
+pub(crate) fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    if !crate::Engine::same(&store.engine, module.engine()) {
+        return Err(Error::Usage("module and store belong to different engines".into()));
+    }
+    check_imports(store, module, imports)?;
+    let info = module.info();
+    let offsets = VMOffsets::new(info);
+    let handle = Instance {
+        store: store.id,
+        index: store.instances.len() as u32,
+    };
+    let num_defined = info.num_defined_funcs() as usize;
+    let mut data = Box::new(InstanceData {
+        module: module.clone(),
+        vmctx: vec![0u64; offsets.size() / 8].into_boxed_slice(),
+        funcrefs: (0..num_defined)
+            .map(|_| VMFuncRef {
+                code: std::ptr::null(),
+                vmctx: std::ptr::null_mut(),
+                type_id: 0,
+            })
+            .collect(),
+        funcs: vec![None; info.func_types.len()],
+        memories: Vec::new(),
+        tables: Vec::new(),
+        globals: Vec::new(),
+        elements: Vec::new(),
+        data_dropped: vec![false; info.data.len()],
+        store: store as *mut StoreOpaque,
+        handle,
+    });
+    let vmctx_ptr = data.vmctx.as_mut_ptr() as *mut u8;
+    let slot = |data: &mut InstanceData, offset: i32, value: u64| {
+        data.vmctx[offset as usize / 8] = value;
+    };
+    slot(&mut data, 0, vmctx::VMCTX_MAGIC);
+    slot(&mut data, vmctx::RUNTIME_LIMITS, &*store.limits as *const _ as u64);
+    slot(&mut data, vmctx::BUILTINS, libcalls::table() as u64);
+    let data_ptr: *const InstanceData = &*data;
+    slot(&mut data, vmctx::INSTANCE, data_ptr as u64);
+
+    // Functions: imports first, then this instance's own code.
+    let mut imports_iter = imports.iter();
+    let mut func_idx = 0u32;
+    for import in &info.imports {
+        let ext = *imports_iter.next().expect("checked count");
+        match (&import.kind, ext) {
+            (ImportKind::Func(_), Extern::Func(f)) => {
+                let idx = func_idx;
+                func_idx += 1;
+                let ptr = f.vm_func_ref(store)?;
+                slot(&mut data, offsets.funcref(idx), ptr as u64);
+                data.funcs[idx as usize] = Some(f);
+            }
+            (ImportKind::Memory(_), Extern::Memory(m)) => {
+                let ptr = &m.data_in(store).def as *const _ as u64;
+                let i = data.memories.len() as u32;
+                slot(&mut data, offsets.memory(i), ptr);
+                data.memories.push(m);
+            }
+            (ImportKind::Table(_), Extern::Table(t)) => {
+                let ptr = &t.data_in(store).def as *const _ as u64;
+                let i = data.tables.len() as u32;
+                slot(&mut data, offsets.table(i), ptr);
+                data.tables.push(t);
+            }
+            (ImportKind::Global(_), Extern::Global(g)) => {
+                let ptr = &g.data_in(store).cell as *const _ as u64;
+                let i = data.globals.len() as u32;
+                slot(&mut data, offsets.global(i), ptr);
+                data.globals.push(g);
+            }
+            _ => unreachable!("checked by check_imports"),
+        }
+    }
+    for i in 0..num_defined {
+        let func_index = info.num_imported_funcs + i as u32;
+        let type_id = module.inner.type_ids[info.func_types[func_index as usize] as usize];
+        data.funcrefs[i] = VMFuncRef {
+            code: module.inner.compiled.defined_func(i as u32),
+            vmctx: vmctx_ptr,
+            type_id,
+        };
+        let ptr = &data.funcrefs[i] as *const VMFuncRef as u64;
+        slot(&mut data, offsets.funcref(func_index), ptr);
+    }
+    for plan in &info.memories[info.num_imported_memories as usize..] {
+        let mem = Memory::push(store, MemoryData::new(MemoryType::from_plan(plan))?);
+        let ptr = &mem.data_in(store).def as *const _ as u64;
+        let i = data.memories.len() as u32;
+        slot(&mut data, offsets.memory(i), ptr);
+        data.memories.push(mem);
+    }
+    for plan in &info.tables[info.num_imported_tables as usize..] {
+        let table = Table::push(store, TableData::new(TableType::from_plan(plan), 0)?);
+        let ptr = &table.data_in(store).def as *const _ as u64;
+        let i = data.tables.len() as u32;
+        slot(&mut data, offsets.table(i), ptr);
+        data.tables.push(table);
+    }
+    for (plan, init) in info.globals[info.num_imported_globals as usize..]
+        .iter()
+        .zip(&info.global_inits)
+    {
+        let raw = eval_const(store, &data, init);
+        let g = Global::push(store, GlobalType::from_plan(plan), raw);
+        let ptr = &g.data_in(store).cell as *const _ as u64;
+        let i = data.globals.len() as u32;
+        slot(&mut data, offsets.global(i), ptr);
+        data.globals.push(g);
+    }
+    data.elements = info
+        .elements
+        .iter()
+        .map(|seg| Some(seg.items.iter().map(|e| eval_const(store, &data, e) as u64).collect()))
+        .collect();
+
+    // From here on the instance is in the store: segments applied before a
+    // failure stay applied (and may point at this instance's functions).
+    store.instances.push(data);
+    let inst = store.instances.last_mut().expect("just pushed");
+    let inst_ptr: *mut InstanceData = &mut **inst;
+    for (i, seg) in info.elements.iter().enumerate() {
+        match &seg.mode {
+            SegmentMode::Active { index, offset } => {
+                // SAFETY: the instance is boxed in the store and not otherwise borrowed.
+                let inst = unsafe { &mut *inst_ptr };
+                let dst = eval_const(store, inst, offset) as u32;
+                let len = seg.items.len() as u32;
+                libcalls::table_init(store, inst, *index, i as u32, dst, 0, len)
+                    .map_err(|k| Error::Trap(Trap::new(k, Vec::new())))?;
+                inst.elements[i] = None;
+            }
+            SegmentMode::Declared => {
+                // SAFETY: as above.
+                unsafe { (&mut *inst_ptr).elements[i] = None };
+            }
+            SegmentMode::Passive => {}
+        }
+    }
+    for (i, seg) in info.data.iter().enumerate() {
+        if let SegmentMode::Active { index, offset } = &seg.mode {
+            // SAFETY: as above.
+            let inst = unsafe { &mut *inst_ptr };
+            let dst = eval_const(store, inst, offset) as u64;
+            let len = (seg.bytes.end - seg.bytes.start) as u32;
+            libcalls::memory_init(store, inst, *index, i as u32, dst, 0, len)
+                .map_err(|k| Error::Trap(Trap::new(k, Vec::new())))?;
+            inst.data_dropped[i] = true;
+        }
+    }
+    if let Some(start) = info.start {
+        let f = handle.func(store, start);
+        f.call(StoreMut(store), &[], &mut [])?;
+    }
+    Ok(handle)
+}
+
+/// Lets internal code call API functions with a `&mut StoreOpaque`.
+pub(crate) struct StoreMut<'a>(pub(crate) &'a mut StoreOpaque);
+
+impl crate::store::AsContext for StoreMut<'_> {
+    type Data = ();
+    fn as_context(&self) -> &crate::store::StoreInner<()> {
+        // SAFETY: see StoreRef; API functions taking a context only touch `opaque`.
+        unsafe { &*(self.0 as *const StoreOpaque as *const crate::store::StoreInner<()>) }
+    }
+}
+
+impl AsContextMut for StoreMut<'_> {
+    fn as_context_mut(&mut self) -> &mut crate::store::StoreInner<()> {
+        // SAFETY: as above.
+        unsafe { &mut *(self.0 as *mut StoreOpaque as *mut crate::store::StoreInner<()>) }
+    }
+}
+
+/// Exports of an instance by name, for the linker.
+pub(crate) fn export_map(store: &mut StoreOpaque, instance: Instance) -> HashMap<String, Extern> {
+    let names: Vec<String> = instance
+        .data(store)
+        .module
+        .info()
+        .exports
+        .iter()
+        .map(|(n, _)| n.clone())
+        .collect();
+    names
+        .into_iter()
+        .filter_map(|n| {
+            let e = instance.get_export(StoreMut(store), &n)?;
+            Some((n, e))
+        })
+        .collect()
+}

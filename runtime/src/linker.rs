@@ -1,0 +1,116 @@
+//! The linker: names for host objects and instances, resolved against a
+//! module's imports at instantiation.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::func::{Caller, Func};
+use crate::instance::{self, Instance};
+use crate::module::Module;
+use crate::store::AsContextMut;
+use crate::types::FuncType;
+use crate::values::{Extern, Val};
+
+type HostFn<T> = Arc<dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync>;
+
+enum Definition<T> {
+    Extern(Extern),
+    /// A host function not yet created in a store.
+    HostFunc(FuncType, HostFn<T>),
+}
+
+/// Resolves imports by `(module, name)`.
+pub struct Linker<T> {
+    engine: Engine,
+    defs: HashMap<(String, String), Definition<T>>,
+}
+
+impl<T: 'static> Linker<T> {
+    /// An empty linker.
+    pub fn new(engine: &Engine) -> Linker<T> {
+        Linker {
+            engine: engine.clone(),
+            defs: HashMap::new(),
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Defines `module::name` as `item`, replacing any earlier definition.
+    pub fn define(
+        &mut self,
+        _store: impl AsContextMut<Data = T>,
+        module: &str,
+        name: &str,
+        item: impl Into<Extern>,
+    ) -> Result<&mut Self> {
+        self.defs.insert(
+            (module.to_string(), name.to_string()),
+            Definition::Extern(item.into()),
+        );
+        Ok(self)
+    }
+
+    /// Defines a host function; it is created in each store that
+    /// instantiates through this linker.
+    pub fn func_new(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<&mut Self> {
+        self.defs.insert(
+            (module.to_string(), name.to_string()),
+            Definition::HostFunc(ty, Arc::new(func)),
+        );
+        Ok(self)
+    }
+
+    /// Defines every export of `instance` under `module`.
+    pub fn instance(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+        instance: Instance,
+    ) -> Result<&mut Self> {
+        let exports = instance::export_map(&mut store.as_context_mut().opaque, instance);
+        for (name, ext) in exports {
+            self.defs
+                .insert((module.to_string(), name), Definition::Extern(ext));
+        }
+        Ok(self)
+    }
+
+    /// Looks up a definition.
+    pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
+        match self.defs.get(&(module.to_string(), name.to_string()))? {
+            Definition::Extern(e) => Some(*e),
+            Definition::HostFunc(ty, f) => {
+                let f = f.clone();
+                Some(Extern::Func(Func::new(
+                    &mut store,
+                    ty.clone(),
+                    move |caller, params, results| f(caller, params, results),
+                )))
+            }
+        }
+    }
+
+    /// Instantiates `module`, resolving its imports here.
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
+        let mut imports = Vec::new();
+        for (m, n, _) in module.imports() {
+            let ext = self
+                .get(&mut store, m, n)
+                .ok_or_else(|| Error::Link(format!("unknown import: {m}::{n}")))?;
+            imports.push(ext);
+        }
+        Instance::new(store, module, &imports)
+    }
+}

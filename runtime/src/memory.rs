@@ -1,0 +1,218 @@
+//! Linear memories: a reservation of address space made accessible page by
+//! page as the memory grows, so its base never moves.
+
+use walmart_jit::vmctx::VMMemory;
+
+use crate::error::{Error, Result};
+use crate::store::{AsContext, AsContextMut, StoreOpaque};
+use crate::types::MemoryType;
+
+/// Bytes in a Wasm page.
+pub const PAGE_SIZE: u64 = 65536;
+/// Pages a 32-bit memory can have at most.
+const MAX_PAGES_32: u64 = 65536;
+/// Address space reserved past the largest 32-bit memory, so an access at
+/// any 32-bit index plus a small offset faults instead of reaching other data.
+pub(crate) const GUARD_SIZE: usize = 2 << 30;
+
+/// A memory's storage. `def` comes first: generated code reaches it
+/// through the vmctx as a `VMMemory`.
+#[repr(C)]
+pub(crate) struct MemoryData {
+    pub(crate) def: VMMemory,
+    reserved: usize,
+    pub(crate) ty: MemoryType,
+}
+
+impl MemoryData {
+    pub(crate) fn new(ty: MemoryType) -> Result<Box<MemoryData>> {
+        let max_pages = ty.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
+        if ty.min > max_pages {
+            return Err(Error::Resource(format!(
+                "memory minimum of {} pages exceeds the limit of {max_pages}",
+                ty.min
+            )));
+        }
+        let reserved = (MAX_PAGES_32 * PAGE_SIZE) as usize + GUARD_SIZE;
+        // SAFETY: an anonymous PROT_NONE reservation; checked below.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                reserved,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(Error::Resource(format!(
+                "cannot reserve {reserved} bytes of address space for a memory: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        let mut mem = Box::new(MemoryData {
+            def: VMMemory {
+                base: base as *mut u8,
+                length: 0,
+            },
+            reserved,
+            ty,
+        });
+        if mem.grow(ty.min).is_none() {
+            return Err(Error::Resource(format!(
+                "cannot commit {} pages of memory",
+                ty.min
+            )));
+        }
+        Ok(mem)
+    }
+
+    /// Size in pages.
+    pub(crate) fn pages(&self) -> u64 {
+        self.def.length / PAGE_SIZE
+    }
+
+    /// Grows by `delta` pages; the old size in pages, or `None` if the
+    /// memory cannot grow that far.
+    pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
+        let old = self.pages();
+        let max = self.ty.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
+        let new = old.checked_add(delta).filter(|n| *n <= max)?;
+        if delta == 0 {
+            return Some(old);
+        }
+        let new_len = new.checked_mul(PAGE_SIZE)? as usize;
+        if new_len > self.reserved {
+            return None;
+        }
+        let old_len = self.def.length as usize;
+        // SAFETY: [old_len, new_len) lies inside our reservation.
+        let rc = unsafe {
+            libc::mprotect(
+                self.def.base.add(old_len) as *mut libc::c_void,
+                new_len - old_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        if rc != 0 {
+            return None;
+        }
+        self.def.length = new_len as u64;
+        Some(old)
+    }
+
+    /// The accessible bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: [base, base + length) is mapped read-write and owned by us.
+        unsafe { std::slice::from_raw_parts(self.def.base, self.def.length as usize) }
+    }
+
+    /// The accessible bytes, mutably.
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`, and we hold the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.def.base, self.def.length as usize) }
+    }
+}
+
+impl Drop for MemoryData {
+    fn drop(&mut self) {
+        // SAFETY: the reservation is ours and no code uses it any more.
+        unsafe {
+            libc::munmap(self.def.base as *mut libc::c_void, self.reserved);
+        }
+    }
+}
+
+/// A linear memory handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+impl Memory {
+    /// Creates a memory in the store.
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let store = &mut store.as_context_mut().opaque;
+        Ok(Memory::push(store, MemoryData::new(ty)?))
+    }
+
+    pub(crate) fn push(store: &mut StoreOpaque, data: Box<MemoryData>) -> Memory {
+        store.memories.push(data);
+        Memory {
+            store: store.id,
+            index: store.memories.len() as u32 - 1,
+        }
+    }
+
+    pub(crate) fn data_in(self, store: &StoreOpaque) -> &MemoryData {
+        store.check(self.store);
+        &store.memories[self.index as usize]
+    }
+
+    pub(crate) fn data_in_mut(self, store: &mut StoreOpaque) -> &mut MemoryData {
+        store.check(self.store);
+        &mut store.memories[self.index as usize]
+    }
+
+    /// The memory's type (with its current size as minimum).
+    pub fn ty(&self, store: impl AsContext) -> MemoryType {
+        let data = self.data_in(&store.as_context().opaque);
+        MemoryType {
+            min: data.pages(),
+            ..data.ty
+        }
+    }
+
+    /// Size in pages.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        self.data_in(&store.as_context().opaque).pages()
+    }
+
+    /// Size in bytes.
+    pub fn data_size(&self, store: impl AsContext) -> usize {
+        self.data_in(&store.as_context().opaque).def.length as usize
+    }
+
+    /// Grows by `delta` pages, returning the old size.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
+        self.data_in_mut(&mut store.as_context_mut().opaque)
+            .grow(delta)
+            .ok_or_else(|| Error::Usage(format!("memory cannot grow by {delta} pages")))
+    }
+
+    /// The memory's bytes.
+    pub fn data<'a, T: 'a>(&self, store: &'a impl AsContext<Data = T>) -> &'a [u8] {
+        self.data_in(&store.as_context().opaque).bytes()
+    }
+
+    /// The memory's bytes, mutably.
+    pub fn data_mut<'a, T: 'a>(&self, store: &'a mut impl AsContextMut<Data = T>) -> &'a mut [u8] {
+        self.data_in_mut(&mut store.as_context_mut().opaque).bytes_mut()
+    }
+
+    /// Copies bytes out of memory at `offset`.
+    pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
+        let bytes = self.data_in(&store.as_context().opaque).bytes();
+        let src = offset
+            .checked_add(buf.len())
+            .and_then(|end| bytes.get(offset..end))
+            .ok_or_else(|| Error::Usage("memory read out of bounds".into()))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    /// Copies bytes into memory at `offset`.
+    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
+        let bytes = self
+            .data_in_mut(&mut store.as_context_mut().opaque)
+            .bytes_mut();
+        let dst = offset
+            .checked_add(buf.len())
+            .and_then(|end| bytes.get_mut(offset..end))
+            .ok_or_else(|| Error::Usage("memory write out of bounds".into()))?;
+        dst.copy_from_slice(buf);
+        Ok(())
+    }
+}

@@ -1,0 +1,140 @@
+//! A compiled module: validated, translated, ready to instantiate any
+//! number of times in any store of its engine.
+
+use std::sync::Arc;
+
+use walmart_jit::module_info::{self, ExportKind, ImportKind, ModuleInfo};
+use walmart_jit::CompiledModule;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::types::{FuncType, GlobalType, MemoryType, TableType};
+
+pub(crate) struct ModuleInner {
+    pub(crate) engine: Engine,
+    pub(crate) info: ModuleInfo,
+    pub(crate) compiled: CompiledModule,
+    /// Engine-wide signature id of each type index.
+    pub(crate) type_ids: Vec<u64>,
+    /// The binary, for data segments.
+    pub(crate) wasm: Vec<u8>,
+}
+
+impl Drop for ModuleInner {
+    fn drop(&mut self) {
+        self.compiled.code.unregister();
+    }
+}
+
+/// A compiled WebAssembly module. Cheap to clone; shareable across threads.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("name", &self.inner.info.name)
+            .finish()
+    }
+}
+
+/// The type of an import or export.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExternType {
+    Func(FuncType),
+    Table(TableType),
+    Memory(MemoryType),
+    Global(GlobalType),
+}
+
+impl Module {
+    /// Compiles a module from its binary or text (WAT) form.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let bytes = bytes.as_ref();
+        if bytes.starts_with(b"\0asm") {
+            return Module::from_binary(engine, bytes);
+        }
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| Error::Wat("input is neither a Wasm binary nor UTF-8 text".into()))?;
+        let binary = wat::parse_str(text).map_err(|e| Error::Wat(e.to_string()))?;
+        Module::from_binary(engine, &binary)
+    }
+
+    /// Reads and compiles a `.wasm` or `.wat` file.
+    pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        Module::new(engine, bytes)
+    }
+
+    /// Compiles a module from its binary form.
+    pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        let info = module_info::parse(wasm)?;
+        let type_ids: Vec<u64> = info.types.iter().map(|s| engine.signature_id(s)).collect();
+        let compiled = engine.compiler().compile_module(wasm, &info, &type_ids)?;
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                info,
+                compiled,
+                type_ids,
+                wasm: wasm.to_vec(),
+            }),
+        })
+    }
+
+    /// Validates a binary without compiling it.
+    pub fn validate(wasm: &[u8]) -> Result<()> {
+        module_info::parse(wasm)?;
+        Ok(())
+    }
+
+    /// The engine that compiled this module.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The module's name from its name section.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.info.name.as_deref()
+    }
+
+    pub(crate) fn info(&self) -> &ModuleInfo {
+        &self.inner.info
+    }
+
+    /// Imports: (module, name, type), in order.
+    pub fn imports(&self) -> impl Iterator<Item = (&str, &str, ExternType)> + '_ {
+        let info = &self.inner.info;
+        info.imports.iter().map(move |i| {
+            let ty = match &i.kind {
+                ImportKind::Func(t) => ExternType::Func(FuncType::from_sig(&info.types[*t as usize])),
+                ImportKind::Table(t) => ExternType::Table(TableType::from_plan(t)),
+                ImportKind::Memory(m) => ExternType::Memory(MemoryType::from_plan(m)),
+                ImportKind::Global(g) => ExternType::Global(GlobalType::from_plan(g)),
+            };
+            (i.module.as_str(), i.name.as_str(), ty)
+        })
+    }
+
+    /// Exports: (name, type), in order.
+    pub fn exports(&self) -> impl Iterator<Item = (&str, ExternType)> + '_ {
+        let info = &self.inner.info;
+        info.exports.iter().map(move |(name, kind)| {
+            let ty = match *kind {
+                ExportKind::Func(f) => ExternType::Func(FuncType::from_sig(info.func_sig(f))),
+                ExportKind::Table(t) => ExternType::Table(TableType::from_plan(&info.tables[t as usize])),
+                ExportKind::Memory(m) => {
+                    ExternType::Memory(MemoryType::from_plan(&info.memories[m as usize]))
+                }
+                ExportKind::Global(g) => {
+                    ExternType::Global(GlobalType::from_plan(&info.globals[g as usize]))
+                }
+            };
+            (name.as_str(), ty)
+        })
+    }
+}

@@ -1,0 +1,189 @@
+//! The store: owner of instances, functions, memories, tables, globals and
+//! the embedder's data. Handles (`Func`, `Memory`, ...) index into it.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use walmart_jit::vmctx::{VMFuncRef, VMRuntimeLimits};
+
+use crate::engine::Engine;
+use crate::func::FuncData;
+use crate::global::GlobalData;
+use crate::instance::InstanceData;
+use crate::memory::MemoryData;
+use crate::table::TableData;
+
+/// The type-independent part of a store.
+pub struct StoreOpaque {
+    pub(crate) id: u64,
+    pub(crate) engine: Engine,
+    pub(crate) limits: Box<VMRuntimeLimits>,
+    /// Nesting of host-to-Wasm calls currently active on this store.
+    pub(crate) wasm_depth: u32,
+    pub(crate) instances: Vec<Box<InstanceData>>,
+    pub(crate) funcs: Vec<FuncData>,
+    /// `*const VMFuncRef` to the function handle that owns it.
+    pub(crate) func_by_ref: HashMap<usize, u32>,
+    pub(crate) memories: Vec<Box<MemoryData>>,
+    pub(crate) tables: Vec<Box<TableData>>,
+    pub(crate) globals: Vec<Box<GlobalData>>,
+    /// Payloads of externref values; raw handle = index + 1.
+    pub(crate) externrefs: Vec<u64>,
+    /// Host-function contexts, kept alive with the store.
+    pub(crate) host_contexts: Vec<Box<dyn Any>>,
+}
+
+/// The store's contents: the embedder's data beside the runtime's.
+/// `repr(C)` with `opaque` first: internal code views a `StoreOpaque` as a
+/// `StoreInner<()>`.
+#[repr(C)]
+pub struct StoreInner<T> {
+    pub(crate) opaque: StoreOpaque,
+    pub(crate) data: T,
+}
+
+/// A store of Wasm objects with host data `T`. Objects live as long as
+/// their store.
+pub struct Store<T> {
+    pub(crate) inner: Box<StoreInner<T>>,
+}
+
+impl<T> std::fmt::Debug for Store<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("id", &self.inner.opaque.id).finish()
+    }
+}
+
+impl<T> Store<T> {
+    /// A new empty store.
+    pub fn new(engine: &Engine, data: T) -> Store<T> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Store {
+            inner: Box::new(StoreInner {
+                opaque: StoreOpaque {
+                    id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                    engine: engine.clone(),
+                    limits: Box::default(),
+                    wasm_depth: 0,
+                    instances: Vec::new(),
+                    funcs: Vec::new(),
+                    func_by_ref: HashMap::new(),
+                    memories: Vec::new(),
+                    tables: Vec::new(),
+                    globals: Vec::new(),
+                    externrefs: Vec::new(),
+                    host_contexts: Vec::new(),
+                },
+                data,
+            }),
+        }
+    }
+
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.inner.data
+    }
+
+    /// The host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data
+    }
+
+    /// Takes the host data out, dropping the store.
+    pub fn into_data(self) -> T {
+        self.inner.data
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.inner.opaque.engine
+    }
+}
+
+impl StoreOpaque {
+    /// Panics unless `store_id` is this store's: handles never cross stores.
+    pub(crate) fn check(&self, store_id: u64) {
+        assert_eq!(
+            self.id, store_id,
+            "walmart: object used with a store that does not own it"
+        );
+    }
+
+    pub(crate) fn push_func(&mut self, data: FuncData) -> u32 {
+        let idx = self.funcs.len() as u32;
+        self.func_by_ref.insert(data.func_ref as usize, idx);
+        self.funcs.push(data);
+        idx
+    }
+
+    /// The function handle behind a raw funcref, registering functions of
+    /// instances lazily.
+    pub(crate) fn func_from_ref(&mut self, ptr: *const VMFuncRef) -> Option<crate::Func> {
+        if ptr.is_null() {
+            return None;
+        }
+        if let Some(idx) = self.func_by_ref.get(&(ptr as usize)) {
+            return Some(crate::Func::from_parts(self.id, *idx));
+        }
+        let (instance, func_index) = self
+            .instances
+            .iter()
+            .enumerate()
+            .find_map(|(i, inst)| inst.defined_func_of_ref(ptr).map(|f| (i, f)))?;
+        Some(crate::Func::for_instance_func(self, instance, func_index))
+    }
+
+    /// The externref handle for a payload.
+    pub(crate) fn externref_raw(&mut self, payload: u64) -> u64 {
+        self.externrefs.push(payload);
+        self.externrefs.len() as u64
+    }
+}
+
+/// Read access to a store, for API functions that take one.
+pub trait AsContext {
+    /// The host data type.
+    type Data;
+    /// The store's contents.
+    fn as_context(&self) -> &StoreInner<Self::Data>;
+}
+
+/// Write access to a store.
+pub trait AsContextMut: AsContext {
+    /// The store's contents, mutably.
+    fn as_context_mut(&mut self) -> &mut StoreInner<Self::Data>;
+}
+
+impl<T> AsContext for Store<T> {
+    type Data = T;
+    fn as_context(&self) -> &StoreInner<T> {
+        &self.inner
+    }
+}
+
+impl<T> AsContextMut for Store<T> {
+    fn as_context_mut(&mut self) -> &mut StoreInner<T> {
+        &mut self.inner
+    }
+}
+
+impl<S: AsContext> AsContext for &S {
+    type Data = S::Data;
+    fn as_context(&self) -> &StoreInner<S::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<S: AsContext> AsContext for &mut S {
+    type Data = S::Data;
+    fn as_context(&self) -> &StoreInner<S::Data> {
+        (**self).as_context()
+    }
+}
+
+impl<S: AsContextMut> AsContextMut for &mut S {
+    fn as_context_mut(&mut self) -> &mut StoreInner<S::Data> {
+        (**self).as_context_mut()
+    }
+}

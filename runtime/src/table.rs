@@ -1,0 +1,144 @@
+//! Tables of references.
+
+use walmart_jit::vmctx::VMTable;
+
+use crate::error::{Error, Result};
+use crate::store::{AsContext, AsContextMut, StoreOpaque};
+use crate::types::TableType;
+use crate::values::Val;
+
+/// Largest table walmart creates, in elements.
+const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
+
+/// A table's storage; `def` first, as generated code sees it.
+#[repr(C)]
+pub(crate) struct TableData {
+    pub(crate) def: VMTable,
+    elements: Vec<u64>,
+    pub(crate) ty: TableType,
+}
+
+impl TableData {
+    pub(crate) fn new(ty: TableType, init: u64) -> Result<Box<TableData>> {
+        if ty.min > MAX_TABLE_ELEMENTS {
+            return Err(Error::Resource(format!(
+                "table minimum of {} elements exceeds walmart's limit",
+                ty.min
+            )));
+        }
+        let mut t = Box::new(TableData {
+            def: VMTable {
+                base: std::ptr::null_mut(),
+                length: 0,
+            },
+            elements: vec![init; ty.min as usize],
+            ty,
+        });
+        t.sync();
+        Ok(t)
+    }
+
+    fn sync(&mut self) {
+        self.def.base = self.elements.as_mut_ptr();
+        self.def.length = self.elements.len() as u64;
+    }
+
+    pub(crate) fn elements(&self) -> &[u64] {
+        &self.elements
+    }
+
+    pub(crate) fn elements_mut(&mut self) -> &mut [u64] {
+        &mut self.elements
+    }
+
+    /// Grows by `delta` elements set to `init`; the old size, or `None`.
+    pub(crate) fn grow(&mut self, delta: u64, init: u64) -> Option<u64> {
+        let old = self.elements.len() as u64;
+        let max = self.ty.max.unwrap_or(u32::MAX as u64).min(MAX_TABLE_ELEMENTS);
+        let new = old.checked_add(delta).filter(|n| *n <= max)?;
+        self.elements.resize(new as usize, init);
+        self.sync();
+        Some(old)
+    }
+}
+
+/// A table handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Table {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+impl Table {
+    /// Creates a table with every element set to `init`.
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        let store = &mut store.as_context_mut().opaque;
+        let raw = init.to_raw_ref(store, ty.element.into())?;
+        Ok(Table::push(store, TableData::new(ty, raw)?))
+    }
+
+    pub(crate) fn push(store: &mut StoreOpaque, data: Box<TableData>) -> Table {
+        store.tables.push(data);
+        Table {
+            store: store.id,
+            index: store.tables.len() as u32 - 1,
+        }
+    }
+
+    pub(crate) fn data_in(self, store: &StoreOpaque) -> &TableData {
+        store.check(self.store);
+        &store.tables[self.index as usize]
+    }
+
+    pub(crate) fn data_in_mut(self, store: &mut StoreOpaque) -> &mut TableData {
+        store.check(self.store);
+        &mut store.tables[self.index as usize]
+    }
+
+    /// The table's type (with its current size as minimum).
+    pub fn ty(&self, store: impl AsContext) -> TableType {
+        let data = self.data_in(&store.as_context().opaque);
+        TableType {
+            min: data.elements.len() as u64,
+            ..data.ty
+        }
+    }
+
+    /// Number of elements.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        self.data_in(&store.as_context().opaque).elements.len() as u64
+    }
+
+    /// Element `index`, if in bounds.
+    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
+        let store = &mut store.as_context_mut().opaque;
+        let data = self.data_in(store);
+        let raw = *data.elements.get(usize::try_from(index).ok()?)?;
+        let ty = data.ty.element.into();
+        Some(Val::from_raw(store, raw as u128, ty))
+    }
+
+    /// Sets element `index`.
+    pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
+        let store = &mut store.as_context_mut().opaque;
+        let ty = self.data_in(store).ty.element.into();
+        let raw = val.to_raw_ref(store, ty)?;
+        let data = self.data_in_mut(store);
+        let slot = usize::try_from(index)
+            .ok()
+            .and_then(|i| data.elements.get_mut(i))
+            .ok_or_else(|| Error::Usage(format!("table index {index} out of bounds")))?;
+        *slot = raw;
+        Ok(())
+    }
+
+    /// Grows by `delta` elements set to `init`, returning the old size.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
+        let store = &mut store.as_context_mut().opaque;
+        let ty = self.data_in(store).ty.element.into();
+        let raw = init.to_raw_ref(store, ty)?;
+        self.data_in_mut(store)
+            .grow(delta, raw)
+            .ok_or_else(|| Error::Usage(format!("table cannot grow by {delta}")))
+    }
+}

@@ -1,0 +1,261 @@
+//! Types of values and entities, in the embedding API's vocabulary.
+
+use walmart_jit::module_info::{GlobalPlan, MemoryPlan, TablePlan};
+use walmart_jit::{FuncSig, WasmType};
+
+/// The type of a Wasm value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValType {
+    I32,
+    I64,
+    F32,
+    F64,
+    V128,
+    FuncRef,
+    ExternRef,
+}
+
+impl ValType {
+    pub(crate) fn from_wasm(t: WasmType) -> ValType {
+        match t {
+            WasmType::I32 => ValType::I32,
+            WasmType::I64 => ValType::I64,
+            WasmType::F32 => ValType::F32,
+            WasmType::F64 => ValType::F64,
+            WasmType::V128 => ValType::V128,
+            WasmType::FuncRef => ValType::FuncRef,
+            WasmType::ExternRef => ValType::ExternRef,
+        }
+    }
+
+    pub(crate) fn to_wasm(self) -> WasmType {
+        match self {
+            ValType::I32 => WasmType::I32,
+            ValType::I64 => WasmType::I64,
+            ValType::F32 => WasmType::F32,
+            ValType::F64 => WasmType::F64,
+            ValType::V128 => WasmType::V128,
+            ValType::FuncRef => WasmType::FuncRef,
+            ValType::ExternRef => WasmType::ExternRef,
+        }
+    }
+}
+
+impl std::fmt::Display for ValType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::V128 => "v128",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
+        })
+    }
+}
+
+/// The element type of a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RefType {
+    FuncRef,
+    ExternRef,
+}
+
+impl From<RefType> for ValType {
+    fn from(r: RefType) -> ValType {
+        match r {
+            RefType::FuncRef => ValType::FuncRef,
+            RefType::ExternRef => ValType::ExternRef,
+        }
+    }
+}
+
+/// A function signature.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FuncType {
+    params: Vec<ValType>,
+    results: Vec<ValType>,
+}
+
+impl FuncType {
+    /// A signature with these parameter and result types.
+    pub fn new(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> FuncType {
+        FuncType {
+            params: params.into_iter().collect(),
+            results: results.into_iter().collect(),
+        }
+    }
+
+    /// Parameter types.
+    pub fn params(&self) -> &[ValType] {
+        &self.params
+    }
+
+    /// Result types.
+    pub fn results(&self) -> &[ValType] {
+        &self.results
+    }
+
+    pub(crate) fn from_sig(sig: &FuncSig) -> FuncType {
+        FuncType::new(
+            sig.params.iter().map(|t| ValType::from_wasm(*t)),
+            sig.results.iter().map(|t| ValType::from_wasm(*t)),
+        )
+    }
+
+    pub(crate) fn to_sig(&self) -> FuncSig {
+        FuncSig {
+            params: self.params.iter().map(|t| t.to_wasm()).collect(),
+            results: self.results.iter().map(|t| t.to_wasm()).collect(),
+        }
+    }
+}
+
+impl std::fmt::Display for FuncType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |v: &[ValType]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
+        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
+    }
+}
+
+/// Whether a global can be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mutability {
+    Const,
+    Var,
+}
+
+/// A global's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GlobalType {
+    content: ValType,
+    mutability: Mutability,
+}
+
+impl GlobalType {
+    /// A global holding `content`.
+    pub fn new(content: ValType, mutability: Mutability) -> GlobalType {
+        GlobalType {
+            content,
+            mutability,
+        }
+    }
+
+    /// The value type.
+    pub fn content(&self) -> ValType {
+        self.content
+    }
+
+    /// Whether it is mutable.
+    pub fn mutability(&self) -> Mutability {
+        self.mutability
+    }
+
+    pub(crate) fn from_plan(p: &GlobalPlan) -> GlobalType {
+        GlobalType::new(
+            ValType::from_wasm(p.ty),
+            if p.mutable {
+                Mutability::Var
+            } else {
+                Mutability::Const
+            },
+        )
+    }
+}
+
+/// A linear memory's type: limits in 64 KiB pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemoryType {
+    pub(crate) min: u64,
+    pub(crate) max: Option<u64>,
+    pub(crate) memory64: bool,
+}
+
+impl MemoryType {
+    /// A 32-bit memory of at least `min` pages and at most `max`.
+    pub fn new(min: u32, max: Option<u32>) -> MemoryType {
+        MemoryType {
+            min: min.into(),
+            max: max.map(Into::into),
+            memory64: false,
+        }
+    }
+
+    /// Minimum size in pages.
+    pub fn minimum(&self) -> u64 {
+        self.min
+    }
+
+    /// Maximum size in pages, if any.
+    pub fn maximum(&self) -> Option<u64> {
+        self.max
+    }
+
+    pub(crate) fn from_plan(p: &MemoryPlan) -> MemoryType {
+        MemoryType {
+            min: p.min,
+            max: p.max,
+            memory64: p.memory64,
+        }
+    }
+}
+
+/// A table's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TableType {
+    pub(crate) element: RefType,
+    pub(crate) min: u64,
+    pub(crate) max: Option<u64>,
+}
+
+impl TableType {
+    /// A table of `element` references with these limits.
+    pub fn new(element: RefType, min: u32, max: Option<u32>) -> TableType {
+        TableType {
+            element,
+            min: min.into(),
+            max: max.map(Into::into),
+        }
+    }
+
+    /// Element type.
+    pub fn element(&self) -> RefType {
+        self.element
+    }
+
+    /// Minimum size.
+    pub fn minimum(&self) -> u64 {
+        self.min
+    }
+
+    /// Maximum size, if any.
+    pub fn maximum(&self) -> Option<u64> {
+        self.max
+    }
+
+    pub(crate) fn from_plan(p: &TablePlan) -> TableType {
+        TableType {
+            element: if p.elem == WasmType::FuncRef {
+                RefType::FuncRef
+            } else {
+                RefType::ExternRef
+            },
+            min: p.min,
+            max: p.max,
+        }
+    }
+}
+
+/// Whether limits `(min, max)` of an import satisfy the required ones.
+pub(crate) fn limits_match(have: (u64, Option<u64>), want: (u64, Option<u64>)) -> bool {
+    have.0 >= want.0
+        && match (have.1, want.1) {
+            (_, None) => true,
+            (Some(h), Some(w)) => h <= w,
+            (None, Some(_)) => false,
+        }
+}

@@ -1,0 +1,60 @@
+//! Wasm backtraces: walking the frame-pointer chain of generated code.
+
+use walmart_jit::FrameInfo;
+
+/// One frame of a Wasm backtrace.
+pub type Frame = FrameInfo;
+
+/// Walks from a trapping `pc` with frame pointer `fp` up through the Wasm
+/// frames, stopping at the first return address outside generated code.
+/// Generated code always keeps frame pointers, so each frame holds the
+/// caller's frame pointer at `[fp]` and the return address at `[fp + 8]`.
+pub fn walk(pc: usize, fp: usize) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    if let Some(f) = walmart_jit::lookup_frame(pc) {
+        frames.push(f);
+    }
+    let mut fp = fp;
+    // Bounded: a corrupted chain must not loop forever.
+    for _ in 0..100_000 {
+        if fp == 0 || fp % 8 != 0 {
+            break;
+        }
+        // SAFETY: fp is the frame pointer of a frame of generated code
+        // (checked below for each step), which stores the caller's frame
+        // pointer and the return address at these slots.
+        let (next_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        if !walmart_jit::is_jit_code(ret) {
+            break;
+        }
+        // The return address follows the call; step back into the call
+        // instruction to find its source location.
+        if let Some(f) = walmart_jit::lookup_frame(ret - 1) {
+            frames.push(f);
+        }
+        if next_fp <= fp {
+            break;
+        }
+        fp = next_fp;
+    }
+    frames
+}
+
+/// Formats frames the way wasmtime prints them:
+/// `    0:   0x1a2 - module!name`.
+pub fn format(frames: &[Frame]) -> String {
+    let mut out = String::from("wasm backtrace:");
+    for (i, f) in frames.iter().enumerate() {
+        let offset = f
+            .wasm_offset
+            .map(|o| format!("{o:#x}"))
+            .unwrap_or_else(|| "?".to_string());
+        let module = f.module_name.as_deref().unwrap_or("<unknown>");
+        let name = match &f.func_name {
+            Some(n) => n.clone(),
+            None => format!("<wasm function {}>", f.func_index),
+        };
+        out.push_str(&format!("\n  {i:>4}: {offset:>8} - {module}!{name}"));
+    }
+    out
+}

@@ -1,0 +1,204 @@
+//! Builtins: the runtime functions generated code calls through the vmctx
+//! (`memory.grow`, bulk memory, table operations). Each returns a status
+//! instead of unwinding; the generated code traps on failure.
+
+use walmart_jit::vmctx::{self, Builtin};
+use walmart_jit::TrapKind;
+
+use crate::instance::InstanceData;
+use crate::store::StoreOpaque;
+
+/// Recovers the instance and store from a vmctx.
+///
+/// # Safety
+/// `vmctx` must be a live instance vmctx.
+unsafe fn context<'a>(vmctx: *mut u8) -> (&'a mut StoreOpaque, &'a mut InstanceData) {
+    // SAFETY: per the contract the INSTANCE slot holds the InstanceData,
+    // which holds its store; generated code is the only user while it runs.
+    unsafe {
+        let inst = *(vmctx.add(vmctx::INSTANCE as usize) as *mut *mut InstanceData);
+        (&mut *(*inst).store, &mut *inst)
+    }
+}
+
+extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    let m = inst.memories[mem as usize];
+    m.data_in_mut(store).grow(delta).unwrap_or(u64::MAX)
+}
+
+/// The range `[start, start + len)` if it fits in `size`.
+fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
+    (end <= size as u64).then(|| start as usize..end as usize)
+}
+
+extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, val: u32, len: u64) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    let bytes = inst.memories[mem as usize].data_in_mut(store).bytes_mut();
+    match range(dst, len, bytes.len()) {
+        Some(r) => {
+            bytes[r].fill(val as u8);
+            0
+        }
+        None => 1,
+    }
+}
+
+extern "C" fn memory_copy(vmctx: *mut u8, dst_mem: u32, src_mem: u32, dst: u64, src: u64, len: u64) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    let d = inst.memories[dst_mem as usize];
+    let s = inst.memories[src_mem as usize];
+    let src_len = s.data_in(store).bytes().len();
+    let dst_len = d.data_in(store).bytes().len();
+    let (Some(sr), Some(dr)) = (range(src, len, src_len), range(dst, len, dst_len)) else {
+        return 1;
+    };
+    if d == s {
+        d.data_in_mut(store).bytes_mut().copy_within(sr, dr.start);
+    } else {
+        let sp = s.data_in(store).bytes()[sr].as_ptr();
+        let dp = d.data_in_mut(store).bytes_mut()[dr].as_mut_ptr();
+        // SAFETY: two distinct memories, both ranges checked.
+        unsafe { std::ptr::copy_nonoverlapping(sp, dp, len as usize) };
+    }
+    0
+}
+
+/// `memory.init`: copies from data segment `data` (empty once dropped).
+pub(crate) fn memory_init(
+    store: &mut StoreOpaque,
+    inst: &mut InstanceData,
+    mem: u32,
+    data: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> Result<(), TrapKind> {
+    let seg = &inst.module.info().data[data as usize];
+    let seg_bytes: &[u8] = if inst.data_dropped[data as usize] {
+        &[]
+    } else {
+        &inst.module.inner.wasm[seg.bytes.clone()]
+    };
+    let m = inst.memories[mem as usize];
+    let bytes = m.data_in_mut(store).bytes_mut();
+    let (Some(sr), Some(dr)) = (
+        range(src.into(), len.into(), seg_bytes.len()),
+        range(dst, len.into(), bytes.len()),
+    ) else {
+        return Err(TrapKind::MemoryOutOfBounds);
+    };
+    bytes[dr].copy_from_slice(&seg_bytes[sr]);
+    Ok(())
+}
+
+extern "C" fn memory_init_builtin(vmctx: *mut u8, mem: u32, data: u32, dst: u64, src: u32, len: u32) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    memory_init(store, inst, mem, data, dst, src, len).is_err() as u32
+}
+
+extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
+    // SAFETY: called by generated code with its own vmctx.
+    let (_, inst) = unsafe { context(vmctx) };
+    inst.data_dropped[data as usize] = true;
+}
+
+extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: u64, delta: u32) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    let t = inst.tables[table as usize];
+    t.data_in_mut(store)
+        .grow(delta.into(), init)
+        .map(|old| old as u32)
+        .unwrap_or(u32::MAX)
+}
+
+extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: u64, len: u32) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    let elems = inst.tables[table as usize].data_in_mut(store).elements_mut();
+    match range(dst.into(), len.into(), elems.len()) {
+        Some(r) => {
+            elems[r].fill(val);
+            0
+        }
+        None => 1,
+    }
+}
+
+extern "C" fn table_copy(vmctx: *mut u8, dst_t: u32, src_t: u32, dst: u32, src: u32, len: u32) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    let d = inst.tables[dst_t as usize];
+    let s = inst.tables[src_t as usize];
+    let src_len = s.data_in(store).elements().len();
+    let dst_len = d.data_in(store).elements().len();
+    let (Some(sr), Some(dr)) = (range(src.into(), len.into(), src_len), range(dst.into(), len.into(), dst_len)) else {
+        return 1;
+    };
+    if d == s {
+        d.data_in_mut(store).elements_mut().copy_within(sr, dr.start);
+    } else {
+        let tmp: Vec<u64> = s.data_in(store).elements()[sr].to_vec();
+        d.data_in_mut(store).elements_mut()[dr].copy_from_slice(&tmp);
+    }
+    0
+}
+
+/// `table.init`: copies from element segment `elem` (empty once dropped).
+pub(crate) fn table_init(
+    store: &mut StoreOpaque,
+    inst: &mut InstanceData,
+    table: u32,
+    elem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> Result<(), TrapKind> {
+    let seg: &[u64] = inst.elements[elem as usize].as_deref().unwrap_or(&[]);
+    let t = inst.tables[table as usize];
+    let elems = t.data_in_mut(store).elements_mut();
+    let (Some(sr), Some(dr)) = (
+        range(src.into(), len.into(), seg.len()),
+        range(dst.into(), len.into(), elems.len()),
+    ) else {
+        return Err(TrapKind::TableOutOfBounds);
+    };
+    elems[dr].copy_from_slice(&seg[sr]);
+    Ok(())
+}
+
+extern "C" fn table_init_builtin(vmctx: *mut u8, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    table_init(store, inst, table, elem, dst, src, len).is_err() as u32
+}
+
+extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
+    // SAFETY: called by generated code with its own vmctx.
+    let (_, inst) = unsafe { context(vmctx) };
+    inst.elements[elem as usize] = None;
+}
+
+/// The builtin table every vmctx points to, indexed by [`Builtin`].
+pub(crate) fn table() -> *const usize {
+    static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| [
+        memory_grow as *const () as usize,
+        memory_fill as *const () as usize,
+        memory_copy as *const () as usize,
+        memory_init_builtin as *const () as usize,
+        data_drop as *const () as usize,
+        table_grow as *const () as usize,
+        table_fill as *const () as usize,
+        table_copy as *const () as usize,
+        table_init_builtin as *const () as usize,
+        elem_drop as *const () as usize,
+    ])
+    .as_ptr()
+}

@@ -1,0 +1,102 @@
+//! Entering Wasm and getting out again: the per-thread jump buffer that a
+//! trap unwinds to, and what the trap left behind.
+
+use std::cell::{Cell, RefCell};
+
+use walmart_jit::TrapKind;
+
+use super::backtrace::Frame;
+
+extern "C" {
+    fn walmart_call_wasm(
+        slot: *mut *mut libc::c_void,
+        trampoline: *const u8,
+        vmctx: *mut u8,
+        code: *const u8,
+        values: *mut u128,
+    ) -> libc::c_int;
+    fn walmart_unwind(buf: *mut libc::c_void) -> !;
+}
+
+/// What the signal handler recorded about a trap.
+#[derive(Debug, Clone)]
+pub struct TrapState {
+    pub kind: TrapKind,
+    pub frames: Vec<Frame>,
+}
+
+/// A host function's failure, carried across the Wasm frames it unwinds.
+pub enum HostFailure {
+    Error(crate::Error),
+    Panic(Box<dyn std::any::Any + Send>),
+}
+
+thread_local! {
+    static JMP_BUF: Cell<*mut libc::c_void> = const { Cell::new(std::ptr::null_mut()) };
+    static TRAP: RefCell<Option<TrapState>> = const { RefCell::new(None) };
+    static HOST_FAILURE: RefCell<Option<HostFailure>> = const { RefCell::new(None) };
+}
+
+/// Whether this thread is inside a Wasm call (a jump buffer is published).
+pub fn in_wasm() -> bool {
+    !JMP_BUF.with(|b| b.get()).is_null()
+}
+
+pub(crate) fn record_trap(state: TrapState) {
+    TRAP.with(|t| *t.borrow_mut() = Some(state));
+}
+
+/// Jumps back to the innermost `walmart_call_wasm` of this thread.
+///
+/// # Safety
+/// A Wasm call must be active on this thread ([`in_wasm`]) and no frame
+/// between here and it may own anything that needs dropping.
+pub(crate) unsafe fn unwind() -> ! {
+    let buf = JMP_BUF.with(|b| b.get());
+    // SAFETY: per the contract, buf is a live jump buffer.
+    unsafe { walmart_unwind(buf) }
+}
+
+/// Keeps a host function's failure until the trap it causes reaches the
+/// embedder.
+pub(crate) fn set_host_failure(failure: HostFailure) {
+    HOST_FAILURE.with(|h| *h.borrow_mut() = Some(failure));
+}
+
+/// Why a Wasm call did not return normally.
+pub enum CallFailure {
+    Trap(TrapState),
+    Host(HostFailure, Vec<Frame>),
+}
+
+/// Calls `code` (Wasm convention) through the entry `trampoline` with the
+/// values array, catching traps.
+///
+/// # Safety
+/// `trampoline` must be the entry trampoline for `code`'s signature, and
+/// `values` must have room for its parameters and results.
+pub unsafe fn call_wasm(
+    trampoline: *const u8,
+    vmctx: *mut u8,
+    code: *const u8,
+    values: *mut u128,
+) -> Result<(), CallFailure> {
+    super::signals::install();
+    super::signals::ensure_alt_stack();
+    // SAFETY: the slot is this thread's; the arguments per the contract.
+    let ok = JMP_BUF.with(|slot| unsafe {
+        walmart_call_wasm(slot.as_ptr(), trampoline, vmctx, code, values)
+    });
+    if ok != 0 {
+        return Ok(());
+    }
+    let trap = TRAP
+        .with(|t| t.borrow_mut().take())
+        .expect("a trap unwound without recording its state");
+    if trap.kind == TrapKind::HostError {
+        if let Some(failure) = HOST_FAILURE.with(|h| h.borrow_mut().take()) {
+            return Err(CallFailure::Host(failure, trap.frames));
+        }
+    }
+    Err(CallFailure::Trap(trap))
+}
