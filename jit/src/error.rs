@@ -6,6 +6,9 @@ pub enum CompileError {
     /// The binary is malformed or fails validation.
     #[error("{0}")]
     Invalid(#[from] wasmparser::BinaryReaderError),
+    /// A malformation wasmparser lets through.
+    #[error("{0}")]
+    Malformed(String),
     /// The module uses a feature walmart does not support (yet).
     #[error("unsupported: {0}")]
     Unsupported(String),

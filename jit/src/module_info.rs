@@ -376,6 +376,8 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
                 }
             }
             Payload::MemorySection(reader) => {
+                let r = reader.range();
+                check_memory_limits_encoding(&wasm[r.start as usize..r.end as usize])?;
                 for mem in reader {
                     info.memories.push(memory_plan(&mem?)?);
                 }
@@ -451,6 +453,33 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
     info.escaping_funcs.sort_unstable();
     info.escaping_funcs.dedup();
     Ok(info)
+}
+
+/// wasmparser reads memory limits as 64-bit LEBs even when memory64 is
+/// off; Wasm 2.0 requires a 32-bit memory's limits to be at most 5 bytes
+/// ("integer representation too long").
+fn check_memory_limits_encoding(section: &[u8]) -> Result<(), CompileError> {
+    let mut reader = wasmparser::BinaryReader::new(section, 0);
+    let count = reader.read_var_u32()?;
+    for _ in 0..count {
+        let flags = reader.read_u8()?;
+        let max_len = if flags & 0x04 != 0 { 10 } else { 5 };
+        let limits = if flags & 0x01 != 0 { 2 } else { 1 };
+        for _ in 0..limits {
+            let start = reader.current_position();
+            reader.read_var_u64()?;
+            if reader.current_position() - start > max_len {
+                return Err(CompileError::Malformed(format!(
+                    "integer representation too long (at offset {start})"
+                )));
+            }
+        }
+        if flags & 0x08 != 0 {
+            // custom-page-sizes: a page-size exponent follows
+            reader.read_var_u32()?;
+        }
+    }
+    Ok(())
 }
 
 fn element(
