@@ -2,5 +2,7 @@
 // call setjmp soundly, so the jump buffer lives in a C frame.
 fn main() {
     println!("cargo:rerun-if-changed=src/vm/unwind.c");
-    cc::Build::new().file("src/vm/unwind.c").compile("walmart_unwind");
+    cc::Build::new()
+        .file("src/vm/unwind.c")
+        .compile("walmart_unwind");
 }

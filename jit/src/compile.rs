@@ -5,9 +5,7 @@
 use std::sync::Arc;
 
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{
-    self, types, AbiParam, InstBuilder, Signature, UserFuncName,
-};
+use cranelift_codegen::ir::{self, types, AbiParam, InstBuilder, Signature, UserFuncName};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget};
@@ -20,8 +18,8 @@ use crate::code_memory::{
 };
 use crate::error::CompileError;
 use crate::module_info::{FuncSig, ModuleInfo};
-use crate::trap::TrapKind;
 use crate::translate::{self, ir_type, wasm_signature, ModuleEnv, TranslateConfig};
+use crate::trap::TrapKind;
 use crate::vmctx::{self, VMOffsets};
 
 /// Compiles modules and trampolines for the host machine.
@@ -65,7 +63,15 @@ impl Compiler {
                 .map_err(|e| CompileError::Unsupported(format!("cranelift setting {k}: {e}")))
         };
         set(&mut flags, "opt_level", "speed")?;
-        set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+        set(
+            &mut flags,
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
         // Frame pointers let the runtime walk Wasm stacks for backtraces.
         set(&mut flags, "preserve_frame_pointers", "true")?;
         set(&mut flags, "enable_probestack", "true")?;
@@ -209,7 +215,10 @@ impl Compiler {
         let mut args = vec![vmctx, vmctx];
         for (i, t) in sig.params.iter().enumerate() {
             let flags = ir::MemFlagsData::trusted();
-            args.push(b.ins().load(ir_type(*t), flags, values, i as i32 * vmctx::VALUE_SLOT));
+            args.push(
+                b.ins()
+                    .load(ir_type(*t), flags, values, i as i32 * vmctx::VALUE_SLOT),
+            );
         }
         let callee_sig = b.import_signature(wasm_signature(sig));
         let call = b.ins().call_indirect(callee_sig, code, &args);
@@ -252,7 +261,8 @@ impl Compiler {
         ));
         let caller_vmctx = p[1];
         for (i, v) in p[2..].iter().enumerate() {
-            b.ins().stack_store(ptr, *v, slot, i as i32 * vmctx::VALUE_SLOT);
+            b.ins()
+                .stack_store(ptr, *v, slot, i as i32 * vmctx::VALUE_SLOT);
         }
         let values = b.ins().stack_addr(ptr, slot, 0);
         let dispatch = b.ins().load(
@@ -265,12 +275,17 @@ impl Compiler {
         dsig.params.extend([AbiParam::new(ptr); 3]);
         dsig.returns.push(AbiParam::new(types::I32));
         let dsig = b.import_signature(dsig);
-        let call = b.ins().call_indirect(dsig, dispatch, &[host_ctx, caller_vmctx, values]);
+        let call = b
+            .ins()
+            .call_indirect(dsig, dispatch, &[host_ctx, caller_vmctx, values]);
         let status = b.inst_results(call)[0];
         b.ins().trapnz(status, TrapKind::HostError.code());
         let mut results = Vec::new();
         for (i, t) in sig.results.iter().enumerate() {
-            results.push(b.ins().stack_load(ptr, ir_type(*t), slot, i as i32 * vmctx::VALUE_SLOT));
+            results.push(
+                b.ins()
+                    .stack_load(ptr, ir_type(*t), slot, i as i32 * vmctx::VALUE_SLOT),
+            );
         }
         b.ins().return_(&results);
         b.finalize(self.isa.frontend_config());

@@ -164,7 +164,10 @@ pub enum SegmentMode {
     Passive,
     Declared,
     /// Written into table/memory `index` at `offset` during instantiation.
-    Active { index: u32, offset: ConstExpr },
+    Active {
+        index: u32,
+        offset: ConstExpr,
+    },
 }
 
 /// Everything known about a module except its compiled code.
@@ -285,7 +288,11 @@ pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Compile
             O::I64Sub => ConstOp::I64Sub,
             O::I64Mul => ConstOp::I64Mul,
             O::End => break,
-            other => return Err(unsupported(format!("constant expression operator {other:?}"))),
+            other => {
+                return Err(unsupported(format!(
+                    "constant expression operator {other:?}"
+                )))
+            }
         });
     }
     Ok(ops)
@@ -303,10 +310,8 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
             func_validators.push((func, body));
         }
         match payload {
-            Payload::Version { encoding, .. } => {
-                if encoding != wasmparser::Encoding::Module {
-                    return Err(unsupported("components"));
-                }
+            Payload::Version { encoding, .. } if encoding != wasmparser::Encoding::Module => {
+                return Err(unsupported("components"));
             }
             Payload::TypeSection(reader) => {
                 for ty in reader.into_iter_err_on_gc_types() {
@@ -409,7 +414,8 @@ pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
             Payload::StartSection { func, .. } => info.start = Some(func),
             Payload::ElementSection(reader) => {
                 for elem in reader {
-                    info.elements.push(element(&mut info.escaping_funcs, elem?)?);
+                    info.elements
+                        .push(element(&mut info.escaping_funcs, elem?)?);
                 }
             }
             Payload::DataSection(reader) => {
@@ -536,7 +542,8 @@ fn read_names(
             wasmparser::Name::Function(map) => {
                 for naming in map {
                     let naming = naming?;
-                    info.func_names.insert(naming.index, naming.name.to_string());
+                    info.func_names
+                        .insert(naming.index, naming.name.to_string());
                 }
             }
             _ => {}

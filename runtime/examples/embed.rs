@@ -41,7 +41,9 @@ fn main() -> Result<(), walmart::Error> {
     run.call(&mut store, &[Val::I32(20)], &mut [])?;
     println!("logged: {:?}", store.data());
 
-    let divide = instance.get_func(&mut store, "divide").expect("export divide");
+    let divide = instance
+        .get_func(&mut store, "divide")
+        .expect("export divide");
     match divide.call(&mut store, &[Val::I32(1), Val::I32(0)], &mut [Val::I32(0)]) {
         Err(e) => println!("trapped as expected: {e}"),
         Ok(()) => println!("no trap?"),

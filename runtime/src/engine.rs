@@ -60,7 +60,12 @@ impl Drop for EngineInner {
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
             .values()
-            .chain(self.host_stubs.get_mut().unwrap_or_else(|e| e.into_inner()).values())
+            .chain(
+                self.host_stubs
+                    .get_mut()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .values(),
+            )
         {
             code.unregister();
         }
@@ -75,7 +80,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("config", &self.inner.config).finish()
+        f.debug_struct("Engine")
+            .field("config", &self.inner.config)
+            .finish()
     }
 }
 
@@ -113,7 +120,11 @@ impl Engine {
 
     /// The engine-wide id of a signature (equal signatures, equal ids).
     pub(crate) fn signature_id(&self, sig: &FuncSig) -> u64 {
-        let mut s = self.inner.signatures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self
+            .inner
+            .signatures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(id) = s.ids.get(sig) {
             return *id;
         }
@@ -124,7 +135,11 @@ impl Engine {
     }
 
     fn signature(&self, id: u64) -> FuncSig {
-        let s = self.inner.signatures.lock().unwrap_or_else(|e| e.into_inner());
+        let s = self
+            .inner
+            .signatures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         s.sigs[id as usize].clone()
     }
 
@@ -147,7 +162,9 @@ impl Engine {
 
     /// The entry trampoline (host array convention to Wasm) for signature `id`.
     pub(crate) fn entry_trampoline(&self, id: u64) -> Result<*const u8> {
-        self.cached(&self.inner.entry_trampolines, id, |c, s| c.entry_trampoline(s))
+        self.cached(&self.inner.entry_trampolines, id, |c, s| {
+            c.entry_trampoline(s)
+        })
     }
 
     /// The host-call stub (Wasm to host dispatch) for signature `id`.

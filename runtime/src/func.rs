@@ -124,7 +124,11 @@ impl Func {
     }
 
     /// Handle for defined function `func_index` of instance number `instance`.
-    pub(crate) fn for_instance_func(store: &mut StoreOpaque, instance: usize, func_index: u32) -> Func {
+    pub(crate) fn for_instance_func(
+        store: &mut StoreOpaque,
+        instance: usize,
+        func_index: u32,
+    ) -> Func {
         let inst = &store.instances[instance];
         let info = inst.module.info();
         let ty = FuncType::from_sig(info.func_sig(func_index));
@@ -143,7 +147,9 @@ impl Func {
 
     pub(crate) fn vm_func_ref(self, store: &StoreOpaque) -> Result<*const VMFuncRef> {
         if store.id != self.store {
-            return Err(Error::Usage("function used with a store that does not own it".into()));
+            return Err(Error::Usage(
+                "function used with a store that does not own it".into(),
+            ));
         }
         Ok(self.data(store).func_ref)
     }
@@ -154,7 +160,12 @@ impl Func {
     }
 
     /// Calls the function. `results` must have one slot per result.
-    pub fn call(&self, mut store: impl AsContextMut, params: &[Val], results: &mut [Val]) -> Result<()> {
+    pub fn call(
+        &self,
+        mut store: impl AsContextMut,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
         let store = &mut store.as_context_mut().opaque;
         let data = self.data(store);
         let ty = data.ty.clone();
@@ -229,7 +240,11 @@ fn approximate_sp() -> usize {
 /// Called by host-call stubs: runs the closure behind `ctx` on the values
 /// array. Returns non-zero when the host failed; the failure is parked for
 /// the trap that follows.
-extern "C" fn host_dispatch<T: 'static>(ctx: *mut u8, caller_vmctx: *mut u8, values: *mut u128) -> u32 {
+extern "C" fn host_dispatch<T: 'static>(
+    ctx: *mut u8,
+    caller_vmctx: *mut u8,
+    values: *mut u128,
+) -> u32 {
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the stub passes the HostContext<T> it was created with,
         // whose store outlives every call into it.
@@ -248,7 +263,12 @@ extern "C" fn host_dispatch<T: 'static>(ctx: *mut u8, caller_vmctx: *mut u8, val
             .zip(slots.iter())
             .map(|(t, raw)| Val::from_raw(&mut store.opaque, *raw, *t))
             .collect();
-        let mut results: Vec<Val> = ctx.ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        let mut results: Vec<Val> = ctx
+            .ty
+            .results()
+            .iter()
+            .map(|t| Val::default_for(*t))
+            .collect();
         let caller = instance_of_vmctx(&store.opaque, caller_vmctx);
         (ctx.func)(
             Caller {

@@ -86,7 +86,11 @@ fn link_error(import: &walmart_jit::module_info::Import, why: &str) -> Error {
 
 impl Instance {
     /// Instantiates `module` with `imports` in order of the module's imports.
-    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    pub fn new(
+        mut store: impl AsContextMut,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
         let store = &mut store.as_context_mut().opaque;
         instantiate(store, module, imports)
     }
@@ -140,7 +144,7 @@ impl Instance {
     }
 
     /// Names of all exports.
-    pub fn exports<'a>(&self, store: &'a impl crate::store::AsContext) -> Vec<String> {
+    pub fn exports(&self, store: &impl crate::store::AsContext) -> Vec<String> {
         self.data(&store.as_context().opaque)
             .module
             .info()
@@ -246,9 +250,15 @@ impl crate::store::AsContext for StoreRef<'_> {
     }
 }
 
-pub(crate) fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[Extern]) -> Result<Instance> {
+pub(crate) fn instantiate(
+    store: &mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance> {
     if !crate::Engine::same(&store.engine, module.engine()) {
-        return Err(Error::Usage("module and store belong to different engines".into()));
+        return Err(Error::Usage(
+            "module and store belong to different engines".into(),
+        ));
     }
     check_imports(store, module, imports)?;
     let info = module.info();
@@ -282,7 +292,11 @@ pub(crate) fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[E
         data.vmctx[offset as usize / 8] = value;
     };
     slot(&mut data, 0, vmctx::VMCTX_MAGIC);
-    slot(&mut data, vmctx::RUNTIME_LIMITS, &*store.limits as *const _ as u64);
+    slot(
+        &mut data,
+        vmctx::RUNTIME_LIMITS,
+        &*store.limits as *const _ as u64,
+    );
     slot(&mut data, vmctx::BUILTINS, libcalls::table() as u64);
     let data_ptr: *const InstanceData = &*data;
     slot(&mut data, vmctx::INSTANCE, data_ptr as u64);
@@ -360,7 +374,14 @@ pub(crate) fn instantiate(store: &mut StoreOpaque, module: &Module, imports: &[E
     data.elements = info
         .elements
         .iter()
-        .map(|seg| Some(seg.items.iter().map(|e| eval_const(store, &data, e) as u64).collect()))
+        .map(|seg| {
+            Some(
+                seg.items
+                    .iter()
+                    .map(|e| eval_const(store, &data, e) as u64)
+                    .collect(),
+            )
+        })
         .collect();
 
     // From here on the instance is in the store: segments applied before a

@@ -30,6 +30,7 @@ mod table;
 mod types;
 mod values;
 pub mod vm;
+pub mod wast;
 
 pub use engine::{Config, Engine};
 pub use error::{Error, Result, Trap};

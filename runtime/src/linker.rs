@@ -88,7 +88,12 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Looks up a definition.
-    pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
+    pub fn get(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+        name: &str,
+    ) -> Option<Extern> {
         match self.defs.get(&(module.to_string(), name.to_string()))? {
             Definition::Extern(e) => Some(*e),
             Definition::HostFunc(ty, f) => {
@@ -103,7 +108,11 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Instantiates `module`, resolving its imports here.
-    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &Module,
+    ) -> Result<Instance> {
         let mut imports = Vec::new();
         for (m, n, _) in module.imports() {
             let ext = self

@@ -189,7 +189,8 @@ impl Memory {
 
     /// The memory's bytes, mutably.
     pub fn data_mut<'a, T: 'a>(&self, store: &'a mut impl AsContextMut<Data = T>) -> &'a mut [u8] {
-        self.data_in_mut(&mut store.as_context_mut().opaque).bytes_mut()
+        self.data_in_mut(&mut store.as_context_mut().opaque)
+            .bytes_mut()
     }
 
     /// Copies bytes out of memory at `offset`.

@@ -111,7 +111,9 @@ impl Module {
         let info = &self.inner.info;
         info.imports.iter().map(move |i| {
             let ty = match &i.kind {
-                ImportKind::Func(t) => ExternType::Func(FuncType::from_sig(&info.types[*t as usize])),
+                ImportKind::Func(t) => {
+                    ExternType::Func(FuncType::from_sig(&info.types[*t as usize]))
+                }
                 ImportKind::Table(t) => ExternType::Table(TableType::from_plan(t)),
                 ImportKind::Memory(m) => ExternType::Memory(MemoryType::from_plan(m)),
                 ImportKind::Global(g) => ExternType::Global(GlobalType::from_plan(g)),
@@ -126,7 +128,9 @@ impl Module {
         info.exports.iter().map(move |(name, kind)| {
             let ty = match *kind {
                 ExportKind::Func(f) => ExternType::Func(FuncType::from_sig(info.func_sig(f))),
-                ExportKind::Table(t) => ExternType::Table(TableType::from_plan(&info.tables[t as usize])),
+                ExportKind::Table(t) => {
+                    ExternType::Table(TableType::from_plan(&info.tables[t as usize]))
+                }
                 ExportKind::Memory(m) => {
                     ExternType::Memory(MemoryType::from_plan(&info.memories[m as usize]))
                 }

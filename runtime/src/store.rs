@@ -15,6 +15,10 @@ use crate::memory::MemoryData;
 use crate::table::TableData;
 
 /// The type-independent part of a store.
+///
+/// Entities are boxed: generated code holds pointers to them, so they must
+/// not move when the vectors grow.
+#[allow(clippy::vec_box)]
 pub struct StoreOpaque {
     pub(crate) id: u64,
     pub(crate) engine: Engine,
@@ -51,7 +55,9 @@ pub struct Store<T> {
 
 impl<T> std::fmt::Debug for Store<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("id", &self.inner.opaque.id).finish()
+        f.debug_struct("Store")
+            .field("id", &self.inner.opaque.id)
+            .finish()
     }
 }
 

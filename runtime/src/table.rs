@@ -54,7 +54,11 @@ impl TableData {
     /// Grows by `delta` elements set to `init`; the old size, or `None`.
     pub(crate) fn grow(&mut self, delta: u64, init: u64) -> Option<u64> {
         let old = self.elements.len() as u64;
-        let max = self.ty.max.unwrap_or(u32::MAX as u64).min(MAX_TABLE_ELEMENTS);
+        let max = self
+            .ty
+            .max
+            .unwrap_or(u32::MAX as u64)
+            .min(MAX_TABLE_ELEMENTS);
         let new = old.checked_add(delta).filter(|n| *n <= max)?;
         self.elements.resize(new as usize, init);
         self.sync();

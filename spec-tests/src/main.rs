@@ -55,9 +55,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 if name == "all" {
                     parsed.suites.extend(Suite::ALL);
                 } else {
-                    parsed
-                        .suites
-                        .push(Suite::from_name(&name).ok_or_else(|| format!("unknown suite `{name}`"))?);
+                    parsed.suites.push(
+                        Suite::from_name(&name).ok_or_else(|| format!("unknown suite `{name}`"))?,
+                    );
                 }
             }
             "--update-expectations" => parsed.update = true,
@@ -98,7 +98,10 @@ fn run(args: Args) -> anyhow::Result<bool> {
     let expected: Option<Expectations> = if args.expectations.exists() {
         let text = std::fs::read_to_string(&args.expectations)
             .with_context(|| format!("reading {}", args.expectations.display()))?;
-        Some(load_expectations(&text).with_context(|| format!("parsing {}", args.expectations.display()))?)
+        Some(
+            load_expectations(&text)
+                .with_context(|| format!("parsing {}", args.expectations.display()))?,
+        )
     } else {
         None
     };

@@ -45,7 +45,10 @@ fn check_expectations() {
         .keys()
         .filter(|name| !files.iter().any(|(file, _)| file == *name))
         .collect();
-    assert!(missing.is_empty(), "expectations name files not in any suite: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "expectations name files not in any suite: {missing:?}"
+    );
 
     let reports = run_suite(files, &RunOptions::default());
     println!("{}", format_table(&reports));

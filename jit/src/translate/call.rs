@@ -55,16 +55,21 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Calls through a non-null `*const VMFuncRef` of signature `sig`.
-    fn call_func_ref(&mut self, func_ref: Value, sig: &crate::module_info::FuncSig, args: &[Value]) {
+    fn call_func_ref(
+        &mut self,
+        func_ref: Value,
+        sig: &crate::module_info::FuncSig,
+        args: &[Value],
+    ) {
         let flags = super::vm_flags().with_readonly();
         let code = self
             .builder
             .ins()
             .load(types::I64, flags, func_ref, vmctx::FUNCREF_CODE);
-        let callee_vmctx = self
-            .builder
-            .ins()
-            .load(types::I64, flags, func_ref, vmctx::FUNCREF_VMCTX);
+        let callee_vmctx =
+            self.builder
+                .ins()
+                .load(types::I64, flags, func_ref, vmctx::FUNCREF_VMCTX);
         let signature = self.builder.import_signature(wasm_signature(sig));
         let mut all = Vec::with_capacity(args.len() + 2);
         all.extend([callee_vmctx, self.vmctx]);

@@ -57,9 +57,8 @@ impl FuncTranslator<'_, '_> {
             BlockType::Empty => FuncSig::default(),
             BlockType::Type(t) => FuncSig {
                 params: vec![],
-                results: vec![crate::module_info::WasmType::from_parser(t).ok_or_else(
-                    || CompileError::Unsupported(format!("block type {t:?}")),
-                )?],
+                results: vec![crate::module_info::WasmType::from_parser(t)
+                    .ok_or_else(|| CompileError::Unsupported(format!("block type {t:?}")))?],
             },
             BlockType::FuncType(idx) => self.env.info.types[idx as usize].clone(),
         })
@@ -196,7 +195,10 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
-    fn translate_br_table(&mut self, targets: &wasmparser::BrTable<'_>) -> Result<(), CompileError> {
+    fn translate_br_table(
+        &mut self,
+        targets: &wasmparser::BrTable<'_>,
+    ) -> Result<(), CompileError> {
         let index = self.pop();
         let mut depths = Vec::with_capacity(targets.len() as usize);
         for depth in targets.targets() {
@@ -237,7 +239,8 @@ impl FuncTranslator<'_, '_> {
             let mut edges: Vec<(u32, ir::Block)> = edge_blocks.into_iter().collect();
             edges.sort_by_key(|(d, _)| *d);
             for (depth, edge) in edges {
-                let (target, _) = self.frames[self.frames.len() - 1 - depth as usize].branch_target();
+                let (target, _) =
+                    self.frames[self.frames.len() - 1 - depth as usize].branch_target();
                 self.builder.seal_block(edge);
                 self.builder.switch_to_block(edge);
                 self.builder.ins().jump(target, &block_args(&args));

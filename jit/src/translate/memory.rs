@@ -171,7 +171,8 @@ impl FuncTranslator<'_, '_> {
                 let delta = self.pop();
                 let delta = self.mem_operand(mem, delta);
                 let index = self.builder.ins().iconst(I32, i64::from(mem));
-                let r = self.call_builtin(Builtin::MemoryGrow, &[I32, I64], &[I64], &[index, delta]);
+                let r =
+                    self.call_builtin(Builtin::MemoryGrow, &[I32, I64], &[I64], &[index, delta]);
                 let v = if self.env.info.memories[mem as usize].memory64 {
                     r[0]
                 } else {

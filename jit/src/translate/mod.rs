@@ -14,8 +14,8 @@ mod table;
 mod variables;
 
 use cranelift_codegen::ir::{
-    self, types, AbiParam, ArgumentPurpose, BlockArg, Function, InstBuilder, MemFlagsData, Signature,
-    UserFuncName, Value,
+    self, types, AbiParam, ArgumentPurpose, BlockArg, Function, InstBuilder, MemFlagsData,
+    Signature, UserFuncName, Value,
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -112,10 +112,8 @@ pub fn translate_function(
     body: &FunctionBody<'_>,
 ) -> Result<Function, CompileError> {
     let sig = env.info.func_sig(func_index);
-    let mut func = Function::with_name_signature(
-        UserFuncName::user(0, func_index),
-        wasm_signature(sig),
-    );
+    let mut func =
+        Function::with_name_signature(UserFuncName::user(0, func_index), wasm_signature(sig));
     // Prologues compare SP against the limit the runtime keeps in the vmctx,
     // which is how deep recursion becomes `call stack exhausted`.
     let vmctx_gv = func.create_global_value(ir::GlobalValueData::VMContext);
@@ -200,11 +198,7 @@ pub(crate) fn zero_value(builder: &mut FunctionBuilder<'_>, ty: WasmType) -> Val
         WasmType::F32 => builder.ins().f32const(0.0),
         WasmType::F64 => builder.ins().f64const(0.0),
         WasmType::V128 => {
-            let c = builder
-                .func
-                .dfg
-                .constants
-                .insert(vec![0u8; 16].into());
+            let c = builder.func.dfg.constants.insert(vec![0u8; 16].into());
             builder.ins().vconst(types::I8X16, c)
         }
     }
@@ -212,7 +206,9 @@ pub(crate) fn zero_value(builder: &mut FunctionBuilder<'_>, ty: WasmType) -> Val
 
 impl FuncTranslator<'_, '_> {
     pub(crate) fn pop(&mut self) -> Value {
-        self.stack.pop().expect("validated: operand stack underflow")
+        self.stack
+            .pop()
+            .expect("validated: operand stack underflow")
     }
 
     pub(crate) fn pop2(&mut self) -> (Value, Value) {
@@ -266,7 +262,8 @@ impl FuncTranslator<'_, '_> {
         let mut sig = Signature::new(self.env.host_call_conv);
         sig.params.push(AbiParam::new(self.env.pointer_type));
         sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
-        sig.returns.extend(returns.iter().map(|t| AbiParam::new(*t)));
+        sig.returns
+            .extend(returns.iter().map(|t| AbiParam::new(*t)));
         let sig_ref = self.builder.import_signature(sig);
         let table = self.load_fixed_ptr(self.vmctx, vmctx::BUILTINS);
         let callee = self.load_fixed_ptr(table, 8 * builtin as i32);

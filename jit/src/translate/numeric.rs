@@ -87,17 +87,11 @@ impl FuncTranslator<'_, '_> {
                 self.push(v);
             }
             O::F32Const { value } => {
-                let v = self
-                    .builder
-                    .ins()
-                    .f32const(f32::from_bits(value.bits()));
+                let v = self.builder.ins().f32const(f32::from_bits(value.bits()));
                 self.push(v);
             }
             O::F64Const { value } => {
-                let v = self
-                    .builder
-                    .ins()
-                    .f64const(f64::from_bits(value.bits()));
+                let v = self.builder.ins().f64const(f64::from_bits(value.bits()));
                 self.push(v);
             }
             O::I32Eqz | O::I64Eqz => self.unary(|t, a| {

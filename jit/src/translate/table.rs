@@ -18,10 +18,10 @@ impl FuncTranslator<'_, '_> {
     /// Address of entry `index` of `table`, trapping with `oob` past the end.
     pub(crate) fn table_entry_addr(&mut self, table: u32, index: Value, oob: TrapKind) -> Value {
         let def = self.table_def(table);
-        let length = self
-            .builder
-            .ins()
-            .load(types::I64, super::vm_flags(), def, vmctx::TABLE_LENGTH);
+        let length =
+            self.builder
+                .ins()
+                .load(types::I64, super::vm_flags(), def, vmctx::TABLE_LENGTH);
         let index = self.builder.ins().uextend(types::I64, index);
         let out = self
             .builder
@@ -73,17 +73,22 @@ impl FuncTranslator<'_, '_> {
             }
             O::TableSize { table } => {
                 let def = self.table_def(table);
-                let length = self
-                    .builder
-                    .ins()
-                    .load(I64, super::vm_flags(), def, vmctx::TABLE_LENGTH);
+                let length =
+                    self.builder
+                        .ins()
+                        .load(I64, super::vm_flags(), def, vmctx::TABLE_LENGTH);
                 let v = self.builder.ins().ireduce(I32, length);
                 self.push(v);
             }
             O::TableGrow { table } => {
                 let (init, delta) = self.pop2();
                 let t = self.builder.ins().iconst(I32, i64::from(table));
-                let r = self.call_builtin(Builtin::TableGrow, &[I32, I64, I32], &[I32], &[t, init, delta]);
+                let r = self.call_builtin(
+                    Builtin::TableGrow,
+                    &[I32, I64, I32],
+                    &[I32],
+                    &[t, init, delta],
+                );
                 self.push(r[0]);
             }
             O::TableFill { table } => {

@@ -35,7 +35,9 @@ impl FuncTranslator<'_, '_> {
             O::GlobalSet { global_index } => {
                 let v = self.pop();
                 let cell = self.load_fixed_ptr(self.vmctx, self.env.offsets.global(global_index));
-                self.builder.ins().store(MemFlagsData::trusted(), v, cell, 0);
+                self.builder
+                    .ins()
+                    .store(MemFlagsData::trusted(), v, cell, 0);
             }
             _ => unreachable!("not a variable operator: {op:?}"),
         }

@@ -17,7 +17,7 @@ pub fn walk(pc: usize, fp: usize) -> Vec<Frame> {
     let mut fp = fp;
     // Bounded: a corrupted chain must not loop forever.
     for _ in 0..100_000 {
-        if fp == 0 || fp % 8 != 0 {
+        if fp == 0 || !fp.is_multiple_of(8) {
             break;
         }
         // SAFETY: fp is the frame pointer of a frame of generated code

@@ -31,7 +31,7 @@ extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
 /// The range `[start, start + len)` if it fits in `size`.
 fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
     let end = start.checked_add(len)?;
-    (end <= size as u64).then(|| start as usize..end as usize)
+    (end <= size as u64).then_some(start as usize..end as usize)
 }
 
 extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, val: u32, len: u64) -> u32 {
@@ -47,7 +47,14 @@ extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, val: u32, len: u64
     }
 }
 
-extern "C" fn memory_copy(vmctx: *mut u8, dst_mem: u32, src_mem: u32, dst: u64, src: u64, len: u64) -> u32 {
+extern "C" fn memory_copy(
+    vmctx: *mut u8,
+    dst_mem: u32,
+    src_mem: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     let d = inst.memories[dst_mem as usize];
@@ -96,7 +103,14 @@ pub(crate) fn memory_init(
     Ok(())
 }
 
-extern "C" fn memory_init_builtin(vmctx: *mut u8, mem: u32, data: u32, dst: u64, src: u32, len: u32) -> u32 {
+extern "C" fn memory_init_builtin(
+    vmctx: *mut u8,
+    mem: u32,
+    data: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     memory_init(store, inst, mem, data, dst, src, len).is_err() as u32
@@ -121,7 +135,9 @@ extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: u64, delta: u32) -> u
 extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: u64, len: u32) -> u32 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
-    let elems = inst.tables[table as usize].data_in_mut(store).elements_mut();
+    let elems = inst.tables[table as usize]
+        .data_in_mut(store)
+        .elements_mut();
     match range(dst.into(), len.into(), elems.len()) {
         Some(r) => {
             elems[r].fill(val);
@@ -131,18 +147,30 @@ extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: u64, len: u3
     }
 }
 
-extern "C" fn table_copy(vmctx: *mut u8, dst_t: u32, src_t: u32, dst: u32, src: u32, len: u32) -> u32 {
+extern "C" fn table_copy(
+    vmctx: *mut u8,
+    dst_t: u32,
+    src_t: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     let d = inst.tables[dst_t as usize];
     let s = inst.tables[src_t as usize];
     let src_len = s.data_in(store).elements().len();
     let dst_len = d.data_in(store).elements().len();
-    let (Some(sr), Some(dr)) = (range(src.into(), len.into(), src_len), range(dst.into(), len.into(), dst_len)) else {
+    let (Some(sr), Some(dr)) = (
+        range(src.into(), len.into(), src_len),
+        range(dst.into(), len.into(), dst_len),
+    ) else {
         return 1;
     };
     if d == s {
-        d.data_in_mut(store).elements_mut().copy_within(sr, dr.start);
+        d.data_in_mut(store)
+            .elements_mut()
+            .copy_within(sr, dr.start);
     } else {
         let tmp: Vec<u64> = s.data_in(store).elements()[sr].to_vec();
         d.data_in_mut(store).elements_mut()[dr].copy_from_slice(&tmp);
@@ -173,7 +201,14 @@ pub(crate) fn table_init(
     Ok(())
 }
 
-extern "C" fn table_init_builtin(vmctx: *mut u8, table: u32, elem: u32, dst: u32, src: u32, len: u32) -> u32 {
+extern "C" fn table_init_builtin(
+    vmctx: *mut u8,
+    table: u32,
+    elem: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     table_init(store, inst, table, elem, dst, src, len).is_err() as u32
@@ -188,17 +223,20 @@ extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
 /// The builtin table every vmctx points to, indexed by [`Builtin`].
 pub(crate) fn table() -> *const usize {
     static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| [
-        memory_grow as *const () as usize,
-        memory_fill as *const () as usize,
-        memory_copy as *const () as usize,
-        memory_init_builtin as *const () as usize,
-        data_drop as *const () as usize,
-        table_grow as *const () as usize,
-        table_fill as *const () as usize,
-        table_copy as *const () as usize,
-        table_init_builtin as *const () as usize,
-        elem_drop as *const () as usize,
-    ])
-    .as_ptr()
+    TABLE
+        .get_or_init(|| {
+            [
+                memory_grow as *const () as usize,
+                memory_fill as *const () as usize,
+                memory_copy as *const () as usize,
+                memory_init_builtin as *const () as usize,
+                data_drop as *const () as usize,
+                table_grow as *const () as usize,
+                table_fill as *const () as usize,
+                table_copy as *const () as usize,
+                table_init_builtin as *const () as usize,
+                elem_drop as *const () as usize,
+            ]
+        })
+        .as_ptr()
 }

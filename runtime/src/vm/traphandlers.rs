@@ -84,9 +84,8 @@ pub unsafe fn call_wasm(
     super::signals::install();
     super::signals::ensure_alt_stack();
     // SAFETY: the slot is this thread's; the arguments per the contract.
-    let ok = JMP_BUF.with(|slot| unsafe {
-        walmart_call_wasm(slot.as_ptr(), trampoline, vmctx, code, values)
-    });
+    let ok = JMP_BUF
+        .with(|slot| unsafe { walmart_call_wasm(slot.as_ptr(), trampoline, vmctx, code, values) });
     if ok != 0 {
         return Ok(());
     }

@@ -1,1 +1,42 @@
-fn main(){}
+//! The `walmart` command line: `run` a module, `wast` spec scripts.
+
+mod run;
+mod wast;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// walmart: a WebAssembly runtime with memory attestation built in.
+#[derive(Parser)]
+#[command(name = "walmart", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a WebAssembly module (.wasm binary or .wat text).
+    Run(run::RunArgs),
+    /// Run .wast spec-test scripts and print a pass table.
+    Wast(wast::WastArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Wast(args) => wast::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! `walmart run`: instantiate a module and call `_start` or an export.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail};
+use walmart::{Engine, Linker, Module, Store, Val, ValType};
+
+/// Exit status of a run that trapped (as wasmtime: 128 + SIGABRT).
+const TRAP_EXIT: u8 = 134;
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Call this export instead of `_start`; ARGS are parsed by its parameter types.
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// The module to run.
+    file: PathBuf,
+    /// Arguments for the module (or for the invoked export).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+fn parse_arg(text: &str, ty: ValType) -> anyhow::Result<Val> {
+    let bad = || anyhow!("cannot parse `{text}` as {ty}");
+    Ok(match ty {
+        ValType::I32 => Val::I32(
+            text.parse::<i32>()
+                .or_else(|_| text.parse::<u32>().map(|v| v as i32))
+                .map_err(|_| bad())?,
+        ),
+        ValType::I64 => Val::I64(
+            text.parse::<i64>()
+                .or_else(|_| text.parse::<u64>().map(|v| v as i64))
+                .map_err(|_| bad())?,
+        ),
+        ValType::F32 => Val::from(text.parse::<f32>().map_err(|_| bad())?),
+        ValType::F64 => Val::from(text.parse::<f64>().map_err(|_| bad())?),
+        other => bail!("cannot pass a {other} argument from the command line"),
+    })
+}
+
+fn format_val(v: &Val) -> String {
+    match v {
+        Val::I32(x) => x.to_string(),
+        Val::I64(x) => x.to_string(),
+        Val::F32(b) => f32::from_bits(*b).to_string(),
+        Val::F64(b) => f64::from_bits(*b).to_string(),
+        Val::V128(x) => format!("{x:#034x}"),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(Some(_)) => "funcref".into(),
+        Val::ExternRef(Some(e)) => format!("externref({})", e.id()),
+    }
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let engine = Engine::default();
+    let module = Module::from_file(&engine, &args.file).map_err(|e| match e {
+        walmart::Error::Usage(_) => anyhow!("{e}"),
+        other => anyhow!("{}: {other}", args.file.display()),
+    })?;
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    let instance = match linker.instantiate(&mut store, &module) {
+        Ok(i) => i,
+        Err(e) => return report(e),
+    };
+    let name = args.invoke.as_deref().unwrap_or("_start");
+    let func = instance.get_func(&mut store, name).ok_or_else(|| {
+        if args.invoke.is_some() {
+            anyhow!("{}: no exported function `{name}`", args.file.display())
+        } else {
+            anyhow!(
+                "{}: no `_start` export; name an export with --invoke",
+                args.file.display()
+            )
+        }
+    })?;
+    let ty = func.ty(&store);
+    if args.args.len() != ty.params().len() {
+        bail!(
+            "`{name}` takes {} argument(s), {} given",
+            ty.params().len(),
+            args.args.len()
+        );
+    }
+    let params = args
+        .args
+        .iter()
+        .zip(ty.params())
+        .map(|(a, t)| parse_arg(a, *t))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+    match func.call(&mut store, &params, &mut results) {
+        Ok(()) => {
+            for r in &results {
+                println!("{}", format_val(r));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => report(e),
+    }
+}
+
+/// Prints a guest failure and picks the exit status.
+fn report(e: walmart::Error) -> anyhow::Result<ExitCode> {
+    if let Some(code) = e.exit_status() {
+        return Ok(ExitCode::from(code as u8));
+    }
+    match &e {
+        walmart::Error::Trap(_) | walmart::Error::Host { .. } => {
+            eprintln!("error: {e}");
+            if let (walmart::Error::Host { .. }, Some(bt)) = (&e, e.backtrace()) {
+                eprintln!("{bt}");
+            }
+            Ok(ExitCode::from(TRAP_EXIT))
+        }
+        _ => Err(e.into()),
+    }
+}
