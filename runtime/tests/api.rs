@@ -1,0 +1,208 @@
+//! The embedding API end to end: host functions, traps, errors, entities.
+
+use walmart::{
+    Engine, Error, Func, FuncType, Global, GlobalType, Linker, Memory, MemoryType, Module,
+    Mutability, Store, TrapKind, Val, ValType,
+};
+
+fn instantiate(wat: &str) -> (Store<()>, walmart::Instance) {
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).expect("module compiles");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    (store, instance)
+}
+
+fn call(
+    store: &mut Store<()>,
+    instance: walmart::Instance,
+    name: &str,
+    args: &[Val],
+) -> Result<Vec<Val>, Error> {
+    let f = instance.get_func(&mut *store, name).expect("export exists");
+    let mut results: Vec<Val> = f
+        .ty(&*store)
+        .results()
+        .iter()
+        .map(|t| Val::default_for(*t))
+        .collect();
+    f.call(&mut *store, args, &mut results)?;
+    Ok(results)
+}
+
+#[test]
+fn traps_carry_kind_and_backtrace_and_store_stays_usable() {
+    let (mut store, inst) = instantiate(
+        r#"(module
+            (func $inner (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0)))
+            (func (export "outer") (param i32) (result i32) (call $inner (local.get 0))))"#,
+    );
+    for _ in 0..3 {
+        let err = call(&mut store, inst, "outer", &[Val::I32(0)]).unwrap_err();
+        let trap = err.trap().expect("a trap");
+        assert_eq!(trap.kind(), TrapKind::IntegerDivisionByZero);
+        assert_eq!(trap.frames().len(), 2, "{err}");
+        assert_eq!(trap.frames()[0].func_name.as_deref(), Some("inner"));
+        assert!(err.to_string().contains("integer divide by zero"));
+    }
+    assert_eq!(
+        call(&mut store, inst, "outer", &[Val::I32(1)]).unwrap(),
+        vec![Val::I32(1)]
+    );
+}
+
+#[test]
+fn deep_recursion_is_call_stack_exhausted() {
+    let (mut store, inst) = instantiate(
+        r#"(module (func $f (export "f") (param i64) (result i64)
+            (i64.add (call $f (local.get 0)) (i64.const 1))))"#,
+    );
+    let err = call(&mut store, inst, "f", &[Val::I64(0)]).unwrap_err();
+    assert_eq!(err.trap().map(|t| t.kind()), Some(TrapKind::StackOverflow));
+    assert!(err.to_string().contains("call stack exhausted"));
+}
+
+#[test]
+fn host_errors_and_panics_cross_wasm_frames() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "h" "f" (func $f (param i32) (result i32)))
+            (func (export "go") (param i32) (result i32) (i32.add (call $f (local.get 0)) (i32.const 1))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, 0u32);
+    let f = Func::new(
+        &mut store,
+        FuncType::new([ValType::I32], [ValType::I32]),
+        |mut caller, params, results| {
+            *caller.data_mut() += 1;
+            match params[0].i32().unwrap() {
+                0 => Err(Error::msg("host says no")),
+                1 => panic!("host panicked"),
+                n => {
+                    results[0] = Val::I32(n * 10);
+                    Ok(())
+                }
+            }
+        },
+    );
+    let mut linker = Linker::new(&engine);
+    linker.define(&mut store, "h", "f", f).unwrap();
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    let go = inst.get_func(&mut store, "go").unwrap();
+    let mut out = [Val::I32(0)];
+
+    let err = go.call(&mut store, &[Val::I32(0)], &mut out).unwrap_err();
+    assert_eq!(err.to_string(), "host says no");
+    assert!(err.backtrace().is_some());
+
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = go.call(&mut store, &[Val::I32(1)], &mut out);
+    }));
+    assert!(panic.is_err(), "the host panic reaches the embedder");
+
+    go.call(&mut store, &[Val::I32(4)], &mut out).unwrap();
+    assert_eq!(out[0], Val::I32(41));
+    assert_eq!(*store.data(), 3);
+}
+
+#[test]
+fn memory_globals_and_grow_through_the_api() {
+    let (mut store, inst) = instantiate(
+        r#"(module (memory (export "mem") 1 3) (global (export "g") (mut i32) (i32.const 7))
+            (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    );
+    let mem = inst.get_memory(&mut store, "mem").unwrap();
+    mem.write(&mut store, 100, &[42]).unwrap();
+    assert_eq!(
+        call(&mut store, inst, "load", &[Val::I32(100)]).unwrap(),
+        vec![Val::I32(42)]
+    );
+    let oob = call(&mut store, inst, "load", &[Val::I32(65536)]).unwrap_err();
+    assert_eq!(
+        oob.trap().map(|t| t.kind()),
+        Some(TrapKind::MemoryOutOfBounds)
+    );
+    assert_eq!(
+        call(&mut store, inst, "grow", &[Val::I32(2)]).unwrap(),
+        vec![Val::I32(1)]
+    );
+    assert_eq!(
+        call(&mut store, inst, "grow", &[Val::I32(1)]).unwrap(),
+        vec![Val::I32(-1)]
+    );
+    assert_eq!(mem.size(&store), 3);
+    assert_eq!(
+        call(&mut store, inst, "load", &[Val::I32(65536)]).unwrap(),
+        vec![Val::I32(0)]
+    );
+
+    let g = inst.get_global(&mut store, "g").unwrap();
+    assert_eq!(g.get(&mut store), Val::I32(7));
+    g.set(&mut store, Val::I32(9)).unwrap();
+    assert_eq!(g.get(&mut store), Val::I32(9));
+    assert!(g.set(&mut store, Val::I64(1)).is_err());
+
+    let engine = store.engine().clone();
+    let mut other = Store::new(&engine, ());
+    let m2 = Memory::new(&mut other, MemoryType::new(1, None)).unwrap();
+    assert_eq!(m2.data_size(&other), 65536);
+    let c = Global::new(
+        &mut other,
+        GlobalType::new(ValType::F64, Mutability::Const),
+        Val::from(1.5),
+    )
+    .unwrap();
+    assert_eq!(c.get(&mut other).f64(), Some(1.5));
+}
+
+#[test]
+fn bad_modules_and_links_are_errors_not_panics() {
+    let engine = Engine::default();
+    for bytes in [
+        &b"\0asm\x01\0\0\0\x01"[..],
+        b"\0asm",
+        b"not wasm at all (",
+        b"\xff\xfe",
+    ] {
+        assert!(Module::new(&engine, bytes).is_err());
+    }
+    let invalid = Module::new(&engine, "(module (func (result i32) i64.const 1))").unwrap_err();
+    assert!(invalid.to_string().contains("type mismatch"), "{invalid}");
+    let simd = Module::new(
+        &engine,
+        "(module (func (result v128) v128.const i64x2 0 0))",
+    )
+    .unwrap_err();
+    assert!(simd.to_string().contains("unsupported"), "{simd}");
+
+    let needs = Module::new(&engine, r#"(module (import "env" "f" (func)))"#).unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let err = linker.instantiate(&mut store, &needs).unwrap_err();
+    assert!(err.to_string().contains("unknown import"), "{err}");
+    let wrong = Func::new(&mut store, FuncType::new([ValType::I32], []), |_, _, _| {
+        Ok(())
+    });
+    linker.define(&mut store, "env", "f", wrong).unwrap();
+    let err = linker.instantiate(&mut store, &needs).unwrap_err();
+    assert!(
+        err.to_string().contains("incompatible import type"),
+        "{err}"
+    );
+}
+
+#[test]
+fn start_function_traps_fail_instantiation() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, "(module (func $s unreachable) (start $s))").unwrap();
+    let mut store = Store::new(&engine, ());
+    let err = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap_err();
+    assert_eq!(err.trap().map(|t| t.kind()), Some(TrapKind::Unreachable));
+}
