@@ -206,3 +206,14 @@ fn start_function_traps_fail_instantiation() {
         .unwrap_err();
     assert_eq!(err.trap().map(|t| t.kind()), Some(TrapKind::Unreachable));
 }
+
+#[test]
+fn typed_funcs_check_their_signature() {
+    let (mut store, inst) = instantiate(
+        r#"(module (func (export "swap") (param i32 i64) (result i64 i32) local.get 1 local.get 0))"#,
+    );
+    let f = inst.get_func(&mut store, "swap").unwrap();
+    let typed = f.typed::<(i32, i64), (i64, i32)>(&store).unwrap();
+    assert_eq!(typed.call(&mut store, (1, 2)).unwrap(), (2, 1));
+    assert!(f.typed::<i32, i32>(&store).is_err());
+}

@@ -1,0 +1,136 @@
+//! `TypedFunc`: a function whose Rust signature was checked once, so calls
+//! pass plain Rust values.
+
+use std::marker::PhantomData;
+
+use crate::error::{Error, Result};
+use crate::func::Func;
+use crate::store::{AsContext, AsContextMut};
+use crate::types::ValType;
+use crate::values::Val;
+
+/// A Rust type that maps to one Wasm value type.
+pub trait WasmTy: Sized {
+    /// The Wasm type.
+    fn valtype() -> ValType;
+    /// Into a `Val`.
+    fn into_val(self) -> Val;
+    /// From a `Val` of type `valtype()`.
+    fn from_val(v: Val) -> Option<Self>;
+}
+
+macro_rules! wasm_ty {
+    ($t:ty, $vt:ident, $get:ident) => {
+        impl WasmTy for $t {
+            fn valtype() -> ValType {
+                ValType::$vt
+            }
+            fn into_val(self) -> Val {
+                Val::from(self)
+            }
+            fn from_val(v: Val) -> Option<Self> {
+                v.$get()
+            }
+        }
+    };
+}
+wasm_ty!(i32, I32, i32);
+wasm_ty!(i64, I64, i64);
+wasm_ty!(f32, F32, f32);
+wasm_ty!(f64, F64, f64);
+
+/// A tuple (or single value, or `()`) of Wasm values.
+pub trait WasmList: Sized {
+    /// The Wasm types, in order.
+    fn valtypes() -> Vec<ValType>;
+    /// Into `Val`s.
+    fn into_vals(self) -> Vec<Val>;
+    /// From `Val`s of the right types.
+    fn from_vals(vals: &[Val]) -> Option<Self>;
+}
+
+impl<A: WasmTy> WasmList for A {
+    fn valtypes() -> Vec<ValType> {
+        vec![A::valtype()]
+    }
+    fn into_vals(self) -> Vec<Val> {
+        vec![self.into_val()]
+    }
+    fn from_vals(vals: &[Val]) -> Option<Self> {
+        A::from_val(*vals.first()?)
+    }
+}
+
+macro_rules! wasm_list {
+    ($($n:ident $i:tt),*) => {
+        impl<$($n: WasmTy),*> WasmList for ($($n,)*) {
+            fn valtypes() -> Vec<ValType> {
+                vec![$($n::valtype()),*]
+            }
+            #[allow(clippy::vec_init_then_push)]
+            fn into_vals(self) -> Vec<Val> {
+                vec![$(self.$i.into_val()),*]
+            }
+            #[allow(unused_variables)]
+            fn from_vals(vals: &[Val]) -> Option<Self> {
+                Some(($($n::from_val(*vals.get($i)?)?,)*))
+            }
+        }
+    };
+}
+wasm_list!();
+wasm_list!(A 0, B 1);
+wasm_list!(A 0, B 1, C 2);
+wasm_list!(A 0, B 1, C 2, D 3);
+wasm_list!(A 0, B 1, C 2, D 3, E 4);
+wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5);
+
+/// A function with a statically known signature.
+pub struct TypedFunc<P, R> {
+    func: Func,
+    _marker: PhantomData<fn(P) -> R>,
+}
+
+impl<P, R> Clone for TypedFunc<P, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<P, R> Copy for TypedFunc<P, R> {}
+
+impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
+    /// The untyped handle.
+    pub fn func(&self) -> Func {
+        self.func
+    }
+
+    /// Calls the function.
+    pub fn call(&self, store: impl AsContextMut, params: P) -> Result<R> {
+        let params = params.into_vals();
+        let mut results: Vec<Val> = R::valtypes().into_iter().map(Val::default_for).collect();
+        self.func.call(store, &params, &mut results)?;
+        R::from_vals(&results).ok_or_else(|| Error::Usage("result types changed".into()))
+    }
+}
+
+impl Func {
+    /// Checks the signature against `P -> R` once, for cheap typed calls.
+    pub fn typed<P: WasmList, R: WasmList>(
+        &self,
+        store: impl AsContext,
+    ) -> Result<TypedFunc<P, R>> {
+        let ty = self.ty(store);
+        if ty.params() != P::valtypes().as_slice() || ty.results() != R::valtypes().as_slice() {
+            return Err(Error::Usage(format!(
+                "function of type {ty} used with Rust parameters {:?} and results {:?}",
+                P::valtypes(),
+                R::valtypes()
+            )));
+        }
+        Ok(TypedFunc {
+            func: *self,
+            _marker: PhantomData,
+        })
+    }
+}
