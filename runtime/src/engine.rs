@@ -13,15 +13,18 @@ use crate::error::{Error, Result};
 pub struct Config {
     /// Largest stack, in bytes, Wasm code may use before `call stack exhausted`.
     pub max_wasm_stack: usize,
-    /// Emit explicit bounds checks on memory accesses.
-    pub bounds_checks: bool,
+    /// Reserve 4 GiB plus a 2 GiB guard region for every 32-bit memory and
+    /// compile loads and stores without bounds checks (the guard page
+    /// faults). Off: memories reserve only their declared maximum, may move
+    /// when they grow, and every access is checked explicitly.
+    pub guarded_memory: bool,
 }
 
 impl Default for Config {
     fn default() -> Config {
         Config {
             max_wasm_stack: 1024 * 1024,
-            bounds_checks: true,
+            guarded_memory: true,
         }
     }
 }
@@ -30,6 +33,12 @@ impl Config {
     /// A default configuration.
     pub fn new() -> Config {
         Config::default()
+    }
+
+    /// Chooses guarded memory (no bounds checks) or explicit checks.
+    pub fn guarded_memory(&mut self, on: bool) -> &mut Config {
+        self.guarded_memory = on;
+        self
     }
 
     /// Sets the maximum Wasm stack size in bytes.
@@ -96,7 +105,9 @@ impl Engine {
     /// An engine with the given configuration.
     pub fn new(config: &Config) -> Result<Engine> {
         let compiler = Compiler::new(TranslateConfig {
-            bounds_checks: config.bounds_checks,
+            guard_size: config
+                .guarded_memory
+                .then_some(crate::memory::GUARD_SIZE as u64),
         })?;
         Ok(Engine {
             inner: Arc::new(EngineInner {

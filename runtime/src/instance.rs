@@ -347,7 +347,13 @@ pub(crate) fn instantiate(
         slot(&mut data, offsets.funcref(func_index), ptr);
     }
     for plan in &info.memories[info.num_imported_memories as usize..] {
-        let mem = Memory::push(store, MemoryData::new(MemoryType::from_plan(plan))?);
+        let mem = Memory::push(
+            store,
+            MemoryData::new(
+                MemoryType::from_plan(plan),
+                store.engine.config().guarded_memory,
+            )?,
+        );
         let ptr = &mem.data_in(store).def as *const _ as u64;
         let i = data.memories.len() as u32;
         slot(&mut data, offsets.memory(i), ptr);

@@ -1,5 +1,8 @@
 //! Linear memories: a reservation of address space made accessible page by
-//! page as the memory grows, so its base never moves.
+//! page as the memory grows. Guarded memories reserve all 4 GiB a 32-bit
+//! index can reach plus a guard region, so their base never moves and
+//! generated code needs no bounds checks; small reservations hold just the
+//! declared maximum (or current size) and move when they must grow past it.
 
 use walmart_jit::vmctx::VMMemory;
 
@@ -25,7 +28,9 @@ pub(crate) struct MemoryData {
 }
 
 impl MemoryData {
-    pub(crate) fn new(ty: MemoryType) -> Result<Box<MemoryData>> {
+    /// A memory of type `ty`; `guarded` picks the full 4 GiB + guard
+    /// reservation that lets generated code skip bounds checks.
+    pub(crate) fn new(ty: MemoryType, guarded: bool) -> Result<Box<MemoryData>> {
         let max_pages = ty.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
         if ty.min > max_pages {
             return Err(Error::Resource(format!(
@@ -33,7 +38,11 @@ impl MemoryData {
                 ty.min
             )));
         }
-        let reserved = (MAX_PAGES_32 * PAGE_SIZE) as usize + GUARD_SIZE;
+        let reserved = if guarded && !ty.memory64 {
+            (MAX_PAGES_32 * PAGE_SIZE) as usize + GUARD_SIZE
+        } else {
+            (ty.max.unwrap_or(ty.min).min(max_pages).max(1) * PAGE_SIZE) as usize
+        };
         // SAFETY: an anonymous PROT_NONE reservation; checked below.
         let base = unsafe {
             libc::mmap(
@@ -84,7 +93,7 @@ impl MemoryData {
         }
         let new_len = new.checked_mul(PAGE_SIZE)? as usize;
         if new_len > self.reserved {
-            return None;
+            self.move_to_larger_reservation(new_len)?;
         }
         let old_len = self.def.length as usize;
         // SAFETY: [old_len, new_len) lies inside our reservation.
@@ -100,6 +109,28 @@ impl MemoryData {
         }
         self.def.length = new_len as u64;
         Some(old)
+    }
+
+    /// Small reservations only: remaps the memory to a reservation of
+    /// `len` bytes (contents kept, base may change; generated code for such
+    /// memories reloads the base after every call).
+    fn move_to_larger_reservation(&mut self, len: usize) -> Option<()> {
+        // SAFETY: remapping our own mapping; on success the old range is gone
+        // and the new one holds the same pages.
+        let base = unsafe {
+            libc::mremap(
+                self.def.base as *mut libc::c_void,
+                self.reserved,
+                len,
+                libc::MREMAP_MAYMOVE,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return None;
+        }
+        self.def.base = base as *mut u8;
+        self.reserved = len;
+        Some(())
     }
 
     /// The accessible bytes.
@@ -135,7 +166,8 @@ impl Memory {
     /// Creates a memory in the store.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().opaque;
-        Ok(Memory::push(store, MemoryData::new(ty)?))
+        let guarded = store.engine.config().guarded_memory;
+        Ok(Memory::push(store, MemoryData::new(ty, guarded)?))
     }
 
     pub(crate) fn push(store: &mut StoreOpaque, data: Box<MemoryData>) -> Memory {

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! walmart-spec-tests [--suite v1|v2|simd|relaxed-simd|all]... [--update-expectations]
-//!                    [--expectations PATH] [-v|--verbose] [FILTER]
+//!                    [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks] [FILTER]
 //! ```
 
 use std::path::PathBuf;
@@ -17,13 +17,14 @@ use walmart_spec_tests::{
 
 const USAGE: &str = "\
 usage: walmart-spec-tests [--suite v1|v2|simd|relaxed-simd|all]... [--update-expectations]
-                          [--expectations PATH] [-v|--verbose] [FILTER]
+                          [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks] [FILTER]
 
   --suite NAME            suite to run; may be repeated (default: v1 and v2)
   --update-expectations   record the directives that pass now in the expectations file
                           (entries of files not run are kept)
   --expectations PATH     expectations file (default: spec-tests/expectations.txt)
   -v, --verbose           print every failing directive
+  --explicit-bounds-checks  run without guarded memory (explicit checks on every access)
   FILTER                  only run files whose path (e.g. wasm-v1/i32.wast) contains FILTER
 
 Exits with status 1 when a directive listed as passing in the expectations file fails.";
@@ -37,6 +38,7 @@ struct Args {
     update: bool,
     expectations: PathBuf,
     verbose: bool,
+    explicit_checks: bool,
     filter: Option<String>,
 }
 
@@ -46,6 +48,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         update: false,
         expectations: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("expectations.txt"),
         verbose: false,
+        explicit_checks: false,
         filter: None,
     };
     while let Some(arg) = args.next() {
@@ -65,6 +68,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 parsed.expectations = args.next().ok_or("--expectations needs a path")?.into();
             }
             "-v" | "--verbose" => parsed.verbose = true,
+            "--explicit-bounds-checks" => parsed.explicit_checks = true,
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
             _ if parsed.filter.is_some() => return Err(format!("unexpected argument `{arg}`")),
@@ -91,6 +95,11 @@ fn run(args: Args) -> anyhow::Result<bool> {
         verbose: args.verbose,
         progress: true,
         filter: args.filter.clone(),
+        config: {
+            let mut config = walmart::Config::default();
+            config.guarded_memory(!args.explicit_checks);
+            config
+        },
     };
     let reports = run_suite(files, &opts);
     println!("{}", format_table(&reports));

@@ -50,12 +50,23 @@ fn check_expectations() {
         "expectations name files not in any suite: {missing:?}"
     );
 
-    let reports = run_suite(files, &RunOptions::default());
-    println!("{}", format_table(&reports));
-    for improvement in improvements(&expected, &reports) {
-        println!("improved {improvement}");
+    // The results must hold with guarded memory (no bounds checks in
+    // generated code) and with explicit bounds checks alike.
+    let mut regressed = Vec::new();
+    for guarded in [true, false] {
+        let mut opts = RunOptions::default();
+        opts.config.guarded_memory(guarded);
+        let reports = run_suite(files.clone(), &opts);
+        println!("guarded memory: {guarded}\n{}", format_table(&reports));
+        for improvement in improvements(&expected, &reports) {
+            println!("improved {improvement}");
+        }
+        regressed.extend(
+            regressions(&expected, &reports)
+                .into_iter()
+                .map(|r| format!("[guarded memory: {guarded}] {r}")),
+        );
     }
-    let regressed = regressions(&expected, &reports);
     for regression in &regressed {
         println!("REGRESSION {regression}");
     }

@@ -37,17 +37,24 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn heap_addr(&mut self, mem: u32, index: Value, offset: u64, size: u32) -> Value {
         let def = self.memory_def(mem);
         let index = self.memory_index(mem, index);
+        let memory64 = self.env.info.memories[mem as usize].memory64;
+        let extent = offset + u64::from(size);
+        let guarded = !memory64 && self.env.config.guard_size.is_some_and(|g| extent <= g);
+        let base_flags = if self.env.config.guard_size.is_some() && !memory64 {
+            // A reserved memory never moves: its base is loop-invariant.
+            super::vm_flags().with_readonly().with_can_move()
+        } else {
+            super::vm_flags()
+        };
         let base = self
             .builder
             .ins()
-            .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_BASE);
-        let memory64 = self.env.info.memories[mem as usize].memory64;
-        if self.env.config.bounds_checks || memory64 {
+            .load(types::I64, base_flags, def, vmctx::MEMORY_BASE);
+        if !guarded {
             let length =
                 self.builder
                     .ins()
                     .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH);
-            let extent = offset + u64::from(size);
             let end = if memory64 {
                 let extent = self.builder.ins().iconst(types::I64, extent as i64);
                 self.builder.ins().uadd_overflow_trap(

@@ -31,11 +31,12 @@ use crate::vmctx::{self, Builtin, VMOffsets};
 /// Options that change the code generated for every function.
 #[derive(Clone, Debug)]
 pub struct TranslateConfig {
-    /// Emit explicit bounds checks on every memory access. When false, the
-    /// runtime guarantees a guard region covering any 32-bit address plus
-    /// offset, and accesses rely on the fault (the switch the guarded
-    /// memory issue flips).
-    pub bounds_checks: bool,
+    /// When set, 32-bit memories are reservations of 4 GiB plus this many
+    /// guard bytes that never move, so an access whose static offset and
+    /// size fit in the guard needs no bounds check: an out-of-bounds one
+    /// faults and the fault is the trap. `None`: every access is checked
+    /// (and memories may move when they grow).
+    pub guard_size: Option<u64>,
 }
 
 /// What the translator needs to know about the module being compiled.

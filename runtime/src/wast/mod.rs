@@ -31,6 +31,9 @@ pub struct RunOptions {
     /// Only run files whose path (e.g. `wasm-v1/i32.wast`) contains this
     /// substring. Used by [`run_suite`].
     pub filter: Option<String>,
+    /// Engine configuration the scripts run under (guarded memory or
+    /// explicit bounds checks, stack size...).
+    pub config: crate::Config,
 }
 
 /// The result of one directive.
@@ -186,7 +189,7 @@ fn run_directives(
         .map(|directive| line_starts.partition_point(|&start| start <= directive.span().offset()))
         .collect();
 
-    let mut runner = match panic::catch_unwind(AssertUnwindSafe(Runner::new)) {
+    let mut runner = match panic::catch_unwind(AssertUnwindSafe(|| Runner::new(&opts.config))) {
         Ok(Ok(runner)) => Ok(runner),
         Ok(Err(error)) => Err(format!("setting up the `spectest` module failed: {error}")),
         Err(payload) => Err(format!("panic: {}", panic_message(&*payload))),
@@ -469,8 +472,8 @@ struct Runner {
 }
 
 impl Runner {
-    fn new() -> Result<Self, Error> {
-        let engine = Engine::default();
+    fn new(config: &crate::Config) -> Result<Self, Error> {
+        let engine = Engine::new(config).expect("the host CPU is supported");
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
         define_spectest(&mut linker, &mut store)?;
