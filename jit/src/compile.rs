@@ -133,6 +133,39 @@ impl Compiler {
         })
     }
 
+    /// The Cranelift IR walmart generates for function `func_index` of a
+    /// module, before optimisation, as text. For inspection and tests.
+    pub fn function_ir(&self, wasm: &[u8], func_index: u32) -> Result<String, CompileError> {
+        let info = crate::module_info::parse(wasm)?;
+        let defined = func_index
+            .checked_sub(info.num_imported_funcs)
+            .filter(|i| (*i as usize) < info.func_bodies.len())
+            .ok_or_else(|| {
+                CompileError::Unsupported(format!(
+                    "function {func_index} is not defined in the module"
+                ))
+            })?;
+        let type_ids: Vec<u64> = (0..info.types.len() as u64).collect();
+        let env = ModuleEnv {
+            info: &info,
+            offsets: VMOffsets::new(&info),
+            type_ids: &type_ids,
+            config: &self.config,
+            pointer_type: self.isa.pointer_type(),
+            host_call_conv: self.isa.default_call_conv(),
+            frontend_config: self.isa.frontend_config(),
+        };
+        let range = info.func_bodies[defined as usize].clone();
+        let body = FunctionBody::new(BinaryReader::new(&wasm[range.clone()], range.start as u64));
+        let func = translate::translate_function(
+            &env,
+            &mut FunctionBuilderContext::new(),
+            func_index,
+            &body,
+        )?;
+        Ok(func.display().to_string())
+    }
+
     /// Runs Cranelift on `ctx.func` and collects code, traps, source
     /// locations and relocations.
     fn finish_function(

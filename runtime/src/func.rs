@@ -212,7 +212,12 @@ pub(crate) fn invoke(
     let saved_limit = store.limits.stack_limit;
     if outermost {
         let here = approximate_sp();
-        store.limits.stack_limit = here.saturating_sub(store.engine.config().max_wasm_stack);
+        let wanted = here.saturating_sub(store.engine.config().max_wasm_stack);
+        // Never let Wasm run into the thread's own guard page: a thread with
+        // a smaller stack than the configured maximum gets what it has,
+        // less room for the trap handler and host calls.
+        let floor = traphandlers::thread_stack_low().map_or(0, |low| low + STACK_RESERVE);
+        store.limits.stack_limit = wanted.max(floor);
     }
     store.wasm_depth += 1;
     // SAFETY: the trampoline matches the callee's signature (both come from
@@ -230,6 +235,10 @@ pub(crate) fn invoke(
         }),
     }
 }
+
+/// Stack kept free below the Wasm limit for host functions Wasm calls and
+/// for the signal handler.
+const STACK_RESERVE: usize = 128 * 1024;
 
 #[inline(never)]
 fn approximate_sp() -> usize {

@@ -37,6 +37,35 @@ thread_local! {
     static HOST_FAILURE: RefCell<Option<HostFailure>> = const { RefCell::new(None) };
 }
 
+thread_local! {
+    static STACK_LOW: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// The lowest address of the current thread's stack, if the OS tells.
+pub fn thread_stack_low() -> Option<usize> {
+    if let Some(low) = STACK_LOW.with(|s| s.get()) {
+        return Some(low);
+    }
+    // SAFETY: pthread_getattr_np fills the attribute object for the calling
+    // thread; it is destroyed after reading the stack bounds.
+    let low = unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let mut addr: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let rc = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        if rc != 0 {
+            return None;
+        }
+        addr as usize
+    };
+    STACK_LOW.with(|s| s.set(Some(low)));
+    Some(low)
+}
+
 /// Whether this thread is inside a Wasm call (a jump buffer is published).
 pub fn in_wasm() -> bool {
     !JMP_BUF.with(|b| b.get()).is_null()
