@@ -220,9 +220,10 @@ impl ModuleInfo {
     }
 }
 
-/// The Wasm features walmart validates against.
+/// The Wasm features walmart validates against: Wasm 2.0 (SIMD included)
+/// plus relaxed SIMD.
 pub fn features() -> WasmFeatures {
-    WasmFeatures::WASM2
+    WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD
 }
 
 fn unsupported(what: impl Into<String>) -> CompileError {

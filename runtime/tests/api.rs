@@ -173,12 +173,10 @@ fn bad_modules_and_links_are_errors_not_panics() {
     }
     let invalid = Module::new(&engine, "(module (func (result i32) i64.const 1))").unwrap_err();
     assert!(invalid.to_string().contains("type mismatch"), "{invalid}");
-    let simd = Module::new(
-        &engine,
-        "(module (func (result v128) v128.const i64x2 0 0))",
-    )
-    .unwrap_err();
-    assert!(simd.to_string().contains("unsupported"), "{simd}");
+    let multi = Module::new(&engine, "(module (memory 1) (memory 1))").unwrap_err();
+    assert!(multi.to_string().contains("multiple memories"), "{multi}");
+    let tags = Module::new(&engine, "(module (tag))").unwrap_err();
+    assert!(!tags.to_string().is_empty());
 
     let needs = Module::new(&engine, r#"(module (import "env" "f" (func)))"#).unwrap();
     let mut store = Store::new(&engine, ());
@@ -216,4 +214,58 @@ fn typed_funcs_check_their_signature() {
     let typed = f.typed::<(i32, i64), (i64, i32)>(&store).unwrap();
     assert_eq!(typed.call(&mut store, (1, 2)).unwrap(), (2, 1));
     assert!(f.typed::<i32, i32>(&store).is_err());
+}
+
+#[test]
+fn v128_values_cross_the_api_and_host_calls() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "h" "twice" (func $twice (param v128) (result v128)))
+            (global $g (export "g") (mut v128) (v128.const i32x4 1 2 3 4))
+            (func (export "mix") (param v128 v128) (result v128)
+              (call $twice (i32x4.add (local.get 0) (i32x4.mul (local.get 1) (global.get $g))))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let twice = Func::new(
+        &mut store,
+        FuncType::new([ValType::V128], [ValType::V128]),
+        |_, p, r| {
+            let Val::V128(v) = p[0] else { unreachable!() };
+            let lanes: Vec<u32> = (0..4)
+                .map(|i| ((v >> (32 * i)) as u32).wrapping_mul(2))
+                .collect();
+            r[0] = Val::V128(
+                lanes
+                    .iter()
+                    .enumerate()
+                    .fold(0u128, |acc, (i, l)| acc | (*l as u128) << (32 * i)),
+            );
+            Ok(())
+        },
+    );
+    let mut linker = Linker::new(&engine);
+    linker.define(&mut store, "h", "twice", twice).unwrap();
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    let mix = inst.get_func(&mut store, "mix").unwrap();
+    let lanes = |l: [u32; 4]| {
+        Val::V128(
+            l.iter()
+                .enumerate()
+                .fold(0u128, |acc, (i, x)| acc | (*x as u128) << (32 * i)),
+        )
+    };
+    let mut out = [Val::V128(0)];
+    mix.call(
+        &mut store,
+        &[lanes([10, 20, 30, 40]), lanes([1, 1, 2, 2])],
+        &mut out,
+    )
+    .unwrap();
+    // (a + b * g) * 2 = ([10,20,30,40] + [1,2,6,8]) * 2
+    assert_eq!(out[0], lanes([22, 44, 72, 96]));
+    let g = inst.get_global(&mut store, "g").unwrap();
+    assert_eq!(g.get(&mut store), lanes([1, 2, 3, 4]));
 }

@@ -11,7 +11,7 @@ use crate::vmctx::{self, Builtin};
 
 /// Flags of a Wasm heap access: little-endian, may be unaligned, and a
 /// fault is an out-of-bounds access.
-fn heap_flags() -> MemFlagsData {
+pub(crate) fn heap_flags() -> MemFlagsData {
     MemFlagsData::new()
         .with_endianness(Endianness::Little)
         .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))

@@ -10,6 +10,7 @@ mod control;
 mod conversions;
 mod memory;
 mod numeric;
+mod simd;
 mod table;
 mod variables;
 
@@ -156,9 +157,6 @@ pub fn translate_function(
         let (count, ty) = reader.read()?;
         let ty = WasmType::from_parser(ty)
             .ok_or_else(|| CompileError::Unsupported(format!("local type {ty:?}")))?;
-        if ty == WasmType::V128 {
-            return Err(CompileError::Unsupported("SIMD (v128) locals".into()));
-        }
         let zero = zero_value(&mut builder, ty);
         for _ in 0..count {
             let var = builder.declare_var(ir_type(ty));
@@ -354,7 +352,10 @@ impl FuncTranslator<'_, '_> {
                 Ok(())
             }
             _ => {
-                if self.translate_numeric(op) || self.translate_conversion(op) {
+                if self.translate_numeric(op)
+                    || self.translate_conversion(op)
+                    || self.translate_simd(op)
+                {
                     Ok(())
                 } else {
                     Err(CompileError::Unsupported(format!(
