@@ -60,6 +60,13 @@ impl<T> Caller<'_, T> {
         instance.get_export(&mut *self, name)
     }
 
+    /// The bytes of `memory` and the host data, borrowed together (host
+    /// functions such as WASI's read guest buffers while updating state).
+    pub fn memory_and_data(&mut self, memory: crate::Memory) -> (&mut [u8], &mut T) {
+        let StoreInner { opaque, data } = &mut *self.store;
+        (memory.data_in_mut(opaque).bytes_mut(), data)
+    }
+
     /// The calling instance, if a Wasm function made the call.
     pub fn caller(&self) -> Option<Instance> {
         self.caller

@@ -31,6 +31,7 @@ mod typed_func;
 mod types;
 mod values;
 pub mod vm;
+pub mod wasi;
 pub mod wast;
 
 pub use engine::{Config, Engine};

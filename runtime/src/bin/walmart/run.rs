@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
+use walmart::wasi::{self, WasiCtx};
 use walmart::{Engine, Linker, Module, Store, Val, ValType};
 
 /// Exit status of a run that trapped (as wasmtime: 128 + SIGABRT).
@@ -14,6 +15,12 @@ pub struct RunArgs {
     /// Call this export instead of `_start`; ARGS are parsed by its parameter types.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
+    /// Preopen host directory HOST for the guest, as GUEST (default: HOST). Repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
+    /// Set an environment variable for the guest. Repeatable.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    envs: Vec<String>,
     /// The module to run.
     file: PathBuf,
     /// Arguments for the module (or for the invoked export).
@@ -59,8 +66,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         walmart::Error::Usage(_) => anyhow!("{e}"),
         other => anyhow!("{}: {other}", args.file.display()),
     })?;
-    let mut store = Store::new(&engine, ());
-    let linker = Linker::new(&engine);
+    let mut ctx = WasiCtx::new();
+    let program = args.file.display().to_string();
+    if args.invoke.is_some() {
+        ctx.args([program]);
+    } else {
+        ctx.args(std::iter::once(program).chain(args.args.iter().cloned()));
+    }
+    for kv in &args.envs {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--env {kv}: expected KEY=VALUE"))?;
+        ctx.env(k, v);
+    }
+    for dir in &args.dirs {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        ctx.preopen_dir(host, guest)
+            .map_err(|e| anyhow!("--dir {dir}: {e}"))?;
+    }
+    let mut store = Store::new(&engine, ctx);
+    let mut linker = Linker::new(&engine);
+    wasi::add_to_linker(&mut linker, |ctx| ctx)?;
     let instance = match linker.instantiate(&mut store, &module) {
         Ok(i) => i,
         Err(e) => return report(e),
@@ -77,6 +103,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     })?;
     let ty = func.ty(&store);
+    if args.invoke.is_none() {
+        return match func.call(&mut store, &[], &mut []) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => report(e),
+        };
+    }
     if args.args.len() != ty.params().len() {
         bail!(
             "`{name}` takes {} argument(s), {} given",
@@ -105,6 +137,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// Prints a guest failure and picks the exit status.
 fn report(e: walmart::Error) -> anyhow::Result<ExitCode> {
     if let Some(code) = e.exit_status() {
+        // Exit statuses beyond a byte are truncated by the OS anyway.
         return Ok(ExitCode::from(code as u8));
     }
     match &e {

@@ -1,0 +1,170 @@
+//! The WASI state of one guest: arguments, environment and descriptors.
+
+use std::collections::BTreeMap;
+use std::ffi::CString;
+use std::os::fd::RawFd;
+use std::path::Path;
+
+use super::types::{fdflags, filetype, Errno, WasiResult};
+use crate::error::{Error, Result};
+
+/// One open descriptor.
+#[derive(Debug)]
+pub struct FdEntry {
+    /// The host descriptor.
+    pub fd: RawFd,
+    /// Whether walmart closes `fd` when the entry goes (stdio is borrowed).
+    pub owned: bool,
+    /// WASI file type.
+    pub filetype: u8,
+    /// WASI fd flags (`append`, `nonblock`, ...).
+    pub flags: u16,
+    /// Guest name of a preopened directory.
+    pub preopen: Option<String>,
+}
+
+impl Drop for FdEntry {
+    fn drop(&mut self) {
+        if self.owned {
+            // SAFETY: we own the descriptor and drop it exactly once.
+            unsafe { libc::close(self.fd) };
+        }
+    }
+}
+
+/// A guest's WASI context. Build it, then register it with
+/// [`add_to_linker`](super::add_to_linker).
+#[derive(Debug, Default)]
+pub struct WasiCtx {
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<String>,
+    pub(crate) fds: BTreeMap<u32, FdEntry>,
+}
+
+/// Highest descriptor number handed out.
+const MAX_FDS: u32 = 4096;
+
+impl WasiCtx {
+    /// A context whose stdin, stdout and stderr are the host's.
+    pub fn new() -> WasiCtx {
+        let mut ctx = WasiCtx::default();
+        for fd in 0..3 {
+            let filetype = host_filetype(fd).unwrap_or(filetype::CHARACTER_DEVICE);
+            ctx.fds.insert(
+                fd as u32,
+                FdEntry {
+                    fd,
+                    owned: false,
+                    filetype,
+                    flags: 0,
+                    preopen: None,
+                },
+            );
+        }
+        ctx
+    }
+
+    /// Sets the guest's `argv` (the first is the program name).
+    pub fn args(&mut self, args: impl IntoIterator<Item = impl Into<String>>) -> &mut Self {
+        self.args = args.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds an environment variable.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.env.push(format!("{key}={value}"));
+        self
+    }
+
+    /// Gives the guest the host directory `host` under the name `guest`.
+    /// Nothing outside it (by `..`, absolute paths or symlinks) is reachable.
+    pub fn preopen_dir(&mut self, host: impl AsRef<Path>, guest: &str) -> Result<&mut Self> {
+        let host = host.as_ref();
+        let c = CString::new(host.as_os_str().as_encoded_bytes()).map_err(|_| {
+            Error::Usage(format!("directory name {} has a NUL byte", host.display()))
+        })?;
+        // SAFETY: a valid C string; the result is checked.
+        let fd = unsafe {
+            libc::open(
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(Error::Usage(format!(
+                "cannot open directory {}: {}",
+                host.display(),
+                std::io::Error::last_os_error()
+            )));
+        }
+        let slot = self
+            .free_fd()
+            .map_err(|_| Error::Usage("too many preopened directories".into()))?;
+        self.fds.insert(
+            slot,
+            FdEntry {
+                fd,
+                owned: true,
+                filetype: filetype::DIRECTORY,
+                flags: 0,
+                preopen: Some(guest.to_string()),
+            },
+        );
+        Ok(self)
+    }
+
+    /// The lowest free descriptor number.
+    pub(crate) fn free_fd(&self) -> WasiResult<u32> {
+        (0..MAX_FDS)
+            .find(|n| !self.fds.contains_key(n))
+            .ok_or(Errno::MFILE)
+    }
+
+    /// The entry for `fd`.
+    pub(crate) fn get(&self, fd: u32) -> WasiResult<&FdEntry> {
+        self.fds.get(&fd).ok_or(Errno::BADF)
+    }
+
+    /// The entry for `fd`, mutably.
+    pub(crate) fn get_mut(&mut self, fd: u32) -> WasiResult<&mut FdEntry> {
+        self.fds.get_mut(&fd).ok_or(Errno::BADF)
+    }
+
+    /// Adds a host descriptor, returning its guest number.
+    pub(crate) fn insert(&mut self, fd: RawFd, filetype: u8, flags: u16) -> WasiResult<u32> {
+        let slot = match self.free_fd() {
+            Ok(slot) => slot,
+            Err(e) => {
+                // SAFETY: we own fd and are giving up on it.
+                unsafe { libc::close(fd) };
+                return Err(e);
+            }
+        };
+        self.fds.insert(
+            slot,
+            FdEntry {
+                fd,
+                owned: true,
+                filetype,
+                flags: flags
+                    & (fdflags::APPEND
+                        | fdflags::NONBLOCK
+                        | fdflags::SYNC
+                        | fdflags::DSYNC
+                        | fdflags::RSYNC),
+                preopen: None,
+            },
+        );
+        Ok(slot)
+    }
+}
+
+/// The WASI file type of a host descriptor.
+pub(crate) fn host_filetype(fd: RawFd) -> WasiResult<u8> {
+    // SAFETY: fstat writes into a zeroed struct; the result is checked.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(filetype::from_mode(st.st_mode))
+}

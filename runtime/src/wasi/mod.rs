@@ -1,0 +1,304 @@
+//! WASI preview 1 (`wasi_snapshot_preview1`): every function of the
+//! snapshot, registered with [`add_to_linker`]. Files are reachable only
+//! beneath preopened directories (see `path.rs`).
+
+mod args;
+mod clocks;
+mod ctx;
+mod fd;
+mod path;
+mod poll;
+mod types;
+
+pub use ctx::WasiCtx;
+pub use types::Errno;
+
+use types::{GuestMemory, WasiResult};
+
+use crate::error::{Error, Result};
+use crate::func::Caller;
+use crate::linker::Linker;
+use crate::types::{FuncType, ValType};
+use crate::values::Val;
+
+/// The import module name.
+pub const MODULE: &str = "wasi_snapshot_preview1";
+
+/// Typed access to a host call's parameters (WASI passes only i32/i64).
+struct Args<'a>(&'a [Val]);
+
+impl Args<'_> {
+    fn u32(&self, i: usize) -> u32 {
+        self.0[i].i32().unwrap_or_default() as u32
+    }
+    fn u64(&self, i: usize) -> u64 {
+        self.0[i].i64().unwrap_or_default() as u64
+    }
+    fn u16(&self, i: usize) -> u16 {
+        self.u32(i) as u16
+    }
+    fn u8(&self, i: usize) -> u8 {
+        self.u32(i) as u8
+    }
+}
+
+/// Runs `f` with the calling instance's memory (empty if it exports none)
+/// and the WASI context.
+fn with_ctx<T>(
+    caller: &mut Caller<'_, T>,
+    get: fn(&mut T) -> &mut WasiCtx,
+    f: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> WasiResult<()>,
+) -> i32 {
+    let memory = caller.get_export("memory").and_then(|e| e.into_memory());
+    let r = match memory {
+        Some(m) => {
+            let (bytes, data) = caller.memory_and_data(m);
+            f(get(data), &mut GuestMemory { bytes })
+        }
+        None => f(get(caller.data_mut()), &mut GuestMemory { bytes: &mut [] }),
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => i32::from(e.0),
+    }
+}
+
+/// Reads a guest string argument.
+fn string(mem: &GuestMemory<'_>, ptr: u32, len: u32) -> WasiResult<String> {
+    mem.str(ptr, len).map(str::to_string)
+}
+
+/// Defines every `wasi_snapshot_preview1` function in `linker`; `get`
+/// finds the [`WasiCtx`] inside the store's data.
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut WasiCtx,
+) -> Result<()> {
+    use ValType::{I32, I64};
+
+    macro_rules! wasi {
+        ($name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
+            linker.func_new(
+                MODULE,
+                $name,
+                FuncType::new([$($p),*], [I32]),
+                move |mut caller, params, results| {
+                    let $a = Args(params);
+                    results[0] = Val::I32(with_ctx(&mut caller, get, |$ctx, $mem| $body));
+                    Ok(())
+                },
+            )?;
+        };
+    }
+
+    wasi!("args_get", [I32, I32], |c, m, a| c.args_get(
+        m,
+        a.u32(0),
+        a.u32(1)
+    ));
+    wasi!("args_sizes_get", [I32, I32], |c, m, a| c.args_sizes_get(
+        m,
+        a.u32(0),
+        a.u32(1)
+    ));
+    wasi!("environ_get", [I32, I32], |c, m, a| c.environ_get(
+        m,
+        a.u32(0),
+        a.u32(1)
+    ));
+    wasi!("environ_sizes_get", [I32, I32], |c, m, a| c
+        .environ_sizes_get(m, a.u32(0), a.u32(1)));
+    wasi!("clock_res_get", [I32, I32], |c, m, a| c.clock_res_get(
+        m,
+        a.u32(0),
+        a.u32(1)
+    ));
+    wasi!("clock_time_get", [I32, I64, I32], |c, m, a| c
+        .clock_time_get(m, a.u32(0), a.u32(2)));
+    wasi!("fd_advise", [I32, I64, I64, I32], |c, _m, a| c.fd_advise(
+        a.u32(0),
+        a.u64(1),
+        a.u64(2),
+        a.u8(3)
+    ));
+    wasi!("fd_allocate", [I32, I64, I64], |c, _m, a| c.fd_allocate(
+        a.u32(0),
+        a.u64(1),
+        a.u64(2)
+    ));
+    wasi!("fd_close", [I32], |c, _m, a| c.fd_close(a.u32(0)));
+    wasi!("fd_datasync", [I32], |c, _m, a| c.fd_sync(a.u32(0), true));
+    wasi!("fd_sync", [I32], |c, _m, a| c.fd_sync(a.u32(0), false));
+    wasi!("fd_fdstat_get", [I32, I32], |c, m, a| c.fd_fdstat_get(
+        m,
+        a.u32(0),
+        a.u32(1)
+    ));
+    wasi!("fd_fdstat_set_flags", [I32, I32], |c, _m, a| c
+        .fd_fdstat_set_flags(a.u32(0), a.u16(1)));
+    wasi!("fd_fdstat_set_rights", [I32, I64, I64], |c, _m, a| c
+        .fd_fdstat_set_rights(a.u32(0)));
+    wasi!("fd_filestat_get", [I32, I32], |c, m, a| c.fd_filestat_get(
+        m,
+        a.u32(0),
+        a.u32(1)
+    ));
+    wasi!("fd_filestat_set_size", [I32, I64], |c, _m, a| c
+        .fd_filestat_set_size(a.u32(0), a.u64(1)));
+    wasi!("fd_filestat_set_times", [I32, I64, I64, I32], |c, _m, a| {
+        c.fd_filestat_set_times(a.u32(0), a.u64(1), a.u64(2), a.u16(3))
+    });
+    wasi!("fd_pread", [I32, I32, I32, I64, I32], |c, m, a| {
+        c.fd_read(m, a.u32(0), a.u32(1), a.u32(2), Some(a.u64(3)), a.u32(4))
+    });
+    wasi!("fd_pwrite", [I32, I32, I32, I64, I32], |c, m, a| {
+        c.fd_write(m, a.u32(0), a.u32(1), a.u32(2), Some(a.u64(3)), a.u32(4))
+    });
+    wasi!("fd_read", [I32, I32, I32, I32], |c, m, a| c.fd_read(
+        m,
+        a.u32(0),
+        a.u32(1),
+        a.u32(2),
+        None,
+        a.u32(3)
+    ));
+    wasi!("fd_write", [I32, I32, I32, I32], |c, m, a| c.fd_write(
+        m,
+        a.u32(0),
+        a.u32(1),
+        a.u32(2),
+        None,
+        a.u32(3)
+    ));
+    wasi!("fd_prestat_get", [I32, I32], |c, m, a| c.fd_prestat_get(
+        m,
+        a.u32(0),
+        a.u32(1)
+    ));
+    wasi!("fd_prestat_dir_name", [I32, I32, I32], |c, m, a| c
+        .fd_prestat_dir_name(m, a.u32(0), a.u32(1), a.u32(2)));
+    wasi!("fd_readdir", [I32, I32, I32, I64, I32], |c, m, a| {
+        c.fd_readdir(m, a.u32(0), a.u32(1), a.u32(2), a.u64(3), a.u32(4))
+    });
+    wasi!("fd_renumber", [I32, I32], |c, _m, a| c
+        .fd_renumber(a.u32(0), a.u32(1)));
+    wasi!("fd_seek", [I32, I64, I32, I32], |c, m, a| c.fd_seek(
+        m,
+        a.u32(0),
+        a.u64(1) as i64,
+        a.u8(2),
+        a.u32(3)
+    ));
+    wasi!("fd_tell", [I32, I32], |c, m, a| c.fd_tell(
+        m,
+        a.u32(0),
+        a.u32(1)
+    ));
+    wasi!("path_create_directory", [I32, I32, I32], |c, m, a| {
+        let p = string(m, a.u32(1), a.u32(2))?;
+        c.path_create_directory(a.u32(0), &p)
+    });
+    wasi!("path_filestat_get", [I32, I32, I32, I32, I32], |c, m, a| {
+        let p = string(m, a.u32(2), a.u32(3))?;
+        c.path_filestat_get(m, a.u32(0), a.u32(1), &p, a.u32(4))
+    });
+    wasi!(
+        "path_filestat_set_times",
+        [I32, I32, I32, I32, I64, I64, I32],
+        |c, m, a| {
+            let p = string(m, a.u32(2), a.u32(3))?;
+            c.path_filestat_set_times(a.u32(0), a.u32(1), &p, a.u64(4), a.u64(5), a.u16(6))
+        }
+    );
+    wasi!(
+        "path_link",
+        [I32, I32, I32, I32, I32, I32, I32],
+        |c, m, a| {
+            let old = string(m, a.u32(2), a.u32(3))?;
+            let new = string(m, a.u32(5), a.u32(6))?;
+            c.path_link(a.u32(0), a.u32(1), &old, a.u32(4), &new)
+        }
+    );
+    wasi!(
+        "path_open",
+        [I32, I32, I32, I32, I32, I64, I64, I32, I32],
+        |c, m, a| {
+            let p = string(m, a.u32(2), a.u32(3))?;
+            c.path_open(
+                m,
+                a.u32(0),
+                a.u32(1),
+                &p,
+                a.u16(4),
+                a.u64(5),
+                a.u16(7),
+                a.u32(8),
+            )
+        }
+    );
+    wasi!(
+        "path_readlink",
+        [I32, I32, I32, I32, I32, I32],
+        |c, m, a| {
+            let p = string(m, a.u32(1), a.u32(2))?;
+            c.path_readlink(m, a.u32(0), &p, a.u32(3), a.u32(4), a.u32(5))
+        }
+    );
+    wasi!("path_remove_directory", [I32, I32, I32], |c, m, a| {
+        let p = string(m, a.u32(1), a.u32(2))?;
+        c.path_remove_directory(a.u32(0), &p)
+    });
+    wasi!("path_rename", [I32, I32, I32, I32, I32, I32], |c, m, a| {
+        let old = string(m, a.u32(1), a.u32(2))?;
+        let new = string(m, a.u32(4), a.u32(5))?;
+        c.path_rename(a.u32(0), &old, a.u32(3), &new)
+    });
+    wasi!("path_symlink", [I32, I32, I32, I32, I32], |c, m, a| {
+        let target = string(m, a.u32(0), a.u32(1))?;
+        let p = string(m, a.u32(3), a.u32(4))?;
+        c.path_symlink(&target, a.u32(2), &p)
+    });
+    wasi!("path_unlink_file", [I32, I32, I32], |c, m, a| {
+        let p = string(m, a.u32(1), a.u32(2))?;
+        c.path_unlink_file(a.u32(0), &p)
+    });
+    wasi!("poll_oneoff", [I32, I32, I32, I32], |c, m, a| c
+        .poll_oneoff(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3)));
+    wasi!("proc_raise", [I32], |_c, _m, _a| Err(Errno::NOSYS));
+    wasi!("sched_yield", [], |_c, _m, _a| {
+        // SAFETY: no preconditions.
+        unsafe { libc::sched_yield() };
+        Ok(())
+    });
+    wasi!("random_get", [I32, I32], |_c, m, a| {
+        let buf = m.slice_mut(a.u32(0), a.u32(1))?;
+        let mut filled = 0;
+        while filled < buf.len() {
+            let rest = &mut buf[filled..];
+            // SAFETY: rest is a valid writable slice.
+            let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+            if n < 0 {
+                let e = Errno::last();
+                if e != Errno::INTR {
+                    return Err(e);
+                }
+                continue;
+            }
+            filled += n as usize;
+        }
+        Ok(())
+    });
+    wasi!("sock_accept", [I32, I32, I32], |c, _m, a| c.sock(a.u32(0)));
+    wasi!("sock_recv", [I32, I32, I32, I32, I32, I32], |c, _m, a| c
+        .sock(a.u32(0)));
+    wasi!("sock_send", [I32, I32, I32, I32, I32], |c, _m, a| c
+        .sock(a.u32(0)));
+    wasi!("sock_shutdown", [I32, I32], |c, _m, a| c.sock(a.u32(0)));
+    linker.func_new(
+        MODULE,
+        "proc_exit",
+        FuncType::new([I32], []),
+        |_, params, _| Err(Error::Exit(params[0].i32().unwrap_or_default())),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! `path_*`: every path a guest names is resolved beneath one of its
+//! descriptors with `openat2(RESOLVE_BENEATH)`, so the kernel itself
+//! refuses `..`, absolute paths and symlinks that would leave the
+//! preopened directory (reported as `ENOTCAPABLE`).
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use super::ctx::WasiCtx;
+use super::fd::{check, fstat, timespecs, write_filestat};
+use super::types::{
+    fdflags, filetype, oflags, Errno, GuestMemory, WasiResult, RIGHT_FD_ALLOCATE,
+    RIGHT_FD_FILESTAT_SET_SIZE, RIGHT_FD_READ, RIGHT_FD_READDIR, RIGHT_FD_WRITE,
+};
+
+/// `lookupflags.symlink_follow`.
+const SYMLINK_FOLLOW: u32 = 1;
+
+fn c_string(s: &str) -> WasiResult<CString> {
+    CString::new(s).map_err(|_| Errno::INVAL)
+}
+
+/// Opens `path` beneath `dir`; escapes fail with `ENOTCAPABLE`.
+fn open_beneath(dir: RawFd, path: &str, flags: i32, mode: u32) -> WasiResult<OwnedFd> {
+    if path.is_empty() {
+        return Err(Errno::NOENT);
+    }
+    if path.starts_with('/') {
+        return Err(Errno::NOTCAPABLE);
+    }
+    let c = c_string(path)?;
+    // SAFETY: open_how is plain data; all-zero is its documented default.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (flags | libc::O_CLOEXEC) as u64;
+    how.mode = if flags & libc::O_CREAT != 0 {
+        mode as u64
+    } else {
+        0
+    };
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: valid C string and open_how of the size passed.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir,
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: a fresh descriptor we now own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// The directory holding the last component of `path`, and that component.
+fn parent_and_name(dir: RawFd, path: &str) -> WasiResult<(OwnedFd, CString)> {
+    if path.is_empty() {
+        return Err(Errno::NOENT);
+    }
+    if path.starts_with('/') {
+        return Err(Errno::NOTCAPABLE);
+    }
+    let trimmed = path.trim_end_matches('/');
+    let trimmed = if trimmed.is_empty() { "." } else { trimmed };
+    let (parent, name) = match trimmed.rfind('/') {
+        Some(i) => (&trimmed[..i.max(1)], &trimmed[i + 1..]),
+        None => (".", trimmed),
+    };
+    let parent_fd = open_beneath(dir, parent, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+    if name == "." || name == ".." {
+        // Still refuse an escape through the last component before saying
+        // the operation makes no sense on it.
+        open_beneath(dir, trimmed, libc::O_PATH, 0)?;
+        return Err(Errno::INVAL);
+    }
+    Ok((parent_fd, c_string(name)?))
+}
+
+impl WasiCtx {
+    /// The host descriptor of directory `fd`.
+    fn dir(&self, fd: u32) -> WasiResult<RawFd> {
+        let e = self.get(fd)?;
+        if e.filetype != filetype::DIRECTORY {
+            return Err(Errno::NOTDIR);
+        }
+        Ok(e.fd)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn path_open(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        dirfd: u32,
+        lookup: u32,
+        path: &str,
+        oflags: u16,
+        rights: u64,
+        fdflags_in: u16,
+        out: u32,
+    ) -> WasiResult<()> {
+        let dir = self.dir(dirfd)?;
+        let read = rights & (RIGHT_FD_READ | RIGHT_FD_READDIR) != 0;
+        let write = rights & (RIGHT_FD_WRITE | RIGHT_FD_ALLOCATE | RIGHT_FD_FILESTAT_SET_SIZE) != 0;
+        let mut flags = if oflags & oflags::DIRECTORY != 0 {
+            libc::O_RDONLY | libc::O_DIRECTORY
+        } else {
+            match (read, write) {
+                (_, false) => libc::O_RDONLY,
+                (false, true) => libc::O_WRONLY,
+                (true, true) => libc::O_RDWR,
+            }
+        };
+        if oflags & oflags::CREAT != 0 {
+            flags |= libc::O_CREAT;
+        }
+        if oflags & oflags::EXCL != 0 {
+            flags |= libc::O_EXCL;
+        }
+        if oflags & oflags::TRUNC != 0 {
+            flags |= libc::O_TRUNC;
+        }
+        if lookup & SYMLINK_FOLLOW == 0 {
+            flags |= libc::O_NOFOLLOW;
+        }
+        if fdflags_in & fdflags::APPEND != 0 {
+            flags |= libc::O_APPEND;
+        }
+        if fdflags_in & fdflags::NONBLOCK != 0 {
+            flags |= libc::O_NONBLOCK;
+        }
+        if fdflags_in & (fdflags::SYNC | fdflags::RSYNC) != 0 {
+            flags |= libc::O_SYNC;
+        }
+        if fdflags_in & fdflags::DSYNC != 0 {
+            flags |= libc::O_DSYNC;
+        }
+        let fd = open_beneath(dir, path, flags, 0o666)?;
+        let st = fstat(fd.as_raw_fd())?;
+        let ft = filetype::from_mode(st.st_mode);
+        let raw = std::os::fd::IntoRawFd::into_raw_fd(fd);
+        let guest = self.insert(raw, ft, fdflags_in)?;
+        mem.write_u32(out, guest)
+    }
+
+    pub(crate) fn path_create_directory(&mut self, fd: u32, path: &str) -> WasiResult<()> {
+        let (parent, name) = parent_and_name(self.dir(fd)?, path)?;
+        // SAFETY: valid descriptor and C string.
+        check(unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o777) })?;
+        Ok(())
+    }
+
+    pub(crate) fn path_filestat_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: u32,
+        lookup: u32,
+        path: &str,
+        out: u32,
+    ) -> WasiResult<()> {
+        let mut flags = libc::O_PATH;
+        if lookup & SYMLINK_FOLLOW == 0 {
+            flags |= libc::O_NOFOLLOW;
+        }
+        let target = open_beneath(self.dir(fd)?, path, flags, 0)?;
+        let st = fstat(target.as_raw_fd())?;
+        write_filestat(mem, out, &st)
+    }
+
+    pub(crate) fn path_filestat_set_times(
+        &mut self,
+        fd: u32,
+        lookup: u32,
+        path: &str,
+        atim: u64,
+        mtim: u64,
+        fst: u16,
+    ) -> WasiResult<()> {
+        let ts = timespecs(atim, mtim, fst)?;
+        let mut flags = libc::O_PATH;
+        if lookup & SYMLINK_FOLLOW == 0 {
+            flags |= libc::O_NOFOLLOW;
+        }
+        // Resolve beneath first, then touch what was resolved through its
+        // /proc handle, so a symlink cannot redirect the update elsewhere.
+        let target = open_beneath(self.dir(fd)?, path, flags, 0)?;
+        let proc_path = c_string(&format!("/proc/self/fd/{}", target.as_raw_fd()))?;
+        let nofollow = if lookup & SYMLINK_FOLLOW == 0 {
+            libc::AT_SYMLINK_NOFOLLOW
+        } else {
+            0
+        };
+        // SAFETY: valid C string and two timespecs.
+        check(unsafe {
+            libc::utimensat(libc::AT_FDCWD, proc_path.as_ptr(), ts.as_ptr(), nofollow)
+        })?;
+        Ok(())
+    }
+
+    pub(crate) fn path_link(
+        &mut self,
+        old_fd: u32,
+        lookup: u32,
+        old: &str,
+        new_fd: u32,
+        new: &str,
+    ) -> WasiResult<()> {
+        if lookup & SYMLINK_FOLLOW != 0 {
+            // Following a symlink here could link a file from outside the sandbox.
+            return Err(Errno::INVAL);
+        }
+        let (op, on) = parent_and_name(self.dir(old_fd)?, old)?;
+        let (np, nn) = parent_and_name(self.dir(new_fd)?, new)?;
+        // SAFETY: valid descriptors and C strings.
+        check(unsafe {
+            libc::linkat(op.as_raw_fd(), on.as_ptr(), np.as_raw_fd(), nn.as_ptr(), 0)
+        })?;
+        Ok(())
+    }
+
+    pub(crate) fn path_readlink(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        fd: u32,
+        path: &str,
+        buf: u32,
+        len: u32,
+        out: u32,
+    ) -> WasiResult<()> {
+        let (parent, name) = parent_and_name(self.dir(fd)?, path)?;
+        let mut target = vec![0u8; 4096];
+        // SAFETY: valid descriptor, C string and buffer.
+        let n = unsafe {
+            libc::readlinkat(
+                parent.as_raw_fd(),
+                name.as_ptr(),
+                target.as_mut_ptr().cast(),
+                target.len(),
+            )
+        };
+        if n < 0 {
+            return Err(Errno::last());
+        }
+        let n = (n as usize).min(len as usize);
+        mem.write(buf, &target[..n])?;
+        mem.write_u32(out, n as u32)
+    }
+
+    pub(crate) fn path_remove_directory(&mut self, fd: u32, path: &str) -> WasiResult<()> {
+        let (parent, name) = parent_and_name(self.dir(fd)?, path)?;
+        // SAFETY: valid descriptor and C string.
+        check(unsafe { libc::unlinkat(parent.as_raw_fd(), name.as_ptr(), libc::AT_REMOVEDIR) })?;
+        Ok(())
+    }
+
+    pub(crate) fn path_rename(
+        &mut self,
+        fd: u32,
+        old: &str,
+        new_fd: u32,
+        new: &str,
+    ) -> WasiResult<()> {
+        let (op, on) = parent_and_name(self.dir(fd)?, old)?;
+        let (np, nn) = parent_and_name(self.dir(new_fd)?, new)?;
+        // SAFETY: valid descriptors and C strings.
+        check(unsafe { libc::renameat(op.as_raw_fd(), on.as_ptr(), np.as_raw_fd(), nn.as_ptr()) })?;
+        Ok(())
+    }
+
+    pub(crate) fn path_symlink(&mut self, target: &str, fd: u32, path: &str) -> WasiResult<()> {
+        if target.starts_with('/') {
+            // An absolute target could only ever point outside the sandbox.
+            return Err(Errno::NOTCAPABLE);
+        }
+        let (parent, name) = parent_and_name(self.dir(fd)?, path)?;
+        let t = c_string(target)?;
+        // SAFETY: valid descriptor and C strings.
+        check(unsafe { libc::symlinkat(t.as_ptr(), parent.as_raw_fd(), name.as_ptr()) })?;
+        Ok(())
+    }
+
+    pub(crate) fn path_unlink_file(&mut self, fd: u32, path: &str) -> WasiResult<()> {
+        if path.ends_with('/') {
+            return Err(Errno::NOTDIR);
+        }
+        let (parent, name) = parent_and_name(self.dir(fd)?, path)?;
+        // SAFETY: valid descriptor and C string.
+        check(unsafe { libc::unlinkat(parent.as_raw_fd(), name.as_ptr(), 0) })?;
+        Ok(())
+    }
+}

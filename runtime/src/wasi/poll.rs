@@ -1,0 +1,169 @@
+//! `poll_oneoff`: clock timeouts and readiness of descriptors, through the
+//! host's `poll`.
+
+use super::clocks::{host_clock, now};
+use super::ctx::WasiCtx;
+use super::types::{filetype, Errno, GuestMemory, WasiResult};
+
+const EVENTTYPE_CLOCK: u8 = 0;
+const EVENTTYPE_FD_READ: u8 = 1;
+const EVENTTYPE_FD_WRITE: u8 = 2;
+/// `subclockflags.subscription_clock_abstime`.
+const ABSTIME: u16 = 1;
+
+struct Event {
+    userdata: u64,
+    error: Errno,
+    kind: u8,
+    nbytes: u64,
+}
+
+impl WasiCtx {
+    pub(crate) fn poll_oneoff(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        subs: u32,
+        events: u32,
+        count: u32,
+        out: u32,
+    ) -> WasiResult<()> {
+        if count == 0 {
+            return Err(Errno::INVAL);
+        }
+        let mut ready: Vec<Event> = Vec::new();
+        let mut pollfds: Vec<(libc::pollfd, u64, u8)> = Vec::new();
+        // Earliest clock deadline: (nanoseconds from now, userdata).
+        let mut timeout: Option<(u64, u64)> = None;
+        for i in 0..count {
+            let at = subs + 48 * i;
+            let userdata = mem.read_u64(at)?;
+            let tag = mem.read_u8(at + 8)?;
+            match tag {
+                EVENTTYPE_CLOCK => {
+                    let id = mem.read_u32(at + 16)?;
+                    let t = mem.read_u64(at + 24)?;
+                    let flags = mem.read_u16(at + 40)?;
+                    let clock = match host_clock(id) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            ready.push(Event {
+                                userdata,
+                                error: e,
+                                kind: tag,
+                                nbytes: 0,
+                            });
+                            continue;
+                        }
+                    };
+                    let rel = if flags & ABSTIME != 0 {
+                        t.saturating_sub(now(clock)?)
+                    } else {
+                        t
+                    };
+                    if timeout.is_none_or(|(best, _)| rel < best) {
+                        timeout = Some((rel, userdata));
+                    }
+                }
+                EVENTTYPE_FD_READ | EVENTTYPE_FD_WRITE => {
+                    let fd = mem.read_u32(at + 16)?;
+                    match self.get(fd) {
+                        Err(e) => ready.push(Event {
+                            userdata,
+                            error: e,
+                            kind: tag,
+                            nbytes: 0,
+                        }),
+                        // Regular files are always ready.
+                        Ok(e) if e.filetype == filetype::REGULAR_FILE => ready.push(Event {
+                            userdata,
+                            error: Errno::SUCCESS,
+                            kind: tag,
+                            nbytes: 0,
+                        }),
+                        Ok(e) => pollfds.push((
+                            libc::pollfd {
+                                fd: e.fd,
+                                events: if tag == EVENTTYPE_FD_READ {
+                                    libc::POLLIN
+                                } else {
+                                    libc::POLLOUT
+                                },
+                                revents: 0,
+                            },
+                            userdata,
+                            tag,
+                        )),
+                    }
+                }
+                _ => return Err(Errno::INVAL),
+            }
+        }
+        let wait_ms: i32 = if !ready.is_empty() {
+            0
+        } else {
+            match timeout {
+                Some((ns, _)) => ns.div_ceil(1_000_000).min(i32::MAX as u64) as i32,
+                None => -1,
+            }
+        };
+        let mut fds: Vec<libc::pollfd> = pollfds.iter().map(|(p, _, _)| *p).collect();
+        let start = now(libc::CLOCK_MONOTONIC)?;
+        if !fds.is_empty() || wait_ms > 0 {
+            loop {
+                // SAFETY: fds is a valid array of pollfd.
+                let rc =
+                    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait_ms) };
+                if rc >= 0 {
+                    break;
+                }
+                let e = Errno::last();
+                if e != Errno::INTR {
+                    return Err(e);
+                }
+            }
+        }
+        for (p, (_, userdata, kind)) in fds.iter().zip(&pollfds) {
+            if p.revents != 0 {
+                let error = if p.revents & libc::POLLNVAL != 0 {
+                    Errno::BADF
+                } else {
+                    Errno::SUCCESS
+                };
+                let mut nbytes = 0;
+                if *kind == EVENTTYPE_FD_READ && error == Errno::SUCCESS {
+                    let mut avail: libc::c_int = 0;
+                    // SAFETY: FIONREAD writes one int.
+                    if unsafe { libc::ioctl(p.fd, libc::FIONREAD, &mut avail) } == 0 {
+                        nbytes = avail.max(0) as u64;
+                    }
+                }
+                ready.push(Event {
+                    userdata: *userdata,
+                    error,
+                    kind: *kind,
+                    nbytes,
+                });
+            }
+        }
+        if let Some((ns, userdata)) = timeout {
+            if now(libc::CLOCK_MONOTONIC)?.saturating_sub(start) >= ns || ready.is_empty() {
+                ready.push(Event {
+                    userdata,
+                    error: Errno::SUCCESS,
+                    kind: EVENTTYPE_CLOCK,
+                    nbytes: 0,
+                });
+            }
+        }
+        for (i, ev) in ready.iter().take(count as usize).enumerate() {
+            let at = events + 32 * i as u32;
+            let mut buf = [0u8; 32];
+            buf[0..8].copy_from_slice(&ev.userdata.to_le_bytes());
+            buf[8..10].copy_from_slice(&ev.error.0.to_le_bytes());
+            buf[10] = ev.kind;
+            buf[16..24].copy_from_slice(&ev.nbytes.to_le_bytes());
+            mem.write(at, &buf)?;
+        }
+        mem.write_u32(out, ready.len().min(count as usize) as u32)
+    }
+}

@@ -1,0 +1,250 @@
+//! WASI preview 1 constants and guest-memory access.
+
+/// A WASI errno (`wasi_snapshot_preview1` numbering).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Errno(pub u16);
+
+#[allow(missing_docs)]
+impl Errno {
+    pub const SUCCESS: Errno = Errno(0);
+    pub const TOOBIG: Errno = Errno(1);
+    pub const ACCES: Errno = Errno(2);
+    pub const AGAIN: Errno = Errno(6);
+    pub const BADF: Errno = Errno(8);
+    pub const BUSY: Errno = Errno(10);
+    pub const EXIST: Errno = Errno(20);
+    pub const FAULT: Errno = Errno(21);
+    pub const FBIG: Errno = Errno(22);
+    pub const INTR: Errno = Errno(27);
+    pub const INVAL: Errno = Errno(28);
+    pub const IO: Errno = Errno(29);
+    pub const ISDIR: Errno = Errno(31);
+    pub const LOOP: Errno = Errno(32);
+    pub const MFILE: Errno = Errno(33);
+    pub const MLINK: Errno = Errno(34);
+    pub const NAMETOOLONG: Errno = Errno(37);
+    pub const NFILE: Errno = Errno(41);
+    pub const NODEV: Errno = Errno(43);
+    pub const NOENT: Errno = Errno(44);
+    pub const NOMEM: Errno = Errno(48);
+    pub const NOSPC: Errno = Errno(51);
+    pub const NOSYS: Errno = Errno(52);
+    pub const NOTDIR: Errno = Errno(54);
+    pub const NOTEMPTY: Errno = Errno(55);
+    pub const NOTSOCK: Errno = Errno(57);
+    pub const NOTSUP: Errno = Errno(58);
+    pub const NOTTY: Errno = Errno(59);
+    pub const NXIO: Errno = Errno(60);
+    pub const OVERFLOW: Errno = Errno(61);
+    pub const PERM: Errno = Errno(63);
+    pub const PIPE: Errno = Errno(64);
+    pub const RANGE: Errno = Errno(68);
+    pub const ROFS: Errno = Errno(69);
+    pub const SPIPE: Errno = Errno(70);
+    pub const TXTBSY: Errno = Errno(74);
+    pub const XDEV: Errno = Errno(75);
+    pub const NOTCAPABLE: Errno = Errno(76);
+
+    /// The WASI errno for a host `errno`.
+    pub fn from_host(e: i32) -> Errno {
+        match e {
+            libc::E2BIG => Errno::TOOBIG,
+            libc::EACCES => Errno::ACCES,
+            libc::EAGAIN => Errno::AGAIN,
+            libc::EBADF => Errno::BADF,
+            libc::EBUSY => Errno::BUSY,
+            libc::EEXIST => Errno::EXIST,
+            libc::EFAULT => Errno::FAULT,
+            libc::EFBIG => Errno::FBIG,
+            libc::EINTR => Errno::INTR,
+            libc::EINVAL => Errno::INVAL,
+            libc::EIO => Errno::IO,
+            libc::EISDIR => Errno::ISDIR,
+            libc::ELOOP => Errno::LOOP,
+            libc::EMFILE => Errno::MFILE,
+            libc::EMLINK => Errno::MLINK,
+            libc::ENAMETOOLONG => Errno::NAMETOOLONG,
+            libc::ENFILE => Errno::NFILE,
+            libc::ENODEV => Errno::NODEV,
+            libc::ENOENT => Errno::NOENT,
+            libc::ENOMEM => Errno::NOMEM,
+            libc::ENOSPC => Errno::NOSPC,
+            libc::ENOSYS => Errno::NOSYS,
+            libc::ENOTDIR => Errno::NOTDIR,
+            libc::ENOTEMPTY => Errno::NOTEMPTY,
+            libc::ENOTSOCK => Errno::NOTSOCK,
+            libc::EOPNOTSUPP => Errno::NOTSUP,
+            libc::ENOTTY => Errno::NOTTY,
+            libc::ENXIO => Errno::NXIO,
+            libc::EOVERFLOW => Errno::OVERFLOW,
+            libc::EPERM => Errno::PERM,
+            libc::EPIPE => Errno::PIPE,
+            libc::ERANGE => Errno::RANGE,
+            libc::EROFS => Errno::ROFS,
+            libc::ESPIPE => Errno::SPIPE,
+            libc::ETXTBSY => Errno::TXTBSY,
+            // RESOLVE_BENEATH reports an escape attempt as EXDEV.
+            libc::EXDEV => Errno::NOTCAPABLE,
+            _ => Errno::IO,
+        }
+    }
+
+    /// The WASI errno for the calling thread's last host error.
+    pub fn last() -> Errno {
+        Errno::from_host(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+
+    /// The WASI errno for an I/O error.
+    pub fn from_io(e: &std::io::Error) -> Errno {
+        e.raw_os_error().map_or(Errno::IO, Errno::from_host)
+    }
+}
+
+/// Result of a WASI call.
+pub type WasiResult<T> = Result<T, Errno>;
+
+/// File types.
+pub mod filetype {
+    pub const UNKNOWN: u8 = 0;
+    pub const BLOCK_DEVICE: u8 = 1;
+    pub const CHARACTER_DEVICE: u8 = 2;
+    pub const DIRECTORY: u8 = 3;
+    pub const REGULAR_FILE: u8 = 4;
+    pub const SOCKET_STREAM: u8 = 6;
+    pub const SYMBOLIC_LINK: u8 = 7;
+
+    /// The WASI file type of a host `st_mode`.
+    pub fn from_mode(mode: u32) -> u8 {
+        match mode & libc::S_IFMT {
+            libc::S_IFBLK => BLOCK_DEVICE,
+            libc::S_IFCHR => CHARACTER_DEVICE,
+            libc::S_IFDIR => DIRECTORY,
+            libc::S_IFREG => REGULAR_FILE,
+            libc::S_IFSOCK => SOCKET_STREAM,
+            libc::S_IFLNK => SYMBOLIC_LINK,
+            _ => UNKNOWN,
+        }
+    }
+}
+
+/// `oflags` of `path_open`.
+pub mod oflags {
+    pub const CREAT: u16 = 1;
+    pub const DIRECTORY: u16 = 2;
+    pub const EXCL: u16 = 4;
+    pub const TRUNC: u16 = 8;
+}
+
+/// `fdflags`.
+pub mod fdflags {
+    pub const APPEND: u16 = 1;
+    pub const DSYNC: u16 = 2;
+    pub const NONBLOCK: u16 = 4;
+    pub const RSYNC: u16 = 8;
+    pub const SYNC: u16 = 16;
+}
+
+/// `fstflags` of the set-times calls.
+pub mod fstflags {
+    pub const ATIM: u16 = 1;
+    pub const ATIM_NOW: u16 = 2;
+    pub const MTIM: u16 = 4;
+    pub const MTIM_NOW: u16 = 8;
+}
+
+/// Rights bits walmart reports; it grants every right on every descriptor
+/// and enforces access through the open mode and the preopen sandbox.
+pub const ALL_RIGHTS: u64 = (1 << 30) - 1;
+/// `fd_read` right.
+pub const RIGHT_FD_READ: u64 = 1 << 1;
+/// `fd_write` right.
+pub const RIGHT_FD_WRITE: u64 = 1 << 6;
+/// `fd_readdir` right.
+pub const RIGHT_FD_READDIR: u64 = 1 << 14;
+/// `fd_allocate` right.
+pub const RIGHT_FD_ALLOCATE: u64 = 1 << 8;
+/// `fd_filestat_set_size` right.
+pub const RIGHT_FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
+
+/// Bounds-checked access to the guest's linear memory.
+pub struct GuestMemory<'a> {
+    pub bytes: &'a mut [u8],
+}
+
+impl GuestMemory<'_> {
+    /// `len` bytes at `ptr`.
+    pub fn slice(&self, ptr: u32, len: u32) -> WasiResult<&[u8]> {
+        let start = ptr as usize;
+        let end = start.checked_add(len as usize).ok_or(Errno::FAULT)?;
+        self.bytes.get(start..end).ok_or(Errno::FAULT)
+    }
+
+    /// `len` bytes at `ptr`, mutably.
+    pub fn slice_mut(&mut self, ptr: u32, len: u32) -> WasiResult<&mut [u8]> {
+        let start = ptr as usize;
+        let end = start.checked_add(len as usize).ok_or(Errno::FAULT)?;
+        self.bytes.get_mut(start..end).ok_or(Errno::FAULT)
+    }
+
+    pub fn read_u32(&self, ptr: u32) -> WasiResult<u32> {
+        Ok(u32::from_le_bytes(
+            self.slice(ptr, 4)?.try_into().expect("4 bytes"),
+        ))
+    }
+
+    pub fn read_u64(&self, ptr: u32) -> WasiResult<u64> {
+        Ok(u64::from_le_bytes(
+            self.slice(ptr, 8)?.try_into().expect("8 bytes"),
+        ))
+    }
+
+    pub fn read_u16(&self, ptr: u32) -> WasiResult<u16> {
+        Ok(u16::from_le_bytes(
+            self.slice(ptr, 2)?.try_into().expect("2 bytes"),
+        ))
+    }
+
+    pub fn read_u8(&self, ptr: u32) -> WasiResult<u8> {
+        Ok(self.slice(ptr, 1)?[0])
+    }
+
+    pub fn write(&mut self, ptr: u32, data: &[u8]) -> WasiResult<()> {
+        self.slice_mut(ptr, data.len() as u32)?
+            .copy_from_slice(data);
+        Ok(())
+    }
+
+    pub fn write_u8(&mut self, ptr: u32, v: u8) -> WasiResult<()> {
+        self.write(ptr, &[v])
+    }
+
+    pub fn write_u32(&mut self, ptr: u32, v: u32) -> WasiResult<()> {
+        self.write(ptr, &v.to_le_bytes())
+    }
+
+    pub fn write_u64(&mut self, ptr: u32, v: u64) -> WasiResult<()> {
+        self.write(ptr, &v.to_le_bytes())
+    }
+
+    /// A UTF-8 string at `ptr`.
+    pub fn str(&self, ptr: u32, len: u32) -> WasiResult<&str> {
+        std::str::from_utf8(self.slice(ptr, len)?).map_err(|_| Errno::ILSEQ)
+    }
+
+    /// The (ptr, len) pairs of an iovec array.
+    pub fn iovecs(&self, iovs: u32, count: u32) -> WasiResult<Vec<(u32, u32)>> {
+        (0..count)
+            .map(|i| {
+                let at = iovs
+                    .checked_add(i.checked_mul(8).ok_or(Errno::FAULT)?)
+                    .ok_or(Errno::FAULT)?;
+                Ok((self.read_u32(at)?, self.read_u32(at + 4)?))
+            })
+            .collect()
+    }
+}
+
+#[allow(missing_docs)]
+impl Errno {
+    pub const ILSEQ: Errno = Errno(25);
+}
