@@ -25,6 +25,8 @@ fn check_size(rc: isize) -> WasiResult<usize> {
 }
 
 /// Writes a 64-byte `filestat` for `st` at `ptr`.
+// `st_nlink` is u64 on x86_64 but u32 elsewhere.
+#[allow(clippy::unnecessary_cast)]
 pub(crate) fn write_filestat(
     mem: &mut GuestMemory<'_>,
     ptr: u32,
