@@ -1,0 +1,179 @@
+//! The `walmart` command line on real C programs (fixtures built by
+//! `scripts/build-fixtures.sh`) and on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn walmart(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(args)
+        .output()
+        .expect("walmart runs")
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/c")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("walmart-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn hello_gets_args_env_and_its_exit_status() {
+    let out = walmart(&[
+        "run",
+        "--env",
+        "GREETING=hi",
+        &fixture("hello.wasm"),
+        "7",
+        "two words",
+    ]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "argc=3\nargv[1]=7\nargv[2]=two words\nGREETING=hi\n"
+    );
+    assert_eq!(text(&out.stderr), "to stderr\n");
+    let out = walmart(&["run", &fixture("hello.wasm")]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("GREETING=(unset)"));
+}
+
+#[test]
+fn files_live_in_the_preopened_directory_only() {
+    let root = temp_dir("files");
+    std::fs::create_dir(root.join("data")).unwrap();
+    std::fs::write(root.join("outside.txt"), "secret").unwrap();
+    let dir = format!("{}::data", root.join("data").display());
+    let out = walmart(&["run", "--dir", &dir, &fixture("files.wasm")]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("lines=1000 sum=499500 size=8890"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("stat size=8890 regular=1"), "{stdout}");
+    assert!(stdout.contains("entry b.txt"), "{stdout}");
+    assert!(
+        stdout.contains("escape open: Capabilities insufficient"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("done entries=1"), "{stdout}");
+    assert!(std::fs::read_dir(root.join("data"))
+        .unwrap()
+        .next()
+        .is_none());
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn simd_program_matches_the_native_output() {
+    let out = walmart(&["run", &fixture("simd.wasm")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let expected = std::fs::read_to_string(fixture("simd.expected")).unwrap();
+    assert_eq!(text(&out.stdout), expected);
+}
+
+#[test]
+fn traps_print_message_and_backtrace_and_fail() {
+    let out = walmart(&["run", &fixture("trap.wasm")]);
+    assert_eq!(out.status.code(), Some(134));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("wasm trap: integer divide by zero"),
+        "{stderr}"
+    );
+    let divide = stderr.find("!divide").expect("divide frame");
+    let compute = stderr.find("!compute").expect("compute frame");
+    assert!(divide < compute, "innermost frame first:\n{stderr}");
+}
+
+#[test]
+fn invoke_parses_arguments_by_type_and_prints_results() {
+    let dir = temp_dir("invoke");
+    let wat = dir.join("m.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (func (export "mix") (param i32 i64 f64) (result i64 f64)
+            (i64.add (i64.extend_i32_s (local.get 0)) (local.get 1))
+            (f64.mul (local.get 2) (f64.const 2))))"#,
+    )
+    .unwrap();
+    let out = walmart(&[
+        "run",
+        "--invoke",
+        "mix",
+        wat.to_str().unwrap(),
+        "-5",
+        "12",
+        "1.25",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "7\n2.5\n");
+    let out = walmart(&[
+        "run",
+        "--invoke",
+        "mix",
+        wat.to_str().unwrap(),
+        "x",
+        "1",
+        "1",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("cannot parse `x` as i32"));
+    let out = walmart(&["run", "--invoke", "nope", wat.to_str().unwrap()]);
+    assert!(text(&out.stderr).contains("no exported function `nope`"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_input_gets_one_clear_line_and_a_failure_status() {
+    let dir = temp_dir("bad");
+    let junk = dir.join("junk.wasm");
+    std::fs::write(&junk, b"\0asm\x01\0\0\0\x05\x03\x01").unwrap();
+    let hello = fixture("hello.wasm");
+    for (args, needle) in [
+        (
+            vec!["run", "/no/such/file.wasm"],
+            "cannot read /no/such/file.wasm",
+        ),
+        (vec!["run", junk.to_str().unwrap()], "junk.wasm"),
+        (
+            vec!["run", "--frobnicate", "x.wasm"],
+            "unexpected argument '--frobnicate'",
+        ),
+        (
+            vec!["run", "--dir", "/no/such/dir", &hello],
+            "--dir /no/such/dir",
+        ),
+        (
+            vec!["run", "--env", "NOEQUALS", &hello],
+            "expected KEY=VALUE",
+        ),
+    ] {
+        let out = walmart(&args);
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let version = walmart(&["--version"]);
+    assert!(text(&version.stdout).starts_with("walmart "));
+    let help = walmart(&["run", "--help"]);
+    for flag in ["--invoke", "--dir", "--env"] {
+        assert!(text(&help.stdout).contains(flag));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Rebuilds the committed Wasm test fixtures from their C sources.
+# Needs clang-16, lld-16, wasi-libc and the wasm32 compiler runtime:
+#   apt-get install clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32
+set -euo pipefail
+cd "$(dirname "$0")/../tests/fixtures/c"
+cc="clang-16 --target=wasm32-wasi -O2 -Wl,--strip-debug"
+$cc hello.c -o hello.wasm
+$cc files.c -o files.wasm
+$cc -msimd128 simd.c -o simd.wasm
+$cc trap.c -o trap.wasm
+# simd.expected is what the same computation prints as a native program:
+# wasm_simd128.h only targets Wasm, so the native side is a scalar C port
+# with the same lane-wise summation order.
+cat > /tmp/simd_native.c <<'C'
+#include <stdint.h>
+#include <stdio.h>
+#define N 4096
+static float a[N], b[N];
+static uint8_t img[N], out[N];
+int main(void) {
+    for (int i = 0; i < N; i++) { a[i] = (float)(i % 97) * 0.5f; b[i] = (float)((i * 7) % 31) - 15.0f; img[i] = (uint8_t)(i * 37); }
+    float lanes[4] = {0, 0, 0, 0};
+    for (int i = 0; i < N; i += 4) for (int l = 0; l < 4; l++) lanes[l] += a[i + l] * b[i + l];
+    float dot = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    for (int i = 0; i < N; i++) { int v = img[i] + 40; out[i] = v > 255 ? 255 : v; }
+    uint32_t checksum = 0; for (int i = 0; i < N; i++) checksum = checksum * 31 + out[i];
+    int minv = 255; for (int i = 0; i < N; i++) if (out[i] < minv) minv = out[i];
+    printf("dot=%.1f checksum=%u min=%d\n", dot, checksum, minv);
+    return 0;
+}
+C
+cc -O2 -ffp-contract=off /tmp/simd_native.c -o /tmp/simd_native
+/tmp/simd_native > simd.expected
+ls -l ./*.wasm simd.expected
