@@ -1,0 +1,268 @@
+//! Capability security: every way out of a preopened directory is refused
+//! with ENOTCAPABLE (or fails without touching anything outside).
+
+use std::path::PathBuf;
+
+use walmart::wasi::{self, WasiCtx};
+use walmart::{Engine, Func, Instance, Linker, Module, Store, Val};
+
+const NOTCAPABLE: i32 = 76;
+const LOOP: i32 = 32;
+const SUCCESS: i32 = 0;
+const PREOPEN: i32 = 3;
+const RIGHTS_RW: i64 = (1 << 1) | (1 << 6);
+
+/// Thin exports over the WASI path calls; paths are written at 1024 and
+/// 2048, results at 16.
+const PROBE: &str = r#"(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_create_directory" (func $mkdir (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_unlink_file" (func $unlink (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_remove_directory" (func $rmdir (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_filestat_get" (func $stat (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_rename" (func $rename (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_symlink" (func $symlink (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_link" (func $link (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_filestat_set_times"
+    (func $times (param i32 i32 i32 i32 i64 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_readdir" (func $readdir (param i32 i32 i32 i64 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "open") (param $fd i32) (param $follow i32) (param $len i32) (param $oflags i32) (param $rights i64) (result i32)
+    (call $open (local.get $fd) (local.get $follow) (i32.const 1024) (local.get $len) (local.get $oflags)
+      (local.get $rights) (i64.const 0) (i32.const 0) (i32.const 16)))
+  (func (export "mkdir") (param $len i32) (result i32) (call $mkdir (i32.const 3) (i32.const 1024) (local.get $len)))
+  (func (export "unlink") (param $len i32) (result i32) (call $unlink (i32.const 3) (i32.const 1024) (local.get $len)))
+  (func (export "rmdir") (param $len i32) (result i32) (call $rmdir (i32.const 3) (i32.const 1024) (local.get $len)))
+  (func (export "stat") (param $follow i32) (param $len i32) (result i32)
+    (call $stat (i32.const 3) (local.get $follow) (i32.const 1024) (local.get $len) (i32.const 64)))
+  (func (export "rename") (param $a i32) (param $b i32) (result i32)
+    (call $rename (i32.const 3) (i32.const 1024) (local.get $a) (i32.const 3) (i32.const 2048) (local.get $b)))
+  (func (export "symlink") (param $target i32) (param $len i32) (result i32)
+    (call $symlink (i32.const 2048) (local.get $target) (i32.const 3) (i32.const 1024) (local.get $len)))
+  (func (export "link") (param $follow i32) (param $a i32) (param $b i32) (result i32)
+    (call $link (i32.const 3) (local.get $follow) (i32.const 1024) (local.get $a) (i32.const 3) (i32.const 2048) (local.get $b)))
+  (func (export "touch") (param $follow i32) (param $len i32) (result i32)
+    (call $times (i32.const 3) (local.get $follow) (i32.const 1024) (local.get $len) (i64.const 0) (i64.const 0) (i32.const 10)))
+  (func (export "readdir") (param $fd i32) (result i32)
+    (call $readdir (local.get $fd) (i32.const 4096) (i32.const 4096) (i64.const 0) (i32.const 16))))"#;
+
+struct Probe {
+    store: Store<WasiCtx>,
+    instance: Instance,
+    root: PathBuf,
+}
+
+impl Probe {
+    fn new(tag: &str) -> Probe {
+        let root =
+            std::env::temp_dir().join(format!("walmart-sandbox-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("jail/sub")).unwrap();
+        std::fs::write(root.join("secret.txt"), "outside").unwrap();
+        std::fs::write(root.join("jail/inside.txt"), "inside").unwrap();
+        std::os::unix::fs::symlink("../secret.txt", root.join("jail/up_link")).unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("jail/abs_link")).unwrap();
+        std::os::unix::fs::symlink("inside.txt", root.join("jail/good_link")).unwrap();
+        std::os::unix::fs::symlink("sub/../../secret.txt", root.join("jail/sneaky")).unwrap();
+        let engine = Engine::default();
+        let module = Module::new(&engine, PROBE).unwrap();
+        let mut ctx = WasiCtx::new();
+        ctx.preopen_dir(root.join("jail"), "/jail").unwrap();
+        let mut store = Store::new(&engine, ctx);
+        let mut linker = Linker::new(&engine);
+        wasi::add_to_linker(&mut linker, |c| c).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        Probe {
+            store,
+            instance,
+            root,
+        }
+    }
+
+    fn call(&mut self, name: &str, args: &[Val]) -> i32 {
+        let f: Func = self.instance.get_func(&mut self.store, name).unwrap();
+        let mut out = [Val::I32(0)];
+        f.call(&mut self.store, args, &mut out).unwrap();
+        out[0].i32().unwrap()
+    }
+
+    fn path(&mut self, at: usize, p: &str) -> i32 {
+        let mem = self.instance.get_memory(&mut self.store, "memory").unwrap();
+        mem.write(&mut self.store, at, p.as_bytes()).unwrap();
+        p.len() as i32
+    }
+
+    fn open(&mut self, p: &str, follow: bool, oflags: i32, rights: i64) -> i32 {
+        let len = self.path(1024, p);
+        self.call(
+            "open",
+            &[
+                Val::I32(PREOPEN),
+                Val::I32(follow as i32),
+                Val::I32(len),
+                Val::I32(oflags),
+                Val::I64(rights),
+            ],
+        )
+    }
+
+    fn one(&mut self, name: &str, p: &str) -> i32 {
+        let len = self.path(1024, p);
+        self.call(name, &[Val::I32(len)])
+    }
+
+    fn secret_intact(&self) -> bool {
+        std::fs::read_to_string(self.root.join("secret.txt"))
+            .ok()
+            .as_deref()
+            == Some("outside")
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+#[test]
+fn opening_outside_the_preopen_is_refused() {
+    let mut p = Probe::new("open");
+    for path in [
+        "../secret.txt",
+        "/etc/passwd",
+        "sub/../../secret.txt",
+        "./sub/./../../secret.txt",
+        "..",
+        "sub/../..",
+        "abs_link/passwd",
+        "sneaky",
+    ] {
+        assert_eq!(p.open(path, true, 0, 1 << 1), NOTCAPABLE, "open {path}");
+    }
+    // A symlink out, followed: refused. Not followed: it is a symlink (ELOOP).
+    assert_eq!(p.open("up_link", true, 0, 1 << 1), NOTCAPABLE);
+    assert_eq!(p.open("up_link", false, 0, 1 << 1), LOOP);
+    // Creating through an escaping path must not create anything outside.
+    assert_eq!(p.open("../created.txt", true, 1, RIGHTS_RW), NOTCAPABLE);
+    assert!(!p.root.join("created.txt").exists());
+    // Truncating through a symlink that leaves: refused, secret intact.
+    assert_eq!(p.open("up_link", true, 8, RIGHTS_RW), NOTCAPABLE);
+    assert!(p.secret_intact());
+    // Legitimate paths inside still work.
+    assert_eq!(p.open("inside.txt", true, 0, 1 << 1), SUCCESS);
+    assert_eq!(p.open("sub/../inside.txt", true, 0, 1 << 1), SUCCESS);
+    assert_eq!(p.open("good_link", true, 0, 1 << 1), SUCCESS);
+    assert_eq!(p.open(".", true, 2, 1 << 14), SUCCESS);
+}
+
+#[test]
+fn changing_the_file_system_outside_is_refused() {
+    let mut p = Probe::new("mutate");
+    assert_eq!(p.one("mkdir", "../made"), NOTCAPABLE);
+    assert!(!p.root.join("made").exists());
+    assert_eq!(p.one("unlink", "../secret.txt"), NOTCAPABLE);
+    assert_eq!(p.one("unlink", "/etc/passwd"), NOTCAPABLE);
+    assert_eq!(p.one("rmdir", "sub/../../jail"), NOTCAPABLE);
+    assert!(p.root.join("jail").is_dir());
+    assert!(p.secret_intact());
+
+    let a = p.path(1024, "inside.txt");
+    let b = p.path(2048, "../stolen.txt");
+    assert_eq!(p.call("rename", &[Val::I32(a), Val::I32(b)]), NOTCAPABLE);
+    let a = p.path(1024, "../secret.txt");
+    let b = p.path(2048, "moved_in.txt");
+    assert_eq!(p.call("rename", &[Val::I32(a), Val::I32(b)]), NOTCAPABLE);
+    assert!(p.secret_intact());
+
+    // Links: no absolute symlink targets, no hard links to outside files.
+    let t = p.path(2048, "/etc/passwd");
+    let l = p.path(1024, "new_link");
+    assert_eq!(p.call("symlink", &[Val::I32(t), Val::I32(l)]), NOTCAPABLE);
+    let a = p.path(1024, "../secret.txt");
+    let b = p.path(2048, "hard");
+    assert_eq!(
+        p.call("link", &[Val::I32(0), Val::I32(a), Val::I32(b)]),
+        NOTCAPABLE
+    );
+    let a = p.path(1024, "up_link");
+    assert_eq!(p.call("link", &[Val::I32(1), Val::I32(a), Val::I32(b)]), 28);
+    assert!(!p.root.join("jail/hard").exists());
+
+    // Metadata through escaping paths.
+    let l = p.path(1024, "up_link");
+    assert_eq!(p.call("stat", &[Val::I32(1), Val::I32(l)]), NOTCAPABLE);
+    assert_eq!(p.call("stat", &[Val::I32(0), Val::I32(l)]), SUCCESS);
+    let l = p.path(1024, "..");
+    assert_eq!(p.call("stat", &[Val::I32(1), Val::I32(l)]), NOTCAPABLE);
+    let before = std::fs::metadata(p.root.join("secret.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let l = p.path(1024, "up_link");
+    assert_eq!(p.call("touch", &[Val::I32(1), Val::I32(l)]), NOTCAPABLE);
+    let after = std::fs::metadata(p.root.join("secret.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(before, after);
+
+    // And the legitimate versions work.
+    assert_eq!(p.one("mkdir", "newdir"), SUCCESS);
+    assert!(p.root.join("jail/newdir").is_dir());
+    assert_eq!(p.one("rmdir", "newdir"), SUCCESS);
+    let t = p.path(2048, "inside.txt");
+    let l = p.path(1024, "rel_link");
+    assert_eq!(p.call("symlink", &[Val::I32(t), Val::I32(l)]), SUCCESS);
+    assert_eq!(p.one("unlink", "rel_link"), SUCCESS);
+}
+
+#[test]
+fn bad_descriptors_and_pointers_are_errors() {
+    let mut p = Probe::new("bad");
+    // Not a descriptor; not a directory.
+    let len = p.path(1024, "inside.txt");
+    assert_eq!(
+        p.call(
+            "open",
+            &[
+                Val::I32(99),
+                Val::I32(1),
+                Val::I32(len),
+                Val::I32(0),
+                Val::I64(2)
+            ]
+        ),
+        8
+    );
+    assert_eq!(
+        p.call(
+            "open",
+            &[
+                Val::I32(1),
+                Val::I32(1),
+                Val::I32(len),
+                Val::I32(0),
+                Val::I64(2)
+            ]
+        ),
+        54
+    );
+    // A path running past the end of memory is EFAULT, not a crash.
+    assert_eq!(
+        p.call(
+            "open",
+            &[
+                Val::I32(PREOPEN),
+                Val::I32(1),
+                Val::I32(70000),
+                Val::I32(0),
+                Val::I64(2)
+            ]
+        ),
+        21
+    );
+    // readdir on the preopen lists its entries.
+    assert_eq!(p.call("readdir", &[Val::I32(PREOPEN)]), SUCCESS);
+}
