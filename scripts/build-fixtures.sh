@@ -9,6 +9,9 @@ $cc hello.c -o hello.wasm
 $cc files.c -o files.wasm
 $cc -msimd128 simd.c -o simd.wasm
 $cc trap.c -o trap.wasm
+$cc clocks_random.c -o clocks_random.wasm
+$cc wc.c -o wc.wasm
+$cc lz.c -o lz.wasm
 # simd.expected is what the same computation prints as a native program:
 # wasm_simd128.h only targets Wasm, so the native side is a scalar C port
 # with the same lane-wise summation order.
