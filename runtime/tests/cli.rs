@@ -66,7 +66,6 @@ fn files_live_in_the_preopened_directory_only() {
     );
     assert!(stdout.contains("stat size=8890 regular=1"), "{stdout}");
     assert!(stdout.contains("entry b.txt"), "{stdout}");
-    assert!("{stdout}");
     assert!(stdout.contains("done entries=1"), "{stdout}");
     assert!(std::fs::read_dir(root.join("data"))
         .unwrap()
