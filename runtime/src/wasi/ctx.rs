@@ -113,6 +113,24 @@ impl WasiCtx {
         Ok(self)
     }
 
+    /// Replaces guest descriptor `fd` (0, 1 or 2 usually) with a host file,
+    /// e.g. to capture or discard a guest's output.
+    pub fn redirect(&mut self, fd: u32, file: std::fs::File) -> &mut Self {
+        let raw = std::os::fd::IntoRawFd::into_raw_fd(file);
+        let filetype = host_filetype(raw).unwrap_or(filetype::UNKNOWN);
+        self.fds.insert(
+            fd,
+            FdEntry {
+                fd: raw,
+                owned: true,
+                filetype,
+                flags: 0,
+                preopen: None,
+            },
+        );
+        self
+    }
+
     /// The lowest free descriptor number.
     pub(crate) fn free_fd(&self) -> WasiResult<u32> {
         (0..MAX_FDS)
