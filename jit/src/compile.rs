@@ -136,7 +136,7 @@ impl Compiler {
     /// The Cranelift IR walmart generates for function `func_index` of a
     /// module, before optimisation, as text. For inspection and tests.
     pub fn function_ir(&self, wasm: &[u8], func_index: u32) -> Result<String, CompileError> {
-        let info = crate::module_info::parse(wasm)?;
+        let info = crate::module_info::parse(wasm, self.config.proposals)?;
         let defined = func_index
             .checked_sub(info.num_imported_funcs)
             .filter(|i| (*i as usize) < info.func_bodies.len())

@@ -220,10 +220,21 @@ impl ModuleInfo {
     }
 }
 
-/// The Wasm features walmart validates against: Wasm 2.0 (SIMD included)
-/// plus relaxed SIMD.
-pub fn features() -> WasmFeatures {
-    WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD
+/// Proposals beyond Wasm 2.0 an engine can switch on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Proposals {
+    /// Several memories per module.
+    pub multi_memory: bool,
+}
+
+/// The Wasm features walmart validates against: Wasm 2.0 (SIMD included),
+/// relaxed SIMD, and the enabled proposals.
+pub fn features(proposals: Proposals) -> WasmFeatures {
+    let mut f = WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD;
+    if proposals.multi_memory {
+        f |= WasmFeatures::MULTI_MEMORY;
+    }
+    f
 }
 
 fn unsupported(what: impl Into<String>) -> CompileError {
@@ -301,8 +312,8 @@ pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Compile
 
 /// Validates `wasm` and decodes its module-level structure. Function bodies
 /// are validated here too, so a module that parses is a valid module.
-pub fn parse(wasm: &[u8]) -> Result<ModuleInfo, CompileError> {
-    let mut validator = Validator::new_with_features(features());
+pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileError> {
+    let mut validator = Validator::new_with_features(features(proposals));
     let mut info = ModuleInfo::default();
     let mut func_validators = Vec::new();
     for payload in Parser::new(0).parse_all(wasm) {

@@ -18,7 +18,11 @@ const LOAD_STORE_HEAVY: &str = r#"(module
     (local.get $acc)))"#;
 
 fn ir(guard_size: Option<u64>) -> String {
-    let compiler = Compiler::new(TranslateConfig { guard_size }).unwrap();
+    let compiler = Compiler::new(TranslateConfig {
+        guard_size,
+        ..Default::default()
+    })
+    .unwrap();
     let wasm = wat::parse_str(LOAD_STORE_HEAVY).unwrap();
     compiler.function_ir(&wasm, 0).unwrap()
 }
@@ -47,6 +51,7 @@ fn explicit_mode_checks_every_access() {
 fn offsets_beyond_the_guard_keep_their_check() {
     let compiler = Compiler::new(TranslateConfig {
         guard_size: Some(4096),
+        ..Default::default()
     })
     .unwrap();
     let wasm = wat::parse_str(

@@ -18,6 +18,8 @@ pub struct Config {
     /// faults). Off: memories reserve only their declared maximum, may move
     /// when they grow, and every access is checked explicitly.
     pub guarded_memory: bool,
+    /// Accept modules with several memories (the multi-memory proposal).
+    pub multi_memory: bool,
 }
 
 impl Default for Config {
@@ -25,6 +27,7 @@ impl Default for Config {
         Config {
             max_wasm_stack: 1024 * 1024,
             guarded_memory: true,
+            multi_memory: false,
         }
     }
 }
@@ -38,6 +41,12 @@ impl Config {
     /// Chooses guarded memory (no bounds checks) or explicit checks.
     pub fn guarded_memory(&mut self, on: bool) -> &mut Config {
         self.guarded_memory = on;
+        self
+    }
+
+    /// Enables the multi-memory proposal.
+    pub fn wasm_multi_memory(&mut self, on: bool) -> &mut Config {
+        self.multi_memory = on;
         self
     }
 
@@ -108,6 +117,9 @@ impl Engine {
             guard_size: config
                 .guarded_memory
                 .then_some(crate::memory::GUARD_SIZE as u64),
+            proposals: walmart_jit::module_info::Proposals {
+                multi_memory: config.multi_memory,
+            },
         })?;
         Ok(Engine {
             inner: Arc::new(EngineInner {

@@ -72,7 +72,7 @@ impl Module {
 
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
-        let info = module_info::parse(wasm)?;
+        let info = module_info::parse(wasm, engine.compiler().config().proposals)?;
         let type_ids: Vec<u64> = info.types.iter().map(|s| engine.signature_id(s)).collect();
         let compiled = engine.compiler().compile_module(wasm, &info, &type_ids)?;
         Ok(Module {
@@ -86,9 +86,9 @@ impl Module {
         })
     }
 
-    /// Validates a binary without compiling it.
-    pub fn validate(wasm: &[u8]) -> Result<()> {
-        module_info::parse(wasm)?;
+    /// Validates a binary against `engine`'s features without compiling it.
+    pub fn validate(engine: &Engine, wasm: &[u8]) -> Result<()> {
+        module_info::parse(wasm, engine.compiler().config().proposals)?;
         Ok(())
     }
 

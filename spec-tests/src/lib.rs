@@ -56,3 +56,23 @@ impl Suite {
         files
     }
 }
+
+/// Runs scripts like [`run_suite`], each under the features its suite
+/// needs: the Wasm 1.0/2.0 suites validate strictly against their version,
+/// while proposal suites also get the proposals their scripts combine with
+/// (`simd_memory-multi.wast` uses multi-memory).
+pub fn run_files<'a>(
+    files: impl IntoIterator<Item = (String, &'a str)>,
+    opts: &RunOptions,
+) -> Vec<FileReport> {
+    files
+        .into_iter()
+        .flat_map(|(name, source)| {
+            let mut opts = opts.clone();
+            if !name.starts_with("wasm-v") {
+                opts.config.wasm_multi_memory(true);
+            }
+            run_suite([(name, source)], &opts)
+        })
+        .collect()
+}

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use walmart_spec_tests::{
     format_table, improvements, load_expectations, passing, regressions, render_expectation_map,
-    run_suite, Expectations, RunOptions, Suite,
+    run_files, Expectations, RunOptions, Suite,
 };
 
 const USAGE: &str = "\
@@ -101,7 +101,7 @@ fn run(args: Args) -> anyhow::Result<bool> {
             config
         },
     };
-    let reports = run_suite(files, &opts);
+    let reports = run_files(files, &opts);
     println!("{}", format_table(&reports));
 
     let expected: Option<Expectations> = if args.expectations.exists() {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use walmart_spec_tests::{
-    format_table, improvements, load_expectations, regressions, run_suite, RunOptions, Suite,
+    format_table, improvements, load_expectations, regressions, run_files, RunOptions, Suite,
 };
 
 /// Deep recursion in `assert_exhaustion` tests and in walmart's compiler
@@ -56,7 +56,7 @@ fn check_expectations() {
     for guarded in [true, false] {
         let mut opts = RunOptions::default();
         opts.config.guarded_memory(guarded);
-        let reports = run_suite(files.clone(), &opts);
+        let reports = run_files(files.clone(), &opts);
         println!("guarded memory: {guarded}\n{}", format_table(&reports));
         for improvement in improvements(&expected, &reports) {
             println!("improved {improvement}");

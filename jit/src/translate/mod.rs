@@ -30,7 +30,7 @@ use crate::trap::TrapKind;
 use crate::vmctx::{self, Builtin, VMOffsets};
 
 /// Options that change the code generated for every function.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct TranslateConfig {
     /// When set, 32-bit memories are reservations of 4 GiB plus this many
     /// guard bytes that never move, so an access whose static offset and
@@ -38,6 +38,8 @@ pub struct TranslateConfig {
     /// faults and the fault is the trap. `None`: every access is checked
     /// (and memories may move when they grow).
     pub guard_size: Option<u64>,
+    /// Proposals beyond Wasm 2.0 accepted by validation.
+    pub proposals: crate::module_info::Proposals,
 }
 
 /// What the translator needs to know about the module being compiled.
