@@ -721,7 +721,7 @@ impl Runner {
             .map(arg_to_val)
             .collect::<Result<Vec<_>, _>>()?;
         let ty = func.ty(&self.store);
-        let mut results: Vec<Val> = ty.results().iter().map(default_val).collect();
+        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
         func.call(&mut self.store, &params, &mut results)
             .map_err(ExecError::Wasm)?;
         Ok(results)
@@ -913,19 +913,6 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, ExecError> {
         }
         WastArgCore::RefHost(_) => return Err(ExecError::Unsupported("ref.host")),
     })
-}
-
-/// A placeholder of the right type for `Func::call` to overwrite.
-fn default_val(ty: &ValType) -> Val {
-    match ty {
-        ValType::I32 => Val::I32(0),
-        ValType::I64 => Val::I64(0),
-        ValType::F32 => Val::F32(0),
-        ValType::F64 => Val::F64(0),
-        ValType::V128 => Val::V128(0),
-        ValType::FuncRef => Val::FuncRef(None),
-        ValType::ExternRef => Val::ExternRef(None),
-    }
 }
 
 /// Result patterns naming features this runner does not model.
