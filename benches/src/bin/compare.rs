@@ -1,0 +1,402 @@
+//! Real workloads in walmart and in wasmtime, side by side in one run.
+//!
+//! ```text
+//! cargo run --release -p walmart-benches --features wasmtime --bin compare [-- OPTIONS] [WORKLOAD...]
+//!   --runs N                   timed runs per workload and engine (default 5, after one warm-up)
+//!   --explicit-bounds-checks   walmart without guarded memory
+//! ```
+//!
+//! Each (engine, workload) pair runs in a child process of this binary so
+//! peak memory is measured per pair (`getrusage` of the child). The child
+//! compiles the module once, then instantiates and runs `_start` (a WASI
+//! command, output discarded) `1 + runs` times, and reports compile time,
+//! median instantiation and median execution. The parent prints a table of
+//! execution times, walmart/wasmtime ratios and their geometric mean.
+//! Without the `wasmtime` feature only walmart runs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+/// A workload: a WASI command in `benches/workloads` with its arguments.
+struct Workload {
+    name: &'static str,
+    file: &'static str,
+    args: &'static [&'static str],
+}
+
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "sqlite",
+        file: "sqlite.wasm",
+        args: &[],
+    },
+    Workload {
+        name: "lua",
+        file: "lua.wasm",
+        args: &["bench.lua"],
+    },
+    Workload {
+        name: "lz4",
+        file: "lz4.wasm",
+        args: &[],
+    },
+    Workload {
+        name: "matmul",
+        file: "matmul.wasm",
+        args: &[],
+    },
+    Workload {
+        name: "sort",
+        file: "sort.wasm",
+        args: &[],
+    },
+    Workload {
+        name: "hash",
+        file: "hash.wasm",
+        args: &[],
+    },
+    Workload {
+        name: "nbody",
+        file: "nbody.wasm",
+        args: &[],
+    },
+];
+
+fn workloads_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads")
+}
+
+/// What a child reports.
+struct Measured {
+    compile: Duration,
+    instantiate: Duration,
+    execute: Duration,
+    peak_rss_kib: i64,
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// Runs one workload `1 + runs` times in `engine`, in this process.
+fn measure_here(
+    engine: &str,
+    w: &Workload,
+    runs: usize,
+    explicit_checks: bool,
+) -> Result<(Duration, Duration, Duration), String> {
+    let wasm =
+        std::fs::read(workloads_dir().join(w.file)).map_err(|e| format!("{}: {e}", w.file))?;
+    match engine {
+        "walmart" => walmart_side::run(&wasm, w, runs, explicit_checks),
+        #[cfg(feature = "wasmtime")]
+        "wasmtime" => wasmtime_side::run(&wasm, w, runs),
+        other => Err(format!("engine `{other}` is not built in")),
+    }
+}
+
+mod walmart_side {
+    use super::*;
+    use walmart::wasi::{self, WasiCtx};
+    use walmart::{Config, Engine, Linker, Module, Store};
+
+    pub fn run(
+        wasm: &[u8],
+        w: &Workload,
+        runs: usize,
+        explicit_checks: bool,
+    ) -> Result<(Duration, Duration, Duration), String> {
+        let mut config = Config::default();
+        config.guarded_memory(!explicit_checks);
+        let engine = Engine::new(&config).map_err(|e| e.to_string())?;
+        let t = Instant::now();
+        let module = Module::from_binary(&engine, wasm).map_err(|e| e.to_string())?;
+        let compile = t.elapsed();
+        let (mut inst, mut exec) = (Vec::new(), Vec::new());
+        for round in 0..=runs {
+            let mut ctx = WasiCtx::new();
+            ctx.args(std::iter::once(w.name).chain(w.args.iter().copied()));
+            ctx.redirect(
+                1,
+                std::fs::File::create("/dev/null").map_err(|e| e.to_string())?,
+            );
+            ctx.preopen_dir(workloads_dir(), ".")
+                .map_err(|e| e.to_string())?;
+            let mut store = Store::new(&engine, ctx);
+            let mut linker = Linker::new(&engine);
+            wasi::add_to_linker(&mut linker, |c| c).map_err(|e| e.to_string())?;
+            let t = Instant::now();
+            let instance = linker
+                .instantiate(&mut store, &module)
+                .map_err(|e| e.to_string())?;
+            let ti = t.elapsed();
+            let start = instance.get_func(&mut store, "_start").ok_or("no _start")?;
+            let t = Instant::now();
+            match start.call(&mut store, &[], &mut []) {
+                Ok(()) => {}
+                Err(e) if e.exit_status() == Some(0) => {}
+                Err(e) => return Err(format!("{}: {e}", w.name)),
+            }
+            let te = t.elapsed();
+            if round > 0 {
+                inst.push(ti);
+                exec.push(te);
+            }
+        }
+        Ok((compile, median(inst), median(exec)))
+    }
+}
+
+#[cfg(feature = "wasmtime")]
+mod wasmtime_side {
+    use super::*;
+    use wasmtime_wasi::p1::WasiP1Ctx;
+
+    pub fn run(
+        wasm: &[u8],
+        w: &Workload,
+        runs: usize,
+    ) -> Result<(Duration, Duration, Duration), String> {
+        let engine = wasmtime::Engine::new(&wasmtime::Config::new()).map_err(|e| e.to_string())?;
+        let t = Instant::now();
+        let module = wasmtime::Module::new(&engine, wasm).map_err(|e| e.to_string())?;
+        let compile = t.elapsed();
+        let (mut inst, mut exec) = (Vec::new(), Vec::new());
+        for round in 0..=runs {
+            let mut builder = wasmtime_wasi::WasiCtxBuilder::new();
+            builder.args(
+                &std::iter::once(w.name)
+                    .chain(w.args.iter().copied())
+                    .collect::<Vec<_>>(),
+            );
+            builder
+                .preopened_dir(workloads_dir(), ".", wasmtime_wasi::FsPerms::ReadWrite)
+                .map_err(|e| e.to_string())?;
+            let ctx: WasiP1Ctx = builder.build_p1();
+            let mut store = wasmtime::Store::new(&engine, ctx);
+            let mut linker = wasmtime::Linker::new(&engine);
+            wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |c: &mut WasiP1Ctx| c)
+                .map_err(|e| e.to_string())?;
+            let t = Instant::now();
+            let instance = linker
+                .instantiate(&mut store, &module)
+                .map_err(|e| e.to_string())?;
+            let ti = t.elapsed();
+            let start = instance
+                .get_typed_func::<(), ()>(&mut store, "_start")
+                .map_err(|e| e.to_string())?;
+            let t = Instant::now();
+            if let Err(e) = start.call(&mut store, ()) {
+                match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                    Some(wasmtime_wasi::I32Exit(0)) => {}
+                    _ => return Err(format!("{}: {e:?}", w.name)),
+                }
+            }
+            let te = t.elapsed();
+            if round > 0 {
+                inst.push(ti);
+                exec.push(te);
+            }
+        }
+        Ok((compile, median(inst), median(exec)))
+    }
+}
+
+/// Runs a pair in a child process and collects its report and peak RSS.
+fn measure_child(
+    engine: &str,
+    w: &Workload,
+    runs: usize,
+    explicit_checks: bool,
+) -> Result<Measured, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["--child", engine, w.name, "--runs", &runs.to_string()]);
+    if explicit_checks {
+        cmd.arg("--explicit-bounds-checks");
+    }
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let pid = child.id() as libc_pid;
+    let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<Rusage>::zeroed();
+    // SAFETY: waits for our own child; usage is a writable rusage.
+    let rc = unsafe { wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
+    // SAFETY: wait4 filled it (or we bail out below).
+    let usage = unsafe { usage.assume_init() };
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.expect("piped"), &mut out)
+        .map_err(|e| e.to_string())?;
+    if rc < 0 || status != 0 {
+        return Err(format!("{engine}/{}: child failed: {}", w.name, out.trim()));
+    }
+    let nums: Vec<f64> = out
+        .split_whitespace()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    if nums.len() != 3 {
+        return Err(format!(
+            "{engine}/{}: bad child report `{}`",
+            w.name,
+            out.trim()
+        ));
+    }
+    Ok(Measured {
+        compile: Duration::from_secs_f64(nums[0]),
+        instantiate: Duration::from_secs_f64(nums[1]),
+        execute: Duration::from_secs_f64(nums[2]),
+        peak_rss_kib: usage.ru_maxrss,
+    })
+}
+
+#[allow(non_camel_case_types)]
+type libc_pid = i32;
+
+/// The prefix of `struct rusage` up to `ru_maxrss` (Linux layout), padded.
+#[repr(C)]
+struct Rusage {
+    ru_utime: [i64; 2],
+    ru_stime: [i64; 2],
+    ru_maxrss: i64,
+    rest: [i64; 13],
+}
+
+extern "C" {
+    fn wait4(pid: libc_pid, status: *mut i32, options: i32, rusage: *mut Rusage) -> libc_pid;
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut runs = 5usize;
+    let mut explicit_checks = false;
+    let mut child: Option<(String, String)> = None;
+    let mut selected: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--runs" => runs = it.next().and_then(|n| n.parse().ok()).unwrap_or(runs),
+            "--explicit-bounds-checks" => explicit_checks = true,
+            "--child" => {
+                let engine = it.next().cloned().unwrap_or_default();
+                let name = it.next().cloned().unwrap_or_default();
+                child = Some((engine, name));
+            }
+            "-h" | "--help" => {
+                println!("usage: compare [--runs N] [--explicit-bounds-checks] [WORKLOAD...]");
+                return ExitCode::SUCCESS;
+            }
+            other if other.starts_with('-') => {
+                eprintln!("error: unknown option `{other}`");
+                return ExitCode::from(2);
+            }
+            name => selected.push(name.to_string()),
+        }
+    }
+    if let Some((engine, name)) = child {
+        let Some(w) = WORKLOADS.iter().find(|w| w.name == name) else {
+            println!("unknown workload {name}");
+            return ExitCode::FAILURE;
+        };
+        return match measure_here(&engine, w, runs.max(1), explicit_checks) {
+            Ok((c, i, e)) => {
+                println!(
+                    "{} {} {}",
+                    c.as_secs_f64(),
+                    i.as_secs_f64(),
+                    e.as_secs_f64()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                println!("{e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+
+    let engines: &[&str] = if cfg!(feature = "wasmtime") {
+        &["walmart", "wasmtime"]
+    } else {
+        &["walmart"]
+    };
+    if !cfg!(feature = "wasmtime") {
+        println!("note: wasmtime not built in (use --features wasmtime); walmart only");
+    }
+    println!(
+        "{:<8} {:>11} {:>11} {:>7} | {:>10} {:>10} | {:>8} {:>8} | {:>9} {:>9}",
+        "workload",
+        "walmart ms",
+        "wasmtime ms",
+        "ratio",
+        "compile w",
+        "compile wt",
+        "inst w",
+        "inst wt",
+        "rss w MiB",
+        "rss wt"
+    );
+    let mut ratios = Vec::new();
+    let mut failed = false;
+    for w in WORKLOADS
+        .iter()
+        .filter(|w| selected.is_empty() || selected.iter().any(|s| s == w.name))
+    {
+        let results: Vec<Result<Measured, String>> = engines
+            .iter()
+            .map(|e| measure_child(e, w, runs, explicit_checks))
+            .collect();
+        let (Some(Ok(a)), b) = (results.first(), results.get(1)) else {
+            eprintln!("{}", results[0].as_ref().err().cloned().unwrap_or_default());
+            failed = true;
+            continue;
+        };
+        let b = match b {
+            Some(Ok(b)) => Some(b),
+            Some(Err(e)) => {
+                eprintln!("{e}");
+                failed = true;
+                None
+            }
+            None => None,
+        };
+        let ratio = b.map(|b| a.execute.as_secs_f64() / b.execute.as_secs_f64());
+        if let Some(r) = ratio {
+            ratios.push(r);
+        }
+        let opt =
+            |v: Option<f64>, prec: usize| v.map_or("-".to_string(), |v| format!("{v:.prec$}"));
+        println!(
+            "{:<8} {:>11.1} {:>11} {:>7} | {:>10.1} {:>10} | {:>8.2} {:>8} | {:>9.1} {:>9}",
+            w.name,
+            ms(a.execute),
+            opt(b.map(|b| ms(b.execute)), 1),
+            opt(ratio, 3),
+            ms(a.compile),
+            opt(b.map(|b| ms(b.compile)), 1),
+            ms(a.instantiate),
+            opt(b.map(|b| ms(b.instantiate)), 2),
+            a.peak_rss_kib as f64 / 1024.0,
+            opt(b.map(|b| b.peak_rss_kib as f64 / 1024.0), 1),
+        );
+    }
+    if !ratios.is_empty() {
+        let geo = ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64;
+        println!(
+            "geometric mean walmart/wasmtime (execution): {:.3}",
+            geo.exp()
+        );
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

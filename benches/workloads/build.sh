@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Fetches third-party sources from package registries (never committed),
+# and builds every benchmark workload for wasm32-wasi with clang-16 and
+# wasi-libc (see scripts/build-fixtures.sh for the apt packages; this also
+# needs pip and npm). Outputs: benches/workloads/*.wasm (committed).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cache="$here/.cache"
+mkdir -p "$cache"
+cd "$cache"
+
+fetch_pip() { # name version
+  # pip prepares metadata to download an sdist; some need build isolation
+  # (setuptools_scm), others the locally installed Cython.
+  [ -f "$1-$2.tar.gz" ] || pip download --quiet --no-binary :all: --no-deps "$1==$2" -d . \
+    || pip download --quiet --no-binary :all: --no-deps --no-build-isolation "$1==$2" -d .
+  [ -d "$1-$2" ] || tar xzf "$1-$2.tar.gz"
+}
+pip install --quiet cython setuptools wheel >/dev/null 2>&1 || true
+fetch_pip lz4 4.4.5
+fetch_pip lupa 2.8
+fetch_pip pynacl 1.6.2
+if [ ! -d sqlite ]; then
+  npm pack --silent sqlite3@6.0.1 >/dev/null
+  tar xzf sqlite3-6.0.1.tgz package/deps/sqlite-autoconf-3520000.tar.gz
+  tar xzf package/deps/sqlite-autoconf-3520000.tar.gz
+  mv sqlite-autoconf-3520000 sqlite
+fi
+
+cc="clang-16 --target=wasm32-wasi -O2 -Wl,--strip-debug"
+cd "$here"
+for k in matmul sort hash nbody; do $cc $k.c -o $k.wasm -lm; done
+$cc -I"$cache/lz4-4.4.5/lz4libs" lz4_bench.c "$cache/lz4-4.4.5/lz4libs/lz4.c" -o lz4.wasm
+$cc -DSQLITE_THREADSAFE=0 -DSQLITE_TEMP_STORE=3 -DSQLITE_OMIT_LOAD_EXTENSION -DSQLITE_OMIT_WAL -DSQLITE_OMIT_SHARED_CACHE \
+    -D_WASI_EMULATED_MMAN -D_WASI_EMULATED_GETPID -I"$cache/sqlite" \
+    sqlite_bench.c "$cache/sqlite/sqlite3.c" -o sqlite.wasm -lwasi-emulated-mman -lwasi-emulated-getpid
+# Lua raises errors with setjmp/longjmp, which wasm32-wasi lacks; the
+# benchmark script raises none, so errors abort instead.
+lua="$cache/lupa-2.8/third-party/lua54"
+srcs=$(ls "$lua"/*.c | grep -v -e '/luac.c$' -e '/onelua.c$' -e '/ltests.c$')
+$cc -D'LUAI_THROW(L,c)=abort()' -D'LUAI_TRY(L,c,a)={a}' -D'luai_jmpbuf=int' \
+    -D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_PROCESS_CLOCKS -DL_tmpnam=32 -Wno-everything -I"$here/lua-shim" \
+    shims.c $srcs -I"$lua" -o lua.wasm -lm -lwasi-emulated-signal -lwasi-emulated-process-clocks
+ls -l "$here"/*.wasm
