@@ -41,4 +41,26 @@ srcs=$(ls "$lua"/*.c | grep -v -e '/luac.c$' -e '/onelua.c$' -e '/ltests.c$')
 $cc -D'LUAI_THROW(L,c)=abort()' -D'LUAI_TRY(L,c,a)={a}' -D'luai_jmpbuf=int' \
     -D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_PROCESS_CLOCKS -DL_tmpnam=32 -Wno-everything -I"$here/lua-shim" \
     shims.c $srcs -I"$lua" -o lua.wasm -lm -lwasi-emulated-signal -lwasi-emulated-process-clocks
+
+# libsodium's own test programs (vendored in the PyNaCl sdist), built in
+# their benchmark mode (cmptest.h with -DBENCHMARKS): each runs its test
+# ITERATIONS times and prints the time per iteration.
+sodium="$cache/sodium-build"
+if [ ! -f "$sodium/src/libsodium/.libs/libsodium.a" ]; then
+  rm -rf "$sodium"
+  cp -r "$cache/pynacl-1.6.2/src/libsodium" "$sodium"
+  (cd "$sodium" &&
+    CC="clang-16 --target=wasm32-wasi" AR=llvm-ar-16 RANLIB=llvm-ranlib-16 \
+      CFLAGS="-O2 -D_WASI_EMULATED_PROCESS_CLOCKS" \
+      ./configure --host=wasm32-wasi --disable-ssp --disable-shared --without-pthreads --disable-asm >/dev/null &&
+    make -j2 -C src/libsodium >/dev/null)
+fi
+# test:iterations, sized so each program runs for tens to hundreds of ms.
+for spec in aead_chacha20poly1305:1024 box:512 generichash:256 kdf:2048 scalarmult:256 secretbox:16384 sign:4 stream:4; do
+  t=${spec%%:*}
+  $cc -DBENCHMARKS -DITERATIONS=${spec##*:} -D_WASI_EMULATED_PROCESS_CLOCKS \
+      -I"$sodium/src/libsodium/include" -I"$sodium/src/libsodium/include/sodium" -I"$sodium/test/quirks" \
+      "$sodium/test/default/$t.c" "$sodium/src/libsodium/.libs/libsodium.a" \
+      -o "sodium_$t.wasm" -lwasi-emulated-process-clocks
+done
 ls -l "$here"/*.wasm

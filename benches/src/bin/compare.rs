@@ -31,6 +31,46 @@ struct Workload {
 
 const WORKLOADS: &[Workload] = &[
     Workload {
+        name: "sodium_aead_chacha20poly1305",
+        file: "sodium_aead_chacha20poly1305.wasm",
+        args: &[],
+    },
+    Workload {
+        name: "sodium_box",
+        file: "sodium_box.wasm",
+        args: &[],
+    },
+    Workload {
+        name: "sodium_generichash",
+        file: "sodium_generichash.wasm",
+        args: &[],
+    },
+    Workload {
+        name: "sodium_kdf",
+        file: "sodium_kdf.wasm",
+        args: &[],
+    },
+    Workload {
+        name: "sodium_scalarmult",
+        file: "sodium_scalarmult.wasm",
+        args: &[],
+    },
+    Workload {
+        name: "sodium_secretbox",
+        file: "sodium_secretbox.wasm",
+        args: &[],
+    },
+    Workload {
+        name: "sodium_sign",
+        file: "sodium_sign.wasm",
+        args: &[],
+    },
+    Workload {
+        name: "sodium_stream",
+        file: "sodium_stream.wasm",
+        args: &[],
+    },
+    Workload {
         name: "sqlite",
         file: "sqlite.wasm",
         args: &[],
@@ -343,7 +383,7 @@ fn main() -> ExitCode {
         println!("note: wasmtime not built in (use --features wasmtime); walmart only");
     }
     println!(
-        "{:<8} {:>11} {:>11} {:>7} | {:>10} {:>10} | {:>8} {:>8} | {:>9} {:>9}",
+        "{:<28} {:>11} {:>11} {:>7} | {:>10} {:>10} | {:>8} {:>8} | {:>9} {:>9}",
         "workload",
         "walmart ms",
         "wasmtime ms",
@@ -396,7 +436,7 @@ fn main() -> ExitCode {
         let opt =
             |v: Option<f64>, prec: usize| v.map_or("-".to_string(), |v| format!("{v:.prec$}"));
         println!(
-            "{:<8} {:>11.1} {:>11} {:>7} | {:>10.1} {:>10} | {:>8.2} {:>8} | {:>9.1} {:>9}",
+            "{:<28} {:>11.1} {:>11} {:>7} | {:>10.1} {:>10} | {:>8.2} {:>8} | {:>9.1} {:>9}",
             w.name,
             ms(a.execute),
             opt(b.map(|b| ms(b.execute)), 1),
