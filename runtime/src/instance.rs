@@ -413,8 +413,20 @@ pub(crate) fn instantiate(
             SegmentMode::Passive => {}
         }
     }
+    // A copy-on-write image holds every active segment already (it exists
+    // only when all of them target this instance's own memory 0 in bounds).
+    let imaged = match &module.inner.memory_image {
+        // SAFETY: as above.
+        Some(image) => image.map_into(unsafe { &*inst_ptr }.memories[0].data_in(store)),
+        None => false,
+    };
     for (i, seg) in info.data.iter().enumerate() {
         if let SegmentMode::Active { index, offset } = &seg.mode {
+            if imaged {
+                // SAFETY: as above.
+                unsafe { (&mut *inst_ptr).data_dropped[i] = true };
+                continue;
+            }
             // SAFETY: as above.
             let inst = unsafe { &mut *inst_ptr };
             let dst = eval_const(store, inst, offset) as u64;

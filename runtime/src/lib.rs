@@ -24,6 +24,7 @@ mod global;
 mod instance;
 mod linker;
 mod memory;
+mod memory_image;
 mod module;
 mod store;
 mod table;

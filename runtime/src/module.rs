@@ -18,6 +18,8 @@ pub(crate) struct ModuleInner {
     pub(crate) type_ids: Vec<u64>,
     /// The binary, for data segments.
     pub(crate) wasm: Vec<u8>,
+    /// Initial contents of memory 0 to map copy-on-write (guarded memory only).
+    pub(crate) memory_image: Option<crate::memory_image::MemoryImage>,
 }
 
 impl Drop for ModuleInner {
@@ -75,6 +77,13 @@ impl Module {
         let info = module_info::parse(wasm, engine.compiler().config().proposals)?;
         let type_ids: Vec<u64> = info.types.iter().map(|s| engine.signature_id(s)).collect();
         let compiled = engine.compiler().compile_module(wasm, &info, &type_ids)?;
+        // Small reservations may move with mremap, which cannot carry a
+        // mapping made of several pieces: images are for guarded memory.
+        let memory_image = if engine.config().guarded_memory {
+            crate::memory_image::MemoryImage::build(&info, wasm)
+        } else {
+            None
+        };
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -82,6 +91,7 @@ impl Module {
                 compiled,
                 type_ids,
                 wasm: wasm.to_vec(),
+                memory_image,
             }),
         })
     }

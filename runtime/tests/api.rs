@@ -269,3 +269,38 @@ fn v128_values_cross_the_api_and_host_calls() {
     let g = inst.get_global(&mut store, "g").unwrap();
     assert_eq!(g.get(&mut store), lanes([1, 2, 3, 4]));
 }
+
+#[test]
+fn data_segments_are_private_per_instance() {
+    // With guarded memory this module gets a copy-on-write image; each
+    // instance must still see its own copy.
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 2)
+            (data (i32.const 10) "hello")
+            (data (i32.const 70000) "far")
+            (func (export "poke") (i32.store8 (i32.const 10) (i32.const 74))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    let a = linker.instantiate(&mut store, &module).unwrap();
+    let b = linker.instantiate(&mut store, &module).unwrap();
+    let poke = a.get_func(&mut store, "poke").unwrap();
+    poke.call(&mut store, &[], &mut []).unwrap();
+    let ma = a.get_memory(&mut store, "m").unwrap();
+    let mb = b.get_memory(&mut store, "m").unwrap();
+    assert_eq!(&ma.data(&store)[10..15], b"Jello");
+    assert_eq!(&mb.data(&store)[10..15], b"hello");
+    assert_eq!(&mb.data(&store)[70000..70003], b"far");
+    assert_eq!(ma.grow(&mut store, 1).unwrap(), 2);
+    assert_eq!(&ma.data(&store)[70000..70003], b"far");
+    let store2_module_instance = {
+        let mut s2 = Store::new(&engine, ());
+        let c = linker.instantiate(&mut s2, &module).unwrap();
+        let mc = c.get_memory(&mut s2, "m").unwrap();
+        mc.data(&s2)[10..15].to_vec()
+    };
+    assert_eq!(store2_module_instance, b"hello");
+}
