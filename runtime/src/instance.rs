@@ -157,20 +157,14 @@ impl Instance {
 
 /// Evaluates a constant expression to a raw value.
 fn eval_const(store: &StoreOpaque, data: &InstanceData, expr: &[ConstOp]) -> u128 {
+    // Nearly every expression is one operand (element segments can hold
+    // thousands): no stack for those.
+    if let [op] = expr {
+        return eval_operand(store, data, *op);
+    }
     let mut stack: Vec<u128> = Vec::with_capacity(2);
     for op in expr {
         let v = match *op {
-            ConstOp::I32(v) => v as u32 as u128,
-            ConstOp::I64(v) => v as u64 as u128,
-            ConstOp::F32(v) => v as u128,
-            ConstOp::F64(v) => v as u128,
-            ConstOp::V128(v) => v,
-            ConstOp::RefNull => 0,
-            ConstOp::RefFunc(f) => data.func_ref(f) as usize as u128,
-            ConstOp::GlobalGet(g) => {
-                let cell = data.globals[g as usize].data_in(store).cell.bytes;
-                u128::from_le_bytes(cell)
-            }
             ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
                 let b = stack.pop().unwrap_or(0) as u32;
                 let a = stack.pop().unwrap_or(0) as u32;
@@ -189,10 +183,29 @@ fn eval_const(store: &StoreOpaque, data: &InstanceData, expr: &[ConstOp]) -> u12
                     _ => a.wrapping_mul(b),
                 }) as u128
             }
+            operand => eval_operand(store, data, operand),
         };
         stack.push(v);
     }
     stack.pop().unwrap_or(0)
+}
+
+/// The value of a constant operand (not an arithmetic operator).
+fn eval_operand(store: &StoreOpaque, data: &InstanceData, op: ConstOp) -> u128 {
+    match op {
+        ConstOp::I32(v) => v as u32 as u128,
+        ConstOp::I64(v) => v as u64 as u128,
+        ConstOp::F32(v) => v as u128,
+        ConstOp::F64(v) => v as u128,
+        ConstOp::V128(v) => v,
+        ConstOp::RefNull => 0,
+        ConstOp::RefFunc(f) => data.func_ref(f) as usize as u128,
+        ConstOp::GlobalGet(g) => {
+            u128::from_le_bytes(data.globals[g as usize].data_in(store).cell.bytes)
+        }
+        // Operators need operands: a lone one is not a valid expression.
+        _ => 0,
+    }
 }
 
 fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Result<()> {
