@@ -163,7 +163,11 @@ impl Func {
 
     /// The function's type.
     pub fn ty(&self, store: impl AsContext) -> FuncType {
-        self.data(&store.as_context().opaque).ty.clone()
+        self.ty_in(&store.as_context().opaque)
+    }
+
+    pub(crate) fn ty_in(self, store: &StoreOpaque) -> FuncType {
+        self.data(store).ty.clone()
     }
 
     /// Calls the function. `results` must have one slot per result.

@@ -222,7 +222,7 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
             (ImportKind::Func(t), Extern::Func(f)) => {
                 let want = FuncType::from_sig(&info.types[*t as usize]);
                 f.vm_func_ref(store)?;
-                f.ty(StoreRef(store)) == want
+                f.ty_in(store) == want
             }
             (ImportKind::Memory(plan), Extern::Memory(m)) => {
                 let have = m.data_in(store);
@@ -249,18 +249,6 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
         }
     }
     Ok(())
-}
-
-/// Lets internal code use `&StoreOpaque` where the API takes a context.
-struct StoreRef<'a>(&'a StoreOpaque);
-
-impl crate::store::AsContext for StoreRef<'_> {
-    type Data = ();
-    fn as_context(&self) -> &crate::store::StoreInner<()> {
-        // SAFETY: StoreInner<()> is `opaque` followed by a zero-sized field,
-        // and Func::ty only reads `opaque`.
-        unsafe { &*(self.0 as *const StoreOpaque as *const crate::store::StoreInner<()>) }
-    }
 }
 
 pub(crate) fn instantiate(
@@ -462,7 +450,8 @@ pub(crate) struct StoreMut<'a>(pub(crate) &'a mut StoreOpaque);
 impl crate::store::AsContext for StoreMut<'_> {
     type Data = ();
     fn as_context(&self) -> &crate::store::StoreInner<()> {
-        // SAFETY: see StoreRef; API functions taking a context only touch `opaque`.
+        // SAFETY: StoreInner is repr(C) with `opaque` first and () after it,
+        // and API functions taking a context only touch `opaque`.
         unsafe { &*(self.0 as *const StoreOpaque as *const crate::store::StoreInner<()>) }
     }
 }

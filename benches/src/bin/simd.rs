@@ -16,15 +16,19 @@ use walmart::{Engine, Linker, Module, Store, Val};
 
 const N: i32 = 4 << 20;
 
-const SCALAR: &str = r#"(module
-  (memory 200)
+/// The memory and its initialiser, shared by both versions so they start
+/// from the same data.
+const INIT: &str = r#"  (memory 200)
   (func (export "init") (local $i i32)
     (loop $l
       (i32.store8 (local.get $i) (i32.mul (local.get $i) (i32.const 37)))
       (f32.store offset=8388608 (i32.shl (i32.and (local.get $i) (i32.const 0xfffff)) (i32.const 2))
         (f32.convert_i32_u (i32.and (local.get $i) (i32.const 255))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $l (i32.lt_u (local.get $i) (i32.const 4194304)))))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 4194304)))))"#;
+
+/// Scalar kernels; `load` puts them after `INIT`.
+const SCALAR: &str = r#"
   (func (export "image") (result i32) (local $i i32) (local $v i32) (local $acc i32)
     (loop $l
       (local.set $v (i32.add (i32.load8_u (local.get $i)) (i32.const 40)))
@@ -51,15 +55,8 @@ const SCALAR: &str = r#"(module
       (br_if $l (i32.lt_u (local.get $i) (i32.const 4194296))))
     (local.get $acc)))"#;
 
-const SIMD: &str = r#"(module
-  (memory 200)
-  (func (export "init") (local $i i32)
-    (loop $l
-      (i32.store8 (local.get $i) (i32.mul (local.get $i) (i32.const 37)))
-      (f32.store offset=8388608 (i32.shl (i32.and (local.get $i) (i32.const 0xfffff)) (i32.const 2))
-        (f32.convert_i32_u (i32.and (local.get $i) (i32.const 255))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br_if $l (i32.lt_u (local.get $i) (i32.const 4194304)))))
+/// SIMD kernels; `load` puts them after `INIT`.
+const SIMD: &str = r#"
   (func (export "image") (result i32) (local $i i32) (local $lo v128) (local $hi v128)
     (loop $l
       (v128.store offset=4194304 (local.get $i)
@@ -109,7 +106,10 @@ struct Kernels {
     dot: walmart::Func,
 }
 
-fn load(engine: &Engine, wat: &str) -> Kernels {
+/// Compiles `kernels` (function definitions followed by the module's
+/// closing parenthesis) after the shared memory and initialiser.
+fn load(engine: &Engine, kernels: &str) -> Kernels {
+    let wat = format!("(module\n{INIT}\n{kernels}");
     let module = Module::new(engine, wat).expect("kernel compiles");
     let mut store = Store::new(engine, ());
     let inst = Linker::new(engine)

@@ -17,14 +17,24 @@ pub(crate) fn heap_flags() -> MemFlagsData {
         .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
 }
 
+/// The memory a load or store addresses.
+pub(crate) fn target_memory(memarg: &MemArg) -> u32 {
+    match memarg.target {
+        wasmparser::MemArgTarget::Memory(mem) => mem,
+        wasmparser::MemArgTarget::Array(_) => {
+            unreachable!("validated: GC array accesses are not enabled")
+        }
+    }
+}
+
 impl FuncTranslator<'_, '_> {
     fn memory_def(&mut self, mem: u32) -> Value {
         let offset = self.env.offsets.memory(mem);
         self.load_fixed_ptr(self.vmctx, offset)
     }
 
-    /// The index operand as a 64-bit value.
-    fn memory_index(&mut self, mem: u32, index: Value) -> Value {
+    /// An address or length operand of memory `mem` as a 64-bit value.
+    fn extend_index(&mut self, mem: u32, index: Value) -> Value {
         if self.env.info.memories[mem as usize].memory64 {
             index
         } else {
@@ -36,7 +46,7 @@ impl FuncTranslator<'_, '_> {
     /// memory `mem`. This is the one place a bounds check is emitted.
     pub(crate) fn heap_addr(&mut self, mem: u32, index: Value, offset: u64, size: u32) -> Value {
         let def = self.memory_def(mem);
-        let index = self.memory_index(mem, index);
+        let index = self.extend_index(mem, index);
         let memory64 = self.env.info.memories[mem as usize].memory64;
         let extent = offset + u64::from(size);
         let guarded = !memory64 && self.env.config.guard_size.is_some_and(|g| extent <= g);
@@ -109,9 +119,7 @@ impl FuncTranslator<'_, '_> {
             O::I32Store16 { .. } | O::I64Store16 { .. } => Access::Store(2),
             _ => unreachable!("not a load or store: {op:?}"),
         };
-        let wasmparser::MemArgTarget::Memory(mem) = memarg.target else {
-            unreachable!("validated: GC array accesses are not enabled")
-        };
+        let mem = target_memory(memarg);
         match access {
             Access::Load(ty, size, ext) => {
                 let index = self.pop();
@@ -146,16 +154,6 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// A 64-bit form of a memory address/length operand for builtins.
-    fn mem_operand(&mut self, mem: u32, v: Value) -> Value {
-        self.memory_index(mem, v)
-    }
-
-    /// Traps with `kind` if a builtin reported failure (non-zero).
-    fn trap_on_status(&mut self, status: Value, kind: TrapKind) {
-        self.trap_if(status, kind);
-    }
-
     pub(crate) fn translate_bulk_memory(&mut self, op: &Operator<'_>) {
         use types::{I32, I64};
         use Operator as O;
@@ -176,7 +174,7 @@ impl FuncTranslator<'_, '_> {
             }
             O::MemoryGrow { mem } => {
                 let delta = self.pop();
-                let delta = self.mem_operand(mem, delta);
+                let delta = self.extend_index(mem, delta);
                 let index = self.builder.ins().iconst(I32, i64::from(mem));
                 let r =
                     self.call_builtin(Builtin::MemoryGrow, &[I32, I64], &[I64], &[index, delta]);
@@ -189,8 +187,8 @@ impl FuncTranslator<'_, '_> {
             }
             O::MemoryFill { mem } => {
                 let (dst, val, len) = self.pop3();
-                let dst = self.mem_operand(mem, dst);
-                let len = self.mem_operand(mem, len);
+                let dst = self.extend_index(mem, dst);
+                let len = self.extend_index(mem, len);
                 let index = self.builder.ins().iconst(I32, i64::from(mem));
                 let r = self.call_builtin(
                     Builtin::MemoryFill,
@@ -198,12 +196,12 @@ impl FuncTranslator<'_, '_> {
                     &[I32],
                     &[index, dst, val, len],
                 );
-                self.trap_on_status(r[0], TrapKind::MemoryOutOfBounds);
+                self.trap_if(r[0], TrapKind::MemoryOutOfBounds);
             }
             O::MemoryCopy { dst_mem, src_mem } => {
                 let (dst, src, len) = self.pop3();
-                let dst = self.mem_operand(dst_mem, dst);
-                let src = self.mem_operand(src_mem, src);
+                let dst = self.extend_index(dst_mem, dst);
+                let src = self.extend_index(src_mem, src);
                 // The length has the smaller of the two index types.
                 let len = if self.env.info.memories[dst_mem as usize].memory64
                     && self.env.info.memories[src_mem as usize].memory64
@@ -220,11 +218,11 @@ impl FuncTranslator<'_, '_> {
                     &[I32],
                     &[d, s, dst, src, len],
                 );
-                self.trap_on_status(r[0], TrapKind::MemoryOutOfBounds);
+                self.trap_if(r[0], TrapKind::MemoryOutOfBounds);
             }
             O::MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.pop3();
-                let dst = self.mem_operand(mem, dst);
+                let dst = self.extend_index(mem, dst);
                 let m = self.builder.ins().iconst(I32, i64::from(mem));
                 let d = self.builder.ins().iconst(I32, i64::from(data_index));
                 let r = self.call_builtin(
@@ -233,7 +231,7 @@ impl FuncTranslator<'_, '_> {
                     &[I32],
                     &[m, d, dst, src, len],
                 );
-                self.trap_on_status(r[0], TrapKind::MemoryOutOfBounds);
+                self.trap_if(r[0], TrapKind::MemoryOutOfBounds);
             }
             O::DataDrop { data_index } => {
                 let d = self.builder.ins().iconst(I32, i64::from(data_index));

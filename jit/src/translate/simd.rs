@@ -180,16 +180,14 @@ impl FuncTranslator<'_, '_> {
         self.push_vec(r);
     }
 
-    fn mem_index(memarg: &MemArg) -> u32 {
-        let wasmparser::MemArgTarget::Memory(mem) = memarg.target else {
-            unreachable!("validated: GC array accesses are not enabled")
-        };
-        mem
-    }
-
     fn vload(&mut self, memarg: &MemArg, size: u32, load: impl FnOnce(&mut Self, Value) -> Value) {
         let index = self.pop();
-        let addr = self.heap_addr(Self::mem_index(memarg), index, memarg.offset, size);
+        let addr = self.heap_addr(
+            super::memory::target_memory(memarg),
+            index,
+            memarg.offset,
+            size,
+        );
         let r = load(self, addr);
         self.push_vec(r);
     }
@@ -198,7 +196,7 @@ impl FuncTranslator<'_, '_> {
         let v = self.pop_vec(vec_ty);
         let index = self.pop();
         let addr = self.heap_addr(
-            Self::mem_index(memarg),
+            super::memory::target_memory(memarg),
             index,
             memarg.offset,
             lane_ty.bytes(),
@@ -215,7 +213,12 @@ impl FuncTranslator<'_, '_> {
         let v = self.pop_vec(vec_ty);
         let index = self.pop();
         let size = vec_ty.lane_type().bytes();
-        let addr = self.heap_addr(Self::mem_index(memarg), index, memarg.offset, size);
+        let addr = self.heap_addr(
+            super::memory::target_memory(memarg),
+            index,
+            memarg.offset,
+            size,
+        );
         let x = self.builder.ins().extractlane(v, lane);
         self.builder
             .ins()
@@ -300,7 +303,12 @@ impl FuncTranslator<'_, '_> {
             O::V128Store { memarg } => {
                 let v = self.pop_vec(I8X16);
                 let index = self.pop();
-                let addr = self.heap_addr(Self::mem_index(memarg), index, memarg.offset, 16);
+                let addr = self.heap_addr(
+                    super::memory::target_memory(memarg),
+                    index,
+                    memarg.offset,
+                    16,
+                );
                 self.builder.ins().store(flags, v, addr, 0);
             }
             O::V128Load8Lane { memarg, lane } => self.load_lane(memarg, *lane, I8, I8X16),

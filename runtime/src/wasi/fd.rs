@@ -84,6 +84,15 @@ pub(crate) fn timespecs(atim: u64, mtim: u64, flags: u16) -> WasiResult<[libc::t
 }
 
 impl WasiCtx {
+    /// The host descriptor of `fd` for reading or writing bytes.
+    fn stream(&self, fd: u32) -> WasiResult<i32> {
+        let e = self.get(fd)?;
+        if e.filetype == filetype::DIRECTORY {
+            return Err(Errno::ISDIR);
+        }
+        Ok(e.fd)
+    }
+
     pub(crate) fn fd_advise(
         &mut self,
         fd: u32,
@@ -208,11 +217,7 @@ impl WasiCtx {
         at: Option<u64>,
         out: u32,
     ) -> WasiResult<()> {
-        let e = self.get(fd)?;
-        if e.filetype == filetype::DIRECTORY {
-            return Err(Errno::ISDIR);
-        }
-        let host = e.fd;
+        let host = self.stream(fd)?;
         let mut total = 0usize;
         let mut offset = at;
         for (ptr, len) in mem.iovecs(iovs, count)? {
@@ -250,11 +255,7 @@ impl WasiCtx {
         at: Option<u64>,
         out: u32,
     ) -> WasiResult<()> {
-        let e = self.get(fd)?;
-        if e.filetype == filetype::DIRECTORY {
-            return Err(Errno::ISDIR);
-        }
-        let host = e.fd;
+        let host = self.stream(fd)?;
         let mut total = 0usize;
         let mut offset = at;
         for (ptr, len) in mem.iovecs(iovs, count)? {
