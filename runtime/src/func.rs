@@ -26,6 +26,39 @@ pub struct Func {
 
 type HostFn<T> = dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
 
+/// A host function resolved against an engine once (signature id and call
+/// stub), so creating it in each new store takes no engine lock: the linker
+/// keeps these and instantiation only allocates the per-store context.
+pub(crate) struct HostFuncDef<T: 'static> {
+    ty: FuncType,
+    type_id: u64,
+    code: *const u8,
+    func: std::sync::Arc<HostFn<T>>,
+}
+
+// SAFETY: `code` points into engine-owned, immutable executable memory that
+// lives as long as the engine; the rest is Send + Sync already.
+unsafe impl<T> Send for HostFuncDef<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for HostFuncDef<T> {}
+
+impl<T: 'static> HostFuncDef<T> {
+    pub(crate) fn new(
+        engine: &crate::Engine,
+        ty: FuncType,
+        func: std::sync::Arc<HostFn<T>>,
+    ) -> Result<HostFuncDef<T>> {
+        let type_id = engine.signature_id(&ty.to_sig());
+        let code = engine.host_stub(type_id)?;
+        Ok(HostFuncDef {
+            ty,
+            type_id,
+            code,
+            func,
+        })
+    }
+}
+
 /// The context a host function's code receives as its vmctx.
 #[repr(C)]
 struct HostContext<T: 'static> {
@@ -33,7 +66,7 @@ struct HostContext<T: 'static> {
     func_ref: VMFuncRef,
     store: *mut StoreInner<T>,
     ty: FuncType,
-    func: Box<HostFn<T>>,
+    func: std::sync::Arc<HostFn<T>>,
 }
 
 /// The calling side of a host function call: the store and the calling
@@ -98,32 +131,41 @@ impl Func {
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
+        let engine = store.as_context_mut().opaque.engine.clone();
+        let def = HostFuncDef::new(&engine, ty, std::sync::Arc::new(func))
+            .expect("compiling a host-call stub cannot fail for a valid signature");
+        Func::from_def(store, &def)
+    }
+
+    /// Creates a prepared host function in `store`.
+    pub(crate) fn from_def<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        def: &HostFuncDef<T>,
+    ) -> Func {
         let inner: &mut StoreInner<T> = store.as_context_mut();
         let store_ptr: *mut StoreInner<T> = inner;
         let opaque = &mut inner.opaque;
-        let type_id = opaque.engine.signature_id(&ty.to_sig());
-        let code = opaque
-            .engine
-            .host_stub(type_id)
-            .expect("compiling a host-call stub cannot fail for a valid signature");
         let mut ctx = Box::new(HostContext {
             header: VMHostContextHeader {
                 magic: vmctx::HOST_CTX_MAGIC,
                 dispatch: host_dispatch::<T> as *const () as usize,
             },
             func_ref: VMFuncRef {
-                code,
+                code: def.code,
                 vmctx: std::ptr::null_mut(),
-                type_id,
+                type_id: def.type_id,
             },
             store: store_ptr,
-            ty: ty.clone(),
-            func: Box::new(func),
+            ty: def.ty.clone(),
+            func: def.func.clone(),
         });
         ctx.func_ref.vmctx = &mut *ctx as *mut HostContext<T> as *mut u8;
         let func_ref: *const VMFuncRef = &ctx.func_ref;
         opaque.host_contexts.push(ctx);
-        let index = opaque.push_func(FuncData { ty, func_ref });
+        let index = opaque.push_func(FuncData {
+            ty: def.ty.clone(),
+            func_ref,
+        });
         Func {
             store: opaque.id,
             index,

@@ -12,7 +12,7 @@ use crate::memory::{Memory, MemoryData};
 use crate::module::Module;
 use crate::store::{AsContextMut, StoreOpaque};
 use crate::table::{Table, TableData};
-use crate::types::{limits_match, FuncType, GlobalType, MemoryType, TableType};
+use crate::types::{limits_match, GlobalType, MemoryType, TableType};
 use crate::values::Extern;
 use crate::vm::libcalls;
 
@@ -220,9 +220,10 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
     for (import, ext) in info.imports.iter().zip(imports) {
         let ok = match (&import.kind, ext) {
             (ImportKind::Func(t), Extern::Func(f)) => {
-                let want = FuncType::from_sig(&info.types[*t as usize]);
-                f.vm_func_ref(store)?;
-                f.ty_in(store) == want
+                // Signature ids are engine-wide, so equal ids mean equal types.
+                let ptr = f.vm_func_ref(store)?;
+                // SAFETY: funcrefs of a store's functions live as long as the store.
+                unsafe { (*ptr).type_id == module.inner.type_ids[*t as usize] }
             }
             (ImportKind::Memory(plan), Extern::Memory(m)) => {
                 let have = m.data_in(store);
@@ -272,13 +273,8 @@ pub(crate) fn instantiate(
     let mut data = Box::new(InstanceData {
         module: module.clone(),
         vmctx: vec![0u64; offsets.size() / 8].into_boxed_slice(),
-        funcrefs: (0..num_defined)
-            .map(|_| VMFuncRef {
-                code: std::ptr::null(),
-                vmctx: std::ptr::null_mut(),
-                type_id: 0,
-            })
-            .collect(),
+        // Filled below, once the vmctx address is known.
+        funcrefs: Box::default(),
         funcs: vec![None; info.func_types.len()],
         memories: Vec::new(),
         tables: Vec::new(),
@@ -336,16 +332,19 @@ pub(crate) fn instantiate(
             _ => unreachable!("checked by check_imports"),
         }
     }
-    for i in 0..num_defined {
-        let func_index = info.num_imported_funcs + i as u32;
-        let type_id = module.inner.type_ids[info.func_types[func_index as usize] as usize];
-        data.funcrefs[i] = VMFuncRef {
+    let first = info.num_imported_funcs as usize;
+    data.funcrefs = info.func_types[first..]
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| VMFuncRef {
             code: module.inner.compiled.defined_func(i as u32),
             vmctx: vmctx_ptr,
-            type_id,
-        };
+            type_id: module.inner.type_ids[*ty as usize],
+        })
+        .collect();
+    for i in 0..num_defined {
         let ptr = &data.funcrefs[i] as *const VMFuncRef as u64;
-        slot(&mut data, offsets.funcref(func_index), ptr);
+        slot(&mut data, offsets.funcref((first + i) as u32), ptr);
     }
     for plan in &info.memories[info.num_imported_memories as usize..] {
         let mem = Memory::push(

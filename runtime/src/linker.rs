@@ -6,25 +6,24 @@ use std::sync::Arc;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::func::{Caller, Func};
+use crate::func::{Caller, Func, HostFuncDef};
 use crate::instance::{self, Instance};
 use crate::module::Module;
 use crate::store::AsContextMut;
 use crate::types::FuncType;
 use crate::values::{Extern, Val};
 
-type HostFn<T> = Arc<dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync>;
-
-enum Definition<T> {
+enum Definition<T: 'static> {
     Extern(Extern),
     /// A host function not yet created in a store.
-    HostFunc(FuncType, HostFn<T>),
+    HostFunc(HostFuncDef<T>),
 }
 
 /// Resolves imports by `(module, name)`.
-pub struct Linker<T> {
+pub struct Linker<T: 'static> {
     engine: Engine,
-    defs: HashMap<(String, String), Definition<T>>,
+    /// Keyed by module, then name, so lookups borrow the import's strings.
+    defs: HashMap<String, HashMap<String, Definition<T>>>,
 }
 
 impl<T: 'static> Linker<T> {
@@ -49,10 +48,7 @@ impl<T: 'static> Linker<T> {
         name: &str,
         item: impl Into<Extern>,
     ) -> Result<&mut Self> {
-        self.defs.insert(
-            (module.to_string(), name.to_string()),
-            Definition::Extern(item.into()),
-        );
+        self.insert(module, name.to_string(), Definition::Extern(item.into()));
         Ok(self)
     }
 
@@ -65,10 +61,8 @@ impl<T: 'static> Linker<T> {
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<&mut Self> {
-        self.defs.insert(
-            (module.to_string(), name.to_string()),
-            Definition::HostFunc(ty, Arc::new(func)),
-        );
+        let def = HostFuncDef::new(&self.engine, ty, Arc::new(func))?;
+        self.insert(module, name.to_string(), Definition::HostFunc(def));
         Ok(self)
     }
 
@@ -81,10 +75,16 @@ impl<T: 'static> Linker<T> {
     ) -> Result<&mut Self> {
         let exports = instance::export_map(&mut store.as_context_mut().opaque, instance);
         for (name, ext) in exports {
-            self.defs
-                .insert((module.to_string(), name), Definition::Extern(ext));
+            self.insert(module, name, Definition::Extern(ext));
         }
         Ok(self)
+    }
+
+    fn insert(&mut self, module: &str, name: String, def: Definition<T>) {
+        self.defs
+            .entry(module.to_string())
+            .or_default()
+            .insert(name, def);
     }
 
     /// Looks up a definition.
@@ -94,16 +94,9 @@ impl<T: 'static> Linker<T> {
         module: &str,
         name: &str,
     ) -> Option<Extern> {
-        match self.defs.get(&(module.to_string(), name.to_string()))? {
+        match self.defs.get(module)?.get(name)? {
             Definition::Extern(e) => Some(*e),
-            Definition::HostFunc(ty, f) => {
-                let f = f.clone();
-                Some(Extern::Func(Func::new(
-                    &mut store,
-                    ty.clone(),
-                    move |caller, params, results| f(caller, params, results),
-                )))
-            }
+            Definition::HostFunc(def) => Some(Extern::Func(Func::from_def(&mut store, def))),
         }
     }
 

@@ -14,6 +14,30 @@ use crate::instance::InstanceData;
 use crate::memory::MemoryData;
 use crate::table::TableData;
 
+/// Hashes addresses by multiplication: SipHash's DoS resistance buys
+/// nothing for keys the runtime allocates itself, and instantiation inserts
+/// one per host function.
+pub(crate) type PtrHash = std::hash::BuildHasherDefault<PtrHasher>;
+
+/// The hasher behind [`PtrHash`].
+#[derive(Default)]
+pub(crate) struct PtrHasher(u64);
+
+impl std::hash::Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        // Fibonacci hashing; the low bits of an address are alignment.
+        self.0 = ((n as u64) >> 3).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
 /// The type-independent part of a store.
 ///
 /// Entities are boxed: generated code holds pointers to them, so they must
@@ -28,7 +52,7 @@ pub struct StoreOpaque {
     pub(crate) instances: Vec<Box<InstanceData>>,
     pub(crate) funcs: Vec<FuncData>,
     /// `*const VMFuncRef` to the function handle that owns it.
-    pub(crate) func_by_ref: HashMap<usize, u32>,
+    pub(crate) func_by_ref: HashMap<usize, u32, PtrHash>,
     pub(crate) memories: Vec<Box<MemoryData>>,
     pub(crate) tables: Vec<Box<TableData>>,
     pub(crate) globals: Vec<Box<GlobalData>>,
@@ -74,7 +98,7 @@ impl<T> Store<T> {
                     wasm_depth: 0,
                     instances: Vec::new(),
                     funcs: Vec::new(),
-                    func_by_ref: HashMap::new(),
+                    func_by_ref: HashMap::default(),
                     memories: Vec::new(),
                     tables: Vec::new(),
                     globals: Vec::new(),

@@ -74,8 +74,8 @@ impl From<RefType> for ValType {
 /// A function signature.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FuncType {
-    params: Vec<ValType>,
-    results: Vec<ValType>,
+    params: std::sync::Arc<[ValType]>,
+    results: std::sync::Arc<[ValType]>,
 }
 
 impl FuncType {

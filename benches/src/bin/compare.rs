@@ -436,7 +436,7 @@ fn main() -> ExitCode {
         let opt =
             |v: Option<f64>, prec: usize| v.map_or("-".to_string(), |v| format!("{v:.prec$}"));
         println!(
-            "{:<28} {:>11.1} {:>11} {:>7} | {:>10.1} {:>10} | {:>8.2} {:>8} | {:>9.1} {:>9}",
+            "{:<28} {:>11.1} {:>11} {:>7} | {:>10.1} {:>10} | {:>8.3} {:>8} | {:>9.1} {:>9}",
             w.name,
             ms(a.execute),
             opt(b.map(|b| ms(b.execute)), 1),
@@ -444,7 +444,7 @@ fn main() -> ExitCode {
             ms(a.compile),
             opt(b.map(|b| ms(b.compile)), 1),
             ms(a.instantiate),
-            opt(b.map(|b| ms(b.instantiate)), 2),
+            opt(b.map(|b| ms(b.instantiate)), 3),
             a.peak_rss_kib as f64 / 1024.0,
             opt(b.map(|b| b.peak_rss_kib as f64 / 1024.0), 1),
         );
