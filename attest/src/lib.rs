@@ -1,43 +1,22 @@
-//! `walmart-attest`: attestation policies, snapshots, verifiers and the
-//! CNN model. Work on this crate starts with the attestation issue; until
-//! then it holds only the policy names the runtime and CLI will share.
+//! `walmart-attest`: what attestation means, independent of the VM.
+//!
+//! The runtime weaves hooks into generated code by [`Policy`], turns each
+//! armed hook into a batch of page snapshots ([`PageSnapshot`]) and hands
+//! the batch to a [`Verifier`] on its own thread. Verdicts and host-tamper
+//! findings become [`Event`]s, written as JSON lines and counted in
+//! [`AttestStats`]. This crate sees only bytes and page indices: it never
+//! touches the VM.
 
-/// Where the compiler weaves attestation hooks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Policy {
-    /// No hooks: the plain runtime.
-    #[default]
-    Off,
-    /// Hooks at the module boundary.
-    Coarse,
-    /// Hooks at every function entry/return plus store tracking.
-    Fine,
-    /// The colour-tag memory-safety monitor.
-    Tags,
-}
+mod digest;
+mod event;
+mod policy;
+mod snapshot;
+mod stats;
+mod verifier;
 
-impl std::str::FromStr for Policy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Policy, String> {
-        match s {
-            "off" => Ok(Policy::Off),
-            "coarse" => Ok(Policy::Coarse),
-            "fine" => Ok(Policy::Fine),
-            "tags" => Ok(Policy::Tags),
-            other => Err(format!(
-                "unknown attestation policy `{other}` (expected off, coarse, fine or tags)"
-            )),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn policies_parse_by_name() {
-        assert_eq!("fine".parse::<Policy>(), Ok(Policy::Fine));
-        assert!("loud".parse::<Policy>().is_err());
-    }
-}
+pub use digest::DigestVerifier;
+pub use event::{Event, EventKind, EventLog};
+pub use policy::{Backpressure, OnDetect, Policy};
+pub use snapshot::{HookKind, HookSite, PageKind, PageSnapshot, PAGE_SIZE};
+pub use stats::AttestStats;
+pub use verifier::{Verdict, Verifier};

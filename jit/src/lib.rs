@@ -19,5 +19,5 @@ pub use code_memory::{is_jit_code, lookup_frame, lookup_trap, CodeMemory, FrameI
 pub use compile::{CompiledModule, Compiler};
 pub use error::CompileError;
 pub use module_info::{FuncSig, ModuleInfo, WasmType};
-pub use translate::TranslateConfig;
+pub use translate::{AttestCodegen, TranslateConfig};
 pub use trap::TrapKind;

@@ -22,6 +22,8 @@ pub enum TrapKind {
     /// kept by the runtime.
     HostError,
     NullReference,
+    /// An attestation hook found corruption and the policy is to stop.
+    AttestationViolation,
 }
 
 impl TrapKind {
@@ -40,6 +42,7 @@ impl TrapKind {
             TrapKind::TableOutOfBounds => "out of bounds table access",
             TrapKind::HostError => "host function error",
             TrapKind::NullReference => "null reference",
+            TrapKind::AttestationViolation => "attestation detected memory corruption",
         }
     }
 
@@ -58,12 +61,13 @@ impl TrapKind {
             TrapKind::TableOutOfBounds => TrapCode::unwrap_user(5),
             TrapKind::HostError => TrapCode::unwrap_user(6),
             TrapKind::NullReference => TrapCode::unwrap_user(7),
+            TrapKind::AttestationViolation => TrapCode::unwrap_user(8),
         }
     }
 
     /// The trap for a Cranelift trap code found in a trap table.
     pub fn from_code(code: TrapCode) -> Option<TrapKind> {
-        const ALL: [TrapKind; 12] = [
+        const ALL: [TrapKind; 13] = [
             TrapKind::StackOverflow,
             TrapKind::MemoryOutOfBounds,
             TrapKind::IntegerOverflow,
@@ -76,6 +80,7 @@ impl TrapKind {
             TrapKind::TableOutOfBounds,
             TrapKind::HostError,
             TrapKind::NullReference,
+            TrapKind::AttestationViolation,
         ];
         ALL.into_iter().find(|k| k.code() == code)
     }

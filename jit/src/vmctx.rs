@@ -10,7 +10,7 @@
 //!  | limits  -----------------------+-> VMRuntimeLimits { stack_limit } of the store
 //!  | builtins  ---------------------+-> [usize; Builtin::COUNT] (extern "C" fns)
 //!  | instance  ---------------------+-> the runtime's instance record
-//!  | attest    ---------------------+-> attestation state (dirty bitmap ...), or null
+//!  | attest    ---------------------+-> VMAttestState { armed } of the store, or null
 //!  +--------------------------------+ HEADER
 //!  | memories[m]: *mut VMMemory     |   base + length of every memory (imported too)
 //!  | tables[t]:   *mut VMTable      |   base + length of every table
@@ -59,6 +59,40 @@ pub struct VMMemory {
     pub base: *mut u8,
     /// Accessible length in bytes.
     pub length: u64,
+    /// The dirty-page bitmap (one byte per [`DIRTY_PAGE_SIZE`] page) biased
+    /// by `base >> DIRTY_PAGE_SHIFT`, so the store barrier indexes it with
+    /// the native address: `dirty[addr >> 12] = 1`. Null without attestation.
+    pub dirty: *mut u8,
+}
+
+/// Offset of [`VMMemory::dirty`].
+pub const MEMORY_DIRTY: i32 = 16;
+/// log2 of the attestation page size.
+pub const DIRTY_PAGE_SHIFT: u32 = 12;
+/// The attestation page: the unit of dirty tracking and snapshots.
+pub const DIRTY_PAGE_SIZE: usize = 1 << DIRTY_PAGE_SHIFT;
+
+/// The per-store attestation state generated code reads.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VMAttestState {
+    /// Non-zero when the next function hook must call the runtime: set by
+    /// the verifier when it wants a snapshot (asynchronous mode) or by the
+    /// store barrier itself (synchronous mode).
+    pub armed: std::sync::atomic::AtomicU32,
+}
+
+/// Offset of [`VMAttestState::armed`].
+pub const ATTEST_ARMED: i32 = 0;
+
+/// Where a function hook sits, as passed to [`Builtin::AttestHook`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum HookPoint {
+    /// Function entry.
+    Entry = 0,
+    /// Just before a function returns.
+    Return = 1,
 }
 
 /// Offset of [`VMMemory::base`].
@@ -151,11 +185,14 @@ pub enum Builtin {
     TableInit,
     /// `(vmctx, elem: u32)`.
     ElemDrop,
+    /// `(vmctx, func: u32, offset: u32, point: u32) -> u32`: an armed
+    /// attestation hook; non-zero means trap (the policy stops on detection).
+    AttestHook,
 }
 
 impl Builtin {
     /// Number of builtins: the length of the builtin table.
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 11;
 }
 
 /// Offsets of the per-module parts of the vmctx.

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use walmart_jit::{CodeMemory, Compiler, FuncSig, TranslateConfig};
+use walmart_attest::Policy;
+use walmart_jit::{AttestCodegen, CodeMemory, Compiler, FuncSig, TranslateConfig};
 
 use crate::error::{Error, Result};
 
@@ -20,6 +21,11 @@ pub struct Config {
     pub guarded_memory: bool,
     /// Accept modules with several memories (the multi-memory proposal).
     pub multi_memory: bool,
+    /// Where generated code gets attestation hooks.
+    pub attest: Policy,
+    /// Synchronous attestation: every function hook after a write
+    /// snapshots and waits for the verdict (exact blame, slower).
+    pub attest_sync: bool,
 }
 
 impl Default for Config {
@@ -28,6 +34,8 @@ impl Default for Config {
             max_wasm_stack: 1024 * 1024,
             guarded_memory: true,
             multi_memory: false,
+            attest: Policy::Off,
+            attest_sync: false,
         }
     }
 }
@@ -47,6 +55,18 @@ impl Config {
     /// Enables the multi-memory proposal.
     pub fn wasm_multi_memory(&mut self, on: bool) -> &mut Config {
         self.multi_memory = on;
+        self
+    }
+
+    /// Chooses the attestation policy (`Policy::Tags` is not available yet).
+    pub fn attest(&mut self, policy: Policy) -> &mut Config {
+        self.attest = policy;
+        self
+    }
+
+    /// Makes attestation synchronous (see [`Config::attest_sync`]).
+    pub fn attest_sync(&mut self, on: bool) -> &mut Config {
+        self.attest_sync = on;
         self
     }
 
@@ -113,7 +133,18 @@ impl Default for Engine {
 impl Engine {
     /// An engine with the given configuration.
     pub fn new(config: &Config) -> Result<Engine> {
+        if config.attest == Policy::Tags {
+            return Err(Error::Usage(
+                "the `tags` attestation policy is not implemented yet (use off, coarse or fine)"
+                    .into(),
+            ));
+        }
         let compiler = Compiler::new(TranslateConfig {
+            attest: AttestCodegen {
+                store_barrier: config.attest != Policy::Off,
+                function_hooks: config.attest == Policy::Fine,
+                barrier_arms: config.attest == Policy::Fine && config.attest_sync,
+            },
             guard_size: config
                 .guarded_memory
                 .then_some(crate::memory::GUARD_SIZE as u64),

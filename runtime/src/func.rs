@@ -34,6 +34,11 @@ pub(crate) struct HostFuncDef<T: 'static> {
     type_id: u64,
     code: *const u8,
     func: std::sync::Arc<HostFn<T>>,
+    /// `module.name` it was defined under, for attestation events.
+    pub(crate) name: Option<String>,
+    /// walmart's own WASI: its writes to guest memory are tracked, so
+    /// attestation does not write-protect memory around its calls.
+    pub(crate) trusted: bool,
 }
 
 // SAFETY: `code` points into engine-owned, immutable executable memory that
@@ -55,6 +60,8 @@ impl<T: 'static> HostFuncDef<T> {
             type_id,
             code,
             func,
+            name: None,
+            trusted: false,
         })
     }
 }
@@ -67,6 +74,8 @@ struct HostContext<T: 'static> {
     store: *mut StoreInner<T>,
     ty: FuncType,
     func: std::sync::Arc<HostFn<T>>,
+    name: Option<String>,
+    trusted: bool,
 }
 
 /// The calling side of a host function call: the store and the calling
@@ -98,6 +107,27 @@ impl<T> Caller<'_, T> {
     pub fn memory_and_data(&mut self, memory: crate::Memory) -> (&mut [u8], &mut T) {
         let StoreInner { opaque, data } = &mut *self.store;
         (memory.data_in_mut(opaque).bytes_mut(), data)
+    }
+
+    /// Like [`Caller::memory_and_data`], with the memory's dirty bitmap
+    /// (under attestation) for writers walmart trusts.
+    pub(crate) fn memory_dirty_and_data(
+        &mut self,
+        memory: crate::Memory,
+    ) -> (
+        &mut [u8],
+        Option<&crate::attest::dirty::DirtyBitmap>,
+        &mut T,
+    ) {
+        let StoreInner { opaque, data } = &mut *self.store;
+        let mem = memory.data_in_mut(opaque);
+        let dirty: Option<*const crate::attest::dirty::DirtyBitmap> =
+            mem.attest.as_ref().map(|a| &a.bitmap as *const _);
+        let bytes = mem.bytes_mut();
+        // SAFETY: the bitmap is a separate mapping owned by the memory,
+        // which lives as long as the store borrowed here; the byte slice
+        // does not overlap it.
+        (bytes, dirty.map(|d| unsafe { &*d }), data)
     }
 
     /// The calling instance, if a Wasm function made the call.
@@ -158,6 +188,8 @@ impl Func {
             store: store_ptr,
             ty: def.ty.clone(),
             func: def.func.clone(),
+            name: def.name.clone(),
+            trusted: def.trusted,
         });
         ctx.func_ref.vmctx = &mut *ctx as *mut HostContext<T> as *mut u8;
         let func_ref: *const VMFuncRef = &ctx.func_ref;
@@ -244,12 +276,40 @@ impl Func {
         let (code, callee_vmctx, type_id) =
             unsafe { ((*func_ref).code, (*func_ref).vmctx, (*func_ref).type_id) };
         let trampoline = store.engine.entry_trampoline(type_id)?;
-        invoke(store, trampoline, callee_vmctx, code, &mut values)?;
+        if store.attest.is_some() {
+            invoke_attested(store, func_ref, trampoline, &mut values)?;
+        } else {
+            invoke(store, trampoline, callee_vmctx, code, &mut values)?;
+        }
         for (i, t) in ty.results().iter().enumerate() {
             results[i] = Val::from_raw(store, values[i], *t);
         }
         Ok(())
     }
+}
+
+/// [`invoke`] between the boundary hooks of an export call: memory is
+/// checked for tampering and snapshotted on entry, snapshotted on exit and
+/// write-protected again when control goes back to the embedder (or to the
+/// untrusted host function that made this call).
+fn invoke_attested(
+    store: &mut StoreOpaque,
+    func_ref: *const VMFuncRef,
+    trampoline: *const u8,
+    values: &mut [u128],
+) -> Result<()> {
+    use crate::attest::session;
+    use walmart_attest::HookKind;
+    let site = |kind: HookKind| {
+        move |store: &StoreOpaque| crate::instance::hook_site_of(store, func_ref, kind)
+    };
+    let was_protected = session::from_host(store, &site(HookKind::ExportEntry))?;
+    // SAFETY: func_ref belongs to this store, which keeps it alive.
+    let (code, vmctx) = unsafe { ((*func_ref).code, (*func_ref).vmctx) };
+    let r = invoke(store, trampoline, vmctx, code, values);
+    let protect = store.wasm_depth == 0 || was_protected;
+    let exit = session::to_host(store, protect, false, &site(HookKind::ExportExit));
+    r.and(exit)
 }
 
 /// Runs a Wasm call with the store's stack limit set, turning traps and
@@ -332,14 +392,42 @@ extern "C" fn host_dispatch<T: 'static>(
             .map(|t| Val::default_for(*t))
             .collect();
         let caller = instance_of_vmctx(&store.opaque, caller_vmctx);
-        (ctx.func)(
-            Caller {
-                store: &mut *store,
-                caller,
-            },
-            &params,
-            &mut results,
-        )?;
+        if store.opaque.attest.is_some() {
+            use crate::attest::session;
+            use walmart_attest::{HookKind, HookSite};
+            let site = |kind: HookKind| {
+                move |_: &StoreOpaque| HookSite {
+                    name: ctx.name.clone(),
+                    ..HookSite::new(kind)
+                }
+            };
+            session::to_host(
+                &mut store.opaque,
+                !ctx.trusted,
+                true,
+                &site(HookKind::ImportCall),
+            )?;
+            let r = (ctx.func)(
+                Caller {
+                    store: &mut *store,
+                    caller,
+                },
+                &params,
+                &mut results,
+            );
+            let back = session::from_host(&mut store.opaque, &site(HookKind::ImportReturn));
+            r?;
+            back?;
+        } else {
+            (ctx.func)(
+                Caller {
+                    store: &mut *store,
+                    caller,
+                },
+                &params,
+                &mut results,
+            )?;
+        }
         for (i, (r, t)) in results.iter().zip(ctx.ty.results()).enumerate() {
             if r.ty() != *t {
                 return Err(Error::Usage(format!(

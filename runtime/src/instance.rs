@@ -73,6 +73,38 @@ pub(crate) fn instance_of_vmctx(store: &StoreOpaque, vmctx_ptr: *mut u8) -> Opti
     (handle.store == store.id).then_some(handle)
 }
 
+/// The attestation hook site of a call through `func_ref`: the function's
+/// index and name when it is a function of an instance.
+pub(crate) fn hook_site_of(
+    store: &StoreOpaque,
+    func_ref: *const VMFuncRef,
+    kind: walmart_attest::HookKind,
+) -> walmart_attest::HookSite {
+    let mut site = walmart_attest::HookSite::new(kind);
+    // SAFETY: func_ref belongs to the store, which keeps it alive.
+    let vmctx_ptr = unsafe { (*func_ref).vmctx };
+    let Some(instance) = instance_of_vmctx(store, vmctx_ptr) else {
+        return site;
+    };
+    let data = &store.instances[instance.index as usize];
+    let base = data.funcrefs.as_ptr() as usize;
+    let at = func_ref as usize;
+    let size = std::mem::size_of::<VMFuncRef>();
+    if at < base || (at - base) / size >= data.funcrefs.len() {
+        return site;
+    }
+    let info = data.module.info();
+    let index = info.num_imported_funcs + ((at - base) / size) as u32;
+    site.func = Some(index);
+    site.name = info.func_names.get(&index).cloned().or_else(|| {
+        info.exports.iter().find_map(|(name, kind)| {
+            matches!(kind, walmart_jit::module_info::ExportKind::Func(f) if *f == index)
+                .then(|| name.clone())
+        })
+    });
+    site
+}
+
 /// An instantiated module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Instance {
@@ -263,6 +295,7 @@ pub(crate) fn instantiate(
         ));
     }
     check_imports(store, module, imports)?;
+    store.ensure_attest()?;
     let info = module.info();
     let offsets = VMOffsets::new(info);
     let handle = Instance {
@@ -297,6 +330,9 @@ pub(crate) fn instantiate(
     slot(&mut data, vmctx::BUILTINS, libcalls::table() as u64);
     let data_ptr: *const InstanceData = &*data;
     slot(&mut data, vmctx::INSTANCE, data_ptr as u64);
+    if let Some(session) = &store.attest {
+        slot(&mut data, vmctx::ATTEST, session.state_ptr() as u64);
+    }
 
     // Functions: imports first, then this instance's own code.
     let mut imports_iter = imports.iter();
@@ -352,6 +388,7 @@ pub(crate) fn instantiate(
             MemoryData::new(
                 MemoryType::from_plan(plan),
                 store.engine.config().guarded_memory,
+                store.attest.is_some(),
             )?,
         );
         let ptr = &mem.data_in(store).def as *const _ as u64;

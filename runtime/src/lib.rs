@@ -17,6 +17,7 @@
 //! assert_eq!(out[0], Val::I32(5));
 //! ```
 
+pub mod attest;
 mod engine;
 mod error;
 mod func;
@@ -35,6 +36,7 @@ pub mod vm;
 pub mod wasi;
 pub mod wast;
 
+pub use attest::AttestOptions;
 pub use engine::{Config, Engine};
 pub use error::{Error, Result, Trap};
 pub use func::{Caller, Func};

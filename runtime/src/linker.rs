@@ -61,7 +61,32 @@ impl<T: 'static> Linker<T> {
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<&mut Self> {
-        let def = HostFuncDef::new(&self.engine, ty, Arc::new(func))?;
+        self.host_func(module, name, ty, Arc::new(func), false)
+    }
+
+    /// A host function of walmart's own WASI, whose writes to guest memory
+    /// are tracked (attestation does not write-protect memory around it).
+    pub(crate) fn func_new_trusted(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<&mut Self> {
+        self.host_func(module, name, ty, Arc::new(func), true)
+    }
+
+    fn host_func(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        func: Arc<dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync>,
+        trusted: bool,
+    ) -> Result<&mut Self> {
+        let mut def = HostFuncDef::new(&self.engine, ty, func)?;
+        def.name = Some(format!("{module}.{name}"));
+        def.trusted = trusted;
         self.insert(module, name.to_string(), Definition::HostFunc(def));
         Ok(self)
     }

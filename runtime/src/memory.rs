@@ -6,6 +6,7 @@
 
 use walmart_jit::vmctx::VMMemory;
 
+use crate::attest::session::MemoryAttest;
 use crate::error::{Error, Result};
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
 use crate::types::MemoryType;
@@ -25,12 +26,15 @@ pub(crate) struct MemoryData {
     pub(crate) def: VMMemory,
     reserved: usize,
     pub(crate) ty: MemoryType,
+    /// Dirty bitmap and write protection, when the store attests.
+    pub(crate) attest: Option<MemoryAttest>,
 }
 
 impl MemoryData {
     /// A memory of type `ty`; `guarded` picks the full 4 GiB + guard
-    /// reservation that lets generated code skip bounds checks.
-    pub(crate) fn new(ty: MemoryType, guarded: bool) -> Result<Box<MemoryData>> {
+    /// reservation that lets generated code skip bounds checks; `attest`
+    /// gives it a dirty bitmap and write protection.
+    pub(crate) fn new(ty: MemoryType, guarded: bool, attest: bool) -> Result<Box<MemoryData>> {
         let max_pages = ty.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
         if ty.min > max_pages {
             return Err(Error::Resource(format!(
@@ -64,10 +68,17 @@ impl MemoryData {
             def: VMMemory {
                 base: base as *mut u8,
                 length: 0,
+                dirty: std::ptr::null_mut(),
             },
             reserved,
             ty,
+            attest: None,
         });
+        if attest {
+            let a = MemoryAttest::new(mem.def.base, 0, max_pages * PAGE_SIZE)?;
+            mem.def.dirty = a.bitmap.biased(mem.def.base);
+            mem.attest = Some(a);
+        }
         if mem.grow(ty.min).is_none() {
             return Err(Error::Resource(format!(
                 "cannot commit {} pages of memory",
@@ -108,6 +119,10 @@ impl MemoryData {
             return None;
         }
         self.def.length = new_len as u64;
+        if let Some(a) = &self.attest {
+            self.def.dirty = a.bitmap.biased(self.def.base);
+            a.guard.resize(self.def.base, old_len, new_len);
+        }
         Some(old)
     }
 
@@ -131,6 +146,14 @@ impl MemoryData {
         self.def.base = base as *mut u8;
         self.reserved = len;
         Some(())
+    }
+
+    /// Records a write by walmart itself (bulk-memory builtins, WASI) to
+    /// `[offset, offset + len)` in the dirty bitmap.
+    pub(crate) fn mark_dirty(&self, offset: usize, len: usize) {
+        if let Some(a) = &self.attest {
+            a.bitmap.mark(offset, len);
+        }
     }
 
     /// The accessible bytes.
@@ -167,7 +190,9 @@ impl Memory {
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().opaque;
         let guarded = store.engine.config().guarded_memory;
-        Ok(Memory::push(store, MemoryData::new(ty, guarded)?))
+        store.ensure_attest()?;
+        let attest = store.attest.is_some();
+        Ok(Memory::push(store, MemoryData::new(ty, guarded, attest)?))
     }
 
     pub(crate) fn push(store: &mut StoreOpaque, data: Box<MemoryData>) -> Memory {
@@ -236,16 +261,27 @@ impl Memory {
         Ok(())
     }
 
-    /// Copies bytes into memory at `offset`.
+    /// Copies bytes into memory at `offset`. Under attestation this is
+    /// the legitimate way for a host to write guest memory: the pages are
+    /// marked dirty, and allowed even while the memory is write-protected
+    /// (raw writes through [`Memory::data_mut`] then are host tampering).
     pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
-        let bytes = self
-            .data_in_mut(&mut store.as_context_mut().opaque)
-            .bytes_mut();
-        let dst = offset
-            .checked_add(buf.len())
-            .and_then(|end| bytes.get_mut(offset..end))
-            .ok_or_else(|| Error::Usage("memory write out of bounds".into()))?;
-        dst.copy_from_slice(buf);
+        let data = self.data_in_mut(&mut store.as_context_mut().opaque);
+        let len = data.def.length as usize;
+        if offset.checked_add(buf.len()).is_none_or(|end| end > len) {
+            return Err(Error::Usage("memory write out of bounds".into()));
+        }
+        let base = data.def.base;
+        // SAFETY: [offset, offset + len) is inside the accessible memory.
+        let copy =
+            || unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), base.add(offset), buf.len()) };
+        match &data.attest {
+            Some(a) => {
+                a.bitmap.mark(offset, buf.len());
+                a.guard.write_through(offset, buf.len(), copy);
+            }
+            None => copy(),
+        }
         Ok(())
     }
 }

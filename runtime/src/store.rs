@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use walmart_jit::vmctx::{VMFuncRef, VMRuntimeLimits};
 
+use crate::attest::session::AttestSession;
+use crate::attest::{AttestOptions, AttestStats, Policy};
 use crate::engine::Engine;
+use crate::error::{Error, Result};
 use crate::func::FuncData;
 use crate::global::GlobalData;
 use crate::instance::InstanceData;
@@ -60,6 +63,29 @@ pub struct StoreOpaque {
     pub(crate) externrefs: Vec<u64>,
     /// Host-function contexts, kept alive with the store.
     pub(crate) host_contexts: Vec<Box<dyn Any>>,
+    /// Attestation, started with the first memory or instance when the
+    /// engine's policy is not `off`.
+    pub(crate) attest: Option<Box<AttestSession>>,
+    /// Options for that session, if the embedder chose them.
+    pub(crate) attest_options: Option<AttestOptions>,
+}
+
+impl StoreOpaque {
+    /// Starts the attestation session if the engine attests and it has not
+    /// started yet.
+    pub(crate) fn ensure_attest(&mut self) -> Result<()> {
+        let config = self.engine.config();
+        if config.attest == Policy::Off || self.attest.is_some() {
+            return Ok(());
+        }
+        let opts = self.attest_options.take().unwrap_or_default();
+        self.attest = Some(Box::new(AttestSession::start(
+            config.attest,
+            config.attest_sync,
+            opts,
+        )?));
+        Ok(())
+    }
 }
 
 /// The store's contents: the embedder's data beside the runtime's.
@@ -104,10 +130,57 @@ impl<T> Store<T> {
                     globals: Vec::new(),
                     externrefs: Vec::new(),
                     host_contexts: Vec::new(),
+                    attest: None,
+                    attest_options: None,
                 },
                 data,
             }),
         }
+    }
+
+    /// Chooses how this store attests (verifier, events, what a detection
+    /// does). Only before the store's first memory or instance: the session
+    /// starts with it. Without this call a store of an attesting engine
+    /// uses [`AttestOptions::default`].
+    pub fn configure_attestation(&mut self, options: AttestOptions) -> Result<()> {
+        let opaque = &mut self.inner.opaque;
+        if opaque.engine.config().attest == Policy::Off {
+            return Err(Error::Usage(
+                "attestation options need an engine with an attestation policy (Config::attest)"
+                    .into(),
+            ));
+        }
+        if opaque.attest.is_some() {
+            return Err(Error::Usage(
+                "attestation options must be set before the store's first memory or instance"
+                    .into(),
+            ));
+        }
+        opaque.attest_options = Some(options);
+        Ok(())
+    }
+
+    /// Attestation counters so far, or `None` without attestation.
+    pub fn attestation_stats(&self) -> Option<AttestStats> {
+        self.inner.opaque.attest.as_ref().map(|s| s.stats())
+    }
+
+    /// Pages (memory, page) written by the host-tamper injector so far.
+    pub fn attestation_injected_pages(&self) -> Vec<(u32, u32)> {
+        self.inner
+            .opaque
+            .attest
+            .as_ref()
+            .map(|s| s.injected.clone())
+            .unwrap_or_default()
+    }
+
+    /// Ends attestation for the run: checks for host tampering since the
+    /// last call, flushes every dirty page through the verifier and waits
+    /// for its verdicts. An `Err` is a detection with `OnDetect::Trap`, or
+    /// an event log that could not be written.
+    pub fn finish_attestation(&mut self) -> Result<Option<AttestStats>> {
+        crate::attest::session::finish(&mut self.inner.opaque)
     }
 
     /// The host data.

@@ -28,9 +28,21 @@ pub(crate) fn target_memory(memarg: &MemArg) -> u32 {
 }
 
 impl FuncTranslator<'_, '_> {
-    fn memory_def(&mut self, mem: u32) -> Value {
+    pub(crate) fn memory_def(&mut self, mem: u32) -> Value {
         let offset = self.env.offsets.memory(mem);
         self.load_fixed_ptr(self.vmctx, offset)
+    }
+
+    /// Flags for loading a `VMMemory` field that moves only with the
+    /// memory: a guarded memory never moves, so its fields are
+    /// loop-invariant; a small reservation may move at any call.
+    pub(crate) fn memory_field_flags(&self, mem: u32) -> MemFlagsData {
+        let memory64 = self.env.info.memories[mem as usize].memory64;
+        if self.env.config.guard_size.is_some() && !memory64 {
+            super::vm_flags().with_readonly().with_can_move()
+        } else {
+            super::vm_flags()
+        }
     }
 
     /// An address or length operand of memory `mem` as a 64-bit value.
@@ -50,12 +62,7 @@ impl FuncTranslator<'_, '_> {
         let memory64 = self.env.info.memories[mem as usize].memory64;
         let extent = offset + u64::from(size);
         let guarded = !memory64 && self.env.config.guard_size.is_some_and(|g| extent <= g);
-        let base_flags = if self.env.config.guard_size.is_some() && !memory64 {
-            // A reserved memory never moves: its base is loop-invariant.
-            super::vm_flags().with_readonly().with_can_move()
-        } else {
-            super::vm_flags()
-        };
+        let base_flags = self.memory_field_flags(mem);
         let base = self
             .builder
             .ins()
@@ -150,6 +157,7 @@ impl FuncTranslator<'_, '_> {
                     (4, 8) => ins.istore32(flags, value, addr, 0),
                     _ => ins.store(flags, value, addr, 0),
                 };
+                self.store_barrier(mem, addr, size);
             }
         }
     }

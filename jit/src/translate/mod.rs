@@ -8,6 +8,7 @@
 mod call;
 mod control;
 mod conversions;
+mod hooks;
 mod memory;
 mod numeric;
 mod simd;
@@ -40,6 +41,20 @@ pub struct TranslateConfig {
     pub guard_size: Option<u64>,
     /// Proposals beyond Wasm 2.0 accepted by validation.
     pub proposals: crate::module_info::Proposals,
+    /// Attestation instrumentation woven into every function.
+    pub attest: AttestCodegen,
+}
+
+/// The attestation instrumentation a policy asks of the code generator.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AttestCodegen {
+    /// Every store, and so every page written, marks the dirty bitmap.
+    pub store_barrier: bool,
+    /// A hook at every function entry and before every return.
+    pub function_hooks: bool,
+    /// The barrier also arms the hooks, so the first hook after a write
+    /// always snapshots (synchronous attestation: exact blame).
+    pub barrier_arms: bool,
 }
 
 /// What the translator needs to know about the module being compiled.
@@ -106,6 +121,8 @@ pub struct FuncTranslator<'a, 'b> {
     pub(crate) dead_depth: usize,
     /// Wasm-level function index, for diagnostics.
     pub(crate) func_index: u32,
+    /// Module offset of the operator being translated (hooks report it).
+    pub(crate) offset: u32,
 }
 
 /// Translates the body of defined function `func_index` into IR.
@@ -177,12 +194,15 @@ pub fn translate_function(
         reachable: true,
         dead_depth: 0,
         func_index,
+        offset: body.range().start as u32,
     };
     t.push_function_frame(sig);
+    t.function_hook(vmctx::HookPoint::Entry);
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset()?;
         t.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
+        t.offset = offset as u32;
         t.translate(&op)?;
     }
     t.builder.finalize(env.frontend_config);

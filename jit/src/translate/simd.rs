@@ -223,6 +223,7 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .store(super::memory::heap_flags(), x, addr, 0);
+        self.store_barrier(super::memory::target_memory(memarg), addr, size);
     }
 
     /// `trunc_sat_f64x2_*_zero`: convert to 64-bit lanes, then narrow with
@@ -310,6 +311,7 @@ impl FuncTranslator<'_, '_> {
                     16,
                 );
                 self.builder.ins().store(flags, v, addr, 0);
+                self.store_barrier(super::memory::target_memory(memarg), addr, 16);
             }
             O::V128Load8Lane { memarg, lane } => self.load_lane(memarg, *lane, I8, I8X16),
             O::V128Load16Lane { memarg, lane } => self.load_lane(memarg, *lane, I16, I16X8),

@@ -41,6 +41,9 @@ extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, val: u32, len: u64
     match range(dst, len, bytes.len()) {
         Some(r) => {
             bytes[r].fill(val as u8);
+            inst.memories[mem as usize]
+                .data_in(store)
+                .mark_dirty(dst as usize, len as usize);
             0
         }
         None => 1,
@@ -72,6 +75,7 @@ extern "C" fn memory_copy(
         // SAFETY: two distinct memories, both ranges checked.
         unsafe { std::ptr::copy_nonoverlapping(sp, dp, len as usize) };
     }
+    d.data_in(store).mark_dirty(dst as usize, len as usize);
     0
 }
 
@@ -100,6 +104,7 @@ pub(crate) fn memory_init(
         return Err(TrapKind::MemoryOutOfBounds);
     };
     bytes[dr].copy_from_slice(&seg_bytes[sr]);
+    m.data_in(store).mark_dirty(dst as usize, len as usize);
     Ok(())
 }
 
@@ -221,6 +226,25 @@ extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
 }
 
 /// The builtin table every vmctx points to, indexed by [`Builtin`].
+/// An armed function hook (`fine`): snapshot the dirty pages. Non-zero
+/// asks the generated code to trap (a detection under `--on-detect trap`).
+extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    let module = inst.module.clone();
+    let site = |_: &StoreOpaque| walmart_attest::HookSite {
+        kind: if point == vmctx::HookPoint::Entry as u32 {
+            walmart_attest::HookKind::FunctionEntry
+        } else {
+            walmart_attest::HookKind::FunctionReturn
+        },
+        func: Some(func),
+        name: module.info().func_names.get(&func).cloned(),
+        offset: Some(offset),
+    };
+    crate::attest::session::hook(store, false, &site).is_err() as u32
+}
+
 pub(crate) fn table() -> *const usize {
     static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
     TABLE
@@ -236,6 +260,7 @@ pub(crate) fn table() -> *const usize {
                 table_copy as *const () as usize,
                 table_init_builtin as *const () as usize,
                 elem_drop as *const () as usize,
+                attest_hook as *const () as usize,
             ]
         })
         .as_ptr()

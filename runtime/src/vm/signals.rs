@@ -96,6 +96,15 @@ unsafe fn pc_and_fp(context: *mut libc::c_void) -> (usize, usize) {
 }
 
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    // A write to an attested memory while it is write-protected: host
+    // tampering, recorded; the page is made writable and the write retried.
+    if sig == libc::SIGSEGV {
+        // SAFETY: the kernel passes a valid siginfo for SIGSEGV.
+        let addr = unsafe { (*info).si_addr() } as usize;
+        if crate::attest::tamper::handle_fault(addr) {
+            return;
+        }
+    }
     // SAFETY: the kernel passes a valid ucontext.
     let (pc, fp) = unsafe { pc_and_fp(context) };
     if traphandlers::in_wasm() {

@@ -52,10 +52,16 @@ fn with_ctx<T>(
     let memory = caller.get_export("memory").and_then(|e| e.into_memory());
     let r = match memory {
         Some(m) => {
-            let (bytes, data) = caller.memory_and_data(m);
-            f(get(data), &mut GuestMemory { bytes })
+            let (bytes, dirty, data) = caller.memory_dirty_and_data(m);
+            f(get(data), &mut GuestMemory { bytes, dirty })
         }
-        None => f(get(caller.data_mut()), &mut GuestMemory { bytes: &mut [] }),
+        None => f(
+            get(caller.data_mut()),
+            &mut GuestMemory {
+                bytes: &mut [],
+                dirty: None,
+            },
+        ),
     };
     match r {
         Ok(()) => 0,
@@ -78,7 +84,7 @@ pub fn add_to_linker<T: 'static>(
 
     macro_rules! wasi {
         ($name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
-            linker.func_new(
+            linker.func_new_trusted(
                 MODULE,
                 $name,
                 FuncType::new([$($p),*], [I32]),

@@ -169,6 +169,9 @@ pub const RIGHT_FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
 /// Bounds-checked access to the guest's linear memory.
 pub struct GuestMemory<'a> {
     pub bytes: &'a mut [u8],
+    /// The memory's dirty bitmap under attestation: every range handed
+    /// out for writing is marked, so WASI's writes count as legitimate.
+    pub(crate) dirty: Option<&'a crate::attest::dirty::DirtyBitmap>,
 }
 
 impl GuestMemory<'_> {
@@ -183,7 +186,11 @@ impl GuestMemory<'_> {
     pub fn slice_mut(&mut self, ptr: u32, len: u32) -> WasiResult<&mut [u8]> {
         let start = ptr as usize;
         let end = start.checked_add(len as usize).ok_or(Errno::FAULT)?;
-        self.bytes.get_mut(start..end).ok_or(Errno::FAULT)
+        let out = self.bytes.get_mut(start..end).ok_or(Errno::FAULT)?;
+        if let Some(d) = self.dirty {
+            d.mark(start, len as usize);
+        }
+        Ok(out)
     }
 
     pub fn read_u32(&self, ptr: u32) -> WasiResult<u32> {

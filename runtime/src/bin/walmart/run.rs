@@ -4,11 +4,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
+use walmart::attest::{Backpressure, OnDetect, Policy};
 use walmart::wasi::{self, WasiCtx};
-use walmart::{Engine, Linker, Module, Store, Val, ValType};
+use walmart::{AttestOptions, Config, Engine, Linker, Module, Store, Val, ValType};
 
 /// Exit status of a run that trapped (as wasmtime: 128 + SIGABRT).
 const TRAP_EXIT: u8 = 134;
+/// Exit status when attestation detected corruption and `--on-detect trap`
+/// stopped the guest.
+pub const ATTEST_EXIT: u8 = 86;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -21,6 +25,32 @@ pub struct RunArgs {
     /// Set an environment variable for the guest. Repeatable.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     envs: Vec<String>,
+    /// Attestation policy: hooks woven into the generated code.
+    #[arg(long, value_name = "off|coarse|fine", default_value = "off")]
+    attest: Policy,
+    /// Function hooks snapshot after every write and wait for the verdict
+    /// (exact blame; slower).
+    #[arg(long)]
+    attest_sync: bool,
+    /// Write attestation events to FILE as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    attest_log: Option<PathBuf>,
+    /// What a detection does: `log` it and run on, or `trap` (exit status 86).
+    #[arg(long, value_name = "log|trap", default_value = "log")]
+    on_detect: OnDetect,
+    /// When the snapshot ring is full: `defer` the pages to a later hook, or `block`.
+    #[arg(long, value_name = "defer|block", default_value = "defer")]
+    attest_backpressure: Backpressure,
+    /// Simulate an attack to test detection: `host-tamper` (a host writing
+    /// guest memory behind walmart's back during host calls).
+    #[arg(long, value_name = "KIND")]
+    inject: Option<String>,
+    /// Probability that an injection fires at each host call.
+    #[arg(long, value_name = "R", default_value_t = 1.0)]
+    inject_rate: f64,
+    /// Seed of the injection's random choices.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
     /// The module to run.
     file: PathBuf,
     /// Arguments for the module (or for the invoked export).
@@ -61,7 +91,13 @@ fn format_val(v: &Val) -> String {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let engine = Engine::default();
+    let mut config = Config::new();
+    config.attest(args.attest).attest_sync(args.attest_sync);
+    let engine = Engine::new(&config)?;
+    let attesting = args.attest != Policy::Off;
+    if !attesting && (args.attest_log.is_some() || args.inject.is_some() || args.attest_sync) {
+        bail!("--attest-log, --attest-sync and --inject need --attest coarse or fine");
+    }
     let module = Module::from_file(&engine, &args.file).map_err(|e| match e {
         walmart::Error::Usage(_) => anyhow!("{e}"),
         other => anyhow!("{}: {other}", args.file.display()),
@@ -85,9 +121,63 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow!("--dir {dir}: {e}"))?;
     }
     let mut store = Store::new(&engine, ctx);
-    let mut linker = Linker::new(&engine);
+    if attesting {
+        let mut opts = AttestOptions::new()
+            .on_detect(args.on_detect)
+            .backpressure(args.attest_backpressure);
+        if let Some(log) = &args.attest_log {
+            opts = opts.log_file(log);
+        }
+        match args.inject.as_deref() {
+            None => {}
+            Some("host-tamper") => {
+                if !(0.0..=1.0).contains(&args.inject_rate) {
+                    bail!(
+                        "--inject-rate {}: expected a probability from 0 to 1",
+                        args.inject_rate
+                    );
+                }
+                opts = opts.inject_host_tamper(args.inject_rate, args.seed);
+            }
+            Some(other) => bail!(
+                "--inject {other}: `walmart run` injects only host-tamper \
+                 (heap attacks come with `walmart attest collect`)"
+            ),
+        }
+        store.configure_attestation(opts)?;
+    }
+    let outcome = call_module(&args, &engine, &module, &mut store);
+    if !attesting {
+        return outcome;
+    }
+    let finish = store.finish_attestation();
+    if let Some(stats) = store.attestation_stats() {
+        eprintln!("walmart: attestation ({}): {stats}", args.attest);
+    }
+    match (outcome, finish) {
+        (Err(e), _) => Err(e),
+        (Ok(code), Ok(_)) => Ok(code),
+        (Ok(code), Err(e)) => {
+            if code != ExitCode::SUCCESS {
+                eprintln!("error: {e}");
+                return Ok(code);
+            }
+            report(e)
+        }
+    }
+}
+
+/// Instantiates the module and makes the call; the exit status it earns.
+fn call_module(
+    args: &RunArgs,
+    engine: &Engine,
+    module: &Module,
+    store: &mut Store<WasiCtx>,
+) -> anyhow::Result<ExitCode> {
+    let mut store = store;
+    let mut linker = Linker::new(engine);
     wasi::add_to_linker(&mut linker, |ctx| ctx)?;
-    let instance = match linker.instantiate(&mut store, &module) {
+    let instance = match linker.instantiate(&mut store, module) {
         Ok(i) => i,
         Err(e) => return report(e),
     };
@@ -141,6 +231,10 @@ fn report(e: walmart::Error) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(code as u8));
     }
     match &e {
+        walmart::Error::Trap(t) if t.kind() == walmart::TrapKind::AttestationViolation => {
+            eprintln!("error: {e} (stopped by --on-detect trap; see the attestation log)");
+            Ok(ExitCode::from(ATTEST_EXIT))
+        }
         walmart::Error::Trap(_) | walmart::Error::Host { .. } => {
             eprintln!("error: {e}");
             if let (walmart::Error::Host { .. }, Some(bt)) = (&e, e.backtrace()) {

@@ -1,0 +1,94 @@
+//! The exact verifier: page digests.
+//!
+//! It keeps a 64-bit digest (XXH3) of every page's last legitimate
+//! contents. `Dirty` pages carry new legitimate contents and replace the
+//! digest; `Audit` pages were not written through any tracked path since,
+//! so a different digest means someone changed the page behind the
+//! module's back (another thread, or a host writing while it was not
+//! write-protected). Such a page is flagged once, and its new contents
+//! become the reference.
+
+use std::collections::HashMap;
+
+use crate::snapshot::{PageKind, PageSnapshot};
+use crate::verifier::{Verdict, Verifier};
+
+/// Exact change detection by digest; see the module documentation.
+#[derive(Default)]
+pub struct DigestVerifier {
+    digests: HashMap<(u32, u32), u64>,
+}
+
+impl DigestVerifier {
+    /// A verifier that has seen no page yet.
+    pub fn new() -> DigestVerifier {
+        DigestVerifier::default()
+    }
+
+    /// Pages with a recorded digest.
+    pub fn pages_known(&self) -> usize {
+        self.digests.len()
+    }
+}
+
+impl Verifier for DigestVerifier {
+    fn name(&self) -> &str {
+        "digest"
+    }
+
+    fn event_kind(&self) -> crate::EventKind {
+        crate::EventKind::HostTamper
+    }
+
+    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        for p in pages {
+            let digest = xxhash_rust::xxh3::xxh3_64(p.bytes);
+            let previous = self.digests.insert((p.memory, p.page), digest);
+            let changed = p.kind == PageKind::Audit && previous.is_some_and(|d| d != digest);
+            out.push(if changed {
+                Verdict {
+                    score: 1.0,
+                    flagged: true,
+                }
+            } else {
+                Verdict::CLEAN
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(kind: PageKind, page: u32, bytes: &[u8]) -> PageSnapshot<'_> {
+        PageSnapshot {
+            memory: 0,
+            page,
+            epoch: 0,
+            kind,
+            bytes,
+        }
+    }
+
+    #[test]
+    fn audits_flag_only_untracked_changes() {
+        let mut v = DigestVerifier::new();
+        let (a, b) = (vec![1u8; 4096], vec![2u8; 4096]);
+        let mut out = Vec::new();
+        // First sight of an audited page is its baseline.
+        v.verify(&[page(PageKind::Audit, 3, &a)], &mut out);
+        // A tracked write changes it legitimately.
+        v.verify(&[page(PageKind::Dirty, 3, &b)], &mut out);
+        v.verify(&[page(PageKind::Audit, 3, &b)], &mut out);
+        assert!(out.iter().all(|v| !v.flagged));
+        // An untracked change is caught once, then becomes the reference.
+        v.verify(&[page(PageKind::Audit, 3, &a)], &mut out);
+        v.verify(&[page(PageKind::Audit, 3, &a)], &mut out);
+        assert_eq!(
+            out.iter().map(|v| v.flagged).collect::<Vec<_>>(),
+            [false, false, false, true, false]
+        );
+        assert_eq!(v.pages_known(), 1);
+    }
+}

@@ -1,0 +1,112 @@
+//! Attestation events and their JSON-lines log.
+
+use std::io::Write;
+
+use crate::policy::Policy;
+use crate::snapshot::HookSite;
+
+/// What was detected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    /// Linear memory changed while control was outside the module, not
+    /// through walmart's API (exact: write protection or digests).
+    HostTamper,
+    /// The CNN scored pages above its threshold.
+    Cnn,
+    /// The colour-tag monitor saw a memory-safety violation.
+    TagViolation,
+}
+
+/// One detection, as written to the log (one JSON object per line).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Event {
+    /// Seconds since the Unix epoch.
+    pub time: f64,
+    /// The policy in force.
+    pub policy: Policy,
+    /// What was detected.
+    pub kind: EventKind,
+    /// The hook that found it.
+    pub hook: HookSite,
+    /// Attested memory index.
+    pub memory: u32,
+    /// Page numbers (4 KiB pages) concerned.
+    pub pages: Vec<u32>,
+    /// One score per page, 0.0 to 1.0.
+    pub scores: Vec<f32>,
+    /// Who judged (`write-protection`, `digest`, `cnn`, ...).
+    pub source: String,
+    /// A human-readable sentence.
+    pub detail: String,
+}
+
+impl Event {
+    /// Seconds since the Unix epoch, now.
+    pub fn now() -> f64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
+    }
+
+    /// The event as one line of JSON (no newline).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("events contain only serialisable data")
+    }
+}
+
+/// A JSON-lines event file. Each event is flushed as it is written, so
+/// the log is complete up to the last detection even if the process dies.
+pub struct EventLog {
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl EventLog {
+    /// Creates (truncates) the log at `path`.
+    pub fn create(path: &std::path::Path) -> std::io::Result<EventLog> {
+        Ok(EventLog {
+            out: std::io::BufWriter::new(std::fs::File::create(path)?),
+        })
+    }
+
+    /// Appends one event.
+    pub fn write(&mut self, event: &Event) -> std::io::Result<()> {
+        writeln!(self.out, "{}", event.to_json())?;
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::HookKind;
+
+    #[test]
+    fn events_serialise_as_one_json_line() {
+        let e = Event {
+            time: 1.5,
+            policy: Policy::Coarse,
+            kind: EventKind::HostTamper,
+            hook: HookSite {
+                kind: HookKind::ImportReturn,
+                func: Some(2),
+                name: Some("env.poke".into()),
+                offset: None,
+            },
+            memory: 0,
+            pages: vec![16, 17],
+            scores: vec![1.0, 1.0],
+            source: "write-protection".into(),
+            detail: "a \"quoted\" word".into(),
+        };
+        let line = e.to_json();
+        assert!(!line.contains('\n'));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["kind"], "host-tamper");
+        assert_eq!(v["policy"], "coarse");
+        assert_eq!(v["hook"]["kind"], "import-return");
+        assert_eq!(v["pages"][1], 17);
+        assert_eq!(v["detail"], "a \"quoted\" word");
+    }
+}

@@ -1,0 +1,77 @@
+//! Page snapshots: what a hook hands to a verifier.
+
+/// Bytes in an attestation page (the unit of dirty tracking).
+pub const PAGE_SIZE: usize = 4096;
+
+/// Why a page is in a snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PageKind {
+    /// The module (or walmart's own API on its behalf) wrote the page since
+    /// the last snapshot: these bytes are its new legitimate contents.
+    Dirty,
+    /// A page nobody wrote through a tracked path since it was last seen:
+    /// its contents must not have changed.
+    Audit,
+}
+
+/// One page of linear memory as captured at a hook.
+#[derive(Clone, Copy, Debug)]
+pub struct PageSnapshot<'a> {
+    /// Memory index within the store's attested memories.
+    pub memory: u32,
+    /// Page number (byte offset / [`PAGE_SIZE`]).
+    pub page: u32,
+    /// Snapshot epoch: increases by one at every hook that snapshots.
+    pub epoch: u64,
+    /// Why the page was captured.
+    pub kind: PageKind,
+    /// The page's bytes ([`PAGE_SIZE`] of them).
+    pub bytes: &'a [u8],
+}
+
+/// The kind of hook that took a snapshot or found a tampering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookKind {
+    /// The embedder calls an export.
+    ExportEntry,
+    /// An export call returns to the embedder.
+    ExportExit,
+    /// The module is about to call an imported function.
+    ImportCall,
+    /// An imported function returned to the module.
+    ImportReturn,
+    /// A function of the module starts (`fine`).
+    FunctionEntry,
+    /// A function of the module returns (`fine`).
+    FunctionReturn,
+    /// The end of the run: everything still dirty is flushed.
+    Finish,
+}
+
+/// Where a hook fired: the function and its code offset, when known.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct HookSite {
+    /// The hook's kind.
+    pub kind: HookKind,
+    /// Function index in the module (for imports, the imported function).
+    pub func: Option<u32>,
+    /// The function's name, from the name section or the import/export.
+    pub name: Option<String>,
+    /// Byte offset in the module of the hook (the function body's start
+    /// for entry hooks, the returning instruction for return hooks).
+    pub offset: Option<u32>,
+}
+
+impl HookSite {
+    /// A site with only its kind known.
+    pub fn new(kind: HookKind) -> HookSite {
+        HookSite {
+            kind,
+            func: None,
+            name: None,
+            offset: None,
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Counters of an attestation session, printed as the summary at exit.
+
+use std::time::Duration;
+
+/// What attestation did during a run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AttestStats {
+    /// Hooks that reached the runtime: boundary hooks, and function hooks
+    /// that were armed (unarmed function hooks cost two instructions and
+    /// are not counted).
+    pub hooks: u64,
+    /// Hooks that found dirty pages and snapshotted them.
+    pub snapshots: u64,
+    /// Dirty pages copied into the ring.
+    pub pages_snapshotted: u64,
+    /// Clean pages re-read to audit their digests.
+    pub pages_audited: u64,
+    /// Bytes the verifier judged.
+    pub bytes_verified: u64,
+    /// Events reported (host tampering and verifier detections).
+    pub detections: u64,
+    /// Hooks whose pages stayed dirty for a later hook because the ring
+    /// was full (back-pressure `defer`; nothing is lost).
+    pub deferred: u64,
+    /// Pages dropped: always 0, walmart defers or blocks instead.
+    pub ring_drops: u64,
+    /// Host-tamper checks made on re-entry into the module.
+    pub tamper_checks: u64,
+    /// Time the verifier spent judging pages.
+    pub verifier_time: Duration,
+}
+
+impl std::fmt::Display for AttestStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "hooks {}, snapshots {}, pages snapshotted {} (+{} audited), \
+             bytes verified {}, detections {}, ring deferrals {}, ring drops {}, \
+             tamper checks {}, verifier time {:.3} ms",
+            self.hooks,
+            self.snapshots,
+            self.pages_snapshotted,
+            self.pages_audited,
+            self.bytes_verified,
+            self.detections,
+            self.deferred,
+            self.ring_drops,
+            self.tamper_checks,
+            self.verifier_time.as_secs_f64() * 1e3
+        )
+    }
+}

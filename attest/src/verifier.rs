@@ -1,0 +1,33 @@
+//! The verifier interface: pages in, per-page scores and verdicts out.
+
+use crate::snapshot::PageSnapshot;
+
+/// A verifier's judgement of one page.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Verdict {
+    /// How suspicious the page is, 0.0 (clean) to 1.0 (certainly corrupt).
+    pub score: f32,
+    /// Whether the page counts as a detection.
+    pub flagged: bool,
+}
+
+impl Verdict {
+    /// A clean page.
+    pub const CLEAN: Verdict = Verdict {
+        score: 0.0,
+        flagged: false,
+    };
+}
+
+/// Judges snapshots of pages. Runs on the attestation thread, one batch
+/// (the pages of one hook) at a time, in hook order.
+pub trait Verifier: Send {
+    /// A short name for logs and summaries (`digest`, `cnn`, ...).
+    fn name(&self) -> &str;
+
+    /// The event kind its detections are reported as.
+    fn event_kind(&self) -> crate::EventKind;
+
+    /// Appends one verdict per page of `pages` to `out`, in order.
+    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>);
+}

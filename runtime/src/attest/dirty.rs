@@ -1,0 +1,134 @@
+//! The dirty-page bitmap of an attested memory: one byte per 4 KiB page,
+//! written by the store barrier in generated code and by walmart's own
+//! writers (WASI, `Memory::write`, bulk-memory builtins), read and cleared
+//! by hooks. All on the store's thread.
+
+use walmart_jit::vmctx::{DIRTY_PAGE_SHIFT, DIRTY_PAGE_SIZE};
+
+use crate::error::{Error, Result};
+
+/// A bitmap covering the largest size its memory may reach.
+pub(crate) struct DirtyBitmap {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl DirtyBitmap {
+    /// A clean bitmap for a memory of at most `max_bytes`. The mapping is
+    /// reserved lazily by the kernel: a 4 GiB memory costs 1 MiB of address
+    /// space and only the bitmap pages its writes touch.
+    pub(crate) fn new(max_bytes: u64) -> Result<DirtyBitmap> {
+        let pages = max_bytes.div_ceil(DIRTY_PAGE_SIZE as u64) as usize;
+        // Whole u64 words, so scanning never reads past the end.
+        let len = pages.max(1).next_multiple_of(8);
+        // SAFETY: a fresh anonymous mapping; checked below.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(Error::Resource(format!(
+                "cannot map a {len}-byte dirty-page bitmap: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        Ok(DirtyBitmap {
+            ptr: ptr as *mut u8,
+            len,
+        })
+    }
+
+    /// The pointer the store barrier adds `addr >> 12` to, for a memory
+    /// whose byte 0 is at `base` (page-aligned).
+    pub(crate) fn biased(&self, base: *mut u8) -> *mut u8 {
+        self.ptr
+            .wrapping_sub(base as usize >> DIRTY_PAGE_SHIFT as usize)
+    }
+
+    /// Marks the pages of `[offset, offset + len)` dirty.
+    pub(crate) fn mark(&self, offset: usize, len: usize) {
+        if len == 0 {
+            return;
+        }
+        let first = offset >> DIRTY_PAGE_SHIFT;
+        let last = ((offset + len - 1) >> DIRTY_PAGE_SHIFT).min(self.len - 1);
+        for page in first..=last {
+            // SAFETY: page < len, inside our mapping.
+            unsafe { *self.ptr.add(page) = 1 };
+        }
+    }
+
+    /// Whether `page` is dirty.
+    pub(crate) fn is_dirty(&self, page: usize) -> bool {
+        // SAFETY: bounds checked first.
+        page < self.len && unsafe { *self.ptr.add(page) != 0 }
+    }
+
+    /// Marks `page` clean.
+    pub(crate) fn clear(&self, page: usize) {
+        if page < self.len {
+            // SAFETY: bounds checked.
+            unsafe { *self.ptr.add(page) = 0 };
+        }
+    }
+
+    /// Appends the dirty pages among the first `pages` to `out`.
+    pub(crate) fn collect(&self, pages: usize, out: &mut Vec<u32>) {
+        let words = pages.min(self.len).div_ceil(8);
+        // SAFETY: the mapping is `len` bytes, a multiple of 8 and page
+        // aligned, so `words` u64 reads stay inside it.
+        let bits = unsafe { std::slice::from_raw_parts(self.ptr as *const u64, words) };
+        for (w, word) in bits.iter().enumerate() {
+            let mut word = *word;
+            while word != 0 {
+                let byte = word.trailing_zeros() as usize / 8;
+                let page = w * 8 + byte;
+                if page < pages {
+                    out.push(page as u32);
+                }
+                word &= !(0xffu64 << (byte * 8));
+            }
+        }
+    }
+}
+
+impl Drop for DirtyBitmap {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping, no longer referenced by any memory.
+        unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
+    }
+}
+
+// SAFETY: the bitmap is plain memory owned by one memory of one store; the
+// store (and its thread discipline) decides who touches it.
+unsafe impl Send for DirtyBitmap {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_collects_and_clears_exact_pages() {
+        let b = DirtyBitmap::new(1 << 20).unwrap();
+        b.mark(4095, 2); // straddles pages 0 and 1
+        b.mark(40 * 4096, 1);
+        b.mark(100, 0);
+        let mut out = Vec::new();
+        b.collect(256, &mut out);
+        assert_eq!(out, [0, 1, 40]);
+        b.clear(1);
+        out.clear();
+        b.collect(256, &mut out);
+        assert_eq!(out, [0, 40]);
+        // Pages past the memory's current size are not reported.
+        out.clear();
+        b.collect(10, &mut out);
+        assert_eq!(out, [0]);
+    }
+}

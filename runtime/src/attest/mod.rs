@@ -1,0 +1,118 @@
+//! The attestation driver: the runtime side of `--attest`.
+//!
+//! * [`dirty`]: the per-memory dirty-page bitmap the store barrier writes;
+//! * [`tamper`]: write protection of memory while the host runs;
+//! * [`worker`]: the bounded snapshot ring and the verifier thread;
+//! * [`session`]: one store's attestation: hooks, snapshots, transitions.
+//!
+//! The policy is an [`crate::Config`] setting (it changes generated code);
+//! what happens to snapshots and events is a per-store [`AttestOptions`].
+
+pub(crate) mod dirty;
+pub(crate) mod session;
+pub(crate) mod tamper;
+pub(crate) mod worker;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use walmart_attest::{
+    AttestStats, Backpressure, DigestVerifier, Event, EventKind, HookKind, HookSite, OnDetect,
+    PageKind, PageSnapshot, Policy, Verdict, Verifier,
+};
+pub use worker::EventCallback;
+
+/// How a store attests: the verifier, what a detection does, where events go.
+pub struct AttestOptions {
+    pub(crate) verifier: Box<dyn Verifier>,
+    pub(crate) on_detect: OnDetect,
+    pub(crate) backpressure: Backpressure,
+    pub(crate) log: Option<PathBuf>,
+    pub(crate) on_event: Option<EventCallback>,
+    pub(crate) ring_pages: usize,
+    pub(crate) interval: Duration,
+    pub(crate) audit_pages: usize,
+    pub(crate) inject: Option<session::HostTamperInjector>,
+}
+
+impl Default for AttestOptions {
+    fn default() -> AttestOptions {
+        AttestOptions {
+            verifier: Box::new(DigestVerifier::new()),
+            on_detect: OnDetect::Log,
+            backpressure: Backpressure::Defer,
+            log: None,
+            on_event: None,
+            ring_pages: 1024,
+            interval: Duration::from_millis(1),
+            audit_pages: 4,
+            inject: None,
+        }
+    }
+}
+
+impl AttestOptions {
+    /// The exact digest verifier, events logged, back-pressure `defer`, a
+    /// 1024-page (4 MiB) ring, function hooks armed at most every 1 ms.
+    pub fn new() -> AttestOptions {
+        AttestOptions::default()
+    }
+
+    /// The verifier that judges snapshots.
+    pub fn verifier(mut self, v: impl Verifier + 'static) -> AttestOptions {
+        self.verifier = Box::new(v);
+        self
+    }
+
+    /// What a detection does to the guest.
+    pub fn on_detect(mut self, action: OnDetect) -> AttestOptions {
+        self.on_detect = action;
+        self
+    }
+
+    /// What a hook does when the ring is full.
+    pub fn backpressure(mut self, b: Backpressure) -> AttestOptions {
+        self.backpressure = b;
+        self
+    }
+
+    /// Writes events as JSON lines to `path`.
+    pub fn log_file(mut self, path: impl Into<PathBuf>) -> AttestOptions {
+        self.log = Some(path.into());
+        self
+    }
+
+    /// Calls `f` with every event (on the thread that found it).
+    pub fn on_event(mut self, f: impl Fn(&Event) + Send + Sync + 'static) -> AttestOptions {
+        self.on_event = Some(std::sync::Arc::new(f));
+        self
+    }
+
+    /// Capacity of the snapshot ring, in 4 KiB pages.
+    pub fn ring_pages(mut self, pages: usize) -> AttestOptions {
+        self.ring_pages = pages.max(1);
+        self
+    }
+
+    /// Asynchronous `fine`: the shortest time between two snapshots taken
+    /// by function hooks (boundary hooks always snapshot).
+    pub fn interval(mut self, d: Duration) -> AttestOptions {
+        self.interval = d;
+        self
+    }
+
+    /// Simulates a malicious host, to test detection end to end: at each
+    /// call into a host function, with probability `rate`, 16 random bytes
+    /// are written at a random place of a random attested memory through a
+    /// raw pointer (not walmart's API), as a tampering host would.
+    pub fn inject_host_tamper(mut self, rate: f64, seed: u64) -> AttestOptions {
+        self.inject = Some(session::HostTamperInjector::new(rate, seed));
+        self
+    }
+
+    /// Clean pages re-read per snapshot to audit their digests (0: none).
+    pub fn audit_pages(mut self, n: usize) -> AttestOptions {
+        self.audit_pages = n;
+        self
+    }
+}

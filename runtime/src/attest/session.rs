@@ -1,0 +1,447 @@
+//! One store's attestation: hooks, snapshots and the host/module
+//! transitions where memory is write-protected and checked.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use walmart_attest::{
+    AttestStats, Backpressure, Event, EventKind, EventLog, HookKind, HookSite, OnDetect, PageKind,
+    Policy, PAGE_SIZE,
+};
+use walmart_jit::vmctx::VMAttestState;
+use walmart_jit::TrapKind;
+
+use super::dirty::DirtyBitmap;
+use super::tamper::TamperGuard;
+use super::worker::{self, EventSink, Shared};
+use super::AttestOptions;
+use crate::error::{Error, Result, Trap};
+use crate::store::StoreOpaque;
+
+/// The attestation parts of one memory.
+pub(crate) struct MemoryAttest {
+    pub(crate) bitmap: DirtyBitmap,
+    pub(crate) guard: TamperGuard,
+}
+
+impl MemoryAttest {
+    /// For a memory at `base` of `len` bytes that may grow to `max_bytes`.
+    pub(crate) fn new(base: *mut u8, len: usize, max_bytes: u64) -> Result<MemoryAttest> {
+        Ok(MemoryAttest {
+            bitmap: DirtyBitmap::new(max_bytes)?,
+            guard: TamperGuard::register(base, len)?,
+        })
+    }
+}
+
+/// Host tampering on purpose ([`AttestOptions::inject_host_tamper`]).
+pub(crate) struct HostTamperInjector {
+    rate: f64,
+    state: u64,
+}
+
+impl HostTamperInjector {
+    pub(crate) fn new(rate: f64, seed: u64) -> HostTamperInjector {
+        HostTamperInjector {
+            rate: rate.clamp(0.0, 1.0),
+            // xorshift needs a non-zero state.
+            state: seed ^ 0x9e37_79b9_7f4a_7c15 | 1,
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        self.state
+    }
+
+    fn fires(&mut self) -> bool {
+        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < self.rate
+    }
+}
+
+/// A store's attestation session.
+pub(crate) struct AttestSession {
+    pub(crate) shared: Arc<Shared>,
+    sync: bool,
+    backpressure: Backpressure,
+    audit_pages: usize,
+    epoch: u64,
+    /// Next page to audit: (memory index in the store, page).
+    audit_cursor: (usize, usize),
+    /// Memories are write-protected (control is in an untrusted host).
+    protected: bool,
+    dirty: Vec<(u32, u32)>,
+    inject: Option<HostTamperInjector>,
+    /// Pages written by the injector: (memory, page).
+    pub(crate) injected: Vec<(u32, u32)>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl AttestSession {
+    /// Starts a session and its verifier thread.
+    pub(crate) fn start(policy: Policy, sync: bool, opts: AttestOptions) -> Result<AttestSession> {
+        let log = match &opts.log {
+            Some(path) => Some(EventLog::create(path).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot create the attestation log {}: {e}",
+                    path.display()
+                ))
+            })?),
+            None => None,
+        };
+        let shared = Arc::new(Shared::new(
+            policy,
+            opts.on_detect,
+            policy == Policy::Fine && !sync,
+            opts.interval,
+            opts.ring_pages,
+            EventSink {
+                log,
+                callback: opts.on_event,
+                log_error: None,
+            },
+        ));
+        let verifier = opts.verifier;
+        let for_thread = shared.clone();
+        let worker = std::thread::Builder::new()
+            .name("walmart-verifier".into())
+            .spawn(move || worker::run(for_thread, verifier))
+            .map_err(|e| Error::Resource(format!("cannot start the verifier thread: {e}")))?;
+        Ok(AttestSession {
+            shared,
+            sync,
+            backpressure: opts.backpressure,
+            audit_pages: opts.audit_pages,
+            epoch: 0,
+            audit_cursor: (0, 0),
+            protected: false,
+            dirty: Vec::new(),
+            inject: opts.inject,
+            injected: Vec::new(),
+            worker: Some(worker),
+        })
+    }
+
+    /// What the vmctx `attest` slot points to.
+    pub(crate) fn state_ptr(&self) -> *const VMAttestState {
+        &self.shared.state
+    }
+
+    /// The counters so far.
+    pub(crate) fn stats(&self) -> AttestStats {
+        self.shared.stats()
+    }
+}
+
+impl Drop for AttestSession {
+    fn drop(&mut self) {
+        self.shared.shutdown();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+fn trap(kind: TrapKind) -> Error {
+    Error::Trap(Trap::new(kind, Vec::new()))
+}
+
+/// A hook: snapshots every dirty page of the store's memories into the
+/// ring (plus a few clean pages to audit) and clears their bits. Does no
+/// copying when nothing is dirty. `Err` asks the guest to stop.
+pub(crate) fn hook(
+    store: &mut StoreOpaque,
+    block: bool,
+    site: &dyn Fn(&StoreOpaque) -> HookSite,
+) -> std::result::Result<(), TrapKind> {
+    let Some(s) = store.attest.as_deref_mut() else {
+        return Ok(());
+    };
+    s.shared.hooks.fetch_add(1, Ordering::Relaxed);
+    s.shared.state.armed.store(0, Ordering::Relaxed);
+    let mut dirty = std::mem::take(&mut s.dirty);
+    dirty.clear();
+    let mut pages = Vec::new();
+    for (mi, m) in store.memories.iter().enumerate() {
+        if let Some(a) = &m.attest {
+            pages.clear();
+            a.bitmap
+                .collect(m.def.length as usize / PAGE_SIZE, &mut pages);
+            dirty.extend(pages.iter().map(|p| (mi as u32, *p)));
+        }
+    }
+    if !dirty.is_empty() {
+        snapshot(store, &dirty, block, site);
+    }
+    let s = store.attest.as_deref_mut().expect("checked above");
+    s.dirty = dirty;
+    let stop =
+        s.shared.on_detect == OnDetect::Trap && s.shared.detected.swap(false, Ordering::AcqRel);
+    if stop {
+        Err(TrapKind::AttestationViolation)
+    } else {
+        Ok(())
+    }
+}
+
+/// Copies `dirty` pages (as many as the ring takes) and some audit pages
+/// into a batch and queues it.
+fn snapshot(
+    store: &mut StoreOpaque,
+    dirty: &[(u32, u32)],
+    block: bool,
+    site: &dyn Fn(&StoreOpaque) -> HookSite,
+) {
+    let site = site(store);
+    let s = store.attest.as_deref_mut().expect("attested store");
+    let block = block || s.sync || s.backpressure == Backpressure::Block;
+    let (granted, batch) = s.shared.reserve(dirty.len() + s.audit_pages, block);
+    let Some(mut batch) = batch else {
+        s.shared.deferred.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let take = granted.min(dirty.len());
+    if take < dirty.len() {
+        s.shared.deferred.fetch_add(1, Ordering::Relaxed);
+    }
+    for &(mi, page) in &dirty[..take] {
+        let m = &store.memories[mi as usize];
+        let a = m
+            .attest
+            .as_ref()
+            .expect("dirty pages come from attested memories");
+        // SAFETY: page < length / PAGE_SIZE, so the page is mapped.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(m.def.base.add(page as usize * PAGE_SIZE), PAGE_SIZE)
+        };
+        batch.bytes.extend_from_slice(bytes);
+        batch.pages.push((mi, page, PageKind::Dirty));
+        a.bitmap.clear(page as usize);
+    }
+    // Audit clean pages round-robin with what room is left.
+    let mut audits = granted - take;
+    let mut budget = store
+        .memories
+        .iter()
+        .map(|m| m.def.length as usize / PAGE_SIZE)
+        .sum::<usize>();
+    let (mut mi, mut page) = s.audit_cursor;
+    while audits > 0 && budget > 0 {
+        if mi >= store.memories.len() {
+            (mi, page) = (0, 0);
+            continue;
+        }
+        let m = &store.memories[mi];
+        let pages = m.def.length as usize / PAGE_SIZE;
+        let Some(a) = m.attest.as_ref().filter(|_| page < pages) else {
+            (mi, page) = (mi + 1, 0);
+            continue;
+        };
+        budget -= 1;
+        if !a.bitmap.is_dirty(page) {
+            // SAFETY: page < pages: mapped.
+            let bytes =
+                unsafe { std::slice::from_raw_parts(m.def.base.add(page * PAGE_SIZE), PAGE_SIZE) };
+            batch.bytes.extend_from_slice(bytes);
+            batch.pages.push((mi as u32, page as u32, PageKind::Audit));
+            audits -= 1;
+        }
+        page += 1;
+    }
+    s.audit_cursor = (mi, page);
+    s.epoch += 1;
+    batch.epoch = s.epoch;
+    batch.site = site;
+    let audited = batch.pages.len() - take;
+    s.shared.snapshots.fetch_add(1, Ordering::Relaxed);
+    s.shared
+        .pages_snapshotted
+        .fetch_add(take as u64, Ordering::Relaxed);
+    s.shared
+        .pages_audited
+        .fetch_add(audited as u64, Ordering::Relaxed);
+    s.shared.submit(batch, granted);
+    if s.sync {
+        s.shared.wait_done(s.epoch);
+    }
+}
+
+/// Control leaves the module for the host: a boundary hook, then, when
+/// the host is not walmart's own (`protect`), write protection. `import`:
+/// the module calls a host function (where injected tampering happens).
+pub(crate) fn to_host(
+    store: &mut StoreOpaque,
+    protect: bool,
+    import: bool,
+    site: &dyn Fn(&StoreOpaque) -> HookSite,
+) -> Result<()> {
+    if store.attest.is_none() {
+        return Ok(());
+    }
+    let r = hook(store, false, site).map_err(trap);
+    let inject = import
+        && store
+            .attest
+            .as_deref_mut()
+            .and_then(|s| s.inject.as_mut())
+            .is_some_and(|i| i.fires());
+    // An injected tampering plays an untrusted host: memory is protected
+    // (and a trusted host's own writes stay allowed, see below).
+    if protect || inject {
+        for m in store.memories.iter() {
+            if let Some(a) = &m.attest {
+                a.guard.protect()?;
+            }
+        }
+        if let Some(s) = store.attest.as_deref_mut() {
+            s.protected = true;
+        }
+    }
+    if inject {
+        tamper_now(store);
+        if !protect {
+            for m in store.memories.iter() {
+                if let Some(a) = &m.attest {
+                    a.guard.trust_faults();
+                }
+            }
+        }
+    }
+    r
+}
+
+/// The injector's write: 16 random bytes through a raw pointer.
+fn tamper_now(store: &mut StoreOpaque) {
+    let targets: Vec<usize> = (0..store.memories.len())
+        .filter(|i| store.memories[*i].attest.is_some() && store.memories[*i].def.length >= 16)
+        .collect();
+    let Some(s) = store.attest.as_deref_mut() else {
+        return;
+    };
+    let Some(inj) = s.inject.as_mut() else {
+        return;
+    };
+    if targets.is_empty() {
+        return;
+    }
+    let mi = targets[(inj.next() % targets.len() as u64) as usize];
+    let m = &store.memories[mi];
+    let at = (inj.next() % (m.def.length - 15)) as usize;
+    let bytes = inj.next().to_le_bytes();
+    for (i, b) in bytes.iter().chain(bytes.iter().rev()).enumerate() {
+        // SAFETY: at + 16 <= length: inside the accessible memory. The
+        // write faults on the protected page and the fault handler records
+        // it: exactly what a tampering host's write does.
+        unsafe { std::ptr::write_volatile(m.def.base.add(at + i), *b) };
+    }
+    for page in [at / PAGE_SIZE, (at + 15) / PAGE_SIZE] {
+        if !s.injected.contains(&(mi as u32, page as u32)) {
+            s.injected.push((mi as u32, page as u32));
+        }
+    }
+}
+
+/// Control comes back from the host: memory is made writable, any page
+/// written behind walmart's back is reported as `host-tamper`, then a
+/// boundary hook. Returns whether memory was protected.
+pub(crate) fn from_host(
+    store: &mut StoreOpaque,
+    site: &dyn Fn(&StoreOpaque) -> HookSite,
+) -> Result<bool> {
+    let Some(s) = store.attest.as_deref_mut() else {
+        return Ok(false);
+    };
+    let was = std::mem::replace(&mut s.protected, false);
+    if was {
+        s.shared.tamper_checks.fetch_add(1, Ordering::Relaxed);
+        let mut found = Vec::new();
+        for (mi, m) in store.memories.iter().enumerate() {
+            if let Some(a) = &m.attest {
+                let f = a.guard.unprotect()?;
+                if !f.pages.is_empty() {
+                    // The new contents go to the verifier with the next
+                    // snapshot, and become the digest reference.
+                    for p in &f.pages {
+                        a.bitmap.mark(*p as usize * PAGE_SIZE, 1);
+                    }
+                    found.push((mi as u32, f));
+                }
+            }
+        }
+        if !found.is_empty() {
+            let at = site(store);
+            let s = store.attest.as_deref().expect("checked above");
+            for (memory, f) in found {
+                let outside = match at.kind {
+                    HookKind::ImportReturn => format!(
+                        "during the host call{}",
+                        at.name
+                            .as_deref()
+                            .map(|n| format!(" to `{n}`"))
+                            .unwrap_or_default()
+                    ),
+                    _ => "between calls into the module".to_string(),
+                };
+                let unlisted = if f.unlisted > 0 {
+                    format!(" (+{} further writes not listed)", f.unlisted)
+                } else {
+                    String::new()
+                };
+                s.shared.report(Event {
+                    time: Event::now(),
+                    policy: s.shared.policy,
+                    kind: EventKind::HostTamper,
+                    hook: at.clone(),
+                    memory,
+                    scores: vec![1.0; f.pages.len()],
+                    detail: format!(
+                        "{} page(s) of memory {memory} written {outside} without walmart's API{unlisted}",
+                        f.pages.len()
+                    ),
+                    pages: f.pages,
+                    source: "write-protection".into(),
+                });
+            }
+        }
+    }
+    hook(store, false, site).map_err(trap)?;
+    Ok(was)
+}
+
+/// Ends the run's attestation: checks for tampering since the last call,
+/// flushes every dirty page through the verifier and waits for its
+/// verdicts. Returns the counters, or `None` without attestation.
+pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
+    if store.attest.is_none() {
+        return Ok(None);
+    }
+    let site = |_: &StoreOpaque| HookSite::new(HookKind::Finish);
+    let tampered = from_host(store, &site);
+    // Drain: each round takes what the ring holds, blocking for room.
+    loop {
+        let before = store
+            .attest
+            .as_deref()
+            .map(|s| s.shared.pages_snapshotted.load(Ordering::Relaxed));
+        let _ = hook(store, true, &site);
+        let after = store
+            .attest
+            .as_deref()
+            .map(|s| s.shared.pages_snapshotted.load(Ordering::Relaxed));
+        if before == after {
+            break;
+        }
+    }
+    let s = store.attest.as_deref().expect("checked above");
+    s.shared.wait_done(s.epoch);
+    tampered?;
+    if let Some(e) = s.shared.log_error() {
+        return Err(Error::Resource(format!(
+            "cannot write the attestation log: {e}"
+        )));
+    }
+    Ok(Some(s.stats()))
+}

@@ -1,0 +1,312 @@
+//! The snapshot ring and the verifier thread.
+//!
+//! Hooks fill [`Batch`]es (the pages of one hook) and queue them; the
+//! verifier thread judges them in order and reports detections. The ring
+//! is bounded in pages: a hook that finds no room either defers (its pages
+//! stay dirty for a later hook) or blocks, as configured. Buffers are
+//! recycled, so a steady run allocates nothing.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use walmart_attest::{
+    AttestStats, Event, EventLog, HookKind, HookSite, OnDetect, PageKind, PageSnapshot, Policy,
+    Verdict, Verifier, PAGE_SIZE,
+};
+use walmart_jit::vmctx::VMAttestState;
+
+/// Called with every event, on the thread that found it.
+pub type EventCallback = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// The pages one hook captured.
+pub(crate) struct Batch {
+    pub(crate) epoch: u64,
+    pub(crate) site: HookSite,
+    /// (memory, page, kind) of each page, in `bytes` order.
+    pub(crate) pages: Vec<(u32, u32, PageKind)>,
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            epoch: 0,
+            site: HookSite::new(HookKind::Finish),
+            pages: Vec::new(),
+            bytes: Vec::new(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    pending: VecDeque<Batch>,
+    free: Vec<Batch>,
+    pages_in_flight: usize,
+    done_epoch: u64,
+    shutdown: bool,
+}
+
+/// Where events go.
+pub(crate) struct EventSink {
+    pub(crate) log: Option<EventLog>,
+    pub(crate) callback: Option<EventCallback>,
+    /// The first failure to write the log, reported at the end.
+    pub(crate) log_error: Option<String>,
+}
+
+/// State shared by the store's thread and the verifier thread.
+pub(crate) struct Shared {
+    /// What generated code reads through the vmctx `attest` slot.
+    pub(crate) state: VMAttestState,
+    pub(crate) policy: Policy,
+    pub(crate) on_detect: OnDetect,
+    /// A detection the guest has not yet been stopped for.
+    pub(crate) detected: AtomicBool,
+    /// Arm function hooks when the verifier is idle (asynchronous `fine`).
+    arm_when_idle: bool,
+    interval: Duration,
+    capacity: usize,
+    queue: Mutex<Queue>,
+    work: Condvar,
+    done: Condvar,
+    sink: Mutex<EventSink>,
+    pub(crate) hooks: AtomicU64,
+    pub(crate) snapshots: AtomicU64,
+    pub(crate) pages_snapshotted: AtomicU64,
+    pub(crate) pages_audited: AtomicU64,
+    pub(crate) deferred: AtomicU64,
+    pub(crate) tamper_checks: AtomicU64,
+    detections: AtomicU64,
+    bytes_verified: AtomicU64,
+    verifier_nanos: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic on the other side must not hide events: take the data anyway.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn new(
+        policy: Policy,
+        on_detect: OnDetect,
+        arm_when_idle: bool,
+        interval: Duration,
+        capacity: usize,
+        sink: EventSink,
+    ) -> Shared {
+        Shared {
+            state: VMAttestState::default(),
+            policy,
+            on_detect,
+            detected: AtomicBool::new(false),
+            arm_when_idle,
+            interval,
+            capacity: capacity.max(1),
+            queue: Mutex::default(),
+            work: Condvar::new(),
+            done: Condvar::new(),
+            sink: Mutex::new(sink),
+            hooks: AtomicU64::new(0),
+            snapshots: AtomicU64::new(0),
+            pages_snapshotted: AtomicU64::new(0),
+            pages_audited: AtomicU64::new(0),
+            deferred: AtomicU64::new(0),
+            tamper_checks: AtomicU64::new(0),
+            detections: AtomicU64::new(0),
+            bytes_verified: AtomicU64::new(0),
+            verifier_nanos: AtomicU64::new(0),
+        }
+    }
+
+    /// Records an event: log, callback, counters, and the stop request
+    /// when the policy is to trap.
+    pub(crate) fn report(&self, event: Event) {
+        self.detections.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut sink = lock(&self.sink);
+            if let Some(log) = sink.log.as_mut() {
+                if let Err(e) = log.write(&event) {
+                    sink.log_error.get_or_insert(e.to_string());
+                }
+            }
+            if let Some(cb) = sink.callback.clone() {
+                drop(sink);
+                cb(&event);
+            }
+        }
+        self.detected.store(true, Ordering::Release);
+        if self.on_detect == OnDetect::Trap {
+            // The next function hook must reach the runtime to stop.
+            self.state.armed.store(1, Ordering::Release);
+        }
+    }
+
+    /// Room for up to `want` pages: how many were granted, with a buffer.
+    /// Never grants more than the ring holds; `block` waits for room.
+    pub(crate) fn reserve(&self, want: usize, block: bool) -> (usize, Option<Batch>) {
+        let mut q = lock(&self.queue);
+        loop {
+            let room = self.capacity.saturating_sub(q.pages_in_flight);
+            if room > 0 || !block {
+                let granted = room.min(want);
+                if granted == 0 {
+                    return (0, None);
+                }
+                q.pages_in_flight += granted;
+                let batch = q.free.pop().unwrap_or_else(Batch::new);
+                return (granted, Some(batch));
+            }
+            q = self.done.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Hands a filled batch to the verifier. `granted` pages were reserved.
+    pub(crate) fn submit(&self, batch: Batch, granted: usize) {
+        let mut q = lock(&self.queue);
+        // Give back what the hook reserved but did not fill.
+        q.pages_in_flight -= granted - batch.pages.len();
+        q.pending.push_back(batch);
+        self.work.notify_one();
+    }
+
+    /// Waits until the verifier has judged every batch up to `epoch`.
+    pub(crate) fn wait_done(&self, epoch: u64) {
+        let mut q = lock(&self.queue);
+        while q.done_epoch < epoch && !q.shutdown {
+            q = self.done.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    pub(crate) fn shutdown(&self) {
+        lock(&self.queue).shutdown = true;
+        self.work.notify_all();
+        self.done.notify_all();
+    }
+
+    /// The counters so far.
+    pub(crate) fn stats(&self) -> AttestStats {
+        AttestStats {
+            hooks: self.hooks.load(Ordering::Relaxed),
+            snapshots: self.snapshots.load(Ordering::Relaxed),
+            pages_snapshotted: self.pages_snapshotted.load(Ordering::Relaxed),
+            pages_audited: self.pages_audited.load(Ordering::Relaxed),
+            bytes_verified: self.bytes_verified.load(Ordering::Relaxed),
+            detections: self.detections.load(Ordering::Relaxed),
+            deferred: self.deferred.load(Ordering::Relaxed),
+            ring_drops: 0,
+            tamper_checks: self.tamper_checks.load(Ordering::Relaxed),
+            verifier_time: Duration::from_nanos(self.verifier_nanos.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// The first event-log write failure, if any.
+    pub(crate) fn log_error(&self) -> Option<String> {
+        lock(&self.sink).log_error.clone()
+    }
+
+    fn next_batch(&self, last_arm: &mut Instant) -> Option<Batch> {
+        let mut q = lock(&self.queue);
+        loop {
+            if let Some(b) = q.pending.pop_front() {
+                return Some(b);
+            }
+            if q.shutdown {
+                return None;
+            }
+            let wait = if self.arm_when_idle {
+                // Idle: ask the next function hook for a snapshot, at most
+                // once per interval so hooks never call out more often.
+                let since = last_arm.elapsed();
+                if since >= self.interval {
+                    self.state.armed.store(1, Ordering::Release);
+                    *last_arm = Instant::now();
+                    self.interval
+                } else {
+                    self.interval - since
+                }
+            } else {
+                Duration::from_millis(50)
+            };
+            q = self
+                .work
+                .wait_timeout(q, wait)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    fn finish_batch(&self, mut batch: Batch) {
+        let mut q = lock(&self.queue);
+        q.pages_in_flight -= batch.pages.len();
+        q.done_epoch = q.done_epoch.max(batch.epoch);
+        batch.pages.clear();
+        batch.bytes.clear();
+        q.free.push(batch);
+        self.done.notify_all();
+    }
+}
+
+/// The verifier thread: judges batches until shut down.
+pub(crate) fn run(shared: Arc<Shared>, mut verifier: Box<dyn Verifier>) {
+    let mut verdicts: Vec<Verdict> = Vec::new();
+    let mut last_arm = Instant::now();
+    while let Some(batch) = shared.next_batch(&mut last_arm) {
+        let snaps: Vec<PageSnapshot<'_>> = batch
+            .pages
+            .iter()
+            .enumerate()
+            .map(|(i, &(memory, page, kind))| PageSnapshot {
+                memory,
+                page,
+                epoch: batch.epoch,
+                kind,
+                bytes: &batch.bytes[i * PAGE_SIZE..(i + 1) * PAGE_SIZE],
+            })
+            .collect();
+        let t = Instant::now();
+        verdicts.clear();
+        verifier.verify(&snaps, &mut verdicts);
+        shared
+            .verifier_nanos
+            .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        shared
+            .bytes_verified
+            .fetch_add((snaps.len() * PAGE_SIZE) as u64, Ordering::Relaxed);
+        // One event per memory with flagged pages.
+        let mut flagged: Vec<(u32, u32, f32)> = snaps
+            .iter()
+            .zip(&verdicts)
+            .filter(|(_, v)| v.flagged)
+            .map(|(p, v)| (p.memory, p.page, v.score))
+            .collect();
+        flagged.sort_by_key(|f| (f.0, f.1));
+        for memory in flagged
+            .iter()
+            .map(|f| f.0)
+            .collect::<std::collections::BTreeSet<_>>()
+        {
+            let mine: Vec<_> = flagged.iter().filter(|f| f.0 == memory).collect();
+            shared.report(Event {
+                time: Event::now(),
+                policy: shared.policy,
+                kind: verifier.event_kind(),
+                hook: batch.site.clone(),
+                memory,
+                pages: mine.iter().map(|f| f.1).collect(),
+                scores: mine.iter().map(|f| f.2).collect(),
+                source: verifier.name().to_string(),
+                detail: format!(
+                    "{} page(s) of memory {memory} flagged by the {} verifier",
+                    mine.len(),
+                    verifier.name()
+                ),
+            });
+        }
+        drop(snaps);
+        shared.finish_batch(batch);
+    }
+}
