@@ -173,3 +173,97 @@ fn bad_input_gets_one_clear_line_and_a_failure_status() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn attested_runs_report_no_false_positives_for_wasi_writes() {
+    for policy in ["coarse", "fine"] {
+        let root = temp_dir(&format!("attest-{policy}"));
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        let log = root.join("events.jsonl");
+        let dir = format!("{}::.", root.display());
+        let out = walmart(&[
+            "run",
+            "--attest",
+            policy,
+            "--attest-log",
+            &log.display().to_string(),
+            "--dir",
+            &dir,
+            &fixture("files.wasm"),
+        ]);
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{policy}: {err}");
+        // fgets reads the file with fd_read into guest memory: legitimate.
+        assert!(text(&out.stdout).contains("lines=1000"));
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "", "{policy}");
+        assert!(
+            err.contains(&format!("attestation ({policy})")) && err.contains("detections 0"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn injected_host_tampering_is_logged_and_on_detect_trap_exits_86() {
+    let root = temp_dir("attest-inject");
+    let log = root.join("events.jsonl");
+    let out = walmart(&[
+        "run",
+        "--attest",
+        "coarse",
+        "--inject",
+        "host-tamper",
+        "--attest-log",
+        &log.display().to_string(),
+        &fixture("hello.wasm"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let events = std::fs::read_to_string(&log).unwrap();
+    let first = events.lines().next().expect("at least one event");
+    assert!(first.contains(r#""kind":"host-tamper""#), "{first}");
+    assert!(first.contains(r#""source":"write-protection""#), "{first}");
+
+    let out = walmart(&[
+        "run",
+        "--attest",
+        "fine",
+        "--inject",
+        "host-tamper",
+        "--on-detect",
+        "trap",
+        &fixture("hello.wasm"),
+    ]);
+    assert_eq!(out.status.code(), Some(86), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("attestation detected memory corruption"));
+}
+
+#[test]
+fn bad_attestation_flags_are_one_line_errors() {
+    for args in [
+        &["run", "--attest", "loud", "x.wasm"][..],
+        &["run", "--attest", "tags", "x.wasm"][..],
+        &["run", "--attest-log", "/tmp/x", "x.wasm"][..],
+        &[
+            "run",
+            "--attest",
+            "coarse",
+            "--inject",
+            "heap-overflow",
+            "x.wasm",
+        ][..],
+        &[
+            "run",
+            "--attest",
+            "coarse",
+            "--on-detect",
+            "explode",
+            "x.wasm",
+        ][..],
+    ] {
+        let out = walmart(args);
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(err.trim().lines().count() <= 3, "{args:?}: {err}");
+    }
+}

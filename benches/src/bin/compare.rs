@@ -5,6 +5,9 @@
 //!   --runs N                   timed runs per child (default 3, after one warm-up)
 //!   --rounds R                 children per workload and engine, alternating engines (default 5)
 //!   --explicit-bounds-checks   walmart without guarded memory
+//!   --attest P1,P2,...         instead of wasmtime, compare walmart with these
+//!                              attestation policies (coarse, fine, fine-sync)
+//!                              against walmart with `--attest off`
 //! ```
 //!
 //! Each (engine, workload) pair runs in a child process of this binary so
@@ -134,7 +137,10 @@ fn measure_here(
     let wasm =
         std::fs::read(workloads_dir().join(w.file)).map_err(|e| format!("{}: {e}", w.file))?;
     match engine {
-        "walmart" => walmart_side::run(&wasm, w, runs, explicit_checks),
+        "walmart" => walmart_side::run(&wasm, w, runs, explicit_checks, "off"),
+        e if e.starts_with("walmart:") => {
+            walmart_side::run(&wasm, w, runs, explicit_checks, &e["walmart:".len()..])
+        }
         #[cfg(feature = "wasmtime")]
         "wasmtime" => wasmtime_side::run(&wasm, w, runs),
         other => Err(format!("engine `{other}` is not built in")),
@@ -151,9 +157,17 @@ mod walmart_side {
         w: &Workload,
         runs: usize,
         explicit_checks: bool,
+        attest: &str,
     ) -> Result<(Duration, Duration, Duration), String> {
         let mut config = Config::default();
         config.guarded_memory(!explicit_checks);
+        let (policy, sync) = match attest.strip_suffix("-sync") {
+            Some(p) => (p, true),
+            None => (attest, false),
+        };
+        config
+            .attest(policy.parse().map_err(|e: String| e)?)
+            .attest_sync(sync);
         let engine = Engine::new(&config).map_err(|e| e.to_string())?;
         let t = Instant::now();
         let module = Module::from_binary(&engine, wasm).map_err(|e| e.to_string())?;
@@ -183,6 +197,10 @@ mod walmart_side {
                 Err(e) if e.exit_status() == Some(0) => {}
                 Err(e) => return Err(format!("{}: {e}", w.name)),
             }
+            // Draining the ring is part of an attested run's cost.
+            store
+                .finish_attestation()
+                .map_err(|e| format!("{}: {e}", w.name))?;
             let te = t.elapsed();
             if round > 0 {
                 inst.push(ti);
@@ -322,6 +340,7 @@ fn main() -> ExitCode {
     let mut runs = 3usize;
     let mut rounds = 5usize;
     let mut explicit_checks = false;
+    let mut attest: Option<Vec<String>> = None;
     let mut child: Option<(String, String)> = None;
     let mut selected: Vec<String> = Vec::new();
     let mut it = args.iter();
@@ -336,6 +355,11 @@ fn main() -> ExitCode {
                     .max(1)
             }
             "--explicit-bounds-checks" => explicit_checks = true,
+            "--attest" => {
+                attest = it
+                    .next()
+                    .map(|l| l.split(',').map(|p| format!("walmart:{p}")).collect())
+            }
             "--child" => {
                 let engine = it.next().cloned().unwrap_or_default();
                 let name = it.next().cloned().unwrap_or_default();
@@ -374,6 +398,11 @@ fn main() -> ExitCode {
         };
     }
 
+    if let Some(policies) = attest {
+        let mut engines = vec!["walmart".to_string()];
+        engines.extend(policies);
+        return attest_table(&engines, &selected, runs, rounds, explicit_checks);
+    }
     let engines: &[&str] = if cfg!(feature = "wasmtime") {
         &["walmart", "wasmtime"]
     } else {
@@ -455,6 +484,79 @@ fn main() -> ExitCode {
             "geometric mean walmart/wasmtime (execution): {:.3}",
             geo.exp()
         );
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Execution time of each engine configuration, with ratios against the
+/// first (`walmart`, attestation off) and their geometric means.
+fn attest_table(
+    engines: &[String],
+    selected: &[String],
+    runs: usize,
+    rounds: usize,
+    explicit_checks: bool,
+) -> ExitCode {
+    print!("{:<28}", "workload");
+    for e in engines {
+        print!(
+            " {:>14}",
+            format!("{} ms", e.trim_start_matches("walmart:"))
+        );
+    }
+    for e in &engines[1..] {
+        print!(
+            " {:>10}",
+            format!("{}/off", e.trim_start_matches("walmart:"))
+        );
+    }
+    println!();
+    let mut ratios = vec![Vec::new(); engines.len() - 1];
+    let mut failed = false;
+    for w in WORKLOADS
+        .iter()
+        .filter(|w| selected.is_empty() || selected.iter().any(|s| s == w.name))
+    {
+        let mut best: Vec<Option<Duration>> = vec![None; engines.len()];
+        for _ in 0..rounds {
+            for (i, e) in engines.iter().enumerate() {
+                match measure_child(e, w, runs, explicit_checks) {
+                    Ok(m) => best[i] = Some(best[i].map_or(m.execute, |b| b.min(m.execute))),
+                    Err(e) => {
+                        eprintln!("{e}");
+                        failed = true;
+                    }
+                }
+            }
+        }
+        print!("{:<28}", w.name);
+        for b in &best {
+            print!(" {:>14}", b.map_or("-".into(), |b| format!("{:.1}", ms(b))));
+        }
+        for (i, b) in best[1..].iter().enumerate() {
+            let r = match (best[0], b) {
+                (Some(base), Some(b)) => Some(b.as_secs_f64() / base.as_secs_f64()),
+                _ => None,
+            };
+            if let Some(r) = r {
+                ratios[i].push(r);
+            }
+            print!(" {:>10}", r.map_or("-".into(), |r| format!("{r:.3}")));
+        }
+        println!();
+    }
+    for (e, r) in engines[1..].iter().zip(&ratios) {
+        if !r.is_empty() {
+            let geo = (r.iter().map(|r| r.ln()).sum::<f64>() / r.len() as f64).exp();
+            println!(
+                "geometric mean {}/off (execution): {geo:.3}",
+                e.trim_start_matches("walmart:")
+            );
+        }
     }
     if failed {
         ExitCode::FAILURE

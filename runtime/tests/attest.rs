@@ -1,0 +1,246 @@
+//! Attestation end to end: dirty pages, snapshots, host tampering, events.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use walmart::attest::{
+    DigestVerifier, Event, EventKind, HookKind, OnDetect, PageKind, PageSnapshot, Policy, Verdict,
+    Verifier,
+};
+use walmart::{
+    AttestOptions, Config, Engine, Error, FuncType, Linker, Module, Store, TrapKind, Val,
+};
+
+/// Records the dirty pages it is shown, and judges with the digest verifier.
+struct Recorder {
+    pages: Arc<Mutex<Vec<(u32, u32)>>>,
+    inner: DigestVerifier,
+}
+
+impl Verifier for Recorder {
+    fn name(&self) -> &str {
+        "recorder"
+    }
+    fn event_kind(&self) -> EventKind {
+        EventKind::HostTamper
+    }
+    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        let mut seen = self.pages.lock().unwrap();
+        for p in pages.iter().filter(|p| p.kind == PageKind::Dirty) {
+            assert_eq!(p.bytes.len(), 4096);
+            seen.push((p.memory, p.page));
+        }
+        self.inner.verify(pages, out);
+    }
+}
+
+struct Setup {
+    store: Store<()>,
+    instance: walmart::Instance,
+    pages: Arc<Mutex<Vec<(u32, u32)>>>,
+    events: Arc<Mutex<Vec<Event>>>,
+}
+
+fn setup(policy: Policy, sync: bool, guarded: bool, on_detect: OnDetect, wat: &str) -> Setup {
+    let mut config = Config::new();
+    config
+        .attest(policy)
+        .attest_sync(sync)
+        .guarded_memory(guarded);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let pages = Arc::new(Mutex::new(Vec::new()));
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    store
+        .configure_attestation(
+            AttestOptions::new()
+                .verifier(Recorder {
+                    pages: pages.clone(),
+                    inner: DigestVerifier::new(),
+                })
+                .on_detect(on_detect)
+                .on_event(move |e| sink.lock().unwrap().push(e.clone())),
+        )
+        .unwrap();
+    let mut linker = Linker::new(&engine);
+    // A host function that writes guest memory behind walmart's back.
+    linker
+        .func_new(
+            "env",
+            "poke",
+            FuncType::new([walmart::ValType::I32], []),
+            |mut caller, params, _| {
+                let mem = caller.get_export("memory").unwrap().into_memory().unwrap();
+                let at = params[0].i32().unwrap() as usize;
+                mem.data_mut(&mut caller)[at] = 0xAA;
+                Ok(())
+            },
+        )
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    Setup {
+        store,
+        instance,
+        pages,
+        events,
+    }
+}
+
+const WRITER: &str = r#"(module
+    (import "env" "poke" (func $poke (param i32)))
+    (memory (export "memory") 4)
+    (func (export "write")
+        (i32.store (i32.const 0x1000) (i32.const 7))      ;; page 1
+        (i64.store (i32.const 0x5ffc) (i64.const -1))     ;; straddles pages 5 and 6
+        (i32.store8 (i32.const 0x9000) (i32.const 1))     ;; page 9
+        (v128.store (i32.const 0xa010) (v128.const i64x2 1 2)) ;; page 10
+        (memory.fill (i32.const 0xeff0) (i32.const 3) (i32.const 0x20)) ;; pages 14, 15
+        (call $leaf))
+    (func $leaf (i32.store16 (i32.const 0x3000) (i32.const 5)))  ;; page 3
+    (func (export "read") (result i32)
+        (i32.add (i32.load (i32.const 0x1000)) (i32.load (i32.const 0x9000))))
+    (func (export "call_poke") (param i32) (call $poke (local.get 0))))"#;
+
+fn call(s: &mut Setup, name: &str, args: &[Val]) -> Result<Vec<Val>, Error> {
+    let f = s.instance.get_func(&mut s.store, name).unwrap();
+    let mut results: Vec<Val> = f
+        .ty(&s.store)
+        .results()
+        .iter()
+        .map(|t| Val::default_for(*t))
+        .collect();
+    f.call(&mut s.store, args, &mut results)?;
+    Ok(results)
+}
+
+fn dirty_pages(s: &Setup) -> BTreeSet<(u32, u32)> {
+    s.pages.lock().unwrap().iter().copied().collect()
+}
+
+#[test]
+fn written_pages_are_reported_dirty_exactly() {
+    let expected: BTreeSet<(u32, u32)> = [1, 3, 5, 6, 9, 10, 14, 15]
+        .iter()
+        .map(|p| (0, *p))
+        .collect();
+    for (policy, sync, guarded) in [
+        (Policy::Coarse, false, true),
+        (Policy::Fine, false, true),
+        (Policy::Fine, true, true),
+        (Policy::Fine, true, false),
+        (Policy::Coarse, false, false),
+    ] {
+        let mut s = setup(policy, sync, guarded, OnDetect::Log, WRITER);
+        call(&mut s, "write", &[]).unwrap();
+        let stats = s.store.finish_attestation().unwrap().unwrap();
+        assert_eq!(
+            dirty_pages(&s),
+            expected,
+            "{policy} sync={sync} guarded={guarded}"
+        );
+        assert!(s.events.lock().unwrap().is_empty());
+        assert_eq!(stats.detections, 0);
+        assert_eq!(stats.ring_drops, 0);
+    }
+}
+
+#[test]
+fn synchronous_fine_hooks_snapshot_at_the_function_that_wrote() {
+    let mut s = setup(Policy::Fine, true, true, OnDetect::Log, WRITER);
+    call(&mut s, "write", &[]).unwrap();
+    // In synchronous mode the leaf's return hook takes page 3 alone.
+    let stats = s.store.finish_attestation().unwrap().unwrap();
+    assert!(stats.hooks >= 3, "{stats}");
+    assert!(stats.snapshots >= 2, "{stats}");
+}
+
+#[test]
+fn clean_hooks_copy_nothing() {
+    for policy in [Policy::Coarse, Policy::Fine] {
+        let mut s = setup(policy, true, true, OnDetect::Log, WRITER);
+        for _ in 0..100 {
+            call(&mut s, "read", &[]).unwrap();
+        }
+        let stats = s.store.attestation_stats().unwrap();
+        assert!(stats.hooks >= 200, "{policy}: {stats}");
+        assert_eq!(stats.snapshots, 0, "{policy}: {stats}");
+        assert_eq!(stats.pages_snapshotted, 0, "{policy}: {stats}");
+    }
+}
+
+#[test]
+fn host_tampering_during_an_import_call_is_detected() {
+    let mut s = setup(Policy::Coarse, false, true, OnDetect::Log, WRITER);
+    call(&mut s, "call_poke", &[Val::I32(0x2345)]).unwrap();
+    s.store.finish_attestation().unwrap();
+    let events = s.events.lock().unwrap().clone();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!(e.kind, EventKind::HostTamper);
+    assert_eq!(e.pages, [2]);
+    assert_eq!(e.hook.kind, HookKind::ImportReturn);
+    assert_eq!(e.hook.name.as_deref(), Some("env.poke"));
+    assert_eq!(e.source, "write-protection");
+    // The host's write went through: detection does not change behaviour.
+    let mut b = [0u8];
+    let mem = s.instance.get_memory(&mut s.store, "memory").unwrap();
+    mem.read(&s.store, 0x2345, &mut b).unwrap();
+    assert_eq!(b[0], 0xAA);
+}
+
+#[test]
+fn host_tampering_between_export_calls_is_detected_and_api_writes_are_not() {
+    let mut s = setup(Policy::Fine, false, true, OnDetect::Log, WRITER);
+    call(&mut s, "read", &[]).unwrap();
+    let mem = s.instance.get_memory(&mut s.store, "memory").unwrap();
+    // Through the API: legitimate.
+    mem.write(&mut s.store, 0x8000, &[1, 2, 3]).unwrap();
+    call(&mut s, "read", &[]).unwrap();
+    assert!(s.events.lock().unwrap().is_empty());
+    // Behind walmart's back: reported at the next entry.
+    mem.data_mut(&mut s.store)[0x3_0001] = 9;
+    call(&mut s, "read", &[]).unwrap();
+    let events = s.events.lock().unwrap().clone();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].pages, [0x30]);
+    assert_eq!(events[0].hook.kind, HookKind::ExportEntry);
+    assert_eq!(events[0].hook.name.as_deref(), Some("read"));
+    // Tampering after the last call is caught when the run finishes.
+    mem.data_mut(&mut s.store)[0x100] = 1;
+    let stats = s.store.finish_attestation().unwrap().unwrap();
+    assert_eq!(stats.detections, 2);
+    // Memory::write's pages went to the verifier as legitimate writes.
+    assert!(dirty_pages(&s).contains(&(0, 8)));
+}
+
+#[test]
+fn on_detect_trap_stops_the_guest() {
+    let mut s = setup(Policy::Coarse, false, true, OnDetect::Trap, WRITER);
+    let err = call(&mut s, "call_poke", &[Val::I32(0x10)]).unwrap_err();
+    match err {
+        Error::Trap(t) => assert_eq!(t.kind(), TrapKind::AttestationViolation),
+        other => panic!("expected an attestation trap, got {other}"),
+    }
+    // The store stays usable.
+    call(&mut s, "read", &[]).unwrap();
+}
+
+#[test]
+fn attestation_settings_are_checked() {
+    let mut config = Config::new();
+    config.attest(Policy::Tags);
+    let err = Engine::new(&config).unwrap_err().to_string();
+    assert!(err.contains("tags"), "{err}");
+    // Options need an attesting engine, and must come first.
+    let mut store = Store::new(&Engine::default(), ());
+    assert!(store.configure_attestation(AttestOptions::new()).is_err());
+    let mut config = Config::new();
+    config.attest(Policy::Coarse);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    assert!(store.attestation_stats().is_none());
+    walmart::Memory::new(&mut store, walmart::MemoryType::new(1, None)).unwrap();
+    assert!(store.configure_attestation(AttestOptions::new()).is_err());
+}
