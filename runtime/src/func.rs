@@ -24,7 +24,7 @@ pub struct Func {
     index: u32,
 }
 
-type HostFn<T> = dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
+pub(crate) type HostFn<T> = dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
 
 /// A host function resolved against an engine once (signature id and call
 /// stub), so creating it in each new store takes no engine lock: the linker

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::func::{Caller, Func, HostFuncDef};
+use crate::func::{Caller, Func, HostFn, HostFuncDef};
 use crate::instance::{self, Instance};
 use crate::module::Module;
 use crate::store::AsContextMut;
@@ -81,7 +81,7 @@ impl<T: 'static> Linker<T> {
         module: &str,
         name: &str,
         ty: FuncType,
-        func: Arc<dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync>,
+        func: Arc<HostFn<T>>,
         trusted: bool,
     ) -> Result<&mut Self> {
         let mut def = HostFuncDef::new(&self.engine, ty, func)?;

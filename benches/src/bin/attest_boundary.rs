@@ -40,7 +40,11 @@ fn main() {
             // SAFETY: our own mapping.
             unsafe {
                 libc::mprotect(base as *mut libc::c_void, len, libc::PROT_READ);
-                libc::mprotect(base as *mut libc::c_void, len, libc::PROT_READ | libc::PROT_WRITE);
+                libc::mprotect(
+                    base as *mut libc::c_void,
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                );
             }
             // The module writes again after re-entry.
             mem[len / 2] = mem[len / 2].wrapping_add(1);
