@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! walmart-spec-tests [--suite v1|v2|simd|relaxed-simd|all]... [--update-expectations]
-//!                    [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks] [FILTER]
+//!                    [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks]
+//!                    [--attest coarse|fine] [FILTER]
 //! ```
 
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ usage: walmart-spec-tests [--suite v1|v2|simd|relaxed-simd|all]... [--update-exp
   --expectations PATH     expectations file (default: spec-tests/expectations.txt)
   -v, --verbose           print every failing directive
   --explicit-bounds-checks  run without guarded memory (explicit checks on every access)
+  --attest POLICY           compile with attestation hooks (coarse or fine)
   FILTER                  only run files whose path (e.g. wasm-v1/i32.wast) contains FILTER
 
 Exits with status 1 when a directive listed as passing in the expectations file fails.";
@@ -39,6 +41,7 @@ struct Args {
     expectations: PathBuf,
     verbose: bool,
     explicit_checks: bool,
+    attest: walmart::attest::Policy,
     filter: Option<String>,
 }
 
@@ -49,6 +52,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         expectations: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("expectations.txt"),
         verbose: false,
         explicit_checks: false,
+        attest: walmart::attest::Policy::Off,
         filter: None,
     };
     while let Some(arg) = args.next() {
@@ -69,6 +73,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "-v" | "--verbose" => parsed.verbose = true,
             "--explicit-bounds-checks" => parsed.explicit_checks = true,
+            "--attest" => {
+                parsed.attest = args.next().ok_or("--attest needs a policy")?.parse()?;
+            }
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
             _ if parsed.filter.is_some() => return Err(format!("unexpected argument `{arg}`")),
@@ -98,6 +105,7 @@ fn run(args: Args) -> anyhow::Result<bool> {
         config: {
             let mut config = walmart::Config::default();
             config.guarded_memory(!args.explicit_checks);
+            config.attest(args.attest);
             config
         },
     };

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use walmart::attest::Policy;
+
 use walmart_spec_tests::{
     format_table, improvements, load_expectations, regressions, run_files, RunOptions, Suite,
 };
@@ -51,12 +53,19 @@ fn check_expectations() {
     );
 
     // The results must hold with guarded memory (no bounds checks in
-    // generated code) and with explicit bounds checks alike.
+    // generated code), with explicit bounds checks, and with the `fine`
+    // attestation instrumentation (store barriers, function hooks), which
+    // must not change what any program computes.
     let mut regressed = Vec::new();
-    for guarded in [true, false] {
+    for (guarded, attest) in [
+        (true, Policy::Off),
+        (false, Policy::Off),
+        (true, Policy::Fine),
+    ] {
         let mut opts = RunOptions::default();
-        opts.config.guarded_memory(guarded);
+        opts.config.guarded_memory(guarded).attest(attest);
         let reports = run_files(files.clone(), &opts);
+        let guarded = format!("{guarded}, attestation {attest}");
         println!("guarded memory: {guarded}\n{}", format_table(&reports));
         for improvement in improvements(&expected, &reports) {
             println!("improved {improvement}");
