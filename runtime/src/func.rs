@@ -105,8 +105,8 @@ impl<T> Caller<'_, T> {
     /// The bytes of `memory` and the host data, borrowed together (host
     /// functions such as WASI's read guest buffers while updating state).
     pub fn memory_and_data(&mut self, memory: crate::Memory) -> (&mut [u8], &mut T) {
-        let StoreInner { opaque, data } = &mut *self.store;
-        (memory.data_in_mut(opaque).bytes_mut(), data)
+        let (bytes, _, data) = self.memory_dirty_and_data(memory);
+        (bytes, data)
     }
 
     /// Like [`Caller::memory_and_data`], with the memory's dirty bitmap
@@ -392,42 +392,33 @@ extern "C" fn host_dispatch<T: 'static>(
             .map(|t| Val::default_for(*t))
             .collect();
         let caller = instance_of_vmctx(&store.opaque, caller_vmctx);
-        if store.opaque.attest.is_some() {
-            use crate::attest::session;
-            use walmart_attest::{HookKind, HookSite};
-            let site = |kind: HookKind| {
-                move |_: &StoreOpaque| HookSite {
-                    name: ctx.name.clone(),
-                    ..HookSite::new(kind)
-                }
-            };
-            session::to_host(
-                &mut store.opaque,
-                !ctx.trusted,
-                true,
-                &site(HookKind::ImportCall),
-            )?;
-            let r = (ctx.func)(
-                Caller {
-                    store: &mut *store,
-                    caller,
-                },
-                &params,
-                &mut results,
-            );
-            let back = session::from_host(&mut store.opaque, &site(HookKind::ImportReturn));
-            r?;
-            back?;
-        } else {
-            (ctx.func)(
-                Caller {
-                    store: &mut *store,
-                    caller,
-                },
-                &params,
-                &mut results,
-            )?;
-        }
+        use crate::attest::session;
+        use walmart_attest::{HookKind, HookSite};
+        let site = |kind: HookKind| {
+            move |_: &StoreOpaque| HookSite {
+                name: ctx.name.clone(),
+                ..HookSite::new(kind)
+            }
+        };
+        // Both transitions are no-ops without attestation.
+        session::to_host(
+            &mut store.opaque,
+            !ctx.trusted,
+            true,
+            &site(HookKind::ImportCall),
+        )?;
+        let r = (ctx.func)(
+            Caller {
+                store: &mut *store,
+                caller,
+            },
+            &params,
+            &mut results,
+        );
+        // Memory is unprotected before any error goes back to Wasm.
+        let back = session::from_host(&mut store.opaque, &site(HookKind::ImportReturn));
+        r?;
+        back?;
         for (i, (r, t)) in results.iter().zip(ctx.ty.results()).enumerate() {
             if r.ty() != *t {
                 return Err(Error::Usage(format!(

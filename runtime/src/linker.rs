@@ -64,19 +64,10 @@ impl<T: 'static> Linker<T> {
         self.host_func(module, name, ty, Arc::new(func), false)
     }
 
-    /// A host function of walmart's own WASI, whose writes to guest memory
-    /// are tracked (attestation does not write-protect memory around it).
-    pub(crate) fn func_new_trusted(
-        &mut self,
-        module: &str,
-        name: &str,
-        ty: FuncType,
-        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
-    ) -> Result<&mut Self> {
-        self.host_func(module, name, ty, Arc::new(func), true)
-    }
-
-    fn host_func(
+    /// Defines a host function; `trusted` marks walmart's own WASI, whose
+    /// writes to guest memory are tracked (attestation does not
+    /// write-protect memory around it).
+    pub(crate) fn host_func(
         &mut self,
         module: &str,
         name: &str,

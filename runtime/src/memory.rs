@@ -10,6 +10,7 @@ use crate::attest::session::MemoryAttest;
 use crate::error::{Error, Result};
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
 use crate::types::MemoryType;
+use crate::vm::mmap;
 
 /// Bytes in a Wasm page.
 pub const PAGE_SIZE: u64 = 65536;
@@ -47,26 +48,14 @@ impl MemoryData {
         } else {
             (ty.max.unwrap_or(ty.min).min(max_pages).max(1) * PAGE_SIZE) as usize
         };
-        // SAFETY: an anonymous PROT_NONE reservation; checked below.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                reserved,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(Error::Resource(format!(
-                "cannot reserve {reserved} bytes of address space for a memory: {}",
-                std::io::Error::last_os_error()
-            )));
-        }
+        let base = mmap::map_anonymous(reserved, libc::PROT_NONE).map_err(|e| {
+            Error::Resource(format!(
+                "cannot reserve {reserved} bytes of address space for a memory: {e}"
+            ))
+        })?;
         let mut mem = Box::new(MemoryData {
             def: VMMemory {
-                base: base as *mut u8,
+                base,
                 length: 0,
                 dirty: std::ptr::null_mut(),
             },
@@ -107,17 +96,11 @@ impl MemoryData {
             self.move_to_larger_reservation(new_len)?;
         }
         let old_len = self.def.length as usize;
-        // SAFETY: [old_len, new_len) lies inside our reservation.
-        let rc = unsafe {
-            libc::mprotect(
-                self.def.base.add(old_len) as *mut libc::c_void,
-                new_len - old_len,
-                libc::PROT_READ | libc::PROT_WRITE,
-            )
-        };
-        if rc != 0 {
-            return None;
-        }
+        let start = self.def.base as usize + old_len;
+        // SAFETY: [old_len, new_len) lies inside our reservation, not yet
+        // accessible to anyone.
+        unsafe { mmap::protect(start, new_len - old_len, libc::PROT_READ | libc::PROT_WRITE) }
+            .ok()?;
         self.def.length = new_len as u64;
         if let Some(a) = &self.attest {
             self.def.dirty = a.bitmap.biased(self.def.base);

@@ -165,9 +165,7 @@ mod walmart_side {
             Some(p) => (p, true),
             None => (attest, false),
         };
-        config
-            .attest(policy.parse().map_err(|e: String| e)?)
-            .attest_sync(sync);
+        config.attest(policy.parse()?).attest_sync(sync);
         let engine = Engine::new(&config).map_err(|e| e.to_string())?;
         let t = Instant::now();
         let module = Module::from_binary(&engine, wasm).map_err(|e| e.to_string())?;

@@ -48,17 +48,10 @@ impl FuncTranslator<'_, '_> {
                 self.builder
                     .ins()
                     .icmp_imm_s(IntCC::UnsignedGreaterThan, in_page, limit);
-            let mark = self.builder.create_block();
-            let done = self.builder.create_block();
-            self.builder.set_cold_block(mark);
-            self.builder.ins().brif(straddles, mark, &[], done, &[]);
-            self.builder.seal_block(mark);
-            self.builder.switch_to_block(mark);
-            let next = self.builder.ins().iadd_imm_s(slot, 1);
-            self.builder.ins().store(super::vm_flags(), one, next, 0);
-            self.builder.ins().jump(done, &[]);
-            self.builder.seal_block(done);
-            self.builder.switch_to_block(done);
+            self.cold_path(straddles, |t| {
+                let next = t.builder.ins().iadd_imm_s(slot, 1);
+                t.builder.ins().store(super::vm_flags(), one, next, 0);
+            });
         }
         if attest.barrier_arms {
             let state = self.load_fixed_ptr(self.vmctx, vmctx::ATTEST);
@@ -81,28 +74,33 @@ impl FuncTranslator<'_, '_> {
             self.builder
                 .ins()
                 .load(types::I32, super::vm_flags(), state, vmctx::ATTEST_ARMED);
-        let slow = self.builder.create_block();
+        self.cold_path(armed, |t| {
+            let func = t.builder.ins().iconst(types::I32, i64::from(t.func_index));
+            let offset = t
+                .builder
+                .ins()
+                .iconst(types::I32, i64::from(t.offset as i32));
+            let point = t.builder.ins().iconst(types::I32, point as i64);
+            let r = t.call_builtin(
+                Builtin::AttestHook,
+                &[types::I32, types::I32, types::I32],
+                &[types::I32],
+                &[func, offset, point],
+            );
+            t.trap_if(r[0], TrapKind::AttestationViolation);
+        });
+    }
+
+    /// Emits `body` in a cold block entered when `cond` is non-zero; code
+    /// continues after it either way.
+    fn cold_path(&mut self, cond: Value, body: impl FnOnce(&mut Self)) {
+        let cold = self.builder.create_block();
         let done = self.builder.create_block();
-        self.builder.set_cold_block(slow);
-        self.builder.ins().brif(armed, slow, &[], done, &[]);
-        self.builder.seal_block(slow);
-        self.builder.switch_to_block(slow);
-        let func = self
-            .builder
-            .ins()
-            .iconst(types::I32, i64::from(self.func_index));
-        let offset = self
-            .builder
-            .ins()
-            .iconst(types::I32, i64::from(self.offset as i32));
-        let point = self.builder.ins().iconst(types::I32, point as i64);
-        let r = self.call_builtin(
-            Builtin::AttestHook,
-            &[types::I32, types::I32, types::I32],
-            &[types::I32],
-            &[func, offset, point],
-        );
-        self.trap_if(r[0], TrapKind::AttestationViolation);
+        self.builder.set_cold_block(cold);
+        self.builder.ins().brif(cond, cold, &[], done, &[]);
+        self.builder.seal_block(cold);
+        self.builder.switch_to_block(cold);
+        body(self);
         self.builder.ins().jump(done, &[]);
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);

@@ -21,27 +21,10 @@ impl DirtyBitmap {
         let pages = max_bytes.div_ceil(DIRTY_PAGE_SIZE as u64) as usize;
         // Whole u64 words, so scanning never reads past the end.
         let len = pages.max(1).next_multiple_of(8);
-        // SAFETY: a fresh anonymous mapping; checked below.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(Error::Resource(format!(
-                "cannot map a {len}-byte dirty-page bitmap: {}",
-                std::io::Error::last_os_error()
-            )));
-        }
-        Ok(DirtyBitmap {
-            ptr: ptr as *mut u8,
-            len,
-        })
+        let ptr = crate::vm::mmap::map_anonymous(len, libc::PROT_READ | libc::PROT_WRITE).map_err(
+            |e| Error::Resource(format!("cannot map a {len}-byte dirty-page bitmap: {e}")),
+        )?;
+        Ok(DirtyBitmap { ptr, len })
     }
 
     /// The pointer the store barrier adds `addr >> 12` to, for a memory
@@ -78,8 +61,8 @@ impl DirtyBitmap {
         }
     }
 
-    /// Appends the dirty pages among the first `pages` to `out`.
-    pub(crate) fn collect(&self, pages: usize, out: &mut Vec<u32>) {
+    /// Calls `found` with each dirty page among the first `pages`, in order.
+    pub(crate) fn for_each_dirty(&self, pages: usize, mut found: impl FnMut(u32)) {
         let words = pages.min(self.len).div_ceil(8);
         // SAFETY: the mapping is `len` bytes, a multiple of 8 and page
         // aligned, so `words` u64 reads stay inside it.
@@ -90,7 +73,7 @@ impl DirtyBitmap {
                 let byte = word.trailing_zeros() as usize / 8;
                 let page = w * 8 + byte;
                 if page < pages {
-                    out.push(page as u32);
+                    found(page as u32);
                 }
                 word &= !(0xffu64 << (byte * 8));
             }
@@ -119,16 +102,15 @@ mod tests {
         b.mark(4095, 2); // straddles pages 0 and 1
         b.mark(40 * 4096, 1);
         b.mark(100, 0);
-        let mut out = Vec::new();
-        b.collect(256, &mut out);
-        assert_eq!(out, [0, 1, 40]);
+        let dirty = |pages| {
+            let mut out = Vec::new();
+            b.for_each_dirty(pages, |p| out.push(p));
+            out
+        };
+        assert_eq!(dirty(256), [0, 1, 40]);
         b.clear(1);
-        out.clear();
-        b.collect(256, &mut out);
-        assert_eq!(out, [0, 40]);
+        assert_eq!(dirty(256), [0, 40]);
         // Pages past the memory's current size are not reported.
-        out.clear();
-        b.collect(10, &mut out);
-        assert_eq!(out, [0]);
+        assert_eq!(dirty(10), [0]);
     }
 }

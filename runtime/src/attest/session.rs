@@ -14,7 +14,7 @@ use walmart_jit::TrapKind;
 
 use super::dirty::DirtyBitmap;
 use super::tamper::TamperGuard;
-use super::worker::{self, EventSink, Shared};
+use super::worker::{self, Counters, EventSink, Shared};
 use super::AttestOptions;
 use crate::error::{Error, Result, Trap};
 use crate::store::StoreOpaque;
@@ -160,17 +160,16 @@ pub(crate) fn hook(
     let Some(s) = store.attest.as_deref_mut() else {
         return Ok(());
     };
-    s.shared.hooks.fetch_add(1, Ordering::Relaxed);
+    Counters::add(&s.shared.counters.hooks, 1);
     s.shared.state.armed.store(0, Ordering::Relaxed);
     let mut dirty = std::mem::take(&mut s.dirty);
     dirty.clear();
-    let mut pages = Vec::new();
     for (mi, m) in store.memories.iter().enumerate() {
         if let Some(a) = &m.attest {
-            pages.clear();
             a.bitmap
-                .collect(m.def.length as usize / PAGE_SIZE, &mut pages);
-            dirty.extend(pages.iter().map(|p| (mi as u32, *p)));
+                .for_each_dirty(m.def.length as usize / PAGE_SIZE, |p| {
+                    dirty.push((mi as u32, p))
+                });
         }
     }
     if !dirty.is_empty() {
@@ -200,12 +199,12 @@ fn snapshot(
     let block = block || s.sync || s.backpressure == Backpressure::Block;
     let (granted, batch) = s.shared.reserve(dirty.len() + s.audit_pages, block);
     let Some(mut batch) = batch else {
-        s.shared.deferred.fetch_add(1, Ordering::Relaxed);
+        Counters::add(&s.shared.counters.deferred, 1);
         return;
     };
     let take = granted.min(dirty.len());
     if take < dirty.len() {
-        s.shared.deferred.fetch_add(1, Ordering::Relaxed);
+        Counters::add(&s.shared.counters.deferred, 1);
     }
     for &(mi, page) in &dirty[..take] {
         let m = &store.memories[mi as usize];
@@ -256,13 +255,10 @@ fn snapshot(
     batch.epoch = s.epoch;
     batch.site = site;
     let audited = batch.pages.len() - take;
-    s.shared.snapshots.fetch_add(1, Ordering::Relaxed);
-    s.shared
-        .pages_snapshotted
-        .fetch_add(take as u64, Ordering::Relaxed);
-    s.shared
-        .pages_audited
-        .fetch_add(audited as u64, Ordering::Relaxed);
+    let c = &s.shared.counters;
+    Counters::add(&c.snapshots, 1);
+    Counters::add(&c.pages_snapshotted, take as u64);
+    Counters::add(&c.pages_audited, audited as u64);
     s.shared.submit(batch, granted);
     if s.sync {
         s.shared.wait_done(s.epoch);
@@ -356,7 +352,7 @@ pub(crate) fn from_host(
     };
     let was = std::mem::replace(&mut s.protected, false);
     if was {
-        s.shared.tamper_checks.fetch_add(1, Ordering::Relaxed);
+        Counters::add(&s.shared.counters.tamper_checks, 1);
         let mut found = Vec::new();
         for (mi, m) in store.memories.iter().enumerate() {
             if let Some(a) = &m.attest {
@@ -425,12 +421,12 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
         let before = store
             .attest
             .as_deref()
-            .map(|s| s.shared.pages_snapshotted.load(Ordering::Relaxed));
+            .map(|s| s.shared.counters.pages_snapshotted.load(Ordering::Relaxed));
         let _ = hook(store, true, &site);
         let after = store
             .attest
             .as_deref()
-            .map(|s| s.shared.pages_snapshotted.load(Ordering::Relaxed));
+            .map(|s| s.shared.counters.pages_snapshotted.load(Ordering::Relaxed));
         if before == after {
             break;
         }

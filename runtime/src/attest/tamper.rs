@@ -71,17 +71,11 @@ pub(crate) struct TamperGuard {
     slot: usize,
 }
 
+/// `mprotect` on a range of an attested memory.
 fn mprotect(start: usize, len: usize, prot: libc::c_int) -> std::io::Result<()> {
-    if len == 0 {
-        return Ok(());
-    }
-    // SAFETY: callers pass ranges of memories they own.
-    let rc = unsafe { libc::mprotect(start as *mut libc::c_void, len, prot) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    // SAFETY: callers pass ranges of registered memories, which their
+    // owners keep mapped while registered; only write access changes.
+    unsafe { crate::vm::mmap::protect(start, len, prot) }
 }
 
 impl TamperGuard {

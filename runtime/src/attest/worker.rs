@@ -73,6 +73,12 @@ pub(crate) struct Shared {
     work: Condvar,
     done: Condvar,
     sink: Mutex<EventSink>,
+    pub(crate) counters: Counters,
+}
+
+/// The live counters behind [`AttestStats`], bumped by both threads.
+#[derive(Default)]
+pub(crate) struct Counters {
     pub(crate) hooks: AtomicU64,
     pub(crate) snapshots: AtomicU64,
     pub(crate) pages_snapshotted: AtomicU64,
@@ -82,6 +88,29 @@ pub(crate) struct Shared {
     detections: AtomicU64,
     bytes_verified: AtomicU64,
     verifier_nanos: AtomicU64,
+}
+
+impl Counters {
+    /// Adds `n` to a counter.
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn read(&self) -> AttestStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        AttestStats {
+            hooks: get(&self.hooks),
+            snapshots: get(&self.snapshots),
+            pages_snapshotted: get(&self.pages_snapshotted),
+            pages_audited: get(&self.pages_audited),
+            bytes_verified: get(&self.bytes_verified),
+            detections: get(&self.detections),
+            deferred: get(&self.deferred),
+            ring_drops: 0,
+            tamper_checks: get(&self.tamper_checks),
+            verifier_time: Duration::from_nanos(get(&self.verifier_nanos)),
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -110,22 +139,14 @@ impl Shared {
             work: Condvar::new(),
             done: Condvar::new(),
             sink: Mutex::new(sink),
-            hooks: AtomicU64::new(0),
-            snapshots: AtomicU64::new(0),
-            pages_snapshotted: AtomicU64::new(0),
-            pages_audited: AtomicU64::new(0),
-            deferred: AtomicU64::new(0),
-            tamper_checks: AtomicU64::new(0),
-            detections: AtomicU64::new(0),
-            bytes_verified: AtomicU64::new(0),
-            verifier_nanos: AtomicU64::new(0),
+            counters: Counters::default(),
         }
     }
 
     /// Records an event: log, callback, counters, and the stop request
     /// when the policy is to trap.
     pub(crate) fn report(&self, event: Event) {
-        self.detections.fetch_add(1, Ordering::Relaxed);
+        Counters::add(&self.counters.detections, 1);
         {
             let mut sink = lock(&self.sink);
             if let Some(log) = sink.log.as_mut() {
@@ -189,18 +210,7 @@ impl Shared {
 
     /// The counters so far.
     pub(crate) fn stats(&self) -> AttestStats {
-        AttestStats {
-            hooks: self.hooks.load(Ordering::Relaxed),
-            snapshots: self.snapshots.load(Ordering::Relaxed),
-            pages_snapshotted: self.pages_snapshotted.load(Ordering::Relaxed),
-            pages_audited: self.pages_audited.load(Ordering::Relaxed),
-            bytes_verified: self.bytes_verified.load(Ordering::Relaxed),
-            detections: self.detections.load(Ordering::Relaxed),
-            deferred: self.deferred.load(Ordering::Relaxed),
-            ring_drops: 0,
-            tamper_checks: self.tamper_checks.load(Ordering::Relaxed),
-            verifier_time: Duration::from_nanos(self.verifier_nanos.load(Ordering::Relaxed)),
-        }
+        self.counters.read()
     }
 
     /// The first event-log write failure, if any.
@@ -270,12 +280,9 @@ pub(crate) fn run(shared: Arc<Shared>, mut verifier: Box<dyn Verifier>) {
         let t = Instant::now();
         verdicts.clear();
         verifier.verify(&snaps, &mut verdicts);
-        shared
-            .verifier_nanos
-            .fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        shared
-            .bytes_verified
-            .fetch_add((snaps.len() * PAGE_SIZE) as u64, Ordering::Relaxed);
+        let c = &shared.counters;
+        Counters::add(&c.verifier_nanos, t.elapsed().as_nanos() as u64);
+        Counters::add(&c.bytes_verified, (snaps.len() * PAGE_SIZE) as u64);
         // One event per memory with flagged pages.
         let mut flagged: Vec<(u32, u32, f32)> = snaps
             .iter()

@@ -231,7 +231,7 @@ extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
 extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) -> u32 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
-    let module = inst.module.clone();
+    let module = &inst.module;
     let site = |_: &StoreOpaque| walmart_attest::HookSite {
         kind: if point == vmctx::HookPoint::Entry as u32 {
             walmart_attest::HookKind::FunctionEntry

@@ -2,5 +2,6 @@
 
 pub mod backtrace;
 pub(crate) mod libcalls;
+pub(crate) mod mmap;
 pub(crate) mod signals;
 pub(crate) mod traphandlers;

@@ -84,15 +84,16 @@ pub fn add_to_linker<T: 'static>(
 
     macro_rules! wasi {
         ($name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
-            linker.func_new_trusted(
+            linker.host_func(
                 MODULE,
                 $name,
                 FuncType::new([$($p),*], [I32]),
-                move |mut caller, params, results| {
+                std::sync::Arc::new(move |mut caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
                     let $a = Args(params);
                     results[0] = Val::I32(with_ctx(&mut caller, get, |$ctx, $mem| $body));
                     Ok(())
-                },
+                }),
+                true,
             )?;
         };
     }

@@ -174,15 +174,14 @@ fn call_module(
     module: &Module,
     store: &mut Store<WasiCtx>,
 ) -> anyhow::Result<ExitCode> {
-    let mut store = store;
     let mut linker = Linker::new(engine);
     wasi::add_to_linker(&mut linker, |ctx| ctx)?;
-    let instance = match linker.instantiate(&mut store, module) {
+    let instance = match linker.instantiate(&mut *store, module) {
         Ok(i) => i,
         Err(e) => return report(e),
     };
     let name = args.invoke.as_deref().unwrap_or("_start");
-    let func = instance.get_func(&mut store, name).ok_or_else(|| {
+    let func = instance.get_func(&mut *store, name).ok_or_else(|| {
         if args.invoke.is_some() {
             anyhow!("{}: no exported function `{name}`", args.file.display())
         } else {
@@ -192,9 +191,9 @@ fn call_module(
             )
         }
     })?;
-    let ty = func.ty(&store);
+    let ty = func.ty(&*store);
     if args.invoke.is_none() {
-        return match func.call(&mut store, &[], &mut []) {
+        return match func.call(&mut *store, &[], &mut []) {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(e) => report(e),
         };
@@ -213,7 +212,7 @@ fn call_module(
         .map(|(a, t)| parse_arg(a, *t))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
-    match func.call(&mut store, &params, &mut results) {
+    match func.call(&mut *store, &params, &mut results) {
         Ok(()) => {
             for r in &results {
                 println!("{}", format_val(r));

@@ -1,0 +1,40 @@
+//! Anonymous mappings and protection changes, the two system calls
+//! linear memories, dirty bitmaps and write protection are built from.
+
+/// A fresh private anonymous mapping of `len` bytes with protection `prot`,
+/// reserved lazily (`MAP_NORESERVE`): pages cost nothing until touched.
+pub(crate) fn map_anonymous(len: usize, prot: libc::c_int) -> std::io::Result<*mut u8> {
+    // SAFETY: a new mapping chosen by the kernel overlaps nothing of ours.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            prot,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(ptr as *mut u8)
+    }
+}
+
+/// Sets the protection of `[start, start + len)`.
+///
+/// # Safety
+/// The range must belong to a mapping the caller owns, and nothing may
+/// rely on access the new protection removes.
+pub(crate) unsafe fn protect(start: usize, len: usize, prot: libc::c_int) -> std::io::Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    // SAFETY: per the function contract.
+    if unsafe { libc::mprotect(start as *mut libc::c_void, len, prot) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
