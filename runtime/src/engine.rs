@@ -26,6 +26,10 @@ pub struct Config {
     /// Synchronous attestation: every function hook after a write
     /// snapshots and waits for the verdict (exact blame, slower).
     pub attest_sync: bool,
+    /// Under `coarse`, let the kernel track written pages (userfaultfd
+    /// write-protection, Linux 6.7+) instead of compiling a store barrier,
+    /// where the kernel offers it. Off: always the barrier.
+    pub attest_kernel_dirty: bool,
 }
 
 impl Default for Config {
@@ -36,6 +40,7 @@ impl Default for Config {
             multi_memory: false,
             attest: Policy::Off,
             attest_sync: false,
+            attest_kernel_dirty: true,
         }
     }
 }
@@ -70,6 +75,13 @@ impl Config {
         self
     }
 
+    /// Allows kernel tracking of written pages under `coarse` (see
+    /// [`Config::attest_kernel_dirty`]).
+    pub fn attest_kernel_dirty(&mut self, on: bool) -> &mut Config {
+        self.attest_kernel_dirty = on;
+        self
+    }
+
     /// Sets the maximum Wasm stack size in bytes.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Config {
         self.max_wasm_stack = bytes;
@@ -85,6 +97,8 @@ struct Signatures {
 
 struct EngineInner {
     config: Config,
+    /// Attested memories get their written pages from the kernel.
+    kernel_dirty: bool,
     compiler: Compiler,
     signatures: Mutex<Signatures>,
     entry_trampolines: Mutex<HashMap<u64, Arc<CodeMemory>>>,
@@ -139,9 +153,12 @@ impl Engine {
                     .into(),
             ));
         }
+        let kernel_dirty = config.attest == Policy::Coarse
+            && config.attest_kernel_dirty
+            && crate::attest::kernel_dirty::available();
         let compiler = Compiler::new(TranslateConfig {
             attest: AttestCodegen {
-                store_barrier: config.attest != Policy::Off,
+                store_barrier: config.attest != Policy::Off && !kernel_dirty,
                 function_hooks: config.attest == Policy::Fine,
                 barrier_arms: config.attest == Policy::Fine && config.attest_sync,
             },
@@ -155,6 +172,7 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
+                kernel_dirty,
                 compiler,
                 signatures: Mutex::default(),
                 entry_trampolines: Mutex::default(),
@@ -166,6 +184,27 @@ impl Engine {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// How attested memories find the pages generated code writes:
+    /// `"kernel"` (userfaultfd write-protection, `coarse` where the kernel
+    /// offers it), `"barrier"` (a store barrier in generated code) or
+    /// `"none"` without attestation.
+    pub fn attest_dirty_tracking(&self) -> &'static str {
+        match (self.inner.config.attest, self.inner.kernel_dirty) {
+            (Policy::Off, _) => "none",
+            (_, true) => "kernel",
+            (_, false) => "barrier",
+        }
+    }
+
+    /// The dirty-page source of this engine's attested memories.
+    pub(crate) fn dirty_source(&self) -> crate::attest::session::DirtySource {
+        if self.inner.kernel_dirty {
+            crate::attest::session::DirtySource::Kernel
+        } else {
+            crate::attest::session::DirtySource::Barrier
+        }
     }
 
     pub(crate) fn compiler(&self) -> &Compiler {

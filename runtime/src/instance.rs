@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use walmart_jit::module_info::{ConstOp, ExportKind, ImportKind, SegmentMode};
 use walmart_jit::vmctx::{self, VMFuncRef, VMOffsets};
 
+use crate::attest::session::DirtySource;
 use crate::error::{Error, Result, Trap};
 use crate::func::Func;
 use crate::global::Global;
@@ -388,7 +389,7 @@ pub(crate) fn instantiate(
             MemoryData::new(
                 MemoryType::from_plan(plan),
                 store.engine.config().guarded_memory,
-                store.attest.is_some(),
+                store.attest.is_some().then(|| store.engine.dirty_source()),
             )?,
         );
         let ptr = &mem.data_in(store).def as *const _ as u64;
@@ -452,22 +453,34 @@ pub(crate) fn instantiate(
     }
     // A copy-on-write image holds every active segment already (it exists
     // only when all of them target this instance's own memory 0 in bounds).
+    // Not for memories whose writes the kernel tracks: mapping the image
+    // replaces the tracked mapping (segments are copied instead).
     let imaged = match &module.inner.memory_image {
-        // SAFETY: as above.
-        Some(image) => image.map_into(unsafe { &*inst_ptr }.memories[0].data_in(store)),
+        Some(image) => {
+            // SAFETY: as above.
+            let memory = unsafe { &*inst_ptr }.memories[0].data_in(store);
+            memory
+                .attest
+                .as_ref()
+                .is_none_or(|a| a.source != DirtySource::Kernel)
+                && image.map_into(memory)
+        }
         None => false,
     };
     for (i, seg) in info.data.iter().enumerate() {
         if let SegmentMode::Active { index, offset } = &seg.mode {
-            if imaged {
-                // SAFETY: as above.
-                unsafe { (&mut *inst_ptr).data_dropped[i] = true };
-                continue;
-            }
             // SAFETY: as above.
             let inst = unsafe { &mut *inst_ptr };
             let dst = eval_const(store, inst, offset) as u64;
             let len = (seg.bytes.end - seg.bytes.start) as u32;
+            if imaged {
+                // Written by instantiation, like a copied segment.
+                inst.memories[0]
+                    .data_in(store)
+                    .mark_dirty(dst as usize, len as usize);
+                inst.data_dropped[i] = true;
+                continue;
+            }
             libcalls::memory_init(store, inst, *index, i as u32, dst, 0, len)
                 .map_err(|k| Error::Trap(Trap::new(k, Vec::new())))?;
             inst.data_dropped[i] = true;

@@ -6,7 +6,7 @@
 
 use walmart_jit::vmctx::VMMemory;
 
-use crate::attest::session::MemoryAttest;
+use crate::attest::session::{DirtySource, MemoryAttest};
 use crate::error::{Error, Result};
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
 use crate::types::MemoryType;
@@ -34,8 +34,12 @@ pub(crate) struct MemoryData {
 impl MemoryData {
     /// A memory of type `ty`; `guarded` picks the full 4 GiB + guard
     /// reservation that lets generated code skip bounds checks; `attest`
-    /// gives it a dirty bitmap and write protection.
-    pub(crate) fn new(ty: MemoryType, guarded: bool, attest: bool) -> Result<Box<MemoryData>> {
+    /// gives it a dirty bitmap fed from `attest`, and write protection.
+    pub(crate) fn new(
+        ty: MemoryType,
+        guarded: bool,
+        attest: Option<DirtySource>,
+    ) -> Result<Box<MemoryData>> {
         let max_pages = ty.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
         if ty.min > max_pages {
             return Err(Error::Resource(format!(
@@ -63,8 +67,8 @@ impl MemoryData {
             ty,
             attest: None,
         });
-        if attest {
-            let a = MemoryAttest::new(mem.def.base, 0, max_pages * PAGE_SIZE)?;
+        if let Some(source) = attest {
+            let a = MemoryAttest::new(mem.def.base, 0, reserved, max_pages * PAGE_SIZE, source)?;
             mem.def.dirty = a.bitmap.biased(mem.def.base);
             mem.attest = Some(a);
         }
@@ -113,6 +117,11 @@ impl MemoryData {
     /// `len` bytes (contents kept, base may change; generated code for such
     /// memories reloads the base after every call).
     fn move_to_larger_reservation(&mut self, len: usize) -> Option<()> {
+        // The kernel forgets a tracked range that moves: what it knows goes
+        // to the bitmap first, tracking restarts at the new place.
+        if let Some(a) = &self.attest {
+            a.collect_written(self.def.base, self.def.length as usize);
+        }
         // SAFETY: remapping our own mapping; on success the old range is gone
         // and the new one holds the same pages.
         let base = unsafe {
@@ -128,6 +137,12 @@ impl MemoryData {
         }
         self.def.base = base as *mut u8;
         self.reserved = len;
+        if let Some(a) = &self.attest {
+            if a.source == DirtySource::Kernel {
+                a.register(self.def.base, len).ok()?;
+                a.track(self.def.base, 0..self.def.length as usize).ok()?;
+            }
+        }
         Some(())
     }
 
@@ -174,7 +189,7 @@ impl Memory {
         let store = &mut store.as_context_mut().opaque;
         let guarded = store.engine.config().guarded_memory;
         store.ensure_attest()?;
-        let attest = store.attest.is_some();
+        let attest = store.attest.is_some().then(|| store.engine.dirty_source());
         Ok(Memory::push(store, MemoryData::new(ty, guarded, attest)?))
     }
 

@@ -197,7 +197,7 @@ fn attested_runs_report_no_false_positives_for_wasi_writes() {
         assert!(text(&out.stdout).contains("lines=1000"));
         assert_eq!(std::fs::read_to_string(&log).unwrap(), "", "{policy}");
         assert!(
-            err.contains(&format!("attestation ({policy})")) && err.contains("detections 0"),
+            err.contains(&format!("attestation ({policy}, ")) && err.contains("detections 0"),
             "{err}"
         );
     }

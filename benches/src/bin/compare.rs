@@ -6,8 +6,9 @@
 //!   --rounds R                 children per workload and engine, alternating engines (default 5)
 //!   --explicit-bounds-checks   walmart without guarded memory
 //!   --attest P1,P2,...         instead of wasmtime, compare walmart with these
-//!                              attestation policies (coarse, fine, fine-sync)
-//!                              against walmart with `--attest off`
+//!                              attestation policies (coarse, fine, fine-sync,
+//!                              coarse-barrier: coarse without kernel dirty
+//!                              tracking) against walmart with `--attest off`
 //! ```
 //!
 //! Each (engine, workload) pair runs in a child process of this binary so
@@ -161,11 +162,18 @@ mod walmart_side {
     ) -> Result<(Duration, Duration, Duration), String> {
         let mut config = Config::default();
         config.guarded_memory(!explicit_checks);
+        let (attest, barrier) = match attest.strip_suffix("-barrier") {
+            Some(p) => (p, true),
+            None => (attest, false),
+        };
         let (policy, sync) = match attest.strip_suffix("-sync") {
             Some(p) => (p, true),
             None => (attest, false),
         };
-        config.attest(policy.parse()?).attest_sync(sync);
+        config
+            .attest(policy.parse()?)
+            .attest_sync(sync)
+            .attest_kernel_dirty(!barrier);
         let engine = Engine::new(&config).map_err(|e| e.to_string())?;
         let t = Instant::now();
         let module = Module::from_binary(&engine, wasm).map_err(|e| e.to_string())?;

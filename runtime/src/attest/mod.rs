@@ -1,6 +1,7 @@
 //! The attestation driver: the runtime side of `--attest`.
 //!
 //! * [`dirty`]: the per-memory dirty-page bitmap the store barrier writes;
+//! * [`kernel_dirty`]: written-page tracking by the kernel (`coarse`);
 //! * [`tamper`]: write protection of memory while the host runs;
 //! * [`worker`]: the bounded snapshot ring and the verifier thread;
 //! * [`session`]: one store's attestation: hooks, snapshots, transitions.
@@ -9,6 +10,7 @@
 //! what happens to snapshots and events is a per-store [`AttestOptions`].
 
 pub(crate) mod dirty;
+pub(crate) mod kernel_dirty;
 pub(crate) mod session;
 pub(crate) mod tamper;
 pub(crate) mod worker;

@@ -13,26 +13,86 @@ use walmart_jit::vmctx::VMAttestState;
 use walmart_jit::TrapKind;
 
 use super::dirty::DirtyBitmap;
+use super::kernel_dirty;
 use super::tamper::TamperGuard;
 use super::worker::{self, Counters, EventSink, Shared};
 use super::AttestOptions;
 use crate::error::{Error, Result, Trap};
 use crate::store::StoreOpaque;
 
+/// Who finds the pages generated code writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DirtySource {
+    /// The store barrier compiled after every store.
+    Barrier,
+    /// The kernel ([`kernel_dirty`]); hooks collect its findings.
+    Kernel,
+}
+
 /// The attestation parts of one memory.
 pub(crate) struct MemoryAttest {
     pub(crate) bitmap: DirtyBitmap,
     pub(crate) guard: TamperGuard,
+    pub(crate) source: DirtySource,
 }
 
 impl MemoryAttest {
-    /// For a memory at `base` of `len` bytes that may grow to `max_bytes`.
-    pub(crate) fn new(base: *mut u8, len: usize, max_bytes: u64) -> Result<MemoryAttest> {
-        Ok(MemoryAttest {
+    /// For a memory at `base` of `len` bytes that may grow to `max_bytes`,
+    /// inside a reservation of `reserved` bytes.
+    pub(crate) fn new(
+        base: *mut u8,
+        len: usize,
+        reserved: usize,
+        max_bytes: u64,
+        source: DirtySource,
+    ) -> Result<MemoryAttest> {
+        let a = MemoryAttest {
             bitmap: DirtyBitmap::new(max_bytes)?,
             guard: TamperGuard::register(base, len)?,
-        })
+            source,
+        };
+        if source == DirtySource::Kernel {
+            a.register(base, reserved)?;
+            a.track(base, 0..len)?;
+        }
+        Ok(a)
     }
+
+    /// Kernel tracking: registers the reservation of `reserved` bytes at
+    /// `base` (again after it moved).
+    pub(crate) fn register(&self, base: *mut u8, reserved: usize) -> Result<()> {
+        kernel_dirty::register(base as usize, reserved).map_err(tracking_error)
+    }
+
+    /// Kernel tracking: starts tracking the pages of `fresh` (byte offsets
+    /// from `base`), whose contents need no report (new pages, or pages
+    /// whose writes are already in the bitmap).
+    pub(crate) fn track(&self, base: *mut u8, fresh: std::ops::Range<usize>) -> Result<()> {
+        if self.source != DirtySource::Kernel {
+            return Ok(());
+        }
+        kernel_dirty::collect(base as usize + fresh.start, fresh.len(), |_| {})
+            .map_err(tracking_error)
+    }
+
+    /// Kernel tracking: moves the pages written since the last call (of
+    /// the first `len` bytes at `base`) into the bitmap.
+    pub(crate) fn collect_written(&self, base: *mut u8, len: usize) {
+        if self.source != DirtySource::Kernel {
+            return;
+        }
+        let found =
+            kernel_dirty::collect(base as usize, len, |p| self.bitmap.mark(p * PAGE_SIZE, 1));
+        if found.is_err() {
+            // Never lose a write: without the kernel's answer every page
+            // may have changed.
+            self.bitmap.mark(0, len);
+        }
+    }
+}
+
+fn tracking_error(e: std::io::Error) -> Error {
+    Error::Resource(format!("cannot track the written pages of a memory: {e}"))
 }
 
 /// Host tampering on purpose ([`AttestOptions::inject_host_tamper`]).
@@ -151,10 +211,11 @@ fn trap(kind: TrapKind) -> Error {
 
 /// A hook: snapshots every dirty page of the store's memories into the
 /// ring (plus a few clean pages to audit) and clears their bits. Does no
-/// copying when nothing is dirty. `Err` asks the guest to stop.
+/// copying when nothing is dirty. `flush`: the final flush, which waits
+/// for the verdicts. `Err` asks the guest to stop.
 pub(crate) fn hook(
     store: &mut StoreOpaque,
-    block: bool,
+    flush: bool,
     site: &dyn Fn(&StoreOpaque) -> HookSite,
 ) -> std::result::Result<(), TrapKind> {
     let Some(s) = store.attest.as_deref_mut() else {
@@ -166,6 +227,7 @@ pub(crate) fn hook(
     dirty.clear();
     for (mi, m) in store.memories.iter().enumerate() {
         if let Some(a) = &m.attest {
+            a.collect_written(m.def.base, m.def.length as usize);
             a.bitmap
                 .for_each_dirty(m.def.length as usize / PAGE_SIZE, |p| {
                     dirty.push((mi as u32, p))
@@ -173,7 +235,7 @@ pub(crate) fn hook(
         }
     }
     if !dirty.is_empty() {
-        snapshot(store, &dirty, block, site);
+        snapshot(store, &dirty, flush, site);
     }
     let s = store.attest.as_deref_mut().expect("checked above");
     s.dirty = dirty;
@@ -187,21 +249,32 @@ pub(crate) fn hook(
 }
 
 /// Copies `dirty` pages (as many as the ring takes) and some audit pages
-/// into a batch and queues it.
+/// into a batch and queues it. A hook that waits for the verdict anyway
+/// (synchronous mode, the final flush) lets the verifier read the pages in
+/// place: nothing is copied and the ring is not involved.
 fn snapshot(
     store: &mut StoreOpaque,
     dirty: &[(u32, u32)],
-    block: bool,
+    flush: bool,
     site: &dyn Fn(&StoreOpaque) -> HookSite,
 ) {
     let site = site(store);
     let s = store.attest.as_deref_mut().expect("attested store");
-    let block = block || s.sync || s.backpressure == Backpressure::Block;
-    let (granted, batch) = s.shared.reserve(dirty.len() + s.audit_pages, block);
+    let direct = flush || s.sync;
+    let want = dirty.len() + s.audit_pages;
+    let (granted, batch) = if direct {
+        (want, Some(s.shared.direct_batch()))
+    } else {
+        s.shared
+            .reserve(want, s.backpressure == Backpressure::Block)
+    };
     let Some(mut batch) = batch else {
         Counters::add(&s.shared.counters.deferred, 1);
         return;
     };
+    if !direct {
+        batch.bytes.reserve(granted * PAGE_SIZE);
+    }
     let take = granted.min(dirty.len());
     if take < dirty.len() {
         Counters::add(&s.shared.counters.deferred, 1);
@@ -213,10 +286,8 @@ fn snapshot(
             .as_ref()
             .expect("dirty pages come from attested memories");
         // SAFETY: page < length / PAGE_SIZE, so the page is mapped.
-        let bytes = unsafe {
-            std::slice::from_raw_parts(m.def.base.add(page as usize * PAGE_SIZE), PAGE_SIZE)
-        };
-        batch.bytes.extend_from_slice(bytes);
+        let at = unsafe { m.def.base.add(page as usize * PAGE_SIZE) };
+        add_page(&mut batch, direct, at);
         batch.pages.push((mi, page, PageKind::Dirty));
         a.bitmap.clear(page as usize);
     }
@@ -242,9 +313,9 @@ fn snapshot(
         budget -= 1;
         if !a.bitmap.is_dirty(page) {
             // SAFETY: page < pages: mapped.
-            let bytes =
-                unsafe { std::slice::from_raw_parts(m.def.base.add(page * PAGE_SIZE), PAGE_SIZE) };
-            batch.bytes.extend_from_slice(bytes);
+            add_page(&mut batch, direct, unsafe {
+                m.def.base.add(page * PAGE_SIZE)
+            });
             batch.pages.push((mi as u32, page as u32, PageKind::Audit));
             audits -= 1;
         }
@@ -259,9 +330,23 @@ fn snapshot(
     Counters::add(&c.snapshots, 1);
     Counters::add(&c.pages_snapshotted, take as u64);
     Counters::add(&c.pages_audited, audited as u64);
-    s.shared.submit(batch, granted);
-    if s.sync {
+    s.shared.submit(batch, if direct { 0 } else { granted });
+    if direct {
+        // Also what keeps the pages read in place unchanged and mapped.
         s.shared.wait_done(s.epoch);
+    }
+}
+
+/// Adds the page at `at` (mapped, of an attested memory) to `batch`: its
+/// address, or a copy of its bytes.
+fn add_page(batch: &mut worker::Batch, direct: bool, at: *const u8) {
+    if direct {
+        batch.direct.push(at);
+    } else {
+        // SAFETY: the caller passes a mapped page.
+        batch
+            .bytes
+            .extend_from_slice(unsafe { std::slice::from_raw_parts(at, PAGE_SIZE) });
     }
 }
 

@@ -24,10 +24,20 @@ pub type EventCallback = Arc<dyn Fn(&Event) + Send + Sync>;
 pub(crate) struct Batch {
     pub(crate) epoch: u64,
     pub(crate) site: HookSite,
-    /// (memory, page, kind) of each page, in `bytes` order.
+    /// (memory, page, kind) of each page, in `bytes` (or `direct`) order.
     pub(crate) pages: Vec<(u32, u32, PageKind)>,
     pub(crate) bytes: Vec<u8>,
+    /// Pages read in place instead of copied into `bytes`: only for a
+    /// hook that waits for this batch's verdict before memory can change
+    /// again (synchronous hooks and the final flush). Such a batch takes
+    /// no room in the ring.
+    pub(crate) direct: Vec<*const u8>,
 }
+
+// SAFETY: `direct` pointers are only read by the verifier while the hook
+// that queued them waits for the verdict, with the memory mapped and
+// unchanged (see `Batch::direct`).
+unsafe impl Send for Batch {}
 
 impl Batch {
     fn new() -> Batch {
@@ -36,6 +46,7 @@ impl Batch {
             site: HookSite::new(HookKind::Finish),
             pages: Vec::new(),
             bytes: Vec::new(),
+            direct: Vec::new(),
         }
     }
 }
@@ -185,11 +196,20 @@ impl Shared {
         }
     }
 
-    /// Hands a filled batch to the verifier. `granted` pages were reserved.
+    /// A buffer for a batch of pages read in place (`Batch::direct`),
+    /// which needs no room in the ring.
+    pub(crate) fn direct_batch(&self) -> Batch {
+        lock(&self.queue).free.pop().unwrap_or_else(Batch::new)
+    }
+
+    /// Hands a filled batch to the verifier. `granted` pages were reserved
+    /// (none for a direct batch).
     pub(crate) fn submit(&self, batch: Batch, granted: usize) {
         let mut q = lock(&self.queue);
         // Give back what the hook reserved but did not fill.
-        q.pages_in_flight -= granted - batch.pages.len();
+        if batch.direct.is_empty() {
+            q.pages_in_flight -= granted - batch.pages.len();
+        }
         q.pending.push_back(batch);
         self.work.notify_one();
     }
@@ -251,10 +271,13 @@ impl Shared {
 
     fn finish_batch(&self, mut batch: Batch) {
         let mut q = lock(&self.queue);
-        q.pages_in_flight -= batch.pages.len();
+        if batch.direct.is_empty() {
+            q.pages_in_flight -= batch.pages.len();
+        }
         q.done_epoch = q.done_epoch.max(batch.epoch);
         batch.pages.clear();
         batch.bytes.clear();
+        batch.direct.clear();
         q.free.push(batch);
         self.done.notify_all();
     }
@@ -274,7 +297,12 @@ pub(crate) fn run(shared: Arc<Shared>, mut verifier: Box<dyn Verifier>) {
                 page,
                 epoch: batch.epoch,
                 kind,
-                bytes: &batch.bytes[i * PAGE_SIZE..(i + 1) * PAGE_SIZE],
+                bytes: match batch.direct.get(i) {
+                    // SAFETY: the hook that queued a direct batch keeps the
+                    // page mapped and unchanged until this batch is done.
+                    Some(&page) => unsafe { std::slice::from_raw_parts(page, PAGE_SIZE) },
+                    None => &batch.bytes[i * PAGE_SIZE..(i + 1) * PAGE_SIZE],
+                },
             })
             .collect();
         let t = Instant::now();

@@ -152,7 +152,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let finish = store.finish_attestation();
     if let Some(stats) = store.attestation_stats() {
-        eprintln!("walmart: attestation ({}): {stats}", args.attest);
+        eprintln!(
+            "walmart: attestation ({}, {} dirty tracking): {stats}",
+            args.attest,
+            engine.attest_dirty_tracking()
+        );
     }
     match (outcome, finish) {
         (Err(e), _) => Err(e),

@@ -1,0 +1,294 @@
+//! Written-page tracking by the kernel, for `coarse` attestation.
+//!
+//! `coarse` only looks at memory at the module boundary, so it does not
+//! need to know about each store as it happens: it needs, at each hook,
+//! the pages written since the last one. Linux (6.7+) keeps exactly that
+//! for us. In a memory registered with a userfaultfd in asynchronous
+//! write-protect mode, the `PAGEMAP_SCAN` ioctl lists the pages written
+//! since they were last write-protected and write-protects them again, in
+//! one call; the first write to a protected page clears the protection
+//! inside the kernel (a minor fault, no signal, no thread of ours
+//! involved). Pages never touched stay unpopulated and unprotected (their
+//! first write is an ordinary page fault, and makes them written); pages
+//! only ever read map the shared zero page, which the scan leaves out. Generated code then carries no store barrier at all: a
+//! store costs what it costs without attestation, and the price moves to
+//! one fault per page per boundary crossing plus one page-table walk per
+//! hook (benches/RESULTS.md has the figures).
+//!
+//! Where the kernel lacks the feature (older kernels, seccomp filters,
+//! `userfaultfd` denied), [`available`] says so and `coarse` falls back to
+//! the store barrier.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::OnceLock;
+
+use walmart_jit::vmctx::DIRTY_PAGE_SIZE;
+
+// The kernel ABI (include/uapi/linux/userfaultfd.h and fs.h), which the
+// libc crate does not carry yet.
+const UFFD_API: u64 = 0xaa;
+const UFFD_USER_MODE_ONLY: libc::c_int = 1;
+const UFFD_FEATURE_WP_ASYNC: u64 = 1 << 15;
+const UFFDIO_REGISTER_MODE_WP: u64 = 1 << 1;
+const UFFDIO_API: libc::c_ulong = 0xc018_aa3f;
+const UFFDIO_REGISTER: libc::c_ulong = 0xc020_aa00;
+const PAGEMAP_SCAN: libc::c_ulong = 0xc060_6610;
+const PM_SCAN_WP_MATCHING: u64 = 1 << 0;
+const PM_SCAN_CHECK_WPASYNC: u64 = 1 << 1;
+const PAGE_IS_WRITTEN: u64 = 1 << 1;
+const PAGE_IS_PRESENT: u64 = 1 << 3;
+const PAGE_IS_SWAPPED: u64 = 1 << 4;
+const PAGE_IS_PFNZERO: u64 = 1 << 5;
+
+#[repr(C)]
+struct UffdioApi {
+    api: u64,
+    features: u64,
+    ioctls: u64,
+}
+
+#[repr(C)]
+struct UffdioRegister {
+    start: u64,
+    len: u64,
+    mode: u64,
+    ioctls: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct PageRegion {
+    start: u64,
+    end: u64,
+    categories: u64,
+}
+
+#[repr(C)]
+struct PmScanArg {
+    size: u64,
+    flags: u64,
+    start: u64,
+    end: u64,
+    walk_end: u64,
+    vec: u64,
+    vec_len: u64,
+    max_pages: u64,
+    category_inverted: u64,
+    category_mask: u64,
+    category_anyof_mask: u64,
+    return_mask: u64,
+}
+
+/// The process's userfaultfd (no events are ever read from it: the
+/// asynchronous mode resolves every fault in the kernel) and its pagemap.
+struct Tracker {
+    uffd: OwnedFd,
+    pagemap: File,
+}
+
+static TRACKER: OnceLock<Option<Tracker>> = OnceLock::new();
+
+fn open() -> io::Result<Tracker> {
+    // SAFETY: a plain system call; the result is a new descriptor or -1.
+    // User-mode-only faults are all unprivileged processes may ask for,
+    // and all we need: asynchronous write-protect faults are resolved in
+    // the kernel whoever writes (the guest, or a system call like `read`).
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_userfaultfd,
+            libc::O_CLOEXEC | libc::O_NONBLOCK | UFFD_USER_MODE_ONLY,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned to us and is owned by nobody else.
+    let uffd = unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) };
+    let mut api = UffdioApi {
+        api: UFFD_API,
+        features: UFFD_FEATURE_WP_ASYNC,
+        ioctls: 0,
+    };
+    // SAFETY: UFFDIO_API reads and writes a `struct uffdio_api`.
+    if unsafe { libc::ioctl(uffd.as_raw_fd(), UFFDIO_API, &mut api) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let tracker = Tracker {
+        uffd,
+        pagemap: File::open("/proc/self/pagemap")?,
+    };
+    tracker.self_test()?;
+    Ok(tracker)
+}
+
+impl Tracker {
+    /// Tracks one scratch page end to end, so a kernel that accepts the
+    /// calls but lacks `PAGEMAP_SCAN` (or scans wrongly) is found once,
+    /// here, and not at the first hook.
+    fn self_test(&self) -> io::Result<()> {
+        let len = DIRTY_PAGE_SIZE * 2;
+        let page = crate::vm::mmap::map_anonymous(len, libc::PROT_READ | libc::PROT_WRITE)?;
+        let result = (|| {
+            self.register(page as usize, len)?;
+            // SAFETY: `page` is our fresh read-write mapping of two pages.
+            unsafe {
+                page.read_volatile();
+                page.add(DIRTY_PAGE_SIZE).write_volatile(1);
+            }
+            let mut seen = Vec::new();
+            self.collect(page as usize, len, |p| seen.push(p))?;
+            self.collect(page as usize, len, |p| seen.push(p))?;
+            if seen == [1] {
+                Ok(())
+            } else {
+                Err(io::Error::other(format!(
+                    "PAGEMAP_SCAN reported pages {seen:?} after a read of page 0 \
+                     and a write to page 1"
+                )))
+            }
+        })();
+        // SAFETY: our own mapping, referenced by nothing else.
+        unsafe { libc::munmap(page as *mut libc::c_void, len) };
+        result
+    }
+
+    fn register(&self, start: usize, len: usize) -> io::Result<()> {
+        // A transparent huge page would be reported (and protected) whole:
+        // 512 pages for one write. Advisory, so failure does not matter.
+        // SAFETY: only changes how the kernel backs the range.
+        unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_NOHUGEPAGE) };
+        let mut reg = UffdioRegister {
+            start: start as u64,
+            len: len as u64,
+            mode: UFFDIO_REGISTER_MODE_WP,
+            ioctls: 0,
+        };
+        // SAFETY: UFFDIO_REGISTER reads and writes a `struct
+        // uffdio_register`; registering only changes how faults in the
+        // range are handled.
+        if unsafe { libc::ioctl(self.uffd.as_raw_fd(), UFFDIO_REGISTER, &mut reg) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    fn collect(&self, start: usize, len: usize, mut written: impl FnMut(usize)) -> io::Result<()> {
+        const REGIONS: usize = 256;
+        let mut regions = [PageRegion::default(); REGIONS];
+        let end = (start + len) as u64;
+        let mut at = start as u64;
+        while at < end {
+            let mut arg = PmScanArg {
+                size: std::mem::size_of::<PmScanArg>() as u64,
+                flags: PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+                start: at,
+                end,
+                walk_end: 0,
+                vec: regions.as_mut_ptr() as u64,
+                vec_len: REGIONS as u64,
+                max_pages: 0,
+                // Written, not the zero page, and populated: holes are
+                // skipped, not protected (that would cost a page table
+                // entry and a slower first fault for every page).
+                category_inverted: PAGE_IS_PFNZERO,
+                category_mask: PAGE_IS_WRITTEN | PAGE_IS_PFNZERO,
+                category_anyof_mask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+                return_mask: PAGE_IS_WRITTEN,
+            };
+            // SAFETY: PAGEMAP_SCAN reads `arg` and writes at most
+            // `vec_len` regions into `regions`; write-protecting pages of
+            // a registered range only makes their next write fault.
+            let n = unsafe { libc::ioctl(self.pagemap.as_raw_fd(), PAGEMAP_SCAN, &mut arg) };
+            if n < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            for r in &regions[..n as usize] {
+                let first = (r.start as usize - start) / DIRTY_PAGE_SIZE;
+                let last = (r.end as usize - start).div_ceil(DIRTY_PAGE_SIZE);
+                (first..last).for_each(&mut written);
+            }
+            if arg.walk_end <= at {
+                return Err(io::Error::other("PAGEMAP_SCAN made no progress"));
+            }
+            at = arg.walk_end;
+        }
+        Ok(())
+    }
+}
+
+fn tracker() -> Option<&'static Tracker> {
+    TRACKER.get_or_init(|| open().ok()).as_ref()
+}
+
+/// Whether this kernel tracks written pages for us (checked once per
+/// process).
+pub(crate) fn available() -> bool {
+    tracker().is_some()
+}
+
+fn unavailable() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "the kernel does not offer userfaultfd asynchronous write-protection with PAGEMAP_SCAN",
+    )
+}
+
+/// Puts `[start, start + len)` (whole pages of one anonymous mapping, any
+/// protection) under tracking; a mapping that moves (`mremap`) must be
+/// registered again, and its pages then all count as written.
+pub(crate) fn register(start: usize, len: usize) -> io::Result<()> {
+    tracker().ok_or_else(unavailable)?.register(start, len)
+}
+
+/// Calls `written` with the index (from `start`, in pages) of every page of
+/// `[start, start + len)` written since the last call that covered it, and
+/// write-protects them again.
+pub(crate) fn collect(start: usize, len: usize, written: impl FnMut(usize)) -> io::Result<()> {
+    tracker()
+        .ok_or_else(unavailable)?
+        .collect(start, len, written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_written_pages_once() {
+        if !available() {
+            eprintln!("kernel dirty tracking unavailable here; nothing to check");
+            return;
+        }
+        let len = 64 * DIRTY_PAGE_SIZE;
+        let base = crate::vm::mmap::map_anonymous(len, libc::PROT_READ | libc::PROT_WRITE).unwrap();
+        let at = base as usize;
+        register(at, len).unwrap();
+        let pages = |range| {
+            let mut out = Vec::new();
+            collect(at, range, |p| out.push(p)).unwrap();
+            out
+        };
+        // SAFETY: inside our fresh read-write mapping.
+        unsafe {
+            base.add(2 * DIRTY_PAGE_SIZE).read_volatile();
+            base.add(3 * DIRTY_PAGE_SIZE + 7).write_volatile(1);
+            base.add(40 * DIRTY_PAGE_SIZE - 1)
+                .cast::<u16>()
+                .write_unaligned(7);
+        }
+        assert_eq!(pages(len), [3, 39, 40]);
+        assert_eq!(pages(len), [] as [usize; 0]);
+        // Written again after a scan; the zero page read before is written
+        // now too.
+        // SAFETY: as above.
+        unsafe {
+            base.add(3 * DIRTY_PAGE_SIZE).write_volatile(2);
+            base.add(2 * DIRTY_PAGE_SIZE).write_volatile(2);
+        }
+        assert_eq!(pages(len), [2, 3]);
+        // SAFETY: as above.
+        unsafe { libc::munmap(base as *mut libc::c_void, len) };
+    }
+}
