@@ -307,6 +307,9 @@ fn invoke_attested(
     // SAFETY: func_ref belongs to this store, which keeps it alive.
     let (code, vmctx) = unsafe { ((*func_ref).code, (*func_ref).vmctx) };
     let r = invoke(store, trampoline, vmctx, code, values);
+    if r.is_err() {
+        session::after_trap(store);
+    }
     let protect = store.wasm_depth == 0 || was_protected;
     let exit = session::to_host(store, protect, false, &site(HookKind::ExportExit));
     r.and(exit)

@@ -95,8 +95,17 @@ fn setup_with(config: &Config, on_detect: OnDetect, wat: &str) -> Setup {
 const WRITER: &str = r#"(module
     (import "env" "poke" (func $poke (param i32)))
     (memory (export "memory") 4)
-    (func (export "write")
+    (func (export "write") (local $p i32)
         (i32.store (i32.const 0x1000) (i32.const 7))      ;; page 1
+        ;; Stores through one index, marked together: pages 31, 32, 35.
+        (local.set $p (i32.const 0x1fff8))
+        (i64.store (local.get $p) (i64.const 1))
+        (i64.store offset=8 (local.get $p) (i64.const 2))
+        (i32.store offset=0x3010 (local.get $p) (i32.const 3))
+        ;; Indexes computed as $p + constant: pages 36, 37.
+        (local.set $p (i32.const 0x24ffc))
+        (i32.store (local.get $p) (i32.const 4))
+        (i32.store (i32.add (local.get $p) (i32.const 4)) (i32.const 5))
         (i64.store (i32.const 0x5ffc) (i64.const -1))     ;; straddles pages 5 and 6
         (i32.store8 (i32.const 0x9000) (i32.const 1))     ;; page 9
         (v128.store (i32.const 0xa010) (v128.const i64x2 1 2)) ;; page 10
@@ -128,7 +137,7 @@ fn dirty_pages(s: &Setup) -> BTreeSet<(u32, u32)> {
 
 #[test]
 fn written_pages_are_reported_dirty_exactly() {
-    let expected: BTreeSet<(u32, u32)> = [1, 3, 5, 6, 9, 10, 12, 14, 15, 66]
+    let expected: BTreeSet<(u32, u32)> = [1, 3, 5, 6, 9, 10, 12, 14, 15, 31, 32, 35, 36, 37, 66]
         .iter()
         .map(|p| (0, *p))
         .collect();
@@ -162,6 +171,64 @@ fn written_pages_are_reported_dirty_exactly() {
         assert!(s.events.lock().unwrap().is_empty());
         assert_eq!(stats.detections, 0);
         assert_eq!(stats.ring_drops, 0);
+    }
+}
+
+#[test]
+fn stores_whose_index_wraps_around_are_marked_where_they_land() {
+    // $p + 8 wraps to index 0: the two stores are 4 GiB apart in memory,
+    // not 8 bytes, and must not share one mark.
+    let wat = r#"(module
+        (memory (export "memory") 65536)
+        (func (export "write") (param $p i32)
+            (i64.store (local.get $p) (i64.const 1))
+            (i64.store (i32.add (local.get $p) (i32.const 8)) (i64.const 2)))
+        (func (export "write_wrapped_first") (param $p i32)
+            (i64.store (i32.add (local.get $p) (i32.const 8)) (i64.const 2))
+            (i64.store (local.get $p) (i64.const 1))))"#;
+    for policy in [Policy::Fine, Policy::Coarse] {
+        for f in ["write", "write_wrapped_first"] {
+            let mut config = Config::new();
+            config.attest(policy).attest_kernel_dirty(false);
+            let mut s = setup_with(&config, OnDetect::Log, wat);
+            call(&mut s, f, &[Val::I32(-8)]).unwrap();
+            s.store.finish_attestation().unwrap().unwrap();
+            let expected: BTreeSet<(u32, u32)> = [(0, 0), (0, (1 << 20) - 1)].into();
+            assert_eq!(dirty_pages(&s), expected, "{policy} {f}");
+        }
+    }
+}
+
+#[test]
+fn pages_written_before_a_trap_are_reported() {
+    // The trap ends a run of stores before its marks would be emitted.
+    let wat = r#"(module
+        (memory (export "memory") 2)
+        (func (export "trap") (param $p i32) (result i32)
+            (i32.store (local.get $p) (i32.const 1))
+            (i32.store offset=4 (local.get $p) (i32.const 2))
+            (i32.div_u (i32.const 1) (i32.const 0))))"#;
+    for (policy, kernel) in [
+        (Policy::Fine, false),
+        (Policy::Coarse, false),
+        (Policy::Coarse, true),
+    ] {
+        let mut config = Config::new();
+        config.attest(policy).attest_kernel_dirty(kernel);
+        let mut s = setup_with(&config, OnDetect::Log, wat);
+        let err = call(&mut s, "trap", &[Val::I32(0x5008)]).unwrap_err();
+        assert!(
+            matches!(&err, Error::Trap(t) if t.kind() == TrapKind::IntegerDivisionByZero),
+            "{err}"
+        );
+        s.store.finish_attestation().unwrap().unwrap();
+        assert!(
+            dirty_pages(&s).contains(&(0, 5)),
+            "{policy} kernel={kernel}: {:?}",
+            dirty_pages(&s)
+        );
+        // Nothing looks tampered with afterwards.
+        assert!(s.events.lock().unwrap().is_empty());
     }
 }
 

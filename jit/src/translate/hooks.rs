@@ -12,16 +12,158 @@ use super::FuncTranslator;
 use crate::trap::TrapKind;
 use crate::vmctx::{self, Builtin, HookPoint};
 
+/// Groups of stores waiting for their dirty mark, at most: beyond, the
+/// oldest is marked at once.
+const MAX_PENDING_MARKS: usize = 4;
+
+/// Stores whose dirty mark is not emitted yet. Their indexes are one value
+/// `base` plus small constants (`local.get $p` with offsets, or `$p + 8`
+/// computed by `i32.add`), so together they cover `[base + lo, base + hi)`
+/// (displacements include the static offsets), at most one page long: one
+/// mark (with the straddle test) covers them all.
+///
+/// The mark is computed from the native address of one of the stores,
+/// `anchor`. Where no index wrapped around, that is exact. Indexes
+/// computed by `i32.add` may wrap around 2^32; with constants below a
+/// page, a group can then only mix the top page of a 4 GiB memory with
+/// its first two pages, and the mark lands one byte before or up to two
+/// bytes after the bitmap: the bitmap keeps slack there and folds it back
+/// onto those pages (runtime `DirtyBitmap`), so the mark stays exact.
+pub(crate) struct PendingMark {
+    mem: u32,
+    base: Value,
+    anchor: Value,
+    anchor_disp: u64,
+    lo: u64,
+    hi: u64,
+}
+
 impl FuncTranslator<'_, '_> {
-    /// Marks the page(s) of a `size`-byte store at native address `addr`
-    /// of memory `mem` dirty. Runs after the store, so an access that traps
-    /// never marks a page outside the memory: the biased bitmap is indexed
-    /// by the address's page number and needs no bounds check.
-    pub(crate) fn store_barrier(&mut self, mem: u32, addr: Value, size: u32) {
-        let attest = self.env.config.attest;
-        if !attest.store_barrier {
+    /// The store barrier for a `size`-byte store at `index + offset` of
+    /// memory `mem` (native address `addr`): its page(s) become dirty.
+    ///
+    /// Marks are coalesced: stores through one base index in a
+    /// straight-line run (an unrolled loop body, a struct's fields) get
+    /// one mark, emitted when the run ends, i.e. before any branch, call,
+    /// builtin or hook ([`Self::flush_marks`]), so every hook still sees
+    /// every page written before it. A trap can end a run early; the
+    /// runtime then marks the memory's resident pages instead.
+    pub(crate) fn store_barrier(
+        &mut self,
+        mem: u32,
+        index: Value,
+        offset: u64,
+        size: u32,
+        addr: Value,
+    ) {
+        if !self.env.config.attest.store_barrier {
             return;
         }
+        let (base, constant) = self.index_base(index);
+        let disp = constant + offset;
+        let end = disp + u64::from(size);
+        let page = 1u64 << vmctx::DIRTY_PAGE_SHIFT;
+        if let Some(p) = self
+            .pending_marks
+            .iter_mut()
+            .find(|p| p.mem == mem && p.base == base && p.hi.max(end) - p.lo.min(disp) <= page)
+        {
+            p.lo = p.lo.min(disp);
+            p.hi = p.hi.max(end);
+            return;
+        }
+        if self.pending_marks.len() == MAX_PENDING_MARKS {
+            let oldest = self.pending_marks.remove(0);
+            self.emit_mark(&oldest);
+        }
+        self.pending_marks.push(PendingMark {
+            mem,
+            base,
+            anchor: addr,
+            anchor_disp: disp,
+            lo: disp,
+            hi: end,
+        });
+    }
+
+    /// `index` as a base value plus a constant below one page, looking
+    /// through `iadd` of constants.
+    fn index_base(&self, index: Value) -> (Value, u64) {
+        use cranelift_codegen::ir::{InstructionData, Opcode, ValueDef};
+        let dfg = &self.builder.func.dfg;
+        let constant = |v: Value| match dfg.value_def(v) {
+            ValueDef::Result(inst, _) => match dfg.insts[inst] {
+                InstructionData::UnaryImm {
+                    opcode: Opcode::Iconst,
+                    imm,
+                } => Some(imm.bits()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let (mut base, mut total) = (dfg.resolve_aliases(index), 0u64);
+        for _ in 0..4 {
+            let ValueDef::Result(inst, _) = dfg.value_def(base) else {
+                break;
+            };
+            let InstructionData::Binary {
+                opcode: Opcode::Iadd,
+                args: [a, b],
+            } = dfg.insts[inst]
+            else {
+                break;
+            };
+            let (next, c) = match (constant(a), constant(b)) {
+                (_, Some(c)) => (a, c),
+                (Some(c), _) => (b, c),
+                _ => break,
+            };
+            // Constants are sign-extended to 64 bits; only small positive
+            // ones keep the group within a page of its base.
+            let c = c as u64;
+            if c >= 1 << vmctx::DIRTY_PAGE_SHIFT || total + c >= 1 << vmctx::DIRTY_PAGE_SHIFT {
+                break;
+            }
+            (base, total) = (dfg.resolve_aliases(next), total + c);
+        }
+        (base, total)
+    }
+
+    /// Emits the marks of every pending store (see [`Self::store_barrier`]).
+    pub(crate) fn flush_marks(&mut self) {
+        if self.pending_marks.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending_marks);
+        for p in &pending {
+            self.emit_mark(p);
+        }
+        if self.env.config.attest.barrier_arms {
+            let state = self.load_fixed_ptr(self.vmctx, vmctx::ATTEST);
+            let armed = self.builder.ins().iconst(types::I32, 1);
+            self.builder
+                .ins()
+                .store(super::vm_flags(), armed, state, vmctx::ATTEST_ARMED);
+        }
+    }
+
+    /// Marks the page(s) of the stores of `p` (see [`PendingMark`]).
+    fn emit_mark(&mut self, p: &PendingMark) {
+        let delta = p.lo.wrapping_sub(p.anchor_disp) as i64;
+        self.mark_range(p.mem, p.anchor, delta, p.hi - p.lo);
+    }
+
+    /// Marks the page(s) of the `size` bytes (at most a page) at native
+    /// address `addr + delta` of memory `mem`. The biased bitmap is indexed
+    /// by the native address's page number and needs no bounds check: the
+    /// stores did not trap, so their bytes are inside the memory (or, for
+    /// a wrapped group, in the bitmap's slack).
+    fn mark_range(&mut self, mem: u32, addr: Value, delta: i64, size: u64) {
+        let addr = if delta == 0 {
+            addr
+        } else {
+            self.builder.ins().iadd_imm_s(addr, delta)
+        };
         let def = self.memory_def(mem);
         let flags = self.memory_field_flags(mem);
         let dirty = self
@@ -36,14 +178,14 @@ impl FuncTranslator<'_, '_> {
         let slot = self.builder.ins().iadd(dirty, first);
         self.builder.ins().store(super::vm_flags(), one, slot, 0);
         if size > 1 {
-            // An unaligned access may straddle two pages; then the page of
-            // its last byte is marked too, which keeps the bitmap exact.
-            // The test is a predictable branch: a second store on every
-            // access costs far more in store-bound loops (matmul: 2.28x
-            // against 1.65x with the branch).
+            // The bytes may straddle two pages; then the page of the last
+            // byte is marked too, which keeps the bitmap exact. The test is
+            // a predictable branch: a second store on every access costs
+            // far more in store-bound loops (matmul: 2.28x against 1.65x
+            // with the branch, before coalescing).
             let mask = (1i64 << vmctx::DIRTY_PAGE_SHIFT) - 1;
             let in_page = self.builder.ins().band_imm_s(addr, mask);
-            let limit = (1i64 << vmctx::DIRTY_PAGE_SHIFT) - i64::from(size);
+            let limit = (1i64 << vmctx::DIRTY_PAGE_SHIFT) - size as i64;
             let straddles =
                 self.builder
                     .ins()
@@ -52,13 +194,6 @@ impl FuncTranslator<'_, '_> {
                 let next = t.builder.ins().iadd_imm_s(slot, 1);
                 t.builder.ins().store(super::vm_flags(), one, next, 0);
             });
-        }
-        if attest.barrier_arms {
-            let state = self.load_fixed_ptr(self.vmctx, vmctx::ATTEST);
-            let armed = self.builder.ins().iconst(types::I32, 1);
-            self.builder
-                .ins()
-                .store(super::vm_flags(), armed, state, vmctx::ATTEST_ARMED);
         }
     }
 
@@ -69,6 +204,7 @@ impl FuncTranslator<'_, '_> {
         if !self.env.config.attest.function_hooks {
             return;
         }
+        self.flush_marks();
         let state = self.load_fixed_ptr(self.vmctx, vmctx::ATTEST);
         let armed =
             self.builder

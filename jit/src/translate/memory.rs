@@ -157,7 +157,7 @@ impl FuncTranslator<'_, '_> {
                     (4, 8) => ins.istore32(flags, value, addr, 0),
                     _ => ins.store(flags, value, addr, 0),
                 };
-                self.store_barrier(mem, addr, size);
+                self.store_barrier(mem, index, memarg.offset, size, addr);
             }
         }
     }

@@ -123,6 +123,8 @@ pub struct FuncTranslator<'a, 'b> {
     pub(crate) func_index: u32,
     /// Module offset of the operator being translated (hooks report it).
     pub(crate) offset: u32,
+    /// Stores whose dirty marks are not emitted yet (see `hooks.rs`).
+    pub(crate) pending_marks: Vec<hooks::PendingMark>,
 }
 
 /// Translates the body of defined function `func_index` into IR.
@@ -195,6 +197,7 @@ pub fn translate_function(
         dead_depth: 0,
         func_index,
         offset: body.range().start as u32,
+        pending_marks: Vec::new(),
     };
     t.push_function_frame(sig);
     t.function_hook(vmctx::HookPoint::Entry);
@@ -255,6 +258,7 @@ impl FuncTranslator<'_, '_> {
 
     /// Emits an unconditional trap and marks the rest of the block dead.
     pub(crate) fn trap(&mut self, kind: TrapKind) {
+        self.flush_marks();
         self.builder.ins().trap(kind.code());
         self.reachable = false;
     }
@@ -280,6 +284,8 @@ impl FuncTranslator<'_, '_> {
         returns: &[ir::Type],
         args: &[Value],
     ) -> Vec<Value> {
+        // The runtime may look at the dirty bitmap.
+        self.flush_marks();
         let mut sig = Signature::new(self.env.host_call_conv);
         sig.params.push(AbiParam::new(self.env.pointer_type));
         sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
@@ -298,6 +304,9 @@ impl FuncTranslator<'_, '_> {
     fn translate(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         if !self.reachable {
             return self.translate_unreachable(op);
+        }
+        if !self.pending_marks.is_empty() && ends_straight_line(op) {
+            self.flush_marks();
         }
         use Operator as O;
         match op {
@@ -389,6 +398,38 @@ impl FuncTranslator<'_, '_> {
             }
         }
     }
+}
+
+/// Whether `op` may leave the straight-line run pending store marks
+/// belong to: control flow and calls. (Builtin calls flush on their own:
+/// the runtime may read the dirty bitmap.)
+fn ends_straight_line(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    matches!(
+        op,
+        O::Unreachable
+            | O::Block { .. }
+            | O::Loop { .. }
+            | O::If { .. }
+            | O::Else
+            | O::End
+            | O::Br { .. }
+            | O::BrIf { .. }
+            | O::BrTable { .. }
+            | O::Return
+            | O::Call { .. }
+            | O::CallIndirect { .. }
+            | O::ReturnCall { .. }
+            | O::ReturnCallIndirect { .. }
+            | O::MemoryGrow { .. }
+            | O::MemoryFill { .. }
+            | O::MemoryCopy { .. }
+            | O::MemoryInit { .. }
+            | O::TableGrow { .. }
+            | O::TableFill { .. }
+            | O::TableCopy { .. }
+            | O::TableInit { .. }
+    )
 }
 
 /// A short name for an operator in error messages.

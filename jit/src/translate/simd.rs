@@ -223,7 +223,13 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .store(super::memory::heap_flags(), x, addr, 0);
-        self.store_barrier(super::memory::target_memory(memarg), addr, size);
+        self.store_barrier(
+            super::memory::target_memory(memarg),
+            index,
+            memarg.offset,
+            size,
+            addr,
+        );
     }
 
     /// `trunc_sat_f64x2_*_zero`: convert to 64-bit lanes, then narrow with
@@ -311,7 +317,13 @@ impl FuncTranslator<'_, '_> {
                     16,
                 );
                 self.builder.ins().store(flags, v, addr, 0);
-                self.store_barrier(super::memory::target_memory(memarg), addr, 16);
+                self.store_barrier(
+                    super::memory::target_memory(memarg),
+                    index,
+                    memarg.offset,
+                    16,
+                    addr,
+                );
             }
             O::V128Load8Lane { memarg, lane } => self.load_lane(memarg, *lane, I8, I8X16),
             O::V128Load16Lane { memarg, lane } => self.load_lane(memarg, *lane, I16, I16X8),

@@ -8,10 +8,22 @@ use walmart_jit::vmctx::{DIRTY_PAGE_SHIFT, DIRTY_PAGE_SIZE};
 use crate::error::{Error, Result};
 
 /// A bitmap covering the largest size its memory may reach.
+///
+/// One page of slack lies on each side. Generated code marks a group of
+/// stores through one base index from one of them (jit `hooks.rs`), and
+/// when 32-bit indexes wrapped around within a group, that mark lands on
+/// the byte before the bitmap (meaning the top page of a 4 GiB memory) or
+/// on the two bytes after it (meaning pages 0 and 1); hooks fold those
+/// back.
 pub(crate) struct DirtyBitmap {
     ptr: *mut u8,
     len: usize,
 }
+
+/// Bytes of slack mapped before and after the bitmap.
+const SLACK: usize = DIRTY_PAGE_SIZE;
+/// Pages of a 4 GiB memory.
+const PAGES_4G: usize = 1 << (32 - DIRTY_PAGE_SHIFT);
 
 impl DirtyBitmap {
     /// A clean bitmap for a memory of at most `max_bytes`. The mapping is
@@ -21,9 +33,13 @@ impl DirtyBitmap {
         let pages = max_bytes.div_ceil(DIRTY_PAGE_SIZE as u64) as usize;
         // Whole u64 words, so scanning never reads past the end.
         let len = pages.max(1).next_multiple_of(8);
-        let ptr = crate::vm::mmap::map_anonymous(len, libc::PROT_READ | libc::PROT_WRITE).map_err(
-            |e| Error::Resource(format!("cannot map a {len}-byte dirty-page bitmap: {e}")),
-        )?;
+        let map =
+            crate::vm::mmap::map_anonymous(len + 2 * SLACK, libc::PROT_READ | libc::PROT_WRITE)
+                .map_err(|e| {
+                    Error::Resource(format!("cannot map a {len}-byte dirty-page bitmap: {e}"))
+                })?;
+        // SAFETY: inside the mapping, which is SLACK bytes longer.
+        let ptr = unsafe { map.add(SLACK) };
         Ok(DirtyBitmap { ptr, len })
     }
 
@@ -61,8 +77,29 @@ impl DirtyBitmap {
         }
     }
 
+    /// Moves marks that landed in the slack (see [`DirtyBitmap`]) onto
+    /// the pages they stand for.
+    fn fold_slack(&self) {
+        // SAFETY: the slack bytes are inside our mapping.
+        unsafe {
+            let before = self.ptr.sub(1);
+            if *before != 0 {
+                *before = 0;
+                self.mark((PAGES_4G - 1) << DIRTY_PAGE_SHIFT, 1);
+            }
+            for page in 0..2 {
+                let after = self.ptr.add(self.len + page);
+                if *after != 0 {
+                    *after = 0;
+                    self.mark(page << DIRTY_PAGE_SHIFT, 1);
+                }
+            }
+        }
+    }
+
     /// Calls `found` with each dirty page among the first `pages`, in order.
     pub(crate) fn for_each_dirty(&self, pages: usize, mut found: impl FnMut(u32)) {
+        self.fold_slack();
         let words = pages.min(self.len).div_ceil(8);
         // SAFETY: the mapping is `len` bytes, a multiple of 8 and page
         // aligned, so `words` u64 reads stay inside it.
@@ -84,7 +121,12 @@ impl DirtyBitmap {
 impl Drop for DirtyBitmap {
     fn drop(&mut self) {
         // SAFETY: our own mapping, no longer referenced by any memory.
-        unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
+        unsafe {
+            libc::munmap(
+                self.ptr.sub(SLACK) as *mut libc::c_void,
+                self.len + 2 * SLACK,
+            )
+        };
     }
 }
 

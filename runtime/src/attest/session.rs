@@ -492,6 +492,38 @@ pub(crate) fn from_host(
     Ok(was)
 }
 
+/// After a call into the module failed: generated code marks the pages of
+/// a straight-line run of stores when the run ends, and a trap may end it
+/// first, so every resident page of each barrier-tracked memory is marked
+/// dirty. Nothing written is missed; after a trap, pages only read may be
+/// reported too.
+pub(crate) fn after_trap(store: &mut StoreOpaque) {
+    if store.attest.is_none() {
+        return;
+    }
+    for m in store.memories.iter() {
+        if let Some(a) = m
+            .attest
+            .as_ref()
+            .filter(|a| a.source == DirtySource::Barrier)
+        {
+            let len = m.def.length as usize;
+            let mut resident = vec![0u8; len.div_ceil(PAGE_SIZE)];
+            // SAFETY: [base, base + len) is the memory's accessible mapping
+            // (page aligned); mincore writes one byte per page of it.
+            let ok = len == 0
+                || unsafe {
+                    libc::mincore(m.def.base as *mut libc::c_void, len, resident.as_mut_ptr())
+                } == 0;
+            for (page, r) in resident.iter().enumerate() {
+                if !ok || r & 1 != 0 {
+                    a.bitmap.mark(page * PAGE_SIZE, 1);
+                }
+            }
+        }
+    }
+}
+
 /// Ends the run's attestation: checks for tampering since the last call,
 /// flushes every dirty page through the verifier and waits for its
 /// verdicts. Returns the counters, or `None` without attestation.
