@@ -33,6 +33,7 @@ pub struct AttestOptions {
     pub(crate) on_event: Option<EventCallback>,
     pub(crate) ring_pages: usize,
     pub(crate) interval: Duration,
+    pub(crate) snapshot_budget: f64,
     pub(crate) audit_pages: usize,
     pub(crate) inject: Option<session::HostTamperInjector>,
 }
@@ -47,6 +48,7 @@ impl Default for AttestOptions {
             on_event: None,
             ring_pages: 1024,
             interval: Duration::from_millis(1),
+            snapshot_budget: 0.05,
             audit_pages: 4,
             inject: None,
         }
@@ -100,6 +102,21 @@ impl AttestOptions {
     /// by function hooks (boundary hooks always snapshot).
     pub fn interval(mut self, d: Duration) -> AttestOptions {
         self.interval = d;
+        self
+    }
+
+    /// Asynchronous `fine`: the share of the guest's time that copying
+    /// pages for function-hook snapshots may take (default 0.05). After a
+    /// snapshot that took `t` to copy, hooks are armed again no sooner
+    /// than `t / budget` later (and never sooner than the interval), so a
+    /// guest that rewrites many pages is snapshotted less often instead of
+    /// slowed down. Boundary hooks always snapshot.
+    pub fn snapshot_budget(mut self, fraction: f64) -> AttestOptions {
+        self.snapshot_budget = if fraction > 0.0 {
+            fraction.min(1.0)
+        } else {
+            1.0
+        };
         self
     }
 

@@ -157,6 +157,7 @@ impl AttestSession {
             opts.on_detect,
             policy == Policy::Fine && !sync,
             opts.interval,
+            opts.snapshot_budget,
             opts.ring_pages,
             EventSink {
                 log,
@@ -258,6 +259,7 @@ fn snapshot(
     flush: bool,
     site: &dyn Fn(&StoreOpaque) -> HookSite,
 ) {
+    let started = std::time::Instant::now();
     let site = site(store);
     let s = store.attest.as_deref_mut().expect("attested store");
     let direct = flush || s.sync;
@@ -331,6 +333,9 @@ fn snapshot(
     Counters::add(&c.pages_snapshotted, take as u64);
     Counters::add(&c.pages_audited, audited as u64);
     s.shared.submit(batch, if direct { 0 } else { granted });
+    if !direct {
+        s.shared.pace(started.elapsed());
+    }
     if direct {
         // Also what keeps the pages read in place unchanged and mapped.
         s.shared.wait_done(s.epoch);

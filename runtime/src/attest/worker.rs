@@ -79,6 +79,10 @@ pub(crate) struct Shared {
     /// Arm function hooks when the verifier is idle (asynchronous `fine`).
     arm_when_idle: bool,
     interval: Duration,
+    /// Share of the guest's time snapshot copies may take.
+    budget: f64,
+    /// Least time between two armings, from the last snapshot's cost.
+    paced_nanos: AtomicU64,
     capacity: usize,
     queue: Mutex<Queue>,
     work: Condvar,
@@ -135,6 +139,7 @@ impl Shared {
         on_detect: OnDetect,
         arm_when_idle: bool,
         interval: Duration,
+        budget: f64,
         capacity: usize,
         sink: EventSink,
     ) -> Shared {
@@ -145,6 +150,8 @@ impl Shared {
             detected: AtomicBool::new(false),
             arm_when_idle,
             interval,
+            budget,
+            paced_nanos: AtomicU64::new(0),
             capacity: capacity.max(1),
             queue: Mutex::default(),
             work: Condvar::new(),
@@ -214,6 +221,13 @@ impl Shared {
         self.work.notify_one();
     }
 
+    /// A snapshot took `copying`: hooks wait in proportion before the
+    /// verifier arms them again (see `AttestOptions::snapshot_budget`).
+    pub(crate) fn pace(&self, copying: Duration) {
+        let gap = copying.as_nanos() as f64 / self.budget;
+        self.paced_nanos.store(gap as u64, Ordering::Relaxed);
+    }
+
     /// Waits until the verifier has judged every batch up to `epoch`.
     pub(crate) fn wait_done(&self, epoch: u64) {
         let mut q = lock(&self.queue);
@@ -250,13 +264,16 @@ impl Shared {
             let wait = if self.arm_when_idle {
                 // Idle: ask the next function hook for a snapshot, at most
                 // once per interval so hooks never call out more often.
+                let gap = self.interval.max(Duration::from_nanos(
+                    self.paced_nanos.load(Ordering::Relaxed),
+                ));
                 let since = last_arm.elapsed();
-                if since >= self.interval {
+                if since >= gap {
                     self.state.armed.store(1, Ordering::Release);
                     *last_arm = Instant::now();
-                    self.interval
+                    gap
                 } else {
-                    self.interval - since
+                    gap - since
                 }
             } else {
                 Duration::from_millis(50)
