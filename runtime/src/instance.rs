@@ -389,7 +389,7 @@ pub(crate) fn instantiate(
             MemoryData::new(
                 MemoryType::from_plan(plan),
                 store.engine.config().guarded_memory,
-                store.attest.is_some().then(|| store.engine.dirty_source()),
+                store.memory_dirty_source(),
             )?,
         );
         let ptr = &mem.data_in(store).def as *const _ as u64;

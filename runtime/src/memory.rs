@@ -138,10 +138,7 @@ impl MemoryData {
         self.def.base = base as *mut u8;
         self.reserved = len;
         if let Some(a) = &self.attest {
-            if a.source == DirtySource::Kernel {
-                a.register(self.def.base, len).ok()?;
-                a.track(self.def.base, 0..self.def.length as usize).ok()?;
-            }
+            a.moved(self.def.base, len, self.def.length as usize).ok()?;
         }
         Some(())
     }
@@ -189,7 +186,7 @@ impl Memory {
         let store = &mut store.as_context_mut().opaque;
         let guarded = store.engine.config().guarded_memory;
         store.ensure_attest()?;
-        let attest = store.attest.is_some().then(|| store.engine.dirty_source());
+        let attest = store.memory_dirty_source();
         Ok(Memory::push(store, MemoryData::new(ty, guarded, attest)?))
     }
 

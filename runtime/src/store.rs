@@ -73,6 +73,12 @@ pub struct StoreOpaque {
 impl StoreOpaque {
     /// Starts the attestation session if the engine attests and it has not
     /// started yet.
+    /// Where a memory created now gets its dirty pages, or `None` when
+    /// the store does not attest.
+    pub(crate) fn memory_dirty_source(&self) -> Option<crate::attest::session::DirtySource> {
+        self.attest.is_some().then(|| self.engine.dirty_source())
+    }
+
     pub(crate) fn ensure_attest(&mut self) -> Result<()> {
         let config = self.engine.config();
         if config.attest == Policy::Off || self.attest.is_some() {

@@ -305,13 +305,12 @@ impl FuncTranslator<'_, '_> {
         if !self.reachable {
             return self.translate_unreachable(op);
         }
-        if !self.pending_marks.is_empty() && ends_straight_line(op) {
-            self.flush_marks();
-        }
         use Operator as O;
+        // Control flow and calls end the straight-line run pending store
+        // marks belong to (builtin calls flush on their own).
         match op {
+            O::Nop | O::Drop | O::Select | O::TypedSelect { .. } => self.translate_control(op),
             O::Unreachable
-            | O::Nop
             | O::Block { .. }
             | O::Loop { .. }
             | O::If { .. }
@@ -320,11 +319,14 @@ impl FuncTranslator<'_, '_> {
             | O::Br { .. }
             | O::BrIf { .. }
             | O::BrTable { .. }
-            | O::Return
-            | O::Drop
-            | O::Select
-            | O::TypedSelect { .. } => self.translate_control(op),
-            O::Call { .. } | O::CallIndirect { .. } => self.translate_call(op),
+            | O::Return => {
+                self.flush_marks();
+                self.translate_control(op)
+            }
+            O::Call { .. } | O::CallIndirect { .. } => {
+                self.flush_marks();
+                self.translate_call(op)
+            }
             O::LocalGet { .. }
             | O::LocalSet { .. }
             | O::LocalTee { .. }
@@ -398,38 +400,6 @@ impl FuncTranslator<'_, '_> {
             }
         }
     }
-}
-
-/// Whether `op` may leave the straight-line run pending store marks
-/// belong to: control flow and calls. (Builtin calls flush on their own:
-/// the runtime may read the dirty bitmap.)
-fn ends_straight_line(op: &Operator<'_>) -> bool {
-    use Operator as O;
-    matches!(
-        op,
-        O::Unreachable
-            | O::Block { .. }
-            | O::Loop { .. }
-            | O::If { .. }
-            | O::Else
-            | O::End
-            | O::Br { .. }
-            | O::BrIf { .. }
-            | O::BrTable { .. }
-            | O::Return
-            | O::Call { .. }
-            | O::CallIndirect { .. }
-            | O::ReturnCall { .. }
-            | O::ReturnCallIndirect { .. }
-            | O::MemoryGrow { .. }
-            | O::MemoryFill { .. }
-            | O::MemoryCopy { .. }
-            | O::MemoryInit { .. }
-            | O::TableGrow { .. }
-            | O::TableFill { .. }
-            | O::TableCopy { .. }
-            | O::TableInit { .. }
-    )
 }
 
 /// A short name for an operator in error messages.

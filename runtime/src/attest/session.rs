@@ -52,27 +52,22 @@ impl MemoryAttest {
             source,
         };
         if source == DirtySource::Kernel {
-            a.register(base, reserved)?;
-            a.track(base, 0..len)?;
+            kernel_dirty::register(base as usize, reserved).map_err(tracking_error)?;
         }
         Ok(a)
     }
 
-    /// Kernel tracking: registers the reservation of `reserved` bytes at
-    /// `base` (again after it moved).
-    pub(crate) fn register(&self, base: *mut u8, reserved: usize) -> Result<()> {
-        kernel_dirty::register(base as usize, reserved).map_err(tracking_error)
-    }
-
-    /// Kernel tracking: starts tracking the pages of `fresh` (byte offsets
-    /// from `base`), whose contents need no report (new pages, or pages
-    /// whose writes are already in the bitmap).
-    pub(crate) fn track(&self, base: *mut u8, fresh: std::ops::Range<usize>) -> Result<()> {
+    /// Kernel tracking: the memory moved to a reservation of `reserved`
+    /// bytes at `base` (its first `len` bytes accessible), which the
+    /// kernel no longer tracks. Call [`Self::collect_written`] before the
+    /// move; this registers the new place and write-protects its pages,
+    /// whose writes are already in the bitmap.
+    pub(crate) fn moved(&self, base: *mut u8, reserved: usize, len: usize) -> Result<()> {
         if self.source != DirtySource::Kernel {
             return Ok(());
         }
-        kernel_dirty::collect(base as usize + fresh.start, fresh.len(), |_| {})
-            .map_err(tracking_error)
+        kernel_dirty::register(base as usize, reserved).map_err(tracking_error)?;
+        kernel_dirty::collect(base as usize, len, |_| {}).map_err(tracking_error)
     }
 
     /// Kernel tracking: moves the pages written since the last call (of
@@ -333,12 +328,11 @@ fn snapshot(
     Counters::add(&c.pages_snapshotted, take as u64);
     Counters::add(&c.pages_audited, audited as u64);
     s.shared.submit(batch, if direct { 0 } else { granted });
-    if !direct {
-        s.shared.pace(started.elapsed());
-    }
     if direct {
         // Also what keeps the pages read in place unchanged and mapped.
         s.shared.wait_done(s.epoch);
+    } else {
+        s.shared.pace(started.elapsed());
     }
 }
 
