@@ -151,6 +151,16 @@ impl CodeMemory {
                 std::io::Error::last_os_error().to_string(),
             ));
         }
+        crate::perf_map::record(memory.functions.iter().map(|f| {
+            let name = match f.func_index {
+                Some(i) => match memory.names.funcs.get(&i) {
+                    Some(n) => format!("wasm[{i}]::{n}"),
+                    None => format!("wasm[{i}]"),
+                },
+                None => "walmart-trampoline".to_string(),
+            };
+            (ptr as usize + f.start as usize, f.len as usize, name)
+        }));
         let memory = Arc::new(memory);
         registry()
             .write()

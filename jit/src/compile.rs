@@ -107,7 +107,7 @@ impl Compiler {
             frontend_config: self.isa.frontend_config(),
         };
         let num_imported = info.num_imported_funcs;
-        let functions: Vec<CompiledFunction> = info
+        let mut functions: Vec<CompiledFunction> = info
             .func_bodies
             .par_iter()
             .enumerate()
@@ -123,6 +123,10 @@ impl Compiler {
                 },
             )
             .collect::<Result<_, _>>()?;
+        if self.config.attest.function_hooks {
+            // Placed where `hooks::hook_trampoline_index` says.
+            functions.push(self.hook_trampoline()?);
+        }
         let names = DebugNames {
             module: info.name.clone(),
             funcs: info.func_names.clone(),
@@ -225,6 +229,22 @@ impl Compiler {
                 ..Default::default()
             },
         })
+    }
+
+    /// Compiles the attestation hook trampoline of a module (see
+    /// [`translate::hooks::build_hook_trampoline`]).
+    fn hook_trampoline(&self) -> Result<CompiledFunction, CompileError> {
+        let ptr = self.isa.pointer_type();
+        let mut ctx = Context::new();
+        ctx.func = ir::Function::with_name_signature(
+            UserFuncName::default(),
+            translate::hooks::hook_trampoline_signature(ptr),
+        );
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        translate::hooks::build_hook_trampoline(&mut b, ptr, self.isa.default_call_conv());
+        b.finalize(self.isa.frontend_config());
+        self.finish_function(&mut ctx, None, 0)
     }
 
     /// Compiles the entry trampoline for signature `sig`: a C-ABI function

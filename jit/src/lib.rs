@@ -11,6 +11,7 @@ pub mod code_memory;
 pub mod compile;
 pub mod error;
 pub mod module_info;
+mod perf_map;
 pub mod translate;
 pub mod trap;
 pub mod vmctx;

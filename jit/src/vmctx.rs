@@ -71,6 +71,20 @@ pub const MEMORY_DIRTY: i32 = 16;
 pub const DIRTY_PAGE_SHIFT: u32 = 12;
 /// The attestation page: the unit of dirty tracking and snapshots.
 pub const DIRTY_PAGE_SIZE: usize = 1 << DIRTY_PAGE_SHIFT;
+/// Pages of a 4 GiB memory: the dirty bitmap of a guarded memory has one
+/// byte for each.
+pub const DIRTY_PAGES_4G: usize = 1 << (32 - DIRTY_PAGE_SHIFT);
+/// Bytes of slack mapped on each side of a dirty bitmap (see the runtime's
+/// `DirtyBitmap`).
+pub const DIRTY_SLACK: usize = DIRTY_PAGE_SIZE;
+/// A guarded 32-bit memory with attestation keeps its dirty bitmap just
+/// below byte 0, so the store barrier addresses it from the heap base it
+/// already holds: the byte of page `p` is at `base - GUARDED_DIRTY_BELOW + p`.
+/// The bitmap's slack after it ends exactly at `base`.
+pub const GUARDED_DIRTY_BELOW: i32 = (DIRTY_PAGES_4G + DIRTY_SLACK) as i32;
+/// Bytes reserved below a guarded memory with attestation: its bitmap and
+/// the slack on both sides.
+pub const GUARDED_DIRTY_PREFIX: usize = DIRTY_PAGES_4G + 2 * DIRTY_SLACK;
 
 /// The per-store attestation state generated code reads.
 #[repr(C)]
@@ -80,10 +94,15 @@ pub struct VMAttestState {
     /// the verifier when it wants a snapshot (asynchronous mode) or by the
     /// store barrier itself (synchronous mode).
     pub armed: std::sync::atomic::AtomicU32,
+    /// The last armed hook's answer, stored by the hook trampoline: non-zero
+    /// when the guest must stop (a detection under `--on-detect trap`).
+    pub stop: std::sync::atomic::AtomicU32,
 }
 
 /// Offset of [`VMAttestState::armed`].
 pub const ATTEST_ARMED: i32 = 0;
+/// Offset of [`VMAttestState::stop`].
+pub const ATTEST_STOP: i32 = 4;
 
 /// Where a function hook sits, as passed to [`Builtin::AttestHook`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,6 +206,8 @@ pub enum Builtin {
     ElemDrop,
     /// `(vmctx, func: u32, offset: u32, point: u32) -> u32`: an armed
     /// attestation hook; non-zero means trap (the policy stops on detection).
+    /// Generated code reaches it through each module's hook trampoline
+    /// (see `compile.rs`), which preserves every register.
     AttestHook,
 }
 

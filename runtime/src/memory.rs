@@ -4,8 +4,9 @@
 //! generated code needs no bounds checks; small reservations hold just the
 //! declared maximum (or current size) and move when they must grow past it.
 
-use walmart_jit::vmctx::VMMemory;
+use walmart_jit::vmctx::{VMMemory, GUARDED_DIRTY_PREFIX};
 
+use crate::attest::dirty::DirtyBitmap;
 use crate::attest::session::{DirtySource, MemoryAttest};
 use crate::error::{Error, Result};
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
@@ -52,11 +53,20 @@ impl MemoryData {
         } else {
             (ty.max.unwrap_or(ty.min).min(max_pages).max(1) * PAGE_SIZE) as usize
         };
-        let base = mmap::map_anonymous(reserved, libc::PROT_NONE).map_err(|e| {
+        // A guarded memory with attestation has its dirty bitmap right
+        // below byte 0 (generated code addresses it from the heap base).
+        let prefix = if guarded && !ty.memory64 && attest.is_some() {
+            GUARDED_DIRTY_PREFIX
+        } else {
+            0
+        };
+        let map = mmap::map_anonymous(prefix + reserved, libc::PROT_NONE).map_err(|e| {
             Error::Resource(format!(
                 "cannot reserve {reserved} bytes of address space for a memory: {e}"
             ))
         })?;
+        // SAFETY: inside the fresh reservation.
+        let base = unsafe { map.add(prefix) };
         let mut mem = Box::new(MemoryData {
             def: VMMemory {
                 base,
@@ -68,8 +78,15 @@ impl MemoryData {
             attest: None,
         });
         if let Some(source) = attest {
-            let a = MemoryAttest::new(mem.def.base, 0, reserved, max_pages * PAGE_SIZE, source)?;
-            mem.def.dirty = a.bitmap.biased(mem.def.base);
+            // The bitmap owns the prefix from here on (the memory's drop
+            // unmaps `[base, base + reserved)` only).
+            let bitmap = if prefix > 0 {
+                DirtyBitmap::below_guarded(map)?
+            } else {
+                DirtyBitmap::new(max_pages * PAGE_SIZE)?
+            };
+            let a = MemoryAttest::new(bitmap, base, 0, reserved, source)?;
+            mem.def.dirty = a.bitmap.biased(base);
             mem.attest = Some(a);
         }
         if mem.grow(ty.min).is_none() {

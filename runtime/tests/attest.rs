@@ -334,3 +334,91 @@ fn attestation_settings_are_checked() {
     walmart::Memory::new(&mut store, walmart::MemoryType::new(1, None)).unwrap();
     assert!(store.configure_attestation(AttestOptions::new()).is_err());
 }
+
+/// Flags every dirty page that holds the byte 0xEE.
+struct MarkerVerifier;
+
+impl Verifier for MarkerVerifier {
+    fn name(&self) -> &str {
+        "marker"
+    }
+    fn event_kind(&self) -> EventKind {
+        EventKind::Cnn
+    }
+    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        out.extend(pages.iter().map(|p| {
+            let flagged = p.kind == PageKind::Dirty && p.bytes.contains(&0xEE);
+            Verdict {
+                score: flagged as u8 as f32,
+                flagged,
+            }
+        }));
+    }
+}
+
+#[test]
+fn a_function_hook_in_generated_code_stops_the_guest() {
+    // Synchronous `fine` arms every hook after a store, so `$g`'s entry
+    // hook calls out on each iteration: the loop's values must survive
+    // (the hook trampoline preserves every register). With `$mark` set,
+    // the page `f` marks is flagged and `$g`'s entry hook stops the guest
+    // before `$g`'s body runs.
+    let wat = r#"(module
+        (memory (export "memory") 1)
+        (func $g (param i32) (result i32)
+            (i32.store (i32.const 0x8000) (i32.const 1))
+            (i32.add (local.get 0) (i32.const 1)))
+        (func (export "f") (param $n i32) (param $mark i32) (result i32)
+            (local $i i32) (local $acc i32) (local $k i64) (local $x f64)
+            (local.set $k (i64.const 0x1234567890))
+            (local.set $x (f64.const 0.5))
+            (loop $l
+                (local.set $acc (call $g (local.get $acc)))
+                (local.set $x (f64.add (local.get $x) (f64.const 1)))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+            (if (local.get $mark)
+                (then (i32.store8 (i32.const 0x5000) (i32.const 0xEE))))
+            (drop (call $g (i32.const 0)))
+            (i32.add
+                (i32.add (local.get $acc) (i32.trunc_f64_u (local.get $x)))
+                (i32.wrap_i64 (i64.shr_u (local.get $k) (i64.const 32))))))"#;
+    let mut config = Config::new();
+    config.attest(Policy::Fine).attest_sync(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    store
+        .configure_attestation(
+            AttestOptions::new()
+                .verifier(MarkerVerifier)
+                .on_detect(OnDetect::Trap)
+                .on_event(move |e| sink.lock().unwrap().push(e.clone())),
+        )
+        .unwrap();
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let f = instance.get_func(&mut store, "f").unwrap();
+    let mut out = [Val::I32(0)];
+    f.call(&mut store, &[Val::I32(1000), Val::I32(0)], &mut out)
+        .unwrap();
+    // acc 1000, x 1000.5 truncated, k >> 32 = 0x12.
+    assert_eq!(out[0].i32(), Some(1000 + 1000 + 0x12));
+    assert!(events.lock().unwrap().is_empty());
+    let err = f
+        .call(&mut store, &[Val::I32(50), Val::I32(1)], &mut out)
+        .unwrap_err();
+    match err {
+        Error::Trap(t) => assert_eq!(t.kind(), TrapKind::AttestationViolation),
+        other => panic!("expected an attestation trap, got {other}"),
+    }
+    // First at `$g`'s entry; the export's exit may report the page again
+    // (after a trap every resident page counts as written).
+    let events = events.lock().unwrap().clone();
+    assert_eq!(events[0].hook.kind, HookKind::FunctionEntry, "{events:?}");
+    assert_eq!(events[0].hook.name.as_deref(), Some("g"));
+    assert!(events.iter().all(|e| e.pages == [5]), "{events:?}");
+}

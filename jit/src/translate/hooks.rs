@@ -6,9 +6,12 @@
 //! nothing.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, InstBuilder, Value};
+use cranelift_codegen::ir::{self, types, InstBuilder, Value};
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::FunctionBuilder;
 
 use super::FuncTranslator;
+use crate::module_info::ModuleInfo;
 use crate::trap::TrapKind;
 use crate::vmctx::{self, Builtin, HookPoint};
 
@@ -22,8 +25,9 @@ const MAX_PENDING_MARKS: usize = 4;
 /// (displacements include the static offsets), at most one page long: one
 /// mark (with the straddle test) covers them all.
 ///
-/// The mark is computed from the native address of one of the stores,
-/// `anchor`. Where no index wrapped around, that is exact. Indexes
+/// The mark is computed from one of the stores, `anchor`: its index in a
+/// guarded memory, its native address in others. Where no index wrapped
+/// around, that is exact. Indexes
 /// computed by `i32.add` may wrap around 2^32; with constants below a
 /// page, a group can then only mix the top page of a 4 GiB memory with
 /// its first two pages, and the mark lands one byte before or up to two
@@ -36,6 +40,52 @@ pub(crate) struct PendingMark {
     anchor_disp: u64,
     lo: u64,
     hi: u64,
+}
+
+/// Where a module's hook trampoline sits: called as function
+/// `num_imported + num_defined`, i.e. placed right after the defined
+/// functions.
+pub(crate) fn hook_trampoline_index(info: &ModuleInfo) -> u32 {
+    info.num_imported_funcs + info.func_bodies.len() as u32
+}
+
+/// The hook trampoline's signature, `(vmctx, func, offset, point)`, with a
+/// calling convention that preserves every register at the call site.
+pub(crate) fn hook_trampoline_signature(pointer_type: ir::Type) -> ir::Signature {
+    let mut sig = ir::Signature::new(CallConv::PreserveAll);
+    sig.params.push(ir::AbiParam::new(pointer_type));
+    sig.params.extend([ir::AbiParam::new(types::I32); 3]);
+    sig
+}
+
+/// The body of the hook trampoline: calls [`Builtin::AttestHook`] with the
+/// platform convention and leaves its answer in `VMAttestState::stop`.
+pub(crate) fn build_hook_trampoline(
+    b: &mut FunctionBuilder<'_>,
+    pointer_type: ir::Type,
+    host_call_conv: CallConv,
+) {
+    let block = b.create_block();
+    b.append_block_params_for_function_params(block);
+    b.switch_to_block(block);
+    b.seal_block(block);
+    let args = b.block_params(block).to_vec();
+    let fixed = super::vm_flags().with_readonly().with_can_move();
+    let table = b.ins().load(pointer_type, fixed, args[0], vmctx::BUILTINS);
+    let hook = b
+        .ins()
+        .load(pointer_type, fixed, table, 8 * Builtin::AttestHook as i32);
+    let mut sig = ir::Signature::new(host_call_conv);
+    sig.params.push(ir::AbiParam::new(pointer_type));
+    sig.params.extend([ir::AbiParam::new(types::I32); 3]);
+    sig.returns.push(ir::AbiParam::new(types::I32));
+    let sig = b.import_signature(sig);
+    let call = b.ins().call_indirect(sig, hook, &args);
+    let stop = b.inst_results(call)[0];
+    let state = b.ins().load(pointer_type, fixed, args[0], vmctx::ATTEST);
+    b.ins()
+        .store(super::vm_flags(), stop, state, vmctx::ATTEST_STOP);
+    b.ins().return_(&[]);
 }
 
 impl FuncTranslator<'_, '_> {
@@ -76,11 +126,19 @@ impl FuncTranslator<'_, '_> {
             let oldest = self.pending_marks.remove(0);
             self.emit_mark(&oldest);
         }
+        // A guarded memory's mark is computed from the index (its bitmap
+        // sits at a fixed place below the heap base); others from the
+        // native address (their bitmap pointer is biased by the base).
+        let (anchor, anchor_disp) = if self.bitmap_below_heap(mem) {
+            (self.builder.ins().uextend(types::I64, index), constant)
+        } else {
+            (addr, disp)
+        };
         self.pending_marks.push(PendingMark {
             mem,
             base,
-            anchor: addr,
-            anchor_disp: disp,
+            anchor,
+            anchor_disp,
             lo: disp,
             hi: end,
         });
@@ -147,36 +205,53 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
+    /// Whether memory `mem` is guarded, so that with attestation its dirty
+    /// bitmap lies at `vmctx::GUARDED_DIRTY_BELOW` below its base.
+    fn bitmap_below_heap(&self, mem: u32) -> bool {
+        self.env.config.guard_size.is_some() && !self.env.info.memories[mem as usize].memory64
+    }
+
     /// Marks the page(s) of the stores of `p` (see [`PendingMark`]).
     fn emit_mark(&mut self, p: &PendingMark) {
         let delta = p.lo.wrapping_sub(p.anchor_disp) as i64;
         self.mark_range(p.mem, p.anchor, delta, p.hi - p.lo);
     }
 
-    /// Marks the page(s) of the `size` bytes (at most a page) at native
-    /// address `addr + delta` of memory `mem`. The biased bitmap is indexed
-    /// by the native address's page number and needs no bounds check: the
-    /// stores did not trap, so their bytes are inside the memory (or, for
-    /// a wrapped group, in the bitmap's slack).
-    fn mark_range(&mut self, mem: u32, addr: Value, delta: i64, size: u64) {
-        let addr = if delta == 0 {
-            addr
+    /// Marks the page(s) of the `size` bytes (at most a page) at `at +
+    /// delta` in memory `mem`, where `at` is the index (guarded memories)
+    /// or the native address. The bitmap is indexed by page number and
+    /// needs no bounds check: the stores did not trap, so their bytes are
+    /// inside the memory (or, for a wrapped group, in the bitmap's slack:
+    /// the arithmetic shift takes an index just below 0 to the byte before
+    /// the bitmap).
+    fn mark_range(&mut self, mem: u32, at: Value, delta: i64, size: u64) {
+        let at = if delta == 0 {
+            at
         } else {
-            self.builder.ins().iadd_imm_s(addr, delta)
+            self.builder.ins().iadd_imm_s(at, delta)
         };
         let def = self.memory_def(mem);
         let flags = self.memory_field_flags(mem);
-        let dirty = self
-            .builder
-            .ins()
-            .load(types::I64, flags, def, vmctx::MEMORY_DIRTY);
+        let shift = i64::from(vmctx::DIRTY_PAGE_SHIFT);
+        let (slot, disp) = if self.bitmap_below_heap(mem) {
+            // The heap base is live at the store: no bitmap pointer to keep.
+            let base = self
+                .builder
+                .ins()
+                .load(types::I64, flags, def, vmctx::MEMORY_BASE);
+            let page = self.builder.ins().sshr_imm_s(at, shift);
+            let slot = self.builder.ins().iadd(base, page);
+            (slot, -vmctx::GUARDED_DIRTY_BELOW)
+        } else {
+            let dirty = self
+                .builder
+                .ins()
+                .load(types::I64, flags, def, vmctx::MEMORY_DIRTY);
+            let page = self.builder.ins().ushr_imm_s(at, shift);
+            (self.builder.ins().iadd(dirty, page), 0)
+        };
         let one = self.builder.ins().iconst(types::I8, 1);
-        let first = self
-            .builder
-            .ins()
-            .ushr_imm_s(addr, i64::from(vmctx::DIRTY_PAGE_SHIFT));
-        let slot = self.builder.ins().iadd(dirty, first);
-        self.builder.ins().store(super::vm_flags(), one, slot, 0);
+        self.builder.ins().store(super::vm_flags(), one, slot, disp);
         if size > 1 {
             // The bytes may straddle two pages; then the page of the last
             // byte is marked too, which keeps the bitmap exact. The test is
@@ -184,15 +259,16 @@ impl FuncTranslator<'_, '_> {
             // far more in store-bound loops (matmul: 2.28x against 1.65x
             // with the branch, before coalescing).
             let mask = (1i64 << vmctx::DIRTY_PAGE_SHIFT) - 1;
-            let in_page = self.builder.ins().band_imm_s(addr, mask);
+            let in_page = self.builder.ins().band_imm_s(at, mask);
             let limit = (1i64 << vmctx::DIRTY_PAGE_SHIFT) - size as i64;
             let straddles =
                 self.builder
                     .ins()
                     .icmp_imm_s(IntCC::UnsignedGreaterThan, in_page, limit);
             self.cold_path(straddles, |t| {
-                let next = t.builder.ins().iadd_imm_s(slot, 1);
-                t.builder.ins().store(super::vm_flags(), one, next, 0);
+                t.builder
+                    .ins()
+                    .store(super::vm_flags(), one, slot, disp + 1);
             });
         }
     }
@@ -205,7 +281,15 @@ impl FuncTranslator<'_, '_> {
             return;
         }
         self.flush_marks();
-        let state = self.load_fixed_ptr(self.vmctx, vmctx::ATTEST);
+        // Loaded afresh at each hook: a pointer shared by the entry and
+        // return hooks would stay live through the whole function and cost
+        // a register or a spill slot (and a store) in every function.
+        let state = self.builder.ins().load(
+            self.env.pointer_type,
+            super::vm_flags(),
+            self.vmctx,
+            vmctx::ATTEST,
+        );
         let armed =
             self.builder
                 .ins()
@@ -217,13 +301,36 @@ impl FuncTranslator<'_, '_> {
                 .ins()
                 .iconst(types::I32, i64::from(t.offset as i32));
             let point = t.builder.ins().iconst(types::I32, point as i64);
-            let r = t.call_builtin(
-                Builtin::AttestHook,
-                &[types::I32, types::I32, types::I32],
-                &[types::I32],
-                &[func, offset, point],
-            );
-            t.trap_if(r[0], TrapKind::AttestationViolation);
+            // Through the module's hook trampoline, which clobbers no
+            // register: a plain call here, even on a cold path, would make
+            // every function a non-leaf that saves callee-saved registers
+            // and keeps its values in them (memcmp: 4 instructions
+            // without hooks became 40).
+            let signature = t
+                .builder
+                .import_signature(hook_trampoline_signature(t.env.pointer_type));
+            let name = t
+                .builder
+                .func
+                .declare_imported_user_function(ir::UserExternalName::new(
+                    0,
+                    hook_trampoline_index(t.env.info),
+                ));
+            let callee = t.builder.import_function(ir::ExtFuncData {
+                name: ir::ExternalName::user(name),
+                signature,
+                colocated: true,
+                patchable: false,
+            });
+            t.builder
+                .ins()
+                .call(callee, &[t.vmctx, func, offset, point]);
+            let state = t.load_fixed_ptr(t.vmctx, vmctx::ATTEST);
+            let stop =
+                t.builder
+                    .ins()
+                    .load(types::I32, super::vm_flags(), state, vmctx::ATTEST_STOP);
+            t.trap_if(stop, TrapKind::AttestationViolation);
         });
     }
 

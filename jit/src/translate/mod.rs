@@ -8,7 +8,7 @@
 mod call;
 mod control;
 mod conversions;
-mod hooks;
+pub(crate) mod hooks;
 mod memory;
 mod numeric;
 mod simd;

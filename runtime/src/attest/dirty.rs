@@ -3,7 +3,9 @@
 //! writers (WASI, `Memory::write`, bulk-memory builtins), read and cleared
 //! by hooks. All on the store's thread.
 
-use walmart_jit::vmctx::{DIRTY_PAGE_SHIFT, DIRTY_PAGE_SIZE};
+use walmart_jit::vmctx::{
+    DIRTY_PAGES_4G, DIRTY_PAGE_SHIFT, DIRTY_PAGE_SIZE, DIRTY_SLACK, GUARDED_DIRTY_PREFIX,
+};
 
 use crate::error::{Error, Result};
 
@@ -21,9 +23,9 @@ pub(crate) struct DirtyBitmap {
 }
 
 /// Bytes of slack mapped before and after the bitmap.
-const SLACK: usize = DIRTY_PAGE_SIZE;
+const SLACK: usize = DIRTY_SLACK;
 /// Pages of a 4 GiB memory.
-const PAGES_4G: usize = 1 << (32 - DIRTY_PAGE_SHIFT);
+const PAGES_4G: usize = DIRTY_PAGES_4G;
 
 impl DirtyBitmap {
     /// A clean bitmap for a memory of at most `max_bytes`. The mapping is
@@ -41,6 +43,40 @@ impl DirtyBitmap {
         // SAFETY: inside the mapping, which is SLACK bytes longer.
         let ptr = unsafe { map.add(SLACK) };
         Ok(DirtyBitmap { ptr, len })
+    }
+
+    /// The bitmap of a guarded memory, placed in the `GUARDED_DIRTY_PREFIX`
+    /// bytes at `prefix`, just below the memory (see
+    /// `vmctx::GUARDED_DIRTY_BELOW`): one byte for each page of 4 GiB.
+    /// `prefix` must be the start of an address range the caller reserved
+    /// and hands over; the bitmap maps over it and unmaps it when dropped.
+    pub(crate) fn below_guarded(prefix: *mut u8) -> Result<DirtyBitmap> {
+        // SAFETY: MAP_FIXED replaces the caller's own reservation of
+        // exactly this range (the function contract) and nothing else.
+        let map = unsafe {
+            libc::mmap(
+                prefix as *mut libc::c_void,
+                GUARDED_DIRTY_PREFIX,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+                -1,
+                0,
+            )
+        };
+        if map == libc::MAP_FAILED {
+            let e = std::io::Error::last_os_error();
+            // SAFETY: the range was handed to us; give it back.
+            unsafe { libc::munmap(prefix as *mut libc::c_void, GUARDED_DIRTY_PREFIX) };
+            return Err(Error::Resource(format!(
+                "cannot map the dirty-page bitmap of a guarded memory: {e}"
+            )));
+        }
+        debug_assert_eq!(GUARDED_DIRTY_PREFIX, PAGES_4G + 2 * SLACK);
+        Ok(DirtyBitmap {
+            // SAFETY: inside the mapping, which is SLACK bytes longer.
+            ptr: unsafe { prefix.add(SLACK) },
+            len: PAGES_4G,
+        })
     }
 
     /// The pointer the store barrier adds `addr >> 12` to, for a memory

@@ -37,17 +37,17 @@ pub(crate) struct MemoryAttest {
 }
 
 impl MemoryAttest {
-    /// For a memory at `base` of `len` bytes that may grow to `max_bytes`,
-    /// inside a reservation of `reserved` bytes.
+    /// For a memory at `base` of `len` bytes inside a reservation of
+    /// `reserved` bytes, with its dirty `bitmap`.
     pub(crate) fn new(
+        bitmap: DirtyBitmap,
         base: *mut u8,
         len: usize,
         reserved: usize,
-        max_bytes: u64,
         source: DirtySource,
     ) -> Result<MemoryAttest> {
         let a = MemoryAttest {
-            bitmap: DirtyBitmap::new(max_bytes)?,
+            bitmap,
             guard: TamperGuard::register(base, len)?,
             source,
         };
