@@ -7,11 +7,16 @@
 //! [`AttestStats`]. This crate sees only bytes and page indices: it never
 //! touches the VM.
 
+pub mod dataset;
 mod digest;
 mod event;
+pub mod metrics;
+pub mod model;
 mod policy;
+pub mod rng;
 mod snapshot;
 mod stats;
+pub mod train;
 mod verifier;
 
 pub use digest::DigestVerifier;

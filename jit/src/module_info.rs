@@ -206,6 +206,30 @@ impl ModuleInfo {
         &self.types[self.func_types[func as usize] as usize]
     }
 
+    /// The allocator role of defined function `func`, by its name (name
+    /// section, else an export), when its signature fits the role: all
+    /// parameters and the result `i32` (wasm32's pointers and sizes).
+    pub fn allocator_role(&self, func: u32) -> Option<crate::vmctx::AllocRole> {
+        let by_name = self.func_names.get(&func).map(String::as_str);
+        let by_export = || {
+            self.exports
+                .iter()
+                .find(|(_, k)| *k == ExportKind::Func(func))
+                .map(|(n, _)| n.as_str())
+        };
+        let (role, params, returns) = by_name
+            .and_then(crate::vmctx::AllocRole::from_name)
+            .or_else(|| by_export().and_then(crate::vmctx::AllocRole::from_name))?;
+        let sig = self.func_sig(func);
+        let all_i32 = sig
+            .params
+            .iter()
+            .chain(&sig.results)
+            .all(|t| *t == WasmType::I32);
+        (all_i32 && sig.params.len() == params && sig.results.len() == usize::from(returns))
+            .then_some(role)
+    }
+
     /// Number of functions defined in the module.
     pub fn num_defined_funcs(&self) -> u32 {
         self.func_types.len() as u32 - self.num_imported_funcs

@@ -209,11 +209,58 @@ pub enum Builtin {
     /// Generated code reaches it through each module's hook trampoline
     /// (see `compile.rs`), which preserves every register.
     AttestHook,
+    /// `(vmctx, role: u32, a: u32, b: u32, c: u32, result: u32)`: the
+    /// module's allocator function of [`AllocRole`] `role` returns, called
+    /// with arguments `a, b, c` (unused ones 0). Emitted only when the
+    /// engine tracks allocations.
+    HeapEvent,
 }
 
 impl Builtin {
     /// Number of builtins: the length of the builtin table.
-    pub const COUNT: usize = 11;
+    pub const COUNT: usize = 12;
+}
+
+/// The allocator functions walmart interposes on, found by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum AllocRole {
+    /// `malloc(size) -> ptr`
+    Malloc = 0,
+    /// `free(ptr)`
+    Free = 1,
+    /// `calloc(n, size) -> ptr`
+    Calloc = 2,
+    /// `realloc(ptr, size) -> ptr`
+    Realloc = 3,
+    /// `aligned_alloc(align, size) -> ptr` (and `memalign`)
+    AlignedAlloc = 4,
+    /// `posix_memalign(&ptr, align, size) -> errno`
+    PosixMemalign = 5,
+}
+
+impl AllocRole {
+    /// The role of a function called `name` (wasi-libc's dlmalloc names
+    /// included), with its parameter count and whether it returns a value.
+    pub fn from_name(name: &str) -> Option<(AllocRole, usize, bool)> {
+        Some(match name {
+            "malloc" | "dlmalloc" => (AllocRole::Malloc, 1, true),
+            "free" | "dlfree" => (AllocRole::Free, 1, false),
+            "calloc" | "dlcalloc" => (AllocRole::Calloc, 2, true),
+            "realloc" | "dlrealloc" => (AllocRole::Realloc, 2, true),
+            "aligned_alloc" | "memalign" | "dlmemalign" => (AllocRole::AlignedAlloc, 2, true),
+            "posix_memalign" | "dlposix_memalign" => (AllocRole::PosixMemalign, 3, true),
+            _ => return None,
+        })
+    }
+
+    /// From the value generated code passes.
+    pub fn from_u32(v: u32) -> Option<AllocRole> {
+        use AllocRole::*;
+        [Malloc, Free, Calloc, Realloc, AlignedAlloc, PosixMemalign]
+            .get(v as usize)
+            .copied()
+    }
 }
 
 /// Offsets of the per-module parts of the vmctx.

@@ -30,6 +30,11 @@ pub struct Config {
     /// write-protection, Linux 6.7+) instead of compiling a store barrier,
     /// where the kernel offers it. Off: always the barrier.
     pub attest_kernel_dirty: bool,
+    /// Interpose on the module's allocator (`malloc`, `free`, `calloc`,
+    /// `realloc`, `aligned_alloc`, `posix_memalign`, found by name): every
+    /// store keeps a [`crate::attest::heap::HeapTracker`] of live and
+    /// freed chunks. For dataset collection and the tag monitor.
+    pub track_allocations: bool,
 }
 
 impl Default for Config {
@@ -41,6 +46,7 @@ impl Default for Config {
             attest: Policy::Off,
             attest_sync: false,
             attest_kernel_dirty: true,
+            track_allocations: false,
         }
     }
 }
@@ -49,6 +55,13 @@ impl Config {
     /// A default configuration.
     pub fn new() -> Config {
         Config::default()
+    }
+
+    /// Interposes on the module's allocator (see
+    /// [`Config::track_allocations`]).
+    pub fn track_allocations(&mut self, on: bool) -> &mut Config {
+        self.track_allocations = on;
+        self
     }
 
     /// Chooses guarded memory (no bounds checks) or explicit checks.
@@ -168,6 +181,7 @@ impl Engine {
             proposals: walmart_jit::module_info::Proposals {
                 multi_memory: config.multi_memory,
             },
+            allocator_events: config.track_allocations,
         })?;
         Ok(Engine {
             inner: Arc::new(EngineInner {

@@ -68,6 +68,8 @@ pub struct StoreOpaque {
     pub(crate) attest: Option<Box<AttestSession>>,
     /// Options for that session, if the embedder chose them.
     pub(crate) attest_options: Option<AttestOptions>,
+    /// The module's heap, when the engine tracks allocations.
+    pub(crate) heap: crate::attest::heap::HeapTracker,
 }
 
 impl StoreOpaque {
@@ -134,6 +136,7 @@ impl<T> Store<T> {
                     memories: Vec::new(),
                     tables: Vec::new(),
                     globals: Vec::new(),
+                    heap: Default::default(),
                     externrefs: Vec::new(),
                     host_contexts: Vec::new(),
                     attest: None,
@@ -207,6 +210,12 @@ impl<T> Store<T> {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.inner.opaque.engine
+    }
+
+    /// The module's heap chunks, as its allocator reported them (empty
+    /// unless the engine has [`crate::Config::track_allocations`]).
+    pub fn heap(&self) -> &crate::attest::heap::HeapTracker {
+        &self.inner.opaque.heap
     }
 }
 

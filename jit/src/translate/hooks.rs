@@ -334,6 +334,25 @@ impl FuncTranslator<'_, '_> {
         });
     }
 
+    /// In an allocator function whose calls are reported: tells the
+    /// runtime about this call (role, arguments, result) as it returns.
+    pub(crate) fn allocator_event(&mut self, results: &[Value]) {
+        let Some((role, params)) = self.allocator.clone() else {
+            return;
+        };
+        let zero = self.builder.ins().iconst(types::I32, 0);
+        let role = self.builder.ins().iconst(types::I32, role as i64);
+        let arg = |i: usize| params.get(i).copied().unwrap_or(zero);
+        let args = [
+            role,
+            arg(0),
+            arg(1),
+            arg(2),
+            results.first().copied().unwrap_or(zero),
+        ];
+        self.call_builtin(Builtin::HeapEvent, &[types::I32; 5], &[], &args);
+    }
+
     /// Emits `body` in a cold block entered when `cond` is non-zero; code
     /// continues after it either way.
     fn cold_path(&mut self, cond: Value, body: impl FnOnce(&mut Self)) {

@@ -43,6 +43,9 @@ pub struct TranslateConfig {
     pub proposals: crate::module_info::Proposals,
     /// Attestation instrumentation woven into every function.
     pub attest: AttestCodegen,
+    /// The module's allocator functions (`malloc`, `free`, ... found by
+    /// name) report each call to the runtime ([`Builtin::HeapEvent`]).
+    pub allocator_events: bool,
 }
 
 /// The attestation instrumentation a policy asks of the code generator.
@@ -125,6 +128,9 @@ pub struct FuncTranslator<'a, 'b> {
     pub(crate) offset: u32,
     /// Stores whose dirty marks are not emitted yet (see `hooks.rs`).
     pub(crate) pending_marks: Vec<hooks::PendingMark>,
+    /// This function's allocator role and its entry parameters, when its
+    /// calls are reported (see `hooks.rs`).
+    pub(crate) allocator: Option<(vmctx::AllocRole, Vec<Value>)>,
 }
 
 /// Translates the body of defined function `func_index` into IR.
@@ -198,6 +204,12 @@ pub fn translate_function(
         func_index,
         offset: body.range().start as u32,
         pending_marks: Vec::new(),
+        allocator: env
+            .config
+            .allocator_events
+            .then(|| env.info.allocator_role(func_index))
+            .flatten()
+            .map(|role| (role, params[2..].to_vec())),
     };
     t.push_function_frame(sig);
     t.function_hook(vmctx::HookPoint::Entry);

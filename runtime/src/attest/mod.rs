@@ -10,6 +10,7 @@
 //! what happens to snapshots and events is a per-store [`AttestOptions`].
 
 pub(crate) mod dirty;
+pub mod heap;
 pub(crate) mod kernel_dirty;
 pub(crate) mod session;
 pub(crate) mod tamper;

@@ -245,6 +245,23 @@ extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) ->
     crate::attest::session::hook(store, false, &site).is_err() as u32
 }
 
+/// An allocator function of the module returns (see `attest::heap`).
+extern "C" fn heap_event(vmctx: *mut u8, role: u32, a: u32, b: u32, c: u32, result: u32) {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    let Some(role) = vmctx::AllocRole::from_u32(role) else {
+        return;
+    };
+    let mem = inst.memories.first().copied();
+    let StoreOpaque { heap, memories, .. } = store;
+    let read_u32 = |at: u32| {
+        let m = &memories[mem?.index as usize];
+        let bytes = m.bytes().get(at as usize..at as usize + 4)?;
+        Some(u32::from_le_bytes(bytes.try_into().ok()?))
+    };
+    heap.event(role, [a, b, c], result, read_u32);
+}
+
 pub(crate) fn table() -> *const usize {
     static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
     TABLE
@@ -261,6 +278,7 @@ pub(crate) fn table() -> *const usize {
                 table_init_builtin as *const () as usize,
                 elem_drop as *const () as usize,
                 attest_hook as *const () as usize,
+                heap_event as *const () as usize,
             ]
         })
         .as_ptr()

@@ -1,0 +1,454 @@
+//! The CNN that scores page snapshots: its architecture ([`arch`]), its
+//! weights and their file format ([`format`]), forward and backward passes
+//! over batches of pages (this file) and the verifier that runs it
+//! ([`verifier`]).
+
+pub mod arch;
+pub mod format;
+pub mod verifier;
+
+use ndarray::{Array2, Array3, ArrayD, ArrayView2, Ix1, Ix2, Ix3, IxDyn};
+use walmart_kernels::cpu;
+
+pub use arch::{Architecture, LayerSpec, Shape, CLASSES};
+
+use crate::rng::Rng;
+
+/// Why a model cannot be built, loaded or used.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("not a walmart model file (bad magic)")]
+    BadMagic,
+    #[error("model format version {0} is not supported (this walmart reads version {1})")]
+    Version(u32, u32),
+    #[error("model file is truncated ({0})")]
+    Truncated(&'static str),
+    #[error("model file is damaged: checksum {found:016x}, expected {expected:016x}")]
+    Checksum { expected: u64, found: u64 },
+    #[error("model architecture: {0}")]
+    Architecture(String),
+    #[error("model weights: {0}")]
+    Weights(String),
+    #[error("model input is {expected} bytes per page, got {found}")]
+    InputLength { expected: usize, found: usize },
+}
+
+/// What training recorded about a model: written into the model file.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainingMeta {
+    /// Dataset file(s) trained on.
+    pub dataset: String,
+    pub seed: u64,
+    pub epochs: usize,
+    pub learning_rate: f32,
+    /// Validation metrics at the chosen epoch, by name.
+    pub metrics: Vec<(String, f64)>,
+}
+
+/// A network with its weights and decision threshold.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    pub arch: Architecture,
+    /// Parameters of each layer, in [`Architecture::param_shapes`] order.
+    pub params: Vec<Vec<ArrayD<f32>>>,
+    /// Scores at or above this count as corrupted.
+    pub threshold: f32,
+    pub meta: TrainingMeta,
+}
+
+/// Activations between layers.
+#[derive(Clone, Debug)]
+enum Act {
+    Signal(Array3<f32>),
+    Features(Array2<f32>),
+}
+
+/// What a training forward pass keeps for the backward pass.
+pub struct Trace {
+    /// `acts[i]` is the output of layer `i - 1` (`acts[0]` unused: bytes).
+    acts: Vec<Act>,
+    /// Argmax positions of max-pooling layers.
+    argmax: Vec<Option<ArgMax>>,
+    /// The class probabilities.
+    pub probs: Array2<f32>,
+    /// The logits.
+    pub logits: Array2<f32>,
+}
+
+enum ArgMax {
+    Window(Array3<u32>),
+    Global(Array2<u32>),
+}
+
+fn view3(t: &ArrayD<f32>) -> ndarray::ArrayView3<'_, f32> {
+    t.view()
+        .into_dimensionality::<Ix3>()
+        .expect("shape checked at load")
+}
+fn view2(t: &ArrayD<f32>) -> ndarray::ArrayView2<'_, f32> {
+    t.view()
+        .into_dimensionality::<Ix2>()
+        .expect("shape checked at load")
+}
+fn view1(t: &ArrayD<f32>) -> ndarray::ArrayView1<'_, f32> {
+    t.view()
+        .into_dimensionality::<Ix1>()
+        .expect("shape checked at load")
+}
+
+impl Model {
+    /// Fresh weights for `arch` (He initialisation from `seed`; biases 0).
+    pub fn init(arch: Architecture, seed: u64) -> Model {
+        let mut rng = Rng::new(seed);
+        let params = (0..arch.layers.len())
+            .map(|i| {
+                arch.param_shapes(i)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, shape)| {
+                        // Embeddings start unit-scale: they are the input.
+                        let fan_in: usize = match arch.layers[i] {
+                            LayerSpec::Embed { .. } => 2,
+                            _ => shape[1..].iter().product(),
+                        };
+                        let std = if k == 0 {
+                            (2.0 / fan_in.max(1) as f64).sqrt()
+                        } else {
+                            0.0
+                        };
+                        ArrayD::from_shape_fn(IxDyn(&shape), |_| (rng.normal() * std) as f32)
+                    })
+                    .collect()
+            })
+            .collect();
+        Model {
+            arch,
+            params,
+            threshold: 0.5,
+            meta: TrainingMeta::default(),
+        }
+    }
+
+    /// Checks that every parameter has the shape the architecture asks.
+    pub fn check_params(&self) -> Result<(), ModelError> {
+        if self.params.len() != self.arch.layers.len() {
+            return Err(ModelError::Weights(format!(
+                "{} layers of weights for {} layers",
+                self.params.len(),
+                self.arch.layers.len()
+            )));
+        }
+        for (i, p) in self.params.iter().enumerate() {
+            let want = self.arch.param_shapes(i);
+            let have: Vec<Vec<usize>> = p.iter().map(|t| t.shape().to_vec()).collect();
+            if want != have {
+                return Err(ModelError::Weights(format!(
+                    "layer {i}: weights shaped {have:?}, architecture wants {want:?}"
+                )));
+            }
+            if p.iter().any(|t| t.iter().any(|v| !v.is_finite())) {
+                return Err(ModelError::Weights(format!("layer {i}: non-finite weight")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Probability of corruption for each page of `pages` (`[batch,
+    /// input_len]` bytes).
+    pub fn scores(&self, pages: ArrayView2<u8>) -> Result<Vec<f32>, ModelError> {
+        let trace = self.forward(pages)?;
+        Ok(trace.probs.column(1).to_vec())
+    }
+
+    /// The forward pass, keeping what [`Self::backward`] needs.
+    pub fn forward(&self, pages: ArrayView2<u8>) -> Result<Trace, ModelError> {
+        if pages.ncols() != self.arch.input_len {
+            return Err(ModelError::InputLength {
+                expected: self.arch.input_len,
+                found: pages.ncols(),
+            });
+        }
+        let mut acts = vec![Act::Features(Array2::zeros((0, 0)))];
+        let mut argmax = Vec::with_capacity(self.arch.layers.len());
+        for (i, layer) in self.arch.layers.iter().enumerate() {
+            let p = &self.params[i];
+            let (next, am) = match (*layer, acts.last().expect("non-empty")) {
+                (LayerSpec::Embed { .. }, _) => {
+                    (Act::Signal(cpu::embed_forward(pages, view2(&p[0]))), None)
+                }
+                (LayerSpec::Scale, _) => (Act::Signal(cpu::scale_forward(pages)), None),
+                (
+                    LayerSpec::Conv1d {
+                        stride, padding, ..
+                    },
+                    Act::Signal(x),
+                ) => (
+                    Act::Signal(cpu::conv1d_forward(
+                        x.view(),
+                        view3(&p[0]),
+                        view1(&p[1]),
+                        cpu::Conv1dSpec { stride, padding },
+                    )),
+                    None,
+                ),
+                (LayerSpec::Relu, Act::Signal(x)) => {
+                    (Act::Signal(cpu::relu_forward(x.view())), None)
+                }
+                (LayerSpec::Relu, Act::Features(x)) => {
+                    (Act::Features(cpu::relu_forward(x.view())), None)
+                }
+                (LayerSpec::MaxPool { kernel, stride }, Act::Signal(x)) => {
+                    let (y, am) = cpu::max_pool1d_forward(x.view(), kernel, stride);
+                    (Act::Signal(y), Some(ArgMax::Window(am)))
+                }
+                (LayerSpec::AvgPool { kernel, stride }, Act::Signal(x)) => (
+                    Act::Signal(cpu::avg_pool1d_forward(x.view(), kernel, stride)),
+                    None,
+                ),
+                (LayerSpec::GlobalMaxPool, Act::Signal(x)) => {
+                    let (y, am) = cpu::global_max_pool_forward(x.view());
+                    (Act::Features(y), Some(ArgMax::Global(am)))
+                }
+                (LayerSpec::GlobalAvgPool, Act::Signal(x)) => {
+                    (Act::Features(cpu::global_avg_pool_forward(x.view())), None)
+                }
+                (LayerSpec::Dense { .. }, Act::Features(x)) => (
+                    Act::Features(cpu::dense_forward(x.view(), view2(&p[0]), view1(&p[1]))),
+                    None,
+                ),
+                (layer, _) => unreachable!("architecture validated: {layer:?}"),
+            };
+            acts.push(next);
+            argmax.push(am);
+        }
+        let Some(Act::Features(logits)) = acts.last() else {
+            unreachable!("architecture validated: ends in features")
+        };
+        let logits = logits.clone();
+        let probs = cpu::softmax(logits.view());
+        Ok(Trace {
+            acts,
+            argmax,
+            probs,
+            logits,
+        })
+    }
+
+    /// Gradients of the weighted cross-entropy of `trace` against `labels`
+    /// (0 clean, 1 corrupted) for every parameter; and the loss.
+    pub fn backward(
+        &self,
+        pages: ArrayView2<u8>,
+        trace: &Trace,
+        labels: &[usize],
+        class_weights: &[f32; CLASSES],
+    ) -> (f32, Vec<Vec<ArrayD<f32>>>) {
+        let (loss, dlogits) =
+            cpu::softmax_cross_entropy(trace.logits.view(), labels, class_weights);
+        let mut grads: Vec<Vec<ArrayD<f32>>> = vec![Vec::new(); self.arch.layers.len()];
+        let mut dy = Act::Features(dlogits);
+        for i in (0..self.arch.layers.len()).rev() {
+            let p = &self.params[i];
+            let input = &trace.acts[i];
+            let output = &trace.acts[i + 1];
+            dy = match (self.arch.layers[i], input, dy) {
+                (LayerSpec::Embed { .. }, _, Act::Signal(d)) => {
+                    grads[i] = vec![cpu::embed_backward(pages, d.view()).into_dyn()];
+                    break;
+                }
+                (LayerSpec::Scale, _, _) => break,
+                (
+                    LayerSpec::Conv1d {
+                        stride, padding, ..
+                    },
+                    Act::Signal(x),
+                    Act::Signal(d),
+                ) => {
+                    let g = cpu::conv1d_backward(
+                        x.view(),
+                        view3(&p[0]),
+                        d.view(),
+                        cpu::Conv1dSpec { stride, padding },
+                    );
+                    grads[i] = vec![g.dw.into_dyn(), g.db.into_dyn()];
+                    Act::Signal(g.dx)
+                }
+                (LayerSpec::Relu, _, Act::Signal(d)) => match output {
+                    Act::Signal(y) => Act::Signal(cpu::relu_backward(y.view(), d.view())),
+                    Act::Features(_) => unreachable!("relu keeps its shape"),
+                },
+                (LayerSpec::Relu, _, Act::Features(d)) => match output {
+                    Act::Features(y) => Act::Features(cpu::relu_backward(y.view(), d.view())),
+                    Act::Signal(_) => unreachable!("relu keeps its shape"),
+                },
+                (LayerSpec::MaxPool { .. }, Act::Signal(x), Act::Signal(d)) => {
+                    let Some(ArgMax::Window(am)) = &trace.argmax[i] else {
+                        unreachable!("max pooling keeps its argmax")
+                    };
+                    Act::Signal(cpu::max_pool1d_backward(d.view(), am.view(), x.dim().2))
+                }
+                (LayerSpec::AvgPool { kernel, stride }, Act::Signal(x), Act::Signal(d)) => {
+                    Act::Signal(cpu::avg_pool1d_backward(
+                        d.view(),
+                        kernel,
+                        stride,
+                        x.dim().2,
+                    ))
+                }
+                (LayerSpec::GlobalMaxPool, Act::Signal(x), Act::Features(d)) => {
+                    let Some(ArgMax::Global(am)) = &trace.argmax[i] else {
+                        unreachable!("max pooling keeps its argmax")
+                    };
+                    Act::Signal(cpu::global_max_pool_backward(
+                        d.view(),
+                        am.view(),
+                        x.dim().2,
+                    ))
+                }
+                (LayerSpec::GlobalAvgPool, Act::Signal(x), Act::Features(d)) => {
+                    Act::Signal(cpu::global_avg_pool_backward(d.view(), x.dim().2))
+                }
+                (LayerSpec::Dense { .. }, Act::Features(x), Act::Features(d)) => {
+                    let g = cpu::dense_backward(x.view(), view2(&p[0]), d.view());
+                    grads[i] = vec![g.dw.into_dyn(), g.db.into_dyn()];
+                    Act::Features(g.dx)
+                }
+                (layer, _, _) => unreachable!("architecture validated: {layer:?}"),
+            };
+        }
+        (loss, grads)
+    }
+}
+
+/// A batch of pages as the `[batch, len]` array the model takes.
+pub fn batch_of(pages: &[&[u8]], len: usize) -> Array2<u8> {
+    let mut out = Array2::zeros((pages.len(), len));
+    for (mut row, page) in out.rows_mut().into_iter().zip(pages) {
+        let n = page.len().min(len);
+        row.as_slice_mut().expect("fresh array rows are contiguous")[..n]
+            .copy_from_slice(&page[..n]);
+    }
+    out
+}
+
+/// Zero tensors shaped like `params`.
+pub fn zeros_like(params: &[Vec<ArrayD<f32>>]) -> Vec<Vec<ArrayD<f32>>> {
+    params
+        .iter()
+        .map(|p| p.iter().map(|t| ArrayD::zeros(t.raw_dim())).collect())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole network's gradient against finite differences, through
+    /// every layer kind.
+    #[test]
+    fn backward_matches_finite_differences() {
+        use LayerSpec::*;
+        let arch = Architecture::new(
+            64,
+            vec![
+                Embed { dim: 3 },
+                Conv1d {
+                    out: 4,
+                    kernel: 2,
+                    stride: 2,
+                    padding: 0,
+                },
+                Relu,
+                Conv1d {
+                    out: 4,
+                    kernel: 3,
+                    stride: 2,
+                    padding: 1,
+                },
+                Relu,
+                MaxPool {
+                    kernel: 2,
+                    stride: 2,
+                },
+                Conv1d {
+                    out: 5,
+                    kernel: 2,
+                    stride: 1,
+                    padding: 0,
+                },
+                AvgPool {
+                    kernel: 3,
+                    stride: 2,
+                },
+                GlobalMaxPool,
+                Dense { out: 6 },
+                Relu,
+                Dense { out: 2 },
+            ],
+        )
+        .unwrap();
+        let mut model = Model::init(arch, 11);
+        let mut rng = Rng::new(4);
+        let pages = Array2::from_shape_fn((3, 64), |_| rng.below(7) as u8 * 37);
+        let labels = [0usize, 1, 1];
+        let w = [1.0f32, 2.0];
+        let loss_of = |m: &Model| {
+            let t = m.forward(pages.view()).unwrap();
+            m.backward(pages.view(), &t, &labels, &w).0 as f64
+        };
+        let trace = model.forward(pages.view()).unwrap();
+        let (_, grads) = model.backward(pages.view(), &trace, &labels, &w);
+        let mut checked = 0;
+        for l in 0..model.params.len() {
+            for k in 0..model.params[l].len() {
+                for idx in [0usize, 7, 13] {
+                    let n = model.params[l][k].len();
+                    let idx = idx % n;
+                    let orig = model.params[l][k].as_slice().unwrap()[idx];
+                    let eps = 2e-3f32;
+                    model.params[l][k].as_slice_mut().unwrap()[idx] = orig + eps;
+                    let up = loss_of(&model);
+                    model.params[l][k].as_slice_mut().unwrap()[idx] = orig - eps;
+                    let down = loss_of(&model);
+                    model.params[l][k].as_slice_mut().unwrap()[idx] = orig;
+                    let numeric = (up - down) / (2.0 * f64::from(eps));
+                    let analytic = f64::from(grads[l][k].as_slice().unwrap()[idx]);
+                    assert!(
+                        (numeric - analytic).abs()
+                            <= 2e-2 * numeric.abs().max(analytic.abs()) + 2e-3,
+                        "layer {l} tensor {k} [{idx}]: numeric {numeric}, analytic {analytic}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 20);
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    #[test]
+    fn scores_do_not_depend_on_the_batch() {
+        let model = Model::init(Architecture::default_cnn(), 2);
+        let mut rng = Rng::new(9);
+        let pages = Array2::from_shape_fn((5, 4096), |_| rng.below(256) as u8);
+        let together = model.scores(pages.view()).unwrap();
+        for (i, row) in pages.rows().into_iter().enumerate() {
+            let one = model.scores(row.insert_axis(ndarray::Axis(0))).unwrap();
+            assert!(
+                (one[0] - together[i]).abs() < 1e-5,
+                "{i}: {} vs {}",
+                one[0],
+                together[i]
+            );
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! The CNN as a [`Verifier`]: scores every snapshotted page and flags
+//! those at or above the model's threshold as `cnn` events.
+
+use crate::snapshot::{PageSnapshot, PAGE_SIZE};
+use crate::verifier::{Verdict, Verifier};
+use crate::EventKind;
+
+use super::{batch_of, Model};
+
+/// Pages scored per forward pass: large enough for the matrix multiplies
+/// to run at speed, small enough to keep activations in cache-sized chunks.
+const BATCH: usize = 64;
+
+/// Classifies pages with a [`Model`].
+pub struct CnnVerifier {
+    model: Model,
+}
+
+impl CnnVerifier {
+    /// A verifier for `model`, which must take whole pages.
+    pub fn new(model: Model) -> Result<CnnVerifier, super::ModelError> {
+        if model.arch.input_len != PAGE_SIZE {
+            return Err(super::ModelError::InputLength {
+                expected: PAGE_SIZE,
+                found: model.arch.input_len,
+            });
+        }
+        Ok(CnnVerifier { model })
+    }
+
+    /// The model's decision threshold.
+    pub fn threshold(&self) -> f32 {
+        self.model.threshold
+    }
+}
+
+impl Verifier for CnnVerifier {
+    fn name(&self) -> &str {
+        "cnn"
+    }
+
+    fn event_kind(&self) -> EventKind {
+        EventKind::Cnn
+    }
+
+    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        for chunk in pages.chunks(BATCH) {
+            let bytes: Vec<&[u8]> = chunk.iter().map(|p| p.bytes).collect();
+            let batch = batch_of(&bytes, PAGE_SIZE);
+            let scores = self
+                .model
+                .scores(batch.view())
+                .expect("input length checked at construction");
+            out.extend(scores.into_iter().map(|score| Verdict {
+                score,
+                flagged: score >= self.model.threshold,
+            }));
+        }
+    }
+}

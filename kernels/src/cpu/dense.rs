@@ -1,0 +1,107 @@
+//! Fully connected layer on flat features.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+
+/// `y = x · wᵀ + b`: `x` is `[B, In]`, `w` is `[Out, In]` (one row per output,
+/// like a conv with kernel 1), `b` is `[Out]`; the result is `[B, Out]`.
+///
+/// # Panics
+///
+/// If `w` is not `[Out, In]` for the `In` of `x`, or `b` does not have `Out`
+/// entries.
+pub fn dense_forward(x: ArrayView2<f32>, w: ArrayView2<f32>, b: ArrayView1<f32>) -> Array2<f32> {
+    assert_eq!(
+        w.ncols(),
+        x.ncols(),
+        "dense: w must be [Out, In] for x [B, In]"
+    );
+    assert_eq!(b.len(), w.nrows(), "dense: bias must have Out entries");
+    let mut y = x.dot(&w.t());
+    y += &b;
+    y
+}
+
+/// Gradients of a dense layer with respect to its input, weights and bias.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DenseGrads {
+    /// `[B, In]`, like the input.
+    pub dx: Array2<f32>,
+    /// `[Out, In]`, like the weights.
+    pub dw: Array2<f32>,
+    /// `[Out]`, like the bias.
+    pub db: Array1<f32>,
+}
+
+/// Backward of [`dense_forward`]: `dx = dy · w`, `dw = dyᵀ · x`, `db` = column
+/// sums of `dy`.
+///
+/// # Panics
+///
+/// If `w` is not `[Out, In]` for `x` `[B, In]`, or `dy` is not `[B, Out]`.
+pub fn dense_backward(x: ArrayView2<f32>, w: ArrayView2<f32>, dy: ArrayView2<f32>) -> DenseGrads {
+    assert_eq!(
+        w.ncols(),
+        x.ncols(),
+        "dense: w must be [Out, In] for x [B, In]"
+    );
+    assert_eq!(
+        dy.dim(),
+        (x.nrows(), w.nrows()),
+        "dense: dy must be [B, Out]"
+    );
+    DenseGrads {
+        dx: dy.dot(&w),
+        dw: dy.t().dot(&x),
+        db: dy.sum_axis(Axis(0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::testutil::{assert_close, dot_f64, finite_diff, Rng};
+    use ndarray::{Array1, Array2};
+
+    #[test]
+    fn forward_matches_naive() {
+        let mut rng = Rng::new(50);
+        for &(b, i, o) in &[(1, 1, 1), (3, 7, 2), (64, 32, 2), (5, 33, 17)] {
+            let x: Array2<f32> = rng.array((b, i));
+            let w: Array2<f32> = rng.array((o, i));
+            let bias: Array1<f32> = rng.array(o);
+            let y = dense_forward(x.view(), w.view(), bias.view());
+            let mut want = Array2::<f64>::zeros((b, o));
+            for bi in 0..b {
+                for oi in 0..o {
+                    want[[bi, oi]] = bias[oi] as f64
+                        + (0..i)
+                            .map(|ii| x[[bi, ii]] as f64 * w[[oi, ii]] as f64)
+                            .sum::<f64>();
+                }
+            }
+            assert_close(&format!("b={b} in={i} out={o}"), &y, &want, 1e-5, 1e-5);
+        }
+    }
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        let mut rng = Rng::new(51);
+        for &(b, i, o) in &[(1, 1, 1), (3, 7, 2), (4, 5, 6)] {
+            let x: Array2<f32> = rng.array((b, i));
+            let w: Array2<f32> = rng.array((o, i));
+            let bias: Array1<f32> = rng.array(o);
+            let r: Array2<f32> = rng.array((b, o));
+            let got = dense_backward(x.view(), w.view(), r.view());
+            let loss = |x: &Array2<f32>, w: &Array2<f32>, bias: &Array1<f32>| {
+                dot_f64(&dense_forward(x.view(), w.view(), bias.view()), &r)
+            };
+            let eps = 1e-2;
+            let fdx = finite_diff(&x, eps, |x| loss(x, &w, &bias));
+            let fdw = finite_diff(&w, eps, |w| loss(&x, w, &bias));
+            let fdb = finite_diff(&bias, eps, |bias| loss(&x, &w, bias));
+            assert_close("dx", &got.dx, &fdx, 1e-3, 2e-2);
+            assert_close("dw", &got.dw, &fdw, 1e-3, 2e-2);
+            assert_close("db", &got.db, &fdb, 1e-3, 2e-2);
+        }
+    }
+}

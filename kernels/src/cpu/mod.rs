@@ -1,0 +1,27 @@
+//! CPU kernels on `ndarray`, one module per layer family.
+//!
+//! Everything is re-exported here, so callers write
+//! `walmart_kernels::cpu::conv1d_forward` and never name the submodules.
+
+mod activation;
+mod conv1d;
+mod dense;
+mod embed;
+mod loss;
+mod pool;
+mod scale;
+
+#[cfg(test)]
+pub(crate) mod testutil;
+
+pub use activation::{relu_backward, relu_forward, relu_inplace};
+pub use conv1d::{conv1d_backward, conv1d_forward, conv1d_out_len, Conv1dGrads, Conv1dSpec};
+pub use dense::{dense_backward, dense_forward, DenseGrads};
+pub use embed::{embed_backward, embed_forward};
+pub use loss::{softmax, softmax_cross_entropy};
+pub use pool::{
+    avg_pool1d_backward, avg_pool1d_forward, global_avg_pool_backward, global_avg_pool_forward,
+    global_max_pool_backward, global_max_pool_forward, max_pool1d_backward, max_pool1d_forward,
+    pool1d_out_len,
+};
+pub use scale::scale_forward;
