@@ -422,3 +422,52 @@ fn a_function_hook_in_generated_code_stops_the_guest() {
     assert_eq!(events[0].hook.name.as_deref(), Some("g"));
     assert!(events.iter().all(|e| e.pages == [5]), "{events:?}");
 }
+
+#[test]
+fn allocator_calls_are_tracked_by_name() {
+    // A bump allocator with a free list of one, named like wasi-libc's.
+    let wat = r#"(module
+        (memory (export "memory") 1)
+        (global $next (mut i32) (i32.const 1024))
+        (func $malloc (export "malloc") (param $n i32) (result i32)
+            (local $p i32)
+            (local.set $p (global.get $next))
+            (global.set $next (i32.add (global.get $next) (local.get $n)))
+            ;; The parameter is reassigned: the event must report the
+            ;; argument as passed.
+            (local.set $n (i32.const 0))
+            (local.get $p))
+        (func $free (export "free") (param i32))
+        (func (export "run") (result i32)
+            (local $a i32) (local $b i32)
+            (local.set $a (call $malloc (i32.const 16)))
+            (local.set $b (call $malloc (i32.const 32)))
+            (call $free (local.get $a))
+            (local.get $b)))"#;
+    let mut config = Config::new();
+    config.track_allocations(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let run = instance.get_func(&mut store, "run").unwrap();
+    let mut out = [Val::I32(0)];
+    run.call(&mut store, &[], &mut out).unwrap();
+    let heap = store.heap();
+    assert_eq!(heap.live().collect::<Vec<_>>(), [(1040, 32)]);
+    assert_eq!(heap.freed().collect::<Vec<_>>(), [(1024, 16)]);
+    assert_eq!(heap.events, 3);
+
+    // Without the option nothing is reported.
+    let engine = Engine::new(&Config::new()).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let run = instance.get_func(&mut store, "run").unwrap();
+    run.call(&mut store, &[], &mut out).unwrap();
+    assert_eq!(store.heap().events, 0);
+}

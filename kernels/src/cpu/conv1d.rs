@@ -12,11 +12,12 @@
 //! The product runs per sample rather than once over a `[Cin*K, B*Lout]`
 //! matrix for the whole batch: the per-sample `cols` (tens to a few hundred
 //! KiB for a 4 KiB page) is reused and stays in L2, where a whole-batch one
-//! (megabytes) would be written to and read back from memory and then need a
-//! scatter into the output layout. Measured on a page classifier's first
-//! layer, the whole-batch form spent twice as long outside the multiply as
-//! inside it. `matrixmultiply` packs the small weight matrix again for each
-//! sample, which costs little next to the `Lout`-wide product.
+//! (megabytes) is written out to memory, read back by the multiply's packing,
+//! and its product then needs a scatter into the `[B, Cout, Lout]` layout.
+//! Measured on batches of 64 pages, the per-sample form was 1.3-3.5x faster
+//! forward and 1.1-2.2x faster backward than the whole-batch one.
+//! `matrixmultiply` packs the small weight matrix again for each sample,
+//! which costs little next to the `Lout`-wide product.
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array3, ArrayView1, ArrayView2, ArrayView3, ArrayViewMut2};
@@ -83,13 +84,7 @@ pub fn conv1d_forward(
 
     let x = x.as_standard_layout();
     let xs = x.as_slice().expect("standard layout is contiguous");
-    let geom = Geometry {
-        cin,
-        len,
-        k,
-        lout,
-        spec,
-    };
+    let geom = Geometry { len, k, lout, spec };
     let w2 = w
         .to_shape((cout, cin * k))
         .expect("weights reshape to [Cout, Cin*K]");
@@ -165,13 +160,7 @@ pub fn conv1d_backward(
     let x = x.as_standard_layout();
     let xs = x.as_slice().expect("standard layout is contiguous");
     let dy = dy.as_standard_layout();
-    let geom = Geometry {
-        cin,
-        len,
-        k,
-        lout,
-        spec,
-    };
+    let geom = Geometry { len, k, lout, spec };
     let w2 = w
         .to_shape((cout, cin * k))
         .expect("weights reshape to [Cout, Cin*K]");
@@ -181,15 +170,16 @@ pub fn conv1d_backward(
         .expect("fresh array reshapes to [Cout, Cin*K]");
     let mut cols = vec![0.0f32; cin * k * lout];
     let mut dcols = ndarray::Array2::zeros((cin * k, lout));
-    let x_rows = xs.chunks_exact((cin * len).max(1));
-    for ((sample, dy_b), mut dx_b) in x_rows.zip(dy.outer_iter()).zip(dx.outer_iter_mut()) {
+    let sample_len = cin * len;
+    for (bi, (dy_b, mut dx_b)) in dy.outer_iter().zip(dx.outer_iter_mut()).enumerate() {
         for (acc, row) in db.iter_mut().zip(dy_b.outer_iter()) {
             *acc += row.iter().map(|&g| f64::from(g)).sum::<f64>();
         }
-        if cin * len == 0 {
+        if sample_len == 0 {
+            // All padding: the output was the bias alone.
             continue;
         }
-        im2col(sample, &geom, &mut cols);
+        im2col(&xs[bi * sample_len..][..sample_len], &geom, &mut cols);
         let cols = ArrayView2::from_shape((cin * k, lout), &cols).expect("im2col shape");
         general_mat_mul(1.0, &dy_b, &cols.t(), 1.0, &mut dw2);
         general_mat_mul(1.0, &w2.t(), &dy_b, 0.0, &mut dcols);
@@ -213,7 +203,6 @@ fn fill_rows(y: &mut ArrayViewMut2<f32>, b: ArrayView1<f32>) {
 
 /// Sizes shared by im2col and col2im.
 struct Geometry {
-    cin: usize,
     len: usize,
     k: usize,
     lout: usize,
@@ -460,6 +449,23 @@ mod tests {
         assert_eq!(g.dx, Array3::zeros((2, 3, 4)));
         assert_eq!(g.dw, Array3::zeros((5, 3, 7)));
         assert_eq!(g.db, Array1::zeros(5));
+    }
+
+    #[test]
+    fn padding_only_input_gives_the_bias() {
+        let x = Array3::<f32>::zeros((2, 3, 0));
+        let w = Array3::<f32>::ones((4, 3, 1));
+        let bias = Array1::from(vec![1.0f32, 2.0, 3.0, 4.0]);
+        let y = conv1d_forward(x.view(), w.view(), bias.view(), spec(1, 1));
+        assert_eq!(y.dim(), (2, 4, 2));
+        assert!(y
+            .outer_iter()
+            .all(|s| s.column(0) == bias && s.column(1) == bias));
+        let dy = Array3::<f32>::ones((2, 4, 2));
+        let g = conv1d_backward(x.view(), w.view(), dy.view(), spec(1, 1));
+        assert_eq!(g.dx.dim(), (2, 3, 0));
+        assert_eq!(g.dw, Array3::zeros((4, 3, 1)));
+        assert_eq!(g.db, Array1::from_elem(4, 4.0));
     }
 
     #[test]

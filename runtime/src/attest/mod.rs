@@ -9,6 +9,7 @@
 //! The policy is an [`crate::Config`] setting (it changes generated code);
 //! what happens to snapshots and events is a per-store [`AttestOptions`].
 
+pub mod collect;
 pub(crate) mod dirty;
 pub mod heap;
 pub(crate) mod kernel_dirty;
@@ -37,6 +38,7 @@ pub struct AttestOptions {
     pub(crate) snapshot_budget: f64,
     pub(crate) audit_pages: usize,
     pub(crate) inject: Option<session::HostTamperInjector>,
+    pub(crate) collector: Option<std::sync::Arc<std::sync::Mutex<collect::Collector>>>,
 }
 
 impl Default for AttestOptions {
@@ -52,6 +54,7 @@ impl Default for AttestOptions {
             snapshot_budget: 0.05,
             audit_pages: 4,
             inject: None,
+            collector: None,
         }
     }
 }
@@ -127,6 +130,16 @@ impl AttestOptions {
     /// raw pointer (not walmart's API), as a tampering host would.
     pub fn inject_host_tamper(mut self, rate: f64, seed: u64) -> AttestOptions {
         self.inject = Some(session::HostTamperInjector::new(rate, seed));
+        self
+    }
+
+    /// Records labelled pages at every hook for training (`walmart attest
+    /// collect`); see [`collect::Collector`].
+    pub fn collector(
+        mut self,
+        c: std::sync::Arc<std::sync::Mutex<collect::Collector>>,
+    ) -> AttestOptions {
+        self.collector = Some(c);
         self
     }
 

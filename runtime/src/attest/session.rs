@@ -130,6 +130,7 @@ pub(crate) struct AttestSession {
     protected: bool,
     dirty: Vec<(u32, u32)>,
     inject: Option<HostTamperInjector>,
+    collector: Option<Arc<std::sync::Mutex<super::collect::Collector>>>,
     /// Pages written by the injector: (memory, page).
     pub(crate) injected: Vec<(u32, u32)>,
     worker: Option<JoinHandle<()>>,
@@ -176,6 +177,7 @@ impl AttestSession {
             protected: false,
             dirty: Vec::new(),
             inject: opts.inject,
+            collector: opts.collector,
             injected: Vec::new(),
             worker: Some(worker),
         })
@@ -230,6 +232,10 @@ pub(crate) fn hook(
                 });
         }
     }
+    let collector = store.attest.as_deref().and_then(|s| s.collector.clone());
+    if let Some(c) = collector {
+        collect_at_hook(store, &c, &dirty);
+    }
     if !dirty.is_empty() {
         snapshot(store, &dirty, flush, site);
     }
@@ -242,6 +248,39 @@ pub(crate) fn hook(
     } else {
         Ok(())
     }
+}
+
+/// Hands the first memory's dirty pages, the heap and the shadow stack
+/// pointer to the dataset collector.
+fn collect_at_hook(
+    store: &StoreOpaque,
+    collector: &std::sync::Mutex<super::collect::Collector>,
+    dirty: &[(u32, u32)],
+) {
+    let Some(m) = store.memories.first() else {
+        return;
+    };
+    let pages: Vec<u32> = dirty
+        .iter()
+        .filter(|(mi, _)| *mi == 0)
+        .map(|(_, p)| *p)
+        .collect();
+    // wasi-libc keeps the shadow stack pointer in the first global, a
+    // mutable i32 (`__stack_pointer`).
+    let sp = store
+        .instances
+        .first()
+        .and_then(|i| i.globals.first())
+        .map(|g| &store.globals[g.index as usize])
+        .filter(|g| {
+            g.ty.content() == crate::ValType::I32
+                && g.ty.mutability() == crate::types::Mutability::Var
+        })
+        .map(|g| u32::from_le_bytes(g.cell.bytes[..4].try_into().expect("4 bytes")));
+    collector
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .at_hook(m.bytes(), &pages, &store.heap, sp);
 }
 
 /// Copies `dirty` pages (as many as the ring takes) and some audit pages

@@ -1,0 +1,249 @@
+//! `walmart attest collect`: labelled page snapshots for training the CNN.
+//!
+//! At every hook the collector records the dirty pages of the store's
+//! first memory as benign examples. With the injection rate, it also makes
+//! corrupted examples the way each attack corrupts memory, using the heap
+//! as the module's own allocator reports it (allocator interposition,
+//! [`super::heap`]) and the shadow stack pointer:
+//!
+//! * `heap-overflow`: attacker bytes written from the end of a live chunk
+//!   on, over the next chunk's header and data;
+//! * `use-after-free`: fake list pointers and attacker bytes written into
+//!   a freed chunk;
+//! * `stack-smash`: a saved frame above the shadow stack pointer overwritten;
+//! * `host-tamper`: random bytes at a random place.
+//!
+//! The corruption is applied to a copy of the pages it touches, which are
+//! recorded with the attack's label; the guest's memory is not changed, so
+//! the run goes on as it would have and every page label is exact.
+
+use std::collections::BTreeMap;
+
+use walmart_attest::dataset::{DatasetError, DatasetWriter, Label, Record};
+use walmart_attest::rng::Rng;
+use walmart_attest::PAGE_SIZE;
+
+use super::heap::HeapTracker;
+
+/// Fillers attackers use: `A` padding, NOP-like sleds, breakpoints,
+/// zeroes; the rest of a payload is addresses.
+const FILLERS: [u8; 5] = [0x41, 0x90, 0xCC, 0x00, 0x61];
+
+/// Writes labelled pages while a module runs.
+pub struct Collector {
+    writer: Option<DatasetWriter>,
+    inject: Vec<Label>,
+    rate: f64,
+    keep: f64,
+    max_records: usize,
+    rng: Rng,
+    group: u32,
+    seed: u32,
+    /// Records written, by label.
+    pub counts: BTreeMap<Label, usize>,
+    /// Injections that found nothing to corrupt (no live chunk, ...).
+    pub skipped: usize,
+    error: Option<DatasetError>,
+}
+
+impl Collector {
+    /// A collector writing to `writer`, runs numbered `group`. `inject`:
+    /// the attacks to simulate, one chosen at random at each hook with
+    /// probability `rate`; `keep`: the share of benign pages recorded;
+    /// at most `max_records` records.
+    pub fn new(
+        writer: DatasetWriter,
+        group: u32,
+        seed: u64,
+        inject: Vec<Label>,
+        rate: f64,
+        keep: f64,
+        max_records: usize,
+    ) -> Collector {
+        Collector {
+            writer: Some(writer),
+            inject,
+            rate,
+            keep,
+            max_records,
+            rng: Rng::new(seed ^ u64::from(group) << 32),
+            group,
+            seed: seed as u32,
+            counts: BTreeMap::new(),
+            skipped: 0,
+            error: None,
+        }
+    }
+
+    /// Records written so far.
+    pub fn records(&self) -> usize {
+        self.counts.values().sum()
+    }
+
+    /// Flushes the dataset; the writer back for the next run, or the first
+    /// error met while writing.
+    pub fn finish(&mut self) -> Result<DatasetWriter, DatasetError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        Ok(self.writer.take().expect("finished once"))
+    }
+
+    fn write(&mut self, page: u32, label: Label, bytes: Vec<u8>) {
+        if self.records() >= self.max_records || self.error.is_some() {
+            return;
+        }
+        let Some(w) = self.writer.as_mut() else { return };
+        let r = Record {
+            group: self.group,
+            seed: self.seed,
+            page,
+            label,
+            bytes,
+        };
+        match w.push(&r) {
+            Ok(()) => *self.counts.entry(label).or_default() += 1,
+            Err(e) => self.error = Some(e),
+        }
+    }
+
+    /// A hook: `memory` is the first memory's bytes, `dirty` its pages
+    /// written since the last hook.
+    pub(crate) fn at_hook(
+        &mut self,
+        memory: &[u8],
+        dirty: &[u32],
+        heap: &HeapTracker,
+        stack_pointer: Option<u32>,
+    ) {
+        for &page in dirty {
+            if self.keep >= 1.0 || self.rng.unit() < self.keep {
+                let at = page as usize * PAGE_SIZE;
+                if let Some(bytes) = memory.get(at..at + PAGE_SIZE) {
+                    self.write(page, Label::Benign, bytes.to_vec());
+                }
+            }
+        }
+        if self.inject.is_empty() || self.rng.unit() >= self.rate {
+            return;
+        }
+        let kind = self.inject[self.rng.below(self.inject.len() as u64) as usize];
+        match self.corruption(kind, memory, heap, stack_pointer) {
+            Some((at, payload)) => self.record_corrupted(kind, memory, at, &payload),
+            None => self.skipped += 1,
+        }
+    }
+
+    /// Where `kind` writes and what, or `None` when there is nothing to
+    /// attack (no live or freed chunk, no stack).
+    fn corruption(
+        &mut self,
+        kind: Label,
+        memory: &[u8],
+        heap: &HeapTracker,
+        sp: Option<u32>,
+    ) -> Option<(usize, Vec<u8>)> {
+        let len = memory.len();
+        let r = &mut self.rng;
+        match kind {
+            Label::Benign => None,
+            Label::HeapOverflow => {
+                let n = heap.live_count();
+                let (p, s) = heap.nth_live(r.below(n.max(1) as u64) as usize)?;
+                let size = 8 + r.below(120) as usize;
+                Some((p as usize + s as usize, attacker_bytes(r, size, len)))
+            }
+            Label::UseAfterFree => {
+                let n = heap.freed_count();
+                let (p, s) = heap.nth_freed(r.below(n.max(1) as u64) as usize)?;
+                // Fake forward/back pointers first (dlmalloc keeps its free
+                // list there), then attacker data within the chunk.
+                let size = (s as usize).clamp(8, 64);
+                let mut bytes = Vec::with_capacity(size);
+                for _ in 0..2 {
+                    bytes.extend_from_slice(&(r.below(len as u64) as u32).to_le_bytes());
+                }
+                bytes.extend(attacker_bytes(r, size - 8, len));
+                Some((p as usize, bytes))
+            }
+            Label::StackSmash => {
+                let sp = sp? as usize;
+                // The frames of the active calls lie above the stack pointer.
+                let at = sp + r.below(256) as usize;
+                let size = 16 + r.below(112) as usize;
+                Some((at, attacker_bytes(r, size, len)))
+            }
+            Label::HostTamper => {
+                let at = r.below(len.saturating_sub(16).max(1) as u64) as usize;
+                Some((at, (0..16).map(|_| r.next_u64() as u8).collect()))
+            }
+        }
+    }
+
+    /// Records each page `payload` at `at` touches, corrupted, as `kind`.
+    fn record_corrupted(&mut self, kind: Label, memory: &[u8], at: usize, payload: &[u8]) {
+        let end = (at + payload.len()).min(memory.len());
+        if at >= end {
+            self.skipped += 1;
+            return;
+        }
+        for page in at / PAGE_SIZE..=(end - 1) / PAGE_SIZE {
+            let start = page * PAGE_SIZE;
+            let mut bytes = memory[start..start + PAGE_SIZE].to_vec();
+            let lo = at.max(start);
+            let hi = end.min(start + PAGE_SIZE);
+            bytes[lo - start..hi - start].copy_from_slice(&payload[lo - at..hi - at]);
+            if bytes[lo - start..hi - start] == memory[lo..hi] {
+                // The attack wrote what was there already: not a corruption.
+                continue;
+            }
+            self.write(page as u32, kind, bytes);
+        }
+    }
+}
+
+/// `size` bytes an exploit would write: a filler run, then little-endian
+/// addresses into the memory (`memory_len` bytes), as payloads that
+/// redirect pointers do.
+fn attacker_bytes(r: &mut Rng, size: usize, memory_len: usize) -> Vec<u8> {
+    let filler = FILLERS[r.below(FILLERS.len() as u64) as usize];
+    let pointers = (size / 4).min(1 + r.below(4) as usize);
+    let mut out = vec![filler; size - pointers * 4];
+    let target = r.below(memory_len.max(1) as u64) as u32;
+    for _ in 0..pointers {
+        out.extend_from_slice(&target.to_le_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use walmart_jit::vmctx::AllocRole;
+
+    #[test]
+    fn injections_label_exactly_the_pages_they_touch() {
+        let dir = std::env::temp_dir().join(format!("walmart-collect-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.wds");
+        let w = DatasetWriter::create(&path, &Default::default()).unwrap();
+        let mut c = Collector::new(w, 0, 1, vec![Label::HeapOverflow], 1.0, 1.0, 1000);
+        let mut heap = HeapTracker::default();
+        // A chunk ending 4 bytes before a page boundary: the overflow
+        // touches pages 2 and 3.
+        heap.event(AllocRole::Malloc, [60, 0, 0], 3 * 4096 - 64, |_| None);
+        let memory = vec![7u8; 8 * 4096];
+        c.at_hook(&memory, &[5], &heap, None);
+        let w = c.finish().unwrap();
+        w.finish().unwrap();
+        let d = walmart_attest::dataset::Dataset::load(&path).unwrap();
+        let pages: Vec<(u32, Label)> = d.records.iter().map(|r| (r.page, r.label)).collect();
+        assert_eq!(pages[0], (5, Label::Benign));
+        assert!(pages[1..].iter().all(|(_, l)| *l == Label::HeapOverflow));
+        assert_eq!(pages[1].0, 2);
+        for r in &d.records[1..] {
+            assert_ne!(r.bytes, memory[..4096], "the corrupted copy differs");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
