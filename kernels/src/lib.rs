@@ -12,7 +12,10 @@
 //! * activations are `[batch, channels, length]` ([`ndarray::Array3`]);
 //! * flat features are `[batch, features]` ([`ndarray::Array2`]);
 //! * a backward kernel takes the upstream gradient `dy` shaped like the
-//!   forward output and returns gradients shaped like the forward inputs.
+//!   forward output and returns gradients shaped like the forward inputs;
+//! * inputs may be views in any memory layout (a kernel that needs contiguous
+//!   memory copies a non-contiguous view first); every returned array is in
+//!   standard (row-major) layout, so callers can rely on `as_slice()`.
 //!
 //! Shapes are preconditions, checked with `assert!` and documented under
 //! `# Panics`: a mismatch is a bug in the model code, not a user error.

@@ -1,10 +1,13 @@
 //! ReLU, for activations of any rank.
 
-use ndarray::{Array, ArrayView, Dimension, Zip};
+use ndarray::{Array, ArrayView, Dimension};
 
 /// `max(x, 0)` element-wise. NaN becomes 0, like the backward treats it.
 pub fn relu_forward<D: Dimension>(x: ArrayView<f32, D>) -> Array<f32, D> {
-    x.mapv(relu)
+    // Collecting in logical order (rather than `mapv`, which keeps the
+    // input's memory order) makes the result row-major like every kernel's.
+    let out = x.iter().map(|&v| relu(v)).collect();
+    Array::from_shape_vec(x.raw_dim(), out).expect("length matches shape")
 }
 
 /// Gradient of ReLU from its forward output `y`: `dy` where `y > 0`, else 0.
@@ -22,9 +25,12 @@ pub fn relu_backward<D: Dimension>(y: ArrayView<f32, D>, dy: ArrayView<f32, D>) 
         dy.shape(),
         "relu_backward: y and dy differ in shape"
     );
-    Zip::from(&y)
-        .and(&dy)
-        .map_collect(|&y, &g| if y > 0.0 { g } else { 0.0 })
+    let out = y
+        .iter()
+        .zip(dy.iter())
+        .map(|(&y, &g)| if y > 0.0 { g } else { 0.0 })
+        .collect();
+    Array::from_shape_vec(y.raw_dim(), out).expect("length matches shape")
 }
 
 /// [`relu_forward`] in place, for inference, where the input is not needed
@@ -97,6 +103,8 @@ mod tests {
         let y = Array2::from_shape_vec((2, 3), vec![1.0, 0.0, -1.0, 2.0, 0.5, 0.0]).unwrap();
         let dy = Array2::from_shape_vec((3, 2), vec![10.0, 20.0, 30.0, 40.0, 50.0, 60.0]).unwrap();
         let got = relu_backward(y.view(), dy.t());
+        assert!(got.is_standard_layout());
+        assert!(relu_forward(dy.t()).is_standard_layout());
         let want = Array2::from_shape_vec((2, 3), vec![10.0, 0.0, 0.0, 20.0, 40.0, 0.0]).unwrap();
         assert_eq!(got, want);
     }

@@ -1,5 +1,6 @@
 //! Fully connected layer on flat features.
 
+use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 
 /// `y = x · wᵀ + b`: `x` is `[B, In]`, `w` is `[Out, In]` (one row per output,
@@ -16,8 +17,12 @@ pub fn dense_forward(x: ArrayView2<f32>, w: ArrayView2<f32>, b: ArrayView1<f32>)
         "dense: w must be [Out, In] for x [B, In]"
     );
     assert_eq!(b.len(), w.nrows(), "dense: bias must have Out entries");
-    let mut y = x.dot(&w.t());
-    y += &b;
+    // The bias goes in first and the product accumulates onto it; writing
+    // into a fresh array also fixes the result's layout to row-major, which
+    // `dot` leaves to the operands' layouts.
+    let mut y = Array2::zeros((x.nrows(), w.nrows()));
+    y.assign(&b);
+    general_mat_mul(1.0, &x, &w.t(), 1.0, &mut y);
     y
 }
 
@@ -49,9 +54,13 @@ pub fn dense_backward(x: ArrayView2<f32>, w: ArrayView2<f32>, dy: ArrayView2<f32
         (x.nrows(), w.nrows()),
         "dense: dy must be [B, Out]"
     );
+    let mut dx = Array2::zeros(x.raw_dim());
+    general_mat_mul(1.0, &dy, &w, 0.0, &mut dx);
+    let mut dw = Array2::zeros(w.raw_dim());
+    general_mat_mul(1.0, &dy.t(), &x, 0.0, &mut dw);
     DenseGrads {
-        dx: dy.dot(&w),
-        dw: dy.t().dot(&x),
+        dx,
+        dw,
         db: dy.sum_axis(Axis(0)),
     }
 }
@@ -81,6 +90,31 @@ mod tests {
             }
             assert_close(&format!("b={b} in={i} out={o}"), &y, &want, 1e-5, 1e-5);
         }
+    }
+
+    #[test]
+    fn results_are_row_major_for_transposed_inputs() {
+        let mut rng = Rng::new(52);
+        let x_t: Array2<f32> = rng.array((6, 4)); // [In, B]
+        let w_t: Array2<f32> = rng.array((6, 3)); // [In, Out]
+        let dy_t: Array2<f32> = rng.array((3, 4)); // [Out, B]
+        let bias: Array1<f32> = rng.array(3);
+        let y = dense_forward(x_t.t(), w_t.t(), bias.view());
+        let want = dense_forward(
+            x_t.t().to_owned().view(),
+            w_t.t().to_owned().view(),
+            bias.view(),
+        );
+        assert!(y.is_standard_layout());
+        assert_eq!(y, want);
+        let g = dense_backward(x_t.t(), w_t.t(), dy_t.t());
+        assert!(g.dx.is_standard_layout() && g.dw.is_standard_layout());
+        let want = dense_backward(
+            x_t.t().to_owned().view(),
+            w_t.t().to_owned().view(),
+            dy_t.t().to_owned().view(),
+        );
+        assert_eq!(g, want);
     }
 
     #[test]

@@ -50,7 +50,7 @@ impl Collector {
     /// A collector writing to `writer`, runs numbered `group`. `inject`:
     /// the attacks to simulate, one chosen at random at each hook with
     /// probability `rate`; `keep`: the share of benign pages recorded;
-    /// at most `max_records` records.
+    /// at most `max_records` of each label.
     pub fn new(
         writer: DatasetWriter,
         group: u32,
@@ -90,7 +90,8 @@ impl Collector {
     }
 
     fn write(&mut self, page: u32, label: Label, bytes: Vec<u8>) {
-        if self.records() >= self.max_records || self.error.is_some() {
+        let so_far = self.counts.get(&label).copied().unwrap_or(0);
+        if so_far >= self.max_records || self.error.is_some() {
             return;
         }
         let Some(w) = self.writer.as_mut() else { return };

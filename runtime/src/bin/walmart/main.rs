@@ -1,5 +1,6 @@
 //! The `walmart` command line: `run` a module, `wast` spec scripts.
 
+mod attest;
 mod run;
 mod wast;
 
@@ -24,6 +25,9 @@ enum Command {
     Run(run::RunArgs),
     /// Run .wast spec-test scripts and print a pass table.
     Wast(wast::WastArgs),
+    /// Datasets, training and evaluation of the attestation CNN.
+    #[command(subcommand)]
+    Attest(attest::AttestCommand),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +35,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Wast(args) => wast::run(args),
+        Command::Attest(cmd) => attest::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
+use walmart::attest::model::verifier::CnnVerifier;
+use walmart::attest::model::Model;
 use walmart::attest::{Backpressure, OnDetect, Policy};
 use walmart::wasi::{self, WasiCtx};
 use walmart::{AttestOptions, Config, Engine, Linker, Module, Store, Val, ValType};
@@ -32,6 +34,10 @@ pub struct RunArgs {
     /// (exact blame; slower).
     #[arg(long)]
     attest_sync: bool,
+    /// Score snapshotted pages with this CNN model (`walmart attest train`)
+    /// instead of the exact digest verifier; detections are `cnn` events.
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
     /// Write attestation events to FILE as JSON lines.
     #[arg(long, value_name = "FILE")]
     attest_log: Option<PathBuf>,
@@ -95,8 +101,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.attest(args.attest).attest_sync(args.attest_sync);
     let engine = Engine::new(&config)?;
     let attesting = args.attest != Policy::Off;
-    if !attesting && (args.attest_log.is_some() || args.inject.is_some() || args.attest_sync) {
-        bail!("--attest-log, --attest-sync and --inject need --attest coarse or fine");
+    if !attesting
+        && (args.attest_log.is_some()
+            || args.inject.is_some()
+            || args.attest_sync
+            || args.model.is_some())
+    {
+        bail!("--attest-log, --attest-sync, --model and --inject need --attest coarse or fine");
     }
     let module = Module::from_file(&engine, &args.file).map_err(|e| match e {
         walmart::Error::Usage(_) => anyhow!("{e}"),
@@ -127,6 +138,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .backpressure(args.attest_backpressure);
         if let Some(log) = &args.attest_log {
             opts = opts.log_file(log);
+        }
+        if let Some(path) = &args.model {
+            let model = Model::load(path).map_err(|e| anyhow!("--model {}: {e}", path.display()))?;
+            let cnn = CnnVerifier::new(model)
+                .map_err(|e| anyhow!("--model {}: {e}", path.display()))?;
+            opts = opts.verifier(cnn);
         }
         match args.inject.as_deref() {
             None => {}

@@ -1,0 +1,307 @@
+//! `walmart attest collect | train | eval`: datasets of labelled pages, CNN
+//! training and evaluation.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{anyhow, bail, Context};
+use walmart::attest::collect::Collector;
+use walmart::attest::dataset::{Dataset, DatasetMeta, DatasetWriter, Label};
+use walmart::attest::model::Model;
+use walmart::attest::train::{self, EvalReport, TrainOptions};
+use walmart::attest::Policy;
+use walmart::wasi::{self, WasiCtx};
+use walmart::{AttestOptions, Config, Engine, Linker, Module, Store};
+
+#[derive(clap::Subcommand)]
+pub enum AttestCommand {
+    /// Run an app and store labelled page snapshots taken at its hooks.
+    Collect(CollectArgs),
+    /// Train a CNN on datasets.
+    Train(TrainArgs),
+    /// Evaluate a model on datasets.
+    Eval(EvalArgs),
+}
+
+#[derive(clap::Args)]
+pub struct CollectArgs {
+    /// The application.
+    app: PathBuf,
+    /// Run the app once per file in DIR, the file as its standard input
+    /// (and `{}` in --args replaced by the file's name, DIR preopened as `.`).
+    #[arg(long, value_name = "DIR")]
+    inputs: Option<PathBuf>,
+    /// Attestation policy whose hooks take the snapshots.
+    #[arg(long, value_name = "coarse|fine", default_value = "fine")]
+    policy: Policy,
+    /// Synchronous hooks: every hook after a write snapshots (more pages).
+    #[arg(long)]
+    sync: bool,
+    /// The dataset file to write.
+    #[arg(long, value_name = "DATASET")]
+    out: PathBuf,
+    /// Attacks to simulate, comma-separated: heap-overflow,
+    /// use-after-free, stack-smash, host-tamper.
+    #[arg(long, value_name = "KINDS", value_delimiter = ',')]
+    inject: Vec<Label>,
+    /// Probability of an injection at each hook.
+    #[arg(long, value_name = "R", default_value_t = 0.2)]
+    rate: f64,
+    /// Seed of the injections.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
+    /// Share of clean dirty pages recorded.
+    #[arg(long, value_name = "P", default_value_t = 1.0)]
+    keep: f64,
+    /// Stop recording pages of a label after this many per run.
+    #[arg(long, value_name = "N", default_value_t = 20000)]
+    max_pages: usize,
+    /// Arguments for the app.
+    #[arg(long, num_args = 0.., allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Dataset files (merged).
+    #[arg(required = true)]
+    datasets: Vec<PathBuf>,
+    /// The model file to write.
+    #[arg(long, value_name = "MODEL")]
+    out: PathBuf,
+    #[arg(long, default_value_t = 12)]
+    epochs: usize,
+    #[arg(long, default_value_t = 2e-3)]
+    lr: f32,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Epochs without improvement before stopping early.
+    #[arg(long, default_value_t = 3)]
+    patience: usize,
+    /// False-positive rate the decision threshold is chosen for.
+    #[arg(long, default_value_t = 0.001)]
+    max_fpr: f64,
+}
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// The model.
+    model: PathBuf,
+    /// Dataset files (merged).
+    #[arg(required = true)]
+    datasets: Vec<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cmd: AttestCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AttestCommand::Collect(a) => collect(a),
+        AttestCommand::Train(a) => train_cmd(a),
+        AttestCommand::Eval(a) => eval(a),
+    }
+}
+
+fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
+    if !matches!(a.policy, Policy::Coarse | Policy::Fine) {
+        bail!("--policy {}: collect takes coarse or fine", a.policy);
+    }
+    if !(0.0..=1.0).contains(&a.rate) || !(0.0..=1.0).contains(&a.keep) {
+        bail!("--rate and --keep are probabilities from 0 to 1");
+    }
+    if a.inject.contains(&Label::Benign) {
+        bail!("--inject benign: name attacks (heap-overflow, use-after-free, stack-smash, host-tamper)");
+    }
+    let mut config = Config::new();
+    config
+        .attest(a.policy)
+        .attest_sync(a.sync)
+        .track_allocations(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::from_file(&engine, &a.app).map_err(|e| anyhow!("{}: {e}", a.app.display()))?;
+    let inputs: Vec<Option<PathBuf>> = match &a.inputs {
+        None => vec![None],
+        Some(dir) => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .with_context(|| format!("--inputs {}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                bail!("--inputs {}: no files", dir.display());
+            }
+            files.into_iter().map(Some).collect()
+        }
+    };
+    let meta = DatasetMeta {
+        app: a.app.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        policy: a.policy.to_string(),
+        groups: inputs
+            .iter()
+            .map(|i| match i {
+                Some(p) => format!("input {}, seed {}", p.display(), a.seed),
+                None => format!("no input, seed {}", a.seed),
+            })
+            .collect(),
+        heap_source: "allocator interposition (malloc/free/calloc/realloc by name)".into(),
+    };
+    let mut writer = Some(
+        DatasetWriter::create(&a.out, &meta).map_err(|e| anyhow!("{e}"))?,
+    );
+    let mut totals = std::collections::BTreeMap::<Label, usize>::new();
+    let mut heap_events = 0;
+    for (group, input) in inputs.iter().enumerate() {
+        let collector = Arc::new(Mutex::new(Collector::new(
+            writer.take().expect("writer returned after each run"),
+            group as u32,
+            a.seed.wrapping_add(group as u64),
+            a.inject.clone(),
+            a.rate,
+            a.keep,
+            a.max_pages,
+        )));
+        let mut ctx = WasiCtx::new();
+        let name = input
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned());
+        let args = a.args.iter().map(|s| match &name {
+            Some(n) => s.replace("{}", n),
+            None => s.clone(),
+        });
+        ctx.args(std::iter::once(a.app.display().to_string()).chain(args));
+        ctx.redirect(1, std::fs::File::create("/dev/null")?);
+        if let (Some(dir), Some(file)) = (&a.inputs, input) {
+            ctx.preopen_dir(dir, ".").map_err(|e| anyhow!("--inputs {}: {e}", dir.display()))?;
+            let f = std::fs::File::open(file).with_context(|| file.display().to_string())?;
+            ctx.redirect(0, f);
+        }
+        let mut store = Store::new(&engine, ctx);
+        store.configure_attestation(AttestOptions::new().collector(collector.clone()))?;
+        let mut linker = Linker::new(&engine);
+        wasi::add_to_linker(&mut linker, |c| c)?;
+        let instance = linker.instantiate(&mut store, &module)?;
+        let start = instance
+            .get_func(&mut store, "_start")
+            .ok_or_else(|| anyhow!("{}: no `_start` export", a.app.display()))?;
+        match start.call(&mut store, &[], &mut []) {
+            Ok(()) => {}
+            Err(e) if e.exit_status() == Some(0) => {}
+            Err(e) => bail!("{} on {}: {e}", a.app.display(), describe(input.as_deref())),
+        }
+        store.finish_attestation()?;
+        heap_events += store.heap().events;
+        let mut c = collector.lock().unwrap_or_else(|e| e.into_inner());
+        for (l, n) in &c.counts {
+            *totals.entry(*l).or_default() += n;
+        }
+        writer = Some(c.finish().map_err(|e| anyhow!("{e}"))?);
+    }
+    let records = writer
+        .take()
+        .expect("writer kept")
+        .finish()
+        .map_err(|e| anyhow!("{e}"))?;
+    let counts: Vec<String> = totals.iter().map(|(l, n)| format!("{} {n}", l.name())).collect();
+    eprintln!(
+        "walmart: {records} pages from {} run(s) to {} ({}; {heap_events} allocator calls seen)",
+        inputs.len(),
+        a.out.display(),
+        counts.join(", ")
+    );
+    if heap_events == 0 && a.inject.iter().any(|k| matches!(k, Label::HeapOverflow | Label::UseAfterFree)) {
+        eprintln!("walmart: warning: no allocator calls seen (no function named malloc/free in the module): heap attacks were skipped");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe(input: Option<&Path>) -> String {
+    input.map_or("no input".into(), |p| p.display().to_string())
+}
+
+fn load_datasets(paths: &[PathBuf]) -> anyhow::Result<(Dataset, String)> {
+    let mut all = Dataset::default();
+    for p in paths {
+        all.merge(Dataset::load(p).map_err(|e| anyhow!("{e}"))?);
+    }
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    Ok((all, names.join(",")))
+}
+
+fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
+    if a.epochs == 0 || a.batch == 0 || !(a.lr > 0.0) {
+        bail!("--epochs, --batch and --lr must be positive");
+    }
+    let (data, name) = load_datasets(&a.datasets)?;
+    let opts = TrainOptions {
+        epochs: a.epochs,
+        learning_rate: a.lr,
+        seed: a.seed,
+        batch: a.batch,
+        patience: a.patience.max(1),
+        max_fpr: a.max_fpr,
+        ..TrainOptions::default()
+    };
+    let positives = data.records.iter().filter(|r| r.label.is_attack()).count();
+    eprintln!(
+        "walmart: training on {} pages ({positives} corrupted) from {}",
+        data.records.len(),
+        name
+    );
+    let started = std::time::Instant::now();
+    let model = train::train(&data, &name, &opts, |r| {
+        let bar = "#".repeat(r.epoch * 20 / opts.epochs) + &".".repeat(20 - r.epoch * 20 / opts.epochs);
+        eprintln!(
+            "[{bar}] epoch {}/{}: train loss {:.4}, validation loss {:.4}, AUC {:.4}, recall {:.4} at FPR <= {}",
+            r.epoch, opts.epochs, r.train_loss, r.validation_loss, r.validation_auc, r.validation_recall, opts.max_fpr
+        );
+    })
+    .map_err(|e| anyhow!("{e}"))?;
+    model.save(&a.out).map_err(|e| anyhow!("{e}"))?;
+    eprintln!(
+        "walmart: model from epoch {} (threshold {:.4}) written to {} in {:.1} s",
+        model.meta.epochs,
+        model.threshold,
+        a.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
+    let model = Model::load(&a.model).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let (data, _) = load_datasets(&a.datasets)?;
+    if data.records.is_empty() {
+        bail!("the dataset holds no pages");
+    }
+    let report = train::evaluate(&model, &data);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_table(&report);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(r: &EvalReport) {
+    println!(
+        "{:<16} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "attack", "pages", "positive", "accuracy", "precision", "recall", "FPR", "ROC AUC"
+    );
+    let row = |name: &str, m: &walmart::attest::metrics::Metrics| {
+        println!(
+            "{:<16} {:>8} {:>9} {:>9.4} {:>9.4} {:>9.4} {:>9.5} {:>9.4}",
+            name, m.examples, m.positives, m.accuracy, m.precision, m.recall, m.false_positive_rate, m.roc_auc
+        );
+    };
+    row("all", &r.overall);
+    for (k, m) in &r.per_attack {
+        row(k.name(), m);
+    }
+    println!("threshold {:.4}", r.overall.threshold);
+}
