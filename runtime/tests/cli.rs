@@ -267,3 +267,129 @@ fn bad_attestation_flags_are_one_line_errors() {
         assert!(err.trim().lines().count() <= 3, "{args:?}: {err}");
     }
 }
+
+#[test]
+fn attest_collect_train_eval_and_run_with_the_model() {
+    let dir = temp_dir("cnn");
+    let inputs = dir.join("inputs");
+    std::fs::create_dir_all(&inputs).unwrap();
+    std::fs::write(
+        inputs.join("a.txt"),
+        "abcabcabc hello hello hello ".repeat(400),
+    )
+    .unwrap();
+    std::fs::write(inputs.join("b.txt"), "the quick brown fox ".repeat(600)).unwrap();
+    let ds = dir.join("lz.wds");
+    let out = walmart(&[
+        "attest",
+        "collect",
+        &fixture("lz.wasm"),
+        "--inputs",
+        inputs.to_str().unwrap(),
+        "--policy",
+        "fine",
+        "--inject",
+        "heap-overflow,stack-smash,host-tamper",
+        "--rate",
+        "1",
+        "--out",
+        ds.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("from 2 run(s)"), "{err}");
+    assert!(err.contains("benign"), "{err}");
+
+    let model = dir.join("lz.model");
+    let out = walmart(&[
+        "attest",
+        "train",
+        ds.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+        "--epochs",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("epoch 1/2"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = walmart(&[
+        "attest",
+        "eval",
+        model.to_str().unwrap(),
+        ds.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("ROC AUC") && table.contains("all"),
+        "{table}"
+    );
+    let out = walmart(&[
+        "attest",
+        "eval",
+        model.to_str().unwrap(),
+        ds.to_str().unwrap(),
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["overall"]["roc_auc"].as_f64().is_some(), "{json}");
+
+    // The model as the verifier of a run.
+    let out = walmart(&[
+        "run",
+        "--attest",
+        "fine",
+        "--model",
+        model.to_str().unwrap(),
+        &fixture("lz.wasm"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // A damaged model or dataset is refused in one line.
+    let mut bytes = std::fs::read(&model).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    let bad = dir.join("bad.model");
+    std::fs::write(&bad, &bytes).unwrap();
+    for args in [
+        vec![
+            "attest",
+            "eval",
+            bad.to_str().unwrap(),
+            ds.to_str().unwrap(),
+        ],
+        vec![
+            "run",
+            "--attest",
+            "fine",
+            "--model",
+            bad.to_str().unwrap(),
+            &fixture("lz.wasm"),
+        ],
+        vec![
+            "attest",
+            "eval",
+            model.to_str().unwrap(),
+            model.to_str().unwrap(),
+        ],
+        vec![
+            "attest",
+            "train",
+            model.to_str().unwrap(),
+            "--out",
+            bad.to_str().unwrap(),
+        ],
+    ] {
+        let out = walmart(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = text(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

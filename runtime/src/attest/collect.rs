@@ -94,7 +94,9 @@ impl Collector {
         if so_far >= self.max_records || self.error.is_some() {
             return;
         }
-        let Some(w) = self.writer.as_mut() else { return };
+        let Some(w) = self.writer.as_mut() else {
+            return;
+        };
         let r = Record {
             group: self.group,
             seed: self.seed,

@@ -20,11 +20,11 @@ pub(crate) mod worker;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use walmart_attest::{dataset, metrics, model, train};
 pub use walmart_attest::{
     AttestStats, Backpressure, DigestVerifier, Event, EventKind, HookKind, HookSite, OnDetect,
     PageKind, PageSnapshot, Policy, Verdict, Verifier,
 };
-pub use walmart_attest::{dataset, metrics, model, train};
 pub use worker::EventCallback;
 
 /// How a store attests: the verifier, what a detection does, where events go.

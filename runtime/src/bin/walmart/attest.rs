@@ -122,7 +122,8 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         .attest_sync(a.sync)
         .track_allocations(true);
     let engine = Engine::new(&config)?;
-    let module = Module::from_file(&engine, &a.app).map_err(|e| anyhow!("{}: {e}", a.app.display()))?;
+    let module =
+        Module::from_file(&engine, &a.app).map_err(|e| anyhow!("{}: {e}", a.app.display()))?;
     let inputs: Vec<Option<PathBuf>> = match &a.inputs {
         None => vec![None],
         Some(dir) => {
@@ -139,7 +140,11 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let meta = DatasetMeta {
-        app: a.app.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        app: a
+            .app
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         policy: a.policy.to_string(),
         groups: inputs
             .iter()
@@ -150,9 +155,7 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
             .collect(),
         heap_source: "allocator interposition (malloc/free/calloc/realloc by name)".into(),
     };
-    let mut writer = Some(
-        DatasetWriter::create(&a.out, &meta).map_err(|e| anyhow!("{e}"))?,
-    );
+    let mut writer = Some(DatasetWriter::create(&a.out, &meta).map_err(|e| anyhow!("{e}"))?);
     let mut totals = std::collections::BTreeMap::<Label, usize>::new();
     let mut heap_events = 0;
     for (group, input) in inputs.iter().enumerate() {
@@ -177,7 +180,8 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         ctx.args(std::iter::once(a.app.display().to_string()).chain(args));
         ctx.redirect(1, std::fs::File::create("/dev/null")?);
         if let (Some(dir), Some(file)) = (&a.inputs, input) {
-            ctx.preopen_dir(dir, ".").map_err(|e| anyhow!("--inputs {}: {e}", dir.display()))?;
+            ctx.preopen_dir(dir, ".")
+                .map_err(|e| anyhow!("--inputs {}: {e}", dir.display()))?;
             let f = std::fs::File::open(file).with_context(|| file.display().to_string())?;
             ctx.redirect(0, f);
         }
@@ -207,14 +211,21 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         .expect("writer kept")
         .finish()
         .map_err(|e| anyhow!("{e}"))?;
-    let counts: Vec<String> = totals.iter().map(|(l, n)| format!("{} {n}", l.name())).collect();
+    let counts: Vec<String> = totals
+        .iter()
+        .map(|(l, n)| format!("{} {n}", l.name()))
+        .collect();
     eprintln!(
         "walmart: {records} pages from {} run(s) to {} ({}; {heap_events} allocator calls seen)",
         inputs.len(),
         a.out.display(),
         counts.join(", ")
     );
-    if heap_events == 0 && a.inject.iter().any(|k| matches!(k, Label::HeapOverflow | Label::UseAfterFree)) {
+    if heap_events == 0
+        && a.inject
+            .iter()
+            .any(|k| matches!(k, Label::HeapOverflow | Label::UseAfterFree))
+    {
         eprintln!("walmart: warning: no allocator calls seen (no function named malloc/free in the module): heap attacks were skipped");
     }
     Ok(ExitCode::SUCCESS)
@@ -296,7 +307,14 @@ fn print_table(r: &EvalReport) {
     let row = |name: &str, m: &walmart::attest::metrics::Metrics| {
         println!(
             "{:<16} {:>8} {:>9} {:>9.4} {:>9.4} {:>9.4} {:>9.5} {:>9.4}",
-            name, m.examples, m.positives, m.accuracy, m.precision, m.recall, m.false_positive_rate, m.roc_auc
+            name,
+            m.examples,
+            m.positives,
+            m.accuracy,
+            m.precision,
+            m.recall,
+            m.false_positive_rate,
+            m.roc_auc
         );
     };
     row("all", &r.overall);

@@ -140,9 +140,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             opts = opts.log_file(log);
         }
         if let Some(path) = &args.model {
-            let model = Model::load(path).map_err(|e| anyhow!("--model {}: {e}", path.display()))?;
-            let cnn = CnnVerifier::new(model)
-                .map_err(|e| anyhow!("--model {}: {e}", path.display()))?;
+            let model =
+                Model::load(path).map_err(|e| anyhow!("--model {}: {e}", path.display()))?;
+            let cnn =
+                CnnVerifier::new(model).map_err(|e| anyhow!("--model {}: {e}", path.display()))?;
             opts = opts.verifier(cnn);
         }
         match args.inject.as_deref() {
