@@ -159,70 +159,122 @@ impl Model {
     }
 
     /// Probability of corruption for each page of `pages` (`[batch,
-    /// input_len]` bytes).
+    /// input_len]` bytes). An embedding followed by a convolution with
+    /// stride equal to its kernel is computed by table lookups (same
+    /// scores up to rounding, several times faster).
     pub fn scores(&self, pages: ArrayView2<u8>) -> Result<Vec<f32>, ModelError> {
-        let trace = self.forward(pages)?;
-        Ok(trace.probs.column(1).to_vec())
+        self.check_input(pages)?;
+        let (mut act, first) = match (self.arch.layers.first(), self.arch.layers.get(1)) {
+            (
+                Some(LayerSpec::Embed { .. }),
+                Some(LayerSpec::Conv1d {
+                    kernel,
+                    stride,
+                    padding: 0,
+                    ..
+                }),
+            ) if kernel == stride => {
+                let (e, c) = (&self.params[0], &self.params[1]);
+                let tables = cpu::embed_conv_tables(view2(&e[0]), view3(&c[0]), view1(&c[1]));
+                (Act::Signal(cpu::embed_conv_forward(pages, &tables)), 2)
+            }
+            _ => (self.layer_forward(0, None, pages).0, 1),
+        };
+        for i in first..self.arch.layers.len() {
+            // In place: no copy of the activations for a ReLU.
+            act = match (self.arch.layers[i], act) {
+                (LayerSpec::Relu, Act::Signal(mut x)) => {
+                    cpu::relu_inplace(&mut x);
+                    Act::Signal(x)
+                }
+                (LayerSpec::Relu, Act::Features(mut x)) => {
+                    cpu::relu_inplace(&mut x);
+                    Act::Features(x)
+                }
+                (_, a) => self.layer_forward(i, Some(&a), pages).0,
+            };
+        }
+        let Act::Features(logits) = act else {
+            unreachable!("architecture validated: ends in features")
+        };
+        Ok(cpu::softmax(logits.view()).column(1).to_vec())
     }
 
-    /// The forward pass, keeping what [`Self::backward`] needs.
-    pub fn forward(&self, pages: ArrayView2<u8>) -> Result<Trace, ModelError> {
+    fn check_input(&self, pages: ArrayView2<u8>) -> Result<(), ModelError> {
         if pages.ncols() != self.arch.input_len {
             return Err(ModelError::InputLength {
                 expected: self.arch.input_len,
                 found: pages.ncols(),
             });
         }
+        Ok(())
+    }
+
+    /// Layer `i` on `input` (`None` for the input layer, which reads
+    /// `pages`).
+    fn layer_forward(
+        &self,
+        i: usize,
+        input: Option<&Act>,
+        pages: ArrayView2<u8>,
+    ) -> (Act, Option<ArgMax>) {
+        let p = &self.params[i];
+        match (self.arch.layers[i], input) {
+            (LayerSpec::Embed { .. }, _) => {
+                (Act::Signal(cpu::embed_forward(pages, view2(&p[0]))), None)
+            }
+            (LayerSpec::Scale, _) => (Act::Signal(cpu::scale_forward(pages)), None),
+            (
+                LayerSpec::Conv1d {
+                    stride, padding, ..
+                },
+                Some(Act::Signal(x)),
+            ) => (
+                Act::Signal(cpu::conv1d_forward(
+                    x.view(),
+                    view3(&p[0]),
+                    view1(&p[1]),
+                    cpu::Conv1dSpec { stride, padding },
+                )),
+                None,
+            ),
+            (LayerSpec::Relu, Some(Act::Signal(x))) => {
+                (Act::Signal(cpu::relu_forward(x.view())), None)
+            }
+            (LayerSpec::Relu, Some(Act::Features(x))) => {
+                (Act::Features(cpu::relu_forward(x.view())), None)
+            }
+            (LayerSpec::MaxPool { kernel, stride }, Some(Act::Signal(x))) => {
+                let (y, am) = cpu::max_pool1d_forward(x.view(), kernel, stride);
+                (Act::Signal(y), Some(ArgMax::Window(am)))
+            }
+            (LayerSpec::AvgPool { kernel, stride }, Some(Act::Signal(x))) => (
+                Act::Signal(cpu::avg_pool1d_forward(x.view(), kernel, stride)),
+                None,
+            ),
+            (LayerSpec::GlobalMaxPool, Some(Act::Signal(x))) => {
+                let (y, am) = cpu::global_max_pool_forward(x.view());
+                (Act::Features(y), Some(ArgMax::Global(am)))
+            }
+            (LayerSpec::GlobalAvgPool, Some(Act::Signal(x))) => {
+                (Act::Features(cpu::global_avg_pool_forward(x.view())), None)
+            }
+            (LayerSpec::Dense { .. }, Some(Act::Features(x))) => (
+                Act::Features(cpu::dense_forward(x.view(), view2(&p[0]), view1(&p[1]))),
+                None,
+            ),
+            (layer, _) => unreachable!("architecture validated: {layer:?}"),
+        }
+    }
+
+    /// The forward pass, keeping what [`Self::backward`] needs.
+    pub fn forward(&self, pages: ArrayView2<u8>) -> Result<Trace, ModelError> {
+        self.check_input(pages)?;
         let mut acts = vec![Act::Features(Array2::zeros((0, 0)))];
         let mut argmax = Vec::with_capacity(self.arch.layers.len());
-        for (i, layer) in self.arch.layers.iter().enumerate() {
-            let p = &self.params[i];
-            let (next, am) = match (*layer, acts.last().expect("non-empty")) {
-                (LayerSpec::Embed { .. }, _) => {
-                    (Act::Signal(cpu::embed_forward(pages, view2(&p[0]))), None)
-                }
-                (LayerSpec::Scale, _) => (Act::Signal(cpu::scale_forward(pages)), None),
-                (
-                    LayerSpec::Conv1d {
-                        stride, padding, ..
-                    },
-                    Act::Signal(x),
-                ) => (
-                    Act::Signal(cpu::conv1d_forward(
-                        x.view(),
-                        view3(&p[0]),
-                        view1(&p[1]),
-                        cpu::Conv1dSpec { stride, padding },
-                    )),
-                    None,
-                ),
-                (LayerSpec::Relu, Act::Signal(x)) => {
-                    (Act::Signal(cpu::relu_forward(x.view())), None)
-                }
-                (LayerSpec::Relu, Act::Features(x)) => {
-                    (Act::Features(cpu::relu_forward(x.view())), None)
-                }
-                (LayerSpec::MaxPool { kernel, stride }, Act::Signal(x)) => {
-                    let (y, am) = cpu::max_pool1d_forward(x.view(), kernel, stride);
-                    (Act::Signal(y), Some(ArgMax::Window(am)))
-                }
-                (LayerSpec::AvgPool { kernel, stride }, Act::Signal(x)) => (
-                    Act::Signal(cpu::avg_pool1d_forward(x.view(), kernel, stride)),
-                    None,
-                ),
-                (LayerSpec::GlobalMaxPool, Act::Signal(x)) => {
-                    let (y, am) = cpu::global_max_pool_forward(x.view());
-                    (Act::Features(y), Some(ArgMax::Global(am)))
-                }
-                (LayerSpec::GlobalAvgPool, Act::Signal(x)) => {
-                    (Act::Features(cpu::global_avg_pool_forward(x.view())), None)
-                }
-                (LayerSpec::Dense { .. }, Act::Features(x)) => (
-                    Act::Features(cpu::dense_forward(x.view(), view2(&p[0]), view1(&p[1]))),
-                    None,
-                ),
-                (layer, _) => unreachable!("architecture validated: {layer:?}"),
-            };
+        for i in 0..self.arch.layers.len() {
+            let input = (i > 0).then(|| acts.last().expect("non-empty"));
+            let (next, am) = self.layer_forward(i, input, pages);
             acts.push(next);
             argmax.push(am);
         }
@@ -441,6 +493,11 @@ mod batch_tests {
         let mut rng = Rng::new(9);
         let pages = Array2::from_shape_fn((5, 4096), |_| rng.below(256) as u8);
         let together = model.scores(pages.view()).unwrap();
+        // The table-lookup first layer agrees with the training path.
+        let probs = model.forward(pages.view()).unwrap().probs;
+        for (s, p) in together.iter().zip(probs.column(1)) {
+            assert!((s - p).abs() < 1e-5, "{s} vs {p}");
+        }
         for (i, row) in pages.rows().into_iter().enumerate() {
             let one = model.scores(row.insert_axis(ndarray::Axis(0))).unwrap();
             assert!(

@@ -1,0 +1,93 @@
+//! CNN inference throughput on one core: the default architecture (or a
+//! model file) scoring batches of 4 KiB pages, as the verifier does.
+//!
+//! `cargo run --release -p walmart-benches --bin cnn_throughput -- [--model FILE] [--batch N] [--seconds S]`
+//!
+//! Pages are taken from a real workload's memory image when one is given
+//! (`--pages DATASET`), else pseudo-random text-like bytes: the kernels'
+//! cost does not depend on the contents.
+
+use std::time::{Duration, Instant};
+
+use walmart::attest::dataset::Dataset;
+use walmart::attest::model::{batch_of, Architecture, Model};
+
+fn main() {
+    let mut model = None;
+    let mut pages_from = None;
+    let (mut batch, mut seconds) = (64usize, 3.0f64);
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .unwrap_or_else(|| die(&format!("{a} needs a value")))
+        };
+        match a.as_str() {
+            "--model" => model = Some(value()),
+            "--pages" => pages_from = Some(value()),
+            "--batch" => batch = value().parse().unwrap_or_else(|_| die("--batch: a number")),
+            "--seconds" => {
+                seconds = value()
+                    .parse()
+                    .unwrap_or_else(|_| die("--seconds: a number"))
+            }
+            other => die(&format!("unknown argument {other}")),
+        }
+    }
+    let model = match model {
+        Some(p) => Model::load(p.as_ref()).unwrap_or_else(|e| die(&format!("{p}: {e}"))),
+        None => Model::init(Architecture::default_cnn(), 1),
+    };
+    let pages: Vec<Vec<u8>> = match pages_from {
+        Some(p) => Dataset::load(p.as_ref())
+            .unwrap_or_else(|e| die(&e.to_string()))
+            .records
+            .into_iter()
+            .take(batch)
+            .map(|r| r.bytes)
+            .collect(),
+        None => {
+            let mut s = 0x1234_5678u64;
+            (0..batch)
+                .map(|_| {
+                    (0..model.arch.input_len)
+                        .map(|_| {
+                            s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+                            b"etaoin shrdlu\0\x01\x02"[(s >> 60) as usize]
+                        })
+                        .collect()
+                })
+                .collect()
+        }
+    };
+    if pages.is_empty() {
+        die("no pages");
+    }
+    let refs: Vec<&[u8]> = pages.iter().map(|p| p.as_slice()).collect();
+    let b = batch_of(&refs, model.arch.input_len);
+    let rate = |f: &dyn Fn()| {
+        let (start, mut n) = (Instant::now(), 0usize);
+        while start.elapsed() < Duration::from_secs_f64(seconds) {
+            f();
+            n += refs.len();
+        }
+        n as f64 / start.elapsed().as_secs_f64()
+    };
+    let fast = rate(&|| {
+        std::hint::black_box(model.scores(b.view()).expect("page size"));
+    });
+    let plain = rate(&|| {
+        std::hint::black_box(model.forward(b.view()).expect("page size"));
+    });
+    println!(
+        "batch {}: {:.0} pages/s (inference path), {:.0} pages/s (training forward), one thread",
+        refs.len(),
+        fast,
+        plain
+    );
+}
+
+fn die(msg: &str) -> ! {
+    eprintln!("error: {msg}");
+    std::process::exit(2)
+}
