@@ -403,6 +403,8 @@ mod tests {
     /// The whole network's gradient against finite differences, through
     /// every layer kind.
     #[test]
+    // The loops index `grads` and mutate `model.params` in the same body.
+    #[allow(clippy::needless_range_loop)]
     fn backward_matches_finite_differences() {
         use LayerSpec::*;
         let arch = Architecture::new(

@@ -245,7 +245,7 @@ fn load_datasets(paths: &[PathBuf]) -> anyhow::Result<(Dataset, String)> {
 }
 
 fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
-    if a.epochs == 0 || a.batch == 0 || !(a.lr > 0.0) {
+    if a.epochs == 0 || a.batch == 0 || !a.lr.is_finite() || a.lr <= 0.0 {
         bail!("--epochs, --batch and --lr must be positive");
     }
     let (data, name) = load_datasets(&a.datasets)?;
