@@ -13,7 +13,6 @@ mod event;
 pub mod metrics;
 pub mod model;
 mod policy;
-pub mod rng;
 mod snapshot;
 mod stats;
 pub mod train;
@@ -25,3 +24,5 @@ pub use policy::{Backpressure, OnDetect, Policy};
 pub use snapshot::{HookKind, HookSite, PageKind, PageSnapshot, PAGE_SIZE};
 pub use stats::AttestStats;
 pub use verifier::{Verdict, Verifier};
+/// The seeded generator everything random in training and collection uses.
+pub use walmart_kernels::rng;

@@ -26,3 +26,4 @@
 //! `matrixmultiply` picks its micro-kernel at run time.)
 
 pub mod cpu;
+pub mod rng;

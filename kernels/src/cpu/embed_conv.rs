@@ -80,13 +80,8 @@ mod tests {
 
     #[test]
     fn equals_embedding_then_convolution() {
-        let mut s = 1u64;
-        let mut r = || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 33) as f32 / (1u64 << 31) as f32) - 0.5
-        };
+        let mut rng = crate::rng::Rng::new(1);
+        let mut r = || rng.unit() as f32 - 0.5;
         let table = Array2::from_shape_fn((256, 3), |_| r());
         let w = Array3::from_shape_fn((5, 3, 4), |_| r());
         let b = Array1::from_shape_fn(5, |_| r());

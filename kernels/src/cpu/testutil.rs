@@ -4,20 +4,16 @@
 
 use ndarray::{Array, Dimension, IntoDimension};
 
-/// splitmix64: tiny, well mixed, reproducible across platforms.
-pub struct Rng(u64);
+/// The crate's seeded generator with the helpers tests want.
+pub struct Rng(crate::rng::Rng);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng(seed)
+        Rng(crate::rng::Rng::new(seed))
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// Uniform in [-1, 1).
@@ -28,7 +24,7 @@ impl Rng {
     }
 
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        self.0.below(n as u64) as usize
     }
 
     pub fn array<Sh: IntoDimension>(&mut self, shape: Sh) -> Array<f32, Sh::Dim> {
