@@ -93,27 +93,23 @@ fn tracking_error(e: std::io::Error) -> Error {
 /// Host tampering on purpose ([`AttestOptions::inject_host_tamper`]).
 pub(crate) struct HostTamperInjector {
     rate: f64,
-    state: u64,
+    rng: walmart_attest::rng::Rng,
 }
 
 impl HostTamperInjector {
     pub(crate) fn new(rate: f64, seed: u64) -> HostTamperInjector {
         HostTamperInjector {
             rate: rate.clamp(0.0, 1.0),
-            // xorshift needs a non-zero state.
-            state: seed ^ 0x9e37_79b9_7f4a_7c15 | 1,
+            rng: walmart_attest::rng::Rng::new(seed),
         }
     }
 
     fn next(&mut self) -> u64 {
-        self.state ^= self.state << 13;
-        self.state ^= self.state >> 7;
-        self.state ^= self.state << 17;
-        self.state
+        self.rng.next_u64()
     }
 
     fn fires(&mut self) -> bool {
-        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < self.rate
+        self.rng.unit() < self.rate
     }
 }
 
