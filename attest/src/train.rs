@@ -133,10 +133,15 @@ pub fn split_by_group(records: &[Record], share: f64, seed: u64) -> (Vec<usize>,
 /// Scores `records[idx]` with `model` in batches.
 pub fn score(model: &Model, records: &[Record], idx: &[usize], batch: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(idx.len());
+    let plan = model.plan();
     for chunk in idx.chunks(batch.max(1)) {
         let pages: Vec<&[u8]> = chunk.iter().map(|&i| records[i].bytes.as_slice()).collect();
         let b = batch_of(&pages, model.arch.input_len);
-        out.extend(model.scores(b.view()).expect("page size checked"));
+        out.extend(
+            model
+                .scores_planned(&plan, b.view())
+                .expect("page size checked"),
+        );
     }
     out
 }

@@ -48,14 +48,16 @@ impl MemoryData {
                 ty.min
             )));
         }
-        let reserved = if guarded && !ty.memory64 {
+        // Guarded 32-bit memories never move (generated code relies on it).
+        let fixed = guarded && !ty.memory64;
+        let reserved = if fixed {
             (MAX_PAGES_32 * PAGE_SIZE) as usize + GUARD_SIZE
         } else {
             (ty.max.unwrap_or(ty.min).min(max_pages).max(1) * PAGE_SIZE) as usize
         };
         // A guarded memory with attestation has its dirty bitmap right
         // below byte 0 (generated code addresses it from the heap base).
-        let prefix = if guarded && !ty.memory64 && attest.is_some() {
+        let prefix = if fixed && attest.is_some() {
             GUARDED_DIRTY_PREFIX
         } else {
             0

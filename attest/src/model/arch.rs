@@ -93,7 +93,7 @@ impl Architecture {
                         stride,
                         padding,
                     },
-                    Shape::Signal(c, l),
+                    Shape::Signal(_, l),
                 ) => {
                     if out == 0 || out > MAX_DIM || kernel == 0 || kernel > MAX_DIM {
                         return Err(bad(i, format!("conv1d sizes out {out}, kernel {kernel}")));
@@ -107,7 +107,6 @@ impl Architecture {
                     if kernel > l + 2 * padding {
                         return Err(bad(i, format!("conv1d kernel {kernel} longer than {l}")));
                     }
-                    let _ = c;
                     Shape::Signal(out, (l + 2 * padding - kernel) / stride + 1)
                 }
                 (LayerSpec::Relu, s) => s,

@@ -61,6 +61,12 @@ pub struct Model {
     pub meta: TrainingMeta,
 }
 
+/// Inference work done once per model rather than per batch
+/// ([`Model::plan`]).
+pub struct InferencePlan {
+    first: Option<cpu::EmbedConvTables>,
+}
+
 /// Activations between layers.
 #[derive(Clone, Debug)]
 enum Act {
@@ -159,12 +165,18 @@ impl Model {
     }
 
     /// Probability of corruption for each page of `pages` (`[batch,
-    /// input_len]` bytes). An embedding followed by a convolution with
-    /// stride equal to its kernel is computed by table lookups (same
-    /// scores up to rounding, several times faster).
+    /// input_len]` bytes). Callers scoring many batches should make the
+    /// [`InferencePlan`] once and use [`Self::scores_planned`].
     pub fn scores(&self, pages: ArrayView2<u8>) -> Result<Vec<f32>, ModelError> {
-        self.check_input(pages)?;
-        let (mut act, first) = match (self.arch.layers.first(), self.arch.layers.get(1)) {
+        self.scores_planned(&self.plan(), pages)
+    }
+
+    /// What inference can precompute from the weights: an embedding
+    /// followed by a convolution with stride equal to its kernel becomes
+    /// per-tap lookup tables (same scores up to rounding, several times
+    /// faster).
+    pub fn plan(&self) -> InferencePlan {
+        let first = match (self.arch.layers.first(), self.arch.layers.get(1)) {
             (
                 Some(LayerSpec::Embed { .. }),
                 Some(LayerSpec::Conv1d {
@@ -175,10 +187,27 @@ impl Model {
                 }),
             ) if kernel == stride => {
                 let (e, c) = (&self.params[0], &self.params[1]);
-                let tables = cpu::embed_conv_tables(view2(&e[0]), view3(&c[0]), view1(&c[1]));
-                (Act::Signal(cpu::embed_conv_forward(pages, &tables)), 2)
+                Some(cpu::embed_conv_tables(
+                    view2(&e[0]),
+                    view3(&c[0]),
+                    view1(&c[1]),
+                ))
             }
-            _ => (self.layer_forward(0, None, pages).0, 1),
+            _ => None,
+        };
+        InferencePlan { first }
+    }
+
+    /// [`Self::scores`] with a plan made by [`Self::plan`] of this model.
+    pub fn scores_planned(
+        &self,
+        plan: &InferencePlan,
+        pages: ArrayView2<u8>,
+    ) -> Result<Vec<f32>, ModelError> {
+        self.check_input(pages)?;
+        let (mut act, first) = match &plan.first {
+            Some(tables) => (Act::Signal(cpu::embed_conv_forward(pages, tables)), 2),
+            None => (self.layer_forward(0, None, pages).0, 1),
         };
         for i in first..self.arch.layers.len() {
             // In place: no copy of the activations for a ReLU.

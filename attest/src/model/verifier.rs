@@ -5,7 +5,7 @@ use crate::snapshot::{PageSnapshot, PAGE_SIZE};
 use crate::verifier::{Verdict, Verifier};
 use crate::EventKind;
 
-use super::{batch_of, Model};
+use super::{batch_of, InferencePlan, Model};
 
 /// Pages scored per forward pass: large enough for the matrix multiplies
 /// to run at speed, small enough to keep activations in cache-sized chunks.
@@ -14,6 +14,7 @@ const BATCH: usize = 64;
 /// Classifies pages with a [`Model`].
 pub struct CnnVerifier {
     model: Model,
+    plan: InferencePlan,
 }
 
 impl CnnVerifier {
@@ -25,7 +26,10 @@ impl CnnVerifier {
                 found: model.arch.input_len,
             });
         }
-        Ok(CnnVerifier { model })
+        Ok(CnnVerifier {
+            plan: model.plan(),
+            model,
+        })
     }
 
     /// The model's decision threshold.
@@ -49,7 +53,7 @@ impl Verifier for CnnVerifier {
             let batch = batch_of(&bytes, PAGE_SIZE);
             let scores = self
                 .model
-                .scores(batch.view())
+                .scores_planned(&self.plan, batch.view())
                 .expect("input length checked at construction");
             out.extend(scores.into_iter().map(|score| Verdict {
                 score,

@@ -73,8 +73,9 @@ fn main() {
         }
         n as f64 / start.elapsed().as_secs_f64()
     };
+    let plan = model.plan();
     let fast = rate(&|| {
-        std::hint::black_box(model.scores(b.view()).expect("page size"));
+        std::hint::black_box(model.scores_planned(&plan, b.view()).expect("page size"));
     });
     let plain = rate(&|| {
         std::hint::black_box(model.forward(b.view()).expect("page size"));

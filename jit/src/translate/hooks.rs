@@ -126,10 +126,11 @@ impl FuncTranslator<'_, '_> {
             let oldest = self.pending_marks.remove(0);
             self.emit_mark(&oldest);
         }
-        // A guarded memory's mark is computed from the index (its bitmap
-        // sits at a fixed place below the heap base); others from the
-        // native address (their bitmap pointer is biased by the base).
-        let (anchor, anchor_disp) = if self.bitmap_below_heap(mem) {
+        // A guarded memory's mark is computed from the index (with
+        // attestation its bitmap sits `vmctx::GUARDED_DIRTY_BELOW` below
+        // the heap base); others from the native address (their bitmap
+        // pointer is biased by the base).
+        let (anchor, anchor_disp) = if self.memory_never_moves(mem) {
             (self.builder.ins().uextend(types::I64, index), constant)
         } else {
             (addr, disp)
@@ -205,12 +206,6 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Whether memory `mem` is guarded, so that with attestation its dirty
-    /// bitmap lies at `vmctx::GUARDED_DIRTY_BELOW` below its base.
-    fn bitmap_below_heap(&self, mem: u32) -> bool {
-        self.env.config.guard_size.is_some() && !self.env.info.memories[mem as usize].memory64
-    }
-
     /// Marks the page(s) of the stores of `p` (see [`PendingMark`]).
     fn emit_mark(&mut self, p: &PendingMark) {
         let delta = p.lo.wrapping_sub(p.anchor_disp) as i64;
@@ -233,7 +228,7 @@ impl FuncTranslator<'_, '_> {
         let def = self.memory_def(mem);
         let flags = self.memory_field_flags(mem);
         let shift = i64::from(vmctx::DIRTY_PAGE_SHIFT);
-        let (slot, disp) = if self.bitmap_below_heap(mem) {
+        let (slot, disp) = if self.memory_never_moves(mem) {
             // The heap base is live at the store: no bitmap pointer to keep.
             let base = self
                 .builder
@@ -325,7 +320,7 @@ impl FuncTranslator<'_, '_> {
             t.builder
                 .ins()
                 .call(callee, &[t.vmctx, func, offset, point]);
-            let state = t.load_fixed_ptr(t.vmctx, vmctx::ATTEST);
+            // `state` survives the call: the trampoline preserves it.
             let stop =
                 t.builder
                     .ins()

@@ -33,12 +33,18 @@ impl FuncTranslator<'_, '_> {
         self.load_fixed_ptr(self.vmctx, offset)
     }
 
+    /// Whether memory `mem` is guarded (a 32-bit memory in a 4 GiB + guard
+    /// reservation): it never moves, and with attestation its dirty
+    /// bitmap lies at a fixed place below its base.
+    pub(crate) fn memory_never_moves(&self, mem: u32) -> bool {
+        self.env.config.guard_size.is_some() && !self.env.info.memories[mem as usize].memory64
+    }
+
     /// Flags for loading a `VMMemory` field that moves only with the
     /// memory: a guarded memory never moves, so its fields are
     /// loop-invariant; a small reservation may move at any call.
     pub(crate) fn memory_field_flags(&self, mem: u32) -> MemFlagsData {
-        let memory64 = self.env.info.memories[mem as usize].memory64;
-        if self.env.config.guard_size.is_some() && !memory64 {
+        if self.memory_never_moves(mem) {
             super::vm_flags().with_readonly().with_can_move()
         } else {
             super::vm_flags()

@@ -9,15 +9,20 @@ use std::collections::{BTreeMap, VecDeque};
 
 use walmart_jit::vmctx::AllocRole;
 
-/// Freed chunks remembered, newest last: the ones a use-after-free most
-/// plausibly hits.
+/// Freed chunks remembered: the most recently freed, the ones a
+/// use-after-free most plausibly hits.
 const FREED_KEPT: usize = 4096;
 
 /// Live and recently freed heap chunks of a store's first memory.
 #[derive(Debug, Default, Clone)]
 pub struct HeapTracker {
     live: BTreeMap<u32, u32>,
-    freed: VecDeque<(u32, u32)>,
+    /// Freed chunks by address: (size, when freed).
+    freed: BTreeMap<u32, (u32, u64)>,
+    /// Freed chunks in the order they were freed, for forgetting the
+    /// oldest; entries whose chunk was reallocated since are stale.
+    freed_order: VecDeque<(u32, u64)>,
+    frees: u64,
     /// Allocator calls seen.
     pub events: u64,
 }
@@ -62,18 +67,39 @@ impl HeapTracker {
             return;
         }
         self.live.insert(ptr, size);
-        // The memory is live again: no longer a freed chunk.
+        // Freed chunks this one overlaps are live memory again. Freed
+        // chunks are disjoint, so walking down from the end stops at the
+        // first that ends before `ptr`.
         let end = ptr.saturating_add(size.max(1));
-        self.freed
-            .retain(|&(p, s)| p.saturating_add(s.max(1)) <= ptr || p >= end);
+        while let Some((&p, &(s, _))) = self.freed.range(..end).next_back() {
+            if p.saturating_add(s.max(1)) <= ptr {
+                break;
+            }
+            self.freed.remove(&p);
+        }
     }
 
     fn free(&mut self, ptr: u32) {
-        if let Some(size) = self.live.remove(&ptr) {
-            if self.freed.len() == FREED_KEPT {
-                self.freed.pop_front();
+        let Some(size) = self.live.remove(&ptr) else {
+            return;
+        };
+        self.frees += 1;
+        self.freed.insert(ptr, (size, self.frees));
+        self.freed_order.push_back((ptr, self.frees));
+        while self.freed.len() > FREED_KEPT {
+            let Some((p, when)) = self.freed_order.pop_front() else {
+                break;
+            };
+            if self.freed.get(&p).is_some_and(|&(_, w)| w == when) {
+                self.freed.remove(&p);
             }
-            self.freed.push_back((ptr, size));
+        }
+        // Stale order entries are dropped as they reach the front; keep
+        // the queue from growing without bound meanwhile.
+        if self.freed_order.len() > 4 * FREED_KEPT {
+            let freed = &self.freed;
+            self.freed_order
+                .retain(|(p, w)| freed.get(p).is_some_and(|&(_, x)| x == *w));
         }
     }
 
@@ -87,9 +113,9 @@ impl HeapTracker {
         self.live.len()
     }
 
-    /// Freed chunks not reallocated since, oldest first.
+    /// Freed chunks not reallocated since, by address.
     pub fn freed(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
-        self.freed.iter().copied()
+        self.freed.iter().map(|(p, (s, _))| (*p, *s))
     }
 
     /// Number of remembered freed chunks.
@@ -99,12 +125,12 @@ impl HeapTracker {
 
     /// The `i`th live chunk in address order.
     pub fn nth_live(&self, i: usize) -> Option<(u32, u32)> {
-        self.live.iter().nth(i).map(|(p, s)| (*p, *s))
+        self.live().nth(i)
     }
 
-    /// The `i`th remembered freed chunk.
+    /// The `i`th remembered freed chunk in address order.
     pub fn nth_freed(&self, i: usize) -> Option<(u32, u32)> {
-        self.freed.get(i).copied()
+        self.freed().nth(i)
     }
 }
 
