@@ -75,8 +75,13 @@ pub fn roc_auc(scores: &[f32], positive: &[bool]) -> f64 {
     (rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64)
 }
 
-/// The lowest threshold whose false-positive rate on these negatives is at
-/// most `max_fpr`: just above the score of the negative at that quantile.
+/// A threshold whose false-positive rate on these negatives is at most
+/// `max_fpr`, placed for unseen data: the lowest such threshold (just
+/// above the negative at that quantile) is raised halfway, in log-odds,
+/// towards the lowest positive score above it. Recall on these scores is
+/// the same as at the lowest threshold, and pages a little more suspicious
+/// than any negative seen (new inputs, new programs) do not all become
+/// false positives.
 pub fn threshold_for_fpr(scores: &[f32], positive: &[bool], max_fpr: f64) -> f32 {
     let mut neg: Vec<f32> = scores
         .iter()
@@ -90,13 +95,29 @@ pub fn threshold_for_fpr(scores: &[f32], positive: &[bool], max_fpr: f64) -> f32
     neg.sort_by(|a, b| b.total_cmp(a));
     // At most `allowed` negatives may score at or above the threshold.
     let allowed = (max_fpr * neg.len() as f64).floor() as usize;
-    let boundary = neg[allowed.min(neg.len() - 1)];
-    let t = if allowed >= neg.len() {
-        0.0
-    } else {
-        next_up(boundary)
-    };
-    t.clamp(0.0, 1.0)
+    if allowed >= neg.len() {
+        return 0.0;
+    }
+    let lowest = next_up(neg[allowed]).clamp(0.0, 1.0);
+    let next_positive = scores
+        .iter()
+        .zip(positive)
+        .filter(|&(&s, &p)| p && s >= lowest)
+        .map(|(&s, _)| s)
+        .min_by(f32::total_cmp);
+    match next_positive {
+        Some(p) if p > lowest => {
+            let logit = |x: f32| {
+                let x = f64::from(x).clamp(1e-9, 1.0 - 1e-9);
+                (x / (1.0 - x)).ln()
+            };
+            let mid = (logit(lowest) + logit(p)) / 2.0;
+            let t = (1.0 / (1.0 + (-mid).exp())) as f32;
+            // Rounding must not cross either end.
+            t.clamp(lowest, p)
+        }
+        _ => lowest,
+    }
 }
 
 fn next_up(x: f32) -> f32 {
@@ -143,6 +164,12 @@ mod tests {
         let m = Metrics::compute(&scores, &positive, t);
         assert!(m.false_positive_rate <= 0.01, "{m:?}");
         assert!(m.false_positive_rate >= 0.009, "{m:?}");
+        // Separable scores: the threshold sits in the gap, in log-odds,
+        // not just above the highest negative.
+        let t = threshold_for_fpr(&[0.1, 0.2, 0.9, 0.99], &[false, false, true, true], 0.001);
+        assert!(t > 0.5 && t < 0.9, "{t}");
+        let m = Metrics::compute(&[0.1, 0.2, 0.9, 0.99], &[false, false, true, true], t);
+        assert_eq!((m.recall, m.false_positive_rate), (1.0, 0.0));
         let m = Metrics::compute(&[0.9, 0.1, 0.8], &[true, false, false], 0.85);
         assert_eq!(
             (m.recall, m.precision, m.false_positive_rate),

@@ -275,6 +275,27 @@ fn weighted_log_loss(scores: &[f32], positive: &[bool], w: &[f32; CLASSES]) -> f
 pub struct EvalReport {
     pub overall: Metrics,
     pub per_attack: Vec<(Label, Metrics)>,
+    /// The clean pages scored highest at or above the threshold (false
+    /// positives), worst first, at most [`WORST`].
+    pub false_positives: Vec<PageScore>,
+    /// The corrupted pages scored lowest below the threshold (misses),
+    /// worst first, at most [`WORST`].
+    pub misses: Vec<PageScore>,
+}
+
+/// How many false positives and misses an [`EvalReport`] names.
+pub const WORST: usize = 10;
+
+/// One page's score, to find it again in its dataset.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct PageScore {
+    /// Index of the record in the (merged) dataset.
+    pub record: usize,
+    /// The run it came from and its page number there.
+    pub group: u32,
+    pub page: u32,
+    pub label: Label,
+    pub score: f32,
 }
 
 /// Evaluates `model` on every record of `data`.
@@ -296,9 +317,29 @@ pub fn evaluate(model: &Model, data: &Dataset) -> EvalReport {
             (k, Metrics::compute(&s, &p, model.threshold))
         })
         .collect();
+    let t = model.threshold;
+    let worst = |wrong: &dyn Fn(usize) -> bool, highest_first: bool| {
+        let mut idx: Vec<usize> = (0..recs.len()).filter(|&i| wrong(i)).collect();
+        idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+        if highest_first {
+            idx.reverse();
+        }
+        idx.truncate(WORST);
+        idx.into_iter()
+            .map(|i| PageScore {
+                record: i,
+                group: recs[i].group,
+                page: recs[i].page,
+                label: recs[i].label,
+                score: scores[i],
+            })
+            .collect()
+    };
     EvalReport {
         overall,
         per_attack,
+        false_positives: worst(&|i| !positive[i] && scores[i] >= t, true),
+        misses: worst(&|i| positive[i] && scores[i] < t, false),
     }
 }
 

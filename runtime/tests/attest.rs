@@ -471,3 +471,72 @@ fn allocator_calls_are_tracked_by_name() {
     run.call(&mut store, &[], &mut out).unwrap();
     assert_eq!(store.heap().events, 0);
 }
+
+/// Flags written pages that start with byte 7: a stand-in for the CNN.
+struct StartsWithSeven;
+
+impl Verifier for StartsWithSeven {
+    fn name(&self) -> &str {
+        "sevens"
+    }
+    fn event_kind(&self) -> EventKind {
+        EventKind::Cnn
+    }
+    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        out.extend(pages.iter().map(|p| {
+            let hit = p.kind == PageKind::Dirty && p.bytes[0] == 7;
+            Verdict {
+                score: if hit { 0.9 } else { 0.0 },
+                flagged: hit,
+            }
+        }));
+    }
+}
+
+#[test]
+fn an_added_verifier_reports_beside_the_digest_checks() {
+    let engine = Engine::new(Config::new().attest(Policy::Fine)).unwrap();
+    let module = Module::new(&engine, WRITER).unwrap();
+    let mut store = Store::new(&engine, ());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    store
+        .configure_attestation(
+            AttestOptions::new()
+                .also_verify(StartsWithSeven)
+                .on_event(move |e| sink.lock().unwrap().push(e.clone())),
+        )
+        .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_new(
+            "env",
+            "poke",
+            FuncType::new([walmart::ValType::I32], []),
+            |_, _, _| Ok(()),
+        )
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let write = instance.get_func(&mut store, "write").unwrap();
+    write.call(&mut store, &[], &mut []).unwrap();
+    // Behind walmart's back: the exact checks' to find.
+    let mem = instance.get_memory(&mut store, "memory").unwrap();
+    mem.data_mut(&mut store)[0x3_0001] = 9;
+    let read = instance.get_func(&mut store, "read").unwrap();
+    read.call(&mut store, &[], &mut [Val::I32(0)]).unwrap();
+    store.finish_attestation().unwrap();
+    let mut events = events.lock().unwrap().clone();
+    events.sort_by(|a, b| a.source.cmp(&b.source));
+    let seen: Vec<(&str, EventKind, Vec<u32>)> = events
+        .iter()
+        .map(|e| (e.source.as_str(), e.kind, e.pages.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("sevens", EventKind::Cnn, vec![1]),
+            ("write-protection", EventKind::HostTamper, vec![0x30]),
+        ]
+    );
+    assert_eq!(events[0].scores, [0.9]);
+}

@@ -34,6 +34,92 @@ pub enum LayerSpec {
     Dense { out: usize },
 }
 
+/// Layers as text, the form `walmart attest train --arch` takes:
+/// `embed4`, `scale`, `conv16k8s8` (with `p2` for padding), `relu`,
+/// `maxpool4s4`, `avgpool4s4`, `gmax`, `gavg`, `dense16`.
+impl std::fmt::Display for LayerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            LayerSpec::Embed { dim } => write!(f, "embed{dim}"),
+            LayerSpec::Scale => write!(f, "scale"),
+            LayerSpec::Conv1d {
+                out,
+                kernel,
+                stride,
+                padding,
+            } => {
+                write!(f, "conv{out}k{kernel}s{stride}")?;
+                if padding > 0 {
+                    write!(f, "p{padding}")?;
+                }
+                Ok(())
+            }
+            LayerSpec::Relu => write!(f, "relu"),
+            LayerSpec::MaxPool { kernel, stride } => write!(f, "maxpool{kernel}s{stride}"),
+            LayerSpec::AvgPool { kernel, stride } => write!(f, "avgpool{kernel}s{stride}"),
+            LayerSpec::GlobalMaxPool => write!(f, "gmax"),
+            LayerSpec::GlobalAvgPool => write!(f, "gavg"),
+            LayerSpec::Dense { out } => write!(f, "dense{out}"),
+        }
+    }
+}
+
+impl std::str::FromStr for LayerSpec {
+    type Err = ModelError;
+
+    fn from_str(text: &str) -> Result<LayerSpec, ModelError> {
+        let bad = || {
+            ModelError::Architecture(format!("unknown layer `{text}` (embed4, scale, conv16k8s8p0, relu, maxpool4s4, avgpool4s4, gmax, gavg, dense16)"))
+        };
+        let name_end = text
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (name, rest) = text.split_at(name_end);
+        // The numbers after the name, each behind its letter (`k`, `s`, `p`).
+        let mut fields = Vec::new();
+        let mut tag = ' ';
+        let mut digits = String::new();
+        for c in rest.chars().chain(std::iter::once('$')) {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            if !digits.is_empty() {
+                fields.push((tag, digits.parse::<usize>().map_err(|_| bad())?));
+                digits.clear();
+            } else if c != '$' || tag != ' ' {
+                return Err(bad());
+            }
+            tag = c;
+        }
+        let tags: String = fields.iter().map(|f| f.0).collect();
+        let n = |i: usize| fields[i].1;
+        Ok(match (name, tags.as_str()) {
+            ("embed", " ") => LayerSpec::Embed { dim: n(0) },
+            ("scale", "") => LayerSpec::Scale,
+            ("conv", " ks") | ("conv", " ksp") => LayerSpec::Conv1d {
+                out: n(0),
+                kernel: n(1),
+                stride: n(2),
+                padding: if fields.len() > 3 { n(3) } else { 0 },
+            },
+            ("relu", "") => LayerSpec::Relu,
+            ("maxpool", " s") => LayerSpec::MaxPool {
+                kernel: n(0),
+                stride: n(1),
+            },
+            ("avgpool", " s") => LayerSpec::AvgPool {
+                kernel: n(0),
+                stride: n(1),
+            },
+            ("gmax", "") => LayerSpec::GlobalMaxPool,
+            ("gavg", "") => LayerSpec::GlobalAvgPool,
+            ("dense", " ") => LayerSpec::Dense { out: n(0) },
+            _ => return Err(bad()),
+        })
+    }
+}
+
 /// The shape of the activations between two layers (per example).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
@@ -147,6 +233,22 @@ impl Architecture {
         })
     }
 
+    /// An architecture over whole pages from its text form: layers
+    /// separated by commas (see [`LayerSpec`]'s `Display`).
+    pub fn parse(text: &str) -> Result<Architecture, ModelError> {
+        let layers = text
+            .split(',')
+            .map(|l| l.trim().parse())
+            .collect::<Result<Vec<LayerSpec>, _>>()?;
+        Architecture::new(crate::PAGE_SIZE, layers)
+    }
+
+    /// The layers in the text form [`Architecture::parse`] reads.
+    pub fn describe(&self) -> String {
+        let layers: Vec<String> = self.layers.iter().map(|l| l.to_string()).collect();
+        layers.join(",")
+    }
+
     /// The shapes of layer `i`'s parameters (none for most layers).
     pub fn param_shapes(&self, i: usize) -> Vec<Vec<usize>> {
         match (self.layers[i], self.shapes[i]) {
@@ -205,6 +307,34 @@ impl Architecture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_form_round_trips_and_rejects_garbage() {
+        let a = Architecture::default_cnn();
+        let text = a.describe();
+        assert_eq!(Architecture::parse(&text).unwrap(), a);
+        let b = Architecture::parse("scale, conv8k3s1p1, maxpool4s4, gmax, dense2").unwrap();
+        assert_eq!(
+            b.layers[1],
+            LayerSpec::Conv1d {
+                out: 8,
+                kernel: 3,
+                stride: 1,
+                padding: 1
+            }
+        );
+        for bad in [
+            "",
+            "conv8",
+            "conv8k3s1p1x2",
+            "dense",
+            "relu2",
+            "embedk4",
+            "gmax,dense3",
+        ] {
+            assert!(Architecture::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn shapes_follow_layers_and_bad_stacks_are_refused() {

@@ -4,6 +4,7 @@
 //! ([`verifier`]).
 
 pub mod arch;
+pub mod default;
 pub mod format;
 pub mod verifier;
 

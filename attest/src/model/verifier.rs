@@ -1,7 +1,8 @@
-//! The CNN as a [`Verifier`]: scores every snapshotted page and flags
-//! those at or above the model's threshold as `cnn` events.
+//! The CNN as a [`Verifier`]: scores every page written since the last
+//! snapshot and flags those at or above the model's threshold as `cnn`
+//! events.
 
-use crate::snapshot::{PageSnapshot, PAGE_SIZE};
+use crate::snapshot::{PageKind, PageSnapshot, PAGE_SIZE};
 use crate::verifier::{Verdict, Verifier};
 use crate::EventKind;
 
@@ -47,18 +48,28 @@ impl Verifier for CnnVerifier {
         EventKind::Cnn
     }
 
+    /// Scores the `Dirty` pages. `Audit` pages come back clean: they
+    /// were scored when last written, and any change since is the exact
+    /// digest check's to find, with certainty.
     fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
-        for chunk in pages.chunks(BATCH) {
-            let bytes: Vec<&[u8]> = chunk.iter().map(|p| p.bytes).collect();
+        let first = out.len();
+        out.resize(first + pages.len(), Verdict::CLEAN);
+        let dirty: Vec<usize> = (0..pages.len())
+            .filter(|&i| pages[i].kind == PageKind::Dirty)
+            .collect();
+        for chunk in dirty.chunks(BATCH) {
+            let bytes: Vec<&[u8]> = chunk.iter().map(|&i| pages[i].bytes).collect();
             let batch = batch_of(&bytes, PAGE_SIZE);
             let scores = self
                 .model
                 .scores_planned(&self.plan, batch.view())
                 .expect("input length checked at construction");
-            out.extend(scores.into_iter().map(|score| Verdict {
-                score,
-                flagged: score >= self.model.threshold,
-            }));
+            for (&i, score) in chunk.iter().zip(scores) {
+                out[first + i] = Verdict {
+                    score,
+                    flagged: score >= self.model.threshold,
+                };
+            }
         }
     }
 }

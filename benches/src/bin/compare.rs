@@ -8,7 +8,9 @@
 //!   --attest P1,P2,...         instead of wasmtime, compare walmart with these
 //!                              attestation policies (coarse, fine, fine-sync,
 //!                              coarse-barrier: coarse without kernel dirty
-//!                              tracking) against walmart with `--attest off`
+//!                              tracking; fine-cnn: the built-in CNN beside
+//!                              the digest checks) against walmart with
+//!                              `--attest off`
 //! ```
 //!
 //! Each (engine, workload) pair runs in a child process of this binary so
@@ -150,8 +152,10 @@ fn measure_here(
 
 mod walmart_side {
     use super::*;
+    use walmart::attest::model::default::default_model;
+    use walmart::attest::model::verifier::CnnVerifier;
     use walmart::wasi::{self, WasiCtx};
-    use walmart::{Config, Engine, Linker, Module, Store};
+    use walmart::{AttestOptions, Config, Engine, Linker, Module, Store};
 
     pub fn run(
         wasm: &[u8],
@@ -162,6 +166,10 @@ mod walmart_side {
     ) -> Result<(Duration, Duration, Duration), String> {
         let mut config = Config::default();
         config.guarded_memory(!explicit_checks);
+        let (attest, cnn) = match attest.strip_suffix("-cnn") {
+            Some(p) => (p, true),
+            None => (attest, false),
+        };
         let (attest, barrier) = match attest.strip_suffix("-barrier") {
             Some(p) => (p, true),
             None => (attest, false),
@@ -189,6 +197,13 @@ mod walmart_side {
             ctx.preopen_dir(workloads_dir(), ".")
                 .map_err(|e| e.to_string())?;
             let mut store = Store::new(&engine, ctx);
+            if cnn {
+                let model = default_model().map_err(|e| e.to_string())?;
+                let verifier = CnnVerifier::new(model).map_err(|e| e.to_string())?;
+                store
+                    .configure_attestation(AttestOptions::new().also_verify(verifier))
+                    .map_err(|e| e.to_string())?;
+            }
             let mut linker = Linker::new(&engine);
             wasi::add_to_linker(&mut linker, |c| c).map_err(|e| e.to_string())?;
             let t = Instant::now();

@@ -25,9 +25,17 @@ use walmart_attest::PAGE_SIZE;
 
 use super::heap::HeapTracker;
 
-/// Fillers attackers use: `A` padding, NOP-like sleds, breakpoints,
-/// zeroes; the rest of a payload is addresses.
-const FILLERS: [u8; 5] = [0x41, 0x90, 0xCC, 0x00, 0x61];
+/// Fillers attackers use: `A`/`B`/`a` padding, NOP sleds, breakpoints;
+/// the rest of a payload is addresses. Zero fill is left out on purpose:
+/// zeroes over a chunk are what `calloc` writes, so no snapshot can tell
+/// them from legitimate contents.
+const FILLERS: [u8; 5] = [0x41, 0x90, 0xCC, 0x42, 0x61];
+
+/// The smallest freed chunk a use-after-free payload goes into: its two
+/// fake list pointers and at least 16 attacker bytes. Smaller chunks hold
+/// only what the allocator itself keeps there (list pointers), which no
+/// snapshot can tell from the real thing.
+const UAF_MIN: usize = 24;
 
 /// Writes labelled pages while a module runs.
 pub struct Collector {
@@ -43,13 +51,19 @@ pub struct Collector {
     pub counts: BTreeMap<Label, usize>,
     /// Injections that found nothing to corrupt (no live chunk, ...).
     pub skipped: usize,
+    /// Pages recorded at least once in this run.
+    seen: std::collections::HashSet<u32>,
+    /// Pages recorded clean at the current hook.
+    kept_now: std::collections::HashSet<u32>,
     error: Option<DatasetError>,
 }
 
 impl Collector {
     /// A collector writing to `writer`, runs numbered `group`. `inject`:
-    /// the attacks to simulate, one chosen at random at each hook with
-    /// probability `rate`; `keep`: the share of benign pages recorded;
+    /// the attacks to simulate, `rate` of them at each hook on average
+    /// (each kind chosen at random, each applied to its own copy of the
+    /// pages); `keep`: the share of later versions of benign pages
+    /// recorded (a page's first version always is);
     /// at most `max_records` of each label.
     pub fn new(
         writer: DatasetWriter,
@@ -71,6 +85,8 @@ impl Collector {
             seed: seed as u32,
             counts: BTreeMap::new(),
             skipped: 0,
+            seen: Default::default(),
+            kept_now: Default::default(),
             error: None,
         }
     }
@@ -119,21 +135,29 @@ impl Collector {
         heap: &HeapTracker,
         stack_pointer: Option<u32>,
     ) {
+        self.kept_now.clear();
         for &page in dirty {
-            if self.keep >= 1.0 || self.rng.unit() < self.keep {
-                let at = page as usize * PAGE_SIZE;
-                if let Some(bytes) = memory.get(at..at + PAGE_SIZE) {
-                    self.write(page, Label::Benign, bytes.to_vec());
-                }
+            // A page's first version is always kept: pages written once
+            // per run (data segments, start-up tables) would otherwise be
+            // missing from training at low `keep`.
+            let first = self.seen.insert(page);
+            if first || self.keep >= 1.0 || self.rng.unit() < self.keep {
+                self.record_clean(memory, page as usize);
             }
         }
-        if self.inject.is_empty() || self.rng.unit() >= self.rate {
+        if self.inject.is_empty() {
             return;
         }
-        let kind = self.inject[self.rng.below(self.inject.len() as u64) as usize];
-        match self.corruption(kind, memory, heap, stack_pointer) {
-            Some((at, payload)) => self.record_corrupted(kind, memory, at, &payload),
-            None => self.skipped += 1,
+        // `rate` injections on average: its whole part always, its
+        // fraction as a probability.
+        let whole = self.rate.floor();
+        let n = whole as usize + usize::from(self.rng.unit() < self.rate - whole);
+        for _ in 0..n {
+            let kind = self.inject[self.rng.below(self.inject.len() as u64) as usize];
+            match self.corruption(kind, memory, heap, stack_pointer) {
+                Some((at, payload)) => self.record_corrupted(kind, memory, at, &payload),
+                None => self.skipped += 1,
+            }
         }
     }
 
@@ -153,15 +177,19 @@ impl Collector {
             Label::HeapOverflow => {
                 let n = heap.live_count();
                 let (p, s) = heap.nth_live(r.below(n.max(1) as u64) as usize)?;
-                let size = 8 + r.below(120) as usize;
+                let size = 16 + r.below(240) as usize;
                 Some((p as usize + s as usize, attacker_bytes(r, size, len)))
             }
             Label::UseAfterFree => {
-                let n = heap.freed_count();
-                let (p, s) = heap.nth_freed(r.below(n.max(1) as u64) as usize)?;
+                let n = heap.freed_count().max(1) as u64;
+                // A freed chunk with room for a payload: a few tries, as an
+                // attacker grooms the heap until one fits.
+                let (p, s) = (0..8)
+                    .filter_map(|_| heap.nth_freed(r.below(n) as usize))
+                    .find(|&(_, s)| s as usize >= UAF_MIN)?;
                 // Fake forward/back pointers first (dlmalloc keeps its free
                 // list there), then attacker data within the chunk.
-                let size = (s as usize).clamp(8, 64);
+                let size = (s as usize).min(128);
                 let mut bytes = Vec::with_capacity(size);
                 for _ in 0..2 {
                     bytes.extend_from_slice(&(r.below(len as u64) as u32).to_le_bytes());
@@ -183,6 +211,17 @@ impl Collector {
         }
     }
 
+    /// Records page `page` as it is, once per hook.
+    fn record_clean(&mut self, memory: &[u8], page: usize) {
+        if !self.kept_now.insert(page as u32) {
+            return;
+        }
+        let at = page * PAGE_SIZE;
+        if let Some(bytes) = memory.get(at..at + PAGE_SIZE) {
+            self.write(page as u32, Label::Benign, bytes.to_vec());
+        }
+    }
+
     /// Records each page `payload` at `at` touches, corrupted, as `kind`.
     fn record_corrupted(&mut self, kind: Label, memory: &[u8], at: usize, payload: &[u8]) {
         let end = (at + payload.len()).min(memory.len());
@@ -200,17 +239,24 @@ impl Collector {
                 // The attack wrote what was there already: not a corruption.
                 continue;
             }
+            // Its clean twin too: without it, pages attacks favour (the
+            // stack's) are seen corrupted far more often than clean, and
+            // the network learns where a page lives, not what it holds.
+            self.record_clean(memory, page);
             self.write(page as u32, kind, bytes);
         }
     }
 }
 
-/// `size` bytes an exploit would write: a filler run, then little-endian
-/// addresses into the memory (`memory_len` bytes), as payloads that
-/// redirect pointers do.
+/// `size` bytes an exploit would write: a filler run (at least half the
+/// payload: the padding that carries it to the field it aims at), then
+/// little-endian addresses into the memory (`memory_len` bytes), as
+/// payloads that redirect pointers do. A write of nothing but plausible
+/// pointers is a data-only attack no page classifier can tell from the
+/// program's own pointer updates; it is not simulated.
 fn attacker_bytes(r: &mut Rng, size: usize, memory_len: usize) -> Vec<u8> {
     let filler = FILLERS[r.below(FILLERS.len() as u64) as usize];
-    let pointers = (size / 4).min(1 + r.below(4) as usize);
+    let pointers = (size / 8).min(1 + r.below(4) as usize);
     let mut out = vec![filler; size - pointers * 4];
     let target = r.below(memory_len.max(1) as u64) as u32;
     for _ in 0..pointers {
@@ -241,11 +287,24 @@ mod tests {
         w.finish().unwrap();
         let d = walmart_attest::dataset::Dataset::load(&path).unwrap();
         let pages: Vec<(u32, Label)> = d.records.iter().map(|r| (r.page, r.label)).collect();
-        assert_eq!(pages[0], (5, Label::Benign));
-        assert!(pages[1..].iter().all(|(_, l)| *l == Label::HeapOverflow));
-        assert_eq!(pages[1].0, 2);
-        for r in &d.records[1..] {
-            assert_ne!(r.bytes, memory[..4096], "the corrupted copy differs");
+        // The dirty page, then each attacked page clean and corrupted.
+        assert_eq!(
+            pages,
+            [
+                (5, Label::Benign),
+                (2, Label::Benign),
+                (2, Label::HeapOverflow),
+                (3, Label::Benign),
+                (3, Label::HeapOverflow)
+            ]
+        );
+        for r in &d.records {
+            let clean = r.bytes == memory[..4096];
+            assert_eq!(
+                clean,
+                r.label == Label::Benign,
+                "only attacked copies differ"
+            );
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

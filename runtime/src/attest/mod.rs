@@ -27,9 +27,10 @@ pub use walmart_attest::{
 };
 pub use worker::EventCallback;
 
-/// How a store attests: the verifier, what a detection does, where events go.
+/// How a store attests: the verifiers, what a detection does, where events go.
 pub struct AttestOptions {
-    pub(crate) verifier: Box<dyn Verifier>,
+    /// Each judges every batch and reports its own events, in this order.
+    pub(crate) verifiers: Vec<Box<dyn Verifier>>,
     pub(crate) on_detect: OnDetect,
     pub(crate) backpressure: Backpressure,
     pub(crate) log: Option<PathBuf>,
@@ -45,7 +46,7 @@ pub struct AttestOptions {
 impl Default for AttestOptions {
     fn default() -> AttestOptions {
         AttestOptions {
-            verifier: Box::new(DigestVerifier::new()),
+            verifiers: vec![Box::new(DigestVerifier::new())],
             on_detect: OnDetect::Log,
             backpressure: Backpressure::Defer,
             log: None,
@@ -67,9 +68,18 @@ impl AttestOptions {
         AttestOptions::default()
     }
 
-    /// The verifier that judges snapshots.
+    /// The only verifier that judges snapshots, in place of the digest
+    /// verifier (and any added with [`AttestOptions::also_verify`]).
     pub fn verifier(mut self, v: impl Verifier + 'static) -> AttestOptions {
-        self.verifier = Box::new(v);
+        self.verifiers = vec![Box::new(v)];
+        self
+    }
+
+    /// Another verifier beside those set so far: each judges every page
+    /// and reports its detections as its own events (the CNN beside the
+    /// exact digest checks, say).
+    pub fn also_verify(mut self, v: impl Verifier + 'static) -> AttestOptions {
+        self.verifiers.push(Box::new(v));
         self
     }
 

@@ -157,11 +157,11 @@ impl AttestSession {
                 log_error: None,
             },
         ));
-        let verifier = opts.verifier;
+        let verifiers = opts.verifiers;
         let for_thread = shared.clone();
         let worker = std::thread::Builder::new()
             .name("walmart-verifier".into())
-            .spawn(move || worker::run(for_thread, verifier))
+            .spawn(move || worker::run(for_thread, verifiers))
             .map_err(|e| Error::Resource(format!("cannot start the verifier thread: {e}")))?;
         Ok(AttestSession {
             shared,

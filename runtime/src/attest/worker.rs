@@ -300,8 +300,9 @@ impl Shared {
     }
 }
 
-/// The verifier thread: judges batches until shut down.
-pub(crate) fn run(shared: Arc<Shared>, mut verifier: Box<dyn Verifier>) {
+/// The verifier thread: every verifier judges each batch, in order,
+/// until shut down.
+pub(crate) fn run(shared: Arc<Shared>, mut verifiers: Vec<Box<dyn Verifier>>) {
     let mut verdicts: Vec<Verdict> = Vec::new();
     let mut last_arm = Instant::now();
     while let Some(batch) = shared.next_batch(&mut last_arm) {
@@ -322,43 +323,57 @@ pub(crate) fn run(shared: Arc<Shared>, mut verifier: Box<dyn Verifier>) {
                 },
             })
             .collect();
-        let t = Instant::now();
-        verdicts.clear();
-        verifier.verify(&snaps, &mut verdicts);
-        let c = &shared.counters;
-        Counters::add(&c.verifier_nanos, t.elapsed().as_nanos() as u64);
-        Counters::add(&c.bytes_verified, (snaps.len() * PAGE_SIZE) as u64);
-        // One event per memory with flagged pages.
-        let mut flagged: Vec<(u32, u32, f32)> = snaps
-            .iter()
-            .zip(&verdicts)
-            .filter(|(_, v)| v.flagged)
-            .map(|(p, v)| (p.memory, p.page, v.score))
-            .collect();
-        flagged.sort_by_key(|f| (f.0, f.1));
-        for memory in flagged
-            .iter()
-            .map(|f| f.0)
-            .collect::<std::collections::BTreeSet<_>>()
-        {
-            let mine: Vec<_> = flagged.iter().filter(|f| f.0 == memory).collect();
-            shared.report(Event {
-                time: Event::now(),
-                policy: shared.policy,
-                kind: verifier.event_kind(),
-                hook: batch.site.clone(),
-                memory,
-                pages: mine.iter().map(|f| f.1).collect(),
-                scores: mine.iter().map(|f| f.2).collect(),
-                source: verifier.name().to_string(),
-                detail: format!(
-                    "{} page(s) of memory {memory} flagged by the {} verifier",
-                    mine.len(),
-                    verifier.name()
-                ),
-            });
+        for verifier in verifiers.iter_mut() {
+            let t = Instant::now();
+            verdicts.clear();
+            verifier.verify(&snaps, &mut verdicts);
+            let c = &shared.counters;
+            Counters::add(&c.verifier_nanos, t.elapsed().as_nanos() as u64);
+            report_flagged(&shared, &batch.site, verifier.as_ref(), &snaps, &verdicts);
         }
+        Counters::add(
+            &shared.counters.bytes_verified,
+            (snaps.len() * PAGE_SIZE) as u64,
+        );
         drop(snaps);
         shared.finish_batch(batch);
+    }
+}
+
+/// One event per memory with pages `verifier` flagged in this batch.
+fn report_flagged(
+    shared: &Shared,
+    site: &HookSite,
+    verifier: &dyn Verifier,
+    snaps: &[PageSnapshot<'_>],
+    verdicts: &[Verdict],
+) {
+    let mut flagged: Vec<(u32, u32, f32)> = snaps
+        .iter()
+        .zip(verdicts)
+        .filter(|(_, v)| v.flagged)
+        .map(|(p, v)| (p.memory, p.page, v.score))
+        .collect();
+    if flagged.is_empty() {
+        return;
+    }
+    flagged.sort_by_key(|f| (f.0, f.1));
+    for mine in flagged.chunk_by(|a, b| a.0 == b.0) {
+        let memory = mine[0].0;
+        shared.report(Event {
+            time: Event::now(),
+            policy: shared.policy,
+            kind: verifier.event_kind(),
+            hook: site.clone(),
+            memory,
+            pages: mine.iter().map(|f| f.1).collect(),
+            scores: mine.iter().map(|f| f.2).collect(),
+            source: verifier.name().to_string(),
+            detail: format!(
+                "{} page(s) of memory {memory} flagged by the {} verifier",
+                mine.len(),
+                verifier.name()
+            ),
+        });
     }
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, bail, Context};
 use walmart::attest::collect::Collector;
 use walmart::attest::dataset::{Dataset, DatasetMeta, DatasetWriter, Label};
+use walmart::attest::model::default::default_model;
 use walmart::attest::model::Model;
 use walmart::attest::train::{self, EvalReport, TrainOptions};
 use walmart::attest::Policy;
@@ -45,13 +46,15 @@ pub struct CollectArgs {
     /// use-after-free, stack-smash, host-tamper.
     #[arg(long, value_name = "KINDS", value_delimiter = ',')]
     inject: Vec<Label>,
-    /// Probability of an injection at each hook.
+    /// Injections per hook on average: below 1 a probability, above 1
+    /// that many (rounded at random), each on its own copy of the pages.
     #[arg(long, value_name = "R", default_value_t = 0.2)]
     rate: f64,
     /// Seed of the injections.
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
-    /// Share of clean dirty pages recorded.
+    /// Share of later versions of clean pages recorded (the first version
+    /// of every page always is).
     #[arg(long, value_name = "P", default_value_t = 1.0)]
     keep: f64,
     /// Stop recording pages of a label after this many per run.
@@ -84,11 +87,16 @@ pub struct TrainArgs {
     /// False-positive rate the decision threshold is chosen for.
     #[arg(long, default_value_t = 0.001)]
     max_fpr: f64,
+    /// The network, layers separated by commas (default: the built-in
+    /// one, printed by training), e.g.
+    /// `embed4,conv16k8s8,relu,conv32k4s4,relu,gavg,dense16,relu,dense2`.
+    #[arg(long, value_name = "LAYERS")]
+    arch: Option<String>,
 }
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
-    /// The model.
+    /// The model file, or `default` for the built-in model.
     model: PathBuf,
     /// Dataset files (merged).
     #[arg(required = true)]
@@ -96,6 +104,10 @@ pub struct EvalArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also list the worst false positives and misses (record, run, page,
+    /// score), to look at with the dataset.
+    #[arg(long)]
+    misses: bool,
 }
 
 pub fn run(cmd: AttestCommand) -> anyhow::Result<ExitCode> {
@@ -110,8 +122,11 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
     if !matches!(a.policy, Policy::Coarse | Policy::Fine) {
         bail!("--policy {}: collect takes coarse or fine", a.policy);
     }
-    if !(0.0..=1.0).contains(&a.rate) || !(0.0..=1.0).contains(&a.keep) {
-        bail!("--rate and --keep are probabilities from 0 to 1");
+    if !(0.0..=1.0).contains(&a.keep) {
+        bail!("--keep {}: a share from 0 to 1", a.keep);
+    }
+    if !(0.0..=64.0).contains(&a.rate) {
+        bail!("--rate {}: injections per hook, from 0 to 64", a.rate);
     }
     if a.inject.contains(&Label::Benign) {
         bail!("--inject benign: name attacks (heap-overflow, use-after-free, stack-smash, host-tamper)");
@@ -248,8 +263,15 @@ fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
     if a.epochs == 0 || a.batch == 0 || !a.lr.is_finite() || a.lr <= 0.0 {
         bail!("--epochs, --batch and --lr must be positive");
     }
+    let arch = match &a.arch {
+        Some(text) => {
+            walmart::attest::model::Architecture::parse(text).map_err(|e| anyhow!("--arch: {e}"))?
+        }
+        None => walmart::attest::model::Architecture::default_cnn(),
+    };
     let (data, name) = load_datasets(&a.datasets)?;
     let opts = TrainOptions {
+        arch,
         epochs: a.epochs,
         learning_rate: a.lr,
         seed: a.seed,
@@ -260,7 +282,8 @@ fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
     };
     let positives = data.records.iter().filter(|r| r.label.is_attack()).count();
     eprintln!(
-        "walmart: training on {} pages ({positives} corrupted) from {}",
+        "walmart: training {} on {} pages ({positives} corrupted) from {}",
+        opts.arch.describe(),
         data.records.len(),
         name
     );
@@ -285,7 +308,11 @@ fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
-    let model = Model::load(&a.model).map_err(|e| anyhow!("{}: {e}", a.model.display()))?;
+    let model = if a.model.as_os_str() == "default" {
+        default_model().map_err(|e| anyhow!("the built-in model: {e}"))?
+    } else {
+        Model::load(&a.model).map_err(|e| anyhow!("{}: {e}", a.model.display()))?
+    };
     let (data, _) = load_datasets(&a.datasets)?;
     if data.records.is_empty() {
         bail!("the dataset holds no pages");
@@ -295,6 +322,23 @@ fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_table(&report);
+        if a.misses {
+            let list = |title: &str, pages: &[walmart::attest::train::PageScore]| {
+                println!("{title}: {}", if pages.is_empty() { "none" } else { "" });
+                for p in pages {
+                    println!(
+                        "  record {:>7}  run {:>3}  page {:>6}  {:<14} score {:.4}",
+                        p.record,
+                        p.group,
+                        p.page,
+                        p.label.name(),
+                        p.score
+                    );
+                }
+            };
+            list("worst false positives", &report.false_positives);
+            list("worst misses", &report.misses);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,9 +1,10 @@
 //! `walmart run`: instantiate a module and call `_start` or an export.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
+use walmart::attest::model::default::default_model;
 use walmart::attest::model::verifier::CnnVerifier;
 use walmart::attest::model::Model;
 use walmart::attest::{Backpressure, OnDetect, Policy};
@@ -34,10 +35,12 @@ pub struct RunArgs {
     /// (exact blame; slower).
     #[arg(long)]
     attest_sync: bool,
-    /// Score snapshotted pages with this CNN model (`walmart attest train`)
-    /// instead of the exact digest verifier; detections are `cnn` events.
-    #[arg(long, value_name = "FILE")]
-    model: Option<PathBuf>,
+    /// The CNN that scores written pages beside the exact digest checks
+    /// (detections are `cnn` events): a model file from `walmart attest
+    /// train`, `default` (the built-in model, used when this is left out)
+    /// or `none` (exact checks only).
+    #[arg(long, value_name = "FILE|default|none")]
+    model: Option<String>,
     /// Write attestation events to FILE as JSON lines.
     #[arg(long, value_name = "FILE")]
     attest_log: Option<PathBuf>,
@@ -139,12 +142,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some(log) = &args.attest_log {
             opts = opts.log_file(log);
         }
-        if let Some(path) = &args.model {
-            let model =
-                Model::load(path).map_err(|e| anyhow!("--model {}: {e}", path.display()))?;
-            let cnn =
-                CnnVerifier::new(model).map_err(|e| anyhow!("--model {}: {e}", path.display()))?;
-            opts = opts.verifier(cnn);
+        if let Some(cnn) = cnn_verifier(args.model.as_deref())? {
+            opts = opts.also_verify(cnn);
         }
         match args.inject.as_deref() {
             None => {}
@@ -265,4 +264,17 @@ fn report(e: walmart::Error) -> anyhow::Result<ExitCode> {
         }
         _ => Err(e.into()),
     }
+}
+
+/// The CNN verifier `--model` names, if any.
+fn cnn_verifier(model: Option<&str>) -> anyhow::Result<Option<CnnVerifier>> {
+    let model = match model {
+        Some("none") => return Ok(None),
+        None | Some("default") => {
+            default_model().map_err(|e| anyhow!("the built-in model: {e}"))?
+        }
+        Some(path) => Model::load(Path::new(path)).map_err(|e| anyhow!("--model {path}: {e}"))?,
+    };
+    let cnn = CnnVerifier::new(model).map_err(|e| anyhow!("--model: {e}"))?;
+    Ok(Some(cnn))
 }

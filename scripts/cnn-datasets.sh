@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Collects the CNN's datasets from the project's own programs:
+#   lua       benches/workloads/lua.wasm over attest/corpus/lua/{train,test}/*.lua
+#   wordindex tests/fixtures/c/wordindex.wasm over text made of the C and
+#             Lua sources (training: tests/fixtures/c + corpus/lua/train;
+#             test: benches/workloads + corpus/lua/test)
+#   sqlite    benches/workloads/sqlite.wasm (one fixed program: split by
+#             injection seed only)
+# Training sets use seed 1 and the train inputs, test sets seed 2 and the
+# test inputs, so no test page comes from a run training saw.
+# Training sets simulate the structural attacks (heap-overflow,
+# use-after-free, stack-smash); test sets add host-tamper. Host tampering's
+# 16 random bytes have no shape to learn (they look like the pointers,
+# hashes and packed data pages hold anyway); as training positives they
+# teach the network to distrust ordinary pages, and the exact digest and
+# write-protection checks catch them with certainty. ATTACKS overrides
+# the list for both splits.
+# Usage: scripts/cnn-datasets.sh OUTDIR [train|test|both]   (default both)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="${1:?usage: cnn-datasets.sh OUTDIR [train|test|both]}"
+which="${2:-both}"
+walmart="${WALMART:-$root/target/release/walmart}"
+[ -x "$walmart" ] || (cd "$root" && cargo build --release -p walmart)
+mkdir -p "$out"
+
+collect() { # split seed app dataset [collect options...]
+  local split=$1 seed=$2 app=$3 name=$4 attacks=heap-overflow,use-after-free,stack-smash
+  [ "$split" = test ] && attacks=$attacks,host-tamper
+  attacks="${ATTACKS:-$attacks}"
+  shift 4
+  "$walmart" attest collect "$root/$app" --policy fine --inject "$attacks" \
+    --seed "$seed" --out "$out/$name-$split.wds" "$@"
+}
+
+one_split() { # split seed
+  local split=$1 seed=$2 text="$out/text-$1"
+  mkdir -p "$text"
+  if [ "$split" = train ]; then
+    cat "$root"/tests/fixtures/c/*.c "$root"/attest/corpus/lua/train/*.lua > "$text/input.txt"
+  else
+    cat "$root"/benches/workloads/*.c "$root"/attest/corpus/lua/test/*.lua > "$text/input.txt"
+  fi
+  collect "$split" "$seed" benches/workloads/lua.wasm lua --rate 8 --keep 0.2 \
+    --inputs "$root/attest/corpus/lua/$split" --args {}
+  collect "$split" "$seed" tests/fixtures/c/wordindex.wasm wordindex --rate 16 --keep 0.1 \
+    --inputs "$text" --args - 2000
+  collect "$split" "$seed" benches/workloads/sqlite.wasm sqlite --rate 4 --keep 0.01
+}
+
+case "$which" in
+  train) one_split train 1 ;;
+  test) one_split test 2 ;;
+  both) one_split train 1; one_split test 2 ;;
+  *) echo "cnn-datasets.sh: split must be train, test or both, not $which" >&2; exit 2 ;;
+esac
