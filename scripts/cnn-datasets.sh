@@ -43,7 +43,7 @@ one_split() { # split seed
   fi
   collect "$split" "$seed" benches/workloads/lua.wasm lua --rate 8 --keep 0.2 \
     --inputs "$root/attest/corpus/lua/$split" --args {}
-  collect "$split" "$seed" tests/fixtures/c/wordindex.wasm wordindex --rate 16 --keep 0.1 \
+  collect "$split" "$seed" tests/fixtures/c/wordindex.wasm wordindex --rate 16 --keep 0.05 \
     --inputs "$text" --args - 2000
   collect "$split" "$seed" benches/workloads/sqlite.wasm sqlite --rate 4 --keep 0.01
 }

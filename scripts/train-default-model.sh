@@ -16,7 +16,7 @@ walmart="$root/target/release/walmart"
 start=$(date +%s)
 scripts/cnn-datasets.sh "$work" train
 "$walmart" attest train "$work"/{lua,wordindex,sqlite}-train.wds --out "$work/default.wcnn" \
-  --arch "$(cat attest/models/default.arch)" --epochs 12 --seed 1
+  --epochs 12 --seed 1
 echo "collection and training: $(( $(date +%s) - start )) s"
 cp "$work/default.wcnn" attest/models/default.wcnn
 scripts/cnn-datasets.sh "$work" test

@@ -75,13 +75,17 @@ pub fn roc_auc(scores: &[f32], positive: &[bool]) -> f64 {
     (rank_sum - p * (p + 1.0) / 2.0) / (p * negatives as f64)
 }
 
+/// Share of the positives above the lowest admissible threshold that
+/// [`threshold_for_fpr`] may give up for margin.
+pub const RECALL_SLACK: f64 = 0.01;
+
 /// A threshold whose false-positive rate on these negatives is at most
-/// `max_fpr`, placed for unseen data: the lowest such threshold (just
-/// above the negative at that quantile) is raised halfway, in log-odds,
-/// towards the lowest positive score above it. Recall on these scores is
-/// the same as at the lowest threshold, and pages a little more suspicious
-/// than any negative seen (new inputs, new programs) do not all become
-/// false positives.
+/// `max_fpr`, placed for unseen data. The lowest such threshold sits just
+/// above the negative at that quantile; clean pages of new inputs tend to
+/// score higher than any seen, so the threshold is raised halfway, in
+/// log-odds, towards the score below which [`RECALL_SLACK`] of the
+/// positives above it lie. At most that share of recall is given up on
+/// these scores, and the false-positive rate can only fall.
 pub fn threshold_for_fpr(scores: &[f32], positive: &[bool], max_fpr: f64) -> f32 {
     let mut neg: Vec<f32> = scores
         .iter()
@@ -99,25 +103,28 @@ pub fn threshold_for_fpr(scores: &[f32], positive: &[bool], max_fpr: f64) -> f32
         return 0.0;
     }
     let lowest = next_up(neg[allowed]).clamp(0.0, 1.0);
-    let next_positive = scores
+    let mut caught: Vec<f32> = scores
         .iter()
         .zip(positive)
         .filter(|&(&s, &p)| p && s >= lowest)
         .map(|(&s, _)| s)
-        .min_by(f32::total_cmp);
-    match next_positive {
-        Some(p) if p > lowest => {
-            let logit = |x: f32| {
-                let x = f64::from(x).clamp(1e-9, 1.0 - 1e-9);
-                (x / (1.0 - x)).ln()
-            };
-            let mid = (logit(lowest) + logit(p)) / 2.0;
-            let t = (1.0 / (1.0 + (-mid).exp())) as f32;
-            // Rounding must not cross either end.
-            t.clamp(lowest, p)
-        }
-        _ => lowest,
+        .collect();
+    if caught.is_empty() {
+        return lowest;
     }
+    caught.sort_by(f32::total_cmp);
+    let spare = (RECALL_SLACK * caught.len() as f64).floor() as usize;
+    let target = caught[spare.min(caught.len() - 1)];
+    if target <= lowest {
+        return lowest;
+    }
+    let logit = |x: f32| {
+        let x = f64::from(x).clamp(1e-9, 1.0 - 1e-9);
+        (x / (1.0 - x)).ln()
+    };
+    let mid = (logit(lowest) + logit(target)) / 2.0;
+    // Rounding must not cross either end.
+    ((1.0 / (1.0 + (-mid).exp())) as f32).clamp(lowest, target)
 }
 
 fn next_up(x: f32) -> f32 {
@@ -170,6 +177,17 @@ mod tests {
         assert!(t > 0.5 && t < 0.9, "{t}");
         let m = Metrics::compute(&[0.1, 0.2, 0.9, 0.99], &[false, false, true, true], t);
         assert_eq!((m.recall, m.false_positive_rate), (1.0, 0.0));
+        // One straggler among 200 positives does not pull it down: at
+        // most 1% of recall goes for the margin.
+        let mut scores = vec![0.1, 0.2, 0.3];
+        let mut positive = vec![false; 3];
+        scores.push(0.35);
+        scores.extend(std::iter::repeat_n(0.99, 199));
+        positive.extend(std::iter::repeat_n(true, 200));
+        let t = threshold_for_fpr(&scores, &positive, 0.001);
+        assert!(t > 0.8 && t < 0.99, "{t}");
+        let m = Metrics::compute(&scores, &positive, t);
+        assert!(m.recall >= 0.99 && m.false_positive_rate == 0.0, "{m:?}");
         let m = Metrics::compute(&[0.9, 0.1, 0.8], &[true, false, false], 0.85);
         assert_eq!(
             (m.recall, m.precision, m.false_positive_rate),

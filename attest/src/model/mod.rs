@@ -63,9 +63,15 @@ pub struct Model {
 }
 
 /// Inference work done once per model rather than per batch
-/// ([`Model::plan`]).
+/// ([`Model::plan`]), and the buffers batches reuse.
 pub struct InferencePlan {
     first: Option<cpu::EmbedConvTables>,
+    /// Convolution outputs by layer, reused from batch to batch: fresh
+    /// megabyte-sized arrays per batch cost more in page faults than the
+    /// arithmetic (a quarter of inference time, by `perf`).
+    buffers: Vec<Array3<f32>>,
+    /// im2col scratch of the convolutions.
+    cols: Vec<f32>,
 }
 
 /// Activations between layers.
@@ -169,7 +175,7 @@ impl Model {
     /// input_len]` bytes). Callers scoring many batches should make the
     /// [`InferencePlan`] once and use [`Self::scores_planned`].
     pub fn scores(&self, pages: ArrayView2<u8>) -> Result<Vec<f32>, ModelError> {
-        self.scores_planned(&self.plan(), pages)
+        self.scores_planned(&mut self.plan(), pages)
     }
 
     /// What inference can precompute from the weights: an embedding
@@ -196,20 +202,30 @@ impl Model {
             }
             _ => None,
         };
-        InferencePlan { first }
+        InferencePlan {
+            first,
+            buffers: vec![Array3::zeros((0, 0, 0)); self.arch.layers.len()],
+            cols: Vec::new(),
+        }
     }
 
     /// [`Self::scores`] with a plan made by [`Self::plan`] of this model.
     pub fn scores_planned(
         &self,
-        plan: &InferencePlan,
+        plan: &mut InferencePlan,
         pages: ArrayView2<u8>,
     ) -> Result<Vec<f32>, ModelError> {
         self.check_input(pages)?;
         let (mut act, first) = match &plan.first {
-            Some(tables) => (Act::Signal(cpu::embed_conv_forward(pages, tables)), 2),
+            Some(tables) => {
+                let mut y = std::mem::take(&mut plan.buffers[1]);
+                cpu::embed_conv_forward_into(pages, tables, &mut y);
+                (Act::Signal(y), 2)
+            }
             None => (self.layer_forward(0, None, pages).0, 1),
         };
+        // The layer whose buffer holds `act`, to give it back once used.
+        let mut owner = first - 1;
         for i in first..self.arch.layers.len() {
             // In place: no copy of the activations for a ReLU.
             act = match (self.arch.layers[i], act) {
@@ -221,7 +237,34 @@ impl Model {
                     cpu::relu_inplace(&mut x);
                     Act::Features(x)
                 }
-                (_, a) => self.layer_forward(i, Some(&a), pages).0,
+                (
+                    LayerSpec::Conv1d {
+                        stride, padding, ..
+                    },
+                    Act::Signal(x),
+                ) => {
+                    let p = &self.params[i];
+                    let mut y = std::mem::take(&mut plan.buffers[i]);
+                    cpu::conv1d_forward_into(
+                        x.view(),
+                        view3(&p[0]),
+                        view1(&p[1]),
+                        cpu::Conv1dSpec { stride, padding },
+                        &mut y,
+                        &mut plan.cols,
+                    );
+                    plan.buffers[owner] = x;
+                    owner = i;
+                    Act::Signal(y)
+                }
+                (_, a) => {
+                    let y = self.layer_forward(i, Some(&a), pages).0;
+                    if let Act::Signal(x) = a {
+                        plan.buffers[owner] = x;
+                    }
+                    owner = i;
+                    y
+                }
             };
         }
         let Act::Features(logits) = act else {
@@ -530,8 +573,13 @@ mod batch_tests {
         for (s, p) in together.iter().zip(probs.column(1)) {
             assert!((s - p).abs() < 1e-5, "{s} vs {p}");
         }
+        // One plan reused across batches of other sizes (its buffers are
+        // reshaped, then reused) gives the same scores.
+        let mut plan = model.plan();
         for (i, row) in pages.rows().into_iter().enumerate() {
-            let one = model.scores(row.insert_axis(ndarray::Axis(0))).unwrap();
+            let one = model
+                .scores_planned(&mut plan, row.insert_axis(ndarray::Axis(0)))
+                .unwrap();
             assert!(
                 (one[0] - together[i]).abs() < 1e-5,
                 "{i}: {} vs {}",
@@ -539,5 +587,9 @@ mod batch_tests {
                 together[i]
             );
         }
+        assert_eq!(
+            model.scores_planned(&mut plan, pages.view()).unwrap(),
+            together
+        );
     }
 }

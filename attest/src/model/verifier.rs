@@ -62,7 +62,7 @@ impl Verifier for CnnVerifier {
             let batch = batch_of(&bytes, PAGE_SIZE);
             let scores = self
                 .model
-                .scores_planned(&self.plan, batch.view())
+                .scores_planned(&mut self.plan, batch.view())
                 .expect("input length checked at construction");
             for (&i, score) in chunk.iter().zip(scores) {
                 out[first + i] = Verdict {

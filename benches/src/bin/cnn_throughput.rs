@@ -1,5 +1,5 @@
-//! CNN inference throughput on one core: the default architecture (or a
-//! model file) scoring batches of 4 KiB pages, as the verifier does.
+//! CNN inference throughput on one core: the built-in model (or a model
+//! file) scoring batches of 4 KiB pages, as the verifier does.
 //!
 //! `cargo run --release -p walmart-benches --bin cnn_throughput -- [--model FILE] [--batch N] [--seconds S]`
 //!
@@ -10,7 +10,8 @@
 use std::time::{Duration, Instant};
 
 use walmart::attest::dataset::Dataset;
-use walmart::attest::model::{batch_of, Architecture, Model};
+use walmart::attest::model::default::default_model;
+use walmart::attest::model::{batch_of, Model};
 
 fn main() {
     let mut model = None;
@@ -36,7 +37,7 @@ fn main() {
     }
     let model = match model {
         Some(p) => Model::load(p.as_ref()).unwrap_or_else(|e| die(&format!("{p}: {e}"))),
-        None => Model::init(Architecture::default_cnn(), 1),
+        None => default_model().unwrap_or_else(|e| die(&format!("the built-in model: {e}"))),
     };
     let pages: Vec<Vec<u8>> = match pages_from {
         Some(p) => Dataset::load(p.as_ref())
@@ -65,7 +66,7 @@ fn main() {
     }
     let refs: Vec<&[u8]> = pages.iter().map(|p| p.as_slice()).collect();
     let b = batch_of(&refs, model.arch.input_len);
-    let rate = |f: &dyn Fn()| {
+    let rate = |f: &mut dyn FnMut()| {
         let (start, mut n) = (Instant::now(), 0usize);
         while start.elapsed() < Duration::from_secs_f64(seconds) {
             f();
@@ -73,11 +74,15 @@ fn main() {
         }
         n as f64 / start.elapsed().as_secs_f64()
     };
-    let plan = model.plan();
-    let fast = rate(&|| {
-        std::hint::black_box(model.scores_planned(&plan, b.view()).expect("page size"));
+    let mut plan = model.plan();
+    let fast = rate(&mut || {
+        std::hint::black_box(
+            model
+                .scores_planned(&mut plan, b.view())
+                .expect("page size"),
+        );
     });
-    let plain = rate(&|| {
+    let plain = rate(&mut || {
         std::hint::black_box(model.forward(b.view()).expect("page size"));
     });
     println!(

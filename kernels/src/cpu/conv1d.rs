@@ -65,6 +65,27 @@ pub fn conv1d_forward(
     b: ArrayView1<f32>,
     spec: Conv1dSpec,
 ) -> Array3<f32> {
+    let mut out = Array3::zeros((0, 0, 0));
+    conv1d_forward_into(x, w, b, spec, &mut out, &mut Vec::new());
+    out
+}
+
+/// [`conv1d_forward`] into `out` (reshaped when its shape differs), with
+/// `cols` as im2col scratch: inference reuses both from batch to batch,
+/// where fresh megabyte-sized arrays cost more in page faults than the
+/// arithmetic.
+///
+/// # Panics
+///
+/// As [`conv1d_forward`].
+pub fn conv1d_forward_into(
+    x: ArrayView3<f32>,
+    w: ArrayView3<f32>,
+    b: ArrayView1<f32>,
+    spec: Conv1dSpec,
+    out: &mut Array3<f32>,
+    cols: &mut Vec<f32>,
+) {
     let (batch, cin, len) = x.dim();
     let (cout, w_cin, k) = w.dim();
     assert_eq!(
@@ -74,13 +95,15 @@ pub fn conv1d_forward(
     assert_eq!(b.len(), cout, "conv1d: bias must have Cout entries");
     assert!(k > 0, "conv1d: kernel size must be at least 1");
     let lout = conv1d_out_len(len, k, spec);
-    let mut out = Array3::zeros((batch, cout, lout));
+    if out.dim() != (batch, cout, lout) {
+        *out = Array3::zeros((batch, cout, lout));
+    }
     if lout == 0 || cout == 0 || cin * len == 0 {
         // No product to run: the output is empty or, with no input, the bias.
         for mut y in out.outer_iter_mut() {
             fill_rows(&mut y, b);
         }
-        return out;
+        return;
     }
 
     let x = x.as_standard_layout();
@@ -89,16 +112,15 @@ pub fn conv1d_forward(
     let w2 = w
         .to_shape((cout, cin * k))
         .expect("weights reshape to [Cout, Cin*K]");
-    let mut cols = vec![0.0f32; cin * k * lout];
+    cols.resize(cin * k * lout, 0.0);
     for (sample, mut y) in xs.chunks_exact(cin * len).zip(out.outer_iter_mut()) {
-        im2col(sample, &geom, &mut cols);
-        let cols = ArrayView2::from_shape((cin * k, lout), &cols).expect("im2col shape");
+        im2col(sample, &geom, cols);
+        let cols = ArrayView2::from_shape((cin * k, lout), &cols[..]).expect("im2col shape");
         // The bias goes in first and the product accumulates onto it, which
         // saves a separate pass over the output.
         fill_rows(&mut y, b);
         general_mat_mul(1.0, &w2, &cols, 1.0, &mut y);
     }
-    out
 }
 
 /// Gradients of a convolution with respect to its input, weights and bias.

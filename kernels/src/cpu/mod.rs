@@ -16,10 +16,14 @@ mod scale;
 pub(crate) mod testutil;
 
 pub use activation::{relu_backward, relu_forward, relu_inplace};
-pub use conv1d::{conv1d_backward, conv1d_forward, conv1d_out_len, Conv1dGrads, Conv1dSpec};
+pub use conv1d::{
+    conv1d_backward, conv1d_forward, conv1d_forward_into, conv1d_out_len, Conv1dGrads, Conv1dSpec,
+};
 pub use dense::{dense_backward, dense_forward, DenseGrads};
 pub use embed::{embed_backward, embed_forward};
-pub use embed_conv::{embed_conv_forward, embed_conv_tables, EmbedConvTables};
+pub use embed_conv::{
+    embed_conv_forward, embed_conv_forward_into, embed_conv_tables, EmbedConvTables,
+};
 pub use loss::{softmax, softmax_cross_entropy};
 pub use pool::{
     avg_pool1d_backward, avg_pool1d_forward, global_avg_pool_backward, global_avg_pool_forward,
