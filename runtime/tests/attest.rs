@@ -472,27 +472,6 @@ fn allocator_calls_are_tracked_by_name() {
     assert_eq!(store.heap().events, 0);
 }
 
-/// Flags written pages that start with byte 7: a stand-in for the CNN.
-struct StartsWithSeven;
-
-impl Verifier for StartsWithSeven {
-    fn name(&self) -> &str {
-        "sevens"
-    }
-    fn event_kind(&self) -> EventKind {
-        EventKind::Cnn
-    }
-    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
-        out.extend(pages.iter().map(|p| {
-            let hit = p.kind == PageKind::Dirty && p.bytes[0] == 7;
-            Verdict {
-                score: if hit { 0.9 } else { 0.0 },
-                flagged: hit,
-            }
-        }));
-    }
-}
-
 #[test]
 fn an_added_verifier_reports_beside_the_digest_checks() {
     let engine = Engine::new(Config::new().attest(Policy::Fine)).unwrap();
@@ -503,7 +482,7 @@ fn an_added_verifier_reports_beside_the_digest_checks() {
     store
         .configure_attestation(
             AttestOptions::new()
-                .also_verify(StartsWithSeven)
+                .also_verify(MarkerVerifier)
                 .on_event(move |e| sink.lock().unwrap().push(e.clone())),
         )
         .unwrap();
@@ -519,8 +498,10 @@ fn an_added_verifier_reports_beside_the_digest_checks() {
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let write = instance.get_func(&mut store, "write").unwrap();
     write.call(&mut store, &[], &mut []).unwrap();
-    // Behind walmart's back: the exact checks' to find.
     let mem = instance.get_memory(&mut store, "memory").unwrap();
+    // Through the API, legitimately: the marker's to judge.
+    mem.write(&mut store, 0x8000, &[0xEE]).unwrap();
+    // Behind walmart's back: the exact checks' to find.
     mem.data_mut(&mut store)[0x3_0001] = 9;
     let read = instance.get_func(&mut store, "read").unwrap();
     read.call(&mut store, &[], &mut [Val::I32(0)]).unwrap();
@@ -534,9 +515,9 @@ fn an_added_verifier_reports_beside_the_digest_checks() {
     assert_eq!(
         seen,
         [
-            ("sevens", EventKind::Cnn, vec![1]),
+            ("marker", EventKind::Cnn, vec![8]),
             ("write-protection", EventKind::HostTamper, vec![0x30]),
         ]
     );
-    assert_eq!(events[0].scores, [0.9]);
+    assert_eq!(events[0].scores, [1.0]);
 }

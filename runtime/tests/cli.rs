@@ -342,6 +342,21 @@ fn attest_collect_train_eval_and_run_with_the_model() {
     ]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(json["overall"]["roc_auc"].as_f64().is_some(), "{json}");
+    assert!(json["false_positives"].is_array(), "{json}");
+    // The built-in model, with its worst pages listed.
+    let out = walmart(&[
+        "attest",
+        "eval",
+        "default",
+        ds.to_str().unwrap(),
+        "--misses",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("worst false positives") && table.contains("worst misses"),
+        "{table}"
+    );
 
     // The model as the verifier of a run.
     let out = walmart(&[
@@ -387,6 +402,15 @@ fn attest_collect_train_eval_and_run_with_the_model() {
             model.to_str().unwrap(),
             "--out",
             bad.to_str().unwrap(),
+        ],
+        vec![
+            "attest",
+            "train",
+            ds.to_str().unwrap(),
+            "--out",
+            bad.to_str().unwrap(),
+            "--arch",
+            "embed4,conv8,gmax,dense2",
         ],
     ] {
         let out = walmart(&args);

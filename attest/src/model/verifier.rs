@@ -6,16 +6,63 @@ use crate::snapshot::{PageKind, PageSnapshot, PAGE_SIZE};
 use crate::verifier::{Verdict, Verifier};
 use crate::EventKind;
 
-use super::{batch_of, InferencePlan, Model};
+use ndarray::ArrayView2;
+
+use super::{InferencePlan, Model};
 
 /// Pages scored per forward pass: large enough for the matrix multiplies
 /// to run at speed, small enough to keep activations in cache-sized chunks.
 const BATCH: usize = 64;
 
+/// Final-flush batches at least this large are split across threads (the
+/// guest has stopped; its core is idle).
+const PARALLEL_MIN: usize = 8 * BATCH;
+
+/// Most threads one batch is split across.
+const MAX_THREADS: usize = 4;
+
+/// One scoring thread's reusable state.
+struct Lane {
+    plan: InferencePlan,
+    /// The pages of one forward pass, row after row.
+    input: Vec<u8>,
+}
+
+impl Lane {
+    fn new(model: &Model) -> Lane {
+        Lane {
+            plan: model.plan(),
+            input: Vec::with_capacity(BATCH * PAGE_SIZE),
+        }
+    }
+
+    /// Scores `pages[i]` for each `i` of `idx`, in order.
+    fn score(&mut self, model: &Model, pages: &[PageSnapshot<'_>], idx: &[usize]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(idx.len());
+        for chunk in idx.chunks(BATCH) {
+            // Into the same buffer every time: no fresh memory per batch.
+            self.input.clear();
+            for &i in chunk {
+                self.input.extend_from_slice(pages[i].bytes);
+            }
+            let batch = ArrayView2::from_shape((chunk.len(), PAGE_SIZE), &self.input[..])
+                .expect("whole pages");
+            out.extend(
+                model
+                    .scores_planned(&mut self.plan, batch)
+                    .expect("input length checked at construction"),
+            );
+        }
+        out
+    }
+}
+
 /// Classifies pages with a [`Model`].
 pub struct CnnVerifier {
     model: Model,
-    plan: InferencePlan,
+    /// One per thread a batch has been split across so far.
+    lanes: Vec<Lane>,
+    threads: usize,
 }
 
 impl CnnVerifier {
@@ -27,8 +74,12 @@ impl CnnVerifier {
                 found: model.arch.input_len,
             });
         }
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_THREADS);
         Ok(CnnVerifier {
-            plan: model.plan(),
+            lanes: vec![Lane::new(&model)],
+            threads,
             model,
         })
     }
@@ -48,28 +99,110 @@ impl Verifier for CnnVerifier {
         EventKind::Cnn
     }
 
-    /// Scores the `Dirty` pages. `Audit` pages come back clean: they
-    /// were scored when last written, and any change since is the exact
-    /// digest check's to find, with certainty.
+    /// Scores the `Dirty` pages on this thread. `Audit` pages come back
+    /// clean: they were scored when last written, and any change since is
+    /// the exact digest check's to find, with certainty.
     fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        self.judge(pages, out, 1);
+    }
+
+    /// As [`Verifier::verify`], split across the cores when the batch is
+    /// large.
+    fn verify_final(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        self.judge(pages, out, self.threads);
+    }
+}
+
+impl CnnVerifier {
+    /// Scores the dirty pages of `pages` with up to `threads` threads.
+    fn judge(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>, threads: usize) {
         let first = out.len();
         out.resize(first + pages.len(), Verdict::CLEAN);
         let dirty: Vec<usize> = (0..pages.len())
             .filter(|&i| pages[i].kind == PageKind::Dirty)
             .collect();
-        for chunk in dirty.chunks(BATCH) {
-            let bytes: Vec<&[u8]> = chunk.iter().map(|&i| pages[i].bytes).collect();
-            let batch = batch_of(&bytes, PAGE_SIZE);
-            let scores = self
-                .model
-                .scores_planned(&mut self.plan, batch.view())
-                .expect("input length checked at construction");
-            for (&i, score) in chunk.iter().zip(scores) {
-                out[first + i] = Verdict {
-                    score,
-                    flagged: score >= self.model.threshold,
-                };
+        let parts = if dirty.len() >= PARALLEL_MIN {
+            threads.max(1)
+        } else {
+            1
+        };
+        while self.lanes.len() < parts {
+            self.lanes.push(Lane::new(&self.model));
+        }
+        let model = &self.model;
+        let scores: Vec<f32> = if parts == 1 {
+            self.lanes[0].score(model, pages, &dirty)
+        } else {
+            let per = dirty.len().div_ceil(parts);
+            std::thread::scope(|s| {
+                let running: Vec<_> = dirty
+                    .chunks(per)
+                    .zip(self.lanes.iter_mut())
+                    .map(|(idx, lane)| s.spawn(move || lane.score(model, pages, idx)))
+                    .collect();
+                running
+                    .into_iter()
+                    .flat_map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        for (&i, score) in dirty.iter().zip(scores) {
+            out[first + i] = Verdict {
+                score,
+                flagged: score >= self.model.threshold,
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Architecture;
+    use crate::rng::Rng;
+
+    #[test]
+    fn split_batches_score_like_one_pass_and_audits_stay_clean() {
+        let mut model = Model::init(Architecture::default_cnn(), 3);
+        model.threshold = 0.5;
+        let mut rng = Rng::new(4);
+        let n = 2 * PARALLEL_MIN + 37;
+        let bytes: Vec<u8> = (0..n * PAGE_SIZE).map(|_| rng.below(256) as u8).collect();
+        let pages: Vec<PageSnapshot<'_>> = bytes
+            .chunks(PAGE_SIZE)
+            .enumerate()
+            .map(|(i, b)| PageSnapshot {
+                memory: 0,
+                page: i as u32,
+                epoch: 0,
+                kind: if i % 5 == 0 {
+                    PageKind::Audit
+                } else {
+                    PageKind::Dirty
+                },
+                bytes: b,
+            })
+            .collect();
+        let want = model
+            .scores(ndarray::ArrayView2::from_shape((n, PAGE_SIZE), &bytes[..]).unwrap())
+            .unwrap();
+        let mut v = CnnVerifier::new(model).unwrap();
+        v.threads = 3;
+        let mut out = vec![Verdict::CLEAN];
+        v.verify_final(&pages, &mut out);
+        assert_eq!(out.len(), n + 1);
+        for (i, verdict) in out[1..].iter().enumerate() {
+            if i % 5 == 0 {
+                assert_eq!(*verdict, Verdict::CLEAN, "audit page {i}");
+            } else {
+                assert!((verdict.score - want[i]).abs() < 1e-5, "page {i}");
+                assert_eq!(verdict.flagged, want[i] >= 0.5);
             }
         }
+        assert_eq!(v.lanes.len(), 3);
+        // While the guest runs: one thread, the same verdicts.
+        let mut again = vec![Verdict::CLEAN];
+        v.verify(&pages, &mut again);
+        assert_eq!(again, out);
     }
 }

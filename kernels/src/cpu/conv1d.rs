@@ -95,9 +95,7 @@ pub fn conv1d_forward_into(
     assert_eq!(b.len(), cout, "conv1d: bias must have Cout entries");
     assert!(k > 0, "conv1d: kernel size must be at least 1");
     let lout = conv1d_out_len(len, k, spec);
-    if out.dim() != (batch, cout, lout) {
-        *out = Array3::zeros((batch, cout, lout));
-    }
+    super::buffer::reshape_reusing(out, (batch, cout, lout));
     if lout == 0 || cout == 0 || cin * len == 0 {
         // No product to run: the output is empty or, with no input, the bias.
         for mut y in out.outer_iter_mut() {

@@ -57,9 +57,7 @@ pub fn embed_conv_forward(bytes: ArrayView2<u8>, t: &EmbedConvTables) -> Array3<
 pub fn embed_conv_forward_into(bytes: ArrayView2<u8>, t: &EmbedConvTables, out: &mut Array3<f32>) {
     let (batch, len) = bytes.dim();
     let positions = len / t.kernel;
-    if out.dim() != (batch, t.out, positions) {
-        *out = Array3::zeros((batch, t.out, positions));
-    }
+    super::buffer::reshape_reusing(out, (batch, t.out, positions));
     let bytes = bytes.as_standard_layout();
     // Widths known at compile time unroll into a few vector adds per tap;
     // this loop is most of a small network's inference time.

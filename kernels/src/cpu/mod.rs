@@ -4,6 +4,7 @@
 //! `walmart_kernels::cpu::conv1d_forward` and never name the submodules.
 
 mod activation;
+mod buffer;
 mod conv1d;
 mod dense;
 mod embed;

@@ -326,7 +326,11 @@ pub(crate) fn run(shared: Arc<Shared>, mut verifiers: Vec<Box<dyn Verifier>>) {
         for verifier in verifiers.iter_mut() {
             let t = Instant::now();
             verdicts.clear();
-            verifier.verify(&snaps, &mut verdicts);
+            if batch.site.kind == HookKind::Finish {
+                verifier.verify_final(&snaps, &mut verdicts);
+            } else {
+                verifier.verify(&snaps, &mut verdicts);
+            }
             let c = &shared.counters;
             Counters::add(&c.verifier_nanos, t.elapsed().as_nanos() as u64);
             report_flagged(&shared, &batch.site, verifier.as_ref(), &snaps, &verdicts);
