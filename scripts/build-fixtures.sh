@@ -13,6 +13,7 @@ $cc clocks_random.c -o clocks_random.wasm
 $cc wc.c -o wc.wasm
 $cc lz.c -o lz.wasm
 $cc wordindex.c -o wordindex.wasm
+$cc heap_overflow.c -o heap_overflow.wasm
 # simd.expected is what the same computation prints as a native program:
 # wasm_simd128.h only targets Wasm, so the native side is a scalar C port
 # with the same lane-wise summation order.

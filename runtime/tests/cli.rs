@@ -421,3 +421,39 @@ fn attest_collect_train_eval_and_run_with_the_model() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The built-in model on a program it was never trained on: a real heap
+/// overflow (160 `A`s and pointers over the next records) is a `cnn`
+/// event, the same program without the bug runs clean.
+#[test]
+fn the_built_in_model_flags_a_real_heap_overflow() {
+    let root = temp_dir("cnn-overflow");
+    for (args, events) in [(vec![], 0), (vec!["go"], 1)] {
+        let log = root.join(format!("events{}.jsonl", args.len()));
+        let log_arg = log.display().to_string();
+        let wasm = fixture("heap_overflow.wasm");
+        let mut cmd = vec!["run", "--attest", "fine", "--attest-log", &log_arg, &wasm];
+        cmd.extend(args.iter().copied());
+        let out = walmart(&cmd);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let logged = std::fs::read_to_string(&log).unwrap();
+        let cnn: Vec<&str> = logged
+            .lines()
+            .filter(|l| l.contains("\"kind\":\"cnn\""))
+            .collect();
+        assert_eq!(cnn.len(), events, "{args:?}: {logged}");
+    }
+    // Synchronous hooks stop the guest at the first hook after the write.
+    let out = walmart(&[
+        "run",
+        "--attest",
+        "fine",
+        "--attest-sync",
+        "--on-detect",
+        "trap",
+        &fixture("heap_overflow.wasm"),
+        "go",
+    ]);
+    assert_eq!(out.status.code(), Some(86), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(&root).unwrap();
+}
