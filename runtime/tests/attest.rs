@@ -51,6 +51,16 @@ fn setup(policy: Policy, sync: bool, guarded: bool, on_detect: OnDetect, wat: &s
 }
 
 fn setup_with(config: &Config, on_detect: OnDetect, wat: &str) -> Setup {
+    setup_adding(config, on_detect, wat, |o| o)
+}
+
+/// [`setup_with`], with `more` applied to the attestation options.
+fn setup_adding(
+    config: &Config,
+    on_detect: OnDetect,
+    wat: &str,
+    more: impl FnOnce(AttestOptions) -> AttestOptions,
+) -> Setup {
     let engine = Engine::new(config).unwrap();
     let module = Module::new(&engine, wat).unwrap();
     let mut store = Store::new(&engine, ());
@@ -58,7 +68,7 @@ fn setup_with(config: &Config, on_detect: OnDetect, wat: &str) -> Setup {
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     store
-        .configure_attestation(
+        .configure_attestation(more(
             AttestOptions::new()
                 .verifier(Recorder {
                     pages: pages.clone(),
@@ -66,7 +76,7 @@ fn setup_with(config: &Config, on_detect: OnDetect, wat: &str) -> Setup {
                 })
                 .on_detect(on_detect)
                 .on_event(move |e| sink.lock().unwrap().push(e.clone())),
-        )
+        ))
         .unwrap();
     let mut linker = Linker::new(&engine);
     // A host function that writes guest memory behind walmart's back.
@@ -474,39 +484,20 @@ fn allocator_calls_are_tracked_by_name() {
 
 #[test]
 fn an_added_verifier_reports_beside_the_digest_checks() {
-    let engine = Engine::new(Config::new().attest(Policy::Fine)).unwrap();
-    let module = Module::new(&engine, WRITER).unwrap();
-    let mut store = Store::new(&engine, ());
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    store
-        .configure_attestation(
-            AttestOptions::new()
-                .also_verify(MarkerVerifier)
-                .on_event(move |e| sink.lock().unwrap().push(e.clone())),
-        )
-        .unwrap();
-    let mut linker = Linker::new(&engine);
-    linker
-        .func_new(
-            "env",
-            "poke",
-            FuncType::new([walmart::ValType::I32], []),
-            |_, _, _| Ok(()),
-        )
-        .unwrap();
-    let instance = linker.instantiate(&mut store, &module).unwrap();
-    let write = instance.get_func(&mut store, "write").unwrap();
-    write.call(&mut store, &[], &mut []).unwrap();
-    let mem = instance.get_memory(&mut store, "memory").unwrap();
+    let mut config = Config::new();
+    config.attest(Policy::Fine);
+    let mut s = setup_adding(&config, OnDetect::Log, WRITER, |o| {
+        o.also_verify(MarkerVerifier)
+    });
+    call(&mut s, "write", &[]).unwrap();
+    let mem = s.instance.get_memory(&mut s.store, "memory").unwrap();
     // Through the API, legitimately: the marker's to judge.
-    mem.write(&mut store, 0x8000, &[0xEE]).unwrap();
+    mem.write(&mut s.store, 0x8000, &[0xEE]).unwrap();
     // Behind walmart's back: the exact checks' to find.
-    mem.data_mut(&mut store)[0x3_0001] = 9;
-    let read = instance.get_func(&mut store, "read").unwrap();
-    read.call(&mut store, &[], &mut [Val::I32(0)]).unwrap();
-    store.finish_attestation().unwrap();
-    let mut events = events.lock().unwrap().clone();
+    mem.data_mut(&mut s.store)[0x3_0001] = 9;
+    call(&mut s, "read", &[]).unwrap();
+    s.store.finish_attestation().unwrap();
+    let mut events = s.events.lock().unwrap().clone();
     events.sort_by(|a, b| a.source.cmp(&b.source));
     let seen: Vec<(&str, EventKind, Vec<u32>)> = events
         .iter()
