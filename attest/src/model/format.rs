@@ -217,13 +217,16 @@ impl Model {
         })
     }
 
-    /// Reads a model from `path`.
+    /// Reads a model from `path`; every error names the file.
     pub fn load(path: &std::path::Path) -> Result<Model, ModelError> {
         let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
             path: path.display().to_string(),
             source,
         })?;
-        Model::from_bytes(&bytes)
+        Model::from_bytes(&bytes).map_err(|e| ModelError::File {
+            path: path.display().to_string(),
+            source: Box::new(e),
+        })
     }
 }
 

@@ -23,6 +23,12 @@ pub enum ModelError {
         path: String,
         source: std::io::Error,
     },
+    /// A model file that was read but is not a usable model.
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        source: Box<ModelError>,
+    },
     #[error("not a walmart model file (bad magic)")]
     BadMagic,
     #[error("model format version {0} is not supported (this walmart reads version {1})")]

@@ -36,7 +36,7 @@ fn main() {
         }
     }
     let model = match model {
-        Some(p) => Model::load(p.as_ref()).unwrap_or_else(|e| die(&format!("{p}: {e}"))),
+        Some(p) => Model::load(p.as_ref()).unwrap_or_else(|e| die(&e.to_string())),
         None => default_model().unwrap_or_else(|e| die(&format!("the built-in model: {e}"))),
     };
     let pages: Vec<Vec<u8>> = match pages_from {

@@ -311,7 +311,7 @@ fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
     let model = if a.model.as_os_str() == "default" {
         default_model().map_err(|e| anyhow!("the built-in model: {e}"))?
     } else {
-        Model::load(&a.model).map_err(|e| anyhow!("{}: {e}", a.model.display()))?
+        Model::load(&a.model).map_err(|e| anyhow!("{e}"))?
     };
     let (data, _) = load_datasets(&a.datasets)?;
     if data.records.is_empty() {

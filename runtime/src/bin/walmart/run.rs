@@ -273,7 +273,7 @@ fn cnn_verifier(model: Option<&str>) -> anyhow::Result<Option<CnnVerifier>> {
         None | Some("default") => {
             default_model().map_err(|e| anyhow!("the built-in model: {e}"))?
         }
-        Some(path) => Model::load(Path::new(path)).map_err(|e| anyhow!("--model {path}: {e}"))?,
+        Some(path) => Model::load(Path::new(path)).map_err(|e| anyhow!("--model: {e}"))?,
     };
     let cnn = CnnVerifier::new(model).map_err(|e| anyhow!("--model: {e}"))?;
     Ok(Some(cnn))
