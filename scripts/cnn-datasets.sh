@@ -6,6 +6,7 @@
 #             test: benches/workloads + corpus/lua/test)
 #   sqlite    benches/workloads/sqlite.wasm (one fixed program: split by
 #             injection seed only)
+#   and, for training only, nine more benchmark workloads (see below).
 # Training sets use seed 1 and the train inputs, test sets seed 2 and the
 # test inputs, so no test page comes from a run training saw.
 # Training sets simulate the structural attacks (heap-overflow,
@@ -46,6 +47,15 @@ one_split() { # split seed
   collect "$split" "$seed" tests/fixtures/c/wordindex.wasm wordindex --rate 16 --keep 0.05 \
     --inputs "$text" --args - 2000
   collect "$split" "$seed" benches/workloads/sqlite.wasm sqlite --rate 4 --keep 0.01
+  if [ "$split" = train ]; then
+    # More kinds of memory for the built-in model: sorted arrays, hash
+    # tables, floats, compressed data and crypto state (high-entropy pages
+    # an attack-free program writes all the time). The other libsodium
+    # programs stay out, to check false positives on unseen programs.
+    for app in sort hash matmul nbody lz4 sodium_box sodium_sign sodium_stream sodium_kdf; do
+      collect train "$seed" "benches/workloads/$app.wasm" "$app" --rate 4 --keep 0.05 --max-pages 8000
+    done
+  fi
 }
 
 case "$which" in

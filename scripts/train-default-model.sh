@@ -15,7 +15,7 @@ cargo build --release -p walmart
 walmart="$root/target/release/walmart"
 start=$(date +%s)
 scripts/cnn-datasets.sh "$work" train
-"$walmart" attest train "$work"/{lua,wordindex,sqlite}-train.wds --out "$work/default.wcnn" \
+"$walmart" attest train "$work"/*-train.wds --out "$work/default.wcnn" \
   --epochs 12 --seed 1
 echo "collection and training: $(( $(date +%s) - start )) s"
 cp "$work/default.wcnn" attest/models/default.wcnn

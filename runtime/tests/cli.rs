@@ -428,7 +428,7 @@ fn attest_collect_train_eval_and_run_with_the_model() {
 #[test]
 fn the_built_in_model_flags_a_real_heap_overflow() {
     let root = temp_dir("cnn-overflow");
-    for (args, events) in [(vec![], 0), (vec!["go"], 1)] {
+    for (args, flagged) in [(vec![], false), (vec!["go"], true)] {
         let log = root.join(format!("events{}.jsonl", args.len()));
         let log_arg = log.display().to_string();
         let wasm = fixture("heap_overflow.wasm");
@@ -441,7 +441,7 @@ fn the_built_in_model_flags_a_real_heap_overflow() {
             .lines()
             .filter(|l| l.contains("\"kind\":\"cnn\""))
             .collect();
-        assert_eq!(cnn.len(), events, "{args:?}: {logged}");
+        assert_eq!(!cnn.is_empty(), flagged, "{args:?}: {logged}");
     }
     // Synchronous hooks stop the guest at the first hook after the write.
     let out = walmart(&[
