@@ -31,10 +31,11 @@ pub trait Verifier: Send {
     /// Appends one verdict per page of `pages` to `out`, in order.
     fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>);
 
-    /// [`Verifier::verify`] for the final flush: every page written since
-    /// the last snapshot, judged after the guest has stopped, so the
-    /// verifier may use every core (while the guest runs, a second busy
-    /// thread would take the core the guest needs).
+    /// [`Verifier::verify`] for batches judged while the store waits in
+    /// its final flush (the last pages written, and any still queued):
+    /// the guest has stopped, so the verifier may use every core (while
+    /// the guest runs, a second busy thread would take the core the guest
+    /// needs).
     fn verify_final(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
         self.verify(pages, out)
     }

@@ -566,6 +566,9 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
         return Ok(None);
     }
     let site = |_: &StoreOpaque| HookSite::new(HookKind::Finish);
+    if let Some(s) = store.attest.as_deref() {
+        s.shared.finishing.store(true, Ordering::Release);
+    }
     let tampered = from_host(store, &site);
     // Drain: each round takes what the ring holds, blocking for room.
     loop {
@@ -584,6 +587,8 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
     }
     let s = store.attest.as_deref().expect("checked above");
     s.shared.wait_done(s.epoch);
+    // The store may run the guest again after this.
+    s.shared.finishing.store(false, Ordering::Release);
     tampered?;
     if let Some(e) = s.shared.log_error() {
         return Err(Error::Resource(format!(

@@ -76,6 +76,10 @@ pub(crate) struct Shared {
     pub(crate) on_detect: OnDetect,
     /// A detection the guest has not yet been stopped for.
     pub(crate) detected: AtomicBool,
+    /// The store is in its final flush: the guest has stopped, so every
+    /// batch (those still in the ring too) is judged with
+    /// `Verifier::verify_final`, which may use every core.
+    pub(crate) finishing: AtomicBool,
     /// Arm function hooks when the verifier is idle (asynchronous `fine`).
     arm_when_idle: bool,
     interval: Duration,
@@ -148,6 +152,7 @@ impl Shared {
             policy,
             on_detect,
             detected: AtomicBool::new(false),
+            finishing: AtomicBool::new(false),
             arm_when_idle,
             interval,
             budget,
@@ -326,7 +331,7 @@ pub(crate) fn run(shared: Arc<Shared>, mut verifiers: Vec<Box<dyn Verifier>>) {
         for verifier in verifiers.iter_mut() {
             let t = Instant::now();
             verdicts.clear();
-            if batch.site.kind == HookKind::Finish {
+            if batch.site.kind == HookKind::Finish || shared.finishing.load(Ordering::Acquire) {
                 verifier.verify_final(&snaps, &mut verdicts);
             } else {
                 verifier.verify(&snaps, &mut verdicts);
