@@ -14,6 +14,9 @@ cd "$root"
 cargo build --release -p walmart
 walmart="$root/target/release/walmart"
 start=$(date +%s)
+# Datasets of an earlier recipe must not slip into the training set.
+mkdir -p "$work"
+rm -f "$work"/*.wds
 scripts/cnn-datasets.sh "$work" train
 "$walmart" attest train "$work"/*-train.wds --out "$work/default.wcnn" \
   --epochs 12 --seed 1
