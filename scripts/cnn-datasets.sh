@@ -8,7 +8,9 @@
 #             injection seed only)
 #   and, for training only, nine more benchmark workloads (see below).
 # Training sets use seed 1 and the train inputs, test sets seed 2 and the
-# test inputs, so no test page comes from a run training saw.
+# test inputs, so no Lua or wordindex test page comes from an input
+# training saw. SQLite is one fixed program: its test run differs only in
+# injection seed and hook timing, and its clean pages resemble training's.
 # Training sets simulate the structural attacks (heap-overflow,
 # use-after-free, stack-smash); test sets add host-tamper. Host tampering's
 # 16 random bytes have no shape to learn (they look like the pointers,
@@ -21,8 +23,13 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:?usage: cnn-datasets.sh OUTDIR [train|test|both]}"
 which="${2:-both}"
-walmart="${WALMART:-$root/target/release/walmart}"
-[ -x "$walmart" ] || (cd "$root" && cargo build --release -p walmart)
+if [ -n "${WALMART:-}" ]; then
+  walmart="$WALMART"
+  [ -x "$walmart" ] || { echo "cnn-datasets.sh: WALMART=$walmart is not an executable" >&2; exit 2; }
+else
+  (cd "$root" && cargo build --release -p walmart)
+  walmart="$root/target/release/walmart"
+fi
 mkdir -p "$out"
 
 collect() { # split seed app dataset [collect options...]

@@ -72,9 +72,10 @@ pub struct Model {
 /// ([`Model::plan`]), and the buffers batches reuse.
 pub struct InferencePlan {
     first: Option<cpu::EmbedConvTables>,
-    /// Convolution outputs by layer, reused from batch to batch: fresh
-    /// megabyte-sized arrays per batch cost more in page faults than the
-    /// arithmetic (a quarter of inference time, by `perf`).
+    /// Convolution outputs by layer (slot `i` for a convolution at layer
+    /// `i`; the lookup shortcut's output in slot 1), reused from batch to
+    /// batch: fresh megabyte-sized arrays per batch cost more in page
+    /// faults than the arithmetic (a quarter of inference time, by `perf`).
     buffers: Vec<Array3<f32>>,
     /// im2col scratch of the convolutions.
     cols: Vec<f32>,
@@ -259,14 +260,14 @@ impl Model {
                         &mut y,
                         &mut plan.cols,
                     );
-                    plan.buffers[owner] = x;
+                    self.give_back(plan, owner, x);
                     owner = i;
                     Act::Signal(y)
                 }
                 (_, a) => {
                     let y = self.layer_forward(i, Some(&a), pages).0;
                     if let Act::Signal(x) = a {
-                        plan.buffers[owner] = x;
+                        self.give_back(plan, owner, x);
                     }
                     owner = i;
                     y
@@ -277,6 +278,14 @@ impl Model {
             unreachable!("architecture validated: ends in features")
         };
         Ok(cpu::softmax(logits.view()).column(1).to_vec())
+    }
+
+    /// Returns layer `owner`'s output to its slot when it is a buffer the
+    /// plan reuses (a convolution's); other outputs are simply dropped.
+    fn give_back(&self, plan: &mut InferencePlan, owner: usize, x: Array3<f32>) {
+        if matches!(self.arch.layers[owner], LayerSpec::Conv1d { .. }) {
+            plan.buffers[owner] = x;
+        }
     }
 
     fn check_input(&self, pages: ArrayView2<u8>) -> Result<(), ModelError> {

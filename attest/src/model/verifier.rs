@@ -14,8 +14,8 @@ use super::{InferencePlan, Model};
 /// to run at speed, small enough to keep activations in cache-sized chunks.
 const BATCH: usize = 64;
 
-/// Final-flush batches at least this large are split across threads (the
-/// guest has stopped; its core is idle).
+/// Final-flush batches with at least this many written pages are split
+/// across threads (the guest has stopped; its core is idle).
 const PARALLEL_MIN: usize = 8 * BATCH;
 
 /// Most threads one batch is split across.
@@ -57,7 +57,10 @@ impl Lane {
     }
 }
 
-/// Classifies pages with a [`Model`].
+/// Classifies pages with a [`Model`]. It scores written (`Dirty`) pages
+/// only and leaves audited ones to the exact digest check, so it belongs
+/// beside the digest verifier (`AttestOptions::also_verify`), not in its
+/// place.
 pub struct CnnVerifier {
     model: Model,
     /// One per thread a batch has been split across so far.

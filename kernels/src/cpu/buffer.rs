@@ -7,7 +7,7 @@ use ndarray::Array3;
 /// cost no fresh, page-faulting memory. Contents are unspecified; callers
 /// overwrite every element.
 pub(crate) fn reshape_reusing(out: &mut Array3<f32>, shape: (usize, usize, usize)) {
-    if out.dim() == shape {
+    if out.dim() == shape && out.is_standard_layout() {
         return;
     }
     let (mut data, offset) =

@@ -69,15 +69,17 @@ impl AttestOptions {
     }
 
     /// The only verifier that judges snapshots, in place of the digest
-    /// verifier (and any added with [`AttestOptions::also_verify`]).
+    /// verifier (and any added with [`AttestOptions::also_verify`]). Audited
+    /// pages then get only this verifier's judgement: a CNN, which skips
+    /// them, belongs in `also_verify`.
     pub fn verifier(mut self, v: impl Verifier + 'static) -> AttestOptions {
         self.verifiers = vec![Box::new(v)];
         self
     }
 
-    /// Another verifier beside those set so far: each judges every page
-    /// and reports its detections as its own events (the CNN beside the
-    /// exact digest checks, say).
+    /// Another verifier beside those set so far: each is shown every
+    /// snapshot and reports its detections as its own events (the CNN
+    /// beside the exact digest checks, say).
     pub fn also_verify(mut self, v: impl Verifier + 'static) -> AttestOptions {
         self.verifiers.push(Box::new(v));
         self

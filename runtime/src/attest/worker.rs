@@ -4,7 +4,7 @@
 //! verifier thread judges them in order and reports detections. The ring
 //! is bounded in pages: a hook that finds no room either defers (its pages
 //! stay dirty for a later hook) or blocks, as configured. Buffers are
-//! recycled, so a steady run allocates nothing.
+//! recycled, so a steady run allocates no page memory.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -108,7 +108,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         && (args.attest_log.is_some()
             || args.inject.is_some()
             || args.attest_sync
-            || args.model.is_some())
+            || args.model.as_deref().is_some_and(|m| m != "none"))
     {
         bail!("--attest-log, --attest-sync, --model and --inject need --attest coarse or fine");
     }
