@@ -120,20 +120,10 @@ pub fn split_by_time(records: &[Record], share: f64) -> (Vec<usize>, Vec<usize>)
     (train, val)
 }
 
-/// Scores `records[idx]` with `model` in batches.
-pub fn score(model: &Model, records: &[Record], idx: &[usize], batch: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(idx.len());
-    let mut plan = model.plan();
-    for chunk in idx.chunks(batch.max(1)) {
-        let pages: Vec<&[u8]> = chunk.iter().map(|&i| records[i].bytes.as_slice()).collect();
-        let b = batch_of(&pages, model.arch.input_len);
-        out.extend(
-            model
-                .scores_planned(&mut plan, b.view())
-                .expect("page size checked"),
-        );
-    }
-    out
+/// Scores `records[idx]` with `model`.
+pub fn score(model: &Model, records: &[Record], idx: &[usize]) -> Vec<f32> {
+    let pages: Vec<&[u8]> = idx.iter().map(|&i| records[i].bytes.as_slice()).collect();
+    model.score_pages(&mut model.plan(), &pages)
 }
 
 /// Trains a model on `data`, calling `progress` after each epoch.
@@ -199,7 +189,7 @@ pub fn train(
             loss_sum += f64::from(loss);
             batches += 1;
         }
-        let scores = score(&model, recs, &val_idx, opts.batch);
+        let scores = score(&model, recs, &val_idx);
         let val_loss = weighted_log_loss(&scores, &val_pos, &class_weights);
         let auc = roc_auc(&scores, &val_pos);
         let t = threshold_for_fpr(&scores, &val_pos, opts.max_fpr);
@@ -294,7 +284,7 @@ pub struct PageScore {
 pub fn evaluate(model: &Model, data: &Dataset) -> EvalReport {
     let recs = &data.records;
     let all: Vec<usize> = (0..recs.len()).collect();
-    let scores = score(model, recs, &all, 64);
+    let scores = score(model, recs, &all);
     let positive: Vec<bool> = recs.iter().map(|r| r.label.is_attack()).collect();
     let overall = Metrics::compute(&scores, &positive, model.threshold);
     let per_attack = Label::ATTACKS

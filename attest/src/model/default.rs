@@ -13,6 +13,16 @@ pub fn default_model() -> Result<Model, ModelError> {
     Model::from_bytes(DEFAULT_MODEL)
 }
 
+/// The model a user names: `default` for the built-in one, else a model
+/// file's path.
+pub fn named(name: &str) -> Result<Model, ModelError> {
+    if name == "default" {
+        default_model()
+    } else {
+        Model::load(std::path::Path::new(name))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

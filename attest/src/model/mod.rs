@@ -79,7 +79,14 @@ pub struct InferencePlan {
     buffers: Vec<Array3<f32>>,
     /// im2col scratch of the convolutions.
     cols: Vec<f32>,
+    /// The pages of one batch, row after row ([`Model::score_pages`]).
+    input: Vec<u8>,
 }
+
+/// Pages [`Model::score_pages`] scores per forward pass: large enough for
+/// the matrix multiplies to run at speed, small enough to keep activations
+/// in cache-sized chunks.
+pub const INFERENCE_BATCH: usize = 64;
 
 /// Activations between layers.
 #[derive(Clone, Debug)]
@@ -213,7 +220,34 @@ impl Model {
             first,
             buffers: vec![Array3::zeros((0, 0, 0)); self.arch.layers.len()],
             cols: Vec::new(),
+            input: Vec::new(),
         }
+    }
+
+    /// Scores any number of pages, [`INFERENCE_BATCH`] at a time, through
+    /// `plan`'s reused buffers (no fresh memory per batch once warm). A
+    /// page shorter than the model's input is zero-padded, a longer one
+    /// cut.
+    pub fn score_pages(&self, plan: &mut InferencePlan, pages: &[&[u8]]) -> Vec<f32> {
+        let len = self.arch.input_len;
+        let mut out = Vec::with_capacity(pages.len());
+        for chunk in pages.chunks(INFERENCE_BATCH) {
+            let mut input = std::mem::take(&mut plan.input);
+            input.clear();
+            for page in chunk {
+                let n = page.len().min(len);
+                input.extend_from_slice(&page[..n]);
+                input.resize(input.len() + len - n, 0);
+            }
+            let batch =
+                ArrayView2::from_shape((chunk.len(), len), &input[..]).expect("rows of input_len");
+            out.extend(
+                self.scores_planned(plan, batch)
+                    .expect("rows have the model's input length"),
+            );
+            plan.input = input;
+        }
+        out
     }
 
     /// [`Self::scores`] with a plan made by [`Self::plan`] of this model.

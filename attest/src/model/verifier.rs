@@ -6,56 +6,14 @@ use crate::snapshot::{PageKind, PageSnapshot, PAGE_SIZE};
 use crate::verifier::{Verdict, Verifier};
 use crate::EventKind;
 
-use ndarray::ArrayView2;
-
-use super::{InferencePlan, Model};
-
-/// Pages scored per forward pass: large enough for the matrix multiplies
-/// to run at speed, small enough to keep activations in cache-sized chunks.
-const BATCH: usize = 64;
+use super::{InferencePlan, Model, INFERENCE_BATCH};
 
 /// Final-flush batches with at least this many written pages are split
 /// across threads (the guest has stopped; its core is idle).
-const PARALLEL_MIN: usize = 8 * BATCH;
+const PARALLEL_MIN: usize = 8 * INFERENCE_BATCH;
 
 /// Most threads one batch is split across.
 const MAX_THREADS: usize = 4;
-
-/// One scoring thread's reusable state.
-struct Lane {
-    plan: InferencePlan,
-    /// The pages of one forward pass, row after row.
-    input: Vec<u8>,
-}
-
-impl Lane {
-    fn new(model: &Model) -> Lane {
-        Lane {
-            plan: model.plan(),
-            input: Vec::with_capacity(BATCH * PAGE_SIZE),
-        }
-    }
-
-    /// Scores `pages[i]` for each `i` of `idx`, in order.
-    fn score(&mut self, model: &Model, pages: &[PageSnapshot<'_>], idx: &[usize]) -> Vec<f32> {
-        let mut out = Vec::with_capacity(idx.len());
-        for chunk in idx.chunks(BATCH) {
-            // Into the same buffer every time: no fresh memory per batch.
-            self.input.clear();
-            for &i in chunk {
-                self.input.extend_from_slice(pages[i].bytes);
-            }
-            let batch = ArrayView2::from_shape((chunk.len(), PAGE_SIZE), &self.input[..])
-                .expect("whole pages");
-            out.extend(
-                model
-                    .scores_planned(&mut self.plan, batch)
-                    .expect("input length checked at construction"),
-            );
-        }
-        out
-    }
-}
 
 /// Classifies pages with a [`Model`]. It scores written (`Dirty`) pages
 /// only and leaves audited ones to the exact digest check, so it belongs
@@ -64,7 +22,7 @@ impl Lane {
 pub struct CnnVerifier {
     model: Model,
     /// One per thread a batch has been split across so far.
-    lanes: Vec<Lane>,
+    lanes: Vec<InferencePlan>,
     threads: usize,
 }
 
@@ -81,7 +39,7 @@ impl CnnVerifier {
             .map_or(1, |n| n.get())
             .min(MAX_THREADS);
         Ok(CnnVerifier {
-            lanes: vec![Lane::new(&model)],
+            lanes: vec![model.plan()],
             threads,
             model,
         })
@@ -130,18 +88,19 @@ impl CnnVerifier {
             1
         };
         while self.lanes.len() < parts {
-            self.lanes.push(Lane::new(&self.model));
+            self.lanes.push(self.model.plan());
         }
         let model = &self.model;
+        let written: Vec<&[u8]> = dirty.iter().map(|&i| pages[i].bytes).collect();
         let scores: Vec<f32> = if parts == 1 {
-            self.lanes[0].score(model, pages, &dirty)
+            model.score_pages(&mut self.lanes[0], &written)
         } else {
-            let per = dirty.len().div_ceil(parts);
+            let per = written.len().div_ceil(parts);
             std::thread::scope(|s| {
-                let running: Vec<_> = dirty
+                let running: Vec<_> = written
                     .chunks(per)
                     .zip(self.lanes.iter_mut())
-                    .map(|(idx, lane)| s.spawn(move || lane.score(model, pages, idx)))
+                    .map(|(part, plan)| s.spawn(move || model.score_pages(plan, part)))
                     .collect();
                 running
                     .into_iter()

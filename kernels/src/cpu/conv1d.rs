@@ -349,7 +349,7 @@ fn col2im(dcols: &[f32], g: &Geometry, dx: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::testutil::{assert_close, dot_f64, finite_diff, Rng};
+    use crate::cpu::testutil::{assert_close, assert_layer_grads, dot_f64, Rng};
     use ndarray::{Array1, Array3};
 
     fn spec(stride: usize, padding: usize) -> Conv1dSpec {
@@ -542,16 +542,10 @@ mod tests {
             let bias = rng.array(cout);
             let r = rng.array((b, cout, conv1d_out_len(len, k, sp)));
             let got = conv1d_backward(x.view(), w.view(), r.view(), sp);
-            let eps = 1e-2;
             let loss = |x: &Array3<f32>, w: &Array3<f32>, bias: &Array1<f32>| {
                 dot_f64(&conv1d_forward(x.view(), w.view(), bias.view(), sp), &r)
             };
-            let fdx = finite_diff(&x, eps, |x| loss(x, &w, &bias));
-            let fdw = finite_diff(&w, eps, |w| loss(&x, w, &bias));
-            let fdb = finite_diff(&bias, eps, |bias| loss(&x, &w, bias));
-            assert_close("dx", &got.dx, &fdx, 1e-3, 2e-2);
-            assert_close("dw", &got.dw, &fdw, 1e-3, 2e-2);
-            assert_close("db", &got.db, &fdb, 1e-3, 2e-2);
+            assert_layer_grads(&x, &w, &bias, &got.dx, &got.dw, &got.db, loss);
         }
     }
 }

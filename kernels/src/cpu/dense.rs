@@ -68,7 +68,7 @@ pub fn dense_backward(x: ArrayView2<f32>, w: ArrayView2<f32>, dy: ArrayView2<f32
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::testutil::{assert_close, dot_f64, finite_diff, Rng};
+    use crate::cpu::testutil::{assert_close, assert_layer_grads, dot_f64, Rng};
     use ndarray::{Array1, Array2};
 
     #[test]
@@ -129,13 +129,7 @@ mod tests {
             let loss = |x: &Array2<f32>, w: &Array2<f32>, bias: &Array1<f32>| {
                 dot_f64(&dense_forward(x.view(), w.view(), bias.view()), &r)
             };
-            let eps = 1e-2;
-            let fdx = finite_diff(&x, eps, |x| loss(x, &w, &bias));
-            let fdw = finite_diff(&w, eps, |w| loss(&x, w, &bias));
-            let fdb = finite_diff(&bias, eps, |bias| loss(&x, &w, bias));
-            assert_close("dx", &got.dx, &fdx, 1e-3, 2e-2);
-            assert_close("dw", &got.dw, &fdw, 1e-3, 2e-2);
-            assert_close("db", &got.db, &fdb, 1e-3, 2e-2);
+            assert_layer_grads(&x, &w, &bias, &got.dx, &got.dw, &got.db, loss);
         }
     }
 }

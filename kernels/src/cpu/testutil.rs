@@ -116,3 +116,24 @@ pub fn assert_close32<D: Dimension>(
 ) {
     assert_close(what, got, &want.mapv(|v| v as f64), atol, rtol);
 }
+
+/// Checks a layer's backward pass (`dx`, `dw`, `db`) against central
+/// finite differences of `loss(x, w, bias)`, with the tolerances every
+/// layer test uses.
+pub fn assert_layer_grads<DX: Dimension, DW: Dimension>(
+    x: &Array<f32, DX>,
+    w: &Array<f32, DW>,
+    bias: &Array<f32, ndarray::Ix1>,
+    dx: &Array<f32, DX>,
+    dw: &Array<f32, DW>,
+    db: &Array<f32, ndarray::Ix1>,
+    loss: impl Fn(&Array<f32, DX>, &Array<f32, DW>, &Array<f32, ndarray::Ix1>) -> f64,
+) {
+    let eps = 1e-2;
+    let fdx = finite_diff(x, eps, |x| loss(x, w, bias));
+    let fdw = finite_diff(w, eps, |w| loss(x, w, bias));
+    let fdb = finite_diff(bias, eps, |bias| loss(x, w, bias));
+    assert_close("dx", dx, &fdx, 1e-3, 2e-2);
+    assert_close("dw", dw, &fdw, 1e-3, 2e-2);
+    assert_close("db", db, &fdb, 1e-3, 2e-2);
+}

@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, bail, Context};
 use walmart::attest::collect::Collector;
 use walmart::attest::dataset::{Dataset, DatasetMeta, DatasetWriter, Label};
-use walmart::attest::model::default::default_model;
-use walmart::attest::model::Model;
+use walmart::attest::model::default;
 use walmart::attest::train::{self, EvalReport, TrainOptions};
 use walmart::attest::Policy;
 use walmart::wasi::{self, WasiCtx};
@@ -97,7 +96,7 @@ pub struct TrainArgs {
 #[derive(clap::Args)]
 pub struct EvalArgs {
     /// The model file, or `default` for the built-in model.
-    model: PathBuf,
+    model: String,
     /// Dataset files (merged).
     #[arg(required = true)]
     datasets: Vec<PathBuf>,
@@ -308,11 +307,7 @@ fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
-    let model = if a.model.as_os_str() == "default" {
-        default_model().map_err(|e| anyhow!("the built-in model: {e}"))?
-    } else {
-        Model::load(&a.model).map_err(|e| anyhow!("{e}"))?
-    };
+    let model = default::named(&a.model).map_err(|e| anyhow!("{e}"))?;
     let (data, _) = load_datasets(&a.datasets)?;
     if data.records.is_empty() {
         bail!("the dataset holds no pages");

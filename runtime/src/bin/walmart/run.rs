@@ -1,12 +1,11 @@
 //! `walmart run`: instantiate a module and call `_start` or an export.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
-use walmart::attest::model::default::default_model;
+use walmart::attest::model::default;
 use walmart::attest::model::verifier::CnnVerifier;
-use walmart::attest::model::Model;
 use walmart::attest::{Backpressure, OnDetect, Policy};
 use walmart::wasi::{self, WasiCtx};
 use walmart::{AttestOptions, Config, Engine, Linker, Module, Store, Val, ValType};
@@ -268,12 +267,9 @@ fn report(e: walmart::Error) -> anyhow::Result<ExitCode> {
 
 /// The CNN verifier `--model` names, if any.
 fn cnn_verifier(model: Option<&str>) -> anyhow::Result<Option<CnnVerifier>> {
-    let model = match model {
-        Some("none") => return Ok(None),
-        None | Some("default") => {
-            default_model().map_err(|e| anyhow!("the built-in model: {e}"))?
-        }
-        Some(path) => Model::load(Path::new(path)).map_err(|e| anyhow!("--model: {e}"))?,
+    let model = match model.unwrap_or("default") {
+        "none" => return Ok(None),
+        name => default::named(name).map_err(|e| anyhow!("--model: {e}"))?,
     };
     let cnn = CnnVerifier::new(model).map_err(|e| anyhow!("--model: {e}"))?;
     Ok(Some(cnn))
