@@ -39,6 +39,9 @@ pub struct Event {
     pub source: String,
     /// A human-readable sentence.
     pub detail: String,
+    /// The violation's details, for [`EventKind::TagViolation`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<crate::tags::TagReport>,
 }
 
 impl Event {
@@ -99,6 +102,7 @@ mod tests {
             scores: vec![1.0, 1.0],
             source: "write-protection".into(),
             detail: "a \"quoted\" word".into(),
+            tag: None,
         };
         let line = e.to_json();
         assert!(!line.contains('\n'));

@@ -15,6 +15,7 @@ pub mod model;
 mod policy;
 mod snapshot;
 mod stats;
+pub mod tags;
 pub mod train;
 mod verifier;
 
@@ -23,6 +24,7 @@ pub use event::{Event, EventKind, EventLog};
 pub use policy::{Backpressure, OnDetect, Policy};
 pub use snapshot::{HookKind, HookSite, PageKind, PageSnapshot, PAGE_SIZE};
 pub use stats::AttestStats;
+pub use tags::{TagAccess, TagAllocation, TagColours, TagMode, TagReport, ViolationKind};
 pub use verifier::{Verdict, Verifier};
 /// The seeded generator everything random in training and collection uses.
 pub use walmart_kernels::rng;

@@ -48,6 +48,8 @@ pub enum HookKind {
     FunctionReturn,
     /// The end of the run: everything still dirty is flushed.
     Finish,
+    /// A colour-tag check in generated code, or the allocator wrapper.
+    TagCheck,
 }
 
 /// Where a hook fired: the function and its code offset, when known.

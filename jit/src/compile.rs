@@ -18,6 +18,7 @@ use crate::code_memory::{
 };
 use crate::error::CompileError;
 use crate::module_info::{FuncSig, ModuleInfo};
+use crate::translate::tags::AllocatorPlan;
 use crate::translate::{self, ir_type, wasm_signature, ModuleEnv, TranslateConfig};
 use crate::trap::TrapKind;
 use crate::vmctx::{self, VMOffsets};
@@ -44,6 +45,8 @@ pub struct CompiledModule {
     pub code: Arc<CodeMemory>,
     /// The vmctx layout the code was compiled against.
     pub offsets: VMOffsets,
+    /// The allocator the tag monitor wraps, when it does.
+    pub tag_plan: Option<AllocatorPlan>,
 }
 
 impl CompiledModule {
@@ -97,6 +100,10 @@ impl Compiler {
         info: &ModuleInfo,
         type_ids: &[u64],
     ) -> Result<CompiledModule, CompileError> {
+        let plan = match self.config.tags {
+            Some(_) => Some(AllocatorPlan::new(info, wasm)?),
+            None => None,
+        };
         let env = ModuleEnv {
             info,
             offsets: VMOffsets::new(info),
@@ -105,20 +112,48 @@ impl Compiler {
             pointer_type: self.isa.pointer_type(),
             host_call_conv: self.isa.default_call_conv(),
             frontend_config: self.isa.frontend_config(),
+            tag_plan: plan.as_ref(),
         };
         let num_imported = info.num_imported_funcs;
-        let mut functions: Vec<CompiledFunction> = info
-            .func_bodies
-            .par_iter()
-            .enumerate()
+        let num_defined = info.func_bodies.len();
+        let wrapped = plan.as_ref().map_or(&[][..], |p| &p.wrapped[..]);
+        // Defined functions (a wrapper in place of each wrapped allocator
+        // function), then the allocator's own bodies.
+        let mut functions: Vec<CompiledFunction> = (0..num_defined + wrapped.len())
+            .into_par_iter()
             .map_init(
                 || (Context::new(), FunctionBuilderContext::new()),
-                |(ctx, fctx), (i, range)| {
-                    let func_index = num_imported + i as u32;
-                    let reader = BinaryReader::new(&wasm[range.clone()], range.start as u64);
-                    let body = FunctionBody::new(reader);
+                |(ctx, fctx), i| {
+                    let (func_index, allocator_body) = match i.checked_sub(num_defined) {
+                        Some(k) => (wrapped[k].0, true),
+                        None => (num_imported + i as u32, false),
+                    };
                     ctx.clear();
-                    ctx.func = translate::translate_function(&env, fctx, func_index, &body)?;
+                    let wrap = (!allocator_body)
+                        .then(|| plan.as_ref()?.position(func_index))
+                        .flatten();
+                    ctx.func = match (wrap, plan.as_ref()) {
+                        (Some(k), Some(plan)) => translate::tags::build_wrapper(
+                            &env,
+                            plan,
+                            fctx,
+                            func_index,
+                            wrapped[k].1,
+                        ),
+                        _ => {
+                            let range = &info.func_bodies[(func_index - num_imported) as usize];
+                            let reader =
+                                BinaryReader::new(&wasm[range.clone()], range.start as u64);
+                            let body = FunctionBody::new(reader);
+                            translate::translate_function(
+                                &env,
+                                fctx,
+                                func_index,
+                                &body,
+                                allocator_body,
+                            )?
+                        }
+                    };
                     self.finish_function(ctx, Some(func_index), num_imported)
                 },
             )
@@ -131,9 +166,11 @@ impl Compiler {
             module: info.name.clone(),
             funcs: info.func_names.clone(),
         };
+        let offsets = env.offsets;
         Ok(CompiledModule {
             code: CodeMemory::new(functions, names)?,
-            offsets: env.offsets,
+            offsets,
+            tag_plan: plan,
         })
     }
 
@@ -158,6 +195,7 @@ impl Compiler {
             pointer_type: self.isa.pointer_type(),
             host_call_conv: self.isa.default_call_conv(),
             frontend_config: self.isa.frontend_config(),
+            tag_plan: None,
         };
         let range = info.func_bodies[defined as usize].clone();
         let body = FunctionBody::new(BinaryReader::new(&wasm[range.clone()], range.start as u64));
@@ -166,6 +204,7 @@ impl Compiler {
             &mut FunctionBuilderContext::new(),
             func_index,
             &body,
+            false,
         )?;
         Ok(func.display().to_string())
     }

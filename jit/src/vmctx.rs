@@ -63,7 +63,25 @@ pub struct VMMemory {
     /// by `base >> DIRTY_PAGE_SHIFT`, so the store barrier indexes it with
     /// the native address: `dirty[addr >> 12] = 1`. Null without attestation.
     pub dirty: *mut u8,
+    /// The colour-tag shadow (one byte per [`TAG_GRANULE`]-byte granule)
+    /// biased by `base >> TAG_GRANULE_SHIFT`, so a tag check reads the
+    /// granule of native address `addr` at `tags[addr >> 4]`. Null
+    /// without the tag monitor.
+    pub tags: *mut u8,
 }
+
+/// Offset of [`VMMemory::tags`].
+pub const MEMORY_TAGS: i32 = 24;
+/// log2 of the tag granule.
+pub const TAG_GRANULE_SHIFT: u32 = 4;
+/// Bytes of memory one shadow byte describes.
+pub const TAG_GRANULE: u32 = 1 << TAG_GRANULE_SHIFT;
+/// Pointer colours: where the colour sits in a 32-bit pointer (its top
+/// four bits). Memories are then limited to `1 << TAG_COLOUR_SHIFT`
+/// bytes (256 MiB) so that no address needs those bits.
+pub const TAG_COLOUR_SHIFT: u32 = 28;
+/// Pointer colours: the address bits of a coloured pointer.
+pub const TAG_ADDR_MASK: u32 = (1 << TAG_COLOUR_SHIFT) - 1;
 
 /// Offset of [`VMMemory::dirty`].
 pub const MEMORY_DIRTY: i32 = 16;
@@ -214,11 +232,50 @@ pub enum Builtin {
     /// with arguments `a, b, c` (unused ones 0). Emitted only when the
     /// engine tracks allocations.
     HeapEvent,
+    /// `(vmctx, role: u32, a: u32, b: u32, c: u32, fp: u64) -> u64`: the
+    /// tag monitor's allocator wrapper is entered; the answer is a
+    /// [`TagAction`] in the high half and its value in the low half.
+    TagEnter,
+    /// `(vmctx, result: u32) -> u32`: the module's own allocator returned
+    /// `result` for the wrapper's call; the answer is what the wrapper
+    /// returns (the user pointer, coloured).
+    TagExit,
+    /// `(vmctx) -> u64`: the next chunk the wrapper must hand to the
+    /// module's `free` (a chunk leaving quarantine), or `u64::MAX` when
+    /// there is none, which also ends the allocator call.
+    TagEvict,
+    /// `(vmctx, addr: u64, size_write: u32, func: u32, offset: u32, fp: u64) -> u32`:
+    /// a tag check failed for the `size`-byte access (bit 8 set for a
+    /// write) at Wasm address `addr` (colour bits included); non-zero
+    /// means trap (`--on-detect trap`).
+    TagViolation,
+    /// `(vmctx, addr: u64, size_write: u32)`: an access, for `--trace`.
+    TagTrace,
+    /// `(vmctx, addr: u64, len: u64, write: u32, func: u32, offset: u32, fp: u64) -> u32`:
+    /// checks the range a bulk-memory operation touches; non-zero means trap.
+    TagRange,
 }
 
 impl Builtin {
     /// Number of builtins: the length of the builtin table.
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 18;
+}
+
+/// What a tag monitor's allocator wrapper does next ([`Builtin::TagEnter`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum TagAction {
+    /// A call from inside the allocator: call the module's function with
+    /// the original arguments and return its result untouched.
+    PassThrough = 0,
+    /// Call the module's allocator for a chunk of `value` bytes (redzones
+    /// included), then [`Builtin::TagExit`].
+    Allocate = 1,
+    /// Return `value` without calling the module's allocator (a `free`
+    /// into quarantine, a refused request).
+    Return = 2,
+    /// Stop: a violation under `--on-detect trap`.
+    Trap = 3,
 }
 
 /// The allocator functions walmart interposes on, found by name.

@@ -33,8 +33,10 @@ pub struct Config {
     /// Interpose on the module's allocator (`malloc`, `free`, `calloc`,
     /// `realloc`, `aligned_alloc`, `posix_memalign`, found by name): every
     /// store keeps a [`crate::attest::heap::HeapTracker`] of live and
-    /// freed chunks. For dataset collection and the tag monitor.
+    /// freed chunks. For dataset collection.
     pub track_allocations: bool,
+    /// The colour-tag monitor's settings, used under `Policy::Tags`.
+    pub tags: crate::attest::tags::TagConfig,
 }
 
 impl Default for Config {
@@ -47,6 +49,7 @@ impl Default for Config {
             attest_sync: false,
             attest_kernel_dirty: true,
             track_allocations: false,
+            tags: Default::default(),
         }
     }
 }
@@ -76,10 +79,21 @@ impl Config {
         self
     }
 
-    /// Chooses the attestation policy (`Policy::Tags` is not available yet).
+    /// Chooses the attestation policy.
     pub fn attest(&mut self, policy: Policy) -> &mut Config {
         self.attest = policy;
         self
+    }
+
+    /// Sets the colour-tag monitor's settings (used under `Policy::Tags`).
+    pub fn tags(&mut self, tags: crate::attest::tags::TagConfig) -> &mut Config {
+        self.tags = tags;
+        self
+    }
+
+    /// The tag monitor's settings when it runs (`Policy::Tags`).
+    pub fn tag_monitor(&self) -> Option<&crate::attest::tags::TagConfig> {
+        (self.attest == Policy::Tags).then_some(&self.tags)
     }
 
     /// Makes attestation synchronous (see [`Config::attest_sync`]).
@@ -160,9 +174,11 @@ impl Default for Engine {
 impl Engine {
     /// An engine with the given configuration.
     pub fn new(config: &Config) -> Result<Engine> {
-        if config.attest == Policy::Tags {
+        let tags = config.tag_monitor();
+        if tags.is_some() && !config.guarded_memory {
             return Err(Error::Usage(
-                "the `tags` attestation policy is not implemented yet (use off, coarse or fine)"
+                "the `tags` policy needs guarded memory (its shadow sits at a fixed distance \
+                 from the memory)"
                     .into(),
             ));
         }
@@ -171,7 +187,8 @@ impl Engine {
             && crate::attest::kernel_dirty::available();
         let compiler = Compiler::new(TranslateConfig {
             attest: AttestCodegen {
-                store_barrier: config.attest != Policy::Off && !kernel_dirty,
+                store_barrier: matches!(config.attest, Policy::Coarse | Policy::Fine)
+                    && !kernel_dirty,
                 function_hooks: config.attest == Policy::Fine,
                 barrier_arms: config.attest == Policy::Fine && config.attest_sync,
             },
@@ -181,7 +198,13 @@ impl Engine {
             proposals: walmart_jit::module_info::Proposals {
                 multi_memory: config.multi_memory,
             },
-            allocator_events: config.track_allocations,
+            // The tag monitor's wrappers own the allocator calls.
+            allocator_events: config.track_allocations && tags.is_none(),
+            tags: tags.map(|t| walmart_jit::translate::tags::TagCodegen {
+                pointer_colours: t.colours == walmart_attest::TagColours::Pointer,
+                check_loads: t.mode != walmart_attest::TagMode::WriteOnly,
+                trace_accesses: t.trace_accesses,
+            }),
         })?;
         Ok(Engine {
             inner: Arc::new(EngineInner {
@@ -206,7 +229,7 @@ impl Engine {
     /// `"none"` without attestation.
     pub fn attest_dirty_tracking(&self) -> &'static str {
         match (self.inner.config.attest, self.inner.kernel_dirty) {
-            (Policy::Off, _) => "none",
+            (Policy::Off | Policy::Tags, _) => "none",
             (_, true) => "kernel",
             (_, false) => "barrier",
         }

@@ -109,6 +109,12 @@ impl<T> Caller<'_, T> {
         (bytes, data)
     }
 
+    /// The mask host code applies to pointers into `memory` (see
+    /// `MemoryData::addr_mask`).
+    pub(crate) fn memory_addr_mask(&self, memory: crate::Memory) -> u32 {
+        memory.data_in(&self.store.opaque).addr_mask
+    }
+
     /// Like [`Caller::memory_and_data`], with the memory's dirty bitmap
     /// (under attestation) for writers walmart trusts.
     pub(crate) fn memory_dirty_and_data(
@@ -327,6 +333,13 @@ pub(crate) fn invoke(
     let outermost = store.wasm_depth == 0;
     let saved_limit = store.limits.stack_limit;
     if outermost {
+        // A trap inside the module's allocator left its wrapper's call
+        // unfinished; a new call starts afresh.
+        for inst in store.instances.iter_mut() {
+            if let Some(h) = inst.tags.as_deref_mut() {
+                h.busy = false;
+            }
+        }
         let here = approximate_sp();
         let wanted = here.saturating_sub(store.engine.config().max_wasm_stack);
         // Never let Wasm run into the thread's own guard page: a thread with

@@ -35,6 +35,8 @@ pub(crate) struct InstanceData {
     /// The store, for builtins called from generated code.
     pub(crate) store: *mut StoreOpaque,
     pub(crate) handle: Instance,
+    /// The tag monitor's view of this instance's heap.
+    pub(crate) tags: Option<Box<crate::attest::tags::heap::TagHeap>>,
 }
 
 impl InstanceData {
@@ -317,6 +319,7 @@ pub(crate) fn instantiate(
         data_dropped: vec![false; info.data.len()],
         store: store as *mut StoreOpaque,
         handle,
+        tags: None,
     });
     let vmctx_ptr = data.vmctx.as_mut_ptr() as *mut u8;
     let slot = |data: &mut InstanceData, offset: i32, value: u64| {
@@ -390,12 +393,25 @@ pub(crate) fn instantiate(
                 MemoryType::from_plan(plan),
                 store.engine.config().guarded_memory,
                 store.memory_dirty_source(),
+                store.engine.config().tag_monitor(),
             )?,
         );
         let ptr = &mem.data_in(store).def as *const _ as u64;
         let i = data.memories.len() as u32;
         slot(&mut data, offsets.memory(i), ptr);
         data.memories.push(mem);
+    }
+    if let (Some(config), Some(plan)) = (
+        store.engine.config().tag_monitor(),
+        module.inner.compiled.tag_plan.as_ref(),
+    ) {
+        let shadow = data
+            .memories
+            .first()
+            .and_then(|m| m.data_in(store).shadow.as_ref().map(|s| s.view()));
+        let name = info.name.as_deref().unwrap_or("the module");
+        let has_names = !info.func_names.is_empty();
+        data.tags = crate::attest::tags::instance_heap(config, plan, shadow, name, has_names)?;
     }
     for plan in &info.tables[info.num_imported_tables as usize..] {
         let table = Table::push(store, TableData::new(TableType::from_plan(plan), 0)?);

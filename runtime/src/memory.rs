@@ -30,26 +30,49 @@ pub(crate) struct MemoryData {
     pub(crate) ty: MemoryType,
     /// Dirty bitmap and write protection, when the store attests.
     pub(crate) attest: Option<MemoryAttest>,
+    /// The colour-tag shadow, under the tag monitor.
+    pub(crate) shadow: Option<crate::attest::tags::shadow::ShadowMap>,
+    /// Host code masks guest pointers with this: pointer colours keep a
+    /// colour in the top bits, which are not address bits.
+    pub(crate) addr_mask: u32,
+    /// The most pages this memory may have (below the type's maximum when
+    /// pointer colours limit it).
+    max_pages: u64,
 }
 
 impl MemoryData {
     /// A memory of type `ty`; `guarded` picks the full 4 GiB + guard
     /// reservation that lets generated code skip bounds checks; `attest`
-    /// gives it a dirty bitmap fed from `attest`, and write protection.
+    /// gives it a dirty bitmap fed from `attest`, and write protection;
+    /// `tags` a colour-tag shadow (guarded 32-bit memories only).
     pub(crate) fn new(
         ty: MemoryType,
         guarded: bool,
         attest: Option<DirtySource>,
+        tags: Option<&crate::attest::tags::TagConfig>,
     ) -> Result<Box<MemoryData>> {
-        let max_pages = ty.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
+        // Guarded 32-bit memories never move (generated code relies on it).
+        let fixed = guarded && !ty.memory64;
+        let tags = tags.filter(|_| fixed);
+        let addr_mask = crate::attest::tags::host_mask(tags);
+        let mut max_pages = ty.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
+        if addr_mask != u32::MAX {
+            let limit = crate::attest::tags::POINTER_COLOUR_MAX_PAGES;
+            if ty.min > limit {
+                return Err(Error::Resource(format!(
+                    "memory minimum of {} pages exceeds the {limit} pages (256 MiB) pointer colours \
+                     leave free (use memory colours: --tag-colours memory)",
+                    ty.min
+                )));
+            }
+            max_pages = max_pages.min(limit);
+        }
         if ty.min > max_pages {
             return Err(Error::Resource(format!(
                 "memory minimum of {} pages exceeds the limit of {max_pages}",
                 ty.min
             )));
         }
-        // Guarded 32-bit memories never move (generated code relies on it).
-        let fixed = guarded && !ty.memory64;
         let reserved = if fixed {
             (MAX_PAGES_32 * PAGE_SIZE) as usize + GUARD_SIZE
         } else {
@@ -74,11 +97,22 @@ impl MemoryData {
                 base,
                 length: 0,
                 dirty: std::ptr::null_mut(),
+                tags: std::ptr::null_mut(),
             },
             reserved,
             ty,
             attest: None,
+            shadow: None,
+            addr_mask,
+            max_pages,
         });
+        if tags.is_some() {
+            let shadow = crate::attest::tags::shadow::ShadowMap::new(
+                crate::attest::tags::shadow::SHADOW_BYTES,
+            )?;
+            mem.def.tags = shadow.biased(base);
+            mem.shadow = Some(shadow);
+        }
         if let Some(source) = attest {
             // The bitmap owns the prefix from here on (the memory's drop
             // unmaps `[base, base + reserved)` only).
@@ -109,8 +143,7 @@ impl MemoryData {
     /// memory cannot grow that far.
     pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
         let old = self.pages();
-        let max = self.ty.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
-        let new = old.checked_add(delta).filter(|n| *n <= max)?;
+        let new = old.checked_add(delta).filter(|n| *n <= self.max_pages)?;
         if delta == 0 {
             return Some(old);
         }
@@ -206,7 +239,11 @@ impl Memory {
         let guarded = store.engine.config().guarded_memory;
         store.ensure_attest()?;
         let attest = store.memory_dirty_source();
-        Ok(Memory::push(store, MemoryData::new(ty, guarded, attest)?))
+        let tags = store.engine.config().tag_monitor().cloned();
+        Ok(Memory::push(
+            store,
+            MemoryData::new(ty, guarded, attest, tags.as_ref())?,
+        ))
     }
 
     pub(crate) fn push(store: &mut StoreOpaque, data: Box<MemoryData>) -> Memory {

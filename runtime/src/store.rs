@@ -70,6 +70,8 @@ pub struct StoreOpaque {
     pub(crate) attest_options: Option<AttestOptions>,
     /// The module's heap, when the engine tracks allocations.
     pub(crate) heap: crate::attest::heap::HeapTracker,
+    /// The tag monitor's trace (`--trace`).
+    pub(crate) tag_trace: Option<crate::attest::tags::trace::TraceWriter>,
 }
 
 impl StoreOpaque {
@@ -78,7 +80,8 @@ impl StoreOpaque {
     /// Where a memory created now gets its dirty pages, or `None` when
     /// the store does not attest.
     pub(crate) fn memory_dirty_source(&self) -> Option<crate::attest::session::DirtySource> {
-        self.attest.is_some().then(|| self.engine.dirty_source())
+        let tracked = matches!(self.engine.config().attest, Policy::Coarse | Policy::Fine);
+        (tracked && self.attest.is_some()).then(|| self.engine.dirty_source())
     }
 
     pub(crate) fn ensure_attest(&mut self) -> Result<()> {
@@ -86,7 +89,13 @@ impl StoreOpaque {
         if config.attest == Policy::Off || self.attest.is_some() {
             return Ok(());
         }
-        let opts = self.attest_options.take().unwrap_or_default();
+        let mut opts = self.attest_options.take().unwrap_or_default();
+        if let Some(t) = opts.tag_trace.take() {
+            let path = t.path.display().to_string();
+            self.tag_trace = Some(crate::attest::tags::trace::TraceWriter::create(t).map_err(
+                |e| crate::error::Error::Usage(format!("cannot create the tag trace {path}: {e}")),
+            )?);
+        }
         self.attest = Some(Box::new(AttestSession::start(
             config.attest,
             config.attest_sync,
@@ -137,6 +146,7 @@ impl<T> Store<T> {
                     tables: Vec::new(),
                     globals: Vec::new(),
                     heap: Default::default(),
+                    tag_trace: None,
                     externrefs: Vec::new(),
                     host_contexts: Vec::new(),
                     attest: None,
@@ -210,6 +220,22 @@ impl<T> Store<T> {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.inner.opaque.engine
+    }
+
+    /// The tag monitor's counters over the store's instances, or `None`
+    /// when no instance is monitored.
+    pub fn tag_stats(&self) -> Option<crate::attest::tags::TagStats> {
+        let mut out = None;
+        for inst in &self.inner.opaque.instances {
+            if let Some(h) = inst.tags.as_deref() {
+                let t: &mut crate::attest::tags::TagStats =
+                    out.get_or_insert_with(Default::default);
+                t.allocations += h.stats.allocations;
+                t.frees += h.stats.frees;
+                t.violations += h.stats.violations;
+            }
+        }
+        out
     }
 
     /// The module's heap chunks, as its allocator reported them (empty

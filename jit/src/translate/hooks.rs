@@ -11,7 +11,6 @@ use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
 
 use super::FuncTranslator;
-use crate::module_info::ModuleInfo;
 use crate::trap::TrapKind;
 use crate::vmctx::{self, Builtin, HookPoint};
 
@@ -43,10 +42,12 @@ pub(crate) struct PendingMark {
 }
 
 /// Where a module's hook trampoline sits: called as function
-/// `num_imported + num_defined`, i.e. placed right after the defined
-/// functions.
-pub(crate) fn hook_trampoline_index(info: &ModuleInfo) -> u32 {
-    info.num_imported_funcs + info.func_bodies.len() as u32
+/// `num_imported + num_defined + wrapped`, i.e. placed right after the
+/// defined functions and the allocator bodies the tag monitor wraps.
+pub(crate) fn hook_trampoline_index(env: &super::ModuleEnv<'_>) -> u32 {
+    let info = env.info;
+    let wrapped = env.tag_plan.map_or(0, |p| p.wrapped.len() as u32);
+    info.num_imported_funcs + info.func_bodies.len() as u32 + wrapped
 }
 
 /// The hook trampoline's signature, `(vmctx, func, offset, point)`, with a
@@ -309,7 +310,7 @@ impl FuncTranslator<'_, '_> {
                 .func
                 .declare_imported_user_function(ir::UserExternalName::new(
                     0,
-                    hook_trampoline_index(t.env.info),
+                    hook_trampoline_index(t.env),
                 ));
             let callee = t.builder.import_function(ir::ExtFuncData {
                 name: ir::ExternalName::user(name),

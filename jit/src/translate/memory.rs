@@ -136,7 +136,7 @@ impl FuncTranslator<'_, '_> {
         match access {
             Access::Load(ty, size, ext) => {
                 let index = self.pop();
-                let addr = self.heap_addr(mem, index, memarg.offset, size);
+                let (addr, _) = self.heap_access(mem, index, memarg.offset, size, false);
                 let flags = heap_flags();
                 let ins = self.builder.ins();
                 let v = match (size, ext) {
@@ -153,7 +153,7 @@ impl FuncTranslator<'_, '_> {
             }
             Access::Store(size) => {
                 let (index, value) = self.pop2();
-                let addr = self.heap_addr(mem, index, memarg.offset, size);
+                let (addr, index) = self.heap_access(mem, index, memarg.offset, size, true);
                 let flags = heap_flags();
                 let value_size = self.builder.func.dfg.value_type(value).bytes();
                 let ins = self.builder.ins();
@@ -201,6 +201,7 @@ impl FuncTranslator<'_, '_> {
             }
             O::MemoryFill { mem } => {
                 let (dst, val, len) = self.pop3();
+                let dst = self.tag_bulk_operand(mem, dst, Some(len), true);
                 let dst = self.extend_index(mem, dst);
                 let len = self.extend_index(mem, len);
                 let index = self.builder.ins().iconst(I32, i64::from(mem));
@@ -214,6 +215,8 @@ impl FuncTranslator<'_, '_> {
             }
             O::MemoryCopy { dst_mem, src_mem } => {
                 let (dst, src, len) = self.pop3();
+                let src = self.tag_bulk_operand(src_mem, src, Some(len), false);
+                let dst = self.tag_bulk_operand(dst_mem, dst, Some(len), true);
                 let dst = self.extend_index(dst_mem, dst);
                 let src = self.extend_index(src_mem, src);
                 // The length has the smaller of the two index types.
@@ -236,6 +239,7 @@ impl FuncTranslator<'_, '_> {
             }
             O::MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.pop3();
+                let dst = self.tag_bulk_operand(mem, dst, Some(len), true);
                 let dst = self.extend_index(mem, dst);
                 let m = self.builder.ins().iconst(I32, i64::from(mem));
                 let d = self.builder.ins().iconst(I32, i64::from(data_index));

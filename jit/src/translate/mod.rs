@@ -13,6 +13,7 @@ mod memory;
 mod numeric;
 mod simd;
 mod table;
+pub mod tags;
 mod variables;
 
 use cranelift_codegen::ir::{
@@ -46,6 +47,8 @@ pub struct TranslateConfig {
     /// The module's allocator functions (`malloc`, `free`, ... found by
     /// name) report each call to the runtime ([`Builtin::HeapEvent`]).
     pub allocator_events: bool,
+    /// The colour-tag monitor's checks and allocator wrappers.
+    pub tags: Option<tags::TagCodegen>,
 }
 
 /// The attestation instrumentation a policy asks of the code generator.
@@ -71,6 +74,8 @@ pub struct ModuleEnv<'a> {
     /// The platform C calling convention, used for builtins.
     pub host_call_conv: CallConv,
     pub frontend_config: cranelift_codegen::isa::TargetFrontendConfig,
+    /// The allocator the tag monitor wraps (with [`TranslateConfig::tags`]).
+    pub tag_plan: Option<&'a tags::AllocatorPlan>,
 }
 
 /// The Cranelift type that carries a Wasm value.
@@ -131,14 +136,20 @@ pub struct FuncTranslator<'a, 'b> {
     /// This function's allocator role and its entry parameters, when its
     /// calls are reported (see `hooks.rs`).
     pub(crate) allocator: Option<(vmctx::AllocRole, Vec<Value>)>,
+    /// Loads and stores get the tag monitor's checks (not in the
+    /// allocator's own code).
+    pub(crate) tag_checks: bool,
 }
 
 /// Translates the body of defined function `func_index` into IR.
+/// `allocator_body`: this is the module's own body of a function the tag
+/// monitor wraps, compiled without tag checks.
 pub fn translate_function(
     env: &ModuleEnv<'_>,
     func_ctx: &mut FunctionBuilderContext,
     func_index: u32,
     body: &FunctionBody<'_>,
+    allocator_body: bool,
 ) -> Result<Function, CompileError> {
     let sig = env.info.func_sig(func_index);
     let mut func =
@@ -210,6 +221,9 @@ pub fn translate_function(
             .then(|| env.info.allocator_role(func_index))
             .flatten()
             .map(|role| (role, params[2..].to_vec())),
+        tag_checks: env.config.tags.is_some()
+            && !allocator_body
+            && !env.tag_plan.is_some_and(|p| p.exempt.contains(&func_index)),
     };
     t.push_function_frame(sig);
     t.function_hook(vmctx::HookPoint::Entry);
@@ -298,18 +312,15 @@ impl FuncTranslator<'_, '_> {
     ) -> Vec<Value> {
         // The runtime may look at the dirty bitmap.
         self.flush_marks();
-        let mut sig = Signature::new(self.env.host_call_conv);
-        sig.params.push(AbiParam::new(self.env.pointer_type));
-        sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
-        sig.returns
-            .extend(returns.iter().map(|t| AbiParam::new(*t)));
-        let sig_ref = self.builder.import_signature(sig);
-        let table = self.load_fixed_ptr(self.vmctx, vmctx::BUILTINS);
-        let callee = self.load_fixed_ptr(table, 8 * builtin as i32);
-        let mut all = vec![self.vmctx];
-        all.extend_from_slice(args);
-        let call = self.builder.ins().call_indirect(sig_ref, callee, &all);
-        self.builder.inst_results(call).to_vec()
+        tags::call_builtin_in(
+            &mut self.builder,
+            self.env,
+            self.vmctx,
+            builtin,
+            params,
+            returns,
+            args,
+        )
     }
 
     /// Translates one operator.

@@ -182,11 +182,12 @@ impl FuncTranslator<'_, '_> {
 
     fn vload(&mut self, memarg: &MemArg, size: u32, load: impl FnOnce(&mut Self, Value) -> Value) {
         let index = self.pop();
-        let addr = self.heap_addr(
+        let (addr, _) = self.heap_access(
             super::memory::target_memory(memarg),
             index,
             memarg.offset,
             size,
+            false,
         );
         let r = load(self, addr);
         self.push_vec(r);
@@ -195,11 +196,12 @@ impl FuncTranslator<'_, '_> {
     fn load_lane(&mut self, memarg: &MemArg, lane: u8, lane_ty: Type, vec_ty: Type) {
         let v = self.pop_vec(vec_ty);
         let index = self.pop();
-        let addr = self.heap_addr(
+        let (addr, _) = self.heap_access(
             super::memory::target_memory(memarg),
             index,
             memarg.offset,
             lane_ty.bytes(),
+            false,
         );
         let x = self
             .builder
@@ -213,11 +215,12 @@ impl FuncTranslator<'_, '_> {
         let v = self.pop_vec(vec_ty);
         let index = self.pop();
         let size = vec_ty.lane_type().bytes();
-        let addr = self.heap_addr(
+        let (addr, index) = self.heap_access(
             super::memory::target_memory(memarg),
             index,
             memarg.offset,
             size,
+            true,
         );
         let x = self.builder.ins().extractlane(v, lane);
         self.builder
@@ -310,11 +313,12 @@ impl FuncTranslator<'_, '_> {
             O::V128Store { memarg } => {
                 let v = self.pop_vec(I8X16);
                 let index = self.pop();
-                let addr = self.heap_addr(
+                let (addr, index) = self.heap_access(
                     super::memory::target_memory(memarg),
                     index,
                     memarg.offset,
                     16,
+                    true,
                 );
                 self.builder.ins().store(flags, v, addr, 0);
                 self.store_barrier(

@@ -14,6 +14,7 @@ pub(crate) mod dirty;
 pub mod heap;
 pub(crate) mod kernel_dirty;
 pub(crate) mod session;
+pub mod tags;
 pub(crate) mod tamper;
 pub(crate) mod worker;
 
@@ -23,7 +24,8 @@ use std::time::Duration;
 pub use walmart_attest::{dataset, metrics, model, train};
 pub use walmart_attest::{
     AttestStats, Backpressure, DigestVerifier, Event, EventKind, HookKind, HookSite, OnDetect,
-    PageKind, PageSnapshot, Policy, Verdict, Verifier,
+    PageKind, PageSnapshot, Policy, TagColours, TagMode, TagReport, Verdict, Verifier,
+    ViolationKind,
 };
 pub use worker::EventCallback;
 
@@ -41,6 +43,7 @@ pub struct AttestOptions {
     pub(crate) audit_pages: usize,
     pub(crate) inject: Option<session::HostTamperInjector>,
     pub(crate) collector: Option<std::sync::Arc<std::sync::Mutex<collect::Collector>>>,
+    pub(crate) tag_trace: Option<tags::TraceOptions>,
 }
 
 impl Default for AttestOptions {
@@ -57,6 +60,7 @@ impl Default for AttestOptions {
             audit_pages: 4,
             inject: None,
             collector: None,
+            tag_trace: None,
         }
     }
 }
@@ -153,6 +157,14 @@ impl AttestOptions {
         c: std::sync::Arc<std::sync::Mutex<collect::Collector>>,
     ) -> AttestOptions {
         self.collector = Some(c);
+        self
+    }
+
+    /// The tag monitor writes its trace of allocations and frees (and of
+    /// reads and writes, with [`tags::TagConfig::trace_accesses`]) to a
+    /// file (format in `docs/DESIGN.md`, "Tag trace").
+    pub fn tag_trace(mut self, t: tags::TraceOptions) -> AttestOptions {
+        self.tag_trace = Some(t);
         self
     }
 

@@ -393,7 +393,12 @@ pub(crate) fn to_host(
     import: bool,
     site: &dyn Fn(&StoreOpaque) -> HookSite,
 ) -> Result<()> {
-    if store.attest.is_none() {
+    // The tag monitor checks in generated code, not at boundaries.
+    if store
+        .attest
+        .as_deref()
+        .is_none_or(|s| s.shared.policy == Policy::Tags)
+    {
         return Ok(());
     }
     let r = hook(store, false, site).map_err(trap);
@@ -469,6 +474,9 @@ pub(crate) fn from_host(
     let Some(s) = store.attest.as_deref_mut() else {
         return Ok(false);
     };
+    if s.shared.policy == Policy::Tags {
+        return Ok(false);
+    }
     let was = std::mem::replace(&mut s.protected, false);
     if was {
         Counters::add(&s.shared.counters.tamper_checks, 1);
@@ -518,6 +526,7 @@ pub(crate) fn from_host(
                     ),
                     pages: f.pages,
                     source: "write-protection".into(),
+                    tag: None,
                 });
             }
         }
@@ -564,6 +573,10 @@ pub(crate) fn after_trap(store: &mut StoreOpaque) {
 pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
     if store.attest.is_none() {
         return Ok(None);
+    }
+    if let Some(t) = store.tag_trace.as_mut() {
+        t.finish()
+            .map_err(|e| Error::Resource(format!("cannot write the tag trace: {e}")))?;
     }
     let site = |_: &StoreOpaque| HookSite::new(HookKind::Finish);
     if let Some(s) = store.attest.as_deref() {

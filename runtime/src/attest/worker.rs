@@ -383,6 +383,7 @@ fn report_flagged(
                 mine.len(),
                 verifier.name()
             ),
+            tag: None,
         });
     }
 }

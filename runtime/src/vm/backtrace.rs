@@ -14,9 +14,27 @@ pub fn walk(pc: usize, fp: usize) -> Vec<Frame> {
     if let Some(f) = walmart_jit::lookup_frame(pc) {
         frames.push(f);
     }
+    frames.extend(frames_of(&return_addresses(fp, 100_000)));
+    frames
+}
+
+/// The frames of return addresses found by [`return_addresses`].
+pub fn frames_of(returns: &[usize]) -> Vec<Frame> {
+    // The return address follows the call; step back into the call
+    // instruction to find its source location.
+    returns
+        .iter()
+        .filter_map(|r| walmart_jit::lookup_frame(r - 1))
+        .collect()
+}
+
+/// The return addresses into generated code on the frame-pointer chain
+/// from `fp` (a frame of generated code), at most `max`, innermost first.
+pub fn return_addresses(fp: usize, max: usize) -> Vec<usize> {
+    let mut out = Vec::new();
     let mut fp = fp;
     // Bounded: a corrupted chain must not loop forever.
-    for _ in 0..100_000 {
+    for _ in 0..max {
         if fp == 0 || !fp.is_multiple_of(8) {
             break;
         }
@@ -27,17 +45,27 @@ pub fn walk(pc: usize, fp: usize) -> Vec<Frame> {
         if !walmart_jit::is_jit_code(ret) {
             break;
         }
-        // The return address follows the call; step back into the call
-        // instruction to find its source location.
-        if let Some(f) = walmart_jit::lookup_frame(ret - 1) {
-            frames.push(f);
-        }
+        out.push(ret);
         if next_fp <= fp {
             break;
         }
         fp = next_fp;
     }
-    frames
+    out
+}
+
+/// One frame as wasmtime prints it, without the index:
+/// `0x1a2 - module!name`.
+pub fn frame_line(f: &Frame) -> String {
+    let offset = f
+        .wasm_offset
+        .map(|o| format!("{o:#x}"))
+        .unwrap_or_else(|| "?".to_string());
+    let module = f.module_name.as_deref().unwrap_or("<unknown>");
+    match &f.func_name {
+        Some(n) => format!("{offset} - {module}!{n}"),
+        None => format!("{offset} - {module}!<wasm function {}>", f.func_index),
+    }
 }
 
 /// Formats frames the way wasmtime prints them:
@@ -45,16 +73,9 @@ pub fn walk(pc: usize, fp: usize) -> Vec<Frame> {
 pub fn format(frames: &[Frame]) -> String {
     let mut out = String::from("wasm backtrace:");
     for (i, f) in frames.iter().enumerate() {
-        let offset = f
-            .wasm_offset
-            .map(|o| format!("{o:#x}"))
-            .unwrap_or_else(|| "?".to_string());
-        let module = f.module_name.as_deref().unwrap_or("<unknown>");
-        let name = match &f.func_name {
-            Some(n) => n.clone(),
-            None => format!("<wasm function {}>", f.func_index),
-        };
-        out.push_str(&format!("\n  {i:>4}: {offset:>8} - {module}!{name}"));
+        let line = frame_line(f);
+        let (offset, rest) = line.split_once(' ').unwrap_or((&line, ""));
+        out.push_str(&format!("\n  {i:>4}: {offset:>8} {rest}"));
     }
     out
 }

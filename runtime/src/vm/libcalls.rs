@@ -262,6 +262,57 @@ extern "C" fn heap_event(vmctx: *mut u8, role: u32, a: u32, b: u32, c: u32, resu
     heap.event(role, [a, b, c], result, read_u32);
 }
 
+extern "C" fn tag_enter(vmctx: *mut u8, role: u32, a: u32, b: u32, c: u32, fp: u64) -> u64 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    crate::attest::tags::enter(store, inst, role, [a, b, c], fp)
+}
+
+extern "C" fn tag_exit(vmctx: *mut u8, result: u32) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    crate::attest::tags::exit(store, inst, result)
+}
+
+extern "C" fn tag_evict(vmctx: *mut u8) -> u64 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (_, inst) = unsafe { context(vmctx) };
+    crate::attest::tags::evict(inst)
+}
+
+extern "C" fn tag_violation(
+    vmctx: *mut u8,
+    addr: u64,
+    size_write: u32,
+    func: u32,
+    offset: u32,
+    fp: u64,
+) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    crate::attest::tags::violation(store, inst, addr, size_write, func, offset, fp)
+}
+
+extern "C" fn tag_trace(vmctx: *mut u8, addr: u64, size_write: u32) {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    crate::attest::tags::trace_access(store, inst, addr, size_write)
+}
+
+extern "C" fn tag_range(
+    vmctx: *mut u8,
+    addr: u64,
+    len: u64,
+    write: u32,
+    func: u32,
+    offset: u32,
+    fp: u64,
+) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    crate::attest::tags::range(store, inst, addr, len, write != 0, func, offset, fp)
+}
+
 pub(crate) fn table() -> *const usize {
     static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
     TABLE
@@ -279,6 +330,12 @@ pub(crate) fn table() -> *const usize {
                 elem_drop as *const () as usize,
                 attest_hook as *const () as usize,
                 heap_event as *const () as usize,
+                tag_enter as *const () as usize,
+                tag_exit as *const () as usize,
+                tag_evict as *const () as usize,
+                tag_violation as *const () as usize,
+                tag_trace as *const () as usize,
+                tag_range as *const () as usize,
             ]
         })
         .as_ptr()

@@ -52,14 +52,23 @@ fn with_ctx<T>(
     let memory = caller.get_export("memory").and_then(|e| e.into_memory());
     let r = match memory {
         Some(m) => {
+            let addr_mask = caller.memory_addr_mask(m);
             let (bytes, dirty, data) = caller.memory_dirty_and_data(m);
-            f(get(data), &mut GuestMemory { bytes, dirty })
+            f(
+                get(data),
+                &mut GuestMemory {
+                    bytes,
+                    dirty,
+                    addr_mask,
+                },
+            )
         }
         None => f(
             get(caller.data_mut()),
             &mut GuestMemory {
                 bytes: &mut [],
                 dirty: None,
+                addr_mask: u32::MAX,
             },
         ),
     };

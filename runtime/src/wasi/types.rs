@@ -172,19 +172,22 @@ pub struct GuestMemory<'a> {
     /// The memory's dirty bitmap under attestation: every range handed
     /// out for writing is marked, so WASI's writes count as legitimate.
     pub(crate) dirty: Option<&'a crate::attest::dirty::DirtyBitmap>,
+    /// Applied to every guest pointer: under the tag monitor's pointer
+    /// colours the top bits carry a colour, not address bits.
+    pub(crate) addr_mask: u32,
 }
 
 impl GuestMemory<'_> {
     /// `len` bytes at `ptr`.
     pub fn slice(&self, ptr: u32, len: u32) -> WasiResult<&[u8]> {
-        let start = ptr as usize;
+        let start = (ptr & self.addr_mask) as usize;
         let end = start.checked_add(len as usize).ok_or(Errno::FAULT)?;
         self.bytes.get(start..end).ok_or(Errno::FAULT)
     }
 
     /// `len` bytes at `ptr`, mutably.
     pub fn slice_mut(&mut self, ptr: u32, len: u32) -> WasiResult<&mut [u8]> {
-        let start = ptr as usize;
+        let start = (ptr & self.addr_mask) as usize;
         let end = start.checked_add(len as usize).ok_or(Errno::FAULT)?;
         let out = self.bytes.get_mut(start..end).ok_or(Errno::FAULT)?;
         if let Some(d) = self.dirty {

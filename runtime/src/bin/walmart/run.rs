@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail};
 use walmart::attest::model::default;
 use walmart::attest::model::verifier::CnnVerifier;
-use walmart::attest::{Backpressure, OnDetect, Policy};
+use walmart::attest::tags::{TagConfig, TraceOptions};
+use walmart::attest::{Backpressure, OnDetect, Policy, TagColours, TagMode};
 use walmart::wasi::{self, WasiCtx};
 use walmart::{AttestOptions, Config, Engine, Linker, Module, Store, Val, ValType};
 
@@ -27,9 +28,30 @@ pub struct RunArgs {
     /// Set an environment variable for the guest. Repeatable.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     envs: Vec<String>,
-    /// Attestation policy: hooks woven into the generated code.
-    #[arg(long, value_name = "off|coarse|fine", default_value = "off")]
+    /// Attestation policy: hooks woven into the generated code, or `tags`,
+    /// the colour-tag memory-safety monitor.
+    #[arg(long, value_name = "off|coarse|fine|tags", default_value = "off")]
     attest: Policy,
+    /// `--attest tags`: which violations are checked.
+    #[arg(long, value_name = "spatial|temporal|relaxed-temporal|write-only")]
+    tags: Option<TagMode>,
+    /// `--attest tags`: colours in memory only, or in pointers too (the
+    /// default; limits memory to 256 MiB).
+    #[arg(long, value_name = "memory|pointer")]
+    tag_colours: Option<TagColours>,
+    /// `--attest tags`: MiB of freed memory held back from reuse.
+    #[arg(long, value_name = "MIB")]
+    tag_quarantine: Option<u64>,
+    /// `--attest tags`: write the trace of allocations and frees to FILE.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// With --trace: reads and writes too (slow), optionally only those in
+    /// [LO, HI) and one in --trace-sample.
+    #[arg(long, value_name = "all|LO-HI", num_args = 0..=1, default_missing_value = "all")]
+    trace_accesses: Option<String>,
+    /// With --trace-accesses: keep one read or write in N.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    trace_sample: u64,
     /// Function hooks snapshot after every write and wait for the verdict
     /// (exact blame; slower).
     #[arg(long)]
@@ -98,9 +120,55 @@ fn format_val(v: &Val) -> String {
     }
 }
 
+/// `--trace-accesses`'s range: `all` or `LO-HI` (decimal or 0x hex).
+fn trace_range(text: &str) -> anyhow::Result<Option<(u32, u32)>> {
+    if text == "all" {
+        return Ok(None);
+    }
+    let num = |t: &str| match t.strip_prefix("0x") {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => t.parse::<u32>().ok(),
+    };
+    let (lo, hi) = text
+        .split_once('-')
+        .and_then(|(a, b)| Some((num(a)?, num(b)?)))
+        .filter(|(a, b)| a < b)
+        .ok_or_else(|| anyhow!("--trace-accesses {text}: expected `all` or LO-HI with LO < HI"))?;
+    Ok(Some((lo, hi)))
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut config = Config::new();
     config.attest(args.attest).attest_sync(args.attest_sync);
+    let tags = args.attest == Policy::Tags;
+    let tag_flags = args.tags.is_some()
+        || args.tag_colours.is_some()
+        || args.tag_quarantine.is_some()
+        || args.trace.is_some()
+        || args.trace_accesses.is_some();
+    if tag_flags && !tags {
+        bail!("--tags, --tag-colours, --tag-quarantine, --trace and --trace-accesses need --attest tags");
+    }
+    if args.trace_accesses.is_some() && args.trace.is_none() {
+        bail!("--trace-accesses needs --trace FILE");
+    }
+    if tags {
+        let defaults = TagConfig::default();
+        config.tags(TagConfig {
+            mode: args.tags.unwrap_or(defaults.mode),
+            colours: args.tag_colours.unwrap_or(defaults.colours),
+            quarantine_bytes: args
+                .tag_quarantine
+                .map_or(defaults.quarantine_bytes, |m| m.saturating_mul(1 << 20)),
+            trace_accesses: args.trace_accesses.is_some(),
+        });
+        if args.inject.is_some()
+            || args.attest_sync
+            || args.model.as_deref().is_some_and(|m| m != "none")
+        {
+            bail!("--attest-sync, --model and --inject need --attest coarse or fine");
+        }
+    }
     let engine = Engine::new(&config)?;
     let attesting = args.attest != Policy::Off;
     if !attesting
@@ -141,8 +209,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some(log) = &args.attest_log {
             opts = opts.log_file(log);
         }
-        if let Some(cnn) = cnn_verifier(args.model.as_deref())? {
-            opts = opts.also_verify(cnn);
+        if let Some(path) = &args.trace {
+            opts = opts.tag_trace(TraceOptions {
+                path: path.clone(),
+                range: trace_range(args.trace_accesses.as_deref().unwrap_or("all"))?,
+                sample: args.trace_sample.max(1),
+            });
+        }
+        if !tags {
+            if let Some(cnn) = cnn_verifier(args.model.as_deref())? {
+                opts = opts.also_verify(cnn);
+            }
         }
         match args.inject.as_deref() {
             None => {}
@@ -167,7 +244,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         return outcome;
     }
     let finish = store.finish_attestation();
-    if let Some(stats) = store.attestation_stats() {
+    if let Some(t) = store.tag_stats() {
+        let c = engine.config();
+        eprintln!(
+            "walmart: tags ({}, {} colours): {} allocations, {} frees, {} violations",
+            c.tags.mode.name(),
+            match c.tags.colours {
+                TagColours::Memory => "memory",
+                TagColours::Pointer => "pointer",
+            },
+            t.allocations,
+            t.frees,
+            t.violations
+        );
+    } else if let Some(stats) = store.attestation_stats() {
         eprintln!(
             "walmart: attestation ({}, {} dirty tracking): {stats}",
             args.attest,

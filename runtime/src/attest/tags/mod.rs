@@ -1,0 +1,402 @@
+//! The colour-tag memory-safety monitor (`--attest tags`).
+//!
+//! Generated code checks every load and store of memory 0 against a
+//! shadow of colour tags ([`shadow`]) and runs the module's allocator
+//! through wrappers ([`walmart_jit::translate::tags`]) that call back
+//! here: [`heap`] decides redzones, colours and quarantine, and turns a
+//! failed check into a `tag-violation` event; [`trace`] writes the
+//! alloc/free/read/write trace.
+
+pub(crate) mod heap;
+pub(crate) mod shadow;
+pub(crate) mod trace;
+
+use walmart_attest::{
+    Event, EventKind, HookKind, HookSite, OnDetect, TagAccess, TagAllocation, TagColours, TagMode,
+    TagReport, ViolationKind,
+};
+use walmart_jit::vmctx::{AllocRole, TagAction};
+
+pub use heap::TagStats;
+pub use trace::TraceOptions;
+
+use crate::error::{Error, Result};
+use crate::instance::InstanceData;
+use crate::store::StoreOpaque;
+use crate::vm::backtrace;
+
+/// Frames kept of each allocation's and free's stack.
+const STACK_FRAMES: usize = 16;
+
+/// The tag monitor's settings, an engine setting (they change generated
+/// code).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TagConfig {
+    /// Which violations are checked.
+    pub mode: TagMode,
+    /// Memory colours only, or pointer colours too.
+    pub colours: TagColours,
+    /// Bytes of freed memory held back from reuse (temporal modes).
+    pub quarantine_bytes: u64,
+    /// Generated code reports every checked read and write for the trace
+    /// ([`crate::attest::AttestOptions::tag_trace`]); slow.
+    pub trace_accesses: bool,
+}
+
+impl Default for TagConfig {
+    fn default() -> TagConfig {
+        TagConfig {
+            mode: TagMode::Temporal,
+            colours: TagColours::Pointer,
+            quarantine_bytes: 16 << 20,
+            trace_accesses: false,
+        }
+    }
+}
+
+/// Pages a memory may have with pointer colours: the colour bits are not
+/// address bits.
+pub(crate) const POINTER_COLOUR_MAX_PAGES: u64 = 1 << (walmart_jit::vmctx::TAG_COLOUR_SHIFT - 16);
+
+/// The heap state of a new instance under the monitor, or an error when
+/// the module has no allocator to wrap.
+pub(crate) fn instance_heap(
+    config: &TagConfig,
+    plan: &walmart_jit::translate::tags::AllocatorPlan,
+    shadow: Option<shadow::Shadow>,
+    module_name: &str,
+    has_names: bool,
+) -> Result<Option<Box<heap::TagHeap>>> {
+    let Some(shadow) = shadow else {
+        // No memory to monitor: nothing is checked.
+        return Ok(None);
+    };
+    let allocates = [
+        AllocRole::Malloc,
+        AllocRole::Calloc,
+        AllocRole::Realloc,
+        AllocRole::AlignedAlloc,
+        AllocRole::PosixMemalign,
+    ]
+    .iter()
+    .any(|r| plan.has(*r));
+    // A module with names but no allocator never allocates: there is no
+    // heap to watch. Without names, its allocator cannot be found.
+    if !allocates && !has_names {
+        return Err(Error::Usage(format!(
+            "`--attest tags` needs the module's allocator, and {module_name} has none it can find: \
+             it has no name section and exports no malloc, calloc, realloc, aligned_alloc or \
+             posix_memalign (build without stripping names, or export malloc and free)"
+        )));
+    }
+    Ok(Some(Box::new(heap::TagHeap::new(
+        config.mode,
+        config.colours == TagColours::Pointer,
+        config.quarantine_bytes,
+        shadow,
+        plan.has(AllocRole::Free),
+    ))))
+}
+
+/// Raw return addresses of the stack whose innermost Wasm frame has
+/// frame pointer `fp`.
+fn stack_at(fp: u64) -> Vec<usize> {
+    backtrace::return_addresses(fp as usize, STACK_FRAMES)
+}
+
+fn lines(frames: &[backtrace::Frame]) -> Vec<String> {
+    frames.iter().map(backtrace::frame_line).collect()
+}
+
+/// [`walmart_jit::vmctx::Builtin::TagEnter`].
+pub(crate) fn enter(
+    store: &mut StoreOpaque,
+    inst: &mut InstanceData,
+    role: u32,
+    args: [u32; 3],
+    fp: u64,
+) -> u64 {
+    let pack = |a: TagAction, v: u32| (u64::from(a as u32) << 32) | u64::from(v);
+    let (Some(role), Some(heap)) = (AllocRole::from_u32(role), inst.tags.as_deref_mut()) else {
+        return pack(TagAction::PassThrough, 0);
+    };
+    let outcome = heap.enter(role, args, |depot| depot.put(stack_at(fp)));
+    match outcome {
+        heap::Enter::Go(action, v) => {
+            if role == AllocRole::Free && action == TagAction::Return && args[0] != 0 {
+                if let Some(t) = store.tag_trace.as_mut() {
+                    let (p, c) = heap.split(u64::from(args[0]));
+                    t.free(p, c);
+                }
+            }
+            pack(action, v)
+        }
+        heap::Enter::Bad(kind, ptr, alloc) => {
+            let (address, colour) = heap.split(u64::from(ptr));
+            let found = heap::Found {
+                kind,
+                address,
+                colour,
+                alloc,
+            };
+            let mut frames = Vec::new();
+            frames.extend(backtrace::frames_of(&stack_at(fp)));
+            let site = frames.first().and_then(|f| f.wasm_offset).unwrap_or(0);
+            let func = frames.first().map(|f| f.func_index);
+            let stop = report(store, inst, found, None, frames, func, u64::from(site));
+            if stop {
+                pack(TagAction::Trap, 0)
+            } else {
+                let heap = inst.tags.as_deref_mut().expect("checked above");
+                pack(TagAction::Return, heap.refused())
+            }
+        }
+    }
+}
+
+/// [`walmart_jit::vmctx::Builtin::TagExit`].
+pub(crate) fn exit(store: &mut StoreOpaque, inst: &mut InstanceData, result: u32) -> u32 {
+    let Some(mem) = inst.memories.first().copied() else {
+        return result;
+    };
+    let Some(heap) = inst.tags.as_deref_mut() else {
+        return result;
+    };
+    let before = heap.stats.allocations;
+    let r = heap.exit(result, mem.data_in_mut(store).bytes_mut());
+    if heap.stats.allocations != before {
+        if let Some(t) = store.tag_trace.as_mut() {
+            t.alloc(heap.last_allocation());
+        }
+    }
+    r
+}
+
+/// [`walmart_jit::vmctx::Builtin::TagEvict`].
+pub(crate) fn evict(inst: &mut InstanceData) -> u64 {
+    inst.tags
+        .as_deref_mut()
+        .and_then(|h| h.next_eviction())
+        .map_or(u64::MAX, u64::from)
+}
+
+/// [`walmart_jit::vmctx::Builtin::TagViolation`]: non-zero stops the guest.
+pub(crate) fn violation(
+    store: &mut StoreOpaque,
+    inst: &mut InstanceData,
+    ptr: u64,
+    size_write: u32,
+    func: u32,
+    offset: u32,
+    fp: u64,
+) -> u32 {
+    let Some(heap) = inst.tags.as_deref() else {
+        return 0;
+    };
+    let (size, write) = (size_write & 0xff, size_write & 0x100 != 0);
+    let Some(found) = heap.classify(ptr, size) else {
+        return 0;
+    };
+    let (address, _) = heap.split(ptr);
+    let access = TagAccess {
+        write,
+        address,
+        size,
+        colour: found.colour,
+    };
+    report_access(store, inst, found, access, func, offset, fp)
+}
+
+/// [`walmart_jit::vmctx::Builtin::TagRange`]: non-zero stops the guest.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn range(
+    store: &mut StoreOpaque,
+    inst: &mut InstanceData,
+    ptr: u64,
+    len: u64,
+    write: bool,
+    func: u32,
+    offset: u32,
+    fp: u64,
+) -> u32 {
+    let Some(heap) = inst.tags.as_deref() else {
+        return 0;
+    };
+    let (a, colour) = heap.split(ptr);
+    let Ok(len32) = u32::try_from(len) else {
+        // Out of bounds: the operation traps.
+        return 0;
+    };
+    let Some(bad) = heap.shadow.first_denied(a, len32, colour) else {
+        return 0;
+    };
+    let colour_bits = ptr & !u64::from(walmart_jit::vmctx::TAG_ADDR_MASK);
+    let Some(found) = heap.classify(colour_bits | u64::from(bad), 1) else {
+        return 0;
+    };
+    let access = TagAccess {
+        write,
+        address: a,
+        size: len32,
+        colour,
+    };
+    report_access(store, inst, found, access, func, offset, fp)
+}
+
+/// Reports a failed access check made at `offset` in function `func`
+/// (frame pointer `fp`).
+fn report_access(
+    store: &mut StoreOpaque,
+    inst: &mut InstanceData,
+    found: heap::Found,
+    access: TagAccess,
+    func: u32,
+    offset: u32,
+    fp: u64,
+) -> u32 {
+    let module = inst.module.info();
+    let mut frames = vec![backtrace::Frame {
+        func_index: func,
+        func_name: module.func_names.get(&func).cloned(),
+        module_name: module.name.clone(),
+        wasm_offset: Some(offset),
+    }];
+    frames.extend(backtrace::frames_of(&stack_at(fp)));
+    report(
+        store,
+        inst,
+        found,
+        Some(access),
+        frames,
+        Some(func),
+        u64::from(offset),
+    ) as u32
+}
+
+/// [`walmart_jit::vmctx::Builtin::TagTrace`].
+pub(crate) fn trace_access(
+    store: &mut StoreOpaque,
+    inst: &InstanceData,
+    ptr: u64,
+    size_write: u32,
+) {
+    let (Some(t), Some(heap)) = (store.tag_trace.as_mut(), inst.tags.as_deref()) else {
+        return;
+    };
+    let (a, colour) = heap.split(ptr);
+    t.access(a, size_write & 0xff, size_write & 0x100 != 0, colour);
+}
+
+/// Logs a violation once per kind, function and object; whether the
+/// guest must stop.
+fn report(
+    store: &mut StoreOpaque,
+    inst: &mut InstanceData,
+    found: heap::Found,
+    access: Option<TagAccess>,
+    frames: Vec<backtrace::Frame>,
+    func: Option<u32>,
+    site: u64,
+) -> bool {
+    let Some(heap) = inst.tags.as_deref_mut() else {
+        return false;
+    };
+    // One event per kind, function and object: an overflowing copy loop
+    // unrolled into many stores is one finding.
+    let object = found.alloc.as_ref().map_or(found.address, |a| a.p);
+    let first = heap.first_report(found.kind, u64::from(func.unwrap_or(u32::MAX)), object);
+    let trap = store
+        .attest
+        .as_deref()
+        .is_some_and(|s| s.shared.on_detect == OnDetect::Trap);
+    if !first {
+        return trap;
+    }
+    heap.stats.violations += 1;
+    let allocation = found.alloc.as_ref().map(|a| TagAllocation {
+        base: a.p,
+        size: a.size,
+        colour: a.colour,
+        allocated: lines(&backtrace::frames_of(heap.depot.get(a.alloc_stack))),
+        freed: a
+            .free_stack
+            .map(|s| lines(&backtrace::frames_of(heap.depot.get(s)))),
+    });
+    let detail = describe(&found, access.as_ref());
+    if let Some(t) = store.tag_trace.as_mut() {
+        t.violation(found.kind, found.address);
+    }
+    let name = func.and_then(|f| inst.module.info().func_names.get(&f).cloned());
+    let event = Event {
+        time: Event::now(),
+        policy: walmart_attest::Policy::Tags,
+        kind: EventKind::TagViolation,
+        hook: HookSite {
+            kind: HookKind::TagCheck,
+            func,
+            name,
+            offset: u32::try_from(site).ok(),
+        },
+        memory: 0,
+        pages: vec![found.address / walmart_attest::PAGE_SIZE as u32],
+        scores: vec![1.0],
+        source: "tags".into(),
+        detail,
+        tag: Some(TagReport {
+            violation: found.kind,
+            access,
+            allocation,
+            backtrace: lines(&frames),
+        }),
+    };
+    if let Some(s) = store.attest.as_deref() {
+        s.shared.report(event);
+    }
+    trap
+}
+
+/// One sentence about a violation.
+fn describe(f: &heap::Found, access: Option<&TagAccess>) -> String {
+    let what = match access {
+        Some(a) => format!(
+            "{} of {} byte(s) at {:#x}",
+            if a.write { "write" } else { "read" },
+            a.size,
+            a.address
+        ),
+        None => format!("free of {:#x}", f.address),
+    };
+    let whose = match &f.alloc {
+        Some(a) => {
+            let rel = if f.address < a.p {
+                format!("{} byte(s) before", a.p - f.address)
+            } else if f.address >= a.p + a.size {
+                format!("{} byte(s) past the end of", f.address - (a.p + a.size))
+            } else {
+                format!("{} byte(s) into", f.address - a.p)
+            };
+            format!(
+                ", {rel} the {}-byte {}allocation at {:#x} (colour {})",
+                a.size,
+                if a.free_stack.is_some() { "freed " } else { "" },
+                a.p,
+                a.colour
+            )
+        }
+        None => String::new(),
+    };
+    let kind = match f.kind {
+        ViolationKind::Wild => "wild access".to_string(),
+        k => k.name().replace('-', " "),
+    };
+    format!("{kind}: {what}{whose}")
+}
+
+/// The address mask host code applies to guest pointers into memory 0
+/// under pointer colours.
+pub(crate) fn host_mask(config: Option<&TagConfig>) -> u32 {
+    match config {
+        Some(c) if c.colours == TagColours::Pointer => walmart_jit::vmctx::TAG_ADDR_MASK,
+        _ => u32::MAX,
+    }
+}
