@@ -1,0 +1,248 @@
+//! The colour-tag monitor end to end (`walmart run --attest tags`): each
+//! violation kind of `tests/fixtures/c/tag_violations.c` is reported with
+//! its kind and place, benign programs report nothing, the relaxations
+//! relax, `--on-detect trap` stops, `--trace` writes the trace.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/c");
+    root.join(name).display().to_string()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("walmart-tags-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Runs `walmart run --attest tags FLAGS MODULE ARGS` with a log; the
+/// output and the logged events.
+fn run(flags: &[&str], module: &str, args: &[&str]) -> (Output, Vec<serde_json::Value>) {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let log = scratch(&format!("run-{n}.log"));
+    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["run", "--attest", "tags", "--attest-log"])
+        .arg(&log)
+        .args(flags)
+        .arg(fixture(module))
+        .args(args)
+        .output()
+        .unwrap();
+    let events = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (out, events)
+}
+
+fn kinds(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["tag"]["violation"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_violation_kind_is_reported_with_its_kind_access_and_allocation() {
+    // (case, kind, write, allocation size, function, caught by memory colours)
+    let cases = [
+        ("overflow-1", "overflow", true, 13, "main", true),
+        ("overflow-many", "overflow", true, 32, "memset", true),
+        ("neighbour", "overflow", true, 13, "main", false),
+        ("underflow", "underflow", true, 32, "main", true),
+        ("uaf-read", "use-after-free", false, 32, "main", true),
+        ("uaf-write", "use-after-free", true, 32, "main", true),
+        ("uaf-reused", "use-after-free", true, 32, "main", true),
+        ("double-free", "double-free", false, 32, "main", true),
+        ("invalid-free", "invalid-free", false, 32, "main", true),
+    ];
+    for colours in ["pointer", "memory"] {
+        for (case, kind, write, size, func, by_memory) in cases {
+            let (out, events) = run(&["--tag-colours", colours], "tag_violations.wasm", &[case]);
+            assert!(out.status.success(), "{case} {colours}: {out:?}");
+            if colours == "memory" && !by_memory {
+                assert!(events.is_empty(), "{case} {colours}: {events:?}");
+                continue;
+            }
+            assert_eq!(kinds(&events), [kind], "{case} {colours}");
+            let e = &events[0];
+            assert_eq!(e["kind"], "tag-violation");
+            let tag = &e["tag"];
+            assert_eq!(tag["allocation"]["size"], size, "{case} {colours}");
+            assert!(tag["allocation"]["allocated"][0]
+                .as_str()
+                .unwrap()
+                .ends_with("!main"));
+            let bad_free = kind == "double-free" || kind == "invalid-free";
+            assert_eq!(
+                tag["allocation"]["freed"].is_null(),
+                kind == "overflow" || kind == "underflow" || kind == "invalid-free",
+                "{case} {colours}: {tag}"
+            );
+            if bad_free {
+                assert!(tag["access"].is_null());
+            } else {
+                assert_eq!(tag["access"]["write"], write, "{case} {colours}");
+                assert_eq!(e["hook"]["name"], func, "{case} {colours}");
+            }
+            let trace = tag["backtrace"].as_array().unwrap();
+            assert!(
+                trace.iter().any(|f| f.as_str().unwrap().ends_with("!main")),
+                "{case} {colours}: {trace:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn benign_programs_report_nothing_in_any_mode() {
+    for mode in ["spatial", "temporal", "relaxed-temporal", "write-only"] {
+        for colours in ["pointer", "memory"] {
+            let flags = ["--tags", mode, "--tag-colours", colours];
+            let (out, events) = run(&flags, "tag_violations.wasm", &["benign"]);
+            assert!(out.status.success(), "{mode} {colours}: {out:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "benign sum=499859\n",
+                "{mode} {colours}"
+            );
+            assert!(events.is_empty(), "{mode} {colours}: {events:?}");
+            // Stack buffers are not the monitor's: no report, the
+            // program's own result.
+            let (out, events) = run(&flags, "tag_violations.wasm", &["stack"]);
+            assert!(out.status.success());
+            assert!(events.is_empty(), "{mode} {colours}: {events:?}");
+        }
+    }
+    for (module, args) in [
+        ("hello.wasm", &[][..]),
+        ("lz.wasm", &[]),
+        ("wordindex.wasm", &[]),
+        ("heap_overflow.wasm", &[]),
+        ("simd.wasm", &[]),
+    ] {
+        let (out, events) = run(&[], module, args);
+        assert!(out.status.success(), "{module}: {out:?}");
+        assert!(events.is_empty(), "{module}: {events:?}");
+    }
+}
+
+#[test]
+fn relaxations_leave_out_what_they_relax() {
+    let case = |flags: &[&str], case: &str| kinds(&run(flags, "tag_violations.wasm", &[case]).1);
+    // Spatial: no temporal reports; bad frees and overflows still.
+    assert!(case(&["--tags", "spatial"], "uaf-write").is_empty());
+    assert_eq!(case(&["--tags", "spatial"], "overflow-1"), ["overflow"]);
+    assert_eq!(
+        case(&["--tags", "spatial"], "invalid-free"),
+        ["invalid-free"]
+    );
+    // Write-only: loads are not checked.
+    assert!(case(&["--tags", "write-only"], "uaf-read").is_empty());
+    assert_eq!(
+        case(&["--tags", "write-only"], "uaf-write"),
+        ["use-after-free"]
+    );
+    // Relaxed temporal (pointer colours): a dangling write is tolerated
+    // until the memory is reallocated.
+    assert!(case(&["--tags", "relaxed-temporal"], "uaf-write").is_empty());
+    assert_eq!(
+        case(&["--tags", "relaxed-temporal"], "uaf-reused"),
+        ["use-after-free"]
+    );
+}
+
+#[test]
+fn on_detect_trap_stops_at_the_first_violation() {
+    let (out, events) = run(
+        &["--on-detect", "trap"],
+        "tag_violations.wasm",
+        &["overflow-many"],
+    );
+    assert_eq!(out.status.code(), Some(86), "{out:?}");
+    assert_eq!(kinds(&events), ["overflow"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("done"));
+    let (out, _) = run(
+        &["--on-detect", "trap"],
+        "tag_violations.wasm",
+        &["double-free"],
+    );
+    assert_eq!(out.status.code(), Some(86), "{out:?}");
+}
+
+#[test]
+fn the_trace_holds_allocations_frees_and_filtered_accesses() {
+    let path = scratch("trace.txt");
+    let p = path.display().to_string();
+    let (out, _) = run(
+        &[
+            "--trace",
+            &p,
+            "--trace-accesses",
+            "0x10000-0x20000",
+            "--trace-sample",
+            "2",
+        ],
+        "tag_violations.wasm",
+        &["uaf-write"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("# walmart tag trace 1"));
+    let ops: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    for op in ["alloc", "free", "read", "write", "violation"] {
+        assert!(ops.contains(&op), "{op} missing from the trace");
+    }
+    for l in text
+        .lines()
+        .filter(|l| l.starts_with("read") || l.starts_with("write"))
+    {
+        let a =
+            u32::from_str_radix(l.split(' ').nth(1).unwrap().trim_start_matches("0x"), 16).unwrap();
+        assert!((0x10000..0x20000).contains(&a), "{l}");
+    }
+}
+
+#[test]
+fn bad_settings_and_modules_without_an_allocator_get_clear_errors() {
+    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["run", "--tags", "spatial"])
+        .arg(fixture("hello.wasm"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("need --attest tags"));
+    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["run", "--attest", "tags", "--tags", "strict"])
+        .arg(fixture("hello.wasm"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown tag mode"));
+    // No name section, no exported allocator.
+    let wat = scratch("anonymous.wat");
+    std::fs::write(
+        &wat,
+        "(module (memory (export \"memory\") 1) (func (export \"_start\") (i32.store (i32.const 8) (i32.const 1))))",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["run", "--attest", "tags"])
+        .arg(&wat)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no name section") && err.contains("malloc"),
+        "{err}"
+    );
+}
