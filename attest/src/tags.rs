@@ -62,11 +62,13 @@ pub enum TagColours {
     /// Only memory is tagged: an access must land on a live granule, not
     /// a redzone or freed memory. Cheapest; an overflow that jumps over a
     /// redzone into a neighbouring live allocation goes unseen.
+    #[default]
     Memory,
     /// Pointers carry a colour in their top 4 bits too, and every access
     /// compares it with the granule's (memories are then limited to
     /// 256 MiB): an overflow into a neighbouring live allocation is seen.
-    #[default]
+    /// Programs that compare pointers with addresses break: wasi-libc's
+    /// start-up check of its preopened directories aborts.
     Pointer,
 }
 

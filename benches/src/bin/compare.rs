@@ -9,8 +9,11 @@
 //!                              attestation policies (coarse, fine, fine-sync,
 //!                              coarse-barrier: coarse without kernel dirty
 //!                              tracking; fine-cnn: the built-in CNN beside
-//!                              the digest checks) against walmart with
-//!                              `--attest off`
+//!                              the digest checks; tags: the tag monitor,
+//!                              temporal with memory colours; tags-pointer,
+//!                              tags-spatial, tags-relaxed (pointer colours),
+//!                              tags-write-only: its other settings) against walmart with
+//!                              `--attest off`; a tag violation fails the run
 //! ```
 //!
 //! Each (engine, workload) pair runs in a child process of this binary so
@@ -157,6 +160,25 @@ mod walmart_side {
     use walmart::wasi::{self, WasiCtx};
     use walmart::{AttestOptions, Config, Engine, Linker, Module, Store};
 
+    /// The tag monitor's settings a `tags...` policy name asks for.
+    fn tag_config(name: &str) -> Result<Option<walmart::attest::tags::TagConfig>, String> {
+        use walmart::attest::{TagColours, TagMode};
+        let (mode, colours) = match name {
+            "tags" => (TagMode::Temporal, TagColours::Memory),
+            "tags-pointer" => (TagMode::Temporal, TagColours::Pointer),
+            "tags-spatial" => (TagMode::Spatial, TagColours::Memory),
+            "tags-relaxed" => (TagMode::RelaxedTemporal, TagColours::Pointer),
+            "tags-write-only" => (TagMode::WriteOnly, TagColours::Memory),
+            n if n.starts_with("tags") => return Err(format!("unknown tag policy {n}")),
+            _ => return Ok(None),
+        };
+        Ok(Some(walmart::attest::tags::TagConfig {
+            mode,
+            colours,
+            ..Default::default()
+        }))
+    }
+
     pub fn run(
         wasm: &[u8],
         w: &Workload,
@@ -166,6 +188,10 @@ mod walmart_side {
     ) -> Result<(Duration, Duration, Duration), String> {
         let mut config = Config::default();
         config.guarded_memory(!explicit_checks);
+        if let Some(tags) = tag_config(attest)? {
+            config.attest(walmart::attest::Policy::Tags).tags(tags);
+        }
+        let attest = if attest.starts_with("tags") { "tags" } else { attest };
         let (attest, cnn) = match attest.strip_suffix("-cnn") {
             Some(p) => (p, true),
             None => (attest, false),
@@ -222,6 +248,9 @@ mod walmart_side {
             store
                 .finish_attestation()
                 .map_err(|e| format!("{}: {e}", w.name))?;
+            if let Some(t) = store.tag_stats().filter(|t| t.violations > 0) {
+                return Err(format!("{}: {} tag violations", w.name, t.violations));
+            }
             let te = t.elapsed();
             if round > 0 {
                 inst.push(ti);

@@ -542,12 +542,6 @@ impl TagHeap {
     pub(crate) fn last_allocation(&self) -> (u32, u32, u8) {
         self.last
     }
-
-    /// Live objects, for tests and reports.
-    #[cfg(test)]
-    pub(crate) fn live_count(&self) -> usize {
-        self.live.len()
-    }
 }
 
 fn read_u32(mem: &[u8], at: u32) -> Option<u32> {

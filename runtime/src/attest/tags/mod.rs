@@ -47,7 +47,7 @@ impl Default for TagConfig {
     fn default() -> TagConfig {
         TagConfig {
             mode: TagMode::Temporal,
-            colours: TagColours::Pointer,
+            colours: TagColours::Memory,
             quarantine_bytes: 16 << 20,
             trace_accesses: false,
         }

@@ -35,8 +35,8 @@ pub struct RunArgs {
     /// `--attest tags`: which violations are checked.
     #[arg(long, value_name = "spatial|temporal|relaxed-temporal|write-only")]
     tags: Option<TagMode>,
-    /// `--attest tags`: colours in memory only, or in pointers too (the
-    /// default; limits memory to 256 MiB).
+    /// `--attest tags`: colours in memory only (the default), or in
+    /// pointers too (limits memory to 256 MiB; see the README's caveats).
     #[arg(long, value_name = "memory|pointer")]
     tag_colours: Option<TagColours>,
     /// `--attest tags`: MiB of freed memory held back from reuse.
