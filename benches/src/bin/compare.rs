@@ -191,7 +191,11 @@ mod walmart_side {
         if let Some(tags) = tag_config(attest)? {
             config.attest(walmart::attest::Policy::Tags).tags(tags);
         }
-        let attest = if attest.starts_with("tags") { "tags" } else { attest };
+        let attest = if attest.starts_with("tags") {
+            "tags"
+        } else {
+            attest
+        };
         let (attest, cnn) = match attest.strip_suffix("-cnn") {
             Some(p) => (p, true),
             None => (attest, false),
