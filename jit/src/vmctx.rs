@@ -244,21 +244,19 @@ pub enum Builtin {
     /// module's `free` (a chunk leaving quarantine), or `u64::MAX` when
     /// there is none, which also ends the allocator call.
     TagEvict,
-    /// `(vmctx, addr: u64, size_write: u32, func: u32, offset: u32, fp: u64) -> u32`:
-    /// a tag check failed for the `size`-byte access (bit 8 set for a
-    /// write) at Wasm address `addr` (colour bits included); non-zero
-    /// means trap (`--on-detect trap`).
-    TagViolation,
+    /// `(vmctx, addr: u64, len: u64, write: u32, func: u32, offset: u32, fp: u64) -> u32`:
+    /// an access of `len` bytes at Wasm address `addr` (colour bits
+    /// included) failed the inline tag check, or a bulk-memory operation
+    /// is about to touch them: the runtime checks, and reports what it
+    /// finds; non-zero means trap (`--on-detect trap`).
+    TagCheck,
     /// `(vmctx, addr: u64, size_write: u32)`: an access, for `--trace`.
     TagTrace,
-    /// `(vmctx, addr: u64, len: u64, write: u32, func: u32, offset: u32, fp: u64) -> u32`:
-    /// checks the range a bulk-memory operation touches; non-zero means trap.
-    TagRange,
 }
 
 impl Builtin {
     /// Number of builtins: the length of the builtin table.
-    pub const COUNT: usize = 18;
+    pub const COUNT: usize = 17;
 }
 
 /// What a tag monitor's allocator wrapper does next ([`Builtin::TagEnter`]).

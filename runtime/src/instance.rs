@@ -411,7 +411,9 @@ pub(crate) fn instantiate(
             .and_then(|m| m.data_in(store).shadow.as_ref().map(|s| s.view()));
         let name = info.name.as_deref().unwrap_or("the module");
         let has_names = !info.func_names.is_empty();
-        data.tags = crate::attest::tags::instance_heap(config, plan, shadow, name, has_names)?;
+        let traced = store.tag_trace.is_some();
+        data.tags =
+            crate::attest::tags::instance_heap(config, plan, shadow, name, has_names, traced)?;
     }
     for plan in &info.tables[info.num_imported_tables as usize..] {
         let table = Table::push(store, TableData::new(TableType::from_plan(plan), 0)?);

@@ -188,13 +188,12 @@ mod walmart_side {
     ) -> Result<(Duration, Duration, Duration), String> {
         let mut config = Config::default();
         config.guarded_memory(!explicit_checks);
-        if let Some(tags) = tag_config(attest)? {
-            config.attest(walmart::attest::Policy::Tags).tags(tags);
-        }
-        let attest = if attest.starts_with("tags") {
-            "tags"
-        } else {
-            attest
+        let attest = match tag_config(attest)? {
+            Some(tags) => {
+                config.tags(tags);
+                "tags"
+            }
+            None => attest,
         };
         let (attest, cnn) = match attest.strip_suffix("-cnn") {
             Some(p) => (p, true),

@@ -6,9 +6,38 @@ use cranelift_codegen::ir::{self, types, InstBuilder, Value};
 use wasmparser::Operator;
 
 use super::{wasm_signature, FuncTranslator};
+use cranelift_frontend::FunctionBuilder;
+
 use crate::error::CompileError;
+use crate::module_info::FuncSig;
 use crate::trap::TrapKind;
 use crate::vmctx;
+
+/// A direct call to Wasm-level function `callee` of this module (defined,
+/// or an allocator body the tag monitor wraps) with signature `sig`,
+/// passing `vmctx` as both callee and caller context.
+pub(crate) fn call_defined(
+    b: &mut FunctionBuilder<'_>,
+    sig: &FuncSig,
+    callee: u32,
+    vmctx: Value,
+    args: &[Value],
+) -> ir::Inst {
+    let signature = b.import_signature(wasm_signature(sig));
+    let name = b
+        .func
+        .declare_imported_user_function(ir::UserExternalName::new(0, callee));
+    let callee_ref = b.import_function(ir::ExtFuncData {
+        name: ir::ExternalName::user(name),
+        signature,
+        colocated: true,
+        patchable: false,
+    });
+    let mut all = Vec::with_capacity(args.len() + 2);
+    all.extend([vmctx, vmctx]);
+    all.extend_from_slice(args);
+    b.ins().call(callee_ref, &all)
+}
 
 impl FuncTranslator<'_, '_> {
     pub(crate) fn translate_call(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
@@ -36,21 +65,7 @@ impl FuncTranslator<'_, '_> {
             self.call_func_ref(func_ref, &sig, &args);
             return;
         }
-        let signature = self.builder.import_signature(wasm_signature(&sig));
-        let name = self
-            .builder
-            .func
-            .declare_imported_user_function(ir::UserExternalName::new(0, callee));
-        let callee_ref = self.builder.import_function(ir::ExtFuncData {
-            name: ir::ExternalName::user(name),
-            signature,
-            colocated: true,
-            patchable: false,
-        });
-        let mut all = Vec::with_capacity(args.len() + 2);
-        all.extend([self.vmctx, self.vmctx]);
-        all.extend_from_slice(&args);
-        let call = self.builder.ins().call(callee_ref, &all);
+        let call = call_defined(&mut self.builder, &sig, callee, self.vmctx, &args);
         self.push_call_results(call);
     }
 

@@ -5,7 +5,7 @@
 //! sibling modules (`control`, `numeric`, `conversions`, `memory`, `table`,
 //! `call`, `variables`), each an `impl` block on [`FuncTranslator`].
 
-mod call;
+pub(crate) mod call;
 mod control;
 mod conversions;
 pub(crate) mod hooks;
@@ -114,6 +114,36 @@ pub(crate) fn vm_flags() -> MemFlagsData {
 /// Wraps values as block-call arguments.
 pub(crate) fn block_args(values: &[Value]) -> Vec<BlockArg> {
     values.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+/// Calls a runtime builtin through the vmctx's builtin table, with the
+/// platform calling convention (`vmctx` first, then `args`).
+pub(crate) fn call_builtin(
+    b: &mut FunctionBuilder<'_>,
+    env: &ModuleEnv<'_>,
+    vmctx: Value,
+    builtin: Builtin,
+    params: &[ir::Type],
+    returns: &[ir::Type],
+    args: &[Value],
+) -> Vec<Value> {
+    let mut sig = Signature::new(env.host_call_conv);
+    sig.params.push(AbiParam::new(env.pointer_type));
+    sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
+    sig.returns
+        .extend(returns.iter().map(|t| AbiParam::new(*t)));
+    let sig_ref = b.import_signature(sig);
+    let fixed = vm_flags().with_readonly().with_can_move();
+    let table = b
+        .ins()
+        .load(env.pointer_type, fixed, vmctx, vmctx::BUILTINS);
+    let callee = b
+        .ins()
+        .load(env.pointer_type, fixed, table, 8 * builtin as i32);
+    let mut all = vec![vmctx];
+    all.extend_from_slice(args);
+    let call = b.ins().call_indirect(sig_ref, callee, &all);
+    b.inst_results(call).to_vec()
 }
 
 /// Per-function translation state.
@@ -312,7 +342,7 @@ impl FuncTranslator<'_, '_> {
     ) -> Vec<Value> {
         // The runtime may look at the dirty bitmap.
         self.flush_marks();
-        tags::call_builtin_in(
+        call_builtin(
             &mut self.builder,
             self.env,
             self.vmctx,

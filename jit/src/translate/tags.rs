@@ -14,13 +14,13 @@ use std::collections::{HashMap, HashSet};
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    self, types, AbiParam, BlockArg, Function, InstBuilder, MemFlagsData, Signature, UserFuncName,
-    Value,
+    self, types, BlockArg, Function, InstBuilder, MemFlagsData, UserFuncName, Value,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use wasmparser::{BinaryReader, FunctionBody, Operator};
 
-use super::{wasm_signature, FuncTranslator, ModuleEnv};
+use super::call::call_defined;
+use super::{call_builtin, wasm_signature, FuncTranslator, ModuleEnv};
 use crate::error::CompileError;
 use crate::module_info::ModuleInfo;
 use crate::trap::TrapKind;
@@ -131,71 +131,17 @@ impl AllocatorPlan {
         self.base + k as u32
     }
 
-    /// The module's own body of a function of `role`.
-    fn real_of(&self, role: AllocRole) -> Option<u32> {
+    /// The module's own body of a function of `role`: the index it is
+    /// called by, and the wrapped function (whose signature it has).
+    fn real_of(&self, role: AllocRole) -> Option<(u32, u32)> {
         let k = self.wrapped.iter().position(|(_, r)| *r == role)?;
-        Some(self.real_index(k))
+        Some((self.real_index(k), self.wrapped[k].0))
     }
 
     /// The wrapper position of Wasm function `func`, if it is wrapped.
     pub fn position(&self, func: u32) -> Option<usize> {
         self.wrapped.iter().position(|(f, _)| *f == func)
     }
-}
-
-/// Calls a runtime builtin through the vmctx's builtin table.
-pub(crate) fn call_builtin_in(
-    b: &mut FunctionBuilder<'_>,
-    env: &ModuleEnv<'_>,
-    vmctx: Value,
-    builtin: Builtin,
-    params: &[ir::Type],
-    returns: &[ir::Type],
-    args: &[Value],
-) -> Vec<Value> {
-    let mut sig = Signature::new(env.host_call_conv);
-    sig.params.push(AbiParam::new(env.pointer_type));
-    sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
-    sig.returns
-        .extend(returns.iter().map(|t| AbiParam::new(*t)));
-    let sig_ref = b.import_signature(sig);
-    let fixed = super::vm_flags().with_readonly().with_can_move();
-    let table = b
-        .ins()
-        .load(env.pointer_type, fixed, vmctx, vmctx::BUILTINS);
-    let callee = b
-        .ins()
-        .load(env.pointer_type, fixed, table, 8 * builtin as i32);
-    let mut all = vec![vmctx];
-    all.extend_from_slice(args);
-    let call = b.ins().call_indirect(sig_ref, callee, &all);
-    b.inst_results(call).to_vec()
-}
-
-/// A direct call to Wasm-level function `callee` (a real body has an
-/// index past the defined functions), with signature `sig_of`'s.
-fn call_wasm(
-    b: &mut FunctionBuilder<'_>,
-    env: &ModuleEnv<'_>,
-    vmctx: Value,
-    callee: u32,
-    sig_of: u32,
-    args: &[Value],
-) -> Vec<Value> {
-    let signature = b.import_signature(wasm_signature(env.info.func_sig(sig_of)));
-    let name = b
-        .func
-        .declare_imported_user_function(ir::UserExternalName::new(0, callee));
-    let callee_ref = b.import_function(ir::ExtFuncData {
-        name: ir::ExternalName::user(name),
-        signature,
-        colocated: true,
-        patchable: false,
-    });
-    let mut all = vec![vmctx, vmctx];
-    all.extend_from_slice(args);
-    let call = b.ins().call(callee_ref, &all);
-    b.inst_results(call).to_vec()
 }
 
 /// The wrapper compiled at the index of allocator function `func`: asks
@@ -227,7 +173,7 @@ pub(crate) fn build_wrapper(
     a.resize(3, zero);
     let fp = b.ins().get_frame_pointer(I64);
     let role_v = b.ins().iconst(I32, role as i64);
-    let r = call_builtin_in(
+    let r = call_builtin(
         &mut b,
         env,
         vmctx,
@@ -257,30 +203,29 @@ pub(crate) fn build_wrapper(
 
     b.switch_to_block(pass);
     b.seal_block(pass);
-    let res = call_wasm(&mut b, env, vmctx, plan.real_index(k), func, &args);
+    let call = call_defined(&mut b, &sig, plan.real_index(k), vmctx, &args);
+    let res = b.inst_results(call).to_vec();
     b.ins().return_(&res);
 
     b.switch_to_block(alloc);
     b.seal_block(alloc);
-    let own = plan.real_index(k);
-    let via_malloc = plan.real_of(AllocRole::Malloc);
-    let (callee, sig_of, call_args) = match role {
-        AllocRole::Malloc => (own, func, vec![value]),
-        AllocRole::Calloc | AllocRole::Realloc => match via_malloc {
-            Some(m) => (m, plan.wrapped[(m - plan.base) as usize].0, vec![value]),
+    let own = (plan.real_index(k), func);
+    let ((callee, sig_of), call_args) = match role {
+        AllocRole::Malloc | AllocRole::Free => (own, vec![value]),
+        AllocRole::Calloc | AllocRole::Realloc => match plan.real_of(AllocRole::Malloc) {
+            Some(malloc) => (malloc, vec![value]),
             None => {
                 let first = if role == AllocRole::Calloc { 1 } else { 0 };
                 let first = b.ins().iconst(I32, first);
-                (own, func, vec![first, value])
+                (own, vec![first, value])
             }
         },
-        AllocRole::AlignedAlloc => (own, func, vec![args[0], value]),
-        AllocRole::PosixMemalign => (own, func, vec![args[0], args[1], value]),
-        AllocRole::Free => (own, func, vec![value]),
+        AllocRole::AlignedAlloc => (own, vec![args[0], value]),
+        AllocRole::PosixMemalign => (own, vec![args[0], args[1], value]),
     };
-    let res = call_wasm(&mut b, env, vmctx, callee, sig_of, &call_args);
-    let got = res.first().copied().unwrap_or(zero);
-    let user = call_builtin_in(&mut b, env, vmctx, Builtin::TagExit, &[I32], &[I32], &[got])[0];
+    let call = call_defined(&mut b, env.info.func_sig(sig_of), callee, vmctx, &call_args);
+    let got = b.inst_results(call).first().copied().unwrap_or(zero);
+    let user = call_builtin(&mut b, env, vmctx, Builtin::TagExit, &[I32], &[I32], &[got])[0];
     b.ins().jump(evict, &[BlockArg::Value(user)]);
 
     b.switch_to_block(ret);
@@ -293,17 +238,16 @@ pub(crate) fn build_wrapper(
 
     b.switch_to_block(evict);
     let result = b.block_params(evict)[0];
-    let q = call_builtin_in(&mut b, env, vmctx, Builtin::TagEvict, &[], &[I64], &[])[0];
+    let q = call_builtin(&mut b, env, vmctx, Builtin::TagEvict, &[], &[I64], &[])[0];
     let done = b.ins().icmp_imm_s(IntCC::Equal, q, -1);
     b.ins()
         .brif(done, out, &[BlockArg::Value(result)], hand_back, &[]);
 
     b.switch_to_block(hand_back);
     b.seal_block(hand_back);
-    if let Some(free) = plan.real_of(AllocRole::Free) {
+    if let Some((free, free_func)) = plan.real_of(AllocRole::Free) {
         let chunk = b.ins().ireduce(I32, q);
-        let free_func = plan.wrapped[(free - plan.base) as usize].0;
-        call_wasm(&mut b, env, vmctx, free, free_func, &[chunk]);
+        call_defined(&mut b, env.info.func_sig(free_func), free, vmctx, &[chunk]);
     }
     b.ins().jump(evict, &[BlockArg::Value(result)]);
     b.seal_block(evict);
@@ -321,6 +265,15 @@ pub(crate) fn build_wrapper(
 }
 
 impl FuncTranslator<'_, '_> {
+    /// The monitor's settings when it watches memory `mem`: memory 0,
+    /// guarded (its shadow sits at a fixed bias from its base).
+    fn tags_for(&self, mem: u32) -> Option<TagCodegen> {
+        self.env
+            .config
+            .tags
+            .filter(|_| mem == 0 && self.memory_never_moves(mem))
+    }
+
     /// The native address of a `size`-byte access at `index + offset` of
     /// memory `mem`, with the tag monitor's work before it: the pointer's
     /// colour stripped, and the access checked (see the module docs).
@@ -333,12 +286,7 @@ impl FuncTranslator<'_, '_> {
         size: u32,
         write: bool,
     ) -> (Value, Value) {
-        let tags = self
-            .env
-            .config
-            .tags
-            .filter(|_| mem == 0 && self.memory_never_moves(mem));
-        let Some(t) = tags else {
+        let Some(t) = self.tags_for(mem) else {
             return (self.heap_addr(mem, index, offset, size), index);
         };
         let tagged = index;
@@ -365,7 +313,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// A bulk-memory operand of memory 0 under the tag monitor: checks
-    /// `len` bytes at `ptr` ([`Builtin::TagRange`]) and strips the colour.
+    /// `len` bytes at `ptr` ([`Builtin::TagCheck`]) and strips the colour.
     /// Other memories' operands come back as they are.
     pub(crate) fn tag_bulk_operand(
         &mut self,
@@ -374,29 +322,13 @@ impl FuncTranslator<'_, '_> {
         len: Option<Value>,
         write: bool,
     ) -> Value {
-        use types::{I32, I64};
-        let Some(t) = self
-            .env
-            .config
-            .tags
-            .filter(|_| mem == 0 && self.memory_never_moves(mem))
-        else {
+        let Some(t) = self.tags_for(mem) else {
             return ptr;
         };
         if let (Some(len), true) = (len, self.tag_checks) {
-            let at = self.builder.ins().uextend(I64, ptr);
-            let len = self.builder.ins().uextend(I64, len);
-            let w = self.builder.ins().iconst(I32, i64::from(write));
-            let func = self.builder.ins().iconst(I32, i64::from(self.func_index));
-            let off = self.builder.ins().iconst(I32, i64::from(self.offset));
-            let fp = self.builder.ins().get_frame_pointer(I64);
-            let stop = self.call_builtin(
-                Builtin::TagRange,
-                &[I64, I64, I32, I32, I32, I64],
-                &[I32],
-                &[at, len, w, func, off, fp],
-            )[0];
-            self.trap_if(stop, TrapKind::AttestationViolation);
+            let at = self.builder.ins().uextend(types::I64, ptr);
+            let len = self.builder.ins().uextend(types::I64, len);
+            self.call_tag_check(at, len, write);
         }
         if t.pointer_colours {
             self.builder
@@ -407,6 +339,23 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
+    /// Asks the runtime to check `len` bytes at Wasm address `at` (colour
+    /// bits included; [`Builtin::TagCheck`]) and traps if it says so.
+    fn call_tag_check(&mut self, at: Value, len: Value, write: bool) {
+        use types::{I32, I64};
+        let w = self.builder.ins().iconst(I32, i64::from(write));
+        let func = self.builder.ins().iconst(I32, i64::from(self.func_index));
+        let off = self.builder.ins().iconst(I32, i64::from(self.offset));
+        let fp = self.builder.ins().get_frame_pointer(I64);
+        let stop = self.call_builtin(
+            Builtin::TagCheck,
+            &[I64, I64, I32, I32, I32, I64],
+            &[I32],
+            &[at, len, w, func, off, fp],
+        )[0];
+        self.trap_if(stop, TrapKind::AttestationViolation);
+    }
+
     /// `index + offset` as a 64-bit Wasm address, colour bits included.
     fn wasm_address(&mut self, index: Value, offset: u64) -> Value {
         let wide = self.builder.ins().uextend(types::I64, index);
@@ -415,7 +364,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The inline check: two shadow loads and one compare on the fast
     /// path; a cold block for partly used granules; a colder one calling
-    /// [`Builtin::TagViolation`].
+    /// [`Builtin::TagCheck`].
     fn tag_check(
         &mut self,
         addr: Value,
@@ -514,20 +463,8 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(report);
         self.builder.seal_block(report);
         let at = self.wasm_address(tagged, offset);
-        let sw = self
-            .builder
-            .ins()
-            .iconst(I32, i64::from(size | (u32::from(write) << 8)));
-        let func = self.builder.ins().iconst(I32, i64::from(self.func_index));
-        let off = self.builder.ins().iconst(I32, i64::from(self.offset));
-        let fp = self.builder.ins().get_frame_pointer(I64);
-        let stop = self.call_builtin(
-            Builtin::TagViolation,
-            &[I64, I32, I32, I32, I64],
-            &[I32],
-            &[at, sw, func, off, fp],
-        )[0];
-        self.trap_if(stop, TrapKind::AttestationViolation);
+        let len = self.builder.ins().iconst(I64, i64::from(size));
+        self.call_tag_check(at, len, write);
         self.builder.ins().jump(cont, &[]);
 
         self.builder.switch_to_block(cont);

@@ -57,15 +57,22 @@ pub fn return_addresses(fp: usize, max: usize) -> Vec<usize> {
 /// One frame as wasmtime prints it, without the index:
 /// `0x1a2 - module!name`.
 pub fn frame_line(f: &Frame) -> String {
+    let (offset, name) = frame_parts(f);
+    format!("{offset} - {name}")
+}
+
+/// A frame's code offset (`0x1a2`, or `?`) and `module!name`.
+fn frame_parts(f: &Frame) -> (String, String) {
     let offset = f
         .wasm_offset
         .map(|o| format!("{o:#x}"))
         .unwrap_or_else(|| "?".to_string());
     let module = f.module_name.as_deref().unwrap_or("<unknown>");
-    match &f.func_name {
-        Some(n) => format!("{offset} - {module}!{n}"),
-        None => format!("{offset} - {module}!<wasm function {}>", f.func_index),
-    }
+    let name = match &f.func_name {
+        Some(n) => format!("{module}!{n}"),
+        None => format!("{module}!<wasm function {}>", f.func_index),
+    };
+    (offset, name)
 }
 
 /// Formats frames the way wasmtime prints them:
@@ -73,9 +80,8 @@ pub fn frame_line(f: &Frame) -> String {
 pub fn format(frames: &[Frame]) -> String {
     let mut out = String::from("wasm backtrace:");
     for (i, f) in frames.iter().enumerate() {
-        let line = frame_line(f);
-        let (offset, rest) = line.split_once(' ').unwrap_or((&line, ""));
-        out.push_str(&format!("\n  {i:>4}: {offset:>8} {rest}"));
+        let (offset, name) = frame_parts(f);
+        out.push_str(&format!("\n  {i:>4}: {offset:>8} - {name}"));
     }
     out
 }

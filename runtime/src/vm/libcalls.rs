@@ -280,26 +280,13 @@ extern "C" fn tag_evict(vmctx: *mut u8) -> u64 {
     crate::attest::tags::evict(inst)
 }
 
-extern "C" fn tag_violation(
-    vmctx: *mut u8,
-    addr: u64,
-    size_write: u32,
-    func: u32,
-    offset: u32,
-    fp: u64,
-) -> u32 {
-    // SAFETY: called by generated code with its own vmctx.
-    let (store, inst) = unsafe { context(vmctx) };
-    crate::attest::tags::violation(store, inst, addr, size_write, func, offset, fp)
-}
-
 extern "C" fn tag_trace(vmctx: *mut u8, addr: u64, size_write: u32) {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     crate::attest::tags::trace_access(store, inst, addr, size_write)
 }
 
-extern "C" fn tag_range(
+extern "C" fn tag_check(
     vmctx: *mut u8,
     addr: u64,
     len: u64,
@@ -310,7 +297,7 @@ extern "C" fn tag_range(
 ) -> u32 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
-    crate::attest::tags::range(store, inst, addr, len, write != 0, func, offset, fp)
+    crate::attest::tags::check(store, inst, addr, len, write != 0, func, offset, fp)
 }
 
 pub(crate) fn table() -> *const usize {
@@ -333,9 +320,8 @@ pub(crate) fn table() -> *const usize {
                 tag_enter as *const () as usize,
                 tag_exit as *const () as usize,
                 tag_evict as *const () as usize,
-                tag_violation as *const () as usize,
+                tag_check as *const () as usize,
                 tag_trace as *const () as usize,
-                tag_range as *const () as usize,
             ]
         })
         .as_ptr()

@@ -66,7 +66,16 @@ struct Pending {
 #[derive(Debug)]
 pub(crate) enum Enter {
     Go(TagAction, u32),
-    Bad(ViolationKind, u32, Option<Alloc>),
+    Bad(Found),
+}
+
+/// An allocation or a free, for the trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HeapEvent {
+    /// Object, size, colour.
+    Alloc(u32, u32, u8),
+    /// Object, colour.
+    Free(u32, u8),
 }
 
 /// Raw return addresses, deduplicated.
@@ -125,8 +134,9 @@ pub(crate) struct TagHeap {
     pub(crate) depot: StackDepot,
     /// Violations already reported: (kind, function, object).
     reported: HashSet<(ViolationKind, u64, u32)>,
-    /// The newest allocation: (object, size, colour).
-    last: (u32, u32, u8),
+    /// Allocations and frees since the last [`TagHeap::take_events`],
+    /// recorded only for a trace.
+    events: Option<Vec<HeapEvent>>,
     pub(crate) stats: TagStats,
 }
 
@@ -135,7 +145,6 @@ pub(crate) struct TagHeap {
 pub(crate) struct Found {
     pub(crate) kind: ViolationKind,
     pub(crate) address: u32,
-    pub(crate) colour: u8,
     pub(crate) alloc: Option<Alloc>,
 }
 
@@ -150,6 +159,7 @@ impl TagHeap {
         quarantine_limit: u64,
         shadow: Shadow,
         has_free: bool,
+        traced: bool,
     ) -> TagHeap {
         TagHeap {
             mode,
@@ -169,7 +179,7 @@ impl TagHeap {
             has_free,
             depot: StackDepot::default(),
             reported: HashSet::new(),
-            last: (0, 0, 0),
+            events: traced.then(Vec::new),
             stats: TagStats::default(),
         }
     }
@@ -221,8 +231,15 @@ impl TagHeap {
             return Enter::Go(TagAction::PassThrough, 0);
         }
         let refuse = |this: &mut TagHeap, v| {
-            this.busy = true;
+            this.refused();
             Enter::Go(TagAction::Return, v)
+        };
+        let bad = |this: &TagHeap, ptr: u32, (kind, alloc)| {
+            Enter::Bad(Found {
+                kind,
+                address: this.split(u64::from(ptr)).0,
+                alloc,
+            })
         };
         let (size, align, old) = match role {
             AllocRole::Malloc => (args[0], 16, None),
@@ -233,7 +250,7 @@ impl TagHeap {
             AllocRole::Realloc if args[0] == 0 => (args[1], 16, None),
             AllocRole::Realloc => match self.owner(args[0]) {
                 Ok(p) => (args[1], 16, Some(p)),
-                Err((kind, alloc)) => return Enter::Bad(kind, args[0], alloc),
+                Err(why) => return bad(self, args[0], why),
             },
             AllocRole::AlignedAlloc if !args[0].is_power_of_two() => return refuse(self, 0),
             AllocRole::AlignedAlloc => (args[1], args[0], None),
@@ -248,7 +265,7 @@ impl TagHeap {
                     self.release(p, s);
                     return refuse(self, 0);
                 }
-                Err((kind, alloc)) => return Enter::Bad(kind, args[0], alloc),
+                Err(why) => return bad(self, args[0], why),
             },
         };
         let Some(total) = Self::total(size, align) else {
@@ -273,10 +290,24 @@ impl TagHeap {
         Enter::Go(TagAction::Allocate, total)
     }
 
-    /// A bad `free` was reported and ignored: the wrapper returns.
+    /// The wrapper returns without calling the allocator (a bad `free`
+    /// reported and ignored, a request refused); it still runs
+    /// [`TagHeap::next_eviction`], which ends the call.
     pub(crate) fn refused(&mut self) -> u32 {
         self.busy = true;
         0
+    }
+
+    /// The allocations and frees since the last call (none without a
+    /// trace).
+    pub(crate) fn take_events(&mut self) -> Vec<HeapEvent> {
+        self.events.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn record(&mut self, e: HeapEvent) {
+        if let Some(events) = self.events.as_mut() {
+            events.push(e);
+        }
     }
 
     /// The module's allocator returned `result` for the pending call.
@@ -325,15 +356,17 @@ impl TagHeap {
             },
         );
         self.stats.allocations += 1;
-        self.last = (p, pend.size, colour);
+        self.record(HeapEvent::Alloc(p, pend.size, colour));
         let (p_us, size_us) = (p as usize, pend.size as usize);
         match pend.role {
             AllocRole::Calloc => mem[p_us..p_us + size_us].fill(0),
             AllocRole::Realloc => {
-                if let Some(old) = pend.old.and_then(|o| self.live.get(&o).cloned()) {
-                    let n = old.size.min(pend.size) as usize;
-                    mem.copy_within(old.p as usize..old.p as usize + n, p_us);
-                    self.release(old.p, pend.stack);
+                if let Some((old, old_size)) =
+                    pend.old.and_then(|o| Some((o, self.live.get(&o)?.size)))
+                {
+                    let n = old_size.min(pend.size) as usize;
+                    mem.copy_within(old as usize..old as usize + n, p_us);
+                    self.release(old, pend.stack);
                 }
             }
             AllocRole::PosixMemalign => {
@@ -410,6 +443,7 @@ impl TagHeap {
         };
         a.free_stack = Some(free_stack);
         self.stats.frees += 1;
+        self.record(HeapEvent::Free(a.p, a.colour));
         match self.mode {
             TagMode::Temporal | TagMode::WriteOnly => {
                 let end = align_up(u64::from(a.p) + u64::from(a.size), 16) as u32;
@@ -449,18 +483,15 @@ impl TagHeap {
         }
     }
 
-    /// Classifies a failed check of a `size`-byte access at `ptr`
-    /// (colour bits included). `None`: the access is fine after all, or
-    /// the mode does not report it.
-    pub(crate) fn classify(&self, ptr: u64, size: u32) -> Option<Found> {
-        let (a, colour) = self.split(ptr);
-        if self.shadow.allows(a, size, colour) {
-            return None;
-        }
+    /// Checks an access of `len` bytes at `ptr` (colour bits included)
+    /// and classifies its first forbidden byte. `None`: the access is
+    /// fine, or the mode does not report what is wrong with it.
+    pub(crate) fn check(&self, ptr: u64, len: u32) -> Option<Found> {
+        let (start, colour) = self.split(ptr);
+        let a = self.shadow.first_denied(start, len, colour)?;
         let found = |kind, alloc: Option<&Alloc>| Found {
             kind,
             address: a,
-            colour,
             alloc: alloc.cloned(),
         };
         let here = self.live_containing(a);
@@ -536,11 +567,6 @@ impl TagHeap {
     /// new (each is reported once).
     pub(crate) fn first_report(&mut self, kind: ViolationKind, func: u64, object: u32) -> bool {
         self.reported.insert((kind, func, object))
-    }
-
-    /// The newest allocation: (object, size, colour).
-    pub(crate) fn last_allocation(&self) -> (u32, u32, u8) {
-        self.last
     }
 }
 

@@ -66,6 +66,7 @@ pub(crate) fn instance_heap(
     shadow: Option<shadow::Shadow>,
     module_name: &str,
     has_names: bool,
+    traced: bool,
 ) -> Result<Option<Box<heap::TagHeap>>> {
     let Some(shadow) = shadow else {
         // No memory to monitor: nothing is checked.
@@ -95,6 +96,7 @@ pub(crate) fn instance_heap(
         config.quarantine_bytes,
         shadow,
         plan.has(AllocRole::Free),
+        traced,
     ))))
 }
 
@@ -121,35 +123,32 @@ pub(crate) fn enter(
         return pack(TagAction::PassThrough, 0);
     };
     let outcome = heap.enter(role, args, |depot| depot.put(stack_at(fp)));
+    trace_heap_events(store, heap);
     match outcome {
-        heap::Enter::Go(action, v) => {
-            if role == AllocRole::Free && action == TagAction::Return && args[0] != 0 {
-                if let Some(t) = store.tag_trace.as_mut() {
-                    let (p, c) = heap.split(u64::from(args[0]));
-                    t.free(p, c);
-                }
-            }
-            pack(action, v)
-        }
-        heap::Enter::Bad(kind, ptr, alloc) => {
-            let (address, colour) = heap.split(u64::from(ptr));
-            let found = heap::Found {
-                kind,
-                address,
-                colour,
-                alloc,
-            };
-            let mut frames = Vec::new();
-            frames.extend(backtrace::frames_of(&stack_at(fp)));
+        heap::Enter::Go(action, v) => pack(action, v),
+        heap::Enter::Bad(found) => {
+            let frames = backtrace::frames_of(&stack_at(fp));
             let site = frames.first().and_then(|f| f.wasm_offset).unwrap_or(0);
             let func = frames.first().map(|f| f.func_index);
-            let stop = report(store, inst, found, None, frames, func, u64::from(site));
-            if stop {
+            if report(store, inst, found, None, frames, func, u64::from(site)) {
                 pack(TagAction::Trap, 0)
             } else {
                 let heap = inst.tags.as_deref_mut().expect("checked above");
                 pack(TagAction::Return, heap.refused())
             }
+        }
+    }
+}
+
+/// Writes the heap's allocations and frees to the trace.
+fn trace_heap_events(store: &mut StoreOpaque, heap: &mut heap::TagHeap) {
+    let Some(t) = store.tag_trace.as_mut() else {
+        return;
+    };
+    for e in heap.take_events() {
+        match e {
+            heap::HeapEvent::Alloc(p, size, colour) => t.alloc(p, size, colour),
+            heap::HeapEvent::Free(p, colour) => t.free(p, colour),
         }
     }
 }
@@ -162,13 +161,8 @@ pub(crate) fn exit(store: &mut StoreOpaque, inst: &mut InstanceData, result: u32
     let Some(heap) = inst.tags.as_deref_mut() else {
         return result;
     };
-    let before = heap.stats.allocations;
     let r = heap.exit(result, mem.data_in_mut(store).bytes_mut());
-    if heap.stats.allocations != before {
-        if let Some(t) = store.tag_trace.as_mut() {
-            t.alloc(heap.last_allocation());
-        }
-    }
+    trace_heap_events(store, heap);
     r
 }
 
@@ -180,36 +174,9 @@ pub(crate) fn evict(inst: &mut InstanceData) -> u64 {
         .map_or(u64::MAX, u64::from)
 }
 
-/// [`walmart_jit::vmctx::Builtin::TagViolation`]: non-zero stops the guest.
-pub(crate) fn violation(
-    store: &mut StoreOpaque,
-    inst: &mut InstanceData,
-    ptr: u64,
-    size_write: u32,
-    func: u32,
-    offset: u32,
-    fp: u64,
-) -> u32 {
-    let Some(heap) = inst.tags.as_deref() else {
-        return 0;
-    };
-    let (size, write) = (size_write & 0xff, size_write & 0x100 != 0);
-    let Some(found) = heap.classify(ptr, size) else {
-        return 0;
-    };
-    let (address, _) = heap.split(ptr);
-    let access = TagAccess {
-        write,
-        address,
-        size,
-        colour: found.colour,
-    };
-    report_access(store, inst, found, access, func, offset, fp)
-}
-
-/// [`walmart_jit::vmctx::Builtin::TagRange`]: non-zero stops the guest.
+/// [`walmart_jit::vmctx::Builtin::TagCheck`]: non-zero stops the guest.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn range(
+pub(crate) fn check(
     store: &mut StoreOpaque,
     inst: &mut InstanceData,
     ptr: u64,
@@ -222,22 +189,18 @@ pub(crate) fn range(
     let Some(heap) = inst.tags.as_deref() else {
         return 0;
     };
-    let (a, colour) = heap.split(ptr);
-    let Ok(len32) = u32::try_from(len) else {
+    let Ok(size) = u32::try_from(len) else {
         // Out of bounds: the operation traps.
         return 0;
     };
-    let Some(bad) = heap.shadow.first_denied(a, len32, colour) else {
+    let Some(found) = heap.check(ptr, size) else {
         return 0;
     };
-    let colour_bits = ptr & !u64::from(walmart_jit::vmctx::TAG_ADDR_MASK);
-    let Some(found) = heap.classify(colour_bits | u64::from(bad), 1) else {
-        return 0;
-    };
+    let (address, colour) = heap.split(ptr);
     let access = TagAccess {
         write,
-        address: a,
-        size: len32,
+        address,
+        size,
         colour,
     };
     report_access(store, inst, found, access, func, offset, fp)

@@ -114,7 +114,7 @@ impl Shadow {
     /// Whether a `size`-byte access at `a` with pointer colour `colour`
     /// passes: the rule generated code applies to stores (loads may also
     /// read an aligned word on past a string's end).
-    pub(crate) fn allows(&self, a: u32, size: u32, colour: u8) -> bool {
+    fn allows(&self, a: u32, size: u32, colour: u8) -> bool {
         let last = a.saturating_add(size.max(1) - 1);
         let (s1, s2) = (self.byte(a), self.byte(last));
         let valid = s2 & 15;
@@ -122,8 +122,8 @@ impl Shadow {
     }
 
     /// The first byte of `[a, a + len)` that may not be accessed with
-    /// pointer colour `colour`, if any (bulk memory operations and host
-    /// accesses). A range past 4 GiB is left to the bounds check.
+    /// pointer colour `colour`, if any. A range past 4 GiB is left to the
+    /// bounds check.
     pub(crate) fn first_denied(&self, a: u32, len: u32, colour: u8) -> Option<u32> {
         let end = a.checked_add(len)?;
         let mut at = a;

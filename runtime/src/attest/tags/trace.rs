@@ -47,7 +47,7 @@ impl TraceWriter {
         }
     }
 
-    pub(crate) fn alloc(&mut self, (p, size, colour): (u32, u32, u8)) {
+    pub(crate) fn alloc(&mut self, p: u32, size: u32, colour: u8) {
         self.allocs += 1;
         let n = self.allocs;
         self.line(format_args!("alloc {n} {p:#x} {size} {colour}\n"));

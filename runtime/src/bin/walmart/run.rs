@@ -162,17 +162,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 .map_or(defaults.quarantine_bytes, |m| m.saturating_mul(1 << 20)),
             trace_accesses: args.trace_accesses.is_some(),
         });
-        if args.inject.is_some()
-            || args.attest_sync
-            || args.model.as_deref().is_some_and(|m| m != "none")
-        {
-            bail!("--attest-sync, --model and --inject need --attest coarse or fine");
-        }
     }
     let engine = Engine::new(&config)?;
     let attesting = args.attest != Policy::Off;
-    if !attesting
-        && (args.attest_log.is_some()
+    let hooks = matches!(args.attest, Policy::Coarse | Policy::Fine);
+    if !hooks
+        && ((args.attest_log.is_some() && !attesting)
             || args.inject.is_some()
             || args.attest_sync
             || args.model.as_deref().is_some_and(|m| m != "none"))
@@ -216,7 +211,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 sample: args.trace_sample.max(1),
             });
         }
-        if !tags {
+        if hooks {
             if let Some(cnn) = cnn_verifier(args.model.as_deref())? {
                 opts = opts.also_verify(cnn);
             }
