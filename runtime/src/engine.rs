@@ -37,6 +37,10 @@ pub struct Config {
     pub track_allocations: bool,
     /// The colour-tag monitor's settings, used under `Policy::Tags`.
     pub tags: crate::attest::tags::TagConfig,
+    /// Run the colour-tag monitor alongside `coarse` or `fine` too: its
+    /// violations label the pages they write when collecting datasets
+    /// (`walmart attest collect --policy tags`).
+    pub tags_alongside: bool,
 }
 
 impl Default for Config {
@@ -50,6 +54,7 @@ impl Default for Config {
             attest_kernel_dirty: true,
             track_allocations: false,
             tags: Default::default(),
+            tags_alongside: false,
         }
     }
 }
@@ -91,9 +96,22 @@ impl Config {
         self
     }
 
-    /// The tag monitor's settings when it runs (`Policy::Tags`).
+    /// Runs the tag monitor alongside `coarse` or `fine` (see
+    /// [`Config::tags_alongside`]).
+    pub fn tags_alongside(&mut self, on: bool) -> &mut Config {
+        self.tags_alongside = on;
+        self
+    }
+
+    /// The tag monitor's settings when it runs (`Policy::Tags`, or
+    /// alongside another policy).
     pub fn tag_monitor(&self) -> Option<&crate::attest::tags::TagConfig> {
-        (self.attest == Policy::Tags).then_some(&self.tags)
+        let on = match self.attest {
+            Policy::Tags => true,
+            Policy::Coarse | Policy::Fine => self.tags_alongside,
+            Policy::Off => false,
+        };
+        on.then_some(&self.tags)
     }
 
     /// Makes attestation synchronous (see [`Config::attest_sync`]).
@@ -177,7 +195,7 @@ impl Engine {
         let tags = config.tag_monitor();
         if tags.is_some() && !config.guarded_memory {
             return Err(Error::Usage(
-                "the `tags` policy needs guarded memory (its shadow sits at a fixed distance \
+                "the tag monitor needs guarded memory (its shadow sits at a fixed distance \
                  from the memory)"
                     .into(),
             ));

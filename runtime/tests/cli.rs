@@ -457,3 +457,79 @@ fn the_built_in_model_flags_a_real_heap_overflow() {
     assert_eq!(out.status.code(), Some(86), "{}", text(&out.stderr));
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn attest_collect_with_tags_labels_pages_real_violations_wrote() {
+    let dir = temp_dir("collect-tags");
+    let collect = |case: &str| {
+        let ds = dir.join(format!("{case}.wds"));
+        let out = walmart(&[
+            "attest",
+            "collect",
+            &fixture("tag_violations.wasm"),
+            "--policy",
+            "tags",
+            "--out",
+            ds.to_str().unwrap(),
+            "--args",
+            case,
+        ]);
+        assert!(out.status.success(), "{case}: {}", text(&out.stderr));
+        text(&out.stderr)
+    };
+    // (case, label its writes get, whether it writes out of bounds)
+    for (case, label, writes) in [
+        ("benign", None, 0),
+        ("overflow-1", Some("heap-overflow"), 1),
+        ("overflow-many", Some("heap-overflow"), 1),
+        ("underflow", Some("heap-overflow"), 1),
+        ("uaf-write", Some("use-after-free"), 1),
+        // Reads corrupt nothing; refused frees touch no memory.
+        ("uaf-read", None, 0),
+        ("double-free", None, 0),
+    ] {
+        let err = collect(case);
+        let seen: usize = err
+            .split("walmart: ")
+            .find_map(|l| l.strip_suffix(" violating write(s) seen by the tag monitor\n"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{case}: {err}"));
+        // A memset is several stores, each one violating write.
+        assert_eq!(seen > 0, writes > 0, "{case}: {err}");
+        for l in [
+            "heap-overflow",
+            "use-after-free",
+            "stack-smash",
+            "host-tamper",
+        ] {
+            assert_eq!(
+                err.contains(&format!("{l} ")),
+                Some(l) == label,
+                "{case}: {err}"
+            );
+        }
+        assert!(err.contains("benign "), "{case}: {err}");
+    }
+    // Injections pick their chunks from the monitor's heap.
+    let ds = dir.join("inject.wds");
+    let out = walmart(&[
+        "attest",
+        "collect",
+        &fixture("wordindex.wasm"),
+        "--policy",
+        "tags",
+        "--inject",
+        "heap-overflow,use-after-free",
+        "--rate",
+        "2",
+        "--out",
+        ds.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("heap-overflow ") && err.contains("0 violating write(s)"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -16,6 +16,14 @@
 //! The corruption is applied to a copy of the pages it touches, which are
 //! recorded with the attack's label; the guest's memory is not changed, so
 //! the run goes on as it would have and every page label is exact.
+//!
+//! With the colour-tag monitor alongside (`--policy tags`), real
+//! violations label pages too: each page a violating *write* touched is
+//! recorded at the next hook as the violation's attack (overflows,
+//! underflows and wild writes as `heap-overflow`, writes through dangling
+//! pointers as `use-after-free`), and is never again recorded as benign in
+//! that run, since the corruption may still be there. Violating reads
+//! change no memory and label nothing.
 
 use std::collections::BTreeMap;
 
@@ -23,7 +31,7 @@ use walmart_attest::dataset::{DatasetError, DatasetWriter, Label, Record};
 use walmart_attest::rng::Rng;
 use walmart_attest::PAGE_SIZE;
 
-use super::heap::HeapTracker;
+use super::heap::HeapView;
 
 /// Fillers attackers use: `A`/`B`/`a` padding, NOP sleds, breakpoints;
 /// the rest of a payload is addresses. Zero fill is left out on purpose:
@@ -55,6 +63,13 @@ pub struct Collector {
     seen: std::collections::HashSet<u32>,
     /// Pages recorded clean at the current hook.
     kept_now: std::collections::HashSet<u32>,
+    /// Pages real violating writes touched since the last hook, with the
+    /// attack they count as.
+    violated: BTreeMap<u32, Label>,
+    /// Pages a real violation wrote in this run: never benign again.
+    tainted: std::collections::HashSet<u32>,
+    /// Real violating writes seen.
+    pub violations: usize,
     error: Option<DatasetError>,
 }
 
@@ -87,6 +102,9 @@ impl Collector {
             skipped: 0,
             seen: Default::default(),
             kept_now: Default::default(),
+            violated: BTreeMap::new(),
+            tainted: Default::default(),
+            violations: 0,
             error: None,
         }
     }
@@ -126,17 +144,42 @@ impl Collector {
         }
     }
 
+    /// The tag monitor saw a write of the bytes `[start, end)` of the
+    /// first memory that it must not do, as the attack `label`.
+    pub(crate) fn violation(&mut self, label: Label, start: u32, end: u32) {
+        self.violations += 1;
+        if start >= end {
+            return;
+        }
+        let first = start as usize / PAGE_SIZE;
+        let last = (end as usize - 1) / PAGE_SIZE;
+        for page in first..=last {
+            self.violated.entry(page as u32).or_insert(label);
+        }
+    }
+
     /// A hook: `memory` is the first memory's bytes, `dirty` its pages
     /// written since the last hook.
     pub(crate) fn at_hook(
         &mut self,
         memory: &[u8],
         dirty: &[u32],
-        heap: &HeapTracker,
+        heap: &dyn HeapView,
         stack_pointer: Option<u32>,
     ) {
         self.kept_now.clear();
+        for (page, label) in std::mem::take(&mut self.violated) {
+            self.tainted.insert(page);
+            self.seen.insert(page);
+            let at = page as usize * PAGE_SIZE;
+            if let Some(bytes) = memory.get(at..at + PAGE_SIZE) {
+                self.write(page, label, bytes.to_vec());
+            }
+        }
         for &page in dirty {
+            if self.tainted.contains(&page) {
+                continue;
+            }
             // A page's first version is always kept: pages written once
             // per run (data segments, start-up tables) would otherwise be
             // missing from training at low `keep`.
@@ -167,7 +210,7 @@ impl Collector {
         &mut self,
         kind: Label,
         memory: &[u8],
-        heap: &HeapTracker,
+        heap: &dyn HeapView,
         sp: Option<u32>,
     ) -> Option<(usize, Vec<u8>)> {
         let len = memory.len();
@@ -213,7 +256,7 @@ impl Collector {
 
     /// Records page `page` as it is, once per hook.
     fn record_clean(&mut self, memory: &[u8], page: usize) {
-        if !self.kept_now.insert(page as u32) {
+        if self.tainted.contains(&(page as u32)) || !self.kept_now.insert(page as u32) {
             return;
         }
         let at = page * PAGE_SIZE;
@@ -268,6 +311,7 @@ fn attacker_bytes(r: &mut Rng, size: usize, memory_len: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attest::heap::HeapTracker;
     use walmart_jit::vmctx::AllocRole;
 
     #[test]
@@ -306,6 +350,39 @@ mod tests {
                 "only attacked copies differ"
             );
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn real_violations_label_their_pages_and_taint_them() {
+        let dir = std::env::temp_dir().join(format!("walmart-collect-v-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("v.wds");
+        let w = DatasetWriter::create(&path, &Default::default()).unwrap();
+        let mut c = Collector::new(w, 0, 1, vec![], 0.0, 1.0, 1000);
+        let heap = HeapTracker::default();
+        let memory = vec![7u8; 8 * 4096];
+        // A write straddling pages 2 and 3.
+        c.violation(Label::HeapOverflow, 3 * 4096 - 2, 3 * 4096 + 4);
+        c.at_hook(&memory, &[3, 5], &heap, None);
+        // Later versions of a corrupted page are not benign.
+        c.at_hook(&memory, &[2, 3, 6], &heap, None);
+        c.violation(Label::UseAfterFree, 6 * 4096 + 8, 6 * 4096 + 9);
+        c.at_hook(&memory, &[6], &heap, None);
+        let w = c.finish().unwrap();
+        w.finish().unwrap();
+        let d = walmart_attest::dataset::Dataset::load(&path).unwrap();
+        let pages: Vec<(u32, Label)> = d.records.iter().map(|r| (r.page, r.label)).collect();
+        assert_eq!(
+            pages,
+            [
+                (2, Label::HeapOverflow),
+                (3, Label::HeapOverflow),
+                (5, Label::Benign),
+                (6, Label::Benign),
+                (6, Label::UseAfterFree),
+            ]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

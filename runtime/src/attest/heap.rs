@@ -134,6 +134,35 @@ impl HeapTracker {
     }
 }
 
+/// Live and freed heap objects, as dataset collection's injected attacks
+/// pick them: from the allocator interposition ([`HeapTracker`]) or from
+/// the tag monitor's heap when it owns the allocator calls.
+pub(crate) trait HeapView {
+    /// Number of live objects.
+    fn live_count(&self) -> usize;
+    /// The `i`th live object as `(address, size)`, in address order.
+    fn nth_live(&self, i: usize) -> Option<(u32, u32)>;
+    /// Number of freed objects known.
+    fn freed_count(&self) -> usize;
+    /// The `i`th freed object as `(address, size)`, in address order.
+    fn nth_freed(&self, i: usize) -> Option<(u32, u32)>;
+}
+
+impl HeapView for HeapTracker {
+    fn live_count(&self) -> usize {
+        HeapTracker::live_count(self)
+    }
+    fn nth_live(&self, i: usize) -> Option<(u32, u32)> {
+        HeapTracker::nth_live(self, i)
+    }
+    fn freed_count(&self) -> usize {
+        HeapTracker::freed_count(self)
+    }
+    fn nth_freed(&self, i: usize) -> Option<(u32, u32)> {
+        HeapTracker::nth_freed(self, i)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -126,7 +126,7 @@ pub(crate) struct AttestSession {
     protected: bool,
     dirty: Vec<(u32, u32)>,
     inject: Option<HostTamperInjector>,
-    collector: Option<Arc<std::sync::Mutex<super::collect::Collector>>>,
+    pub(crate) collector: Option<Arc<std::sync::Mutex<super::collect::Collector>>>,
     /// Pages written by the injector: (memory, page).
     pub(crate) injected: Vec<(u32, u32)>,
     worker: Option<JoinHandle<()>>,
@@ -273,10 +273,16 @@ fn collect_at_hook(
                 && g.ty.mutability() == crate::types::Mutability::Var
         })
         .map(|g| u32::from_le_bytes(g.cell.bytes[..4].try_into().expect("4 bytes")));
+    // The tag monitor owns the allocator calls when it runs.
+    let heap: &dyn super::heap::HeapView =
+        match store.instances.first().and_then(|i| i.tags.as_deref()) {
+            Some(tags) => tags,
+            None => &store.heap,
+        };
     collector
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .at_hook(m.bytes(), &pages, &store.heap, sp);
+        .at_hook(m.bytes(), &pages, heap, sp);
 }
 
 /// Copies `dirty` pages (as many as the ring takes) and some audit pages

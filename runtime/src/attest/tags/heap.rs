@@ -140,6 +140,28 @@ pub(crate) struct TagHeap {
     pub(crate) stats: TagStats,
 }
 
+impl crate::attest::heap::HeapView for TagHeap {
+    fn live_count(&self) -> usize {
+        self.live.len()
+    }
+    fn nth_live(&self, i: usize) -> Option<(u32, u32)> {
+        self.live.values().nth(i).map(|a| (a.p, a.size))
+    }
+    fn freed_count(&self) -> usize {
+        self.freed.len()
+    }
+    /// `None` for a freed object whose memory is live again.
+    fn nth_freed(&self, i: usize) -> Option<(u32, u32)> {
+        let a = self.freed.values().nth(i)?;
+        let reused = self
+            .live
+            .range(..a.hi)
+            .next_back()
+            .is_some_and(|(_, l)| l.hi > a.lo);
+        (!reused).then_some((a.p, a.size))
+    }
+}
+
 /// A classified violation.
 #[derive(Debug)]
 pub(crate) struct Found {

@@ -11,6 +11,7 @@ pub(crate) mod heap;
 pub(crate) mod shadow;
 pub(crate) mod trace;
 
+use walmart_attest::dataset::Label;
 use walmart_attest::{
     Event, EventKind, HookKind, HookSite, OnDetect, TagAccess, TagAllocation, TagColours, TagMode,
     TagReport, ViolationKind,
@@ -203,7 +204,30 @@ pub(crate) fn check(
         size,
         colour,
     };
+    if write {
+        label_for_collection(store, &found, &access);
+    }
     report_access(store, inst, found, access, func, offset, fp)
+}
+
+/// Hands a violating write to the dataset collector, if one runs: the
+/// pages from its first forbidden byte to its end are corrupted for real.
+fn label_for_collection(store: &StoreOpaque, found: &heap::Found, access: &TagAccess) {
+    let Some(c) = store.attest.as_deref().and_then(|s| s.collector.as_ref()) else {
+        return;
+    };
+    let label = match found.kind {
+        ViolationKind::UseAfterFree => Label::UseAfterFree,
+        // Double and invalid frees are refused before they touch memory.
+        ViolationKind::DoubleFree | ViolationKind::InvalidFree => return,
+        ViolationKind::Overflow | ViolationKind::Underflow | ViolationKind::Wild => {
+            Label::HeapOverflow
+        }
+    };
+    let end = access.address.saturating_add(access.size);
+    c.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .violation(label, found.address, end);
 }
 
 /// Reports a failed access check made at `offset` in function `func`

@@ -32,8 +32,10 @@ pub struct CollectArgs {
     /// (and `{}` in --args replaced by the file's name, DIR preopened as `.`).
     #[arg(long, value_name = "DIR")]
     inputs: Option<PathBuf>,
-    /// Attestation policy whose hooks take the snapshots.
-    #[arg(long, value_name = "coarse|fine", default_value = "fine")]
+    /// Attestation policy whose hooks take the snapshots. `tags`: fine
+    /// hooks with the colour-tag monitor alongside, whose real violating
+    /// writes label the pages they touch.
+    #[arg(long, value_name = "coarse|fine|tags", default_value = "fine")]
     policy: Policy,
     /// Synchronous hooks: every hook after a write snapshots (more pages).
     #[arg(long)]
@@ -118,8 +120,8 @@ pub fn run(cmd: AttestCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
-    if !matches!(a.policy, Policy::Coarse | Policy::Fine) {
-        bail!("--policy {}: collect takes coarse or fine", a.policy);
+    if a.policy == Policy::Off {
+        bail!("--policy off: collect takes coarse, fine or tags");
     }
     if !(0.0..=1.0).contains(&a.keep) {
         bail!("--keep {}: a share from 0 to 1", a.keep);
@@ -130,9 +132,13 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
     if a.inject.contains(&Label::Benign) {
         bail!("--inject benign: name attacks (heap-overflow, use-after-free, stack-smash, host-tamper)");
     }
+    // `tags` labels with the monitor; the snapshots come from fine hooks.
+    let tags = a.policy == Policy::Tags;
+    let hooks = if tags { Policy::Fine } else { a.policy };
     let mut config = Config::new();
     config
-        .attest(a.policy)
+        .attest(hooks)
+        .tags_alongside(tags)
         .attest_sync(a.sync)
         .track_allocations(true);
     let engine = Engine::new(&config)?;
@@ -159,7 +165,11 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        policy: a.policy.to_string(),
+        policy: if tags {
+            "fine, labelled by the tag monitor".into()
+        } else {
+            a.policy.to_string()
+        },
         groups: inputs
             .iter()
             .map(|i| match i {
@@ -167,11 +177,16 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
                 None => format!("no input, seed {}", a.seed),
             })
             .collect(),
-        heap_source: "allocator interposition (malloc/free/calloc/realloc by name)".into(),
+        heap_source: if tags {
+            "the tag monitor's allocator wrappers".into()
+        } else {
+            "allocator interposition (malloc/free/calloc/realloc by name)".into()
+        },
     };
     let mut writer = Some(DatasetWriter::create(&a.out, &meta).map_err(|e| anyhow!("{e}"))?);
     let mut totals = std::collections::BTreeMap::<Label, usize>::new();
     let mut heap_events = 0;
+    let mut violations = 0;
     for (group, input) in inputs.iter().enumerate() {
         let collector = Arc::new(Mutex::new(Collector::new(
             writer.take().expect("writer returned after each run"),
@@ -213,8 +228,12 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
             Err(e) => bail!("{} on {}: {e}", a.app.display(), describe(input.as_deref())),
         }
         store.finish_attestation()?;
-        heap_events += store.heap().events;
+        heap_events += match store.tag_stats() {
+            Some(t) => t.allocations + t.frees,
+            None => store.heap().events,
+        };
         let mut c = collector.lock().unwrap_or_else(|e| e.into_inner());
+        violations += c.violations;
         for (l, n) in &c.counts {
             *totals.entry(*l).or_default() += n;
         }
@@ -235,6 +254,9 @@ fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         a.out.display(),
         counts.join(", ")
     );
+    if tags {
+        eprintln!("walmart: {violations} violating write(s) seen by the tag monitor");
+    }
     if heap_events == 0
         && a.inject
             .iter()
