@@ -195,7 +195,7 @@ impl Engine {
         let tags = config.tag_monitor();
         if tags.is_some() && !config.guarded_memory {
             return Err(Error::Usage(
-                "the tag monitor needs guarded memory (its shadow sits at a fixed distance \
+                "the tag monitor (`tags`) needs guarded memory (its shadow sits at a fixed distance \
                  from the memory)"
                     .into(),
             ));
