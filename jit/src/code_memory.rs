@@ -266,6 +266,27 @@ pub fn is_jit_code(pc: usize) -> bool {
     with_code(pc, |_| Some(())).is_some()
 }
 
+/// Runs `f` with a test of whether an address lies in generated code,
+/// taking the registry's lock once for many tests (a stack walk) and
+/// trying the last module hit first: a walk's frames are mostly in one.
+pub fn with_jit_code_test<R>(f: impl FnOnce(&mut dyn FnMut(usize) -> bool) -> R) -> R {
+    let map = registry().read().unwrap_or_else(|e| e.into_inner());
+    let mut last: Option<&CodeMemory> = None;
+    let mut test = |pc: usize| {
+        if last.is_some_and(|c| c.contains(pc)) {
+            return true;
+        }
+        match map.range(..=pc).next_back() {
+            Some((_, code)) if code.contains(pc) => {
+                last = Some(code);
+                true
+            }
+            _ => false,
+        }
+    };
+    f(&mut test)
+}
+
 /// The trap recorded at `pc`, if `pc` is a trap site in generated code.
 pub fn lookup_trap(pc: usize) -> Option<TrapKind> {
     with_code(pc, |code| {

@@ -162,6 +162,10 @@ impl Compiler {
             // Placed where `hooks::hook_trampoline_index` says.
             functions.push(self.hook_trampoline()?);
         }
+        if self.config.tags.is_some() {
+            // Placed where `tags::tag_check_trampoline_index` says.
+            functions.push(self.tag_check_trampoline()?);
+        }
         let names = DebugNames {
             module: info.name.clone(),
             funcs: info.func_names.clone(),
@@ -282,6 +286,22 @@ impl Compiler {
         let mut fctx = FunctionBuilderContext::new();
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
         translate::hooks::build_hook_trampoline(&mut b, ptr, self.isa.default_call_conv());
+        b.finalize(self.isa.frontend_config());
+        self.finish_function(&mut ctx, None, 0)
+    }
+
+    /// Compiles the tag check trampoline of a module (see
+    /// [`translate::tags::build_tag_check_trampoline`]).
+    fn tag_check_trampoline(&self) -> Result<CompiledFunction, CompileError> {
+        let ptr = self.isa.pointer_type();
+        let mut ctx = Context::new();
+        ctx.func = ir::Function::with_name_signature(
+            UserFuncName::default(),
+            translate::tags::tag_check_trampoline_signature(ptr),
+        );
+        let mut fctx = FunctionBuilderContext::new();
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        translate::tags::build_tag_check_trampoline(&mut b, ptr, self.isa.default_call_conv());
         b.finalize(self.isa.frontend_config());
         self.finish_function(&mut ctx, None, 0)
     }

@@ -11,6 +11,7 @@
 //!  | builtins  ---------------------+-> [usize; Builtin::COUNT] (extern "C" fns)
 //!  | instance  ---------------------+-> the runtime's instance record
 //!  | attest    ---------------------+-> VMAttestState { armed } of the store, or null
+//!  | tag stop                       |   the tag check trampoline's last answer
 //!  +--------------------------------+ HEADER
 //!  | memories[m]: *mut VMMemory     |   base + length of every memory (imported too)
 //!  | tables[t]:   *mut VMTable      |   base + length of every table
@@ -49,7 +50,10 @@ pub const BUILTINS: i32 = 16;
 pub const INSTANCE: i32 = 24;
 /// Offset of the attestation state pointer.
 pub const ATTEST: i32 = 32;
-const HEADER: u32 = 40;
+/// Offset of the word where the tag check trampoline leaves
+/// [`Builtin::TagCheck`]'s answer (non-zero: stop the guest).
+pub const TAG_STOP: i32 = 40;
+const HEADER: u32 = 48;
 
 /// A linear memory as generated code sees it.
 #[repr(C)]

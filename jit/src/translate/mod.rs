@@ -169,6 +169,9 @@ pub struct FuncTranslator<'a, 'b> {
     /// Loads and stores get the tag monitor's checks (not in the
     /// allocator's own code).
     pub(crate) tag_checks: bool,
+    /// Accesses the tag check already covers in the current straight-line
+    /// run (see [`Self::heap_access`]).
+    pub(crate) tag_checked: Vec<tags::CheckedRange>,
 }
 
 /// Translates the body of defined function `func_index` into IR.
@@ -254,6 +257,7 @@ pub fn translate_function(
         tag_checks: env.config.tags.is_some()
             && !allocator_body
             && !env.tag_plan.is_some_and(|p| p.exempt.contains(&func_index)),
+        tag_checked: Vec::new(),
     };
     t.push_function_frame(sig);
     t.function_hook(vmctx::HookPoint::Entry);
@@ -340,8 +344,9 @@ impl FuncTranslator<'_, '_> {
         returns: &[ir::Type],
         args: &[Value],
     ) -> Vec<Value> {
-        // The runtime may look at the dirty bitmap.
+        // The runtime may look at the dirty bitmap, and change the shadow.
         self.flush_marks();
+        self.tag_checked.clear();
         call_builtin(
             &mut self.builder,
             self.env,
@@ -374,10 +379,12 @@ impl FuncTranslator<'_, '_> {
             | O::BrTable { .. }
             | O::Return => {
                 self.flush_marks();
+                self.tag_checked.clear();
                 self.translate_control(op)
             }
             O::Call { .. } | O::CallIndirect { .. } => {
                 self.flush_marks();
+                self.tag_checked.clear();
                 self.translate_call(op)
             }
             O::LocalGet { .. }

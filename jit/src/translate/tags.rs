@@ -16,6 +16,7 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     self, types, BlockArg, Function, InstBuilder, MemFlagsData, UserFuncName, Value,
 };
+use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use wasmparser::{BinaryReader, FunctionBody, Operator};
 
@@ -36,6 +37,21 @@ pub struct TagCodegen {
     pub check_loads: bool,
     /// Every checked access is also reported to the runtime (`--trace`).
     pub trace_accesses: bool,
+}
+
+/// Bytes `[lo, hi)` past a Wasm address value that a check in the current
+/// straight-line run has covered: until a branch or a call (the only ways
+/// the runtime can recolour memory), another access within them through
+/// the same value needs no check of its own (`x[i] += y` checks once).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CheckedRange {
+    index: Value,
+    lo: u64,
+    hi: u64,
+    /// Checked as a store: covers loads too, which are checked no less
+    /// strictly (a load may also read on to the end of a partly used
+    /// granule, see [`FuncTranslator::tag_check`]).
+    write: bool,
 }
 
 /// The module's allocator as the tag monitor wraps it.
@@ -264,6 +280,67 @@ pub(crate) fn build_wrapper(
     f
 }
 
+/// Where a module's tag check trampoline sits: right after the hook
+/// trampoline, or where that would be without function hooks.
+pub(crate) fn tag_check_trampoline_index(env: &ModuleEnv<'_>) -> u32 {
+    super::hooks::hook_trampoline_index(env) + u32::from(env.config.attest.function_hooks)
+}
+
+/// The tag check trampoline's signature, `(vmctx, address, len | write <<
+/// 63, func << 32 | offset, frame pointer)`, with a convention that
+/// preserves every register at the call site. A plain call on the cold
+/// path would make every value live across a check (float values above
+/// all, whose registers are all caller-saved) spill around it on the hot
+/// path too: matmul ran 6x slower than without checks.
+pub(crate) fn tag_check_trampoline_signature(pointer_type: ir::Type) -> ir::Signature {
+    let mut sig = ir::Signature::new(CallConv::PreserveAll);
+    sig.params.push(ir::AbiParam::new(pointer_type));
+    sig.params.extend([ir::AbiParam::new(types::I64); 4]);
+    sig
+}
+
+/// The body of the tag check trampoline: unpacks its arguments, calls
+/// [`Builtin::TagCheck`] with the platform convention and leaves its
+/// answer at [`vmctx::TAG_STOP`].
+pub(crate) fn build_tag_check_trampoline(
+    b: &mut FunctionBuilder<'_>,
+    pointer_type: ir::Type,
+    host_call_conv: CallConv,
+) {
+    use types::{I32, I64};
+    let block = b.create_block();
+    b.append_block_params_for_function_params(block);
+    b.switch_to_block(block);
+    b.seal_block(block);
+    let p = b.block_params(block).to_vec();
+    let (vmctx, at, len_write, site, fp) = (p[0], p[1], p[2], p[3], p[4]);
+    let len = b.ins().band_imm_s(len_write, i64::MAX);
+    let write = b.ins().ushr_imm_s(len_write, 63);
+    let write = b.ins().ireduce(I32, write);
+    let func = b.ins().ushr_imm_s(site, 32);
+    let func = b.ins().ireduce(I32, func);
+    let offset = b.ins().ireduce(I32, site);
+    let fixed = super::vm_flags().with_readonly().with_can_move();
+    let table = b.ins().load(pointer_type, fixed, vmctx, vmctx::BUILTINS);
+    let check = b
+        .ins()
+        .load(pointer_type, fixed, table, 8 * Builtin::TagCheck as i32);
+    let mut sig = ir::Signature::new(host_call_conv);
+    sig.params.push(ir::AbiParam::new(pointer_type));
+    for t in [I64, I64, I32, I32, I32, I64] {
+        sig.params.push(ir::AbiParam::new(t));
+    }
+    sig.returns.push(ir::AbiParam::new(I32));
+    let sig = b.import_signature(sig);
+    let call = b
+        .ins()
+        .call_indirect(sig, check, &[vmctx, at, len, write, func, offset, fp]);
+    let stop = b.inst_results(call)[0];
+    b.ins()
+        .store(super::vm_flags(), stop, vmctx, vmctx::TAG_STOP);
+    b.ins().return_(&[]);
+}
+
 impl FuncTranslator<'_, '_> {
     /// The monitor's settings when it watches memory `mem`: memory 0,
     /// guarded (its shadow sits at a fixed bias from its base).
@@ -298,8 +375,27 @@ impl FuncTranslator<'_, '_> {
             index
         };
         let addr = self.heap_addr(mem, index, offset, size);
-        if self.tag_checks && (write || t.check_loads) {
+        let end = offset + u64::from(size);
+        // The check's own blocks make a local read after it a block
+        // parameter that the frontend then resolves to an alias.
+        let dfg = &self.builder.func.dfg;
+        let tagged = dfg.resolve_aliases(tagged);
+        // A trace wants every access.
+        let covered = !t.trace_accesses
+            && self.tag_checked.iter().any(|c| {
+                dfg.resolve_aliases(c.index) == tagged
+                    && c.lo <= offset
+                    && end <= c.hi
+                    && (c.write || !write)
+            });
+        if self.tag_checks && (write || t.check_loads) && !covered {
             self.tag_check(addr, tagged, offset, size, write, t.pointer_colours);
+            self.tag_checked.push(CheckedRange {
+                index: tagged,
+                lo: offset,
+                hi: end,
+                write,
+            });
             if t.trace_accesses {
                 let at = self.wasm_address(tagged, offset);
                 let sw = self
@@ -343,16 +439,39 @@ impl FuncTranslator<'_, '_> {
     /// bits included; [`Builtin::TagCheck`]) and traps if it says so.
     fn call_tag_check(&mut self, at: Value, len: Value, write: bool) {
         use types::{I32, I64};
-        let w = self.builder.ins().iconst(I32, i64::from(write));
-        let func = self.builder.ins().iconst(I32, i64::from(self.func_index));
-        let off = self.builder.ins().iconst(I32, i64::from(self.offset));
+        // The runtime may look at the dirty bitmap.
+        self.flush_marks();
+        let len_write = if write {
+            self.builder.ins().bor_imm_s(len, i64::MIN)
+        } else {
+            len
+        };
+        let site = (u64::from(self.func_index) << 32) | u64::from(self.offset);
+        let site = self.builder.ins().iconst(I64, site as i64);
         let fp = self.builder.ins().get_frame_pointer(I64);
-        let stop = self.call_builtin(
-            Builtin::TagCheck,
-            &[I64, I64, I32, I32, I32, I64],
-            &[I32],
-            &[at, len, w, func, off, fp],
-        )[0];
+        let signature = self
+            .builder
+            .import_signature(tag_check_trampoline_signature(self.env.pointer_type));
+        let name = self
+            .builder
+            .func
+            .declare_imported_user_function(ir::UserExternalName::new(
+                0,
+                tag_check_trampoline_index(self.env),
+            ));
+        let callee = self.builder.import_function(ir::ExtFuncData {
+            name: ir::ExternalName::user(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
+        self.builder
+            .ins()
+            .call(callee, &[self.vmctx, at, len_write, site, fp]);
+        let stop = self
+            .builder
+            .ins()
+            .load(I32, super::vm_flags(), self.vmctx, vmctx::TAG_STOP);
         self.trap_if(stop, TrapKind::AttestationViolation);
     }
 

@@ -32,26 +32,35 @@ pub fn frames_of(returns: &[usize]) -> Vec<Frame> {
 /// from `fp` (a frame of generated code), at most `max`, innermost first.
 pub fn return_addresses(fp: usize, max: usize) -> Vec<usize> {
     let mut out = Vec::new();
-    let mut fp = fp;
-    // Bounded: a corrupted chain must not loop forever.
-    for _ in 0..max {
-        if fp == 0 || !fp.is_multiple_of(8) {
-            break;
-        }
-        // SAFETY: fp is the frame pointer of a frame of generated code
-        // (checked below for each step), which stores the caller's frame
-        // pointer and the return address at these slots.
-        let (next_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
-        if !walmart_jit::is_jit_code(ret) {
-            break;
-        }
-        out.push(ret);
-        if next_fp <= fp {
-            break;
-        }
-        fp = next_fp;
-    }
+    walk_return_addresses(fp, max, |ret| out.push(ret));
     out
+}
+
+/// Hands `each` the return addresses of up to `max` frames of generated
+/// code, innermost first, from frame pointer `fp` (see
+/// [`return_addresses`]); allocates nothing.
+pub fn walk_return_addresses(fp: usize, max: usize, mut each: impl FnMut(usize)) {
+    let mut fp = fp;
+    walmart_jit::with_jit_code_test(|is_jit_code| {
+        // Bounded: a corrupted chain must not loop forever.
+        for _ in 0..max {
+            if fp == 0 || !fp.is_multiple_of(8) {
+                break;
+            }
+            // SAFETY: fp is the frame pointer of a frame of generated code
+            // (checked below for each step), which stores the caller's
+            // frame pointer and the return address at these slots.
+            let (next_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+            if !is_jit_code(ret) {
+                break;
+            }
+            each(ret);
+            if next_fp <= fp {
+                break;
+            }
+            fp = next_fp;
+        }
+    });
 }
 
 /// One frame as wasmtime prints it, without the index:

@@ -12,7 +12,7 @@
 //! `lo` and `hi` are granule-aligned; `[lo, hi)` is what the monitor
 //! paints and, when the chunk goes back to the allocator, clears.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{btree_map, BTreeMap, HashSet, VecDeque};
 
 use walmart_attest::{TagMode, ViolationKind};
 use walmart_jit::vmctx::{AllocRole, TagAction, TAG_ADDR_MASK, TAG_COLOUR_SHIFT};
@@ -81,18 +81,21 @@ pub(crate) enum HeapEvent {
 /// Raw return addresses, deduplicated.
 #[derive(Default)]
 pub(crate) struct StackDepot {
-    ids: HashMap<Vec<usize>, u32>,
-    stacks: Vec<Vec<usize>>,
+    // Every allocation and free looks its stack up: a fast hash matters
+    // (addresses come from generated code, not from the guest).
+    ids: rustc_hash::FxHashMap<Box<[usize]>, u32>,
+    stacks: Vec<Box<[usize]>>,
 }
 
 impl StackDepot {
-    pub(crate) fn put(&mut self, stack: Vec<usize>) -> u32 {
-        if let Some(id) = self.ids.get(&stack) {
+    /// The id of `stack`, stored on first sight.
+    pub(crate) fn put(&mut self, stack: &[usize]) -> u32 {
+        if let Some(id) = self.ids.get(stack) {
             return *id;
         }
         let id = self.stacks.len() as u32;
-        self.stacks.push(stack.clone());
-        self.ids.insert(stack, id);
+        self.stacks.push(stack.into());
+        self.ids.insert(stack.into(), id);
         id
     }
 
@@ -281,14 +284,27 @@ impl TagHeap {
             }
             AllocRole::PosixMemalign => (args[2], args[1], None),
             AllocRole::Free if args[0] == 0 => return refuse(self, 0),
-            AllocRole::Free => match self.owner(args[0]) {
-                Ok(p) => {
-                    let s = stack(&mut self.depot);
-                    self.release(p, s);
-                    return refuse(self, 0);
+            AllocRole::Free => {
+                // The common case in one map lookup: a live object freed
+                // through its own pointer.
+                let (p, colour) = self.split(u64::from(args[0]));
+                if let btree_map::Entry::Occupied(e) = self.live.entry(p) {
+                    if !self.pointer || e.get().colour == colour {
+                        let a = e.remove();
+                        let s = stack(&mut self.depot);
+                        self.retire(a, s);
+                        return refuse(self, 0);
+                    }
                 }
-                Err(why) => return bad(self, args[0], why),
-            },
+                match self.owner(args[0]) {
+                    Ok(p) => {
+                        let s = stack(&mut self.depot);
+                        self.release(p, s);
+                        return refuse(self, 0);
+                    }
+                    Err(why) => return bad(self, args[0], why),
+                }
+            }
         };
         let Some(total) = Self::total(size, align) else {
             let err = if role == AllocRole::PosixMemalign {
@@ -460,9 +476,13 @@ impl TagHeap {
     /// Frees live object `p`: poisons and quarantines it, or hands it
     /// straight back, as the mode says.
     fn release(&mut self, p: u32, free_stack: u32) {
-        let Some(mut a) = self.live.remove(&p) else {
-            return;
-        };
+        if let Some(a) = self.live.remove(&p) {
+            self.retire(a, free_stack);
+        }
+    }
+
+    /// Frees object `a`, already out of the live map.
+    fn retire(&mut self, mut a: Alloc, free_stack: u32) {
         a.free_stack = Some(free_stack);
         self.stats.frees += 1;
         self.record(HeapEvent::Free(a.p, a.colour));

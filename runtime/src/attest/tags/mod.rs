@@ -107,6 +107,18 @@ fn stack_at(fp: u64) -> Vec<usize> {
     backtrace::return_addresses(fp as usize, STACK_FRAMES)
 }
 
+/// The depot id of the stack whose innermost Wasm frame has frame
+/// pointer `fp`, walked without allocating (every allocation and free).
+fn stack_id(depot: &mut heap::StackDepot, fp: u64) -> u32 {
+    let mut buf = [0usize; STACK_FRAMES];
+    let mut n = 0;
+    backtrace::walk_return_addresses(fp as usize, STACK_FRAMES, |ret| {
+        buf[n] = ret;
+        n += 1;
+    });
+    depot.put(&buf[..n])
+}
+
 fn lines(frames: &[backtrace::Frame]) -> Vec<String> {
     frames.iter().map(backtrace::frame_line).collect()
 }
@@ -123,7 +135,7 @@ pub(crate) fn enter(
     let (Some(role), Some(heap)) = (AllocRole::from_u32(role), inst.tags.as_deref_mut()) else {
         return pack(TagAction::PassThrough, 0);
     };
-    let outcome = heap.enter(role, args, |depot| depot.put(stack_at(fp)));
+    let outcome = heap.enter(role, args, |depot| stack_id(depot, fp));
     trace_heap_events(store, heap);
     match outcome {
         heap::Enter::Go(action, v) => pack(action, v),
