@@ -72,10 +72,17 @@ pub struct VMMemory {
     /// granule of native address `addr` at `tags[addr >> 4]`. Null
     /// without the tag monitor.
     pub tags: *mut u8,
+    /// Native address of the lowest granule the tag monitor ever coloured
+    /// (`u64::MAX` before the first allocation). Below it the shadow is
+    /// all zero: static data and the C stack lie under the heap, and
+    /// their accesses skip the shadow under memory colours.
+    pub tag_floor: u64,
 }
 
 /// Offset of [`VMMemory::tags`].
 pub const MEMORY_TAGS: i32 = 24;
+/// Offset of [`VMMemory::tag_floor`].
+pub const MEMORY_TAG_FLOOR: i32 = 32;
 /// log2 of the tag granule.
 pub const TAG_GRANULE_SHIFT: u32 = 4;
 /// Bytes of memory one shadow byte describes.

@@ -98,6 +98,7 @@ impl MemoryData {
                 length: 0,
                 dirty: std::ptr::null_mut(),
                 tags: std::ptr::null_mut(),
+                tag_floor: u64::MAX,
             },
             reserved,
             ty,

@@ -481,9 +481,9 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().iadd_imm_s(wide, offset as i64)
     }
 
-    /// The inline check: two shadow loads and one compare on the fast
-    /// path; a cold block for partly used granules; a colder one calling
-    /// [`Builtin::TagCheck`].
+    /// The inline check: under memory colours, one compare with the heap's
+    /// floor; then two shadow loads and one compare; a cold block for
+    /// partly used granules; a colder one calling [`Builtin::TagCheck`].
     fn tag_check(
         &mut self,
         addr: Value,
@@ -493,9 +493,64 @@ impl FuncTranslator<'_, '_> {
         write: bool,
         pointer_colours: bool,
     ) {
-        use types::{I32, I64};
         // The branches below end straight-line runs of store marks.
         self.flush_marks();
+        let last = if size == 1 {
+            addr
+        } else {
+            self.builder.ins().iadd_imm_s(addr, i64::from(size - 1))
+        };
+        let cont = self.builder.create_block();
+        if !pointer_colours {
+            // Static data and the C stack lie below the heap, where no
+            // granule is ever coloured: one compare instead of the shadow.
+            // (A coloured pointer down there is itself a violation, so
+            // pointer colours always look.)
+            let def = self.memory_def(0);
+            let floor = self.builder.ins().load(
+                types::I64,
+                super::vm_flags(),
+                def,
+                vmctx::MEMORY_TAG_FLOOR,
+            );
+            let below = self
+                .builder
+                .ins()
+                .icmp(IntCC::UnsignedLessThan, last, floor);
+            let heap = self.builder.create_block();
+            self.builder.ins().brif(below, cont, &[], heap, &[]);
+            self.builder.switch_to_block(heap);
+            self.builder.seal_block(heap);
+        }
+        self.tag_check_shadow(
+            addr,
+            last,
+            tagged,
+            offset,
+            size,
+            write,
+            pointer_colours,
+            cont,
+        );
+        self.builder.switch_to_block(cont);
+        self.builder.seal_block(cont);
+    }
+
+    /// The shadow part of [`Self::tag_check`]: `last` is the native
+    /// address of the access's last byte; ends by jumping to `cont`.
+    #[allow(clippy::too_many_arguments)]
+    fn tag_check_shadow(
+        &mut self,
+        addr: Value,
+        last: Value,
+        tagged: Value,
+        offset: u64,
+        size: u32,
+        write: bool,
+        pointer_colours: bool,
+        cont: ir::Block,
+    ) {
+        use types::{I32, I64};
         let def = self.memory_def(0);
         let flags = self.memory_field_flags(0);
         let bias = self.builder.ins().load(I64, flags, def, vmctx::MEMORY_TAGS);
@@ -523,13 +578,11 @@ impl FuncTranslator<'_, '_> {
         };
         let s1 = load_shadow(self, addr);
         let x1 = differ(self, s1);
-        let (last, s2, x2) = if size == 1 {
-            (addr, s1, x1)
+        let (s2, x2) = if size == 1 {
+            (s1, x1)
         } else {
-            let last = self.builder.ins().iadd_imm_s(addr, i64::from(size - 1));
             let s2 = load_shadow(self, last);
-            let x2 = differ(self, s2);
-            (last, s2, x2)
+            (s2, differ(self, s2))
         };
         let any = if size == 1 {
             x1
@@ -538,7 +591,6 @@ impl FuncTranslator<'_, '_> {
         };
         let slow = self.builder.create_block();
         let report = self.builder.create_block();
-        let cont = self.builder.create_block();
         self.builder.set_cold_block(slow);
         self.builder.set_cold_block(report);
         self.builder.ins().brif(any, slow, &[], cont, &[]);
@@ -585,8 +637,5 @@ impl FuncTranslator<'_, '_> {
         let len = self.builder.ins().iconst(I64, i64::from(size));
         self.call_tag_check(at, len, write);
         self.builder.ins().jump(cont, &[]);
-
-        self.builder.switch_to_block(cont);
-        self.builder.seal_block(cont);
     }
 }

@@ -141,6 +141,8 @@ pub(crate) struct TagHeap {
     /// recorded only for a trace.
     events: Option<Vec<HeapEvent>>,
     pub(crate) stats: TagStats,
+    /// The lowest granule ever coloured (`u32::MAX`: none yet).
+    floor: u32,
 }
 
 impl crate::attest::heap::HeapView for TagHeap {
@@ -206,6 +208,7 @@ impl TagHeap {
             reported: HashSet::new(),
             events: traced.then(Vec::new),
             stats: TagStats::default(),
+            floor: u32::MAX,
         }
     }
 
@@ -348,6 +351,12 @@ impl TagHeap {
         }
     }
 
+    /// The lowest address whose granule was ever coloured (`u32::MAX`
+    /// before the first allocation): the shadow below it is all zero.
+    pub(crate) fn floor(&self) -> u32 {
+        self.floor
+    }
+
     /// The module's allocator returned `result` for the pending call.
     /// `mem` is the memory's bytes (zeroing, copying, out pointers).
     pub(crate) fn exit(&mut self, result: u32, mem: &mut [u8]) -> u32 {
@@ -377,6 +386,7 @@ impl TagHeap {
         let hi = ((u64::from(q) + u64::from(pend.total)) & !15) as u32;
         let obj_end = align_up(u64::from(p) + u64::from(pend.size), 16) as u32;
         let colour = if self.pointer { self.pick_colour(p) } else { 0 };
+        self.floor = self.floor.min(lo);
         self.shadow.fill(lo, p, REDZONE << 4);
         self.shadow.paint_object(p, pend.size, colour);
         self.shadow.fill(obj_end, hi, REDZONE << 4);

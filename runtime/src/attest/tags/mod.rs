@@ -174,7 +174,11 @@ pub(crate) fn exit(store: &mut StoreOpaque, inst: &mut InstanceData, result: u32
     let Some(heap) = inst.tags.as_deref_mut() else {
         return result;
     };
-    let r = heap.exit(result, mem.data_in_mut(store).bytes_mut());
+    let data = mem.data_in_mut(store);
+    let r = heap.exit(result, data.bytes_mut());
+    // Generated code skips the shadow below the lowest coloured granule.
+    let floor = (data.def.base as u64).saturating_add(u64::from(heap.floor()));
+    data.def.tag_floor = data.def.tag_floor.min(floor);
     trace_heap_events(store, heap);
     r
 }
