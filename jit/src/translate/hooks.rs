@@ -71,18 +71,17 @@ pub(crate) fn build_hook_trampoline(
     b.switch_to_block(block);
     b.seal_block(block);
     let args = b.block_params(block).to_vec();
+    let stop = super::call_builtin_with(
+        b,
+        pointer_type,
+        host_call_conv,
+        args[0],
+        Builtin::AttestHook,
+        &[types::I32; 3],
+        &[types::I32],
+        &args[1..],
+    )[0];
     let fixed = super::vm_flags().with_readonly().with_can_move();
-    let table = b.ins().load(pointer_type, fixed, args[0], vmctx::BUILTINS);
-    let hook = b
-        .ins()
-        .load(pointer_type, fixed, table, 8 * Builtin::AttestHook as i32);
-    let mut sig = ir::Signature::new(host_call_conv);
-    sig.params.push(ir::AbiParam::new(pointer_type));
-    sig.params.extend([ir::AbiParam::new(types::I32); 3]);
-    sig.returns.push(ir::AbiParam::new(types::I32));
-    let sig = b.import_signature(sig);
-    let call = b.ins().call_indirect(sig, hook, &args);
-    let stop = b.inst_results(call)[0];
     let state = b.ins().load(pointer_type, fixed, args[0], vmctx::ATTEST);
     b.ins()
         .store(super::vm_flags(), stop, state, vmctx::ATTEST_STOP);

@@ -127,19 +127,40 @@ pub(crate) fn call_builtin(
     returns: &[ir::Type],
     args: &[Value],
 ) -> Vec<Value> {
-    let mut sig = Signature::new(env.host_call_conv);
-    sig.params.push(AbiParam::new(env.pointer_type));
+    call_builtin_with(
+        b,
+        env.pointer_type,
+        env.host_call_conv,
+        vmctx,
+        builtin,
+        params,
+        returns,
+        args,
+    )
+}
+
+/// [`call_builtin`] outside a module's functions (trampolines), given the
+/// pointer type and the host's calling convention.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn call_builtin_with(
+    b: &mut FunctionBuilder<'_>,
+    pointer_type: ir::Type,
+    host_call_conv: CallConv,
+    vmctx: Value,
+    builtin: Builtin,
+    params: &[ir::Type],
+    returns: &[ir::Type],
+    args: &[Value],
+) -> Vec<Value> {
+    let mut sig = Signature::new(host_call_conv);
+    sig.params.push(AbiParam::new(pointer_type));
     sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));
     sig.returns
         .extend(returns.iter().map(|t| AbiParam::new(*t)));
     let sig_ref = b.import_signature(sig);
     let fixed = vm_flags().with_readonly().with_can_move();
-    let table = b
-        .ins()
-        .load(env.pointer_type, fixed, vmctx, vmctx::BUILTINS);
-    let callee = b
-        .ins()
-        .load(env.pointer_type, fixed, table, 8 * builtin as i32);
+    let table = b.ins().load(pointer_type, fixed, vmctx, vmctx::BUILTINS);
+    let callee = b.ins().load(pointer_type, fixed, table, 8 * builtin as i32);
     let mut all = vec![vmctx];
     all.extend_from_slice(args);
     let call = b.ins().call_indirect(sig_ref, callee, &all);

@@ -320,22 +320,16 @@ pub(crate) fn build_tag_check_trampoline(
     let func = b.ins().ushr_imm_s(site, 32);
     let func = b.ins().ireduce(I32, func);
     let offset = b.ins().ireduce(I32, site);
-    let fixed = super::vm_flags().with_readonly().with_can_move();
-    let table = b.ins().load(pointer_type, fixed, vmctx, vmctx::BUILTINS);
-    let check = b
-        .ins()
-        .load(pointer_type, fixed, table, 8 * Builtin::TagCheck as i32);
-    let mut sig = ir::Signature::new(host_call_conv);
-    sig.params.push(ir::AbiParam::new(pointer_type));
-    for t in [I64, I64, I32, I32, I32, I64] {
-        sig.params.push(ir::AbiParam::new(t));
-    }
-    sig.returns.push(ir::AbiParam::new(I32));
-    let sig = b.import_signature(sig);
-    let call = b
-        .ins()
-        .call_indirect(sig, check, &[vmctx, at, len, write, func, offset, fp]);
-    let stop = b.inst_results(call)[0];
+    let stop = super::call_builtin_with(
+        b,
+        pointer_type,
+        host_call_conv,
+        vmctx,
+        Builtin::TagCheck,
+        &[I64, I64, I32, I32, I32, I64],
+        &[I32],
+        &[at, len, write, func, offset, fp],
+    )[0];
     b.ins()
         .store(super::vm_flags(), stop, vmctx, vmctx::TAG_STOP);
     b.ins().return_(&[]);
