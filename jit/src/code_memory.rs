@@ -250,20 +250,17 @@ fn registry() -> &'static Registry {
     REGISTRY.get_or_init(Default::default)
 }
 
+/// The code memory holding `pc`, in a locked registry.
+fn code_at(map: &BTreeMap<usize, Arc<CodeMemory>>, pc: usize) -> Option<&CodeMemory> {
+    let (_, code) = map.range(..=pc).next_back()?;
+    code.contains(pc).then_some(&**code)
+}
+
 fn with_code<R>(pc: usize, f: impl FnOnce(&CodeMemory) -> Option<R>) -> Option<R> {
     // A signal handler calls this: a read lock cannot deadlock unless this
     // very thread holds the write lock, and registration never runs Wasm.
     let map = registry().read().unwrap_or_else(|e| e.into_inner());
-    let (_, code) = map.range(..=pc).next_back()?;
-    if !code.contains(pc) {
-        return None;
-    }
-    f(code)
-}
-
-/// Whether `pc` lies in walmart-generated code.
-pub fn is_jit_code(pc: usize) -> bool {
-    with_code(pc, |_| Some(())).is_some()
+    f(code_at(&map, pc)?)
 }
 
 /// Runs `f` with a test of whether an address lies in generated code,
@@ -276,13 +273,8 @@ pub fn with_jit_code_test<R>(f: impl FnOnce(&mut dyn FnMut(usize) -> bool) -> R)
         if last.is_some_and(|c| c.contains(pc)) {
             return true;
         }
-        match map.range(..=pc).next_back() {
-            Some((_, code)) if code.contains(pc) => {
-                last = Some(code);
-                true
-            }
-            _ => false,
-        }
+        last = code_at(&map, pc);
+        last.is_some()
     };
     f(&mut test)
 }

@@ -19,6 +19,7 @@ use crate::code_memory::{
 use crate::error::CompileError;
 use crate::module_info::{FuncSig, ModuleInfo};
 use crate::translate::tags::AllocatorPlan;
+use crate::translate::trampolines::Trampoline;
 use crate::translate::{self, ir_type, wasm_signature, ModuleEnv, TranslateConfig};
 use crate::trap::TrapKind;
 use crate::vmctx::{self, VMOffsets};
@@ -158,13 +159,8 @@ impl Compiler {
                 },
             )
             .collect::<Result<_, _>>()?;
-        if self.config.attest.function_hooks {
-            // Placed where `hooks::hook_trampoline_index` says.
-            functions.push(self.hook_trampoline()?);
-        }
-        if self.config.tags.is_some() {
-            // Placed where `tags::tag_check_trampoline_index` says.
-            functions.push(self.tag_check_trampoline()?);
+        for t in Trampoline::needed(&self.config) {
+            functions.push(self.trampoline(t)?);
         }
         let names = DebugNames {
             module: info.name.clone(),
@@ -274,34 +270,14 @@ impl Compiler {
         })
     }
 
-    /// Compiles the attestation hook trampoline of a module (see
-    /// [`translate::hooks::build_hook_trampoline`]).
-    fn hook_trampoline(&self) -> Result<CompiledFunction, CompileError> {
+    /// Compiles a module's preserve-all trampoline `t`.
+    fn trampoline(&self, t: Trampoline) -> Result<CompiledFunction, CompileError> {
         let ptr = self.isa.pointer_type();
         let mut ctx = Context::new();
-        ctx.func = ir::Function::with_name_signature(
-            UserFuncName::default(),
-            translate::hooks::hook_trampoline_signature(ptr),
-        );
+        ctx.func = ir::Function::with_name_signature(UserFuncName::default(), t.signature(ptr));
         let mut fctx = FunctionBuilderContext::new();
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-        translate::hooks::build_hook_trampoline(&mut b, ptr, self.isa.default_call_conv());
-        b.finalize(self.isa.frontend_config());
-        self.finish_function(&mut ctx, None, 0)
-    }
-
-    /// Compiles the tag check trampoline of a module (see
-    /// [`translate::tags::build_tag_check_trampoline`]).
-    fn tag_check_trampoline(&self) -> Result<CompiledFunction, CompileError> {
-        let ptr = self.isa.pointer_type();
-        let mut ctx = Context::new();
-        ctx.func = ir::Function::with_name_signature(
-            UserFuncName::default(),
-            translate::tags::tag_check_trampoline_signature(ptr),
-        );
-        let mut fctx = FunctionBuilderContext::new();
-        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-        translate::tags::build_tag_check_trampoline(&mut b, ptr, self.isa.default_call_conv());
+        t.build(&mut b, ptr, self.isa.default_call_conv());
         b.finalize(self.isa.frontend_config());
         self.finish_function(&mut ctx, None, 0)
     }

@@ -16,9 +16,7 @@ pub mod translate;
 pub mod trap;
 pub mod vmctx;
 
-pub use code_memory::{
-    is_jit_code, lookup_frame, lookup_trap, with_jit_code_test, CodeMemory, FrameInfo,
-};
+pub use code_memory::{lookup_frame, lookup_trap, with_jit_code_test, CodeMemory, FrameInfo};
 pub use compile::{CompiledModule, Compiler};
 pub use error::CompileError;
 pub use module_info::{FuncSig, ModuleInfo, WasmType};

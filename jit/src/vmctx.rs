@@ -11,7 +11,7 @@
 //!  | builtins  ---------------------+-> [usize; Builtin::COUNT] (extern "C" fns)
 //!  | instance  ---------------------+-> the runtime's instance record
 //!  | attest    ---------------------+-> VMAttestState { armed } of the store, or null
-//!  | tag stop                       |   the tag check trampoline's last answer
+//!  | trampoline stop                |   the last preserve-all trampoline's answer
 //!  +--------------------------------+ HEADER
 //!  | memories[m]: *mut VMMemory     |   base + length of every memory (imported too)
 //!  | tables[t]:   *mut VMTable      |   base + length of every table
@@ -50,9 +50,10 @@ pub const BUILTINS: i32 = 16;
 pub const INSTANCE: i32 = 24;
 /// Offset of the attestation state pointer.
 pub const ATTEST: i32 = 32;
-/// Offset of the word where the tag check trampoline leaves
-/// [`Builtin::TagCheck`]'s answer (non-zero: stop the guest).
-pub const TAG_STOP: i32 = 40;
+/// Offset of the word where a preserve-all trampoline
+/// (`translate::trampolines`) leaves its builtin's answer (non-zero: stop
+/// the guest).
+pub const TRAMPOLINE_STOP: i32 = 40;
 const HEADER: u32 = 48;
 
 /// A linear memory as generated code sees it.
@@ -123,15 +124,10 @@ pub struct VMAttestState {
     /// the verifier when it wants a snapshot (asynchronous mode) or by the
     /// store barrier itself (synchronous mode).
     pub armed: std::sync::atomic::AtomicU32,
-    /// The last armed hook's answer, stored by the hook trampoline: non-zero
-    /// when the guest must stop (a detection under `--on-detect trap`).
-    pub stop: std::sync::atomic::AtomicU32,
 }
 
 /// Offset of [`VMAttestState::armed`].
 pub const ATTEST_ARMED: i32 = 0;
-/// Offset of [`VMAttestState::stop`].
-pub const ATTEST_STOP: i32 = 4;
 
 /// Where a function hook sits, as passed to [`Builtin::AttestHook`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,9 +251,10 @@ pub enum Builtin {
     /// module's `free` (a chunk leaving quarantine), or `u64::MAX` when
     /// there is none, which also ends the allocator call.
     TagEvict,
-    /// `(vmctx, addr: u64, len: u64, write: u32, func: u32, offset: u32, fp: u64) -> u32`:
-    /// an access of `len` bytes at Wasm address `addr` (colour bits
-    /// included) failed the inline tag check, or a bulk-memory operation
+    /// `(vmctx, addr: u64, len | write << 63: u64, func << 32 | offset:
+    /// u64, fp: u64) -> u32` (packed: four words fit the registers of the
+    /// trampoline it is called through): an access of `len` bytes at Wasm
+    /// address `addr` (colour bits included) failed the inline tag check, or a bulk-memory operation
     /// is about to touch them: the runtime checks, and reports what it
     /// finds; non-zero means trap (`--on-detect trap`).
     TagCheck,

@@ -6,12 +6,10 @@
 //! nothing.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{self, types, InstBuilder, Value};
-use cranelift_codegen::isa::CallConv;
-use cranelift_frontend::FunctionBuilder;
+use cranelift_codegen::ir::{types, InstBuilder, Value};
 
+use super::trampolines::Trampoline;
 use super::FuncTranslator;
-use crate::trap::TrapKind;
 use crate::vmctx::{self, Builtin, HookPoint};
 
 /// Groups of stores waiting for their dirty mark, at most: beyond, the
@@ -39,53 +37,6 @@ pub(crate) struct PendingMark {
     anchor_disp: u64,
     lo: u64,
     hi: u64,
-}
-
-/// Where a module's hook trampoline sits: called as function
-/// `num_imported + num_defined + wrapped`, i.e. placed right after the
-/// defined functions and the allocator bodies the tag monitor wraps.
-pub(crate) fn hook_trampoline_index(env: &super::ModuleEnv<'_>) -> u32 {
-    let info = env.info;
-    let wrapped = env.tag_plan.map_or(0, |p| p.wrapped.len() as u32);
-    info.num_imported_funcs + info.func_bodies.len() as u32 + wrapped
-}
-
-/// The hook trampoline's signature, `(vmctx, func, offset, point)`, with a
-/// calling convention that preserves every register at the call site.
-pub(crate) fn hook_trampoline_signature(pointer_type: ir::Type) -> ir::Signature {
-    let mut sig = ir::Signature::new(CallConv::PreserveAll);
-    sig.params.push(ir::AbiParam::new(pointer_type));
-    sig.params.extend([ir::AbiParam::new(types::I32); 3]);
-    sig
-}
-
-/// The body of the hook trampoline: calls [`Builtin::AttestHook`] with the
-/// platform convention and leaves its answer in `VMAttestState::stop`.
-pub(crate) fn build_hook_trampoline(
-    b: &mut FunctionBuilder<'_>,
-    pointer_type: ir::Type,
-    host_call_conv: CallConv,
-) {
-    let block = b.create_block();
-    b.append_block_params_for_function_params(block);
-    b.switch_to_block(block);
-    b.seal_block(block);
-    let args = b.block_params(block).to_vec();
-    let stop = super::call_builtin_with(
-        b,
-        pointer_type,
-        host_call_conv,
-        args[0],
-        Builtin::AttestHook,
-        &[types::I32; 3],
-        &[types::I32],
-        &args[1..],
-    )[0];
-    let fixed = super::vm_flags().with_readonly().with_can_move();
-    let state = b.ins().load(pointer_type, fixed, args[0], vmctx::ATTEST);
-    b.ins()
-        .store(super::vm_flags(), stop, state, vmctx::ATTEST_STOP);
-    b.ins().return_(&[]);
 }
 
 impl FuncTranslator<'_, '_> {
@@ -297,35 +248,8 @@ impl FuncTranslator<'_, '_> {
                 .iconst(types::I32, i64::from(t.offset as i32));
             let point = t.builder.ins().iconst(types::I32, point as i64);
             // Through the module's hook trampoline, which clobbers no
-            // register: a plain call here, even on a cold path, would make
-            // every function a non-leaf that saves callee-saved registers
-            // and keeps its values in them (memcmp: 4 instructions
-            // without hooks became 40).
-            let signature = t
-                .builder
-                .import_signature(hook_trampoline_signature(t.env.pointer_type));
-            let name = t
-                .builder
-                .func
-                .declare_imported_user_function(ir::UserExternalName::new(
-                    0,
-                    hook_trampoline_index(t.env),
-                ));
-            let callee = t.builder.import_function(ir::ExtFuncData {
-                name: ir::ExternalName::user(name),
-                signature,
-                colocated: true,
-                patchable: false,
-            });
-            t.builder
-                .ins()
-                .call(callee, &[t.vmctx, func, offset, point]);
-            // `state` survives the call: the trampoline preserves it.
-            let stop =
-                t.builder
-                    .ins()
-                    .load(types::I32, super::vm_flags(), state, vmctx::ATTEST_STOP);
-            t.trap_if(stop, TrapKind::AttestationViolation);
+            // register: a leaf function stays a leaf.
+            t.call_trampoline(Trampoline::Hook, &[func, offset, point]);
         });
     }
 

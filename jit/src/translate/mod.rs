@@ -14,6 +14,7 @@ mod numeric;
 mod simd;
 mod table;
 pub mod tags;
+pub(crate) mod trampolines;
 mod variables;
 
 use cranelift_codegen::ir::{
@@ -118,31 +119,8 @@ pub(crate) fn block_args(values: &[Value]) -> Vec<BlockArg> {
 
 /// Calls a runtime builtin through the vmctx's builtin table, with the
 /// platform calling convention (`vmctx` first, then `args`).
-pub(crate) fn call_builtin(
-    b: &mut FunctionBuilder<'_>,
-    env: &ModuleEnv<'_>,
-    vmctx: Value,
-    builtin: Builtin,
-    params: &[ir::Type],
-    returns: &[ir::Type],
-    args: &[Value],
-) -> Vec<Value> {
-    call_builtin_with(
-        b,
-        env.pointer_type,
-        env.host_call_conv,
-        vmctx,
-        builtin,
-        params,
-        returns,
-        args,
-    )
-}
-
-/// [`call_builtin`] outside a module's functions (trampolines), given the
-/// pointer type and the host's calling convention.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn call_builtin_with(
+pub(crate) fn call_builtin(
     b: &mut FunctionBuilder<'_>,
     pointer_type: ir::Type,
     host_call_conv: CallConv,
@@ -370,7 +348,8 @@ impl FuncTranslator<'_, '_> {
         self.tag_checked.clear();
         call_builtin(
             &mut self.builder,
-            self.env,
+            self.env.pointer_type,
+            self.env.host_call_conv,
             self.vmctx,
             builtin,
             params,

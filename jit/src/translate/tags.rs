@@ -16,11 +16,11 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
     self, types, BlockArg, Function, InstBuilder, MemFlagsData, UserFuncName, Value,
 };
-use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use wasmparser::{BinaryReader, FunctionBody, Operator};
 
 use super::call::call_defined;
+use super::trampolines::Trampoline;
 use super::{call_builtin, wasm_signature, FuncTranslator, ModuleEnv};
 use crate::error::CompileError;
 use crate::module_info::ModuleInfo;
@@ -38,6 +38,10 @@ pub struct TagCodegen {
     /// Every checked access is also reported to the runtime (`--trace`).
     pub trace_accesses: bool,
 }
+
+/// Checked ranges remembered per straight-line run: a long run (an
+/// unrolled loop) would otherwise make each access scan all before it.
+const MAX_CHECKED_RANGES: usize = 16;
 
 /// Bytes `[lo, hi)` past a Wasm address value that a check in the current
 /// straight-line run has covered: until a branch or a call (the only ways
@@ -191,7 +195,8 @@ pub(crate) fn build_wrapper(
     let role_v = b.ins().iconst(I32, role as i64);
     let r = call_builtin(
         &mut b,
-        env,
+        env.pointer_type,
+        env.host_call_conv,
         vmctx,
         Builtin::TagEnter,
         &[I32, I32, I32, I32, I64],
@@ -241,7 +246,16 @@ pub(crate) fn build_wrapper(
     };
     let call = call_defined(&mut b, env.info.func_sig(sig_of), callee, vmctx, &call_args);
     let got = b.inst_results(call).first().copied().unwrap_or(zero);
-    let user = call_builtin(&mut b, env, vmctx, Builtin::TagExit, &[I32], &[I32], &[got])[0];
+    let user = call_builtin(
+        &mut b,
+        env.pointer_type,
+        env.host_call_conv,
+        vmctx,
+        Builtin::TagExit,
+        &[I32],
+        &[I32],
+        &[got],
+    )[0];
     b.ins().jump(evict, &[BlockArg::Value(user)]);
 
     b.switch_to_block(ret);
@@ -254,7 +268,16 @@ pub(crate) fn build_wrapper(
 
     b.switch_to_block(evict);
     let result = b.block_params(evict)[0];
-    let q = call_builtin(&mut b, env, vmctx, Builtin::TagEvict, &[], &[I64], &[])[0];
+    let q = call_builtin(
+        &mut b,
+        env.pointer_type,
+        env.host_call_conv,
+        vmctx,
+        Builtin::TagEvict,
+        &[],
+        &[I64],
+        &[],
+    )[0];
     let done = b.ins().icmp_imm_s(IntCC::Equal, q, -1);
     b.ins()
         .brif(done, out, &[BlockArg::Value(result)], hand_back, &[]);
@@ -278,61 +301,6 @@ pub(crate) fn build_wrapper(
     }
     b.finalize(env.frontend_config);
     f
-}
-
-/// Where a module's tag check trampoline sits: right after the hook
-/// trampoline, or where that would be without function hooks.
-pub(crate) fn tag_check_trampoline_index(env: &ModuleEnv<'_>) -> u32 {
-    super::hooks::hook_trampoline_index(env) + u32::from(env.config.attest.function_hooks)
-}
-
-/// The tag check trampoline's signature, `(vmctx, address, len | write <<
-/// 63, func << 32 | offset, frame pointer)`, with a convention that
-/// preserves every register at the call site. A plain call on the cold
-/// path would make every value live across a check (float values above
-/// all, whose registers are all caller-saved) spill around it on the hot
-/// path too: matmul ran 6x slower than without checks.
-pub(crate) fn tag_check_trampoline_signature(pointer_type: ir::Type) -> ir::Signature {
-    let mut sig = ir::Signature::new(CallConv::PreserveAll);
-    sig.params.push(ir::AbiParam::new(pointer_type));
-    sig.params.extend([ir::AbiParam::new(types::I64); 4]);
-    sig
-}
-
-/// The body of the tag check trampoline: unpacks its arguments, calls
-/// [`Builtin::TagCheck`] with the platform convention and leaves its
-/// answer at [`vmctx::TAG_STOP`].
-pub(crate) fn build_tag_check_trampoline(
-    b: &mut FunctionBuilder<'_>,
-    pointer_type: ir::Type,
-    host_call_conv: CallConv,
-) {
-    use types::{I32, I64};
-    let block = b.create_block();
-    b.append_block_params_for_function_params(block);
-    b.switch_to_block(block);
-    b.seal_block(block);
-    let p = b.block_params(block).to_vec();
-    let (vmctx, at, len_write, site, fp) = (p[0], p[1], p[2], p[3], p[4]);
-    let len = b.ins().band_imm_s(len_write, i64::MAX);
-    let write = b.ins().ushr_imm_s(len_write, 63);
-    let write = b.ins().ireduce(I32, write);
-    let func = b.ins().ushr_imm_s(site, 32);
-    let func = b.ins().ireduce(I32, func);
-    let offset = b.ins().ireduce(I32, site);
-    let stop = super::call_builtin_with(
-        b,
-        pointer_type,
-        host_call_conv,
-        vmctx,
-        Builtin::TagCheck,
-        &[I64, I64, I32, I32, I32, I64],
-        &[I32],
-        &[at, len, write, func, offset, fp],
-    )[0];
-    b.ins()
-        .store(super::vm_flags(), stop, vmctx, vmctx::TAG_STOP);
-    b.ins().return_(&[]);
 }
 
 impl FuncTranslator<'_, '_> {
@@ -384,6 +352,9 @@ impl FuncTranslator<'_, '_> {
             });
         if self.tag_checks && (write || t.check_loads) && !covered {
             self.tag_check(addr, tagged, offset, size, write, t.pointer_colours);
+            if self.tag_checked.len() == MAX_CHECKED_RANGES {
+                self.tag_checked.remove(0);
+            }
             self.tag_checked.push(CheckedRange {
                 index: tagged,
                 lo: offset,
@@ -432,7 +403,7 @@ impl FuncTranslator<'_, '_> {
     /// Asks the runtime to check `len` bytes at Wasm address `at` (colour
     /// bits included; [`Builtin::TagCheck`]) and traps if it says so.
     fn call_tag_check(&mut self, at: Value, len: Value, write: bool) {
-        use types::{I32, I64};
+        use types::I64;
         // The runtime may look at the dirty bitmap.
         self.flush_marks();
         let len_write = if write {
@@ -443,30 +414,7 @@ impl FuncTranslator<'_, '_> {
         let site = (u64::from(self.func_index) << 32) | u64::from(self.offset);
         let site = self.builder.ins().iconst(I64, site as i64);
         let fp = self.builder.ins().get_frame_pointer(I64);
-        let signature = self
-            .builder
-            .import_signature(tag_check_trampoline_signature(self.env.pointer_type));
-        let name = self
-            .builder
-            .func
-            .declare_imported_user_function(ir::UserExternalName::new(
-                0,
-                tag_check_trampoline_index(self.env),
-            ));
-        let callee = self.builder.import_function(ir::ExtFuncData {
-            name: ir::ExternalName::user(name),
-            signature,
-            colocated: true,
-            patchable: false,
-        });
-        self.builder
-            .ins()
-            .call(callee, &[self.vmctx, at, len_write, site, fp]);
-        let stop = self
-            .builder
-            .ins()
-            .load(I32, super::vm_flags(), self.vmctx, vmctx::TAG_STOP);
-        self.trap_if(stop, TrapKind::AttestationViolation);
+        self.call_trampoline(Trampoline::TagCheck, &[at, len_write, site, fp]);
     }
 
     /// `index + offset` as a 64-bit Wasm address, colour bits included.

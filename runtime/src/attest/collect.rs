@@ -314,26 +314,44 @@ mod tests {
     use crate::attest::heap::HeapTracker;
     use walmart_jit::vmctx::AllocRole;
 
-    #[test]
-    fn injections_label_exactly_the_pages_they_touch() {
-        let dir = std::env::temp_dir().join(format!("walmart-collect-{}", std::process::id()));
+    /// The records a collector (injecting `inject`, one per hook) writes
+    /// while `run` drives it.
+    fn records(
+        name: &str,
+        inject: Vec<Label>,
+        run: impl FnOnce(&mut Collector),
+    ) -> Vec<walmart_attest::dataset::Record> {
+        let dir =
+            std::env::temp_dir().join(format!("walmart-collect-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("c.wds");
         let w = DatasetWriter::create(&path, &Default::default()).unwrap();
-        let mut c = Collector::new(w, 0, 1, vec![Label::HeapOverflow], 1.0, 1.0, 1000);
+        let rate = if inject.is_empty() { 0.0 } else { 1.0 };
+        let mut c = Collector::new(w, 0, 1, inject, rate, 1.0, 1000);
+        run(&mut c);
+        c.finish().unwrap().finish().unwrap();
+        let d = walmart_attest::dataset::Dataset::load(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        d.records
+    }
+
+    fn pages(records: &[walmart_attest::dataset::Record]) -> Vec<(u32, Label)> {
+        records.iter().map(|r| (r.page, r.label)).collect()
+    }
+
+    #[test]
+    fn injections_label_exactly_the_pages_they_touch() {
         let mut heap = HeapTracker::default();
         // A chunk ending 4 bytes before a page boundary: the overflow
         // touches pages 2 and 3.
         heap.event(AllocRole::Malloc, [60, 0, 0], 3 * 4096 - 64, |_| None);
         let memory = vec![7u8; 8 * 4096];
-        c.at_hook(&memory, &[5], &heap, None);
-        let w = c.finish().unwrap();
-        w.finish().unwrap();
-        let d = walmart_attest::dataset::Dataset::load(&path).unwrap();
-        let pages: Vec<(u32, Label)> = d.records.iter().map(|r| (r.page, r.label)).collect();
+        let records = records("inject", vec![Label::HeapOverflow], |c| {
+            c.at_hook(&memory, &[5], &heap, None)
+        });
         // The dirty page, then each attacked page clean and corrupted.
         assert_eq!(
-            pages,
+            pages(&records),
             [
                 (5, Label::Benign),
                 (2, Label::Benign),
@@ -342,7 +360,7 @@ mod tests {
                 (3, Label::HeapOverflow)
             ]
         );
-        for r in &d.records {
+        for r in &records {
             let clean = r.bytes == memory[..4096];
             assert_eq!(
                 clean,
@@ -350,31 +368,23 @@ mod tests {
                 "only attacked copies differ"
             );
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn real_violations_label_their_pages_and_taint_them() {
-        let dir = std::env::temp_dir().join(format!("walmart-collect-v-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("v.wds");
-        let w = DatasetWriter::create(&path, &Default::default()).unwrap();
-        let mut c = Collector::new(w, 0, 1, vec![], 0.0, 1.0, 1000);
         let heap = HeapTracker::default();
         let memory = vec![7u8; 8 * 4096];
-        // A write straddling pages 2 and 3.
-        c.violation(Label::HeapOverflow, 3 * 4096 - 2, 3 * 4096 + 4);
-        c.at_hook(&memory, &[3, 5], &heap, None);
-        // Later versions of a corrupted page are not benign.
-        c.at_hook(&memory, &[2, 3, 6], &heap, None);
-        c.violation(Label::UseAfterFree, 6 * 4096 + 8, 6 * 4096 + 9);
-        c.at_hook(&memory, &[6], &heap, None);
-        let w = c.finish().unwrap();
-        w.finish().unwrap();
-        let d = walmart_attest::dataset::Dataset::load(&path).unwrap();
-        let pages: Vec<(u32, Label)> = d.records.iter().map(|r| (r.page, r.label)).collect();
+        let records = records("violation", vec![], |c| {
+            // A write straddling pages 2 and 3.
+            c.violation(Label::HeapOverflow, 3 * 4096 - 2, 3 * 4096 + 4);
+            c.at_hook(&memory, &[3, 5], &heap, None);
+            // Later versions of a corrupted page are not benign.
+            c.at_hook(&memory, &[2, 3, 6], &heap, None);
+            c.violation(Label::UseAfterFree, 6 * 4096 + 8, 6 * 4096 + 9);
+            c.at_hook(&memory, &[6], &heap, None);
+        });
         assert_eq!(
-            pages,
+            pages(&records),
             [
                 (2, Label::HeapOverflow),
                 (3, Label::HeapOverflow),
@@ -383,6 +393,5 @@ mod tests {
                 (6, Label::UseAfterFree),
             ]
         );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -286,18 +286,12 @@ extern "C" fn tag_trace(vmctx: *mut u8, addr: u64, size_write: u32) {
     crate::attest::tags::trace_access(store, inst, addr, size_write)
 }
 
-extern "C" fn tag_check(
-    vmctx: *mut u8,
-    addr: u64,
-    len: u64,
-    write: u32,
-    func: u32,
-    offset: u32,
-    fp: u64,
-) -> u32 {
+extern "C" fn tag_check(vmctx: *mut u8, addr: u64, len_write: u64, site: u64, fp: u64) -> u32 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
-    crate::attest::tags::check(store, inst, addr, len, write != 0, func, offset, fp)
+    let (len, write) = (len_write & (u64::MAX >> 1), len_write >> 63 != 0);
+    let (func, offset) = ((site >> 32) as u32, site as u32);
+    crate::attest::tags::check(store, inst, addr, len, write, func, offset, fp)
 }
 
 pub(crate) fn table() -> *const usize {
