@@ -29,6 +29,12 @@ pub struct Event {
     pub kind: EventKind,
     /// The hook that found it.
     pub hook: HookSite,
+    /// Snapshot epoch ([`crate::PageSnapshot::epoch`]). A verifier's
+    /// detection carries the epoch of the snapshot it judged; a tag
+    /// violation or a tampering, the snapshots taken before it was found
+    /// (so the snapshot of epoch + 1 is the first to hold its bytes). The
+    /// difference is the detection latency in snapshotting hooks.
+    pub epoch: u64,
     /// Attested memory index.
     pub memory: u32,
     /// Page numbers (4 KiB pages) concerned.
@@ -97,6 +103,7 @@ mod tests {
                 name: Some("env.poke".into()),
                 offset: None,
             },
+            epoch: 3,
             memory: 0,
             pages: vec![16, 17],
             scores: vec![1.0, 1.0],
@@ -111,6 +118,7 @@ mod tests {
         assert_eq!(v["policy"], "coarse");
         assert_eq!(v["hook"]["kind"], "import-return");
         assert_eq!(v["pages"][1], 17);
+        assert_eq!(v["epoch"], 3);
         assert_eq!(v["detail"], "a \"quoted\" word");
     }
 }

@@ -184,6 +184,11 @@ impl AttestSession {
         &self.shared.state
     }
 
+    /// Snapshots taken so far (the epoch of the latest).
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
     /// The counters so far.
     pub(crate) fn stats(&self) -> AttestStats {
         self.shared.stats()
@@ -524,6 +529,7 @@ pub(crate) fn from_host(
                     policy: s.shared.policy,
                     kind: EventKind::HostTamper,
                     hook: at.clone(),
+                    epoch: s.epoch,
                     memory,
                     scores: vec![1.0; f.pages.len()],
                     detail: format!(

@@ -338,7 +338,7 @@ pub(crate) fn run(shared: Arc<Shared>, mut verifiers: Vec<Box<dyn Verifier>>) {
             }
             let c = &shared.counters;
             Counters::add(&c.verifier_nanos, t.elapsed().as_nanos() as u64);
-            report_flagged(&shared, &batch.site, verifier.as_ref(), &snaps, &verdicts);
+            report_flagged(&shared, &batch, verifier.as_ref(), &snaps, &verdicts);
         }
         Counters::add(
             &shared.counters.bytes_verified,
@@ -352,7 +352,7 @@ pub(crate) fn run(shared: Arc<Shared>, mut verifiers: Vec<Box<dyn Verifier>>) {
 /// One event per memory with pages `verifier` flagged in this batch.
 fn report_flagged(
     shared: &Shared,
-    site: &HookSite,
+    batch: &Batch,
     verifier: &dyn Verifier,
     snaps: &[PageSnapshot<'_>],
     verdicts: &[Verdict],
@@ -373,7 +373,8 @@ fn report_flagged(
             time: Event::now(),
             policy: shared.policy,
             kind: verifier.event_kind(),
-            hook: site.clone(),
+            hook: batch.site.clone(),
+            epoch: batch.epoch,
             memory,
             pages: mine.iter().map(|f| f.1).collect(),
             scores: mine.iter().map(|f| f.2).collect(),

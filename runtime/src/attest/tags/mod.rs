@@ -340,6 +340,7 @@ fn report(
             name,
             offset: u32::try_from(site).ok(),
         },
+        epoch: store.attest.as_deref().map_or(0, |s| s.epoch()),
         memory: 0,
         pages: vec![found.address / walmart_attest::PAGE_SIZE as u32],
         scores: vec![1.0],

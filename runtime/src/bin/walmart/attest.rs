@@ -22,77 +22,80 @@ pub enum AttestCommand {
     Train(TrainArgs),
     /// Evaluate a model on datasets.
     Eval(EvalArgs),
+    /// Run a corpus of applications with real exploit inputs under every
+    /// policy and write the detection and overhead table.
+    Evaluate(crate::evaluate::EvaluateArgs),
 }
 
 #[derive(clap::Args)]
 pub struct CollectArgs {
     /// The application.
-    app: PathBuf,
+    pub(crate) app: PathBuf,
     /// Run the app once per file in DIR, the file as its standard input
     /// (and `{}` in --args replaced by the file's name, DIR preopened as `.`).
     #[arg(long, value_name = "DIR")]
-    inputs: Option<PathBuf>,
+    pub(crate) inputs: Option<PathBuf>,
     /// Attestation policy whose hooks take the snapshots. `tags`: fine
     /// hooks with the colour-tag monitor alongside, whose real violating
     /// writes label the pages they touch.
     #[arg(long, value_name = "coarse|fine|tags", default_value = "fine")]
-    policy: Policy,
+    pub(crate) policy: Policy,
     /// Synchronous hooks: every hook after a write snapshots (more pages).
     #[arg(long)]
-    sync: bool,
+    pub(crate) sync: bool,
     /// The dataset file to write.
     #[arg(long, value_name = "DATASET")]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Attacks to simulate, comma-separated: heap-overflow,
     /// use-after-free, stack-smash, host-tamper.
     #[arg(long, value_name = "KINDS", value_delimiter = ',')]
-    inject: Vec<Label>,
+    pub(crate) inject: Vec<Label>,
     /// Injections per hook on average: below 1 a probability, above 1
     /// that many (rounded at random), each on its own copy of the pages.
     #[arg(long, value_name = "R", default_value_t = 0.2)]
-    rate: f64,
+    pub(crate) rate: f64,
     /// Seed of the injections.
     #[arg(long, value_name = "S", default_value_t = 1)]
-    seed: u64,
+    pub(crate) seed: u64,
     /// Share of later versions of clean pages recorded (the first version
     /// of every page always is).
     #[arg(long, value_name = "P", default_value_t = 1.0)]
-    keep: f64,
+    pub(crate) keep: f64,
     /// Stop recording pages of a label after this many per run.
     #[arg(long, value_name = "N", default_value_t = 20000)]
-    max_pages: usize,
+    pub(crate) max_pages: usize,
     /// Arguments for the app.
     #[arg(long, num_args = 0.., allow_hyphen_values = true)]
-    args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
     /// Dataset files (merged).
     #[arg(required = true)]
-    datasets: Vec<PathBuf>,
+    pub(crate) datasets: Vec<PathBuf>,
     /// The model file to write.
     #[arg(long, value_name = "MODEL")]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
     #[arg(long, default_value_t = 12)]
-    epochs: usize,
+    pub(crate) epochs: usize,
     #[arg(long, default_value_t = 2e-3)]
-    lr: f32,
+    pub(crate) lr: f32,
     #[arg(long, default_value_t = 1)]
-    seed: u64,
+    pub(crate) seed: u64,
     #[arg(long, default_value_t = 64)]
-    batch: usize,
+    pub(crate) batch: usize,
     /// Epochs without improvement before stopping early.
     #[arg(long, default_value_t = 3)]
-    patience: usize,
+    pub(crate) patience: usize,
     /// False-positive rate the decision threshold is chosen for.
     #[arg(long, default_value_t = 0.001)]
-    max_fpr: f64,
+    pub(crate) max_fpr: f64,
     /// The network, layers separated by commas (default: the built-in
     /// one, printed by training), e.g.
     /// `embed4,conv16k8s8,relu,conv32k4s4,relu,gavg,dense16,relu,dense2`.
     #[arg(long, value_name = "LAYERS")]
-    arch: Option<String>,
+    pub(crate) arch: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -116,10 +119,11 @@ pub fn run(cmd: AttestCommand) -> anyhow::Result<ExitCode> {
         AttestCommand::Collect(a) => collect(a),
         AttestCommand::Train(a) => train_cmd(a),
         AttestCommand::Eval(a) => eval(a),
+        AttestCommand::Evaluate(a) => crate::evaluate::run(a),
     }
 }
 
-fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
     if a.policy == Policy::Off {
         bail!("--policy off: collect takes coarse, fine or tags");
     }
@@ -280,7 +284,7 @@ fn load_datasets(paths: &[PathBuf]) -> anyhow::Result<(Dataset, String)> {
     Ok((all, names.join(",")))
 }
 
-fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
     if a.epochs == 0 || a.batch == 0 || !a.lr.is_finite() || a.lr <= 0.0 {
         bail!("--epochs, --batch and --lr must be positive");
     }

@@ -1,0 +1,744 @@
+//! `walmart attest evaluate`: a corpus of applications with real exploit
+//! inputs, run under every policy; detection, false positives, latency and
+//! overhead, written as a Markdown report.
+//!
+//! A corpus is a folder of application folders. Each holds one `.wasm`
+//! (a WASI command reading its input from standard input), `benign/*.in`
+//! with the native build's output beside each as `*.out`, `exploit/*.in`
+//! (inputs that trigger a real memory-corruption bug), `train/*.in`
+//! (benign inputs used only to train the application's CNN) and, once
+//! trained, `model.wcnn`. A `README.md` naming a `CVE-YYYY-N` gives the
+//! report its CVE column.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use walmart::attest::dataset::Label;
+use walmart::attest::model::default;
+use walmart::attest::model::verifier::CnnVerifier;
+use walmart::attest::model::Model;
+use walmart::attest::{Event, EventKind, OnDetect, Policy};
+use walmart::wasi::{self, WasiCtx};
+use walmart::{AttestOptions, Config, Engine, Linker, Module, Store};
+
+use crate::attest::{collect, train_cmd, CollectArgs, TrainArgs};
+
+#[derive(clap::Args)]
+pub struct EvaluateArgs {
+    /// The corpus: one folder per application (APP/APP.wasm, benign/,
+    /// exploit/, train/; see the README).
+    corpus: PathBuf,
+    /// Only these applications (folder names), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    apps: Vec<String>,
+    /// Policies to evaluate against `off`, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "coarse,fine,tags")]
+    policies: Vec<Policy>,
+    /// Train every application's CNN again, even where APP/model.wcnn
+    /// exists (missing models are always trained).
+    #[arg(long)]
+    retrain: bool,
+    /// Training epochs for the models this run trains.
+    #[arg(long, default_value_t = 12)]
+    epochs: usize,
+    /// Timed runs of each benign input per policy (the fastest counts).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Write the report to FILE (Markdown) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// One application of the corpus.
+struct App {
+    name: String,
+    dir: PathBuf,
+    wasm: PathBuf,
+    cve: String,
+    benign: Vec<PathBuf>,
+    exploits: Vec<PathBuf>,
+}
+
+impl App {
+    fn load(dir: &Path) -> anyhow::Result<App> {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let wasms = files_with(dir, "wasm")?;
+        let wasm = match wasms.as_slice() {
+            [one] => one.clone(),
+            [] => bail!("{}: no .wasm application", dir.display()),
+            _ => bail!("{}: more than one .wasm file", dir.display()),
+        };
+        let benign = files_with(&dir.join("benign"), "in")?;
+        let exploits = files_with(&dir.join("exploit"), "in")?;
+        if benign.is_empty() || exploits.is_empty() {
+            bail!(
+                "{}: needs benign/*.in and exploit/*.in inputs",
+                dir.display()
+            );
+        }
+        for b in &benign {
+            if !b.with_extension("out").is_file() {
+                bail!("{}: no native output beside it (.out)", b.display());
+            }
+        }
+        let cve = std::fs::read_to_string(dir.join("README.md"))
+            .ok()
+            .and_then(|t| find_cve(&t))
+            .unwrap_or_else(|| "-".into());
+        Ok(App {
+            name,
+            dir: dir.to_path_buf(),
+            wasm,
+            cve,
+            benign,
+            exploits,
+        })
+    }
+
+    fn model_path(&self) -> PathBuf {
+        self.dir.join("model.wcnn")
+    }
+}
+
+/// The first `CVE-YYYY-NNNN` in `text`.
+fn find_cve(text: &str) -> Option<String> {
+    text.match_indices("CVE-").find_map(|(i, _)| {
+        let rest = &text[i + 4..];
+        let id: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '-')
+            .collect();
+        let mut parts = id.split('-');
+        let ok = matches!((parts.next(), parts.next()), (Some(y), Some(n)) if y.len() == 4 && n.len() >= 4);
+        ok.then(|| format!("CVE-{}", id.trim_end_matches('-')))
+    })
+}
+
+/// The files in `dir` ending in `.ext`, sorted; none if `dir` is missing.
+fn files_with(dir: &Path, ext: &str) -> anyhow::Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| dir.display().to_string())?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == ext))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+/// How one run went.
+struct Outcome {
+    stdout: Vec<u8>,
+    /// `exit N` or the trap's first line.
+    status: String,
+    events: Vec<Event>,
+    elapsed: Duration,
+}
+
+impl Outcome {
+    /// Detections by the policy's own checks: the CNN and the exact
+    /// checks for coarse and fine, the tag monitor for tags.
+    fn detections(&self, policy: Policy) -> impl Iterator<Item = &Event> {
+        self.events.iter().filter(move |e| match policy {
+            Policy::Tags => e.kind == EventKind::TagViolation,
+            _ => e.kind != EventKind::TagViolation,
+        })
+    }
+}
+
+/// An application compiled for one policy.
+struct Runner {
+    engine: Engine,
+    module: Module,
+    policy: Policy,
+    model: Option<Model>,
+    program: String,
+}
+
+impl Runner {
+    /// `alongside`: the tag monitor watches a coarse or fine run too, to
+    /// tell when the corruption happened.
+    fn new(
+        app: &App,
+        policy: Policy,
+        model: Option<&Model>,
+        alongside: bool,
+    ) -> anyhow::Result<Runner> {
+        let mut config = Config::new();
+        config.attest(policy).tags_alongside(alongside);
+        let engine = Engine::new(&config)?;
+        let module = Module::from_file(&engine, &app.wasm)
+            .map_err(|e| anyhow!("{}: {e}", app.wasm.display()))?;
+        Ok(Runner {
+            engine,
+            module,
+            policy,
+            model: model.cloned(),
+            program: app.name.clone(),
+        })
+    }
+
+    fn run(&self, input: &Path, scratch: &Path) -> anyhow::Result<Outcome> {
+        let out_path = scratch.join("stdout");
+        let mut ctx = WasiCtx::new();
+        ctx.args([self.program.as_str()]);
+        ctx.redirect(
+            0,
+            std::fs::File::open(input).with_context(|| input.display().to_string())?,
+        );
+        ctx.redirect(1, std::fs::File::create(&out_path)?);
+        ctx.redirect(2, std::fs::File::create("/dev/null")?);
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let started = Instant::now();
+        let mut store = Store::new(&self.engine, ctx);
+        if self.policy != Policy::Off {
+            let sink = events.clone();
+            let mut opts = AttestOptions::new()
+                .on_detect(OnDetect::Log)
+                .on_event(move |e| {
+                    sink.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(e.clone())
+                });
+            if let Some(m) = &self.model {
+                opts = opts.also_verify(CnnVerifier::new(m.clone()).map_err(|e| anyhow!("{e}"))?);
+            }
+            store.configure_attestation(opts)?;
+        }
+        let mut linker = Linker::new(&self.engine);
+        wasi::add_to_linker(&mut linker, |c| c)?;
+        let status = match linker.instantiate(&mut store, &self.module) {
+            Err(e) => format!("error: {e}"),
+            Ok(instance) => match instance.get_func(&mut store, "_start") {
+                None => bail!("{}: no `_start` export", self.program),
+                Some(f) => match f.call(&mut store, &[], &mut []) {
+                    Ok(()) => "exit 0".to_string(),
+                    Err(e) => match e.exit_status() {
+                        Some(code) => format!("exit {code}"),
+                        None => first_line(&e.to_string()),
+                    },
+                },
+            },
+        };
+        if self.policy != Policy::Off {
+            store.finish_attestation()?;
+        }
+        let elapsed = started.elapsed();
+        drop(store);
+        let events = std::mem::take(&mut *events.lock().unwrap_or_else(|p| p.into_inner()));
+        Ok(Outcome {
+            stdout: std::fs::read(&out_path)?,
+            status,
+            events,
+            elapsed,
+        })
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}
+
+/// One application's evaluation: its rows by policy (`off` first) and
+/// the CNN it used.
+struct AppResult<'a> {
+    app: &'a App,
+    rows: Vec<(Policy, Row)>,
+    model: Option<Model>,
+}
+
+/// One application under one policy.
+#[derive(Default)]
+struct Row {
+    benign_runs: usize,
+    benign_matching: usize,
+    fp_runs: usize,
+    fp_pages: usize,
+    exploits: usize,
+    detected: usize,
+    /// Per exploit detected in the latency run: (hooks, milliseconds).
+    latency: Vec<(u64, f64)>,
+    /// Fastest time per benign input.
+    best: Vec<Duration>,
+    notes: Vec<String>,
+}
+
+/// Trains `app`'s CNN on its benign training inputs with injected attacks
+/// (never on the exploit inputs): fine and coarse snapshots, merged.
+fn train_model(app: &App, epochs: usize, scratch: &Path) -> anyhow::Result<()> {
+    let train = app.dir.join("train");
+    if files_with(&train, "in")?.is_empty() {
+        bail!(
+            "{}: no train/*.in inputs to train its CNN on",
+            app.dir.display()
+        );
+    }
+    let mut sets = Vec::new();
+    for policy in [Policy::Fine, Policy::Coarse] {
+        let out = scratch.join(format!("{}-{policy}.wds", app.name));
+        collect(CollectArgs {
+            app: app.wasm.clone(),
+            inputs: Some(train.clone()),
+            policy,
+            sync: false,
+            out: out.clone(),
+            inject: vec![Label::HeapOverflow, Label::UseAfterFree, Label::StackSmash],
+            rate: 4.0,
+            seed: 1,
+            keep: 0.2,
+            max_pages: 8000,
+            args: Vec::new(),
+        })?;
+        sets.push(out);
+    }
+    train_cmd(TrainArgs {
+        datasets: sets,
+        out: app.model_path(),
+        epochs,
+        lr: 2e-3,
+        seed: 1,
+        batch: 64,
+        patience: 3,
+        max_fpr: 0.001,
+        arch: None,
+    })?;
+    Ok(())
+}
+
+pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
+    if a.rounds == 0 || a.epochs == 0 {
+        bail!("--rounds and --epochs must be positive");
+    }
+    if a.policies.contains(&Policy::Off) {
+        bail!("--policies off: every policy is compared with off already");
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&a.corpus)
+        .with_context(|| format!("corpus {}", a.corpus.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    if !a.apps.is_empty() {
+        for name in &a.apps {
+            if !dirs
+                .iter()
+                .any(|d| d.file_name().is_some_and(|n| n == name.as_str()))
+            {
+                bail!("--apps {name}: no such folder in {}", a.corpus.display());
+            }
+        }
+        dirs.retain(|d| {
+            d.file_name()
+                .is_some_and(|n| a.apps.iter().any(|x| n == x.as_str()))
+        });
+    }
+    let apps = dirs
+        .iter()
+        .map(|d| App::load(d))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if apps.is_empty() {
+        bail!("{}: no application folders", a.corpus.display());
+    }
+    let scratch = std::env::temp_dir().join(format!("walmart-evaluate-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let result = evaluate(&a, &apps, &scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let report = result?;
+    match &a.out {
+        Some(path) => {
+            std::fs::write(path, report).with_context(|| path.display().to_string())?;
+            eprintln!("walmart: report written to {}", path.display());
+        }
+        None => print!("{report}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn evaluate(a: &EvaluateArgs, apps: &[App], scratch: &Path) -> anyhow::Result<String> {
+    let uses_cnn = a.policies.iter().any(|p| *p != Policy::Tags);
+    let mut results: Vec<AppResult> = Vec::new();
+    for app in apps {
+        let model = if uses_cnn {
+            if a.retrain || !app.model_path().is_file() {
+                eprintln!("walmart: training {}'s CNN", app.name);
+                train_model(app, a.epochs, scratch)?;
+            }
+            let path = app.model_path();
+            Some(
+                default::named(&path.display().to_string())
+                    .map_err(|e| anyhow!("{}: {e}", path.display()))?,
+            )
+        } else {
+            None
+        };
+        eprintln!("walmart: evaluating {}", app.name);
+        let rows = evaluate_app(a, app, model.as_ref(), scratch)?;
+        results.push(AppResult { app, rows, model });
+    }
+    Ok(render(a, &results))
+}
+
+fn evaluate_app(
+    a: &EvaluateArgs,
+    app: &App,
+    model: Option<&Model>,
+    scratch: &Path,
+) -> anyhow::Result<Vec<(Policy, Row)>> {
+    let mut policies = vec![Policy::Off];
+    policies.extend(a.policies.iter().copied());
+    let runners = policies
+        .iter()
+        .map(|&p| Runner::new(app, p, model.filter(|_| p != Policy::Tags), false))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut rows: Vec<Row> = policies.iter().map(|_| Row::default()).collect();
+    let expected: Vec<Vec<u8>> = app
+        .benign
+        .iter()
+        .map(|b| std::fs::read(b.with_extension("out")))
+        .collect::<std::io::Result<_>>()?;
+    for row in rows.iter_mut() {
+        row.best = vec![Duration::MAX; app.benign.len()];
+    }
+    // Rounds interleave the policies, so a slow spell of a shared machine
+    // falls on all of them.
+    for round in 0..a.rounds {
+        for (i, input) in app.benign.iter().enumerate() {
+            for (runner, row) in runners.iter().zip(rows.iter_mut()) {
+                let o = runner.run(input, scratch)?;
+                row.best[i] = row.best[i].min(o.elapsed);
+                if round > 0 {
+                    continue;
+                }
+                row.benign_runs += 1;
+                if o.stdout == expected[i] && o.status == "exit 0" {
+                    row.benign_matching += 1;
+                } else {
+                    row.notes.push(format!(
+                        "benign {}: {} and output {} the native build's",
+                        file_name(input),
+                        o.status,
+                        if o.stdout == expected[i] {
+                            "equal to"
+                        } else {
+                            "different from"
+                        }
+                    ));
+                }
+                let fps: Vec<&Event> = o.detections(runner.policy).collect();
+                if !fps.is_empty() {
+                    row.fp_runs += 1;
+                    row.fp_pages += fps.iter().map(|e| e.pages.len()).sum::<usize>();
+                    row.notes.push(format!(
+                        "false positive on benign {}: {}",
+                        file_name(input),
+                        fps[0].detail
+                    ));
+                }
+            }
+        }
+    }
+    for exploit in &app.exploits {
+        for (runner, row) in runners.iter().zip(rows.iter_mut()) {
+            let o = runner.run(exploit, scratch)?;
+            row.exploits += 1;
+            let found = o.detections(runner.policy).next().is_some();
+            if found {
+                row.detected += 1;
+            }
+            if runner.policy == Policy::Off {
+                row.notes
+                    .push(format!("exploit {}: {}", file_name(exploit), o.status));
+                continue;
+            }
+            if runner.policy == Policy::Tags {
+                if let Some(e) = o.detections(Policy::Tags).next() {
+                    row.latency.push((0, 0.0));
+                    row.notes
+                        .push(format!("exploit {}: {}", file_name(exploit), e.detail));
+                }
+                continue;
+            }
+            // When did the corruption happen? The same policy with the tag
+            // monitor alongside dates it by snapshot epoch.
+            let watched = Runner::new(app, runner.policy, model, true)?.run(exploit, scratch)?;
+            match latency(&watched) {
+                Some(l) => row.latency.push(l),
+                None if found => row.notes.push(format!(
+                    "exploit {}: detected, but not again in the run with the tag monitor alongside (no latency)",
+                    file_name(exploit)
+                )),
+                None => {}
+            }
+        }
+    }
+    Ok(policies.into_iter().zip(rows).collect())
+}
+
+/// Hooks and milliseconds from the first violating access the tag
+/// monitor saw to the first detection by the other checks after it.
+fn latency(o: &Outcome) -> Option<(u64, f64)> {
+    let corrupted = o
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::TagViolation)?;
+    let found = o
+        .events
+        .iter()
+        .filter(|e| e.kind != EventKind::TagViolation && e.epoch > corrupted.epoch)
+        .min_by_key(|e| e.epoch)?;
+    Some((
+        found.epoch - corrupted.epoch,
+        ((found.time - corrupted.time) * 1e3).max(0.0),
+    ))
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn total(d: &[Duration]) -> f64 {
+    d.iter().map(|d| d.as_secs_f64()).sum()
+}
+
+fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(s, "# Real-exploit evaluation\n");
+    let _ = writeln!(
+        s,
+        "Written by `walmart attest evaluate {}{}{} --rounds {}` on {}, walmart {}.\n",
+        a.corpus.display(),
+        if a.apps.is_empty() {
+            String::new()
+        } else {
+            format!(" --apps {}", a.apps.join(","))
+        },
+        if a.policies == [Policy::Coarse, Policy::Fine, Policy::Tags] {
+            String::new()
+        } else {
+            format!(
+                " --policies {}",
+                a.policies
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        },
+        a.rounds,
+        today(),
+        env!("CARGO_PKG_VERSION")
+    );
+    let _ = writeln!(s, "Machine: {}.\n", machine());
+    let _ = writeln!(
+        s,
+        "Verifier back end: `cpu` for every row. `gpu` and `wasm` are not \
+         built yet (issue 9); the table gains their rows when they are.\n"
+    );
+    let _ = writeln!(
+        s,
+        "| app | CVE | policy | back end | benign runs = native | false positives (runs / pages) | exploits detected | latency (hooks / ms) | overhead vs off |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+    let mut overheads: Vec<(Policy, Vec<f64>)> = Vec::new();
+    let mut cnn_apps: Vec<(Policy, usize)> = Vec::new();
+    for AppResult { app, rows, .. } in results {
+        let off = total(&rows[0].1.best);
+        for (policy, row) in rows {
+            let ratio = total(&row.best) / off;
+            if *policy != Policy::Off {
+                match overheads.iter_mut().find(|(p, _)| p == policy) {
+                    Some((_, v)) => v.push(ratio),
+                    None => overheads.push((*policy, vec![ratio])),
+                }
+                let hit = usize::from(row.detected > 0);
+                match cnn_apps.iter_mut().find(|(p, _)| p == policy) {
+                    Some((_, n)) => *n += hit,
+                    None => cnn_apps.push((*policy, hit)),
+                }
+            }
+            let latency = if *policy == Policy::Off || row.latency.is_empty() {
+                "-".to_string()
+            } else {
+                row.latency
+                    .iter()
+                    .map(|(h, ms)| format!("{h} / {ms:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {}/{} | {} | {} | {} | {} |",
+                app.name,
+                app.cve,
+                policy,
+                match policy {
+                    Policy::Off => "-",
+                    Policy::Tags => "exact",
+                    _ => "cpu",
+                },
+                row.benign_matching,
+                row.benign_runs,
+                if *policy == Policy::Off {
+                    "-".to_string()
+                } else {
+                    format!("{} / {}", row.fp_runs, row.fp_pages)
+                },
+                if *policy == Policy::Off {
+                    "-".to_string()
+                } else {
+                    format!("{}/{}", row.detected, row.exploits)
+                },
+                latency,
+                if *policy == Policy::Off {
+                    format!("{:.0} ms", off * 1e3)
+                } else {
+                    format!("{ratio:.3}")
+                },
+            );
+        }
+    }
+    let _ = writeln!(s, "\n## Summary\n");
+    for (policy, ratios) in &overheads {
+        let geo = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+        let apps = cnn_apps
+            .iter()
+            .find(|(p, _)| p == policy)
+            .map_or(0, |x| x.1);
+        let fps: usize = results
+            .iter()
+            .flat_map(|r| r.rows.iter())
+            .filter(|(p, _)| p == policy)
+            .map(|(_, r)| r.fp_runs)
+            .sum();
+        let _ = writeln!(
+            s,
+            "* `{policy}`: exploits detected in {apps} of {} applications; \
+             {fps} benign run(s) with a false positive; overhead vs off, \
+             geometric mean {geo:.3}.",
+            results.len()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nColumns: *benign runs = native*: runs whose output and exit status \
+         equal the native build's; *false positives*: benign runs with any \
+         detection, and the pages flagged; *latency*: snapshotting hooks \
+         from the first violating access (dated by the tag monitor run \
+         alongside the same policy in a separate run) to the first \
+         detection after it, 1 meaning the first snapshot that held the \
+         corrupted bytes, and the wall-clock milliseconds between the two \
+         events; the tag monitor itself stops at the access (0). *overhead*: \
+         the sum over the benign inputs of each input's fastest of {} runs, \
+         against `off` (whose row gives that sum).\n",
+        a.rounds
+    );
+    let _ = writeln!(s, "## Models\n");
+    let _ = writeln!(
+        s,
+        "Each application's CNN (`APP/model.wcnn`) was trained only on its \
+         benign `train/` inputs with injected heap-overflow, use-after-free \
+         and stack-smash attacks (fine and coarse snapshots), never on an \
+         exploit input or a benign evaluation input.\n"
+    );
+    for AppResult { app, model, .. } in results {
+        if let Some(m) = model {
+            let _ = writeln!(
+                s,
+                "* {}: threshold {:.4}, epoch {}; validation {}",
+                app.name,
+                m.threshold,
+                m.meta.epochs,
+                m.meta
+                    .metrics
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v:.4}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let notes: Vec<String> = results
+        .iter()
+        .flat_map(|AppResult { app, rows, .. }| {
+            rows.iter().flat_map(move |(p, r)| {
+                r.notes
+                    .iter()
+                    .map(move |n| format!("* {} ({p}): {n}", app.name))
+            })
+        })
+        .collect();
+    if !notes.is_empty() {
+        let _ = writeln!(s, "\n## Notes per run\n");
+        for n in notes {
+            let _ = writeln!(s, "{n}");
+        }
+    }
+    s
+}
+
+/// The machine, in words: CPU model, cores, memory, kernel.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')))
+        .map(|(_, m)| m.trim().to_string())
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map(|kb| format!(", {:.1} GiB memory", kb as f64 / (1 << 20) as f64))
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|k| format!(", {} {}", std::env::consts::OS, k.trim()))
+        .unwrap_or_default();
+    format!("{cpu}, {cores} core(s){mem}{kernel}")
+}
+
+/// Today's date (UTC) as YYYY-MM-DD.
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cve_ids_are_found_in_readmes() {
+        assert_eq!(
+            find_cve("# zlib\nCVE-2022-37434: inflate").as_deref(),
+            Some("CVE-2022-37434")
+        );
+        assert_eq!(find_cve("no CVE- here, CVE-12 either"), None);
+    }
+}
