@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Generates the jq benign/ and train/ inputs (deterministic JSON streams)."""
+import json, os, random
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORDS = "id name email city country active score tags items price qty sku created updated note".split()
+
+def number(r):
+    k = r.random()
+    if k < 0.4: return str(r.randint(-1000, 100000))
+    if k < 0.7: return "%.*f" % (r.randint(1, 6), r.uniform(-1e4, 1e4))
+    if k < 0.85: return "%.3e" % r.uniform(-1e30, 1e30)
+    return "%d.%s" % (r.randint(0, 99), "".join(r.choice("0123456789") for _ in range(r.randint(8, 30))))
+
+def value(r, depth):
+    k = r.random()
+    if depth > 4 or k < 0.35: return number(r)
+    if k < 0.6: return json.dumps(" ".join(r.choice(WORDS) for _ in range(r.randint(1, 5))) + r.choice(["", " é", " \u4e2d", "\n"]))
+    if k < 0.65: return r.choice(["true", "false", "null"])
+    if k < 0.82: return "[" + ",".join(value(r, depth + 1) for _ in range(r.randint(0, 6))) + "]"
+    keys = r.sample(WORDS, r.randint(0, 7))
+    return "{" + ",".join('"%s":%s' % (kk, value(r, depth + 1)) for kk in keys) + "}"
+
+def record(r):
+    return "{" + ",".join('"%s":%s' % (k, value(r, 1)) for k in r.sample(WORDS, r.randint(3, 10))) + "}"
+
+def write(path, seed, count, style):
+    r = random.Random(seed)
+    if style == "lines":
+        text = "\n".join(record(r) for _ in range(count)) + "\n"
+    elif style == "array":
+        text = "[" + ",\n".join(record(r) for _ in range(count)) + "]\n"
+    elif style == "pretty":
+        text = "".join(json.dumps(json.loads(record(r)), indent=2) + "\n" for _ in range(count))
+    elif style == "numbers":
+        text = "\n".join("[" + ",".join(number(r) for _ in range(20)) + "]" for _ in range(count)) + "\n"
+    else:  # deep
+        text = "".join(value(r, -6) + "\n" for _ in range(count))
+    with open(os.path.join(HERE, path), "w") as f:
+        f.write(text)
+
+write("benign/records.jsonl.in", 1, 150, "lines")
+write("benign/array.in", 2, 100, "array")
+write("benign/pretty.in", 3, 80, "pretty")
+write("benign/numbers.in", 4, 400, "numbers")
+write("benign/nested.in", 5, 200, "deep")
+for i in range(8):
+    write("train/t%d.in" % i, 100 + i, 8 + 4 * i, ["lines", "array", "pretty", "numbers", "deep"][i % 5])

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Generates the lz4 benign/ and train/ inputs (deterministic).
+
+Each input is a sequence of records [int32 wanted][int32 csize][LZ4 block];
+the blocks are made by the small greedy LZ4 block compressor below."""
+import os, random, struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+def lz4_block(data):
+    """Greedy LZ4 block compressor (hash of 4 bytes, min match 4, last 5 bytes literal)."""
+    n, out, table, anchor, i = len(data), bytearray(), {}, 0, 0
+    limit = n - 12
+    def emit(lit, mlen, off):
+        ll = len(lit)
+        tok = (min(ll, 15) << 4) | (min(mlen - 4, 15) if mlen else 0)
+        out.append(tok)
+        if ll >= 15:
+            r = ll - 15
+            while r >= 255: out.append(255); r -= 255
+            out.append(r)
+        out.extend(lit)
+        if mlen:
+            out.extend(struct.pack("<H", off))
+            if mlen - 4 >= 15:
+                r = mlen - 4 - 15
+                while r >= 255: out.append(255); r -= 255
+                out.append(r)
+    while i < limit:
+        key = data[i:i + 4]
+        j = table.get(key)
+        table[key] = i
+        if j is not None and i - j < 65536:
+            m = 4
+            while i + m < n - 5 and data[j + m] == data[i + m]: m += 1
+            emit(data[anchor:i], m, i - j)
+            i += m
+            anchor = i
+        else:
+            i += 1
+    emit(data[anchor:], 0, 0)
+    return bytes(out)
+
+WORDS = ("the quick brown fox jumps over lazy dog lorem ipsum dolor sit amet record value "
+         "sensor temperature pressure status ok error warning user session token request").split()
+
+def text(r, n):
+    s = []
+    while sum(map(len, s)) < n:
+        s.append(r.choice(WORDS) + (" " if r.random() < 0.9 else "\n"))
+    return "".join(s).encode()[:n]
+
+def payload(r, kind, n):
+    if kind == "text": return text(r, n)
+    if kind == "json":
+        out = bytearray()
+        while len(out) < n:
+            out += ('{"id":%d,"name":"%s","score":%.3f,"tags":["%s","%s"]}\n' % (
+                r.randint(1, 10**6), r.choice(WORDS), r.random() * 100, r.choice(WORDS), r.choice(WORDS))).encode()
+        return bytes(out[:n])
+    if kind == "binary":  # structured binary records with small deltas
+        out, v = bytearray(), 0
+        while len(out) < n:
+            v = (v + r.randint(-3, 5)) & 0xffffffff
+            out += struct.pack("<IHH", v, r.randint(0, 3), 0x5a5a)
+        return bytes(out[:n])
+    return bytes(r.randint(0, 255) for _ in range(n))  # random: incompressible
+
+def write(path, seed, records, kinds, size):
+    r = random.Random(seed)
+    out = bytearray()
+    for _ in range(records):
+        k = r.choice(kinds)
+        data = payload(r, k, r.randint(size // 2, size))
+        blk = lz4_block(data)
+        wanted = r.choice([len(data), len(data), r.randint(1, len(data)), 64, 65536])
+        out += struct.pack("<ii", wanted, len(blk)) + blk
+    with open(os.path.join(HERE, path), "wb") as f:
+        f.write(out)
+
+write("benign/text-records.in", 1, 6, ["text"], 30000)
+write("benign/json-logs.in", 2, 4, ["json"], 30000)
+write("benign/telemetry.in", 3, 8, ["binary"], 30000)
+write("benign/mixed.in", 4, 6, ["text", "json", "binary", "random"], 12000)
+write("benign/previews.in", 5, 20, ["text", "json"], 6000)
+for i in range(8):
+    write("train/t%d.in" % i, 100 + i, 2 + i % 4, [["text"], ["json"], ["binary"], ["text", "random"]][i % 4], 4000 + 1000 * i)
