@@ -25,6 +25,9 @@ pub struct TrainOptions {
     pub validation: f64,
     /// The false-positive rate the threshold is chosen for.
     pub max_fpr: f64,
+    /// Weights to start from (fine-tuning), instead of random ones drawn
+    /// from `seed`; its architecture must be `arch`.
+    pub init: Option<Model>,
 }
 
 impl Default for TrainOptions {
@@ -38,6 +41,7 @@ impl Default for TrainOptions {
             patience: 3,
             validation: 0.2,
             max_fpr: 0.001,
+            init: None,
         }
     }
 }
@@ -60,6 +64,8 @@ pub enum TrainError {
     MissingClass(&'static str),
     #[error("the dataset's pages are {found} bytes, the model takes {expected}")]
     PageSize { expected: usize, found: usize },
+    #[error("the model to start from has another architecture than the one to train")]
+    InitArchitecture,
 }
 
 /// Adam's moment estimates.
@@ -163,7 +169,11 @@ pub fn train(
     let w_pos = ((train_idx.len() - pos_train) as f32 / pos_train as f32).clamp(1.0, 100.0);
     let class_weights: [f32; CLASSES] = [1.0, w_pos];
 
-    let mut model = Model::init(opts.arch.clone(), opts.seed);
+    let mut model = match &opts.init {
+        Some(m) if m.arch != opts.arch => return Err(TrainError::InitArchitecture),
+        Some(m) => m.clone(),
+        None => Model::init(opts.arch.clone(), opts.seed),
+    };
     let mut adam = Adam {
         m: zeros_like(&model.params),
         v: zeros_like(&model.params),
@@ -399,6 +409,40 @@ mod tests {
         let report = evaluate(&a, &toy(2, 48, 99));
         assert!(report.overall.roc_auc > 0.95, "{report:?}");
         assert_eq!(report.per_attack.len(), 1);
+    }
+
+    #[test]
+    fn fine_tuning_starts_from_the_given_weights() {
+        let data = toy(4, 48, 5);
+        let base = TrainOptions {
+            arch: small_arch(),
+            epochs: 20,
+            batch: 16,
+            learning_rate: 1e-2,
+            patience: 20,
+            ..TrainOptions::default()
+        };
+        let trained = train(&data, "toy", &base, |_| {}).unwrap();
+        // One epoch at a tiny rate from the trained weights stays as good;
+        // from random weights (a different seed) it is not.
+        let tune = |init: Option<Model>, seed: u64| TrainOptions {
+            epochs: 1,
+            learning_rate: 1e-6,
+            init,
+            seed,
+            ..base.clone()
+        };
+        let tuned = train(&data, "toy", &tune(Some(trained.clone()), 7), |_| {}).unwrap();
+        let fresh = train(&data, "toy", &tune(None, 7), |_| {}).unwrap();
+        let held_out = toy(2, 48, 99);
+        assert!(evaluate(&tuned, &held_out).overall.roc_auc > 0.95);
+        assert!(evaluate(&fresh, &held_out).overall.roc_auc < 0.9);
+        // The starting model must have the trained architecture.
+        let other = Model::init(Architecture::default_cnn(), 1);
+        assert!(matches!(
+            train(&data, "toy", &tune(Some(other), 7), |_| {}),
+            Err(TrainError::InitArchitecture)
+        ));
     }
 
     #[test]

@@ -96,6 +96,10 @@ pub struct TrainArgs {
     /// `embed4,conv16k8s8,relu,conv32k4s4,relu,gavg,dense16,relu,dense2`.
     #[arg(long, value_name = "LAYERS")]
     pub(crate) arch: Option<String>,
+    /// Start from this model's weights (fine-tuning): a model file or
+    /// `default`. Its architecture is the one trained (no --arch).
+    #[arg(long, value_name = "MODEL|default", conflicts_with = "arch")]
+    pub(crate) init: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -288,11 +292,16 @@ pub(crate) fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
     if a.epochs == 0 || a.batch == 0 || !a.lr.is_finite() || a.lr <= 0.0 {
         bail!("--epochs, --batch and --lr must be positive");
     }
-    let arch = match &a.arch {
-        Some(text) => {
+    let init = match &a.init {
+        Some(name) => Some(default::named(name).map_err(|e| anyhow!("--init: {e}"))?),
+        None => None,
+    };
+    let arch = match (&a.arch, &init) {
+        (_, Some(m)) => m.arch.clone(),
+        (Some(text), None) => {
             walmart::attest::model::Architecture::parse(text).map_err(|e| anyhow!("--arch: {e}"))?
         }
-        None => walmart::attest::model::Architecture::default_cnn(),
+        (None, None) => walmart::attest::model::Architecture::default_cnn(),
     };
     let (data, name) = load_datasets(&a.datasets)?;
     let opts = TrainOptions {
@@ -303,6 +312,7 @@ pub(crate) fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
         batch: a.batch,
         patience: a.patience.max(1),
         max_fpr: a.max_fpr,
+        init,
         ..TrainOptions::default()
     };
     let positives = data.records.iter().filter(|r| r.label.is_attack()).count();
