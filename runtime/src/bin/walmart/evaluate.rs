@@ -649,13 +649,17 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
             .filter(|(p, _)| p == policy)
             .map(|(_, r)| r.fp_runs)
             .sum();
+        let n = results.len();
+        let caught = if *policy == Policy::Tags {
+            format!("stopped at the violating access in {on_page} of {n}")
+        } else {
+            format!("the corrupted page itself detected in {on_page} of {n}")
+        };
         let _ = writeln!(
             s,
             "* `{policy}`: a detection in the exploit runs of {apps} of {n} \
-             applications, the corrupted page itself detected in {on_page} \
-             of {n}; {fps} benign run(s) with a false positive; overhead \
-             vs off, geometric mean {geo:.3}.",
-            n = results.len()
+             applications, {caught}; {fps} benign run(s) with a false \
+             positive; overhead vs off, geometric mean {geo:.3}."
         );
     }
     let _ = writeln!(

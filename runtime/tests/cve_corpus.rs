@@ -1,0 +1,196 @@
+//! The real-exploit corpus (`attest/cve`, built by
+//! `scripts/build-cve-corpus.sh`): every benign input gives the native
+//! build's output under walmart, every exploit is caught by the tag
+//! monitor, and `walmart attest evaluate` writes its table.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../attest/cve")
+}
+
+/// The corpus's applications: (folder, its .wasm).
+fn apps() -> Vec<(PathBuf, PathBuf)> {
+    let mut v: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(corpus())
+        .expect("attest/cve exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|d| {
+            let wasm = inputs(&d, ".", "wasm")
+                .pop()
+                .unwrap_or_else(|| panic!("{}: no .wasm", d.display()));
+            (d, wasm)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn inputs(app: &Path, sub: &str, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(app.join(sub))
+        .map(|r| {
+            r.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == ext))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn walmart_with_input(args: &[&str], input: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(args)
+        .stdin(Stdio::from(std::fs::File::open(input).unwrap()))
+        .output()
+        .expect("walmart runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn temp(tag: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("walmart-cve-{tag}-{}", std::process::id()))
+}
+
+#[test]
+fn the_corpus_has_six_applications_with_benign_and_exploit_inputs() {
+    let apps = apps();
+    assert_eq!(apps.len(), 6, "{apps:?}");
+    for (dir, _) in &apps {
+        assert!(inputs(dir, "benign", "in").len() >= 3, "{}", dir.display());
+        assert!(
+            !inputs(dir, "exploit", "in").is_empty(),
+            "{}",
+            dir.display()
+        );
+        assert!(inputs(dir, "train", "in").len() >= 3, "{}", dir.display());
+        assert!(dir.join("README.md").is_file(), "{}", dir.display());
+    }
+}
+
+#[test]
+fn benign_inputs_give_the_native_output() {
+    for (dir, wasm) in apps() {
+        for input in inputs(&dir, "benign", "in") {
+            let out = walmart_with_input(&["run", wasm.to_str().unwrap()], &input);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}: {}",
+                input.display(),
+                text(&out.stderr)
+            );
+            let expected = std::fs::read(input.with_extension("out")).unwrap();
+            assert!(
+                out.stdout == expected,
+                "{}: output differs from the native build's",
+                input.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_tag_monitor_catches_every_exploit_and_no_benign_input() {
+    for (dir, wasm) in apps() {
+        let benign = inputs(&dir, "benign", "in");
+        let exploits = inputs(&dir, "exploit", "in");
+        for (input, bad) in benign
+            .iter()
+            .take(1)
+            .map(|i| (i, false))
+            .chain(exploits.iter().map(|i| (i, true)))
+        {
+            let log = temp("tags-log");
+            let out = walmart_with_input(
+                &[
+                    "run",
+                    "--attest",
+                    "tags",
+                    "--attest-log",
+                    log.to_str().unwrap(),
+                    wasm.to_str().unwrap(),
+                ],
+                input,
+            );
+            let events = std::fs::read_to_string(&log).unwrap_or_default();
+            let _ = std::fs::remove_file(&log);
+            let violations = events
+                .lines()
+                .filter(|l| l.contains("\"kind\":\"tag-violation\""))
+                .count();
+            if bad {
+                assert!(
+                    violations > 0,
+                    "{}: no violation reported\n{}",
+                    input.display(),
+                    text(&out.stderr)
+                );
+            } else {
+                assert_eq!(violations, 0, "{}: {events}", input.display());
+                assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            }
+        }
+    }
+}
+
+#[test]
+fn evaluate_writes_the_table_for_a_corpus() {
+    let report = temp("report.md");
+    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args([
+            "attest",
+            "evaluate",
+            corpus().to_str().unwrap(),
+            "--apps",
+            "lz4",
+            "--policies",
+            "fine,tags",
+            "--rounds",
+            "1",
+            "--out",
+            report.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = std::fs::read_to_string(&report).unwrap();
+    let _ = std::fs::remove_file(&report);
+    let row = |policy: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("| lz4 | CVE-2021-3520 | {policy} |")))
+            .unwrap_or_else(|| panic!("no {policy} row in\n{table}"))
+            .to_string()
+    };
+    let benign = inputs(&corpus().join("lz4"), "benign", "in").len();
+    let exploits = inputs(&corpus().join("lz4"), "exploit", "in").len();
+    assert!(
+        row("off").contains(&format!("| {benign}/{benign} |")),
+        "{table}"
+    );
+    let tags = row("tags");
+    assert!(
+        tags.contains(&format!("| {exploits}/{exploits} |")),
+        "tags must catch every exploit: {tags}"
+    );
+    assert!(tags.contains("| 0 / 0 |"), "tags false positive: {tags}");
+    assert!(row("fine").contains("| cpu |"), "{table}");
+    assert!(table.contains("Machine: "), "{table}");
+
+    // A folder that is not a corpus: one line, exit 1.
+    let empty = temp("empty-corpus");
+    std::fs::create_dir_all(empty.join("app")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["attest", "evaluate", empty.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&empty);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("no .wasm application"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
