@@ -309,7 +309,7 @@ fn invoke_attested(
     let site = |kind: HookKind| {
         move |store: &StoreOpaque| crate::instance::hook_site_of(store, func_ref, kind)
     };
-    let was_protected = session::from_host(store, &site(HookKind::ExportEntry))?;
+    let was_protected = session::from_host(store, false, &site(HookKind::ExportEntry))?;
     // SAFETY: func_ref belongs to this store, which keeps it alive.
     let (code, vmctx) = unsafe { ((*func_ref).code, (*func_ref).vmctx) };
     let r = invoke(store, trampoline, vmctx, code, values);
@@ -432,7 +432,7 @@ extern "C" fn host_dispatch<T: 'static>(
             &mut results,
         );
         // Memory is unprotected before any error goes back to Wasm.
-        let back = session::from_host(&mut store.opaque, &site(HookKind::ImportReturn));
+        let back = session::from_host(&mut store.opaque, true, &site(HookKind::ImportReturn));
         r?;
         back?;
         for (i, (r, t)) in results.iter().zip(ctx.ty.results()).enumerate() {

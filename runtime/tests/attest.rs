@@ -515,3 +515,64 @@ fn an_added_verifier_reports_beside_the_digest_checks() {
     );
     assert_eq!(events[0].scores, [1.0]);
 }
+
+/// Writes one page, then calls WASI's `fd_write`, 2,000 times: pages 1-32
+/// in turn.
+const WASI_CHATTER: &str = r#"(module
+    (import "wasi_snapshot_preview1" "fd_write"
+        (func $fd_write (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 40)
+    (func (export "_start") (local $i i32)
+        (i32.store (i32.const 0x100) (i32.const 0x200)) ;; iov: 1 byte at 0x200
+        (i32.store (i32.const 0x104) (i32.const 1))
+        (loop $again
+            (i32.store
+                (i32.add (i32.const 0x1000)
+                    (i32.mul (i32.rem_u (local.get $i) (i32.const 32)) (i32.const 0x1000)))
+                (local.get $i))
+            (drop (call $fd_write (i32.const 1) (i32.const 0x100) (i32.const 1) (i32.const 0x108)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $again (i32.lt_u (local.get $i) (i32.const 2000))))))"#;
+
+#[test]
+fn frequent_wasi_calls_share_snapshots_and_lose_no_write() {
+    for sync in [false, true] {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).attest_sync(sync);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, WASI_CHATTER).unwrap();
+        let mut ctx = walmart::wasi::WasiCtx::new();
+        ctx.redirect(1, std::fs::File::create("/dev/null").unwrap());
+        let mut store = Store::new(&engine, ctx);
+        let pages = Arc::new(Mutex::new(Vec::new()));
+        store
+            .configure_attestation(AttestOptions::new().verifier(Recorder {
+                pages: pages.clone(),
+                inner: DigestVerifier::new(),
+            }))
+            .unwrap();
+        let mut linker = Linker::new(&engine);
+        walmart::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let start = instance.get_func(&mut store, "_start").unwrap();
+        start.call(&mut store, &[], &mut []).unwrap();
+        let stats = store.finish_attestation().unwrap().unwrap();
+        assert!(stats.hooks >= 4000, "{stats}");
+        if sync {
+            // Synchronous hooks judge every crossing's writes.
+            assert!(stats.snapshots >= 2000, "{stats}");
+        } else {
+            // Crossings within the interval leave their pages to a later
+            // snapshot: far fewer snapshots than crossings.
+            assert!(stats.snapshots < stats.hooks / 4, "{stats}");
+        }
+        // Every written page still reaches the verifier.
+        let seen: BTreeSet<u32> = pages.lock().unwrap().iter().map(|p| p.1).collect();
+        for page in 1..=32 {
+            assert!(
+                seen.contains(&page),
+                "page {page} never judged (sync {sync})"
+            );
+        }
+    }
+}

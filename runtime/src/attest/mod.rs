@@ -120,7 +120,8 @@ impl AttestOptions {
     }
 
     /// Asynchronous `fine`: the shortest time between two snapshots taken
-    /// by function hooks (boundary hooks always snapshot).
+    /// by function hooks, and by boundary hooks around calls to walmart's
+    /// own WASI (other boundary hooks always snapshot).
     pub fn interval(mut self, d: Duration) -> AttestOptions {
         self.interval = d;
         self
@@ -131,7 +132,7 @@ impl AttestOptions {
     /// snapshot that took `t` to copy, hooks are armed again no sooner
     /// than `t / budget` later (and never sooner than the interval), so a
     /// guest that rewrites many pages is snapshotted less often instead of
-    /// slowed down. Boundary hooks always snapshot.
+    /// slowed down. Boundary hooks do not wait for it.
     pub fn snapshot_budget(mut self, fraction: f64) -> AttestOptions {
         self.snapshot_budget = if fraction > 0.0 {
             fraction.min(1.0)

@@ -129,6 +129,8 @@ pub(crate) struct AttestSession {
     pub(crate) collector: Option<Arc<std::sync::Mutex<super::collect::Collector>>>,
     /// Pages written by the injector: (memory, page).
     pub(crate) injected: Vec<(u32, u32)>,
+    /// When the last snapshot was queued.
+    last_snapshot: std::time::Instant,
     worker: Option<JoinHandle<()>>,
 }
 
@@ -175,6 +177,7 @@ impl AttestSession {
             inject: opts.inject,
             collector: opts.collector,
             injected: Vec::new(),
+            last_snapshot: std::time::Instant::now(),
             worker: Some(worker),
         })
     }
@@ -366,6 +369,7 @@ fn snapshot(
     }
     s.audit_cursor = (mi, page);
     s.epoch += 1;
+    s.last_snapshot = started;
     batch.epoch = s.epoch;
     batch.site = site;
     let audited = batch.pages.len() - take;
@@ -395,6 +399,31 @@ fn add_page(batch: &mut worker::Batch, direct: bool, at: *const u8) {
     }
 }
 
+/// Whether a boundary hook around a call to walmart's own host functions
+/// (WASI: writes only through walmart's API, which marks them) may leave
+/// its snapshot to a later hook: asynchronous mode, and a snapshot queued
+/// less than the interval ago. I/O-bound guests cross into WASI thousands
+/// of times a second; a snapshot at each crossing re-reads the same few
+/// pages and pays a page-table scan and a wake-up of the verifier each
+/// time. The pages stay dirty, so the next snapshot (at the latest the
+/// final flush) judges their contents then; as with function hooks, a
+/// version that lives less than the interval may go unjudged. Returns
+/// the stop request a hook would have returned.
+fn skip_trusted_boundary(store: &mut StoreOpaque) -> Option<std::result::Result<(), TrapKind>> {
+    let s = store.attest.as_deref_mut()?;
+    if s.sync || s.collector.is_some() || s.last_snapshot.elapsed() >= s.shared.interval {
+        return None;
+    }
+    Counters::add(&s.shared.counters.hooks, 1);
+    let stop =
+        s.shared.on_detect == OnDetect::Trap && s.shared.detected.swap(false, Ordering::AcqRel);
+    Some(if stop {
+        Err(TrapKind::AttestationViolation)
+    } else {
+        Ok(())
+    })
+}
+
 /// Control leaves the module for the host: a boundary hook, then, when
 /// the host is not walmart's own (`protect`), write protection. `import`:
 /// the module calls a host function (where injected tampering happens).
@@ -412,7 +441,15 @@ pub(crate) fn to_host(
     {
         return Ok(());
     }
-    let r = hook(store, false, site).map_err(trap);
+    let skip = if import && !protect {
+        skip_trusted_boundary(store)
+    } else {
+        None
+    };
+    let r = match skip {
+        Some(r) => r.map_err(trap),
+        None => hook(store, false, site).map_err(trap),
+    };
     let inject = import
         && store
             .attest
@@ -477,9 +514,11 @@ fn tamper_now(store: &mut StoreOpaque) {
 
 /// Control comes back from the host: memory is made writable, any page
 /// written behind walmart's back is reported as `host-tamper`, then a
-/// boundary hook. Returns whether memory was protected.
+/// boundary hook. `import`: a host function returns to the module.
+/// Returns whether memory was protected.
 pub(crate) fn from_host(
     store: &mut StoreOpaque,
+    import: bool,
     site: &dyn Fn(&StoreOpaque) -> HookSite,
 ) -> Result<bool> {
     let Some(s) = store.attest.as_deref_mut() else {
@@ -543,6 +582,12 @@ pub(crate) fn from_host(
             }
         }
     }
+    if import && !was {
+        if let Some(r) = skip_trusted_boundary(store) {
+            r.map_err(trap)?;
+            return Ok(was);
+        }
+    }
     hook(store, false, site).map_err(trap)?;
     Ok(was)
 }
@@ -594,7 +639,7 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
     if let Some(s) = store.attest.as_deref() {
         s.shared.finishing.store(true, Ordering::Release);
     }
-    let tampered = from_host(store, &site);
+    let tampered = from_host(store, false, &site);
     // Drain: each round takes what the ring holds, blocking for room.
     loop {
         let before = store

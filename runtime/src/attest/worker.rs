@@ -82,7 +82,7 @@ pub(crate) struct Shared {
     pub(crate) finishing: AtomicBool,
     /// Arm function hooks when the verifier is idle (asynchronous `fine`).
     arm_when_idle: bool,
-    interval: Duration,
+    pub(crate) interval: Duration,
     /// Share of the guest's time snapshot copies may take.
     budget: f64,
     /// Least time between two armings, from the last snapshot's cost.

@@ -44,6 +44,11 @@ pub struct EvaluateArgs {
     /// Training epochs for the models this run trains.
     #[arg(long, default_value_t = 12)]
     epochs: usize,
+    /// The CNN beside the exact checks: `app` (each application's own,
+    /// APP/model.wcnn), `default` (the built-in model), a model file, or
+    /// `none` (the exact checks only).
+    #[arg(long, value_name = "app|default|none|FILE", default_value = "app")]
+    model: String,
     /// Timed runs of each benign input per policy (the fastest counts).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
@@ -375,7 +380,11 @@ fn evaluate(a: &EvaluateArgs, apps: &[App], scratch: &Path) -> anyhow::Result<St
     let uses_cnn = a.policies.iter().any(|p| *p != Policy::Tags);
     let mut results: Vec<AppResult> = Vec::new();
     for app in apps {
-        let model = if uses_cnn {
+        let model = if !uses_cnn || a.model == "none" {
+            None
+        } else if a.model != "app" {
+            Some(default::named(&a.model).map_err(|e| anyhow!("--model: {e}"))?)
+        } else {
             if a.retrain || !app.model_path().is_file() {
                 eprintln!("walmart: training {}'s CNN", app.name);
                 train_model(app, a.epochs, scratch)?;
@@ -385,8 +394,6 @@ fn evaluate(a: &EvaluateArgs, apps: &[App], scratch: &Path) -> anyhow::Result<St
                 default::named(&path.display().to_string())
                     .map_err(|e| anyhow!("{}: {e}", path.display()))?,
             )
-        } else {
-            None
         };
         eprintln!("walmart: evaluating {}", app.name);
         let rows = evaluate_app(a, app, model.as_ref(), scratch)?;
@@ -536,8 +543,13 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
     let _ = writeln!(s, "# Real-exploit evaluation\n");
     let _ = writeln!(
         s,
-        "Written by `walmart attest evaluate {}{}{} --rounds {}` on {}, walmart {}.\n",
+        "Written by `walmart attest evaluate {}{}{}{} --rounds {}` on {}, walmart {}.\n",
         a.corpus.display(),
+        if a.model == "app" {
+            String::new()
+        } else {
+            format!(" --model {}", a.model)
+        },
         if a.apps.is_empty() {
             String::new()
         } else {
@@ -574,7 +586,7 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
     // Applications with an exploit run detected, and with the corrupted
     // page detected.
     let mut cnn_apps: Vec<(Policy, (usize, usize))> = Vec::new();
-    for AppResult { app, rows, .. } in results {
+    for AppResult { app, rows, model } in results {
         let off = total(&rows[0].1.best);
         for (policy, row) in rows {
             let ratio = total(&row.best) / off;
@@ -613,6 +625,7 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                 match policy {
                     Policy::Off => "-",
                     Policy::Tags => "exact",
+                    _ if model.is_none() => "exact only",
                     _ => "cpu",
                 },
                 row.benign_matching,
