@@ -223,20 +223,22 @@ impl Runner {
         // verdict (instantiation and compilation are the same for every
         // policy).
         let mut started = Instant::now();
-        let status = match linker.instantiate(&mut store, &self.module) {
-            Err(e) => format!("error: {e}"),
-            Ok(instance) => match instance.get_func(&mut store, "_start") {
-                None => bail!("{}: no `_start` export", self.program),
-                Some(f) => match {
-                    started = Instant::now();
-                    f.call(&mut store, &[], &mut [])
-                } {
-                    Ok(()) => "exit 0".to_string(),
-                    Err(e) => match e.exit_status() {
-                        Some(code) => format!("exit {code}"),
-                        None => first_line(&e.to_string()),
-                    },
-                },
+        let called = match linker.instantiate(&mut store, &self.module) {
+            Err(e) => Err(format!("error: {e}")),
+            Ok(instance) => {
+                let Some(f) = instance.get_func(&mut store, "_start") else {
+                    bail!("{}: no `_start` export", self.program);
+                };
+                started = Instant::now();
+                Ok(f.call(&mut store, &[], &mut []))
+            }
+        };
+        let status = match called {
+            Err(instantiation) => instantiation,
+            Ok(Ok(())) => "exit 0".to_string(),
+            Ok(Err(e)) => match e.exit_status() {
+                Some(code) => format!("exit {code}"),
+                None => first_line(&e.to_string()),
             },
         };
         if self.policy != Policy::Off {
