@@ -392,17 +392,22 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn training_learns_a_pattern_and_is_bit_identical_under_a_seed() {
-        let data = toy(4, 48, 5);
-        let opts = TrainOptions {
+    /// Options that learn the toy pattern in a few seconds.
+    fn toy_options() -> TrainOptions {
+        TrainOptions {
             arch: small_arch(),
             epochs: 20,
             batch: 16,
             learning_rate: 1e-2,
             patience: 20,
             ..TrainOptions::default()
-        };
+        }
+    }
+
+    #[test]
+    fn training_learns_a_pattern_and_is_bit_identical_under_a_seed() {
+        let data = toy(4, 48, 5);
+        let opts = toy_options();
         let a = train(&data, "toy", &opts, |_| {}).unwrap();
         let b = train(&data, "toy", &opts, |_| {}).unwrap();
         assert_eq!(a.to_bytes(), b.to_bytes());
@@ -414,14 +419,7 @@ mod tests {
     #[test]
     fn fine_tuning_starts_from_the_given_weights() {
         let data = toy(4, 48, 5);
-        let base = TrainOptions {
-            arch: small_arch(),
-            epochs: 20,
-            batch: 16,
-            learning_rate: 1e-2,
-            patience: 20,
-            ..TrainOptions::default()
-        };
+        let base = toy_options();
         let trained = train(&data, "toy", &base, |_| {}).unwrap();
         // One epoch at a tiny rate from the trained weights stays as good;
         // from random weights (a different seed) it is not.
