@@ -119,9 +119,10 @@ impl AttestOptions {
         self
     }
 
-    /// Asynchronous `fine`: the shortest time between two snapshots taken
-    /// by function hooks, and by boundary hooks around calls to walmart's
-    /// own WASI (other boundary hooks always snapshot).
+    /// Asynchronous mode: the shortest time between two armings of the
+    /// hooks that snapshot at the verifier's pace: function hooks (`fine`)
+    /// and boundary hooks around calls to walmart's own WASI (other
+    /// boundary hooks always snapshot).
     pub fn interval(mut self, d: Duration) -> AttestOptions {
         self.interval = d;
         self

@@ -129,8 +129,6 @@ pub(crate) struct AttestSession {
     pub(crate) collector: Option<Arc<std::sync::Mutex<super::collect::Collector>>>,
     /// Pages written by the injector: (memory, page).
     pub(crate) injected: Vec<(u32, u32)>,
-    /// When the last snapshot was queued.
-    last_snapshot: std::time::Instant,
     worker: Option<JoinHandle<()>>,
 }
 
@@ -149,7 +147,9 @@ impl AttestSession {
         let shared = Arc::new(Shared::new(
             policy,
             opts.on_detect,
-            policy == Policy::Fine && !sync,
+            // Function hooks (fine) and hooks around WASI calls (both)
+            // snapshot when the verifier asks.
+            !sync,
             opts.interval,
             opts.snapshot_budget,
             opts.ring_pages,
@@ -177,7 +177,6 @@ impl AttestSession {
             inject: opts.inject,
             collector: opts.collector,
             injected: Vec::new(),
-            last_snapshot: std::time::Instant::now(),
             worker: Some(worker),
         })
     }
@@ -369,7 +368,6 @@ fn snapshot(
     }
     s.audit_cursor = (mi, page);
     s.epoch += 1;
-    s.last_snapshot = started;
     batch.epoch = s.epoch;
     batch.site = site;
     let audited = batch.pages.len() - take;
@@ -400,28 +398,26 @@ fn add_page(batch: &mut worker::Batch, direct: bool, at: *const u8) {
 }
 
 /// Whether a boundary hook around a call to walmart's own host functions
-/// (WASI: writes only through walmart's API, which marks them) may leave
-/// its snapshot to a later hook: asynchronous mode, and a snapshot queued
-/// less than the interval ago. I/O-bound guests cross into WASI thousands
-/// of times a second; a snapshot at each crossing re-reads the same few
-/// pages and pays a page-table scan and a wake-up of the verifier each
-/// time. The pages stay dirty, so the next snapshot (at the latest the
-/// final flush) judges their contents then; as with function hooks, a
-/// version that lives less than the interval may go unjudged. Returns
-/// the stop request a hook would have returned.
-fn skip_trusted_boundary(store: &mut StoreOpaque) -> Option<std::result::Result<(), TrapKind>> {
-    let s = store.attest.as_deref_mut()?;
-    if s.sync || s.collector.is_some() || s.last_snapshot.elapsed() >= s.shared.interval {
-        return None;
+/// (WASI: writes only through walmart's API, which marks them) leaves its
+/// snapshot to a later hook: in asynchronous mode these hooks snapshot at
+/// the verifier's pace, as function hooks do (when it has armed them).
+/// I/O-bound guests cross into WASI thousands of times a second; a
+/// snapshot at each crossing re-read the same few pages and paid a
+/// page-table scan and a wake-up of the verifier each time. The pages
+/// stay dirty, so the next snapshot (at the latest the final flush)
+/// judges their contents then; as with function hooks, a version that
+/// lives less than the interval may go unjudged. A detection under
+/// `--on-detect trap` arms the hooks, so the stop is not delayed.
+fn skip_trusted_boundary(store: &mut StoreOpaque) -> bool {
+    let Some(s) = store.attest.as_deref() else {
+        return false;
+    };
+    let skip =
+        !s.sync && s.collector.is_none() && s.shared.state.armed.load(Ordering::Acquire) == 0;
+    if skip {
+        Counters::add(&s.shared.counters.hooks, 1);
     }
-    Counters::add(&s.shared.counters.hooks, 1);
-    let stop =
-        s.shared.on_detect == OnDetect::Trap && s.shared.detected.swap(false, Ordering::AcqRel);
-    Some(if stop {
-        Err(TrapKind::AttestationViolation)
-    } else {
-        Ok(())
-    })
+    skip
 }
 
 /// Control leaves the module for the host: a boundary hook, then, when
@@ -441,14 +437,10 @@ pub(crate) fn to_host(
     {
         return Ok(());
     }
-    let skip = if import && !protect {
-        skip_trusted_boundary(store)
+    let r = if import && !protect && skip_trusted_boundary(store) {
+        Ok(())
     } else {
-        None
-    };
-    let r = match skip {
-        Some(r) => r.map_err(trap),
-        None => hook(store, false, site).map_err(trap),
+        hook(store, false, site).map_err(trap)
     };
     let inject = import
         && store
@@ -582,13 +574,9 @@ pub(crate) fn from_host(
             }
         }
     }
-    if import && !was {
-        if let Some(r) = skip_trusted_boundary(store) {
-            r.map_err(trap)?;
-            return Ok(was);
-        }
+    if !(import && !was && skip_trusted_boundary(store)) {
+        hook(store, false, site).map_err(trap)?;
     }
-    hook(store, false, site).map_err(trap)?;
     Ok(was)
 }
 

@@ -80,9 +80,10 @@ pub(crate) struct Shared {
     /// batch (those still in the ring too) is judged with
     /// `Verifier::verify_final`, which may use every core.
     pub(crate) finishing: AtomicBool,
-    /// Arm function hooks when the verifier is idle (asynchronous `fine`).
+    /// Arm hooks when the verifier is idle (asynchronous mode): function
+    /// hooks, and boundary hooks around calls to walmart's WASI.
     arm_when_idle: bool,
-    pub(crate) interval: Duration,
+    interval: Duration,
     /// Share of the guest's time snapshot copies may take.
     budget: f64,
     /// Least time between two armings, from the last snapshot's cost.
