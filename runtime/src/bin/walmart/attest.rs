@@ -155,12 +155,8 @@ pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
     let inputs: Vec<Option<PathBuf>> = match &a.inputs {
         None => vec![None],
         Some(dir) => {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-                .with_context(|| format!("--inputs {}", dir.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .collect();
-            files.sort();
+            let files =
+                files_in(dir, None).with_context(|| format!("--inputs {}", dir.display()))?;
             if files.is_empty() {
                 bail!("--inputs {}: no files", dir.display());
             }
@@ -222,15 +218,9 @@ pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
             let f = std::fs::File::open(file).with_context(|| file.display().to_string())?;
             ctx.redirect(0, f);
         }
-        let mut store = Store::new(&engine, ctx);
-        store.configure_attestation(AttestOptions::new().collector(collector.clone()))?;
-        let mut linker = Linker::new(&engine);
-        wasi::add_to_linker(&mut linker, |c| c)?;
-        let instance = linker.instantiate(&mut store, &module)?;
-        let start = instance
-            .get_func(&mut store, "_start")
-            .ok_or_else(|| anyhow!("{}: no `_start` export", a.app.display()))?;
-        match start.call(&mut store, &[], &mut []) {
+        let opts = AttestOptions::new().collector(collector.clone());
+        let (mut store, called, _) = start_command(&engine, &module, ctx, Some(opts), &a.app)?;
+        match called {
             Ok(()) => {}
             Err(e) if e.exit_status() == Some(0) => {}
             Err(e) => bail!("{} on {}: {e}", a.app.display(), describe(input.as_deref())),
@@ -273,6 +263,43 @@ pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         eprintln!("walmart: warning: no allocator calls seen (no function named malloc/free in the module): heap attacks were skipped");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The files in `dir` (with extension `ext`, when given), sorted.
+pub(crate) fn files_in(dir: &Path, ext: Option<&str>) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && ext.is_none_or(|x| p.extension().is_some_and(|e| e == x)))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Instantiates the WASI command `module` (at `app`) in a fresh store
+/// with `ctx` and attestation configured by `opts`, and calls `_start`.
+/// The store, the call's result and when the call began.
+pub(crate) fn start_command(
+    engine: &Engine,
+    module: &Module,
+    ctx: WasiCtx,
+    opts: Option<AttestOptions>,
+    app: &Path,
+) -> anyhow::Result<(Store<WasiCtx>, walmart::Result<()>, std::time::Instant)> {
+    let mut store = Store::new(engine, ctx);
+    if let Some(opts) = opts {
+        store.configure_attestation(opts)?;
+    }
+    let mut linker = Linker::new(engine);
+    wasi::add_to_linker(&mut linker, |c| c)?;
+    let instance = linker
+        .instantiate(&mut store, module)
+        .map_err(|e| anyhow!("{}: {e}", app.display()))?;
+    let start = instance
+        .get_func(&mut store, "_start")
+        .ok_or_else(|| anyhow!("{}: no `_start` export", app.display()))?;
+    let began = std::time::Instant::now();
+    let called = start.call(&mut store, &[], &mut []);
+    Ok((store, called, began))
 }
 
 fn describe(input: Option<&Path>) -> String {

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use walmart::attest::dataset::Label;
@@ -21,10 +21,10 @@ use walmart::attest::model::default;
 use walmart::attest::model::verifier::CnnVerifier;
 use walmart::attest::model::Model;
 use walmart::attest::{Event, EventKind, OnDetect, Policy};
-use walmart::wasi::{self, WasiCtx};
-use walmart::{AttestOptions, Config, Engine, Linker, Module, Store};
+use walmart::wasi::WasiCtx;
+use walmart::{AttestOptions, Config, Engine, Module};
 
-use crate::attest::{collect, train_cmd, CollectArgs, TrainArgs};
+use crate::attest::{collect, files_in, start_command, train_cmd, CollectArgs, TrainArgs};
 
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
@@ -130,13 +130,7 @@ fn files_with(dir: &Path, ext: &str) -> anyhow::Result<Vec<PathBuf>> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| dir.display().to_string())?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == ext))
-        .collect();
-    v.sort();
-    Ok(v)
+    files_in(dir, Some(ext)).with_context(|| dir.display().to_string())
 }
 
 /// How one run went.
@@ -166,6 +160,7 @@ struct Runner {
     policy: Policy,
     model: Option<Model>,
     program: String,
+    wasm: PathBuf,
 }
 
 impl Runner {
@@ -188,6 +183,7 @@ impl Runner {
             policy,
             model: model.cloned(),
             program: app.name.clone(),
+            wasm: app.wasm.clone(),
         })
     }
 
@@ -202,8 +198,9 @@ impl Runner {
         ctx.redirect(1, std::fs::File::create(&out_path)?);
         ctx.redirect(2, std::fs::File::create("/dev/null")?);
         let events = Arc::new(Mutex::new(Vec::new()));
-        let mut store = Store::new(&self.engine, ctx);
-        if self.policy != Policy::Off {
+        let opts = if self.policy == Policy::Off {
+            None
+        } else {
             let sink = events.clone();
             let mut opts = AttestOptions::new()
                 .on_detect(OnDetect::Log)
@@ -215,28 +212,16 @@ impl Runner {
             if let Some(m) = &self.model {
                 opts = opts.also_verify(CnnVerifier::new(m.clone()).map_err(|e| anyhow!("{e}"))?);
             }
-            store.configure_attestation(opts)?;
-        }
-        let mut linker = Linker::new(&self.engine);
-        wasi::add_to_linker(&mut linker, |c| c)?;
+            Some(opts)
+        };
         // Execution, as the benchmarks time it: from `_start` to the final
         // verdict (instantiation and compilation are the same for every
         // policy).
-        let mut started = Instant::now();
-        let called = match linker.instantiate(&mut store, &self.module) {
-            Err(e) => Err(format!("error: {e}")),
-            Ok(instance) => {
-                let Some(f) = instance.get_func(&mut store, "_start") else {
-                    bail!("{}: no `_start` export", self.program);
-                };
-                started = Instant::now();
-                Ok(f.call(&mut store, &[], &mut []))
-            }
-        };
+        let (mut store, called, started) =
+            start_command(&self.engine, &self.module, ctx, opts, &self.wasm)?;
         let status = match called {
-            Err(instantiation) => instantiation,
-            Ok(Ok(())) => "exit 0".to_string(),
-            Ok(Err(e)) => match e.exit_status() {
+            Ok(()) => "exit 0".to_string(),
+            Err(e) => match e.exit_status() {
                 Some(code) => format!("exit {code}"),
                 None => first_line(&e.to_string()),
             },
