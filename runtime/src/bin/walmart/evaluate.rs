@@ -526,6 +526,11 @@ fn total(d: &[Duration]) -> f64 {
     d.iter().map(|d| d.as_secs_f64()).sum()
 }
 
+/// `row`'s execution time against `off`'s (the first of `rows`).
+fn overhead(rows: &[(Policy, Row)], row: &Row) -> f64 {
+    total(&row.best) / total(&rows[0].1.best)
+}
+
 fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
     use std::fmt::Write;
     let mut s = String::new();
@@ -571,31 +576,9 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
         "| app | CVE | policy | back end | benign runs = native | false positives (runs / pages) | exploit runs with a detection | corrupted page detected, latency (hooks / ms) | overhead vs off |"
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
-    let mut overheads: Vec<(Policy, Vec<f64>)> = Vec::new();
-    // Applications with an exploit run detected, and with the corrupted
-    // page detected.
-    let mut cnn_apps: Vec<(Policy, (usize, usize))> = Vec::new();
     for AppResult { app, rows, model } in results {
-        let off = total(&rows[0].1.best);
         for (policy, row) in rows {
-            let ratio = total(&row.best) / off;
-            if *policy != Policy::Off {
-                match overheads.iter_mut().find(|(p, _)| p == policy) {
-                    Some((_, v)) => v.push(ratio),
-                    None => overheads.push((*policy, vec![ratio])),
-                }
-                let hit = (
-                    usize::from(row.detected > 0),
-                    usize::from(!row.latency.is_empty()),
-                );
-                match cnn_apps.iter_mut().find(|(p, _)| p == policy) {
-                    Some((_, n)) => {
-                        n.0 += hit.0;
-                        n.1 += hit.1;
-                    }
-                    None => cnn_apps.push((*policy, hit)),
-                }
-            }
+            let ratio = overhead(rows, row);
             let latency = if *policy == Policy::Off || row.latency.is_empty() {
                 "-".to_string()
             } else {
@@ -631,7 +614,7 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                 },
                 latency,
                 if *policy == Policy::Off {
-                    format!("{:.2} ms", off * 1e3)
+                    format!("{:.2} ms", total(&row.best) * 1e3)
                 } else {
                     format!("{ratio:.3}")
                 },
@@ -639,18 +622,19 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
         }
     }
     let _ = writeln!(s, "\n## Summary\n");
-    for (policy, ratios) in &overheads {
-        let geo = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
-        let (apps, on_page) = cnn_apps
+    for policy in &a.policies {
+        // Each application's row for this policy, with its overhead.
+        let rows: Vec<(&Row, f64)> = results
             .iter()
-            .find(|(p, _)| p == policy)
-            .map_or((0, 0), |x| x.1);
-        let fps: usize = results
-            .iter()
-            .flat_map(|r| r.rows.iter())
-            .filter(|(p, _)| p == policy)
-            .map(|(_, r)| r.fp_runs)
-            .sum();
+            .filter_map(|r| {
+                let (_, row) = r.rows.iter().find(|(p, _)| p == policy)?;
+                Some((row, overhead(&r.rows, row)))
+            })
+            .collect();
+        let geo = (rows.iter().map(|(_, x)| x.ln()).sum::<f64>() / rows.len() as f64).exp();
+        let apps = rows.iter().filter(|(r, _)| r.detected > 0).count();
+        let on_page = rows.iter().filter(|(r, _)| !r.latency.is_empty()).count();
+        let fps: usize = rows.iter().map(|(r, _)| r.fp_runs).sum();
         let n = results.len();
         let caught = if *policy == Policy::Tags {
             format!("stopped at the violating access in {on_page} of {n}")
