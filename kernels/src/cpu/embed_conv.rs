@@ -44,6 +44,26 @@ pub fn embed_conv_tables(
     }
 }
 
+impl EmbedConvTables {
+    /// Bytes per output position (the convolution's kernel and stride).
+    pub fn kernel(&self) -> usize {
+        self.kernel
+    }
+
+    /// Output channels.
+    pub fn out(&self) -> usize {
+        self.out
+    }
+
+    pub(crate) fn rows(&self) -> &[f32] {
+        &self.rows
+    }
+
+    pub(crate) fn bias(&self) -> &[f32] {
+        &self.bias
+    }
+}
+
 /// The convolution's output (`[batch, out, len / kernel]`) for `bytes`
 /// (`[batch, len]`), equal up to rounding to embedding then convolving.
 pub fn embed_conv_forward(bytes: ArrayView2<u8>, t: &EmbedConvTables) -> Array3<f32> {

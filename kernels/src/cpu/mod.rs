@@ -12,6 +12,7 @@ mod embed_conv;
 mod loss;
 mod pool;
 mod scale;
+mod tiled_net;
 
 #[cfg(test)]
 pub(crate) mod testutil;
@@ -32,3 +33,4 @@ pub use pool::{
     pool1d_out_len,
 };
 pub use scale::scale_forward;
+pub use tiled_net::{TiledLayer, TiledNet, TiledScratch};

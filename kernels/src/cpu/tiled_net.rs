@@ -1,0 +1,631 @@
+//! One-page inference for networks whose convolutions tile their input
+//! (stride equal to kernel, no padding), the shape of walmart's default
+//! verifier: embedding folded into lookup tables, tiling convolutions,
+//! one global pooling, dense layers.
+//!
+//! Activations are kept channel-last (`[position][channel]`), so an output
+//! position of a tiling convolution reads one contiguous block of
+//! `kernel * channels` inputs: a small matrix product per position with no
+//! im2col copy, and a page's activations (tens of KiB) stay in the L1/L2
+//! caches instead of batch-sized buffers. Widths of 8, 16 and 32 channels
+//! get register tiles unrolled at compile time; on x86-64 CPUs with AVX2
+//! and FMA the same code is compiled a second time for them and chosen at
+//! run time (the crate's default target has neither).
+
+use ndarray::{ArrayView1, ArrayView2, ArrayView3};
+
+use super::EmbedConvTables;
+
+/// A layer after the embedding and first convolution, as
+/// [`TiledNet::new`] takes it.
+#[derive(Clone, Copy, Debug)]
+pub enum TiledLayer<'a> {
+    /// A convolution with stride equal to its kernel and no padding:
+    /// weights `[out, in, kernel]`, bias `[out]`.
+    Conv {
+        w: ArrayView3<'a, f32>,
+        b: ArrayView1<'a, f32>,
+    },
+    /// Rectified linear unit, on whatever the previous layer gave.
+    Relu,
+    /// Maximum over all positions, per channel.
+    GlobalMaxPool,
+    /// Mean over all positions, per channel.
+    GlobalAvgPool,
+    /// Fully connected: weights `[out, in]`, bias `[out]`.
+    Dense {
+        w: ArrayView2<'a, f32>,
+        b: ArrayView1<'a, f32>,
+    },
+}
+
+/// A tiling convolution with its weights transposed to
+/// `wt[(tap * cin + c) * cout + o]`, the order a channel-last block is
+/// read in.
+#[derive(Clone, Debug)]
+struct Conv {
+    kernel: usize,
+    cin: usize,
+    cout: usize,
+    wt: Vec<f32>,
+    bias: Vec<f32>,
+    relu: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Dense {
+    nin: usize,
+    nout: usize,
+    /// `[out][in]`, as the model stores it.
+    w: Vec<f32>,
+    bias: Vec<f32>,
+    relu: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pool {
+    Max,
+    Avg,
+}
+
+/// A network ready for one-page inference (weights rearranged once).
+/// Immutable: threads share one and keep a [`TiledScratch`] each.
+#[derive(Clone, Debug)]
+pub struct TiledNet {
+    input_len: usize,
+    first: EmbedConvTables,
+    first_relu: bool,
+    convs: Vec<Conv>,
+    pool: Pool,
+    /// A ReLU straight after the pooling.
+    pool_relu: bool,
+    dense: Vec<Dense>,
+    /// AVX2 and FMA are present (checked once, at construction).
+    wide: bool,
+}
+
+/// Per-thread buffers of [`TiledNet::logits`], grown on first use and
+/// reused after.
+#[derive(Clone, Debug, Default)]
+pub struct TiledScratch {
+    signal: Vec<f32>,
+    next: Vec<f32>,
+    features: Vec<f32>,
+    next_features: Vec<f32>,
+}
+
+impl TiledNet {
+    /// The network of `first` (embedding and first convolution, as lookup
+    /// tables) followed by `layers`, for inputs of `input_len` bytes; `None`
+    /// when the layers are not of this shape: a convolution whose input
+    /// channels do not match, or which would leave no positions; other
+    /// than exactly one global pooling between the convolutions and the
+    /// dense layers; a dense layer whose inputs do not match.
+    pub fn new(
+        first: EmbedConvTables,
+        layers: &[TiledLayer<'_>],
+        input_len: usize,
+    ) -> Option<TiledNet> {
+        let mut channels = first.out();
+        let mut positions = input_len / first.kernel();
+        if positions == 0 {
+            return None;
+        }
+        let mut rest = layers;
+        let take_relu = |rest: &mut &[TiledLayer<'_>]| match rest.first() {
+            Some(TiledLayer::Relu) => {
+                *rest = &rest[1..];
+                true
+            }
+            _ => false,
+        };
+        let first_relu = take_relu(&mut rest);
+        let mut convs = Vec::new();
+        while let Some(TiledLayer::Conv { w, b }) = rest.first() {
+            let (cout, cin, kernel) = w.dim();
+            if cin != channels || b.len() != cout || kernel == 0 || positions / kernel == 0 {
+                return None;
+            }
+            let mut wt = vec![0f32; kernel * cin * cout];
+            for o in 0..cout {
+                for c in 0..cin {
+                    for tap in 0..kernel {
+                        wt[(tap * cin + c) * cout + o] = w[[o, c, tap]];
+                    }
+                }
+            }
+            rest = &rest[1..];
+            convs.push(Conv {
+                kernel,
+                cin,
+                cout,
+                wt,
+                bias: b.to_vec(),
+                relu: take_relu(&mut rest),
+            });
+            channels = cout;
+            positions /= kernel;
+        }
+        let pool = match rest.first() {
+            Some(TiledLayer::GlobalMaxPool) => Pool::Max,
+            Some(TiledLayer::GlobalAvgPool) => Pool::Avg,
+            _ => return None,
+        };
+        rest = &rest[1..];
+        let mut features = channels;
+        let mut dense = Vec::new();
+        let pooled_relu = take_relu(&mut rest);
+        while let Some(TiledLayer::Dense { w, b }) = rest.first() {
+            let (nout, nin) = w.dim();
+            if nin != features || b.len() != nout {
+                return None;
+            }
+            rest = &rest[1..];
+            dense.push(Dense {
+                nin,
+                nout,
+                w: w.iter().copied().collect(),
+                bias: b.to_vec(),
+                relu: take_relu(&mut rest),
+            });
+            features = nout;
+        }
+        if !rest.is_empty() {
+            return None;
+        }
+        Some(TiledNet {
+            input_len,
+            first,
+            first_relu,
+            convs,
+            pool,
+            pool_relu: pooled_relu,
+            dense,
+            wide: wide_vectors(),
+        })
+    }
+
+    /// The bytes one input holds.
+    pub fn input_len(&self) -> usize {
+        self.input_len
+    }
+
+    /// The last layer's outputs for `page`, which must be
+    /// [`Self::input_len`] bytes long.
+    ///
+    /// # Panics
+    /// If `page` has another length.
+    pub fn logits<'s>(&self, page: &[u8], s: &'s mut TiledScratch) -> &'s [f32] {
+        assert_eq!(page.len(), self.input_len, "tiled net: input length");
+        #[cfg(target_arch = "x86_64")]
+        if self.wide {
+            // SAFETY: `wide` is set only when the running CPU reported
+            // AVX2 and FMA, the features `forward_wide` is compiled for.
+            unsafe { self.forward_wide(page, s) };
+            return &s.features;
+        }
+        self.forward::<false>(page, s);
+        &s.features
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn forward_wide(&self, page: &[u8], s: &mut TiledScratch) {
+        self.forward::<true>(page, s);
+    }
+
+    #[inline(always)]
+    fn forward<const FMA: bool>(&self, page: &[u8], s: &mut TiledScratch) {
+        let t = &self.first;
+        let mut positions = self.input_len / t.kernel();
+        s.signal.resize(positions * t.out(), 0.0);
+        match t.out() {
+            8 => embed_tiles::<8>(page, t, self.first_relu, &mut s.signal),
+            16 => embed_tiles::<16>(page, t, self.first_relu, &mut s.signal),
+            32 => embed_tiles::<32>(page, t, self.first_relu, &mut s.signal),
+            _ => embed_any(page, t, self.first_relu, &mut s.signal),
+        }
+        for conv in &self.convs {
+            positions /= conv.kernel;
+            s.next.resize(positions * conv.cout, 0.0);
+            match conv.cout {
+                8 => conv_tiles::<8, 4, FMA>(&s.signal, conv, &mut s.next),
+                16 => conv_tiles::<16, 4, FMA>(&s.signal, conv, &mut s.next),
+                32 => conv_tiles::<32, 2, FMA>(&s.signal, conv, &mut s.next),
+                _ => conv_any::<FMA>(&s.signal, conv, &mut s.next),
+            }
+            std::mem::swap(&mut s.signal, &mut s.next);
+        }
+        self.pool_into(positions, s);
+        for d in &self.dense {
+            s.next_features.clear();
+            for (o, row) in d.w.chunks_exact(d.nin).enumerate() {
+                let mut acc = d.bias[o];
+                for (w, x) in row.iter().zip(&s.features) {
+                    acc = madd::<FMA>(*w, *x, acc);
+                }
+                s.next_features
+                    .push(if d.relu { acc.max(0.0) } else { acc });
+            }
+            debug_assert_eq!(s.next_features.len(), d.nout);
+            std::mem::swap(&mut s.features, &mut s.next_features);
+        }
+    }
+}
+
+impl TiledNet {
+    /// Global pooling of the `[positions][channels]` signal into the
+    /// features.
+    #[inline(always)]
+    fn pool_into(&self, positions: usize, s: &mut TiledScratch) {
+        let channels = s.signal.len() / positions;
+        s.features.clear();
+        match self.pool {
+            Pool::Max => {
+                s.features.extend_from_slice(&s.signal[..channels]);
+                for row in s.signal.chunks_exact(channels).skip(1) {
+                    for (f, x) in s.features.iter_mut().zip(row) {
+                        *f = f.max(*x);
+                    }
+                }
+            }
+            Pool::Avg => {
+                s.features.resize(channels, 0.0);
+                for row in s.signal.chunks_exact(channels) {
+                    for (f, x) in s.features.iter_mut().zip(row) {
+                        *f += x;
+                    }
+                }
+                let n = positions as f32;
+                for f in &mut s.features {
+                    *f /= n;
+                }
+            }
+        }
+        if self.pool_relu {
+            for f in &mut s.features {
+                *f = f.max(0.0);
+            }
+        }
+    }
+}
+
+/// Whether this CPU runs the AVX2 and FMA build of the kernels.
+fn wide_vectors() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `a * b + c`, fused where the build has FMA (without it `mul_add` is a
+/// slow library call).
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// `a += v * w`, lane by lane.
+#[inline(always)]
+fn fma_row<const N: usize, const FMA: bool>(a: &mut [f32; N], v: f32, w: &[f32; N]) {
+    for o in 0..N {
+        a[o] = madd::<FMA>(v, w[o], a[o]);
+    }
+}
+
+#[inline(always)]
+fn relu_if<const N: usize>(acc: &mut [f32; N], relu: bool) {
+    if relu {
+        for a in acc.iter_mut() {
+            *a = a.max(0.0);
+        }
+    }
+}
+
+/// The embedding and first convolution by table lookups, `N` channels,
+/// channel-last.
+#[inline(always)]
+fn embed_tiles<const N: usize>(page: &[u8], t: &EmbedConvTables, relu: bool, out: &mut [f32]) {
+    let bias: [f32; N] = t.bias().try_into().expect("N is the table width");
+    let rows = t.rows();
+    for (taps, dst) in page.chunks_exact(t.kernel()).zip(out.chunks_exact_mut(N)) {
+        // Even and odd taps in two sums: two chains of dependent adds
+        // instead of one, so table loads overlap.
+        let (mut even, mut odd) = (bias, [0f32; N]);
+        for (pair, bytes) in taps.chunks(2).enumerate() {
+            let row = |tap: usize, byte: u8| -> &[f32; N] {
+                let at = (tap * 256 + usize::from(byte)) * N;
+                rows[at..at + N].try_into().expect("rows of N")
+            };
+            let e = row(2 * pair, bytes[0]);
+            for c in 0..N {
+                even[c] += e[c];
+            }
+            if let Some(&b) = bytes.get(1) {
+                let o = row(2 * pair + 1, b);
+                for c in 0..N {
+                    odd[c] += o[c];
+                }
+            }
+        }
+        for c in 0..N {
+            even[c] += odd[c];
+        }
+        relu_if(&mut even, relu);
+        dst.copy_from_slice(&even);
+    }
+}
+
+fn embed_any(page: &[u8], t: &EmbedConvTables, relu: bool, out: &mut [f32]) {
+    let n = t.out();
+    for (taps, dst) in page.chunks_exact(t.kernel()).zip(out.chunks_exact_mut(n)) {
+        dst.copy_from_slice(t.bias());
+        for (tap, &byte) in taps.iter().enumerate() {
+            let src = &t.rows()[(tap * 256 + usize::from(byte)) * n..][..n];
+            for (a, s) in dst.iter_mut().zip(src) {
+                *a += s;
+            }
+        }
+        if relu {
+            for a in dst.iter_mut() {
+                *a = a.max(0.0);
+            }
+        }
+    }
+}
+
+/// A tiling convolution of `N` output channels, `R` output positions at a
+/// time: each weight row loaded once serves `R` positions, and the `R * N`
+/// sums stay in registers.
+#[inline(always)]
+fn conv_tiles<const N: usize, const R: usize, const FMA: bool>(x: &[f32], c: &Conv, y: &mut [f32]) {
+    const { assert!(R >= 1 && R <= 4, "one to four named accumulators") };
+    let block = c.kernel * c.cin;
+    let bias: [f32; N] = c.bias[..].try_into().expect("N is the output width");
+    let mut xs = x.chunks_exact(block * R);
+    let mut ys = y.chunks_exact_mut(N * R);
+    for (xb, yb) in (&mut xs).zip(&mut ys) {
+        // Named accumulators rather than an `[[f32; N]; R]`: LLVM keeps
+        // these in vector registers (the array it spilled to the stack),
+        // and their independent chains hide the FMA latency.
+        let (mut a0, mut a1, mut a2, mut a3) = (bias, bias, bias, bias);
+        let x0 = &xb[..block];
+        let x1 = &xb[block.min(xb.len())..][..if R > 1 { block } else { 0 }];
+        let x2 = &xb[(2 * block).min(xb.len())..][..if R > 2 { block } else { 0 }];
+        let x3 = &xb[(3 * block).min(xb.len())..][..if R > 3 { block } else { 0 }];
+        for (i, w) in c.wt.chunks_exact(N).enumerate() {
+            let w: &[f32; N] = w.try_into().expect("chunks of N");
+            fma_row::<N, FMA>(&mut a0, x0[i], w);
+            if R > 1 {
+                fma_row::<N, FMA>(&mut a1, x1[i], w);
+            }
+            if R > 2 {
+                fma_row::<N, FMA>(&mut a2, x2[i], w);
+            }
+            if R > 3 {
+                fma_row::<N, FMA>(&mut a3, x3[i], w);
+            }
+        }
+        for (a, dst) in [&mut a0, &mut a1, &mut a2, &mut a3]
+            .into_iter()
+            .zip(yb.chunks_exact_mut(N))
+        {
+            relu_if(a, c.relu);
+            dst.copy_from_slice(a);
+        }
+    }
+    // Fewer than R positions left.
+    for (xb, dst) in xs
+        .remainder()
+        .chunks_exact(block)
+        .zip(ys.into_remainder().chunks_exact_mut(N))
+    {
+        let mut a = bias;
+        for (w, v) in c.wt.chunks_exact(N).zip(xb) {
+            for o in 0..N {
+                a[o] = madd::<FMA>(*v, w[o], a[o]);
+            }
+        }
+        relu_if(&mut a, c.relu);
+        dst.copy_from_slice(&a);
+    }
+}
+
+#[inline(always)]
+fn conv_any<const FMA: bool>(x: &[f32], c: &Conv, y: &mut [f32]) {
+    let block = c.kernel * c.cin;
+    for (xb, dst) in x.chunks_exact(block).zip(y.chunks_exact_mut(c.cout)) {
+        dst.copy_from_slice(&c.bias);
+        for (w, v) in c.wt.chunks_exact(c.cout).zip(xb) {
+            for (a, w) in dst.iter_mut().zip(w) {
+                *a = madd::<FMA>(*v, *w, *a);
+            }
+        }
+        if c.relu {
+            for a in dst.iter_mut() {
+                *a = a.max(0.0);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::testutil::Rng;
+    use crate::cpu::{
+        conv1d_forward, dense_forward, embed_conv_forward, embed_conv_tables,
+        global_avg_pool_forward, global_max_pool_forward, relu_forward, Conv1dSpec,
+    };
+    use ndarray::{Array1, Array2, Array3};
+
+    /// The layers after the tables, owned, for the reference and the net.
+    enum Owned {
+        Conv(Array3<f32>, Array1<f32>),
+        Relu,
+        Max,
+        Avg,
+        Dense(Array2<f32>, Array1<f32>),
+    }
+
+    /// The batched kernels, layer by layer: the reference.
+    fn reference(bytes: &Array2<u8>, t: &EmbedConvTables, layers: &[Owned]) -> Array2<f32> {
+        let mut signal = embed_conv_forward(bytes.view(), t);
+        let mut features = None::<Array2<f32>>;
+        for l in layers {
+            match (l, features.take()) {
+                (Owned::Conv(w, b), None) => {
+                    signal = conv1d_forward(
+                        signal.view(),
+                        w.view(),
+                        b.view(),
+                        Conv1dSpec {
+                            stride: w.dim().2,
+                            padding: 0,
+                        },
+                    )
+                }
+                (Owned::Relu, None) => signal = relu_forward(signal.view()),
+                (Owned::Relu, Some(f)) => features = Some(relu_forward(f.view())),
+                (Owned::Max, None) => features = Some(global_max_pool_forward(signal.view()).0),
+                (Owned::Avg, None) => features = Some(global_avg_pool_forward(signal.view())),
+                (Owned::Dense(w, b), Some(f)) => {
+                    features = Some(dense_forward(f.view(), w.view(), b.view()))
+                }
+                _ => unreachable!("test stacks are well formed"),
+            }
+        }
+        features.expect("stacks end in features")
+    }
+
+    fn views(layers: &[Owned]) -> Vec<TiledLayer<'_>> {
+        layers
+            .iter()
+            .map(|l| match l {
+                Owned::Conv(w, b) => TiledLayer::Conv {
+                    w: w.view(),
+                    b: b.view(),
+                },
+                Owned::Relu => TiledLayer::Relu,
+                Owned::Max => TiledLayer::GlobalMaxPool,
+                Owned::Avg => TiledLayer::GlobalAvgPool,
+                Owned::Dense(w, b) => TiledLayer::Dense {
+                    w: w.view(),
+                    b: b.view(),
+                },
+            })
+            .collect()
+    }
+
+    #[test]
+    fn equals_the_batched_kernels_layer_by_layer() {
+        let mut rng = Rng::new(7);
+        // (embedding width, first conv out/kernel, later convs (out, kernel),
+        // pooling, input length): widths with register tiles (8, 16, 32)
+        // and without (5, 12), position counts that are and are not
+        // multiples of the tile rows.
+        type Case = (usize, usize, usize, &'static [(usize, usize)], bool, usize);
+        let cases: &[Case] = &[
+            (4, 16, 8, &[(16, 4), (32, 4)], true, 4096),
+            (3, 8, 4, &[(12, 3), (8, 2)], false, 600),
+            (2, 5, 2, &[(32, 5)], true, 130),
+            (4, 32, 8, &[], false, 256),
+            (4, 16, 8, &[(16, 4)], true, 8 * 4 * 7),
+            // Lengths a kernel does not divide: the tail is dropped.
+            (4, 16, 8, &[(16, 3), (8, 5)], true, 4096 + 5),
+        ];
+        for (case, &(dim, c0, k0, convs, max, len)) in cases.iter().enumerate() {
+            let table = rng.array((256, dim));
+            let t = embed_conv_tables(
+                table.view(),
+                rng.array((c0, dim, k0)).view(),
+                rng.array(c0).view(),
+            );
+            let mut layers = vec![Owned::Relu];
+            let mut ch = c0;
+            for (i, &(out, k)) in convs.iter().enumerate() {
+                layers.push(Owned::Conv(rng.array((out, ch, k)), rng.array(out)));
+                // One convolution without its ReLU.
+                if i != 1 {
+                    layers.push(Owned::Relu);
+                }
+                ch = out;
+            }
+            layers.push(if max { Owned::Max } else { Owned::Avg });
+            if case == 1 {
+                layers.push(Owned::Relu);
+            }
+            layers.push(Owned::Dense(rng.array((7, ch)), rng.array(7)));
+            layers.push(Owned::Relu);
+            layers.push(Owned::Dense(rng.array((2, 7)), rng.array(2)));
+
+            let bytes = rng.bytes((3, len));
+            let want = reference(&bytes, &t, &layers);
+            let net = TiledNet::new(t.clone(), &views(&layers), len).expect("a tiled stack");
+            let mut scratch = TiledScratch::default();
+            for (row, want) in bytes.outer_iter().zip(want.outer_iter()) {
+                let got = net.logits(row.as_slice().unwrap(), &mut scratch);
+                assert_eq!(got.len(), want.len());
+                for (g, w) in got.iter().zip(want.iter()) {
+                    assert!(
+                        (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                        "case {case}: {g} vs {w}"
+                    );
+                }
+            }
+            // The portable build gives the same logits as the wide one.
+            let narrow = TiledNet {
+                wide: false,
+                ..net.clone()
+            };
+            let row = bytes.row(0).to_vec();
+            let a = net.logits(&row, &mut scratch).to_vec();
+            let b = narrow.logits(&row, &mut TiledScratch::default()).to_vec();
+            for (x, y) in a.iter().zip(&b) {
+                assert!(
+                    (x - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                    "case {case}: {x} vs {y}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_stacks_of_another_shape() {
+        let mut rng = Rng::new(8);
+        let t = embed_conv_tables(
+            rng.array((256, 2)).view(),
+            rng.array((8, 2, 4)).view(),
+            rng.array(8).view(),
+        );
+        let w_bad = rng.array((8, 5, 2));
+        let b8 = rng.array(8);
+        let d = rng.array((2, 8));
+        let b2 = rng.array(2);
+        let dense = TiledLayer::Dense {
+            w: d.view(),
+            b: b2.view(),
+        };
+        // Input channels that do not match.
+        let conv = TiledLayer::Conv {
+            w: w_bad.view(),
+            b: b8.view(),
+        };
+        assert!(TiledNet::new(t.clone(), &[conv, TiledLayer::GlobalMaxPool, dense], 64).is_none());
+        // No pooling, or two.
+        assert!(TiledNet::new(t.clone(), &[dense], 64).is_none());
+        let two = [TiledLayer::GlobalMaxPool, TiledLayer::GlobalAvgPool, dense];
+        assert!(TiledNet::new(t.clone(), &two, 64).is_none());
+        // An input shorter than one tile.
+        assert!(TiledNet::new(t.clone(), &[TiledLayer::GlobalMaxPool, dense], 3).is_none());
+        assert!(TiledNet::new(t, &[TiledLayer::GlobalMaxPool, dense], 64).is_some());
+    }
+}
