@@ -8,6 +8,8 @@ pub mod default;
 pub mod format;
 pub mod verifier;
 
+use std::sync::Arc;
+
 use ndarray::{Array2, Array3, ArrayD, ArrayView2, Ix1, Ix2, Ix3, IxDyn};
 use walmart_kernels::cpu;
 
@@ -75,7 +77,7 @@ pub struct InferencePlan {
     /// tile their input (the default architecture's shape): several
     /// times faster than the batched layers, with no batch-sized
     /// buffers to fault in on a run's first pages.
-    tiled: Option<(cpu::TiledNet, cpu::TiledScratch)>,
+    tiled: Option<(Arc<cpu::TiledNet>, cpu::TiledScratch)>,
     first: Option<cpu::EmbedConvTables>,
     /// Convolution outputs by layer (slot `i` for a convolution at layer
     /// `i`; the lookup shortcut's output in slot 1), reused from batch to
@@ -230,7 +232,7 @@ impl Model {
         };
         let tiled = first.as_ref().and_then(|tables| {
             cpu::TiledNet::new(tables.clone(), &self.tiled_layers()?, self.arch.input_len)
-                .map(|net| (net, cpu::TiledScratch::default()))
+                .map(|net| (Arc::new(net), cpu::TiledScratch::default()))
         });
         InferencePlan {
             first: if tiled.is_some() { None } else { first },
@@ -238,6 +240,22 @@ impl Model {
             buffers: vec![Array3::zeros((0, 0, 0)); self.arch.layers.len()],
             cols: Vec::new(),
             input: Vec::new(),
+        }
+    }
+
+    /// Another thread's plan like `plan` (one of this model's): the
+    /// precomputed network shared, fresh buffers (cheaper than
+    /// [`Self::plan`], which rearranges the weights).
+    pub fn fork_plan(&self, plan: &InferencePlan) -> InferencePlan {
+        match &plan.tiled {
+            Some((net, _)) => InferencePlan {
+                tiled: Some((Arc::clone(net), cpu::TiledScratch::default())),
+                first: None,
+                buffers: vec![Array3::zeros((0, 0, 0)); self.arch.layers.len()],
+                cols: Vec::new(),
+                input: Vec::new(),
+            },
+            None => self.plan(),
         }
     }
 

@@ -2,15 +2,24 @@
 //! snapshot and flags those at or above the model's threshold as `cnn`
 //! events.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+
 use crate::snapshot::{PageKind, PageSnapshot, PAGE_SIZE};
 use crate::verifier::{Verdict, Verifier};
 use crate::EventKind;
 
-use super::{InferencePlan, Model, INFERENCE_BATCH};
+use super::{InferencePlan, Model};
 
-/// Final-flush batches with at least this many written pages are split
-/// across threads (the guest has stopped; its core is idle).
-const PARALLEL_MIN: usize = 8 * INFERENCE_BATCH;
+/// Final-flush batches with at least this many pages to score are split
+/// across threads (the guest has stopped; its core is idle). Pages are
+/// scored one at a time, so a split pays off as soon as the work outweighs
+/// starting a thread (tens of microseconds; a page takes about ten).
+const PARALLEL_MIN: usize = 16;
+
+/// Scores remembered by contents; the memory is dropped and begun again
+/// when it reaches this many pages (20 bytes each).
+const MEMO_MAX: usize = 1 << 16;
 
 /// Most threads one batch is split across.
 const MAX_THREADS: usize = 4;
@@ -24,6 +33,13 @@ pub struct CnnVerifier {
     /// One per thread a batch has been split across so far.
     lanes: Vec<InferencePlan>,
     threads: usize,
+    /// Scores of contents already scored, by a 128-bit hash of the page:
+    /// programs rewrite pages with what they held before (a fifth of jq's
+    /// pages under `fine`), and the score is a function of the bytes.
+    /// Seeded per verifier, so nobody can prepare contents that collide
+    /// with a page scored clean.
+    memo: HashMap<u128, f32>,
+    seed: u64,
 }
 
 impl CnnVerifier {
@@ -42,6 +58,8 @@ impl CnnVerifier {
             lanes: vec![model.plan()],
             threads,
             model,
+            memo: HashMap::new(),
+            seed: RandomState::new().hash_one(0x5eed_u64),
         })
     }
 
@@ -79,40 +97,60 @@ impl CnnVerifier {
     fn judge(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>, threads: usize) {
         let first = out.len();
         out.resize(first + pages.len(), Verdict::CLEAN);
-        let dirty: Vec<usize> = (0..pages.len())
-            .filter(|&i| pages[i].kind == PageKind::Dirty)
-            .collect();
-        let parts = if dirty.len() >= PARALLEL_MIN {
-            threads.max(1)
+        let threshold = self.model.threshold;
+        let verdict = |score: f32| Verdict {
+            score,
+            flagged: score >= threshold,
+        };
+        // Pages whose contents were scored before take that score.
+        let mut todo: Vec<(usize, u128)> = Vec::new();
+        for (i, page) in pages.iter().enumerate() {
+            if page.kind != PageKind::Dirty {
+                continue;
+            }
+            let key = xxhash_rust::xxh3::xxh3_128_with_seed(page.bytes, self.seed);
+            match self.memo.get(&key) {
+                Some(&score) => out[first + i] = verdict(score),
+                None => todo.push((i, key)),
+            }
+        }
+        let parts = if todo.len() >= PARALLEL_MIN {
+            threads.clamp(1, todo.len())
         } else {
             1
         };
         while self.lanes.len() < parts {
-            self.lanes.push(self.model.plan());
+            let lane = self.model.fork_plan(&self.lanes[0]);
+            self.lanes.push(lane);
         }
         let model = &self.model;
-        let written: Vec<&[u8]> = dirty.iter().map(|&i| pages[i].bytes).collect();
+        let written: Vec<&[u8]> = todo.iter().map(|&(i, _)| pages[i].bytes).collect();
         let scores: Vec<f32> = if parts == 1 {
             model.score_pages(&mut self.lanes[0], &written)
         } else {
+            // This thread takes the first share and helpers the rest.
             let per = written.len().div_ceil(parts);
+            let (mine, theirs) = self.lanes.split_at_mut(1);
             std::thread::scope(|s| {
-                let running: Vec<_> = written
-                    .chunks(per)
-                    .zip(self.lanes.iter_mut())
-                    .map(|(part, plan)| s.spawn(move || model.score_pages(plan, part)))
+                let mut shares = written.chunks(per);
+                let own = shares.next().unwrap_or_default();
+                let helpers: Vec<_> = shares
+                    .zip(theirs.iter_mut())
+                    .map(|(share, plan)| s.spawn(move || model.score_pages(plan, share)))
                     .collect();
-                running
-                    .into_iter()
-                    .flat_map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
+                let mut all = model.score_pages(&mut mine[0], own);
+                for h in helpers {
+                    all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+                }
+                all
             })
         };
-        for (&i, score) in dirty.iter().zip(scores) {
-            out[first + i] = Verdict {
-                score,
-                flagged: score >= self.model.threshold,
-            };
+        if self.memo.len() + todo.len() > MEMO_MAX {
+            self.memo.clear();
+        }
+        for (&(i, key), score) in todo.iter().zip(scores) {
+            self.memo.insert(key, score);
+            out[first + i] = verdict(score);
         }
     }
 }
@@ -166,5 +204,58 @@ mod tests {
         let mut again = vec![Verdict::CLEAN];
         v.verify(&pages, &mut again);
         assert_eq!(again, out);
+    }
+
+    #[test]
+    fn contents_scored_before_take_their_score_and_changed_ones_are_scored() {
+        let mut model = Model::init(Architecture::default_cnn(), 6);
+        model.threshold = 0.5;
+        let mut rng = Rng::new(7);
+        // Three distinct contents over six pages.
+        let distinct: Vec<Vec<u8>> = (0..3)
+            .map(|_| (0..PAGE_SIZE).map(|_| rng.below(256) as u8).collect())
+            .collect();
+        let want = model
+            .scores(
+                ndarray::ArrayView2::from_shape((3, PAGE_SIZE), &distinct.concat()[..]).unwrap(),
+            )
+            .unwrap();
+        fn page(i: usize, bytes: &[u8]) -> PageSnapshot<'_> {
+            PageSnapshot {
+                memory: 0,
+                page: i as u32,
+                epoch: 0,
+                kind: PageKind::Dirty,
+                bytes,
+            }
+        }
+        let contents: Vec<&[u8]> = distinct.iter().map(|b| &b[..]).collect();
+        let pages: Vec<_> = (0..6).map(|i| page(i, contents[i % 3])).collect();
+        let mut v = CnnVerifier::new(model).unwrap();
+        let mut out = Vec::new();
+        v.verify(&pages, &mut out);
+        assert_eq!(v.memo.len(), 3, "each content scored once");
+        for (i, verdict) in out.iter().enumerate() {
+            assert!((verdict.score - want[i % 3]).abs() < 1e-5, "page {i}");
+        }
+        // Page 0 written again with page 1's old contents, then with new
+        // ones: the first takes the remembered score, the second is scored.
+        let mut fresh = contents[0].to_vec();
+        fresh[100] ^= 0xff;
+        let mut out = Vec::new();
+        v.verify(&[page(0, contents[1]), page(0, &fresh)], &mut out);
+        assert_eq!(
+            out[0],
+            Verdict {
+                score: want[1],
+                flagged: want[1] >= 0.5
+            }
+        );
+        let fresh_score = v
+            .model
+            .scores(ndarray::ArrayView2::from_shape((1, PAGE_SIZE), &fresh[..]).unwrap())
+            .unwrap()[0];
+        assert!((out[1].score - fresh_score).abs() < 1e-5);
+        assert_eq!(v.memo.len(), 4);
     }
 }

@@ -27,12 +27,25 @@ pub fn embed_conv_tables(
 ) -> EmbedConvTables {
     let (out, dim, kernel) = w.dim();
     assert_eq!(table.dim(), (256, dim), "embed-conv: embedding width");
+    let table = table.as_standard_layout();
+    let table = table.as_slice().expect("standard layout is contiguous");
     let mut rows = vec![0f32; kernel * 256 * out];
+    // Each tap's weights as `[e][c]`, so a row is a sum of `dim` scaled
+    // weight rows (plain slices: this runs once per verifier, at the
+    // start of every attested run).
+    let mut wt = vec![0f32; dim * out];
     for tap in 0..kernel {
+        for e in 0..dim {
+            for c in 0..out {
+                wt[e * out + c] = w[[c, e, tap]];
+            }
+        }
         for byte in 0..256 {
             let row = &mut rows[(tap * 256 + byte) * out..][..out];
-            for (c, r) in row.iter_mut().enumerate() {
-                *r = (0..dim).map(|e| w[[c, e, tap]] * table[[byte, e]]).sum();
+            for (e, &x) in table[byte * dim..][..dim].iter().enumerate() {
+                for (r, &wv) in row.iter_mut().zip(&wt[e * out..][..out]) {
+                    *r += wv * x;
+                }
             }
         }
     }
