@@ -40,3 +40,22 @@ pub trait Verifier: Send {
         self.verify(pages, out)
     }
 }
+
+/// A boxed verifier, so callers can choose one at run time.
+impl<V: Verifier + ?Sized> Verifier for Box<V> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn event_kind(&self) -> crate::EventKind {
+        (**self).event_kind()
+    }
+
+    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        (**self).verify(pages, out)
+    }
+
+    fn verify_final(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        (**self).verify_final(pages, out)
+    }
+}

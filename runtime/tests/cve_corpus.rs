@@ -178,8 +178,29 @@ fn evaluate_writes_the_table_for_a_corpus() {
         "tags must catch every exploit: {tags}"
     );
     assert!(tags.contains("| 0 / 0 |"), "tags false positive: {tags}");
-    assert!(row("fine").contains("| cpu |"), "{table}");
+    // The CNN's rows, one per back end, each running every benign input
+    // to the native output.
+    for backend in ["cpu", "wasm"] {
+        let fine = row(&format!("fine | {backend}"));
+        assert!(fine.contains(&format!("| {benign}/{benign} |")), "{fine}");
+    }
     assert!(table.contains("Machine: "), "{table}");
+
+    // A back end this build lacks: one line, exit 1, before any work.
+    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args([
+            "attest",
+            "evaluate",
+            corpus().to_str().unwrap(),
+            "--backends",
+            "cpu,gpu",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("--backend gpu"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 
     // A folder that is not a corpus: one line, exit 1.
     let empty = temp("empty-corpus");

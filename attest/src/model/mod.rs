@@ -7,6 +7,7 @@ pub mod arch;
 pub mod default;
 pub mod format;
 pub mod verifier;
+pub mod wasm;
 
 use std::sync::Arc;
 
@@ -91,8 +92,8 @@ pub struct InferencePlan {
 }
 
 /// The softmax's probability of class 1 (corrupted) for one page's
-/// logits.
-fn class1_probability(logits: &[f32]) -> f32 {
+/// logits: how every back end turns logits into a score.
+pub fn class1_probability(logits: &[f32]) -> f32 {
     let row = ArrayView2::from_shape((1, logits.len()), logits).expect("one row");
     cpu::softmax(row)[[0, 1]]
 }
@@ -211,7 +212,24 @@ impl Model {
     /// per-tap lookup tables (same scores up to rounding, several times
     /// faster).
     pub fn plan(&self) -> InferencePlan {
-        let first = match (self.arch.layers.first(), self.arch.layers.get(1)) {
+        let first = self.first_tables();
+        let tiled = first.as_ref().and_then(|tables| {
+            cpu::TiledNet::new(tables.clone(), &self.tiled_layers()?, self.arch.input_len)
+                .map(|net| (Arc::new(net), cpu::TiledScratch::default()))
+        });
+        InferencePlan {
+            first: if tiled.is_some() { None } else { first },
+            tiled,
+            buffers: vec![Array3::zeros((0, 0, 0)); self.arch.layers.len()],
+            cols: Vec::new(),
+            input: Vec::new(),
+        }
+    }
+
+    /// The embedding and first convolution as lookup tables, when the
+    /// first convolution's stride equals its kernel.
+    fn first_tables(&self) -> Option<cpu::EmbedConvTables> {
+        match (self.arch.layers.first(), self.arch.layers.get(1)) {
             (
                 Some(LayerSpec::Embed { .. }),
                 Some(LayerSpec::Conv1d {
@@ -229,17 +247,6 @@ impl Model {
                 ))
             }
             _ => None,
-        };
-        let tiled = first.as_ref().and_then(|tables| {
-            cpu::TiledNet::new(tables.clone(), &self.tiled_layers()?, self.arch.input_len)
-                .map(|net| (Arc::new(net), cpu::TiledScratch::default()))
-        });
-        InferencePlan {
-            first: if tiled.is_some() { None } else { first },
-            tiled,
-            buffers: vec![Array3::zeros((0, 0, 0)); self.arch.layers.len()],
-            cols: Vec::new(),
-            input: Vec::new(),
         }
     }
 

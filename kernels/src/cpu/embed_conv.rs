@@ -68,11 +68,13 @@ impl EmbedConvTables {
         self.out
     }
 
-    pub(crate) fn rows(&self) -> &[f32] {
+    /// `rows[(tap * 256 + byte) * out + c]`.
+    pub fn rows(&self) -> &[f32] {
         &self.rows
     }
 
-    pub(crate) fn bias(&self) -> &[f32] {
+    /// The convolution's bias.
+    pub fn bias(&self) -> &[f32] {
         &self.bias
     }
 }

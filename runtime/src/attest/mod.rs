@@ -4,7 +4,8 @@
 //! * [`kernel_dirty`]: written-page tracking by the kernel (`coarse`);
 //! * [`tamper`]: write protection of memory while the host runs;
 //! * [`worker`]: the bounded snapshot ring and the verifier thread;
-//! * [`session`]: one store's attestation: hooks, snapshots, transitions.
+//! * [`session`]: one store's attestation: hooks, snapshots, transitions;
+//! * [`wasm_verifier`]: the CNN run as WebAssembly (the `wasm` back end).
 //!
 //! The policy is an [`crate::Config`] setting (it changes generated code);
 //! what happens to snapshots and events is a per-store [`AttestOptions`].
@@ -16,6 +17,7 @@ pub(crate) mod kernel_dirty;
 pub(crate) mod session;
 pub mod tags;
 pub(crate) mod tamper;
+pub mod wasm_verifier;
 pub(crate) mod worker;
 
 use std::path::PathBuf;

@@ -18,13 +18,13 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context};
 use walmart::attest::dataset::Label;
 use walmart::attest::model::default;
-use walmart::attest::model::verifier::CnnVerifier;
 use walmart::attest::model::Model;
 use walmart::attest::{Event, EventKind, OnDetect, Policy};
 use walmart::wasi::WasiCtx;
 use walmart::{AttestOptions, Config, Engine, Module};
 
 use crate::attest::{collect, files_in, start_command, train_cmd, CollectArgs, TrainArgs};
+use crate::backend::{available, cnn_verifier, Backend};
 
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
@@ -37,6 +37,10 @@ pub struct EvaluateArgs {
     /// Policies to evaluate against `off`, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "coarse,fine,tags")]
     policies: Vec<Policy>,
+    /// Verifier back ends the CNN of `coarse` and `fine` runs on, each
+    /// its own rows, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "cpu,wasm")]
+    backends: Vec<Backend>,
     /// Train every application's CNN again, even where APP/model.wcnn
     /// exists (missing models are always trained).
     #[arg(long)]
@@ -153,12 +157,43 @@ impl Outcome {
     }
 }
 
+/// A policy, with the back end its CNN runs on (none for `off`, `tags`
+/// and runs with the exact checks only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Variant {
+    policy: Policy,
+    backend: Option<Backend>,
+}
+
+/// `coarse`, or `coarse, wasm` with a back end.
+impl std::fmt::Display for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.backend {
+            Some(b) => write!(f, "{}, {b}", self.policy),
+            None => write!(f, "{}", self.policy),
+        }
+    }
+}
+
+impl Variant {
+    /// The report's back-end column.
+    fn backend_name(&self) -> String {
+        match (self.policy, self.backend) {
+            (Policy::Off, _) => "-".into(),
+            (Policy::Tags, _) => "exact".into(),
+            (_, None) => "exact only".into(),
+            (_, Some(b)) => b.to_string(),
+        }
+    }
+}
+
 /// An application compiled for one policy.
 struct Runner {
     engine: Engine,
     module: Module,
     policy: Policy,
-    model: Option<Model>,
+    /// The CNN and its back end.
+    model: Option<(Model, Backend)>,
     program: String,
     wasm: PathBuf,
 }
@@ -168,10 +203,11 @@ impl Runner {
     /// tell when the corruption happened.
     fn new(
         app: &App,
-        policy: Policy,
+        variant: Variant,
         model: Option<&Model>,
         alongside: bool,
     ) -> anyhow::Result<Runner> {
+        let policy = variant.policy;
         let mut config = Config::new();
         config.attest(policy).tags_alongside(alongside);
         let engine = Engine::new(&config)?;
@@ -181,7 +217,7 @@ impl Runner {
             engine,
             module,
             policy,
-            model: model.cloned(),
+            model: model.cloned().zip(variant.backend),
             program: app.name.clone(),
             wasm: app.wasm.clone(),
         })
@@ -209,8 +245,8 @@ impl Runner {
                         .unwrap_or_else(|p| p.into_inner())
                         .push(e.clone())
                 });
-            if let Some(m) = &self.model {
-                opts = opts.also_verify(CnnVerifier::new(m.clone()).map_err(|e| anyhow!("{e}"))?);
+            if let Some((m, backend)) = &self.model {
+                opts = opts.also_verify(cnn_verifier(m.clone(), *backend)?);
             }
             Some(opts)
         };
@@ -249,7 +285,7 @@ fn first_line(s: &str) -> String {
 /// the CNN it used.
 struct AppResult<'a> {
     app: &'a App,
-    rows: Vec<(Policy, Row)>,
+    rows: Vec<(Variant, Row)>,
     model: Option<Model>,
 }
 
@@ -320,6 +356,12 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     }
     if a.policies.contains(&Policy::Off) {
         bail!("--policies off: every policy is compared with off already");
+    }
+    if a.backends.is_empty() {
+        bail!("--backends: name at least one of cpu, wasm");
+    }
+    for &b in &a.backends {
+        available(b)?;
     }
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&a.corpus)
         .with_context(|| format!("corpus {}", a.corpus.display()))?
@@ -394,12 +436,26 @@ fn evaluate_app(
     app: &App,
     model: Option<&Model>,
     scratch: &Path,
-) -> anyhow::Result<Vec<(Policy, Row)>> {
-    let mut policies = vec![Policy::Off];
-    policies.extend(a.policies.iter().copied());
+) -> anyhow::Result<Vec<(Variant, Row)>> {
+    let exact = |policy| Variant {
+        policy,
+        backend: None,
+    };
+    let mut policies = vec![exact(Policy::Off)];
+    for &policy in &a.policies {
+        match (policy, model) {
+            (Policy::Coarse | Policy::Fine, Some(_)) => {
+                policies.extend(a.backends.iter().map(|&b| Variant {
+                    policy,
+                    backend: Some(b),
+                }))
+            }
+            _ => policies.push(exact(policy)),
+        }
+    }
     let runners = policies
         .iter()
-        .map(|&p| Runner::new(app, p, model.filter(|_| p != Policy::Tags), false))
+        .map(|&v| Runner::new(app, v, model, false))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut rows: Vec<Row> = policies.iter().map(|_| Row::default()).collect();
     let expected: Vec<Vec<u8>> = app
@@ -451,7 +507,7 @@ fn evaluate_app(
         }
     }
     for exploit in &app.exploits {
-        for (runner, row) in runners.iter().zip(rows.iter_mut()) {
+        for ((runner, row), &variant) in runners.iter().zip(rows.iter_mut()).zip(&policies) {
             let o = runner.run(exploit, scratch)?;
             row.exploits += 1;
             let found = o.detections(runner.policy).next().is_some();
@@ -473,7 +529,7 @@ fn evaluate_app(
             }
             // When did the corruption happen? The same policy with the tag
             // monitor alongside dates it by snapshot epoch.
-            let watched = Runner::new(app, runner.policy, model, true)?.run(exploit, scratch)?;
+            let watched = Runner::new(app, variant, model, true)?.run(exploit, scratch)?;
             match latency(&watched) {
                 Ok(l) => row.latency.push(l),
                 Err(why) if found => row.notes.push(format!(
@@ -527,7 +583,7 @@ fn total(d: &[Duration]) -> f64 {
 }
 
 /// `row`'s execution time against `off`'s (the first of `rows`).
-fn overhead(rows: &[(Policy, Row)], row: &Row) -> f64 {
+fn overhead(rows: &[(Variant, Row)], row: &Row) -> f64 {
     total(&row.best) / total(&rows[0].1.best)
 }
 
@@ -537,7 +593,7 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
     let _ = writeln!(s, "# Real-exploit evaluation\n");
     let _ = writeln!(
         s,
-        "Written by `walmart attest evaluate {}{}{}{} --rounds {}` on {}, walmart {}.\n",
+        "Written by `walmart attest evaluate {}{}{}{}{} --rounds {}` on {}, walmart {}.\n",
         a.corpus.display(),
         if a.model == "app" {
             String::new()
@@ -561,6 +617,18 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                     .join(",")
             )
         },
+        if a.backends == [Backend::Cpu, Backend::Wasm] {
+            String::new()
+        } else {
+            format!(
+                " --backends {}",
+                a.backends
+                    .iter()
+                    .map(|b| b.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        },
         a.rounds,
         today(),
         env!("CARGO_PKG_VERSION")
@@ -568,18 +636,24 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
     let _ = writeln!(s, "Machine: {}.\n", machine());
     let _ = writeln!(
         s,
-        "Verifier back end: `cpu` for every row. `gpu` and `wasm` are not \
-         built yet (issue 9); the table gains their rows when they are.\n"
+        "Verifier back ends: {}. `gpu` is not built yet (its CUDA kernels are \
+         not written); the table gains its rows when it is.\n",
+        a.backends
+            .iter()
+            .map(|b| format!("`{b}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let _ = writeln!(
         s,
         "| app | CVE | policy | back end | benign runs = native | false positives (runs / pages) | exploit runs with a detection | corrupted page detected, latency (hooks / ms) | overhead vs off |"
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
-    for AppResult { app, rows, model } in results {
-        for (policy, row) in rows {
+    for AppResult { app, rows, .. } in results {
+        for (variant, row) in rows {
+            let off = variant.policy == Policy::Off;
             let ratio = overhead(rows, row);
-            let latency = if *policy == Policy::Off || row.latency.is_empty() {
+            let latency = if off || row.latency.is_empty() {
                 "-".to_string()
             } else {
                 row.latency
@@ -593,27 +667,22 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                 "| {} | {} | {} | {} | {}/{} | {} | {} | {} | {} |",
                 app.name,
                 app.cve,
-                policy,
-                match policy {
-                    Policy::Off => "-",
-                    Policy::Tags => "exact",
-                    _ if model.is_none() => "exact only",
-                    _ => "cpu",
-                },
+                variant.policy,
+                variant.backend_name(),
                 row.benign_matching,
                 row.benign_runs,
-                if *policy == Policy::Off {
+                if off {
                     "-".to_string()
                 } else {
                     format!("{} / {}", row.fp_runs, row.fp_pages)
                 },
-                if *policy == Policy::Off {
+                if off {
                     "-".to_string()
                 } else {
                     format!("{}/{}", row.detected, row.exploits)
                 },
                 latency,
-                if *policy == Policy::Off {
+                if off {
                     format!("{:.2} ms", total(&row.best) * 1e3)
                 } else {
                     format!("{ratio:.3}")
@@ -622,12 +691,18 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
         }
     }
     let _ = writeln!(s, "\n## Summary\n");
-    for policy in &a.policies {
-        // Each application's row for this policy, with its overhead.
+    let mut variants: Vec<Variant> = Vec::new();
+    for (v, _) in results.iter().flat_map(|r| &r.rows) {
+        if v.policy != Policy::Off && !variants.contains(v) {
+            variants.push(*v);
+        }
+    }
+    for variant in &variants {
+        // Each application's row for this variant, with its overhead.
         let rows: Vec<(&Row, f64)> = results
             .iter()
             .filter_map(|r| {
-                let (_, row) = r.rows.iter().find(|(p, _)| p == policy)?;
+                let (_, row) = r.rows.iter().find(|(v, _)| v == variant)?;
                 Some((row, overhead(&r.rows, row)))
             })
             .collect();
@@ -635,17 +710,19 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
         let apps = rows.iter().filter(|(r, _)| r.detected > 0).count();
         let on_page = rows.iter().filter(|(r, _)| !r.latency.is_empty()).count();
         let fps: usize = rows.iter().map(|(r, _)| r.fp_runs).sum();
-        let n = results.len();
-        let caught = if *policy == Policy::Tags {
+        let n = rows.len();
+        let caught = if variant.policy == Policy::Tags {
             format!("stopped at the violating access in {on_page} of {n}")
         } else {
             format!("the corrupted page itself detected in {on_page} of {n}")
         };
         let _ = writeln!(
             s,
-            "* `{policy}`: a detection in the exploit runs of {apps} of {n} \
+            "* `{}` ({}): a detection in the exploit runs of {apps} of {n} \
              applications, {caught}; {fps} benign run(s) with a false \
-             positive; overhead vs off, geometric mean {geo:.3}."
+             positive; overhead vs off, geometric mean {geo:.3}.",
+            variant.policy,
+            variant.backend_name()
         );
     }
     let _ = writeln!(

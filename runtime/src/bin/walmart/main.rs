@@ -1,6 +1,7 @@
 //! The `walmart` command line: `run` a module, `wast` spec scripts.
 
 mod attest;
+mod backend;
 mod evaluate;
 mod run;
 mod wast;

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::backend::{cnn_verifier, Backend};
 use anyhow::{anyhow, bail};
 use walmart::attest::model::default;
-use walmart::attest::model::verifier::CnnVerifier;
 use walmart::attest::tags::{TagConfig, TraceOptions};
 use walmart::attest::{Backpressure, OnDetect, Policy, TagColours, TagMode};
 use walmart::wasi::{self, WasiCtx};
@@ -62,6 +62,10 @@ pub struct RunArgs {
     /// or `none` (exact checks only).
     #[arg(long, value_name = "FILE|default|none")]
     model: Option<String>,
+    /// Where the CNN runs: `cpu`, `wasm` (the network as WebAssembly in a
+    /// sandbox of its own) or `gpu` (not built yet)
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    backend: Backend,
     /// Write attestation events to FILE as JSON lines.
     #[arg(long, value_name = "FILE")]
     attest_log: Option<PathBuf>,
@@ -212,7 +216,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             });
         }
         if hooks {
-            if let Some(cnn) = cnn_verifier(args.model.as_deref())? {
+            if let Some(cnn) = model_verifier(args.model.as_deref(), args.backend)? {
                 opts = opts.also_verify(cnn);
             }
         }
@@ -350,12 +354,14 @@ fn report(e: walmart::Error) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The CNN verifier `--model` names, if any.
-fn cnn_verifier(model: Option<&str>) -> anyhow::Result<Option<CnnVerifier>> {
+/// The CNN verifier `--model` names, if any, on `backend`.
+fn model_verifier(
+    model: Option<&str>,
+    backend: Backend,
+) -> anyhow::Result<Option<Box<dyn walmart::attest::Verifier>>> {
     let model = match model.unwrap_or("default") {
         "none" => return Ok(None),
         name => default::named(name).map_err(|e| anyhow!("--model: {e}"))?,
     };
-    let cnn = CnnVerifier::new(model).map_err(|e| anyhow!("--model: {e}"))?;
-    Ok(Some(cnn))
+    Ok(Some(cnn_verifier(model, backend)?))
 }

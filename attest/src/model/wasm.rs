@@ -1,0 +1,519 @@
+//! The classifier as a WebAssembly module (the `wasm` verifier back end):
+//! the network of a model whose convolutions tile their input, written out
+//! as WAT with its weights in data segments and 128-bit SIMD arithmetic,
+//! so walmart's own JIT can run the verifier in a sandbox of its own.
+//!
+//! The module's interface:
+//!
+//! * `memory`: one memory holding the weights, the input pages, the
+//!   activations and the logits;
+//! * `input_ptr() -> i32`, `capacity() -> i32`: where up to `capacity`
+//!   pages go, back to back;
+//! * `output_ptr() -> i32`: where `score(n)` leaves `n` rows of logits
+//!   (`classes` f32 each, page after page);
+//! * `score(n: i32)`: runs the network on the first `n` input pages.
+//!
+//! The host turns logits into probabilities with the same softmax as the
+//! CPU back end. Channel counts are padded to multiples of four lanes with
+//! zero weights and biases, which leave the padded channels at zero and
+//! the scores unchanged.
+
+use std::fmt::Write;
+
+use walmart_kernels::cpu::{EmbedConvTables, TiledLayer};
+
+use super::{Model, ModelError};
+
+/// Pages one `score` call takes at most.
+pub const WASM_CAPACITY: usize = 16;
+
+/// The generated module's text and what the host needs to read it.
+#[derive(Clone, Debug)]
+pub struct ClassifierWat {
+    /// The module, in the WebAssembly text format.
+    pub text: String,
+    /// Logits per page.
+    pub classes: usize,
+}
+
+/// Layers after the lookup tables, with channels padded to vectors.
+enum Stage {
+    Conv {
+        kernel: usize,
+        cinp: usize,
+        coutp: usize,
+        /// Offsets of the weights `[(tap * cinp + c) * coutp + o]` and the
+        /// bias in memory.
+        weights: usize,
+        bias: usize,
+        relu: bool,
+    },
+    Dense {
+        nin: usize,
+        nout: usize,
+        /// Offsets of the weights `[o * nin + i]` and the bias.
+        weights: usize,
+        bias: usize,
+        relu: bool,
+    },
+}
+
+/// Data segments laid out one after another, 16-byte aligned.
+struct Data {
+    bytes: Vec<u8>,
+    base: usize,
+}
+
+impl Data {
+    fn push(&mut self, values: &[f32]) -> usize {
+        while !self.bytes.len().is_multiple_of(16) {
+            self.bytes.push(0);
+        }
+        let at = self.base + self.bytes.len();
+        for v in values {
+            self.bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        at
+    }
+
+    fn end(&self) -> usize {
+        (self.base + self.bytes.len()).next_multiple_of(16)
+    }
+}
+
+fn pad4(n: usize) -> usize {
+    n.next_multiple_of(4)
+}
+
+impl Model {
+    /// The network as a WebAssembly module (see the module documentation).
+    /// Only networks that the CPU's one-page path takes can be written:
+    /// an embedding, convolutions whose stride equals their kernel with
+    /// no padding, one global pooling, dense layers.
+    pub fn classifier_wat(&self) -> Result<ClassifierWat, ModelError> {
+        let unsupported = || {
+            ModelError::Architecture(format!(
+                "the wasm back end takes an embedding, convolutions with stride equal to kernel \
+                 and no padding, one global pooling and dense layers; this model is {}",
+                self.arch.describe()
+            ))
+        };
+        let tables = self.first_tables().ok_or_else(unsupported)?;
+        let layers = self.tiled_layers().ok_or_else(unsupported)?;
+        // The CPU path's own check of the stack's shape.
+        walmart_kernels::cpu::TiledNet::new(tables.clone(), &layers, self.arch.input_len)
+            .ok_or_else(unsupported)?;
+        Ok(write_module(&tables, &layers, self.arch.input_len))
+    }
+}
+
+/// Writes the module; `layers` has been checked to tile.
+fn write_module(t: &EmbedConvTables, layers: &[TiledLayer<'_>], input_len: usize) -> ClassifierWat {
+    let mut data = Data {
+        bytes: Vec::new(),
+        base: 1024,
+    };
+    // The lookup tables, rows padded to whole vectors.
+    let (k0, c0) = (t.kernel(), t.out());
+    let c0p = pad4(c0);
+    let mut rows = vec![0f32; k0 * 256 * c0p];
+    for (i, row) in t.rows().chunks_exact(c0).enumerate() {
+        rows[i * c0p..i * c0p + c0].copy_from_slice(row);
+    }
+    let tables = data.push(&rows);
+    let mut bias0 = t.bias().to_vec();
+    bias0.resize(c0p, 0.0);
+    let bias0 = data.push(&bias0);
+
+    let mut rest = layers;
+    let first_relu = matches!(rest.first(), Some(TiledLayer::Relu));
+    if first_relu {
+        rest = &rest[1..];
+    }
+    let mut stages = Vec::new();
+    let (mut channels, mut positions) = (c0, input_len / k0);
+    let mut widest = c0p;
+    let mut max_signal = positions * c0p;
+    let mut pool_max = true;
+    let mut pool_relu = false;
+    let mut features = 0;
+    while let Some(layer) = rest.first().copied() {
+        rest = &rest[1..];
+        match layer {
+            TiledLayer::Conv { w, b } => {
+                let (cout, cin, kernel) = w.dim();
+                let (cinp, coutp) = (pad4(cin), pad4(cout));
+                let mut wt = vec![0f32; kernel * cinp * coutp];
+                for o in 0..cout {
+                    for c in 0..cin {
+                        for tap in 0..kernel {
+                            wt[(tap * cinp + c) * coutp + o] = w[[o, c, tap]];
+                        }
+                    }
+                }
+                let mut bias = b.to_vec();
+                bias.resize(coutp, 0.0);
+                let relu = matches!(rest.first(), Some(TiledLayer::Relu));
+                if relu {
+                    rest = &rest[1..];
+                }
+                stages.push(Stage::Conv {
+                    kernel,
+                    cinp,
+                    coutp,
+                    weights: data.push(&wt),
+                    bias: data.push(&bias),
+                    relu,
+                });
+                channels = cout;
+                positions /= kernel;
+                widest = widest.max(coutp);
+                max_signal = max_signal.max(positions * coutp);
+            }
+            TiledLayer::GlobalMaxPool | TiledLayer::GlobalAvgPool => {
+                pool_max = matches!(layer, TiledLayer::GlobalMaxPool);
+                features = pad4(channels);
+                if matches!(rest.first(), Some(TiledLayer::Relu)) {
+                    rest = &rest[1..];
+                    pool_relu = true;
+                }
+            }
+            TiledLayer::Dense { w, b } => {
+                let (nout, nin) = w.dim();
+                // The first dense layer reads the padded pooled features.
+                let nin_p = features;
+                let mut wp = vec![0f32; nout * nin_p];
+                for o in 0..nout {
+                    for i in 0..nin {
+                        wp[o * nin_p + i] = w[[o, i]];
+                    }
+                }
+                let relu = matches!(rest.first(), Some(TiledLayer::Relu));
+                if relu {
+                    rest = &rest[1..];
+                }
+                stages.push(Stage::Dense {
+                    nin: nin_p,
+                    nout,
+                    weights: data.push(&wp),
+                    bias: data.push(b.as_slice().expect("a bias is contiguous")),
+                    relu,
+                });
+                features = nout;
+            }
+            TiledLayer::Relu => unreachable!("ReLUs are taken with their layer"),
+        }
+    }
+    let classes = features;
+    let final_positions = positions;
+
+    // Working memory after the weights.
+    let input = data.end();
+    let signal_a = input + WASM_CAPACITY * input_len;
+    let signal_b = signal_a + max_signal * 4;
+    let widest_features = stages
+        .iter()
+        .map(|s| match s {
+            Stage::Dense { nin, nout, .. } => (*nin).max(*nout),
+            Stage::Conv { .. } => 0,
+        })
+        .max()
+        .unwrap_or(0)
+        .max(widest);
+    let feat_a = signal_b + max_signal * 4;
+    let feat_b = feat_a + pad4(widest_features) * 4;
+    let output = feat_b + pad4(widest_features) * 4;
+    let end = output + WASM_CAPACITY * classes * 4;
+    let pages = end.div_ceil(65536);
+
+    let lanes = widest / 4;
+    let mut w = String::new();
+    let _ = writeln!(w, "(module");
+    let _ = writeln!(w, "  (memory (export \"memory\") {pages} {pages})");
+    let _ = writeln!(
+        w,
+        "  (func (export \"input_ptr\") (result i32) i32.const {input})"
+    );
+    let _ = writeln!(
+        w,
+        "  (func (export \"output_ptr\") (result i32) i32.const {output})"
+    );
+    let _ = writeln!(
+        w,
+        "  (func (export \"capacity\") (result i32) i32.const {WASM_CAPACITY})"
+    );
+    let _ = writeln!(w, "  (func (export \"score\") (param $n i32)");
+    let _ = writeln!(
+        w,
+        "    (local $page i32) (local $src i32) (local $dst i32) (local $row i32) (local $i i32) \
+         (local $o i32) (local $acc f32) (local $v v128)"
+    );
+    for j in 0..lanes {
+        let _ = write!(w, " (local $a{j} v128)");
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(w, "    local.get $n i32.eqz br_if 0");
+    let _ = writeln!(w, "    (loop $pages");
+
+    // Embedding and first convolution: table rows summed per position. The
+    // table of tap `t` starts at `tables + t * 256 * row`; the byte picks
+    // the row, so the tap's base goes in the load's constant offset.
+    let row = c0p * 4;
+    let _ = writeln!(
+        w,
+        "      (local.set $src (i32.add (i32.const {input}) (i32.mul (local.get $page) (i32.const {input_len}))))"
+    );
+    let _ = writeln!(w, "      (local.set $dst (i32.const {signal_a}))");
+    let _ = writeln!(w, "      (local.set $i (i32.const {}))", input_len / k0);
+    let _ = writeln!(w, "      (loop $embed");
+    for j in 0..c0p / 4 {
+        let _ = writeln!(
+            w,
+            "        (local.set $a{j} (v128.load offset={} (i32.const 0)))",
+            bias0 + 16 * j
+        );
+    }
+    for tap in 0..k0 {
+        let _ = writeln!(
+            w,
+            "        (local.set $row (i32.mul (i32.load8_u offset={tap} (local.get $src)) (i32.const {row})))"
+        );
+        for j in 0..c0p / 4 {
+            let _ = writeln!(
+                w,
+                "        (local.set $a{j} (f32x4.add (local.get $a{j}) (v128.load offset={} (local.get $row))))",
+                tables + tap * 256 * row + 16 * j
+            );
+        }
+    }
+    store_vectors(&mut w, c0p / 4, first_relu, "        ");
+    let _ = writeln!(
+        w,
+        "        (local.set $src (i32.add (local.get $src) (i32.const {k0})))"
+    );
+    let _ = writeln!(
+        w,
+        "        (local.set $dst (i32.add (local.get $dst) (i32.const {row})))"
+    );
+    let _ = writeln!(
+        w,
+        "        (br_if $embed (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))"
+    );
+
+    // Convolutions: for each output position, `kernel * cinp` inputs each
+    // scale one row of weights into the sums.
+    let (mut from, mut to) = (signal_a, signal_b);
+    let mut positions = input_len / k0;
+    let mut channels_p = c0p;
+    for stage in &stages {
+        let Stage::Conv {
+            kernel,
+            cinp,
+            coutp,
+            weights,
+            bias,
+            relu,
+        } = *stage
+        else {
+            continue;
+        };
+        positions /= kernel;
+        let block = kernel * cinp;
+        let _ = writeln!(w, "      (local.set $src (i32.const {from}))");
+        let _ = writeln!(w, "      (local.set $dst (i32.const {to}))");
+        let _ = writeln!(w, "      (local.set $o (i32.const {positions}))");
+        let _ = writeln!(w, "      (loop $conv");
+        for j in 0..coutp / 4 {
+            let _ = writeln!(
+                w,
+                "        (local.set $a{j} (v128.load offset={} (i32.const 0)))",
+                bias + 16 * j
+            );
+        }
+        let _ = writeln!(w, "        (local.set $row (i32.const {weights}))");
+        let _ = writeln!(w, "        (local.set $i (i32.const {block}))");
+        let _ = writeln!(w, "        (loop $taps");
+        let _ = writeln!(
+            w,
+            "          (local.set $v (f32x4.splat (f32.load (local.get $src))))"
+        );
+        for j in 0..coutp / 4 {
+            let _ = writeln!(
+                w,
+                "          (local.set $a{j} (f32x4.add (local.get $a{j}) (f32x4.mul (local.get $v) (v128.load offset={} (local.get $row)))))",
+                16 * j
+            );
+        }
+        let _ = writeln!(
+            w,
+            "          (local.set $src (i32.add (local.get $src) (i32.const 4)))"
+        );
+        let _ = writeln!(
+            w,
+            "          (local.set $row (i32.add (local.get $row) (i32.const {})))",
+            coutp * 4
+        );
+        let _ = writeln!(
+            w,
+            "          (br_if $taps (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))"
+        );
+        store_vectors(&mut w, coutp / 4, relu, "        ");
+        let _ = writeln!(
+            w,
+            "        (local.set $dst (i32.add (local.get $dst) (i32.const {})))",
+            coutp * 4
+        );
+        let _ = writeln!(
+            w,
+            "        (br_if $conv (local.tee $o (i32.sub (local.get $o) (i32.const 1)))))"
+        );
+        std::mem::swap(&mut from, &mut to);
+        channels_p = coutp;
+    }
+    debug_assert_eq!(positions, final_positions);
+
+    // Global pooling of `from` into the first feature buffer.
+    let vectors = channels_p / 4;
+    for j in 0..vectors {
+        let init = if pool_max {
+            format!("(v128.load offset={} (i32.const {from}))", 16 * j)
+        } else {
+            "(v128.const i64x2 0 0)".to_string()
+        };
+        let _ = writeln!(w, "      (local.set $a{j} {init})");
+    }
+    let (start, count) = if pool_max {
+        (from + channels_p * 4, positions - 1)
+    } else {
+        (from, positions)
+    };
+    if count > 0 {
+        let op = if pool_max { "f32x4.max" } else { "f32x4.add" };
+        let _ = writeln!(w, "      (local.set $src (i32.const {start}))");
+        let _ = writeln!(w, "      (local.set $i (i32.const {count}))");
+        let _ = writeln!(w, "      (loop $pool");
+        for j in 0..vectors {
+            let _ = writeln!(
+                w,
+                "        (local.set $a{j} ({op} (local.get $a{j}) (v128.load offset={} (local.get $src))))",
+                16 * j
+            );
+        }
+        let _ = writeln!(
+            w,
+            "        (local.set $src (i32.add (local.get $src) (i32.const {})))",
+            channels_p * 4
+        );
+        let _ = writeln!(
+            w,
+            "        (br_if $pool (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))"
+        );
+    }
+    if !pool_max {
+        for j in 0..vectors {
+            let _ = writeln!(
+                w,
+                "      (local.set $a{j} (f32x4.div (local.get $a{j}) (f32x4.splat (f32.const {positions}))))"
+            );
+        }
+    }
+    let _ = writeln!(w, "      (local.set $dst (i32.const {feat_a}))");
+    store_vectors(&mut w, vectors, pool_relu, "      ");
+
+    // Dense layers, scalar (a few hundred multiplies); the last writes the
+    // page's logits.
+    let dense: Vec<&Stage> = stages
+        .iter()
+        .filter(|s| matches!(s, Stage::Dense { .. }))
+        .collect();
+    let (mut fin, mut fout) = (feat_a, feat_b);
+    for (d, stage) in dense.iter().enumerate() {
+        let Stage::Dense {
+            nin,
+            nout,
+            weights,
+            bias,
+            relu,
+        } = **stage
+        else {
+            continue;
+        };
+        if d + 1 == dense.len() {
+            let _ = writeln!(
+                w,
+                "      (local.set $dst (i32.add (i32.const {output}) (i32.mul (local.get $page) (i32.const {}))))",
+                classes * 4
+            );
+        } else {
+            let _ = writeln!(w, "      (local.set $dst (i32.const {fout}))");
+        }
+        let _ = writeln!(w, "      (local.set $row (i32.const {weights}))");
+        let _ = writeln!(w, "      (local.set $o (i32.const 0))");
+        let _ = writeln!(w, "      (loop $out");
+        let _ = writeln!(
+            w,
+            "        (local.set $acc (f32.load offset={bias} (i32.shl (local.get $o) (i32.const 2))))"
+        );
+        let _ = writeln!(w, "        (local.set $src (i32.const {fin}))");
+        let _ = writeln!(w, "        (local.set $i (i32.const {nin}))");
+        let _ = writeln!(w, "        (loop $in");
+        let _ = writeln!(
+            w,
+            "          (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.load (local.get $src)) (f32.load (local.get $row)))))"
+        );
+        let _ = writeln!(
+            w,
+            "          (local.set $src (i32.add (local.get $src) (i32.const 4)))"
+        );
+        let _ = writeln!(
+            w,
+            "          (local.set $row (i32.add (local.get $row) (i32.const 4)))"
+        );
+        let _ = writeln!(
+            w,
+            "          (br_if $in (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))"
+        );
+        let value = if relu {
+            "(f32.max (local.get $acc) (f32.const 0))"
+        } else {
+            "(local.get $acc)"
+        };
+        let _ = writeln!(
+            w,
+            "        (f32.store (i32.add (local.get $dst) (i32.shl (local.get $o) (i32.const 2))) {value})"
+        );
+        let _ = writeln!(
+            w,
+            "        (br_if $out (i32.lt_u (local.tee $o (i32.add (local.get $o) (i32.const 1))) (i32.const {nout}))))"
+        );
+        std::mem::swap(&mut fin, &mut fout);
+    }
+    let _ = writeln!(
+        w,
+        "      (br_if $pages (i32.lt_u (local.tee $page (i32.add (local.get $page) (i32.const 1))) (local.get $n))))"
+    );
+    let _ = writeln!(w, "  )");
+    let _ = write!(w, "  (data (i32.const {}) \"", data.base);
+    for b in &data.bytes {
+        let _ = write!(w, "\\{b:02x}");
+    }
+    let _ = writeln!(w, "\")");
+    let _ = writeln!(w, ")");
+    ClassifierWat { text: w, classes }
+}
+
+/// Stores `$a0..` at `$dst`, through a ReLU when `relu`.
+fn store_vectors(w: &mut String, vectors: usize, relu: bool, indent: &str) {
+    for j in 0..vectors {
+        let value = if relu {
+            format!("(f32x4.max (local.get $a{j}) (v128.const i64x2 0 0))")
+        } else {
+            format!("(local.get $a{j})")
+        };
+        let _ = writeln!(
+            w,
+            "{indent}(v128.store offset={} (local.get $dst) {value})",
+            16 * j
+        );
+    }
+}

@@ -1,0 +1,52 @@
+//! `--backend`: where the CNN verifier runs.
+
+use anyhow::{anyhow, bail};
+use walmart::attest::model::verifier::CnnVerifier;
+use walmart::attest::model::Model;
+use walmart::attest::wasm_verifier::WasmCnnVerifier;
+use walmart::attest::Verifier;
+
+/// A verifier back end; every one gives the same scores (within 1e-4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// The network on this machine's CPU (ndarray kernels).
+    Cpu,
+    /// CUDA kernels on a GPU.
+    Gpu,
+    /// The network as a WebAssembly module run by walmart's own JIT in a
+    /// sandbox of its own.
+    Wasm,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Cpu => "cpu",
+            Backend::Gpu => "gpu",
+            Backend::Wasm => "wasm",
+        })
+    }
+}
+
+/// Fails with the reason when `backend` cannot run here.
+pub fn available(backend: Backend) -> anyhow::Result<()> {
+    if backend == Backend::Gpu {
+        bail!(
+            "--backend gpu: this walmart has no CUDA back end yet (its kernels are not \
+             written); use cpu or wasm"
+        );
+    }
+    Ok(())
+}
+
+/// `model`'s CNN verifier on `backend`.
+pub fn cnn_verifier(model: Model, backend: Backend) -> anyhow::Result<Box<dyn Verifier>> {
+    available(backend)?;
+    Ok(match backend {
+        Backend::Cpu => Box::new(CnnVerifier::new(model).map_err(|e| anyhow!("--model: {e}"))?),
+        Backend::Wasm => {
+            Box::new(WasmCnnVerifier::new(&model).map_err(|e| anyhow!("--backend wasm: {e}"))?)
+        }
+        Backend::Gpu => unreachable!("refused by `available`"),
+    })
+}

@@ -1,0 +1,169 @@
+//! The verifier back ends agree: the CNN run as WebAssembly (`wasm`) gives
+//! the CPU back end's scores within 1e-4 for the same model and pages.
+
+use walmart::attest::model::default::default_model;
+use walmart::attest::model::verifier::CnnVerifier;
+use walmart::attest::model::{Architecture, Model};
+use walmart::attest::wasm_verifier::WasmCnnVerifier;
+use walmart::attest::{PageKind, PageSnapshot, Verdict, Verifier};
+use walmart_attest::rng::Rng;
+use walmart_attest::PAGE_SIZE;
+
+/// Pages of several kinds: random bytes, text, mostly zero, a page of
+/// pointers, and one of a single repeated byte.
+fn pages(seed: u64) -> Vec<Vec<u8>> {
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::new();
+    out.push((0..PAGE_SIZE).map(|_| rng.below(256) as u8).collect());
+    out.push(
+        b"{\"name\": \"walmart\", \"pages\": [1, 2, 3]} "
+            .iter()
+            .cycle()
+            .take(PAGE_SIZE)
+            .copied()
+            .collect(),
+    );
+    let mut sparse = vec![0u8; PAGE_SIZE];
+    for _ in 0..40 {
+        sparse[rng.below(PAGE_SIZE as u64) as usize] = rng.below(256) as u8;
+    }
+    out.push(sparse);
+    out.push(
+        (0..PAGE_SIZE / 4)
+            .flat_map(|i| (0x10000u32 + 16 * i as u32).to_le_bytes())
+            .collect(),
+    );
+    out.push(vec![0xa5; PAGE_SIZE]);
+    // More than one `score` call's worth.
+    for _ in 0..20 {
+        out.push((0..PAGE_SIZE).map(|_| (rng.below(8) * 31) as u8).collect());
+    }
+    out
+}
+
+fn snapshots(pages: &[Vec<u8>]) -> Vec<PageSnapshot<'_>> {
+    pages
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| PageSnapshot {
+            memory: 0,
+            page: i as u32,
+            epoch: 1,
+            // Every fifth page is an audit, which neither back end scores.
+            kind: if i % 5 == 4 {
+                PageKind::Audit
+            } else {
+                PageKind::Dirty
+            },
+            bytes,
+        })
+        .collect()
+}
+
+fn agree(model: Model, what: &str) {
+    let pages = pages(3);
+    let snaps = snapshots(&pages);
+    let mut cpu = CnnVerifier::new(model.clone()).unwrap();
+    let mut wasm = WasmCnnVerifier::new(&model).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    cpu.verify(&snaps, &mut a);
+    wasm.verify(&snaps, &mut b);
+    assert_eq!(a.len(), b.len());
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        assert!(
+            (x.score - y.score).abs() <= 1e-4,
+            "{what}: page {i}: cpu {} wasm {}",
+            x.score,
+            y.score
+        );
+        // Scores near 0 (the shipped model on clean pages) agree in
+        // magnitude too.
+        if x.score > 1e-30 && y.score > 1e-30 {
+            let (lx, ly) = (x.score.ln(), y.score.ln());
+            assert!(
+                (lx - ly).abs() <= 1e-2,
+                "{what}: page {i}: log scores {lx} vs {ly}"
+            );
+        }
+        assert_eq!(x.flagged, y.flagged, "{what}: page {i}");
+        if snaps[i].kind == PageKind::Audit {
+            assert_eq!(*y, Verdict::CLEAN, "{what}: audit page {i}");
+        }
+    }
+}
+
+#[test]
+fn the_shipped_model_scores_alike_on_cpu_and_in_wasm() {
+    let mut model = default_model().unwrap();
+    // A threshold inside the range of scores, so flags are compared too.
+    model.threshold = 0.5;
+    agree(model, "default model");
+}
+
+#[test]
+fn other_tiling_stacks_score_alike_including_widths_that_are_not_vectors() {
+    for (seed, text) in [
+        (
+            1,
+            "embed4,conv16k8s8,relu,conv16k4s4,relu,conv32k4s4,relu,gmax,dense16,relu,dense2",
+        ),
+        (
+            2,
+            "embed3,conv5k4s4,relu,conv7k8s8,relu,gavg,relu,dense3,dense2",
+        ),
+        (3, "embed2,conv12k16s16,gmax,dense2"),
+        (
+            4,
+            "embed4,conv8k8s8,relu,conv6k2s2,conv8k4s4,relu,gmax,dense9,relu,dense5,relu,dense2",
+        ),
+    ] {
+        let model = Model::init(Architecture::parse(text).unwrap(), seed);
+        agree(model, text);
+    }
+}
+
+#[test]
+fn a_stack_that_does_not_tile_is_refused_with_the_reason() {
+    let model = Model::init(
+        Architecture::parse("embed4,conv8k4s2,relu,gmax,dense2").unwrap(),
+        1,
+    );
+    let err = WasmCnnVerifier::new(&model)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("stride equal to kernel"), "{err}");
+    assert!(err.contains("conv8k4s2"), "{err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+}
+
+#[test]
+fn run_takes_the_backend_and_refuses_one_it_lacks() {
+    let app = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../attest/cve/zlib");
+    let input = app.join("benign/access-log.in");
+    let expected = std::fs::read(app.join("benign/access-log.out")).unwrap();
+    for backend in ["cpu", "wasm"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_walmart"))
+            .args(["run", "--attest", "fine", "--backend", backend])
+            .arg(app.join("zlib.wasm"))
+            .stdin(std::fs::File::open(&input).unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{backend}: {err}");
+        assert_eq!(out.stdout, expected, "{backend}");
+        assert!(
+            err.contains("walmart: attestation (fine"),
+            "{backend}: {err}"
+        );
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["run", "--attest", "fine", "--backend", "gpu"])
+        .arg(app.join("zlib.wasm"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(err.contains("--backend gpu"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
