@@ -1,5 +1,8 @@
 //! CNN inference throughput on one core: the built-in model (or a model
-//! file) scoring batches of 4 KiB pages, as the verifier does.
+//! file) scoring batches of 4 KiB pages, as the verifier does, on the
+//! `cpu` back end (its one-page path, and the batched training forward
+//! pass) and on the `wasm` back end (the network as WebAssembly in its own
+//! store and thread), with the ratio of the two back ends.
 //!
 //! `cargo run --release -p walmart-benches --bin cnn_throughput -- [--model FILE] [--batch N] [--seconds S]`
 //!
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant};
 use walmart::attest::dataset::Dataset;
 use walmart::attest::model::default::default_model;
 use walmart::attest::model::{batch_of, Model};
+use walmart::attest::wasm_verifier::WasmCnnVerifier;
 
 fn main() {
     let mut model = None;
@@ -85,11 +89,19 @@ fn main() {
     let plain = rate(&mut || {
         std::hint::black_box(model.forward(b.view()).expect("page size"));
     });
+    let mut wasm = WasmCnnVerifier::new(&model).unwrap_or_else(|e| die(&e.to_string()));
+    let flat: Vec<u8> = refs.concat();
+    let sandboxed = rate(&mut || {
+        std::hint::black_box(wasm.scores(flat.clone()).unwrap_or_else(|e| die(&e)));
+    });
     println!(
-        "batch {}: {:.0} pages/s (inference path), {:.0} pages/s (training forward), one thread",
+        "batch {}: {:.0} pages/s (cpu, inference path), {:.0} pages/s (cpu, training forward), \
+         {:.0} pages/s (wasm back end; {:.2}x cpu), one thread",
         refs.len(),
         fast,
-        plain
+        plain,
+        sandboxed,
+        sandboxed / fast
     );
 }
 
