@@ -587,6 +587,16 @@ fn overhead(rows: &[(Variant, Row)], row: &Row) -> f64 {
     total(&row.best) / total(&rows[0].1.best)
 }
 
+/// ` --NAME a,b` for the command line the report quotes, or nothing when
+/// `values` are the default.
+fn list_flag<T: PartialEq + std::fmt::Display>(name: &str, values: &[T], default: &[T]) -> String {
+    if values == default {
+        return String::new();
+    }
+    let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+    format!(" --{name} {}", values.join(","))
+}
+
 fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
     use std::fmt::Write;
     let mut s = String::new();
@@ -600,35 +610,13 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
         } else {
             format!(" --model {}", a.model)
         },
-        if a.apps.is_empty() {
-            String::new()
-        } else {
-            format!(" --apps {}", a.apps.join(","))
-        },
-        if a.policies == [Policy::Coarse, Policy::Fine, Policy::Tags] {
-            String::new()
-        } else {
-            format!(
-                " --policies {}",
-                a.policies
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )
-        },
-        if a.backends == [Backend::Cpu, Backend::Wasm] {
-            String::new()
-        } else {
-            format!(
-                " --backends {}",
-                a.backends
-                    .iter()
-                    .map(|b| b.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )
-        },
+        list_flag("apps", &a.apps, &[]),
+        list_flag(
+            "policies",
+            &a.policies,
+            &[Policy::Coarse, Policy::Fine, Policy::Tags]
+        ),
+        list_flag("backends", &a.backends, &[Backend::Cpu, Backend::Wasm]),
         a.rounds,
         today(),
         env!("CARGO_PKG_VERSION")
