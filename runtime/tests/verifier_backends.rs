@@ -4,7 +4,7 @@
 use walmart::attest::model::default::default_model;
 use walmart::attest::model::verifier::CnnVerifier;
 use walmart::attest::model::{Architecture, Model};
-use walmart::attest::wasm_verifier::WasmCnnVerifier;
+use walmart::attest::wasm_verifier::wasm_cnn_verifier;
 use walmart::attest::{PageKind, PageSnapshot, Verdict, Verifier};
 use walmart_attest::rng::Rng;
 use walmart_attest::PAGE_SIZE;
@@ -64,7 +64,7 @@ fn agree(model: Model, what: &str) {
     let pages = pages(3);
     let snaps = snapshots(&pages);
     let mut cpu = CnnVerifier::new(model.clone()).unwrap();
-    let mut wasm = WasmCnnVerifier::new(&model).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let mut wasm = wasm_cnn_verifier(&model).unwrap_or_else(|e| panic!("{what}: {e}"));
     let (mut a, mut b) = (Vec::new(), Vec::new());
     cpu.verify(&snaps, &mut a);
     wasm.verify(&snaps, &mut b);
@@ -128,7 +128,7 @@ fn a_stack_that_does_not_tile_is_refused_with_the_reason() {
         Architecture::parse("embed4,conv8k4s2,relu,gmax,dense2").unwrap(),
         1,
     );
-    let err = WasmCnnVerifier::new(&model)
+    let err = wasm_cnn_verifier(&model)
         .err()
         .expect("refused")
         .to_string();

@@ -1,6 +1,7 @@
 //! The CNN as a [`Verifier`]: scores every page written since the last
 //! snapshot and flags those at or above the model's threshold as `cnn`
-//! events.
+//! events. Where the network runs is a [`PageScorer`]: [`CpuScorer`]
+//! here, the WebAssembly sandbox in the runtime crate.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -24,15 +25,84 @@ const MEMO_MAX: usize = 1 << 16;
 /// Most threads one batch is split across.
 const MAX_THREADS: usize = 4;
 
-/// Classifies pages with a [`Model`]. It scores written (`Dirty`) pages
-/// only and leaves audited ones to the exact digest check, so it belongs
-/// beside the digest verifier (`AttestOptions::also_verify`), not in its
-/// place.
-pub struct CnnVerifier {
+/// A verifier back end: runs a model's network on whole pages.
+pub trait PageScorer: Send {
+    /// The verifier's name in logs and summaries (`cnn`, `cnn-wasm`).
+    fn name(&self) -> &str;
+
+    /// The probability of class 1 (corrupted) for each of `pages`, in
+    /// order, or why it could not be had. `all_cores`: the guest has
+    /// stopped (the final flush), so every core may be used.
+    fn score(&mut self, pages: &[&[u8]], all_cores: bool) -> Result<Vec<f32>, String>;
+}
+
+/// The CPU back end: the model's [`InferencePlan`]s, one per thread a
+/// batch has been split across.
+pub struct CpuScorer {
     model: Model,
-    /// One per thread a batch has been split across so far.
     lanes: Vec<InferencePlan>,
     threads: usize,
+}
+
+impl CpuScorer {
+    /// `model` on this machine's cores.
+    pub fn new(model: Model) -> CpuScorer {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_THREADS);
+        CpuScorer {
+            lanes: vec![model.plan()],
+            threads,
+            model,
+        }
+    }
+}
+
+impl PageScorer for CpuScorer {
+    fn name(&self) -> &str {
+        "cnn"
+    }
+
+    fn score(&mut self, pages: &[&[u8]], all_cores: bool) -> Result<Vec<f32>, String> {
+        let parts = if all_cores && pages.len() >= PARALLEL_MIN {
+            self.threads.clamp(1, pages.len())
+        } else {
+            1
+        };
+        while self.lanes.len() < parts {
+            let lane = self.model.fork_plan(&self.lanes[0]);
+            self.lanes.push(lane);
+        }
+        let model = &self.model;
+        if parts == 1 {
+            return Ok(model.score_pages(&mut self.lanes[0], pages));
+        }
+        // This thread takes the first share and helpers the rest.
+        let per = pages.len().div_ceil(parts);
+        let (mine, theirs) = self.lanes.split_at_mut(1);
+        Ok(std::thread::scope(|s| {
+            let mut shares = pages.chunks(per);
+            let own = shares.next().unwrap_or_default();
+            let helpers: Vec<_> = shares
+                .zip(theirs.iter_mut())
+                .map(|(share, plan)| s.spawn(move || model.score_pages(plan, share)))
+                .collect();
+            let mut all = model.score_pages(&mut mine[0], own);
+            for h in helpers {
+                all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+            all
+        }))
+    }
+}
+
+/// Classifies pages with a model's network on a [`PageScorer`]. It scores
+/// written (`Dirty`) pages only and leaves audited ones to the exact
+/// digest check, so it belongs beside the digest verifier
+/// (`AttestOptions::also_verify`), not in its place.
+pub struct CnnVerifier<S: PageScorer = CpuScorer> {
+    scorer: S,
+    threshold: f32,
     /// Scores of contents already scored, by a 128-bit hash of the page:
     /// programs rewrite pages with what they held before (a fifth of jq's
     /// pages under `fine`), and the score is a function of the bytes.
@@ -40,64 +110,60 @@ pub struct CnnVerifier {
     /// with a page scored clean.
     memo: HashMap<u128, f32>,
     seed: u64,
+    /// Set once the scorer failed: its pages are flagged from then on (a
+    /// verifier that cannot judge must not pass pages as clean).
+    failed: bool,
+}
+
+/// Refuses a model that does not take whole pages.
+pub fn check_page_model(model: &Model) -> Result<(), super::ModelError> {
+    if model.arch.input_len != PAGE_SIZE {
+        return Err(super::ModelError::InputLength {
+            expected: PAGE_SIZE,
+            found: model.arch.input_len,
+        });
+    }
+    Ok(())
 }
 
 impl CnnVerifier {
-    /// A verifier for `model`, which must take whole pages.
+    /// A verifier for `model` on the CPU; the model must take whole pages.
     pub fn new(model: Model) -> Result<CnnVerifier, super::ModelError> {
-        if model.arch.input_len != PAGE_SIZE {
-            return Err(super::ModelError::InputLength {
-                expected: PAGE_SIZE,
-                found: model.arch.input_len,
-            });
-        }
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_THREADS);
-        Ok(CnnVerifier {
-            lanes: vec![model.plan()],
-            threads,
-            model,
+        check_page_model(&model)?;
+        let threshold = model.threshold;
+        Ok(CnnVerifier::with_scorer(CpuScorer::new(model), threshold))
+    }
+}
+
+impl<S: PageScorer> CnnVerifier<S> {
+    /// A verifier flagging pages that `scorer` scores at or above
+    /// `threshold`.
+    pub fn with_scorer(scorer: S, threshold: f32) -> CnnVerifier<S> {
+        CnnVerifier {
+            scorer,
+            threshold,
             memo: HashMap::new(),
             seed: RandomState::new().hash_one(0x5eed_u64),
-        })
+            failed: false,
+        }
     }
 
     /// The model's decision threshold.
     pub fn threshold(&self) -> f32 {
-        self.model.threshold
-    }
-}
-
-impl Verifier for CnnVerifier {
-    fn name(&self) -> &str {
-        "cnn"
+        self.threshold
     }
 
-    fn event_kind(&self) -> EventKind {
-        EventKind::Cnn
+    /// The back end.
+    pub fn scorer_mut(&mut self) -> &mut S {
+        &mut self.scorer
     }
 
-    /// Scores the `Dirty` pages on this thread. `Audit` pages come back
-    /// clean: they were scored when last written, and any change since is
-    /// the exact digest check's to find, with certainty.
-    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
-        self.judge(pages, out, 1);
-    }
-
-    /// As [`Verifier::verify`], split across the cores when the batch is
-    /// large.
-    fn verify_final(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
-        self.judge(pages, out, self.threads);
-    }
-}
-
-impl CnnVerifier {
-    /// Scores the dirty pages of `pages` with up to `threads` threads.
-    fn judge(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>, threads: usize) {
+    /// Scores the dirty pages of `pages`, every core allowed when
+    /// `all_cores`.
+    fn judge(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>, all_cores: bool) {
         let first = out.len();
         out.resize(first + pages.len(), Verdict::CLEAN);
-        let threshold = self.model.threshold;
+        let threshold = self.threshold;
         let verdict = |score: f32| Verdict {
             score,
             flagged: score >= threshold,
@@ -114,44 +180,61 @@ impl CnnVerifier {
                 None => todo.push((i, key)),
             }
         }
-        let parts = if todo.len() >= PARALLEL_MIN {
-            threads.clamp(1, todo.len())
-        } else {
-            1
-        };
-        while self.lanes.len() < parts {
-            let lane = self.model.fork_plan(&self.lanes[0]);
-            self.lanes.push(lane);
+        if todo.is_empty() {
+            return;
         }
-        let model = &self.model;
         let written: Vec<&[u8]> = todo.iter().map(|&(i, _)| pages[i].bytes).collect();
-        let scores: Vec<f32> = if parts == 1 {
-            model.score_pages(&mut self.lanes[0], &written)
+        let scores = if self.failed {
+            Err(String::new())
         } else {
-            // This thread takes the first share and helpers the rest.
-            let per = written.len().div_ceil(parts);
-            let (mine, theirs) = self.lanes.split_at_mut(1);
-            std::thread::scope(|s| {
-                let mut shares = written.chunks(per);
-                let own = shares.next().unwrap_or_default();
-                let helpers: Vec<_> = shares
-                    .zip(theirs.iter_mut())
-                    .map(|(share, plan)| s.spawn(move || model.score_pages(plan, share)))
-                    .collect();
-                let mut all = model.score_pages(&mut mine[0], own);
-                for h in helpers {
-                    all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-                }
-                all
-            })
+            self.scorer.score(&written, all_cores)
         };
-        if self.memo.len() + todo.len() > MEMO_MAX {
-            self.memo.clear();
+        match scores {
+            Ok(scores) => {
+                if self.memo.len() + todo.len() > MEMO_MAX {
+                    self.memo.clear();
+                }
+                for (&(i, key), score) in todo.iter().zip(scores) {
+                    self.memo.insert(key, score);
+                    out[first + i] = verdict(score);
+                }
+            }
+            Err(e) => {
+                if !self.failed {
+                    eprintln!(
+                        "walmart: the {} verifier failed ({e}); its pages are flagged",
+                        self.scorer.name()
+                    );
+                    self.failed = true;
+                }
+                for &(i, _) in &todo {
+                    out[first + i] = verdict(1.0);
+                }
+            }
         }
-        for (&(i, key), score) in todo.iter().zip(scores) {
-            self.memo.insert(key, score);
-            out[first + i] = verdict(score);
-        }
+    }
+}
+
+impl<S: PageScorer> Verifier for CnnVerifier<S> {
+    fn name(&self) -> &str {
+        self.scorer.name()
+    }
+
+    fn event_kind(&self) -> EventKind {
+        EventKind::Cnn
+    }
+
+    /// Scores the `Dirty` pages on this thread. `Audit` pages come back
+    /// clean: they were scored when last written, and any change since is
+    /// the exact digest check's to find, with certainty.
+    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        self.judge(pages, out, false);
+    }
+
+    /// As [`Verifier::verify`], split across the cores when the batch is
+    /// large.
+    fn verify_final(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        self.judge(pages, out, true);
     }
 }
 
@@ -187,7 +270,7 @@ mod tests {
             .scores(ndarray::ArrayView2::from_shape((n, PAGE_SIZE), &bytes[..]).unwrap())
             .unwrap();
         let mut v = CnnVerifier::new(model).unwrap();
-        v.threads = 3;
+        v.scorer.threads = 3;
         let mut out = vec![Verdict::CLEAN];
         v.verify_final(&pages, &mut out);
         assert_eq!(out.len(), n + 1);
@@ -199,7 +282,7 @@ mod tests {
                 assert_eq!(verdict.flagged, want[i] >= 0.5);
             }
         }
-        assert_eq!(v.lanes.len(), 3);
+        assert_eq!(v.scorer.lanes.len(), 3);
         // While the guest runs: one thread, the same verdicts.
         let mut again = vec![Verdict::CLEAN];
         v.verify(&pages, &mut again);
@@ -252,6 +335,7 @@ mod tests {
             }
         );
         let fresh_score = v
+            .scorer
             .model
             .scores(ndarray::ArrayView2::from_shape((1, PAGE_SIZE), &fresh[..]).unwrap())
             .unwrap()[0];

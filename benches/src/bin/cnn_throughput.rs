@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use walmart::attest::dataset::Dataset;
 use walmart::attest::model::default::default_model;
+use walmart::attest::model::verifier::PageScorer;
 use walmart::attest::model::{batch_of, Model};
-use walmart::attest::wasm_verifier::WasmCnnVerifier;
+use walmart::attest::wasm_verifier::WasmScorer;
 
 fn main() {
     let mut model = None;
@@ -89,10 +90,9 @@ fn main() {
     let plain = rate(&mut || {
         std::hint::black_box(model.forward(b.view()).expect("page size"));
     });
-    let mut wasm = WasmCnnVerifier::new(&model).unwrap_or_else(|e| die(&e.to_string()));
-    let flat: Vec<u8> = refs.concat();
+    let mut wasm = WasmScorer::new(&model).unwrap_or_else(|e| die(&e.to_string()));
     let sandboxed = rate(&mut || {
-        std::hint::black_box(wasm.scores(flat.clone()).unwrap_or_else(|e| die(&e)));
+        std::hint::black_box(wasm.score(&refs, false).unwrap_or_else(|e| die(&e)));
     });
     println!(
         "batch {}: {:.0} pages/s (cpu, inference path), {:.0} pages/s (cpu, training forward), \

@@ -4,29 +4,36 @@
 //! then reaches nothing but its memory: a bug in it, or a model file made
 //! to exploit one, stays inside the sandbox.
 //!
-//! A store cannot move between threads, so the sandbox lives on its own
-//! thread from creation to drop; the verifier hands it pages over a
-//! channel and waits for the logits.
+//! [`WasmScorer`] is the back end; [`wasm_cnn_verifier`] puts it under the
+//! same [`CnnVerifier`] as the CPU back end (dirty pages only, remembered
+//! scores, threshold). A store cannot move between threads, so the sandbox
+//! lives on its own thread from creation to drop; the scorer hands it
+//! pages over a channel and waits for the logits.
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 
+use walmart_attest::model::verifier::{check_page_model, CnnVerifier, PageScorer};
 use walmart_attest::model::wasm::ClassifierWat;
-use walmart_attest::model::{class1_probability, Model};
-use walmart_attest::{EventKind, PageKind, PageSnapshot, Verdict, Verifier, PAGE_SIZE};
+use walmart_attest::model::{batch_of, class1_probability, Model};
+use walmart_attest::PAGE_SIZE;
 
 use crate::{Config, Engine, Error, Instance, Memory, Module, Result, Store, TypedFunc};
 
+/// `model`'s CNN verifier on the `wasm` back end.
+pub fn wasm_cnn_verifier(model: &Model) -> Result<CnnVerifier<WasmScorer>> {
+    Ok(CnnVerifier::with_scorer(
+        WasmScorer::new(model)?,
+        model.threshold,
+    ))
+}
+
 /// Scores pages with the model's network running as WebAssembly.
-pub struct WasmCnnVerifier {
+pub struct WasmScorer {
     requests: Option<Sender<Vec<u8>>>,
     replies: Receiver<std::result::Result<Vec<f32>, String>>,
     worker: Option<JoinHandle<()>>,
-    threshold: f32,
     classes: usize,
-    /// Set after the sandbox failed: its pages are flagged from then on
-    /// (a verifier that cannot judge must not pass pages as clean).
-    failed: bool,
 }
 
 /// The instantiated classifier, on its thread.
@@ -40,17 +47,12 @@ struct Sandbox {
     classes: usize,
 }
 
-impl WasmCnnVerifier {
+impl WasmScorer {
     /// Generates, compiles and instantiates `model`'s classifier. Fails for
     /// a model the generator does not take (see `classifier_wat`) or whose
     /// pages are not whole pages.
-    pub fn new(model: &Model) -> Result<WasmCnnVerifier> {
-        if model.arch.input_len != PAGE_SIZE {
-            return Err(Error::Usage(format!(
-                "the wasm verifier scores {PAGE_SIZE}-byte pages; the model takes {}",
-                model.arch.input_len
-            )));
-        }
+    pub fn new(model: &Model) -> Result<WasmScorer> {
+        check_page_model(model).map_err(|e| Error::Usage(e.to_string()))?;
         let ClassifierWat { text, classes } = model
             .classifier_wat()
             .map_err(|e| Error::Usage(e.to_string()))?;
@@ -84,23 +86,33 @@ impl WasmCnnVerifier {
             Ok(Err(e)) => return Err(Error::Usage(format!("the wasm verifier: {e}"))),
             Err(_) => return Err(Error::Usage("the wasm verifier thread stopped".into())),
         }
-        Ok(WasmCnnVerifier {
+        Ok(WasmScorer {
             requests: Some(requests),
             replies,
             worker: Some(worker),
-            threshold: model.threshold,
             classes,
-            failed: false,
         })
     }
+}
 
-    /// Class probabilities of class 1 (corrupted) for `pages`, back to
-    /// back, or why the sandbox could not give them.
-    pub fn scores(&mut self, pages: Vec<u8>) -> std::result::Result<Vec<f32>, String> {
-        let n = pages.len() / PAGE_SIZE;
+impl PageScorer for WasmScorer {
+    fn name(&self) -> &str {
+        "cnn-wasm"
+    }
+
+    /// One request to the sandbox; pages shorter than a page are
+    /// zero-padded, as on the CPU. The sandbox has one thread, whatever
+    /// `all_cores` says.
+    fn score(
+        &mut self,
+        pages: &[&[u8]],
+        _all_cores: bool,
+    ) -> std::result::Result<Vec<f32>, String> {
+        let n = pages.len();
+        let (batch, _) = batch_of(pages, PAGE_SIZE).into_raw_vec_and_offset();
         let requests = self.requests.as_ref().ok_or("the sandbox is gone")?;
         requests
-            .send(pages)
+            .send(batch)
             .map_err(|_| "the sandbox thread stopped".to_string())?;
         let logits = self
             .replies
@@ -168,64 +180,7 @@ impl Sandbox {
     }
 }
 
-impl Verifier for WasmCnnVerifier {
-    fn name(&self) -> &str {
-        "cnn-wasm"
-    }
-
-    fn event_kind(&self) -> EventKind {
-        EventKind::Cnn
-    }
-
-    /// Scores the `Dirty` pages in the sandbox; `Audit` pages are the
-    /// digest check's, as with the CPU back end.
-    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
-        let first = out.len();
-        out.resize(first + pages.len(), Verdict::CLEAN);
-        let dirty: Vec<usize> = (0..pages.len())
-            .filter(|&i| pages[i].kind == PageKind::Dirty)
-            .collect();
-        if dirty.is_empty() {
-            return;
-        }
-        let mut batch = Vec::with_capacity(dirty.len() * PAGE_SIZE);
-        for &i in &dirty {
-            let bytes = pages[i].bytes;
-            let n = bytes.len().min(PAGE_SIZE);
-            batch.extend_from_slice(&bytes[..n]);
-            batch.resize(batch.len() + PAGE_SIZE - n, 0);
-        }
-        let scores = if self.failed {
-            Err(String::new())
-        } else {
-            self.scores(batch)
-        };
-        match scores {
-            Ok(scores) => {
-                for (&i, score) in dirty.iter().zip(scores) {
-                    out[first + i] = Verdict {
-                        score,
-                        flagged: score >= self.threshold,
-                    };
-                }
-            }
-            Err(e) => {
-                if !self.failed {
-                    eprintln!("walmart: the wasm verifier failed ({e}); its pages are flagged");
-                    self.failed = true;
-                }
-                for &i in &dirty {
-                    out[first + i] = Verdict {
-                        score: 1.0,
-                        flagged: true,
-                    };
-                }
-            }
-        }
-    }
-}
-
-impl Drop for WasmCnnVerifier {
+impl Drop for WasmScorer {
     fn drop(&mut self) {
         // Closing the channel ends the sandbox thread's loop.
         self.requests = None;

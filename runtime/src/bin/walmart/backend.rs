@@ -3,7 +3,7 @@
 use anyhow::{anyhow, bail};
 use walmart::attest::model::verifier::CnnVerifier;
 use walmart::attest::model::Model;
-use walmart::attest::wasm_verifier::WasmCnnVerifier;
+use walmart::attest::wasm_verifier::wasm_cnn_verifier;
 use walmart::attest::Verifier;
 
 /// A verifier back end; every one gives the same scores (within 1e-4).
@@ -45,7 +45,7 @@ pub fn cnn_verifier(model: Model, backend: Backend) -> anyhow::Result<Box<dyn Ve
     Ok(match backend {
         Backend::Cpu => Box::new(CnnVerifier::new(model).map_err(|e| anyhow!("--model: {e}"))?),
         Backend::Wasm => {
-            Box::new(WasmCnnVerifier::new(&model).map_err(|e| anyhow!("--backend wasm: {e}"))?)
+            Box::new(wasm_cnn_verifier(&model).map_err(|e| anyhow!("--backend wasm: {e}"))?)
         }
         Backend::Gpu => unreachable!("refused by `available`"),
     })
