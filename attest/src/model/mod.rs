@@ -214,7 +214,7 @@ impl Model {
     pub fn plan(&self) -> InferencePlan {
         let first = self.first_tables();
         let tiled = first.as_ref().and_then(|tables| {
-            cpu::TiledNet::new(tables.clone(), &self.tiled_layers()?, self.arch.input_len)
+            self.tiled_net(tables)
                 .map(|net| (Arc::new(net), cpu::TiledScratch::default()))
         });
         InferencePlan {
@@ -264,6 +264,12 @@ impl Model {
             },
             None => self.plan(),
         }
+    }
+
+    /// The one-page network after `tables` (this model's first layers),
+    /// when the rest of the stack tiles.
+    fn tiled_net(&self, tables: &cpu::EmbedConvTables) -> Option<cpu::TiledNet> {
+        cpu::TiledNet::new(tables.clone(), &self.tiled_layers()?, self.arch.input_len)
     }
 
     /// The layers after the first convolution as [`cpu::TiledNet`] takes

@@ -20,7 +20,7 @@
 
 use std::fmt::Write;
 
-use walmart_kernels::cpu::{EmbedConvTables, TiledLayer};
+use walmart_kernels::cpu::{TiledNet, TiledPool};
 
 use super::{Model, ModelError};
 
@@ -98,17 +98,16 @@ impl Model {
                 self.arch.describe()
             ))
         };
+        // The stack as the CPU's one-page path reads and checks it.
         let tables = self.first_tables().ok_or_else(unsupported)?;
-        let layers = self.tiled_layers().ok_or_else(unsupported)?;
-        // The CPU path's own check of the stack's shape.
-        walmart_kernels::cpu::TiledNet::new(tables.clone(), &layers, self.arch.input_len)
-            .ok_or_else(unsupported)?;
-        Ok(write_module(&tables, &layers, self.arch.input_len))
+        let net = self.tiled_net(&tables).ok_or_else(unsupported)?;
+        Ok(write_module(&net))
     }
 }
 
-/// Writes the module; `layers` has been checked to tile.
-fn write_module(t: &EmbedConvTables, layers: &[TiledLayer<'_>], input_len: usize) -> ClassifierWat {
+/// Writes the module for `net`.
+fn write_module(net: &TiledNet) -> ClassifierWat {
+    let (t, input_len) = (net.first(), net.input_len());
     let mut data = Data {
         bytes: Vec::new(),
         base: 1024,
@@ -125,84 +124,53 @@ fn write_module(t: &EmbedConvTables, layers: &[TiledLayer<'_>], input_len: usize
     bias0.resize(c0p, 0.0);
     let bias0 = data.push(&bias0);
 
-    let mut rest = layers;
-    let first_relu = matches!(rest.first(), Some(TiledLayer::Relu));
-    if first_relu {
-        rest = &rest[1..];
-    }
+    let first_relu = net.first_relu();
     let mut stages = Vec::new();
-    let (mut channels, mut positions) = (c0, input_len / k0);
+    let mut positions = input_len / k0;
     let mut widest = c0p;
     let mut max_signal = positions * c0p;
-    let mut pool_max = true;
-    let mut pool_relu = false;
-    let mut features = 0;
-    while let Some(layer) = rest.first().copied() {
-        rest = &rest[1..];
-        match layer {
-            TiledLayer::Conv { w, b } => {
-                let (cout, cin, kernel) = w.dim();
-                let (cinp, coutp) = (pad4(cin), pad4(cout));
-                let mut wt = vec![0f32; kernel * cinp * coutp];
-                for o in 0..cout {
-                    for c in 0..cin {
-                        for tap in 0..kernel {
-                            wt[(tap * cinp + c) * coutp + o] = w[[o, c, tap]];
-                        }
-                    }
-                }
-                let mut bias = b.to_vec();
-                bias.resize(coutp, 0.0);
-                let relu = matches!(rest.first(), Some(TiledLayer::Relu));
-                if relu {
-                    rest = &rest[1..];
-                }
-                stages.push(Stage::Conv {
-                    kernel,
-                    cinp,
-                    coutp,
-                    weights: data.push(&wt),
-                    bias: data.push(&bias),
-                    relu,
-                });
-                channels = cout;
-                positions /= kernel;
-                widest = widest.max(coutp);
-                max_signal = max_signal.max(positions * coutp);
-            }
-            TiledLayer::GlobalMaxPool | TiledLayer::GlobalAvgPool => {
-                pool_max = matches!(layer, TiledLayer::GlobalMaxPool);
-                features = pad4(channels);
-                if matches!(rest.first(), Some(TiledLayer::Relu)) {
-                    rest = &rest[1..];
-                    pool_relu = true;
-                }
-            }
-            TiledLayer::Dense { w, b } => {
-                let (nout, nin) = w.dim();
-                // The first dense layer reads the padded pooled features.
-                let nin_p = features;
-                let mut wp = vec![0f32; nout * nin_p];
-                for o in 0..nout {
-                    for i in 0..nin {
-                        wp[o * nin_p + i] = w[[o, i]];
-                    }
-                }
-                let relu = matches!(rest.first(), Some(TiledLayer::Relu));
-                if relu {
-                    rest = &rest[1..];
-                }
-                stages.push(Stage::Dense {
-                    nin: nin_p,
-                    nout,
-                    weights: data.push(&wp),
-                    bias: data.push(b.as_slice().expect("a bias is contiguous")),
-                    relu,
-                });
-                features = nout;
-            }
-            TiledLayer::Relu => unreachable!("ReLUs are taken with their layer"),
+    let mut channels = c0;
+    for conv in net.convs() {
+        let (cinp, coutp) = (pad4(conv.cin), pad4(conv.cout));
+        let mut wt = vec![0f32; conv.kernel * cinp * coutp];
+        for (i, row) in conv.wt.chunks_exact(conv.cout).enumerate() {
+            // Row `tap * cin + c` of the unpadded weights.
+            let (tap, c) = (i / conv.cin, i % conv.cin);
+            let at = (tap * cinp + c) * coutp;
+            wt[at..at + conv.cout].copy_from_slice(row);
         }
+        let mut bias = conv.bias.clone();
+        bias.resize(coutp, 0.0);
+        stages.push(Stage::Conv {
+            kernel: conv.kernel,
+            cinp,
+            coutp,
+            weights: data.push(&wt),
+            bias: data.push(&bias),
+            relu: conv.relu,
+        });
+        channels = conv.cout;
+        positions /= conv.kernel;
+        widest = widest.max(coutp);
+        max_signal = max_signal.max(positions * coutp);
+    }
+    let (pool, pool_relu) = net.pool();
+    let pool_max = pool == TiledPool::Max;
+    // The first dense layer reads the padded pooled features.
+    let mut features = pad4(channels);
+    for d in net.dense() {
+        let mut wp = vec![0f32; d.nout * features];
+        for (o, row) in d.w.chunks_exact(d.nin).enumerate() {
+            wp[o * features..o * features + d.nin].copy_from_slice(row);
+        }
+        stages.push(Stage::Dense {
+            nin: features,
+            nout: d.nout,
+            weights: data.push(&wp),
+            bias: data.push(&d.bias),
+            relu: d.relu,
+        });
+        features = d.nout;
     }
     let classes = features;
     let final_positions = positions;
@@ -295,10 +263,7 @@ fn write_module(t: &EmbedConvTables, layers: &[TiledLayer<'_>], input_len: usize
         w,
         "        (local.set $dst (i32.add (local.get $dst) (i32.const {row})))"
     );
-    let _ = writeln!(
-        w,
-        "        (br_if $embed (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))"
-    );
+    end_countdown(&mut w, "embed", "i", "        ");
 
     // Convolutions: for each output position, `kernel * cinp` inputs each
     // scale one row of weights into the sums.
@@ -353,20 +318,14 @@ fn write_module(t: &EmbedConvTables, layers: &[TiledLayer<'_>], input_len: usize
             "          (local.set $row (i32.add (local.get $row) (i32.const {})))",
             coutp * 4
         );
-        let _ = writeln!(
-            w,
-            "          (br_if $taps (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))"
-        );
+        end_countdown(&mut w, "taps", "i", "          ");
         store_vectors(&mut w, coutp / 4, relu, "        ");
         let _ = writeln!(
             w,
             "        (local.set $dst (i32.add (local.get $dst) (i32.const {})))",
             coutp * 4
         );
-        let _ = writeln!(
-            w,
-            "        (br_if $conv (local.tee $o (i32.sub (local.get $o) (i32.const 1)))))"
-        );
+        end_countdown(&mut w, "conv", "o", "        ");
         std::mem::swap(&mut from, &mut to);
         channels_p = coutp;
     }
@@ -404,10 +363,7 @@ fn write_module(t: &EmbedConvTables, layers: &[TiledLayer<'_>], input_len: usize
             "        (local.set $src (i32.add (local.get $src) (i32.const {})))",
             channels_p * 4
         );
-        let _ = writeln!(
-            w,
-            "        (br_if $pool (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))"
-        );
+        end_countdown(&mut w, "pool", "i", "        ");
     }
     if !pool_max {
         for j in 0..vectors {
@@ -469,10 +425,7 @@ fn write_module(t: &EmbedConvTables, layers: &[TiledLayer<'_>], input_len: usize
             w,
             "          (local.set $row (i32.add (local.get $row) (i32.const 4)))"
         );
-        let _ = writeln!(
-            w,
-            "          (br_if $in (local.tee $i (i32.sub (local.get $i) (i32.const 1)))))"
-        );
+        end_countdown(&mut w, "in", "i", "          ");
         let value = if relu {
             "(f32.max (local.get $acc) (f32.const 0))"
         } else {
@@ -500,6 +453,15 @@ fn write_module(t: &EmbedConvTables, layers: &[TiledLayer<'_>], input_len: usize
     let _ = writeln!(w, "\")");
     let _ = writeln!(w, ")");
     ClassifierWat { text: w, classes }
+}
+
+/// Closes loop `$label`, which runs while `$counter`, counted down by one
+/// each time, is not zero (counters start at a positive count).
+fn end_countdown(w: &mut String, label: &str, counter: &str, indent: &str) {
+    let _ = writeln!(
+        w,
+        "{indent}(br_if ${label} (local.tee ${counter} (i32.sub (local.get ${counter}) (i32.const 1)))))"
+    );
 }
 
 /// Stores `$a0..` at `$dst`, through a ReLU when `relu`.

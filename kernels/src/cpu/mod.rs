@@ -33,4 +33,4 @@ pub use pool::{
     pool1d_out_len,
 };
 pub use scale::scale_forward;
-pub use tiled_net::{TiledLayer, TiledNet, TiledScratch};
+pub use tiled_net::{TiledConv, TiledDense, TiledLayer, TiledNet, TiledPool, TiledScratch};

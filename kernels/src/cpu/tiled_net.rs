@@ -39,31 +39,36 @@ pub enum TiledLayer<'a> {
     },
 }
 
-/// A tiling convolution with its weights transposed to
-/// `wt[(tap * cin + c) * cout + o]`, the order a channel-last block is
-/// read in.
+/// A tiling convolution as [`TiledNet`] holds it (other code generators,
+/// such as the WebAssembly back end, read the same checked stack).
 #[derive(Clone, Debug)]
-struct Conv {
-    kernel: usize,
-    cin: usize,
-    cout: usize,
-    wt: Vec<f32>,
-    bias: Vec<f32>,
-    relu: bool,
+pub struct TiledConv {
+    pub kernel: usize,
+    pub cin: usize,
+    pub cout: usize,
+    /// Weights transposed to `wt[(tap * cin + c) * cout + o]`, the order
+    /// a channel-last block is read in.
+    pub wt: Vec<f32>,
+    pub bias: Vec<f32>,
+    /// A ReLU follows.
+    pub relu: bool,
 }
 
+/// A dense layer as [`TiledNet`] holds it.
 #[derive(Clone, Debug)]
-struct Dense {
-    nin: usize,
-    nout: usize,
+pub struct TiledDense {
+    pub nin: usize,
+    pub nout: usize,
     /// `[out][in]`, as the model stores it.
-    w: Vec<f32>,
-    bias: Vec<f32>,
-    relu: bool,
+    pub w: Vec<f32>,
+    pub bias: Vec<f32>,
+    /// A ReLU follows.
+    pub relu: bool,
 }
 
+/// The global pooling of a [`TiledNet`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Pool {
+pub enum TiledPool {
     Max,
     Avg,
 }
@@ -75,11 +80,11 @@ pub struct TiledNet {
     input_len: usize,
     first: EmbedConvTables,
     first_relu: bool,
-    convs: Vec<Conv>,
-    pool: Pool,
+    convs: Vec<TiledConv>,
+    pool: TiledPool,
     /// A ReLU straight after the pooling.
     pool_relu: bool,
-    dense: Vec<Dense>,
+    dense: Vec<TiledDense>,
     /// AVX2 and FMA are present (checked once, at construction).
     wide: bool,
 }
@@ -135,7 +140,7 @@ impl TiledNet {
                 }
             }
             rest = &rest[1..];
-            convs.push(Conv {
+            convs.push(TiledConv {
                 kernel,
                 cin,
                 cout,
@@ -147,8 +152,8 @@ impl TiledNet {
             positions /= kernel;
         }
         let pool = match rest.first() {
-            Some(TiledLayer::GlobalMaxPool) => Pool::Max,
-            Some(TiledLayer::GlobalAvgPool) => Pool::Avg,
+            Some(TiledLayer::GlobalMaxPool) => TiledPool::Max,
+            Some(TiledLayer::GlobalAvgPool) => TiledPool::Avg,
             _ => return None,
         };
         rest = &rest[1..];
@@ -161,7 +166,7 @@ impl TiledNet {
                 return None;
             }
             rest = &rest[1..];
-            dense.push(Dense {
+            dense.push(TiledDense {
                 nin,
                 nout,
                 w: w.iter().copied().collect(),
@@ -188,6 +193,31 @@ impl TiledNet {
     /// The bytes one input holds.
     pub fn input_len(&self) -> usize {
         self.input_len
+    }
+
+    /// The embedding and first convolution, as lookup tables.
+    pub fn first(&self) -> &EmbedConvTables {
+        &self.first
+    }
+
+    /// A ReLU follows the first convolution.
+    pub fn first_relu(&self) -> bool {
+        self.first_relu
+    }
+
+    /// The tiling convolutions after the first.
+    pub fn convs(&self) -> &[TiledConv] {
+        &self.convs
+    }
+
+    /// The global pooling, and whether a ReLU follows it.
+    pub fn pool(&self) -> (TiledPool, bool) {
+        (self.pool, self.pool_relu)
+    }
+
+    /// The dense layers; the last gives the logits.
+    pub fn dense(&self) -> &[TiledDense] {
+        &self.dense
     }
 
     /// The last layer's outputs for `page`, which must be
@@ -261,7 +291,7 @@ impl TiledNet {
         let channels = s.signal.len() / positions;
         s.features.clear();
         match self.pool {
-            Pool::Max => {
+            TiledPool::Max => {
                 s.features.extend_from_slice(&s.signal[..channels]);
                 for row in s.signal.chunks_exact(channels).skip(1) {
                     for (f, x) in s.features.iter_mut().zip(row) {
@@ -269,7 +299,7 @@ impl TiledNet {
                     }
                 }
             }
-            Pool::Avg => {
+            TiledPool::Avg => {
                 s.features.resize(channels, 0.0);
                 for row in s.signal.chunks_exact(channels) {
                     for (f, x) in s.features.iter_mut().zip(row) {
@@ -386,7 +416,11 @@ fn embed_any(page: &[u8], t: &EmbedConvTables, relu: bool, out: &mut [f32]) {
 /// time: each weight row loaded once serves `R` positions, and the `R * N`
 /// sums stay in registers.
 #[inline(always)]
-fn conv_tiles<const N: usize, const R: usize, const FMA: bool>(x: &[f32], c: &Conv, y: &mut [f32]) {
+fn conv_tiles<const N: usize, const R: usize, const FMA: bool>(
+    x: &[f32],
+    c: &TiledConv,
+    y: &mut [f32],
+) {
     const { assert!(R >= 1 && R <= 4, "one to four named accumulators") };
     let block = c.kernel * c.cin;
     let bias: [f32; N] = c.bias[..].try_into().expect("N is the output width");
@@ -440,7 +474,7 @@ fn conv_tiles<const N: usize, const R: usize, const FMA: bool>(x: &[f32], c: &Co
 }
 
 #[inline(always)]
-fn conv_any<const FMA: bool>(x: &[f32], c: &Conv, y: &mut [f32]) {
+fn conv_any<const FMA: bool>(x: &[f32], c: &TiledConv, y: &mut [f32]) {
     let block = c.kernel * c.cin;
     for (xb, dst) in x.chunks_exact(block).zip(y.chunks_exact_mut(c.cout)) {
         dst.copy_from_slice(&c.bias);
