@@ -16,7 +16,7 @@ use walmart::attest::dataset::Dataset;
 use walmart::attest::model::default::default_model;
 use walmart::attest::model::verifier::PageScorer;
 use walmart::attest::model::{batch_of, Model};
-use walmart::attest::wasm_verifier::WasmScorer;
+use walmart::attest::wasm_verifier::{WasmClassifier, WasmScorer};
 
 fn main() {
     let mut model = None;
@@ -90,7 +90,9 @@ fn main() {
     let plain = rate(&mut || {
         std::hint::black_box(model.forward(b.view()).expect("page size"));
     });
-    let mut wasm = WasmScorer::new(&model).unwrap_or_else(|e| die(&e.to_string()));
+    let mut wasm = WasmClassifier::new(&model)
+        .and_then(|c| WasmScorer::new(&c))
+        .unwrap_or_else(|e| die(&e.to_string()));
     let sandboxed = rate(&mut || {
         std::hint::black_box(wasm.score(&refs, false).unwrap_or_else(|e| die(&e)));
     });

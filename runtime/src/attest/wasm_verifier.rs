@@ -22,10 +22,46 @@ use crate::{Config, Engine, Error, Instance, Memory, Module, Result, Store, Type
 
 /// `model`'s CNN verifier on the `wasm` back end.
 pub fn wasm_cnn_verifier(model: &Model) -> Result<CnnVerifier<WasmScorer>> {
-    Ok(CnnVerifier::with_scorer(
-        WasmScorer::new(model)?,
-        model.threshold,
-    ))
+    WasmClassifier::new(model)?.verifier()
+}
+
+/// A model's classifier generated and compiled once; every
+/// [`WasmClassifier::verifier`] instantiates it in a sandbox of its own
+/// (compiling takes tens of milliseconds, instantiating far less).
+#[derive(Clone)]
+pub struct WasmClassifier {
+    engine: Engine,
+    module: Module,
+    classes: usize,
+    threshold: f32,
+}
+
+impl WasmClassifier {
+    /// Generates and compiles `model`'s classifier. Fails for a model the
+    /// generator does not take (see `classifier_wat`) or whose pages are
+    /// not whole pages.
+    pub fn new(model: &Model) -> Result<WasmClassifier> {
+        check_page_model(model).map_err(|e| Error::Usage(e.to_string()))?;
+        let ClassifierWat { text, classes } = model
+            .classifier_wat()
+            .map_err(|e| Error::Usage(e.to_string()))?;
+        let engine = Engine::new(&Config::new())?;
+        let module = Module::new(&engine, text.as_bytes())?;
+        Ok(WasmClassifier {
+            engine,
+            module,
+            classes,
+            threshold: model.threshold,
+        })
+    }
+
+    /// A CNN verifier on a fresh sandbox of this classifier.
+    pub fn verifier(&self) -> Result<CnnVerifier<WasmScorer>> {
+        Ok(CnnVerifier::with_scorer(
+            WasmScorer::new(self)?,
+            self.threshold,
+        ))
+    }
 }
 
 /// Scores pages with the model's network running as WebAssembly.
@@ -48,16 +84,14 @@ struct Sandbox {
 }
 
 impl WasmScorer {
-    /// Generates, compiles and instantiates `model`'s classifier. Fails for
-    /// a model the generator does not take (see `classifier_wat`) or whose
-    /// pages are not whole pages.
-    pub fn new(model: &Model) -> Result<WasmScorer> {
-        check_page_model(model).map_err(|e| Error::Usage(e.to_string()))?;
-        let ClassifierWat { text, classes } = model
-            .classifier_wat()
-            .map_err(|e| Error::Usage(e.to_string()))?;
-        let engine = Engine::new(&Config::new())?;
-        let module = Module::new(&engine, text.as_bytes())?;
+    /// `classifier` instantiated on a thread of its own.
+    pub fn new(classifier: &WasmClassifier) -> Result<WasmScorer> {
+        let WasmClassifier {
+            engine,
+            module,
+            classes,
+            ..
+        } = classifier.clone();
         let (requests, from_verifier) = mpsc::channel::<Vec<u8>>();
         let (to_verifier, replies) = mpsc::channel();
         let worker = std::thread::Builder::new()

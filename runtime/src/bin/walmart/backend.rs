@@ -3,7 +3,7 @@
 use anyhow::{anyhow, bail};
 use walmart::attest::model::verifier::CnnVerifier;
 use walmart::attest::model::Model;
-use walmart::attest::wasm_verifier::wasm_cnn_verifier;
+use walmart::attest::wasm_verifier::WasmClassifier;
 use walmart::attest::Verifier;
 
 /// A verifier back end; every one gives the same scores (within 1e-4).
@@ -39,14 +39,42 @@ pub fn available(backend: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `model`'s CNN verifier on `backend`.
+/// A model made ready for its back end once (the `wasm` classifier is
+/// generated and compiled here); [`PreparedCnn::verifier`] per run.
+pub enum PreparedCnn {
+    Cpu(Model),
+    Wasm(WasmClassifier),
+}
+
+impl PreparedCnn {
+    /// `model` for `backend`.
+    pub fn new(model: Model, backend: Backend) -> anyhow::Result<PreparedCnn> {
+        available(backend)?;
+        Ok(match backend {
+            Backend::Wasm => PreparedCnn::Wasm(
+                WasmClassifier::new(&model).map_err(|e| anyhow!("--backend wasm: {e}"))?,
+            ),
+            // `gpu` was refused by `available`.
+            _ => PreparedCnn::Cpu(model),
+        })
+    }
+
+    /// A fresh verifier for one run.
+    pub fn verifier(&self) -> anyhow::Result<Box<dyn Verifier>> {
+        Ok(match self {
+            PreparedCnn::Cpu(model) => {
+                Box::new(CnnVerifier::new(model.clone()).map_err(|e| anyhow!("--model: {e}"))?)
+            }
+            PreparedCnn::Wasm(classifier) => Box::new(
+                classifier
+                    .verifier()
+                    .map_err(|e| anyhow!("--backend wasm: {e}"))?,
+            ),
+        })
+    }
+}
+
+/// `model`'s CNN verifier on `backend`, for a single run.
 pub fn cnn_verifier(model: Model, backend: Backend) -> anyhow::Result<Box<dyn Verifier>> {
-    available(backend)?;
-    Ok(match backend {
-        Backend::Cpu => Box::new(CnnVerifier::new(model).map_err(|e| anyhow!("--model: {e}"))?),
-        Backend::Wasm => {
-            Box::new(wasm_cnn_verifier(&model).map_err(|e| anyhow!("--backend wasm: {e}"))?)
-        }
-        Backend::Gpu => unreachable!("refused by `available`"),
-    })
+    PreparedCnn::new(model, backend)?.verifier()
 }

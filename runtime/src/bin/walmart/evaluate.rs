@@ -24,7 +24,7 @@ use walmart::wasi::WasiCtx;
 use walmart::{AttestOptions, Config, Engine, Module};
 
 use crate::attest::{collect, files_in, start_command, train_cmd, CollectArgs, TrainArgs};
-use crate::backend::{available, cnn_verifier, Backend};
+use crate::backend::{available, Backend, PreparedCnn};
 
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
@@ -192,8 +192,8 @@ struct Runner {
     engine: Engine,
     module: Module,
     policy: Policy,
-    /// The CNN and its back end.
-    model: Option<(Model, Backend)>,
+    /// The CNN, ready for its back end.
+    cnn: Option<PreparedCnn>,
     program: String,
     wasm: PathBuf,
 }
@@ -217,7 +217,11 @@ impl Runner {
             engine,
             module,
             policy,
-            model: model.cloned().zip(variant.backend),
+            cnn: model
+                .cloned()
+                .zip(variant.backend)
+                .map(|(m, b)| PreparedCnn::new(m, b))
+                .transpose()?,
             program: app.name.clone(),
             wasm: app.wasm.clone(),
         })
@@ -245,8 +249,8 @@ impl Runner {
                         .unwrap_or_else(|p| p.into_inner())
                         .push(e.clone())
                 });
-            if let Some((m, backend)) = &self.model {
-                opts = opts.also_verify(cnn_verifier(m.clone(), *backend)?);
+            if let Some(cnn) = &self.cnn {
+                opts = opts.also_verify(cnn.verifier()?);
             }
             Some(opts)
         };
