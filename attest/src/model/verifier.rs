@@ -15,7 +15,7 @@ use super::{InferencePlan, Model};
 /// Final-flush batches with at least this many pages to score are split
 /// across threads (the guest has stopped; its core is idle). Pages are
 /// scored one at a time, so a split pays off as soon as the work outweighs
-/// starting a thread (tens of microseconds; a page takes about ten).
+/// waking a pooled thread (some microseconds; a page takes five to ten).
 const PARALLEL_MIN: usize = 16;
 
 /// Scores remembered by contents; the memory is dropped and begun again
@@ -77,22 +77,22 @@ impl PageScorer for CpuScorer {
         if parts == 1 {
             return Ok(model.score_pages(&mut self.lanes[0], pages));
         }
-        // This thread takes the first share and helpers the rest.
+        // This thread takes the first share, and the process's worker pool
+        // (started once, shared with the compiler) the rest: a thread
+        // spawned per flush cost as much as it saved on a short run.
         let per = pages.len().div_ceil(parts);
         let (mine, theirs) = self.lanes.split_at_mut(1);
-        Ok(std::thread::scope(|s| {
-            let mut shares = pages.chunks(per);
-            let own = shares.next().unwrap_or_default();
-            let helpers: Vec<_> = shares
-                .zip(theirs.iter_mut())
-                .map(|(share, plan)| s.spawn(move || model.score_pages(plan, share)))
-                .collect();
-            let mut all = model.score_pages(&mut mine[0], own);
-            for h in helpers {
-                all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        let mut shares = pages.chunks(per);
+        let own = shares.next().unwrap_or_default();
+        let mut scored: Vec<Vec<f32>> = vec![Vec::new(); parts];
+        let (first, rest) = scored.split_at_mut(1);
+        rayon::in_place_scope(|s| {
+            for ((share, plan), out) in shares.zip(theirs.iter_mut()).zip(rest.iter_mut()) {
+                s.spawn(move |_| *out = model.score_pages(plan, share));
             }
-            all
-        }))
+            first[0] = model.score_pages(&mut mine[0], own);
+        });
+        Ok(scored.concat())
     }
 }
 
