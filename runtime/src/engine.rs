@@ -26,9 +26,11 @@ pub struct Config {
     /// Synchronous attestation: every function hook after a write
     /// snapshots and waits for the verdict (exact blame, slower).
     pub attest_sync: bool,
-    /// Under `coarse`, let the kernel track written pages (userfaultfd
-    /// write-protection, Linux 6.7+) instead of compiling a store barrier,
-    /// where the kernel offers it. Off: always the barrier.
+    /// Under `coarse` and asynchronous `fine`, let the kernel track written
+    /// pages (userfaultfd write-protection, Linux 6.7+) instead of
+    /// compiling a store barrier, where the kernel offers it. Off: always
+    /// the barrier. Synchronous `fine` always has the barrier, which arms
+    /// its hooks after each write.
     pub attest_kernel_dirty: bool,
     /// Interpose on the module's allocator (`malloc`, `free`, `calloc`,
     /// `realloc`, `aligned_alloc`, `posix_memalign`, found by name): every
@@ -120,7 +122,8 @@ impl Config {
         self
     }
 
-    /// Allows kernel tracking of written pages under `coarse` (see
+    /// Allows kernel tracking of written pages under `coarse` and
+    /// asynchronous `fine` (see
     /// [`Config::attest_kernel_dirty`]).
     pub fn attest_kernel_dirty(&mut self, on: bool) -> &mut Config {
         self.attest_kernel_dirty = on;
@@ -200,7 +203,8 @@ impl Engine {
                     .into(),
             ));
         }
-        let kernel_dirty = config.attest == Policy::Coarse
+        let kernel_dirty = (config.attest == Policy::Coarse
+            || (config.attest == Policy::Fine && !config.attest_sync))
             && config.attest_kernel_dirty
             && crate::attest::kernel_dirty::available();
         let compiler = Compiler::new(TranslateConfig {
@@ -242,8 +246,8 @@ impl Engine {
     }
 
     /// How attested memories find the pages generated code writes:
-    /// `"kernel"` (userfaultfd write-protection, `coarse` where the kernel
-    /// offers it), `"barrier"` (a store barrier in generated code) or
+    /// `"kernel"` (userfaultfd write-protection, `coarse` and asynchronous
+    /// `fine` where the kernel offers it), `"barrier"` (a store barrier in generated code) or
     /// `"none"` without attestation.
     pub fn attest_dirty_tracking(&self) -> &'static str {
         match (self.inner.config.attest, self.inner.kernel_dirty) {

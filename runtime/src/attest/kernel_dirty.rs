@@ -1,6 +1,8 @@
-//! Written-page tracking by the kernel, for `coarse` attestation.
+//! Written-page tracking by the kernel, for `coarse` and asynchronous
+//! `fine` attestation.
 //!
-//! `coarse` only looks at memory at the module boundary, so it does not
+//! `coarse` only looks at memory at the module boundary (asynchronous
+//! `fine` at the hooks the verifier arms), so it does not
 //! need to know about each store as it happens: it needs, at each hook,
 //! the pages written since the last one. Linux (6.7+) keeps exactly that
 //! for us. In a memory registered with a userfaultfd in asynchronous
@@ -16,7 +18,7 @@
 //! hook (benches/RESULTS.md has the figures).
 //!
 //! Where the kernel lacks the feature (older kernels, seccomp filters,
-//! `userfaultfd` denied), [`available`] says so and `coarse` falls back to
+//! `userfaultfd` denied), [`available`] says so and both fall back to
 //! the store barrier.
 
 use std::fs::File;
