@@ -54,7 +54,7 @@ pub enum Error {
     /// The module is malformed, invalid, or uses an unsupported feature.
     #[error("{0}")]
     Compile(#[from] walmart_jit::CompileError),
-    /// Text format that does not parse.
+    /// Text format that does not parse, or bytes in neither format.
     #[error("{0}")]
     Wat(String),
     /// Guest execution trapped.

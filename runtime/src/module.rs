@@ -55,13 +55,19 @@ impl Module {
     /// Compiles a module from its binary or text (WAT) form.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let bytes = bytes.as_ref();
-        if bytes.starts_with(b"\0asm") {
-            return Module::from_binary(engine, bytes);
+        match wat::Detect::from_bytes(bytes) {
+            wat::Detect::WasmBinary => Module::from_binary(engine, bytes),
+            wat::Detect::WasmText => {
+                let binary =
+                    wat::parse_bytes(bytes).map_err(|e| Error::Wat(one_line(&e.to_string())))?;
+                Module::from_binary(engine, &binary)
+            }
+            wat::Detect::Unknown => Err(Error::Wat(
+                "not a WebAssembly module: neither the binary format (which begins with \
+                 `\\0asm`) nor the text format (which begins with `(`)"
+                    .into(),
+            )),
         }
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| Error::Wat("input is neither a Wasm binary nor UTF-8 text".into()))?;
-        let binary = wat::parse_str(text).map_err(|e| Error::Wat(e.to_string()))?;
-        Module::from_binary(engine, &binary)
     }
 
     /// Reads and compiles a `.wasm` or `.wat` file.
@@ -151,4 +157,19 @@ impl Module {
             (name.as_str(), ty)
         })
     }
+}
+
+/// A text-format error on one line: the parser's message and where
+/// (`line L, column C`), without the source excerpt it draws below.
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered.lines();
+    let message = lines.next().unwrap_or_default().trim();
+    let place = lines
+        .find_map(|l| l.trim_start().strip_prefix("--> "))
+        .and_then(|at| {
+            let (rest, column) = at.rsplit_once(':')?;
+            let (_, line) = rest.rsplit_once(':')?;
+            Some(format!(" (line {line}, column {column})"))
+        });
+    format!("{message}{}", place.unwrap_or_default())
 }

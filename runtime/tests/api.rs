@@ -304,3 +304,24 @@ fn data_segments_are_private_per_instance() {
     };
     assert_eq!(store2_module_instance, b"hello");
 }
+
+#[test]
+fn bytes_that_are_not_a_module_get_one_line_saying_where() {
+    let engine = Engine::default();
+    let err = |bytes: &[u8]| match Module::new(&engine, bytes) {
+        Ok(_) => panic!("{:?} compiled", String::from_utf8_lossy(bytes)),
+        Err(e) => e.to_string(),
+    };
+    let text = err(b"hello world\nthis is a README\n");
+    assert!(text.contains("not a WebAssembly module"), "{text}");
+    assert!(!text.contains('\n'), "{text}");
+    let binary_junk = err(&[0xff, 0xfe, 0x00, 0x01]);
+    assert!(
+        binary_junk.contains("not a WebAssembly module"),
+        "{binary_junk}"
+    );
+    // A text module with a mistake on its third line.
+    let wat = err(b"(module\n  (func (result i32)\n    i32.const x))");
+    assert!(!wat.contains('\n'), "{wat}");
+    assert!(wat.contains("line 3, column"), "{wat}");
+}
