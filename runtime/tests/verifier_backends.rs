@@ -10,7 +10,7 @@ use walmart_attest::rng::Rng;
 use walmart_attest::PAGE_SIZE;
 
 /// Pages of several kinds: random bytes, text, mostly zero, a page of
-/// pointers, and one of a single repeated byte.
+/// pointers, one of a single repeated byte, and zeros in blocks.
 fn pages(seed: u64) -> Vec<Vec<u8>> {
     let mut rng = Rng::new(seed);
     let mut out = Vec::new();
@@ -34,6 +34,24 @@ fn pages(seed: u64) -> Vec<Vec<u8>> {
             .collect(),
     );
     out.push(vec![0xa5; PAGE_SIZE]);
+    // Pages whose blocks of zeros (of every network's block size) both
+    // back ends take from a precomputed result: all zeros, runs of bytes
+    // between runs of zeros, and only the last bytes set.
+    out.push(vec![0; PAGE_SIZE]);
+    out.push(
+        (0..PAGE_SIZE)
+            .map(|i| {
+                if (i / 40) % 5 < 2 {
+                    rng.below(256) as u8
+                } else {
+                    0
+                }
+            })
+            .collect(),
+    );
+    let mut last = vec![0u8; PAGE_SIZE];
+    last[PAGE_SIZE - 3..].copy_from_slice(b"end");
+    out.push(last);
     // More than one `score` call's worth.
     for _ in 0..20 {
         out.push((0..PAGE_SIZE).map(|_| (rng.below(8) * 31) as u8).collect());

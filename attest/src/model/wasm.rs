@@ -8,7 +8,12 @@
 //! * `memory`: one memory holding the weights, the input pages, the
 //!   activations and the logits;
 //! * `input_ptr() -> i32`, `capacity() -> i32`: where up to `capacity`
-//!   pages go, back to back;
+//!   pages go, back to back, each as its blocks that are not all zeros
+//!   ([`ClassifierWat::block`] bytes each, in order, from the start of the
+//!   page's slot, as [`pack_nonzero_blocks`] lays them out);
+//! * `blocks_ptr() -> i32`: one `i32` per page, how many blocks its slot
+//!   holds (the rest of the page is zeros, whose blocks' result the module
+//!   carries precomputed, as the CPU back end does);
 //! * `output_ptr() -> i32`: where `score(n)` leaves `n` rows of logits
 //!   (`classes` f32 each, page after page);
 //! * `score(n: i32)`: runs the network on the first `n` input pages.
@@ -20,6 +25,7 @@
 
 use std::fmt::Write;
 
+pub use walmart_kernels::cpu::pack_nonzero_blocks;
 use walmart_kernels::cpu::{TiledNet, TiledPool};
 
 use super::{Model, ModelError};
@@ -34,6 +40,8 @@ pub struct ClassifierWat {
     pub text: String,
     /// Logits per page.
     pub classes: usize,
+    /// Bytes per block of the input (see the module documentation).
+    pub block: usize,
 }
 
 /// Layers after the lookup tables, with channels padded to vectors.
@@ -154,6 +162,10 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
         widest = widest.max(coutp);
         max_signal = max_signal.max(positions * coutp);
     }
+    // The result of a block of zeros, padded like the last convolution.
+    let mut zero_row = net.zero_row().to_vec();
+    zero_row.resize(pad4(channels), 0.0);
+    let zero_row = data.push(&zero_row);
     let (pool, pool_relu) = net.pool();
     let pool_max = pool == TiledPool::Max;
     // The first dense layer reads the padded pooled features.
@@ -191,7 +203,8 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
     let feat_a = signal_b + max_signal * 4;
     let feat_b = feat_a + pad4(widest_features) * 4;
     let output = feat_b + pad4(widest_features) * 4;
-    let end = output + WASM_CAPACITY * classes * 4;
+    let blocks = output + WASM_CAPACITY * classes * 4;
+    let end = blocks + WASM_CAPACITY * 4;
     let pages = end.div_ceil(65536);
 
     let lanes = widest / 4;
@@ -208,13 +221,17 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
     );
     let _ = writeln!(
         w,
+        "  (func (export \"blocks_ptr\") (result i32) i32.const {blocks})"
+    );
+    let _ = writeln!(
+        w,
         "  (func (export \"capacity\") (result i32) i32.const {WASM_CAPACITY})"
     );
     let _ = writeln!(w, "  (func (export \"score\") (param $n i32)");
     let _ = writeln!(
         w,
         "    (local $page i32) (local $src i32) (local $dst i32) (local $row i32) (local $i i32) \
-         (local $o i32) (local $acc f32) (local $v v128)"
+         (local $o i32) (local $m i32) (local $acc f32) (local $v v128)"
     );
     for j in 0..lanes {
         let _ = write!(w, " (local $a{j} v128)");
@@ -231,8 +248,20 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
         w,
         "      (local.set $src (i32.add (i32.const {input}) (i32.mul (local.get $page) (i32.const {input_len}))))"
     );
+    let block_len = net.block();
+    let _ = writeln!(
+        w,
+        "      (local.set $m (i32.load offset={blocks} (i32.shl (local.get $page) (i32.const 2))))"
+    );
+    // A page of zeros only has no rows to compute.
+    let _ = writeln!(w, "      (block $rows");
+    let _ = writeln!(w, "      (br_if $rows (i32.eqz (local.get $m)))");
     let _ = writeln!(w, "      (local.set $dst (i32.const {signal_a}))");
-    let _ = writeln!(w, "      (local.set $i (i32.const {}))", input_len / k0);
+    let _ = writeln!(
+        w,
+        "      (local.set $i (i32.mul (local.get $m) (i32.const {})))",
+        block_len / k0
+    );
     let _ = writeln!(w, "      (loop $embed");
     for j in 0..c0p / 4 {
         let _ = writeln!(
@@ -269,6 +298,7 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
     // scale one row of weights into the sums.
     let (mut from, mut to) = (signal_a, signal_b);
     let mut positions = input_len / k0;
+    let mut per_block = block_len / k0;
     let mut channels_p = c0p;
     for stage in &stages {
         let Stage::Conv {
@@ -283,10 +313,14 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
             continue;
         };
         positions /= kernel;
+        per_block /= kernel;
         let block = kernel * cinp;
         let _ = writeln!(w, "      (local.set $src (i32.const {from}))");
         let _ = writeln!(w, "      (local.set $dst (i32.const {to}))");
-        let _ = writeln!(w, "      (local.set $o (i32.const {positions}))");
+        let _ = writeln!(
+            w,
+            "      (local.set $o (i32.mul (local.get $m) (i32.const {per_block})))"
+        );
         let _ = writeln!(w, "      (loop $conv");
         for j in 0..coutp / 4 {
             let _ = writeln!(
@@ -330,26 +364,37 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
         channels_p = coutp;
     }
     debug_assert_eq!(positions, final_positions);
+    debug_assert_eq!(per_block, 1);
+    let _ = writeln!(w, "      )");
 
-    // Global pooling of `from` into the first feature buffer.
+    // Global pooling of the page's `$m` rows in `from` and its
+    // `positions - $m` blocks of zeros into the first feature buffer. The
+    // maximum starts from the zero block's row when there are any (else
+    // from the first row, which the loop then takes again, harmlessly).
     let vectors = channels_p / 4;
     for j in 0..vectors {
         let init = if pool_max {
-            format!("(v128.load offset={} (i32.const {from}))", 16 * j)
+            format!(
+                "(select (v128.load offset={} (i32.const 0)) (v128.load offset={} (i32.const {from})) \
+                 (i32.lt_u (local.get $m) (i32.const {positions})))",
+                zero_row + 16 * j,
+                16 * j
+            )
         } else {
-            "(v128.const i64x2 0 0)".to_string()
+            format!(
+                "(f32x4.mul (f32x4.splat (f32.convert_i32_u (i32.sub (i32.const {positions}) \
+                 (local.get $m)))) (v128.load offset={} (i32.const 0)))",
+                zero_row + 16 * j
+            )
         };
         let _ = writeln!(w, "      (local.set $a{j} {init})");
     }
-    let (start, count) = if pool_max {
-        (from + channels_p * 4, positions - 1)
-    } else {
-        (from, positions)
-    };
-    if count > 0 {
+    {
         let op = if pool_max { "f32x4.max" } else { "f32x4.add" };
-        let _ = writeln!(w, "      (local.set $src (i32.const {start}))");
-        let _ = writeln!(w, "      (local.set $i (i32.const {count}))");
+        let _ = writeln!(w, "      (block $pooled");
+        let _ = writeln!(w, "      (br_if $pooled (i32.eqz (local.get $m)))");
+        let _ = writeln!(w, "      (local.set $src (i32.const {from}))");
+        let _ = writeln!(w, "      (local.set $i (local.get $m))");
         let _ = writeln!(w, "      (loop $pool");
         for j in 0..vectors {
             let _ = writeln!(
@@ -364,6 +409,7 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
             channels_p * 4
         );
         end_countdown(&mut w, "pool", "i", "        ");
+        let _ = writeln!(w, "      )");
     }
     if !pool_max {
         for j in 0..vectors {
@@ -452,7 +498,11 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
     }
     let _ = writeln!(w, "\")");
     let _ = writeln!(w, ")");
-    ClassifierWat { text: w, classes }
+    ClassifierWat {
+        text: w,
+        classes,
+        block: block_len,
+    }
 }
 
 /// Closes loop `$label`, which runs while `$counter`, counted down by one

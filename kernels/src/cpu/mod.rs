@@ -33,4 +33,6 @@ pub use pool::{
     pool1d_out_len,
 };
 pub use scale::scale_forward;
-pub use tiled_net::{TiledConv, TiledDense, TiledLayer, TiledNet, TiledPool, TiledScratch};
+pub use tiled_net::{
+    pack_nonzero_blocks, TiledConv, TiledDense, TiledLayer, TiledNet, TiledPool, TiledScratch,
+};

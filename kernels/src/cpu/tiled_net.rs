@@ -243,6 +243,16 @@ impl TiledNet {
         &self.dense
     }
 
+    /// Input bytes behind one output position of the last convolution.
+    pub fn block(&self) -> usize {
+        self.block
+    }
+
+    /// The last convolution's output for a block of zero bytes.
+    pub fn zero_row(&self) -> &[f32] {
+        &self.zero_row
+    }
+
     /// The last layer's outputs for `page`, which must be
     /// [`Self::input_len`] bytes long.
     ///
@@ -250,21 +260,12 @@ impl TiledNet {
     /// If `page` has another length.
     pub fn logits<'s>(&self, page: &[u8], s: &'s mut TiledScratch) -> &'s [f32] {
         assert_eq!(page.len(), self.input_len, "tiled net: input length");
-        // Bytes after the last whole block reach no output position.
-        let blocks = page[..self.input_len / self.block * self.block].chunks_exact(self.block);
-        let total = blocks.len();
-        let zeros = blocks.clone().filter(|b| is_zero(b)).count();
-        if zeros == 0 {
-            self.rows(&page[..total * self.block], s);
-        } else {
-            let mut packed = std::mem::take(&mut s.packed);
-            packed.clear();
-            for b in blocks.filter(|b| !is_zero(b)) {
-                packed.extend_from_slice(b);
-            }
-            self.rows(&packed, s);
-            s.packed = packed;
-        }
+        let total = self.input_len / self.block;
+        let mut packed = std::mem::take(&mut s.packed);
+        let kept = pack_nonzero_blocks(page, self.block, &mut packed);
+        self.rows(&packed, s);
+        s.packed = packed;
+        let zeros = total - kept;
         self.pool_into(total, zeros, s);
         self.dense_layers(s);
         &s.features
@@ -375,6 +376,17 @@ impl TiledNet {
             }
         }
     }
+}
+
+/// Copies the whole `block`-byte blocks of `page` that are not all zeros
+/// into `out` (cleared first), in order, and returns how many. Bytes after
+/// the last whole block are left out: they reach no output position.
+pub fn pack_nonzero_blocks(page: &[u8], block: usize, out: &mut Vec<u8>) -> usize {
+    out.clear();
+    for b in page.chunks_exact(block).filter(|b| !is_zero(b)) {
+        out.extend_from_slice(b);
+    }
+    out.len() / block
 }
 
 /// Whether `block` holds only zero bytes (an OR of all of them, which

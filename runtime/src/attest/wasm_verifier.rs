@@ -14,7 +14,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 
 use walmart_attest::model::verifier::{check_page_model, CnnVerifier, PageScorer};
-use walmart_attest::model::wasm::ClassifierWat;
+use walmart_attest::model::wasm::{pack_nonzero_blocks, ClassifierWat};
 use walmart_attest::model::{batch_of, class1_probability, Model};
 use walmart_attest::PAGE_SIZE;
 
@@ -33,6 +33,7 @@ pub struct WasmClassifier {
     engine: Engine,
     module: Module,
     classes: usize,
+    block: usize,
     threshold: f32,
 }
 
@@ -42,7 +43,11 @@ impl WasmClassifier {
     /// not whole pages.
     pub fn new(model: &Model) -> Result<WasmClassifier> {
         check_page_model(model).map_err(|e| Error::Usage(e.to_string()))?;
-        let ClassifierWat { text, classes } = model
+        let ClassifierWat {
+            text,
+            classes,
+            block,
+        } = model
             .classifier_wat()
             .map_err(|e| Error::Usage(e.to_string()))?;
         let engine = Engine::new(&Config::new())?;
@@ -51,6 +56,7 @@ impl WasmClassifier {
             engine,
             module,
             classes,
+            block,
             threshold: model.threshold,
         })
     }
@@ -66,10 +72,18 @@ impl WasmClassifier {
 
 /// Scores pages with the model's network running as WebAssembly.
 pub struct WasmScorer {
-    requests: Option<Sender<Vec<u8>>>,
+    requests: Option<Sender<Packed>>,
     replies: Receiver<std::result::Result<Vec<f32>, String>>,
     worker: Option<JoinHandle<()>>,
     classes: usize,
+    block: usize,
+}
+
+/// Pages as the classifier takes them: each page's slot holds its blocks
+/// that are not all zeros, and `blocks` says how many.
+struct Packed {
+    slots: Vec<u8>,
+    blocks: Vec<i32>,
 }
 
 /// The instantiated classifier, on its thread.
@@ -78,6 +92,7 @@ struct Sandbox {
     memory: Memory,
     score: TypedFunc<i32, ()>,
     input: usize,
+    blocks: usize,
     output: usize,
     capacity: usize,
     classes: usize,
@@ -90,9 +105,10 @@ impl WasmScorer {
             engine,
             module,
             classes,
+            block,
             ..
         } = classifier.clone();
-        let (requests, from_verifier) = mpsc::channel::<Vec<u8>>();
+        let (requests, from_verifier) = mpsc::channel::<Packed>();
         let (to_verifier, replies) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("walmart-cnn-wasm".into())
@@ -125,6 +141,7 @@ impl WasmScorer {
             replies,
             worker: Some(worker),
             classes,
+            block,
         })
     }
 }
@@ -135,8 +152,9 @@ impl PageScorer for WasmScorer {
     }
 
     /// One request to the sandbox; pages shorter than a page are
-    /// zero-padded, as on the CPU. The sandbox has one thread, whatever
-    /// `all_cores` says.
+    /// zero-padded, as on the CPU, and each is sent as its blocks that are
+    /// not all zeros. The sandbox has one thread, whatever `all_cores`
+    /// says.
     fn score(
         &mut self,
         pages: &[&[u8]],
@@ -144,9 +162,22 @@ impl PageScorer for WasmScorer {
     ) -> std::result::Result<Vec<f32>, String> {
         let n = pages.len();
         let (batch, _) = batch_of(pages, PAGE_SIZE).into_raw_vec_and_offset();
+        let mut packed = Packed {
+            slots: vec![0; batch.len()],
+            blocks: Vec::with_capacity(n),
+        };
+        let mut kept = Vec::with_capacity(PAGE_SIZE);
+        for (page, slot) in batch
+            .chunks_exact(PAGE_SIZE)
+            .zip(packed.slots.chunks_exact_mut(PAGE_SIZE))
+        {
+            let count = pack_nonzero_blocks(page, self.block, &mut kept);
+            slot[..kept.len()].copy_from_slice(&kept);
+            packed.blocks.push(count as i32);
+        }
         let requests = self.requests.as_ref().ok_or("the sandbox is gone")?;
         requests
-            .send(batch)
+            .send(packed)
             .map_err(|_| "the sandbox thread stopped".to_string())?;
         let logits = self
             .replies
@@ -178,6 +209,7 @@ impl Sandbox {
             Ok(f.call(&mut *store, ())? as u32 as usize)
         };
         let input = get(&mut store, "input_ptr")?;
+        let blocks = get(&mut store, "blocks_ptr")?;
         let output = get(&mut store, "output_ptr")?;
         let capacity = get(&mut store, "capacity")?;
         let score = instance
@@ -189,18 +221,25 @@ impl Sandbox {
             memory,
             score,
             input,
+            blocks,
             output,
             capacity,
             classes,
         })
     }
 
-    /// The logits of `pages` (whole pages, back to back).
-    fn logits(&mut self, pages: &[u8]) -> Result<Vec<f32>> {
-        let mut logits = Vec::with_capacity(pages.len() / PAGE_SIZE * self.classes);
+    /// The logits of `pages`.
+    fn logits(&mut self, pages: &Packed) -> Result<Vec<f32>> {
+        let mut logits = Vec::with_capacity(pages.blocks.len() * self.classes);
         let mut raw = Vec::new();
-        for chunk in pages.chunks(self.capacity * PAGE_SIZE) {
-            let n = chunk.len() / PAGE_SIZE;
+        for (chunk, counts) in pages
+            .slots
+            .chunks(self.capacity * PAGE_SIZE)
+            .zip(pages.blocks.chunks(self.capacity))
+        {
+            let n = counts.len();
+            let counts: Vec<u8> = counts.iter().flat_map(|c| c.to_le_bytes()).collect();
+            self.memory.write(&mut self.store, self.blocks, &counts)?;
             self.memory.write(&mut self.store, self.input, chunk)?;
             self.score.call(&mut self.store, n as i32)?;
             raw.resize(n * self.classes * 4, 0);
