@@ -81,13 +81,27 @@ fn snapshots(pages: &[Vec<u8>]) -> Vec<PageSnapshot<'_>> {
 fn agree(model: Model, what: &str) {
     let pages = pages(3);
     let snaps = snapshots(&pages);
-    let mut cpu = CnnVerifier::new(model.clone()).unwrap();
-    let mut wasm = wasm_cnn_verifier(&model).unwrap_or_else(|e| panic!("{what}: {e}"));
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    cpu.verify(&snaps, &mut a);
-    wasm.verify(&snaps, &mut b);
+    // A batch during the run (one thread each), and the final flush,
+    // which splits this many pages across the cores on both back ends
+    // (fresh verifiers: scores are remembered).
+    for last in [false, true] {
+        let mut cpu = CnnVerifier::new(model.clone()).unwrap();
+        let mut wasm = wasm_cnn_verifier(&model).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        if last {
+            cpu.verify_final(&snaps, &mut a);
+            wasm.verify_final(&snaps, &mut b);
+        } else {
+            cpu.verify(&snaps, &mut a);
+            wasm.verify(&snaps, &mut b);
+        }
+        compare(&snaps, &a, &b, &format!("{what} (final flush: {last})"));
+    }
+}
+
+fn compare(snaps: &[PageSnapshot<'_>], a: &[Verdict], b: &[Verdict], what: &str) {
     assert_eq!(a.len(), b.len());
-    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
         assert!(
             (x.score - y.score).abs() <= 1e-4,
             "{what}: page {i}: cpu {} wasm {}",

@@ -25,6 +25,24 @@ const MEMO_MAX: usize = 1 << 16;
 /// Most threads one batch is split across.
 const MAX_THREADS: usize = 4;
 
+/// The threads a back end may split a batch across on this machine.
+pub fn scoring_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS)
+}
+
+/// How many shares a batch of `pages` is split into on `threads` threads:
+/// one, unless it is the final flush (`all_cores`) and large enough to pay
+/// for waking the others.
+pub fn scoring_shares(pages: usize, all_cores: bool, threads: usize) -> usize {
+    if all_cores && pages >= PARALLEL_MIN {
+        threads.clamp(1, pages)
+    } else {
+        1
+    }
+}
+
 /// A verifier back end: runs a model's network on whole pages.
 pub trait PageScorer: Send {
     /// The verifier's name in logs and summaries (`cnn`, `cnn-wasm`).
@@ -47,9 +65,7 @@ pub struct CpuScorer {
 impl CpuScorer {
     /// `model` on this machine's cores.
     pub fn new(model: Model) -> CpuScorer {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_THREADS);
+        let threads = scoring_threads();
         CpuScorer {
             lanes: vec![model.plan()],
             threads,
@@ -64,11 +80,7 @@ impl PageScorer for CpuScorer {
     }
 
     fn score(&mut self, pages: &[&[u8]], all_cores: bool) -> Result<Vec<f32>, String> {
-        let parts = if all_cores && pages.len() >= PARALLEL_MIN {
-            self.threads.clamp(1, pages.len())
-        } else {
-            1
-        };
+        let parts = scoring_shares(pages.len(), all_cores, self.threads);
         while self.lanes.len() < parts {
             let lane = self.model.fork_plan(&self.lanes[0]);
             self.lanes.push(lane);

@@ -6,14 +6,18 @@
 //!
 //! [`WasmScorer`] is the back end; [`wasm_cnn_verifier`] puts it under the
 //! same [`CnnVerifier`] as the CPU back end (dirty pages only, remembered
-//! scores, threshold). A store cannot move between threads, so the sandbox
-//! lives on its own thread from creation to drop; the scorer hands it
-//! pages over a channel and waits for the logits.
+//! scores, threshold). A store cannot move between threads, so each
+//! sandbox lives on its own thread from creation to drop; the scorer hands
+//! it pages over a channel and waits for the logits. There is one sandbox
+//! per core the final flush may use (up to four), so the verdict at exit
+//! is split across them as the CPU back end splits it.
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 
-use walmart_attest::model::verifier::{check_page_model, CnnVerifier, PageScorer};
+use walmart_attest::model::verifier::{
+    check_page_model, scoring_shares, scoring_threads, CnnVerifier, PageScorer,
+};
 use walmart_attest::model::wasm::{pack_nonzero_blocks, ClassifierWat};
 use walmart_attest::model::{batch_of, class1_probability, Model};
 use walmart_attest::PAGE_SIZE;
@@ -70,13 +74,20 @@ impl WasmClassifier {
     }
 }
 
-/// Scores pages with the model's network running as WebAssembly.
+/// Scores pages with the model's network running as WebAssembly: one
+/// sandbox per thread a final flush may be split across, each instantiated
+/// on its own thread when the scorer is made.
 pub struct WasmScorer {
+    lanes: Vec<Lane>,
+    classes: usize,
+    block: usize,
+}
+
+/// A sandbox's thread and the channels to it.
+struct Lane {
     requests: Option<Sender<Packed>>,
     replies: Receiver<std::result::Result<Vec<f32>, String>>,
     worker: Option<JoinHandle<()>>,
-    classes: usize,
-    block: usize,
 }
 
 /// Pages as the classifier takes them: each page's slot holds its blocks
@@ -99,13 +110,44 @@ struct Sandbox {
 }
 
 impl WasmScorer {
-    /// `classifier` instantiated on a thread of its own.
+    /// `classifier` instantiated in as many sandboxes as a final flush may
+    /// use threads, each on a thread of its own.
     pub fn new(classifier: &WasmClassifier) -> Result<WasmScorer> {
+        let lanes = (0..scoring_threads())
+            .map(|_| Lane::start(classifier))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(WasmScorer {
+            lanes,
+            classes: classifier.classes,
+            block: classifier.block,
+        })
+    }
+
+    /// `pages` (whole pages, back to back) as the classifier takes them.
+    fn pack(&self, pages: &[u8]) -> Packed {
+        let mut packed = Packed {
+            slots: vec![0; pages.len()],
+            blocks: Vec::with_capacity(pages.len() / PAGE_SIZE),
+        };
+        let mut kept = Vec::with_capacity(PAGE_SIZE);
+        for (page, slot) in pages
+            .chunks_exact(PAGE_SIZE)
+            .zip(packed.slots.chunks_exact_mut(PAGE_SIZE))
+        {
+            let count = pack_nonzero_blocks(page, self.block, &mut kept);
+            slot[..kept.len()].copy_from_slice(&kept);
+            packed.blocks.push(count as i32);
+        }
+        packed
+    }
+}
+
+impl Lane {
+    fn start(classifier: &WasmClassifier) -> Result<Lane> {
         let WasmClassifier {
             engine,
             module,
             classes,
-            block,
             ..
         } = classifier.clone();
         let (requests, from_verifier) = mpsc::channel::<Packed>();
@@ -136,13 +178,25 @@ impl WasmScorer {
             Ok(Err(e)) => return Err(Error::Usage(format!("the wasm verifier: {e}"))),
             Err(_) => return Err(Error::Usage("the wasm verifier thread stopped".into())),
         }
-        Ok(WasmScorer {
+        Ok(Lane {
             requests: Some(requests),
             replies,
             worker: Some(worker),
-            classes,
-            block,
         })
+    }
+
+    fn send(&self, pages: Packed) -> std::result::Result<(), String> {
+        self.requests
+            .as_ref()
+            .ok_or("the sandbox is gone")?
+            .send(pages)
+            .map_err(|_| "the sandbox thread stopped".to_string())
+    }
+
+    fn receive(&self) -> std::result::Result<Vec<f32>, String> {
+        self.replies
+            .recv()
+            .map_err(|_| "the sandbox thread stopped".to_string())?
     }
 }
 
@@ -151,38 +205,31 @@ impl PageScorer for WasmScorer {
         "cnn-wasm"
     }
 
-    /// One request to the sandbox; pages shorter than a page are
-    /// zero-padded, as on the CPU, and each is sent as its blocks that are
-    /// not all zeros. The sandbox has one thread, whatever `all_cores`
-    /// says.
-    fn score(
-        &mut self,
-        pages: &[&[u8]],
-        _all_cores: bool,
-    ) -> std::result::Result<Vec<f32>, String> {
+    /// Pages shorter than a page are zero-padded, as on the CPU, and each
+    /// is sent as its blocks that are not all zeros; a large final flush
+    /// is split across the sandboxes, the others one sandbox's work.
+    fn score(&mut self, pages: &[&[u8]], all_cores: bool) -> std::result::Result<Vec<f32>, String> {
         let n = pages.len();
         let (batch, _) = batch_of(pages, PAGE_SIZE).into_raw_vec_and_offset();
-        let mut packed = Packed {
-            slots: vec![0; batch.len()],
-            blocks: Vec::with_capacity(n),
-        };
-        let mut kept = Vec::with_capacity(PAGE_SIZE);
-        for (page, slot) in batch
-            .chunks_exact(PAGE_SIZE)
-            .zip(packed.slots.chunks_exact_mut(PAGE_SIZE))
-        {
-            let count = pack_nonzero_blocks(page, self.block, &mut kept);
-            slot[..kept.len()].copy_from_slice(&kept);
-            packed.blocks.push(count as i32);
+        let parts = scoring_shares(n, all_cores, self.lanes.len());
+        let per = n.div_ceil(parts) * PAGE_SIZE;
+        let shares: Vec<&[u8]> = batch.chunks(per.max(PAGE_SIZE)).collect();
+        for (share, lane) in shares.iter().zip(&self.lanes) {
+            lane.send(self.pack(share))?;
         }
-        let requests = self.requests.as_ref().ok_or("the sandbox is gone")?;
-        requests
-            .send(packed)
-            .map_err(|_| "the sandbox thread stopped".to_string())?;
-        let logits = self
-            .replies
-            .recv()
-            .map_err(|_| "the sandbox thread stopped".to_string())??;
+        let mut logits = Vec::with_capacity(n * self.classes);
+        // Every sent share is received, even after a failure, so no reply
+        // is left to be taken for the next batch's.
+        let mut failed = None;
+        for lane in self.lanes.iter().take(shares.len()) {
+            match lane.receive() {
+                Ok(part) => logits.extend(part),
+                Err(e) => failed = Some(e),
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
         if logits.len() != n * self.classes {
             return Err("the sandbox returned logits of the wrong size".into());
         }
@@ -253,7 +300,7 @@ impl Sandbox {
     }
 }
 
-impl Drop for WasmScorer {
+impl Drop for Lane {
     fn drop(&mut self) {
         // Closing the channel ends the sandbox thread's loop.
         self.requests = None;
