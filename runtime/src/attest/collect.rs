@@ -39,6 +39,13 @@ use super::heap::HeapView;
 /// them from legitimate contents.
 const FILLERS: [u8; 5] = [0x41, 0x90, 0xCC, 0x42, 0x61];
 
+/// The shortest filler run an injected payload carries. Runs of a letter
+/// as short as a word are ordinary text (`aaaa`, `AB`), and a network
+/// shown attacks with such runs learns to flag text: the Oniguruma
+/// corpus's subjects (`aaaa aaaa`) were flagged whenever a snapshot caught
+/// them in the input buffer.
+const MIN_FILLER: usize = 16;
+
 /// The smallest freed chunk a use-after-free payload goes into: its two
 /// fake list pointers and at least 16 attacker bytes. Smaller chunks hold
 /// only what the allocator itself keeps there (list pointers), which no
@@ -292,14 +299,16 @@ impl Collector {
 }
 
 /// `size` bytes an exploit would write: a filler run (at least half the
-/// payload: the padding that carries it to the field it aims at), then
-/// little-endian addresses into the memory (`memory_len` bytes), as
-/// payloads that redirect pointers do. A write of nothing but plausible
-/// pointers is a data-only attack no page classifier can tell from the
-/// program's own pointer updates; it is not simulated.
+/// payload and at least [`MIN_FILLER`] bytes: the padding that carries it
+/// to the field it aims at), then little-endian addresses into the memory
+/// (`memory_len` bytes), as payloads that redirect pointers do. A write of
+/// nothing but plausible pointers is a data-only attack no page classifier
+/// can tell from the program's own pointer updates; it is not simulated.
 fn attacker_bytes(r: &mut Rng, size: usize, memory_len: usize) -> Vec<u8> {
     let filler = FILLERS[r.below(FILLERS.len() as u64) as usize];
-    let pointers = (size / 8).min(1 + r.below(4) as usize);
+    let pointers = (size.saturating_sub(MIN_FILLER) / 4)
+        .min(size / 8)
+        .min(1 + r.below(4) as usize);
     let mut out = vec![filler; size - pointers * 4];
     let target = r.below(memory_len.max(1) as u64) as u32;
     for _ in 0..pointers {
