@@ -7,8 +7,9 @@
 //! `cargo run --release -p walmart-benches --bin cnn_throughput -- [--model FILE] [--batch N] [--seconds S]`
 //!
 //! Pages are taken from a real workload's memory image when one is given
-//! (`--pages DATASET`), else pseudo-random text-like bytes: the kernels'
-//! cost does not depend on the contents.
+//! (`--pages DATASET`), else pseudo-random text-like bytes with no block
+//! of zeros: the kernels' cost is then the full network's (blocks of
+//! zeros, common in real pages, are skipped).
 
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,7 @@ use walmart::attest::model::default::default_model;
 use walmart::attest::model::verifier::PageScorer;
 use walmart::attest::model::{batch_of, Model};
 use walmart::attest::wasm_verifier::{WasmClassifier, WasmScorer};
+use walmart_benches::die;
 
 fn main() {
     let mut model = None;
@@ -105,9 +107,4 @@ fn main() {
         sandboxed,
         sandboxed / fast
     );
-}
-
-fn die(msg: &str) -> ! {
-    eprintln!("error: {msg}");
-    std::process::exit(2)
 }

@@ -1,0 +1,178 @@
+//! Attestation overhead on one application of the CVE corpus
+//! (`attest/cve/APP`), several configurations side by side: every round
+//! runs each benign input under each configuration in turn, so a slow
+//! spell of a shared machine falls on all of them. Prints, per
+//! configuration, the sum over the inputs of each input's fastest run
+//! (from `_start` to the final verdict, as `walmart attest evaluate`
+//! times it), its ratio to the first configuration, the per-input times
+//! and the final verdict's share.
+//!
+//! `cargo run --release -p walmart-benches --bin cve_overhead -- APP ROUNDS CONFIG...`
+//!
+//! A CONFIG is a policy (`off`, `coarse`, `fine`) with optional suffixes:
+//! `+cnn` (the application's `model.wcnn` on the `cpu` back end beside the
+//! exact checks), `+wasm` (the same on the `wasm` back end), `-barrier`
+//! (the store barrier instead of the kernel's written-page tracking).
+//! Example: `cve_overhead lz4 20 off coarse fine fine-barrier fine+cnn`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use walmart::attest::model::verifier::CnnVerifier;
+use walmart::attest::model::Model;
+use walmart::attest::wasm_verifier::WasmClassifier;
+use walmart::attest::{OnDetect, Policy, Verifier};
+use walmart::wasi::{self, WasiCtx};
+use walmart::{AttestOptions, Config, Engine, Linker, Module, Store};
+use walmart_benches::die;
+
+/// Where the CNN of a configuration runs.
+enum Cnn {
+    Cpu(Model),
+    Wasm(WasmClassifier),
+}
+
+struct Setup {
+    name: String,
+    policy: Policy,
+    cnn: Option<Cnn>,
+    engine: Engine,
+    module: Module,
+    best: Vec<Duration>,
+    verdict: Vec<Duration>,
+}
+
+fn setup(spec: &str, app: &Path, name: &str) -> Setup {
+    let (rest, barrier) = match spec.strip_suffix("-barrier") {
+        Some(r) => (r, true),
+        None => (spec, false),
+    };
+    let (policy, cnn) = match rest.split_once('+') {
+        Some((p, b)) => (p, Some(b)),
+        None => (rest, None),
+    };
+    let policy: Policy = policy.parse().unwrap_or_else(|e: String| die(&e));
+    let mut config = Config::new();
+    config.attest(policy).attest_kernel_dirty(!barrier);
+    let engine = Engine::new(&config).unwrap_or_else(|e| die(&e.to_string()));
+    let wasm = app.join(format!("{name}.wasm"));
+    let module = Module::from_file(&engine, &wasm)
+        .unwrap_or_else(|e| die(&format!("{}: {e}", wasm.display())));
+    let cnn = cnn.map(|backend| {
+        let path = app.join("model.wcnn");
+        let model = Model::load(&path).unwrap_or_else(|e| die(&format!("{}: {e}", path.display())));
+        match backend {
+            "cnn" => Cnn::Cpu(model),
+            "wasm" => {
+                Cnn::Wasm(WasmClassifier::new(&model).unwrap_or_else(|e| die(&e.to_string())))
+            }
+            other => die(&format!(
+                "{spec}: unknown back end `{other}` (expected cnn or wasm)"
+            )),
+        }
+    });
+    Setup {
+        name: spec.to_string(),
+        policy,
+        cnn,
+        engine,
+        module,
+        best: Vec::new(),
+        verdict: Vec::new(),
+    }
+}
+
+impl Setup {
+    /// One run of `input`: (from `_start` to the verdict, the verdict).
+    fn run(&self, program: &str, input: &Path) -> (Duration, Duration) {
+        let fail = |e: &dyn std::fmt::Display| -> ! { die(&format!("{}: {e}", input.display())) };
+        let mut ctx = WasiCtx::new();
+        ctx.args([program]);
+        ctx.redirect(0, std::fs::File::open(input).unwrap_or_else(|e| fail(&e)));
+        ctx.redirect(
+            1,
+            std::fs::File::create("/dev/null").unwrap_or_else(|e| fail(&e)),
+        );
+        let mut store = Store::new(&self.engine, ctx);
+        if self.policy != Policy::Off {
+            let mut opts = AttestOptions::new().on_detect(OnDetect::Log);
+            if let Some(cnn) = &self.cnn {
+                let v: Box<dyn Verifier> = match cnn {
+                    Cnn::Cpu(m) => {
+                        Box::new(CnnVerifier::new(m.clone()).unwrap_or_else(|e| fail(&e)))
+                    }
+                    Cnn::Wasm(c) => Box::new(c.verifier().unwrap_or_else(|e| fail(&e))),
+                };
+                opts = opts.also_verify(v);
+            }
+            store
+                .configure_attestation(opts)
+                .unwrap_or_else(|e| fail(&e));
+        }
+        let mut linker = Linker::new(&self.engine);
+        wasi::add_to_linker(&mut linker, |c| c).unwrap_or_else(|e| fail(&e));
+        let instance = linker
+            .instantiate(&mut store, &self.module)
+            .unwrap_or_else(|e| fail(&e));
+        let start = instance
+            .get_func(&mut store, "_start")
+            .unwrap_or_else(|| fail(&"no `_start` export"));
+        let began = Instant::now();
+        // The guest's exit status is the workload's business.
+        let _ = start.call(&mut store, &[], &mut []);
+        let stopped = Instant::now();
+        if self.policy != Policy::Off {
+            store.finish_attestation().unwrap_or_else(|e| fail(&e));
+        }
+        (began.elapsed(), stopped.elapsed())
+    }
+}
+
+fn micros(d: &[Duration]) -> Vec<u64> {
+    d.iter().map(|d| d.as_micros() as u64).collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 3 {
+        die("usage: cve_overhead APP ROUNDS CONFIG... (see the source's documentation)");
+    }
+    let name = &args[0];
+    let rounds: usize = args[1].parse().unwrap_or_else(|_| die("ROUNDS: a number"));
+    let app: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../attest/cve")
+        .join(name);
+    let benign = app.join("benign");
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&benign)
+        .unwrap_or_else(|e| die(&format!("{}: {e}", benign.display())))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "in"))
+        .collect();
+    inputs.sort();
+    let mut setups: Vec<Setup> = args[2..].iter().map(|s| setup(s, &app, name)).collect();
+    for s in &mut setups {
+        s.best = vec![Duration::MAX; inputs.len()];
+        s.verdict = vec![Duration::MAX; inputs.len()];
+    }
+    for _ in 0..rounds {
+        for (i, input) in inputs.iter().enumerate() {
+            for s in &mut setups {
+                let (total, verdict) = s.run(name, input);
+                s.best[i] = s.best[i].min(total);
+                s.verdict[i] = s.verdict[i].min(verdict);
+            }
+        }
+    }
+    let base: Duration = setups[0].best.iter().sum();
+    for s in &setups {
+        let total: Duration = s.best.iter().sum();
+        println!(
+            "{name} {:16} {:9.3} ms  x{:.3}  per input (us) {:?}  final verdict (us) {:?}",
+            s.name,
+            total.as_secs_f64() * 1e3,
+            total.as_secs_f64() / base.as_secs_f64(),
+            micros(&s.best),
+            micros(&s.verdict)
+        );
+    }
+}
