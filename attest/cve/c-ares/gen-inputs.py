@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates the c-ares benign/ and train/ inputs (deterministic)."""
+"""Generates the c-ares benign/, train/ and exploit/ inputs (deterministic)."""
 import os, random
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -49,3 +49,15 @@ write("benign/reverse-ptr.in", 4, 1800, "ptr", False)
 write("benign/service-records.in", 5, 1800, "escaped", True)
 for i in range(8):
     write("train/t%d.in" % i, 100 + i, 150 + 75 * i, ["plain", "mixed", "deep", "ptr", "escaped"][i % 5], i % 2 == 1)
+
+# Exploits: two ordinary queries, then a name of ten characters ending in
+# an escaped dot, which gets a 28-byte buffer and one NUL past it. The ten
+# characters are the attacker's: a run of one letter (as a proof of
+# concept writes) and distinct letters, to show which of them a page
+# classifier can see.
+def exploit(path, label):
+    with open(os.path.join(HERE, path), "w") as f:
+        f.write("www.example.com\nMX mail.example.org\n%s\\.\n" % label)
+
+exploit("exploit/escaped-dot.in", "a" * 10)
+exploit("exploit/escaped-dot-letters.in", "bcdefghijk")

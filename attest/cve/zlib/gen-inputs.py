@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generates the zlib benign/ and train/ inputs (deterministic gzip streams)."""
+"""Generates the zlib benign/, train/ and exploit/ inputs (deterministic gzip streams)."""
 import gzip, io, os, random, struct, zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,3 +50,16 @@ write("benign/best-level.in", 4, 3, 110000, level=9)
 write("benign/many-small.in", 5, 40, 8000)
 for i in range(8):
     write("train/t%d.in" % i, 100 + i, 1 + i % 4, 10000 + 8000 * i, level=1 + i)
+
+# Exploits: one member whose FEXTRA field (XLEN 64) overflows the driver's
+# 16-byte `extra` buffer. The overflowing bytes are the attacker's: a run
+# of one byte (as a proof of concept writes), random bytes, and text, to
+# show which of them a page classifier can see.
+def exploit(path, extra):
+    assert len(extra) == 64
+    with open(os.path.join(HERE, path), "wb") as f:
+        f.write(member(b"hello", extra=extra, mtime=0))
+
+exploit("exploit/extra-overflow.in", b"E" * 64)
+exploit("exploit/extra-overflow-random.in", bytes(random.Random(64).randint(0, 255) for _ in range(64)))
+exploit("exploit/extra-overflow-text.in", b"GET /index.html HTTP/1.1 Host: example.org User-Agent: curl/8.5 ")

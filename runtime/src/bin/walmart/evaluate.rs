@@ -703,16 +703,27 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
         let on_page = rows.iter().filter(|(r, _)| !r.latency.is_empty()).count();
         let fps: usize = rows.iter().map(|(r, _)| r.fp_runs).sum();
         let n = rows.len();
+        // Applications, and exploit inputs (an application may have
+        // several: the same bug with other attacker bytes).
+        let inputs: usize = rows.iter().map(|(r, _)| r.exploits).sum();
+        let inputs_found: usize = rows.iter().map(|(r, _)| r.detected).sum();
+        let pages_found: usize = rows.iter().map(|(r, _)| r.latency.len()).sum();
         let caught = if variant.policy == Policy::Tags {
-            format!("stopped at the violating access in {on_page} of {n}")
+            format!(
+                "stopped at the violating access in {on_page} of {n} ({pages_found} of {inputs} \
+                 inputs)"
+            )
         } else {
-            format!("the corrupted page itself detected in {on_page} of {n}")
+            format!(
+                "the corrupted page itself detected in {on_page} of {n} ({pages_found} of \
+                 {inputs} inputs)"
+            )
         };
         let _ = writeln!(
             s,
             "* `{}` ({}): a detection in the exploit runs of {apps} of {n} \
-             applications, {caught}; {fps} benign run(s) with a false \
-             positive; overhead vs off, geometric mean {geo:.3}.",
+             applications ({inputs_found} of {inputs} exploit inputs), {caught}; {fps} benign \
+             run(s) with a false positive; overhead vs off, geometric mean {geo:.3}.",
             variant.policy,
             variant.backend_name()
         );
