@@ -12,8 +12,10 @@
 //! A CONFIG is a policy (`off`, `coarse`, `fine`) with optional suffixes:
 //! `+cnn` (the application's `model.wcnn` on the `cpu` back end beside the
 //! exact checks), `+wasm` (the same on the `wasm` back end), `-barrier`
-//! (the store barrier instead of the kernel's written-page tracking).
-//! Example: `cve_overhead lz4 20 off coarse fine fine-barrier fine+cnn`.
+//! (the store barrier instead of the kernel's written-page tracking),
+//! `@US` (the verifier arms hooks at most every US microseconds instead of
+//! `AttestOptions`' default). Example:
+//! `cve_overhead lz4 20 off coarse fine fine-barrier fine+cnn fine+cnn@250`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -36,6 +38,7 @@ struct Setup {
     name: String,
     policy: Policy,
     cnn: Option<Cnn>,
+    interval: Option<Duration>,
     engine: Engine,
     module: Module,
     best: Vec<Duration>,
@@ -43,9 +46,18 @@ struct Setup {
 }
 
 fn setup(spec: &str, app: &Path, name: &str) -> Setup {
-    let (rest, barrier) = match spec.strip_suffix("-barrier") {
+    let (rest, interval) = match spec.split_once('@') {
+        Some((r, us)) => {
+            let us: u64 = us
+                .parse()
+                .unwrap_or_else(|_| die(&format!("{spec}: @ takes microseconds")));
+            (r, Some(Duration::from_micros(us)))
+        }
+        None => (spec, None),
+    };
+    let (rest, barrier) = match rest.strip_suffix("-barrier") {
         Some(r) => (r, true),
-        None => (spec, false),
+        None => (rest, false),
     };
     let (policy, cnn) = match rest.split_once('+') {
         Some((p, b)) => (p, Some(b)),
@@ -75,6 +87,7 @@ fn setup(spec: &str, app: &Path, name: &str) -> Setup {
         name: spec.to_string(),
         policy,
         cnn,
+        interval,
         engine,
         module,
         best: Vec::new(),
@@ -96,6 +109,9 @@ impl Setup {
         let mut store = Store::new(&self.engine, ctx);
         if self.policy != Policy::Off {
             let mut opts = AttestOptions::new().on_detect(OnDetect::Log);
+            if let Some(d) = self.interval {
+                opts = opts.interval(d);
+            }
             if let Some(cnn) = &self.cnn {
                 let v: Box<dyn Verifier> = match cnn {
                     Cnn::Cpu(m) => {
