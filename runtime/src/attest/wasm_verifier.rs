@@ -214,17 +214,26 @@ impl PageScorer for WasmScorer {
         let parts = scoring_shares(n, all_cores, self.lanes.len());
         let per = n.div_ceil(parts) * PAGE_SIZE;
         let shares: Vec<&[u8]> = batch.chunks(per.max(PAGE_SIZE)).collect();
-        for (share, lane) in shares.iter().zip(&self.lanes) {
-            lane.send(self.pack(share))?;
-        }
-        let mut logits = Vec::with_capacity(n * self.classes);
-        // Every sent share is received, even after a failure, so no reply
+        // Every share sent is received, even after a failure, so no reply
         // is left to be taken for the next batch's.
         let mut failed = None;
-        for lane in self.lanes.iter().take(shares.len()) {
+        let mut sent = 0;
+        for (share, lane) in shares.iter().zip(&self.lanes) {
+            match lane.send(self.pack(share)) {
+                Ok(()) => sent += 1,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        let mut logits = Vec::with_capacity(n * self.classes);
+        for lane in self.lanes.iter().take(sent) {
             match lane.receive() {
                 Ok(part) => logits.extend(part),
-                Err(e) => failed = Some(e),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
             }
         }
         if let Some(e) = failed {
