@@ -32,6 +32,24 @@ pub fn scoring_threads() -> usize {
         .min(MAX_THREADS)
 }
 
+/// The threads that score the shares of a final flush other than the
+/// calling thread's: a pool of walmart's own, started on first use and
+/// kept. Not rayon's global pool: an embedder that runs guests on that
+/// pool's threads could have every one of them waiting for a verdict
+/// whose shares were queued behind them. `None` if it cannot be started
+/// (flushes are then scored on one thread).
+fn scoring_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(scoring_threads().saturating_sub(1).max(1))
+            .thread_name(|i| format!("walmart-cnn-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
 /// How many shares a batch of `pages` is split into on `threads` threads:
 /// one, unless it is the final flush (`all_cores`) and large enough to pay
 /// for waking the others.
@@ -66,6 +84,10 @@ impl CpuScorer {
     /// `model` on this machine's cores.
     pub fn new(model: Model) -> CpuScorer {
         let threads = scoring_threads();
+        if threads > 1 {
+            // Started now rather than in the first final flush.
+            scoring_pool();
+        }
         CpuScorer {
             lanes: vec![model.plan()],
             threads,
@@ -80,25 +102,30 @@ impl PageScorer for CpuScorer {
     }
 
     fn score(&mut self, pages: &[&[u8]], all_cores: bool) -> Result<Vec<f32>, String> {
-        let parts = scoring_shares(pages.len(), all_cores, self.threads);
+        let pool = scoring_pool();
+        let parts = if pool.is_some() {
+            scoring_shares(pages.len(), all_cores, self.threads)
+        } else {
+            1
+        };
         while self.lanes.len() < parts {
             let lane = self.model.fork_plan(&self.lanes[0]);
             self.lanes.push(lane);
         }
         let model = &self.model;
-        if parts == 1 {
+        let Some(pool) = pool.filter(|_| parts > 1) else {
             return Ok(model.score_pages(&mut self.lanes[0], pages));
-        }
-        // This thread takes the first share, and the process's worker pool
-        // (started once, shared with the compiler) the rest: a thread
-        // spawned per flush cost as much as it saved on a short run.
+        };
+        // This thread takes the first share, and the scoring pool (started
+        // once) the rest: a thread spawned per flush cost as much as it
+        // saved on a short run.
         let per = pages.len().div_ceil(parts);
         let (mine, theirs) = self.lanes.split_at_mut(1);
         let mut shares = pages.chunks(per);
         let own = shares.next().unwrap_or_default();
         let mut scored: Vec<Vec<f32>> = vec![Vec::new(); parts];
         let (first, rest) = scored.split_at_mut(1);
-        rayon::in_place_scope(|s| {
+        pool.in_place_scope(|s| {
             for ((share, plan), out) in shares.zip(theirs.iter_mut()).zip(rest.iter_mut()) {
                 s.spawn(move |_| *out = model.score_pages(plan, share));
             }
