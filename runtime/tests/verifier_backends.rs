@@ -5,7 +5,8 @@ use walmart::attest::model::default::default_model;
 use walmart::attest::model::verifier::CnnVerifier;
 use walmart::attest::model::{Architecture, Model};
 use walmart::attest::wasm_verifier::wasm_cnn_verifier;
-use walmart::attest::{PageKind, PageSnapshot, Verdict, Verifier};
+use walmart::attest::{PageKind, PageSnapshot, Policy, Verdict, Verifier};
+use walmart::{AttestOptions, Config, Engine, Instance, Module, Store};
 use walmart_attest::rng::Rng;
 use walmart_attest::PAGE_SIZE;
 
@@ -198,4 +199,50 @@ fn run_takes_the_backend_and_refuses_one_it_lacks() {
     assert_ne!(out.status.code(), Some(0));
     assert!(err.contains("--backend gpu"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// A module whose memory (32 pages of 4 KiB) the embedder fills.
+const MEMORY_32_PAGES: &str = r#"(module (memory (export "memory") 2))"#;
+
+#[test]
+fn final_verdicts_finish_while_every_global_pool_thread_waits_for_one() {
+    // An embedder runs one guest on each of rayon's global threads, and all
+    // of them wait in their final flush at once. The flushes' shares must
+    // not be queued on that pool, whose threads are the ones waiting.
+    use rayon::prelude::*;
+    let threads = rayon::current_num_threads();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let all_waiting = std::sync::Barrier::new(threads);
+        let stats: Vec<u64> = (0..threads)
+            .into_par_iter()
+            .map(|_| {
+                let mut config = Config::new();
+                config.attest(Policy::Coarse);
+                let engine = Engine::new(&config).unwrap();
+                let module = Module::new(&engine, MEMORY_32_PAGES).unwrap();
+                let mut store = Store::new(&engine, ());
+                let cnn = CnnVerifier::new(default_model().unwrap()).unwrap();
+                store
+                    .configure_attestation(AttestOptions::new().also_verify(cnn))
+                    .unwrap();
+                let instance = Instance::new(&mut store, &module, &[]).unwrap();
+                // Written through the API after the last call: the pages
+                // reach the final flush, which splits them across threads.
+                let memory = instance.get_memory(&mut store, "memory").unwrap();
+                memory.write(&mut store, 0, &[7; 32 * 4096]).unwrap();
+                all_waiting.wait();
+                store
+                    .finish_attestation()
+                    .unwrap()
+                    .unwrap()
+                    .pages_snapshotted
+            })
+            .collect();
+        let _ = done.send(stats);
+    });
+    let stats = finished
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("every final verdict within two minutes");
+    assert!(stats.iter().all(|&pages| pages >= 32), "{stats:?}");
 }

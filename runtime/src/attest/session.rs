@@ -513,11 +513,29 @@ pub(crate) fn from_host(
     import: bool,
     site: &dyn Fn(&StoreOpaque) -> HookSite,
 ) -> Result<bool> {
-    let Some(s) = store.attest.as_deref_mut() else {
+    let Some(was) = end_protection(store, site)? else {
         return Ok(false);
     };
+    if !(import && !was && skip_trusted_boundary(store)) {
+        hook(store, false, site).map_err(trap)?;
+    }
+    Ok(was)
+}
+
+/// The tamper check of [`from_host`] without its hook: memory is made
+/// writable and pages written behind walmart's back are reported and
+/// marked for the next snapshot. `None` where boundaries are not attested
+/// (no attestation, or the tag monitor); else whether memory was
+/// protected.
+fn end_protection(
+    store: &mut StoreOpaque,
+    site: &dyn Fn(&StoreOpaque) -> HookSite,
+) -> Result<Option<bool>> {
+    let Some(s) = store.attest.as_deref_mut() else {
+        return Ok(None);
+    };
     if s.shared.policy == Policy::Tags {
-        return Ok(false);
+        return Ok(None);
     }
     let was = std::mem::replace(&mut s.protected, false);
     if was {
@@ -574,10 +592,7 @@ pub(crate) fn from_host(
             }
         }
     }
-    if !(import && !was && skip_trusted_boundary(store)) {
-        hook(store, false, site).map_err(trap)?;
-    }
-    Ok(was)
+    Ok(Some(was))
 }
 
 /// After a call into the module failed: generated code marks the pages of
@@ -627,7 +642,9 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
     if let Some(s) = store.attest.as_deref() {
         s.shared.finishing.store(true, Ordering::Release);
     }
-    let tampered = from_host(store, false, &site);
+    // No boundary hook here: the flush below takes every written page, in
+    // place and across all cores, as the run's final verdict.
+    let tampered = end_protection(store, &site);
     // Drain: each round takes what the ring holds, blocking for room.
     loop {
         let before = store
