@@ -163,7 +163,9 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
         max_signal = max_signal.max(positions * coutp);
     }
     // The result of a block of zeros, padded like the last convolution.
-    let mut zero_row = net.zero_row().to_vec();
+    // The portable build's, so the module does not depend on the CPU that
+    // generated it.
+    let mut zero_row = net.zero_row_portable();
     zero_row.resize(pad4(channels), 0.0);
     let zero_row = data.push(&zero_row);
     let (pool, pool_relu) = net.pool();

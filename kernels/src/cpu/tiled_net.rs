@@ -248,9 +248,14 @@ impl TiledNet {
         self.block
     }
 
-    /// The last convolution's output for a block of zero bytes.
-    pub fn zero_row(&self) -> &[f32] {
-        &self.zero_row
+    /// The last convolution's output for a block of zero bytes by the
+    /// portable build (no fused multiply-add), for code generated to run
+    /// elsewhere: the same on every host. (The net's own is this CPU's
+    /// build's.)
+    pub fn zero_row_portable(&self) -> Vec<f32> {
+        let mut s = TiledScratch::default();
+        self.rows_with::<false>(&vec![0; self.block], &mut s);
+        s.signal
     }
 
     /// The last layer's outputs for `page`, which must be
