@@ -213,22 +213,17 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
     let mut w = String::new();
     let _ = writeln!(w, "(module");
     let _ = writeln!(w, "  (memory (export \"memory\") {pages} {pages})");
-    let _ = writeln!(
-        w,
-        "  (func (export \"input_ptr\") (result i32) i32.const {input})"
-    );
-    let _ = writeln!(
-        w,
-        "  (func (export \"output_ptr\") (result i32) i32.const {output})"
-    );
-    let _ = writeln!(
-        w,
-        "  (func (export \"blocks_ptr\") (result i32) i32.const {blocks})"
-    );
-    let _ = writeln!(
-        w,
-        "  (func (export \"capacity\") (result i32) i32.const {WASM_CAPACITY})"
-    );
+    for (name, value) in [
+        ("input_ptr", input),
+        ("output_ptr", output),
+        ("blocks_ptr", blocks),
+        ("capacity", WASM_CAPACITY),
+    ] {
+        let _ = writeln!(
+            w,
+            "  (func (export \"{name}\") (result i32) i32.const {value})"
+        );
+    }
     let _ = writeln!(w, "  (func (export \"score\") (param $n i32)");
     let _ = writeln!(
         w,
@@ -286,14 +281,8 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
         }
     }
     store_vectors(&mut w, c0p / 4, first_relu, "        ");
-    let _ = writeln!(
-        w,
-        "        (local.set $src (i32.add (local.get $src) (i32.const {k0})))"
-    );
-    let _ = writeln!(
-        w,
-        "        (local.set $dst (i32.add (local.get $dst) (i32.const {row})))"
-    );
+    advance(&mut w, "src", k0, "        ");
+    advance(&mut w, "dst", row, "        ");
     end_countdown(&mut w, "embed", "i", "        ");
 
     // Convolutions: for each output position, `kernel * cinp` inputs each
@@ -345,22 +334,11 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
                 16 * j
             );
         }
-        let _ = writeln!(
-            w,
-            "          (local.set $src (i32.add (local.get $src) (i32.const 4)))"
-        );
-        let _ = writeln!(
-            w,
-            "          (local.set $row (i32.add (local.get $row) (i32.const {})))",
-            coutp * 4
-        );
+        advance(&mut w, "src", 4, "          ");
+        advance(&mut w, "row", coutp * 4, "          ");
         end_countdown(&mut w, "taps", "i", "          ");
         store_vectors(&mut w, coutp / 4, relu, "        ");
-        let _ = writeln!(
-            w,
-            "        (local.set $dst (i32.add (local.get $dst) (i32.const {})))",
-            coutp * 4
-        );
+        advance(&mut w, "dst", coutp * 4, "        ");
         end_countdown(&mut w, "conv", "o", "        ");
         std::mem::swap(&mut from, &mut to);
         channels_p = coutp;
@@ -405,11 +383,7 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
                 16 * j
             );
         }
-        let _ = writeln!(
-            w,
-            "        (local.set $src (i32.add (local.get $src) (i32.const {})))",
-            channels_p * 4
-        );
+        advance(&mut w, "src", channels_p * 4, "        ");
         end_countdown(&mut w, "pool", "i", "        ");
         let _ = writeln!(w, "      )");
     }
@@ -465,14 +439,8 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
             w,
             "          (local.set $acc (f32.add (local.get $acc) (f32.mul (f32.load (local.get $src)) (f32.load (local.get $row)))))"
         );
-        let _ = writeln!(
-            w,
-            "          (local.set $src (i32.add (local.get $src) (i32.const 4)))"
-        );
-        let _ = writeln!(
-            w,
-            "          (local.set $row (i32.add (local.get $row) (i32.const 4)))"
-        );
+        advance(&mut w, "src", 4, "          ");
+        advance(&mut w, "row", 4, "          ");
         end_countdown(&mut w, "in", "i", "          ");
         let value = if relu {
             "(f32.max (local.get $acc) (f32.const 0))"
@@ -513,6 +481,14 @@ fn end_countdown(w: &mut String, label: &str, counter: &str, indent: &str) {
     let _ = writeln!(
         w,
         "{indent}(br_if ${label} (local.tee ${counter} (i32.sub (local.get ${counter}) (i32.const 1)))))"
+    );
+}
+
+/// Adds `by` to the local `$name`.
+fn advance(w: &mut String, name: &str, by: usize, indent: &str) {
+    let _ = writeln!(
+        w,
+        "{indent}(local.set ${name} (i32.add (local.get ${name}) (i32.const {by})))"
     );
 }
 
