@@ -212,14 +212,21 @@ impl Model {
     /// per-tap lookup tables (same scores up to rounding, several times
     /// faster).
     pub fn plan(&self) -> InferencePlan {
-        let first = self.first_tables();
-        let tiled = first.as_ref().and_then(|tables| {
-            self.tiled_net(tables)
-                .map(|net| (Arc::new(net), cpu::TiledScratch::default()))
-        });
+        match self.tiled_net() {
+            Some(net) => self.plan_with(Some(Arc::new(net)), None),
+            None => self.plan_with(None, self.first_tables()),
+        }
+    }
+
+    /// A plan around a network already prepared, with empty buffers.
+    fn plan_with(
+        &self,
+        tiled: Option<Arc<cpu::TiledNet>>,
+        first: Option<cpu::EmbedConvTables>,
+    ) -> InferencePlan {
         InferencePlan {
-            first: if tiled.is_some() { None } else { first },
-            tiled,
+            tiled: tiled.map(|net| (net, cpu::TiledScratch::default())),
+            first,
             buffers: vec![Array3::zeros((0, 0, 0)); self.arch.layers.len()],
             cols: Vec::new(),
             input: Vec::new(),
@@ -255,21 +262,16 @@ impl Model {
     /// [`Self::plan`], which rearranges the weights).
     pub fn fork_plan(&self, plan: &InferencePlan) -> InferencePlan {
         match &plan.tiled {
-            Some((net, _)) => InferencePlan {
-                tiled: Some((Arc::clone(net), cpu::TiledScratch::default())),
-                first: None,
-                buffers: vec![Array3::zeros((0, 0, 0)); self.arch.layers.len()],
-                cols: Vec::new(),
-                input: Vec::new(),
-            },
+            Some((net, _)) => self.plan_with(Some(Arc::clone(net)), None),
             None => self.plan(),
         }
     }
 
-    /// The one-page network after `tables` (this model's first layers),
-    /// when the rest of the stack tiles.
-    fn tiled_net(&self, tables: &cpu::EmbedConvTables) -> Option<cpu::TiledNet> {
-        cpu::TiledNet::new(tables.clone(), &self.tiled_layers()?, self.arch.input_len)
+    /// The one-page network, when the whole stack tiles (checked before
+    /// the lookup tables are built).
+    fn tiled_net(&self) -> Option<cpu::TiledNet> {
+        let layers = self.tiled_layers()?;
+        cpu::TiledNet::new(self.first_tables()?, &layers, self.arch.input_len)
     }
 
     /// The layers after the first convolution as [`cpu::TiledNet`] takes

@@ -107,8 +107,7 @@ impl Model {
             ))
         };
         // The stack as the CPU's one-page path reads and checks it.
-        let tables = self.first_tables().ok_or_else(unsupported)?;
-        let net = self.tiled_net(&tables).ok_or_else(unsupported)?;
+        let net = self.tiled_net().ok_or_else(unsupported)?;
         Ok(write_module(&net))
     }
 }
