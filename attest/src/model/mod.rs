@@ -313,15 +313,7 @@ impl Model {
         let mut out = Vec::with_capacity(pages.len());
         if let Some((net, scratch)) = &mut plan.tiled {
             for page in pages {
-                let page = if page.len() == len {
-                    page
-                } else {
-                    let n = page.len().min(len);
-                    plan.input.clear();
-                    plan.input.extend_from_slice(&page[..n]);
-                    plan.input.resize(len, 0);
-                    &plan.input[..]
-                };
+                let page = padded(page, len, &mut plan.input);
                 out.push(class1_probability(net.logits(page, scratch)));
             }
             return out;
@@ -613,6 +605,19 @@ pub fn batch_of(pages: &[&[u8]], len: usize) -> Array2<u8> {
             .copy_from_slice(&page[..n]);
     }
     out
+}
+
+/// `page` at exactly `len` bytes: itself, or cut, or zero-padded in `buf`
+/// (how a page of another length is scored, on every back end).
+pub fn padded<'a>(page: &'a [u8], len: usize, buf: &'a mut Vec<u8>) -> &'a [u8] {
+    if page.len() == len {
+        return page;
+    }
+    let n = page.len().min(len);
+    buf.clear();
+    buf.extend_from_slice(&page[..n]);
+    buf.resize(len, 0);
+    buf
 }
 
 /// Zero tensors shaped like `params`.

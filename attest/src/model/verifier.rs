@@ -102,20 +102,16 @@ impl PageScorer for CpuScorer {
     }
 
     fn score(&mut self, pages: &[&[u8]], all_cores: bool) -> Result<Vec<f32>, String> {
-        let pool = scoring_pool();
-        let parts = if pool.is_some() {
-            scoring_shares(pages.len(), all_cores, self.threads)
-        } else {
-            1
+        let parts = scoring_shares(pages.len(), all_cores, self.threads);
+        let pool = if parts > 1 { scoring_pool() } else { None };
+        let Some(pool) = pool else {
+            return Ok(self.model.score_pages(&mut self.lanes[0], pages));
         };
         while self.lanes.len() < parts {
             let lane = self.model.fork_plan(&self.lanes[0]);
             self.lanes.push(lane);
         }
         let model = &self.model;
-        let Some(pool) = pool.filter(|_| parts > 1) else {
-            return Ok(model.score_pages(&mut self.lanes[0], pages));
-        };
         // This thread takes the first share, and the scoring pool (started
         // once) the rest: a thread spawned per flush cost as much as it
         // saved on a short run.

@@ -19,7 +19,7 @@ use walmart_attest::model::verifier::{
     check_page_model, scoring_shares, scoring_threads, CnnVerifier, PageScorer,
 };
 use walmart_attest::model::wasm::{pack_nonzero_blocks, ClassifierWat};
-use walmart_attest::model::{batch_of, class1_probability, Model};
+use walmart_attest::model::{class1_probability, padded, Model};
 use walmart_attest::PAGE_SIZE;
 
 use crate::{Config, Engine, Error, Instance, Memory, Module, Result, Store, TypedFunc};
@@ -123,17 +123,16 @@ impl WasmScorer {
         })
     }
 
-    /// `pages` (whole pages, back to back) as the classifier takes them.
-    fn pack(&self, pages: &[u8]) -> Packed {
+    /// `pages` as the classifier takes them; one of another length is cut
+    /// or zero-padded, as on the CPU.
+    fn pack(&self, pages: &[&[u8]]) -> Packed {
         let mut packed = Packed {
-            slots: vec![0; pages.len()],
-            blocks: Vec::with_capacity(pages.len() / PAGE_SIZE),
+            slots: vec![0; pages.len() * PAGE_SIZE],
+            blocks: Vec::with_capacity(pages.len()),
         };
-        let mut kept = Vec::with_capacity(PAGE_SIZE);
-        for (page, slot) in pages
-            .chunks_exact(PAGE_SIZE)
-            .zip(packed.slots.chunks_exact_mut(PAGE_SIZE))
-        {
+        let (mut kept, mut whole) = (Vec::with_capacity(PAGE_SIZE), Vec::new());
+        for (page, slot) in pages.iter().zip(packed.slots.chunks_exact_mut(PAGE_SIZE)) {
+            let page = padded(page, PAGE_SIZE, &mut whole);
             let count = pack_nonzero_blocks(page, self.block, &mut kept);
             slot[..kept.len()].copy_from_slice(&kept);
             packed.blocks.push(count as i32);
@@ -205,15 +204,13 @@ impl PageScorer for WasmScorer {
         "cnn-wasm"
     }
 
-    /// Pages shorter than a page are zero-padded, as on the CPU, and each
-    /// is sent as its blocks that are not all zeros; a large final flush
-    /// is split across the sandboxes, the others one sandbox's work.
+    /// Each page is sent as its blocks that are not all zeros; a large
+    /// final flush is split across the sandboxes, the others are one
+    /// sandbox's work.
     fn score(&mut self, pages: &[&[u8]], all_cores: bool) -> std::result::Result<Vec<f32>, String> {
         let n = pages.len();
-        let (batch, _) = batch_of(pages, PAGE_SIZE).into_raw_vec_and_offset();
         let parts = scoring_shares(n, all_cores, self.lanes.len());
-        let per = n.div_ceil(parts) * PAGE_SIZE;
-        let shares: Vec<&[u8]> = batch.chunks(per.max(PAGE_SIZE)).collect();
+        let shares: Vec<&[&[u8]]> = pages.chunks(n.div_ceil(parts).max(1)).collect();
         // Every share sent is received, even after a failure, so no reply
         // is left to be taken for the next batch's.
         let mut failed = None;
