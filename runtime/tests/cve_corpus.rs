@@ -47,6 +47,15 @@ fn walmart_with_input(args: &[&str], input: &Path) -> Output {
         .expect("walmart runs")
 }
 
+/// `walmart attest evaluate ARGS...`.
+fn evaluate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["attest", "evaluate"])
+        .args(args)
+        .output()
+        .expect("walmart runs")
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -140,22 +149,17 @@ fn the_tag_monitor_catches_every_exploit_and_no_benign_input() {
 #[test]
 fn evaluate_writes_the_table_for_a_corpus() {
     let report = temp("report.md");
-    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
-        .args([
-            "attest",
-            "evaluate",
-            corpus().to_str().unwrap(),
-            "--apps",
-            "lz4",
-            "--policies",
-            "fine,tags",
-            "--rounds",
-            "1",
-            "--out",
-            report.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = evaluate(&[
+        corpus().to_str().unwrap(),
+        "--apps",
+        "lz4",
+        "--policies",
+        "fine,tags",
+        "--rounds",
+        "1",
+        "--out",
+        report.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let table = std::fs::read_to_string(&report).unwrap();
     let _ = std::fs::remove_file(&report);
@@ -187,16 +191,7 @@ fn evaluate_writes_the_table_for_a_corpus() {
     assert!(table.contains("Machine: "), "{table}");
 
     // A back end this build lacks: one line, exit 1, before any work.
-    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
-        .args([
-            "attest",
-            "evaluate",
-            corpus().to_str().unwrap(),
-            "--backends",
-            "cpu,gpu",
-        ])
-        .output()
-        .unwrap();
+    let out = evaluate(&[corpus().to_str().unwrap(), "--backends", "cpu,gpu"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("--backend gpu"), "{err}");
@@ -205,10 +200,7 @@ fn evaluate_writes_the_table_for_a_corpus() {
     // A folder that is not a corpus: one line, exit 1.
     let empty = temp("empty-corpus");
     std::fs::create_dir_all(empty.join("app")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
-        .args(["attest", "evaluate", empty.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = evaluate(&[empty.to_str().unwrap()]);
     let _ = std::fs::remove_dir_all(&empty);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
