@@ -461,6 +461,16 @@ fn evaluate_app(
         .iter()
         .map(|&v| Runner::new(app, v, model, false))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // The same policies with the tag monitor alongside, to date the
+    // corruption in the exploit runs (compiled once, like the runners).
+    let watchers = policies
+        .iter()
+        .map(|&v| {
+            matches!(v.policy, Policy::Coarse | Policy::Fine)
+                .then(|| Runner::new(app, v, model, true))
+                .transpose()
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut rows: Vec<Row> = policies.iter().map(|_| Row::default()).collect();
     let expected: Vec<Vec<u8>> = app
         .benign
@@ -511,7 +521,7 @@ fn evaluate_app(
         }
     }
     for exploit in &app.exploits {
-        for ((runner, row), &variant) in runners.iter().zip(rows.iter_mut()).zip(&policies) {
+        for ((runner, row), watcher) in runners.iter().zip(rows.iter_mut()).zip(&watchers) {
             let o = runner.run(exploit, scratch)?;
             row.exploits += 1;
             let found = o.detections(runner.policy).next().is_some();
@@ -533,7 +543,8 @@ fn evaluate_app(
             }
             // When did the corruption happen? The same policy with the tag
             // monitor alongside dates it by snapshot epoch.
-            let watched = Runner::new(app, variant, model, true)?.run(exploit, scratch)?;
+            let Some(watcher) = watcher else { continue };
+            let watched = watcher.run(exploit, scratch)?;
             match latency(&watched) {
                 Ok(l) => row.latency.push(l),
                 Err(why) if found => row.notes.push(format!(
