@@ -52,6 +52,11 @@ pub enum ExternType {
 }
 
 impl Module {
+    /// Whether `other` is this same compiled module (a clone of it).
+    pub(crate) fn same(&self, other: &Module) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// Compiles a module from its binary or text (WAT) form.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let bytes = bytes.as_ref();

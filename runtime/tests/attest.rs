@@ -580,3 +580,92 @@ fn frequent_wasi_calls_share_snapshots_and_lose_no_write() {
         }
     }
 }
+
+/// A batch as [`ThreadRecorder`] saw it: the thread that judged it,
+/// whether as final, and its dirty pages.
+type Judged = (std::thread::ThreadId, bool, Vec<u32>);
+
+/// Records, per batch, the thread that judged it and whether as final.
+struct ThreadRecorder {
+    judged: Arc<Mutex<Vec<Judged>>>,
+}
+
+impl ThreadRecorder {
+    fn record(&self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>, last: bool) {
+        let dirty = pages
+            .iter()
+            .filter(|p| p.kind == PageKind::Dirty)
+            .map(|p| p.page)
+            .collect();
+        let me = std::thread::current().id();
+        self.judged.lock().unwrap().push((me, last, dirty));
+        out.extend(pages.iter().map(|_| Verdict::CLEAN));
+    }
+}
+
+impl Verifier for ThreadRecorder {
+    fn name(&self) -> &str {
+        "threads"
+    }
+    fn event_kind(&self) -> EventKind {
+        EventKind::Cnn
+    }
+    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        self.record(pages, out, false);
+    }
+    fn verify_final(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        self.record(pages, out, true);
+    }
+}
+
+#[test]
+fn a_calls_last_pages_are_judged_on_all_cores_by_the_store_that_waits() {
+    let mut config = Config::new();
+    config.attest(Policy::Coarse);
+    let judged = Arc::new(Mutex::new(Vec::new()));
+    let recorder = ThreadRecorder {
+        judged: judged.clone(),
+    };
+    // An interval long enough that the verifier thread never wakes by
+    // itself during the test.
+    let mut s = setup_adding(&config, OnDetect::Log, WRITER, |o| {
+        o.also_verify(recorder)
+            .interval(std::time::Duration::from_secs(600))
+    });
+    call(&mut s, "write", &[]).unwrap();
+    s.store.finish_attestation().unwrap();
+    let judged = judged.lock().unwrap().clone();
+    let me = std::thread::current().id();
+    // The write call's pages, snapshotted as it returned, were judged as
+    // final, on this thread (no wake-up of the verifier thread to wait
+    // for), and nothing was left for the flush itself.
+    let last = judged
+        .iter()
+        .find(|(_, _, pages)| pages.contains(&31))
+        .expect("the write call's pages were judged");
+    assert_eq!(last.0, me, "judged by the verifier thread: {judged:?}");
+    assert!(last.1, "not judged as final: {judged:?}");
+    assert!(last.2.contains(&66), "{judged:?}");
+
+    // Another call instead of the flush: the verifier thread takes the
+    // waiting batch, in order, with the next call's.
+    let judged = Arc::new(Mutex::new(Vec::new()));
+    let recorder = ThreadRecorder {
+        judged: judged.clone(),
+    };
+    let mut s = setup_adding(&config, OnDetect::Log, WRITER, |o| {
+        o.also_verify(recorder)
+            .interval(std::time::Duration::from_secs(600))
+    });
+    call(&mut s, "write", &[]).unwrap();
+    call(&mut s, "call_poke", &[Val::I32(0x7000)]).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while judged.lock().unwrap().len() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let seen = judged.lock().unwrap().clone();
+    assert!(seen.len() >= 3, "batches left unjudged: {seen:?}");
+    assert!(seen[1].2.contains(&31), "out of order: {seen:?}");
+    assert!(seen.iter().all(|(t, _, _)| *t != me), "{seen:?}");
+    s.store.finish_attestation().unwrap();
+}

@@ -4,6 +4,7 @@
 //! * [`kernel_dirty`]: written-page tracking by the kernel (`coarse`);
 //! * [`tamper`]: write protection of memory while the host runs;
 //! * [`worker`]: the bounded snapshot ring and the verifier thread;
+//! * [`threads`]: the threads verifiers run on, parked between sessions;
 //! * [`session`]: one store's attestation: hooks, snapshots, transitions;
 //! * [`wasm_verifier`]: the CNN run as WebAssembly (the `wasm` back end).
 //!
@@ -17,6 +18,7 @@ pub(crate) mod kernel_dirty;
 pub(crate) mod session;
 pub mod tags;
 pub(crate) mod tamper;
+pub(crate) mod threads;
 pub mod wasm_verifier;
 pub(crate) mod worker;
 

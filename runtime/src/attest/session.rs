@@ -3,7 +3,6 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use walmart_attest::{
     AttestStats, Backpressure, Event, EventKind, EventLog, HookKind, HookSite, OnDetect, PageKind,
@@ -15,7 +14,8 @@ use walmart_jit::TrapKind;
 use super::dirty::DirtyBitmap;
 use super::kernel_dirty;
 use super::tamper::TamperGuard;
-use super::worker::{self, Counters, EventSink, Shared};
+use super::threads;
+use super::worker::{self, Counters, EventSink, Pacing, Shared};
 use super::AttestOptions;
 use crate::error::{Error, Result, Trap};
 use crate::store::StoreOpaque;
@@ -129,7 +129,7 @@ pub(crate) struct AttestSession {
     pub(crate) collector: Option<Arc<std::sync::Mutex<super::collect::Collector>>>,
     /// Pages written by the injector: (memory, page).
     pub(crate) injected: Vec<(u32, u32)>,
-    worker: Option<JoinHandle<()>>,
+    worker: Option<threads::Running>,
 }
 
 impl AttestSession {
@@ -147,23 +147,23 @@ impl AttestSession {
         let shared = Arc::new(Shared::new(
             policy,
             opts.on_detect,
-            // Function hooks (fine) and hooks around WASI calls (both)
-            // snapshot when the verifier asks.
-            !sync,
-            opts.interval,
-            opts.snapshot_budget,
+            Pacing {
+                // Function hooks (fine) and hooks around WASI calls (both)
+                // snapshot when the verifier asks.
+                arm_when_idle: !sync,
+                interval: opts.interval,
+                budget: opts.snapshot_budget,
+            },
             opts.ring_pages,
             EventSink {
                 log,
                 callback: opts.on_event,
                 log_error: None,
             },
+            opts.verifiers,
         ));
-        let verifiers = opts.verifiers;
         let for_thread = shared.clone();
-        let worker = std::thread::Builder::new()
-            .name("walmart-verifier".into())
-            .spawn(move || worker::run(for_thread, verifiers))
+        let worker = threads::start(move || worker::run(for_thread))
             .map_err(|e| Error::Resource(format!("cannot start the verifier thread: {e}")))?;
         Ok(AttestSession {
             shared,
@@ -201,7 +201,7 @@ impl Drop for AttestSession {
     fn drop(&mut self) {
         self.shared.shutdown();
         if let Some(w) = self.worker.take() {
-            let _ = w.join();
+            w.wait();
         }
     }
 }
@@ -304,6 +304,7 @@ fn snapshot(
 ) {
     let started = std::time::Instant::now();
     let site = site(store);
+    let outermost = store.wasm_depth == 0;
     let s = store.attest.as_deref_mut().expect("attested store");
     let direct = flush || s.sync;
     let want = dirty.len() + s.audit_pages;
@@ -369,13 +370,22 @@ fn snapshot(
     s.audit_cursor = (mi, page);
     s.epoch += 1;
     batch.epoch = s.epoch;
+    // The last pages of a call from the embedder are judged like the
+    // final flush's, and by the final flush when it comes first: usually
+    // the run is over (a command's `_start` has returned) and the store's
+    // next step is to wait for them, on all cores, its own included. The
+    // verifier thread is not woken for them; it takes them at the next
+    // queued batch or within the arming interval.
+    batch.guest_stopped = flush || (site.kind == HookKind::ExportExit && outermost);
+    let wake = !direct && !batch.guest_stopped;
     batch.site = site;
     let audited = batch.pages.len() - take;
     let c = &s.shared.counters;
     Counters::add(&c.snapshots, 1);
     Counters::add(&c.pages_snapshotted, take as u64);
     Counters::add(&c.pages_audited, audited as u64);
-    s.shared.submit(batch, if direct { 0 } else { granted });
+    s.shared
+        .submit(batch, if direct { 0 } else { granted }, wake);
     if direct {
         // Also what keeps the pages read in place unchanged and mapped.
         s.shared.wait_done(s.epoch);

@@ -7,13 +7,14 @@
 //! [`WasmScorer`] is the back end; [`wasm_cnn_verifier`] puts it under the
 //! same [`CnnVerifier`] as the CPU back end (dirty pages only, remembered
 //! scores, threshold). A store cannot move between threads, so each
-//! sandbox lives on its own thread from creation to drop; the scorer hands
-//! it pages over a channel and waits for the logits. There is one sandbox
+//! sandbox lives on one thread from creation to drop; the scorer hands it
+//! pages over a channel and waits for the logits. The threads are
+//! walmart's parked attestation threads, and each keeps the sandboxes of
+//! its last lanes for the next scorer of the same classifier. There is one sandbox
 //! per core the final flush may use (up to four), so the verdict at exit
 //! is split across them as the CPU back end splits it.
 
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::thread::JoinHandle;
 
 use walmart_attest::model::verifier::{
     check_page_model, scoring_shares, scoring_threads, CnnVerifier, PageScorer,
@@ -22,7 +23,13 @@ use walmart_attest::model::wasm::{pack_nonzero_blocks, ClassifierWat};
 use walmart_attest::model::{class1_probability, padded, Model};
 use walmart_attest::PAGE_SIZE;
 
+use super::threads;
 use crate::{Config, Engine, Error, Instance, Memory, Module, Result, Store, TypedFunc};
+
+/// Sandboxes a thread keeps for its next lanes: the next scorer of the
+/// same classifier on that thread takes one instead of instantiating its
+/// own (a memory mapped and the weights copied in, per run).
+const KEPT_PER_THREAD: usize = 2;
 
 /// `model`'s CNN verifier on the `wasm` back end.
 pub fn wasm_cnn_verifier(model: &Model) -> Result<CnnVerifier<WasmScorer>> {
@@ -75,8 +82,9 @@ impl WasmClassifier {
 }
 
 /// Scores pages with the model's network running as WebAssembly: one
-/// sandbox per thread a final flush may be split across, each instantiated
-/// on its own thread when the scorer is made.
+/// sandbox per thread a final flush may be split across, each on a thread
+/// of its own from when the scorer is made (instantiated then, or kept by
+/// that thread from an earlier scorer of the same classifier).
 pub struct WasmScorer {
     lanes: Vec<Lane>,
     classes: usize,
@@ -87,7 +95,7 @@ pub struct WasmScorer {
 struct Lane {
     requests: Option<Sender<Packed>>,
     replies: Receiver<std::result::Result<Vec<f32>, String>>,
-    worker: Option<JoinHandle<()>>,
+    worker: Option<threads::Running>,
 }
 
 /// Pages as the classifier takes them: each page's slot holds its blocks
@@ -99,6 +107,8 @@ struct Packed {
 
 /// The instantiated classifier, on its thread.
 struct Sandbox {
+    /// What it is an instance of.
+    module: Module,
     store: Store<()>,
     memory: Memory,
     score: TypedFunc<i32, ()>,
@@ -151,27 +161,33 @@ impl Lane {
         } = classifier.clone();
         let (requests, from_verifier) = mpsc::channel::<Packed>();
         let (to_verifier, replies) = mpsc::channel();
-        let worker = std::thread::Builder::new()
-            .name("walmart-cnn-wasm".into())
-            .spawn(move || {
-                let mut sandbox = match Sandbox::new(&engine, &module, classes) {
-                    Ok(s) => {
-                        let _ = to_verifier.send(Ok(Vec::new()));
-                        s
-                    }
-                    Err(e) => {
-                        let _ = to_verifier.send(Err(e.to_string()));
-                        return;
-                    }
-                };
-                while let Ok(pages) = from_verifier.recv() {
-                    let reply = sandbox.logits(&pages).map_err(|e| e.to_string());
-                    if to_verifier.send(reply).is_err() {
-                        return;
-                    }
+        let worker = threads::start(move || {
+            let kept = threads::take_kept::<Sandbox>(|s| s.module.same(&module));
+            let mut sandbox = match kept.map_or_else(|| Sandbox::new(&engine, &module, classes), Ok)
+            {
+                Ok(s) => {
+                    let _ = to_verifier.send(Ok(Vec::new()));
+                    s
                 }
-            })
-            .map_err(|e| Error::Resource(format!("cannot start the wasm verifier thread: {e}")))?;
+                Err(e) => {
+                    let _ = to_verifier.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            let mut healthy = true;
+            while let Ok(pages) = from_verifier.recv() {
+                let reply = sandbox.logits(&pages).map_err(|e| e.to_string());
+                healthy &= reply.is_ok();
+                if to_verifier.send(reply).is_err() {
+                    break;
+                }
+            }
+            // A sandbox whose call failed is not trusted with another run.
+            if healthy {
+                threads::keep(sandbox, KEPT_PER_THREAD);
+            }
+        })
+        .map_err(|e| Error::Resource(format!("cannot start the wasm verifier thread: {e}")))?;
         match replies.recv() {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(Error::Usage(format!("the wasm verifier: {e}"))),
@@ -270,6 +286,7 @@ impl Sandbox {
             .ok_or_else(|| missing("score"))?
             .typed::<i32, ()>(&store)?;
         Ok(Sandbox {
+            module: module.clone(),
             store,
             memory,
             score,
@@ -311,7 +328,7 @@ impl Drop for Lane {
         // Closing the channel ends the sandbox thread's loop.
         self.requests = None;
         if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
+            worker.wait();
         }
     }
 }

@@ -1,7 +1,10 @@
 //! The snapshot ring and the verifier thread.
 //!
 //! Hooks fill [`Batch`]es (the pages of one hook) and queue them; the
-//! verifier thread judges them in order and reports detections. The ring
+//! verifier thread judges them in order and reports detections. A hook
+//! that waits for a verdict (synchronous mode, the final flush) judges
+//! what is queued itself instead of waking the verifier thread and
+//! sleeping. The ring
 //! is bounded in pages: a hook that finds no room either defers (its pages
 //! stay dirty for a later hook) or blocks, as configured. Buffers are
 //! recycled, so a steady run allocates no page memory.
@@ -32,6 +35,9 @@ pub(crate) struct Batch {
     /// again (synchronous hooks and the final flush). Such a batch takes
     /// no room in the ring.
     pub(crate) direct: Vec<*const u8>,
+    /// Taken when the guest had stopped (the final flush, the return of
+    /// the outermost export call): the verifier may use every core.
+    pub(crate) guest_stopped: bool,
 }
 
 // SAFETY: `direct` pointers are only read by the verifier while the hook
@@ -47,6 +53,7 @@ impl Batch {
             pages: Vec::new(),
             bytes: Vec::new(),
             direct: Vec::new(),
+            guest_stopped: false,
         }
     }
 }
@@ -66,6 +73,16 @@ pub(crate) struct EventSink {
     pub(crate) callback: Option<EventCallback>,
     /// The first failure to write the log, reported at the end.
     pub(crate) log_error: Option<String>,
+}
+
+/// When the verifier asks hooks for snapshots.
+pub(crate) struct Pacing {
+    /// Arm hooks when the verifier is idle (asynchronous mode).
+    pub(crate) arm_when_idle: bool,
+    /// Least time between two armings.
+    pub(crate) interval: Duration,
+    /// Share of the guest's time snapshot copies may take.
+    pub(crate) budget: f64,
 }
 
 /// State shared by the store's thread and the verifier thread.
@@ -92,8 +109,19 @@ pub(crate) struct Shared {
     queue: Mutex<Queue>,
     work: Condvar,
     done: Condvar,
+    /// The verifiers, held by whichever thread is judging: the verifier
+    /// thread, or a hook waiting for a verdict (see [`Shared::wait_done`]).
+    /// Batches are only taken from the queue under this lock, so they are
+    /// judged in order.
+    judges: Mutex<Judges>,
     sink: Mutex<EventSink>,
     pub(crate) counters: Counters,
+}
+
+/// The verifiers and their scratch.
+struct Judges {
+    verifiers: Vec<Box<dyn Verifier>>,
+    verdicts: Vec<Verdict>,
 }
 
 /// The live counters behind [`AttestStats`], bumped by both threads.
@@ -142,12 +170,16 @@ impl Shared {
     pub(crate) fn new(
         policy: Policy,
         on_detect: OnDetect,
-        arm_when_idle: bool,
-        interval: Duration,
-        budget: f64,
+        pacing: Pacing,
         capacity: usize,
         sink: EventSink,
+        verifiers: Vec<Box<dyn Verifier>>,
     ) -> Shared {
+        let Pacing {
+            arm_when_idle,
+            interval,
+            budget,
+        } = pacing;
         Shared {
             state: VMAttestState::default(),
             policy,
@@ -162,6 +194,10 @@ impl Shared {
             queue: Mutex::default(),
             work: Condvar::new(),
             done: Condvar::new(),
+            judges: Mutex::new(Judges {
+                verifiers,
+                verdicts: Vec::new(),
+            }),
             sink: Mutex::new(sink),
             counters: Counters::default(),
         }
@@ -215,16 +251,20 @@ impl Shared {
         lock(&self.queue).free.pop().unwrap_or_else(Batch::new)
     }
 
-    /// Hands a filled batch to the verifier. `granted` pages were reserved
-    /// (none for a direct batch).
-    pub(crate) fn submit(&self, batch: Batch, granted: usize) {
+    /// Queues a filled batch. `granted` pages were reserved (none for a
+    /// direct batch). `wake`: the verifier thread is to judge it; a hook
+    /// that waits for the verdict next does not wake it (see
+    /// [`Shared::wait_done`]).
+    pub(crate) fn submit(&self, batch: Batch, granted: usize, wake: bool) {
         let mut q = lock(&self.queue);
         // Give back what the hook reserved but did not fill.
         if batch.direct.is_empty() {
             q.pages_in_flight -= granted - batch.pages.len();
         }
         q.pending.push_back(batch);
-        self.work.notify_one();
+        if wake {
+            self.work.notify_one();
+        }
     }
 
     /// A snapshot took `copying`: hooks wait in proportion before the
@@ -234,11 +274,35 @@ impl Shared {
         self.paced_nanos.store(gap as u64, Ordering::Relaxed);
     }
 
-    /// Waits until the verifier has judged every batch up to `epoch`.
+    /// Returns once every batch up to `epoch` is judged. The caller judges
+    /// what is queued itself: its thread would only wait, and handing the
+    /// batch to the verifier thread cost two wake-ups across cores (tens
+    /// of microseconds on a virtual machine, more than judging the last
+    /// pages of a short run). If the verifier thread is judging, the
+    /// caller waits for it and then takes what it left.
     pub(crate) fn wait_done(&self, epoch: u64) {
-        let mut q = lock(&self.queue);
-        while q.done_epoch < epoch && !q.shutdown {
-            q = self.done.wait(q).unwrap_or_else(|e| e.into_inner());
+        loop {
+            if self.judged(epoch) {
+                return;
+            }
+            self.judge_pending();
+        }
+    }
+
+    fn judged(&self, epoch: u64) -> bool {
+        let q = lock(&self.queue);
+        q.done_epoch >= epoch || q.shutdown
+    }
+
+    /// Judges queued batches, in order, until none is left.
+    fn judge_pending(&self) {
+        let mut judges = lock(&self.judges);
+        loop {
+            // (Not in a `while let`: the queue's lock would be held while
+            // judging, and judging ends by taking it.)
+            let next = lock(&self.queue).pending.pop_front();
+            let Some(batch) = next else { return };
+            self.judge(&mut judges, batch);
         }
     }
 
@@ -258,14 +322,16 @@ impl Shared {
         lock(&self.sink).log_error.clone()
     }
 
-    fn next_batch(&self, last_arm: &mut Instant) -> Option<Batch> {
+    /// Waits until a batch is queued (true) or the session ends (false),
+    /// arming hooks while idle.
+    fn await_work(&self, last_arm: &mut Instant) -> bool {
         let mut q = lock(&self.queue);
         loop {
-            if let Some(b) = q.pending.pop_front() {
-                return Some(b);
+            if !q.pending.is_empty() {
+                return true;
             }
             if q.shutdown {
-                return None;
+                return false;
             }
             let wait = if self.arm_when_idle {
                 // Idle: ask the next function hook for a snapshot, at most
@@ -306,12 +372,18 @@ impl Shared {
     }
 }
 
-/// The verifier thread: every verifier judges each batch, in order,
-/// until shut down.
-pub(crate) fn run(shared: Arc<Shared>, mut verifiers: Vec<Box<dyn Verifier>>) {
-    let mut verdicts: Vec<Verdict> = Vec::new();
+/// The verifier thread: judges batches as they are queued, until the
+/// session ends.
+pub(crate) fn run(shared: Arc<Shared>) {
     let mut last_arm = Instant::now();
-    while let Some(batch) = shared.next_batch(&mut last_arm) {
+    while shared.await_work(&mut last_arm) {
+        shared.judge_pending();
+    }
+}
+
+impl Shared {
+    /// Every verifier's verdicts on `batch`, and their events.
+    fn judge(&self, judges: &mut Judges, batch: Batch) {
         let snaps: Vec<PageSnapshot<'_>> = batch
             .pages
             .iter()
@@ -329,24 +401,28 @@ pub(crate) fn run(shared: Arc<Shared>, mut verifiers: Vec<Box<dyn Verifier>>) {
                 },
             })
             .collect();
+        let Judges {
+            verifiers,
+            verdicts,
+        } = judges;
         for verifier in verifiers.iter_mut() {
             let t = Instant::now();
             verdicts.clear();
-            if batch.site.kind == HookKind::Finish || shared.finishing.load(Ordering::Acquire) {
-                verifier.verify_final(&snaps, &mut verdicts);
+            if batch.guest_stopped || self.finishing.load(Ordering::Acquire) {
+                verifier.verify_final(&snaps, verdicts);
             } else {
-                verifier.verify(&snaps, &mut verdicts);
+                verifier.verify(&snaps, verdicts);
             }
-            let c = &shared.counters;
+            let c = &self.counters;
             Counters::add(&c.verifier_nanos, t.elapsed().as_nanos() as u64);
-            report_flagged(&shared, &batch, verifier.as_ref(), &snaps, &verdicts);
+            report_flagged(self, &batch, verifier.as_ref(), &snaps, verdicts);
         }
         Counters::add(
-            &shared.counters.bytes_verified,
+            &self.counters.bytes_verified,
             (snaps.len() * PAGE_SIZE) as u64,
         );
         drop(snaps);
-        shared.finish_batch(batch);
+        self.finish_batch(batch);
     }
 }
 
