@@ -223,7 +223,8 @@ pub(crate) fn hook(
         return Ok(());
     };
     Counters::add(&s.shared.counters.hooks, 1);
-    s.shared.state.armed.store(0, Ordering::Relaxed);
+    // Armed: the verifier asked for this snapshot and waits for it.
+    let asked = s.shared.state.armed.swap(0, Ordering::Relaxed) != 0;
     let mut dirty = std::mem::take(&mut s.dirty);
     dirty.clear();
     for (mi, m) in store.memories.iter().enumerate() {
@@ -240,7 +241,7 @@ pub(crate) fn hook(
         collect_at_hook(store, &c, &dirty);
     }
     if !dirty.is_empty() {
-        snapshot(store, &dirty, flush, site);
+        snapshot(store, &dirty, flush, asked, site);
     }
     let s = store.attest.as_deref_mut().expect("checked above");
     s.dirty = dirty;
@@ -300,6 +301,7 @@ fn snapshot(
     store: &mut StoreOpaque,
     dirty: &[(u32, u32)],
     flush: bool,
+    asked: bool,
     site: &dyn Fn(&StoreOpaque) -> HookSite,
 ) {
     let started = std::time::Instant::now();
@@ -373,11 +375,8 @@ fn snapshot(
     // The last pages of a call from the embedder are judged like the
     // final flush's, and by the final flush when it comes first: usually
     // the run is over (a command's `_start` has returned) and the store's
-    // next step is to wait for them, on all cores, its own included. The
-    // verifier thread is not woken for them; it takes them at the next
-    // queued batch or within the arming interval.
+    // next step is to wait for them, on all cores, its own included.
     batch.guest_stopped = flush || (site.kind == HookKind::ExportExit && outermost);
-    let wake = !direct && !batch.guest_stopped;
     batch.site = site;
     let audited = batch.pages.len() - take;
     let c = &s.shared.counters;
@@ -385,7 +384,7 @@ fn snapshot(
     Counters::add(&c.pages_snapshotted, take as u64);
     Counters::add(&c.pages_audited, audited as u64);
     s.shared
-        .submit(batch, if direct { 0 } else { granted }, wake);
+        .submit(batch, if direct { 0 } else { granted }, asked);
     if direct {
         // Also what keeps the pages read in place unchanged and mapped.
         s.shared.wait_done(s.epoch);

@@ -252,15 +252,25 @@ impl Shared {
     }
 
     /// Queues a filled batch. `granted` pages were reserved (none for a
-    /// direct batch). `wake`: the verifier thread is to judge it; a hook
-    /// that waits for the verdict next does not wake it (see
+    /// direct batch, which the hook judges itself next, see
     /// [`Shared::wait_done`]).
-    pub(crate) fn submit(&self, batch: Batch, granted: usize, wake: bool) {
+    ///
+    /// The verifier thread is woken only for a batch it `asked` for (it
+    /// armed the hook, and is waiting to judge while the guest runs on)
+    /// or when the ring is half full. Otherwise it takes the batch when
+    /// it next wakes by itself, within the arming interval: a wake-up per
+    /// snapshot cost the guest's thread a system call and an interrupt to
+    /// the other core, and the verifier running there a TLB shootdown at
+    /// the next page-table scan. A run shorter than the interval (most of
+    /// the CVE corpus's) leaves its batches to the final flush, judged on
+    /// all cores.
+    pub(crate) fn submit(&self, batch: Batch, granted: usize, asked: bool) {
         let mut q = lock(&self.queue);
         // Give back what the hook reserved but did not fill.
         if batch.direct.is_empty() {
             q.pages_in_flight -= granted - batch.pages.len();
         }
+        let wake = batch.direct.is_empty() && (asked || 2 * q.pages_in_flight >= self.capacity);
         q.pending.push_back(batch);
         if wake {
             self.work.notify_one();
