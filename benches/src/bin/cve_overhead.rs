@@ -20,24 +20,16 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use walmart::attest::model::verifier::CnnVerifier;
 use walmart::attest::model::Model;
-use walmart::attest::wasm_verifier::WasmClassifier;
-use walmart::attest::{OnDetect, Policy, Verifier};
+use walmart::attest::{OnDetect, Policy, PreparedCnn};
 use walmart::wasi::{self, WasiCtx};
 use walmart::{AttestOptions, Config, Engine, Linker, Module, Store};
 use walmart_benches::die;
 
-/// Where the CNN of a configuration runs.
-enum Cnn {
-    Cpu(Model),
-    Wasm(WasmClassifier),
-}
-
 struct Setup {
     name: String,
     policy: Policy,
-    cnn: Option<Cnn>,
+    cnn: Option<PreparedCnn>,
     interval: Option<Duration>,
     engine: Engine,
     module: Module,
@@ -74,10 +66,8 @@ fn setup(spec: &str, app: &Path, name: &str) -> Setup {
         let path = app.join("model.wcnn");
         let model = Model::load(&path).unwrap_or_else(|e| die(&format!("{}: {e}", path.display())));
         match backend {
-            "cnn" => Cnn::Cpu(model),
-            "wasm" => {
-                Cnn::Wasm(WasmClassifier::new(&model).unwrap_or_else(|e| die(&e.to_string())))
-            }
+            "cnn" => PreparedCnn::cpu(model),
+            "wasm" => PreparedCnn::wasm(&model).unwrap_or_else(|e| die(&e.to_string())),
             other => die(&format!(
                 "{spec}: unknown back end `{other}` (expected cnn or wasm)"
             )),
@@ -113,13 +103,7 @@ impl Setup {
                 opts = opts.interval(d);
             }
             if let Some(cnn) = &self.cnn {
-                let v: Box<dyn Verifier> = match cnn {
-                    Cnn::Cpu(m) => {
-                        Box::new(CnnVerifier::new(m.clone()).unwrap_or_else(|e| fail(&e)))
-                    }
-                    Cnn::Wasm(c) => Box::new(c.verifier().unwrap_or_else(|e| fail(&e))),
-                };
-                opts = opts.also_verify(v);
+                opts = opts.also_verify(cnn.verifier().unwrap_or_else(|e| fail(&e)));
             }
             store
                 .configure_attestation(opts)

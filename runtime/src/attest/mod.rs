@@ -6,7 +6,8 @@
 //! * [`worker`]: the bounded snapshot ring and the verifier thread;
 //! * [`threads`]: the threads verifiers run on, parked between sessions;
 //! * [`session`]: one store's attestation: hooks, snapshots, transitions;
-//! * [`wasm_verifier`]: the CNN run as WebAssembly (the `wasm` back end).
+//! * [`wasm_verifier`]: the CNN run as WebAssembly (the `wasm` back end);
+//! * [`prepared`]: a CNN ready for its back end, a verifier per run.
 //!
 //! The policy is an [`crate::Config`] setting (it changes generated code);
 //! what happens to snapshots and events is a per-store [`AttestOptions`].
@@ -15,6 +16,7 @@ pub mod collect;
 pub(crate) mod dirty;
 pub mod heap;
 pub(crate) mod kernel_dirty;
+pub mod prepared;
 pub(crate) mod session;
 pub mod tags;
 pub(crate) mod tamper;
@@ -25,6 +27,7 @@ pub(crate) mod worker;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use prepared::PreparedCnn;
 pub use walmart_attest::{dataset, metrics, model, train};
 pub use walmart_attest::{
     AttestStats, Backpressure, DigestVerifier, Event, EventKind, HookKind, HookSite, OnDetect,

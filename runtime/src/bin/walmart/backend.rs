@@ -1,10 +1,8 @@
 //! `--backend`: where the CNN verifier runs.
 
 use anyhow::{anyhow, bail};
-use walmart::attest::model::verifier::CnnVerifier;
 use walmart::attest::model::Model;
-use walmart::attest::wasm_verifier::WasmClassifier;
-use walmart::attest::Verifier;
+use walmart::attest::{PreparedCnn, Verifier};
 
 /// A verifier back end; every one gives the same scores (within 1e-4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -39,42 +37,20 @@ pub fn available(backend: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A model made ready for its back end once (the `wasm` classifier is
+/// `model` made ready for `backend` once (the `wasm` classifier is
 /// generated and compiled here); [`PreparedCnn::verifier`] per run.
-pub enum PreparedCnn {
-    Cpu(Model),
-    Wasm(WasmClassifier),
-}
-
-impl PreparedCnn {
-    /// `model` for `backend`.
-    pub fn new(model: Model, backend: Backend) -> anyhow::Result<PreparedCnn> {
-        available(backend)?;
-        Ok(match backend {
-            Backend::Wasm => PreparedCnn::Wasm(
-                WasmClassifier::new(&model).map_err(|e| anyhow!("--backend wasm: {e}"))?,
-            ),
-            // `gpu` was refused by `available`.
-            _ => PreparedCnn::Cpu(model),
-        })
-    }
-
-    /// A fresh verifier for one run.
-    pub fn verifier(&self) -> anyhow::Result<Box<dyn Verifier>> {
-        Ok(match self {
-            PreparedCnn::Cpu(model) => {
-                Box::new(CnnVerifier::new(model.clone()).map_err(|e| anyhow!("--model: {e}"))?)
-            }
-            PreparedCnn::Wasm(classifier) => Box::new(
-                classifier
-                    .verifier()
-                    .map_err(|e| anyhow!("--backend wasm: {e}"))?,
-            ),
-        })
-    }
+pub fn prepare(model: Model, backend: Backend) -> anyhow::Result<PreparedCnn> {
+    available(backend)?;
+    Ok(match backend {
+        Backend::Wasm => PreparedCnn::wasm(&model).map_err(|e| anyhow!("--backend wasm: {e}"))?,
+        // `gpu` was refused by `available`.
+        _ => PreparedCnn::cpu(model),
+    })
 }
 
 /// `model`'s CNN verifier on `backend`, for a single run.
 pub fn cnn_verifier(model: Model, backend: Backend) -> anyhow::Result<Box<dyn Verifier>> {
-    PreparedCnn::new(model, backend)?.verifier()
+    prepare(model, backend)?
+        .verifier()
+        .map_err(|e| anyhow!("--model: {e}"))
 }

@@ -24,7 +24,8 @@ use walmart::wasi::WasiCtx;
 use walmart::{AttestOptions, Config, Engine, Module};
 
 use crate::attest::{collect, files_in, start_command, train_cmd, CollectArgs, TrainArgs};
-use crate::backend::{available, Backend, PreparedCnn};
+use crate::backend::{available, prepare, Backend};
+use walmart::attest::PreparedCnn;
 
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
@@ -220,7 +221,7 @@ impl Runner {
             cnn: model
                 .cloned()
                 .zip(variant.backend)
-                .map(|(m, b)| PreparedCnn::new(m, b))
+                .map(|(m, b)| prepare(m, b))
                 .transpose()?,
             program: app.name.clone(),
             wasm: app.wasm.clone(),
@@ -250,7 +251,7 @@ impl Runner {
                         .push(e.clone())
                 });
             if let Some(cnn) = &self.cnn {
-                opts = opts.also_verify(cnn.verifier()?);
+                opts = opts.also_verify(cnn.verifier().map_err(|e| anyhow!("--model: {e}"))?);
             }
             Some(opts)
         };

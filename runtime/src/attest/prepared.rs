@@ -1,0 +1,43 @@
+//! A CNN made ready for its back end once, and a fresh verifier from it
+//! for each run: what the CLI's `run` and `attest evaluate` and the
+//! benchmarks share.
+
+use walmart_attest::model::verifier::CnnVerifier;
+use walmart_attest::model::Model;
+use walmart_attest::Verifier;
+
+use super::wasm_verifier::WasmClassifier;
+use crate::{Error, Result};
+
+/// A model on its back end: for `wasm`, the classifier generated and
+/// compiled (tens of milliseconds) once rather than per run.
+pub enum PreparedCnn {
+    /// The network on this machine's CPU.
+    Cpu(Model),
+    /// The network as WebAssembly, in sandboxes of its own.
+    Wasm(WasmClassifier),
+}
+
+impl PreparedCnn {
+    /// `model` on the CPU back end.
+    pub fn cpu(model: Model) -> PreparedCnn {
+        PreparedCnn::Cpu(model)
+    }
+
+    /// `model` on the `wasm` back end; fails for a model the generator
+    /// does not take, with the reason.
+    pub fn wasm(model: &Model) -> Result<PreparedCnn> {
+        Ok(PreparedCnn::Wasm(WasmClassifier::new(model)?))
+    }
+
+    /// A fresh verifier for one run (its remembered scores are the run's
+    /// own).
+    pub fn verifier(&self) -> Result<Box<dyn Verifier>> {
+        Ok(match self {
+            PreparedCnn::Cpu(model) => {
+                Box::new(CnnVerifier::new(model.clone()).map_err(|e| Error::Usage(e.to_string()))?)
+            }
+            PreparedCnn::Wasm(classifier) => Box::new(classifier.verifier()?),
+        })
+    }
+}
