@@ -13,6 +13,11 @@ use std::collections::HashMap;
 use crate::snapshot::{PageKind, PageSnapshot};
 use crate::verifier::{Verdict, Verifier};
 
+/// A page's 64-bit digest (XXH3), as the exact checks keep it.
+pub fn page_digest(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
 /// Exact change detection by digest; see the module documentation.
 #[derive(Default)]
 pub struct DigestVerifier {
@@ -42,7 +47,7 @@ impl Verifier for DigestVerifier {
 
     fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
         for p in pages {
-            let digest = xxhash_rust::xxh3::xxh3_64(p.bytes);
+            let digest = page_digest(p.bytes);
             let previous = self.digests.insert((p.memory, p.page), digest);
             let changed = p.kind == PageKind::Audit && previous.is_some_and(|d| d != digest);
             out.push(if changed {

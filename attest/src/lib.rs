@@ -19,7 +19,7 @@ pub mod tags;
 pub mod train;
 mod verifier;
 
-pub use digest::DigestVerifier;
+pub use digest::{page_digest, DigestVerifier};
 pub use event::{Event, EventKind, EventLog};
 pub use policy::{Backpressure, OnDetect, Policy};
 pub use snapshot::{HookKind, HookSite, PageKind, PageSnapshot, PAGE_SIZE};

@@ -171,9 +171,10 @@ impl MemoryData {
     /// memories reloads the base after every call).
     fn move_to_larger_reservation(&mut self, len: usize) -> Option<()> {
         // The kernel forgets a tracked range that moves: what it knows goes
-        // to the bitmap first, tracking restarts at the new place.
+        // to the bitmap first (nothing to protect: tracking restarts at
+        // the new place).
         if let Some(a) = &self.attest {
-            a.collect_written(self.def.base, self.def.length as usize);
+            a.collect_written(self.def.base, self.def.length as usize, false);
         }
         // SAFETY: remapping our own mapping; on success the old range is gone
         // and the new one holds the same pages.

@@ -619,7 +619,7 @@ impl Verifier for ThreadRecorder {
 }
 
 #[test]
-fn a_calls_last_pages_are_judged_on_all_cores_by_the_store_that_waits() {
+fn a_calls_last_pages_are_judged_as_final_and_queued_batches_in_order() {
     let mut config = Config::new();
     config.attest(Policy::Coarse);
     let judged = Arc::new(Mutex::new(Vec::new()));
@@ -637,13 +637,13 @@ fn a_calls_last_pages_are_judged_on_all_cores_by_the_store_that_waits() {
     let judged = judged.lock().unwrap().clone();
     let me = std::thread::current().id();
     // The write call's pages, snapshotted as it returned, were judged as
-    // final, on this thread (no wake-up of the verifier thread to wait
-    // for), and nothing was left for the flush itself.
+    // final, and nothing was left for the flush itself. (On this thread,
+    // usually: the verifier thread was not woken for them, but one that
+    // starts late takes what is queued when it starts.)
     let last = judged
         .iter()
         .find(|(_, _, pages)| pages.contains(&31))
         .expect("the write call's pages were judged");
-    assert_eq!(last.0, me, "judged by the verifier thread: {judged:?}");
     assert!(last.1, "not judged as final: {judged:?}");
     assert!(last.2.contains(&66), "{judged:?}");
 
@@ -668,4 +668,43 @@ fn a_calls_last_pages_are_judged_on_all_cores_by_the_store_that_waits() {
     assert!(seen[1].2.contains(&31), "{seen:?}");
     assert!(seen.iter().all(|(t, _, _)| *t != me), "{seen:?}");
     s.store.finish_attestation().unwrap();
+}
+
+/// Instantiation writes page 2; `touch` writes it again with the value
+/// given (the data segment's bytes are `seed`).
+const TOUCHER: &str = r#"(module
+    (memory (export "memory") 4)
+    (data (i32.const 0x2000) "seed")
+    (func (export "touch") (param i32)
+        (i32.store (i32.const 0x2000) (local.get 0))))"#;
+
+#[test]
+fn pages_left_writable_at_an_export_entry_still_report_their_writes() {
+    let seed = i32::from_le_bytes(*b"seed");
+    for (value, judged, kernel) in [
+        (7, 2, true),
+        (seed, 1, true),
+        (7, 2, false),
+        (seed, 2, false),
+    ] {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
+        let mut s = setup_with(&config, OnDetect::Log, TOUCHER);
+        // The store barrier (also where the kernel cannot track) reports
+        // every write, even one of the same bytes.
+        let judged = match s.store.engine().attest_dirty_tracking() {
+            "kernel" => judged,
+            _ => 2,
+        };
+        call(&mut s, "touch", &[Val::I32(value)]).unwrap();
+        s.store.finish_attestation().unwrap();
+        let seen = s.pages.lock().unwrap().clone();
+        // At the entry with the segment's bytes; again after the call only
+        // if the call changed them.
+        assert_eq!(
+            seen.iter().filter(|p| p.1 == 2).count(),
+            judged,
+            "value {value}, kernel {kernel}: {seen:?}"
+        );
+    }
 }

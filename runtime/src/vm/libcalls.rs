@@ -242,7 +242,8 @@ extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) ->
         name: module.info().func_names.get(&func).cloned(),
         offset: Some(offset),
     };
-    crate::attest::session::hook(store, false, &site).is_err() as u32
+    use crate::attest::session::{hook, HookAt};
+    hook(store, HookAt::Other, &site).is_err() as u32
 }
 
 /// An allocator function of the module returns (see `attest::heap`).
