@@ -708,3 +708,94 @@ fn pages_left_writable_at_an_export_entry_still_report_their_writes() {
         );
     }
 }
+
+/// Instantiation writes `seed` to page 2; `flip` writes 7 there, calls the
+/// host (which writes page 3), and writes `seed` back.
+const FLIPPER: &str = r#"(module
+    (import "env" "poke" (func $poke (param i32)))
+    (memory (export "memory") 4)
+    (data (i32.const 0x2000) "seed")
+    (func (export "flip")
+        (i32.store (i32.const 0x2000) (i32.const 7))
+        (call $poke (i32.const 0x3000))
+        (i32.store (i32.const 0x2000) (i32.const 0x64656573))))"#;
+
+#[test]
+fn a_page_written_back_to_its_export_entry_bytes_is_judged_again() {
+    for kernel in [true, false] {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
+        let mut s = setup_with(&config, OnDetect::Log, FLIPPER);
+        call(&mut s, "flip", &[]).unwrap();
+        s.store.finish_attestation().unwrap();
+        let seen = s.pages.lock().unwrap().clone();
+        // At the entry (`seed`), before the host call (7), and at the exit
+        // (`seed` again, which the verifier last saw as 7: skipping it
+        // would leave a stale reference that an audit reports as
+        // tampering).
+        assert_eq!(
+            seen.iter().filter(|p| p.1 == 2).count(),
+            3,
+            "kernel {kernel}: {seen:?}"
+        );
+        let events = s.events.lock().unwrap();
+        assert!(
+            events.iter().all(|e| e.pages == [3]),
+            "only the host's write is reported: {events:?}"
+        );
+    }
+}
+
+/// Panics on its first batch with a dirty page.
+struct Panicker;
+
+impl Verifier for Panicker {
+    fn name(&self) -> &str {
+        "panicker"
+    }
+    fn event_kind(&self) -> EventKind {
+        EventKind::Cnn
+    }
+    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
+        assert!(
+            pages.iter().all(|p| p.kind != PageKind::Dirty),
+            "a verifier bug"
+        );
+        out.extend(pages.iter().map(|_| Verdict::CLEAN));
+    }
+}
+
+#[test]
+fn a_panicking_verifier_fails_closed_and_the_run_goes_on() {
+    // Synchronous: the guest's own thread judges, inside generated code.
+    for sync in [false, true] {
+        let mut config = Config::new();
+        config.attest(Policy::Fine).attest_sync(sync);
+        let mut s = setup_adding(&config, OnDetect::Log, WRITER, |o| o.also_verify(Panicker));
+        call(&mut s, "write", &[]).unwrap();
+        call(&mut s, "read", &[]).unwrap();
+        s.store.finish_attestation().unwrap();
+        let events = s.events.lock().unwrap();
+        let flagged: BTreeSet<u32> = events
+            .iter()
+            .filter(|e| e.source == "panicker")
+            .flat_map(|e| e.pages.iter().copied())
+            .collect();
+        // Every page written from the panic on is flagged.
+        assert!(flagged.contains(&66), "sync {sync}: {flagged:?}");
+    }
+}
+
+#[test]
+fn a_panicking_event_callback_is_reported_when_the_run_ends() {
+    let mut config = Config::new();
+    config.attest(Policy::Coarse);
+    let mut s = setup_adding(&config, OnDetect::Log, WRITER, |o| {
+        o.on_event(|_| panic!("an embedder bug"))
+    });
+    // The host writes behind walmart's back: a tampering event.
+    call(&mut s, "call_poke", &[Val::I32(0x2345)]).unwrap();
+    call(&mut s, "read", &[]).unwrap();
+    let err = s.store.finish_attestation().unwrap_err();
+    assert!(err.to_string().contains("event callback panicked"), "{err}");
+}

@@ -128,10 +128,10 @@ pub(crate) struct AttestSession {
     /// Memories are write-protected (control is in an untrusted host).
     protected: bool,
     dirty: Vec<(u32, u32)>,
-    /// Pages the last export-entry hook snapshotted and left writable
-    /// (see [`HookAt::ExportEntry`]), with their digests then: the next
-    /// scan reports them whether or not they were written since, and
-    /// those unchanged are not snapshotted again.
+    /// Pages the last hook, an export entry, snapshotted and left
+    /// writable (see [`HookAt::ExportEntry`]), with their digests then,
+    /// sorted: the next scan reports them whether or not they were written
+    /// since, and those unchanged are not snapshotted again.
     peeked: Vec<(u32, u32, u64)>,
     inject: Option<HostTamperInjector>,
     pub(crate) collector: Option<Arc<std::sync::Mutex<super::collect::Collector>>>,
@@ -166,7 +166,7 @@ impl AttestSession {
             EventSink {
                 log,
                 callback: opts.on_event,
-                log_error: None,
+                failure: None,
             },
             opts.verifiers,
         ));
@@ -274,10 +274,13 @@ pub(crate) fn hook(
     if !dirty.is_empty() {
         snapshot(store, &dirty, flush, asked, site);
     }
+    // Only until the next hook: its scan protects what it reports, so
+    // later changes are tracked again and a digest older than the page's
+    // latest snapshot must not decide.
     let peeked = if at == HookAt::ExportEntry {
         snapshotted_digests(store, &dirty)
     } else {
-        peeked
+        Vec::new()
     };
     let s = store.attest.as_deref_mut().expect("checked above");
     s.peeked = peeked;
@@ -303,9 +306,10 @@ fn page_bytes(store: &StoreOpaque, mi: u32, page: u32) -> &[u8] {
 /// Whether `page` of memory `mi` is one of `peeked` and holds what it held
 /// then; if so its dirty bit is cleared.
 fn unchanged_since(store: &StoreOpaque, peeked: &[(u32, u32, u64)], mi: u32, page: u32) -> bool {
-    let Some(&(_, _, digest)) = peeked.iter().find(|p| p.0 == mi && p.1 == page) else {
+    let Ok(at) = peeked.binary_search_by_key(&(mi, page), |p| (p.0, p.1)) else {
         return false;
     };
+    let digest = peeked[at].2;
     if page_digest(page_bytes(store, mi, page)) != digest {
         return false;
     }
@@ -319,7 +323,7 @@ fn unchanged_since(store: &StoreOpaque, peeked: &[(u32, u32, u64)], mi: u32, pag
 /// deferred are still dirty) in memories the kernel tracks (the others
 /// leave nothing writable).
 fn snapshotted_digests(store: &StoreOpaque, dirty: &[(u32, u32)]) -> Vec<(u32, u32, u64)> {
-    dirty
+    let mut peeked: Vec<(u32, u32, u64)> = dirty
         .iter()
         .filter(|&&(mi, page)| {
             store.memories[mi as usize]
@@ -330,7 +334,9 @@ fn snapshotted_digests(store: &StoreOpaque, dirty: &[(u32, u32)]) -> Vec<(u32, u
                 })
         })
         .map(|&(mi, page)| (mi, page, page_digest(page_bytes(store, mi, page))))
-        .collect()
+        .collect();
+    peeked.sort_unstable_by_key(|p| (p.0, p.1));
+    peeked
 }
 
 /// Hands the first memory's dirty pages, the heap and the shadow stack
@@ -758,10 +764,8 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
     // The store may run the guest again after this.
     s.shared.finishing.store(false, Ordering::Release);
     tampered?;
-    if let Some(e) = s.shared.log_error() {
-        return Err(Error::Resource(format!(
-            "cannot write the attestation log: {e}"
-        )));
+    if let Some(e) = s.shared.failure() {
+        return Err(Error::Resource(e));
     }
     Ok(Some(s.stats()))
 }

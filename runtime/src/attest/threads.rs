@@ -18,7 +18,11 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-type Job = Box<dyn FnOnce() + Send>;
+/// A job and what tells its waiter it ended.
+struct Job {
+    run: Box<dyn FnOnce() + Send>,
+    ended: Ended,
+}
 
 /// How long a parked thread waits for a job before it exits.
 const IDLE: Duration = Duration::from_secs(10);
@@ -95,7 +99,9 @@ impl Running {
     }
 }
 
-/// Marks the job ended when dropped, so a panicking job ends too.
+/// Marks the job ended when dropped: by its thread once parked again
+/// (so that a job started as soon as this one's waiter returns finds the
+/// thread), or with the job when no thread could take it.
 struct Ended(Arc<(Mutex<bool>, Condvar)>);
 
 impl Drop for Ended {
@@ -114,11 +120,10 @@ pub(crate) fn start(job: impl FnOnce() + Send + 'static) -> io::Result<Running> 
 
 fn start_in(pool: &'static Pool, job: impl FnOnce() + Send + 'static) -> io::Result<Running> {
     let done = Arc::new((Mutex::new(false), Condvar::new()));
-    let ended = Ended(done.clone());
-    let mut job: Job = Box::new(move || {
-        let _ended = ended;
-        job();
-    });
+    let mut job = Job {
+        run: Box::new(job),
+        ended: Ended(done.clone()),
+    };
     loop {
         let Some(thread) = pool.parked().pop() else {
             break;
@@ -142,13 +147,15 @@ fn serve(pool: &Pool, first: Job) {
     let (jobs, next) = mpsc::channel::<Job>();
     let mut job = first;
     loop {
-        // A panic has been reported by the hook and ended the job (its
-        // `Ended` dropped); the thread itself is still good.
-        let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+        let Job { run, ended } = job;
+        // A panic has been reported by the hook; the thread itself is
+        // still good.
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(run));
         pool.parked().push(Parked {
             id,
             jobs: jobs.clone(),
         });
+        drop(ended);
         job = match next.recv_timeout(IDLE) {
             Ok(j) => j,
             Err(RecvTimeoutError::Timeout) => {
@@ -205,10 +212,9 @@ mod tests {
             // Waiting returned after the job's own work.
             assert_eq!(ran.load(Ordering::SeqCst), round);
             threads.push(rx.recv().expect("the job reported"));
-            // The thread parks itself once the job has returned.
-            while pool.parked().is_empty() {
-                std::thread::yield_now();
-            }
+            // Parked again before its waiter returned: the next job finds
+            // it.
+            assert_eq!(pool.parked().len(), 1);
         }
         assert!(
             threads.iter().all(|t| *t == threads[0]),
@@ -238,9 +244,6 @@ mod tests {
         let pool = own_pool();
         let run = |job: Box<dyn FnOnce() + Send>| {
             start_in(pool, job).expect("a thread").wait();
-            while pool.parked().is_empty() {
-                std::thread::yield_now();
-            }
         };
         run(Box::new(|| {
             for v in [1u32, 2, 3] {
@@ -271,9 +274,6 @@ mod tests {
         start_in(pool, || panic!("a verifier bug"))
             .expect("a thread")
             .wait();
-        while pool.parked().is_empty() {
-            std::thread::yield_now();
-        }
         let (tx, rx) = mpsc::channel();
         start_in(pool, move || {
             let _ = tx.send(std::thread::current().name().map(str::to_string));
@@ -284,9 +284,6 @@ mod tests {
             rx.recv().expect("the next job ran").as_deref(),
             Some("walmart-attest")
         );
-        while pool.parked().is_empty() {
-            std::thread::yield_now();
-        }
         assert_eq!(pool.parked().len(), 1, "the panicked thread was reused");
     }
 }

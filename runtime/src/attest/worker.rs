@@ -71,8 +71,9 @@ struct Queue {
 pub(crate) struct EventSink {
     pub(crate) log: Option<EventLog>,
     pub(crate) callback: Option<EventCallback>,
-    /// The first failure to write the log, reported at the end.
-    pub(crate) log_error: Option<String>,
+    /// The first failure to write the log or to call the callback,
+    /// reported at the end.
+    pub(crate) failure: Option<String>,
 }
 
 /// When the verifier asks hooks for snapshots.
@@ -121,6 +122,9 @@ pub(crate) struct Shared {
 /// The verifiers and their scratch.
 struct Judges {
     verifiers: Vec<Box<dyn Verifier>>,
+    /// Which verifiers panicked: their pages are flagged from then on
+    /// (failing closed, as the CNN does when its back end fails).
+    broken: Vec<bool>,
     verdicts: Vec<Verdict>,
 }
 
@@ -195,6 +199,7 @@ impl Shared {
             work: Condvar::new(),
             done: Condvar::new(),
             judges: Mutex::new(Judges {
+                broken: vec![false; verifiers.len()],
                 verifiers,
                 verdicts: Vec::new(),
             }),
@@ -211,12 +216,20 @@ impl Shared {
             let mut sink = lock(&self.sink);
             if let Some(log) = sink.log.as_mut() {
                 if let Err(e) = log.write(&event) {
-                    sink.log_error.get_or_insert(e.to_string());
+                    sink.failure
+                        .get_or_insert(format!("cannot write the attestation log: {e}"));
                 }
             }
             if let Some(cb) = sink.callback.clone() {
                 drop(sink);
-                cb(&event);
+                // The embedder's code, called from a hook that may sit
+                // between generated code frames: a panic must not unwind
+                // through them. It is reported when the run ends.
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(&event))).is_err() {
+                    lock(&self.sink)
+                        .failure
+                        .get_or_insert("the attestation event callback panicked".into());
+                }
             }
         }
         self.detected.store(true, Ordering::Release);
@@ -327,9 +340,9 @@ impl Shared {
         self.counters.read()
     }
 
-    /// The first event-log write failure, if any.
-    pub(crate) fn log_error(&self) -> Option<String> {
-        lock(&self.sink).log_error.clone()
+    /// The first event-log write or callback failure, if any.
+    pub(crate) fn failure(&self) -> Option<String> {
+        lock(&self.sink).failure.clone()
     }
 
     /// Waits until a batch is queued (true) or the session ends (false),
@@ -413,15 +426,42 @@ impl Shared {
             .collect();
         let Judges {
             verifiers,
+            broken,
             verdicts,
         } = judges;
-        for verifier in verifiers.iter_mut() {
+        let last = batch.guest_stopped || self.finishing.load(Ordering::Acquire);
+        for (verifier, broken) in verifiers.iter_mut().zip(broken.iter_mut()) {
             let t = Instant::now();
             verdicts.clear();
-            if batch.guest_stopped || self.finishing.load(Ordering::Acquire) {
-                verifier.verify_final(&snaps, verdicts);
-            } else {
-                verifier.verify(&snaps, verdicts);
+            // A verifier may run on the guest's thread, inside a hook
+            // between generated code frames: a panic must not unwind
+            // through them, and must not leave its batch unfinished (the
+            // store would wait for it forever).
+            if !*broken {
+                let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    if last {
+                        verifier.verify_final(&snaps, verdicts);
+                    } else {
+                        verifier.verify(&snaps, verdicts);
+                    }
+                }));
+                if judged.is_err() {
+                    eprintln!(
+                        "walmart: the {} verifier panicked; its pages are flagged from now on",
+                        verifier.name()
+                    );
+                    *broken = true;
+                }
+            }
+            if *broken {
+                verdicts.clear();
+                verdicts.resize(
+                    snaps.len(),
+                    Verdict {
+                        score: 1.0,
+                        flagged: true,
+                    },
+                );
             }
             let c = &self.counters;
             Counters::add(&c.verifier_nanos, t.elapsed().as_nanos() as u64);
