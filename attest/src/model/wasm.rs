@@ -324,7 +324,7 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
         // for both) where a block has an even number of them and both
         // sets of sums fit the 16 vector registers; else one, whose sums
         // are then wide enough to hide the latency themselves.
-        let pair = per_block % 2 == 0 && coutp <= 16;
+        let pair = per_block.is_multiple_of(2) && coutp <= 16;
         let step = if pair { 2 } else { 1 };
         let _ = writeln!(w, "      (local.set $src (i32.const {from}))");
         let _ = writeln!(w, "      (local.set $dst (i32.const {to}))");
