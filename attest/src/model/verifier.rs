@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::snapshot::{PageKind, PageSnapshot, PAGE_SIZE};
 use crate::verifier::{Verdict, Verifier};
@@ -112,22 +113,41 @@ impl PageScorer for CpuScorer {
             self.lanes.push(lane);
         }
         let model = &self.model;
-        // This thread takes the first share, and the scoring pool (started
-        // once) the rest: a thread spawned per flush cost as much as it
-        // saved on a short run.
-        let per = pages.len().div_ceil(parts);
+        // Shares are taken a chunk at a time from a common cursor, this
+        // thread's included: a pooled thread that wakes late (tens of
+        // microseconds on a virtual machine, as long as scoring a short
+        // run's pages) leaves its share to the others instead of making
+        // them wait for it. Pages one at a time on the one-page path,
+        // batches on the batched one.
+        let chunk = if self.lanes[0].tiled.is_some() {
+            1
+        } else {
+            super::INFERENCE_BATCH
+        };
+        let cursor = AtomicUsize::new(0);
+        let take = |plan: &mut InferencePlan, out: &mut Vec<(usize, Vec<f32>)>| loop {
+            let at = cursor.fetch_add(chunk, Ordering::Relaxed);
+            if at >= pages.len() {
+                return;
+            }
+            let end = (at + chunk).min(pages.len());
+            out.push((at, model.score_pages(plan, &pages[at..end])));
+        };
         let (mine, theirs) = self.lanes.split_at_mut(1);
-        let mut shares = pages.chunks(per);
-        let own = shares.next().unwrap_or_default();
-        let mut scored: Vec<Vec<f32>> = vec![Vec::new(); parts];
+        let mut scored: Vec<Vec<(usize, Vec<f32>)>> = vec![Vec::new(); parts];
         let (first, rest) = scored.split_at_mut(1);
         pool.in_place_scope(|s| {
-            for ((share, plan), out) in shares.zip(theirs.iter_mut()).zip(rest.iter_mut()) {
-                s.spawn(move |_| *out = model.score_pages(plan, share));
+            for (plan, out) in theirs.iter_mut().zip(rest.iter_mut()) {
+                let take = &take;
+                s.spawn(move |_| take(plan, out));
             }
-            first[0] = model.score_pages(&mut mine[0], own);
+            take(&mut mine[0], &mut first[0]);
         });
-        Ok(scored.concat())
+        let mut scores = vec![0.0; pages.len()];
+        for (at, part) in scored.into_iter().flatten() {
+            scores[at..at + part.len()].copy_from_slice(&part);
+        }
+        Ok(scores)
     }
 }
 
