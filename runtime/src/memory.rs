@@ -211,6 +211,13 @@ impl MemoryData {
         unsafe { std::slice::from_raw_parts(self.def.base, self.def.length as usize) }
     }
 
+    /// The bytes of 4 KiB page `page` (attestation's unit), which must be
+    /// below the accessible length.
+    pub(crate) fn page(&self, page: usize) -> &[u8] {
+        let size = walmart_jit::vmctx::DIRTY_PAGE_SIZE;
+        &self.bytes()[page * size..][..size]
+    }
+
     /// The accessible bytes, mutably.
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `bytes`, and we hold the only reference.

@@ -581,40 +581,47 @@ fn frequent_wasi_calls_share_snapshots_and_lose_no_write() {
     }
 }
 
-/// A batch as [`ThreadRecorder`] saw it: the thread that judged it,
-/// whether as final, and its dirty pages.
-type Judged = (std::thread::ThreadId, bool, Vec<u32>);
-
-/// Records, per batch, the thread that judged it and whether as final.
-struct ThreadRecorder {
-    judged: Arc<Mutex<Vec<Judged>>>,
+/// A verifier named `name` that shows each batch, and whether it is
+/// judged as final, to `seen`, then finds every page clean.
+struct Watcher<F> {
+    name: &'static str,
+    seen: F,
 }
 
-impl ThreadRecorder {
-    fn record(&self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>, last: bool) {
-        let dirty = pages
-            .iter()
-            .filter(|p| p.kind == PageKind::Dirty)
-            .map(|p| p.page)
-            .collect();
-        let me = std::thread::current().id();
-        self.judged.lock().unwrap().push((me, last, dirty));
-        out.extend(pages.iter().map(|_| Verdict::CLEAN));
-    }
-}
-
-impl Verifier for ThreadRecorder {
+impl<F: FnMut(&[PageSnapshot<'_>], bool) + Send> Verifier for Watcher<F> {
     fn name(&self) -> &str {
-        "threads"
+        self.name
     }
     fn event_kind(&self) -> EventKind {
         EventKind::Cnn
     }
     fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
-        self.record(pages, out, false);
+        (self.seen)(pages, false);
+        out.extend(pages.iter().map(|_| Verdict::CLEAN));
     }
     fn verify_final(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
-        self.record(pages, out, true);
+        (self.seen)(pages, true);
+        out.extend(pages.iter().map(|_| Verdict::CLEAN));
+    }
+}
+
+/// A batch as [`thread_recorder`] saw it: the thread that judged it,
+/// whether as final, and its dirty pages.
+type Judged = (std::thread::ThreadId, bool, Vec<u32>);
+
+/// Records, per batch, the thread that judged it and whether as final.
+fn thread_recorder(judged: Arc<Mutex<Vec<Judged>>>) -> impl Verifier {
+    Watcher {
+        name: "threads",
+        seen: move |pages: &[PageSnapshot<'_>], last| {
+            let dirty = pages
+                .iter()
+                .filter(|p| p.kind == PageKind::Dirty)
+                .map(|p| p.page)
+                .collect();
+            let me = std::thread::current().id();
+            judged.lock().unwrap().push((me, last, dirty));
+        },
     }
 }
 
@@ -623,9 +630,7 @@ fn a_calls_last_pages_are_judged_as_final_and_queued_batches_in_order() {
     let mut config = Config::new();
     config.attest(Policy::Coarse);
     let judged = Arc::new(Mutex::new(Vec::new()));
-    let recorder = ThreadRecorder {
-        judged: judged.clone(),
-    };
+    let recorder = thread_recorder(judged.clone());
     // An interval long enough that the verifier thread never wakes by
     // itself during the test.
     let mut s = setup_adding(&config, OnDetect::Log, WRITER, |o| {
@@ -650,9 +655,7 @@ fn a_calls_last_pages_are_judged_as_final_and_queued_batches_in_order() {
     // No flush: the verifier thread, waking by itself within the arming
     // interval, takes what is queued, in order.
     let judged = Arc::new(Mutex::new(Vec::new()));
-    let recorder = ThreadRecorder {
-        judged: judged.clone(),
-    };
+    let recorder = thread_recorder(judged.clone());
     let mut s = setup_adding(&config, OnDetect::Log, WRITER, |o| {
         o.also_verify(recorder)
             .interval(std::time::Duration::from_millis(1))
@@ -747,21 +750,15 @@ fn a_page_written_back_to_its_export_entry_bytes_is_judged_again() {
 }
 
 /// Panics on its first batch with a dirty page.
-struct Panicker;
-
-impl Verifier for Panicker {
-    fn name(&self) -> &str {
-        "panicker"
-    }
-    fn event_kind(&self) -> EventKind {
-        EventKind::Cnn
-    }
-    fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
-        assert!(
-            pages.iter().all(|p| p.kind != PageKind::Dirty),
-            "a verifier bug"
-        );
-        out.extend(pages.iter().map(|_| Verdict::CLEAN));
+fn panicker() -> impl Verifier {
+    Watcher {
+        name: "panicker",
+        seen: |pages: &[PageSnapshot<'_>], _| {
+            assert!(
+                pages.iter().all(|p| p.kind != PageKind::Dirty),
+                "a verifier bug"
+            )
+        },
     }
 }
 
@@ -771,7 +768,9 @@ fn a_panicking_verifier_fails_closed_and_the_run_goes_on() {
     for sync in [false, true] {
         let mut config = Config::new();
         config.attest(Policy::Fine).attest_sync(sync);
-        let mut s = setup_adding(&config, OnDetect::Log, WRITER, |o| o.also_verify(Panicker));
+        let mut s = setup_adding(&config, OnDetect::Log, WRITER, |o| {
+            o.also_verify(panicker())
+        });
         call(&mut s, "write", &[]).unwrap();
         call(&mut s, "read", &[]).unwrap();
         s.store.finish_attestation().unwrap();

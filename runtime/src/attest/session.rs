@@ -294,15 +294,6 @@ pub(crate) fn hook(
     }
 }
 
-/// The bytes of page `page` of memory `mi` (an attested memory, the page
-/// inside it).
-fn page_bytes(store: &StoreOpaque, mi: u32, page: u32) -> &[u8] {
-    let m = &store.memories[mi as usize];
-    // SAFETY: the page is below the memory's length, so mapped; the guest
-    // is not running while a hook reads it.
-    unsafe { std::slice::from_raw_parts(m.def.base.add(page as usize * PAGE_SIZE), PAGE_SIZE) }
-}
-
 /// Whether `page` of memory `mi` is one of `peeked` and holds what it held
 /// then; if so its dirty bit is cleared.
 fn unchanged_since(store: &StoreOpaque, peeked: &[(u32, u32, u64)], mi: u32, page: u32) -> bool {
@@ -310,7 +301,7 @@ fn unchanged_since(store: &StoreOpaque, peeked: &[(u32, u32, u64)], mi: u32, pag
         return false;
     };
     let digest = peeked[at].2;
-    if page_digest(page_bytes(store, mi, page)) != digest {
+    if page_digest(store.memories[mi as usize].page(page as usize)) != digest {
         return false;
     }
     if let Some(a) = &store.memories[mi as usize].attest {
@@ -333,7 +324,13 @@ fn snapshotted_digests(store: &StoreOpaque, dirty: &[(u32, u32)]) -> Vec<(u32, u
                     a.source == DirtySource::Kernel && !a.bitmap.is_dirty(page as usize)
                 })
         })
-        .map(|&(mi, page)| (mi, page, page_digest(page_bytes(store, mi, page))))
+        .map(|&(mi, page)| {
+            (
+                mi,
+                page,
+                page_digest(store.memories[mi as usize].page(page as usize)),
+            )
+        })
         .collect();
     peeked.sort_unstable_by_key(|p| (p.0, p.1));
     peeked
@@ -418,9 +415,7 @@ fn snapshot(
             .attest
             .as_ref()
             .expect("dirty pages come from attested memories");
-        // SAFETY: page < length / PAGE_SIZE, so the page is mapped.
-        let at = unsafe { m.def.base.add(page as usize * PAGE_SIZE) };
-        add_page(&mut batch, direct, at);
+        add_page(&mut batch, direct, m.page(page as usize));
         batch.pages.push((mi, page, PageKind::Dirty));
         a.bitmap.clear(page as usize);
     }
@@ -445,10 +440,7 @@ fn snapshot(
         };
         budget -= 1;
         if !a.bitmap.is_dirty(page) {
-            // SAFETY: page < pages: mapped.
-            add_page(&mut batch, direct, unsafe {
-                m.def.base.add(page * PAGE_SIZE)
-            });
+            add_page(&mut batch, direct, m.page(page));
             batch.pages.push((mi as u32, page as u32, PageKind::Audit));
             audits -= 1;
         }
@@ -478,16 +470,13 @@ fn snapshot(
     }
 }
 
-/// Adds the page at `at` (mapped, of an attested memory) to `batch`: its
-/// address, or a copy of its bytes.
-fn add_page(batch: &mut worker::Batch, direct: bool, at: *const u8) {
+/// Adds `page` (of an attested memory) to `batch`: its address, or a copy
+/// of its bytes.
+fn add_page(batch: &mut worker::Batch, direct: bool, page: &[u8]) {
     if direct {
-        batch.direct.push(at);
+        batch.direct.push(page.as_ptr());
     } else {
-        // SAFETY: the caller passes a mapped page.
-        batch
-            .bytes
-            .extend_from_slice(unsafe { std::slice::from_raw_parts(at, PAGE_SIZE) });
+        batch.bytes.extend_from_slice(page);
     }
 }
 

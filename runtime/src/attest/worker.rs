@@ -329,6 +329,76 @@ impl Shared {
         }
     }
 
+    /// Every verifier's verdicts on `batch`, and their events.
+    fn judge(&self, judges: &mut Judges, batch: Batch) {
+        let snaps: Vec<PageSnapshot<'_>> = batch
+            .pages
+            .iter()
+            .enumerate()
+            .map(|(i, &(memory, page, kind))| PageSnapshot {
+                memory,
+                page,
+                epoch: batch.epoch,
+                kind,
+                bytes: match batch.direct.get(i) {
+                    // SAFETY: the hook that queued a direct batch keeps the
+                    // page mapped and unchanged until this batch is done.
+                    Some(&page) => unsafe { std::slice::from_raw_parts(page, PAGE_SIZE) },
+                    None => &batch.bytes[i * PAGE_SIZE..(i + 1) * PAGE_SIZE],
+                },
+            })
+            .collect();
+        let Judges {
+            verifiers,
+            broken,
+            verdicts,
+        } = judges;
+        let last = batch.guest_stopped || self.finishing.load(Ordering::Acquire);
+        for (verifier, broken) in verifiers.iter_mut().zip(broken.iter_mut()) {
+            let t = Instant::now();
+            verdicts.clear();
+            // A verifier may run on the guest's thread, inside a hook
+            // between generated code frames: a panic must not unwind
+            // through them, and must not leave its batch unfinished (the
+            // store would wait for it forever).
+            if !*broken {
+                let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    if last {
+                        verifier.verify_final(&snaps, verdicts);
+                    } else {
+                        verifier.verify(&snaps, verdicts);
+                    }
+                }));
+                if judged.is_err() {
+                    eprintln!(
+                        "walmart: the {} verifier panicked; its pages are flagged from now on",
+                        verifier.name()
+                    );
+                    *broken = true;
+                }
+            }
+            if *broken {
+                verdicts.clear();
+                verdicts.resize(
+                    snaps.len(),
+                    Verdict {
+                        score: 1.0,
+                        flagged: true,
+                    },
+                );
+            }
+            let c = &self.counters;
+            Counters::add(&c.verifier_nanos, t.elapsed().as_nanos() as u64);
+            report_flagged(self, &batch, verifier.as_ref(), &snaps, verdicts);
+        }
+        Counters::add(
+            &self.counters.bytes_verified,
+            (snaps.len() * PAGE_SIZE) as u64,
+        );
+        drop(snaps);
+        self.finish_batch(batch);
+    }
+
     pub(crate) fn shutdown(&self) {
         lock(&self.queue).shutdown = true;
         self.work.notify_all();
@@ -401,78 +471,6 @@ pub(crate) fn run(shared: Arc<Shared>) {
     let mut last_arm = Instant::now();
     while shared.await_work(&mut last_arm) {
         shared.judge_pending();
-    }
-}
-
-impl Shared {
-    /// Every verifier's verdicts on `batch`, and their events.
-    fn judge(&self, judges: &mut Judges, batch: Batch) {
-        let snaps: Vec<PageSnapshot<'_>> = batch
-            .pages
-            .iter()
-            .enumerate()
-            .map(|(i, &(memory, page, kind))| PageSnapshot {
-                memory,
-                page,
-                epoch: batch.epoch,
-                kind,
-                bytes: match batch.direct.get(i) {
-                    // SAFETY: the hook that queued a direct batch keeps the
-                    // page mapped and unchanged until this batch is done.
-                    Some(&page) => unsafe { std::slice::from_raw_parts(page, PAGE_SIZE) },
-                    None => &batch.bytes[i * PAGE_SIZE..(i + 1) * PAGE_SIZE],
-                },
-            })
-            .collect();
-        let Judges {
-            verifiers,
-            broken,
-            verdicts,
-        } = judges;
-        let last = batch.guest_stopped || self.finishing.load(Ordering::Acquire);
-        for (verifier, broken) in verifiers.iter_mut().zip(broken.iter_mut()) {
-            let t = Instant::now();
-            verdicts.clear();
-            // A verifier may run on the guest's thread, inside a hook
-            // between generated code frames: a panic must not unwind
-            // through them, and must not leave its batch unfinished (the
-            // store would wait for it forever).
-            if !*broken {
-                let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    if last {
-                        verifier.verify_final(&snaps, verdicts);
-                    } else {
-                        verifier.verify(&snaps, verdicts);
-                    }
-                }));
-                if judged.is_err() {
-                    eprintln!(
-                        "walmart: the {} verifier panicked; its pages are flagged from now on",
-                        verifier.name()
-                    );
-                    *broken = true;
-                }
-            }
-            if *broken {
-                verdicts.clear();
-                verdicts.resize(
-                    snaps.len(),
-                    Verdict {
-                        score: 1.0,
-                        flagged: true,
-                    },
-                );
-            }
-            let c = &self.counters;
-            Counters::add(&c.verifier_nanos, t.elapsed().as_nanos() as u64);
-            report_flagged(self, &batch, verifier.as_ref(), &snaps, verdicts);
-        }
-        Counters::add(
-            &self.counters.bytes_verified,
-            (snaps.len() * PAGE_SIZE) as u64,
-        );
-        drop(snaps);
-        self.finish_batch(batch);
     }
 }
 

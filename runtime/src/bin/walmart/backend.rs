@@ -48,9 +48,12 @@ pub fn prepare(model: Model, backend: Backend) -> anyhow::Result<PreparedCnn> {
     })
 }
 
+/// A fresh verifier of `cnn` for one run.
+pub fn verifier(cnn: &PreparedCnn) -> anyhow::Result<Box<dyn Verifier>> {
+    cnn.verifier().map_err(|e| anyhow!("--model: {e}"))
+}
+
 /// `model`'s CNN verifier on `backend`, for a single run.
 pub fn cnn_verifier(model: Model, backend: Backend) -> anyhow::Result<Box<dyn Verifier>> {
-    prepare(model, backend)?
-        .verifier()
-        .map_err(|e| anyhow!("--model: {e}"))
+    verifier(&prepare(model, backend)?)
 }

@@ -24,7 +24,7 @@ use walmart::wasi::WasiCtx;
 use walmart::{AttestOptions, Config, Engine, Module};
 
 use crate::attest::{collect, files_in, start_command, train_cmd, CollectArgs, TrainArgs};
-use crate::backend::{available, prepare, Backend};
+use crate::backend::{available, prepare, verifier, Backend};
 use walmart::attest::PreparedCnn;
 
 #[derive(clap::Args)]
@@ -251,7 +251,7 @@ impl Runner {
                         .push(e.clone())
                 });
             if let Some(cnn) = &self.cnn {
-                opts = opts.also_verify(cnn.verifier().map_err(|e| anyhow!("--model: {e}"))?);
+                opts = opts.also_verify(verifier(cnn)?);
             }
             Some(opts)
         };
