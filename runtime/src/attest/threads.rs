@@ -46,9 +46,10 @@ thread_local! {
 /// type are kept; the oldest goes. Only for jobs of [`start`].
 pub(crate) fn keep<T: 'static>(value: T, most: usize) {
     KEPT.with_borrow_mut(|kept| {
-        let same: Vec<usize> = (0..kept.len()).filter(|&i| kept[i].is::<T>()).collect();
-        if same.len() >= most.max(1) {
-            kept.remove(same[0]);
+        if kept.iter().filter(|v| v.is::<T>()).count() >= most.max(1) {
+            if let Some(oldest) = kept.iter().position(|v| v.is::<T>()) {
+                kept.remove(oldest);
+            }
         }
         kept.push(Box::new(value));
     });
