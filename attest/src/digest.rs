@@ -1,6 +1,6 @@
 //! The exact verifier: page digests.
 //!
-//! It keeps a 64-bit digest (XXH3) of every page's last legitimate
+//! It keeps a 128-bit digest (seeded XXH3) of every page's last legitimate
 //! contents. `Dirty` pages carry new legitimate contents and replace the
 //! digest; `Audit` pages were not written through any tracked path since,
 //! so a different digest means someone changed the page behind the
@@ -9,19 +9,28 @@
 //! become the reference.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::OnceLock;
 
 use crate::snapshot::{PageKind, PageSnapshot};
 use crate::verifier::{Verdict, Verifier};
 
-/// A page's 64-bit digest (XXH3), as the exact checks keep it.
-pub fn page_digest(bytes: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(bytes)
+/// A page's 128-bit digest: XXH3, seeded once per process with a random
+/// seed. The exact checks keep it, hooks skip pages whose digest did not
+/// change, and the CNN remembers scores by it: XXH3 is fast but not a
+/// cryptographic hash, and the secret seed is what keeps anyone from
+/// preparing contents that collide with a page already judged.
+pub fn page_digest(bytes: &[u8]) -> u128 {
+    static SEED: OnceLock<u64> = OnceLock::new();
+    let seed =
+        *SEED.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64));
+    xxhash_rust::xxh3::xxh3_128_with_seed(bytes, seed)
 }
 
 /// Exact change detection by digest; see the module documentation.
 #[derive(Default)]
 pub struct DigestVerifier {
-    digests: HashMap<(u32, u32), u64>,
+    digests: HashMap<(u32, u32), u128>,
 }
 
 impl DigestVerifier {

@@ -749,6 +749,51 @@ fn a_page_written_back_to_its_export_entry_bytes_is_judged_again() {
     }
 }
 
+/// `fill n v` writes `v` to the first word of pages 16 to 16 + n - 1.
+const FILLER: &str = r#"(module
+    (memory (export "memory") 256)
+    (func (export "fill") (param $n i32) (param $v i32) (local $p i32)
+        (local.set $p (i32.const 16))
+        (block $done (loop $next
+            (br_if $done (i32.eq (local.get $p) (i32.add (local.get $n) (i32.const 16))))
+            (i32.store (i32.shl (local.get $p) (i32.const 12)) (local.get $v))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $next)))))"#;
+
+#[test]
+fn pages_left_written_are_judged_again_only_when_changed_until_a_scan_protects() {
+    // (pages, first value, second value, times page 16 is judged under
+    // kernel tracking). Up to the carried limit (64 pages) no scan
+    // protects, and a page rewritten with its bytes is not judged again;
+    // past it, the next scan protects, and the rewrite is a write again.
+    for (n, first, second, kernel_judged) in
+        [(8, 7, 7, 1), (8, 7, 9, 2), (200, 7, 7, 2), (200, 7, 9, 2)]
+    {
+        for kernel in [true, false] {
+            let mut config = Config::new();
+            config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
+            let mut s = setup_with(&config, OnDetect::Log, FILLER);
+            call(&mut s, "fill", &[Val::I32(n), Val::I32(first)]).unwrap();
+            call(&mut s, "fill", &[Val::I32(n), Val::I32(second)]).unwrap();
+            s.store.finish_attestation().unwrap();
+            let judged = match s.store.engine().attest_dirty_tracking() {
+                "kernel" => kernel_judged,
+                // The store barrier reports every write.
+                _ => 2,
+            };
+            let seen = s.pages.lock().unwrap().clone();
+            for page in [16, 15 + n as u32] {
+                assert_eq!(
+                    seen.iter().filter(|p| p.1 == page).count(),
+                    judged,
+                    "page {page}, {n} pages, {first} then {second}, kernel {kernel}: {seen:?}"
+                );
+            }
+            assert!(s.events.lock().unwrap().is_empty(), "no tampering");
+        }
+    }
+}
+
 /// Panics on its first batch with a dirty page.
 fn panicker() -> impl Verifier {
     Watcher {

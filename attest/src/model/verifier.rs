@@ -4,7 +4,6 @@
 //! here, the WebAssembly sandbox in the runtime crate.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::snapshot::{PageKind, PageSnapshot, PAGE_SIZE};
@@ -161,10 +160,9 @@ pub struct CnnVerifier<S: PageScorer = CpuScorer> {
     /// Scores of contents already scored, by a 128-bit hash of the page:
     /// programs rewrite pages with what they held before (a fifth of jq's
     /// pages under `fine`), and the score is a function of the bytes.
-    /// Seeded per verifier, so nobody can prepare contents that collide
-    /// with a page scored clean.
+    /// Keyed by [`crate::page_digest`], seeded so that nobody can prepare
+    /// contents that collide with a page scored clean.
     memo: HashMap<u128, f32>,
-    seed: u64,
     /// Set once the scorer failed: its pages are flagged from then on (a
     /// verifier that cannot judge must not pass pages as clean).
     failed: bool,
@@ -198,7 +196,6 @@ impl<S: PageScorer> CnnVerifier<S> {
             scorer,
             threshold,
             memo: HashMap::new(),
-            seed: RandomState::new().hash_one(0x5eed_u64),
             failed: false,
         }
     }
@@ -229,7 +226,7 @@ impl<S: PageScorer> CnnVerifier<S> {
             if page.kind != PageKind::Dirty {
                 continue;
             }
-            let key = xxhash_rust::xxh3::xxh3_128_with_seed(page.bytes, self.seed);
+            let key = crate::page_digest(page.bytes);
             match self.memo.get(&key) {
                 Some(&score) => out[first + i] = verdict(score),
                 None => todo.push((i, key)),

@@ -14,8 +14,10 @@
 //! first write is an ordinary page fault, and makes them written); pages
 //! only ever read map the shared zero page, which the scan leaves out. Generated code then carries no store barrier at all: a
 //! store costs what it costs without attestation, and the price moves to
-//! one fault per page per boundary crossing plus one page-table walk per
-//! hook (benches/RESULTS.md has the figures).
+//! one page-table walk per hook, plus, when a scan protects, a TLB flush
+//! and one fault per protected page the guest writes again (hooks leave
+//! pages written while few are carried: `session::PEEK_LIMIT`;
+//! benches/RESULTS.md has the figures).
 //!
 //! Where the kernel lacks the feature (older kernels, seccomp filters,
 //! `userfaultfd` denied), [`available`] says so and both fall back to
@@ -261,7 +263,7 @@ pub(crate) fn register(start: usize, len: usize) -> io::Result<()> {
 /// `[start, start + len)` written since the last call that covered it
 /// with `protect`, and with `protect` write-protects them again. Without,
 /// the pages stay writable and count as written at the next call: no TLB
-/// flush (the costly part of a scan, see `session::hook`).
+/// flush (the costly part of a scan, see `session::PEEK_LIMIT`).
 pub(crate) fn collect(
     start: usize,
     len: usize,

@@ -128,11 +128,12 @@ pub(crate) struct AttestSession {
     /// Memories are write-protected (control is in an untrusted host).
     protected: bool,
     dirty: Vec<(u32, u32)>,
-    /// Pages the last hook, an export entry, snapshotted and left
-    /// writable (see [`HookAt::ExportEntry`]), with their digests then,
-    /// sorted: the next scan reports them whether or not they were written
-    /// since, and those unchanged are not snapshotted again.
-    peeked: Vec<(u32, u32, u64)>,
+    /// Pages the kernel still reports as written because no scan since
+    /// protected them (see [`PEEK_LIMIT`]), with the digest of the
+    /// contents last snapshotted, sorted: the next scan reports them
+    /// whether or not they were written since, and those unchanged are not
+    /// snapshotted again.
+    carried: Vec<(u32, u32, u128)>,
     inject: Option<HostTamperInjector>,
     pub(crate) collector: Option<Arc<std::sync::Mutex<super::collect::Collector>>>,
     /// Pages written by the injector: (memory, page).
@@ -182,7 +183,7 @@ impl AttestSession {
             audit_cursor: (0, 0),
             protected: false,
             dirty: Vec::new(),
-            peeked: Vec::new(),
+            carried: Vec::new(),
             inject: opts.inject,
             collector: opts.collector,
             injected: Vec::new(),
@@ -222,20 +223,26 @@ fn trap(kind: TrapKind) -> Error {
 /// Which hook [`hook`] runs, as far as it changes what the hook does.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HookAt {
-    /// The embedder calls an export: the pages written since the last
-    /// hook (at the first call, those the instantiation wrote) are
-    /// snapshotted but, under kernel tracking, not write-protected: they
-    /// stay written for the next scan, which protects them. Protecting
-    /// cost a TLB flush (about 20 us on a 2-core VM, most of it the
-    /// interrupt to the other core: a tenth of a 0.2 ms run) and a fault
-    /// at the guest's first write to each; the price is that these few
-    /// pages are snapshotted again at the next hook.
-    ExportEntry,
     /// The final flush, which waits for the verdicts.
     Flush,
     /// Any other hook.
     Other,
 }
+
+/// Pages a scan may leave written (reported again by every later scan,
+/// until one protects them) before a scan protects.
+///
+/// Under kernel tracking a scan that write-protects what it reports
+/// costs a TLB flush: on a 2-core VM about 15-25 us, most of it the
+/// interrupt to the other core, which the verifier thread often holds
+/// just then (it arms the hook that scans). It also costs a fault at the
+/// guest's next write to each protected page. A scan that leaves the
+/// pages written costs neither; the price is that every later hook finds
+/// those pages again and digests them (about 0.2 us a page) to snapshot
+/// only the ones that changed. Up to this many pages, digesting is the
+/// cheaper; past it, the next scan protects and the carried set starts
+/// afresh.
+pub(crate) const PEEK_LIMIT: usize = 64;
 
 /// A hook: snapshots every dirty page of the store's memories into the
 /// ring (plus a few clean pages to audit) and clears their bits. Does no
@@ -254,18 +261,30 @@ pub(crate) fn hook(
     let asked = s.shared.state.armed.swap(0, Ordering::Relaxed) != 0;
     let mut dirty = std::mem::take(&mut s.dirty);
     dirty.clear();
+    let carried = std::mem::take(&mut s.carried);
+    let protect = carried.len() >= PEEK_LIMIT;
     for (mi, m) in store.memories.iter().enumerate() {
         if let Some(a) = &m.attest {
-            a.collect_written(m.def.base, m.def.length as usize, at != HookAt::ExportEntry);
+            a.collect_written(m.def.base, m.def.length as usize, protect);
             a.bitmap
                 .for_each_dirty(m.def.length as usize / PAGE_SIZE, |p| {
                     dirty.push((mi as u32, p))
                 });
         }
     }
-    let peeked = std::mem::take(&mut store.attest.as_deref_mut().expect("checked above").peeked);
-    if !peeked.is_empty() {
-        dirty.retain(|&(mi, page)| !unchanged_since(store, &peeked, mi, page));
+    // Carried pages holding what was last snapshotted are not snapshotted
+    // again; left written, they are carried on.
+    let mut unchanged = Vec::new();
+    if !carried.is_empty() {
+        dirty.retain(
+            |&(mi, page)| match unchanged_since(store, &carried, mi, page) {
+                Some(entry) => {
+                    unchanged.push(entry);
+                    false
+                }
+                None => true,
+            },
+        );
     }
     let collector = store.attest.as_deref().and_then(|s| s.collector.clone());
     if let Some(c) = collector {
@@ -274,16 +293,15 @@ pub(crate) fn hook(
     if !dirty.is_empty() {
         snapshot(store, &dirty, flush, asked, site);
     }
-    // Only until the next hook: its scan protects what it reports, so
-    // later changes are tracked again and a digest older than the page's
-    // latest snapshot must not decide.
-    let peeked = if at == HookAt::ExportEntry {
-        snapshotted_digests(store, &dirty)
-    } else {
+    // A scan that protected starts the carried set afresh: later writes
+    // are tracked again.
+    let carried = if protect {
         Vec::new()
+    } else {
+        carried_on(store, &dirty, unchanged)
     };
     let s = store.attest.as_deref_mut().expect("checked above");
-    s.peeked = peeked;
+    s.carried = carried;
     s.dirty = dirty;
     let stop =
         s.shared.on_detect == OnDetect::Trap && s.shared.detected.swap(false, Ordering::AcqRel);
@@ -294,46 +312,57 @@ pub(crate) fn hook(
     }
 }
 
-/// Whether `page` of memory `mi` is one of `peeked` and holds what it held
-/// then; if so its dirty bit is cleared.
-fn unchanged_since(store: &StoreOpaque, peeked: &[(u32, u32, u64)], mi: u32, page: u32) -> bool {
-    let Ok(at) = peeked.binary_search_by_key(&(mi, page), |p| (p.0, p.1)) else {
-        return false;
-    };
-    let digest = peeked[at].2;
+/// The entry of `carried` for `page` of memory `mi` if the page holds
+/// what it held when last snapshotted; its dirty bit is then cleared.
+fn unchanged_since(
+    store: &StoreOpaque,
+    carried: &[(u32, u32, u128)],
+    mi: u32,
+    page: u32,
+) -> Option<(u32, u32, u128)> {
+    let at = carried
+        .binary_search_by_key(&(mi, page), |p| (p.0, p.1))
+        .ok()?;
+    let digest = carried[at].2;
     if page_digest(store.memories[mi as usize].page(page as usize)) != digest {
-        return false;
+        return None;
     }
     if let Some(a) = &store.memories[mi as usize].attest {
         a.bitmap.clear(page as usize);
     }
-    true
+    Some(carried[at])
 }
 
-/// Digests of the pages of `dirty` this hook snapshotted (those it
-/// deferred are still dirty) in memories the kernel tracks (the others
-/// leave nothing writable).
-fn snapshotted_digests(store: &StoreOpaque, dirty: &[(u32, u32)]) -> Vec<(u32, u32, u64)> {
-    let mut peeked: Vec<(u32, u32, u64)> = dirty
-        .iter()
-        .filter(|&&(mi, page)| {
-            store.memories[mi as usize]
-                .attest
-                .as_ref()
-                .is_some_and(|a| {
-                    a.source == DirtySource::Kernel && !a.bitmap.is_dirty(page as usize)
-                })
-        })
-        .map(|&(mi, page)| {
-            (
-                mi,
-                page,
-                page_digest(store.memories[mi as usize].page(page as usize)),
-            )
-        })
-        .collect();
-    peeked.sort_unstable_by_key(|p| (p.0, p.1));
-    peeked
+/// What a scan that did not protect carries on, sorted: the carried
+/// pages found `unchanged`, and the pages of `dirty` this hook snapshotted
+/// (those it deferred are still dirty) in memories the kernel tracks (the
+/// others leave nothing written), with their digests now.
+fn carried_on(
+    store: &StoreOpaque,
+    dirty: &[(u32, u32)],
+    mut unchanged: Vec<(u32, u32, u128)>,
+) -> Vec<(u32, u32, u128)> {
+    unchanged.extend(
+        dirty
+            .iter()
+            .filter(|&&(mi, page)| {
+                store.memories[mi as usize]
+                    .attest
+                    .as_ref()
+                    .is_some_and(|a| {
+                        a.source == DirtySource::Kernel && !a.bitmap.is_dirty(page as usize)
+                    })
+            })
+            .map(|&(mi, page)| {
+                (
+                    mi,
+                    page,
+                    page_digest(store.memories[mi as usize].page(page as usize)),
+                )
+            }),
+    );
+    unchanged.sort_unstable_by_key(|p| (p.0, p.1));
+    unchanged
 }
 
 /// Hands the first memory's dirty pages, the heap and the shadow stack
@@ -600,12 +629,7 @@ pub(crate) fn from_host(
         return Ok(false);
     };
     if !(import && !was && skip_trusted_boundary(store)) {
-        let at = if import {
-            HookAt::Other
-        } else {
-            HookAt::ExportEntry
-        };
-        hook(store, at, site).map_err(trap)?;
+        hook(store, HookAt::Other, site).map_err(trap)?;
     }
     Ok(was)
 }
@@ -733,21 +757,9 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
     // No boundary hook here: the flush below takes every written page, in
     // place and across all cores, as the run's final verdict.
     let tampered = end_protection(store, &site);
-    // Drain: each round takes what the ring holds, blocking for room.
-    loop {
-        let before = store
-            .attest
-            .as_deref()
-            .map(|s| s.shared.counters.pages_snapshotted.load(Ordering::Relaxed));
-        let _ = hook(store, HookAt::Flush, &site);
-        let after = store
-            .attest
-            .as_deref()
-            .map(|s| s.shared.counters.pages_snapshotted.load(Ordering::Relaxed));
-        if before == after {
-            break;
-        }
-    }
+    // One hook takes every written page: the flush reads them in place,
+    // so the ring's room does not limit it.
+    let _ = hook(store, HookAt::Flush, &site);
     let s = store.attest.as_deref().expect("checked above");
     s.shared.wait_done(s.epoch);
     // The store may run the guest again after this.
