@@ -24,7 +24,7 @@ pub fn page_digest(bytes: &[u8]) -> u128 {
     static SEED: OnceLock<u64> = OnceLock::new();
     let seed =
         *SEED.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64));
-    xxhash_rust::xxh3::xxh3_128_with_seed(bytes, seed)
+    twox_hash::XxHash3_128::oneshot_with_seed(seed, bytes)
 }
 
 /// Exact change detection by digest; see the module documentation.

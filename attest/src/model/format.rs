@@ -109,7 +109,7 @@ impl Model {
                 out.extend_from_slice(&v.to_le_bytes());
             }
         }
-        let sum = xxhash_rust::xxh3::xxh3_64(&out);
+        let sum = twox_hash::XxHash3_64::oneshot(&out);
         out.extend_from_slice(&sum.to_le_bytes());
         out
     }
@@ -128,7 +128,7 @@ impl Model {
         }
         let (body, tail) = bytes.split_at(bytes.len() - 8);
         let expected = u64::from_le_bytes(tail.try_into().expect("8 bytes"));
-        let found = xxhash_rust::xxh3::xxh3_64(body);
+        let found = twox_hash::XxHash3_64::oneshot(body);
         if expected != found {
             return Err(ModelError::Checksum { expected, found });
         }

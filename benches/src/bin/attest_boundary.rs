@@ -51,11 +51,11 @@ fn main() {
         }
         let protect = t.elapsed().as_secs_f64() * 1e6 / rounds as f64;
         let t = Instant::now();
-        let mut acc = 0u64;
+        let mut acc = 0u128;
         for _ in 0..rounds {
             for _ in 0..2 {
                 for page in mem.chunks(4096) {
-                    acc ^= xxhash_rust::xxh3::xxh3_64(page);
+                    acc ^= walmart::attest::page_digest(page);
                 }
             }
         }

@@ -30,8 +30,8 @@ use std::time::Duration;
 pub use prepared::PreparedCnn;
 pub use walmart_attest::{dataset, metrics, model, train};
 pub use walmart_attest::{
-    AttestStats, Backpressure, DigestVerifier, Event, EventKind, HookKind, HookSite, OnDetect,
-    PageKind, PageSnapshot, Policy, TagColours, TagMode, TagReport, Verdict, Verifier,
+    page_digest, AttestStats, Backpressure, DigestVerifier, Event, EventKind, HookKind, HookSite,
+    OnDetect, PageKind, PageSnapshot, Policy, TagColours, TagMode, TagReport, Verdict, Verifier,
     ViolationKind,
 };
 pub use worker::EventCallback;
