@@ -56,7 +56,7 @@ impl Verifier for DigestVerifier {
 
     fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
         for p in pages {
-            let digest = page_digest(p.bytes);
+            let digest = p.digest;
             let previous = self.digests.insert((p.memory, p.page), digest);
             let changed = p.kind == PageKind::Audit && previous.is_some_and(|d| d != digest);
             out.push(if changed {
@@ -76,13 +76,7 @@ mod tests {
     use super::*;
 
     fn page(kind: PageKind, page: u32, bytes: &[u8]) -> PageSnapshot<'_> {
-        PageSnapshot {
-            memory: 0,
-            page,
-            epoch: 0,
-            kind,
-            bytes,
-        }
+        PageSnapshot::new(0, page, 0, kind, bytes)
     }
 
     #[test]

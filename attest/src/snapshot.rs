@@ -28,6 +28,25 @@ pub struct PageSnapshot<'a> {
     pub kind: PageKind,
     /// The page's bytes ([`PAGE_SIZE`] of them).
     pub bytes: &'a [u8],
+    /// The bytes' [`crate::page_digest`]: computed once, for every
+    /// verifier that needs one (the exact checks' reference, the CNN's
+    /// memory of scores), often by the hook, which digests the pages it
+    /// leaves written.
+    pub digest: u128,
+}
+
+impl<'a> PageSnapshot<'a> {
+    /// A snapshot of `bytes`, its digest computed.
+    pub fn new(memory: u32, page: u32, epoch: u64, kind: PageKind, bytes: &'a [u8]) -> Self {
+        PageSnapshot {
+            memory,
+            page,
+            epoch,
+            kind,
+            bytes,
+            digest: crate::page_digest(bytes),
+        }
+    }
 }
 
 /// The kind of hook that took a snapshot or found a tampering.

@@ -64,17 +64,14 @@ fn snapshots(pages: &[Vec<u8>]) -> Vec<PageSnapshot<'_>> {
     pages
         .iter()
         .enumerate()
-        .map(|(i, bytes)| PageSnapshot {
-            memory: 0,
-            page: i as u32,
-            epoch: 1,
+        .map(|(i, bytes)| {
             // Every fifth page is an audit, which neither back end scores.
-            kind: if i % 5 == 4 {
+            let kind = if i % 5 == 4 {
                 PageKind::Audit
             } else {
                 PageKind::Dirty
-            },
-            bytes,
+            };
+            PageSnapshot::new(0, i as u32, 1, kind, bytes)
         })
         .collect()
 }

@@ -226,7 +226,7 @@ impl<S: PageScorer> CnnVerifier<S> {
             if page.kind != PageKind::Dirty {
                 continue;
             }
-            let key = crate::page_digest(page.bytes);
+            let key = page.digest;
             match self.memo.get(&key) {
                 Some(&score) => out[first + i] = verdict(score),
                 None => todo.push((i, key)),
@@ -306,16 +306,13 @@ mod tests {
         let pages: Vec<PageSnapshot<'_>> = bytes
             .chunks(PAGE_SIZE)
             .enumerate()
-            .map(|(i, b)| PageSnapshot {
-                memory: 0,
-                page: i as u32,
-                epoch: 0,
-                kind: if i % 5 == 0 {
+            .map(|(i, b)| {
+                let kind = if i % 5 == 0 {
                     PageKind::Audit
                 } else {
                     PageKind::Dirty
-                },
-                bytes: b,
+                };
+                PageSnapshot::new(0, i as u32, 0, kind, b)
             })
             .collect();
         let want = model
@@ -356,13 +353,7 @@ mod tests {
             )
             .unwrap();
         fn page(i: usize, bytes: &[u8]) -> PageSnapshot<'_> {
-            PageSnapshot {
-                memory: 0,
-                page: i as u32,
-                epoch: 0,
-                kind: PageKind::Dirty,
-                bytes,
-            }
+            PageSnapshot::new(0, i as u32, 0, PageKind::Dirty, bytes)
         }
         let contents: Vec<&[u8]> = distinct.iter().map(|b| &b[..]).collect();
         let pages: Vec<_> = (0..6).map(|i| page(i, contents[i % 3])).collect();

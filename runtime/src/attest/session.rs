@@ -290,15 +290,19 @@ pub(crate) fn hook(
     if let Some(c) = collector {
         collect_at_hook(store, &c, &dirty);
     }
-    if !dirty.is_empty() {
-        snapshot(store, &dirty, flush, asked, site);
-    }
+    let fresh = if dirty.is_empty() {
+        Vec::new()
+    } else {
+        snapshot(store, &dirty, flush, asked, !protect, site)
+    };
     // A scan that protected starts the carried set afresh: later writes
     // are tracked again.
     let carried = if protect {
         Vec::new()
     } else {
-        carried_on(store, &dirty, unchanged)
+        unchanged.extend(fresh);
+        unchanged.sort_unstable_by_key(|p| (p.0, p.1));
+        unchanged
     };
     let s = store.attest.as_deref_mut().expect("checked above");
     s.carried = carried;
@@ -331,38 +335,6 @@ fn unchanged_since(
         a.bitmap.clear(page as usize);
     }
     Some(carried[at])
-}
-
-/// What a scan that did not protect carries on, sorted: the carried
-/// pages found `unchanged`, and the pages of `dirty` this hook snapshotted
-/// (those it deferred are still dirty) in memories the kernel tracks (the
-/// others leave nothing written), with their digests now.
-fn carried_on(
-    store: &StoreOpaque,
-    dirty: &[(u32, u32)],
-    mut unchanged: Vec<(u32, u32, u128)>,
-) -> Vec<(u32, u32, u128)> {
-    unchanged.extend(
-        dirty
-            .iter()
-            .filter(|&&(mi, page)| {
-                store.memories[mi as usize]
-                    .attest
-                    .as_ref()
-                    .is_some_and(|a| {
-                        a.source == DirtySource::Kernel && !a.bitmap.is_dirty(page as usize)
-                    })
-            })
-            .map(|&(mi, page)| {
-                (
-                    mi,
-                    page,
-                    page_digest(store.memories[mi as usize].page(page as usize)),
-                )
-            }),
-    );
-    unchanged.sort_unstable_by_key(|p| (p.0, p.1));
-    unchanged
 }
 
 /// Hands the first memory's dirty pages, the heap and the shadow stack
@@ -408,13 +380,19 @@ fn collect_at_hook(
 /// into a batch and queues it. A hook that waits for the verdict anyway
 /// (synchronous mode, the final flush) lets the verifier read the pages in
 /// place: nothing is copied and the ring is not involved.
+///
+/// With `digest`, the pages taken are digested here (for the verifiers
+/// too), and those of memories the kernel tracks are returned with their
+/// digests: the hook leaves them written and carries them (see
+/// [`PEEK_LIMIT`]).
 fn snapshot(
     store: &mut StoreOpaque,
     dirty: &[(u32, u32)],
     flush: bool,
     asked: bool,
+    digest: bool,
     site: &dyn Fn(&StoreOpaque) -> HookSite,
-) {
+) -> Vec<(u32, u32, u128)> {
     let started = std::time::Instant::now();
     let site = site(store);
     let outermost = store.wasm_depth == 0;
@@ -429,7 +407,7 @@ fn snapshot(
     };
     let Some(mut batch) = batch else {
         Counters::add(&s.shared.counters.deferred, 1);
-        return;
+        return Vec::new();
     };
     if !direct {
         batch.bytes.reserve(granted * PAGE_SIZE);
@@ -438,15 +416,24 @@ fn snapshot(
     if take < dirty.len() {
         Counters::add(&s.shared.counters.deferred, 1);
     }
+    let mut fresh = Vec::new();
     for &(mi, page) in &dirty[..take] {
         let m = &store.memories[mi as usize];
         let a = m
             .attest
             .as_ref()
             .expect("dirty pages come from attested memories");
-        add_page(&mut batch, direct, m.page(page as usize));
+        let bytes = m.page(page as usize);
+        add_page(&mut batch, direct, bytes);
         batch.pages.push((mi, page, PageKind::Dirty));
         a.bitmap.clear(page as usize);
+        if digest {
+            let d = page_digest(bytes);
+            batch.digests.push(d);
+            if a.source == DirtySource::Kernel {
+                fresh.push((mi, page, d));
+            }
+        }
     }
     // Audit clean pages round-robin with what room is left.
     let mut audits = granted - take;
@@ -497,6 +484,7 @@ fn snapshot(
     } else {
         s.shared.pace(started.elapsed());
     }
+    fresh
 }
 
 /// Adds `page` (of an attested memory) to `batch`: its address, or a copy

@@ -15,8 +15,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use walmart_attest::{
-    AttestStats, Event, EventLog, HookKind, HookSite, OnDetect, PageKind, PageSnapshot, Policy,
-    Verdict, Verifier, PAGE_SIZE,
+    page_digest, AttestStats, Event, EventLog, HookKind, HookSite, OnDetect, PageKind,
+    PageSnapshot, Policy, Verdict, Verifier, PAGE_SIZE,
 };
 use walmart_jit::vmctx::VMAttestState;
 
@@ -35,6 +35,9 @@ pub(crate) struct Batch {
     /// again (synchronous hooks and the final flush). Such a batch takes
     /// no room in the ring.
     pub(crate) direct: Vec<*const u8>,
+    /// The digests of the first pages, where the hook computed them (see
+    /// `PageSnapshot::digest`); the others' are computed when judged.
+    pub(crate) digests: Vec<u128>,
     /// Taken when the guest had stopped (the final flush, the return of
     /// the outermost export call): the verifier may use every core.
     pub(crate) guest_stopped: bool,
@@ -66,6 +69,7 @@ impl Batch {
         self.pages.clear();
         self.bytes.clear();
         self.direct.clear();
+        self.digests.clear();
     }
 
     fn new() -> Batch {
@@ -75,6 +79,7 @@ impl Batch {
             pages: Vec::new(),
             bytes: Vec::new(),
             direct: Vec::new(),
+            digests: Vec::new(),
             guest_stopped: false,
         }
     }
@@ -357,17 +362,24 @@ impl Shared {
             .pages
             .iter()
             .enumerate()
-            .map(|(i, &(memory, page, kind))| PageSnapshot {
-                memory,
-                page,
-                epoch: batch.epoch,
-                kind,
-                bytes: match batch.direct.get(i) {
+            .map(|(i, &(memory, page, kind))| {
+                let bytes = match batch.direct.get(i) {
                     // SAFETY: the hook that queued a direct batch keeps the
                     // page mapped and unchanged until this batch is done.
                     Some(&page) => unsafe { std::slice::from_raw_parts(page, PAGE_SIZE) },
                     None => &batch.bytes[i * PAGE_SIZE..(i + 1) * PAGE_SIZE],
-                },
+                };
+                PageSnapshot {
+                    memory,
+                    page,
+                    epoch: batch.epoch,
+                    kind,
+                    bytes,
+                    digest: match batch.digests.get(i) {
+                        Some(&d) => d,
+                        None => page_digest(bytes),
+                    },
+                }
             })
             .collect();
         let Judges {
