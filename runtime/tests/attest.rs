@@ -794,6 +794,48 @@ fn pages_left_written_are_judged_again_only_when_changed_until_a_scan_protects()
     }
 }
 
+/// `put p v` writes `v` to the first word of page `p`.
+const PUTTER: &str = r#"(module
+    (memory (export "memory") 64)
+    (func (export "put") (param $p i32) (param $v i32)
+        (i32.store (i32.shl (local.get $p) (i32.const 12)) (local.get $v))))"#;
+
+#[test]
+fn pages_written_between_calls_are_judged_at_the_next_entry() {
+    for kernel in [true, false] {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
+        let mut s = setup_with(&config, OnDetect::Log, PUTTER);
+        let put = |s: &mut Setup, page: i32| call(s, "put", &[Val::I32(page), Val::I32(7)]);
+        // Each page left written at its call's exit under kernel tracking,
+        // and carried from hook to hook.
+        for page in [17, 19, 20] {
+            put(&mut s, page).unwrap();
+        }
+        // Between calls, with memory write-protected: page 17 through the
+        // API, page 19 behind walmart's back, page 20 not at all. The next
+        // entry judges 17 and 19 (and reports 19), and the calls that
+        // write 7 back have those judged again, since the verifier's
+        // last look at them was not 7.
+        let mem = s.instance.get_memory(&mut s.store, "memory").unwrap();
+        mem.write(&mut s.store, 17 << 12, &[1, 2, 3, 4]).unwrap();
+        mem.data_mut(&mut s.store)[(19 << 12) + 1] = 5;
+        put(&mut s, 17).unwrap();
+        put(&mut s, 19).unwrap();
+        s.store.finish_attestation().unwrap();
+        let seen = s.pages.lock().unwrap().clone();
+        let times = |page: u32| seen.iter().filter(|p| p.1 == page).count();
+        assert_eq!(
+            [17, 19, 20].map(times),
+            [3, 3, 1],
+            "kernel {kernel}: {seen:?}"
+        );
+        let events = s.events.lock().unwrap();
+        assert_eq!(events.len(), 1, "kernel {kernel}: {events:?}");
+        assert_eq!(events[0].pages, [19], "kernel {kernel}");
+    }
+}
+
 /// Panics on its first batch with a dirty page.
 fn panicker() -> impl Verifier {
     Watcher {

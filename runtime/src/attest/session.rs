@@ -127,6 +127,13 @@ pub(crate) struct AttestSession {
     audit_cursor: (usize, usize),
     /// Memories are write-protected (control is in an untrusted host).
     protected: bool,
+    /// Since the last hook, memory has been write-protected against a host
+    /// whose every write is recorded: walmart's API marks the pages it
+    /// writes, and the protection's faults are marked when it ends. The
+    /// carried pages not marked then still hold what the hook saw, and
+    /// the next hook takes them as unchanged without digesting them (at
+    /// the end of a command, the whole exit snapshot).
+    sealed: bool,
     dirty: Vec<(u32, u32)>,
     /// Pages the kernel still reports as written because no scan since
     /// protected them (see [`PEEK_LIMIT`]), with the digest of the
@@ -182,6 +189,7 @@ impl AttestSession {
             epoch: 0,
             audit_cursor: (0, 0),
             protected: false,
+            sealed: false,
             dirty: Vec::new(),
             carried: Vec::new(),
             inject: opts.inject,
@@ -263,6 +271,21 @@ pub(crate) fn hook(
     dirty.clear();
     let carried = std::mem::take(&mut s.carried);
     let protect = carried.len() >= PEEK_LIMIT;
+    // Carried pages nothing wrote since the last hook (the bitmap holds
+    // only tracked writes until the scan below adds the kernel's findings).
+    let untouched: Vec<bool> = if std::mem::take(&mut s.sealed) {
+        carried
+            .iter()
+            .map(|&(mi, page, _)| {
+                store.memories[mi as usize]
+                    .attest
+                    .as_ref()
+                    .is_some_and(|a| !a.bitmap.is_dirty(page as usize))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     for (mi, m) in store.memories.iter().enumerate() {
         if let Some(a) = &m.attest {
             a.collect_written(m.def.base, m.def.length as usize, protect);
@@ -277,7 +300,7 @@ pub(crate) fn hook(
     let mut unchanged = Vec::new();
     if !carried.is_empty() {
         dirty.retain(
-            |&(mi, page)| match unchanged_since(store, &carried, mi, page) {
+            |&(mi, page)| match unchanged_since(store, &carried, &untouched, mi, page) {
                 Some(entry) => {
                     unchanged.push(entry);
                     false
@@ -317,10 +340,13 @@ pub(crate) fn hook(
 }
 
 /// The entry of `carried` for `page` of memory `mi` if the page holds
-/// what it held when last snapshotted; its dirty bit is then cleared.
+/// what it held when last snapshotted (known without digesting it where
+/// `untouched`, parallel to `carried`, says so); its dirty bit is then
+/// cleared.
 fn unchanged_since(
     store: &StoreOpaque,
     carried: &[(u32, u32, u128)],
+    untouched: &[bool],
     mi: u32,
     page: u32,
 ) -> Option<(u32, u32, u128)> {
@@ -328,7 +354,8 @@ fn unchanged_since(
         .binary_search_by_key(&(mi, page), |p| (p.0, p.1))
         .ok()?;
     let digest = carried[at].2;
-    if page_digest(store.memories[mi as usize].page(page as usize)) != digest {
+    let known = untouched.get(at).copied().unwrap_or(false);
+    if !known && page_digest(store.memories[mi as usize].page(page as usize)) != digest {
         return None;
     }
     if let Some(a) = &store.memories[mi as usize].attest {
@@ -558,6 +585,9 @@ pub(crate) fn to_host(
         }
         if let Some(s) = store.attest.as_deref_mut() {
             s.protected = true;
+            // Not when only an injection protected: a trusted host's
+            // writes then go unrecorded (`trust_faults` below).
+            s.sealed = protect;
         }
     }
     if inject {
