@@ -59,9 +59,30 @@ static SPARE: Mutex<Vec<Batch>> = Mutex::new(Vec::new());
 const SPARE_BYTES: usize = 16 << 20;
 
 impl Batch {
-    /// A spare batch, or a new one.
-    fn recycled() -> Batch {
-        lock(&SPARE).pop().unwrap_or_else(Batch::new)
+    /// A batch for `pages` copied pages (none for a direct batch): of
+    /// `free`, else of [`SPARE`], the one whose buffer holds them with the
+    /// least to spare, else the largest; else a new one. A buffer that
+    /// must grow is a fresh allocation, with a fault at each page's first
+    /// copy.
+    fn fitting(free: &mut Vec<Batch>, pages: usize) -> Batch {
+        let bytes = pages * PAGE_SIZE;
+        let pick = |list: &mut Vec<Batch>| {
+            let fits = list
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.bytes.capacity() >= bytes)
+                .min_by_key(|(_, b)| b.bytes.capacity())
+                .or_else(|| {
+                    list.iter()
+                        .enumerate()
+                        .max_by_key(|(_, b)| b.bytes.capacity())
+                })
+                .map(|(i, _)| i)?;
+            Some(list.swap_remove(fits))
+        };
+        pick(free)
+            .or_else(|| pick(&mut lock(&SPARE)))
+            .unwrap_or_else(Batch::new)
     }
 
     /// Empties the batch, keeping its buffers.
@@ -278,7 +299,7 @@ impl Shared {
                     return (0, None);
                 }
                 q.pages_in_flight += granted;
-                let batch = q.free.pop().unwrap_or_else(Batch::recycled);
+                let batch = Batch::fitting(&mut q.free, granted);
                 return (granted, Some(batch));
             }
             q = self.done.wait(q).unwrap_or_else(|e| e.into_inner());
@@ -288,7 +309,7 @@ impl Shared {
     /// A buffer for a batch of pages read in place (`Batch::direct`),
     /// which needs no room in the ring.
     pub(crate) fn direct_batch(&self) -> Batch {
-        lock(&self.queue).free.pop().unwrap_or_else(Batch::recycled)
+        Batch::fitting(&mut lock(&self.queue).free, 0)
     }
 
     /// Queues a filled batch. `granted` pages were reserved (none for a
