@@ -197,7 +197,13 @@ impl<T> Store<T> {
     /// Ends attestation for the run: checks for host tampering since the
     /// last call, flushes every dirty page through the verifier and waits
     /// for its verdicts. An `Err` is a detection with `OnDetect::Trap`, or
-    /// an event log that could not be written.
+    /// an event log that could not be written. Memory the last call left
+    /// write-protected stays so: raw writes through [`Memory::data_mut`]
+    /// before the next call are reported then as host tampering
+    /// ([`Memory::write`] is the legitimate way).
+    ///
+    /// [`Memory::data_mut`]: crate::Memory::data_mut
+    /// [`Memory::write`]: crate::Memory::write
     pub fn finish_attestation(&mut self) -> Result<Option<AttestStats>> {
         crate::attest::session::finish(&mut self.inner.opaque)
     }

@@ -836,6 +836,36 @@ fn pages_written_between_calls_are_judged_at_the_next_entry() {
     }
 }
 
+#[test]
+fn a_write_behind_walmarts_back_after_a_finished_run_is_reported_at_the_next_call() {
+    for kernel in [true, false] {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
+        let mut s = setup_with(&config, OnDetect::Log, PUTTER);
+        call(&mut s, "put", &[Val::I32(17), Val::I32(7)]).unwrap();
+        s.store.finish_attestation().unwrap();
+        assert!(s.events.lock().unwrap().is_empty());
+        // Memory stays readable, and the API may write it.
+        let mem = s.instance.get_memory(&mut s.store, "memory").unwrap();
+        assert_eq!(mem.data(&s.store)[17 << 12], 7);
+        mem.write(&mut s.store, 20 << 12, &[1]).unwrap();
+        mem.data_mut(&mut s.store)[(21 << 12) + 3] = 9;
+        call(&mut s, "put", &[Val::I32(17), Val::I32(8)]).unwrap();
+        let stats = s.store.finish_attestation().unwrap().unwrap();
+        let events = s.events.lock().unwrap();
+        assert_eq!(events.len(), 1, "kernel {kernel}: {events:?}");
+        assert_eq!(events[0].pages, [21], "kernel {kernel}");
+        assert_eq!(
+            events[0].hook.kind,
+            HookKind::ExportEntry,
+            "kernel {kernel}"
+        );
+        assert_eq!(stats.detections, 1);
+        // The API's write went to the verifier as a legitimate one.
+        assert!(dirty_pages(&s).contains(&(0, 20)), "kernel {kernel}");
+    }
+}
+
 /// Panics on its first batch with a dirty page.
 fn panicker() -> impl Verifier {
     Watcher {

@@ -138,6 +138,37 @@ impl TamperGuard {
             .map_err(|e| Error::Resource(format!("cannot unprotect an attested memory: {e}")))?;
         r.protected.store(false, Ordering::Release);
         r.trusted.store(false, Ordering::Release);
+        Ok(self.drain())
+    }
+
+    /// What was written so far, the memory staying read-only: the pages
+    /// whose faults made them writable are protected again (the whole
+    /// memory when more faulted than were listed).
+    pub(crate) fn findings(&self) -> Result<Findings> {
+        let r = self.region();
+        let (start, len) = (
+            r.start.load(Ordering::Acquire),
+            r.len.load(Ordering::Acquire),
+        );
+        let f = self.drain();
+        let again = |at: usize, len: usize| {
+            mprotect(at, len, libc::PROT_READ).map_err(|e| {
+                Error::Resource(format!("cannot write-protect an attested memory: {e}"))
+            })
+        };
+        if f.unlisted > 0 {
+            again(start, len)?;
+        } else {
+            for &p in &f.pages {
+                again(start + ((p as usize) << DIRTY_PAGE_SHIFT), DIRTY_PAGE_SIZE)?;
+            }
+        }
+        Ok(f)
+    }
+
+    /// Takes the faults recorded since the last call.
+    fn drain(&self) -> Findings {
+        let r = self.region();
         let faults = r.faults.swap(0, Ordering::AcqRel);
         let listed = faults.min(LOG);
         let mut pages: Vec<u32> = r.pages[..listed]
@@ -146,10 +177,10 @@ impl TamperGuard {
             .collect();
         pages.sort_unstable();
         pages.dedup();
-        Ok(Findings {
+        Findings {
             pages,
             unlisted: faults - listed,
-        })
+        }
     }
 
     /// Until the next [`TamperGuard::unprotect`], faults come from a
