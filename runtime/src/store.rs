@@ -200,7 +200,8 @@ impl<T> Store<T> {
     /// an event log that could not be written. Memory the last call left
     /// write-protected stays so: raw writes through [`Memory::data_mut`]
     /// before the next call are reported then as host tampering
-    /// ([`Memory::write`] is the legitimate way).
+    /// ([`Memory::write`] is the legitimate way), and system calls that
+    /// would write it (`read(2)` into guest memory) fail with `EFAULT`.
     ///
     /// [`Memory::data_mut`]: crate::Memory::data_mut
     /// [`Memory::write`]: crate::Memory::write

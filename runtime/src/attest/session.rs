@@ -673,6 +673,7 @@ fn end_protection(
     if was {
         Counters::add(&s.shared.counters.tamper_checks, 1);
         let mut found = Vec::new();
+        let mut unlisted = false;
         for (mi, m) in store.memories.iter().enumerate() {
             if let Some(a) = &m.attest {
                 let f = if keep {
@@ -680,6 +681,7 @@ fn end_protection(
                 } else {
                     a.guard.unprotect()?
                 };
+                unlisted |= f.unlisted > 0;
                 if !f.pages.is_empty() {
                     // The new contents go to the verifier with the next
                     // snapshot, and become the digest reference.
@@ -688,6 +690,13 @@ fn end_protection(
                     }
                     found.push((mi as u32, f));
                 }
+            }
+        }
+        if unlisted {
+            // Pages were written that the guard could not list: the next
+            // hook must digest every carried page.
+            if let Some(s) = store.attest.as_deref_mut() {
+                s.sealed = false;
             }
         }
         if !found.is_empty() {
