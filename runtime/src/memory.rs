@@ -199,6 +199,29 @@ impl MemoryData {
 
     /// Records a write by walmart itself (bulk-memory builtins, WASI) to
     /// `[offset, offset + len)` in the dirty bitmap.
+    /// Copies `buf` to `offset` as walmart's own write (the API's, a data
+    /// segment's): marked dirty, and allowed while the memory is
+    /// write-protected against a host. False, writing nothing, when it
+    /// does not fit.
+    pub(crate) fn write(&mut self, offset: usize, buf: &[u8]) -> bool {
+        let len = self.def.length as usize;
+        if offset.checked_add(buf.len()).is_none_or(|end| end > len) {
+            return false;
+        }
+        let base = self.def.base;
+        // SAFETY: [offset, offset + len) is inside the accessible memory.
+        let copy =
+            || unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), base.add(offset), buf.len()) };
+        match &self.attest {
+            Some(a) => {
+                a.bitmap.mark(offset, buf.len());
+                a.guard.write_through(offset, buf.len(), copy);
+            }
+            None => copy(),
+        }
+        true
+    }
+
     pub(crate) fn mark_dirty(&self, offset: usize, len: usize) {
         if let Some(a) = &self.attest {
             a.bitmap.mark(offset, len);
@@ -327,21 +350,10 @@ impl Memory {
     /// (raw writes through [`Memory::data_mut`] then are host tampering).
     pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
         let data = self.data_in_mut(&mut store.as_context_mut().opaque);
-        let len = data.def.length as usize;
-        if offset.checked_add(buf.len()).is_none_or(|end| end > len) {
-            return Err(Error::Usage("memory write out of bounds".into()));
+        if data.write(offset, buf) {
+            Ok(())
+        } else {
+            Err(Error::Usage("memory write out of bounds".into()))
         }
-        let base = data.def.base;
-        // SAFETY: [offset, offset + len) is inside the accessible memory.
-        let copy =
-            || unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), base.add(offset), buf.len()) };
-        match &data.attest {
-            Some(a) => {
-                a.bitmap.mark(offset, buf.len());
-                a.guard.write_through(offset, buf.len(), copy);
-            }
-            None => copy(),
-        }
-        Ok(())
     }
 }

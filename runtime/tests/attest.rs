@@ -903,6 +903,38 @@ fn a_carried_page_among_more_host_writes_than_the_guard_lists_is_judged_again() 
     );
 }
 
+/// Imports PUTTER's memory and writes "hello" to page 26 when it is
+/// instantiated.
+const SEGMENT: &str = r#"(module
+    (import "a" "memory" (memory 1))
+    (data (i32.const 0x1A000) "hello"))"#;
+
+#[test]
+fn a_data_segment_written_into_a_protected_memory_is_not_tampering() {
+    for kernel in [true, false] {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
+        let mut s = setup_with(&config, OnDetect::Log, PUTTER);
+        let segment = Module::new(s.store.engine(), SEGMENT).unwrap();
+        let mem = s.instance.get_memory(&mut s.store, "memory").unwrap();
+        let mut linker = Linker::new(s.store.engine());
+        linker.define(&mut s.store, "a", "memory", mem).unwrap();
+        // Between calls (the memory is write-protected against the
+        // embedder), then after the run's end (it still is).
+        call(&mut s, "put", &[Val::I32(17), Val::I32(7)]).unwrap();
+        linker.instantiate(&mut s.store, &segment).unwrap();
+        call(&mut s, "put", &[Val::I32(18), Val::I32(7)]).unwrap();
+        s.store.finish_attestation().unwrap();
+        linker.instantiate(&mut s.store, &segment).unwrap();
+        call(&mut s, "put", &[Val::I32(19), Val::I32(7)]).unwrap();
+        s.store.finish_attestation().unwrap();
+        assert_eq!(&mem.data(&s.store)[0x1A000..0x1A005], b"hello");
+        let events = s.events.lock().unwrap();
+        assert!(events.is_empty(), "kernel {kernel}: {events:?}");
+        assert!(dirty_pages(&s).contains(&(0, 26)), "kernel {kernel}");
+    }
+}
+
 /// Panics on its first batch with a dirty page.
 fn panicker() -> impl Verifier {
     Watcher {

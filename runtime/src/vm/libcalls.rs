@@ -95,16 +95,16 @@ pub(crate) fn memory_init(
     } else {
         &inst.module.inner.wasm[seg.bytes.clone()]
     };
-    let m = inst.memories[mem as usize];
-    let bytes = m.data_in_mut(store).bytes_mut();
+    let data = inst.memories[mem as usize].data_in_mut(store);
     let (Some(sr), Some(dr)) = (
         range(src.into(), len.into(), seg_bytes.len()),
-        range(dst, len.into(), bytes.len()),
+        range(dst, len.into(), data.def.length as usize),
     ) else {
         return Err(TrapKind::MemoryOutOfBounds);
     };
-    bytes[dr].copy_from_slice(&seg_bytes[sr]);
-    m.data_in(store).mark_dirty(dst as usize, len as usize);
+    // As walmart's own write: instantiation may initialise a memory that
+    // is write-protected against the host (imported, between calls).
+    data.write(dr.start, &seg_bytes[sr]);
     Ok(())
 }
 
