@@ -54,6 +54,14 @@ fn setup_with(config: &Config, on_detect: OnDetect, wat: &str) -> Setup {
     setup_adding(config, on_detect, wat, |o| o)
 }
 
+/// A `coarse` store running `wat`, under kernel tracking when `kernel`
+/// (and the kernel offers it) or the store barrier.
+fn coarse(kernel: bool, wat: &str) -> Setup {
+    let mut config = Config::new();
+    config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
+    setup_with(&config, OnDetect::Log, wat)
+}
+
 /// [`setup_with`], with `more` applied to the attestation options.
 fn setup_adding(
     config: &Config,
@@ -690,9 +698,7 @@ fn pages_left_writable_at_an_export_entry_still_report_their_writes() {
         (7, 2, false),
         (seed, 2, false),
     ] {
-        let mut config = Config::new();
-        config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
-        let mut s = setup_with(&config, OnDetect::Log, TOUCHER);
+        let mut s = coarse(kernel, TOUCHER);
         // The store barrier (also where the kernel cannot track) reports
         // every write, even one of the same bytes.
         let judged = match s.store.engine().attest_dirty_tracking() {
@@ -726,9 +732,7 @@ const FLIPPER: &str = r#"(module
 #[test]
 fn a_page_written_back_to_its_export_entry_bytes_is_judged_again() {
     for kernel in [true, false] {
-        let mut config = Config::new();
-        config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
-        let mut s = setup_with(&config, OnDetect::Log, FLIPPER);
+        let mut s = coarse(kernel, FLIPPER);
         call(&mut s, "flip", &[]).unwrap();
         s.store.finish_attestation().unwrap();
         let seen = s.pages.lock().unwrap().clone();
@@ -770,9 +774,7 @@ fn pages_left_written_are_judged_again_only_when_changed_until_a_scan_protects()
         [(8, 7, 7, 1), (8, 7, 9, 2), (200, 7, 7, 2), (200, 7, 9, 2)]
     {
         for kernel in [true, false] {
-            let mut config = Config::new();
-            config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
-            let mut s = setup_with(&config, OnDetect::Log, FILLER);
+            let mut s = coarse(kernel, FILLER);
             call(&mut s, "fill", &[Val::I32(n), Val::I32(first)]).unwrap();
             call(&mut s, "fill", &[Val::I32(n), Val::I32(second)]).unwrap();
             s.store.finish_attestation().unwrap();
@@ -803,9 +805,7 @@ const PUTTER: &str = r#"(module
 #[test]
 fn pages_written_between_calls_are_judged_at_the_next_entry() {
     for kernel in [true, false] {
-        let mut config = Config::new();
-        config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
-        let mut s = setup_with(&config, OnDetect::Log, PUTTER);
+        let mut s = coarse(kernel, PUTTER);
         let put = |s: &mut Setup, page: i32| call(s, "put", &[Val::I32(page), Val::I32(7)]);
         // Each page left written at its call's exit under kernel tracking,
         // and carried from hook to hook.
@@ -839,9 +839,7 @@ fn pages_written_between_calls_are_judged_at_the_next_entry() {
 #[test]
 fn a_write_behind_walmarts_back_after_a_finished_run_is_reported_at_the_next_call() {
     for kernel in [true, false] {
-        let mut config = Config::new();
-        config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
-        let mut s = setup_with(&config, OnDetect::Log, PUTTER);
+        let mut s = coarse(kernel, PUTTER);
         call(&mut s, "put", &[Val::I32(17), Val::I32(7)]).unwrap();
         let mem = s.instance.get_memory(&mut s.store, "memory").unwrap();
         // Reported by the finish; its page must be protected again after.
@@ -870,9 +868,7 @@ fn a_write_behind_walmarts_back_after_a_finished_run_is_reported_at_the_next_cal
 
 #[test]
 fn a_carried_page_among_more_host_writes_than_the_guard_lists_is_judged_again() {
-    let mut config = Config::new();
-    config.attest(Policy::Coarse).attest_kernel_dirty(true);
-    let mut s = setup_with(&config, OnDetect::Log, PUTTER);
+    let mut s = coarse(true, PUTTER);
     if s.store.engine().attest_dirty_tracking() != "kernel" {
         // The store barrier does not carry pages.
         eprintln!("kernel dirty tracking unavailable here; nothing to check");
@@ -912,9 +908,7 @@ const SEGMENT: &str = r#"(module
 #[test]
 fn a_data_segment_written_into_a_protected_memory_is_not_tampering() {
     for kernel in [true, false] {
-        let mut config = Config::new();
-        config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
-        let mut s = setup_with(&config, OnDetect::Log, PUTTER);
+        let mut s = coarse(kernel, PUTTER);
         let segment = Module::new(s.store.engine(), SEGMENT).unwrap();
         let mem = s.instance.get_memory(&mut s.store, "memory").unwrap();
         let mut linker = Linker::new(s.store.engine());
