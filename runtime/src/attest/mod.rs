@@ -1,11 +1,11 @@
 //! The attestation driver: the runtime side of `--attest`.
 //!
-//! * [`dirty`]: the per-memory dirty-page bitmap the store barrier writes;
-//! * [`kernel_dirty`]: written-page tracking by the kernel (`coarse`);
-//! * [`tamper`]: write protection of memory while the host runs;
-//! * [`worker`]: the bounded snapshot ring and the verifier thread;
-//! * [`threads`]: the threads verifiers run on, parked between sessions;
-//! * [`session`]: one store's attestation: hooks, snapshots, transitions;
+//! * `dirty`: the per-memory dirty-page bitmap the store barrier writes;
+//! * `kernel_dirty`: written-page tracking by the kernel (`coarse`);
+//! * `tamper`: write protection of memory while the host runs;
+//! * `worker`: the bounded snapshot ring and the verifier thread;
+//! * `threads`: the threads verifiers run on, parked between sessions;
+//! * `session`: one store's attestation: hooks, snapshots, transitions;
 //! * [`wasm_verifier`]: the CNN run as WebAssembly (the `wasm` back end);
 //! * [`prepared`]: a CNN ready for its back end, a verifier per run.
 //!
