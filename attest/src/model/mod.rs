@@ -1,5 +1,5 @@
 //! The CNN that scores page snapshots: its architecture ([`arch`]), its
-//! weights and their file format ([`format`]), forward and backward passes
+//! weights and their file format ([`format`](mod@format)), forward and backward passes
 //! over batches of pages (this file) and the verifier that runs it
 //! ([`verifier`]).
 

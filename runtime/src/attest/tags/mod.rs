@@ -1,10 +1,10 @@
 //! The colour-tag memory-safety monitor (`--attest tags`).
 //!
 //! Generated code checks every load and store of memory 0 against a
-//! shadow of colour tags ([`shadow`]) and runs the module's allocator
+//! shadow of colour tags (`shadow`) and runs the module's allocator
 //! through wrappers ([`walmart_jit::translate::tags`]) that call back
-//! here: [`heap`] decides redzones, colours and quarantine, and turns a
-//! failed check into a `tag-violation` event; [`trace`] writes the
+//! here: `heap` decides redzones, colours and quarantine, and turns a
+//! failed check into a `tag-violation` event; `trace` writes the
 //! alloc/free/read/write trace.
 
 pub(crate) mod heap;
