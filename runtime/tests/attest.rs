@@ -153,6 +153,16 @@ fn dirty_pages(s: &Setup) -> BTreeSet<(u32, u32)> {
     s.pages.lock().unwrap().iter().copied().collect()
 }
 
+/// How many times page `page` went to the verifiers as written.
+fn times_judged(s: &Setup, page: u32) -> usize {
+    s.pages
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.1 == page)
+        .count()
+}
+
 #[test]
 fn written_pages_are_reported_dirty_exactly() {
     let expected: BTreeSet<(u32, u32)> = [1, 3, 5, 6, 9, 10, 12, 14, 15, 31, 32, 35, 36, 37, 66]
@@ -707,13 +717,13 @@ fn pages_left_writable_at_an_export_entry_still_report_their_writes() {
         };
         call(&mut s, "touch", &[Val::I32(value)]).unwrap();
         s.store.finish_attestation().unwrap();
-        let seen = s.pages.lock().unwrap().clone();
         // At the entry with the segment's bytes; again after the call only
         // if the call changed them.
         assert_eq!(
-            seen.iter().filter(|p| p.1 == 2).count(),
+            times_judged(&s, 2),
             judged,
-            "value {value}, kernel {kernel}: {seen:?}"
+            "value {value}, kernel {kernel}: {:?}",
+            s.pages
         );
     }
 }
@@ -735,16 +745,11 @@ fn a_page_written_back_to_its_export_entry_bytes_is_judged_again() {
         let mut s = coarse(kernel, FLIPPER);
         call(&mut s, "flip", &[]).unwrap();
         s.store.finish_attestation().unwrap();
-        let seen = s.pages.lock().unwrap().clone();
         // At the entry (`seed`), before the host call (7), and at the exit
         // (`seed` again, which the verifier last saw as 7: skipping it
         // would leave a stale reference that an audit reports as
         // tampering).
-        assert_eq!(
-            seen.iter().filter(|p| p.1 == 2).count(),
-            3,
-            "kernel {kernel}: {seen:?}"
-        );
+        assert_eq!(times_judged(&s, 2), 3, "kernel {kernel}: {:?}", s.pages);
         let events = s.events.lock().unwrap();
         assert!(
             events.iter().all(|e| e.pages == [3]),
@@ -783,12 +788,12 @@ fn pages_left_written_are_judged_again_only_when_changed_until_a_scan_protects()
                 // The store barrier reports every write.
                 _ => 2,
             };
-            let seen = s.pages.lock().unwrap().clone();
             for page in [16, 15 + n as u32] {
                 assert_eq!(
-                    seen.iter().filter(|p| p.1 == page).count(),
+                    times_judged(&s, page),
                     judged,
-                    "page {page}, {n} pages, {first} then {second}, kernel {kernel}: {seen:?}"
+                    "page {page}, {n} pages, {first} then {second}, kernel {kernel}: {:?}",
+                    s.pages
                 );
             }
             assert!(s.events.lock().unwrap().is_empty(), "no tampering");
@@ -823,12 +828,11 @@ fn pages_written_between_calls_are_judged_at_the_next_entry() {
         put(&mut s, 17).unwrap();
         put(&mut s, 19).unwrap();
         s.store.finish_attestation().unwrap();
-        let seen = s.pages.lock().unwrap().clone();
-        let times = |page: u32| seen.iter().filter(|p| p.1 == page).count();
         assert_eq!(
-            [17, 19, 20].map(times),
+            [17, 19, 20].map(|p| times_judged(&s, p)),
             [3, 3, 1],
-            "kernel {kernel}: {seen:?}"
+            "kernel {kernel}: {:?}",
+            s.pages
         );
         let events = s.events.lock().unwrap();
         assert_eq!(events.len(), 1, "kernel {kernel}: {events:?}");
@@ -886,11 +890,11 @@ fn a_carried_page_among_more_host_writes_than_the_guard_lists_is_judged_again() 
     // at the call's entry or never.
     call(&mut s, "put", &[Val::I32(17), Val::I32(7)]).unwrap();
     s.store.finish_attestation().unwrap();
-    let seen = s.pages.lock().unwrap().clone();
     assert_eq!(
-        seen.iter().filter(|p| p.1 == 17).count(),
+        times_judged(&s, 17),
         3,
-        "the host's change to page 17 is judged: {seen:?}"
+        "the host's change to page 17 is judged: {:?}",
+        s.pages
     );
     let events = s.events.lock().unwrap();
     assert!(

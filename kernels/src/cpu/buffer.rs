@@ -20,6 +20,16 @@ pub(crate) fn reshape_reusing(out: &mut Array3<f32>, shape: (usize, usize, usize
     *out = Array3::from_shape_vec(shape, data).expect("length matches the shape");
 }
 
+/// The first `len` values of `buf`, which only grows (with zeros) to hold
+/// them: nothing is filled again for a shorter or equal length. Contents
+/// are unspecified; callers overwrite what they read.
+pub(crate) fn grown(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    &mut buf[..len]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,7 @@
 
 use ndarray::{ArrayView1, ArrayView2, ArrayView3};
 
+use super::buffer::grown;
 use super::EmbedConvTables;
 
 /// A layer after the embedding and first convolution, as
@@ -410,14 +411,6 @@ fn is_zero(block: &[u8]) -> bool {
     block.iter().fold(0, |a, &b| a | b) == 0
 }
 
-/// The first `len` values of `buf`, grown (with zeros) to hold them.
-fn grown(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if buf.len() < len {
-        buf.resize(len, 0.0);
-    }
-    &mut buf[..len]
-}
-
 /// Whether this CPU runs the AVX2 and FMA build of the kernels.
 fn wide_vectors() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -459,34 +452,36 @@ fn relu_if<const N: usize>(acc: &mut [f32; N], relu: bool) {
 }
 
 /// The embedding and first convolution by table lookups, `N` channels,
-/// channel-last.
+/// channel-last. The default network's 8 taps get a copy of their own,
+/// with the taps unrolled.
 #[inline(always)]
 fn embed_tiles<const N: usize>(page: &[u8], t: &EmbedConvTables, relu: bool, out: &mut [f32]) {
     if t.kernel() == 8 {
-        embed_taps::<N, 8>(page, t, relu, out)
+        embed_taps::<N>(page, 8, t, relu, out)
     } else {
-        embed_taps_any::<N>(page, t, relu, out)
+        embed_taps::<N>(page, t.kernel(), t, relu, out)
     }
 }
 
-/// [`embed_tiles`] for kernels of `K` taps (the default network's 8): the
-/// taps unrolled, and the rows addressed without bounds checks (a byte
-/// picks one of 256 rows of its tap's table, always inside it), which
-/// took a third of the lookups' time.
+/// [`embed_tiles`] for kernels of `k` taps (a constant where inlined
+/// with one). Rows are addressed without bounds checks (a byte picks one
+/// of 256 rows of its tap's table, always inside it), which took a third
+/// of the lookups' time.
 #[inline(always)]
-fn embed_taps<const N: usize, const K: usize>(
+fn embed_taps<const N: usize>(
     page: &[u8],
+    k: usize,
     t: &EmbedConvTables,
     relu: bool,
     out: &mut [f32],
 ) {
     let bias: [f32; N] = t.bias().try_into().expect("N is the table width");
     let rows = t.rows();
-    assert!(t.kernel() == K && t.out() == N && rows.len() == K * 256 * N);
+    assert!(t.kernel() == k && t.out() == N && rows.len() == k * 256 * N);
     let row = |tap: usize, byte: u8| -> &[f32; N] {
-        debug_assert!(tap < K);
-        // SAFETY: tap < K and byte < 256, so the N floats at
-        // (tap * 256 + byte) * N lie inside `rows` (K * 256 * N long,
+        debug_assert!(tap < k);
+        // SAFETY: tap < k and byte < 256, so the N floats at
+        // (tap * 256 + byte) * N lie inside `rows` (k * 256 * N long,
         // asserted above); f32 arrays need f32 alignment only.
         unsafe {
             &*rows
@@ -495,47 +490,11 @@ fn embed_taps<const N: usize, const K: usize>(
                 .cast::<[f32; N]>()
         }
     };
-    for (taps, dst) in page.chunks_exact(K).zip(out.chunks_exact_mut(N)) {
-        let taps: &[u8; K] = taps.try_into().expect("chunks of K");
+    for (taps, dst) in page.chunks_exact(k).zip(out.chunks_exact_mut(N)) {
         // Even and odd taps in two sums: two chains of dependent adds
         // instead of one, so table loads overlap.
         let (mut even, mut odd) = (bias, [0f32; N]);
-        for pair in 0..K / 2 {
-            let e = row(2 * pair, taps[2 * pair]);
-            for c in 0..N {
-                even[c] += e[c];
-            }
-            let o = row(2 * pair + 1, taps[2 * pair + 1]);
-            for c in 0..N {
-                odd[c] += o[c];
-            }
-        }
-        if K % 2 == 1 {
-            let e = row(K - 1, taps[K - 1]);
-            for c in 0..N {
-                even[c] += e[c];
-            }
-        }
-        for c in 0..N {
-            even[c] += odd[c];
-        }
-        relu_if(&mut even, relu);
-        dst.copy_from_slice(&even);
-    }
-}
-
-/// [`embed_tiles`] for other kernel sizes.
-#[inline(always)]
-fn embed_taps_any<const N: usize>(page: &[u8], t: &EmbedConvTables, relu: bool, out: &mut [f32]) {
-    let bias: [f32; N] = t.bias().try_into().expect("N is the table width");
-    let rows = t.rows();
-    for (taps, dst) in page.chunks_exact(t.kernel()).zip(out.chunks_exact_mut(N)) {
-        let (mut even, mut odd) = (bias, [0f32; N]);
         for (pair, bytes) in taps.chunks(2).enumerate() {
-            let row = |tap: usize, byte: u8| -> &[f32; N] {
-                let at = (tap * 256 + usize::from(byte)) * N;
-                rows[at..at + N].try_into().expect("rows of N")
-            };
             let e = row(2 * pair, bytes[0]);
             for c in 0..N {
                 even[c] += e[c];

@@ -40,6 +40,14 @@ struct Region {
 }
 
 impl Region {
+    /// Where the memory lies: (start address, length in bytes).
+    fn span(&self) -> (usize, usize) {
+        (
+            self.start.load(Ordering::Acquire),
+            self.len.load(Ordering::Acquire),
+        )
+    }
+
     const fn new() -> Region {
         Region {
             in_use: AtomicBool::new(false),
@@ -117,10 +125,7 @@ impl TamperGuard {
     pub(crate) fn protect(&self) -> Result<()> {
         let r = self.region();
         r.protected.store(true, Ordering::Release);
-        let (start, len) = (
-            r.start.load(Ordering::Acquire),
-            r.len.load(Ordering::Acquire),
-        );
+        let (start, len) = r.span();
         mprotect(start, len, libc::PROT_READ).map_err(|e| {
             r.protected.store(false, Ordering::Release);
             Error::Resource(format!("cannot write-protect an attested memory: {e}"))
@@ -130,10 +135,7 @@ impl TamperGuard {
     /// Makes the memory writable again and returns what was written.
     pub(crate) fn unprotect(&self) -> Result<Findings> {
         let r = self.region();
-        let (start, len) = (
-            r.start.load(Ordering::Acquire),
-            r.len.load(Ordering::Acquire),
-        );
+        let (start, len) = r.span();
         mprotect(start, len, libc::PROT_READ | libc::PROT_WRITE)
             .map_err(|e| Error::Resource(format!("cannot unprotect an attested memory: {e}")))?;
         r.protected.store(false, Ordering::Release);
@@ -146,10 +148,7 @@ impl TamperGuard {
     /// memory when more faulted than were listed).
     pub(crate) fn findings(&self) -> Result<Findings> {
         let r = self.region();
-        let (start, len) = (
-            r.start.load(Ordering::Acquire),
-            r.len.load(Ordering::Acquire),
-        );
+        let (start, len) = r.span();
         let f = self.drain();
         let again = |at: usize, len: usize| {
             mprotect(at, len, libc::PROT_READ).map_err(|e| {
@@ -234,10 +233,7 @@ pub(crate) fn handle_fault(addr: usize) -> bool {
         if !r.in_use.load(Ordering::Acquire) || !r.protected.load(Ordering::Acquire) {
             continue;
         }
-        let (start, len) = (
-            r.start.load(Ordering::Acquire),
-            r.len.load(Ordering::Acquire),
-        );
+        let (start, len) = r.span();
         if addr < start || addr - start >= len {
             continue;
         }
