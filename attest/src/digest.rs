@@ -1,8 +1,8 @@
 //! The exact verifier: page digests.
 //!
 //! It keeps a 128-bit digest (seeded XXH3) of every page's last legitimate
-//! contents. `Dirty` pages carry new legitimate contents and replace the
-//! digest; `Audit` pages were not written through any tracked path since,
+//! contents. `Dirty` and `Input` pages carry new legitimate contents and
+//! replace the digest; `Audit` pages were not written through any tracked path since,
 //! so a different digest means someone changed the page behind the
 //! module's back (another thread, or a host writing while it was not
 //! write-protected). Such a page is flagged once, and its new contents

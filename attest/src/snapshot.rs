@@ -10,6 +10,14 @@ pub enum PageKind {
     /// The module (or walmart's own API on its behalf) wrote the page since
     /// the last snapshot: these bytes are its new legitimate contents.
     Dirty,
+    /// Since the last snapshot, walmart's own API filled the whole page
+    /// with input the host supplied (WASI `fd_read`, `fd_pread`,
+    /// `random_get`), and the page still holds exactly those bytes: its
+    /// new legitimate contents, as for `Dirty`, but none of them the
+    /// module's doing. Classifiers of what the module wrote (the CNN)
+    /// pass over it; a module's write after the input makes the page
+    /// `Dirty` again.
+    Input,
     /// A page nobody wrote through a tracked path since it was last seen:
     /// its contents must not have changed.
     Audit,

@@ -13,6 +13,9 @@ pub struct AttestStats {
     pub snapshots: u64,
     /// Dirty pages copied into the ring.
     pub pages_snapshotted: u64,
+    /// Of those, pages found holding only input walmart's WASI supplied
+    /// (`PageKind::Input`), which the CNN passes over.
+    pub pages_input: u64,
     /// Clean pages re-read to audit their digests.
     pub pages_audited: u64,
     /// Bytes the verifier judged.
@@ -34,12 +37,13 @@ impl std::fmt::Display for AttestStats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "hooks {}, snapshots {}, pages snapshotted {} (+{} audited), \
+            "hooks {}, snapshots {}, pages snapshotted {} ({} input, +{} audited), \
              bytes verified {}, detections {}, ring deferrals {}, ring drops {}, \
              tamper checks {}, verifier time {:.3} ms",
             self.hooks,
             self.snapshots,
             self.pages_snapshotted,
+            self.pages_input,
             self.pages_audited,
             self.bytes_verified,
             self.detections,

@@ -105,7 +105,7 @@ impl<T> Caller<'_, T> {
     /// The bytes of `memory` and the host data, borrowed together (host
     /// functions such as WASI's read guest buffers while updating state).
     pub fn memory_and_data(&mut self, memory: crate::Memory) -> (&mut [u8], &mut T) {
-        let (bytes, _, data) = self.memory_dirty_and_data(memory);
+        let (bytes, _, data) = self.memory_attest_and_data(memory);
         (bytes, data)
     }
 
@@ -115,25 +115,27 @@ impl<T> Caller<'_, T> {
         memory.data_in(&self.store.opaque).addr_mask
     }
 
-    /// Like [`Caller::memory_and_data`], with the memory's dirty bitmap
-    /// (under attestation) for writers walmart trusts.
-    pub(crate) fn memory_dirty_and_data(
+    /// Like [`Caller::memory_and_data`], with the memory's attestation
+    /// state (its dirty bitmap, its record of input) for writers walmart
+    /// trusts.
+    pub(crate) fn memory_attest_and_data(
         &mut self,
         memory: crate::Memory,
     ) -> (
         &mut [u8],
-        Option<&crate::attest::dirty::DirtyBitmap>,
+        Option<&crate::attest::session::MemoryAttest>,
         &mut T,
     ) {
         let StoreInner { opaque, data } = &mut *self.store;
         let mem = memory.data_in_mut(opaque);
-        let dirty: Option<*const crate::attest::dirty::DirtyBitmap> =
-            mem.attest.as_ref().map(|a| &a.bitmap as *const _);
+        let attest: Option<*const crate::attest::session::MemoryAttest> =
+            mem.attest.as_ref().map(|a| a as *const _);
         let bytes = mem.bytes_mut();
-        // SAFETY: the bitmap is a separate mapping owned by the memory,
-        // which lives as long as the store borrowed here; the byte slice
-        // does not overlap it.
-        (bytes, dirty.map(|d| unsafe { &*d }), data)
+        // SAFETY: the attestation state is a field of the memory, which
+        // lives as long as the store borrowed here, and is only used
+        // through shared references; the byte slice is the separate
+        // mapping of the memory's contents and does not overlap it.
+        (bytes, attest.map(|a| unsafe { &*a }), data)
     }
 
     /// The calling instance, if a Wasm function made the call.

@@ -599,6 +599,96 @@ fn frequent_wasi_calls_share_snapshots_and_lose_no_write() {
     }
 }
 
+/// Writes page 3, reads 0x3000 bytes of standard input to 0x3800 (the
+/// second half of page 3, pages 4 and 5 whole, the first half of page 6),
+/// writes a byte of page 5, then asks `random_get` for page 7 whole.
+const WASI_INPUT: &str = r#"(module
+    (import "wasi_snapshot_preview1" "fd_read"
+        (func $fd_read (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "random_get"
+        (func $random_get (param i32 i32) (result i32)))
+    (memory (export "memory") 8)
+    (func (export "_start")
+        (i32.store8 (i32.const 0x3010) (i32.const 0x11))
+        (i32.store (i32.const 0x100) (i32.const 0x3800)) ;; iov
+        (i32.store (i32.const 0x104) (i32.const 0x3000))
+        (if (call $fd_read (i32.const 0) (i32.const 0x100) (i32.const 1) (i32.const 0x108))
+            (then unreachable))
+        (if (i32.ne (i32.load (i32.const 0x108)) (i32.const 0x3000))
+            (then unreachable))
+        (i32.store8 (i32.const 0x5abc) (i32.const 0x22))
+        (if (call $random_get (i32.const 0x7000) (i32.const 0x1000))
+            (then unreachable))))"#;
+
+#[test]
+fn pages_filled_whole_by_wasi_input_are_input_until_the_module_writes_them() {
+    let input = std::env::temp_dir().join(format!("walmart-input-{}", std::process::id()));
+    std::fs::write(&input, vec![b'A'; 0x3000]).unwrap();
+    for (sync, kernel) in [(false, true), (false, false), (true, false)] {
+        let mut config = Config::new();
+        config
+            .attest(Policy::Coarse)
+            .attest_sync(sync)
+            .attest_kernel_dirty(kernel);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, WASI_INPUT).unwrap();
+        let mut ctx = walmart::wasi::WasiCtx::new();
+        ctx.redirect(0, std::fs::File::open(&input).unwrap());
+        let mut store = Store::new(&engine, ctx);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        store
+            .configure_attestation(AttestOptions::new().also_verify(Watcher {
+                name: "kinds",
+                seen: move |pages: &[PageSnapshot<'_>], _| {
+                    let mut record = record.lock().unwrap();
+                    record.extend(
+                        pages
+                            .iter()
+                            .filter(|p| p.kind != PageKind::Audit)
+                            .map(|p| (p.page, p.kind)),
+                    );
+                },
+            }))
+            .unwrap();
+        let mut linker = Linker::new(&engine);
+        walmart::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let start = instance.get_func(&mut store, "_start").unwrap();
+        start.call(&mut store, &[], &mut []).unwrap();
+        let stats = store.finish_attestation().unwrap().unwrap();
+        let seen = seen.lock().unwrap();
+        let last = |page: u32| {
+            seen.iter()
+                .rev()
+                .find(|p| p.0 == page)
+                .map(|p| p.1)
+                .unwrap_or_else(|| panic!("page {page} never judged: {seen:?}"))
+        };
+        let case = format!("sync {sync}, kernel {kernel}: {seen:?}");
+        // Filled whole by the read, or by random bytes, and not written
+        // after: input.
+        assert_eq!(last(4), PageKind::Input, "{case}");
+        assert_eq!(last(7), PageKind::Input, "{case}");
+        assert!(
+            seen.iter().all(|p| p.0 != 4 || p.1 == PageKind::Input),
+            "{case}"
+        );
+        // Written by the module after the read: its contents are judged.
+        assert_eq!(last(5), PageKind::Dirty, "{case}");
+        // Half read, half the module's (page 3 written before the read).
+        assert_eq!(last(3), PageKind::Dirty, "{case}");
+        assert_eq!(last(6), PageKind::Dirty, "{case}");
+        assert_eq!(last(0), PageKind::Dirty, "{case}");
+        assert!(stats.pages_input >= 2, "{stats}");
+        if sync {
+            // A synchronous hook after the read saw page 5 as input first.
+            assert!(seen.contains(&(5, PageKind::Input)), "{case}");
+        }
+    }
+    std::fs::remove_file(&input).unwrap();
+}
+
 /// A verifier named `name` that shows each batch, and whether it is
 /// judged as final, to `seen`, then finds every page clean.
 struct Watcher<F> {

@@ -151,8 +151,8 @@ impl PageScorer for CpuScorer {
 }
 
 /// Classifies pages with a model's network on a [`PageScorer`]. It scores
-/// written (`Dirty`) pages only and leaves audited ones to the exact
-/// digest check, so it belongs beside the digest verifier
+/// what the module wrote (`Dirty` pages) only, and leaves audited ones
+/// to the exact digest check (and the host's input, `Input` pages, alone), so it belongs beside the digest verifier
 /// (`AttestOptions::also_verify`), not in its place.
 pub struct CnnVerifier<S: PageScorer = CpuScorer> {
     scorer: S,
@@ -278,7 +278,8 @@ impl<S: PageScorer> Verifier for CnnVerifier<S> {
 
     /// Scores the `Dirty` pages on this thread. `Audit` pages come back
     /// clean: they were scored when last written, and any change since is
-    /// the exact digest check's to find, with certainty.
+    /// the exact digest check's to find, with certainty. So do `Input`
+    /// pages: the host's input, not what the module wrote.
     fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
         self.judge(pages, out, false);
     }
@@ -297,7 +298,7 @@ mod tests {
     use crate::rng::Rng;
 
     #[test]
-    fn split_batches_score_like_one_pass_and_audits_stay_clean() {
+    fn split_batches_score_like_one_pass_and_audits_and_input_stay_clean() {
         let mut model = Model::init(Architecture::default_cnn(), 3);
         model.threshold = 0.5;
         let mut rng = Rng::new(4);
@@ -307,10 +308,10 @@ mod tests {
             .chunks(PAGE_SIZE)
             .enumerate()
             .map(|(i, b)| {
-                let kind = if i % 5 == 0 {
-                    PageKind::Audit
-                } else {
-                    PageKind::Dirty
+                let kind = match i % 5 {
+                    0 => PageKind::Audit,
+                    3 => PageKind::Input,
+                    _ => PageKind::Dirty,
                 };
                 PageSnapshot::new(0, i as u32, 0, kind, b)
             })
@@ -324,8 +325,8 @@ mod tests {
         v.verify_final(&pages, &mut out);
         assert_eq!(out.len(), n + 1);
         for (i, verdict) in out[1..].iter().enumerate() {
-            if i % 5 == 0 {
-                assert_eq!(*verdict, Verdict::CLEAN, "audit page {i}");
+            if i % 5 == 0 || i % 5 == 3 {
+                assert_eq!(*verdict, Verdict::CLEAN, "audit or input page {i}");
             } else {
                 assert!((verdict.score - want[i]).abs() < 1e-5, "page {i}");
                 assert_eq!(verdict.flagged, want[i] >= 0.5);

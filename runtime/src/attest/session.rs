@@ -1,6 +1,8 @@
 //! One store's attestation: hooks, snapshots and the host/module
 //! transitions where memory is write-protected and checked.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -34,6 +36,10 @@ pub(crate) struct MemoryAttest {
     pub(crate) bitmap: DirtyBitmap,
     pub(crate) guard: TamperGuard,
     pub(crate) source: DirtySource,
+    /// Pages walmart's WASI filled whole with the host's input since their
+    /// last snapshot, with the digest of that input: the snapshot that
+    /// finds a page still holding it takes it as [`PageKind::Input`].
+    inputs: RefCell<HashMap<u32, u128>>,
 }
 
 impl MemoryAttest {
@@ -50,6 +56,7 @@ impl MemoryAttest {
             bitmap,
             guard: TamperGuard::register(base, len)?,
             source,
+            inputs: RefCell::default(),
         };
         if source == DirtySource::Kernel {
             kernel_dirty::register(base as usize, reserved).map_err(tracking_error)?;
@@ -86,6 +93,39 @@ impl MemoryAttest {
             // may have changed.
             self.bitmap.mark(0, len);
         }
+    }
+}
+
+impl MemoryAttest {
+    /// Walmart's own API wrote the host's input (a read, random bytes)
+    /// into `memory[start..start + len]`, which it marked dirty: the pages
+    /// it covers whole are remembered with their digests, for the next
+    /// snapshot to tell input from what the module wrote.
+    ///
+    /// Only whole pages: the rest of a partly covered page may hold bytes
+    /// the module wrote since the last snapshot, which must be judged.
+    pub(crate) fn supplied(&self, memory: &[u8], start: usize, len: usize) {
+        let end = (start + len).min(memory.len());
+        let first = start.div_ceil(PAGE_SIZE);
+        let last = end / PAGE_SIZE;
+        if first >= last {
+            return;
+        }
+        let mut inputs = self.inputs.borrow_mut();
+        for page in first..last {
+            let bytes = &memory[page * PAGE_SIZE..(page + 1) * PAGE_SIZE];
+            inputs.insert(page as u32, page_digest(bytes));
+        }
+    }
+
+    /// The digest of the input last supplied into `page`, if any since
+    /// its last snapshot; forgotten once asked for.
+    fn take_input(&self, page: u32) -> Option<u128> {
+        let mut inputs = self.inputs.borrow_mut();
+        if inputs.is_empty() {
+            return None;
+        }
+        inputs.remove(&page)
     }
 }
 
@@ -444,6 +484,7 @@ fn snapshot(
         Counters::add(&s.shared.counters.deferred, 1);
     }
     let mut fresh = Vec::new();
+    let mut inputs = 0;
     for &(mi, page) in &dirty[..take] {
         let m = &store.memories[mi as usize];
         let a = m
@@ -452,10 +493,17 @@ fn snapshot(
             .expect("dirty pages come from attested memories");
         let bytes = m.page(page as usize);
         add_page(&mut batch, direct, bytes);
-        batch.pages.push((mi, page, PageKind::Dirty));
         a.bitmap.clear(page as usize);
-        if digest {
-            let d = page_digest(bytes);
+        let input = a.take_input(page);
+        let d = (digest || input.is_some()).then(|| page_digest(bytes));
+        let kind = if input.is_some() && input == d {
+            inputs += 1;
+            PageKind::Input
+        } else {
+            PageKind::Dirty
+        };
+        batch.pages.push((mi, page, kind));
+        if let (true, Some(d)) = (digest, d) {
             batch.digests.push(d);
             if a.source == DirtySource::Kernel {
                 fresh.push((mi, page, d));
@@ -502,6 +550,7 @@ fn snapshot(
     let c = &s.shared.counters;
     Counters::add(&c.snapshots, 1);
     Counters::add(&c.pages_snapshotted, take as u64);
+    Counters::add(&c.pages_input, inputs);
     Counters::add(&c.pages_audited, audited as u64);
     s.shared
         .submit(batch, if direct { 0 } else { granted }, asked);

@@ -234,6 +234,7 @@ impl WasiCtx {
                 Err(e) if total > 0 && e == Errno::AGAIN => break,
                 Err(e) => return Err(e),
             };
+            mem.supplied(ptr, n);
             total += n;
             if let Some(o) = offset.as_mut() {
                 *o += n as u64;

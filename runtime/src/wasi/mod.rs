@@ -53,12 +53,12 @@ fn with_ctx<T>(
     let r = match memory {
         Some(m) => {
             let addr_mask = caller.memory_addr_mask(m);
-            let (bytes, dirty, data) = caller.memory_dirty_and_data(m);
+            let (bytes, attest, data) = caller.memory_attest_and_data(m);
             f(
                 get(data),
                 &mut GuestMemory {
                     bytes,
-                    dirty,
+                    attest,
                     addr_mask,
                 },
             )
@@ -67,7 +67,7 @@ fn with_ctx<T>(
             get(caller.data_mut()),
             &mut GuestMemory {
                 bytes: &mut [],
-                dirty: None,
+                attest: None,
                 addr_mask: u32::MAX,
             },
         ),
@@ -302,6 +302,7 @@ pub fn add_to_linker<T: 'static>(
             }
             filled += n as usize;
         }
+        m.supplied(a.u32(0), filled);
         Ok(())
     });
     wasi!("sock_accept", [I32, I32, I32], |c, _m, a| c.sock(a.u32(0)));

@@ -169,9 +169,10 @@ pub const RIGHT_FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
 /// Bounds-checked access to the guest's linear memory.
 pub struct GuestMemory<'a> {
     pub bytes: &'a mut [u8],
-    /// The memory's dirty bitmap under attestation: every range handed
-    /// out for writing is marked, so WASI's writes count as legitimate.
-    pub(crate) dirty: Option<&'a crate::attest::dirty::DirtyBitmap>,
+    /// The memory's attestation under attestation: every range handed out
+    /// for writing is marked in its dirty bitmap, so WASI's writes count as
+    /// legitimate, and input read into it is recorded ([`Self::supplied`]).
+    pub(crate) attest: Option<&'a crate::attest::session::MemoryAttest>,
     /// Applied to every guest pointer: under the tag monitor's pointer
     /// colours the top bits carry a colour, not address bits.
     pub(crate) addr_mask: u32,
@@ -190,10 +191,20 @@ impl GuestMemory<'_> {
         let start = (ptr & self.addr_mask) as usize;
         let end = start.checked_add(len as usize).ok_or(Errno::FAULT)?;
         let out = self.bytes.get_mut(start..end).ok_or(Errno::FAULT)?;
-        if let Some(d) = self.dirty {
-            d.mark(start, len as usize);
+        if let Some(a) = self.attest {
+            a.bitmap.mark(start, len as usize);
         }
         Ok(out)
+    }
+
+    /// The host's input (a read, random bytes) was written to `len` bytes
+    /// at `ptr`, a range [`Self::slice_mut`] handed out: under
+    /// attestation, pages it fills whole are snapshotted as input rather
+    /// than as the module's writes (`PageKind::Input`).
+    pub fn supplied(&self, ptr: u32, len: usize) {
+        if let Some(a) = self.attest {
+            a.supplied(self.bytes, (ptr & self.addr_mask) as usize, len);
+        }
     }
 
     pub fn read_u32(&self, ptr: u32) -> WasiResult<u32> {
