@@ -12,7 +12,8 @@ pub enum PageKind {
     Dirty,
     /// Since the last snapshot, walmart's own API filled the whole page
     /// with input the host supplied (WASI `fd_read`, `fd_pread`,
-    /// `random_get`), and the page still holds exactly those bytes: its
+    /// `random_get`, the embedder's `Memory::write`), and the page still
+    /// holds exactly those bytes: its
     /// new legitimate contents, as for `Dirty`, but none of them the
     /// module's doing. Classifiers of what the module wrote (the CNN)
     /// pass over it; a module's write after the input makes the page

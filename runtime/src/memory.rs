@@ -197,8 +197,6 @@ impl MemoryData {
         Some(())
     }
 
-    /// Records a write by walmart itself (bulk-memory builtins, WASI) to
-    /// `[offset, offset + len)` in the dirty bitmap.
     /// Copies `buf` to `offset` as walmart's own write (the API's, a data
     /// segment's): marked dirty, and allowed while the memory is
     /// write-protected against a host. False, writing nothing, when it
@@ -222,6 +220,8 @@ impl MemoryData {
         true
     }
 
+    /// Records a write by walmart itself (bulk-memory builtins, WASI) to
+    /// `[offset, offset + len)` in the dirty bitmap.
     pub(crate) fn mark_dirty(&self, offset: usize, len: usize) {
         if let Some(a) = &self.attest {
             a.bitmap.mark(offset, len);
@@ -348,9 +348,14 @@ impl Memory {
     /// the legitimate way for a host to write guest memory: the pages are
     /// marked dirty, and allowed even while the memory is write-protected
     /// (raw writes through [`Memory::data_mut`] then are host tampering).
+    /// Pages it fills whole are the host's input, which the CNN does not
+    /// judge until the module writes them (`PageKind::Input`).
     pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
         let data = self.data_in_mut(&mut store.as_context_mut().opaque);
         if data.write(offset, buf) {
+            if let Some(a) = &data.attest {
+                a.supplied(data.bytes(), offset, buf.len());
+            }
             Ok(())
         } else {
             Err(Error::Usage("memory write out of bounds".into()))

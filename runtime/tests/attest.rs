@@ -689,6 +689,48 @@ fn pages_filled_whole_by_wasi_input_are_input_until_the_module_writes_them() {
     std::fs::remove_file(&input).unwrap();
 }
 
+#[test]
+fn pages_the_embedder_writes_whole_are_input() {
+    let kinds = Arc::new(Mutex::new(Vec::new()));
+    let record = kinds.clone();
+    let mut config = Config::new();
+    config.attest(Policy::Coarse);
+    let mut s = setup_adding(&config, OnDetect::Log, WRITER, |o| {
+        o.also_verify(Watcher {
+            name: "kinds",
+            seen: move |pages: &[PageSnapshot<'_>], _| {
+                record.lock().unwrap().extend(
+                    pages
+                        .iter()
+                        .filter(|p| p.kind != PageKind::Audit)
+                        .map(|p| (p.page, p.kind)),
+                )
+            },
+        })
+    });
+    let mem = s.instance.get_memory(&mut s.store, "memory").unwrap();
+    mem.write(&mut s.store, 20 << 12, &[9; 4096]).unwrap();
+    // All of page 21 but its first byte.
+    mem.write(&mut s.store, (21 << 12) + 1, &[9; 4095]).unwrap();
+    call(&mut s, "read", &[]).unwrap();
+    // One byte of page 20 now: the rest is what the input left, but the
+    // page is no longer all input.
+    mem.write(&mut s.store, 20 << 12, &[1]).unwrap();
+    call(&mut s, "read", &[]).unwrap();
+    s.store.finish_attestation().unwrap();
+    let seen = |page: u32| -> Vec<PageKind> {
+        kinds
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.0 == page)
+            .map(|p| p.1)
+            .collect()
+    };
+    assert_eq!(seen(20), [PageKind::Input, PageKind::Dirty]);
+    assert_eq!(seen(21), [PageKind::Dirty]);
+}
+
 /// A verifier named `name` that shows each batch, and whether it is
 /// judged as final, to `seen`, then finds every page clean.
 struct Watcher<F> {

@@ -199,7 +199,9 @@ fn run_takes_the_backend_and_refuses_one_it_lacks() {
 }
 
 /// A module whose memory (32 pages of 4 KiB) the embedder fills.
-const MEMORY_32_PAGES: &str = r#"(module (memory (export "memory") 2))"#;
+/// `fill` writes 32 pages (two Wasm pages) of sevens.
+const MEMORY_32_PAGES: &str = r#"(module (memory (export "memory") 2)
+    (func (export "fill") (memory.fill (i32.const 0) (i32.const 7) (i32.const 0x20000))))"#;
 
 #[test]
 fn final_verdicts_finish_while_every_global_pool_thread_waits_for_one() {
@@ -224,10 +226,10 @@ fn final_verdicts_finish_while_every_global_pool_thread_waits_for_one() {
                     .configure_attestation(AttestOptions::new().also_verify(cnn))
                     .unwrap();
                 let instance = Instance::new(&mut store, &module, &[]).unwrap();
-                // Written through the API after the last call: the pages
-                // reach the final flush, which splits them across threads.
-                let memory = instance.get_memory(&mut store, "memory").unwrap();
-                memory.write(&mut store, 0, &[7; 32 * 4096]).unwrap();
+                // Written by the module's only call: its pages are left to
+                // the final flush, which splits them across threads.
+                let fill = instance.get_func(&mut store, "fill").unwrap();
+                fill.call(&mut store, &[], &mut []).unwrap();
                 all_waiting.wait();
                 store
                     .finish_attestation()
