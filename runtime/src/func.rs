@@ -127,15 +127,8 @@ impl<T> Caller<'_, T> {
         &mut T,
     ) {
         let StoreInner { opaque, data } = &mut *self.store;
-        let mem = memory.data_in_mut(opaque);
-        let attest: Option<*const crate::attest::session::MemoryAttest> =
-            mem.attest.as_ref().map(|a| a as *const _);
-        let bytes = mem.bytes_mut();
-        // SAFETY: the attestation state is a field of the memory, which
-        // lives as long as the store borrowed here, and is only used
-        // through shared references; the byte slice is the separate
-        // mapping of the memory's contents and does not overlap it.
-        (bytes, attest.map(|a| unsafe { &*a }), data)
+        let (bytes, attest) = memory.data_in_mut(opaque).bytes_and_attest();
+        (bytes, attest, data)
     }
 
     /// The calling instance, if a Wasm function made the call.

@@ -243,8 +243,19 @@ impl MemoryData {
 
     /// The accessible bytes, mutably.
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `bytes`, and we hold the only reference.
-        unsafe { std::slice::from_raw_parts_mut(self.def.base, self.def.length as usize) }
+        self.bytes_and_attest().0
+    }
+
+    /// The accessible bytes, writable, and the attestation state beside
+    /// them (for walmart's own writers: WASI marks and records through it
+    /// while it writes the bytes).
+    pub(crate) fn bytes_and_attest(&mut self) -> (&mut [u8], Option<&MemoryAttest>) {
+        // SAFETY: as in `bytes`, and we hold the only reference: the bytes
+        // are the memory's own mapping, not part of `self`, so the shared
+        // borrow of `self.attest` beside them aliases nothing.
+        let bytes =
+            unsafe { std::slice::from_raw_parts_mut(self.def.base, self.def.length as usize) };
+        (bytes, self.attest.as_ref())
     }
 }
 

@@ -223,11 +223,18 @@ fn final_verdicts_finish_while_every_global_pool_thread_waits_for_one() {
                 let mut store = Store::new(&engine, ());
                 let cnn = CnnVerifier::new(default_model().unwrap()).unwrap();
                 store
-                    .configure_attestation(AttestOptions::new().also_verify(cnn))
+                    .configure_attestation(
+                        // No verifier wake-up in between: the pages wait
+                        // for the final flush.
+                        AttestOptions::new()
+                            .also_verify(cnn)
+                            .interval(std::time::Duration::from_secs(600)),
+                    )
                     .unwrap();
                 let instance = Instance::new(&mut store, &module, &[]).unwrap();
                 // Written by the module's only call: its pages are left to
-                // the final flush, which splits them across threads.
+                // the final flush, which splits them across threads (the
+                // pages are too few to wake the verifier thread).
                 let fill = instance.get_func(&mut store, "fill").unwrap();
                 fill.call(&mut store, &[], &mut []).unwrap();
                 all_waiting.wait();

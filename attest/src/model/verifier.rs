@@ -151,9 +151,10 @@ impl PageScorer for CpuScorer {
 }
 
 /// Classifies pages with a model's network on a [`PageScorer`]. It scores
-/// what the module wrote (`Dirty` pages) only, and leaves audited ones
-/// to the exact digest check (and the host's input, `Input` pages, alone), so it belongs beside the digest verifier
-/// (`AttestOptions::also_verify`), not in its place.
+/// what the module wrote (`Dirty` pages) only, leaves audited ones to the
+/// exact digest check and the host's input (`Input` pages) alone, so it
+/// belongs beside the digest verifier (`AttestOptions::also_verify`), not
+/// in its place.
 pub struct CnnVerifier<S: PageScorer = CpuScorer> {
     scorer: S,
     threshold: f32,
@@ -277,9 +278,10 @@ impl<S: PageScorer> Verifier for CnnVerifier<S> {
     }
 
     /// Scores the `Dirty` pages on this thread. `Audit` pages come back
-    /// clean: they were scored when last written, and any change since is
-    /// the exact digest check's to find, with certainty. So do `Input`
-    /// pages: the host's input, not what the module wrote.
+    /// clean: they were scored when last written (unless they were input),
+    /// and any change since is the exact digest check's to find, with
+    /// certainty. So do `Input` pages: the host's input, not what the
+    /// module wrote.
     fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
         self.judge(pages, out, false);
     }

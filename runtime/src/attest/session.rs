@@ -36,8 +36,9 @@ pub(crate) struct MemoryAttest {
     pub(crate) bitmap: DirtyBitmap,
     pub(crate) guard: TamperGuard,
     pub(crate) source: DirtySource,
-    /// Pages walmart's WASI filled whole with the host's input since their
-    /// last snapshot, with the digest of that input: the snapshot that
+    /// Pages walmart's API (WASI's reads, `Memory::write`) filled whole
+    /// with the host's input since their last snapshot, with the digest of
+    /// that input: the snapshot that
     /// finds a page still holding it takes it as [`PageKind::Input`].
     inputs: RefCell<HashMap<u32, u128>>,
 }
@@ -105,7 +106,7 @@ impl MemoryAttest {
     /// Only whole pages: the rest of a partly covered page may hold bytes
     /// the module wrote since the last snapshot, which must be judged.
     pub(crate) fn supplied(&self, memory: &[u8], start: usize, len: usize) {
-        let end = (start + len).min(memory.len());
+        let end = start.saturating_add(len).min(memory.len());
         let first = start.div_ceil(PAGE_SIZE);
         let last = end / PAGE_SIZE;
         if first >= last {
@@ -400,6 +401,8 @@ fn unchanged_since(
     }
     if let Some(a) = &store.memories[mi as usize].attest {
         a.bitmap.clear(page as usize);
+        // Input that wrote back what the page held is judged as it was.
+        a.take_input(page);
     }
     Some(carried[at])
 }

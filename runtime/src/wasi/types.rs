@@ -169,9 +169,10 @@ pub const RIGHT_FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
 /// Bounds-checked access to the guest's linear memory.
 pub struct GuestMemory<'a> {
     pub bytes: &'a mut [u8],
-    /// The memory's attestation under attestation: every range handed out
-    /// for writing is marked in its dirty bitmap, so WASI's writes count as
-    /// legitimate, and input read into it is recorded ([`Self::supplied`]).
+    /// The memory's attestation state, when it is attested: every range
+    /// handed out for writing is marked in its dirty bitmap, so WASI's
+    /// writes count as legitimate, and input read into it is recorded
+    /// ([`Self::supplied`]).
     pub(crate) attest: Option<&'a crate::attest::session::MemoryAttest>,
     /// Applied to every guest pointer: under the tag monitor's pointer
     /// colours the top bits carry a colour, not address bits.
@@ -201,7 +202,7 @@ impl GuestMemory<'_> {
     /// at `ptr`, a range [`Self::slice_mut`] handed out: under
     /// attestation, pages it fills whole are snapshotted as input rather
     /// than as the module's writes (`PageKind::Input`).
-    pub fn supplied(&self, ptr: u32, len: usize) {
+    pub(crate) fn supplied(&self, ptr: u32, len: usize) {
         if let Some(a) = self.attest {
             a.supplied(self.bytes, (ptr & self.addr_mask) as usize, len);
         }
