@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use crate::snapshot::{PageKind, PageSnapshot, PAGE_SIZE};
 use crate::verifier::{Verdict, Verifier};
@@ -72,11 +73,12 @@ pub trait PageScorer: Send {
     fn score(&mut self, pages: &[&[u8]], all_cores: bool) -> Result<Vec<f32>, String>;
 }
 
-/// The CPU back end: the model's [`InferencePlan`]s, one per thread a
-/// batch has been split across.
+/// The CPU back end: the model's [`InferencePlan`]s, one for the calling
+/// thread and one for each pooled thread a batch has been split across.
 pub struct CpuScorer {
-    model: Model,
-    lanes: Vec<InferencePlan>,
+    model: Arc<Model>,
+    plan: InferencePlan,
+    helpers: Vec<Arc<Mutex<InferencePlan>>>,
     threads: usize,
 }
 
@@ -89,9 +91,94 @@ impl CpuScorer {
             scoring_pool();
         }
         CpuScorer {
-            lanes: vec![model.plan()],
+            plan: model.plan(),
+            helpers: Vec::new(),
             threads,
-            model,
+            model: Arc::new(model),
+        }
+    }
+
+    /// The threads' plans, this thread's first, for tests.
+    #[cfg(test)]
+    fn lanes(&self) -> usize {
+        1 + self.helpers.len()
+    }
+}
+
+/// A batch split across threads. Pages are claimed a chunk at a time from
+/// `cursor`, and every thread that claims pages reports their scores
+/// before the caller may return, which it does once all `len` pages are
+/// reported: a pooled thread that wakes after the others took every page
+/// (on a virtual machine tens of microseconds, at times milliseconds
+/// later, when the caller has long been done) finds nothing to claim, and
+/// nobody waits for it.
+struct Split {
+    pages: SharedPages,
+    cursor: AtomicUsize,
+    chunk: usize,
+    done: Mutex<SplitDone>,
+    all_done: Condvar,
+}
+
+/// What the threads of a [`Split`] reported.
+#[derive(Default)]
+struct SplitDone {
+    pages: usize,
+    scores: Vec<(usize, Vec<f32>)>,
+    /// A thread's scoring panicked.
+    failed: bool,
+}
+
+/// The caller's pages, for threads of the pool, which outlive the call.
+struct SharedPages {
+    pages: *const &'static [u8],
+    len: usize,
+}
+
+// SAFETY: the pages are only read, and only while the caller waits for
+// their scores (see `Split::claim`).
+unsafe impl Send for SharedPages {}
+unsafe impl Sync for SharedPages {}
+
+impl Split {
+    /// The next chunk of pages no thread has claimed yet: their index and
+    /// bytes, to be scored and handed to [`Split::report`].
+    fn claim(&self) -> Option<(usize, &[&[u8]])> {
+        let at = self.cursor.fetch_add(self.chunk, Ordering::Relaxed);
+        if at >= self.pages.len {
+            return None;
+        }
+        let end = (at + self.chunk).min(self.pages.len);
+        // SAFETY: `pages` points to `len` slices the caller of
+        // `CpuScorer::score` borrowed, and it returns only once every page
+        // is reported; this chunk is not yet, so they are alive, and the
+        // chunk is inside them. A thread that comes later fails the test
+        // above and reads nothing.
+        let all = unsafe { std::slice::from_raw_parts(self.pages.pages, self.pages.len) };
+        Some((at, &all[at..end]))
+    }
+
+    /// The scores of the `count` pages claimed at `at`, or `None` if their
+    /// scoring panicked.
+    fn report(&self, at: usize, count: usize, scores: Option<Vec<f32>>) {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        done.pages += count;
+        match scores {
+            Some(scores) => done.scores.push((at, scores)),
+            None => done.failed = true,
+        }
+        if done.pages == self.pages.len {
+            self.all_done.notify_all();
+        }
+    }
+
+    /// Claims and scores chunks with `plan` until none is left.
+    fn work(&self, model: &Model, plan: &mut InferencePlan) {
+        while let Some((at, pages)) = self.claim() {
+            let scored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                model.score_pages(plan, pages)
+            }));
+            self.report(at, pages.len(), scored.ok());
         }
     }
 }
@@ -105,45 +192,50 @@ impl PageScorer for CpuScorer {
         let parts = scoring_shares(pages.len(), all_cores, self.threads);
         let pool = if parts > 1 { scoring_pool() } else { None };
         let Some(pool) = pool else {
-            return Ok(self.model.score_pages(&mut self.lanes[0], pages));
+            return Ok(self.model.score_pages(&mut self.plan, pages));
         };
-        while self.lanes.len() < parts {
-            let lane = self.model.fork_plan(&self.lanes[0]);
-            self.lanes.push(lane);
+        while self.helpers.len() + 1 < parts {
+            let plan = self.model.fork_plan(&self.plan);
+            self.helpers.push(Arc::new(Mutex::new(plan)));
         }
-        let model = &self.model;
-        // Shares are taken a chunk at a time from a common cursor, this
-        // thread's included: a pooled thread that wakes late (tens of
-        // microseconds on a virtual machine, as long as scoring a short
-        // run's pages) leaves its share to the others instead of making
-        // them wait for it. Pages one at a time on the one-page path,
-        // batches on the batched one.
-        let chunk = if self.lanes[0].tiled.is_some() {
+        // Pages one at a time on the one-page path, batches on the
+        // batched one.
+        let chunk = if self.plan.tiled.is_some() {
             1
         } else {
             super::INFERENCE_BATCH
         };
-        let cursor = AtomicUsize::new(0);
-        let take = |plan: &mut InferencePlan, out: &mut Vec<(usize, Vec<f32>)>| loop {
-            let at = cursor.fetch_add(chunk, Ordering::Relaxed);
-            if at >= pages.len() {
-                return;
-            }
-            let end = (at + chunk).min(pages.len());
-            out.push((at, model.score_pages(plan, &pages[at..end])));
-        };
-        let (mine, theirs) = self.lanes.split_at_mut(1);
-        let mut scored: Vec<Vec<(usize, Vec<f32>)>> = vec![Vec::new(); parts];
-        let (first, rest) = scored.split_at_mut(1);
-        pool.in_place_scope(|s| {
-            for (plan, out) in theirs.iter_mut().zip(rest.iter_mut()) {
-                let take = &take;
-                s.spawn(move |_| take(plan, out));
-            }
-            take(&mut mine[0], &mut first[0]);
+        let split = Arc::new(Split {
+            pages: SharedPages {
+                // SAFETY: only the lifetime is changed; see `Split::claim`
+                // for why no page is read after this call returns.
+                pages: unsafe {
+                    std::mem::transmute::<*const &[u8], *const &'static [u8]>(pages.as_ptr())
+                },
+                len: pages.len(),
+            },
+            cursor: AtomicUsize::new(0),
+            chunk,
+            done: Mutex::default(),
+            all_done: Condvar::new(),
         });
+        for helper in &self.helpers[..parts - 1] {
+            let (split, model, helper) = (split.clone(), self.model.clone(), helper.clone());
+            pool.spawn(move || {
+                let mut plan = helper.lock().unwrap_or_else(|e| e.into_inner());
+                split.work(&model, &mut plan);
+            });
+        }
+        split.work(&self.model, &mut self.plan);
+        let mut done = split.done.lock().unwrap_or_else(|e| e.into_inner());
+        while done.pages < pages.len() {
+            done = split.all_done.wait(done).unwrap_or_else(|e| e.into_inner());
+        }
+        if done.failed {
+            return Err("a scoring thread panicked".into());
+        }
         let mut scores = vec![0.0; pages.len()];
-        for (at, part) in scored.into_iter().flatten() {
+        for (at, part) in done.scores.drain(..) {
             scores[at..at + part.len()].copy_from_slice(&part);
         }
         Ok(scores)
@@ -300,6 +392,54 @@ mod tests {
     use crate::rng::Rng;
 
     #[test]
+    fn a_split_batch_does_not_wait_for_pool_threads_that_are_busy() {
+        // Every thread of the scoring pool is held until the batch is
+        // scored: the calling thread must score it all by itself rather
+        // than wait for a share nobody takes.
+        let pool = scoring_pool().expect("the scoring pool starts");
+        let threads = pool.current_num_threads();
+        let held = Arc::new((Mutex::new(false), Condvar::new()));
+        let (started, running) = std::sync::mpsc::channel();
+        for _ in 0..threads {
+            let (held, started) = (held.clone(), started.clone());
+            pool.spawn(move || {
+                started.send(()).unwrap();
+                let (released, wake) = &*held;
+                let mut released = released.lock().unwrap();
+                while !*released {
+                    released = wake.wait(released).unwrap();
+                }
+            });
+        }
+        for _ in 0..threads {
+            running.recv().unwrap();
+        }
+        let mut model = Model::init(Architecture::default_cnn(), 5);
+        model.threshold = 0.5;
+        let mut rng = Rng::new(6);
+        let n = 2 * PARALLEL_MIN;
+        let bytes: Vec<u8> = (0..n * PAGE_SIZE).map(|_| rng.below(256) as u8).collect();
+        let want = model
+            .scores(ndarray::ArrayView2::from_shape((n, PAGE_SIZE), &bytes[..]).unwrap())
+            .unwrap();
+        let (scored, scores) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut scorer = CpuScorer::new(model);
+            scorer.threads = 2;
+            let pages: Vec<&[u8]> = bytes.chunks(PAGE_SIZE).collect();
+            let _ = scored.send(scorer.score(&pages, true));
+        });
+        let got = scores.recv_timeout(std::time::Duration::from_secs(60));
+        let (released, wake) = &*held;
+        *released.lock().unwrap() = true;
+        wake.notify_all();
+        let got = got.expect("scored without the pool").unwrap();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() < 1e-5, "page {i}");
+        }
+    }
+
+    #[test]
     fn split_batches_score_like_one_pass_and_audits_and_input_stay_clean() {
         let mut model = Model::init(Architecture::default_cnn(), 3);
         model.threshold = 0.5;
@@ -334,7 +474,7 @@ mod tests {
                 assert_eq!(verdict.flagged, want[i] >= 0.5);
             }
         }
-        assert_eq!(v.scorer.lanes.len(), 3);
+        assert_eq!(v.scorer.lanes(), 3);
         // While the guest runs: one thread, the same verdicts.
         let mut again = vec![Verdict::CLEAN];
         v.verify(&pages, &mut again);

@@ -5,7 +5,8 @@
 //! configuration, the sum over the inputs of each input's fastest run
 //! (from `_start` to the final verdict, as `walmart attest evaluate`
 //! times it), its ratio to the first configuration, the per-input times
-//! and the final verdict's share.
+//! and the final verdict's share (its shortest), then the final verdict's
+//! mean and longest over every run: what a single run may wait for.
 //!
 //! `cargo run --release -p walmart-benches --bin cve_overhead -- APP ROUNDS CONFIG...`
 //!
@@ -35,6 +36,8 @@ struct Setup {
     module: Module,
     best: Vec<Duration>,
     verdict: Vec<Duration>,
+    /// Every run's final verdict, for its mean and longest.
+    verdicts: Vec<Duration>,
 }
 
 fn setup(spec: &str, app: &Path, name: &str) -> Setup {
@@ -82,6 +85,7 @@ fn setup(spec: &str, app: &Path, name: &str) -> Setup {
         module,
         best: Vec::new(),
         verdict: Vec::new(),
+        verdicts: Vec::new(),
     }
 }
 
@@ -160,6 +164,7 @@ fn main() {
                 let (total, verdict) = s.run(name, input);
                 s.best[i] = s.best[i].min(total);
                 s.verdict[i] = s.verdict[i].min(verdict);
+                s.verdicts.push(verdict);
             }
         }
     }
@@ -174,5 +179,15 @@ fn main() {
             micros(&s.best),
             micros(&s.verdict)
         );
+        if let Some(longest) = s.verdicts.iter().max() {
+            let mean = s.verdicts.iter().sum::<Duration>() / s.verdicts.len() as u32;
+            println!(
+                "{name} {:16} final verdict over {} runs: mean {} us, longest {} us",
+                s.name,
+                s.verdicts.len(),
+                mean.as_micros(),
+                longest.as_micros()
+            );
+        }
     }
 }
