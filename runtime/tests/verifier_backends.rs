@@ -206,8 +206,9 @@ const MEMORY_32_PAGES: &str = r#"(module (memory (export "memory") 2)
 #[test]
 fn final_verdicts_finish_while_every_global_pool_thread_waits_for_one() {
     // An embedder runs one guest on each of rayon's global threads, and all
-    // of them wait in their final flush at once. The flushes' shares must
-    // not be queued on that pool, whose threads are the ones waiting.
+    // of them wait in their final flush at once. No flush may wait for a
+    // share queued on that pool, whose threads are the ones waiting (with
+    // fixed shares on the global pool, this hung).
     use rayon::prelude::*;
     let threads = rayon::current_num_threads();
     let (done, finished) = std::sync::mpsc::channel();

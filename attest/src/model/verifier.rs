@@ -36,9 +36,10 @@ pub fn scoring_threads() -> usize {
 /// The threads that score the shares of a final flush other than the
 /// calling thread's: a pool of walmart's own, started on first use and
 /// kept. Not rayon's global pool: an embedder that runs guests on that
-/// pool's threads could have every one of them waiting for a verdict
-/// whose shares were queued behind them. `None` if it cannot be started
-/// (flushes are then scored on one thread).
+/// pool's threads could have every one of them waiting for a verdict, and
+/// nobody free to help (a verdict never waits for a share nobody took,
+/// see [`Split`], but it then takes one thread's time). `None` if it
+/// cannot be started (flushes are then scored on one thread).
 fn scoring_pool() -> Option<&'static rayon::ThreadPool> {
     static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
@@ -98,7 +99,7 @@ impl CpuScorer {
         }
     }
 
-    /// The threads' plans, this thread's first, for tests.
+    /// How many threads' plans it holds, the calling thread's included.
     #[cfg(test)]
     fn lanes(&self) -> usize {
         1 + self.helpers.len()
@@ -129,14 +130,15 @@ struct SplitDone {
     failed: bool,
 }
 
-/// The caller's pages, for threads of the pool, which outlive the call.
+/// The caller's pages, for threads of the pool, which outlive the call
+/// (see [`Split::claim`] and [`Claimed`]).
 struct SharedPages {
     pages: *const &'static [u8],
     len: usize,
 }
 
 // SAFETY: the pages are only read, and only while the caller waits for
-// their scores (see `Split::claim`).
+// their scores (see `Split::claim` and `Claimed`).
 unsafe impl Send for SharedPages {}
 unsafe impl Sync for SharedPages {}
 
@@ -150,10 +152,10 @@ impl Split {
         }
         let end = (at + self.chunk).min(self.pages.len);
         // SAFETY: `pages` points to `len` slices the caller of
-        // `CpuScorer::score` borrowed, and it returns only once every page
-        // is reported; this chunk is not yet, so they are alive, and the
-        // chunk is inside them. A thread that comes later fails the test
-        // above and reads nothing.
+        // `CpuScorer::score` borrowed, and it returns, by any path, only
+        // once every page claimed is reported (`Claimed`); this chunk is
+        // not yet, so they are alive, and the chunk is inside them. A
+        // thread that comes later fails the test above and reads nothing.
         let all = unsafe { std::slice::from_raw_parts(self.pages.pages, self.pages.len) };
         Some((at, &all[at..end]))
     }
@@ -178,8 +180,38 @@ impl Split {
             let scored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 model.score_pages(plan, pages)
             }));
-            self.report(at, pages.len(), scored.ok());
+            // A panic's payload is not dropped here: its `Drop` could
+            // panic again, out of this loop with the chunk unreported.
+            self.report(at, pages.len(), scored.map_err(std::mem::forget).ok());
         }
+    }
+}
+
+/// Held by the caller of a split: when dropped, on return or while
+/// unwinding, it stops any further claim and waits until every page
+/// claimed so far is reported, so no thread reads the caller's pages
+/// after it has returned, whatever the path.
+struct Claimed<'a>(&'a Split);
+
+impl Claimed<'_> {
+    /// Waits for the pages claimed to be reported; what was reported.
+    fn wait(&self) -> std::sync::MutexGuard<'_, SplitDone> {
+        let split = self.0;
+        let claimed = split
+            .cursor
+            .swap(usize::MAX / 2, Ordering::Relaxed)
+            .min(split.pages.len);
+        let mut done = split.done.lock().unwrap_or_else(|e| e.into_inner());
+        while done.pages < claimed {
+            done = split.all_done.wait(done).unwrap_or_else(|e| e.into_inner());
+        }
+        done
+    }
+}
+
+impl Drop for Claimed<'_> {
+    fn drop(&mut self) {
+        drop(self.wait());
     }
 }
 
@@ -207,11 +239,9 @@ impl PageScorer for CpuScorer {
         };
         let split = Arc::new(Split {
             pages: SharedPages {
-                // SAFETY: only the lifetime is changed; see `Split::claim`
-                // for why no page is read after this call returns.
-                pages: unsafe {
-                    std::mem::transmute::<*const &[u8], *const &'static [u8]>(pages.as_ptr())
-                },
+                // Only the lifetime changes; `Claimed` below keeps every
+                // read of the pages within this call.
+                pages: pages.as_ptr().cast::<&'static [u8]>(),
                 len: pages.len(),
             },
             cursor: AtomicUsize::new(0),
@@ -219,6 +249,7 @@ impl PageScorer for CpuScorer {
             done: Mutex::default(),
             all_done: Condvar::new(),
         });
+        let claimed = Claimed(&split);
         for helper in &self.helpers[..parts - 1] {
             let (split, model, helper) = (split.clone(), self.model.clone(), helper.clone());
             pool.spawn(move || {
@@ -227,10 +258,8 @@ impl PageScorer for CpuScorer {
             });
         }
         split.work(&self.model, &mut self.plan);
-        let mut done = split.done.lock().unwrap_or_else(|e| e.into_inner());
-        while done.pages < pages.len() {
-            done = split.all_done.wait(done).unwrap_or_else(|e| e.into_inner());
-        }
+        // Every page is claimed by now: this waits for all of them.
+        let mut done = claimed.wait();
         if done.failed {
             return Err("a scoring thread panicked".into());
         }
@@ -396,24 +425,6 @@ mod tests {
         // Every thread of the scoring pool is held until the batch is
         // scored: the calling thread must score it all by itself rather
         // than wait for a share nobody takes.
-        let pool = scoring_pool().expect("the scoring pool starts");
-        let threads = pool.current_num_threads();
-        let held = Arc::new((Mutex::new(false), Condvar::new()));
-        let (started, running) = std::sync::mpsc::channel();
-        for _ in 0..threads {
-            let (held, started) = (held.clone(), started.clone());
-            pool.spawn(move || {
-                started.send(()).unwrap();
-                let (released, wake) = &*held;
-                let mut released = released.lock().unwrap();
-                while !*released {
-                    released = wake.wait(released).unwrap();
-                }
-            });
-        }
-        for _ in 0..threads {
-            running.recv().unwrap();
-        }
         let mut model = Model::init(Architecture::default_cnn(), 5);
         model.threshold = 0.5;
         let mut rng = Rng::new(6);
@@ -422,6 +433,33 @@ mod tests {
         let want = model
             .scores(ndarray::ArrayView2::from_shape((n, PAGE_SIZE), &bytes[..]).unwrap())
             .unwrap();
+        /// Lets the pool's threads go when dropped, whatever happens.
+        struct Hold(Arc<(Mutex<bool>, Condvar)>);
+        impl Drop for Hold {
+            fn drop(&mut self) {
+                let (released, wake) = &*self.0;
+                *released.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                wake.notify_all();
+            }
+        }
+        let pool = scoring_pool().expect("the scoring pool starts");
+        let threads = pool.current_num_threads();
+        let hold = Hold(Arc::new((Mutex::new(false), Condvar::new())));
+        let (started, running) = std::sync::mpsc::channel();
+        for _ in 0..threads {
+            let (held, started) = (hold.0.clone(), started.clone());
+            pool.spawn(move || {
+                let _ = started.send(());
+                let (released, wake) = &*held;
+                let mut released = released.lock().unwrap_or_else(|e| e.into_inner());
+                while !*released {
+                    released = wake.wait(released).unwrap_or_else(|e| e.into_inner());
+                }
+            });
+        }
+        for _ in 0..threads {
+            running.recv().unwrap();
+        }
         let (scored, scores) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut scorer = CpuScorer::new(model);
@@ -430,10 +468,10 @@ mod tests {
             let _ = scored.send(scorer.score(&pages, true));
         });
         let got = scores.recv_timeout(std::time::Duration::from_secs(60));
-        let (released, wake) = &*held;
-        *released.lock().unwrap() = true;
-        wake.notify_all();
-        let got = got.expect("scored without the pool").unwrap();
+        drop(hold);
+        let got = got
+            .expect("scored while every pool thread was busy")
+            .unwrap();
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert!((g - w).abs() < 1e-5, "page {i}");
         }

@@ -6,7 +6,8 @@
 //! (from `_start` to the final verdict, as `walmart attest evaluate`
 //! times it), its ratio to the first configuration, the per-input times
 //! and the final verdict's share (its shortest), then the final verdict's
-//! mean and longest over every run: what a single run may wait for.
+//! mean and longest over every run, the first (cold) round included:
+//! what a single run may wait for.
 //!
 //! `cargo run --release -p walmart-benches --bin cve_overhead -- APP ROUNDS CONFIG...`
 //!
