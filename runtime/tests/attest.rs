@@ -557,29 +557,39 @@ const WASI_CHATTER: &str = r#"(module
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br_if $again (i32.lt_u (local.get $i) (i32.const 2000))))))"#;
 
+/// Runs `wat`'s `_start` with WASI (`ctx`) in a store of `config`
+/// attested with `options`, and finishes the attestation.
+fn run_wasi_start(
+    config: &Config,
+    wat: &str,
+    ctx: walmart::wasi::WasiCtx,
+    options: AttestOptions,
+) -> walmart::attest::AttestStats {
+    let engine = Engine::new(config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ctx);
+    store.configure_attestation(options).unwrap();
+    let mut linker = Linker::new(&engine);
+    walmart::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let start = instance.get_func(&mut store, "_start").unwrap();
+    start.call(&mut store, &[], &mut []).unwrap();
+    store.finish_attestation().unwrap().unwrap()
+}
+
 #[test]
 fn frequent_wasi_calls_share_snapshots_and_lose_no_write() {
     for sync in [false, true] {
         let mut config = Config::new();
         config.attest(Policy::Coarse).attest_sync(sync);
-        let engine = Engine::new(&config).unwrap();
-        let module = Module::new(&engine, WASI_CHATTER).unwrap();
         let mut ctx = walmart::wasi::WasiCtx::new();
         ctx.redirect(1, std::fs::File::create("/dev/null").unwrap());
-        let mut store = Store::new(&engine, ctx);
         let pages = Arc::new(Mutex::new(Vec::new()));
-        store
-            .configure_attestation(AttestOptions::new().verifier(Recorder {
-                pages: pages.clone(),
-                inner: DigestVerifier::new(),
-            }))
-            .unwrap();
-        let mut linker = Linker::new(&engine);
-        walmart::wasi::add_to_linker(&mut linker, |c| c).unwrap();
-        let instance = linker.instantiate(&mut store, &module).unwrap();
-        let start = instance.get_func(&mut store, "_start").unwrap();
-        start.call(&mut store, &[], &mut []).unwrap();
-        let stats = store.finish_attestation().unwrap().unwrap();
+        let options = AttestOptions::new().verifier(Recorder {
+            pages: pages.clone(),
+            inner: DigestVerifier::new(),
+        });
+        let stats = run_wasi_start(&config, WASI_CHATTER, ctx, options);
         assert!(stats.hooks >= 4000, "{stats}");
         if sync {
             // Synchronous hooks judge every crossing's writes.
@@ -642,33 +652,23 @@ fn pages_filled_whole_by_wasi_input_are_input_until_the_module_writes_them() {
             .attest(Policy::Coarse)
             .attest_sync(sync)
             .attest_kernel_dirty(kernel);
-        let engine = Engine::new(&config).unwrap();
-        let module = Module::new(&engine, WASI_INPUT).unwrap();
         let mut ctx = walmart::wasi::WasiCtx::new();
         ctx.redirect(0, std::fs::File::open(&input).unwrap());
-        let mut store = Store::new(&engine, ctx);
         let seen = Arc::new(Mutex::new(Vec::new()));
         let record = seen.clone();
-        store
-            .configure_attestation(AttestOptions::new().also_verify(Watcher {
-                name: "kinds",
-                seen: move |pages: &[PageSnapshot<'_>], _| {
-                    let mut record = record.lock().unwrap();
-                    record.extend(
-                        pages
-                            .iter()
-                            .filter(|p| p.kind != PageKind::Audit)
-                            .map(|p| (p.page, p.kind)),
-                    );
-                },
-            }))
-            .unwrap();
-        let mut linker = Linker::new(&engine);
-        walmart::wasi::add_to_linker(&mut linker, |c| c).unwrap();
-        let instance = linker.instantiate(&mut store, &module).unwrap();
-        let start = instance.get_func(&mut store, "_start").unwrap();
-        start.call(&mut store, &[], &mut []).unwrap();
-        let stats = store.finish_attestation().unwrap().unwrap();
+        let options = AttestOptions::new().also_verify(Watcher {
+            name: "kinds",
+            seen: move |pages: &[PageSnapshot<'_>], _| {
+                let mut record = record.lock().unwrap();
+                record.extend(
+                    pages
+                        .iter()
+                        .filter(|p| p.kind != PageKind::Audit)
+                        .map(|p| (p.page, p.kind)),
+                );
+            },
+        });
+        let stats = run_wasi_start(&config, WASI_INPUT, ctx, options);
         let seen = seen.lock().unwrap();
         let last = |page: u32| {
             seen.iter()

@@ -169,7 +169,9 @@ impl Split {
             Some(scores) => done.scores.push((at, scores)),
             None => done.failed = true,
         }
-        if done.pages == self.pages.len {
+        // The caller waits for every page, or, once it has closed the
+        // cursor (`Claimed`), for those claimed.
+        if done.pages == self.pages.len || self.cursor.load(Ordering::Relaxed) >= CLOSED {
             self.all_done.notify_all();
         }
     }
@@ -193,13 +195,17 @@ impl Split {
 /// after it has returned, whatever the path.
 struct Claimed<'a>(&'a Split);
 
+/// A cursor at or past this is closed: no page is left to claim (claims
+/// that come later only add to it).
+const CLOSED: usize = usize::MAX / 2;
+
 impl Claimed<'_> {
     /// Waits for the pages claimed to be reported; what was reported.
     fn wait(&self) -> std::sync::MutexGuard<'_, SplitDone> {
         let split = self.0;
         let claimed = split
             .cursor
-            .swap(usize::MAX / 2, Ordering::Relaxed)
+            .swap(CLOSED, Ordering::Relaxed)
             .min(split.pages.len);
         let mut done = split.done.lock().unwrap_or_else(|e| e.into_inner());
         while done.pages < claimed {

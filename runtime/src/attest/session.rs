@@ -38,8 +38,8 @@ pub(crate) struct MemoryAttest {
     pub(crate) source: DirtySource,
     /// Pages walmart's API (WASI's reads, `Memory::write`) filled whole
     /// with the host's input since their last snapshot, with the digest of
-    /// that input: the snapshot that
-    /// finds a page still holding it takes it as [`PageKind::Input`].
+    /// that input: the snapshot that finds a page still holding it takes it
+    /// as [`PageKind::Input`].
     inputs: RefCell<HashMap<u32, u128>>,
 }
 
@@ -95,9 +95,7 @@ impl MemoryAttest {
             self.bitmap.mark(0, len);
         }
     }
-}
 
-impl MemoryAttest {
     /// Walmart's own API wrote the host's input (a read, random bytes)
     /// into `memory[start..start + len]`, which it marked dirty: the pages
     /// it covers whole are remembered with their digests, for the next
@@ -506,7 +504,7 @@ fn snapshot(
             PageKind::Dirty
         };
         batch.pages.push((mi, page, kind));
-        if let (true, Some(d)) = (digest, d) {
+        if let Some(d) = d.filter(|_| digest) {
             batch.digests.push(d);
             if a.source == DirtySource::Kernel {
                 fresh.push((mi, page, d));

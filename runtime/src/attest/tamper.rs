@@ -86,6 +86,12 @@ fn mprotect(start: usize, len: usize, prot: libc::c_int) -> std::io::Result<()> 
     unsafe { crate::vm::mmap::protect(start, len, prot) }
 }
 
+/// Makes `[start, start + len)` (of a registered memory) read-only.
+fn read_only(start: usize, len: usize) -> Result<()> {
+    mprotect(start, len, libc::PROT_READ)
+        .map_err(|e| Error::Resource(format!("cannot write-protect an attested memory: {e}")))
+}
+
 impl TamperGuard {
     /// Registers the memory at `[start, start + len)`.
     pub(crate) fn register(start: *mut u8, len: usize) -> Result<TamperGuard> {
@@ -126,10 +132,7 @@ impl TamperGuard {
         let r = self.region();
         r.protected.store(true, Ordering::Release);
         let (start, len) = r.span();
-        mprotect(start, len, libc::PROT_READ).map_err(|e| {
-            r.protected.store(false, Ordering::Release);
-            Error::Resource(format!("cannot write-protect an attested memory: {e}"))
-        })
+        read_only(start, len).inspect_err(|_| r.protected.store(false, Ordering::Release))
     }
 
     /// Makes the memory writable again and returns what was written.
@@ -150,16 +153,11 @@ impl TamperGuard {
         let r = self.region();
         let (start, len) = r.span();
         let f = self.drain();
-        let again = |at: usize, len: usize| {
-            mprotect(at, len, libc::PROT_READ).map_err(|e| {
-                Error::Resource(format!("cannot write-protect an attested memory: {e}"))
-            })
-        };
         if f.unlisted > 0 {
-            again(start, len)?;
+            read_only(start, len)?;
         } else {
             for &p in &f.pages {
-                again(start + ((p as usize) << DIRTY_PAGE_SHIFT), DIRTY_PAGE_SIZE)?;
+                read_only(start + ((p as usize) << DIRTY_PAGE_SHIFT), DIRTY_PAGE_SIZE)?;
             }
         }
         Ok(f)
