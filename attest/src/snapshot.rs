@@ -17,7 +17,9 @@ pub enum PageKind {
     /// new legitimate contents, as for `Dirty`, but none of them the
     /// module's doing. Classifiers of what the module wrote (the CNN)
     /// pass over it; a module's write after the input makes the page
-    /// `Dirty` again.
+    /// `Dirty` again. So are the pages instantiation's data segments wrote
+    /// into a memory it created, still as they left them: the module
+    /// file's contents, before any of its code ran.
     Input,
     /// A page nobody wrote through a tracked path since it was last seen:
     /// its contents must not have changed.

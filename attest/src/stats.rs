@@ -14,8 +14,9 @@ pub struct AttestStats {
     /// Dirty pages copied into the ring.
     pub pages_snapshotted: u64,
     /// Of those, pages found holding only input the host supplied through
-    /// walmart's API (WASI reads, `Memory::write`; `PageKind::Input`),
-    /// which the CNN passes over.
+    /// walmart's API (WASI reads, `Memory::write`) or what the module's
+    /// data segments wrote at instantiation (`PageKind::Input`), which the
+    /// CNN passes over.
     pub pages_input: u64,
     /// Clean pages re-read to audit their digests.
     pub pages_audited: u64,

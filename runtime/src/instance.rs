@@ -504,6 +504,28 @@ pub(crate) fn instantiate(
             inst.data_dropped[i] = true;
         }
     }
+    // The segments' pages of memories this instance created are the
+    // module file's contents, not anything it ran: not for the CNN to
+    // judge (`MemoryAttest::initialized`). An imported memory's pages may
+    // hold what another instance wrote, and stay dirty pages.
+    for seg in &info.data {
+        let SegmentMode::Active { index, offset } = &seg.mode else {
+            continue;
+        };
+        if *index < info.num_imported_memories {
+            continue;
+        }
+        // SAFETY: as above.
+        let inst = unsafe { &mut *inst_ptr };
+        let dst = eval_const(store, inst, offset) as u64;
+        let len = seg.bytes.end - seg.bytes.start;
+        let (bytes, attest) = inst.memories[*index as usize]
+            .data_in_mut(store)
+            .bytes_and_attest();
+        if let Some(attest) = attest {
+            attest.initialized(bytes, dst as usize, len);
+        }
+    }
     if let Some(start) = info.start {
         let f = handle.func(store, start);
         f.call(StoreMut(store), &[], &mut [])?;

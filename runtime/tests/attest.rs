@@ -747,6 +747,79 @@ fn pages_the_embedder_writes_whole_are_input() {
     assert_eq!(seen(21), [PageKind::Dirty]);
 }
 
+/// Data segments: pages 1, 2 and 3 (one straddling 2 and 3), and page 5,
+/// which the test writes a byte of before the first call.
+const SEGMENTS: &str = r#"(module
+    (memory (export "memory") 4)
+    (data (i32.const 0x1004) "segment")
+    (data (i32.const 0x2ffc) "straddles a page boundary")
+    (data (i32.const 0x5000) "rewritten")
+    (func (export "touch") (i32.store (i32.const 0x1000) (i32.const 1))))"#;
+
+/// Segments into a memory the module imports: page 1.
+const IMPORTER: &str = r#"(module
+    (import "host" "memory" (memory 4))
+    (data (i32.const 0x1004) "segment")
+    (func (export "noop")))"#;
+
+#[test]
+fn the_pages_data_segments_write_into_a_fresh_memory_are_input() {
+    for kernel in [true, false] {
+        let kinds = Arc::new(Mutex::new(Vec::new()));
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
+        let engine = Engine::new(&config).unwrap();
+        let run = |wat: &str, export: &str, import: bool| {
+            let mut store = Store::new(&engine, ());
+            let record = kinds.clone();
+            record.lock().unwrap().clear();
+            store
+                .configure_attestation(AttestOptions::new().verifier(Watcher {
+                    name: "kinds",
+                    seen: move |pages: &[PageSnapshot<'_>], _| {
+                        record.lock().unwrap().extend(
+                            pages
+                                .iter()
+                                .filter(|p| p.kind != PageKind::Audit)
+                                .map(|p| (p.page, p.kind)),
+                        )
+                    },
+                }))
+                .unwrap();
+            let mut linker = Linker::new(&engine);
+            if import {
+                let ty = walmart::MemoryType::new(4, None);
+                let memory = walmart::Memory::new(&mut store, ty).unwrap();
+                linker.define(&mut store, "host", "memory", memory).unwrap();
+            }
+            let module = Module::new(&engine, wat).unwrap();
+            let instance = linker.instantiate(&mut store, &module).unwrap();
+            if !import {
+                let memory = instance.get_memory(&mut store, "memory").unwrap();
+                memory.write(&mut store, 0x5001, b"x").unwrap();
+            }
+            let f = instance.get_func(&mut store, export).unwrap();
+            f.call(&mut store, &[], &mut []).unwrap();
+            store.finish_attestation().unwrap();
+            kinds.lock().unwrap().clone()
+        };
+        let seen = run(SEGMENTS, "touch", false);
+        let of = |page: u32| -> Vec<PageKind> {
+            seen.iter().filter(|p| p.0 == page).map(|p| p.1).collect()
+        };
+        // Input at the first snapshot, page 1 judged once the module
+        // wrote it; page 5, which the embedder wrote a byte of after the
+        // segments, is judged from the start.
+        assert_eq!(of(1), [PageKind::Input, PageKind::Dirty], "kernel {kernel}");
+        assert_eq!(of(2), [PageKind::Input], "kernel {kernel}");
+        assert_eq!(of(3), [PageKind::Input], "kernel {kernel}");
+        assert_eq!(of(5), [PageKind::Dirty], "kernel {kernel}");
+        // Another's memory may hold what its modules wrote.
+        let seen = run(IMPORTER, "noop", true);
+        assert_eq!(seen, [(1, PageKind::Dirty)], "kernel {kernel}");
+    }
+}
+
 /// A verifier named `name` that shows each batch, and whether it is
 /// judged as final, to `seen`, then finds every page clean.
 struct Watcher<F> {
@@ -772,7 +845,7 @@ impl<F: FnMut(&[PageSnapshot<'_>], bool) + Send> Verifier for Watcher<F> {
 }
 
 /// A batch as [`thread_recorder`] saw it: the thread that judged it,
-/// whether as final, and its dirty pages.
+/// whether as final, and its pages other than audits.
 type Judged = (std::thread::ThreadId, bool, Vec<u32>);
 
 /// Records, per batch, the thread that judged it and whether as final.
@@ -782,7 +855,7 @@ fn thread_recorder(judged: Arc<Mutex<Vec<Judged>>>) -> impl Verifier {
         seen: move |pages: &[PageSnapshot<'_>], last| {
             let dirty = pages
                 .iter()
-                .filter(|p| p.kind == PageKind::Dirty)
+                .filter(|p| p.kind != PageKind::Audit)
                 .map(|p| p.page)
                 .collect();
             let me = std::thread::current().id();

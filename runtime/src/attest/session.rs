@@ -117,6 +117,28 @@ impl MemoryAttest {
         }
     }
 
+    /// Instantiation wrote an active data segment into
+    /// `memory[start..start + len]` of a memory it also created: every page
+    /// the segment touches, whole or in part, holds only what the module
+    /// file says (the rest of a fresh memory is zeros or other segments),
+    /// and no code of the module has run yet, so none of it can be
+    /// corruption. They are remembered like the host's input
+    /// ([`Self::supplied`]), for the first snapshot to take them as
+    /// [`PageKind::Input`] if nothing wrote them since (a start function
+    /// or the embedder that did makes them dirty pages again). Called once
+    /// every segment is applied.
+    pub(crate) fn initialized(&self, memory: &[u8], start: usize, len: usize) {
+        let end = start.saturating_add(len).min(memory.len());
+        if start >= end {
+            return;
+        }
+        let mut inputs = self.inputs.borrow_mut();
+        for page in start / PAGE_SIZE..end.div_ceil(PAGE_SIZE) {
+            let bytes = &memory[page * PAGE_SIZE..(page + 1) * PAGE_SIZE];
+            inputs.insert(page as u32, page_digest(bytes));
+        }
+    }
+
     /// The digest of the input last supplied into `page`, if any since
     /// its last snapshot; forgotten once asked for.
     fn take_input(&self, page: u32) -> Option<u128> {
