@@ -507,23 +507,32 @@ pub(crate) fn instantiate(
     // The segments' pages of memories this instance created are the
     // module file's contents, not anything it ran: not for the CNN to
     // judge (`MemoryAttest::initialized`). An imported memory's pages may
-    // hold what another instance wrote, and stay dirty pages.
+    // hold what another instance wrote, and stay dirty pages. Each page
+    // once, however many segments share it.
+    let mut touched = std::collections::BTreeSet::new();
     for seg in &info.data {
         let SegmentMode::Active { index, offset } = &seg.mode else {
             continue;
         };
-        if *index < info.num_imported_memories {
+        let len = (seg.bytes.end - seg.bytes.start) as u64;
+        if *index < info.num_imported_memories || len == 0 {
             continue;
         }
         // SAFETY: as above.
+        let dst = eval_const(store, unsafe { &*inst_ptr }, offset) as u64;
+        let page = walmart_attest::PAGE_SIZE as u64;
+        for p in dst / page..(dst + len).div_ceil(page) {
+            touched.insert((*index, p as usize));
+        }
+    }
+    for (index, page) in touched {
+        // SAFETY: as above.
         let inst = unsafe { &mut *inst_ptr };
-        let dst = eval_const(store, inst, offset) as u64;
-        let len = seg.bytes.end - seg.bytes.start;
-        let (bytes, attest) = inst.memories[*index as usize]
+        let (bytes, attest) = inst.memories[index as usize]
             .data_in_mut(store)
             .bytes_and_attest();
         if let Some(attest) = attest {
-            attest.initialized(bytes, dst as usize, len);
+            attest.initialized(bytes, page);
         }
     }
     if let Some(start) = info.start {

@@ -117,25 +117,20 @@ impl MemoryAttest {
         }
     }
 
-    /// Instantiation wrote an active data segment into
-    /// `memory[start..start + len]` of a memory it also created: every page
-    /// the segment touches, whole or in part, holds only what the module
-    /// file says (the rest of a fresh memory is zeros or other segments),
-    /// and no code of the module has run yet, so none of it can be
-    /// corruption. They are remembered like the host's input
-    /// ([`Self::supplied`]), for the first snapshot to take them as
-    /// [`PageKind::Input`] if nothing wrote them since (a start function
-    /// or the embedder that did makes them dirty pages again). Called once
+    /// Instantiation wrote active data segments into `page` of a memory it
+    /// also created (whole or in part: the rest of a fresh memory is
+    /// zeros or other segments), so the page holds only what the module
+    /// file says, and no code of the module has run yet: none of it can
+    /// be corruption. It is remembered like the host's input
+    /// ([`Self::supplied`]), for the first snapshot to take it as
+    /// [`PageKind::Input`] if nothing wrote it since (a start function or
+    /// the embedder that did makes it a dirty page again). Called once
     /// every segment is applied.
-    pub(crate) fn initialized(&self, memory: &[u8], start: usize, len: usize) {
-        let end = start.saturating_add(len).min(memory.len());
-        if start >= end {
-            return;
-        }
-        let mut inputs = self.inputs.borrow_mut();
-        for page in start / PAGE_SIZE..end.div_ceil(PAGE_SIZE) {
-            let bytes = &memory[page * PAGE_SIZE..(page + 1) * PAGE_SIZE];
-            inputs.insert(page as u32, page_digest(bytes));
+    pub(crate) fn initialized(&self, memory: &[u8], page: usize) {
+        if let Some(bytes) = memory.get(page * PAGE_SIZE..(page + 1) * PAGE_SIZE) {
+            self.inputs
+                .borrow_mut()
+                .insert(page as u32, page_digest(bytes));
         }
     }
 
