@@ -756,6 +756,14 @@ const SEGMENTS: &str = r#"(module
     (data (i32.const 0x5000) "rewritten")
     (func (export "touch") (i32.store (i32.const 0x1000) (i32.const 1))))"#;
 
+/// A start function that writes page 5, which a data segment wrote first.
+const STARTER: &str = r#"(module
+    (memory (export "memory") 4)
+    (data (i32.const 0x5000) "rewritten")
+    (func $start (i32.store (i32.const 0x5000) (i32.const 1)))
+    (start $start)
+    (func (export "noop")))"#;
+
 /// Segments into a memory the module imports: page 1.
 const IMPORTER: &str = r#"(module
     (import "host" "memory" (memory 4))
@@ -794,7 +802,7 @@ fn the_pages_data_segments_write_into_a_fresh_memory_are_input() {
             }
             let module = Module::new(&engine, wat).unwrap();
             let instance = linker.instantiate(&mut store, &module).unwrap();
-            if !import {
+            if wat == SEGMENTS {
                 let memory = instance.get_memory(&mut store, "memory").unwrap();
                 memory.write(&mut store, 0x5001, b"x").unwrap();
             }
@@ -814,6 +822,14 @@ fn the_pages_data_segments_write_into_a_fresh_memory_are_input() {
         assert_eq!(of(2), [PageKind::Input], "kernel {kernel}");
         assert_eq!(of(3), [PageKind::Input], "kernel {kernel}");
         assert_eq!(of(5), [PageKind::Dirty], "kernel {kernel}");
+        // Recorded before the start function runs: the snapshot at its
+        // entry finds the segment's bytes, the next what it wrote.
+        let seen = run(STARTER, "noop", false);
+        assert_eq!(
+            seen,
+            [(5, PageKind::Input), (5, PageKind::Dirty)],
+            "kernel {kernel}"
+        );
         // Another's memory may hold what its modules wrote.
         let seen = run(IMPORTER, "noop", true);
         assert_eq!(seen, [(1, PageKind::Dirty)], "kernel {kernel}");

@@ -279,7 +279,8 @@ impl PageScorer for CpuScorer {
 
 /// Classifies pages with a model's network on a [`PageScorer`]. It scores
 /// what the module wrote (`Dirty` pages) only, leaves audited ones to the
-/// exact digest check and the host's input (`Input` pages) alone, so it
+/// exact digest check and the host's input and the module's data segments
+/// (`Input` pages) alone, so it
 /// belongs beside the digest verifier (`AttestOptions::also_verify`), not
 /// in its place.
 pub struct CnnVerifier<S: PageScorer = CpuScorer> {
@@ -407,8 +408,9 @@ impl<S: PageScorer> Verifier for CnnVerifier<S> {
     /// Scores the `Dirty` pages on this thread. `Audit` pages come back
     /// clean: they were scored when last written (unless they were input),
     /// and any change since is the exact digest check's to find, with
-    /// certainty. So do `Input` pages: the host's input, not what the
-    /// module wrote.
+    /// certainty. So do `Input` pages: the host's input or the module's
+    /// data segments as instantiation wrote them, not what the module
+    /// wrote.
     fn verify(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
         self.judge(pages, out, false);
     }

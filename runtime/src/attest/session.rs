@@ -37,9 +37,10 @@ pub(crate) struct MemoryAttest {
     pub(crate) guard: TamperGuard,
     pub(crate) source: DirtySource,
     /// Pages walmart's API (WASI's reads, `Memory::write`) filled whole
-    /// with the host's input since their last snapshot, with the digest of
-    /// that input: the snapshot that finds a page still holding it takes it
-    /// as [`PageKind::Input`].
+    /// with the host's input since their last snapshot, and pages the data
+    /// segments wrote at instantiation ([`Self::initialized`]), with the
+    /// digest of those bytes: the snapshot that finds a page still holding
+    /// them takes it as [`PageKind::Input`].
     inputs: RefCell<HashMap<u32, u128>>,
 }
 
