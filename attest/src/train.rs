@@ -273,6 +273,10 @@ pub struct EvalReport {
     /// The corrupted pages scored lowest below the threshold (misses),
     /// worst first, at most [`WORST`].
     pub misses: Vec<PageScore>,
+    /// The clean pages scored highest below the threshold, highest first,
+    /// at most [`WORST`]: how close the threshold came to a false
+    /// positive on these pages.
+    pub closest_clean: Vec<PageScore>,
 }
 
 /// How many false positives and misses an [`EvalReport`] names.
@@ -332,6 +336,7 @@ pub fn evaluate(model: &Model, data: &Dataset) -> EvalReport {
         per_attack,
         false_positives: worst(&|i| !positive[i] && scores[i] >= t, true),
         misses: worst(&|i| positive[i] && scores[i] < t, false),
+        closest_clean: worst(&|i| !positive[i] && scores[i] < t, true),
     }
 }
 

@@ -343,6 +343,23 @@ fn attest_collect_train_eval_and_run_with_the_model() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(json["overall"]["roc_auc"].as_f64().is_some(), "{json}");
     assert!(json["false_positives"].is_array(), "{json}");
+    // The clean pages nearest the threshold: clean, below it, highest first.
+    let threshold = json["overall"]["threshold"].as_f64().unwrap();
+    let closest: Vec<(String, f64)> = json["closest_clean"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let label = p["label"].as_str().unwrap().to_string();
+            (label, p["score"].as_f64().unwrap())
+        })
+        .collect();
+    assert!(!closest.is_empty(), "{json}");
+    assert!(
+        closest.iter().all(|(l, s)| l == "benign" && *s < threshold),
+        "{closest:?}"
+    );
+    assert!(closest.windows(2).all(|w| w[0].1 >= w[1].1), "{closest:?}");
     // The built-in model, with its worst pages listed.
     let out = walmart(&[
         "attest",
@@ -354,7 +371,9 @@ fn attest_collect_train_eval_and_run_with_the_model() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let table = text(&out.stdout);
     assert!(
-        table.contains("worst false positives") && table.contains("worst misses"),
+        table.contains("worst false positives")
+            && table.contains("worst misses")
+            && table.contains("closest clean pages"),
         "{table}"
     );
 

@@ -49,6 +49,14 @@ write("benign/reverse-ptr.in", 4, 1800, "ptr", False)
 write("benign/service-records.in", 5, 1800, "escaped", True)
 for i in range(8):
     write("train/t%d.in" % i, 100 + i, 150 + 75 * i, ["plain", "mixed", "deep", "ptr", "escaped"][i % 5], i % 2 == 1)
+# Inputs of the benign inputs' kinds and sizes, from other seeds: the
+# smaller files above leave out states that real use reaches (larger
+# buffers, longer runs), which the models then took for corruption.
+write("train/hosts-a.in", 201, 2000, "plain", False)
+write("train/mixed-types.in", 202, 1800, "mixed", True)
+write("train/deep-names.in", 203, 1200, "deep", True)
+write("train/reverse-ptr.in", 204, 1800, "ptr", False)
+write("train/service-records.in", 205, 1800, "escaped", True)
 
 # Exploits: two ordinary queries, then a name of ten characters ending in
 # an escaped dot, which gets a 28-byte buffer and one NUL past it. The ten

@@ -85,3 +85,11 @@ write("benign/mixed.in", 4, 6, ["text", "json", "binary", "random"], 12000)
 write("benign/previews.in", 5, 20, ["text", "json"], 6000)
 for i in range(8):
     write("train/t%d.in" % i, 100 + i, 2 + i % 4, [["text"], ["json"], ["binary"], ["text", "random"]][i % 4], 4000 + 1000 * i)
+# Inputs of the benign inputs' kinds and sizes, from other seeds: the
+# smaller files above leave out states that real use reaches (larger
+# buffers, longer runs), which the models then took for corruption.
+write("train/text-records.in", 201, 6, ["text"], 30000)
+write("train/json-logs.in", 202, 4, ["json"], 30000)
+write("train/telemetry.in", 203, 8, ["binary"], 30000)
+write("train/mixed.in", 204, 6, ["text", "json", "binary", "random"], 12000)
+write("train/previews.in", 205, 20, ["text", "json"], 6000)

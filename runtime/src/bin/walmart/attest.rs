@@ -112,8 +112,9 @@ pub struct EvalArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Also list the worst false positives and misses (record, run, page,
-    /// score), to look at with the dataset.
+    /// Also list the worst false positives and misses, and the clean pages
+    /// closest to the threshold (record, run, page, score), to look at
+    /// with the dataset.
     #[arg(long)]
     misses: bool,
 }
@@ -385,7 +386,7 @@ fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
                 println!("{title}: {}", if pages.is_empty() { "none" } else { "" });
                 for p in pages {
                     println!(
-                        "  record {:>7}  run {:>3}  page {:>6}  {:<14} score {:.4}",
+                        "  record {:>7}  run {:>3}  page {:>6}  {:<14} score {:.7}",
                         p.record,
                         p.group,
                         p.page,
@@ -396,6 +397,10 @@ fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
             };
             list("worst false positives", &report.false_positives);
             list("worst misses", &report.misses);
+            list(
+                "closest clean pages (below the threshold)",
+                &report.closest_clean,
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
