@@ -310,6 +310,27 @@ struct Row {
     notes: Vec<String>,
 }
 
+/// An event's pages with their scores, for a note: "page 97 of memory 0
+/// (score 0.9999545), by the cnn verifier"; its own detail where it has
+/// no score per page (the exact checks).
+fn flagged_pages(e: &Event) -> String {
+    if e.scores.len() != e.pages.len() || e.pages.is_empty() {
+        return e.detail.clone();
+    }
+    let pages: Vec<String> = e
+        .pages
+        .iter()
+        .zip(&e.scores)
+        .map(|(p, s)| format!("{p} (score {s:.7})"))
+        .collect();
+    format!(
+        "page {} of memory {}, by the {} verifier",
+        pages.join(", "),
+        e.memory,
+        e.source
+    )
+}
+
 /// Trains `app`'s CNN on its benign training inputs with injected attacks
 /// (never on the exploit inputs): fine and coarse snapshots, merged.
 fn train_model(app: &App, epochs: usize, scratch: &Path) -> anyhow::Result<()> {
@@ -512,7 +533,7 @@ fn evaluate_app(
                     let note = format!(
                         "false positive on benign {}: {}",
                         file_name(input),
-                        fps[0].detail
+                        flagged_pages(fps[0])
                     );
                     if !row.notes.contains(&note) {
                         row.notes.push(note);
@@ -853,5 +874,31 @@ mod tests {
             Some("CVE-2022-37434")
         );
         assert_eq!(find_cve("no CVE- here, CVE-12 either"), None);
+    }
+
+    #[test]
+    fn a_false_positive_note_names_its_pages_and_scores() {
+        use walmart::attest::{HookKind, HookSite};
+        let mut e = Event {
+            time: 0.0,
+            policy: Policy::Fine,
+            kind: EventKind::Cnn,
+            hook: HookSite::new(HookKind::ExportExit),
+            epoch: 3,
+            memory: 0,
+            pages: vec![97, 80],
+            scores: vec![0.999_954_5, 0.999_966_6],
+            source: "cnn-wasm".into(),
+            detail: "2 page(s) of memory 0 flagged by the cnn-wasm verifier".into(),
+            tag: None,
+        };
+        assert_eq!(
+            flagged_pages(&e),
+            "page 97 (score 0.9999545), 80 (score 0.9999666) of memory 0, \
+             by the cnn-wasm verifier"
+        );
+        // Without a score per page, its own sentence.
+        e.scores.clear();
+        assert_eq!(flagged_pages(&e), e.detail);
     }
 }
