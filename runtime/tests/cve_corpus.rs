@@ -80,6 +80,37 @@ fn the_corpus_has_six_applications_with_benign_and_exploit_inputs() {
     }
 }
 
+/// Training must show the models the states real use reaches: inputs as
+/// large as the benign ones, never the same bytes. (With only smaller
+/// ones, the states of larger buffers were taken for corruption.)
+#[test]
+fn training_inputs_are_as_large_as_the_benign_ones_and_not_them() {
+    let size = |p: &PathBuf| std::fs::metadata(p).unwrap().len();
+    for (dir, _) in apps() {
+        let benign = inputs(&dir, "benign", "in");
+        let train = inputs(&dir, "train", "in");
+        let largest = |v: &[PathBuf]| v.iter().map(size).max().unwrap_or(0);
+        assert!(
+            2 * largest(&train) >= largest(&benign),
+            "{}: the largest training input is {} bytes, the largest benign one {}",
+            dir.display(),
+            largest(&train),
+            largest(&benign)
+        );
+        for b in &benign {
+            let bytes = std::fs::read(b).unwrap();
+            for t in &train {
+                assert!(
+                    std::fs::read(t).unwrap() != bytes,
+                    "{} is {}",
+                    t.display(),
+                    b.display()
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn benign_inputs_give_the_native_output() {
     for (dir, wasm) in apps() {
