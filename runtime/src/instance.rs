@@ -485,12 +485,21 @@ pub(crate) fn instantiate(
         }
         None => false,
     };
+    // The pages the segments write in memories this instance created, for
+    // `MemoryAttest::initialized` (each once, however many segments share
+    // it).
+    let mut touched = std::collections::BTreeSet::new();
     for (i, seg) in info.data.iter().enumerate() {
         if let SegmentMode::Active { index, offset } = &seg.mode {
             // SAFETY: as above.
             let inst = unsafe { &mut *inst_ptr };
             let dst = eval_const(store, inst, offset) as u64;
             let len = (seg.bytes.end - seg.bytes.start) as u32;
+            if *index >= info.num_imported_memories && len > 0 {
+                let page = walmart_attest::PAGE_SIZE as u64;
+                let end = (dst + u64::from(len)).div_ceil(page);
+                touched.extend((dst / page..end).map(|p| (*index, p as usize)));
+            }
             if imaged {
                 // Written by instantiation, like a copied segment.
                 inst.memories[0]
@@ -506,25 +515,8 @@ pub(crate) fn instantiate(
     }
     // The segments' pages of memories this instance created are the
     // module file's contents, not anything it ran: not for the CNN to
-    // judge (`MemoryAttest::initialized`). An imported memory's pages may
-    // hold what another instance wrote, and stay dirty pages. Each page
-    // once, however many segments share it.
-    let mut touched = std::collections::BTreeSet::new();
-    for seg in &info.data {
-        let SegmentMode::Active { index, offset } = &seg.mode else {
-            continue;
-        };
-        let len = (seg.bytes.end - seg.bytes.start) as u64;
-        if *index < info.num_imported_memories || len == 0 {
-            continue;
-        }
-        // SAFETY: as above.
-        let dst = eval_const(store, unsafe { &*inst_ptr }, offset) as u64;
-        let page = walmart_attest::PAGE_SIZE as u64;
-        for p in dst / page..(dst + len).div_ceil(page) {
-            touched.insert((*index, p as usize));
-        }
-    }
+    // judge. An imported memory's pages may hold what another instance
+    // wrote, and stay dirty pages.
     for (index, page) in touched {
         // SAFETY: as above.
         let inst = unsafe { &mut *inst_ptr };

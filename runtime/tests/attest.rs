@@ -655,19 +655,7 @@ fn pages_filled_whole_by_wasi_input_are_input_until_the_module_writes_them() {
         let mut ctx = walmart::wasi::WasiCtx::new();
         ctx.redirect(0, std::fs::File::open(&input).unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let record = seen.clone();
-        let options = AttestOptions::new().also_verify(Watcher {
-            name: "kinds",
-            seen: move |pages: &[PageSnapshot<'_>], _| {
-                let mut record = record.lock().unwrap();
-                record.extend(
-                    pages
-                        .iter()
-                        .filter(|p| p.kind != PageKind::Audit)
-                        .map(|p| (p.page, p.kind)),
-                );
-            },
-        });
+        let options = AttestOptions::new().also_verify(kind_recorder(seen.clone()));
         let stats = run_wasi_start(&config, WASI_INPUT, ctx, options);
         let seen = seen.lock().unwrap();
         let last = |page: u32| {
@@ -708,21 +696,10 @@ fn pages_filled_whole_by_wasi_input_are_input_until_the_module_writes_them() {
 #[test]
 fn pages_the_embedder_writes_whole_are_input() {
     let kinds = Arc::new(Mutex::new(Vec::new()));
-    let record = kinds.clone();
     let mut config = Config::new();
     config.attest(Policy::Coarse);
     let mut s = setup_adding(&config, OnDetect::Log, WRITER, |o| {
-        o.also_verify(Watcher {
-            name: "kinds",
-            seen: move |pages: &[PageSnapshot<'_>], _| {
-                record.lock().unwrap().extend(
-                    pages
-                        .iter()
-                        .filter(|p| p.kind != PageKind::Audit)
-                        .map(|p| (p.page, p.kind)),
-                )
-            },
-        })
+        o.also_verify(kind_recorder(kinds.clone()))
     });
     let mem = s.instance.get_memory(&mut s.store, "memory").unwrap();
     mem.write(&mut s.store, 20 << 12, &[9; 4096]).unwrap();
@@ -779,20 +756,9 @@ fn the_pages_data_segments_write_into_a_fresh_memory_are_input() {
         let engine = Engine::new(&config).unwrap();
         let run = |wat: &str, export: &str, import: bool| {
             let mut store = Store::new(&engine, ());
-            let record = kinds.clone();
-            record.lock().unwrap().clear();
+            kinds.lock().unwrap().clear();
             store
-                .configure_attestation(AttestOptions::new().verifier(Watcher {
-                    name: "kinds",
-                    seen: move |pages: &[PageSnapshot<'_>], _| {
-                        record.lock().unwrap().extend(
-                            pages
-                                .iter()
-                                .filter(|p| p.kind != PageKind::Audit)
-                                .map(|p| (p.page, p.kind)),
-                        )
-                    },
-                }))
+                .configure_attestation(AttestOptions::new().verifier(kind_recorder(kinds.clone())))
                 .unwrap();
             let mut linker = Linker::new(&engine);
             if import {
@@ -833,6 +799,21 @@ fn the_pages_data_segments_write_into_a_fresh_memory_are_input() {
         // Another's memory may hold what its modules wrote.
         let seen = run(IMPORTER, "noop", true);
         assert_eq!(seen, [(1, PageKind::Dirty)], "kernel {kernel}");
+    }
+}
+
+/// Records the page number and kind of every page it is shown but audits.
+fn kind_recorder(kinds: Arc<Mutex<Vec<(u32, PageKind)>>>) -> impl Verifier {
+    Watcher {
+        name: "kinds",
+        seen: move |pages: &[PageSnapshot<'_>], _| {
+            kinds.lock().unwrap().extend(
+                pages
+                    .iter()
+                    .filter(|p| p.kind != PageKind::Audit)
+                    .map(|p| (p.page, p.kind)),
+            )
+        },
     }
 }
 

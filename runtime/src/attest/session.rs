@@ -106,15 +106,8 @@ impl MemoryAttest {
     /// the module wrote since the last snapshot, which must be judged.
     pub(crate) fn supplied(&self, memory: &[u8], start: usize, len: usize) {
         let end = start.saturating_add(len).min(memory.len());
-        let first = start.div_ceil(PAGE_SIZE);
-        let last = end / PAGE_SIZE;
-        if first >= last {
-            return;
-        }
-        let mut inputs = self.inputs.borrow_mut();
-        for page in first..last {
-            let bytes = &memory[page * PAGE_SIZE..(page + 1) * PAGE_SIZE];
-            inputs.insert(page as u32, page_digest(bytes));
+        for page in start.div_ceil(PAGE_SIZE)..end / PAGE_SIZE {
+            self.initialized(memory, page);
         }
     }
 
@@ -122,11 +115,11 @@ impl MemoryAttest {
     /// also created (whole or in part: the rest of a fresh memory is
     /// zeros or other segments), so the page holds only what the module
     /// file says, and no code of the module has run yet: none of it can
-    /// be corruption. It is remembered like the host's input
-    /// ([`Self::supplied`]), for the first snapshot to take it as
-    /// [`PageKind::Input`] if nothing wrote it since (a start function or
-    /// the embedder that did makes it a dirty page again). Called once
-    /// every segment is applied.
+    /// be corruption. It is remembered with its digest, as the host's
+    /// input is ([`Self::supplied`], through here), for the first snapshot
+    /// to take it as [`PageKind::Input`] if nothing wrote it since (a
+    /// start function or the embedder that did makes it a dirty page
+    /// again). Called once every segment is applied.
     pub(crate) fn initialized(&self, memory: &[u8], page: usize) {
         if let Some(bytes) = memory.get(page * PAGE_SIZE..(page + 1) * PAGE_SIZE) {
             self.inputs
