@@ -107,6 +107,49 @@ fn training_inputs_are_as_large_as_the_benign_ones_and_not_them() {
     }
 }
 
+/// Applications that take arbitrary text or bytes train on what real
+/// files hold (`attest/cve/realistic.py`): without it their models took
+/// an SVG's embedded image, a C file's `//////` banner or an executable's
+/// code for an attacker's payload.
+#[test]
+fn open_ended_applications_train_on_contents_real_files_have() {
+    let banner = |t: &[u8]| {
+        t.windows(24)
+            .any(|w| b"=-*#/_~.+".contains(&w[0]) && w.iter().all(|&c| c == w[0]))
+    };
+    for app in ["expat", "jq", "lz4", "oniguruma", "zlib"] {
+        let dir = corpus().join(app);
+        let varied: Vec<PathBuf> = inputs(&dir, "train", "in")
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("varied-")
+            })
+            .collect();
+        assert!(
+            varied.len() >= 5,
+            "{app}: {} varied-*.in in train/",
+            varied.len()
+        );
+        let generator = std::fs::read_to_string(dir.join("gen-inputs.py")).unwrap();
+        assert!(generator.contains("realistic."), "{app}: gen-inputs.py");
+        if app == "lz4" || app == "zlib" {
+            continue; // compressed: the generator's use of realistic.py is what shows
+        }
+        let text: Vec<u8> = varied
+            .iter()
+            .flat_map(|p| std::fs::read(p).unwrap())
+            .collect();
+        assert!(banner(&text), "{app}: no banner line in its varied inputs");
+        assert!(
+            text.windows(7).any(|w| w == b"base64,"),
+            "{app}: no base64 data in its varied inputs"
+        );
+    }
+}
+
 #[test]
 fn benign_inputs_give_the_native_output() {
     for (dir, wasm) in apps() {

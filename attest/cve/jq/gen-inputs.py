@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Generates the jq benign/ and train/ inputs (deterministic JSON streams)."""
 import json, os, random
+import os, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import realistic  # contents real files have (../realistic.py)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORDS = "id name email city country active score tags items price qty sku created updated note".split()
@@ -24,9 +27,21 @@ def value(r, depth):
 def record(r):
     return "{" + ",".join('"%s":%s' % (k, value(r, 1)) for k in r.sample(WORDS, r.randint(3, 10))) + "}"
 
+def varied_value(r, depth):
+    """A value whose strings hold what real files do (../realistic.py)."""
+    k = r.random()
+    if depth > 3 or k < 0.45:
+        return json.dumps(realistic.text(r, r.randint(8, 1500)).decode("utf-8", "ignore"))
+    if k < 0.6: return number(r)
+    if k < 0.75: return "[" + ",".join(varied_value(r, depth + 1) for _ in range(r.randint(0, 8))) + "]"
+    keys = r.sample(WORDS, r.randint(1, 8))
+    return "{" + ",".join('"%s":%s' % (kk, varied_value(r, depth + 1)) for kk in keys) + "}"
+
 def write(path, seed, count, style):
     r = random.Random(seed)
-    if style == "lines":
+    if style == "varied":
+        text = "\n".join(varied_value(r, 0) for _ in range(count)) + "\n"
+    elif style == "lines":
         text = "\n".join(record(r) for _ in range(count)) + "\n"
     elif style == "array":
         text = "[" + ",\n".join(record(r) for _ in range(count)) + "]\n"
@@ -54,3 +69,8 @@ write("train/array.in", 202, 100, "array")
 write("train/pretty.in", 203, 80, "pretty")
 write("train/numbers.in", 204, 400, "numbers")
 write("train/nested.in", 205, 200, "deep")
+# Inputs of the contents real files have (banners, base64, numbers, code,
+# binaries; ../realistic.py): with only this generator's vocabulary, the
+# model took such pages of real files for corruption.
+for i in range(5):
+    write("train/varied-%d.in" % i, 300 + i, [6, 10, 14, 8, 12][i], "varied")

@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+/* Without it oniguruma.h declares the variadic onig_error_code_to_str()
+ * with no prototype, and a wasm32 call passes its OnigErrorInfo* where the
+ * callee expects its variadic-argument buffer (x86-64 happens to agree). */
+#define HAVE_STDARG_PROTOTYPES 1
 #include "oniguruma.h"
 
 #define CACHE 8
