@@ -8,8 +8,9 @@ vocabulary left out what real files are full of: banner comments
 (`//////`, `=====`), base64 and hex blobs, numeric data, source code,
 machine code, tables of binary numbers, text in other scripts. On real
 files (an SVG with an embedded PNG, a C file's banner, an executable's
-code) the models then took such pages for an attacker's payload. Every
-function returns bytes of about `n` (never more)."""
+code) the models then took such pages for an attacker's payload. The
+content functions take `(r, n)` and return at most `n` bytes; `banner`
+returns one separator line as a string."""
 import base64, struct
 
 LATIN = ("data value record user session server client request response error warning "
