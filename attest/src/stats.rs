@@ -33,6 +33,11 @@ pub struct AttestStats {
     pub tamper_checks: u64,
     /// Time the verifier spent judging pages.
     pub verifier_time: Duration,
+    /// Asynchronous mode: the least time between two snapshots taken at
+    /// the verifier's pace (the policy's default unless the options set
+    /// one); `None` in synchronous mode, where every hook after a write
+    /// snapshots.
+    pub interval: Option<Duration>,
 }
 
 impl std::fmt::Display for AttestStats {
@@ -41,7 +46,7 @@ impl std::fmt::Display for AttestStats {
             f,
             "hooks {}, snapshots {}, pages snapshotted {} ({} input, +{} audited), \
              bytes verified {}, detections {}, ring deferrals {}, ring drops {}, \
-             tamper checks {}, verifier time {:.3} ms",
+             tamper checks {}, verifier time {:.3} ms{}",
             self.hooks,
             self.snapshots,
             self.pages_snapshotted,
@@ -52,7 +57,11 @@ impl std::fmt::Display for AttestStats {
             self.deferred,
             self.ring_drops,
             self.tamper_checks,
-            self.verifier_time.as_secs_f64() * 1e3
+            self.verifier_time.as_secs_f64() * 1e3,
+            match self.interval {
+                Some(d) => format!(", snapshot interval {} ms", d.as_secs_f64() * 1e3),
+                None => String::new(),
+            }
         )
     }
 }

@@ -610,6 +610,34 @@ fn frequent_wasi_calls_share_snapshots_and_lose_no_write() {
     }
 }
 
+/// `coarse` arms its snapshots every 5 ms, `fine` every 1 ms, unless the
+/// options say otherwise; synchronous hooks have no interval.
+#[test]
+fn each_policy_has_its_own_snapshot_interval_unless_the_options_set_one() {
+    use std::time::Duration;
+    let interval = |policy: Policy, sync: bool, set: Option<Duration>| {
+        let mut config = Config::new();
+        config.attest(policy).attest_sync(sync);
+        let mut ctx = walmart::wasi::WasiCtx::new();
+        ctx.redirect(1, std::fs::File::create("/dev/null").unwrap());
+        let mut options = AttestOptions::new();
+        if let Some(d) = set {
+            options = options.interval(d);
+        }
+        run_wasi_start(&config, WASI_CHATTER, ctx, options).interval
+    };
+    let ms = Duration::from_millis;
+    assert_eq!(interval(Policy::Coarse, false, None), Some(ms(5)));
+    assert_eq!(interval(Policy::Fine, false, None), Some(ms(1)));
+    let quarter = Duration::from_micros(250);
+    assert_eq!(
+        interval(Policy::Coarse, false, Some(quarter)),
+        Some(quarter)
+    );
+    assert_eq!(interval(Policy::Fine, false, Some(ms(7))), Some(ms(7)));
+    assert_eq!(interval(Policy::Fine, true, None), None);
+}
+
 /// Writes page 3, reads 0x3000 bytes of standard input to 0x3800 (the
 /// second half of page 3, pages 4 and 5 whole, the first half of page 6),
 /// writes a byte of page 5, asks `random_get` for page 7 whole, then

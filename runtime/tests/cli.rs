@@ -242,6 +242,36 @@ fn injected_host_tampering_is_logged_and_on_detect_trap_exits_86() {
 }
 
 #[test]
+fn attest_interval_sets_the_snapshot_pace_and_each_policy_has_its_own() {
+    let summary = |args: &[&str]| {
+        let out = walmart(args);
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        err.lines()
+            .find(|l| l.contains("attestation ("))
+            .unwrap_or_else(|| panic!("{args:?}: no summary in {err}"))
+            .to_string()
+    };
+    let hello = fixture("hello.wasm");
+    let coarse = summary(&["run", "--attest", "coarse", &hello]);
+    assert!(coarse.ends_with("snapshot interval 5 ms"), "{coarse}");
+    let fine = summary(&["run", "--attest", "fine", &hello]);
+    assert!(fine.ends_with("snapshot interval 1 ms"), "{fine}");
+    let set = summary(&[
+        "run",
+        "--attest",
+        "coarse",
+        "--attest-interval",
+        "0.25",
+        &hello,
+    ]);
+    assert!(set.ends_with("snapshot interval 0.25 ms"), "{set}");
+    // Synchronous hooks snapshot after every write: no interval.
+    let sync = summary(&["run", "--attest", "fine", "--attest-sync", &hello]);
+    assert!(!sync.contains("interval"), "{sync}");
+}
+
+#[test]
 fn bad_attestation_flags_are_one_line_errors() {
     for args in [
         &["run", "--attest", "loud", "x.wasm"][..],
@@ -263,6 +293,23 @@ fn bad_attestation_flags_are_one_line_errors() {
             "explode",
             "x.wasm",
         ][..],
+        &[
+            "run",
+            "--attest",
+            "coarse",
+            "--attest-interval",
+            "0",
+            "x.wasm",
+        ][..],
+        &[
+            "run",
+            "--attest",
+            "fine",
+            "--attest-interval",
+            "soon",
+            "x.wasm",
+        ][..],
+        &["run", "--attest-interval", "2", "x.wasm"][..],
     ] {
         let out = walmart(args);
         let err = text(&out.stderr);

@@ -45,7 +45,8 @@ pub struct AttestOptions {
     pub(crate) log: Option<PathBuf>,
     pub(crate) on_event: Option<EventCallback>,
     pub(crate) ring_pages: usize,
-    pub(crate) interval: Duration,
+    /// `None`: the policy's own ([`AttestOptions::default_interval`]).
+    pub(crate) interval: Option<Duration>,
     pub(crate) snapshot_budget: f64,
     pub(crate) audit_pages: usize,
     pub(crate) inject: Option<session::HostTamperInjector>,
@@ -62,7 +63,7 @@ impl Default for AttestOptions {
             log: None,
             on_event: None,
             ring_pages: 1024,
-            interval: Duration::from_millis(1),
+            interval: None,
             snapshot_budget: 0.05,
             audit_pages: 4,
             inject: None,
@@ -129,10 +130,28 @@ impl AttestOptions {
     /// Asynchronous mode: the shortest time between two armings of the
     /// hooks that snapshot at the verifier's pace: function hooks (`fine`)
     /// and boundary hooks around calls to walmart's own WASI (other
-    /// boundary hooks always snapshot).
+    /// boundary hooks always snapshot). Default: the policy's
+    /// ([`AttestOptions::default_interval`]).
     pub fn interval(mut self, d: Duration) -> AttestOptions {
-        self.interval = d;
+        self.interval = Some(d);
         self
+    }
+
+    /// The interval a policy arms at unless [`AttestOptions::interval`]
+    /// says otherwise: 1 ms under `fine`, whose point is to judge memory
+    /// close to where it was written, and 5 ms under `coarse`, whose point
+    /// is a cost near zero. A snapshot in the middle of a run of a few
+    /// milliseconds judges pages the run writes again before it ends, so
+    /// they are scored twice: on the CVE corpus, `coarse` with the CNN
+    /// cost c-ares 1.03-1.04x at 1 ms and 1.01-1.02x at 5 ms, zlib
+    /// 1.25-1.26x and 1.18x (`benches/RESULTS.md`). The price is
+    /// latency: a corruption between boundaries waits up to the interval
+    /// for its snapshot.
+    pub fn default_interval(policy: Policy) -> Duration {
+        match policy {
+            Policy::Coarse => Duration::from_millis(5),
+            _ => Duration::from_millis(1),
+        }
     }
 
     /// Asynchronous `fine`: the share of the guest's time that copying

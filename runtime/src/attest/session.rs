@@ -217,7 +217,9 @@ impl AttestSession {
                 // Function hooks (fine) and hooks around WASI calls (both)
                 // snapshot when the verifier asks.
                 arm_when_idle: !sync,
-                interval: opts.interval,
+                interval: opts
+                    .interval
+                    .unwrap_or_else(|| AttestOptions::default_interval(policy)),
                 budget: opts.snapshot_budget,
             },
             opts.ring_pages,

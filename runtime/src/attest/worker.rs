@@ -211,6 +211,7 @@ impl Counters {
             ring_drops: 0,
             tamper_checks: get(&self.tamper_checks),
             verifier_time: Duration::from_nanos(get(&self.verifier_nanos)),
+            interval: None,
         }
     }
 }
@@ -464,7 +465,10 @@ impl Shared {
 
     /// The counters so far.
     pub(crate) fn stats(&self) -> AttestStats {
-        self.counters.read()
+        AttestStats {
+            interval: self.arm_when_idle.then_some(self.interval),
+            ..self.counters.read()
+        }
     }
 
     /// The first event-log write or callback failure, if any.
