@@ -59,7 +59,9 @@ impl std::fmt::Display for AttestStats {
             self.tamper_checks,
             self.verifier_time.as_secs_f64() * 1e3,
             match self.interval {
-                Some(d) => format!(", snapshot interval {} ms", d.as_secs_f64() * 1e3),
+                // From nanoseconds: `as_secs_f64() * 1e3` rounds twice
+                // (0.035 ms printed as 0.034999999999999996).
+                Some(d) => format!(", snapshot interval {} ms", d.as_nanos() as f64 / 1e6),
                 None => String::new(),
             }
         )

@@ -262,10 +262,10 @@ fn attest_interval_sets_the_snapshot_pace_and_each_policy_has_its_own() {
         "--attest",
         "coarse",
         "--attest-interval",
-        "0.25",
+        "0.035",
         &hello,
     ]);
-    assert!(set.ends_with("snapshot interval 0.25 ms"), "{set}");
+    assert!(set.ends_with("snapshot interval 0.035 ms"), "{set}");
     // Synchronous hooks snapshot after every write: no interval.
     let sync = summary(&["run", "--attest", "fine", "--attest-sync", &hello]);
     assert!(!sync.contains("interval"), "{sync}");
@@ -310,6 +310,23 @@ fn bad_attestation_flags_are_one_line_errors() {
             "x.wasm",
         ][..],
         &["run", "--attest-interval", "2", "x.wasm"][..],
+        &[
+            "run",
+            "--attest",
+            "coarse",
+            "--attest-interval",
+            "0.0000001",
+            "x.wasm",
+        ][..],
+        &[
+            "run",
+            "--attest",
+            "fine",
+            "--attest-sync",
+            "--attest-interval",
+            "2",
+            "x.wasm",
+        ][..],
     ] {
         let out = walmart(args);
         let err = text(&out.stderr);

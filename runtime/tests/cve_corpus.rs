@@ -15,7 +15,15 @@ fn apps() -> Vec<(PathBuf, PathBuf)> {
     let mut v: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(corpus())
         .expect("attest/cve exists")
         .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
+        // As `walmart attest evaluate` does: `.x` and `_x` are not apps.
+        .filter(|p| {
+            p.is_dir()
+                && !p
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(['.', '_'])
+        })
         .map(|d| {
             let wasm = inputs(&d, ".", "wasm")
                 .pop()

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates the expat benign/ and train/ inputs (deterministic XML documents)."""
 import os, random
-import os, sys
+import sys
+sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import realistic  # contents real files have (../realistic.py)
 from xml.sax.saxutils import escape

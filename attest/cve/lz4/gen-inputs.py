@@ -4,7 +4,8 @@
 Each input is a sequence of records [int32 wanted][int32 csize][LZ4 block];
 the blocks are made by the small greedy LZ4 block compressor below."""
 import os, random, struct
-import os, sys
+import sys
+sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import realistic  # contents real files have (../realistic.py)
 

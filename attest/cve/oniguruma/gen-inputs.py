@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generates the oniguruma benign/ and train/ inputs: lines PATTERN<TAB>SUBJECT."""
 import os, random
-import os, sys
+import sys
+sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import realistic  # contents real files have (../realistic.py)
 

@@ -75,7 +75,8 @@ impl Default for AttestOptions {
 
 impl AttestOptions {
     /// The exact digest verifier, events logged, back-pressure `defer`, a
-    /// 1024-page (4 MiB) ring, function hooks armed at most every 1 ms.
+    /// 1024-page (4 MiB) ring, hooks armed at the policy's interval
+    /// ([`AttestOptions::default_interval`]).
     pub fn new() -> AttestOptions {
         AttestOptions::default()
     }
@@ -144,9 +145,12 @@ impl AttestOptions {
     /// milliseconds judges pages the run writes again before it ends, so
     /// they are scored twice: on the CVE corpus, `coarse` with the CNN
     /// cost c-ares 1.03-1.04x at 1 ms and 1.01-1.02x at 5 ms, zlib
-    /// 1.25-1.26x and 1.18x (`benches/RESULTS.md`). The price is
-    /// latency: a corruption between boundaries waits up to the interval
-    /// for its snapshot.
+    /// 1.25-1.26x and 1.18x, with expat, jq and Oniguruma within noise
+    /// (`benches/RESULTS.md`). The price: a corruption between boundaries
+    /// waits up to the interval for its snapshot, and for its verdict as
+    /// long again (batches the verifier did not ask for wait for its next
+    /// wake-up); a page version that lives less than the interval may go
+    /// unjudged (the write-protection and digest checks are not paced).
     pub fn default_interval(policy: Policy) -> Duration {
         match policy {
             Policy::Coarse => Duration::from_millis(5),

@@ -392,7 +392,14 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&a.corpus)
         .with_context(|| format!("corpus {}", a.corpus.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
+        // Folders named `.x` or `_x` (`__pycache__` of the generators'
+        // shared module) are not applications.
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| !n.starts_with(['.', '_']))
+        })
         .collect();
     dirs.sort();
     if !a.apps.is_empty() {

@@ -131,17 +131,18 @@ fn format_val(v: &Val) -> String {
     }
 }
 
-/// `--trace-accesses`'s range: `all` or `LO-HI` (decimal or 0x hex).
-/// `--attest-interval`: milliseconds, more than 0 and at most an hour.
+/// `--attest-interval`: milliseconds, at least a microsecond and at most
+/// an hour.
 fn parse_interval(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
-        Ok(ms) if ms > 0.0 && ms <= 3_600_000.0 => Ok(Duration::from_secs_f64(ms / 1e3)),
+        Ok(ms) if (0.001..=3_600_000.0).contains(&ms) => Ok(Duration::from_secs_f64(ms / 1e3)),
         _ => Err(format!(
-            "`{text}` is not a number of milliseconds above 0 and at most 3600000"
+            "`{text}` is not a number of milliseconds from 0.001 to 3600000"
         )),
     }
 }
 
+/// `--trace-accesses`'s range: `all` or `LO-HI` (decimal or 0x hex).
 fn trace_range(text: &str) -> anyhow::Result<Option<(u32, u32)>> {
     if text == "all" {
         return Ok(None);
@@ -197,6 +198,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         bail!(
             "--attest-log, --attest-sync, --attest-interval, --model and --inject need --attest coarse or fine"
         );
+    }
+    if args.attest_sync && args.attest_interval.is_some() {
+        bail!("--attest-interval paces asynchronous snapshots; --attest-sync snapshots at every hook after a write");
     }
     let module = Module::from_file(&engine, &args.file).map_err(|e| match e {
         walmart::Error::Usage(_) => anyhow!("{e}"),
