@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Generates the c-ares benign/, train/ and exploit/ inputs (deterministic)."""
-import os, random
+import os, random, sys
+sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from inputs import benign_and_mirrors  # ../inputs.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORDS = ("mail www api cdn static img auth login shop blog docs git ci build db cache "
@@ -42,21 +45,16 @@ def write(path, seed, count, style, typed):
     with open(os.path.join(HERE, path), "w") as f:
         f.write("\n".join(lines) + "\n")
 
-write("benign/hosts-a.in", 1, 2000, "plain", False)
-write("benign/mixed-types.in", 2, 1800, "mixed", True)
-write("benign/deep-names.in", 3, 1200, "deep", True)
-write("benign/reverse-ptr.in", 4, 1800, "ptr", False)
-write("benign/service-records.in", 5, 1800, "escaped", True)
+BENIGN = [
+    ("hosts-a", 1, 2000, "plain", False),
+    ("mixed-types", 2, 1800, "mixed", True),
+    ("deep-names", 3, 1200, "deep", True),
+    ("reverse-ptr", 4, 1800, "ptr", False),
+    ("service-records", 5, 1800, "escaped", True),
+]
+benign_and_mirrors(write, BENIGN)
 for i in range(8):
     write("train/t%d.in" % i, 100 + i, 150 + 75 * i, ["plain", "mixed", "deep", "ptr", "escaped"][i % 5], i % 2 == 1)
-# Inputs of the benign inputs' kinds and sizes, from other seeds: the
-# smaller files above leave out states that real use reaches (larger
-# buffers, longer runs), which the models then took for corruption.
-write("train/hosts-a.in", 201, 2000, "plain", False)
-write("train/mixed-types.in", 202, 1800, "mixed", True)
-write("train/deep-names.in", 203, 1200, "deep", True)
-write("train/reverse-ptr.in", 204, 1800, "ptr", False)
-write("train/service-records.in", 205, 1800, "escaped", True)
 
 # Exploits: two ordinary queries, then a name of ten characters ending in
 # an escaped dot, which gets a 28-byte buffer and one NUL past it. The ten

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Generates the expat benign/ and train/ inputs (deterministic XML documents)."""
-import os, random
-import sys
+import os, random, sys
 sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import realistic  # contents real files have (../realistic.py)
+from inputs import benign_and_mirrors  # ../inputs.py
 from xml.sax.saxutils import escape
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,28 +44,7 @@ def doc(r, count, style):
     out.append("</%s>" % root)
     return "\n".join(out) + "\n"
 
-def write(path, seed, count, style):
-    with open(os.path.join(HERE, path), "w", encoding="utf-8") as f:
-        f.write(doc(random.Random(seed), count, style))
-
-write("benign/catalog.in", 1, 300, "plain")
-write("benign/atom-feed.in", 2, 170, "feed")
-write("benign/entities.in", 3, 250, "entities")
-write("benign/commented.in", 4, 300, "comments")
-write("benign/deep.in", 5, 300, "deep")
-for i in range(8):
-    write("train/t%d.in" % i, 100 + i, 40 + 20 * i, ["plain", "feed", "entities", "comments", "deep"][i % 5])
-# Inputs of the benign inputs' kinds and sizes, from other seeds: the
-# smaller files above leave out states that real use reaches (larger
-# buffers, longer runs), which the models then took for corruption.
-write("train/catalog.in", 201, 300, "plain")
-write("train/atom-feed.in", 202, 170, "feed")
-write("train/entities.in", 203, 250, "entities")
-write("train/commented.in", 204, 300, "comments")
-write("train/deep.in", 205, 300, "deep")
-# Inputs of the contents real files have (banners, base64, numbers, code,
-# binaries; ../realistic.py): with only this generator's vocabulary, the
-# model took such pages of real files for corruption.
+# A document of the contents real files hold (../realistic.py says why).
 def varied(r, count):
     t = lambda n: escape(realistic.text(r, n).decode("utf-8", "ignore"))
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<!-- %s -->" % realistic.banner(r).replace("--", "=="), "<doc>"]
@@ -85,6 +64,22 @@ def varied(r, count):
     out.append("</doc>")
     return "\n".join(out) + "\n"
 
-for i in range(5):
-    with open(os.path.join(HERE, "train/varied-%d.in" % i), "w", encoding="utf-8") as f:
-        f.write(varied(random.Random(300 + i), [30, 60, 100, 40, 80][i]))
+def write(path, seed, count, style):
+    r = random.Random(seed)
+    text = varied(r, count) if style == "varied" else doc(r, count, style)
+    with open(os.path.join(HERE, path), "w", encoding="utf-8") as f:
+        f.write(text)
+
+BENIGN = [
+    ("catalog", 1, 300, "plain"),
+    ("atom-feed", 2, 170, "feed"),
+    ("entities", 3, 250, "entities"),
+    ("commented", 4, 300, "comments"),
+    ("deep", 5, 300, "deep"),
+]
+benign_and_mirrors(write, BENIGN)
+for i in range(8):
+    write("train/t%d.in" % i, 100 + i, 40 + 20 * i, ["plain", "feed", "entities", "comments", "deep"][i % 5])
+# Contents real files hold, for training only.
+for i, count in enumerate([30, 60, 100, 40, 80]):
+    write("train/varied-%d.in" % i, 300 + i, count, "varied")

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Generates the jq benign/ and train/ inputs (deterministic JSON streams)."""
-import json, os, random
-import sys
+import json, os, random, sys
 sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import realistic  # contents real files have (../realistic.py)
+from inputs import benign_and_mirrors  # ../inputs.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORDS = "id name email city country active score tags items price qty sku created updated note".split()
@@ -55,23 +55,16 @@ def write(path, seed, count, style):
     with open(os.path.join(HERE, path), "w") as f:
         f.write(text)
 
-write("benign/records.jsonl.in", 1, 150, "lines")
-write("benign/array.in", 2, 100, "array")
-write("benign/pretty.in", 3, 80, "pretty")
-write("benign/numbers.in", 4, 400, "numbers")
-write("benign/nested.in", 5, 200, "deep")
+BENIGN = [
+    ("records.jsonl", 1, 150, "lines"),
+    ("array", 2, 100, "array"),
+    ("pretty", 3, 80, "pretty"),
+    ("numbers", 4, 400, "numbers"),
+    ("nested", 5, 200, "deep"),
+]
+benign_and_mirrors(write, BENIGN)
 for i in range(8):
     write("train/t%d.in" % i, 100 + i, 8 + 4 * i, ["lines", "array", "pretty", "numbers", "deep"][i % 5])
-# Inputs of the benign inputs' kinds and sizes, from other seeds: the
-# smaller files above leave out states that real use reaches (larger
-# buffers, longer runs), which the models then took for corruption.
-write("train/records.jsonl.in", 201, 150, "lines")
-write("train/array.in", 202, 100, "array")
-write("train/pretty.in", 203, 80, "pretty")
-write("train/numbers.in", 204, 400, "numbers")
-write("train/nested.in", 205, 200, "deep")
-# Inputs of the contents real files have (banners, base64, numbers, code,
-# binaries; ../realistic.py): with only this generator's vocabulary, the
-# model took such pages of real files for corruption.
-for i in range(5):
-    write("train/varied-%d.in" % i, 300 + i, [6, 10, 14, 8, 12][i], "varied")
+# Contents real files hold, for training only (../realistic.py says why).
+for i, count in enumerate([6, 10, 14, 8, 12]):
+    write("train/varied-%d.in" % i, 300 + i, count, "varied")

@@ -3,11 +3,11 @@
 
 Each input is a sequence of records [int32 wanted][int32 csize][LZ4 block];
 the blocks are made by the small greedy LZ4 block compressor below."""
-import os, random, struct
-import sys
+import os, random, struct, sys
 sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import realistic  # contents real files have (../realistic.py)
+from inputs import benign_and_mirrors  # ../inputs.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -83,23 +83,22 @@ def write(path, seed, records, kinds, size):
     with open(os.path.join(HERE, path), "wb") as f:
         f.write(out)
 
-write("benign/text-records.in", 1, 6, ["text"], 30000)
-write("benign/json-logs.in", 2, 4, ["json"], 30000)
-write("benign/telemetry.in", 3, 8, ["binary"], 30000)
-write("benign/mixed.in", 4, 6, ["text", "json", "binary", "random"], 12000)
-write("benign/previews.in", 5, 20, ["text", "json"], 6000)
-for i in range(8):
-    write("train/t%d.in" % i, 100 + i, 2 + i % 4, [["text"], ["json"], ["binary"], ["text", "random"]][i % 4], 4000 + 1000 * i)
-# Inputs of the benign inputs' kinds and sizes, from other seeds: the
-# smaller files above leave out states that real use reaches (larger
-# buffers, longer runs), which the models then took for corruption.
-write("train/text-records.in", 201, 6, ["text"], 30000)
-write("train/json-logs.in", 202, 4, ["json"], 30000)
-write("train/telemetry.in", 203, 8, ["binary"], 30000)
-write("train/mixed.in", 204, 6, ["text", "json", "binary", "random"], 12000)
-write("train/previews.in", 205, 20, ["text", "json"], 6000)
-# Inputs of the contents real files have (banners, base64, numbers, code,
-# binaries; ../realistic.py): with only this generator's vocabulary, the
-# model took such pages of real files for corruption.
-for i in range(6):
-    write("train/varied-%d.in" % i, 300 + i, [6, 4, 8, 6, 20, 10][i], ["varied"], [30000, 30000, 30000, 12000, 6000, 20000][i])
+def main():
+    BENIGN = [
+        ("text-records", 1, 6, ["text"], 30000),
+        ("json-logs", 2, 4, ["json"], 30000),
+        ("telemetry", 3, 8, ["binary"], 30000),
+        ("mixed", 4, 6, ["text", "json", "binary", "random"], 12000),
+        ("previews", 5, 20, ["text", "json"], 6000),
+    ]
+    benign_and_mirrors(write, BENIGN)
+    for i in range(8):
+        write("train/t%d.in" % i, 100 + i, 2 + i % 4, [["text"], ["json"], ["binary"], ["text", "random"]][i % 4], 4000 + 1000 * i)
+    # Contents real files hold, for training only (../realistic.py says why).
+    VARIED = [(6, 30000), (4, 30000), (8, 30000), (6, 12000), (20, 6000), (10, 20000)]
+    for i, (records, size) in enumerate(VARIED):
+        write("train/varied-%d.in" % i, 300 + i, records, ["varied"], size)
+
+# scripts/cve-real-files.py imports lz4_block from here.
+if __name__ == "__main__":
+    main()

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Generates the oniguruma benign/ and train/ inputs: lines PATTERN<TAB>SUBJECT."""
-import os, random
-import sys
+import os, random, sys
 sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import realistic  # contents real files have (../realistic.py)
+from inputs import benign_and_mirrors  # ../inputs.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PATTERNS = [
@@ -30,31 +30,23 @@ def write(path, seed, count, words, pats=PATTERNS):
     with open(os.path.join(HERE, path), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 
-write("benign/log-grep.in", 1, 150, 60)
-write("benign/short-subjects.in", 2, 600, 6)
-write("benign/long-subjects.in", 3, 20, 1500)
-write("benign/classes.in", 4, 200, 40, [p for p in PATTERNS if "[" in p or "\\p" in p or "\\h" in p])
-write("benign/captures.in", 5, 200, 40, [p for p in PATTERNS if "(" in p])
 # Patterns a user gets wrong or that one encoding lacks: compile errors
 # (under ASCII, \p{Greek} and the like are unknown properties), printed with
 # onig_error_code_to_str().
 PROPERTIES = [r"\p{Greek}+", r"\p{Han}", r"[\p{L}&&\P{Lu}]+", r"\p{C}", r"[^\p{Cc}]+", r"\p{Nope}",
               r"(unclosed", r"a{3,1}", r"[z-a]", r"*lead", r"(?<n>x)\k<m>", r"\p{Alpha}\d+"]
-write("benign/properties.in", 6, 200, 30, PROPERTIES)
+BENIGN = [  # name, seed, lines, words[, patterns]
+    ("log-grep", 1, 150, 60),
+    ("short-subjects", 2, 600, 6),
+    ("long-subjects", 3, 20, 1500),
+    ("classes", 4, 200, 40, [p for p in PATTERNS if "[" in p or "\\p" in p or "\\h" in p]),
+    ("captures", 5, 200, 40, [p for p in PATTERNS if "(" in p]),
+    ("properties", 6, 200, 30, PROPERTIES),
+]
+benign_and_mirrors(write, BENIGN)
 for i in range(8):
     write("train/t%d.in" % i, 100 + i, 15 + 8 * i, 10 + 20 * (i % 4))
-# Inputs of the benign inputs' kinds and sizes, from other seeds: the
-# smaller files above leave out states that real use reaches (larger
-# buffers, longer runs), which the models then took for corruption.
-write("train/log-grep.in", 201, 150, 60)
-write("train/short-subjects.in", 202, 600, 6)
-write("train/long-subjects.in", 203, 20, 1500)
-write("train/classes.in", 204, 200, 40, [p for p in PATTERNS if "[" in p or "\\p" in p or "\\h" in p])
-write("train/captures.in", 205, 200, 40, [p for p in PATTERNS if "(" in p])
-write("train/properties.in", 206, 200, 30, PROPERTIES)
-# Inputs of the contents real files have (banners, base64, numbers, code,
-# binaries; ../realistic.py): with only this generator's vocabulary, the
-# model took such pages of real files for corruption.
+# Contents real files hold, for training only (../realistic.py says why).
 def varied(path, seed, count):
     r = random.Random(seed)
     lines = []
@@ -65,5 +57,5 @@ def varied(path, seed, count):
     with open(os.path.join(HERE, path), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 
-for i in range(5):
-    varied("train/varied-%d.in" % i, 300 + i, [40, 80, 120, 60, 30][i])
+for i, count in enumerate([40, 80, 120, 60, 30]):
+    varied("train/varied-%d.in" % i, 300 + i, count)

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Generates the zlib benign/, train/ and exploit/ inputs (deterministic gzip streams)."""
-import gzip, io, os, random, struct, zlib
-import sys
+import gzip, io, os, random, struct, sys, zlib
 sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import realistic  # contents real files have (../realistic.py)
+from inputs import benign_and_mirrors  # ../inputs.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORDS = ("alpha beta gamma delta log line request GET POST /index.html 200 404 user agent "
@@ -50,28 +50,21 @@ def write(path, seed, members, size, level=6, varied=False):
     with open(os.path.join(HERE, path), "wb") as f:
         f.write(out)
 
-write("benign/access-log.in", 1, 1, 300000)
-write("benign/rotated-logs.in", 2, 6, 60000)
-write("benign/fast-level.in", 3, 2, 150000, level=1)
-write("benign/best-level.in", 4, 3, 110000, level=9)
-write("benign/many-small.in", 5, 40, 8000)
+BENIGN = [  # name, seed, members, size, level
+    ("access-log", 1, 1, 300000, 6),
+    ("rotated-logs", 2, 6, 60000, 6),
+    ("fast-level", 3, 2, 150000, 1),
+    ("best-level", 4, 3, 110000, 9),
+    ("many-small", 5, 40, 8000, 6),
+]
+benign_and_mirrors(write, BENIGN)
 for i in range(8):
     write("train/t%d.in" % i, 100 + i, 1 + i % 4, 10000 + 8000 * i, level=1 + i)
-# Inputs of the benign inputs' kinds and sizes, from other seeds: the
-# smaller files above leave out states that real use reaches (larger
-# buffers, longer runs), which the models then took for corruption.
-write("train/access-log.in", 201, 1, 300000)
-write("train/rotated-logs.in", 202, 6, 60000)
-write("train/fast-level.in", 203, 2, 150000, level=1)
-write("train/best-level.in", 204, 3, 110000, level=9)
-write("train/many-small.in", 205, 40, 8000)
 
-# Inputs of the contents real files have (banners, base64, numbers, code,
-# binaries; ../realistic.py): with only this generator's vocabulary, the
-# model took such pages of real files for corruption.
-for i in range(6):
-    write("train/varied-%d.in" % i, 300 + i, [1, 6, 2, 3, 40, 4][i], [300000, 60000, 150000, 110000, 8000, 50000][i],
-          level=[6, 6, 1, 9, 6, 6][i], varied=True)
+# Contents real files hold, for training only (../realistic.py says why).
+VARIED = [(1, 300000, 6), (6, 60000, 6), (2, 150000, 1), (3, 110000, 9), (40, 8000, 6), (4, 50000, 6)]
+for i, (members, size, level) in enumerate(VARIED):
+    write("train/varied-%d.in" % i, 300 + i, members, size, level, varied=True)
 
 # Exploits: one member whose FEXTRA field (XLEN 64) overflows the driver's
 # 16-byte `extra` buffer. The overflowing bytes are the attacker's: a run

@@ -197,7 +197,8 @@ impl Counters {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    fn read(&self) -> AttestStats {
+    /// The counters, with the snapshot interval in force beside them.
+    fn read(&self, interval: Option<Duration>) -> AttestStats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         AttestStats {
             hooks: get(&self.hooks),
@@ -211,7 +212,7 @@ impl Counters {
             ring_drops: 0,
             tamper_checks: get(&self.tamper_checks),
             verifier_time: Duration::from_nanos(get(&self.verifier_nanos)),
-            interval: None,
+            interval,
         }
     }
 }
@@ -465,10 +466,8 @@ impl Shared {
 
     /// The counters so far.
     pub(crate) fn stats(&self) -> AttestStats {
-        AttestStats {
-            interval: self.arm_when_idle.then_some(self.interval),
-            ..self.counters.read()
-        }
+        self.counters
+            .read(self.arm_when_idle.then_some(self.interval))
     }
 
     /// The first event-log write or callback failure, if any.

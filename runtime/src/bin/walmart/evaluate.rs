@@ -310,9 +310,9 @@ struct Row {
     notes: Vec<String>,
 }
 
-/// An event's pages with their scores, for a note: "page 97 of memory 0
-/// (score 0.9999545), by the cnn verifier"; its own detail where it has
-/// no score per page (the exact checks).
+/// An event's pages with their scores, for a note: "page 97 (score
+/// 0.9999545) of memory 0, by the cnn verifier"; its own detail where it
+/// has no score per page (the exact checks).
 fn flagged_pages(e: &Event) -> String {
     if e.scores.len() != e.pages.len() || e.pages.is_empty() {
         return e.detail.clone();
