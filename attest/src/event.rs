@@ -48,6 +48,11 @@ pub struct Event {
     /// The violation's details, for [`EventKind::TagViolation`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<crate::tags::TagReport>,
+    /// Files holding the flagged pages' bytes as they were judged, one per
+    /// page in `pages` order, when the store keeps evidence (`walmart run
+    /// --attest-evidence DIR`); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 impl Event {
@@ -110,6 +115,7 @@ mod tests {
             source: "write-protection".into(),
             detail: "a \"quoted\" word".into(),
             tag: None,
+            evidence: Vec::new(),
         };
         let line = e.to_json();
         assert!(!line.contains('\n'));

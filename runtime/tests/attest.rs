@@ -460,6 +460,70 @@ fn a_function_hook_in_generated_code_stops_the_guest() {
 }
 
 #[test]
+fn the_evidence_of_a_flagged_page_is_its_bytes_as_judged() {
+    // The page is flagged, then rewritten: the kept file holds the bytes
+    // the verifier saw, not the page's later contents.
+    let wat = r#"(module
+        (memory (export "memory") 1)
+        (func (export "mark") (param i32)
+            (i32.store8 (i32.const 0x5000) (i32.const 0xEE))
+            (i32.store8 (i32.const 0x5001) (local.get 0))))"#;
+    let dir = std::env::temp_dir().join(format!("walmart-evidence-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = Config::new();
+    config.attest(Policy::Fine).attest_sync(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    store
+        .configure_attestation(
+            AttestOptions::new()
+                .verifier(MarkerVerifier)
+                .evidence_dir(dir.join("kept"))
+                .on_event(move |e| sink.lock().unwrap().push(e.clone())),
+        )
+        .unwrap();
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let mark = instance.get_func(&mut store, "mark").unwrap();
+    mark.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
+    mark.call(&mut store, &[Val::I32(9)], &mut []).unwrap();
+    let events = events.lock().unwrap().clone();
+    assert_eq!(events.len(), 2, "{events:?}");
+    for (event, second) in events.iter().zip([7u8, 9]) {
+        assert_eq!(event.pages, [5]);
+        assert_eq!(event.evidence.len(), 1, "{event:?}");
+        let path = std::path::Path::new(&event.evidence[0]);
+        assert!(path.starts_with(dir.join("kept")), "{path:?}");
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert_eq!(name, format!("{}-m0-p5-marker.page", event.epoch));
+        let bytes = std::fs::read(path).unwrap();
+        assert_eq!(bytes.len(), 4096);
+        assert_eq!(&bytes[..2], &[0xEE, second]);
+        assert!(bytes[2..].iter().all(|&b| b == 0));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // A folder that cannot be made is an error when attestation starts
+    // (with the store's first memory), as a log that cannot be made is.
+    let mut store = Store::new(&engine, ());
+    store
+        .configure_attestation(AttestOptions::new().evidence_dir("/proc/self/no/such"))
+        .unwrap();
+    let Err(err) = Linker::new(&engine).instantiate(&mut store, &module) else {
+        panic!("an evidence folder under /proc cannot be created");
+    };
+    assert!(
+        err.to_string()
+            .contains("cannot create the evidence folder /proc/self/no/such"),
+        "{err}"
+    );
+}
+
+#[test]
 fn allocator_calls_are_tracked_by_name() {
     // A bump allocator with a free list of one, named like wasi-libc's.
     let wat = r#"(module

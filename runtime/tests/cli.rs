@@ -313,6 +313,14 @@ fn bad_attestation_flags_are_one_line_errors() {
         &[
             "run",
             "--attest",
+            "tags",
+            "--attest-evidence",
+            "/tmp/x",
+            "x.wasm",
+        ][..],
+        &[
+            "run",
+            "--attest",
             "coarse",
             "--attest-interval",
             "0.0000001",
@@ -514,18 +522,70 @@ fn the_built_in_model_flags_a_real_heap_overflow() {
     for (args, flagged) in [(vec![], false), (vec!["go"], true)] {
         let log = root.join(format!("events{}.jsonl", args.len()));
         let log_arg = log.display().to_string();
+        let evidence = root.join(format!("evidence{}", args.len()));
+        let evidence_arg = evidence.display().to_string();
         let wasm = fixture("heap_overflow.wasm");
-        let mut cmd = vec!["run", "--attest", "fine", "--attest-log", &log_arg, &wasm];
+        let mut cmd = vec![
+            "run",
+            "--attest",
+            "fine",
+            "--attest-log",
+            &log_arg,
+            "--attest-evidence",
+            &evidence_arg,
+            &wasm,
+        ];
         cmd.extend(args.iter().copied());
         let out = walmart(&cmd);
         assert!(out.status.success(), "{}", text(&out.stderr));
         let logged = std::fs::read_to_string(&log).unwrap();
-        let cnn: Vec<&str> = logged
+        let cnn: Vec<serde_json::Value> = logged
             .lines()
-            .filter(|l| l.contains("\"kind\":\"cnn\""))
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|e: &serde_json::Value| e["kind"] == "cnn")
             .collect();
         assert_eq!(!cnn.is_empty(), flagged, "{args:?}: {logged}");
+        // Each flagged page's bytes are kept, named by its event, and the
+        // model scores the kept page as it scored it in the run.
+        let files: Vec<String> = cnn
+            .iter()
+            .flat_map(|e| {
+                let kept = e["evidence"].as_array().unwrap();
+                assert_eq!(kept.len(), e["pages"].as_array().unwrap().len(), "{e}");
+                kept.iter().map(|f| f.as_str().unwrap().to_string())
+            })
+            .collect();
+        assert_eq!(
+            std::fs::read_dir(&evidence).unwrap().count(),
+            files.len(),
+            "{logged}"
+        );
+        let mut filler = false;
+        for f in &files {
+            let bytes = std::fs::read(f).unwrap();
+            assert_eq!(bytes.len(), 4096, "{f}");
+            filler |= bytes.windows(32).any(|w| w.iter().all(|&b| b == b'A'));
+            let out = walmart(&["attest", "score", "default", f]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            assert!(
+                text(&out.stdout).contains("flagged"),
+                "{}",
+                text(&out.stdout)
+            );
+        }
+        assert_eq!(filler, flagged, "the overflow's `A`s are in the evidence");
     }
+    // A file that is not one page is a one-line error naming it.
+    let short = root.join("short.page");
+    std::fs::write(&short, b"not a page").unwrap();
+    let out = walmart(&["attest", "score", "default", short.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("short.page: 10 bytes, expected a page of 4096"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
     // Synchronous hooks stop the guest at the first hook after the write.
     let out = walmart(&[
         "run",

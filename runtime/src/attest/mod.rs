@@ -43,6 +43,7 @@ pub struct AttestOptions {
     pub(crate) on_detect: OnDetect,
     pub(crate) backpressure: Backpressure,
     pub(crate) log: Option<PathBuf>,
+    pub(crate) evidence: Option<PathBuf>,
     pub(crate) on_event: Option<EventCallback>,
     pub(crate) ring_pages: usize,
     /// `None`: the policy's own ([`AttestOptions::default_interval`]).
@@ -61,6 +62,7 @@ impl Default for AttestOptions {
             on_detect: OnDetect::Log,
             backpressure: Backpressure::Defer,
             log: None,
+            evidence: None,
             on_event: None,
             ring_pages: 1024,
             interval: None,
@@ -113,6 +115,18 @@ impl AttestOptions {
     /// Writes events as JSON lines to `path`.
     pub fn log_file(mut self, path: impl Into<PathBuf>) -> AttestOptions {
         self.log = Some(path.into());
+        self
+    }
+
+    /// Keeps the evidence of page verdicts: each page a verifier flags
+    /// (the CNN's or the digest checks') is written, 4096 bytes as they
+    /// were judged, to `dir/E-mM-pP-SOURCE.page` (E the snapshot epoch, M
+    /// the memory, P the page), and its event names the files
+    /// ([`Event::evidence`]). The folder is created if missing; a file
+    /// that cannot be written is reported when the run ends, as a log
+    /// failure is. Rescore them with `walmart attest score`.
+    pub fn evidence_dir(mut self, dir: impl Into<PathBuf>) -> AttestOptions {
+        self.evidence = Some(dir.into());
         self
     }
 

@@ -210,6 +210,18 @@ impl AttestSession {
             })?),
             None => None,
         };
+        let evidence = match opts.evidence {
+            Some(dir) => {
+                std::fs::create_dir_all(&dir).map_err(|e| {
+                    Error::Usage(format!(
+                        "cannot create the evidence folder {}: {e}",
+                        dir.display()
+                    ))
+                })?;
+                Some(dir)
+            }
+            None => None,
+        };
         let shared = Arc::new(Shared::new(
             policy,
             opts.on_detect,
@@ -225,6 +237,7 @@ impl AttestSession {
             opts.ring_pages,
             EventSink {
                 log,
+                evidence,
                 callback: opts.on_event,
                 failure: None,
             },
@@ -796,6 +809,7 @@ fn end_protection(
                     pages: f.pages,
                     source: "write-protection".into(),
                     tag: None,
+                    evidence: Vec::new(),
                 });
             }
         }

@@ -118,6 +118,8 @@ struct Queue {
 /// Where events go.
 pub(crate) struct EventSink {
     pub(crate) log: Option<EventLog>,
+    /// Where flagged pages' bytes go ([`crate::AttestOptions::evidence_dir`]).
+    pub(crate) evidence: Option<std::path::PathBuf>,
     pub(crate) callback: Option<EventCallback>,
     /// The first failure to write the log or to call the callback,
     /// reported at the end.
@@ -557,18 +559,23 @@ fn report_flagged(
     snaps: &[PageSnapshot<'_>],
     verdicts: &[Verdict],
 ) {
-    let mut flagged: Vec<(u32, u32, f32)> = snaps
+    let mut flagged: Vec<(u32, u32, f32, &[u8])> = snaps
         .iter()
         .zip(verdicts)
         .filter(|(_, v)| v.flagged)
-        .map(|(p, v)| (p.memory, p.page, v.score))
+        .map(|(p, v)| (p.memory, p.page, v.score, p.bytes))
         .collect();
     if flagged.is_empty() {
         return;
     }
     flagged.sort_by_key(|f| (f.0, f.1));
+    let evidence_dir = lock(&shared.sink).evidence.clone();
     for mine in flagged.chunk_by(|a, b| a.0 == b.0) {
         let memory = mine[0].0;
+        let evidence = match &evidence_dir {
+            Some(dir) => keep_evidence(shared, dir, batch.epoch, verifier.name(), mine),
+            None => Vec::new(),
+        };
         shared.report(Event {
             time: Event::now(),
             policy: shared.policy,
@@ -585,6 +592,33 @@ fn report_flagged(
                 verifier.name()
             ),
             tag: None,
+            evidence,
         });
     }
+}
+
+/// Writes the flagged pages of one memory to `dir`, one file each: their
+/// names, in order. A page that cannot be written is left out of the list
+/// and the first such failure is reported when the run ends.
+fn keep_evidence(
+    shared: &Shared,
+    dir: &std::path::Path,
+    epoch: u64,
+    source: &str,
+    pages: &[(u32, u32, f32, &[u8])],
+) -> Vec<String> {
+    let mut names = Vec::with_capacity(pages.len());
+    for &(memory, page, _, bytes) in pages {
+        let path = dir.join(format!("{epoch}-m{memory}-p{page}-{source}.page"));
+        match std::fs::write(&path, bytes) {
+            Ok(()) => names.push(path.display().to_string()),
+            Err(e) => {
+                lock(&shared.sink).failure.get_or_insert(format!(
+                    "cannot write the evidence file {}: {e}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    names
 }

@@ -352,6 +352,7 @@ fn report(
             allocation,
             backtrace: lines(&frames),
         }),
+        evidence: Vec::new(),
     };
     if let Some(s) = store.attest.as_deref() {
         s.shared.report(event);

@@ -8,11 +8,12 @@ use std::sync::{Arc, Mutex};
 use anyhow::{anyhow, bail, Context};
 use walmart::attest::collect::Collector;
 use walmart::attest::dataset::{Dataset, DatasetMeta, DatasetWriter, Label};
-use walmart::attest::model::default;
+use walmart::attest::model::{batch_of, default};
 use walmart::attest::train::{self, EvalReport, TrainOptions};
 use walmart::attest::Policy;
 use walmart::wasi::{self, WasiCtx};
 use walmart::{AttestOptions, Config, Engine, Linker, Module, Store};
+use walmart_attest::PAGE_SIZE;
 
 #[derive(clap::Subcommand)]
 pub enum AttestCommand {
@@ -22,6 +23,9 @@ pub enum AttestCommand {
     Train(TrainArgs),
     /// Evaluate a model on datasets.
     Eval(EvalArgs),
+    /// Score page files (the evidence `walmart run --attest-evidence`
+    /// keeps) with a model.
+    Score(ScoreArgs),
     /// Run a corpus of applications with real exploit inputs under every
     /// policy and write the detection and overhead table.
     Evaluate(crate::evaluate::EvaluateArgs),
@@ -119,11 +123,21 @@ pub struct EvalArgs {
     misses: bool,
 }
 
+#[derive(clap::Args)]
+pub struct ScoreArgs {
+    /// The model file, or `default` for the built-in model.
+    model: String,
+    /// Files of 4096 bytes, one page each.
+    #[arg(required = true)]
+    pages: Vec<PathBuf>,
+}
+
 pub fn run(cmd: AttestCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         AttestCommand::Collect(a) => collect(a),
         AttestCommand::Train(a) => train_cmd(a),
         AttestCommand::Eval(a) => eval(a),
+        AttestCommand::Score(a) => score(a),
         AttestCommand::Evaluate(a) => crate::evaluate::run(a),
     }
 }
@@ -403,6 +417,40 @@ fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line per page file: its score and whether the model flags it.
+fn score(a: ScoreArgs) -> anyhow::Result<ExitCode> {
+    let model = default::named(&a.model).map_err(|e| anyhow!("{e}"))?;
+    let pages = a
+        .pages
+        .iter()
+        .map(|path| {
+            let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+            if bytes.len() != PAGE_SIZE {
+                bail!(
+                    "{}: {} bytes, expected a page of {PAGE_SIZE}",
+                    path.display(),
+                    bytes.len()
+                );
+            }
+            Ok(bytes)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let refs: Vec<&[u8]> = pages.iter().map(Vec::as_slice).collect();
+    let scores = model
+        .scores(batch_of(&refs, PAGE_SIZE).view())
+        .map_err(|e| anyhow!("{}: {e}", a.model))?;
+    for (path, s) in a.pages.iter().zip(&scores) {
+        let verdict = if *s >= model.threshold {
+            "flagged"
+        } else {
+            "clean"
+        };
+        println!("{s:.7}  {verdict:<7}  {}", path.display());
+    }
+    println!("threshold {:.4}", model.threshold);
     Ok(ExitCode::SUCCESS)
 }
 

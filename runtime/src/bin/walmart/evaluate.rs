@@ -898,6 +898,7 @@ mod tests {
             source: "cnn-wasm".into(),
             detail: "2 page(s) of memory 0 flagged by the cnn-wasm verifier".into(),
             tag: None,
+            evidence: Vec::new(),
         };
         assert_eq!(
             flagged_pages(&e),

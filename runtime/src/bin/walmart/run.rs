@@ -70,6 +70,11 @@ pub struct RunArgs {
     /// Write attestation events to FILE as JSON lines.
     #[arg(long, value_name = "FILE")]
     attest_log: Option<PathBuf>,
+    /// Keep the evidence of each page a verifier flags: its 4096 bytes as
+    /// judged, one file per page in DIR (created if missing), named by the
+    /// event (`evidence` in --attest-log). Rescore with `walmart attest score`.
+    #[arg(long, value_name = "DIR")]
+    attest_evidence: Option<PathBuf>,
     /// What a detection does: `log` it and run on, or `trap` (exit status 86).
     #[arg(long, value_name = "log|trap", default_value = "log")]
     on_detect: OnDetect,
@@ -190,13 +195,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let hooks = matches!(args.attest, Policy::Coarse | Policy::Fine);
     if !hooks
         && ((args.attest_log.is_some() && !attesting)
+            || args.attest_evidence.is_some()
             || args.inject.is_some()
             || args.attest_sync
             || args.attest_interval.is_some()
             || args.model.as_deref().is_some_and(|m| m != "none"))
     {
         bail!(
-            "--attest-log, --attest-sync, --attest-interval, --model and --inject need --attest coarse or fine"
+            "--attest-log, --attest-evidence, --attest-sync, --attest-interval, --model and --inject need --attest coarse or fine"
         );
     }
     if args.attest_sync && args.attest_interval.is_some() {
@@ -234,6 +240,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(log) = &args.attest_log {
             opts = opts.log_file(log);
+        }
+        if let Some(dir) = &args.attest_evidence {
+            opts = opts.evidence_dir(dir);
         }
         if let Some(path) = &args.trace {
             opts = opts.tag_trace(TraceOptions {
