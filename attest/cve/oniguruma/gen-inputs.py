@@ -35,6 +35,11 @@ def write(path, seed, count, words, pats=PATTERNS):
 # onig_error_code_to_str().
 PROPERTIES = [r"\p{Greek}+", r"\p{Han}", r"[\p{L}&&\P{Lu}]+", r"\p{C}", r"[^\p{Cc}]+", r"\p{Nope}",
               r"(unclosed", r"a{3,1}", r"[z-a]", r"*lead", r"(?<n>x)\k<m>", r"\p{Alpha}\d+"]
+# A class, then `-`, then a character: identifier patterns of JSON schemas
+# and validators are written so (`[\w-_]`). Oniguruma 6.1.3 reads an
+# uninitialized local on this path (CVE-2017-9228's); both builds zero it.
+HYPHENS = [r"[\w-_]+", r"^[\w-.]+$", r"[\w.-]+@[\w-]+\.\w+", r"[\p{L}\p{N}-_]+", r"[\d-]+",
+           r"[\s-x]", r"[a-z0-9-]+", r"(?i)[\h-z]{2,}"]
 BENIGN = [  # name, seed, lines, words[, patterns]
     ("log-grep", 1, 150, 60),
     ("short-subjects", 2, 600, 6),
@@ -42,6 +47,7 @@ BENIGN = [  # name, seed, lines, words[, patterns]
     ("classes", 4, 200, 40, [p for p in PATTERNS if "[" in p or "\\p" in p or "\\h" in p]),
     ("captures", 5, 200, 40, [p for p in PATTERNS if "(" in p]),
     ("properties", 6, 200, 30, PROPERTIES),
+    ("hyphens", 7, 200, 30, HYPHENS),
 ]
 benign_and_mirrors(write, BENIGN)
 for i in range(8):

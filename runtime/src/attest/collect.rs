@@ -77,6 +77,10 @@ pub struct Collector {
     tainted: std::collections::HashSet<u32>,
     /// Real violating writes seen.
     pub violations: usize,
+    /// Record a near miss beside each corrupted page ([`Collector::near_misses`]).
+    near_misses: bool,
+    /// Near misses written (counted in `counts` as benign too).
+    pub near_count: usize,
     error: Option<DatasetError>,
 }
 
@@ -112,8 +116,22 @@ impl Collector {
             violated: BTreeMap::new(),
             tainted: Default::default(),
             violations: 0,
+            near_misses: false,
+            near_count: 0,
             error: None,
         }
+    }
+
+    /// Beside each corrupted page, a benign near miss of the same page:
+    /// where the attack wrote, a few stray filler bytes, in runs a quarter
+    /// of [`MIN_FILLER`] or shorter. Without them a network can learn a single
+    /// `0x90` or `0xCC` as the mark of an attack, since the programs' own
+    /// pages rarely hold one, and flag a page whose random bytes (a hash
+    /// salt, a compressed stream of machine code) happen to include it:
+    /// expat's page 35 was flagged so in 2 benign runs of 14,880.
+    pub fn near_misses(mut self, on: bool) -> Collector {
+        self.near_misses = on;
+        self
     }
 
     /// Records written so far.
@@ -131,7 +149,17 @@ impl Collector {
     }
 
     fn write(&mut self, page: u32, label: Label, bytes: Vec<u8>) {
-        let so_far = self.counts.get(&label).copied().unwrap_or(0);
+        self.push(page, label, bytes, false);
+    }
+
+    /// Writes a record. Near misses (benign) have a budget of their own,
+    /// so they never take the place of the run's real benign pages.
+    fn push(&mut self, page: u32, label: Label, bytes: Vec<u8>, near_miss: bool) {
+        let so_far = match (near_miss, label) {
+            (true, _) => self.near_count,
+            (false, Label::Benign) => self.counts.get(&label).map_or(0, |n| n - self.near_count),
+            (false, _) => self.counts.get(&label).copied().unwrap_or(0),
+        };
         if so_far >= self.max_records || self.error.is_some() {
             return;
         }
@@ -146,7 +174,10 @@ impl Collector {
             bytes,
         };
         match w.push(&r) {
-            Ok(()) => *self.counts.entry(label).or_default() += 1,
+            Ok(()) => {
+                *self.counts.entry(label).or_default() += 1;
+                self.near_count += usize::from(near_miss);
+            }
             Err(e) => self.error = Some(e),
         }
     }
@@ -295,7 +326,34 @@ impl Collector {
             self.record_clean(memory, page);
             self.write(page as u32, kind, bytes);
         }
+        if self.near_misses {
+            let near = near_miss(&mut self.rng, memory, at, end - at);
+            for page in at / PAGE_SIZE..=(end - 1) / PAGE_SIZE {
+                let start = page * PAGE_SIZE;
+                let mut bytes = memory[start..start + PAGE_SIZE].to_vec();
+                let lo = at.max(start);
+                let hi = end.min(start + PAGE_SIZE);
+                bytes[lo - start..hi - start].copy_from_slice(&near[lo - at..hi - at]);
+                if bytes[lo - start..hi - start] != memory[lo..hi] {
+                    self.push(page as u32, Label::Benign, bytes, true);
+                }
+            }
+        }
     }
+}
+
+/// The attack's `size` bytes at `at` as a near miss leaves them: what
+/// the memory holds there, with one to three stray filler runs of 1 to
+/// `MIN_FILLER / 4` bytes (see [`Collector::near_misses`]).
+fn near_miss(r: &mut Rng, memory: &[u8], at: usize, size: usize) -> Vec<u8> {
+    let mut out = memory[at..at + size].to_vec();
+    for _ in 0..1 + r.below(3) {
+        let filler = FILLERS[r.below(FILLERS.len() as u64) as usize];
+        let run = (1 + r.below(MIN_FILLER as u64 / 4) as usize).min(size);
+        let from = r.below((size - run + 1) as u64) as usize;
+        out[from..from + run].fill(filler);
+    }
+    out
 }
 
 /// `size` bytes an exploit would write: a filler run (at least half the
@@ -328,6 +386,7 @@ mod tests {
     fn records(
         name: &str,
         inject: Vec<Label>,
+        near_misses: bool,
         run: impl FnOnce(&mut Collector),
     ) -> Vec<walmart_attest::dataset::Record> {
         let dir =
@@ -336,7 +395,7 @@ mod tests {
         let path = dir.join("c.wds");
         let w = DatasetWriter::create(&path, &Default::default()).unwrap();
         let rate = if inject.is_empty() { 0.0 } else { 1.0 };
-        let mut c = Collector::new(w, 0, 1, inject, rate, 1.0, 1000);
+        let mut c = Collector::new(w, 0, 1, inject, rate, 1.0, 1000).near_misses(near_misses);
         run(&mut c);
         c.finish().unwrap().finish().unwrap();
         let d = walmart_attest::dataset::Dataset::load(&path).unwrap();
@@ -355,7 +414,7 @@ mod tests {
         // touches pages 2 and 3.
         heap.event(AllocRole::Malloc, [60, 0, 0], 3 * 4096 - 64, |_| None);
         let memory = vec![7u8; 8 * 4096];
-        let records = records("inject", vec![Label::HeapOverflow], |c| {
+        let records = records("inject", vec![Label::HeapOverflow], false, |c| {
             c.at_hook(&memory, &[5], &heap, None)
         });
         // The dirty page, then each attacked page clean and corrupted.
@@ -380,10 +439,69 @@ mod tests {
     }
 
     #[test]
+    fn near_misses_are_benign_pages_with_only_short_filler_runs() {
+        let mut heap = HeapTracker::default();
+        // A chunk whose overflows (16 to 255 bytes) stay within page 2.
+        heap.event(AllocRole::Malloc, [60, 0, 0], 2 * 4096 + 1000, |_| None);
+        // Memory of varied bytes, none of them a filler, so that every
+        // filler byte of a near miss is one it put there.
+        let memory: Vec<u8> = (0..8 * 4096u32)
+            .map(|i| [0x10, 0x20, 0x33, 0x7F][(i * 7 % 13 % 4) as usize])
+            .collect();
+        let kept = records("near", vec![Label::HeapOverflow], true, |c| {
+            for _ in 0..20 {
+                c.at_hook(&memory, &[], &heap, None);
+            }
+        });
+        let longest_filler_run = |bytes: &[u8]| {
+            bytes
+                .chunk_by(|a, b| a == b)
+                .filter(|run| FILLERS.contains(&run[0]))
+                .map(<[u8]>::len)
+                .max()
+                .unwrap_or(0)
+        };
+        let (mut near, mut stray, mut attacked) = (0, 0, 0);
+        for r in &kept {
+            let at = r.page as usize * 4096;
+            let clean = &memory[at..at + 4096];
+            match r.label {
+                Label::Benign if r.bytes != clean => {
+                    near += 1;
+                    let run = longest_filler_run(&r.bytes);
+                    // Up to three runs of 1-4 bytes (two may abut).
+                    assert!(run < MIN_FILLER, "a near miss with a run of {run}");
+                    // Only filler bytes were changed.
+                    assert!(r
+                        .bytes
+                        .iter()
+                        .zip(clean)
+                        .all(|(a, b)| a == b || FILLERS.contains(a)));
+                    stray += usize::from(run > 0);
+                }
+                Label::Benign => {}
+                _ => attacked += 1,
+            }
+        }
+        // Every attacked page has its near miss, each with a stray run.
+        assert!(
+            attacked == 20 && near == attacked && stray == near,
+            "{near} near misses ({stray} with a filler run), {attacked} attacked"
+        );
+        // Without the option, none.
+        let kept = records("no-near", vec![Label::HeapOverflow], false, |c| {
+            c.at_hook(&memory, &[], &heap, None)
+        });
+        assert!(kept.iter().all(
+            |r| r.label != Label::Benign || r.bytes == memory[r.page as usize * 4096..][..4096]
+        ));
+    }
+
+    #[test]
     fn real_violations_label_their_pages_and_taint_them() {
         let heap = HeapTracker::default();
         let memory = vec![7u8; 8 * 4096];
-        let records = records("violation", vec![], |c| {
+        let records = records("violation", vec![], false, |c| {
             // A write straddling pages 2 and 3.
             c.violation(Label::HeapOverflow, 3 * 4096 - 2, 3 * 4096 + 4);
             c.at_hook(&memory, &[3, 5], &heap, None);

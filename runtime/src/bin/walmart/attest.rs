@@ -65,6 +65,12 @@ pub struct CollectArgs {
     /// of every page always is).
     #[arg(long, value_name = "P", default_value_t = 1.0)]
     pub(crate) keep: f64,
+    /// Beside each corrupted page, a benign near miss: the clean page with
+    /// a few filler runs of 1-4 bytes where the attack wrote, so that the
+    /// network learns an attack's runs rather than single `0x90`/`0xCC`/`A`
+    /// bytes.
+    #[arg(long)]
+    pub(crate) near_misses: bool,
     /// Stop recording pages of a label after this many per run.
     #[arg(long, value_name = "N", default_value_t = 20000)]
     pub(crate) max_pages: usize,
@@ -206,16 +212,20 @@ pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
     let mut totals = std::collections::BTreeMap::<Label, usize>::new();
     let mut heap_events = 0;
     let mut violations = 0;
+    let mut near_misses = 0;
     for (group, input) in inputs.iter().enumerate() {
-        let collector = Arc::new(Mutex::new(Collector::new(
-            writer.take().expect("writer returned after each run"),
-            group as u32,
-            a.seed.wrapping_add(group as u64),
-            a.inject.clone(),
-            a.rate,
-            a.keep,
-            a.max_pages,
-        )));
+        let collector = Arc::new(Mutex::new(
+            Collector::new(
+                writer.take().expect("writer returned after each run"),
+                group as u32,
+                a.seed.wrapping_add(group as u64),
+                a.inject.clone(),
+                a.rate,
+                a.keep,
+                a.max_pages,
+            )
+            .near_misses(a.near_misses),
+        ));
         let mut ctx = WasiCtx::new();
         let name = input
             .as_ref()
@@ -250,6 +260,7 @@ pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         for (l, n) in &c.counts {
             *totals.entry(*l).or_default() += n;
         }
+        near_misses += c.near_count;
         writer = Some(c.finish().map_err(|e| anyhow!("{e}"))?);
     }
     let records = writer
@@ -259,7 +270,10 @@ pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow!("{e}"))?;
     let counts: Vec<String> = totals
         .iter()
-        .map(|(l, n)| format!("{} {n}", l.name()))
+        .map(|(l, n)| match l {
+            Label::Benign if a.near_misses => format!("benign {n} ({near_misses} near misses)"),
+            _ => format!("{} {n}", l.name()),
+        })
         .collect();
     eprintln!(
         "walmart: {records} pages from {} run(s) to {} ({}; {heap_events} allocator calls seen)",

@@ -356,6 +356,7 @@ fn train_model(app: &App, epochs: usize, scratch: &Path) -> anyhow::Result<()> {
             rate: if policy == Policy::Fine { 1.0 } else { 4.0 },
             seed: 1,
             keep: 1.0,
+            near_misses: true,
             max_pages: if policy == Policy::Fine { 500 } else { 8000 },
             args: Vec::new(),
         })?;
