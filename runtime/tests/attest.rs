@@ -499,12 +499,33 @@ fn the_evidence_of_a_flagged_page_is_its_bytes_as_judged() {
         let path = std::path::Path::new(&event.evidence[0]);
         assert!(path.starts_with(dir.join("kept")), "{path:?}");
         let name = path.file_name().unwrap().to_str().unwrap();
-        assert_eq!(name, format!("{}-m0-p5-marker.page", event.epoch));
+        let session = format!("{}.", std::process::id());
+        assert!(name.starts_with(&session), "{name}");
+        assert!(
+            name.ends_with(&format!("-{}-m0-p5-marker.page", event.epoch)),
+            "{name}"
+        );
         let bytes = std::fs::read(path).unwrap();
         assert_eq!(bytes.len(), 4096);
         assert_eq!(&bytes[..2], &[0xEE, second]);
         assert!(bytes[2..].iter().all(|&b| b == 0));
     }
+    // A second store keeping evidence in the same folder adds its files
+    // beside the first's (its epochs start again).
+    let mut store = Store::new(&engine, ());
+    store
+        .configure_attestation(
+            AttestOptions::new()
+                .verifier(MarkerVerifier)
+                .evidence_dir(dir.join("kept")),
+        )
+        .unwrap();
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let mark = instance.get_func(&mut store, "mark").unwrap();
+    mark.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
+    assert_eq!(std::fs::read_dir(dir.join("kept")).unwrap().count(), 3);
     std::fs::remove_dir_all(&dir).unwrap();
 
     // A folder that cannot be made is an error when attestation starts

@@ -218,7 +218,12 @@ impl AttestSession {
                         dir.display()
                     ))
                 })?;
-                Some(dir)
+                // Files of two sessions (two runs, two stores of a
+                // process) never share a name: epochs restart per session.
+                static SESSIONS: std::sync::atomic::AtomicU64 =
+                    std::sync::atomic::AtomicU64::new(0);
+                let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Some((dir, format!("{}.{n}", std::process::id())))
             }
             None => None,
         };

@@ -118,8 +118,9 @@ struct Queue {
 /// Where events go.
 pub(crate) struct EventSink {
     pub(crate) log: Option<EventLog>,
-    /// Where flagged pages' bytes go ([`crate::AttestOptions::evidence_dir`]).
-    pub(crate) evidence: Option<std::path::PathBuf>,
+    /// Where flagged pages' bytes go ([`crate::AttestOptions::evidence_dir`]),
+    /// and the session's prefix of their names (`PID.N`).
+    pub(crate) evidence: Option<(std::path::PathBuf, String)>,
     pub(crate) callback: Option<EventCallback>,
     /// The first failure to write the log or to call the callback,
     /// reported at the end.
@@ -573,7 +574,16 @@ fn report_flagged(
     for mine in flagged.chunk_by(|a, b| a.0 == b.0) {
         let memory = mine[0].0;
         let evidence = match &evidence_dir {
-            Some(dir) => keep_evidence(shared, dir, batch.epoch, verifier.name(), mine),
+            Some((dir, session)) => {
+                let name = |page: u32| {
+                    format!(
+                        "{session}-{}-m{memory}-p{page}-{}.page",
+                        batch.epoch,
+                        verifier.name()
+                    )
+                };
+                keep_evidence(shared, dir, name, mine)
+            }
             None => Vec::new(),
         };
         shared.report(Event {
@@ -597,19 +607,19 @@ fn report_flagged(
     }
 }
 
-/// Writes the flagged pages of one memory to `dir`, one file each: their
-/// names, in order. A page that cannot be written is left out of the list
-/// and the first such failure is reported when the run ends.
+/// Writes the flagged pages of one memory to `dir`, one file each, named
+/// by `name(page)`: their paths, in order. A page that cannot be written
+/// is left out of the list and the first such failure is reported when
+/// the run ends.
 fn keep_evidence(
     shared: &Shared,
     dir: &std::path::Path,
-    epoch: u64,
-    source: &str,
+    name: impl Fn(u32) -> String,
     pages: &[(u32, u32, f32, &[u8])],
 ) -> Vec<String> {
     let mut names = Vec::with_capacity(pages.len());
-    for &(memory, page, _, bytes) in pages {
-        let path = dir.join(format!("{epoch}-m{memory}-p{page}-{source}.page"));
+    for &(_, page, _, bytes) in pages {
+        let path = dir.join(name(page));
         match std::fs::write(&path, bytes) {
             Ok(()) => names.push(path.display().to_string()),
             Err(e) => {
