@@ -124,7 +124,7 @@ impl Collector {
 
     /// Beside each corrupted page, a benign near miss of the same page:
     /// where the attack wrote, a few stray filler bytes, in runs a quarter
-    /// of [`MIN_FILLER`] or shorter. Without them a network can learn a single
+    /// of `MIN_FILLER` (16) or shorter. Without them a network can learn a single
     /// `0x90` or `0xCC` as the mark of an attack, since the programs' own
     /// pages rarely hold one, and flag a page whose random bytes (a hash
     /// salt, a compressed stream of machine code) happen to include it:
