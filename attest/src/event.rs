@@ -49,8 +49,10 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<crate::tags::TagReport>,
     /// Files holding the flagged pages' bytes as they were judged, one per
-    /// page in `pages` order, when the store keeps evidence (`walmart run
-    /// --attest-evidence DIR`); empty otherwise.
+    /// page in `pages` order (an empty string for a page whose file could
+    /// not be written), when the store keeps evidence (`walmart run
+    /// --attest-evidence DIR`); empty otherwise, and for the verdicts of a
+    /// verifier that had failed (which judged nothing).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
 }

@@ -491,8 +491,12 @@ fn the_evidence_of_a_flagged_page_is_its_bytes_as_judged() {
     let mark = instance.get_func(&mut store, "mark").unwrap();
     mark.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
     mark.call(&mut store, &[Val::I32(9)], &mut []).unwrap();
+    // Flagged again with the bytes it had first: it names that file.
+    mark.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
     let events = events.lock().unwrap().clone();
-    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[2].evidence, events[0].evidence);
+    assert_eq!(std::fs::read_dir(dir.join("kept")).unwrap().count(), 2);
     for (event, second) in events.iter().zip([7u8, 9]) {
         assert_eq!(event.pages, [5]);
         assert_eq!(event.evidence.len(), 1, "{event:?}");

@@ -547,7 +547,8 @@ fn the_built_in_model_flags_a_real_heap_overflow() {
         assert_eq!(!cnn.is_empty(), flagged, "{args:?}: {logged}");
         // Each flagged page's bytes are kept, named by its event, and the
         // model scores the kept page as it scored it in the run.
-        let files: Vec<String> = cnn
+        // A page flagged again with the same bytes names the same file.
+        let files: std::collections::BTreeSet<String> = cnn
             .iter()
             .flat_map(|e| {
                 let kept = e["evidence"].as_array().unwrap();

@@ -80,7 +80,7 @@ pub struct Collector {
     /// Record a near miss beside each corrupted page ([`Collector::near_misses`]).
     near_misses: bool,
     /// Near misses written (counted in `counts` as benign too).
-    pub near_count: usize,
+    near_count: usize,
     error: Option<DatasetError>,
 }
 
@@ -132,6 +132,11 @@ impl Collector {
     pub fn near_misses(mut self, on: bool) -> Collector {
         self.near_misses = on;
         self
+    }
+
+    /// Near misses written so far (among the benign records of `counts`).
+    pub fn near_misses_written(&self) -> usize {
+        self.near_count
     }
 
     /// Records written so far.
@@ -329,6 +334,9 @@ impl Collector {
         if self.near_misses {
             let near = near_miss(&mut self.rng, memory, at, end - at);
             for page in at / PAGE_SIZE..=(end - 1) / PAGE_SIZE {
+                if self.tainted.contains(&(page as u32)) {
+                    continue; // a real violation wrote it: never benign
+                }
                 let start = page * PAGE_SIZE;
                 let mut bytes = memory[start..start + PAGE_SIZE].to_vec();
                 let lo = at.max(start);
@@ -495,6 +503,36 @@ mod tests {
         assert!(kept.iter().all(
             |r| r.label != Label::Benign || r.bytes == memory[r.page as usize * 4096..][..4096]
         ));
+    }
+
+    #[test]
+    fn near_misses_have_a_budget_of_their_own() {
+        let mut heap = HeapTracker::default();
+        heap.event(AllocRole::Malloc, [60, 0, 0], 2 * 4096 + 1000, |_| None);
+        let memory = vec![7u8; 8 * 4096];
+        let dir =
+            std::env::temp_dir().join(format!("walmart-collect-budget-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.wds");
+        let w = DatasetWriter::create(&path, &Default::default()).unwrap();
+        // Three records per label: the dirty pages fill the benign budget.
+        let mut c =
+            Collector::new(w, 0, 1, vec![Label::HeapOverflow], 1.0, 1.0, 3).near_misses(true);
+        c.at_hook(&memory, &[4, 5, 6], &heap, None);
+        c.at_hook(&memory, &[], &heap, None);
+        assert_eq!(c.near_misses_written(), 2);
+        assert_eq!(c.counts[&Label::Benign], 3 + 2);
+        c.finish().unwrap().finish().unwrap();
+        let kept = walmart_attest::dataset::Dataset::load(&path)
+            .unwrap()
+            .records;
+        std::fs::remove_dir_all(&dir).unwrap();
+        let pages: Vec<u32> = kept
+            .iter()
+            .filter(|r| r.label == Label::Benign && r.bytes == memory[..4096])
+            .map(|r| r.page)
+            .collect();
+        assert_eq!(pages, [4, 5, 6], "the real benign pages all kept");
     }
 
     #[test]

@@ -121,12 +121,14 @@ impl AttestOptions {
     /// Keeps the evidence of page verdicts: each page a verifier flags
     /// (the CNN's or the digest checks') is written, 4096 bytes as they
     /// were judged, to `dir/S-E-mM-pP-SOURCE.page` (S the session,
-    /// `PID.N`, so that runs and stores never overwrite each other's files;
-    /// E the snapshot epoch, M the memory, P the page), and its event
-    /// names the files
-    /// ([`Event::evidence`]). The folder is created if missing; a file
-    /// that cannot be written is reported when the run ends, as a log
-    /// failure is. Rescore them with `walmart attest score`.
+    /// `PID.N`, N counting the process's attested stores; E the snapshot
+    /// epoch, M the memory, P the page), and its event names the files
+    /// ([`Event::evidence`]). Files are created, never replaced: a name
+    /// an earlier run left gets a suffix (`.1.page`). A page flagged
+    /// again with the same bytes names the file it has. The folder is
+    /// created if missing; a file that cannot be written is reported when
+    /// the run ends, as a log failure is. Rescore them with `walmart
+    /// attest score`.
     pub fn evidence_dir(mut self, dir: impl Into<PathBuf>) -> AttestOptions {
         self.evidence = Some(dir.into());
         self

@@ -218,12 +218,17 @@ impl AttestSession {
                         dir.display()
                     ))
                 })?;
-                // Files of two sessions (two runs, two stores of a
-                // process) never share a name: epochs restart per session.
+                // Epochs restart per session: names carry the session, so
+                // two stores of a process never aim at one name (and a
+                // name an earlier process left gets a suffix, see
+                // `Evidence::keep`).
                 static SESSIONS: std::sync::atomic::AtomicU64 =
                     std::sync::atomic::AtomicU64::new(0);
                 let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                Some((dir, format!("{}.{n}", std::process::id())))
+                Some(worker::Evidence::new(
+                    dir,
+                    format!("{}.{n}", std::process::id()),
+                ))
             }
             None => None,
         };

@@ -118,13 +118,71 @@ struct Queue {
 /// Where events go.
 pub(crate) struct EventSink {
     pub(crate) log: Option<EventLog>,
-    /// Where flagged pages' bytes go ([`crate::AttestOptions::evidence_dir`]),
-    /// and the session's prefix of their names (`PID.N`).
-    pub(crate) evidence: Option<(std::path::PathBuf, String)>,
+    /// Where flagged pages' bytes go ([`crate::AttestOptions::evidence_dir`]).
+    pub(crate) evidence: Option<Evidence>,
     pub(crate) callback: Option<EventCallback>,
     /// The first failure to write the log or to call the callback,
     /// reported at the end.
     pub(crate) failure: Option<String>,
+}
+
+/// The evidence a store keeps ([`crate::AttestOptions::evidence_dir`]).
+pub(crate) struct Evidence {
+    pub(crate) dir: std::path::PathBuf,
+    /// The session's prefix of the file names (`PID.N`).
+    pub(crate) session: String,
+    /// Files written so far, by memory, page and digest: a page flagged
+    /// again with the same bytes names the file it already has.
+    kept: std::collections::HashMap<(u32, u32, u128), String>,
+}
+
+impl Evidence {
+    pub(crate) fn new(dir: std::path::PathBuf, session: String) -> Evidence {
+        Evidence {
+            dir,
+            session,
+            kept: Default::default(),
+        }
+    }
+
+    /// The file holding `bytes` of `page` of `memory`, written now unless
+    /// the same bytes were kept before. Files are created, never replaced
+    /// (nor followed, if a link of that name is there): a name taken gets
+    /// a suffix.
+    fn keep(
+        &mut self,
+        memory: u32,
+        page: u32,
+        digest: u128,
+        bytes: &[u8],
+        stem: &str,
+    ) -> std::io::Result<String> {
+        use std::io::Write;
+        if let Some(path) = self.kept.get(&(memory, page, digest)) {
+            return Ok(path.clone());
+        }
+        let mut k = 0;
+        let (path, mut file) = loop {
+            let name = match k {
+                0 => format!("{}-{stem}.page", self.session),
+                _ => format!("{}-{stem}.{k}.page", self.session),
+            };
+            let path = self.dir.join(name);
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(f) => break (path, f),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && k < 100 => k += 1,
+                Err(e) => return Err(e),
+            }
+        };
+        file.write_all(bytes)?;
+        let path = path.display().to_string();
+        self.kept.insert((memory, page, digest), path.clone());
+        Ok(path)
+    }
 }
 
 /// When the verifier asks hooks for snapshots.
@@ -451,7 +509,7 @@ impl Shared {
             }
             let c = &self.counters;
             Counters::add(&c.verifier_nanos, t.elapsed().as_nanos() as u64);
-            report_flagged(self, &batch, verifier.as_ref(), &snaps, verdicts);
+            report_flagged(self, &batch, verifier.as_ref(), *broken, &snaps, verdicts);
         }
         Counters::add(
             &self.counters.bytes_verified,
@@ -552,40 +610,65 @@ pub(crate) fn run(shared: Arc<Shared>) {
     }
 }
 
-/// One event per memory with pages `verifier` flagged in this batch.
+/// One event per memory with pages `verifier` flagged in this batch,
+/// with their evidence when the store keeps it (none for a `broken`
+/// verifier, whose verdicts judged nothing).
 fn report_flagged(
     shared: &Shared,
     batch: &Batch,
     verifier: &dyn Verifier,
+    broken: bool,
     snaps: &[PageSnapshot<'_>],
     verdicts: &[Verdict],
 ) {
-    let mut flagged: Vec<(u32, u32, f32, &[u8])> = snaps
+    let mut flagged: Vec<(&PageSnapshot<'_>, f32)> = snaps
         .iter()
         .zip(verdicts)
         .filter(|(_, v)| v.flagged)
-        .map(|(p, v)| (p.memory, p.page, v.score, p.bytes))
+        .map(|(p, v)| (p, v.score))
         .collect();
     if flagged.is_empty() {
         return;
     }
-    flagged.sort_by_key(|f| (f.0, f.1));
-    let evidence_dir = lock(&shared.sink).evidence.clone();
-    for mine in flagged.chunk_by(|a, b| a.0 == b.0) {
-        let memory = mine[0].0;
-        let evidence = match &evidence_dir {
-            Some((dir, session)) => {
-                let name = |page: u32| {
-                    format!(
-                        "{session}-{}-m{memory}-p{page}-{}.page",
-                        batch.epoch,
-                        verifier.name()
-                    )
-                };
-                keep_evidence(shared, dir, name, mine)
+    flagged.sort_by_key(|(p, _)| (p.memory, p.page));
+    // A page audited in the batch that also took it dirty is judged twice.
+    flagged.dedup_by_key(|(p, _)| (p.memory, p.page));
+    // File names carry the verifier's name: only characters safe in one.
+    let source: String = verifier
+        .name()
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' => c,
+            _ => '_',
+        })
+        .collect();
+    for mine in flagged.chunk_by(|a, b| a.0.memory == b.0.memory) {
+        let memory = mine[0].0.memory;
+        let mut evidence = Vec::new();
+        if !broken {
+            let mut sink = lock(&shared.sink);
+            let EventSink {
+                evidence: kept,
+                failure,
+                ..
+            } = &mut *sink;
+            if let Some(kept) = kept {
+                for (p, _) in mine {
+                    let stem = format!("{}-m{memory}-p{}-{source}", batch.epoch, p.page);
+                    evidence.push(
+                        kept.keep(memory, p.page, p.digest, p.bytes, &stem)
+                            .unwrap_or_else(|e| {
+                                failure.get_or_insert(format!(
+                                    "cannot write the evidence of page {} in {}: {e}",
+                                    p.page,
+                                    kept.dir.display()
+                                ));
+                                String::new()
+                            }),
+                    );
+                }
             }
-            None => Vec::new(),
-        };
+        }
         shared.report(Event {
             time: Event::now(),
             policy: shared.policy,
@@ -593,8 +676,8 @@ fn report_flagged(
             hook: batch.site.clone(),
             epoch: batch.epoch,
             memory,
-            pages: mine.iter().map(|f| f.1).collect(),
-            scores: mine.iter().map(|f| f.2).collect(),
+            pages: mine.iter().map(|(p, _)| p.page).collect(),
+            scores: mine.iter().map(|&(_, s)| s).collect(),
             source: verifier.name().to_string(),
             detail: format!(
                 "{} page(s) of memory {memory} flagged by the {} verifier",
@@ -605,30 +688,4 @@ fn report_flagged(
             evidence,
         });
     }
-}
-
-/// Writes the flagged pages of one memory to `dir`, one file each, named
-/// by `name(page)`: their paths, in order. A page that cannot be written
-/// is left out of the list and the first such failure is reported when
-/// the run ends.
-fn keep_evidence(
-    shared: &Shared,
-    dir: &std::path::Path,
-    name: impl Fn(u32) -> String,
-    pages: &[(u32, u32, f32, &[u8])],
-) -> Vec<String> {
-    let mut names = Vec::with_capacity(pages.len());
-    for &(_, page, _, bytes) in pages {
-        let path = dir.join(name(page));
-        match std::fs::write(&path, bytes) {
-            Ok(()) => names.push(path.display().to_string()),
-            Err(e) => {
-                lock(&shared.sink).failure.get_or_insert(format!(
-                    "cannot write the evidence file {}: {e}",
-                    path.display()
-                ));
-            }
-        }
-    }
-    names
 }

@@ -71,7 +71,8 @@ pub struct CollectArgs {
     /// bytes.
     #[arg(long)]
     pub(crate) near_misses: bool,
-    /// Stop recording pages of a label after this many per run.
+    /// Stop recording pages of a label after this many per run (near
+    /// misses have a budget of their own).
     #[arg(long, value_name = "N", default_value_t = 20000)]
     pub(crate) max_pages: usize,
     /// Arguments for the app.
@@ -260,7 +261,7 @@ pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
         for (l, n) in &c.counts {
             *totals.entry(*l).or_default() += n;
         }
-        near_misses += c.near_count;
+        near_misses += c.near_misses_written();
         writer = Some(c.finish().map_err(|e| anyhow!("{e}"))?);
     }
     let records = writer
@@ -441,13 +442,19 @@ fn score(a: ScoreArgs) -> anyhow::Result<ExitCode> {
         .pages
         .iter()
         .map(|path| {
+            // The size first: a device or a huge file is not read whole.
+            let size = std::fs::metadata(path)
+                .with_context(|| format!("{}", path.display()))?
+                .len();
+            if size != PAGE_SIZE as u64 {
+                bail!(
+                    "{}: {size} bytes, expected a page of {PAGE_SIZE}",
+                    path.display()
+                );
+            }
             let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
             if bytes.len() != PAGE_SIZE {
-                bail!(
-                    "{}: {} bytes, expected a page of {PAGE_SIZE}",
-                    path.display(),
-                    bytes.len()
-                );
+                bail!("{}: changed while read", path.display());
             }
             Ok(bytes)
         })
