@@ -71,13 +71,20 @@ def payload(r, kind, n):
     if kind == "varied": return realistic.any_bytes(r, n)
     return bytes(r.randint(0, 255) for _ in range(n))  # random: incompressible
 
-def write(path, seed, records, kinds, size):
+def write(path, seed, records, kinds, size, damaged=0.0):
+    """`damaged`: the share of records whose block has a few bytes changed,
+    as a damaged archive has (the decoder reports them corrupt)."""
     r = random.Random(seed)
     out = bytearray()
     for _ in range(records):
         k = r.choice(kinds)
         data = payload(r, k, r.randint(size // 2, size))
         blk = lz4_block(data)
+        if damaged and r.random() < damaged:
+            blk = bytearray(blk)
+            for _ in range(r.randint(1, 3)):
+                blk[r.randrange(len(blk))] ^= 1 << r.randrange(8)
+            blk = bytes(blk)
         wanted = r.choice([len(data), len(data), r.randint(1, len(data)), 64, 65536])
         out += struct.pack("<ii", wanted, len(blk)) + blk
     with open(os.path.join(HERE, path), "wb") as f:
@@ -92,6 +99,11 @@ def main():
         ("previews", 5, 20, ["text", "json"], 6000),
     ]
     benign_and_mirrors(write, BENIGN)
+    # A damaged archive (malformed/: refused, not benign): the error each
+    # corrupt record gets must be the native build's (lz4.c's two decoding
+    # loops give up at different bytes).
+    os.makedirs(os.path.join(HERE, "malformed"), exist_ok=True)
+    write("malformed/damaged.in", 6, 30, ["text", "json", "binary", "varied"], 8000, damaged=0.6)
     for i in range(8):
         write("train/t%d.in" % i, 100 + i, 2 + i % 4, [["text"], ["json"], ["binary"], ["text", "random"]][i % 4], 4000 + 1000 * i)
     # Contents real files hold, for training only (../realistic.py says why).
