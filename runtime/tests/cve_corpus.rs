@@ -293,6 +293,41 @@ fn evaluate_writes_the_table_for_a_corpus() {
     assert!(table.contains("Machine: "), "{table}");
 
     // A back end this build lacks: one line, exit 1, before any work.
+    // --evidence keeps the flagged pages: c-ares's `escaped-dot` is found
+    // by its CNN, and the page kept holds the overflowing name.
+    let kept = temp("evidence");
+    let out = evaluate(&[
+        corpus().to_str().unwrap(),
+        "--apps",
+        "c-ares",
+        "--policies",
+        "fine",
+        "--backends",
+        "cpu",
+        "--rounds",
+        "1",
+        "--evidence",
+        kept.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let _ = std::fs::remove_file(&report);
+    let pages: Vec<Vec<u8>> = std::fs::read_dir(&kept)
+        .map(|d| {
+            d.map(|f| std::fs::read(f.unwrap().path()).unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&kept);
+    assert!(
+        pages
+            .iter()
+            .any(|p| p.len() == 4096 && p.windows(12).any(|w| w == b"aaaaaaaaaa\\.")),
+        "{} evidence files, none with the exploit's name",
+        pages.len()
+    );
+
     let out = evaluate(&[corpus().to_str().unwrap(), "--backends", "cpu,gpu"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);

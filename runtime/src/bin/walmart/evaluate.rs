@@ -57,6 +57,10 @@ pub struct EvaluateArgs {
     /// Timed runs of each benign input per policy (the fastest counts).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Keep the bytes of every page a verifier flags in DIR (as `walmart
+    /// run --attest-evidence`); a false positive's note names its files.
+    #[arg(long, value_name = "DIR")]
+    evidence: Option<PathBuf>,
     /// Write the report to FILE (Markdown) instead of standard output.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -197,6 +201,8 @@ struct Runner {
     cnn: Option<PreparedCnn>,
     program: String,
     wasm: PathBuf,
+    /// Where flagged pages' bytes go (`--evidence`).
+    evidence: Option<PathBuf>,
 }
 
 impl Runner {
@@ -207,6 +213,7 @@ impl Runner {
         variant: Variant,
         model: Option<&Model>,
         alongside: bool,
+        evidence: Option<&Path>,
     ) -> anyhow::Result<Runner> {
         let policy = variant.policy;
         let mut config = Config::new();
@@ -225,6 +232,7 @@ impl Runner {
                 .transpose()?,
             program: app.name.clone(),
             wasm: app.wasm.clone(),
+            evidence: evidence.map(Path::to_path_buf),
         })
     }
 
@@ -252,6 +260,9 @@ impl Runner {
                 });
             if let Some(cnn) = &self.cnn {
                 opts = opts.also_verify(verifier(cnn)?);
+            }
+            if let Some(dir) = &self.evidence {
+                opts = opts.evidence_dir(dir);
             }
             Some(opts)
         };
@@ -323,8 +334,19 @@ fn flagged_pages(e: &Event) -> String {
         .zip(&e.scores)
         .map(|(p, s)| format!("{p} (score {s:.7})"))
         .collect();
+    let kept: Vec<&str> = e
+        .evidence
+        .iter()
+        .map(String::as_str)
+        .filter(|f| !f.is_empty())
+        .collect();
+    let evidence = if kept.is_empty() {
+        String::new()
+    } else {
+        format!(" (evidence: {})", kept.join(", "))
+    };
     format!(
-        "page {} of memory {}, by the {} verifier",
+        "page {} of memory {}, by the {} verifier{evidence}",
         pages.join(", "),
         e.memory,
         e.source
@@ -489,7 +511,7 @@ fn evaluate_app(
     }
     let runners = policies
         .iter()
-        .map(|&v| Runner::new(app, v, model, false))
+        .map(|&v| Runner::new(app, v, model, false, a.evidence.as_deref()))
         .collect::<anyhow::Result<Vec<_>>>()?;
     // The same policies with the tag monitor alongside, to date the
     // corruption in the exploit runs (compiled once, like the runners).
@@ -497,7 +519,7 @@ fn evaluate_app(
         .iter()
         .map(|&v| {
             matches!(v.policy, Policy::Coarse | Policy::Fine)
-                .then(|| Runner::new(app, v, model, true))
+                .then(|| Runner::new(app, v, model, true, None))
                 .transpose()
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -905,6 +927,14 @@ mod tests {
             flagged_pages(&e),
             "page 97 (score 0.9999545), 80 (score 0.9999666) of memory 0, \
              by the cnn-wasm verifier"
+        );
+        // With evidence kept, its files (a page whose file could not be
+        // written has none).
+        e.evidence = vec!["ev/1.0-3-m0-p97-cnn-wasm.page".into(), String::new()];
+        assert_eq!(
+            flagged_pages(&e),
+            "page 97 (score 0.9999545), 80 (score 0.9999666) of memory 0, \
+             by the cnn-wasm verifier (evidence: ev/1.0-3-m0-p97-cnn-wasm.page)"
         );
         // Without a score per page, its own sentence.
         e.scores.clear();
