@@ -472,28 +472,13 @@ fn the_evidence_of_a_flagged_page_is_its_bytes_as_judged() {
     let _ = std::fs::remove_dir_all(&dir);
     let mut config = Config::new();
     config.attest(Policy::Fine).attest_sync(true);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(&engine, wat).unwrap();
-    let mut store = Store::new(&engine, ());
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    store
-        .configure_attestation(
-            AttestOptions::new()
-                .verifier(MarkerVerifier)
-                .evidence_dir(dir.join("kept"))
-                .on_event(move |e| sink.lock().unwrap().push(e.clone())),
-        )
-        .unwrap();
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .unwrap();
-    let mark = instance.get_func(&mut store, "mark").unwrap();
-    mark.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
-    mark.call(&mut store, &[Val::I32(9)], &mut []).unwrap();
+    let marked = |o: AttestOptions| o.verifier(MarkerVerifier).evidence_dir(dir.join("kept"));
+    let mut s = setup_adding(&config, OnDetect::Log, wat, marked);
+    call(&mut s, "mark", &[Val::I32(7)]).unwrap();
+    call(&mut s, "mark", &[Val::I32(9)]).unwrap();
     // Flagged again with the bytes it had first: it names that file.
-    mark.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
-    let events = events.lock().unwrap().clone();
+    call(&mut s, "mark", &[Val::I32(7)]).unwrap();
+    let events = s.events.lock().unwrap().clone();
     assert_eq!(events.len(), 3, "{events:?}");
     assert_eq!(events[2].evidence, events[0].evidence);
     assert_eq!(std::fs::read_dir(dir.join("kept")).unwrap().count(), 2);
@@ -516,24 +501,15 @@ fn the_evidence_of_a_flagged_page_is_its_bytes_as_judged() {
     }
     // A second store keeping evidence in the same folder adds its files
     // beside the first's (its epochs start again).
-    let mut store = Store::new(&engine, ());
-    store
-        .configure_attestation(
-            AttestOptions::new()
-                .verifier(MarkerVerifier)
-                .evidence_dir(dir.join("kept")),
-        )
-        .unwrap();
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .unwrap();
-    let mark = instance.get_func(&mut store, "mark").unwrap();
-    mark.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
+    let mut s = setup_adding(&config, OnDetect::Log, wat, marked);
+    call(&mut s, "mark", &[Val::I32(7)]).unwrap();
     assert_eq!(std::fs::read_dir(dir.join("kept")).unwrap().count(), 3);
     std::fs::remove_dir_all(&dir).unwrap();
 
     // A folder that cannot be made is an error when attestation starts
     // (with the store's first memory), as a log that cannot be made is.
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
     let mut store = Store::new(&engine, ());
     store
         .configure_attestation(AttestOptions::new().evidence_dir("/proc/self/no/such"))

@@ -315,16 +315,9 @@ impl Collector {
             self.skipped += 1;
             return;
         }
-        for page in at / PAGE_SIZE..=(end - 1) / PAGE_SIZE {
-            let start = page * PAGE_SIZE;
-            let mut bytes = memory[start..start + PAGE_SIZE].to_vec();
-            let lo = at.max(start);
-            let hi = end.min(start + PAGE_SIZE);
-            bytes[lo - start..hi - start].copy_from_slice(&payload[lo - at..hi - at]);
-            if bytes[lo - start..hi - start] == memory[lo..hi] {
-                // The attack wrote what was there already: not a corruption.
-                continue;
-            }
+        // Only pages the attack changed: one that wrote what was there
+        // already is not a corruption.
+        for (page, bytes) in pages_written(memory, at, &payload[..end - at]) {
             // Its clean twin too: without it, pages attacks favour (the
             // stack's) are seen corrupted far more often than clean, and
             // the network learns where a page lives, not what it holds.
@@ -333,21 +326,34 @@ impl Collector {
         }
         if self.near_misses {
             let near = near_miss(&mut self.rng, memory, at, end - at);
-            for page in at / PAGE_SIZE..=(end - 1) / PAGE_SIZE {
-                if self.tainted.contains(&(page as u32)) {
-                    continue; // a real violation wrote it: never benign
-                }
-                let start = page * PAGE_SIZE;
-                let mut bytes = memory[start..start + PAGE_SIZE].to_vec();
-                let lo = at.max(start);
-                let hi = end.min(start + PAGE_SIZE);
-                bytes[lo - start..hi - start].copy_from_slice(&near[lo - at..hi - at]);
-                if bytes[lo - start..hi - start] != memory[lo..hi] {
+            for (page, bytes) in pages_written(memory, at, &near) {
+                // A page a real violation wrote is never benign.
+                if !self.tainted.contains(&(page as u32)) {
                     self.push(page as u32, Label::Benign, bytes, true);
                 }
             }
         }
     }
+}
+
+/// Each page `bytes` written at `at` of `memory` would change, as a copy
+/// holding them.
+fn pages_written<'a>(
+    memory: &'a [u8],
+    at: usize,
+    bytes: &'a [u8],
+) -> impl Iterator<Item = (usize, Vec<u8>)> + 'a {
+    let end = at + bytes.len();
+    (at / PAGE_SIZE..end.div_ceil(PAGE_SIZE)).filter_map(move |page| {
+        let start = page * PAGE_SIZE;
+        let (lo, hi) = (at.max(start), end.min(start + PAGE_SIZE));
+        let new = &bytes[lo - at..hi - at];
+        (new != &memory[lo..hi]).then(|| {
+            let mut copy = memory[start..start + PAGE_SIZE].to_vec();
+            copy[lo - start..hi - start].copy_from_slice(new);
+            (page, copy)
+        })
+    })
 }
 
 /// The attack's `size` bytes at `at` as a near miss leaves them: what

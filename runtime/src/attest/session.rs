@@ -218,17 +218,7 @@ impl AttestSession {
                         dir.display()
                     ))
                 })?;
-                // Epochs restart per session: names carry the session, so
-                // two stores of a process never aim at one name (and a
-                // name an earlier process left gets a suffix, see
-                // `Evidence::keep`).
-                static SESSIONS: std::sync::atomic::AtomicU64 =
-                    std::sync::atomic::AtomicU64::new(0);
-                let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                Some(worker::Evidence::new(
-                    dir,
-                    format!("{}.{n}", std::process::id()),
-                ))
+                Some(worker::Evidence::new(dir))
             }
             None => None,
         };

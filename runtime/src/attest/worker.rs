@@ -128,19 +128,26 @@ pub(crate) struct EventSink {
 
 /// The evidence a store keeps ([`crate::AttestOptions::evidence_dir`]).
 pub(crate) struct Evidence {
-    pub(crate) dir: std::path::PathBuf,
+    dir: std::path::PathBuf,
     /// The session's prefix of the file names (`PID.N`).
-    pub(crate) session: String,
+    session: String,
     /// Files written so far, by memory, page and digest: a page flagged
     /// again with the same bytes names the file it already has.
     kept: std::collections::HashMap<(u32, u32, u128), String>,
 }
 
 impl Evidence {
-    pub(crate) fn new(dir: std::path::PathBuf, session: String) -> Evidence {
+    /// Evidence kept in `dir` (which exists) by a new session. Epochs
+    /// restart per session: names carry the session (`PID.N`, N counting
+    /// the process's sessions), so two stores of a process never aim at
+    /// one name, and a name an earlier process left gets a suffix
+    /// ([`Evidence::keep`]).
+    pub(crate) fn new(dir: std::path::PathBuf) -> Evidence {
+        static SESSIONS: AtomicU64 = AtomicU64::new(0);
+        let n = SESSIONS.fetch_add(1, Ordering::Relaxed);
         Evidence {
             dir,
-            session,
+            session: format!("{}.{n}", std::process::id()),
             kept: Default::default(),
         }
     }
