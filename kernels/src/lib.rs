@@ -26,4 +26,5 @@
 //! `matrixmultiply` picks its micro-kernel at run time.)
 
 pub mod cpu;
+pub mod gpu;
 pub mod rng;

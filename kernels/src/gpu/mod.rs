@@ -1,0 +1,138 @@
+//! The `gpu` back end: the classifier's layers as CUDA C kernels
+//! (`cnn.cu`), compiled at run time by NVRTC and launched through
+//! `cudarc`, which loads the CUDA libraries when first asked (no CUDA is
+//! needed to build walmart, nor to run it on the other back ends).
+//!
+//! Nothing here panics on a machine without CUDA: [`probe`] and
+//! [`GpuNet::new`] ask whether the driver and NVRTC libraries can be
+//! loaded before `cudarc` touches them (its loaders panic when a library
+//! is missing), and say what is missing in one line.
+
+mod net;
+
+pub use net::{GpuLayer, GpuNet};
+
+use std::sync::Arc;
+
+use cudarc::driver::CudaContext;
+use cudarc::nvrtc::{CompileOptions, Ptx};
+
+/// The kernels' CUDA C source, compiled by NVRTC at run time.
+pub const SOURCE: &str = include_str!("cnn.cu");
+
+/// The kernels `SOURCE` defines, in the order [`net`] looks them up.
+pub const KERNELS: [&str; 9] = [
+    "wm_embed",
+    "wm_scale",
+    "wm_embed_conv",
+    "wm_conv1d",
+    "wm_relu",
+    "wm_pool1d",
+    "wm_global_pool",
+    "wm_dense",
+    "wm_class1",
+];
+
+/// Why the `gpu` back end cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum GpuError {
+    /// No CUDA driver, no device, or no NVRTC on this machine.
+    #[error("no CUDA device: {0}")]
+    NoDevice(String),
+    /// NVRTC refused the kernels' source.
+    #[error("CUDA kernels did not compile: {0}")]
+    Compile(String),
+    /// A CUDA call failed.
+    #[error("CUDA: {0}")]
+    Driver(String),
+    /// The layers handed to [`GpuNet::new`] do not fit together.
+    #[error("gpu network: {0}")]
+    Shape(String),
+}
+
+fn driver_error(what: &str) -> impl Fn(cudarc::driver::DriverError) -> GpuError + '_ {
+    move |e| GpuError::Driver(format!("{what}: {e}"))
+}
+
+/// Whether the CUDA driver library (`libcuda`) can be loaded.
+pub fn driver_present() -> bool {
+    // SAFETY: only tries to open the library by its candidate names; no
+    // symbol is called.
+    unsafe { cudarc::driver::sys::is_culib_present() }
+}
+
+/// Whether NVRTC (`libnvrtc`) can be loaded.
+pub fn nvrtc_present() -> bool {
+    // SAFETY: as in `driver_present`.
+    unsafe { cudarc::nvrtc::sys::is_culib_present() }
+}
+
+/// The device the `gpu` back end would use.
+#[derive(Clone, Debug)]
+pub struct DeviceInfo {
+    /// The device's name, as the driver reports it.
+    pub name: String,
+    /// Compute capability (major, minor).
+    pub compute_capability: (i32, i32),
+}
+
+/// CUDA device 0 and its context, or why there is none.
+pub fn context() -> Result<Arc<CudaContext>, GpuError> {
+    if !driver_present() {
+        return Err(GpuError::NoDevice(
+            "the CUDA driver library (libcuda.so) is not installed or not on the library path"
+                .into(),
+        ));
+    }
+    if !nvrtc_present() {
+        return Err(GpuError::NoDevice(
+            "NVRTC (libnvrtc.so, from the CUDA toolkit) is not installed or not on the \
+             library path; the kernels are compiled at run time"
+                .into(),
+        ));
+    }
+    CudaContext::new(0).map_err(|e| GpuError::NoDevice(format!("device 0: {e}")))
+}
+
+/// The device the `gpu` back end would run on, or why it cannot.
+pub fn probe() -> Result<DeviceInfo, GpuError> {
+    let ctx = context()?;
+    Ok(DeviceInfo {
+        name: ctx.name().map_err(driver_error("device name"))?,
+        compute_capability: ctx
+            .compute_capability()
+            .map_err(driver_error("compute capability"))?,
+    })
+}
+
+/// The virtual architecture to compile for: the device's own where
+/// NVRTC knows it by a name we carry, else NVRTC's default (PTX the
+/// driver compiles for any later device).
+fn arch_for(cc: (i32, i32)) -> Option<&'static str> {
+    Some(match cc {
+        (7, 5) => "compute_75",
+        (8, 0) => "compute_80",
+        (8, 6) => "compute_86",
+        (8, 9) => "compute_89",
+        (9, 0) => "compute_90",
+        (10, 0) => "compute_100",
+        (12, 0) => "compute_120",
+        _ => return None,
+    })
+}
+
+/// [`SOURCE`] compiled to PTX, for the device of compute capability `cc`
+/// (`None`: NVRTC's default architecture). Needs NVRTC, not a device.
+pub fn compile(cc: Option<(i32, i32)>) -> Result<Ptx, GpuError> {
+    if !nvrtc_present() {
+        return Err(GpuError::NoDevice(
+            "NVRTC (libnvrtc.so) is not installed or not on the library path".into(),
+        ));
+    }
+    let opts = CompileOptions {
+        arch: cc.and_then(arch_for),
+        name: Some("walmart-cnn.cu".into()),
+        ..Default::default()
+    };
+    cudarc::nvrtc::compile_ptx_with_opts(SOURCE, opts).map_err(|e| GpuError::Compile(e.to_string()))
+}
