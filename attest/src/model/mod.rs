@@ -6,6 +6,7 @@
 pub mod arch;
 pub mod default;
 pub mod format;
+pub mod gpu;
 pub mod verifier;
 pub mod wasm;
 

@@ -4,7 +4,13 @@
 //! pass) and on the `wasm` back end (the network as WebAssembly in its own
 //! store and thread), with the ratio of the two back ends.
 //!
-//! `cargo run --release -p walmart-benches --bin cnn_throughput -- [--model FILE] [--batch N] [--seconds S]`
+//! `cargo run --release -p walmart-benches --bin cnn_throughput -- [--model FILE] [--batch N] [--seconds S] [--gpu]`
+//!
+//! `--gpu` then measures the `gpu` back end (CUDA device 0, pages copied
+//! from the host in every batch, as in a run) at batch sizes from 1 to
+//! 65,536 beside the `cpu` back end on one thread, and names the
+//! crossover: the smallest batch the GPU scores faster. Without a device
+//! it says why and measures nothing.
 //!
 //! Pages are taken from a real workload's memory image when one is given
 //! (`--pages DATASET`), else pseudo-random text-like bytes with no block
@@ -15,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use walmart::attest::dataset::Dataset;
 use walmart::attest::model::default::default_model;
+use walmart::attest::model::gpu::{probe, GpuScorer};
 use walmart::attest::model::verifier::PageScorer;
 use walmart::attest::model::{batch_of, Model};
 use walmart::attest::wasm_verifier::{WasmClassifier, WasmScorer};
@@ -24,6 +31,7 @@ fn main() {
     let mut model = None;
     let mut pages_from = None;
     let (mut batch, mut seconds) = (64usize, 3.0f64);
+    let mut gpu = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || {
@@ -39,6 +47,7 @@ fn main() {
                     .parse()
                     .unwrap_or_else(|_| die("--seconds: a number"))
             }
+            "--gpu" => gpu = true,
             other => die(&format!("unknown argument {other}")),
         }
     }
@@ -70,6 +79,10 @@ fn main() {
     };
     if pages.is_empty() {
         die("no pages");
+    }
+    if gpu {
+        gpu_rates(&model, &pages[0], seconds);
+        return;
     }
     let refs: Vec<&[u8]> = pages.iter().map(|p| p.as_slice()).collect();
     let b = batch_of(&refs, model.arch.input_len);
@@ -107,4 +120,51 @@ fn main() {
         sandboxed,
         sandboxed / fast
     );
+}
+
+/// Pages per second of `score` on batches of `n` copies of `page`, over
+/// about `seconds`.
+fn rate_of(n: usize, page: &[u8], seconds: f64, score: &mut dyn FnMut(&[&[u8]])) -> f64 {
+    let refs: Vec<&[u8]> = vec![page; n];
+    score(&refs);
+    let (start, mut done) = (Instant::now(), 0usize);
+    while start.elapsed() < Duration::from_secs_f64(seconds) {
+        score(&refs);
+        done += n;
+    }
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The `gpu` back end against the `cpu` one (one thread) by batch size.
+fn gpu_rates(model: &Model, page: &[u8], seconds: f64) {
+    let device = match probe() {
+        Ok(d) => d,
+        Err(e) => {
+            println!("gpu: {e}; nothing measured");
+            return;
+        }
+    };
+    let scorer = GpuScorer::new(model).unwrap_or_else(|e| die(&e.to_string()));
+    println!(
+        "gpu: {} (compute capability {}.{})",
+        device.name, device.compute_capability.0, device.compute_capability.1
+    );
+    let mut plan = model.plan();
+    let mut crossover = None;
+    for n in [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536] {
+        let gpu = rate_of(n, page, seconds, &mut |p| {
+            std::hint::black_box(scorer.scores(p).unwrap_or_else(|e| die(&e.to_string())));
+        });
+        let cpu = rate_of(n.min(4096), page, seconds.min(1.0), &mut |p| {
+            std::hint::black_box(model.score_pages(&mut plan, p));
+        });
+        if crossover.is_none() && gpu > cpu {
+            crossover = Some(n);
+        }
+        println!("batch {n:>6}: gpu {gpu:>11.0} pages/s, cpu {cpu:>8.0} pages/s (one thread), gpu/cpu {:.2}", gpu / cpu);
+    }
+    match crossover {
+        Some(n) => println!("crossover: the gpu is faster from batches of {n} pages"),
+        None => println!("crossover: none up to 65,536 pages"),
+    }
 }

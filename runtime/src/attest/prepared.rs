@@ -2,6 +2,7 @@
 //! for each run: what the CLI's `run` and `attest evaluate` and the
 //! benchmarks share.
 
+use walmart_attest::model::gpu::GpuScorer;
 use walmart_attest::model::verifier::CnnVerifier;
 use walmart_attest::model::Model;
 use walmart_attest::Verifier;
@@ -10,12 +11,16 @@ use super::wasm_verifier::WasmClassifier;
 use crate::{Error, Result};
 
 /// A model on its back end: for `wasm`, the classifier generated and
-/// compiled (tens of milliseconds) once rather than per run.
+/// compiled (tens of milliseconds) once rather than per run; for `gpu`,
+/// the kernels compiled and the weights on the device.
 pub enum PreparedCnn {
     /// The network on this machine's CPU.
     Cpu(Model),
     /// The network as WebAssembly, in sandboxes of its own.
     Wasm(WasmClassifier),
+    /// The network on CUDA device 0, shared by the runs' verifiers, and
+    /// the model's threshold.
+    Gpu(GpuScorer, f32),
 }
 
 impl PreparedCnn {
@@ -30,6 +35,14 @@ impl PreparedCnn {
         Ok(PreparedCnn::Wasm(WasmClassifier::new(model)?))
     }
 
+    /// `model` on the `gpu` back end: kernels compiled and weights
+    /// uploaded here, once; fails with the reason where there is no CUDA
+    /// device.
+    pub fn gpu(model: &Model) -> Result<PreparedCnn> {
+        let scorer = GpuScorer::new(model).map_err(|e| Error::Usage(e.to_string()))?;
+        Ok(PreparedCnn::Gpu(scorer, model.threshold))
+    }
+
     /// A fresh verifier for one run (its remembered scores are the run's
     /// own).
     pub fn verifier(&self) -> Result<Box<dyn Verifier>> {
@@ -38,6 +51,7 @@ impl PreparedCnn {
                 Box::new(CnnVerifier::new(model.clone()).map_err(|e| Error::Usage(e.to_string()))?)
             }
             PreparedCnn::Wasm(classifier) => Box::new(classifier.verifier()?),
+            PreparedCnn::Gpu(scorer, threshold) => Box::new(scorer.verifier(*threshold)),
         })
     }
 }

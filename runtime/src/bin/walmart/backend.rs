@@ -1,6 +1,7 @@
 //! `--backend`: where the CNN verifier runs.
 
 use anyhow::{anyhow, bail};
+use walmart::attest::model::gpu::probe;
 use walmart::attest::model::Model;
 use walmart::attest::{PreparedCnn, Verifier};
 
@@ -26,13 +27,13 @@ impl std::fmt::Display for Backend {
     }
 }
 
-/// Fails with the reason when `backend` cannot run here.
+/// Fails with the reason when `backend` cannot run here (`gpu` without
+/// a CUDA device).
 pub fn available(backend: Backend) -> anyhow::Result<()> {
     if backend == Backend::Gpu {
-        bail!(
-            "--backend gpu: this walmart has no CUDA back end yet (its kernels are not \
-             written); use cpu or wasm"
-        );
+        if let Err(e) = probe() {
+            bail!("--backend gpu: {e}; use cpu or wasm");
+        }
     }
     Ok(())
 }
@@ -43,8 +44,8 @@ pub fn prepare(model: Model, backend: Backend) -> anyhow::Result<PreparedCnn> {
     available(backend)?;
     Ok(match backend {
         Backend::Wasm => PreparedCnn::wasm(&model).map_err(|e| anyhow!("--backend wasm: {e}"))?,
-        // `gpu` was refused by `available`.
-        _ => PreparedCnn::cpu(model),
+        Backend::Gpu => PreparedCnn::gpu(&model).map_err(|e| anyhow!("--backend gpu: {e}"))?,
+        Backend::Cpu => PreparedCnn::cpu(model),
     })
 }
 

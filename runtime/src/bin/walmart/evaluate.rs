@@ -25,6 +25,7 @@ use walmart::{AttestOptions, Config, Engine, Module};
 
 use crate::attest::{collect, files_in, start_command, train_cmd, CollectArgs, TrainArgs};
 use crate::backend::{available, prepare, verifier, Backend};
+use walmart::attest::model::gpu::probe;
 use walmart::attest::PreparedCnn;
 
 #[derive(clap::Args)]
@@ -39,8 +40,9 @@ pub struct EvaluateArgs {
     #[arg(long, value_delimiter = ',', default_value = "coarse,fine,tags")]
     policies: Vec<Policy>,
     /// Verifier back ends the CNN of `coarse` and `fine` runs on, each
-    /// its own rows, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "cpu,wasm")]
+    /// its own rows, comma-separated [default: cpu, gpu where a CUDA
+    /// device is, wasm].
+    #[arg(long, value_delimiter = ',')]
     backends: Vec<Backend>,
     /// Train every application's CNN again, even where APP/model.wcnn
     /// exists (missing models are always trained).
@@ -399,7 +401,16 @@ fn train_model(app: &App, epochs: usize, scratch: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
+/// The back ends evaluated when `--backends` names none.
+fn default_backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Cpu, Backend::Wasm];
+    if available(Backend::Gpu).is_ok() {
+        all.insert(1, Backend::Gpu);
+    }
+    all
+}
+
+pub fn run(mut a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     if a.rounds == 0 || a.epochs == 0 {
         bail!("--rounds and --epochs must be positive");
     }
@@ -407,7 +418,7 @@ pub fn run(a: EvaluateArgs) -> anyhow::Result<ExitCode> {
         bail!("--policies off: every policy is compared with off already");
     }
     if a.backends.is_empty() {
-        bail!("--backends: name at least one of cpu, wasm");
+        a.backends = default_backends();
     }
     for &b in &a.backends {
         available(b)?;
@@ -683,16 +694,20 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
             &a.policies,
             &[Policy::Coarse, Policy::Fine, Policy::Tags]
         ),
-        list_flag("backends", &a.backends, &[Backend::Cpu, Backend::Wasm]),
+        list_flag("backends", &a.backends, &default_backends()),
         a.rounds,
         today(),
         env!("CARGO_PKG_VERSION")
     );
     let _ = writeln!(s, "Machine: {}.\n", machine());
+    let gpu = match probe() {
+        Ok(dev) if a.backends.contains(&Backend::Gpu) => format!("`gpu` ran on {}", dev.name),
+        Ok(dev) => format!("`gpu` ({}) was not asked for", dev.name),
+        Err(e) => format!("`gpu` has no rows: {e}"),
+    };
     let _ = writeln!(
         s,
-        "Verifier back ends: {}. `gpu` is not built yet (its CUDA kernels are \
-         not written); the table gains its rows when it is.\n",
+        "Verifier back ends: {}. {gpu}.\n",
         a.backends
             .iter()
             .map(|b| format!("`{b}`"))
