@@ -63,7 +63,7 @@ int main(void) {
       pos += chunk - s.avail_in;
     }
     printf("member %d:", member);
-    if (h.done) {
+    if (h.done == 1) { /* -1: no gzip header; the buffers were never written */
       printf(" os=%d mtime=%lu text=%d", h.os, (unsigned long)h.time, h.text);
       print_str("name", h.name);
       print_str("comment", h.comment);

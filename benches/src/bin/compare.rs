@@ -9,7 +9,8 @@
 //!                              attestation policies (coarse, fine, fine-sync,
 //!                              coarse-barrier: coarse without kernel dirty
 //!                              tracking; fine-cnn: the built-in CNN beside
-//!                              the digest checks; tags: the tag monitor,
+//!                              the digest checks; fine-gpu: the same
+//!                              on the gpu back end; tags: the tag monitor,
 //!                              temporal with memory colours; tags-pointer,
 //!                              tags-spatial, tags-relaxed (pointer colours),
 //!                              tags-write-only: its other settings) against walmart with
@@ -156,7 +157,7 @@ fn measure_here(
 mod walmart_side {
     use super::*;
     use walmart::attest::model::default::default_model;
-    use walmart::attest::model::verifier::CnnVerifier;
+    use walmart::attest::PreparedCnn;
     use walmart::wasi::{self, WasiCtx};
     use walmart::{AttestOptions, Config, Engine, Linker, Module, Store};
 
@@ -195,9 +196,22 @@ mod walmart_side {
             }
             None => attest,
         };
-        let (attest, cnn) = match attest.strip_suffix("-cnn") {
-            Some(p) => (p, true),
-            None => (attest, false),
+        let (attest, cnn) = match (attest.strip_suffix("-cnn"), attest.strip_suffix("-gpu")) {
+            (Some(p), _) => (p, Some(false)),
+            (_, Some(p)) => (p, Some(true)),
+            _ => (attest, None),
+        };
+        // The model on its back end once, a verifier per run.
+        let cnn = match cnn {
+            Some(gpu) => {
+                let model = default_model().map_err(|e| e.to_string())?;
+                Some(if gpu {
+                    PreparedCnn::gpu(&model).map_err(|e| e.to_string())?
+                } else {
+                    PreparedCnn::cpu(model)
+                })
+            }
+            None => None,
         };
         let (attest, barrier) = match attest.strip_suffix("-barrier") {
             Some(p) => (p, true),
@@ -226,9 +240,8 @@ mod walmart_side {
             ctx.preopen_dir(workloads_dir(), ".")
                 .map_err(|e| e.to_string())?;
             let mut store = Store::new(&engine, ctx);
-            if cnn {
-                let model = default_model().map_err(|e| e.to_string())?;
-                let verifier = CnnVerifier::new(model).map_err(|e| e.to_string())?;
+            if let Some(cnn) = &cnn {
+                let verifier = cnn.verifier().map_err(|e| e.to_string())?;
                 store
                     .configure_attestation(AttestOptions::new().also_verify(verifier))
                     .map_err(|e| e.to_string())?;

@@ -13,7 +13,8 @@
 //!
 //! A CONFIG is a policy (`off`, `coarse`, `fine`) with optional suffixes:
 //! `+cnn` (the application's `model.wcnn` on the `cpu` back end beside the
-//! exact checks), `+wasm` (the same on the `wasm` back end), `-barrier`
+//! exact checks), `+wasm` (the same on the `wasm` back end), `+gpu` (on
+//! the `gpu` back end, where a CUDA device is), `-barrier`
 //! (the store barrier instead of the kernel's written-page tracking),
 //! `@US` (the verifier arms hooks at most every US microseconds instead of
 //! `AttestOptions`' default). Example:
@@ -72,8 +73,9 @@ fn setup(spec: &str, app: &Path, name: &str) -> Setup {
         match backend {
             "cnn" => PreparedCnn::cpu(model),
             "wasm" => PreparedCnn::wasm(&model).unwrap_or_else(|e| die(&e.to_string())),
+            "gpu" => PreparedCnn::gpu(&model).unwrap_or_else(|e| die(&e.to_string())),
             other => die(&format!(
-                "{spec}: unknown back end `{other}` (expected cnn or wasm)"
+                "{spec}: unknown back end `{other}` (expected cnn, wasm or gpu)"
             )),
         }
     });
