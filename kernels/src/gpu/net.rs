@@ -126,10 +126,18 @@ pub struct GpuNet {
     classes: usize,
     max_batch: usize,
     pages: CudaSlice<u8>,
-    staged: PinnedHostSlice<u8>,
+    /// Two page-locked staging buffers: one filled while the device
+    /// copies from the other.
+    staged: [PinnedHostSlice<u8>; 2],
     bufs: [CudaSlice<f32>; 2],
     probs: CudaSlice<f32>,
 }
+
+/// Most threads that stage one chunk of pages.
+const STAGING_THREADS: usize = 8;
+/// Pages per staging thread at least (a thread costs tens of
+/// microseconds to start; a page, a fraction of one to copy).
+const STAGING_PAGES_PER_THREAD: usize = 512;
 
 /// Threads per block of every launch.
 const BLOCK: u32 = 256;
@@ -279,10 +287,13 @@ impl GpuNet {
         let pages = stream
             .alloc_zeros::<u8>(max_batch * input_len)
             .map_err(driver_error("device memory"))?;
-        // SAFETY: page-locked host memory of `max_batch * input_len` bytes;
-        // `scores` writes every byte it copies before copying it.
-        let staged = unsafe { ctx.alloc_pinned::<u8>(max_batch * input_len) }
-            .map_err(driver_error("page-locked memory"))?;
+        let pinned = || {
+            // SAFETY: page-locked host memory of `max_batch * input_len`
+            // bytes; `stage` writes every byte `enqueue` copies first.
+            unsafe { ctx.alloc_pinned::<u8>(max_batch * input_len) }
+                .map_err(driver_error("page-locked memory"))
+        };
+        let staged = [pinned()?, pinned()?];
         Ok(GpuNet {
             ctx,
             stream,
@@ -386,27 +397,63 @@ impl GpuNet {
 
     /// The probability of class 1 for each page, in order. A page shorter
     /// than the input is zero-padded, a longer one cut (as on the CPU).
+    ///
+    /// Batches larger than `max_batch` go in chunks, the next chunk staged
+    /// on the host while the device runs the one before.
     pub fn scores(&mut self, pages: &[&[u8]]) -> Result<Vec<f32>, GpuError> {
         let mut out = Vec::with_capacity(pages.len());
-        for chunk in pages.chunks(self.max_batch) {
-            out.extend(self.batch(chunk)?);
+        let mut chunks = pages.chunks(self.max_batch).enumerate().peekable();
+        if let Some(&(_, first)) = chunks.peek() {
+            self.stage(0, first)?;
+        }
+        while let Some((k, chunk)) = chunks.next() {
+            self.enqueue(k % 2, chunk.len())?;
+            if let Some(&(next, pages)) = chunks.peek() {
+                // The device runs chunk k meanwhile. Slot `next % 2` was last
+                // read by chunk k - 1's copy, finished before its fetch.
+                self.stage(next % 2, pages)?;
+            }
+            out.extend(self.fetch(chunk.len())?);
         }
         Ok(out)
     }
 
-    /// One batch of at most `max_batch` pages.
-    fn batch(&mut self, pages: &[&[u8]]) -> Result<Vec<f32>, GpuError> {
-        let (n, len) = (pages.len(), self.input_len);
-        let bytes = n * len;
-        let staged = self
-            .staged
+    /// Copies `pages` into staging buffer `slot`, by several threads when
+    /// there are enough of them to pay for starting the threads.
+    fn stage(&mut self, slot: usize, pages: &[&[u8]]) -> Result<(), GpuError> {
+        let len = self.input_len;
+        let staged = self.staged[slot]
             .as_mut_slice()
             .map_err(driver_error("page-locked memory"))?;
-        for (dst, page) in staged.chunks_exact_mut(len).zip(pages) {
-            let k = page.len().min(len);
-            dst[..k].copy_from_slice(&page[..k]);
-            dst[k..].fill(0);
+        let fill = |dst: &mut [u8], pages: &[&[u8]]| {
+            for (dst, page) in dst.chunks_exact_mut(len).zip(pages) {
+                let k = page.len().min(len);
+                dst[..k].copy_from_slice(&page[..k]);
+                dst[k..].fill(0);
+            }
+        };
+        let threads = STAGING_THREADS.min(pages.len() / STAGING_PAGES_PER_THREAD);
+        if threads < 2 {
+            fill(staged, pages);
+            return Ok(());
         }
+        let per = pages.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            for (dst, pages) in staged.chunks_mut(per * len).zip(pages.chunks(per)) {
+                s.spawn(move || fill(dst, pages));
+            }
+        });
+        Ok(())
+    }
+
+    /// Queues, on the stream, the copy of `n` pages staged in `slot` and
+    /// the network over them; [`Self::fetch`] waits for the scores.
+    fn enqueue(&mut self, slot: usize, n: usize) -> Result<(), GpuError> {
+        let len = self.input_len;
+        let bytes = n * len;
+        let staged = self.staged[slot]
+            .as_mut_slice()
+            .map_err(driver_error("page-locked memory"))?;
         let stream = Arc::clone(&self.stream);
         stream
             .memcpy_htod(&staged[..bytes], &mut self.pages.slice_mut(..bytes))
@@ -562,11 +609,19 @@ impl GpuNet {
         // SAFETY: as above, for wm_class1: the last layer wrote `n` rows of
         // `classes` logits.
         unsafe { l.launch(launch_for(n)) }.map_err(driver_error("launch"))?;
+        Ok(())
+    }
+
+    /// The scores of the `n` pages [`Self::enqueue`] queued last, once the
+    /// device has them.
+    fn fetch(&mut self, n: usize) -> Result<Vec<f32>, GpuError> {
         let mut probs = vec![0f32; n];
-        stream
+        self.stream
             .memcpy_dtoh(&self.probs.slice(..n), &mut probs[..])
             .map_err(driver_error("copy from device"))?;
-        stream.synchronize().map_err(driver_error("synchronize"))?;
+        self.stream
+            .synchronize()
+            .map_err(driver_error("synchronize"))?;
         Ok(probs)
     }
 }
