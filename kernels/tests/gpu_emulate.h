@@ -1,23 +1,23 @@
 /* Compiles src/gpu/cnn.cu as C for the CPU (tests/gpu_emulated.rs): the
- * CUDA built-ins the kernels read become per-thread variables the test
- * sets before calling a kernel once for every (block, thread) of a grid.
- * Sound because the kernels share nothing between threads. */
+ * CUDA built-ins the kernels read become per-thread variables, and
+ * tests/gpu_emulate_launch.c runs a kernel for every (block, thread) of a
+ * grid: one call after the other for the kernels that share nothing
+ * between threads, one POSIX thread per CUDA thread of a block, with a
+ * barrier for __syncthreads and one block's shared memory at a time, for
+ * wm_tiled_net. */
 #include <math.h>
+#include <stddef.h>
 
 typedef struct
 {
     unsigned x, y, z;
 } dim3;
 
-static _Thread_local dim3 blockIdx, threadIdx, blockDim, gridDim;
+extern _Thread_local dim3 blockIdx, threadIdx, blockDim, gridDim;
+extern float *wm_emu_smem;
+void wm_emu_sync(void);
 
 #define KERNEL
 #define RESTRICT restrict
-
-void wm_emu_at(unsigned block, unsigned thread, unsigned block_dim, unsigned grid_dim)
-{
-    blockIdx.x = block;
-    threadIdx.x = thread;
-    blockDim.x = block_dim;
-    gridDim.x = grid_dim;
-}
+#define SHARED_FLOATS(name) float *name = wm_emu_smem
+#define __syncthreads() wm_emu_sync()

@@ -34,14 +34,15 @@ fn build() -> PathBuf {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let tmp = dir.join(format!("wm-gpu-emulated-{}.tmp.so", std::process::id()));
     let status = Command::new(&cc)
-        .args(["-std=c11", "-O1", "-shared", "-fPIC", "-Wall", "-Werror"])
+        .args(["-std=gnu11", "-O1", "-shared", "-fPIC", "-Wall", "-Werror"])
         .arg("-include")
         .arg(root.join("tests/gpu_emulate.h"))
         .args(["-x", "c"])
         .arg(root.join("src/gpu/cnn.cu"))
+        .arg(root.join("tests/gpu_emulate_launch.c"))
         .arg("-o")
         .arg(&tmp)
-        .arg("-lm")
+        .args(["-lm", "-pthread"])
         .status()
         .unwrap_or_else(|e| panic!("{cc}: {e} (a C compiler is needed to emulate the kernels)"));
     assert!(
@@ -357,4 +358,199 @@ fn every_kernel_the_back_end_launches_is_in_the_source() {
             "{name}"
         );
     }
+}
+
+type TiledFn = unsafe extern "C" fn(
+    *const u8,
+    i32,
+    i32,
+    *const i32,
+    i32,
+    *const f32,
+    i32,
+    *mut f32,
+    u32,
+    u32,
+    usize,
+) -> i32;
+
+/// The default network's shape (lookup tables, tiling convolutions, a
+/// global pooling, dense layers) through `wm_tiled_net`, one POSIX thread
+/// per CUDA thread, against the CPU kernels layer by layer; pages whose
+/// length the kernels do not divide, fewer blocks than pages and fewer
+/// threads than outputs.
+#[test]
+fn the_whole_network_in_one_kernel_matches_the_cpu() {
+    use walmart_kernels::gpu::{tiled_program, GpuLayer};
+    let mut rng = Rng::new(15);
+    let mut r = |n: usize| rand_f32(&mut rng, n);
+    let (dim, c1, c2, c3, hidden) = (4, 16, 16, 32, 16);
+    let table = Array2::from_shape_vec((256, dim), r(256 * dim)).unwrap();
+    let w1 = Array3::from_shape_vec((c1, dim, 8), r(c1 * dim * 8)).unwrap();
+    let b1 = Array1::from_vec(r(c1));
+    let tables = cpu::embed_conv_tables(table.view(), w1.view(), b1.view());
+    // Leaked: a few KiB, so that the layers can borrow them in a closure.
+    let w2: &'static _ = Box::leak(Box::new(
+        Array3::from_shape_vec((c2, c1, 4), r(c2 * c1 * 4)).unwrap(),
+    ));
+    let b2: &'static _ = Box::leak(Box::new(Array1::from_vec(r(c2))));
+    let w3: &'static _ = Box::leak(Box::new(
+        Array3::from_shape_vec((c3, c2, 4), r(c3 * c2 * 4)).unwrap(),
+    ));
+    let b3: &'static _ = Box::leak(Box::new(Array1::from_vec(r(c3))));
+    let d1 = Array2::from_shape_vec((hidden, c3), r(hidden * c3)).unwrap();
+    let e1 = Array1::from_vec(r(hidden));
+    // Small last weights: logits of a few units, so that scores are not
+    // all 0 or 1, where any difference would vanish in the softmax.
+    let d2 = Array2::from_shape_vec((2, hidden), r(2 * hidden)).unwrap() * 0.02;
+    let e2 = Array1::from_vec(r(2));
+    for (len, average) in [(4096, false), (1000, true)] {
+        let conv = |w: &'static Array3<f32>, b: &'static Array1<f32>| {
+            conv_layer(w.as_slice().unwrap(), b.as_slice().unwrap(), 4, 4, 0)
+        };
+        let layers = [
+            GpuLayer::EmbedConv { tables: &tables },
+            GpuLayer::Relu,
+            conv(w2, b2),
+            GpuLayer::Relu,
+            conv(w3, b3),
+            GpuLayer::Relu,
+            if average {
+                GpuLayer::GlobalAvg
+            } else {
+                GpuLayer::GlobalMax
+            },
+            GpuLayer::Dense {
+                w: d1.as_slice().unwrap(),
+                b: e1.as_slice().unwrap(),
+                out: hidden,
+            },
+            GpuLayer::Relu,
+            GpuLayer::Dense {
+                w: d2.as_slice().unwrap(),
+                b: e2.as_slice().unwrap(),
+                out: 2,
+            },
+        ];
+        let program = tiled_program(&layers, len).expect("the default shape fuses");
+        let batch = 5;
+        // Pages of every kind: random, a repeated byte, text-like.
+        let mut pages = rand_bytes(&mut Rng::new(len as u64), batch * len);
+        pages[len..2 * len].fill(b'A');
+        for (i, b) in pages[2 * len..3 * len].iter_mut().enumerate() {
+            *b = b"etaoin shrdlu "[i % 14];
+        }
+        let x = ndarray::ArrayView2::from_shape((batch, len), &pages[..]).unwrap();
+        let spec = cpu::Conv1dSpec {
+            stride: 4,
+            padding: 0,
+        };
+        let h = cpu::relu_forward(cpu::embed_conv_forward(x, &tables).view());
+        let h = cpu::relu_forward(cpu::conv1d_forward(h.view(), w2.view(), b2.view(), spec).view());
+        let h = cpu::relu_forward(cpu::conv1d_forward(h.view(), w3.view(), b3.view(), spec).view());
+        let f = if average {
+            cpu::global_avg_pool_forward(h.view())
+        } else {
+            cpu::global_max_pool_forward(h.view()).0
+        };
+        let f = cpu::relu_forward(cpu::dense_forward(f.view(), d1.view(), e1.view()).view());
+        let logits = cpu::dense_forward(f.view(), d2.view(), e2.view());
+        let want = cpu::softmax(logits.view()).column(1).to_vec();
+        assert!(
+            want.iter().all(|p| (0.02..0.98).contains(p)),
+            "scores that tell differences apart: {want:?}"
+        );
+
+        let emu = emulated(32, 2);
+        let f = emu.kernel::<TiledFn>("wm_emu_tiled_net");
+        let mut got = vec![f32::NAN; batch];
+        // SAFETY: buffers of the sizes the program describes, shared
+        // memory as `tiled_program` sized it.
+        let status = unsafe {
+            f(
+                pages.as_ptr(),
+                batch as i32,
+                len as i32,
+                program.prog.as_ptr(),
+                program.ops as i32,
+                program.params.as_ptr(),
+                program.a_floats as i32,
+                got.as_mut_ptr(),
+                2,
+                32,
+                program.shared_floats,
+            )
+        };
+        assert_eq!(status, 0, "threads for the emulated blocks");
+        assert_close(&format!("tiled network, {len}-byte pages"), &got, &want);
+    }
+}
+
+fn conv_layer<'a>(
+    w: &'a [f32],
+    b: &'a [f32],
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+) -> walmart_kernels::gpu::GpuLayer<'a> {
+    walmart_kernels::gpu::GpuLayer::Conv {
+        w,
+        b,
+        out: b.len(),
+        kernel,
+        stride,
+        padding,
+    }
+}
+
+#[test]
+fn stacks_without_the_default_shape_take_one_launch_per_layer() {
+    use walmart_kernels::gpu::{tiled_program, GpuLayer, SHARED_LIMIT_BYTES};
+    let table = vec![0.5f32; 256 * 2];
+    let small = cpu::embed_conv_tables(
+        ndarray::ArrayView2::from_shape((256, 2), &table[..]).unwrap(),
+        Array3::from_elem((4, 2, 8), 0.1f32).view(),
+        Array1::from_elem(4, 0.0f32).view(),
+    );
+    let w = vec![0.1f32; 4 * 4 * 4];
+    let b = vec![0.0f32; 4];
+    let d = vec![0.1f32; 2 * 4];
+    let with = |middle: &[GpuLayer<'_>]| {
+        let mut v = vec![GpuLayer::EmbedConv { tables: &small }];
+        v.extend_from_slice(middle);
+        v.push(GpuLayer::GlobalMax);
+        v.push(GpuLayer::Dense {
+            w: &d,
+            b: &[0.0, 0.0],
+            out: 2,
+        });
+        tiled_program(&v, 4096)
+    };
+    assert!(with(&[conv_layer(&w, &b, 4, 4, 0), GpuLayer::Relu]).is_some());
+    let padded = conv_layer(&w, &b, 4, 4, 1);
+    let overlapping = conv_layer(&w, &b, 4, 2, 0);
+    let pooled = GpuLayer::MaxPool {
+        kernel: 2,
+        stride: 2,
+    };
+    for middle in [padded, overlapping, pooled] {
+        assert!(with(&[middle]).is_none(), "{middle:?}");
+    }
+    // A scaled first layer, and pages whose activations outgrow shared memory.
+    let dense = [
+        GpuLayer::GlobalMax,
+        GpuLayer::Dense {
+            w: &d,
+            b: &[0.0, 0.0],
+            out: 2,
+        },
+    ];
+    let mut scaled = vec![GpuLayer::Scale];
+    scaled.extend_from_slice(&dense);
+    assert!(tiled_program(&scaled, 4096).is_none());
+    let mut first = vec![GpuLayer::EmbedConv { tables: &small }];
+    first.extend_from_slice(&dense);
+    assert!(tiled_program(&first, 4096).is_some());
+    let big = SHARED_LIMIT_BYTES / 4 / 4 * 8 + 8;
+    assert!(tiled_program(&first, big).is_none());
 }

@@ -85,6 +85,14 @@ impl GpuScorer {
         })
     }
 
+    /// Scores with the network in one kernel (`on`, the default where the
+    /// model has the default shape) or one launch per layer; returns
+    /// whether the one-kernel network is in use.
+    pub fn set_fused(&self, on: bool) -> bool {
+        let mut net = self.net.lock().unwrap_or_else(|e| e.into_inner());
+        net.set_fused(on)
+    }
+
     /// A verifier for one run, flagging at `model`'s threshold.
     pub fn verifier(&self, threshold: f32) -> CnnVerifier<GpuScorer> {
         CnnVerifier::with_scorer(self.clone(), threshold)

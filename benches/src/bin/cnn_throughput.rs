@@ -149,19 +149,29 @@ fn gpu_rates(model: &Model, page: &[u8], seconds: f64) {
         "gpu: {} (compute capability {}.{})",
         device.name, device.compute_capability.0, device.compute_capability.1
     );
+    let fused = scorer.set_fused(true);
     let mut plan = model.plan();
     let mut crossover = None;
     for n in [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536] {
-        let gpu = rate_of(n, page, seconds, &mut |p| {
-            std::hint::black_box(scorer.scores(p).unwrap_or_else(|e| die(&e.to_string())));
-        });
+        let gpu_rate = |one_kernel: bool| {
+            scorer.set_fused(one_kernel);
+            rate_of(n, page, seconds, &mut |p| {
+                std::hint::black_box(scorer.scores(p).unwrap_or_else(|e| die(&e.to_string())));
+            })
+        };
+        let gpu = gpu_rate(fused);
+        let per_layer = if fused { gpu_rate(false) } else { gpu };
         let cpu = rate_of(n.min(4096), page, seconds.min(1.0), &mut |p| {
             std::hint::black_box(model.score_pages(&mut plan, p));
         });
         if crossover.is_none() && gpu > cpu {
             crossover = Some(n);
         }
-        println!("batch {n:>6}: gpu {gpu:>11.0} pages/s, cpu {cpu:>8.0} pages/s (one thread), gpu/cpu {:.2}", gpu / cpu);
+        println!(
+            "batch {n:>6}: gpu {gpu:>11.0} pages/s (one kernel: {fused}; a launch per layer {per_layer:.0}), \
+             cpu {cpu:>8.0} pages/s (one thread), gpu/cpu {:.2}",
+            gpu / cpu
+        );
     }
     match crossover {
         Some(n) => println!("crossover: the gpu is faster from batches of {n} pages"),

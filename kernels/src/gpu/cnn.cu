@@ -7,6 +7,12 @@
  * file as C and run every kernel on the CPU, block by block and thread
  * by thread (tests/gpu_emulated.rs), where no GPU is at hand.
  *
+ * `wm_tiled_net` is the exception: the whole network of the default
+ * shape for one page per block, its activations in shared memory, the
+ * layers separated by __syncthreads (one launch per batch instead of one
+ * per layer). The tests emulate it with one POSIX thread per CUDA thread
+ * and a barrier.
+ *
  * Layouts are the CPU kernels' (row-major): signals [batch][channels]
  * [length], features [batch][features], pages [batch][input length]
  * bytes. Sums start from the bias and add in the CPU reference's order,
@@ -16,6 +22,7 @@
 #if defined(__CUDACC__)
 #define KERNEL extern "C" __global__
 #define RESTRICT __restrict__
+#define SHARED_FLOATS(name) extern __shared__ float name[]
 #endif
 
 typedef long long idx_t;
@@ -210,5 +217,148 @@ KERNEL void wm_class1(const float *RESTRICT logits, float *RESTRICT probs,
             sum += expf(z[c] - m);
         }
         probs[b] = expf(z[1] - m) * (1.0f / sum);
+    }
+}
+
+/* The operations of wm_tiled_net's program, six ints each: the kind,
+ * three sizes, and the offsets of the weights and the bias in `params`. */
+#define OP_EMBED_CONV 0 /* kernel, channels, positions: lookup tables */
+#define OP_CONV 1       /* in, out, kernel: stride = kernel, no padding */
+#define OP_RELU 2
+#define OP_GLOBAL 3 /* average? */
+#define OP_DENSE 4  /* in, out */
+#define OP_INTS 6
+
+/* A whole network whose first layer is lookup tables and whose
+ * convolutions tile their input, for one page per block (grid-stride
+ * over pages). Activations ping-pong between two shared buffers, the
+ * first `a_floats` long; dynamic shared memory holds both. Writes the
+ * softmax's class-1 probability of each page to probs. */
+KERNEL void wm_tiled_net(const unsigned char *RESTRICT pages, int batch,
+                         int len, const int *RESTRICT prog, int ops,
+                         const float *RESTRICT params, int a_floats,
+                         float *RESTRICT probs)
+{
+    SHARED_FLOATS(smem);
+    float *bufs[2];
+    bufs[0] = smem;
+    bufs[1] = smem + a_floats;
+    for (idx_t page = blockIdx.x; page < batch; page += gridDim.x)
+    {
+        const unsigned char *p = pages + page * len;
+        int c = 0, l = 0, cur = 1;
+        for (int op = 0; op < ops; op++)
+        {
+            const int *o = prog + op * OP_INTS;
+            const float *w = params + o[4];
+            const float *bias = params + o[5];
+            const float *x = bufs[cur];
+            float *y = bufs[1 - cur];
+            int kind = o[0];
+            if (kind == OP_EMBED_CONV)
+            {
+                int k = o[1], ch = o[2], n = o[3];
+                for (int i = threadIdx.x; i < ch * n; i += blockDim.x)
+                {
+                    int cc = i / n, t = i % n;
+                    const unsigned char *q = p + t * k;
+                    float acc = bias[cc];
+                    for (int kk = 0; kk < k; kk++)
+                    {
+                        acc += w[((idx_t)kk * 256 + q[kk]) * ch + cc];
+                    }
+                    y[i] = acc;
+                }
+                c = ch;
+                l = n;
+            }
+            else if (kind == OP_CONV)
+            {
+                int cin = o[1], cout = o[2], k = o[3], lout = l / k;
+                for (int i = threadIdx.x; i < cout * lout; i += blockDim.x)
+                {
+                    int oc = i / lout, t = i % lout;
+                    float acc = bias[oc];
+                    for (int ci = 0; ci < cin; ci++)
+                    {
+                        const float *xr = x + ci * l + t * k;
+                        const float *wr = w + (oc * cin + ci) * k;
+                        for (int kk = 0; kk < k; kk++)
+                        {
+                            acc += wr[kk] * xr[kk];
+                        }
+                    }
+                    y[i] = acc;
+                }
+                c = cout;
+                l = lout;
+            }
+            else if (kind == OP_RELU)
+            {
+                /* In place: the activations stay where they are. */
+                float *z = bufs[cur];
+                for (int i = threadIdx.x; i < c * l; i += blockDim.x)
+                {
+                    float v = z[i];
+                    z[i] = v > 0.0f ? v : 0.0f;
+                }
+                __syncthreads();
+                continue;
+            }
+            else if (kind == OP_GLOBAL)
+            {
+                for (int i = threadIdx.x; i < c; i += blockDim.x)
+                {
+                    const float *xr = x + i * l;
+                    float acc = xr[0];
+                    for (int t = 1; t < l; t++)
+                    {
+                        if (o[1])
+                        {
+                            acc += xr[t];
+                        }
+                        else if (xr[t] > acc)
+                        {
+                            acc = xr[t];
+                        }
+                    }
+                    y[i] = o[1] ? acc / (float)l : acc;
+                }
+                l = 1;
+            }
+            else
+            {
+                int in = o[1], out = o[2];
+                for (int i = threadIdx.x; i < out; i += blockDim.x)
+                {
+                    float acc = bias[i];
+                    for (int j = 0; j < in; j++)
+                    {
+                        acc += w[i * in + j] * x[j];
+                    }
+                    y[i] = acc;
+                }
+                c = out;
+                l = 1;
+            }
+            cur = 1 - cur;
+            __syncthreads();
+        }
+        if (threadIdx.x == 0)
+        {
+            const float *z = bufs[cur];
+            float m = z[0], sum = 0.0f;
+            for (int i = 1; i < c; i++)
+            {
+                m = z[i] > m ? z[i] : m;
+            }
+            for (int i = 0; i < c; i++)
+            {
+                sum += expf(z[i] - m);
+            }
+            probs[page] = expf(z[1] - m) * (1.0f / sum);
+        }
+        /* The next page's first layer overwrites what thread 0 reads. */
+        __syncthreads();
     }
 }

@@ -9,8 +9,10 @@
 //! is missing), and say what is missing in one line.
 
 mod net;
+mod tiled;
 
 pub use net::{GpuLayer, GpuNet};
+pub use tiled::{tiled_program, TiledProgram, SHARED_LIMIT_BYTES};
 
 use std::sync::Arc;
 
@@ -21,7 +23,7 @@ use cudarc::nvrtc::{CompileOptions, Ptx};
 pub const SOURCE: &str = include_str!("cnn.cu");
 
 /// The kernels `SOURCE` defines, in the order [`net`] looks them up.
-pub const KERNELS: [&str; 9] = [
+pub const KERNELS: [&str; 10] = [
     "wm_embed",
     "wm_scale",
     "wm_embed_conv",
@@ -31,6 +33,7 @@ pub const KERNELS: [&str; 9] = [
     "wm_global_pool",
     "wm_dense",
     "wm_class1",
+    "wm_tiled_net",
 ];
 
 /// Why the `gpu` back end cannot run.

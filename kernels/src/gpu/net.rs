@@ -8,7 +8,7 @@ use cudarc::driver::{
     CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PinnedHostSlice, PushKernelArg,
 };
 
-use super::{compile, context, driver_error, GpuError, KERNELS};
+use super::{compile, context, driver_error, tiled_program, GpuError, KERNELS};
 use crate::cpu::EmbedConvTables;
 
 /// One layer as [`GpuNet::new`] takes it, weights in the CPU kernels'
@@ -116,6 +116,15 @@ enum Op {
     },
 }
 
+/// The whole network as `wm_tiled_net`'s program, on the device.
+struct Tiled {
+    prog: CudaSlice<i32>,
+    params: CudaSlice<f32>,
+    ops: i32,
+    a_floats: i32,
+    shared_bytes: u32,
+}
+
 /// The network on CUDA device 0, ready to score batches of pages.
 pub struct GpuNet {
     ctx: Arc<CudaContext>,
@@ -131,6 +140,10 @@ pub struct GpuNet {
     staged: [PinnedHostSlice<u8>; 2],
     bufs: [CudaSlice<f32>; 2],
     probs: CudaSlice<f32>,
+    /// The network in one kernel, where it has the shape for it.
+    tiled: Option<Tiled>,
+    /// Whether batches go through `tiled` ([`GpuNet::set_fused`]).
+    fused: bool,
 }
 
 /// Most threads that stage one chunk of pages.
@@ -138,6 +151,11 @@ const STAGING_THREADS: usize = 8;
 /// Pages per staging thread at least (a thread costs tens of
 /// microseconds to start; a page, a fraction of one to copy).
 const STAGING_PAGES_PER_THREAD: usize = 512;
+
+/// Threads per block of `wm_tiled_net` (one page per block).
+const TILED_THREADS: u32 = 256;
+/// Most blocks of a `wm_tiled_net` launch (pages beyond go round again).
+const TILED_BLOCKS: usize = 8192;
 
 /// Threads per block of every launch.
 const BLOCK: u32 = 256;
@@ -274,6 +292,18 @@ impl GpuNet {
                 },
             });
         }
+        let tiled = match tiled_program(layers, input_len) {
+            Some(t) => Some(Tiled {
+                prog: stream
+                    .clone_htod(&t.prog)
+                    .map_err(driver_error("weights"))?,
+                params: up(&t.params)?,
+                ops: int(t.ops, "operations")?,
+                a_floats: int(t.a_floats, "activations")?,
+                shared_bytes: (t.shared_floats * 4) as u32,
+            }),
+            None => None,
+        };
         let alloc_f32 = |n: usize| {
             stream
                 .alloc_zeros::<f32>(n)
@@ -306,6 +336,8 @@ impl GpuNet {
             staged,
             bufs,
             probs,
+            fused: tiled.is_some(),
+            tiled,
         })
     }
 
@@ -390,6 +422,15 @@ impl GpuNet {
         self.ctx.name().map_err(driver_error("device name"))
     }
 
+    /// Runs batches through the one-kernel network (`on`, the default
+    /// where the layers have its shape) or one launch per layer; returns
+    /// whether the one-kernel network is in use (it is not if the layers
+    /// do not have its shape).
+    pub fn set_fused(&mut self, on: bool) -> bool {
+        self.fused = on && self.tiled.is_some();
+        self.fused
+    }
+
     /// Pages scored per batch at most.
     pub fn max_batch(&self) -> usize {
         self.max_batch
@@ -460,6 +501,27 @@ impl GpuNet {
             .map_err(driver_error("copy to device"))?;
         let batch = n as i32;
         let len_i = len as i32;
+        if let (true, Some(t)) = (self.fused, &self.tiled) {
+            let cfg = LaunchConfig {
+                grid_dim: (n.min(TILED_BLOCKS) as u32, 1, 1),
+                block_dim: (TILED_THREADS, 1, 1),
+                shared_mem_bytes: t.shared_bytes,
+            };
+            let mut l = stream.launch_builder(&self.funcs[9]);
+            l.arg(&self.pages)
+                .arg(&batch)
+                .arg(&len_i)
+                .arg(&t.prog)
+                .arg(&t.ops)
+                .arg(&t.params)
+                .arg(&t.a_floats)
+                .arg(&mut self.probs);
+            // SAFETY: the arguments match wm_tiled_net's parameters;
+            // `tiled_program` checked every weight's size against the shapes
+            // and sized the shared memory for the largest activations.
+            unsafe { l.launch(cfg) }.map_err(driver_error("launch"))?;
+            return Ok(());
+        }
         // Which buffer holds the current activations (`None`: the pages).
         let mut cur: Option<usize> = None;
         for op in &self.ops {
