@@ -108,7 +108,7 @@ pub fn probe() -> Result<DeviceInfo, GpuError> {
     })
 }
 
-/// The virtual architecture to compile for: the device's own where
+/// The virtual architecture to compile PTX for: the device's own where
 /// NVRTC knows it by a name we carry, else NVRTC's default (PTX the
 /// driver compiles for any later device).
 fn arch_for(cc: (i32, i32)) -> Option<&'static str> {
@@ -124,18 +124,83 @@ fn arch_for(cc: (i32, i32)) -> Option<&'static str> {
     })
 }
 
-/// [`SOURCE`] compiled to PTX, for the device of compute capability `cc`
-/// (`None`: NVRTC's default architecture). Needs NVRTC, not a device.
+/// [`SOURCE`] compiled for the device of compute capability `cc`:
+/// machine code (CUBIN) for it where NVRTC can make it, which an older
+/// driver of the same CUDA major version loads (PTX from a newer NVRTC
+/// than the driver it would refuse); else PTX (`None`: NVRTC's default
+/// architecture). Needs NVRTC, not a device.
 pub fn compile(cc: Option<(i32, i32)>) -> Result<Ptx, GpuError> {
     if !nvrtc_present() {
         return Err(GpuError::NoDevice(
             "NVRTC (libnvrtc.so) is not installed or not on the library path".into(),
         ));
     }
+    if let Some((major, minor)) = cc {
+        if let Ok(cubin) = compile_cubin(&format!("--gpu-architecture=sm_{major}{minor}")) {
+            return Ok(Ptx::from_binary(cubin));
+        }
+    }
+    compile_ptx(cc)
+}
+
+/// [`SOURCE`] as PTX for `cc`'s virtual architecture (NVRTC's default
+/// where `None` or unknown).
+pub fn compile_ptx(cc: Option<(i32, i32)>) -> Result<Ptx, GpuError> {
     let opts = CompileOptions {
         arch: cc.and_then(arch_for),
         name: Some("walmart-cnn.cu".into()),
         ..Default::default()
     };
-    cudarc::nvrtc::compile_ptx_with_opts(SOURCE, opts).map_err(|e| GpuError::Compile(e.to_string()))
+    cudarc::nvrtc::compile_ptx_with_opts(SOURCE, opts)
+        .map_err(|e| GpuError::Compile(one_line(&e.to_string())))
+}
+
+/// A compiler's log on one line, as errors are.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// [`SOURCE`] compiled to machine code with NVRTC option `arch`
+/// (`--gpu-architecture=sm_90`), or why not.
+pub fn compile_cubin(arch: &str) -> Result<Vec<u8>, GpuError> {
+    use cudarc::nvrtc::{result, sys};
+    let fail = |what: &str, e: result::NvrtcError| GpuError::Compile(format!("{what}: {e:?}"));
+    let src = std::ffi::CString::new(SOURCE).expect("the source holds no NUL");
+    let name = std::ffi::CString::new("walmart-cnn.cu").expect("no NUL");
+    let prog = result::create_program(&src, Some(&name)).map_err(|e| fail("program", e))?;
+    // SAFETY: `prog` is a live program until destroyed below; the size
+    // NVRTC reports is the buffer it fills.
+    let built = unsafe {
+        match result::compile_program(prog, &[arch.to_string()]) {
+            Err(e) => {
+                let log = result::get_program_log(prog).unwrap_or_default();
+                let log: Vec<u8> = log
+                    .iter()
+                    .map(|&c| c as u8)
+                    .take_while(|&c| c != 0)
+                    .collect();
+                Err(GpuError::Compile(format!(
+                    "{arch}: {e:?}: {}",
+                    one_line(&String::from_utf8_lossy(&log))
+                )))
+            }
+            Ok(()) => {
+                let mut size = 0usize;
+                match sys::nvrtcGetCUBINSize(prog, &mut size).result() {
+                    Err(e) => Err(fail("CUBIN size", e)),
+                    Ok(()) if size == 0 => Err(GpuError::Compile(format!("{arch}: no CUBIN"))),
+                    Ok(()) => {
+                        let mut cubin = vec![0u8; size];
+                        sys::nvrtcGetCUBIN(prog, cubin.as_mut_ptr().cast())
+                            .result()
+                            .map(|()| cubin)
+                            .map_err(|e| fail("CUBIN", e))
+                    }
+                }
+            }
+        }
+    };
+    // SAFETY: destroyed once, after its last use.
+    let _ = unsafe { result::destroy_program(prog) };
+    built
 }
