@@ -22,7 +22,7 @@ use cudarc::nvrtc::{CompileOptions, Ptx};
 /// The kernels' CUDA C source, compiled by NVRTC at run time.
 pub const SOURCE: &str = include_str!("cnn.cu");
 
-/// The kernels `SOURCE` defines, in the order [`net`] looks them up.
+/// The kernels `SOURCE` defines, in the order [`GpuNet`] looks them up.
 pub const KERNELS: [&str; 10] = [
     "wm_embed",
     "wm_scale",
