@@ -43,21 +43,28 @@ static void *tiled_thread(void *arg)
     return NULL;
 }
 
+/* Floats after a block's shared memory that must stay untouched. */
+#define GUARD 256
+#define GUARD_VALUE 12345.0f
+
 /* wm_tiled_net over a grid of `grid` blocks of `block` threads with
  * `shared` floats of shared memory (NaN at first, as unwritten memory
- * must never be read). Returns 0, or -1 if threads could not start. */
+ * must never be read). Returns 0, -1 if threads could not start, or -2
+ * if a block wrote past its shared memory. */
 int wm_emu_tiled_net(const unsigned char *pages, int batch, int len, const int *prog, int ops,
                      const float *params, int a_floats, float *probs, unsigned grid,
                      unsigned block, size_t shared)
 {
     struct tiled_call *calls = calloc(block, sizeof *calls);
     pthread_t *threads = calloc(block, sizeof *threads);
-    float *smem = malloc(shared * sizeof(float) + 1);
+    float *smem = malloc((shared + GUARD) * sizeof(float));
     int status = calls && threads && smem ? 0 : -1;
     for (unsigned b = 0; status == 0 && b < grid; b++)
     {
         for (size_t i = 0; i < shared; i++)
             smem[i] = NAN;
+        for (size_t i = shared; i < shared + GUARD; i++)
+            smem[i] = GUARD_VALUE;
         wm_emu_smem = smem;
         pthread_barrier_init(&barrier, NULL, block);
         unsigned started = 0;
@@ -78,6 +85,9 @@ int wm_emu_tiled_net(const unsigned char *pages, int batch, int len, const int *
         for (unsigned t = 0; t < started; t++)
             pthread_join(threads[t], NULL);
         pthread_barrier_destroy(&barrier);
+        for (size_t i = shared; i < shared + GUARD; i++)
+            if (smem[i] != GUARD_VALUE)
+                status = -2;
     }
     free(calls);
     free(threads);

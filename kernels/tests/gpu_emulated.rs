@@ -12,6 +12,7 @@ use std::process::Command;
 use libloading::{Library, Symbol};
 use ndarray::{Array1, Array2, Array3};
 use walmart_kernels::cpu;
+use walmart_kernels::gpu::{Arg, GpuLayer, NetPlan};
 use walmart_kernels::rng::Rng;
 
 /// The kernels built for the CPU, and the grid the launches use.
@@ -78,6 +79,19 @@ impl Emulated {
             for t in 0..self.block {
                 // SAFETY: as above.
                 unsafe { at(b, t, self.block, blocks) };
+                call();
+            }
+        }
+    }
+
+    /// Runs `call` as every thread of `grid` blocks of `block` threads.
+    fn launch_exact(&self, grid: u32, block: u32, call: &dyn Fn()) {
+        // SAFETY: `wm_emu_at` only sets four thread-local variables.
+        let at: Symbol<At> = unsafe { self.lib.get(b"wm_emu_at") }.expect("wm_emu_at");
+        for b in 0..grid {
+            for t in 0..block {
+                // SAFETY: as above.
+                unsafe { at(b, t, block, grid) };
                 call();
             }
         }
@@ -374,115 +388,326 @@ type TiledFn = unsafe extern "C" fn(
     usize,
 ) -> i32;
 
-/// The default network's shape (lookup tables, tiling convolutions, a
-/// global pooling, dense layers) through `wm_tiled_net`, one POSIX thread
-/// per CUDA thread, against the CPU kernels layer by layer; pages whose
-/// length the kernels do not divide, fewer blocks than pages and fewer
-/// threads than outputs.
+/// What [`GpuNet`](walmart_kernels::gpu::GpuNet) does on a device, on the
+/// emulated kernels: `plan`'s launches for `n` pages, buffers in host
+/// memory (NaN until written), each launch with its own grid and block.
+fn run_plan(plan: &NetPlan, pages: &[u8], n: usize, fused: bool) -> Vec<f32> {
+    let emu = emulated(1, 1);
+    let mut bufs = [
+        vec![f32::NAN; n * plan.widest],
+        vec![f32::NAN; n * plan.widest],
+    ];
+    let mut probs = vec![f32::NAN; n];
+    let prog = plan
+        .tiled
+        .as_ref()
+        .map(|t| t.prog.clone())
+        .unwrap_or_default();
+    let (b0, b1, pr) = (
+        bufs[0].as_mut_ptr(),
+        bufs[1].as_mut_ptr(),
+        probs.as_mut_ptr(),
+    );
+    for launch in plan.launches(n, fused) {
+        let a = &launch.args;
+        let f = |i: usize| -> *mut f32 {
+            match a[i] {
+                Arg::Buf(0) => b0,
+                Arg::Buf(_) => b1,
+                Arg::Probs => pr,
+                Arg::Weights(w) => plan.weights[w].as_ptr() as *mut f32,
+                other => panic!(
+                    "argument {i} of kernel {}: {other:?} for a float pointer",
+                    launch.kernel
+                ),
+            }
+        };
+        let int = |i: usize| match a[i] {
+            Arg::Int(v) => v,
+            other => panic!(
+                "argument {i} of kernel {}: {other:?} for an int",
+                launch.kernel
+            ),
+        };
+        let p = pages.as_ptr();
+        let each = |call: &dyn Fn()| emu.launch_exact(launch.grid, launch.block, call);
+        // SAFETY (every call below): the argument types are the kernel's
+        // C signature, and the buffers are as large as `NetPlan` sized them.
+        match launch.kernel {
+            0 => {
+                let k = emu.kernel::<EmbedFn>("wm_embed");
+                each(&|| unsafe { k(p, f(1), f(2), int(3), int(4), int(5)) });
+            }
+            1 => {
+                let k = emu.kernel::<ScaleFn>("wm_scale");
+                each(&|| unsafe { k(p, f(1), int(2), int(3)) });
+            }
+            2 => {
+                let k = emu.kernel::<EmbedConvFn>("wm_embed_conv");
+                each(&|| unsafe { k(p, f(1), f(2), f(3), int(4), int(5), int(6), int(7), int(8)) });
+            }
+            3 => {
+                let k = emu.kernel::<ConvFn>("wm_conv1d");
+                each(&|| unsafe {
+                    k(
+                        f(0),
+                        f(1),
+                        f(2),
+                        f(3),
+                        int(4),
+                        int(5),
+                        int(6),
+                        int(7),
+                        int(8),
+                        int(9),
+                        int(10),
+                        int(11),
+                    )
+                });
+            }
+            4 => {
+                let k = emu.kernel::<ReluFn>("wm_relu");
+                let Arg::Long(total) = a[1] else {
+                    panic!("relu's count")
+                };
+                each(&|| unsafe { k(f(0), total) });
+            }
+            5 => {
+                let k = emu.kernel::<PoolFn>("wm_pool1d");
+                each(&|| unsafe { k(f(0), f(1), int(2), int(3), int(4), int(5), int(6), int(7)) });
+            }
+            6 => {
+                let k = emu.kernel::<GlobalFn>("wm_global_pool");
+                each(&|| unsafe { k(f(0), f(1), int(2), int(3), int(4)) });
+            }
+            7 => {
+                let k = emu.kernel::<DenseFn>("wm_dense");
+                each(&|| unsafe { k(f(0), f(1), f(2), f(3), int(4), int(5), int(6)) });
+            }
+            8 => {
+                let k = emu.kernel::<Class1Fn>("wm_class1");
+                each(&|| unsafe { k(f(0), f(1), int(2), int(3)) });
+            }
+            9 => {
+                assert_eq!(a[3], Arg::Prog);
+                let k = emu.kernel::<TiledFn>("wm_emu_tiled_net");
+                let shared = launch.shared_bytes as usize / 4;
+                // SAFETY: as above; shared memory as the launch asks.
+                let status = unsafe {
+                    k(
+                        p,
+                        int(1),
+                        int(2),
+                        prog.as_ptr(),
+                        int(4),
+                        f(5),
+                        int(6),
+                        f(7),
+                        launch.grid,
+                        launch.block,
+                        shared,
+                    )
+                };
+                assert_eq!(
+                    status, 0,
+                    "-1: no threads for the blocks, -2: shared memory overrun"
+                );
+            }
+            other => panic!("kernel {other}"),
+        }
+    }
+    probs
+}
+
+/// The scores of `layers` on the CPU kernels, layer after layer.
+fn cpu_scores(layers: &[GpuLayer<'_>], pages: &[u8], n: usize) -> Vec<f32> {
+    use ndarray::{ArrayView1, ArrayView2, ArrayView3};
+    enum Act {
+        Signal(Array3<f32>),
+        Features(Array2<f32>),
+    }
+    let x = ArrayView2::from_shape((n, pages.len() / n), pages).unwrap();
+    let mut act: Option<Act> = None;
+    for layer in layers {
+        act = Some(match (*layer, act.take()) {
+            (GpuLayer::Embed { table, dim }, None) => Act::Signal(cpu::embed_forward(
+                x,
+                ArrayView2::from_shape((256, dim), table).unwrap(),
+            )),
+            (GpuLayer::Scale, None) => Act::Signal(cpu::scale_forward(x)),
+            (GpuLayer::EmbedConv { tables }, None) => {
+                Act::Signal(cpu::embed_conv_forward(x, tables))
+            }
+            (
+                GpuLayer::Conv {
+                    w,
+                    b,
+                    out,
+                    kernel,
+                    stride,
+                    padding,
+                },
+                Some(Act::Signal(h)),
+            ) => Act::Signal(cpu::conv1d_forward(
+                h.view(),
+                ArrayView3::from_shape((out, h.dim().1, kernel), w).unwrap(),
+                ArrayView1::from(b),
+                cpu::Conv1dSpec { stride, padding },
+            )),
+            (GpuLayer::Relu, Some(Act::Signal(h))) => Act::Signal(cpu::relu_forward(h.view())),
+            (GpuLayer::Relu, Some(Act::Features(h))) => Act::Features(cpu::relu_forward(h.view())),
+            (GpuLayer::MaxPool { kernel, stride }, Some(Act::Signal(h))) => {
+                Act::Signal(cpu::max_pool1d_forward(h.view(), kernel, stride).0)
+            }
+            (GpuLayer::AvgPool { kernel, stride }, Some(Act::Signal(h))) => {
+                Act::Signal(cpu::avg_pool1d_forward(h.view(), kernel, stride))
+            }
+            (GpuLayer::GlobalMax, Some(Act::Signal(h))) => {
+                Act::Features(cpu::global_max_pool_forward(h.view()).0)
+            }
+            (GpuLayer::GlobalAvg, Some(Act::Signal(h))) => {
+                Act::Features(cpu::global_avg_pool_forward(h.view()))
+            }
+            (GpuLayer::Dense { w, b, out }, Some(Act::Features(h))) => {
+                let fin = h.dim().1;
+                Act::Features(cpu::dense_forward(
+                    h.view(),
+                    ArrayView2::from_shape((out, fin), w).unwrap(),
+                    ArrayView1::from(b),
+                ))
+            }
+            (layer, _) => panic!("{layer:?} out of place"),
+        });
+    }
+    let Some(Act::Features(logits)) = act else {
+        panic!("no logits")
+    };
+    cpu::softmax(logits.view()).column(1).to_vec()
+}
+
+/// Pages of every kind: random, a repeated byte, text-like, zeros.
+fn mixed_pages(n: usize, len: usize, seed: u64) -> Vec<u8> {
+    let mut pages = rand_bytes(&mut Rng::new(seed), n * len);
+    for (p, page) in pages.chunks_mut(len).enumerate() {
+        match p % 4 {
+            1 => page.fill(b'A'),
+            2 => {
+                for (i, b) in page.iter_mut().enumerate() {
+                    *b = b"etaoin shrdlu "[i % 14];
+                }
+            }
+            3 => page[len / 3..].fill(0),
+            _ => {}
+        }
+    }
+    pages
+}
+
+/// Whole networks as `GpuNet` launches them (`NetPlan`: the order of the
+/// launches, which buffer each reads and writes, every size), on the
+/// emulated kernels, against the CPU: the default shape as one kernel
+/// and as a launch per layer, and two networks only the per-layer path
+/// takes (scaled bytes with padded and pooled convolutions; an embedding
+/// with an overlapping convolution). Pages of a length no kernel divides.
 #[test]
-fn the_whole_network_in_one_kernel_matches_the_cpu() {
-    use walmart_kernels::gpu::{tiled_program, GpuLayer};
+fn networks_run_as_gpunet_launches_them_match_the_cpu() {
     let mut rng = Rng::new(15);
-    let mut r = |n: usize| rand_f32(&mut rng, n);
-    let (dim, c1, c2, c3, hidden) = (4, 16, 16, 32, 16);
-    let table = Array2::from_shape_vec((256, dim), r(256 * dim)).unwrap();
-    let w1 = Array3::from_shape_vec((c1, dim, 8), r(c1 * dim * 8)).unwrap();
-    let b1 = Array1::from_vec(r(c1));
+    let mut r = |n: usize, scale: f32| -> Vec<f32> {
+        rand_f32(&mut rng, n)
+            .into_iter()
+            .map(|v| v * scale)
+            .collect()
+    };
+    let table = Array2::from_shape_vec((256, 4), r(256 * 4, 1.0)).unwrap();
+    let w1 = Array3::from_shape_vec((16, 4, 8), r(16 * 4 * 8, 1.0)).unwrap();
+    let b1 = Array1::from_vec(r(16, 1.0));
     let tables = cpu::embed_conv_tables(table.view(), w1.view(), b1.view());
-    // Leaked: a few KiB, so that the layers can borrow them in a closure.
-    let w2: &'static _ = Box::leak(Box::new(
-        Array3::from_shape_vec((c2, c1, 4), r(c2 * c1 * 4)).unwrap(),
-    ));
-    let b2: &'static _ = Box::leak(Box::new(Array1::from_vec(r(c2))));
-    let w3: &'static _ = Box::leak(Box::new(
-        Array3::from_shape_vec((c3, c2, 4), r(c3 * c2 * 4)).unwrap(),
-    ));
-    let b3: &'static _ = Box::leak(Box::new(Array1::from_vec(r(c3))));
-    let d1 = Array2::from_shape_vec((hidden, c3), r(hidden * c3)).unwrap();
-    let e1 = Array1::from_vec(r(hidden));
+    let (w2, b2) = (r(16 * 16 * 4, 0.5), r(16, 0.5));
+    let (w3, b3) = (r(32 * 16 * 4, 0.5), r(32, 0.5));
+    let (d1, e1) = (r(16 * 32, 0.5), r(16, 0.5));
     // Small last weights: logits of a few units, so that scores are not
     // all 0 or 1, where any difference would vanish in the softmax.
-    let d2 = Array2::from_shape_vec((2, hidden), r(2 * hidden)).unwrap() * 0.02;
-    let e2 = Array1::from_vec(r(2));
-    for (len, average) in [(4096, false), (1000, true)] {
-        let conv = |w: &'static Array3<f32>, b: &'static Array1<f32>| {
-            conv_layer(w.as_slice().unwrap(), b.as_slice().unwrap(), 4, 4, 0)
-        };
-        let layers = [
-            GpuLayer::EmbedConv { tables: &tables },
-            GpuLayer::Relu,
-            conv(w2, b2),
-            GpuLayer::Relu,
-            conv(w3, b3),
-            GpuLayer::Relu,
-            if average {
-                GpuLayer::GlobalAvg
-            } else {
-                GpuLayer::GlobalMax
-            },
-            GpuLayer::Dense {
-                w: d1.as_slice().unwrap(),
-                b: e1.as_slice().unwrap(),
-                out: hidden,
-            },
-            GpuLayer::Relu,
-            GpuLayer::Dense {
-                w: d2.as_slice().unwrap(),
-                b: e2.as_slice().unwrap(),
-                out: 2,
-            },
-        ];
-        let program = tiled_program(&layers, len).expect("the default shape fuses");
-        let batch = 5;
-        // Pages of every kind: random, a repeated byte, text-like.
-        let mut pages = rand_bytes(&mut Rng::new(len as u64), batch * len);
-        pages[len..2 * len].fill(b'A');
-        for (i, b) in pages[2 * len..3 * len].iter_mut().enumerate() {
-            *b = b"etaoin shrdlu "[i % 14];
-        }
-        let x = ndarray::ArrayView2::from_shape((batch, len), &pages[..]).unwrap();
-        let spec = cpu::Conv1dSpec {
-            stride: 4,
-            padding: 0,
-        };
-        let h = cpu::relu_forward(cpu::embed_conv_forward(x, &tables).view());
-        let h = cpu::relu_forward(cpu::conv1d_forward(h.view(), w2.view(), b2.view(), spec).view());
-        let h = cpu::relu_forward(cpu::conv1d_forward(h.view(), w3.view(), b3.view(), spec).view());
-        let f = if average {
-            cpu::global_avg_pool_forward(h.view())
-        } else {
-            cpu::global_max_pool_forward(h.view()).0
-        };
-        let f = cpu::relu_forward(cpu::dense_forward(f.view(), d1.view(), e1.view()).view());
-        let logits = cpu::dense_forward(f.view(), d2.view(), e2.view());
-        let want = cpu::softmax(logits.view()).column(1).to_vec();
+    let (d2, e2) = (r(2 * 16, 0.02), r(2, 0.02));
+    let default_shape = vec![
+        GpuLayer::EmbedConv { tables: &tables },
+        GpuLayer::Relu,
+        conv_layer(&w2, &b2, 4, 4, 0),
+        GpuLayer::Relu,
+        conv_layer(&w3, &b3, 4, 4, 0),
+        GpuLayer::Relu,
+        GpuLayer::GlobalMax,
+        GpuLayer::Dense {
+            w: &d1,
+            b: &e1,
+            out: 16,
+        },
+        GpuLayer::Relu,
+        GpuLayer::Dense {
+            w: &d2,
+            b: &e2,
+            out: 2,
+        },
+    ];
+    let (sw1, sb1) = (r(4 * 5, 1.0), r(4, 0.5));
+    let (sw2, sb2) = (r(6 * 4 * 3, 0.5), r(6, 0.5));
+    let (sd, se) = (r(2 * 6, 0.3), r(2, 0.1));
+    let scaled = vec![
+        GpuLayer::Scale,
+        conv_layer(&sw1, &sb1, 5, 2, 2),
+        GpuLayer::Relu,
+        GpuLayer::MaxPool {
+            kernel: 4,
+            stride: 3,
+        },
+        conv_layer(&sw2, &sb2, 3, 1, 1),
+        GpuLayer::Relu,
+        GpuLayer::AvgPool {
+            kernel: 2,
+            stride: 2,
+        },
+        GpuLayer::GlobalAvg,
+        GpuLayer::Dense {
+            w: &sd,
+            b: &se,
+            out: 2,
+        },
+    ];
+    let emb = r(256 * 3, 1.0);
+    let (ew, eb) = (r(8 * 3 * 4, 0.5), r(8, 0.5));
+    let (ed, ee) = (r(2 * 8, 0.05), r(2, 0.05));
+    let embedded = vec![
+        GpuLayer::Embed {
+            table: &emb,
+            dim: 3,
+        },
+        conv_layer(&ew, &eb, 4, 2, 0),
+        GpuLayer::Relu,
+        GpuLayer::GlobalMax,
+        GpuLayer::Dense {
+            w: &ed,
+            b: &ee,
+            out: 2,
+        },
+    ];
+    let (n, len) = (5, 700);
+    let pages = mixed_pages(n, len, 3);
+    for (name, layers, fused_too) in [
+        ("default shape", &default_shape, true),
+        ("scaled, padded, pooled", &scaled, false),
+        ("embedding, overlapping convolution", &embedded, false),
+    ] {
+        let plan = NetPlan::new(layers, len).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(plan.tiled.is_some(), fused_too, "{name}: one kernel?");
+        let want = cpu_scores(layers, &pages, n);
         assert!(
             want.iter().all(|p| (0.02..0.98).contains(p)),
-            "scores that tell differences apart: {want:?}"
+            "{name}: scores that tell differences apart: {want:?}"
         );
-
-        let emu = emulated(32, 2);
-        let f = emu.kernel::<TiledFn>("wm_emu_tiled_net");
-        let mut got = vec![f32::NAN; batch];
-        // SAFETY: buffers of the sizes the program describes, shared
-        // memory as `tiled_program` sized it.
-        let status = unsafe {
-            f(
-                pages.as_ptr(),
-                batch as i32,
-                len as i32,
-                program.prog.as_ptr(),
-                program.ops as i32,
-                program.params.as_ptr(),
-                program.a_floats as i32,
-                got.as_mut_ptr(),
-                2,
-                32,
-                program.shared_floats,
-            )
-        };
-        assert_eq!(status, 0, "threads for the emulated blocks");
-        assert_close(&format!("tiled network, {len}-byte pages"), &got, &want);
+        for fused in [true, false] {
+            let launches = plan.launches(n, fused).len();
+            let got = run_plan(&plan, &pages, n, fused);
+            assert_close(&format!("{name} ({launches} launches)"), &got, &want);
+        }
     }
 }
 
@@ -505,7 +730,7 @@ fn conv_layer<'a>(
 
 #[test]
 fn stacks_without_the_default_shape_take_one_launch_per_layer() {
-    use walmart_kernels::gpu::{tiled_program, GpuLayer, SHARED_LIMIT_BYTES};
+    use walmart_kernels::gpu::{tiled_program, SHARED_LIMIT_BYTES};
     let table = vec![0.5f32; 256 * 2];
     let small = cpu::embed_conv_tables(
         ndarray::ArrayView2::from_shape((256, 2), &table[..]).unwrap(),

@@ -9,9 +9,11 @@
 //! is missing), and say what is missing in one line.
 
 mod net;
+mod plan;
 mod tiled;
 
 pub use net::{GpuLayer, GpuNet};
+pub use plan::{Arg, Launch, NetPlan};
 pub use tiled::{tiled_program, TiledProgram, SHARED_LIMIT_BYTES};
 
 use std::sync::Arc;
