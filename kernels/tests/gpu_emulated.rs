@@ -12,7 +12,7 @@ use std::process::Command;
 use libloading::{Library, Symbol};
 use ndarray::{Array1, Array2, Array3};
 use walmart_kernels::cpu;
-use walmart_kernels::gpu::{Arg, GpuLayer, NetPlan};
+use walmart_kernels::gpu::{reference_scores, Arg, GpuLayer, NetPlan};
 use walmart_kernels::rng::Rng;
 
 /// The kernels built for the CPU, and the grid the launches use.
@@ -519,72 +519,6 @@ fn run_plan(plan: &NetPlan, pages: &[u8], n: usize, fused: bool) -> Vec<f32> {
     probs
 }
 
-/// The scores of `layers` on the CPU kernels, layer after layer.
-fn cpu_scores(layers: &[GpuLayer<'_>], pages: &[u8], n: usize) -> Vec<f32> {
-    use ndarray::{ArrayView1, ArrayView2, ArrayView3};
-    enum Act {
-        Signal(Array3<f32>),
-        Features(Array2<f32>),
-    }
-    let x = ArrayView2::from_shape((n, pages.len() / n), pages).unwrap();
-    let mut act: Option<Act> = None;
-    for layer in layers {
-        act = Some(match (*layer, act.take()) {
-            (GpuLayer::Embed { table, dim }, None) => Act::Signal(cpu::embed_forward(
-                x,
-                ArrayView2::from_shape((256, dim), table).unwrap(),
-            )),
-            (GpuLayer::Scale, None) => Act::Signal(cpu::scale_forward(x)),
-            (GpuLayer::EmbedConv { tables }, None) => {
-                Act::Signal(cpu::embed_conv_forward(x, tables))
-            }
-            (
-                GpuLayer::Conv {
-                    w,
-                    b,
-                    out,
-                    kernel,
-                    stride,
-                    padding,
-                },
-                Some(Act::Signal(h)),
-            ) => Act::Signal(cpu::conv1d_forward(
-                h.view(),
-                ArrayView3::from_shape((out, h.dim().1, kernel), w).unwrap(),
-                ArrayView1::from(b),
-                cpu::Conv1dSpec { stride, padding },
-            )),
-            (GpuLayer::Relu, Some(Act::Signal(h))) => Act::Signal(cpu::relu_forward(h.view())),
-            (GpuLayer::Relu, Some(Act::Features(h))) => Act::Features(cpu::relu_forward(h.view())),
-            (GpuLayer::MaxPool { kernel, stride }, Some(Act::Signal(h))) => {
-                Act::Signal(cpu::max_pool1d_forward(h.view(), kernel, stride).0)
-            }
-            (GpuLayer::AvgPool { kernel, stride }, Some(Act::Signal(h))) => {
-                Act::Signal(cpu::avg_pool1d_forward(h.view(), kernel, stride))
-            }
-            (GpuLayer::GlobalMax, Some(Act::Signal(h))) => {
-                Act::Features(cpu::global_max_pool_forward(h.view()).0)
-            }
-            (GpuLayer::GlobalAvg, Some(Act::Signal(h))) => {
-                Act::Features(cpu::global_avg_pool_forward(h.view()))
-            }
-            (GpuLayer::Dense { w, b, out }, Some(Act::Features(h))) => {
-                let fin = h.dim().1;
-                Act::Features(cpu::dense_forward(
-                    h.view(),
-                    ArrayView2::from_shape((out, fin), w).unwrap(),
-                    ArrayView1::from(b),
-                ))
-            }
-            (layer, _) => panic!("{layer:?} out of place"),
-        });
-    }
-    let Some(Act::Features(logits)) = act else {
-        panic!("no logits")
-    };
-    cpu::softmax(logits.view()).column(1).to_vec()
-}
-
 /// Pages of every kind: random, a repeated byte, text-like, zeros.
 fn mixed_pages(n: usize, len: usize, seed: u64) -> Vec<u8> {
     let mut pages = rand_bytes(&mut Rng::new(seed), n * len);
@@ -698,7 +632,7 @@ fn networks_run_as_gpunet_launches_them_match_the_cpu() {
     ] {
         let plan = NetPlan::new(layers, len).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(plan.tiled.is_some(), fused_too, "{name}: one kernel?");
-        let want = cpu_scores(layers, &pages, n);
+        let want = reference_scores(layers, &pages, n).unwrap();
         assert!(
             want.iter().all(|p| (0.02..0.98).contains(p)),
             "{name}: scores that tell differences apart: {want:?}"

@@ -32,54 +32,62 @@ fn flat_params(model: &Model) -> Vec<Vec<Vec<f32>>> {
         .collect()
 }
 
+/// Calls `f` with `model`'s network as the GPU kernels take it: the
+/// embedding and a tiling first convolution folded into the lookup
+/// tables the CPU uses too (a quarter of the memory traffic), every
+/// other layer as it is.
+pub fn with_gpu_layers<R>(model: &Model, f: impl FnOnce(&[GpuLayer<'_>]) -> R) -> R {
+    let params = flat_params(model);
+    let tables = model.first_tables();
+    let mut layers = Vec::with_capacity(model.arch.layers.len());
+    let skip = match &tables {
+        Some(t) => {
+            layers.push(GpuLayer::EmbedConv { tables: t });
+            2
+        }
+        None => 0,
+    };
+    for (i, spec) in model.arch.layers.iter().enumerate().skip(skip) {
+        let p = &params[i];
+        layers.push(match *spec {
+            LayerSpec::Embed { dim } => GpuLayer::Embed { table: &p[0], dim },
+            LayerSpec::Scale => GpuLayer::Scale,
+            LayerSpec::Conv1d {
+                out,
+                kernel,
+                stride,
+                padding,
+            } => GpuLayer::Conv {
+                w: &p[0],
+                b: &p[1],
+                out,
+                kernel,
+                stride,
+                padding,
+            },
+            LayerSpec::Relu => GpuLayer::Relu,
+            LayerSpec::MaxPool { kernel, stride } => GpuLayer::MaxPool { kernel, stride },
+            LayerSpec::AvgPool { kernel, stride } => GpuLayer::AvgPool { kernel, stride },
+            LayerSpec::GlobalMaxPool => GpuLayer::GlobalMax,
+            LayerSpec::GlobalAvgPool => GpuLayer::GlobalAvg,
+            LayerSpec::Dense { out } => GpuLayer::Dense {
+                w: &p[0],
+                b: &p[1],
+                out,
+            },
+        });
+    }
+    f(&layers)
+}
+
 impl GpuScorer {
     /// `model` on device 0, or why it cannot be (no device, a model that
     /// does not take pages).
     pub fn new(model: &Model) -> Result<GpuScorer, GpuError> {
         check_page_model(model).map_err(|e| GpuError::Shape(e.to_string()))?;
-        let params = flat_params(model);
-        let tables = model.first_tables();
-        let mut layers = Vec::with_capacity(model.arch.layers.len());
-        // The embedding and a tiling first convolution become the lookup
-        // tables the CPU uses too (a quarter of the memory traffic).
-        let skip = match &tables {
-            Some(t) => {
-                layers.push(GpuLayer::EmbedConv { tables: t });
-                2
-            }
-            None => 0,
-        };
-        for (i, spec) in model.arch.layers.iter().enumerate().skip(skip) {
-            let p = &params[i];
-            layers.push(match *spec {
-                LayerSpec::Embed { dim } => GpuLayer::Embed { table: &p[0], dim },
-                LayerSpec::Scale => GpuLayer::Scale,
-                LayerSpec::Conv1d {
-                    out,
-                    kernel,
-                    stride,
-                    padding,
-                } => GpuLayer::Conv {
-                    w: &p[0],
-                    b: &p[1],
-                    out,
-                    kernel,
-                    stride,
-                    padding,
-                },
-                LayerSpec::Relu => GpuLayer::Relu,
-                LayerSpec::MaxPool { kernel, stride } => GpuLayer::MaxPool { kernel, stride },
-                LayerSpec::AvgPool { kernel, stride } => GpuLayer::AvgPool { kernel, stride },
-                LayerSpec::GlobalMaxPool => GpuLayer::GlobalMax,
-                LayerSpec::GlobalAvgPool => GpuLayer::GlobalAvg,
-                LayerSpec::Dense { out } => GpuLayer::Dense {
-                    w: &p[0],
-                    b: &p[1],
-                    out,
-                },
-            });
-        }
-        let net = GpuNet::new(&layers, model.arch.input_len, GPU_BATCH)?;
+        let net = with_gpu_layers(model, |layers| {
+            GpuNet::new(layers, model.arch.input_len, GPU_BATCH)
+        })?;
         Ok(GpuScorer {
             net: Arc::new(Mutex::new(net)),
         })
@@ -139,6 +147,21 @@ mod tests {
             .collect()
     }
 
+    /// The built-in model (one kernel on the GPU), a padded and pooled
+    /// architecture, and scaled bytes (a launch per layer).
+    fn models() -> [Model; 3] {
+        let other = Architecture::parse(
+            "embed3, conv8k5s2p2, relu, maxpool4s3, conv8k3s1p1, relu, avgpool2s2, gavg, dense4, relu, dense2",
+        )
+        .unwrap();
+        let scaled = Architecture::parse("scale, conv4k16s16, relu, gmax, dense2").unwrap();
+        [
+            crate::model::default::default_model().unwrap(),
+            Model::init(other, 3),
+            Model::init(scaled, 4),
+        ]
+    }
+
     /// The same scores as the CPU within 1e-4, for the built-in model, a
     /// padded and pooled architecture, and batch sizes that fill no block
     /// (256 threads) evenly. Runs where a device is; says so elsewhere.
@@ -148,16 +171,7 @@ mod tests {
             eprintln!("skipped: {e}");
             return;
         }
-        let other = Architecture::parse(
-            "embed3, conv8k5s2p2, relu, maxpool4s3, conv8k3s1p1, relu, avgpool2s2, gavg, dense4, relu, dense2",
-        )
-        .unwrap();
-        let scaled = Architecture::parse("scale, conv4k16s16, relu, gmax, dense2").unwrap();
-        let models = [
-            crate::model::default::default_model().unwrap(),
-            Model::init(other, 3),
-            Model::init(scaled, 4),
-        ];
+        let models = models();
         for model in &models {
             let gpu = GpuScorer::new(model).unwrap_or_else(|e| panic!("{e}"));
             let mut plan = model.plan();
@@ -173,6 +187,33 @@ mod tests {
                         model.arch.describe()
                     );
                 }
+            }
+        }
+    }
+
+    /// The layers the GPU is given mean what the model means: their CPU
+    /// reference (`walmart_kernels::gpu::reference_scores`, which the
+    /// kernels are tested against) scores pages as the model does. Runs
+    /// everywhere; the kernels' side is `kernels/tests/gpu_emulated.rs`.
+    #[test]
+    fn the_layers_given_to_the_gpu_score_as_the_model_does() {
+        let models = models();
+        let n = 9;
+        let pages = pages(n, 5);
+        let refs: Vec<&[u8]> = pages.iter().map(|p| &p[..]).collect();
+        let flat: Vec<u8> = pages.concat();
+        for model in &models {
+            let want = model.score_pages(&mut model.plan(), &refs);
+            let got = with_gpu_layers(model, |layers| {
+                walmart_kernels::gpu::reference_scores(layers, &flat, n)
+            })
+            .unwrap_or_else(|e| panic!("{}: {e}", model.arch.describe()));
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-4,
+                    "{}: page {i}: {g} vs {w}",
+                    model.arch.describe()
+                );
             }
         }
     }

@@ -10,10 +10,12 @@
 
 mod net;
 mod plan;
+mod reference;
 mod tiled;
 
 pub use net::{GpuLayer, GpuNet};
 pub use plan::{Arg, Launch, NetPlan};
+pub use reference::reference_scores;
 pub use tiled::{tiled_program, TiledProgram, SHARED_LIMIT_BYTES};
 
 use std::sync::Arc;
