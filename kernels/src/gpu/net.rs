@@ -9,7 +9,7 @@ use cudarc::driver::{
 };
 
 use super::plan::{Arg, NetPlan};
-use super::{compile, context, driver_error, GpuError, KERNELS};
+use super::{compile, compile_ptx, context, driver_error, GpuError, KERNELS};
 use crate::cpu::EmbedConvTables;
 
 /// One layer as [`GpuNet::new`] takes it, weights in the CPU kernels'
@@ -91,9 +91,14 @@ impl GpuNet {
         plan.check_batch(max_batch)?;
         let ctx = context()?;
         let cc = ctx.compute_capability().ok();
-        let module = ctx
-            .load_module(compile(cc)?)
-            .map_err(driver_error("loading the kernels"))?;
+        // Machine code first; PTX, for the driver to compile, if the
+        // driver will not take it.
+        let module = match ctx.load_module(compile(cc)?) {
+            Ok(m) => m,
+            Err(first) => ctx.load_module(compile_ptx(cc)?).map_err(|e| {
+                GpuError::Driver(format!("loading the kernels: {first}; as PTX: {e}"))
+            })?,
+        };
         let funcs = KERNELS
             .iter()
             .map(|name| module.load_function(name))
