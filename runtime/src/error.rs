@@ -118,3 +118,35 @@ impl Error {
 
 /// Result alias of the embedding API.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `text` from a module (an import's or a function's name) fit for a
+/// one-line message: control characters escaped (`\n`, `\u{1b}`), the
+/// rest as it is.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+#[cfg(test)]
+mod printable_tests {
+    #[test]
+    fn control_characters_are_escaped_and_the_rest_kept() {
+        assert_eq!(super::printable("proc_exit"), "proc_exit");
+        assert_eq!(
+            super::printable("pr\nc_\u{1b}[31mexit"),
+            "pr\\nc_\\u{1b}[31mexit"
+        );
+        assert_eq!(super::printable("héllo→"), "héllo→");
+    }
+}

@@ -6,7 +6,7 @@ use walmart_jit::module_info::{ConstOp, ExportKind, ImportKind, SegmentMode};
 use walmart_jit::vmctx::{self, VMFuncRef, VMOffsets};
 
 use crate::attest::session::DirtySource;
-use crate::error::{Error, Result, Trap};
+use crate::error::{printable, Error, Result, Trap};
 use crate::func::Func;
 use crate::global::Global;
 use crate::memory::{Memory, MemoryData};
@@ -116,7 +116,11 @@ pub struct Instance {
 }
 
 fn link_error(import: &walmart_jit::module_info::Import, why: &str) -> Error {
-    Error::Link(format!("{why}: {}::{}", import.module, import.name))
+    Error::Link(format!(
+        "{why}: {}::{}",
+        printable(&import.module),
+        printable(&import.name)
+    ))
 }
 
 impl Instance {

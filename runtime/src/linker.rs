@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::{printable, Error, Result};
 use crate::func::{Caller, Func, HostFn, HostFuncDef};
 use crate::instance::{self, Instance};
 use crate::module::Module;
@@ -124,9 +124,13 @@ impl<T: 'static> Linker<T> {
     ) -> Result<Instance> {
         let mut imports = Vec::new();
         for (m, n, _) in module.imports() {
-            let ext = self
-                .get(&mut store, m, n)
-                .ok_or_else(|| Error::Link(format!("unknown import: {m}::{n}")))?;
+            let ext = self.get(&mut store, m, n).ok_or_else(|| {
+                Error::Link(format!(
+                    "unknown import: {}::{}",
+                    printable(m),
+                    printable(n)
+                ))
+            })?;
             imports.push(ext);
         }
         Instance::new(store, module, &imports)

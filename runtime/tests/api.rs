@@ -183,6 +183,13 @@ fn bad_modules_and_links_are_errors_not_panics() {
     let mut linker = Linker::new(&engine);
     let err = linker.instantiate(&mut store, &needs).unwrap_err();
     assert!(err.to_string().contains("unknown import"), "{err}");
+    // A name with control characters still makes one line, escaped.
+    let odd = Module::new(&engine, r#"(module (import "env" "a\nb\1b" (func)))"#).unwrap();
+    let err = linker
+        .instantiate(&mut store, &odd)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "unknown import: env::a\\nb\\u{1b}", "{err}");
     let wrong = Func::new(&mut store, FuncType::new([ValType::I32], []), |_, _, _| {
         Ok(())
     });

@@ -2,6 +2,8 @@
 
 use walmart_jit::FrameInfo;
 
+use crate::error::printable;
+
 /// One frame of a Wasm backtrace.
 pub type Frame = FrameInfo;
 
@@ -76,9 +78,10 @@ fn frame_parts(f: &Frame) -> (String, String) {
         .wasm_offset
         .map(|o| format!("{o:#x}"))
         .unwrap_or_else(|| "?".to_string());
-    let module = f.module_name.as_deref().unwrap_or("<unknown>");
+    // Names come from the module's name section: one line each.
+    let module = printable(f.module_name.as_deref().unwrap_or("<unknown>"));
     let name = match &f.func_name {
-        Some(n) => format!("{module}!{n}"),
+        Some(n) => format!("{module}!{}", printable(n)),
         None => format!("{module}!<wasm function {}>", f.func_index),
     };
     (offset, name)
