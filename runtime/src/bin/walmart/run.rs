@@ -64,7 +64,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE|default|none")]
     model: Option<String>,
     /// Where the CNN runs: `cpu`, `wasm` (the network as WebAssembly in a
-    /// sandbox of its own) or `gpu` (not built yet)
+    /// sandbox of its own) or `gpu` (CUDA device 0; needs the NVIDIA
+    /// driver and NVRTC on the library path)
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     backend: Backend,
     /// Write attestation events to FILE as JSON lines.
