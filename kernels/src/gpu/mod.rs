@@ -103,12 +103,33 @@ pub fn context() -> Result<Arc<CudaContext>, GpuError> {
 
 /// The device the `gpu` back end would run on, or why it cannot.
 pub fn probe() -> Result<DeviceInfo, GpuError> {
-    let ctx = context()?;
-    Ok(DeviceInfo {
-        name: ctx.name().map_err(driver_error("device name"))?,
-        compute_capability: ctx
-            .compute_capability()
-            .map_err(driver_error("compute capability"))?,
+    guarded("probing the device", || {
+        let ctx = context()?;
+        Ok(DeviceInfo {
+            name: ctx.name().map_err(driver_error("device name"))?,
+            compute_capability: ctx
+                .compute_capability()
+                .map_err(driver_error("compute capability"))?,
+        })
+    })
+}
+
+/// `f`, with a panic inside it (cudarc panics when a CUDA library lacks
+/// a function it looks up, as an older driver may) turned into an error.
+pub(crate) fn guarded<R>(
+    what: &str,
+    f: impl FnOnce() -> Result<R, GpuError>,
+) -> Result<R, GpuError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic");
+        Err(GpuError::Driver(format!(
+            "{what}: the CUDA libraries failed: {}",
+            one_line(why)
+        )))
     })
 }
 
@@ -207,4 +228,22 @@ pub fn compile_cubin(arch: &str) -> Result<Vec<u8>, GpuError> {
     // SAFETY: destroyed once, after its last use.
     let _ = unsafe { result::destroy_program(prog) };
     built
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_panic_in_the_cuda_libraries_is_an_error_of_one_line() {
+        let e = super::guarded::<()>("probing the device", || {
+            panic!("Unable to dynamically load\nthe \"cuda\" shared library")
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "CUDA: probing the device: the CUDA libraries failed: Unable to dynamically \
+             load the \"cuda\" shared library"
+        );
+        assert_eq!(super::guarded("x", || Ok(7)).unwrap(), 7);
+    }
 }

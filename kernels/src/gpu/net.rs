@@ -9,7 +9,7 @@ use cudarc::driver::{
 };
 
 use super::plan::{Arg, NetPlan};
-use super::{compile, compile_ptx, context, driver_error, GpuError, KERNELS};
+use super::{compile, compile_ptx, context, driver_error, guarded, GpuError, KERNELS};
 use crate::cpu::EmbedConvTables;
 
 /// One layer as [`GpuNet::new`] takes it, weights in the CPU kernels'
@@ -88,6 +88,14 @@ impl GpuNet {
         max_batch: usize,
     ) -> Result<GpuNet, GpuError> {
         let plan = NetPlan::new(layers, input_len)?;
+        guarded("setting up the network", || {
+            Self::on_device(plan, max_batch)
+        })
+    }
+
+    /// [`Self::new`] once the layers are checked.
+    fn on_device(plan: NetPlan, max_batch: usize) -> Result<GpuNet, GpuError> {
+        let input_len = plan.input_len;
         plan.check_batch(max_batch)?;
         let ctx = context()?;
         let cc = ctx.compute_capability().ok();
@@ -180,6 +188,10 @@ impl GpuNet {
     /// Batches larger than `max_batch` go in chunks, the next chunk staged
     /// on the host while the device runs the one before.
     pub fn scores(&mut self, pages: &[&[u8]]) -> Result<Vec<f32>, GpuError> {
+        guarded("scoring", || self.scores_unguarded(pages))
+    }
+
+    fn scores_unguarded(&mut self, pages: &[&[u8]]) -> Result<Vec<f32>, GpuError> {
         let mut out = Vec::with_capacity(pages.len());
         let mut chunks = pages.chunks(self.max_batch).enumerate().peekable();
         if let Some(&(_, first)) = chunks.peek() {
