@@ -176,8 +176,10 @@ pub fn compile_ptx(cc: Option<(i32, i32)>) -> Result<Ptx, GpuError> {
         name: Some("walmart-cnn.cu".into()),
         ..Default::default()
     };
-    cudarc::nvrtc::compile_ptx_with_opts(SOURCE, opts)
-        .map_err(|e| GpuError::Compile(one_line(&e.to_string())))
+    guarded("compiling the kernels", || {
+        cudarc::nvrtc::compile_ptx_with_opts(SOURCE, opts)
+            .map_err(|e| GpuError::Compile(one_line(&e.to_string())))
+    })
 }
 
 /// A compiler's log on one line, as errors are.
@@ -188,6 +190,10 @@ fn one_line(text: &str) -> String {
 /// [`SOURCE`] compiled to machine code with NVRTC option `arch`
 /// (`--gpu-architecture=sm_90`), or why not.
 pub fn compile_cubin(arch: &str) -> Result<Vec<u8>, GpuError> {
+    guarded("compiling the kernels", || cubin_unguarded(arch))
+}
+
+fn cubin_unguarded(arch: &str) -> Result<Vec<u8>, GpuError> {
     use cudarc::nvrtc::{result, sys};
     let fail = |what: &str, e: result::NvrtcError| GpuError::Compile(format!("{what}: {e:?}"));
     let src = std::ffi::CString::new(SOURCE).expect("the source holds no NUL");
