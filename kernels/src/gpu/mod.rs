@@ -18,7 +18,7 @@ pub use plan::{Arg, Launch, NetPlan};
 pub use reference::reference_scores;
 pub use tiled::{tiled_program, TiledProgram, SHARED_LIMIT_BYTES};
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cudarc::driver::CudaContext;
 use cudarc::nvrtc::{CompileOptions, Ptx};
@@ -154,18 +154,30 @@ fn arch_for(cc: (i32, i32)) -> Option<&'static str> {
 /// driver of the same CUDA major version loads (PTX from a newer NVRTC
 /// than the driver it would refuse); else PTX (`None`: NVRTC's default
 /// architecture). Needs NVRTC, not a device.
+///
+/// Compiled once per architecture and process (half a second of NVRTC):
+/// `attest evaluate` prepares a model per application.
 pub fn compile(cc: Option<(i32, i32)>) -> Result<Ptx, GpuError> {
+    /// A compute capability (`None`: NVRTC's default).
+    type Arch = Option<(i32, i32)>;
+    static COMPILED: Mutex<Vec<(Arch, Ptx)>> = Mutex::new(Vec::new());
     if !nvrtc_present() {
         return Err(GpuError::NoDevice(
             "NVRTC (libnvrtc.so) is not installed or not on the library path".into(),
         ));
     }
-    if let Some((major, minor)) = cc {
-        if let Ok(cubin) = compile_cubin(&format!("--gpu-architecture=sm_{major}{minor}")) {
-            return Ok(Ptx::from_binary(cubin));
-        }
+    let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, ptx)) = compiled.iter().find(|(c, _)| *c == cc) {
+        return Ok(ptx.clone());
     }
-    compile_ptx(cc)
+    let ptx = match cc.map(|(major, minor)| {
+        compile_cubin(&format!("--gpu-architecture=sm_{major}{minor}"))
+    }) {
+        Some(Ok(cubin)) => Ptx::from_binary(cubin),
+        _ => compile_ptx(cc)?,
+    };
+    compiled.push((cc, ptx.clone()));
+    Ok(ptx)
 }
 
 /// [`SOURCE`] as PTX for `cc`'s virtual architecture (NVRTC's default
