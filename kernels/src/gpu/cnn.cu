@@ -240,9 +240,9 @@ KERNEL void wm_tiled_net(const unsigned char *RESTRICT pages, int batch,
                          float *RESTRICT probs)
 {
     SHARED_FLOATS(smem);
-    float *bufs[2];
-    bufs[0] = smem;
-    bufs[1] = smem + a_floats;
+    /* Buffer i of the two (an expression, not an array of pointers,
+     * which would live in local memory). */
+#define BUF(i) ((i) ? smem + a_floats : smem)
     for (idx_t page = blockIdx.x; page < batch; page += gridDim.x)
     {
         const unsigned char *p = pages + page * len;
@@ -252,8 +252,8 @@ KERNEL void wm_tiled_net(const unsigned char *RESTRICT pages, int batch,
             const int *o = prog + op * OP_INTS;
             const float *w = params + o[4];
             const float *bias = params + o[5];
-            const float *x = bufs[cur];
-            float *y = bufs[1 - cur];
+            const float *x = BUF(cur);
+            float *y = BUF(1 - cur);
             int kind = o[0];
             if (kind == OP_EMBED_CONV)
             {
@@ -296,7 +296,7 @@ KERNEL void wm_tiled_net(const unsigned char *RESTRICT pages, int batch,
             else if (kind == OP_RELU)
             {
                 /* In place: the activations stay where they are. */
-                float *z = bufs[cur];
+                float *z = BUF(cur);
                 for (int i = threadIdx.x; i < c * l; i += blockDim.x)
                 {
                     float v = z[i];
@@ -346,7 +346,7 @@ KERNEL void wm_tiled_net(const unsigned char *RESTRICT pages, int batch,
         }
         if (threadIdx.x == 0)
         {
-            const float *z = bufs[cur];
+            const float *z = BUF(cur);
             float m = z[0], sum = 0.0f;
             for (int i = 1; i < c; i++)
             {
@@ -361,4 +361,5 @@ KERNEL void wm_tiled_net(const unsigned char *RESTRICT pages, int batch,
         /* The next page's first layer overwrites what thread 0 reads. */
         __syncthreads();
     }
+#undef BUF
 }

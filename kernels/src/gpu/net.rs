@@ -192,6 +192,11 @@ impl GpuNet {
     }
 
     fn scores_unguarded(&mut self, pages: &[&[u8]]) -> Result<Vec<f32>, GpuError> {
+        // A call that failed after queuing a copy from a staging buffer
+        // may have left it in flight: nothing is staged before it is done.
+        self.stream
+            .synchronize()
+            .map_err(driver_error("synchronize"))?;
         let mut out = Vec::with_capacity(pages.len());
         let mut chunks = pages.chunks(self.max_batch).enumerate().peekable();
         if let Some(&(_, first)) = chunks.peek() {
