@@ -170,9 +170,9 @@ pub fn compile(cc: Option<(i32, i32)>) -> Result<Ptx, GpuError> {
     if let Some((_, ptx)) = compiled.iter().find(|(c, _)| *c == cc) {
         return Ok(ptx.clone());
     }
-    let ptx = match cc.map(|(major, minor)| {
-        compile_cubin(&format!("--gpu-architecture=sm_{major}{minor}"))
-    }) {
+    let ptx = match cc
+        .map(|(major, minor)| compile_cubin(&format!("--gpu-architecture=sm_{major}{minor}")))
+    {
         Some(Ok(cubin)) => Ptx::from_binary(cubin),
         _ => compile_ptx(cc)?,
     };
