@@ -18,6 +18,7 @@ extern float *wm_emu_smem;
 void wm_emu_sync(void);
 
 #define KERNEL
+#define DEVICE static inline
 #define RESTRICT restrict
 #define SHARED_FLOATS(name) float *name = wm_emu_smem
 #define __syncthreads() wm_emu_sync()

@@ -13,6 +13,9 @@
  * per layer). The tests emulate it with one POSIX thread per CUDA thread
  * and a barrier.
  *
+ * One output of each layer is computed by one device function, which
+ * both the per-layer kernels and wm_tiled_net call.
+ *
  * Layouts are the CPU kernels' (row-major): signals [batch][channels]
  * [length], features [batch][features], pages [batch][input length]
  * bytes. Sums start from the bias and add in the CPU reference's order,
@@ -21,6 +24,7 @@
 
 #if defined(__CUDACC__)
 #define KERNEL extern "C" __global__
+#define DEVICE static __device__ __forceinline__
 #define RESTRICT __restrict__
 #define SHARED_FLOATS(name) extern __shared__ float name[]
 #endif
@@ -31,6 +35,97 @@ typedef long long idx_t;
 #define FOR_EACH(i, n)                                                      \
     for (idx_t i = (idx_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
          i += (idx_t)gridDim.x * blockDim.x)
+
+/* One output of the embedding folded into a convolution of stride =
+ * kernel: the bias plus, per tap, the table row of the byte there
+ * (rows[(tap * 256 + byte) * channels + c]). `bytes` are the output
+ * position's `kernel` bytes. */
+DEVICE float embed_conv_at(const unsigned char *bytes, const float *rows,
+                           const float *bias, int kernel, int channels,
+                           int c)
+{
+    float acc = bias[c];
+    for (int k = 0; k < kernel; k++)
+    {
+        acc += rows[((idx_t)k * 256 + bytes[k]) * channels + c];
+    }
+    return acc;
+}
+
+/* One output of a 1-D convolution: bias[o] plus, over c and k,
+ * w[o][c][k] * x[c][start + k] (zero outside x, `lin` long). */
+DEVICE float conv_at(const float *x, const float *w, const float *bias,
+                     int cin, idx_t lin, int kernel, int o, idx_t start)
+{
+    float acc = bias[o];
+    for (int c = 0; c < cin; c++)
+    {
+        const float *xr = x + c * lin;
+        const float *wr = w + ((idx_t)o * cin + c) * kernel;
+        for (int k = 0; k < kernel; k++)
+        {
+            idx_t at = start + k;
+            if (at >= 0 && at < lin)
+            {
+                acc += wr[k] * xr[at];
+            }
+        }
+    }
+    return acc;
+}
+
+/* The max (or, with average != 0, the mean) of x[0..n). */
+DEVICE float pool_of(const float *x, int n, int average)
+{
+    float acc = x[0];
+    for (int k = 1; k < n; k++)
+    {
+        if (average)
+        {
+            acc += x[k];
+        }
+        else if (x[k] > acc)
+        {
+            acc = x[k];
+        }
+    }
+    return average ? acc / (float)n : acc;
+}
+
+/* One output of a dense layer: bias[o] + sum over j of w[o][j] * x[j]. */
+DEVICE float dense_at(const float *x, const float *w, const float *bias,
+                      int in, int o)
+{
+    const float *wr = w + (idx_t)o * in;
+    float acc = bias[o];
+    for (int j = 0; j < in; j++)
+    {
+        acc += wr[j] * x[j];
+    }
+    return acc;
+}
+
+/* The softmax's probability of class 1 for one row of logits. */
+DEVICE float class1_of(const float *z, int classes)
+{
+    float m = z[0];
+    for (int c = 1; c < classes; c++)
+    {
+        m = z[c] > m ? z[c] : m;
+    }
+    float sum = 0.0f;
+    for (int c = 0; c < classes; c++)
+    {
+        sum += expf(z[c] - m);
+    }
+    return expf(z[1] - m) * (1.0f / sum);
+}
+
+/* ReLU: NaN becomes 0, as on the CPU. */
+DEVICE float relu(float v)
+{
+    return v > 0.0f ? v : 0.0f;
+}
 
 /* Byte embedding: out[b][e][l] = table[pages[b][l]][e]. */
 KERNEL void wm_embed(const unsigned char *RESTRICT pages,
@@ -59,9 +154,7 @@ KERNEL void wm_scale(const unsigned char *RESTRICT pages,
     }
 }
 
-/* Embedding folded into a convolution whose stride is its kernel: each
- * output is the bias plus, per tap, the table row of the byte there
- * (rows[(tap * 256 + byte) * channels + c]). */
+/* The embedding folded into a convolution of stride = kernel. */
 KERNEL void wm_embed_conv(const unsigned char *RESTRICT pages,
                           const float *RESTRICT rows,
                           const float *RESTRICT bias, float *RESTRICT out,
@@ -73,20 +166,14 @@ KERNEL void wm_embed_conv(const unsigned char *RESTRICT pages,
     {
         idx_t t = i % out_len;
         idx_t r = i / out_len;
-        idx_t c = r % channels;
+        int c = (int)(r % channels);
         idx_t b = r / channels;
-        const unsigned char *p = pages + b * len + t * kernel;
-        float acc = bias[c];
-        for (int k = 0; k < kernel; k++)
-        {
-            acc += rows[((idx_t)k * 256 + p[k]) * channels + c];
-        }
-        out[i] = acc;
+        out[i] = embed_conv_at(pages + b * len + t * kernel, rows, bias,
+                               kernel, channels, c);
     }
 }
 
-/* 1-D convolution: y[b][o][t] = bias[o] + sum over c, k of
- * w[o][c][k] * x[b][c][t * stride + k - padding] (zero outside x). */
+/* 1-D convolution: y[b][o][t] from x[b] at t * stride - padding. */
 KERNEL void wm_conv1d(const float *RESTRICT x, const float *RESTRICT w,
                       const float *RESTRICT bias, float *RESTRICT y,
                       int batch, int cin, int lin, int cout, int kernel,
@@ -97,34 +184,19 @@ KERNEL void wm_conv1d(const float *RESTRICT x, const float *RESTRICT w,
     {
         idx_t t = i % lout;
         idx_t r = i / lout;
-        idx_t o = r % cout;
+        int o = (int)(r % cout);
         idx_t b = r / cout;
-        idx_t start = t * stride - padding;
-        float acc = bias[o];
-        for (int c = 0; c < cin; c++)
-        {
-            const float *xr = x + (b * cin + c) * lin;
-            const float *wr = w + (o * cin + c) * kernel;
-            for (int k = 0; k < kernel; k++)
-            {
-                idx_t at = start + k;
-                if (at >= 0 && at < lin)
-                {
-                    acc += wr[k] * xr[at];
-                }
-            }
-        }
-        y[i] = acc;
+        y[i] = conv_at(x + b * cin * lin, w, bias, cin, lin, kernel, o,
+                       t * stride - padding);
     }
 }
 
-/* ReLU in place; NaN becomes 0, as on the CPU. */
+/* ReLU in place. */
 KERNEL void wm_relu(float *RESTRICT x, long long n)
 {
     FOR_EACH(i, n)
     {
-        float v = x[i];
-        x[i] = v > 0.0f ? v : 0.0f;
+        x[i] = relu(x[i]);
     }
 }
 
@@ -138,20 +210,7 @@ KERNEL void wm_pool1d(const float *RESTRICT x, float *RESTRICT y, int rows,
     {
         idx_t t = i % lout;
         idx_t r = i / lout;
-        const float *xr = x + r * lin + t * stride;
-        float acc = xr[0];
-        for (int k = 1; k < kernel; k++)
-        {
-            if (average)
-            {
-                acc += xr[k];
-            }
-            else if (xr[k] > acc)
-            {
-                acc = xr[k];
-            }
-        }
-        y[i] = average ? acc / (float)kernel : acc;
+        y[i] = pool_of(x + r * lin + t * stride, kernel, average);
     }
 }
 
@@ -161,20 +220,7 @@ KERNEL void wm_global_pool(const float *RESTRICT x, float *RESTRICT y,
 {
     FOR_EACH(r, (idx_t)rows)
     {
-        const float *xr = x + r * len;
-        float acc = xr[0];
-        for (int l = 1; l < len; l++)
-        {
-            if (average)
-            {
-                acc += xr[l];
-            }
-            else if (xr[l] > acc)
-            {
-                acc = xr[l];
-            }
-        }
-        y[r] = average ? acc / (float)len : acc;
+        y[r] = pool_of(x + r * len, len, average);
     }
 }
 
@@ -186,16 +232,8 @@ KERNEL void wm_dense(const float *RESTRICT x, const float *RESTRICT w,
     idx_t n = (idx_t)batch * out;
     FOR_EACH(i, n)
     {
-        idx_t o = i % out;
         idx_t b = i / out;
-        const float *xr = x + b * in;
-        const float *wr = w + o * in;
-        float acc = bias[o];
-        for (int j = 0; j < in; j++)
-        {
-            acc += wr[j] * xr[j];
-        }
-        y[i] = acc;
+        y[i] = dense_at(x + b * in, w, bias, in, (int)(i % out));
     }
 }
 
@@ -205,18 +243,7 @@ KERNEL void wm_class1(const float *RESTRICT logits, float *RESTRICT probs,
 {
     FOR_EACH(b, (idx_t)batch)
     {
-        const float *z = logits + b * classes;
-        float m = z[0];
-        for (int c = 1; c < classes; c++)
-        {
-            m = z[c] > m ? z[c] : m;
-        }
-        float sum = 0.0f;
-        for (int c = 0; c < classes; c++)
-        {
-            sum += expf(z[c] - m);
-        }
-        probs[b] = expf(z[1] - m) * (1.0f / sum);
+        probs[b] = class1_of(logits + b * classes, classes);
     }
 }
 
@@ -255,19 +282,24 @@ KERNEL void wm_tiled_net(const unsigned char *RESTRICT pages, int batch,
             const float *x = BUF(cur);
             float *y = BUF(1 - cur);
             int kind = o[0];
+            if (kind == OP_RELU)
+            {
+                /* In place: the activations stay where they are. */
+                float *z = BUF(cur);
+                for (int i = threadIdx.x; i < c * l; i += blockDim.x)
+                {
+                    z[i] = relu(z[i]);
+                }
+                __syncthreads();
+                continue;
+            }
             if (kind == OP_EMBED_CONV)
             {
                 int k = o[1], ch = o[2], n = o[3];
                 for (int i = threadIdx.x; i < ch * n; i += blockDim.x)
                 {
-                    int cc = i / n, t = i % n;
-                    const unsigned char *q = p + t * k;
-                    float acc = bias[cc];
-                    for (int kk = 0; kk < k; kk++)
-                    {
-                        acc += w[((idx_t)kk * 256 + q[kk]) * ch + cc];
-                    }
-                    y[i] = acc;
+                    y[i] = embed_conv_at(p + (i % n) * k, w, bias, k, ch,
+                                         i / n);
                 }
                 c = ch;
                 l = n;
@@ -277,52 +309,17 @@ KERNEL void wm_tiled_net(const unsigned char *RESTRICT pages, int batch,
                 int cin = o[1], cout = o[2], k = o[3], lout = l / k;
                 for (int i = threadIdx.x; i < cout * lout; i += blockDim.x)
                 {
-                    int oc = i / lout, t = i % lout;
-                    float acc = bias[oc];
-                    for (int ci = 0; ci < cin; ci++)
-                    {
-                        const float *xr = x + ci * l + t * k;
-                        const float *wr = w + (oc * cin + ci) * k;
-                        for (int kk = 0; kk < k; kk++)
-                        {
-                            acc += wr[kk] * xr[kk];
-                        }
-                    }
-                    y[i] = acc;
+                    y[i] = conv_at(x, w, bias, cin, l, k, i / lout,
+                                   (idx_t)(i % lout) * k);
                 }
                 c = cout;
                 l = lout;
-            }
-            else if (kind == OP_RELU)
-            {
-                /* In place: the activations stay where they are. */
-                float *z = BUF(cur);
-                for (int i = threadIdx.x; i < c * l; i += blockDim.x)
-                {
-                    float v = z[i];
-                    z[i] = v > 0.0f ? v : 0.0f;
-                }
-                __syncthreads();
-                continue;
             }
             else if (kind == OP_GLOBAL)
             {
                 for (int i = threadIdx.x; i < c; i += blockDim.x)
                 {
-                    const float *xr = x + i * l;
-                    float acc = xr[0];
-                    for (int t = 1; t < l; t++)
-                    {
-                        if (o[1])
-                        {
-                            acc += xr[t];
-                        }
-                        else if (xr[t] > acc)
-                        {
-                            acc = xr[t];
-                        }
-                    }
-                    y[i] = o[1] ? acc / (float)l : acc;
+                    y[i] = pool_of(x + i * l, l, o[1]);
                 }
                 l = 1;
             }
@@ -331,12 +328,7 @@ KERNEL void wm_tiled_net(const unsigned char *RESTRICT pages, int batch,
                 int in = o[1], out = o[2];
                 for (int i = threadIdx.x; i < out; i += blockDim.x)
                 {
-                    float acc = bias[i];
-                    for (int j = 0; j < in; j++)
-                    {
-                        acc += w[i * in + j] * x[j];
-                    }
-                    y[i] = acc;
+                    y[i] = dense_at(x, w, bias, in, i);
                 }
                 c = out;
                 l = 1;
@@ -346,17 +338,7 @@ KERNEL void wm_tiled_net(const unsigned char *RESTRICT pages, int batch,
         }
         if (threadIdx.x == 0)
         {
-            const float *z = BUF(cur);
-            float m = z[0], sum = 0.0f;
-            for (int i = 1; i < c; i++)
-            {
-                m = z[i] > m ? z[i] : m;
-            }
-            for (int i = 0; i < c; i++)
-            {
-                sum += expf(z[i] - m);
-            }
-            probs[page] = expf(z[1] - m) * (1.0f / sum);
+            probs[page] = class1_of(BUF(cur), c);
         }
         /* The next page's first layer overwrites what thread 0 reads. */
         __syncthreads();
