@@ -415,7 +415,7 @@ fn run_plan(plan: &NetPlan, pages: &[u8], n: usize, fused: bool) -> Vec<f32> {
                 Arg::Buf(0) => b0,
                 Arg::Buf(_) => b1,
                 Arg::Probs => pr,
-                Arg::Weights(w) => plan.weights[w].as_ptr() as *mut f32,
+                Arg::Weights(at) => plan.params[at..].as_ptr() as *mut f32,
                 other => panic!(
                     "argument {i} of kernel {}: {other:?} for a float pointer",
                     launch.kernel
@@ -664,7 +664,12 @@ fn conv_layer<'a>(
 
 #[test]
 fn stacks_without_the_default_shape_take_one_launch_per_layer() {
-    use walmart_kernels::gpu::{tiled_program, SHARED_LIMIT_BYTES};
+    use walmart_kernels::gpu::{TiledProgram, SHARED_LIMIT_BYTES};
+    let tiled_program = |layers: &[GpuLayer<'_>], len: usize| -> Option<TiledProgram> {
+        NetPlan::new(layers, len)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .tiled
+    };
     let table = vec![0.5f32; 256 * 2];
     let small = cpu::embed_conv_tables(
         ndarray::ArrayView2::from_shape((256, 2), &table[..]).unwrap(),
@@ -704,8 +709,16 @@ fn stacks_without_the_default_shape_take_one_launch_per_layer() {
             out: 2,
         },
     ];
-    let mut scaled = vec![GpuLayer::Scale];
-    scaled.extend_from_slice(&dense);
+    let d1 = [0.1f32; 2];
+    let scaled = [
+        GpuLayer::Scale,
+        GpuLayer::GlobalMax,
+        GpuLayer::Dense {
+            w: &d1,
+            b: &[0.0, 0.0],
+            out: 2,
+        },
+    ];
     assert!(tiled_program(&scaled, 4096).is_none());
     let mut first = vec![GpuLayer::EmbedConv { tables: &small }];
     first.extend_from_slice(&dense);

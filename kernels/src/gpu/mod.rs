@@ -16,7 +16,7 @@ mod tiled;
 pub use net::{GpuLayer, GpuNet};
 pub use plan::{Arg, Launch, NetPlan};
 pub use reference::reference_scores;
-pub use tiled::{tiled_program, TiledProgram, SHARED_LIMIT_BYTES};
+pub use tiled::{TiledProgram, SHARED_LIMIT_BYTES};
 
 use std::sync::{Arc, Mutex};
 

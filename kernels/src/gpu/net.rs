@@ -57,8 +57,8 @@ pub struct GpuNet {
     funcs: Vec<CudaFunction>,
     plan: NetPlan,
     max_batch: usize,
-    /// `plan.weights` on the device.
-    weights: Vec<CudaSlice<f32>>,
+    /// `plan.params` on the device.
+    params: CudaSlice<f32>,
     /// The tiled program's ints, where the network has its shape.
     prog: Option<CudaSlice<i32>>,
     pages: CudaSlice<u8>,
@@ -113,11 +113,8 @@ impl GpuNet {
             .collect::<Result<Vec<_>, _>>()
             .map_err(driver_error("kernel lookup"))?;
         let stream = ctx.new_stream().map_err(driver_error("stream"))?;
-        let weights = plan
-            .weights
-            .iter()
-            .map(|w| stream.clone_htod(w))
-            .collect::<Result<Vec<_>, _>>()
+        let params = stream
+            .clone_htod(&plan.params)
             .map_err(driver_error("weights"))?;
         let prog = match &plan.tiled {
             Some(t) => Some(
@@ -154,7 +151,7 @@ impl GpuNet {
             funcs,
             plan,
             max_batch,
-            weights,
+            params,
             prog,
             pages,
             staged,
@@ -254,13 +251,26 @@ impl GpuNet {
             .memcpy_htod(&staged[..bytes], &mut self.pages.slice_mut(..bytes))
             .map_err(driver_error("copy to device"))?;
         for launch in self.plan.launches(n, self.fused) {
+            // The weights each argument points to, alive until the launch.
+            let views: Vec<_> = launch
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    Arg::Weights(at) => Some(self.params.slice(*at..)),
+                    _ => None,
+                })
+                .collect();
+            let mut next_view = 0;
             let mut l = self.stream.launch_builder(&self.funcs[launch.kernel]);
             for arg in &launch.args {
                 match arg {
                     Arg::Pages => l.arg(&self.pages),
                     Arg::Buf(i) => l.arg(&self.bufs[*i]),
                     Arg::Probs => l.arg(&self.probs),
-                    Arg::Weights(i) => l.arg(&self.weights[*i]),
+                    Arg::Weights(_) => {
+                        next_view += 1;
+                        l.arg(&views[next_view - 1])
+                    }
                     Arg::Prog => match &self.prog {
                         Some(p) => l.arg(p),
                         None => return Err(GpuError::Shape("no tiled program".into())),

@@ -3,7 +3,8 @@
 //! them onto CUDA; the tests map them onto the kernels compiled as C, so
 //! that the orchestration is checked where there is no GPU.
 
-use super::{tiled_program, GpuError, GpuLayer, TiledProgram};
+use super::tiled::{tiled_program, TiledProgram};
+use super::{GpuError, GpuLayer};
 
 /// Threads per block of `wm_tiled_net` (one page per block).
 const TILED_THREADS: u32 = 256;
@@ -41,7 +42,8 @@ pub enum Arg {
     Buf(usize),
     /// One score per page.
     Probs,
-    /// [`NetPlan::weights`]`[i]`.
+    /// [`NetPlan::params`] from this offset on (a layer's weights or
+    /// bias).
     Weights(usize),
     /// The tiled program's ints ([`NetPlan::tiled`]).
     Prog,
@@ -62,24 +64,26 @@ pub struct Launch {
     pub args: Vec<Arg>,
 }
 
-/// A layer as its launch needs it (sizes per page, weight indices).
+/// A layer as its launch needs it: sizes per page (C `int`s), and its
+/// weights' offsets into [`NetPlan::params`].
 #[derive(Clone, Copy, Debug)]
-enum Step {
+pub(super) enum Step {
     Embed {
-        table: usize,
+        table: i32,
         dim: i32,
     },
     Scale,
     EmbedConv {
-        rows: usize,
-        bias: usize,
+        rows: i32,
+        bias: i32,
         kernel: i32,
         channels: i32,
         out_len: i32,
     },
     Conv {
-        w: usize,
-        b: usize,
+        w: i32,
+        b: i32,
+        /// in, length in, out, kernel, stride, padding, length out.
         sizes: [i32; 7],
     },
     Relu {
@@ -90,13 +94,13 @@ enum Step {
         sizes: [i32; 5],
     },
     Global {
-        channels: usize,
+        channels: i32,
         len: i32,
         average: i32,
     },
     Dense {
-        w: usize,
-        b: usize,
+        w: i32,
+        b: i32,
         input: i32,
         out: i32,
     },
@@ -111,12 +115,13 @@ pub struct NetPlan {
     pub classes: usize,
     /// Floats per page of the widest activations (each buffer's share).
     pub widest: usize,
-    /// The weights, uploaded once; `Arg::Weights(i)` is `weights[i]`.
-    pub weights: Vec<Vec<f32>>,
+    /// Every weight and bias, one after the other, uploaded once for
+    /// both paths: `Arg::Weights(offset)` and the tiled program's offsets
+    /// point into it.
+    pub params: Vec<f32>,
     /// The whole network as `wm_tiled_net`'s program, where it has the
-    /// shape; its weights are `weights[tiled_params]`.
+    /// shape.
     pub tiled: Option<TiledProgram>,
-    tiled_params: usize,
     steps: Vec<Step>,
 }
 
@@ -159,10 +164,11 @@ impl NetPlan {
             )));
         }
         let widest = shapes.iter().map(|s| s.values()).max().unwrap_or(0).max(1);
-        let mut weights: Vec<Vec<f32>> = Vec::new();
+        let mut params: Vec<f32> = Vec::new();
         let mut keep = |v: &[f32]| {
-            weights.push(v.to_vec());
-            weights.len() - 1
+            let at = int(params.len(), "weights")?;
+            params.extend_from_slice(v);
+            Ok::<i32, GpuError>(at)
         };
         let mut steps = Vec::with_capacity(layers.len());
         for (i, layer) in layers.iter().enumerate() {
@@ -175,13 +181,13 @@ impl NetPlan {
             let (cout, lout) = sig(after);
             steps.push(match *layer {
                 GpuLayer::Embed { table, dim } => Step::Embed {
-                    table: keep(table),
+                    table: keep(table)?,
                     dim: int(dim, "embedding width")?,
                 },
                 GpuLayer::Scale => Step::Scale,
                 GpuLayer::EmbedConv { tables } => Step::EmbedConv {
-                    rows: keep(tables.rows()),
-                    bias: keep(tables.bias()),
+                    rows: keep(tables.rows())?,
+                    bias: keep(tables.bias())?,
                     kernel: int(tables.kernel(), "kernel")?,
                     channels: int(cout, "channels")?,
                     out_len: int(lout, "length")?,
@@ -194,8 +200,8 @@ impl NetPlan {
                     padding,
                     ..
                 } => Step::Conv {
-                    w: keep(w),
-                    b: keep(b),
+                    w: keep(w)?,
+                    b: keep(b)?,
                     sizes: [
                         int(cin, "channels")?,
                         int(lin, "length")?,
@@ -222,34 +228,24 @@ impl NetPlan {
                     }
                 }
                 GpuLayer::GlobalMax | GpuLayer::GlobalAvg => Step::Global {
-                    channels: cin,
+                    channels: int(cin, "channels")?,
                     len: int(lin, "length")?,
                     average: i32::from(matches!(layer, GpuLayer::GlobalAvg)),
                 },
                 GpuLayer::Dense { w, b, out } => Step::Dense {
-                    w: keep(w),
-                    b: keep(b),
+                    w: keep(w)?,
+                    b: keep(b)?,
                     input: int(before.values(), "features")?,
                     out: int(out, "features")?,
                 },
             });
         }
-        let tiled = tiled_program(layers, input_len);
-        let tiled_params = match &tiled {
-            Some(t) => {
-                int(t.ops, "operations")?;
-                int(t.a_floats, "activations")?;
-                keep(&t.params)
-            }
-            None => usize::MAX,
-        };
         Ok(NetPlan {
             input_len,
             classes,
             widest,
-            weights,
-            tiled,
-            tiled_params,
+            params,
+            tiled: tiled_program(&steps),
             steps,
         })
     }
@@ -273,7 +269,7 @@ impl NetPlan {
                     Arg::Int(len),
                     Arg::Prog,
                     Arg::Int(t.ops as i32),
-                    Arg::Weights(self.tiled_params),
+                    Arg::Weights(0),
                     Arg::Int(t.a_floats as i32),
                     Arg::Probs,
                 ],
@@ -306,7 +302,7 @@ impl NetPlan {
                     n * self.input_len * dim as usize,
                     vec![
                         Arg::Pages,
-                        Arg::Weights(table),
+                        Arg::Weights(table as usize),
                         y,
                         Arg::Int(batch),
                         Arg::Int(len),
@@ -329,8 +325,8 @@ impl NetPlan {
                     n * (channels * out_len) as usize,
                     vec![
                         Arg::Pages,
-                        Arg::Weights(rows),
-                        Arg::Weights(bias),
+                        Arg::Weights(rows as usize),
+                        Arg::Weights(bias as usize),
                         y,
                         Arg::Int(batch),
                         Arg::Int(len),
@@ -340,7 +336,13 @@ impl NetPlan {
                     ],
                 ),
                 Step::Conv { w, b, sizes } => {
-                    let mut args = vec![x, Arg::Weights(w), Arg::Weights(b), y, Arg::Int(batch)];
+                    let mut args = vec![
+                        x,
+                        Arg::Weights(w as usize),
+                        Arg::Weights(b as usize),
+                        y,
+                        Arg::Int(batch),
+                    ];
                     args.extend(sizes.iter().map(|&s| Arg::Int(s)));
                     launch(3, n * (sizes[2] * sizes[6]) as usize, args)
                 }
@@ -355,7 +357,7 @@ impl NetPlan {
                     len,
                     average,
                 } => {
-                    let rows = n * channels;
+                    let rows = n * channels as usize;
                     launch(
                         6,
                         rows,
@@ -373,8 +375,8 @@ impl NetPlan {
                     n * out as usize,
                     vec![
                         x,
-                        Arg::Weights(w),
-                        Arg::Weights(b),
+                        Arg::Weights(w as usize),
+                        Arg::Weights(b as usize),
                         y,
                         Arg::Int(batch),
                         Arg::Int(input),

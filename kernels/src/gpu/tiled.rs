@@ -1,9 +1,12 @@
 //! A network of the default shape as one kernel's program
 //! (`wm_tiled_net` in `cnn.cu`): one launch per batch, each page's
 //! activations in its block's shared memory, instead of a launch per
-//! layer with activations in device memory.
+//! layer with activations in device memory. Made from a [`NetPlan`]'s
+//! checked steps, its weights the plan's own.
+//!
+//! [`NetPlan`]: super::NetPlan
 
-use super::GpuLayer;
+use super::plan::Step;
 
 /// Shared memory one block may use without asking the driver for more.
 pub const SHARED_LIMIT_BYTES: usize = 48 * 1024;
@@ -19,10 +22,8 @@ const OP_DENSE: i32 = 4;
 #[derive(Clone, Debug, PartialEq)]
 pub struct TiledProgram {
     /// Six ints per operation: kind, three sizes, weight and bias
-    /// offsets into `params`.
+    /// offsets into the plan's `params`.
     pub prog: Vec<i32>,
-    /// Every weight, one layer after the other.
-    pub params: Vec<f32>,
     /// Operations in `prog`.
     pub ops: usize,
     /// Floats of the first activation buffer (the second follows it).
@@ -31,100 +32,57 @@ pub struct TiledProgram {
     pub shared_floats: usize,
 }
 
-/// `layers` as a [`TiledProgram`] for pages of `input_len` bytes, when
-/// they have its shape: lookup tables first, then convolutions whose
-/// stride is their kernel (no padding) and ReLUs, one global pooling,
-/// dense layers and ReLUs, the activations of a page within
-/// [`SHARED_LIMIT_BYTES`]. `None` otherwise (the layers then run one
-/// launch each).
-pub fn tiled_program(layers: &[GpuLayer<'_>], input_len: usize) -> Option<TiledProgram> {
-    let mut p = TiledProgram {
-        prog: Vec::new(),
-        params: Vec::new(),
-        ops: 0,
-        a_floats: 0,
-        shared_floats: 0,
-    };
+/// `steps` (checked by `NetPlan::new`) as a [`TiledProgram`], when they
+/// have its shape: lookup tables first, then convolutions whose stride is
+/// their kernel (no padding) and ReLUs, one global pooling, dense layers
+/// and ReLUs, the activations of a page within [`SHARED_LIMIT_BYTES`].
+/// `None` otherwise (the layers then run one launch each).
+pub(super) fn tiled_program(steps: &[Step]) -> Option<TiledProgram> {
+    let mut prog = Vec::with_capacity(steps.len() * 6);
     // Floats each buffer must hold; the first layer writes buffer 0.
     let mut need = [0usize; 2];
     let mut next = 0;
-    let (mut c, mut l) = (0usize, 0usize);
-    let mut pooled = false;
-    let push = |p: &mut TiledProgram, kind, sizes: [usize; 3], w: &[f32], b: &[f32]| {
-        let woff = i32::try_from(p.params.len()).ok()?;
-        p.params.extend_from_slice(w);
-        let boff = i32::try_from(p.params.len()).ok()?;
-        p.params.extend_from_slice(b);
-        p.prog.push(kind);
-        for s in sizes {
-            p.prog.push(i32::try_from(s).ok()?);
-        }
-        p.prog.extend([woff, boff]);
-        p.ops += 1;
-        Some(())
-    };
-    for (i, layer) in layers.iter().enumerate() {
-        let written = match (*layer, i) {
-            (GpuLayer::EmbedConv { tables }, 0) => {
-                let (k, ch) = (tables.kernel(), tables.out());
-                if k == 0 || ch == 0 || input_len < k || tables.rows().len() != k * 256 * ch {
+    // `NetPlan::new` checked the order (tables or bytes first, a global
+    // pooling between signals and features): what is left to check is
+    // that every layer has this kernel's form.
+    for (i, step) in steps.iter().enumerate() {
+        let (op, written) = match *step {
+            Step::EmbedConv {
+                rows,
+                bias,
+                kernel,
+                channels,
+                out_len,
+            } if i == 0 => (
+                [OP_EMBED_CONV, kernel, channels, out_len, rows, bias],
+                (channels * out_len) as usize,
+            ),
+            Step::Conv { w, b, sizes } => {
+                let [cin, _, cout, kernel, stride, padding, lout] = sizes;
+                if kernel != stride || padding != 0 {
                     return None;
                 }
-                (c, l) = (ch, input_len / k);
-                push(
-                    &mut p,
-                    OP_EMBED_CONV,
-                    [k, ch, l],
-                    tables.rows(),
-                    tables.bias(),
-                )?;
-                c * l
+                ([OP_CONV, cin, cout, kernel, w, b], (cout * lout) as usize)
             }
-            (
-                GpuLayer::Conv {
-                    w,
-                    b,
-                    out,
-                    kernel,
-                    stride,
-                    padding: 0,
-                },
-                _,
-            ) if kernel == stride && kernel > 0 && !pooled && l >= kernel => {
-                if w.len() != out * c * kernel || b.len() != out || out == 0 {
-                    return None;
-                }
-                push(&mut p, OP_CONV, [c, out, kernel], w, b)?;
-                (c, l) = (out, l / kernel);
-                c * l
-            }
-            (GpuLayer::Relu, i) if i > 0 => {
-                push(&mut p, OP_RELU, [0; 3], &[], &[])?;
+            Step::Relu { .. } => {
+                prog.extend([OP_RELU, 0, 0, 0, 0, 0]);
                 continue;
             }
-            (GpuLayer::GlobalMax | GpuLayer::GlobalAvg, i) if i > 0 && !pooled => {
-                let average = usize::from(matches!(layer, GpuLayer::GlobalAvg));
-                push(&mut p, OP_GLOBAL, [average, 0, 0], &[], &[])?;
-                (pooled, l) = (true, 1);
-                c
-            }
-            (GpuLayer::Dense { w, b, out }, _) if pooled => {
-                if w.len() != out * c || b.len() != out || out == 0 {
-                    return None;
-                }
-                push(&mut p, OP_DENSE, [c, out, 0], w, b)?;
-                c = out;
-                c
-            }
+            Step::Global {
+                channels, average, ..
+            } => ([OP_GLOBAL, average, 0, 0, 0, 0], channels as usize),
+            Step::Dense { w, b, input, out } => ([OP_DENSE, input, out, 0, w, b], out as usize),
             _ => return None,
         };
+        prog.extend(op);
         need[next] = need[next].max(written);
         next = 1 - next;
     }
-    if !pooled || c < 2 {
-        return None;
-    }
-    p.a_floats = need[0];
-    p.shared_floats = need[0] + need[1];
-    (p.shared_floats * 4 <= SHARED_LIMIT_BYTES).then_some(p)
+    let shared_floats = need[0] + need[1];
+    (shared_floats * 4 <= SHARED_LIMIT_BYTES).then(|| TiledProgram {
+        ops: prog.len() / 6,
+        prog,
+        a_floats: need[0],
+        shared_floats,
+    })
 }
