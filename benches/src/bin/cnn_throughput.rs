@@ -86,29 +86,22 @@ fn main() {
     }
     let refs: Vec<&[u8]> = pages.iter().map(|p| p.as_slice()).collect();
     let b = batch_of(&refs, model.arch.input_len);
-    let rate = |f: &mut dyn FnMut()| {
-        let (start, mut n) = (Instant::now(), 0usize);
-        while start.elapsed() < Duration::from_secs_f64(seconds) {
-            f();
-            n += refs.len();
-        }
-        n as f64 / start.elapsed().as_secs_f64()
-    };
+    let timed = |f: &mut dyn FnMut()| rate(refs.len(), seconds, f);
     let mut plan = model.plan();
-    let fast = rate(&mut || {
+    let fast = timed(&mut || {
         std::hint::black_box(
             model
                 .scores_planned(&mut plan, b.view())
                 .expect("page size"),
         );
     });
-    let plain = rate(&mut || {
+    let plain = timed(&mut || {
         std::hint::black_box(model.forward(b.view()).expect("page size"));
     });
     let mut wasm = WasmClassifier::new(&model)
         .and_then(|c| WasmScorer::new(&c))
         .unwrap_or_else(|e| die(&e.to_string()));
-    let sandboxed = rate(&mut || {
+    let sandboxed = timed(&mut || {
         std::hint::black_box(wasm.score(&refs, false).unwrap_or_else(|e| die(&e)));
     });
     println!(
@@ -122,15 +115,14 @@ fn main() {
     );
 }
 
-/// Pages per second of `score` on batches of `n` copies of `page`, over
-/// about `seconds`.
-fn rate_of(n: usize, page: &[u8], seconds: f64, score: &mut dyn FnMut(&[&[u8]])) -> f64 {
-    let refs: Vec<&[u8]> = vec![page; n];
-    score(&refs);
+/// Pages per second of `score`, a batch of `batch` pages per call, over
+/// about `seconds` (after one call to warm up).
+fn rate(batch: usize, seconds: f64, score: &mut dyn FnMut()) -> f64 {
+    score();
     let (start, mut done) = (Instant::now(), 0usize);
     while start.elapsed() < Duration::from_secs_f64(seconds) {
-        score(&refs);
-        done += n;
+        score();
+        done += batch;
     }
     done as f64 / start.elapsed().as_secs_f64()
 }
@@ -153,16 +145,22 @@ fn gpu_rates(model: &Model, page: &[u8], seconds: f64) {
     let mut plan = model.plan();
     let mut crossover = None;
     for n in [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536] {
+        let pages: Vec<&[u8]> = vec![page; n];
         let gpu_rate = |one_kernel: bool| {
             scorer.set_fused(one_kernel);
-            rate_of(n, page, seconds, &mut |p| {
-                std::hint::black_box(scorer.scores(p).unwrap_or_else(|e| die(&e.to_string())));
+            rate(n, seconds, &mut || {
+                std::hint::black_box(
+                    scorer
+                        .scores(&pages)
+                        .unwrap_or_else(|e| die(&e.to_string())),
+                );
             })
         };
         let gpu = gpu_rate(fused);
         let per_layer = if fused { gpu_rate(false) } else { gpu };
-        let cpu = rate_of(n.min(4096), page, seconds.min(1.0), &mut |p| {
-            std::hint::black_box(model.score_pages(&mut plan, p));
+        let cpu_pages = &pages[..n.min(4096)];
+        let cpu = rate(cpu_pages.len(), seconds.min(1.0), &mut || {
+            std::hint::black_box(model.score_pages(&mut plan, cpu_pages));
         });
         if crossover.is_none() && gpu > cpu {
             crossover = Some(n);
