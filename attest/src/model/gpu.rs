@@ -171,23 +171,32 @@ mod tests {
             eprintln!("skipped: {e}");
             return;
         }
-        let models = models();
-        for model in &models {
+        let mut one_kernel_seen = false;
+        for model in &models() {
             let gpu = GpuScorer::new(model).unwrap_or_else(|e| panic!("{e}"));
             let mut plan = model.plan();
-            for n in [1, 7, 300, GPU_BATCH + 5] {
-                let pages = pages(n, n as u64);
-                let refs: Vec<&[u8]> = pages.iter().map(|p| &p[..]).collect();
-                let want = model.score_pages(&mut plan, &refs);
-                let got = gpu.scores(&refs).unwrap();
-                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-                    assert!(
-                        (g - w).abs() <= 1e-4,
-                        "{}: page {i} of {n}: {g} vs {w}",
-                        model.arch.describe()
-                    );
+            // The one-kernel network where the model has its shape, and
+            // a launch per layer.
+            for fused in [true, false] {
+                let on = gpu.set_fused(fused);
+                one_kernel_seen |= on;
+                for n in [1, 7, 300, GPU_BATCH + 5] {
+                    let pages = pages(n, n as u64);
+                    let refs: Vec<&[u8]> = pages.iter().map(|p| &p[..]).collect();
+                    let want = model.score_pages(&mut plan, &refs);
+                    let got = gpu.scores(&refs).unwrap();
+                    let what = format!("{} (one kernel: {on}), {n} pages", model.arch.describe());
+                    assert_scores_close(&what, &got, &want);
                 }
             }
+        }
+        assert!(one_kernel_seen, "the built-in model runs as one kernel");
+    }
+
+    fn assert_scores_close(what: &str, got: &[f32], want: &[f32]) {
+        assert_eq!(got.len(), want.len(), "{what}");
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!((g - w).abs() <= 1e-4, "{what}: page {i}: {g} vs {w}");
         }
     }
 
@@ -197,24 +206,17 @@ mod tests {
     /// everywhere; the kernels' side is `kernels/tests/gpu_emulated.rs`.
     #[test]
     fn the_layers_given_to_the_gpu_score_as_the_model_does() {
-        let models = models();
         let n = 9;
         let pages = pages(n, 5);
         let refs: Vec<&[u8]> = pages.iter().map(|p| &p[..]).collect();
         let flat: Vec<u8> = pages.concat();
-        for model in &models {
+        for model in &models() {
             let want = model.score_pages(&mut model.plan(), &refs);
             let got = with_gpu_layers(model, |layers| {
                 walmart_kernels::gpu::reference_scores(layers, &flat, n)
             })
             .unwrap_or_else(|e| panic!("{}: {e}", model.arch.describe()));
-            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-                assert!(
-                    (g - w).abs() <= 1e-4,
-                    "{}: page {i}: {g} vs {w}",
-                    model.arch.describe()
-                );
-            }
+            assert_scores_close(&model.arch.describe(), &got, &want);
         }
     }
 
