@@ -16,6 +16,9 @@ pub enum EventKind {
     Cnn,
     /// The colour-tag monitor saw a memory-safety violation.
     TagViolation,
+    /// The chain of the allocator's heap chunks is broken: bytes were
+    /// written over a chunk header (exact: a walk of dlmalloc's chunks).
+    HeapCorrupt,
 }
 
 /// One detection, as written to the log (one JSON object per line).

@@ -31,6 +31,10 @@ pub struct AttestStats {
     pub ring_drops: u64,
     /// Host-tamper checks made on re-entry into the module.
     pub tamper_checks: u64,
+    /// Heap chunks the walks of the allocator's chunk chain checked (0
+    /// when no walk ran: the module's allocator is not dlmalloc, or it
+    /// allocated nothing).
+    pub heap_chunks: u64,
     /// Time the verifier spent judging pages.
     pub verifier_time: Duration,
     /// Asynchronous mode: the least time between two snapshots taken at
@@ -46,7 +50,7 @@ impl std::fmt::Display for AttestStats {
             f,
             "hooks {}, snapshots {}, pages snapshotted {} ({} input, +{} audited), \
              bytes verified {}, detections {}, ring deferrals {}, ring drops {}, \
-             tamper checks {}, verifier time {:.3} ms{}",
+             tamper checks {}, heap chunks checked {}, verifier time {:.3} ms{}",
             self.hooks,
             self.snapshots,
             self.pages_snapshotted,
@@ -57,6 +61,7 @@ impl std::fmt::Display for AttestStats {
             self.deferred,
             self.ring_drops,
             self.tamper_checks,
+            self.heap_chunks,
             self.verifier_time.as_secs_f64() * 1e3,
             match self.interval {
                 // From nanoseconds: `as_secs_f64() * 1e3` rounds twice

@@ -206,6 +206,14 @@ impl ModuleInfo {
         &self.types[self.func_types[func as usize] as usize]
     }
 
+    /// Defined function `func` is the module's `dlmalloc` (by the name
+    /// section; wasi-libc's and Emscripten's `malloc`), with `malloc`'s
+    /// signature.
+    pub fn is_dlmalloc(&self, func: u32) -> bool {
+        self.func_names.get(&func).map(String::as_str) == Some("dlmalloc")
+            && self.allocator_role(func) == Some(crate::vmctx::AllocRole::Malloc)
+    }
+
     /// The allocator role of defined function `func`, by its name (name
     /// section, else an export), when its signature fits the role: all
     /// parameters and the result `i32` (wasm32's pointers and sizes).

@@ -10,7 +10,7 @@
 //!  | limits  -----------------------+-> VMRuntimeLimits { stack_limit } of the store
 //!  | builtins  ---------------------+-> [usize; Builtin::COUNT] (extern "C" fns)
 //!  | instance  ---------------------+-> the runtime's instance record
-//!  | attest    ---------------------+-> VMAttestState { armed } of the store, or null
+//!  | attest    ---------------------+-> VMAttestState { armed, heap_floor } of the store, or null
 //!  | trampoline stop                |   the last preserve-all trampoline's answer
 //!  +--------------------------------+ HEADER
 //!  | memories[m]: *mut VMMemory     |   base + length of every memory (imported too)
@@ -124,10 +124,19 @@ pub struct VMAttestState {
     /// the verifier when it wants a snapshot (asynchronous mode) or by the
     /// store barrier itself (synchronous mode).
     pub armed: std::sync::atomic::AtomicU32,
+    /// The lowest non-null address the module's `dlmalloc` has returned
+    /// (0: none yet), written by the generated code of `dlmalloc` itself
+    /// ([`crate::translate::AttestCodegen::heap_floor`]). dlmalloc's first
+    /// allocation is carved from the start of its first segment, so this
+    /// is the payload of the heap's first chunk, where the runtime's walk
+    /// of the chunk chain starts.
+    pub heap_floor: std::sync::atomic::AtomicU32,
 }
 
 /// Offset of [`VMAttestState::armed`].
 pub const ATTEST_ARMED: i32 = 0;
+/// Offset of [`VMAttestState::heap_floor`].
+pub const ATTEST_HEAP_FLOOR: i32 = 4;
 
 /// Where a function hook sits, as passed to [`Builtin::AttestHook`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -37,6 +37,12 @@ pub struct Config {
     /// store keeps a [`crate::attest::heap::HeapTracker`] of live and
     /// freed chunks. For dataset collection.
     pub track_allocations: bool,
+    /// Under `coarse` and `fine`, check the chain of the module's heap
+    /// chunks when a run's attestation ends, for modules whose allocator is
+    /// dlmalloc (wasi-libc's `malloc`): an exact check that finds writes
+    /// over the allocator's chunk headers, the usual mark of a heap
+    /// overflow (`runtime/src/attest/heap_walk.rs`). On by default.
+    pub attest_heap_check: bool,
     /// The colour-tag monitor's settings, used under `Policy::Tags`.
     pub tags: crate::attest::tags::TagConfig,
     /// Run the colour-tag monitor alongside `coarse` or `fine` too: its
@@ -55,6 +61,7 @@ impl Default for Config {
             attest_sync: false,
             attest_kernel_dirty: true,
             track_allocations: false,
+            attest_heap_check: true,
             tags: Default::default(),
             tags_alongside: false,
         }
@@ -71,6 +78,13 @@ impl Config {
     /// [`Config::track_allocations`]).
     pub fn track_allocations(&mut self, on: bool) -> &mut Config {
         self.track_allocations = on;
+        self
+    }
+
+    /// Checks the module's heap chunks at the end of each run (see
+    /// [`Config::attest_heap_check`]).
+    pub fn attest_heap_check(&mut self, on: bool) -> &mut Config {
+        self.attest_heap_check = on;
         self
     }
 
@@ -213,6 +227,11 @@ impl Engine {
                     && !kernel_dirty,
                 function_hooks: config.attest == Policy::Fine,
                 barrier_arms: config.attest == Policy::Fine && config.attest_sync,
+                // Under the tag monitor (alongside) its wrappers own the
+                // allocator's calls and lay out the heap their own way.
+                heap_floor: matches!(config.attest, Policy::Coarse | Policy::Fine)
+                    && config.attest_heap_check
+                    && tags.is_none(),
             },
             guard_size: config
                 .guarded_memory

@@ -187,7 +187,7 @@ impl FuncTranslator<'_, '_> {
             O::Return => {
                 let n = self.frames[0].num_results;
                 let results = self.stack[self.stack.len() - n..].to_vec();
-                self.allocator_event(&results);
+                self.allocator_return(&results);
                 self.function_hook(crate::vmctx::HookPoint::Return);
                 self.builder.ins().return_(&results);
                 self.reachable = false;
@@ -312,7 +312,7 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(frame.next);
         let results = self.builder.block_params(frame.next).to_vec();
         if let FrameKind::Function = frame.kind {
-            self.allocator_event(&results);
+            self.allocator_return(&results);
             self.function_hook(crate::vmctx::HookPoint::Return);
             self.builder.ins().return_(&results);
             self.reachable = false;

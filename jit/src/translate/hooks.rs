@@ -253,9 +253,45 @@ impl FuncTranslator<'_, '_> {
         });
     }
 
+    /// As an allocator function returns: records `dlmalloc`'s result in
+    /// the heap floor, and reports the call when calls are reported.
+    pub(crate) fn allocator_return(&mut self, results: &[Value]) {
+        if self.heap_floor {
+            if let Some(&result) = results.first() {
+                self.record_heap_floor(result);
+            }
+        }
+        self.allocator_event(results);
+    }
+
+    /// `floor = min(floor, result)` with 0 standing for "none" on either
+    /// side, without a branch: both minus one, unsigned minimum, plus one.
+    /// A load, four arithmetic instructions and a store per allocation.
+    fn record_heap_floor(&mut self, result: Value) {
+        let state = self.builder.ins().load(
+            self.env.pointer_type,
+            super::vm_flags(),
+            self.vmctx,
+            vmctx::ATTEST,
+        );
+        let floor = self.builder.ins().load(
+            types::I32,
+            super::vm_flags(),
+            state,
+            vmctx::ATTEST_HEAP_FLOOR,
+        );
+        let floor_less = self.builder.ins().iadd_imm_s(floor, -1);
+        let result_less = self.builder.ins().iadd_imm_s(result, -1);
+        let lowest = self.builder.ins().umin(floor_less, result_less);
+        let new = self.builder.ins().iadd_imm_s(lowest, 1);
+        self.builder
+            .ins()
+            .store(super::vm_flags(), new, state, vmctx::ATTEST_HEAP_FLOOR);
+    }
+
     /// In an allocator function whose calls are reported: tells the
     /// runtime about this call (role, arguments, result) as it returns.
-    pub(crate) fn allocator_event(&mut self, results: &[Value]) {
+    fn allocator_event(&mut self, results: &[Value]) {
         let Some((role, params)) = self.allocator.clone() else {
             return;
         };

@@ -15,6 +15,7 @@
 pub mod collect;
 pub(crate) mod dirty;
 pub mod heap;
+pub(crate) mod heap_walk;
 pub(crate) mod kernel_dirty;
 pub mod prepared;
 pub(crate) mod session;

@@ -184,6 +184,8 @@ pub(crate) struct AttestSession {
     /// the next hook takes them as unchanged without digesting them (at
     /// the end of a command, the whole exit snapshot).
     sealed: bool,
+    /// The heap walk found the chain broken (reported once).
+    pub(crate) heap_broken: bool,
     dirty: Vec<(u32, u32)>,
     /// Pages the kernel still reports as written because no scan since
     /// protected them (see [`PEEK_LIMIT`]), with the digest of the
@@ -255,6 +257,7 @@ impl AttestSession {
             audit_cursor: (0, 0),
             protected: false,
             sealed: false,
+            heap_broken: false,
             dirty: Vec::new(),
             carried: Vec::new(),
             inject: opts.inject,
@@ -873,6 +876,7 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
     // twentieth of a 0.2 ms run).
     let keep = store.attest.as_deref().is_some_and(|s| s.sealed);
     let tampered = end_protection(store, &site, keep);
+    super::heap_walk::check(store, &site(store));
     // One hook takes every written page: the flush reads them in place,
     // so the ring's room does not limit it.
     let _ = hook(store, HookAt::Flush, &site);

@@ -254,6 +254,7 @@ pub(crate) struct Counters {
     pub(crate) pages_audited: AtomicU64,
     pub(crate) deferred: AtomicU64,
     pub(crate) tamper_checks: AtomicU64,
+    pub(crate) heap_chunks: AtomicU64,
     detections: AtomicU64,
     bytes_verified: AtomicU64,
     verifier_nanos: AtomicU64,
@@ -279,6 +280,7 @@ impl Counters {
             deferred: get(&self.deferred),
             ring_drops: 0,
             tamper_checks: get(&self.tamper_checks),
+            heap_chunks: get(&self.heap_chunks),
             verifier_time: Duration::from_nanos(get(&self.verifier_nanos)),
             interval,
         }

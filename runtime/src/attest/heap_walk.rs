@@ -1,0 +1,402 @@
+//! An exact check of a wasm32 module's heap when its allocator is
+//! dlmalloc (wasi-libc's and Emscripten's `malloc`): a walk along the
+//! chain of chunks, from the heap's first chunk to the top chunk, that
+//! checks what dlmalloc itself keeps true of every chunk between two
+//! allocator calls.
+//!
+//! A heap overflow runs from the end of one allocation into the header of
+//! the next chunk; a one-byte overflow past a 28-byte allocation lands on
+//! the low byte of that header, which holds the chunk's in-use bits. Page
+//! contents cannot tell such a byte from a legitimate one (it is often a
+//! NUL), but the chain can: the size no longer leads to a chunk, or the
+//! in-use bits disagree with the neighbours'. The check is exact in the
+//! sense the tamper check is: a walk of a heap no code but dlmalloc wrote
+//! finds nothing, so anything it finds is corruption; what it cannot see
+//! is an overflow that stays inside the slack of its own chunk, writes
+//! the very bytes the header held, or corrupts data rather than headers.
+//!
+//! dlmalloc on wasm32, as this walk reads it (`malloc.c`: `size_t` is 4
+//! bytes, no `mmap`): a chunk at `c` has `prev_foot` at `c` (the previous
+//! chunk's size when that one is free, else its data) and `head` at
+//! `c + 4`: the chunk's size (a multiple of 8, at least 16) with bit 0
+//! `PINUSE` (the previous chunk is in use) and bit 1 `CINUSE` (this one
+//! is). The payload `malloc` returns is `c + 8`. Between allocator calls:
+//! an in-use chunk's successor has `PINUSE` set; a free chunk's successor
+//! has it clear, is in use (free neighbours are merged) and holds the free
+//! chunk's size in its `prev_foot`. The top chunk is free and followed by
+//! a trailer whose head is `TOP_FOOT_SIZE` with both bits clear; a segment
+//! dlmalloc left for a new one ends in fence posts whose head is
+//! `4 | PINUSE | CINUSE`.
+
+use std::sync::atomic::Ordering;
+
+use walmart_attest::{Event, EventKind, HookSite, Policy, PAGE_SIZE};
+
+use super::worker::Counters;
+use crate::store::StoreOpaque;
+
+/// wasm32 dlmalloc: offset of the payload in its chunk (`prev_foot`,
+/// `head`).
+pub(crate) const PAYLOAD_OFFSET: u32 = 8;
+const PINUSE: u32 = 1;
+const CINUSE: u32 = 2;
+const FLAG_BITS: u32 = 7;
+const MIN_CHUNK: u32 = 16;
+/// A fence post's head: `sizeof(size_t) | PINUSE | CINUSE`.
+const FENCE_POST: u32 = 4 | PINUSE | CINUSE;
+/// The top chunk's trailer head, `TOP_FOOT_SIZE`: 56 with
+/// `MALLOC_ALIGNMENT` 16 (wasi-libc), 40 with 8 (dlmalloc's default).
+const TOP_FOOT_SIZES: [u32; 2] = [56, 40];
+
+/// A walk that found the chain as dlmalloc keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Walked {
+    /// Chunks checked.
+    pub chunks: u64,
+    /// The walk stopped at `max_chunks` before the end of the chain.
+    pub cut: bool,
+}
+
+/// Where and how the chain is broken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Broken {
+    /// Address of the word that is wrong (a `head` or `prev_foot`).
+    pub at: u32,
+    /// The chunk whose check failed.
+    pub chunk: u32,
+    /// What is wrong, as a sentence fragment.
+    pub what: String,
+}
+
+/// Walks the chain of chunks from the one whose payload is at `first`
+/// (the lowest address `dlmalloc` returned: the start of its first
+/// segment) through the first segment, checking at most `max_chunks`.
+pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked, Broken> {
+    // Addresses are computed in 64 bits: a corrupted size may point
+    // anywhere, and an address past 4 GiB is past the end of memory.
+    let word = |at: u64| -> Option<u32> {
+        let at = usize::try_from(at).ok()?;
+        memory
+            .get(at..at.checked_add(4)?)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    // Only addresses `word` read (so below 4 GiB) are reported.
+    let broken = |at: u64, chunk: u64, what: String| Broken {
+        at: at as u32,
+        chunk: chunk as u32,
+        what,
+    };
+    let Some(first_chunk) = first.checked_sub(PAYLOAD_OFFSET) else {
+        return Ok(Walked {
+            chunks: 0,
+            cut: false,
+        });
+    };
+    let mut c = u64::from(first_chunk);
+    let past_memory = |c: u64| broken(c, c, "the chain runs past the end of memory".into());
+    let head = word(c + 4).ok_or_else(|| past_memory(c))?;
+    if head & PINUSE == 0 {
+        return Err(broken(
+            c + 4,
+            c,
+            format!("the first chunk's head {head:#x} says a chunk precedes it"),
+        ));
+    }
+    let mut chunks = 0u64;
+    loop {
+        let head = word(c + 4).ok_or_else(|| past_memory(c))?;
+        if head == FENCE_POST {
+            return Ok(Walked { chunks, cut: false });
+        }
+        let size = head & !FLAG_BITS;
+        if size < MIN_CHUNK {
+            return Err(broken(
+                c + 4,
+                c,
+                format!("head {head:#x} gives a size below dlmalloc's minimum of {MIN_CHUNK}"),
+            ));
+        }
+        let next = c + u64::from(size);
+        let Some(next_head) = word(next + 4) else {
+            return Err(broken(
+                c + 4,
+                c,
+                format!("head {head:#x} gives a size that runs past the end of memory"),
+            ));
+        };
+        chunks += 1;
+        if head & CINUSE != 0 {
+            if next_head & PINUSE == 0 {
+                return Err(broken(
+                    next + 4,
+                    c,
+                    format!(
+                        "the chunk is in use ({size} bytes) but its successor's head \
+                         {next_head:#x} says it is free"
+                    ),
+                ));
+            }
+        } else {
+            if TOP_FOOT_SIZES.contains(&next_head) {
+                // The top chunk and its trailer: the end of the chain.
+                return Ok(Walked { chunks, cut: false });
+            }
+            if next_head & PINUSE != 0 {
+                return Err(broken(
+                    next + 4,
+                    c,
+                    format!(
+                        "the chunk is free ({size} bytes) but its successor's head \
+                         {next_head:#x} says it is in use"
+                    ),
+                ));
+            }
+            if next_head & CINUSE == 0 {
+                return Err(broken(
+                    next + 4,
+                    c,
+                    format!(
+                        "the chunk is free ({size} bytes) and so is its successor \
+                         (head {next_head:#x}): dlmalloc merges free neighbours"
+                    ),
+                ));
+            }
+            let foot = word(next).expect("below the successor's head");
+            if foot != size {
+                return Err(broken(
+                    next,
+                    c,
+                    format!("the chunk is free ({size} bytes) but its footer says {foot}"),
+                ));
+            }
+        }
+        if chunks >= max_chunks {
+            return Ok(Walked { chunks, cut: true });
+        }
+        c = next;
+    }
+}
+
+/// Chunks one check walks at most (about 10 ms): a larger heap is checked
+/// up to there.
+const MAX_CHUNKS: u64 = 4 << 20;
+
+/// The check as a run's attestation ends: walks the heap of the store's
+/// memory when the engine asks for it ([`crate::Config::attest_heap_check`]
+/// under `coarse` or `fine`), the store holds one 32-bit memory and its
+/// module's `dlmalloc` has allocated, and reports a broken chain once per
+/// session as a [`EventKind::HeapCorrupt`] event. Runs where the guest is
+/// stopped between allocator calls: at the final flush, after the guest
+/// returned, exited or trapped. (A trap inside `dlmalloc` itself is most
+/// often dlmalloc's own corruption check, `abort`.)
+pub(crate) fn check(store: &mut StoreOpaque, site: &HookSite) {
+    let config = store.engine.config();
+    let wanted = matches!(config.attest, Policy::Coarse | Policy::Fine)
+        && config.attest_heap_check
+        && config.tag_monitor().is_none();
+    let Some(s) = store.attest.as_deref_mut() else {
+        return;
+    };
+    let first = s.shared.state.heap_floor.load(Ordering::Relaxed);
+    if !wanted || first == 0 || s.heap_broken || store.memories.len() != 1 {
+        return;
+    }
+    let memory = &store.memories[0];
+    if memory.ty.memory64 {
+        return;
+    }
+    match walk(memory.bytes(), first, MAX_CHUNKS) {
+        Ok(w) => Counters::add(&s.shared.counters.heap_chunks, w.chunks),
+        Err(b) => {
+            s.heap_broken = true;
+            s.shared.report(Event {
+                time: Event::now(),
+                policy: s.shared.policy,
+                kind: EventKind::HeapCorrupt,
+                hook: site.clone(),
+                epoch: s.epoch(),
+                memory: 0,
+                pages: vec![b.at / PAGE_SIZE as u32],
+                scores: vec![1.0],
+                source: "heap-walk".into(),
+                detail: format!(
+                    "the allocator's chunk chain is broken at {:#x} (chunk at {:#x}): {}",
+                    b.at, b.chunk, b.what
+                ),
+                tag: None,
+                evidence: Vec::new(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A heap image built chunk by chunk as dlmalloc lays it out.
+    struct Heap {
+        mem: Vec<u8>,
+        at: u32,
+        prev_in_use: bool,
+    }
+
+    const BASE: u32 = 0x1000;
+
+    impl Heap {
+        fn new() -> Heap {
+            Heap {
+                mem: vec![0xAA; 0x4000],
+                at: BASE,
+                prev_in_use: true,
+            }
+        }
+        fn put(&mut self, at: u32, v: u32) {
+            self.mem[at as usize..at as usize + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        fn get(&self, at: u32) -> u32 {
+            u32::from_le_bytes(self.mem[at as usize..at as usize + 4].try_into().unwrap())
+        }
+        fn used(&mut self, size: u32) -> u32 {
+            let c = self.at;
+            self.put(c + 4, size | CINUSE | u32::from(self.prev_in_use));
+            self.prev_in_use = true;
+            self.at += size;
+            c
+        }
+        fn free(&mut self, size: u32) -> u32 {
+            let c = self.at;
+            self.put(c + 4, size | u32::from(self.prev_in_use));
+            self.put(c + size, size);
+            self.prev_in_use = false;
+            self.at += size;
+            c
+        }
+        /// The top chunk and its trailer.
+        fn top(&mut self, size: u32) {
+            self.put(self.at + 4, size | u32::from(self.prev_in_use));
+            self.put(self.at + size + 4, 56);
+            self.at += size + 56;
+        }
+        fn walk(&self) -> Result<Walked, Broken> {
+            walk(&self.mem, BASE + PAYLOAD_OFFSET, u64::MAX)
+        }
+    }
+
+    fn typical() -> (Heap, Vec<u32>) {
+        let mut h = Heap::new();
+        let chunks = vec![
+            h.used(32),
+            h.used(48),
+            h.free(64),
+            h.used(16),
+            h.free(128),
+            h.used(4096),
+        ];
+        h.top(1024);
+        (h, chunks)
+    }
+
+    #[test]
+    fn an_intact_heap_walks_to_the_top_chunk() {
+        let (h, _) = typical();
+        assert_eq!(
+            h.walk(),
+            Ok(Walked {
+                chunks: 7,
+                cut: false
+            })
+        );
+        // Ends at a fence post as well, and stops where it is told to.
+        let mut f = Heap::new();
+        f.used(32);
+        f.used(64);
+        let at = f.at;
+        f.put(at + 4, FENCE_POST);
+        assert_eq!(f.walk().unwrap().chunks, 2);
+        assert_eq!(
+            walk(&h.mem, BASE + 8, 3),
+            Ok(Walked {
+                chunks: 3,
+                cut: true
+            })
+        );
+        // Nothing allocated yet: nothing to walk.
+        assert_eq!(walk(&h.mem, 0, 10).unwrap().chunks, 0);
+    }
+
+    #[test]
+    fn a_byte_over_a_head_breaks_the_chain() {
+        // The classic off-by-one: a NUL just past a 28-byte allocation
+        // (chunk of 32) is the low byte of the next chunk's head.
+        // The chunk before it is the first to fail: in use, but its
+        // successor's bits now say it is free.
+        let (mut h, c) = typical();
+        h.mem[(c[1] + 4) as usize] = 0;
+        let e = h.walk().unwrap_err();
+        assert_eq!((e.at, e.chunk), (c[1] + 4, c[0]));
+        assert!(e.what.contains("says it is free"), "{}", e.what);
+        // A byte that keeps the bits but not the size.
+        let (mut h, c) = typical();
+        h.mem[(c[1] + 4) as usize] = 0x03;
+        let e = h.walk().unwrap_err();
+        assert_eq!((e.at, e.chunk), (c[1] + 4, c[1]));
+        assert!(e.what.contains("below dlmalloc's minimum"), "{}", e.what);
+
+        // Bits only: the in-use chunk's successor now says it is free.
+        let (mut h, c) = typical();
+        let head = h.get(c[1] + 4);
+        h.put(c[1] + 4, head & !PINUSE);
+        let e = h.walk().unwrap_err();
+        assert_eq!(e.chunk, c[0]);
+        assert!(e.what.contains("says it is free"), "{}", e.what);
+
+        // A size that still looks like one, but leads into data.
+        let (mut h, c) = typical();
+        h.put(c[3] + 4, 0x30 | CINUSE);
+        assert!(h.walk().is_err());
+
+        // A freed chunk's footer overwritten (by an overflow of the chunk
+        // before its successor... or a use after free of its last bytes).
+        let (mut h, c) = typical();
+        h.put(c[3], 0x4141_4141);
+        let e = h.walk().unwrap_err();
+        assert_eq!((e.at, e.chunk), (c[3], c[2]));
+        assert!(e.what.contains("footer"), "{}", e.what);
+
+        // Attacker bytes over a whole stretch.
+        let (mut h, c) = typical();
+        for b in &mut h.mem[c[1] as usize..c[4] as usize] {
+            *b = b'E';
+        }
+        assert!(h.walk().is_err());
+
+        // Two free neighbours, and a size past the end of memory.
+        let (mut h, c) = typical();
+        let head = h.get(c[3] + 4);
+        h.put(c[3] + 4, head & !CINUSE);
+        assert!(h.walk().unwrap_err().what.contains("so is its successor"));
+        let (mut h, c) = typical();
+        h.put(c[0] + 4, 0x7fff_fff0 | CINUSE | PINUSE);
+        assert!(h.walk().unwrap_err().what.contains("past the end"));
+    }
+
+    #[test]
+    fn a_first_chunk_without_pinuse_is_refused() {
+        let (mut h, _) = typical();
+        let head = h.get(BASE + 4);
+        h.put(BASE + 4, head & !PINUSE);
+        assert!(h.walk().unwrap_err().what.contains("first chunk"));
+    }
+
+    #[test]
+    fn a_chain_that_leaves_memory_ends_in_an_error_not_a_panic() {
+        let mut h = Heap::new();
+        h.used(32);
+        let end = h.mem.len() as u32;
+        for at in [end - 2, end, end + 100, u32::MAX - 3] {
+            let r = walk(&h.mem, at, u64::MAX);
+            assert!(r.is_err(), "{at:#x}: {r:?}");
+        }
+    }
+}
