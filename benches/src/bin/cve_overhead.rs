@@ -52,6 +52,10 @@ fn setup(spec: &str, app: &Path, name: &str) -> Setup {
         }
         None => (spec, None),
     };
+    let (rest, heap_check) = match rest.strip_suffix("-noheap") {
+        Some(r) => (r, false),
+        None => (rest, true),
+    };
     let (rest, barrier) = match rest.strip_suffix("-barrier") {
         Some(r) => (r, true),
         None => (rest, false),
@@ -62,7 +66,10 @@ fn setup(spec: &str, app: &Path, name: &str) -> Setup {
     };
     let policy: Policy = policy.parse().unwrap_or_else(|e: String| die(&e));
     let mut config = Config::new();
-    config.attest(policy).attest_kernel_dirty(!barrier);
+    config
+        .attest(policy)
+        .attest_kernel_dirty(!barrier)
+        .attest_heap_check(heap_check);
     let engine = Engine::new(&config).unwrap_or_else(|e| die(&e.to_string()));
     let wasm = app.join(format!("{name}.wasm"));
     let module = Module::from_file(&engine, &wasm)

@@ -186,6 +186,8 @@ pub(crate) struct AttestSession {
     sealed: bool,
     /// The heap walk found the chain broken (reported once).
     pub(crate) heap_broken: bool,
+    /// A walk during the run waits until then (its pacing).
+    pub(crate) heap_walk_after: Option<std::time::Instant>,
     dirty: Vec<(u32, u32)>,
     /// Pages the kernel still reports as written because no scan since
     /// protected them (see [`PEEK_LIMIT`]), with the digest of the
@@ -258,6 +260,7 @@ impl AttestSession {
             protected: false,
             sealed: false,
             heap_broken: false,
+            heap_walk_after: None,
             dirty: Vec::new(),
             carried: Vec::new(),
             inject: opts.inject,
@@ -386,6 +389,7 @@ pub(crate) fn hook(
     } else {
         snapshot(store, &dirty, flush, asked, !protect, site)
     };
+
     // A scan that protected starts the carried set afresh: later writes
     // are tracked again.
     let carried = if protect {
@@ -648,6 +652,7 @@ pub(crate) fn to_host(
     } else {
         hook(store, HookAt::Other, site).map_err(trap)
     };
+    super::heap_walk::check(store, site, true);
     let inject = import
         && store
             .attest
@@ -876,7 +881,7 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
     // twentieth of a 0.2 ms run).
     let keep = store.attest.as_deref().is_some_and(|s| s.sealed);
     let tampered = end_protection(store, &site, keep);
-    super::heap_walk::check(store, &site(store));
+    super::heap_walk::check(store, &site, false);
     // One hook takes every written page: the flush reads them in place,
     // so the ring's room does not limit it.
     let _ = hook(store, HookAt::Flush, &site);

@@ -316,6 +316,10 @@ struct Row {
     fp_pages: usize,
     exploits: usize,
     detected: usize,
+    /// Exploit runs with a detection by the CNN, and by the walk of the
+    /// allocator's chunk chain (a run may have both).
+    detected_cnn: usize,
+    detected_heap: usize,
     /// Per exploit detected in the latency run: (hooks, milliseconds).
     latency: Vec<(u64, f64)>,
     /// Fastest time per benign input.
@@ -327,7 +331,7 @@ struct Row {
 /// 0.9999545) of memory 0, by the cnn verifier"; its own detail where it
 /// has no score per page (the exact checks).
 fn flagged_pages(e: &Event) -> String {
-    if e.scores.len() != e.pages.len() || e.pages.is_empty() {
+    if e.scores.len() != e.pages.len() || e.pages.is_empty() || e.kind == EventKind::HeapCorrupt {
         return e.detail.clone();
     }
     let pages: Vec<String> = e
@@ -591,6 +595,22 @@ fn evaluate_app(
             if found {
                 row.detected += 1;
             }
+            let by = |kind: EventKind| o.detections(runner.policy).find(|e| e.kind == kind);
+            if by(EventKind::Cnn).is_some() {
+                row.detected_cnn += 1;
+            }
+            if let Some(e) = by(EventKind::HeapCorrupt) {
+                row.detected_heap += 1;
+                // Not dated by the tag monitor: its allocator wrappers lay
+                // the heap out their own way, so the walk is off alongside.
+                row.notes.push(format!(
+                    "exploit {}: heap walk at the {:?} hook (snapshot {}): {}",
+                    file_name(exploit),
+                    e.hook.kind,
+                    e.epoch,
+                    e.detail
+                ));
+            }
             if runner.policy == Policy::Off {
                 row.notes
                     .push(format!("exploit {}: {}", file_name(exploit), o.status));
@@ -608,9 +628,13 @@ fn evaluate_app(
             // monitor alongside dates it by snapshot epoch.
             let Some(watcher) = watcher else { continue };
             let watched = watcher.run(exploit, scratch)?;
+            // The heap walk's finds have their own note (above).
+            let found_by_pages = o
+                .detections(runner.policy)
+                .any(|e| e.kind != EventKind::HeapCorrupt);
             match latency(&watched) {
                 Ok(l) => row.latency.push(l),
-                Err(why) if found => row.notes.push(format!(
+                Err(why) if found_by_pages => row.notes.push(format!(
                     "exploit {}: detected; no latency: {why}",
                     file_name(exploit)
                 )),
@@ -748,8 +772,13 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                 },
                 if off {
                     "-".to_string()
-                } else {
+                } else if variant.policy == Policy::Tags {
                     format!("{}/{}", row.detected, row.exploits)
+                } else {
+                    format!(
+                        "{}/{} (cnn {}, heap walk {})",
+                        row.detected, row.exploits, row.detected_cnn, row.detected_heap
+                    )
                 },
                 latency,
                 if off {
@@ -797,11 +826,23 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                  {inputs} inputs)"
             )
         };
+        let by_whom = if variant.policy == Policy::Tags {
+            String::new()
+        } else {
+            let cnn_apps = rows.iter().filter(|(r, _)| r.detected_cnn > 0).count();
+            let cnn_inputs: usize = rows.iter().map(|(r, _)| r.detected_cnn).sum();
+            let heap_apps = rows.iter().filter(|(r, _)| r.detected_heap > 0).count();
+            let heap_inputs: usize = rows.iter().map(|(r, _)| r.detected_heap).sum();
+            format!(
+                " (the CNN in {cnn_apps} ({cnn_inputs} inputs), the heap walk in {heap_apps} \
+                 ({heap_inputs} inputs))"
+            )
+        };
         let _ = writeln!(
             s,
             "* `{}` ({}): a detection in the exploit runs of {apps} of {n} \
-             applications ({inputs_found} of {inputs} exploit inputs), {caught}; {fps} benign \
-             run(s) with a false positive; overhead vs off, geometric mean {geo:.3}.",
+             applications ({inputs_found} of {inputs} exploit inputs){by_whom}, {caught}; {fps} \
+             benign run(s) with a false positive; overhead vs off, geometric mean {geo:.3}.",
             variant.policy,
             variant.backend_name()
         );
@@ -811,7 +852,10 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
         "\nColumns: *benign runs = native*: runs (every input, {} rounds) \
          whose output and exit status equal the native build's; *false \
          positives*: benign runs with any detection, and the pages flagged \
-         (summed over the runs); *latency*: snapshotting hooks \
+         (summed over the runs); *exploit runs with a detection*: by any \
+         check, and of those the runs where the CNN flagged a page and where \
+         the walk of the allocator's chunk chain found it broken (exact; \
+         `Config::attest_heap_check`); *latency*: snapshotting hooks \
          from the first violating write (dated by the tag monitor run \
          alongside the same policy in a separate run) to the first \
          detection of the corrupted page after it, 1 meaning the first \
