@@ -445,3 +445,49 @@ fn the_heap_walk_finds_exploits_that_write_over_chunk_headers() {
         }
     }
 }
+
+/// `walmart run`: the heap walk's event in the log and its count in the
+/// exit summary, `--no-heap-check` turning it off, and refused without
+/// hooks to run it.
+#[test]
+fn run_reports_the_heap_walk_and_takes_no_heap_check() {
+    let zlib = corpus().join("zlib");
+    let wasm = zlib.join("zlib.wasm");
+    let exploit = zlib.join("exploit/extra-overflow.in");
+    for (flags, found) in [(vec![], true), (vec!["--no-heap-check"], false)] {
+        let log = temp("heap-log");
+        let mut args = vec!["run", "--attest", "fine", "--model", "none"];
+        args.extend(flags.iter().copied());
+        args.extend([
+            "--attest-log",
+            log.to_str().unwrap(),
+            wasm.to_str().unwrap(),
+        ]);
+        let out = walmart_with_input(&args, &exploit);
+        let events = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        let heap = events
+            .lines()
+            .filter(|l| {
+                l.contains("\"kind\":\"heap-corrupt\"") && l.contains("\"source\":\"heap-walk\"")
+            })
+            .count();
+        assert_eq!(heap, usize::from(found), "{flags:?}: {events}");
+        let stderr = text(&out.stderr);
+        if found {
+            assert!(stderr.contains("heap chunks checked "), "{stderr}");
+        } else {
+            assert!(stderr.contains("heap chunks checked 0,"), "{stderr}");
+        }
+    }
+    let out = walmart_with_input(
+        &["run", "--no-heap-check", wasm.to_str().unwrap()],
+        &exploit,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--no-heap-check"),
+        "{}",
+        text(&out.stderr)
+    );
+}

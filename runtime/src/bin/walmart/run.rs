@@ -57,6 +57,11 @@ pub struct RunArgs {
     /// (exact blame; slower).
     #[arg(long)]
     attest_sync: bool,
+    /// Do not walk the chain of the allocator's heap chunks (dlmalloc's)
+    /// as control leaves the module and at the end (`heap-corrupt`
+    /// events).
+    #[arg(long)]
+    no_heap_check: bool,
     /// The CNN that scores written pages beside the exact digest checks
     /// (detections are `cnn` events): a model file from `walmart attest
     /// train`, `default` (the built-in model, used when this is left out)
@@ -167,7 +172,10 @@ fn trace_range(text: &str) -> anyhow::Result<Option<(u32, u32)>> {
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut config = Config::new();
-    config.attest(args.attest).attest_sync(args.attest_sync);
+    config
+        .attest(args.attest)
+        .attest_sync(args.attest_sync)
+        .attest_heap_check(!args.no_heap_check);
     let tags = args.attest == Policy::Tags;
     let tag_flags = args.tags.is_some()
         || args.tag_colours.is_some()
@@ -199,11 +207,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             || args.attest_evidence.is_some()
             || args.inject.is_some()
             || args.attest_sync
+            || args.no_heap_check
             || args.attest_interval.is_some()
             || args.model.as_deref().is_some_and(|m| m != "none"))
     {
         bail!(
-            "--attest-log, --attest-evidence, --attest-sync, --attest-interval, --model and --inject need --attest coarse or fine"
+            "--attest-log, --attest-evidence, --attest-sync, --no-heap-check, --attest-interval, --model and --inject need --attest coarse or fine"
         );
     }
     if args.attest_sync && args.attest_interval.is_some() {
