@@ -1293,3 +1293,89 @@ fn a_panicking_event_callback_is_reported_when_the_run_ends() {
     let err = s.store.finish_attestation().unwrap_err();
     assert!(err.to_string().contains("event callback panicked"), "{err}");
 }
+
+/// A heap laid out as wasm32 dlmalloc lays it (chunks of 32 and 48 bytes
+/// in use, then the top chunk and its trailer), a `dlmalloc` that hands
+/// out its chunks, and an export that writes a byte anywhere.
+fn dlmalloc_heap(allocator: &str) -> String {
+    format!(
+        r#"(module
+    (memory (export "memory") 1)
+    (data (i32.const 0x1004) "\23\00\00\00")   ;; chunk 0x1000: 32 bytes, in use
+    (data (i32.const 0x1024) "\33\00\00\00")   ;; chunk 0x1020: 48 bytes, in use
+    (data (i32.const 0x1054) "\01\01\00\00")   ;; top 0x1050: 256 bytes
+    (data (i32.const 0x1154) "\38\00\00\00")   ;; the top's trailer
+    (func ${allocator} (param i32) (result i32)
+        (select (i32.const 0x1008) (i32.const 0x1028) (i32.le_u (local.get 0) (i32.const 24))))
+    (func (export "alloc")
+        (drop (call ${allocator} (i32.const 40)))
+        (drop (call ${allocator} (i32.const 20))))
+    (func (export "smash") (param i32 i32)
+        (i32.store8 (local.get 0) (local.get 1))))"#
+    )
+}
+
+/// The walk of dlmalloc's chunk chain: silent on an intact heap, a
+/// `heap-corrupt` event naming the broken word once a byte lands on a
+/// chunk header, found as the export returns; off by configuration, and
+/// for an allocator not named `dlmalloc`.
+#[test]
+fn the_heap_walk_finds_a_byte_over_a_chunk_header() {
+    let heap_events = |s: &Setup| -> Vec<Event> {
+        s.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == EventKind::HeapCorrupt)
+            .cloned()
+            .collect()
+    };
+    for policy in [Policy::Coarse, Policy::Fine] {
+        let mut s = setup(
+            policy,
+            false,
+            true,
+            OnDetect::Log,
+            &dlmalloc_heap("dlmalloc"),
+        );
+        call(&mut s, "alloc", &[]).unwrap();
+        // A write into a chunk's payload is not the walk's business.
+        call(&mut s, "smash", &[Val::I32(0x1030), Val::I32(0x41)]).unwrap();
+        let stats = s.store.finish_attestation().unwrap().unwrap();
+        assert!(heap_events(&s).is_empty(), "{:?}", heap_events(&s));
+        assert!(
+            stats.heap_chunks >= 3 && stats.heap_chunks % 3 == 0,
+            "{policy:?}: {stats}"
+        );
+        // The overflow of the first chunk into the second one's head.
+        call(&mut s, "smash", &[Val::I32(0x1024), Val::I32(0)]).unwrap();
+        let found = heap_events(&s);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].source, "heap-walk");
+        assert_eq!(found[0].pages, vec![1]);
+        assert_eq!(found[0].hook.kind, HookKind::ExportExit);
+        assert!(
+            found[0].detail.contains("broken at 0x1024"),
+            "{}",
+            found[0].detail
+        );
+        // Reported once.
+        call(&mut s, "alloc", &[]).unwrap();
+        s.store.finish_attestation().unwrap();
+        assert_eq!(heap_events(&s).len(), 1);
+    }
+    let mut off = Config::new();
+    off.attest(Policy::Coarse).attest_heap_check(false);
+    for (config, allocator) in [(off, "dlmalloc"), (Config::new(), "malloc")] {
+        let mut config = config;
+        if allocator == "malloc" {
+            config.attest(Policy::Coarse);
+        }
+        let mut s = setup_with(&config, OnDetect::Log, &dlmalloc_heap(allocator));
+        call(&mut s, "alloc", &[]).unwrap();
+        call(&mut s, "smash", &[Val::I32(0x1024), Val::I32(0)]).unwrap();
+        let stats = s.store.finish_attestation().unwrap().unwrap();
+        assert!(heap_events(&s).is_empty(), "{allocator}");
+        assert_eq!(stats.heap_chunks, 0, "{allocator}");
+    }
+}
