@@ -1344,7 +1344,7 @@ fn the_heap_walk_finds_a_byte_over_a_chunk_header() {
         let stats = s.store.finish_attestation().unwrap().unwrap();
         assert!(heap_events(&s).is_empty(), "{:?}", heap_events(&s));
         assert!(
-            stats.heap_chunks >= 3 && stats.heap_chunks % 3 == 0,
+            stats.heap_chunks >= 3 && stats.heap_chunks.is_multiple_of(3),
             "{policy:?}: {stats}"
         );
         // The overflow of the first chunk into the second one's head.
