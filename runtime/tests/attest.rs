@@ -1364,6 +1364,21 @@ fn the_heap_walk_finds_a_byte_over_a_chunk_header() {
         s.store.finish_attestation().unwrap();
         assert_eq!(heap_events(&s).len(), 1);
     }
+    // Under `--on-detect trap` the call that returns with the chain broken
+    // is the one that fails.
+    let mut s = setup(
+        Policy::Coarse,
+        false,
+        true,
+        OnDetect::Trap,
+        &dlmalloc_heap("dlmalloc"),
+    );
+    call(&mut s, "alloc", &[]).unwrap();
+    let err = call(&mut s, "smash", &[Val::I32(0x1024), Val::I32(0)]).unwrap_err();
+    assert!(
+        matches!(&err, Error::Trap(t) if t.kind() == TrapKind::AttestationViolation),
+        "{err}"
+    );
     let mut off = Config::new();
     off.attest(Policy::Coarse).attest_heap_check(false);
     for (config, allocator) in [(off, "dlmalloc"), (Config::new(), "malloc")] {

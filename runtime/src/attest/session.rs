@@ -275,6 +275,13 @@ impl AttestSession {
         &self.shared.state
     }
 
+    /// Under `--on-detect trap`: a detection since the last time this
+    /// was asked, so the guest must stop now.
+    fn stop_requested(&self) -> bool {
+        self.shared.on_detect == OnDetect::Trap
+            && self.shared.detected.swap(false, Ordering::AcqRel)
+    }
+
     /// Snapshots taken so far (the epoch of the latest).
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch
@@ -402,9 +409,7 @@ pub(crate) fn hook(
     let s = store.attest.as_deref_mut().expect("checked above");
     s.carried = carried;
     s.dirty = dirty;
-    let stop =
-        s.shared.on_detect == OnDetect::Trap && s.shared.detected.swap(false, Ordering::AcqRel);
-    if stop {
+    if s.stop_requested() {
         Err(TrapKind::AttestationViolation)
     } else {
         Ok(())
@@ -653,6 +658,11 @@ pub(crate) fn to_host(
         hook(store, HookAt::Other, site).map_err(trap)
     };
     super::heap_walk::check(store, site, true);
+    // A broken chain found here stops the guest here, not at its next hook.
+    let r = match store.attest.as_deref() {
+        Some(s) if r.is_ok() && s.stop_requested() => Err(trap(TrapKind::AttestationViolation)),
+        _ => r,
+    };
     let inject = import
         && store
             .attest
