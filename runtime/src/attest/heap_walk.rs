@@ -23,7 +23,10 @@
 //! is). The payload `malloc` returns is `c + 8`. Between allocator calls:
 //! an in-use chunk's successor has `PINUSE` set; a free chunk's successor
 //! has it clear, is in use (free neighbours are merged) and holds the free
-//! chunk's size in its `prev_foot`. The top chunk is free and followed by
+//! chunk's size in its `prev_foot`; and a free chunk other than the
+//! designated victim is in a doubly linked free list whose neighbours
+//! point back at it (a write into a freed chunk's first bytes, the links,
+//! breaks that). The top chunk is free and followed by
 //! a trailer whose head is `TOP_FOOT_SIZE` with both bits clear; a segment
 //! dlmalloc left for a new one ends in fence posts whose head is
 //! `4 | PINUSE | CINUSE`.
@@ -104,6 +107,8 @@ pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked,
         ));
     }
     let mut chunks = 0u64;
+    // The first free chunk found in no free list (see below).
+    let mut unlinked: Option<u32> = None;
     loop {
         let head = word(c + 4).ok_or_else(|| past_memory(c))?;
         if head == FENCE_POST {
@@ -169,6 +174,30 @@ pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked,
                     c,
                     format!("the chunk is free ({size} bytes) but its footer says {foot}"),
                 ));
+            }
+            // A free chunk sits in a doubly linked list (its bin's, or a
+            // ring of same-sized tree chunks), `fd` at `c + 8` and `bk`
+            // at `c + 12`, bin headers laid out alike inside dlmalloc's
+            // state: its neighbours must point back at it. One free
+            // chunk is in no list, the designated victim (the remainder
+            // of the last split), whose links are stale.
+            let fd = word(c + 8).expect("inside the chunk");
+            let bk = word(c + 12).expect("inside the chunk");
+            let linked = word(u64::from(fd) + 12) == Some(c as u32)
+                && word(u64::from(bk) + 8) == Some(c as u32);
+            if !linked {
+                if let Some(first) = unlinked {
+                    return Err(broken(
+                        c + 8,
+                        c,
+                        format!(
+                            "the chunk is free ({size} bytes) but not in a free list (fd {fd:#x}, \
+                             bk {bk:#x}), and neither is the free chunk at {first:#x}: only one, \
+                             dlmalloc's designated victim, may be"
+                        ),
+                    ));
+                }
+                unlinked = Some(c as u32);
             }
         }
         if chunks >= max_chunks {
@@ -263,14 +292,20 @@ mod tests {
     }
 
     const BASE: u32 = 0x1000;
+    /// A bin header (a pseudo-chunk whose `fd` and `bk` head a list), as
+    /// dlmalloc keeps them in its state.
+    const BIN: u32 = 0x100;
 
     impl Heap {
         fn new() -> Heap {
-            Heap {
+            let mut h = Heap {
                 mem: vec![0xAA; 0x4000],
                 at: BASE,
                 prev_in_use: true,
-            }
+            };
+            h.put(BIN + 8, BIN);
+            h.put(BIN + 12, BIN);
+            h
         }
         fn put(&mut self, at: u32, v: u32) {
             self.mem[at as usize..at as usize + 4].copy_from_slice(&v.to_le_bytes());
@@ -285,7 +320,19 @@ mod tests {
             self.at += size;
             c
         }
+        /// A free chunk, put at the front of the bin's list.
         fn free(&mut self, size: u32) -> u32 {
+            let c = self.unlinked(size);
+            let first = self.get(BIN + 8);
+            self.put(c + 8, first);
+            self.put(c + 12, BIN);
+            self.put(first + 12, c);
+            self.put(BIN + 8, c);
+            c
+        }
+        /// A free chunk in no list, as the designated victim is (its links
+        /// are whatever they were).
+        fn unlinked(&mut self, size: u32) -> u32 {
             let c = self.at;
             self.put(c + 4, size | u32::from(self.prev_in_use));
             self.put(c + size, size);
@@ -400,6 +447,49 @@ mod tests {
         let (mut h, c) = typical();
         h.put(c[0] + 4, 0x7fff_fff0 | CINUSE | PINUSE);
         assert!(h.walk().unwrap_err().what.contains("past the end"));
+    }
+
+    #[test]
+    fn a_write_over_a_freed_chunks_links_is_found() {
+        // A use after free writes its pointer over `fd`: the chunk no
+        // longer points back at its neighbour, nor the neighbour at it.
+        let mut h = Heap::new();
+        let c = [h.used(32), h.free(64), h.used(48), h.free(32), h.used(16)];
+        h.unlinked(80);
+        h.used(32);
+        h.top(512);
+        assert_eq!(h.walk().unwrap().chunks, 8);
+        h.put(c[3] + 8, 0x4141_4141);
+        let e = h.walk().unwrap_err();
+        assert_eq!((e.at, e.chunk), (c[3] + 8, c[3]));
+        assert!(e.what.contains(&format!("{:#x}", c[1])), "{}", e.what);
+        // Over `bk` as well.
+        let (mut h, c) = typical();
+        h.put(c[2] + 12, 0x10);
+        assert!(h.walk().unwrap_err().what.contains("not in a free list"));
+
+        // A chunk alone in its list has only bin headers for neighbours:
+        // overwritten, it is the one chunk out of the lists the walk
+        // allows, as if it were the designated victim; beside the
+        // designated victim it is found.
+        let mut h = Heap::new();
+        h.used(32);
+        let alone = h.free(48);
+        h.used(16);
+        h.top(256);
+        h.put(alone + 8, 0x4141_4141);
+        assert!(h.walk().is_ok());
+        let mut h = Heap::new();
+        h.used(32);
+        let alone = h.free(48);
+        h.used(16);
+        let victim = h.unlinked(64);
+        h.used(16);
+        h.top(256);
+        assert!(h.walk().is_ok());
+        h.put(alone + 8, 0x4141_4141);
+        let e = h.walk().unwrap_err();
+        assert_eq!(e.chunk, victim);
     }
 
     #[test]
