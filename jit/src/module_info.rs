@@ -192,6 +192,10 @@ pub struct ModuleInfo {
     pub data: Vec<DataSegment>,
     /// Function names from the `name` custom section.
     pub func_names: HashMap<u32, String>,
+    /// The name section names one of dlmalloc's own entry points
+    /// (`dlmalloc`, `dlfree`, ...): the module's allocator is dlmalloc
+    /// (wasi-libc's, Emscripten's), and `malloc` and the rest are its.
+    pub dlmalloc: bool,
     /// The module's name from the `name` section.
     pub name: Option<String>,
     /// Byte range in the binary of each defined function's body.
@@ -206,12 +210,19 @@ impl ModuleInfo {
         &self.types[self.func_types[func as usize] as usize]
     }
 
-    /// Defined function `func` is the module's `dlmalloc` (by the name
-    /// section; wasi-libc's and Emscripten's `malloc`), with `malloc`'s
-    /// signature.
-    pub fn is_dlmalloc(&self, func: u32) -> bool {
-        self.func_names.get(&func).map(String::as_str) == Some("dlmalloc")
-            && self.allocator_role(func) == Some(crate::vmctx::AllocRole::Malloc)
+    /// Defined function `func` returns a chunk of the module's dlmalloc
+    /// heap: `malloc`, `calloc`, `realloc`, `aligned_alloc`/`memalign`
+    /// or their `dl` names, in a module whose allocator is dlmalloc
+    /// ([`ModuleInfo::dlmalloc`]). All are taken, not `dlmalloc` alone:
+    /// wasi-libc declares dlmalloc's functions `static inline`, so
+    /// `dlmalloc` may be inlined into some of its callers.
+    pub fn returns_dlmalloc_chunk(&self, func: u32) -> bool {
+        use crate::vmctx::AllocRole::*;
+        self.dlmalloc
+            && matches!(
+                self.allocator_role(func),
+                Some(Malloc | Calloc | Realloc | AlignedAlloc)
+            )
     }
 
     /// The allocator role of defined function `func`, by its name (name
@@ -586,6 +597,10 @@ fn read_names(
             wasmparser::Name::Function(map) => {
                 for naming in map {
                     let naming = naming?;
+                    info.dlmalloc |= matches!(
+                        naming.name,
+                        "dlmalloc" | "dlfree" | "dlcalloc" | "dlrealloc" | "dlmemalign"
+                    );
                     info.func_names
                         .insert(naming.index, naming.name.to_string());
                 }

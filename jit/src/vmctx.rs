@@ -124,8 +124,9 @@ pub struct VMAttestState {
     /// the verifier when it wants a snapshot (asynchronous mode) or by the
     /// store barrier itself (synchronous mode).
     pub armed: std::sync::atomic::AtomicU32,
-    /// The lowest non-null address the module's `dlmalloc` has returned
-    /// (0: none yet), written by the generated code of `dlmalloc` itself
+    /// The lowest non-null address the module's dlmalloc functions
+    /// (`malloc`, `dlmalloc`, `calloc`, ...) have returned (0: none yet),
+    /// written by their generated code
     /// ([`crate::translate::AttestCodegen::heap_floor`]). dlmalloc's first
     /// allocation is carved from the start of its first segment, so this
     /// is the payload of the heap's first chunk, where the runtime's walk

@@ -1318,7 +1318,7 @@ fn dlmalloc_heap(allocator: &str) -> String {
 /// The walk of dlmalloc's chunk chain: silent on an intact heap, a
 /// `heap-corrupt` event naming the broken word once a byte lands on a
 /// chunk header, found as the export returns; off by configuration, and
-/// for an allocator not named `dlmalloc`.
+/// for an allocator without dlmalloc's names.
 #[test]
 fn the_heap_walk_finds_a_byte_over_a_chunk_header() {
     let heap_events = |s: &Setup| -> Vec<Event> {

@@ -253,8 +253,9 @@ impl FuncTranslator<'_, '_> {
         });
     }
 
-    /// As an allocator function returns: records `dlmalloc`'s result in
-    /// the heap floor, and reports the call when calls are reported.
+    /// As an allocator function returns: records the chunk a dlmalloc
+    /// function returns in the heap floor, and reports the call when calls
+    /// are reported.
     pub(crate) fn allocator_return(&mut self, results: &[Value]) {
         if self.heap_floor {
             if let Some(&result) = results.first() {

@@ -62,9 +62,9 @@ pub struct AttestCodegen {
     /// The barrier also arms the hooks, so the first hook after a write
     /// always snapshots (synchronous attestation: exact blame).
     pub barrier_arms: bool,
-    /// The module's `dlmalloc` (found by name) keeps the lowest address it
-    /// returned in [`vmctx::VMAttestState::heap_floor`]: where the
-    /// runtime's check of the allocator's chunk chain starts.
+    /// The module's dlmalloc functions (found by name) keep the lowest
+    /// address they returned in [`vmctx::VMAttestState::heap_floor`]:
+    /// where the runtime's check of the allocator's chunk chain starts.
     pub heap_floor: bool,
 }
 
@@ -169,7 +169,7 @@ pub struct FuncTranslator<'a, 'b> {
     /// This function's allocator role and its entry parameters, when its
     /// calls are reported (see `hooks.rs`).
     pub(crate) allocator: Option<(vmctx::AllocRole, Vec<Value>)>,
-    /// This function is the module's `dlmalloc` and records its results in
+    /// This function returns dlmalloc's chunks and records its results in
     /// [`vmctx::VMAttestState::heap_floor`].
     pub(crate) heap_floor: bool,
     /// Loads and stores get the tag monitor's checks (not in the
@@ -260,7 +260,7 @@ pub fn translate_function(
             .then(|| env.info.allocator_role(func_index))
             .flatten()
             .map(|role| (role, params[2..].to_vec())),
-        heap_floor: env.config.attest.heap_floor && env.info.is_dlmalloc(func_index),
+        heap_floor: env.config.attest.heap_floor && env.info.returns_dlmalloc_chunk(func_index),
         tag_checks: env.config.tags.is_some()
             && !allocator_body
             && !env.tag_plan.is_some_and(|p| p.exempt.contains(&func_index)),

@@ -100,11 +100,29 @@ pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked,
     let past_memory = |c: u64| broken(c, c, "the chain runs past the end of memory".into());
     let head = word(c + 4).ok_or_else(|| past_memory(c))?;
     if head & PINUSE == 0 {
-        return Err(broken(
-            c + 4,
-            c,
-            format!("the first chunk's head {head:#x} says a chunk precedes it"),
-        ));
+        // A free chunk before the start is dlmalloc's doing when the first
+        // allocation was `memalign`'s (the leader it split off and freed,
+        // where `dlmalloc`'s own result went unrecorded, inlined): the
+        // free chunk then says its size in `prev_foot`, and starts the
+        // segment. Anything else before the first chunk is corruption.
+        let free_before = word(c)
+            .filter(|&s| s >= MIN_CHUNK && s & FLAG_BITS == 0 && u64::from(s) <= c)
+            .map(|s| c - u64::from(s))
+            .filter(|&p| {
+                word(p + 4).is_some_and(|h| {
+                    h & CINUSE == 0 && h & PINUSE != 0 && u64::from(h & !FLAG_BITS) == c - p
+                })
+            });
+        match free_before {
+            Some(p) => c = p,
+            None => {
+                return Err(broken(
+                    c + 4,
+                    c,
+                    format!("the first chunk's head {head:#x} says a chunk precedes it"),
+                ))
+            }
+        }
     }
     let mut chunks = 0u64;
     // The first free chunk found in no free list (see below).
@@ -115,6 +133,17 @@ pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked,
             return Ok(Walked { chunks, cut: false });
         }
         let size = head & !FLAG_BITS;
+        // The top chunk, followed by its trailer, ends the chain; with
+        // 8-byte alignment it may be as small as 8 bytes.
+        if head & CINUSE == 0
+            && size >= 8
+            && word(c + u64::from(size) + 4).is_some_and(|h| TOP_FOOT_SIZES.contains(&h))
+        {
+            return Ok(Walked {
+                chunks: chunks + 1,
+                cut: false,
+            });
+        }
         if size < MIN_CHUNK {
             return Err(broken(
                 c + 4,
@@ -143,10 +172,6 @@ pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked,
                 ));
             }
         } else {
-            if TOP_FOOT_SIZES.contains(&next_head) {
-                // The top chunk and its trailer: the end of the chain.
-                return Ok(Walked { chunks, cut: false });
-            }
             if next_head & PINUSE != 0 {
                 return Err(broken(
                     next + 4,
@@ -219,12 +244,12 @@ const WALK_BUDGET: u32 = 20;
 
 /// The check: walks the heap of the store's memory when the engine asks
 /// for it ([`crate::Config::attest_heap_check`] under `coarse` or `fine`),
-/// the store holds one 32-bit memory and its module's `dlmalloc` has
+/// the store holds one 32-bit memory and its module's dlmalloc has
 /// allocated, and reports a broken chain once per session as a
 /// [`EventKind::HeapCorrupt`] event. Called only where the guest is
 /// stopped between allocator calls: at the final flush, after the guest
-/// returned, exited or trapped (a trap inside `dlmalloc` itself is most
-/// often dlmalloc's own corruption check, `abort`), and `paced`, as
+/// returned, exited or trapped (dlmalloc's chain is consistent at every
+/// call it makes, where a trap inside it may stop it), and `paced`, as
 /// control leaves the module (an import call, an export's return),
 /// since a program that frees its heap before it ends leaves the final
 /// walk little to check. dlmalloc calls no import in the middle of
@@ -490,6 +515,39 @@ mod tests {
         h.put(alone + 8, 0x4141_4141);
         let e = h.walk().unwrap_err();
         assert_eq!(e.chunk, victim);
+    }
+
+    #[test]
+    fn a_free_leader_before_the_first_chunk_is_where_the_walk_starts() {
+        // `memalign` first: the leader it split off is free before the
+        // first chunk recorded.
+        let mut h = Heap::new();
+        let leader = h.free(48);
+        let first = h.used(64);
+        h.used(32);
+        h.top(256);
+        assert_eq!(
+            walk(&h.mem, first + PAYLOAD_OFFSET, u64::MAX),
+            Ok(Walked {
+                chunks: 4,
+                cut: false
+            })
+        );
+        // Not when the leader's head disagrees with the footer.
+        h.put(leader + 4, 0x30);
+        assert!(walk(&h.mem, first + PAYLOAD_OFFSET, u64::MAX).is_err());
+    }
+
+    #[test]
+    fn a_top_chunk_of_eight_bytes_ends_the_chain() {
+        // dlmalloc built with 8-byte alignment: top may be 8 bytes, and its
+        // trailer head is 40.
+        let mut h = Heap::new();
+        h.used(24);
+        let top = h.at;
+        h.put(top + 4, 8 | PINUSE);
+        h.put(top + 12, 40);
+        assert_eq!(h.walk().unwrap().chunks, 2);
     }
 
     #[test]
