@@ -8,7 +8,8 @@
 //!   --attest P1,P2,...         instead of wasmtime, compare walmart with these
 //!                              attestation policies (coarse, fine, fine-sync,
 //!                              coarse-barrier: coarse without kernel dirty
-//!                              tracking; fine-cnn: the built-in CNN beside
+//!                              tracking; coarse-noheap, fine-noheap: without
+//!                              the walk of the allocator's chunk chain; fine-cnn: the built-in CNN beside
 //!                              the digest checks; fine-gpu: the same
 //!                              on the gpu back end; tags: the tag monitor,
 //!                              temporal with memory colours; tags-pointer,
@@ -213,6 +214,10 @@ mod walmart_side {
             }
             None => None,
         };
+        let (attest, heap_check) = match attest.strip_suffix("-noheap") {
+            Some(p) => (p, false),
+            None => (attest, true),
+        };
         let (attest, barrier) = match attest.strip_suffix("-barrier") {
             Some(p) => (p, true),
             None => (attest, false),
@@ -224,7 +229,8 @@ mod walmart_side {
         config
             .attest(policy.parse()?)
             .attest_sync(sync)
-            .attest_kernel_dirty(!barrier);
+            .attest_kernel_dirty(!barrier)
+            .attest_heap_check(heap_check);
         let engine = Engine::new(&config).map_err(|e| e.to_string())?;
         let t = Instant::now();
         let module = Module::from_binary(&engine, wasm).map_err(|e| e.to_string())?;
