@@ -64,7 +64,8 @@ pub(crate) struct Walked {
 /// Where and how the chain is broken.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Broken {
-    /// Address of the word that is wrong (a `head` or `prev_foot`).
+    /// Address of the word that is wrong (a `head`, a `prev_foot` or a
+    /// free chunk's `fd`).
     pub at: u32,
     /// The chunk whose check failed.
     pub chunk: u32,
@@ -73,8 +74,9 @@ pub(crate) struct Broken {
 }
 
 /// Walks the chain of chunks from the one whose payload is at `first`
-/// (the lowest address `dlmalloc` returned: the start of its first
-/// segment) through the first segment, checking at most `max_chunks`.
+/// (the lowest address dlmalloc's functions returned: the start of its
+/// first segment) through the first segment, checking at most
+/// `max_chunks`.
 pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked, Broken> {
     // Addresses are computed in 64 bits: a corrupted size may point
     // anywhere, and an address past 4 GiB is past the end of memory.
