@@ -677,3 +677,57 @@ fn attest_collect_with_tags_labels_pages_real_violations_wrote() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The heap walk on wasi-libc's own dlmalloc (no model: the exact checks
+/// alone): writes over chunk headers are `heap-corrupt` events, writes
+/// that stay in a chunk's slack or land in another object's data are
+/// not, and every allocator function used correctly leaves the chain
+/// intact.
+#[test]
+fn the_heap_walk_finds_writes_over_real_dlmalloc_chunk_headers() {
+    let root = temp_dir("heap-walk");
+    let log = root.join("events.jsonl");
+    let log_arg = log.display().to_string();
+    let heap_events = |wasm: &str, args: &[&str]| -> Vec<serde_json::Value> {
+        let _ = std::fs::remove_file(&log);
+        let wasm = fixture(wasm);
+        let mut cmd = vec![
+            "run",
+            "--attest",
+            "coarse",
+            "--model",
+            "none",
+            "--attest-log",
+            &log_arg,
+            &wasm,
+        ];
+        cmd.extend(args.iter().copied());
+        let out = walmart(&cmd);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|e: &serde_json::Value| e["kind"] == "heap-corrupt")
+            .collect()
+    };
+    for (case, found) in [
+        ("benign", false),
+        // 13 bytes asked, 28 usable: the byte past stays in the chunk.
+        ("overflow-1", false),
+        ("neighbour", false),
+        ("overflow-many", true),
+        ("underflow", true),
+    ] {
+        let events = heap_events("tag_violations.wasm", &[case]);
+        assert_eq!(events.len(), usize::from(found), "{case}: {events:?}");
+        if found {
+            assert_eq!(events[0]["source"], "heap-walk", "{case}");
+            let detail = events[0]["detail"].as_str().unwrap();
+            assert!(detail.contains("chunk chain is broken at 0x"), "{detail}");
+        }
+    }
+    assert!(heap_events("heap_overflow.wasm", &[]).is_empty());
+    assert_eq!(heap_events("heap_overflow.wasm", &["go"]).len(), 1);
+    std::fs::remove_dir_all(&root).unwrap();
+}
