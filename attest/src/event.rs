@@ -17,7 +17,8 @@ pub enum EventKind {
     /// The colour-tag monitor saw a memory-safety violation.
     TagViolation,
     /// The chain of the allocator's heap chunks is broken: bytes were
-    /// written over a chunk header (exact: a walk of dlmalloc's chunks).
+    /// written over a chunk header or a freed chunk's links (exact: a walk
+    /// of dlmalloc's chunks).
     HeapCorrupt,
 }
 

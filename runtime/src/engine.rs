@@ -38,10 +38,12 @@ pub struct Config {
     /// freed chunks. For dataset collection.
     pub track_allocations: bool,
     /// Under `coarse` and `fine`, check the chain of the module's heap
-    /// chunks when a run's attestation ends, for modules whose allocator is
-    /// dlmalloc (wasi-libc's `malloc`): an exact check that finds writes
-    /// over the allocator's chunk headers, the usual mark of a heap
-    /// overflow (`runtime/src/attest/heap_walk.rs`). On by default.
+    /// chunks as control leaves the module and when a run's attestation
+    /// ends, for modules whose allocator is dlmalloc (wasi-libc's
+    /// `malloc`): an exact check that finds writes over the allocator's
+    /// chunk headers and freed chunks' links, the usual marks of a heap
+    /// overflow and a use after free (`runtime/src/attest/heap_walk.rs`).
+    /// On by default.
     pub attest_heap_check: bool,
     /// The colour-tag monitor's settings, used under `Policy::Tags`.
     pub tags: crate::attest::tags::TagConfig,
@@ -81,8 +83,7 @@ impl Config {
         self
     }
 
-    /// Checks the module's heap chunks at the end of each run (see
-    /// [`Config::attest_heap_check`]).
+    /// Checks the module's heap chunks (see [`Config::attest_heap_check`]).
     pub fn attest_heap_check(&mut self, on: bool) -> &mut Config {
         self.attest_heap_check = on;
         self

@@ -34,7 +34,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use walmart_attest::{Event, EventKind, HookSite, Policy, PAGE_SIZE};
+use walmart_attest::{Event, EventKind, HookSite, PAGE_SIZE};
 
 use super::worker::Counters;
 use crate::store::StoreOpaque;
@@ -244,10 +244,10 @@ const MAX_CHUNKS: u64 = 4 << 20;
 /// by `t / WALK_BUDGET`.
 const WALK_BUDGET: u32 = 20;
 
-/// The check: walks the heap of the store's memory when the engine asks
-/// for it ([`crate::Config::attest_heap_check`] under `coarse` or `fine`),
-/// the store holds one 32-bit memory and its module's dlmalloc has
-/// allocated, and reports a broken chain once per session as a
+/// The check: walks the heap of the store's memory when its module's
+/// dlmalloc has allocated (the heap floor is set only by code the engine
+/// compiled for it: [`crate::Config::attest_heap_check`] under `coarse` or
+/// `fine`) and the store holds one 32-bit memory, and reports a broken chain once per session as a
 /// [`EventKind::HeapCorrupt`] event. Called only where the guest is
 /// stopped between allocator calls: at the final flush, after the guest
 /// returned, exited or trapped (dlmalloc's chain is consistent at every
@@ -257,15 +257,11 @@ const WALK_BUDGET: u32 = 20;
 /// walk little to check. dlmalloc calls no import in the middle of
 /// changing its chunks.
 pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> HookSite, paced: bool) {
-    let config = store.engine.config();
-    let wanted = matches!(config.attest, Policy::Coarse | Policy::Fine)
-        && config.attest_heap_check
-        && config.tag_monitor().is_none();
     let Some(s) = store.attest.as_deref_mut() else {
         return;
     };
     let first = s.shared.state.heap_floor.load(Ordering::Relaxed);
-    if !wanted || first == 0 || s.heap_broken || store.memories.len() != 1 {
+    if first == 0 || s.heap_broken || store.memories.len() != 1 {
         return;
     }
     let now = Instant::now();

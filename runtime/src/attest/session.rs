@@ -396,7 +396,6 @@ pub(crate) fn hook(
     } else {
         snapshot(store, &dirty, flush, asked, !protect, site)
     };
-
     // A scan that protected starts the carried set afresh: later writes
     // are tracked again.
     let carried = if protect {
