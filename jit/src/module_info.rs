@@ -225,6 +225,14 @@ impl ModuleInfo {
             )
     }
 
+    /// Whether defined function `func` is one of dlmalloc's entry points
+    /// (any allocator role, `free` included, in a module whose allocator
+    /// is dlmalloc): where its heap is consistent, so its entry can check
+    /// the top chunk.
+    pub fn enters_dlmalloc(&self, func: u32) -> bool {
+        self.dlmalloc && self.allocator_role(func).is_some()
+    }
+
     /// The allocator role of defined function `func`, by its name (name
     /// section, else an export), when its signature fits the role: all
     /// parameters and the result `i32` (wasm32's pointers and sizes).

@@ -132,12 +132,31 @@ pub struct VMAttestState {
     /// is the payload of the heap's first chunk, where the runtime's walk
     /// of the chunk chain starts.
     pub heap_floor: std::sync::atomic::AtomicU32,
+    /// Where dlmalloc keeps its state (`struct malloc_state`) in memory 0,
+    /// as the runtime found it: 0 before it has looked (the entry check
+    /// of the allocator's functions then calls it to look), 1 when not
+    /// found, else the state's address, 4-aligned, with its first
+    /// [`HEAP_STATE_BYTES`] inside the memory. Generated code then checks
+    /// at each allocator entry that the top chunk's head still says what
+    /// the state says of it ([`HookPoint::HeapCheck`]).
+    pub heap_state: std::sync::atomic::AtomicU32,
 }
 
 /// Offset of [`VMAttestState::armed`].
 pub const ATTEST_ARMED: i32 = 0;
 /// Offset of [`VMAttestState::heap_floor`].
 pub const ATTEST_HEAP_FLOOR: i32 = 4;
+/// Offset of [`VMAttestState::heap_state`].
+pub const ATTEST_HEAP_STATE: i32 = 8;
+/// [`VMAttestState::heap_state`]: not found (nothing to check).
+pub const HEAP_STATE_NONE: u32 = 1;
+/// Bytes of dlmalloc's state the runtime guarantees to lie inside memory
+/// 0 when it records the state's address (its fields up to `magic`).
+pub const HEAP_STATE_BYTES: u32 = 40;
+/// Offset of `topsize` in wasm32 dlmalloc's `struct malloc_state`.
+pub const HEAP_STATE_TOPSIZE: i32 = 12;
+/// Offset of `top` in wasm32 dlmalloc's `struct malloc_state`.
+pub const HEAP_STATE_TOP: i32 = 24;
 
 /// Where a function hook sits, as passed to [`Builtin::AttestHook`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,6 +166,10 @@ pub enum HookPoint {
     Entry = 0,
     /// Just before a function returns.
     Return = 1,
+    /// At the entry of one of dlmalloc's functions: the state is not
+    /// looked for yet, or the top chunk's head disagrees with it (the
+    /// runtime walks the heap and reports what it finds).
+    HeapCheck = 2,
 }
 
 /// Offset of [`VMMemory::base`].

@@ -413,10 +413,13 @@ fn coarse_heap_check(app: &str, input: &Path, heap_check: bool) -> (Vec<String>,
 /// The walk of dlmalloc's chunk chain at the end of a `coarse` run finds
 /// the exploits whose writes cross chunk headers (zlib's copy over the
 /// following chunks, lz4's backward copy over the first chunk's head),
+/// and the allocator's entry check those whose byte lands on the top
+/// chunk's head, which dlmalloc rewrites at its next use of the top
+/// (c-ares's one-byte overflow, the bit Oniguruma's `[\477]` sets); it
 /// stays silent on every benign input of every application, and is off
-/// when the engine says so. c-ares's one-byte overflow lands on the top
-/// chunk's head, which dlmalloc rewrites at the next allocation, and jq's
-/// in its own chunk's slack: no walk can find them.
+/// when the engine says so. jq's overflow lands in its own chunk's slack,
+/// Oniguruma's `[\777]` in the top chunk's free bytes, and expat's bug
+/// only reads: no check of the heap's structure can find them.
 #[test]
 fn the_heap_walk_finds_exploits_that_write_over_chunk_headers() {
     for (dir, _) in apps() {
@@ -427,16 +430,34 @@ fn the_heap_walk_finds_exploits_that_write_over_chunk_headers() {
             assert!(chunks > 0, "{}: no chunk walked", input.display());
         }
     }
-    for app in ["zlib", "lz4"] {
-        for input in inputs(&corpus().join(app), "exploit", "in") {
-            let (found, _) = coarse_heap_check(app, &input, true);
+    let top = "disagrees with the allocator's state";
+    let expected = [
+        ("zlib", "extra-overflow.in", None),
+        ("zlib", "extra-overflow-random.in", None),
+        ("zlib", "extra-overflow-text.in", None),
+        ("lz4", "negative-target.in", None),
+        ("c-ares", "escaped-dot.in", Some(top)),
+        ("c-ares", "escaped-dot-letters.in", Some(top)),
+        ("oniguruma", "octal-class.in", Some(top)),
+    ];
+    for (dir, _) in apps() {
+        let app = dir.file_name().unwrap().to_str().unwrap().to_string();
+        for input in inputs(&dir, "exploit", "in") {
+            let name = input.file_name().unwrap().to_str().unwrap();
+            let want = expected.iter().find(|(a, n, _)| *a == app && *n == name);
+            let (found, _) = coarse_heap_check(&app, &input, true);
+            let Some((_, _, detail)) = want else {
+                assert!(found.is_empty(), "{}: {found:?}", input.display());
+                continue;
+            };
             assert_eq!(found.len(), 1, "{}: {found:?}", input.display());
             assert!(
-                found[0].starts_with("heap-walk the allocator's chunk chain is broken at 0x"),
+                found[0].starts_with("heap-walk the allocator's chunk chain is broken at 0x")
+                    && detail.is_none_or(|d| found[0].contains(d)),
                 "{}",
                 found[0]
             );
-            let (off, chunks) = coarse_heap_check(app, &input, false);
+            let (off, chunks) = coarse_heap_check(&app, &input, false);
             assert!(
                 off.is_empty() && chunks == 0,
                 "{}: {off:?}",

@@ -253,6 +253,117 @@ impl FuncTranslator<'_, '_> {
         });
     }
 
+    /// At the entry of one of dlmalloc's functions, where its heap is
+    /// consistent: checks that the top chunk's head is `topsize | PINUSE`,
+    /// as dlmalloc's state says, and calls the runtime (through the hook
+    /// trampoline, `HookPoint::HeapCheck`) when it is not, or when the
+    /// runtime has not looked for the state yet. Why here: an overflow
+    /// past the last allocation carved from the top chunk lands on the
+    /// top's head, and dlmalloc rewrites that head from its state at its
+    /// next allocation from the top or merge into it, erasing the
+    /// corruption before a walk at the next import call could see it.
+    /// Eight loads (the memory's base and length, the state's `top` and
+    /// `topsize` and the top's head: lines dlmalloc itself reads), a
+    /// compare and two predictable branches per call; not in a wrapper
+    /// that only forwards to another of the allocator's functions, which
+    /// checks (wasi-libc's `malloc` calling `dlmalloc`).
+    pub(crate) fn heap_entry_check(&mut self) {
+        let info = self.env.info;
+        if info.memories.len() != 1 || info.memories[0].memory64 {
+            return;
+        }
+        let state_ptr = self.builder.ins().load(
+            self.env.pointer_type,
+            super::vm_flags(),
+            self.vmctx,
+            vmctx::ATTEST,
+        );
+        let gm = self.builder.ins().load(
+            types::I32,
+            super::vm_flags(),
+            state_ptr,
+            vmctx::ATTEST_HEAP_STATE,
+        );
+        let check = self.builder.create_block();
+        let other = self.builder.create_block();
+        let done = self.builder.create_block();
+        self.builder.set_cold_block(other);
+        let known = self.builder.ins().icmp_imm_u(
+            IntCC::UnsignedGreaterThan,
+            gm,
+            i64::from(vmctx::HEAP_STATE_NONE),
+        );
+        self.builder.ins().brif(known, check, &[], other, &[]);
+
+        // Not known: ask the runtime to look for it, unless it did.
+        self.builder.seal_block(other);
+        self.builder.switch_to_block(other);
+        let unknown = self.builder.ins().icmp_imm_u(IntCC::Equal, gm, 0);
+        self.cold_path(unknown, |t| t.heap_check_call());
+        self.builder.ins().jump(done, &[]);
+
+        self.builder.seal_block(check);
+        self.builder.switch_to_block(check);
+        let def = self.memory_def(0);
+        let base_flags = self.memory_field_flags(0);
+        let base = self
+            .builder
+            .ins()
+            .load(types::I64, base_flags, def, vmctx::MEMORY_BASE);
+        let length =
+            self.builder
+                .ins()
+                .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH);
+        // The runtime records a state whose fields read here lie inside
+        // memory, and memory never shrinks.
+        let gm = self.builder.ins().uextend(types::I64, gm);
+        let state = self.builder.ins().iadd(base, gm);
+        let guest = ir_guest_flags();
+        let top = self
+            .builder
+            .ins()
+            .load(types::I32, guest, state, vmctx::HEAP_STATE_TOP);
+        let topsize = self
+            .builder
+            .ins()
+            .load(types::I32, guest, state, vmctx::HEAP_STATE_TOPSIZE);
+        // A top pointer past memory is itself wrong; the head is then read
+        // from a harmless place (the state) and the check fails anyway.
+        let top = self.builder.ins().uextend(types::I64, top);
+        let limit = self.builder.ins().iadd_imm_s(length, -8);
+        let inside = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, top, limit);
+        let at = self.builder.ins().select(inside, top, gm);
+        let head_addr = self.builder.ins().iadd(base, at);
+        let head = self.builder.ins().load(types::I32, guest, head_addr, 4);
+        let expect = self.builder.ins().bor_imm_u(topsize, 1);
+        let differs = self.builder.ins().icmp(IntCC::NotEqual, head, expect);
+        let outside = self.builder.ins().icmp_imm_u(IntCC::Equal, inside, 0);
+        let wrong = self.builder.ins().bor(differs, outside);
+        self.cold_path(wrong, |t| t.heap_check_call());
+        self.builder.ins().jump(done, &[]);
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
+    }
+
+    fn heap_check_call(&mut self) {
+        let func = self
+            .builder
+            .ins()
+            .iconst(types::I32, i64::from(self.func_index));
+        let offset = self
+            .builder
+            .ins()
+            .iconst(types::I32, i64::from(self.offset as i32));
+        let point = self
+            .builder
+            .ins()
+            .iconst(types::I32, HookPoint::HeapCheck as i64);
+        self.call_trampoline(Trampoline::Hook, &[func, offset, point]);
+    }
+
     /// As an allocator function returns: records the chunk a dlmalloc
     /// function returns in the heap floor, and reports the call when calls
     /// are reported.
@@ -323,4 +434,12 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
     }
+}
+
+/// Flags of the entry check's reads of guest memory: never out of bounds
+/// (checked), perhaps unaligned (a corrupted top pointer).
+fn ir_guest_flags() -> cranelift_codegen::ir::MemFlagsData {
+    cranelift_codegen::ir::MemFlagsData::new()
+        .with_endianness(cranelift_codegen::ir::Endianness::Little)
+        .with_notrap()
 }

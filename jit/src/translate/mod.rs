@@ -64,7 +64,9 @@ pub struct AttestCodegen {
     pub barrier_arms: bool,
     /// The module's dlmalloc functions (found by name) keep the lowest
     /// address they returned in [`vmctx::VMAttestState::heap_floor`]:
-    /// where the runtime's check of the allocator's chunk chain starts.
+    /// where the runtime's check of the allocator's chunk chain starts;
+    /// and each of its entry points checks the top chunk's head against
+    /// dlmalloc's state (`FuncTranslator::heap_entry_check`).
     pub heap_floor: bool,
 }
 
@@ -268,6 +270,12 @@ pub fn translate_function(
     };
     t.push_function_frame(sig);
     t.function_hook(vmctx::HookPoint::Entry);
+    if env.config.attest.heap_floor
+        && env.info.enters_dlmalloc(func_index)
+        && !forwards_to_dlmalloc(env.info, body)
+    {
+        t.heap_entry_check();
+    }
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {
         let (op, offset) = ops.read_with_offset()?;
@@ -277,6 +285,27 @@ pub fn translate_function(
     }
     t.builder.finalize(env.frontend_config);
     Ok(func)
+}
+
+/// Whether `body` only passes its parameters on to another of dlmalloc's
+/// defined functions (`local.get`s, one `call`, `end`), as wasi-libc's
+/// `malloc` does to `dlmalloc`: the callee checks the heap on entry, so
+/// the wrapper need not.
+fn forwards_to_dlmalloc(info: &ModuleInfo, body: &FunctionBody<'_>) -> bool {
+    let Ok(mut ops) = body.get_operators_reader() else {
+        return false;
+    };
+    let mut callee = None;
+    while !ops.eof() {
+        match ops.read() {
+            Ok(Operator::LocalGet { .. }) | Ok(Operator::End) | Ok(Operator::Return) => {}
+            Ok(Operator::Call { function_index }) if callee.is_none() => {
+                callee = Some(function_index)
+            }
+            _ => return false,
+        }
+    }
+    callee.is_some_and(|f| f >= info.num_imported_funcs && info.enters_dlmalloc(f))
 }
 
 /// The zero (or null) value of a type, used to initialise locals.

@@ -24,7 +24,8 @@ use crate::vmctx::{self, Builtin};
 /// A module's preserve-all trampolines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Trampoline {
-    /// Function hooks: [`Builtin::AttestHook`] `(func, offset, point)`.
+    /// Function hooks and the allocator's entry check:
+    /// [`Builtin::AttestHook`] `(func, offset, point)`.
     Hook,
     /// Failed tag checks and bulk ranges: [`Builtin::TagCheck`].
     TagCheck,
@@ -35,7 +36,8 @@ impl Trampoline {
     /// they are placed.
     pub(crate) fn needed(config: &TranslateConfig) -> Vec<Trampoline> {
         let mut out = Vec::new();
-        if config.attest.function_hooks {
+        // The allocator's entry check calls the same builtin.
+        if config.attest.function_hooks || config.attest.heap_floor {
             out.push(Trampoline::Hook);
         }
         if config.tags.is_some() {

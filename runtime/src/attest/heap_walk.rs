@@ -30,11 +30,23 @@
 //! a trailer whose head is `TOP_FOOT_SIZE` with both bits clear; a segment
 //! dlmalloc left for a new one ends in fence posts whose head is
 //! `4 | PINUSE | CINUSE`.
+//!
+//! dlmalloc's own state (`struct malloc_state`, a static of the module)
+//! is found once by its signature ([`locate_state`]): the word that
+//! points at the top chunk the walk ended at, the top's size beside it,
+//! and 32 small-bin headers whose links agree with the bin map. With it
+//! the walk checks two things more: the top chunk's head says exactly
+//! `topsize | PINUSE`, and the one free chunk outside the free lists is
+//! the designated victim the state names. Generated code checks the
+//! first at every entry of an allocator function
+//! (`FuncTranslator::heap_entry_check`): an overflow onto the top's head
+//! is erased by dlmalloc's next use of the top, usually before any walk.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use walmart_attest::{Event, EventKind, HookSite, PAGE_SIZE};
+use walmart_jit::vmctx::{HEAP_STATE_BYTES, HEAP_STATE_NONE};
 
 use super::worker::Counters;
 use crate::store::StoreOpaque;
@@ -59,6 +71,93 @@ pub(crate) struct Walked {
     pub chunks: u64,
     /// The walk stopped at `max_chunks` before the end of the chain.
     pub cut: bool,
+    /// The top chunk the chain ended at (not when it ended at a fence
+    /// post, or was cut).
+    pub top: Option<u32>,
+}
+
+/// What dlmalloc's state says of the chunks a walk checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StateView {
+    /// The top chunk.
+    pub top: u32,
+    /// Its size (its head is this with `PINUSE`).
+    pub topsize: u32,
+    /// The designated victim, when there is one (`dvsize` not 0).
+    pub dv: Option<u32>,
+}
+
+/// Offsets in wasm32 dlmalloc's `struct malloc_state` (dlmalloc 2.8.6:
+/// `smallmap`, `treemap`, `dvsize`, `topsize`, `least_addr`, `dv`, `top`,
+/// `trim_check`, `release_checks`, `magic`, then the small bins).
+const STATE_SMALLMAP: u64 = 0;
+const STATE_DVSIZE: u64 = 8;
+const STATE_TOPSIZE: u64 = walmart_jit::vmctx::HEAP_STATE_TOPSIZE as u64;
+const STATE_LEAST_ADDR: u64 = 16;
+const STATE_DV: u64 = 20;
+const STATE_TOP: u64 = walmart_jit::vmctx::HEAP_STATE_TOP as u64;
+const STATE_MAGIC: u64 = 36;
+const STATE_SMALLBINS: u64 = 40;
+const SMALL_BINS: u64 = 32;
+
+/// A little-endian word of `memory` at `at`, if it lies inside.
+fn word_at(memory: &[u8], at: u64) -> Option<u32> {
+    let at = usize::try_from(at).ok()?;
+    memory
+        .get(at..at.checked_add(4)?)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The fields of the state at `at` a walk uses.
+pub(crate) fn read_state(memory: &[u8], at: u32) -> Option<StateView> {
+    let field = |off: u64| word_at(memory, u64::from(at) + off);
+    let dvsize = field(STATE_DVSIZE)?;
+    Some(StateView {
+        top: field(STATE_TOP)?,
+        topsize: field(STATE_TOPSIZE)?,
+        dv: (dvsize != 0).then_some(field(STATE_DV)?),
+    })
+}
+
+/// Finds dlmalloc's state among the memory below the heap's first chunk
+/// (`first_chunk`; the state is a static of the module), given the top
+/// chunk a walk ended at: the 4-aligned word that points at `top`, 24
+/// bytes into a state whose `topsize` is the top's size, whose
+/// `least_addr` is at or below the first chunk, whose `magic` is set and
+/// whose 32 small bins are empty (the header's links point at itself)
+/// exactly where the bin map's bit is clear. A wrong match would need all
+/// of that by chance.
+pub(crate) fn locate_state(memory: &[u8], first_chunk: u32, top: u32) -> Option<u32> {
+    let head = word_at(memory, u64::from(top) + 4)?;
+    let topsize = head & !FLAG_BITS;
+    if head != topsize | PINUSE {
+        return None;
+    }
+    let end = (first_chunk as usize).min(memory.len()) & !3;
+    let needle = top.to_le_bytes();
+    (STATE_TOP as usize..end)
+        .step_by(4)
+        .filter(|&at| memory[at..at + 4] == needle)
+        .map(|at| (at - STATE_TOP as usize) as u32)
+        .find(|&state| {
+            let field = |off: u64| word_at(memory, u64::from(state) + off);
+            let plausible = field(STATE_TOPSIZE) == Some(topsize)
+                && field(STATE_LEAST_ADDR).is_some_and(|a| a != 0 && a <= first_chunk)
+                && field(STATE_MAGIC).is_some_and(|m| m != 0)
+                && field(STATE_DVSIZE).is_some_and(|d| d == 0 || field(STATE_DV) != Some(0));
+            let Some(map) = field(STATE_SMALLMAP).filter(|_| plausible) else {
+                return false;
+            };
+            (0..SMALL_BINS).all(|i| {
+                let bin = u64::from(state) + STATE_SMALLBINS + 8 * i;
+                let (Some(fd), Some(bk)) = (word_at(memory, bin + 8), word_at(memory, bin + 12))
+                else {
+                    return false;
+                };
+                let empty = u64::from(fd) == bin && u64::from(bk) == bin;
+                empty == (map & (1 << i) == 0)
+            })
+        })
 }
 
 /// Where and how the chain is broken.
@@ -76,16 +175,17 @@ pub(crate) struct Broken {
 /// Walks the chain of chunks from the one whose payload is at `first`
 /// (the lowest address dlmalloc's functions returned: the start of its
 /// first segment) through the first segment, checking at most
-/// `max_chunks`.
-pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked, Broken> {
+/// `max_chunks`, and, where dlmalloc's `state` is known, the top chunk's
+/// head and the designated victim against it.
+pub(crate) fn walk(
+    memory: &[u8],
+    first: u32,
+    max_chunks: u64,
+    state: Option<StateView>,
+) -> Result<Walked, Broken> {
     // Addresses are computed in 64 bits: a corrupted size may point
     // anywhere, and an address past 4 GiB is past the end of memory.
-    let word = |at: u64| -> Option<u32> {
-        let at = usize::try_from(at).ok()?;
-        memory
-            .get(at..at.checked_add(4)?)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
+    let word = |at: u64| word_at(memory, at);
     // Only addresses `word` read (so below 4 GiB) are reported.
     let broken = |at: u64, chunk: u64, what: String| Broken {
         at: at as u32,
@@ -96,6 +196,7 @@ pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked,
         return Ok(Walked {
             chunks: 0,
             cut: false,
+            top: None,
         });
     };
     let mut c = u64::from(first_chunk);
@@ -132,9 +233,27 @@ pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked,
     loop {
         let head = word(c + 4).ok_or_else(|| past_memory(c))?;
         if head == FENCE_POST {
-            return Ok(Walked { chunks, cut: false });
+            return Ok(Walked {
+                chunks,
+                cut: false,
+                top: None,
+            });
         }
         let size = head & !FLAG_BITS;
+        if let Some(st) = state.filter(|st| u64::from(st.top) == c) {
+            // dlmalloc writes the top's head only as `topsize | PINUSE`.
+            if head != st.topsize | PINUSE {
+                return Err(broken(
+                    c + 4,
+                    c,
+                    format!(
+                        "the top chunk's head {head:#x} disagrees with the allocator's state, \
+                         which says the top is {} bytes",
+                        st.topsize
+                    ),
+                ));
+            }
+        }
         // The top chunk, followed by its trailer, ends the chain; with
         // 8-byte alignment it may be as small as 8 bytes.
         if head & CINUSE == 0
@@ -144,6 +263,7 @@ pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked,
             return Ok(Walked {
                 chunks: chunks + 1,
                 cut: false,
+                top: Some(c as u32),
             });
         }
         if size < MIN_CHUNK {
@@ -213,6 +333,20 @@ pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked,
             let linked = word(u64::from(fd) + 12) == Some(c as u32)
                 && word(u64::from(bk) + 8) == Some(c as u32);
             if !linked {
+                if let Some(st) = state.filter(|st| st.dv != Some(c as u32)) {
+                    let victim = match st.dv {
+                        Some(dv) => format!("the designated victim is the chunk at {dv:#x}"),
+                        None => "the allocator has no designated victim".to_string(),
+                    };
+                    return Err(broken(
+                        c + 8,
+                        c,
+                        format!(
+                            "the chunk is free ({size} bytes) but not in a free list (fd {fd:#x}, \
+                             bk {bk:#x}), and {victim}"
+                        ),
+                    ));
+                }
                 if let Some(first) = unlinked {
                     return Err(broken(
                         c + 8,
@@ -228,7 +362,11 @@ pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked,
             }
         }
         if chunks >= max_chunks {
-            return Ok(Walked { chunks, cut: true });
+            return Ok(Walked {
+                chunks,
+                cut: true,
+                top: None,
+            });
         }
         c = next;
     }
@@ -238,6 +376,9 @@ pub(crate) fn walk(memory: &[u8], first: u32, max_chunks: u64) -> Result<Walked,
 /// 4M chunks of 16 bytes): a larger heap is checked
 /// up to there.
 const MAX_CHUNKS: u64 = 4 << 20;
+
+/// Times a session looks for dlmalloc's state ([`locate_state`]).
+const STATE_TRIES: u32 = 4;
 
 /// A walk may take this share of the guest's time when it runs during the
 /// run (the final one always runs): a walk that took `t` defers the next
@@ -260,20 +401,48 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     let Some(s) = store.attest.as_deref_mut() else {
         return;
     };
-    let first = s.shared.state.heap_floor.load(Ordering::Relaxed);
-    if first == 0 || s.heap_broken || store.memories.len() != 1 {
+    let state = &s.shared.state;
+    let first = state.heap_floor.load(Ordering::Relaxed);
+    if s.heap_broken || store.memories.len() != 1 || store.memories[0].ty.memory64 {
+        // Nothing the entry check could ask of the runtime.
+        state.heap_state.store(HEAP_STATE_NONE, Ordering::Relaxed);
+        return;
+    }
+    if first == 0 {
         return;
     }
     let now = Instant::now();
     if paced && s.heap_walk_after.is_some_and(|t| now < t) {
         return;
     }
-    let memory = &store.memories[0];
-    if memory.ty.memory64 {
-        return;
-    }
-    let walked = walk(memory.bytes(), first, MAX_CHUNKS);
+    let bytes = store.memories[0].bytes();
+    let state_at = state.heap_state.load(Ordering::Relaxed);
+    let view = (state_at > HEAP_STATE_NONE)
+        .then(|| read_state(bytes, state_at))
+        .flatten();
+    let walked = walk(bytes, first, MAX_CHUNKS, view);
+    // Looking for the state is not paced: it happens a few times a run.
     s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
+    if let Ok(w) = &walked {
+        // The state: kept while it names the top the chain ends at, else
+        // looked for again, a few times a session (a module whose state
+        // is not found would pay a scan of its statics at every walk).
+        let found = match (view, w.top) {
+            (Some(v), Some(top)) if v.top == top => Some(state_at),
+            (Some(_), None) => Some(state_at),
+            (_, Some(top)) if s.heap_state_tries < STATE_TRIES => {
+                s.heap_state_tries += 1;
+                locate_state(bytes, first - PAYLOAD_OFFSET, top).filter(|&at| {
+                    at.checked_add(HEAP_STATE_BYTES)
+                        .is_some_and(|end| end as usize <= bytes.len())
+                })
+            }
+            _ => None,
+        };
+        state
+            .heap_state
+            .store(found.unwrap_or(HEAP_STATE_NONE), Ordering::Relaxed);
+    }
     let b = match walked {
         Ok(w) => {
             Counters::add(&s.shared.counters.heap_chunks, w.chunks);
@@ -282,6 +451,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         Err(b) => b,
     };
     s.heap_broken = true;
+    state.heap_state.store(HEAP_STATE_NONE, Ordering::Relaxed);
     let hook = site(store);
     let s = store.attest.as_deref().expect("checked above");
     s.shared.report(Event {
@@ -301,6 +471,19 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         tag: None,
         evidence: Vec::new(),
     });
+}
+
+/// An allocator function's entry asks ([`walmart_jit::vmctx::HookPoint::HeapCheck`]):
+/// the state is not looked for yet, or the top chunk's head disagrees
+/// with it. Walks the heap at once (dlmalloc is between calls there) and
+/// returns whether the guest must stop (a detection under `--on-detect
+/// trap`).
+pub(crate) fn entry_check(
+    store: &mut StoreOpaque,
+    site: &dyn Fn(&StoreOpaque) -> HookSite,
+) -> bool {
+    check(store, site, false);
+    store.attest.as_deref().is_some_and(|s| s.stop_requested())
 }
 
 #[cfg(test)]
@@ -370,7 +553,7 @@ mod tests {
             self.at += size + 56;
         }
         fn walk(&self) -> Result<Walked, Broken> {
-            walk(&self.mem, BASE + PAYLOAD_OFFSET, u64::MAX)
+            walk(&self.mem, BASE + PAYLOAD_OFFSET, u64::MAX, None)
         }
     }
 
@@ -395,7 +578,8 @@ mod tests {
             h.walk(),
             Ok(Walked {
                 chunks: 7,
-                cut: false
+                cut: false,
+                top: Some(h.at - 1024 - 56),
             })
         );
         // Ends at a fence post as well, and stops where it is told to.
@@ -406,14 +590,15 @@ mod tests {
         f.put(at + 4, FENCE_POST);
         assert_eq!(f.walk().unwrap().chunks, 2);
         assert_eq!(
-            walk(&h.mem, BASE + 8, 3),
+            walk(&h.mem, BASE + 8, 3, None),
             Ok(Walked {
                 chunks: 3,
-                cut: true
+                cut: true,
+                top: None,
             })
         );
         // Nothing allocated yet: nothing to walk.
-        assert_eq!(walk(&h.mem, 0, 10).unwrap().chunks, 0);
+        assert_eq!(walk(&h.mem, 0, 10, None).unwrap().chunks, 0);
     }
 
     #[test]
@@ -525,15 +710,16 @@ mod tests {
         h.used(32);
         h.top(256);
         assert_eq!(
-            walk(&h.mem, first + PAYLOAD_OFFSET, u64::MAX),
+            walk(&h.mem, first + PAYLOAD_OFFSET, u64::MAX, None),
             Ok(Walked {
                 chunks: 4,
-                cut: false
+                cut: false,
+                top: Some(h.at - 256 - 56),
             })
         );
         // Not when the leader's head disagrees with the footer.
         h.put(leader + 4, 0x30);
-        assert!(walk(&h.mem, first + PAYLOAD_OFFSET, u64::MAX).is_err());
+        assert!(walk(&h.mem, first + PAYLOAD_OFFSET, u64::MAX, None).is_err());
     }
 
     #[test]
@@ -556,13 +742,148 @@ mod tests {
         assert!(h.walk().unwrap_err().what.contains("first chunk"));
     }
 
+    /// Where the tests lay out dlmalloc's state: below the heap, above
+    /// the bin header `BIN` the other tests use.
+    const STATE: u32 = 0x400;
+
+    /// Lays out dlmalloc's state for `h`: every small bin empty (its
+    /// header pointing at itself) but bin `used_bin`, which holds the
+    /// chunk at `in_bin`; the top at `top`, and a designated victim.
+    fn lay_state(h: &mut Heap, top: u32, dv: Option<(u32, u32)>, bin: Option<(u32, u32)>) {
+        let topsize = h.get(top + 4) & !FLAG_BITS;
+        let mut map = 0;
+        for i in 0..SMALL_BINS as u32 {
+            let header = STATE + STATE_SMALLBINS as u32 + 8 * i;
+            let first = match bin {
+                Some((b, chunk)) if b == i => {
+                    map |= 1 << i;
+                    h.put(chunk + 8, header);
+                    h.put(chunk + 12, header);
+                    chunk
+                }
+                _ => header,
+            };
+            h.put(header + 8, first);
+            h.put(header + 12, first);
+        }
+        h.put(STATE + STATE_SMALLMAP as u32, map);
+        h.put(STATE + STATE_TOPSIZE as u32, topsize);
+        h.put(STATE + STATE_TOP as u32, top);
+        h.put(STATE + STATE_LEAST_ADDR as u32, BASE);
+        h.put(STATE + STATE_MAGIC as u32, 0x5555_1234);
+        let (dv, dvsize) = dv.unwrap_or((0, 0));
+        h.put(STATE + STATE_DV as u32, dv);
+        h.put(STATE + STATE_DVSIZE as u32, dvsize);
+    }
+
+    /// A heap with a chunk in a small bin, a designated victim and the
+    /// state that says so: (heap, top, the binned chunk, the victim).
+    fn with_state() -> (Heap, u32, u32, u32) {
+        let mut h = Heap::new();
+        h.used(32);
+        let binned = h.unlinked(48);
+        h.used(16);
+        let victim = h.unlinked(64);
+        h.used(16);
+        let top = h.at;
+        h.top(512);
+        lay_state(&mut h, top, Some((victim, 64)), Some((6, binned)));
+        (h, top, binned, victim)
+    }
+
+    #[test]
+    fn the_allocators_state_is_found_by_its_signature_and_checks_the_top() {
+        let (mut h, top, _, _) = with_state();
+        let walked = h.walk().unwrap();
+        assert_eq!(walked.top, Some(top));
+        let at = locate_state(&h.mem, BASE, top).expect("the state");
+        assert_eq!(at, STATE);
+        let view = read_state(&h.mem, at).unwrap();
+        assert_eq!(
+            view,
+            StateView {
+                top,
+                topsize: 512,
+                dv: Some(BASE + 32 + 48 + 16),
+            }
+        );
+        assert!(walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view)).is_ok());
+        // Not above the heap's first chunk, and not with a bin whose links
+        // disagree with the bin map.
+        assert_eq!(locate_state(&h.mem, STATE + 8, top), None);
+        let header = STATE + STATE_SMALLBINS as u32 + 8 * 9;
+        h.put(header + 8, 0x2000);
+        assert_eq!(locate_state(&h.mem, BASE, top), None);
+        h.put(header + 8, header);
+        assert_eq!(locate_state(&h.mem, BASE, top), Some(STATE));
+        // Nor when the top's head is not what dlmalloc writes there.
+        h.put(top + 4, 512);
+        assert_eq!(locate_state(&h.mem, BASE, top), None);
+    }
+
+    #[test]
+    fn a_byte_over_the_top_chunks_head_disagrees_with_the_state() {
+        // The overflow past the last chunk carved from the top: the top's
+        // head keeps its bits, or even a size that ends at a trailer-like
+        // word, but no longer says what the state says.
+        for byte in [0x01u8, 0xA1, 0x00, 0x41] {
+            let (mut h, top, _, _) = with_state();
+            let view = read_state(&h.mem, STATE).unwrap();
+            h.mem[(top + 4) as usize] = byte;
+            let r = walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view));
+            if byte == 0x01 {
+                // 0x201 is what the head held: nothing changed.
+                assert!(r.is_ok(), "{r:?}");
+                continue;
+            }
+            // (A byte that clears `PINUSE` fails the chunk before the top
+            // first: in use, but its successor says it is free.)
+            let e = r.unwrap_err();
+            assert_eq!(e.at, top + 4, "{byte:#x}");
+            assert!(
+                e.what.contains("top chunk's head") || e.what.contains("says it is free"),
+                "{}",
+                e.what
+            );
+        }
+        // A bit set high in the head (Oniguruma's CVE-2017-9226 in the
+        // Wasm build).
+        let (mut h, top, _, _) = with_state();
+        let view = read_state(&h.mem, STATE).unwrap();
+        h.mem[(top + 7) as usize] |= 0x80;
+        let e = walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view)).unwrap_err();
+        assert_eq!(e.at, top + 4);
+    }
+
+    #[test]
+    fn with_the_state_only_the_designated_victim_is_out_of_the_lists() {
+        let (mut h, _, binned, victim) = with_state();
+        let view = read_state(&h.mem, STATE).unwrap();
+        // The binned chunk alone in its bin has only bin headers for
+        // neighbours: a write over its links is found now, as it is not
+        // the victim the state names.
+        h.put(binned + 8, 0x4141_4141);
+        let e = walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view)).unwrap_err();
+        assert_eq!((e.at, e.chunk), (binned + 8, binned));
+        assert!(e.what.contains(&format!("{victim:#x}")), "{}", e.what);
+        // Without the state it passes for the victim.
+        let (mut h, _, binned, _) = with_state();
+        h.put(STATE + STATE_DVSIZE as u32, 0);
+        h.put(binned + 8, 0x4141_4141);
+        assert!(h.walk().is_err());
+        let view = read_state(&h.mem, STATE).unwrap();
+        assert_eq!(view.dv, None);
+        let e = walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view)).unwrap_err();
+        assert!(e.what.contains("no designated victim"), "{}", e.what);
+    }
+
     #[test]
     fn a_chain_that_leaves_memory_ends_in_an_error_not_a_panic() {
         let mut h = Heap::new();
         h.used(32);
         let end = h.mem.len() as u32;
         for at in [end - 2, end, end + 100, u32::MAX - 3] {
-            let r = walk(&h.mem, at, u64::MAX);
+            let r = walk(&h.mem, at, u64::MAX, None);
             assert!(r.is_err(), "{at:#x}: {r:?}");
         }
     }

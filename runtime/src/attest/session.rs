@@ -188,6 +188,8 @@ pub(crate) struct AttestSession {
     pub(crate) heap_broken: bool,
     /// A walk during the run waits until then (its pacing).
     pub(crate) heap_walk_after: Option<std::time::Instant>,
+    /// Times the heap walk has looked for dlmalloc's state.
+    pub(crate) heap_state_tries: u32,
     dirty: Vec<(u32, u32)>,
     /// Pages the kernel still reports as written because no scan since
     /// protected them (see [`PEEK_LIMIT`]), with the digest of the
@@ -261,6 +263,7 @@ impl AttestSession {
             sealed: false,
             heap_broken: false,
             heap_walk_after: None,
+            heap_state_tries: 0,
             dirty: Vec::new(),
             carried: Vec::new(),
             inject: opts.inject,
@@ -277,7 +280,7 @@ impl AttestSession {
 
     /// Under `--on-detect trap`: a detection since the last time this
     /// was asked, so the guest must stop now.
-    fn stop_requested(&self) -> bool {
+    pub(crate) fn stop_requested(&self) -> bool {
         self.shared.on_detect == OnDetect::Trap
             && self.shared.detected.swap(false, Ordering::AcqRel)
     }

@@ -233,15 +233,19 @@ extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) ->
     let (store, inst) = unsafe { context(vmctx) };
     let module = &inst.module;
     let site = |_: &StoreOpaque| walmart_attest::HookSite {
-        kind: if point == vmctx::HookPoint::Entry as u32 {
-            walmart_attest::HookKind::FunctionEntry
-        } else {
+        // The heap check runs at an allocator function's entry.
+        kind: if point == vmctx::HookPoint::Return as u32 {
             walmart_attest::HookKind::FunctionReturn
+        } else {
+            walmart_attest::HookKind::FunctionEntry
         },
         func: Some(func),
         name: module.info().func_names.get(&func).cloned(),
         offset: Some(offset),
     };
+    if point == vmctx::HookPoint::HeapCheck as u32 {
+        return crate::attest::heap_walk::entry_check(store, &site) as u32;
+    }
     use crate::attest::session::{hook, HookAt};
     hook(store, HookAt::Other, &site).is_err() as u32
 }
