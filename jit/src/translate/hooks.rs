@@ -8,6 +8,7 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 
+use super::memory::heap_flags;
 use super::trampolines::Trampoline;
 use super::FuncTranslator;
 use crate::vmctx::{self, Builtin, HookPoint};
@@ -262,9 +263,10 @@ impl FuncTranslator<'_, '_> {
     /// top's head, and dlmalloc rewrites that head from its state at its
     /// next allocation from the top or merge into it, erasing the
     /// corruption before a walk at the next import call could see it.
-    /// Eight loads (the memory's base and length, the state's `top` and
-    /// `topsize` and the top's head: lines dlmalloc itself reads), a
-    /// compare and two predictable branches per call; not in a wrapper
+    /// Six loads in a guarded memory (the state's address, the memory's
+    /// base, the state's `top` and `topsize`, the top's head: lines
+    /// dlmalloc itself reads; the memory's length too in other memories),
+    /// a compare and two predictable branches per call; not in a wrapper
     /// that only forwards to another of the allocator's functions, which
     /// checks (wasi-libc's `malloc` calling `dlmalloc`).
     pub(crate) fn heap_entry_check(&mut self) {
@@ -310,10 +312,6 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .load(types::I64, base_flags, def, vmctx::MEMORY_BASE);
-        let length =
-            self.builder
-                .ins()
-                .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH);
         // The runtime records a state whose fields read here lie inside
         // memory, and memory never shrinks.
         let gm = self.builder.ins().uextend(types::I64, gm);
@@ -327,21 +325,38 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .load(types::I32, guest, state, vmctx::HEAP_STATE_TOPSIZE);
-        // A top pointer past memory is itself wrong; the head is then read
-        // from a harmless place (the state) and the check fails anyway.
         let top = self.builder.ins().uextend(types::I64, top);
-        let limit = self.builder.ins().iadd_imm_s(length, -8);
-        let inside = self
-            .builder
-            .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, top, limit);
-        let at = self.builder.ins().select(inside, top, gm);
-        let head_addr = self.builder.ins().iadd(base, at);
-        let head = self.builder.ins().load(types::I32, guest, head_addr, 4);
         let expect = self.builder.ins().bor_imm_u(topsize, 1);
-        let differs = self.builder.ins().icmp(IntCC::NotEqual, head, expect);
-        let outside = self.builder.ins().icmp_imm_u(IntCC::Equal, inside, 0);
-        let wrong = self.builder.ins().bor(differs, outside);
+        let wrong = if self.memory_never_moves(0) {
+            // A guarded memory: any 32-bit `top` lies in the reservation,
+            // and one past the accessible bytes (dlmalloc's state itself
+            // corrupt) faults as an out-of-bounds access, as dlmalloc's
+            // own next use of it would.
+            let head_addr = self.builder.ins().iadd(base, top);
+            let head = self
+                .builder
+                .ins()
+                .load(types::I32, heap_flags(), head_addr, 4);
+            self.builder.ins().icmp(IntCC::NotEqual, head, expect)
+        } else {
+            // A top pointer past memory is itself wrong; the head is then
+            // read from a harmless place (the state), and the check fails.
+            let length =
+                self.builder
+                    .ins()
+                    .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH);
+            let limit = self.builder.ins().iadd_imm_s(length, -8);
+            let inside = self
+                .builder
+                .ins()
+                .icmp(IntCC::UnsignedLessThanOrEqual, top, limit);
+            let at = self.builder.ins().select(inside, top, gm);
+            let head_addr = self.builder.ins().iadd(base, at);
+            let head = self.builder.ins().load(types::I32, guest, head_addr, 4);
+            let differs = self.builder.ins().icmp(IntCC::NotEqual, head, expect);
+            let outside = self.builder.ins().icmp_imm_u(IntCC::Equal, inside, 0);
+            self.builder.ins().bor(differs, outside)
+        };
         self.cold_path(wrong, |t| t.heap_check_call());
         self.builder.ins().jump(done, &[]);
         self.builder.seal_block(done);
