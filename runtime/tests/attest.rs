@@ -1396,6 +1396,26 @@ fn an_allocator_entry_finds_a_byte_over_the_top_chunks_head() {
         s.store.finish_attestation().unwrap();
         assert_eq!(s.events.lock().unwrap().len(), 1);
     }
+    // A memory with explicit bounds checks (the top bounded by the
+    // memory's length first), and a top pointer past memory: found too.
+    let mut config = Config::new();
+    config.attest(Policy::Coarse).guarded_memory(false);
+    for (at, byte, says) in [
+        (0x1054, 0x41, "top chunk's head 0x141"),
+        (
+            0x400 + 27,
+            0x7f,
+            "the top chunk is at 0x7f001050, but the chain ends",
+        ),
+    ] {
+        let mut s = setup_with(&config, OnDetect::Log, &dlmalloc_heap_with_state());
+        call(&mut s, "alloc", &[]).unwrap();
+        call(&mut s, "smash_then_alloc", &[Val::I32(at), Val::I32(byte)]).unwrap();
+        let events = s.events.lock().unwrap().clone();
+        assert_eq!(events.len(), 1, "{at:#x}: {events:?}");
+        assert_eq!(events[0].hook.kind, HookKind::FunctionEntry);
+        assert!(events[0].detail.contains(says), "{}", events[0].detail);
+    }
     // Under `--on-detect trap` the guest stops at that allocator call.
     let mut s = setup(
         Policy::Coarse,

@@ -35,9 +35,10 @@
 //! is found once by its signature ([`locate_state`]): the word that
 //! points at the top chunk the walk ended at, the top's size beside it,
 //! and 32 small-bin headers whose links agree with the bin map. With it
-//! the walk checks two things more: the top chunk's head says exactly
-//! `topsize | PINUSE`, and the one free chunk outside the free lists is
-//! the designated victim the state names. Generated code checks the
+//! the walk checks three things more: the top chunk's head says exactly
+//! `topsize | PINUSE`, the one free chunk outside the free lists is the
+//! designated victim the state names, and the state's top is the one the
+//! chain ends at (else the state was written over). Generated code checks the
 //! first at every entry of an allocator function
 //! (`FuncTranslator::heap_entry_check`): an overflow onto the top's head
 //! is erased by dlmalloc's next use of the top, usually before any walk.
@@ -420,17 +421,29 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     let view = (state_at > HEAP_STATE_NONE)
         .then(|| read_state(bytes, state_at))
         .flatten();
-    let walked = walk(bytes, first, MAX_CHUNKS, view);
+    let walked = walk(bytes, first, MAX_CHUNKS, view).and_then(|w| match (view, w.top) {
+        // The chain is whole, so the state is what was written over (the
+        // top pointer dlmalloc will next split or write a head at).
+        (Some(v), Some(top)) if v.top != top => Err(Broken {
+            at: state_at + STATE_TOP as u32,
+            chunk: top,
+            what: format!(
+                "the allocator's state says the top chunk is at {:#x}, but the chain ends \
+                 at the top chunk at {top:#x}",
+                v.top
+            ),
+        }),
+        _ => Ok(w),
+    });
     // Looking for the state is not paced: it happens a few times a run.
     s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
     if let Ok(w) = &walked {
-        // The state: kept while it names the top the chain ends at, else
-        // looked for again, a few times a session (a module whose state
-        // is not found would pay a scan of its statics at every walk).
+        // The state: kept once found, else looked for again, a few times
+        // a session (a module whose state is not found would pay a scan
+        // of its statics at every walk).
         let found = match (view, w.top) {
-            (Some(v), Some(top)) if v.top == top => Some(state_at),
-            (Some(_), None) => Some(state_at),
-            (_, Some(top)) if s.heap_state_tries < STATE_TRIES => {
+            (Some(_), _) => Some(state_at),
+            (None, Some(top)) if s.heap_state_tries < STATE_TRIES => {
                 s.heap_state_tries += 1;
                 locate_state(bytes, first - PAYLOAD_OFFSET, top).filter(|&at| {
                     at.checked_add(HEAP_STATE_BYTES)
