@@ -269,6 +269,8 @@ pub fn translate_function(
         tag_checked: Vec::new(),
     };
     t.push_function_frame(sig);
+    // What the entry's checks trap with points at the function's start.
+    t.builder.set_srcloc(ir::SourceLoc::new(t.offset));
     t.function_hook(vmctx::HookPoint::Entry);
     if env.config.attest.heap_floor
         && env.info.enters_dlmalloc(func_index)
