@@ -35,6 +35,10 @@ pub struct AttestStats {
     /// when no walk ran: the module's allocator is not dlmalloc, or it
     /// allocated nothing).
     pub heap_chunks: u64,
+    /// Where the heap checks found dlmalloc's state in memory 0, when they
+    /// did: then the top chunk is checked against it, by every walk and
+    /// at every entry of an allocator function.
+    pub heap_state: Option<u32>,
     /// Time the verifier spent judging pages.
     pub verifier_time: Duration,
     /// Asynchronous mode: the least time between two snapshots taken at
@@ -50,7 +54,7 @@ impl std::fmt::Display for AttestStats {
             f,
             "hooks {}, snapshots {}, pages snapshotted {} ({} input, +{} audited), \
              bytes verified {}, detections {}, ring deferrals {}, ring drops {}, \
-             tamper checks {}, heap chunks checked {}, verifier time {:.3} ms{}",
+             tamper checks {}, heap chunks checked {}{}, verifier time {:.3} ms{}",
             self.hooks,
             self.snapshots,
             self.pages_snapshotted,
@@ -62,6 +66,10 @@ impl std::fmt::Display for AttestStats {
             self.ring_drops,
             self.tamper_checks,
             self.heap_chunks,
+            match self.heap_state {
+                Some(at) => format!(" (allocator state at {at:#x})"),
+                None => String::new(),
+            },
             self.verifier_time.as_secs_f64() * 1e3,
             match self.interval {
                 // From nanoseconds: `as_secs_f64() * 1e3` rounds twice

@@ -369,8 +369,12 @@ fn evaluate_writes_the_table_for_a_corpus() {
 }
 
 /// Runs `input` through `app`'s module under `coarse` with the exact checks
-/// only, through the library: (heap-corrupt events, heap chunks checked).
-fn coarse_heap_check(app: &str, input: &Path, heap_check: bool) -> (Vec<String>, u64) {
+/// only, through the library: (heap-corrupt events, the run's counters).
+fn coarse_heap_check(
+    app: &str,
+    input: &Path,
+    heap_check: bool,
+) -> (Vec<String>, walmart::attest::AttestStats) {
     use walmart::attest::{EventKind, OnDetect, Policy};
     use walmart::wasi::{self, WasiCtx};
     use walmart::{AttestOptions, Config, Engine, Linker, Module, Store};
@@ -407,7 +411,7 @@ fn coarse_heap_check(app: &str, input: &Path, heap_check: bool) -> (Vec<String>,
     let _ = start.call(&mut store, &[], &mut []);
     let stats = store.finish_attestation().unwrap().unwrap();
     let found = events.lock().unwrap().clone();
-    (found, stats.heap_chunks)
+    (found, stats)
 }
 
 /// The walk of dlmalloc's chunk chain at the end of a `coarse` run finds
@@ -425,9 +429,16 @@ fn the_heap_walk_finds_exploits_that_write_over_chunk_headers() {
     for (dir, _) in apps() {
         let app = dir.file_name().unwrap().to_str().unwrap().to_string();
         for input in inputs(&dir, "benign", "in") {
-            let (found, chunks) = coarse_heap_check(&app, &input, true);
+            let (found, stats) = coarse_heap_check(&app, &input, true);
             assert!(found.is_empty(), "{}: {found:?}", input.display());
-            assert!(chunks > 0, "{}: no chunk walked", input.display());
+            assert!(
+                stats.heap_chunks > 0,
+                "{}: no chunk walked",
+                input.display()
+            );
+            // The allocator's state found: its top is checked at every
+            // allocator entry.
+            assert!(stats.heap_state.is_some(), "{}: {stats}", input.display());
         }
     }
     let top = "disagrees with the allocator's state";
@@ -457,9 +468,9 @@ fn the_heap_walk_finds_exploits_that_write_over_chunk_headers() {
                 "{}",
                 found[0]
             );
-            let (off, chunks) = coarse_heap_check(&app, &input, false);
+            let (off, stats) = coarse_heap_check(&app, &input, false);
             assert!(
-                off.is_empty() && chunks == 0,
+                off.is_empty() && stats.heap_chunks == 0 && stats.heap_state.is_none(),
                 "{}: {off:?}",
                 input.display()
             );

@@ -281,6 +281,7 @@ impl Counters {
             ring_drops: 0,
             tamper_checks: get(&self.tamper_checks),
             heap_chunks: get(&self.heap_chunks),
+            heap_state: None,
             verifier_time: Duration::from_nanos(get(&self.verifier_nanos)),
             interval,
         }
@@ -536,8 +537,13 @@ impl Shared {
 
     /// The counters so far.
     pub(crate) fn stats(&self) -> AttestStats {
-        self.counters
-            .read(self.arm_when_idle.then_some(self.interval))
+        let state = self.state.heap_state.load(Ordering::Relaxed);
+        AttestStats {
+            heap_state: (state > walmart_jit::vmctx::HEAP_STATE_NONE).then_some(state),
+            ..self
+                .counters
+                .read(self.arm_when_idle.then_some(self.interval))
+        }
     }
 
     /// The first event-log write or callback failure, if any.
