@@ -228,30 +228,41 @@ impl FuncTranslator<'_, '_> {
             return;
         }
         self.flush_marks();
-        // Loaded afresh at each hook: a pointer shared by the entry and
-        // return hooks would stay live through the whole function and cost
-        // a register or a spill slot (and a store) in every function.
-        let state = self.builder.ins().load(
-            self.env.pointer_type,
-            super::vm_flags(),
-            self.vmctx,
-            vmctx::ATTEST,
-        );
+        let state = self.attest_state();
         let armed =
             self.builder
                 .ins()
                 .load(types::I32, super::vm_flags(), state, vmctx::ATTEST_ARMED);
-        self.cold_path(armed, |t| {
-            let func = t.builder.ins().iconst(types::I32, i64::from(t.func_index));
-            let offset = t
-                .builder
-                .ins()
-                .iconst(types::I32, i64::from(t.offset as i32));
-            let point = t.builder.ins().iconst(types::I32, point as i64);
-            // Through the module's hook trampoline, which clobbers no
-            // register: a leaf function stays a leaf.
-            t.call_trampoline(Trampoline::Hook, &[func, offset, point]);
-        });
+        self.cold_path(armed, |t| t.call_hook(point));
+    }
+
+    /// The store's `VMAttestState`, loaded afresh at each use: a pointer
+    /// shared by a function's hooks would stay live through the whole
+    /// function and cost a register or a spill slot (and a store) in
+    /// every function.
+    fn attest_state(&mut self) -> Value {
+        self.builder.ins().load(
+            self.env.pointer_type,
+            super::vm_flags(),
+            self.vmctx,
+            vmctx::ATTEST,
+        )
+    }
+
+    /// Calls the runtime's hook at `point` through the module's hook
+    /// trampoline, which clobbers no register: a leaf function stays a
+    /// leaf.
+    fn call_hook(&mut self, point: HookPoint) {
+        let func = self
+            .builder
+            .ins()
+            .iconst(types::I32, i64::from(self.func_index));
+        let offset = self
+            .builder
+            .ins()
+            .iconst(types::I32, i64::from(self.offset as i32));
+        let point = self.builder.ins().iconst(types::I32, point as i64);
+        self.call_trampoline(Trampoline::Hook, &[func, offset, point]);
     }
 
     /// At the entry of one of dlmalloc's functions, where its heap is
@@ -265,7 +276,8 @@ impl FuncTranslator<'_, '_> {
     /// corruption before a walk at the next import call could see it.
     /// Six loads in a guarded memory (the state's address, the memory's
     /// base, the state's `top` and `topsize`, the top's head: lines
-    /// dlmalloc itself reads; the memory's length too in other memories),
+    /// dlmalloc itself reads; addresses through `heap_addr`, so other
+    /// memories bound them by their length),
     /// a compare and two predictable branches per call; not in a wrapper
     /// that only forwards to another of the allocator's functions, which
     /// checks (wasi-libc's `malloc` calling `dlmalloc`).
@@ -274,12 +286,7 @@ impl FuncTranslator<'_, '_> {
         if info.memories.len() != 1 || info.memories[0].memory64 {
             return;
         }
-        let state_ptr = self.builder.ins().load(
-            self.env.pointer_type,
-            super::vm_flags(),
-            self.vmctx,
-            vmctx::ATTEST,
-        );
+        let state_ptr = self.attest_state();
         let gm = self.builder.ins().load(
             types::I32,
             super::vm_flags(),
@@ -301,82 +308,63 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(other);
         self.builder.switch_to_block(other);
         let unknown = self.builder.ins().icmp_imm_u(IntCC::Equal, gm, 0);
-        self.cold_path(unknown, |t| t.heap_check_call());
+        self.cold_path(unknown, |t| t.call_hook(HookPoint::HeapCheck));
         self.builder.ins().jump(done, &[]);
 
         self.builder.seal_block(check);
         self.builder.switch_to_block(check);
-        let def = self.memory_def(0);
-        let base_flags = self.memory_field_flags(0);
-        let base = self
-            .builder
-            .ins()
-            .load(types::I64, base_flags, def, vmctx::MEMORY_BASE);
         // The runtime records a state whose fields read here lie inside
         // memory, and memory never shrinks.
-        let gm = self.builder.ins().uextend(types::I64, gm);
-        let state = self.builder.ins().iadd(base, gm);
-        let guest = ir_guest_flags();
+        let state = self.heap_addr(0, gm, 0, vmctx::HEAP_STATE_BYTES);
+        let never_faults = heap_flags().with_trap_code(None).with_notrap();
         let top = self
             .builder
             .ins()
-            .load(types::I32, guest, state, vmctx::HEAP_STATE_TOP);
-        let topsize = self
-            .builder
-            .ins()
-            .load(types::I32, guest, state, vmctx::HEAP_STATE_TOPSIZE);
-        let top = self.builder.ins().uextend(types::I64, top);
+            .load(types::I32, never_faults, state, vmctx::HEAP_STATE_TOP);
+        let topsize =
+            self.builder
+                .ins()
+                .load(types::I32, never_faults, state, vmctx::HEAP_STATE_TOPSIZE);
         let expect = self.builder.ins().bor_imm_u(topsize, 1);
         let wrong = if self.memory_never_moves(0) {
             // A guarded memory: any 32-bit `top` lies in the reservation,
             // and one past the accessible bytes (dlmalloc's state itself
             // corrupt) faults as an out-of-bounds access, as dlmalloc's
             // own next use of it would.
-            let head_addr = self.builder.ins().iadd(base, top);
+            let head_addr = self.heap_addr(0, top, 4, 4);
             let head = self
                 .builder
                 .ins()
-                .load(types::I32, heap_flags(), head_addr, 4);
+                .load(types::I32, heap_flags(), head_addr, 0);
             self.builder.ins().icmp(IntCC::NotEqual, head, expect)
         } else {
             // A top pointer past memory is itself wrong; the head is then
             // read from a harmless place (the state), and the check fails.
+            let def = self.memory_def(0);
             let length =
                 self.builder
                     .ins()
                     .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH);
             let limit = self.builder.ins().iadd_imm_s(length, -8);
+            let top64 = self.builder.ins().uextend(types::I64, top);
             let inside = self
                 .builder
                 .ins()
-                .icmp(IntCC::UnsignedLessThanOrEqual, top, limit);
+                .icmp(IntCC::UnsignedLessThanOrEqual, top64, limit);
             let at = self.builder.ins().select(inside, top, gm);
-            let head_addr = self.builder.ins().iadd(base, at);
-            let head = self.builder.ins().load(types::I32, guest, head_addr, 4);
+            let head_addr = self.heap_addr(0, at, 4, 4);
+            let head = self
+                .builder
+                .ins()
+                .load(types::I32, heap_flags(), head_addr, 0);
             let differs = self.builder.ins().icmp(IntCC::NotEqual, head, expect);
             let outside = self.builder.ins().icmp_imm_u(IntCC::Equal, inside, 0);
             self.builder.ins().bor(differs, outside)
         };
-        self.cold_path(wrong, |t| t.heap_check_call());
+        self.cold_path(wrong, |t| t.call_hook(HookPoint::HeapCheck));
         self.builder.ins().jump(done, &[]);
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
-    }
-
-    fn heap_check_call(&mut self) {
-        let func = self
-            .builder
-            .ins()
-            .iconst(types::I32, i64::from(self.func_index));
-        let offset = self
-            .builder
-            .ins()
-            .iconst(types::I32, i64::from(self.offset as i32));
-        let point = self
-            .builder
-            .ins()
-            .iconst(types::I32, HookPoint::HeapCheck as i64);
-        self.call_trampoline(Trampoline::Hook, &[func, offset, point]);
     }
 
     /// As an allocator function returns: records the chunk a dlmalloc
@@ -395,12 +383,7 @@ impl FuncTranslator<'_, '_> {
     /// side, without a branch: both minus one, unsigned minimum, plus one.
     /// A load, four arithmetic instructions and a store per allocation.
     fn record_heap_floor(&mut self, result: Value) {
-        let state = self.builder.ins().load(
-            self.env.pointer_type,
-            super::vm_flags(),
-            self.vmctx,
-            vmctx::ATTEST,
-        );
+        let state = self.attest_state();
         let floor = self.builder.ins().load(
             types::I32,
             super::vm_flags(),
@@ -449,12 +432,4 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
     }
-}
-
-/// Flags of the entry check's reads of guest memory: never out of bounds
-/// (checked), perhaps unaligned (a corrupted top pointer).
-fn ir_guest_flags() -> cranelift_codegen::ir::MemFlagsData {
-    cranelift_codegen::ir::MemFlagsData::new()
-        .with_endianness(cranelift_codegen::ir::Endianness::Little)
-        .with_notrap()
 }

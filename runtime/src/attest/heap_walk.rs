@@ -80,6 +80,8 @@ pub(crate) struct Walked {
 /// What dlmalloc's state says of the chunks a walk checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StateView {
+    /// Where the state lies.
+    pub at: u32,
     /// The top chunk.
     pub top: u32,
     /// Its size (its head is this with `PINUSE`).
@@ -114,6 +116,7 @@ pub(crate) fn read_state(memory: &[u8], at: u32) -> Option<StateView> {
     let field = |off: u64| word_at(memory, u64::from(at) + off);
     let dvsize = field(STATE_DVSIZE)?;
     Some(StateView {
+        at,
         top: field(STATE_TOP)?,
         topsize: field(STATE_TOPSIZE)?,
         dv: (dvsize != 0).then_some(field(STATE_DV)?),
@@ -176,8 +179,8 @@ pub(crate) struct Broken {
 /// Walks the chain of chunks from the one whose payload is at `first`
 /// (the lowest address dlmalloc's functions returned: the start of its
 /// first segment) through the first segment, checking at most
-/// `max_chunks`, and, where dlmalloc's `state` is known, the top chunk's
-/// head and the designated victim against it.
+/// `max_chunks`, and, where dlmalloc's `state` is known, the top chunk,
+/// its head and the designated victim against it.
 pub(crate) fn walk(
     memory: &[u8],
     first: u32,
@@ -261,6 +264,20 @@ pub(crate) fn walk(
             && size >= 8
             && word(c + u64::from(size) + 4).is_some_and(|h| TOP_FOOT_SIZES.contains(&h))
         {
+            // The chain is whole up to here, so a state naming another
+            // top was itself written over (the top pointer dlmalloc will
+            // next split or write a head at).
+            if let Some(st) = state.filter(|st| u64::from(st.top) != c) {
+                return Err(broken(
+                    u64::from(st.at) + STATE_TOP,
+                    c,
+                    format!(
+                        "the allocator's state says the top chunk is at {:#x}, but the chain \
+                         ends at the top chunk at {c:#x}",
+                        st.top
+                    ),
+                ));
+            }
             return Ok(Walked {
                 chunks: chunks + 1,
                 cut: false,
@@ -421,20 +438,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     let view = (state_at > HEAP_STATE_NONE)
         .then(|| read_state(bytes, state_at))
         .flatten();
-    let walked = walk(bytes, first, MAX_CHUNKS, view).and_then(|w| match (view, w.top) {
-        // The chain is whole, so the state is what was written over (the
-        // top pointer dlmalloc will next split or write a head at).
-        (Some(v), Some(top)) if v.top != top => Err(Broken {
-            at: state_at + STATE_TOP as u32,
-            chunk: top,
-            what: format!(
-                "the allocator's state says the top chunk is at {:#x}, but the chain ends \
-                 at the top chunk at {top:#x}",
-                v.top
-            ),
-        }),
-        _ => Ok(w),
-    });
+    let walked = walk(bytes, first, MAX_CHUNKS, view);
     // Looking for the state is not paced: it happens a few times a run.
     s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
     if let Ok(w) = &walked {
@@ -815,6 +819,7 @@ mod tests {
         assert_eq!(
             view,
             StateView {
+                at: STATE,
                 top,
                 topsize: 512,
                 dv: Some(BASE + 32 + 48 + 16),
