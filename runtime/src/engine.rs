@@ -40,10 +40,11 @@ pub struct Config {
     /// Under `coarse` and `fine`, check the chain of the module's heap
     /// chunks as control leaves the module and when a run's attestation
     /// ends, for modules whose allocator is dlmalloc (wasi-libc's
-    /// `malloc`): an exact check that finds writes over the allocator's
-    /// chunk headers and freed chunks' links, the usual marks of a heap
-    /// overflow and a use after free (`runtime/src/attest/heap_walk.rs`).
-    /// On by default.
+    /// `malloc`; told by its function names, or in a module without names
+    /// by dlmalloc's state found in its statics): an exact check that
+    /// finds writes over the allocator's chunk headers and freed chunks'
+    /// links, the usual marks of a heap overflow and a use after free
+    /// (`runtime/src/attest/heap_walk.rs`). On by default.
     pub attest_heap_check: bool,
     /// The colour-tag monitor's settings, used under `Policy::Tags`.
     pub tags: crate::attest::tags::TagConfig,
@@ -118,6 +119,15 @@ impl Config {
     pub fn tags_alongside(&mut self, on: bool) -> &mut Config {
         self.tags_alongside = on;
         self
+    }
+
+    /// Whether `coarse` or `fine` walk the module's dlmalloc heap: on,
+    /// and not under the tag monitor, whose wrappers own the allocator's
+    /// calls and lay out the heap their own way.
+    pub(crate) fn walks_heap(&self) -> bool {
+        matches!(self.attest, Policy::Coarse | Policy::Fine)
+            && self.attest_heap_check
+            && self.tag_monitor().is_none()
     }
 
     /// The tag monitor's settings when it runs (`Policy::Tags`, or
@@ -228,11 +238,7 @@ impl Engine {
                     && !kernel_dirty,
                 function_hooks: config.attest == Policy::Fine,
                 barrier_arms: config.attest == Policy::Fine && config.attest_sync,
-                // Under the tag monitor (alongside) its wrappers own the
-                // allocator's calls and lay out the heap their own way.
-                heap_floor: matches!(config.attest, Policy::Coarse | Policy::Fine)
-                    && config.attest_heap_check
-                    && tags.is_none(),
+                heap_floor: config.walks_heap(),
             },
             guard_size: config
                 .guarded_memory

@@ -42,6 +42,13 @@
 //! first at every entry of an allocator function
 //! (`FuncTranslator::heap_entry_check`): an overflow onto the top's head
 //! is erased by dlmalloc's next use of the top, usually before any walk.
+//!
+//! A module without names (built with `-s`, through `wasm-opt`, or by
+//! Rust's release profile) gives no allocator function to compile that
+//! code into: the state is then found by a scan of the module's statics
+//! for its empty small bins ([`scan_for_state`]), and the heap's first
+//! chunk from the state's `least_addr`. Its walks check all the above;
+//! only the entry check is missing.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -51,6 +58,7 @@ use walmart_jit::vmctx::{HEAP_STATE_BYTES, HEAP_STATE_NONE};
 
 use super::worker::Counters;
 use crate::store::StoreOpaque;
+use walmart_jit::module_info::{ConstOp, SegmentMode};
 
 /// wasm32 dlmalloc: offset of the payload in its chunk (`prev_foot`,
 /// `head`).
@@ -123,20 +131,56 @@ pub(crate) fn read_state(memory: &[u8], at: u32) -> Option<StateView> {
     })
 }
 
+/// The state at `state`, when the bytes there read as dlmalloc's state
+/// between two allocator calls, with its `least_addr` (the lowest byte of
+/// its heap): a top chunk whose head is exactly `topsize | PINUSE`,
+/// `least_addr` set and at or below the top, `magic` set, a designated
+/// victim wherever `dvsize` says there is one, and 32 small bins empty
+/// (the header's links point at itself) exactly where the bin map's bit
+/// is clear. A wrong match would need all of that by chance.
+fn signed_state(memory: &[u8], state: u32) -> Option<(StateView, u32)> {
+    let field = |off: u64| word_at(memory, u64::from(state) + off);
+    let top = field(STATE_TOP)?;
+    let topsize = field(STATE_TOPSIZE)?;
+    let least_addr = field(STATE_LEAST_ADDR)?;
+    let dvsize = field(STATE_DVSIZE)?;
+    let dv = field(STATE_DV)?;
+    let signed = top != 0
+        && topsize & FLAG_BITS == 0
+        && word_at(memory, u64::from(top) + 4) == Some(topsize | PINUSE)
+        && least_addr != 0
+        && least_addr <= top
+        && field(STATE_MAGIC)? != 0
+        && (dvsize == 0 || dv != 0);
+    if !signed {
+        return None;
+    }
+    let map = field(STATE_SMALLMAP)?;
+    let bins_agree = (0..SMALL_BINS).all(|i| {
+        let bin = u64::from(state) + STATE_SMALLBINS + 8 * i;
+        let (Some(fd), Some(bk)) = (word_at(memory, bin + 8), word_at(memory, bin + 12)) else {
+            return false;
+        };
+        let empty = u64::from(fd) == bin && u64::from(bk) == bin;
+        empty == (map & (1 << i) == 0)
+    });
+    bins_agree.then_some((
+        StateView {
+            at: state,
+            top,
+            topsize,
+            dv: (dvsize != 0).then_some(dv),
+        },
+        least_addr,
+    ))
+}
+
 /// Finds dlmalloc's state among the memory below the heap's first chunk
 /// (`first_chunk`; the state is a static of the module), given the top
 /// chunk a walk ended at: the 4-aligned word that points at `top`, 24
-/// bytes into a state whose `topsize` is the top's size, whose
-/// `least_addr` is at or below the first chunk, whose `magic` is set and
-/// whose 32 small bins are empty (the header's links point at itself)
-/// exactly where the bin map's bit is clear. A wrong match would need all
-/// of that by chance.
+/// bytes into a state ([`signed_state`]) whose `least_addr` is at or
+/// below the first chunk.
 pub(crate) fn locate_state(memory: &[u8], first_chunk: u32, top: u32) -> Option<u32> {
-    let head = word_at(memory, u64::from(top) + 4)?;
-    let topsize = head & !FLAG_BITS;
-    if head != topsize | PINUSE {
-        return None;
-    }
     let end = (first_chunk as usize).min(memory.len()) & !3;
     let needle = top.to_le_bytes();
     (STATE_TOP as usize..end)
@@ -144,24 +188,66 @@ pub(crate) fn locate_state(memory: &[u8], first_chunk: u32, top: u32) -> Option<
         .filter(|&at| memory[at..at + 4] == needle)
         .map(|at| (at - STATE_TOP as usize) as u32)
         .find(|&state| {
-            let field = |off: u64| word_at(memory, u64::from(state) + off);
-            let plausible = field(STATE_TOPSIZE) == Some(topsize)
-                && field(STATE_LEAST_ADDR).is_some_and(|a| a != 0 && a <= first_chunk)
-                && field(STATE_MAGIC).is_some_and(|m| m != 0)
-                && field(STATE_DVSIZE).is_some_and(|d| d == 0 || field(STATE_DV) != Some(0));
-            let Some(map) = field(STATE_SMALLMAP).filter(|_| plausible) else {
-                return false;
-            };
-            (0..SMALL_BINS).all(|i| {
-                let bin = u64::from(state) + STATE_SMALLBINS + 8 * i;
-                let (Some(fd), Some(bk)) = (word_at(memory, bin + 8), word_at(memory, bin + 12))
-                else {
-                    return false;
-                };
-                let empty = u64::from(fd) == bin && u64::from(bk) == bin;
-                empty == (map & (1 << i) == 0)
-            })
+            signed_state(memory, state)
+                .is_some_and(|(view, least)| view.top == top && least <= first_chunk)
         })
+}
+
+/// Finds dlmalloc's state in `range` of memory without knowing its heap
+/// (a module without names, whose allocator's functions cannot be told
+/// apart, so no code records the heap's first chunk): an empty small bin
+/// is a header whose `fd` and `bk` both hold the header's own address
+/// (the two lowest bins are always empty: no chunk is that small), and
+/// the state around it must pass [`signed_state`] and lie below its heap.
+/// Returns the state and its `least_addr`.
+pub(crate) fn scan_for_state(
+    memory: &[u8],
+    range: std::ops::Range<usize>,
+) -> Option<(StateView, u32)> {
+    let start = range.start.next_multiple_of(4);
+    let end = range.end.min(memory.len()).min(1 << 32);
+    let words = memory.get(start..end)?.chunks_exact(4);
+    for (k, w) in words.enumerate() {
+        let fd_at = start + 4 * k;
+        let w = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        // `fd` lies 8 bytes into its header; `bk` follows it.
+        if w as usize + 8 != fd_at || word_at(memory, fd_at as u64 + 4) != Some(w) {
+            continue;
+        }
+        for i in 0..SMALL_BINS as u32 {
+            let Some(state) = w.checked_sub(STATE_SMALLBINS as u32 + 8 * i) else {
+                break;
+            };
+            if let Some(found) = signed_state(memory, state).filter(|&(_, least)| state < least) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+/// The heap's first chunk's payload, for a state found by
+/// [`scan_for_state`]: dlmalloc starts its first segment at `least_addr`
+/// and its first chunk where the payload is aligned (`init_top`), to 16
+/// bytes in wasi-libc or to dlmalloc's default 8. A top chunk whose
+/// payload is not 16-aligned rules out 16; otherwise the chunk whose
+/// chain reaches the state's top is the one, and 16 where neither does
+/// (a chain already broken).
+fn first_payload(memory: &[u8], view: StateView, least_addr: u32) -> u32 {
+    let at = |align: u32| {
+        let payload = u64::from(least_addr) + u64::from(PAYLOAD_OFFSET);
+        payload
+            .next_multiple_of(u64::from(align))
+            .min(u64::from(u32::MAX)) as u32
+    };
+    let top_aligned_16 = (u64::from(view.top) + u64::from(PAYLOAD_OFFSET)) % 16 == 0;
+    if !top_aligned_16 {
+        return at(8);
+    }
+    [at(16), at(8)]
+        .into_iter()
+        .find(|&p| walk(memory, p, MAX_CHUNKS, Some(view)).is_ok())
+        .unwrap_or(at(16))
 }
 
 /// Where and how the chain is broken.
@@ -403,11 +489,52 @@ const STATE_TRIES: u32 = 4;
 /// by `t / WALK_BUDGET`.
 const WALK_BUDGET: u32 = 20;
 
+/// Bytes past a module's data segments scanned for dlmalloc's state
+/// ([`unnamed_heap`]).
+const SCAN_PAST_DATA: usize = 1 << 20;
+
+/// Where to look for dlmalloc's state when the store's memory is defined
+/// by a module without function names, under a configuration that walks
+/// the heap: from the module's lowest data segment to 1 MiB past its
+/// highest. The state is a static, so wasm-ld lays it in the data or in
+/// the zeroed bytes it places right after them; a module whose statics
+/// hold more than that before it goes unchecked. A module with names has
+/// its heap's first chunk recorded by the code compiled for its
+/// allocator, or has no dlmalloc.
+fn unnamed_heap(store: &StoreOpaque) -> Option<std::ops::Range<usize>> {
+    if !store.engine.config().walks_heap() {
+        return None;
+    }
+    let info = store
+        .instances
+        .iter()
+        .map(|i| i.module.info())
+        .find(|info| info.memories.len() > info.num_imported_memories as usize)?;
+    if !info.func_names.is_empty() || info.memories[0].memory64 {
+        return None;
+    }
+    let placed = info.data.iter().filter_map(|seg| match &seg.mode {
+        SegmentMode::Active { index: 0, offset } => match offset.as_slice() {
+            [ConstOp::I32(at)] => {
+                let at = *at as u32 as usize;
+                Some(at..at + seg.bytes.len())
+            }
+            _ => None,
+        },
+        _ => None,
+    });
+    let (low, high) = placed.fold((usize::MAX, 0), |(lo, hi), r| {
+        (lo.min(r.start), hi.max(r.end))
+    });
+    Some(low.min(high)..high + SCAN_PAST_DATA)
+}
+
 /// The check: walks the heap of the store's memory when its module's
-/// dlmalloc has allocated (the heap floor is set only by code the engine
+/// dlmalloc has allocated (the heap floor is set by code the engine
 /// compiled for it: [`crate::Config::attest_heap_check`] under `coarse` or
-/// `fine`) and the store holds one 32-bit memory, and reports a broken chain once per session as a
-/// [`EventKind::HeapCorrupt`] event. Called only where the guest is
+/// `fine`; in a module without names, by a scan for dlmalloc's state,
+/// [`unnamed_heap`]) and the store holds one 32-bit memory, and reports a
+/// broken chain once per session as a [`EventKind::HeapCorrupt`] event. Called only where the guest is
 /// stopped between allocator calls: at the final flush, after the guest
 /// returned, exited or trapped (dlmalloc's chain is consistent at every
 /// call it makes, where a trap inside it may stop it), and `paced`, as
@@ -416,22 +543,50 @@ const WALK_BUDGET: u32 = 20;
 /// walk little to check. dlmalloc calls no import in the middle of
 /// changing its chunks.
 pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> HookSite, paced: bool) {
+    let Some(s) = store.attest.as_deref() else {
+        return;
+    };
+    let recorded = s.shared.state.heap_floor.load(Ordering::Relaxed);
+    // Without a recorded first chunk, a module without names is looked at
+    // for its allocator's state instead.
+    let scan = if recorded == 0 {
+        unnamed_heap(store)
+    } else {
+        None
+    };
     let Some(s) = store.attest.as_deref_mut() else {
         return;
     };
     let state = &s.shared.state;
-    let first = state.heap_floor.load(Ordering::Relaxed);
     if s.heap_broken || store.memories.len() != 1 || store.memories[0].ty.memory64 {
         // Nothing the entry check could ask of the runtime.
         state.heap_state.store(HEAP_STATE_NONE, Ordering::Relaxed);
         return;
     }
-    if first == 0 {
+    if recorded == 0 && scan.is_none() {
         return;
     }
     let now = Instant::now();
     if paced && s.heap_walk_after.is_some_and(|t| now < t) {
         return;
+    }
+    let mut first = recorded;
+    if let Some(range) = scan {
+        // A few scans a session, the last kept for the final walk (the
+        // state appears only once the program has allocated).
+        let tries = if paced { STATE_TRIES - 1 } else { STATE_TRIES };
+        if s.heap_state_tries >= tries {
+            return;
+        }
+        s.heap_state_tries += 1;
+        let bytes = store.memories[0].bytes();
+        let Some((view, least_addr)) = scan_for_state(bytes, range) else {
+            s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
+            return;
+        };
+        first = first_payload(bytes, view, least_addr);
+        state.heap_floor.store(first, Ordering::Relaxed);
+        state.heap_state.store(view.at, Ordering::Relaxed);
     }
     let bytes = store.memories[0].bytes();
     let state_at = state.heap_state.load(Ordering::Relaxed);
@@ -893,6 +1048,49 @@ mod tests {
         assert_eq!(view.dv, None);
         let e = walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view)).unwrap_err();
         assert!(e.what.contains("no designated victim"), "{}", e.what);
+    }
+
+    #[test]
+    fn without_names_a_scan_finds_the_state_and_the_first_chunk() {
+        let (mut h, _, _, _) = with_state();
+        let all = 0..h.mem.len();
+        let (view, least) = scan_for_state(&h.mem, all.clone()).expect("the state");
+        assert_eq!((view, least), (read_state(&h.mem, STATE).unwrap(), BASE));
+        assert_eq!(first_payload(&h.mem, view, least), BASE + PAYLOAD_OFFSET);
+        // Only bins whose links lie inside the range are looked at (the
+        // last bin's links are the 8 bytes past its header).
+        let bins_end = (STATE + STATE_SMALLBINS as u32 + 8 * SMALL_BINS as u32 + 8) as usize;
+        assert_eq!(scan_for_state(&h.mem, bins_end..h.mem.len()), None);
+        assert!(scan_for_state(&h.mem, bins_end - 8..bins_end).is_some());
+        // Not a state that lies above its heap's lowest byte.
+        h.put(STATE + STATE_LEAST_ADDR as u32, STATE);
+        assert_eq!(scan_for_state(&h.mem, all.clone()), None);
+        h.put(STATE + STATE_LEAST_ADDR as u32, BASE);
+        // Not one whose bin disagrees with the bin map.
+        let header = STATE + STATE_SMALLBINS as u32 + 8 * 9;
+        h.put(header + 8, 0x2000);
+        assert_eq!(scan_for_state(&h.mem, all), None);
+        // Nothing in a heap without a state, nor past the end of memory.
+        let (h, _) = typical();
+        assert_eq!(scan_for_state(&h.mem, 0..h.mem.len()), None);
+        assert_eq!(scan_for_state(&h.mem, 0x3ffe..0x10000), None);
+    }
+
+    #[test]
+    fn without_names_a_sixteen_aligned_heap_starts_past_its_segments_base() {
+        // wasi-libc aligns payloads to 16: a segment starting at BASE puts
+        // its first chunk 8 bytes in.
+        let mut h = Heap::new();
+        h.at = BASE + 8;
+        h.used(32);
+        h.used(64);
+        h.used(16);
+        let top = h.at;
+        h.top(512);
+        lay_state(&mut h, top, None, None);
+        let (view, least) = scan_for_state(&h.mem, 0..h.mem.len()).unwrap();
+        assert_eq!(least, BASE);
+        assert_eq!(first_payload(&h.mem, view, least), BASE + 16);
     }
 
     #[test]
