@@ -48,6 +48,9 @@ pub struct CompiledModule {
     pub offsets: VMOffsets,
     /// The allocator the tag monitor wraps, when it does.
     pub tag_plan: Option<AllocatorPlan>,
+    /// Where dlmalloc's state lies, by the code of a module without names
+    /// ([`crate::unnamed_dlmalloc`]): a hint the runtime checks.
+    pub unnamed_dlmalloc_state: Option<u32>,
 }
 
 impl CompiledModule {
@@ -105,6 +108,7 @@ impl Compiler {
             Some(_) => Some(AllocatorPlan::new(info, wasm)?),
             None => None,
         };
+        let unnamed_dlmalloc = translate::unnamed_dlmalloc(&self.config, info, wasm);
         let env = ModuleEnv {
             info,
             offsets: VMOffsets::new(info),
@@ -114,6 +118,7 @@ impl Compiler {
             host_call_conv: self.isa.default_call_conv(),
             frontend_config: self.isa.frontend_config(),
             tag_plan: plan.as_ref(),
+            unnamed_dlmalloc: unnamed_dlmalloc.as_ref().map_or(&[], |d| &d.entries[..]),
         };
         let num_imported = info.num_imported_funcs;
         let num_defined = info.func_bodies.len();
@@ -171,6 +176,7 @@ impl Compiler {
             code: CodeMemory::new(functions, names)?,
             offsets,
             tag_plan: plan,
+            unnamed_dlmalloc_state: unnamed_dlmalloc.map(|d| d.state),
         })
     }
 
@@ -187,6 +193,7 @@ impl Compiler {
                 ))
             })?;
         let type_ids: Vec<u64> = (0..info.types.len() as u64).collect();
+        let unnamed_dlmalloc = translate::unnamed_dlmalloc(&self.config, &info, wasm);
         let env = ModuleEnv {
             info: &info,
             offsets: VMOffsets::new(&info),
@@ -196,6 +203,7 @@ impl Compiler {
             host_call_conv: self.isa.default_call_conv(),
             frontend_config: self.isa.frontend_config(),
             tag_plan: None,
+            unnamed_dlmalloc: unnamed_dlmalloc.as_ref().map_or(&[], |d| &d.entries[..]),
         };
         let range = info.func_bodies[defined as usize].clone();
         let body = FunctionBody::new(BinaryReader::new(&wasm[range.clone()], range.start as u64));

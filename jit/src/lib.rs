@@ -14,6 +14,7 @@ pub mod module_info;
 mod perf_map;
 pub mod translate;
 pub mod trap;
+pub mod unnamed_dlmalloc;
 pub mod vmctx;
 
 pub use code_memory::{lookup_frame, lookup_trap, with_jit_code_test, CodeMemory, FrameInfo};

@@ -83,6 +83,30 @@ pub struct ModuleEnv<'a> {
     pub frontend_config: cranelift_codegen::isa::TargetFrontendConfig,
     /// The allocator the tag monitor wraps (with [`TranslateConfig::tags`]).
     pub tag_plan: Option<&'a tags::AllocatorPlan>,
+    /// dlmalloc's entries told by their code, in a module without names
+    /// under [`AttestCodegen::heap_floor`] (`crate::unnamed_dlmalloc`).
+    pub unnamed_dlmalloc: &'a [u32],
+}
+
+impl ModuleEnv<'_> {
+    /// Whether defined function `func` is one of dlmalloc's entries: by
+    /// its name ([`ModuleInfo::enters_dlmalloc`]) or, without names, by
+    /// its code.
+    pub fn enters_dlmalloc(&self, func: u32) -> bool {
+        self.info.enters_dlmalloc(func) || self.unnamed_dlmalloc.binary_search(&func).is_ok()
+    }
+}
+
+/// dlmalloc told by its code ([`crate::unnamed_dlmalloc`]) in a module
+/// without names, under [`AttestCodegen::heap_floor`].
+pub fn unnamed_dlmalloc(
+    config: &TranslateConfig,
+    info: &ModuleInfo,
+    wasm: &[u8],
+) -> Option<crate::unnamed_dlmalloc::UnnamedDlmalloc> {
+    (config.attest.heap_floor && info.func_names.is_empty())
+        .then(|| crate::unnamed_dlmalloc::find(info, wasm))
+        .flatten()
 }
 
 /// The Cranelift type that carries a Wasm value.
@@ -273,8 +297,8 @@ pub fn translate_function(
     t.builder.set_srcloc(ir::SourceLoc::new(t.offset));
     t.function_hook(vmctx::HookPoint::Entry);
     if env.config.attest.heap_floor
-        && env.info.enters_dlmalloc(func_index)
-        && !forwards_to_dlmalloc(env.info, body)
+        && env.enters_dlmalloc(func_index)
+        && !forwards_to_dlmalloc(env, body)
     {
         t.heap_entry_check();
     }
@@ -293,7 +317,7 @@ pub fn translate_function(
 /// defined functions (`local.get`s, one `call`, `end`), as wasi-libc's
 /// `malloc` does to `dlmalloc`: the callee checks the heap on entry, so
 /// the wrapper need not.
-fn forwards_to_dlmalloc(info: &ModuleInfo, body: &FunctionBody<'_>) -> bool {
+fn forwards_to_dlmalloc(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> bool {
     let Ok(mut ops) = body.get_operators_reader() else {
         return false;
     };
@@ -307,7 +331,7 @@ fn forwards_to_dlmalloc(info: &ModuleInfo, body: &FunctionBody<'_>) -> bool {
             _ => return false,
         }
     }
-    callee.is_some_and(|f| f >= info.num_imported_funcs && info.enters_dlmalloc(f))
+    callee.is_some_and(|f| f >= env.info.num_imported_funcs && env.enters_dlmalloc(f))
 }
 
 /// The zero (or null) value of a type, used to initialise locals.

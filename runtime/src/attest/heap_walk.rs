@@ -489,27 +489,55 @@ const STATE_TRIES: u32 = 4;
 /// by `t / WALK_BUDGET`.
 const WALK_BUDGET: u32 = 20;
 
+/// Where a check is asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WalkAt {
+    /// Control leaves the module (an import call, an export's return):
+    /// paced.
+    Boundary,
+    /// An allocator function's entry found the top's head wrong, or the
+    /// state not looked for yet.
+    AllocatorEntry,
+    /// The run's final verdict.
+    Final,
+}
+
 /// Bytes past a module's data segments scanned for dlmalloc's state
 /// ([`unnamed_heap`]).
 const SCAN_PAST_DATA: usize = 1 << 20;
 
+/// Times an allocator's entry in a module without names asks for the
+/// state at the address its code reads before it stops asking.
+const HINT_TRIES: u32 = 16;
+
+/// Where dlmalloc's state may lie in a module without names.
+struct Unnamed {
+    /// Where the module's code reads it
+    /// ([`walmart_jit::unnamed_dlmalloc`]), checked before it is trusted.
+    hint: Option<u32>,
+    /// The statics, scanned when the hint fails.
+    statics: std::ops::Range<usize>,
+}
+
 /// Where to look for dlmalloc's state when the store's memory is defined
 /// by a module without function names, under a configuration that walks
-/// the heap: from the module's lowest data segment to 1 MiB past its
-/// highest. The state is a static, so wasm-ld lays it in the data or in
+/// the heap: first where the module's code reads it, then among its
+/// statics, from the module's lowest data segment to 1 MiB past its
+/// highest (the state is a static, so wasm-ld lays it in the data or in
 /// the zeroed bytes it places right after them; a module whose statics
-/// hold more than that before it goes unchecked. A module with names has
-/// its heap's first chunk recorded by the code compiled for its
+/// hold more than that before it is not found so). A module with names
+/// has its heap's first chunk recorded by the code compiled for its
 /// allocator, or has no dlmalloc.
-fn unnamed_heap(store: &StoreOpaque) -> Option<std::ops::Range<usize>> {
+fn unnamed_heap(store: &StoreOpaque) -> Option<Unnamed> {
     if !store.engine.config().walks_heap() {
         return None;
     }
-    let info = store
+    let module = store
         .instances
         .iter()
-        .map(|i| i.module.info())
-        .find(|info| info.memories.len() > info.num_imported_memories as usize)?;
+        .map(|i| &i.module)
+        .find(|m| m.info().memories.len() > m.info().num_imported_memories as usize)?;
+    let info = module.info();
     if !info.func_names.is_empty() || info.memories[0].memory64 {
         return None;
     }
@@ -526,7 +554,10 @@ fn unnamed_heap(store: &StoreOpaque) -> Option<std::ops::Range<usize>> {
     let (low, high) = placed.fold((usize::MAX, 0), |(lo, hi), r| {
         (lo.min(r.start), hi.max(r.end))
     });
-    Some(low.min(high)..high + SCAN_PAST_DATA)
+    Some(Unnamed {
+        hint: module.inner.compiled.unnamed_dlmalloc_state,
+        statics: low.min(high)..high + SCAN_PAST_DATA,
+    })
 }
 
 /// The check: walks the heap of the store's memory when its module's
@@ -537,12 +568,13 @@ fn unnamed_heap(store: &StoreOpaque) -> Option<std::ops::Range<usize>> {
 /// broken chain once per session as a [`EventKind::HeapCorrupt`] event. Called only where the guest is
 /// stopped between allocator calls: at the final flush, after the guest
 /// returned, exited or trapped (dlmalloc's chain is consistent at every
-/// call it makes, where a trap inside it may stop it), and `paced`, as
+/// call it makes, where a trap inside it may stop it), and paced, as
 /// control leaves the module (an import call, an export's return),
 /// since a program that frees its heap before it ends leaves the final
 /// walk little to check. dlmalloc calls no import in the middle of
 /// changing its chunks.
-pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> HookSite, paced: bool) {
+pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> HookSite, at: WalkAt) {
+    let paced = at == WalkAt::Boundary;
     let Some(s) = store.attest.as_deref() else {
         return;
     };
@@ -571,19 +603,48 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         return;
     }
     let mut first = recorded;
-    if let Some(range) = scan {
-        // A few scans a session, the last kept for the final walk (the
-        // state appears only once the program has allocated).
-        let tries = if paced { STATE_TRIES - 1 } else { STATE_TRIES };
-        if s.heap_state_tries >= tries {
-            return;
-        }
-        s.heap_state_tries += 1;
+    if let Some(unnamed) = scan {
         let bytes = store.memories[0].bytes();
-        let Some((view, least_addr)) = scan_for_state(bytes, range) else {
-            s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
-            return;
+        // The state where the module's code reads it, else (no code read
+        // it so, or not yet written) a scan of the statics: a few a
+        // session, the last kept for the final walk, as the state appears
+        // only once the program has allocated.
+        let hinted = unnamed
+            .hint
+            .and_then(|at| signed_state(bytes, at))
+            .filter(|&(view, least)| view.at < least);
+        let found = match hinted {
+            Some(found) => found,
+            None if at == WalkAt::AllocatorEntry => {
+                // The allocator's entries ask until the state is written
+                // (the first allocation), a few times at most.
+                s.heap_hint_tries += 1;
+                if s.heap_hint_tries >= HINT_TRIES {
+                    state.heap_state.store(HEAP_STATE_NONE, Ordering::Relaxed);
+                }
+                return;
+            }
+            None => {
+                // Where the code reads a state, the scan is only the final
+                // walk's fallback: before the first allocation it would
+                // find nothing either.
+                let tries = match (unnamed.hint, paced) {
+                    (Some(_), true) => 0,
+                    (None, true) => STATE_TRIES - 1,
+                    (_, false) => STATE_TRIES,
+                };
+                if s.heap_state_tries >= tries {
+                    return;
+                }
+                s.heap_state_tries += 1;
+                let Some(found) = scan_for_state(bytes, unnamed.statics) else {
+                    s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
+                    return;
+                };
+                found
+            }
         };
+        let (view, least_addr) = found;
         first = first_payload(bytes, view, least_addr);
         state.heap_floor.store(first, Ordering::Relaxed);
         state.heap_state.store(view.at, Ordering::Relaxed);
@@ -654,7 +715,7 @@ pub(crate) fn entry_check(
     store: &mut StoreOpaque,
     site: &dyn Fn(&StoreOpaque) -> HookSite,
 ) -> bool {
-    check(store, site, false);
+    check(store, site, WalkAt::AllocatorEntry);
     store.attest.as_deref().is_some_and(|s| s.stop_requested())
 }
 

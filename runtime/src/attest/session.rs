@@ -190,6 +190,9 @@ pub(crate) struct AttestSession {
     pub(crate) heap_walk_after: Option<std::time::Instant>,
     /// Times the heap walk has looked for dlmalloc's state.
     pub(crate) heap_state_tries: u32,
+    /// Times an allocator's entry in a module without names found no
+    /// state where the module's code reads it.
+    pub(crate) heap_hint_tries: u32,
     dirty: Vec<(u32, u32)>,
     /// Pages the kernel still reports as written because no scan since
     /// protected them (see [`PEEK_LIMIT`]), with the digest of the
@@ -264,6 +267,7 @@ impl AttestSession {
             heap_broken: false,
             heap_walk_after: None,
             heap_state_tries: 0,
+            heap_hint_tries: 0,
             dirty: Vec::new(),
             carried: Vec::new(),
             inject: opts.inject,
@@ -659,7 +663,7 @@ pub(crate) fn to_host(
     } else {
         hook(store, HookAt::Other, site).map_err(trap)
     };
-    super::heap_walk::check(store, site, true);
+    super::heap_walk::check(store, site, super::heap_walk::WalkAt::Boundary);
     // A broken chain found here stops the guest here, not at its next hook.
     let r = match store.attest.as_deref() {
         Some(s) if r.is_ok() && s.stop_requested() => Err(trap(TrapKind::AttestationViolation)),
@@ -893,7 +897,7 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
     // twentieth of a 0.2 ms run).
     let keep = store.attest.as_deref().is_some_and(|s| s.sealed);
     let tampered = end_protection(store, &site, keep);
-    super::heap_walk::check(store, &site, false);
+    super::heap_walk::check(store, &site, super::heap_walk::WalkAt::Final);
     // One hook takes every written page: the flush reads them in place,
     // so the ring's room does not limit it.
     let _ = hook(store, HookAt::Flush, &site);

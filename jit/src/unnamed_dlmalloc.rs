@@ -1,0 +1,202 @@
+//! dlmalloc's functions in a module without names, told by their code.
+//!
+//! With a name section, `malloc`, `dlmalloc`, `dlfree` and the rest are
+//! found by name ([`ModuleInfo::enters_dlmalloc`]). Linking with `-s`,
+//! `wasm-opt` and Rust's release profile drop the names, but not what
+//! dlmalloc's code looks like: its state is one static (`_gm_`), and a
+//! wasm32 compiler folds a static's address into the load's offset
+//! (`i32.const 0; i32.load offset=ADDR`). The function that allocates
+//! reads the state's small-bin map, `dvsize`, `topsize`, `dv` and `top`
+//! that way, so the base whose five fields one function reads so is the
+//! state; dlmalloc's functions are those that read its `top`; and their
+//! entries are those called from a function that does not, or reachable
+//! through a table or an export. At each of those entries dlmalloc's top
+//! chunk is as its state says (dlmalloc changes the two together, with
+//! no call in between), so the entry check
+//! ([`crate::translate::AttestCodegen::heap_floor`]) may run there. The
+//! state's address goes to the runtime as a hint: it checks the bytes
+//! there by dlmalloc's signature before it trusts them.
+
+use std::collections::{HashMap, HashSet};
+
+use rayon::prelude::*;
+use wasmparser::{BinaryReader, FunctionBody, Operator};
+
+use crate::module_info::ModuleInfo;
+
+/// Offsets in wasm32 dlmalloc's `struct malloc_state` of the fields its
+/// allocation path reads: `smallmap`, `dvsize`, `topsize`, `dv`, `top`.
+const ALLOCATION_READS: [u32; 5] = [0, 8, 12, 20, TOP];
+/// Offset of `top`.
+const TOP: u32 = crate::vmctx::HEAP_STATE_TOP as u32;
+
+/// dlmalloc as its code shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UnnamedDlmalloc {
+    /// Where its state lies (the runtime checks it by its signature
+    /// before it trusts it).
+    pub state: u32,
+    /// The defined functions that enter it (module-wide indices, sorted).
+    pub entries: Vec<u32>,
+}
+
+/// dlmalloc in a module whose allocator it is; `None` where no function
+/// reads a state as dlmalloc's allocation path does.
+pub fn find(info: &ModuleInfo, wasm: &[u8]) -> Option<UnnamedDlmalloc> {
+    let first = info.num_imported_funcs;
+    let (reads, calls): (Vec<HashSet<u32>>, Vec<Vec<u32>>) = info
+        .func_bodies
+        .par_iter()
+        .map(|range| static_reads_and_calls(wasm, range.clone()))
+        .unzip();
+    let mut votes: HashMap<u32, usize> = HashMap::new();
+    for set in &reads {
+        for &at in set {
+            let Some(base) = at.checked_sub(TOP) else {
+                continue;
+            };
+            if ALLOCATION_READS
+                .iter()
+                .all(|&f| base.checked_add(f).is_some_and(|a| set.contains(&a)))
+            {
+                *votes.entry(base).or_default() += 1;
+            }
+        }
+    }
+    // Should two bases qualify, the one more functions read so.
+    let state = votes
+        .into_iter()
+        .max_by_key(|&(base, n)| (n, std::cmp::Reverse(base)))
+        .map(|(base, _)| base)?;
+    let dlmalloc: HashSet<u32> = (0..reads.len() as u32)
+        .filter(|&i| reads[i as usize].contains(&(state + TOP)))
+        .map(|i| first + i)
+        .collect();
+    let called_from_outside: HashSet<u32> = calls
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !dlmalloc.contains(&(first + *i as u32)))
+        .flat_map(|(_, c)| c.iter().copied())
+        .collect();
+    let mut entries: Vec<u32> = dlmalloc
+        .into_iter()
+        .filter(|f| called_from_outside.contains(f) || info.escaping_funcs.binary_search(f).is_ok())
+        .collect();
+    entries.sort_unstable();
+    Some(UnnamedDlmalloc { state, entries })
+}
+
+/// The addresses the body at `range` loads from as a static's (an
+/// `i32.const` right before the load, in memory 0), and the functions it
+/// calls directly. A body that does not decode (validation reports it)
+/// gives what was read before the error.
+fn static_reads_and_calls(wasm: &[u8], range: std::ops::Range<usize>) -> (HashSet<u32>, Vec<u32>) {
+    let mut reads = HashSet::new();
+    let mut calls = Vec::new();
+    let body = FunctionBody::new(BinaryReader::new(&wasm[range.clone()], range.start as u64));
+    let Ok(mut ops) = body.get_operators_reader() else {
+        return (reads, calls);
+    };
+    let mut constant: Option<i32> = None;
+    while !ops.eof() {
+        let Ok(op) = ops.read() else {
+            break;
+        };
+        let memarg = match &op {
+            Operator::I32Load { memarg }
+            | Operator::I32Load8U { memarg }
+            | Operator::I32Load8S { memarg }
+            | Operator::I32Load16U { memarg }
+            | Operator::I32Load16S { memarg }
+            | Operator::I64Load { memarg } => Some(memarg),
+            Operator::Call { function_index } => {
+                calls.push(*function_index);
+                None
+            }
+            _ => None,
+        };
+        if let (Some(m), Some(c)) = (memarg, constant) {
+            let at = u64::from(c as u32) + m.offset;
+            if let (wasmparser::MemArgTarget::Memory(0), Ok(at)) = (m.target, u32::try_from(at)) {
+                reads.insert(at);
+            }
+        }
+        constant = match op {
+            Operator::I32Const { value } => Some(value),
+            _ => None,
+        };
+    }
+    (reads, calls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module laid out as a stripped wasi-libc build is: `$alloc` reads
+    /// the state's fields at 0x1000 as statics, `$helper` reads its top
+    /// and is called only by `$alloc` and `$release`, `$release` (a free)
+    /// reads the top too, `$wrapper` forwards to `$alloc`, and `$main`
+    /// calls the wrapper and `$release`. Another struct's fields at
+    /// 0x2000 are read as well, but not as the allocation path's.
+    const MODULE: &str = r#"(module
+        (memory 1)
+        (func $alloc (param i32) (result i32)
+            (drop (i32.load offset=0x1000 (i32.const 0)))
+            (drop (i32.load offset=0x1008 (i32.const 0)))
+            (drop (i32.load offset=0x100c (i32.const 0)))
+            (drop (i32.load offset=0x1014 (i32.const 0)))
+            (drop (call $helper))
+            (i32.load offset=0x1018 (i32.const 0)))
+        (func $helper (result i32)
+            (i32.load (i32.const 0x1018)))
+        (func $release (param i32)
+            (drop (call $helper))
+            (drop (i32.load offset=0x18 (i32.const 0x1000))))
+        (func $wrapper (param i32) (result i32)
+            (call $alloc (local.get 0)))
+        (func $other
+            (drop (i32.load offset=0x2000 (i32.const 0)))
+            (drop (i32.load offset=0x2018 (i32.const 0))))
+        (func $main (export "_start")
+            (call $release (call $wrapper (i32.const 16)))
+            (call $other)))"#;
+
+    fn find_in(text: &str) -> Option<UnnamedDlmalloc> {
+        let wasm = wat::parse_str(text).unwrap();
+        let info = crate::module_info::parse(&wasm, Default::default()).unwrap();
+        find(&info, &wasm)
+    }
+
+    #[test]
+    fn the_state_and_the_allocators_entries_are_told_by_their_code() {
+        // `$alloc` (0) and `$release` (2): `$helper` is called only from
+        // inside, `$wrapper` and `$other` read no top.
+        assert_eq!(
+            find_in(MODULE),
+            Some(UnnamedDlmalloc {
+                state: 0x1000,
+                entries: vec![0, 2],
+            })
+        );
+        // A helper reachable through a table is an entry too.
+        let tabled = MODULE.replace(
+            "(memory 1)",
+            "(memory 1) (table 1 funcref) (elem (i32.const 0) $helper)",
+        );
+        assert_eq!(find_in(&tabled).unwrap().entries, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn no_allocation_path_no_allocator() {
+        // One field fewer than the allocation path reads.
+        let partial = MODULE.replace("offset=0x1014", "offset=0x1010");
+        assert_eq!(find_in(&partial), None);
+        // Reads through a computed address are not a static's.
+        let computed = MODULE.replace(
+            "(i32.load offset=0x1018 (i32.const 0)))",
+            "(i32.load offset=0x1018 (local.get 0)))",
+        );
+        assert_eq!(find_in(&computed), None);
+    }
+}
