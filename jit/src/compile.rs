@@ -118,7 +118,7 @@ impl Compiler {
             host_call_conv: self.isa.default_call_conv(),
             frontend_config: self.isa.frontend_config(),
             tag_plan: plan.as_ref(),
-            unnamed_dlmalloc: unnamed_dlmalloc.as_ref().map_or(&[], |d| &d.entries[..]),
+            unnamed_dlmalloc: unnamed_dlmalloc.as_ref(),
         };
         let num_imported = info.num_imported_funcs;
         let num_defined = info.func_bodies.len();
@@ -203,7 +203,7 @@ impl Compiler {
             host_call_conv: self.isa.default_call_conv(),
             frontend_config: self.isa.frontend_config(),
             tag_plan: None,
-            unnamed_dlmalloc: unnamed_dlmalloc.as_ref().map_or(&[], |d| &d.entries[..]),
+            unnamed_dlmalloc: unnamed_dlmalloc.as_ref(),
         };
         let range = info.func_bodies[defined as usize].clone();
         let body = FunctionBody::new(BinaryReader::new(&wasm[range.clone()], range.start as u64));

@@ -38,6 +38,9 @@ pub struct UnnamedDlmalloc {
     pub state: u32,
     /// The defined functions that enter it (module-wide indices, sorted).
     pub entries: Vec<u32>,
+    /// Its `free`: the one entry that takes a pointer and returns nothing
+    /// (`dlfree`'s signature, `(i32)`; where two entries have it, none).
+    pub free: Option<u32>,
 }
 
 /// dlmalloc in a module whose allocator it is; `None` where no function
@@ -83,7 +86,19 @@ pub fn find(info: &ModuleInfo, wasm: &[u8]) -> Option<UnnamedDlmalloc> {
         .filter(|f| called_from_outside.contains(f) || info.escaping_funcs.binary_search(f).is_ok())
         .collect();
     entries.sort_unstable();
-    Some(UnnamedDlmalloc { state, entries })
+    let mut takes_a_pointer = entries.iter().copied().filter(|&f| {
+        let sig = info.func_sig(f);
+        sig.params == [crate::WasmType::I32] && sig.results.is_empty()
+    });
+    let free = match (takes_a_pointer.next(), takes_a_pointer.next()) {
+        (Some(f), None) => Some(f),
+        _ => None,
+    };
+    Some(UnnamedDlmalloc {
+        state,
+        entries,
+        free,
+    })
 }
 
 /// The addresses the body at `range` loads from as a static's (an
@@ -177,6 +192,7 @@ mod tests {
             Some(UnnamedDlmalloc {
                 state: 0x1000,
                 entries: vec![0, 2],
+                free: Some(2),
             })
         );
         // A helper reachable through a table is an entry too.

@@ -140,6 +140,9 @@ pub struct VMAttestState {
     /// at each allocator entry that the top chunk's head still says what
     /// the state says of it ([`HookPoint::HeapCheck`]).
     pub heap_state: std::sync::atomic::AtomicU32,
+    /// The pointer an allocator entry's free check found dlmalloc would
+    /// refuse ([`HookPoint::FreeCheck`]), for the runtime to report.
+    pub heap_arg: std::sync::atomic::AtomicU32,
 }
 
 /// Offset of [`VMAttestState::armed`].
@@ -148,6 +151,8 @@ pub const ATTEST_ARMED: i32 = 0;
 pub const ATTEST_HEAP_FLOOR: i32 = 4;
 /// Offset of [`VMAttestState::heap_state`].
 pub const ATTEST_HEAP_STATE: i32 = 8;
+/// Offset of [`VMAttestState::heap_arg`].
+pub const ATTEST_HEAP_ARG: i32 = 12;
 /// [`VMAttestState::heap_state`]: not found (nothing to check).
 pub const HEAP_STATE_NONE: u32 = 1;
 /// Bytes of dlmalloc's state the runtime guarantees to lie inside memory
@@ -157,6 +162,9 @@ pub const HEAP_STATE_BYTES: u32 = 40;
 pub const HEAP_STATE_TOPSIZE: i32 = 12;
 /// Offset of `top` in wasm32 dlmalloc's `struct malloc_state`.
 pub const HEAP_STATE_TOP: i32 = 24;
+/// Offset of `least_addr` (the heap's lowest byte) in wasm32 dlmalloc's
+/// `struct malloc_state`.
+pub const HEAP_STATE_LEAST_ADDR: i32 = 16;
 
 /// Where a function hook sits, as passed to [`Builtin::AttestHook`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,6 +178,11 @@ pub enum HookPoint {
     /// looked for yet, or the top chunk's head disagrees with it (the
     /// runtime walks the heap and reports what it finds).
     HeapCheck = 2,
+    /// At the entry of dlmalloc's `free` or `realloc`: the pointer
+    /// (in [`VMAttestState::heap_arg`]) is one dlmalloc would refuse as
+    /// a usage error, and ignore: a double free, or a pointer it never
+    /// returned.
+    FreeCheck = 3,
 }
 
 /// Offset of [`VMMemory::base`].
@@ -409,5 +422,29 @@ impl VMOffsets {
     /// Total size in bytes.
     pub fn size(&self) -> usize {
         self.size as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The offsets generated code uses are where the fields are.
+    #[test]
+    fn attest_state_offsets_match_its_layout() {
+        use std::mem::offset_of;
+        assert_eq!(offset_of!(VMAttestState, armed), ATTEST_ARMED as usize);
+        assert_eq!(
+            offset_of!(VMAttestState, heap_floor),
+            ATTEST_HEAP_FLOOR as usize
+        );
+        assert_eq!(
+            offset_of!(VMAttestState, heap_state),
+            ATTEST_HEAP_STATE as usize
+        );
+        assert_eq!(
+            offset_of!(VMAttestState, heap_arg),
+            ATTEST_HEAP_ARG as usize
+        );
     }
 }

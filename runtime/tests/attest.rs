@@ -1339,8 +1339,69 @@ fn dlmalloc_heap_with_state() -> String {
     (data (i32.const 0x400) "{bytes}")
     (func (export "smash_then_alloc") (param i32 i32)
         (i32.store8 (local.get 0) (local.get 1))
-        (drop (call $dlmalloc (i32.const 8)))){tail}"#
+        (drop (call $dlmalloc (i32.const 8))))
+    (func $dlfree (param i32))
+    (func (export "release") (param i32)
+        (call $dlfree (local.get 0))){tail}"#
     )
+}
+
+/// dlmalloc's `free` checks its pointer as dlmalloc does, and wasi-libc's
+/// dlmalloc ignores one it refuses: the entry of `dlfree` reports it (a
+/// double free, a pointer malloc never returned), once, and stops the
+/// guest under `--on-detect trap`; a chunk in use and a null pointer pass.
+#[test]
+fn free_reports_a_pointer_dlmalloc_would_refuse() {
+    for guarded in [true, false] {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).guarded_memory(guarded);
+        let mut s = setup_with(&config, OnDetect::Log, &dlmalloc_heap_with_state());
+        call(&mut s, "alloc", &[]).unwrap();
+        for fine in [0x1008, 0x1028, 0] {
+            call(&mut s, "release", &[Val::I32(fine)]).unwrap();
+        }
+        assert!(s.events.lock().unwrap().is_empty(), "{:?}", s.events);
+        // Below the heap, then inside a chunk's payload (zeros: a head
+        // that says the chunk is free).
+        call(&mut s, "release", &[Val::I32(0x800)]).unwrap();
+        call(&mut s, "release", &[Val::I32(0x1010)]).unwrap();
+        s.store.finish_attestation().unwrap();
+        let events = s.events.lock().unwrap().clone();
+        assert_eq!(events.len(), 1, "{events:?}");
+        let e = &events[0];
+        assert_eq!(
+            (e.kind, e.source.as_str()),
+            (EventKind::HeapCorrupt, "free-check")
+        );
+        assert_eq!(e.hook.name.as_deref(), Some("dlfree"));
+        assert!(
+            e.detail.contains("handed 0x800") && e.detail.contains("lowest byte 0x1000"),
+            "{}",
+            e.detail
+        );
+    }
+    // The second reason, and the stop.
+    let mut s = setup(
+        Policy::Fine,
+        false,
+        true,
+        OnDetect::Trap,
+        &dlmalloc_heap_with_state(),
+    );
+    call(&mut s, "alloc", &[]).unwrap();
+    let err = call(&mut s, "release", &[Val::I32(0x1010)]).unwrap_err();
+    assert!(
+        matches!(&err, Error::Trap(t) if t.kind() == TrapKind::AttestationViolation),
+        "{err}"
+    );
+    let events = s.events.lock().unwrap().clone();
+    assert!(
+        events[0]
+            .detail
+            .contains("chunk at 0x1008 is not in use (head 0x0)"),
+        "{}",
+        events[0].detail
+    );
 }
 
 /// The entry check of dlmalloc's functions: with the allocator's state

@@ -367,6 +367,108 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(done);
     }
 
+    /// At the entry of dlmalloc's `free` or `realloc` (its first
+    /// parameter the pointer): checks the pointer as dlmalloc itself does
+    /// before it frees or resizes a chunk (`ok_address`, `ok_inuse`,
+    /// `ok_next`, `ok_pinuse`: the chunk lies at or above the heap's
+    /// lowest byte, is in use, its size leads forward, and its successor
+    /// says it is in use), and calls the runtime
+    /// (`HookPoint::FreeCheck`, the pointer in `heap_arg`) when one fails.
+    /// Why: wasi-libc's dlmalloc takes such a pointer as a usage error and
+    /// ignores it, so a double free, or a free of a pointer it never
+    /// returned, went by unseen. The loads are the ones dlmalloc makes
+    /// next, in the same order and under the same conditions, so they
+    /// fault only where dlmalloc's own would. Only once the state is known
+    /// (its `least_addr`); a null pointer is not checked (`free(NULL)`).
+    pub(crate) fn heap_free_check(&mut self) {
+        let info = self.env.info;
+        if info.memories.len() != 1 || info.memories[0].memory64 {
+            return;
+        }
+        let ptr = self.builder.use_var(self.locals[0].0);
+        let state_ptr = self.attest_state();
+        let gm = self.builder.ins().load(
+            types::I32,
+            super::vm_flags(),
+            state_ptr,
+            vmctx::ATTEST_HEAP_STATE,
+        );
+        let refuse = self.builder.create_block();
+        let head_block = self.builder.create_block();
+        let next_block = self.builder.create_block();
+        let done = self.builder.create_block();
+        self.builder.set_cold_block(refuse);
+
+        // A known state and a pointer to check.
+        let known = self.builder.ins().icmp_imm_u(
+            IntCC::UnsignedGreaterThan,
+            gm,
+            i64::from(vmctx::HEAP_STATE_NONE),
+        );
+        let non_null = self.builder.ins().icmp_imm_u(IntCC::NotEqual, ptr, 0);
+        let check = self.builder.ins().band(known, non_null);
+        let address = self.builder.create_block();
+        self.builder.ins().brif(check, address, &[], done, &[]);
+        self.builder.seal_block(address);
+        self.builder.switch_to_block(address);
+        // `ok_address`: the chunk at or above the heap's lowest byte.
+        let state = self.heap_addr(0, gm, 0, vmctx::HEAP_STATE_BYTES);
+        let never_faults = heap_flags().with_trap_code(None).with_notrap();
+        let least = self.builder.ins().load(
+            types::I32,
+            never_faults,
+            state,
+            vmctx::HEAP_STATE_LEAST_ADDR,
+        );
+        let chunk = self.builder.ins().iadd_imm_s(ptr, -8);
+        let below = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedLessThan, chunk, least);
+        self.builder.ins().brif(below, refuse, &[], head_block, &[]);
+
+        // `ok_inuse`, and `ok_next`: the size leads forward.
+        self.builder.seal_block(head_block);
+        self.builder.switch_to_block(head_block);
+        let head_addr = self.heap_addr(0, chunk, 4, 4);
+        let head = self
+            .builder
+            .ins()
+            .load(types::I32, heap_flags(), head_addr, 0);
+        let size = self.builder.ins().band_imm_s(head, !7);
+        let next = self.builder.ins().iadd(chunk, size);
+        let in_use = self.builder.ins().band_imm_u(head, 2);
+        let free = self.builder.ins().icmp_imm_u(IntCC::Equal, in_use, 0);
+        let backward = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, next, chunk);
+        let wrong = self.builder.ins().bor(free, backward);
+        self.builder.ins().brif(wrong, refuse, &[], next_block, &[]);
+
+        // `ok_pinuse`: the successor says this chunk is in use.
+        self.builder.seal_block(next_block);
+        self.builder.switch_to_block(next_block);
+        let next_head_addr = self.heap_addr(0, next, 4, 4);
+        let next_head = self
+            .builder
+            .ins()
+            .load(types::I32, heap_flags(), next_head_addr, 0);
+        let pinuse = self.builder.ins().band_imm_u(next_head, 1);
+        self.builder.ins().brif(pinuse, done, &[], refuse, &[]);
+
+        self.builder.seal_block(refuse);
+        self.builder.switch_to_block(refuse);
+        let state_ptr = self.attest_state();
+        self.builder
+            .ins()
+            .store(super::vm_flags(), ptr, state_ptr, vmctx::ATTEST_HEAP_ARG);
+        self.call_hook(HookPoint::FreeCheck);
+        self.builder.ins().jump(done, &[]);
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
+    }
+
     /// As an allocator function returns: records the chunk a dlmalloc
     /// function returns in the heap floor, and reports the call when calls
     /// are reported.

@@ -83,9 +83,9 @@ pub struct ModuleEnv<'a> {
     pub frontend_config: cranelift_codegen::isa::TargetFrontendConfig,
     /// The allocator the tag monitor wraps (with [`TranslateConfig::tags`]).
     pub tag_plan: Option<&'a tags::AllocatorPlan>,
-    /// dlmalloc's entries told by their code, in a module without names
-    /// under [`AttestCodegen::heap_floor`] (`crate::unnamed_dlmalloc`).
-    pub unnamed_dlmalloc: &'a [u32],
+    /// dlmalloc told by its code, in a module without names under
+    /// [`AttestCodegen::heap_floor`] (`crate::unnamed_dlmalloc`).
+    pub unnamed_dlmalloc: Option<&'a crate::unnamed_dlmalloc::UnnamedDlmalloc>,
 }
 
 impl ModuleEnv<'_> {
@@ -93,7 +93,19 @@ impl ModuleEnv<'_> {
     /// its name ([`ModuleInfo::enters_dlmalloc`]) or, without names, by
     /// its code.
     pub fn enters_dlmalloc(&self, func: u32) -> bool {
-        self.info.enters_dlmalloc(func) || self.unnamed_dlmalloc.binary_search(&func).is_ok()
+        self.info.enters_dlmalloc(func)
+            || self
+                .unnamed_dlmalloc
+                .is_some_and(|d| d.entries.binary_search(&func).is_ok())
+    }
+
+    /// Whether defined function `func` is dlmalloc's `free` or `realloc`,
+    /// its first parameter a pointer dlmalloc returned: by name, or
+    /// without names dlmalloc's one entry of `free`'s signature.
+    pub fn frees_dlmalloc_chunk(&self, func: u32) -> bool {
+        use crate::vmctx::AllocRole::{Free, Realloc};
+        (self.info.dlmalloc && matches!(self.info.allocator_role(func), Some(Free | Realloc)))
+            || self.unnamed_dlmalloc.is_some_and(|d| d.free == Some(func))
     }
 }
 
@@ -301,6 +313,9 @@ pub fn translate_function(
         && !forwards_to_dlmalloc(env, body)
     {
         t.heap_entry_check();
+        if env.frees_dlmalloc_chunk(func_index) {
+            t.heap_free_check();
+        }
     }
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {

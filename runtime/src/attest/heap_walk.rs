@@ -719,6 +719,85 @@ pub(crate) fn entry_check(
     store.attest.as_deref().is_some_and(|s| s.stop_requested())
 }
 
+/// Why dlmalloc refuses `ptr` at `free` or `realloc` (its `ok_address`,
+/// `ok_inuse`, `ok_next` and `ok_pinuse` checks, in that order), given
+/// its state at `state`; `None` where it takes it.
+pub(crate) fn refused_pointer(memory: &[u8], state: u32, ptr: u32) -> Option<String> {
+    let least = word_at(memory, u64::from(state) + STATE_LEAST_ADDR)?;
+    let chunk = ptr.wrapping_sub(PAYLOAD_OFFSET);
+    if chunk < least {
+        return Some(format!(
+            "its chunk would lie at {chunk:#x}, below the heap's lowest byte {least:#x}"
+        ));
+    }
+    let head = word_at(memory, u64::from(chunk) + 4)?;
+    if head & CINUSE == 0 {
+        return Some(format!(
+            "its chunk at {chunk:#x} is not in use (head {head:#x})"
+        ));
+    }
+    let next = chunk.wrapping_add(head & !FLAG_BITS);
+    if next <= chunk {
+        return Some(format!(
+            "its chunk at {chunk:#x} has a head {head:#x} that leads nowhere"
+        ));
+    }
+    let next_head = word_at(memory, u64::from(next) + 4)?;
+    if next_head & PINUSE == 0 {
+        return Some(format!(
+            "the chunk after its chunk at {chunk:#x} (at {next:#x}, head {next_head:#x}) says \
+             it is free"
+        ));
+    }
+    None
+}
+
+/// `free` or `realloc` was handed a pointer dlmalloc refuses
+/// ([`walmart_jit::vmctx::HookPoint::FreeCheck`]; the pointer in
+/// `heap_arg`): wasi-libc's dlmalloc ignores it as a usage error, so the
+/// double free, or the free of a pointer it never returned, is reported
+/// here (once a session, as a `heap-corrupt` event of source
+/// `free-check`). Returns whether the guest must stop.
+pub(crate) fn free_check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> HookSite) -> bool {
+    let Some(s) = store.attest.as_deref() else {
+        return false;
+    };
+    let ptr = s.shared.state.heap_arg.load(Ordering::Relaxed);
+    let at = s.shared.state.heap_state.load(Ordering::Relaxed);
+    if s.bad_free_reported || at <= HEAP_STATE_NONE || store.memories.len() != 1 {
+        return false;
+    }
+    let Some(why) = refused_pointer(store.memories[0].bytes(), at, ptr) else {
+        return false;
+    };
+    let hook = site(store);
+    let s = store.attest.as_deref_mut().expect("checked above");
+    s.bad_free_reported = true;
+    let callee = hook
+        .name
+        .as_deref()
+        .map(|n| format!("`{n}`"))
+        .unwrap_or_else(|| "the allocator's free".to_string());
+    s.shared.report(Event {
+        time: Event::now(),
+        policy: s.shared.policy,
+        kind: EventKind::HeapCorrupt,
+        hook,
+        epoch: s.epoch(),
+        memory: 0,
+        pages: vec![ptr.wrapping_sub(PAYLOAD_OFFSET) / PAGE_SIZE as u32],
+        scores: vec![1.0],
+        source: "free-check".into(),
+        detail: format!(
+            "{callee} was handed {ptr:#x}, which dlmalloc did not return or already freed \
+             (a double free or an invalid free): {why}"
+        ),
+        tag: None,
+        evidence: Vec::new(),
+    });
+    s.stop_requested()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1152,6 +1231,33 @@ mod tests {
         let (view, least) = scan_for_state(&h.mem, 0..h.mem.len()).unwrap();
         assert_eq!(least, BASE);
         assert_eq!(first_payload(&h.mem, view, least), BASE + 16);
+    }
+
+    #[test]
+    fn free_refuses_what_dlmalloc_refuses() {
+        let (mut h, _, binned, _) = with_state();
+        let payload = |c: u32| c + PAYLOAD_OFFSET;
+        // A chunk in use: taken.
+        assert_eq!(refused_pointer(&h.mem, STATE, payload(BASE)), None);
+        // A freed one (the double free), one below the heap.
+        let twice = refused_pointer(&h.mem, STATE, payload(binned)).unwrap();
+        assert!(twice.contains("is not in use"), "{twice}");
+        let below = refused_pointer(&h.mem, STATE, 0x10).unwrap();
+        assert!(
+            below.contains("below the heap's lowest byte 0x1000"),
+            "{below}"
+        );
+        // The freed chunk's head rewritten as in use: with a size that
+        // leads backwards, then with its own, whose successor still says
+        // it is free.
+        h.put(binned + 4, 0xffff_fff0 | CINUSE | PINUSE);
+        let backwards = refused_pointer(&h.mem, STATE, payload(binned)).unwrap();
+        assert!(backwards.contains("leads nowhere"), "{backwards}");
+        h.put(binned + 4, 48 | CINUSE | PINUSE);
+        let successor = refused_pointer(&h.mem, STATE, payload(binned)).unwrap();
+        assert!(successor.contains("says it is free"), "{successor}");
+        // Past the end of memory: nothing to say, no panic.
+        assert_eq!(refused_pointer(&h.mem, STATE, u32::MAX - 2), None);
     }
 
     #[test]

@@ -186,6 +186,9 @@ pub(crate) struct AttestSession {
     sealed: bool,
     /// The heap walk found the chain broken (reported once).
     pub(crate) heap_broken: bool,
+    /// `free` or `realloc` was handed a pointer dlmalloc refuses (reported
+    /// once).
+    pub(crate) bad_free_reported: bool,
     /// A walk during the run waits until then (its pacing).
     pub(crate) heap_walk_after: Option<std::time::Instant>,
     /// Times the heap walk has looked for dlmalloc's state.
@@ -265,6 +268,7 @@ impl AttestSession {
             protected: false,
             sealed: false,
             heap_broken: false,
+            bad_free_reported: false,
             heap_walk_after: None,
             heap_state_tries: 0,
             heap_hint_tries: 0,
