@@ -443,7 +443,21 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .icmp(IntCC::UnsignedLessThanOrEqual, next, chunk);
+        // A successor past the end of memory: dlmalloc's read of its head
+        // traps; reported first.
+        let def = self.memory_def(0);
+        let length =
+            self.builder
+                .ins()
+                .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH);
+        let next64 = self.builder.ins().uextend(types::I64, next);
+        let next_end = self.builder.ins().iadd_imm_s(next64, 8);
+        let past = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, next_end, length);
         let wrong = self.builder.ins().bor(free, backward);
+        let wrong = self.builder.ins().bor(wrong, past);
         self.builder.ins().brif(wrong, refuse, &[], next_block, &[]);
 
         // `ok_pinuse`: the successor says this chunk is in use.

@@ -742,7 +742,11 @@ pub(crate) fn refused_pointer(memory: &[u8], state: u32, ptr: u32) -> Option<Str
             "its chunk at {chunk:#x} has a head {head:#x} that leads nowhere"
         ));
     }
-    let next_head = word_at(memory, u64::from(next) + 4)?;
+    let Some(next_head) = word_at(memory, u64::from(next) + 4) else {
+        return Some(format!(
+            "its chunk at {chunk:#x} has a head {head:#x} that runs past the end of memory"
+        ));
+    };
     if next_head & PINUSE == 0 {
         return Some(format!(
             "the chunk after its chunk at {chunk:#x} (at {next:#x}, head {next_head:#x}) says \
@@ -1256,7 +1260,11 @@ mod tests {
         h.put(binned + 4, 48 | CINUSE | PINUSE);
         let successor = refused_pointer(&h.mem, STATE, payload(binned)).unwrap();
         assert!(successor.contains("says it is free"), "{successor}");
-        // Past the end of memory: nothing to say, no panic.
+        // A head whose size runs past the end of memory.
+        h.put(binned + 4, 0x0100_0000 | CINUSE | PINUSE);
+        let past = refused_pointer(&h.mem, STATE, payload(binned)).unwrap();
+        assert!(past.contains("past the end of memory"), "{past}");
+        // A pointer past the end of memory: nothing to say, no panic.
         assert_eq!(refused_pointer(&h.mem, STATE, u32::MAX - 2), None);
     }
 
