@@ -1346,6 +1346,61 @@ fn dlmalloc_heap_with_state() -> String {
     )
 }
 
+/// A module whose names do not name dlmalloc (its functions inlined into
+/// others under link-time optimisation, or renamed) but whose code reads
+/// dlmalloc's state as statics, as dlmalloc's allocation path does: its
+/// entries are told by that code, and get the entry and free checks; the
+/// state is taken where the code reads it.
+#[test]
+fn an_allocator_told_by_its_code_gets_the_entry_and_free_checks() {
+    let reads: String = [0x400, 0x408, 0x40c, 0x414, 0x418]
+        .iter()
+        .map(|a| format!("(drop (i32.load offset={a} (i32.const 0))) "))
+        .collect();
+    let wat = dlmalloc_heap_with_state()
+        .replace("$dlmalloc", "$my_alloc")
+        .replace(
+            "(func $my_alloc (param i32) (result i32)",
+            &format!("(func $my_alloc (param i32) (result i32) {reads}"),
+        )
+        .replace(
+            "(func $dlfree (param i32))",
+            "(func $my_free (param i32) (drop (i32.load offset=0x418 (i32.const 0))))",
+        )
+        .replace("(call $dlfree", "(call $my_free");
+    assert!(!wat.contains("$dl"), "{wat}");
+    let mut s = setup(Policy::Coarse, false, true, OnDetect::Log, &wat);
+    call(&mut s, "alloc", &[]).unwrap();
+    call(&mut s, "release", &[Val::I32(0x1008)]).unwrap();
+    assert!(s.events.lock().unwrap().is_empty());
+    call(&mut s, "release", &[Val::I32(0x1010)]).unwrap();
+    call(
+        &mut s,
+        "smash_then_alloc",
+        &[Val::I32(0x1054), Val::I32(0x41)],
+    )
+    .unwrap();
+    s.store.finish_attestation().unwrap();
+    let events = s.events.lock().unwrap().clone();
+    let found: Vec<(&str, Option<&str>)> = events
+        .iter()
+        .map(|e| (e.source.as_str(), e.hook.name.as_deref()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("free-check", Some("my_free")),
+            ("heap-walk", Some("my_alloc"))
+        ],
+        "{events:?}"
+    );
+    assert!(
+        events[1].detail.contains("top chunk's head 0x141"),
+        "{}",
+        events[1].detail
+    );
+}
+
 /// dlmalloc's `free` checks its pointer as dlmalloc does, and wasi-libc's
 /// dlmalloc ignores one it refuses: the entry of `dlfree` reports it (a
 /// double free, a pointer malloc never returned), once, and stops the

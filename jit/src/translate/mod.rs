@@ -110,13 +110,15 @@ impl ModuleEnv<'_> {
 }
 
 /// dlmalloc told by its code ([`crate::unnamed_dlmalloc`]) in a module
-/// without names, under [`AttestCodegen::heap_floor`].
+/// whose names do not name it (none at all, or dlmalloc's functions
+/// inlined into others under link-time optimisation), under
+/// [`AttestCodegen::heap_floor`].
 pub fn unnamed_dlmalloc(
     config: &TranslateConfig,
     info: &ModuleInfo,
     wasm: &[u8],
 ) -> Option<crate::unnamed_dlmalloc::UnnamedDlmalloc> {
-    (config.attest.heap_floor && info.func_names.is_empty())
+    (config.attest.heap_floor && !info.dlmalloc)
         .then(|| crate::unnamed_dlmalloc::find(info, wasm))
         .flatten()
 }

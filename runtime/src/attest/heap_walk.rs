@@ -520,14 +520,16 @@ struct Unnamed {
 }
 
 /// Where to look for dlmalloc's state when the store's memory is defined
-/// by a module without function names, under a configuration that walks
-/// the heap: first where the module's code reads it, then among its
-/// statics, from the module's lowest data segment to 1 MiB past its
-/// highest (the state is a static, so wasm-ld lays it in the data or in
-/// the zeroed bytes it places right after them; a module whose statics
-/// hold more than that before it is not found so). A module with names
-/// has its heap's first chunk recorded by the code compiled for its
-/// allocator, or has no dlmalloc.
+/// by a module whose names do not name dlmalloc, under a configuration
+/// that walks the heap: first where the module's code reads it, then
+/// among its statics, from the module's lowest data segment to 1 MiB past
+/// its highest (the state is a static, so wasm-ld lays it in the data or
+/// in the zeroed bytes it places right after them; a module whose statics
+/// hold more than that before it is not found so). The statics are
+/// scanned only in a module without any names: one whose names do not
+/// name dlmalloc and whose code reads no state as dlmalloc's does has
+/// another allocator, or none. A module whose names name dlmalloc has its
+/// heap's first chunk recorded by the code compiled for its allocator.
 fn unnamed_heap(store: &StoreOpaque) -> Option<Unnamed> {
     if !store.engine.config().walks_heap() {
         return None;
@@ -538,7 +540,9 @@ fn unnamed_heap(store: &StoreOpaque) -> Option<Unnamed> {
         .map(|i| &i.module)
         .find(|m| m.info().memories.len() > m.info().num_imported_memories as usize)?;
     let info = module.info();
-    if !info.func_names.is_empty() || info.memories[0].memory64 {
+    let hint = module.inner.compiled.unnamed_dlmalloc_state;
+    if info.dlmalloc || info.memories[0].memory64 || (!info.func_names.is_empty() && hint.is_none())
+    {
         return None;
     }
     let placed = info.data.iter().filter_map(|seg| match &seg.mode {
@@ -555,7 +559,7 @@ fn unnamed_heap(store: &StoreOpaque) -> Option<Unnamed> {
         (lo.min(r.start), hi.max(r.end))
     });
     Some(Unnamed {
-        hint: module.inner.compiled.unnamed_dlmalloc_state,
+        hint,
         statics: low.min(high)..high + SCAN_PAST_DATA,
     })
 }
