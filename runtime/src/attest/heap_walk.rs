@@ -43,12 +43,18 @@
 //! (`FuncTranslator::heap_entry_check`): an overflow onto the top's head
 //! is erased by dlmalloc's next use of the top, usually before any walk.
 //!
-//! A module without names (built with `-s`, through `wasm-opt`, or by
-//! Rust's release profile) gives no allocator function to compile that
-//! code into: the state is then found by a scan of the module's statics
-//! for its empty small bins ([`scan_for_state`]), and the heap's first
-//! chunk from the state's `least_addr`. Its walks check all the above;
-//! only the entry check is missing.
+//! A module whose names do not name dlmalloc (built with `-s`, through
+//! `wasm-opt`, by Rust's release profile, or with dlmalloc inlined under
+//! link-time optimisation) has its allocator told by its code instead
+//! (`walmart_jit::unnamed_dlmalloc`, which also gives the state's
+//! address); the runtime takes the state there once its signature holds,
+//! else finds it by a scan of the module's statics for its empty small
+//! bins ([`scan_for_state`]), and starts the walk at the state's
+//! `least_addr` ([`unnamed_heap`]).
+//!
+//! The entry of dlmalloc's `free` and `realloc` also checks its pointer
+//! as dlmalloc does and reports one dlmalloc would quietly refuse
+//! ([`free_check`]): a double free, or a pointer it never returned.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
