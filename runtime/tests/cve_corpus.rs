@@ -3,6 +3,9 @@
 //! build's output under walmart, every exploit is caught by the tag
 //! monitor, and `walmart attest evaluate` writes its table.
 
+mod common;
+
+use common::without_names;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -486,37 +489,6 @@ fn the_heap_walk_finds_exploits_that_write_over_chunk_headers() {
             );
         }
     }
-}
-
-/// `wasm` without its `name` custom section, as `-s`, `wasm-opt` or
-/// Rust's release profile leave a module.
-fn without_names(wasm: &[u8]) -> Vec<u8> {
-    fn leb(b: &[u8]) -> (usize, usize) {
-        let (mut v, mut n) = (0usize, 0);
-        loop {
-            let byte = b[n];
-            v |= usize::from(byte & 0x7f) << (7 * n);
-            n += 1;
-            if byte & 0x80 == 0 {
-                return (v, n);
-            }
-        }
-    }
-    let mut out = wasm[..8].to_vec();
-    let mut at = 8;
-    while at < wasm.len() {
-        let (size, n) = leb(&wasm[at + 1..]);
-        let body = &wasm[at + 1 + n..at + 1 + n + size];
-        let named = wasm[at] == 0 && {
-            let (len, m) = leb(body);
-            &body[m..m + len] == b"name"
-        };
-        if !named {
-            out.extend_from_slice(&wasm[at..at + 1 + n + size]);
-        }
-        at += 1 + n + size;
-    }
-    out
 }
 
 /// A module without names: its allocator's functions are told by their
