@@ -131,8 +131,11 @@ fn static_reads_and_calls(wasm: &[u8], range: std::ops::Range<usize>) -> (HashSe
             _ => None,
         };
         if let (Some(m), Some(c)) = (memarg, constant) {
-            let at = u64::from(c as u32) + m.offset;
-            if let (wasmparser::MemArgTarget::Memory(0), Ok(at)) = (m.target, u32::try_from(at)) {
+            // An address past 4 GiB (the load traps) is no static.
+            let at = u64::from(c as u32)
+                .checked_add(m.offset)
+                .and_then(|a| u32::try_from(a).ok());
+            if let (wasmparser::MemArgTarget::Memory(0), Some(at)) = (m.target, at) {
                 reads.insert(at);
             }
         }
@@ -205,6 +208,12 @@ mod tests {
 
     #[test]
     fn no_allocation_path_no_allocator() {
+        // Addresses past 4 GiB are no static (and no panic).
+        let wide = MODULE.replace(
+            "offset=0x1000 (i32.const 0)",
+            "offset=0xffffffff (i32.const -1)",
+        );
+        assert_eq!(find_in(&wide), None);
         // One field fewer than the allocation path reads.
         let partial = MODULE.replace("offset=0x1014", "offset=0x1010");
         assert_eq!(find_in(&partial), None);
