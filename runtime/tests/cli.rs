@@ -758,6 +758,12 @@ fn the_heap_walk_finds_writes_over_real_dlmalloc_chunk_headers() {
     }
     assert!(heap_events("heap_overflow.wasm", &[]).is_empty());
     assert_eq!(heap_events("heap_overflow.wasm", &["go"]).len(), 1);
+    // A heap of two segments: the second, which holds the top, is walked
+    // too.
+    assert!(heap_events("heap_segments.wasm", &[]).is_empty());
+    let second = heap_events("heap_segments.wasm", &["go"]);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_eq!(second[0]["source"], "heap-walk");
     // Without names: dlmalloc told by its code, `free` by its signature.
     let stripped = root.join("stripped.wasm");
     let named = std::fs::read(fixture("tag_violations.wasm")).unwrap();

@@ -116,6 +116,13 @@ const STATE_TOP: u64 = walmart_jit::vmctx::HEAP_STATE_TOP as u64;
 const STATE_MAGIC: u64 = 36;
 const STATE_SMALLBINS: u64 = 40;
 const SMALL_BINS: u64 = 32;
+/// The state's first segment record, `seg` (`base`, `size`, `next`,
+/// `sflags`), after the bins (33 pairs of small-bin links, 32 tree bins)
+/// and `footprint`, `max_footprint`, `footprint_limit`, `mflags` (no lock:
+/// wasi-libc builds dlmalloc without `USE_LOCKS`).
+const STATE_SEG: u64 = 448;
+/// Segment records a walk follows at most.
+const MAX_SEGMENTS: usize = 64;
 
 /// A little-endian word of `memory` at `at`, if it lies inside.
 fn word_at(memory: &[u8], at: u64) -> Option<u32> {
@@ -254,6 +261,72 @@ fn first_payload(memory: &[u8], view: StateView, least_addr: u32) -> u32 {
         .into_iter()
         .find(|&p| walk(memory, p, MAX_CHUNKS, Some(view)).is_ok())
         .unwrap_or(at(16))
+}
+
+/// The segments (`base`, `size`) dlmalloc's state at `state` lists: its
+/// own record, then the chain of `next` records (each kept in the tail of
+/// the segment it follows). `None` where the list is not as dlmalloc keeps
+/// it: a segment outside memory, a record that repeats, more than
+/// [`MAX_SEGMENTS`].
+fn segments(memory: &[u8], state: u32) -> Option<Vec<(u64, u64)>> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    let mut record = u64::from(state) + STATE_SEG;
+    loop {
+        let base = u64::from(word_at(memory, record)?);
+        let size = u64::from(word_at(memory, record + 4)?);
+        let next = u64::from(word_at(memory, record + 8)?);
+        if base == 0 || size == 0 || base + size > memory.len() as u64 {
+            return None;
+        }
+        if out.iter().any(|&(b, _)| b == base) || out.len() == MAX_SEGMENTS {
+            return None;
+        }
+        out.push((base, size));
+        if next == 0 {
+            return Some(out);
+        }
+        record = next;
+    }
+}
+
+/// [`walk`] from `first`, then, where the chain ends at a fence post
+/// (dlmalloc left that segment for another) and its `state` is known,
+/// along every other segment the state lists, each from its first chunk
+/// (aligned as the first segment's is) to its own fence post or to the
+/// top chunk. A segment list that is not as dlmalloc keeps it leaves the
+/// walk at the first segment.
+pub(crate) fn walk_heap(
+    memory: &[u8],
+    first: u32,
+    max_chunks: u64,
+    state: Option<StateView>,
+) -> Result<Walked, Broken> {
+    let mut walked = walk(memory, first, max_chunks, state)?;
+    let Some(st) = state.filter(|_| walked.top.is_none() && !walked.cut) else {
+        return Ok(walked);
+    };
+    let Some(segments) = segments(memory, st.at) else {
+        return Ok(walked);
+    };
+    let align = if first % 16 == 0 { 16 } else { 8 };
+    let first = u64::from(first);
+    for (base, size) in segments {
+        if (base..base + size).contains(&first) {
+            continue;
+        }
+        let payload = (base + u64::from(PAYLOAD_OFFSET)).next_multiple_of(align);
+        let Ok(payload) = u32::try_from(payload) else {
+            continue;
+        };
+        let w = walk(memory, payload, max_chunks - walked.chunks, Some(st))?;
+        walked.chunks += w.chunks;
+        walked.top = walked.top.or(w.top);
+        if w.cut || walked.chunks >= max_chunks {
+            walked.cut = true;
+            break;
+        }
+    }
+    Ok(walked)
 }
 
 /// Where and how the chain is broken.
@@ -664,7 +737,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     let view = (state_at > HEAP_STATE_NONE)
         .then(|| read_state(bytes, state_at))
         .flatten();
-    let walked = walk(bytes, first, MAX_CHUNKS, view);
+    let walked = walk_heap(bytes, first, MAX_CHUNKS, view);
     // Looking for the state is not paced: it happens a few times a run.
     s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
     if let Ok(w) = &walked {
@@ -1245,6 +1318,63 @@ mod tests {
         let (view, least) = scan_for_state(&h.mem, 0..h.mem.len()).unwrap();
         assert_eq!(least, BASE);
         assert_eq!(first_payload(&h.mem, view, least), BASE + 16);
+    }
+
+    #[test]
+    fn a_heap_of_two_segments_is_walked_through_both() {
+        // The first segment, left for another (its old top turned into
+        // fence posts), and the second, which holds the top.
+        let second = BASE + 0x800;
+        let build = || {
+            let mut h = Heap::new();
+            h.used(32);
+            h.used(48);
+            let fence = h.at;
+            h.put(fence + 4, FENCE_POST);
+            h.at = second;
+            h.prev_in_use = true;
+            h.used(64);
+            let last = h.used(32);
+            let top = h.at;
+            h.top(256);
+            lay_state(&mut h, top, None, None);
+            // The newest segment's record in the state, the older one's
+            // kept elsewhere (dlmalloc keeps it in the older segment's
+            // tail).
+            let record = 0x300;
+            let seg = STATE + STATE_SEG as u32;
+            h.put(seg, second);
+            h.put(seg + 4, 0x400);
+            h.put(seg + 8, record);
+            h.put(record, BASE);
+            h.put(record + 4, 0x100);
+            h.put(record + 8, 0);
+            (h, last, top)
+        };
+        let (mut h, last, top) = build();
+        let view = read_state(&h.mem, STATE).unwrap();
+        let first = BASE + PAYLOAD_OFFSET;
+        // The first segment alone ends at its fence post.
+        let alone = walk(&h.mem, first, u64::MAX, Some(view)).unwrap();
+        assert_eq!((alone.chunks, alone.top), (2, None));
+        let both = walk_heap(&h.mem, first, u64::MAX, Some(view)).unwrap();
+        assert_eq!((both.chunks, both.top, both.cut), (5, Some(top), false));
+        // A byte over a head in the second segment is found.
+        h.put(last + 4, 0x4141_4141);
+        let e = walk_heap(&h.mem, first, u64::MAX, Some(view)).unwrap_err();
+        assert_eq!(e.chunk, last);
+        // A segment list that is not dlmalloc's (a cycle, a segment past
+        // memory) leaves the walk at the first segment.
+        for (at, v) in [(0x308, 0x300 + 0u32), (0x304, 0x10_0000)] {
+            let (mut h, _, _) = build();
+            h.put(at, v);
+            let w = walk_heap(&h.mem, first, u64::MAX, Some(view)).unwrap();
+            assert_eq!(w.chunks, 2, "{at:#x}");
+        }
+        // The walk's budget holds across segments.
+        let (h, _, _) = build();
+        let cut = walk_heap(&h.mem, first, 3, Some(view)).unwrap();
+        assert!(cut.cut && cut.chunks <= 3, "{cut:?}");
     }
 
     #[test]
