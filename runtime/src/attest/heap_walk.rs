@@ -308,7 +308,7 @@ pub(crate) fn walk_heap(
     let Some(segments) = segments(memory, st.at) else {
         return Ok(walked);
     };
-    let align = if first % 16 == 0 { 16 } else { 8 };
+    let align = if first.is_multiple_of(16) { 16 } else { 8 };
     let first = u64::from(first);
     for (base, size) in segments {
         if (base..base + size).contains(&first) {
