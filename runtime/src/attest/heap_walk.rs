@@ -1365,7 +1365,7 @@ mod tests {
         assert_eq!(e.chunk, last);
         // A segment list that is not dlmalloc's (a cycle, a segment past
         // memory) leaves the walk at the first segment.
-        for (at, v) in [(0x308, 0x300 + 0u32), (0x304, 0x10_0000)] {
+        for (at, v) in [(0x308u32, 0x300u32), (0x304, 0x10_0000)] {
             let (mut h, _, _) = build();
             h.put(at, v);
             let w = walk_heap(&h.mem, first, u64::MAX, Some(view)).unwrap();
