@@ -1,8 +1,10 @@
-//! dlmalloc's functions in a module without names, told by their code.
+//! dlmalloc's functions in a module whose names do not name them, told by
+//! their code.
 //!
 //! With a name section, `malloc`, `dlmalloc`, `dlfree` and the rest are
 //! found by name ([`ModuleInfo::enters_dlmalloc`]). Linking with `-s`,
-//! `wasm-opt` and Rust's release profile drop the names, but not what
+//! `wasm-opt` and Rust's release profile drop the names (and link-time
+//! optimisation may inline `dlmalloc` into `malloc`), but not what
 //! dlmalloc's code looks like: its state is one static (`_gm_`), and a
 //! wasm32 compiler folds a static's address into the load's offset
 //! (`i32.const 0; i32.load offset=ADDR`). The function that allocates
@@ -14,6 +16,8 @@
 //! chunk is as its state says (dlmalloc changes the two together, with
 //! no call in between), so the entry check
 //! ([`crate::translate::AttestCodegen::heap_floor`]) may run there. The
+//! one entry of `free`'s signature (a pointer in, nothing out: no other
+//! entry of dlmalloc's has it) is its `free`, and checks its pointer. The
 //! state's address goes to the runtime as a hint: it checks the bytes
 //! there by dlmalloc's signature before it trusts them.
 
