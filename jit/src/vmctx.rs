@@ -162,6 +162,9 @@ pub const HEAP_STATE_BYTES: u32 = 40;
 pub const HEAP_STATE_TOPSIZE: i32 = 12;
 /// Offset of `top` in wasm32 dlmalloc's `struct malloc_state`.
 pub const HEAP_STATE_TOP: i32 = 24;
+/// The head of a fence post, where a dlmalloc segment ends:
+/// `sizeof(size_t) | PINUSE | CINUSE`.
+pub const HEAP_FENCE_POST: u32 = 4 | 1 | 2;
 /// Offset of `least_addr` (the heap's lowest byte) in wasm32 dlmalloc's
 /// `struct malloc_state`.
 pub const HEAP_STATE_LEAST_ADDR: i32 = 16;

@@ -1342,7 +1342,10 @@ fn dlmalloc_heap_with_state() -> String {
         (drop (call $dlmalloc (i32.const 8))))
     (func $dlfree (param i32))
     (func (export "release") (param i32)
-        (call $dlfree (local.get 0))){tail}"#
+        (call $dlfree (local.get 0)))
+    (func (export "smash_then_release") (param i32 i32 i32)
+        (i32.store8 (local.get 0) (local.get 1))
+        (call $dlfree (local.get 2))){tail}"#
     )
 }
 
@@ -1431,6 +1434,30 @@ fn free_reports_a_pointer_dlmalloc_would_refuse() {
         assert_eq!(e.hook.name.as_deref(), Some("dlfree"));
         assert!(
             e.detail.contains("handed 0x800") && e.detail.contains("lowest byte 0x1000"),
+            "{}",
+            e.detail
+        );
+    }
+    // The chunk freed after its own overflow over its successor's head:
+    // the in-use bits kept, the size changed (dlmalloc itself looks no
+    // further than the bits).
+    for guarded in [true, false] {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).guarded_memory(guarded);
+        let mut s = setup_with(&config, OnDetect::Log, &dlmalloc_heap_with_state());
+        call(&mut s, "alloc", &[]).unwrap();
+        call(
+            &mut s,
+            "smash_then_release",
+            &[Val::I32(0x1024), Val::I32(0x23), Val::I32(0x1008)],
+        )
+        .unwrap();
+        let events = s.events.lock().unwrap().clone();
+        // Found at the free, before the walk at the export's return.
+        let e = &events[0];
+        assert_eq!(e.source, "free-check", "{events:?}");
+        assert!(
+            e.detail.contains("successor's head was written over") && e.detail.contains("disagree"),
             "{}",
             e.detail
         );

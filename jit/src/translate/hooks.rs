@@ -469,7 +469,63 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .load(types::I32, heap_flags(), next_head_addr, 0);
         let pinuse = self.builder.ins().band_imm_u(next_head, 1);
-        self.builder.ins().brif(pinuse, done, &[], refuse, &[]);
+        let beyond = self.builder.create_block();
+        self.builder.ins().brif(pinuse, beyond, &[], refuse, &[]);
+
+        // One step further than dlmalloc looks: the successor, unless it
+        // is the top (whose head this entry compared with the state) or a
+        // fence post, leads to a chunk inside memory whose `PINUSE` says
+        // what the successor's `CINUSE` says. An overflow of the freed
+        // chunk over its successor's head breaks that, where dlmalloc
+        // would merge with a chunk of the overflow's making. Its head is
+        // read only when inside memory (dlmalloc reads none there).
+        self.builder.seal_block(beyond);
+        self.builder.switch_to_block(beyond);
+        let top = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, state, vmctx::HEAP_STATE_TOP);
+        let is_top = self.builder.ins().icmp(IntCC::Equal, next, top);
+        let fence = self.builder.ins().icmp_imm_u(
+            IntCC::Equal,
+            next_head,
+            i64::from(vmctx::HEAP_FENCE_POST),
+        );
+        let stop = self.builder.ins().bor(is_top, fence);
+        let step = self.builder.create_block();
+        self.builder.ins().brif(stop, done, &[], step, &[]);
+        self.builder.seal_block(step);
+        self.builder.switch_to_block(step);
+        let next_size = self.builder.ins().band_imm_s(next_head, !7);
+        let after = self.builder.ins().iadd(next, next_size);
+        let forward = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, after, next);
+        let after64 = self.builder.ins().uextend(types::I64, after);
+        let after_end = self.builder.ins().iadd_imm_s(after64, 8);
+        let inside = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, after_end, length);
+        let readable = self.builder.ins().band(forward, inside);
+        let read = self.builder.create_block();
+        self.builder.ins().brif(readable, read, &[], refuse, &[]);
+        self.builder.seal_block(read);
+        self.builder.switch_to_block(read);
+        let after_head_addr = self.heap_addr(0, after, 4, 4);
+        let after_head = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, after_head_addr, 0);
+        let after_pinuse = self.builder.ins().band_imm_u(after_head, 1);
+        let next_cinuse = self.builder.ins().ushr_imm_u(next_head, 1);
+        let next_cinuse = self.builder.ins().band_imm_u(next_cinuse, 1);
+        let agree = self
+            .builder
+            .ins()
+            .icmp(IntCC::Equal, after_pinuse, next_cinuse);
+        self.builder.ins().brif(agree, done, &[], refuse, &[]);
 
         self.builder.seal_block(refuse);
         self.builder.switch_to_block(refuse);

@@ -74,7 +74,7 @@ const CINUSE: u32 = 2;
 const FLAG_BITS: u32 = 7;
 const MIN_CHUNK: u32 = 16;
 /// A fence post's head: `sizeof(size_t) | PINUSE | CINUSE`.
-const FENCE_POST: u32 = 4 | PINUSE | CINUSE;
+const FENCE_POST: u32 = walmart_jit::vmctx::HEAP_FENCE_POST;
 /// The top chunk's trailer head, `TOP_FOOT_SIZE`: 56 with
 /// `MALLOC_ALIGNMENT` 16 (wasi-libc), 40 with 8 (dlmalloc's default).
 const TOP_FOOT_SIZES: [u32; 2] = [56, 40];
@@ -802,39 +802,75 @@ pub(crate) fn entry_check(
     store.attest.as_deref().is_some_and(|s| s.stop_requested())
 }
 
-/// Why dlmalloc refuses `ptr` at `free` or `realloc` (its `ok_address`,
-/// `ok_inuse`, `ok_next` and `ok_pinuse` checks, in that order), given
-/// its state at `state`; `None` where it takes it.
-pub(crate) fn refused_pointer(memory: &[u8], state: u32, ptr: u32) -> Option<String> {
+/// What is wrong with a pointer `free` or `realloc` was handed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum BadFree {
+    /// dlmalloc refuses it (`ok_address`, `ok_inuse`, `ok_next`,
+    /// `ok_pinuse`): it did not return it, or already freed it.
+    Pointer(String),
+    /// Its chunk's successor's head was written over (the chunk's own
+    /// overflow, most likely): dlmalloc would merge with a chunk of the
+    /// overflow's making.
+    Successor(String),
+}
+
+/// What is wrong with `ptr` at `free` or `realloc`, given dlmalloc's
+/// state at `state`: dlmalloc's own checks in its order, then the
+/// generated check's step past them; `None` where all pass.
+pub(crate) fn refused_pointer(memory: &[u8], state: u32, ptr: u32) -> Option<BadFree> {
     let least = word_at(memory, u64::from(state) + STATE_LEAST_ADDR)?;
     let chunk = ptr.wrapping_sub(PAYLOAD_OFFSET);
     if chunk < least {
-        return Some(format!(
+        return Some(BadFree::Pointer(format!(
             "its chunk would lie at {chunk:#x}, below the heap's lowest byte {least:#x}"
-        ));
+        )));
     }
     let head = word_at(memory, u64::from(chunk) + 4)?;
     if head & CINUSE == 0 {
-        return Some(format!(
+        return Some(BadFree::Pointer(format!(
             "its chunk at {chunk:#x} is not in use (head {head:#x})"
-        ));
+        )));
     }
     let next = chunk.wrapping_add(head & !FLAG_BITS);
     if next <= chunk {
-        return Some(format!(
+        return Some(BadFree::Pointer(format!(
             "its chunk at {chunk:#x} has a head {head:#x} that leads nowhere"
-        ));
+        )));
     }
     let Some(next_head) = word_at(memory, u64::from(next) + 4) else {
-        return Some(format!(
+        return Some(BadFree::Pointer(format!(
             "its chunk at {chunk:#x} has a head {head:#x} that runs past the end of memory"
-        ));
+        )));
     };
     if next_head & PINUSE == 0 {
-        return Some(format!(
+        return Some(BadFree::Successor(format!(
             "the chunk after its chunk at {chunk:#x} (at {next:#x}, head {next_head:#x}) says \
              it is free"
-        ));
+        )));
+    }
+    // One step further (the generated check's): the successor, unless
+    // the top or a fence post, leads to a chunk inside memory that agrees
+    // with it.
+    let top = word_at(memory, u64::from(state) + STATE_TOP)?;
+    if next == top || next_head == FENCE_POST {
+        return None;
+    }
+    let after = next.wrapping_add(next_head & !FLAG_BITS);
+    let after_head = (after > next)
+        .then(|| word_at(memory, u64::from(after) + 4))
+        .flatten();
+    let Some(after_head) = after_head else {
+        return Some(BadFree::Successor(format!(
+            "the chunk after its chunk at {chunk:#x} (at {next:#x}) has a head {next_head:#x} \
+             that leads nowhere"
+        )));
+    };
+    if (after_head & PINUSE != 0) != (next_head & CINUSE != 0) {
+        return Some(BadFree::Successor(format!(
+            "the chunk after its chunk at {chunk:#x} (at {next:#x}, head {next_head:#x}) and \
+             the one after that (at {after:#x}, head {after_head:#x}) disagree on whether it is \
+             in use"
+        )));
     }
     None
 }
@@ -854,7 +890,7 @@ pub(crate) fn free_check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) ->
     if s.bad_free_reported || at <= HEAP_STATE_NONE || store.memories.len() != 1 {
         return false;
     }
-    let Some(why) = refused_pointer(store.memories[0].bytes(), at, ptr) else {
+    let Some(bad) = refused_pointer(store.memories[0].bytes(), at, ptr) else {
         return false;
     };
     let hook = site(store);
@@ -875,10 +911,16 @@ pub(crate) fn free_check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) ->
         pages: vec![ptr.wrapping_sub(PAYLOAD_OFFSET) / PAGE_SIZE as u32],
         scores: vec![1.0],
         source: "free-check".into(),
-        detail: format!(
-            "{callee} was handed {ptr:#x}, which dlmalloc did not return or already freed \
-             (a double free or an invalid free): {why}"
-        ),
+        detail: match bad {
+            BadFree::Pointer(why) => format!(
+                "{callee} was handed {ptr:#x}, which dlmalloc did not return or already \
+                 freed (a double free or an invalid free): {why}"
+            ),
+            BadFree::Successor(why) => format!(
+                "{callee} was handed {ptr:#x}, a chunk whose successor's head was written \
+                 over (a heap overflow): {why}"
+            ),
+        },
         tag: None,
         evidence: Vec::new(),
     });
@@ -1381,31 +1423,40 @@ mod tests {
     fn free_refuses_what_dlmalloc_refuses() {
         let (mut h, _, binned, _) = with_state();
         let payload = |c: u32| c + PAYLOAD_OFFSET;
-        // A chunk in use: taken.
+        let pointer = |h: &Heap, p: u32| match refused_pointer(&h.mem, STATE, p) {
+            Some(BadFree::Pointer(why)) => why,
+            other => panic!("{p:#x}: {other:?}"),
+        };
+        let successor = |h: &Heap, p: u32| match refused_pointer(&h.mem, STATE, p) {
+            Some(BadFree::Successor(why)) => why,
+            other => panic!("{p:#x}: {other:?}"),
+        };
+        // Chunks in use, the one before the top included: taken.
         assert_eq!(refused_pointer(&h.mem, STATE, payload(BASE)), None);
+        let before_top = BASE + 32 + 48 + 16 + 64;
+        assert_eq!(refused_pointer(&h.mem, STATE, payload(before_top)), None);
         // A freed one (the double free), one below the heap.
-        let twice = refused_pointer(&h.mem, STATE, payload(binned)).unwrap();
-        assert!(twice.contains("is not in use"), "{twice}");
-        let below = refused_pointer(&h.mem, STATE, 0x10).unwrap();
-        assert!(
-            below.contains("below the heap's lowest byte 0x1000"),
-            "{below}"
-        );
+        assert!(pointer(&h, payload(binned)).contains("is not in use"));
+        assert!(pointer(&h, 0x10).contains("below the heap's lowest byte 0x1000"));
         // The freed chunk's head rewritten as in use: with a size that
         // leads backwards, then with its own, whose successor still says
-        // it is free.
+        // it is free, then with one past the end of memory.
         h.put(binned + 4, 0xffff_fff0 | CINUSE | PINUSE);
-        let backwards = refused_pointer(&h.mem, STATE, payload(binned)).unwrap();
-        assert!(backwards.contains("leads nowhere"), "{backwards}");
+        assert!(pointer(&h, payload(binned)).contains("leads nowhere"));
         h.put(binned + 4, 48 | CINUSE | PINUSE);
-        let successor = refused_pointer(&h.mem, STATE, payload(binned)).unwrap();
-        assert!(successor.contains("says it is free"), "{successor}");
-        // A head whose size runs past the end of memory.
+        assert!(successor(&h, payload(binned)).contains("says it is free"));
         h.put(binned + 4, 0x0100_0000 | CINUSE | PINUSE);
-        let past = refused_pointer(&h.mem, STATE, payload(binned)).unwrap();
-        assert!(past.contains("past the end of memory"), "{past}");
+        assert!(pointer(&h, payload(binned)).contains("past the end of memory"));
         // A pointer past the end of memory: nothing to say, no panic.
         assert_eq!(refused_pointer(&h.mem, STATE, u32::MAX - 2), None);
+        // The chunk freed after its own overflow over its successor's
+        // head, bits kept but the size changed, or made to lead nowhere.
+        let (mut h, _, binned, _) = with_state();
+        let first = BASE;
+        h.put(binned + 4, 0x4141_4141 | PINUSE);
+        assert!(successor(&h, payload(first)).contains("leads nowhere"));
+        h.put(binned + 4, 32 | CINUSE | PINUSE);
+        assert!(successor(&h, payload(first)).contains("disagree"));
     }
 
     #[test]
