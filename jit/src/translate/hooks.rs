@@ -378,8 +378,13 @@ impl FuncTranslator<'_, '_> {
     /// ignores it, so a double free, or a free of a pointer it never
     /// returned, went by unseen. The loads are the ones dlmalloc makes
     /// next, in the same order and under the same conditions, so they
-    /// fault only where dlmalloc's own would. Only once the state is known
-    /// (its `least_addr`); a null pointer is not checked (`free(NULL)`).
+    /// fault only where dlmalloc's own would (a successor past the end of
+    /// memory is reported instead of read). Then one step further than
+    /// dlmalloc: the successor's own size must lead to a chunk that agrees
+    /// it is in use or free (read only inside memory), which finds a
+    /// buffer overflowed over its successor's head as it is freed. Only
+    /// once the state is known (its `least_addr`, `top`); a null pointer
+    /// is not checked (`free(NULL)`).
     pub(crate) fn heap_free_check(&mut self) {
         let info = self.env.info;
         if info.memories.len() != 1 || info.memories[0].memory64 {
