@@ -329,6 +329,87 @@ pub(crate) fn walk_heap(
     Ok(walked)
 }
 
+/// The smallest chunk dlmalloc keeps in a tree bin rather than a small
+/// bin (`MIN_LARGE_SIZE`).
+const MIN_LARGE: u32 = 256;
+/// Offset of the tree bins (`treebins[32]`) in wasm32 dlmalloc's state,
+/// after the 33 pairs of small-bin links.
+const STATE_TREEBINS: u64 = 304;
+
+/// The tree bin dlmalloc files a free chunk of `size` bytes in
+/// (`compute_tree_index`: two bins per power of two from 256 bytes, the
+/// last one for everything from 16 MiB up).
+fn tree_index(size: u32) -> u32 {
+    let x = size >> 8;
+    match x {
+        0 => 0,
+        0x1_0000.. => 31,
+        _ => {
+            let k = 31 - x.leading_zeros();
+            (k << 1) + ((size >> (k + 7)) & 1)
+        }
+    }
+}
+
+/// A large free chunk at `c` (in a tree bin, linked in its ring) whose
+/// tree fields disagree with what dlmalloc keeps (`struct
+/// malloc_tree_chunk`: `child[2]` at 16, `parent` at 24, `index` at 28):
+/// the index its size files it under, and, for the ring's tree node
+/// (`parent` not 0), a parent (its bin's slot in the state, or a tree
+/// chunk) and children that point back at it. A write into a freed large
+/// chunk's first 32 bytes (a use after free) changes them. The word that
+/// is wrong and what is wrong.
+fn tree_node_broken(memory: &[u8], state: u32, c: u64, size: u32) -> Option<(u64, String)> {
+    let field = |off: u64| word_at(memory, c + off);
+    let index = field(28)?;
+    let want = tree_index(size);
+    if index != want {
+        return Some((
+            c + 28,
+            format!(
+                "the chunk is free ({size} bytes), filed under tree bin {index} where its size \
+                 belongs in {want}"
+            ),
+        ));
+    }
+    let parent = field(24)?;
+    if parent == 0 {
+        // A chunk of its ring other than the tree node: only its links
+        // (checked) mean anything.
+        return None;
+    }
+    let slot = u64::from(state) + STATE_TREEBINS + 4 * u64::from(index);
+    let back = if u64::from(parent) == slot {
+        word_at(memory, slot) == Some(c as u32)
+    } else {
+        [16, 20]
+            .iter()
+            .any(|&off| word_at(memory, u64::from(parent) + off) == Some(c as u32))
+    };
+    if !back {
+        return Some((
+            c + 24,
+            format!(
+                "the chunk is free ({size} bytes) but its tree parent {parent:#x} does not point \
+                 back at it"
+            ),
+        ));
+    }
+    for off in [16, 20] {
+        let child = field(off)?;
+        if child != 0 && word_at(memory, u64::from(child) + 24) != Some(c as u32) {
+            return Some((
+                c + off,
+                format!(
+                    "the chunk is free ({size} bytes) but its tree child {child:#x} does not \
+                     point back at it"
+                ),
+            ));
+        }
+    }
+    None
+}
+
 /// Where and how the chain is broken.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Broken {
@@ -542,6 +623,11 @@ pub(crate) fn walk(
                     ));
                 }
                 unlinked = Some(c as u32);
+            } else if let Some(st) = state.filter(|st| size >= MIN_LARGE && st.dv != Some(c as u32))
+            {
+                if let Some((at, what)) = tree_node_broken(memory, st.at, c, size) {
+                    return Err(broken(at, c, what));
+                }
             }
         }
         if chunks >= max_chunks {
@@ -1417,6 +1503,67 @@ mod tests {
         let (h, _, _) = build();
         let cut = walk_heap(&h.mem, first, 3, Some(view)).unwrap();
         assert!(cut.cut && cut.chunks <= 3, "{cut:?}");
+    }
+
+    #[test]
+    fn tree_bins_are_dlmallocs() {
+        for (size, index) in [
+            (256, 0),
+            (384, 1),
+            (512, 2),
+            (768, 3),
+            (1040, 4),
+            (0xff_fff0, 31),
+            (0x100_0000, 31),
+        ] {
+            assert_eq!(tree_index(size), index, "{size}");
+        }
+    }
+
+    #[test]
+    fn a_write_into_a_freed_large_chunks_tree_fields_is_found() {
+        // A free chunk of 512 bytes alone in tree bin 2: its ring of one,
+        // its bin's slot for a parent, no children.
+        let build = || {
+            let mut h = Heap::new();
+            h.used(32);
+            let big = h.unlinked(512);
+            h.used(16);
+            let top = h.at;
+            h.top(256);
+            lay_state(&mut h, top, None, None);
+            let slot = STATE + STATE_TREEBINS as u32 + 4 * 2;
+            h.put(slot, big);
+            h.put(big + 8, big);
+            h.put(big + 12, big);
+            h.put(big + 16, 0);
+            h.put(big + 20, 0);
+            h.put(big + 24, slot);
+            h.put(big + 28, 2);
+            (h, big)
+        };
+        let (h, _) = build();
+        let view = read_state(&h.mem, STATE).unwrap();
+        let first = BASE + PAYLOAD_OFFSET;
+        assert!(walk(&h.mem, first, u64::MAX, Some(view)).is_ok());
+        // The index, the parent, a child: each found, at its word.
+        for (off, value, says) in [
+            (28, 3, "tree bin 3"),
+            (24, 0x4141_4141, "parent"),
+            (16, 0x300, "child"),
+        ] {
+            let (mut h, big) = build();
+            h.put(big + off, value);
+            let e = walk(&h.mem, first, u64::MAX, Some(view)).unwrap_err();
+            assert_eq!((e.at, e.chunk), (big + off, big), "{off}");
+            assert!(e.what.contains(says), "{}", e.what);
+        }
+        // A chunk of a ring that is not its tree node (no parent) is
+        // checked for its index only.
+        let (mut h, big) = build();
+        h.put(big + 24, 0);
+        h.put(big + 16, 0x4141_4141);
+        assert!(walk(&h.mem, first, u64::MAX, Some(view)).is_ok());
     }
 
     #[test]
