@@ -74,6 +74,26 @@ impl Event {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("events contain only serialisable data")
     }
+
+    /// The event as one line for a person: what, who judged, where, and
+    /// the detail (`heap-corrupt (free-check) at the FunctionEntry hook of
+    /// `dlfree` (snapshot 2): ...`).
+    pub fn one_line(&self) -> String {
+        let kind = serde_json::to_value(self.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{:?}", self.kind));
+        let of = self
+            .hook
+            .name
+            .as_deref()
+            .map(|n| format!(" of `{n}`"))
+            .unwrap_or_default();
+        format!(
+            "{kind} ({}) at the {:?} hook{of} (snapshot {}): {}",
+            self.source, self.hook.kind, self.epoch, self.detail
+        )
+    }
 }
 
 /// A JSON-lines event file. Each event is flushed as it is written, so

@@ -680,6 +680,66 @@ fn attest_collect_with_tags_labels_pages_real_violations_wrote() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Without `--attest-log`, each detection is still one line on standard
+/// error, saying what, which check, where and the detail; under
+/// `--on-detect trap` the stop points at it.
+#[test]
+fn run_shows_detections_on_stderr() {
+    let wasm = fixture("tag_violations.wasm");
+    let out = walmart(&[
+        "run",
+        "--attest",
+        "coarse",
+        "--model",
+        "none",
+        &wasm,
+        "double-free",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let shown: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("walmart: detection: "))
+        .collect();
+    assert_eq!(shown.len(), 1, "{err}");
+    assert!(
+        shown[0].contains("heap-corrupt (free-check) at the FunctionEntry hook of `dlfree`")
+            && shown[0].contains("is not in use"),
+        "{}",
+        shown[0]
+    );
+    let out = walmart(&[
+        "run",
+        "--attest",
+        "fine",
+        "--model",
+        "none",
+        "--on-detect",
+        "trap",
+        &wasm,
+        "double-free",
+    ]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("walmart: detection: heap-corrupt (free-check)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("stopped by --on-detect trap: the detection is above"),
+        "{err}"
+    );
+    // A benign run shows none.
+    let out = walmart(&[
+        "run", "--attest", "coarse", "--model", "none", &wasm, "benign",
+    ]);
+    assert!(
+        !text(&out.stderr).contains("walmart: detection:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 /// The heap walk on wasi-libc's own dlmalloc (no model: the exact checks
 /// alone): writes over chunk headers are `heap-corrupt` events, writes
 /// that stay in a chunk's slack or land in another object's data are

@@ -244,7 +244,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if attesting {
         let mut opts = AttestOptions::new()
             .on_detect(args.on_detect)
-            .backpressure(args.attest_backpressure);
+            .backpressure(args.attest_backpressure)
+            .on_event(detections_on_stderr());
         if let Some(interval) = args.attest_interval {
             opts = opts.interval(interval);
         }
@@ -378,6 +379,25 @@ fn call_module(
     }
 }
 
+/// Detections shown on standard error, one line each as they are found,
+/// so a run without `--attest-log` still says what was found and where;
+/// past [`SHOWN_DETECTIONS`], only their number (the exit summary's) and
+/// the log have them.
+fn detections_on_stderr() -> impl Fn(&walmart::attest::Event) + Send + Sync + 'static {
+    let shown = std::sync::atomic::AtomicUsize::new(0);
+    move |e| match shown.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+        n if n < SHOWN_DETECTIONS => eprintln!("walmart: detection: {}", e.one_line()),
+        SHOWN_DETECTIONS => eprintln!(
+            "walmart: further detections are counted in the summary, and written to \
+             --attest-log when it is given"
+        ),
+        _ => {}
+    }
+}
+
+/// Detections [`detections_on_stderr`] shows.
+const SHOWN_DETECTIONS: usize = 10;
+
 /// Prints a guest failure and picks the exit status.
 fn report(e: walmart::Error) -> anyhow::Result<ExitCode> {
     if let Some(code) = e.exit_status() {
@@ -386,7 +406,7 @@ fn report(e: walmart::Error) -> anyhow::Result<ExitCode> {
     }
     match &e {
         walmart::Error::Trap(t) if t.kind() == walmart::TrapKind::AttestationViolation => {
-            eprintln!("error: {e} (stopped by --on-detect trap; see the attestation log)");
+            eprintln!("error: {e} (stopped by --on-detect trap: the detection is above)");
             Ok(ExitCode::from(ATTEST_EXIT))
         }
         walmart::Error::Trap(_) | walmart::Error::Host { .. } => {
