@@ -83,15 +83,12 @@ impl Event {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_else(|| format!("{:?}", self.kind));
-        let of = self
-            .hook
-            .name
-            .as_deref()
-            .map(|n| format!(" of `{n}`"))
-            .unwrap_or_default();
         format!(
-            "{kind} ({}) at the {:?} hook{of} (snapshot {}): {}",
-            self.source, self.hook.kind, self.epoch, self.detail
+            "{kind} ({}) at {} (snapshot {}): {}",
+            self.source,
+            self.hook.describe(),
+            self.epoch,
+            self.detail
         )
     }
 }

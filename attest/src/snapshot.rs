@@ -97,6 +97,14 @@ pub struct HookSite {
 }
 
 impl HookSite {
+    /// The site for a sentence: "the ExportExit hook of `_start`".
+    pub fn describe(&self) -> String {
+        match &self.name {
+            Some(name) => format!("the {:?} hook of `{name}`", self.kind),
+            None => format!("the {:?} hook", self.kind),
+        }
+    }
+
     /// A site with only its kind known.
     pub fn new(kind: HookKind) -> HookSite {
         HookSite {

@@ -6,7 +6,7 @@
 //! nothing.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, InstBuilder, Value};
+use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
 
 use super::memory::heap_flags;
 use super::trampolines::Trampoline;
@@ -280,8 +280,11 @@ impl FuncTranslator<'_, '_> {
     /// memories bound them by their length),
     /// a compare and two predictable branches per call; not in a wrapper
     /// that only forwards to another of the allocator's functions, which
-    /// checks (wasi-libc's `malloc` calling `dlmalloc`).
-    pub(crate) fn heap_entry_check(&mut self) {
+    /// checks (wasi-libc's `malloc` calling `dlmalloc`). With
+    /// `checks_pointer` (`free`, `realloc`), the known-state path goes on
+    /// to [`Self::pointer_check`] with the state's address and `top` it
+    /// loaded.
+    pub(crate) fn heap_entry_check(&mut self, checks_pointer: bool) {
         let info = self.env.info;
         if info.memories.len() != 1 || info.memories[0].memory64 {
             return;
@@ -362,13 +365,18 @@ impl FuncTranslator<'_, '_> {
             self.builder.ins().bor(differs, outside)
         };
         self.cold_path(wrong, |t| t.call_hook(HookPoint::HeapCheck));
-        self.builder.ins().jump(done, &[]);
+        if checks_pointer {
+            self.pointer_check(state, top, done);
+        } else {
+            self.builder.ins().jump(done, &[]);
+        }
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
     }
 
-    /// At the entry of dlmalloc's `free` or `realloc` (its first
-    /// parameter the pointer): checks the pointer as dlmalloc itself does
+    /// After the entry check of dlmalloc's `free` or `realloc` (its first
+    /// parameter the pointer), on the path where the state is known, with
+    /// the state's address and `top` it loaded: checks the pointer as dlmalloc itself does
     /// before it frees or resizes a chunk (`ok_address`, `ok_inuse`,
     /// `ok_next`, `ok_pinuse`: the chunk lies at or above the heap's
     /// lowest byte, is in use, its size leads forward, and its successor
@@ -382,42 +390,20 @@ impl FuncTranslator<'_, '_> {
     /// memory is reported instead of read). Then one step further than
     /// dlmalloc: the successor's own size must lead to a chunk that agrees
     /// it is in use or free (read only inside memory), which finds a
-    /// buffer overflowed over its successor's head as it is freed. Only
-    /// once the state is known (its `least_addr`, `top`); a null pointer
-    /// is not checked (`free(NULL)`).
-    pub(crate) fn heap_free_check(&mut self) {
-        let info = self.env.info;
-        if info.memories.len() != 1 || info.memories[0].memory64 {
-            return;
-        }
+    /// buffer overflowed over its successor's head as it is freed. A null
+    /// pointer is not checked (`free(NULL)`). Every path ends at `done`.
+    fn pointer_check(&mut self, state: Value, top: Value, done: Block) {
         let ptr = self.builder.use_var(self.locals[0].0);
-        let state_ptr = self.attest_state();
-        let gm = self.builder.ins().load(
-            types::I32,
-            super::vm_flags(),
-            state_ptr,
-            vmctx::ATTEST_HEAP_STATE,
-        );
         let refuse = self.builder.create_block();
+        let address = self.builder.create_block();
         let head_block = self.builder.create_block();
         let next_block = self.builder.create_block();
-        let done = self.builder.create_block();
         self.builder.set_cold_block(refuse);
-
-        // A known state and a pointer to check.
-        let known = self.builder.ins().icmp_imm_u(
-            IntCC::UnsignedGreaterThan,
-            gm,
-            i64::from(vmctx::HEAP_STATE_NONE),
-        );
         let non_null = self.builder.ins().icmp_imm_u(IntCC::NotEqual, ptr, 0);
-        let check = self.builder.ins().band(known, non_null);
-        let address = self.builder.create_block();
-        self.builder.ins().brif(check, address, &[], done, &[]);
+        self.builder.ins().brif(non_null, address, &[], done, &[]);
         self.builder.seal_block(address);
         self.builder.switch_to_block(address);
         // `ok_address`: the chunk at or above the heap's lowest byte.
-        let state = self.heap_addr(0, gm, 0, vmctx::HEAP_STATE_BYTES);
         let never_faults = heap_flags().with_trap_code(None).with_notrap();
         let least = self.builder.ins().load(
             types::I32,
@@ -486,10 +472,6 @@ impl FuncTranslator<'_, '_> {
         // read only when inside memory (dlmalloc reads none there).
         self.builder.seal_block(beyond);
         self.builder.switch_to_block(beyond);
-        let top = self
-            .builder
-            .ins()
-            .load(types::I32, never_faults, state, vmctx::HEAP_STATE_TOP);
         let is_top = self.builder.ins().icmp(IntCC::Equal, next, top);
         let fence = self.builder.ins().icmp_imm_u(
             IntCC::Equal,
@@ -540,8 +522,6 @@ impl FuncTranslator<'_, '_> {
             .store(super::vm_flags(), ptr, state_ptr, vmctx::ATTEST_HEAP_ARG);
         self.call_hook(HookPoint::FreeCheck);
         self.builder.ins().jump(done, &[]);
-        self.builder.seal_block(done);
-        self.builder.switch_to_block(done);
     }
 
     /// As an allocator function returns: records the chunk a dlmalloc

@@ -314,10 +314,7 @@ pub fn translate_function(
         && env.enters_dlmalloc(func_index)
         && !forwards_to_dlmalloc(env, body)
     {
-        t.heap_entry_check();
-        if env.frees_dlmalloc_chunk(func_index) {
-            t.heap_free_check();
-        }
+        t.heap_entry_check(env.frees_dlmalloc_chunk(func_index));
     }
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {

@@ -62,6 +62,7 @@ use std::time::Instant;
 use walmart_attest::{Event, EventKind, HookSite, PAGE_SIZE};
 use walmart_jit::vmctx::{HEAP_STATE_BYTES, HEAP_STATE_NONE};
 
+use super::session::AttestSession;
 use super::worker::Counters;
 use crate::store::StoreOpaque;
 use walmart_jit::module_info::{ConstOp, SegmentMode};
@@ -856,6 +857,21 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     state.heap_state.store(HEAP_STATE_NONE, Ordering::Relaxed);
     let hook = site(store);
     let s = store.attest.as_deref().expect("checked above");
+    report(
+        s,
+        hook,
+        b.at / PAGE_SIZE as u32,
+        "heap-walk",
+        format!(
+            "the allocator's chunk chain is broken at {:#x} (chunk at {:#x}): {}",
+            b.at, b.chunk, b.what
+        ),
+    );
+}
+
+/// Reports what a heap check found, at `page` of memory 0, as an exact
+/// [`EventKind::HeapCorrupt`] event from `source`.
+fn report(s: &AttestSession, hook: HookSite, page: u32, source: &str, detail: String) {
     s.shared.report(Event {
         time: Event::now(),
         policy: s.shared.policy,
@@ -863,13 +879,10 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         hook,
         epoch: s.epoch(),
         memory: 0,
-        pages: vec![b.at / PAGE_SIZE as u32],
+        pages: vec![page],
         scores: vec![1.0],
-        source: "heap-walk".into(),
-        detail: format!(
-            "the allocator's chunk chain is broken at {:#x} (chunk at {:#x}): {}",
-            b.at, b.chunk, b.what
-        ),
+        source: source.into(),
+        detail,
         tag: None,
         evidence: Vec::new(),
     });
@@ -987,29 +1000,18 @@ pub(crate) fn free_check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) ->
         .as_deref()
         .map(|n| format!("`{n}`"))
         .unwrap_or_else(|| "the allocator's free".to_string());
-    s.shared.report(Event {
-        time: Event::now(),
-        policy: s.shared.policy,
-        kind: EventKind::HeapCorrupt,
-        hook,
-        epoch: s.epoch(),
-        memory: 0,
-        pages: vec![ptr.wrapping_sub(PAYLOAD_OFFSET) / PAGE_SIZE as u32],
-        scores: vec![1.0],
-        source: "free-check".into(),
-        detail: match bad {
-            BadFree::Pointer(why) => format!(
-                "{callee} was handed {ptr:#x}, which dlmalloc did not return or already \
-                 freed (a double free or an invalid free): {why}"
-            ),
-            BadFree::Successor(why) => format!(
-                "{callee} was handed {ptr:#x}, a chunk whose successor's head was written \
-                 over (a heap overflow): {why}"
-            ),
-        },
-        tag: None,
-        evidence: Vec::new(),
-    });
+    let detail = match bad {
+        BadFree::Pointer(why) => format!(
+            "{callee} was handed {ptr:#x}, which dlmalloc did not return or already freed \
+             (a double free or an invalid free): {why}"
+        ),
+        BadFree::Successor(why) => format!(
+            "{callee} was handed {ptr:#x}, a chunk whose successor's head was written over \
+             (a heap overflow): {why}"
+        ),
+    };
+    let page = ptr.wrapping_sub(PAYLOAD_OFFSET) / PAGE_SIZE as u32;
+    report(s, hook, page, "free-check", detail);
     s.stop_requested()
 }
 

@@ -603,16 +603,10 @@ fn evaluate_app(
                 row.detected_heap += 1;
                 // Not dated by the tag monitor: its allocator wrappers lay
                 // the heap out their own way, so the walk is off alongside.
-                let of = e
-                    .hook
-                    .name
-                    .as_deref()
-                    .map(|n| format!(" of `{n}`"))
-                    .unwrap_or_default();
                 row.notes.push(format!(
-                    "exploit {}: heap walk at the {:?} hook{of} (snapshot {}): {}",
+                    "exploit {}: heap walk at {} (snapshot {}): {}",
                     file_name(exploit),
-                    e.hook.kind,
+                    e.hook.describe(),
                     e.epoch,
                     e.detail
                 ));
