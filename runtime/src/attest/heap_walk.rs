@@ -730,6 +730,54 @@ fn unnamed_heap(store: &StoreOpaque) -> Option<Unnamed> {
     })
 }
 
+/// dlmalloc's state in a module whose names do not name it, and its
+/// `least_addr`: where the module's code reads it, else (no code reads it
+/// so, or it is not written yet) by a scan of the statics, a few times a
+/// session with the last kept for the final walk, as the state appears
+/// only once the program has allocated. An allocator's entry only asks
+/// for the hint, [`HINT_TRIES`] times, then stops asking.
+fn unnamed_state(
+    s: &mut AttestSession,
+    bytes: &[u8],
+    unnamed: &Unnamed,
+    at: WalkAt,
+    now: Instant,
+) -> Option<(StateView, u32)> {
+    let hinted = unnamed
+        .hint
+        .and_then(|at| signed_state(bytes, at))
+        .filter(|&(view, least)| view.at < least);
+    if hinted.is_some() {
+        return hinted;
+    }
+    if at == WalkAt::AllocatorEntry {
+        s.heap_hint_tries += 1;
+        if s.heap_hint_tries >= HINT_TRIES {
+            s.shared
+                .state
+                .heap_state
+                .store(HEAP_STATE_NONE, Ordering::Relaxed);
+        }
+        return None;
+    }
+    // Where the code reads a state, the scan is only the final walk's
+    // fallback: before the first allocation it would find nothing either.
+    let tries = match (unnamed.hint, at == WalkAt::Boundary) {
+        (Some(_), true) => 0,
+        (None, true) => STATE_TRIES - 1,
+        (_, false) => STATE_TRIES,
+    };
+    if s.heap_state_tries >= tries {
+        return None;
+    }
+    s.heap_state_tries += 1;
+    let found = scan_for_state(bytes, unnamed.statics.clone());
+    if found.is_none() {
+        s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
+    }
+    found
+}
+
 /// The check: walks the heap of the store's memory when its module's
 /// dlmalloc has allocated (the heap floor is set by code the engine
 /// compiled for it: [`crate::Config::attest_heap_check`] under `coarse` or
@@ -775,50 +823,15 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     let mut first = recorded;
     if let Some(unnamed) = scan {
         let bytes = store.memories[0].bytes();
-        // The state where the module's code reads it, else (no code read
-        // it so, or not yet written) a scan of the statics: a few a
-        // session, the last kept for the final walk, as the state appears
-        // only once the program has allocated.
-        let hinted = unnamed
-            .hint
-            .and_then(|at| signed_state(bytes, at))
-            .filter(|&(view, least)| view.at < least);
-        let found = match hinted {
-            Some(found) => found,
-            None if at == WalkAt::AllocatorEntry => {
-                // The allocator's entries ask until the state is written
-                // (the first allocation), a few times at most.
-                s.heap_hint_tries += 1;
-                if s.heap_hint_tries >= HINT_TRIES {
-                    state.heap_state.store(HEAP_STATE_NONE, Ordering::Relaxed);
-                }
-                return;
-            }
-            None => {
-                // Where the code reads a state, the scan is only the final
-                // walk's fallback: before the first allocation it would
-                // find nothing either.
-                let tries = match (unnamed.hint, paced) {
-                    (Some(_), true) => 0,
-                    (None, true) => STATE_TRIES - 1,
-                    (_, false) => STATE_TRIES,
-                };
-                if s.heap_state_tries >= tries {
-                    return;
-                }
-                s.heap_state_tries += 1;
-                let Some(found) = scan_for_state(bytes, unnamed.statics) else {
-                    s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
-                    return;
-                };
-                found
-            }
+        let Some((view, least_addr)) = unnamed_state(s, bytes, &unnamed, at, now) else {
+            return;
         };
-        let (view, least_addr) = found;
         first = first_payload(bytes, view, least_addr);
+        let state = &s.shared.state;
         state.heap_floor.store(first, Ordering::Relaxed);
         state.heap_state.store(view.at, Ordering::Relaxed);
     }
+    let state = &s.shared.state;
     let bytes = store.memories[0].bytes();
     let state_at = state.heap_state.load(Ordering::Relaxed);
     let view = (state_at > HEAP_STATE_NONE)
