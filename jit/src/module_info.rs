@@ -196,6 +196,12 @@ pub struct ModuleInfo {
     /// (`dlmalloc`, `dlfree`, ...): the module's allocator is dlmalloc
     /// (wasi-libc's, Emscripten's), and `malloc` and the rest are its.
     pub dlmalloc: bool,
+    /// The name section names a function that hands the program a chunk's
+    /// usable size or resizes a chunk in place (`malloc_usable_size`,
+    /// `dlmalloc_usable_size`, `dlrealloc_in_place`): the program may then
+    /// own the bytes past its request, and its chunks get no slack marks
+    /// ([`ModuleInfo::slack_request`]).
+    pub tells_usable_size: bool,
     /// The module's name from the `name` section.
     pub name: Option<String>,
     /// Byte range in the binary of each defined function's body.
@@ -223,6 +229,25 @@ impl ModuleInfo {
                 self.allocator_role(func),
                 Some(Malloc | Calloc | Realloc | AlignedAlloc)
             )
+    }
+
+    /// Which parameter of defined function `func` is the size of the
+    /// request whose chunk it returns, when that chunk's slack (the bytes
+    /// past the request, up to the successor's `prev_foot`) gets marks:
+    /// dlmalloc's `malloc` (its first) and `realloc` (its second), by
+    /// name, in a module that cannot learn a chunk's usable size. Not
+    /// `calloc` or `memalign`, which get their chunks from `dlmalloc`
+    /// (marked there; `memalign` splits the marks off with the excess).
+    pub fn slack_request(&self, func: u32) -> Option<usize> {
+        use crate::vmctx::AllocRole::*;
+        if !self.dlmalloc || self.tells_usable_size || self.export("malloc_usable_size").is_some() {
+            return None;
+        }
+        match self.allocator_role(func)? {
+            Malloc => Some(0),
+            Realloc => Some(1),
+            _ => None,
+        }
     }
 
     /// Whether defined function `func` is one of dlmalloc's entry points
@@ -608,6 +633,10 @@ fn read_names(
                     info.dlmalloc |= matches!(
                         naming.name,
                         "dlmalloc" | "dlfree" | "dlcalloc" | "dlrealloc" | "dlmemalign"
+                    );
+                    info.tells_usable_size |= matches!(
+                        naming.name,
+                        "malloc_usable_size" | "dlmalloc_usable_size" | "dlrealloc_in_place"
                     );
                     info.func_names
                         .insert(naming.index, naming.name.to_string());

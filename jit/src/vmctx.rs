@@ -158,6 +158,11 @@ pub const HEAP_STATE_NONE: u32 = 1;
 /// Bytes of dlmalloc's state the runtime guarantees to lie inside memory
 /// 0 when it records the state's address (its fields up to `magic`).
 pub const HEAP_STATE_BYTES: u32 = 40;
+/// Offset of `dvsize` in wasm32 dlmalloc's `struct malloc_state`.
+pub const HEAP_STATE_DVSIZE: i32 = 8;
+/// Offset of `dv` (the designated victim) in wasm32 dlmalloc's
+/// `struct malloc_state`.
+pub const HEAP_STATE_DV: i32 = 20;
 /// Offset of `topsize` in wasm32 dlmalloc's `struct malloc_state`.
 pub const HEAP_STATE_TOPSIZE: i32 = 12;
 /// Offset of `top` in wasm32 dlmalloc's `struct malloc_state`.
@@ -168,6 +173,15 @@ pub const HEAP_FENCE_POST: u32 = 4 | 1 | 2;
 /// Offset of `least_addr` (the heap's lowest byte) in wasm32 dlmalloc's
 /// `struct malloc_state`.
 pub const HEAP_STATE_LEAST_ADDR: i32 = 16;
+/// The head bit dlmalloc leaves to extensions (`FLAG4_BIT`), set by
+/// generated code on an in-use chunk whose slack past the request it
+/// marked: the slack's length in its first and last byte. dlmalloc writes
+/// every head it makes without it, so the bit lasts as long as the
+/// allocation.
+pub const HEAP_SLACK_MARKED: u32 = 4;
+/// The longest slack that gets marks (its length must fit a byte; dlmalloc
+/// leaves at most 20 bytes past a request on wasm32).
+pub const HEAP_SLACK_MAX: u32 = 255;
 
 /// Where a function hook sits, as passed to [`Builtin::AttestHook`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1575,6 +1575,172 @@ fn an_allocator_entry_finds_a_byte_over_the_top_chunks_head() {
     );
 }
 
+/// A heap whose designated victim (a free chunk of 48 bytes at 0x1020,
+/// between two chunks in use) dlmalloc carves small requests from, with
+/// the state at 0x400 that says so (the top at 0x1070 of 256 bytes), an
+/// allocator that returns the chunk before the victim, and an export that
+/// writes a byte and then allocates.
+fn dlmalloc_heap_with_victim() -> String {
+    let mut state = [0u8; 40 + 33 * 8];
+    let mut put = |at: usize, v: u32| state[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    put(8, 48); // dvsize
+    put(12, 256); // topsize
+    put(16, 0x1000); // least_addr
+    put(20, 0x1020); // dv
+    put(24, 0x1070); // top
+    put(36, 0x5555_0001); // magic
+    for i in 0..32 {
+        let header = 0x400 + 40 + 8 * i as u32;
+        put(48 + 8 * i, header);
+        put(52 + 8 * i, header);
+    }
+    let bytes: String = state.iter().map(|b| format!("\\{b:02x}")).collect();
+    format!(
+        r#"(module
+    (memory (export "memory") 1)
+    (data (i32.const 0x400) "{bytes}")
+    (data (i32.const 0x1004) "\23\00\00\00")   ;; chunk 0x1000: 32 bytes, in use
+    (data (i32.const 0x1024) "\31\00\00\00")   ;; the victim 0x1020: 48 bytes, free
+    (data (i32.const 0x1050) "\30\00\00\00\22\00\00\00") ;; its footer; 0x1050 in use
+    (data (i32.const 0x1074) "\01\01\00\00")   ;; top 0x1070: 256 bytes
+    (data (i32.const 0x1174) "\38\00\00\00")   ;; the top's trailer
+    (func $dlmalloc (param i32) (result i32) (i32.const 0x1008))
+    (func (export "smash_then_alloc") (param i32 i32)
+        (i32.store8 (local.get 0) (local.get 1))
+        (drop (call $dlmalloc (i32.const 24)))))"#
+    )
+}
+
+/// The entry check of dlmalloc's functions checks the designated
+/// victim's head as it checks the top's: a fresh allocation carved from
+/// the victim is followed by the victim's remainder, whose head an
+/// overflow of the allocation lands on, and which dlmalloc rewrites from
+/// its state at its next carve (jq's CVE-2023-50246). No walk runs
+/// between the write and the call.
+#[test]
+fn an_allocator_entry_finds_a_byte_over_the_designated_victims_head() {
+    for guarded in [true, false] {
+        for (byte, says) in [
+            (0x00, "successor's head 0x0 says it is free"),
+            (
+                0x21,
+                "the designated victim's head 0x21 disagrees with the allocator's state, \
+                 which says the victim is 48 bytes",
+            ),
+        ] {
+            let mut config = Config::new();
+            config.attest(Policy::Coarse).guarded_memory(guarded);
+            let mut s = setup_with(&config, OnDetect::Log, &dlmalloc_heap_with_victim());
+            // A write inside the victim's payload: nothing.
+            call(
+                &mut s,
+                "smash_then_alloc",
+                &[Val::I32(0x1030), Val::I32(0x41)],
+            )
+            .unwrap();
+            assert!(s.events.lock().unwrap().is_empty(), "{:?}", s.events);
+            call(
+                &mut s,
+                "smash_then_alloc",
+                &[Val::I32(0x1024), Val::I32(byte)],
+            )
+            .unwrap();
+            let events = s.events.lock().unwrap().clone();
+            assert_eq!(events.len(), 1, "{byte:#x}: {events:?}");
+            let e = &events[0];
+            assert_eq!(e.hook.kind, HookKind::FunctionEntry);
+            assert_eq!(e.hook.name.as_deref(), Some("dlmalloc"));
+            assert!(e.detail.contains(says), "{}", e.detail);
+        }
+    }
+}
+
+/// dlmalloc's `malloc` and `realloc` mark the slack past a request (its
+/// length in its first and last byte, `FLAG4` in the head), and `free`
+/// checks the marks: a write of a byte past the request is found as the
+/// chunk is freed, and by the walk before that; a `realloc` in place
+/// marks the new request's slack, or clears the flag where none is left.
+#[test]
+fn a_write_past_the_request_into_the_chunks_slack_is_found() {
+    let wat = dlmalloc_heap_with_state().replace(
+        "(func $dlfree (param i32))",
+        r#"(func $dlfree (param i32))
+    (func $dlrealloc (param i32 i32) (result i32) (local.get 0))
+    (func (export "grow") (param i32 i32) (drop (call $dlrealloc (local.get 0) (local.get 1))))
+    (func (export "head") (param i32) (result i32) (i32.load (local.get 0)))
+    (func (export "byte") (param i32) (result i32) (i32.load8_u (local.get 0)))"#,
+    );
+    let read = |s: &mut Setup, name: &str, at: i32| match call(s, name, &[Val::I32(at)]).unwrap()[..]
+    {
+        [Val::I32(v)] => v,
+        ref other => panic!("{other:?}"),
+    };
+    for guarded in [true, false] {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).guarded_memory(guarded);
+        // 20 bytes asked of the 32-byte chunk at 0x1000: 4 of slack.
+        let mut s = setup_with(&config, OnDetect::Log, &wat);
+        call(&mut s, "alloc", &[]).unwrap();
+        assert_eq!(read(&mut s, "head", 0x1004), 0x27);
+        assert_eq!(read(&mut s, "byte", 0x1008 + 20), 4);
+        assert_eq!(read(&mut s, "byte", 0x1008 + 23), 4);
+        // The 48-byte chunk holds 40 bytes asked exactly: no marks.
+        assert_eq!(read(&mut s, "head", 0x1024), 0x33);
+        call(&mut s, "release", &[Val::I32(0x1008)]).unwrap();
+        assert!(s.events.lock().unwrap().is_empty(), "{:?}", s.events);
+        // One byte past the request, then `free`.
+        call(
+            &mut s,
+            "smash_then_release",
+            &[Val::I32(0x1008 + 20), Val::I32(0), Val::I32(0x1008)],
+        )
+        .unwrap();
+        // (The stand-in `dlfree` frees nothing: the walk as the export
+        // returns finds the chunk too.)
+        let events = s.events.lock().unwrap().clone();
+        let e = &events[0];
+        assert_eq!(
+            (e.source.as_str(), e.hook.name.as_deref()),
+            ("free-check", Some("dlfree"))
+        );
+        assert!(
+            e.detail.contains("wrote past the end of")
+                && e.detail
+                    .contains("the first of the 4 bytes past its request holds 0x0"),
+            "{}",
+            e.detail
+        );
+
+        // `realloc` in place to all 24 bytes: the flag cleared, the
+        // request's bytes the program's.
+        let mut s = setup_with(&config, OnDetect::Log, &wat);
+        call(&mut s, "alloc", &[]).unwrap();
+        call(&mut s, "grow", &[Val::I32(0x1008), Val::I32(24)]).unwrap();
+        assert_eq!(read(&mut s, "head", 0x1004), 0x23);
+        call(
+            &mut s,
+            "smash_then_release",
+            &[Val::I32(0x1008 + 23), Val::I32(0x41), Val::I32(0x1008)],
+        )
+        .unwrap();
+        // Back to 12: marked again, and the walk at the export's return
+        // finds the byte over the last mark.
+        call(&mut s, "grow", &[Val::I32(0x1008), Val::I32(12)]).unwrap();
+        assert_eq!(read(&mut s, "byte", 0x1008 + 12), 12);
+        assert!(s.events.lock().unwrap().is_empty(), "{:?}", s.events);
+        call(&mut s, "smash", &[Val::I32(0x1008 + 23), Val::I32(0x41)]).unwrap();
+        s.store.finish_attestation().unwrap();
+        let events = s.events.lock().unwrap().clone();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].source, "heap-walk");
+        assert!(
+            events[0].detail.contains("last byte 0x41 gives no length"),
+            "{}",
+            events[0].detail
+        );
+    }
+}
+
 /// The walk of dlmalloc's chunk chain: silent on an intact heap, a
 /// `heap-corrupt` event naming the broken word once a byte lands on a
 /// chunk header, found as the export returns; off by configuration, and

@@ -432,11 +432,12 @@ fn coarse_heap_check_of(
 /// following chunks, lz4's backward copy over the first chunk's head),
 /// and the allocator's entry check those whose byte lands on the top
 /// chunk's head, which dlmalloc rewrites at its next use of the top
-/// (c-ares's one-byte overflow, the bit Oniguruma's `[\477]` sets); it
-/// stays silent on every benign input of every application, and is off
-/// when the engine says so. jq's overflow lands in its own chunk's slack,
-/// Oniguruma's `[\777]` in the top chunk's free bytes, and expat's bug
-/// only reads: no check of the heap's structure can find them.
+/// (c-ares's one-byte overflow, the bit Oniguruma's `[\477]` sets) or on
+/// the designated victim's head, which dlmalloc rewrites at its next carve
+/// from the victim (jq's NUL); it stays silent on every benign input of
+/// every application, and is off when the engine says so. Oniguruma's
+/// `[\777]` sets a bit in the top chunk's free bytes, and expat's bug only
+/// reads: no check of the heap's structure can find them.
 #[test]
 fn the_heap_walk_finds_exploits_that_write_over_chunk_headers() {
     for (dir, _) in apps() {
@@ -463,6 +464,12 @@ fn the_heap_walk_finds_exploits_that_write_over_chunk_headers() {
         ("c-ares", "escaped-dot.in", Some(top)),
         ("c-ares", "escaped-dot-letters.in", Some(top)),
         ("oniguruma", "octal-class.in", Some(top)),
+        // Found as `free` enters: the victim's head is wrong.
+        (
+            "jq",
+            "long-literal.in",
+            Some("successor's head 0x0 says it is free"),
+        ),
     ];
     for (dir, _) in apps() {
         let app = dir.file_name().unwrap().to_str().unwrap().to_string();
@@ -496,8 +503,11 @@ fn the_heap_walk_finds_exploits_that_write_over_chunk_headers() {
 /// as dlmalloc's allocation path reads its state), and the state is found
 /// where that code reads it, else by a scan of the statics. The checks
 /// then find what they find in the named build, at the address it finds
-/// the state: the seven exploits (the entry check's c-ares and
-/// Oniguruma `[\477]` among them), nothing on any benign input.
+/// the state: the eight exploits (the entry check's c-ares, jq and
+/// Oniguruma `[\477]` among them), nothing on any benign input. Only the
+/// slack marks need names (which of dlmalloc's entries is `malloc` or
+/// `realloc`): where the named build finds a copy at a marked slack
+/// first, the stripped one finds it at the next chunk's head.
 #[test]
 fn without_names_the_heap_checks_find_what_they_find_with_names() {
     for (dir, _) in apps() {
@@ -521,7 +531,13 @@ fn without_names_the_heap_checks_find_what_they_find_with_names() {
         for input in inputs(&dir, "exploit", "in") {
             let (found, _) = coarse_heap_check_of(&app, &stripped, &input, true);
             let (want, _) = coarse_heap_check_of(&app, &named, &input, true);
-            assert_eq!(found, want, "{}", input.display());
+            let at_slack = want.iter().any(|w| w.contains("past its request"));
+            if at_slack {
+                assert_eq!(found.len(), want.len(), "{}: {found:?}", input.display());
+                assert!(found.iter().all(|f| f.starts_with("heap-walk ")));
+            } else {
+                assert_eq!(found, want, "{}", input.display());
+            }
         }
     }
 }

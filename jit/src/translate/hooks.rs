@@ -364,6 +364,8 @@ impl FuncTranslator<'_, '_> {
             let outside = self.builder.ins().icmp_imm_u(IntCC::Equal, inside, 0);
             self.builder.ins().bor(differs, outside)
         };
+        let dv_wrong = self.dv_head_wrong(state, gm);
+        let wrong = self.builder.ins().bor(wrong, dv_wrong);
         self.cold_path(wrong, |t| t.call_hook(HookPoint::HeapCheck));
         if checks_pointer {
             self.pointer_check(state, top, done);
@@ -372,6 +374,53 @@ impl FuncTranslator<'_, '_> {
         }
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
+    }
+
+    /// Whether the designated victim's head, on the entry check's
+    /// known-state path (the state at `state`, its address `gm`), is not
+    /// `dvsize | PINUSE`, as dlmalloc writes it wherever it keeps a
+    /// victim (`dvsize` not 0). Why: dlmalloc carves small requests from
+    /// the victim, so the victim's remainder follows a fresh allocation
+    /// as the top does, and an overflow of that allocation lands on its
+    /// head, which dlmalloc rewrites from its state at the next carve
+    /// (jq's CVE-2023-50246: a NUL over the remainder's `PINUSE`). A
+    /// victim past memory (the state written over) is wrong, its head
+    /// then read from the state instead. Three loads on lines dlmalloc
+    /// itself reads (`dvsize` and `dv` share the state's line with
+    /// `top`), two compares.
+    fn dv_head_wrong(&mut self, state: Value, gm: Value) -> Value {
+        let never_faults = heap_flags().with_trap_code(None).with_notrap();
+        let dv = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, state, vmctx::HEAP_STATE_DV);
+        let dvsize =
+            self.builder
+                .ins()
+                .load(types::I32, never_faults, state, vmctx::HEAP_STATE_DVSIZE);
+        let def = self.memory_def(0);
+        let length =
+            self.builder
+                .ins()
+                .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH);
+        let limit = self.builder.ins().iadd_imm_s(length, -8);
+        let dv64 = self.builder.ins().uextend(types::I64, dv);
+        let inside = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, dv64, limit);
+        let at = self.builder.ins().select(inside, dv, gm);
+        let head_addr = self.heap_addr(0, at, 4, 4);
+        let head = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, head_addr, 0);
+        let expect = self.builder.ins().bor_imm_u(dvsize, 1);
+        let differs = self.builder.ins().icmp(IntCC::NotEqual, head, expect);
+        let outside = self.builder.ins().icmp_imm_u(IntCC::Equal, inside, 0);
+        let wrong = self.builder.ins().bor(differs, outside);
+        let kept = self.builder.ins().icmp_imm_u(IntCC::NotEqual, dvsize, 0);
+        self.builder.ins().band(kept, wrong)
     }
 
     /// After the entry check of dlmalloc's `free` or `realloc` (its first
@@ -460,8 +509,48 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .load(types::I32, heap_flags(), next_head_addr, 0);
         let pinuse = self.builder.ins().band_imm_u(next_head, 1);
+        let slack_block = self.builder.create_block();
         let beyond = self.builder.create_block();
-        self.builder.ins().brif(pinuse, beyond, &[], refuse, &[]);
+        self.builder
+            .ins()
+            .brif(pinuse, slack_block, &[], refuse, &[]);
+
+        // A chunk with slack marks (`Self::mark_slack`): the last byte
+        // before the successor says how long the slack is, and the
+        // slack's first byte must say the same. Both lie inside the
+        // chunk, whose successor's head was just read inside memory.
+        self.builder.seal_block(slack_block);
+        self.builder.switch_to_block(slack_block);
+        let marked = self
+            .builder
+            .ins()
+            .band_imm_u(head, i64::from(vmctx::HEAP_SLACK_MARKED));
+        let check_slack = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(marked, check_slack, &[], beyond, &[]);
+        self.builder.seal_block(check_slack);
+        self.builder.switch_to_block(check_slack);
+        let last = self.builder.ins().iadd_imm_s(next, -1);
+        let last_addr = self.heap_addr(0, last, 0, 1);
+        let slack = self
+            .builder
+            .ins()
+            .uload8(types::I32, never_faults, last_addr, 0);
+        // At most the payload (`size - 8`): the first byte stays inside.
+        let own = self.builder.ins().iadd_imm_s(size, -8);
+        let less = self.builder.ins().iadd_imm_s(slack, -1);
+        let fits = self.builder.ins().icmp(IntCC::UnsignedLessThan, less, own);
+        let start = self.builder.ins().isub(next, slack);
+        let start = self.builder.ins().select(fits, start, last);
+        let first_addr = self.heap_addr(0, start, 0, 1);
+        let first = self
+            .builder
+            .ins()
+            .uload8(types::I32, never_faults, first_addr, 0);
+        let same = self.builder.ins().icmp(IntCC::Equal, first, slack);
+        let kept = self.builder.ins().band(fits, same);
+        self.builder.ins().brif(kept, beyond, &[], refuse, &[]);
 
         // One step further than dlmalloc looks: the successor, unless it
         // is the top (whose head this entry compared with the state) or a
@@ -533,7 +622,90 @@ impl FuncTranslator<'_, '_> {
                 self.record_heap_floor(result);
             }
         }
+        if let (Some(request), Some(&result)) = (self.slack_request, results.first()) {
+            self.mark_slack(result, request);
+        }
         self.allocator_event(results);
+    }
+
+    /// As dlmalloc's `malloc` or `realloc` returns `ptr` for a request of
+    /// `request` bytes: when the chunk holds slack past the request
+    /// (`k` bytes, 1 to [`vmctx::HEAP_SLACK_MAX`], up to the successor's
+    /// `prev_foot`, which is left alone so a build with footers keeps
+    /// them), writes `k` into the slack's first and last byte and sets
+    /// [`vmctx::HEAP_SLACK_MARKED`] in the chunk's head. Why: dlmalloc
+    /// rounds requests up and serves some with a larger free chunk
+    /// whole, so an overflow of a few bytes lands in the chunk's own
+    /// slack, which no check of the heap's structure sees (jq's
+    /// CVE-2023-50246). [`Self::pointer_check`] and the runtime's walk
+    /// check the marks; an overflow from the request's end changes the
+    /// first. The bytes written were the allocation's own, unset; a
+    /// program may not read or write them. A load, a compare and three
+    /// stores per marked allocation.
+    fn mark_slack(&mut self, ptr: Value, request: Value) {
+        let head_block = self.builder.create_block();
+        let in_use_block = self.builder.create_block();
+        let mark = self.builder.create_block();
+        let done = self.builder.create_block();
+        let non_null = self.builder.ins().icmp_imm_u(IntCC::NotEqual, ptr, 0);
+        self.builder
+            .ins()
+            .brif(non_null, head_block, &[], done, &[]);
+        self.builder.seal_block(head_block);
+        self.builder.switch_to_block(head_block);
+        let chunk = self.builder.ins().iadd_imm_s(ptr, -8);
+        let head_addr = self.heap_addr(0, chunk, 4, 4);
+        let head = self
+            .builder
+            .ins()
+            .load(types::I32, heap_flags(), head_addr, 0);
+        let in_use = self.builder.ins().band_imm_u(head, 2);
+        self.builder
+            .ins()
+            .brif(in_use, in_use_block, &[], done, &[]);
+        self.builder.seal_block(in_use_block);
+        self.builder.switch_to_block(in_use_block);
+        let size = self.builder.ins().band_imm_s(head, !7);
+        // The slack ends where the successor starts: `ptr - 8 + size`.
+        let own = self.builder.ins().iadd_imm_s(size, -8);
+        let slack = self.builder.ins().isub(own, request);
+        let less = self.builder.ins().iadd_imm_s(slack, -1);
+        let fits = self.builder.ins().icmp_imm_u(
+            IntCC::UnsignedLessThan,
+            less,
+            i64::from(vmctx::HEAP_SLACK_MAX),
+        );
+        // The flag is cleared where no marks fit: `realloc` in place
+        // keeps the head, and with it the marks of the request before.
+        let marked = self
+            .builder
+            .ins()
+            .bor_imm_u(head, i64::from(vmctx::HEAP_SLACK_MARKED));
+        let unmarked = self
+            .builder
+            .ins()
+            .band_imm_s(head, !i64::from(vmctx::HEAP_SLACK_MARKED));
+        let new_head = self.builder.ins().select(fits, marked, unmarked);
+        self.builder
+            .ins()
+            .store(heap_flags(), new_head, head_addr, 0);
+        self.builder.ins().brif(fits, mark, &[], done, &[]);
+        self.builder.seal_block(mark);
+        self.builder.switch_to_block(mark);
+        let first = self.builder.ins().iadd(ptr, request);
+        let last = self.builder.ins().iadd(ptr, own);
+        let last = self.builder.ins().iadd_imm_s(last, -1);
+        let first_addr = self.heap_addr(0, first, 0, 1);
+        self.builder
+            .ins()
+            .istore8(heap_flags(), slack, first_addr, 0);
+        let last_addr = self.heap_addr(0, last, 0, 1);
+        self.builder
+            .ins()
+            .istore8(heap_flags(), slack, last_addr, 0);
+        self.builder.ins().jump(done, &[]);
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
     }
 
     /// `floor = min(floor, result)` with 0 standing for "none" on either

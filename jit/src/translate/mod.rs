@@ -212,6 +212,9 @@ pub struct FuncTranslator<'a, 'b> {
     /// This function returns dlmalloc's chunks and records its results in
     /// [`vmctx::VMAttestState::heap_floor`].
     pub(crate) heap_floor: bool,
+    /// The request's size, as this function's call received it, when the
+    /// chunk it returns gets slack marks ([`ModuleInfo::slack_request`]).
+    pub(crate) slack_request: Option<Value>,
     /// Loads and stores get the tag monitor's checks (not in the
     /// allocator's own code).
     pub(crate) tag_checks: bool,
@@ -304,6 +307,7 @@ pub fn translate_function(
         tag_checks: env.config.tags.is_some()
             && !allocator_body
             && !env.tag_plan.is_some_and(|p| p.exempt.contains(&func_index)),
+        slack_request: None,
         tag_checked: Vec::new(),
     };
     t.push_function_frame(sig);
@@ -315,6 +319,11 @@ pub fn translate_function(
         && !forwards_to_dlmalloc(env, body)
     {
         t.heap_entry_check(env.frees_dlmalloc_chunk(func_index));
+        let one_memory = env.info.memories.len() == 1 && !env.info.memories[0].memory64;
+        if let Some(param) = env.info.slack_request(func_index).filter(|_| one_memory) {
+            // Captured here: dlmalloc may reuse its parameter's local.
+            t.slack_request = Some(t.builder.use_var(t.locals[param].0));
+        }
     }
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {

@@ -76,6 +76,7 @@ const FLAG_BITS: u32 = 7;
 const MIN_CHUNK: u32 = 16;
 /// A fence post's head: `sizeof(size_t) | PINUSE | CINUSE`.
 const FENCE_POST: u32 = walmart_jit::vmctx::HEAP_FENCE_POST;
+const SLACK_MARKED: u32 = walmart_jit::vmctx::HEAP_SLACK_MARKED;
 /// The top chunk's trailer head, `TOP_FOOT_SIZE`: 56 with
 /// `MALLOC_ALIGNMENT` 16 (wasi-libc), 40 with 8 (dlmalloc's default).
 const TOP_FOOT_SIZES: [u32; 2] = [56, 40];
@@ -103,16 +104,18 @@ pub(crate) struct StateView {
     pub topsize: u32,
     /// The designated victim, when there is one (`dvsize` not 0).
     pub dv: Option<u32>,
+    /// Its size (its head is this with `PINUSE`).
+    pub dvsize: u32,
 }
 
 /// Offsets in wasm32 dlmalloc's `struct malloc_state` (dlmalloc 2.8.6:
 /// `smallmap`, `treemap`, `dvsize`, `topsize`, `least_addr`, `dv`, `top`,
 /// `trim_check`, `release_checks`, `magic`, then the small bins).
 const STATE_SMALLMAP: u64 = 0;
-const STATE_DVSIZE: u64 = 8;
+const STATE_DVSIZE: u64 = walmart_jit::vmctx::HEAP_STATE_DVSIZE as u64;
 const STATE_TOPSIZE: u64 = walmart_jit::vmctx::HEAP_STATE_TOPSIZE as u64;
 const STATE_LEAST_ADDR: u64 = 16;
-const STATE_DV: u64 = 20;
+const STATE_DV: u64 = walmart_jit::vmctx::HEAP_STATE_DV as u64;
 const STATE_TOP: u64 = walmart_jit::vmctx::HEAP_STATE_TOP as u64;
 const STATE_MAGIC: u64 = 36;
 const STATE_SMALLBINS: u64 = 40;
@@ -142,6 +145,7 @@ pub(crate) fn read_state(memory: &[u8], at: u32) -> Option<StateView> {
         top: field(STATE_TOP)?,
         topsize: field(STATE_TOPSIZE)?,
         dv: (dvsize != 0).then_some(field(STATE_DV)?),
+        dvsize,
     })
 }
 
@@ -184,6 +188,7 @@ fn signed_state(memory: &[u8], state: u32) -> Option<(StateView, u32)> {
             top,
             topsize,
             dv: (dvsize != 0).then_some(dv),
+            dvsize,
         },
         least_addr,
     ))
@@ -423,6 +428,46 @@ pub(crate) struct Broken {
     pub what: String,
 }
 
+/// Whether the slack marks of the in-use chunk at `chunk`, `size` bytes,
+/// whose head has [`SLACK_MARKED`] (written as dlmalloc's `malloc` or
+/// `realloc` returned it: the slack's length in its first byte and in the
+/// last before the successor), were written over: where, and what, if so.
+/// The chunk lies inside memory (its successor's head was read).
+fn slack_broken(memory: &[u8], chunk: u64, size: u32) -> Option<(u64, String)> {
+    let next = chunk + u64::from(size);
+    let byte = |at: u64| {
+        usize::try_from(at)
+            .ok()
+            .and_then(|i| memory.get(i))
+            .copied()
+    };
+    let own = size.saturating_sub(PAYLOAD_OFFSET);
+    let last = byte(next.checked_sub(1)?)?;
+    let slack = u32::from(last);
+    if slack == 0 || slack > own {
+        return Some((
+            next - 1,
+            format!(
+                "the chunk is in use ({size} bytes) with the slack past its request marked, but \
+                 the slack's last byte {last:#x} gives no length within it: written over past \
+                 the requested bytes (a heap overflow)"
+            ),
+        ));
+    }
+    let start = next - u64::from(slack);
+    let first = byte(start)?;
+    (first != last).then(|| {
+        (
+            start,
+            format!(
+                "the chunk is in use ({size} bytes) and the first of the {slack} bytes past its \
+                 request holds {first:#x} where its mark {last:#x} was: written over past the \
+                 requested bytes (a heap overflow)"
+            ),
+        )
+    })
+}
+
 /// Walks the chain of chunks from the one whose payload is at `first`
 /// (the lowest address dlmalloc's functions returned: the start of its
 /// first segment) through the first segment, checking at most
@@ -505,6 +550,20 @@ pub(crate) fn walk(
                 ));
             }
         }
+        if let Some(st) = state.filter(|st| st.dv == Some(c as u32)) {
+            // dlmalloc writes the victim's head only as `dvsize | PINUSE`.
+            if head != st.dvsize | PINUSE {
+                return Err(broken(
+                    c + 4,
+                    c,
+                    format!(
+                        "the designated victim's head {head:#x} disagrees with the allocator's \
+                         state, which says the victim is {} bytes",
+                        st.dvsize
+                    ),
+                ));
+            }
+        }
         // The top chunk, followed by its trailer, ends the chain; with
         // 8-byte alignment it may be as small as 8 bytes.
         if head & CINUSE == 0
@@ -557,6 +616,11 @@ pub(crate) fn walk(
                          {next_head:#x} says it is free"
                     ),
                 ));
+            }
+            if head & SLACK_MARKED != 0 {
+                if let Some((at, what)) = slack_broken(memory, c, size) {
+                    return Err(broken(at, c, what));
+                }
             }
         } else {
             if next_head & PINUSE != 0 {
@@ -924,6 +988,9 @@ pub(crate) enum BadFree {
     /// overflow, most likely): dlmalloc would merge with a chunk of the
     /// overflow's making.
     Successor(String),
+    /// Its chunk's slack marks were written over: the program wrote past
+    /// the bytes it asked for.
+    Slack(String),
 }
 
 /// What is wrong with `ptr` at `free` or `realloc`, given dlmalloc's
@@ -959,6 +1026,11 @@ pub(crate) fn refused_pointer(memory: &[u8], state: u32, ptr: u32) -> Option<Bad
             "the chunk after its chunk at {chunk:#x} (at {next:#x}, head {next_head:#x}) says \
              it is free"
         )));
+    }
+    if head & SLACK_MARKED != 0 {
+        if let Some((at, what)) = slack_broken(memory, u64::from(chunk), head & !FLAG_BITS) {
+            return Some(BadFree::Slack(format!("at {at:#x}, {what}")));
+        }
     }
     // One step further (the generated check's): the successor, unless
     // the top or a fence post, leads to a chunk inside memory that agrees
@@ -1021,6 +1093,9 @@ pub(crate) fn free_check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) ->
         BadFree::Successor(why) => format!(
             "{callee} was handed {ptr:#x}, a chunk whose successor's head was written over \
              (a heap overflow): {why}"
+        ),
+        BadFree::Slack(why) => format!(
+            "{callee} was handed {ptr:#x}, a chunk the program wrote past the end of: {why}"
         ),
     };
     let page = ptr.wrapping_sub(PAYLOAD_OFFSET) / PAGE_SIZE as u32;
@@ -1348,6 +1423,7 @@ mod tests {
                 top,
                 topsize: 512,
                 dv: Some(BASE + 32 + 48 + 16),
+                dvsize: 64,
             }
         );
         assert!(walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view)).is_ok());
@@ -1619,6 +1695,75 @@ mod tests {
         assert!(successor(&h, payload(first)).contains("leads nowhere"));
         h.put(binned + 4, 32 | CINUSE | PINUSE);
         assert!(successor(&h, payload(first)).contains("disagree"));
+    }
+
+    #[test]
+    fn a_byte_past_the_request_over_the_slacks_marks_is_found() {
+        // The first chunk (32 bytes, 24 of payload) marked as generated
+        // code marks a 13-byte request: 11 bytes of slack.
+        let mark = |h: &mut Heap| {
+            let head = h.get(BASE + 4);
+            h.put(BASE + 4, head | SLACK_MARKED);
+            h.mem[(BASE + 8 + 13) as usize] = 11;
+            h.mem[(BASE + 31) as usize] = 11;
+        };
+        let (mut h, _, _, _) = with_state();
+        mark(&mut h);
+        assert!(h.walk().is_ok());
+        assert_eq!(refused_pointer(&h.mem, STATE, BASE + 8), None);
+        assert_eq!(slack_broken(&h.mem, u64::from(BASE), 32), None);
+        // Bytes between the marks are the slack's own: no finding.
+        h.mem[(BASE + 8 + 16) as usize] = 0x41;
+        assert!(h.walk().is_ok());
+        // One byte past the request, over the first mark; then a mark that
+        // says more than the payload holds, and none.
+        for (at, byte, says) in [
+            (
+                BASE + 8 + 13,
+                0u8,
+                "first of the 11 bytes past its request holds 0x0",
+            ),
+            (BASE + 31, 25, "last byte 0x19 gives no length"),
+            (BASE + 31, 0, "last byte 0x0 gives no length"),
+        ] {
+            let (mut h, _, _, _) = with_state();
+            mark(&mut h);
+            h.mem[at as usize] = byte;
+            let broken = h.walk().unwrap_err();
+            assert_eq!((broken.at, broken.chunk), (at, BASE), "{}", broken.what);
+            assert!(broken.what.contains(says), "{}", broken.what);
+            match refused_pointer(&h.mem, STATE, BASE + 8) {
+                Some(BadFree::Slack(why)) => assert!(why.contains(says), "{why}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        // Unmarked, the same byte is the chunk's own.
+        let (mut h, _, _, _) = with_state();
+        h.mem[(BASE + 31) as usize] = 0;
+        assert!(h.walk().is_ok());
+    }
+
+    #[test]
+    fn the_designated_victims_head_is_checked_against_the_state() {
+        let (mut h, _, _, victim) = with_state();
+        let view = read_state(&h.mem, STATE).unwrap();
+        assert_eq!((view.dv, view.dvsize), (Some(victim), 64));
+        let walk = |h: &Heap| walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view));
+        assert!(walk(&h).is_ok());
+        // Its size changed, bits kept (the chain itself still whole).
+        h.put(victim + 4, 32 | PINUSE);
+        h.put(victim + 32, 32);
+        h.put(victim + 36, 32 | CINUSE);
+        h.put(victim + 64 + 4, 16 | CINUSE | PINUSE);
+        let broken = walk(&h).unwrap_err();
+        assert_eq!(broken.at, victim + 4);
+        assert!(
+            broken
+                .what
+                .contains("victim's head 0x21 disagrees with the allocator's state, which says the victim is 64 bytes"),
+            "{}",
+            broken.what
+        );
     }
 
     #[test]
