@@ -239,6 +239,7 @@ impl Engine {
                 function_hooks: config.attest == Policy::Fine,
                 barrier_arms: config.attest == Policy::Fine && config.attest_sync,
                 heap_floor: config.walks_heap(),
+                slack_marks: config.walks_heap() && config.attest == Policy::Fine,
             },
             guard_size: config
                 .guarded_memory

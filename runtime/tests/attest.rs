@@ -1655,8 +1655,8 @@ fn an_allocator_entry_finds_a_byte_over_the_designated_victims_head() {
     }
 }
 
-/// dlmalloc's `malloc` and `realloc` mark the slack past a request (its
-/// length in its first and last byte, `FLAG4` in the head), and `free`
+/// Under `fine`, dlmalloc's `malloc` and `realloc` mark the slack past a
+/// request (its length in its first and last byte, `FLAG4` in the head), and `free`
 /// checks the marks: a write of a byte past the request is found as the
 /// chunk is freed, and by the walk before that; a `realloc` in place
 /// marks the new request's slack, or clears the flag where none is left.
@@ -1675,9 +1675,13 @@ fn a_write_past_the_request_into_the_chunks_slack_is_found() {
         [Val::I32(v)] => v,
         ref other => panic!("{other:?}"),
     };
+    // `coarse` marks nothing.
+    let mut s = setup(Policy::Coarse, false, true, OnDetect::Log, &wat);
+    call(&mut s, "alloc", &[]).unwrap();
+    assert_eq!(read(&mut s, "head", 0x1004), 0x23);
     for guarded in [true, false] {
         let mut config = Config::new();
-        config.attest(Policy::Coarse).guarded_memory(guarded);
+        config.attest(Policy::Fine).guarded_memory(guarded);
         // 20 bytes asked of the 32-byte chunk at 0x1000: 4 of slack.
         let mut s = setup_with(&config, OnDetect::Log, &wat);
         call(&mut s, "alloc", &[]).unwrap();

@@ -383,11 +383,11 @@ impl FuncTranslator<'_, '_> {
     /// the victim, so the victim's remainder follows a fresh allocation
     /// as the top does, and an overflow of that allocation lands on its
     /// head, which dlmalloc rewrites from its state at the next carve
-    /// (jq's CVE-2023-50246: a NUL over the remainder's `PINUSE`). A
-    /// victim past memory (the state written over) is wrong, its head
-    /// then read from the state instead. Three loads on lines dlmalloc
-    /// itself reads (`dvsize` and `dv` share the state's line with
-    /// `top`), two compares.
+    /// (jq's CVE-2023-50246: a NUL over the remainder's `PINUSE`). In a
+    /// memory that is bounds-checked, a victim past memory (the state
+    /// written over) is wrong, its head then read from the state instead.
+    /// Three loads on lines dlmalloc itself reads (`dvsize` and `dv`
+    /// share the state's line with `top`), a compare.
     fn dv_head_wrong(&mut self, state: Value, gm: Value) -> Value {
         let never_faults = heap_flags().with_trap_code(None).with_notrap();
         let dv = self
@@ -398,6 +398,21 @@ impl FuncTranslator<'_, '_> {
             self.builder
                 .ins()
                 .load(types::I32, never_faults, state, vmctx::HEAP_STATE_DVSIZE);
+        let kept = self.builder.ins().icmp_imm_u(IntCC::NotEqual, dvsize, 0);
+        let expect = self.builder.ins().bor_imm_u(dvsize, 1);
+        if self.memory_never_moves(0) {
+            // A guarded memory, as for the top: a victim past the
+            // accessible bytes faults as dlmalloc's own next carve from
+            // it would. None kept: the head is read from the state.
+            let at = self.builder.ins().select(kept, dv, gm);
+            let head_addr = self.heap_addr(0, at, 4, 4);
+            let head = self
+                .builder
+                .ins()
+                .load(types::I32, heap_flags(), head_addr, 0);
+            let differs = self.builder.ins().icmp(IntCC::NotEqual, head, expect);
+            return self.builder.ins().band(kept, differs);
+        }
         let def = self.memory_def(0);
         let length =
             self.builder
@@ -415,11 +430,9 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .load(types::I32, never_faults, head_addr, 0);
-        let expect = self.builder.ins().bor_imm_u(dvsize, 1);
         let differs = self.builder.ins().icmp(IntCC::NotEqual, head, expect);
         let outside = self.builder.ins().icmp_imm_u(IntCC::Equal, inside, 0);
         let wrong = self.builder.ins().bor(differs, outside);
-        let kept = self.builder.ins().icmp_imm_u(IntCC::NotEqual, dvsize, 0);
         self.builder.ins().band(kept, wrong)
     }
 

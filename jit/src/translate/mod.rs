@@ -68,6 +68,11 @@ pub struct AttestCodegen {
     /// and each of its entry points checks the top chunk's head against
     /// dlmalloc's state (`FuncTranslator::heap_entry_check`).
     pub heap_floor: bool,
+    /// With [`Self::heap_floor`]: dlmalloc's `malloc` and `realloc` mark
+    /// the slack past each request (`FuncTranslator::mark_slack`), which
+    /// `free`, `realloc` and the runtime's walk check. A few stores per
+    /// allocation: `fine`'s, not `coarse`'s.
+    pub slack_marks: bool,
 }
 
 /// What the translator needs to know about the module being compiled.
@@ -320,7 +325,8 @@ pub fn translate_function(
     {
         t.heap_entry_check(env.frees_dlmalloc_chunk(func_index));
         let one_memory = env.info.memories.len() == 1 && !env.info.memories[0].memory64;
-        if let Some(param) = env.info.slack_request(func_index).filter(|_| one_memory) {
+        let marks = env.config.attest.slack_marks && one_memory;
+        if let Some(param) = env.info.slack_request(func_index).filter(|_| marks) {
             // Captured here: dlmalloc may reuse its parameter's local.
             t.slack_request = Some(t.builder.use_var(t.locals[param].0));
         }
