@@ -179,8 +179,9 @@ pub const HEAP_STATE_LEAST_ADDR: i32 = 16;
 /// every head it makes without it, so the bit lasts as long as the
 /// allocation.
 pub const HEAP_SLACK_MARKED: u32 = 4;
-/// The longest slack that gets marks (its length must fit a byte; dlmalloc
-/// leaves at most 20 bytes past a request on wasm32).
+/// The longest slack that gets marks (its length must fit a byte;
+/// wasi-libc's dlmalloc, which pads requests to 16 bytes, leaves at most
+/// 15 past one).
 pub const HEAP_SLACK_MAX: u32 = 255;
 
 /// Where a function hook sits, as passed to [`Builtin::AttestHook`].
