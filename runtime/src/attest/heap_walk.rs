@@ -426,6 +426,9 @@ pub(crate) struct Broken {
     pub chunk: u32,
     /// What is wrong, as a sentence fragment.
     pub what: String,
+    /// The chain itself is whole: a chunk's slack marks were written
+    /// over ([`slack_broken`]).
+    pub in_slack: bool,
 }
 
 /// Whether the slack marks of the in-use chunk at `chunk`, `size` bytes,
@@ -449,8 +452,7 @@ fn slack_broken(memory: &[u8], chunk: u64, size: u32) -> Option<(u64, String)> {
             next - 1,
             format!(
                 "the chunk is in use ({size} bytes) with the slack past its request marked, but \
-                 the slack's last byte {last:#x} gives no length within it: written over past \
-                 the requested bytes (a heap overflow)"
+                 the slack's last byte {last:#x} gives no length within it (a heap overflow)"
             ),
         ));
     }
@@ -461,8 +463,7 @@ fn slack_broken(memory: &[u8], chunk: u64, size: u32) -> Option<(u64, String)> {
             start,
             format!(
                 "the chunk is in use ({size} bytes) and the first of the {slack} bytes past its \
-                 request holds {first:#x} where its mark {last:#x} was: written over past the \
-                 requested bytes (a heap overflow)"
+                 request holds {first:#x} where its mark {last:#x} was (a heap overflow)"
             ),
         )
     })
@@ -487,6 +488,7 @@ pub(crate) fn walk(
         at: at as u32,
         chunk: chunk as u32,
         what,
+        in_slack: false,
     };
     let Some(first_chunk) = first.checked_sub(PAYLOAD_OFFSET) else {
         return Ok(Walked {
@@ -619,7 +621,10 @@ pub(crate) fn walk(
             }
             if head & SLACK_MARKED != 0 {
                 if let Some((at, what)) = slack_broken(memory, c, size) {
-                    return Err(broken(at, c, what));
+                    return Err(Broken {
+                        in_slack: true,
+                        ..broken(at, c, what)
+                    });
                 }
             }
         } else {
@@ -940,8 +945,15 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         b.at / PAGE_SIZE as u32,
         "heap-walk",
         format!(
-            "the allocator's chunk chain is broken at {:#x} (chunk at {:#x}): {}",
-            b.at, b.chunk, b.what
+            "{} at {:#x} (chunk at {:#x}): {}",
+            if b.in_slack {
+                "a chunk of the allocator's heap was written past its request"
+            } else {
+                "the allocator's chunk chain is broken"
+            },
+            b.at,
+            b.chunk,
+            b.what
         ),
     );
 }
