@@ -181,7 +181,7 @@ pub const HEAP_STATE_LEAST_ADDR: i32 = 16;
 pub const HEAP_SLACK_MARKED: u32 = 4;
 /// The longest slack that gets marks (its length must fit a byte;
 /// wasi-libc's dlmalloc, which pads requests to 16 bytes, leaves at most
-/// 15 past one).
+/// 11 marked bytes past one: the successor's `prev_foot` is not marked).
 pub const HEAP_SLACK_MAX: u32 = 255;
 
 /// Where a function hook sits, as passed to [`Builtin::AttestHook`].

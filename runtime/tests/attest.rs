@@ -1665,7 +1665,11 @@ fn a_write_past_the_request_into_the_chunks_slack_is_found() {
     let wat = dlmalloc_heap_with_state().replace(
         "(func $dlfree (param i32))",
         r#"(func $dlfree (param i32))
-    (func $dlrealloc (param i32 i32) (result i32) (local.get 0))
+    (func $dlrealloc (param i32 i32) (result i32)
+        ;; dlmalloc may reuse its parameter's local: the request is the
+        ;; value the call received.
+        (local.set 1 (i32.const 4000))
+        (local.get 0))
     (func (export "grow") (param i32 i32) (drop (call $dlrealloc (local.get 0) (local.get 1))))
     (func (export "head") (param i32) (result i32) (i32.load (local.get 0)))
     (func (export "byte") (param i32) (result i32) (i32.load8_u (local.get 0)))"#,
@@ -1743,6 +1747,41 @@ fn a_write_past_the_request_into_the_chunks_slack_is_found() {
             events[0].detail
         );
     }
+}
+
+/// The slack marks are the guest's writes for the store barrier: under
+/// `fine --attest-sync` (the barrier, hooks snapshotting after every
+/// write, digests audited on clean pages) a `realloc` in place whose
+/// only writes are the marks leaves no page changed unmarked, which the
+/// digest audit would report as the host's doing.
+#[test]
+fn slack_marks_are_seen_by_the_store_barrier() {
+    let wat = dlmalloc_heap_with_state().replace(
+        "(func $dlfree (param i32))",
+        r#"(func $dlfree (param i32))
+    (func $dlrealloc (param i32 i32) (result i32) (local.get 0))
+    (func (export "grow") (param i32 i32) (drop (call $dlrealloc (local.get 0) (local.get 1))))"#,
+    );
+    let mut config = Config::new();
+    config
+        .attest(Policy::Fine)
+        .attest_sync(true)
+        .attest_kernel_dirty(false);
+    let mut s = setup_with(&config, OnDetect::Log, &wat);
+    call(&mut s, "alloc", &[]).unwrap();
+    for round in 0..64 {
+        let request = [12, 20, 24, 16][round % 4];
+        call(&mut s, "grow", &[Val::I32(0x1008), Val::I32(request)]).unwrap();
+        call(
+            &mut s,
+            "smash",
+            &[Val::I32(0x8000 + round as i32), Val::I32(1)],
+        )
+        .unwrap();
+    }
+    s.store.finish_attestation().unwrap();
+    let events = s.events.lock().unwrap().clone();
+    assert!(events.is_empty(), "{events:?}");
 }
 
 /// The walk of dlmalloc's chunk chain: silent on an intact heap, a

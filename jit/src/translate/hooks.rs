@@ -656,6 +656,10 @@ impl FuncTranslator<'_, '_> {
     /// program may not read or write them. A load, a compare and three
     /// stores per marked allocation.
     fn mark_slack(&mut self, ptr: Value, request: Value) {
+        // Its own stores' dirty marks are emitted in the blocks that store
+        // (under the store barrier: the pages would otherwise change
+        // unmarked, and the digest audit take that for the host's write).
+        self.flush_marks();
         let head_block = self.builder.create_block();
         let in_use_block = self.builder.create_block();
         let mark = self.builder.create_block();
@@ -702,6 +706,8 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .store(heap_flags(), new_head, head_addr, 0);
+        self.store_barrier(0, chunk, 4, 4, head_addr);
+        self.flush_marks();
         self.builder.ins().brif(fits, mark, &[], done, &[]);
         self.builder.seal_block(mark);
         self.builder.switch_to_block(mark);
@@ -712,10 +718,13 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .istore8(heap_flags(), slack, first_addr, 0);
+        self.store_barrier(0, first, 0, 1, first_addr);
         let last_addr = self.heap_addr(0, last, 0, 1);
         self.builder
             .ins()
             .istore8(heap_flags(), slack, last_addr, 0);
+        self.store_barrier(0, last, 0, 1, last_addr);
+        self.flush_marks();
         self.builder.ins().jump(done, &[]);
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
