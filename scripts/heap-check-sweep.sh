@@ -2,7 +2,9 @@
 # The exact heap checks' sweep: every input of the CVE corpus (benign,
 # training, exploit, malformed), the Lua programs and the workloads, each
 # module as built and with its names stripped (llvm-strip-16), under
-# `coarse` and `fine` with no CNN. Prints one line per run that reports a
+# `coarse` and `fine` with no CNN, and the corpus's named modules under
+# `fine --attest-sync` too (the store barrier and the digest audit of
+# every clean page at every hook). Prints one line per run that reports a
 # detection (or fails to start) and, last, the count of exploit runs with
 # one: anything but exploit lines is a false positive to read.
 #
@@ -33,10 +35,15 @@ for dir in attest/cve/*/; do
   app=$(basename "$dir")
   llvm-strip-16 --strip-all -o "$stripped/$app.wasm" "$dir$app.wasm"
   for module in "$dir$app.wasm" "$stripped/$app.wasm"; do
-    for policy in coarse fine; do
+    for policy in coarse fine sync; do
+      [ "$policy" = sync ] && [ "$module" != "$dir$app.wasm" ] && continue
       for input in "$dir"benign/*.in "$dir"train/*.in "$dir"exploit/*.in "$dir"malformed/*.in; do
         [ -f "$input" ] || continue
-        line=$(found "$policy" "$module" <"$input")
+        if [ "$policy" = sync ]; then
+          line=$(found fine --attest-sync "$module" <"$input")
+        else
+          line=$(found "$policy" "$module" <"$input")
+        fi
         [ -n "$line" ] || continue
         kind=$(basename "$(dirname "$input")")
         [ "$kind" = exploit ] && exploits=$((exploits + 1))
