@@ -740,6 +740,35 @@ fn run_shows_detections_on_stderr() {
     );
 }
 
+/// Every allocator function used correctly, at random (`heap_stress.c`:
+/// `realloc` growing into a chunk's slack in place among them, the path
+/// that keeps a head and with it the marks of the request before): the
+/// exact heap checks find nothing under `coarse`, `fine` (its slack
+/// marks) and `fine --attest-sync` (their stores seen by the store
+/// barrier, or the digest audit reports the host), and the program's
+/// output is the one it prints without attestation.
+#[test]
+fn correct_use_of_every_allocator_function_is_clean() {
+    let wasm = fixture("heap_stress.wasm");
+    let plain = walmart(&["run", &wasm, "20000"]);
+    assert!(plain.status.success(), "{}", text(&plain.stderr));
+    for flags in [
+        &["--attest", "coarse"][..],
+        &["--attest", "fine"],
+        &["--attest", "fine", "--attest-sync"],
+    ] {
+        let mut args = vec!["run", "--model", "none"];
+        args.extend(flags);
+        args.extend([wasm.as_str(), "20000"]);
+        let out = walmart(&args);
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{flags:?}: {err}");
+        assert!(!err.contains("walmart: detection"), "{flags:?}: {err}");
+        assert!(err.contains("detections 0"), "{flags:?}: {err}");
+        assert_eq!(out.stdout, plain.stdout, "{flags:?}");
+    }
+}
+
 /// The heap walk on wasi-libc's own dlmalloc (no model: the exact checks
 /// alone): writes over chunk headers are `heap-corrupt` events, writes
 /// that stay in a chunk's slack (under `coarse`, which marks none) or
