@@ -308,6 +308,9 @@ pub(crate) fn walk_heap(
     state: Option<StateView>,
 ) -> Result<Walked, Broken> {
     let mut walked = walk(memory, first, max_chunks, state)?;
+    if let Some(st) = state {
+        heads_agree(memory, st)?;
+    }
     let Some(st) = state.filter(|_| walked.top.is_none() && !walked.cut) else {
         return Ok(walked);
     };
@@ -333,6 +336,40 @@ pub(crate) fn walk_heap(
         }
     }
     Ok(walked)
+}
+
+/// The heads of the top chunk and of the designated victim, read where
+/// the state says they are, whether or not a walk reaches them (a chain
+/// cut at `max_chunks`, a segment the walk does not follow): each must be
+/// its size with `PINUSE`, the only head dlmalloc writes there. The
+/// allocator's entry check compares the same in generated code, and asks
+/// for a walk when one differs; this makes that walk report it.
+fn heads_agree(memory: &[u8], st: StateView) -> Result<(), Broken> {
+    let victim = st.dv.map(|dv| (dv, st.dvsize, "designated victim"));
+    for (chunk, size, name) in [(st.top, st.topsize, "top chunk")]
+        .into_iter()
+        .chain(victim)
+    {
+        let at = u64::from(chunk) + 4;
+        let what = match word_at(memory, at) {
+            Some(head) if head == size | PINUSE => continue,
+            Some(head) => format!(
+                "the {name}'s head {head:#x} disagrees with the allocator's state, which says \
+                 the {} is {size} bytes",
+                if name == "top chunk" { "top" } else { "victim" }
+            ),
+            None => format!(
+                "the allocator's state says the {name} is at {chunk:#x}, past the end of memory"
+            ),
+        };
+        return Err(Broken {
+            at: at.min(u64::from(u32::MAX)) as u32,
+            chunk,
+            what,
+            in_slack: false,
+        });
+    }
+    Ok(())
 }
 
 /// The smallest chunk dlmalloc keeps in a tree bin rather than a small
@@ -1773,6 +1810,46 @@ mod tests {
             broken
                 .what
                 .contains("victim's head 0x21 disagrees with the allocator's state, which says the victim is 64 bytes"),
+            "{}",
+            broken.what
+        );
+    }
+
+    #[test]
+    fn the_states_heads_are_checked_where_no_walk_reaches_them() {
+        let (mut h, top, _, victim) = with_state();
+        let view = read_state(&h.mem, STATE).unwrap();
+        // A walk cut after two chunks reaches neither the victim nor the
+        // top, and is whole.
+        let cut = |h: &Heap| walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 2, Some(view));
+        assert!(cut(&h).is_ok_and(|w| w.cut));
+        h.put(top + 4, 0x141);
+        let broken = cut(&h).unwrap_err();
+        assert_eq!((broken.at, broken.chunk), (top + 4, top));
+        assert!(
+            broken.what.contains("top chunk's head 0x141"),
+            "{}",
+            broken.what
+        );
+        let (mut h, _, _, _) = with_state();
+        h.put(victim + 4, 0);
+        let broken = cut(&h).unwrap_err();
+        assert!(
+            broken
+                .what
+                .contains("designated victim's head 0x0 disagrees"),
+            "{}",
+            broken.what
+        );
+        // A state whose victim lies past memory.
+        let (h, _, _, _) = with_state();
+        let far = StateView {
+            dv: Some(0x7fff_0000),
+            ..view
+        };
+        let broken = walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 2, Some(far)).unwrap_err();
+        assert!(
+            broken.what.contains("past the end of memory"),
             "{}",
             broken.what
         );
