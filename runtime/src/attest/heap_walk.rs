@@ -12,8 +12,9 @@
 //! in-use bits disagree with the neighbours'. The check is exact in the
 //! sense the tamper check is: a walk of a heap no code but dlmalloc wrote
 //! finds nothing, so anything it finds is corruption; what it cannot see
-//! is an overflow that stays inside the slack of its own chunk, writes
-//! the very bytes the header held, or corrupts data rather than headers.
+//! is an overflow that stays inside the slack of its own chunk (unless
+//! `fine` marked that slack, below), writes the very bytes the header
+//! held, or corrupts data rather than headers.
 //!
 //! dlmalloc on wasm32, as this walk reads it (`malloc.c`: `size_t` is 4
 //! bytes, no `mmap`): a chunk at `c` has `prev_foot` at `c` (the previous
@@ -35,13 +36,20 @@
 //! is found once by its signature ([`locate_state`]): the word that
 //! points at the top chunk the walk ended at, the top's size beside it,
 //! and 32 small-bin headers whose links agree with the bin map. With it
-//! the walk checks three things more: the top chunk's head says exactly
-//! `topsize | PINUSE`, the one free chunk outside the free lists is the
-//! designated victim the state names, and the state's top is the one the
-//! chain ends at (else the state was written over). Generated code checks the
-//! first at every entry of an allocator function
-//! (`FuncTranslator::heap_entry_check`): an overflow onto the top's head
-//! is erased by dlmalloc's next use of the top, usually before any walk.
+//! the walk checks more: the top chunk's head says exactly
+//! `topsize | PINUSE` and the designated victim's `dvsize | PINUSE`
+//! ([`heads_agree`], wherever they lie), the one free chunk outside the
+//! free lists is that victim, and the state's top is the one the
+//! chain ends at (else the state was written over). Generated code checks
+//! both heads at every entry of an allocator function
+//! (`FuncTranslator::heap_entry_check`): an overflow onto the top's or
+//! the victim's head, which follow the allocations carved from them, is
+//! erased by dlmalloc's next carve, usually before any walk.
+//!
+//! Under `fine`, dlmalloc's `malloc` and `realloc` mark the slack past
+//! each request (its length in its first and last byte, `FLAG4` in the
+//! head: `FuncTranslator::mark_slack`); the walk and the `free` check
+//! report marks written over ([`slack_broken`]).
 //!
 //! A module whose names do not name dlmalloc (built with `-s`, through
 //! `wasm-opt`, by Rust's release profile, or with dlmalloc inlined under
