@@ -647,10 +647,10 @@ impl FuncTranslator<'_, '_> {
     /// `prev_foot`, which is left alone so a build with footers keeps
     /// them), writes `k` into the slack's first and last byte and sets
     /// [`vmctx::HEAP_SLACK_MARKED`] in the chunk's head. Why: dlmalloc
-    /// rounds requests up and serves some with a larger free chunk
-    /// whole, so an overflow of a few bytes lands in the chunk's own
-    /// slack, which no check of the heap's structure sees (jq's
-    /// CVE-2023-50246). [`Self::pointer_check`] and the runtime's walk
+    /// pads requests to its alignment and serves some with a larger free
+    /// chunk whole, so an overflow of a few bytes lands in the chunk's own
+    /// slack, which no check of the heap's structure sees (13 bytes asked
+    /// of a 32-byte chunk leave 11). [`Self::pointer_check`] and the runtime's walk
     /// check the marks; an overflow from the request's end changes the
     /// first. The bytes written were the allocation's own, unset; a
     /// program may not read or write them. A load, a compare and three
