@@ -290,6 +290,12 @@ pub fn translate_function(
         }
     }
 
+    let forwarded = env
+        .config
+        .attest
+        .heap_floor
+        .then(|| dlmalloc_forwarded_to(env, body))
+        .flatten();
     let mut t = FuncTranslator {
         builder,
         env,
@@ -308,7 +314,12 @@ pub fn translate_function(
             .then(|| env.info.allocator_role(func_index))
             .flatten()
             .map(|role| (role, params[2..].to_vec())),
-        heap_floor: env.config.attest.heap_floor && env.info.returns_dlmalloc_chunk(func_index),
+        // Not in a wrapper that only forwards to a function that records
+        // the same chunk (wasi-libc's `malloc` calling `dlmalloc`).
+        heap_floor: env.config.attest.heap_floor
+            && env.info.returns_dlmalloc_chunk(func_index)
+            && !forwarded
+                .is_some_and(|callee| env.info.returns_dlmalloc_chunk(callee)),
         tag_checks: env.config.tags.is_some()
             && !allocator_body
             && !env.tag_plan.is_some_and(|p| p.exempt.contains(&func_index)),
@@ -319,10 +330,7 @@ pub fn translate_function(
     // What the entry's checks trap with points at the function's start.
     t.builder.set_srcloc(ir::SourceLoc::new(t.offset));
     t.function_hook(vmctx::HookPoint::Entry);
-    if env.config.attest.heap_floor
-        && env.enters_dlmalloc(func_index)
-        && !forwards_to_dlmalloc(env, body)
-    {
+    if env.config.attest.heap_floor && env.enters_dlmalloc(func_index) && forwarded.is_none() {
         t.heap_entry_check(env.frees_dlmalloc_chunk(func_index));
         let one_memory = env.info.memories.len() == 1 && !env.info.memories[0].memory64;
         let marks = env.config.attest.slack_marks && one_memory;
@@ -342,13 +350,13 @@ pub fn translate_function(
     Ok(func)
 }
 
-/// Whether `body` only passes its parameters on to another of dlmalloc's
-/// defined functions (`local.get`s, one `call`, `end`), as wasi-libc's
-/// `malloc` does to `dlmalloc`: the callee checks the heap on entry, so
-/// the wrapper need not.
-fn forwards_to_dlmalloc(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> bool {
+/// The callee, when `body` only passes its parameters on to another of
+/// dlmalloc's defined functions (`local.get`s, one `call`, `end`), as
+/// wasi-libc's `malloc` does to `dlmalloc`: the callee checks the heap on
+/// entry, so the wrapper need not.
+fn dlmalloc_forwarded_to(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> Option<u32> {
     let Ok(mut ops) = body.get_operators_reader() else {
-        return false;
+        return None;
     };
     let mut callee = None;
     while !ops.eof() {
@@ -357,10 +365,10 @@ fn forwards_to_dlmalloc(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> bool {
             Ok(Operator::Call { function_index }) if callee.is_none() => {
                 callee = Some(function_index)
             }
-            _ => return false,
+            _ => return None,
         }
     }
-    callee.is_some_and(|f| f >= env.info.num_imported_funcs && env.enters_dlmalloc(f))
+    callee.filter(|&f| f >= env.info.num_imported_funcs && env.enters_dlmalloc(f))
 }
 
 /// The zero (or null) value of a type, used to initialise locals.
