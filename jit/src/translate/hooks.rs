@@ -278,7 +278,9 @@ impl FuncTranslator<'_, '_> {
     /// base, the state's `top` and `topsize`, the top's head: lines
     /// dlmalloc itself reads; addresses through `heap_addr`, so other
     /// memories bound them by their length),
-    /// a compare and two predictable branches per call; not in a wrapper
+    /// a compare and two predictable branches per call, and the
+    /// designated victim's head compared the same way
+    /// ([`Self::dv_head_wrong`]: three loads more); not in a wrapper
     /// that only forwards to another of the allocator's functions, which
     /// checks (wasi-libc's `malloc` calling `dlmalloc`). With
     /// `checks_pointer` (`free`, `realloc`), the known-state path goes on

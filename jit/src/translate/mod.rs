@@ -318,8 +318,7 @@ pub fn translate_function(
         // the same chunk (wasi-libc's `malloc` calling `dlmalloc`).
         heap_floor: env.config.attest.heap_floor
             && env.info.returns_dlmalloc_chunk(func_index)
-            && !forwarded
-                .is_some_and(|callee| env.info.returns_dlmalloc_chunk(callee)),
+            && !forwarded.is_some_and(|callee| env.info.returns_dlmalloc_chunk(callee)),
         tag_checks: env.config.tags.is_some()
             && !allocator_body
             && !env.tag_plan.is_some_and(|p| p.exempt.contains(&func_index)),
