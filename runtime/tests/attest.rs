@@ -1581,20 +1581,39 @@ fn an_allocator_entry_finds_a_byte_over_the_top_chunks_head() {
 /// allocator that returns the chunk before the victim, and an export that
 /// writes a byte and then allocates.
 fn dlmalloc_heap_with_victim() -> String {
+    dlmalloc_heap_with_free_chunk(false)
+}
+
+/// [`dlmalloc_heap_with_victim`], or with `binned` the free chunk at
+/// 0x1020 not the victim but alone in its small bin (6, of 48 bytes),
+/// its links and the bin header's pointing at each other, and exports
+/// that free the chunks on either side of it.
+fn dlmalloc_heap_with_free_chunk(binned: bool) -> String {
     let mut state = [0u8; 40 + 33 * 8];
     let mut put = |at: usize, v: u32| state[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    put(8, 48); // dvsize
+    if !binned {
+        put(8, 48); // dvsize
+        put(20, 0x1020); // dv
+    }
     put(12, 256); // topsize
     put(16, 0x1000); // least_addr
-    put(20, 0x1020); // dv
     put(24, 0x1070); // top
     put(36, 0x5555_0001); // magic
     for i in 0..32 {
         let header = 0x400 + 40 + 8 * i as u32;
-        put(48 + 8 * i, header);
-        put(52 + 8 * i, header);
+        let first = if binned && i == 6 { 0x1020 } else { header };
+        put(48 + 8 * i, first);
+        put(52 + 8 * i, first);
+    }
+    if binned {
+        put(0, 1 << 6); // smallmap
     }
     let bytes: String = state.iter().map(|b| format!("\\{b:02x}")).collect();
+    let links = if binned {
+        "(data (i32.const 0x1028) \"\\58\\04\\00\\00\\58\\04\\00\\00\")   ;; fd, bk: bin 6's header"
+    } else {
+        ""
+    };
     format!(
         r#"(module
     (memory (export "memory") 1)
@@ -1604,11 +1623,75 @@ fn dlmalloc_heap_with_victim() -> String {
     (data (i32.const 0x1050) "\30\00\00\00\22\00\00\00") ;; its footer; 0x1050 in use
     (data (i32.const 0x1074) "\01\01\00\00")   ;; top 0x1070: 256 bytes
     (data (i32.const 0x1174) "\38\00\00\00")   ;; the top's trailer
+    {links}
     (func $dlmalloc (param i32) (result i32) (i32.const 0x1008))
+    (func $dlfree (param i32))
+    (func (export "alloc") (drop (call $dlmalloc (i32.const 24))))
     (func (export "smash_then_alloc") (param i32 i32)
         (i32.store8 (local.get 0) (local.get 1))
-        (drop (call $dlmalloc (i32.const 24)))))"#
+        (drop (call $dlmalloc (i32.const 24))))
+    (func (export "smash_then_release") (param i32 i32 i32)
+        (i32.store8 (local.get 0) (local.get 1))
+        (call $dlfree (local.get 2))))"#
     )
+}
+
+/// dlmalloc merges a freed chunk with its free neighbours, unlinking them
+/// from their lists through their links, which wasi-libc's build does not
+/// check: `free` checks that a neighbour's links point back at it (a use
+/// after free over a freed chunk's `fd` or `bk` is found at the free that
+/// would write through them), on either side, and not for the victim,
+/// which is in no list.
+#[test]
+fn free_finds_links_written_over_in_a_neighbour_it_would_merge_with() {
+    for guarded in [true, false] {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).guarded_memory(guarded);
+        // The chunk before the free one, then the one after it.
+        for (freed, byte_at) in [(0x1008, 0x1028), (0x1058, 0x102c)] {
+            let wat = dlmalloc_heap_with_free_chunk(true);
+            let mut s = setup_with(&config, OnDetect::Log, &wat);
+            // The state found at the first allocation.
+            call(&mut s, "alloc", &[]).unwrap();
+            // Intact: nothing (a byte past the links is the chunk's own).
+            call(
+                &mut s,
+                "smash_then_release",
+                &[Val::I32(0x1030), Val::I32(0x41), Val::I32(freed)],
+            )
+            .unwrap();
+            assert!(s.events.lock().unwrap().is_empty(), "{:?}", s.events);
+            call(
+                &mut s,
+                "smash_then_release",
+                &[Val::I32(byte_at), Val::I32(0x41), Val::I32(freed)],
+            )
+            .unwrap();
+            let events = s.events.lock().unwrap().clone();
+            let e = &events[0];
+            assert_eq!(
+                (e.source.as_str(), e.hook.name.as_deref()),
+                ("free-check", Some("dlfree")),
+                "{events:?}"
+            );
+            assert!(
+                e.detail.contains("list links were written over")
+                    && e.detail.contains("(at 0x1020) is not in its free list"),
+                "{}",
+                e.detail
+            );
+        }
+        // The victim's links are stale by design: not checked.
+        let mut s = setup_with(&config, OnDetect::Log, &dlmalloc_heap_with_victim());
+        call(&mut s, "alloc", &[]).unwrap();
+        call(
+            &mut s,
+            "smash_then_release",
+            &[Val::I32(0x1028), Val::I32(0x41), Val::I32(0x1058)],
+        )
+        .unwrap();
+        assert!(s.events.lock().unwrap().is_empty(), "{:?}", s.events);
+    }
 }
 
 /// The entry check of dlmalloc's functions checks the designated

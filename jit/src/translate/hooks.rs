@@ -378,6 +378,49 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(done);
     }
 
+    /// Whether the free chunk at `c` sits in its list as dlmalloc keeps
+    /// it: its `fd` and `bk` (at `c + 8`, `c + 12`) lead to chunks (or
+    /// bin headers in the state) inside memory whose `bk` and `fd` point
+    /// back at `c`. Every address is checked against the memory's
+    /// `length` first, and one that fails is read at `safe` (a chunk known
+    /// to lie inside, its 16 bytes readable) and fails the check; so no
+    /// load faults.
+    fn links_agree(&mut self, c: Value, safe: Value, length: Value) -> Value {
+        let never_faults = heap_flags().with_trap_code(None).with_notrap();
+        let inside = |t: &mut Self, at: Value| {
+            let at64 = t.builder.ins().uextend(types::I64, at);
+            let end = t.builder.ins().iadd_imm_s(at64, 16);
+            t.builder
+                .ins()
+                .icmp(IntCC::UnsignedLessThanOrEqual, end, length)
+        };
+        let c_in = inside(self, c);
+        let c_at = self.builder.ins().select(c_in, c, safe);
+        let links = self.heap_addr(0, c_at, 8, 8);
+        let fd = self.builder.ins().load(types::I32, never_faults, links, 0);
+        let bk = self.builder.ins().load(types::I32, never_faults, links, 4);
+        let fd_in = inside(self, fd);
+        let bk_in = inside(self, bk);
+        let fd_at = self.builder.ins().select(fd_in, fd, safe);
+        let bk_at = self.builder.ins().select(bk_in, bk, safe);
+        let fd_bk_addr = self.heap_addr(0, fd_at, 12, 4);
+        let fd_bk = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, fd_bk_addr, 0);
+        let bk_fd_addr = self.heap_addr(0, bk_at, 8, 4);
+        let bk_fd = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, bk_fd_addr, 0);
+        let back = self.builder.ins().icmp(IntCC::Equal, fd_bk, c);
+        let forth = self.builder.ins().icmp(IntCC::Equal, bk_fd, c);
+        let all = self.builder.ins().band(c_in, fd_in);
+        let all = self.builder.ins().band(all, bk_in);
+        let all = self.builder.ins().band(all, back);
+        self.builder.ins().band(all, forth)
+    }
+
     /// Whether the designated victim's head, on the entry check's
     /// known-state path (the state at `state`, its address `gm`), is not
     /// `dvsize | PINUSE`, as dlmalloc writes it wherever it keeps a
@@ -541,9 +584,10 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .band_imm_u(head, i64::from(vmctx::HEAP_SLACK_MARKED));
         let check_slack = self.builder.create_block();
+        let links = self.builder.create_block();
         self.builder
             .ins()
-            .brif(marked, check_slack, &[], beyond, &[]);
+            .brif(marked, check_slack, &[], links, &[]);
         self.builder.seal_block(check_slack);
         self.builder.switch_to_block(check_slack);
         let last = self.builder.ins().iadd_imm_s(next, -1);
@@ -565,7 +609,72 @@ impl FuncTranslator<'_, '_> {
             .uload8(types::I32, never_faults, first_addr, 0);
         let same = self.builder.ins().icmp(IntCC::Equal, first, slack);
         let kept = self.builder.ins().band(fits, same);
-        self.builder.ins().brif(kept, beyond, &[], refuse, &[]);
+        self.builder.ins().brif(kept, links, &[], refuse, &[]);
+
+        // The free neighbours dlmalloc merges with, and so unlinks from
+        // their lists: their links must point back at them (wasi-libc
+        // builds dlmalloc with its own checks compiled out, so links
+        // written over, by a use after free or an overflow, would have it
+        // write through them). Not the top or the designated victim,
+        // which are in no list. The chunk before: `prev_foot` back, when
+        // `PINUSE` says it is free, and inside the heap.
+        self.builder.seal_block(links);
+        self.builder.switch_to_block(links);
+        let dv = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, state, vmctx::HEAP_STATE_DV);
+        let prev_block = self.builder.create_block();
+        let next_links = self.builder.create_block();
+        let prev_in_use = self.builder.ins().band_imm_u(head, 1);
+        self.builder
+            .ins()
+            .brif(prev_in_use, next_links, &[], prev_block, &[]);
+        self.builder.seal_block(prev_block);
+        self.builder.switch_to_block(prev_block);
+        let foot_addr = self.heap_addr(0, chunk, 0, 4);
+        let prev_size = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, foot_addr, 0);
+        let prev = self.builder.ins().isub(chunk, prev_size);
+        let big_enough =
+            self.builder
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, prev_size, 16);
+        let above = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, prev, least);
+        let before = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedLessThan, prev, chunk);
+        let placed = self.builder.ins().band(big_enough, above);
+        let placed = self.builder.ins().band(placed, before);
+        let is_dv = self.builder.ins().icmp(IntCC::Equal, prev, dv);
+        let agree = self.links_agree(prev, chunk, length);
+        let fine = self.builder.ins().bor(is_dv, agree);
+        let fine = self.builder.ins().band(placed, fine);
+        self.builder.ins().brif(fine, next_links, &[], refuse, &[]);
+        // The chunk after, when free and not the top or the victim.
+        self.builder.seal_block(next_links);
+        self.builder.switch_to_block(next_links);
+        let next_in_use = self.builder.ins().band_imm_u(next_head, 2);
+        let next_is_top = self.builder.ins().icmp(IntCC::Equal, next, top);
+        let next_is_dv = self.builder.ins().icmp(IntCC::Equal, next, dv);
+        let unlinked = self.builder.ins().bor(next_is_top, next_is_dv);
+        let next_in_use = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::NotEqual, next_in_use, 0);
+        let skip = self.builder.ins().bor(unlinked, next_in_use);
+        let next_check = self.builder.create_block();
+        self.builder.ins().brif(skip, beyond, &[], next_check, &[]);
+        self.builder.seal_block(next_check);
+        self.builder.switch_to_block(next_check);
+        let agree = self.links_agree(next, chunk, length);
+        self.builder.ins().brif(agree, beyond, &[], refuse, &[]);
 
         // One step further than dlmalloc looks: the successor, unless it
         // is the top (whose head this entry compared with the state) or a

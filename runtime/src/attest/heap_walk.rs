@@ -1048,6 +1048,31 @@ pub(crate) enum BadFree {
     /// Its chunk's slack marks were written over: the program wrote past
     /// the bytes it asked for.
     Slack(String),
+    /// A free neighbour dlmalloc would merge with, and so unlink, is not
+    /// in its list as dlmalloc keeps it (its links written over), or the
+    /// chunk says a free one precedes it where none can.
+    Links(String),
+}
+
+/// Whether the free chunk at `c` sits in its list as dlmalloc keeps it
+/// (as the generated check reads it: `fd` and `bk` each with 16 bytes
+/// inside memory, and pointing back at `c`).
+fn links_agree(memory: &[u8], c: u32) -> bool {
+    let len = memory.len() as u64;
+    let inside = |at: u32| u64::from(at) + 16 <= len;
+    if !inside(c) {
+        return false;
+    }
+    let (Some(fd), Some(bk)) = (
+        word_at(memory, u64::from(c) + 8),
+        word_at(memory, u64::from(c) + 12),
+    ) else {
+        return false;
+    };
+    inside(fd)
+        && inside(bk)
+        && word_at(memory, u64::from(fd) + 12) == Some(c)
+        && word_at(memory, u64::from(bk) + 8) == Some(c)
 }
 
 /// What is wrong with `ptr` at `free` or `realloc`, given dlmalloc's
@@ -1089,10 +1114,35 @@ pub(crate) fn refused_pointer(memory: &[u8], state: u32, ptr: u32) -> Option<Bad
             return Some(BadFree::Slack(format!("at {at:#x}, {what}")));
         }
     }
+    // The free neighbours dlmalloc merges with (and unlinks): not the
+    // top or the designated victim, which are in no list.
+    let top = word_at(memory, u64::from(state) + STATE_TOP)?;
+    let dv = word_at(memory, u64::from(state) + STATE_DV)?;
+    if head & PINUSE == 0 {
+        let prev_size = word_at(memory, u64::from(chunk))?;
+        let prev = chunk.wrapping_sub(prev_size);
+        if prev_size < MIN_CHUNK || prev < least || prev >= chunk {
+            return Some(BadFree::Links(format!(
+                "its chunk at {chunk:#x} says the chunk before it is free and {prev_size} \
+                 bytes long, which would put it outside the heap"
+            )));
+        }
+        if prev != dv && !links_agree(memory, prev) {
+            return Some(BadFree::Links(format!(
+                "the free chunk before its chunk at {chunk:#x} (at {prev:#x}) is not in its \
+                 free list: its links do not point back at it"
+            )));
+        }
+    }
+    if next_head & CINUSE == 0 && next != top && next != dv && !links_agree(memory, next) {
+        return Some(BadFree::Links(format!(
+            "the free chunk after its chunk at {chunk:#x} (at {next:#x}) is not in its free \
+             list: its links do not point back at it"
+        )));
+    }
     // One step further (the generated check's): the successor, unless
     // the top or a fence post, leads to a chunk inside memory that agrees
     // with it.
-    let top = word_at(memory, u64::from(state) + STATE_TOP)?;
     if next == top || next_head == FENCE_POST {
         return None;
     }
@@ -1153,6 +1203,11 @@ pub(crate) fn free_check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) ->
         ),
         BadFree::Slack(why) => format!(
             "{callee} was handed {ptr:#x}, a chunk the program wrote past the end of: {why}"
+        ),
+        BadFree::Links(why) => format!(
+            "{callee} was handed {ptr:#x}, whose chunk dlmalloc would merge with a free \
+             neighbour whose list links were written over (a use after free or an overflow; \
+             wasi-libc's dlmalloc does not check them, and would write through them): {why}"
         ),
     };
     let page = ptr.wrapping_sub(PAYLOAD_OFFSET) / PAGE_SIZE as u32;
@@ -1861,6 +1916,33 @@ mod tests {
             "{}",
             broken.what
         );
+    }
+
+    #[test]
+    fn free_refuses_to_merge_with_a_neighbour_whose_links_were_written_over() {
+        // [used 32][binned 48][used 16][victim 64][used 16][top]
+        let (mut h, _, binned, victim) = with_state();
+        let before = BASE + PAYLOAD_OFFSET;
+        let after = binned + 48 + PAYLOAD_OFFSET;
+        let after_victim = victim + 64 + PAYLOAD_OFFSET;
+        for p in [before, after, after_victim] {
+            assert_eq!(refused_pointer(&h.mem, STATE, p), None, "{p:#x}");
+        }
+        let links = |h: &Heap, p: u32| match refused_pointer(&h.mem, STATE, p) {
+            Some(BadFree::Links(why)) => why,
+            other => panic!("{p:#x}: {other:?}"),
+        };
+        h.put(binned + 8, 0x4141_4141);
+        assert!(
+            links(&h, before).contains(&format!("after its chunk at {BASE:#x} (at {binned:#x})"))
+        );
+        assert!(links(&h, after).contains(&format!("(at {binned:#x}) is not in its free list")));
+        // The victim's links are stale by design; a `prev_foot` that puts
+        // the free chunk before outside the heap is refused.
+        h.put(victim + 8, 0x4141_4141);
+        assert_eq!(refused_pointer(&h.mem, STATE, after_victim), None);
+        h.put(victim + 64, 0x10_0000);
+        assert!(links(&h, after_victim).contains("outside the heap"));
     }
 
     #[test]
