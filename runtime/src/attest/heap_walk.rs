@@ -1946,6 +1946,48 @@ mod tests {
     }
 
     #[test]
+    fn neighbours_in_a_list_of_two_pass_the_links_check() {
+        // Two free chunks in one list: BIN <-> c2 <-> c1 <-> BIN, so each
+        // one's `fd` and `bk` lead to different places (a check reading
+        // `fd`'s `fd` would refuse them).
+        let mut h = Heap::new();
+        let a = h.used(32);
+        let c1 = h.free(48);
+        let b = h.used(16);
+        let c2 = h.free(48);
+        h.used(16);
+        let top = h.at;
+        h.top(256);
+        lay_state(&mut h, top, None, None);
+        assert!(h.walk().is_ok());
+        assert_ne!(h.get(c1 + 8), h.get(c1 + 12));
+        assert_ne!(h.get(c2 + 8), h.get(c2 + 12));
+        for p in [a, b] {
+            assert_eq!(
+                refused_pointer(&h.mem, STATE, p + PAYLOAD_OFFSET),
+                None,
+                "{p:#x}"
+            );
+        }
+        // Either of c2's links, written over, is found from b (c2 follows it).
+        for link in [8, 12] {
+            let mut h2 = Heap {
+                mem: h.mem.clone(),
+                at: h.at,
+                prev_in_use: true,
+            };
+            h2.put(c2 + link, a);
+            assert!(
+                matches!(
+                    refused_pointer(&h2.mem, STATE, b + PAYLOAD_OFFSET),
+                    Some(BadFree::Links(_))
+                ),
+                "{link}"
+            );
+        }
+    }
+
+    #[test]
     fn a_chain_that_leaves_memory_ends_in_an_error_not_a_panic() {
         let mut h = Heap::new();
         h.used(32);
