@@ -39,6 +39,11 @@ pub struct AttestStats {
     /// did: then the top chunk is checked against it, by every walk and
     /// at every entry of an allocator function.
     pub heap_state: Option<u32>,
+    /// Calls the generated check at `free` and `realloc` made to the
+    /// runtime for a pointer the runtime's own reading of the heap found
+    /// nothing wrong with: 0 unless the two disagree (which costs a call,
+    /// and reports nothing).
+    pub free_checks_unconfirmed: u64,
     /// Time the verifier spent judging pages.
     pub verifier_time: Duration,
     /// Asynchronous mode: the least time between two snapshots taken at
@@ -71,7 +76,10 @@ impl std::fmt::Display for AttestStats {
                 None => String::new(),
             },
             self.verifier_time.as_secs_f64() * 1e3,
-            match self.interval {
+            match self.free_checks_unconfirmed {
+                0 => String::new(),
+                n => format!(", free checks unconfirmed {n}"),
+            } + &match self.interval {
                 // From nanoseconds: `as_secs_f64() * 1e3` rounds twice
                 // (0.035 ms printed as 0.034999999999999996).
                 Some(d) => format!(", snapshot interval {} ms", d.as_nanos() as f64 / 1e6),

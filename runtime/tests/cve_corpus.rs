@@ -453,6 +453,8 @@ fn the_heap_walk_finds_exploits_that_write_over_chunk_headers() {
             // The allocator's state found: its top is checked at every
             // allocator entry.
             assert!(stats.heap_state.is_some(), "{}: {stats}", input.display());
+            // No free check called the runtime for nothing.
+            assert_eq!(stats.free_checks_unconfirmed, 0, "{}", input.display());
         }
     }
     let top = "disagrees with the allocator's state";

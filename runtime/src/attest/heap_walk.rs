@@ -1182,6 +1182,7 @@ pub(crate) fn free_check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) ->
         return false;
     }
     let Some(bad) = refused_pointer(store.memories[0].bytes(), at, ptr) else {
+        Counters::add(&s.shared.counters.free_checks_unconfirmed, 1);
         return false;
     };
     let hook = site(store);

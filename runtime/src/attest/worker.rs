@@ -255,6 +255,7 @@ pub(crate) struct Counters {
     pub(crate) deferred: AtomicU64,
     pub(crate) tamper_checks: AtomicU64,
     pub(crate) heap_chunks: AtomicU64,
+    pub(crate) free_checks_unconfirmed: AtomicU64,
     detections: AtomicU64,
     bytes_verified: AtomicU64,
     verifier_nanos: AtomicU64,
@@ -282,6 +283,7 @@ impl Counters {
             tamper_checks: get(&self.tamper_checks),
             heap_chunks: get(&self.heap_chunks),
             heap_state: None,
+            free_checks_unconfirmed: get(&self.free_checks_unconfirmed),
             verifier_time: Duration::from_nanos(get(&self.verifier_nanos)),
             interval,
         }
