@@ -8,7 +8,7 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
 
-use super::memory::heap_flags;
+use super::memory::{heap_flags, never_faults};
 use super::trampolines::Trampoline;
 use super::FuncTranslator;
 use crate::vmctx::{self, Builtin, HookPoint};
@@ -284,8 +284,8 @@ impl FuncTranslator<'_, '_> {
     /// that only forwards to another of the allocator's functions, which
     /// checks (wasi-libc's `malloc` calling `dlmalloc`). With
     /// `checks_pointer` (`free`, `realloc`), the known-state path goes on
-    /// to [`Self::pointer_check`] with the state's address and `top` it
-    /// loaded.
+    /// to [`Self::pointer_check`] with the values it loaded (the state's
+    /// address, `top`, `dv`, the memory's length where bounded).
     pub(crate) fn heap_entry_check(&mut self, checks_pointer: bool) {
         let info = self.env.info;
         if info.memories.len() != 1 || info.memories[0].memory64 {
@@ -321,7 +321,7 @@ impl FuncTranslator<'_, '_> {
         // The runtime records a state whose fields read here lie inside
         // memory, and memory never shrinks.
         let state = self.heap_addr(0, gm, 0, vmctx::HEAP_STATE_BYTES);
-        let never_faults = heap_flags().with_trap_code(None).with_notrap();
+        let never_faults = never_faults();
         let top = self
             .builder
             .ins()
@@ -330,47 +330,14 @@ impl FuncTranslator<'_, '_> {
             self.builder
                 .ins()
                 .load(types::I32, never_faults, state, vmctx::HEAP_STATE_TOPSIZE);
-        let expect = self.builder.ins().bor_imm_u(topsize, 1);
-        let wrong = if self.memory_never_moves(0) {
-            // A guarded memory: any 32-bit `top` lies in the reservation,
-            // and one past the accessible bytes (dlmalloc's state itself
-            // corrupt) faults as an out-of-bounds access, as dlmalloc's
-            // own next use of it would.
-            let head_addr = self.heap_addr(0, top, 4, 4);
-            let head = self
-                .builder
-                .ins()
-                .load(types::I32, heap_flags(), head_addr, 0);
-            self.builder.ins().icmp(IntCC::NotEqual, head, expect)
-        } else {
-            // A top pointer past memory is itself wrong; the head is then
-            // read from a harmless place (the state), and the check fails.
-            let def = self.memory_def(0);
-            let length =
-                self.builder
-                    .ins()
-                    .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH);
-            let limit = self.builder.ins().iadd_imm_s(length, -8);
-            let top64 = self.builder.ins().uextend(types::I64, top);
-            let inside = self
-                .builder
-                .ins()
-                .icmp(IntCC::UnsignedLessThanOrEqual, top64, limit);
-            let at = self.builder.ins().select(inside, top, gm);
-            let head_addr = self.heap_addr(0, at, 4, 4);
-            let head = self
-                .builder
-                .ins()
-                .load(types::I32, heap_flags(), head_addr, 0);
-            let differs = self.builder.ins().icmp(IntCC::NotEqual, head, expect);
-            let outside = self.builder.ins().icmp_imm_u(IntCC::Equal, inside, 0);
-            self.builder.ins().bor(differs, outside)
-        };
-        let dv_wrong = self.dv_head_wrong(state, gm);
+        // A guarded memory reads heads without a bound of its own.
+        let length = (!self.memory_never_moves(0)).then(|| self.memory_length(0));
+        let wrong = self.head_differs(top, topsize, gm, length);
+        let (dv, dv_wrong) = self.dv_head_wrong(state, gm, length);
         let wrong = self.builder.ins().bor(wrong, dv_wrong);
         self.cold_path(wrong, |t| t.call_hook(HookPoint::HeapCheck));
         if checks_pointer {
-            self.pointer_check(state, top, done);
+            self.pointer_check(state, top, dv, length, done);
         } else {
             self.builder.ins().jump(done, &[]);
         }
@@ -386,21 +353,14 @@ impl FuncTranslator<'_, '_> {
     /// to lie inside, its 16 bytes readable) and fails the check; so no
     /// load faults.
     fn links_agree(&mut self, c: Value, safe: Value, length: Value) -> Value {
-        let never_faults = heap_flags().with_trap_code(None).with_notrap();
-        let inside = |t: &mut Self, at: Value| {
-            let at64 = t.builder.ins().uextend(types::I64, at);
-            let end = t.builder.ins().iadd_imm_s(at64, 16);
-            t.builder
-                .ins()
-                .icmp(IntCC::UnsignedLessThanOrEqual, end, length)
-        };
-        let c_in = inside(self, c);
+        let never_faults = never_faults();
+        let c_in = self.fits_in_memory(c, 16, length);
         let c_at = self.builder.ins().select(c_in, c, safe);
         let links = self.heap_addr(0, c_at, 8, 8);
         let fd = self.builder.ins().load(types::I32, never_faults, links, 0);
         let bk = self.builder.ins().load(types::I32, never_faults, links, 4);
-        let fd_in = inside(self, fd);
-        let bk_in = inside(self, bk);
+        let fd_in = self.fits_in_memory(fd, 16, length);
+        let bk_in = self.fits_in_memory(bk, 16, length);
         let fd_at = self.builder.ins().select(fd_in, fd, safe);
         let bk_at = self.builder.ins().select(bk_in, bk, safe);
         let fd_bk_addr = self.heap_addr(0, fd_at, 12, 4);
@@ -424,7 +384,8 @@ impl FuncTranslator<'_, '_> {
     /// Whether the designated victim's head, on the entry check's
     /// known-state path (the state at `state`, its address `gm`), is not
     /// `dvsize | PINUSE`, as dlmalloc writes it wherever it keeps a
-    /// victim (`dvsize` not 0). Why: dlmalloc carves small requests from
+    /// victim (`dvsize` not 0), with the victim (`dv`) it loaded. Why:
+    /// dlmalloc carves small requests from
     /// the victim, so the victim's remainder follows a fresh allocation
     /// as the top does, and an overflow of that allocation lands on its
     /// head, which dlmalloc rewrites from its state at the next carve
@@ -433,8 +394,8 @@ impl FuncTranslator<'_, '_> {
     /// written over) is wrong, its head then read from the state instead.
     /// Three loads on lines dlmalloc itself reads (`dvsize` and `dv`
     /// share the state's line with `top`), a compare.
-    fn dv_head_wrong(&mut self, state: Value, gm: Value) -> Value {
-        let never_faults = heap_flags().with_trap_code(None).with_notrap();
+    fn dv_head_wrong(&mut self, state: Value, gm: Value, length: Option<Value>) -> (Value, Value) {
+        let never_faults = never_faults();
         let dv = self
             .builder
             .ins()
@@ -443,47 +404,53 @@ impl FuncTranslator<'_, '_> {
             self.builder
                 .ins()
                 .load(types::I32, never_faults, state, vmctx::HEAP_STATE_DVSIZE);
+        // None kept: the head is read from the state, and not judged.
         let kept = self.builder.ins().icmp_imm_u(IntCC::NotEqual, dvsize, 0);
-        let expect = self.builder.ins().bor_imm_u(dvsize, 1);
-        if self.memory_never_moves(0) {
-            // A guarded memory, as for the top: a victim past the
-            // accessible bytes faults as dlmalloc's own next carve from
-            // it would. None kept: the head is read from the state.
-            let at = self.builder.ins().select(kept, dv, gm);
-            let head_addr = self.heap_addr(0, at, 4, 4);
+        let at = self.builder.ins().select(kept, dv, gm);
+        let wrong = self.head_differs(at, dvsize, gm, length);
+        (dv, self.builder.ins().band(kept, wrong))
+    }
+
+    /// Whether the head of the chunk at `chunk` is not `size | PINUSE`
+    /// (the top's and the victim's, as dlmalloc writes them). In a guarded
+    /// memory (`length` `None`) any 32-bit `chunk` lies in the
+    /// reservation, and one past the accessible bytes (dlmalloc's state
+    /// itself corrupt) faults as an out-of-bounds access, as dlmalloc's
+    /// own next use of it would. In a bounds-checked one (`length` the
+    /// memory's), a chunk past memory is itself wrong, its head then read
+    /// from `fallback` (the state: a harmless place).
+    fn head_differs(
+        &mut self,
+        chunk: Value,
+        size: Value,
+        fallback: Value,
+        length: Option<Value>,
+    ) -> Value {
+        let expect = self.builder.ins().bor_imm_u(size, 1);
+        let Some(length) = length else {
+            let head_addr = self.heap_addr(0, chunk, 4, 4);
             let head = self
                 .builder
                 .ins()
                 .load(types::I32, heap_flags(), head_addr, 0);
-            let differs = self.builder.ins().icmp(IntCC::NotEqual, head, expect);
-            return self.builder.ins().band(kept, differs);
-        }
-        let def = self.memory_def(0);
-        let length =
-            self.builder
-                .ins()
-                .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH);
-        let limit = self.builder.ins().iadd_imm_s(length, -8);
-        let dv64 = self.builder.ins().uextend(types::I64, dv);
-        let inside = self
-            .builder
-            .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, dv64, limit);
-        let at = self.builder.ins().select(inside, dv, gm);
+            return self.builder.ins().icmp(IntCC::NotEqual, head, expect);
+        };
+        let inside = self.fits_in_memory(chunk, 8, length);
+        let at = self.builder.ins().select(inside, chunk, fallback);
         let head_addr = self.heap_addr(0, at, 4, 4);
         let head = self
             .builder
             .ins()
-            .load(types::I32, never_faults, head_addr, 0);
+            .load(types::I32, heap_flags(), head_addr, 0);
         let differs = self.builder.ins().icmp(IntCC::NotEqual, head, expect);
         let outside = self.builder.ins().icmp_imm_u(IntCC::Equal, inside, 0);
-        let wrong = self.builder.ins().bor(differs, outside);
-        self.builder.ins().band(kept, wrong)
+        self.builder.ins().bor(differs, outside)
     }
 
     /// After the entry check of dlmalloc's `free` or `realloc` (its first
     /// parameter the pointer), on the path where the state is known, with
-    /// the state's address and `top` it loaded: checks the pointer as dlmalloc itself does
+    /// the state's address, `top`, `dv` and (a bounds-checked memory) the
+    /// memory's length it loaded: checks the pointer as dlmalloc itself does
     /// before it frees or resizes a chunk (`ok_address`, `ok_inuse`,
     /// `ok_next`, `ok_pinuse`: the chunk lies at or above the heap's
     /// lowest byte, is in use, its size leads forward, and its successor
@@ -499,7 +466,14 @@ impl FuncTranslator<'_, '_> {
     /// it is in use or free (read only inside memory), which finds a
     /// buffer overflowed over its successor's head as it is freed. A null
     /// pointer is not checked (`free(NULL)`). Every path ends at `done`.
-    fn pointer_check(&mut self, state: Value, top: Value, done: Block) {
+    fn pointer_check(
+        &mut self,
+        state: Value,
+        top: Value,
+        dv: Value,
+        length: Option<Value>,
+        done: Block,
+    ) {
         let ptr = self.builder.use_var(self.locals[0].0);
         let refuse = self.builder.create_block();
         let address = self.builder.create_block();
@@ -511,7 +485,7 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(address);
         self.builder.switch_to_block(address);
         // `ok_address`: the chunk at or above the heap's lowest byte.
-        let never_faults = heap_flags().with_trap_code(None).with_notrap();
+        let never_faults = never_faults();
         let least = self.builder.ins().load(
             types::I32,
             never_faults,
@@ -543,17 +517,9 @@ impl FuncTranslator<'_, '_> {
             .icmp(IntCC::UnsignedLessThanOrEqual, next, chunk);
         // A successor past the end of memory: dlmalloc's read of its head
         // traps; reported first.
-        let def = self.memory_def(0);
-        let length =
-            self.builder
-                .ins()
-                .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH);
-        let next64 = self.builder.ins().uextend(types::I64, next);
-        let next_end = self.builder.ins().iadd_imm_s(next64, 8);
-        let past = self
-            .builder
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThan, next_end, length);
+        let length = length.unwrap_or_else(|| self.memory_length(0));
+        let next_inside = self.fits_in_memory(next, 8, length);
+        let past = self.builder.ins().icmp_imm_u(IntCC::Equal, next_inside, 0);
         let wrong = self.builder.ins().bor(free, backward);
         let wrong = self.builder.ins().bor(wrong, past);
         self.builder.ins().brif(wrong, refuse, &[], next_block, &[]);
@@ -620,10 +586,6 @@ impl FuncTranslator<'_, '_> {
         // `PINUSE` says it is free, and inside the heap.
         self.builder.seal_block(links);
         self.builder.switch_to_block(links);
-        let dv = self
-            .builder
-            .ins()
-            .load(types::I32, never_faults, state, vmctx::HEAP_STATE_DV);
         let prev_block = self.builder.create_block();
         let next_links = self.builder.create_block();
         let prev_in_use = self.builder.ins().band_imm_u(head, 1);
@@ -702,12 +664,7 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .icmp(IntCC::UnsignedGreaterThan, after, next);
-        let after64 = self.builder.ins().uextend(types::I64, after);
-        let after_end = self.builder.ins().iadd_imm_s(after64, 8);
-        let inside = self
-            .builder
-            .ins()
-            .icmp(IntCC::UnsignedLessThanOrEqual, after_end, length);
+        let inside = self.fits_in_memory(after, 8, length);
         let readable = self.builder.ins().band(forward, inside);
         let read = self.builder.create_block();
         self.builder.ins().brif(readable, read, &[], refuse, &[]);

@@ -17,6 +17,12 @@ pub(crate) fn heap_flags() -> MemFlagsData {
         .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
 }
 
+/// Flags of a heap read the generated code has bounded itself (the
+/// allocator checks' reads): it cannot fault, and is no trap site.
+pub(crate) fn never_faults() -> MemFlagsData {
+    heap_flags().with_trap_code(None).with_notrap()
+}
+
 /// The memory a load or store addresses.
 pub(crate) fn target_memory(memarg: &MemArg) -> u32 {
     match memarg.target {
@@ -31,6 +37,24 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn memory_def(&mut self, mem: u32) -> Value {
         let offset = self.env.offsets.memory(mem);
         self.load_fixed_ptr(self.vmctx, offset)
+    }
+
+    /// The current length in bytes of memory `mem` (64 bits).
+    pub(crate) fn memory_length(&mut self, mem: u32) -> Value {
+        let def = self.memory_def(mem);
+        self.builder
+            .ins()
+            .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH)
+    }
+
+    /// Whether the `bytes` bytes at 32-bit address `at` lie inside a
+    /// memory of `length` bytes (from [`Self::memory_length`]).
+    pub(crate) fn fits_in_memory(&mut self, at: Value, bytes: i64, length: Value) -> Value {
+        let at64 = self.builder.ins().uextend(types::I64, at);
+        let end = self.builder.ins().iadd_imm_s(at64, bytes);
+        self.builder
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, end, length)
     }
 
     /// Whether memory `mem` is guarded (a 32-bit memory in a 4 GiB + guard
@@ -173,11 +197,7 @@ impl FuncTranslator<'_, '_> {
         use Operator as O;
         match *op {
             O::MemorySize { mem } => {
-                let def = self.memory_def(mem);
-                let length =
-                    self.builder
-                        .ins()
-                        .load(I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH);
+                let length = self.memory_length(mem);
                 let pages = self.builder.ins().ushr_imm_s(length, 16);
                 let v = if self.env.info.memories[mem as usize].memory64 {
                     pages

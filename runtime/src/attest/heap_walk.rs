@@ -353,19 +353,14 @@ pub(crate) fn walk_heap(
 /// allocator's entry check compares the same in generated code, and asks
 /// for a walk when one differs; this makes that walk report it.
 fn heads_agree(memory: &[u8], st: StateView) -> Result<(), Broken> {
-    let victim = st.dv.map(|dv| (dv, st.dvsize, "designated victim"));
-    for (chunk, size, name) in [(st.top, st.topsize, "top chunk")]
-        .into_iter()
-        .chain(victim)
-    {
+    let victim = st.dv.map(|dv| (dv, "designated victim"));
+    for (chunk, name) in [(st.top, "top chunk")].into_iter().chain(victim) {
         let at = u64::from(chunk) + 4;
         let what = match word_at(memory, at) {
-            Some(head) if head == size | PINUSE => continue,
-            Some(head) => format!(
-                "the {name}'s head {head:#x} disagrees with the allocator's state, which says \
-                 the {} is {size} bytes",
-                if name == "top chunk" { "top" } else { "victim" }
-            ),
+            Some(head) => match state_head_wrong(st, chunk, head) {
+                Some(what) => what,
+                None => continue,
+            },
             None => format!(
                 "the allocator's state says the {name} is at {chunk:#x}, past the end of memory"
             ),
@@ -378,6 +373,26 @@ fn heads_agree(memory: &[u8], st: StateView) -> Result<(), Broken> {
         });
     }
     Ok(())
+}
+
+/// What is wrong with `head`, the head of the chunk at `chunk`, when that
+/// chunk is the top or the designated victim `st` names: dlmalloc writes
+/// their heads only as `topsize | PINUSE` and `dvsize | PINUSE`.
+fn state_head_wrong(st: StateView, chunk: u32, head: u32) -> Option<String> {
+    if chunk == st.top && head != st.topsize | PINUSE {
+        return Some(format!(
+            "the top chunk's head {head:#x} disagrees with the allocator's state, which says \
+             the top is {} bytes",
+            st.topsize
+        ));
+    }
+    (st.dv == Some(chunk) && head != st.dvsize | PINUSE).then(|| {
+        format!(
+            "the designated victim's head {head:#x} disagrees with the allocator's state, which \
+             says the victim is {} bytes",
+            st.dvsize
+        )
+    })
 }
 
 /// The smallest chunk dlmalloc keeps in a tree bin rather than a small
@@ -583,33 +598,8 @@ pub(crate) fn walk(
             });
         }
         let size = head & !FLAG_BITS;
-        if let Some(st) = state.filter(|st| u64::from(st.top) == c) {
-            // dlmalloc writes the top's head only as `topsize | PINUSE`.
-            if head != st.topsize | PINUSE {
-                return Err(broken(
-                    c + 4,
-                    c,
-                    format!(
-                        "the top chunk's head {head:#x} disagrees with the allocator's state, \
-                         which says the top is {} bytes",
-                        st.topsize
-                    ),
-                ));
-            }
-        }
-        if let Some(st) = state.filter(|st| st.dv == Some(c as u32)) {
-            // dlmalloc writes the victim's head only as `dvsize | PINUSE`.
-            if head != st.dvsize | PINUSE {
-                return Err(broken(
-                    c + 4,
-                    c,
-                    format!(
-                        "the designated victim's head {head:#x} disagrees with the allocator's \
-                         state, which says the victim is {} bytes",
-                        st.dvsize
-                    ),
-                ));
-            }
+        if let Some(what) = state.and_then(|st| state_head_wrong(st, c as u32, head)) {
+            return Err(broken(c + 4, c, what));
         }
         // The top chunk, followed by its trailer, ends the chain; with
         // 8-byte alignment it may be as small as 8 bytes.
@@ -709,8 +699,7 @@ pub(crate) fn walk(
             // of the last split), whose links are stale.
             let fd = word(c + 8).expect("inside the chunk");
             let bk = word(c + 12).expect("inside the chunk");
-            let linked = word(u64::from(fd) + 12) == Some(c as u32)
-                && word(u64::from(bk) + 8) == Some(c as u32);
+            let linked = links_agree(memory, c as u32);
             if !linked {
                 if let Some(st) = state.filter(|st| st.dv != Some(c as u32)) {
                     let victim = match st.dv {
