@@ -1315,23 +1315,42 @@ fn dlmalloc_heap(allocator: &str) -> String {
     )
 }
 
+/// wasm32 dlmalloc's state for a state at 0x400 (as the bytes of a WAT
+/// data string): the heap's lowest byte at 0x1000, a top of 256 bytes at
+/// `top`, the designated victim `dv` (address, size), and every small bin
+/// empty but `binned` (bin, its one chunk).
+fn dlmalloc_state(top: u32, dv: Option<(u32, u32)>, binned: Option<(u32, u32)>) -> String {
+    let mut state = [0u8; 40 + 33 * 8];
+    let mut put = |at: usize, v: u32| state[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    if let Some((at, size)) = dv {
+        put(8, size); // dvsize
+        put(20, at); // dv
+    }
+    put(12, 256); // topsize
+    put(16, 0x1000); // least_addr
+    put(24, top); // top
+    put(36, 0x5555_0001); // magic
+    for i in 0..32u32 {
+        let header = 0x400 + 40 + 8 * i;
+        let first = match binned {
+            Some((bin, chunk)) if bin == i => chunk,
+            _ => header,
+        };
+        put(48 + 8 * i as usize, first);
+        put(52 + 8 * i as usize, first);
+    }
+    if let Some((bin, _)) = binned {
+        put(0, 1 << bin); // smallmap
+    }
+    state.iter().map(|b| format!("\\{b:02x}")).collect()
+}
+
 /// [`dlmalloc_heap`] with dlmalloc's state laid out at 0x400 as wasm32
 /// dlmalloc keeps it (every small bin empty, the top at 0x1050 of 256
 /// bytes), and an export that writes a byte and then allocates, with no
 /// hook between the two.
 fn dlmalloc_heap_with_state() -> String {
-    let mut state = [0u8; 40 + 33 * 8];
-    let mut put = |at: usize, v: u32| state[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    put(12, 256); // topsize
-    put(16, 0x1000); // least_addr
-    put(24, 0x1050); // top
-    put(36, 0x5555_0001); // magic
-    for i in 0..32 {
-        let header = 0x400 + 40 + 8 * i as u32;
-        put(48 + 8 * i, header);
-        put(52 + 8 * i, header);
-    }
-    let bytes: String = state.iter().map(|b| format!("\\{b:02x}")).collect();
+    let bytes = dlmalloc_state(0x1050, None, None);
     let heap = dlmalloc_heap("dlmalloc");
     let (head, tail) = heap.split_at(heap.rfind(")").unwrap());
     format!(
@@ -1589,26 +1608,11 @@ fn dlmalloc_heap_with_victim() -> String {
 /// its links and the bin header's pointing at each other, and exports
 /// that free the chunks on either side of it.
 fn dlmalloc_heap_with_free_chunk(binned: bool) -> String {
-    let mut state = [0u8; 40 + 33 * 8];
-    let mut put = |at: usize, v: u32| state[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    if !binned {
-        put(8, 48); // dvsize
-        put(20, 0x1020); // dv
-    }
-    put(12, 256); // topsize
-    put(16, 0x1000); // least_addr
-    put(24, 0x1070); // top
-    put(36, 0x5555_0001); // magic
-    for i in 0..32 {
-        let header = 0x400 + 40 + 8 * i as u32;
-        let first = if binned && i == 6 { 0x1020 } else { header };
-        put(48 + 8 * i, first);
-        put(52 + 8 * i, first);
-    }
-    if binned {
-        put(0, 1 << 6); // smallmap
-    }
-    let bytes: String = state.iter().map(|b| format!("\\{b:02x}")).collect();
+    let bytes = if binned {
+        dlmalloc_state(0x1070, None, Some((6, 0x1020)))
+    } else {
+        dlmalloc_state(0x1070, Some((0x1020, 48)), None)
+    };
     let links = if binned {
         "(data (i32.const 0x1028) \"\\58\\04\\00\\00\\58\\04\\00\\00\")   ;; fd, bk: bin 6's header"
     } else {
