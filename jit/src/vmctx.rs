@@ -156,8 +156,20 @@ pub const ATTEST_HEAP_ARG: i32 = 12;
 /// [`VMAttestState::heap_state`]: not found (nothing to check).
 pub const HEAP_STATE_NONE: u32 = 1;
 /// Bytes of dlmalloc's state the runtime guarantees to lie inside memory
-/// 0 when it records the state's address (its fields up to `magic`).
-pub const HEAP_STATE_BYTES: u32 = 40;
+/// 0 when it records the state's address (its fields up to `magic`, and
+/// the small bins' 33 pairs of links).
+pub const HEAP_STATE_BYTES: u32 = 304;
+/// Offset of `smallmap` (a bit per non-empty small bin) in wasm32
+/// dlmalloc's `struct malloc_state`.
+pub const HEAP_STATE_SMALLMAP: i32 = 0;
+/// Offset of `smallbins` in wasm32 dlmalloc's `struct malloc_state`: the
+/// header of small bin `i`, a chunk without a head whose `fd` and `bk`
+/// are the bin's first and last chunks, lies `8 * i` bytes further.
+pub const HEAP_STATE_SMALLBINS: i32 = 40;
+/// The largest request dlmalloc serves from a small bin with 16-byte
+/// alignment (`MAX_SMALL_REQUEST`: 255 less the alignment's mask and a
+/// head); larger ones come from the tree bins.
+pub const HEAP_MAX_SMALL_REQUEST: u32 = 255 - 15 - 4;
 /// Offset of `dvsize` in wasm32 dlmalloc's `struct malloc_state`.
 pub const HEAP_STATE_DVSIZE: i32 = 8;
 /// Offset of `dv` (the designated victim) in wasm32 dlmalloc's

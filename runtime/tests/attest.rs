@@ -1698,6 +1698,55 @@ fn free_finds_links_written_over_in_a_neighbour_it_would_merge_with() {
     }
 }
 
+/// dlmalloc takes a small request's chunk from the first non-empty small
+/// bin that fits it and unlinks it by writing through the chunk's `fd`,
+/// a check wasi-libc's build compiles out: the entry of `malloc` checks
+/// that chunk's links, so a use after free over them is found before
+/// dlmalloc writes through them; a request too large for the bin does
+/// not look at it (the walk at the export's return finds it then).
+#[test]
+fn malloc_finds_links_written_over_in_the_small_bin_it_takes_from() {
+    for guarded in [true, false] {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).guarded_memory(guarded);
+        let wat = dlmalloc_heap_with_free_chunk(true).replace(
+            "(func (export \"alloc\")",
+            "(func (export \"smash_then_alloc_large\") (param i32 i32)
+        (i32.store8 (local.get 0) (local.get 1))
+        (drop (call $dlmalloc (i32.const 100))))
+    (func (export \"alloc\")",
+        );
+        // A request of 24 bytes (a 32-byte chunk, bin 4, empty) takes from
+        // bin 6; one of 100 (bin 14) does not.
+        for (export, byte_at, kind) in [
+            ("smash_then_alloc", 0x1028, HookKind::FunctionEntry),
+            ("smash_then_alloc", 0x102c, HookKind::FunctionEntry),
+            ("smash_then_alloc_large", 0x1028, HookKind::ExportExit),
+        ] {
+            let mut s = setup_with(&config, OnDetect::Log, &wat);
+            call(&mut s, "alloc", &[]).unwrap();
+            // Intact links: nothing (a byte past them is the chunk's own).
+            call(&mut s, export, &[Val::I32(0x1030), Val::I32(0x41)]).unwrap();
+            assert!(s.events.lock().unwrap().is_empty(), "{:?}", s.events);
+            call(&mut s, export, &[Val::I32(byte_at), Val::I32(0x41)]).unwrap();
+            let events = s.events.lock().unwrap().clone();
+            assert_eq!(events.len(), 1, "{export} {byte_at:#x}: {events:?}");
+            let e = &events[0];
+            assert_eq!(e.hook.kind, kind, "{export} {byte_at:#x}: {e:?}");
+            if kind == HookKind::FunctionEntry {
+                assert_eq!(e.hook.name.as_deref(), Some("dlmalloc"));
+            }
+            assert!(
+                e.detail.contains(
+                    "(chunk at 0x1020): the chunk is free (48 bytes) but not in a free list"
+                ),
+                "{}",
+                e.detail
+            );
+        }
+    }
+}
+
 /// The entry check of dlmalloc's functions checks the designated
 /// victim's head as it checks the top's: a fresh allocation carved from
 /// the victim is followed by the victim's remainder, whose head an

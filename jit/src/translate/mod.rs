@@ -104,6 +104,29 @@ impl ModuleEnv<'_> {
                 .is_some_and(|d| d.entries.binary_search(&func).is_ok())
     }
 
+    /// The request whose chunk defined function `func`, one of dlmalloc's
+    /// entries, may take from a small bin, for the entry's check of that
+    /// bin (`FuncTranslator::small_bin_check`): by name, `malloc`'s size,
+    /// `realloc`'s new size (it allocates anew when it cannot resize in
+    /// place) and `calloc`'s product; without names, the first parameter
+    /// of every entry of `malloc`'s signature (any value is safe to check
+    /// with: the check reads, and a sound heap passes it).
+    pub fn small_bin_request(&self, func: u32) -> Option<BinRequest> {
+        use crate::vmctx::AllocRole::{Calloc, Malloc, Realloc};
+        if self.info.dlmalloc {
+            return match self.info.allocator_role(func)? {
+                Malloc => Some(BinRequest::Param(0)),
+                Realloc => Some(BinRequest::Param(1)),
+                Calloc => Some(BinRequest::Product),
+                _ => None,
+            };
+        }
+        let d = self.unnamed_dlmalloc?;
+        let sig = self.info.func_sig(func);
+        let mallocs = sig.params == [WasmType::I32] && sig.results == [WasmType::I32];
+        (d.entries.binary_search(&func).is_ok() && mallocs).then_some(BinRequest::Param(0))
+    }
+
     /// Whether defined function `func` is dlmalloc's `free` or `realloc`,
     /// its first parameter a pointer dlmalloc returned: by name, or
     /// without names dlmalloc's one entry of `free`'s signature.
@@ -112,6 +135,16 @@ impl ModuleEnv<'_> {
         (self.info.dlmalloc && matches!(self.info.allocator_role(func), Some(Free | Realloc)))
             || self.unnamed_dlmalloc.is_some_and(|d| d.free == Some(func))
     }
+}
+
+/// Where an allocator entry's request lies, for the check of the small
+/// bin it may take from ([`ModuleEnv::small_bin_request`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinRequest {
+    /// The parameter of this index.
+    Param(usize),
+    /// The product of the first two (`calloc`'s count and size).
+    Product,
 }
 
 /// dlmalloc told by its code ([`crate::unnamed_dlmalloc`]) in a module
@@ -330,7 +363,15 @@ pub fn translate_function(
     t.builder.set_srcloc(ir::SourceLoc::new(t.offset));
     t.function_hook(vmctx::HookPoint::Entry);
     if env.config.attest.heap_floor && env.enters_dlmalloc(func_index) && forwarded.is_none() {
-        t.heap_entry_check(env.frees_dlmalloc_chunk(func_index));
+        let request = env.small_bin_request(func_index).map(|r| match r {
+            BinRequest::Param(i) => t.builder.use_var(t.locals[i].0),
+            BinRequest::Product => {
+                let n = t.builder.use_var(t.locals[0].0);
+                let size = t.builder.use_var(t.locals[1].0);
+                t.builder.ins().imul(n, size)
+            }
+        });
+        t.heap_entry_check(env.frees_dlmalloc_chunk(func_index), request);
         let one_memory = env.info.memories.len() == 1 && !env.info.memories[0].memory64;
         let marks = env.config.attest.slack_marks && one_memory;
         if let Some(param) = env.info.slack_request(func_index).filter(|_| marks) {

@@ -318,6 +318,7 @@ pub(crate) fn walk_heap(
     let mut walked = walk(memory, first, max_chunks, state)?;
     if let Some(st) = state {
         heads_agree(memory, st)?;
+        bins_agree(memory, st)?;
     }
     let Some(st) = state.filter(|_| walked.top.is_none() && !walked.cut) else {
         return Ok(walked);
@@ -369,6 +370,46 @@ fn heads_agree(memory: &[u8], st: StateView) -> Result<(), Broken> {
             at: at.min(u64::from(u32::MAX)) as u32,
             chunk,
             what,
+            in_slack: false,
+        });
+    }
+    Ok(())
+}
+
+/// The first chunk of every non-empty small bin, read where the state
+/// says it is, whether or not a walk reaches it: it must sit in its list
+/// as dlmalloc keeps it ([`links_agree`]), since dlmalloc's next
+/// allocation from the bin unlinks it by writing through its `fd`. The
+/// entry check of `malloc`, `calloc` and `realloc` compares the same for
+/// the bin the request may take from, and asks for a walk when it
+/// differs; this makes that walk report it.
+fn bins_agree(memory: &[u8], st: StateView) -> Result<(), Broken> {
+    let Some(map) = word_at(memory, u64::from(st.at) + STATE_SMALLMAP) else {
+        return Ok(());
+    };
+    for i in (0..SMALL_BINS).filter(|i| map & (1 << i) != 0) {
+        let bin = u64::from(st.at) + STATE_SMALLBINS + 8 * i;
+        let Some(first) = word_at(memory, bin + 8) else {
+            continue;
+        };
+        if links_agree(memory, first) {
+            continue;
+        }
+        let link = |off: u64| match word_at(memory, u64::from(first) + off) {
+            Some(v) => format!("{v:#x}"),
+            None => "past the end of memory".to_string(),
+        };
+        return Err(Broken {
+            at: first.saturating_add(8),
+            chunk: first,
+            what: format!(
+                "the first chunk of small bin {i} ({}-byte chunks) is not in the bin's list as \
+                 dlmalloc keeps it (fd {}, bk {}): dlmalloc's next allocation from the bin \
+                 would write through its links",
+                i * 8,
+                link(8),
+                link(12)
+            ),
             in_slack: false,
         });
     }
@@ -1903,6 +1944,40 @@ mod tests {
         let broken = walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 2, Some(far)).unwrap_err();
         assert!(
             broken.what.contains("past the end of memory"),
+            "{}",
+            broken.what
+        );
+    }
+
+    #[test]
+    fn a_small_bins_first_chunk_is_checked_where_no_walk_reaches_it() {
+        let (mut h, _, binned, _) = with_state();
+        let view = read_state(&h.mem, STATE).unwrap();
+        // A walk cut at the first chunk reaches no free chunk.
+        let cut = |h: &Heap| walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 1, Some(view));
+        assert!(cut(&h).is_ok_and(|w| w.cut));
+        for (at, says) in [
+            (binned + 8, "fd 0x41414141, bk 0x458"),
+            (binned + 12, "fd 0x458, bk 0x41414141"),
+        ] {
+            let (mut h, _, _, _) = with_state();
+            h.put(at, 0x4141_4141);
+            let broken = cut(&h).unwrap_err();
+            assert_eq!((broken.at, broken.chunk), (binned + 8, binned));
+            assert!(
+                broken
+                    .what
+                    .contains("first chunk of small bin 6 (48-byte chunks)")
+                    && broken.what.contains(says),
+                "{}",
+                broken.what
+            );
+        }
+        // A bin's header written over to lead past memory.
+        h.put(STATE + STATE_SMALLBINS as u32 + 8 * 6 + 8, 0xffff_fff0);
+        let broken = cut(&h).unwrap_err();
+        assert!(
+            broken.what.contains("(fd past the end of memory"),
             "{}",
             broken.what
         );
