@@ -162,6 +162,9 @@ pub const HEAP_STATE_BYTES: u32 = 304;
 /// Offset of `smallmap` (a bit per non-empty small bin) in wasm32
 /// dlmalloc's `struct malloc_state`.
 pub const HEAP_STATE_SMALLMAP: i32 = 0;
+/// Offset of `treemap` (a bit per non-empty tree bin) in wasm32
+/// dlmalloc's `struct malloc_state`.
+pub const HEAP_STATE_TREEMAP: i32 = 4;
 /// Offset of `smallbins` in wasm32 dlmalloc's `struct malloc_state`: the
 /// header of small bin `i`, a chunk without a head whose `fd` and `bk`
 /// are the bin's first and last chunks, lies `8 * i` bytes further.
@@ -213,6 +216,12 @@ pub enum HookPoint {
     /// a usage error, and ignore: a double free, or a pointer it never
     /// returned.
     FreeCheck = 3,
+    /// At the entry of dlmalloc's `malloc`, `calloc` or `realloc`: the
+    /// request (in [`VMAttestState::heap_arg`]) may be served from a
+    /// tree bin, whose tree is not empty (the runtime checks the tree
+    /// chunks dlmalloc's search for it reaches, which dlmalloc unlinks
+    /// without checking).
+    TreeCheck = 4,
 }
 
 /// Offset of [`VMMemory::base`].

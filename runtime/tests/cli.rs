@@ -772,6 +772,103 @@ fn correct_use_of_every_allocator_function_is_clean() {
     }
 }
 
+/// A use after free over a freed chunk's links is found at the entry of
+/// the `malloc` that would unlink the chunk by writing through them
+/// (wasi-libc's dlmalloc does not check them first), before the write:
+/// a small chunk's bin by the generated check and the walk it asks for,
+/// a large chunk's tree by the runtime's walk of dlmalloc's search.
+/// Without attestation the same program writes into its static
+/// (`tree-fd`) or traps (`fd`, `wild`); stopped at the detection, it
+/// prints nothing. Named and stripped, `coarse` and `fine`.
+#[test]
+fn malloc_finds_links_written_over_before_it_unlinks_through_them() {
+    let root = temp_dir("heap-unlink");
+    let stripped = root.join("stripped.wasm");
+    let named = fixture("heap_unlink.wasm");
+    std::fs::write(
+        &stripped,
+        common::without_names(&std::fs::read(&named).unwrap()),
+    )
+    .unwrap();
+    let stripped = stripped.display().to_string();
+    let plain = walmart(&["run", &named, "tree-fd"]);
+    assert!(
+        text(&plain.stdout).starts_with("tree-fd: target ")
+            && !text(&plain.stdout).contains("target 1 2 3 4"),
+        "{}",
+        text(&plain.stdout)
+    );
+    let log = root.join("events.jsonl");
+    let log_arg = log.display().to_string();
+    for wasm in [&named, &stripped] {
+        for policy in ["coarse", "fine"] {
+            for (case, source, says) in [
+                ("benign", None, ""),
+                ("tree-benign", None, ""),
+                (
+                    "fd",
+                    Some("heap-walk"),
+                    "the chunk is free (48 bytes) but not in a free list",
+                ),
+                ("wild", Some("heap-walk"), "(fd 0x41414141, "),
+                (
+                    "second",
+                    Some("heap-walk"),
+                    "the chunk is free (48 bytes) but not in a free list",
+                ),
+                (
+                    "tree-fd",
+                    Some("malloc-check"),
+                    "not in its ring of same-sized chunks",
+                ),
+                (
+                    "tree-index",
+                    Some("malloc-check"),
+                    "filed under tree bin 3 where",
+                ),
+            ] {
+                let _ = std::fs::remove_file(&log);
+                let out = walmart(&[
+                    "run",
+                    "--attest",
+                    policy,
+                    "--model",
+                    "none",
+                    "--on-detect",
+                    "trap",
+                    "--attest-log",
+                    &log_arg,
+                    wasm,
+                    case,
+                ]);
+                let what = format!("{wasm} {policy} {case}: {}", text(&out.stderr));
+                let events: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect();
+                let Some(source) = source else {
+                    assert!(out.status.success() && events.is_empty(), "{what}");
+                    assert_eq!(text(&out.stdout), format!("{case}: target 1 2 3 4\n"));
+                    continue;
+                };
+                assert!(!out.status.success(), "{what}");
+                assert_eq!(text(&out.stdout), "", "{what}");
+                assert_eq!(events.len(), 1, "{what}: {events:?}");
+                let e = &events[0];
+                assert_eq!(e["source"], source, "{what}");
+                assert_eq!(e["hook"]["kind"], "function-entry", "{what}");
+                if wasm == &named {
+                    assert_eq!(e["hook"]["name"], "dlmalloc", "{what}");
+                }
+                let detail = e["detail"].as_str().unwrap();
+                assert!(detail.contains(says), "{what}: {detail}");
+            }
+        }
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
 /// The heap walk on wasi-libc's own dlmalloc (no model: the exact checks
 /// alone): writes over chunk headers are `heap-corrupt` events, writes
 /// that stay in a chunk's slack (under `coarse`, which marks none) or

@@ -339,7 +339,7 @@ impl FuncTranslator<'_, '_> {
         let length = match request {
             Some(request) => {
                 let length = length.unwrap_or_else(|| self.memory_length(0));
-                self.small_bin_check(state, gm, request, length);
+                self.bin_take_check(state, gm, request, length);
                 Some(length)
             }
             None => length,
@@ -354,7 +354,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// On the entry check's known-state path of an entry that may take a
-    /// chunk from a small bin for `request` bytes (`malloc`, `calloc`,
+    /// chunk from a bin for `request` bytes (`malloc`, `calloc`,
     /// `realloc`), with the state's address `gm`, its host address
     /// `state` and the memory's `length`: the first chunk of the first
     /// non-empty small bin that could serve the request must sit in its
@@ -365,21 +365,33 @@ impl FuncTranslator<'_, '_> {
     /// compiled out in wasi-libc; a use after free that wrote over a
     /// freed small chunk's links makes that a write to an address of the
     /// attacker's choosing. The bin checked is the one dlmalloc takes from
-    /// when it takes from a bin at all (the request's own, or the next
-    /// larger non-empty one); where it carves the victim or the top
-    /// instead, a sound bin passes all the same. Requests of large chunks
-    /// (tree bins) are not checked. About a dozen instructions and five
-    /// loads.
-    fn small_bin_check(&mut self, state: Value, gm: Value, request: Value, length: Value) {
+    /// when it takes from a small bin at all (the request's own, or the
+    /// next larger non-empty one); where it carves the victim or the top
+    /// instead, a sound bin passes all the same. About a dozen
+    /// instructions and five loads. Where dlmalloc would search a tree
+    /// bin instead (a large request, or a small one no small bin or the
+    /// victim serves) and its tree map is not empty, the runtime follows
+    /// that search and checks the tree chunks it reaches
+    /// (`HookPoint::TreeCheck`, the request in `heap_arg`): the search
+    /// walks pointers, which the runtime does better than inline code.
+    fn bin_take_check(&mut self, state: Value, gm: Value, request: Value, length: Value) {
         let look = self.builder.create_block();
         let take = self.builder.create_block();
+        let small_tree = self.builder.create_block();
+        let trees = self.builder.create_block();
+        let search = self.builder.create_block();
         let done = self.builder.create_block();
+        let never_faults = never_faults();
+        let treemap =
+            self.builder
+                .ins()
+                .load(types::I32, never_faults, state, vmctx::HEAP_STATE_TREEMAP);
         let small = self.builder.ins().icmp_imm_u(
             IntCC::UnsignedLessThanOrEqual,
             request,
             i64::from(vmctx::HEAP_MAX_SMALL_REQUEST),
         );
-        self.builder.ins().brif(small, look, &[], done, &[]);
+        self.builder.ins().brif(small, look, &[], trees, &[]);
         self.builder.seal_block(look);
         self.builder.switch_to_block(look);
         // `pad_request` with 16-byte alignment (wasi-libc's; a request
@@ -388,14 +400,13 @@ impl FuncTranslator<'_, '_> {
         let padded = self.builder.ins().iadd_imm_s(request, 4 + 15);
         let size = self.builder.ins().band_imm_s(padded, !15);
         let index = self.builder.ins().ushr_imm_u(size, 3);
-        let never_faults = never_faults();
         let smallmap =
             self.builder
                 .ins()
                 .load(types::I32, never_faults, state, vmctx::HEAP_STATE_SMALLMAP);
         let bits = self.builder.ins().ushr(smallmap, index);
         let any = self.builder.ins().icmp_imm_u(IntCC::NotEqual, bits, 0);
-        self.builder.ins().brif(any, take, &[], done, &[]);
+        self.builder.ins().brif(any, take, &[], small_tree, &[]);
         self.builder.seal_block(take);
         self.builder.switch_to_block(take);
         let skip = self.builder.ins().ctz(bits);
@@ -412,6 +423,33 @@ impl FuncTranslator<'_, '_> {
         let agree = self.links_agree(first, gm, length);
         let wrong = self.builder.ins().icmp_imm_u(IntCC::Equal, agree, 0);
         self.cold_path(wrong, |t| t.call_hook(HookPoint::HeapCheck));
+        self.builder.ins().jump(done, &[]);
+        // No small bin serves it: a tree does where the victim is smaller.
+        self.builder.seal_block(small_tree);
+        self.builder.switch_to_block(small_tree);
+        let dvsize =
+            self.builder
+                .ins()
+                .load(types::I32, never_faults, state, vmctx::HEAP_STATE_DVSIZE);
+        let above = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, size, dvsize);
+        self.builder.ins().brif(above, trees, &[], done, &[]);
+        self.builder.seal_block(trees);
+        self.builder.switch_to_block(trees);
+        let any_tree = self.builder.ins().icmp_imm_u(IntCC::NotEqual, treemap, 0);
+        self.builder.ins().brif(any_tree, search, &[], done, &[]);
+        self.builder.seal_block(search);
+        self.builder.switch_to_block(search);
+        let state_ptr = self.attest_state();
+        self.builder.ins().store(
+            super::vm_flags(),
+            request,
+            state_ptr,
+            vmctx::ATTEST_HEAP_ARG,
+        );
+        self.call_hook(HookPoint::TreeCheck);
         self.builder.ins().jump(done, &[]);
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);

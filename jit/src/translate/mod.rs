@@ -106,7 +106,7 @@ impl ModuleEnv<'_> {
 
     /// The request whose chunk defined function `func`, one of dlmalloc's
     /// entries, may take from a small bin, for the entry's check of that
-    /// bin (`FuncTranslator::small_bin_check`): by name, `malloc`'s size,
+    /// bin (`FuncTranslator::bin_take_check`): by name, `malloc`'s size,
     /// `realloc`'s new size (it allocates anew when it cannot resize in
     /// place) and `calloc`'s product; without names, the first parameter
     /// of every entry of `malloc`'s signature (any value is safe to check

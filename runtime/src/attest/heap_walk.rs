@@ -79,8 +79,8 @@ use walmart_jit::module_info::{ConstOp, SegmentMode};
 /// `head`).
 pub(crate) const PAYLOAD_OFFSET: u32 = 8;
 const PINUSE: u32 = 1;
-const CINUSE: u32 = 2;
-const FLAG_BITS: u32 = 7;
+pub(crate) const CINUSE: u32 = 2;
+pub(crate) const FLAG_BITS: u32 = 7;
 const MIN_CHUNK: u32 = 16;
 /// A fence post's head: `sizeof(size_t) | PINUSE | CINUSE`.
 const FENCE_POST: u32 = walmart_jit::vmctx::HEAP_FENCE_POST;
@@ -120,7 +120,7 @@ pub(crate) struct StateView {
 /// `smallmap`, `treemap`, `dvsize`, `topsize`, `least_addr`, `dv`, `top`,
 /// `trim_check`, `release_checks`, `magic`, then the small bins).
 const STATE_SMALLMAP: u64 = 0;
-const STATE_DVSIZE: u64 = walmart_jit::vmctx::HEAP_STATE_DVSIZE as u64;
+pub(crate) const STATE_DVSIZE: u64 = walmart_jit::vmctx::HEAP_STATE_DVSIZE as u64;
 const STATE_TOPSIZE: u64 = walmart_jit::vmctx::HEAP_STATE_TOPSIZE as u64;
 const STATE_LEAST_ADDR: u64 = 16;
 const STATE_DV: u64 = walmart_jit::vmctx::HEAP_STATE_DV as u64;
@@ -137,7 +137,7 @@ const STATE_SEG: u64 = 448;
 const MAX_SEGMENTS: usize = 64;
 
 /// A little-endian word of `memory` at `at`, if it lies inside.
-fn word_at(memory: &[u8], at: u64) -> Option<u32> {
+pub(crate) fn word_at(memory: &[u8], at: u64) -> Option<u32> {
     let at = usize::try_from(at).ok()?;
     memory
         .get(at..at.checked_add(4)?)
@@ -441,12 +441,12 @@ fn state_head_wrong(st: StateView, chunk: u32, head: u32) -> Option<String> {
 const MIN_LARGE: u32 = 256;
 /// Offset of the tree bins (`treebins[32]`) in wasm32 dlmalloc's state,
 /// after the 33 pairs of small-bin links.
-const STATE_TREEBINS: u64 = 304;
+pub(crate) const STATE_TREEBINS: u64 = 304;
 
 /// The tree bin dlmalloc files a free chunk of `size` bytes in
 /// (`compute_tree_index`: two bins per power of two from 256 bytes, the
 /// last one for everything from 16 MiB up).
-fn tree_index(size: u32) -> u32 {
+pub(crate) fn tree_index(size: u32) -> u32 {
     let x = size >> 8;
     match x {
         0 => 0,
@@ -466,7 +466,12 @@ fn tree_index(size: u32) -> u32 {
 /// chunk) and children that point back at it. A write into a freed large
 /// chunk's first 32 bytes (a use after free) changes them. The word that
 /// is wrong and what is wrong.
-fn tree_node_broken(memory: &[u8], state: u32, c: u64, size: u32) -> Option<(u64, String)> {
+pub(crate) fn tree_node_broken(
+    memory: &[u8],
+    state: u32,
+    c: u64,
+    size: u32,
+) -> Option<(u64, String)> {
     let field = |off: u64| word_at(memory, c + off);
     let index = field(28)?;
     let want = tree_index(size);
@@ -1035,7 +1040,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
 
 /// Reports what a heap check found, at `page` of memory 0, as an exact
 /// [`EventKind::HeapCorrupt`] event from `source`.
-fn report(s: &AttestSession, hook: HookSite, page: u32, source: &str, detail: String) {
+pub(crate) fn report(s: &AttestSession, hook: HookSite, page: u32, source: &str, detail: String) {
     s.shared.report(Event {
         time: Event::now(),
         policy: s.shared.policy,
@@ -1087,7 +1092,7 @@ pub(crate) enum BadFree {
 /// Whether the free chunk at `c` sits in its list as dlmalloc keeps it
 /// (as the generated check reads it: `fd` and `bk` each with 16 bytes
 /// inside memory, and pointing back at `c`).
-fn links_agree(memory: &[u8], c: u32) -> bool {
+pub(crate) fn links_agree(memory: &[u8], c: u32) -> bool {
     let len = memory.len() as u64;
     let inside = |at: u32| u64::from(at) + 16 <= len;
     if !inside(c) {

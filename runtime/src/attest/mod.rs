@@ -22,6 +22,7 @@ pub(crate) mod session;
 pub mod tags;
 pub(crate) mod tamper;
 pub(crate) mod threads;
+pub(crate) mod tree_take;
 pub mod wasm_verifier;
 pub(crate) mod worker;
 

@@ -249,6 +249,9 @@ extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) ->
     if point == vmctx::HookPoint::FreeCheck as u32 {
         return crate::attest::heap_walk::free_check(store, &site) as u32;
     }
+    if point == vmctx::HookPoint::TreeCheck as u32 {
+        return crate::attest::tree_take::tree_check(store, &site) as u32;
+    }
     use crate::attest::session::{hook, HookAt};
     hook(store, HookAt::Other, &site).is_err() as u32
 }
