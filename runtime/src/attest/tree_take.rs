@@ -269,7 +269,7 @@ mod tests {
             for request in [300, 40] {
                 let (word, chunk, what) = tree_take(&mem, STATE, request).expect(says);
                 assert_eq!(chunk, CHUNK);
-                assert!(word >= CHUNK && word < CHUNK + 32, "{word:#x}");
+                assert!((CHUNK..CHUNK + 32).contains(&word), "{word:#x}");
                 assert!(what.contains(says), "{what}");
             }
             // A small request the victim serves: dlmalloc does not search.
