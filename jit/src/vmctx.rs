@@ -156,15 +156,19 @@ pub const ATTEST_HEAP_ARG: i32 = 12;
 /// [`VMAttestState::heap_state`]: not found (nothing to check).
 pub const HEAP_STATE_NONE: u32 = 1;
 /// Bytes of dlmalloc's state the runtime guarantees to lie inside memory
-/// 0 when it records the state's address (its fields up to `magic`, and
-/// the small bins' 33 pairs of links).
-pub const HEAP_STATE_BYTES: u32 = 304;
+/// 0 when it records the state's address (its fields up to `magic`, the
+/// small bins' 33 pairs of links, and the 32 tree bins' roots).
+pub const HEAP_STATE_BYTES: u32 = 432;
 /// Offset of `smallmap` (a bit per non-empty small bin) in wasm32
 /// dlmalloc's `struct malloc_state`.
 pub const HEAP_STATE_SMALLMAP: i32 = 0;
 /// Offset of `treemap` (a bit per non-empty tree bin) in wasm32
 /// dlmalloc's `struct malloc_state`.
 pub const HEAP_STATE_TREEMAP: i32 = 4;
+/// Offset of `treebins` (the root of each tree bin) in wasm32
+/// dlmalloc's `struct malloc_state`, after the 33 pairs of small-bin
+/// links.
+pub const HEAP_STATE_TREEBINS: i32 = 304;
 /// Offset of `smallbins` in wasm32 dlmalloc's `struct malloc_state`: the
 /// header of small bin `i`, a chunk without a head whose `fd` and `bk`
 /// are the bin's first and last chunks, lies `8 * i` bytes further.

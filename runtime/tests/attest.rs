@@ -1318,9 +1318,20 @@ fn dlmalloc_heap(allocator: &str) -> String {
 /// wasm32 dlmalloc's state for a state at 0x400 (as the bytes of a WAT
 /// data string): the heap's lowest byte at 0x1000, a top of 256 bytes at
 /// `top`, the designated victim `dv` (address, size), and every small bin
-/// empty but `binned` (bin, its one chunk).
+/// empty but `binned` (bin, its one chunk), and every tree bin empty.
 fn dlmalloc_state(top: u32, dv: Option<(u32, u32)>, binned: Option<(u32, u32)>) -> String {
-    let mut state = [0u8; 40 + 33 * 8];
+    dlmalloc_state_with_tree(top, dv, binned, None)
+}
+
+/// [`dlmalloc_state`] with tree bin `tree.0`'s root the chunk at
+/// `tree.1`.
+fn dlmalloc_state_with_tree(
+    top: u32,
+    dv: Option<(u32, u32)>,
+    binned: Option<(u32, u32)>,
+    tree: Option<(u32, u32)>,
+) -> String {
+    let mut state = [0u8; 40 + 33 * 8 + 32 * 4];
     let mut put = |at: usize, v: u32| state[at..at + 4].copy_from_slice(&v.to_le_bytes());
     if let Some((at, size)) = dv {
         put(8, size); // dvsize
@@ -1341,6 +1352,10 @@ fn dlmalloc_state(top: u32, dv: Option<(u32, u32)>, binned: Option<(u32, u32)>) 
     }
     if let Some((bin, _)) = binned {
         put(0, 1 << bin); // smallmap
+    }
+    if let Some((bin, root)) = tree {
+        put(4, 1 << bin); // treemap
+        put(304 + 4 * bin as usize, root);
     }
     state.iter().map(|b| format!("\\{b:02x}")).collect()
 }
@@ -1749,6 +1764,77 @@ fn malloc_finds_links_written_over_in_the_small_bin_it_takes_from() {
                 "{}",
                 e.detail
             );
+        }
+    }
+}
+
+/// dlmalloc takes a large request's chunk (and a small one's, where no
+/// small bin or victim serves it) from a tree bin, unlinking it through
+/// its ring links, parent and children unchecked: the entry of `malloc`
+/// checks the chunk where it is alone in its tree (in generated code),
+/// and has the runtime follow dlmalloc's search elsewhere, so any of
+/// those fields written over is found before the unlink.
+#[test]
+fn malloc_finds_fields_written_over_in_the_tree_chunk_it_would_take() {
+    // [0x1000 used 32][0x1020 free 304, tree bin 0's lone chunk]
+    // [0x1150 used 32][0x1170 top 256]
+    let state = dlmalloc_state_with_tree(0x1170, None, None, Some((0, 0x1020)));
+    let wat = format!(
+        r#"(module
+    (memory (export "memory") 1)
+    (data (i32.const 0x400) "{state}")
+    (data (i32.const 0x1004) "\23\00\00\00")   ;; chunk 0x1000: 32 bytes, in use
+    (data (i32.const 0x1024) "\31\01\00\00\20\10\00\00\20\10\00\00") ;; 304, free; fd, bk
+    (data (i32.const 0x1038) "\30\05\00\00\00\00\00\00") ;; parent: bin 0's slot; index 0
+    (data (i32.const 0x1150) "\30\01\00\00\22\00\00\00") ;; its footer; 0x1150 in use
+    (data (i32.const 0x1174) "\01\01\00\00")   ;; top 0x1170: 256 bytes
+    (data (i32.const 0x1274) "\38\00\00\00")   ;; the top's trailer
+    (func $dlmalloc (param i32) (result i32) (i32.const 0x1008))
+    (func (export "alloc") (param i32) (drop (call $dlmalloc (local.get 0))))
+    (func (export "smash_then_alloc") (param i32 i32 i32)
+        (i32.store8 (local.get 0) (local.get 1))
+        (drop (call $dlmalloc (local.get 2)))))"#
+    );
+    for guarded in [true, false] {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).guarded_memory(guarded);
+        // (byte, value, request, what the report says): a large request
+        // and a small one; the lone chunk's links, index, parent and head
+        // (inline), and a child where it has none (the runtime's search).
+        for (at, byte, request, says) in [
+            (0x1028, 0x41, 300, "not in its ring of same-sized chunks"),
+            (0x102c, 0x41, 100, "not in its ring of same-sized chunks"),
+            (0x103c, 0x03, 300, "filed under tree bin 3"),
+            (0x1038, 0x41, 100, "tree parent 0x541 does not point back"),
+            (0x1024, 0x33, 300, "says it is in use"),
+            (0x1030, 0x41, 300, "tree child 0x41 does not point back"),
+        ] {
+            let mut s = setup_with(&config, OnDetect::Log, &wat);
+            call(&mut s, "alloc", &[Val::I32(24)]).unwrap();
+            for request in [300, 100] {
+                call(&mut s, "alloc", &[Val::I32(request)]).unwrap();
+            }
+            // A byte past the tree fields is the chunk's own.
+            call(
+                &mut s,
+                "smash_then_alloc",
+                &[Val::I32(0x1048), Val::I32(0x41), Val::I32(300)],
+            )
+            .unwrap();
+            assert!(s.events.lock().unwrap().is_empty(), "{:?}", s.events);
+            call(
+                &mut s,
+                "smash_then_alloc",
+                &[Val::I32(at), Val::I32(byte), Val::I32(request)],
+            )
+            .unwrap();
+            let events = s.events.lock().unwrap().clone();
+            let what = format!("{at:#x} {request}: {events:?}");
+            let e = events.first().expect(&what);
+            assert_eq!(e.source, "malloc-check", "{what}");
+            assert_eq!(e.hook.kind, HookKind::FunctionEntry, "{what}");
+            assert_eq!(e.hook.name.as_deref(), Some("dlmalloc"), "{what}");
+            assert!(e.detail.contains(says), "{what}");
         }
     }
 }

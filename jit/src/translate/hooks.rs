@@ -10,7 +10,7 @@ use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
 
 use super::memory::{heap_flags, never_faults};
 use super::trampolines::Trampoline;
-use super::FuncTranslator;
+use super::{block_args, FuncTranslator};
 use crate::vmctx::{self, Builtin, HookPoint};
 
 /// Groups of stores waiting for their dirty mark, at most: beyond, the
@@ -442,6 +442,176 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().brif(any_tree, search, &[], done, &[]);
         self.builder.seal_block(search);
         self.builder.switch_to_block(search);
+        self.lone_tree_check(state, gm, request, treemap, length, done);
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
+    }
+
+    /// [`Self::bin_take_check`]'s tree path, where the tree map is not
+    /// empty: the tree whose chunk dlmalloc's search would take (the
+    /// request's bin, else the next non-empty one; for a small request
+    /// the least non-empty one) is checked here where it is a lone chunk
+    /// (no children) that the search takes: its head free, its ring
+    /// links pointing back at it, its parent the bin's slot and its index
+    /// the bin's. Any other tree, or a lone chunk that fails, goes to the
+    /// runtime, which follows the search as dlmalloc does
+    /// (`HookPoint::TreeCheck`, the request in `heap_arg`), and reports.
+    /// Why inline: a program that frees and asks again for the same large
+    /// buffer (Oniguruma's match stack) meets such a tree at each call,
+    /// and a call into the runtime costs more than these dozen loads.
+    /// Every path ends at `done`.
+    fn lone_tree_check(
+        &mut self,
+        state: Value,
+        gm: Value,
+        request: Value,
+        treemap: Value,
+        length: Value,
+        done: Block,
+    ) {
+        let never_faults = never_faults();
+        let large = self.builder.create_block();
+        let next_bin = self.builder.create_block();
+        let lone = self.builder.create_block();
+        let check = self.builder.create_block();
+        let runtime = self.builder.create_block();
+        self.builder.set_cold_block(runtime);
+        // (bin, its root, whether the root must hold the request)
+        for t in [types::I32, types::I32, types::I8] {
+            self.builder.append_block_param(lone, t);
+        }
+        self.builder.append_block_param(next_bin, types::I32);
+        let root_of = |t: &mut Self, bin: Value| {
+            let offset = t.builder.ins().ishl_imm_u(bin, 2);
+            let offset = t.builder.ins().uextend(t.env.pointer_type, offset);
+            let at = t.builder.ins().iadd(state, offset);
+            t.builder
+                .ins()
+                .load(types::I32, never_faults, at, vmctx::HEAP_STATE_TREEBINS)
+        };
+        let padded = self.builder.ins().iadd_imm_s(request, 4 + 15);
+        let size = self.builder.ins().band_imm_s(padded, !15);
+        let small = self.builder.ins().icmp_imm_u(
+            IntCC::UnsignedLessThanOrEqual,
+            request,
+            i64::from(vmctx::HEAP_MAX_SMALL_REQUEST),
+        );
+        // A small request: the least non-empty bin's tree (`tmalloc_small`).
+        let least = self.builder.ins().ctz(treemap);
+        let least_root = root_of(self, least);
+        let no = self.builder.ins().iconst(types::I8, 0);
+        let yes = self.builder.ins().iconst(types::I8, 1);
+        self.builder.ins().brif(
+            small,
+            lone,
+            &block_args(&[least, least_root, no]),
+            large,
+            &[],
+        );
+        // A large one (`tmalloc_large`): the request's bin
+        // (`compute_tree_index`), whose chunk must hold it.
+        self.builder.seal_block(large);
+        self.builder.switch_to_block(large);
+        let x = self.builder.ins().ushr_imm_u(size, 8);
+        let high = self.builder.ins().clz(x);
+        // 31 - clz for x of 1 or more (clz 0 to 31).
+        let k = self.builder.ins().bxor_imm_u(high, 31);
+        let k_shift = self.builder.ins().iadd_imm_s(k, 7);
+        let half = self.builder.ins().ushr(size, k_shift);
+        let half = self.builder.ins().band_imm_u(half, 1);
+        let bin = self.builder.ins().ishl_imm_u(k, 1);
+        let bin = self.builder.ins().iadd(bin, half);
+        let huge = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThan, x, 0xffff);
+        let last = self.builder.ins().iconst(types::I32, 31);
+        let bin = self.builder.ins().select(huge, last, bin);
+        // Kept to the 32 bins whatever the request (one that wraps when
+        // padded reads some bin's root, as harmless as any).
+        let bin = self.builder.ins().band_imm_u(bin, 31);
+        let root = root_of(self, bin);
+        self.builder.ins().brif(
+            root,
+            lone,
+            &block_args(&[bin, root, yes]),
+            next_bin,
+            &block_args(&[bin]),
+        );
+        // An empty bin, or one whose lone chunk is too small: the least
+        // non-empty one above it, if any.
+        self.builder.switch_to_block(next_bin);
+        let bin = self.builder.block_params(next_bin)[0];
+        let above = self.builder.ins().iconst(types::I32, -2);
+        let above = self.builder.ins().ishl(above, bin);
+        let left = self.builder.ins().band(treemap, above);
+        let next = self.builder.ins().ctz(left);
+        let next = self.builder.ins().band_imm_u(next, 31);
+        let next_root = root_of(self, next);
+        self.builder
+            .ins()
+            .brif(left, lone, &block_args(&[next, next_root, no]), done, &[]);
+
+        self.builder.seal_block(lone);
+        self.builder.switch_to_block(lone);
+        let params = self.builder.block_params(lone).to_vec();
+        let (bin, root, must_hold) = (params[0], params[1], params[2]);
+        let inside = self.fits_in_memory(root, 32, length);
+        let at = self.builder.ins().select(inside, root, gm);
+        let fields = self.heap_addr(0, at, 0, 32);
+        let load = |t: &mut Self, offset: i32| {
+            t.builder
+                .ins()
+                .load(types::I32, never_faults, fields, offset)
+        };
+        let head = load(self, 4);
+        let children = load(self, 16);
+        let second = load(self, 20);
+        let children = self.builder.ins().bor(children, second);
+        let childless = self.builder.ins().icmp_imm_u(IntCC::Equal, children, 0);
+        let chunk_size = self.builder.ins().band_imm_s(head, !7);
+        let holds = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, chunk_size, size);
+        let need = self.builder.ins().icmp_imm_u(IntCC::NotEqual, must_hold, 0);
+        let short = self.builder.ins().icmp_imm_u(IntCC::Equal, holds, 0);
+        let short = self.builder.ins().band(need, short);
+        let fast = self.builder.ins().band(inside, childless);
+        let too_small = self.builder.ins().band(fast, short);
+        let slow = self.builder.ins().icmp_imm_u(IntCC::Equal, fast, 0);
+        let slow = self.builder.ins().bor(slow, short);
+        let settled = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(too_small, next_bin, &block_args(&[bin]), settled, &[]);
+        self.builder.seal_block(next_bin);
+        self.builder.seal_block(settled);
+        self.builder.switch_to_block(settled);
+        self.builder.ins().brif(slow, runtime, &[], check, &[]);
+
+        self.builder.seal_block(check);
+        self.builder.switch_to_block(check);
+        let parent = load(self, 24);
+        let index = load(self, 28);
+        let slot = self.builder.ins().ishl_imm_u(bin, 2);
+        let slot = self.builder.ins().iadd(gm, slot);
+        let slot = self
+            .builder
+            .ins()
+            .iadd_imm_s(slot, i64::from(vmctx::HEAP_STATE_TREEBINS));
+        let parent_ok = self.builder.ins().icmp(IntCC::Equal, parent, slot);
+        let index_ok = self.builder.ins().icmp(IntCC::Equal, index, bin);
+        let in_use = self.builder.ins().band_imm_u(head, 2);
+        let free = self.builder.ins().icmp_imm_u(IntCC::Equal, in_use, 0);
+        let linked = self.links_agree(root, gm, length);
+        let ok = self.builder.ins().band(parent_ok, index_ok);
+        let ok = self.builder.ins().band(ok, free);
+        let ok = self.builder.ins().band(ok, linked);
+        self.builder.ins().brif(ok, done, &[], runtime, &[]);
+
+        self.builder.seal_block(runtime);
+        self.builder.switch_to_block(runtime);
         let state_ptr = self.attest_state();
         self.builder.ins().store(
             super::vm_flags(),
@@ -451,8 +621,6 @@ impl FuncTranslator<'_, '_> {
         );
         self.call_hook(HookPoint::TreeCheck);
         self.builder.ins().jump(done, &[]);
-        self.builder.seal_block(done);
-        self.builder.switch_to_block(done);
     }
 
     /// Whether the free chunk at `c` sits in its list as dlmalloc keeps

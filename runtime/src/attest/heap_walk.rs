@@ -972,7 +972,9 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     let mut first = recorded;
     if let Some(unnamed) = scan {
         let bytes = store.memories[0].bytes();
-        let Some((view, least_addr)) = unnamed_state(s, bytes, &unnamed, at, now) else {
+        let Some((view, least_addr)) = unnamed_state(s, bytes, &unnamed, at, now)
+            .filter(|(view, _)| fits_state(bytes, view.at))
+        else {
             return;
         };
         first = first_payload(bytes, view, least_addr);
@@ -997,10 +999,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
             (Some(_), _) => Some(state_at),
             (None, Some(top)) if s.heap_state_tries < STATE_TRIES => {
                 s.heap_state_tries += 1;
-                locate_state(bytes, first - PAYLOAD_OFFSET, top).filter(|&at| {
-                    at.checked_add(HEAP_STATE_BYTES)
-                        .is_some_and(|end| end as usize <= bytes.len())
-                })
+                locate_state(bytes, first - PAYLOAD_OFFSET, top).filter(|&at| fits_state(bytes, at))
             }
             _ => None,
         };
@@ -1036,6 +1035,14 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
             b.what
         ),
     );
+}
+
+/// Whether the state at `at` has the bytes generated code reads of it
+/// ([`HEAP_STATE_BYTES`]) inside memory, as the runtime guarantees before
+/// it records the state.
+fn fits_state(memory: &[u8], at: u32) -> bool {
+    at.checked_add(HEAP_STATE_BYTES)
+        .is_some_and(|end| end as usize <= memory.len())
 }
 
 /// Reports what a heap check found, at `page` of memory 0, as an exact

@@ -49,7 +49,7 @@ pub(crate) fn tree_take(memory: &[u8], state: u32, request: u32) -> Option<(u32,
     // `pad_request` with 16-byte alignment (wasi-libc's).
     let nb = (request + 4 + 15) & !15;
     let root = |i: u32| field(STATE_TREEBINS + 4 * u64::from(i));
-    let mut path = Path::default();
+    let mut path = Path::new(nb);
     if request <= HEAP_MAX_SMALL_REQUEST {
         // `tmalloc_small`: only where no small bin of this size or larger
         // holds a chunk and the victim is too small.
@@ -57,7 +57,9 @@ pub(crate) fn tree_take(memory: &[u8], state: u32, request: u32) -> Option<(u32,
         if smallbits != 0 || nb <= field(STATE_DVSIZE)? {
             return None;
         }
-        return path.leftmost(memory, state, root(treemap.trailing_zeros())?);
+        return path
+            .leftmost(memory, state, root(treemap.trailing_zeros())?)
+            .or_else(|| path.unlink(memory, state));
     }
     // `tmalloc_large`: down the bin's tree along the bits of `nb`,
     // keeping the deepest right subtree not taken, to a chunk of exactly
@@ -66,7 +68,6 @@ pub(crate) fn tree_take(memory: &[u8], state: u32, request: u32) -> Option<(u32,
     // large enough) of the next non-empty bin's tree.
     let index = heap_walk::tree_index(nb);
     let mut t = root(index)?;
-    let mut fits = false;
     if t != 0 {
         let mut bits = nb << leftshift_for_tree_index(index);
         let mut deepest_right = 0;
@@ -74,9 +75,7 @@ pub(crate) fn tree_take(memory: &[u8], state: u32, request: u32) -> Option<(u32,
             if let Some(broken) = path.visit(memory, state, t) {
                 return Some(broken);
             }
-            let size = word_at(memory, u64::from(t) + 4)? & !FLAG_BITS;
-            fits |= size >= nb;
-            if size == nb {
+            if path.rest == 0 {
                 break;
             }
             let right = word_at(memory, u64::from(t) + 20)?;
@@ -91,23 +90,39 @@ pub(crate) fn tree_take(memory: &[u8], state: u32, request: u32) -> Option<(u32,
             bits <<= 1;
         }
     }
-    if t == 0 && !fits && index < TREE_BINS - 1 {
+    if t == 0 && path.best == 0 && index < TREE_BINS - 1 {
         let larger = treemap & (u32::MAX << (index + 1));
         if larger != 0 {
             t = root(larger.trailing_zeros())?;
         }
     }
     path.leftmost(memory, state, t)
+        .or_else(|| path.unlink(memory, state))
 }
 
 /// The tree chunks a search has reached, each checked as it is reached
-/// (before the search reads its children, as dlmalloc would next).
-#[derive(Default)]
+/// (before the search reads its children, as dlmalloc would next), and
+/// the one it takes: the best fit so far (`v`) and what it leaves over
+/// (`rsize`), as dlmalloc keeps them.
 struct Path {
+    nb: u32,
     steps: usize,
+    best: u32,
+    rest: u32,
 }
 
 impl Path {
+    fn new(nb: u32) -> Path {
+        Path {
+            nb,
+            steps: 0,
+            best: 0,
+            // dlmalloc's `rsize = -nb`: any chunk of `nb` bytes or more
+            // leaves less.
+            rest: 0u32.wrapping_sub(nb),
+        }
+    }
+
     /// Checks the tree chunk at `c`: what is wrong with it, if anything;
     /// also a search that has gone on for longer than a tree allows.
     fn visit(&mut self, memory: &[u8], state: u32, c: u32) -> Option<(u32, u32, String)> {
@@ -121,8 +136,41 @@ impl Path {
                 ),
             ));
         }
-        node_broken(memory, state, c)
-            .map(|(at, what)| (at.min(u64::from(u32::MAX)) as u32, c, what))
+        if let Some((at, what)) = node_broken(memory, state, c) {
+            return Some((at.min(u64::from(u32::MAX)) as u32, c, what));
+        }
+        let size = word_at(memory, u64::from(c) + 4).expect("checked inside") & !FLAG_BITS;
+        let rest = size.wrapping_sub(self.nb);
+        if rest < self.rest {
+            self.best = c;
+            self.rest = rest;
+        }
+        None
+    }
+
+    /// The chunks `unlink_large_chunk` writes through as it takes the
+    /// best fit: where the fit is alone in its ring, the leaf it moves
+    /// up in its place, down the second child where there is one, else
+    /// the first (it then clears the leaf's slot in its parent); with
+    /// siblings in the ring, its `bk`, whose links the fit's check
+    /// covered.
+    fn unlink(&mut self, memory: &[u8], state: u32) -> Option<(u32, u32, String)> {
+        let v = u64::from(self.best);
+        if self.best == 0 || word_at(memory, v + 12)? != self.best {
+            return None;
+        }
+        let child = |c: u64| match word_at(memory, c + 20)? {
+            0 => word_at(memory, c + 16),
+            second => Some(second),
+        };
+        let mut r = child(v)?;
+        while r != 0 {
+            if let Some(broken) = self.visit(memory, state, r) {
+                return Some(broken);
+            }
+            r = child(u64::from(r))?;
+        }
+        None
     }
 
     /// From `t` down its leftmost children (`leftmost_child`: the first
@@ -317,6 +365,22 @@ mod tests {
         put(&mut broken, far + 8, 0x4141_4141);
         assert_eq!(tree_take(&broken, STATE, 400).map(|b| b.1), Some(far));
         assert_eq!(tree_take(&broken, STATE, 260), None);
+        // The root taken whole for 260 bytes (an exact fit) with a first
+        // child of 288 bytes: the search's leftmost path goes down the
+        // first child, the unlink moves up the second, whose links it
+        // reads, so both are checked.
+        let first = 0x1c00;
+        put(&mut mem, CHUNK + 16, first);
+        put(&mut mem, first + 4, 288 | 1);
+        put(&mut mem, first + 8, first);
+        put(&mut mem, first + 12, first);
+        put(&mut mem, first + 24, CHUNK);
+        assert_eq!(tree_take(&mem, STATE, 260), None);
+        for c in [first, child] {
+            let mut broken = mem.clone();
+            put(&mut broken, c + 8, 0x4141_4141);
+            assert_eq!(tree_take(&broken, STATE, 260).map(|b| b.1), Some(c));
+        }
         // A cycle of children, each pointing back at its parent.
         let mut cycle = mem.clone();
         put(&mut cycle, child + 20, child);
