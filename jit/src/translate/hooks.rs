@@ -364,10 +364,10 @@ impl FuncTranslator<'_, '_> {
     /// through the chunk's `fd` (`F->bk = B`), a check it would make first
     /// compiled out in wasi-libc; a use after free that wrote over a
     /// freed small chunk's links makes that a write to an address of the
-    /// attacker's choosing. The bin checked is the one dlmalloc takes from
-    /// when it takes from a small bin at all (the request's own, or the
-    /// next larger non-empty one); where it carves the victim or the top
-    /// instead, a sound bin passes all the same. About a dozen
+    /// attacker's choosing. The bin checked is the one dlmalloc takes from,
+    /// where it takes from a small bin at all (the request's own or the
+    /// next, else the least larger non-empty one where the victim is too
+    /// small); it writes nothing, so any request is safe to check. About a dozen
     /// instructions and five loads. Where dlmalloc would search a tree
     /// bin instead (a large request, or a small one no small bin or the
     /// victim serves) and its tree map is not empty, the runtime follows
@@ -405,8 +405,23 @@ impl FuncTranslator<'_, '_> {
                 .ins()
                 .load(types::I32, never_faults, state, vmctx::HEAP_STATE_SMALLMAP);
         let bits = self.builder.ins().ushr(smallmap, index);
+        // dlmalloc takes from a small bin where the request's own (or the
+        // next) holds a chunk, or a larger one does and the victim is too
+        // small; else from the victim, or a tree where none is larger.
+        let dvsize =
+            self.builder
+                .ins()
+                .load(types::I32, never_faults, state, vmctx::HEAP_STATE_DVSIZE);
+        let above = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, size, dvsize);
+        let near = self.builder.ins().band_imm_u(bits, 3);
+        let near = self.builder.ins().icmp_imm_u(IntCC::NotEqual, near, 0);
         let any = self.builder.ins().icmp_imm_u(IntCC::NotEqual, bits, 0);
-        self.builder.ins().brif(any, take, &[], small_tree, &[]);
+        let larger = self.builder.ins().band(any, above);
+        let takes = self.builder.ins().bor(near, larger);
+        self.builder.ins().brif(takes, take, &[], small_tree, &[]);
         self.builder.seal_block(take);
         self.builder.switch_to_block(take);
         let skip = self.builder.ins().ctz(bits);
@@ -424,18 +439,13 @@ impl FuncTranslator<'_, '_> {
         let wrong = self.builder.ins().icmp_imm_u(IntCC::Equal, agree, 0);
         self.cold_path(wrong, |t| t.call_hook(HookPoint::HeapCheck));
         self.builder.ins().jump(done, &[]);
-        // No small bin serves it: a tree does where the victim is smaller.
+        // No small bin serves it: a tree does where no small bin is
+        // larger and the victim is smaller.
         self.builder.seal_block(small_tree);
         self.builder.switch_to_block(small_tree);
-        let dvsize =
-            self.builder
-                .ins()
-                .load(types::I32, never_faults, state, vmctx::HEAP_STATE_DVSIZE);
-        let above = self
-            .builder
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThan, size, dvsize);
-        self.builder.ins().brif(above, trees, &[], done, &[]);
+        let none = self.builder.ins().icmp_imm_u(IntCC::Equal, any, 0);
+        let to_tree = self.builder.ins().band(none, above);
+        self.builder.ins().brif(to_tree, trees, &[], done, &[]);
         self.builder.seal_block(trees);
         self.builder.switch_to_block(trees);
         let any_tree = self.builder.ins().icmp_imm_u(IntCC::NotEqual, treemap, 0);

@@ -63,6 +63,11 @@
 //! The entry of dlmalloc's `free` and `realloc` also checks its pointer
 //! as dlmalloc does and reports one dlmalloc would quietly refuse
 //! ([`free_check`]): a double free, or a pointer it never returned.
+//! The entry of `malloc`, `calloc` and `realloc` checks the first chunk
+//! of the small bin a request would take from, and asks for a walk where
+//! its links are wrong; every walk checks each non-empty small bin's
+//! first chunk ([`bins_agree`]), so it reports what the entry found.
+//! Tree bins are the business of [`super::tree_take`].
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
