@@ -162,6 +162,10 @@ pub const HEAP_STATE_BYTES: u32 = 432;
 /// Offset of `smallmap` (a bit per non-empty small bin) in wasm32
 /// dlmalloc's `struct malloc_state`.
 pub const HEAP_STATE_SMALLMAP: i32 = 0;
+/// Offset of `magic` in wasm32 dlmalloc's `struct malloc_state` (a build
+/// with `FOOTERS` keeps the state's address xor this in the `prev_foot`
+/// after each chunk in use).
+pub const HEAP_STATE_MAGIC: i32 = 36;
 /// Offset of `treemap` (a bit per non-empty tree bin) in wasm32
 /// dlmalloc's `struct malloc_state`.
 pub const HEAP_STATE_TREEMAP: i32 = 4;
@@ -200,7 +204,7 @@ pub const HEAP_STATE_LEAST_ADDR: i32 = 16;
 pub const HEAP_SLACK_MARKED: u32 = 4;
 /// The longest slack that gets marks (its length must fit a byte;
 /// wasi-libc's dlmalloc, which pads requests to 16 bytes, leaves at most
-/// 11 marked bytes past one: the successor's `prev_foot` is not marked).
+/// 15 past one, the successor's `prev_foot` included).
 pub const HEAP_SLACK_MAX: u32 = 255;
 
 /// Where a function hook sits, as passed to [`Builtin::AttestHook`].

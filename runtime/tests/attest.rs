@@ -1919,16 +1919,28 @@ fn a_write_past_the_request_into_the_chunks_slack_is_found() {
     let mut s = setup(Policy::Fine, false, true, OnDetect::Log, &sized);
     call(&mut s, "alloc", &[]).unwrap();
     assert_eq!(read(&mut s, "head", 0x1004), 0x23);
+    // Nor where the successor's `prev_foot` holds the state's address xor
+    // its magic (0x400 ^ 0x55550001): a build with footers keeps it.
+    let footed = wat.replace(
+        "(func $dlfree (param i32))",
+        "(data (i32.const 0x1020) \"\\01\\04\\55\\55\")\n    (func $dlfree (param i32))",
+    );
+    let mut s = setup(Policy::Fine, false, true, OnDetect::Log, &footed);
+    call(&mut s, "alloc", &[]).unwrap();
+    assert_eq!(read(&mut s, "head", 0x1004), 0x23);
+    assert_eq!(read(&mut s, "head", 0x1020), 0x5555_0401);
     for guarded in [true, false] {
         let mut config = Config::new();
         config.attest(Policy::Fine).guarded_memory(guarded);
-        // 20 bytes asked of the 32-byte chunk at 0x1000: 4 of slack.
+        // 20 bytes asked of the 32-byte chunk at 0x1000: 8 of slack, the
+        // last 4 its successor's `prev_foot`.
         let mut s = setup_with(&config, OnDetect::Log, &wat);
         call(&mut s, "alloc", &[]).unwrap();
         assert_eq!(read(&mut s, "head", 0x1004), 0x27);
-        assert_eq!(read(&mut s, "byte", 0x1008 + 20), 4);
-        assert_eq!(read(&mut s, "byte", 0x1008 + 23), 4);
-        // The 48-byte chunk holds 40 bytes asked exactly: no marks.
+        assert_eq!(read(&mut s, "byte", 0x1008 + 20), 8);
+        assert_eq!(read(&mut s, "byte", 0x1008 + 27), 8);
+        // The 48-byte chunk, allocated first, before the runtime knew
+        // the state (to tell a build with footers): no marks.
         assert_eq!(read(&mut s, "head", 0x1024), 0x33);
         call(&mut s, "release", &[Val::I32(0x1008)]).unwrap();
         assert!(s.events.lock().unwrap().is_empty(), "{:?}", s.events);
@@ -1950,29 +1962,29 @@ fn a_write_past_the_request_into_the_chunks_slack_is_found() {
         assert!(
             e.detail.contains("wrote past the end of")
                 && e.detail
-                    .contains("the first of the 4 bytes past its request holds 0x0"),
+                    .contains("the first of the 8 bytes past its request holds 0x0"),
             "{}",
             e.detail
         );
 
-        // `realloc` in place to all 24 bytes: the flag cleared, the
+        // `realloc` in place to all 28 bytes: the flag cleared, the
         // request's bytes the program's.
         let mut s = setup_with(&config, OnDetect::Log, &wat);
         call(&mut s, "alloc", &[]).unwrap();
-        call(&mut s, "grow", &[Val::I32(0x1008), Val::I32(24)]).unwrap();
+        call(&mut s, "grow", &[Val::I32(0x1008), Val::I32(28)]).unwrap();
         assert_eq!(read(&mut s, "head", 0x1004), 0x23);
         call(
             &mut s,
             "smash_then_release",
-            &[Val::I32(0x1008 + 23), Val::I32(0x41), Val::I32(0x1008)],
+            &[Val::I32(0x1008 + 27), Val::I32(0x41), Val::I32(0x1008)],
         )
         .unwrap();
         // Back to 12: marked again, and the walk at the export's return
         // finds the byte over the last mark.
         call(&mut s, "grow", &[Val::I32(0x1008), Val::I32(12)]).unwrap();
-        assert_eq!(read(&mut s, "byte", 0x1008 + 12), 12);
+        assert_eq!(read(&mut s, "byte", 0x1008 + 12), 16);
         assert!(s.events.lock().unwrap().is_empty(), "{:?}", s.events);
-        call(&mut s, "smash", &[Val::I32(0x1008 + 23), Val::I32(0x41)]).unwrap();
+        call(&mut s, "smash", &[Val::I32(0x1008 + 27), Val::I32(0x41)]).unwrap();
         s.store.finish_attestation().unwrap();
         let events = s.events.lock().unwrap().clone();
         assert_eq!(events.len(), 1, "{events:?}");

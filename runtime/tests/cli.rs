@@ -955,7 +955,7 @@ fn the_heap_walk_finds_writes_over_real_dlmalloc_chunk_headers() {
     assert_eq!(past[0]["source"], "heap-walk");
     let detail = past[0]["detail"].as_str().unwrap();
     assert!(
-        detail.contains("the first of the 11 bytes past its request holds 0x"),
+        detail.contains("the first of the 15 bytes past its request holds 0x"),
         "{detail}"
     );
     policy.set("coarse");

@@ -828,9 +828,10 @@ impl FuncTranslator<'_, '_> {
             .brif(pinuse, slack_block, &[], refuse, &[]);
 
         // A chunk with slack marks (`Self::mark_slack`): the last byte
-        // before the successor says how long the slack is, and the
+        // before the successor's head says how long the slack is, and the
         // slack's first byte must say the same. Both lie inside the
-        // chunk, whose successor's head was just read inside memory.
+        // chunk or the successor's `prev_foot` (the chunk's while in use),
+        // before the successor's head, just read inside memory.
         self.builder.seal_block(slack_block);
         self.builder.switch_to_block(slack_block);
         let marked = self
@@ -844,17 +845,18 @@ impl FuncTranslator<'_, '_> {
             .brif(marked, check_slack, &[], links, &[]);
         self.builder.seal_block(check_slack);
         self.builder.switch_to_block(check_slack);
-        let last = self.builder.ins().iadd_imm_s(next, -1);
+        let end = self.builder.ins().iadd_imm_s(next, 4);
+        let last = self.builder.ins().iadd_imm_s(next, 3);
         let last_addr = self.heap_addr(0, last, 0, 1);
         let slack = self
             .builder
             .ins()
             .uload8(types::I32, never_faults, last_addr, 0);
-        // At most the payload (`size - 8`): the first byte stays inside.
-        let own = self.builder.ins().iadd_imm_s(size, -8);
+        // At most the payload (`size - 4`): the first byte stays inside.
+        let own = self.builder.ins().iadd_imm_s(size, -4);
         let less = self.builder.ins().iadd_imm_s(slack, -1);
         let fits = self.builder.ins().icmp(IntCC::UnsignedLessThan, less, own);
-        let start = self.builder.ins().isub(next, slack);
+        let start = self.builder.ins().isub(end, slack);
         let start = self.builder.ins().select(fits, start, last);
         let first_addr = self.heap_addr(0, start, 0, 1);
         let first = self
@@ -1000,17 +1002,20 @@ impl FuncTranslator<'_, '_> {
     /// As dlmalloc's `malloc` or `realloc` returns `ptr` for a request of
     /// `request` bytes: when the chunk holds slack past the request
     /// (`k` bytes, 1 to [`vmctx::HEAP_SLACK_MAX`], up to the successor's
-    /// `prev_foot`, which is left alone so a build with footers keeps
-    /// them), writes `k` into the slack's first and last byte and sets
+    /// head: its `prev_foot` belongs to the chunk while the chunk is in
+    /// use), writes `k` into the slack's first and last byte and sets
     /// [`vmctx::HEAP_SLACK_MARKED`] in the chunk's head. Why: dlmalloc
     /// pads requests to its alignment and serves some with a larger free
     /// chunk whole, so an overflow of a few bytes lands in the chunk's own
     /// slack, which no check of the heap's structure sees (13 bytes asked
-    /// of a 32-byte chunk leave 11). [`Self::pointer_check`] and the runtime's walk
-    /// check the marks; an overflow from the request's end changes the
-    /// first. The bytes written were the allocation's own, unset; a
-    /// program may not read or write them. A load, a compare and three
-    /// stores per marked allocation.
+    /// of a 32-byte chunk leave 15). [`Self::pointer_check`] and the
+    /// runtime's walk check the marks; an overflow from the request's end
+    /// changes the first. The bytes written were the allocation's own,
+    /// unset; a program may not read or write them. Not where that
+    /// `prev_foot` holds the state's address xor its magic (a build with
+    /// `FOOTERS`, which keeps its footer there and checks it at `free`),
+    /// nor before the runtime has found the state. A few loads, a compare
+    /// and three stores per marked allocation.
     fn mark_slack(&mut self, ptr: Value, request: Value) {
         // Its own stores' dirty marks are emitted in the blocks that store
         // (under the store barrier: the pages would otherwise change
@@ -1039,8 +1044,9 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(in_use_block);
         self.builder.switch_to_block(in_use_block);
         let size = self.builder.ins().band_imm_s(head, !7);
-        // The slack ends where the successor starts: `ptr - 8 + size`.
-        let own = self.builder.ins().iadd_imm_s(size, -8);
+        // The slack ends where the successor's head starts, `ptr - 4 +
+        // size`: its `prev_foot` is the chunk's while the chunk is in use.
+        let own = self.builder.ins().iadd_imm_s(size, -4);
         let slack = self.builder.ins().isub(own, request);
         let less = self.builder.ins().iadd_imm_s(slack, -1);
         let fits = self.builder.ins().icmp_imm_u(
@@ -1048,6 +1054,38 @@ impl FuncTranslator<'_, '_> {
             less,
             i64::from(vmctx::HEAP_SLACK_MAX),
         );
+        // Not in a build with footers, which keeps `state ^ magic` in
+        // that `prev_foot` (dlmalloc's `FOOTERS`, checked at `free`), nor
+        // before the runtime has found the state to tell.
+        let state_ptr = self.attest_state();
+        let gm = self.builder.ins().load(
+            types::I32,
+            super::vm_flags(),
+            state_ptr,
+            vmctx::ATTEST_HEAP_STATE,
+        );
+        let known = self.builder.ins().icmp_imm_u(
+            IntCC::UnsignedGreaterThan,
+            gm,
+            i64::from(vmctx::HEAP_STATE_NONE),
+        );
+        let zero = self.builder.ins().iconst(types::I32, 0);
+        let at = self.builder.ins().select(known, gm, zero);
+        let state = self.heap_addr(0, at, 0, vmctx::HEAP_STATE_BYTES);
+        let magic =
+            self.builder
+                .ins()
+                .load(types::I32, never_faults(), state, vmctx::HEAP_STATE_MAGIC);
+        let footer = self.builder.ins().bxor(gm, magic);
+        let next = self.builder.ins().iadd(chunk, size);
+        let foot_addr = self.heap_addr(0, next, 0, 4);
+        let foot = self
+            .builder
+            .ins()
+            .load(types::I32, heap_flags(), foot_addr, 0);
+        let footless = self.builder.ins().icmp(IntCC::NotEqual, foot, footer);
+        let fits = self.builder.ins().band(fits, known);
+        let fits = self.builder.ins().band(fits, footless);
         // The flag is cleared where no marks fit: `realloc` in place
         // keeps the head, and with it the marks of the request before.
         let marked = self

@@ -545,29 +545,31 @@ pub(crate) struct Broken {
 /// Whether the slack marks of the in-use chunk at `chunk`, `size` bytes,
 /// whose head has [`SLACK_MARKED`] (written as dlmalloc's `malloc` or
 /// `realloc` returned it: the slack's length in its first byte and in the
-/// last before the successor), were written over: where, and what, if so.
+/// last before the successor's head), were written over: where, and what, if so.
 /// The chunk lies inside memory (its successor's head was read).
 fn slack_broken(memory: &[u8], chunk: u64, size: u32) -> Option<(u64, String)> {
-    let next = chunk + u64::from(size);
+    // The slack ends at the successor's head: its `prev_foot` is the
+    // chunk's while the chunk is in use.
+    let end = chunk + u64::from(size) + 4;
     let byte = |at: u64| {
         usize::try_from(at)
             .ok()
             .and_then(|i| memory.get(i))
             .copied()
     };
-    let own = size.saturating_sub(PAYLOAD_OFFSET);
-    let last = byte(next.checked_sub(1)?)?;
+    let own = size.saturating_sub(4);
+    let last = byte(end - 1)?;
     let slack = u32::from(last);
     if slack == 0 || slack > own {
         return Some((
-            next - 1,
+            (end - 1).min(u64::from(u32::MAX)),
             format!(
                 "the chunk is in use ({size} bytes) with the slack past its request marked, but \
                  the slack's last byte {last:#x} gives no length within it (a heap overflow)"
             ),
         ));
     }
-    let start = next - u64::from(slack);
+    let start = end - u64::from(slack);
     let first = byte(start)?;
     (first != last).then(|| {
         (
@@ -1859,13 +1861,14 @@ mod tests {
 
     #[test]
     fn a_byte_past_the_request_over_the_slacks_marks_is_found() {
-        // The first chunk (32 bytes, 24 of payload) marked as generated
-        // code marks a 13-byte request: 11 bytes of slack.
+        // The first chunk (32 bytes, 28 of payload with its successor's
+        // `prev_foot`) marked as generated code marks a 13-byte request:
+        // 15 bytes of slack, the last in that `prev_foot`.
         let mark = |h: &mut Heap| {
             let head = h.get(BASE + 4);
             h.put(BASE + 4, head | SLACK_MARKED);
-            h.mem[(BASE + 8 + 13) as usize] = 11;
-            h.mem[(BASE + 31) as usize] = 11;
+            h.mem[(BASE + 8 + 13) as usize] = 15;
+            h.mem[(BASE + 35) as usize] = 15;
         };
         let (mut h, _, _, _) = with_state();
         mark(&mut h);
@@ -1881,10 +1884,10 @@ mod tests {
             (
                 BASE + 8 + 13,
                 0u8,
-                "first of the 11 bytes past its request holds 0x0",
+                "first of the 15 bytes past its request holds 0x0",
             ),
-            (BASE + 31, 25, "last byte 0x19 gives no length"),
-            (BASE + 31, 0, "last byte 0x0 gives no length"),
+            (BASE + 35, 29, "last byte 0x1d gives no length"),
+            (BASE + 35, 0, "last byte 0x0 gives no length"),
         ] {
             let (mut h, _, _, _) = with_state();
             mark(&mut h);
@@ -1899,7 +1902,7 @@ mod tests {
         }
         // Unmarked, the same byte is the chunk's own.
         let (mut h, _, _, _) = with_state();
-        h.mem[(BASE + 31) as usize] = 0;
+        h.mem[(BASE + 35) as usize] = 0;
         assert!(h.walk().is_ok());
     }
 
