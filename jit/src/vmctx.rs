@@ -141,7 +141,9 @@ pub struct VMAttestState {
     /// the state says of it ([`HookPoint::HeapCheck`]).
     pub heap_state: std::sync::atomic::AtomicU32,
     /// The pointer an allocator entry's free check found dlmalloc would
-    /// refuse ([`HookPoint::FreeCheck`]), for the runtime to report.
+    /// refuse ([`HookPoint::FreeCheck`]), for the runtime to report; or
+    /// the request whose tree search the runtime is to follow
+    /// ([`HookPoint::TreeCheck`]).
     pub heap_arg: std::sync::atomic::AtomicU32,
 }
 
@@ -177,6 +179,8 @@ pub const HEAP_STATE_TREEBINS: i32 = 304;
 /// header of small bin `i`, a chunk without a head whose `fd` and `bk`
 /// are the bin's first and last chunks, lies `8 * i` bytes further.
 pub const HEAP_STATE_SMALLBINS: i32 = 40;
+/// The smallest chunk dlmalloc keeps in a tree bin (`MIN_LARGE_SIZE`).
+pub const HEAP_MIN_LARGE: u32 = 256;
 /// The largest request dlmalloc serves from a small bin with 16-byte
 /// alignment (`MAX_SMALL_REQUEST`: 255 less the alignment's mask and a
 /// head); larger ones come from the tree bins.

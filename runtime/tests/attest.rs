@@ -1807,6 +1807,14 @@ fn malloc_finds_fields_written_over_in_the_tree_chunk_it_would_take() {
             (0x103c, 0x03, 300, "filed under tree bin 3"),
             (0x1038, 0x41, 100, "tree parent 0x541 does not point back"),
             (0x1024, 0x33, 300, "says it is in use"),
+            // 0x231: 560 bytes, bin 2's size in bin 0 (the inline check
+            // compares the bin its size files it in).
+            (
+                0x1025,
+                0x02,
+                300,
+                "filed under tree bin 0 where its size belongs in 2",
+            ),
             (0x1030, 0x41, 300, "tree child 0x41 does not point back"),
         ] {
             let mut s = setup_with(&config, OnDetect::Log, &wat);

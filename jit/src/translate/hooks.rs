@@ -462,8 +462,8 @@ impl FuncTranslator<'_, '_> {
     /// request's bin, else the next non-empty one; for a small request
     /// the least non-empty one) is checked here where it is a lone chunk
     /// (no children) that the search takes: its head free, its ring
-    /// links pointing back at it, its parent the bin's slot and its index
-    /// the bin's. Any other tree, or a lone chunk that fails, goes to the
+    /// links pointing back at it, its parent the bin's slot, its index and
+    /// its size the bin's. Any other tree, or a lone chunk that fails, goes to the
     /// runtime, which follows the search as dlmalloc does
     /// (`HookPoint::TreeCheck`, the request in `heap_arg`), and reports.
     /// Why inline: a program that frees and asks again for the same large
@@ -522,24 +522,7 @@ impl FuncTranslator<'_, '_> {
         // (`compute_tree_index`), whose chunk must hold it.
         self.builder.seal_block(large);
         self.builder.switch_to_block(large);
-        let x = self.builder.ins().ushr_imm_u(size, 8);
-        let high = self.builder.ins().clz(x);
-        // 31 - clz for x of 1 or more (clz 0 to 31).
-        let k = self.builder.ins().bxor_imm_u(high, 31);
-        let k_shift = self.builder.ins().iadd_imm_s(k, 7);
-        let half = self.builder.ins().ushr(size, k_shift);
-        let half = self.builder.ins().band_imm_u(half, 1);
-        let bin = self.builder.ins().ishl_imm_u(k, 1);
-        let bin = self.builder.ins().iadd(bin, half);
-        let huge = self
-            .builder
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedGreaterThan, x, 0xffff);
-        let last = self.builder.ins().iconst(types::I32, 31);
-        let bin = self.builder.ins().select(huge, last, bin);
-        // Kept to the 32 bins whatever the request (one that wraps when
-        // padded reads some bin's root, as harmless as any).
-        let bin = self.builder.ins().band_imm_u(bin, 31);
+        let bin = self.tree_index(size);
         let root = root_of(self, bin);
         self.builder.ins().brif(
             root,
@@ -612,6 +595,17 @@ impl FuncTranslator<'_, '_> {
             .iadd_imm_s(slot, i64::from(vmctx::HEAP_STATE_TREEBINS));
         let parent_ok = self.builder.ins().icmp(IntCC::Equal, parent, slot);
         let index_ok = self.builder.ins().icmp(IntCC::Equal, index, bin);
+        // Its size files it in this bin: a size written over would have
+        // dlmalloc split off a remainder over chunks in use.
+        let large = self.builder.ins().icmp_imm_u(
+            IntCC::UnsignedGreaterThanOrEqual,
+            chunk_size,
+            i64::from(vmctx::HEAP_MIN_LARGE),
+        );
+        let filed = self.tree_index(chunk_size);
+        let filed = self.builder.ins().icmp(IntCC::Equal, filed, bin);
+        let index_ok = self.builder.ins().band(index_ok, large);
+        let index_ok = self.builder.ins().band(index_ok, filed);
         let in_use = self.builder.ins().band_imm_u(head, 2);
         let free = self.builder.ins().icmp_imm_u(IntCC::Equal, in_use, 0);
         let linked = self.links_agree(root, gm, length);
@@ -631,6 +625,29 @@ impl FuncTranslator<'_, '_> {
         );
         self.call_hook(HookPoint::TreeCheck);
         self.builder.ins().jump(done, &[]);
+    }
+
+    /// dlmalloc's `compute_tree_index` of `size` (two bins per power of
+    /// two from 256 bytes, the last for 16 MiB and up), kept to the 32
+    /// bins whatever `size` (below 256, or a request that wrapped as it
+    /// was padded, gives some bin, as harmless to read as any).
+    fn tree_index(&mut self, size: Value) -> Value {
+        let x = self.builder.ins().ushr_imm_u(size, 8);
+        let high = self.builder.ins().clz(x);
+        // 31 - clz for x of 1 or more (clz 0 to 31).
+        let k = self.builder.ins().bxor_imm_u(high, 31);
+        let k_shift = self.builder.ins().iadd_imm_s(k, 7);
+        let half = self.builder.ins().ushr(size, k_shift);
+        let half = self.builder.ins().band_imm_u(half, 1);
+        let bin = self.builder.ins().ishl_imm_u(k, 1);
+        let bin = self.builder.ins().iadd(bin, half);
+        let huge = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThan, x, 0xffff);
+        let last = self.builder.ins().iconst(types::I32, 31);
+        let bin = self.builder.ins().select(huge, last, bin);
+        self.builder.ins().band_imm_u(bin, 31)
     }
 
     /// Whether the free chunk at `c` sits in its list as dlmalloc keeps

@@ -20,7 +20,7 @@
 use std::sync::atomic::Ordering;
 
 use walmart_attest::{HookSite, PAGE_SIZE};
-use walmart_jit::vmctx::{HEAP_MAX_SMALL_REQUEST, HEAP_STATE_NONE};
+use walmart_jit::vmctx::{HEAP_MAX_SMALL_REQUEST, HEAP_MIN_LARGE, HEAP_STATE_NONE};
 
 use super::heap_walk::{self, word_at, CINUSE, FLAG_BITS, STATE_DVSIZE, STATE_TREEBINS};
 use crate::store::StoreOpaque;
@@ -49,6 +49,7 @@ pub(crate) fn tree_take(memory: &[u8], state: u32, request: u32) -> Option<(u32,
     // `pad_request` with 16-byte alignment (wasi-libc's).
     let nb = (request + 4 + 15) & !15;
     let root = |i: u32| field(STATE_TREEBINS + 4 * u64::from(i));
+    let slot = |i: u32| u64::from(state) + STATE_TREEBINS + 4 * u64::from(i);
     let mut path = Path::new(nb);
     if request <= HEAP_MAX_SMALL_REQUEST {
         // `tmalloc_small`: only where no small bin of this size or larger
@@ -57,8 +58,9 @@ pub(crate) fn tree_take(memory: &[u8], state: u32, request: u32) -> Option<(u32,
         if smallbits != 0 || nb <= field(STATE_DVSIZE)? {
             return None;
         }
+        let bin = treemap.trailing_zeros();
         return path
-            .leftmost(memory, state, root(treemap.trailing_zeros())?)
+            .leftmost(memory, state, root(bin)?, slot(bin))
             .or_else(|| path.unlink(memory, state));
     }
     // `tmalloc_large`: down the bin's tree along the bits of `nb`,
@@ -68,23 +70,27 @@ pub(crate) fn tree_take(memory: &[u8], state: u32, request: u32) -> Option<(u32,
     // large enough) of the next non-empty bin's tree.
     let index = heap_walk::tree_index(nb);
     let mut t = root(index)?;
+    // The word that held `t`, for a report of a pointer past memory.
+    let mut from = slot(index);
     if t != 0 {
         let mut bits = nb << leftshift_for_tree_index(index);
-        let mut deepest_right = 0;
+        let mut deepest_right = (0, 0);
         loop {
-            if let Some(broken) = path.visit(memory, state, t) {
+            if let Some(broken) = path.visit(memory, state, t, from) {
                 return Some(broken);
             }
             if path.rest == 0 {
                 break;
             }
             let right = word_at(memory, u64::from(t) + 20)?;
-            t = word_at(memory, u64::from(t) + 16 + 4 * u64::from(bits >> 31))?;
+            from = u64::from(t) + 16 + 4 * u64::from(bits >> 31);
+            let right_from = u64::from(t) + 20;
+            t = word_at(memory, from)?;
             if right != 0 && right != t {
-                deepest_right = right;
+                deepest_right = (right, right_from);
             }
             if t == 0 {
-                t = deepest_right;
+                (t, from) = deepest_right;
                 break;
             }
             bits <<= 1;
@@ -94,9 +100,10 @@ pub(crate) fn tree_take(memory: &[u8], state: u32, request: u32) -> Option<(u32,
         let larger = treemap & (u32::MAX << (index + 1));
         if larger != 0 {
             t = root(larger.trailing_zeros())?;
+            from = slot(larger.trailing_zeros());
         }
     }
-    path.leftmost(memory, state, t)
+    path.leftmost(memory, state, t, from)
         .or_else(|| path.unlink(memory, state))
 }
 
@@ -123,17 +130,32 @@ impl Path {
         }
     }
 
-    /// Checks the tree chunk at `c`: what is wrong with it, if anything;
-    /// also a search that has gone on for longer than a tree allows.
-    fn visit(&mut self, memory: &[u8], state: u32, c: u32) -> Option<(u32, u32, String)> {
+    /// Checks the tree chunk at `c`, whose address the word at `from`
+    /// held: what is wrong with it, if anything; also a search that has
+    /// gone on for longer than a tree allows.
+    fn visit(
+        &mut self,
+        memory: &[u8],
+        state: u32,
+        c: u32,
+        from: u64,
+    ) -> Option<(u32, u32, String)> {
+        let from32 = from.min(u64::from(u32::MAX)) as u32;
         self.steps += 1;
         if self.steps > MAX_STEPS {
             return Some((
-                c,
+                from32,
                 c,
                 format!(
                     "the search has gone {MAX_STEPS} chunks deep: the tree's links form a cycle"
                 ),
+            ));
+        }
+        if u64::from(c) + 32 > memory.len() as u64 {
+            return Some((
+                from32,
+                c,
+                format!("a tree link at {from:#x} leads to {c:#x}, past the end of memory"),
             ));
         }
         if let Some((at, what)) = node_broken(memory, state, c) {
@@ -160,31 +182,38 @@ impl Path {
             return None;
         }
         let child = |c: u64| match word_at(memory, c + 20)? {
-            0 => word_at(memory, c + 16),
-            second => Some(second),
+            0 => Some((word_at(memory, c + 16)?, c + 16)),
+            second => Some((second, c + 20)),
         };
-        let mut r = child(v)?;
+        let (mut r, mut from) = child(v)?;
         while r != 0 {
-            if let Some(broken) = self.visit(memory, state, r) {
+            if let Some(broken) = self.visit(memory, state, r, from) {
                 return Some(broken);
             }
-            r = child(u64::from(r))?;
+            (r, from) = child(u64::from(r))?;
         }
         None
     }
 
-    /// From `t` down its leftmost children (`leftmost_child`: the first
-    /// child, else the second), checking each.
-    fn leftmost(&mut self, memory: &[u8], state: u32, mut t: u32) -> Option<(u32, u32, String)> {
+    /// From `t` (held by the word at `from`) down its leftmost children
+    /// (`leftmost_child`: the first child, else the second), checking
+    /// each.
+    fn leftmost(
+        &mut self,
+        memory: &[u8],
+        state: u32,
+        mut t: u32,
+        mut from: u64,
+    ) -> Option<(u32, u32, String)> {
         while t != 0 {
-            if let Some(broken) = self.visit(memory, state, t) {
+            if let Some(broken) = self.visit(memory, state, t, from) {
                 return Some(broken);
             }
             let first = word_at(memory, u64::from(t) + 16)?;
-            t = if first != 0 {
-                first
+            (t, from) = if first != 0 {
+                (first, u64::from(t) + 16)
             } else {
-                word_at(memory, u64::from(t) + 20)?
+                (word_at(memory, u64::from(t) + 20)?, u64::from(t) + 20)
             };
         }
         None
@@ -202,15 +231,20 @@ fn leftshift_for_tree_index(index: u32) -> u32 {
     }
 }
 
-/// What is wrong with the tree chunk at `c`, as the heap walk checks a
-/// free tree chunk.
+/// What is wrong with the tree chunk at `c` (its 32 bytes inside
+/// memory), as the heap walk checks a free tree chunk; and a size below
+/// the tree bins' least, which their index cannot tell (it files every
+/// such size in bin 0).
 fn node_broken(memory: &[u8], state: u32, c: u32) -> Option<(u64, String)> {
     let c64 = u64::from(c);
-    let Some(head) = word_at(memory, c64 + 4).filter(|_| word_at(memory, c64 + 28).is_some())
-    else {
-        return Some((c64, "it lies past the end of memory".to_string()));
-    };
+    let head = word_at(memory, c64 + 4)?;
     let size = head & !FLAG_BITS;
+    if size < HEAP_MIN_LARGE {
+        return Some((
+            c64 + 4,
+            format!("its head {head:#x} gives {size} bytes, too few for a tree bin"),
+        ));
+    }
     if head & CINUSE != 0 {
         return Some((c64 + 4, format!("its head {head:#x} says it is in use")));
     }
@@ -259,10 +293,10 @@ pub(crate) fn tree_check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) ->
         .map(|n| format!("`{n}`"))
         .unwrap_or_else(|| "the allocator".to_string());
     let detail = format!(
-        "{callee} was asked for {request} bytes, which dlmalloc takes from a tree bin, and the \
-         free chunk at {chunk:#x} on its search's path was written over (a use after free or an \
-         overflow; wasi-libc's dlmalloc does not check it, and would write through its links): \
-         {what} (at {word:#x})"
+        "{callee} was asked for {request} bytes, which dlmalloc may take from a tree bin, and \
+         the free chunk at {chunk:#x} on its search's path was written over (a use after free or \
+         an overflow; wasi-libc's dlmalloc does not check it, and would write through its \
+         links): {what} (at {word:#x})"
     );
     heap_walk::report(s, hook, word / PAGE_SIZE as u32, "malloc-check", detail);
     s.stop_requested()
@@ -309,6 +343,8 @@ mod tests {
             (CHUNK + 24, 0x1800, "tree parent 0x1800 does not point back"),
             (CHUNK + 16, 0x1800, "tree child 0x1800 does not point back"),
             (CHUNK + 4, 304 | 3, "says it is in use"),
+            // A size bin 0's index cannot tell from its own.
+            (CHUNK + 4, 64 | 1, "gives 64 bytes, too few for a tree bin"),
         ] {
             let mut mem = one_tree_chunk();
             put(&mut mem, at, v);
@@ -327,8 +363,9 @@ mod tests {
         // A chunk past memory, and a request too large for any tree.
         let mut mem = one_tree_chunk();
         put(&mut mem, SLOT, 0xffff_fff0);
-        let (_, _, what) = tree_take(&mem, STATE, 300).unwrap();
+        let (word, _, what) = tree_take(&mem, STATE, 300).unwrap();
         assert!(what.contains("past the end of memory"), "{what}");
+        assert_eq!(word, SLOT, "the word that holds the link");
         assert_eq!(tree_take(&one_tree_chunk(), STATE, 5000), None);
         assert_eq!(tree_take(&one_tree_chunk(), STATE, u32::MAX - 8), None);
     }
@@ -381,10 +418,18 @@ mod tests {
             put(&mut broken, c + 8, 0x4141_4141);
             assert_eq!(tree_take(&broken, STATE, 260).map(|b| b.1), Some(c));
         }
-        // A cycle of children, each pointing back at its parent.
-        let mut cycle = mem.clone();
-        put(&mut cycle, child + 20, child);
-        put(&mut cycle, child + 24, child);
-        assert!(tree_take(&cycle, STATE, 340).is_some());
+        // A cycle that passes every node's check: the root's parent is a
+        // chunk whose child is the root, and whose parent is the root.
+        let mut cycle = one_tree_chunk();
+        let other = 0x1400;
+        for (c, parent, child) in [(CHUNK, other, other), (other, CHUNK, CHUNK)] {
+            put(&mut cycle, c + 4, 304 | 1);
+            put(&mut cycle, c + 8, c);
+            put(&mut cycle, c + 12, c);
+            put(&mut cycle, c + 16, child);
+            put(&mut cycle, c + 24, parent);
+        }
+        let (_, _, what) = tree_take(&cycle, STATE, 200).unwrap();
+        assert!(what.contains("links form a cycle"), "{what}");
     }
 }
