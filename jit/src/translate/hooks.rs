@@ -285,7 +285,9 @@ impl FuncTranslator<'_, '_> {
     /// checks (wasi-libc's `malloc` calling `dlmalloc`). With
     /// `checks_pointer` (`free`, `realloc`), the known-state path goes on
     /// to [`Self::pointer_check`] with the values it loaded (the state's
-    /// address, `top`, `dv`, the memory's length where bounded).
+    /// address, `top`, `dv`, the memory's length where bounded). With a
+    /// `request` (`malloc`, `calloc`, `realloc`), it first checks the bin
+    /// the request would take a chunk from ([`Self::bin_take_check`]).
     pub(crate) fn heap_entry_check(&mut self, checks_pointer: bool, request: Option<Value>) {
         let info = self.env.info;
         if info.memories.len() != 1 || info.memories[0].memory64 {

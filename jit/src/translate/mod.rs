@@ -105,13 +105,13 @@ impl ModuleEnv<'_> {
     }
 
     /// The request whose chunk defined function `func`, one of dlmalloc's
-    /// entries, may take from a small bin, for the entry's check of that
-    /// bin (`FuncTranslator::bin_take_check`): by name, `malloc`'s size,
+    /// entries, may take from a small bin or a tree bin, for the entry's
+    /// check of that bin (`FuncTranslator::bin_take_check`): by name, `malloc`'s size,
     /// `realloc`'s new size (it allocates anew when it cannot resize in
     /// place) and `calloc`'s product; without names, the first parameter
     /// of every entry of `malloc`'s signature (any value is safe to check
     /// with: the check reads, and a sound heap passes it).
-    pub fn small_bin_request(&self, func: u32) -> Option<BinRequest> {
+    pub fn bin_request(&self, func: u32) -> Option<BinRequest> {
         use crate::vmctx::AllocRole::{Calloc, Malloc, Realloc};
         if self.info.dlmalloc {
             return match self.info.allocator_role(func)? {
@@ -137,8 +137,8 @@ impl ModuleEnv<'_> {
     }
 }
 
-/// Where an allocator entry's request lies, for the check of the small
-/// bin it may take from ([`ModuleEnv::small_bin_request`]).
+/// Where an allocator entry's request lies, for the check of the bin it
+/// may take from ([`ModuleEnv::bin_request`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinRequest {
     /// The parameter of this index.
@@ -363,7 +363,7 @@ pub fn translate_function(
     t.builder.set_srcloc(ir::SourceLoc::new(t.offset));
     t.function_hook(vmctx::HookPoint::Entry);
     if env.config.attest.heap_floor && env.enters_dlmalloc(func_index) && forwarded.is_none() {
-        let request = env.small_bin_request(func_index).map(|r| match r {
+        let request = env.bin_request(func_index).map(|r| match r {
             BinRequest::Param(i) => t.builder.use_var(t.locals[i].0),
             BinRequest::Product => {
                 let n = t.builder.use_var(t.locals[0].0);
