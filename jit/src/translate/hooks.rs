@@ -13,6 +13,16 @@ use super::trampolines::Trampoline;
 use super::{block_args, FuncTranslator};
 use crate::vmctx::{self, Builtin, HookPoint};
 
+/// An allocator entry's request as [`FuncTranslator::bin_take_check`]
+/// reads it: the bytes asked, the chunk size dlmalloc pads them to, and
+/// whether a small bin may serve them.
+#[derive(Clone, Copy)]
+struct Request {
+    bytes: Value,
+    size: Value,
+    small: Value,
+}
+
 /// Groups of stores waiting for their dirty mark, at most: beyond, the
 /// oldest is marked at once.
 const MAX_PENDING_MARKS: usize = 4;
@@ -265,6 +275,48 @@ impl FuncTranslator<'_, '_> {
         self.call_trampoline(Trampoline::Hook, &[func, offset, point]);
     }
 
+    /// The address of dlmalloc's state as the runtime recorded it
+    /// ([`vmctx::VMAttestState::heap_state`]), and whether that is a state
+    /// (not 0, not looked for; not 1, not found).
+    fn heap_state(&mut self) -> (Value, Value) {
+        let state_ptr = self.attest_state();
+        let gm = self.builder.ins().load(
+            types::I32,
+            super::vm_flags(),
+            state_ptr,
+            vmctx::ATTEST_HEAP_STATE,
+        );
+        let known = self.builder.ins().icmp_imm_u(
+            IntCC::UnsignedGreaterThan,
+            gm,
+            i64::from(vmctx::HEAP_STATE_NONE),
+        );
+        (gm, known)
+    }
+
+    /// Calls the runtime at `point` with `arg` in
+    /// [`vmctx::VMAttestState::heap_arg`] (the pointer a free check
+    /// refused, the request whose tree search to follow).
+    fn call_hook_with_arg(&mut self, point: HookPoint, arg: Value) {
+        let state_ptr = self.attest_state();
+        self.builder
+            .ins()
+            .store(super::vm_flags(), arg, state_ptr, vmctx::ATTEST_HEAP_ARG);
+        self.call_hook(point);
+    }
+
+    /// The 32-bit word at `offset + (index << shift)` of dlmalloc's state
+    /// (host address `state`): a bin's header or a tree bin's root, the
+    /// index kept to the 32 bins by the caller.
+    fn state_word(&mut self, state: Value, index: Value, shift: i64, offset: i32) -> Value {
+        let at = self.builder.ins().ishl_imm_u(index, shift);
+        let at = self.builder.ins().uextend(self.env.pointer_type, at);
+        let at = self.builder.ins().iadd(state, at);
+        self.builder
+            .ins()
+            .load(types::I32, never_faults(), at, offset)
+    }
+
     /// At the entry of one of dlmalloc's functions, where its heap is
     /// consistent: checks that the top chunk's head is `topsize | PINUSE`,
     /// as dlmalloc's state says, and calls the runtime (through the hook
@@ -293,22 +345,11 @@ impl FuncTranslator<'_, '_> {
         if info.memories.len() != 1 || info.memories[0].memory64 {
             return;
         }
-        let state_ptr = self.attest_state();
-        let gm = self.builder.ins().load(
-            types::I32,
-            super::vm_flags(),
-            state_ptr,
-            vmctx::ATTEST_HEAP_STATE,
-        );
+        let (gm, known) = self.heap_state();
         let check = self.builder.create_block();
         let other = self.builder.create_block();
         let done = self.builder.create_block();
         self.builder.set_cold_block(other);
-        let known = self.builder.ins().icmp_imm_u(
-            IntCC::UnsignedGreaterThan,
-            gm,
-            i64::from(vmctx::HEAP_STATE_NONE),
-        );
         self.builder.ins().brif(known, check, &[], other, &[]);
 
         // Not known: ask the runtime to look for it, unless it did.
@@ -335,13 +376,13 @@ impl FuncTranslator<'_, '_> {
         // A guarded memory reads heads without a bound of its own.
         let length = (!self.memory_never_moves(0)).then(|| self.memory_length(0));
         let wrong = self.head_differs(top, topsize, gm, length);
-        let (dv, dv_wrong) = self.dv_head_wrong(state, gm, length);
+        let (dv, dvsize, dv_wrong) = self.dv_head_wrong(state, gm, length);
         let wrong = self.builder.ins().bor(wrong, dv_wrong);
         self.cold_path(wrong, |t| t.call_hook(HookPoint::HeapCheck));
         let length = match request {
             Some(request) => {
                 let length = length.unwrap_or_else(|| self.memory_length(0));
-                self.bin_take_check(state, gm, request, length);
+                self.bin_take_check(state, gm, dvsize, request, length);
                 Some(length)
             }
             None => length,
@@ -376,7 +417,14 @@ impl FuncTranslator<'_, '_> {
     /// that search and checks the tree chunks it reaches
     /// (`HookPoint::TreeCheck`, the request in `heap_arg`): the search
     /// walks pointers, which the runtime does better than inline code.
-    fn bin_take_check(&mut self, state: Value, gm: Value, request: Value, length: Value) {
+    fn bin_take_check(
+        &mut self,
+        state: Value,
+        gm: Value,
+        dvsize: Value,
+        request: Value,
+        length: Value,
+    ) {
         let look = self.builder.create_block();
         let take = self.builder.create_block();
         let small_tree = self.builder.create_block();
@@ -388,6 +436,10 @@ impl FuncTranslator<'_, '_> {
             self.builder
                 .ins()
                 .load(types::I32, never_faults, state, vmctx::HEAP_STATE_TREEMAP);
+        // `pad_request` with 16-byte alignment (wasi-libc's; a request
+        // below dlmalloc's minimum pads to its 16-byte minimum chunk too).
+        let padded = self.builder.ins().iadd_imm_s(request, 4 + 15);
+        let size = self.builder.ins().band_imm_s(padded, !15);
         let small = self.builder.ins().icmp_imm_u(
             IntCC::UnsignedLessThanOrEqual,
             request,
@@ -396,11 +448,7 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().brif(small, look, &[], trees, &[]);
         self.builder.seal_block(look);
         self.builder.switch_to_block(look);
-        // `pad_request` with 16-byte alignment (wasi-libc's; a request
-        // below dlmalloc's minimum pads to its 16-byte minimum chunk too),
-        // then `small_index`.
-        let padded = self.builder.ins().iadd_imm_s(request, 4 + 15);
-        let size = self.builder.ins().band_imm_s(padded, !15);
+        // `small_index`.
         let index = self.builder.ins().ushr_imm_u(size, 3);
         let smallmap =
             self.builder
@@ -410,10 +458,6 @@ impl FuncTranslator<'_, '_> {
         // dlmalloc takes from a small bin where the request's own (or the
         // next) holds a chunk, or a larger one does and the victim is too
         // small; else from the victim, or a tree where none is larger.
-        let dvsize =
-            self.builder
-                .ins()
-                .load(types::I32, never_faults, state, vmctx::HEAP_STATE_DVSIZE);
         let above = self
             .builder
             .ins()
@@ -428,15 +472,8 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(take);
         let skip = self.builder.ins().ctz(bits);
         let bin = self.builder.ins().iadd(index, skip);
-        let offset = self.builder.ins().ishl_imm_u(bin, 3);
-        let offset = self.builder.ins().uextend(self.env.pointer_type, offset);
-        let bin_at = self.builder.ins().iadd(state, offset);
-        let first = self.builder.ins().load(
-            types::I32,
-            never_faults,
-            bin_at,
-            vmctx::HEAP_STATE_SMALLBINS + 8,
-        );
+        // The bin header's `fd`.
+        let first = self.state_word(state, bin, 3, vmctx::HEAP_STATE_SMALLBINS + 8);
         let agree = self.links_agree(first, gm, length);
         let wrong = self.builder.ins().icmp_imm_u(IntCC::Equal, agree, 0);
         self.cold_path(wrong, |t| t.call_hook(HookPoint::HeapCheck));
@@ -454,6 +491,11 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().brif(any_tree, search, &[], done, &[]);
         self.builder.seal_block(search);
         self.builder.switch_to_block(search);
+        let request = Request {
+            bytes: request,
+            size,
+            small,
+        };
         self.lone_tree_check(state, gm, request, treemap, length, done);
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
@@ -476,11 +518,12 @@ impl FuncTranslator<'_, '_> {
         &mut self,
         state: Value,
         gm: Value,
-        request: Value,
+        request: Request,
         treemap: Value,
         length: Value,
         done: Block,
     ) {
+        let Request { bytes, size, small } = request;
         let never_faults = never_faults();
         let large = self.builder.create_block();
         let next_bin = self.builder.create_block();
@@ -493,21 +536,8 @@ impl FuncTranslator<'_, '_> {
             self.builder.append_block_param(lone, t);
         }
         self.builder.append_block_param(next_bin, types::I32);
-        let root_of = |t: &mut Self, bin: Value| {
-            let offset = t.builder.ins().ishl_imm_u(bin, 2);
-            let offset = t.builder.ins().uextend(t.env.pointer_type, offset);
-            let at = t.builder.ins().iadd(state, offset);
-            t.builder
-                .ins()
-                .load(types::I32, never_faults, at, vmctx::HEAP_STATE_TREEBINS)
-        };
-        let padded = self.builder.ins().iadd_imm_s(request, 4 + 15);
-        let size = self.builder.ins().band_imm_s(padded, !15);
-        let small = self.builder.ins().icmp_imm_u(
-            IntCC::UnsignedLessThanOrEqual,
-            request,
-            i64::from(vmctx::HEAP_MAX_SMALL_REQUEST),
-        );
+        let root_of =
+            |t: &mut Self, bin: Value| t.state_word(state, bin, 2, vmctx::HEAP_STATE_TREEBINS);
         // A small request: the least non-empty bin's tree (`tmalloc_small`).
         let least = self.builder.ins().ctz(treemap);
         let least_root = root_of(self, least);
@@ -618,14 +648,7 @@ impl FuncTranslator<'_, '_> {
 
         self.builder.seal_block(runtime);
         self.builder.switch_to_block(runtime);
-        let state_ptr = self.attest_state();
-        self.builder.ins().store(
-            super::vm_flags(),
-            request,
-            state_ptr,
-            vmctx::ATTEST_HEAP_ARG,
-        );
-        self.call_hook(HookPoint::TreeCheck);
+        self.call_hook_with_arg(HookPoint::TreeCheck, bytes);
         self.builder.ins().jump(done, &[]);
     }
 
@@ -701,7 +724,12 @@ impl FuncTranslator<'_, '_> {
     /// written over) is wrong, its head then read from the state instead.
     /// Three loads on lines dlmalloc itself reads (`dvsize` and `dv`
     /// share the state's line with `top`), a compare.
-    fn dv_head_wrong(&mut self, state: Value, gm: Value, length: Option<Value>) -> (Value, Value) {
+    fn dv_head_wrong(
+        &mut self,
+        state: Value,
+        gm: Value,
+        length: Option<Value>,
+    ) -> (Value, Value, Value) {
         let never_faults = never_faults();
         let dv = self
             .builder
@@ -715,7 +743,7 @@ impl FuncTranslator<'_, '_> {
         let kept = self.builder.ins().icmp_imm_u(IntCC::NotEqual, dvsize, 0);
         let at = self.builder.ins().select(kept, dv, gm);
         let wrong = self.head_differs(at, dvsize, gm, length);
-        (dv, self.builder.ins().band(kept, wrong))
+        (dv, dvsize, self.builder.ins().band(kept, wrong))
     }
 
     /// Whether the head of the chunk at `chunk` is not `size | PINUSE`
@@ -995,11 +1023,7 @@ impl FuncTranslator<'_, '_> {
 
         self.builder.seal_block(refuse);
         self.builder.switch_to_block(refuse);
-        let state_ptr = self.attest_state();
-        self.builder
-            .ins()
-            .store(super::vm_flags(), ptr, state_ptr, vmctx::ATTEST_HEAP_ARG);
-        self.call_hook(HookPoint::FreeCheck);
+        self.call_hook_with_arg(HookPoint::FreeCheck, ptr);
         self.builder.ins().jump(done, &[]);
     }
 
@@ -1076,18 +1100,7 @@ impl FuncTranslator<'_, '_> {
         // Not in a build with footers, which keeps `state ^ magic` in
         // that `prev_foot` (dlmalloc's `FOOTERS`, checked at `free`), nor
         // before the runtime has found the state to tell.
-        let state_ptr = self.attest_state();
-        let gm = self.builder.ins().load(
-            types::I32,
-            super::vm_flags(),
-            state_ptr,
-            vmctx::ATTEST_HEAP_STATE,
-        );
-        let known = self.builder.ins().icmp_imm_u(
-            IntCC::UnsignedGreaterThan,
-            gm,
-            i64::from(vmctx::HEAP_STATE_NONE),
-        );
+        let (gm, known) = self.heap_state();
         let zero = self.builder.ins().iconst(types::I32, 0);
         let at = self.builder.ins().select(known, gm, zero);
         let state = self.heap_addr(0, at, 0, vmctx::HEAP_STATE_BYTES);

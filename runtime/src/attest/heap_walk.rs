@@ -124,14 +124,14 @@ pub(crate) struct StateView {
 /// Offsets in wasm32 dlmalloc's `struct malloc_state` (dlmalloc 2.8.6:
 /// `smallmap`, `treemap`, `dvsize`, `topsize`, `least_addr`, `dv`, `top`,
 /// `trim_check`, `release_checks`, `magic`, then the small bins).
-const STATE_SMALLMAP: u64 = 0;
+const STATE_SMALLMAP: u64 = walmart_jit::vmctx::HEAP_STATE_SMALLMAP as u64;
 pub(crate) const STATE_DVSIZE: u64 = walmart_jit::vmctx::HEAP_STATE_DVSIZE as u64;
 const STATE_TOPSIZE: u64 = walmart_jit::vmctx::HEAP_STATE_TOPSIZE as u64;
 const STATE_LEAST_ADDR: u64 = 16;
 const STATE_DV: u64 = walmart_jit::vmctx::HEAP_STATE_DV as u64;
 const STATE_TOP: u64 = walmart_jit::vmctx::HEAP_STATE_TOP as u64;
-const STATE_MAGIC: u64 = 36;
-const STATE_SMALLBINS: u64 = 40;
+const STATE_MAGIC: u64 = walmart_jit::vmctx::HEAP_STATE_MAGIC as u64;
+const STATE_SMALLBINS: u64 = walmart_jit::vmctx::HEAP_STATE_SMALLBINS as u64;
 const SMALL_BINS: u64 = 32;
 /// The state's first segment record, `seg` (`base`, `size`, `next`,
 /// `sflags`), after the bins (33 pairs of small-bin links, 32 tree bins)
@@ -188,7 +188,7 @@ fn signed_state(memory: &[u8], state: u32) -> Option<(StateView, u32)> {
     }
     let map = field(STATE_SMALLMAP)?;
     let bins_agree = (0..SMALL_BINS).all(|i| {
-        let bin = u64::from(state) + STATE_SMALLBINS + 8 * i;
+        let bin = small_bin(state, i);
         let (Some(fd), Some(bk)) = (word_at(memory, bin + 8), word_at(memory, bin + 12)) else {
             return false;
         };
@@ -393,7 +393,7 @@ fn bins_agree(memory: &[u8], st: StateView) -> Result<(), Broken> {
         return Ok(());
     };
     for i in (0..SMALL_BINS).filter(|i| map & (1 << i) != 0) {
-        let bin = u64::from(st.at) + STATE_SMALLBINS + 8 * i;
+        let bin = small_bin(st.at, i);
         let Some(first) = word_at(memory, bin + 8) else {
             continue;
         };
@@ -443,10 +443,23 @@ fn state_head_wrong(st: StateView, chunk: u32, head: u32) -> Option<String> {
 
 /// The smallest chunk dlmalloc keeps in a tree bin rather than a small
 /// bin (`MIN_LARGE_SIZE`).
-const MIN_LARGE: u32 = 256;
+const MIN_LARGE: u32 = walmart_jit::vmctx::HEAP_MIN_LARGE;
 /// Offset of the tree bins (`treebins[32]`) in wasm32 dlmalloc's state,
 /// after the 33 pairs of small-bin links.
-pub(crate) const STATE_TREEBINS: u64 = 304;
+const STATE_TREEBINS: u64 = walmart_jit::vmctx::HEAP_STATE_TREEBINS as u64;
+
+/// Where tree bin `index`'s root lies in the state at `state` (a root's
+/// `parent` is this slot).
+pub(crate) fn tree_slot(state: u32, index: u32) -> u64 {
+    u64::from(state) + STATE_TREEBINS + 4 * u64::from(index)
+}
+
+/// Where small bin `index`'s header lies in the state at `state`: a
+/// chunk without a head whose `fd` (at 8) and `bk` (at 12) are the bin's
+/// first and last chunks.
+fn small_bin(state: u32, index: u64) -> u64 {
+    u64::from(state) + STATE_SMALLBINS + 8 * index
+}
 
 /// The tree bin dlmalloc files a free chunk of `size` bytes in
 /// (`compute_tree_index`: two bins per power of two from 256 bytes, the
@@ -495,7 +508,7 @@ pub(crate) fn tree_node_broken(
         // (checked) mean anything.
         return None;
     }
-    let slot = u64::from(state) + STATE_TREEBINS + 4 * u64::from(index);
+    let slot = tree_slot(state, index);
     let back = if u64::from(parent) == slot {
         word_at(memory, slot) == Some(c as u32)
     } else {
@@ -1021,8 +1034,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         }
         Err(b) => b,
     };
-    s.heap_broken = true;
-    state.heap_state.store(HEAP_STATE_NONE, Ordering::Relaxed);
+    give_up(s);
     let hook = site(store);
     let s = store.attest.as_deref().expect("checked above");
     report(
@@ -1050,6 +1062,36 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
 fn fits_state(memory: &[u8], at: u32) -> bool {
     at.checked_add(HEAP_STATE_BYTES)
         .is_some_and(|end| end as usize <= memory.len())
+}
+
+/// What an allocator entry's call into the runtime hands it: the word it
+/// left in `heap_arg` (a pointer `free` refused, a request), and the
+/// address of dlmalloc's state; `None` where there is nothing to check
+/// (no attestation, the state not known, other than one memory).
+pub(crate) fn entry_call(store: &StoreOpaque) -> Option<(u32, u32)> {
+    let s = store.attest.as_deref()?;
+    let arg = s.shared.state.heap_arg.load(Ordering::Relaxed);
+    let at = s.shared.state.heap_state.load(Ordering::Relaxed);
+    (at > HEAP_STATE_NONE && store.memories.len() == 1).then_some((arg, at))
+}
+
+/// The allocator function a report names: the hook's function, or
+/// `otherwise` where it has no name.
+pub(crate) fn callee(hook: &HookSite, otherwise: &str) -> String {
+    hook.name
+        .as_deref()
+        .map(|n| format!("`{n}`"))
+        .unwrap_or_else(|| otherwise.to_string())
+}
+
+/// After a heap check's finding: the heap is broken, and the entries stop
+/// checking it (the state read as none), so it is reported once.
+pub(crate) fn give_up(s: &mut AttestSession) {
+    s.heap_broken = true;
+    s.shared
+        .state
+        .heap_state
+        .store(HEAP_STATE_NONE, Ordering::Relaxed);
 }
 
 /// Reports what a heap check found, at `page` of memory 0, as an exact
@@ -1222,12 +1264,11 @@ pub(crate) fn refused_pointer(memory: &[u8], state: u32, ptr: u32) -> Option<Bad
 /// here (once a session, as a `heap-corrupt` event of source
 /// `free-check`). Returns whether the guest must stop.
 pub(crate) fn free_check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> HookSite) -> bool {
-    let Some(s) = store.attest.as_deref() else {
+    let Some((ptr, at)) = entry_call(store) else {
         return false;
     };
-    let ptr = s.shared.state.heap_arg.load(Ordering::Relaxed);
-    let at = s.shared.state.heap_state.load(Ordering::Relaxed);
-    if s.bad_free_reported || at <= HEAP_STATE_NONE || store.memories.len() != 1 {
+    let s = store.attest.as_deref().expect("entry_call found it");
+    if s.bad_free_reported {
         return false;
     }
     let Some(bad) = refused_pointer(store.memories[0].bytes(), at, ptr) else {
@@ -1237,11 +1278,7 @@ pub(crate) fn free_check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) ->
     let hook = site(store);
     let s = store.attest.as_deref_mut().expect("checked above");
     s.bad_free_reported = true;
-    let callee = hook
-        .name
-        .as_deref()
-        .map(|n| format!("`{n}`"))
-        .unwrap_or_else(|| "the allocator's free".to_string());
+    let callee = callee(&hook, "the allocator's free");
     let detail = match bad {
         BadFree::Pointer(why) => format!(
             "{callee} was handed {ptr:#x}, which dlmalloc did not return or already freed \

@@ -17,17 +17,19 @@
 //! chunk (its head free, its ring links pointing back at it, its index,
 //! parent and children: [`heap_walk::tree_node_broken`]).
 
-use std::sync::atomic::Ordering;
-
 use walmart_attest::{HookSite, PAGE_SIZE};
-use walmart_jit::vmctx::{HEAP_MAX_SMALL_REQUEST, HEAP_MIN_LARGE, HEAP_STATE_NONE};
+use walmart_jit::vmctx::{
+    HEAP_MAX_SMALL_REQUEST, HEAP_MIN_LARGE, HEAP_STATE_SMALLMAP, HEAP_STATE_TREEMAP,
+};
 
-use super::heap_walk::{self, word_at, CINUSE, FLAG_BITS, STATE_DVSIZE, STATE_TREEBINS};
+use super::heap_walk::{
+    self, callee, entry_call, tree_slot, word_at, CINUSE, FLAG_BITS, STATE_DVSIZE,
+};
 use crate::store::StoreOpaque;
 
 /// Offset of `treemap` (a bit per non-empty tree bin) in wasm32
 /// dlmalloc's state.
-const STATE_TREEMAP: u64 = 4;
+const STATE_TREEMAP: u64 = HEAP_STATE_TREEMAP as u64;
 /// Tree bins in dlmalloc's state.
 const TREE_BINS: u32 = 32;
 /// The search visits at most one node per bit of a size, and then the
@@ -48,13 +50,13 @@ pub(crate) fn tree_take(memory: &[u8], state: u32, request: u32) -> Option<(u32,
     }
     // `pad_request` with 16-byte alignment (wasi-libc's).
     let nb = (request + 4 + 15) & !15;
-    let root = |i: u32| field(STATE_TREEBINS + 4 * u64::from(i));
-    let slot = |i: u32| u64::from(state) + STATE_TREEBINS + 4 * u64::from(i);
+    let slot = |i: u32| tree_slot(state, i);
+    let root = |i: u32| word_at(memory, slot(i));
     let mut path = Path::new(nb);
     if request <= HEAP_MAX_SMALL_REQUEST {
         // `tmalloc_small`: only where no small bin of this size or larger
         // holds a chunk and the victim is too small.
-        let smallbits = field(0)? >> (nb >> 3);
+        let smallbits = field(HEAP_STATE_SMALLMAP as u64)? >> (nb >> 3);
         if smallbits != 0 || nb <= field(STATE_DVSIZE)? {
             return None;
         }
@@ -268,12 +270,10 @@ fn node_broken(memory: &[u8], state: u32, c: u32) -> Option<(u64, String)> {
 /// as a `heap-corrupt` event from `malloc-check`, and returns whether the
 /// guest must stop (a detection under `--on-detect trap`).
 pub(crate) fn tree_check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> HookSite) -> bool {
-    let Some(s) = store.attest.as_deref() else {
+    let Some((request, at)) = entry_call(store) else {
         return false;
     };
-    let request = s.shared.state.heap_arg.load(Ordering::Relaxed);
-    let at = s.shared.state.heap_state.load(Ordering::Relaxed);
-    if s.heap_broken || at <= HEAP_STATE_NONE || store.memories.len() != 1 {
+    if store.attest.as_deref().is_some_and(|s| s.heap_broken) {
         return false;
     }
     let Some((word, chunk, what)) = tree_take(store.memories[0].bytes(), at, request) else {
@@ -281,17 +281,8 @@ pub(crate) fn tree_check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) ->
     };
     let hook = site(store);
     let s = store.attest.as_deref_mut().expect("checked above");
-    // Reported once: the entries stop checking a heap known broken.
-    s.heap_broken = true;
-    s.shared
-        .state
-        .heap_state
-        .store(HEAP_STATE_NONE, Ordering::Relaxed);
-    let callee = hook
-        .name
-        .as_deref()
-        .map(|n| format!("`{n}`"))
-        .unwrap_or_else(|| "the allocator".to_string());
+    heap_walk::give_up(s);
+    let callee = callee(&hook, "the allocator");
     let detail = format!(
         "{callee} was asked for {request} bytes, which dlmalloc may take from a tree bin, and \
          the free chunk at {chunk:#x} on its search's path was written over (a use after free or \
@@ -308,7 +299,7 @@ mod tests {
 
     const STATE: u32 = 0x400;
     const CHUNK: u32 = 0x1000;
-    const SLOT: u32 = STATE + STATE_TREEBINS as u32;
+    const SLOT: u32 = STATE + walmart_jit::vmctx::HEAP_STATE_TREEBINS as u32;
 
     fn put(mem: &mut [u8], at: u32, v: u32) {
         mem[at as usize..at as usize + 4].copy_from_slice(&v.to_le_bytes());
