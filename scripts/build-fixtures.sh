@@ -18,6 +18,7 @@ $cc tag_violations.c -o tag_violations.wasm
 $cc heap_segments.c -o heap_segments.wasm
 $cc heap_stress.c -o heap_stress.wasm
 $cc heap_unlink.c -o heap_unlink.wasm
+$cc heap_top.c -o heap_top.wasm
 # simd.expected is what the same computation prints as a native program:
 # wasm_simd128.h only targets Wasm, so the native side is a scalar C port
 # with the same lane-wise summation order.

@@ -145,6 +145,16 @@ pub struct VMAttestState {
     /// the request whose tree search the runtime is to follow
     /// ([`HookPoint::TreeCheck`]).
     pub heap_arg: std::sync::atomic::AtomicU32,
+    /// The top chunk whose first free bytes [`Self::heap_top_bytes`]
+    /// holds (0: none), written as each of dlmalloc's functions returns
+    /// (`FuncTranslator::record_top`): nothing but dlmalloc may write
+    /// those bytes, and dlmalloc writes them only when it moves the top.
+    pub heap_top: std::sync::atomic::AtomicU32,
+    /// The [`HEAP_TOP_COPIED`] bytes from [`HEAP_TOP_COPY_FROM`] of the
+    /// chunk at [`Self::heap_top`] as the allocator last returned, which
+    /// the next allocator entry (and the runtime's walk) compares with
+    /// memory while the top has not moved.
+    pub heap_top_bytes: [std::sync::atomic::AtomicU64; 4],
 }
 
 /// Offset of [`VMAttestState::armed`].
@@ -155,6 +165,20 @@ pub const ATTEST_HEAP_FLOOR: i32 = 4;
 pub const ATTEST_HEAP_STATE: i32 = 8;
 /// Offset of [`VMAttestState::heap_arg`].
 pub const ATTEST_HEAP_ARG: i32 = 12;
+/// Offset of [`VMAttestState::heap_top`].
+pub const ATTEST_HEAP_TOP: i32 = 16;
+/// Offset of [`VMAttestState::heap_top_bytes`].
+pub const ATTEST_HEAP_TOP_BYTES: i32 = 24;
+/// Where in the top chunk the copied bytes start: past its `prev_foot`
+/// (the last allocation's while that is in use) and its head (checked
+/// against the state on its own).
+pub const HEAP_TOP_COPY_FROM: u32 = 8;
+/// How many of the top chunk's free bytes are copied: an overflow that
+/// skips the top's head (an index past the end of the last allocation)
+/// lands in them, and so does a write through a pointer to the last
+/// allocation after `free` merged it into the top. A top smaller than
+/// these and its head is not copied.
+pub const HEAP_TOP_COPIED: u32 = 32;
 /// [`VMAttestState::heap_state`]: not found (nothing to check).
 pub const HEAP_STATE_NONE: u32 = 1;
 /// Bytes of dlmalloc's state the runtime guarantees to lie inside memory
@@ -496,6 +520,18 @@ mod tests {
         assert_eq!(
             offset_of!(VMAttestState, heap_arg),
             ATTEST_HEAP_ARG as usize
+        );
+        assert_eq!(
+            offset_of!(VMAttestState, heap_top),
+            ATTEST_HEAP_TOP as usize
+        );
+        assert_eq!(
+            offset_of!(VMAttestState, heap_top_bytes),
+            ATTEST_HEAP_TOP_BYTES as usize
+        );
+        assert_eq!(
+            std::mem::size_of::<[std::sync::atomic::AtomicU64; 4]>(),
+            HEAP_TOP_COPIED as usize
         );
     }
 }

@@ -1609,6 +1609,58 @@ fn an_allocator_entry_finds_a_byte_over_the_top_chunks_head() {
     );
 }
 
+/// The entry check of dlmalloc's functions: a byte written into the top
+/// chunk's first free bytes (32 past its head, which the allocator's last
+/// return copied) is found at the next allocator call, where nothing of
+/// the heap's structure changed; a byte past them is not, nor one in the
+/// top's `prev_foot` (the last allocation's), nor a write that puts back
+/// what was there. Guarded and bounds-checked memories,
+/// `coarse` and `fine`.
+#[test]
+fn an_allocator_entry_finds_a_byte_written_into_the_top_chunks_free_bytes() {
+    for guarded in [true, false] {
+        for policy in [Policy::Coarse, Policy::Fine] {
+            let mut s = setup(
+                policy,
+                false,
+                guarded,
+                OnDetect::Log,
+                &dlmalloc_heap_with_state(),
+            );
+            call(&mut s, "alloc", &[]).unwrap();
+            for at in [0x1078, 0x1053] {
+                call(&mut s, "smash_then_alloc", &[Val::I32(at), Val::I32(0x41)]).unwrap();
+            }
+            call(&mut s, "smash_then_alloc", &[Val::I32(0x1060), Val::I32(0)]).unwrap();
+            assert!(s.events.lock().unwrap().is_empty(), "{policy:?}");
+            call(
+                &mut s,
+                "smash_then_alloc",
+                &[Val::I32(0x1077), Val::I32(0x41)],
+            )
+            .unwrap();
+            let events = s.events.lock().unwrap().clone();
+            let what = format!("{policy:?}, guarded {guarded}: {events:?}");
+            assert_eq!(events.len(), 1, "{what}");
+            let e = &events[0];
+            assert_eq!(e.kind, EventKind::HeapCorrupt, "{what}");
+            assert_eq!(e.hook.kind, HookKind::FunctionEntry, "{what}");
+            assert_eq!(e.hook.name.as_deref(), Some("dlmalloc"), "{what}");
+            assert!(
+                e.detail.starts_with(
+                    "the allocator's free top chunk was written into at 0x1077 (chunk at 0x1050)"
+                ) && e.detail.contains(
+                    "byte 39 of the top chunk (free, 256 bytes) holds 0x41 where it held 0x0"
+                ),
+                "{}",
+                e.detail
+            );
+            s.store.finish_attestation().unwrap();
+            assert_eq!(s.events.lock().unwrap().len(), 1, "{policy:?}");
+        }
+    }
+}
+
 /// A heap whose designated victim (a free chunk of 48 bytes at 0x1020,
 /// between two chunks in use) dlmalloc carves small requests from, with
 /// the state at 0x400 that says so (the top at 0x1070 of 256 bytes), an

@@ -869,6 +869,89 @@ fn malloc_finds_links_written_over_before_it_unlinks_through_them() {
     std::fs::remove_dir_all(&root).unwrap();
 }
 
+/// Writes into the top chunk's free bytes that skip its head (a bit set
+/// past the end of the last allocation, a byte written through a pointer
+/// to the last allocation after `free` merged it into the top) are found
+/// at the next allocator entry, from the copy the allocator's last return
+/// took; allocations carved from the top, freed back into it, grown into
+/// it by `realloc`, `calloc`'d and aligned leave nothing to find. Without
+/// attestation the writes go unnoticed and the program prints its line;
+/// stopped at the detection, it prints nothing. Named and stripped,
+/// `coarse` and `fine`.
+#[test]
+fn writes_into_the_top_chunks_free_bytes_are_found_at_the_next_allocator_entry() {
+    let root = temp_dir("heap-top");
+    let stripped = root.join("stripped.wasm");
+    let named = fixture("heap_top.wasm");
+    std::fs::write(
+        &stripped,
+        common::without_names(&std::fs::read(&named).unwrap()),
+    )
+    .unwrap();
+    let stripped = stripped.display().to_string();
+    let log = root.join("events.jsonl");
+    let log_arg = log.display().to_string();
+    for case in ["index", "stale"] {
+        let plain = walmart(&["run", &named, case]);
+        assert!(
+            plain.status.success() && text(&plain.stdout).starts_with(&format!("{case}: ")),
+            "{case}: {}",
+            text(&plain.stderr)
+        );
+    }
+    for wasm in [&named, &stripped] {
+        for policy in ["coarse", "fine"] {
+            for (case, says) in [
+                ("benign", None),
+                ("index", Some("byte 31 of the top chunk (free, ")),
+                ("stale", Some("byte 18 of the top chunk (free, ")),
+            ] {
+                let _ = std::fs::remove_file(&log);
+                let out = walmart(&[
+                    "run",
+                    "--attest",
+                    policy,
+                    "--model",
+                    "none",
+                    "--on-detect",
+                    "trap",
+                    "--attest-log",
+                    &log_arg,
+                    wasm,
+                    case,
+                ]);
+                let what = format!("{wasm} {policy} {case}: {}", text(&out.stderr));
+                let events: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+                    .unwrap_or_default()
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect();
+                let Some(says) = says else {
+                    assert!(out.status.success() && events.is_empty(), "{what}");
+                    assert!(text(&out.stdout).starts_with("benign: "), "{what}");
+                    continue;
+                };
+                assert!(!out.status.success(), "{what}");
+                assert_eq!(text(&out.stdout), "", "{what}");
+                assert_eq!(events.len(), 1, "{what}: {events:?}");
+                let e = &events[0];
+                assert_eq!(e["source"], "heap-walk", "{what}");
+                assert_eq!(e["hook"]["kind"], "function-entry", "{what}");
+                if wasm == &named {
+                    assert_eq!(e["hook"]["name"], "dlmalloc", "{what}");
+                }
+                let detail = e["detail"].as_str().unwrap();
+                assert!(
+                    detail.starts_with("the allocator's free top chunk was written into at 0x")
+                        && detail.contains(says),
+                    "{what}: {detail}"
+                );
+            }
+        }
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
 /// The heap walk on wasi-libc's own dlmalloc (no model: the exact checks
 /// alone): writes over chunk headers are `heap-corrupt` events, writes
 /// that stay in a chunk's slack (under `coarse`, which marks none) or

@@ -378,6 +378,12 @@ impl FuncTranslator<'_, '_> {
         let wrong = self.head_differs(top, topsize, gm, length);
         let (dv, dvsize, dv_wrong) = self.dv_head_wrong(state, gm, length);
         let wrong = self.builder.ins().bor(wrong, dv_wrong);
+        let wrong = if info.memories[0].shared {
+            wrong
+        } else {
+            let written = self.top_bytes_written(top, gm);
+            self.builder.ins().bor(wrong, written)
+        };
         self.cold_path(wrong, |t| t.call_hook(HookPoint::HeapCheck));
         let length = match request {
             Some(request) => {
@@ -392,6 +398,131 @@ impl FuncTranslator<'_, '_> {
         } else {
             self.builder.ins().jump(done, &[]);
         }
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
+    }
+
+    /// On the entry check's known-state path: whether the top chunk at
+    /// `top` is the one whose first free bytes the allocator's last return
+    /// copied ([`Self::record_top`]) and they no longer hold what was
+    /// copied. Why: no code but dlmalloc may write into the top chunk,
+    /// and dlmalloc writes there only as it moves the top, so a change
+    /// while the top stayed put is the program's: an index past the end
+    /// of the last allocation that skips the top's head (Oniguruma's
+    /// CVE-2017-9226 sets a bit 27 bytes past its 44-byte node), or a
+    /// write through a pointer to the last allocation after `free` merged
+    /// it into the top. The runtime's walk makes the same comparison and
+    /// reports the first byte changed. Reads only where the top is the one
+    /// copied (inside memory when copied, and memory never shrinks), else
+    /// dlmalloc's state (`gm`, as harmless). Nine loads, five compares.
+    fn top_bytes_written(&mut self, top: Value, gm: Value) -> Value {
+        let state_ptr = self.attest_state();
+        let recorded = self.builder.ins().load(
+            types::I32,
+            super::vm_flags(),
+            state_ptr,
+            vmctx::ATTEST_HEAP_TOP,
+        );
+        let same = self.builder.ins().icmp(IntCC::Equal, recorded, top);
+        let at = self.builder.ins().select(same, top, gm);
+        let from = self.heap_addr(
+            0,
+            at,
+            u64::from(vmctx::HEAP_TOP_COPY_FROM),
+            vmctx::HEAP_TOP_COPIED,
+        );
+        let mut differs = None;
+        for i in 0..(vmctx::HEAP_TOP_COPIED / 8) as i32 {
+            let now = self
+                .builder
+                .ins()
+                .load(types::I64, never_faults(), from, 8 * i);
+            let then = self.builder.ins().load(
+                types::I64,
+                super::vm_flags(),
+                state_ptr,
+                vmctx::ATTEST_HEAP_TOP_BYTES + 8 * i,
+            );
+            let x = self.builder.ins().bxor(now, then);
+            differs = Some(match differs {
+                Some(d) => self.builder.ins().bor(d, x),
+                None => x,
+            });
+        }
+        let differs = differs.expect("bytes are copied");
+        let differs = self.builder.ins().icmp_imm_u(IntCC::NotEqual, differs, 0);
+        self.builder.ins().band(same, differs)
+    }
+
+    /// As one of dlmalloc's checked entries returns
+    /// ([`super::FuncTranslator::records_top`]): copies the
+    /// [`vmctx::HEAP_TOP_COPIED`] bytes past the top chunk's head into
+    /// [`vmctx::VMAttestState::heap_top_bytes`] and the top's address into
+    /// `heap_top`, for the next entry's [`Self::top_bytes_written`]; 0
+    /// where the top is smaller than those bytes (or, in a memory with
+    /// bounds checks, lies past memory: the state written over). Nothing
+    /// before the runtime has found the state. Every return of these
+    /// functions records, so a top that moves and comes back (an
+    /// allocation carved from it, then freed into it) is copied afresh.
+    /// Four loads and five stores.
+    fn record_top(&mut self) {
+        let (gm, known) = self.heap_state();
+        let record = self.builder.create_block();
+        let done = self.builder.create_block();
+        self.builder.ins().brif(known, record, &[], done, &[]);
+        self.builder.seal_block(record);
+        self.builder.switch_to_block(record);
+        let state = self.heap_addr(0, gm, 0, vmctx::HEAP_STATE_BYTES);
+        let top = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults(), state, vmctx::HEAP_STATE_TOP);
+        let topsize =
+            self.builder
+                .ins()
+                .load(types::I32, never_faults(), state, vmctx::HEAP_STATE_TOPSIZE);
+        let extent = vmctx::HEAP_TOP_COPY_FROM + vmctx::HEAP_TOP_COPIED;
+        let ok = self.builder.ins().icmp_imm_u(
+            IntCC::UnsignedGreaterThanOrEqual,
+            topsize,
+            i64::from(extent),
+        );
+        let ok = if self.memory_never_moves(0) {
+            ok
+        } else {
+            let length = self.memory_length(0);
+            let inside = self.fits_in_memory(top, i64::from(extent), length);
+            self.builder.ins().band(ok, inside)
+        };
+        let at = self.builder.ins().select(ok, top, gm);
+        let from = self.heap_addr(
+            0,
+            at,
+            u64::from(vmctx::HEAP_TOP_COPY_FROM),
+            vmctx::HEAP_TOP_COPIED,
+        );
+        let state_ptr = self.attest_state();
+        for i in 0..(vmctx::HEAP_TOP_COPIED / 8) as i32 {
+            let word = self
+                .builder
+                .ins()
+                .load(types::I64, never_faults(), from, 8 * i);
+            self.builder.ins().store(
+                super::vm_flags(),
+                word,
+                state_ptr,
+                vmctx::ATTEST_HEAP_TOP_BYTES + 8 * i,
+            );
+        }
+        let zero = self.builder.ins().iconst(types::I32, 0);
+        let recorded = self.builder.ins().select(ok, top, zero);
+        self.builder.ins().store(
+            super::vm_flags(),
+            recorded,
+            state_ptr,
+            vmctx::ATTEST_HEAP_TOP,
+        );
+        self.builder.ins().jump(done, &[]);
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
     }
@@ -1038,6 +1169,9 @@ impl FuncTranslator<'_, '_> {
         }
         if let (Some(request), Some(&result)) = (self.slack_request, results.first()) {
             self.mark_slack(result, request);
+        }
+        if self.records_top {
+            self.record_top();
         }
         self.allocator_event(results);
     }

@@ -253,6 +253,10 @@ pub struct FuncTranslator<'a, 'b> {
     /// The request's size, as this function's call received it, when the
     /// chunk it returns gets slack marks ([`ModuleInfo::slack_request`]).
     pub(crate) slack_request: Option<Value>,
+    /// This function is one of dlmalloc's entries, checked on entry, and
+    /// copies the top chunk's first free bytes as it returns
+    /// (`FuncTranslator::record_top`).
+    pub(crate) records_top: bool,
     /// Loads and stores get the tag monitor's checks (not in the
     /// allocator's own code).
     pub(crate) tag_checks: bool,
@@ -356,6 +360,7 @@ pub fn translate_function(
             && !allocator_body
             && !env.tag_plan.is_some_and(|p| p.exempt.contains(&func_index)),
         slack_request: None,
+        records_top: false,
         tag_checked: Vec::new(),
     };
     t.push_function_frame(sig);
@@ -373,6 +378,9 @@ pub fn translate_function(
         });
         t.heap_entry_check(env.frees_dlmalloc_chunk(func_index), request);
         let one_memory = env.info.memories.len() == 1 && !env.info.memories[0].memory64;
+        // Not in a shared memory: another thread's allocator calls would
+        // change the top's bytes behind this store's copy.
+        t.records_top = one_memory && !env.info.memories[0].shared;
         let marks = env.config.attest.slack_marks && one_memory;
         if let Some(param) = env.info.slack_request(func_index).filter(|_| marks) {
             // Captured here: dlmalloc may reuse its parameter's local.

@@ -73,7 +73,9 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use walmart_attest::{Event, EventKind, HookSite, PAGE_SIZE};
-use walmart_jit::vmctx::{HEAP_STATE_BYTES, HEAP_STATE_NONE};
+use walmart_jit::vmctx::{
+    VMAttestState, HEAP_STATE_BYTES, HEAP_STATE_NONE, HEAP_TOP_COPIED, HEAP_TOP_COPY_FROM,
+};
 
 use super::session::AttestSession;
 use super::worker::Counters;
@@ -375,10 +377,70 @@ fn heads_agree(memory: &[u8], st: StateView) -> Result<(), Broken> {
             at: at.min(u64::from(u32::MAX)) as u32,
             chunk,
             what,
-            in_slack: false,
+            of: BrokenPart::Chain,
         });
     }
     Ok(())
+}
+
+/// The top chunk's first free bytes as one of dlmalloc's functions last
+/// returned (generated code copies them: `FuncTranslator::record_top`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TopCopy {
+    /// The top chunk they were copied from (0: none).
+    pub top: u32,
+    /// [`HEAP_TOP_COPIED`] bytes from [`HEAP_TOP_COPY_FROM`] of it.
+    pub bytes: [u8; HEAP_TOP_COPIED as usize],
+}
+
+impl TopCopy {
+    /// The copy generated code keeps in the store's attestation state.
+    pub(crate) fn of(state: &VMAttestState) -> TopCopy {
+        let mut bytes = [0; HEAP_TOP_COPIED as usize];
+        for (word, out) in state.heap_top_bytes.iter().zip(bytes.chunks_mut(8)) {
+            out.copy_from_slice(&word.load(Ordering::Relaxed).to_le_bytes());
+        }
+        TopCopy {
+            top: state.heap_top.load(Ordering::Relaxed),
+            bytes,
+        }
+    }
+}
+
+/// Where the top chunk is still the one `copy` was taken of: its first
+/// free bytes must hold what they held then. Nothing but dlmalloc may
+/// write into the top chunk, and dlmalloc writes there only as it moves
+/// the top (carving from it, merging into it), so a byte changed while
+/// the top stayed put is the program's: an index past its last
+/// allocation that skips the top's head, or a write through a pointer to
+/// that allocation after `free` merged it into the top. The entry of each
+/// of dlmalloc's functions compares the same, and asks for a walk when
+/// they differ; this makes that walk report the first byte changed.
+fn top_bytes_agree(memory: &[u8], st: StateView, copy: &TopCopy) -> Result<(), Broken> {
+    if copy.top == 0 || copy.top != st.top {
+        return Ok(());
+    }
+    let from = u64::from(copy.top) + u64::from(HEAP_TOP_COPY_FROM);
+    let Some(now) = usize::try_from(from)
+        .ok()
+        .and_then(|f| memory.get(f..f + copy.bytes.len()))
+    else {
+        return Ok(());
+    };
+    let Some(i) = (0..now.len()).find(|&i| now[i] != copy.bytes[i]) else {
+        return Ok(());
+    };
+    let offset = HEAP_TOP_COPY_FROM + i as u32;
+    Err(Broken {
+        at: copy.top + offset,
+        chunk: copy.top,
+        what: format!(
+            "byte {offset} of the top chunk (free, {} bytes) holds {:#x} where it held {:#x} as \
+             the allocator last returned, and only the allocator writes there",
+            st.topsize, now[i], copy.bytes[i]
+        ),
+        of: BrokenPart::TopBytes,
+    })
 }
 
 /// The first chunk of every non-empty small bin, read where the state
@@ -415,7 +477,7 @@ fn bins_agree(memory: &[u8], st: StateView) -> Result<(), Broken> {
                 link(8),
                 link(12)
             ),
-            in_slack: false,
+            of: BrokenPart::Chain,
         });
     }
     Ok(())
@@ -550,9 +612,32 @@ pub(crate) struct Broken {
     pub chunk: u32,
     /// What is wrong, as a sentence fragment.
     pub what: String,
-    /// The chain itself is whole: a chunk's slack marks were written
-    /// over ([`slack_broken`]).
-    pub in_slack: bool,
+    /// What was written over.
+    pub of: BrokenPart,
+}
+
+/// What a [`Broken`] finding was written over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BrokenPart {
+    /// The chain of chunks, a free list, or the state's view of them.
+    Chain,
+    /// The chain is whole, but a chunk's slack marks were written over
+    /// ([`slack_broken`]).
+    Slack,
+    /// The chain is whole, but the top chunk's free bytes changed while
+    /// the top stayed put ([`top_bytes_agree`]).
+    TopBytes,
+}
+
+impl BrokenPart {
+    /// How a report of it starts.
+    fn headline(self) -> &'static str {
+        match self {
+            BrokenPart::Chain => "the allocator's chunk chain is broken",
+            BrokenPart::Slack => "a chunk of the allocator's heap was written past its request",
+            BrokenPart::TopBytes => "the allocator's free top chunk was written into",
+        }
+    }
 }
 
 /// Whether the slack marks of the in-use chunk at `chunk`, `size` bytes,
@@ -614,7 +699,7 @@ pub(crate) fn walk(
         at: at as u32,
         chunk: chunk as u32,
         what,
-        in_slack: false,
+        of: BrokenPart::Chain,
     };
     let Some(first_chunk) = first.checked_sub(PAYLOAD_OFFSET) else {
         return Ok(Walked {
@@ -723,7 +808,7 @@ pub(crate) fn walk(
             if head & SLACK_MARKED != 0 {
                 if let Some((at, what)) = slack_broken(memory, c, size) {
                     return Err(Broken {
-                        in_slack: true,
+                        of: BrokenPart::Slack,
                         ..broken(at, c, what)
                     });
                 }
@@ -1008,7 +1093,13 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     let view = (state_at > HEAP_STATE_NONE)
         .then(|| read_state(bytes, state_at))
         .flatten();
-    let walked = walk_heap(bytes, first, MAX_CHUNKS, view);
+    let copy = TopCopy::of(state);
+    let walked = walk_heap(bytes, first, MAX_CHUNKS, view).and_then(|w| {
+        if let Some(st) = view {
+            top_bytes_agree(bytes, st, &copy)?;
+        }
+        Ok(w)
+    });
     // Looking for the state is not paced: it happens a few times a run.
     s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
     if let Ok(w) = &walked {
@@ -1044,11 +1135,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         "heap-walk",
         format!(
             "{} at {:#x} (chunk at {:#x}): {}",
-            if b.in_slack {
-                "a chunk of the allocator's heap was written past its request"
-            } else {
-                "the allocator's chunk chain is broken"
-            },
+            b.of.headline(),
             b.at,
             b.chunk,
             b.what
@@ -2038,6 +2125,53 @@ mod tests {
             "{}",
             broken.what
         );
+    }
+
+    #[test]
+    fn the_top_chunks_free_bytes_must_hold_what_the_allocator_left() {
+        let (mut h, top, _, _) = with_state();
+        let view = read_state(&h.mem, STATE).unwrap();
+        let from = (top + HEAP_TOP_COPY_FROM) as usize;
+        let mut copy = TopCopy {
+            top,
+            bytes: [0; HEAP_TOP_COPIED as usize],
+        };
+        copy.bytes
+            .copy_from_slice(&h.mem[from..from + HEAP_TOP_COPIED as usize]);
+        assert_eq!(top_bytes_agree(&h.mem, view, &copy), Ok(()));
+        // The byte past the copy, and the top's `prev_foot`: not compared.
+        h.mem[from + HEAP_TOP_COPIED as usize] ^= 1;
+        h.mem[top as usize] ^= 1;
+        assert_eq!(top_bytes_agree(&h.mem, view, &copy), Ok(()));
+        // A bit set in the last copied byte.
+        h.mem[from + HEAP_TOP_COPIED as usize - 1] ^= 0x80;
+        let broken = top_bytes_agree(&h.mem, view, &copy).unwrap_err();
+        assert_eq!(broken.of, BrokenPart::TopBytes);
+        assert_eq!((broken.at, broken.chunk), (top + 39, top));
+        assert!(
+            broken.what.starts_with(
+                "byte 39 of the top chunk (free, 512 bytes) holds 0x2a where it held 0xaa"
+            ),
+            "{}",
+            broken.what
+        );
+        // A copy of another top (the top moved since), or none: nothing
+        // to compare.
+        for other in [0, top + 16] {
+            let moved = TopCopy { top: other, ..copy };
+            assert_eq!(top_bytes_agree(&h.mem, view, &moved), Ok(()));
+        }
+        // A top whose copied bytes lie past memory (a copy cannot be
+        // taken there, but the walk does not trust it): nothing.
+        let far = StateView {
+            top: 0x3ff0,
+            ..view
+        };
+        let beyond = TopCopy {
+            top: 0x3ff0,
+            ..copy
+        };
+        assert_eq!(top_bytes_agree(&h.mem, far, &beyond), Ok(()));
     }
 
     #[test]
