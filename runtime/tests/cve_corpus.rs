@@ -515,8 +515,8 @@ fn the_heap_walk_finds_exploits_that_write_over_chunk_headers() {
 /// as dlmalloc's allocation path reads its state), and the state is found
 /// where that code reads it, else by a scan of the statics. The checks
 /// then find what they find in the named build, at the address it finds
-/// the state: the eight exploits (the entry check's c-ares, jq and
-/// Oniguruma `[\477]` among them), nothing on any benign input. (`coarse`
+/// the state: the nine exploits (the entry check's c-ares, jq and
+/// both of Oniguruma's among them), nothing on any benign input. (`coarse`
 /// marks no slack; `fine`'s slack marks need names.)
 #[test]
 fn without_names_the_heap_checks_find_what_they_find_with_names() {

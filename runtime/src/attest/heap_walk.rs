@@ -46,6 +46,11 @@
 //! the victim's head, which follow the allocations carved from them, is
 //! erased by dlmalloc's next carve, usually before any walk.
 //!
+//! Each of dlmalloc's checked functions copies, as it returns, the first
+//! free bytes of the top chunk (`FuncTranslator::record_top`); while the
+//! top stays put they must not change, since only dlmalloc writes there
+//! and only as it moves the top ([`top_bytes_agree`]).
+//!
 //! Under `fine`, dlmalloc's `malloc` and `realloc` mark the slack past
 //! each request (its length in its first and last byte, `FLAG4` in the
 //! head: `FuncTranslator::mark_slack`); the walk and the `free` check
