@@ -32,6 +32,54 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The events of an `--attest-log` file (none where it is missing).
+fn logged_events(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Fixture `name` as built, and a copy in `root` without its names.
+fn named_and_stripped(root: &Path, name: &str) -> (String, String) {
+    let named = fixture(name);
+    let stripped = root.join(format!("stripped-{name}"));
+    std::fs::write(
+        &stripped,
+        common::without_names(&std::fs::read(&named).unwrap()),
+    )
+    .unwrap();
+    (named, stripped.display().to_string())
+}
+
+/// `walmart run --attest POLICY --model none --on-detect trap` of `wasm`
+/// with argument `case`, and the events it logged to `log`.
+fn trapping_run(
+    policy: &str,
+    wasm: &str,
+    case: &str,
+    log: &Path,
+) -> (Output, Vec<serde_json::Value>) {
+    let _ = std::fs::remove_file(log);
+    let log_arg = log.display().to_string();
+    let out = walmart(&[
+        "run",
+        "--attest",
+        policy,
+        "--model",
+        "none",
+        "--on-detect",
+        "trap",
+        "--attest-log",
+        &log_arg,
+        wasm,
+        case,
+    ]);
+    let events = logged_events(log);
+    (out, events)
+}
+
 #[test]
 fn hello_gets_args_env_and_its_exit_status() {
     let out = walmart(&[
@@ -783,14 +831,7 @@ fn correct_use_of_every_allocator_function_is_clean() {
 #[test]
 fn malloc_finds_links_written_over_before_it_unlinks_through_them() {
     let root = temp_dir("heap-unlink");
-    let stripped = root.join("stripped.wasm");
-    let named = fixture("heap_unlink.wasm");
-    std::fs::write(
-        &stripped,
-        common::without_names(&std::fs::read(&named).unwrap()),
-    )
-    .unwrap();
-    let stripped = stripped.display().to_string();
+    let (named, stripped) = named_and_stripped(&root, "heap_unlink.wasm");
     let plain = walmart(&["run", &named, "tree-fd"]);
     assert!(
         text(&plain.stdout).starts_with("tree-fd: target ")
@@ -799,7 +840,6 @@ fn malloc_finds_links_written_over_before_it_unlinks_through_them() {
         text(&plain.stdout)
     );
     let log = root.join("events.jsonl");
-    let log_arg = log.display().to_string();
     for wasm in [&named, &stripped] {
         for policy in ["coarse", "fine"] {
             for (case, source, says) in [
@@ -827,26 +867,8 @@ fn malloc_finds_links_written_over_before_it_unlinks_through_them() {
                     "filed under tree bin 3 where",
                 ),
             ] {
-                let _ = std::fs::remove_file(&log);
-                let out = walmart(&[
-                    "run",
-                    "--attest",
-                    policy,
-                    "--model",
-                    "none",
-                    "--on-detect",
-                    "trap",
-                    "--attest-log",
-                    &log_arg,
-                    wasm,
-                    case,
-                ]);
+                let (out, events) = trapping_run(policy, wasm, case, &log);
                 let what = format!("{wasm} {policy} {case}: {}", text(&out.stderr));
-                let events: Vec<serde_json::Value> = std::fs::read_to_string(&log)
-                    .unwrap_or_default()
-                    .lines()
-                    .map(|l| serde_json::from_str(l).unwrap())
-                    .collect();
                 let Some(source) = source else {
                     assert!(out.status.success() && events.is_empty(), "{what}");
                     assert_eq!(text(&out.stdout), format!("{case}: target 1 2 3 4\n"));
@@ -881,16 +903,8 @@ fn malloc_finds_links_written_over_before_it_unlinks_through_them() {
 #[test]
 fn writes_into_the_top_chunks_free_bytes_are_found_at_the_next_allocator_entry() {
     let root = temp_dir("heap-top");
-    let stripped = root.join("stripped.wasm");
-    let named = fixture("heap_top.wasm");
-    std::fs::write(
-        &stripped,
-        common::without_names(&std::fs::read(&named).unwrap()),
-    )
-    .unwrap();
-    let stripped = stripped.display().to_string();
+    let (named, stripped) = named_and_stripped(&root, "heap_top.wasm");
     let log = root.join("events.jsonl");
-    let log_arg = log.display().to_string();
     for case in ["index", "stale"] {
         let plain = walmart(&["run", &named, case]);
         assert!(
@@ -906,26 +920,8 @@ fn writes_into_the_top_chunks_free_bytes_are_found_at_the_next_allocator_entry()
                 ("index", Some("byte 31 of the top chunk (free, ")),
                 ("stale", Some("byte 18 of the top chunk (free, ")),
             ] {
-                let _ = std::fs::remove_file(&log);
-                let out = walmart(&[
-                    "run",
-                    "--attest",
-                    policy,
-                    "--model",
-                    "none",
-                    "--on-detect",
-                    "trap",
-                    "--attest-log",
-                    &log_arg,
-                    wasm,
-                    case,
-                ]);
+                let (out, events) = trapping_run(policy, wasm, case, &log);
                 let what = format!("{wasm} {policy} {case}: {}", text(&out.stderr));
-                let events: Vec<serde_json::Value> = std::fs::read_to_string(&log)
-                    .unwrap_or_default()
-                    .lines()
-                    .map(|l| serde_json::from_str(l).unwrap())
-                    .collect();
                 let Some(says) = says else {
                     assert!(out.status.success() && events.is_empty(), "{what}");
                     assert!(text(&out.stdout).starts_with("benign: "), "{what}");
@@ -991,11 +987,9 @@ fn the_heap_walk_finds_writes_over_real_dlmalloc_chunk_headers() {
             "{args:?}: {}",
             text(&out.stderr)
         );
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .filter(|e: &serde_json::Value| e["kind"] == "heap-corrupt")
+        logged_events(&log)
+            .into_iter()
+            .filter(|e| e["kind"] == "heap-corrupt")
             .collect()
     };
     for (case, found) in [

@@ -275,10 +275,11 @@ impl FuncTranslator<'_, '_> {
         self.call_trampoline(Trampoline::Hook, &[func, offset, point]);
     }
 
-    /// The address of dlmalloc's state as the runtime recorded it
+    /// The store's `VMAttestState` (for the checks that go on to use it),
+    /// the address of dlmalloc's state as the runtime recorded it
     /// ([`vmctx::VMAttestState::heap_state`]), and whether that is a state
     /// (not 0, not looked for; not 1, not found).
-    fn heap_state(&mut self) -> (Value, Value) {
+    fn heap_state(&mut self) -> (Value, Value, Value) {
         let state_ptr = self.attest_state();
         let gm = self.builder.ins().load(
             types::I32,
@@ -291,7 +292,7 @@ impl FuncTranslator<'_, '_> {
             gm,
             i64::from(vmctx::HEAP_STATE_NONE),
         );
-        (gm, known)
+        (state_ptr, gm, known)
     }
 
     /// Calls the runtime at `point` with `arg` in
@@ -345,7 +346,7 @@ impl FuncTranslator<'_, '_> {
         if info.memories.len() != 1 || info.memories[0].memory64 {
             return;
         }
-        let (gm, known) = self.heap_state();
+        let (state_ptr, gm, known) = self.heap_state();
         let check = self.builder.create_block();
         let other = self.builder.create_block();
         let done = self.builder.create_block();
@@ -381,7 +382,7 @@ impl FuncTranslator<'_, '_> {
         let wrong = if info.memories[0].shared {
             wrong
         } else {
-            let written = self.top_bytes_written(top, gm);
+            let written = self.top_bytes_written(state_ptr, top, gm);
             self.builder.ins().bor(wrong, written)
         };
         self.cold_path(wrong, |t| t.call_hook(HookPoint::HeapCheck));
@@ -416,24 +417,13 @@ impl FuncTranslator<'_, '_> {
     /// copied (inside memory when copied, and memory never shrinks), else
     /// dlmalloc's state (`gm`, as harmless). Five loads (two pairs of
     /// 16-byte vectors), a vector test and a compare.
-    fn top_bytes_written(&mut self, top: Value, gm: Value) -> Value {
-        let state_ptr = self.attest_state();
-        let recorded = self.builder.ins().load(
-            types::I32,
-            super::vm_flags(),
-            state_ptr,
-            vmctx::ATTEST_HEAP_TOP,
-        );
+    fn top_bytes_written(&mut self, state_ptr: Value, top: Value, gm: Value) -> Value {
+        let recorded = self.recorded_top(state_ptr);
         let same = self.builder.ins().icmp(IntCC::Equal, recorded, top);
         let at = self.builder.ins().select(same, top, gm);
-        let from = self.heap_addr(
-            0,
-            at,
-            u64::from(vmctx::HEAP_TOP_COPY_FROM),
-            vmctx::HEAP_TOP_COPIED,
-        );
+        let from = self.top_bytes_at(at);
         let mut differs = None;
-        for i in 0..(vmctx::HEAP_TOP_COPIED / 16) as i32 {
+        for i in 0..TOP_COPY_VECTORS {
             let now = self
                 .builder
                 .ins()
@@ -469,7 +459,7 @@ impl FuncTranslator<'_, '_> {
     /// afresh. Three loads and a compare; where the top moved, three
     /// loads and three stores more (the bytes in two 16-byte vectors).
     fn record_top(&mut self) {
-        let (gm, known) = self.heap_state();
+        let (state_ptr, gm, known) = self.heap_state();
         let record = self.builder.create_block();
         let copy = self.builder.create_block();
         let done = self.builder.create_block();
@@ -481,13 +471,7 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .load(types::I32, never_faults(), state, vmctx::HEAP_STATE_TOP);
-        let state_ptr = self.attest_state();
-        let recorded = self.builder.ins().load(
-            types::I32,
-            super::vm_flags(),
-            state_ptr,
-            vmctx::ATTEST_HEAP_TOP,
-        );
+        let recorded = self.recorded_top(state_ptr);
         // A top that did not move kept its bytes: dlmalloc writes there
         // only as it moves the top, and the entry found them unchanged.
         let moved = self.builder.ins().icmp(IntCC::NotEqual, top, recorded);
@@ -512,13 +496,8 @@ impl FuncTranslator<'_, '_> {
             self.builder.ins().band(ok, inside)
         };
         let at = self.builder.ins().select(ok, top, gm);
-        let from = self.heap_addr(
-            0,
-            at,
-            u64::from(vmctx::HEAP_TOP_COPY_FROM),
-            vmctx::HEAP_TOP_COPIED,
-        );
-        for i in 0..(vmctx::HEAP_TOP_COPIED / 16) as i32 {
+        let from = self.top_bytes_at(at);
+        for i in 0..TOP_COPY_VECTORS {
             let bytes = self
                 .builder
                 .ins()
@@ -541,6 +520,28 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().jump(done, &[]);
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
+    }
+
+    /// The top chunk whose bytes [`vmctx::VMAttestState::heap_top_bytes`]
+    /// holds (0: none), from the store's `VMAttestState` at `state_ptr`.
+    fn recorded_top(&mut self, state_ptr: Value) -> Value {
+        self.builder.ins().load(
+            types::I32,
+            super::vm_flags(),
+            state_ptr,
+            vmctx::ATTEST_HEAP_TOP,
+        )
+    }
+
+    /// The host address of the bytes the top copy holds of the chunk at
+    /// `chunk` (the caller picks a chunk whose bytes lie inside memory).
+    fn top_bytes_at(&mut self, chunk: Value) -> Value {
+        self.heap_addr(
+            0,
+            chunk,
+            u64::from(vmctx::HEAP_TOP_COPY_FROM),
+            vmctx::HEAP_TOP_COPIED,
+        )
     }
 
     /// On the entry check's known-state path of an entry that may take a
@@ -1250,7 +1251,7 @@ impl FuncTranslator<'_, '_> {
         // Not in a build with footers, which keeps `state ^ magic` in
         // that `prev_foot` (dlmalloc's `FOOTERS`, checked at `free`), nor
         // before the runtime has found the state to tell.
-        let (gm, known) = self.heap_state();
+        let (_, gm, known) = self.heap_state();
         let zero = self.builder.ins().iconst(types::I32, 0);
         let at = self.builder.ins().select(known, gm, zero);
         let state = self.heap_addr(0, at, 0, vmctx::HEAP_STATE_BYTES);
@@ -1360,6 +1361,9 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(done);
     }
 }
+
+/// The top copy in 16-byte vectors.
+const TOP_COPY_VECTORS: i32 = (vmctx::HEAP_TOP_COPIED / 16) as i32;
 
 /// Flags of the top copy's 16-byte loads and stores in the store's
 /// attestation state: it is 8-aligned, not 16, so not `aligned` (which
