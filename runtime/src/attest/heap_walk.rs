@@ -221,11 +221,29 @@ fn signed_state(memory: &[u8], state: u32) -> Option<(StateView, u32)> {
 /// below the first chunk.
 pub(crate) fn locate_state(memory: &[u8], first_chunk: u32, top: u32) -> Option<u32> {
     let end = (first_chunk as usize).min(memory.len()) & !3;
+    // A vectorised search for the bytes, in the pages the guest touched
+    // (the state may lie anywhere in the statics: below the stack, or
+    // past it, as in Oniguruma, 400 KiB up; a word at a time over all of
+    // them took 80 us there, this 15), the 4-aligned hits kept. Each
+    // search starts a byte past the last hit, so an unaligned hit cannot
+    // hide an aligned one it overlaps.
     let needle = top.to_le_bytes();
-    (STATE_TOP as usize..end)
-        .step_by(4)
-        .filter(|&at| memory[at..at + 4] == needle)
-        .map(|at| (at - STATE_TOP as usize) as u32)
+    let finder = &memchr::memmem::Finder::new(&needle);
+    crate::vm::mmap::resident_ranges(&memory[..end])
+        .into_iter()
+        .flat_map(|run| {
+            // A word at a run's end may reach into the next page.
+            let stop = (run.end + 3).min(end);
+            let mut from = run.start;
+            std::iter::from_fn(move || {
+                let at = from + finder.find(memory.get(from..stop)?)?;
+                from = at + 1;
+                Some(at)
+            })
+        })
+        .filter(|at| at % 4 == 0)
+        .filter_map(|at| at.checked_sub(STATE_TOP as usize))
+        .map(|state| state as u32)
         .find(|&state| {
             signed_state(memory, state)
                 .is_some_and(|(view, least)| view.top == top && least <= first_chunk)
