@@ -312,6 +312,9 @@ fn invoke_attested(
         session::after_trap(store);
     }
     let protect = store.wasm_depth == 0 || was_protected;
+    if store.wasm_depth == 0 && crate::instance::is_command_start(store, func_ref) {
+        session::defer_exit(store, &site(HookKind::ExportExit));
+    }
     let exit = session::to_host(store, protect, false, &site(HookKind::ExportExit));
     r.and(exit)
 }

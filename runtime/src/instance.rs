@@ -76,6 +76,26 @@ pub(crate) fn instance_of_vmctx(store: &StoreOpaque, vmctx_ptr: *mut u8) -> Opti
     (handle.store == store.id).then_some(handle)
 }
 
+/// The instance data and function index behind `func_ref`, when it is a
+/// defined function of one of the store's instances.
+fn defined_func_of(
+    store: &StoreOpaque,
+    func_ref: *const VMFuncRef,
+) -> Option<(&InstanceData, u32)> {
+    // SAFETY: func_ref belongs to the store, which keeps it alive.
+    let vmctx_ptr = unsafe { (*func_ref).vmctx };
+    let instance = instance_of_vmctx(store, vmctx_ptr)?;
+    let data = &store.instances[instance.index as usize];
+    let base = data.funcrefs.as_ptr() as usize;
+    let at = func_ref as usize;
+    let size = std::mem::size_of::<VMFuncRef>();
+    if at < base || (at - base) / size >= data.funcrefs.len() {
+        return None;
+    }
+    let index = data.module.info().num_imported_funcs + ((at - base) / size) as u32;
+    Some((data, index))
+}
+
 /// The attestation hook site of a call through `func_ref`: the function's
 /// index and name when it is a function of an instance.
 pub(crate) fn hook_site_of(
@@ -84,20 +104,10 @@ pub(crate) fn hook_site_of(
     kind: walmart_attest::HookKind,
 ) -> walmart_attest::HookSite {
     let mut site = walmart_attest::HookSite::new(kind);
-    // SAFETY: func_ref belongs to the store, which keeps it alive.
-    let vmctx_ptr = unsafe { (*func_ref).vmctx };
-    let Some(instance) = instance_of_vmctx(store, vmctx_ptr) else {
+    let Some((data, index)) = defined_func_of(store, func_ref) else {
         return site;
     };
-    let data = &store.instances[instance.index as usize];
-    let base = data.funcrefs.as_ptr() as usize;
-    let at = func_ref as usize;
-    let size = std::mem::size_of::<VMFuncRef>();
-    if at < base || (at - base) / size >= data.funcrefs.len() {
-        return site;
-    }
     let info = data.module.info();
-    let index = info.num_imported_funcs + ((at - base) / size) as u32;
     site.func = Some(index);
     site.name = info.func_names.get(&index).cloned().or_else(|| {
         info.exports.iter().find_map(|(name, kind)| {
@@ -106,6 +116,15 @@ pub(crate) fn hook_site_of(
         })
     });
     site
+}
+
+/// Whether `func_ref` is its instance's `_start` export: a WASI command's
+/// entry, whose return ends the program.
+pub(crate) fn is_command_start(store: &StoreOpaque, func_ref: *const VMFuncRef) -> bool {
+    defined_func_of(store, func_ref).is_some_and(|(data, index)| {
+        data.module.info().export("_start")
+            == Some(walmart_jit::module_info::ExportKind::Func(index))
+    })
 }
 
 /// An instantiated module.
@@ -303,6 +322,8 @@ pub(crate) fn instantiate(
     }
     check_imports(store, module, imports)?;
     store.ensure_attest()?;
+    // Its data segments may land on pages the last call wrote.
+    crate::attest::session::settle_exit(store);
     let info = module.info();
     let offsets = VMOffsets::new(info);
     let handle = Instance {

@@ -362,6 +362,8 @@ impl Memory {
     /// Pages it fills whole are the host's input, which the CNN does not
     /// judge until the module writes them (`PageKind::Input`).
     pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
+        // What the last call left is judged before the host's bytes land.
+        crate::attest::session::settle_exit(&mut store.as_context_mut().opaque);
         let data = self.data_in_mut(&mut store.as_context_mut().opaque);
         if data.write(offset, buf) {
             if let Some(a) = &data.attest {

@@ -2168,3 +2168,100 @@ fn the_heap_walk_finds_a_byte_over_a_chunk_header() {
         assert_eq!(stats.heap_chunks, 0, "{allocator}");
     }
 }
+
+/// A command (`_start`) and a library export that both leave 0xEE on
+/// page 5, and a module whose data segment clears it in a memory it
+/// imports.
+const MARKS_PAGE_5: &str = r#"(module
+    (memory (export "memory") 8)
+    (func (export "_start") (i32.store8 (i32.const 0x5000) (i32.const 0xEE)))
+    (func (export "mark") (i32.store8 (i32.const 0x5000) (i32.const 0xEE))))"#;
+const CLEARS_PAGE_5: &str = r#"(module
+    (import "host" "memory" (memory 8))
+    (data (i32.const 0x5000) "\00"))"#;
+
+#[test]
+fn a_commands_exit_leaves_its_snapshot_to_whatever_next_looks_at_or_changes_memory() {
+    /// What happens between the call and the final verdict.
+    #[derive(Clone, Copy, Debug)]
+    enum Then {
+        Nothing,
+        /// The embedder clears the mark through walmart's API.
+        ApiWrite,
+        /// A module instantiated into the store clears it.
+        Instantiate,
+        /// The embedder clears it behind walmart's back (tampering).
+        RawWrite,
+        /// Another call into the module.
+        Call,
+    }
+    for kernel in [true, false] {
+        for (export, then, found_at) in [
+            // The command's pages wait for the final flush...
+            ("_start", Then::Nothing, Some(HookKind::Finish)),
+            // ...unless something could change them first: judged as the
+            // command left them, with the exit's site.
+            ("_start", Then::ApiWrite, Some(HookKind::ExportExit)),
+            ("_start", Then::Instantiate, Some(HookKind::ExportExit)),
+            ("_start", Then::Call, Some(HookKind::ExportEntry)),
+            // Tampering is found exactly, and what it overwrote is not
+            // judged.
+            ("_start", Then::RawWrite, None),
+            // A library export's exit snapshot is not deferred: the mark
+            // is judged before the host tampers with it.
+            ("mark", Then::RawWrite, Some(HookKind::ExportExit)),
+            ("mark", Then::Nothing, Some(HookKind::ExportExit)),
+        ] {
+            let mut config = Config::new();
+            config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
+            let engine = Engine::new(&config).unwrap();
+            let mut store = Store::new(&engine, ());
+            let events = Arc::new(Mutex::new(Vec::new()));
+            let sink = events.clone();
+            store
+                .configure_attestation(
+                    AttestOptions::new()
+                        .verifier(MarkerVerifier)
+                        .on_event(move |e| sink.lock().unwrap().push(e.clone())),
+                )
+                .unwrap();
+            let module = Module::new(&engine, MARKS_PAGE_5).unwrap();
+            let instance = Linker::new(&engine)
+                .instantiate(&mut store, &module)
+                .unwrap();
+            let memory = instance.get_memory(&mut store, "memory").unwrap();
+            let f = instance.get_func(&mut store, export).unwrap();
+            f.call(&mut store, &[], &mut []).unwrap();
+            match then {
+                Then::Nothing => {}
+                Then::ApiWrite => memory.write(&mut store, 0x5000, &[0]).unwrap(),
+                Then::Instantiate => {
+                    let mut linker = Linker::new(&engine);
+                    linker.define(&mut store, "host", "memory", memory).unwrap();
+                    let clears = Module::new(&engine, CLEARS_PAGE_5).unwrap();
+                    linker.instantiate(&mut store, &clears).unwrap();
+                }
+                Then::RawWrite => memory.data_mut(&mut store)[0x5000] = 0,
+                Then::Call => {
+                    // Its entry hook takes the page before it runs.
+                    let mark = instance.get_func(&mut store, "mark").unwrap();
+                    mark.call(&mut store, &[], &mut []).unwrap();
+                }
+            }
+            store.finish_attestation().unwrap();
+            let events = events.lock().unwrap().clone();
+            let marks: Vec<HookKind> = events
+                .iter()
+                .filter(|e| e.kind == EventKind::Cnn)
+                .map(|e| e.hook.kind)
+                .collect();
+            let case = format!("{export} then {then:?}, kernel {kernel}: {events:?}");
+            match found_at {
+                Some(kind) => assert_eq!(marks.first(), Some(&kind), "{case}"),
+                None => assert!(marks.is_empty(), "{case}"),
+            }
+            let tampered = events.iter().any(|e| e.kind == EventKind::HostTamper);
+            assert_eq!(tampered, matches!(then, Then::RawWrite), "{case}");
+        }
+    }
+}

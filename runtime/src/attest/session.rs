@@ -184,6 +184,12 @@ pub(crate) struct AttestSession {
     /// the next hook takes them as unchanged without digesting them (at
     /// the end of a command, the whole exit snapshot).
     sealed: bool,
+    /// The outermost export returned to the embedder and its boundary
+    /// snapshot was left to the next thing that looks at memory or may
+    /// change it ([`settle_exit`]): the next call's entry hook, the final
+    /// flush, a write through [`crate::Memory::write`] or an
+    /// instantiation. The site is the exit's, for what the snapshot finds.
+    exit_deferred: Option<HookSite>,
     /// The heap walk found the chain broken (reported once).
     pub(crate) heap_broken: bool,
     /// `free` or `realloc` was handed a pointer dlmalloc refuses (reported
@@ -267,6 +273,7 @@ impl AttestSession {
             audit_cursor: (0, 0),
             protected: false,
             sealed: false,
+            exit_deferred: None,
             heap_broken: false,
             bad_free_reported: false,
             heap_walk_after: None,
@@ -622,6 +629,55 @@ fn add_page(batch: &mut worker::Batch, direct: bool, page: &[u8]) {
     }
 }
 
+/// Leaves the boundary hook of a command's return to the embedder (its
+/// `_start`, the outermost call: the program has ended, memory is about
+/// to be write-protected) for later ([`AttestSession::exit_deferred`];
+/// [`to_host`] then takes no snapshot). Why: what follows a command is
+/// the final verdict ([`finish`]), whose flush takes every written page
+/// in place, across all cores; a snapshot at the exit copied the same
+/// pages (20-50 us on lz4's 0.1-0.4 ms runs) and left the flush waiting
+/// for the verifier thread judging them alone. Nothing is lost by
+/// waiting: memory is protected, so a raw write by the host is
+/// tampering, found exactly, and the written pages stay written until a
+/// scan takes them; what could change them legitimately settles the
+/// snapshot first ([`settle_exit`]). Other exports (a library's, called
+/// again and again) keep their exit snapshot, whose verdict must not
+/// wait for the embedder's next call. Not in synchronous mode (each hook
+/// waits for its verdict), nor while a dataset is collected (it records
+/// each hook's state). Counted as a hook, as a skipped one is.
+pub(crate) fn defer_exit(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> HookSite) {
+    let defer = store
+        .attest
+        .as_deref()
+        .is_some_and(|s| s.shared.policy != Policy::Tags && !s.sync && s.collector.is_none());
+    if defer {
+        let at = site(store);
+        let s = store.attest.as_deref_mut().expect("checked above");
+        Counters::add(&s.shared.counters.hooks, 1);
+        s.exit_deferred = Some(at);
+    }
+}
+
+/// Takes the snapshot an export's return deferred ([`defer_exit`]), with
+/// the exit's site, before the embedder writes into memory through
+/// walmart's API or instantiates a module into the store (either may
+/// overwrite what the guest left, and such pages are judged as input).
+/// A detection it asks to stop for stops the next call into the module.
+pub(crate) fn settle_exit(store: &mut StoreOpaque) {
+    let Some(at) = store
+        .attest
+        .as_deref_mut()
+        .and_then(|s| s.exit_deferred.take())
+    else {
+        return;
+    };
+    if hook(store, HookAt::Other, &|_| at.clone()).is_err() {
+        if let Some(s) = store.attest.as_deref() {
+            s.shared.detected.store(true, Ordering::Release);
+        }
+    }
+}
+
 /// Whether a boundary hook around a call to walmart's own host functions
 /// (WASI: writes only through walmart's API, which marks them) leaves its
 /// snapshot to a later hook: in asynchronous mode these hooks snapshot at
@@ -662,7 +718,13 @@ pub(crate) fn to_host(
     {
         return Ok(());
     }
-    let r = if import && !protect && skip_trusted_boundary(store) {
+    // A command's deferred exit takes no snapshot ([`defer_exit`]).
+    let deferred = !import
+        && store
+            .attest
+            .as_deref()
+            .is_some_and(|s| s.exit_deferred.is_some());
+    let r = if deferred || (import && !protect && skip_trusted_boundary(store)) {
         Ok(())
     } else {
         hook(store, HookAt::Other, site).map_err(trap)
@@ -690,8 +752,10 @@ pub(crate) fn to_host(
         if let Some(s) = store.attest.as_deref_mut() {
             s.protected = true;
             // Not when only an injection protected: a trusted host's
-            // writes then go unrecorded (`trust_faults` below).
-            s.sealed = protect;
+            // writes then go unrecorded (`trust_faults` below). Nor when
+            // the exit's snapshot was deferred: the guest's writes since
+            // the last hook are in no bitmap yet.
+            s.sealed = protect && s.exit_deferred.is_none();
         }
     }
     if inject {
@@ -747,6 +811,10 @@ pub(crate) fn from_host(
     import: bool,
     site: &dyn Fn(&StoreOpaque) -> HookSite,
 ) -> Result<bool> {
+    // The entry hook below takes the pages the deferred exit would have.
+    if let Some(s) = store.attest.as_deref_mut().filter(|_| !import) {
+        s.exit_deferred = None;
+    }
     let Some(was) = end_protection(store, site, false)? else {
         return Ok(false);
     };
@@ -889,7 +957,12 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
     // as one before (it is reported when the module is next called), and
     // making the whole memory writable cost an `mprotect` (about a
     // twentieth of a 0.2 ms run).
-    let keep = store.attest.as_deref().is_some_and(|s| s.sealed);
+    // A deferred exit protected memory as a sealed one does; the flush
+    // below takes its pages.
+    let keep = store
+        .attest
+        .as_deref_mut()
+        .is_some_and(|s| s.exit_deferred.take().is_some() || s.sealed);
     let tampered = end_protection(store, &site, keep);
     super::heap_walk::check(store, &site, super::heap_walk::WalkAt::Final);
     // One hook takes every written page: the flush reads them in place,
