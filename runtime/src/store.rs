@@ -105,6 +105,16 @@ impl StoreOpaque {
     }
 }
 
+impl Drop for StoreOpaque {
+    fn drop(&mut self) {
+        // A store dropped without its final verdict still has a
+        // command's last pages judged, as when its exit took them: the
+        // snapshot is queued here, before the memories are unmapped, and
+        // the session's end waits for the verifier to drain its queue.
+        crate::attest::session::settle_exit(self);
+    }
+}
+
 /// The store's contents: the embedder's data beside the runtime's.
 /// `repr(C)` with `opaque` first: internal code views a `StoreOpaque` as a
 /// `StoreInner<()>`.

@@ -2194,6 +2194,8 @@ fn a_commands_exit_leaves_its_snapshot_to_whatever_next_looks_at_or_changes_memo
         RawWrite,
         /// Another call into the module.
         Call,
+        /// The store is dropped without its final verdict.
+        Drop,
     }
     for kernel in [true, false] {
         for (export, then, found_at) in [
@@ -2204,6 +2206,7 @@ fn a_commands_exit_leaves_its_snapshot_to_whatever_next_looks_at_or_changes_memo
             ("_start", Then::ApiWrite, Some(HookKind::ExportExit)),
             ("_start", Then::Instantiate, Some(HookKind::ExportExit)),
             ("_start", Then::Call, Some(HookKind::ExportEntry)),
+            ("_start", Then::Drop, Some(HookKind::ExportExit)),
             // Tampering is found exactly, and what it overwrote is not
             // judged.
             ("_start", Then::RawWrite, None),
@@ -2247,8 +2250,14 @@ fn a_commands_exit_leaves_its_snapshot_to_whatever_next_looks_at_or_changes_memo
                     let mark = instance.get_func(&mut store, "mark").unwrap();
                     mark.call(&mut store, &[], &mut []).unwrap();
                 }
+                Then::Drop => {}
             }
-            store.finish_attestation().unwrap();
+            if matches!(then, Then::Drop) {
+                // The session's end waits for the verifier's queue.
+                drop(store);
+            } else {
+                store.finish_attestation().unwrap();
+            }
             let events = events.lock().unwrap().clone();
             let marks: Vec<HookKind> = events
                 .iter()

@@ -639,8 +639,9 @@ fn add_page(batch: &mut worker::Batch, direct: bool, page: &[u8]) {
 /// for the verifier thread judging them alone. Nothing is lost by
 /// waiting: memory is protected, so a raw write by the host is
 /// tampering, found exactly, and the written pages stay written until a
-/// scan takes them; what could change them legitimately settles the
-/// snapshot first ([`settle_exit`]). Other exports (a library's, called
+/// scan takes them; what could change them legitimately, or a store
+/// dropped without its final verdict, settles the snapshot first
+/// ([`settle_exit`]). Other exports (a library's, called
 /// again and again) keep their exit snapshot, whose verdict must not
 /// wait for the embedder's next call. Not in synchronous mode (each hook
 /// waits for its verdict), nor while a dataset is collected (it records
@@ -661,7 +662,8 @@ pub(crate) fn defer_exit(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) ->
 /// Takes the snapshot an export's return deferred ([`defer_exit`]), with
 /// the exit's site, before the embedder writes into memory through
 /// walmart's API or instantiates a module into the store (either may
-/// overwrite what the guest left, and such pages are judged as input).
+/// overwrite what the guest left, and such pages are judged as input),
+/// or drops the store without the final verdict.
 /// A detection it asks to stop for stops the next call into the module.
 pub(crate) fn settle_exit(store: &mut StoreOpaque) {
     let Some(at) = store
