@@ -48,9 +48,11 @@ pub struct CompiledModule {
     pub offsets: VMOffsets,
     /// The allocator the tag monitor wraps, when it does.
     pub tag_plan: Option<AllocatorPlan>,
-    /// Where dlmalloc's state lies, by the code of a module without names
-    /// ([`crate::unnamed_dlmalloc`]): a hint the runtime checks.
-    pub unnamed_dlmalloc_state: Option<u32>,
+    /// Where dlmalloc's state lies, by the code of its functions
+    /// ([`crate::unnamed_dlmalloc::find`] in a module without names,
+    /// [`crate::unnamed_dlmalloc::named_state`] in one with them), when
+    /// the heap is checked: a hint the runtime checks.
+    pub dlmalloc_state: Option<u32>,
 }
 
 impl CompiledModule {
@@ -176,7 +178,13 @@ impl Compiler {
             code: CodeMemory::new(functions, names)?,
             offsets,
             tag_plan: plan,
-            unnamed_dlmalloc_state: unnamed_dlmalloc.map(|d| d.state),
+            dlmalloc_state: match unnamed_dlmalloc {
+                Some(d) => Some(d.state),
+                None if self.config.attest.heap_floor && info.dlmalloc => {
+                    crate::unnamed_dlmalloc::named_state(info, wasm)
+                }
+                None => None,
+            },
         })
     }
 

@@ -56,25 +56,7 @@ pub fn find(info: &ModuleInfo, wasm: &[u8]) -> Option<UnnamedDlmalloc> {
         .par_iter()
         .map(|range| static_reads_and_calls(wasm, range.clone()))
         .unzip();
-    let mut votes: HashMap<u32, usize> = HashMap::new();
-    for set in &reads {
-        for &at in set {
-            let Some(base) = at.checked_sub(TOP) else {
-                continue;
-            };
-            if ALLOCATION_READS
-                .iter()
-                .all(|&f| base.checked_add(f).is_some_and(|a| set.contains(&a)))
-            {
-                *votes.entry(base).or_default() += 1;
-            }
-        }
-    }
-    // Should two bases qualify, the one more functions read so.
-    let state = votes
-        .into_iter()
-        .max_by_key(|&(base, n)| (n, std::cmp::Reverse(base)))
-        .map(|(base, _)| base)?;
+    let state = vote_state(&reads)?;
     let dlmalloc: HashSet<u32> = (0..reads.len() as u32)
         .filter(|&i| reads[i as usize].contains(&(state + TOP)))
         .map(|i| first + i)
@@ -103,6 +85,47 @@ pub fn find(info: &ModuleInfo, wasm: &[u8]) -> Option<UnnamedDlmalloc> {
         entries,
         free,
     })
+}
+
+/// Where dlmalloc's state lies in a module whose names name it, by the
+/// code of its allocator functions (`malloc`, `dlmalloc` and the rest,
+/// [`ModuleInfo::enters_dlmalloc`]) read as [`find`] reads a module's
+/// every function: a hint the runtime checks by the state's signature,
+/// so that it need not search the module's statics for it.
+pub fn named_state(info: &ModuleInfo, wasm: &[u8]) -> Option<u32> {
+    let first = info.num_imported_funcs;
+    let reads: Vec<HashSet<u32>> = info
+        .func_bodies
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| info.enters_dlmalloc(first + i as u32))
+        .map(|(_, range)| static_reads_and_calls(wasm, range.clone()).0)
+        .collect();
+    vote_state(&reads)
+}
+
+/// The base whose allocation-path fields ([`ALLOCATION_READS`]) one of
+/// `reads` (a function's static reads each) reads all of; where two
+/// bases qualify, the one more functions read so.
+fn vote_state(reads: &[HashSet<u32>]) -> Option<u32> {
+    let mut votes: HashMap<u32, usize> = HashMap::new();
+    for set in reads {
+        for &at in set {
+            let Some(base) = at.checked_sub(TOP) else {
+                continue;
+            };
+            if ALLOCATION_READS
+                .iter()
+                .all(|&f| base.checked_add(f).is_some_and(|a| set.contains(&a)))
+            {
+                *votes.entry(base).or_default() += 1;
+            }
+        }
+    }
+    votes
+        .into_iter()
+        .max_by_key(|&(base, n)| (n, std::cmp::Reverse(base)))
+        .map(|(base, _)| base)
 }
 
 /// The addresses the body at `range` loads from as a static's (an
@@ -208,6 +231,33 @@ mod tests {
             "(memory 1) (table 1 funcref) (elem (i32.const 0) $helper)",
         );
         assert_eq!(find_in(&tabled).unwrap().entries, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn with_names_the_state_is_read_from_the_allocators_own_code() {
+        let named = |text: &str| {
+            let wasm = wat::parse_str(text).unwrap();
+            let info = crate::module_info::parse(&wasm, Default::default()).unwrap();
+            assert!(info.dlmalloc);
+            named_state(&info, &wasm)
+        };
+        let module = MODULE
+            .replace("$alloc", "$dlmalloc")
+            .replace("$release", "$dlfree");
+        assert_eq!(named(&module), Some(0x1000));
+        // Only the allocator's functions count: another function reading
+        // the allocation path's fields elsewhere does not.
+        let elsewhere = module.replace(
+            "(drop (i32.load offset=0x2018 (i32.const 0))))",
+            "(drop (i32.load offset=0x2018 (i32.const 0)))
+             (drop (i32.load offset=0x2008 (i32.const 0)))
+             (drop (i32.load offset=0x200c (i32.const 0)))
+             (drop (i32.load offset=0x2014 (i32.const 0))))",
+        );
+        assert_eq!(named(&elsewhere), Some(0x1000));
+        // An allocator whose code reads no state so: no hint.
+        let partial = module.replace("offset=0x1014", "offset=0x1010");
+        assert_eq!(named(&partial), None);
     }
 
     #[test]

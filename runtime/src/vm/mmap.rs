@@ -42,11 +42,9 @@ pub(crate) unsafe fn protect(start: usize, len: usize, prot: libc::c_int) -> std
 /// The parts of `bytes` (a slice of a mapping: a linear memory) whose
 /// pages are in memory, as ranges of offsets into `bytes`, in order; all
 /// of it where the kernel cannot say (`mincore` failed). Pages never
-/// touched are left out, so a search of what the guest wrote does not
-/// fault each of them in (reading a page never touched costs a fault
-/// and maps the zero page: a scan of 400 KiB of mostly untouched stack
-/// took 35 us, of which 20 were faults). A page swapped out is left out
-/// too: callers use this to look, never to decide what was not written.
+/// touched are left out (a trap's caller marks what may have been
+/// written, and a page never touched was not). A page swapped out is
+/// left out too.
 pub(crate) fn resident_ranges(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
     if bytes.is_empty() {
         return Vec::new();
