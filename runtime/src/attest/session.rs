@@ -181,8 +181,7 @@ pub(crate) struct AttestSession {
     /// whose every write is recorded: walmart's API marks the pages it
     /// writes, and the protection's faults are marked when it ends. The
     /// carried pages not marked then still hold what the hook saw, and
-    /// the next hook takes them as unchanged without digesting them (at
-    /// the end of a command, the whole exit snapshot).
+    /// the next hook takes them as unchanged without digesting them.
     sealed: bool,
     /// The outermost export returned to the embedder and its boundary
     /// snapshot was left to the next thing that looks at memory or may
