@@ -2217,46 +2217,33 @@ fn a_commands_exit_leaves_its_snapshot_to_whatever_next_looks_at_or_changes_memo
         ] {
             let mut config = Config::new();
             config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
-            let engine = Engine::new(&config).unwrap();
-            let mut store = Store::new(&engine, ());
-            let events = Arc::new(Mutex::new(Vec::new()));
-            let sink = events.clone();
-            store
-                .configure_attestation(
-                    AttestOptions::new()
-                        .verifier(MarkerVerifier)
-                        .on_event(move |e| sink.lock().unwrap().push(e.clone())),
-                )
-                .unwrap();
-            let module = Module::new(&engine, MARKS_PAGE_5).unwrap();
-            let instance = Linker::new(&engine)
-                .instantiate(&mut store, &module)
-                .unwrap();
-            let memory = instance.get_memory(&mut store, "memory").unwrap();
-            let f = instance.get_func(&mut store, export).unwrap();
-            f.call(&mut store, &[], &mut []).unwrap();
+            let mut s = setup_adding(&config, OnDetect::Log, MARKS_PAGE_5, |o| {
+                o.verifier(MarkerVerifier)
+            });
+            let memory = s.instance.get_memory(&mut s.store, "memory").unwrap();
+            call(&mut s, export, &[]).unwrap();
             match then {
-                Then::Nothing => {}
-                Then::ApiWrite => memory.write(&mut store, 0x5000, &[0]).unwrap(),
+                Then::Nothing | Then::Drop => {}
+                Then::ApiWrite => memory.write(&mut s.store, 0x5000, &[0]).unwrap(),
                 Then::Instantiate => {
+                    let engine = s.store.engine().clone();
                     let mut linker = Linker::new(&engine);
-                    linker.define(&mut store, "host", "memory", memory).unwrap();
+                    linker
+                        .define(&mut s.store, "host", "memory", memory)
+                        .unwrap();
                     let clears = Module::new(&engine, CLEARS_PAGE_5).unwrap();
-                    linker.instantiate(&mut store, &clears).unwrap();
+                    linker.instantiate(&mut s.store, &clears).unwrap();
                 }
-                Then::RawWrite => memory.data_mut(&mut store)[0x5000] = 0,
-                Then::Call => {
-                    // Its entry hook takes the page before it runs.
-                    let mark = instance.get_func(&mut store, "mark").unwrap();
-                    mark.call(&mut store, &[], &mut []).unwrap();
-                }
-                Then::Drop => {}
+                Then::RawWrite => memory.data_mut(&mut s.store)[0x5000] = 0,
+                // Its entry hook takes the page before it runs.
+                Then::Call => call(&mut s, "mark", &[]).map(drop).unwrap(),
             }
+            let events = s.events.clone();
             if matches!(then, Then::Drop) {
                 // The session's end waits for the verifier's queue.
-                drop(store);
+                drop(s);
             } else {
-                store.finish_attestation().unwrap();
+                s.store.finish_attestation().unwrap();
             }
             let events = events.lock().unwrap().clone();
             let marks: Vec<HookKind> = events

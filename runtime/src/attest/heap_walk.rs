@@ -965,10 +965,9 @@ struct Unnamed {
     statics: std::ops::Range<usize>,
 }
 
-/// The module that defines the store's memory.
-fn memory_module(store: &StoreOpaque) -> Option<&crate::Module> {
-    store
-        .instances
+/// The module, among a store's `instances`, that defines its memory.
+fn memory_module(instances: &[Box<crate::instance::InstanceData>]) -> Option<&crate::Module> {
+    instances
         .iter()
         .map(|i| &i.module)
         .find(|m| m.info().memories.len() > m.info().num_imported_memories as usize)
@@ -989,7 +988,7 @@ fn unnamed_heap(store: &StoreOpaque) -> Option<Unnamed> {
     if !store.engine.config().walks_heap() {
         return None;
     }
-    let module = memory_module(store)?;
+    let module = memory_module(&store.instances)?;
     let info = module.info();
     let hint = module.inner.compiled.dlmalloc_state;
     if info.dlmalloc || info.memories[0].memory64 || (!info.func_names.is_empty() && hint.is_none())
@@ -1089,8 +1088,6 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     } else {
         None
     };
-    // Where a module with names has dlmalloc's code read its state.
-    let hint = memory_module(store).and_then(|m| m.inner.compiled.dlmalloc_state);
     let Some(s) = store.attest.as_deref_mut() else {
         return;
     };
@@ -1143,6 +1140,9 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
             (Some(_), _) => Some(state_at),
             (None, Some(top)) if s.heap_state_tries < STATE_TRIES => {
                 s.heap_state_tries += 1;
+                // Where a module with names has dlmalloc's code read it.
+                let hint =
+                    memory_module(&store.instances).and_then(|m| m.inner.compiled.dlmalloc_state);
                 locate_state(bytes, first - PAYLOAD_OFFSET, top, hint)
                     .filter(|&at| fits_state(bytes, at))
             }

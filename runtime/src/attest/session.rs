@@ -929,8 +929,18 @@ pub(crate) fn after_trap(store: &mut StoreOpaque) {
             .as_ref()
             .filter(|a| a.source == DirtySource::Barrier)
         {
-            for run in crate::vm::mmap::resident_ranges(m.bytes()) {
-                a.bitmap.mark(run.start, run.len());
+            let len = m.def.length as usize;
+            let mut resident = vec![0u8; len.div_ceil(PAGE_SIZE)];
+            // SAFETY: [base, base + len) is the memory's accessible mapping
+            // (page aligned); mincore writes one byte per page of it.
+            let ok = len == 0
+                || unsafe {
+                    libc::mincore(m.def.base as *mut libc::c_void, len, resident.as_mut_ptr())
+                } == 0;
+            for (page, r) in resident.iter().enumerate() {
+                if !ok || r & 1 != 0 {
+                    a.bitmap.mark(page * PAGE_SIZE, 1);
+                }
             }
         }
     }
