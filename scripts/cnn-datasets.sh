@@ -6,6 +6,10 @@
 #             test: benches/workloads + corpus/lua/test)
 #   sqlite    benches/workloads/sqlite.wasm (one fixed program: split by
 #             injection seed only)
+#   rust      attest/corpus/rust/*.wasm over the project's sources and docs
+#             (training: wordfreq, records, outline over jit/, attest/,
+#             kernels/ and the C fixtures; test: tokens and invindex, never
+#             trained on, over runtime/, the docs and the workloads' C)
 #   and, for training only, nine more benchmark workloads (see below).
 # Training sets use seed 1 and the train inputs, test sets seed 2 and the
 # test inputs, so no Lua or wordindex test page comes from an input
@@ -54,6 +58,28 @@ one_split() { # split seed
   collect "$split" "$seed" tests/fixtures/c/wordindex.wasm wordindex --rate 16 --keep 0.05 \
     --inputs "$text" --args - 2000
   collect "$split" "$seed" benches/workloads/sqlite.wasm sqlite --rate 4 --keep 0.01
+  # Rust's heap: strings without terminators packed into small chunks,
+  # vectors grown by doubling, hash tables' control bytes. The C programs
+  # alone taught the network that text running up to a chunk's head is an
+  # overflow.
+  local rust="$out/rust-$split" progs
+  mkdir -p "$rust"
+  if [ "$split" = train ]; then
+    progs="wordfreq records outline"
+    find "$root/jit/src" -name '*.rs' | sort | xargs cat > "$rust/jit.txt"
+    find "$root/attest/src" -name '*.rs' | sort | xargs cat > "$rust/attest.txt"
+    find "$root/kernels/src" -name '*.rs' | sort | xargs cat > "$rust/kernels.txt"
+    cat "$root"/tests/fixtures/c/*.c > "$rust/fixtures.txt"
+  else
+    progs="tokens invindex"
+    find "$root/runtime/src" -name '*.rs' | sort | xargs cat > "$rust/runtime.txt"
+    cat "$root/README.md" "$root"/docs/*.md > "$rust/docs.txt"
+    cat "$root"/benches/workloads/*.c > "$rust/workloads.txt"
+  fi
+  for prog in $progs; do
+    collect "$split" "$seed" "attest/corpus/rust/$prog.wasm" "rust-$prog" --rate 8 --keep 0.1 \
+      --inputs "$rust" --max-pages 6000
+  done
   if [ "$split" = train ]; then
     # More kinds of memory for the built-in model: sorted arrays, hash
     # tables, floats, compressed data and crypto state (high-entropy pages
