@@ -21,10 +21,21 @@ use crate::verifier::{Verdict, Verifier};
 /// cryptographic hash, and the secret seed is what keeps anyone from
 /// preparing contents that collide with a page already judged.
 pub fn page_digest(bytes: &[u8]) -> u128 {
+    twox_hash::XxHash3_128::oneshot_with_seed(secret_seed(), bytes)
+}
+
+/// A block's 64-bit digest ([`crate::SHIPPED_BLOCK`] bytes of a page, to
+/// tell which still hold what the module shipped): XXH3 with the same
+/// secret seed as [`page_digest`], so that the module cannot write other
+/// bytes with a shipped block's digest.
+pub fn block_digest(bytes: &[u8]) -> u64 {
+    twox_hash::XxHash3_64::oneshot_with_seed(secret_seed(), bytes)
+}
+
+/// The per-process random seed of the digests.
+fn secret_seed() -> u64 {
     static SEED: OnceLock<u64> = OnceLock::new();
-    let seed =
-        *SEED.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64));
-    twox_hash::XxHash3_128::oneshot_with_seed(seed, bytes)
+    *SEED.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64))
 }
 
 /// Exact change detection by digest; see the module documentation.

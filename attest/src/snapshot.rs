@@ -1,7 +1,13 @@
 //! Page snapshots: what a hook hands to a verifier.
 
+use std::borrow::Cow;
+
 /// Bytes in an attestation page (the unit of dirty tracking).
 pub const PAGE_SIZE: usize = 4096;
+
+/// Bytes in a block of [`PageSnapshot::shipped`]: a page has 32, one bit
+/// each.
+pub const SHIPPED_BLOCK: usize = 128;
 
 /// Why a page is in a snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -44,6 +50,14 @@ pub struct PageSnapshot<'a> {
     /// memory of scores), often by the hook, which digests the pages it
     /// leaves written.
     pub digest: u128,
+    /// Blocks of [`SHIPPED_BLOCK`] bytes (bit `i`: bytes `128 i` to
+    /// `128 i + 127`) of a `Dirty` page that hold exactly what the
+    /// module's data segments put there at instantiation: the module
+    /// file's bytes, not anything its code wrote, though other blocks of
+    /// the page were written (static tables beside mutable globals). 0
+    /// where nothing is known. A classifier of what the module wrote
+    /// passes over them ([`Self::unshipped`]).
+    pub shipped: u32,
 }
 
 impl<'a> PageSnapshot<'a> {
@@ -56,7 +70,24 @@ impl<'a> PageSnapshot<'a> {
             kind,
             bytes,
             digest: crate::page_digest(bytes),
+            shipped: 0,
         }
+    }
+
+    /// The page's bytes with its [`Self::shipped`] blocks zeroed: what a
+    /// classifier of the module's writes judges. Borrowed where no block
+    /// is shipped.
+    pub fn unshipped(&self) -> Cow<'a, [u8]> {
+        if self.shipped == 0 {
+            return Cow::Borrowed(self.bytes);
+        }
+        let mut bytes = self.bytes.to_vec();
+        for (i, block) in bytes.chunks_mut(SHIPPED_BLOCK).enumerate().take(32) {
+            if self.shipped & (1 << i) != 0 {
+                block.fill(0);
+            }
+        }
+        Cow::Owned(bytes)
     }
 }
 

@@ -2261,3 +2261,61 @@ fn a_commands_exit_leaves_its_snapshot_to_whatever_next_looks_at_or_changes_memo
         }
     }
 }
+
+/// A page of `A`s 600 long, at 0x1000: shipped by a data segment, or
+/// written by the module's own code (`fill`); `touch` writes a number
+/// further down the same page.
+fn shipped_table(shipped: bool) -> String {
+    let table = "A".repeat(600);
+    let (data, fill) = if shipped {
+        (format!(r#"(data (i32.const 0x1000) "{table}")"#), "")
+    } else {
+        (
+            String::new(),
+            "(memory.fill (i32.const 0x1000) (i32.const 0x41) (i32.const 600))",
+        )
+    };
+    format!(
+        r#"(module
+      (memory (export "memory") 2)
+      {data}
+      (func (export "touch")
+        {fill}
+        (i32.store (i32.const 0x1f00) (i32.const 777))))"#
+    )
+}
+
+#[test]
+fn the_cnn_passes_over_blocks_that_still_hold_what_the_module_shipped() {
+    use walmart::attest::model::default::default_model;
+    use walmart::attest::model::verifier::CnnVerifier;
+    for kernel in [true, false] {
+        for shipped in [true, false] {
+            let mut config = Config::new();
+            config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
+            let cnn = CnnVerifier::new(default_model().unwrap()).unwrap();
+            let mut s = setup_adding(&config, OnDetect::Log, &shipped_table(shipped), |o| {
+                o.also_verify(cnn)
+            });
+            let touch = s.instance.get_func(&mut s.store, "touch").unwrap();
+            touch.call(&mut s.store, &[], &mut []).unwrap();
+            s.store.finish_attestation().unwrap().unwrap();
+            let cnn: Vec<Event> = s
+                .events
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|e| e.kind == EventKind::Cnn)
+                .cloned()
+                .collect();
+            // The page the call wrote holds the run of `A`s either way;
+            // only the module's own writing of it is judged.
+            if shipped {
+                assert!(cnn.is_empty(), "kernel {kernel}: {cnn:?}");
+            } else {
+                assert_eq!(cnn.len(), 1, "kernel {kernel}: {cnn:?}");
+                assert_eq!(cnn[0].pages, [1], "kernel {kernel}");
+            }
+        }
+    }
+}

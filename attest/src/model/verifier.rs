@@ -3,6 +3,7 @@
 //! events. Where the network runs is a [`PageScorer`]: [`CpuScorer`]
 //! here, the WebAssembly sandbox in the runtime crate.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -277,10 +278,15 @@ impl PageScorer for CpuScorer {
     }
 }
 
+/// Mixes a page's [`PageSnapshot::shipped`] blocks into its memo key (0
+/// leaves the digest as it is).
+const SHIPPED_KEY: u128 = 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835;
+
 /// Classifies pages with a model's network on a [`PageScorer`]. It scores
 /// what the module wrote (`Dirty` pages) only, leaves audited ones to the
 /// exact digest check and the host's input and the module's data segments
-/// (`Input` pages) alone, so it
+/// (`Input` pages) alone, and judges a dirty page's blocks that still hold
+/// the data segments' bytes as zeros ([`PageSnapshot::shipped`]), so it
 /// belongs beside the digest verifier (`AttestOptions::also_verify`), not
 /// in its place.
 pub struct CnnVerifier<S: PageScorer = CpuScorer> {
@@ -355,7 +361,9 @@ impl<S: PageScorer> CnnVerifier<S> {
             if page.kind != PageKind::Dirty {
                 continue;
             }
-            let key = page.digest;
+            // The same bytes with other blocks shipped are scored
+            // otherwise.
+            let key = page.digest ^ u128::from(page.shipped).wrapping_mul(SHIPPED_KEY);
             match self.memo.get(&key) {
                 Some(&score) => out[first + i] = verdict(score),
                 None => todo.push((i, key)),
@@ -364,7 +372,11 @@ impl<S: PageScorer> CnnVerifier<S> {
         if todo.is_empty() {
             return;
         }
-        let written: Vec<&[u8]> = todo.iter().map(|&(i, _)| pages[i].bytes).collect();
+        // Shipped blocks are not the module's writes: zeroed, as a page
+        // the module never touched there.
+        let unshipped: Vec<Cow<'_, [u8]>> =
+            todo.iter().map(|&(i, _)| pages[i].unshipped()).collect();
+        let written: Vec<&[u8]> = unshipped.iter().map(|b| &b[..]).collect();
         let scores = if self.failed {
             Err(String::new())
         } else {
@@ -427,6 +439,7 @@ mod tests {
     use super::*;
     use crate::model::Architecture;
     use crate::rng::Rng;
+    use crate::snapshot::SHIPPED_BLOCK;
 
     #[test]
     fn a_split_batch_does_not_wait_for_pool_threads_that_are_busy() {
@@ -483,6 +496,63 @@ mod tests {
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert!((g - w).abs() < 1e-5, "page {i}");
         }
+    }
+
+    /// Scores what it is shown: the sum of the page's bytes, so that any
+    /// byte left unzeroed shows.
+    struct SumScorer(Vec<Vec<u8>>);
+
+    impl PageScorer for SumScorer {
+        fn name(&self) -> &str {
+            "sum"
+        }
+
+        fn score(&mut self, pages: &[&[u8]], _all_cores: bool) -> Result<Vec<f32>, String> {
+            self.0.extend(pages.iter().map(|p| p.to_vec()));
+            Ok(pages
+                .iter()
+                .map(|p| p.iter().map(|&b| f32::from(b)).sum())
+                .collect())
+        }
+    }
+
+    #[test]
+    fn shipped_blocks_are_judged_as_zeros_and_remembered_apart() {
+        let bytes: Vec<u8> = (0..PAGE_SIZE)
+            .map(|i| (i / SHIPPED_BLOCK) as u8 + 1)
+            .collect();
+        let mut v = CnnVerifier::with_scorer(SumScorer(Vec::new()), f32::MAX);
+        let mut page = PageSnapshot::new(0, 7, 1, PageKind::Dirty, &bytes);
+        page.shipped = 1 | 1 << 5 | 1 << 31;
+        let mut out = Vec::new();
+        v.verify(&[page], &mut out);
+        let shown = &v.scorer_mut().0[0];
+        for (i, block) in shown.chunks(SHIPPED_BLOCK).enumerate() {
+            let want = if [0, 5, 31].contains(&i) {
+                0
+            } else {
+                i as u8 + 1
+            };
+            assert!(block.iter().all(|&b| b == want), "block {i}");
+        }
+        // The same bytes, other blocks shipped (or none): scored again.
+        page.shipped = 1 << 5;
+        v.verify(&[page], &mut out);
+        page.shipped = 0;
+        v.verify(&[page], &mut out);
+        // And remembered by bytes and blocks together.
+        page.shipped = 1 << 5;
+        v.verify(&[page], &mut out);
+        assert_eq!(v.scorer_mut().0.len(), 3);
+        assert_eq!(v.scorer_mut().0[2], bytes);
+        let sum = |skip: &[usize]| -> f32 {
+            (0..32)
+                .filter(|i| !skip.contains(i))
+                .map(|i| (i as f32 + 1.0) * SHIPPED_BLOCK as f32)
+                .sum()
+        };
+        let scores: Vec<f32> = out.iter().map(|v| v.score).collect();
+        assert_eq!(scores, [sum(&[0, 5, 31]), sum(&[5]), sum(&[]), sum(&[5])]);
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use walmart_attest::{
-    page_digest, AttestStats, Backpressure, Event, EventKind, EventLog, HookKind, HookSite,
-    OnDetect, PageKind, Policy, PAGE_SIZE,
+    block_digest, page_digest, AttestStats, Backpressure, Event, EventKind, EventLog, HookKind,
+    HookSite, OnDetect, PageKind, Policy, PAGE_SIZE, SHIPPED_BLOCK,
 };
 use walmart_jit::vmctx::VMAttestState;
 use walmart_jit::TrapKind;
@@ -42,6 +42,11 @@ pub(crate) struct MemoryAttest {
     /// digest of those bytes: the snapshot that finds a page still holding
     /// them takes it as [`PageKind::Input`].
     inputs: RefCell<HashMap<u32, u128>>,
+    /// The [`block_digest`]s of the blocks of each page the data segments
+    /// wrote at instantiation, as they left them: a later snapshot of such
+    /// a page tells the CNN which blocks still hold the module file's
+    /// bytes ([`PageSnapshot::shipped`](walmart_attest::PageSnapshot)).
+    shipped: RefCell<HashMap<u32, Box<[u64]>>>,
 }
 
 impl MemoryAttest {
@@ -59,6 +64,7 @@ impl MemoryAttest {
             guard: TamperGuard::register(base, len)?,
             source,
             inputs: RefCell::default(),
+            shipped: RefCell::default(),
         };
         if source == DirtySource::Kernel {
             kernel_dirty::register(base as usize, reserved).map_err(tracking_error)?;
@@ -107,7 +113,11 @@ impl MemoryAttest {
     pub(crate) fn supplied(&self, memory: &[u8], start: usize, len: usize) {
         let end = start.saturating_add(len).min(memory.len());
         for page in start.div_ceil(PAGE_SIZE)..end / PAGE_SIZE {
-            self.initialized(memory, page);
+            if let Some(bytes) = memory.get(page * PAGE_SIZE..(page + 1) * PAGE_SIZE) {
+                self.inputs
+                    .borrow_mut()
+                    .insert(page as u32, page_digest(bytes));
+            }
         }
     }
 
@@ -119,13 +129,32 @@ impl MemoryAttest {
     /// input is ([`Self::supplied`], through here), for the first snapshot
     /// to take it as [`PageKind::Input`] if nothing wrote it since (a
     /// start function or the embedder that did makes it a dirty page
-    /// again). Called once every segment is applied.
+    /// again). Called once every segment is applied. Its blocks' digests
+    /// are kept for every later snapshot ([`Self::shipped_blocks`]).
     pub(crate) fn initialized(&self, memory: &[u8], page: usize) {
         if let Some(bytes) = memory.get(page * PAGE_SIZE..(page + 1) * PAGE_SIZE) {
             self.inputs
                 .borrow_mut()
                 .insert(page as u32, page_digest(bytes));
+            let blocks = bytes.chunks(SHIPPED_BLOCK).map(block_digest).collect();
+            self.shipped.borrow_mut().insert(page as u32, blocks);
         }
+    }
+
+    /// The blocks of `bytes`, page `page`'s contents, that still hold what
+    /// instantiation's data segments wrote there, one bit each (see
+    /// `PageSnapshot::shipped`); 0 for a page they did not write.
+    fn shipped_blocks(&self, page: u32, bytes: &[u8]) -> u32 {
+        let shipped = self.shipped.borrow();
+        let Some(image) = shipped.get(&page) else {
+            return 0;
+        };
+        bytes
+            .chunks(SHIPPED_BLOCK)
+            .zip(image.iter())
+            .enumerate()
+            .filter(|(_, (block, &digest))| block_digest(block) == digest)
+            .fold(0, |mask, (i, _)| mask | 1 << i)
     }
 
     /// The digest of the input last supplied into `page`, if any since
@@ -551,13 +580,13 @@ fn snapshot(
         a.bitmap.clear(page as usize);
         let input = a.take_input(page);
         let d = (digest || input.is_some()).then(|| page_digest(bytes));
-        let kind = if input.is_some() && input == d {
+        let (kind, shipped) = if input.is_some() && input == d {
             inputs += 1;
-            PageKind::Input
+            (PageKind::Input, 0)
         } else {
-            PageKind::Dirty
+            (PageKind::Dirty, a.shipped_blocks(page, bytes))
         };
-        batch.pages.push((mi, page, kind));
+        batch.pages.push((mi, page, kind, shipped));
         if let Some(d) = d.filter(|_| digest) {
             batch.digests.push(d);
             if a.source == DirtySource::Kernel {
@@ -587,7 +616,9 @@ fn snapshot(
         budget -= 1;
         if !a.bitmap.is_dirty(page) {
             add_page(&mut batch, direct, m.page(page));
-            batch.pages.push((mi as u32, page as u32, PageKind::Audit));
+            batch
+                .pages
+                .push((mi as u32, page as u32, PageKind::Audit, 0));
             audits -= 1;
         }
         page += 1;

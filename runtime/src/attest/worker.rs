@@ -15,7 +15,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use walmart_attest::{
-    page_digest, AttestStats, Event, EventLog, HookKind, HookSite, OnDetect, PageKind,
+    page_digest, AttestStats, Event, EventKind, EventLog, HookKind, HookSite, OnDetect, PageKind,
     PageSnapshot, Policy, Verdict, Verifier, PAGE_SIZE,
 };
 use walmart_jit::vmctx::VMAttestState;
@@ -27,8 +27,9 @@ pub type EventCallback = Arc<dyn Fn(&Event) + Send + Sync>;
 pub(crate) struct Batch {
     pub(crate) epoch: u64,
     pub(crate) site: HookSite,
-    /// (memory, page, kind) of each page, in `bytes` (or `direct`) order.
-    pub(crate) pages: Vec<(u32, u32, PageKind)>,
+    /// (memory, page, kind, shipped blocks) of each page, in `bytes` (or
+    /// `direct`) order (`PageSnapshot::shipped`).
+    pub(crate) pages: Vec<(u32, u32, PageKind, u32)>,
     pub(crate) bytes: Vec<u8>,
     /// Pages read in place instead of copied into `bytes`: only for a
     /// hook that waits for this batch's verdict before memory can change
@@ -460,7 +461,7 @@ impl Shared {
             .pages
             .iter()
             .enumerate()
-            .map(|(i, &(memory, page, kind))| {
+            .map(|(i, &(memory, page, kind, shipped))| {
                 let bytes = match batch.direct.get(i) {
                     // SAFETY: the hook that queued a direct batch keeps the
                     // page mapped and unchanged until this batch is done.
@@ -477,6 +478,7 @@ impl Shared {
                         Some(&d) => d,
                         None => page_digest(bytes),
                     },
+                    shipped,
                 }
             })
             .collect();
@@ -672,8 +674,13 @@ fn report_flagged(
             if let Some(kept) = kept {
                 for (p, _) in mine {
                     let stem = format!("{}-m{memory}-p{}-{source}", batch.epoch, p.page);
+                    // The CNN's evidence is the page as it judged it.
+                    let bytes = match verifier.event_kind() {
+                        EventKind::Cnn => p.unshipped(),
+                        _ => std::borrow::Cow::Borrowed(p.bytes),
+                    };
                     evidence.push(
-                        kept.keep(memory, p.page, p.digest, p.bytes, &stem)
+                        kept.keep(memory, p.page, p.digest, &bytes, &stem)
                             .unwrap_or_else(|e| {
                                 failure.get_or_insert(format!(
                                     "cannot write the evidence of page {} in {}: {e}",
