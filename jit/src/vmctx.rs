@@ -150,6 +150,16 @@ pub struct VMAttestState {
     /// (`FuncTranslator::record_top`): nothing but dlmalloc may write
     /// those bytes, and dlmalloc writes them only when it moves the top.
     pub heap_top: std::sync::atomic::AtomicU32,
+    /// The key of the slack marks (`FuncTranslator::mark_slack`), random
+    /// per store from 0x80 to 0xd0: a mark is the slack's length `k` as
+    /// [`slack_mark`] encodes it, never 0, and for the slacks of 1 to 16
+    /// bytes that most allocations leave, 0x81 to 0xe0: never a character,
+    /// a small number or a small negative one, the bytes programs write
+    /// past a buffer by mistake, and a byte nobody can name before the
+    /// run. Marks that said `k` outright were such bytes (c-ares's
+    /// overflow writes the class IN, 1, as the byte past a request with 1
+    /// byte of slack).
+    pub heap_slack_key: std::sync::atomic::AtomicU32,
     /// The [`HEAP_TOP_COPIED`] bytes from [`HEAP_TOP_COPY_FROM`] of the
     /// chunk at [`Self::heap_top`] as the allocator last returned, which
     /// the next allocator entry (and the runtime's walk) compares with
@@ -167,8 +177,30 @@ pub const ATTEST_HEAP_STATE: i32 = 8;
 pub const ATTEST_HEAP_ARG: i32 = 12;
 /// Offset of [`VMAttestState::heap_top`].
 pub const ATTEST_HEAP_TOP: i32 = 16;
+/// Offset of [`VMAttestState::heap_slack_key`].
+pub const ATTEST_HEAP_SLACK_KEY: i32 = 20;
 /// Offset of [`VMAttestState::heap_top_bytes`].
 pub const ATTEST_HEAP_TOP_BYTES: i32 = 24;
+
+/// The slack mark of a slack of `k` bytes (1 to [`HEAP_SLACK_MAX`]) under
+/// `key` (1 to 254, [`VMAttestState::heap_slack_key`]): `(k - 1 + key) mod
+/// 255 + 1`, in 1 to 255, so never 0 (a NUL past a string is the commonest
+/// overflow) and one to one in `k`. Generated code computes the same.
+pub fn slack_mark(k: u32, key: u32) -> u32 {
+    (k - 1 + key) % 255 + 1
+}
+
+/// The slack length a mark says under `key` ([`slack_mark`]'s inverse):
+/// 1 to 255 for a mark of 1 to 255, none for 0.
+pub fn slack_of_mark(mark: u32, key: u32) -> Option<u32> {
+    (mark != 0).then(|| {
+        if mark > key {
+            mark - key
+        } else {
+            mark + 255 - key
+        }
+    })
+}
 /// Where in the top chunk the copied bytes start: past its `prev_foot`
 /// (the last allocation's while that is in use) and its head (checked
 /// against the state on its own).
@@ -504,6 +536,26 @@ impl VMOffsets {
 mod tests {
     use super::*;
 
+    #[test]
+    fn slack_marks_say_every_length_under_every_key_and_are_never_0() {
+        for key in 0..=254 {
+            let mut seen = [false; 256];
+            for k in 1..=HEAP_SLACK_MAX {
+                let mark = slack_mark(k, key);
+                assert!((1..=255).contains(&mark), "k {k} key {key}");
+                assert!(!seen[mark as usize], "k {k} key {key}: mark {mark} twice");
+                seen[mark as usize] = true;
+                assert_eq!(slack_of_mark(mark, key), Some(k), "k {k} key {key}");
+            }
+            assert_eq!(slack_of_mark(0, key), None);
+        }
+        // Key 0 marks the length itself; others do not.
+        assert_eq!(slack_mark(1, 0), 1);
+        assert!((1..=254).all(|key| slack_mark(1, key) != 1));
+    }
+
+    use super::*;
+
     /// The offsets generated code uses are where the fields are.
     #[test]
     fn attest_state_offsets_match_its_layout() {
@@ -524,6 +576,10 @@ mod tests {
         assert_eq!(
             offset_of!(VMAttestState, heap_top),
             ATTEST_HEAP_TOP as usize
+        );
+        assert_eq!(
+            offset_of!(VMAttestState, heap_slack_key),
+            ATTEST_HEAP_SLACK_KEY as usize
         );
         assert_eq!(
             offset_of!(VMAttestState, heap_top_bytes),

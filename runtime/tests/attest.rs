@@ -1948,9 +1948,10 @@ fn an_allocator_entry_finds_a_byte_over_the_designated_victims_head() {
 /// checks the marks: a write of a byte past the request is found as the
 /// chunk is freed, and by the walk before that; a `realloc` in place
 /// marks the new request's slack, or clears the flag where none is left.
-#[test]
-fn a_write_past_the_request_into_the_chunks_slack_is_found() {
-    let wat = dlmalloc_heap_with_state().replace(
+/// [`dlmalloc_heap_with_state`] with a stand-in `realloc` in place
+/// (`grow`), and exports that read a head and a byte.
+fn heap_with_realloc() -> String {
+    dlmalloc_heap_with_state().replace(
         "(func $dlfree (param i32))",
         r#"(func $dlfree (param i32))
     (func $dlrealloc (param i32 i32) (result i32)
@@ -1961,12 +1962,29 @@ fn a_write_past_the_request_into_the_chunks_slack_is_found() {
     (func (export "grow") (param i32 i32) (drop (call $dlrealloc (local.get 0) (local.get 1))))
     (func (export "head") (param i32) (result i32) (i32.load (local.get 0)))
     (func (export "byte") (param i32) (result i32) (i32.load8_u (local.get 0)))"#,
-    );
-    let read = |s: &mut Setup, name: &str, at: i32| match call(s, name, &[Val::I32(at)]).unwrap()[..]
-    {
+    )
+}
+
+/// The i32 an export of one i32 parameter returns.
+fn read(s: &mut Setup, name: &str, at: i32) -> i32 {
+    match call(s, name, &[Val::I32(at)]).unwrap()[..] {
         [Val::I32(v)] => v,
         ref other => panic!("{other:?}"),
-    };
+    }
+}
+
+/// The mark of a slack of `k` bytes under `key` (`vmctx::slack_mark`).
+fn slack_mark(k: i32, key: i32) -> i32 {
+    (k - 1 + key) % 255 + 1
+}
+
+#[test]
+fn a_write_past_the_request_into_the_chunks_slack_is_found() {
+    let wat = heap_with_realloc();
+    // A key the test knows, so that it can name the marks' bytes; 0x41
+    // then says no length at all.
+    const KEY: u8 = 0x20;
+    let key = i32::from(KEY);
     // `coarse` marks nothing; nor does `fine` in a module that can learn
     // a chunk's usable size (its program may own the slack).
     let mut s = setup(Policy::Coarse, false, true, OnDetect::Log, &wat);
@@ -1994,11 +2012,12 @@ fn a_write_past_the_request_into_the_chunks_slack_is_found() {
         config.attest(Policy::Fine).guarded_memory(guarded);
         // 20 bytes asked of the 32-byte chunk at 0x1000: 8 of slack, the
         // last 4 its successor's `prev_foot`.
-        let mut s = setup_with(&config, OnDetect::Log, &wat);
+        let keyed = |o: AttestOptions| o.slack_key(KEY);
+        let mut s = setup_adding(&config, OnDetect::Log, &wat, keyed);
         call(&mut s, "alloc", &[]).unwrap();
         assert_eq!(read(&mut s, "head", 0x1004), 0x27);
-        assert_eq!(read(&mut s, "byte", 0x1008 + 20), 8);
-        assert_eq!(read(&mut s, "byte", 0x1008 + 27), 8);
+        assert_eq!(read(&mut s, "byte", 0x1008 + 20), slack_mark(8, key));
+        assert_eq!(read(&mut s, "byte", 0x1008 + 27), slack_mark(8, key));
         // The 48-byte chunk, allocated first, before the runtime knew
         // the state (to tell a build with footers): no marks.
         assert_eq!(read(&mut s, "head", 0x1024), 0x33);
@@ -2029,7 +2048,7 @@ fn a_write_past_the_request_into_the_chunks_slack_is_found() {
 
         // `realloc` in place to all 28 bytes: the flag cleared, the
         // request's bytes the program's.
-        let mut s = setup_with(&config, OnDetect::Log, &wat);
+        let mut s = setup_adding(&config, OnDetect::Log, &wat, keyed);
         call(&mut s, "alloc", &[]).unwrap();
         call(&mut s, "grow", &[Val::I32(0x1008), Val::I32(28)]).unwrap();
         assert_eq!(read(&mut s, "head", 0x1004), 0x23);
@@ -2042,7 +2061,7 @@ fn a_write_past_the_request_into_the_chunks_slack_is_found() {
         // Back to 12: marked again, and the walk at the export's return
         // finds the byte over the last mark.
         call(&mut s, "grow", &[Val::I32(0x1008), Val::I32(12)]).unwrap();
-        assert_eq!(read(&mut s, "byte", 0x1008 + 12), 16);
+        assert_eq!(read(&mut s, "byte", 0x1008 + 12), slack_mark(16, key));
         assert!(s.events.lock().unwrap().is_empty(), "{:?}", s.events);
         call(&mut s, "smash", &[Val::I32(0x1008 + 27), Val::I32(0x41)]).unwrap();
         s.store.finish_attestation().unwrap();
@@ -2052,6 +2071,35 @@ fn a_write_past_the_request_into_the_chunks_slack_is_found() {
         assert!(
             events[0].detail.contains("last byte 0x41 gives no length"),
             "{}",
+            events[0].detail
+        );
+    }
+}
+
+/// A byte past the request that holds the slack's length: a slack of 1
+/// byte, and the program writes 1 there (c-ares's CVE-2016-5180 writes
+/// the class IN, 1, past a 27-byte request). Marks that said the length
+/// outright missed it; under any store's key they do not.
+#[test]
+fn a_byte_past_the_request_that_says_the_slacks_length_is_found() {
+    for round in 0..8 {
+        let mut config = Config::new();
+        config.attest(Policy::Fine);
+        let mut s = setup_with(&config, OnDetect::Log, &heap_with_realloc());
+        call(&mut s, "alloc", &[]).unwrap();
+        call(&mut s, "grow", &[Val::I32(0x1008), Val::I32(27)]).unwrap();
+        let mark = read(&mut s, "byte", 0x1008 + 27);
+        assert!((2..=255).contains(&mark), "round {round}: mark {mark}");
+        call(&mut s, "smash", &[Val::I32(0x1008 + 27), Val::I32(1)]).unwrap();
+        s.store.finish_attestation().unwrap();
+        let events = s.events.lock().unwrap().clone();
+        assert_eq!(events.len(), 1, "round {round}: {events:?}");
+        assert_eq!(events[0].source, "heap-walk", "round {round}");
+        assert!(
+            events[0]
+                .detail
+                .contains("a chunk of the allocator's heap was written past its request"),
+            "round {round}: {}",
             events[0].detail
         );
     }

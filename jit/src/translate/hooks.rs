@@ -1023,8 +1023,9 @@ impl FuncTranslator<'_, '_> {
             .brif(pinuse, slack_block, &[], refuse, &[]);
 
         // A chunk with slack marks (`Self::mark_slack`): the last byte
-        // before the successor's head says how long the slack is, and the
-        // slack's first byte must say the same. Both lie inside the
+        // before the successor's head is the mark of the slack's length
+        // under the store's key, and the slack's first byte must hold the
+        // same mark. Both lie inside the
         // chunk or the successor's `prev_foot` (the chunk's while in use),
         // before the successor's head, just read inside memory.
         self.builder.seal_block(slack_block);
@@ -1043,14 +1044,18 @@ impl FuncTranslator<'_, '_> {
         let end = self.builder.ins().iadd_imm_s(next, 4);
         let last = self.builder.ins().iadd_imm_s(next, 3);
         let last_addr = self.heap_addr(0, last, 0, 1);
-        let slack = self
+        let mark = self
             .builder
             .ins()
             .uload8(types::I32, never_faults, last_addr, 0);
+        let slack = self.slack_of_mark(mark);
         // At most the payload (`size - 4`): the first byte stays inside.
+        // A mark is never 0.
         let own = self.builder.ins().iadd_imm_s(size, -4);
         let less = self.builder.ins().iadd_imm_s(slack, -1);
         let fits = self.builder.ins().icmp(IntCC::UnsignedLessThan, less, own);
+        let marked = self.builder.ins().icmp_imm_u(IntCC::NotEqual, mark, 0);
+        let fits = self.builder.ins().band(fits, marked);
         let start = self.builder.ins().isub(end, slack);
         let start = self.builder.ins().select(fits, start, last);
         let first_addr = self.heap_addr(0, start, 0, 1);
@@ -1058,7 +1063,7 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .uload8(types::I32, never_faults, first_addr, 0);
-        let same = self.builder.ins().icmp(IntCC::Equal, first, slack);
+        let same = self.builder.ins().icmp(IntCC::Equal, first, mark);
         let kept = self.builder.ins().band(fits, same);
         self.builder.ins().brif(kept, links, &[], refuse, &[]);
 
@@ -1193,11 +1198,51 @@ impl FuncTranslator<'_, '_> {
         self.allocator_event(results);
     }
 
+    /// The store's slack key ([`vmctx::VMAttestState::heap_slack_key`]).
+    fn slack_key(&mut self) -> Value {
+        let state_ptr = self.attest_state();
+        self.builder.ins().load(
+            types::I32,
+            super::vm_flags(),
+            state_ptr,
+            vmctx::ATTEST_HEAP_SLACK_KEY,
+        )
+    }
+
+    /// The mark of a slack of `k` bytes (1 to 255), as
+    /// [`vmctx::slack_mark`] computes it: `(k - 1 + key) mod 255 + 1`.
+    fn slack_mark(&mut self, k: Value) -> Value {
+        let key = self.slack_key();
+        let t = self.builder.ins().iadd(k, key);
+        let t = self.builder.ins().iadd_imm_s(t, -1);
+        let over = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, t, 255);
+        let less = self.builder.ins().iadd_imm_s(t, -255);
+        let t = self.builder.ins().select(over, less, t);
+        self.builder.ins().iadd_imm_s(t, 1)
+    }
+
+    /// The slack length a mark of 1 to 255 says ([`vmctx::slack_of_mark`];
+    /// the caller refuses a mark of 0).
+    fn slack_of_mark(&mut self, mark: Value) -> Value {
+        let key = self.slack_key();
+        let above = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, mark, key);
+        let less = self.builder.ins().isub(mark, key);
+        let wrapped = self.builder.ins().iadd_imm_s(less, 255);
+        self.builder.ins().select(above, less, wrapped)
+    }
+
     /// As dlmalloc's `malloc` or `realloc` returns `ptr` for a request of
     /// `request` bytes: when the chunk holds slack past the request
     /// (`k` bytes, 1 to [`vmctx::HEAP_SLACK_MAX`], up to the successor's
     /// head: its `prev_foot` belongs to the chunk while the chunk is in
-    /// use), writes `k` into the slack's first and last byte and sets
+    /// use), writes `k`'s mark under the store's key
+    /// ([`vmctx::slack_mark`]) into the slack's first and last byte and sets
     /// [`vmctx::HEAP_SLACK_MARKED`] in the chunk's head. Why: dlmalloc
     /// pads requests to its alignment and serves some with a larger free
     /// chunk whole, so an overflow of a few bytes lands in the chunk's own
@@ -1291,15 +1336,14 @@ impl FuncTranslator<'_, '_> {
         let first = self.builder.ins().iadd(ptr, request);
         let last = self.builder.ins().iadd(ptr, own);
         let last = self.builder.ins().iadd_imm_s(last, -1);
+        let mark = self.slack_mark(slack);
         let first_addr = self.heap_addr(0, first, 0, 1);
         self.builder
             .ins()
-            .istore8(heap_flags(), slack, first_addr, 0);
+            .istore8(heap_flags(), mark, first_addr, 0);
         self.store_barrier(0, first, 0, 1, first_addr);
         let last_addr = self.heap_addr(0, last, 0, 1);
-        self.builder
-            .ins()
-            .istore8(heap_flags(), slack, last_addr, 0);
+        self.builder.ins().istore8(heap_flags(), mark, last_addr, 0);
         self.store_barrier(0, last, 0, 1, last_addr);
         self.flush_marks();
         self.builder.ins().jump(done, &[]);

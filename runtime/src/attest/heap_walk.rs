@@ -79,7 +79,8 @@ use std::time::Instant;
 
 use walmart_attest::{Event, EventKind, HookSite, PAGE_SIZE};
 use walmart_jit::vmctx::{
-    VMAttestState, HEAP_STATE_BYTES, HEAP_STATE_NONE, HEAP_TOP_COPIED, HEAP_TOP_COPY_FROM,
+    slack_of_mark, VMAttestState, HEAP_STATE_BYTES, HEAP_STATE_NONE, HEAP_TOP_COPIED,
+    HEAP_TOP_COPY_FROM,
 };
 
 use super::session::AttestSession;
@@ -293,7 +294,7 @@ pub(crate) fn scan_for_state(
 /// payload is not 16-aligned rules out 16; otherwise the chunk whose
 /// chain reaches the state's top is the one, and 16 where neither does
 /// (a chain already broken).
-fn first_payload(memory: &[u8], view: StateView, least_addr: u32) -> u32 {
+fn first_payload(memory: &[u8], view: StateView, least_addr: u32, slack_key: u32) -> u32 {
     let at = |align: u32| {
         let payload = u64::from(least_addr) + u64::from(PAYLOAD_OFFSET);
         payload
@@ -306,7 +307,7 @@ fn first_payload(memory: &[u8], view: StateView, least_addr: u32) -> u32 {
     }
     [at(16), at(8)]
         .into_iter()
-        .find(|&p| walk(memory, p, MAX_CHUNKS, Some(view)).is_ok())
+        .find(|&p| walk(memory, p, MAX_CHUNKS, Some(view), slack_key).is_ok())
         .unwrap_or(at(16))
 }
 
@@ -347,8 +348,9 @@ pub(crate) fn walk_heap(
     first: u32,
     max_chunks: u64,
     state: Option<StateView>,
+    slack_key: u32,
 ) -> Result<Walked, Broken> {
-    let mut walked = walk(memory, first, max_chunks, state)?;
+    let mut walked = walk(memory, first, max_chunks, state, slack_key)?;
     if let Some(st) = state {
         heads_agree(memory, st)?;
         bins_agree(memory, st)?;
@@ -369,7 +371,13 @@ pub(crate) fn walk_heap(
         let Ok(payload) = u32::try_from(payload) else {
             continue;
         };
-        let w = walk(memory, payload, max_chunks - walked.chunks, Some(st))?;
+        let w = walk(
+            memory,
+            payload,
+            max_chunks - walked.chunks,
+            Some(st),
+            slack_key,
+        )?;
         walked.chunks += w.chunks;
         walked.top = walked.top.or(w.top);
         if w.cut || walked.chunks >= max_chunks {
@@ -668,10 +676,11 @@ impl BrokenPart {
 
 /// Whether the slack marks of the in-use chunk at `chunk`, `size` bytes,
 /// whose head has [`SLACK_MARKED`] (written as dlmalloc's `malloc` or
-/// `realloc` returned it: the slack's length in its first byte and in the
-/// last before the successor's head), were written over: where, and what, if so.
+/// `realloc` returned it: the slack's length, marked under the store's
+/// `key` ([`walmart_jit::vmctx::slack_mark`]), in its first byte and in the last before the
+/// successor's head), were written over: where, and what, if so.
 /// The chunk lies inside memory (its successor's head was read).
-fn slack_broken(memory: &[u8], chunk: u64, size: u32) -> Option<(u64, String)> {
+fn slack_broken(memory: &[u8], chunk: u64, size: u32, key: u32) -> Option<(u64, String)> {
     // The slack ends at the successor's head: its `prev_foot` is the
     // chunk's while the chunk is in use.
     let end = chunk + u64::from(size) + 4;
@@ -683,8 +692,7 @@ fn slack_broken(memory: &[u8], chunk: u64, size: u32) -> Option<(u64, String)> {
     };
     let own = size.saturating_sub(4);
     let last = byte(end - 1)?;
-    let slack = u32::from(last);
-    if slack == 0 || slack > own {
+    let Some(slack) = slack_of_mark(u32::from(last), key).filter(|&k| k <= own) else {
         return Some((
             (end - 1).min(u64::from(u32::MAX)),
             format!(
@@ -692,7 +700,7 @@ fn slack_broken(memory: &[u8], chunk: u64, size: u32) -> Option<(u64, String)> {
                  the slack's last byte {last:#x} gives no length within it (a heap overflow)"
             ),
         ));
-    }
+    };
     let start = end - u64::from(slack);
     let first = byte(start)?;
     (first != last).then(|| {
@@ -716,6 +724,7 @@ pub(crate) fn walk(
     first: u32,
     max_chunks: u64,
     state: Option<StateView>,
+    slack_key: u32,
 ) -> Result<Walked, Broken> {
     // Addresses are computed in 64 bits: a corrupted size may point
     // anywhere, and an address past 4 GiB is past the end of memory.
@@ -832,7 +841,7 @@ pub(crate) fn walk(
                 ));
             }
             if head & SLACK_MARKED != 0 {
-                if let Some((at, what)) = slack_broken(memory, c, size) {
+                if let Some((at, what)) = slack_broken(memory, c, size, slack_key) {
                     return Err(Broken {
                         of: BrokenPart::Slack,
                         ..broken(at, c, what)
@@ -1112,7 +1121,8 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         else {
             return;
         };
-        first = first_payload(bytes, view, least_addr);
+        let key = s.shared.state.heap_slack_key.load(Ordering::Relaxed);
+        first = first_payload(bytes, view, least_addr, key);
         let state = &s.shared.state;
         state.heap_floor.store(first, Ordering::Relaxed);
         state.heap_state.store(view.at, Ordering::Relaxed);
@@ -1124,7 +1134,8 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         .then(|| read_state(bytes, state_at))
         .flatten();
     let copy = TopCopy::of(state);
-    let walked = walk_heap(bytes, first, MAX_CHUNKS, view).and_then(|w| {
+    let key = state.heap_slack_key.load(Ordering::Relaxed);
+    let walked = walk_heap(bytes, first, MAX_CHUNKS, view, key).and_then(|w| {
         if let Some(st) = view {
             top_bytes_agree(bytes, st, &copy)?;
         }
@@ -1290,7 +1301,12 @@ pub(crate) fn links_agree(memory: &[u8], c: u32) -> bool {
 /// What is wrong with `ptr` at `free` or `realloc`, given dlmalloc's
 /// state at `state`: dlmalloc's own checks in its order, then the
 /// generated check's step past them; `None` where all pass.
-pub(crate) fn refused_pointer(memory: &[u8], state: u32, ptr: u32) -> Option<BadFree> {
+pub(crate) fn refused_pointer(
+    memory: &[u8],
+    state: u32,
+    ptr: u32,
+    slack_key: u32,
+) -> Option<BadFree> {
     let least = word_at(memory, u64::from(state) + STATE_LEAST_ADDR)?;
     let chunk = ptr.wrapping_sub(PAYLOAD_OFFSET);
     if chunk < least {
@@ -1322,7 +1338,9 @@ pub(crate) fn refused_pointer(memory: &[u8], state: u32, ptr: u32) -> Option<Bad
         )));
     }
     if head & SLACK_MARKED != 0 {
-        if let Some((at, what)) = slack_broken(memory, u64::from(chunk), head & !FLAG_BITS) {
+        if let Some((at, what)) =
+            slack_broken(memory, u64::from(chunk), head & !FLAG_BITS, slack_key)
+        {
             return Some(BadFree::Slack(format!("at {at:#x}, {what}")));
         }
     }
@@ -1392,7 +1410,8 @@ pub(crate) fn free_check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) ->
     if s.bad_free_reported {
         return false;
     }
-    let Some(bad) = refused_pointer(store.memories[0].bytes(), at, ptr) else {
+    let key = s.shared.state.heap_slack_key.load(Ordering::Relaxed);
+    let Some(bad) = refused_pointer(store.memories[0].bytes(), at, ptr, key) else {
         Counters::add(&s.shared.counters.free_checks_unconfirmed, 1);
         return false;
     };
@@ -1490,7 +1509,7 @@ mod tests {
             self.at += size + 56;
         }
         fn walk(&self) -> Result<Walked, Broken> {
-            walk(&self.mem, BASE + PAYLOAD_OFFSET, u64::MAX, None)
+            walk(&self.mem, BASE + PAYLOAD_OFFSET, u64::MAX, None, 0)
         }
     }
 
@@ -1527,7 +1546,7 @@ mod tests {
         f.put(at + 4, FENCE_POST);
         assert_eq!(f.walk().unwrap().chunks, 2);
         assert_eq!(
-            walk(&h.mem, BASE + 8, 3, None),
+            walk(&h.mem, BASE + 8, 3, None, 0),
             Ok(Walked {
                 chunks: 3,
                 cut: true,
@@ -1535,7 +1554,7 @@ mod tests {
             })
         );
         // Nothing allocated yet: nothing to walk.
-        assert_eq!(walk(&h.mem, 0, 10, None).unwrap().chunks, 0);
+        assert_eq!(walk(&h.mem, 0, 10, None, 0).unwrap().chunks, 0);
     }
 
     #[test]
@@ -1647,7 +1666,7 @@ mod tests {
         h.used(32);
         h.top(256);
         assert_eq!(
-            walk(&h.mem, first + PAYLOAD_OFFSET, u64::MAX, None),
+            walk(&h.mem, first + PAYLOAD_OFFSET, u64::MAX, None, 0),
             Ok(Walked {
                 chunks: 4,
                 cut: false,
@@ -1656,7 +1675,7 @@ mod tests {
         );
         // Not when the leader's head disagrees with the footer.
         h.put(leader + 4, 0x30);
-        assert!(walk(&h.mem, first + PAYLOAD_OFFSET, u64::MAX, None).is_err());
+        assert!(walk(&h.mem, first + PAYLOAD_OFFSET, u64::MAX, None, 0).is_err());
     }
 
     #[test]
@@ -1750,7 +1769,7 @@ mod tests {
                 dvsize: 64,
             }
         );
-        assert!(walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view)).is_ok());
+        assert!(walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view), 0).is_ok());
         // Not above the heap's first chunk, and not with a bin whose links
         // disagree with the bin map.
         // The hint is checked as any other place.
@@ -1777,7 +1796,7 @@ mod tests {
             let (mut h, top, _, _) = with_state();
             let view = read_state(&h.mem, STATE).unwrap();
             h.mem[(top + 4) as usize] = byte;
-            let r = walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view));
+            let r = walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view), 0);
             if byte == 0x01 {
                 // 0x201 is what the head held: nothing changed.
                 assert!(r.is_ok(), "{r:?}");
@@ -1798,7 +1817,7 @@ mod tests {
         let (mut h, top, _, _) = with_state();
         let view = read_state(&h.mem, STATE).unwrap();
         h.mem[(top + 7) as usize] |= 0x80;
-        let e = walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view)).unwrap_err();
+        let e = walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view), 0).unwrap_err();
         assert_eq!(e.at, top + 4);
     }
 
@@ -1810,7 +1829,7 @@ mod tests {
         // neighbours: a write over its links is found now, as it is not
         // the victim the state names.
         h.put(binned + 8, 0x4141_4141);
-        let e = walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view)).unwrap_err();
+        let e = walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view), 0).unwrap_err();
         assert_eq!((e.at, e.chunk), (binned + 8, binned));
         assert!(e.what.contains(&format!("{victim:#x}")), "{}", e.what);
         // Without the state it passes for the victim.
@@ -1820,7 +1839,7 @@ mod tests {
         assert!(h.walk().is_err());
         let view = read_state(&h.mem, STATE).unwrap();
         assert_eq!(view.dv, None);
-        let e = walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view)).unwrap_err();
+        let e = walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view), 0).unwrap_err();
         assert!(e.what.contains("no designated victim"), "{}", e.what);
     }
 
@@ -1830,7 +1849,7 @@ mod tests {
         let all = 0..h.mem.len();
         let (view, least) = scan_for_state(&h.mem, all.clone()).expect("the state");
         assert_eq!((view, least), (read_state(&h.mem, STATE).unwrap(), BASE));
-        assert_eq!(first_payload(&h.mem, view, least), BASE + PAYLOAD_OFFSET);
+        assert_eq!(first_payload(&h.mem, view, least, 0), BASE + PAYLOAD_OFFSET);
         // Only bins whose links lie inside the range are looked at (the
         // last bin's links are the 8 bytes past its header).
         let bins_end = (STATE + STATE_SMALLBINS as u32 + 8 * SMALL_BINS as u32 + 8) as usize;
@@ -1864,7 +1883,7 @@ mod tests {
         lay_state(&mut h, top, None, None);
         let (view, least) = scan_for_state(&h.mem, 0..h.mem.len()).unwrap();
         assert_eq!(least, BASE);
-        assert_eq!(first_payload(&h.mem, view, least), BASE + 16);
+        assert_eq!(first_payload(&h.mem, view, least, 0), BASE + 16);
     }
 
     #[test]
@@ -1902,25 +1921,25 @@ mod tests {
         let view = read_state(&h.mem, STATE).unwrap();
         let first = BASE + PAYLOAD_OFFSET;
         // The first segment alone ends at its fence post.
-        let alone = walk(&h.mem, first, u64::MAX, Some(view)).unwrap();
+        let alone = walk(&h.mem, first, u64::MAX, Some(view), 0).unwrap();
         assert_eq!((alone.chunks, alone.top), (2, None));
-        let both = walk_heap(&h.mem, first, u64::MAX, Some(view)).unwrap();
+        let both = walk_heap(&h.mem, first, u64::MAX, Some(view), 0).unwrap();
         assert_eq!((both.chunks, both.top, both.cut), (5, Some(top), false));
         // A byte over a head in the second segment is found.
         h.put(last + 4, 0x4141_4141);
-        let e = walk_heap(&h.mem, first, u64::MAX, Some(view)).unwrap_err();
+        let e = walk_heap(&h.mem, first, u64::MAX, Some(view), 0).unwrap_err();
         assert_eq!(e.chunk, last);
         // A segment list that is not dlmalloc's (a cycle, a segment past
         // memory) leaves the walk at the first segment.
         for (at, v) in [(0x308u32, 0x300u32), (0x304, 0x10_0000)] {
             let (mut h, _, _) = build();
             h.put(at, v);
-            let w = walk_heap(&h.mem, first, u64::MAX, Some(view)).unwrap();
+            let w = walk_heap(&h.mem, first, u64::MAX, Some(view), 0).unwrap();
             assert_eq!(w.chunks, 2, "{at:#x}");
         }
         // The walk's budget holds across segments.
         let (h, _, _) = build();
-        let cut = walk_heap(&h.mem, first, 3, Some(view)).unwrap();
+        let cut = walk_heap(&h.mem, first, 3, Some(view), 0).unwrap();
         assert!(cut.cut && cut.chunks <= 3, "{cut:?}");
     }
 
@@ -1964,7 +1983,7 @@ mod tests {
         let (h, _) = build();
         let view = read_state(&h.mem, STATE).unwrap();
         let first = BASE + PAYLOAD_OFFSET;
-        assert!(walk(&h.mem, first, u64::MAX, Some(view)).is_ok());
+        assert!(walk(&h.mem, first, u64::MAX, Some(view), 0).is_ok());
         // The index, the parent, a child: each found, at its word.
         for (off, value, says) in [
             (28, 3, "tree bin 3"),
@@ -1973,7 +1992,7 @@ mod tests {
         ] {
             let (mut h, big) = build();
             h.put(big + off, value);
-            let e = walk(&h.mem, first, u64::MAX, Some(view)).unwrap_err();
+            let e = walk(&h.mem, first, u64::MAX, Some(view), 0).unwrap_err();
             assert_eq!((e.at, e.chunk), (big + off, big), "{off}");
             assert!(e.what.contains(says), "{}", e.what);
         }
@@ -1982,25 +2001,25 @@ mod tests {
         let (mut h, big) = build();
         h.put(big + 24, 0);
         h.put(big + 16, 0x4141_4141);
-        assert!(walk(&h.mem, first, u64::MAX, Some(view)).is_ok());
+        assert!(walk(&h.mem, first, u64::MAX, Some(view), 0).is_ok());
     }
 
     #[test]
     fn free_refuses_what_dlmalloc_refuses() {
         let (mut h, _, binned, _) = with_state();
         let payload = |c: u32| c + PAYLOAD_OFFSET;
-        let pointer = |h: &Heap, p: u32| match refused_pointer(&h.mem, STATE, p) {
+        let pointer = |h: &Heap, p: u32| match refused_pointer(&h.mem, STATE, p, 0) {
             Some(BadFree::Pointer(why)) => why,
             other => panic!("{p:#x}: {other:?}"),
         };
-        let successor = |h: &Heap, p: u32| match refused_pointer(&h.mem, STATE, p) {
+        let successor = |h: &Heap, p: u32| match refused_pointer(&h.mem, STATE, p, 0) {
             Some(BadFree::Successor(why)) => why,
             other => panic!("{p:#x}: {other:?}"),
         };
         // Chunks in use, the one before the top included: taken.
-        assert_eq!(refused_pointer(&h.mem, STATE, payload(BASE)), None);
+        assert_eq!(refused_pointer(&h.mem, STATE, payload(BASE), 0), None);
         let before_top = BASE + 32 + 48 + 16 + 64;
-        assert_eq!(refused_pointer(&h.mem, STATE, payload(before_top)), None);
+        assert_eq!(refused_pointer(&h.mem, STATE, payload(before_top), 0), None);
         // A freed one (the double free), one below the heap.
         assert!(pointer(&h, payload(binned)).contains("is not in use"));
         assert!(pointer(&h, 0x10).contains("below the heap's lowest byte 0x1000"));
@@ -2014,7 +2033,7 @@ mod tests {
         h.put(binned + 4, 0x0100_0000 | CINUSE | PINUSE);
         assert!(pointer(&h, payload(binned)).contains("past the end of memory"));
         // A pointer past the end of memory: nothing to say, no panic.
-        assert_eq!(refused_pointer(&h.mem, STATE, u32::MAX - 2), None);
+        assert_eq!(refused_pointer(&h.mem, STATE, u32::MAX - 2, 0), None);
         // The chunk freed after its own overflow over its successor's
         // head, bits kept but the size changed, or made to lead nowhere.
         let (mut h, _, binned, _) = with_state();
@@ -2039,8 +2058,8 @@ mod tests {
         let (mut h, _, _, _) = with_state();
         mark(&mut h);
         assert!(h.walk().is_ok());
-        assert_eq!(refused_pointer(&h.mem, STATE, BASE + 8), None);
-        assert_eq!(slack_broken(&h.mem, u64::from(BASE), 32), None);
+        assert_eq!(refused_pointer(&h.mem, STATE, BASE + 8, 0), None);
+        assert_eq!(slack_broken(&h.mem, u64::from(BASE), 32, 0), None);
         // Bytes between the marks are the slack's own: no finding.
         h.mem[(BASE + 8 + 16) as usize] = 0x41;
         assert!(h.walk().is_ok());
@@ -2061,7 +2080,7 @@ mod tests {
             let broken = h.walk().unwrap_err();
             assert_eq!((broken.at, broken.chunk), (at, BASE), "{}", broken.what);
             assert!(broken.what.contains(says), "{}", broken.what);
-            match refused_pointer(&h.mem, STATE, BASE + 8) {
+            match refused_pointer(&h.mem, STATE, BASE + 8, 0) {
                 Some(BadFree::Slack(why)) => assert!(why.contains(says), "{why}"),
                 other => panic!("{other:?}"),
             }
@@ -2070,6 +2089,29 @@ mod tests {
         let (mut h, _, _, _) = with_state();
         h.mem[(BASE + 35) as usize] = 0;
         assert!(h.walk().is_ok());
+        // Under a store's key the marks are the length's mark, and a byte
+        // that says the length outright is an overflow too.
+        let key = 0x9c;
+        let keyed = walmart_jit::vmctx::slack_mark(15, key) as u8;
+        let (mut h, _, _, _) = with_state();
+        let head = h.get(BASE + 4);
+        h.put(BASE + 4, head | SLACK_MARKED);
+        h.mem[(BASE + 8 + 13) as usize] = keyed;
+        h.mem[(BASE + 35) as usize] = keyed;
+        let walk = |h: &Heap| walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, None, key);
+        assert!(walk(&h).is_ok());
+        assert_eq!(refused_pointer(&h.mem, STATE, BASE + 8, key), None);
+        h.mem[(BASE + 8 + 13) as usize] = 15;
+        let broken = walk(&h).unwrap_err();
+        assert!(
+            broken.what.contains("holds 0xf where its mark"),
+            "{}",
+            broken.what
+        );
+        assert!(matches!(
+            refused_pointer(&h.mem, STATE, BASE + 8, key),
+            Some(BadFree::Slack(_))
+        ));
     }
 
     #[test]
@@ -2077,7 +2119,7 @@ mod tests {
         let (mut h, _, _, victim) = with_state();
         let view = read_state(&h.mem, STATE).unwrap();
         assert_eq!((view.dv, view.dvsize), (Some(victim), 64));
-        let walk = |h: &Heap| walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view));
+        let walk = |h: &Heap| walk(&h.mem, BASE + PAYLOAD_OFFSET, u64::MAX, Some(view), 0);
         assert!(walk(&h).is_ok());
         // Its size changed, bits kept (the chain itself still whole).
         h.put(victim + 4, 32 | PINUSE);
@@ -2101,7 +2143,7 @@ mod tests {
         let view = read_state(&h.mem, STATE).unwrap();
         // A walk cut after two chunks reaches neither the victim nor the
         // top, and is whole.
-        let cut = |h: &Heap| walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 2, Some(view));
+        let cut = |h: &Heap| walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 2, Some(view), 0);
         assert!(cut(&h).is_ok_and(|w| w.cut));
         h.put(top + 4, 0x141);
         let broken = cut(&h).unwrap_err();
@@ -2127,7 +2169,7 @@ mod tests {
             dv: Some(0x7fff_0000),
             ..view
         };
-        let broken = walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 2, Some(far)).unwrap_err();
+        let broken = walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 2, Some(far), 0).unwrap_err();
         assert!(
             broken.what.contains("past the end of memory"),
             "{}",
@@ -2140,7 +2182,7 @@ mod tests {
         let (mut h, _, binned, _) = with_state();
         let view = read_state(&h.mem, STATE).unwrap();
         // A walk cut at the first chunk reaches no free chunk.
-        let cut = |h: &Heap| walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 1, Some(view));
+        let cut = |h: &Heap| walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 1, Some(view), 0);
         assert!(cut(&h).is_ok_and(|w| w.cut));
         for (at, says) in [
             (binned + 8, "fd 0x41414141, bk 0x458"),
@@ -2224,9 +2266,9 @@ mod tests {
         let after = binned + 48 + PAYLOAD_OFFSET;
         let after_victim = victim + 64 + PAYLOAD_OFFSET;
         for p in [before, after, after_victim] {
-            assert_eq!(refused_pointer(&h.mem, STATE, p), None, "{p:#x}");
+            assert_eq!(refused_pointer(&h.mem, STATE, p, 0), None, "{p:#x}");
         }
-        let links = |h: &Heap, p: u32| match refused_pointer(&h.mem, STATE, p) {
+        let links = |h: &Heap, p: u32| match refused_pointer(&h.mem, STATE, p, 0) {
             Some(BadFree::Links(why)) => why,
             other => panic!("{p:#x}: {other:?}"),
         };
@@ -2238,7 +2280,7 @@ mod tests {
         // The victim's links are stale by design; a `prev_foot` that puts
         // the free chunk before outside the heap is refused.
         h.put(victim + 8, 0x4141_4141);
-        assert_eq!(refused_pointer(&h.mem, STATE, after_victim), None);
+        assert_eq!(refused_pointer(&h.mem, STATE, after_victim, 0), None);
         h.put(victim + 64, 0x10_0000);
         assert!(links(&h, after_victim).contains("outside the heap"));
     }
@@ -2262,7 +2304,7 @@ mod tests {
         assert_ne!(h.get(c2 + 8), h.get(c2 + 12));
         for p in [a, b] {
             assert_eq!(
-                refused_pointer(&h.mem, STATE, p + PAYLOAD_OFFSET),
+                refused_pointer(&h.mem, STATE, p + PAYLOAD_OFFSET, 0),
                 None,
                 "{p:#x}"
             );
@@ -2277,7 +2319,7 @@ mod tests {
             h2.put(c2 + link, a);
             assert!(
                 matches!(
-                    refused_pointer(&h2.mem, STATE, b + PAYLOAD_OFFSET),
+                    refused_pointer(&h2.mem, STATE, b + PAYLOAD_OFFSET, 0),
                     Some(BadFree::Links(_))
                 ),
                 "{link}"
@@ -2291,7 +2333,7 @@ mod tests {
         h.used(32);
         let end = h.mem.len() as u32;
         for at in [end - 2, end, end + 100, u32::MAX - 3] {
-            let r = walk(&h.mem, at, u64::MAX, None);
+            let r = walk(&h.mem, at, u64::MAX, None, 0);
             assert!(r.is_err(), "{at:#x}: {r:?}");
         }
     }

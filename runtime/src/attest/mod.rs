@@ -55,6 +55,8 @@ pub struct AttestOptions {
     pub(crate) inject: Option<session::HostTamperInjector>,
     pub(crate) collector: Option<std::sync::Arc<std::sync::Mutex<collect::Collector>>>,
     pub(crate) tag_trace: Option<tags::TraceOptions>,
+    /// `None`: a random key per store (`VMAttestState::heap_slack_key`).
+    pub(crate) slack_key: Option<u8>,
 }
 
 impl Default for AttestOptions {
@@ -73,6 +75,7 @@ impl Default for AttestOptions {
             inject: None,
             collector: None,
             tag_trace: None,
+            slack_key: None,
         }
     }
 }
@@ -223,6 +226,16 @@ impl AttestOptions {
     /// Clean pages re-read per snapshot to audit their digests (0: none).
     pub fn audit_pages(mut self, n: usize) -> AttestOptions {
         self.audit_pages = n;
+        self
+    }
+
+    /// Fixes the key of `fine`'s slack marks (1 to 254; others are taken
+    /// to the nearest) instead of a random one per store, so that a test
+    /// can name the marks' bytes. A key known in advance lets a program
+    /// write the very byte a mark holds: not for real runs.
+    #[doc(hidden)]
+    pub fn slack_key(mut self, key: u8) -> AttestOptions {
+        self.slack_key = Some(key.clamp(1, 254));
         self
     }
 }

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -289,6 +290,21 @@ impl AttestSession {
             },
             opts.verifiers,
         ));
+        // A key nobody can name before the run, from 0x80 to 0xd0: the
+        // marks of slacks of 1 to 16 bytes are then 0x81 to 0xe0, never a
+        // byte programs write past a buffer by mistake (0, a character, a
+        // small number, a small negative one).
+        let slack_key = opts.slack_key.map_or_else(
+            || {
+                let random = std::collections::hash_map::RandomState::new().hash_one(0x51ac_u64);
+                (random % 81) as u32 + 0x80
+            },
+            u32::from,
+        );
+        shared
+            .state
+            .heap_slack_key
+            .store(slack_key, Ordering::Relaxed);
         let for_thread = shared.clone();
         let worker = threads::start(move || worker::run(for_thread))
             .map_err(|e| Error::Resource(format!("cannot start the verifier thread: {e}")))?;
