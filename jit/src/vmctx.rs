@@ -554,8 +554,6 @@ mod tests {
         assert!((1..=254).all(|key| slack_mark(1, key) != 1));
     }
 
-    use super::*;
-
     /// The offsets generated code uses are where the fields are.
     #[test]
     fn attest_state_offsets_match_its_layout() {
