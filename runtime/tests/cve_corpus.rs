@@ -591,3 +591,42 @@ fn run_reports_the_heap_walk_and_takes_no_heap_check() {
         text(&out.stderr)
     );
 }
+
+/// c-ares's overflow on a 27-byte buffer (`escaped-dot-slack.in`): the
+/// byte past the buffer, the class IN's 1, lands in the one byte of slack
+/// of its chunk and breaks no header. `fine`'s slack marks find it as the
+/// buffer is freed, in every run (a mark is never 1); `coarse`, which
+/// marks no slack, does not.
+#[test]
+fn fine_finds_c_ares_byte_in_its_buffers_slack() {
+    let cares = corpus().join("c-ares");
+    let wasm = cares.join("c-ares.wasm");
+    let exploit = cares.join("exploit/escaped-dot-slack.in");
+    for (policy, rounds, found) in [("fine", 4, true), ("coarse", 1, false)] {
+        for round in 0..rounds {
+            let log = temp("slack-log");
+            let args = [
+                "run",
+                "--attest",
+                policy,
+                "--model",
+                "none",
+                "--attest-log",
+                log.to_str().unwrap(),
+                wasm.to_str().unwrap(),
+            ];
+            let out = walmart_with_input(&args, &exploit);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            let events = std::fs::read_to_string(&log).unwrap_or_default();
+            let _ = std::fs::remove_file(&log);
+            let slack = events
+                .lines()
+                .filter(|l| {
+                    l.contains("\"kind\":\"heap-corrupt\"")
+                        && l.contains("the slack past its request marked")
+                })
+                .count();
+            assert_eq!(slack, usize::from(found), "{policy} {round}: {events}");
+        }
+    }
+}

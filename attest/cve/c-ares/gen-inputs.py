@@ -57,7 +57,8 @@ for i in range(8):
     write("train/t%d.in" % i, 100 + i, 150 + 75 * i, ["plain", "mixed", "deep", "ptr", "escaped"][i % 5], i % 2 == 1)
 
 # Exploits: two ordinary queries, then a name of ten characters ending in
-# an escaped dot, which gets a 28-byte buffer and one NUL past it. The ten
+# an escaped dot, which gets a 28-byte buffer and the class's low byte
+# past it. The ten
 # characters are the attacker's: a run of one letter (as a proof of
 # concept writes) and distinct letters, to show which of them a page
 # classifier can see.
@@ -67,3 +68,7 @@ def exploit(path, label):
 
 exploit("exploit/escaped-dot.in", "a" * 10)
 exploit("exploit/escaped-dot-letters.in", "bcdefghijk")
+# The same bug on a 27-byte buffer, one byte of slack in its 32-byte
+# chunk: the byte past the buffer is the class's low byte, 1 (IN), which
+# lands in that slack and breaks no header.
+exploit("exploit/escaped-dot-slack.in", "mail.corp")
