@@ -115,11 +115,17 @@ impl MemoryAttest {
         let end = start.saturating_add(len).min(memory.len());
         for page in start.div_ceil(PAGE_SIZE)..end / PAGE_SIZE {
             if let Some(bytes) = memory.get(page * PAGE_SIZE..(page + 1) * PAGE_SIZE) {
-                self.inputs
-                    .borrow_mut()
-                    .insert(page as u32, page_digest(bytes));
+                self.remember_input(page, bytes);
             }
         }
+    }
+
+    /// Remembers that `page` holds `bytes` from outside the module, for
+    /// its next snapshot ([`Self::inputs`]).
+    fn remember_input(&self, page: usize, bytes: &[u8]) {
+        self.inputs
+            .borrow_mut()
+            .insert(page as u32, page_digest(bytes));
     }
 
     /// Instantiation wrote active data segments into `page` of a memory it
@@ -127,16 +133,14 @@ impl MemoryAttest {
     /// zeros or other segments), so the page holds only what the module
     /// file says, and no code of the module has run yet: none of it can
     /// be corruption. It is remembered with its digest, as the host's
-    /// input is ([`Self::supplied`], through here), for the first snapshot
+    /// input is ([`Self::supplied`]), for the first snapshot
     /// to take it as [`PageKind::Input`] if nothing wrote it since (a
     /// start function or the embedder that did makes it a dirty page
     /// again). Called once every segment is applied. Its blocks' digests
     /// are kept for every later snapshot ([`Self::shipped_blocks`]).
     pub(crate) fn initialized(&self, memory: &[u8], page: usize) {
         if let Some(bytes) = memory.get(page * PAGE_SIZE..(page + 1) * PAGE_SIZE) {
-            self.inputs
-                .borrow_mut()
-                .insert(page as u32, page_digest(bytes));
+            self.remember_input(page, bytes);
             let blocks = bytes.chunks(SHIPPED_BLOCK).map(block_digest).collect();
             self.shipped.borrow_mut().insert(page as u32, blocks);
         }
