@@ -1472,6 +1472,28 @@ fn free_reports_a_pointer_dlmalloc_would_refuse() {
             e.detail
         );
     }
+    // A pointer whose chunk's head lies past the end of memory: `free(1)`
+    // (Oniguruma's `[\400]` sets bit 0 of a node's null pointer, then
+    // frees it), whose chunk wraps to just below 2^32. Reported before
+    // anything reads that head (dlmalloc's read traps).
+    for guarded in [true, false] {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).guarded_memory(guarded);
+        let mut s = setup_with(&config, OnDetect::Log, &dlmalloc_heap_with_state());
+        call(&mut s, "alloc", &[]).unwrap();
+        call(&mut s, "release", &[Val::I32(1)]).unwrap();
+        let events = s.events.lock().unwrap().clone();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].source, "free-check");
+        assert!(
+            events[0].detail.contains("handed 0x1,")
+                && events[0]
+                    .detail
+                    .contains("0xfffffff9, its head past the end of memory"),
+            "{}",
+            events[0].detail
+        );
+    }
     // The chunk freed after its own overflow over its successor's head:
     // the in-use bits kept, the size changed (dlmalloc itself looks no
     // further than the bits).

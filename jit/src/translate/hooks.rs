@@ -980,7 +980,16 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .icmp(IntCC::UnsignedLessThan, chunk, least);
-        self.builder.ins().brif(below, refuse, &[], head_block, &[]);
+        // And its head inside memory: a pointer a few bytes below 2^32
+        // (`free(1)`, a bit set in a pointer field) puts it past the end,
+        // where dlmalloc's read of it traps before anything is reported.
+        let length = length.unwrap_or_else(|| self.memory_length(0));
+        let head_inside = self.fits_in_memory(chunk, 8, length);
+        let outside = self.builder.ins().icmp_imm_u(IntCC::Equal, head_inside, 0);
+        let refused = self.builder.ins().bor(below, outside);
+        self.builder
+            .ins()
+            .brif(refused, refuse, &[], head_block, &[]);
 
         // `ok_inuse`, and `ok_next`: the size leads forward.
         self.builder.seal_block(head_block);
@@ -1000,7 +1009,6 @@ impl FuncTranslator<'_, '_> {
             .icmp(IntCC::UnsignedLessThanOrEqual, next, chunk);
         // A successor past the end of memory: dlmalloc's read of its head
         // traps; reported first.
-        let length = length.unwrap_or_else(|| self.memory_length(0));
         let next_inside = self.fits_in_memory(next, 8, length);
         let past = self.builder.ins().icmp_imm_u(IntCC::Equal, next_inside, 0);
         let wrong = self.builder.ins().bor(free, backward);

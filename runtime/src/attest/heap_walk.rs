@@ -1314,7 +1314,11 @@ pub(crate) fn refused_pointer(
             "its chunk would lie at {chunk:#x}, below the heap's lowest byte {least:#x}"
         )));
     }
-    let head = word_at(memory, u64::from(chunk) + 4)?;
+    let Some(head) = word_at(memory, u64::from(chunk) + 4) else {
+        return Some(BadFree::Pointer(format!(
+            "its chunk would lie at {chunk:#x}, its head past the end of memory"
+        )));
+    };
     if head & CINUSE == 0 {
         return Some(BadFree::Pointer(format!(
             "its chunk at {chunk:#x} is not in use (head {head:#x})"
@@ -2032,8 +2036,14 @@ mod tests {
         assert!(successor(&h, payload(binned)).contains("says it is free"));
         h.put(binned + 4, 0x0100_0000 | CINUSE | PINUSE);
         assert!(pointer(&h, payload(binned)).contains("past the end of memory"));
-        // A pointer past the end of memory: nothing to say, no panic.
-        assert_eq!(refused_pointer(&h.mem, STATE, u32::MAX - 2, 0), None);
+        // A pointer whose chunk's head lies past the end of memory (free(1)
+        // wraps below 2^32): dlmalloc's read of the head would trap.
+        for p in [u32::MAX - 2, 1, h.mem.len() as u32 + 4] {
+            assert!(
+                pointer(&h, p).contains("its head past the end of memory"),
+                "{p:#x}"
+            );
+        }
         // The chunk freed after its own overflow over its successor's
         // head, bits kept but the size changed, or made to lead nowhere.
         let (mut h, _, binned, _) = with_state();
