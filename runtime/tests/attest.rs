@@ -1965,8 +1965,9 @@ fn an_allocator_entry_finds_a_byte_over_the_designated_victims_head() {
     }
 }
 
-/// Under `fine`, dlmalloc's `malloc` and `realloc` mark the slack past a
-/// request (its length in its first and last byte, `FLAG4` in the head), and `free`
+/// dlmalloc's `malloc` and `realloc` mark the slack past a request (its
+/// length's mark in its first and last byte, `FLAG4` in the head), under
+/// `coarse` and `fine`, and `free`
 /// checks the marks: a write of a byte past the request is found as the
 /// chunk is freed, and by the walk before that; a `realloc` in place
 /// marks the new request's slack, or clears the flag where none is left.
@@ -2007,11 +2008,8 @@ fn a_write_past_the_request_into_the_chunks_slack_is_found() {
     // then says no length at all.
     const KEY: u8 = 0x20;
     let key = i32::from(KEY);
-    // `coarse` marks nothing; nor does `fine` in a module that can learn
-    // a chunk's usable size (its program may own the slack).
-    let mut s = setup(Policy::Coarse, false, true, OnDetect::Log, &wat);
-    call(&mut s, "alloc", &[]).unwrap();
-    assert_eq!(read(&mut s, "head", 0x1004), 0x23);
+    // No marks in a module that can learn a chunk's usable size (its
+    // program may own the slack).
     let sized = wat.replace(
         "(func $dlfree (param i32))",
         "(func $dlfree (param i32))\n    (func $malloc_usable_size (param i32) (result i32) (i32.const 0))",
@@ -2029,9 +2027,13 @@ fn a_write_past_the_request_into_the_chunks_slack_is_found() {
     call(&mut s, "alloc", &[]).unwrap();
     assert_eq!(read(&mut s, "head", 0x1004), 0x23);
     assert_eq!(read(&mut s, "head", 0x1020), 0x5555_0401);
-    for guarded in [true, false] {
+    for (policy, guarded) in [
+        (Policy::Fine, true),
+        (Policy::Fine, false),
+        (Policy::Coarse, true),
+    ] {
         let mut config = Config::new();
-        config.attest(Policy::Fine).guarded_memory(guarded);
+        config.attest(policy).guarded_memory(guarded);
         // 20 bytes asked of the 32-byte chunk at 0x1000: 8 of slack, the
         // last 4 its successor's `prev_foot`.
         let keyed = |o: AttestOptions| o.slack_key(KEY);

@@ -990,12 +990,12 @@ fn writes_into_the_top_chunks_free_bytes_are_found_at_the_next_allocator_entry()
 }
 
 /// The heap walk on wasi-libc's own dlmalloc (no model: the exact checks
-/// alone): writes over chunk headers are `heap-corrupt` events, writes
-/// that stay in a chunk's slack (under `coarse`, which marks none) or
-/// land in another object's data are not, and every allocator function
-/// used correctly leaves the chain intact; a double free and a free of a
-/// pointer malloc never returned are reported by `free`'s check. Under
-/// `fine` the slack's marks find the byte past the request.
+/// alone): writes over chunk headers are `heap-corrupt` events, and so
+/// are writes that stay in a chunk's slack (its marks), under `coarse`
+/// and `fine`; writes that land in another object's data are not, and
+/// every allocator function used correctly leaves the chain intact; a
+/// double free and a free of a pointer malloc never returned are reported
+/// by `free`'s check.
 #[test]
 fn the_heap_walk_finds_writes_over_real_dlmalloc_chunk_headers() {
     let root = temp_dir("heap-walk");
@@ -1035,12 +1035,20 @@ fn the_heap_walk_finds_writes_over_real_dlmalloc_chunk_headers() {
     };
     for (case, found) in [
         ("benign", None),
-        // 13 bytes asked, 28 usable: the byte past stays in the chunk.
-        ("overflow-1", None),
+        // 13 bytes asked, 28 usable: the byte past stays in the chunk,
+        // over the first of the slack's marks.
+        (
+            "overflow-1",
+            Some((
+                "heap-walk",
+                "the first of the 15 bytes past its request holds 0x",
+            )),
+        ),
         ("neighbour", None),
+        // 100 bytes from the request's end: over the slack's marks first.
         (
             "overflow-many",
-            Some(("heap-walk", "chunk chain is broken at 0x")),
+            Some(("heap-walk", "was written past its request")),
         ),
         (
             "underflow",
@@ -1065,7 +1073,7 @@ fn the_heap_walk_finds_writes_over_real_dlmalloc_chunk_headers() {
             assert!(detail.contains(says), "{detail}");
         }
     }
-    // Under `fine`, over the slack's first mark.
+    // Under `fine` the same.
     policy.set("fine");
     assert!(heap_events("tag_violations.wasm", &["benign"]).is_empty());
     let past = heap_events("tag_violations.wasm", &["overflow-1"]);

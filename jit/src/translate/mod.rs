@@ -71,7 +71,7 @@ pub struct AttestCodegen {
     /// With [`Self::heap_floor`]: dlmalloc's `malloc` and `realloc` mark
     /// the slack past each request (`FuncTranslator::mark_slack`), which
     /// `free`, `realloc` and the runtime's walk check. A few stores per
-    /// allocation: `fine`'s, not `coarse`'s.
+    /// allocation, under both policies.
     pub slack_marks: bool,
 }
 
