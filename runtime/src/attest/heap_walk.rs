@@ -13,7 +13,7 @@
 //! sense the tamper check is: a walk of a heap no code but dlmalloc wrote
 //! finds nothing, so anything it finds is corruption; what it cannot see
 //! is an overflow that stays inside the slack of its own chunk (unless
-//! `fine` marked that slack, below), writes the very bytes the header
+//! that slack is marked, below), writes the very bytes the header
 //! held, or corrupts data rather than headers.
 //!
 //! dlmalloc on wasm32, as this walk reads it (`malloc.c`: `size_t` is 4
@@ -51,10 +51,11 @@
 //! top stays put they must not change, since only dlmalloc writes there
 //! and only as it moves the top ([`top_bytes_agree`]).
 //!
-//! Under `fine`, dlmalloc's `malloc` and `realloc` mark the slack past
-//! each request (its length in its first and last byte, `FLAG4` in the
-//! head: `FuncTranslator::mark_slack`); the walk and the `free` check
-//! report marks written over ([`slack_broken`]).
+//! In a module with names, dlmalloc's `malloc` and `realloc` mark the
+//! slack past each request (its length's mark under the store's key in
+//! its first and last byte, `FLAG4` in the head:
+//! `FuncTranslator::mark_slack`); the walk and the `free` check report
+//! marks written over ([`slack_broken`]).
 //!
 //! A module whose names do not name dlmalloc (built with `-s`, through
 //! `wasm-opt`, by Rust's release profile, or with dlmalloc inlined under

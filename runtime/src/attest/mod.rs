@@ -229,7 +229,7 @@ impl AttestOptions {
         self
     }
 
-    /// Fixes the key of `fine`'s slack marks (1 to 254; others are taken
+    /// Fixes the key of the slack marks (1 to 254; others are taken
     /// to the nearest) instead of a random one per store, so that a test
     /// can name the marks' bytes. A key known in advance lets a program
     /// write the very byte a mark holds: not for real runs.
