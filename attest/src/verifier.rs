@@ -1,5 +1,7 @@
 //! The verifier interface: pages in, per-page scores and verdicts out.
 
+use std::borrow::Cow;
+
 use crate::snapshot::PageSnapshot;
 
 /// A verifier's judgement of one page.
@@ -39,6 +41,13 @@ pub trait Verifier: Send {
     fn verify_final(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
         self.verify(pages, out)
     }
+
+    /// The bytes of `page` as this verifier judges them, kept as the
+    /// evidence of a page it flags: the page's own, unless it looks past
+    /// some of them.
+    fn judged<'a>(&self, page: &PageSnapshot<'a>) -> Cow<'a, [u8]> {
+        Cow::Borrowed(page.bytes)
+    }
 }
 
 /// A boxed verifier, so callers can choose one at run time.
@@ -57,5 +66,9 @@ impl<V: Verifier + ?Sized> Verifier for Box<V> {
 
     fn verify_final(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
         (**self).verify_final(pages, out)
+    }
+
+    fn judged<'a>(&self, page: &PageSnapshot<'a>) -> Cow<'a, [u8]> {
+        (**self).judged(page)
     }
 }

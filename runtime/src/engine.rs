@@ -239,7 +239,6 @@ impl Engine {
                 function_hooks: config.attest == Policy::Fine,
                 barrier_arms: config.attest == Policy::Fine && config.attest_sync,
                 heap_floor: config.walks_heap(),
-                slack_marks: config.walks_heap(),
             },
             guard_size: config
                 .guarded_memory

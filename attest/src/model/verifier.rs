@@ -278,10 +278,6 @@ impl PageScorer for CpuScorer {
     }
 }
 
-/// Mixes a page's [`PageSnapshot::shipped`] blocks into its memo key (0
-/// leaves the digest as it is).
-const SHIPPED_KEY: u128 = 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835;
-
 /// Classifies pages with a model's network on a [`PageScorer`]. It scores
 /// what the module wrote (`Dirty` pages) only, leaves audited ones to the
 /// exact digest check and the host's input and the module's data segments
@@ -296,8 +292,9 @@ pub struct CnnVerifier<S: PageScorer = CpuScorer> {
     /// programs rewrite pages with what they held before (a fifth of jq's
     /// pages under `fine`), and the score is a function of the bytes.
     /// Keyed by [`crate::page_digest`], seeded so that nobody can prepare
-    /// contents that collide with a page scored clean.
-    memo: HashMap<u128, f32>,
+    /// contents that collide with a page scored clean, and by the page's
+    /// [`PageSnapshot::shipped`] blocks, which the network does not see.
+    memo: HashMap<(u128, u32), f32>,
     /// Set once the scorer failed: its pages are flagged from then on (a
     /// verifier that cannot judge must not pass pages as clean).
     failed: bool,
@@ -356,14 +353,14 @@ impl<S: PageScorer> CnnVerifier<S> {
             flagged: score >= threshold,
         };
         // Pages whose contents were scored before take that score.
-        let mut todo: Vec<(usize, u128)> = Vec::new();
+        let mut todo: Vec<(usize, (u128, u32))> = Vec::new();
         for (i, page) in pages.iter().enumerate() {
             if page.kind != PageKind::Dirty {
                 continue;
             }
             // The same bytes with other blocks shipped are scored
             // otherwise.
-            let key = page.digest ^ u128::from(page.shipped).wrapping_mul(SHIPPED_KEY);
+            let key = (page.digest, page.shipped);
             match self.memo.get(&key) {
                 Some(&score) => out[first + i] = verdict(score),
                 None => todo.push((i, key)),
@@ -431,6 +428,11 @@ impl<S: PageScorer> Verifier for CnnVerifier<S> {
     /// large.
     fn verify_final(&mut self, pages: &[PageSnapshot<'_>], out: &mut Vec<Verdict>) {
         self.judge(pages, out, true);
+    }
+
+    /// With its shipped blocks zeroed ([`PageSnapshot::unshipped`]).
+    fn judged<'a>(&self, page: &PageSnapshot<'a>) -> Cow<'a, [u8]> {
+        page.unshipped()
     }
 }
 

@@ -395,7 +395,7 @@ impl FuncTranslator<'_, '_> {
             None => length,
         };
         if checks_pointer {
-            self.pointer_check(state, top, dv, length, done);
+            self.pointer_check(state_ptr, state, top, dv, length, done);
         } else {
             self.builder.ins().jump(done, &[]);
         }
@@ -951,6 +951,7 @@ impl FuncTranslator<'_, '_> {
     /// pointer is not checked (`free(NULL)`). Every path ends at `done`.
     fn pointer_check(
         &mut self,
+        state_ptr: Value,
         state: Value,
         top: Value,
         dv: Value,
@@ -1056,7 +1057,7 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .uload8(types::I32, never_faults, last_addr, 0);
-        let slack = self.slack_of_mark(mark);
+        let slack = self.slack_of_mark(state_ptr, mark);
         // At most the payload (`size - 4`): the first byte stays inside.
         // A mark is never 0.
         let own = self.builder.ins().iadd_imm_s(size, -4);
@@ -1206,9 +1207,9 @@ impl FuncTranslator<'_, '_> {
         self.allocator_event(results);
     }
 
-    /// The store's slack key ([`vmctx::VMAttestState::heap_slack_key`]).
-    fn slack_key(&mut self) -> Value {
-        let state_ptr = self.attest_state();
+    /// The store's slack key ([`vmctx::VMAttestState::heap_slack_key`]),
+    /// from its `VMAttestState` at `state_ptr`.
+    fn slack_key(&mut self, state_ptr: Value) -> Value {
         self.builder.ins().load(
             types::I32,
             super::vm_flags(),
@@ -1219,8 +1220,8 @@ impl FuncTranslator<'_, '_> {
 
     /// The mark of a slack of `k` bytes (1 to 255), as
     /// [`vmctx::slack_mark`] computes it: `(k - 1 + key) mod 255 + 1`.
-    fn slack_mark(&mut self, k: Value) -> Value {
-        let key = self.slack_key();
+    fn slack_mark(&mut self, state_ptr: Value, k: Value) -> Value {
+        let key = self.slack_key(state_ptr);
         let t = self.builder.ins().iadd(k, key);
         let t = self.builder.ins().iadd_imm_s(t, -1);
         let over = self
@@ -1234,8 +1235,8 @@ impl FuncTranslator<'_, '_> {
 
     /// The slack length a mark of 1 to 255 says ([`vmctx::slack_of_mark`];
     /// the caller refuses a mark of 0).
-    fn slack_of_mark(&mut self, mark: Value) -> Value {
-        let key = self.slack_key();
+    fn slack_of_mark(&mut self, state_ptr: Value, mark: Value) -> Value {
+        let key = self.slack_key(state_ptr);
         let above = self
             .builder
             .ins()
@@ -1304,7 +1305,7 @@ impl FuncTranslator<'_, '_> {
         // Not in a build with footers, which keeps `state ^ magic` in
         // that `prev_foot` (dlmalloc's `FOOTERS`, checked at `free`), nor
         // before the runtime has found the state to tell.
-        let (_, gm, known) = self.heap_state();
+        let (state_ptr, gm, known) = self.heap_state();
         let zero = self.builder.ins().iconst(types::I32, 0);
         let at = self.builder.ins().select(known, gm, zero);
         let state = self.heap_addr(0, at, 0, vmctx::HEAP_STATE_BYTES);
@@ -1344,7 +1345,7 @@ impl FuncTranslator<'_, '_> {
         let first = self.builder.ins().iadd(ptr, request);
         let last = self.builder.ins().iadd(ptr, own);
         let last = self.builder.ins().iadd_imm_s(last, -1);
-        let mark = self.slack_mark(slack);
+        let mark = self.slack_mark(state_ptr, slack);
         let first_addr = self.heap_addr(0, first, 0, 1);
         self.builder
             .ins()

@@ -66,13 +66,11 @@ pub struct AttestCodegen {
     /// address they returned in [`vmctx::VMAttestState::heap_floor`]:
     /// where the runtime's check of the allocator's chunk chain starts;
     /// and each of its entry points checks the top chunk's head against
-    /// dlmalloc's state (`FuncTranslator::heap_entry_check`).
+    /// dlmalloc's state (`FuncTranslator::heap_entry_check`); and
+    /// dlmalloc's `malloc` and `realloc` mark the slack past each request
+    /// (`FuncTranslator::mark_slack`), which `free`, `realloc` and the
+    /// runtime's walk check.
     pub heap_floor: bool,
-    /// With [`Self::heap_floor`]: dlmalloc's `malloc` and `realloc` mark
-    /// the slack past each request (`FuncTranslator::mark_slack`), which
-    /// `free`, `realloc` and the runtime's walk check. A few stores per
-    /// allocation, under both policies.
-    pub slack_marks: bool,
 }
 
 /// What the translator needs to know about the module being compiled.
@@ -381,8 +379,7 @@ pub fn translate_function(
         // Not in a shared memory: another thread's allocator calls would
         // change the top's bytes behind this store's copy.
         t.records_top = one_memory && !env.info.memories[0].shared;
-        let marks = env.config.attest.slack_marks && one_memory;
-        if let Some(param) = env.info.slack_request(func_index).filter(|_| marks) {
+        if let Some(param) = env.info.slack_request(func_index).filter(|_| one_memory) {
             // Captured here: dlmalloc may reuse its parameter's local.
             t.slack_request = Some(t.builder.use_var(t.locals[param].0));
         }

@@ -1102,6 +1102,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         return;
     };
     let state = &s.shared.state;
+    let key = state.heap_slack_key.load(Ordering::Relaxed);
     if s.heap_broken || store.memories.len() != 1 || store.memories[0].ty.memory64 {
         // Nothing the entry check could ask of the runtime.
         state.heap_state.store(HEAP_STATE_NONE, Ordering::Relaxed);
@@ -1122,7 +1123,6 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         else {
             return;
         };
-        let key = s.shared.state.heap_slack_key.load(Ordering::Relaxed);
         first = first_payload(bytes, view, least_addr, key);
         let state = &s.shared.state;
         state.heap_floor.store(first, Ordering::Relaxed);
@@ -1135,7 +1135,6 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         .then(|| read_state(bytes, state_at))
         .flatten();
     let copy = TopCopy::of(state);
-    let key = state.heap_slack_key.load(Ordering::Relaxed);
     let walked = walk_heap(bytes, first, MAX_CHUNKS, view, key).and_then(|w| {
         if let Some(st) = view {
             top_bytes_agree(bytes, st, &copy)?;

@@ -15,7 +15,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use walmart_attest::{
-    page_digest, AttestStats, Event, EventKind, EventLog, HookKind, HookSite, OnDetect, PageKind,
+    page_digest, AttestStats, Event, EventLog, HookKind, HookSite, OnDetect, PageKind,
     PageSnapshot, Policy, Verdict, Verifier, PAGE_SIZE,
 };
 use walmart_jit::vmctx::VMAttestState;
@@ -674,11 +674,8 @@ fn report_flagged(
             if let Some(kept) = kept {
                 for (p, _) in mine {
                     let stem = format!("{}-m{memory}-p{}-{source}", batch.epoch, p.page);
-                    // The CNN's evidence is the page as it judged it.
-                    let bytes = match verifier.event_kind() {
-                        EventKind::Cnn => p.unshipped(),
-                        _ => std::borrow::Cow::Borrowed(p.bytes),
-                    };
+                    // The page as the verifier judged it.
+                    let bytes = verifier.judged(p);
                     evidence.push(
                         kept.keep(memory, p.page, p.digest, &bytes, &stem)
                             .unwrap_or_else(|e| {
