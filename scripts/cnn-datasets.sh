@@ -6,10 +6,13 @@
 #             test: benches/workloads + corpus/lua/test)
 #   sqlite    benches/workloads/sqlite.wasm (one fixed program: split by
 #             injection seed only)
-#   rust      attest/corpus/rust/*.wasm over the project's sources and docs
-#             (training: wordfreq, records, outline over jit/, attest/,
-#             kernels/ and the C fixtures; test: tokens and invindex, never
-#             trained on, over runtime/, the docs and the workloads' C)
+#   rust, zig, as
+#             attest/corpus/{rust,zig,assemblyscript}/*.wasm over the
+#             project's sources and docs (training: wordfreq, records,
+#             outline over jit/, attest/, kernels/, the C fixtures and the
+#             benchmark results and crate READMEs; test:
+#             tokens and invindex, never trained on, over runtime/, the
+#             docs and the workloads' C)
 #   and, for training only, nine more benchmark workloads (see below).
 # Training sets use seed 1 and the train inputs, test sets seed 2 and the
 # test inputs, so no Lua or wordindex test page comes from an input
@@ -21,7 +24,10 @@
 # hashes and packed data pages hold anyway); as training positives they
 # teach the network to distrust ordinary pages, and the exact digest and
 # write-protection checks catch them with certainty. ATTACKS overrides
-# the list for both splits.
+# the list for both splits. Payloads pad with `A`, `B`, NOPs and
+# breakpoints, not `a` (collect's default has it): a model for any program
+# must pass over a page of English's one-letter words packed side by side
+# (Zig's general-purpose allocator), which `a` padding taught it to flag.
 # Usage: scripts/cnn-datasets.sh OUTDIR [train|test|both]   (default both)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -42,7 +48,7 @@ collect() { # split seed app dataset [collect options...]
   attacks="${ATTACKS:-$attacks}"
   shift 4
   "$walmart" attest collect "$root/$app" --policy fine --inject "$attacks" \
-    --seed "$seed" --out "$out/$name-$split.wds" "$@"
+    --seed "$seed" --fillers 41,42,90,cc --out "$out/$name-$split.wds" "$@"
 }
 
 one_split() { # split seed
@@ -58,27 +64,36 @@ one_split() { # split seed
   collect "$split" "$seed" tests/fixtures/c/wordindex.wasm wordindex --rate 16 --keep 0.05 \
     --inputs "$text" --args - 2000
   collect "$split" "$seed" benches/workloads/sqlite.wasm sqlite --rate 4 --keep 0.01
-  # Rust's heap: strings without terminators packed into small chunks,
-  # vectors grown by doubling, hash tables' control bytes. The C programs
-  # alone taught the network that text running up to a chunk's head is an
-  # overflow.
-  local rust="$out/rust-$split" progs
-  mkdir -p "$rust"
+  # Other languages' heaps. Rust: strings without terminators packed
+  # into small chunks, vectors grown by doubling, hash tables' control
+  # bytes. Zig: the general-purpose allocator's size classes (a page of
+  # one-letter words side by side), arenas. AssemblyScript: UTF-16
+  # strings behind 20-byte object headers. The C programs alone taught
+  # the network that text running up to a chunk's head, or a page of one
+  # letter repeated, is an overflow.
+  local texts="$out/texts-$split" progs lang
+  mkdir -p "$texts"
   if [ "$split" = train ]; then
     progs="wordfreq records outline"
-    find "$root/jit/src" -name '*.rs' | sort | xargs cat > "$rust/jit.txt"
-    find "$root/attest/src" -name '*.rs' | sort | xargs cat > "$rust/attest.txt"
-    find "$root/kernels/src" -name '*.rs' | sort | xargs cat > "$rust/kernels.txt"
-    cat "$root"/tests/fixtures/c/*.c > "$rust/fixtures.txt"
+    find "$root/jit/src" -name '*.rs' | sort | xargs cat > "$texts/jit.txt"
+    find "$root/attest/src" -name '*.rs' | sort | xargs cat > "$texts/attest.txt"
+    find "$root/kernels/src" -name '*.rs' | sort | xargs cat > "$texts/kernels.txt"
+    cat "$root"/tests/fixtures/c/*.c > "$texts/fixtures.txt"
+    # Prose: English's one-letter words fill a page of Zig's one-byte
+    # size class with `a`s, which source code alone does not show.
+    cat "$root"/benches/RESULTS.md "$root"/*/README.md "$root"/attest/cve/*/README.md \
+      > "$texts/prose.txt"
   else
     progs="tokens invindex"
-    find "$root/runtime/src" -name '*.rs' | sort | xargs cat > "$rust/runtime.txt"
-    cat "$root/README.md" "$root"/docs/*.md > "$rust/docs.txt"
-    cat "$root"/benches/workloads/*.c > "$rust/workloads.txt"
+    find "$root/runtime/src" -name '*.rs' | sort | xargs cat > "$texts/runtime.txt"
+    cat "$root/README.md" "$root"/docs/*.md > "$texts/docs.txt"
+    cat "$root"/benches/workloads/*.c > "$texts/workloads.txt"
   fi
-  for prog in $progs; do
-    collect "$split" "$seed" "attest/corpus/rust/$prog.wasm" "rust-$prog" --rate 8 --keep 0.1 \
-      --inputs "$rust" --max-pages 6000
+  for lang in rust zig:zig assemblyscript:as; do
+    for prog in $progs; do
+      collect "$split" "$seed" "attest/corpus/${lang%%:*}/$prog.wasm" "${lang##*:}-$prog" \
+        --rate 8 --keep 0.1 --inputs "$texts" --max-pages 6000
+    done
   done
   if [ "$split" = train ]; then
     # More kinds of memory for the built-in model: sorted arrays, hash

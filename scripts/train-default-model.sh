@@ -23,7 +23,7 @@ scripts/cnn-datasets.sh "$work" train
 echo "collection and training: $(( $(date +%s) - start )) s"
 cp "$work/default.wcnn" attest/models/default.wcnn
 scripts/cnn-datasets.sh "$work" test
-for app in lua wordindex sqlite rust-tokens rust-invindex; do
+for app in lua wordindex sqlite rust-tokens rust-invindex zig-tokens zig-invindex as-tokens as-invindex; do
   echo "== $app (held-out inputs, seed 2)"
   "$walmart" attest eval attest/models/default.wcnn "$work/$app-test.wds"
 done

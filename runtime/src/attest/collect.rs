@@ -36,8 +36,8 @@ use super::heap::HeapView;
 /// Fillers attackers use: `A`/`B`/`a` padding, NOP sleds, breakpoints;
 /// the rest of a payload is addresses. Zero fill is left out on purpose:
 /// zeroes over a chunk are what `calloc` writes, so no snapshot can tell
-/// them from legitimate contents.
-const FILLERS: [u8; 5] = [0x41, 0x90, 0xCC, 0x42, 0x61];
+/// them from legitimate contents. [`Collector::fillers`] picks others.
+pub const DEFAULT_FILLERS: [u8; 5] = [0x41, 0x90, 0xCC, 0x42, 0x61];
 
 /// The shortest filler run an injected payload carries. Runs of a letter
 /// as short as a word are ordinary text (`aaaa`, `AB`), and a network
@@ -81,6 +81,8 @@ pub struct Collector {
     near_misses: bool,
     /// Near misses written (counted in `counts` as benign too).
     near_count: usize,
+    /// The bytes injected payloads pad with ([`Collector::fillers`]).
+    fillers: Vec<u8>,
     error: Option<DatasetError>,
 }
 
@@ -118,6 +120,7 @@ impl Collector {
             violations: 0,
             near_misses: false,
             near_count: 0,
+            fillers: DEFAULT_FILLERS.to_vec(),
             error: None,
         }
     }
@@ -131,6 +134,19 @@ impl Collector {
     /// expat's page 35 was flagged so in 2 benign runs of 14,880.
     pub fn near_misses(mut self, on: bool) -> Collector {
         self.near_misses = on;
+        self
+    }
+
+    /// The bytes injected payloads pad with, instead of
+    /// [`DEFAULT_FILLERS`] (an empty list keeps those). Why: a model meant
+    /// for any program cannot learn `a` as an attacker's padding, since
+    /// allocators with size classes pack English's one-letter words side by
+    /// side (Zig's general-purpose allocator: a page of `a`s, each in its
+    /// own byte).
+    pub fn fillers(mut self, fillers: &[u8]) -> Collector {
+        if !fillers.is_empty() {
+            self.fillers = fillers.to_vec();
+        }
         self
     }
 
@@ -258,13 +274,17 @@ impl Collector {
     ) -> Option<(usize, Vec<u8>)> {
         let len = memory.len();
         let r = &mut self.rng;
+        let fillers = &self.fillers;
         match kind {
             Label::Benign => None,
             Label::HeapOverflow => {
                 let n = heap.live_count();
                 let (p, s) = heap.nth_live(r.below(n.max(1) as u64) as usize)?;
                 let size = 16 + r.below(240) as usize;
-                Some((p as usize + s as usize, attacker_bytes(r, size, len)))
+                Some((
+                    p as usize + s as usize,
+                    attacker_bytes(r, fillers, size, len),
+                ))
             }
             Label::UseAfterFree => {
                 let n = heap.freed_count().max(1) as u64;
@@ -280,7 +300,7 @@ impl Collector {
                 for _ in 0..2 {
                     bytes.extend_from_slice(&(r.below(len as u64) as u32).to_le_bytes());
                 }
-                bytes.extend(attacker_bytes(r, size - 8, len));
+                bytes.extend(attacker_bytes(r, fillers, size - 8, len));
                 Some((p as usize, bytes))
             }
             Label::StackSmash => {
@@ -288,7 +308,7 @@ impl Collector {
                 // The frames of the active calls lie above the stack pointer.
                 let at = sp + r.below(256) as usize;
                 let size = 16 + r.below(112) as usize;
-                Some((at, attacker_bytes(r, size, len)))
+                Some((at, attacker_bytes(r, fillers, size, len)))
             }
             Label::HostTamper => {
                 let at = r.below(len.saturating_sub(16).max(1) as u64) as usize;
@@ -325,7 +345,7 @@ impl Collector {
             self.write(page as u32, kind, bytes);
         }
         if self.near_misses {
-            let near = near_miss(&mut self.rng, memory, at, end - at);
+            let near = near_miss(&mut self.rng, &self.fillers, memory, at, end - at);
             for (page, bytes) in pages_written(memory, at, &near) {
                 // A page a real violation wrote is never benign.
                 if !self.tainted.contains(&(page as u32)) {
@@ -359,10 +379,10 @@ fn pages_written<'a>(
 /// The attack's `size` bytes at `at` as a near miss leaves them: what
 /// the memory holds there, with one to three stray filler runs of 1 to
 /// `MIN_FILLER / 4` bytes (see [`Collector::near_misses`]).
-fn near_miss(r: &mut Rng, memory: &[u8], at: usize, size: usize) -> Vec<u8> {
+fn near_miss(r: &mut Rng, fillers: &[u8], memory: &[u8], at: usize, size: usize) -> Vec<u8> {
     let mut out = memory[at..at + size].to_vec();
     for _ in 0..1 + r.below(3) {
-        let filler = FILLERS[r.below(FILLERS.len() as u64) as usize];
+        let filler = fillers[r.below(fillers.len() as u64) as usize];
         let run = (1 + r.below(MIN_FILLER as u64 / 4) as usize).min(size);
         let from = r.below((size - run + 1) as u64) as usize;
         out[from..from + run].fill(filler);
@@ -376,8 +396,8 @@ fn near_miss(r: &mut Rng, memory: &[u8], at: usize, size: usize) -> Vec<u8> {
 /// (`memory_len` bytes), as payloads that redirect pointers do. A write of
 /// nothing but plausible pointers is a data-only attack no page classifier
 /// can tell from the program's own pointer updates; it is not simulated.
-fn attacker_bytes(r: &mut Rng, size: usize, memory_len: usize) -> Vec<u8> {
-    let filler = FILLERS[r.below(FILLERS.len() as u64) as usize];
+fn attacker_bytes(r: &mut Rng, fillers: &[u8], size: usize, memory_len: usize) -> Vec<u8> {
+    let filler = fillers[r.below(fillers.len() as u64) as usize];
     let pointers = (size.saturating_sub(MIN_FILLER) / 4)
         .min(size / 8)
         .min(1 + r.below(4) as usize);
@@ -400,7 +420,7 @@ mod tests {
     fn records(
         name: &str,
         inject: Vec<Label>,
-        near_misses: bool,
+        configure: impl FnOnce(Collector) -> Collector,
         run: impl FnOnce(&mut Collector),
     ) -> Vec<walmart_attest::dataset::Record> {
         let dir =
@@ -409,7 +429,7 @@ mod tests {
         let path = dir.join("c.wds");
         let w = DatasetWriter::create(&path, &Default::default()).unwrap();
         let rate = if inject.is_empty() { 0.0 } else { 1.0 };
-        let mut c = Collector::new(w, 0, 1, inject, rate, 1.0, 1000).near_misses(near_misses);
+        let mut c = configure(Collector::new(w, 0, 1, inject, rate, 1.0, 1000));
         run(&mut c);
         c.finish().unwrap().finish().unwrap();
         let d = walmart_attest::dataset::Dataset::load(&path).unwrap();
@@ -428,9 +448,12 @@ mod tests {
         // touches pages 2 and 3.
         heap.event(AllocRole::Malloc, [60, 0, 0], 3 * 4096 - 64, |_| None);
         let memory = vec![7u8; 8 * 4096];
-        let records = records("inject", vec![Label::HeapOverflow], false, |c| {
-            c.at_hook(&memory, &[5], &heap, None)
-        });
+        let records = records(
+            "inject",
+            vec![Label::HeapOverflow],
+            |c| c,
+            |c| c.at_hook(&memory, &[5], &heap, None),
+        );
         // The dirty page, then each attacked page clean and corrupted.
         assert_eq!(
             pages(&records),
@@ -462,15 +485,20 @@ mod tests {
         let memory: Vec<u8> = (0..8 * 4096u32)
             .map(|i| [0x10, 0x20, 0x33, 0x7F][(i * 7 % 13 % 4) as usize])
             .collect();
-        let kept = records("near", vec![Label::HeapOverflow], true, |c| {
-            for _ in 0..20 {
-                c.at_hook(&memory, &[], &heap, None);
-            }
-        });
+        let kept = records(
+            "near",
+            vec![Label::HeapOverflow],
+            |c| c.near_misses(true),
+            |c| {
+                for _ in 0..20 {
+                    c.at_hook(&memory, &[], &heap, None);
+                }
+            },
+        );
         let longest_filler_run = |bytes: &[u8]| {
             bytes
                 .chunk_by(|a, b| a == b)
-                .filter(|run| FILLERS.contains(&run[0]))
+                .filter(|run| DEFAULT_FILLERS.contains(&run[0]))
                 .map(<[u8]>::len)
                 .max()
                 .unwrap_or(0)
@@ -490,7 +518,7 @@ mod tests {
                         .bytes
                         .iter()
                         .zip(clean)
-                        .all(|(a, b)| a == b || FILLERS.contains(a)));
+                        .all(|(a, b)| a == b || DEFAULT_FILLERS.contains(a)));
                     stray += usize::from(run > 0);
                 }
                 Label::Benign => {}
@@ -503,12 +531,64 @@ mod tests {
             "{near} near misses ({stray} with a filler run), {attacked} attacked"
         );
         // Without the option, none.
-        let kept = records("no-near", vec![Label::HeapOverflow], false, |c| {
-            c.at_hook(&memory, &[], &heap, None)
-        });
+        let kept = records(
+            "no-near",
+            vec![Label::HeapOverflow],
+            |c| c,
+            |c| c.at_hook(&memory, &[], &heap, None),
+        );
         assert!(kept.iter().all(
             |r| r.label != Label::Benign || r.bytes == memory[r.page as usize * 4096..][..4096]
         ));
+    }
+
+    #[test]
+    fn payloads_and_near_misses_pad_only_with_the_fillers_asked_for() {
+        let mut heap = HeapTracker::default();
+        heap.event(AllocRole::Malloc, [60, 0, 0], 2 * 4096 + 1000, |_| None);
+        // Varied bytes, none of them a filler.
+        let memory: Vec<u8> = (0..8 * 4096u32)
+            .map(|i| [0x10, 0x20, 0x33, 0x7F][(i * 7 % 13 % 4) as usize])
+            .collect();
+        let padding = |fillers: &'static [u8]| {
+            let kept = records(
+                "fillers",
+                vec![Label::HeapOverflow],
+                |c| c.near_misses(true).fillers(fillers),
+                |c| {
+                    for _ in 0..40 {
+                        c.at_hook(&memory, &[], &heap, None);
+                    }
+                },
+            );
+            // Every byte an attack or a near miss changed that is not
+            // part of an address: the runs of one byte value.
+            let mut seen = std::collections::BTreeSet::new();
+            for r in &kept {
+                let at = r.page as usize * 4096;
+                let changed: Vec<u8> = r
+                    .bytes
+                    .iter()
+                    .zip(&memory[at..at + 4096])
+                    .filter(|(a, b)| a != b)
+                    .map(|(a, _)| *a)
+                    .collect();
+                for run in changed.chunk_by(|a, b| a == b) {
+                    if run.len() >= 4 || r.label == Label::Benign {
+                        seen.insert(run[0]);
+                    }
+                }
+            }
+            seen
+        };
+        let asked = padding(&[0x42, 0xCC]);
+        assert!(
+            asked.iter().all(|b| [0x42, 0xCC].contains(b)) && asked.len() == 2,
+            "{asked:x?}"
+        );
+        // None asked: the default's, `a` among them.
+        let default = padding(&[]);
+        assert!(default.contains(&0x61) && default.len() > 2, "{default:x?}");
     }
 
     #[test]
@@ -545,15 +625,20 @@ mod tests {
     fn real_violations_label_their_pages_and_taint_them() {
         let heap = HeapTracker::default();
         let memory = vec![7u8; 8 * 4096];
-        let records = records("violation", vec![], false, |c| {
-            // A write straddling pages 2 and 3.
-            c.violation(Label::HeapOverflow, 3 * 4096 - 2, 3 * 4096 + 4);
-            c.at_hook(&memory, &[3, 5], &heap, None);
-            // Later versions of a corrupted page are not benign.
-            c.at_hook(&memory, &[2, 3, 6], &heap, None);
-            c.violation(Label::UseAfterFree, 6 * 4096 + 8, 6 * 4096 + 9);
-            c.at_hook(&memory, &[6], &heap, None);
-        });
+        let records = records(
+            "violation",
+            vec![],
+            |c| c,
+            |c| {
+                // A write straddling pages 2 and 3.
+                c.violation(Label::HeapOverflow, 3 * 4096 - 2, 3 * 4096 + 4);
+                c.at_hook(&memory, &[3, 5], &heap, None);
+                // Later versions of a corrupted page are not benign.
+                c.at_hook(&memory, &[2, 3, 6], &heap, None);
+                c.violation(Label::UseAfterFree, 6 * 4096 + 8, 6 * 4096 + 9);
+                c.at_hook(&memory, &[6], &heap, None);
+            },
+        );
         assert_eq!(
             pages(&records),
             [

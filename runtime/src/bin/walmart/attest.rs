@@ -71,6 +71,12 @@ pub struct CollectArgs {
     /// bytes.
     #[arg(long)]
     pub(crate) near_misses: bool,
+    /// The bytes injected payloads pad with, in hex (`41,42,90,cc`);
+    /// default `41,90,cc,42,61` (`A`, NOP, breakpoint, `B`, `a`). Zero is
+    /// refused: `calloc` writes zeroes, which no snapshot tells from an
+    /// attack.
+    #[arg(long, value_name = "HEX,...", value_delimiter = ',', value_parser = filler_byte)]
+    pub(crate) fillers: Vec<u8>,
     /// Stop recording pages of a label after this many per run (near
     /// misses have a budget of their own).
     #[arg(long, value_name = "N", default_value_t = 20000)]
@@ -225,7 +231,8 @@ pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
                 a.keep,
                 a.max_pages,
             )
-            .near_misses(a.near_misses),
+            .near_misses(a.near_misses)
+            .fillers(&a.fillers),
         ));
         let mut ctx = WasiCtx::new();
         let name = input
@@ -498,4 +505,17 @@ fn print_table(r: &EvalReport) {
         row(k.name(), m);
     }
     println!("threshold {:.4}", r.overall.threshold);
+}
+
+/// One `--fillers` byte: two hex digits (`41`, `0xcc`), not zero.
+fn filler_byte(text: &str) -> Result<u8, String> {
+    let digits = text.trim_start_matches("0x").trim_start_matches("0X");
+    match u8::from_str_radix(digits, 16) {
+        Ok(0) => Err(
+            "0 is not a filler: calloc writes zeroes, which no snapshot tells from an attack"
+                .into(),
+        ),
+        Ok(b) => Ok(b),
+        Err(_) => Err(format!("`{text}` is not a byte in hex (41, 0x90, cc)")),
+    }
 }

@@ -385,6 +385,9 @@ fn train_model(app: &App, epochs: usize, scratch: &Path) -> anyhow::Result<()> {
             seed: 1,
             keep: 1.0,
             near_misses: true,
+            // The default fillers, `a` among them: unlike the built-in
+            // model, an application's model judges only its own pages.
+            fillers: Vec::new(),
             max_pages: if policy == Policy::Fine { 500 } else { 8000 },
             args: Vec::new(),
         })?;
