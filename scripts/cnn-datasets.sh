@@ -72,6 +72,7 @@ one_split() { # split seed
   # the network that text running up to a chunk's head, or a page of one
   # letter repeated, is an overflow.
   local texts="$out/texts-$split" progs lang
+  rm -rf "$texts"
   mkdir -p "$texts"
   if [ "$split" = train ]; then
     progs="wordfreq records outline"
@@ -89,7 +90,7 @@ one_split() { # split seed
     cat "$root/README.md" "$root"/docs/*.md > "$texts/docs.txt"
     cat "$root"/benches/workloads/*.c > "$texts/workloads.txt"
   fi
-  for lang in rust zig:zig assemblyscript:as; do
+  for lang in rust zig assemblyscript:as; do
     for prog in $progs; do
       collect "$split" "$seed" "attest/corpus/${lang%%:*}/$prog.wasm" "${lang##*:}-$prog" \
         --rate 8 --keep 0.1 --inputs "$texts" --max-pages 6000

@@ -361,6 +361,40 @@ fn bad_attestation_flags_are_one_line_errors() {
         ][..],
         &["run", "--attest-interval", "2", "x.wasm"][..],
         &[
+            "attest",
+            "collect",
+            "x.wasm",
+            "--policy",
+            "fine",
+            "--out",
+            "/tmp/x.wds",
+            "--fillers",
+            "00",
+        ][..],
+        // One digit: `A` would be 0x0a, not the letter.
+        &[
+            "attest",
+            "collect",
+            "x.wasm",
+            "--policy",
+            "fine",
+            "--out",
+            "/tmp/x.wds",
+            "--fillers",
+            "41,A",
+        ][..],
+        &[
+            "attest",
+            "collect",
+            "x.wasm",
+            "--policy",
+            "fine",
+            "--out",
+            "/tmp/x.wds",
+            "--fillers",
+            "0x0x41",
+        ][..],
+        &[
             "run",
             "--attest",
             "tags",
@@ -418,6 +452,8 @@ fn attest_collect_train_eval_and_run_with_the_model() {
         "heap-overflow,stack-smash,host-tamper",
         "--rate",
         "1",
+        "--fillers",
+        "42,0xcc",
         "--out",
         ds.to_str().unwrap(),
     ]);
@@ -603,8 +639,23 @@ fn the_built_in_model_passes_over_held_out_rust_zig_and_assemblyscript_programs(
                 ));
                 let log_arg = log.display().to_string();
                 let out = run(&["run", "--attest", policy, "--attest-log", &log_arg, &wasm]);
-                assert!(out.status.success(), "{program}: {}", text(&out.stderr));
+                let err = text(&out.stderr);
+                assert!(out.status.success(), "{program}: {err}");
                 assert_eq!(out.stdout, plain.stdout, "{program} {policy}");
+                // The CNN judged pages the program wrote, not only its input,
+                // and dropped none.
+                let count = |what: &str| -> usize {
+                    let at = err.find(what).unwrap_or_else(|| panic!("{what}: {err}"));
+                    let digits: String = err[at + what.len()..]
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    digits.parse().unwrap()
+                };
+                let written = count("pages snapshotted ");
+                let input = count(&format!("pages snapshotted {written} ("));
+                assert!(written > input + 10, "{program} {policy}: {err}");
+                assert_eq!(count("ring drops "), 0, "{program} {policy}: {err}");
                 let cnn: Vec<_> = logged_events(&log)
                     .into_iter()
                     .filter(|e| e["kind"] == "cnn")

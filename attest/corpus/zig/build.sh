@@ -3,9 +3,11 @@
 # Zig 0.13.0, fetched from PyPI (the `ziglang` wheel, hash-checked) into
 # ./toolchain. Training uses wordfreq, records and outline; tokens and
 # invindex are held out to measure false positives on Zig programs the
-# built-in model never saw. Debug sections are stripped (llvm-strip-16);
-# the name section stays.
+# built-in model never saw. Debug sections are stripped (llvm-strip-16,
+# or $LLVM_STRIP); the name section stays. The wheel is x86_64 Linux's.
 set -euo pipefail
+strip="${LLVM_STRIP:-llvm-strip-16}"
+command -v "$strip" >/dev/null || { echo "build.sh: $strip not found (apt install llvm-16, or set LLVM_STRIP)" >&2; exit 1; }
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
 wheel=ziglang-0.13.0-py3-none-manylinux_2_12_x86_64.manylinux2010_x86_64.musllinux_1_1_x86_64.whl
@@ -19,11 +21,14 @@ if [ ! -x toolchain/ziglang/zig ]; then
   chmod +x toolchain/ziglang/zig
 fi
 zig="$here/toolchain/ziglang/zig"
+version="$("$zig" version)"
+[ "$version" = 0.13.0 ] || { echo "build.sh: toolchain/ holds Zig $version, not 0.13.0 (remove it)" >&2; exit 1; }
 for p in wordfreq records outline tokens invindex; do
-  libc=()
-  # These two allocate through wasi-libc (`std.heap.c_allocator`).
-  case $p in outline | invindex) libc=(-lc) ;; esac
-  "$zig" build-exe "src/$p.zig" -target wasm32-wasi -O ReleaseFast "${libc[@]}" -femit-bin="$p.wasm"
-  llvm-strip-16 --strip-debug "$p.wasm"
+  libc=""
+  # These two allocate through Zig's wasi-libc (`std.heap.c_allocator`).
+  case $p in outline | invindex) libc=-lc ;; esac
+  # shellcheck disable=SC2086 # $libc is one flag or none
+  "$zig" build-exe "src/$p.zig" -target wasm32-wasi -O ReleaseFast $libc -femit-bin="$p.wasm"
+  "$strip" --strip-debug "$p.wasm"
 done
 rm -f ./*.o

@@ -137,15 +137,17 @@ impl Collector {
         self
     }
 
-    /// The bytes injected payloads pad with, instead of
-    /// [`DEFAULT_FILLERS`] (an empty list keeps those). Why: a model meant
-    /// for any program cannot learn `a` as an attacker's padding, since
-    /// allocators with size classes pack English's one-letter words side by
-    /// side (Zig's general-purpose allocator: a page of `a`s, each in its
-    /// own byte).
+    /// The bytes injected payloads and near misses pad with, instead of
+    /// [`DEFAULT_FILLERS`] (zeroes are dropped, as `calloc` writes them;
+    /// a list of none keeps the default). Why: a model meant for any
+    /// program cannot learn `a` as an attacker's padding without flagging
+    /// English's one-letter words where allocators with size classes pack
+    /// them side by side (Zig's general-purpose allocator: a page of `a`s,
+    /// each in its own byte).
     pub fn fillers(mut self, fillers: &[u8]) -> Collector {
+        let fillers: Vec<u8> = fillers.iter().copied().filter(|&b| b != 0).collect();
         if !fillers.is_empty() {
-            self.fillers = fillers.to_vec();
+            self.fillers = fillers;
         }
         self
     }
@@ -550,17 +552,23 @@ mod tests {
         let memory: Vec<u8> = (0..8 * 4096u32)
             .map(|i| [0x10, 0x20, 0x33, 0x7F][(i * 7 % 13 % 4) as usize])
             .collect();
+        // A freed chunk for the use-after-free payloads, a stack pointer
+        // for the smashes: every kind of payload pads.
+        heap.event(AllocRole::Malloc, [100, 0, 0], 4 * 4096 + 512, |_| None);
+        heap.event(AllocRole::Free, [4 * 4096 + 512, 0, 0], 0, |_| None);
         let padding = |fillers: &'static [u8]| {
             let kept = records(
                 "fillers",
-                vec![Label::HeapOverflow],
+                vec![Label::HeapOverflow, Label::UseAfterFree, Label::StackSmash],
                 |c| c.near_misses(true).fillers(fillers),
                 |c| {
-                    for _ in 0..40 {
-                        c.at_hook(&memory, &[], &heap, None);
+                    for _ in 0..60 {
+                        c.at_hook(&memory, &[], &heap, Some(6 * 4096 + 100));
                     }
                 },
             );
+            let kinds: std::collections::BTreeSet<Label> = kept.iter().map(|r| r.label).collect();
+            assert_eq!(kinds.len(), 4, "every kind injected: {kinds:?}");
             // Every byte an attack or a near miss changed that is not
             // part of an address: the runs of one byte value.
             let mut seen = std::collections::BTreeSet::new();
@@ -581,7 +589,8 @@ mod tests {
             }
             seen
         };
-        let asked = padding(&[0x42, 0xCC]);
+        // Zero is dropped.
+        let asked = padding(&[0x42, 0x00, 0xCC]);
         assert!(
             asked.iter().all(|b| [0x42, 0xCC].contains(b)) && asked.len() == 2,
             "{asked:x?}"

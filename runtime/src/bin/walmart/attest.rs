@@ -71,10 +71,10 @@ pub struct CollectArgs {
     /// bytes.
     #[arg(long)]
     pub(crate) near_misses: bool,
-    /// The bytes injected payloads pad with, in hex (`41,42,90,cc`);
-    /// default `41,90,cc,42,61` (`A`, NOP, breakpoint, `B`, `a`). Zero is
-    /// refused: `calloc` writes zeroes, which no snapshot tells from an
-    /// attack.
+    /// The bytes injected payloads and near misses pad with, two hex
+    /// digits each (`41,42,90,cc`); default `41,90,cc,42,61` (`A`, NOP,
+    /// breakpoint, `B`, `a`). Zero is refused: `calloc` writes zeroes,
+    /// which no snapshot tells from an attack.
     #[arg(long, value_name = "HEX,...", value_delimiter = ',', value_parser = filler_byte)]
     pub(crate) fillers: Vec<u8>,
     /// Stop recording pages of a label after this many per run (near
@@ -509,13 +509,21 @@ fn print_table(r: &EvalReport) {
 
 /// One `--fillers` byte: two hex digits (`41`, `0xcc`), not zero.
 fn filler_byte(text: &str) -> Result<u8, String> {
-    let digits = text.trim_start_matches("0x").trim_start_matches("0X");
-    match u8::from_str_radix(digits, 16) {
-        Ok(0) => Err(
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text);
+    let byte = (digits.len() == 2 && digits.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| u8::from_str_radix(digits, 16).ok())
+        .flatten();
+    match byte {
+        Some(0) => Err(
             "0 is not a filler: calloc writes zeroes, which no snapshot tells from an attack"
                 .into(),
         ),
-        Ok(b) => Ok(b),
-        Err(_) => Err(format!("`{text}` is not a byte in hex (41, 0x90, cc)")),
+        Some(b) => Ok(b),
+        None => Err(format!(
+            "`{text}` is not a byte as two hex digits (41 for `A`, 0x90, cc)"
+        )),
     }
 }
