@@ -9,8 +9,10 @@
 #   rust, zig, as
 #             attest/corpus/{rust,zig,assemblyscript}/*.wasm over the
 #             project's sources and docs (training: wordfreq, records,
-#             outline over jit/, attest/, kernels/, the C fixtures and the
-#             benchmark results and crate READMEs; test:
+#             outline over jit/, attest/, kernels/, the C fixtures, the
+#             benchmark results and crate READMEs, and 3 MB of the CVE
+#             corpus's library sources (fetched by
+#             scripts/fetch-cve-sources.sh, which needs PyPI and npm); test:
 #             tokens and invindex, never trained on, over runtime/, the
 #             docs and the workloads' C)
 #   and, for training only, nine more benchmark workloads (see below).
@@ -84,6 +86,13 @@ one_split() { # split seed
     # size class with `a`s, which source code alone does not show.
     cat "$root"/benches/RESULTS.md "$root"/*/README.md "$root"/attest/cve/*/README.md \
       > "$texts/prose.txt"
+    # C sources of other projects (the CVE corpus's libraries, fetched by
+    # version and hash): comments boxed in runs of `*`, `-`, `=`, the look
+    # of license texts and of an attacker's padding.
+    "$root/scripts/fetch-cve-sources.sh" >/dev/null
+    find "$root/target/cve-src" -mindepth 2 \( -name '*.c' -o -name '*.h' \) -print0 | sort -z |
+      xargs -0 cat > "$out/libraries-all.txt"
+    head -c 3000000 "$out/libraries-all.txt" > "$texts/libraries.txt"
   else
     progs="tokens invindex"
     find "$root/runtime/src" -name '*.rs' | sort | xargs cat > "$texts/runtime.txt"
