@@ -22,7 +22,9 @@ mod verifier;
 pub use digest::{block_digest, page_digest, DigestVerifier};
 pub use event::{Event, EventKind, EventLog};
 pub use policy::{Backpressure, OnDetect, Policy};
-pub use snapshot::{HookKind, HookSite, PageKind, PageSnapshot, PAGE_SIZE, SHIPPED_BLOCK};
+pub use snapshot::{
+    shipped_mask, zero_blocks, HookKind, HookSite, PageKind, PageSnapshot, PAGE_SIZE, SHIPPED_BLOCK,
+};
 pub use stats::AttestStats;
 pub use tags::{TagAccess, TagAllocation, TagColours, TagMode, TagReport, ViolationKind};
 pub use verifier::{Verdict, Verifier};

@@ -82,12 +82,31 @@ impl<'a> PageSnapshot<'a> {
             return Cow::Borrowed(self.bytes);
         }
         let mut bytes = self.bytes.to_vec();
-        for (i, block) in bytes.chunks_mut(SHIPPED_BLOCK).enumerate().take(32) {
-            if self.shipped & (1 << i) != 0 {
-                block.fill(0);
-            }
-        }
+        zero_blocks(&mut bytes, self.shipped);
         Cow::Owned(bytes)
+    }
+}
+
+/// The blocks of a page's `bytes` whose [`crate::block_digest`] is the one
+/// `image` holds for them (the digests of the blocks instantiation's data
+/// segments left): [`PageSnapshot::shipped`]'s mask.
+pub fn shipped_mask(image: &[u64], bytes: &[u8]) -> u32 {
+    bytes
+        .chunks(SHIPPED_BLOCK)
+        .zip(image)
+        .enumerate()
+        .take(32)
+        .filter(|(_, (block, &digest))| crate::block_digest(block) == digest)
+        .fold(0, |mask, (i, _)| mask | 1 << i)
+}
+
+/// Zeroes the blocks of `bytes` that `mask` names ([`PageSnapshot::shipped`]'s
+/// bits), as a classifier of the module's writes judges the page.
+pub fn zero_blocks(bytes: &mut [u8], mask: u32) {
+    for (i, block) in bytes.chunks_mut(SHIPPED_BLOCK).enumerate().take(32) {
+        if mask & (1 << i) != 0 {
+            block.fill(0);
+        }
     }
 }
 

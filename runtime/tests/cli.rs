@@ -756,6 +756,55 @@ fn the_built_in_model_flags_a_real_heap_overflow() {
     std::fs::remove_dir_all(&root).unwrap();
 }
 
+/// `collect` records a page as the CNN judges it at run time: the blocks
+/// that still hold what the module's data segments shipped are zeroed, so
+/// a model trains on what it will be shown. Here a page shipped whole as
+/// `Q`s, of which the program writes one byte.
+#[test]
+fn attest_collect_records_pages_without_the_blocks_the_module_shipped() {
+    use walmart::attest::dataset::Dataset;
+    let dir = temp_dir("collect-shipped");
+    let wat = dir.join("m.wat");
+    std::fs::write(
+        &wat,
+        format!(
+            r#"(module (memory (export "memory") 2)
+                (data (i32.const 69632) "{}")
+                (func (export "_start") (i32.store8 (i32.const 69632) (i32.const 7))))"#,
+            "Q".repeat(4096)
+        ),
+    )
+    .unwrap();
+    let ds = dir.join("m.wds");
+    let out = walmart(&[
+        "attest",
+        "collect",
+        wat.to_str().unwrap(),
+        "--policy",
+        "fine",
+        "--out",
+        ds.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let d = Dataset::load(&ds).unwrap();
+    let page: Vec<_> = d.records.iter().filter(|r| r.page == 17).collect();
+    assert!(!page.is_empty(), "page 17 recorded");
+    let zeroed = |bytes: &[u8], block: usize| bytes[block * 128..][..128].iter().all(|&b| b == 0);
+    for r in &page {
+        assert!(
+            (1..32).all(|b| zeroed(&r.bytes, b)),
+            "shipped blocks zeroed"
+        );
+    }
+    // The block the program wrote is judged whole.
+    assert!(
+        page.iter()
+            .any(|r| r.bytes[0] == 7 && r.bytes[1..128].iter().all(|&b| b == b'Q')),
+        "the written block kept"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn attest_collect_with_tags_labels_pages_real_violations_wrote() {
     let dir = temp_dir("collect-tags");

@@ -83,6 +83,9 @@ pub struct Collector {
     near_count: usize,
     /// The bytes injected payloads pad with ([`Collector::fillers`]).
     fillers: Vec<u8>,
+    /// The block digests instantiation's data segments left, by page
+    /// ([`Collector::set_shipped`]); `None` until handed.
+    shipped: Option<std::collections::HashMap<u32, Box<[u64]>>>,
     error: Option<DatasetError>,
 }
 
@@ -121,6 +124,7 @@ impl Collector {
             near_misses: false,
             near_count: 0,
             fillers: DEFAULT_FILLERS.to_vec(),
+            shipped: None,
             error: None,
         }
     }
@@ -152,6 +156,21 @@ impl Collector {
         self
     }
 
+    /// The digests of the blocks the module's data segments wrote, by page
+    /// (the session's, taken at instantiation): every record is written
+    /// with the blocks that still hold them zeroed, as the CNN judges a
+    /// page at run time (`PageSnapshot::unshipped`), so that a model learns
+    /// from what it will be shown. A block an attack changed no longer
+    /// matches and is kept.
+    pub fn set_shipped(&mut self, image: std::collections::HashMap<u32, Box<[u64]>>) {
+        self.shipped = Some(image);
+    }
+
+    /// Whether [`Collector::set_shipped`] was called.
+    pub fn knows_shipped(&self) -> bool {
+        self.shipped.is_some()
+    }
+
     /// Near misses written so far (among the benign records of `counts`).
     pub fn near_misses_written(&self) -> usize {
         self.near_count
@@ -177,7 +196,11 @@ impl Collector {
 
     /// Writes a record. Near misses (benign) have a budget of their own,
     /// so they never take the place of the run's real benign pages.
-    fn push(&mut self, page: u32, label: Label, bytes: Vec<u8>, near_miss: bool) {
+    fn push(&mut self, page: u32, label: Label, mut bytes: Vec<u8>, near_miss: bool) {
+        if let Some(image) = self.shipped.as_ref().and_then(|s| s.get(&page)) {
+            let mask = walmart_attest::shipped_mask(image, &bytes);
+            walmart_attest::zero_blocks(&mut bytes, mask);
+        }
         let so_far = match (near_miss, label) {
             (true, _) => self.near_count,
             (false, Label::Benign) => self.counts.get(&label).map_or(0, |n| n - self.near_count),
@@ -598,6 +621,60 @@ mod tests {
         // None asked: the default's, `a` among them.
         let default = padding(&[]);
         assert!(default.contains(&0x61) && default.len() > 2, "{default:x?}");
+    }
+
+    #[test]
+    fn records_hold_pages_as_the_cnn_judges_them_without_shipped_blocks() {
+        use walmart_attest::{block_digest, SHIPPED_BLOCK};
+        // Page 2 as the data segments left it: varied bytes, no zeros.
+        let mut memory: Vec<u8> = (0..4 * 4096u32).map(|i| (i % 251 + 1) as u8).collect();
+        let image: Box<[u64]> = memory[2 * 4096..3 * 4096]
+            .chunks(SHIPPED_BLOCK)
+            .map(block_digest)
+            .collect();
+        // The module wrote block 5 since.
+        memory[2 * 4096 + 5 * SHIPPED_BLOCK + 7] ^= 0xFF;
+        let mut heap = HeapTracker::default();
+        heap.event(AllocRole::Malloc, [60, 0, 0], 2 * 4096 + 1000, |_| None);
+        let kept = records(
+            "shipped",
+            vec![Label::HeapOverflow],
+            |mut c| {
+                c.set_shipped([(2, image)].into_iter().collect());
+                c
+            },
+            |c| c.at_hook(&memory, &[2, 3], &heap, None),
+        );
+        let blocks = |bytes: &[u8]| -> Vec<bool> {
+            bytes
+                .chunks(SHIPPED_BLOCK)
+                .map(|b| b.iter().all(|&x| x == 0))
+                .collect()
+        };
+        let mut overflowed = 0;
+        for r in &kept {
+            let zeroed = blocks(&r.bytes);
+            match (r.page, r.label) {
+                // Page 3 holds no shipped block: as it is.
+                (3, _) => assert!(zeroed.iter().all(|z| !z)),
+                // Clean: every block but the written one zeroed.
+                (2, Label::Benign) => {
+                    assert!(
+                        zeroed.iter().enumerate().all(|(i, &z)| z == (i != 5)),
+                        "{zeroed:?}"
+                    )
+                }
+                // Attacked: the blocks the overflow reached are judged whole.
+                (2, Label::HeapOverflow) => {
+                    overflowed += 1;
+                    let reached = (1000 + 60) / SHIPPED_BLOCK;
+                    assert!(!zeroed[5] && !zeroed[reached], "{zeroed:?}");
+                    assert!(zeroed[0] && zeroed[31], "{zeroed:?}");
+                }
+                other => panic!("unexpected record {other:?}"),
+            }
+        }
+        assert_eq!(overflowed, 1);
     }
 
     #[test]

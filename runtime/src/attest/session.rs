@@ -150,16 +150,17 @@ impl MemoryAttest {
     /// instantiation's data segments wrote there, one bit each (see
     /// `PageSnapshot::shipped`); 0 for a page they did not write.
     fn shipped_blocks(&self, page: u32, bytes: &[u8]) -> u32 {
-        let shipped = self.shipped.borrow();
-        let Some(image) = shipped.get(&page) else {
-            return 0;
-        };
-        bytes
-            .chunks(SHIPPED_BLOCK)
-            .zip(image.iter())
-            .enumerate()
-            .filter(|(_, (block, &digest))| block_digest(block) == digest)
-            .fold(0, |mask, (i, _)| mask | 1 << i)
+        self.shipped
+            .borrow()
+            .get(&page)
+            .map_or(0, |image| walmart_attest::shipped_mask(image, bytes))
+    }
+
+    /// The digests of the blocks instantiation's data segments left, by
+    /// page ([`Self::shipped`]), for a dataset collector to judge pages as
+    /// the CNN does.
+    pub(crate) fn shipped_image(&self) -> HashMap<u32, Box<[u64]>> {
+        self.shipped.borrow().clone()
     }
 
     /// The digest of the input last supplied into `page`, if any since
@@ -541,10 +542,13 @@ fn collect_at_hook(
             Some(tags) => tags,
             None => &store.heap,
         };
-    collector
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .at_hook(m.bytes(), &pages, heap, sp);
+    let mut collector = collector.lock().unwrap_or_else(|e| e.into_inner());
+    if !collector.knows_shipped() {
+        if let Some(a) = &m.attest {
+            collector.set_shipped(a.shipped_image());
+        }
+    }
+    collector.at_hook(m.bytes(), &pages, heap, sp);
 }
 
 /// Copies `dirty` pages (as many as the ring takes) and some audit pages
