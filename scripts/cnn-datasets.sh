@@ -43,6 +43,12 @@ else
   walmart="$root/target/release/walmart"
 fi
 mkdir -p "$out"
+# The training texts include the CVE corpus's library sources: fetched by
+# version and hash (PyPI, npm) before any collection, so that a machine
+# without them fails at once.
+if [ "$which" != test ]; then
+  "$root/scripts/fetch-cve-sources.sh" >/dev/null
+fi
 
 collect() { # split seed app dataset [collect options...]
   local split=$1 seed=$2 app=$3 name=$4 attacks=heap-overflow,use-after-free,stack-smash
@@ -86,13 +92,14 @@ one_split() { # split seed
     # size class with `a`s, which source code alone does not show.
     cat "$root"/benches/RESULTS.md "$root"/*/README.md "$root"/attest/cve/*/README.md \
       > "$texts/prose.txt"
-    # C sources of other projects (the CVE corpus's libraries, fetched by
-    # version and hash): comments boxed in runs of `*`, `-`, `=`, the look
+    # C sources of other projects (the CVE corpus's libraries, fetched
+    # first, see above): comments boxed in runs of `*`, `-`, `=`, the look
     # of license texts and of an attacker's padding.
-    "$root/scripts/fetch-cve-sources.sh" >/dev/null
-    find "$root/target/cve-src" -mindepth 2 \( -name '*.c' -o -name '*.h' \) -print0 | sort -z |
-      xargs -0 cat > "$out/libraries-all.txt"
+    find "$root/target/cve-src" -mindepth 2 \( -name '*.c' -o -name '*.h' \) -print0 |
+      LC_ALL=C sort -z | xargs -0 -r cat > "$out/libraries-all.txt"
     head -c 3000000 "$out/libraries-all.txt" > "$texts/libraries.txt"
+    rm -f "$out/libraries-all.txt"
+    [ -s "$texts/libraries.txt" ] || { echo "cnn-datasets.sh: no library sources in target/cve-src" >&2; exit 1; }
   else
     progs="tokens invindex"
     find "$root/runtime/src" -name '*.rs' | sort | xargs cat > "$texts/runtime.txt"
