@@ -35,7 +35,15 @@ pub fn block_digest(bytes: &[u8]) -> u64 {
 /// The per-process random seed of the digests.
 fn secret_seed() -> u64 {
     static SEED: OnceLock<u64> = OnceLock::new();
-    *SEED.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64))
+    *SEED.get_or_init(unguessable)
+}
+
+/// 64 bits a module cannot know before it runs: the standard library's
+/// randomly keyed hasher (seeded from the operating system), fresh at
+/// each call. For secrets the attestation keeps from the guest (digest
+/// seeds, the slack marks' key), not for cryptography.
+pub fn unguessable() -> u64 {
+    std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64)
 }
 
 /// Exact change detection by digest; see the module documentation.

@@ -19,7 +19,7 @@ pub mod tags;
 pub mod train;
 mod verifier;
 
-pub use digest::{block_digest, page_digest, DigestVerifier};
+pub use digest::{block_digest, page_digest, unguessable, DigestVerifier};
 pub use event::{Event, EventKind, EventLog};
 pub use policy::{Backpressure, OnDetect, Policy};
 pub use snapshot::{

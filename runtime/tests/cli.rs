@@ -361,40 +361,6 @@ fn bad_attestation_flags_are_one_line_errors() {
         ][..],
         &["run", "--attest-interval", "2", "x.wasm"][..],
         &[
-            "attest",
-            "collect",
-            "x.wasm",
-            "--policy",
-            "fine",
-            "--out",
-            "/tmp/x.wds",
-            "--fillers",
-            "00",
-        ][..],
-        // One digit: `A` would be 0x0a, not the letter.
-        &[
-            "attest",
-            "collect",
-            "x.wasm",
-            "--policy",
-            "fine",
-            "--out",
-            "/tmp/x.wds",
-            "--fillers",
-            "41,A",
-        ][..],
-        &[
-            "attest",
-            "collect",
-            "x.wasm",
-            "--policy",
-            "fine",
-            "--out",
-            "/tmp/x.wds",
-            "--fillers",
-            "0x0x41",
-        ][..],
-        &[
             "run",
             "--attest",
             "tags",
@@ -419,8 +385,25 @@ fn bad_attestation_flags_are_one_line_errors() {
             "2",
             "x.wasm",
         ][..],
-    ] {
-        let out = walmart(args);
+    ]
+    .into_iter()
+    .map(<[&str]>::to_vec)
+    // Fillers: zero, one digit (`A` would be 0x0a, not the letter), a
+    // doubled prefix.
+    .chain(["00", "41,A", "0x0x41"].map(|fillers| {
+        vec![
+            "attest",
+            "collect",
+            "x.wasm",
+            "--policy",
+            "fine",
+            "--out",
+            "/tmp/x.wds",
+            "--fillers",
+            fillers,
+        ]
+    })) {
+        let out = walmart(&args);
         let err = text(&out.stderr);
         assert!(!out.status.success(), "{args:?}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");

@@ -467,6 +467,13 @@ mod tests {
         d.records
     }
 
+    /// Eight pages of varied bytes, none of them a filler, none zero.
+    fn filler_free_memory() -> Vec<u8> {
+        (0..8 * 4096u32)
+            .map(|i| [0x10, 0x20, 0x33, 0x7F][(i * 7 % 13 % 4) as usize])
+            .collect()
+    }
+
     fn pages(records: &[walmart_attest::dataset::Record]) -> Vec<(u32, Label)> {
         records.iter().map(|r| (r.page, r.label)).collect()
     }
@@ -510,11 +517,8 @@ mod tests {
         let mut heap = HeapTracker::default();
         // A chunk whose overflows (16 to 255 bytes) stay within page 2.
         heap.event(AllocRole::Malloc, [60, 0, 0], 2 * 4096 + 1000, |_| None);
-        // Memory of varied bytes, none of them a filler, so that every
-        // filler byte of a near miss is one it put there.
-        let memory: Vec<u8> = (0..8 * 4096u32)
-            .map(|i| [0x10, 0x20, 0x33, 0x7F][(i * 7 % 13 % 4) as usize])
-            .collect();
+        // So that every filler byte of a near miss is one it put there.
+        let memory = filler_free_memory();
         let kept = records(
             "near",
             vec![Label::HeapOverflow],
@@ -576,10 +580,7 @@ mod tests {
     fn payloads_and_near_misses_pad_only_with_the_fillers_asked_for() {
         let mut heap = HeapTracker::default();
         heap.event(AllocRole::Malloc, [60, 0, 0], 2 * 4096 + 1000, |_| None);
-        // Varied bytes, none of them a filler.
-        let memory: Vec<u8> = (0..8 * 4096u32)
-            .map(|i| [0x10, 0x20, 0x33, 0x7F][(i * 7 % 13 % 4) as usize])
-            .collect();
+        let memory = filler_free_memory();
         // A freed chunk for the use-after-free payloads, a stack pointer
         // for the smashes: every kind of payload pads.
         heap.event(AllocRole::Malloc, [100, 0, 0], 4 * 4096 + 512, |_| None);

@@ -3,7 +3,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -300,10 +299,7 @@ impl AttestSession {
         // byte programs write past a buffer by mistake (0, a character, a
         // small number, a small negative one).
         let slack_key = opts.slack_key.map_or_else(
-            || {
-                let random = std::collections::hash_map::RandomState::new().hash_one(0x51ac_u64);
-                (random % 81) as u32 + 0x80
-            },
+            || (walmart_attest::unguessable() % 81) as u32 + 0x80,
             u32::from,
         );
         shared
