@@ -43,7 +43,8 @@ pub struct Event {
     pub memory: u32,
     /// Page numbers (4 KiB pages) concerned.
     pub pages: Vec<u32>,
-    /// One score per page, 0.0 to 1.0.
+    /// One score per page ([`crate::Verdict::score`]: the CNN's log-odds,
+    /// 1.0 from the exact checks).
     pub scores: Vec<f32>,
     /// Who judged (`write-protection`, `digest`, `cnn`, ...).
     pub source: String,

@@ -79,13 +79,14 @@ pub fn roc_auc(scores: &[f32], positive: &[bool]) -> f64 {
 /// [`threshold_for_fpr`] may give up for margin.
 pub const RECALL_SLACK: f64 = 0.01;
 
-/// A threshold whose false-positive rate on these negatives is at most
-/// `max_fpr`, placed for unseen data. The lowest such threshold sits just
-/// above the negative at that quantile; clean pages of new inputs tend to
-/// score higher than any seen, so the threshold is raised halfway, in
-/// log-odds, towards the score below which [`RECALL_SLACK`] of the
-/// positives above it lie. At most that share of recall is given up on
-/// these scores, and the false-positive rate can only fall.
+/// A threshold on scores (log-odds, [`crate::model::class1_log_odds`])
+/// whose false-positive rate on these negatives is at most `max_fpr`,
+/// placed for unseen data. The lowest such threshold sits just above the
+/// negative at that quantile; clean pages of new inputs tend to score
+/// higher than any seen, so the threshold is raised halfway towards the
+/// score below which [`RECALL_SLACK`] of the positives above it lie. At
+/// most that share of recall is given up on these scores, and the
+/// false-positive rate can only fall.
 pub fn threshold_for_fpr(scores: &[f32], positive: &[bool], max_fpr: f64) -> f32 {
     let mut neg: Vec<f32> = scores
         .iter()
@@ -94,15 +95,16 @@ pub fn threshold_for_fpr(scores: &[f32], positive: &[bool], max_fpr: f64) -> f32
         .map(|(s, _)| *s)
         .collect();
     if neg.is_empty() {
-        return 0.5;
+        // Even odds.
+        return 0.0;
     }
     neg.sort_by(|a, b| b.total_cmp(a));
     // At most `allowed` negatives may score at or above the threshold.
     let allowed = (max_fpr * neg.len() as f64).floor() as usize;
     if allowed >= neg.len() {
-        return 0.0;
+        return f32::MIN;
     }
-    let lowest = next_up(neg[allowed]).clamp(0.0, 1.0);
+    let lowest = next_up(neg[allowed]);
     let mut caught: Vec<f32> = scores
         .iter()
         .zip(positive)
@@ -118,13 +120,9 @@ pub fn threshold_for_fpr(scores: &[f32], positive: &[bool], max_fpr: f64) -> f32
     if target <= lowest {
         return lowest;
     }
-    let logit = |x: f32| {
-        let x = f64::from(x).clamp(1e-9, 1.0 - 1e-9);
-        (x / (1.0 - x)).ln()
-    };
-    let mid = (logit(lowest) + logit(target)) / 2.0;
+    let mid = (f64::from(lowest) + f64::from(target)) / 2.0;
     // Rounding must not cross either end.
-    ((1.0 / (1.0 + (-mid).exp())) as f32).clamp(lowest, target)
+    (mid as f32).clamp(lowest, target)
 }
 
 fn next_up(x: f32) -> f32 {
@@ -171,23 +169,30 @@ mod tests {
         let m = Metrics::compute(&scores, &positive, t);
         assert!(m.false_positive_rate <= 0.01, "{m:?}");
         assert!(m.false_positive_rate >= 0.009, "{m:?}");
-        // Separable scores: the threshold sits in the gap, in log-odds,
-        // not just above the highest negative.
+        // Separable scores: the threshold sits in the gap, not just
+        // above the highest negative.
         let t = threshold_for_fpr(&[0.1, 0.2, 0.9, 0.99], &[false, false, true, true], 0.001);
         assert!(t > 0.5 && t < 0.9, "{t}");
         let m = Metrics::compute(&[0.1, 0.2, 0.9, 0.99], &[false, false, true, true], t);
         assert_eq!((m.recall, m.false_positive_rate), (1.0, 0.0));
         // One straggler among 200 positives does not pull it down: at
         // most 1% of recall goes for the margin.
-        let mut scores = vec![0.1, 0.2, 0.3];
+        let mut scores = vec![-2.2, -1.4, -0.85];
         let mut positive = vec![false; 3];
-        scores.push(0.35);
-        scores.extend(std::iter::repeat_n(0.99, 199));
+        scores.push(-0.6);
+        scores.extend(std::iter::repeat_n(4.6, 199));
         positive.extend(std::iter::repeat_n(true, 200));
         let t = threshold_for_fpr(&scores, &positive, 0.001);
-        assert!(t > 0.8 && t < 0.99, "{t}");
+        assert!(t > 1.5 && t < 4.6, "{t}");
         let m = Metrics::compute(&scores, &positive, t);
         assert!(m.recall >= 0.99 && m.false_positive_rate == 0.0, "{m:?}");
+        // Scores far beyond where a probability rounds to 1 in f32 (log-odds
+        // about 17) keep their order: a clean page at 21 and attacks at 40
+        // are told apart.
+        let t = threshold_for_fpr(&[3.0, 21.0, 40.0, 44.0], &[false, false, true, true], 0.0);
+        assert!(t > 21.0 && t <= 40.0, "{t}");
+        let m = Metrics::compute(&[3.0, 21.0, 40.0, 44.0], &[false, false, true, true], t);
+        assert_eq!((m.recall, m.false_positive_rate), (1.0, 0.0));
         let m = Metrics::compute(&[0.9, 0.1, 0.8], &[true, false, false], 0.85);
         assert_eq!(
             (m.recall, m.precision, m.false_positive_rate),

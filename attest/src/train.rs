@@ -249,13 +249,18 @@ pub fn train(
 
 fn weighted_log_loss(scores: &[f32], positive: &[bool], w: &[f32; CLASSES]) -> f64 {
     let (mut sum, mut weight) = (0.0f64, 0.0f64);
+    // -ln p(label) from log-odds `s`: ln(1 + e^-s) for a corrupted page,
+    // ln(1 + e^s) for a clean one; capped as a probability of 1e-12 was.
+    let softplus = |x: f64| x.max(0.0) + (-x.abs()).exp().ln_1p();
+    let cap = -(1e-12f64.ln());
     for (s, p) in scores.iter().zip(positive) {
-        let (prob, wt) = if *p {
-            (f64::from(*s), f64::from(w[1]))
+        let s = f64::from(*s);
+        let (nll, wt) = if *p {
+            (softplus(-s), f64::from(w[1]))
         } else {
-            (1.0 - f64::from(*s), f64::from(w[0]))
+            (softplus(s), f64::from(w[0]))
         };
-        sum -= wt * prob.max(1e-12).ln();
+        sum += wt * nll.min(cap);
         weight += wt;
     }
     sum / weight.max(1e-12)

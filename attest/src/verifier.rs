@@ -7,7 +7,10 @@ use crate::snapshot::PageSnapshot;
 /// A verifier's judgement of one page.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Verdict {
-    /// How suspicious the page is, 0.0 (clean) to 1.0 (certainly corrupt).
+    /// How suspicious the page is: the CNN's log-odds that it is
+    /// corrupted ([`crate::model::class1_log_odds`]); 1.0 for a page an
+    /// exact check (or a verifier that failed) flags, 0.0 for one it
+    /// passes.
     pub score: f32,
     /// Whether the page counts as a detection.
     pub flagged: bool,

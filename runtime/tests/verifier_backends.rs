@@ -100,21 +100,15 @@ fn agree(model: Model, what: &str) {
 fn compare(snaps: &[PageSnapshot<'_>], a: &[Verdict], b: &[Verdict], what: &str) {
     assert_eq!(a.len(), b.len());
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        // Log-odds: within 5e-4 near even odds (a probability within about
+        // 1e-4), and relatively so for the large magnitudes the shipped
+        // model gives clean pages (-20 within 0.01).
         assert!(
-            (x.score - y.score).abs() <= 1e-4,
+            (x.score - y.score).abs() <= 5e-4 * x.score.abs().max(1.0),
             "{what}: page {i}: cpu {} wasm {}",
             x.score,
             y.score
         );
-        // Scores near 0 (the shipped model on clean pages) agree in
-        // magnitude too.
-        if x.score > 1e-30 && y.score > 1e-30 {
-            let (lx, ly) = (x.score.ln(), y.score.ln());
-            assert!(
-                (lx - ly).abs() <= 1e-2,
-                "{what}: page {i}: log scores {lx} vs {ly}"
-            );
-        }
         assert_eq!(x.flagged, y.flagged, "{what}: page {i}");
         if snaps[i].kind == PageKind::Audit {
             assert_eq!(*y, Verdict::CLEAN, "{what}: audit page {i}");
@@ -126,7 +120,7 @@ fn compare(snaps: &[PageSnapshot<'_>], a: &[Verdict], b: &[Verdict], what: &str)
 fn the_shipped_model_scores_alike_on_cpu_and_in_wasm() {
     let mut model = default_model().unwrap();
     // A threshold inside the range of scores, so flags are compared too.
-    model.threshold = 0.5;
+    model.threshold = 0.0;
     agree(model, "default model");
 }
 

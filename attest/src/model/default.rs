@@ -29,7 +29,12 @@ mod tests {
     fn the_shipped_model_loads_and_takes_pages() {
         let m = super::default_model().expect("the compiled-in model is intact");
         assert_eq!(m.arch.input_len, crate::PAGE_SIZE);
-        assert!(m.threshold > 0.0 && m.threshold < 1.0);
+        // Log-odds: above even odds, and finite.
+        assert!(
+            m.threshold.is_finite() && m.threshold > 0.0,
+            "{}",
+            m.threshold
+        );
         assert!(!m.meta.dataset.is_empty(), "training metadata is recorded");
     }
 }

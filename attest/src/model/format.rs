@@ -6,7 +6,9 @@
 //! magic     8 bytes  "WALMCNN\0"
 //! version   u32      FORMAT_VERSION
 //! input_len u32      bytes per example
-//! threshold f32      decision threshold on the corruption probability
+//! threshold f32      decision threshold on the score, the log-odds of
+//!                    corruption (version 1: on its probability, read
+//!                    as the log-odds that decide alike)
 //! layers    u32      count, then per layer: tag u8 and four u32 fields
 //! meta      u32      length, then that many bytes of JSON (TrainingMeta)
 //! tensors   u32      count, then per tensor: ndim u32, dims u32..., f32 data
@@ -22,8 +24,29 @@ use ndarray::{ArrayD, IxDyn};
 use super::{Architecture, LayerSpec, Model, ModelError, TrainingMeta};
 
 const MAGIC: &[u8; 8] = b"WALMCNN\0";
-/// The version this walmart writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version this walmart writes. It reads this and version 1, whose
+/// threshold was a probability.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The log-odds beyond which an `f32` softmax gives a probability of
+/// exactly 1 (`1 + e^-d` rounds to 1 once `e^-d < 2^-24`): what a version 1
+/// threshold of 1.0 meant.
+const F32_PROBABILITY_EDGE: f64 = 24.0 * std::f64::consts::LN_2;
+
+/// The log-odds threshold that decides as the probability threshold `p`
+/// of a version 1 file did.
+fn threshold_from_probability(p: f32) -> f32 {
+    let p = f64::from(p);
+    let edge = F32_PROBABILITY_EDGE;
+    if p >= 1.0 {
+        return edge as f32;
+    }
+    if p <= 0.0 {
+        // Every page was flagged.
+        return f32::MIN;
+    }
+    (p / (1.0 - p)).ln().min(edge) as f32
+}
 /// Largest tensor element count accepted (16 M floats): bounds the memory a
 /// damaged or hostile file can make us allocate.
 const MAX_TENSOR: usize = 1 << 24;
@@ -123,7 +146,7 @@ impl Model {
             return Err(ModelError::Truncated("header"));
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if version != FORMAT_VERSION {
+        if version != FORMAT_VERSION && version != 1 {
             return Err(ModelError::Version(version, FORMAT_VERSION));
         }
         let (body, tail) = bytes.split_at(bytes.len() - 8);
@@ -134,10 +157,17 @@ impl Model {
         }
         let mut r = Reader { b: body, at: 12 };
         let input_len = r.u32("input length")? as usize;
-        let threshold = f32::from_bits(r.u32("threshold")?);
-        if !(0.0..=1.0).contains(&threshold) {
+        let mut threshold = f32::from_bits(r.u32("threshold")?);
+        if version == 1 {
+            if !(0.0..=1.0).contains(&threshold) {
+                return Err(ModelError::Weights(format!(
+                    "threshold {threshold} is not a probability"
+                )));
+            }
+            threshold = threshold_from_probability(threshold);
+        } else if !threshold.is_finite() {
             return Err(ModelError::Weights(format!(
-                "threshold {threshold} is not a probability"
+                "threshold {threshold} is not a number of log-odds"
             )));
         }
         let n_layers = r.u32("layer count")? as usize;
@@ -261,7 +291,7 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_damage() {
         let mut m = Model::init(Architecture::default_cnn(), 3);
-        m.threshold = 0.9;
+        m.threshold = 21.5;
         m.meta.seed = 3;
         m.meta.metrics.push(("auc".into(), 0.99));
         let bytes = m.to_bytes();
@@ -290,6 +320,53 @@ mod tests {
         assert!(matches!(
             Model::from_bytes(&future),
             Err(ModelError::Version(9, FORMAT_VERSION))
+        ));
+    }
+
+    /// `bytes` of the current version rewritten as a version 1 file with
+    /// the probability threshold `p`.
+    fn as_version_1(bytes: &[u8], p: f32) -> Vec<u8> {
+        let mut old = bytes[..bytes.len() - 8].to_vec();
+        old[8..12].copy_from_slice(&1u32.to_le_bytes());
+        old[16..20].copy_from_slice(&p.to_le_bytes());
+        let sum = twox_hash::XxHash3_64::oneshot(&old);
+        old.extend_from_slice(&sum.to_le_bytes());
+        old
+    }
+
+    #[test]
+    fn version_1_thresholds_decide_as_they_did() {
+        let m = Model::init(Architecture::default_cnn(), 4);
+        let bytes = m.to_bytes();
+        for p in [0.0f32, 0.5, 0.9, 0.9889957, 0.9997289, 0.99999994, 1.0] {
+            let t = Model::from_bytes(&as_version_1(&bytes, p))
+                .unwrap()
+                .threshold;
+            // Logit margins across the range, as pairs of logits: the
+            // old decision (the f32 softmax's probability against `p`)
+            // and the new (the log-odds against `t`) agree, but for
+            // margins within rounding of the threshold.
+            for step in -4000..=4000 {
+                let d = step as f32 * 0.01;
+                let logits = [0.0f32, d];
+                let row = ndarray::ArrayView2::from_shape((1, 2), &logits[..]).unwrap();
+                let old = walmart_kernels::cpu::softmax(row)[[0, 1]] >= p;
+                let new = crate::model::class1_log_odds(&logits) >= t;
+                assert!(
+                    old == new || (d - t).abs() < 1e-3,
+                    "p {p}: margin {d}: old {old}, new {new} (threshold {t})"
+                );
+            }
+        }
+        assert!(matches!(
+            Model::from_bytes(&as_version_1(&bytes, 1.5)),
+            Err(ModelError::Weights(_))
+        ));
+        let mut nan = m.clone();
+        nan.threshold = f32::NAN;
+        assert!(matches!(
+            Model::from_bytes(&nan.to_bytes()),
+            Err(ModelError::Weights(_))
         ));
     }
 

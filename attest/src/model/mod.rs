@@ -67,7 +67,8 @@ pub struct Model {
     pub arch: Architecture,
     /// Parameters of each layer, in [`Architecture::param_shapes`] order.
     pub params: Vec<Vec<ArrayD<f32>>>,
-    /// Scores at or above this count as corrupted.
+    /// Scores (log-odds, [`class1_log_odds`]) at or above this count as
+    /// corrupted.
     pub threshold: f32,
     pub meta: TrainingMeta,
 }
@@ -92,11 +93,21 @@ pub struct InferencePlan {
     input: Vec<u8>,
 }
 
-/// The softmax's probability of class 1 (corrupted) for one page's
-/// logits: how every back end turns logits into a score.
-pub fn class1_probability(logits: &[f32]) -> f32 {
-    let row = ArrayView2::from_shape((1, logits.len()), logits).expect("one row");
-    cpu::softmax(row)[[0, 1]]
+/// A page's score, the log-odds that it is corrupted (`ln(p / (1 - p))`
+/// with `p` the softmax's probability of class 1), from its logits: how
+/// every back end turns logits into a score. Log-odds, not the
+/// probability: in `f32` the probability rounds to 1 beyond a margin of
+/// about 17, so a threshold there could not tell a clean page the
+/// network is sure of from an attack it is surer of (the zlib model of
+/// 2026-12-02 had a threshold of exactly 1.0 and flagged 5 of its own
+/// clean training pages, at log-odds 21 to 56).
+pub fn class1_log_odds(logits: &[f32]) -> f32 {
+    cpu::class1_log_odds(logits)
+}
+
+/// The probability a score (log-odds) stands for, for people reading it.
+pub fn probability(score: f32) -> f64 {
+    1.0 / (1.0 + (-f64::from(score)).exp())
 }
 
 /// Pages [`Model::score_pages`] scores per forward pass: large enough for
@@ -117,10 +128,24 @@ pub struct Trace {
     acts: Vec<Act>,
     /// Argmax positions of max-pooling layers.
     argmax: Vec<Option<ArgMax>>,
-    /// The class probabilities.
-    pub probs: Array2<f32>,
     /// The logits.
     pub logits: Array2<f32>,
+}
+
+impl Trace {
+    /// Each page's score ([`class1_log_odds`]).
+    pub fn scores(&self) -> Vec<f32> {
+        logits_scores(&self.logits)
+    }
+}
+
+/// [`class1_log_odds`] of each row of `logits`.
+fn logits_scores(logits: &Array2<f32>) -> Vec<f32> {
+    logits
+        .rows()
+        .into_iter()
+        .map(|r| class1_log_odds(&r.to_vec()))
+        .collect()
 }
 
 enum ArgMax {
@@ -172,7 +197,8 @@ impl Model {
         Model {
             arch,
             params,
-            threshold: 0.5,
+            // Even odds.
+            threshold: 0.0,
             meta: TrainingMeta::default(),
         }
     }
@@ -315,7 +341,7 @@ impl Model {
         if let Some((net, scratch)) = &mut plan.tiled {
             for page in pages {
                 let page = padded(page, len, &mut plan.input);
-                out.push(class1_probability(net.logits(page, scratch)));
+                out.push(class1_log_odds(net.logits(page, scratch)));
             }
             return out;
         }
@@ -351,7 +377,7 @@ impl Model {
                 .outer_iter()
                 .map(|row| {
                     let row = row.to_slice().expect("standard layout rows are contiguous");
-                    class1_probability(net.logits(row, scratch))
+                    class1_log_odds(net.logits(row, scratch))
                 })
                 .collect());
         }
@@ -409,7 +435,7 @@ impl Model {
         let Act::Features(logits) = act else {
             unreachable!("architecture validated: ends in features")
         };
-        Ok(cpu::softmax(logits.view()).column(1).to_vec())
+        Ok(logits_scores(&logits))
     }
 
     /// Returns layer `owner`'s output to its slot when it is a buffer the
@@ -502,11 +528,9 @@ impl Model {
             unreachable!("architecture validated: ends in features")
         };
         let logits = logits.clone();
-        let probs = cpu::softmax(logits.view());
         Ok(Trace {
             acts,
             argmax,
-            probs,
             logits,
         })
     }
@@ -729,9 +753,9 @@ mod batch_tests {
         let pages = Array2::from_shape_fn((5, 4096), |_| rng.below(256) as u8);
         let together = model.scores(pages.view()).unwrap();
         // The table-lookup first layer agrees with the training path.
-        let probs = model.forward(pages.view()).unwrap().probs;
-        for (s, p) in together.iter().zip(probs.column(1)) {
-            assert!((s - p).abs() < 1e-5, "{s} vs {p}");
+        let traced = model.forward(pages.view()).unwrap().scores();
+        for (s, p) in together.iter().zip(&traced) {
+            assert!((s - p).abs() < 1e-4 * p.abs().max(1.0), "{s} vs {p}");
         }
         // One plan reused across batches of other sizes (its buffers are
         // reshaped, then reused) gives the same scores.
@@ -773,10 +797,13 @@ mod batch_tests {
             let model = Model::init(arch, 5);
             let mut plan = model.plan();
             assert_eq!(plan.tiled.is_some(), tiles, "{text}");
-            let probs = model.forward(pages.view()).unwrap().probs;
+            let traced = model.forward(pages.view()).unwrap().scores();
             let got = model.scores_planned(&mut plan, pages.view()).unwrap();
-            for (s, p) in got.iter().zip(probs.column(1)) {
-                assert!((s - p).abs() < 1e-5, "{text}: {s} vs {p}");
+            for (s, p) in got.iter().zip(&traced) {
+                assert!(
+                    (s - p).abs() < 1e-4 * p.abs().max(1.0),
+                    "{text}: {s} vs {p}"
+                );
             }
             // A short page is scored as if zero-padded.
             let short = &pages.row(0).to_vec()[..1000];

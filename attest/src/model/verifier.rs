@@ -300,6 +300,12 @@ pub struct CnnVerifier<S: PageScorer = CpuScorer> {
     failed: bool,
 }
 
+/// A page a verifier that cannot judge flags (whatever the threshold).
+const FAILED: Verdict = Verdict {
+    score: 1.0,
+    flagged: true,
+};
+
 /// Refuses a model that does not take whole pages.
 pub fn check_page_model(model: &Model) -> Result<(), super::ModelError> {
     if model.arch.input_len != PAGE_SIZE {
@@ -398,7 +404,7 @@ impl<S: PageScorer> CnnVerifier<S> {
                     self.failed = true;
                 }
                 for &(i, _) in &todo {
-                    out[first + i] = verdict(1.0);
+                    out[first + i] = FAILED;
                 }
             }
         }
@@ -449,7 +455,7 @@ mod tests {
         // scored: the calling thread must score it all by itself rather
         // than wait for a share nobody takes.
         let mut model = Model::init(Architecture::default_cnn(), 5);
-        model.threshold = 0.5;
+        model.threshold = 0.0;
         let mut rng = Rng::new(6);
         let n = 2 * PARALLEL_MIN;
         let bytes: Vec<u8> = (0..n * PAGE_SIZE).map(|_| rng.below(256) as u8).collect();
@@ -560,7 +566,7 @@ mod tests {
     #[test]
     fn split_batches_score_like_one_pass_and_audits_and_input_stay_clean() {
         let mut model = Model::init(Architecture::default_cnn(), 3);
-        model.threshold = 0.5;
+        model.threshold = 0.0;
         let mut rng = Rng::new(4);
         let n = 2 * PARALLEL_MIN + 37;
         let bytes: Vec<u8> = (0..n * PAGE_SIZE).map(|_| rng.below(256) as u8).collect();
@@ -602,7 +608,7 @@ mod tests {
     #[test]
     fn contents_scored_before_take_their_score_and_changed_ones_are_scored() {
         let mut model = Model::init(Architecture::default_cnn(), 6);
-        model.threshold = 0.5;
+        model.threshold = 0.0;
         let mut rng = Rng::new(7);
         // Three distinct contents over six pages.
         let distinct: Vec<Vec<u8>> = (0..3)

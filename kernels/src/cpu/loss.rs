@@ -22,6 +22,28 @@ pub fn softmax(logits: ArrayView2<f32>) -> Array2<f32> {
     Array2::from_shape_vec((batch, classes), out).expect("length matches shape")
 }
 
+/// The log-odds of class 1 for one row of logits: `ln(p1 / (1 - p1))`
+/// with `p` the row's softmax, computed from the logits so that it does
+/// not saturate where `p1` rounds to 1 in `f32` (a logit margin above
+/// about 17): `z1 - z0` for two classes, `z1 - logsumexp(others)` for
+/// more.
+///
+/// # Panics
+///
+/// If the row has fewer than two logits.
+pub fn class1_log_odds(row: &[f32]) -> f32 {
+    assert!(row.len() >= 2, "class-1 log-odds: at least two classes");
+    let others = || {
+        row.iter()
+            .enumerate()
+            .filter(|&(c, _)| c != 1)
+            .map(|(_, &z)| z)
+    };
+    let m = others().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = others().map(|z| (z - m).exp()).sum();
+    row[1] - m - sum.ln()
+}
+
 /// Weighted mean cross-entropy of `logits` (`[B, C]`) against `labels`:
 /// `loss = sum_i w[y_i] * -log p_i[y_i] / sum_i w[y_i]`, with `p_i` the
 /// softmax of row `i` and `w` = `class_weights`. Returns the loss and its

@@ -105,20 +105,25 @@ DEVICE float dense_at(const float *x, const float *w, const float *bias,
     return acc;
 }
 
-/* The softmax's probability of class 1 for one row of logits. */
+/* The log-odds of class 1 for one row of logits (the CPU's
+ * class1_log_odds): z1 less the log-sum-exp of the other classes, which
+ * does not saturate as the probability does. */
 DEVICE float class1_of(const float *z, int classes)
 {
     float m = z[0];
-    for (int c = 1; c < classes; c++)
+    for (int c = 2; c < classes; c++)
     {
         m = z[c] > m ? z[c] : m;
     }
     float sum = 0.0f;
     for (int c = 0; c < classes; c++)
     {
-        sum += expf(z[c] - m);
+        if (c != 1)
+        {
+            sum += expf(z[c] - m);
+        }
     }
-    return expf(z[1] - m) * (1.0f / sum);
+    return z[1] - m - logf(sum);
 }
 
 /* ReLU: NaN becomes 0, as on the CPU. */
@@ -237,13 +242,13 @@ KERNEL void wm_dense(const float *RESTRICT x, const float *RESTRICT w,
     }
 }
 
-/* The softmax's probability of class 1 for each row of logits. */
-KERNEL void wm_class1(const float *RESTRICT logits, float *RESTRICT probs,
+/* The log-odds of class 1 for each row of logits. */
+KERNEL void wm_class1(const float *RESTRICT logits, float *RESTRICT scores,
                       int batch, int classes)
 {
     FOR_EACH(b, (idx_t)batch)
     {
-        probs[b] = class1_of(logits + b * classes, classes);
+        scores[b] = class1_of(logits + b * classes, classes);
     }
 }
 
@@ -260,11 +265,11 @@ KERNEL void wm_class1(const float *RESTRICT logits, float *RESTRICT probs,
  * convolutions tile their input, for one page per block (grid-stride
  * over pages). Activations ping-pong between two shared buffers, the
  * first `a_floats` long; dynamic shared memory holds both. Writes the
- * softmax's class-1 probability of each page to probs. */
+ * class-1 log-odds of each page to scores. */
 KERNEL void wm_tiled_net(const unsigned char *RESTRICT pages, int batch,
                          int len, const int *RESTRICT prog, int ops,
                          const float *RESTRICT params, int a_floats,
-                         float *RESTRICT probs)
+                         float *RESTRICT scores)
 {
     SHARED_FLOATS(smem);
     /* Buffer i of the two (an expression, not an array of pointers,
@@ -338,7 +343,7 @@ KERNEL void wm_tiled_net(const unsigned char *RESTRICT pages, int batch,
         }
         if (threadIdx.x == 0)
         {
-            probs[page] = class1_of(BUF(cur), c);
+            scores[page] = class1_of(BUF(cur), c);
         }
         /* The next page's first layer overwrites what thread 0 reads. */
         __syncthreads();

@@ -66,7 +66,7 @@ pub struct GpuNet {
     /// copies from the other.
     staged: [PinnedHostSlice<u8>; 2],
     bufs: [CudaSlice<f32>; 2],
-    probs: CudaSlice<f32>,
+    scores: CudaSlice<f32>,
     /// Whether batches go through the tiled program ([`GpuNet::set_fused`]).
     fused: bool,
 }
@@ -133,7 +133,7 @@ impl GpuNet {
             alloc_f32(max_batch * plan.widest)?,
             alloc_f32(max_batch * plan.widest)?,
         ];
-        let probs = alloc_f32(max_batch)?;
+        let scores = alloc_f32(max_batch)?;
         let pages = stream
             .alloc_zeros::<u8>(max_batch * input_len)
             .map_err(driver_error("device memory"))?;
@@ -156,7 +156,7 @@ impl GpuNet {
             pages,
             staged,
             bufs,
-            probs,
+            scores,
         })
     }
 
@@ -179,7 +179,7 @@ impl GpuNet {
         self.max_batch
     }
 
-    /// The probability of class 1 for each page, in order. A page shorter
+    /// The log-odds of class 1 for each page, in order. A page shorter
     /// than the input is zero-padded, a longer one cut (as on the CPU).
     ///
     /// Batches larger than `max_batch` go in chunks, the next chunk staged
@@ -266,7 +266,7 @@ impl GpuNet {
                 match arg {
                     Arg::Pages => l.arg(&self.pages),
                     Arg::Buf(i) => l.arg(&self.bufs[*i]),
-                    Arg::Probs => l.arg(&self.probs),
+                    Arg::Scores => l.arg(&self.scores),
                     Arg::Weights(_) => {
                         next_view += 1;
                         l.arg(&views[next_view - 1])
@@ -296,13 +296,13 @@ impl GpuNet {
     /// The scores of the `n` pages [`Self::enqueue`] queued last, once the
     /// device has them.
     fn fetch(&mut self, n: usize) -> Result<Vec<f32>, GpuError> {
-        let mut probs = vec![0f32; n];
+        let mut scores = vec![0f32; n];
         self.stream
-            .memcpy_dtoh(&self.probs.slice(..n), &mut probs[..])
+            .memcpy_dtoh(&self.scores.slice(..n), &mut scores[..])
             .map_err(driver_error("copy from device"))?;
         self.stream
             .synchronize()
             .map_err(driver_error("synchronize"))?;
-        Ok(probs)
+        Ok(scores)
     }
 }

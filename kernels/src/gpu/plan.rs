@@ -41,7 +41,7 @@ pub enum Arg {
     /// Activation buffer 0 or 1 (`widest` floats per page each).
     Buf(usize),
     /// One score per page.
-    Probs,
+    Scores,
     /// [`NetPlan::params`] from this offset on (a layer's weights or
     /// bias).
     Weights(usize),
@@ -271,7 +271,7 @@ impl NetPlan {
                     Arg::Int(t.ops as i32),
                     Arg::Weights(0),
                     Arg::Int(t.a_floats as i32),
-                    Arg::Probs,
+                    Arg::Scores,
                 ],
             }];
         }
@@ -392,7 +392,7 @@ impl NetPlan {
             n,
             vec![
                 Arg::Buf(cur.unwrap_or(0)),
-                Arg::Probs,
+                Arg::Scores,
                 Arg::Int(batch),
                 Arg::Int(self.classes as i32),
             ],

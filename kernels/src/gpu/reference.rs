@@ -17,7 +17,7 @@ fn view2(w: &[f32], rows: usize, cols: usize) -> ArrayView2<'_, f32> {
     ArrayView2::from_shape((rows, cols), w).expect("checked by NetPlan::new")
 }
 
-/// The class-1 probability of each of the `n` pages in `pages` (`n`
+/// The class-1 log-odds of each of the `n` pages in `pages` (`n`
 /// rows of equal length) through `layers`, layer after layer on the CPU
 /// kernels; fails, as [`NetPlan::new`] does, for layers that do not fit.
 pub fn reference_scores(
@@ -93,7 +93,11 @@ pub fn reference_scores(
         });
     }
     match act {
-        Some(Act::Features(logits)) => Ok(cpu::softmax(logits.view()).column(1).to_vec()),
+        Some(Act::Features(logits)) => Ok(logits
+            .rows()
+            .into_iter()
+            .map(|r| cpu::class1_log_odds(&r.to_vec()))
+            .collect()),
         _ => Err(GpuError::Shape("the last layer must give features".into())),
     }
 }

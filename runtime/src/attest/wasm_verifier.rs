@@ -20,7 +20,7 @@ use walmart_attest::model::verifier::{
     check_page_model, scoring_shares, scoring_threads, CnnVerifier, PageScorer,
 };
 use walmart_attest::model::wasm::{pack_nonzero_blocks, ClassifierWat};
-use walmart_attest::model::{class1_probability, padded, Model};
+use walmart_attest::model::{class1_log_odds, padded, Model};
 use walmart_attest::PAGE_SIZE;
 
 use super::threads;
@@ -257,7 +257,7 @@ impl PageScorer for WasmScorer {
         }
         Ok(logits
             .chunks_exact(self.classes)
-            .map(class1_probability)
+            .map(class1_log_odds)
             .collect())
     }
 }

@@ -397,7 +397,7 @@ pub(crate) fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
     .map_err(|e| anyhow!("{e}"))?;
     model.save(&a.out).map_err(|e| anyhow!("{e}"))?;
     eprintln!(
-        "walmart: model from epoch {} (threshold {:.4}) written to {} in {:.1} s",
+        "walmart: model from epoch {} (threshold {:.2}, in log-odds) written to {} in {:.1} s",
         model.meta.epochs,
         model.threshold,
         a.out.display(),
@@ -422,7 +422,7 @@ fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
                 println!("{title}: {}", if pages.is_empty() { "none" } else { "" });
                 for p in pages {
                     println!(
-                        "  record {:>7}  run {:>3}  page {:>6}  {:<14} score {:.7}",
+                        "  record {:>7}  run {:>3}  page {:>6}  {:<14} score {:.3}",
                         p.record,
                         p.group,
                         p.page,
@@ -476,9 +476,9 @@ fn score(a: ScoreArgs) -> anyhow::Result<ExitCode> {
         } else {
             "clean"
         };
-        println!("{s:.7}  {verdict:<7}  {}", path.display());
+        println!("{s:>8.3}  {verdict:<7}  {}", path.display());
     }
-    println!("threshold {:.4}", model.threshold);
+    println!("threshold {:.3} (scores are log-odds)", model.threshold);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -504,7 +504,7 @@ fn print_table(r: &EvalReport) {
     for (k, m) in &r.per_attack {
         row(k.name(), m);
     }
-    println!("threshold {:.4}", r.overall.threshold);
+    println!("threshold {:.3} (log-odds)", r.overall.threshold);
 }
 
 /// One `--fillers` byte: two hex digits (`41`, `0xcc`), not zero.

@@ -338,7 +338,7 @@ fn flagged_pages(e: &Event) -> String {
         .pages
         .iter()
         .zip(&e.scores)
-        .map(|(p, s)| format!("{p} (score {s:.7})"))
+        .map(|(p, s)| format!("{p} (score {s:.2})"))
         .collect();
     let kept: Vec<&str> = e
         .evidence
@@ -881,7 +881,7 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
         if let Some(m) = model {
             let _ = writeln!(
                 s,
-                "* {}: threshold {:.4}, epoch {}; validation {}",
+                "* {}: threshold {:.2} (log-odds), epoch {}; validation {}",
                 app.name,
                 m.threshold,
                 m.meta.epochs,
@@ -979,7 +979,7 @@ mod tests {
             epoch: 3,
             memory: 0,
             pages: vec![97, 80],
-            scores: vec![0.999_954_5, 0.999_966_6],
+            scores: vec![9.998, 10.3],
             source: "cnn-wasm".into(),
             detail: "2 page(s) of memory 0 flagged by the cnn-wasm verifier".into(),
             tag: None,
@@ -987,7 +987,7 @@ mod tests {
         };
         assert_eq!(
             flagged_pages(&e),
-            "page 97 (score 0.9999545), 80 (score 0.9999666) of memory 0, \
+            "page 97 (score 10.00), 80 (score 10.30) of memory 0, \
              by the cnn-wasm verifier"
         );
         // With evidence kept, its files (a page whose file could not be
@@ -995,7 +995,7 @@ mod tests {
         e.evidence = vec!["ev/1.0-3-m0-p97-cnn-wasm.page".into(), String::new()];
         assert_eq!(
             flagged_pages(&e),
-            "page 97 (score 0.9999545), 80 (score 0.9999666) of memory 0, \
+            "page 97 (score 10.00), 80 (score 10.30) of memory 0, \
              by the cnn-wasm verifier (evidence: ev/1.0-3-m0-p97-cnn-wasm.page)"
         );
         // Without a score per page, its own sentence.
