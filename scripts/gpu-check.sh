@@ -8,7 +8,8 @@
 #                                # .gpu-check carried along; log in $OUT/log
 #                                # (or .gpu-check/log)
 #
-# `run` checks that the GPU scores pages as the CPU does (within 1e-4) for
+# `run` checks that the GPU scores pages as the CPU does (log-odds within
+# 5e-4, relatively beyond 1) for
 # three architectures and batches that fill no block evenly, that
 # `--backend gpu` gives the native output, then measures inference
 # throughput by batch size (and the CPU/GPU crossover), the overhead of

@@ -106,8 +106,8 @@ impl GpuScorer {
         CnnVerifier::with_scorer(self.clone(), threshold)
     }
 
-    /// The probability of corruption of each page (the whole batch on the
-    /// device, in chunks of [`GPU_BATCH`]).
+    /// The score (log-odds of corruption) of each page (the whole batch
+    /// on the device, in chunks of [`GPU_BATCH`]).
     pub fn scores(&self, pages: &[&[u8]]) -> Result<Vec<f32>, GpuError> {
         // A verifier that panicked while holding the net left it whole:
         // every batch rewrites what it reads.
@@ -162,7 +162,8 @@ mod tests {
         ]
     }
 
-    /// The same scores as the CPU within 1e-4, for the built-in model, a
+    /// The same scores (log-odds) as the CPU within 5e-4, relatively
+    /// beyond a magnitude of 1, for the built-in model, a
     /// padded and pooled architecture, and batch sizes that fill no block
     /// (256 threads) evenly. Runs where a device is; says so elsewhere.
     #[test]
@@ -196,7 +197,10 @@ mod tests {
     fn assert_scores_close(what: &str, got: &[f32], want: &[f32]) {
         assert_eq!(got.len(), want.len(), "{what}");
         for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            assert!((g - w).abs() <= 1e-4, "{what}: page {i}: {g} vs {w}");
+            assert!(
+                (g - w).abs() <= 5e-4 * w.abs().max(1.0),
+                "{what}: page {i}: {g} vs {w}"
+            );
         }
     }
 

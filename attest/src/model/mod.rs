@@ -105,11 +105,6 @@ pub fn class1_log_odds(logits: &[f32]) -> f32 {
     cpu::class1_log_odds(logits)
 }
 
-/// The probability a score (log-odds) stands for, for people reading it.
-pub fn probability(score: f32) -> f64 {
-    1.0 / (1.0 + (-f64::from(score)).exp())
-}
-
 /// Pages [`Model::score_pages`] scores per forward pass: large enough for
 /// the matrix multiplies to run at speed, small enough to keep activations
 /// in cache-sized chunks.
@@ -135,17 +130,8 @@ pub struct Trace {
 impl Trace {
     /// Each page's score ([`class1_log_odds`]).
     pub fn scores(&self) -> Vec<f32> {
-        logits_scores(&self.logits)
+        cpu::class1_log_odds_rows(self.logits.view())
     }
-}
-
-/// [`class1_log_odds`] of each row of `logits`.
-fn logits_scores(logits: &Array2<f32>) -> Vec<f32> {
-    logits
-        .rows()
-        .into_iter()
-        .map(|r| class1_log_odds(&r.to_vec()))
-        .collect()
 }
 
 enum ArgMax {
@@ -435,7 +421,7 @@ impl Model {
         let Act::Features(logits) = act else {
             unreachable!("architecture validated: ends in features")
         };
-        Ok(logits_scores(&logits))
+        Ok(cpu::class1_log_odds_rows(logits.view()))
     }
 
     /// Returns layer `owner`'s output to its slot when it is a buffer the

@@ -18,8 +18,8 @@
 //!   (`classes` f32 each, page after page);
 //! * `score(n: i32)`: runs the network on the first `n` input pages.
 //!
-//! The host turns logits into probabilities with the same softmax as the
-//! CPU back end. Channel counts are padded to multiples of four lanes with
+//! The host turns logits into scores (log-odds) with the same function as
+//! the CPU back end. Channel counts are padded to multiples of four lanes with
 //! zero weights and biases, which leave the padded channels at zero and
 //! the scores unchanged.
 

@@ -44,6 +44,18 @@ pub fn class1_log_odds(row: &[f32]) -> f32 {
     row[1] - m - sum.ln()
 }
 
+/// [`class1_log_odds`] of each row of `logits` (`[B, C]`, `C >= 2`).
+pub fn class1_log_odds_rows(logits: ArrayView2<f32>) -> Vec<f32> {
+    let classes = logits.ncols().max(1);
+    let logits = logits.as_standard_layout();
+    logits
+        .as_slice()
+        .expect("standard layout is contiguous")
+        .chunks_exact(classes)
+        .map(class1_log_odds)
+        .collect()
+}
+
 /// Weighted mean cross-entropy of `logits` (`[B, C]`) against `labels`:
 /// `loss = sum_i w[y_i] * -log p_i[y_i] / sum_i w[y_i]`, with `p_i` the
 /// softmax of row `i` and `w` = `class_weights`. Returns the loss and its
@@ -124,6 +136,26 @@ mod tests {
     use super::*;
     use crate::cpu::testutil::{assert_close, finite_diff, Rng};
     use ndarray::{arr2, Array2};
+
+    #[test]
+    fn class1_log_odds_are_the_softmax_odds_and_do_not_saturate() {
+        let z = arr2(&[[0.3f32, -1.2], [2.0, 2.5], [1.0, 0.5], [-3.0, 4.0]]);
+        let got = class1_log_odds_rows(z.view());
+        for (row, s) in softmax(z.view()).rows().into_iter().zip(&got) {
+            let want = (f64::from(row[1]) / f64::from(row[0])).ln() as f32;
+            assert!((s - want).abs() < 1e-5, "{s} vs {want}");
+        }
+        // Three classes: class 1 against the other two together.
+        let three = [0.5f32, 1.5, -0.5];
+        let p = softmax(arr2(&[three]).view());
+        let want = (p[[0, 1]] / (p[[0, 0]] + p[[0, 2]])).ln();
+        assert!((class1_log_odds(&three) - want).abs() < 1e-5);
+        // Where the probability is 1.0 in f32, the log-odds still order.
+        let (a, b) = ([0.0f32, 21.0], [0.0f32, 40.0]);
+        assert_eq!(softmax(arr2(&[a, b]).view())[[0, 1]], 1.0);
+        assert_eq!(softmax(arr2(&[a, b]).view())[[1, 1]], 1.0);
+        assert_eq!(class1_log_odds_rows(arr2(&[a, b]).view()), [21.0, 40.0]);
+    }
 
     #[test]
     fn softmax_matches_naive_and_is_stable() {

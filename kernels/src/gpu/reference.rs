@@ -93,11 +93,12 @@ pub fn reference_scores(
         });
     }
     match act {
-        Some(Act::Features(logits)) => Ok(logits
-            .rows()
-            .into_iter()
-            .map(|r| cpu::class1_log_odds(&r.to_vec()))
-            .collect()),
+        Some(Act::Features(logits)) if logits.ncols() >= 2 => {
+            Ok(cpu::class1_log_odds_rows(logits.view()))
+        }
+        Some(Act::Features(_)) => Err(GpuError::Shape(
+            "the last layer must give two or more classes".into(),
+        )),
         _ => Err(GpuError::Shape("the last layer must give features".into())),
     }
 }
