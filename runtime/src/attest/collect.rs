@@ -46,6 +46,39 @@ pub const DEFAULT_FILLERS: [u8; 5] = [0x41, 0x90, 0xCC, 0x42, 0x61];
 /// them in the input buffer.
 const MIN_FILLER: usize = 16;
 
+/// The fillers among `fillers` that clean pages of `records` hold in runs
+/// as long as an injected payload's ([`MIN_FILLER`] bytes or more): base64
+/// of zero-filled tables is lines of `A`. An application whose own memory
+/// holds such runs cannot be taught to flag them as padding (its clean
+/// pages then score like attacks and set the threshold above most of
+/// them), so its model is trained with the other fillers. Near misses
+/// hold runs of at most `MIN_FILLER / 4` and are not counted.
+pub fn fillers_in_clean_runs(
+    records: &[walmart_attest::dataset::Record],
+    fillers: &[u8],
+) -> Vec<u8> {
+    let mut found = Vec::new();
+    for r in records.iter().filter(|r| r.label == Label::Benign) {
+        for &f in fillers {
+            if found.contains(&f) {
+                continue;
+            }
+            let mut run = 0;
+            for &b in &r.bytes {
+                run = if b == f { run + 1 } else { 0 };
+                if run >= MIN_FILLER {
+                    found.push(f);
+                    break;
+                }
+            }
+        }
+        if found.len() == fillers.len() {
+            break;
+        }
+    }
+    found
+}
+
 /// The smallest freed chunk a use-after-free payload goes into: its two
 /// fake list pointers and at least 16 attacker bytes. Smaller chunks hold
 /// only what the allocator itself keeps there (list pointers), which no
@@ -476,6 +509,38 @@ mod tests {
 
     fn pages(records: &[walmart_attest::dataset::Record]) -> Vec<(u32, Label)> {
         records.iter().map(|r| (r.page, r.label)).collect()
+    }
+
+    #[test]
+    fn fillers_in_clean_runs_are_those_clean_pages_hold_as_long_as_a_payload() {
+        let page = |label: Label, runs: &[(u8, usize)]| {
+            let mut bytes = filler_free_memory()[..PAGE_SIZE].to_vec();
+            let mut at = 100;
+            for &(b, n) in runs {
+                bytes[at..at + n].fill(b);
+                at += n + 50;
+            }
+            walmart_attest::dataset::Record {
+                group: 0,
+                seed: 0,
+                page: 0,
+                label,
+                bytes,
+            }
+        };
+        let all = DEFAULT_FILLERS;
+        // A base64 line of `A`, breakpoints one short of a payload's run,
+        // near-miss-sized NOPs; an attacked page's `B` padding is not the
+        // application's own.
+        let records = [
+            page(Label::Benign, &[(0x41, 76), (0xcc, MIN_FILLER - 1)]),
+            page(Label::Benign, &[(0x90, 4), (0x90, 4)]),
+            page(Label::HeapOverflow, &[(0x42, 200)]),
+        ];
+        assert_eq!(fillers_in_clean_runs(&records, &all), [0x41]);
+        assert!(fillers_in_clean_runs(&records, &[0x90, 0xcc]).is_empty());
+        let runs = [page(Label::Benign, &[(0x61, MIN_FILLER), (0xcc, 300)])];
+        assert_eq!(fillers_in_clean_runs(&runs, &all), [0xcc, 0x61]);
     }
 
     #[test]
