@@ -93,17 +93,9 @@ pub struct InferencePlan {
     input: Vec<u8>,
 }
 
-/// A page's score, the log-odds that it is corrupted (`ln(p / (1 - p))`
-/// with `p` the softmax's probability of class 1), from its logits: how
-/// every back end turns logits into a score. Log-odds, not the
-/// probability: in `f32` the probability rounds to 1 beyond a margin of
-/// about 17, so a threshold there could not tell a clean page the
-/// network is sure of from an attack it is surer of (the zlib model of
-/// 2026-12-02 had a threshold of exactly 1.0 and flagged 5 of its own
-/// clean training pages, at log-odds 21 to 56).
-pub fn class1_log_odds(logits: &[f32]) -> f32 {
-    cpu::class1_log_odds(logits)
-}
+/// A page's score from its logits, how every back end turns logits into
+/// a score: the log-odds that it is corrupted (see the function).
+pub use walmart_kernels::cpu::class1_log_odds;
 
 /// Pages [`Model::score_pages`] scores per forward pass: large enough for
 /// the matrix multiplies to run at speed, small enough to keep activations

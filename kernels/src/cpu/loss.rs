@@ -26,7 +26,10 @@ pub fn softmax(logits: ArrayView2<f32>) -> Array2<f32> {
 /// with `p` the row's softmax, computed from the logits so that it does
 /// not saturate where `p1` rounds to 1 in `f32` (a logit margin above
 /// about 17): `z1 - z0` for two classes, `z1 - logsumexp(others)` for
-/// more.
+/// more. The attestation CNN's score: as a probability, a threshold could
+/// not tell a clean page the network is sure of from an attack it is
+/// surer of (the zlib model of 2026-12-02 had a threshold of exactly 1.0
+/// and flagged 5 of its own clean training pages, at log-odds 21 to 56).
 ///
 /// # Panics
 ///

@@ -57,26 +57,22 @@ pub fn fillers_in_clean_runs(
     records: &[walmart_attest::dataset::Record],
     fillers: &[u8],
 ) -> Vec<u8> {
-    let mut found = Vec::new();
+    let mut seen = Vec::new();
     for r in records.iter().filter(|r| r.label == Label::Benign) {
-        for &f in fillers {
-            if found.contains(&f) {
-                continue;
+        let (mut prev, mut run) = (None, 0);
+        for &b in &r.bytes {
+            run = if prev == Some(b) { run + 1 } else { 1 };
+            prev = Some(b);
+            if run == MIN_FILLER && fillers.contains(&b) && !seen.contains(&b) {
+                seen.push(b);
             }
-            let mut run = 0;
-            for &b in &r.bytes {
-                run = if b == f { run + 1 } else { 0 };
-                if run >= MIN_FILLER {
-                    found.push(f);
-                    break;
-                }
-            }
-        }
-        if found.len() == fillers.len() {
-            break;
         }
     }
-    found
+    fillers
+        .iter()
+        .copied()
+        .filter(|f| seen.contains(f))
+        .collect()
 }
 
 /// The smallest freed chunk a use-after-free payload goes into: its two

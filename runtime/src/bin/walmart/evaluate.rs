@@ -400,15 +400,10 @@ fn train_model(app: &App, epochs: usize, scratch: &Path) -> anyhow::Result<()> {
         set(Policy::Fine, &DEFAULT_FILLERS)?,
         set(Policy::Coarse, &DEFAULT_FILLERS)?,
     ];
-    let mut clash = Vec::new();
-    for path in &sets {
-        let clean = Dataset::load(path)?;
-        for f in fillers_in_clean_runs(&clean.records, &DEFAULT_FILLERS) {
-            if !clash.contains(&f) {
-                clash.push(f);
-            }
-        }
-    }
+    let mut both = Dataset::load(&sets[0])?;
+    both.merge(Dataset::load(&sets[1])?);
+    let clash = fillers_in_clean_runs(&both.records, &DEFAULT_FILLERS);
+    drop(both);
     let fillers: Vec<u8> = DEFAULT_FILLERS
         .into_iter()
         .filter(|f| !clash.contains(f))
