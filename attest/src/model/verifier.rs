@@ -92,12 +92,31 @@ impl CpuScorer {
             // Started now rather than in the first final flush.
             scoring_pool();
         }
+        let plan = model.plan();
+        CpuScorer::around(Arc::new(model), plan, threads)
+    }
+
+    /// A scorer of `model` with `plan` (one of the model's) for the
+    /// calling thread, and a plan of its own for each other thread a final
+    /// flush may use, made now: forked (and their buffers faulted in) in
+    /// the flush, they cost a short run's verdict tens of microseconds.
+    fn around(model: Arc<Model>, plan: InferencePlan, threads: usize) -> CpuScorer {
+        let helpers = (1..threads)
+            .map(|_| Arc::new(Mutex::new(model.fork_plan(&plan))))
+            .collect();
         CpuScorer {
-            plan: model.plan(),
-            helpers: Vec::new(),
+            plan,
+            helpers,
             threads,
-            model: Arc::new(model),
+            model,
         }
+    }
+
+    /// A scorer of the same network for another run: the weights are not
+    /// rearranged again, the buffers are its own.
+    pub fn fork(&self) -> CpuScorer {
+        let plan = self.model.fork_plan(&self.plan);
+        CpuScorer::around(Arc::clone(&self.model), plan, self.threads)
     }
 
     /// How many threads' plans it holds, the calling thread's included.
@@ -323,6 +342,15 @@ impl CnnVerifier {
         check_page_model(&model)?;
         let threshold = model.threshold;
         Ok(CnnVerifier::with_scorer(CpuScorer::new(model), threshold))
+    }
+}
+
+impl CnnVerifier {
+    /// A verifier like this one for another run (what
+    /// `walmart::attest::PreparedCnn` hands each run): the same network and
+    /// threshold, buffers of its own, no score remembered, not failed.
+    pub fn fresh(&self) -> CnnVerifier {
+        CnnVerifier::with_scorer(self.scorer.fork(), self.threshold)
     }
 }
 
@@ -603,6 +631,37 @@ mod tests {
         let mut again = vec![Verdict::CLEAN];
         v.verify(&pages, &mut again);
         assert_eq!(again, out);
+    }
+
+    #[test]
+    fn a_fresh_verifier_scores_alike_with_buffers_of_its_own_and_nothing_remembered() {
+        let mut model = Model::init(Architecture::default_cnn(), 8);
+        model.threshold = 0.0;
+        let mut rng = Rng::new(9);
+        let n = 2 * PARALLEL_MIN;
+        let bytes: Vec<u8> = (0..n * PAGE_SIZE).map(|_| rng.below(256) as u8).collect();
+        let pages: Vec<_> = bytes
+            .chunks(PAGE_SIZE)
+            .enumerate()
+            .map(|(i, b)| PageSnapshot::new(0, i as u32, 0, PageKind::Dirty, b))
+            .collect();
+        let mut first = CnnVerifier::new(model).unwrap();
+        let mut want = Vec::new();
+        first.verify(&pages, &mut want);
+        assert_eq!(first.memo.len(), n);
+        first.failed = true;
+        let mut fresh = first.fresh();
+        assert!(fresh.memo.is_empty() && !fresh.failed);
+        assert_eq!(fresh.threshold(), first.threshold());
+        // Every thread a final flush may use has its plan before the flush.
+        assert_eq!(fresh.scorer.lanes(), fresh.scorer.threads);
+        let mut got = Vec::new();
+        fresh.verify_final(&pages, &mut got);
+        assert_eq!(got, want, "the same network, split or not");
+        assert!(
+            Arc::ptr_eq(&fresh.scorer.model, &first.scorer.model),
+            "weights shared"
+        );
     }
 
     #[test]

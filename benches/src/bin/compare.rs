@@ -209,7 +209,7 @@ mod walmart_side {
                 Some(if gpu {
                     PreparedCnn::gpu(&model).map_err(|e| e.to_string())?
                 } else {
-                    PreparedCnn::cpu(model)
+                    PreparedCnn::cpu(model).map_err(|e| e.to_string())?
                 })
             }
             None => None,

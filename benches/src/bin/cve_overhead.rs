@@ -78,7 +78,7 @@ fn setup(spec: &str, app: &Path, name: &str) -> Setup {
         let path = app.join("model.wcnn");
         let model = Model::load(&path).unwrap_or_else(|e| die(&format!("{}: {e}", path.display())));
         match backend {
-            "cnn" => PreparedCnn::cpu(model),
+            "cnn" => PreparedCnn::cpu(model).unwrap_or_else(|e| die(&e.to_string())),
             "wasm" => PreparedCnn::wasm(&model).unwrap_or_else(|e| die(&e.to_string())),
             "gpu" => PreparedCnn::gpu(&model).unwrap_or_else(|e| die(&e.to_string())),
             other => die(&format!(

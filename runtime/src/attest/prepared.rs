@@ -14,8 +14,9 @@ use crate::{Error, Result};
 /// compiled (tens of milliseconds) once rather than per run; for `gpu`,
 /// the kernels compiled and the weights on the device.
 pub enum PreparedCnn {
-    /// The network on this machine's CPU.
-    Cpu(Model),
+    /// The network on this machine's CPU, its weights rearranged for
+    /// inference once: each run's verifier is a fresh copy.
+    Cpu(Box<CnnVerifier>),
     /// The network as WebAssembly, in sandboxes of its own.
     Wasm(WasmClassifier),
     /// The network on CUDA device 0, shared by the runs' verifiers, and
@@ -24,9 +25,11 @@ pub enum PreparedCnn {
 }
 
 impl PreparedCnn {
-    /// `model` on the CPU back end.
-    pub fn cpu(model: Model) -> PreparedCnn {
-        PreparedCnn::Cpu(model)
+    /// `model` on the CPU back end; fails for a model that does not take
+    /// whole pages.
+    pub fn cpu(model: Model) -> Result<PreparedCnn> {
+        let verifier = CnnVerifier::new(model).map_err(|e| Error::Usage(e.to_string()))?;
+        Ok(PreparedCnn::Cpu(Box::new(verifier)))
     }
 
     /// `model` on the `wasm` back end; fails for a model the generator
@@ -47,9 +50,7 @@ impl PreparedCnn {
     /// own).
     pub fn verifier(&self) -> Result<Box<dyn Verifier>> {
         Ok(match self {
-            PreparedCnn::Cpu(model) => {
-                Box::new(CnnVerifier::new(model.clone()).map_err(|e| Error::Usage(e.to_string()))?)
-            }
+            PreparedCnn::Cpu(verifier) => Box::new(verifier.fresh()),
             PreparedCnn::Wasm(classifier) => Box::new(classifier.verifier()?),
             PreparedCnn::Gpu(scorer, threshold) => Box::new(scorer.verifier(*threshold)),
         })

@@ -45,7 +45,7 @@ pub fn prepare(model: Model, backend: Backend) -> anyhow::Result<PreparedCnn> {
     Ok(match backend {
         Backend::Wasm => PreparedCnn::wasm(&model).map_err(|e| anyhow!("--backend wasm: {e}"))?,
         Backend::Gpu => PreparedCnn::gpu(&model).map_err(|e| anyhow!("--backend gpu: {e}"))?,
-        Backend::Cpu => PreparedCnn::cpu(model),
+        Backend::Cpu => PreparedCnn::cpu(model).map_err(|e| anyhow!("--model: {e}"))?,
     })
 }
 
