@@ -12,6 +12,8 @@ mod embed_conv;
 mod loss;
 mod pool;
 mod scale;
+#[cfg(target_arch = "x86_64")]
+mod sparse_conv;
 mod tiled_net;
 
 #[cfg(test)]

@@ -319,11 +319,13 @@ impl TiledNet {
             let x = &s.signal[..len];
             len = positions * conv.cout;
             let y = grown(&mut s.next, len);
-            match conv.cout {
-                8 => conv_tiles::<8, 4, FMA>(x, conv, y),
-                16 => conv_tiles::<16, 4, FMA>(x, conv, y),
-                32 => conv_tiles::<32, 2, FMA>(x, conv, y),
-                _ => conv_any::<FMA>(x, conv, y),
+            if !(FMA && self.wide && conv_sparse(x, conv, y)) {
+                match conv.cout {
+                    8 => conv_tiles::<8, 4, FMA>(x, conv, y),
+                    16 => conv_tiles::<16, 4, FMA>(x, conv, y),
+                    32 => conv_tiles::<32, 2, FMA>(x, conv, y),
+                    _ => conv_any::<FMA>(x, conv, y),
+                }
             }
             std::mem::swap(&mut s.signal, &mut s.next);
         }
@@ -593,6 +595,39 @@ fn conv_tiles<const N: usize, const R: usize, const FMA: bool>(
     }
 }
 
+/// The AVX2 and FMA build of a tiling convolution that skips inputs at
+/// zero ([`super::sparse_conv`]), for the widths the dense tiles have;
+/// `false`, computing nothing, for others. Only where the running CPU has
+/// AVX2 and FMA (`TiledNet::wide`): the caller checks.
+#[inline(always)]
+fn conv_sparse(x: &[f32], c: &TiledConv, y: &mut [f32]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use super::sparse_conv::conv_sparse_tiles;
+        // SAFETY: called only where `TiledNet::wide` says the CPU has AVX2
+        // and FMA.
+        let done = unsafe {
+            match c.cout {
+                8 => conv_sparse_tiles::<1, 4>(x, c, y),
+                16 => conv_sparse_tiles::<2, 4>(x, c, y),
+                32 => conv_sparse_tiles::<4, 2>(x, c, y),
+                _ => None,
+            }
+        };
+        let Some(done) = done else { return false };
+        // The positions left over (fewer than a tile), densely, in the
+        // same order of additions.
+        let block = c.kernel * c.cin;
+        conv_any::<true>(&x[done * block..], c, &mut y[done * c.cout..]);
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (x, c, y);
+        false
+    }
+}
+
 #[inline(always)]
 fn conv_any<const FMA: bool>(x: &[f32], c: &TiledConv, y: &mut [f32]) {
     let block = c.kernel * c.cin;
@@ -796,5 +831,52 @@ mod tests {
         // An input shorter than one tile.
         assert!(TiledNet::new(t.clone(), &[TiledLayer::GlobalMaxPool, dense], 3).is_none());
         assert!(TiledNet::new(t, &[TiledLayer::GlobalMaxPool, dense], 64).is_some());
+    }
+
+    /// The convolution that skips inputs at zero gives what the dense one
+    /// gives, value for value (a zero's sign aside), whatever the share of
+    /// zeros, for each width with tiles, with a leftover position or two.
+    #[test]
+    fn skipping_inputs_at_zero_changes_no_output() {
+        if !wide_vectors() {
+            eprintln!("skipped: this CPU lacks AVX2 or FMA, which the sparse build needs");
+            return;
+        }
+        let mut rng = Rng::new(41);
+        for (cout, positions) in [(8, 9), (16, 7), (32, 5), (16, 12)] {
+            let (kernel, cin) = (4, 16);
+            let block = kernel * cin;
+            let conv = TiledConv {
+                kernel,
+                cin,
+                cout,
+                wt: (0..block * cout).map(|_| rng.uniform() - 0.5).collect(),
+                bias: (0..cout).map(|_| rng.uniform() - 0.5).collect(),
+                relu: cout != 32,
+            };
+            for zeros in [0, 30, 70, 95, 100] {
+                let x: Vec<f32> = (0..positions * block)
+                    .map(|i| match rng.below(100) {
+                        z if z < zeros && i % 3 == 0 => -0.0,
+                        z if z < zeros => 0.0,
+                        _ => rng.uniform() - 0.25,
+                    })
+                    .collect();
+                let mut dense = vec![f32::NAN; positions * cout];
+                let mut sparse = vec![f32::NAN; positions * cout];
+                match cout {
+                    8 => conv_tiles::<8, 4, true>(&x, &conv, &mut dense),
+                    16 => conv_tiles::<16, 4, true>(&x, &conv, &mut dense),
+                    _ => conv_tiles::<32, 2, true>(&x, &conv, &mut dense),
+                }
+                assert!(conv_sparse(&x, &conv, &mut sparse), "{cout} channels");
+                for (i, (d, s)) in dense.iter().zip(&sparse).enumerate() {
+                    assert!(
+                        d == s,
+                        "{cout} channels, {zeros}% zeros, output {i}: {d} vs {s}"
+                    );
+                }
+            }
+        }
     }
 }
