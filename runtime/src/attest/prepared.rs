@@ -56,3 +56,29 @@ impl PreparedCnn {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use walmart_attest::model::arch::{Architecture, LayerSpec};
+
+    #[test]
+    fn a_model_that_does_not_take_whole_pages_is_refused_when_prepared() {
+        let arch = Architecture::new(
+            1024,
+            vec![
+                LayerSpec::Embed { dim: 4 },
+                LayerSpec::GlobalMaxPool,
+                LayerSpec::Dense { out: 2 },
+            ],
+        )
+        .unwrap();
+        let err = match PreparedCnn::cpu(Model::init(arch, 1)) {
+            Ok(_) => panic!("a 1024-byte model was prepared for 4096-byte pages"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("4096") && err.contains("1024"), "{err}");
+        let ok = PreparedCnn::cpu(Model::init(Architecture::default_cnn(), 1)).unwrap();
+        assert!(ok.verifier().is_ok());
+    }
+}
