@@ -343,9 +343,7 @@ impl CnnVerifier {
         let threshold = model.threshold;
         Ok(CnnVerifier::with_scorer(CpuScorer::new(model), threshold))
     }
-}
 
-impl CnnVerifier {
     /// A verifier like this one for another run (what
     /// `walmart::attest::PreparedCnn` hands each run): the same network and
     /// threshold, buffers of its own, no score remembered, not failed.
