@@ -19,7 +19,9 @@
 //! 8, 16 and 32 channels
 //! get register tiles unrolled at compile time; on x86-64 CPUs with AVX2
 //! and FMA the same code is compiled a second time for them and chosen at
-//! run time (the crate's default target has neither).
+//! run time (the crate's default target has neither), and there the
+//! convolutions after the tables skip the inputs at zero
+//! ([`super::sparse_conv`]), with the same outputs.
 
 use ndarray::{ArrayView1, ArrayView2, ArrayView3};
 
@@ -319,7 +321,9 @@ impl TiledNet {
             let x = &s.signal[..len];
             len = positions * conv.cout;
             let y = grown(&mut s.next, len);
-            if !(FMA && self.wide && conv_sparse(x, conv, y)) {
+            // SAFETY: `wide` is set only when the running CPU reported
+            // AVX2 and FMA.
+            if !(FMA && self.wide && unsafe { conv_sparse(x, conv, y) }) {
                 match conv.cout {
                     8 => conv_tiles::<8, 4, FMA>(x, conv, y),
                     16 => conv_tiles::<16, 4, FMA>(x, conv, y),
@@ -597,15 +601,16 @@ fn conv_tiles<const N: usize, const R: usize, const FMA: bool>(
 
 /// The AVX2 and FMA build of a tiling convolution that skips inputs at
 /// zero ([`super::sparse_conv`]), for the widths the dense tiles have;
-/// `false`, computing nothing, for others. Only where the running CPU has
-/// AVX2 and FMA (`TiledNet::wide`): the caller checks.
+/// `false`, computing nothing, for others.
+///
+/// # Safety
+/// The running CPU must have AVX2 and FMA (`TiledNet::wide`).
 #[inline(always)]
-fn conv_sparse(x: &[f32], c: &TiledConv, y: &mut [f32]) -> bool {
+unsafe fn conv_sparse(x: &[f32], c: &TiledConv, y: &mut [f32]) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         use super::sparse_conv::conv_sparse_tiles;
-        // SAFETY: called only where `TiledNet::wide` says the CPU has AVX2
-        // and FMA.
+        // SAFETY: the caller vouches for AVX2 and FMA.
         let done = unsafe {
             match c.cout {
                 8 => conv_sparse_tiles::<1, 4>(x, c, y),
@@ -869,7 +874,9 @@ mod tests {
                     16 => conv_tiles::<16, 4, true>(&x, &conv, &mut dense),
                     _ => conv_tiles::<32, 2, true>(&x, &conv, &mut dense),
                 }
-                assert!(conv_sparse(&x, &conv, &mut sparse), "{cout} channels");
+                // SAFETY: `wide_vectors` found AVX2 and FMA above.
+                let done = unsafe { conv_sparse(&x, &conv, &mut sparse) };
+                assert!(done, "{cout} channels");
                 for (i, (d, s)) in dense.iter().zip(&sparse).enumerate() {
                     assert!(
                         d == s,
