@@ -230,13 +230,9 @@ impl Model {
         first: Option<cpu::EmbedConvTables>,
     ) -> InferencePlan {
         InferencePlan {
+            // Grown now, not in a run's final flush.
             tiled: tiled.map(|net| {
-                // Buffers sized, and their pages faulted in, for a page
-                // whose every block is scored: grown in a run's final
-                // flush instead, they cost that verdict 10-60 us (a third
-                // of the CNN's time on lz4's 0.2 ms runs).
-                let mut scratch = cpu::TiledScratch::default();
-                net.logits(&vec![1; net.input_len()], &mut scratch);
+                let scratch = net.scratch();
                 (net, scratch)
             }),
             first,

@@ -475,16 +475,24 @@ mod tests {
     use crate::rng::Rng;
     use crate::snapshot::SHIPPED_BLOCK;
 
+    /// A fresh model of the default architecture (weights from
+    /// `model_seed`, threshold at even odds) and `n` pages of random bytes
+    /// from `page_seed`, side by side.
+    fn model_and_pages(model_seed: u64, page_seed: u64, n: usize) -> (Model, Vec<u8>) {
+        let mut model = Model::init(Architecture::default_cnn(), model_seed);
+        model.threshold = 0.0;
+        let mut rng = Rng::new(page_seed);
+        let bytes = (0..n * PAGE_SIZE).map(|_| rng.below(256) as u8).collect();
+        (model, bytes)
+    }
+
     #[test]
     fn a_split_batch_does_not_wait_for_pool_threads_that_are_busy() {
         // Every thread of the scoring pool is held until the batch is
         // scored: the calling thread must score it all by itself rather
         // than wait for a share nobody takes.
-        let mut model = Model::init(Architecture::default_cnn(), 5);
-        model.threshold = 0.0;
-        let mut rng = Rng::new(6);
         let n = 2 * PARALLEL_MIN;
-        let bytes: Vec<u8> = (0..n * PAGE_SIZE).map(|_| rng.below(256) as u8).collect();
+        let (model, bytes) = model_and_pages(5, 6, n);
         let want = model
             .scores(ndarray::ArrayView2::from_shape((n, PAGE_SIZE), &bytes[..]).unwrap())
             .unwrap();
@@ -591,11 +599,8 @@ mod tests {
 
     #[test]
     fn split_batches_score_like_one_pass_and_audits_and_input_stay_clean() {
-        let mut model = Model::init(Architecture::default_cnn(), 3);
-        model.threshold = 0.0;
-        let mut rng = Rng::new(4);
         let n = 2 * PARALLEL_MIN + 37;
-        let bytes: Vec<u8> = (0..n * PAGE_SIZE).map(|_| rng.below(256) as u8).collect();
+        let (model, bytes) = model_and_pages(3, 4, n);
         let pages: Vec<PageSnapshot<'_>> = bytes
             .chunks(PAGE_SIZE)
             .enumerate()
@@ -633,11 +638,8 @@ mod tests {
 
     #[test]
     fn a_fresh_verifier_scores_alike_with_buffers_of_its_own_and_nothing_remembered() {
-        let mut model = Model::init(Architecture::default_cnn(), 8);
-        model.threshold = 0.0;
-        let mut rng = Rng::new(9);
         let n = 2 * PARALLEL_MIN;
-        let bytes: Vec<u8> = (0..n * PAGE_SIZE).map(|_| rng.below(256) as u8).collect();
+        let (model, bytes) = model_and_pages(8, 9, n);
         let pages: Vec<_> = bytes
             .chunks(PAGE_SIZE)
             .enumerate()
