@@ -603,6 +603,15 @@ impl FuncTranslator<'_, '_> {
                 .ins()
                 .load(types::I32, never_faults, state, vmctx::HEAP_STATE_SMALLMAP);
         let bits = self.builder.ins().ushr(smallmap, index);
+        // No small bin from the request's up and no tree: dlmalloc carves
+        // the victim or the top, and there is no list to check. The
+        // commonest case in programs that allocate and free in turn
+        // (c-ares: every call), so it is decided first.
+        let decide = self.builder.create_block();
+        let lists = self.builder.ins().bor(bits, treemap);
+        self.builder.ins().brif(lists, decide, &[], done, &[]);
+        self.builder.seal_block(decide);
+        self.builder.switch_to_block(decide);
         // dlmalloc takes from a small bin where the request's own (or the
         // next) holds a chunk, or a larger one does and the victim is too
         // small; else from the victim, or a tree where none is larger.
