@@ -231,8 +231,10 @@ impl AttestOptions {
 
     /// Fixes the key of the slack marks (1 to 254; others are taken
     /// to the nearest) instead of a random one per store, so that a test
-    /// can name the marks' bytes. A key known in advance lets a program
-    /// write the very byte a mark holds: not for real runs.
+    /// can name the marks' bytes, and a collection (`walmart attest
+    /// collect`, keys drawn from its seed) writes the same pages each
+    /// time. A key known in advance lets a program write the very byte a
+    /// mark holds: not for real runs.
     #[doc(hidden)]
     pub fn slack_key(mut self, key: u8) -> AttestOptions {
         self.slack_key = Some(key.clamp(1, 254));

@@ -54,7 +54,11 @@ impl WasiCtx {
         id: u32,
         out: u32,
     ) -> WasiResult<()> {
-        let t = now(host_clock(id)?)?;
+        let clock = host_clock(id)?;
+        let t = match self.replay.as_mut() {
+            Some(replay) => replay.time(id),
+            None => now(clock)?,
+        };
         mem.write_u64(out, t)
     }
 }

@@ -39,6 +39,8 @@ pub struct WasiCtx {
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<String>,
     pub(crate) fds: BTreeMap<u32, FdEntry>,
+    /// Seeded randomness and virtual clocks ([`WasiCtx::deterministic`]).
+    pub(crate) replay: Option<super::deterministic::Replay>,
 }
 
 /// Highest descriptor number handed out.

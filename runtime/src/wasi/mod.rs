@@ -5,6 +5,7 @@
 mod args;
 mod clocks;
 mod ctx;
+mod deterministic;
 mod fd;
 mod path;
 mod poll;
@@ -286,8 +287,13 @@ pub fn add_to_linker<T: 'static>(
         unsafe { libc::sched_yield() };
         Ok(())
     });
-    wasi!("random_get", [I32, I32], |_c, m, a| {
+    wasi!("random_get", [I32, I32], |c, m, a| {
         let buf = m.slice_mut(a.u32(0), a.u32(1))?;
+        if let Some(replay) = c.replay.as_mut() {
+            replay.fill(buf);
+            m.supplied(a.u32(0), a.u32(1) as usize);
+            return Ok(());
+        }
         let mut filled = 0;
         while filled < buf.len() {
             let rest = &mut buf[filled..];

@@ -13,6 +13,7 @@ use walmart::attest::train::{self, EvalReport, TrainOptions};
 use walmart::attest::Policy;
 use walmart::wasi::{self, WasiCtx};
 use walmart::{AttestOptions, Config, Engine, Linker, Module, Store};
+use walmart_attest::rng::Rng;
 use walmart_attest::PAGE_SIZE;
 
 #[derive(clap::Subcommand)]
@@ -58,7 +59,10 @@ pub struct CollectArgs {
     /// that many (rounded at random), each on its own copy of the pages.
     #[arg(long, value_name = "R", default_value_t = 0.2)]
     pub(crate) rate: f64,
-    /// Seed of the injections.
+    /// Seed of the injections, of the slack marks' key and of what the
+    /// program reads of the clock and the random source (virtual time, a
+    /// seeded generator): `coarse` and `fine --sync` collections with the
+    /// same seed write the same dataset.
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub(crate) seed: u64,
     /// Share of later versions of clean pages recorded (the first version
@@ -155,6 +159,17 @@ pub fn run(cmd: AttestCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The slack marks' key for a collection's run seeded `seed`: drawn from
+/// the range a store's own key is drawn from (0x80 to 0xd0), but from the
+/// seed, so that the same collection writes the same pages byte for byte
+/// (with a key per store, the marks made every dataset, and every model
+/// trained on it, differ from run to run), while the runs of one
+/// collection still see different keys.
+fn collection_slack_key(seed: u64) -> u8 {
+    let mut rng = Rng::new(seed ^ 0x51ac_6e11);
+    0x80 + rng.below(81) as u8
+}
+
 pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
     if a.policy == Policy::Off {
         bail!("--policy off: collect takes coarse, fine or tags");
@@ -221,11 +236,12 @@ pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
     let mut violations = 0;
     let mut near_misses = 0;
     for (group, input) in inputs.iter().enumerate() {
+        let run_seed = a.seed.wrapping_add(group as u64);
         let collector = Arc::new(Mutex::new(
             Collector::new(
                 writer.take().expect("writer returned after each run"),
                 group as u32,
-                a.seed.wrapping_add(group as u64),
+                run_seed,
                 a.inject.clone(),
                 a.rate,
                 a.keep,
@@ -234,7 +250,10 @@ pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
             .near_misses(a.near_misses)
             .fillers(&a.fillers),
         ));
+        // The same collection, the same pages: what the program reads of
+        // the clock and the random source is fixed by the seed too.
         let mut ctx = WasiCtx::new();
+        ctx.deterministic(run_seed);
         let name = input
             .as_ref()
             .and_then(|p| p.file_name())
@@ -251,7 +270,9 @@ pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
             let f = std::fs::File::open(file).with_context(|| file.display().to_string())?;
             ctx.redirect(0, f);
         }
-        let opts = AttestOptions::new().collector(collector.clone());
+        let opts = AttestOptions::new()
+            .collector(collector.clone())
+            .slack_key(collection_slack_key(run_seed));
         let (mut store, called, _) = start_command(&engine, &module, ctx, Some(opts), &a.app)?;
         match called {
             Ok(()) => {}
