@@ -461,6 +461,22 @@ fn attest_collect_train_eval_and_run_with_the_model() {
         "{}",
         text(&out.stderr)
     );
+    // Training is reproducible: the same dataset and seed, the same file.
+    let again = dir.join("lz-again.model");
+    let out = walmart(&[
+        "attest",
+        "train",
+        ds.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+        "--epochs",
+        "2",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        std::fs::read(&model).unwrap() == std::fs::read(&again).unwrap(),
+        "two trainings of one dataset differ"
+    );
 
     let out = walmart(&[
         "attest",

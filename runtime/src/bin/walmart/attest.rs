@@ -121,6 +121,12 @@ pub struct TrainArgs {
     /// `default`. Its architecture is the one trained (no --arch).
     #[arg(long, value_name = "MODEL|default", conflicts_with = "arch")]
     pub(crate) init: Option<String>,
+    /// What the model's metadata names its datasets by (`None`: their
+    /// paths). `walmart attest evaluate` names its own, whose paths lie in
+    /// a scratch folder named for the process, so that the same recipe
+    /// writes the same model file.
+    #[arg(skip)]
+    pub(crate) dataset_name: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -388,7 +394,8 @@ pub(crate) fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => walmart::attest::model::Architecture::default_cnn(),
     };
-    let (data, name) = load_datasets(&a.datasets)?;
+    let (data, paths) = load_datasets(&a.datasets)?;
+    let name = a.dataset_name.unwrap_or(paths);
     let opts = TrainOptions {
         arch,
         epochs: a.epochs,

@@ -440,6 +440,10 @@ fn train_model(app: &App, epochs: usize, scratch: &Path) -> anyhow::Result<()> {
         max_fpr: 0.0,
         arch: None,
         init: Some("default".into()),
+        dataset_name: Some(format!(
+            "{}'s train/ inputs as `walmart attest evaluate` collects them (fine --sync, coarse)",
+            app.name
+        )),
     })?;
     Ok(())
 }
