@@ -819,9 +819,17 @@ fn attest_collect_is_the_same_byte_for_byte_when_run_again() {
               (func $clock (param i32 i64 i32) (result i32)))
             (import "wasi_snapshot_preview1" "random_get"
               (func $random (param i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "poll_oneoff"
+              (func $poll (param i32 i32 i32 i32) (result i32)))
             (memory (export "memory") 2)
             (func (export "_start")
               (drop (call $clock (i32.const 0) (i64.const 1) (i32.const 4096)))
+              ;; Sleep a minute on the monotonic clock: virtual time passes
+              ;; it at once.
+              (i32.store8 (i32.const 8200) (i32.const 0))
+              (i32.store (i32.const 8208) (i32.const 1))
+              (i64.store (i32.const 8216) (i64.const 60000000000))
+              (drop (call $poll (i32.const 8192) (i32.const 8256) (i32.const 1) (i32.const 8300)))
               (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 4104)))
               (drop (call $random (i32.const 4112) (i32.const 64)))))"#,
     )
@@ -856,6 +864,15 @@ fn attest_collect_is_the_same_byte_for_byte_when_run_again() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         std::fs::read(ds).unwrap()
     };
+    // The pages' bytes alone (the file also names the seed).
+    let pages = |out: &str| -> Vec<Vec<u8>> {
+        walmart::attest::dataset::Dataset::load(&dir.join(out))
+            .unwrap()
+            .records
+            .into_iter()
+            .map(|r| r.bytes)
+            .collect()
+    };
     let wat = wat.to_str().unwrap();
     let lz = fixture("lz.wasm");
     for (app, policy) in [
@@ -863,12 +880,27 @@ fn attest_collect_is_the_same_byte_for_byte_when_run_again() {
         (lz.as_str(), "coarse"),
         (lz.as_str(), "fine"),
     ] {
+        let began = std::time::Instant::now();
         let first = collect(app, policy, "3", "first.wds");
+        assert!(
+            began.elapsed() < std::time::Duration::from_secs(30),
+            "a virtual minute's sleep took real time"
+        );
         let again = collect(app, policy, "3", "again.wds");
         assert!(first == again, "{app} under {policy}: the datasets differ");
         if app == wat {
-            let other = collect(app, policy, "4", "other.wds");
-            assert!(first != other, "another seed, other bytes");
+            // After the minute's sleep the monotonic clock reads past it.
+            let page = pages("first.wds")
+                .into_iter()
+                .find(|p| p[8..16] != [0; 8])
+                .expect("the clock's page recorded");
+            let monotonic = u64::from_le_bytes(page[8..16].try_into().unwrap());
+            assert!(monotonic >= 60_000_000_000, "{monotonic}");
+            collect(app, policy, "4", "other.wds");
+            assert!(
+                pages("first.wds") != pages("other.wds"),
+                "another seed, other bytes"
+            );
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();

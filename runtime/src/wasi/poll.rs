@@ -55,8 +55,14 @@ impl WasiCtx {
                             continue;
                         }
                     };
+                    // Under `WasiCtx::deterministic` deadlines are in the
+                    // virtual time the guest reads.
                     let rel = if flags & ABSTIME != 0 {
-                        t.saturating_sub(now(clock)?)
+                        let at = match &self.replay {
+                            Some(replay) => replay.peek(id),
+                            None => now(clock)?,
+                        };
+                        t.saturating_sub(at)
                     } else {
                         t
                     };
@@ -98,7 +104,9 @@ impl WasiCtx {
                 _ => return Err(Errno::INVAL),
             }
         }
-        let wait_ms: i32 = if !ready.is_empty() {
+        // A virtual clock's wait takes no real time: descriptors are
+        // polled without sleeping, and the clock fires where none is ready.
+        let wait_ms: i32 = if !ready.is_empty() || (self.replay.is_some() && timeout.is_some()) {
             0
         } else {
             match timeout {
@@ -146,7 +154,15 @@ impl WasiCtx {
             }
         }
         if let Some((ns, userdata)) = timeout {
-            if now(libc::CLOCK_MONOTONIC)?.saturating_sub(start) >= ns || ready.is_empty() {
+            let passed = match self.replay.as_mut() {
+                Some(replay) if ready.is_empty() || ns == 0 => {
+                    replay.advance(ns);
+                    true
+                }
+                Some(_) => false,
+                None => now(libc::CLOCK_MONOTONIC)?.saturating_sub(start) >= ns,
+            };
+            if passed || ready.is_empty() {
                 ready.push(Event {
                     userdata,
                     error: Errno::SUCCESS,

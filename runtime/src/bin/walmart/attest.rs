@@ -10,7 +10,7 @@ use walmart::attest::collect::Collector;
 use walmart::attest::dataset::{Dataset, DatasetMeta, DatasetWriter, Label};
 use walmart::attest::model::{batch_of, default};
 use walmart::attest::train::{self, EvalReport, TrainOptions};
-use walmart::attest::Policy;
+use walmart::attest::{Backpressure, Policy};
 use walmart::wasi::{self, WasiCtx};
 use walmart::{AttestOptions, Config, Engine, Linker, Module, Store};
 use walmart_attest::rng::Rng;
@@ -61,8 +61,8 @@ pub struct CollectArgs {
     pub(crate) rate: f64,
     /// Seed of the injections, of the slack marks' key and of what the
     /// program reads of the clock and the random source (virtual time, a
-    /// seeded generator): `coarse` and `fine --sync` collections with the
-    /// same seed write the same dataset.
+    /// seeded generator): `coarse`, `fine --sync` and `tags --sync`
+    /// collections with the same seed write the same dataset.
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub(crate) seed: u64,
     /// Share of later versions of clean pages recorded (the first version
@@ -276,9 +276,13 @@ pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
             let f = std::fs::File::open(file).with_context(|| file.display().to_string())?;
             ctx.redirect(0, f);
         }
+        // Snapshots wait for room in the verifier's ring rather than leave
+        // pages for a later hook: where they are taken then depends on how
+        // fast the verifier drains it, and so would the dataset.
         let opts = AttestOptions::new()
             .collector(collector.clone())
-            .slack_key(collection_slack_key(run_seed));
+            .slack_key(collection_slack_key(run_seed))
+            .backpressure(Backpressure::Block);
         let (mut store, called, _) = start_command(&engine, &module, ctx, Some(opts), &a.app)?;
         match called {
             Ok(()) => {}
