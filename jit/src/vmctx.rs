@@ -182,6 +182,16 @@ pub const ATTEST_HEAP_SLACK_KEY: i32 = 20;
 /// Offset of [`VMAttestState::heap_top_bytes`].
 pub const ATTEST_HEAP_TOP_BYTES: i32 = 24;
 
+/// A slack marks' key from `draw` (64 random bits), in the range
+/// [`VMAttestState::heap_slack_key`] says (0x80 to 0xd0): the marks of
+/// slacks of 1 to 16 bytes are then 0x81 to 0xe0, never a byte programs
+/// write past a buffer by mistake (0, a character, a small number, a small
+/// negative one). A store draws it unguessably; a collection from its
+/// seed.
+pub fn slack_key_from(draw: u64) -> u32 {
+    (draw % 81) as u32 + 0x80
+}
+
 /// The slack mark of a slack of `k` bytes (1 to [`HEAP_SLACK_MAX`]) under
 /// `key` (1 to 254, [`VMAttestState::heap_slack_key`]): `(k - 1 + key) mod
 /// 255 + 1`, in 1 to 255, so never 0 (a NUL past a string is the commonest

@@ -445,16 +445,19 @@ fn attest_collect_train_eval_and_run_with_the_model() {
     assert!(err.contains("from 2 run(s)"), "{err}");
     assert!(err.contains("benign"), "{err}");
 
+    let train = |out: &Path| {
+        walmart(&[
+            "attest",
+            "train",
+            ds.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "2",
+        ])
+    };
     let model = dir.join("lz.model");
-    let out = walmart(&[
-        "attest",
-        "train",
-        ds.to_str().unwrap(),
-        "--out",
-        model.to_str().unwrap(),
-        "--epochs",
-        "2",
-    ]);
+    let out = train(&model);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("epoch 1/2"),
@@ -463,15 +466,7 @@ fn attest_collect_train_eval_and_run_with_the_model() {
     );
     // Training is reproducible: the same dataset and seed, the same file.
     let again = dir.join("lz-again.model");
-    let out = walmart(&[
-        "attest",
-        "train",
-        ds.to_str().unwrap(),
-        "--out",
-        again.to_str().unwrap(),
-        "--epochs",
-        "2",
-    ]);
+    let out = train(&again);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         std::fs::read(&model).unwrap() == std::fs::read(&again).unwrap(),

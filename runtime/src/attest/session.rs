@@ -294,12 +294,9 @@ impl AttestSession {
             },
             opts.verifiers,
         ));
-        // A key nobody can name before the run, from 0x80 to 0xd0: the
-        // marks of slacks of 1 to 16 bytes are then 0x81 to 0xe0, never a
-        // byte programs write past a buffer by mistake (0, a character, a
-        // small number, a small negative one).
+        // A key nobody can name before the run.
         let slack_key = opts.slack_key.map_or_else(
-            || (walmart_attest::unguessable() % 81) as u32 + 0x80,
+            || walmart_jit::vmctx::slack_key_from(walmart_attest::unguessable()),
             u32::from,
         );
         shared

@@ -165,15 +165,14 @@ pub fn run(cmd: AttestCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The slack marks' key for a collection's run seeded `seed`: drawn from
-/// the range a store's own key is drawn from (0x80 to 0xd0), but from the
-/// seed, so that the same collection writes the same pages byte for byte
-/// (with a key per store, the marks made every dataset, and every model
-/// trained on it, differ from run to run), while the runs of one
-/// collection still see different keys.
+/// The slack marks' key for a collection's run seeded `seed`: from the
+/// seed rather than unguessable, so that the same collection writes the
+/// same pages byte for byte (with a key per store, the marks made every
+/// dataset, and every model trained on it, differ from run to run), while
+/// the runs of one collection still see different keys.
 fn collection_slack_key(seed: u64) -> u8 {
-    let mut rng = Rng::new(seed ^ 0x51ac_6e11);
-    0x80 + rng.below(81) as u8
+    let draw = Rng::new(seed ^ 0x51ac_6e11).next_u64();
+    walmart_jit::vmctx::slack_key_from(draw) as u8
 }
 
 pub(crate) fn collect(a: CollectArgs) -> anyhow::Result<ExitCode> {
