@@ -472,6 +472,31 @@ fn attest_collect_train_eval_and_run_with_the_model() {
         std::fs::read(&model).unwrap() == std::fs::read(&again).unwrap(),
         "two trainings of one dataset differ"
     );
+    // Hard negatives shown again: a flag of its own, a count.
+    let mined = dir.join("lz-mined.model");
+    let run_mined = |count: &str| {
+        walmart(&[
+            "attest",
+            "train",
+            ds.to_str().unwrap(),
+            "--out",
+            mined.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--hard-negatives",
+            count,
+        ])
+    };
+    let out = run_mined("4");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(mined.is_file());
+    let out = run_mined("many");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--hard-negatives"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = walmart(&[
         "attest",

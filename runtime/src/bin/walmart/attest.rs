@@ -121,6 +121,13 @@ pub struct TrainArgs {
     /// `default`. Its architecture is the one trained (no --arch).
     #[arg(long, value_name = "MODEL|default", conflicts_with = "arch")]
     pub(crate) init: Option<String>,
+    /// Show each clean training page the model scored as corrupted after
+    /// an epoch this many extra times in the next (0: never), so that the
+    /// few clean pages unlike the rest stop setting the threshold. The
+    /// model learns to pass over what they hold: where clean pages hold
+    /// the attacks' own padding, it learns to miss those attacks.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) hard_negatives: usize,
     /// What the model's metadata names its datasets by (`None`: their
     /// paths). `walmart attest evaluate` names its own, whose paths lie in
     /// a scratch folder named for the process, so that the same recipe
@@ -408,6 +415,7 @@ pub(crate) fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
         patience: a.patience.max(1),
         max_fpr: a.max_fpr,
         init,
+        hard_negative_repeats: a.hard_negatives,
         ..TrainOptions::default()
     };
     let positives = data.records.iter().filter(|r| r.label.is_attack()).count();

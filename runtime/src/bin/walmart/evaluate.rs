@@ -440,6 +440,10 @@ fn train_model(app: &App, epochs: usize, scratch: &Path) -> anyhow::Result<()> {
         max_fpr: 0.0,
         arch: None,
         init: Some("default".into()),
+        // Tried (2026-12-03, seventeenth session; benches/RESULTS.md):
+        // mining hard negatives lifts zlib and blinds expat and jq to
+        // `A` padding, so the recipe shows every page once.
+        hard_negatives: 0,
         dataset_name: Some(format!(
             "{}'s train/ inputs as `walmart attest evaluate` collects them (fine --sync, coarse)",
             app.name
