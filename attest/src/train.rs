@@ -23,6 +23,12 @@ pub struct TrainOptions {
     pub patience: usize,
     /// Share of each run (its last records) held out for validation.
     pub validation: f64,
+    /// Consecutive stretches each run is cut into, the last `validation`
+    /// share of each held out (1: the run's end only). Content that
+    /// comes only late in a run (base64 of zeroed tables at the end of an
+    /// input) is then in training as well as in validation, instead of
+    /// only setting the threshold.
+    pub validation_stretches: usize,
     /// The false-positive rate the threshold is chosen for.
     pub max_fpr: f64,
     /// Weights to start from (fine-tuning), instead of random ones drawn
@@ -48,6 +54,7 @@ impl Default for TrainOptions {
             seed: 1,
             patience: 3,
             validation: 0.2,
+            validation_stretches: 1,
             max_fpr: 0.001,
             init: None,
             hard_negative_repeats: 0,
@@ -110,27 +117,31 @@ impl Adam {
     }
 }
 
-/// Splits record indices into training and validation: the last `share`
-/// of every run's records (in the order they were taken) is validation.
+/// Splits record indices into training and validation: every run's
+/// records (in the order they were taken) are cut into `stretches`
+/// consecutive stretches, and the last `share` of each is validation.
 /// Every program and input is represented in both, and each validation
-/// page comes from a later point of its run than any training page of
-/// that run, so the threshold is calibrated on states training never saw
-/// for every program (holding out whole runs left some programs out of
+/// page comes from a later point of its stretch than any training page of
+/// that stretch, so the threshold is calibrated on states training never
+/// saw for every program (holding out whole runs left some programs out of
 /// calibration entirely). A run whose clean pages hit `--max-pages` early
 /// has few of them in its tail; splitting by label instead was tried and
 /// made early stopping pick a first-epoch model (recall 0.73 on
 /// use-after-free), so it stays by run.
-pub fn split_by_time(records: &[Record], share: f64) -> (Vec<usize>, Vec<usize>) {
+pub fn split_by_time(records: &[Record], share: f64, stretches: usize) -> (Vec<usize>, Vec<usize>) {
     let mut by_group: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
     for (i, r) in records.iter().enumerate() {
         by_group.entry(r.group).or_default().push(i);
     }
     let (mut train, mut val) = (Vec::new(), Vec::new());
     for idx in by_group.values() {
-        let held = ((idx.len() as f64 * share).round() as usize).min(idx.len());
-        let cut = idx.len() - held;
-        train.extend_from_slice(&idx[..cut]);
-        val.extend_from_slice(&idx[cut..]);
+        let stretch = idx.len().div_ceil(stretches.max(1)).max(1);
+        for part in idx.chunks(stretch) {
+            let held = ((part.len() as f64 * share).round() as usize).min(part.len());
+            let cut = part.len() - held;
+            train.extend_from_slice(&part[..cut]);
+            val.extend_from_slice(&part[cut..]);
+        }
     }
     (train, val)
 }
@@ -162,7 +173,7 @@ pub fn train(
     if positives == recs.len() {
         return Err(TrainError::MissingClass("clean"));
     }
-    let (mut train_idx, val_idx) = split_by_time(recs, opts.validation);
+    let (mut train_idx, val_idx) = split_by_time(recs, opts.validation, opts.validation_stretches);
     let val_idx = if val_idx.is_empty() {
         train_idx.clone()
     } else {
@@ -482,6 +493,30 @@ mod tests {
             train(&data, "toy", &tune(Some(other), 7), |_| {}),
             Err(TrainError::InitArchitecture)
         ));
+    }
+
+    #[test]
+    fn validation_is_the_end_of_each_stretch_of_every_run() {
+        // Two runs, interleaved as collections write them, of 10 and 5.
+        let data = toy(1, 15, 3);
+        let mut records = data.records;
+        for (i, r) in records.iter_mut().enumerate() {
+            r.group = u32::from(i % 3 == 2);
+        }
+        let run0: Vec<usize> = (0..15).filter(|i| i % 3 != 2).collect();
+        let run1: Vec<usize> = (0..15).filter(|i| i % 3 == 2).collect();
+        let (train, val) = split_by_time(&records, 0.2, 1);
+        assert_eq!(val, [run0[8], run0[9], run1[4]]);
+        assert_eq!(train.len() + val.len(), 15);
+        let (train, val) = split_by_time(&records, 0.2, 2);
+        assert_eq!(val, [run0[4], run0[9], run1[2]]);
+        assert_eq!(train.len() + val.len(), 15);
+        assert!(train.iter().all(|i| !val.contains(i)));
+        // More stretches than records: each record its own stretch, and
+        // a share of 0.2 of one record holds none out.
+        let (train, val) = split_by_time(&records, 0.2, 100);
+        assert!(val.is_empty());
+        assert_eq!(train.len(), 15);
     }
 
     /// `toy`'s pages, with one clean page in `every` holding a run of

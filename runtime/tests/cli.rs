@@ -490,6 +490,18 @@ fn attest_collect_train_eval_and_run_with_the_model() {
     let out = run_mined("4");
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(mined.is_file());
+    let out = walmart(&[
+        "attest",
+        "train",
+        ds.to_str().unwrap(),
+        "--out",
+        mined.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--validation-stretches",
+        "3",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let out = run_mined("many");
     assert!(!out.status.success());
     assert!(

@@ -128,6 +128,11 @@ pub struct TrainArgs {
     /// the attacks' own padding, it learns to miss those attacks.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub(crate) hard_negatives: usize,
+    /// Cut every run into K consecutive stretches and hold out the end of
+    /// each for validation (1: the run's end only), so that content only
+    /// a run's end holds is trained on too.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub(crate) validation_stretches: u32,
     /// What the model's metadata names its datasets by (`None`: their
     /// paths). `walmart attest evaluate` names its own, whose paths lie in
     /// a scratch folder named for the process, so that the same recipe
@@ -416,6 +421,7 @@ pub(crate) fn train_cmd(a: TrainArgs) -> anyhow::Result<ExitCode> {
         max_fpr: a.max_fpr,
         init,
         hard_negative_repeats: a.hard_negatives,
+        validation_stretches: a.validation_stretches as usize,
         ..TrainOptions::default()
     };
     let positives = data.records.iter().filter(|r| r.label.is_attack()).count();
