@@ -211,13 +211,19 @@ pub fn train(
     let mut hard: Vec<usize> = Vec::new();
     for epoch in 1..=opts.epochs {
         rng.shuffle(&mut train_idx);
-        let mut order = train_idx.clone();
-        if !hard.is_empty() {
+        // The hard negatives, where any, shuffled in among the rest.
+        let mined: Vec<usize>;
+        let order: &[usize] = if hard.is_empty() {
+            &train_idx
+        } else {
+            let mut all = train_idx.clone();
             for _ in 0..opts.hard_negative_repeats {
-                order.extend_from_slice(&hard);
+                all.extend_from_slice(&hard);
             }
-            rng.shuffle(&mut order);
-        }
+            rng.shuffle(&mut all);
+            mined = all;
+            &mined
+        };
         let (mut loss_sum, mut batches) = (0.0f64, 0usize);
         for chunk in order.chunks(opts.batch.max(1)) {
             let pages: Vec<&[u8]> = chunk.iter().map(|&i| recs[i].bytes.as_slice()).collect();

@@ -445,8 +445,8 @@ fn attest_collect_train_eval_and_run_with_the_model() {
     assert!(err.contains("from 2 run(s)"), "{err}");
     assert!(err.contains("benign"), "{err}");
 
-    let train = |out: &Path| {
-        walmart(&[
+    let train = |out: &Path, options: &[&str]| {
+        let mut args = vec![
             "attest",
             "train",
             ds.to_str().unwrap(),
@@ -454,10 +454,12 @@ fn attest_collect_train_eval_and_run_with_the_model() {
             out.to_str().unwrap(),
             "--epochs",
             "2",
-        ])
+        ];
+        args.extend_from_slice(options);
+        walmart(&args)
     };
     let model = dir.join("lz.model");
-    let out = train(&model);
+    let out = train(&model, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("epoch 1/2"),
@@ -466,7 +468,7 @@ fn attest_collect_train_eval_and_run_with_the_model() {
     );
     // Training is reproducible: the same dataset and seed, the same file.
     let again = dir.join("lz-again.model");
-    let out = train(&again);
+    let out = train(&again, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         std::fs::read(&model).unwrap() == std::fs::read(&again).unwrap(),
@@ -474,35 +476,12 @@ fn attest_collect_train_eval_and_run_with_the_model() {
     );
     // Hard negatives shown again: a flag of its own, a count.
     let mined = dir.join("lz-mined.model");
-    let run_mined = |count: &str| {
-        walmart(&[
-            "attest",
-            "train",
-            ds.to_str().unwrap(),
-            "--out",
-            mined.to_str().unwrap(),
-            "--epochs",
-            "2",
-            "--hard-negatives",
-            count,
-        ])
-    };
-    let out = run_mined("4");
+    let out = train(&mined, &["--hard-negatives", "4"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(mined.is_file());
-    let out = walmart(&[
-        "attest",
-        "train",
-        ds.to_str().unwrap(),
-        "--out",
-        mined.to_str().unwrap(),
-        "--epochs",
-        "1",
-        "--validation-stretches",
-        "3",
-    ]);
+    let out = train(&mined, &["--validation-stretches", "3"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = run_mined("many");
+    let out = train(&mined, &["--hard-negatives", "many"]);
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("--hard-negatives"),
