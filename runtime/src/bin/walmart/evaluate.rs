@@ -123,18 +123,34 @@ impl App {
     }
 }
 
-/// The first `CVE-YYYY-NNNN` in `text`.
+/// The CVE ids (`CVE-YYYY-NNNN`) of a README: every one its title line
+/// names (an application may be run against several of its library's
+/// bugs), else the first anywhere in `text`.
 fn find_cve(text: &str) -> Option<String> {
-    text.match_indices("CVE-").find_map(|(i, _)| {
-        let rest = &text[i + 4..];
-        let id: String = rest
+    let title = text.lines().next().unwrap_or("");
+    let named = cve_ids(title);
+    if !named.is_empty() {
+        return Some(named.join(", "));
+    }
+    cve_ids(text).into_iter().next()
+}
+
+/// Each distinct `CVE-YYYY-NNNN` in `text`, in order.
+fn cve_ids(text: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for (i, _) in text.match_indices("CVE-") {
+        let id: String = text[i + 4..]
             .chars()
             .take_while(|c| c.is_ascii_digit() || *c == '-')
             .collect();
         let mut parts = id.split('-');
         let ok = matches!((parts.next(), parts.next()), (Some(y), Some(n)) if y.len() == 4 && n.len() >= 4);
-        ok.then(|| format!("CVE-{}", id.trim_end_matches('-')))
-    })
+        let id = format!("CVE-{}", id.trim_end_matches('-'));
+        if ok && !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
 }
 
 /// The files in `dir` ending in `.ext`, sorted; none if `dir` is missing.
@@ -1019,6 +1035,11 @@ mod tests {
             Some("CVE-2022-37434")
         );
         assert_eq!(find_cve("no CVE- here, CVE-12 either"), None);
+        assert_eq!(
+            find_cve("# jq: CVE-2023-50246, CVE-2023-50268\nsee CVE-2023-50246 and CVE-2015-8863")
+                .as_deref(),
+            Some("CVE-2023-50246, CVE-2023-50268")
+        );
     }
 
     #[test]
