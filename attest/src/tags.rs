@@ -102,6 +102,9 @@ pub enum ViolationKind {
     /// An access to heap memory through a pointer no allocation explains
     /// (an uncoloured pointer into an allocation, say).
     Wild,
+    /// An access to the guard above a frame of the C shadow stack: a
+    /// buffer in the frame below it overflowed.
+    StackBufferOverflow,
 }
 
 impl ViolationKind {
@@ -114,6 +117,7 @@ impl ViolationKind {
             ViolationKind::DoubleFree => "double-free",
             ViolationKind::InvalidFree => "invalid-free",
             ViolationKind::Wild => "wild",
+            ViolationKind::StackBufferOverflow => "stack-buffer-overflow",
         }
     }
 }

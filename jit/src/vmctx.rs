@@ -94,6 +94,9 @@ pub const TAG_GRANULE: u32 = 1 << TAG_GRANULE_SHIFT;
 pub const TAG_COLOUR_SHIFT: u32 = 28;
 /// Pointer colours: the address bits of a coloured pointer.
 pub const TAG_ADDR_MASK: u32 = (1 << TAG_COLOUR_SHIFT) - 1;
+/// The shadow byte of the guard above a stack frame
+/// (`translate::stack_guard`): the redzone colour (15), all 16 bytes.
+pub const TAG_STACK_GUARD: u8 = 0xF0;
 
 /// Offset of [`VMMemory::dirty`].
 pub const MEMORY_DIRTY: i32 = 16;

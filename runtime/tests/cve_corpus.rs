@@ -251,6 +251,57 @@ fn the_tag_monitor_catches_every_exploit_and_no_benign_input() {
     }
 }
 
+/// jq's CVE-2023-50268 copies a NaN's payload up the stack from a local
+/// `decNumber`. The tag monitor finds the copy in the guard above that
+/// local's frame (`walmart_jit::translate::stack_guard`), whether the
+/// payload reaches the heap (the corpus's exploit) or stays within the
+/// stack, where the heap checks of `coarse` see nothing.
+#[test]
+fn the_tag_monitor_finds_jqs_nan_payload_in_the_stack_frames_guard() {
+    let jq = corpus().join("jq");
+    let short = temp("nan-short.in");
+    let mut text_in = String::from("{\"reading\": {\"sensor\": \"t1\", \"value\": 21.5}}\n");
+    text_in.push_str("{\"reading\": {\"sensor\": \"t1\", \"value\": NaN1999");
+    text_in.push_str(&"001999".repeat(399));
+    text_in.push_str("}}\n");
+    std::fs::write(&short, text_in).unwrap();
+    let wasm = jq.join("jq.wasm");
+    for (input, reaches_heap) in [
+        (jq.join("exploit/nan-payload.in"), true),
+        (short.clone(), false),
+    ] {
+        let log = temp("nan-log");
+        let out = walmart_with_input(
+            &[
+                "run",
+                "--attest",
+                "tags",
+                "--attest-log",
+                log.to_str().unwrap(),
+                wasm.to_str().unwrap(),
+            ],
+            &input,
+        );
+        let events = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        let first = events.lines().next().unwrap_or_default();
+        assert!(
+            first.contains("\"violation\":\"stack-buffer-overflow\"") && first.contains("decNaNs"),
+            "{}: {first}\n{}",
+            input.display(),
+            text(&out.stderr)
+        );
+        let (found, _) = coarse_heap_check("jq", &input, true);
+        assert_eq!(
+            !found.is_empty(),
+            reaches_heap,
+            "{}: {found:?}",
+            input.display()
+        );
+    }
+    let _ = std::fs::remove_file(&short);
+}
+
 #[test]
 fn evaluate_writes_the_table_for_a_corpus() {
     let report = temp("report.md");

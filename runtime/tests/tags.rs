@@ -111,8 +111,9 @@ fn benign_programs_report_nothing_in_any_mode() {
                 "{mode} {colours}"
             );
             assert!(events.is_empty(), "{mode} {colours}: {events:?}");
-            // Stack buffers are not the monitor's: no report, the
-            // program's own result.
+            // A buffer overflowing into the next field of its own frame
+            // is not the monitor's (frames have guards, not each
+            // buffer): no report, the program's own result.
             let (out, events) = run(&flags, "tag_violations.wasm", &["stack"]);
             assert!(out.status.success());
             assert!(events.is_empty(), "{mode} {colours}: {events:?}");
@@ -129,6 +130,56 @@ fn benign_programs_report_nothing_in_any_mode() {
         assert!(out.status.success(), "{module}: {out:?}");
         assert!(events.is_empty(), "{module}: {events:?}");
     }
+}
+
+/// A buffer that runs out of its function's stack frame writes into the
+/// guard the monitor keeps above the frame (`walmart_jit::translate::
+/// stack_guard`): reported once, at the write, under either colour mode;
+/// a buffer filled to its end is not, and the program's output is its own.
+#[test]
+fn a_buffer_that_overflows_its_stack_frame_hits_the_frames_guard() {
+    for colours in ["pointer", "memory"] {
+        let (out, events) = run(
+            &["--tag-colours", colours],
+            "tag_violations.wasm",
+            &["stack-frame"],
+        );
+        assert!(out.status.success(), "{colours}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "x=120\ndone stack-frame\n"
+        );
+        assert_eq!(kinds(&events), ["stack-buffer-overflow"], "{colours}");
+        let tag = &events[0]["tag"];
+        assert_eq!(tag["access"]["write"], true, "{colours}");
+        assert!(tag["allocation"].is_null(), "{colours}: {tag}");
+        assert_eq!(events[0]["hook"]["name"], "memset", "{colours}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("stack buffer overflow: write of 1 byte(s) at 0x")
+                && stderr.contains("above a stack frame"),
+            "{stderr}"
+        );
+        let (out, events) = run(
+            &["--tag-colours", colours],
+            "tag_violations.wasm",
+            &["stack-frame-fits"],
+        );
+        assert!(out.status.success(), "{colours}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "x=120\ndone stack-frame-fits\n"
+        );
+        assert!(events.is_empty(), "{colours}: {events:?}");
+    }
+    // With `--on-detect trap` the guest stops at the write.
+    let (out, _) = run(
+        &["--on-detect", "trap"],
+        "tag_violations.wasm",
+        &["stack-frame"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
 }
 
 #[test]

@@ -12,6 +12,7 @@ pub(crate) mod hooks;
 mod memory;
 mod numeric;
 mod simd;
+pub(crate) mod stack_guard;
 mod table;
 pub mod tags;
 pub(crate) mod trampolines;
@@ -261,6 +262,9 @@ pub struct FuncTranslator<'a, 'b> {
     /// Accesses the tag check already covers in the current straight-line
     /// run (see [`Self::heap_access`]).
     pub(crate) tag_checked: Vec<tags::CheckedRange>,
+    /// The guard above this function's stack frame, under the tag
+    /// monitor ([`stack_guard`]).
+    pub(crate) frame_guard: Option<stack_guard::FrameGuard>,
 }
 
 /// Translates the body of defined function `func_index` into IR.
@@ -331,6 +335,14 @@ pub fn translate_function(
         .heap_floor
         .then(|| dlmalloc_forwarded_to(env, body))
         .flatten();
+    let frame_guard = match env
+        .config
+        .tags
+        .and_then(|_| stack_guard::stack_pointer(env.info))
+    {
+        Some(sp) => stack_guard::frame_guard(sp, body)?,
+        None => None,
+    };
     let mut t = FuncTranslator {
         builder,
         env,
@@ -360,6 +372,7 @@ pub fn translate_function(
         slack_request: None,
         records_top: false,
         tag_checked: Vec::new(),
+        frame_guard,
     };
     t.push_function_frame(sig);
     // What the entry's checks trap with points at the function's start.
@@ -389,7 +402,21 @@ pub fn translate_function(
         let (op, offset) = ops.read_with_offset()?;
         t.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
         t.offset = offset as u32;
-        t.translate(&op)?;
+        match t.frame_guard.as_ref().and_then(|g| g.step(offset)) {
+            Some(_) if !t.reachable => t.translate(&op)?,
+            Some(stack_guard::GuardStep::Const(value)) => {
+                t.translate(&Operator::I32Const { value })?
+            }
+            Some(stack_guard::GuardStep::Make) => {
+                t.frame_guard_step(true);
+                t.translate(&op)?
+            }
+            Some(stack_guard::GuardStep::Release) => {
+                t.frame_guard_step(false);
+                t.translate(&op)?
+            }
+            None => t.translate(&op)?,
+        }
     }
     t.builder.finalize(env.frontend_config);
     Ok(func)

@@ -560,6 +560,10 @@ impl TagHeap {
             found(ViolationKind::UseAfterFree, Some(x))
         } else if let Some(x) = self.pointer.then(|| self.named_by(a, colour)).flatten() {
             found(side(x), Some(x))
+        } else if here.is_none() && a < self.floor && self.shadow.colour(a) == REDZONE {
+            // Below every heap granule: the guard above a stack frame
+            // (`walmart_jit::translate::stack_guard`).
+            found(ViolationKind::StackBufferOverflow, None)
         } else {
             found(ViolationKind::Wild, here)
         };

@@ -239,6 +239,7 @@ fn label_for_collection(store: &StoreOpaque, found: &heap::Found, access: &TagAc
         ViolationKind::Overflow | ViolationKind::Underflow | ViolationKind::Wild => {
             Label::HeapOverflow
         }
+        ViolationKind::StackBufferOverflow => Label::StackSmash,
     };
     let end = access.address.saturating_add(access.size);
     c.lock()
@@ -306,7 +307,14 @@ fn report(
     };
     // One event per kind, function and object: an overflowing copy loop
     // unrolled into many stores is one finding.
-    let object = found.alloc.as_ref().map_or(found.address, |a| a.p);
+    // A stack frame's guard is one granule, its object.
+    let object = match &found.alloc {
+        Some(a) => a.p,
+        None if found.kind == ViolationKind::StackBufferOverflow => {
+            found.address & !(walmart_jit::vmctx::TAG_GRANULE - 1)
+        }
+        None => found.address,
+    };
     let first = heap.first_report(found.kind, u64::from(func.unwrap_or(u32::MAX)), object);
     let trap = store
         .attest
@@ -388,6 +396,10 @@ fn describe(f: &heap::Found, access: Option<&TagAccess>) -> String {
                 a.colour
             )
         }
+        None if f.kind == ViolationKind::StackBufferOverflow => format!(
+            ", in the guard at {:#x} above a stack frame (a buffer in a frame below it overflowed)",
+            f.address & !(walmart_jit::vmctx::TAG_GRANULE - 1)
+        ),
         None => String::new(),
     };
     let kind = match f.kind {
