@@ -5,18 +5,51 @@ use walmart_jit::translate::tags::TagCodegen;
 use walmart_jit::{Compiler, TranslateConfig};
 
 fn ir(wat: &str) -> String {
+    ir_with(wat, true)
+}
+
+/// The IR of function 1 of `wat` under the tag monitor, with or without
+/// the stack frames' guards.
+fn ir_with(wat: &str, stack_guards: bool) -> String {
     let compiler = Compiler::new(TranslateConfig {
         guard_size: Some(2 << 30),
         tags: Some(TagCodegen {
             pointer_colours: false,
             check_loads: true,
             trace_accesses: false,
+            stack_guards,
         }),
         ..Default::default()
     })
     .unwrap();
     let wasm = wat::parse_str(wat).unwrap();
     compiler.function_ir(&wasm, 1).unwrap()
+}
+
+/// A frame of clang's shape is 16 bytes larger in both its prologue and
+/// its epilogue, and the guard's shadow byte is painted (the redzone
+/// colour, `0xf0`) and cleared; without guards the frame is the module's.
+#[test]
+fn a_frame_of_clangs_shape_gets_its_guard() {
+    let wat = r#"(module
+      (memory 1)
+      (global $sp (mut i32) (i32.const 4096))
+      (func $leaf (param i32))
+      (func (result i32) (local i32)
+        global.get $sp i32.const 32 i32.sub local.tee 0 global.set $sp
+        local.get 0 call $leaf
+        local.get 0 i32.load
+        local.get 0 i32.const 32 i32.add global.set $sp))"#;
+    let guarded = ir_with(wat, true);
+    // Prologue and epilogue; the guard's own address is `$fp + 32`.
+    assert_eq!(guarded.matches("iconst.i32 48").count(), 2, "{guarded}");
+    assert!(guarded.contains("iconst.i8 -16"), "{guarded}");
+    assert!(guarded.contains("iconst.i8 0"), "{guarded}");
+    assert!(guarded.contains("umin"), "{guarded}");
+    let plain = ir_with(wat, false);
+    assert!(plain.contains("iconst.i32 32"), "{plain}");
+    assert!(!plain.contains("iconst.i32 48"), "{plain}");
+    assert!(!plain.contains("iconst.i8 -16"), "{plain}");
 }
 
 /// Shadow loads: two per multi-byte check (first and last granule).

@@ -252,6 +252,7 @@ impl Engine {
                 pointer_colours: t.colours == walmart_attest::TagColours::Pointer,
                 check_loads: t.mode != walmart_attest::TagMode::WriteOnly,
                 trace_accesses: t.trace_accesses,
+                stack_guards: t.stack_guards,
             }),
         })?;
         Ok(Engine {

@@ -172,6 +172,14 @@ fn a_buffer_that_overflows_its_stack_frame_hits_the_frames_guard() {
         );
         assert!(events.is_empty(), "{colours}: {events:?}");
     }
+    // Without the guards the overflow goes unseen.
+    let (out, events) = run(
+        &["--no-stack-guards"],
+        "tag_violations.wasm",
+        &["stack-frame"],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert!(events.is_empty(), "{events:?}");
     // With `--on-detect trap` the guest stops at the write.
     let (out, _) = run(
         &["--on-detect", "trap"],

@@ -14,7 +14,9 @@
 //!                              on the gpu back end; tags: the tag monitor,
 //!                              temporal with memory colours; tags-pointer,
 //!                              tags-spatial, tags-relaxed (pointer colours),
-//!                              tags-write-only: its other settings) against walmart with
+//!                              tags-write-only: its other settings; a
+//!                              `-nostack` suffix: without the stack
+//!                              frames' guards) against walmart with
 //!                              `--attest off`; a tag violation fails the run
 //! ```
 //!
@@ -165,6 +167,11 @@ mod walmart_side {
     /// The tag monitor's settings a `tags...` policy name asks for.
     fn tag_config(name: &str) -> Result<Option<walmart::attest::tags::TagConfig>, String> {
         use walmart::attest::{TagColours, TagMode};
+        // `-nostack`: without the stack frames' guards.
+        let (name, stack_guards) = match name.strip_suffix("-nostack") {
+            Some(base) => (base, false),
+            None => (name, true),
+        };
         let (mode, colours) = match name {
             "tags" => (TagMode::Temporal, TagColours::Memory),
             "tags-pointer" => (TagMode::Temporal, TagColours::Pointer),
@@ -177,6 +184,7 @@ mod walmart_side {
         Ok(Some(walmart::attest::tags::TagConfig {
             mode,
             colours,
+            stack_guards,
             ..Default::default()
         }))
     }

@@ -338,6 +338,7 @@ pub fn translate_function(
     let frame_guard = match env
         .config
         .tags
+        .filter(|t| t.stack_guards)
         .and_then(|_| stack_guard::stack_pointer(env.info))
     {
         Some(sp) => stack_guard::frame_guard(sp, body)?,

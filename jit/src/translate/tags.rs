@@ -37,6 +37,9 @@ pub struct TagCodegen {
     pub check_loads: bool,
     /// Every checked access is also reported to the runtime (`--trace`).
     pub trace_accesses: bool,
+    /// Functions whose stack frame has clang's shape get a guard above
+    /// it ([`super::stack_guard`]).
+    pub stack_guards: bool,
 }
 
 /// Checked ranges remembered per straight-line run: a long run (an

@@ -42,6 +42,11 @@ pub struct TagConfig {
     /// Generated code reports every checked read and write for the trace
     /// ([`crate::attest::AttestOptions::tag_trace`]); slow.
     pub trace_accesses: bool,
+    /// Guards above the C stack's frames of clang's shape
+    /// (`walmart_jit::translate::stack_guard`): a buffer that runs out
+    /// of its frame is a `stack-buffer-overflow`. Off, the stack's
+    /// accesses skip the shadow under memory colours (faster).
+    pub stack_guards: bool,
 }
 
 impl Default for TagConfig {
@@ -51,6 +56,7 @@ impl Default for TagConfig {
             colours: TagColours::Memory,
             quarantine_bytes: 16 << 20,
             trace_accesses: false,
+            stack_guards: true,
         }
     }
 }
