@@ -20,6 +20,10 @@ pub enum EventKind {
     /// written over a chunk header or a freed chunk's links (exact: a walk
     /// of dlmalloc's chunks).
     HeapCorrupt,
+    /// The guard above a stack frame was written over as its function
+    /// returned: a buffer in the frame overflowed (exact: 16 bytes that
+    /// stay zero while the frame lives).
+    StackSmash,
 }
 
 /// One detection, as written to the log (one JSON object per line).

@@ -303,6 +303,10 @@ pub enum HookPoint {
     /// chunks dlmalloc's search for it reaches, which dlmalloc unlinks
     /// without checking).
     TreeCheck = 4,
+    /// Before a function whose frame has a guard returns: the guard's 16
+    /// bytes (at the Wasm address in [`VMAttestState::heap_arg`]) are not
+    /// all zero (`translate::stack_guard`).
+    StackCheck = 5,
 }
 
 /// Offset of [`VMMemory::base`].

@@ -46,6 +46,14 @@ pub struct Config {
     /// links, the usual marks of a heap overflow and a use after free
     /// (`runtime/src/attest/heap_walk.rs`). On by default.
     pub attest_heap_check: bool,
+    /// Guards above the C shadow stack's frames, for functions whose frame
+    /// has clang's shape (`walmart_jit::translate::stack_guard`): each
+    /// frame gets 16 bytes more above it. Under `tags` they are a redzone
+    /// (a write there is a `stack-buffer-overflow` at the faulting
+    /// access); under `coarse` and `fine`, 16 zero bytes checked as the
+    /// function returns (a `stack-smash` event). Off: frames as the
+    /// module has them. On by default.
+    pub attest_stack_guards: bool,
     /// The colour-tag monitor's settings, used under `Policy::Tags`.
     pub tags: crate::attest::tags::TagConfig,
     /// Run the colour-tag monitor alongside `coarse` or `fine` too: its
@@ -65,6 +73,7 @@ impl Default for Config {
             attest_kernel_dirty: true,
             track_allocations: false,
             attest_heap_check: true,
+            attest_stack_guards: true,
             tags: Default::default(),
             tags_alongside: false,
         }
@@ -87,6 +96,12 @@ impl Config {
     /// Checks the module's heap chunks (see [`Config::attest_heap_check`]).
     pub fn attest_heap_check(&mut self, on: bool) -> &mut Config {
         self.attest_heap_check = on;
+        self
+    }
+
+    /// Guards above stack frames (see [`Config::attest_stack_guards`]).
+    pub fn attest_stack_guards(&mut self, on: bool) -> &mut Config {
+        self.attest_stack_guards = on;
         self
     }
 
@@ -239,6 +254,8 @@ impl Engine {
                 function_hooks: config.attest == Policy::Fine,
                 barrier_arms: config.attest == Policy::Fine && config.attest_sync,
                 heap_floor: config.walks_heap(),
+                stack_guards: matches!(config.attest, Policy::Coarse | Policy::Fine)
+                    && config.attest_stack_guards,
             },
             guard_size: config
                 .guarded_memory
@@ -252,7 +269,7 @@ impl Engine {
                 pointer_colours: t.colours == walmart_attest::TagColours::Pointer,
                 check_loads: t.mode != walmart_attest::TagMode::WriteOnly,
                 trace_accesses: t.trace_accesses,
-                stack_guards: t.stack_guards,
+                stack_guards: config.attest_stack_guards,
             }),
         })?;
         Ok(Engine {

@@ -346,11 +346,16 @@ pub(crate) fn invoke(
         let floor = traphandlers::thread_stack_low().map_or(0, |low| low + STACK_RESERVE);
         store.limits.stack_limit = wanted.max(floor);
     }
+    // The tag monitor's stack guards a failed call abandons are cleared.
+    let guarded = crate::attest::tags::stack_pointers(store);
     store.wasm_depth += 1;
     // SAFETY: the trampoline matches the callee's signature (both come from
     // its type id) and `values` is sized for its parameters and results.
     let r = unsafe { traphandlers::call_wasm(trampoline, vmctx, code, values.as_mut_ptr()) };
     store.wasm_depth -= 1;
+    if r.is_err() && !guarded.is_empty() {
+        crate::attest::tags::clear_abandoned_guards(store, &guarded);
+    }
     store.limits.stack_limit = saved_limit;
     match r {
         Ok(()) => Ok(()),

@@ -2387,3 +2387,59 @@ fn the_cnn_passes_over_blocks_that_still_hold_what_the_module_shipped() {
         }
     }
 }
+
+/// The tag monitor's guard above a stack frame of clang's shape
+/// (`walmart_jit::translate::stack_guard`) stays painted when a trap
+/// abandons the frame; walmart clears it as the failed call returns, so
+/// an embedder that resets the stack pointer and calls in again (or a
+/// host function that catches a nested trap) meets no stale guard.
+#[test]
+fn a_trap_leaves_no_stack_guard_behind() {
+    let wat = r#"(module
+      (memory (export "memory") 1)
+      (global $sp (export "sp") (mut i32) (i32.const 4096))
+      (global $brk (mut i32) (i32.const 8192))
+      ;; A bump allocator under the names the monitor wraps.
+      (func $malloc (export "malloc") (param i32) (result i32)
+        global.get $brk
+        global.get $brk local.get 0 i32.add i32.const 15 i32.add i32.const -16 i32.and
+        global.set $brk)
+      (func $free (export "free") (param i32))
+      ;; clang's frame: 16 bytes, written, and a trap when asked.
+      (func (export "f") (param $trap i32) (result i32) (local $fp i32)
+        global.get $sp i32.const 16 i32.sub local.tee $fp global.set $sp
+        local.get $fp i32.const 7 i32.store
+        local.get $trap if unreachable end
+        local.get $fp i32.load
+        local.get $fp i32.const 16 i32.add global.set $sp)
+      (func (export "poke") (param i32) local.get 0 i32.const 1 i32.store))"#;
+    let mut config = Config::new();
+    config.attest(Policy::Tags);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let f = instance.get_func(&mut store, "f").unwrap();
+    let poke = instance.get_func(&mut store, "poke").unwrap();
+    let sp = instance.get_global(&mut store, "sp").unwrap();
+    let mut out = [Val::I32(0)];
+    f.call(&mut store, &[Val::I32(0)], &mut out).unwrap();
+    assert_eq!(out[0].i32().unwrap(), 7);
+    // The frame's guard (at 4096 - 16) is painted while `f` runs, and
+    // cleared as it returns: a write there afterwards is no violation.
+    poke.call(&mut store, &[Val::I32(4096 - 16)], &mut [])
+        .unwrap();
+    assert_eq!(store.tag_stats().unwrap().violations, 0);
+    // A trap abandons the frame with its guard; the stack pointer stays
+    // where the trap left it, and the embedder resets it.
+    assert!(f.call(&mut store, &[Val::I32(1)], &mut out).is_err());
+    assert_eq!(sp.get(&mut store).i32().unwrap(), 4096 - 32);
+    sp.set(&mut store, Val::I32(4096)).unwrap();
+    poke.call(&mut store, &[Val::I32(4096 - 16)], &mut [])
+        .unwrap();
+    f.call(&mut store, &[Val::I32(0)], &mut out).unwrap();
+    assert_eq!(out[0].i32().unwrap(), 7);
+    assert_eq!(store.tag_stats().unwrap().violations, 0);
+}

@@ -1333,3 +1333,58 @@ fn the_heap_walk_finds_writes_over_real_dlmalloc_chunk_headers() {
     }
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// Under `coarse` and `fine` a frame of clang's shape has 16 zero bytes
+/// above it, checked as its function returns: a buffer that runs out of
+/// its frame is a `stack-smash` event naming the function and the bytes
+/// written, reported once; a buffer filled to its end is not, and without
+/// the guards (`--no-stack-guards`) the overflow goes unseen. The
+/// program's output is its own either way.
+#[test]
+fn stack_guards_find_a_buffer_that_runs_out_of_its_frame() {
+    let root = temp_dir("stack-guard");
+    let log = root.join("events.jsonl");
+    let log_arg = log.display().to_string();
+    let wasm = fixture("tag_violations.wasm");
+    let run = |policy: &str, case: &str, extra: &[&str]| {
+        let _ = std::fs::remove_file(&log);
+        let mut args = vec!["run", "--attest", policy, "--model", "none", "--attest-log"];
+        args.extend([log_arg.as_str()]);
+        args.extend(extra.iter().copied());
+        args.extend([wasm.as_str(), case]);
+        let out = walmart(&args);
+        assert!(
+            out.status.success(),
+            "{policy} {case}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stdout), format!("x=120\ndone {case}\n"));
+        logged_events(&log)
+            .into_iter()
+            .filter(|e| e["kind"] == "stack-smash")
+            .collect::<Vec<_>>()
+    };
+    for policy in ["coarse", "fine"] {
+        let found = run(policy, "stack-frame", &[]);
+        assert_eq!(found.len(), 1, "{policy}: {found:?}");
+        let e = &found[0];
+        assert_eq!(e["source"], "stack-guard");
+        assert_eq!(e["hook"]["kind"], "function-return", "{policy}");
+        assert_eq!(e["hook"]["name"], "overflow_frame", "{policy}");
+        let detail = e["detail"].as_str().unwrap();
+        assert!(
+            detail.starts_with("the guard above the stack frame of `overflow_frame` at 0x")
+                && detail.ends_with(": 78 78 78 78 00 00 00 00 00 00 00 00 00 00 00 00"),
+            "{policy}: {detail}"
+        );
+        assert!(run(policy, "stack-frame-fits", &[]).is_empty(), "{policy}");
+        assert!(
+            run(policy, "stack-frame", &["--no-stack-guards"]).is_empty(),
+            "{policy}"
+        );
+    }
+    let out = walmart(&["run", "--no-stack-guards", &wasm, "stack-frame"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--no-stack-guards needs --attest coarse, fine or tags"));
+    std::fs::remove_dir_all(&root).unwrap();
+}

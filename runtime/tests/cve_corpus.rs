@@ -253,11 +253,12 @@ fn the_tag_monitor_catches_every_exploit_and_no_benign_input() {
 
 /// jq's CVE-2023-50268 copies a NaN's payload up the stack from a local
 /// `decNumber`. The tag monitor finds the copy in the guard above that
-/// local's frame (`walmart_jit::translate::stack_guard`), whether the
-/// payload reaches the heap (the corpus's exploit) or stays within the
-/// stack, where the heap checks of `coarse` see nothing.
+/// local's frame (`walmart_jit::translate::stack_guard`), and `coarse`
+/// and `fine` find the guard written as the frame's function returns,
+/// whether the payload reaches the heap (the corpus's exploit) or stays
+/// within the stack, where the heap checks see nothing.
 #[test]
-fn the_tag_monitor_finds_jqs_nan_payload_in_the_stack_frames_guard() {
+fn the_stack_guards_find_jqs_nan_payload() {
     let jq = corpus().join("jq");
     let short = temp("nan-short.in");
     let mut text_in = String::from("{\"reading\": {\"sensor\": \"t1\", \"value\": 21.5}}\n");
@@ -298,6 +299,34 @@ fn the_tag_monitor_finds_jqs_nan_payload_in_the_stack_frames_guard() {
             "{}: {found:?}",
             input.display()
         );
+        // `coarse` and `fine`: the guard above `jvp_number_cmp`'s frame,
+        // as it returns, before any heap check.
+        for policy in ["coarse", "fine"] {
+            let log = temp("nan-log-stack");
+            let out = walmart_with_input(
+                &[
+                    "run",
+                    "--attest",
+                    policy,
+                    "--model",
+                    "none",
+                    "--attest-log",
+                    log.to_str().unwrap(),
+                    wasm.to_str().unwrap(),
+                ],
+                &input,
+            );
+            let events = std::fs::read_to_string(&log).unwrap_or_default();
+            let _ = std::fs::remove_file(&log);
+            let first = events.lines().next().unwrap_or_default();
+            assert!(
+                first.contains("\"kind\":\"stack-smash\"")
+                    && first.contains("stack frame of `jvp_number_cmp`"),
+                "{policy} {}: {first}\n{}",
+                input.display(),
+                text(&out.stderr)
+            );
+        }
     }
     let _ = std::fs::remove_file(&short);
 }
@@ -356,7 +385,7 @@ fn evaluate_writes_the_table_for_a_corpus() {
         // it traps: the walk of the chunk chain finds it in every run.
         assert!(
             fine.contains(&format!("| {exploits}/{exploits} (cnn "))
-                && fine.contains(&format!(", heap walk {exploits}) |")),
+                && fine.contains(&format!(", heap walk {exploits}, stack guard 0) |")),
             "{fine}"
         );
     }

@@ -15,8 +15,8 @@
 //!                              temporal with memory colours; tags-pointer,
 //!                              tags-spatial, tags-relaxed (pointer colours),
 //!                              tags-write-only: its other settings; a
-//!                              `-nostack` suffix: without the stack
-//!                              frames' guards) against walmart with
+//!                              `-nostack` suffix on any policy: without
+//!                              the stack frames' guards) against walmart with
 //!                              `--attest off`; a tag violation fails the run
 //! ```
 //!
@@ -167,11 +167,6 @@ mod walmart_side {
     /// The tag monitor's settings a `tags...` policy name asks for.
     fn tag_config(name: &str) -> Result<Option<walmart::attest::tags::TagConfig>, String> {
         use walmart::attest::{TagColours, TagMode};
-        // `-nostack`: without the stack frames' guards.
-        let (name, stack_guards) = match name.strip_suffix("-nostack") {
-            Some(base) => (base, false),
-            None => (name, true),
-        };
         let (mode, colours) = match name {
             "tags" => (TagMode::Temporal, TagColours::Memory),
             "tags-pointer" => (TagMode::Temporal, TagColours::Pointer),
@@ -184,7 +179,6 @@ mod walmart_side {
         Ok(Some(walmart::attest::tags::TagConfig {
             mode,
             colours,
-            stack_guards,
             ..Default::default()
         }))
     }
@@ -198,6 +192,14 @@ mod walmart_side {
     ) -> Result<(Duration, Duration, Duration), String> {
         let mut config = Config::default();
         config.guarded_memory(!explicit_checks);
+        // `-nostack`: without the stack frames' guards.
+        let attest = match attest.strip_suffix("-nostack") {
+            Some(base) => {
+                config.attest_stack_guards(false);
+                base
+            }
+            None => attest,
+        };
         let attest = match tag_config(attest)? {
             Some(tags) => {
                 config.tags(tags);

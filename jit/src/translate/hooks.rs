@@ -298,7 +298,7 @@ impl FuncTranslator<'_, '_> {
     /// Calls the runtime at `point` with `arg` in
     /// [`vmctx::VMAttestState::heap_arg`] (the pointer a free check
     /// refused, the request whose tree search to follow).
-    fn call_hook_with_arg(&mut self, point: HookPoint, arg: Value) {
+    pub(crate) fn call_hook_with_arg(&mut self, point: HookPoint, arg: Value) {
         let state_ptr = self.attest_state();
         self.builder
             .ins()
@@ -1410,7 +1410,7 @@ impl FuncTranslator<'_, '_> {
 
     /// Emits `body` in a cold block entered when `cond` is non-zero; code
     /// continues after it either way.
-    fn cold_path(&mut self, cond: Value, body: impl FnOnce(&mut Self)) {
+    pub(crate) fn cold_path(&mut self, cond: Value, body: impl FnOnce(&mut Self)) {
         let cold = self.builder.create_block();
         let done = self.builder.create_block();
         self.builder.set_cold_block(cold);

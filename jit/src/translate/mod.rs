@@ -12,7 +12,7 @@ pub(crate) mod hooks;
 mod memory;
 mod numeric;
 mod simd;
-pub(crate) mod stack_guard;
+pub mod stack_guard;
 mod table;
 pub mod tags;
 pub(crate) mod trampolines;
@@ -72,6 +72,9 @@ pub struct AttestCodegen {
     /// (`FuncTranslator::mark_slack`), which `free`, `realloc` and the
     /// runtime's walk check.
     pub heap_floor: bool,
+    /// Functions whose stack frame has clang's shape get 16 zero bytes
+    /// above it, checked as they return ([`stack_guard`]).
+    pub stack_guards: bool,
 }
 
 /// What the translator needs to know about the module being compiled.
@@ -335,11 +338,15 @@ pub fn translate_function(
         .heap_floor
         .then(|| dlmalloc_forwarded_to(env, body))
         .flatten();
-    let frame_guard = match env
-        .config
-        .tags
-        .filter(|t| t.stack_guards)
-        .and_then(|_| stack_guard::stack_pointer(env.info))
+    // The tag monitor's guards live in the shadow, which only a guarded
+    // memory has (as its checks do).
+    let guards = match env.config.tags {
+        Some(t) => t.stack_guards && env.config.guard_size.is_some(),
+        None => env.config.attest.stack_guards,
+    };
+    let frame_guard = match guards
+        .then(|| stack_guard::stack_pointer(env.info))
+        .flatten()
     {
         Some(sp) => stack_guard::frame_guard(sp, body)?,
         None => None,
@@ -409,11 +416,11 @@ pub fn translate_function(
                 t.translate(&Operator::I32Const { value })?
             }
             Some(stack_guard::GuardStep::Make) => {
-                t.frame_guard_step(true);
+                t.frame_guard_step(true)?;
                 t.translate(&op)?
             }
             Some(stack_guard::GuardStep::Release) => {
-                t.frame_guard_step(false);
+                t.frame_guard_step(false)?;
                 t.translate(&op)?
             }
             None => t.translate(&op)?,

@@ -24,6 +24,7 @@
 //! is: widening a frame whose every use is not known would move what its
 //! code addresses.
 
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
 use wasmparser::{FunctionBody, Operator};
 
@@ -34,6 +35,17 @@ use crate::vmctx;
 
 /// Bytes of guard above each guarded frame: one tag granule.
 pub const FRAME_GUARD: u32 = vmctx::TAG_GRANULE;
+
+/// An aligned 8-byte access of memory 0 at `offset`.
+fn guard_memarg(offset: u64) -> wasmparser::MemArg {
+    wasmparser::MemArg {
+        align: 3,
+        max_align: 3,
+        offset,
+        target: wasmparser::MemArgTarget::Memory(0),
+        ordering: None,
+    }
+}
 
 /// A function's frame, as [`frame_guard`] found it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,16 +178,77 @@ pub(crate) fn frame_guard(
 }
 
 impl FuncTranslator<'_, '_> {
+    /// The guard's work as the frame is made (`make`) or released, for
+    /// the stack pointer value on top of the operand stack, which the
+    /// next operator stores: the new frame's base as it is made, the
+    /// caller's stack pointer as it is released. Under the tag monitor
+    /// the guard is a redzone granule in the shadow; under `coarse` and
+    /// `fine`, 16 zero bytes in memory, checked as the frame is released.
+    pub(crate) fn frame_guard_step(&mut self, make: bool) -> Result<(), CompileError> {
+        if self.env.config.tags.is_some() {
+            self.frame_guard_shadow(make);
+        } else if make {
+            self.frame_guard_zero()?;
+        } else {
+            self.frame_guard_check()?;
+        }
+        Ok(())
+    }
+
+    /// Zeroes the guard above the frame being made: two 8-byte stores at
+    /// `sp + N`, translated as the module's own stores are (bounds, store
+    /// barrier), so a stack pointer gone wild traps as its code would.
+    fn frame_guard_zero(&mut self) -> Result<(), CompileError> {
+        let sp = *self.stack.last().expect("validated: global.set operand");
+        let frame = self.frame_guard.as_ref().map_or(0, |g| g.frame());
+        for half in [0, 8] {
+            self.push(sp);
+            let zero = self.builder.ins().iconst(types::I64, 0);
+            self.push(zero);
+            self.translate(&Operator::I64Store {
+                memarg: guard_memarg(u64::from(frame) + half),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Checks the guard below the stack pointer being restored: its 16
+    /// bytes must still be zero, else the runtime reports the frame's
+    /// overflow ([`vmctx::HookPoint::StackCheck`]).
+    fn frame_guard_check(&mut self) -> Result<(), CompileError> {
+        let sp = *self.stack.last().expect("validated: global.set operand");
+        let at = self.builder.ins().iadd_imm_s(sp, -i64::from(FRAME_GUARD));
+        let mut halves = Vec::new();
+        for half in [0, 8] {
+            self.push(at);
+            self.translate(&Operator::I64Load {
+                memarg: guard_memarg(half),
+            })?;
+            halves.push(self.pop());
+        }
+        let any = self.builder.ins().bor(halves[0], halves[1]);
+        let written = self.builder.ins().icmp_imm_s(IntCC::NotEqual, any, 0);
+        self.cold_path(written, |t| {
+            t.call_hook_with_arg(vmctx::HookPoint::StackCheck, at)
+        });
+        Ok(())
+    }
+
     /// Paints (`make`) or clears the guard granule of this function's
-    /// frame, for the stack pointer value on top of the operand stack,
-    /// which the next operator stores: the new frame's base as it is
-    /// made, the caller's stack pointer as it is released.
-    pub(crate) fn frame_guard_step(&mut self, make: bool) {
+    /// frame in the tag monitor's shadow.
+    fn frame_guard_shadow(&mut self, make: bool) {
         use types::I64;
         let frame = self.frame_guard.as_ref().map_or(0, |g| g.frame() as i64);
         let sp = *self.stack.last().expect("validated: global.set operand");
         let delta = if make { frame } else { -i64::from(FRAME_GUARD) };
-        let wasm = self.builder.ins().iadd_imm_s(sp, delta);
+        let mut wasm = self.builder.ins().iadd_imm_s(sp, delta);
+        if self.env.config.tags.is_some_and(|t| t.pointer_colours) {
+            // A stack in memory the allocator returned carries a colour.
+            wasm = self
+                .builder
+                .ins()
+                .band_imm_s(wasm, i64::from(vmctx::TAG_ADDR_MASK));
+        }
         let wasm = self.builder.ins().uextend(I64, wasm);
         let def = self.memory_def(0);
         let flags = self.memory_field_flags(0);

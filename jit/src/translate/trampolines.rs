@@ -37,7 +37,7 @@ impl Trampoline {
     pub(crate) fn needed(config: &TranslateConfig) -> Vec<Trampoline> {
         let mut out = Vec::new();
         // The allocator's entry check calls the same builtin.
-        if config.attest.function_hooks || config.attest.heap_floor {
+        if config.attest.function_hooks || config.attest.heap_floor || config.attest.stack_guards {
             out.push(Trampoline::Hook);
         }
         if config.tags.is_some() {

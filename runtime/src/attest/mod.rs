@@ -19,6 +19,7 @@ pub(crate) mod heap_walk;
 pub(crate) mod kernel_dirty;
 pub mod prepared;
 pub(crate) mod session;
+pub(crate) mod stack_guard;
 pub mod tags;
 pub(crate) mod tamper;
 pub(crate) mod threads;
@@ -37,6 +38,17 @@ pub use walmart_attest::{
     ViolationKind,
 };
 pub use worker::EventCallback;
+
+/// The shadow stack pointer of instance `inst` of `store`: wasi-libc keeps
+/// it in the first global, a mutable i32 (`__stack_pointer`).
+pub(crate) fn shadow_stack_pointer(
+    store: &crate::store::StoreOpaque,
+    inst: &crate::instance::InstanceData,
+) -> Option<u32> {
+    let g = &store.globals[inst.globals.first()?.index as usize];
+    (g.ty.content() == crate::ValType::I32 && g.ty.mutability() == crate::types::Mutability::Var)
+        .then(|| u32::from_le_bytes(g.cell.bytes[..4].try_into().expect("4 bytes")))
+}
 
 /// How a store attests: the verifiers, what a detection does, where events go.
 pub struct AttestOptions {

@@ -517,18 +517,10 @@ fn collect_at_hook(
         .filter(|(mi, _)| *mi == 0)
         .map(|(_, p)| *p)
         .collect();
-    // wasi-libc keeps the shadow stack pointer in the first global, a
-    // mutable i32 (`__stack_pointer`).
     let sp = store
         .instances
         .first()
-        .and_then(|i| i.globals.first())
-        .map(|g| &store.globals[g.index as usize])
-        .filter(|g| {
-            g.ty.content() == crate::ValType::I32
-                && g.ty.mutability() == crate::types::Mutability::Var
-        })
-        .map(|g| u32::from_le_bytes(g.cell.bytes[..4].try_into().expect("4 bytes")));
+        .and_then(|i| super::shadow_stack_pointer(store, i));
     // The tag monitor owns the allocator calls when it runs.
     let heap: &dyn super::heap::HeapView =
         match store.instances.first().and_then(|i| i.tags.as_deref()) {

@@ -234,7 +234,9 @@ extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) ->
     let module = &inst.module;
     let site = |_: &StoreOpaque| walmart_attest::HookSite {
         // The heap check runs at an allocator function's entry.
-        kind: if point == vmctx::HookPoint::Return as u32 {
+        kind: if point == vmctx::HookPoint::Return as u32
+            || point == vmctx::HookPoint::StackCheck as u32
+        {
             walmart_attest::HookKind::FunctionReturn
         } else {
             walmart_attest::HookKind::FunctionEntry
@@ -248,6 +250,9 @@ extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) ->
     }
     if point == vmctx::HookPoint::FreeCheck as u32 {
         return crate::attest::heap_walk::free_check(store, &site) as u32;
+    }
+    if point == vmctx::HookPoint::StackCheck as u32 {
+        return crate::attest::stack_guard::check(store, &site) as u32;
     }
     if point == vmctx::HookPoint::TreeCheck as u32 {
         return crate::attest::tree_take::tree_check(store, &site) as u32;

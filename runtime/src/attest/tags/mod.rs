@@ -42,11 +42,6 @@ pub struct TagConfig {
     /// Generated code reports every checked read and write for the trace
     /// ([`crate::attest::AttestOptions::tag_trace`]); slow.
     pub trace_accesses: bool,
-    /// Guards above the C stack's frames of clang's shape
-    /// (`walmart_jit::translate::stack_guard`): a buffer that runs out
-    /// of its frame is a `stack-buffer-overflow`. Off, the stack's
-    /// accesses skip the shadow under memory colours (faster).
-    pub stack_guards: bool,
 }
 
 impl Default for TagConfig {
@@ -56,7 +51,6 @@ impl Default for TagConfig {
             colours: TagColours::Memory,
             quarantine_bytes: 16 << 20,
             trace_accesses: false,
-            stack_guards: true,
         }
     }
 }
@@ -413,6 +407,47 @@ fn describe(f: &heap::Found, access: Option<&TagAccess>) -> String {
         k => k.name().replace('-', " "),
     };
     format!("{kind}: {what}{whose}")
+}
+
+/// Each tag-monitored instance's shadow stack pointer as a call into the
+/// store begins: (instance, stack pointer).
+pub(crate) fn stack_pointers(store: &StoreOpaque) -> Vec<(usize, u32)> {
+    store
+        .instances
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.tags.is_some())
+        .filter_map(|(n, i)| Some((n, crate::attest::shadow_stack_pointer(store, i)?)))
+        .collect()
+}
+
+/// After a call that failed (a trap, a host error): the guards of the
+/// frames it abandoned (`walmart_jit::translate::stack_guard`) lie
+/// between the stack pointer the guest was left with and the one at the
+/// call's start (`before`, from [`stack_pointers`]), painted still. A
+/// host that goes on calling in, or guest code that a host function
+/// returns to, would make frames over them; they are cleared (only
+/// granules holding a guard: the stack holds no heap colours).
+pub(crate) fn clear_abandoned_guards(store: &StoreOpaque, before: &[(usize, u32)]) {
+    for &(n, start) in before {
+        let Some(inst) = store.instances.get(n) else {
+            continue;
+        };
+        let (Some(heap), Some(now)) = (
+            inst.tags.as_deref(),
+            crate::attest::shadow_stack_pointer(store, inst),
+        ) else {
+            continue;
+        };
+        let mut at = now & !(walmart_jit::vmctx::TAG_GRANULE - 1);
+        while at < start {
+            if heap.shadow.byte(at) == walmart_jit::vmctx::TAG_STACK_GUARD {
+                heap.shadow
+                    .fill(at, at + walmart_jit::vmctx::TAG_GRANULE, 0);
+            }
+            at += walmart_jit::vmctx::TAG_GRANULE;
+        }
+    }
 }
 
 /// The address mask host code applies to guest pointers into memory 0

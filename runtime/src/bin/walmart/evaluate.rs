@@ -337,6 +337,8 @@ struct Row {
     /// allocator's chunk chain (a run may have both).
     detected_cnn: usize,
     detected_heap: usize,
+    /// Exploit runs where a stack frame's guard was found written.
+    detected_stack: usize,
     /// Per exploit detected in the latency run: (hooks, milliseconds).
     latency: Vec<(u64, f64)>,
     /// Fastest time per benign input.
@@ -683,6 +685,16 @@ fn evaluate_app(
                     e.detail
                 ));
             }
+            if let Some(e) = by(EventKind::StackSmash) {
+                row.detected_stack += 1;
+                row.notes.push(format!(
+                    "exploit {}: stack guard at {} (snapshot {}): {}",
+                    file_name(exploit),
+                    e.hook.describe(),
+                    e.epoch,
+                    e.detail
+                ));
+            }
             if runner.policy == Policy::Off {
                 row.notes
                     .push(format!("exploit {}: {}", file_name(exploit), o.status));
@@ -700,10 +712,11 @@ fn evaluate_app(
             // monitor alongside dates it by snapshot epoch.
             let Some(watcher) = watcher else { continue };
             let watched = watcher.run(exploit, scratch)?;
-            // The heap walk's finds have their own note (above).
+            // The heap walk's and the stack guards' finds have their own
+            // notes (above).
             let found_by_pages = o
                 .detections(runner.policy)
-                .any(|e| e.kind != EventKind::HeapCorrupt);
+                .any(|e| !matches!(e.kind, EventKind::HeapCorrupt | EventKind::StackSmash));
             match latency(&watched) {
                 Ok(l) => row.latency.push(l),
                 Err(why) if found_by_pages => row.notes.push(format!(
@@ -848,8 +861,12 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                     format!("{}/{}", row.detected, row.exploits)
                 } else {
                     format!(
-                        "{}/{} (cnn {}, heap walk {})",
-                        row.detected, row.exploits, row.detected_cnn, row.detected_heap
+                        "{}/{} (cnn {}, heap walk {}, stack guard {})",
+                        row.detected,
+                        row.exploits,
+                        row.detected_cnn,
+                        row.detected_heap,
+                        row.detected_stack
                     )
                 },
                 latency,
@@ -905,9 +922,12 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
             let cnn_inputs: usize = rows.iter().map(|(r, _)| r.detected_cnn).sum();
             let heap_apps = rows.iter().filter(|(r, _)| r.detected_heap > 0).count();
             let heap_inputs: usize = rows.iter().map(|(r, _)| r.detected_heap).sum();
+            let stack_apps = rows.iter().filter(|(r, _)| r.detected_stack > 0).count();
+            let stack_inputs: usize = rows.iter().map(|(r, _)| r.detected_stack).sum();
             format!(
                 " (the CNN in {cnn_apps} ({cnn_inputs} inputs), the heap walk in {heap_apps} \
-                 ({heap_inputs} inputs))"
+                 ({heap_inputs} inputs), the stack guards in {stack_apps} ({stack_inputs} \
+                 inputs))"
             )
         };
         let _ = writeln!(
@@ -927,7 +947,9 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
          (summed over the runs); *exploit runs with a detection*: by any \
          check, and of those the runs where the CNN flagged a page and where \
          the walk of the allocator's chunk chain found it broken (exact; \
-         `Config::attest_heap_check`); *latency*: snapshotting hooks \
+         `Config::attest_heap_check`) and where a stack frame's guard was \
+         found written as its function returned (exact; \
+         `Config::attest_stack_guards`); *latency*: snapshotting hooks \
          from the first violating write (dated by the tag monitor run \
          alongside the same policy in a separate run) to the first \
          detection of the corrupted page after it, 1 meaning the first \

@@ -43,8 +43,8 @@ pub struct RunArgs {
     /// `--attest tags`: MiB of freed memory held back from reuse.
     #[arg(long, value_name = "MIB")]
     tag_quarantine: Option<u64>,
-    /// `--attest tags`: no guards above the C stack's frames (faster; a
-    /// buffer that runs out of its frame goes unseen).
+    /// `--attest coarse|fine|tags`: no guards above the C stack's frames
+    /// (faster; a buffer that runs out of its frame goes unseen).
     #[arg(long)]
     no_stack_guards: bool,
     /// `--attest tags`: write the trace of allocations and frees to FILE.
@@ -179,16 +179,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config
         .attest(args.attest)
         .attest_sync(args.attest_sync)
-        .attest_heap_check(!args.no_heap_check);
+        .attest_heap_check(!args.no_heap_check)
+        .attest_stack_guards(!args.no_stack_guards);
+    if args.no_stack_guards && args.attest == Policy::Off {
+        bail!("--no-stack-guards needs --attest coarse, fine or tags");
+    }
     let tags = args.attest == Policy::Tags;
     let tag_flags = args.tags.is_some()
         || args.tag_colours.is_some()
         || args.tag_quarantine.is_some()
-        || args.no_stack_guards
         || args.trace.is_some()
         || args.trace_accesses.is_some();
     if tag_flags && !tags {
-        bail!("--tags, --tag-colours, --tag-quarantine, --no-stack-guards, --trace and --trace-accesses need --attest tags");
+        bail!("--tags, --tag-colours, --tag-quarantine, --trace and --trace-accesses need --attest tags");
     }
     if args.trace_accesses.is_some() && args.trace.is_none() {
         bail!("--trace-accesses needs --trace FILE");
@@ -202,7 +205,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 .tag_quarantine
                 .map_or(defaults.quarantine_bytes, |m| m.saturating_mul(1 << 20)),
             trace_accesses: args.trace_accesses.is_some(),
-            stack_guards: !args.no_stack_guards,
         });
     }
     let engine = Engine::new(&config)?;
