@@ -16,6 +16,7 @@
 //! exact checks), `+wasm` (the same on the `wasm` back end), `+gpu` (on
 //! the `gpu` back end, where a CUDA device is), `-barrier`
 //! (the store barrier instead of the kernel's written-page tracking),
+//! `-noheap` (no heap checks), `-nostack` (no stack frame guards; last),
 //! `@US` (the verifier arms hooks at most every US microseconds instead of
 //! `AttestOptions`' default). Example:
 //! `cve_overhead lz4 20 off coarse fine fine-barrier fine+cnn fine+cnn@250`.
@@ -52,6 +53,10 @@ fn setup(spec: &str, app: &Path, name: &str) -> Setup {
         }
         None => (spec, None),
     };
+    let (rest, stack_guards) = match rest.strip_suffix("-nostack") {
+        Some(r) => (r, false),
+        None => (rest, true),
+    };
     let (rest, heap_check) = match rest.strip_suffix("-noheap") {
         Some(r) => (r, false),
         None => (rest, true),
@@ -69,7 +74,8 @@ fn setup(spec: &str, app: &Path, name: &str) -> Setup {
     config
         .attest(policy)
         .attest_kernel_dirty(!barrier)
-        .attest_heap_check(heap_check);
+        .attest_heap_check(heap_check)
+        .attest_stack_guards(stack_guards);
     let engine = Engine::new(&config).unwrap_or_else(|e| die(&e.to_string()));
     let wasm = app.join(format!("{name}.wasm"));
     let module = Module::from_file(&engine, &wasm)
