@@ -673,27 +673,27 @@ fn evaluate_app(
             if by(EventKind::Cnn).is_some() {
                 row.detected_cnn += 1;
             }
-            if let Some(e) = by(EventKind::HeapCorrupt) {
-                row.detected_heap += 1;
-                // Not dated by the tag monitor: its allocator wrappers lay
-                // the heap out their own way, so the walk is off alongside.
-                row.notes.push(format!(
-                    "exploit {}: heap walk at {} (snapshot {}): {}",
-                    file_name(exploit),
-                    e.hook.describe(),
-                    e.epoch,
-                    e.detail
-                ));
-            }
-            if let Some(e) = by(EventKind::StackSmash) {
-                row.detected_stack += 1;
-                row.notes.push(format!(
-                    "exploit {}: stack guard at {} (snapshot {}): {}",
-                    file_name(exploit),
-                    e.hook.describe(),
-                    e.epoch,
-                    e.detail
-                ));
+            // The exact checks' finds get a note each. Not dated by the
+            // tag monitor: its allocator wrappers lay the heap out their
+            // own way, so the walk is off alongside.
+            for (kind, check, count) in [
+                (EventKind::HeapCorrupt, "heap walk", &mut row.detected_heap),
+                (
+                    EventKind::StackSmash,
+                    "stack guard",
+                    &mut row.detected_stack,
+                ),
+            ] {
+                if let Some(e) = by(kind) {
+                    *count += 1;
+                    row.notes.push(format!(
+                        "exploit {}: {check} at {} (snapshot {}): {}",
+                        file_name(exploit),
+                        e.hook.describe(),
+                        e.epoch,
+                        e.detail
+                    ));
+                }
             }
             if runner.policy == Policy::Off {
                 row.notes
