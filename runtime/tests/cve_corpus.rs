@@ -71,6 +71,28 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// `walmart run --attest POLICY --model none --attest-log LOG WASM` on
+/// `input`: its output and the log's text.
+fn logged_run(policy: &str, wasm: &Path, input: &Path) -> (Output, String) {
+    let log = temp(&format!("{policy}-log"));
+    let out = walmart_with_input(
+        &[
+            "run",
+            "--attest",
+            policy,
+            "--model",
+            "none",
+            "--attest-log",
+            log.to_str().unwrap(),
+            wasm.to_str().unwrap(),
+        ],
+        input,
+    );
+    let events = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    (out, events)
+}
+
 fn temp(tag: &str) -> PathBuf {
     std::env::temp_dir().join(format!("walmart-cve-{tag}-{}", std::process::id()))
 }
@@ -280,22 +302,7 @@ fn the_stack_guards_find_jqs_nan_payload() {
             ("coarse", "stack frame of `jvp_number_cmp`"),
             ("fine", "stack frame of `jvp_number_cmp`"),
         ] {
-            let log = temp("nan-log");
-            let out = walmart_with_input(
-                &[
-                    "run",
-                    "--attest",
-                    policy,
-                    "--model",
-                    "none",
-                    "--attest-log",
-                    log.to_str().unwrap(),
-                    wasm.to_str().unwrap(),
-                ],
-                &input,
-            );
-            let events = std::fs::read_to_string(&log).unwrap_or_default();
-            let _ = std::fs::remove_file(&log);
+            let (out, events) = logged_run(policy, &wasm, &input);
             let first = events.lines().next().unwrap_or_default();
             assert!(
                 first.contains(says),
@@ -718,21 +725,8 @@ fn the_slack_marks_find_c_ares_byte_in_its_buffers_slack() {
     let exploit = cares.join("exploit/escaped-dot-slack.in");
     for (policy, rounds, found) in [("fine", 3, true), ("coarse", 3, true)] {
         for round in 0..rounds {
-            let log = temp("slack-log");
-            let args = [
-                "run",
-                "--attest",
-                policy,
-                "--model",
-                "none",
-                "--attest-log",
-                log.to_str().unwrap(),
-                wasm.to_str().unwrap(),
-            ];
-            let out = walmart_with_input(&args, &exploit);
+            let (out, events) = logged_run(policy, &wasm, &exploit);
             assert!(out.status.success(), "{}", text(&out.stderr));
-            let events = std::fs::read_to_string(&log).unwrap_or_default();
-            let _ = std::fs::remove_file(&log);
             let slack = events
                 .lines()
                 .filter(|l| {
