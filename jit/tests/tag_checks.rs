@@ -45,6 +45,9 @@ fn a_frame_of_clangs_shape_gets_its_guard() {
     assert_eq!(guarded.matches("iconst.i32 48").count(), 2, "{guarded}");
     assert!(guarded.contains("iconst.i8 -16"), "{guarded}");
     assert!(guarded.contains("iconst.i8 0"), "{guarded}");
+    // Painted at `$fp + N` (32), cleared at the caller's `$sp - 16`.
+    assert!(guarded.contains("iconst.i32 32"), "{guarded}");
+    assert!(guarded.contains("iconst.i32 -16"), "{guarded}");
     assert!(guarded.contains("umin"), "{guarded}");
     let plain = ir_with(wat, false);
     assert!(plain.contains("iconst.i32 32"), "{plain}");

@@ -1383,6 +1383,26 @@ fn stack_guards_find_a_buffer_that_runs_out_of_its_frame() {
             "{policy}"
         );
     }
+    // `--on-detect trap`: the guest stops as `overflow_frame` returns,
+    // before it prints.
+    let out = walmart(&[
+        "run",
+        "--attest",
+        "fine",
+        "--model",
+        "none",
+        "--on-detect",
+        "trap",
+        &wasm,
+        "stack-frame",
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stdout).is_empty(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("stack-smash"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = walmart(&["run", "--no-stack-guards", &wasm, "stack-frame"]);
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("--no-stack-guards needs --attest coarse, fine or tags"));
