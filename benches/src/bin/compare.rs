@@ -17,7 +17,9 @@
 //!                              tags-write-only: its other settings; a
 //!                              `-nostack` suffix on any policy: without
 //!                              the stack frames' guards) against walmart with
-//!                              `--attest off`; a tag violation fails the run
+//!                              `--attest off`; a tag violation, and under
+//!                              coarse and fine a heap check's or a stack
+//!                              guard's find, fails the run
 //! ```
 //!
 //! Each (engine, workload) pair runs in a child process of this binary so
@@ -160,7 +162,7 @@ fn measure_here(
 mod walmart_side {
     use super::*;
     use walmart::attest::model::default::default_model;
-    use walmart::attest::PreparedCnn;
+    use walmart::attest::{EventKind, Policy, PreparedCnn};
     use walmart::wasi::{self, WasiCtx};
     use walmart::{AttestOptions, Config, Engine, Linker, Module, Store};
 
@@ -256,10 +258,21 @@ mod walmart_side {
             ctx.preopen_dir(workloads_dir(), ".")
                 .map_err(|e| e.to_string())?;
             let mut store = Store::new(&engine, ctx);
-            if let Some(cnn) = &cnn {
-                let verifier = cnn.verifier().map_err(|e| e.to_string())?;
+            // The exact checks' finds (heap, stack guards) in a benign
+            // workload fail the run, as tag violations do.
+            let exact = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+            if matches!(config.attest, Policy::Coarse | Policy::Fine) {
+                let seen = exact.clone();
+                let mut options = AttestOptions::new().on_event(move |e| {
+                    if matches!(e.kind, EventKind::HeapCorrupt | EventKind::StackSmash) {
+                        seen.lock().unwrap().push(e.detail.clone());
+                    }
+                });
+                if let Some(cnn) = &cnn {
+                    options = options.also_verify(cnn.verifier().map_err(|e| e.to_string())?);
+                }
                 store
-                    .configure_attestation(AttestOptions::new().also_verify(verifier))
+                    .configure_attestation(options)
                     .map_err(|e| e.to_string())?;
             }
             let mut linker = Linker::new(&engine);
@@ -282,6 +295,9 @@ mod walmart_side {
                 .map_err(|e| format!("{}: {e}", w.name))?;
             if let Some(t) = store.tag_stats().filter(|t| t.violations > 0) {
                 return Err(format!("{}: {} tag violations", w.name, t.violations));
+            }
+            if let Some(first) = exact.lock().unwrap().first() {
+                return Err(format!("{}: an exact check found: {first}", w.name));
             }
             let te = t.elapsed();
             if round > 0 {
