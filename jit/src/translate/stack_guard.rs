@@ -1,16 +1,23 @@
-//! Guards between the frames of the C shadow stack, under the tag monitor.
+//! Guards between the frames of the C shadow stack.
 //!
 //! clang keeps a function's address-taken locals (arrays, structs whose
 //! address escapes) in a frame of linear memory below `__stack_pointer`,
 //! the module's first global, and frames lie back to back: a buffer that
 //! overflows upwards runs over the frames of its callers, which no heap
-//! colour covers. Under the tag monitor, each function whose frame has
-//! clang's usual shape gets 16 bytes more, above the frame's own N: its
-//! locals still lie at `sp + 0 .. sp + N`, and the granule at `sp + N`
-//! (right below the caller's frame) is painted in the redzone colour as
-//! the frame is made and cleared as it is released. An overflow out of
-//! the frame then writes into that granule first, and the tag check
-//! reports it at the faulting access.
+//! colour or heap check covers. Each function whose frame has clang's
+//! usual shape gets 16 bytes more, above the frame's own N: its locals
+//! still lie at `sp + 0 .. sp + N`, and the 16 bytes at `sp + N` (right
+//! below the caller's frame) are the guard, which an overflow out of the
+//! frame writes first.
+//!
+//! * Under the tag monitor the guard is a granule painted in the redzone
+//!   colour as the frame is made and cleared as it is released: the tag
+//!   check reports the overflow at the faulting access.
+//! * Under `coarse` and `fine` the guard is 16 zero bytes, stored as the
+//!   frame is made and checked as it is released: a written guard calls
+//!   the runtime ([`vmctx::HookPoint::StackCheck`]) as the function
+//!   returns. Zeros, not a random canary: the CNN judges stack pages,
+//!   which hold zeros already.
 //!
 //! The shape, as clang emits it for every frame it writes back:
 //!
