@@ -2189,8 +2189,16 @@ fn the_heap_walk_finds_a_byte_over_a_chunk_header() {
         let stats = s.store.finish_attestation().unwrap().unwrap();
         assert!(heap_events(&s).is_empty(), "{:?}", heap_events(&s));
         assert!(stats.heap_chunks >= 3, "{policy:?}: {stats}");
-        // The overflow of the first chunk into the second one's head.
-        call(&mut s, "smash", &[Val::I32(0x1024), Val::I32(0)]).unwrap();
+        // The overflow of the first chunk into the second one's head,
+        // written until a return is walked (the walks as control leaves
+        // the module are paced; see below).
+        for _ in 0..200 {
+            call(&mut s, "smash", &[Val::I32(0x1024), Val::I32(0)]).unwrap();
+            if !heap_events(&s).is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let found = heap_events(&s);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].source, "heap-walk");
@@ -2206,8 +2214,11 @@ fn the_heap_walk_finds_a_byte_over_a_chunk_header() {
         s.store.finish_attestation().unwrap();
         assert_eq!(heap_events(&s).len(), 1);
     }
-    // Under `--on-detect trap` the call that returns with the chain broken
-    // is the one that fails.
+    // Under `--on-detect trap` a call that returns with the chain broken
+    // fails. Walks as control leaves the module are paced (a walk that
+    // took `t` waits `20 t` for the next), so on a loaded machine the
+    // first such return may come too soon after `alloc`'s walk: the
+    // write is repeated until a return is walked.
     let mut s = setup(
         Policy::Coarse,
         false,
@@ -2216,7 +2227,17 @@ fn the_heap_walk_finds_a_byte_over_a_chunk_header() {
         &dlmalloc_heap("dlmalloc"),
     );
     call(&mut s, "alloc", &[]).unwrap();
-    let err = call(&mut s, "smash", &[Val::I32(0x1024), Val::I32(0)]).unwrap_err();
+    let mut tries = 0;
+    let err = loop {
+        match call(&mut s, "smash", &[Val::I32(0x1024), Val::I32(0)]) {
+            Err(e) => break e,
+            Ok(_) if tries < 200 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Ok(_) => panic!("no walk stopped the guest in 2 s"),
+        }
+    };
     assert!(
         matches!(&err, Error::Trap(t) if t.kind() == TrapKind::AttestationViolation),
         "{err}"

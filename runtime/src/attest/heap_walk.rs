@@ -940,9 +940,9 @@ const MAX_CHUNKS: u64 = 4 << 20;
 /// Times a session looks for dlmalloc's state ([`locate_state`]).
 const STATE_TRIES: u32 = 4;
 
-/// A walk may take this share of the guest's time when it runs during the
-/// run (the final one always runs): a walk that took `t` defers the next
-/// by `t / WALK_BUDGET`.
+/// A walk may take `1 / (1 + WALK_BUDGET)` of the guest's time when it
+/// runs during the run (the final one always runs): a walk that took `t`
+/// defers the next by `t * WALK_BUDGET`.
 const WALK_BUDGET: u32 = 20;
 
 /// Where a check is asked for.
