@@ -347,7 +347,11 @@ pub(crate) fn invoke(
         store.limits.stack_limit = wanted.max(floor);
     }
     // The tag monitor's stack guards a failed call abandons are cleared.
-    let guarded = crate::attest::tags::stack_pointers(store);
+    let guarded = if store.engine.config().attest_stack_guards {
+        crate::attest::tags::stack_pointers(store)
+    } else {
+        Vec::new()
+    };
     store.wasm_depth += 1;
     // SAFETY: the trampoline matches the callee's signature (both come from
     // its type id) and `values` is sized for its parameters and results.

@@ -310,6 +310,12 @@ fn the_stack_guards_find_jqs_nan_payload() {
                 input.display(),
                 text(&out.stderr)
             );
+            if policy != "tags" {
+                // Once per return site: `jvp_number_cmp`'s, and one for
+                // the three `jv_equal` frames the copy crosses.
+                let smashes = events.matches("\"kind\":\"stack-smash\"").count();
+                assert_eq!(smashes, 2, "{policy} {}: {events}", input.display());
+            }
         }
         let (found, _) = coarse_heap_check("jq", &input, true);
         assert_eq!(

@@ -228,6 +228,9 @@ pub(crate) struct AttestSession {
     /// `free` or `realloc` was handed a pointer dlmalloc refuses (reported
     /// once).
     pub(crate) bad_free_reported: bool,
+    /// The returns (function, offset) whose written stack guard was
+    /// reported: each once, as an overflow in a loop would repeat.
+    pub(crate) stack_smash_reported: std::collections::HashSet<(Option<u32>, Option<u32>)>,
     /// A walk during the run waits until then (its pacing).
     pub(crate) heap_walk_after: Option<std::time::Instant>,
     /// Times the heap walk has looked for dlmalloc's state.
@@ -318,6 +321,7 @@ impl AttestSession {
             exit_deferred: None,
             heap_broken: false,
             bad_free_reported: false,
+            stack_smash_reported: Default::default(),
             heap_walk_after: None,
             heap_state_tries: 0,
             heap_hint_tries: 0,

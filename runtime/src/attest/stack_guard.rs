@@ -16,20 +16,29 @@ use crate::store::StoreOpaque;
 const GUARD: u32 = walmart_jit::translate::stack_guard::FRAME_GUARD;
 
 /// A returning function found its frame's guard (at the Wasm address in
-/// the attestation state's argument) written over. Reports it and returns
-/// whether the guest must stop (`--on-detect trap`).
-pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> HookSite) -> bool {
+/// the attestation state's argument, in the store's memory `memory`, the
+/// function's instance's first) written over. Reports it, once per
+/// return site, and returns whether the guest must stop
+/// (`--on-detect trap`).
+pub(crate) fn check(
+    store: &mut StoreOpaque,
+    memory: Option<u32>,
+    site: &dyn Fn(&StoreOpaque) -> HookSite,
+) -> bool {
     let Some(s) = store.attest.as_deref() else {
         return false;
     };
     let at = s.shared.state.heap_arg.load(Ordering::Relaxed);
-    let bytes: Vec<u8> = store
-        .memories
-        .first()
-        .and_then(|m| m.bytes().get(at as usize..(at + GUARD) as usize))
+    let bytes: Vec<u8> = memory
+        .and_then(|m| store.memories.get(m as usize))
+        .and_then(|m| m.bytes().get(at as usize..at as usize + GUARD as usize))
         .map(<[u8]>::to_vec)
         .unwrap_or_default();
     let hook = site(store);
+    let s = store.attest.as_deref_mut().expect("checked above");
+    if !s.stack_smash_reported.insert((hook.func, hook.offset)) {
+        return false;
+    }
     let whose = hook
         .name
         .as_deref()
@@ -40,14 +49,13 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
          returned (a buffer in the frame overflowed): {}",
         hex.join(" ")
     );
-    let s = store.attest.as_deref().expect("checked above");
     s.shared.report(Event {
         time: Event::now(),
         policy: s.shared.policy,
         kind: EventKind::StackSmash,
         hook,
         epoch: s.epoch(),
-        memory: 0,
+        memory: memory.unwrap_or(0),
         pages: vec![at / PAGE_SIZE as u32],
         scores: vec![1.0],
         source: "stack-guard".into(),

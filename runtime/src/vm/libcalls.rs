@@ -252,7 +252,8 @@ extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) ->
         return crate::attest::heap_walk::free_check(store, &site) as u32;
     }
     if point == vmctx::HookPoint::StackCheck as u32 {
-        return crate::attest::stack_guard::check(store, &site) as u32;
+        let memory = inst.memories.first().map(|m| m.index);
+        return crate::attest::stack_guard::check(store, memory, &site) as u32;
     }
     if point == vmctx::HookPoint::TreeCheck as u32 {
         return crate::attest::tree_take::tree_check(store, &site) as u32;

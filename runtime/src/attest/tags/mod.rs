@@ -409,6 +409,10 @@ fn describe(f: &heap::Found, access: Option<&TagAccess>) -> String {
     format!("{kind}: {what}{whose}")
 }
 
+/// The most stack a failed call's clearing looks at (64 MiB, more than any
+/// `-z stack-size`).
+const MAX_STACK_CLEARED: u32 = 64 << 20;
+
 /// Each tag-monitored instance's shadow stack pointer as a call into the
 /// store begins: (instance, stack pointer).
 pub(crate) fn stack_pointers(store: &StoreOpaque) -> Vec<(usize, u32)> {
@@ -439,13 +443,19 @@ pub(crate) fn clear_abandoned_guards(store: &StoreOpaque, before: &[(usize, u32)
         ) else {
             continue;
         };
-        let mut at = now & !(walmart_jit::vmctx::TAG_GRANULE - 1);
-        while at < start {
+        // A stack pointer the guest set to anything may span more than
+        // any stack: then nothing is cleared.
+        let granule = walmart_jit::vmctx::TAG_GRANULE;
+        let from = now & !(granule - 1);
+        if start <= from || start - from > MAX_STACK_CLEARED || start > u32::MAX - granule {
+            continue;
+        }
+        for at in (u64::from(from)..u64::from(start)).step_by(granule as usize) {
+            // Below `start`, a u32.
+            let at = at as u32;
             if heap.shadow.byte(at) == walmart_jit::vmctx::TAG_STACK_GUARD {
-                heap.shadow
-                    .fill(at, at + walmart_jit::vmctx::TAG_GRANULE, 0);
+                heap.shadow.fill(at, at + granule, 0);
             }
-            at += walmart_jit::vmctx::TAG_GRANULE;
         }
     }
 }
