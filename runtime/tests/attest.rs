@@ -2464,3 +2464,66 @@ fn a_trap_leaves_no_stack_guard_behind() {
     assert_eq!(out[0].i32().unwrap(), 7);
     assert_eq!(store.tag_stats().unwrap().violations, 0);
 }
+
+/// Under `coarse` a written stack guard (`walmart_jit::translate::
+/// stack_guard`) is a `stack-smash` event at the function's return, once
+/// per return site however often it returns, with the guard's bytes read
+/// from the function's own memory: here the store's second, after one
+/// the host made first.
+#[test]
+fn a_written_stack_guard_is_reported_once_from_its_instances_memory() {
+    let wat = r#"(module
+      (memory (export "memory") 1)
+      (global $sp (mut i32) (i32.const 4096))
+      ;; clang's frame of 16 bytes; `over` writes 8 bytes past it, into
+      ;; the guard above.
+      (func (export "f") (param $over i32) (local $fp i32)
+        global.get $sp i32.const 16 i32.sub local.tee $fp global.set $sp
+        local.get $fp i64.const 0 i64.store
+        local.get $over if
+          local.get $fp i64.const 0x4142434445464748 i64.store offset=16
+        end
+        local.get $fp i32.const 16 i32.add global.set $sp))"#;
+    let mut config = Config::new();
+    config.attest(Policy::Coarse);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let events = Arc::new(Mutex::new(Vec::<Event>::new()));
+    let sink = events.clone();
+    store
+        .configure_attestation(
+            AttestOptions::new().on_event(move |e| sink.lock().unwrap().push(e.clone())),
+        )
+        .unwrap();
+    // The store's first memory is the host's, full of 0xEE.
+    let host = walmart::Memory::new(&mut store, walmart::MemoryType::new(1, None)).unwrap();
+    host.data_mut(&mut store).fill(0xEE);
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let f = instance.get_func(&mut store, "f").unwrap();
+    f.call(&mut store, &[Val::I32(0)], &mut []).unwrap();
+    for _ in 0..3 {
+        f.call(&mut store, &[Val::I32(1)], &mut []).unwrap();
+    }
+    store.finish_attestation().unwrap();
+    let found: Vec<Event> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == EventKind::StackSmash)
+        .cloned()
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    let e = &found[0];
+    assert_eq!(e.memory, 1, "{e:?}");
+    assert_eq!(e.hook.kind, HookKind::FunctionReturn);
+    assert!(
+        e.detail
+            .ends_with(": 48 47 46 45 44 43 42 41 00 00 00 00 00 00 00 00"),
+        "{}",
+        e.detail
+    );
+    assert!(e.detail.contains("at 0xff0"), "{}", e.detail);
+}
