@@ -240,20 +240,7 @@ fn the_tag_monitor_catches_every_exploit_and_no_benign_input() {
             .map(|i| (i, false))
             .chain(exploits.iter().map(|i| (i, true)))
         {
-            let log = temp("tags-log");
-            let out = walmart_with_input(
-                &[
-                    "run",
-                    "--attest",
-                    "tags",
-                    "--attest-log",
-                    log.to_str().unwrap(),
-                    wasm.to_str().unwrap(),
-                ],
-                input,
-            );
-            let events = std::fs::read_to_string(&log).unwrap_or_default();
-            let _ = std::fs::remove_file(&log);
+            let (out, events) = logged_run("tags", &wasm, input);
             let violations = events
                 .lines()
                 .filter(|l| l.contains("\"kind\":\"tag-violation\""))

@@ -410,21 +410,7 @@ pub fn translate_function(
         let (op, offset) = ops.read_with_offset()?;
         t.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
         t.offset = offset as u32;
-        match t.frame_guard.as_ref().and_then(|g| g.step(offset)) {
-            Some(_) if !t.reachable => t.translate(&op)?,
-            Some(stack_guard::GuardStep::Const(value)) => {
-                t.translate(&Operator::I32Const { value })?
-            }
-            Some(stack_guard::GuardStep::Make) => {
-                t.frame_guard_step(true)?;
-                t.translate(&op)?
-            }
-            Some(stack_guard::GuardStep::Release) => {
-                t.frame_guard_step(false)?;
-                t.translate(&op)?
-            }
-            None => t.translate(&op)?,
-        }
+        t.translate_guarded(&op, offset)?;
     }
     t.builder.finalize(env.frontend_config);
     Ok(func)

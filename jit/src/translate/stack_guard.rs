@@ -185,13 +185,33 @@ pub(crate) fn frame_guard(
 }
 
 impl FuncTranslator<'_, '_> {
+    /// Translates operator `op` at `offset` of a function, with its frame
+    /// guard's work where it has one: the frame's size widened, the guard
+    /// made before the prologue's `global.set` and released before each
+    /// epilogue's.
+    pub(crate) fn translate_guarded(
+        &mut self,
+        op: &Operator<'_>,
+        offset: u64,
+    ) -> Result<(), CompileError> {
+        let step = self.frame_guard.as_ref().and_then(|g| g.step(offset));
+        match step.filter(|_| self.reachable) {
+            Some(GuardStep::Const(value)) => self.translate(&Operator::I32Const { value }),
+            Some(GuardStep::Make | GuardStep::Release) => {
+                self.frame_guard_step(step == Some(GuardStep::Make))?;
+                self.translate(op)
+            }
+            None => self.translate(op),
+        }
+    }
+
     /// The guard's work as the frame is made (`make`) or released, for
     /// the stack pointer value on top of the operand stack, which the
     /// next operator stores: the new frame's base as it is made, the
     /// caller's stack pointer as it is released. Under the tag monitor
     /// the guard is a redzone granule in the shadow; under `coarse` and
     /// `fine`, 16 zero bytes in memory, checked as the frame is released.
-    pub(crate) fn frame_guard_step(&mut self, make: bool) -> Result<(), CompileError> {
+    fn frame_guard_step(&mut self, make: bool) -> Result<(), CompileError> {
         if self.env.config.tags.is_some() {
             self.frame_guard_shadow(make);
         } else if make {
@@ -256,20 +276,15 @@ impl FuncTranslator<'_, '_> {
                 .ins()
                 .band_imm_s(wasm, i64::from(vmctx::TAG_ADDR_MASK));
         }
-        let wasm = self.builder.ins().uextend(I64, wasm);
+        // The tag monitor's memory is guarded: no bounds check here.
+        let native = self.heap_addr(0, wasm, 0, FRAME_GUARD);
         let def = self.memory_def(0);
-        let flags = self.memory_field_flags(0);
-        let base = self.builder.ins().load(I64, flags, def, vmctx::MEMORY_BASE);
-        let native = self.builder.ins().iadd(base, wasm);
         if make {
             self.lower_tag_floor(def, native);
         }
+        let flags = self.memory_field_flags(0);
         let bias = self.builder.ins().load(I64, flags, def, vmctx::MEMORY_TAGS);
-        let granule = self
-            .builder
-            .ins()
-            .ushr_imm_s(native, i64::from(vmctx::TAG_GRANULE_SHIFT));
-        let at = self.builder.ins().iadd(bias, granule);
+        let at = self.shadow_byte(bias, native);
         let byte = if make { vmctx::TAG_STACK_GUARD } else { 0 };
         let byte = self.builder.ins().iconst(types::I8, i64::from(byte));
         self.builder

@@ -481,6 +481,16 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(cont);
     }
 
+    /// Where the shadow byte of native address `native` lies, for a
+    /// memory whose biased shadow pointer is `bias` (`VMMemory::tags`).
+    pub(crate) fn shadow_byte(&mut self, bias: Value, native: Value) -> Value {
+        let granule = self
+            .builder
+            .ins()
+            .ushr_imm_s(native, i64::from(vmctx::TAG_GRANULE_SHIFT));
+        self.builder.ins().iadd(bias, granule)
+    }
+
     /// The shadow part of [`Self::tag_check`]: `last` is the native
     /// address of the access's last byte; ends by jumping to `cont`.
     #[allow(clippy::too_many_arguments)]
@@ -501,11 +511,7 @@ impl FuncTranslator<'_, '_> {
         let bias = self.builder.ins().load(I64, flags, def, vmctx::MEMORY_TAGS);
         let shadow = MemFlagsData::trusted();
         let load_shadow = |t: &mut Self, at: Value| {
-            let g = t
-                .builder
-                .ins()
-                .ushr_imm_s(at, i64::from(vmctx::TAG_GRANULE_SHIFT));
-            let p = t.builder.ins().iadd(bias, g);
+            let p = t.shadow_byte(bias, at);
             t.builder.ins().uload8(I32, shadow, p, 0)
         };
         let expected = if pointer_colours {
