@@ -55,6 +55,18 @@ fn setup_with(config: &Config, on_detect: OnDetect, wat: &str) -> Setup {
     setup_adding(config, on_detect, wat, |o| o)
 }
 
+/// `wat` instantiated in a store of its own, with no imports and no
+/// attestation options.
+fn instantiated(config: &Config, wat: &str) -> (Store<()>, walmart::Instance) {
+    let engine = Engine::new(config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    (store, instance)
+}
+
 /// A `coarse` store running `wat`, under kernel tracking when `kernel`
 /// (and the kernel offers it) or the store barrier.
 fn coarse(kernel: bool, wat: &str) -> Setup {
@@ -547,12 +559,7 @@ fn allocator_calls_are_tracked_by_name() {
             (local.get $b)))"#;
     let mut config = Config::new();
     config.track_allocations(true);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(&engine, wat).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .unwrap();
+    let (mut store, instance) = instantiated(&config, wat);
     let run = instance.get_func(&mut store, "run").unwrap();
     let mut out = [Val::I32(0)];
     run.call(&mut store, &[], &mut out).unwrap();
@@ -2436,12 +2443,7 @@ fn a_trap_leaves_no_stack_guard_behind() {
       (func (export "poke") (param i32) local.get 0 i32.const 1 i32.store))"#;
     let mut config = Config::new();
     config.attest(Policy::Tags);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(&engine, wat).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .unwrap();
+    let (mut store, instance) = instantiated(&config, wat);
     let f = instance.get_func(&mut store, "f").unwrap();
     let poke = instance.get_func(&mut store, "poke").unwrap();
     let sp = instance.get_global(&mut store, "sp").unwrap();
