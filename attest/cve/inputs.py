@@ -11,3 +11,21 @@ def benign_and_mirrors(write, benign):
     for stem, seed, *args in benign:
         write("benign/%s.in" % stem, seed, *args)
         write("train/%s.in" % stem, 200 + seed, *args)
+
+
+def control(here, name, old, new):
+    """Writes control/NAME: exploit/NAME with `old` (found exactly once)
+    replaced by `new`, which takes the bug's trigger out and leaves the
+    rest of what the attacker sent. `walmart attest evaluate` runs it
+    beside the exploit: where the CNN flags both, it flagged what the
+    input holds rather than the corruption, and that is not counted as
+    the CNN's detection. scripts/build-cve-corpus.sh checks that the
+    native ASan build runs it cleanly and writes its expected output."""
+    import os
+    with open(os.path.join(here, "exploit", name), "rb") as f:
+        data = f.read()
+    if data.count(old) != 1:
+        raise SystemExit("control %s: %r occurs %d times in the exploit" % (name, old, data.count(old)))
+    os.makedirs(os.path.join(here, "control"), exist_ok=True)
+    with open(os.path.join(here, "control", name), "wb") as f:
+        f.write(data.replace(old, new))

@@ -3,7 +3,7 @@
 import os, random, sys
 sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from inputs import benign_and_mirrors  # ../inputs.py
+from inputs import benign_and_mirrors, control  # ../inputs.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORDS = ("mail www api cdn static img auth login shop blog docs git ci build db cache "
@@ -72,3 +72,7 @@ exploit("exploit/escaped-dot-letters.in", "bcdefghijk")
 # chunk: the byte past the buffer is the class's low byte, 1 (IN), which
 # lands in that slack and breaks no header.
 exploit("exploit/escaped-dot-slack.in", "mail.corp")
+# Controls: the same names ending in a plain dot, which c-ares sizes
+# right.
+for name in ["escaped-dot.in", "escaped-dot-letters.in", "escaped-dot-slack.in"]:
+    control(HERE, name, b"\\.\n", b".\n")

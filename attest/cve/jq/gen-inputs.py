@@ -4,7 +4,7 @@ import json, os, random, sys
 sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import realistic  # contents real files have (../realistic.py)
-from inputs import benign_and_mirrors  # ../inputs.py
+from inputs import benign_and_mirrors, control  # ../inputs.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORDS = "id name email city country active score tags items price qty sku created updated note".split()
@@ -79,3 +79,9 @@ with open(os.path.join(HERE, "exploit/nan-payload.in"), "w") as f:
     for v in (["21.5", "21.5", "21.75", "22"]):
         f.write('{"reading": {"sensor": "t1", "value": %s}}\n' % v)
     f.write('{"reading": {"sensor": "t1", "value": NaN1999%s}}\n' % ("001999" * 799))
+
+# Controls: the literal with an exponent decNumber prints in its buffer
+# (exploit/long-literal.in is written by hand), and the same digits as an
+# ordinary number instead of a NaN's payload.
+control(HERE, "long-literal.in", b"E-1100000000", b"E-110")
+control(HERE, "nan-payload.in", b"NaN1999", b"1999")

@@ -7,7 +7,7 @@ import os, random, struct, sys
 sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import realistic  # contents real files have (../realistic.py)
-from inputs import benign_and_mirrors  # ../inputs.py
+from inputs import benign_and_mirrors, control  # ../inputs.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -110,6 +110,10 @@ def main():
     VARIED = [(6, 30000), (4, 30000), (8, 30000), (6, 12000), (20, 6000), (10, 20000)]
     for i, (records, size) in enumerate(VARIED):
         write("train/varied-%d.in" % i, 300 + i, records, ["varied"], size)
+
+    # The exploit (exploit/negative-target.in) is written by hand. Its
+    # control asks for the first 16 bytes instead of -16.
+    control(HERE, "negative-target.in", b"\xf0\xff\xff\xff", b"\x10\x00\x00\x00")
 
 # scripts/cve-real-files.py imports lz4_block from here.
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import os, random, sys
 sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import realistic  # contents real files have (../realistic.py)
-from inputs import benign_and_mirrors  # ../inputs.py
+from inputs import benign_and_mirrors, control  # ../inputs.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PATTERNS = [
@@ -65,3 +65,8 @@ def varied(path, seed, count):
 
 for i, count in enumerate([40, 80, 120, 60, 30]):
     varied("train/varied-%d.in" % i, 300 + i, count)
+
+# The exploits (exploit/*.in) are written by hand. Their controls name
+# an octal code a single byte holds, which no bit set goes past.
+control(HERE, "octal-class.in", b"[\\477]", b"[\\177]")
+control(HERE, "octal-777.in", b"[\\777]", b"[\\177]")

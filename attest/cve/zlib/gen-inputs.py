@@ -4,7 +4,7 @@ import gzip, io, os, random, struct, sys, zlib
 sys.dont_write_bytecode = True  # no __pycache__ among the applications' folders
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import realistic  # contents real files have (../realistic.py)
-from inputs import benign_and_mirrors  # ../inputs.py
+from inputs import benign_and_mirrors, control  # ../inputs.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORDS = ("alpha beta gamma delta log line request GET POST /index.html 200 404 user agent "
@@ -74,6 +74,8 @@ def exploit(path, extra):
     assert len(extra) == 64
     with open(os.path.join(HERE, path), "wb") as f:
         f.write(member(b"hello", extra=extra, mtime=0))
+    # Its control: the field cut to the 16 bytes the buffer holds.
+    control(HERE, os.path.basename(path), struct.pack("<H", 64) + extra, struct.pack("<H", 16) + extra[:16])
 
 exploit("exploit/extra-overflow.in", b"E" * 64)
 exploit("exploit/extra-overflow-random.in", bytes(random.Random(64).randint(0, 255) for _ in range(64)))

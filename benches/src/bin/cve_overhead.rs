@@ -14,7 +14,8 @@
 //! A CONFIG is a policy (`off`, `coarse`, `fine`) with optional suffixes:
 //! `+cnn` (the application's `model.wcnn` on the `cpu` back end beside the
 //! exact checks), `+wasm` (the same on the `wasm` back end), `+gpu` (on
-//! the `gpu` back end, where a CUDA device is), `-barrier`
+//! the `gpu` back end, where a CUDA device is), each optionally with
+//! `=FILE` for another model file (`fine+cnn=/tmp/small.wcnn`), `-barrier`
 //! (the store barrier instead of the kernel's written-page tracking),
 //! `-noheap` (no heap checks), `-nostack` (no stack frame guards; last),
 //! `@US` (the verifier arms hooks at most every US microseconds instead of
@@ -81,7 +82,10 @@ fn setup(spec: &str, app: &Path, name: &str) -> Setup {
     let module = Module::from_file(&engine, &wasm)
         .unwrap_or_else(|e| die(&format!("{}: {e}", wasm.display())));
     let cnn = cnn.map(|backend| {
-        let path = app.join("model.wcnn");
+        let (backend, path) = match backend.split_once('=') {
+            Some((b, file)) => (b, PathBuf::from(file)),
+            None => (backend, app.join("model.wcnn")),
+        };
         let model = Model::load(&path).unwrap_or_else(|e| die(&format!("{}: {e}", path.display())));
         match backend {
             "cnn" => PreparedCnn::cpu(model).unwrap_or_else(|e| die(&e.to_string())),
