@@ -110,6 +110,19 @@ fn the_corpus_has_six_applications_with_benign_and_exploit_inputs() {
         );
         assert!(inputs(dir, "train", "in").len() >= 3, "{}", dir.display());
         assert!(dir.join("README.md").is_file(), "{}", dir.display());
+        // Each exploit has its control: the same input with the bug's
+        // trigger taken out, so that a CNN flag can be told from one on
+        // the attacker's bytes.
+        for exploit in inputs(dir, "exploit", "in") {
+            let control = dir.join("control").join(exploit.file_name().unwrap());
+            assert!(control.is_file(), "{}: no control", exploit.display());
+            assert_ne!(
+                std::fs::read(&control).unwrap(),
+                std::fs::read(&exploit).unwrap(),
+                "{}",
+                control.display()
+            );
+        }
     }
 }
 
@@ -184,9 +197,11 @@ fn open_ended_applications_train_on_contents_real_files_have() {
 }
 
 #[test]
-fn benign_inputs_give_the_native_output() {
+fn benign_and_control_inputs_give_the_native_output() {
     for (dir, wasm) in apps() {
-        for input in inputs(&dir, "benign", "in") {
+        let mut all = inputs(&dir, "benign", "in");
+        all.extend(inputs(&dir, "control", "in"));
+        for input in all {
             let out = walmart_with_input(&["run", wasm.to_str().unwrap()], &input);
             assert_eq!(
                 out.status.code(),
@@ -230,13 +245,15 @@ fn malformed_inputs_are_refused_as_natively() {
 }
 
 #[test]
-fn the_tag_monitor_catches_every_exploit_and_no_benign_input() {
+fn the_tag_monitor_catches_every_exploit_and_no_benign_or_control_input() {
     for (dir, wasm) in apps() {
         let benign = inputs(&dir, "benign", "in");
+        let controls = inputs(&dir, "control", "in");
         let exploits = inputs(&dir, "exploit", "in");
         for (input, bad) in benign
             .iter()
             .take(1)
+            .chain(&controls)
             .map(|i| (i, false))
             .chain(exploits.iter().map(|i| (i, true)))
         {
@@ -351,6 +368,10 @@ fn evaluate_writes_the_table_for_a_corpus() {
         "tags must catch every exploit: {tags}"
     );
     assert!(tags.contains("| 0 / 0 |"), "tags false positive: {tags}");
+    assert!(
+        tags.contains(&format!("| {exploits}/{exploits} | 0/{} |", 3 * exploits)),
+        "tags flagged a control (three runs each): {tags}"
+    );
     // The CNN's rows, one per back end (gpu where a device is; the
     // report says why not elsewhere), each running every benign input
     // to the native output.
@@ -380,9 +401,11 @@ fn evaluate_writes_the_table_for_a_corpus() {
     );
     assert!(table.contains("Machine: "), "{table}");
 
-    // A back end this build lacks: one line, exit 1, before any work.
-    // --evidence keeps the flagged pages: c-ares's `escaped-dot` is found
-    // by its CNN, and the page kept holds the overflowing name.
+    // --evidence keeps the flagged pages: c-ares's CNN flags the page of
+    // `escaped-dot`'s overflowing name, and the page kept holds it. It
+    // flags the same name ending in a plain dot too (the control, which
+    // overflows nothing): that flag is the name's ten `a`s, not the
+    // corruption, and is not counted as the CNN's detection.
     let kept = temp("evidence");
     let out = evaluate(&[
         corpus().to_str().unwrap(),
@@ -400,7 +423,21 @@ fn evaluate_writes_the_table_for_a_corpus() {
         report.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = std::fs::read_to_string(&report).unwrap();
     let _ = std::fs::remove_file(&report);
+    let fine = table
+        .lines()
+        .find(|l| l.starts_with("| c-ares | CVE-2016-5180 | fine | cpu |"))
+        .unwrap_or_else(|| panic!("no fine row in\n{table}"));
+    assert!(
+        fine.contains("| 3/3 (cnn 0 + 1 on its control too, heap walk 3, stack guard 0) |"),
+        "{fine}"
+    );
+    assert!(
+        table.contains("exploit escaped-dot.in: the CNN flagged ")
+            && table.contains("false positive on control escaped-dot.in: "),
+        "{table}"
+    );
     let pages: Vec<Vec<u8>> = std::fs::read_dir(&kept)
         .map(|d| {
             d.map(|f| std::fs::read(f.unwrap().path()).unwrap())
@@ -416,6 +453,7 @@ fn evaluate_writes_the_table_for_a_corpus() {
         pages.len()
     );
 
+    // A back end this build lacks: one line, exit 1, before any work.
     if walmart::attest::model::gpu::probe().is_err() {
         let out = evaluate(&[corpus().to_str().unwrap(), "--backends", "cpu,gpu"]);
         assert_eq!(out.status.code(), Some(1));

@@ -77,6 +77,9 @@ struct App {
     cve: String,
     benign: Vec<PathBuf>,
     exploits: Vec<PathBuf>,
+    /// Per exploit, its control (`control/NAME.in`: the exploit with its
+    /// bug's trigger taken out), where the corpus has one.
+    controls: Vec<Option<PathBuf>>,
 }
 
 impl App {
@@ -99,7 +102,14 @@ impl App {
                 dir.display()
             );
         }
-        for b in &benign {
+        let controls: Vec<Option<PathBuf>> = exploits
+            .iter()
+            .map(|e| {
+                let c = dir.join("control").join(e.file_name().unwrap_or_default());
+                c.is_file().then_some(c)
+            })
+            .collect();
+        for b in benign.iter().chain(controls.iter().flatten()) {
             if !b.with_extension("out").is_file() {
                 bail!("{}: no native output beside it (.out)", b.display());
             }
@@ -115,6 +125,7 @@ impl App {
             cve,
             benign,
             exploits,
+            controls,
         })
     }
 
@@ -339,6 +350,13 @@ struct Row {
     detected_heap: usize,
     /// Exploit runs where a stack frame's guard was found written.
     detected_stack: usize,
+    /// Exploit runs the CNN flagged whose control it flagged too: what
+    /// the input holds, not the corruption, so not counted as detected.
+    cnn_on_control: usize,
+    /// Runs of the exploits' controls, and those with any detection
+    /// (false positives on an input one bug fix away from the exploit).
+    control_runs: usize,
+    control_fp_runs: usize,
     /// Per exploit detected in the latency run: (hooks, milliseconds).
     latency: Vec<(u64, f64)>,
     /// Fastest time per benign input.
@@ -661,17 +679,39 @@ fn evaluate_app(
             }
         }
     }
-    for exploit in &app.exploits {
+    for (exploit, control) in app.exploits.iter().zip(&app.controls) {
         for ((runner, row), watcher) in runners.iter().zip(rows.iter_mut()).zip(&watchers) {
             let o = runner.run(exploit, scratch)?;
             row.exploits += 1;
-            let found = o.detections(runner.policy).next().is_some();
+            let control_cnn = match control {
+                Some(c) if runner.policy != Policy::Off => run_control(runner, c, row, scratch)?,
+                _ => None,
+            };
+            let by = |kind: EventKind| o.detections(runner.policy).find(|e| e.kind == kind);
+            // A CNN flag counts only where the control passed: where it
+            // was flagged too, the input's bytes were, not the corruption.
+            let cnn_counts = match (by(EventKind::Cnn), &control_cnn) {
+                (Some(e), Some(on_control)) => {
+                    row.cnn_on_control += 1;
+                    row.notes.push(format!(
+                        "exploit {}: the CNN flagged {}, and its control too ({}): \
+                         the input's bytes, not the corruption; not counted",
+                        file_name(exploit),
+                        flagged_pages(e),
+                        flagged_pages(on_control)
+                    ));
+                    false
+                }
+                (found, _) => found.is_some(),
+            };
+            if cnn_counts {
+                row.detected_cnn += 1;
+            }
+            let found = o
+                .detections(runner.policy)
+                .any(|e| e.kind != EventKind::Cnn || cnn_counts);
             if found {
                 row.detected += 1;
-            }
-            let by = |kind: EventKind| o.detections(runner.policy).find(|e| e.kind == kind);
-            if by(EventKind::Cnn).is_some() {
-                row.detected_cnn += 1;
             }
             // The exact checks' finds get a note each. Not dated by the
             // tag monitor: its allocator wrappers lay the heap out their
@@ -714,10 +754,11 @@ fn evaluate_app(
             let watched = watcher.run(exploit, scratch)?;
             // The heap walk's and the stack guards' finds have their own
             // notes (above).
-            let found_by_pages = o
-                .detections(runner.policy)
-                .any(|e| !matches!(e.kind, EventKind::HeapCorrupt | EventKind::StackSmash));
-            match latency(&watched) {
+            let found_by_pages = o.detections(runner.policy).any(|e| {
+                !matches!(e.kind, EventKind::HeapCorrupt | EventKind::StackSmash)
+                    && (e.kind != EventKind::Cnn || cnn_counts)
+            });
+            match latency(&watched, cnn_counts) {
                 Ok(l) => row.latency.push(l),
                 Err(why) if found_by_pages => row.notes.push(format!(
                     "exploit {}: detected; no latency: {why}",
@@ -730,10 +771,63 @@ fn evaluate_app(
     Ok(policies.into_iter().zip(rows).collect())
 }
 
+/// Runs of an exploit's control per runner: a CNN verdict depends on how
+/// the pages fell into batches, so one clean run would not show that the
+/// control's bytes pass.
+const CONTROL_RUNS: usize = 3;
+
+/// Runs `control` [`CONTROL_RUNS`] times under `runner`, counting the runs
+/// and false positives in `row` and noting a run whose output is not the
+/// native build's. Returns a CNN event of the control's runs, if any.
+fn run_control(
+    runner: &Runner,
+    control: &Path,
+    row: &mut Row,
+    scratch: &Path,
+) -> anyhow::Result<Option<Event>> {
+    let expected = std::fs::read(control.with_extension("out"))?;
+    let mut cnn = None;
+    for _ in 0..CONTROL_RUNS {
+        let o = runner.run(control, scratch)?;
+        row.control_runs += 1;
+        if o.stdout != expected || o.status != "exit 0" {
+            row.notes.push(format!(
+                "control {} (a run): {}, output {} the native build's",
+                file_name(control),
+                o.status,
+                if o.stdout == expected {
+                    "equal to"
+                } else {
+                    "different from"
+                }
+            ));
+        }
+        if let Some(e) = o.detections(runner.policy).next() {
+            row.control_fp_runs += 1;
+            let note = format!(
+                "false positive on control {}: {}",
+                file_name(control),
+                flagged_pages(e)
+            );
+            if !row.notes.contains(&note) {
+                row.notes.push(note);
+            }
+        }
+        if cnn.is_none() {
+            cnn = o
+                .detections(runner.policy)
+                .find(|e| e.kind == EventKind::Cnn)
+                .cloned();
+        }
+    }
+    Ok(cnn)
+}
+
 /// Hooks and milliseconds from the first violating write the tag
 /// monitor saw to the first detection by the other checks, after it, of
-/// the page it touched (a detection of another page is not this bug's).
-fn latency(o: &Outcome) -> Result<(u64, f64), &'static str> {
+/// the page it touched (a detection of another page is not this bug's;
+/// the CNN's only where `cnn` counts, its control having passed).
+fn latency(o: &Outcome, cnn: bool) -> Result<(u64, f64), &'static str> {
     // Only a write corrupts: a violating read leaves nothing to find.
     let corrupted = o
         .events
@@ -750,6 +844,7 @@ fn latency(o: &Outcome) -> Result<(u64, f64), &'static str> {
         .events
         .iter()
         .filter(|e| e.kind != EventKind::TagViolation && e.epoch > corrupted.epoch)
+        .filter(|e| cnn || e.kind != EventKind::Cnn)
         .filter(|e| e.memory == corrupted.memory && page.is_some_and(|p| e.pages.contains(&p)))
         .min_by_key(|e| e.epoch)
         .ok_or("no detection of the corrupted page after the violation in the run with the tag monitor alongside")?;
@@ -825,9 +920,9 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
     );
     let _ = writeln!(
         s,
-        "| app | CVE | policy | back end | benign runs = native | false positives (runs / pages) | exploit runs with a detection | corrupted page detected, latency (hooks / ms) | overhead vs off |"
+        "| app | CVE | policy | back end | benign runs = native | false positives (runs / pages) | exploit runs with a detection | controls flagged (runs) | corrupted page detected, latency (hooks / ms) | overhead vs off |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
     for AppResult { app, rows, .. } in results {
         for (variant, row) in rows {
             let off = variant.policy == Policy::Off;
@@ -843,7 +938,7 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
             };
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {}/{} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {}/{} | {} | {} | {} | {} | {} |",
                 app.name,
                 app.cve,
                 variant.policy,
@@ -861,13 +956,23 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                     format!("{}/{}", row.detected, row.exploits)
                 } else {
                     format!(
-                        "{}/{} (cnn {}, heap walk {}, stack guard {})",
+                        "{}/{} (cnn {}{}, heap walk {}, stack guard {})",
                         row.detected,
                         row.exploits,
                         row.detected_cnn,
+                        if row.cnn_on_control > 0 {
+                            format!(" + {} on its control too", row.cnn_on_control)
+                        } else {
+                            String::new()
+                        },
                         row.detected_heap,
                         row.detected_stack
                     )
+                },
+                if off || row.control_runs == 0 {
+                    "-".to_string()
+                } else {
+                    format!("{}/{}", row.control_fp_runs, row.control_runs)
                 },
                 latency,
                 if off {
@@ -898,6 +1003,8 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
         let apps = rows.iter().filter(|(r, _)| r.detected > 0).count();
         let on_page = rows.iter().filter(|(r, _)| !r.latency.is_empty()).count();
         let fps: usize = rows.iter().map(|(r, _)| r.fp_runs).sum();
+        let control_fps: usize = rows.iter().map(|(r, _)| r.control_fp_runs).sum();
+        let control_runs: usize = rows.iter().map(|(r, _)| r.control_runs).sum();
         let n = rows.len();
         // Applications, and exploit inputs (an application may have
         // several: the same bug with other attacker bytes).
@@ -924,17 +1031,27 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
             let heap_inputs: usize = rows.iter().map(|(r, _)| r.detected_heap).sum();
             let stack_apps = rows.iter().filter(|(r, _)| r.detected_stack > 0).count();
             let stack_inputs: usize = rows.iter().map(|(r, _)| r.detected_stack).sum();
+            let on_control: usize = rows.iter().map(|(r, _)| r.cnn_on_control).sum();
+            let not_counted = if on_control > 0 {
+                format!(
+                    "; not counted: {on_control} input(s) the CNN flagged whose control it \
+                     flagged too"
+                )
+            } else {
+                String::new()
+            };
             format!(
                 " (the CNN in {cnn_apps} ({cnn_inputs} inputs), the heap walk in {heap_apps} \
                  ({heap_inputs} inputs), the stack guards in {stack_apps} ({stack_inputs} \
-                 inputs))"
+                 inputs){not_counted})"
             )
         };
         let _ = writeln!(
             s,
             "* `{}` ({}): a detection in the exploit runs of {apps} of {n} \
              applications ({inputs_found} of {inputs} exploit inputs){by_whom}, {caught}; {fps} \
-             benign run(s) with a false positive; overhead vs off, geometric mean {geo:.3}.",
+             benign run(s) with a false positive, and {control_fps} of {control_runs} control \
+             runs; overhead vs off, geometric mean {geo:.3}.",
             variant.policy,
             variant.backend_name()
         );
@@ -945,11 +1062,18 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
          whose output and exit status equal the native build's; *false \
          positives*: benign runs with any detection, and the pages flagged \
          (summed over the runs); *exploit runs with a detection*: by any \
-         check, and of those the runs where the CNN flagged a page and where \
+         check, and of those the runs where the CNN flagged a page (counted \
+         only where it flagged none in {} runs of the exploit's control, \
+         `control/NAME.in`: the same input with the bug's trigger taken out; \
+         where it flagged the control too, it saw the attacker's bytes, not \
+         the corruption, and the run is not counted as detected unless an \
+         exact check found it) and where \
          the walk of the allocator's chunk chain found it broken (exact; \
          `Config::attest_heap_check`) and where a stack frame's guard was \
          found written as its function returned (exact; \
-         `Config::attest_stack_guards`); *latency*: snapshotting hooks \
+         `Config::attest_stack_guards`); *controls flagged*: runs of the \
+         controls with any detection, false positives on inputs one bug \
+         fix away from the exploits; *latency*: snapshotting hooks \
          from the first violating write (dated by the tag monitor run \
          alongside the same policy in a separate run) to the first \
          detection of the corrupted page after it, 1 meaning the first \
@@ -958,7 +1082,7 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
          execution time (from `_start` to the final verdict, as in \
          `benches/`) summed over the benign inputs, each input's fastest \
          of {} runs, against `off` (whose row gives that sum).\n",
-        a.rounds, a.rounds
+        a.rounds, CONTROL_RUNS, a.rounds
     );
     let _ = writeln!(s, "## Models\n");
     let _ = writeln!(
