@@ -685,13 +685,24 @@ fn evaluate_app(
             row.exploits += 1;
             let control_cnn = match control {
                 Some(c) if runner.policy != Policy::Off => run_control(runner, c, row, scratch)?,
-                _ => None,
+                _ => Vec::new(),
             };
             let by = |kind: EventKind| o.detections(runner.policy).find(|e| e.kind == kind);
-            // A CNN flag counts only where the control passed: where it
-            // was flagged too, the input's bytes were, not the corruption.
-            let cnn_counts = match (by(EventKind::Cnn), &control_cnn) {
-                (Some(e), Some(on_control)) => {
+            // A CNN flag counts only where it flagged a page no run of the
+            // control had flagged: on the pages the control's runs were
+            // flagged on as well, the input's bytes were, not the
+            // corruption.
+            let on_control = |memory: u32, page: u32| {
+                control_cnn
+                    .iter()
+                    .any(|e| e.memory == memory && e.pages.contains(&page))
+            };
+            let own = o
+                .detections(runner.policy)
+                .filter(|e| e.kind == EventKind::Cnn)
+                .any(|e| e.pages.iter().any(|&p| !on_control(e.memory, p)));
+            let cnn_counts = match (by(EventKind::Cnn), control_cnn.first()) {
+                (Some(e), Some(on_control)) if !own => {
                     row.cnn_on_control += 1;
                     row.notes.push(format!(
                         "exploit {}: the CNN flagged {}, and its control too ({}): \
@@ -778,15 +789,15 @@ const CONTROL_RUNS: usize = 3;
 
 /// Runs `control` [`CONTROL_RUNS`] times under `runner`, counting the runs
 /// and false positives in `row` and noting a run whose output is not the
-/// native build's. Returns a CNN event of the control's runs, if any.
+/// native build's. Returns the CNN's events of the control's runs.
 fn run_control(
     runner: &Runner,
     control: &Path,
     row: &mut Row,
     scratch: &Path,
-) -> anyhow::Result<Option<Event>> {
+) -> anyhow::Result<Vec<Event>> {
     let expected = std::fs::read(control.with_extension("out"))?;
-    let mut cnn = None;
+    let mut cnn = Vec::new();
     for _ in 0..CONTROL_RUNS {
         let o = runner.run(control, scratch)?;
         row.control_runs += 1;
@@ -813,12 +824,11 @@ fn run_control(
                 row.notes.push(note);
             }
         }
-        if cnn.is_none() {
-            cnn = o
-                .detections(runner.policy)
-                .find(|e| e.kind == EventKind::Cnn)
-                .cloned();
-        }
+        cnn.extend(
+            o.detections(runner.policy)
+                .filter(|e| e.kind == EventKind::Cnn)
+                .cloned(),
+        );
     }
     Ok(cnn)
 }
@@ -1063,11 +1073,12 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
          positives*: benign runs with any detection, and the pages flagged \
          (summed over the runs); *exploit runs with a detection*: by any \
          check, and of those the runs where the CNN flagged a page (counted \
-         only where it flagged none in {} runs of the exploit's control, \
-         `control/NAME.in`: the same input with the bug's trigger taken out; \
-         where it flagged the control too, it saw the attacker's bytes, not \
-         the corruption, and the run is not counted as detected unless an \
-         exact check found it) and where \
+         only where it flagged a page it flagged in none of {} runs of the \
+         exploit's control, `control/NAME.in`: the same input with the \
+         bug's trigger taken out; where it flagged only pages it flagged in \
+         the control too, it saw the attacker's bytes, not the corruption, \
+         and the run is not counted as detected unless an exact check found \
+         it) and where \
          the walk of the allocator's chunk chain found it broken (exact; \
          `Config::attest_heap_check`) and where a stack frame's guard was \
          found written as its function returned (exact; \
