@@ -1078,7 +1078,7 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
          bug's trigger taken out; where it flagged only pages it flagged in \
          the control too, it saw the attacker's bytes, not the corruption, \
          and the run is not counted as detected unless an exact check found \
-         it) and where \
+         it; an exploit with no control has every flag counted) and where \
          the walk of the allocator's chunk chain found it broken (exact; \
          `Config::attest_heap_check`) and where a stack frame's guard was \
          found written as its function returned (exact; \
