@@ -113,16 +113,17 @@ fn the_corpus_has_six_applications_with_benign_and_exploit_inputs() {
         // Each exploit has its control: the same input with the bug's
         // trigger taken out, so that a CNN flag can be told from one on
         // the attacker's bytes.
-        for exploit in inputs(dir, "exploit", "in") {
+        let exploits = inputs(dir, "exploit", "in");
+        let controls = inputs(dir, "control", "in");
+        for exploit in &exploits {
             let control = dir.join("control").join(exploit.file_name().unwrap());
-            assert!(control.is_file(), "{}: no control", exploit.display());
-            assert_ne!(
-                std::fs::read(&control).unwrap(),
-                std::fs::read(&exploit).unwrap(),
-                "{}",
-                control.display()
+            assert!(
+                controls.contains(&control),
+                "{}: no control",
+                exploit.display()
             );
         }
+        assert_eq!(controls.len(), exploits.len(), "{}", dir.display());
     }
 }
 
@@ -368,9 +369,10 @@ fn evaluate_writes_the_table_for_a_corpus() {
         "tags must catch every exploit: {tags}"
     );
     assert!(tags.contains("| 0 / 0 |"), "tags false positive: {tags}");
+    // One run of each control where no CNN judges.
     assert!(
-        tags.contains(&format!("| {exploits}/{exploits} | 0/{} |", 3 * exploits)),
-        "tags flagged a control (three runs each): {tags}"
+        tags.contains(&format!("| {exploits}/{exploits} | 0/{exploits} |")),
+        "tags flagged a control: {tags}"
     );
     // The CNN's rows, one per back end (gpu where a device is; the
     // report says why not elsewhere), each running every benign input
@@ -429,13 +431,13 @@ fn evaluate_writes_the_table_for_a_corpus() {
         .lines()
         .find(|l| l.starts_with("| c-ares | CVE-2016-5180 | fine | cpu |"))
         .unwrap_or_else(|| panic!("no fine row in\n{table}"));
+    // Found by the heap checks; the CNN is credited with none of them.
+    // (Which flags were the control's pages too is `cnn_credited`'s
+    // unit test: here verdict batches vary from run to run.)
+    assert!(fine.contains("| 3/3 (cnn 0"), "{fine}");
+    assert!(fine.contains(", heap walk 3, stack guard 0) | "), "{fine}");
     assert!(
-        fine.contains("| 3/3 (cnn 0 + 1 on its control too, heap walk 3, stack guard 0) |"),
-        "{fine}"
-    );
-    assert!(
-        table.contains("exploit escaped-dot.in: the CNN flagged ")
-            && table.contains("false positive on control escaped-dot.in: "),
+        table.contains("false positive on control escaped-dot.in: "),
         "{table}"
     );
     let pages: Vec<Vec<u8>> = std::fs::read_dir(&kept)
@@ -461,6 +463,34 @@ fn evaluate_writes_the_table_for_a_corpus() {
         assert!(err.contains("--backend gpu: no CUDA device"), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
     }
+
+    // A control whose exploit is missing (a misspelt name): one line,
+    // exit 1, before any run.
+    let typo = temp("control-typo");
+    let app = typo.join("lz4");
+    for sub in ["benign", "exploit", "control"] {
+        std::fs::create_dir_all(app.join(sub)).unwrap();
+    }
+    let lz4 = corpus().join("lz4");
+    std::fs::copy(lz4.join("lz4.wasm"), app.join("lz4.wasm")).unwrap();
+    for (from, to) in [
+        ("benign/mixed.in", "benign/mixed.in"),
+        ("benign/mixed.out", "benign/mixed.out"),
+        ("exploit/negative-target.in", "exploit/negative-target.in"),
+        ("control/negative-target.in", "control/negative-targt.in"),
+        ("control/negative-target.out", "control/negative-targt.out"),
+    ] {
+        std::fs::copy(lz4.join(from), app.join(to)).unwrap();
+    }
+    let out = evaluate(&[typo.to_str().unwrap(), "--policies", "tags"]);
+    let _ = std::fs::remove_dir_all(&typo);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("negative-targt.in: a control with no exploit/ input of its name"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 
     // A folder that is not a corpus: one line, exit 1.
     let empty = temp("empty-corpus");

@@ -80,8 +80,9 @@ with open(os.path.join(HERE, "exploit/nan-payload.in"), "w") as f:
         f.write('{"reading": {"sensor": "t1", "value": %s}}\n' % v)
     f.write('{"reading": {"sensor": "t1", "value": NaN1999%s}}\n' % ("001999" * 799))
 
-# Controls: the literal with an exponent decNumber prints in its buffer
+# Controls, each as long as its exploit: the literal with an exponent
+# decNumber prints in its buffer, written with leading zeros
 # (exploit/long-literal.in is written by hand), and the same digits as an
 # ordinary number instead of a NaN's payload.
-control(HERE, "long-literal.in", b"E-1100000000", b"E-110")
-control(HERE, "nan-payload.in", b"NaN1999", b"1999")
+control(HERE, "long-literal.in", b"E-1100000000", b"E-0000000110")
+control(HERE, "nan-payload.in", b"NaN1999", b"   1999")

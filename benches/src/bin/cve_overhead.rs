@@ -15,7 +15,8 @@
 //! `+cnn` (the application's `model.wcnn` on the `cpu` back end beside the
 //! exact checks), `+wasm` (the same on the `wasm` back end), `+gpu` (on
 //! the `gpu` back end, where a CUDA device is), each optionally with
-//! `=FILE` for another model file (`fine+cnn=/tmp/small.wcnn`), `-barrier`
+//! `=FILE` for another model file (`fine+cnn=/tmp/small.wcnn`; a FILE
+//! holding `@` or ending in one of the suffixes below is misread), `-barrier`
 //! (the store barrier instead of the kernel's written-page tracking),
 //! `-noheap` (no heap checks), `-nostack` (no stack frame guards; last),
 //! `@US` (the verifier arms hooks at most every US microseconds instead of

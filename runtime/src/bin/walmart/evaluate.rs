@@ -5,7 +5,10 @@
 //! A corpus is a folder of application folders. Each holds one `.wasm`
 //! (a WASI command reading its input from standard input), `benign/*.in`
 //! with the native build's output beside each as `*.out`, `exploit/*.in`
-//! (inputs that trigger a real memory-corruption bug), `train/*.in`
+//! (inputs that trigger a real memory-corruption bug), optionally
+//! `control/*.in` (per exploit of the same name, the input with the bug's
+//! trigger taken out, its native output beside it: what the CNN flags
+//! in both is the input's bytes, not the corruption), `train/*.in`
 //! (benign inputs used only to train the application's CNN) and, once
 //! trained, `model.wcnn`. A `README.md` naming a `CVE-YYYY-N` gives the
 //! report its CVE column.
@@ -32,7 +35,7 @@ use walmart::attest::PreparedCnn;
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
     /// The corpus: one folder per application (APP/APP.wasm, benign/,
-    /// exploit/, train/; see the README).
+    /// exploit/, control/, train/; see the README).
     corpus: PathBuf,
     /// Only these applications (folder names), comma-separated.
     #[arg(long, value_delimiter = ',')]
@@ -109,6 +112,16 @@ impl App {
                 c.is_file().then_some(c)
             })
             .collect();
+        // A control whose exploit is missing (a misspelt name) would be
+        // ignored, and that exploit's CNN flags credited unchecked.
+        for c in files_with(&dir.join("control"), "in")? {
+            if !controls.iter().flatten().any(|k| *k == c) {
+                bail!(
+                    "{}: a control with no exploit/ input of its name",
+                    c.display()
+                );
+            }
+        }
         for b in benign.iter().chain(controls.iter().flatten()) {
             if !b.with_extension("out").is_file() {
                 bail!("{}: no native output beside it (.out)", b.display());
@@ -350,13 +363,17 @@ struct Row {
     detected_heap: usize,
     /// Exploit runs where a stack frame's guard was found written.
     detected_stack: usize,
-    /// Exploit runs the CNN flagged whose control it flagged too: what
-    /// the input holds, not the corruption, so not counted as detected.
-    cnn_on_control: usize,
-    /// Runs of the exploits' controls, and those with any detection
-    /// (false positives on an input one bug fix away from the exploit).
+    /// Exploit runs the CNN flagged only on pages it flagged in the
+    /// control's runs too: the input's bytes, not the corruption, so not
+    /// credited to it ([`cnn_credited`]).
+    cnn_not_credited: usize,
+    /// Runs of the exploits' controls; those with any detection (false
+    /// positives on inputs that differ from an exploit only in its
+    /// bug's trigger); those whose output or exit status is not the
+    /// native build's.
     control_runs: usize,
     control_fp_runs: usize,
+    control_not_native: usize,
     /// Per exploit detected in the latency run: (hooks, milliseconds).
     latency: Vec<(u64, f64)>,
     /// Fastest time per benign input.
@@ -631,11 +648,24 @@ fn evaluate_app(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut rows: Vec<Row> = policies.iter().map(|_| Row::default()).collect();
+    let native_output = |input: &Path| {
+        let out = input.with_extension("out");
+        std::fs::read(&out).with_context(|| out.display().to_string())
+    };
     let expected: Vec<Vec<u8>> = app
         .benign
         .iter()
-        .map(|b| std::fs::read(b.with_extension("out")))
-        .collect::<std::io::Result<_>>()?;
+        .map(|b| native_output(b))
+        .collect::<anyhow::Result<_>>()?;
+    let controls: Vec<Option<(&Path, Vec<u8>)>> = app
+        .controls
+        .iter()
+        .map(|c| {
+            c.as_deref()
+                .map(|c| native_output(c).map(|out| (c, out)))
+                .transpose()
+        })
+        .collect::<anyhow::Result<_>>()?;
     for row in rows.iter_mut() {
         row.best = vec![Duration::MAX; app.benign.len()];
     }
@@ -649,74 +679,52 @@ fn evaluate_app(
                 let o = runner.run(input, scratch)?;
                 row.best[i] = row.best[i].min(o.elapsed);
                 row.benign_runs += 1;
-                if o.stdout == expected[i] && o.status == "exit 0" {
+                if row.native(&o, &expected[i], "benign", input) {
                     row.benign_matching += 1;
-                } else {
-                    row.notes.push(format!(
-                        "benign {} (a run): {} and output {} the native build's",
-                        file_name(input),
-                        o.status,
-                        if o.stdout == expected[i] {
-                            "equal to"
-                        } else {
-                            "different from"
-                        }
-                    ));
                 }
                 let fps: Vec<&Event> = o.detections(runner.policy).collect();
                 if !fps.is_empty() {
                     row.fp_runs += 1;
                     row.fp_pages += fps.iter().map(|e| e.pages.len()).sum::<usize>();
-                    let note = format!(
-                        "false positive on benign {}: {}",
-                        file_name(input),
-                        flagged_pages(fps[0])
-                    );
-                    if !row.notes.contains(&note) {
-                        row.notes.push(note);
-                    }
+                    row.false_positive("benign", input, fps[0]);
                 }
             }
         }
     }
-    for (exploit, control) in app.exploits.iter().zip(&app.controls) {
+    for (exploit, control) in app.exploits.iter().zip(&controls) {
         for ((runner, row), watcher) in runners.iter().zip(rows.iter_mut()).zip(&watchers) {
             let o = runner.run(exploit, scratch)?;
             row.exploits += 1;
             let control_cnn = match control {
-                Some(c) if runner.policy != Policy::Off => run_control(runner, c, row, scratch)?,
+                Some((c, out)) if runner.policy != Policy::Off => {
+                    run_control(runner, c, out, row, scratch)?
+                }
+                None if runner.cnn.is_some() => {
+                    row.notes.push(format!(
+                        "exploit {}: no control/ input of its name, so every CNN flag is credited",
+                        file_name(exploit)
+                    ));
+                    Vec::new()
+                }
                 _ => Vec::new(),
             };
             let by = |kind: EventKind| o.detections(runner.policy).find(|e| e.kind == kind);
-            // A CNN flag counts only where it flagged a page no run of the
-            // control had flagged: on the pages the control's runs were
-            // flagged on as well, the input's bytes were, not the
-            // corruption.
-            let on_control = |memory: u32, page: u32| {
-                control_cnn
-                    .iter()
-                    .any(|e| e.memory == memory && e.pages.contains(&page))
-            };
-            let own = o
+            let flagged: Vec<&Event> = o
                 .detections(runner.policy)
                 .filter(|e| e.kind == EventKind::Cnn)
-                .any(|e| e.pages.iter().any(|&p| !on_control(e.memory, p)));
-            let cnn_counts = match (by(EventKind::Cnn), control_cnn.first()) {
-                (Some(e), Some(on_control)) if !own => {
-                    row.cnn_on_control += 1;
-                    row.notes.push(format!(
-                        "exploit {}: the CNN flagged {}, and its control too ({}): \
-                         the input's bytes, not the corruption; not counted",
-                        file_name(exploit),
-                        flagged_pages(e),
-                        flagged_pages(on_control)
-                    ));
-                    false
-                }
-                (found, _) => found.is_some(),
-            };
+                .collect();
+            let cnn_counts = cnn_credited(&flagged, &control_cnn);
             if cnn_counts {
                 row.detected_cnn += 1;
+            } else if let (Some(e), Some(c)) = (flagged.first(), control_cnn.first()) {
+                row.cnn_not_credited += 1;
+                row.notes.push(format!(
+                    "exploit {}: the CNN flagged {}, only pages it flagged in its control too \
+                     ({}): the input's bytes, not the corruption; not credited",
+                    file_name(exploit),
+                    flagged_pages(e),
+                    flagged_pages(c)
+                ));
             }
             let found = o
                 .detections(runner.policy)
@@ -769,7 +777,10 @@ fn evaluate_app(
                 !matches!(e.kind, EventKind::HeapCorrupt | EventKind::StackSmash)
                     && (e.kind != EventKind::Cnn || cnn_counts)
             });
-            match latency(&watched, cnn_counts) {
+            // The run alongside lays the heap out its own way, so its pages
+            // cannot be matched with the control's: its CNN events date
+            // the corruption only where no control run was flagged.
+            match latency(&watched, cnn_counts && control_cnn.is_empty()) {
                 Ok(l) => row.latency.push(l),
                 Err(why) if found_by_pages => row.notes.push(format!(
                     "exploit {}: detected; no latency: {why}",
@@ -782,47 +793,83 @@ fn evaluate_app(
     Ok(policies.into_iter().zip(rows).collect())
 }
 
-/// Runs of an exploit's control per runner: a CNN verdict depends on how
-/// the pages fell into batches, so one clean run would not show that the
-/// control's bytes pass.
+/// Runs of an exploit's control per runner with a CNN: a CNN verdict
+/// depends on how the pages fell into batches, so one clean run would not
+/// show that the control's bytes pass.
 const CONTROL_RUNS: usize = 3;
 
-/// Runs `control` [`CONTROL_RUNS`] times under `runner`, counting the runs
-/// and false positives in `row` and noting a run whose output is not the
-/// native build's. Returns the CNN's events of the control's runs.
+/// Whether the CNN's flags on an exploit run (`flagged`, its `cnn`
+/// events) are its detection: only where one flags a page that none of
+/// the control's runs (`control`, their `cnn` events) flagged. The pages
+/// both were flagged on hold the input's bytes, whatever the bug did.
+/// Pages are matched by memory and number, so an exploit and its control
+/// of about the same length keep their buffers on the same pages.
+fn cnn_credited(flagged: &[&Event], control: &[Event]) -> bool {
+    flagged.iter().any(|e| {
+        e.pages.iter().any(|p| {
+            !control
+                .iter()
+                .any(|c| c.memory == e.memory && c.pages.contains(p))
+        })
+    })
+}
+
+impl Row {
+    /// Whether a run of `input` (a `what` input) gave the native build's
+    /// output (`expected`) and exit status; a note where not.
+    fn native(&mut self, o: &Outcome, expected: &[u8], what: &str, input: &Path) -> bool {
+        if o.stdout == expected && o.status == "exit 0" {
+            return true;
+        }
+        self.notes.push(format!(
+            "{what} {} (a run): {} and output {} the native build's",
+            file_name(input),
+            o.status,
+            if o.stdout == expected {
+                "equal to"
+            } else {
+                "different from"
+            }
+        ));
+        false
+    }
+
+    /// Notes a false positive on `input` (a `what` input): its first
+    /// only, as the same pages' scores differ a little from run to run.
+    fn false_positive(&mut self, what: &str, input: &Path, e: &Event) {
+        let head = format!("false positive on {what} {}: ", file_name(input));
+        if !self.notes.iter().any(|n| n.starts_with(&head)) {
+            self.notes.push(format!("{head}{}", flagged_pages(e)));
+        }
+    }
+}
+
+/// Runs `control` under `runner` ([`CONTROL_RUNS`] times where a CNN
+/// judges, once where only exact checks do), counting the runs, their
+/// false positives and outputs other than the native build's
+/// (`expected`) in `row`. Returns the CNN's events of those runs.
 fn run_control(
     runner: &Runner,
     control: &Path,
+    expected: &[u8],
     row: &mut Row,
     scratch: &Path,
 ) -> anyhow::Result<Vec<Event>> {
-    let expected = std::fs::read(control.with_extension("out"))?;
+    let runs = if runner.cnn.is_some() {
+        CONTROL_RUNS
+    } else {
+        1
+    };
     let mut cnn = Vec::new();
-    for _ in 0..CONTROL_RUNS {
+    for _ in 0..runs {
         let o = runner.run(control, scratch)?;
         row.control_runs += 1;
-        if o.stdout != expected || o.status != "exit 0" {
-            row.notes.push(format!(
-                "control {} (a run): {}, output {} the native build's",
-                file_name(control),
-                o.status,
-                if o.stdout == expected {
-                    "equal to"
-                } else {
-                    "different from"
-                }
-            ));
+        if !row.native(&o, expected, "control", control) {
+            row.control_not_native += 1;
         }
         if let Some(e) = o.detections(runner.policy).next() {
             row.control_fp_runs += 1;
-            let note = format!(
-                "false positive on control {}: {}",
-                file_name(control),
-                flagged_pages(e)
-            );
-            if !row.notes.contains(&note) {
-                row.notes.push(note);
-            }
+            row.false_positive("control", control, e);
         }
         cnn.extend(
             o.detections(runner.policy)
@@ -836,7 +883,7 @@ fn run_control(
 /// Hooks and milliseconds from the first violating write the tag
 /// monitor saw to the first detection by the other checks, after it, of
 /// the page it touched (a detection of another page is not this bug's;
-/// the CNN's only where `cnn` counts, its control having passed).
+/// the CNN's only where `cnn`: credited, with no control run flagged).
 fn latency(o: &Outcome, cnn: bool) -> Result<(u64, f64), &'static str> {
     // Only a write corrupts: a violating read leaves nothing to find.
     let corrupted = o
@@ -970,8 +1017,8 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                         row.detected,
                         row.exploits,
                         row.detected_cnn,
-                        if row.cnn_on_control > 0 {
-                            format!(" + {} on its control too", row.cnn_on_control)
+                        if row.cnn_not_credited > 0 {
+                            format!(" (not credited: {})", row.cnn_not_credited)
                         } else {
                             String::new()
                         },
@@ -981,6 +1028,11 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                 },
                 if off || row.control_runs == 0 {
                     "-".to_string()
+                } else if row.control_not_native > 0 {
+                    format!(
+                        "{}/{} ({} not the native output)",
+                        row.control_fp_runs, row.control_runs, row.control_not_native
+                    )
                 } else {
                     format!("{}/{}", row.control_fp_runs, row.control_runs)
                 },
@@ -1015,6 +1067,11 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
         let fps: usize = rows.iter().map(|(r, _)| r.fp_runs).sum();
         let control_fps: usize = rows.iter().map(|(r, _)| r.control_fp_runs).sum();
         let control_runs: usize = rows.iter().map(|(r, _)| r.control_runs).sum();
+        let controls = if control_runs > 0 {
+            format!(", and {control_fps} of {control_runs} control runs")
+        } else {
+            String::new()
+        };
         let n = rows.len();
         // Applications, and exploit inputs (an application may have
         // several: the same bug with other attacker bytes).
@@ -1041,11 +1098,11 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
             let heap_inputs: usize = rows.iter().map(|(r, _)| r.detected_heap).sum();
             let stack_apps = rows.iter().filter(|(r, _)| r.detected_stack > 0).count();
             let stack_inputs: usize = rows.iter().map(|(r, _)| r.detected_stack).sum();
-            let on_control: usize = rows.iter().map(|(r, _)| r.cnn_on_control).sum();
-            let not_counted = if on_control > 0 {
+            let not_credited: usize = rows.iter().map(|(r, _)| r.cnn_not_credited).sum();
+            let not_counted = if not_credited > 0 {
                 format!(
-                    "; not counted: {on_control} input(s) the CNN flagged whose control it \
-                     flagged too"
+                    "; the CNN's flags not credited on {not_credited} input(s): only pages \
+                     flagged in their controls too"
                 )
             } else {
                 String::new()
@@ -1060,8 +1117,8 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
             s,
             "* `{}` ({}): a detection in the exploit runs of {apps} of {n} \
              applications ({inputs_found} of {inputs} exploit inputs){by_whom}, {caught}; {fps} \
-             benign run(s) with a false positive, and {control_fps} of {control_runs} control \
-             runs; overhead vs off, geometric mean {geo:.3}.",
+             benign run(s) with a false positive{controls}; overhead vs off, geometric mean \
+             {geo:.3}.",
             variant.policy,
             variant.backend_name()
         );
@@ -1072,22 +1129,25 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
          whose output and exit status equal the native build's; *false \
          positives*: benign runs with any detection, and the pages flagged \
          (summed over the runs); *exploit runs with a detection*: by any \
-         check, and of those the runs where the CNN flagged a page (counted \
+         check, and of those the runs where the CNN flagged a page (credited \
          only where it flagged a page it flagged in none of {} runs of the \
          exploit's control, `control/NAME.in`: the same input with the \
          bug's trigger taken out; where it flagged only pages it flagged in \
-         the control too, it saw the attacker's bytes, not the corruption, \
-         and the run is not counted as detected unless an exact check found \
-         it; an exploit with no control has every flag counted) and where \
+         the control too, it saw the attacker's bytes, not the corruption: \
+         *not credited*, and the run counts as detected only if an exact \
+         check found it; an exploit with no control has every flag \
+         credited) and where \
          the walk of the allocator's chunk chain found it broken (exact; \
          `Config::attest_heap_check`) and where a stack frame's guard was \
          found written as its function returned (exact; \
          `Config::attest_stack_guards`); *controls flagged*: runs of the \
-         controls with any detection, false positives on inputs one bug \
-         fix away from the exploits; *latency*: snapshotting hooks \
+         controls with any detection (one run each where no CNN judges), \
+         false positives on inputs that differ from the exploits only in \
+         the bugs' triggers; *latency*: snapshotting hooks \
          from the first violating write (dated by the tag monitor run \
          alongside the same policy in a separate run) to the first \
-         detection of the corrupted page after it, 1 meaning the first \
+         detection of the corrupted page after it (the CNN's only where it \
+         is credited and no control run was flagged), 1 meaning the first \
          snapshot that held the corrupted bytes, and the wall-clock milliseconds between the two \
          events; the tag monitor itself stops at the access (0). *overhead*: \
          execution time (from `_start` to the final verdict, as in \
@@ -1232,5 +1292,43 @@ mod tests {
         // Without a score per page, its own sentence.
         e.scores.clear();
         assert_eq!(flagged_pages(&e), e.detail);
+    }
+
+    /// A CNN event flagging `pages` of `memory`.
+    fn cnn_event(memory: u32, pages: &[u32]) -> Event {
+        use walmart::attest::{HookKind, HookSite};
+        Event {
+            time: 0.0,
+            policy: Policy::Fine,
+            kind: EventKind::Cnn,
+            hook: HookSite::new(HookKind::ExportExit),
+            epoch: 1,
+            memory,
+            pages: pages.to_vec(),
+            scores: vec![9.0; pages.len()],
+            source: "cnn".into(),
+            detail: String::new(),
+            tag: None,
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_cnn_flag_is_credited_only_on_a_page_its_control_was_not_flagged_on() {
+        let exploit = [cnn_event(0, &[17]), cnn_event(0, &[3, 40])];
+        let flagged: Vec<&Event> = exploit.iter().collect();
+        // No control run flagged (or no control): every flag counts.
+        assert!(cnn_credited(&flagged, &[]));
+        // Nothing flagged: nothing to credit.
+        assert!(!cnn_credited(&[], &[cnn_event(0, &[17])]));
+        // Every page flagged in some control run: the input's bytes.
+        let control = [cnn_event(0, &[17, 3]), cnn_event(0, &[40])];
+        assert!(!cnn_credited(&flagged, &control));
+        // One page of its own (40), though the control was flagged elsewhere.
+        let control = [cnn_event(0, &[17, 3, 41])];
+        assert!(cnn_credited(&flagged, &control));
+        // The same page number of another memory is another page.
+        let control = [cnn_event(1, &[17, 3, 40])];
+        assert!(cnn_credited(&flagged, &control));
     }
 }
