@@ -128,7 +128,8 @@ pub enum HookKind {
     FunctionReturn,
     /// The end of the run: everything still dirty is flushed.
     Finish,
-    /// A colour-tag check in generated code, or the allocator wrapper.
+    /// A colour-tag check in generated code, the allocator wrapper, or
+    /// an access that trapped past the memory's end.
     TagCheck,
 }
 

@@ -105,6 +105,10 @@ pub enum ViolationKind {
     /// An access to the guard above a frame of the C shadow stack: a
     /// buffer in the frame below it overflowed.
     StackBufferOverflow,
+    /// An access past the end of the linear memory, which trapped: a
+    /// pointer that points into no memory, as a corrupted one does
+    /// (ASan's SEGV on an unknown address).
+    BeyondMemory,
 }
 
 impl ViolationKind {
@@ -118,6 +122,7 @@ impl ViolationKind {
             ViolationKind::InvalidFree => "invalid-free",
             ViolationKind::Wild => "wild",
             ViolationKind::StackBufferOverflow => "stack-buffer-overflow",
+            ViolationKind::BeyondMemory => "beyond-memory",
         }
     }
 }

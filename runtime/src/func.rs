@@ -363,7 +363,12 @@ pub(crate) fn invoke(
     store.limits.stack_limit = saved_limit;
     match r {
         Ok(()) => Ok(()),
-        Err(CallFailure::Trap(t)) => Err(Error::Trap(Trap::new(t.kind, t.frames))),
+        Err(CallFailure::Trap(t)) => {
+            if let (walmart_jit::TrapKind::MemoryOutOfBounds, Some(fault)) = (t.kind, t.fault) {
+                crate::attest::tags::access_beyond_memory(store, fault, &t.frames);
+            }
+            Err(Error::Trap(Trap::new(t.kind, t.frames)))
+        }
         Err(CallFailure::Host(HostFailure::Panic(payload), _)) => panic::resume_unwind(payload),
         Err(CallFailure::Host(HostFailure::Error(e), frames)) => Err(match e {
             Error::Host { error, frames: f } if f.is_empty() => Error::Host { error, frames },

@@ -98,6 +98,56 @@ fn every_violation_kind_is_reported_with_its_kind_access_and_allocation() {
     }
 }
 
+/// A pointer a corrupting write sent past the memory's end has no colour
+/// to check: the trap is the sign, and the monitor reports it (ASan
+/// reports the SEGV of such a pointer). Oniguruma's CVE-2017-9226 with
+/// `[\\430]` is one (scripts/cve-variants.py).
+#[test]
+fn an_access_past_the_memorys_end_is_a_violation_reported_before_the_trap() {
+    for colours in ["pointer", "memory"] {
+        let (out, events) = run(
+            &["--tag-colours", colours],
+            "tag_violations.wasm",
+            &["beyond-memory"],
+        );
+        assert!(!out.status.success(), "{colours}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("out of bounds memory access"),
+            "{colours}: {out:?}"
+        );
+        // Under pointer colours the store's colour check may see it first,
+        // as an overflow of the pointer's allocation.
+        let beyond: Vec<&serde_json::Value> = events
+            .iter()
+            .filter(|e| e["tag"]["violation"] == "beyond-memory")
+            .collect();
+        assert_eq!(beyond.len(), 1, "{colours}: {events:?}");
+        let e = beyond[0];
+        assert_eq!(e["hook"]["name"], "main", "{colours}: {e}");
+        assert!(
+            e["detail"]
+                .as_str()
+                .unwrap()
+                .contains("past the end of the memory, trapped"),
+            "{colours}: {e}"
+        );
+        assert!(e["tag"]["access"].is_null(), "{colours}: {e}");
+        if colours == "memory" {
+            assert_eq!(kinds(&events), ["beyond-memory"]);
+        }
+    }
+    // Outside the tag monitor a trap is a trap, with no event.
+    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["run", "--attest", "coarse", "--model", "none"])
+        .arg(fixture("tag_violations.wasm"))
+        .arg("beyond-memory")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("beyond memory"), "{err}");
+}
+
 #[test]
 fn benign_programs_report_nothing_in_any_mode() {
     for mode in ["spatial", "temporal", "relaxed-temporal", "write-only"] {

@@ -98,19 +98,23 @@ unsafe fn pc_and_fp(context: *mut libc::c_void) -> (usize, usize) {
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // A write to an attested memory while it is write-protected: host
     // tampering, recorded; the page is made writable and the write retried.
-    if sig == libc::SIGSEGV {
-        // SAFETY: the kernel passes a valid siginfo for SIGSEGV.
-        let addr = unsafe { (*info).si_addr() } as usize;
-        if crate::attest::tamper::handle_fault(addr) {
-            return;
-        }
+    let fault = (sig == libc::SIGSEGV || sig == libc::SIGBUS).then(|| {
+        // SAFETY: the kernel passes a valid siginfo for these signals.
+        unsafe { (*info).si_addr() as usize }
+    });
+    if sig == libc::SIGSEGV && fault.is_some_and(crate::attest::tamper::handle_fault) {
+        return;
     }
     // SAFETY: the kernel passes a valid ucontext.
     let (pc, fp) = unsafe { pc_and_fp(context) };
     if traphandlers::in_wasm() {
         if let Some(kind) = walmart_jit::lookup_trap(pc) {
             let frames = backtrace::walk(pc, fp);
-            traphandlers::record_trap(TrapState { kind, frames });
+            traphandlers::record_trap(TrapState {
+                kind,
+                frames,
+                fault,
+            });
             // SAFETY: in_wasm() means a jump buffer of a live
             // walmart_call_wasm frame is published for this thread.
             unsafe { traphandlers::unwind() }

@@ -23,6 +23,9 @@ extern "C" {
 pub struct TrapState {
     pub kind: TrapKind,
     pub frames: Vec<Frame>,
+    /// The address a memory access faulted at (`SIGSEGV`, `SIGBUS`): the
+    /// tag monitor reports an access beyond a memory's end from it.
+    pub fault: Option<usize>,
 }
 
 /// A host function's failure, carried across the Wasm frames it unwinds.

@@ -240,6 +240,8 @@ fn label_for_collection(store: &StoreOpaque, found: &heap::Found, access: &TagAc
             Label::HeapOverflow
         }
         ViolationKind::StackBufferOverflow => Label::StackSmash,
+        // The access trapped: nothing was written.
+        ViolationKind::BeyondMemory => return,
     };
     let end = access.address.saturating_add(access.size);
     c.lock()
@@ -275,6 +277,56 @@ fn report_access(
         Some(func),
         u64::from(offset),
     ) as u32
+}
+
+/// A guest access that trapped at host address `fault`, past the end of
+/// the memory of a tag-monitored instance (`frames`: the trap's
+/// backtrace): a pointer that points into no memory, as a corrupted one
+/// does. The shadow has no colour there to check, so the trap is the
+/// only sign; it is reported as a `beyond-memory` violation before the
+/// trap reaches the embedder. A fault elsewhere (another store's memory,
+/// a bounds check's trap, which names no address) is left alone.
+pub(crate) fn access_beyond_memory(
+    store: &mut StoreOpaque,
+    fault: usize,
+    frames: &[backtrace::Frame],
+) {
+    let Some(i) = store.instances.iter().position(|inst| {
+        inst.tags.is_some()
+            && inst
+                .memories
+                .first()
+                .is_some_and(|m| m.data_in(store).beyond_end(fault).is_some())
+    }) else {
+        return;
+    };
+    let address = store.instances[i]
+        .memories
+        .first()
+        .and_then(|m| m.data_in(store).beyond_end(fault))
+        .map_or(u32::MAX, |a| u32::try_from(a).unwrap_or(u32::MAX));
+    let top = frames.first();
+    let func = top.map(|f| f.func_index);
+    let site = top.and_then(|f| f.wasm_offset).unwrap_or(0);
+    let inst: *mut InstanceData = &mut *store.instances[i];
+    // SAFETY: the instance is boxed, so its address is stable, and
+    // `report` reaches the store's attestation session and trace, never
+    // its instances: the two references do not overlap.
+    let inst = unsafe { &mut *inst };
+    let found = heap::Found {
+        kind: ViolationKind::BeyondMemory,
+        address,
+        alloc: None,
+    };
+    report(
+        store,
+        inst,
+        found,
+        None,
+        frames.to_vec(),
+        func,
+        u64::from(site),
+    );
 }
 
 /// [`walmart_jit::vmctx::Builtin::TagTrace`].
@@ -377,6 +429,11 @@ fn describe(f: &heap::Found, access: Option<&TagAccess>) -> String {
             a.size,
             a.address
         ),
+        None if f.kind == ViolationKind::BeyondMemory => format!(
+            "an access at {:#x}, past the end of the memory, trapped (a pointer that points \
+             into no memory)",
+            f.address
+        ),
         None => format!("free of {:#x}", f.address),
     };
     let whose = match &f.alloc {
@@ -404,6 +461,7 @@ fn describe(f: &heap::Found, access: Option<&TagAccess>) -> String {
     };
     let kind = match f.kind {
         ViolationKind::Wild => "wild access".to_string(),
+        ViolationKind::BeyondMemory => "beyond memory".to_string(),
         k => k.name().replace('-', " "),
     };
     format!("{kind}: {what}{whose}")
