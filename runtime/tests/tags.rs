@@ -101,7 +101,7 @@ fn every_violation_kind_is_reported_with_its_kind_access_and_allocation() {
 /// A pointer a corrupting write sent past the memory's end has no colour
 /// to check: the trap is the sign, and the monitor reports it (ASan
 /// reports the SEGV of such a pointer). Oniguruma's CVE-2017-9226 with
-/// `[\\430]` is one (scripts/cve-variants.py).
+/// `[\430]` is one (scripts/cve-variants.py).
 #[test]
 fn an_access_past_the_memorys_end_is_a_violation_reported_before_the_trap() {
     for colours in ["pointer", "memory"] {
