@@ -364,10 +364,15 @@ pub(crate) fn invoke(
     match r {
         Ok(()) => Ok(()),
         Err(CallFailure::Trap(t)) => {
-            if let (walmart_jit::TrapKind::MemoryOutOfBounds, Some(fault)) = (t.kind, t.fault) {
-                crate::attest::tags::access_beyond_memory(store, fault, &t.frames);
+            use walmart_jit::TrapKind;
+            let mut kind = t.kind;
+            if let (TrapKind::MemoryOutOfBounds, Some(fault)) = (kind, t.fault) {
+                // Under `--on-detect trap` the violation is why it stopped.
+                if crate::attest::tags::access_beyond_memory(store, fault, &t.frames) {
+                    kind = TrapKind::AttestationViolation;
+                }
             }
-            Err(Error::Trap(Trap::new(t.kind, t.frames)))
+            Err(Error::Trap(Trap::new(kind, t.frames)))
         }
         Err(CallFailure::Host(HostFailure::Panic(payload), _)) => panic::resume_unwind(payload),
         Err(CallFailure::Host(HostFailure::Error(e), frames)) => Err(match e {

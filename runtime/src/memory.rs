@@ -228,7 +228,6 @@ impl MemoryData {
         }
     }
 
-    /// The accessible bytes.
     /// Whether host address `addr` lies in this memory's reservation, at
     /// or past its accessible end: where an access faults. Its Wasm
     /// address, if so.
@@ -237,6 +236,7 @@ impl MemoryData {
         (offset >= self.def.length as usize && offset < self.reserved).then_some(offset as u64)
     }
 
+    /// The accessible bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
         // SAFETY: [base, base + length) is mapped read-write and owned by us.
         unsafe { std::slice::from_raw_parts(self.def.base, self.def.length as usize) }

@@ -96,12 +96,16 @@ unsafe fn pc_and_fp(context: *mut libc::c_void) -> (usize, usize) {
 }
 
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
-    // A write to an attested memory while it is write-protected: host
-    // tampering, recorded; the page is made writable and the write retried.
-    let fault = (sig == libc::SIGSEGV || sig == libc::SIGBUS).then(|| {
-        // SAFETY: the kernel passes a valid siginfo for these signals.
+    // The address a memory access faulted at; none for a signal another
+    // process sent (si_code <= 0), whose si_addr means nothing.
+    // SAFETY: the kernel passes a valid siginfo for every signal handled.
+    let sent = unsafe { (*info).si_code } <= 0;
+    let fault = (!sent && (sig == libc::SIGSEGV || sig == libc::SIGBUS)).then(|| {
+        // SAFETY: as above; si_addr is set for these signals.
         unsafe { (*info).si_addr() as usize }
     });
+    // A write to an attested memory while it is write-protected: host
+    // tampering, recorded; the page is made writable and the write retried.
     if sig == libc::SIGSEGV && fault.is_some_and(crate::attest::tamper::handle_fault) {
         return;
     }

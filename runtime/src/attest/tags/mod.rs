@@ -284,13 +284,15 @@ fn report_access(
 /// backtrace): a pointer that points into no memory, as a corrupted one
 /// does. The shadow has no colour there to check, so the trap is the
 /// only sign; it is reported as a `beyond-memory` violation before the
-/// trap reaches the embedder. A fault elsewhere (another store's memory,
-/// a bounds check's trap, which names no address) is left alone.
+/// trap reaches the embedder. A fault elsewhere (another store's memory)
+/// is left alone, as are traps that name no address (a bulk-memory
+/// operation's bounds check). Whether the guest must stop for the
+/// violation (`OnDetect::Trap`).
 pub(crate) fn access_beyond_memory(
     store: &mut StoreOpaque,
     fault: usize,
     frames: &[backtrace::Frame],
-) {
+) -> bool {
     let Some(i) = store.instances.iter().position(|inst| {
         inst.tags.is_some()
             && inst
@@ -298,7 +300,7 @@ pub(crate) fn access_beyond_memory(
                 .first()
                 .is_some_and(|m| m.data_in(store).beyond_end(fault).is_some())
     }) else {
-        return;
+        return false;
     };
     let address = store.instances[i]
         .memories
@@ -311,7 +313,8 @@ pub(crate) fn access_beyond_memory(
     let inst: *mut InstanceData = &mut *store.instances[i];
     // SAFETY: the instance is boxed, so its address is stable, and
     // `report` reaches the store's attestation session and trace, never
-    // its instances: the two references do not overlap.
+    // its instances (the event callbacks it runs are given no store):
+    // the two references do not overlap.
     let inst = unsafe { &mut *inst };
     let found = heap::Found {
         kind: ViolationKind::BeyondMemory,
@@ -326,7 +329,7 @@ pub(crate) fn access_beyond_memory(
         frames.to_vec(),
         func,
         u64::from(site),
-    );
+    )
 }
 
 /// [`walmart_jit::vmctx::Builtin::TagTrace`].
@@ -429,6 +432,13 @@ fn describe(f: &heap::Found, access: Option<&TagAccess>) -> String {
             a.size,
             a.address
         ),
+        // The faulting byte; an offset past 4 GiB (a 32-bit address plus
+        // its static offset) has no 32-bit address to name.
+        None if f.kind == ViolationKind::BeyondMemory && f.address == u32::MAX => {
+            "an access at or past 4 GiB, past the end of the memory, trapped (a pointer that \
+             points into no memory)"
+                .to_string()
+        }
         None if f.kind == ViolationKind::BeyondMemory => format!(
             "an access at {:#x}, past the end of the memory, trapped (a pointer that points \
              into no memory)",
@@ -461,7 +471,6 @@ fn describe(f: &heap::Found, access: Option<&TagAccess>) -> String {
     };
     let kind = match f.kind {
         ViolationKind::Wild => "wild access".to_string(),
-        ViolationKind::BeyondMemory => "beyond memory".to_string(),
         k => k.name().replace('-', " "),
     };
     format!("{kind}: {what}{whose}")
