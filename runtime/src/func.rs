@@ -364,14 +364,7 @@ pub(crate) fn invoke(
     match r {
         Ok(()) => Ok(()),
         Err(CallFailure::Trap(t)) => {
-            use walmart_jit::TrapKind;
-            let mut kind = t.kind;
-            if let (TrapKind::MemoryOutOfBounds, Some(fault)) = (kind, t.fault) {
-                // Under `--on-detect trap` the violation is why it stopped.
-                if crate::attest::tags::access_beyond_memory(store, fault, &t.frames) {
-                    kind = TrapKind::AttestationViolation;
-                }
-            }
+            let kind = crate::attest::tags::trap_kind(store, &t);
             Err(Error::Trap(Trap::new(kind, t.frames)))
         }
         Err(CallFailure::Host(HostFailure::Panic(payload), _)) => panic::resume_unwind(payload),

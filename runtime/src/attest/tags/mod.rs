@@ -279,6 +279,26 @@ fn report_access(
     ) as u32
 }
 
+/// What a trap of a call into the store (`trap`, as the signal handler
+/// recorded it) is to the embedder: an access past a tag-monitored
+/// memory's end is reported as a violation first
+/// ([`access_beyond_memory`]), and is an attestation violation where
+/// `--on-detect trap` stops the guest for it; any other trap is itself.
+pub(crate) fn trap_kind(
+    store: &mut StoreOpaque,
+    trap: &crate::vm::traphandlers::TrapState,
+) -> walmart_jit::TrapKind {
+    use walmart_jit::TrapKind;
+    match (trap.kind, trap.fault) {
+        (TrapKind::MemoryOutOfBounds, Some(fault))
+            if access_beyond_memory(store, fault, &trap.frames) =>
+        {
+            TrapKind::AttestationViolation
+        }
+        (kind, _) => kind,
+    }
+}
+
 /// A guest access that trapped at host address `fault`, past the end of
 /// the memory of a tag-monitored instance (`frames`: the trap's
 /// backtrace): a pointer that points into no memory, as a corrupted one
@@ -288,25 +308,18 @@ fn report_access(
 /// is left alone, as are traps that name no address (a bulk-memory
 /// operation's bounds check). Whether the guest must stop for the
 /// violation (`OnDetect::Trap`).
-pub(crate) fn access_beyond_memory(
+fn access_beyond_memory(
     store: &mut StoreOpaque,
     fault: usize,
     frames: &[backtrace::Frame],
 ) -> bool {
-    let Some(i) = store.instances.iter().position(|inst| {
-        inst.tags.is_some()
-            && inst
-                .memories
-                .first()
-                .is_some_and(|m| m.data_in(store).beyond_end(fault).is_some())
+    let Some((i, address)) = store.instances.iter().enumerate().find_map(|(i, inst)| {
+        let memory = inst.memories.first().filter(|_| inst.tags.is_some())?;
+        let address = memory.data_in(store).beyond_end(fault)?;
+        Some((i, u32::try_from(address).unwrap_or(u32::MAX)))
     }) else {
         return false;
     };
-    let address = store.instances[i]
-        .memories
-        .first()
-        .and_then(|m| m.data_in(store).beyond_end(fault))
-        .map_or(u32::MAX, |a| u32::try_from(a).unwrap_or(u32::MAX));
     let top = frames.first();
     let func = top.map(|f| f.func_index);
     let site = top.and_then(|f| f.wasm_offset).unwrap_or(0);
@@ -432,17 +445,16 @@ fn describe(f: &heap::Found, access: Option<&TagAccess>) -> String {
             a.size,
             a.address
         ),
-        // The faulting byte; an offset past 4 GiB (a 32-bit address plus
-        // its static offset) has no 32-bit address to name.
-        None if f.kind == ViolationKind::BeyondMemory && f.address == u32::MAX => {
-            "an access at or past 4 GiB, past the end of the memory, trapped (a pointer that \
-             points into no memory)"
-                .to_string()
-        }
         None if f.kind == ViolationKind::BeyondMemory => format!(
-            "an access at {:#x}, past the end of the memory, trapped (a pointer that points \
-             into no memory)",
-            f.address
+            "an access at {}, past the end of the memory, trapped (a pointer that points into \
+             no memory)",
+            // The faulting byte; an offset past 4 GiB (a 32-bit address
+            // plus its static offset) has no 32-bit address to name.
+            if f.address == u32::MAX {
+                "or past 4 GiB".to_string()
+            } else {
+                format!("{:#x}", f.address)
+            }
         ),
         None => format!("free of {:#x}", f.address),
     };

@@ -203,6 +203,11 @@ impl Outcome {
             _ => e.kind != EventKind::TagViolation,
         })
     }
+
+    /// The policy's detections of one kind.
+    fn detections_of(&self, policy: Policy, kind: EventKind) -> impl Iterator<Item = &Event> {
+        self.detections(policy).filter(move |e| e.kind == kind)
+    }
 }
 
 /// A policy, with the back end its CNN runs on (none for `off`, `tags`
@@ -708,11 +713,8 @@ fn evaluate_app(
                 }
                 _ => Vec::new(),
             };
-            let by = |kind: EventKind| o.detections(runner.policy).find(|e| e.kind == kind);
-            let flagged: Vec<&Event> = o
-                .detections(runner.policy)
-                .filter(|e| e.kind == EventKind::Cnn)
-                .collect();
+            let by = |kind: EventKind| o.detections_of(runner.policy, kind).next();
+            let flagged: Vec<&Event> = o.detections_of(runner.policy, EventKind::Cnn).collect();
             let cnn_counts = cnn_credited(&flagged, &control_cnn);
             if cnn_counts {
                 row.detected_cnn += 1;
@@ -871,11 +873,7 @@ fn run_control(
             row.control_fp_runs += 1;
             row.false_positive("control", control, e);
         }
-        cnn.extend(
-            o.detections(runner.policy)
-                .filter(|e| e.kind == EventKind::Cnn)
-                .cloned(),
-        );
+        cnn.extend(o.detections_of(runner.policy, EventKind::Cnn).cloned());
     }
     Ok(cnn)
 }
@@ -1261,21 +1259,11 @@ mod tests {
 
     #[test]
     fn a_false_positive_note_names_its_pages_and_scores() {
-        use walmart::attest::{HookKind, HookSite};
-        let mut e = Event {
-            time: 0.0,
-            policy: Policy::Fine,
-            kind: EventKind::Cnn,
-            hook: HookSite::new(HookKind::ExportExit),
-            epoch: 3,
-            memory: 0,
-            pages: vec![97, 80],
-            scores: vec![9.998, 10.3],
-            source: "cnn-wasm".into(),
-            detail: "2 page(s) of memory 0 flagged by the cnn-wasm verifier".into(),
-            tag: None,
-            evidence: Vec::new(),
-        };
+        let mut e = cnn_event(0, &[97, 80]);
+        e.epoch = 3;
+        e.scores = vec![9.998, 10.3];
+        e.source = "cnn-wasm".into();
+        e.detail = "2 page(s) of memory 0 flagged by the cnn-wasm verifier".into();
         assert_eq!(
             flagged_pages(&e),
             "page 97 (score 10.00), 80 (score 10.30) of memory 0, \
