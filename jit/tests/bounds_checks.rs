@@ -2,7 +2,10 @@
 //! `base + zext(index) + offset` with no compare and no trap instruction;
 //! without it, each access is checked.
 
-use walmart_jit::{Compiler, TranslateConfig};
+mod common;
+
+use common::function_ir;
+use walmart_jit::TranslateConfig;
 
 const LOAD_STORE_HEAVY: &str = r#"(module
   (memory 1)
@@ -18,13 +21,11 @@ const LOAD_STORE_HEAVY: &str = r#"(module
     (local.get $acc)))"#;
 
 fn ir(guard_size: Option<u64>) -> String {
-    let compiler = Compiler::new(TranslateConfig {
+    let config = TranslateConfig {
         guard_size,
         ..Default::default()
-    })
-    .unwrap();
-    let wasm = wat::parse_str(LOAD_STORE_HEAVY).unwrap();
-    compiler.function_ir(&wasm, 0).unwrap()
+    };
+    function_ir(config, LOAD_STORE_HEAVY, 0)
 }
 
 #[test]
@@ -49,16 +50,15 @@ fn explicit_mode_checks_every_access() {
 
 #[test]
 fn offsets_beyond_the_guard_keep_their_check() {
-    let compiler = Compiler::new(TranslateConfig {
+    let config = TranslateConfig {
         guard_size: Some(4096),
         ..Default::default()
-    })
-    .unwrap();
-    let wasm = wat::parse_str(
+    };
+    let text = function_ir(
+        config,
         r#"(module (memory 1) (func (param i32) (result i32)
             (i32.add (i32.load offset=100 (local.get 0)) (i32.load offset=8192 (local.get 0)))))"#,
-    )
-    .unwrap();
-    let text = compiler.function_ir(&wasm, 0).unwrap();
+        0,
+    );
     assert_eq!(text.matches("icmp ugt").count(), 1, "{text}");
 }

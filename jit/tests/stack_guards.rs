@@ -2,8 +2,11 @@
 //! of clang's shape is 16 bytes larger, its guard zeroed as the frame is
 //! made and checked as it is released; with explicit bounds checks too.
 
+mod common;
+
+use common::function_ir;
 use walmart_jit::translate::AttestCodegen;
-use walmart_jit::{Compiler, TranslateConfig};
+use walmart_jit::TranslateConfig;
 
 const WAT: &str = r#"(module
   (memory 1)
@@ -15,7 +18,7 @@ const WAT: &str = r#"(module
     local.get 0 i32.const 32 i32.add global.set $sp))"#;
 
 fn ir(stack_guards: bool, guard_size: Option<u64>) -> String {
-    let compiler = Compiler::new(TranslateConfig {
+    let config = TranslateConfig {
         guard_size,
         attest: AttestCodegen {
             heap_floor: false,
@@ -23,10 +26,8 @@ fn ir(stack_guards: bool, guard_size: Option<u64>) -> String {
             ..Default::default()
         },
         ..Default::default()
-    })
-    .unwrap();
-    let wasm = wat::parse_str(WAT).unwrap();
-    compiler.function_ir(&wasm, 1).unwrap()
+    };
+    function_ir(config, WAT, 1)
 }
 
 #[test]

@@ -1,8 +1,11 @@
 //! The tag monitor's inline checks: one per access, except where a check
 //! earlier in the same straight-line run already covers the bytes.
 
+mod common;
+
+use common::function_ir;
 use walmart_jit::translate::tags::TagCodegen;
-use walmart_jit::{Compiler, TranslateConfig};
+use walmart_jit::TranslateConfig;
 
 fn ir(wat: &str) -> String {
     ir_with(wat, true)
@@ -11,7 +14,7 @@ fn ir(wat: &str) -> String {
 /// The IR of function 1 of `wat` under the tag monitor, with or without
 /// the stack frames' guards.
 fn ir_with(wat: &str, stack_guards: bool) -> String {
-    let compiler = Compiler::new(TranslateConfig {
+    let config = TranslateConfig {
         guard_size: Some(2 << 30),
         tags: Some(TagCodegen {
             pointer_colours: false,
@@ -20,10 +23,8 @@ fn ir_with(wat: &str, stack_guards: bool) -> String {
             stack_guards,
         }),
         ..Default::default()
-    })
-    .unwrap();
-    let wasm = wat::parse_str(wat).unwrap();
-    compiler.function_ir(&wasm, 1).unwrap()
+    };
+    function_ir(config, wat, 1)
 }
 
 /// A frame of clang's shape is 16 bytes larger in both its prologue and
