@@ -43,6 +43,13 @@ pub struct Event {
     /// (so the snapshot of epoch + 1 is the first to hold its bytes). The
     /// difference is the detection latency in snapshotting hooks.
     pub epoch: u64,
+    /// Calls the module's code had made to its allocator functions when
+    /// this was found (a verifier's detection: when its snapshot was
+    /// taken; [`crate::AttestStats::allocator_calls`]). Runs of the same
+    /// program and input count them alike, whatever their timing or the
+    /// checks alongside, so a detection in one run can be dated against a
+    /// violation seen in another.
+    pub allocator_calls: u64,
     /// Attested memory index.
     pub memory: u32,
     /// Page numbers (4 KiB pages) concerned.
@@ -137,6 +144,7 @@ mod tests {
                 offset: None,
             },
             epoch: 3,
+            allocator_calls: 0,
             memory: 0,
             pages: vec![16, 17],
             scores: vec![1.0, 1.0],

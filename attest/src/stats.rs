@@ -9,6 +9,12 @@ pub struct AttestStats {
     /// that were armed (unarmed function hooks cost two instructions and
     /// are not counted).
     pub hooks: u64,
+    /// Calls the module's code made to its allocator functions (`malloc`,
+    /// `free`, ... found by name or export; not their calls to each
+    /// other), counted at the call sites: the same in every run of the
+    /// same program and input, where the program's path does not depend
+    /// on the time.
+    pub allocator_calls: u64,
     /// Hooks that found dirty pages and snapshotted them.
     pub snapshots: u64,
     /// Dirty pages copied into the ring.
@@ -57,10 +63,11 @@ impl std::fmt::Display for AttestStats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "hooks {}, snapshots {}, pages snapshotted {} ({} input, +{} audited), \
+            "hooks {}, allocator calls {}, snapshots {}, pages snapshotted {} ({} input, +{} audited), \
              bytes verified {}, detections {}, ring deferrals {}, ring drops {}, \
              tamper checks {}, heap chunks checked {}{}, verifier time {:.3} ms{}",
             self.hooks,
+            self.allocator_calls,
             self.snapshots,
             self.pages_snapshotted,
             self.pages_input,

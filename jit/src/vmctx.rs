@@ -168,6 +168,11 @@ pub struct VMAttestState {
     /// the next allocator entry (and the runtime's walk) compares with
     /// memory while the top has not moved.
     pub heap_top_bytes: [std::sync::atomic::AtomicU64; 4],
+    /// Calls the module's code has made to its allocator functions,
+    /// counted at the call sites
+    /// ([`crate::translate::AttestCodegen::allocator_calls`]). Only the
+    /// module's own thread writes it; the runtime reads it on that thread.
+    pub allocator_calls: std::sync::atomic::AtomicU64,
 }
 
 /// Offset of [`VMAttestState::armed`].
@@ -184,6 +189,8 @@ pub const ATTEST_HEAP_TOP: i32 = 16;
 pub const ATTEST_HEAP_SLACK_KEY: i32 = 20;
 /// Offset of [`VMAttestState::heap_top_bytes`].
 pub const ATTEST_HEAP_TOP_BYTES: i32 = 24;
+/// Offset of [`VMAttestState::allocator_calls`].
+pub const ATTEST_ALLOCATOR_CALLS: i32 = 56;
 
 /// A slack marks' key from `draw` (64 random bits), in the range
 /// [`VMAttestState::heap_slack_key`] says (0x80 to 0xd0): the marks of
@@ -599,6 +606,10 @@ mod tests {
         assert_eq!(
             offset_of!(VMAttestState, heap_top_bytes),
             ATTEST_HEAP_TOP_BYTES as usize
+        );
+        assert_eq!(
+            offset_of!(VMAttestState, allocator_calls),
+            ATTEST_ALLOCATOR_CALLS as usize
         );
         assert_eq!(
             std::mem::size_of::<[std::sync::atomic::AtomicU64; 4]>(),

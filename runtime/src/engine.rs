@@ -256,6 +256,7 @@ impl Engine {
                 heap_floor: config.walks_heap(),
                 stack_guards: matches!(config.attest, Policy::Coarse | Policy::Fine)
                     && config.attest_stack_guards,
+                allocator_calls: config.attest != Policy::Off,
             },
             guard_size: config
                 .guarded_memory

@@ -2529,3 +2529,54 @@ fn a_written_stack_guard_is_reported_once_from_its_instances_memory() {
     );
     assert!(e.detail.contains("at 0xff0"), "{}", e.detail);
 }
+
+/// A bump allocator under the C library's names, and a program that
+/// calls it: `run(n)` makes `n` rounds of `malloc`, `realloc` (which
+/// calls `malloc` and `free` itself) and `free`.
+const ALLOCATING: &str = r#"(module
+    (memory (export "memory") 4)
+    (global $next (mut i32) (i32.const 0x1000))
+    (func $malloc (export "malloc") (param $n i32) (result i32) (local $p i32)
+        (local.set $p (global.get $next))
+        (global.set $next
+            (i32.and (i32.add (i32.add (local.get $p) (local.get $n)) (i32.const 15))
+                (i32.const -16)))
+        (local.get $p))
+    (func $free (export "free") (param i32))
+    (func $realloc (export "realloc") (param $p i32) (param $n i32) (result i32) (local $q i32)
+        (local.set $q (call $malloc (local.get $n)))
+        (call $free (local.get $p))
+        (local.get $q))
+    (func (export "run") (param $n i32) (local $p i32)
+        (loop $again
+            (local.set $p (call $malloc (i32.const 16)))
+            (i32.store8 (local.get $p) (i32.const 1))
+            (local.set $p (call $realloc (local.get $p) (i32.const 32)))
+            (call $free (local.get $p))
+            (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+            (br_if $again (local.get $n)))))"#;
+
+#[test]
+fn the_programs_allocator_calls_are_counted_alike_under_every_policy() {
+    let counted = |config: &Config| {
+        let (mut store, instance) = instantiated(config, ALLOCATING);
+        let run = instance.get_func(&mut store, "run").unwrap();
+        run.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
+        store.finish_attestation().unwrap().unwrap().allocator_calls
+    };
+    for policy in [Policy::Coarse, Policy::Fine, Policy::Tags] {
+        let mut config = Config::new();
+        config.attest(policy);
+        // Three calls a round: `realloc`'s own calls are the allocator's,
+        // and the tag monitor's wrappers call the allocator's bodies.
+        assert_eq!(counted(&config), 21, "{policy}");
+        if policy != Policy::Tags {
+            config.tags_alongside(true);
+            assert_eq!(
+                counted(&config),
+                21,
+                "{policy} with the tag monitor alongside"
+            );
+        }
+    }
+}

@@ -395,7 +395,18 @@ fn evaluate_writes_the_table_for_a_corpus() {
                 && fine.contains(&format!(", heap walk {exploits}, stack guard 0) |")),
             "{fine}"
         );
+        // ... before the program calls its allocator again: dated by the
+        // allocator calls the runs with and without the tag monitor count
+        // alike.
+        assert!(fine.contains(" | - | 0 | "), "{fine}");
     }
+    assert!(
+        table.contains(
+            "exploit negative-target.in: the exact checks' detection came 0 allocator call(s) \
+             after the first violating write (made after call 2,"
+        ),
+        "{table}"
+    );
     assert!(
         table.contains("exploit negative-target.in: heap walk at the ")
             && table.contains("the allocator's chunk chain is broken at 0x"),
@@ -436,6 +447,10 @@ fn evaluate_writes_the_table_for_a_corpus() {
     // unit test: here verdict batches vary from run to run.)
     assert!(fine.contains("| 3/3 (cnn 0"), "{fine}");
     assert!(fine.contains(", heap walk 3, stack guard 0) | "), "{fine}");
+    // The overflows past a chunk's head are found at the next allocator
+    // call's entry; the one into a request's slack when its chunk is
+    // freed, eight calls on.
+    assert!(fine.contains(" | - | 1, 8, 1 | "), "{fine}");
     assert!(
         table.contains("false positive on control escaped-dot.in: "),
         "{table}"

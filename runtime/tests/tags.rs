@@ -98,6 +98,24 @@ fn every_violation_kind_is_reported_with_its_kind_access_and_allocation() {
     }
 }
 
+/// `p[13] |= 0x80` reads the byte past the buffer, then writes it: both
+/// are reported, as only the write corrupts (what dates a corruption).
+#[test]
+fn a_read_then_a_write_past_a_buffer_are_reported_apart() {
+    let (out, events) = run(&[], "tag_violations.wasm", &["overflow-or"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(kinds(&events), ["overflow", "overflow"]);
+    let writes: Vec<&serde_json::Value> = events
+        .iter()
+        .map(|e| &e["tag"]["access"]["write"])
+        .collect();
+    assert_eq!(writes, [false, true]);
+    // The program's two allocations came before both.
+    for e in &events {
+        assert!(e["allocator_calls"].as_u64().unwrap() >= 2, "{e}");
+    }
+}
+
 /// A pointer a corrupting write sent past the memory's end has no colour
 /// to check: the trap is the sign, and the monitor reports it (ASan
 /// reports the SEGV of such a pointer). Oniguruma's CVE-2017-9226 with

@@ -65,6 +65,9 @@ impl FuncTranslator<'_, '_> {
             self.call_func_ref(func_ref, &sig, &args);
             return;
         }
+        if self.counts_allocator_calls && self.env.info.allocator_role(callee).is_some() {
+            self.count_allocator_call();
+        }
         let call = call_defined(&mut self.builder, &sig, callee, self.vmctx, &args);
         self.push_call_results(call);
     }

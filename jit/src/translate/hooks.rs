@@ -259,6 +259,25 @@ impl FuncTranslator<'_, '_> {
         )
     }
 
+    /// Adds one to [`vmctx::VMAttestState::allocator_calls`] before a call
+    /// to an allocator function.
+    pub(crate) fn count_allocator_call(&mut self) {
+        let state = self.attest_state();
+        let calls = self.builder.ins().load(
+            types::I64,
+            super::vm_flags(),
+            state,
+            vmctx::ATTEST_ALLOCATOR_CALLS,
+        );
+        let calls = self.builder.ins().iadd_imm_s(calls, 1);
+        self.builder.ins().store(
+            super::vm_flags(),
+            calls,
+            state,
+            vmctx::ATTEST_ALLOCATOR_CALLS,
+        );
+    }
+
     /// Calls the runtime's hook at `point` through the module's hook
     /// trampoline, which clobbers no register: a leaf function stays a
     /// leaf.

@@ -75,6 +75,13 @@ pub struct AttestCodegen {
     /// Functions whose stack frame has clang's shape get 16 zero bytes
     /// above it, checked as they return ([`stack_guard`]).
     pub stack_guards: bool,
+    /// Each call the module's own code makes to one of its allocator
+    /// functions (`malloc`, `free`, ... by name or export; not their calls
+    /// to each other) adds one to
+    /// [`vmctx::VMAttestState::allocator_calls`], at the call site: a
+    /// point of the run that runs of the same program and input share,
+    /// whatever their timing and whatever wraps the allocator.
+    pub allocator_calls: bool,
 }
 
 /// What the translator needs to know about the module being compiled.
@@ -268,6 +275,10 @@ pub struct FuncTranslator<'a, 'b> {
     /// The guard above this function's stack frame, under the tag
     /// monitor ([`stack_guard`]).
     pub(crate) frame_guard: Option<stack_guard::FrameGuard>,
+    /// Calls to allocator functions from here are counted
+    /// ([`AttestCodegen::allocator_calls`]): not in an allocator function
+    /// itself.
+    pub(crate) counts_allocator_calls: bool,
 }
 
 /// Translates the body of defined function `func_index` into IR.
@@ -381,6 +392,8 @@ pub fn translate_function(
         records_top: false,
         tag_checked: Vec::new(),
         frame_guard,
+        counts_allocator_calls: env.config.attest.allocator_calls
+            && env.info.allocator_role(func_index).is_none(),
     };
     t.push_function_frame(sig);
     // What the entry's checks trap with points at the function's start.

@@ -34,8 +34,8 @@ pub use prepared::PreparedCnn;
 pub use walmart_attest::{dataset, metrics, model, train};
 pub use walmart_attest::{
     page_digest, AttestStats, Backpressure, DigestVerifier, Event, EventKind, HookKind, HookSite,
-    OnDetect, PageKind, PageSnapshot, Policy, TagColours, TagMode, TagReport, Verdict, Verifier,
-    ViolationKind,
+    OnDetect, PageKind, PageSnapshot, Policy, TagAccess, TagAllocation, TagColours, TagMode,
+    TagReport, Verdict, Verifier, ViolationKind,
 };
 pub use worker::EventCallback;
 

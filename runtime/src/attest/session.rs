@@ -353,7 +353,15 @@ impl AttestSession {
 
     /// The counters so far.
     pub(crate) fn stats(&self) -> AttestStats {
-        self.shared.stats()
+        AttestStats {
+            allocator_calls: self.allocator_calls(),
+            ..self.shared.stats()
+        }
+    }
+
+    /// [`VMAttestState::allocator_calls`] now.
+    pub(crate) fn allocator_calls(&self) -> u64 {
+        self.shared.state.allocator_calls.load(Ordering::Relaxed)
     }
 }
 
@@ -639,6 +647,7 @@ fn snapshot(
     s.audit_cursor = (mi, page);
     s.epoch += 1;
     batch.epoch = s.epoch;
+    batch.allocator_calls = s.allocator_calls();
     // The last pages of a call from the embedder are judged like the
     // final flush's, and by the final flush when it comes first: usually
     // the run is over (a command's `_start` has returned) and the store's
@@ -941,6 +950,7 @@ fn end_protection(
                     kind: EventKind::HostTamper,
                     hook: at.clone(),
                     epoch: s.epoch,
+                    allocator_calls: s.allocator_calls(),
                     memory,
                     scores: vec![1.0; f.pages.len()],
                     detail: format!(

@@ -55,6 +55,7 @@ pub(crate) fn check(
         kind: EventKind::StackSmash,
         hook,
         epoch: s.epoch(),
+        allocator_calls: s.allocator_calls(),
         memory: memory.unwrap_or(0),
         pages: vec![at / PAGE_SIZE as u32],
         scores: vec![1.0],

@@ -26,6 +26,8 @@ pub type EventCallback = Arc<dyn Fn(&Event) + Send + Sync>;
 /// The pages one hook captured.
 pub(crate) struct Batch {
     pub(crate) epoch: u64,
+    /// [`VMAttestState::allocator_calls`] as the hook took the pages.
+    pub(crate) allocator_calls: u64,
     pub(crate) site: HookSite,
     /// (memory, page, kind, shipped blocks) of each page, in `bytes` (or
     /// `direct`) order (`PageSnapshot::shipped`).
@@ -97,6 +99,7 @@ impl Batch {
     fn new() -> Batch {
         Batch {
             epoch: 0,
+            allocator_calls: 0,
             site: HookSite::new(HookKind::Finish),
             pages: Vec::new(),
             bytes: Vec::new(),
@@ -273,6 +276,7 @@ impl Counters {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         AttestStats {
             hooks: get(&self.hooks),
+            allocator_calls: 0,
             snapshots: get(&self.snapshots),
             pages_snapshotted: get(&self.pages_snapshotted),
             pages_input: get(&self.pages_input),
@@ -696,6 +700,7 @@ fn report_flagged(
             kind: verifier.event_kind(),
             hook: batch.site.clone(),
             epoch: batch.epoch,
+            allocator_calls: batch.allocator_calls,
             memory,
             pages: mine.iter().map(|(p, _)| p.page).collect(),
             scores: mine.iter().map(|&(_, s)| s).collect(),

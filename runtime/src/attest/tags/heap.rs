@@ -135,8 +135,8 @@ pub(crate) struct TagHeap {
     next_colour: u8,
     has_free: bool,
     pub(crate) depot: StackDepot,
-    /// Violations already reported: (kind, function, object).
-    reported: HashSet<(ViolationKind, u64, u32)>,
+    /// Violations already reported: (kind, function, object, write).
+    reported: HashSet<(ViolationKind, u64, u32, bool)>,
     /// Allocations and frees since the last [`TagHeap::take_events`],
     /// recorded only for a trace.
     events: Option<Vec<HeapEvent>>,
@@ -619,10 +619,18 @@ impl TagHeap {
         }
     }
 
-    /// Whether a violation of `kind` in function `func` on `object` is
-    /// new (each is reported once).
-    pub(crate) fn first_report(&mut self, kind: ViolationKind, func: u64, object: u32) -> bool {
-        self.reported.insert((kind, func, object))
+    /// Whether a violation of `kind` in function `func` on `object`, by a
+    /// `write` or not, is new (each is reported once). Reads and writes
+    /// are told apart: a `|=` past a buffer reads before it writes, and
+    /// only the write corrupts memory.
+    pub(crate) fn first_report(
+        &mut self,
+        kind: ViolationKind,
+        func: u64,
+        object: u32,
+        write: bool,
+    ) -> bool {
+        self.reported.insert((kind, func, object, write))
     }
 }
 

@@ -359,8 +359,8 @@ pub(crate) fn trace_access(
     t.access(a, size_write & 0xff, size_write & 0x100 != 0, colour);
 }
 
-/// Logs a violation once per kind, function and object; whether the
-/// guest must stop.
+/// Logs a violation once per kind, function, object and direction (read
+/// or write); whether the guest must stop.
 fn report(
     store: &mut StoreOpaque,
     inst: &mut InstanceData,
@@ -383,7 +383,13 @@ fn report(
         }
         None => found.address,
     };
-    let first = heap.first_report(found.kind, u64::from(func.unwrap_or(u32::MAX)), object);
+    let write = access.as_ref().is_some_and(|a| a.write);
+    let first = heap.first_report(
+        found.kind,
+        u64::from(func.unwrap_or(u32::MAX)),
+        object,
+        write,
+    );
     let trap = store
         .attest
         .as_deref()
@@ -417,6 +423,7 @@ fn report(
             offset: u32::try_from(site).ok(),
         },
         epoch: store.attest.as_deref().map_or(0, |s| s.epoch()),
+        allocator_calls: store.attest.as_deref().map_or(0, |s| s.allocator_calls()),
         memory: 0,
         pages: vec![found.address / walmart_attest::PAGE_SIZE as u32],
         scores: vec![1.0],

@@ -192,6 +192,9 @@ struct Outcome {
     status: String,
     events: Vec<Event>,
     elapsed: Duration,
+    /// Calls the module made to its allocator functions
+    /// ([`walmart::attest::AttestStats::allocator_calls`]; 0 under `off`).
+    allocator_calls: u64,
 }
 
 impl Outcome {
@@ -326,9 +329,11 @@ impl Runner {
                 None => first_line(&e.to_string()),
             },
         };
-        if self.policy != Policy::Off {
-            store.finish_attestation()?;
-        }
+        let stats = if self.policy != Policy::Off {
+            store.finish_attestation()?
+        } else {
+            None
+        };
         let elapsed = started.elapsed();
         drop(store);
         let events = std::mem::take(&mut *events.lock().unwrap_or_else(|p| p.into_inner()));
@@ -337,6 +342,7 @@ impl Runner {
             status,
             events,
             elapsed,
+            allocator_calls: stats.map_or(0, |s| s.allocator_calls),
         })
     }
 }
@@ -381,6 +387,13 @@ struct Row {
     control_not_native: usize,
     /// Per exploit detected in the latency run: (hooks, milliseconds).
     latency: Vec<(u64, f64)>,
+    /// Exploit runs the exact checks (heap walk, stack guards) detected,
+    /// under `coarse` and `fine`.
+    detected_exact: usize,
+    /// Per exploit an exact check detected, where it could be dated:
+    /// allocator calls from the corrupting write to the detection
+    /// ([`exact_latency`]).
+    exact_latency: Vec<u64>,
     /// Fastest time per benign input.
     best: Vec<Duration>,
     notes: Vec<String>,
@@ -700,7 +713,7 @@ fn evaluate_app(
         for ((runner, row), watcher) in runners.iter().zip(rows.iter_mut()).zip(&watchers) {
             let o = runner.run(exploit, scratch)?;
             row.exploits += 1;
-            let control_cnn = match control {
+            let (control_cnn, control_calls) = match control {
                 Some((c, out)) if runner.policy != Policy::Off => {
                     run_control(runner, c, out, row, scratch)?
                 }
@@ -709,9 +722,9 @@ fn evaluate_app(
                         "exploit {}: no control/ input of its name, so every CNN flag is credited",
                         file_name(exploit)
                     ));
-                    Vec::new()
+                    (Vec::new(), None)
                 }
-                _ => Vec::new(),
+                _ => (Vec::new(), None),
             };
             let by = |kind: EventKind| o.detections_of(runner.policy, kind).next();
             let flagged: Vec<&Event> = o.detections_of(runner.policy, EventKind::Cnn).collect();
@@ -734,9 +747,7 @@ fn evaluate_app(
             if found {
                 row.detected += 1;
             }
-            // The exact checks' finds get a note each. Not dated by the
-            // tag monitor: its allocator wrappers lay the heap out their
-            // own way, so the walk is off alongside.
+            // The exact checks' finds get a note each (dated below).
             for (kind, check, count) in [
                 (EventKind::HeapCorrupt, "heap walk", &mut row.detected_heap),
                 (
@@ -773,6 +784,32 @@ fn evaluate_app(
             // monitor alongside dates it by snapshot epoch.
             let Some(watcher) = watcher else { continue };
             let watched = watcher.run(exploit, scratch)?;
+            if o.events.iter().any(is_exact) {
+                row.detected_exact += 1;
+                // Whether the two runs count allocator calls alike, checked
+                // on the control (the exploit's runs part at the bug).
+                let counted = match (control, control_calls) {
+                    (Some((c, _)), Some(calls)) => {
+                        Some((calls, watcher.run(c, scratch)?.allocator_calls))
+                    }
+                    _ => None,
+                };
+                match exact_latency(&o, &watched, counted) {
+                    Ok((calls, write)) => {
+                        row.exact_latency.push(calls);
+                        row.notes.push(format!(
+                            "exploit {}: the exact checks' detection came {calls} allocator \
+                             call(s) after the first violating write (made after call {write}, \
+                             as the tag monitor alongside saw it)",
+                            file_name(exploit)
+                        ));
+                    }
+                    Err(why) => row.notes.push(format!(
+                        "exploit {}: the exact checks' detection is not dated: {why}",
+                        file_name(exploit)
+                    )),
+                }
+            }
             // The heap walk's and the stack guards' finds have their own
             // notes (above).
             let found_by_pages = o.detections(runner.policy).any(|e| {
@@ -849,22 +886,25 @@ impl Row {
 /// Runs `control` under `runner` ([`CONTROL_RUNS`] times where a CNN
 /// judges, once where only exact checks do), counting the runs, their
 /// false positives and outputs other than the native build's
-/// (`expected`) in `row`. Returns the CNN's events of those runs.
+/// (`expected`) in `row`. Returns the CNN's events of those runs, and the
+/// allocator calls of the first.
 fn run_control(
     runner: &Runner,
     control: &Path,
     expected: &[u8],
     row: &mut Row,
     scratch: &Path,
-) -> anyhow::Result<Vec<Event>> {
+) -> anyhow::Result<(Vec<Event>, Option<u64>)> {
     let runs = if runner.cnn.is_some() {
         CONTROL_RUNS
     } else {
         1
     };
     let mut cnn = Vec::new();
+    let mut calls = None;
     for _ in 0..runs {
         let o = runner.run(control, scratch)?;
+        calls.get_or_insert(o.allocator_calls);
         row.control_runs += 1;
         if !row.native(&o, expected, "control", control) {
             row.control_not_native += 1;
@@ -875,7 +915,7 @@ fn run_control(
         }
         cnn.extend(o.detections_of(runner.policy, EventKind::Cnn).cloned());
     }
-    Ok(cnn)
+    Ok((cnn, calls))
 }
 
 /// Hooks and milliseconds from the first violating write the tag
@@ -883,17 +923,7 @@ fn run_control(
 /// the page it touched (a detection of another page is not this bug's;
 /// the CNN's only where `cnn`: credited, with no control run flagged).
 fn latency(o: &Outcome, cnn: bool) -> Result<(u64, f64), &'static str> {
-    // Only a write corrupts: a violating read leaves nothing to find.
-    let corrupted = o
-        .events
-        .iter()
-        .find(|e| {
-            e.tag
-                .as_ref()
-                .and_then(|t| t.access.as_ref())
-                .is_some_and(|a| a.write)
-        })
-        .ok_or("the tag monitor alongside saw no violating write (nothing was corrupted)")?;
+    let corrupted = first_violating_write(o)?;
     let page = corrupted.pages.first().copied();
     let found = o
         .events
@@ -907,6 +937,67 @@ fn latency(o: &Outcome, cnn: bool) -> Result<(u64, f64), &'static str> {
         found.epoch - corrupted.epoch,
         ((found.time - corrupted.time) * 1e3).max(0.0),
     ))
+}
+
+/// The tag monitor's report of the first violating write in a run with
+/// it alongside: only a write corrupts, a violating read leaves nothing to
+/// find.
+fn first_violating_write(o: &Outcome) -> Result<&Event, &'static str> {
+    o.events
+        .iter()
+        .find(|e| {
+            e.tag
+                .as_ref()
+                .and_then(|t| t.access.as_ref())
+                .is_some_and(|a| a.write)
+        })
+        .ok_or("the tag monitor alongside saw no violating write (nothing was corrupted)")
+}
+
+/// A detection by an exact check (the heap checks, the stack guards).
+fn is_exact(e: &Event) -> bool {
+    matches!(e.kind, EventKind::HeapCorrupt | EventKind::StackSmash)
+}
+
+/// Allocator calls from the first violating write the tag monitor saw in
+/// `watched` (the same policy with the monitor alongside) to the first
+/// exact detection in `o` at or after it, and the calls made before that
+/// write. The monitor's wrappers lay the heap out their own way, so the
+/// heap checks are off alongside and pages do not match between the
+/// runs; the calls do: both count the program's calls at the same call
+/// sites, and up to the bug both runs take the same path. `counted`: the
+/// control's allocator calls without and with the monitor, which must
+/// agree (else the program's path depends on more than its input).
+fn exact_latency(
+    o: &Outcome,
+    watched: &Outcome,
+    counted: Option<(u64, u64)>,
+) -> Result<(u64, u64), String> {
+    match counted {
+        None => return Err("no control to check that the runs count allocator calls alike".into()),
+        Some((plain, alongside)) if plain != alongside => {
+            return Err(format!(
+                "the control's runs made {plain} allocator calls without the tag monitor and \
+                 {alongside} with it"
+            ))
+        }
+        Some(_) => {}
+    }
+    let corrupted = first_violating_write(watched)?;
+    let found = o
+        .events
+        .iter()
+        .filter(|e| is_exact(e) && e.allocator_calls >= corrupted.allocator_calls)
+        .map(|e| e.allocator_calls)
+        .min()
+        .ok_or_else(|| {
+            format!(
+                "no exact detection at or after allocator call {}, where the first violating \
+                 write was",
+                corrupted.allocator_calls
+            )
+        })?;
+    Ok((found - corrupted.allocator_calls, corrupted.allocator_calls))
 }
 
 fn file_name(p: &Path) -> String {
@@ -975,9 +1066,9 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
     );
     let _ = writeln!(
         s,
-        "| app | CVE | policy | back end | benign runs = native | false positives (runs / pages) | exploit runs with a detection | controls flagged (runs) | corrupted page detected, latency (hooks / ms) | overhead vs off |"
+        "| app | CVE | policy | back end | benign runs = native | false positives (runs / pages) | exploit runs with a detection | controls flagged (runs) | corrupted page detected, latency (hooks / ms) | heap walk / stack guard latency (allocator calls) | overhead vs off |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
     for AppResult { app, rows, .. } in results {
         for (variant, row) in rows {
             let off = variant.policy == Policy::Off;
@@ -991,9 +1082,15 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
+            let exact_latency = if row.exact_latency.is_empty() {
+                "-".to_string()
+            } else {
+                let calls: Vec<String> = row.exact_latency.iter().map(u64::to_string).collect();
+                calls.join(", ")
+            };
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {}/{} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {}/{} | {} | {} | {} | {} | {} | {} |",
                 app.name,
                 app.cve,
                 variant.policy,
@@ -1035,6 +1132,7 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                     format!("{}/{}", row.control_fp_runs, row.control_runs)
                 },
                 latency,
+                exact_latency,
                 if off {
                     format!("{:.2} ms", total(&row.best) * 1e3)
                 } else {
@@ -1105,10 +1203,23 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
             } else {
                 String::new()
             };
+            let exact_found: usize = rows.iter().map(|(r, _)| r.detected_exact).sum();
+            let dated: Vec<u64> = rows
+                .iter()
+                .flat_map(|(r, _)| r.exact_latency.iter().copied())
+                .collect();
+            let dated = match dated.iter().max() {
+                Some(most) => format!(
+                    "; the exact checks' detections dated in {} of {exact_found} inputs, at most \
+                     {most} allocator call(s) after the corrupting write",
+                    dated.len()
+                ),
+                None => String::new(),
+            };
             format!(
                 " (the CNN in {cnn_apps} ({cnn_inputs} inputs), the heap walk in {heap_apps} \
                  ({heap_inputs} inputs), the stack guards in {stack_apps} ({stack_inputs} \
-                 inputs){not_counted})"
+                 inputs){not_counted}{dated})"
             )
         };
         let _ = writeln!(
@@ -1147,7 +1258,16 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
          detection of the corrupted page after it (the CNN's only where it \
          is credited and no control run was flagged), 1 meaning the first \
          snapshot that held the corrupted bytes, and the wall-clock milliseconds between the two \
-         events; the tag monitor itself stops at the access (0). *overhead*: \
+         events; the tag monitor itself stops at the access (0). *heap walk / \
+         stack guard latency*: for each exploit input the exact checks \
+         detected, the calls the program made to its allocator functions \
+         from the first violating write to the detection (the write dated \
+         by the tag monitor run alongside, as the CNN's latency is; the two \
+         runs lay the heap out differently, but count the program's \
+         allocator calls alike, which is checked on the exploit's control: \
+         a note says where a detection is not dated); 0 is a detection \
+         before the program's next allocator call, 1 at the entry of that \
+         call. *overhead*: \
          execution time (from `_start` to the final verdict, as in \
          `benches/`) summed over the benign inputs, each input's fastest \
          of {} runs, against `off` (whose row gives that sum).\n",
@@ -1284,13 +1404,18 @@ mod tests {
 
     /// A CNN event flagging `pages` of `memory`.
     fn cnn_event(memory: u32, pages: &[u32]) -> Event {
+        event(EventKind::Cnn, memory, pages)
+    }
+
+    fn event(kind: EventKind, memory: u32, pages: &[u32]) -> Event {
         use walmart::attest::{HookKind, HookSite};
         Event {
             time: 0.0,
             policy: Policy::Fine,
-            kind: EventKind::Cnn,
+            kind,
             hook: HookSite::new(HookKind::ExportExit),
             epoch: 1,
+            allocator_calls: 0,
             memory,
             pages: pages.to_vec(),
             scores: vec![9.0; pages.len()],
@@ -1318,5 +1443,81 @@ mod tests {
         // The same page number of another memory is another page.
         let control = [cnn_event(1, &[17, 3, 40])];
         assert!(cnn_credited(&flagged, &control));
+    }
+
+    /// An outcome with `events`, and `calls` allocator calls in all.
+    fn outcome(events: Vec<Event>, calls: u64) -> Outcome {
+        Outcome {
+            stdout: Vec::new(),
+            status: "exit 0".into(),
+            events,
+            elapsed: Duration::ZERO,
+            allocator_calls: calls,
+        }
+    }
+
+    /// The tag monitor's report of a `write` (or a read) after `calls`
+    /// allocator calls.
+    fn violation(write: bool, calls: u64) -> Event {
+        use walmart::attest::{TagAccess, TagReport, ViolationKind};
+        Event {
+            allocator_calls: calls,
+            tag: Some(TagReport {
+                violation: ViolationKind::Overflow,
+                access: Some(TagAccess {
+                    write,
+                    address: 0x11000,
+                    size: 1,
+                    colour: 0,
+                }),
+                allocation: None,
+                backtrace: Vec::new(),
+            }),
+            ..event(EventKind::TagViolation, 0, &[17])
+        }
+    }
+
+    fn exact(kind: EventKind, calls: u64) -> Event {
+        Event {
+            allocator_calls: calls,
+            ..event(kind, 0, &[17])
+        }
+    }
+
+    #[test]
+    fn exact_detections_are_dated_in_allocator_calls_from_the_first_violating_write() {
+        // A read before the write corrupts nothing: the write dates it.
+        let watched = outcome(vec![violation(false, 3), violation(true, 5)], 40);
+        let o = outcome(
+            vec![
+                exact(EventKind::HeapCorrupt, 4),
+                exact(EventKind::StackSmash, 6),
+                exact(EventKind::HeapCorrupt, 9),
+                cnn_event(0, &[17]),
+            ],
+            40,
+        );
+        // The first exact detection at or after the write's count: one
+        // call on. The one before it is not this bug's.
+        assert_eq!(exact_latency(&o, &watched, Some((40, 40))), Ok((1, 5)));
+        // Found before the next allocator call.
+        let o = outcome(vec![exact(EventKind::HeapCorrupt, 5)], 40);
+        assert_eq!(exact_latency(&o, &watched, Some((40, 40))), Ok((0, 5)));
+        // The control's runs counted differently: the counts do not line
+        // up, so nothing is dated.
+        let err = exact_latency(&o, &watched, Some((40, 41))).unwrap_err();
+        assert!(
+            err.contains("made 40 allocator calls without the tag monitor and 41"),
+            "{err}"
+        );
+        assert!(exact_latency(&o, &watched, None).is_err());
+        // Only reads seen: nothing was corrupted.
+        let reads = outcome(vec![violation(false, 3)], 40);
+        let err = exact_latency(&o, &reads, Some((40, 40))).unwrap_err();
+        assert!(err.contains("no violating write"), "{err}");
+        // Every exact detection came before the write.
+        let early = outcome(vec![exact(EventKind::HeapCorrupt, 2)], 40);
+        let err = exact_latency(&early, &watched, Some((40, 40))).unwrap_err();
+        assert!(err.contains("at or after allocator call 5"), "{err}");
     }
 }
