@@ -47,8 +47,9 @@ pub struct Event {
     /// this was found (a verifier's detection: when its snapshot was
     /// taken; [`crate::AttestStats::allocator_calls`]). Runs of the same
     /// program and input count them alike, whatever their timing or the
-    /// checks alongside, so a detection in one run can be dated against a
-    /// violation seen in another.
+    /// checks alongside (where the program's path does not depend on the
+    /// time), so a detection in one run can be dated against a violation
+    /// seen in another.
     pub allocator_calls: u64,
     /// Attested memory index.
     pub memory: u32,

@@ -9,11 +9,11 @@ pub struct AttestStats {
     /// that were armed (unarmed function hooks cost two instructions and
     /// are not counted).
     pub hooks: u64,
-    /// Calls the module's code made to its allocator functions (`malloc`,
-    /// `free`, ... found by name or export; not their calls to each
-    /// other), counted at the call sites: the same in every run of the
-    /// same program and input, where the program's path does not depend
-    /// on the time.
+    /// Calls to the module's allocator functions (`malloc`, `free`, ...
+    /// defined in the module and found by name or export) from outside the
+    /// allocator, directly or through a table: the same in every run of
+    /// the same program and input, under any policy, where the program's
+    /// path does not depend on the time.
     pub allocator_calls: u64,
     /// Hooks that found dirty pages and snapshotted them.
     pub snapshots: u64,

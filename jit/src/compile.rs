@@ -106,10 +106,13 @@ impl Compiler {
         info: &ModuleInfo,
         type_ids: &[u64],
     ) -> Result<CompiledModule, CompileError> {
-        let plan = match self.config.tags {
-            Some(_) => Some(AllocatorPlan::new(info, wasm)?),
-            None => None,
-        };
+        // The allocator and its helpers: what the tag monitor wraps and
+        // exempts, and whose calls to itself the count of allocator calls
+        // takes back.
+        let allocator = (self.config.tags.is_some() || self.config.attest.allocator_calls)
+            .then(|| AllocatorPlan::new(info, wasm))
+            .transpose()?;
+        let plan = allocator.clone().filter(|_| self.config.tags.is_some());
         let unnamed_dlmalloc = translate::unnamed_dlmalloc(&self.config, info, wasm);
         let env = ModuleEnv {
             info,
@@ -120,6 +123,7 @@ impl Compiler {
             host_call_conv: self.isa.default_call_conv(),
             frontend_config: self.isa.frontend_config(),
             tag_plan: plan.as_ref(),
+            allocator_helpers: allocator.as_ref().map(|a| &a.exempt),
             unnamed_dlmalloc: unnamed_dlmalloc.as_ref(),
         };
         let num_imported = info.num_imported_funcs;
@@ -211,6 +215,7 @@ impl Compiler {
             host_call_conv: self.isa.default_call_conv(),
             frontend_config: self.isa.frontend_config(),
             tag_plan: None,
+            allocator_helpers: None,
             unnamed_dlmalloc: unnamed_dlmalloc.as_ref(),
         };
         let range = info.func_bodies[defined as usize].clone();

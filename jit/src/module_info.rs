@@ -208,6 +208,10 @@ pub struct ModuleInfo {
     pub func_bodies: Vec<Range<usize>>,
     /// Functions that may be referenced (`ref.func`, elements, exports).
     pub escaping_funcs: Vec<u32>,
+    /// The defined functions with an allocator role
+    /// ([`ModuleInfo::allocator_role`]), found once after parsing: code
+    /// generation asks at every call.
+    allocator_roles: HashMap<u32, crate::vmctx::AllocRole>,
 }
 
 impl ModuleInfo {
@@ -262,6 +266,11 @@ impl ModuleInfo {
     /// section, else an export), when its signature fits the role: all
     /// parameters and the result `i32` (wasm32's pointers and sizes).
     pub fn allocator_role(&self, func: u32) -> Option<crate::vmctx::AllocRole> {
+        self.allocator_roles.get(&func).copied()
+    }
+
+    /// [`ModuleInfo::allocator_role`], worked out.
+    fn find_allocator_role(&self, func: u32) -> Option<crate::vmctx::AllocRole> {
         let by_name = self.func_names.get(&func).map(String::as_str);
         let by_export = || {
             self.exports
@@ -546,6 +555,10 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
     }
     info.escaping_funcs.sort_unstable();
     info.escaping_funcs.dedup();
+    let defined = info.num_imported_funcs..info.func_types.len() as u32;
+    info.allocator_roles = defined
+        .filter_map(|f| info.find_allocator_role(f).map(|r| (f, r)))
+        .collect();
     Ok(info)
 }
 

@@ -65,8 +65,9 @@ impl FuncTranslator<'_, '_> {
             self.call_func_ref(func_ref, &sig, &args);
             return;
         }
-        if self.counts_allocator_calls && self.env.info.allocator_role(callee).is_some() {
-            self.count_allocator_call();
+        if self.allocator_code && self.env.info.allocator_role(callee).is_some() {
+            // The allocator calling itself: its callee's entry counts one.
+            self.count_allocator_call(-1);
         }
         let call = call_defined(&mut self.builder, &sig, callee, self.vmctx, &args);
         self.push_call_results(call);

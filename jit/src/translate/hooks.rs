@@ -259,23 +259,10 @@ impl FuncTranslator<'_, '_> {
         )
     }
 
-    /// Adds one to [`vmctx::VMAttestState::allocator_calls`] before a call
-    /// to an allocator function.
-    pub(crate) fn count_allocator_call(&mut self) {
-        let state = self.attest_state();
-        let calls = self.builder.ins().load(
-            types::I64,
-            super::vm_flags(),
-            state,
-            vmctx::ATTEST_ALLOCATOR_CALLS,
-        );
-        let calls = self.builder.ins().iadd_imm_s(calls, 1);
-        self.builder.ins().store(
-            super::vm_flags(),
-            calls,
-            state,
-            vmctx::ATTEST_ALLOCATOR_CALLS,
-        );
+    /// Adds `delta` to [`vmctx::VMAttestState::allocator_calls`]
+    /// ([`super::AttestCodegen::allocator_calls`]).
+    pub(crate) fn count_allocator_call(&mut self, delta: i64) {
+        count_allocator_calls(&mut self.builder, self.env.pointer_type, self.vmctx, delta);
     }
 
     /// Calls the runtime's hook at `point` through the module's hook
@@ -1451,4 +1438,30 @@ const TOP_COPY_VECTORS: i32 = (vmctx::HEAP_TOP_COPIED / 16) as i32;
 /// would let a load fold into an instruction that requires 16).
 fn copy_flags() -> cranelift_codegen::ir::MemFlagsData {
     cranelift_codegen::ir::MemFlagsData::new().with_notrap()
+}
+
+/// Adds `delta` to the store's [`vmctx::VMAttestState::allocator_calls`]
+/// (in a translated function or a tag monitor's wrapper).
+pub(crate) fn count_allocator_calls(
+    b: &mut cranelift_frontend::FunctionBuilder<'_>,
+    pointer_type: types::Type,
+    vmctx: Value,
+    delta: i64,
+) {
+    let state = b
+        .ins()
+        .load(pointer_type, super::vm_flags(), vmctx, vmctx::ATTEST);
+    let calls = b.ins().load(
+        types::I64,
+        super::vm_flags(),
+        state,
+        vmctx::ATTEST_ALLOCATOR_CALLS,
+    );
+    let calls = b.ins().iadd_imm_s(calls, delta);
+    b.ins().store(
+        super::vm_flags(),
+        calls,
+        state,
+        vmctx::ATTEST_ALLOCATOR_CALLS,
+    );
 }

@@ -75,12 +75,16 @@ pub struct AttestCodegen {
     /// Functions whose stack frame has clang's shape get 16 zero bytes
     /// above it, checked as they return ([`stack_guard`]).
     pub stack_guards: bool,
-    /// Each call the module's own code makes to one of its allocator
-    /// functions (`malloc`, `free`, ... by name or export; not their calls
-    /// to each other) adds one to
-    /// [`vmctx::VMAttestState::allocator_calls`], at the call site: a
-    /// point of the run that runs of the same program and input share,
-    /// whatever their timing and whatever wraps the allocator.
+    /// Each call to one of the module's allocator functions (`malloc`,
+    /// `free`, ... by name or export, [`crate::module_info::ModuleInfo::allocator_role`]) from
+    /// outside the allocator adds one to
+    /// [`vmctx::VMAttestState::allocator_calls`]: a point of the run that
+    /// runs of the same program and input share, whatever their timing and
+    /// whatever wraps the allocator. Counted at the allocator function's
+    /// entry (so calls through a table count too) and taken back at the
+    /// allocator's own direct calls to its functions (from its functions
+    /// and the helpers only they call); the tag monitor's wrappers count
+    /// at their entry and call the allocator's bodies, which do not.
     pub allocator_calls: bool,
 }
 
@@ -97,6 +101,10 @@ pub struct ModuleEnv<'a> {
     pub frontend_config: cranelift_codegen::isa::TargetFrontendConfig,
     /// The allocator the tag monitor wraps (with [`TranslateConfig::tags`]).
     pub tag_plan: Option<&'a tags::AllocatorPlan>,
+    /// Functions only the allocator's functions call
+    /// ([`tags::AllocatorPlan::exempt`]), with
+    /// [`AttestCodegen::allocator_calls`] or the tag monitor.
+    pub allocator_helpers: Option<&'a std::collections::HashSet<u32>>,
     /// dlmalloc told by its code, in a module without names under
     /// [`AttestCodegen::heap_floor`] (`crate::unnamed_dlmalloc`).
     pub unnamed_dlmalloc: Option<&'a crate::unnamed_dlmalloc::UnnamedDlmalloc>,
@@ -275,10 +283,11 @@ pub struct FuncTranslator<'a, 'b> {
     /// The guard above this function's stack frame, under the tag
     /// monitor ([`stack_guard`]).
     pub(crate) frame_guard: Option<stack_guard::FrameGuard>,
-    /// Calls to allocator functions from here are counted
-    /// ([`AttestCodegen::allocator_calls`]): not in an allocator function
-    /// itself.
-    pub(crate) counts_allocator_calls: bool,
+    /// This is the allocator's own code (one of its functions, or a
+    /// helper only they call) under [`AttestCodegen::allocator_calls`]:
+    /// its direct calls to the allocator's functions take back the one
+    /// their entries count.
+    pub(crate) allocator_code: bool,
 }
 
 /// Translates the body of defined function `func_index` into IR.
@@ -392,13 +401,24 @@ pub fn translate_function(
         records_top: false,
         tag_checked: Vec::new(),
         frame_guard,
-        counts_allocator_calls: env.config.attest.allocator_calls
-            && env.info.allocator_role(func_index).is_none(),
+        allocator_code: env.config.attest.allocator_calls
+            && (env.info.allocator_role(func_index).is_some()
+                || env
+                    .allocator_helpers
+                    .is_some_and(|h| h.contains(&func_index))),
     };
     t.push_function_frame(sig);
     // What the entry's checks trap with points at the function's start.
     t.builder.set_srcloc(ir::SourceLoc::new(t.offset));
     t.function_hook(vmctx::HookPoint::Entry);
+    // Before the entry's checks, whose findings carry the count. A body
+    // the tag monitor wraps was counted by its wrapper.
+    if env.config.attest.allocator_calls
+        && !allocator_body
+        && env.info.allocator_role(func_index).is_some()
+    {
+        t.count_allocator_call(1);
+    }
     if env.config.attest.heap_floor && env.enters_dlmalloc(func_index) && forwarded.is_none() {
         let request = env.bin_request(func_index).map(|r| match r {
             BinRequest::Param(i) => t.builder.use_var(t.locals[i].0),

@@ -191,6 +191,10 @@ pub(crate) fn build_wrapper(
     let params = b.block_params(entry).to_vec();
     let vmctx = params[0];
     let args = params[2..].to_vec();
+    if env.config.attest.allocator_calls {
+        // In place of the body's entry, which does not count.
+        super::hooks::count_allocator_calls(&mut b, env.pointer_type, vmctx, 1);
+    }
     let zero = b.ins().iconst(I32, 0);
     let mut a = args.clone();
     a.resize(3, zero);

@@ -373,8 +373,10 @@ fn report(
     let Some(heap) = inst.tags.as_deref_mut() else {
         return false;
     };
-    // One event per kind, function and object: an overflowing copy loop
-    // unrolled into many stores is one finding.
+    // One event per kind, function, object and direction: an overflowing
+    // copy loop unrolled into many stores is one finding, but the write of
+    // a `|=` whose read was reported is another (only the write
+    // corrupts).
     // A stack frame's guard is one granule, its object.
     let object = match &found.alloc {
         Some(a) => a.p,

@@ -390,10 +390,10 @@ struct Row {
     /// Exploit runs the exact checks (heap walk, stack guards) detected,
     /// under `coarse` and `fine`.
     detected_exact: usize,
-    /// Per exploit an exact check detected, where it could be dated:
-    /// allocator calls from the corrupting write to the detection
-    /// ([`exact_latency`]).
-    exact_latency: Vec<u64>,
+    /// Per exploit an exact check detected: allocator calls from the
+    /// corrupting write to the detection ([`exact_latency`]), where it
+    /// could be dated.
+    exact_latency: Vec<Option<u64>>,
     /// Fastest time per benign input.
     best: Vec<Duration>,
     notes: Vec<String>,
@@ -722,9 +722,9 @@ fn evaluate_app(
                         "exploit {}: no control/ input of its name, so every CNN flag is credited",
                         file_name(exploit)
                     ));
-                    (Vec::new(), None)
+                    (Vec::new(), Vec::new())
                 }
-                _ => (Vec::new(), None),
+                _ => (Vec::new(), Vec::new()),
             };
             let by = |kind: EventKind| o.detections_of(runner.policy, kind).next();
             let flagged: Vec<&Event> = o.detections_of(runner.policy, EventKind::Cnn).collect();
@@ -788,15 +788,16 @@ fn evaluate_app(
                 row.detected_exact += 1;
                 // Whether the two runs count allocator calls alike, checked
                 // on the control (the exploit's runs part at the bug).
-                let counted = match (control, control_calls) {
-                    (Some((c, _)), Some(calls)) => {
-                        Some((calls, watcher.run(c, scratch)?.allocator_calls))
+                let alongside = match control {
+                    Some((c, _)) if !control_calls.is_empty() => {
+                        Some(watcher.run(c, scratch)?.allocator_calls)
                     }
                     _ => None,
                 };
-                match exact_latency(&o, &watched, counted) {
+                let dated = exact_latency(&o, &watched, alongside.map(|a| (&control_calls[..], a)));
+                row.exact_latency.push(dated.as_ref().ok().map(|d| d.0));
+                match dated {
                     Ok((calls, write)) => {
-                        row.exact_latency.push(calls);
                         row.notes.push(format!(
                             "exploit {}: the exact checks' detection came {calls} allocator \
                              call(s) after the first violating write (made after call {write}, \
@@ -886,25 +887,25 @@ impl Row {
 /// Runs `control` under `runner` ([`CONTROL_RUNS`] times where a CNN
 /// judges, once where only exact checks do), counting the runs, their
 /// false positives and outputs other than the native build's
-/// (`expected`) in `row`. Returns the CNN's events of those runs, and the
-/// allocator calls of the first.
+/// (`expected`) in `row`. Returns the CNN's events of those runs, and
+/// each run's allocator calls.
 fn run_control(
     runner: &Runner,
     control: &Path,
     expected: &[u8],
     row: &mut Row,
     scratch: &Path,
-) -> anyhow::Result<(Vec<Event>, Option<u64>)> {
+) -> anyhow::Result<(Vec<Event>, Vec<u64>)> {
     let runs = if runner.cnn.is_some() {
         CONTROL_RUNS
     } else {
         1
     };
     let mut cnn = Vec::new();
-    let mut calls = None;
+    let mut calls = Vec::new();
     for _ in 0..runs {
         let o = runner.run(control, scratch)?;
-        calls.get_or_insert(o.allocator_calls);
+        calls.push(o.allocator_calls);
         row.control_runs += 1;
         if !row.native(&o, expected, "control", control) {
             row.control_not_native += 1;
@@ -961,27 +962,38 @@ fn is_exact(e: &Event) -> bool {
 
 /// Allocator calls from the first violating write the tag monitor saw in
 /// `watched` (the same policy with the monitor alongside) to the first
-/// exact detection in `o` at or after it, and the calls made before that
+/// exact detection in `o` not before it, and the calls made before that
 /// write. The monitor's wrappers lay the heap out their own way, so the
 /// heap checks are off alongside and pages do not match between the
-/// runs; the calls do: both count the program's calls at the same call
-/// sites, and up to the bug both runs take the same path. `counted`: the
-/// control's allocator calls without and with the monitor, which must
-/// agree (else the program's path depends on more than its input).
+/// runs; the calls do: both count the program's calls to its allocator
+/// alike ([`walmart::attest::AttestStats::allocator_calls`]), and up to
+/// the bug both runs take the same path. A detection between the same
+/// two calls as the write may have come before it (a corruption the
+/// monitor does not see); it is taken as this bug's. `control`: the
+/// allocator calls of the control's runs without the monitor and of its
+/// run with it, which must all agree (else the program's path depends
+/// on more than its input) and not be 0 (an allocator the count does not
+/// know by name).
 fn exact_latency(
     o: &Outcome,
     watched: &Outcome,
-    counted: Option<(u64, u64)>,
+    control: Option<(&[u64], u64)>,
 ) -> Result<(u64, u64), String> {
-    match counted {
-        None => return Err("no control to check that the runs count allocator calls alike".into()),
-        Some((plain, alongside)) if plain != alongside => {
-            return Err(format!(
-                "the control's runs made {plain} allocator calls without the tag monitor and \
-                 {alongside} with it"
-            ))
-        }
-        Some(_) => {}
+    let Some((plain, alongside)) = control else {
+        return Err("no control to check that the runs count allocator calls alike".into());
+    };
+    if plain.iter().any(|&p| p != alongside) {
+        let plain: Vec<String> = plain.iter().map(u64::to_string).collect();
+        return Err(format!(
+            "the control's runs made {} allocator calls without the tag monitor and {alongside} \
+             with it",
+            plain.join(", ")
+        ));
+    }
+    if alongside == 0 {
+        return Err(
+            "the control made no call to an allocator function known by name or export".into(),
+        );
     }
     let corrupted = first_violating_write(watched)?;
     let found = o
@@ -992,8 +1004,8 @@ fn exact_latency(
         .min()
         .ok_or_else(|| {
             format!(
-                "no exact detection at or after allocator call {}, where the first violating \
-                 write was",
+                "no exact detection after allocator call {}, where the first violating write \
+                 was",
                 corrupted.allocator_calls
             )
         })?;
@@ -1085,7 +1097,11 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
             let exact_latency = if row.exact_latency.is_empty() {
                 "-".to_string()
             } else {
-                let calls: Vec<String> = row.exact_latency.iter().map(u64::to_string).collect();
+                let calls: Vec<String> = row
+                    .exact_latency
+                    .iter()
+                    .map(|c| c.map_or("-".into(), |c| c.to_string()))
+                    .collect();
                 calls.join(", ")
             };
             let _ = writeln!(
@@ -1206,15 +1222,18 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
             let exact_found: usize = rows.iter().map(|(r, _)| r.detected_exact).sum();
             let dated: Vec<u64> = rows
                 .iter()
-                .flat_map(|(r, _)| r.exact_latency.iter().copied())
+                .flat_map(|(r, _)| r.exact_latency.iter().flatten().copied())
                 .collect();
             let dated = match dated.iter().max() {
+                _ if exact_found == 0 => String::new(),
                 Some(most) => format!(
                     "; the exact checks' detections dated in {} of {exact_found} inputs, at most \
                      {most} allocator call(s) after the corrupting write",
                     dated.len()
                 ),
-                None => String::new(),
+                None => {
+                    format!("; the exact checks' detections dated in 0 of {exact_found} inputs")
+                }
             };
             format!(
                 " (the CNN in {cnn_apps} ({cnn_inputs} inputs), the heap walk in {heap_apps} \
@@ -1265,7 +1284,7 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
          by the tag monitor run alongside, as the CNN's latency is; the two \
          runs lay the heap out differently, but count the program's \
          allocator calls alike, which is checked on the exploit's control: \
-         a note says where a detection is not dated); 0 is a detection \
+         `-` and a note where a detection is not dated); 0 is a detection \
          before the program's next allocator call, 1 at the entry of that \
          call. *overhead*: \
          execution time (from `_start` to the final verdict, as in \
@@ -1499,25 +1518,31 @@ mod tests {
         );
         // The first exact detection at or after the write's count: one
         // call on. The one before it is not this bug's.
-        assert_eq!(exact_latency(&o, &watched, Some((40, 40))), Ok((1, 5)));
+        let same: &[u64] = &[40, 40, 40];
+        assert_eq!(exact_latency(&o, &watched, Some((same, 40))), Ok((1, 5)));
         // Found before the next allocator call.
         let o = outcome(vec![exact(EventKind::HeapCorrupt, 5)], 40);
-        assert_eq!(exact_latency(&o, &watched, Some((40, 40))), Ok((0, 5)));
+        assert_eq!(exact_latency(&o, &watched, Some((same, 40))), Ok((0, 5)));
         // The control's runs counted differently: the counts do not line
         // up, so nothing is dated.
-        let err = exact_latency(&o, &watched, Some((40, 41))).unwrap_err();
+        let err = exact_latency(&o, &watched, Some((same, 41))).unwrap_err();
         assert!(
-            err.contains("made 40 allocator calls without the tag monitor and 41"),
+            err.contains("made 40, 40, 40 allocator calls without the tag monitor and 41"),
             "{err}"
         );
+        let err = exact_latency(&o, &watched, Some((&[40, 39, 40], 40))).unwrap_err();
+        assert!(err.contains("made 40, 39, 40 allocator calls"), "{err}");
         assert!(exact_latency(&o, &watched, None).is_err());
+        // No allocator known by name: nothing counted, nothing dated.
+        let err = exact_latency(&o, &watched, Some((&[0], 0))).unwrap_err();
+        assert!(err.contains("no call to an allocator function"), "{err}");
         // Only reads seen: nothing was corrupted.
         let reads = outcome(vec![violation(false, 3)], 40);
-        let err = exact_latency(&o, &reads, Some((40, 40))).unwrap_err();
+        let err = exact_latency(&o, &reads, Some((same, 40))).unwrap_err();
         assert!(err.contains("no violating write"), "{err}");
         // Every exact detection came before the write.
         let early = outcome(vec![exact(EventKind::HeapCorrupt, 2)], 40);
-        let err = exact_latency(&early, &watched, Some((40, 40))).unwrap_err();
-        assert!(err.contains("at or after allocator call 5"), "{err}");
+        let err = exact_latency(&early, &watched, Some((same, 40))).unwrap_err();
+        assert!(err.contains("after allocator call 5"), "{err}");
     }
 }
