@@ -15,6 +15,10 @@ pub struct AttestStats {
     /// the same program and input, under any policy, where the program's
     /// path does not depend on the time.
     pub allocator_calls: u64,
+    /// When the run entered the allocator call its options marked
+    /// (Unix seconds; `AttestOptions::mark_allocator_call` in walmart),
+    /// if it did.
+    pub allocator_call_marked: Option<f64>,
     /// Hooks that found dirty pages and snapshotted them.
     pub snapshots: u64,
     /// Dirty pages copied into the ring.

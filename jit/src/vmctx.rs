@@ -173,6 +173,10 @@ pub struct VMAttestState {
     /// ([`crate::translate::AttestCodegen::allocator_calls`]). Only the
     /// module's own thread writes it; the runtime reads it on that thread.
     pub allocator_calls: std::sync::atomic::AtomicU64,
+    /// The count of [`Self::allocator_calls`] whose call's entry calls the
+    /// runtime ([`HookPoint::AllocatorMark`]), to record when it came; 0:
+    /// none. Not under the tag monitor, whose wrappers count.
+    pub allocator_call_mark: std::sync::atomic::AtomicU64,
 }
 
 /// Offset of [`VMAttestState::armed`].
@@ -191,6 +195,8 @@ pub const ATTEST_HEAP_SLACK_KEY: i32 = 20;
 pub const ATTEST_HEAP_TOP_BYTES: i32 = 24;
 /// Offset of [`VMAttestState::allocator_calls`].
 pub const ATTEST_ALLOCATOR_CALLS: i32 = 56;
+/// Offset of [`VMAttestState::allocator_call_mark`].
+pub const ATTEST_ALLOCATOR_CALL_MARK: i32 = 64;
 
 /// A slack marks' key from `draw` (64 random bits), in the range
 /// [`VMAttestState::heap_slack_key`] says (0x80 to 0xd0): the marks of
@@ -314,6 +320,9 @@ pub enum HookPoint {
     /// bytes (at the Wasm address in [`VMAttestState::heap_arg`]) are not
     /// all zero (`translate::stack_guard`).
     StackCheck = 5,
+    /// At the entry of an allocator function: the count of allocator calls
+    /// reached [`VMAttestState::allocator_call_mark`].
+    AllocatorMark = 6,
 }
 
 /// Offset of [`VMMemory::base`].
@@ -610,6 +619,10 @@ mod tests {
         assert_eq!(
             offset_of!(VMAttestState, allocator_calls),
             ATTEST_ALLOCATOR_CALLS as usize
+        );
+        assert_eq!(
+            offset_of!(VMAttestState, allocator_call_mark),
+            ATTEST_ALLOCATOR_CALL_MARK as usize
         );
         assert_eq!(
             std::mem::size_of::<[std::sync::atomic::AtomicU64; 4]>(),

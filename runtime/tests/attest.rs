@@ -2592,3 +2592,33 @@ fn the_programs_allocator_calls_are_counted_alike_under_every_policy() {
         }
     }
 }
+
+#[test]
+fn a_marked_allocator_call_records_when_it_was_entered() {
+    let marked = |n: u64| {
+        let mut config = Config::new();
+        config.attest(Policy::Coarse);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, ALLOCATING).unwrap();
+        let mut store = Store::new(&engine, ());
+        store
+            .configure_attestation(AttestOptions::new().mark_allocator_call(n))
+            .unwrap();
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap();
+        let run = instance.get_func(&mut store, "run").unwrap();
+        let before = Event::now();
+        run.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
+        let after = Event::now();
+        let stats = store.finish_attestation().unwrap().unwrap();
+        stats
+            .allocator_call_marked
+            .map(|t| (before..=after).contains(&t))
+    };
+    // The 35 calls include the 35th; there is no 36th, and 0 marks none.
+    assert_eq!(marked(1), Some(true));
+    assert_eq!(marked(35), Some(true));
+    assert_eq!(marked(36), None);
+    assert_eq!(marked(0), None);
+}

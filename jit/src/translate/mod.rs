@@ -417,7 +417,7 @@ pub fn translate_function(
         && !allocator_body
         && env.info.allocator_role(func_index).is_some()
     {
-        t.count_allocator_call(1);
+        t.count_allocator_entry();
     }
     if env.config.attest.heap_floor && env.enters_dlmalloc(func_index) && forwarded.is_none() {
         let request = env.bin_request(func_index).map(|r| match r {

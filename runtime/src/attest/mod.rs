@@ -69,6 +69,8 @@ pub struct AttestOptions {
     pub(crate) tag_trace: Option<tags::TraceOptions>,
     /// `None`: a random key per store (`VMAttestState::heap_slack_key`).
     pub(crate) slack_key: Option<u8>,
+    /// [`AttestOptions::mark_allocator_call`]; 0: none.
+    pub(crate) allocator_call_mark: u64,
 }
 
 impl Default for AttestOptions {
@@ -88,6 +90,7 @@ impl Default for AttestOptions {
             collector: None,
             tag_trace: None,
             slack_key: None,
+            allocator_call_mark: 0,
         }
     }
 }
@@ -250,6 +253,17 @@ impl AttestOptions {
     #[doc(hidden)]
     pub fn slack_key(mut self, key: u8) -> AttestOptions {
         self.slack_key = Some(key.clamp(1, 254));
+        self
+    }
+
+    /// Records when the module enters its `n`th counted allocator call
+    /// ([`AttestStats::allocator_calls`], counted from 1;
+    /// [`AttestStats::allocator_call_marked`]): with the count at which
+    /// another run of the same program and input saw a corruption, the
+    /// time from that point to this run's detection. Not under the tag
+    /// monitor, whose wrappers count the calls.
+    pub fn mark_allocator_call(mut self, n: u64) -> AttestOptions {
+        self.allocator_call_mark = n;
         self
     }
 }

@@ -233,6 +233,9 @@ pub(crate) struct AttestSession {
     pub(crate) stack_smash_reported: std::collections::HashSet<(Option<u32>, Option<u32>)>,
     /// A walk during the run waits until then (its pacing).
     pub(crate) heap_walk_after: Option<std::time::Instant>,
+    /// When the marked allocator call was entered (Unix seconds,
+    /// [`AttestOptions::mark_allocator_call`]).
+    allocator_call_marked: Option<f64>,
     /// Times the heap walk has looked for dlmalloc's state.
     pub(crate) heap_state_tries: u32,
     /// Times an allocator's entry in a module without names found no
@@ -306,6 +309,10 @@ impl AttestSession {
             .state
             .heap_slack_key
             .store(slack_key, Ordering::Relaxed);
+        shared
+            .state
+            .allocator_call_mark
+            .store(opts.allocator_call_mark, Ordering::Relaxed);
         let for_thread = shared.clone();
         let worker = threads::start(move || worker::run(for_thread))
             .map_err(|e| Error::Resource(format!("cannot start the verifier thread: {e}")))?;
@@ -323,6 +330,7 @@ impl AttestSession {
             bad_free_reported: false,
             stack_smash_reported: Default::default(),
             heap_walk_after: None,
+            allocator_call_marked: None,
             heap_state_tries: 0,
             heap_hint_tries: 0,
             dirty: Vec::new(),
@@ -355,6 +363,7 @@ impl AttestSession {
     pub(crate) fn stats(&self) -> AttestStats {
         AttestStats {
             allocator_calls: self.allocator_calls(),
+            allocator_call_marked: self.allocator_call_marked,
             ..self.shared.stats()
         }
     }
@@ -708,6 +717,14 @@ pub(crate) fn defer_exit(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) ->
         let s = store.attest.as_deref_mut().expect("checked above");
         Counters::add(&s.shared.counters.hooks, 1);
         s.exit_deferred = Some(at);
+    }
+}
+
+/// The marked allocator call ([`AttestOptions::mark_allocator_call`]) is
+/// being entered: remembers when.
+pub(crate) fn allocator_call_marked(store: &mut StoreOpaque) {
+    if let Some(s) = store.attest.as_deref_mut() {
+        s.allocator_call_marked.get_or_insert_with(Event::now);
     }
 }
 

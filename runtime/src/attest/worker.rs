@@ -277,6 +277,7 @@ impl Counters {
         AttestStats {
             hooks: get(&self.hooks),
             allocator_calls: 0,
+            allocator_call_marked: None,
             snapshots: get(&self.snapshots),
             pages_snapshotted: get(&self.pages_snapshotted),
             pages_input: get(&self.pages_input),

@@ -258,6 +258,10 @@ extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) ->
     if point == vmctx::HookPoint::TreeCheck as u32 {
         return crate::attest::tree_take::tree_check(store, &site) as u32;
     }
+    if point == vmctx::HookPoint::AllocatorMark as u32 {
+        crate::attest::session::allocator_call_marked(store);
+        return 0;
+    }
     use crate::attest::session::{hook, HookAt};
     hook(store, HookAt::Other, &site).is_err() as u32
 }

@@ -195,6 +195,8 @@ struct Outcome {
     /// Calls the module made to its allocator functions
     /// ([`walmart::attest::AttestStats::allocator_calls`]; 0 under `off`).
     allocator_calls: u64,
+    /// When the run entered the allocator call its options marked.
+    marked_at: Option<f64>,
 }
 
 impl Outcome {
@@ -288,6 +290,16 @@ impl Runner {
     }
 
     fn run(&self, input: &Path, scratch: &Path) -> anyhow::Result<Outcome> {
+        self.run_with(input, scratch, None)
+    }
+
+    /// A run that records when it entered allocator call `mark`
+    /// ([`AttestOptions::mark_allocator_call`]; not under the tag monitor).
+    fn run_marked(&self, input: &Path, scratch: &Path, mark: u64) -> anyhow::Result<Outcome> {
+        self.run_with(input, scratch, Some(mark))
+    }
+
+    fn run_with(&self, input: &Path, scratch: &Path, mark: Option<u64>) -> anyhow::Result<Outcome> {
         let out_path = scratch.join("stdout");
         let mut ctx = WasiCtx::new();
         ctx.args([self.program.as_str()]);
@@ -314,6 +326,9 @@ impl Runner {
             }
             if let Some(dir) = &self.evidence {
                 opts = opts.evidence_dir(dir);
+            }
+            if let Some(n) = mark {
+                opts = opts.mark_allocator_call(n);
             }
             Some(opts)
         };
@@ -342,7 +357,8 @@ impl Runner {
             status,
             events,
             elapsed,
-            allocator_calls: stats.map_or(0, |s| s.allocator_calls),
+            allocator_calls: stats.as_ref().map_or(0, |s| s.allocator_calls),
+            marked_at: stats.and_then(|s| s.allocator_call_marked),
         })
     }
 }
@@ -392,8 +408,9 @@ struct Row {
     detected_exact: usize,
     /// Per exploit an exact check detected: allocator calls from the
     /// corrupting write to the detection ([`exact_latency`]), where it
-    /// could be dated.
-    exact_latency: Vec<Option<u64>>,
+    /// could be dated, and milliseconds from the entry of the last
+    /// allocator call before the write ([`marked_latency`]).
+    exact_latency: Vec<Option<(u64, Option<f64>)>>,
     /// Fastest time per benign input.
     best: Vec<Duration>,
     notes: Vec<String>,
@@ -795,20 +812,35 @@ fn evaluate_app(
                     _ => None,
                 };
                 let dated = exact_latency(&o, &watched, alongside.map(|a| (&control_calls[..], a)));
-                row.exact_latency.push(dated.as_ref().ok().map(|d| d.0));
                 match dated {
                     Ok((calls, write)) => {
+                        // A third run times the same stretch: from the
+                        // call the write followed to the detection.
+                        let ms = match write {
+                            0 => Err("the write came before any allocator call".to_string()),
+                            _ => {
+                                marked_latency(&runner.run_marked(exploit, scratch, write)?, write)
+                            }
+                        };
+                        let timed = match &ms {
+                            Ok(ms) => format!(", at most {ms:.3} ms"),
+                            Err(why) => format!("; not timed: {why}"),
+                        };
+                        row.exact_latency.push(Some((calls, ms.ok())));
                         row.notes.push(format!(
                             "exploit {}: the exact checks' detection came {calls} allocator \
                              call(s) after the first violating write (made after call {write}, \
-                             as the tag monitor alongside saw it)",
+                             as the tag monitor alongside saw it){timed}",
                             file_name(exploit)
                         ));
                     }
-                    Err(why) => row.notes.push(format!(
-                        "exploit {}: the exact checks' detection is not dated: {why}",
-                        file_name(exploit)
-                    )),
+                    Err(why) => {
+                        row.exact_latency.push(None);
+                        row.notes.push(format!(
+                            "exploit {}: the exact checks' detection is not dated: {why}",
+                            file_name(exploit)
+                        ))
+                    }
                 }
             }
             // The heap walk's and the stack guards' finds have their own
@@ -1012,6 +1044,23 @@ fn exact_latency(
     Ok((found - corrupted.allocator_calls, corrupted.allocator_calls))
 }
 
+/// Milliseconds, in a run `o` that marked allocator call `write` (the
+/// last before the corrupting write, [`exact_latency`]'s second), from
+/// that call's entry to the first exact detection not before it: at most
+/// the time from the write to the detection, as the write came later.
+fn marked_latency(o: &Outcome, write: u64) -> Result<f64, String> {
+    let marked = o
+        .marked_at
+        .ok_or_else(|| format!("the timing run made no allocator call {write}"))?;
+    let found = o
+        .events
+        .iter()
+        .filter(|e| is_exact(e) && e.allocator_calls >= write)
+        .min_by_key(|e| e.allocator_calls)
+        .ok_or("the timing run had no exact detection after the write's call")?;
+    Ok(((found.time - marked) * 1e3).max(0.0))
+}
+
 fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -1078,7 +1127,7 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
     );
     let _ = writeln!(
         s,
-        "| app | CVE | policy | back end | benign runs = native | false positives (runs / pages) | exploit runs with a detection | controls flagged (runs) | corrupted page detected, latency (hooks / ms) | heap walk / stack guard latency (allocator calls) | overhead vs off |"
+        "| app | CVE | policy | back end | benign runs = native | false positives (runs / pages) | exploit runs with a detection | controls flagged (runs) | corrupted page detected, latency (hooks / ms) | heap walk / stack guard latency (allocator calls / ms) | overhead vs off |"
     );
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|");
     for AppResult { app, rows, .. } in results {
@@ -1100,7 +1149,11 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                 let calls: Vec<String> = row
                     .exact_latency
                     .iter()
-                    .map(|c| c.map_or("-".into(), |c| c.to_string()))
+                    .map(|c| match c {
+                        None => "-".into(),
+                        Some((calls, Some(ms))) => format!("{calls} / {ms:.3}"),
+                        Some((calls, None)) => format!("{calls} / -"),
+                    })
                     .collect();
                 calls.join(", ")
             };
@@ -1220,16 +1273,21 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                 String::new()
             };
             let exact_found: usize = rows.iter().map(|(r, _)| r.detected_exact).sum();
-            let dated: Vec<u64> = rows
+            let dated: Vec<(u64, Option<f64>)> = rows
                 .iter()
                 .flat_map(|(r, _)| r.exact_latency.iter().flatten().copied())
                 .collect();
-            let dated = match dated.iter().max() {
+            let slowest = dated
+                .iter()
+                .filter_map(|d| d.1)
+                .fold(None, |m: Option<f64>, ms| Some(m.map_or(ms, |m| m.max(ms))));
+            let dated = match dated.iter().map(|d| d.0).max() {
                 _ if exact_found == 0 => String::new(),
                 Some(most) => format!(
                     "; the exact checks' detections dated in {} of {exact_found} inputs, at most \
-                     {most} allocator call(s) after the corrupting write",
-                    dated.len()
+                     {most} allocator call(s){} after the corrupting write",
+                    dated.len(),
+                    slowest.map_or(String::new(), |ms| format!(" and {ms:.3} ms"))
                 ),
                 None => {
                     format!("; the exact checks' detections dated in 0 of {exact_found} inputs")
@@ -1286,7 +1344,10 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
          allocator calls alike, which is checked on the exploit's control: \
          `-` and a note where a detection is not dated); 0 is a detection \
          before the program's next allocator call, 1 at the entry of that \
-         call. *overhead*: \
+         call; and the milliseconds, in a third run without the monitor, \
+         from the entry of the last allocator call before the write to the \
+         detection (at most the time from the write, which came later; `-` \
+         where the write came before any allocator call). *overhead*: \
          execution time (from `_start` to the final verdict, as in \
          `benches/`) summed over the benign inputs, each input's fastest \
          of {} runs, against `off` (whose row gives that sum).\n",
@@ -1472,6 +1533,7 @@ mod tests {
             events,
             elapsed: Duration::ZERO,
             allocator_calls: calls,
+            marked_at: None,
         }
     }
 
@@ -1544,5 +1606,40 @@ mod tests {
         let early = outcome(vec![exact(EventKind::HeapCorrupt, 2)], 40);
         let err = exact_latency(&early, &watched, Some((same, 40))).unwrap_err();
         assert!(err.contains("after allocator call 5"), "{err}");
+    }
+
+    #[test]
+    fn the_marked_call_times_the_first_exact_detection_after_it() {
+        let mut o = outcome(
+            vec![
+                Event {
+                    time: 99.0,
+                    ..exact(EventKind::HeapCorrupt, 4)
+                },
+                Event {
+                    time: 100.5,
+                    ..exact(EventKind::StackSmash, 6)
+                },
+                Event {
+                    time: 101.0,
+                    ..exact(EventKind::HeapCorrupt, 5)
+                },
+                Event {
+                    time: 100.1,
+                    ..cnn_event(0, &[17])
+                },
+            ],
+            40,
+        );
+        o.marked_at = Some(100.0);
+        // Call 5's detection, not the earlier one nor the CNN's.
+        let ms = marked_latency(&o, 5).unwrap();
+        assert!((ms - 1000.0).abs() < 1e-6, "{ms}");
+        o.marked_at = None;
+        assert!(marked_latency(&o, 5)
+            .unwrap_err()
+            .contains("no allocator call 5"));
+        o.marked_at = Some(100.0);
+        assert!(marked_latency(&o, 7).is_err());
     }
 }
