@@ -2532,7 +2532,8 @@ fn a_written_stack_guard_is_reported_once_from_its_instances_memory() {
 
 /// A bump allocator under the C library's names, and a program that
 /// calls it: `run(n)` makes `n` rounds of `malloc`, `realloc` (which
-/// calls `malloc` and `free` itself), `free`, `malloc` through a table,
+/// calls `malloc` and `free` itself), `free` (which forwards to `dlfree`,
+/// as wasi-libc's does), `malloc` through a table,
 /// and `aligned_alloc` (whose helper, called by nothing else, calls
 /// `malloc`).
 const ALLOCATING: &str = r#"(module
@@ -2547,7 +2548,8 @@ const ALLOCATING: &str = r#"(module
             (i32.and (i32.add (i32.add (local.get $p) (local.get $n)) (i32.const 15))
                 (i32.const -16)))
         (local.get $p))
-    (func $free (export "free") (param i32))
+    (func $free (export "free") (param i32) (call $dlfree (local.get 0)))
+    (func $dlfree (param i32))
     (func $realloc (export "realloc") (param $p i32) (param $n i32) (result i32) (local $q i32)
         (local.set $q (call $malloc (local.get $n)))
         (call $free (local.get $p))

@@ -358,6 +358,14 @@ pub fn translate_function(
         .heap_floor
         .then(|| dlmalloc_forwarded_to(env, body))
         .flatten();
+    // An allocator function that only forwards to another (wasi-libc's
+    // `malloc` to `dlmalloc`) leaves the count to its callee: its entry
+    // does not count and its call takes nothing back. Not the body a tag
+    // monitor's wrapper calls: the wrapper counted, so its call takes back.
+    let counting_forwarder = env.config.attest.allocator_calls
+        && !allocator_body
+        && env.info.allocator_role(func_index).is_some()
+        && forwards_to(env, body).is_some_and(|f| env.info.allocator_role(f).is_some());
     // The tag monitor's guards live in the shadow, which only a guarded
     // memory has (as its checks do).
     let guards = match env.config.tags {
@@ -402,6 +410,7 @@ pub fn translate_function(
         tag_checked: Vec::new(),
         frame_guard,
         allocator_code: env.config.attest.allocator_calls
+            && !counting_forwarder
             && (env.info.allocator_role(func_index).is_some()
                 || env
                     .allocator_helpers
@@ -415,6 +424,7 @@ pub fn translate_function(
     // the tag monitor wraps was counted by its wrapper.
     if env.config.attest.allocator_calls
         && !allocator_body
+        && !counting_forwarder
         && env.info.allocator_role(func_index).is_some()
     {
         t.count_allocator_entry();
@@ -454,6 +464,12 @@ pub fn translate_function(
 /// wasi-libc's `malloc` does to `dlmalloc`: the callee checks the heap on
 /// entry, so the wrapper need not.
 fn dlmalloc_forwarded_to(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> Option<u32> {
+    forwards_to(env, body).filter(|&f| env.enters_dlmalloc(f))
+}
+
+/// The defined function `body` only passes its parameters on to
+/// (`local.get`s, one `call`, `end`).
+fn forwards_to(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> Option<u32> {
     let Ok(mut ops) = body.get_operators_reader() else {
         return None;
     };
@@ -467,7 +483,7 @@ fn dlmalloc_forwarded_to(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> Option
             _ => return None,
         }
     }
-    callee.filter(|&f| f >= env.info.num_imported_funcs && env.enters_dlmalloc(f))
+    callee.filter(|&f| f >= env.info.num_imported_funcs)
 }
 
 /// The zero (or null) value of a type, used to initialise locals.
