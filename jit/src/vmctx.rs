@@ -175,7 +175,8 @@ pub struct VMAttestState {
     pub allocator_calls: std::sync::atomic::AtomicU64,
     /// The count of [`Self::allocator_calls`] whose call's entry calls the
     /// runtime ([`HookPoint::AllocatorMark`]), to record when it came; 0:
-    /// none. Not under the tag monitor, whose wrappers count.
+    /// none. Not under the tag monitor, whose wrappers count (the runtime
+    /// refuses a mark there).
     pub allocator_call_mark: std::sync::atomic::AtomicU64,
 }
 

@@ -185,6 +185,13 @@ impl<T> Store<T> {
                     .into(),
             ));
         }
+        if options.allocator_call_mark != 0 && opaque.engine.config().tag_monitor().is_some() {
+            return Err(Error::Usage(
+                "AttestOptions::mark_allocator_call: not under the tag monitor, whose wrappers \
+                 count the allocator calls"
+                    .into(),
+            ));
+        }
         opaque.attest_options = Some(options);
         Ok(())
     }

@@ -2533,14 +2533,15 @@ fn a_written_stack_guard_is_reported_once_from_its_instances_memory() {
 /// A bump allocator under the C library's names, and a program that
 /// calls it: `run(n)` makes `n` rounds of `malloc`, `realloc` (which
 /// calls `malloc` and `free` itself), `free` (which forwards to `dlfree`,
-/// as wasi-libc's does), `malloc` through a table,
-/// and `aligned_alloc` (whose helper, called by nothing else, calls
-/// `malloc`).
+/// as wasi-libc's does), `malloc` and `free` through a table, and
+/// `aligned_alloc` (which forwards to `memalign`, which forwards to
+/// `dlmemalign`, whose helper, called by nothing else, calls `malloc`).
 const ALLOCATING: &str = r#"(module
     (memory (export "memory") 4)
     (type $alloc (func (param i32) (result i32)))
-    (table 1 funcref)
-    (elem (i32.const 0) $malloc)
+    (type $release (func (param i32)))
+    (table 2 funcref)
+    (elem (i32.const 0) $malloc $free)
     (global $next (mut i32) (i32.const 0x1000))
     (func $malloc (export "malloc") (param $n i32) (result i32) (local $p i32)
         (local.set $p (global.get $next))
@@ -2556,15 +2557,20 @@ const ALLOCATING: &str = r#"(module
         (local.get $q))
     (func $aligned (param $align i32) (param $n i32) (result i32)
         (call $malloc (i32.add (local.get $n) (local.get $align))))
-    (func $aligned_alloc (export "aligned_alloc") (param $align i32) (param $n i32) (result i32)
+    (func $dlmemalign (param $align i32) (param $n i32) (result i32)
         (call $aligned (local.get $align) (local.get $n)))
+    (func $memalign (param i32) (param i32) (result i32)
+        (call $dlmemalign (local.get 0) (local.get 1)))
+    (func $aligned_alloc (export "aligned_alloc") (param i32) (param i32) (result i32)
+        (call $memalign (local.get 0) (local.get 1)))
     (func (export "run") (param $n i32) (local $p i32)
         (loop $again
             (local.set $p (call $malloc (i32.const 16)))
             (i32.store8 (local.get $p) (i32.const 1))
             (local.set $p (call $realloc (local.get $p) (i32.const 32)))
             (call $free (local.get $p))
-            (drop (call_indirect (type $alloc) (i32.const 8) (i32.const 0)))
+            (local.set $p (call_indirect (type $alloc) (i32.const 8) (i32.const 0)))
+            (call_indirect (type $release) (local.get $p) (i32.const 1))
             (drop (call $aligned_alloc (i32.const 16) (i32.const 8)))
             (local.set $n (i32.sub (local.get $n) (i32.const 1)))
             (br_if $again (local.get $n)))))"#;
@@ -2580,15 +2586,16 @@ fn the_programs_allocator_calls_are_counted_alike_under_every_policy() {
     for policy in [Policy::Coarse, Policy::Fine, Policy::Tags] {
         let mut config = Config::new();
         config.attest(policy);
-        // Five calls a round: the allocator's calls to itself and its
-        // helper's do not count, and the tag monitor's wrappers call the
-        // allocator's bodies.
-        assert_eq!(counted(&config), 35, "{policy}");
+        // Six calls a round: the allocator's calls to itself and its
+        // helper's do not count, a forwarder leaves the count to its
+        // callee, and the tag monitor's wrappers call the allocator's
+        // bodies.
+        assert_eq!(counted(&config), 42, "{policy}");
         if policy != Policy::Tags {
             config.tags_alongside(true);
             assert_eq!(
                 counted(&config),
-                35,
+                42,
                 "{policy} with the tag monitor alongside"
             );
         }
@@ -2618,9 +2625,51 @@ fn a_marked_allocator_call_records_when_it_was_entered() {
             .allocator_call_marked
             .map(|t| (before..=after).contains(&t))
     };
-    // The 35 calls include the 35th; there is no 36th, and 0 marks none.
+    // The 42 calls include the 42nd; there is no 43rd, and 0 marks none.
     assert_eq!(marked(1), Some(true));
-    assert_eq!(marked(35), Some(true));
-    assert_eq!(marked(36), None);
+    assert_eq!(marked(42), Some(true));
+    assert_eq!(marked(43), None);
     assert_eq!(marked(0), None);
+    // The tag monitor's wrappers count, and never call at a mark.
+    for alongside in [false, true] {
+        let mut config = Config::new();
+        match alongside {
+            false => config.attest(Policy::Tags),
+            true => config.attest(Policy::Coarse).tags_alongside(true),
+        };
+        let engine = Engine::new(&config).unwrap();
+        let mut store = Store::new(&engine, ());
+        let err = store
+            .configure_attestation(AttestOptions::new().mark_allocator_call(3))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("not under the tag monitor"),
+            "{err}"
+        );
+    }
+}
+
+/// The mark calls the runtime through the hook trampoline, which a
+/// module then needs even with no other check that calls it.
+#[test]
+fn allocator_calls_are_counted_and_marked_with_every_other_check_off() {
+    let mut config = Config::new();
+    config
+        .attest(Policy::Coarse)
+        .attest_heap_check(false)
+        .attest_stack_guards(false);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, ALLOCATING).unwrap();
+    let mut store = Store::new(&engine, ());
+    store
+        .configure_attestation(AttestOptions::new().mark_allocator_call(5))
+        .unwrap();
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let run = instance.get_func(&mut store, "run").unwrap();
+    run.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
+    let stats = store.finish_attestation().unwrap().unwrap();
+    assert_eq!(stats.allocator_calls, 42);
+    assert!(stats.allocator_call_marked.is_some());
 }

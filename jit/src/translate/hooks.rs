@@ -262,15 +262,15 @@ impl FuncTranslator<'_, '_> {
     /// Adds `delta` to [`vmctx::VMAttestState::allocator_calls`]
     /// ([`super::AttestCodegen::allocator_calls`]).
     pub(crate) fn count_allocator_call(&mut self, delta: i64) {
-        let _ = count_allocator_calls(&mut self.builder, self.env.pointer_type, self.vmctx, delta);
+        count_allocator_calls(&mut self.builder, self.env.pointer_type, self.vmctx, delta);
     }
 
     /// At an allocator function's entry: counts the call, and calls the
     /// runtime when the count reaches the store's mark
     /// ([`vmctx::VMAttestState::allocator_call_mark`]).
     pub(crate) fn count_allocator_entry(&mut self) {
-        let calls = count_allocator_calls(&mut self.builder, self.env.pointer_type, self.vmctx, 1);
-        let state = self.attest_state();
+        let (state, calls) =
+            count_allocator_calls(&mut self.builder, self.env.pointer_type, self.vmctx, 1);
         let mark = self.builder.ins().load(
             types::I64,
             super::vm_flags(),
@@ -1457,13 +1457,14 @@ fn copy_flags() -> cranelift_codegen::ir::MemFlagsData {
 }
 
 /// Adds `delta` to the store's [`vmctx::VMAttestState::allocator_calls`]
-/// (in a translated function or a tag monitor's wrapper); the new count.
+/// (in a translated function or a tag monitor's wrapper); the state's
+/// address and the new count.
 pub(crate) fn count_allocator_calls(
     b: &mut cranelift_frontend::FunctionBuilder<'_>,
     pointer_type: types::Type,
     vmctx: Value,
     delta: i64,
-) -> Value {
+) -> (Value, Value) {
     let state = b
         .ins()
         .load(pointer_type, super::vm_flags(), vmctx, vmctx::ATTEST);
@@ -1480,5 +1481,5 @@ pub(crate) fn count_allocator_calls(
         state,
         vmctx::ATTEST_ALLOCATOR_CALLS,
     );
-    calls
+    (state, calls)
 }

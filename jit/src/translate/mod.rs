@@ -81,10 +81,14 @@ pub struct AttestCodegen {
     /// [`vmctx::VMAttestState::allocator_calls`]: a point of the run that
     /// runs of the same program and input share, whatever their timing and
     /// whatever wraps the allocator. Counted at the allocator function's
-    /// entry (so calls through a table count too) and taken back at the
-    /// allocator's own direct calls to its functions (from its functions
-    /// and the helpers only they call); the tag monitor's wrappers count
-    /// at their entry and call the allocator's bodies, which do not.
+    /// entry (so calls through a table count too; not in a function that
+    /// only forwards to another, whose callee counts) and taken back at
+    /// the allocator's own direct calls to its functions (from its
+    /// functions and the helpers only they call); the tag monitor's
+    /// wrappers count at their entry and call the allocator's bodies,
+    /// which do not. The entry also calls the runtime when the count
+    /// reaches [`vmctx::VMAttestState::allocator_call_mark`] (not in the
+    /// tag monitor's wrappers).
     pub allocator_calls: bool,
 }
 
@@ -284,9 +288,9 @@ pub struct FuncTranslator<'a, 'b> {
     /// monitor ([`stack_guard`]).
     pub(crate) frame_guard: Option<stack_guard::FrameGuard>,
     /// This is the allocator's own code (one of its functions, or a
-    /// helper only they call) under [`AttestCodegen::allocator_calls`]:
-    /// its direct calls to the allocator's functions take back the one
-    /// their entries count.
+    /// helper only they call) under [`AttestCodegen::allocator_calls`],
+    /// not a function that only forwards to another: its direct calls to
+    /// the allocator's functions take back the one their entries count.
     pub(crate) allocator_code: bool,
 }
 
@@ -352,20 +356,22 @@ pub fn translate_function(
         }
     }
 
-    let forwarded = env
-        .config
-        .attest
-        .heap_floor
-        .then(|| dlmalloc_forwarded_to(env, body))
+    // What an allocator function only forwards to, read once.
+    let is_allocator = env.info.allocator_role(func_index).is_some();
+    let forwards = (is_allocator
+        && (env.config.attest.heap_floor || env.config.attest.allocator_calls))
+        .then(|| forwards_to(env, body))
         .flatten();
-    // An allocator function that only forwards to another (wasi-libc's
-    // `malloc` to `dlmalloc`) leaves the count to its callee: its entry
-    // does not count and its call takes nothing back. Not the body a tag
-    // monitor's wrapper calls: the wrapper counted, so its call takes back.
+    // wasi-libc's `malloc` forwarding to `dlmalloc`: the callee checks the
+    // heap on entry, so the forwarder need not.
+    let forwarded = forwards.filter(|&f| env.config.attest.heap_floor && env.enters_dlmalloc(f));
+    // Such a function leaves the count of allocator calls to its callee:
+    // its entry does not count and its call takes nothing back. Not the
+    // body a tag monitor's wrapper calls: the wrapper counted, so its
+    // call takes back.
     let counting_forwarder = env.config.attest.allocator_calls
         && !allocator_body
-        && env.info.allocator_role(func_index).is_some()
-        && forwards_to(env, body).is_some_and(|f| env.info.allocator_role(f).is_some());
+        && forwards.is_some_and(|f| env.info.allocator_role(f).is_some());
     // The tag monitor's guards live in the shadow, which only a guarded
     // memory has (as its checks do).
     let guards = match env.config.tags {
@@ -459,16 +465,9 @@ pub fn translate_function(
     Ok(func)
 }
 
-/// The callee, when `body` only passes its parameters on to another of
-/// dlmalloc's defined functions (`local.get`s, one `call`, `end`), as
-/// wasi-libc's `malloc` does to `dlmalloc`: the callee checks the heap on
-/// entry, so the wrapper need not.
-fn dlmalloc_forwarded_to(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> Option<u32> {
-    forwards_to(env, body).filter(|&f| env.enters_dlmalloc(f))
-}
-
-/// The defined function `body` only passes its parameters on to
-/// (`local.get`s, one `call`, `end`).
+/// The defined function `body` does nothing but call, once, with locals
+/// as the arguments (`local.get`s, one `call`, `end`; a `return` only
+/// after the call).
 fn forwards_to(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> Option<u32> {
     let Ok(mut ops) = body.get_operators_reader() else {
         return None;
@@ -476,7 +475,8 @@ fn forwards_to(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> Option<u32> {
     let mut callee = None;
     while !ops.eof() {
         match ops.read() {
-            Ok(Operator::LocalGet { .. }) | Ok(Operator::End) | Ok(Operator::Return) => {}
+            Ok(Operator::LocalGet { .. }) | Ok(Operator::End) => {}
+            Ok(Operator::Return) if callee.is_some() => {}
             Ok(Operator::Call { function_index }) if callee.is_none() => {
                 callee = Some(function_index)
             }

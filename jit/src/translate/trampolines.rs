@@ -36,8 +36,13 @@ impl Trampoline {
     /// they are placed.
     pub(crate) fn needed(config: &TranslateConfig) -> Vec<Trampoline> {
         let mut out = Vec::new();
-        // The allocator's entry check calls the same builtin.
-        if config.attest.function_hooks || config.attest.heap_floor || config.attest.stack_guards {
+        // The allocator's entry check, the stack guards and the mark of
+        // allocator calls call the same builtin.
+        if config.attest.function_hooks
+            || config.attest.heap_floor
+            || config.attest.stack_guards
+            || config.attest.allocator_calls
+        {
             out.push(Trampoline::Hook);
         }
         if config.tags.is_some() {

@@ -260,8 +260,10 @@ impl AttestOptions {
     /// ([`AttestStats::allocator_calls`], counted from 1;
     /// [`AttestStats::allocator_call_marked`]): with the count at which
     /// another run of the same program and input saw a corruption, the
-    /// time from that point to this run's detection. Not under the tag
-    /// monitor, whose wrappers count the calls.
+    /// time from that point to this run's detection. Refused under the
+    /// tag monitor (`tags`, or alongside another policy), whose wrappers
+    /// count the calls ([`crate::Store::configure_attestation`]). 0 marks
+    /// none.
     pub fn mark_allocator_call(mut self, n: u64) -> AttestOptions {
         self.allocator_call_mark = n;
         self

@@ -225,9 +225,11 @@ extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
     inst.elements[elem as usize] = None;
 }
 
-/// The builtin table every vmctx points to, indexed by [`Builtin`].
-/// An armed function hook (`fine`): snapshot the dirty pages. Non-zero
-/// asks the generated code to trap (a detection under `--on-detect trap`).
+/// A hook of generated code at `point`: an armed function hook (`fine`)
+/// snapshots the dirty pages; the allocator's and the stack guards'
+/// checks go to theirs; the mark of allocator calls only records the
+/// time. Non-zero asks the generated code to trap (a detection under
+/// `--on-detect trap`).
 extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) -> u32 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
@@ -315,6 +317,7 @@ extern "C" fn tag_check(vmctx: *mut u8, addr: u64, len_write: u64, site: u64, fp
     crate::attest::tags::check(store, inst, addr, len, write, func, offset, fp)
 }
 
+/// The builtin table every vmctx points to, indexed by [`Builtin`].
 pub(crate) fn table() -> *const usize {
     static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
     TABLE

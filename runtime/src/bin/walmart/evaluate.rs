@@ -819,7 +819,8 @@ fn evaluate_app(
                         let ms = match write {
                             0 => Err("the write came before any allocator call".to_string()),
                             _ => {
-                                marked_latency(&runner.run_marked(exploit, scratch, write)?, write)
+                                let timing = runner.run_marked(exploit, scratch, write)?;
+                                marked_latency(&timing, write, &o)
                             }
                         };
                         let timed = match &ms {
@@ -1046,18 +1047,37 @@ fn exact_latency(
 
 /// Milliseconds, in a run `o` that marked allocator call `write` (the
 /// last before the corrupting write, [`exact_latency`]'s second), from
-/// that call's entry to the first exact detection not before it: at most
-/// the time from the write to the detection, as the write came later.
-fn marked_latency(o: &Outcome, write: u64) -> Result<f64, String> {
+/// that call's entry to the first exact detection not before it: an
+/// upper bound on the time from the write to the detection, as the write
+/// came later. `first`: the run that was dated; the timing run must
+/// detect at the same call and make as many calls in all, or it timed
+/// another path.
+fn marked_latency(o: &Outcome, write: u64, first: &Outcome) -> Result<f64, String> {
+    fn detection(o: &Outcome, write: u64) -> Option<&Event> {
+        o.events
+            .iter()
+            .filter(|e| is_exact(e) && e.allocator_calls >= write)
+            .min_by(|a, b| {
+                (a.allocator_calls, a.time)
+                    .partial_cmp(&(b.allocator_calls, b.time))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+    }
+    let found = detection(o, write)
+        .ok_or("the timing run had no exact detection after the write's call")?;
+    let dated = detection(first, write).map(|e| e.allocator_calls);
+    if dated != Some(found.allocator_calls) || o.allocator_calls != first.allocator_calls {
+        return Err(format!(
+            "the timing run detected at allocator call {} of {}, the dated run at {} of {}",
+            found.allocator_calls,
+            o.allocator_calls,
+            dated.map_or("-".into(), |d| d.to_string()),
+            first.allocator_calls
+        ));
+    }
     let marked = o
         .marked_at
         .ok_or_else(|| format!("the timing run made no allocator call {write}"))?;
-    let found = o
-        .events
-        .iter()
-        .filter(|e| is_exact(e) && e.allocator_calls >= write)
-        .min_by_key(|e| e.allocator_calls)
-        .ok_or("the timing run had no exact detection after the write's call")?;
     Ok(((found.time - marked) * 1e3).max(0.0))
 }
 
@@ -1346,7 +1366,8 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
          before the program's next allocator call, 1 at the entry of that \
          call; and the milliseconds, in a third run without the monitor, \
          from the entry of the last allocator call before the write to the \
-         detection (at most the time from the write, which came later; `-` \
+         detection (an upper bound on the time from the write, which came \
+         later; `-` \
          where the write came before any allocator call). *overhead*: \
          execution time (from `_start` to the final verdict, as in \
          `benches/`) summed over the benign inputs, each input's fastest \
@@ -1610,36 +1631,46 @@ mod tests {
 
     #[test]
     fn the_marked_call_times_the_first_exact_detection_after_it() {
-        let mut o = outcome(
-            vec![
-                Event {
-                    time: 99.0,
-                    ..exact(EventKind::HeapCorrupt, 4)
-                },
-                Event {
-                    time: 100.5,
-                    ..exact(EventKind::StackSmash, 6)
-                },
-                Event {
-                    time: 101.0,
-                    ..exact(EventKind::HeapCorrupt, 5)
-                },
-                Event {
-                    time: 100.1,
-                    ..cnn_event(0, &[17])
-                },
-            ],
-            40,
-        );
+        let at = |kind, calls, time| Event {
+            time,
+            ..exact(kind, calls)
+        };
+        let events = vec![
+            at(EventKind::HeapCorrupt, 4, 99.0),
+            at(EventKind::StackSmash, 6, 100.5),
+            at(EventKind::HeapCorrupt, 5, 101.0),
+            at(EventKind::StackSmash, 5, 100.8),
+            Event {
+                time: 100.1,
+                ..cnn_event(0, &[17])
+            },
+        ];
+        let first = outcome(events.clone(), 40);
+        let mut o = outcome(events, 40);
         o.marked_at = Some(100.0);
-        // Call 5's detection, not the earlier one nor the CNN's.
-        let ms = marked_latency(&o, 5).unwrap();
-        assert!((ms - 1000.0).abs() < 1e-6, "{ms}");
+        // Call 5's earliest detection, not the one before the write nor
+        // the CNN's.
+        let ms = marked_latency(&o, 5, &first).unwrap();
+        assert!((ms - 800.0).abs() < 1e-6, "{ms}");
         o.marked_at = None;
-        assert!(marked_latency(&o, 5)
-            .unwrap_err()
-            .contains("no allocator call 5"));
+        let err = marked_latency(&o, 5, &first).unwrap_err();
+        assert!(err.contains("no allocator call 5"), "{err}");
         o.marked_at = Some(100.0);
-        assert!(marked_latency(&o, 7).is_err());
+        assert!(marked_latency(&o, 7, &first).is_err());
+        // The timing run took another path: more calls in all, or its
+        // detection at another call.
+        o.allocator_calls = 41;
+        let err = marked_latency(&o, 5, &first).unwrap_err();
+        assert!(
+            err.contains("at allocator call 5 of 41, the dated run at 5 of 40"),
+            "{err}"
+        );
+        o.allocator_calls = 40;
+        o.events.retain(|e| e.allocator_calls != 5);
+        let err = marked_latency(&o, 5, &first).unwrap_err();
+        assert!(
+            err.contains("at allocator call 6 of 40, the dated run at 5 of 40"),
+            "{err}"
+        );
     }
 }
