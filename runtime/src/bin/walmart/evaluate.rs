@@ -1307,7 +1307,11 @@ fn render(a: &EvaluateArgs, results: &[AppResult]) -> String {
                     "; the exact checks' detections dated in {} of {exact_found} inputs, at most \
                      {most} allocator call(s){} after the corrupting write",
                     dated.len(),
-                    slowest.map_or(String::new(), |ms| format!(" and {ms:.3} ms"))
+                    match (slowest, dated.iter().filter(|d| d.1.is_none()).count()) {
+                        (None, _) => String::new(),
+                        (Some(ms), 0) => format!(" and {ms:.3} ms"),
+                        (Some(ms), untimed) => format!(" and {ms:.3} ms ({untimed} not timed)"),
+                    }
                 ),
                 None => {
                     format!("; the exact checks' detections dated in 0 of {exact_found} inputs")
