@@ -591,40 +591,26 @@ mod tests {
     /// The offsets generated code uses are where the fields are.
     #[test]
     fn attest_state_offsets_match_its_layout() {
-        use std::mem::offset_of;
-        assert_eq!(offset_of!(VMAttestState, armed), ATTEST_ARMED as usize);
-        assert_eq!(
-            offset_of!(VMAttestState, heap_floor),
-            ATTEST_HEAP_FLOOR as usize
-        );
-        assert_eq!(
-            offset_of!(VMAttestState, heap_state),
-            ATTEST_HEAP_STATE as usize
-        );
-        assert_eq!(
-            offset_of!(VMAttestState, heap_arg),
-            ATTEST_HEAP_ARG as usize
-        );
-        assert_eq!(
-            offset_of!(VMAttestState, heap_top),
-            ATTEST_HEAP_TOP as usize
-        );
-        assert_eq!(
-            offset_of!(VMAttestState, heap_slack_key),
-            ATTEST_HEAP_SLACK_KEY as usize
-        );
-        assert_eq!(
-            offset_of!(VMAttestState, heap_top_bytes),
-            ATTEST_HEAP_TOP_BYTES as usize
-        );
-        assert_eq!(
-            offset_of!(VMAttestState, allocator_calls),
-            ATTEST_ALLOCATOR_CALLS as usize
-        );
-        assert_eq!(
-            offset_of!(VMAttestState, allocator_call_mark),
-            ATTEST_ALLOCATOR_CALL_MARK as usize
-        );
+        // A field's name and offset.
+        macro_rules! field {
+            ($f:ident) => {
+                (stringify!($f), std::mem::offset_of!(VMAttestState, $f))
+            };
+        }
+        let fields = [
+            (field!(armed), ATTEST_ARMED),
+            (field!(heap_floor), ATTEST_HEAP_FLOOR),
+            (field!(heap_state), ATTEST_HEAP_STATE),
+            (field!(heap_arg), ATTEST_HEAP_ARG),
+            (field!(heap_top), ATTEST_HEAP_TOP),
+            (field!(heap_slack_key), ATTEST_HEAP_SLACK_KEY),
+            (field!(heap_top_bytes), ATTEST_HEAP_TOP_BYTES),
+            (field!(allocator_calls), ATTEST_ALLOCATOR_CALLS),
+            (field!(allocator_call_mark), ATTEST_ALLOCATOR_CALL_MARK),
+        ];
+        for ((field, at), offset) in fields {
+            assert_eq!(at, offset as usize, "{field}");
+        }
         assert_eq!(
             std::mem::size_of::<[std::sync::atomic::AtomicU64; 4]>(),
             HEAP_TOP_COPIED as usize
