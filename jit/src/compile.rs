@@ -112,7 +112,7 @@ impl Compiler {
         let allocator = (self.config.tags.is_some() || self.config.attest.allocator_calls)
             .then(|| AllocatorPlan::new(info, wasm))
             .transpose()?;
-        let plan = allocator.clone().filter(|_| self.config.tags.is_some());
+        let plan = allocator.as_ref().filter(|_| self.config.tags.is_some());
         let unnamed_dlmalloc = translate::unnamed_dlmalloc(&self.config, info, wasm);
         let env = ModuleEnv {
             info,
@@ -122,13 +122,13 @@ impl Compiler {
             pointer_type: self.isa.pointer_type(),
             host_call_conv: self.isa.default_call_conv(),
             frontend_config: self.isa.frontend_config(),
-            tag_plan: plan.as_ref(),
+            tag_plan: plan,
             allocator_helpers: allocator.as_ref().map(|a| &a.exempt),
             unnamed_dlmalloc: unnamed_dlmalloc.as_ref(),
         };
         let num_imported = info.num_imported_funcs;
         let num_defined = info.func_bodies.len();
-        let wrapped = plan.as_ref().map_or(&[][..], |p| &p.wrapped[..]);
+        let wrapped = plan.map_or(&[][..], |p| &p.wrapped[..]);
         // Defined functions (a wrapper in place of each wrapped allocator
         // function), then the allocator's own bodies.
         let mut functions: Vec<CompiledFunction> = (0..num_defined + wrapped.len())
@@ -142,9 +142,9 @@ impl Compiler {
                     };
                     ctx.clear();
                     let wrap = (!allocator_body)
-                        .then(|| plan.as_ref()?.position(func_index))
+                        .then(|| plan?.position(func_index))
                         .flatten();
-                    ctx.func = match (wrap, plan.as_ref()) {
+                    ctx.func = match (wrap, plan) {
                         (Some(k), Some(plan)) => translate::tags::build_wrapper(
                             &env,
                             plan,
@@ -181,7 +181,7 @@ impl Compiler {
         Ok(CompiledModule {
             code: CodeMemory::new(functions, names)?,
             offsets,
-            tag_plan: plan,
+            tag_plan: allocator.filter(|_| self.config.tags.is_some()),
             dlmalloc_state: match unnamed_dlmalloc {
                 Some(d) => Some(d.state),
                 None if self.config.attest.heap_floor && info.dlmalloc => {

@@ -168,8 +168,8 @@ pub struct VMAttestState {
     /// the next allocator entry (and the runtime's walk) compares with
     /// memory while the top has not moved.
     pub heap_top_bytes: [std::sync::atomic::AtomicU64; 4],
-    /// Calls the module's code has made to its allocator functions,
-    /// counted at the call sites
+    /// Calls to the module's allocator functions from outside the
+    /// allocator, counted at their entries
     /// ([`crate::translate::AttestCodegen::allocator_calls`]). Only the
     /// module's own thread writes it; the runtime reads it on that thread.
     pub allocator_calls: std::sync::atomic::AtomicU64,

@@ -2575,13 +2575,33 @@ const ALLOCATING: &str = r#"(module
             (local.set $n (i32.sub (local.get $n) (i32.const 1)))
             (br_if $again (local.get $n)))))"#;
 
+/// [`ALLOCATING`]'s `run(7)` in a store of `config` attested with
+/// `options`: its counters, and the Unix seconds just before and after
+/// the call.
+fn run_allocating(
+    config: &Config,
+    options: AttestOptions,
+) -> (walmart::attest::AttestStats, f64, f64) {
+    let engine = Engine::new(config).unwrap();
+    let module = Module::new(&engine, ALLOCATING).unwrap();
+    let mut store = Store::new(&engine, ());
+    store.configure_attestation(options).unwrap();
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let run = instance.get_func(&mut store, "run").unwrap();
+    let before = Event::now();
+    run.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
+    let after = Event::now();
+    (store.finish_attestation().unwrap().unwrap(), before, after)
+}
+
 #[test]
 fn the_programs_allocator_calls_are_counted_alike_under_every_policy() {
     let counted = |config: &Config| {
-        let (mut store, instance) = instantiated(config, ALLOCATING);
-        let run = instance.get_func(&mut store, "run").unwrap();
-        run.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
-        store.finish_attestation().unwrap().unwrap().allocator_calls
+        run_allocating(config, AttestOptions::new())
+            .0
+            .allocator_calls
     };
     for policy in [Policy::Coarse, Policy::Fine, Policy::Tags] {
         let mut config = Config::new();
@@ -2607,20 +2627,8 @@ fn a_marked_allocator_call_records_when_it_was_entered() {
     let marked = |n: u64| {
         let mut config = Config::new();
         config.attest(Policy::Coarse);
-        let engine = Engine::new(&config).unwrap();
-        let module = Module::new(&engine, ALLOCATING).unwrap();
-        let mut store = Store::new(&engine, ());
-        store
-            .configure_attestation(AttestOptions::new().mark_allocator_call(n))
-            .unwrap();
-        let instance = Linker::new(&engine)
-            .instantiate(&mut store, &module)
-            .unwrap();
-        let run = instance.get_func(&mut store, "run").unwrap();
-        let before = Event::now();
-        run.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
-        let after = Event::now();
-        let stats = store.finish_attestation().unwrap().unwrap();
+        let (stats, before, after) =
+            run_allocating(&config, AttestOptions::new().mark_allocator_call(n));
         stats
             .allocator_call_marked
             .map(|t| (before..=after).contains(&t))
@@ -2658,18 +2666,7 @@ fn allocator_calls_are_counted_and_marked_with_every_other_check_off() {
         .attest(Policy::Coarse)
         .attest_heap_check(false)
         .attest_stack_guards(false);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(&engine, ALLOCATING).unwrap();
-    let mut store = Store::new(&engine, ());
-    store
-        .configure_attestation(AttestOptions::new().mark_allocator_call(5))
-        .unwrap();
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .unwrap();
-    let run = instance.get_func(&mut store, "run").unwrap();
-    run.call(&mut store, &[Val::I32(7)], &mut []).unwrap();
-    let stats = store.finish_attestation().unwrap().unwrap();
+    let (stats, _, _) = run_allocating(&config, AttestOptions::new().mark_allocator_call(5));
     assert_eq!(stats.allocator_calls, 42);
     assert!(stats.allocator_call_marked.is_some());
 }

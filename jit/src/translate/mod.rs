@@ -372,6 +372,9 @@ pub fn translate_function(
     let counting_forwarder = env.config.attest.allocator_calls
         && !allocator_body
         && forwards.is_some_and(|f| env.info.allocator_role(f).is_some());
+    // A body the tag monitor wraps was counted by its wrapper.
+    let counts_entry =
+        env.config.attest.allocator_calls && is_allocator && !allocator_body && !counting_forwarder;
     // The tag monitor's guards live in the shadow, which only a guarded
     // memory has (as its checks do).
     let guards = match env.config.tags {
@@ -417,7 +420,7 @@ pub fn translate_function(
         frame_guard,
         allocator_code: env.config.attest.allocator_calls
             && !counting_forwarder
-            && (env.info.allocator_role(func_index).is_some()
+            && (is_allocator
                 || env
                     .allocator_helpers
                     .is_some_and(|h| h.contains(&func_index))),
@@ -426,13 +429,8 @@ pub fn translate_function(
     // What the entry's checks trap with points at the function's start.
     t.builder.set_srcloc(ir::SourceLoc::new(t.offset));
     t.function_hook(vmctx::HookPoint::Entry);
-    // Before the entry's checks, whose findings carry the count. A body
-    // the tag monitor wraps was counted by its wrapper.
-    if env.config.attest.allocator_calls
-        && !allocator_body
-        && !counting_forwarder
-        && env.info.allocator_role(func_index).is_some()
-    {
+    // Before the entry's checks, whose findings carry the count.
+    if counts_entry {
         t.count_allocator_entry();
     }
     if env.config.attest.heap_floor && env.enters_dlmalloc(func_index) && forwarded.is_none() {

@@ -362,7 +362,6 @@ impl AttestSession {
     /// The counters so far.
     pub(crate) fn stats(&self) -> AttestStats {
         AttestStats {
-            allocator_calls: self.allocator_calls(),
             allocator_call_marked: self.allocator_call_marked,
             ..self.shared.stats()
         }

@@ -549,6 +549,7 @@ impl Shared {
         let state = self.state.heap_state.load(Ordering::Relaxed);
         AttestStats {
             heap_state: (state > walmart_jit::vmctx::HEAP_STATE_NONE).then_some(state),
+            allocator_calls: self.state.allocator_calls.load(Ordering::Relaxed),
             ..self
                 .counters
                 .read(self.arm_when_idle.then_some(self.interval))

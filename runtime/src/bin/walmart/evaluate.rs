@@ -293,12 +293,8 @@ impl Runner {
         self.run_with(input, scratch, None)
     }
 
-    /// A run that records when it entered allocator call `mark`
+    /// A run that records when it entered allocator call `mark`, if any
     /// ([`AttestOptions::mark_allocator_call`]; not under the tag monitor).
-    fn run_marked(&self, input: &Path, scratch: &Path, mark: u64) -> anyhow::Result<Outcome> {
-        self.run_with(input, scratch, Some(mark))
-    }
-
     fn run_with(&self, input: &Path, scratch: &Path, mark: Option<u64>) -> anyhow::Result<Outcome> {
         let out_path = scratch.join("stdout");
         let mut ctx = WasiCtx::new();
@@ -819,7 +815,7 @@ fn evaluate_app(
                         let ms = match write {
                             0 => Err("the write came before any allocator call".to_string()),
                             _ => {
-                                let timing = runner.run_marked(exploit, scratch, write)?;
+                                let timing = runner.run_with(exploit, scratch, Some(write))?;
                                 marked_latency(&timing, write, &o)
                             }
                         };
@@ -993,6 +989,19 @@ fn is_exact(e: &Event) -> bool {
     matches!(e.kind, EventKind::HeapCorrupt | EventKind::StackSmash)
 }
 
+/// The first detection by an exact check in `o` at allocator call `from`
+/// or later: the lowest count, the earliest of those.
+fn first_exact_detection(o: &Outcome, from: u64) -> Option<&Event> {
+    o.events
+        .iter()
+        .filter(|e| is_exact(e) && e.allocator_calls >= from)
+        .min_by(|a, b| {
+            (a.allocator_calls, a.time)
+                .partial_cmp(&(b.allocator_calls, b.time))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+}
+
 /// Allocator calls from the first violating write the tag monitor saw in
 /// `watched` (the same policy with the monitor alongside) to the first
 /// exact detection in `o` not before it, and the calls made before that
@@ -1029,12 +1038,8 @@ fn exact_latency(
         );
     }
     let corrupted = first_violating_write(watched)?;
-    let found = o
-        .events
-        .iter()
-        .filter(|e| is_exact(e) && e.allocator_calls >= corrupted.allocator_calls)
+    let found = first_exact_detection(o, corrupted.allocator_calls)
         .map(|e| e.allocator_calls)
-        .min()
         .ok_or_else(|| {
             format!(
                 "no exact detection after allocator call {}, where the first violating write \
@@ -1053,19 +1058,9 @@ fn exact_latency(
 /// detect at the same call and make as many calls in all, or it timed
 /// another path.
 fn marked_latency(o: &Outcome, write: u64, first: &Outcome) -> Result<f64, String> {
-    fn detection(o: &Outcome, write: u64) -> Option<&Event> {
-        o.events
-            .iter()
-            .filter(|e| is_exact(e) && e.allocator_calls >= write)
-            .min_by(|a, b| {
-                (a.allocator_calls, a.time)
-                    .partial_cmp(&(b.allocator_calls, b.time))
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            })
-    }
-    let found = detection(o, write)
+    let found = first_exact_detection(o, write)
         .ok_or("the timing run had no exact detection after the write's call")?;
-    let dated = detection(first, write).map(|e| e.allocator_calls);
+    let dated = first_exact_detection(first, write).map(|e| e.allocator_calls);
     if dated != Some(found.allocator_calls) || o.allocator_calls != first.allocator_calls {
         return Err(format!(
             "the timing run detected at allocator call {} of {}, the dated run at {} of {}",
