@@ -96,6 +96,14 @@ impl CpuScorer {
         CpuScorer::around(Arc::new(model), plan, threads)
     }
 
+    /// [`Self::new`] computing in floats on every CPU, the 16-bit integer
+    /// build left out: the scores the `wasm` and `gpu` back ends compute
+    /// (for comparing them).
+    pub fn in_floats(model: Model) -> CpuScorer {
+        let plan = model.plan_in_floats();
+        CpuScorer::around(Arc::new(model), plan, scoring_threads())
+    }
+
     /// A scorer of `model` with `plan` (one of the model's) for the
     /// calling thread, and a plan of its own for each other thread a final
     /// flush may use, made now: forked (and their buffers faulted in) in

@@ -88,13 +88,44 @@ fn main() {
     let b = batch_of(&refs, model.arch.input_len);
     let timed = |f: &mut dyn FnMut()| rate(refs.len(), seconds, f);
     let mut plan = model.plan();
-    let fast = timed(&mut || {
-        std::hint::black_box(
-            model
-                .scores_planned(&mut plan, b.view())
-                .expect("page size"),
-        );
-    });
+    let mut float_plan = model.plan_in_floats();
+    // The two builds alternating, five times each, medians: this
+    // machine's speed drifts by a third from one second to the next.
+    let (mut fast, mut floats) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        fast.push(rate(refs.len(), seconds / 5.0, &mut || {
+            std::hint::black_box(
+                model
+                    .scores_planned(&mut plan, b.view())
+                    .expect("page size"),
+            );
+        }));
+        floats.push(rate(refs.len(), seconds / 5.0, &mut || {
+            std::hint::black_box(
+                model
+                    .scores_planned(&mut float_plan, b.view())
+                    .expect("page size"),
+            );
+        }));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (fast, floats) = (median(&mut fast), median(&mut floats));
+    let (ours, theirs) = (
+        model
+            .scores_planned(&mut plan, b.view())
+            .expect("page size"),
+        model
+            .scores_planned(&mut float_plan, b.view())
+            .expect("page size"),
+    );
+    let drift = ours
+        .iter()
+        .zip(&theirs)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
     let plain = timed(&mut || {
         std::hint::black_box(model.forward(b.view()).expect("page size"));
     });
@@ -105,10 +136,13 @@ fn main() {
         std::hint::black_box(wasm.score(&refs, false).unwrap_or_else(|e| die(&e)));
     });
     println!(
-        "batch {}: {:.0} pages/s (cpu, inference path), {:.0} pages/s (cpu, training forward), \
+        "batch {}: {:.0} pages/s (cpu, inference path), {:.0} pages/s (cpu, in floats; \
+         scores differ by {:.4} at most), {:.0} pages/s (cpu, training forward), \
          {:.0} pages/s (wasm back end; {:.2}x cpu), one thread",
         refs.len(),
         fast,
+        floats,
+        drift,
         plain,
         sandboxed,
         sandboxed / fast

@@ -9,6 +9,7 @@ mod conv1d;
 mod dense;
 mod embed;
 mod embed_conv;
+mod int16_net;
 mod loss;
 mod pool;
 mod scale;

@@ -26,6 +26,7 @@
 use ndarray::{ArrayView1, ArrayView2, ArrayView3};
 
 use super::buffer::grown;
+use super::int16_net::Int16Layers;
 use super::EmbedConvTables;
 
 /// A layer after the embedding and first convolution, as
@@ -73,6 +74,9 @@ pub struct TiledDense {
     pub nout: usize,
     /// `[out][in]`, as the model stores it.
     pub w: Vec<f32>,
+    /// `[in][out]`: a row per input, so all outputs advance together,
+    /// each still summed in input order.
+    wt: Vec<f32>,
     pub bias: Vec<f32>,
     /// A ReLU follows.
     pub relu: bool,
@@ -104,6 +108,9 @@ pub struct TiledNet {
     /// The last convolution's output for a block of zeros, computed by the
     /// same code as any other block.
     zero_row: Vec<f32>,
+    /// The tables and convolutions in 16-bit integers, used instead of
+    /// the floats where the CPU has AVX-512 VNNI ([`super::int16_net`]).
+    int16: Option<Int16Layers>,
 }
 
 /// Per-thread buffers of [`TiledNet::logits`], grown on first use and
@@ -117,11 +124,14 @@ pub struct TiledScratch {
     /// after, and filling them again for each page (they swap, and
     /// the first layer is four times the second) cost a twentieth of the
     /// inference.
-    signal: Vec<f32>,
-    rows: usize,
+    pub(crate) signal: Vec<f32>,
+    pub(crate) rows: usize,
     next: Vec<f32>,
     features: Vec<f32>,
     next_features: Vec<f32>,
+    /// The integer build's activations ([`super::int16_net`]).
+    ints: Vec<i16>,
+    next_ints: Vec<i16>,
 }
 
 impl TiledNet {
@@ -195,6 +205,7 @@ impl TiledNet {
                 nin,
                 nout,
                 w: w.iter().copied().collect(),
+                wt: w.t().iter().copied().collect(),
                 bias: b.to_vec(),
                 relu: take_relu(&mut rest),
             });
@@ -215,11 +226,33 @@ impl TiledNet {
             wide: wide_vectors(),
             block,
             zero_row: Vec::new(),
+            int16: None,
         };
+        if vnni() {
+            net.int16 = Int16Layers::new(&net.first, net.first_relu, &net.convs);
+        }
         let mut s = TiledScratch::default();
         net.rows(&vec![0; block], &mut s);
         net.zero_row = s.signal[..s.rows].to_vec();
         Some(net)
+    }
+
+    /// This net computing in floats on every CPU (the integer build
+    /// left out), for comparing the two.
+    pub fn floats_only(&self) -> TiledNet {
+        let mut net = TiledNet {
+            int16: None,
+            ..self.clone()
+        };
+        let mut s = TiledScratch::default();
+        net.rows(&vec![0; net.block], &mut s);
+        net.zero_row = s.signal[..s.rows].to_vec();
+        net
+    }
+
+    /// Whether this net computes in 16-bit integers on this CPU.
+    pub fn uses_int16(&self) -> bool {
+        self.int16.is_some()
     }
 
     /// Buffers for this net already as large as any page needs, their
@@ -285,6 +318,29 @@ impl TiledNet {
     /// If `page` has another length.
     pub fn logits<'s>(&self, page: &[u8], s: &'s mut TiledScratch) -> &'s [f32] {
         assert_eq!(page.len(), self.input_len, "tiled net: input length");
+        #[cfg(target_arch = "x86_64")]
+        if self.wide {
+            // SAFETY: `wide` is set only when the running CPU reported
+            // AVX2 and FMA, the features `logits_wide` is compiled for.
+            unsafe { self.logits_wide(page, s) };
+            return &s.features;
+        }
+        self.logits_with(page, s);
+        &s.features
+    }
+
+    /// [`Self::logits`]' packing, pooling and dense layers compiled for
+    /// AVX2 (in the crate's default build they ran as scalar loops, a
+    /// fifth of a page's time on lz4's); LLVM fuses no float operations
+    /// on its own, so the results are the default build's.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn logits_wide(&self, page: &[u8], s: &mut TiledScratch) {
+        self.logits_with(page, s);
+    }
+
+    #[inline(always)]
+    fn logits_with(&self, page: &[u8], s: &mut TiledScratch) {
         let total = self.input_len / self.block;
         let mut packed = std::mem::take(&mut s.packed);
         let kept = pack_nonzero_blocks(page, self.block, &mut packed);
@@ -293,12 +349,15 @@ impl TiledNet {
         let zeros = total - kept;
         self.pool_into(total, zeros, s);
         self.dense_layers(s);
-        &s.features
     }
 
     /// The last convolution's rows for `bytes`, whole blocks, into
     /// `s.signal`, by the build this CPU runs.
-    fn rows(&self, bytes: &[u8], s: &mut TiledScratch) {
+    pub(crate) fn rows(&self, bytes: &[u8], s: &mut TiledScratch) {
+        if let Some(q) = &self.int16 {
+            s.rows = q.rows(bytes, &mut s.ints, &mut s.next_ints, &mut s.signal, true);
+            return;
+        }
         #[cfg(target_arch = "x86_64")]
         if self.wide {
             // SAFETY: `wide` is set only when the running CPU reported
@@ -349,16 +408,20 @@ impl TiledNet {
 
     /// The dense layers, from `s.features` to the logits (a few hundred
     /// multiplications: the portable build serves).
+    #[inline(always)]
     fn dense_layers(&self, s: &mut TiledScratch) {
         for d in &self.dense {
             s.next_features.clear();
-            for (o, row) in d.w.chunks_exact(d.nin).enumerate() {
-                let mut acc = d.bias[o];
-                for (w, x) in row.iter().zip(&s.features) {
-                    acc += w * x;
+            s.next_features.extend_from_slice(&d.bias);
+            for (row, x) in d.wt.chunks_exact(d.nout).zip(&s.features) {
+                for (acc, w) in s.next_features.iter_mut().zip(row) {
+                    *acc += w * x;
                 }
-                s.next_features
-                    .push(if d.relu { acc.max(0.0) } else { acc });
+            }
+            if d.relu {
+                for acc in &mut s.next_features {
+                    *acc = acc.max(0.0);
+                }
             }
             debug_assert_eq!(s.next_features.len(), d.nout);
             std::mem::swap(&mut s.features, &mut s.next_features);
@@ -369,6 +432,7 @@ impl TiledNet {
 impl TiledNet {
     /// Global pooling into the features of a page's `positions` rows:
     /// those in `s.signal` and `zeros` more equal to the zero block's.
+    #[inline(always)]
     fn pool_into(&self, positions: usize, zeros: usize, s: &mut TiledScratch) {
         let channels = self.zero_row.len();
         let rows = s.signal[..s.rows].chunks_exact(channels);
@@ -414,6 +478,7 @@ impl TiledNet {
 /// Copies the whole `block`-byte blocks of `page` that are not all zeros
 /// into `out` (cleared first), in order, and returns how many. Bytes after
 /// the last whole block are left out: they reach no output position.
+#[inline(always)]
 pub fn pack_nonzero_blocks(page: &[u8], block: usize, out: &mut Vec<u8>) -> usize {
     out.clear();
     for b in page.chunks_exact(block).filter(|b| !is_zero(b)) {
@@ -424,6 +489,7 @@ pub fn pack_nonzero_blocks(page: &[u8], block: usize, out: &mut Vec<u8>) -> usiz
 
 /// Whether `block` holds only zero bytes (an OR of all of them, which
 /// compiles to vector instructions, not a loop that exits early).
+#[inline(always)]
 fn is_zero(block: &[u8]) -> bool {
     block.iter().fold(0, |a, &b| a | b) == 0
 }
@@ -433,6 +499,21 @@ fn wide_vectors() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether this CPU runs the AVX-512 VNNI build of the integer layers.
+pub(crate) fn vnni() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512vnni")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -789,7 +870,8 @@ mod tests {
                 *x = 0;
             }
             let want = reference(&bytes, &t, &layers);
-            let net = TiledNet::new(t.clone(), &views(&layers), len).expect("a tiled stack");
+            let ints = TiledNet::new(t.clone(), &views(&layers), len).expect("a tiled stack");
+            let net = ints.floats_only();
             let mut scratch = TiledScratch::default();
             for (row, want) in bytes.outer_iter().zip(want.outer_iter()) {
                 let got = net.logits(row.as_slice().unwrap(), &mut scratch);
@@ -798,6 +880,17 @@ mod tests {
                     assert!(
                         (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
                         "case {case}: {g} vs {w}"
+                    );
+                }
+                // The 16-bit build (where this CPU runs it): random
+                // weights spread wider than trained ones, and their bounds
+                // are looser, so a hundredth here (trained models' scores
+                // move by about a thousandth: `int16_net`'s tests).
+                let got = ints.logits(row.as_slice().unwrap(), &mut scratch);
+                for (g, w) in got.iter().zip(want.iter()) {
+                    assert!(
+                        (g - w).abs() <= 0.02 * (1.0 + w.abs()),
+                        "case {case}, 16-bit: {g} vs {w}"
                     );
                 }
             }

@@ -1,0 +1,759 @@
+//! The tables and tiling convolutions of a [`super::TiledNet`] in 16-bit
+//! integers, for x86-64 CPUs with AVX-512 VNNI (`vpdpwssd`: sixteen
+//! multiply-adds of 16-bit pairs into 32-bit sums per 256-bit
+//! instruction, twice the FMA's eight).
+//!
+//! The float network is near the FMA units' peak on a page (lz4's final
+//! verdicts spend a third of their runs in it), so only less arithmetic
+//! per multiply-add makes it cheaper. Every activation channel and every
+//! output's weights get their own scale, chosen from the weights alone
+//! (no calibration data): each channel's bound is what its inputs could
+//! reach at most (with a ReLU's inputs known not negative), so no
+//! finished sum can overflow, for any page. Inputs that are zero in all
+//! of a tile's positions are skipped in pairs. On the pages the CVE
+//! corpus's benign runs write, the six applications' models score within
+//! 0.01-0.02 log-odds of the float network (`benches/RESULTS.md`).
+//!
+//! Integer sums are exact in any order, and the rescaling between layers
+//! is one float multiply and a round to nearest even, so the VNNI build
+//! and the portable one give the same bits (tested).
+
+use super::embed_conv::EmbedConvTables;
+use super::tiled_net::TiledConv;
+
+/// What a channel's bound maps to: below `i16::MAX`, leaving room for
+/// the rounding of the sums of rounded values.
+const FULL_SCALE: f32 = 32000.0;
+
+/// The first layer's tables and the convolutions after it, in 16-bit
+/// integers.
+#[derive(Clone, Debug)]
+pub(crate) struct Int16Layers {
+    kernel: usize,
+    out: usize,
+    /// `rows[(tap * 256 + byte) * out + c]`, channel `c` in its own scale.
+    rows: Vec<i16>,
+    bias: Vec<i16>,
+    relu: bool,
+    convs: Vec<Int16Conv>,
+}
+
+/// A tiling convolution in 16-bit integers.
+#[derive(Clone, Debug)]
+pub(crate) struct Int16Conv {
+    kernel: usize,
+    /// Inputs per output position (kernel times input channels; even).
+    block: usize,
+    cout: usize,
+    /// Weights in pairs of inputs, eight outputs a row:
+    /// `w[((pair * cout / 8 + group) * 8 + lane) * 2 + k]` is output
+    /// `group * 8 + lane`'s weight of input `2 * pair + k`.
+    w: Vec<i16>,
+    /// Bias in the sums' scale.
+    bias: Vec<i32>,
+    relu: bool,
+    /// A sum times this is the output: the next layer's 16-bit input, or
+    /// for the last convolution its float value.
+    rescale: Vec<f32>,
+}
+
+impl Int16Layers {
+    /// The integer form of `first` (with a ReLU when `first_relu`) and
+    /// `convs`; `None` when a width does not fit the kernels: table
+    /// widths other than 8, 16 or 32, convolutions with an odd number of
+    /// inputs per position or outputs not a multiple of 8.
+    pub(crate) fn new(
+        first: &EmbedConvTables,
+        first_relu: bool,
+        convs: &[TiledConv],
+    ) -> Option<Int16Layers> {
+        let out = first.out();
+        if !matches!(out, 8 | 16 | 32) || convs.is_empty() {
+            return None;
+        }
+        // Bounds of the first layer's outputs, per channel: the bias and
+        // each tap's largest row entry.
+        let kernel = first.kernel();
+        let mut bound: Vec<f32> = first.bias().iter().map(|b| b.abs()).collect();
+        for tap in 0..kernel {
+            for (c, b) in bound.iter_mut().enumerate() {
+                let most = (0..256)
+                    .map(|byte| first.rows()[(tap * 256 + byte) * out + c].abs())
+                    .fold(0f32, f32::max);
+                *b += most;
+            }
+        }
+        let step = steps(&bound);
+        let quantize = |v: f32, c: usize| (v / step[c]).round_ties_even() as i16;
+        let rows = first
+            .rows()
+            .chunks_exact(out)
+            .flat_map(|row| row.iter().enumerate().map(|(c, &v)| quantize(v, c)))
+            .collect();
+        let bias = first
+            .bias()
+            .iter()
+            .enumerate()
+            .map(|(c, &v)| quantize(v, c))
+            .collect();
+        let mut layers = Int16Layers {
+            kernel,
+            out,
+            rows,
+            bias,
+            relu: first_relu,
+            convs: Vec::new(),
+        };
+        let (mut bound, mut step, mut nonnegative) = (bound, step, first_relu);
+        for (i, conv) in convs.iter().enumerate() {
+            let block = conv.kernel * conv.cin;
+            if !block.is_multiple_of(2) || !conv.cout.is_multiple_of(8) || conv.cin != bound.len() {
+                return None;
+            }
+            let last = i + 1 == convs.len();
+            // How far, in units of its step, an input may be from its
+            // true value: the first layer's sums of `kernel` rounded
+            // table rows and a rounded bias within half a unit each,
+            // later layers' outputs within one rounding (and the float
+            // multiply's fraction of a unit).
+            let slack = if i == 0 {
+                (kernel as f32 + 1.0) / 2.0
+            } else {
+                1.0
+            } + 0.5;
+            let (layer, next_bound, next_step) =
+                Int16Conv::new(conv, &bound, &step, nonnegative, slack, last);
+            layers.convs.push(layer);
+            (bound, step, nonnegative) = (next_bound, next_step, conv.relu);
+        }
+        Some(layers)
+    }
+
+    /// The last convolution's rows (floats) for `page`, whole blocks,
+    /// into `rows` (grown to hold them; returns how many values), with
+    /// `a` and `b` as scratch; `vnni` picks the VNNI build, which gives
+    /// the portable one's bits.
+    pub(crate) fn rows(
+        &self,
+        page: &[u8],
+        a: &mut Vec<i16>,
+        b: &mut Vec<i16>,
+        rows: &mut Vec<f32>,
+        vnni: bool,
+    ) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if vnni {
+            // SAFETY: the caller vouches for the features.
+            return unsafe { self.rows_vnni(page, a, b, rows) };
+        }
+        let _ = vnni;
+        self.rows_with::<false>(page, a, b, rows)
+    }
+
+    /// [`Self::rows`] compiled for AVX2 and AVX-512 VNNI.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, AVX-512F, AVX-512VL and AVX-512 VNNI.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
+    unsafe fn rows_vnni(
+        &self,
+        page: &[u8],
+        a: &mut Vec<i16>,
+        b: &mut Vec<i16>,
+        rows: &mut Vec<f32>,
+    ) -> usize {
+        self.rows_with::<true>(page, a, b, rows)
+    }
+
+    #[inline(always)]
+    fn rows_with<const VNNI: bool>(
+        &self,
+        page: &[u8],
+        a: &mut Vec<i16>,
+        b: &mut Vec<i16>,
+        rows: &mut Vec<f32>,
+    ) -> usize {
+        let mut positions = page.len() / self.kernel;
+        let first = grown(a, positions * self.out);
+        match self.out {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: VNNI is set only where the CPU has AVX2 (and more).
+            16 if VNNI => unsafe { vnni::embed8::<1>(page, self, first) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            32 if VNNI => unsafe { vnni::embed8::<2>(page, self, first) },
+            8 => embed::<8>(page, self, first),
+            16 => embed::<16>(page, self, first),
+            _ => embed::<32>(page, self, first),
+        }
+        let mut len = positions * self.out;
+        for (i, conv) in self.convs.iter().enumerate() {
+            positions /= conv.kernel;
+            let x = &a[..len];
+            len = positions * conv.cout;
+            if i + 1 == self.convs.len() {
+                conv_rows::<VNNI>(x, conv, Dst::Float(grown(rows, len)));
+            } else {
+                conv_rows::<VNNI>(x, conv, Dst::Int(grown(b, len)));
+                std::mem::swap(a, b);
+            }
+        }
+        len
+    }
+}
+
+/// The first `len` values of `buf`, which only grows to hold them.
+fn grown<T: Copy + Default>(buf: &mut Vec<T>, len: usize) -> &mut [T] {
+    if buf.len() < len {
+        buf.resize(len, T::default());
+    }
+    &mut buf[..len]
+}
+
+/// Where a convolution's outputs go: the next layer's integers, or the
+/// last layer's floats.
+enum Dst<'a> {
+    Int(&'a mut [i16]),
+    Float(&'a mut [f32]),
+}
+
+impl Dst<'_> {
+    /// Output `at` from its sum (bias included) as [`Int16Conv::rescale`]
+    /// says: the portable build's steps, which the VNNI build's
+    /// instructions repeat (convert, multiply, round to nearest even,
+    /// saturate).
+    #[inline(always)]
+    fn put(&mut self, at: usize, sum: i32, c: &Int16Conv, o: usize) {
+        let sum = if c.relu { sum.max(0) } else { sum };
+        let v = sum as f32 * c.rescale[o];
+        match self {
+            Dst::Float(y) => y[at] = v,
+            Dst::Int(y) => {
+                y[at] = v
+                    .round_ties_even()
+                    .clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16
+            }
+        }
+    }
+}
+
+/// Every output position of `c` from `x` into `dst`.
+#[inline(always)]
+fn conv_rows<const VNNI: bool>(x: &[i16], c: &Int16Conv, mut dst: Dst<'_>) {
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if VNNI {
+        // SAFETY: `vnni` is set only when the CPU reported the features
+        // these builds are compiled for (`Int16Layers::rows`' callers).
+        done = unsafe {
+            match c.cout {
+                16 => vnni::conv_all::<2, 4>(x, c, &mut dst),
+                32 => vnni::conv_all::<4, 2>(x, c, &mut dst),
+                _ => 0,
+            }
+        };
+    }
+    let positions = x.len() / c.block;
+    for p in done..positions {
+        let xb = &x[p * c.block..][..c.block];
+        for o in 0..c.cout {
+            let (group, lane) = (o / 8, o % 8);
+            let groups = c.cout / 8;
+            let mut sum = c.bias[o];
+            for (pair, v) in xb.chunks_exact(2).enumerate() {
+                let w = &c.w[((pair * groups + group) * 8 + lane) * 2..][..2];
+                sum = sum
+                    .wrapping_add(i32::from(w[0]) * i32::from(v[0]))
+                    .wrapping_add(i32::from(w[1]) * i32::from(v[1]));
+            }
+            dst.put(p * c.cout + o, sum, c, o);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod vnni {
+    use std::arch::x86_64::*;
+
+    use super::{embed, Dst, Int16Conv, Int16Layers};
+
+    /// The first layer for `V` vectors of 16 channels: [`embed`] with
+    /// the rows loaded as whole vectors (LLVM assembled the portable
+    /// build's from pieces), the same sums.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn embed8<const V: usize>(page: &[u8], l: &Int16Layers, out: &mut [i16]) {
+        let n = 16 * V;
+        if l.kernel != 8 || l.out != n || l.rows.len() != 8 * 256 * n {
+            return embed::<32>(page, l, out);
+        }
+        let rows = l.rows.as_ptr();
+        let zero = _mm256_setzero_si256();
+        // SAFETY (every load below): tap < 8 and byte < 256, so the n
+        // values at (tap * 256 + byte) * n lie inside `rows` (checked
+        // length); the bias holds n values.
+        let bias: [__m256i; V] = std::array::from_fn(|v| unsafe {
+            _mm256_loadu_si256(l.bias.as_ptr().add(16 * v).cast())
+        });
+        let row = |tap: usize, byte: u8, v: usize| unsafe {
+            _mm256_loadu_si256(
+                rows.add((tap * 256 + usize::from(byte)) * n + 16 * v)
+                    .cast(),
+            )
+        };
+        for (taps, dst) in page.chunks_exact(8).zip(out.chunks_exact_mut(n)) {
+            for (v, &bias) in bias.iter().enumerate() {
+                let mut even = _mm256_add_epi16(bias, row(0, taps[0], v));
+                let mut odd = row(1, taps[1], v);
+                for pair in 1..4 {
+                    even = _mm256_add_epi16(even, row(2 * pair, taps[2 * pair], v));
+                    odd = _mm256_add_epi16(odd, row(2 * pair + 1, taps[2 * pair + 1], v));
+                }
+                let mut sum = _mm256_add_epi16(even, odd);
+                if l.relu {
+                    sum = _mm256_max_epi16(sum, zero);
+                }
+                // SAFETY: `dst` holds n values.
+                unsafe { _mm256_storeu_si256(dst.as_mut_ptr().add(16 * v).cast(), sum) };
+            }
+        }
+    }
+
+    /// Every position of `c` (output width `8 * G`), `R` at a time and
+    /// the rest one at a time; returns how many (0 where the widths do
+    /// not fit).
+    ///
+    /// # Safety
+    /// As [`conv_tiles`].
+    #[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
+    pub(super) unsafe fn conv_all<const G: usize, const R: usize>(
+        x: &[i16],
+        c: &Int16Conv,
+        dst: &mut Dst<'_>,
+    ) -> usize {
+        // SAFETY: the caller vouches for the features.
+        unsafe {
+            let done = conv_tiles::<G, R>(x, c, 0, dst);
+            done + conv_tiles::<G, 1>(x, c, done, dst)
+        }
+    }
+
+    /// Positions of `c` (output width `8 * G`) from position `from` on,
+    /// computed `R` at a time; returns how many (whole tiles only).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, AVX-512F, AVX-512VL and AVX-512 VNNI.
+    #[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
+    unsafe fn conv_tiles<const G: usize, const R: usize>(
+        x: &[i16],
+        c: &Int16Conv,
+        from: usize,
+        dst: &mut Dst<'_>,
+    ) -> usize {
+        let block = c.block;
+        if c.cout != 8 * G || c.w.len() != block * c.cout || !block.is_multiple_of(2) {
+            return 0;
+        }
+        let x = &x[from * block..];
+        let positions = x.len() / block;
+        let tiles = positions / R;
+        let zero = _mm256_setzero_si256();
+        let w = c.w.as_ptr();
+        for tile in 0..tiles {
+            let xt = x[tile * R * block..][..R * block].as_ptr();
+            let mut acc = [[zero; G]; R];
+            for a in acc.iter_mut() {
+                for (g, lane) in a.iter_mut().enumerate() {
+                    // SAFETY: `8 * g + 8 <= cout`, the bias's length.
+                    *lane = unsafe { _mm256_loadu_si256(c.bias.as_ptr().add(8 * g).cast()) };
+                }
+            }
+            for start in (0..block).step_by(64) {
+                // Bit `j`: pair `start / 2 + j` is not zero in some
+                // position (a pair at zero adds nothing to a sum).
+                let mut live = 0u32;
+                for (g, at) in (start..block.min(start + 64)).step_by(16).enumerate() {
+                    if at + 16 > block {
+                        live |= ((1u32 << ((block - at) / 2)) - 1) << (8 * g);
+                        continue;
+                    }
+                    // SAFETY: `at + 16 <= block`, inside each position's
+                    // `block` inputs of this tile.
+                    let load =
+                        |r: usize| unsafe { _mm256_loadu_si256(xt.add(r * block + at).cast()) };
+                    let mut any = load(0);
+                    for r in 1..R {
+                        any = _mm256_or_si256(any, load(r));
+                    }
+                    live |= u32::from(_mm256_test_epi32_mask(any, any)) << (8 * g);
+                }
+                while live != 0 {
+                    let pair = start / 2 + live.trailing_zeros() as usize;
+                    live &= live - 1;
+                    // SAFETY: `2 * pair + 2 <= block`: inside each of the
+                    // tile's `R` positions.
+                    let xs: [__m256i; R] = std::array::from_fn(|r| unsafe {
+                        _mm256_set1_epi32(
+                            xt.add(r * block + 2 * pair).cast::<i32>().read_unaligned(),
+                        )
+                    });
+                    // SAFETY: `(pair * G + g) * 16 + 16 <= block / 2 * cout`.
+                    let wv: [__m256i; G] = std::array::from_fn(|g| unsafe {
+                        _mm256_loadu_si256(w.add((pair * G + g) * 16).cast())
+                    });
+                    for (a, &x) in acc.iter_mut().zip(&xs) {
+                        for (lane, &wv) in a.iter_mut().zip(&wv) {
+                            *lane = _mm256_dpwssd_epi32(*lane, x, wv);
+                        }
+                    }
+                }
+            }
+            for (r, a) in acc.iter().enumerate() {
+                let base = (from + tile * R + r) * c.cout;
+                for (g, &sum) in a.iter().enumerate() {
+                    let sum = if c.relu {
+                        _mm256_max_epi32(sum, zero)
+                    } else {
+                        sum
+                    };
+                    // SAFETY: `8 * g + 8 <= cout`, the rescale's length.
+                    let k = unsafe { _mm256_loadu_ps(c.rescale.as_ptr().add(8 * g)) };
+                    let v = _mm256_mul_ps(_mm256_cvtepi32_ps(sum), k);
+                    match dst {
+                        // SAFETY: `base + 8 * g + 8 <= positions * cout`,
+                        // the outputs' length.
+                        Dst::Float(y) => unsafe {
+                            _mm256_storeu_ps(y[base + 8 * g..][..8].as_mut_ptr(), v)
+                        },
+                        Dst::Int(y) => {
+                            let h = _mm256_cvtsepi32_epi16(_mm256_cvtps_epi32(v));
+                            // SAFETY: as above, eight i16s.
+                            unsafe {
+                                _mm_storeu_si128(y[base + 8 * g..][..8].as_mut_ptr().cast(), h)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        tiles * R
+    }
+}
+
+/// Per-channel steps (the value of one unit) mapping `bound` to
+/// [`FULL_SCALE`]; channels that are always zero get step 1.
+fn steps(bound: &[f32]) -> Vec<f32> {
+    bound
+        .iter()
+        .map(|&b| if b > 0.0 { b / FULL_SCALE } else { 1.0 })
+        .collect()
+}
+
+impl Int16Conv {
+    /// `conv` on inputs of per-channel `bound`s (of magnitudes; of values
+    /// when `nonnegative`, the inputs having passed a ReLU) and `step`s,
+    /// each within `slack` steps of its true value; with the bounds and
+    /// steps of its outputs.
+    fn new(
+        conv: &TiledConv,
+        bound: &[f32],
+        step: &[f32],
+        nonnegative: bool,
+        slack: f32,
+        last: bool,
+    ) -> (Self, Vec<f32>, Vec<f32>) {
+        let (block, cout, cin) = (conv.kernel * conv.cin, conv.cout, conv.cin);
+        // Input `i` (tap-major, as a block is read) is channel `i % cin`.
+        let weight = |i: usize, o: usize| conv.wt[i * cout + o];
+        let mut out_bound = Vec::with_capacity(cout);
+        let mut scale = Vec::with_capacity(cout);
+        for o in 0..cout {
+            // The output's range: with inputs in [0, bound], a weight's
+            // sign says which end of the range it pushes.
+            let (mut high, mut low) = (conv.bias[o], conv.bias[o]);
+            let mut l1 = 0f32;
+            let mut most = 0f32;
+            for i in 0..block {
+                let v = (weight(i, o) * step[i % cin]).abs();
+                let push = weight(i, o) * bound[i % cin];
+                if nonnegative {
+                    high += push.max(0.0);
+                    low += push.min(0.0);
+                } else {
+                    high += push.abs();
+                    low -= push.abs();
+                }
+                l1 += v;
+                most = most.max(v);
+            }
+            // What the output (after its ReLU, if any) can be in magnitude.
+            let reach = if conv.relu {
+                high.max(0.0)
+            } else {
+                high.abs().max(low.abs())
+            };
+            // Sums wrap (in both builds), so only the finished sum must
+            // fit an i32: the output's range in the sums' scale, plus the
+            // rounding of weights and bias (half a unit each, against
+            // inputs up to i16::MAX) and of the inputs (up to `slack`
+            // units each, against the weights). Weights
+            // must fit an i16.
+            let room = 0.99 * i32::MAX as f32 - 0.5 * (1.0 + block as f32 * 32767.0);
+            let extent = high.abs().max(low.abs()) * (32767.0 / FULL_SCALE);
+            let by_sum = room / (extent + slack * l1).max(f32::MIN_POSITIVE);
+            let by_weight = FULL_SCALE / most.max(f32::MIN_POSITIVE);
+            scale.push(by_sum.min(by_weight));
+            out_bound.push(reach);
+        }
+        let groups = cout / 8;
+        let mut w = vec![0i16; block * cout];
+        for pair in 0..block / 2 {
+            for (o, &scale) in scale.iter().enumerate() {
+                let (group, lane) = (o / 8, o % 8);
+                for k in 0..2 {
+                    let i = 2 * pair + k;
+                    let v = weight(i, o) * step[i % cin] * scale;
+                    w[((pair * groups + group) * 8 + lane) * 2 + k] = v.round_ties_even() as i16;
+                }
+            }
+        }
+        let bias = (0..cout)
+            .map(|o| (conv.bias[o] * scale[o]).round_ties_even() as i32)
+            .collect();
+        let out_step = steps(&out_bound);
+        let rescale = (0..cout)
+            .map(|o| {
+                if last {
+                    1.0 / scale[o]
+                } else {
+                    1.0 / (scale[o] * out_step[o])
+                }
+            })
+            .collect();
+        let layer = Int16Conv {
+            kernel: conv.kernel,
+            block,
+            cout,
+            w,
+            bias,
+            relu: conv.relu,
+            rescale,
+        };
+        (layer, out_bound, out_step)
+    }
+}
+
+/// The first layer by table lookups, `N` channels; the default network's
+/// 8 taps get a copy of their own, with the taps unrolled.
+#[inline(always)]
+fn embed<const N: usize>(page: &[u8], l: &Int16Layers, out: &mut [i16]) {
+    if l.kernel == 8 {
+        embed_taps::<N>(page, 8, l, out)
+    } else {
+        embed_taps::<N>(page, l.kernel, l, out)
+    }
+}
+
+/// [`embed`] for kernels of `k` taps (a constant where inlined with one),
+/// in two chains of adds (even and odd taps) so table loads overlap.
+#[inline(always)]
+fn embed_taps<const N: usize>(page: &[u8], k: usize, l: &Int16Layers, out: &mut [i16]) {
+    let bias: [i16; N] = l.bias[..].try_into().expect("N is the table width");
+    assert!(l.kernel == k && l.out == N && l.rows.len() == k * 256 * N);
+    let rows = l.rows.as_ptr();
+    let row = |tap: usize, byte: u8| -> [i16; N] {
+        debug_assert!(tap < k);
+        // SAFETY: tap < k and byte < 256, so the N values at
+        // (tap * 256 + byte) * N lie inside `rows` (k * 256 * N long,
+        // asserted above).
+        unsafe {
+            rows.add((tap * 256 + usize::from(byte)) * N)
+                .cast::<[i16; N]>()
+                .read_unaligned()
+        }
+    };
+    for (taps, dst) in page.chunks_exact(k).zip(out.chunks_exact_mut(N)) {
+        let (mut even, mut odd) = (bias, [0i16; N]);
+        for pair in 0..k / 2 {
+            let (e, o) = (
+                row(2 * pair, taps[2 * pair]),
+                row(2 * pair + 1, taps[2 * pair + 1]),
+            );
+            for c in 0..N {
+                even[c] = even[c].wrapping_add(e[c]);
+                odd[c] = odd[c].wrapping_add(o[c]);
+            }
+        }
+        if k % 2 == 1 {
+            let e = row(k - 1, taps[k - 1]);
+            for c in 0..N {
+                even[c] = even[c].wrapping_add(e[c]);
+            }
+        }
+        for c in 0..N {
+            even[c] = even[c].wrapping_add(odd[c]);
+            if l.relu {
+                even[c] = even[c].max(0);
+            }
+        }
+        dst.copy_from_slice(&even);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::testutil::Rng;
+    use crate::cpu::{embed_conv_tables, TiledLayer, TiledNet, TiledScratch};
+    use ndarray::{Array1, Array3};
+
+    /// A default-shaped stack (embedding 4, first convolution `c0` wide
+    /// with 8 taps, ReLUs, then `convs` of (out, kernel)) from random
+    /// weights, as a float net.
+    fn float_net(rng: &mut Rng, c0: usize, convs: &[(usize, usize)], len: usize) -> TiledNet {
+        let t = embed_conv_tables(
+            rng.array((256, 4)).view(),
+            rng.array((c0, 4, 8)).view(),
+            rng.array(c0).view(),
+        );
+        let mut weights: Vec<(Array3<f32>, Array1<f32>)> = Vec::new();
+        let mut ch = c0;
+        for &(out, k) in convs {
+            weights.push((rng.array((out, ch, k)) * 0.3, rng.array(out)));
+            ch = out;
+        }
+        let mut layers = vec![TiledLayer::Relu];
+        for (w, b) in &weights {
+            layers.push(TiledLayer::Conv {
+                w: w.view(),
+                b: b.view(),
+            });
+            layers.push(TiledLayer::Relu);
+        }
+        layers.push(TiledLayer::GlobalMaxPool);
+        TiledNet::new(t, &layers, len)
+            .expect("a tiled stack")
+            .floats_only()
+    }
+
+    fn layers_of(net: &TiledNet) -> Int16Layers {
+        Int16Layers::new(net.first(), net.first_relu(), net.convs()).expect("widths that fit")
+    }
+
+    /// Pages that reach far: random bytes, zeros with a few live blocks,
+    /// and for each of the first layer's channels the page whose every
+    /// position takes, at each tap, the byte with that channel's largest
+    /// row entry (the channel at its bound), and the smallest.
+    fn pages(rng: &mut Rng, net: &TiledNet, len: usize) -> Vec<Vec<u8>> {
+        let mut out = vec![rng.bytes(len).to_vec()];
+        let mut sparse = vec![0u8; len];
+        for x in sparse.iter_mut().skip(300).step_by(7).take(40) {
+            *x = rng.below(256) as u8;
+        }
+        out.push(sparse);
+        let t = net.first();
+        for c in 0..t.out() {
+            for sign in [1.0f32, -1.0] {
+                let pick = |tap: usize| {
+                    (0..=255u8)
+                        .max_by(|&a, &b| {
+                            let v =
+                                |x: u8| sign * t.rows()[(tap * 256 + usize::from(x)) * t.out() + c];
+                            v(a).total_cmp(&v(b))
+                        })
+                        .expect("256 bytes")
+                };
+                let taps: Vec<u8> = (0..t.kernel()).map(pick).collect();
+                out.push(taps.iter().copied().cycle().take(len).collect());
+            }
+        }
+        out
+    }
+
+    /// Shapes with the VNNI build's widths (16 and 32, whole tiles and
+    /// positions left over) and the portable build's only (8).
+    /// First layer's width, later convolutions (out, kernel), page length.
+    type Shape = (usize, &'static [(usize, usize)], usize);
+
+    const SHAPES: &[Shape] = &[
+        (16, &[(16, 4), (32, 4)], 4096),
+        (16, &[(32, 4), (16, 2)], 8 * 4 * 2 * 7),
+        (32, &[(16, 3)], 8 * 3 * 5),
+        (16, &[(8, 4), (16, 4)], 4096),
+    ];
+
+    #[test]
+    fn the_vnni_build_gives_the_portable_builds_bits() {
+        if !super::super::tiled_net::vnni() {
+            eprintln!("this CPU has no AVX-512 VNNI: only the portable build runs here");
+            return;
+        }
+        let mut rng = Rng::new(11);
+        for &(c0, convs, len) in SHAPES {
+            let net = float_net(&mut rng, c0, convs, len);
+            let l = layers_of(&net);
+            // The VNNI kernels take every position of the widths they
+            // have (none is left to the portable loop).
+            for c in l.convs.iter().filter(|c| matches!(c.cout, 16 | 32)) {
+                let x = vec![1i16; 5 * c.block];
+                let mut y = vec![0f32; 5 * c.cout];
+                // SAFETY: the CPU has the features (checked above).
+                let done = unsafe {
+                    match c.cout {
+                        16 => vnni::conv_all::<2, 4>(&x, c, &mut Dst::Float(&mut y)),
+                        _ => vnni::conv_all::<4, 2>(&x, c, &mut Dst::Float(&mut y)),
+                    }
+                };
+                assert_eq!(done, 5);
+            }
+            for page in pages(&mut rng, &net, len) {
+                let (mut a, mut b, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+                let n = l.rows(&page, &mut a, &mut b, &mut rows, false);
+                let portable = rows[..n].to_vec();
+                let n = l.rows(&page, &mut a, &mut b, &mut rows, true);
+                assert_eq!(
+                    portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    rows[..n].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    "{c0} {convs:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn integer_rows_stay_near_the_float_rows_at_every_channels_bound() {
+        let mut rng = Rng::new(12);
+        for &(c0, convs, len) in SHAPES {
+            let net = float_net(&mut rng, c0, convs, len);
+            let l = layers_of(&net);
+            let mut s = TiledScratch::default();
+            for page in pages(&mut rng, &net, len) {
+                // The float rows: the net's, by its own path.
+                net.rows(&page, &mut s);
+                let want = s.signal[..s.rows].to_vec();
+                let (mut a, mut b, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+                let n = l.rows(&page, &mut a, &mut b, &mut rows, false);
+                assert_eq!(n, want.len());
+                // Against the largest value of the page's rows: errors are
+                // steps of the channels' bounds, not of each value.
+                let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+                for (g, w) in rows[..n].iter().zip(&want) {
+                    assert!(
+                        (g - w).abs() <= 5e-3 * scale,
+                        "{c0} {convs:?}: {g} vs {w} (largest {scale})"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn widths_the_kernels_do_not_take_are_left_to_the_floats() {
+        let mut rng = Rng::new(13);
+        let net = float_net(&mut rng, 16, &[(12, 4)], 4096);
+        assert!(Int16Layers::new(net.first(), net.first_relu(), net.convs()).is_none());
+    }
+}
