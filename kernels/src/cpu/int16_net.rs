@@ -248,8 +248,8 @@ fn conv_rows<const VNNI: bool>(x: &[i16], c: &Int16Conv, mut dst: Dst<'_>) {
         // these builds are compiled for (`Int16Layers::rows`' callers).
         done = unsafe {
             match c.cout {
-                16 => vnni::conv_all::<2, 4>(x, c, &mut dst),
-                32 => vnni::conv_all::<4, 2>(x, c, &mut dst),
+                16 => vnni::conv_all::<2, 8>(x, c, &mut dst),
+                32 => vnni::conv_all::<4, 4>(x, c, &mut dst),
                 _ => 0,
             }
         };
@@ -323,7 +323,7 @@ mod vnni {
     }
 
     /// Every position of `c` (output width `8 * G`), `R` at a time and
-    /// the rest one at a time; returns how many (0 where the widths do
+    /// the rest two, then one, at a time; returns how many (0 where the widths do
     /// not fit).
     ///
     /// # Safety
@@ -336,7 +336,10 @@ mod vnni {
     ) -> usize {
         // SAFETY: the caller vouches for the features.
         unsafe {
-            let done = conv_tiles::<G, R>(x, c, 0, dst);
+            let mut done = conv_tiles::<G, R>(x, c, 0, dst);
+            if R > 2 {
+                done += conv_tiles::<G, 2>(x, c, done, dst);
+            }
             done + conv_tiles::<G, 1>(x, c, done, dst)
         }
     }

@@ -413,9 +413,15 @@ impl TiledNet {
         for d in &self.dense {
             s.next_features.clear();
             s.next_features.extend_from_slice(&d.bias);
-            for (row, x) in d.wt.chunks_exact(d.nout).zip(&s.features) {
-                for (acc, w) in s.next_features.iter_mut().zip(row) {
-                    *acc += w * x;
+            match d.nout {
+                16 => dense_rows::<16>(d, &s.features, &mut s.next_features),
+                2 => dense_rows::<2>(d, &s.features, &mut s.next_features),
+                _ => {
+                    for (row, x) in d.wt.chunks_exact(d.nout).zip(&s.features) {
+                        for (acc, w) in s.next_features.iter_mut().zip(row) {
+                            *acc += w * x;
+                        }
+                    }
                 }
             }
             if d.relu {
@@ -427,6 +433,20 @@ impl TiledNet {
             std::mem::swap(&mut s.features, &mut s.next_features);
         }
     }
+}
+
+/// A dense layer of `N` outputs (the default network's widths) with its
+/// sums in registers, each still in input order; `out` holds the bias.
+#[inline(always)]
+fn dense_rows<const N: usize>(d: &TiledDense, x: &[f32], out: &mut [f32]) {
+    let mut acc: [f32; N] = out[..N].try_into().expect("N outputs");
+    for (row, x) in d.wt.chunks_exact(N).zip(x) {
+        let row: &[f32; N] = row.try_into().expect("chunks of N");
+        for o in 0..N {
+            acc[o] += row[o] * x;
+        }
+    }
+    out[..N].copy_from_slice(&acc);
 }
 
 impl TiledNet {
