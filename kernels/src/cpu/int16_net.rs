@@ -246,13 +246,7 @@ fn conv_rows<const VNNI: bool>(x: &[i16], c: &Int16Conv, mut dst: Dst<'_>) {
     if VNNI {
         // SAFETY: `vnni` is set only when the CPU reported the features
         // these builds are compiled for (`Int16Layers::rows`' callers).
-        done = unsafe {
-            match c.cout {
-                16 => vnni::conv_all::<2, 8>(x, c, &mut dst),
-                32 => vnni::conv_all::<4, 4>(x, c, &mut dst),
-                _ => 0,
-            }
-        };
+        done = unsafe { vnni::conv(x, c, &mut dst) };
     }
     let positions = x.len() / c.block;
     for p in done..positions {
@@ -322,6 +316,24 @@ mod vnni {
         }
     }
 
+    /// Every position of `c` where its output width has a build (16 and
+    /// 32), or none (returns how many).
+    ///
+    /// # Safety
+    /// As [`conv_tiles`].
+    pub(super) unsafe fn conv(x: &[i16], c: &Int16Conv, dst: &mut Dst<'_>) -> usize {
+        // Tiles of 16 registers of sums, and 8 or 4 of broadcast inputs:
+        // AVX-512VL has 32 (8 positions a tile measured 10% faster than 4).
+        // SAFETY: the caller vouches for the features.
+        unsafe {
+            match c.cout {
+                16 => conv_all::<2, 8>(x, c, dst),
+                32 => conv_all::<4, 4>(x, c, dst),
+                _ => 0,
+            }
+        }
+    }
+
     /// Every position of `c` (output width `8 * G`), `R` at a time and
     /// the rest two, then one, at a time; returns how many (0 where the widths do
     /// not fit).
@@ -329,7 +341,7 @@ mod vnni {
     /// # Safety
     /// As [`conv_tiles`].
     #[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
-    pub(super) unsafe fn conv_all<const G: usize, const R: usize>(
+    unsafe fn conv_all<const G: usize, const R: usize>(
         x: &[i16],
         c: &Int16Conv,
         dst: &mut Dst<'_>,
@@ -704,12 +716,7 @@ mod tests {
                 let x = vec![1i16; 5 * c.block];
                 let mut y = vec![0f32; 5 * c.cout];
                 // SAFETY: the CPU has the features (checked above).
-                let done = unsafe {
-                    match c.cout {
-                        16 => vnni::conv_all::<2, 4>(&x, c, &mut Dst::Float(&mut y)),
-                        _ => vnni::conv_all::<4, 2>(&x, c, &mut Dst::Float(&mut y)),
-                    }
-                };
+                let done = unsafe { vnni::conv(&x, c, &mut Dst::Float(&mut y)) };
                 assert_eq!(done, 5);
             }
             for page in pages(&mut rng, &net, len) {
