@@ -13,8 +13,10 @@
 //!
 //! A CONFIG is a policy (`off`, `coarse`, `fine`) with optional suffixes:
 //! `+cnn` (the application's `model.wcnn` on the `cpu` back end beside the
-//! exact checks), `+wasm` (the same on the `wasm` back end), `+gpu` (on
-//! the `gpu` back end, where a CUDA device is), each optionally with
+//! exact checks), `+floats` (the same computing in floats on every CPU,
+//! the 16-bit build left out), `+wasm` (the same on the `wasm` back end),
+//! `+gpu` (on the `gpu` back end, where a CUDA device is), each
+//! optionally with
 //! `=FILE` for another model file (`fine+cnn=/tmp/small.wcnn`; a FILE
 //! holding `@` or ending in one of the suffixes below is misread), `-barrier`
 //! (the store barrier instead of the kernel's written-page tracking),
@@ -26,6 +28,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use walmart::attest::model::verifier::{CnnVerifier, CpuScorer};
 use walmart::attest::model::Model;
 use walmart::attest::{OnDetect, Policy, PreparedCnn};
 use walmart::wasi::{self, WasiCtx};
@@ -90,10 +93,17 @@ fn setup(spec: &str, app: &Path, name: &str) -> Setup {
         let model = Model::load(&path).unwrap_or_else(|e| die(&format!("{}: {e}", path.display())));
         match backend {
             "cnn" => PreparedCnn::cpu(model).unwrap_or_else(|e| die(&e.to_string())),
+            "floats" => {
+                let threshold = model.threshold;
+                PreparedCnn::Cpu(Box::new(CnnVerifier::with_scorer(
+                    CpuScorer::in_floats(model),
+                    threshold,
+                )))
+            }
             "wasm" => PreparedCnn::wasm(&model).unwrap_or_else(|e| die(&e.to_string())),
             "gpu" => PreparedCnn::gpu(&model).unwrap_or_else(|e| die(&e.to_string())),
             other => die(&format!(
-                "{spec}: unknown back end `{other}` (expected cnn, wasm or gpu)"
+                "{spec}: unknown back end `{other}` (expected cnn, floats, wasm or gpu)"
             )),
         }
     });
