@@ -46,6 +46,9 @@ struct Setup {
     verdict: Vec<Duration>,
     /// Every run's final verdict, for its mean and longest.
     verdicts: Vec<Duration>,
+    /// The verifiers' judging time (`AttestStats::verifier_time`), summed
+    /// over every run.
+    judging: Duration,
 }
 
 fn setup(spec: &str, app: &Path, name: &str) -> Setup {
@@ -117,12 +120,13 @@ fn setup(spec: &str, app: &Path, name: &str) -> Setup {
         best: Vec::new(),
         verdict: Vec::new(),
         verdicts: Vec::new(),
+        judging: Duration::ZERO,
     }
 }
 
 impl Setup {
     /// One run of `input`: (from `_start` to the verdict, the verdict).
-    fn run(&self, program: &str, input: &Path) -> (Duration, Duration) {
+    fn run(&self, program: &str, input: &Path) -> (Duration, Duration, Duration) {
         let fail = |e: &dyn std::fmt::Display| -> ! { die(&format!("{}: {e}", input.display())) };
         let mut ctx = WasiCtx::new();
         ctx.args([program]);
@@ -156,10 +160,12 @@ impl Setup {
         // The guest's exit status is the workload's business.
         let _ = start.call(&mut store, &[], &mut []);
         let stopped = Instant::now();
+        let mut judging = Duration::ZERO;
         if self.policy != Policy::Off {
-            store.finish_attestation().unwrap_or_else(|e| fail(&e));
+            let stats = store.finish_attestation().unwrap_or_else(|e| fail(&e));
+            judging = stats.map_or(Duration::ZERO, |s| s.verifier_time);
         }
-        (began.elapsed(), stopped.elapsed())
+        (began.elapsed(), stopped.elapsed(), judging)
     }
 }
 
@@ -192,7 +198,8 @@ fn main() {
     for _ in 0..rounds {
         for (i, input) in inputs.iter().enumerate() {
             for s in &mut setups {
-                let (total, verdict) = s.run(name, input);
+                let (total, verdict, judging) = s.run(name, input);
+                s.judging += judging;
                 s.best[i] = s.best[i].min(total);
                 s.verdict[i] = s.verdict[i].min(verdict);
                 s.verdicts.push(verdict);
@@ -211,13 +218,16 @@ fn main() {
             micros(&s.verdict)
         );
         if let Some(longest) = s.verdicts.iter().max() {
-            let mean = s.verdicts.iter().sum::<Duration>() / s.verdicts.len() as u32;
+            let runs = s.verdicts.len() as u32;
+            let mean = s.verdicts.iter().sum::<Duration>() / runs;
             println!(
-                "{name} {:16} final verdict over {} runs: mean {} us, longest {} us",
+                "{name} {:16} final verdict over {} runs: mean {} us, longest {} us; \
+                 the verifiers' judging, mean {:.1} us a run",
                 s.name,
-                s.verdicts.len(),
+                runs,
                 mean.as_micros(),
-                longest.as_micros()
+                longest.as_micros(),
+                (s.judging / runs).as_secs_f64() * 1e6
             );
         }
     }
