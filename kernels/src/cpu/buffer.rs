@@ -23,9 +23,9 @@ pub(crate) fn reshape_reusing(out: &mut Array3<f32>, shape: (usize, usize, usize
 /// The first `len` values of `buf`, which only grows (with zeros) to hold
 /// them: nothing is filled again for a shorter or equal length. Contents
 /// are unspecified; callers overwrite what they read.
-pub(crate) fn grown(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+pub(crate) fn grown<T: Copy + Default>(buf: &mut Vec<T>, len: usize) -> &mut [T] {
     if buf.len() < len {
-        buf.resize(len, 0.0);
+        buf.resize(len, T::default());
     }
     &mut buf[..len]
 }

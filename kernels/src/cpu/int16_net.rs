@@ -18,6 +18,7 @@
 //! is one float multiply and a round to nearest even, so the VNNI build
 //! and the portable one give the same bits (tested).
 
+use super::buffer::grown;
 use super::embed_conv::EmbedConvTables;
 use super::tiled_net::TiledConv;
 
@@ -36,6 +37,13 @@ pub(crate) struct Int16Layers {
     bias: Vec<i16>,
     relu: bool,
     convs: Vec<Int16Conv>,
+}
+
+/// The activations between [`Int16Layers`]' layers, grown on first use.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Int16Scratch {
+    ints: Vec<i16>,
+    next: Vec<i16>,
 }
 
 /// A tiling convolution in 16-bit integers.
@@ -130,24 +138,22 @@ impl Int16Layers {
     }
 
     /// The last convolution's rows (floats) for `page`, whole blocks,
-    /// into `rows` (grown to hold them; returns how many values), with
-    /// `a` and `b` as scratch; `vnni` picks the VNNI build, which gives
-    /// the portable one's bits.
+    /// into `rows` (grown to hold them; returns how many values); `vnni`
+    /// picks the VNNI build, which gives the portable one's bits.
     pub(crate) fn rows(
         &self,
         page: &[u8],
-        a: &mut Vec<i16>,
-        b: &mut Vec<i16>,
+        s: &mut Int16Scratch,
         rows: &mut Vec<f32>,
         vnni: bool,
     ) -> usize {
         #[cfg(target_arch = "x86_64")]
         if vnni {
             // SAFETY: the caller vouches for the features.
-            return unsafe { self.rows_vnni(page, a, b, rows) };
+            return unsafe { self.rows_vnni(page, s, rows) };
         }
         let _ = vnni;
-        self.rows_with::<false>(page, a, b, rows)
+        self.rows_with::<false>(page, s, rows)
     }
 
     /// [`Self::rows`] compiled for AVX2 and AVX-512 VNNI.
@@ -156,24 +162,18 @@ impl Int16Layers {
     /// The CPU must have AVX2, AVX-512F, AVX-512VL and AVX-512 VNNI.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
-    unsafe fn rows_vnni(
-        &self,
-        page: &[u8],
-        a: &mut Vec<i16>,
-        b: &mut Vec<i16>,
-        rows: &mut Vec<f32>,
-    ) -> usize {
-        self.rows_with::<true>(page, a, b, rows)
+    unsafe fn rows_vnni(&self, page: &[u8], s: &mut Int16Scratch, rows: &mut Vec<f32>) -> usize {
+        self.rows_with::<true>(page, s, rows)
     }
 
     #[inline(always)]
     fn rows_with<const VNNI: bool>(
         &self,
         page: &[u8],
-        a: &mut Vec<i16>,
-        b: &mut Vec<i16>,
+        s: &mut Int16Scratch,
         rows: &mut Vec<f32>,
     ) -> usize {
+        let (a, b) = (&mut s.ints, &mut s.next);
         let mut positions = page.len() / self.kernel;
         let first = grown(a, positions * self.out);
         match self.out {
@@ -201,14 +201,6 @@ impl Int16Layers {
         }
         len
     }
-}
-
-/// The first `len` values of `buf`, which only grows to hold them.
-fn grown<T: Copy + Default>(buf: &mut Vec<T>, len: usize) -> &mut [T] {
-    if buf.len() < len {
-        buf.resize(len, T::default());
-    }
-    &mut buf[..len]
 }
 
 /// Where a convolution's outputs go: the next layer's integers, or the
@@ -720,10 +712,10 @@ mod tests {
                 assert_eq!(done, 5);
             }
             for page in pages(&mut rng, &net, len) {
-                let (mut a, mut b, mut rows) = (Vec::new(), Vec::new(), Vec::new());
-                let n = l.rows(&page, &mut a, &mut b, &mut rows, false);
+                let (mut s, mut rows) = (Int16Scratch::default(), Vec::new());
+                let n = l.rows(&page, &mut s, &mut rows, false);
                 let portable = rows[..n].to_vec();
-                let n = l.rows(&page, &mut a, &mut b, &mut rows, true);
+                let n = l.rows(&page, &mut s, &mut rows, true);
                 assert_eq!(
                     portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
                     rows[..n].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
@@ -744,8 +736,8 @@ mod tests {
                 // The float rows: the net's, by its own path.
                 net.rows(&page, &mut s);
                 let want = s.signal[..s.rows].to_vec();
-                let (mut a, mut b, mut rows) = (Vec::new(), Vec::new(), Vec::new());
-                let n = l.rows(&page, &mut a, &mut b, &mut rows, false);
+                let (mut q, mut rows) = (Int16Scratch::default(), Vec::new());
+                let n = l.rows(&page, &mut q, &mut rows, false);
                 assert_eq!(n, want.len());
                 // Against the largest value of the page's rows: errors are
                 // steps of the channels' bounds, not of each value.

@@ -26,7 +26,7 @@
 use ndarray::{ArrayView1, ArrayView2, ArrayView3};
 
 use super::buffer::grown;
-use super::int16_net::Int16Layers;
+use super::int16_net::{Int16Layers, Int16Scratch};
 use super::EmbedConvTables;
 
 /// A layer after the embedding and first convolution, as
@@ -130,8 +130,7 @@ pub struct TiledScratch {
     features: Vec<f32>,
     next_features: Vec<f32>,
     /// The integer build's activations ([`super::int16_net`]).
-    ints: Vec<i16>,
-    next_ints: Vec<i16>,
+    ints: Int16Scratch,
 }
 
 impl TiledNet {
@@ -355,7 +354,7 @@ impl TiledNet {
     /// `s.signal`, by the build this CPU runs.
     pub(crate) fn rows(&self, bytes: &[u8], s: &mut TiledScratch) {
         if let Some(q) = &self.int16 {
-            s.rows = q.rows(bytes, &mut s.ints, &mut s.next_ints, &mut s.signal, true);
+            s.rows = q.rows(bytes, &mut s.ints, &mut s.signal, true);
             return;
         }
         #[cfg(target_arch = "x86_64")]
