@@ -63,6 +63,22 @@ pub(crate) struct Int16Conv {
     /// A sum times this is the output: the next layer's 16-bit input, or
     /// for the last convolution its float value.
     rescale: Vec<f32>,
+    /// How far each output may be from the float network's, at most (in
+    /// its own units; what the next layer's rounding allows for, and what
+    /// the tests hold the last layer to).
+    #[cfg_attr(not(test), allow(dead_code))]
+    error: Vec<f32>,
+}
+
+/// What [`Int16Conv::new`] tells the layer after it about its outputs.
+struct Outputs {
+    /// Per channel, the most the output can be in magnitude.
+    bound: Vec<f32>,
+    /// Per channel, the value of one unit of the 16-bit output.
+    step: Vec<f32>,
+    /// How far, in steps, an output may be from its true value divided
+    /// by its step, at most (over the channels).
+    slack: f32,
 }
 
 impl Int16Layers {
@@ -113,28 +129,29 @@ impl Int16Layers {
             convs: Vec::new(),
         };
         let (mut bound, mut step, mut nonnegative) = (bound, step, first_relu);
+        // How far, in steps, an input may be from its true value divided
+        // by its step: the first layer's sums of `kernel` rounded table
+        // rows and a rounded bias are within half a step each; later
+        // layers' come from `Int16Conv::new`.
+        let mut slack = (kernel as f32 + 1.0) / 2.0;
         for (i, conv) in convs.iter().enumerate() {
             let block = conv.kernel * conv.cin;
             if !block.is_multiple_of(2) || !conv.cout.is_multiple_of(8) || conv.cin != bound.len() {
                 return None;
             }
             let last = i + 1 == convs.len();
-            // How far, in units of its step, an input may be from its
-            // true value: the first layer's sums of `kernel` rounded
-            // table rows and a rounded bias within half a unit each,
-            // later layers' outputs within one rounding (and the float
-            // multiply's fraction of a unit).
-            let slack = if i == 0 {
-                (kernel as f32 + 1.0) / 2.0
-            } else {
-                1.0
-            } + 0.5;
-            let (layer, next_bound, next_step) =
-                Int16Conv::new(conv, &bound, &step, nonnegative, slack, last);
+            let (layer, next) = Int16Conv::new(conv, &bound, &step, nonnegative, slack, last);
             layers.convs.push(layer);
-            (bound, step, nonnegative) = (next_bound, next_step, conv.relu);
+            (bound, step, nonnegative, slack) = (next.bound, next.step, conv.relu, next.slack);
         }
         Some(layers)
+    }
+
+    /// How far each of the last convolution's outputs may be from the
+    /// float network's, at most.
+    #[cfg(test)]
+    pub(crate) fn row_error(&self) -> &[f32] {
+        &self.convs.last().expect("at least one convolution").error
     }
 
     /// The last convolution's rows (floats) for `page`, whole blocks,
@@ -462,8 +479,8 @@ fn steps(bound: &[f32]) -> Vec<f32> {
 impl Int16Conv {
     /// `conv` on inputs of per-channel `bound`s (of magnitudes; of values
     /// when `nonnegative`, the inputs having passed a ReLU) and `step`s,
-    /// each within `slack` steps of its true value; with the bounds and
-    /// steps of its outputs.
+    /// each within `slack` steps of its true value; with what its outputs
+    /// are.
     fn new(
         conv: &TiledConv,
         bound: &[f32],
@@ -471,12 +488,15 @@ impl Int16Conv {
         nonnegative: bool,
         slack: f32,
         last: bool,
-    ) -> (Self, Vec<f32>, Vec<f32>) {
+    ) -> (Self, Outputs) {
         let (block, cout, cin) = (conv.kernel * conv.cin, conv.cout, conv.cin);
         // Input `i` (tap-major, as a block is read) is channel `i % cin`.
         let weight = |i: usize, o: usize| conv.wt[i * cout + o];
         let mut out_bound = Vec::with_capacity(cout);
         let mut scale = Vec::with_capacity(cout);
+        // Per output, how far its finished sum may be from the sums'
+        // scale times the true value.
+        let mut off = Vec::with_capacity(cout);
         for o in 0..cout {
             // The output's range: with inputs in [0, bound], a weight's
             // sign says which end of the range it pushes.
@@ -508,11 +528,16 @@ impl Int16Conv {
             // inputs up to i16::MAX) and of the inputs (up to `slack`
             // units each, against the weights). Weights
             // must fit an i16.
-            let room = 0.99 * i32::MAX as f32 - 0.5 * (1.0 + block as f32 * 32767.0);
+            let rounding = 0.5 * (1.0 + block as f32 * 32767.0);
+            let room = 0.99 * i32::MAX as f32 - rounding;
             let extent = high.abs().max(low.abs()) * (32767.0 / FULL_SCALE);
             let by_sum = room / (extent + slack * l1).max(f32::MIN_POSITIVE);
             let by_weight = FULL_SCALE / most.max(f32::MIN_POSITIVE);
-            scale.push(by_sum.min(by_weight));
+            let t = by_sum.min(by_weight);
+            // The roundings above, and the sum's conversion to a float
+            // (24 bits of a sum below 2^31: within 128).
+            off.push(t * slack * l1 + rounding + 128.0);
+            scale.push(t);
             out_bound.push(reach);
         }
         let groups = cout / 8;
@@ -531,6 +556,15 @@ impl Int16Conv {
             .map(|o| (conv.bias[o] * scale[o]).round_ties_even() as i32)
             .collect();
         let out_step = steps(&out_bound);
+        // In the output's units, with a float multiply's rounding (a
+        // millionth of the bound) on top.
+        let error: Vec<f32> = (0..cout)
+            .map(|o| off[o] / scale[o] + out_bound[o] * 1e-6)
+            .collect();
+        // The next layer's inputs are rounded once more.
+        let out_slack = (0..cout)
+            .map(|o| error[o] / out_step[o] + 0.5)
+            .fold(0f32, f32::max);
         let rescale = (0..cout)
             .map(|o| {
                 if last {
@@ -548,8 +582,14 @@ impl Int16Conv {
             bias,
             relu: conv.relu,
             rescale,
+            error,
         };
-        (layer, out_bound, out_step)
+        let outputs = Outputs {
+            bound: out_bound,
+            step: out_step,
+            slack: out_slack,
+        };
+        (layer, outputs)
     }
 }
 
@@ -726,12 +766,14 @@ mod tests {
     }
 
     #[test]
-    fn integer_rows_stay_near_the_float_rows_at_every_channels_bound() {
+    fn integer_rows_stay_within_their_error_bound_of_the_float_rows() {
         let mut rng = Rng::new(12);
         for &(c0, convs, len) in SHAPES {
             let net = float_net(&mut rng, c0, convs, len);
             let l = layers_of(&net);
+            let error = l.row_error().to_vec();
             let mut s = TiledScratch::default();
+            let mut worst = 0f32;
             for page in pages(&mut rng, &net, len) {
                 // The float rows: the net's, by its own path.
                 net.rows(&page, &mut s);
@@ -739,16 +781,19 @@ mod tests {
                 let (mut q, mut rows) = (Int16Scratch::default(), Vec::new());
                 let n = l.rows(&page, &mut q, &mut rows, false);
                 assert_eq!(n, want.len());
-                // Against the largest value of the page's rows: errors are
-                // steps of the channels' bounds, not of each value.
-                let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
-                for (g, w) in rows[..n].iter().zip(&want) {
+                for (i, (g, w)) in rows[..n].iter().zip(&want).enumerate() {
+                    let bound = error[i % error.len()];
+                    // The float path rounds too (a millionth, say).
                     assert!(
-                        (g - w).abs() <= 5e-3 * scale,
-                        "{c0} {convs:?}: {g} vs {w} (largest {scale})"
+                        (g - w).abs() <= bound + 1e-5 * w.abs().max(1.0),
+                        "{c0} {convs:?}: {g} vs {w}, bound {bound}"
                     );
+                    worst = worst.max((g - w).abs() / bound);
                 }
             }
+            // The bound is a worst case of every rounding at once; the
+            // errors seen are a few hundredths of it at most.
+            assert!(worst > 0.0, "{c0} {convs:?}: no rounding at all?");
         }
     }
 
