@@ -223,6 +223,20 @@ impl Model {
         }
     }
 
+    /// Whether the `cpu` back end computes this network's tables and
+    /// convolutions in 16-bit integers on this CPU (its widths fit, and
+    /// the CPU has AVX-512 VNNI).
+    pub fn runs_int16_on_cpu(&self) -> bool {
+        self.tiled_net().is_some_and(|n| n.uses_int16())
+    }
+
+    /// Whether the `wasm` back end computes them in 16-bit integers (its
+    /// widths fit): then it gives the `cpu` back end's bits wherever that
+    /// one does too.
+    pub fn runs_int16_in_wasm(&self) -> bool {
+        self.tiled_net().is_some_and(|n| n.int16_layers().is_some())
+    }
+
     /// [`Self::plan`] computing in floats on every CPU, the 16-bit
     /// integer build left out (for comparing the two).
     pub fn plan_in_floats(&self) -> InferencePlan {

@@ -56,6 +56,22 @@ enum Stage {
         bias: usize,
         relu: bool,
     },
+    /// A convolution of [`walmart_kernels::cpu::Int16Layers`]: 16-bit
+    /// inputs, sums of pairs.
+    Int16Conv {
+        kernel: usize,
+        /// Inputs per output position.
+        block: usize,
+        cout: usize,
+        /// Offsets of the weights (as [`walmart_kernels::cpu::Int16Conv::weights`]),
+        /// the `i32` bias and the `f32` rescale.
+        weights: usize,
+        bias: usize,
+        rescale: usize,
+        relu: bool,
+        /// The last convolution: its outputs are floats.
+        last: bool,
+    },
     Dense {
         nin: usize,
         nout: usize,
@@ -74,13 +90,24 @@ struct Data {
 
 impl Data {
     fn push(&mut self, values: &[f32]) -> usize {
+        self.push_bytes(values.iter().flat_map(|v| v.to_le_bytes()))
+    }
+
+    fn push_i16(&mut self, values: &[i16]) -> usize {
+        self.push_bytes(values.iter().flat_map(|v| v.to_le_bytes()))
+    }
+
+    fn push_i32(&mut self, values: &[i32]) -> usize {
+        self.push_bytes(values.iter().flat_map(|v| v.to_le_bytes()))
+    }
+
+    /// Appends `bytes` at the next 16-byte boundary; where they start.
+    fn push_bytes(&mut self, bytes: impl Iterator<Item = u8>) -> usize {
         while !self.bytes.len().is_multiple_of(16) {
             self.bytes.push(0);
         }
         let at = self.base + self.bytes.len();
-        for v in values {
-            self.bytes.extend_from_slice(&v.to_le_bytes());
-        }
+        self.bytes.extend(bytes);
         at
     }
 
@@ -119,17 +146,26 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
         bytes: Vec::new(),
         base: 1024,
     };
+    // The 16-bit build of the tables and convolutions where the widths
+    // fit it: the CPU back end's bits where it runs that build, and
+    // sums of pairs of 16-bit products (`i32x4.dot_i16x8_s`) at twice the
+    // float multiply-adds per instruction.
+    let int16 = net.int16_layers();
     // The lookup tables, rows padded to whole vectors.
     let (k0, c0) = (t.kernel(), t.out());
     let c0p = pad4(c0);
-    let mut rows = vec![0f32; k0 * 256 * c0p];
-    for (i, row) in t.rows().chunks_exact(c0).enumerate() {
-        rows[i * c0p..i * c0p + c0].copy_from_slice(row);
-    }
-    let tables = data.push(&rows);
-    let mut bias0 = t.bias().to_vec();
-    bias0.resize(c0p, 0.0);
-    let bias0 = data.push(&bias0);
+    let (tables, bias0) = match &int16 {
+        Some(q) => (data.push_i16(q.tables()), data.push_i16(q.bias())),
+        None => {
+            let mut rows = vec![0f32; k0 * 256 * c0p];
+            for (i, row) in t.rows().chunks_exact(c0).enumerate() {
+                rows[i * c0p..i * c0p + c0].copy_from_slice(row);
+            }
+            let mut bias0 = t.bias().to_vec();
+            bias0.resize(c0p, 0.0);
+            (data.push(&rows), data.push(&bias0))
+        }
+    };
 
     let first_relu = net.first_relu();
     let mut stages = Vec::new();
@@ -137,34 +173,56 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
     let mut widest = c0p;
     let mut max_signal = positions * c0p;
     let mut channels = c0;
-    for conv in net.convs() {
-        let (cinp, coutp) = (pad4(conv.cin), pad4(conv.cout));
-        let mut wt = vec![0f32; conv.kernel * cinp * coutp];
-        for (i, row) in conv.wt.chunks_exact(conv.cout).enumerate() {
-            // Row `tap * cin + c` of the unpadded weights.
-            let (tap, c) = (i / conv.cin, i % conv.cin);
-            let at = (tap * cinp + c) * coutp;
-            wt[at..at + conv.cout].copy_from_slice(row);
+    if let Some(q) = &int16 {
+        for (i, conv) in q.convs().iter().enumerate() {
+            stages.push(Stage::Int16Conv {
+                kernel: conv.kernel(),
+                block: conv.block(),
+                cout: conv.cout(),
+                weights: data.push_i16(conv.weights()),
+                bias: data.push_i32(conv.bias()),
+                rescale: data.push(conv.rescale()),
+                relu: conv.relu(),
+                last: i + 1 == q.convs().len(),
+            });
+            channels = conv.cout();
+            positions /= conv.kernel();
+            widest = widest.max(conv.cout());
+            max_signal = max_signal.max(positions * conv.cout());
         }
-        let mut bias = conv.bias.clone();
-        bias.resize(coutp, 0.0);
-        stages.push(Stage::Conv {
-            kernel: conv.kernel,
-            cinp,
-            coutp,
-            weights: data.push(&wt),
-            bias: data.push(&bias),
-            relu: conv.relu,
-        });
-        channels = conv.cout;
-        positions /= conv.kernel;
-        widest = widest.max(coutp);
-        max_signal = max_signal.max(positions * coutp);
+    } else {
+        for conv in net.convs() {
+            let (cinp, coutp) = (pad4(conv.cin), pad4(conv.cout));
+            let mut wt = vec![0f32; conv.kernel * cinp * coutp];
+            for (i, row) in conv.wt.chunks_exact(conv.cout).enumerate() {
+                // Row `tap * cin + c` of the unpadded weights.
+                let (tap, c) = (i / conv.cin, i % conv.cin);
+                let at = (tap * cinp + c) * coutp;
+                wt[at..at + conv.cout].copy_from_slice(row);
+            }
+            let mut bias = conv.bias.clone();
+            bias.resize(coutp, 0.0);
+            stages.push(Stage::Conv {
+                kernel: conv.kernel,
+                cinp,
+                coutp,
+                weights: data.push(&wt),
+                bias: data.push(&bias),
+                relu: conv.relu,
+            });
+            channels = conv.cout;
+            positions /= conv.kernel;
+            widest = widest.max(coutp);
+            max_signal = max_signal.max(positions * coutp);
+        }
     }
     // The result of a block of zeros, padded like the last convolution.
     // The portable build's, so the module does not depend on the CPU that
     // generated it.
-    let mut zero_row = net.zero_row_portable();
+    let mut zero_row = match &int16 {
+        Some(q) => q.zero_row(net.block()),
+        None => net.zero_row_portable(),
+    };
     zero_row.resize(pad4(channels), 0.0);
     let zero_row = data.push(&zero_row);
     let (pool, pool_relu) = net.pool();
@@ -196,7 +254,7 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
         .iter()
         .map(|s| match s {
             Stage::Dense { nin, nout, .. } => (*nin).max(*nout),
-            Stage::Conv { .. } => 0,
+            Stage::Conv { .. } | Stage::Int16Conv { .. } => 0,
         })
         .max()
         .unwrap_or(0)
@@ -264,39 +322,44 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
         block_len / k0
     );
     let _ = writeln!(w, "      (loop $embed");
-    // Even taps into `$a` (from the bias), odd ones into `$b` (from zero),
-    // then `$a + $b`: the CPU back end's order of additions.
-    for j in 0..c0p / 4 {
-        let _ = writeln!(
-            w,
-            "        (local.set $a{j} (v128.load offset={} (i32.const 0)))",
-            bias0 + 16 * j
-        );
-        let _ = writeln!(w, "        (local.set $b{j} (v128.const i64x2 0 0))");
-    }
-    for tap in 0..k0 {
-        let sum = if tap % 2 == 0 { "a" } else { "b" };
-        let _ = writeln!(
-            w,
-            "        (local.set $row (i32.mul (i32.load8_u offset={tap} (local.get $src)) (i32.const {row})))"
-        );
+    if int16.is_some() {
+        write_int16_embed(&mut w, (tables, bias0), k0, c0, first_relu);
+    } else {
+        // Even taps into `$a` (from the bias), odd ones into `$b` (from
+        // zero), then `$a + $b`: the CPU back end's order of additions.
         for j in 0..c0p / 4 {
             let _ = writeln!(
                 w,
-                "        (local.set ${sum}{j} (f32x4.add (local.get ${sum}{j}) (v128.load offset={} (local.get $row))))",
-                tables + tap * 256 * row + 16 * j
+                "        (local.set $a{j} (v128.load offset={} (i32.const 0)))",
+                bias0 + 16 * j
+            );
+            let _ = writeln!(w, "        (local.set $b{j} (v128.const i64x2 0 0))");
+        }
+        for tap in 0..k0 {
+            let sum = if tap % 2 == 0 { "a" } else { "b" };
+            let _ = writeln!(
+                w,
+                "        (local.set $row (i32.mul (i32.load8_u offset={tap} (local.get $src)) (i32.const {row})))"
+            );
+            for j in 0..c0p / 4 {
+                let _ = writeln!(
+                    w,
+                    "        (local.set ${sum}{j} (f32x4.add (local.get ${sum}{j}) (v128.load offset={} (local.get $row))))",
+                    tables + tap * 256 * row + 16 * j
+                );
+            }
+        }
+        for j in 0..c0p / 4 {
+            let _ = writeln!(
+                w,
+                "        (local.set $a{j} (f32x4.add (local.get $a{j}) (local.get $b{j})))"
             );
         }
+        store_vectors(&mut w, "a", 0, c0p / 4, first_relu, "        ");
     }
-    for j in 0..c0p / 4 {
-        let _ = writeln!(
-            w,
-            "        (local.set $a{j} (f32x4.add (local.get $a{j}) (local.get $b{j})))"
-        );
-    }
-    store_vectors(&mut w, "a", 0, c0p / 4, first_relu, "        ");
     advance(&mut w, "src", k0, "        ");
-    advance(&mut w, "dst", row, "        ");
+    let out_row = if int16.is_some() { c0 * 2 } else { row };
+    advance(&mut w, "dst", out_row, "        ");
     end_countdown(&mut w, "embed", "i", "        ");
 
     // Convolutions: for each output position, `kernel * cinp` inputs each
@@ -306,6 +369,32 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
     let mut per_block = block_len / k0;
     let mut channels_p = c0p;
     for stage in &stages {
+        if let Stage::Int16Conv {
+            kernel,
+            block,
+            cout,
+            weights,
+            bias,
+            rescale,
+            relu,
+            last,
+        } = *stage
+        {
+            positions /= kernel;
+            per_block /= kernel;
+            let _ = writeln!(w, "      (local.set $src (i32.const {from}))");
+            let _ = writeln!(w, "      (local.set $dst (i32.const {to}))");
+            let _ = writeln!(
+                w,
+                "      (local.set $o (i32.mul (local.get $m) (i32.const {per_block})))"
+            );
+            let _ = writeln!(w, "      (loop $conv");
+            write_int16_conv(&mut w, (weights, bias, rescale), block, cout, relu, last);
+            end_countdown(&mut w, "conv", "o", "        ");
+            std::mem::swap(&mut from, &mut to);
+            channels_p = cout;
+            continue;
+        }
         let Stage::Conv {
             kernel,
             cinp,
@@ -515,6 +604,128 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
         text: w,
         classes,
         block: block_len,
+    }
+}
+
+/// The body of the 16-bit first layer's loop over output positions: the
+/// sum of the `k0` taps' rows (at `tables`) and the bias (at `bias0`),
+/// `c0` channels in `i16x8` vectors (wrapping adds, as the CPU's), stored
+/// at `$dst` through a ReLU when `relu`.
+fn write_int16_embed(
+    w: &mut String,
+    (tables, bias0): (usize, usize),
+    k0: usize,
+    c0: usize,
+    relu: bool,
+) {
+    let row = c0 * 2;
+    let vectors = c0 / 8;
+    for j in 0..vectors {
+        let _ = writeln!(
+            w,
+            "        (local.set $a{j} (v128.load offset={} (i32.const 0)))",
+            bias0 + 16 * j
+        );
+    }
+    for tap in 0..k0 {
+        let _ = writeln!(
+            w,
+            "        (local.set $row (i32.mul (i32.load8_u offset={tap} (local.get $src)) (i32.const {row})))"
+        );
+        for j in 0..vectors {
+            let _ = writeln!(
+                w,
+                "        (local.set $a{j} (i16x8.add (local.get $a{j}) (v128.load offset={} (local.get $row))))",
+                tables + tap * 256 * row + 16 * j
+            );
+        }
+    }
+    for j in 0..vectors {
+        let value = if relu {
+            format!("(i16x8.max_s (local.get $a{j}) (v128.const i64x2 0 0))")
+        } else {
+            format!("(local.get $a{j})")
+        };
+        let _ = writeln!(
+            w,
+            "        (v128.store offset={} (local.get $dst) {value})",
+            16 * j
+        );
+    }
+}
+
+/// The body of a 16-bit convolution's loop over output positions (as
+/// [`walmart_kernels::cpu::Int16Conv`] computes one): for each pair of
+/// the `block` inputs at `$src`, both broadcast and multiplied with their
+/// weights into the `i32x4` sums of `cout` outputs; then the ReLU, the
+/// rescale, and either floats (the `last` layer) or 16-bit inputs of the
+/// next, rounded to nearest even and saturated, at `$dst`.
+fn write_int16_conv(
+    w: &mut String,
+    (weights, bias, rescale): (usize, usize, usize),
+    block: usize,
+    cout: usize,
+    relu: bool,
+    last: bool,
+) {
+    let sums = cout / 4;
+    for j in 0..sums {
+        let _ = writeln!(
+            w,
+            "        (local.set $a{j} (v128.load offset={} (i32.const 0)))",
+            bias + 16 * j
+        );
+    }
+    let _ = writeln!(w, "        (local.set $row (i32.const {weights}))");
+    let _ = writeln!(w, "        (local.set $i (i32.const {}))", block / 2);
+    let _ = writeln!(w, "        (loop $pairs");
+    let _ = writeln!(
+        w,
+        "          (local.set $v (i32x4.splat (i32.load (local.get $src))))"
+    );
+    for j in 0..sums {
+        let _ = writeln!(
+            w,
+            "          (local.set $a{j} (i32x4.add (local.get $a{j}) (i32x4.dot_i16x8_s (local.get $v) (v128.load offset={} (local.get $row)))))",
+            16 * j
+        );
+    }
+    advance(w, "src", 4, "          ");
+    advance(w, "row", cout * 4, "          ");
+    end_countdown(w, "pairs", "i", "          ");
+    for j in 0..sums {
+        let sum = if relu {
+            format!("(i32x4.max_s (local.get $a{j}) (v128.const i64x2 0 0))")
+        } else {
+            format!("(local.get $a{j})")
+        };
+        let _ = writeln!(
+            w,
+            "        (local.set $a{j} (f32x4.mul (f32x4.convert_i32x4_s {sum}) (v128.load offset={} (i32.const 0))))",
+            rescale + 16 * j
+        );
+    }
+    if last {
+        for j in 0..sums {
+            let _ = writeln!(
+                w,
+                "        (v128.store offset={} (local.get $dst) (local.get $a{j}))",
+                16 * j
+            );
+        }
+        advance(w, "dst", cout * 4, "        ");
+    } else {
+        let int = |j: usize| format!("(i32x4.trunc_sat_f32x4_s (f32x4.nearest (local.get $a{j})))");
+        for j in (0..sums).step_by(2) {
+            let _ = writeln!(
+                w,
+                "        (v128.store offset={} (local.get $dst) (i16x8.narrow_i32x4_s {} {}))",
+                8 * j,
+                int(j),
+                int(j + 1)
+            );
+        }
+        advance(w, "dst", cout * 2, "        ");
     }
 }
 

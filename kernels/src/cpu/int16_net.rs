@@ -27,9 +27,10 @@ use super::tiled_net::TiledConv;
 const FULL_SCALE: f32 = 32000.0;
 
 /// The first layer's tables and the convolutions after it, in 16-bit
-/// integers.
+/// integers; other code generators (the WebAssembly back end) read them
+/// to compute the same bits.
 #[derive(Clone, Debug)]
-pub(crate) struct Int16Layers {
+pub struct Int16Layers {
     kernel: usize,
     out: usize,
     /// `rows[(tap * 256 + byte) * out + c]`, channel `c` in its own scale.
@@ -48,7 +49,7 @@ pub(crate) struct Int16Scratch {
 
 /// A tiling convolution in 16-bit integers.
 #[derive(Clone, Debug)]
-pub(crate) struct Int16Conv {
+pub struct Int16Conv {
     kernel: usize,
     /// Inputs per output position (kernel times input channels; even).
     block: usize,
@@ -145,6 +146,51 @@ impl Int16Layers {
             (bound, step, nonnegative, slack) = (next.bound, next.step, conv.relu, next.slack);
         }
         Some(layers)
+    }
+
+    /// Bytes per output position of the first layer.
+    pub fn kernel(&self) -> usize {
+        self.kernel
+    }
+
+    /// Channels of the first layer.
+    pub fn out(&self) -> usize {
+        self.out
+    }
+
+    /// The first layer's tables, `rows[(tap * 256 + byte) * out + c]`;
+    /// an output is the sum of its taps' rows and [`Self::bias`]
+    /// (wrapping adds never wrap: each channel is scaled to fit).
+    pub fn tables(&self) -> &[i16] {
+        &self.rows
+    }
+
+    /// The first layer's bias.
+    pub fn bias(&self) -> &[i16] {
+        &self.bias
+    }
+
+    /// A ReLU follows the first layer.
+    pub fn relu(&self) -> bool {
+        self.relu
+    }
+
+    /// The convolutions after the first layer.
+    pub fn convs(&self) -> &[Int16Conv] {
+        &self.convs
+    }
+
+    /// The last convolution's outputs for a block of zero bytes.
+    pub fn zero_row(&self, block: usize) -> Vec<f32> {
+        let mut rows = Vec::new();
+        let n = self.rows(
+            &vec![0; block],
+            &mut Int16Scratch::default(),
+            &mut rows,
+            false,
+        );
+        rows.truncate(n);
+        rows
     }
 
     /// How far each of the last convolution's outputs may be from the
@@ -477,6 +523,48 @@ fn steps(bound: &[f32]) -> Vec<f32> {
 }
 
 impl Int16Conv {
+    /// Positions of its input per output position.
+    pub fn kernel(&self) -> usize {
+        self.kernel
+    }
+
+    /// Inputs per output position (even): `kernel` positions of the
+    /// input's channels, side by side.
+    pub fn block(&self) -> usize {
+        self.block
+    }
+
+    /// Output channels (a multiple of 8).
+    pub fn cout(&self) -> usize {
+        self.cout
+    }
+
+    /// Weights in pairs of inputs: `w[((pair * cout / 8 + group) * 8 +
+    /// lane) * 2 + k]` is output `group * 8 + lane`'s weight of input
+    /// `2 * pair + k`. An output's sum is its bias plus, over the pairs,
+    /// both inputs times their weights, in `i32` (wrapping; the finished
+    /// sum fits).
+    pub fn weights(&self) -> &[i16] {
+        &self.w
+    }
+
+    /// The bias, in the sums' scale.
+    pub fn bias(&self) -> &[i32] {
+        &self.bias
+    }
+
+    /// A ReLU follows (on the sum).
+    pub fn relu(&self) -> bool {
+        self.relu
+    }
+
+    /// An output is its sum (after the ReLU), converted to `f32`, times
+    /// this: for the last convolution its value, else rounded to nearest
+    /// even and saturated to `i16`, the next layer's input.
+    pub fn rescale(&self) -> &[f32] {
+        &self.rescale
+    }
+
     /// `conv` on inputs of per-channel `bound`s (of magnitudes; of values
     /// when `nonnegative`, the inputs having passed a ReLU) and `step`s,
     /// each within `slack` steps of its true value; with what its outputs

@@ -29,6 +29,7 @@ pub use embed::{embed_backward, embed_forward};
 pub use embed_conv::{
     embed_conv_forward, embed_conv_forward_into, embed_conv_tables, EmbedConvTables,
 };
+pub use int16_net::{Int16Conv, Int16Layers};
 pub use loss::{class1_log_odds, class1_log_odds_rows, softmax, softmax_cross_entropy};
 pub use pool::{
     avg_pool1d_backward, avg_pool1d_forward, global_avg_pool_backward, global_avg_pool_forward,

@@ -249,6 +249,14 @@ impl TiledNet {
         net
     }
 
+    /// The tables and convolutions in 16-bit integers, whatever this CPU
+    /// runs (`None` where a width does not fit them): for code generated
+    /// to run elsewhere, which then gives this net's bits where it runs
+    /// the integer build.
+    pub fn int16_layers(&self) -> Option<Int16Layers> {
+        Int16Layers::new(&self.first, self.first_relu, &self.convs)
+    }
+
     /// Whether this net computes in 16-bit integers on this CPU.
     pub fn uses_int16(&self) -> bool {
         self.int16.is_some()
