@@ -12,7 +12,7 @@
 //! finished sum can overflow, for any page. Inputs that are zero in all
 //! of a tile's positions are skipped in pairs. On the pages the CVE
 //! corpus's benign runs write, the six applications' models score within
-//! 0.01-0.02 log-odds of the float network (`benches/RESULTS.md`).
+//! 0.01-0.03 log-odds of the float network (`benches/RESULTS.md`).
 //!
 //! Integer sums are exact in any order, and the rescaling between layers
 //! is one float multiply and a round to nearest even, so the VNNI build
