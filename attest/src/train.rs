@@ -149,8 +149,8 @@ pub fn split_by_time(records: &[Record], share: f64, stretches: usize) -> (Vec<u
 /// Scores `records[idx]` with `model`, in floats on every CPU: training
 /// (its early stopping, hard negatives and threshold) and its reports
 /// are then the same whatever the CPU, where the `cpu` back end's 16-bit
-/// build, on CPUs with AVX-512 VNNI, scores within a few hundredths of
-/// a log-odd of these.
+/// build, on CPUs with AVX2, scores within a few hundredths of a log-odd
+/// of these.
 pub fn score(model: &Model, records: &[Record], idx: &[usize]) -> Vec<f32> {
     let pages: Vec<&[u8]> = idx.iter().map(|&i| records[i].bytes.as_slice()).collect();
     model.score_pages(&mut model.plan_in_floats(), &pages)

@@ -2,8 +2,8 @@
 //! the CPU back end's float scores within 1e-4 for the same model and
 //! pages where it computes in floats; where the widths fit, it computes in
 //! 16-bit integers, within a hundredth of a log-odd of the floats, and
-//! gives the CPU's 16-bit build's scores exactly (where the CPU has
-//! AVX-512 VNNI and runs that build).
+//! gives the CPU's 16-bit build's scores exactly (where the CPU has AVX2
+//! and runs that build).
 
 use walmart::attest::model::default::default_model;
 use walmart::attest::model::verifier::{CnnVerifier, CpuScorer};
@@ -103,7 +103,7 @@ fn agree(model: Model, what: &str) {
         }
         let what = format!("{what} (final flush: {last})");
         // The `wasm` back end computes in 16 bits wherever the widths fit,
-        // the `cpu` one where the CPU has AVX-512 VNNI too: then the two
+        // the `cpu` one where the CPU has AVX2 too: then the two
         // give the same bits.
         let wasm_int16 = model.runs_int16_in_wasm();
         let tolerances = [

@@ -225,7 +225,7 @@ impl Model {
 
     /// Whether the `cpu` back end computes this network's tables and
     /// convolutions in 16-bit integers on this CPU (its widths fit, and
-    /// the CPU has AVX-512 VNNI).
+    /// the CPU has AVX2).
     pub fn runs_int16_on_cpu(&self) -> bool {
         self.tiled_net().is_some_and(|n| n.uses_int16())
     }

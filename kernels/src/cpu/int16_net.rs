@@ -1,7 +1,7 @@
 //! The tables and tiling convolutions of a [`super::TiledNet`] in 16-bit
-//! integers, for x86-64 CPUs with AVX-512 VNNI (`vpdpwssd`: sixteen
-//! multiply-adds of 16-bit pairs into 32-bit sums per 256-bit
-//! instruction, twice the FMA's eight).
+//! integers, for x86-64 CPUs with AVX2: with AVX-512 VNNI, `vpdpwssd`
+//! (sixteen multiply-adds of 16-bit pairs into 32-bit sums per 256-bit
+//! instruction, twice the FMA's eight), else `vpmaddwd` and an add.
 //!
 //! The float network is near the FMA units' peak on a page (lz4's final
 //! verdicts spend a third of their runs in it), so only less arithmetic
@@ -15,8 +15,9 @@
 //! 0.01-0.03 log-odds of the float network (`benches/RESULTS.md`).
 //!
 //! Integer sums are exact in any order, and the rescaling between layers
-//! is one float multiply and a round to nearest even, so the VNNI build
-//! and the portable one give the same bits (tested).
+//! is one float multiply and a round to nearest even, so the VNNI, AVX2
+//! and portable builds give the same bits (tested), as does the `wasm`
+//! back end's module.
 
 use super::buffer::grown;
 use super::embed_conv::EmbedConvTables;
@@ -38,6 +39,34 @@ pub struct Int16Layers {
     bias: Vec<i16>,
     relu: bool,
     convs: Vec<Int16Conv>,
+}
+
+/// Which build of the integer layers runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Isa {
+    /// Portable Rust.
+    Portable,
+    /// x86-64 with AVX2 (`vpmaddwd`, then adds).
+    Avx2,
+    /// x86-64 with AVX-512 VNNI (`vpdpwssd`).
+    Vnni,
+}
+
+impl Isa {
+    /// The best build this CPU runs.
+    pub(crate) fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx2") && has!("avx512f") && has!("avx512vl") && has!("avx512vnni") {
+                return Isa::Vnni;
+            }
+            if has!("avx2") {
+                return Isa::Avx2;
+            }
+        }
+        Isa::Portable
+    }
 }
 
 /// The activations between [`Int16Layers`]' layers, grown on first use.
@@ -187,7 +216,7 @@ impl Int16Layers {
             &vec![0; block],
             &mut Int16Scratch::default(),
             &mut rows,
-            false,
+            Isa::Portable,
         );
         rows.truncate(n);
         rows
@@ -201,22 +230,24 @@ impl Int16Layers {
     }
 
     /// The last convolution's rows (floats) for `page`, whole blocks,
-    /// into `rows` (grown to hold them; returns how many values); `vnni`
-    /// picks the VNNI build, which gives the portable one's bits.
+    /// into `rows` (grown to hold them; returns how many values), by the
+    /// build `isa` names (all give the same bits).
     pub(crate) fn rows(
         &self,
         page: &[u8],
         s: &mut Int16Scratch,
         rows: &mut Vec<f32>,
-        vnni: bool,
+        isa: Isa,
     ) -> usize {
-        #[cfg(target_arch = "x86_64")]
-        if vnni {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
             // SAFETY: the caller vouches for the features.
-            return unsafe { self.rows_vnni(page, s, rows) };
+            Isa::Vnni => unsafe { self.rows_vnni(page, s, rows) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            Isa::Avx2 => unsafe { self.rows_avx2(page, s, rows) },
+            _ => self.rows_with::<false, false>(page, s, rows),
         }
-        let _ = vnni;
-        self.rows_with::<false>(page, s, rows)
     }
 
     /// [`Self::rows`] compiled for AVX2 and AVX-512 VNNI.
@@ -226,11 +257,21 @@ impl Int16Layers {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
     unsafe fn rows_vnni(&self, page: &[u8], s: &mut Int16Scratch, rows: &mut Vec<f32>) -> usize {
-        self.rows_with::<true>(page, s, rows)
+        self.rows_with::<true, true>(page, s, rows)
+    }
+
+    /// [`Self::rows`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn rows_avx2(&self, page: &[u8], s: &mut Int16Scratch, rows: &mut Vec<f32>) -> usize {
+        self.rows_with::<true, false>(page, s, rows)
     }
 
     #[inline(always)]
-    fn rows_with<const VNNI: bool>(
+    fn rows_with<const WIDE: bool, const VNNI: bool>(
         &self,
         page: &[u8],
         s: &mut Int16Scratch,
@@ -241,11 +282,11 @@ impl Int16Layers {
         let first = grown(a, positions * self.out);
         match self.out {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: VNNI is set only where the CPU has AVX2 (and more).
-            16 if VNNI => unsafe { vnni::embed8::<1>(page, self, first) },
+            // SAFETY: WIDE is set only where the CPU has AVX2.
+            16 if WIDE => unsafe { x86::embed8::<1>(page, self, first) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above.
-            32 if VNNI => unsafe { vnni::embed8::<2>(page, self, first) },
+            32 if WIDE => unsafe { x86::embed8::<2>(page, self, first) },
             8 => embed::<8>(page, self, first),
             16 => embed::<16>(page, self, first),
             _ => embed::<32>(page, self, first),
@@ -256,9 +297,9 @@ impl Int16Layers {
             let x = &a[..len];
             len = positions * conv.cout;
             if i + 1 == self.convs.len() {
-                conv_rows::<VNNI>(x, conv, Dst::Float(grown(rows, len)));
+                conv_rows::<WIDE, VNNI>(x, conv, Dst::Float(grown(rows, len)));
             } else {
-                conv_rows::<VNNI>(x, conv, Dst::Int(grown(b, len)));
+                conv_rows::<WIDE, VNNI>(x, conv, Dst::Int(grown(b, len)));
                 std::mem::swap(a, b);
             }
         }
@@ -295,13 +336,13 @@ impl Dst<'_> {
 
 /// Every output position of `c` from `x` into `dst`.
 #[inline(always)]
-fn conv_rows<const VNNI: bool>(x: &[i16], c: &Int16Conv, mut dst: Dst<'_>) {
+fn conv_rows<const WIDE: bool, const VNNI: bool>(x: &[i16], c: &Int16Conv, mut dst: Dst<'_>) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if VNNI {
+    if WIDE {
         // SAFETY: `vnni` is set only when the CPU reported the features
         // these builds are compiled for (`Int16Layers::rows`' callers).
-        done = unsafe { vnni::conv(x, c, &mut dst) };
+        done = unsafe { x86::conv::<VNNI>(x, c, &mut dst) };
     }
     let positions = x.len() / c.block;
     for p in done..positions {
@@ -322,7 +363,7 @@ fn conv_rows<const VNNI: bool>(x: &[i16], c: &Int16Conv, mut dst: Dst<'_>) {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod vnni {
+mod x86 {
     use std::arch::x86_64::*;
 
     use super::{embed, Dst, Int16Conv, Int16Layers};
@@ -372,42 +413,73 @@ mod vnni {
     }
 
     /// Every position of `c` where its output width has a build (16 and
-    /// 32), or none (returns how many).
+    /// 32), or none (returns how many); `VNNI` picks the AVX-512 VNNI
+    /// build, else the AVX2 one (the same bits).
     ///
     /// # Safety
-    /// As [`conv_tiles`].
-    pub(super) unsafe fn conv(x: &[i16], c: &Int16Conv, dst: &mut Dst<'_>) -> usize {
+    /// The CPU must have AVX2, and for `VNNI` AVX-512F, AVX-512VL and
+    /// AVX-512 VNNI.
+    pub(super) unsafe fn conv<const VNNI: bool>(
+        x: &[i16],
+        c: &Int16Conv,
+        dst: &mut Dst<'_>,
+    ) -> usize {
         // Tiles of 16 registers of sums, and 8 or 4 of broadcast inputs:
-        // AVX-512VL has 32 (8 positions a tile ran faster than 4 on lz4's pages).
+        // AVX-512VL has 32 (8 positions a tile ran faster than 4 on lz4's
+        // pages); AVX2 has 16, so half as many positions.
         // SAFETY: the caller vouches for the features.
         unsafe {
-            match c.cout {
-                16 => conv_all::<2, 8>(x, c, dst),
-                32 => conv_all::<4, 4>(x, c, dst),
+            match (c.cout, VNNI) {
+                (16, true) => conv_vnni::<2, 8>(x, c, dst),
+                (32, true) => conv_vnni::<4, 4>(x, c, dst),
+                (16, false) => conv_avx2::<2, 4>(x, c, dst),
+                (32, false) => conv_avx2::<4, 2>(x, c, dst),
                 _ => 0,
             }
         }
     }
 
+    /// [`conv_all`] compiled for AVX-512 VNNI.
+    #[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
+    unsafe fn conv_vnni<const G: usize, const R: usize>(
+        x: &[i16],
+        c: &Int16Conv,
+        dst: &mut Dst<'_>,
+    ) -> usize {
+        // SAFETY: the caller vouches for the features.
+        unsafe { conv_all::<G, R, true>(x, c, dst) }
+    }
+
+    /// [`conv_all`] compiled for AVX2.
+    #[target_feature(enable = "avx2")]
+    unsafe fn conv_avx2<const G: usize, const R: usize>(
+        x: &[i16],
+        c: &Int16Conv,
+        dst: &mut Dst<'_>,
+    ) -> usize {
+        // SAFETY: the caller vouches for the features.
+        unsafe { conv_all::<G, R, false>(x, c, dst) }
+    }
+
     /// Every position of `c` (output width `8 * G`), `R` at a time and
-    /// the rest two, then one, at a time; returns how many (0 where the widths do
-    /// not fit).
+    /// the rest two, then one, at a time; returns how many (0 where the
+    /// widths do not fit).
     ///
     /// # Safety
-    /// As [`conv_tiles`].
-    #[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
-    unsafe fn conv_all<const G: usize, const R: usize>(
+    /// As [`conv`].
+    #[inline(always)]
+    unsafe fn conv_all<const G: usize, const R: usize, const VNNI: bool>(
         x: &[i16],
         c: &Int16Conv,
         dst: &mut Dst<'_>,
     ) -> usize {
         // SAFETY: the caller vouches for the features.
         unsafe {
-            let mut done = conv_tiles::<G, R>(x, c, 0, dst);
+            let mut done = conv_tiles::<G, R, VNNI>(x, c, 0, dst);
             if R > 2 {
-                done += conv_tiles::<G, 2>(x, c, done, dst);
+                done += conv_tiles::<G, 2, VNNI>(x, c, done, dst);
             }
-            done + conv_tiles::<G, 1>(x, c, done, dst)
+            done + conv_tiles::<G, 1, VNNI>(x, c, done, dst)
         }
     }
 
@@ -415,9 +487,9 @@ mod vnni {
     /// computed `R` at a time; returns how many (whole tiles only).
     ///
     /// # Safety
-    /// The CPU must have AVX2, AVX-512F, AVX-512VL and AVX-512 VNNI.
-    #[target_feature(enable = "avx2,avx512f,avx512vl,avx512vnni")]
-    unsafe fn conv_tiles<const G: usize, const R: usize>(
+    /// As [`conv`].
+    #[inline(always)]
+    unsafe fn conv_tiles<const G: usize, const R: usize, const VNNI: bool>(
         x: &[i16],
         c: &Int16Conv,
         from: usize,
@@ -458,7 +530,11 @@ mod vnni {
                     for r in 1..R {
                         any = _mm256_or_si256(any, load(r));
                     }
-                    live |= u32::from(_mm256_test_epi32_mask(any, any)) << (8 * g);
+                    // Lanes (pairs) not zero: AVX2's compare, not
+                    // AVX-512's test, so both builds share it.
+                    let zeros = _mm256_cmpeq_epi32(any, zero);
+                    let set = !_mm256_movemask_ps(_mm256_castsi256_ps(zeros)) as u32 & 0xff;
+                    live |= set << (8 * g);
                 }
                 while live != 0 {
                     let pair = start / 2 + live.trailing_zeros() as usize;
@@ -476,7 +552,12 @@ mod vnni {
                     });
                     for (a, &x) in acc.iter_mut().zip(&xs) {
                         for (lane, &wv) in a.iter_mut().zip(&wv) {
-                            *lane = _mm256_dpwssd_epi32(*lane, x, wv);
+                            *lane = if VNNI {
+                                _mm256_dpwssd_epi32(*lane, x, wv)
+                            } else {
+                                // The same products and wrapping sums.
+                                _mm256_add_epi32(*lane, _mm256_madd_epi16(x, wv))
+                            };
                         }
                     }
                 }
@@ -499,7 +580,13 @@ mod vnni {
                             _mm256_storeu_ps(y[base + 8 * g..][..8].as_mut_ptr(), v)
                         },
                         Dst::Int(y) => {
-                            let h = _mm256_cvtsepi32_epi16(_mm256_cvtps_epi32(v));
+                            // Saturating to i16, as the portable build
+                            // clamps.
+                            let i = _mm256_cvtps_epi32(v);
+                            let h = _mm_packs_epi32(
+                                _mm256_castsi256_si128(i),
+                                _mm256_extracti128_si256::<1>(i),
+                            );
                             // SAFETY: as above, eight i16s.
                             unsafe {
                                 _mm_storeu_si128(y[base + 8 * g..][..8].as_mut_ptr().cast(), h)
@@ -821,34 +908,45 @@ mod tests {
     ];
 
     #[test]
-    fn the_vnni_build_gives_the_portable_builds_bits() {
-        if !super::super::tiled_net::vnni() {
-            eprintln!("this CPU has no AVX-512 VNNI: only the portable build runs here");
-            return;
-        }
+    fn the_wide_builds_give_the_portable_builds_bits() {
+        let builds: &[Isa] = match Isa::detect() {
+            Isa::Vnni => &[Isa::Avx2, Isa::Vnni],
+            Isa::Avx2 => &[Isa::Avx2],
+            Isa::Portable => {
+                eprintln!("this CPU has no AVX2: only the portable build runs here");
+                return;
+            }
+        };
         let mut rng = Rng::new(11);
         for &(c0, convs, len) in SHAPES {
             let net = float_net(&mut rng, c0, convs, len);
             let l = layers_of(&net);
-            // The VNNI kernels take every position of the widths they
+            // The wide kernels take every position of the widths they
             // have (none is left to the portable loop).
             for c in l.convs.iter().filter(|c| matches!(c.cout, 16 | 32)) {
                 let x = vec![1i16; 5 * c.block];
                 let mut y = vec![0f32; 5 * c.cout];
-                // SAFETY: the CPU has the features (checked above).
-                let done = unsafe { vnni::conv(&x, c, &mut Dst::Float(&mut y)) };
-                assert_eq!(done, 5);
+                for &isa in builds {
+                    // SAFETY: the CPU has the features (`detect`).
+                    let done = unsafe {
+                        if isa == Isa::Vnni {
+                            x86::conv::<true>(&x, c, &mut Dst::Float(&mut y))
+                        } else {
+                            x86::conv::<false>(&x, c, &mut Dst::Float(&mut y))
+                        }
+                    };
+                    assert_eq!(done, 5, "{isa:?}");
+                }
             }
             for page in pages(&mut rng, &net, len) {
                 let (mut s, mut rows) = (Int16Scratch::default(), Vec::new());
-                let n = l.rows(&page, &mut s, &mut rows, false);
-                let portable = rows[..n].to_vec();
-                let n = l.rows(&page, &mut s, &mut rows, true);
-                assert_eq!(
-                    portable.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    rows[..n].iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                    "{c0} {convs:?}"
-                );
+                let n = l.rows(&page, &mut s, &mut rows, Isa::Portable);
+                let portable: Vec<u32> = rows[..n].iter().map(|v| v.to_bits()).collect();
+                for &isa in builds {
+                    let n = l.rows(&page, &mut s, &mut rows, isa);
+                    let wide: Vec<u32> = rows[..n].iter().map(|v| v.to_bits()).collect();
+                    assert_eq!(portable, wide, "{isa:?}: {c0} {convs:?}");
+                }
             }
         }
     }
@@ -867,7 +965,7 @@ mod tests {
                 net.rows(&page, &mut s);
                 let want = s.signal[..s.rows].to_vec();
                 let (mut q, mut rows) = (Int16Scratch::default(), Vec::new());
-                let n = l.rows(&page, &mut q, &mut rows, false);
+                let n = l.rows(&page, &mut q, &mut rows, Isa::Portable);
                 assert_eq!(n, want.len());
                 for (i, (g, w)) in rows[..n].iter().zip(&want).enumerate() {
                     let bound = error[i % error.len()];

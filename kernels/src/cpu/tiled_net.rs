@@ -26,7 +26,7 @@
 use ndarray::{ArrayView1, ArrayView2, ArrayView3};
 
 use super::buffer::grown;
-use super::int16_net::{Int16Layers, Int16Scratch};
+use super::int16_net::{Int16Layers, Int16Scratch, Isa};
 use super::EmbedConvTables;
 
 /// A layer after the embedding and first convolution, as
@@ -108,9 +108,10 @@ pub struct TiledNet {
     /// The last convolution's output for a block of zeros, computed by the
     /// same code as any other block.
     zero_row: Vec<f32>,
-    /// The tables and convolutions in 16-bit integers, used instead of
-    /// the floats where the CPU has AVX-512 VNNI ([`super::int16_net`]).
-    int16: Option<Int16Layers>,
+    /// The tables and convolutions in 16-bit integers and the build that
+    /// runs them, used instead of the floats where the CPU has AVX2
+    /// ([`super::int16_net`]).
+    int16: Option<(Int16Layers, Isa)>,
 }
 
 /// Per-thread buffers of [`TiledNet::logits`], grown on first use and
@@ -227,8 +228,11 @@ impl TiledNet {
             zero_row: Vec::new(),
             int16: None,
         };
-        if vnni() {
-            net.int16 = Int16Layers::new(&net.first, net.first_relu, &net.convs);
+        // The integer build where the CPU has a wide one: faster than the
+        // floats with AVX2 alone too (1.1-1.4x on the CVE corpus's pages).
+        let isa = Isa::detect();
+        if isa != Isa::Portable {
+            net.int16 = Int16Layers::new(&net.first, net.first_relu, &net.convs).map(|l| (l, isa));
         }
         let mut s = TiledScratch::default();
         net.rows(&vec![0; block], &mut s);
@@ -361,8 +365,8 @@ impl TiledNet {
     /// The last convolution's rows for `bytes`, whole blocks, into
     /// `s.signal`, by the build this CPU runs.
     pub(crate) fn rows(&self, bytes: &[u8], s: &mut TiledScratch) {
-        if let Some(q) = &self.int16 {
-            s.rows = q.rows(bytes, &mut s.ints, &mut s.signal, true);
+        if let Some((q, isa)) = &self.int16 {
+            s.rows = q.rows(bytes, &mut s.ints, &mut s.signal, *isa);
             return;
         }
         #[cfg(target_arch = "x86_64")]
@@ -526,21 +530,6 @@ fn wide_vectors() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// Whether this CPU runs the AVX-512 VNNI build of the integer layers.
-pub(crate) fn vnni() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-            && std::arch::is_x86_feature_detected!("avx512vnni")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
