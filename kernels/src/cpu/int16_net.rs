@@ -836,15 +836,29 @@ mod tests {
     /// with 8 taps, ReLUs, then `convs` of (out, kernel)) from random
     /// weights, as a float net.
     fn float_net(rng: &mut Rng, c0: usize, convs: &[(usize, usize)], len: usize) -> TiledNet {
+        scaled_net(rng, c0, convs, len, 1.0)
+    }
+
+    /// [`float_net`] with every weight and bias times `scale`.
+    fn scaled_net(
+        rng: &mut Rng,
+        c0: usize,
+        convs: &[(usize, usize)],
+        len: usize,
+        scale: f32,
+    ) -> TiledNet {
         let t = embed_conv_tables(
-            rng.array((256, 4)).view(),
-            rng.array((c0, 4, 8)).view(),
-            rng.array(c0).view(),
+            (rng.array((256, 4)) * scale).view(),
+            (rng.array((c0, 4, 8)) * scale).view(),
+            (rng.array(c0) * scale).view(),
         );
         let mut weights: Vec<(Array3<f32>, Array1<f32>)> = Vec::new();
         let mut ch = c0;
         for &(out, k) in convs {
-            weights.push((rng.array((out, ch, k)) * 0.3, rng.array(out)));
+            weights.push((
+                rng.array((out, ch, k)) * (0.3 * scale),
+                rng.array(out) * scale,
+            ));
             ch = out;
         }
         let mut layers = vec![TiledLayer::Relu];
@@ -980,6 +994,32 @@ mod tests {
             // The bound is a worst case of every rounding at once; the
             // errors seen are a few hundredths of it at most.
             assert!(worst > 0.0, "{c0} {convs:?}: no rounding at all?");
+        }
+    }
+
+    #[test]
+    fn weights_of_any_finite_size_neither_panic_nor_wrap() {
+        // Model files hold finite weights only (checked at load), but of
+        // any size: the scales must cope with huge, tiny and zero ones.
+        let mut rng = Rng::new(14);
+        for scale in [1e-30f32, 1e-6, 0.0, 1e6, 1e15] {
+            let net = scaled_net(&mut rng, 16, &[(16, 4), (32, 4)], 4096, scale);
+            let l = layers_of(&net);
+            let mut s = TiledScratch::default();
+            for page in pages(&mut rng, &net, 4096) {
+                let (mut q, mut rows) = (Int16Scratch::default(), Vec::new());
+                let n = l.rows(&page, &mut q, &mut rows, Isa::detect());
+                net.rows(&page, &mut s);
+                let want = &s.signal[..s.rows];
+                let top = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+                for (g, w) in rows[..n].iter().zip(want) {
+                    // Relative to the page's largest value, where the
+                    // floats themselves are finite.
+                    if top.is_finite() && top > 0.0 {
+                        assert!((g - w).abs() <= 0.05 * top, "scale {scale}: {g} vs {w}");
+                    }
+                }
+            }
         }
     }
 
