@@ -114,15 +114,18 @@ struct Outputs {
 impl Int16Layers {
     /// The integer form of `first` (with a ReLU when `first_relu`) and
     /// `convs`; `None` when a width does not fit the kernels: table
-    /// widths other than 8, 16 or 32, convolutions with an odd number of
-    /// inputs per position or outputs not a multiple of 8.
+    /// widths other than 8, 16 or 32, a first kernel over 1024 bytes,
+    /// convolutions with an odd number of inputs per position or outputs
+    /// not a multiple of 8.
     pub(crate) fn new(
         first: &EmbedConvTables,
         first_relu: bool,
         convs: &[TiledConv],
     ) -> Option<Int16Layers> {
         let out = first.out();
-        if !matches!(out, 8 | 16 | 32) || convs.is_empty() {
+        // A sum of `kernel` rounded rows is within `kernel / 2` of its
+        // bound's scale, which must stay below i16::MAX.
+        if !matches!(out, 8 | 16 | 32) || convs.is_empty() || first.kernel() > 1024 {
             return None;
         }
         // Bounds of the first layer's outputs, per channel: the bias and
