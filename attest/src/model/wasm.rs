@@ -647,11 +647,7 @@ fn write_int16_embed(
         }
     }
     for j in 0..vectors {
-        let value = if relu {
-            format!("(i16x8.max_s (local.get $a{j}) (v128.const i64x2 0 0))")
-        } else {
-            format!("(local.get $a{j})")
-        };
+        let value = relu_of("i16x8.max_s", &format!("$a{j}"), relu);
         let _ = writeln!(
             w,
             "        (v128.store offset={} (local.get $dst) {value})",
@@ -700,11 +696,7 @@ fn write_int16_conv(
     advance(w, "row", cout * 4, "          ");
     end_countdown(w, "pairs", "i", "          ");
     for j in 0..sums {
-        let sum = if relu {
-            format!("(i32x4.max_s (local.get $a{j}) (v128.const i64x2 0 0))")
-        } else {
-            format!("(local.get $a{j})")
-        };
+        let sum = relu_of("i32x4.max_s", &format!("$a{j}"), relu);
         let _ = writeln!(
             w,
             "        (local.set $a{j} (f32x4.mul (f32x4.convert_i32x4_s {sum}) (v128.load offset={} (i32.const 0))))",
@@ -752,6 +744,16 @@ fn advance(w: &mut String, name: &str, by: usize, indent: &str) {
     );
 }
 
+/// The vector in `local`, through a ReLU (`max_op` against zero) when
+/// `relu`.
+fn relu_of(max_op: &str, local: &str, relu: bool) -> String {
+    if relu {
+        format!("({max_op} (local.get {local}) (v128.const i64x2 0 0))")
+    } else {
+        format!("(local.get {local})")
+    }
+}
+
 /// Stores the sums `$SET0..` at `$dst + offset`, through a ReLU when
 /// `relu`.
 fn store_vectors(
@@ -763,11 +765,7 @@ fn store_vectors(
     indent: &str,
 ) {
     for j in 0..vectors {
-        let value = if relu {
-            format!("(f32x4.max (local.get ${set}{j}) (v128.const i64x2 0 0))")
-        } else {
-            format!("(local.get ${set}{j})")
-        };
+        let value = relu_of("f32x4.max", &format!("${set}{j}"), relu);
         let _ = writeln!(
             w,
             "{indent}(v128.store offset={} (local.get $dst) {value})",
