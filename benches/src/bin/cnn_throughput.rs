@@ -1,8 +1,11 @@
 //! CNN inference throughput on one core: the built-in model (or a model
 //! file) scoring batches of 4 KiB pages, as the verifier does, on the
-//! `cpu` back end (its one-page path, and the batched training forward
-//! pass) and on the `wasm` back end (the network as WebAssembly in its own
-//! store and thread), with the ratio of the two back ends.
+//! `cpu` back end (its one-page path as this CPU runs it, the same path
+//! in floats, the two alternating five times and their medians shown with
+//! the largest difference of a page's score between them, and the
+//! batched training forward pass) and on the `wasm` back end (the network
+//! as WebAssembly in its own store and thread), with the ratio of the two
+//! back ends.
 //!
 //! `cargo run --release -p walmart-benches --bin cnn_throughput -- [--model FILE] [--batch N] [--seconds S] [--gpu]`
 //!

@@ -6,8 +6,9 @@
 //! (from `_start` to the final verdict, as `walmart attest evaluate`
 //! times it), its ratio to the first configuration, the per-input times
 //! and the final verdict's share (its shortest), then the final verdict's
-//! mean and longest over every run, the first (cold) round included:
-//! what a single run may wait for.
+//! mean and longest over every run, the first (cold) round included
+//! (what a single run may wait for), and the verifiers' judging time
+//! (`AttestStats::verifier_time`), mean a run.
 //!
 //! `cargo run --release -p walmart-benches --bin cve_overhead -- APP ROUNDS CONFIG...`
 //!
