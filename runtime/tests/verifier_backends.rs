@@ -180,6 +180,12 @@ fn other_tiling_stacks_score_alike_including_widths_that_are_not_vectors() {
             4,
             "embed4,conv8k8s8,relu,conv6k2s2,conv8k4s4,relu,gmax,dense9,relu,dense5,relu,dense2",
         ),
+        // 16-bit widths other than the default's: a first layer of 4
+        // taps, outputs of 24 and 8.
+        (
+            5,
+            "embed4,conv16k4s4,relu,conv24k4s4,relu,conv8k2s2,relu,gmax,dense2",
+        ),
     ] {
         let model = Model::init(Architecture::parse(text).unwrap(), seed);
         agree(model, text);

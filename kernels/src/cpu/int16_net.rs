@@ -180,6 +180,13 @@ impl Int16Layers {
         Some(layers)
     }
 
+    /// Whether the wide builds' kernels take every convolution (outputs
+    /// up to 32): else the portable loop would score some, slower than
+    /// the floats.
+    pub(crate) fn wide_kernels_take_all(&self) -> bool {
+        self.convs.iter().all(|c| c.cout <= 32)
+    }
+
     /// Bytes per output position of the first layer.
     pub fn kernel(&self) -> usize {
         self.kernel
@@ -286,10 +293,10 @@ impl Int16Layers {
         match self.out {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: WIDE is set only where the CPU has AVX2.
-            16 if WIDE => unsafe { x86::embed8::<1>(page, self, first) },
+            16 if WIDE && self.kernel == 8 => unsafe { x86::embed8::<1>(page, self, first) },
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above.
-            32 if WIDE => unsafe { x86::embed8::<2>(page, self, first) },
+            32 if WIDE && self.kernel == 8 => unsafe { x86::embed8::<2>(page, self, first) },
             8 => embed::<8>(page, self, first),
             16 => embed::<16>(page, self, first),
             _ => embed::<32>(page, self, first),
@@ -369,20 +376,21 @@ fn conv_rows<const WIDE: bool, const VNNI: bool>(x: &[i16], c: &Int16Conv, mut d
 mod x86 {
     use std::arch::x86_64::*;
 
-    use super::{embed, Dst, Int16Conv, Int16Layers};
+    use super::{Dst, Int16Conv, Int16Layers};
 
-    /// The first layer for `V` vectors of 16 channels: [`embed`] with
-    /// the rows loaded as whole vectors (LLVM assembled the portable
-    /// build's from pieces), the same sums.
+    /// The first layer of 8 taps for `V` vectors of 16 channels:
+    /// [`super::embed`] with the rows loaded as whole vectors (LLVM
+    /// assembled the portable build's from pieces), the same sums.
     ///
     /// # Safety
     /// The CPU must have AVX2.
+    ///
+    /// # Panics
+    /// Where `l`'s first layer is not 8 taps of `16 * V` channels.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn embed8<const V: usize>(page: &[u8], l: &Int16Layers, out: &mut [i16]) {
         let n = 16 * V;
-        if l.kernel != 8 || l.out != n || l.rows.len() != 8 * 256 * n {
-            return embed::<32>(page, l, out);
-        }
+        assert!(l.kernel == 8 && l.out == n && l.rows.len() == 8 * 256 * n);
         let rows = l.rows.as_ptr();
         let zero = _mm256_setzero_si256();
         // SAFETY (every load below): tap < 8 and byte < 256, so the n
@@ -415,9 +423,9 @@ mod x86 {
         }
     }
 
-    /// Every position of `c` where its output width has a build (16 and
-    /// 32), or none (returns how many); `VNNI` picks the AVX-512 VNNI
-    /// build, else the AVX2 one (the same bits).
+    /// Every position of `c` where its output width has a build (8, 16,
+    /// 24 and 32), or none (returns how many); `VNNI` picks the AVX-512
+    /// VNNI build, else the AVX2 one (the same bits).
     ///
     /// # Safety
     /// The CPU must have AVX2, and for `VNNI` AVX-512F, AVX-512VL and
@@ -427,15 +435,19 @@ mod x86 {
         c: &Int16Conv,
         dst: &mut Dst<'_>,
     ) -> usize {
-        // Tiles of 16 registers of sums, and 8 or 4 of broadcast inputs:
-        // AVX-512VL has 32 (8 positions a tile ran faster than 4 on lz4's
-        // pages); AVX2 has 16, so half as many positions.
+        // Tiles of up to 16 registers of sums, and up to 8 of broadcast
+        // inputs: AVX-512VL has 32 (8 positions a tile ran faster than 4
+        // on lz4's pages); AVX2 has 16, so half as many positions.
         // SAFETY: the caller vouches for the features.
         unsafe {
             match (c.cout, VNNI) {
+                (8, true) => conv_vnni::<1, 8>(x, c, dst),
                 (16, true) => conv_vnni::<2, 8>(x, c, dst),
+                (24, true) => conv_vnni::<3, 4>(x, c, dst),
                 (32, true) => conv_vnni::<4, 4>(x, c, dst),
+                (8, false) => conv_avx2::<1, 8>(x, c, dst),
                 (16, false) => conv_avx2::<2, 4>(x, c, dst),
+                (24, false) => conv_avx2::<3, 2>(x, c, dst),
                 (32, false) => conv_avx2::<4, 2>(x, c, dst),
                 _ => 0,
             }
@@ -835,24 +847,29 @@ mod tests {
     use crate::cpu::{embed_conv_tables, TiledLayer, TiledNet, TiledScratch};
     use ndarray::{Array1, Array3};
 
-    /// A default-shaped stack (embedding 4, first convolution `c0` wide
-    /// with 8 taps, ReLUs, then `convs` of (out, kernel)) from random
-    /// weights, as a float net.
-    fn float_net(rng: &mut Rng, c0: usize, convs: &[(usize, usize)], len: usize) -> TiledNet {
-        scaled_net(rng, c0, convs, len, 1.0)
+    /// A default-shaped stack (embedding 4, first convolution of
+    /// `first` (out, kernel), ReLUs, then `convs` of (out, kernel)) from
+    /// random weights, as a float net.
+    fn float_net(
+        rng: &mut Rng,
+        first: (usize, usize),
+        convs: &[(usize, usize)],
+        len: usize,
+    ) -> TiledNet {
+        scaled_net(rng, first, convs, len, 1.0)
     }
 
     /// [`float_net`] with every weight and bias times `scale`.
     fn scaled_net(
         rng: &mut Rng,
-        c0: usize,
+        (c0, k0): (usize, usize),
         convs: &[(usize, usize)],
         len: usize,
         scale: f32,
     ) -> TiledNet {
         let t = embed_conv_tables(
             (rng.array((256, 4)) * scale).view(),
-            (rng.array((c0, 4, 8)) * scale).view(),
+            (rng.array((c0, 4, k0)) * scale).view(),
             (rng.array(c0) * scale).view(),
         );
         let mut weights: Vec<(Array3<f32>, Array1<f32>)> = Vec::new();
@@ -912,16 +929,20 @@ mod tests {
         out
     }
 
-    /// Shapes with the VNNI build's widths (16 and 32, whole tiles and
-    /// positions left over) and the portable build's only (8).
-    /// First layer's width, later convolutions (out, kernel), page length.
-    type Shape = (usize, &'static [(usize, usize)], usize);
+    /// First layer (out, kernel), later convolutions (out, kernel), page
+    /// length.
+    type Shape = ((usize, usize), &'static [(usize, usize)], usize);
 
+    /// Every output width the wide kernels take (8 to 32), with whole
+    /// tiles and positions left over, first layers of 8 taps (the wide
+    /// table loop) and of others.
     const SHAPES: &[Shape] = &[
-        (16, &[(16, 4), (32, 4)], 4096),
-        (16, &[(32, 4), (16, 2)], 8 * 4 * 2 * 7),
-        (32, &[(16, 3)], 8 * 3 * 5),
-        (16, &[(8, 4), (16, 4)], 4096),
+        ((16, 8), &[(16, 4), (32, 4)], 4096),
+        ((16, 8), &[(32, 4), (16, 2)], 8 * 4 * 2 * 7),
+        ((32, 8), &[(16, 3)], 8 * 3 * 5),
+        ((16, 8), &[(8, 4), (24, 4)], 4096),
+        ((16, 4), &[(16, 4), (32, 8)], 4096),
+        ((8, 2), &[(24, 2), (8, 2)], 4096),
     ];
 
     #[test]
@@ -935,12 +956,12 @@ mod tests {
             }
         };
         let mut rng = Rng::new(11);
-        for &(c0, convs, len) in SHAPES {
-            let net = float_net(&mut rng, c0, convs, len);
+        for &(first, convs, len) in SHAPES {
+            let net = float_net(&mut rng, first, convs, len);
             let l = layers_of(&net);
             // The wide kernels take every position of the widths they
             // have (none is left to the portable loop).
-            for c in l.convs.iter().filter(|c| matches!(c.cout, 16 | 32)) {
+            for c in &l.convs {
                 let x = vec![1i16; 5 * c.block];
                 let mut y = vec![0f32; 5 * c.cout];
                 for &isa in builds {
@@ -962,7 +983,7 @@ mod tests {
                 for &isa in builds {
                     let n = l.rows(&page, &mut s, &mut rows, isa);
                     let wide: Vec<u32> = rows[..n].iter().map(|v| v.to_bits()).collect();
-                    assert_eq!(portable, wide, "{isa:?}: {c0} {convs:?}");
+                    assert_eq!(portable, wide, "{isa:?}: {first:?} {convs:?}");
                 }
             }
         }
@@ -971,8 +992,8 @@ mod tests {
     #[test]
     fn integer_rows_stay_within_their_error_bound_of_the_float_rows() {
         let mut rng = Rng::new(12);
-        for &(c0, convs, len) in SHAPES {
-            let net = float_net(&mut rng, c0, convs, len);
+        for &(first, convs, len) in SHAPES {
+            let net = float_net(&mut rng, first, convs, len);
             let l = layers_of(&net);
             let error = l.row_error().to_vec();
             let mut s = TiledScratch::default();
@@ -989,14 +1010,14 @@ mod tests {
                     // The float path rounds too (a millionth, say).
                     assert!(
                         (g - w).abs() <= bound + 1e-5 * w.abs().max(1.0),
-                        "{c0} {convs:?}: {g} vs {w}, bound {bound}"
+                        "{first:?} {convs:?}: {g} vs {w}, bound {bound}"
                     );
                     worst = worst.max((g - w).abs() / bound);
                 }
             }
             // The bound is a worst case of every rounding at once; the
             // errors seen are a few hundredths of it at most.
-            assert!(worst > 0.0, "{c0} {convs:?}: no rounding at all?");
+            assert!(worst > 0.0, "{first:?} {convs:?}: no rounding at all?");
         }
     }
 
@@ -1006,7 +1027,7 @@ mod tests {
         // any size: the scales must cope with huge, tiny and zero ones.
         let mut rng = Rng::new(14);
         for scale in [1e-30f32, 1e-6, 0.0, 1e6, 1e15] {
-            let net = scaled_net(&mut rng, 16, &[(16, 4), (32, 4)], 4096, scale);
+            let net = scaled_net(&mut rng, (16, 8), &[(16, 4), (32, 4)], 4096, scale);
             let l = layers_of(&net);
             let mut s = TiledScratch::default();
             for page in pages(&mut rng, &net, 4096) {
@@ -1029,7 +1050,7 @@ mod tests {
     #[test]
     fn widths_the_kernels_do_not_take_are_left_to_the_floats() {
         let mut rng = Rng::new(13);
-        let net = float_net(&mut rng, 16, &[(12, 4)], 4096);
+        let net = float_net(&mut rng, (16, 8), &[(12, 4)], 4096);
         assert!(Int16Layers::new(net.first(), net.first_relu(), net.convs()).is_none());
     }
 }

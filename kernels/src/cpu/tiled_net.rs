@@ -232,7 +232,9 @@ impl TiledNet {
         // floats with AVX2 alone too (1.1-1.4x on the CVE corpus's pages).
         let isa = Isa::detect();
         if isa != Isa::Portable {
-            net.int16 = Int16Layers::new(&net.first, net.first_relu, &net.convs).map(|l| (l, isa));
+            net.int16 = Int16Layers::new(&net.first, net.first_relu, &net.convs)
+                .filter(Int16Layers::wide_kernels_take_all)
+                .map(|l| (l, isa));
         }
         let mut s = TiledScratch::default();
         net.rows(&vec![0; block], &mut s);
