@@ -88,21 +88,27 @@ pub struct CpuScorer {
 impl CpuScorer {
     /// `model` on this machine's cores.
     pub fn new(model: Model) -> CpuScorer {
+        let plan = model.plan();
+        CpuScorer::planned(model, plan)
+    }
+
+    /// [`Self::new`] computing in floats on every CPU, the 16-bit integer
+    /// build left out: the scores the `gpu` back end computes, and the
+    /// `wasm` one where the widths do not fit 16 bits (for comparing
+    /// them).
+    pub fn in_floats(model: Model) -> CpuScorer {
+        let plan = model.plan_in_floats();
+        CpuScorer::planned(model, plan)
+    }
+
+    /// A scorer of `model` around `plan`, one of its plans.
+    fn planned(model: Model, plan: InferencePlan) -> CpuScorer {
         let threads = scoring_threads();
         if threads > 1 {
             // Started now rather than in the first final flush.
             scoring_pool();
         }
-        let plan = model.plan();
         CpuScorer::around(Arc::new(model), plan, threads)
-    }
-
-    /// [`Self::new`] computing in floats on every CPU, the 16-bit integer
-    /// build left out: the scores the `wasm` and `gpu` back ends compute
-    /// (for comparing them).
-    pub fn in_floats(model: Model) -> CpuScorer {
-        let plan = model.plan_in_floats();
-        CpuScorer::around(Arc::new(model), plan, scoring_threads())
     }
 
     /// A scorer of `model` with `plan` (one of the model's) for the

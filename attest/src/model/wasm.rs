@@ -305,10 +305,8 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
     let _ = writeln!(w, "    local.get $n i32.eqz br_if 0");
     let _ = writeln!(w, "    (loop $pages");
 
-    // Embedding and first convolution: table rows summed per position. The
-    // table of tap `t` starts at `tables + t * 256 * row`; the byte picks
-    // the row, so the tap's base goes in the load's constant offset.
-    let row = c0p * 4;
+    // Embedding and first convolution: table rows summed per position
+    // (`write_float_embed`, `write_int16_embed`).
     let _ = writeln!(
         w,
         "      (local.set $src (i32.add (i32.const {input}) (i32.mul (local.get $page) (i32.const {input_len}))))"
@@ -331,41 +329,9 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
     if int16.is_some() {
         write_int16_embed(&mut w, (tables, bias0), k0, c0, first_relu);
     } else {
-        // Even taps into `$a` (from the bias), odd ones into `$b` (from
-        // zero), then `$a + $b`: the CPU back end's order of additions.
-        for j in 0..c0p / 4 {
-            let _ = writeln!(
-                w,
-                "        (local.set $a{j} (v128.load offset={} (i32.const 0)))",
-                bias0 + 16 * j
-            );
-            let _ = writeln!(w, "        (local.set $b{j} (v128.const i64x2 0 0))");
-        }
-        for tap in 0..k0 {
-            let sum = if tap % 2 == 0 { "a" } else { "b" };
-            let _ = writeln!(
-                w,
-                "        (local.set $row (i32.mul (i32.load8_u offset={tap} (local.get $src)) (i32.const {row})))"
-            );
-            for j in 0..c0p / 4 {
-                let _ = writeln!(
-                    w,
-                    "        (local.set ${sum}{j} (f32x4.add (local.get ${sum}{j}) (v128.load offset={} (local.get $row))))",
-                    tables + tap * 256 * row + 16 * j
-                );
-            }
-        }
-        for j in 0..c0p / 4 {
-            let _ = writeln!(
-                w,
-                "        (local.set $a{j} (f32x4.add (local.get $a{j}) (local.get $b{j})))"
-            );
-        }
-        store_vectors(&mut w, "a", 0, c0p / 4, first_relu, "        ");
+        write_float_embed(&mut w, (tables, bias0), k0, c0p, first_relu);
     }
     advance(&mut w, "src", k0, "        ");
-    let out_row = if int16.is_some() { c0 * 2 } else { row };
-    advance(&mut w, "dst", out_row, "        ");
     end_countdown(&mut w, "embed", "i", "        ");
 
     // Convolutions: for each output position, `kernel * cinp` inputs each
@@ -613,10 +579,58 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
     }
 }
 
+/// The body of the float first layer's loop over output positions: the
+/// sum of the `k0` taps' rows (at `tables`; the table of tap `t` starts
+/// at `tables + t * 256 * row`, and the byte picks the row, so the tap's
+/// base goes in the load's constant offset) and the bias (at `bias0`),
+/// `c0p` channels in `f32x4` vectors, stored at `$dst` through a ReLU
+/// when `relu`, and `$dst` moved past them.
+fn write_float_embed(
+    w: &mut String,
+    (tables, bias0): (usize, usize),
+    k0: usize,
+    c0p: usize,
+    relu: bool,
+) {
+    let row = c0p * 4;
+    // Even taps into `$a` (from the bias), odd ones into `$b` (from
+    // zero), then `$a + $b`: the CPU back end's order of additions.
+    for j in 0..c0p / 4 {
+        let _ = writeln!(
+            w,
+            "        (local.set $a{j} (v128.load offset={} (i32.const 0)))",
+            bias0 + 16 * j
+        );
+        let _ = writeln!(w, "        (local.set $b{j} (v128.const i64x2 0 0))");
+    }
+    for tap in 0..k0 {
+        let sum = if tap % 2 == 0 { "a" } else { "b" };
+        let _ = writeln!(
+            w,
+            "        (local.set $row (i32.mul (i32.load8_u offset={tap} (local.get $src)) (i32.const {row})))"
+        );
+        for j in 0..c0p / 4 {
+            let _ = writeln!(
+                w,
+                "        (local.set ${sum}{j} (f32x4.add (local.get ${sum}{j}) (v128.load offset={} (local.get $row))))",
+                tables + tap * 256 * row + 16 * j
+            );
+        }
+    }
+    for j in 0..c0p / 4 {
+        let _ = writeln!(
+            w,
+            "        (local.set $a{j} (f32x4.add (local.get $a{j}) (local.get $b{j})))"
+        );
+    }
+    store_vectors(w, "a", 0, c0p / 4, relu, "        ");
+    advance(w, "dst", row, "        ");
+}
+
 /// The body of the 16-bit first layer's loop over output positions: the
 /// sum of the `k0` taps' rows (at `tables`) and the bias (at `bias0`),
 /// `c0` channels in `i16x8` vectors (wrapping adds, as the CPU's), stored
-/// at `$dst` through a ReLU when `relu`.
+/// at `$dst` through a ReLU when `relu`, and `$dst` moved past them.
 fn write_int16_embed(
     w: &mut String,
     (tables, bias0): (usize, usize),
@@ -654,6 +668,7 @@ fn write_int16_embed(
             16 * j
         );
     }
+    advance(w, "dst", row, "        ");
 }
 
 /// The body of a 16-bit convolution's loop over output positions (as

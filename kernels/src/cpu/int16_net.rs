@@ -326,9 +326,9 @@ enum Dst<'a> {
 
 impl Dst<'_> {
     /// Output `at` from its sum (bias included) as [`Int16Conv::rescale`]
-    /// says: the portable build's steps, which the VNNI build's
-    /// instructions repeat (convert, multiply, round to nearest even,
-    /// saturate).
+    /// says: the portable build's steps, which the wide builds'
+    /// instructions and the `wasm` module repeat (convert, multiply,
+    /// round to nearest even, saturate).
     #[inline(always)]
     fn put(&mut self, at: usize, sum: i32, c: &Int16Conv, o: usize) {
         let sum = if c.relu { sum.max(0) } else { sum };
@@ -350,8 +350,8 @@ fn conv_rows<const WIDE: bool, const VNNI: bool>(x: &[i16], c: &Int16Conv, mut d
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if WIDE {
-        // SAFETY: `vnni` is set only when the CPU reported the features
-        // these builds are compiled for (`Int16Layers::rows`' callers).
+        // SAFETY: WIDE (and VNNI) are set only where the CPU reported the
+        // features these builds are compiled for (`Int16Layers::rows`).
         done = unsafe { x86::conv::<VNNI>(x, c, &mut dst) };
     }
     let positions = x.len() / c.block;

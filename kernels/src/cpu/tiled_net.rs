@@ -236,10 +236,16 @@ impl TiledNet {
                 .filter(Int16Layers::wide_kernels_take_all)
                 .map(|l| (l, isa));
         }
-        let mut s = TiledScratch::default();
-        net.rows(&vec![0; block], &mut s);
-        net.zero_row = s.signal[..s.rows].to_vec();
+        net.zero_row = net.zero_block_rows();
         Some(net)
+    }
+
+    /// The last convolution's output for a block of zeros, by the build
+    /// this net runs: what every block of zeros of a page is taken as.
+    fn zero_block_rows(&self) -> Vec<f32> {
+        let mut s = TiledScratch::default();
+        self.rows(&vec![0; self.block], &mut s);
+        s.signal[..s.rows].to_vec()
     }
 
     /// This net computing in floats on every CPU (the integer build
@@ -249,9 +255,7 @@ impl TiledNet {
             int16: None,
             ..self.clone()
         };
-        let mut s = TiledScratch::default();
-        net.rows(&vec![0; net.block], &mut s);
-        net.zero_row = s.signal[..s.rows].to_vec();
+        net.zero_row = net.zero_block_rows();
         net
     }
 
