@@ -186,6 +186,11 @@ fn other_tiling_stacks_score_alike_including_widths_that_are_not_vectors() {
             5,
             "embed4,conv16k4s4,relu,conv24k4s4,relu,conv8k2s2,relu,gmax,dense2",
         ),
+        // A first layer of 16 taps (not the wide table loop's 8).
+        (
+            6,
+            "embed4,conv16k16s16,relu,conv16k4s4,relu,conv32k4s4,relu,gmax,dense16,relu,dense2",
+        ),
     ] {
         let model = Model::init(Architecture::parse(text).unwrap(), seed);
         agree(model, text);
