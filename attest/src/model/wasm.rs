@@ -306,7 +306,7 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
     let _ = writeln!(w, "    (loop $pages");
 
     // Embedding and first convolution: table rows summed per position
-    // (`write_float_embed`, `write_int16_embed`).
+    // (`write_embed`).
     let _ = writeln!(
         w,
         "      (local.set $src (i32.add (i32.const {input}) (i32.mul (local.get $page) (i32.const {input_len}))))"
@@ -327,9 +327,9 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
     );
     let _ = writeln!(w, "      (loop $embed");
     if int16.is_some() {
-        write_int16_embed(&mut w, (tables, bias0), k0, c0, first_relu);
+        write_embed(&mut w, (tables, bias0), k0, c0, first_relu, &INT16_EMBED);
     } else {
-        write_float_embed(&mut w, (tables, bias0), k0, c0p, first_relu);
+        write_embed(&mut w, (tables, bias0), k0, c0p, first_relu, &FLOAT_EMBED);
     }
     advance(&mut w, "src", k0, "        ");
     end_countdown(&mut w, "embed", "i", "        ");
@@ -436,9 +436,23 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
         advance(&mut w, "src", 4, "          ");
         advance(&mut w, "row", coutp * 4, "          ");
         end_countdown(&mut w, "taps", "i", "          ");
-        store_vectors(&mut w, "a", 0, coutp / 4, relu, "        ");
+        store_vectors(
+            &mut w,
+            "a",
+            0,
+            coutp / 4,
+            relu.then_some("f32x4.max"),
+            "        ",
+        );
         if pair {
-            store_vectors(&mut w, "b", coutp * 4, coutp / 4, relu, "        ");
+            store_vectors(
+                &mut w,
+                "b",
+                coutp * 4,
+                coutp / 4,
+                relu.then_some("f32x4.max"),
+                "        ",
+            );
             // Past the second position's inputs too.
             advance(&mut w, "src", block * 4, "        ");
         }
@@ -500,7 +514,14 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
         }
     }
     let _ = writeln!(w, "      (local.set $dst (i32.const {feat_a}))");
-    store_vectors(&mut w, "a", 0, vectors, pool_relu, "      ");
+    store_vectors(
+        &mut w,
+        "a",
+        0,
+        vectors,
+        pool_relu.then_some("f32x4.max"),
+        "      ",
+    );
 
     // Dense layers, scalar (a few hundred multiplies); the last writes the
     // page's logits.
@@ -579,75 +600,69 @@ fn write_module(net: &TiledNet) -> ClassifierWat {
     }
 }
 
-/// The body of the float first layer's loop over output positions: the
-/// sum of the `k0` taps' rows (at `tables`; the table of tap `t` starts
-/// at `tables + t * 256 * row`, and the byte picks the row, so the tap's
-/// base goes in the load's constant offset) and the bias (at `bias0`),
-/// `c0p` channels in `f32x4` vectors, stored at `$dst` through a ReLU
-/// when `relu`, and `$dst` moved past them.
-fn write_float_embed(
-    w: &mut String,
-    (tables, bias0): (usize, usize),
-    k0: usize,
-    c0p: usize,
-    relu: bool,
-) {
-    let row = c0p * 4;
-    // Even taps into `$a` (from the bias), odd ones into `$b` (from
-    // zero), then `$a + $b`: the CPU back end's order of additions.
-    for j in 0..c0p / 4 {
-        let _ = writeln!(
-            w,
-            "        (local.set $a{j} (v128.load offset={} (i32.const 0)))",
-            bias0 + 16 * j
-        );
-        let _ = writeln!(w, "        (local.set $b{j} (v128.const i64x2 0 0))");
-    }
-    for tap in 0..k0 {
-        let sum = if tap % 2 == 0 { "a" } else { "b" };
-        let _ = writeln!(
-            w,
-            "        (local.set $row (i32.mul (i32.load8_u offset={tap} (local.get $src)) (i32.const {row})))"
-        );
-        for j in 0..c0p / 4 {
-            let _ = writeln!(
-                w,
-                "        (local.set ${sum}{j} (f32x4.add (local.get ${sum}{j}) (v128.load offset={} (local.get $row))))",
-                tables + tap * 256 * row + 16 * j
-            );
-        }
-    }
-    for j in 0..c0p / 4 {
-        let _ = writeln!(
-            w,
-            "        (local.set $a{j} (f32x4.add (local.get $a{j}) (local.get $b{j})))"
-        );
-    }
-    store_vectors(w, "a", 0, c0p / 4, relu, "        ");
-    advance(w, "dst", row, "        ");
+/// How a first layer's sums are held: the vector instructions, channels
+/// per vector and bytes per channel, and whether taps go into two chains.
+struct EmbedLanes {
+    add: &'static str,
+    max: &'static str,
+    per_vector: usize,
+    bytes: usize,
+    /// Even taps into `$a` (from the bias), odd ones into `$b` (from
+    /// zero), then `$a + $b`: the CPU back end's order of float additions.
+    /// Wrapping integer adds give the same sums in any order.
+    two_chains: bool,
 }
 
-/// The body of the 16-bit first layer's loop over output positions: the
-/// sum of the `k0` taps' rows (at `tables`) and the bias (at `bias0`),
-/// `c0` channels in `i16x8` vectors (wrapping adds, as the CPU's), stored
-/// at `$dst` through a ReLU when `relu`, and `$dst` moved past them.
-fn write_int16_embed(
+/// The float first layer's sums.
+const FLOAT_EMBED: EmbedLanes = EmbedLanes {
+    add: "f32x4.add",
+    max: "f32x4.max",
+    per_vector: 4,
+    bytes: 4,
+    two_chains: true,
+};
+
+/// The 16-bit first layer's sums (wrapping adds, as the CPU's).
+const INT16_EMBED: EmbedLanes = EmbedLanes {
+    add: "i16x8.add",
+    max: "i16x8.max_s",
+    per_vector: 8,
+    bytes: 2,
+    two_chains: false,
+};
+
+/// The body of the first layer's loop over output positions: the sum of
+/// the `k0` taps' rows (at `tables`; the table of tap `t` starts at
+/// `tables + t * 256 * row`, and the byte picks the row, so the tap's
+/// base goes in the load's constant offset) and the bias (at `bias0`),
+/// `channels` in `lanes`' vectors, stored at `$dst` through a ReLU when
+/// `relu`, and `$dst` moved past them.
+fn write_embed(
     w: &mut String,
     (tables, bias0): (usize, usize),
     k0: usize,
-    c0: usize,
+    channels: usize,
     relu: bool,
+    lanes: &EmbedLanes,
 ) {
-    let row = c0 * 2;
-    let vectors = c0 / 8;
+    let row = channels * lanes.bytes;
+    let vectors = channels / lanes.per_vector;
     for j in 0..vectors {
         let _ = writeln!(
             w,
             "        (local.set $a{j} (v128.load offset={} (i32.const 0)))",
             bias0 + 16 * j
         );
+        if lanes.two_chains {
+            let _ = writeln!(w, "        (local.set $b{j} (v128.const i64x2 0 0))");
+        }
     }
     for tap in 0..k0 {
+        let sum = if lanes.two_chains && tap % 2 == 1 {
+            "b"
+        } else {
+            "a"
+        };
         let _ = writeln!(
             w,
             "        (local.set $row (i32.mul (i32.load8_u offset={tap} (local.get $src)) (i32.const {row})))"
@@ -655,19 +670,22 @@ fn write_int16_embed(
         for j in 0..vectors {
             let _ = writeln!(
                 w,
-                "        (local.set $a{j} (i16x8.add (local.get $a{j}) (v128.load offset={} (local.get $row))))",
+                "        (local.set ${sum}{j} ({} (local.get ${sum}{j}) (v128.load offset={} (local.get $row))))",
+                lanes.add,
                 tables + tap * 256 * row + 16 * j
             );
         }
     }
-    for j in 0..vectors {
-        let value = relu_of("i16x8.max_s", &format!("$a{j}"), relu);
-        let _ = writeln!(
-            w,
-            "        (v128.store offset={} (local.get $dst) {value})",
-            16 * j
-        );
+    if lanes.two_chains {
+        for j in 0..vectors {
+            let _ = writeln!(
+                w,
+                "        (local.set $a{j} ({} (local.get $a{j}) (local.get $b{j})))",
+                lanes.add
+            );
+        }
     }
+    store_vectors(w, "a", 0, vectors, relu.then_some(lanes.max), "        ");
     advance(w, "dst", row, "        ");
 }
 
@@ -711,7 +729,7 @@ fn write_int16_conv(
     advance(w, "row", cout * 4, "          ");
     end_countdown(w, "pairs", "i", "          ");
     for j in 0..sums {
-        let sum = relu_of("i32x4.max_s", &format!("$a{j}"), relu);
+        let sum = relu_of(&format!("$a{j}"), relu.then_some("i32x4.max_s"));
         let _ = writeln!(
             w,
             "        (local.set $a{j} (f32x4.mul (f32x4.convert_i32x4_s {sum}) (v128.load offset={} (i32.const 0))))",
@@ -759,28 +777,27 @@ fn advance(w: &mut String, name: &str, by: usize, indent: &str) {
     );
 }
 
-/// The vector in `local`, through a ReLU (`max_op` against zero) when
-/// `relu`.
-fn relu_of(max_op: &str, local: &str, relu: bool) -> String {
-    if relu {
-        format!("({max_op} (local.get {local}) (v128.const i64x2 0 0))")
-    } else {
-        format!("(local.get {local})")
+/// The vector in `local`, through a ReLU (the `max` instruction against
+/// zero) where one is named.
+fn relu_of(local: &str, max: Option<&str>) -> String {
+    match max {
+        Some(max) => format!("({max} (local.get {local}) (v128.const i64x2 0 0))"),
+        None => format!("(local.get {local})"),
     }
 }
 
-/// Stores the sums `$SET0..` at `$dst + offset`, through a ReLU when
-/// `relu`.
+/// Stores the sums `$SET0..` at `$dst + offset`, through a ReLU (the
+/// vectors' `max` instruction against zero) where `relu` names one.
 fn store_vectors(
     w: &mut String,
     set: &str,
     offset: usize,
     vectors: usize,
-    relu: bool,
+    relu: Option<&str>,
     indent: &str,
 ) {
     for j in 0..vectors {
-        let value = relu_of("f32x4.max", &format!("${set}{j}"), relu);
+        let value = relu_of(&format!("${set}{j}"), relu);
         let _ = writeln!(
             w,
             "{indent}(v128.store offset={} (local.get $dst) {value})",
