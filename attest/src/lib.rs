@@ -10,6 +10,7 @@
 pub mod dataset;
 mod digest;
 mod event;
+mod input_runs;
 pub mod metrics;
 pub mod model;
 mod policy;
@@ -21,6 +22,7 @@ mod verifier;
 
 pub use digest::{block_digest, page_digest, unguessable, DigestVerifier};
 pub use event::{Event, EventKind, EventLog};
+pub use input_runs::{zero_spans, InputRuns, INPUT_RUN_MIN};
 pub use policy::{Backpressure, OnDetect, Policy};
 pub use snapshot::{
     shipped_mask, zero_blocks, HookKind, HookSite, PageKind, PageSnapshot, PAGE_SIZE, SHIPPED_BLOCK,

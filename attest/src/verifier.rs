@@ -51,6 +51,14 @@ pub trait Verifier: Send {
     fn judged<'a>(&self, page: &PageSnapshot<'a>) -> Cow<'a, [u8]> {
         Cow::Borrowed(page.bytes)
     }
+
+    /// The runs of one byte the host's input holds in this store, which
+    /// a verifier of what the module wrote may pass over (see
+    /// [`crate::InputRuns`]); given once, before the first page. Ignored
+    /// by default.
+    fn follow_input(&mut self, runs: std::sync::Arc<crate::InputRuns>) {
+        let _ = runs;
+    }
 }
 
 /// A boxed verifier, so callers can choose one at run time.
@@ -73,5 +81,9 @@ impl<V: Verifier + ?Sized> Verifier for Box<V> {
 
     fn judged<'a>(&self, page: &PageSnapshot<'a>) -> Cow<'a, [u8]> {
         (**self).judged(page)
+    }
+
+    fn follow_input(&mut self, runs: std::sync::Arc<crate::InputRuns>) {
+        (**self).follow_input(runs)
     }
 }

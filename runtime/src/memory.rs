@@ -7,7 +7,7 @@
 use walmart_jit::vmctx::{VMMemory, GUARDED_DIRTY_PREFIX};
 
 use crate::attest::dirty::DirtyBitmap;
-use crate::attest::session::{DirtySource, MemoryAttest};
+use crate::attest::session::{MemoryAttest, MemorySource};
 use crate::error::{Error, Result};
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
 use crate::types::MemoryType;
@@ -48,7 +48,7 @@ impl MemoryData {
     pub(crate) fn new(
         ty: MemoryType,
         guarded: bool,
-        attest: Option<DirtySource>,
+        attest: Option<MemorySource>,
         tags: Option<&crate::attest::tags::TagConfig>,
     ) -> Result<Box<MemoryData>> {
         // Guarded 32-bit memories never move (generated code relies on it).
@@ -122,7 +122,7 @@ impl MemoryData {
             } else {
                 DirtyBitmap::new(max_pages * PAGE_SIZE)?
             };
-            let a = MemoryAttest::new(bitmap, base, 0, reserved, source)?;
+            let a = MemoryAttest::new(bitmap, base, 0, reserved, source.dirty, source.input_runs)?;
             mem.def.dirty = a.bitmap.biased(base);
             mem.attest = Some(a);
         }
@@ -375,7 +375,7 @@ impl Memory {
         let data = self.data_in_mut(&mut store.as_context_mut().opaque);
         if data.write(offset, buf) {
             if let Some(a) = &data.attest {
-                a.supplied(data.bytes(), offset, buf.len());
+                a.supplied(data.bytes(), offset, buf.len(), None);
             }
             Ok(())
         } else {

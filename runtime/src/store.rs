@@ -79,9 +79,13 @@ impl StoreOpaque {
     /// started yet.
     /// Where a memory created now gets its dirty pages, or `None` when
     /// the store does not attest.
-    pub(crate) fn memory_dirty_source(&self) -> Option<crate::attest::session::DirtySource> {
+    pub(crate) fn memory_dirty_source(&self) -> Option<crate::attest::session::MemorySource> {
         let tracked = matches!(self.engine.config().attest, Policy::Coarse | Policy::Fine);
-        (tracked && self.attest.is_some()).then(|| self.engine.dirty_source())
+        let session = self.attest.as_deref().filter(|_| tracked)?;
+        Some(crate::attest::session::MemorySource {
+            dirty: self.engine.dirty_source(),
+            input_runs: session.input_runs.clone(),
+        })
     }
 
     pub(crate) fn ensure_attest(&mut self) -> Result<()> {

@@ -2416,6 +2416,112 @@ fn the_cnn_passes_over_blocks_that_still_hold_what_the_module_shipped() {
     }
 }
 
+/// Copies `len` bytes the host wrote at 0 to 0x1000 (`copy`), or fills
+/// `len` bytes there with `A` itself (`fill`); either then writes a
+/// number further down the same page.
+const COPIES_INPUT: &str = r#"(module
+  (memory (export "memory") 2)
+  (func (export "copy") (param $len i32)
+    (memory.copy (i32.const 0x1000) (i32.const 0) (local.get $len))
+    (i32.store (i32.const 0x1f00) (i32.const 777)))
+  (func (export "fill") (param $len i32)
+    (memory.fill (i32.const 0x1000) (i32.const 0x41) (local.get $len))
+    (i32.store (i32.const 0x1f00) (i32.const 777))))"#;
+
+#[test]
+fn the_cnn_passes_over_runs_the_input_held_and_no_longer_ones() {
+    use walmart::attest::model::default::default_model;
+    use walmart::attest::model::verifier::CnnVerifier;
+    // (what the host writes, what the module does, flagged)
+    let a = |n| vec![b'A'; n];
+    let cases: [(&str, Vec<u8>, &str, i32, bool); 5] = [
+        ("a copy of the input's run", a(600), "copy", 600, false),
+        ("a run the input held as long", a(600), "fill", 600, false),
+        ("a run longer than the input's", a(40), "fill", 600, true),
+        (
+            "a run of a byte the input had none of",
+            vec![b'B'; 600],
+            "fill",
+            600,
+            true,
+        ),
+        ("no input", Vec::new(), "fill", 600, true),
+    ];
+    for kernel in [true, false] {
+        for (case, input, func, len, flagged) in &cases {
+            let mut config = Config::new();
+            config.attest(Policy::Fine).attest_kernel_dirty(kernel);
+            let cnn = CnnVerifier::new(default_model().unwrap()).unwrap();
+            let mut s = setup_adding(&config, OnDetect::Log, COPIES_INPUT, |o| o.also_verify(cnn));
+            let memory = s.instance.get_memory(&mut s.store, "memory").unwrap();
+            memory.write(&mut s.store, 0, input).unwrap();
+            let f = s.instance.get_func(&mut s.store, func).unwrap();
+            f.call(&mut s.store, &[Val::I32(*len)], &mut []).unwrap();
+            s.store.finish_attestation().unwrap().unwrap();
+            let cnn: Vec<Vec<u32>> = s
+                .events
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|e| e.kind == EventKind::Cnn)
+                .map(|e| e.pages.clone())
+                .collect();
+            let want: Vec<Vec<u32>> = if *flagged { vec![vec![1]] } else { vec![] };
+            assert_eq!(cnn, want, "{case}, kernel {kernel}");
+        }
+    }
+}
+
+/// Reads stdin 256 bytes at a time into 0x100 until it ends, then
+/// writes 600 `A`s into page 1 itself.
+const READS_IN_PIECES: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_read"
+    (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (func (export "_start")
+    (loop $more
+      (i32.store (i32.const 0) (i32.const 0x100))
+      (i32.store (i32.const 4) (i32.const 256))
+      (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (br_if $more (i32.load (i32.const 8))))
+    (memory.fill (i32.const 0x1000) (i32.const 0x41) (i32.const 600))
+    (i32.store (i32.const 0x1f00) (i32.const 777))))"#;
+
+#[test]
+fn a_run_the_input_held_counts_whole_when_read_in_pieces() {
+    use walmart::attest::model::default::default_model;
+    use walmart::attest::model::verifier::CnnVerifier;
+    let input = std::env::temp_dir().join(format!("walmart-runs-{}", std::process::id()));
+    // (input, page 1 flagged): 600 `A`s come in three reads.
+    for (bytes, flagged) in [
+        ([b"<".as_slice(), &[b'A'; 600], b">"].concat(), false),
+        ([b"<".as_slice(), &[b'A'; 599], b">"].concat(), true),
+    ] {
+        std::fs::write(&input, &bytes).unwrap();
+        let mut config = Config::new();
+        config.attest(Policy::Fine);
+        let mut ctx = walmart::wasi::WasiCtx::new();
+        ctx.redirect(0, std::fs::File::open(&input).unwrap());
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        let options = AttestOptions::new()
+            .on_detect(OnDetect::Log)
+            .also_verify(CnnVerifier::new(default_model().unwrap()).unwrap())
+            .on_event(move |e| sink.lock().unwrap().push(e.clone()));
+        run_wasi_start(&config, READS_IN_PIECES, ctx, options);
+        let cnn: Vec<Vec<u32>> = events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == EventKind::Cnn)
+            .map(|e| e.pages.clone())
+            .collect();
+        let want: Vec<Vec<u32>> = if flagged { vec![vec![1]] } else { vec![] };
+        assert_eq!(cnn, want, "{} bytes of input", bytes.len());
+    }
+    std::fs::remove_file(&input).unwrap();
+}
+
 /// The tag monitor's guard above a stack frame of clang's shape
 /// (`walmart_jit::translate::stack_guard`) stays painted when a trap
 /// abandons the frame; walmart clears it as the failed call returns, so

@@ -254,6 +254,7 @@ fn attested_runs_report_no_false_positives_for_wasi_writes() {
             err.contains(&format!("attestation ({policy}, ")) && err.contains("detections 0"),
             "{err}"
         );
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }
 
@@ -276,6 +277,7 @@ fn injected_host_tampering_is_logged_and_on_detect_trap_exits_86() {
     let first = events.lines().next().expect("at least one event");
     assert!(first.contains(r#""kind":"host-tamper""#), "{first}");
     assert!(first.contains(r#""source":"write-protection""#), "{first}");
+    std::fs::remove_dir_all(&root).unwrap();
 
     let out = walmart(&[
         "run",

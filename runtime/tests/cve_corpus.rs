@@ -414,16 +414,51 @@ fn evaluate_writes_the_table_for_a_corpus() {
     );
     assert!(table.contains("Machine: "), "{table}");
 
-    // --evidence keeps the flagged pages: c-ares's CNN flags the page of
-    // `escaped-dot`'s overflowing name, and the page kept holds it. It
-    // flags the same name ending in a plain dot too (the control, which
-    // overflows nothing): that flag is the name's ten `a`s, not the
-    // corruption, and is not counted as the CNN's detection.
-    let kept = temp("evidence");
+    // c-ares's `escaped-dot` names ten `a`s. The CNN flagged that name's
+    // page in the exploit's runs and its control's alike (the name, not
+    // the corruption) until it passed over the runs the input held: now
+    // in neither.
     let out = evaluate(&[
         corpus().to_str().unwrap(),
         "--apps",
         "c-ares",
+        "--policies",
+        "fine",
+        "--backends",
+        "cpu",
+        "--rounds",
+        "1",
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = std::fs::read_to_string(&report).unwrap();
+    let _ = std::fs::remove_file(&report);
+    assert!(!table.contains("false positive on control"), "{table}");
+    assert!(!table.contains("the CNN flagged page"), "{table}");
+
+    // --evidence keeps the flagged pages. An lz4 record of one `A` and a
+    // match that repeats it 2,000 times: the run is the program's doing,
+    // not the input's, and lz4's model flags it; with no control beside
+    // it, the flag counts.
+    let kept = temp("evidence");
+    let runs = temp("runs-corpus");
+    let app = runs.join("lz4");
+    for sub in ["benign", "exploit"] {
+        std::fs::create_dir_all(app.join(sub)).unwrap();
+    }
+    let lz4 = corpus().join("lz4");
+    for file in [
+        "lz4.wasm",
+        "model.wcnn",
+        "benign/mixed.in",
+        "benign/mixed.out",
+    ] {
+        std::fs::copy(lz4.join(file), app.join(file)).unwrap();
+    }
+    std::fs::write(app.join("exploit/runs.in"), lz4_record_of_a_run(2000)).unwrap();
+    let out = evaluate(&[
+        runs.to_str().unwrap(),
         "--policies",
         "fine",
         "--backends",
@@ -435,32 +470,12 @@ fn evaluate_writes_the_table_for_a_corpus() {
         "--out",
         report.to_str().unwrap(),
     ]);
+    let _ = std::fs::remove_dir_all(&runs);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let table = std::fs::read_to_string(&report).unwrap();
     let _ = std::fs::remove_file(&report);
-    let fine = table
-        .lines()
-        .find(|l| l.starts_with("| c-ares | CVE-2016-5180 | fine | cpu |"))
-        .unwrap_or_else(|| panic!("no fine row in\n{table}"));
-    // Found by the heap checks; the CNN is credited with none of them.
-    // (Which flags were the control's pages too is `cnn_credited`'s
-    // unit test: here verdict batches vary from run to run.)
-    assert!(fine.contains("| 3/3 (cnn 0"), "{fine}");
-    assert!(fine.contains(", heap walk 3, stack guard 0) | "), "{fine}");
-    // The overflows past a chunk's head are found at the next allocator
-    // call's entry; the one into a request's slack when its chunk is
-    // freed, eight calls on.
-    let calls: Vec<&str> = fine
-        .split(" | - | ")
-        .nth(1)
-        .and_then(|rest| rest.split(" | ").next())
-        .unwrap_or_else(|| panic!("no latency in {fine}"))
-        .split(", ")
-        .map(|d| d.split(" / ").next().unwrap())
-        .collect();
-    assert_eq!(calls, ["1", "8", "1"], "{fine}");
     assert!(
-        table.contains("false positive on control escaped-dot.in: "),
+        table.contains("| 1/1 (cnn 1, heap walk 0, stack guard 0) |"),
         "{table}"
     );
     let pages: Vec<Vec<u8>> = std::fs::read_dir(&kept)
@@ -473,8 +488,8 @@ fn evaluate_writes_the_table_for_a_corpus() {
     assert!(
         pages
             .iter()
-            .any(|p| p.len() == 4096 && p.windows(12).any(|w| w == b"aaaaaaaaaa\\.")),
-        "{} evidence files, none with the exploit's name",
+            .any(|p| p.len() == 4096 && p.windows(1000).any(|w| w.iter().all(|&b| b == b'A'))),
+        "{} evidence files, none with the run",
         pages.len()
     );
 
@@ -524,6 +539,26 @@ fn evaluate_writes_the_table_for_a_corpus() {
     let err = text(&out.stderr);
     assert!(err.contains("no .wasm application"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// An input of lz4's driver (`attest/cve/lz4/driver.c`): one record whose
+/// block is a literal `A`, a match at offset 1 that repeats it `len` times
+/// (at least 19), and five literal newlines.
+fn lz4_record_of_a_run(len: usize) -> Vec<u8> {
+    let mut block = vec![0x1f, b'A', 1, 0];
+    // The match's length past 4, and past the token's 15, in bytes of 255.
+    let mut rest = len - 4 - 15;
+    while rest >= 255 {
+        block.push(255);
+        rest -= 255;
+    }
+    block.push(rest as u8);
+    block.push(5 << 4);
+    block.extend(b"\n\n\n\n\n");
+    let mut input = ((1 + len + 5) as i32).to_le_bytes().to_vec();
+    input.extend((block.len() as i32).to_le_bytes());
+    input.extend(block);
+    input
 }
 
 /// Runs `input` through `app`'s module under `coarse` with the exact checks

@@ -11,10 +11,10 @@ fn fixture(name: &str) -> String {
     root.join(name).display().to_string()
 }
 
+/// A file of this test process's own in the temporary folder (each test
+/// removes what it wrote).
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("walmart-tags-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    std::env::temp_dir().join(format!("walmart-tags-{}-{name}", std::process::id()))
 }
 
 /// Runs `walmart run --attest tags FLAGS MODULE ARGS` with a log; the
@@ -36,6 +36,7 @@ fn run(flags: &[&str], module: &str, args: &[&str]) -> (Output, Vec<serde_json::
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let _ = std::fs::remove_file(&log);
     (out, events)
 }
 
@@ -323,6 +324,7 @@ fn the_trace_holds_allocations_frees_and_filtered_accesses() {
     );
     assert!(out.status.success(), "{out:?}");
     let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("# walmart tag trace 1"));
     let ops: Vec<&str> = text
@@ -370,6 +372,7 @@ fn bad_settings_and_modules_without_an_allocator_get_clear_errors() {
         .arg(&wat)
         .output()
         .unwrap();
+    std::fs::remove_file(&wat).unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -5,12 +5,14 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
+use crate::input_runs::zero_spans;
 use crate::snapshot::{PageKind, PageSnapshot, PAGE_SIZE};
 use crate::verifier::{Verdict, Verifier};
-use crate::EventKind;
+use crate::{EventKind, InputRuns};
 
 use super::{InferencePlan, Model};
 
@@ -327,12 +329,21 @@ pub struct CnnVerifier<S: PageScorer = CpuScorer> {
     /// pages under `fine`), and the score is a function of the bytes.
     /// Keyed by [`crate::page_digest`], seeded so that nobody can prepare
     /// contents that collide with a page scored clean, and by the page's
-    /// [`PageSnapshot::shipped`] blocks, which the network does not see.
-    memo: HashMap<(u128, u32), f32>,
+    /// [`PageSnapshot::shipped`] blocks, which the network does not see,
+    /// and by how many of its bytes the input's runs zeroed: for the same
+    /// bytes, those only grow as more input is read ([`InputRuns::held_in`]).
+    memo: HashMap<MemoKey, f32>,
+    /// Runs of one byte the store's input holds: zeroed in the pages
+    /// before scoring ([`crate::InputRuns`]).
+    input: Option<Arc<InputRuns>>,
     /// Set once the scorer failed: its pages are flagged from then on (a
     /// verifier that cannot judge must not pass pages as clean).
     failed: bool,
 }
+
+/// What [`CnnVerifier`] remembers a score by: the page's digest, its
+/// shipped blocks, and how many of its bytes the input's runs zeroed.
+type MemoKey = (u128, u32, usize);
 
 /// A page a verifier that cannot judge flags (whatever the threshold).
 const FAILED: Verdict = Verdict {
@@ -375,8 +386,29 @@ impl<S: PageScorer> CnnVerifier<S> {
             scorer,
             threshold,
             memo: HashMap::new(),
+            input: None,
             failed: false,
         }
+    }
+
+    /// The runs of `page` that the input held ([`InputRuns::held_in`]).
+    fn held_runs(&self, page: &PageSnapshot<'_>) -> Vec<Range<usize>> {
+        self.input
+            .as_ref()
+            .map_or_else(Vec::new, |runs| runs.held_in(page.bytes))
+    }
+
+    /// What the network scores of `page`: its bytes with the blocks the
+    /// module file shipped zeroed ([`PageSnapshot::unshipped`]), and
+    /// `held`, the runs the input held.
+    fn scored_bytes<'a>(page: &PageSnapshot<'a>, held: &[Range<usize>]) -> Cow<'a, [u8]> {
+        let bytes = page.unshipped();
+        if held.is_empty() {
+            return bytes;
+        }
+        let mut owned = bytes.into_owned();
+        zero_spans(&mut owned, held);
+        Cow::Owned(owned)
     }
 
     /// The model's decision threshold.
@@ -400,26 +432,33 @@ impl<S: PageScorer> CnnVerifier<S> {
             flagged: score >= threshold,
         };
         // Pages whose contents were scored before take that score.
-        let mut todo: Vec<(usize, (u128, u32))> = Vec::new();
+        let mut todo: Vec<(usize, MemoKey, Vec<Range<usize>>)> = Vec::new();
         for (i, page) in pages.iter().enumerate() {
             if page.kind != PageKind::Dirty {
                 continue;
             }
-            // The same bytes with other blocks shipped are scored
-            // otherwise.
-            let key = (page.digest, page.shipped);
+            let held = self.held_runs(page);
+            // The same bytes with other blocks shipped, or other runs
+            // held, are scored otherwise.
+            let key = (
+                page.digest,
+                page.shipped,
+                held.iter().map(|r| r.len()).sum(),
+            );
             match self.memo.get(&key) {
                 Some(&score) => out[first + i] = verdict(score),
-                None => todo.push((i, key)),
+                None => todo.push((i, key, held)),
             }
         }
         if todo.is_empty() {
             return;
         }
-        // Shipped blocks are not the module's writes: zeroed, as a page
-        // the module never touched there.
-        let unshipped: Vec<Cow<'_, [u8]>> =
-            todo.iter().map(|&(i, _)| pages[i].unshipped()).collect();
+        // Shipped blocks are not the module's writes, nor the input's
+        // runs: zeroed, as a page the module never touched there.
+        let unshipped: Vec<Cow<'_, [u8]>> = todo
+            .iter()
+            .map(|(i, _, held)| Self::scored_bytes(&pages[*i], held))
+            .collect();
         let written: Vec<&[u8]> = unshipped.iter().map(|b| &b[..]).collect();
         let scores = if self.failed {
             Err(String::new())
@@ -431,7 +470,7 @@ impl<S: PageScorer> CnnVerifier<S> {
                 if self.memo.len() + todo.len() > MEMO_MAX {
                     self.memo.clear();
                 }
-                for (&(i, key), score) in todo.iter().zip(scores) {
+                for (&(i, key, _), score) in todo.iter().zip(scores) {
                     self.memo.insert(key, score);
                     out[first + i] = verdict(score);
                 }
@@ -444,7 +483,7 @@ impl<S: PageScorer> CnnVerifier<S> {
                     );
                     self.failed = true;
                 }
-                for &(i, _) in &todo {
+                for &(i, _, _) in &todo {
                     out[first + i] = FAILED;
                 }
             }
@@ -477,9 +516,14 @@ impl<S: PageScorer> Verifier for CnnVerifier<S> {
         self.judge(pages, out, true);
     }
 
-    /// With its shipped blocks zeroed ([`PageSnapshot::unshipped`]).
+    /// With its shipped blocks and the input's runs zeroed.
     fn judged<'a>(&self, page: &PageSnapshot<'a>) -> Cow<'a, [u8]> {
-        page.unshipped()
+        Self::scored_bytes(page, &self.held_runs(page))
+    }
+
+    fn follow_input(&mut self, runs: Arc<InputRuns>) {
+        self.input = Some(runs);
+        self.memo.clear();
     }
 }
 
@@ -725,5 +769,34 @@ mod tests {
             .unwrap()[0];
         assert!((out[1].score - fresh_score).abs() < 1e-5);
         assert_eq!(v.memo.len(), 4);
+    }
+
+    #[test]
+    fn the_same_bytes_are_scored_again_once_the_input_holds_their_run() {
+        let model = crate::model::default::default_model().unwrap();
+        let mut bytes = vec![b'x'; PAGE_SIZE];
+        bytes[1000..1600].fill(b'A');
+        let pages = [PageSnapshot::new(0, 1, 0, PageKind::Dirty, &bytes)];
+        let runs = Arc::new(InputRuns::default());
+        let mut v = CnnVerifier::new(model).unwrap();
+        v.follow_input(runs.clone());
+        let mut verdicts = || {
+            let mut out = Vec::new();
+            v.verify(&pages, &mut out);
+            (out[0], v.judged(&pages[0]).into_owned())
+        };
+        let (before, seen) = verdicts();
+        assert!(before.flagged, "the built-in model flags 600 `A`s");
+        assert_eq!(seen, bytes);
+        runs.note(&[b'A'; 599]);
+        assert_eq!(verdicts(), (before, bytes.clone()), "a shorter run");
+        runs.note(&[b'A'; 600]);
+        let (after, seen) = verdicts();
+        assert!(!after.flagged && after.score < before.score);
+        assert!(seen[1000..1600].iter().all(|&b| b == 0));
+        assert_eq!(
+            (&seen[..1000], &seen[1600..]),
+            (&bytes[..1000], &bytes[1600..])
+        );
     }
 }

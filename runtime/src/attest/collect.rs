@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 
 use walmart_attest::dataset::{DatasetError, DatasetWriter, Label, Record};
 use walmart_attest::rng::Rng;
-use walmart_attest::PAGE_SIZE;
+use walmart_attest::{InputRuns, PAGE_SIZE};
 
 use super::heap::HeapView;
 
@@ -115,6 +115,9 @@ pub struct Collector {
     /// The block digests instantiation's data segments left, by page
     /// ([`Collector::set_shipped`]); `None` until handed.
     shipped: Option<std::collections::HashMap<u32, Box<[u64]>>>,
+    /// The runs of one byte the store's input held
+    /// ([`Collector::follow_input`]).
+    input: Option<std::sync::Arc<InputRuns>>,
     error: Option<DatasetError>,
 }
 
@@ -154,6 +157,7 @@ impl Collector {
             near_count: 0,
             fillers: DEFAULT_FILLERS.to_vec(),
             shipped: None,
+            input: None,
             error: None,
         }
     }
@@ -193,6 +197,16 @@ impl Collector {
     /// matches and is kept.
     pub fn set_shipped(&mut self, image: std::collections::HashMap<u32, Box<[u64]>>) {
         self.shipped = Some(image);
+    }
+
+    /// The store's record of the runs of one byte its input held: every
+    /// page is recorded with those runs zeroed before any injected write
+    /// lands on it, as the CNN judges a page at run time
+    /// ([`InputRuns::held_in`]), so that a model learns from what it will
+    /// be shown. An injected payload is written over the page so zeroed
+    /// and kept whole.
+    pub fn follow_input(&mut self, runs: std::sync::Arc<InputRuns>) {
+        self.input = Some(runs);
     }
 
     /// Whether [`Collector::set_shipped`] was called.
@@ -289,9 +303,8 @@ impl Collector {
         for (page, label) in std::mem::take(&mut self.violated) {
             self.tainted.insert(page);
             self.seen.insert(page);
-            let at = page as usize * PAGE_SIZE;
-            if let Some(bytes) = memory.get(at..at + PAGE_SIZE) {
-                self.write(page, label, bytes.to_vec());
+            if let Some(bytes) = page_as_judged(memory, page as usize, self.input.as_deref()) {
+                self.write(page, label, bytes);
             }
         }
         for &page in dirty {
@@ -381,9 +394,8 @@ impl Collector {
         if self.tainted.contains(&(page as u32)) || !self.kept_now.insert(page as u32) {
             return;
         }
-        let at = page * PAGE_SIZE;
-        if let Some(bytes) = memory.get(at..at + PAGE_SIZE) {
-            self.write(page as u32, Label::Benign, bytes.to_vec());
+        if let Some(bytes) = page_as_judged(memory, page, self.input.as_deref()) {
+            self.write(page as u32, Label::Benign, bytes);
         }
     }
 
@@ -396,7 +408,8 @@ impl Collector {
         }
         // Only pages the attack changed: one that wrote what was there
         // already is not a corruption.
-        for (page, bytes) in pages_written(memory, at, &payload[..end - at]) {
+        let input = self.input.clone();
+        for (page, bytes) in pages_written(memory, at, &payload[..end - at], input.as_deref()) {
             // Its clean twin too: without it, pages attacks favour (the
             // stack's) are seen corrupted far more often than clean, and
             // the network learns where a page lives, not what it holds.
@@ -405,7 +418,7 @@ impl Collector {
         }
         if self.near_misses {
             let near = near_miss(&mut self.rng, &self.fillers, memory, at, end - at);
-            for (page, bytes) in pages_written(memory, at, &near) {
+            for (page, bytes) in pages_written(memory, at, &near, input.as_deref()) {
                 // A page a real violation wrote is never benign.
                 if !self.tainted.contains(&(page as u32)) {
                     self.push(page as u32, Label::Benign, bytes, true);
@@ -415,23 +428,39 @@ impl Collector {
     }
 }
 
+/// `page` of `memory` as the CNN is shown it at run time: with the runs
+/// the input held zeroed (shipped blocks are zeroed as the record is
+/// written, after any injected write: [`Collector::push`]).
+fn page_as_judged(memory: &[u8], page: usize, input: Option<&InputRuns>) -> Option<Vec<u8>> {
+    let mut copy = memory
+        .get(page * PAGE_SIZE..(page + 1) * PAGE_SIZE)?
+        .to_vec();
+    if let Some(runs) = input {
+        let held = runs.held_in(&copy);
+        walmart_attest::zero_spans(&mut copy, &held);
+    }
+    Some(copy)
+}
+
 /// Each page `bytes` written at `at` of `memory` would change, as a copy
-/// holding them.
+/// ([`page_as_judged`]) holding them.
 fn pages_written<'a>(
     memory: &'a [u8],
     at: usize,
     bytes: &'a [u8],
+    input: Option<&'a InputRuns>,
 ) -> impl Iterator<Item = (usize, Vec<u8>)> + 'a {
     let end = at + bytes.len();
     (at / PAGE_SIZE..end.div_ceil(PAGE_SIZE)).filter_map(move |page| {
         let start = page * PAGE_SIZE;
         let (lo, hi) = (at.max(start), end.min(start + PAGE_SIZE));
         let new = &bytes[lo - at..hi - at];
-        (new != &memory[lo..hi]).then(|| {
-            let mut copy = memory[start..start + PAGE_SIZE].to_vec();
-            copy[lo - start..hi - start].copy_from_slice(new);
-            (page, copy)
-        })
+        if new == &memory[lo..hi] {
+            return None;
+        }
+        let mut copy = page_as_judged(memory, page, input)?;
+        copy[lo - start..hi - start].copy_from_slice(new);
+        Some((page, copy))
     })
 }
 
@@ -749,6 +778,51 @@ mod tests {
             }
         }
         assert_eq!(overflowed, 1);
+    }
+
+    #[test]
+    fn records_hold_the_inputs_runs_zeroed_and_payloads_whole() {
+        let mut memory = filler_free_memory();
+        // Page 2 holds a run of 100 `A`s; the input held a longer one.
+        memory[2 * 4096 + 500..2 * 4096 + 600].fill(b'A');
+        let runs = std::sync::Arc::new(InputRuns::default());
+        runs.note(&[b'A'; 4096]);
+        let mut heap = HeapTracker::default();
+        heap.event(AllocRole::Malloc, [60, 0, 0], 2 * 4096 + 1000, |_| None);
+        let kept = records(
+            "input-runs",
+            vec![Label::HeapOverflow],
+            |mut c| {
+                c.follow_input(runs.clone());
+                c.fillers(b"A")
+            },
+            |c| c.at_hook(&memory, &[2], &heap, None),
+        );
+        let longest_a = |bytes: &[u8]| {
+            bytes
+                .split(|&b| b != b'A')
+                .map(<[u8]>::len)
+                .max()
+                .unwrap_or(0)
+        };
+        let clean: Vec<_> = kept.iter().filter(|r| r.label == Label::Benign).collect();
+        let attacked: Vec<_> = kept.iter().filter(|r| r.label != Label::Benign).collect();
+        assert_eq!((clean.len(), attacked.len()), (1, 1), "{:?}", pages(&kept));
+        let (clean, attacked) = (&clean[0].bytes, &attacked[0].bytes);
+        assert!(clean[500..600].iter().all(|&b| b == 0));
+        assert_eq!(
+            (&clean[..500], &clean[600..]),
+            (
+                &memory[2 * 4096..2 * 4096 + 500],
+                &memory[2 * 4096 + 600..3 * 4096]
+            )
+        );
+        // The payload lands on the page as judged, and its own run of
+        // `A`s, as long as the input's or not, stays.
+        assert!(attacked[500..600].iter().all(|&b| b == 0));
+        assert!(longest_a(attacked) >= MIN_FILLER, "{attacked:?}");
+        let changed: Vec<usize> = (0..4096).filter(|&i| attacked[i] != clean[i]).collect();
+        assert!(changed.iter().all(|&i| i >= 1000 + 60), "{changed:?}");
     }
 
     #[test]

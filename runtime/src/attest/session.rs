@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use walmart_attest::{
     block_digest, page_digest, AttestStats, Backpressure, Event, EventKind, EventLog, HookKind,
-    HookSite, OnDetect, PageKind, Policy, PAGE_SIZE, SHIPPED_BLOCK,
+    HookSite, InputRuns, OnDetect, PageKind, Policy, PAGE_SIZE, SHIPPED_BLOCK,
 };
 use walmart_jit::vmctx::VMAttestState;
 use walmart_jit::TrapKind;
@@ -31,6 +31,13 @@ pub(crate) enum DirtySource {
     Kernel,
 }
 
+/// What a store's session gives each memory it attests.
+pub(crate) struct MemorySource {
+    pub(crate) dirty: DirtySource,
+    /// The session's record of the input's runs ([`MemoryAttest::supplied`]).
+    pub(crate) input_runs: Arc<InputRuns>,
+}
+
 /// The attestation parts of one memory.
 pub(crate) struct MemoryAttest {
     pub(crate) bitmap: DirtyBitmap,
@@ -47,6 +54,9 @@ pub(crate) struct MemoryAttest {
     /// a page tells the CNN which blocks still hold the module file's
     /// bytes ([`PageSnapshot::shipped`](walmart_attest::PageSnapshot)).
     shipped: RefCell<HashMap<u32, Box<[u64]>>>,
+    /// Runs of one byte in what the host handed the store, shared with
+    /// the session's verifiers.
+    input_runs: Arc<InputRuns>,
 }
 
 impl MemoryAttest {
@@ -58,6 +68,7 @@ impl MemoryAttest {
         len: usize,
         reserved: usize,
         source: DirtySource,
+        input_runs: Arc<InputRuns>,
     ) -> Result<MemoryAttest> {
         let a = MemoryAttest {
             bitmap,
@@ -65,6 +76,7 @@ impl MemoryAttest {
             source,
             inputs: RefCell::default(),
             shipped: RefCell::default(),
+            input_runs,
         };
         if source == DirtySource::Kernel {
             kernel_dirty::register(base as usize, reserved).map_err(tracking_error)?;
@@ -110,8 +122,17 @@ impl MemoryAttest {
     ///
     /// Only whole pages: the rest of a partly covered page may hold bytes
     /// the module wrote since the last snapshot, which must be judged.
-    pub(crate) fn supplied(&self, memory: &[u8], start: usize, len: usize) {
+    /// The bytes' runs of one value are recorded for the CNN
+    /// ([`InputRuns`]), going on with the runs `stream`'s last bytes
+    /// ended in where they are read in order from one.
+    pub(crate) fn supplied(&self, memory: &[u8], start: usize, len: usize, stream: Option<u32>) {
         let end = start.saturating_add(len).min(memory.len());
+        if let Some(bytes) = memory.get(start..end) {
+            match stream {
+                Some(stream) => self.input_runs.note_stream(stream, bytes),
+                None => self.input_runs.note(bytes),
+            }
+        }
         for page in start.div_ceil(PAGE_SIZE)..end / PAGE_SIZE {
             if let Some(bytes) = memory.get(page * PAGE_SIZE..(page + 1) * PAGE_SIZE) {
                 self.remember_input(page, bytes);
@@ -253,6 +274,9 @@ pub(crate) struct AttestSession {
     /// Pages written by the injector: (memory, page).
     pub(crate) injected: Vec<(u32, u32)>,
     worker: Option<threads::Running>,
+    /// Runs of one byte the host's input held, recorded by the store's
+    /// memories and passed over by its CNN verifiers.
+    pub(crate) input_runs: Arc<InputRuns>,
 }
 
 impl AttestSession {
@@ -279,6 +303,11 @@ impl AttestSession {
             }
             None => None,
         };
+        let input_runs = Arc::new(InputRuns::default());
+        let mut verifiers = opts.verifiers;
+        for v in &mut verifiers {
+            v.follow_input(input_runs.clone());
+        }
         let shared = Arc::new(Shared::new(
             policy,
             opts.on_detect,
@@ -298,7 +327,7 @@ impl AttestSession {
                 callback: opts.on_event,
                 failure: None,
             },
-            opts.verifiers,
+            verifiers,
         ));
         // A key nobody can name before the run.
         let slack_key = opts.slack_key.map_or_else(
@@ -339,6 +368,7 @@ impl AttestSession {
             collector: opts.collector,
             injected: Vec::new(),
             worker: Some(worker),
+            input_runs,
         })
     }
 
@@ -551,6 +581,7 @@ fn collect_at_hook(
     if !collector.knows_shipped() {
         if let Some(a) = &m.attest {
             collector.set_shipped(a.shipped_image());
+            collector.follow_input(a.input_runs.clone());
         }
     }
     collector.at_hook(m.bytes(), &pages, heap, sp);

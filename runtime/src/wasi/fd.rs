@@ -234,7 +234,8 @@ impl WasiCtx {
                 Err(e) if total > 0 && e == Errno::AGAIN => break,
                 Err(e) => return Err(e),
             };
-            mem.supplied(ptr, n);
+            // A read at an offset does not go on from the last one.
+            mem.supplied(ptr, n, at.is_none().then_some(fd));
             total += n;
             if let Some(o) = offset.as_mut() {
                 *o += n as u64;

@@ -291,7 +291,7 @@ pub fn add_to_linker<T: 'static>(
         let buf = m.slice_mut(a.u32(0), a.u32(1))?;
         if let Some(replay) = c.replay.as_mut() {
             replay.fill(buf);
-            m.supplied(a.u32(0), a.u32(1) as usize);
+            m.supplied(a.u32(0), a.u32(1) as usize, None);
             return Ok(());
         }
         let mut filled = 0;
@@ -308,7 +308,7 @@ pub fn add_to_linker<T: 'static>(
             }
             filled += n as usize;
         }
-        m.supplied(a.u32(0), filled);
+        m.supplied(a.u32(0), filled, None);
         Ok(())
     });
     wasi!("sock_accept", [I32, I32, I32], |c, _m, a| c.sock(a.u32(0)));

@@ -201,10 +201,11 @@ impl GuestMemory<'_> {
     /// The host's input (a read, random bytes) was written to `len` bytes
     /// at `ptr`, a range [`Self::slice_mut`] handed out: under
     /// attestation, pages it fills whole are snapshotted as input rather
-    /// than as the module's writes (`PageKind::Input`).
-    pub(crate) fn supplied(&self, ptr: u32, len: usize) {
+    /// than as the module's writes (`PageKind::Input`). `stream`: the
+    /// descriptor the bytes were read from in order, if they were.
+    pub(crate) fn supplied(&self, ptr: u32, len: usize, stream: Option<u32>) {
         if let Some(a) = self.attest {
-            a.supplied(self.bytes, (ptr & self.addr_mask) as usize, len);
+            a.supplied(self.bytes, (ptr & self.addr_mask) as usize, len, stream);
         }
     }
 
