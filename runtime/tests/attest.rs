@@ -2416,6 +2416,17 @@ fn the_cnn_passes_over_blocks_that_still_hold_what_the_module_shipped() {
     }
 }
 
+/// The pages of each CNN event in `events`.
+fn cnn_pages(events: &Mutex<Vec<Event>>) -> Vec<Vec<u32>> {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == EventKind::Cnn)
+        .map(|e| e.pages.clone())
+        .collect()
+}
+
 /// Copies `len` bytes the host wrote at 0 to 0x1000 (`copy`), or fills
 /// `len` bytes there with `A` itself (`fill`); either then writes a
 /// number further down the same page.
@@ -2458,16 +2469,8 @@ fn the_cnn_passes_over_runs_the_input_held_and_no_longer_ones() {
             let f = s.instance.get_func(&mut s.store, func).unwrap();
             f.call(&mut s.store, &[Val::I32(*len)], &mut []).unwrap();
             s.store.finish_attestation().unwrap().unwrap();
-            let cnn: Vec<Vec<u32>> = s
-                .events
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|e| e.kind == EventKind::Cnn)
-                .map(|e| e.pages.clone())
-                .collect();
             let want: Vec<Vec<u32>> = if *flagged { vec![vec![1]] } else { vec![] };
-            assert_eq!(cnn, want, "{case}, kernel {kernel}");
+            assert_eq!(cnn_pages(&s.events), want, "{case}, kernel {kernel}");
         }
     }
 }
@@ -2509,15 +2512,8 @@ fn a_run_the_input_held_counts_whole_when_read_in_pieces() {
             .also_verify(CnnVerifier::new(default_model().unwrap()).unwrap())
             .on_event(move |e| sink.lock().unwrap().push(e.clone()));
         run_wasi_start(&config, READS_IN_PIECES, ctx, options);
-        let cnn: Vec<Vec<u32>> = events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| e.kind == EventKind::Cnn)
-            .map(|e| e.pages.clone())
-            .collect();
         let want: Vec<Vec<u32>> = if flagged { vec![vec![1]] } else { vec![] };
-        assert_eq!(cnn, want, "{} bytes of input", bytes.len());
+        assert_eq!(cnn_pages(&events), want, "{} bytes of input", bytes.len());
     }
     std::fs::remove_file(&input).unwrap();
 }

@@ -436,6 +436,25 @@ fn evaluate_writes_the_table_for_a_corpus() {
     let _ = std::fs::remove_file(&report);
     assert!(!table.contains("false positive on control"), "{table}");
     assert!(!table.contains("the CNN flagged page"), "{table}");
+    let fine = table
+        .lines()
+        .find(|l| l.starts_with("| c-ares | CVE-2016-5180 | fine | cpu |"))
+        .unwrap_or_else(|| panic!("no fine row in\n{table}"));
+    // Found by the heap checks.
+    assert!(fine.contains("| 3/3 (cnn 0"), "{fine}");
+    assert!(fine.contains(", heap walk 3, stack guard 0) | "), "{fine}");
+    // The overflows past a chunk's head are found at the next allocator
+    // call's entry; the one into a request's slack when its chunk is
+    // freed, eight calls on.
+    let calls: Vec<&str> = fine
+        .split(" | - | ")
+        .nth(1)
+        .and_then(|rest| rest.split(" | ").next())
+        .unwrap_or_else(|| panic!("no latency in {fine}"))
+        .split(", ")
+        .map(|d| d.split(" / ").next().unwrap())
+        .collect();
+    assert_eq!(calls, ["1", "8", "1"], "{fine}");
 
     // --evidence keeps the flagged pages. An lz4 record of one `A` and a
     // match that repeats it 2,000 times: the run is the program's doing,
