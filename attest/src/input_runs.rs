@@ -14,7 +14,10 @@
 //! the longest run of the same byte the input held is zeroed before the
 //! CNN scores the page, as the blocks the module file shipped are
 //! (`PageSnapshot::unshipped`). Longer runs, and everything else the
-//! program wrote, are scored as before.
+//! program wrote, are scored as before. The link to the input is by byte
+//! value and length only, and each page is scanned alone (a run crossing
+//! a page boundary counts by its part on each page): what that gives up
+//! is in docs/DESIGN.md.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -36,8 +39,9 @@ pub struct InputRuns {
     /// page needs scanning.
     any: AtomicBool,
     /// The run each stream's last bytes ended in: (stream, byte, length),
-    /// for a run its next read goes on with ([`InputRuns::note_stream`]).
-    tails: Mutex<Vec<(u32, u8, usize)>>,
+    /// for a run its next read goes on with ([`InputRuns::note_stream`]);
+    /// the latest [`STREAM_TAILS`] streams only.
+    tails: Mutex<Vec<(u64, u8, usize)>>,
 }
 
 impl Default for InputRuns {
@@ -58,10 +62,12 @@ impl InputRuns {
     }
 
     /// As [`Self::note`], for the next bytes read in order from `stream`
-    /// (a WASI descriptor): a run its last bytes ended in and these go on
-    /// with counts whole. Programs read in pieces (expat 1 KB at a time),
-    /// and a run of 2,000 bytes would otherwise count as two of 1,000.
-    pub fn note_stream(&self, stream: u32, bytes: &[u8]) {
+    /// (a number for an open file's reads between seeks and writes: the
+    /// runtime's `FdEntry::stream`): a run its last bytes ended in and
+    /// these go on with counts whole. Programs read in pieces (expat 1 KB
+    /// at a time), and a run of 2,000 bytes would otherwise count as two of
+    /// 1,000.
+    pub fn note_stream(&self, stream: u64, bytes: &[u8]) {
         let Some(&first) = bytes.first() else {
             return;
         };
@@ -71,6 +77,9 @@ impl InputRuns {
         let at = match tails.iter().position(|t| t.0 == stream) {
             Some(at) => at,
             None => {
+                if tails.len() == STREAM_TAILS {
+                    tails.remove(0);
+                }
                 tails.push((stream, 0, 0));
                 tails.len() - 1
             }
@@ -128,6 +137,10 @@ pub fn zero_spans(bytes: &mut [u8], spans: &[Range<usize>]) {
     }
 }
 
+/// Streams whose last run [`InputRuns`] keeps: a program reads from a few
+/// at a time, and a seek or write starts another.
+const STREAM_TAILS: usize = 16;
+
 /// The bytes of the groups the scan compares; a run of
 /// [`INPUT_RUN_MIN`] holds a whole aligned one.
 const GROUP: usize = 4;
@@ -171,8 +184,6 @@ fn any_uniform(block: &[u8; BLOCK]) -> bool {
 fn for_each_run(bytes: &[u8], wanted: impl Fn(u8) -> bool, mut f: impl FnMut(u8, usize, usize)) {
     const _: () = assert!(INPUT_RUN_MIN >= 2 * GROUP - 1 && BLOCK.is_multiple_of(GROUP));
     let mut at = 0;
-    // Bytes before `done` belong to a run already reported.
-    let mut done = 0;
     while at + GROUP <= bytes.len() {
         if at % BLOCK == 0 {
             while let Some(block) = bytes.get(at..at + BLOCK) {
@@ -187,15 +198,14 @@ fn for_each_run(bytes: &[u8], wanted: impl Fn(u8) -> bool, mut f: impl FnMut(u8,
         }
         let group = &bytes[at..at + GROUP];
         let byte = group[0];
-        if at < done
-            || !uniform(u32::from_le_bytes([group[0], group[1], group[2], group[3]]))
-            || !wanted(byte)
-        {
+        if !uniform(u32::from_le_bytes([group[0], group[1], group[2], group[3]])) || !wanted(byte) {
             at += GROUP;
             continue;
         }
+        // The widening back stops short of the last run widened: `at` is
+        // past its end, and the byte at its end differs from its own.
         let mut start = at;
-        while start > done && bytes[start - 1] == byte {
+        while start > 0 && bytes[start - 1] == byte {
             start -= 1;
         }
         let mut end = at + GROUP;
@@ -205,7 +215,6 @@ fn for_each_run(bytes: &[u8], wanted: impl Fn(u8) -> bool, mut f: impl FnMut(u8,
         if end - start >= INPUT_RUN_MIN {
             f(byte, start, end - start);
         }
-        done = end;
         at = end.div_ceil(GROUP) * GROUP;
     }
 }
@@ -258,6 +267,16 @@ mod tests {
             }
             bytes.truncate(len);
             assert_eq!(runs(&bytes), runs_plain(&bytes), "{bytes:?}");
+            // Only the runs of `A`, where `A`s sit beside runs of others.
+            let mut only_a = Vec::new();
+            for_each_run(
+                &bytes,
+                |b| b == 0x41,
+                |b, at, len| only_a.push((b, at, len)),
+            );
+            let mut plain = runs_plain(&bytes);
+            plain.retain(|r| r.0 == 0x41);
+            assert_eq!(only_a, plain, "{bytes:?}");
         }
     }
 

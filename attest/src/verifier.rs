@@ -1,8 +1,10 @@
 //! The verifier interface: pages in, per-page scores and verdicts out.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::snapshot::PageSnapshot;
+use crate::InputRuns;
 
 /// A verifier's judgement of one page.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -56,7 +58,7 @@ pub trait Verifier: Send {
     /// a verifier of what the module wrote may pass over (see
     /// [`crate::InputRuns`]); given once, before the first page. Ignored
     /// by default.
-    fn follow_input(&mut self, runs: std::sync::Arc<crate::InputRuns>) {
+    fn follow_input(&mut self, runs: Arc<InputRuns>) {
         let _ = runs;
     }
 }
@@ -83,7 +85,7 @@ impl<V: Verifier + ?Sized> Verifier for Box<V> {
         (**self).judged(page)
     }
 
-    fn follow_input(&mut self, runs: std::sync::Arc<crate::InputRuns>) {
+    fn follow_input(&mut self, runs: Arc<InputRuns>) {
         (**self).follow_input(runs)
     }
 }

@@ -2475,32 +2475,57 @@ fn the_cnn_passes_over_runs_the_input_held_and_no_longer_ones() {
     }
 }
 
-/// Reads stdin 256 bytes at a time into 0x100 until it ends, then
-/// writes 600 `A`s into page 1 itself.
-const READS_IN_PIECES: &str = r#"(module
+/// Reads stdin until it ends, 256 bytes at a time into two iovecs of 128
+/// at 0x100 (`{again}`: then seeks back to its start and reads it all
+/// again), then writes 600 `A`s into page 1 itself.
+fn reads_in_pieces(again: bool) -> String {
+    let again = if again {
+        "(drop (call $fd_seek (i32.const 0) (i64.const 0) (i32.const 0) (i32.const 24)))
+         (call $read_all)"
+    } else {
+        ""
+    };
+    format!(
+        r#"(module
   (import "wasi_snapshot_preview1" "fd_read"
     (func $fd_read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_seek"
+    (func $fd_seek (param i32 i64 i32 i32) (result i32)))
   (memory (export "memory") 2)
-  (func (export "_start")
+  (func $read_all
     (loop $more
       (i32.store (i32.const 0) (i32.const 0x100))
-      (i32.store (i32.const 4) (i32.const 256))
-      (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
-      (br_if $more (i32.load (i32.const 8))))
+      (i32.store (i32.const 4) (i32.const 128))
+      (i32.store (i32.const 8) (i32.const 0x180))
+      (i32.store (i32.const 12) (i32.const 128))
+      (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 2) (i32.const 16)))
+      (br_if $more (i32.load (i32.const 16)))))
+  (func (export "_start")
+    (call $read_all)
+    {again}
     (memory.fill (i32.const 0x1000) (i32.const 0x41) (i32.const 600))
-    (i32.store (i32.const 0x1f00) (i32.const 777))))"#;
+    (i32.store (i32.const 0x1f00) (i32.const 777))))"#
+    )
+}
 
 #[test]
-fn a_run_the_input_held_counts_whole_when_read_in_pieces() {
+fn a_run_the_input_held_counts_whole_when_read_in_pieces_of_one_stream() {
     use walmart::attest::model::default::default_model;
     use walmart::attest::model::verifier::CnnVerifier;
     let input = std::env::temp_dir().join(format!("walmart-runs-{}", std::process::id()));
-    // (input, page 1 flagged): 600 `A`s come in three reads.
-    for (bytes, flagged) in [
-        ([b"<".as_slice(), &[b'A'; 600], b">"].concat(), false),
-        ([b"<".as_slice(), &[b'A'; 599], b">"].concat(), true),
-    ] {
-        std::fs::write(&input, &bytes).unwrap();
+    let a = |n| vec![b'A'; n];
+    // (input, read it again after a seek, page 1 flagged)
+    let cases = [
+        // 600 `A`s over five iovecs in three reads.
+        ([b"<".as_slice(), &a(600), b">"].concat(), false, false),
+        ([b"<".as_slice(), &a(599), b">"].concat(), false, true),
+        // Read twice, but a seek starts another stream: 300 at most.
+        (a(300), true, true),
+        (a(600), true, false),
+    ];
+    let mut flagged = Vec::new();
+    for (bytes, again, _) in &cases {
+        std::fs::write(&input, bytes).unwrap();
         let mut config = Config::new();
         config.attest(Policy::Fine);
         let mut ctx = walmart::wasi::WasiCtx::new();
@@ -2511,11 +2536,19 @@ fn a_run_the_input_held_counts_whole_when_read_in_pieces() {
             .on_detect(OnDetect::Log)
             .also_verify(CnnVerifier::new(default_model().unwrap()).unwrap())
             .on_event(move |e| sink.lock().unwrap().push(e.clone()));
-        run_wasi_start(&config, READS_IN_PIECES, ctx, options);
-        let want: Vec<Vec<u32>> = if flagged { vec![vec![1]] } else { vec![] };
-        assert_eq!(cnn_pages(&events), want, "{} bytes of input", bytes.len());
+        run_wasi_start(&config, &reads_in_pieces(*again), ctx, options);
+        flagged.push(cnn_pages(&events));
     }
     std::fs::remove_file(&input).unwrap();
+    for ((bytes, again, want), got) in cases.iter().zip(flagged) {
+        let want: Vec<Vec<u32>> = if *want { vec![vec![1]] } else { vec![] };
+        assert_eq!(
+            got,
+            want,
+            "{} bytes of input, read again {again}",
+            bytes.len()
+        );
+    }
 }
 
 /// The tag monitor's guard above a stack frame of clang's shape

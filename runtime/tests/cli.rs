@@ -259,6 +259,65 @@ fn attested_runs_report_no_false_positives_for_wasi_writes() {
 }
 
 #[test]
+fn the_cnn_passes_over_the_inputs_runs_unless_told_to_score_them() {
+    let root = temp_dir("input-runs");
+    // Reads stdin into 0x100 and copies what it read into page 1.
+    let wat = root.join("m.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_read"
+            (func $fd_read (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 2)
+          (func (export "_start")
+            (i32.store (i32.const 0) (i32.const 0x100))
+            (i32.store (i32.const 4) (i32.const 2048))
+            (drop (call $fd_read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (memory.copy (i32.const 0x1000) (i32.const 0x100) (i32.load (i32.const 8)))))"#,
+    )
+    .unwrap();
+    let input = root.join("in");
+    std::fs::write(&input, [b"name=".as_slice(), &[b'A'; 600]].concat()).unwrap();
+    let run = |flags: &[&str]| {
+        let log = root.join("events.jsonl");
+        let _ = std::fs::remove_file(&log);
+        let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+            .args(["run", "--attest", "fine", "--attest-log"])
+            .arg(&log)
+            .args(flags)
+            .arg(&wat)
+            .stdin(std::process::Stdio::from(
+                std::fs::File::open(&input).unwrap(),
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{flags:?}: {}", text(&out.stderr));
+        std::fs::read_to_string(&log).unwrap_or_default()
+    };
+    let passed = run(&[]);
+    let scored = run(&["--cnn-score-input-runs"]);
+    std::fs::remove_dir_all(&root).unwrap();
+    assert!(!passed.contains(r#""kind":"cnn""#), "{passed}");
+    assert!(scored.contains(r#""kind":"cnn""#), "{scored}");
+
+    let hello = fixture("hello.wasm");
+    for (flags, why) in [
+        (&["run"][..], "need --attest coarse or fine"),
+        (
+            &["run", "--attest", "fine", "--model", "none"][..],
+            "--model none",
+        ),
+    ] {
+        let mut args = flags.to_vec();
+        args.extend(["--cnn-score-input-runs", &hello]);
+        let out = walmart(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains(why) && err.lines().count() == 1, "{err}");
+    }
+}
+
+#[test]
 fn injected_host_tampering_is_logged_and_on_detect_trap_exits_86() {
     let root = temp_dir("attest-inject");
     let log = root.join("events.jsonl");

@@ -336,6 +336,10 @@ pub struct CnnVerifier<S: PageScorer = CpuScorer> {
     /// Runs of one byte the store's input holds: zeroed in the pages
     /// before scoring ([`crate::InputRuns`]).
     input: Option<Arc<InputRuns>>,
+    /// The runs zeroed in each page the last batch flagged, by memory,
+    /// page and digest: its evidence ([`Verifier::judged`]) is what was
+    /// scored, though more input may have come since.
+    flagged_held: HashMap<(u32, u32, u128), Vec<Range<usize>>>,
     /// Set once the scorer failed: its pages are flagged from then on (a
     /// verifier that cannot judge must not pass pages as clean).
     failed: bool,
@@ -387,6 +391,7 @@ impl<S: PageScorer> CnnVerifier<S> {
             threshold,
             memo: HashMap::new(),
             input: None,
+            flagged_held: HashMap::new(),
             failed: false,
         }
     }
@@ -411,6 +416,15 @@ impl<S: PageScorer> CnnVerifier<S> {
         Cow::Owned(owned)
     }
 
+    /// Keeps what was zeroed in `page` when `verdict` flags it, for its
+    /// evidence.
+    fn keep_held(&mut self, page: &PageSnapshot<'_>, verdict: Verdict, held: Vec<Range<usize>>) {
+        if verdict.flagged {
+            self.flagged_held
+                .insert((page.memory, page.page, page.digest), held);
+        }
+    }
+
     /// The model's decision threshold.
     pub fn threshold(&self) -> f32 {
         self.threshold
@@ -431,6 +445,7 @@ impl<S: PageScorer> CnnVerifier<S> {
             score,
             flagged: score >= threshold,
         };
+        self.flagged_held.clear();
         // Pages whose contents were scored before take that score.
         let mut todo: Vec<(usize, MemoKey, Vec<Range<usize>>)> = Vec::new();
         for (i, page) in pages.iter().enumerate() {
@@ -445,8 +460,11 @@ impl<S: PageScorer> CnnVerifier<S> {
                 page.shipped,
                 held.iter().map(|r| r.len()).sum(),
             );
-            match self.memo.get(&key) {
-                Some(&score) => out[first + i] = verdict(score),
+            match self.memo.get(&key).copied() {
+                Some(score) => {
+                    out[first + i] = verdict(score);
+                    self.keep_held(page, out[first + i], held);
+                }
                 None => todo.push((i, key, held)),
             }
         }
@@ -470,9 +488,10 @@ impl<S: PageScorer> CnnVerifier<S> {
                 if self.memo.len() + todo.len() > MEMO_MAX {
                     self.memo.clear();
                 }
-                for (&(i, key, _), score) in todo.iter().zip(scores) {
+                for ((i, key, held), score) in todo.into_iter().zip(scores) {
                     self.memo.insert(key, score);
                     out[first + i] = verdict(score);
+                    self.keep_held(&pages[i], out[first + i], held);
                 }
             }
             Err(e) => {
@@ -516,9 +535,16 @@ impl<S: PageScorer> Verifier for CnnVerifier<S> {
         self.judge(pages, out, true);
     }
 
-    /// With its shipped blocks and the input's runs zeroed.
+    /// With its shipped blocks and the input's runs zeroed, as the last
+    /// batch scored it.
     fn judged<'a>(&self, page: &PageSnapshot<'a>) -> Cow<'a, [u8]> {
-        Self::scored_bytes(page, &self.held_runs(page))
+        match self
+            .flagged_held
+            .get(&(page.memory, page.page, page.digest))
+        {
+            Some(held) => Self::scored_bytes(page, held),
+            None => Self::scored_bytes(page, &self.held_runs(page)),
+        }
     }
 
     fn follow_input(&mut self, runs: Arc<InputRuns>) {
@@ -780,18 +806,24 @@ mod tests {
         let runs = Arc::new(InputRuns::default());
         let mut v = CnnVerifier::new(model).unwrap();
         v.follow_input(runs.clone());
-        let mut verdicts = || {
+        fn verdicts(v: &mut CnnVerifier, pages: &[PageSnapshot<'_>]) -> (Verdict, Vec<u8>) {
             let mut out = Vec::new();
-            v.verify(&pages, &mut out);
+            v.verify(pages, &mut out);
             (out[0], v.judged(&pages[0]).into_owned())
-        };
-        let (before, seen) = verdicts();
+        }
+        let (before, seen) = verdicts(&mut v, &pages);
         assert!(before.flagged, "the built-in model flags 600 `A`s");
         assert_eq!(seen, bytes);
         runs.note(&[b'A'; 599]);
-        assert_eq!(verdicts(), (before, bytes.clone()), "a shorter run");
+        assert_eq!(
+            verdicts(&mut v, &pages),
+            (before, bytes.clone()),
+            "a shorter run"
+        );
         runs.note(&[b'A'; 600]);
-        let (after, seen) = verdicts();
+        // The evidence of the last batch is what it scored.
+        assert_eq!(v.judged(&pages[0]), bytes);
+        let (after, seen) = verdicts(&mut v, &pages);
         assert!(!after.flagged && after.score < before.score);
         assert!(seen[1000..1600].iter().all(|&b| b == 0));
         assert_eq!(

@@ -26,6 +26,7 @@
 //! change no memory and label nothing.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use walmart_attest::dataset::{DatasetError, DatasetWriter, Label, Record};
 use walmart_attest::rng::Rng;
@@ -117,7 +118,7 @@ pub struct Collector {
     shipped: Option<std::collections::HashMap<u32, Box<[u64]>>>,
     /// The runs of one byte the store's input held
     /// ([`Collector::follow_input`]).
-    input: Option<std::sync::Arc<InputRuns>>,
+    input: Option<Arc<InputRuns>>,
     error: Option<DatasetError>,
 }
 
@@ -205,7 +206,7 @@ impl Collector {
     /// ([`InputRuns::held_in`]), so that a model learns from what it will
     /// be shown. An injected payload is written over the page so zeroed
     /// and kept whole.
-    pub fn follow_input(&mut self, runs: std::sync::Arc<InputRuns>) {
+    pub fn follow_input(&mut self, runs: Arc<InputRuns>) {
         self.input = Some(runs);
     }
 
@@ -785,7 +786,7 @@ mod tests {
         let mut memory = filler_free_memory();
         // Page 2 holds a run of 100 `A`s; the input held a longer one.
         memory[2 * 4096 + 500..2 * 4096 + 600].fill(b'A');
-        let runs = std::sync::Arc::new(InputRuns::default());
+        let runs = Arc::new(InputRuns::default());
         runs.note(&[b'A'; 4096]);
         let mut heap = HeapTracker::default();
         heap.event(AllocRole::Malloc, [60, 0, 0], 2 * 4096 + 1000, |_| None);

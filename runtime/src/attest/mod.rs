@@ -71,6 +71,8 @@ pub struct AttestOptions {
     pub(crate) slack_key: Option<u8>,
     /// [`AttestOptions::mark_allocator_call`]; 0: none.
     pub(crate) allocator_call_mark: u64,
+    /// [`AttestOptions::score_input_runs`].
+    pub(crate) score_input_runs: bool,
 }
 
 impl Default for AttestOptions {
@@ -91,6 +93,7 @@ impl Default for AttestOptions {
             tag_trace: None,
             slack_key: None,
             allocator_call_mark: 0,
+            score_input_runs: false,
         }
     }
 }
@@ -151,6 +154,20 @@ impl AttestOptions {
     /// attest score`.
     pub fn evidence_dir(mut self, dir: impl Into<PathBuf>) -> AttestOptions {
         self.evidence = Some(dir.into());
+        self
+    }
+
+    /// Whether the CNN verifiers score the runs of one byte that the
+    /// host's input held as they score the rest of what the module wrote.
+    /// By default they pass over them ([`walmart_attest::InputRuns`]): a
+    /// flag on such a run says what the input holds, not that memory was
+    /// corrupted, and benign inputs hold them (a name of one letter,
+    /// base64 of zeros, padding). The price is that a run of a byte is
+    /// passed over wherever it came from when the input held one as long
+    /// (docs/DESIGN.md); `true` gives that up for the CNN's false
+    /// positives on such inputs.
+    pub fn score_input_runs(mut self, score: bool) -> AttestOptions {
+        self.score_input_runs = score;
         self
     }
 

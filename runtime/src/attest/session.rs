@@ -125,7 +125,7 @@ impl MemoryAttest {
     /// The bytes' runs of one value are recorded for the CNN
     /// ([`InputRuns`]), going on with the runs `stream`'s last bytes
     /// ended in where they are read in order from one.
-    pub(crate) fn supplied(&self, memory: &[u8], start: usize, len: usize, stream: Option<u32>) {
+    pub(crate) fn supplied(&self, memory: &[u8], start: usize, len: usize, stream: Option<u64>) {
         let end = start.saturating_add(len).min(memory.len());
         if let Some(bytes) = memory.get(start..end) {
             match stream {
@@ -305,8 +305,10 @@ impl AttestSession {
         };
         let input_runs = Arc::new(InputRuns::default());
         let mut verifiers = opts.verifiers;
-        for v in &mut verifiers {
-            v.follow_input(input_runs.clone());
+        if !opts.score_input_runs {
+            for v in &mut verifiers {
+                v.follow_input(input_runs.clone());
+            }
         }
         let shared = Arc::new(Shared::new(
             policy,

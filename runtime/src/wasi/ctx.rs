@@ -21,6 +21,17 @@ pub struct FdEntry {
     pub flags: u16,
     /// Guest name of a preopened directory.
     pub preopen: Option<String>,
+    /// What its reads count as one stream of input by: new at each open
+    /// and each seek or write (the next read does not go on from the last
+    /// one), kept by a renumbering (`InputRuns::note_stream`).
+    pub(crate) stream: u64,
+}
+
+/// A stream number no descriptor of this process had before
+/// ([`FdEntry::stream`]).
+pub(crate) fn new_stream() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Drop for FdEntry {
@@ -60,6 +71,7 @@ impl WasiCtx {
                     filetype,
                     flags: 0,
                     preopen: None,
+                    stream: new_stream(),
                 },
             );
         }
@@ -110,6 +122,7 @@ impl WasiCtx {
                 filetype: filetype::DIRECTORY,
                 flags: 0,
                 preopen: Some(guest.to_string()),
+                stream: new_stream(),
             },
         );
         Ok(self)
@@ -128,6 +141,7 @@ impl WasiCtx {
                 filetype,
                 flags: 0,
                 preopen: None,
+                stream: new_stream(),
             },
         );
         self
@@ -173,6 +187,7 @@ impl WasiCtx {
                         | fdflags::DSYNC
                         | fdflags::RSYNC),
                 preopen: None,
+                stream: new_stream(),
             },
         );
         Ok(slot)

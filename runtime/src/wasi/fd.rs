@@ -218,6 +218,8 @@ impl WasiCtx {
         out: u32,
     ) -> WasiResult<()> {
         let host = self.stream(fd)?;
+        // A read at an offset does not go on from the last one.
+        let stream = at.is_none().then(|| self.fds[&fd].stream);
         let mut total = 0usize;
         let mut offset = at;
         for (ptr, len) in mem.iovecs(iovs, count)? {
@@ -234,8 +236,7 @@ impl WasiCtx {
                 Err(e) if total > 0 && e == Errno::AGAIN => break,
                 Err(e) => return Err(e),
             };
-            // A read at an offset does not go on from the last one.
-            mem.supplied(ptr, n, at.is_none().then_some(fd));
+            mem.supplied(ptr, n, stream);
             total += n;
             if let Some(o) = offset.as_mut() {
                 *o += n as u64;
@@ -258,6 +259,10 @@ impl WasiCtx {
         out: u32,
     ) -> WasiResult<()> {
         let host = self.stream(fd)?;
+        if at.is_none() {
+            // The position moves: a read after this one is another stream.
+            self.get_mut(fd)?.stream = super::ctx::new_stream();
+        }
         let mut total = 0usize;
         let mut offset = at;
         for (ptr, len) in mem.iovecs(iovs, count)? {
@@ -347,6 +352,7 @@ impl WasiCtx {
         if pos < 0 {
             return Err(Errno::last());
         }
+        self.get_mut(fd)?.stream = super::ctx::new_stream();
         mem.write_u64(out, pos as u64)
     }
 

@@ -202,8 +202,9 @@ impl GuestMemory<'_> {
     /// at `ptr`, a range [`Self::slice_mut`] handed out: under
     /// attestation, pages it fills whole are snapshotted as input rather
     /// than as the module's writes (`PageKind::Input`). `stream`: the
-    /// descriptor the bytes were read from in order, if they were.
-    pub(crate) fn supplied(&self, ptr: u32, len: usize, stream: Option<u32>) {
+    /// stream of the descriptor they were read from in order, if they were
+    /// (`FdEntry::stream`).
+    pub(crate) fn supplied(&self, ptr: u32, len: usize, stream: Option<u64>) {
         if let Some(a) = self.attest {
             a.supplied(self.bytes, (ptr & self.addr_mask) as usize, len, stream);
         }

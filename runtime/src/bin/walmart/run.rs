@@ -72,6 +72,12 @@ pub struct RunArgs {
     /// or `none` (exact checks only).
     #[arg(long, value_name = "FILE|default|none")]
     model: Option<String>,
+    /// Have the CNN score the runs of one byte (8 or more) that the
+    /// program's input held, as it scores the rest of what the program
+    /// wrote. By default it passes over them: a flag on one says what the
+    /// input holds, not that memory was corrupted.
+    #[arg(long)]
+    cnn_score_input_runs: bool,
     /// Where the CNN runs: `cpu`, `wasm` (the network as WebAssembly in a
     /// sandbox of its own) or `gpu` (CUDA device 0; needs the NVIDIA
     /// driver and NVRTC on the library path)
@@ -217,11 +223,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             || args.attest_sync
             || args.no_heap_check
             || args.attest_interval.is_some()
+            || args.cnn_score_input_runs
             || args.model.as_deref().is_some_and(|m| m != "none"))
     {
         bail!(
-            "--attest-log, --attest-evidence, --attest-sync, --no-heap-check, --attest-interval, --model and --inject need --attest coarse or fine"
+            "--attest-log, --attest-evidence, --attest-sync, --no-heap-check, --attest-interval, --model, --cnn-score-input-runs and --inject need --attest coarse or fine"
         );
+    }
+    if args.cnn_score_input_runs && args.model.as_deref() == Some("none") {
+        bail!("--cnn-score-input-runs tells the CNN what to score; --model none runs none");
     }
     if args.attest_sync && args.attest_interval.is_some() {
         bail!("--attest-interval paces asynchronous snapshots; --attest-sync snapshots at every hook after a write");
@@ -253,6 +263,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let mut opts = AttestOptions::new()
             .on_detect(args.on_detect)
             .backpressure(args.attest_backpressure)
+            .score_input_runs(args.cnn_score_input_runs)
             .on_event(detections_on_stderr());
         if let Some(interval) = args.attest_interval {
             opts = opts.interval(interval);
