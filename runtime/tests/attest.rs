@@ -2551,6 +2551,37 @@ fn a_run_the_input_held_counts_whole_when_read_in_pieces_of_one_stream() {
     }
 }
 
+#[test]
+fn the_arguments_runs_are_input_too() {
+    use walmart::attest::model::default::default_model;
+    use walmart::attest::model::verifier::CnnVerifier;
+    // Takes its arguments at 0x100, then writes 600 `A`s into page 1.
+    let wat = r#"(module
+      (import "wasi_snapshot_preview1" "args_get"
+        (func $args_get (param i32 i32) (result i32)))
+      (memory (export "memory") 2)
+      (func (export "_start")
+        (drop (call $args_get (i32.const 0) (i32.const 0x100)))
+        (memory.fill (i32.const 0x1000) (i32.const 0x41) (i32.const 600))
+        (i32.store (i32.const 0x1f00) (i32.const 777))))"#;
+    let mut flagged = Vec::new();
+    for arg in ["A".repeat(600), "A".repeat(599)] {
+        let mut config = Config::new();
+        config.attest(Policy::Fine);
+        let mut ctx = walmart::wasi::WasiCtx::new();
+        ctx.args(["prog", &arg]);
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        let options = AttestOptions::new()
+            .on_detect(OnDetect::Log)
+            .also_verify(CnnVerifier::new(default_model().unwrap()).unwrap())
+            .on_event(move |e| sink.lock().unwrap().push(e.clone()));
+        run_wasi_start(&config, wat, ctx, options);
+        flagged.push(cnn_pages(&events));
+    }
+    assert_eq!(flagged, [vec![], vec![vec![1]]]);
+}
+
 /// The tag monitor's guard above a stack frame of clang's shape
 /// (`walmart_jit::translate::stack_guard`) stays painted when a trap
 /// abandons the frame; walmart clears it as the failed call returns, so

@@ -18,6 +18,9 @@ fn get(list: &[String], mem: &mut GuestMemory<'_>, ptrs: u32, buf: u32) -> WasiR
     for (i, s) in list.iter().enumerate() {
         mem.write_u32(ptrs + 4 * i as u32, at)?;
         mem.write(at, s.as_bytes())?;
+        // The host's input, as a read's bytes are (its runs of one byte
+        // are the CNN's to pass over).
+        mem.supplied(at, s.len(), None);
         mem.write_u8(at + s.len() as u32, 0)?;
         at += s.len() as u32 + 1;
     }
