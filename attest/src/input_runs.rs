@@ -14,10 +14,10 @@
 //! the longest run of the same byte the input held is zeroed before the
 //! CNN scores the page, as the blocks the module file shipped are
 //! (`PageSnapshot::unshipped`). Longer runs, and everything else the
-//! program wrote, are scored as before. The link to the input is by byte
-//! value and length only, and each page is scanned alone (a run crossing
-//! a page boundary counts by its part on each page): what that gives up
-//! is in docs/DESIGN.md.
+//! program wrote, are scored as before; a run at a page's edge counts with
+//! its part beyond the page ([`InputRuns::runs_beyond`]). The link to the
+//! input is by byte value and length only: what that gives up is in
+//! docs/DESIGN.md.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -111,22 +111,60 @@ impl InputRuns {
         self.longest[usize::from(byte)].load(Ordering::Relaxed) as usize
     }
 
+    /// Whether any run was recorded (else [`Self::held_in`] finds none).
+    pub fn any(&self) -> bool {
+        self.any.load(Ordering::Relaxed)
+    }
+
     /// The runs of `page` that the input held at least as long, in
-    /// order. For the same bytes, a later call finds these and perhaps
-    /// more (the input's runs only grow), so the number of bytes they
-    /// cover tells the results apart.
-    pub fn held_in(&self, page: &[u8]) -> Vec<Range<usize>> {
+    /// order. A run at the page's start or end counts with its part beyond
+    /// the page, `beyond` (how far the run of its first byte goes on
+    /// before it, and of its last byte after it: [`Self::runs_beyond`]),
+    /// so that a long run split across pages does not pass as short ones.
+    pub fn held_in(&self, page: &[u8], beyond: [u32; 2]) -> Vec<Range<usize>> {
         let mut held = Vec::new();
-        if !self.any.load(Ordering::Relaxed) {
+        if !self.any() {
             return held;
         }
         let recorded = |byte| self.longest(byte) > 0;
         for_each_run(page, recorded, |byte, at, len| {
-            if len <= self.longest(byte) {
+            let mut whole = len;
+            if at == 0 {
+                whole += beyond[0] as usize;
+            }
+            if at + len == page.len() {
+                whole += beyond[1] as usize;
+            }
+            if whole <= self.longest(byte) {
                 held.push(at..at + len);
             }
         });
         held
+    }
+
+    /// For the page `memory[page]`: how far the run of its first byte
+    /// goes on before it in `memory`, and of its last byte after it, for
+    /// [`Self::held_in`]. 0 for a byte the input holds no run of, and at
+    /// most one more than its longest: all `held_in` needs to know.
+    pub fn runs_beyond(&self, memory: &[u8], page: Range<usize>) -> [u32; 2] {
+        if !self.any() || page.is_empty() {
+            return [0, 0];
+        }
+        let (Some(&first), Some(&last)) = (memory.get(page.start), memory.get(page.end - 1)) else {
+            return [0, 0];
+        };
+        let side = |byte: u8, beyond: &mut dyn Iterator<Item = &u8>| {
+            let most = self.longest(byte);
+            if byte == 0 || most == 0 {
+                return 0;
+            }
+            let n = beyond.take(most + 1).take_while(|&&b| b == byte).count();
+            u32::try_from(n).unwrap_or(u32::MAX)
+        };
+        [
+            side(first, &mut memory[..page.start].iter().rev()),
+            side(last, &mut memory[page.end.min(memory.len())..].iter()),
+        ]
     }
 }
 
@@ -327,8 +365,9 @@ mod tests {
         page[301..318].fill(0x90); // shorter, unaligned: zeroed
         page[400..430].fill(0xcc); // a byte the input had no run of
         page[500..507].fill(b'A'); // too short to count
-        page[4086..].fill(0x90); // cut by the page's end
-        let held = runs.held_in(&page);
+        page[4086..].fill(0x90); // at the page's end, going on no further
+        let alone = [0, 0];
+        let held = runs.held_in(&page, alone);
         assert_eq!(held, [100..140, 301..318, 4086..4096]);
         let before = page.clone();
         zero_spans(&mut page, &held);
@@ -336,11 +375,50 @@ mod tests {
             let zeroed = held.iter().any(|s| s.contains(&i));
             assert_eq!(b, if zeroed { 0 } else { was }, "byte {i}");
         }
-        assert!(runs.held_in(&page).is_empty());
+        assert!(runs.held_in(&page, alone).is_empty());
 
         // The input's runs only grow, and so does what is held.
         runs.note(&[b'A'; 41]);
-        let more = runs.held_in(&before);
+        let more = runs.held_in(&before, alone);
         assert_eq!(more, [100..140, 200..241, 301..318, 4086..4096]);
+    }
+
+    #[test]
+    fn a_run_at_a_pages_edge_counts_with_its_part_beyond_it() {
+        let runs = InputRuns::default();
+        runs.note(&[b'A'; 100]);
+        // Three pages of 64 bytes; the middle one starts and ends with
+        // runs of `A` that go on into the pages beside it.
+        let mut memory = vec![b'x'; 192];
+        memory[64 - 40..64 + 30].fill(b'A');
+        memory[128 - 30..128 + 41].fill(b'A');
+        let middle = 64..128;
+        let beyond = runs.runs_beyond(&memory, middle.clone());
+        assert_eq!(beyond, [40, 41]);
+        // 30 + 40 within 100; 30 + 41 too; so both are held.
+        assert_eq!(
+            runs.held_in(&memory[middle.clone()], beyond),
+            [0..30, 34..64]
+        );
+        // Counted alone, a run of 71 across the edge would pass for 30.
+        assert_eq!(runs.held_in(&memory[middle.clone()], [71, 0]), vec![34..64]);
+        assert_eq!(runs.held_in(&memory[middle.clone()], [0, 71]), vec![0..30]);
+        // Beyond a run longer than the input's, the count stops at one
+        // more than its longest.
+        let mut long = vec![b'A'; 500];
+        long[200] = b'x';
+        assert_eq!(runs.runs_beyond(&long, 201..264), [0, 101]);
+        assert_eq!(runs.runs_beyond(&long, 136..200), [101, 0]);
+        // A byte the input has no run of, or zero, counts nothing; the
+        // memory's ends stop a run.
+        let b = vec![b'B'; 192];
+        assert_eq!(runs.runs_beyond(&b, 64..128), [0, 0]);
+        assert_eq!(runs.runs_beyond(&[b'A'; 192], 0..192), [0, 0]);
+        assert_eq!(runs.runs_beyond(&[b'A'; 192], 64..192), [64, 0]);
+        // A page of one byte counts the runs on both sides.
+        runs.note(&[b'A'; 4100]);
+        let whole = vec![b'A'; 4096];
+        assert_eq!(runs.held_in(&whole, [2, 2]), vec![0..4096]);
+        assert!(runs.held_in(&whole, [2, 3]).is_empty());
     }
 }

@@ -58,6 +58,12 @@ pub struct PageSnapshot<'a> {
     /// where nothing is known. A classifier of what the module wrote
     /// passes over them ([`Self::unshipped`]).
     pub shipped: u32,
+    /// How far the run of the page's first byte goes on before it in
+    /// memory, and of its last byte after it, as the hook saw them, where
+    /// those are bytes the host's input held runs of
+    /// ([`crate::InputRuns::runs_beyond`]): a run split across pages is
+    /// judged whole. `[0, 0]` where nothing is known.
+    pub runs_beyond: [u32; 2],
 }
 
 impl<'a> PageSnapshot<'a> {
@@ -71,6 +77,7 @@ impl<'a> PageSnapshot<'a> {
             bytes,
             digest: crate::page_digest(bytes),
             shipped: 0,
+            runs_beyond: [0, 0],
         }
     }
 

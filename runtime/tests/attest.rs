@@ -2428,38 +2428,62 @@ fn cnn_pages(events: &Mutex<Vec<Event>>) -> Vec<Vec<u32>> {
 }
 
 /// Copies `len` bytes the host wrote at 0 to 0x1000 (`copy`), or fills
-/// `len` bytes there with `A` itself (`fill`); either then writes a
-/// number further down the same page.
+/// `len` bytes from `at` with `A` itself (`fill`); either then writes a
+/// number further down page 1.
 const COPIES_INPUT: &str = r#"(module
-  (memory (export "memory") 2)
+  (memory (export "memory") 3)
   (func (export "copy") (param $len i32)
     (memory.copy (i32.const 0x1000) (i32.const 0) (local.get $len))
     (i32.store (i32.const 0x1f00) (i32.const 777)))
-  (func (export "fill") (param $len i32)
-    (memory.fill (i32.const 0x1000) (i32.const 0x41) (local.get $len))
+  (func (export "fill") (param $at i32) (param $len i32)
+    (memory.fill (local.get $at) (i32.const 0x41) (local.get $len))
     (i32.store (i32.const 0x1f00) (i32.const 777))))"#;
 
 #[test]
 fn the_cnn_passes_over_runs_the_input_held_and_no_longer_ones() {
     use walmart::attest::model::default::default_model;
     use walmart::attest::model::verifier::CnnVerifier;
-    // (what the host writes, what the module does, flagged)
     let a = |n| vec![b'A'; n];
-    let cases: [(&str, Vec<u8>, &str, i32, bool); 5] = [
-        ("a copy of the input's run", a(600), "copy", 600, false),
-        ("a run the input held as long", a(600), "fill", 600, false),
-        ("a run longer than the input's", a(40), "fill", 600, true),
+    let copy = |len| ("copy", vec![Val::I32(len)]);
+    let fill = |at, len| ("fill", vec![Val::I32(at), Val::I32(len)]);
+    // (what the host writes, what the module does, the pages flagged)
+    let cases = [
+        ("a copy of the input's run", a(600), copy(600), vec![]),
+        (
+            "a run the input held as long",
+            a(600),
+            fill(0x1000, 600),
+            vec![],
+        ),
+        (
+            "a run longer than the input's",
+            a(40),
+            fill(0x1000, 600),
+            vec![1],
+        ),
         (
             "a run of a byte the input had none of",
             vec![b'B'; 600],
-            "fill",
-            600,
-            true,
+            fill(0x1000, 600),
+            vec![1],
         ),
-        ("no input", Vec::new(), "fill", 600, true),
+        ("no input", Vec::new(), fill(0x1000, 600), vec![1]),
+        // Across the boundary of pages 1 and 2: the run counts whole.
+        (
+            "a run as long, across two pages",
+            a(600),
+            fill(0x2000 - 300, 600),
+            vec![],
+        ),
+        (
+            "a longer run, across two pages",
+            a(600),
+            fill(0x2000 - 500, 1000),
+            vec![1, 2],
+        ),
     ];
     for kernel in [true, false] {
-        for (case, input, func, len, flagged) in &cases {
+        for (case, input, (func, args), pages) in &cases {
             let mut config = Config::new();
             config.attest(Policy::Fine).attest_kernel_dirty(kernel);
             let cnn = CnnVerifier::new(default_model().unwrap()).unwrap();
@@ -2467,9 +2491,13 @@ fn the_cnn_passes_over_runs_the_input_held_and_no_longer_ones() {
             let memory = s.instance.get_memory(&mut s.store, "memory").unwrap();
             memory.write(&mut s.store, 0, input).unwrap();
             let f = s.instance.get_func(&mut s.store, func).unwrap();
-            f.call(&mut s.store, &[Val::I32(*len)], &mut []).unwrap();
+            f.call(&mut s.store, args, &mut []).unwrap();
             s.store.finish_attestation().unwrap().unwrap();
-            let want: Vec<Vec<u32>> = if *flagged { vec![vec![1]] } else { vec![] };
+            let want: Vec<Vec<u32>> = if pages.is_empty() {
+                vec![]
+            } else {
+                vec![pages.clone()]
+            };
             assert_eq!(cnn_pages(&s.events), want, "{case}, kernel {kernel}");
         }
     }

@@ -330,8 +330,8 @@ pub struct CnnVerifier<S: PageScorer = CpuScorer> {
     /// Keyed by [`crate::page_digest`], seeded so that nobody can prepare
     /// contents that collide with a page scored clean, and by the page's
     /// [`PageSnapshot::shipped`] blocks, which the network does not see,
-    /// and by how many of its bytes the input's runs zeroed: for the same
-    /// bytes, those only grow as more input is read ([`InputRuns::held_in`]).
+    /// and by the runs the input held that were zeroed in it
+    /// ([`InputRuns::held_in`]; they depend on the memory beside it too).
     memo: HashMap<MemoKey, f32>,
     /// Runs of one byte the store's input holds: zeroed in the pages
     /// before scoring ([`crate::InputRuns`]).
@@ -346,8 +346,8 @@ pub struct CnnVerifier<S: PageScorer = CpuScorer> {
 }
 
 /// What [`CnnVerifier`] remembers a score by: the page's digest, its
-/// shipped blocks, and how many of its bytes the input's runs zeroed.
-type MemoKey = (u128, u32, usize);
+/// shipped blocks, and the input's runs zeroed in it.
+type MemoKey = (u128, u32, Vec<Range<usize>>);
 
 /// A page a verifier that cannot judge flags (whatever the threshold).
 const FAILED: Verdict = Verdict {
@@ -400,7 +400,7 @@ impl<S: PageScorer> CnnVerifier<S> {
     fn held_runs(&self, page: &PageSnapshot<'_>) -> Vec<Range<usize>> {
         self.input
             .as_ref()
-            .map_or_else(Vec::new, |runs| runs.held_in(page.bytes))
+            .map_or_else(Vec::new, |runs| runs.held_in(page.bytes, page.runs_beyond))
     }
 
     /// What the network scores of `page`: its bytes with the blocks the
@@ -418,10 +418,10 @@ impl<S: PageScorer> CnnVerifier<S> {
 
     /// Keeps what was zeroed in `page` when `verdict` flags it, for its
     /// evidence.
-    fn keep_held(&mut self, page: &PageSnapshot<'_>, verdict: Verdict, held: Vec<Range<usize>>) {
+    fn keep_held(&mut self, page: &PageSnapshot<'_>, verdict: Verdict, held: &[Range<usize>]) {
         if verdict.flagged {
             self.flagged_held
-                .insert((page.memory, page.page, page.digest), held);
+                .insert((page.memory, page.page, page.digest), held.to_vec());
         }
     }
 
@@ -447,25 +447,20 @@ impl<S: PageScorer> CnnVerifier<S> {
         };
         self.flagged_held.clear();
         // Pages whose contents were scored before take that score.
-        let mut todo: Vec<(usize, MemoKey, Vec<Range<usize>>)> = Vec::new();
+        let mut todo: Vec<(usize, MemoKey)> = Vec::new();
         for (i, page) in pages.iter().enumerate() {
             if page.kind != PageKind::Dirty {
                 continue;
             }
-            let held = self.held_runs(page);
             // The same bytes with other blocks shipped, or other runs
             // held, are scored otherwise.
-            let key = (
-                page.digest,
-                page.shipped,
-                held.iter().map(|r| r.len()).sum(),
-            );
+            let key = (page.digest, page.shipped, self.held_runs(page));
             match self.memo.get(&key).copied() {
                 Some(score) => {
                     out[first + i] = verdict(score);
-                    self.keep_held(page, out[first + i], held);
+                    self.keep_held(page, out[first + i], &key.2);
                 }
-                None => todo.push((i, key, held)),
+                None => todo.push((i, key)),
             }
         }
         if todo.is_empty() {
@@ -475,7 +470,7 @@ impl<S: PageScorer> CnnVerifier<S> {
         // runs: zeroed, as a page the module never touched there.
         let unshipped: Vec<Cow<'_, [u8]>> = todo
             .iter()
-            .map(|(i, _, held)| Self::scored_bytes(&pages[*i], held))
+            .map(|(i, key)| Self::scored_bytes(&pages[*i], &key.2))
             .collect();
         let written: Vec<&[u8]> = unshipped.iter().map(|b| &b[..]).collect();
         let scores = if self.failed {
@@ -488,10 +483,10 @@ impl<S: PageScorer> CnnVerifier<S> {
                 if self.memo.len() + todo.len() > MEMO_MAX {
                     self.memo.clear();
                 }
-                for ((i, key, held), score) in todo.into_iter().zip(scores) {
-                    self.memo.insert(key, score);
+                for ((i, key), score) in todo.into_iter().zip(scores) {
                     out[first + i] = verdict(score);
-                    self.keep_held(&pages[i], out[first + i], held);
+                    self.keep_held(&pages[i], out[first + i], &key.2);
+                    self.memo.insert(key, score);
                 }
             }
             Err(e) => {
@@ -502,7 +497,7 @@ impl<S: PageScorer> CnnVerifier<S> {
                     );
                     self.failed = true;
                 }
-                for &(i, _, _) in &todo {
+                for &(i, _) in &todo {
                     out[first + i] = FAILED;
                 }
             }

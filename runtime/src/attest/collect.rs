@@ -433,11 +433,11 @@ impl Collector {
 /// the input held zeroed (shipped blocks are zeroed as the record is
 /// written, after any injected write: [`Collector::push`]).
 fn page_as_judged(memory: &[u8], page: usize, input: Option<&InputRuns>) -> Option<Vec<u8>> {
-    let mut copy = memory
-        .get(page * PAGE_SIZE..(page + 1) * PAGE_SIZE)?
-        .to_vec();
+    let (start, end) = (page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
+    let mut copy = memory.get(start..end)?.to_vec();
     if let Some(runs) = input {
-        let held = runs.held_in(&copy);
+        // A run at the page's edge goes on in the memory beside it.
+        let held = runs.held_in(&copy, runs.runs_beyond(memory, start..end));
         walmart_attest::zero_spans(&mut copy, &held);
     }
     Some(copy)

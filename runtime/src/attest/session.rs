@@ -642,13 +642,15 @@ fn snapshot(
         a.bitmap.clear(page as usize);
         let input = a.take_input(page);
         let d = (digest || input.is_some()).then(|| page_digest(bytes));
-        let (kind, shipped) = if input.is_some() && input == d {
+        let (kind, shipped, beyond) = if input.is_some() && input == d {
             inputs += 1;
-            (PageKind::Input, 0)
+            (PageKind::Input, 0, [0, 0])
         } else {
-            (PageKind::Dirty, a.shipped_blocks(page, bytes))
+            let at = page as usize * PAGE_SIZE;
+            let beyond = a.input_runs.runs_beyond(m.bytes(), at..at + PAGE_SIZE);
+            (PageKind::Dirty, a.shipped_blocks(page, bytes), beyond)
         };
-        batch.pages.push((mi, page, kind, shipped));
+        batch.pages.push((mi, page, kind, shipped, beyond));
         if let Some(d) = d.filter(|_| digest) {
             batch.digests.push(d);
             if a.source == DirtySource::Kernel {
@@ -680,7 +682,7 @@ fn snapshot(
             add_page(&mut batch, direct, m.page(page));
             batch
                 .pages
-                .push((mi as u32, page as u32, PageKind::Audit, 0));
+                .push((mi as u32, page as u32, PageKind::Audit, 0, [0, 0]));
             audits -= 1;
         }
         page += 1;

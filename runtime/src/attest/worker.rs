@@ -29,9 +29,10 @@ pub(crate) struct Batch {
     /// [`VMAttestState::allocator_calls`] as the hook took the pages.
     pub(crate) allocator_calls: u64,
     pub(crate) site: HookSite,
-    /// (memory, page, kind, shipped blocks) of each page, in `bytes` (or
-    /// `direct`) order (`PageSnapshot::shipped`).
-    pub(crate) pages: Vec<(u32, u32, PageKind, u32)>,
+    /// (memory, page, kind, shipped blocks, runs beyond) of each page, in
+    /// `bytes` (or `direct`) order (`PageSnapshot::shipped`,
+    /// `PageSnapshot::runs_beyond`).
+    pub(crate) pages: Vec<(u32, u32, PageKind, u32, [u32; 2])>,
     pub(crate) bytes: Vec<u8>,
     /// Pages read in place instead of copied into `bytes`: only for a
     /// hook that waits for this batch's verdict before memory can change
@@ -466,7 +467,7 @@ impl Shared {
             .pages
             .iter()
             .enumerate()
-            .map(|(i, &(memory, page, kind, shipped))| {
+            .map(|(i, &(memory, page, kind, shipped, runs_beyond))| {
                 let bytes = match batch.direct.get(i) {
                     // SAFETY: the hook that queued a direct batch keeps the
                     // page mapped and unchanged until this batch is done.
@@ -484,6 +485,7 @@ impl Shared {
                         None => page_digest(bytes),
                     },
                     shipped,
+                    runs_beyond,
                 }
             })
             .collect();
