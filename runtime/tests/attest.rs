@@ -2427,6 +2427,23 @@ fn cnn_pages(events: &Mutex<Vec<Event>>) -> Vec<Vec<u32>> {
         .collect()
 }
 
+/// The pages of each CNN event (the built-in model) in a `fine` run of
+/// `wat`'s `_start` with WASI `ctx`.
+fn cnn_pages_under_fine(wat: &str, ctx: walmart::wasi::WasiCtx) -> Vec<Vec<u32>> {
+    use walmart::attest::model::default::default_model;
+    use walmart::attest::model::verifier::CnnVerifier;
+    let mut config = Config::new();
+    config.attest(Policy::Fine);
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    let options = AttestOptions::new()
+        .on_detect(OnDetect::Log)
+        .also_verify(CnnVerifier::new(default_model().unwrap()).unwrap())
+        .on_event(move |e| sink.lock().unwrap().push(e.clone()));
+    run_wasi_start(&config, wat, ctx, options);
+    cnn_pages(&events)
+}
+
 /// Copies `len` bytes the host wrote at 0 to 0x1000 (`copy`), or fills
 /// `len` bytes from `at` with `A` itself (`fill`); either then writes a
 /// number further down page 1.
@@ -2538,8 +2555,6 @@ fn reads_in_pieces(again: bool) -> String {
 
 #[test]
 fn a_run_the_input_held_counts_whole_when_read_in_pieces_of_one_stream() {
-    use walmart::attest::model::default::default_model;
-    use walmart::attest::model::verifier::CnnVerifier;
     let input = std::env::temp_dir().join(format!("walmart-runs-{}", std::process::id()));
     let a = |n| vec![b'A'; n];
     // (input, read it again after a seek, page 1 flagged)
@@ -2554,18 +2569,9 @@ fn a_run_the_input_held_counts_whole_when_read_in_pieces_of_one_stream() {
     let mut flagged = Vec::new();
     for (bytes, again, _) in &cases {
         std::fs::write(&input, bytes).unwrap();
-        let mut config = Config::new();
-        config.attest(Policy::Fine);
         let mut ctx = walmart::wasi::WasiCtx::new();
         ctx.redirect(0, std::fs::File::open(&input).unwrap());
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let sink = events.clone();
-        let options = AttestOptions::new()
-            .on_detect(OnDetect::Log)
-            .also_verify(CnnVerifier::new(default_model().unwrap()).unwrap())
-            .on_event(move |e| sink.lock().unwrap().push(e.clone()));
-        run_wasi_start(&config, &reads_in_pieces(*again), ctx, options);
-        flagged.push(cnn_pages(&events));
+        flagged.push(cnn_pages_under_fine(&reads_in_pieces(*again), ctx));
     }
     std::fs::remove_file(&input).unwrap();
     for ((bytes, again, want), got) in cases.iter().zip(flagged) {
@@ -2581,8 +2587,6 @@ fn a_run_the_input_held_counts_whole_when_read_in_pieces_of_one_stream() {
 
 #[test]
 fn the_arguments_runs_are_input_too() {
-    use walmart::attest::model::default::default_model;
-    use walmart::attest::model::verifier::CnnVerifier;
     // Takes its arguments at 0x100, then writes 600 `A`s into page 1.
     let wat = r#"(module
       (import "wasi_snapshot_preview1" "args_get"
@@ -2594,18 +2598,9 @@ fn the_arguments_runs_are_input_too() {
         (i32.store (i32.const 0x1f00) (i32.const 777))))"#;
     let mut flagged = Vec::new();
     for arg in ["A".repeat(600), "A".repeat(599)] {
-        let mut config = Config::new();
-        config.attest(Policy::Fine);
         let mut ctx = walmart::wasi::WasiCtx::new();
         ctx.args(["prog", &arg]);
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let sink = events.clone();
-        let options = AttestOptions::new()
-            .on_detect(OnDetect::Log)
-            .also_verify(CnnVerifier::new(default_model().unwrap()).unwrap())
-            .on_event(move |e| sink.lock().unwrap().push(e.clone()));
-        run_wasi_start(&config, wat, ctx, options);
-        flagged.push(cnn_pages(&events));
+        flagged.push(cnn_pages_under_fine(wat, ctx));
     }
     assert_eq!(flagged, [vec![], vec![vec![1]]]);
 }
