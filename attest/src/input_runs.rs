@@ -145,7 +145,10 @@ impl InputRuns {
     /// For the page `memory[page]`: how far the run of its first byte
     /// goes on before it in `memory`, and of its last byte after it, for
     /// [`Self::held_in`]. 0 for a byte the input holds no run of, and at
-    /// most one more than its longest: all `held_in` needs to know.
+    /// most one more than its longest: all `held_in` needs to know. A run
+    /// that goes on past [`BEYOND_MAX`] bytes counts as `u32::MAX`, longer
+    /// than any input's: the hook that asks looks no further for each of
+    /// its pages.
     pub fn runs_beyond(&self, memory: &[u8], page: Range<usize>) -> [u32; 2] {
         if !self.any() || page.is_empty() {
             return [0, 0];
@@ -158,8 +161,11 @@ impl InputRuns {
             if byte == 0 || most == 0 {
                 return 0;
             }
-            let n = beyond.take(most + 1).take_while(|&&b| b == byte).count();
-            u32::try_from(n).unwrap_or(u32::MAX)
+            let limit = (most + 1).min(BEYOND_MAX + 1);
+            match beyond.take(limit).take_while(|&&b| b == byte).count() {
+                n if n > BEYOND_MAX => u32::MAX,
+                n => n as u32,
+            }
         };
         [
             side(first, &mut memory[..page.start].iter().rev()),
@@ -174,6 +180,11 @@ pub fn zero_spans(bytes: &mut [u8], spans: &[Range<usize>]) {
         bytes[span.clone()].fill(0);
     }
 }
+
+/// How far [`InputRuns::runs_beyond`] looks past a page, each way: a
+/// memory full of one byte costs each written page's snapshot this much
+/// at most.
+pub const BEYOND_MAX: usize = 16 << 10;
 
 /// Streams whose last run [`InputRuns`] keeps: a program reads from a few
 /// at a time, and a seek or write starts another.
@@ -415,7 +426,21 @@ mod tests {
         assert_eq!(runs.runs_beyond(&b, 64..128), [0, 0]);
         assert_eq!(runs.runs_beyond(&[b'A'; 192], 0..192), [0, 0]);
         assert_eq!(runs.runs_beyond(&[b'A'; 192], 64..192), [64, 0]);
+        // Past BEYOND_MAX, a run counts as longer than any input's.
+        runs.note(&vec![b'A'; 2 * BEYOND_MAX]);
+        let sea = vec![b'A'; 3 * BEYOND_MAX];
+        let page = BEYOND_MAX + 100..BEYOND_MAX + 164;
+        assert_eq!(runs.runs_beyond(&sea, page.clone()), [u32::MAX, u32::MAX]);
+        assert!(runs
+            .held_in(&sea[page], runs.runs_beyond(&sea, 0..64))
+            .is_empty());
+        let shore = &sea[..BEYOND_MAX + 164];
+        assert_eq!(
+            runs.runs_beyond(shore, BEYOND_MAX + 100..BEYOND_MAX + 164),
+            [u32::MAX, 0]
+        );
         // A page of one byte counts the runs on both sides.
+        let runs = InputRuns::default();
         runs.note(&[b'A'; 4100]);
         let whole = vec![b'A'; 4096];
         assert_eq!(runs.held_in(&whole, [2, 2]), vec![0..4096]);
