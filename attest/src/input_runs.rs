@@ -130,10 +130,10 @@ impl InputRuns {
         for_each_run(page, recorded, |byte, at, len| {
             let mut whole = len;
             if at == 0 {
-                whole += beyond[0] as usize;
+                whole = whole.saturating_add(beyond[0] as usize);
             }
             if at + len == page.len() {
-                whole += beyond[1] as usize;
+                whole = whole.saturating_add(beyond[1] as usize);
             }
             if whole <= self.longest(byte) {
                 held.push(at..at + len);
