@@ -144,34 +144,82 @@ impl InputRuns {
 
     /// For the page `memory[page]`: how far the run of its first byte
     /// goes on before it in `memory`, and of its last byte after it, for
-    /// [`Self::held_in`]. 0 for a byte the input holds no run of, and at
-    /// most one more than its longest: all `held_in` needs to know. A run
-    /// that goes on past [`BEYOND_MAX`] bytes counts as `u32::MAX`, longer
-    /// than any input's: the hook that asks looks no further for each of
-    /// its pages.
-    pub fn runs_beyond(&self, memory: &[u8], page: Range<usize>) -> [u32; 2] {
+    /// [`Self::held_in`]. 0 for a byte the input holds no run of;
+    /// `u32::MAX` for a run longer than the input's longest run of its
+    /// byte (or than [`RUN_LOOK_MAX`]): no part of it is held. `seen`
+    /// carries what this learned to the next page of the same memory and
+    /// hook, so that a run under many written pages is measured once.
+    pub fn runs_beyond(&self, memory: &[u8], page: Range<usize>, seen: &mut RunsSeen) -> [u32; 2] {
         if !self.any() || page.is_empty() {
             return [0, 0];
         }
         let (Some(&first), Some(&last)) = (memory.get(page.start), memory.get(page.end - 1)) else {
             return [0, 0];
         };
-        let side = |byte: u8, beyond: &mut dyn Iterator<Item = &u8>| {
-            let most = self.longest(byte);
-            if byte == 0 || most == 0 {
-                return 0;
-            }
-            let limit = (most + 1).min(BEYOND_MAX + 1);
-            match beyond.take(limit).take_while(|&&b| b == byte).count() {
-                n if n > BEYOND_MAX => u32::MAX,
-                n => n as u32,
-            }
-        };
-        [
-            side(first, &mut memory[..page.start].iter().rev()),
-            side(last, &mut memory[page.end.min(memory.len())..].iter()),
-        ]
+        // Each at most the input's longest run, so within u32.
+        let before = self
+            .run_at(memory, page.start, first, seen)
+            .map_or(u32::MAX, |run| (page.start - run.start) as u32);
+        let after = self
+            .run_at(memory, page.end - 1, last, seen)
+            .map_or(u32::MAX, |run| (run.end - page.end) as u32);
+        [before, after]
     }
+
+    /// The run of `byte` in `memory` through `at`: `Some` of its whole
+    /// extent (`at` alone for a byte the input holds no run of), or `None`
+    /// where it is longer than the input's longest run of `byte`.
+    fn run_at(
+        &self,
+        memory: &[u8],
+        at: usize,
+        byte: u8,
+        seen: &mut RunsSeen,
+    ) -> Option<Range<usize>> {
+        let most = self.longest(byte).min(RUN_LOOK_MAX);
+        if byte == 0 || most == 0 {
+            return Some(at..at + 1);
+        }
+        if let Some((b, run, long)) = &mut seen.last {
+            if *b == byte && run.start <= at {
+                if at < run.end {
+                    return (!*long).then(|| run.clone());
+                }
+                // A long run goes on to `at` when the bytes between are its
+                // byte too: a page's worth, not the whole run again.
+                if *long
+                    && at - run.end < 2 * crate::PAGE_SIZE
+                    && memory[run.end..=at].iter().all(|&b| b == byte)
+                {
+                    run.end = at + 1;
+                    return None;
+                }
+            }
+        }
+        // Looked at no further than one past the input's longest run.
+        let mut start = at;
+        while start > 0 && memory[start - 1] == byte && at + 1 - start <= most {
+            start -= 1;
+        }
+        let mut end = at + 1;
+        while end < memory.len() && memory[end] == byte && end - start <= most {
+            end += 1;
+        }
+        let long = end - start > most;
+        seen.last = Some((byte, start..end, long));
+        (!long).then_some(start..end)
+    }
+}
+
+/// What [`InputRuns::runs_beyond`] learned of the runs in one memory
+/// while one hook snapshots its pages: they come in order, and a run
+/// under many of them is measured once rather than once a page.
+#[derive(Debug, Default)]
+pub struct RunsSeen {
+    /// The last run measured: its byte, its extent, and whether it is
+    /// longer than the input's longest run of that byte (then its ends
+    /// may lie further out than the extent).
+    last: Option<(u8, Range<usize>, bool)>,
 }
 
 /// Zeroes `spans` of `bytes` (what [`InputRuns::held_in`] found there).
@@ -181,10 +229,11 @@ pub fn zero_spans(bytes: &mut [u8], spans: &[Range<usize>]) {
     }
 }
 
-/// How far [`InputRuns::runs_beyond`] looks past a page, each way: a
-/// memory full of one byte costs each written page's snapshot this much
-/// at most.
-pub const BEYOND_MAX: usize = 16 << 10;
+/// The longest run [`InputRuns::runs_beyond`] measures in memory: one
+/// longer counts as longer than any input's, and is scored. A hook's
+/// snapshot reads at most this much of memory for each run its written
+/// pages lie in.
+pub const RUN_LOOK_MAX: usize = 1 << 20;
 
 /// Streams whose last run [`InputRuns`] keeps: a program reads from a few
 /// at a time, and a seek or write starts another.
@@ -398,52 +447,81 @@ mod tests {
     fn a_run_at_a_pages_edge_counts_with_its_part_beyond_it() {
         let runs = InputRuns::default();
         runs.note(&[b'A'; 100]);
+        let beyond = |memory: &[u8], page: Range<usize>| {
+            runs.runs_beyond(memory, page, &mut RunsSeen::default())
+        };
         // Three pages of 64 bytes; the middle one starts and ends with
         // runs of `A` that go on into the pages beside it.
         let mut memory = vec![b'x'; 192];
         memory[64 - 40..64 + 30].fill(b'A');
         memory[128 - 30..128 + 41].fill(b'A');
         let middle = 64..128;
-        let beyond = runs.runs_beyond(&memory, middle.clone());
-        assert_eq!(beyond, [40, 41]);
+        assert_eq!(beyond(&memory, middle.clone()), [40, 41]);
         // 30 + 40 within 100; 30 + 41 too; so both are held.
-        assert_eq!(
-            runs.held_in(&memory[middle.clone()], beyond),
-            [0..30, 34..64]
-        );
+        let held = |b| runs.held_in(&memory[middle.clone()], b);
+        assert_eq!(held([40, 41]), [0..30, 34..64]);
         // Counted alone, a run of 71 across the edge would pass for 30.
-        assert_eq!(runs.held_in(&memory[middle.clone()], [71, 0]), vec![34..64]);
-        assert_eq!(runs.held_in(&memory[middle.clone()], [0, 71]), vec![0..30]);
-        // Beyond a run longer than the input's, the count stops at one
-        // more than its longest.
+        assert_eq!(held([71, 0]), vec![34..64]);
+        assert_eq!(held([0, 71]), vec![0..30]);
+        // A run longer than the input's, past either edge: nothing held.
         let mut long = vec![b'A'; 500];
         long[200] = b'x';
-        assert_eq!(runs.runs_beyond(&long, 201..264), [0, 101]);
-        assert_eq!(runs.runs_beyond(&long, 136..200), [101, 0]);
+        assert_eq!(beyond(&long, 201..264), [u32::MAX, u32::MAX]);
+        assert_eq!(beyond(&long, 136..200), [u32::MAX, u32::MAX]);
+        // One side long, the other a short run of another byte.
+        let mut mixed = vec![b'x'; 192];
+        mixed[..110].fill(b'A');
+        runs.note(&[b'B'; 10]);
+        mixed[122..131].fill(b'B');
+        assert_eq!(beyond(&mixed, 64..128), [u32::MAX, 3]);
+        assert!(runs.held_in(&long[201..264], [u32::MAX; 2]).is_empty());
         // A byte the input has no run of, or zero, counts nothing; the
         // memory's ends stop a run.
-        let b = vec![b'B'; 192];
-        assert_eq!(runs.runs_beyond(&b, 64..128), [0, 0]);
-        assert_eq!(runs.runs_beyond(&[b'A'; 192], 0..192), [0, 0]);
-        assert_eq!(runs.runs_beyond(&[b'A'; 192], 64..192), [64, 0]);
-        // Past BEYOND_MAX, a run counts as longer than any input's.
-        runs.note(&vec![b'A'; 2 * BEYOND_MAX]);
-        let sea = vec![b'A'; 3 * BEYOND_MAX];
-        let page = BEYOND_MAX + 100..BEYOND_MAX + 164;
-        assert_eq!(runs.runs_beyond(&sea, page.clone()), [u32::MAX, u32::MAX]);
-        assert!(runs
-            .held_in(&sea[page], runs.runs_beyond(&sea, 0..64))
-            .is_empty());
-        let shore = &sea[..BEYOND_MAX + 164];
-        assert_eq!(
-            runs.runs_beyond(shore, BEYOND_MAX + 100..BEYOND_MAX + 164),
-            [u32::MAX, 0]
-        );
+        assert_eq!(beyond(&[b'C'; 192], 64..128), [0, 0]);
+        assert_eq!(beyond(&[0; 192], 64..128), [0, 0]);
+        assert_eq!(beyond(&[b'A'; 96], 0..96), [0, 0]);
+        assert_eq!(beyond(&[b'A'; 96], 32..96), [32, 0]);
         // A page of one byte counts the runs on both sides.
-        let runs = InputRuns::default();
         runs.note(&[b'A'; 4100]);
         let whole = vec![b'A'; 4096];
         assert_eq!(runs.held_in(&whole, [2, 2]), vec![0..4096]);
         assert!(runs.held_in(&whole, [2, 3]).is_empty());
+    }
+
+    #[test]
+    fn a_run_under_many_pages_is_measured_once_and_alike() {
+        // A memory of 64 pages: a run of `A` over pages 3 to 40 (and a
+        // bit), the rest `x`; the input's run as long as it, or shorter.
+        let mut memory = vec![b'x'; 64 * 4096];
+        let run = 3 * 4096 + 100..41 * 4096 + 70;
+        memory[run.clone()].fill(b'A');
+        for input in [run.len(), run.len() - 1] {
+            let runs = InputRuns::default();
+            runs.note(&vec![b'A'; input]);
+            let mut seen = RunsSeen::default();
+            for page in 0..64 {
+                let range = page * 4096..(page + 1) * 4096;
+                let shared = runs.runs_beyond(&memory, range.clone(), &mut seen);
+                let alone = runs.runs_beyond(&memory, range.clone(), &mut RunsSeen::default());
+                assert_eq!(shared, alone, "page {page}, input {input}");
+                let held = runs.held_in(&memory[range], shared);
+                let within = (3..=41).contains(&page);
+                let want = within && input == run.len();
+                assert_eq!(!held.is_empty(), want, "page {page}, input {input}");
+            }
+        }
+        // Longer than RUN_LOOK_MAX: longer than any input's.
+        let sea = vec![b'A'; RUN_LOOK_MAX + 8192];
+        let runs = InputRuns::default();
+        runs.note(&sea);
+        let mut seen = RunsSeen::default();
+        for page in [0, 1, 2, 100, 255] {
+            let range = page * 4096..(page + 1) * 4096;
+            assert_eq!(
+                runs.runs_beyond(&sea, range, &mut seen),
+                [u32::MAX; 2],
+                "page {page}"
+            );
+        }
     }
 }

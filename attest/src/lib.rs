@@ -22,7 +22,7 @@ mod verifier;
 
 pub use digest::{block_digest, page_digest, unguessable, DigestVerifier};
 pub use event::{Event, EventKind, EventLog};
-pub use input_runs::{zero_spans, InputRuns, INPUT_RUN_MIN};
+pub use input_runs::{zero_spans, InputRuns, RunsSeen, INPUT_RUN_MIN, RUN_LOOK_MAX};
 pub use policy::{Backpressure, OnDetect, Policy};
 pub use snapshot::{
     shipped_mask, zero_blocks, HookKind, HookSite, PageKind, PageSnapshot, PAGE_SIZE, SHIPPED_BLOCK,

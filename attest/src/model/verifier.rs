@@ -497,8 +497,10 @@ impl<S: PageScorer> CnnVerifier<S> {
                     );
                     self.failed = true;
                 }
-                for &(i, _) in &todo {
+                for (i, key) in todo {
                     out[first + i] = FAILED;
+                    // Its evidence: what the scorer was handed.
+                    self.keep_held(&pages[i], FAILED, &key.2);
                 }
             }
         }

@@ -437,7 +437,8 @@ fn page_as_judged(memory: &[u8], page: usize, input: Option<&InputRuns>) -> Opti
     let mut copy = memory.get(start..end)?.to_vec();
     if let Some(runs) = input {
         // A run at the page's edge goes on in the memory beside it.
-        let held = runs.held_in(&copy, runs.runs_beyond(memory, start..end));
+        let beyond = runs.runs_beyond(memory, start..end, &mut Default::default());
+        let held = runs.held_in(&copy, beyond);
         walmart_attest::zero_spans(&mut copy, &held);
     }
     Some(copy)

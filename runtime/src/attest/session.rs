@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use walmart_attest::{
     block_digest, page_digest, AttestStats, Backpressure, Event, EventKind, EventLog, HookKind,
-    HookSite, InputRuns, OnDetect, PageKind, Policy, PAGE_SIZE, SHIPPED_BLOCK,
+    HookSite, InputRuns, OnDetect, PageKind, Policy, RunsSeen, PAGE_SIZE, SHIPPED_BLOCK,
 };
 use walmart_jit::vmctx::VMAttestState;
 use walmart_jit::TrapKind;
@@ -631,6 +631,8 @@ fn snapshot(
     }
     let mut fresh = Vec::new();
     let mut inputs = 0;
+    // Runs measured in the memory of the pages so far (`runs_beyond`).
+    let mut seen = (u32::MAX, RunsSeen::default());
     for &(mi, page) in &dirty[..take] {
         let m = &store.memories[mi as usize];
         let a = m
@@ -646,8 +648,13 @@ fn snapshot(
             inputs += 1;
             (PageKind::Input, 0, [0, 0])
         } else {
+            if seen.0 != mi {
+                seen = (mi, RunsSeen::default());
+            }
             let at = page as usize * PAGE_SIZE;
-            let beyond = a.input_runs.runs_beyond(m.bytes(), at..at + PAGE_SIZE);
+            let beyond = a
+                .input_runs
+                .runs_beyond(m.bytes(), at..at + PAGE_SIZE, &mut seen.1);
             (PageKind::Dirty, a.shipped_blocks(page, bytes), beyond)
         };
         batch.pages.push((mi, page, kind, shipped, beyond));

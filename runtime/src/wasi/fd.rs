@@ -352,7 +352,11 @@ impl WasiCtx {
         if pos < 0 {
             return Err(Errno::last());
         }
-        self.get_mut(fd)?.stream = super::ctx::new_stream();
+        // `ftell` asks where it is by a seek of 0 from here: that moves
+        // nothing, and the next read goes on from the last.
+        if !(whence == libc::SEEK_CUR && offset == 0) {
+            self.get_mut(fd)?.stream = super::ctx::new_stream();
+        }
         mem.write_u64(out, pos as u64)
     }
 
