@@ -56,10 +56,12 @@ pub trait Verifier: Send {
 
     /// The runs of one byte the host's input holds in this store, which
     /// a verifier of what the module wrote may pass over (see
-    /// [`crate::InputRuns`]); given once, before the first page. Ignored
-    /// by default.
-    fn follow_input(&mut self, runs: Arc<InputRuns>) {
+    /// [`crate::InputRuns`]); given once, before the first page. Returns
+    /// whether it follows them: the store records them only for a
+    /// verifier that does. Ignored by default.
+    fn follow_input(&mut self, runs: Arc<InputRuns>) -> bool {
         let _ = runs;
+        false
     }
 }
 
@@ -85,7 +87,7 @@ impl<V: Verifier + ?Sized> Verifier for Box<V> {
         (**self).judged(page)
     }
 
-    fn follow_input(&mut self, runs: Arc<InputRuns>) {
+    fn follow_input(&mut self, runs: Arc<InputRuns>) -> bool {
         (**self).follow_input(runs)
     }
 }

@@ -544,9 +544,10 @@ impl<S: PageScorer> Verifier for CnnVerifier<S> {
         }
     }
 
-    fn follow_input(&mut self, runs: Arc<InputRuns>) {
+    fn follow_input(&mut self, runs: Arc<InputRuns>) -> bool {
         self.input = Some(runs);
         self.memo.clear();
+        true
     }
 }
 

@@ -34,8 +34,9 @@ pub(crate) enum DirtySource {
 /// What a store's session gives each memory it attests.
 pub(crate) struct MemorySource {
     pub(crate) dirty: DirtySource,
-    /// The session's record of the input's runs ([`MemoryAttest::supplied`]).
-    pub(crate) input_runs: Arc<InputRuns>,
+    /// The session's record of the input's runs ([`MemoryAttest::supplied`]),
+    /// where something follows them.
+    pub(crate) input_runs: Option<Arc<InputRuns>>,
 }
 
 /// The attestation parts of one memory.
@@ -55,8 +56,8 @@ pub(crate) struct MemoryAttest {
     /// bytes ([`PageSnapshot::shipped`](walmart_attest::PageSnapshot)).
     shipped: RefCell<HashMap<u32, Box<[u64]>>>,
     /// Runs of one byte in what the host handed the store, shared with
-    /// the session's verifiers.
-    input_runs: Arc<InputRuns>,
+    /// the session's verifiers (where one follows them).
+    input_runs: Option<Arc<InputRuns>>,
 }
 
 impl MemoryAttest {
@@ -68,7 +69,7 @@ impl MemoryAttest {
         len: usize,
         reserved: usize,
         source: DirtySource,
-        input_runs: Arc<InputRuns>,
+        input_runs: Option<Arc<InputRuns>>,
     ) -> Result<MemoryAttest> {
         let a = MemoryAttest {
             bitmap,
@@ -127,10 +128,10 @@ impl MemoryAttest {
     /// ended in where they are read in order from one.
     pub(crate) fn supplied(&self, memory: &[u8], start: usize, len: usize, stream: Option<u64>) {
         let end = start.saturating_add(len).min(memory.len());
-        if let Some(bytes) = memory.get(start..end) {
+        if let (Some(runs), Some(bytes)) = (&self.input_runs, memory.get(start..end)) {
             match stream {
-                Some(stream) => self.input_runs.note_stream(stream, bytes),
-                None => self.input_runs.note(bytes),
+                Some(stream) => runs.note_stream(stream, bytes),
+                None => runs.note(bytes),
             }
         }
         for page in start.div_ceil(PAGE_SIZE)..end / PAGE_SIZE {
@@ -275,8 +276,9 @@ pub(crate) struct AttestSession {
     pub(crate) injected: Vec<(u32, u32)>,
     worker: Option<threads::Running>,
     /// Runs of one byte the host's input held, recorded by the store's
-    /// memories and passed over by its CNN verifiers.
-    pub(crate) input_runs: Arc<InputRuns>,
+    /// memories and passed over by its CNN verifiers; `None` where none
+    /// follows them (nor a dataset collector).
+    pub(crate) input_runs: Option<Arc<InputRuns>>,
 }
 
 impl AttestSession {
@@ -303,13 +305,17 @@ impl AttestSession {
             }
             None => None,
         };
-        let input_runs = Arc::new(InputRuns::default());
+        // Recorded only where something passes over them: no work for
+        // `--model none` or a CNN told to score them.
+        let runs = Arc::new(InputRuns::default());
         let mut verifiers = opts.verifiers;
+        let mut followed = opts.collector.is_some();
         if !opts.score_input_runs {
             for v in &mut verifiers {
-                v.follow_input(input_runs.clone());
+                followed |= v.follow_input(runs.clone());
             }
         }
+        let input_runs = followed.then_some(runs);
         let shared = Arc::new(Shared::new(
             policy,
             opts.on_detect,
@@ -583,7 +589,9 @@ fn collect_at_hook(
     if !collector.knows_shipped() {
         if let Some(a) = &m.attest {
             collector.set_shipped(a.shipped_image());
-            collector.follow_input(a.input_runs.clone());
+            if let Some(runs) = &a.input_runs {
+                collector.follow_input(runs.clone());
+            }
         }
     }
     collector.at_hook(m.bytes(), &pages, heap, sp);
@@ -652,9 +660,9 @@ fn snapshot(
                 seen = (mi, RunsSeen::default());
             }
             let at = page as usize * PAGE_SIZE;
-            let beyond = a
-                .input_runs
-                .runs_beyond(m.bytes(), at..at + PAGE_SIZE, &mut seen.1);
+            let beyond = a.input_runs.as_ref().map_or([0, 0], |runs| {
+                runs.runs_beyond(m.bytes(), at..at + PAGE_SIZE, &mut seen.1)
+            });
             (PageKind::Dirty, a.shipped_blocks(page, bytes), beyond)
         };
         batch.pages.push((mi, page, kind, shipped, beyond));
