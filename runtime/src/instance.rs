@@ -417,7 +417,7 @@ pub(crate) fn instantiate(
             MemoryData::new(
                 MemoryType::from_plan(plan),
                 store.engine.config().guarded_memory,
-                store.memory_dirty_source(),
+                store.memory_source(),
                 store.engine.config().tag_monitor(),
             )?,
         );

@@ -122,7 +122,7 @@ impl MemoryData {
             } else {
                 DirtyBitmap::new(max_pages * PAGE_SIZE)?
             };
-            let a = MemoryAttest::new(bitmap, base, 0, reserved, source.dirty, source.input_runs)?;
+            let a = MemoryAttest::new(bitmap, base, 0, reserved, source)?;
             mem.def.dirty = a.bitmap.biased(base);
             mem.attest = Some(a);
         }
@@ -289,7 +289,7 @@ impl Memory {
         let store = &mut store.as_context_mut().opaque;
         let guarded = store.engine.config().guarded_memory;
         store.ensure_attest()?;
-        let attest = store.memory_dirty_source();
+        let attest = store.memory_source();
         let tags = store.engine.config().tag_monitor().cloned();
         Ok(Memory::push(
             store,

@@ -75,11 +75,10 @@ pub struct StoreOpaque {
 }
 
 impl StoreOpaque {
-    /// Starts the attestation session if the engine attests and it has not
-    /// started yet.
-    /// Where a memory created now gets its dirty pages, or `None` when
-    /// the store does not attest.
-    pub(crate) fn memory_dirty_source(&self) -> Option<crate::attest::session::MemorySource> {
+    /// What a memory created now attests with (where its dirty pages come
+    /// from, the record of the input's runs), or `None` when the store
+    /// does not attest.
+    pub(crate) fn memory_source(&self) -> Option<crate::attest::session::MemorySource> {
         let tracked = matches!(self.engine.config().attest, Policy::Coarse | Policy::Fine);
         let session = self.attest.as_deref().filter(|_| tracked)?;
         Some(crate::attest::session::MemorySource {
@@ -88,6 +87,8 @@ impl StoreOpaque {
         })
     }
 
+    /// Starts the attestation session if the engine attests and it has not
+    /// started yet.
     pub(crate) fn ensure_attest(&mut self) -> Result<()> {
         let config = self.engine.config();
         if config.attest == Policy::Off || self.attest.is_some() {

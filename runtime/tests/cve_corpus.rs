@@ -67,6 +67,21 @@ fn evaluate(args: &[&str]) -> Output {
         .expect("walmart runs")
 }
 
+/// The table of `walmart attest evaluate CORPUS MORE... --policies fine
+/// --backends cpu --rounds 1`, which must succeed (written to `report`,
+/// then removed).
+fn one_fine_round(corpus: &Path, more: &[&str], report: &Path) -> String {
+    let mut args = vec![corpus.to_str().unwrap()];
+    args.extend(more);
+    args.extend(["--policies", "fine", "--backends", "cpu", "--rounds", "1"]);
+    args.extend(["--out", report.to_str().unwrap()]);
+    let out = evaluate(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let table = std::fs::read_to_string(report).unwrap();
+    let _ = std::fs::remove_file(report);
+    table
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -418,22 +433,7 @@ fn evaluate_writes_the_table_for_a_corpus() {
     // page in the exploit's runs and its control's alike (the name, not
     // the corruption) until it passed over the runs the input held: now
     // in neither.
-    let out = evaluate(&[
-        corpus().to_str().unwrap(),
-        "--apps",
-        "c-ares",
-        "--policies",
-        "fine",
-        "--backends",
-        "cpu",
-        "--rounds",
-        "1",
-        "--out",
-        report.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let table = std::fs::read_to_string(&report).unwrap();
-    let _ = std::fs::remove_file(&report);
+    let table = one_fine_round(&corpus(), &["--apps", "c-ares"], &report);
     assert!(!table.contains("false positive on control"), "{table}");
     assert!(!table.contains("the CNN flagged page"), "{table}");
     let fine = table
@@ -476,23 +476,8 @@ fn evaluate_writes_the_table_for_a_corpus() {
         std::fs::copy(lz4.join(file), app.join(file)).unwrap();
     }
     std::fs::write(app.join("exploit/runs.in"), lz4_record_of_a_run(2000)).unwrap();
-    let out = evaluate(&[
-        runs.to_str().unwrap(),
-        "--policies",
-        "fine",
-        "--backends",
-        "cpu",
-        "--rounds",
-        "1",
-        "--evidence",
-        kept.to_str().unwrap(),
-        "--out",
-        report.to_str().unwrap(),
-    ]);
+    let table = one_fine_round(&runs, &["--evidence", kept.to_str().unwrap()], &report);
     let _ = std::fs::remove_dir_all(&runs);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let table = std::fs::read_to_string(&report).unwrap();
-    let _ = std::fs::remove_file(&report);
     assert!(
         table.contains("| 1/1 (cnn 1, heap walk 0, stack guard 0) |"),
         "{table}"

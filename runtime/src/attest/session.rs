@@ -68,8 +68,10 @@ impl MemoryAttest {
         base: *mut u8,
         len: usize,
         reserved: usize,
-        source: DirtySource,
-        input_runs: Option<Arc<InputRuns>>,
+        MemorySource {
+            dirty: source,
+            input_runs,
+        }: MemorySource,
     ) -> Result<MemoryAttest> {
         let a = MemoryAttest {
             bitmap,

@@ -4,7 +4,7 @@
 
 use std::ffi::CStr;
 
-use super::ctx::WasiCtx;
+use super::ctx::{FdEntry, WasiCtx};
 use super::types::{fdflags, filetype, fstflags, Errno, GuestMemory, WasiResult, ALL_RIGHTS};
 
 /// Checks a host call's `-1` result.
@@ -84,13 +84,13 @@ pub(crate) fn timespecs(atim: u64, mtim: u64, flags: u16) -> WasiResult<[libc::t
 }
 
 impl WasiCtx {
-    /// The host descriptor of `fd` for reading or writing bytes.
-    fn stream(&self, fd: u32) -> WasiResult<i32> {
-        let e = self.get(fd)?;
+    /// The entry of `fd` for reading or writing bytes.
+    fn stream(&mut self, fd: u32) -> WasiResult<&mut FdEntry> {
+        let e = self.get_mut(fd)?;
         if e.filetype == filetype::DIRECTORY {
             return Err(Errno::ISDIR);
         }
-        Ok(e.fd)
+        Ok(e)
     }
 
     pub(crate) fn fd_advise(
@@ -217,9 +217,10 @@ impl WasiCtx {
         at: Option<u64>,
         out: u32,
     ) -> WasiResult<()> {
-        let host = self.stream(fd)?;
+        let e = self.stream(fd)?;
+        let host = e.fd;
         // A read at an offset does not go on from the last one.
-        let stream = at.is_none().then(|| self.fds[&fd].stream);
+        let stream = at.is_none().then_some(e.stream);
         let mut total = 0usize;
         let mut offset = at;
         for (ptr, len) in mem.iovecs(iovs, count)? {
@@ -258,11 +259,12 @@ impl WasiCtx {
         at: Option<u64>,
         out: u32,
     ) -> WasiResult<()> {
-        let host = self.stream(fd)?;
+        let e = self.stream(fd)?;
         if at.is_none() {
             // The position moves: a read after this one is another stream.
-            self.get_mut(fd)?.stream = super::ctx::new_stream();
+            e.stream = super::ctx::new_stream();
         }
+        let host = e.fd;
         let mut total = 0usize;
         let mut offset = at;
         for (ptr, len) in mem.iovecs(iovs, count)? {
@@ -337,7 +339,7 @@ impl WasiCtx {
         whence: u8,
         out: u32,
     ) -> WasiResult<()> {
-        let e = self.get(fd)?;
+        let e = self.get_mut(fd)?;
         if e.filetype == filetype::DIRECTORY {
             return Err(Errno::BADF);
         }
@@ -355,7 +357,7 @@ impl WasiCtx {
         // `ftell` asks where it is by a seek of 0 from here: that moves
         // nothing, and the next read goes on from the last.
         if !(whence == libc::SEEK_CUR && offset == 0) {
-            self.get_mut(fd)?.stream = super::ctx::new_stream();
+            e.stream = super::ctx::new_stream();
         }
         mem.write_u64(out, pos as u64)
     }
