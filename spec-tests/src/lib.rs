@@ -4,6 +4,8 @@
 
 pub use walmart::wast::*;
 
+pub mod generated;
+
 /// A testsuite directory this runner knows how to load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Suite {

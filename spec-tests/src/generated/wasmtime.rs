@@ -1,0 +1,164 @@
+//! The same record as [`super::observe`], made by wasmtime: where walmart
+//! without attestation and wasmtime disagree on a generated module, one
+//! of them miscompiles it (the module is made so that the spec leaves
+//! neither a choice: NaNs canonical, no relaxed SIMD).
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use wasmtime::{Engine, Extern, Instance, Module, Store, Trap, Val, ValType};
+
+use super::{arguments, memory_entry, show};
+
+/// The text walmart's trap of the same kind carries (the spec
+/// testsuite's).
+fn trap_text(t: &Trap) -> String {
+    let text = match t {
+        Trap::StackOverflow => "call stack exhausted",
+        Trap::MemoryOutOfBounds | Trap::HeapMisaligned => "out of bounds memory access",
+        // wasmtime has one trap for both of walmart's (the spec's): an
+        // index past a table's end in `call_indirect` and in a table
+        // instruction; `super::TABLE_TRAPS` compares them as one.
+        Trap::TableOutOfBounds => "out of bounds table access",
+        Trap::IndirectCallToNull => "uninitialized element",
+        Trap::BadSignature => "indirect call type mismatch",
+        Trap::IntegerOverflow => "integer overflow",
+        Trap::IntegerDivisionByZero => "integer divide by zero",
+        Trap::BadConversionToInteger => "invalid conversion to integer",
+        Trap::UnreachableCodeReached => "unreachable executed",
+        other => return format!("trap: wasmtime's {other:?}"),
+    };
+    format!("trap: {text}")
+}
+
+fn failure(e: &wasmtime::Error) -> String {
+    match e.downcast_ref::<Trap>() {
+        Some(t) => trap_text(t),
+        None => format!("error: {}", e.to_string().lines().next().unwrap_or("")),
+    }
+}
+
+/// A wasmtime value as [`super::show`] writes walmart's.
+fn shown(v: &Val) -> String {
+    match v {
+        Val::I32(x) => show(&walmart::Val::I32(*x)),
+        Val::I64(x) => show(&walmart::Val::I64(*x)),
+        Val::F32(b) => show(&walmart::Val::F32(*b)),
+        Val::F64(b) => show(&walmart::Val::F64(*b)),
+        Val::V128(b) => show(&walmart::Val::V128(b.as_u128())),
+        Val::FuncRef(f) => format!("funcref:{}", if f.is_some() { "func" } else { "null" }),
+        Val::ExternRef(None) => "externref:null".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Walmart's value type of `ty` (generated modules use no others).
+fn walmart_type(ty: &ValType) -> walmart::ValType {
+    match ty {
+        ValType::I32 => walmart::ValType::I32,
+        ValType::I64 => walmart::ValType::I64,
+        ValType::F32 => walmart::ValType::F32,
+        ValType::F64 => walmart::ValType::F64,
+        ValType::V128 => walmart::ValType::V128,
+        ValType::Ref(r) if r.heap_type().is_extern() => walmart::ValType::ExternRef,
+        ValType::Ref(_) => walmart::ValType::FuncRef,
+    }
+}
+
+/// Walmart's argument as wasmtime's.
+fn argument(v: &walmart::Val) -> Val {
+    match v {
+        walmart::Val::I32(x) => Val::I32(*x),
+        walmart::Val::I64(x) => Val::I64(*x),
+        walmart::Val::F32(b) => Val::F32(*b),
+        walmart::Val::F64(b) => Val::F64(*b),
+        walmart::Val::V128(b) => Val::V128((*b).into()),
+        walmart::Val::ExternRef(_) => Val::ExternRef(None),
+        walmart::Val::FuncRef(_) => Val::FuncRef(None),
+    }
+}
+
+fn state(store: &mut Store<()>, instance: &Instance, exports: &[String]) -> String {
+    let mut out = String::new();
+    for name in exports {
+        match instance.get_export(&mut *store, name) {
+            Some(Extern::Memory(m)) => out.push_str(&memory_entry(name, m.data(&*store))),
+            Some(Extern::Global(g)) => {
+                let v = g.get(&mut *store);
+                let _ = write!(out, " {name}={}", shown(&v));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// [`super::observe`]'s record of `wasm`, from wasmtime.
+pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
+    // One engine for every module: making one costs more than a module.
+    static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+    let engine = match ENGINE.get_or_init(|| {
+        let mut config = wasmtime::Config::new();
+        config.wasm_multi_memory(true).wasm_relaxed_simd(false);
+        Engine::new(&config).map_err(|e| e.to_string())
+    }) {
+        Ok(e) => e,
+        Err(e) => return vec![format!("engine: {e}")],
+    };
+    let module = match Module::new(engine, wasm) {
+        Ok(m) => m,
+        Err(e) => return vec![format!("compile: {}", failure(&e))],
+    };
+    let exports: Vec<String> = module.exports().map(|e| e.name().to_string()).collect();
+    // An instance for the state, then one for each function, as
+    // `super::observe` records them.
+    let instance_for = |function: Option<&str>, lines: &mut Vec<String>| -> bool {
+        let mut store = Store::new(engine, ());
+        let instance = match Instance::new(&mut store, &module, &[]) {
+            Ok(i) => i,
+            Err(e) => {
+                lines.push(format!("instantiate: {}", failure(&e)));
+                lines.push("detections 0".into());
+                return false;
+            }
+        };
+        match function.and_then(|name| Some((name, instance.get_func(&mut store, name)?))) {
+            None => lines.push(format!(
+                "instantiated:{}",
+                state(&mut store, &instance, &exports)
+            )),
+            Some((name, func)) => {
+                let ty = func.ty(&store);
+                let params: Vec<walmart::ValType> = ty.params().map(|t| walmart_type(&t)).collect();
+                for second in [false, true] {
+                    let args = arguments(&params, seed, second);
+                    let theirs: Vec<Val> = args.iter().map(argument).collect();
+                    let mut results: Vec<Val> = ty
+                        .results()
+                        .map(|t| Val::default_for_ty(&t).unwrap_or(Val::I32(0)))
+                        .collect();
+                    let outcome = match func.call(&mut store, &theirs, &mut results) {
+                        Ok(()) => results.iter().map(shown).collect::<Vec<_>>().join(" "),
+                        Err(e) => failure(&e),
+                    };
+                    lines.push(format!(
+                        "{name}({}) -> {outcome};{}",
+                        args.iter().map(show).collect::<Vec<_>>().join(" "),
+                        state(&mut store, &instance, &exports)
+                    ));
+                }
+            }
+        }
+        lines.push("detections 0".into());
+        true
+    };
+    let mut lines = Vec::new();
+    if !instance_for(None, &mut lines) {
+        return lines;
+    }
+    let functions = module.exports().filter(|e| e.ty().func().is_some());
+    for name in functions.map(|e| e.name().to_string()).collect::<Vec<_>>() {
+        instance_for(Some(&name), &mut lines);
+    }
+    lines
+}
