@@ -249,6 +249,21 @@ pub(crate) fn arguments(params: &[ValType], seed: u64, second: bool) -> Vec<Val>
         .collect()
 }
 
+/// What the host writes into each exported memory of `len` bytes
+/// between a function's two calls (through the embedding API, as WASI's
+/// reads do): bytes from the seed, a run of one byte among them, at an
+/// offset from the seed. Attestation must take it as the host's input: no
+/// detection, and its pages shown to a verifier.
+pub(crate) fn host_write(seed: u64, len: usize) -> Option<(usize, Vec<u8>)> {
+    if len < 64 {
+        return None;
+    }
+    let mut bytes = seed_bytes(seed ^ 0x4057, 48);
+    let at = u64::from_le_bytes(bytes[..8].try_into().ok()?) as usize % (len - 48);
+    bytes[16..32].fill(b'A');
+    Some((at, bytes))
+}
+
 /// The state a program could read after a call: every exported memory's
 /// size and bytes (hashed) and every exported global's value.
 fn state(store: &mut Store<()>, instance: &Instance, exports: &[String]) -> String {
@@ -323,6 +338,16 @@ pub fn observe(variant: &Variant, wasm: &[u8], seed: u64) -> Vec<String> {
             Some((name, func)) => {
                 let ty = func.ty(&store);
                 for second in [false, true] {
+                    if second {
+                        for (_, name) in &memories {
+                            if let Some(Extern::Memory(m)) = instance.get_export(&mut store, name) {
+                                if let Some((at, bytes)) = host_write(seed, m.data(&store).len()) {
+                                    // In bounds by construction.
+                                    let _ = m.write(&mut store, at, &bytes);
+                                }
+                            }
+                        }
+                    }
                     let args = arguments(ty.params(), seed, second);
                     let mut results: Vec<Val> =
                         ty.results().iter().map(|t| Val::default_for(*t)).collect();

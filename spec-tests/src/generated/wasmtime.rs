@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use wasmtime::{Engine, Extern, Instance, Module, Store, Trap, Val, ValType};
 
-use super::{arguments, memory_entry, show};
+use super::{arguments, host_write, memory_entry, show};
 
 /// The text walmart's trap of the same kind carries (the spec
 /// testsuite's).
@@ -131,6 +131,15 @@ pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
                 let ty = func.ty(&store);
                 let params: Vec<walmart::ValType> = ty.params().map(|t| walmart_type(&t)).collect();
                 for second in [false, true] {
+                    if second {
+                        for name in &exports {
+                            if let Some(Extern::Memory(m)) = instance.get_export(&mut store, name) {
+                                if let Some((at, bytes)) = host_write(seed, m.data(&store).len()) {
+                                    let _ = m.write(&mut store, at, &bytes);
+                                }
+                            }
+                        }
+                    }
                     let args = arguments(&params, seed, second);
                     let theirs: Vec<Val> = args.iter().map(argument).collect();
                     let mut results: Vec<Val> = ty
