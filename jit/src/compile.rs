@@ -86,6 +86,15 @@ impl Compiler {
         set(&mut flags, "enable_probestack", "true")?;
         set(&mut flags, "probestack_strategy", "inline")?;
         set(&mut flags, "unwind_info", "false")?;
+        // A function may return more values than the calling convention
+        // has registers for (Wasm sets no limit: a generated module
+        // returned 19): Cranelift then passes a hidden pointer to a
+        // return area, in callers and callees alike. Every call into,
+        // out of and within Wasm code goes through signatures built
+        // here, so both sides always agree. Deprecated in Cranelift in
+        // favour of an explicit `StructReturn` parameter; the pinned
+        // version has it.
+        set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
         let builder = cranelift_native::builder()
             .map_err(|e| CompileError::Unsupported(format!("host CPU: {e}")))?;
         let isa = builder

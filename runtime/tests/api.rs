@@ -1,7 +1,8 @@
 //! The embedding API end to end: host functions, traps, errors, entities.
 
+use walmart::attest::Policy;
 use walmart::{
-    Engine, Error, Func, FuncType, Global, GlobalType, Linker, Memory, MemoryType, Module,
+    Config, Engine, Error, Func, FuncType, Global, GlobalType, Linker, Memory, MemoryType, Module,
     Mutability, Store, TrapKind, Val, ValType,
 };
 
@@ -331,4 +332,63 @@ fn bytes_that_are_not_a_module_get_one_line_saying_where() {
     let wat = err(b"(module\n  (func (result i32)\n    i32.const x))");
     assert!(!wat.contains('\n'), "{wat}");
     assert!(wat.contains("line 3, column"), "{wat}");
+}
+
+#[test]
+fn functions_return_more_values_than_there_are_registers() {
+    // 20 results of every type: more than the calling convention returns
+    // in registers (a generated module's function of 19 failed to
+    // compile). Returned to the host, through a direct call, a
+    // `call_indirect`, and from a host function, under each policy.
+    let types = ["i32", "i64", "f32", "f64", "v128"];
+    let ty: Vec<&str> = (0..20).map(|i| types[i % 5]).collect();
+    let results = ty.join(" ");
+    let value = |i: usize| match ty[i] {
+        "v128" => format!("(v128.const i64x2 {} {})", i, 100 + i),
+        t => format!("({t}.const {})", i + 1),
+    };
+    let consts: String = (0..20).map(value).collect::<Vec<_>>().join(" ");
+    let wat = format!(
+        r#"(module
+            (import "h" "many" (func $host (result {results})))
+            (type $t (func (result {results})))
+            (table funcref (elem $many))
+            (func $many (export "many") (result {results}) {consts})
+            (func (export "direct") (result {results}) (call $many))
+            (func (export "indirect") (result {results}) (call_indirect (type $t) (i32.const 0)))
+            (func (export "from_host") (result {results}) (call $host)))"#
+    );
+    let expected: Vec<Val> = (0..20)
+        .map(|i| match ty[i] {
+            "i32" => Val::I32(i as i32 + 1),
+            "i64" => Val::I64(i as i64 + 1),
+            "f32" => Val::F32((i as f32 + 1.0).to_bits()),
+            "f64" => Val::F64((i as f64 + 1.0).to_bits()),
+            _ => Val::V128(((100 + i as u128) << 64) | i as u128),
+        })
+        .collect();
+    let types: Vec<ValType> = expected.iter().map(|v| v.ty()).collect();
+    for policy in [Policy::Off, Policy::Coarse, Policy::Fine] {
+        let mut config = Config::new();
+        config.attest(policy);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, &wat).expect("many results compile");
+        let mut store = Store::new(&engine, ());
+        let answer = expected.clone();
+        let host = Func::new(
+            &mut store,
+            FuncType::new([], types.clone()),
+            move |_, _, r| {
+                r.copy_from_slice(&answer);
+                Ok(())
+            },
+        );
+        let mut linker = Linker::new(&engine);
+        linker.define(&mut store, "h", "many", host).unwrap();
+        let inst = linker.instantiate(&mut store, &module).unwrap();
+        for name in ["many", "direct", "indirect", "from_host"] {
+            let got = call(&mut store, inst, name, &[]).unwrap();
+            assert_eq!(got, expected, "{name} under {policy}");
+        }
+    }
 }

@@ -7,11 +7,14 @@
 //! (built with `--features wasmtime`) compares with wasmtime too, on
 //! modules made for it (NaNs canonical, no relaxed SIMD). `--save DIR`
 //! writes each differing module to `DIR/seed-N.wasm`. `--show SEED`
-//! prints one seed's record under `off`. Exits 1 when a module differs.
+//! prints one seed's record under `off`. `--mutants N` instead compiles N
+//! mutants of each seed's module (a few bytes changed) under every
+//! variant, and reports any that panicked. Exits 1 when a module differs
+//! or a mutant panicked.
 
 use std::process::ExitCode;
 
-use walmart_spec_tests::generated::{check, generate, observe, variants};
+use walmart_spec_tests::generated::{check, compile_mutants, generate, observe, variants};
 
 fn main() -> ExitCode {
     match run() {
@@ -25,7 +28,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<ExitCode, String> {
     let mut numbers = Vec::new();
-    let (mut save, mut show, mut wasmtime) = (None, None, false);
+    let (mut save, mut show, mut wasmtime, mut mutants) = (None, None, false, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -42,6 +45,13 @@ fn run() -> Result<ExitCode, String> {
                 );
             }
             "--wasmtime" => wasmtime = true,
+            "--mutants" => {
+                let n = args.next().ok_or("--mutants needs a count")?;
+                mutants = Some(
+                    n.parse::<u32>()
+                        .map_err(|_| format!("--mutants: `{n}` is not a count"))?,
+                );
+            }
             _ => numbers.push(a.parse::<u64>().map_err(|_| {
                 format!(
                     "unknown argument `{a}` (FIRST COUNT [--wasmtime] [--save DIR] [--show SEED])"
@@ -59,6 +69,25 @@ fn run() -> Result<ExitCode, String> {
     }
     let first = numbers.first().copied().unwrap_or(0);
     let count = numbers.get(1).copied().unwrap_or(500);
+    if let Some(n) = mutants {
+        let (mut compiled, mut panicked) = (0u64, 0u64);
+        for seed in first..first.saturating_add(count) {
+            match compile_mutants(seed, &variants, n) {
+                Ok(c) => compiled += u64::from(c),
+                Err(e) if e.starts_with("seed ") && e.contains("panicked") => {
+                    panicked += 1;
+                    println!("{e}");
+                }
+                Err(e) => eprintln!("generated: {e}"),
+            }
+        }
+        println!("{count} seeds from {first}, {n} mutants each: {compiled} compiled, {panicked} panicked");
+        return Ok(if panicked > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
     let (mut differing, mut unbuilt) = (0u64, 0u64);
     for seed in first..first.saturating_add(count) {
         let mismatches = match check(seed, &variants, wasmtime) {

@@ -577,6 +577,41 @@ pub fn check(
     Ok(out)
 }
 
+/// Seed `seed`'s module with a few bytes changed (from the seed), which
+/// every variant must compile or refuse with an error, never a panic.
+/// Returns how many of the mutants compiled under the reference, or the
+/// variant and mutant that panicked. Mutants are only compiled: a changed
+/// byte may take a loop's fuel away.
+pub fn compile_mutants(seed: u64, variants: &[Variant], mutants: u32) -> Result<u32, String> {
+    let wasm = generate(seed, false)?;
+    let mut compiled = 0;
+    for m in 0..mutants {
+        let noise = seed_bytes(seed ^ (u64::from(m) << 32) ^ 0x3117, 64);
+        let mut mutant = wasm.clone();
+        for pair in noise.chunks(8).take(1 + (noise[0] % 4) as usize) {
+            let at =
+                u64::from_le_bytes(pair.try_into().map_err(|_| "noise")?) as usize % mutant.len();
+            mutant[at] ^= pair[0] | 1;
+        }
+        for (i, v) in variants.iter().enumerate() {
+            let outcome = std::panic::catch_unwind(|| {
+                Engine::new(&v.config).map(|engine| Module::new(&engine, &mutant).is_ok())
+            });
+            match outcome {
+                Ok(Ok(true)) if i == 0 => compiled += 1,
+                Ok(_) => {}
+                Err(_) => {
+                    return Err(format!(
+                        "seed {seed} mutant {m}: `{}` panicked compiling it",
+                        v.name
+                    ))
+                }
+            }
+        }
+    }
+    Ok(compiled)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
