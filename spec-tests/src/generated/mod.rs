@@ -1,29 +1,31 @@
 //! Programs nobody wrote by hand, run under every way walmart can compile
 //! them and compared. `wasm-smith` makes a valid module from a seed (the
 //! features walmart accepts, loops and calls bounded by fuel so every
-//! call ends); each [`Variant`] compiles it, instantiates it and calls
-//! every exported function twice, and records what a program could
-//! observe: results (floats by their bits), traps, and after each call
-//! the exported memories' bytes and globals' values. Attestation must not
-//! change any of it, nor may a verifier report anything on a module that
-//! only computes, so every variant's record must equal the first's.
+//! call ends); each [`Variant`] compiles it and runs it ([`observe`]),
+//! recording what a program could observe: results (floats by their
+//! bits), traps, and after each call the exported memories' bytes and
+//! globals' values. Attestation must not change any of it, nor may a
+//! verifier report anything on a module that only computes, and every
+//! page the module wrote must reach a verifier as it ended; so every
+//! variant's record must equal the first's.
 //!
 //! Why: the spec testsuite checks each instruction on small scripts; the
 //! attestation policies rewrite every store and every function's exits,
 //! and the bugs such rewriting makes show in larger programs (values
 //! held across a hook, a store of a vector, a `memory.copy` over the
-//! bitmap's pages), which these modules are.
+//! bitmap's pages), which these modules are. With the `wasmtime` feature
+//! wasmtime runs them too, which checks the compiler itself.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
-
-use arbitrary::Unstructured;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use arbitrary::Unstructured;
 use walmart::attest::{EventKind, PageSnapshot, Policy, Verdict, Verifier};
-use walmart::AttestOptions;
-use walmart::{Config, Engine, Error, Extern, ExternType, Instance, Module, Store, Val, ValType};
+use walmart::{
+    AttestOptions, Config, Engine, Error, Extern, ExternType, Instance, Module, Store, Val, ValType,
+};
 
 #[cfg(feature = "wasmtime")]
 mod wasmtime;
@@ -291,8 +293,9 @@ pub(crate) fn memory_entry(name: &str, bytes: &[u8]) -> String {
 /// one line per event: the instance's exported state once instantiated,
 /// then, for each exported function, in an instance of its own (the
 /// fuel is the instance's, and a call that spends it all would leave
-/// none to the next function), two calls (zeros, then arguments `seed`
-/// picks) and the state after each. Each instance's record ends with its
+/// none to the next function), two calls (zeros; then, after the host
+/// wrote each memory ([`host_write`]), arguments `seed` picks) and the
+/// state after each. Each instance's record ends with its
 /// attestation's detections and, under an attested variant, the pages
 /// written that no verifier was shown as they ended (`unattested`, never
 /// in a sound run).
