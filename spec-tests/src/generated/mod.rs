@@ -62,10 +62,10 @@ pub struct Variant {
 }
 
 /// Every variant compared: without attestation (guarded and with explicit
-/// bounds checks), each policy, `fine` with the store barrier instead of
-/// the kernel's written-page tracking, and synchronous `fine`. The first
-/// is the reference. Not `tags`: it needs the module's allocator, which
-/// a generated module does not have.
+/// bounds checks), each policy, each with the store barrier instead of
+/// the kernel's written-page tracking, synchronous `fine`, and `fine`
+/// bounds-checked. The first is the reference. Not `tags`: it needs the
+/// module's allocator, which a generated module does not have.
 pub fn variants() -> Vec<Variant> {
     let base = || {
         let mut c = Config::new();
@@ -88,6 +88,9 @@ pub fn variants() -> Vec<Variant> {
         }),
         with("coarse", &|c| {
             c.attest(Policy::Coarse);
+        }),
+        with("coarse-barrier", &|c| {
+            c.attest(Policy::Coarse).attest_kernel_dirty(false);
         }),
         with("fine", &|c| {
             c.attest(Policy::Fine);
