@@ -35,7 +35,9 @@ pub enum PageKind {
 /// One page of linear memory as captured at a hook.
 #[derive(Clone, Copy, Debug)]
 pub struct PageSnapshot<'a> {
-    /// Memory index within the store's attested memories.
+    /// The memory's index among its store's memories (in the order the
+    /// store made them; for a store of one instance that imports none, the
+    /// module's own memory index).
     pub memory: u32,
     /// Page number (byte offset / [`PAGE_SIZE`]).
     pub page: u32,

@@ -16,7 +16,7 @@ fn seeds_run_alike(first: u64) {
     for seed in first..first + SEEDS {
         match check(seed, &variants, false) {
             Ok(m) => failures.extend(m.iter().map(|m| m.to_string())),
-            Err(e) => failures.push(e),
+            Err(e) => failures.push(e.to_string()),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

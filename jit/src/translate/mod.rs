@@ -233,6 +233,10 @@ pub(crate) fn call_builtin(
     returns: &[ir::Type],
     args: &[Value],
 ) -> Vec<Value> {
+    // Builtins are Rust `extern "C"` functions: more than one result
+    // would take Cranelift's own return area (`enable_multi_ret_implicit_sret`),
+    // which no C ABI matches.
+    debug_assert!(returns.len() <= 1, "a builtin returns at most one value");
     let mut sig = Signature::new(host_call_conv);
     sig.params.push(AbiParam::new(pointer_type));
     sig.params.extend(params.iter().map(|t| AbiParam::new(*t)));

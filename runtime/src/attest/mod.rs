@@ -35,7 +35,7 @@ pub use walmart_attest::{dataset, metrics, model, train};
 pub use walmart_attest::{
     page_digest, AttestStats, Backpressure, DigestVerifier, Event, EventKind, HookKind, HookSite,
     OnDetect, PageKind, PageSnapshot, Policy, TagAccess, TagAllocation, TagColours, TagMode,
-    TagReport, Verdict, Verifier, ViolationKind,
+    TagReport, Verdict, Verifier, ViolationKind, PAGE_SIZE,
 };
 pub use worker::EventCallback;
 

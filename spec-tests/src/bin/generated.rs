@@ -1,20 +1,23 @@
 //! Runs generated modules under every variant and reports where one
 //! differs from `off` (`walmart_spec_tests::generated`).
 //!
-//! `cargo run --release -p walmart-spec-tests --bin generated -- [FIRST] [COUNT] [--wasmtime] [--save DIR]`
+//! `cargo run --release -p walmart-spec-tests --bin generated -- [FIRST] [COUNT] [--wasmtime] [--save DIR] [--mutants N] [--show SEED]`
 //!
 //! Seeds FIRST to FIRST+COUNT-1 (0 and 500 by default). `--wasmtime`
 //! (built with `--features wasmtime`) compares with wasmtime too, on
-//! modules made for it (NaNs canonical, no relaxed SIMD). `--save DIR`
-//! writes each differing module to `DIR/seed-N.wasm`. `--show SEED`
-//! prints one seed's record under `off`. `--mutants N` instead compiles N
-//! mutants of each seed's module (a few bytes changed) under every
-//! variant, and reports any that panicked. Exits 1 when a module differs
-//! or a mutant panicked.
+//! modules made for it (no relaxed SIMD). `--save DIR` writes each
+//! differing module to `DIR/seed-N.wasm`. `--show SEED` prints one seed's
+//! record under `off`. `--mutants N` instead compiles N mutants of each
+//! seed's module (a few bytes changed) under every variant. Exits 1 when
+//! a module differs or fails, or a mutant fails.
 
 use std::process::ExitCode;
 
-use walmart_spec_tests::generated::{check, compile_mutants, generate, observe, variants};
+use walmart_spec_tests::generated::{
+    check, compile_mutants, generate, observe, variants, CheckError,
+};
+
+const USAGE: &str = "FIRST COUNT [--wasmtime] [--save DIR] [--mutants N] [--show SEED]";
 
 fn main() -> ExitCode {
     match run() {
@@ -30,6 +33,11 @@ fn run() -> Result<ExitCode, String> {
     let mut numbers = Vec::new();
     let (mut save, mut show, mut wasmtime, mut mutants) = (None, None, false, None);
     let mut args = std::env::args().skip(1);
+    let number = |flag: &str, v: Option<String>| -> Result<u64, String> {
+        let v = v.ok_or(format!("{flag} needs a number"))?;
+        v.parse()
+            .map_err(|_| format!("{flag}: `{v}` is not a number"))
+    };
     while let Some(a) = args.next() {
         match a.as_str() {
             "--save" => {
@@ -37,31 +45,18 @@ fn run() -> Result<ExitCode, String> {
                     args.next().ok_or("--save needs a directory")?,
                 ))
             }
-            "--show" => {
-                let seed = args.next().ok_or("--show needs a seed")?;
-                show = Some(
-                    seed.parse::<u64>()
-                        .map_err(|_| format!("--show: `{seed}` is not a seed"))?,
-                );
-            }
+            "--show" => show = Some(number("--show", args.next())?),
+            "--mutants" => mutants = Some(number("--mutants", args.next())?),
             "--wasmtime" => wasmtime = true,
-            "--mutants" => {
-                let n = args.next().ok_or("--mutants needs a count")?;
-                mutants = Some(
-                    n.parse::<u32>()
-                        .map_err(|_| format!("--mutants: `{n}` is not a count"))?,
-                );
-            }
-            _ => numbers.push(a.parse::<u64>().map_err(|_| {
-                format!(
-                    "unknown argument `{a}` (FIRST COUNT [--wasmtime] [--save DIR] [--show SEED])"
-                )
-            })?),
+            _ => numbers.push(
+                a.parse::<u64>()
+                    .map_err(|_| format!("unknown argument `{a}` ({USAGE})"))?,
+            ),
         }
     }
     let variants = variants();
     if let Some(seed) = show {
-        let wasm = generate(seed, wasmtime)?;
+        let wasm = generate(seed, wasmtime).map_err(|e| e.to_string())?;
         for line in observe(&variants[0], &wasm, seed) {
             println!("{line}");
         }
@@ -69,35 +64,46 @@ fn run() -> Result<ExitCode, String> {
     }
     let first = numbers.first().copied().unwrap_or(0);
     let count = numbers.get(1).copied().unwrap_or(500);
+    let seeds = first..first.saturating_add(count);
+    let (mut failing, mut unbuilt) = (0u64, 0u64);
+    let mut failed = |e: CheckError| -> Result<(), String> {
+        match e {
+            CheckError::Unbuilt(e) => {
+                unbuilt += 1;
+                eprintln!("generated: {e}");
+            }
+            CheckError::Failed(e) => {
+                failing += 1;
+                println!("{e}");
+            }
+            CheckError::Usage(e) => return Err(e),
+        }
+        Ok(())
+    };
     if let Some(n) = mutants {
-        let (mut compiled, mut panicked) = (0u64, 0u64);
-        for seed in first..first.saturating_add(count) {
+        let n = u32::try_from(n).map_err(|_| "--mutants: too many")?;
+        let mut compiled = 0u64;
+        for seed in seeds {
             match compile_mutants(seed, &variants, n) {
                 Ok(c) => compiled += u64::from(c),
-                Err(e) if e.starts_with("seed ") && e.contains("panicked") => {
-                    panicked += 1;
-                    println!("{e}");
-                }
-                Err(e) => eprintln!("generated: {e}"),
+                Err(e) => failed(e)?,
             }
         }
-        println!("{count} seeds from {first}, {n} mutants each: {compiled} compiled, {panicked} panicked");
-        return Ok(if panicked > 0 {
+        println!("{count} seeds from {first}, {n} mutants each: {compiled} compiled, {failing} failing, {unbuilt} not built");
+        return Ok(if failing > 0 {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS
         });
     }
-    let (mut differing, mut unbuilt) = (0u64, 0u64);
-    for seed in first..first.saturating_add(count) {
+    let mut differing = 0u64;
+    for seed in seeds {
         let mismatches = match check(seed, &variants, wasmtime) {
             Ok(m) => m,
-            Err(e) if e.starts_with("seed ") => {
-                unbuilt += 1;
-                eprintln!("generated: {e}");
+            Err(e) => {
+                failed(e)?;
                 continue;
             }
-            Err(e) => return Err(e),
         };
         if mismatches.is_empty() {
             continue;
@@ -108,17 +114,18 @@ fn run() -> Result<ExitCode, String> {
         }
         if let Some(dir) = &save {
             let path = dir.join(format!("seed-{seed}.wasm"));
+            let wasm = generate(seed, wasmtime).map_err(|e| e.to_string())?;
             std::fs::create_dir_all(dir)
-                .and_then(|_| std::fs::write(&path, generate(seed, wasmtime).unwrap_or_default()))
+                .and_then(|_| std::fs::write(&path, wasm))
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
     println!(
-        "{count} seeds from {first}: {differing} differing, {unbuilt} not built, {} variants{}",
+        "{count} seeds from {first}: {differing} differing, {failing} failing, {unbuilt} not built, {} variants{}",
         variants.len(),
         if wasmtime { " and wasmtime" } else { "" }
     );
-    Ok(if differing > 0 {
+    Ok(if differing + failing > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

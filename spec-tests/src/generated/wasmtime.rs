@@ -8,7 +8,17 @@ use std::sync::OnceLock;
 
 use wasmtime::{Engine, Extern, Instance, Module, Store, Trap, Val, ValType};
 
-use super::{arguments, host_write, memory_entry, show};
+use super::record::{arguments, host_write, memory_entry, show, table_entry};
+
+/// wasmtime reports `call_indirect`'s index past the table's end as any
+/// table access past it ([`Trap::TableOutOfBounds`]): walmart's record
+/// line as wasmtime's would read.
+pub(super) fn as_wasmtime_reads(line: &str) -> String {
+    line.replace(
+        "trap: undefined element",
+        "trap: out of bounds table access",
+    )
+}
 
 /// The text walmart's trap of the same kind carries (the spec
 /// testsuite's).
@@ -16,9 +26,6 @@ fn trap_text(t: &Trap) -> String {
     let text = match t {
         Trap::StackOverflow => "call stack exhausted",
         Trap::MemoryOutOfBounds | Trap::HeapMisaligned => "out of bounds memory access",
-        // wasmtime has one trap for both of walmart's (the spec's): an
-        // index past a table's end in `call_indirect` and in a table
-        // instruction; `super::TABLE_TRAPS` compares them as one.
         Trap::TableOutOfBounds => "out of bounds table access",
         Trap::IndirectCallToNull => "uninitialized element",
         Trap::BadSignature => "indirect call type mismatch",
@@ -38,7 +45,7 @@ fn failure(e: &wasmtime::Error) -> String {
     }
 }
 
-/// A wasmtime value as [`super::show`] writes walmart's.
+/// A wasmtime value as [`show`] writes walmart's.
 fn shown(v: &Val) -> String {
     match v {
         Val::I32(x) => show(&walmart::Val::I32(*x)),
@@ -83,6 +90,13 @@ fn state(store: &mut Store<()>, instance: &Instance, exports: &[String]) -> Stri
     for name in exports {
         match instance.get_export(&mut *store, name) {
             Some(Extern::Memory(m)) => out.push_str(&memory_entry(name, m.data(&*store))),
+            Some(Extern::Table(t)) => {
+                let size = t.size(&*store);
+                let nulls: Vec<bool> = (0..size)
+                    .map(|i| t.get(&mut *store, i).is_none_or(|r| r.is_null()))
+                    .collect();
+                out.push_str(&table_entry(name, nulls.into_iter()));
+            }
             Some(Extern::Global(g)) => {
                 let v = g.get(&mut *store);
                 let _ = write!(out, " {name}={}", shown(&v));
@@ -132,10 +146,13 @@ pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
                 let params: Vec<walmart::ValType> = ty.params().map(|t| walmart_type(&t)).collect();
                 for second in [false, true] {
                     if second {
-                        for name in &exports {
-                            if let Some(Extern::Memory(m)) = instance.get_export(&mut store, name) {
+                        for memory in &exports {
+                            if let Some(Extern::Memory(m)) = instance.get_export(&mut store, memory)
+                            {
                                 if let Some((at, bytes)) = host_write(seed, m.data(&store).len()) {
-                                    let _ = m.write(&mut store, at, &bytes);
+                                    if let Err(e) = m.write(&mut store, at, &bytes) {
+                                        lines.push(format!("host write: {e}"));
+                                    }
                                 }
                             }
                         }
