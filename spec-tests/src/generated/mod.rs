@@ -44,9 +44,8 @@ pub struct Variant {
     pub name: &'static str,
     /// The engine's settings.
     pub config: Config,
-    /// Whether its stores attest (and so must show a verifier every page
-    /// the module wrote).
-    pub attested: bool,
+    /// The attestation policy its stores run.
+    pub policy: Policy,
 }
 
 impl Variant {
@@ -59,20 +58,27 @@ impl Variant {
         Variant {
             name,
             config,
-            attested: policy != Policy::Off,
+            policy,
         }
+    }
+
+    /// Whether its stores snapshot written pages, and so must show a
+    /// verifier every page the module wrote (the tag monitor checks
+    /// accesses, and shows verifiers no page).
+    pub fn snapshots(&self) -> bool {
+        matches!(self.policy, Policy::Coarse | Policy::Fine)
     }
 }
 
 /// Every variant compared: without attestation (guarded and with explicit
 /// bounds checks), each policy, each with the store barrier instead of
 /// the kernel's written-page tracking, synchronous `fine`, and `fine`
-/// bounds-checked. The first is the reference. Where the kernel cannot
-/// track written pages, its variants take the barrier (as users' stores
-/// do). Not `tags`: it needs the module's allocator, which a generated
-/// module does not have.
+/// bounds-checked, and `tags` (whose monitor checks every access; a
+/// generated module never allocates, so no access is a violation). The
+/// first is the reference. Where the kernel cannot track written pages,
+/// its variants take the barrier (as users' stores do).
 pub fn variants() -> Vec<Variant> {
-    use Policy::{Coarse, Fine, Off};
+    use Policy::{Coarse, Fine, Off, Tags};
     vec![
         Variant::new("off", Off, |_| {}),
         Variant::new("off-bounds-checked", Off, |c| {
@@ -92,6 +98,7 @@ pub fn variants() -> Vec<Variant> {
         Variant::new("fine-bounds-checked", Fine, |c| {
             c.guarded_memory(false);
         }),
+        Variant::new("tags", Tags, |_| {}),
     ]
 }
 
@@ -168,8 +175,21 @@ pub fn generate(seed: u64, for_other_engine: bool) -> Result<Vec<u8>, CheckError
     let unbuilt = |e: &dyn std::fmt::Display| CheckError::Unbuilt(format!("seed {seed}: {e}"));
     let mut module = wasm_smith::Module::new(config, &mut u).map_err(|e| unbuilt(&e))?;
     module.ensure_termination(FUEL).map_err(|e| unbuilt(&e))?;
-    Ok(module.to_bytes())
+    let mut wasm = module.to_bytes();
+    wasm.extend_from_slice(&NAME_SECTION);
+    Ok(wasm)
 }
+
+/// A `name` section naming function 0 `f0`: the tag monitor takes a
+/// module with names and no allocator as one that never allocates (it
+/// refuses a module without either), so `tags` runs generated modules
+/// too. A custom section may close any module.
+const NAME_SECTION: [u8; 14] = [
+    0, 12, // custom section, 12 bytes
+    4, b'n', b'a', b'm', b'e', // "name"
+    1, 5, // function names, 5 bytes
+    1, 0, 2, b'f', b'0', // one: function 0 is "f0"
+];
 
 /// Why a seed could not be compared.
 #[derive(Debug, Clone)]
