@@ -168,6 +168,79 @@ fn state(store: &mut Store<()>, instance: &Instance, exports: &[String]) -> Stri
     out
 }
 
+/// A function of an instance in some engine, as [`two_calls`] calls it.
+pub(crate) trait Calls {
+    /// Writes [`host_write`]'s bytes into each exported memory through
+    /// the embedding API; a line for each write refused.
+    fn host_writes(&mut self, seed: u64) -> Vec<String>;
+    /// Calls the function with `args`: its results shown, or its failure.
+    fn call(&mut self, args: &[Val]) -> String;
+    /// The instance's exported state, as [`state`] writes it.
+    fn state(&mut self) -> String;
+}
+
+/// The record of function `name`'s two calls: zeros; then, after the
+/// host wrote each memory, arguments `seed` picks; each with the state
+/// after it.
+pub(crate) fn two_calls(
+    f: &mut impl Calls,
+    name: &str,
+    params: &[ValType],
+    seed: u64,
+    lines: &mut Vec<String>,
+) {
+    for second in [false, true] {
+        if second {
+            lines.extend(f.host_writes(seed));
+        }
+        let args = arguments(params, seed, second);
+        let outcome = f.call(&args);
+        lines.push(format!(
+            "{name}({}) -> {outcome};{}",
+            args.iter().map(show).collect::<Vec<_>>().join(" "),
+            f.state()
+        ));
+    }
+}
+
+/// An exported function of a walmart instance.
+struct Walmart<'a> {
+    store: &'a mut Store<()>,
+    instance: Instance,
+    func: walmart::Func,
+    exports: &'a [String],
+    memories: &'a [(u32, String)],
+}
+
+impl Calls for Walmart<'_> {
+    fn host_writes(&mut self, seed: u64) -> Vec<String> {
+        let mut refused = Vec::new();
+        for (_, name) in self.memories {
+            if let Some(Extern::Memory(m)) = self.instance.get_export(&mut *self.store, name) {
+                if let Some((at, bytes)) = host_write(seed, m.data(&*self.store).len()) {
+                    if let Err(e) = m.write(&mut *self.store, at, &bytes) {
+                        refused.push(format!("host write: {e}"));
+                    }
+                }
+            }
+        }
+        refused
+    }
+
+    fn call(&mut self, args: &[Val]) -> String {
+        let ty = self.func.ty(&*self.store);
+        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        match self.func.call(&mut *self.store, args, &mut results) {
+            Ok(()) => results.iter().map(show).collect::<Vec<_>>().join(" "),
+            Err(e) => failure(&e),
+        }
+    }
+
+    fn state(&mut self) -> String {
+        state(self.store, &self.instance, self.exports)
+    }
+}
+
 /// A record's lines instance by instance: each part ends with the
 /// instance's `detections` line (and a record cut short by a compile
 /// error is one part).
@@ -239,33 +312,15 @@ pub fn observe(variant: &Variant, wasm: &[u8], seed: u64) -> Vec<String> {
                 state(&mut store, &instance, &exports)
             )),
             Some((name, func)) => {
-                let ty = func.ty(&store);
-                for second in [false, true] {
-                    if second {
-                        for (_, memory) in &memories {
-                            if let Some(Extern::Memory(m)) = instance.get_export(&mut store, memory)
-                            {
-                                if let Some((at, bytes)) = host_write(seed, m.data(&store).len()) {
-                                    if let Err(e) = m.write(&mut store, at, &bytes) {
-                                        lines.push(format!("host write: {e}"));
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    let args = arguments(ty.params(), seed, second);
-                    let mut results: Vec<Val> =
-                        ty.results().iter().map(|t| Val::default_for(*t)).collect();
-                    let outcome = match func.call(&mut store, &args, &mut results) {
-                        Ok(()) => results.iter().map(show).collect::<Vec<_>>().join(" "),
-                        Err(e) => failure(&e),
-                    };
-                    lines.push(format!(
-                        "{name}({}) -> {outcome};{}",
-                        args.iter().map(show).collect::<Vec<_>>().join(" "),
-                        state(&mut store, &instance, &exports)
-                    ));
-                }
+                let params = func.ty(&store).params().to_vec();
+                let mut one = Walmart {
+                    store: &mut store,
+                    instance,
+                    func,
+                    exports: &exports,
+                    memories: &memories,
+                };
+                two_calls(&mut one, name, &params, seed, lines);
             }
         }
         let detections = finish(&mut store, &beyond);

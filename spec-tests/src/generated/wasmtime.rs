@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use wasmtime::{Engine, Extern, Instance, Module, Store, Trap, Val, ValType};
 
-use super::record::{arguments, host_write, memory_entry, show, table_entry};
+use super::record::{host_write, memory_entry, show, table_entry, two_calls, Calls};
 
 /// wasmtime reports `call_indirect`'s index past the table's end as any
 /// table access past it ([`Trap::TableOutOfBounds`]): walmart's record
@@ -107,6 +107,47 @@ fn state(store: &mut Store<()>, instance: &Instance, exports: &[String]) -> Stri
     out
 }
 
+/// An exported function of a wasmtime instance.
+struct Wasmtime<'a> {
+    store: &'a mut Store<()>,
+    instance: Instance,
+    func: wasmtime::Func,
+    exports: &'a [String],
+}
+
+impl Calls for Wasmtime<'_> {
+    fn host_writes(&mut self, seed: u64) -> Vec<String> {
+        let mut refused = Vec::new();
+        for name in self.exports {
+            if let Some(Extern::Memory(m)) = self.instance.get_export(&mut *self.store, name) {
+                if let Some((at, bytes)) = host_write(seed, m.data(&*self.store).len()) {
+                    if let Err(e) = m.write(&mut *self.store, at, &bytes) {
+                        refused.push(format!("host write: {e}"));
+                    }
+                }
+            }
+        }
+        refused
+    }
+
+    fn call(&mut self, args: &[walmart::Val]) -> String {
+        let theirs: Vec<Val> = args.iter().map(argument).collect();
+        let ty = self.func.ty(&*self.store);
+        let mut results: Vec<Val> = ty
+            .results()
+            .map(|t| Val::default_for_ty(&t).unwrap_or(Val::I32(0)))
+            .collect();
+        match self.func.call(&mut *self.store, &theirs, &mut results) {
+            Ok(()) => results.iter().map(shown).collect::<Vec<_>>().join(" "),
+            Err(e) => failure(&e),
+        }
+    }
+
+    fn state(&mut self) -> String {
+        state(self.store, &self.instance, self.exports)
+    }
+}
+
 /// [`super::observe`]'s record of `wasm`, from wasmtime.
 pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
     // One engine for every module: making one costs more than a module.
@@ -142,37 +183,15 @@ pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
                 state(&mut store, &instance, &exports)
             )),
             Some((name, func)) => {
-                let ty = func.ty(&store);
-                let params: Vec<walmart::ValType> = ty.params().map(|t| walmart_type(&t)).collect();
-                for second in [false, true] {
-                    if second {
-                        for memory in &exports {
-                            if let Some(Extern::Memory(m)) = instance.get_export(&mut store, memory)
-                            {
-                                if let Some((at, bytes)) = host_write(seed, m.data(&store).len()) {
-                                    if let Err(e) = m.write(&mut store, at, &bytes) {
-                                        lines.push(format!("host write: {e}"));
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    let args = arguments(&params, seed, second);
-                    let theirs: Vec<Val> = args.iter().map(argument).collect();
-                    let mut results: Vec<Val> = ty
-                        .results()
-                        .map(|t| Val::default_for_ty(&t).unwrap_or(Val::I32(0)))
-                        .collect();
-                    let outcome = match func.call(&mut store, &theirs, &mut results) {
-                        Ok(()) => results.iter().map(shown).collect::<Vec<_>>().join(" "),
-                        Err(e) => failure(&e),
-                    };
-                    lines.push(format!(
-                        "{name}({}) -> {outcome};{}",
-                        args.iter().map(show).collect::<Vec<_>>().join(" "),
-                        state(&mut store, &instance, &exports)
-                    ));
-                }
+                let params: Vec<walmart::ValType> =
+                    func.ty(&store).params().map(|t| walmart_type(&t)).collect();
+                let mut one = Wasmtime {
+                    store: &mut store,
+                    instance,
+                    func,
+                    exports: &exports,
+                };
+                two_calls(&mut one, name, &params, seed, lines);
             }
         }
         lines.push("detections 0".into());
