@@ -55,6 +55,16 @@ fn run() -> Result<ExitCode, String> {
         }
     }
     let variants = variants();
+    // Where the kernel cannot track written pages, its variants take the
+    // store barrier: say which each one has.
+    let tracking: Vec<String> = variants
+        .iter()
+        .map(|v| {
+            let how =
+                walmart::Engine::new(&v.config).map_or("no engine", |e| e.attest_dirty_tracking());
+            format!("{} ({how})", v.name)
+        })
+        .collect();
     if let Some(seed) = show {
         let wasm = generate(seed, wasmtime).map_err(|e| e.to_string())?;
         for line in observe(&variants[0], &wasm, seed) {
@@ -121,9 +131,9 @@ fn run() -> Result<ExitCode, String> {
         }
     }
     println!(
-        "{count} seeds from {first}: {differing} differing, {failing} failing, {unbuilt} not built, {} variants{}",
-        variants.len(),
-        if wasmtime { " and wasmtime" } else { "" }
+        "{count} seeds from {first}: {differing} differing, {failing} failing, {unbuilt} not built; variants and their written-page tracking: {}{}",
+        tracking.join(", "),
+        if wasmtime { ", and wasmtime" } else { "" }
     );
     Ok(if differing + failing > 0 {
         ExitCode::from(1)
