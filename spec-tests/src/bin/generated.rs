@@ -54,17 +54,10 @@ fn run() -> Result<ExitCode, String> {
             ),
         }
     }
+    if numbers.len() > 2 {
+        return Err(format!("one FIRST and one COUNT at most ({USAGE})"));
+    }
     let variants = variants();
-    // Where the kernel cannot track written pages, its variants take the
-    // store barrier: say which each one has.
-    let tracking: Vec<String> = variants
-        .iter()
-        .map(|v| {
-            let how =
-                walmart::Engine::new(&v.config).map_or("no engine", |e| e.attest_dirty_tracking());
-            format!("{} ({how})", v.name)
-        })
-        .collect();
     if let Some(seed) = show {
         let wasm = generate(seed, wasmtime).map_err(|e| e.to_string())?;
         for line in observe(&variants[0], &wasm, seed) {
@@ -75,6 +68,7 @@ fn run() -> Result<ExitCode, String> {
     let first = numbers.first().copied().unwrap_or(0);
     let count = numbers.get(1).copied().unwrap_or(500);
     let seeds = first..first.saturating_add(count);
+    let count = seeds.end - first;
     let (mut failing, mut unbuilt) = (0u64, 0u64);
     let mut failed = |e: CheckError| -> Result<(), String> {
         match e {
@@ -106,6 +100,16 @@ fn run() -> Result<ExitCode, String> {
             ExitCode::SUCCESS
         });
     }
+    // Where the kernel cannot track written pages, its variants take the
+    // store barrier: say which each one has.
+    let tracking: Vec<String> = variants
+        .iter()
+        .map(|v| {
+            let how =
+                walmart::Engine::new(&v.config).map_or("no engine", |e| e.attest_dirty_tracking());
+            format!("{} ({how})", v.name)
+        })
+        .collect();
     let mut differing = 0u64;
     for seed in seeds {
         let mismatches = match check(seed, &variants, wasmtime) {
