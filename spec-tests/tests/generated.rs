@@ -11,7 +11,7 @@ use walmart_spec_tests::generated::{check, compile_mutants, variants};
 const SEEDS: u64 = 50;
 
 fn seeds_run_alike(first: u64) {
-    let variants = variants();
+    let variants = variants().expect("every variant's engine");
     let mut failures = Vec::new();
     for seed in first..first + SEEDS {
         match check(seed, &variants, false) {
@@ -44,7 +44,7 @@ fn generated_modules_run_alike_seeds_150_to_199() {
 
 #[test]
 fn mutated_modules_compile_or_are_refused_never_panic() {
-    let variants = variants();
+    let variants = variants().expect("every variant's engine");
     let mut compiled = 0;
     for seed in 0..40 {
         compiled += compile_mutants(seed, &variants, 8).unwrap_or_else(|e| panic!("{e}"));

@@ -57,7 +57,7 @@ fn run() -> Result<ExitCode, String> {
     if numbers.len() > 2 {
         return Err(format!("one FIRST and one COUNT at most ({USAGE})"));
     }
-    let variants = variants();
+    let variants = variants().map_err(|e| e.to_string())?;
     if let Some(seed) = show {
         let wasm = generate(seed, wasmtime).map_err(|e| e.to_string())?;
         for line in observe(&variants[0], &wasm, seed) {
@@ -104,11 +104,7 @@ fn run() -> Result<ExitCode, String> {
     // store barrier: say which each one has.
     let tracking: Vec<String> = variants
         .iter()
-        .map(|v| {
-            let how =
-                walmart::Engine::new(&v.config).map_or("no engine", |e| e.attest_dirty_tracking());
-            format!("{} ({how})", v.name)
-        })
+        .map(|v| format!("{} ({})", v.name, v.engine.attest_dirty_tracking()))
         .collect();
     let mut differing = 0u64;
     for seed in seeds {

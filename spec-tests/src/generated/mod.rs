@@ -18,7 +18,7 @@
 
 use arbitrary::Unstructured;
 use walmart::attest::Policy;
-use walmart::Config;
+use walmart::{Config, Engine};
 use walmart_kernels::rng::Rng;
 
 mod mutants;
@@ -42,8 +42,9 @@ const MEMORY_MAX: u64 = 16 << 16;
 pub struct Variant {
     /// Its name in reports: `off`, `coarse`, `fine-barrier`, ...
     pub name: &'static str,
-    /// The engine's settings.
-    pub config: Config,
+    /// The engine every module of the variant compiles with (made once:
+    /// making one builds its compiler).
+    pub engine: Engine,
     /// The attestation policy its stores run.
     pub policy: Policy,
 }
@@ -51,15 +52,21 @@ pub struct Variant {
 impl Variant {
     /// A variant under `policy` with `tune`'s further settings (several
     /// memories allowed in all).
-    fn new(name: &'static str, policy: Policy, tune: impl Fn(&mut Config)) -> Variant {
+    fn new(
+        name: &'static str,
+        policy: Policy,
+        tune: impl Fn(&mut Config),
+    ) -> Result<Variant, CheckError> {
         let mut config = Config::new();
         config.wasm_multi_memory(true).attest(policy);
         tune(&mut config);
-        Variant {
+        let engine = Engine::new(&config)
+            .map_err(|e| CheckError::Usage(format!("variant `{name}`: {e}")))?;
+        Ok(Variant {
             name,
-            config,
+            engine,
             policy,
-        }
+        })
     }
 
     /// Whether its stores snapshot written pages, and so must show a
@@ -77,9 +84,9 @@ impl Variant {
 /// generated module never allocates, so no access is a violation). The
 /// first is the reference. Where the kernel cannot track written pages,
 /// its variants take the barrier (as users' stores do).
-pub fn variants() -> Vec<Variant> {
+pub fn variants() -> Result<Vec<Variant>, CheckError> {
     use Policy::{Coarse, Fine, Off, Tags};
-    vec![
+    [
         Variant::new("off", Off, |_| {}),
         Variant::new("off-bounds-checked", Off, |c| {
             c.guarded_memory(false);
@@ -100,6 +107,8 @@ pub fn variants() -> Vec<Variant> {
         }),
         Variant::new("tags", Tags, |_| {}),
     ]
+    .into_iter()
+    .collect()
 }
 
 /// `len` bytes from `seed`: what `wasm-smith` builds a module from, and

@@ -2,7 +2,7 @@
 //! compile a mutant the validator accepts, refuse one it does not, and
 //! never panic.
 
-use walmart::{Engine, Module};
+use walmart::Module;
 
 use super::{generate, seed_bytes, CheckError, Variant};
 
@@ -17,19 +17,15 @@ enum Outcome {
 }
 
 fn compile(variant: &Variant, wasm: &[u8]) -> Outcome {
-    let outcome = std::panic::catch_unwind(|| {
-        let engine = Engine::new(&variant.config).map_err(|e| e.to_string())?;
-        Ok::<_, String>(match Module::new(&engine, wasm) {
-            Ok(_) => Outcome::Compiled,
-            Err(e) if Module::validate(&engine, wasm).is_ok() => Outcome::Failed(e.to_string()),
-            Err(_) => Outcome::Refused,
-        })
+    // A panic fails the check, so an engine a panic left half way is not
+    // relied on.
+    let engine = std::panic::AssertUnwindSafe(&variant.engine);
+    let outcome = std::panic::catch_unwind(|| match Module::new(*engine, wasm) {
+        Ok(_) => Outcome::Compiled,
+        Err(e) if Module::validate(*engine, wasm).is_ok() => Outcome::Failed(e.to_string()),
+        Err(_) => Outcome::Refused,
     });
-    match outcome {
-        Ok(Ok(o)) => o,
-        Ok(Err(e)) => Outcome::Failed(e),
-        Err(_) => Outcome::Panicked,
-    }
+    outcome.unwrap_or(Outcome::Panicked)
 }
 
 /// Compiles `mutants` mutants of seed `seed`'s module (1 to 4 bytes

@@ -10,9 +10,7 @@ use std::sync::{Arc, Mutex};
 use walmart::attest::{
     EventKind, PageKind, PageSnapshot, Policy, Verdict, Verifier, ViolationKind, PAGE_SIZE,
 };
-use walmart::{
-    AttestOptions, Engine, Error, Extern, ExternType, Instance, Module, Store, Val, ValType,
-};
+use walmart::{AttestOptions, Error, Extern, ExternType, Instance, Module, Store, Val, ValType};
 
 use super::{seed_bytes, Variant};
 
@@ -270,17 +268,14 @@ pub(crate) fn instances(record: &[String]) -> Vec<&[String]> {
 /// ended (`unattested`, never in a sound run), then with its
 /// attestation's detections.
 pub fn observe(variant: &Variant, wasm: &[u8], seed: u64) -> Vec<String> {
-    let engine = match Engine::new(&variant.config) {
-        Ok(e) => e,
-        Err(e) => return vec![format!("engine: {e}")],
-    };
-    let module = match Module::new(&engine, wasm) {
+    let engine = &variant.engine;
+    let module = match Module::new(engine, wasm) {
         Ok(m) => m,
         Err(e) => return vec![format!("compile: {}", failure(&e))],
     };
     let memories = exported_memories(wasm);
     let instance_for = |function: Option<&str>, lines: &mut Vec<String>| -> bool {
-        let mut store = Store::new(&engine, ());
+        let mut store = Store::new(engine, ());
         let seen = SeenPages::default();
         let beyond = Arc::new(AtomicU64::new(0));
         if variant.policy != Policy::Off {
@@ -501,7 +496,7 @@ mod tests {
             ))
             .unwrap()
         };
-        let off = &super::super::variants()[0];
+        let off = &super::super::variants().unwrap()[0];
         assert_ne!(observe(off, &module(1), 0), observe(off, &module(2), 0));
     }
 
