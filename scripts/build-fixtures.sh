@@ -19,6 +19,8 @@ $cc heap_segments.c -o heap_segments.wasm
 $cc heap_stress.c -o heap_stress.wasm
 $cc heap_unlink.c -o heap_unlink.wasm
 $cc heap_top.c -o heap_top.wasm
+# Guaranteed tail calls (`musttail`) become `return_call_indirect`.
+$cc -mtail-call tail_calls.c -o tail_calls.wasm
 # simd.expected is what the same computation prints as a native program:
 # wasm_simd128.h only targets Wasm, so the native side is a scalar C port
 # with the same lane-wise summation order.
@@ -42,4 +44,7 @@ int main(void) {
 C
 cc -O2 -ffp-contract=off /tmp/simd_native.c -o /tmp/simd_native
 /tmp/simd_native > simd.expected
-ls -l ./*.wasm simd.expected
+# The interpreter's checksum, natively (its arithmetic is all 32-bit).
+clang-16 -O2 tail_calls.c -o /tmp/tail_calls_native
+/tmp/tail_calls_native > tail_calls.expected
+ls -l ./*.wasm simd.expected tail_calls.expected

@@ -310,6 +310,10 @@ impl ModuleInfo {
 pub struct Proposals {
     /// Several memories per module.
     pub multi_memory: bool,
+    /// `return_call` and `return_call_indirect`.
+    pub tail_call: bool,
+    /// `add`, `sub` and `mul` of `i32` and `i64` in constant expressions.
+    pub extended_const: bool,
 }
 
 /// The Wasm features walmart validates against: Wasm 2.0 (SIMD included),
@@ -318,6 +322,12 @@ pub fn features(proposals: Proposals) -> WasmFeatures {
     let mut f = WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD;
     if proposals.multi_memory {
         f |= WasmFeatures::MULTI_MEMORY;
+    }
+    if proposals.tail_call {
+        f |= WasmFeatures::TAIL_CALL;
+    }
+    if proposals.extended_const {
+        f |= WasmFeatures::EXTENDED_CONST;
     }
     f
 }

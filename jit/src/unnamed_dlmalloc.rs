@@ -151,7 +151,7 @@ fn static_reads_and_calls(wasm: &[u8], range: std::ops::Range<usize>) -> (HashSe
             | Operator::I32Load16U { memarg }
             | Operator::I32Load16S { memarg }
             | Operator::I64Load { memarg } => Some(memarg),
-            Operator::Call { function_index } => {
+            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
                 calls.push(*function_index);
                 None
             }

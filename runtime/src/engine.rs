@@ -19,8 +19,16 @@ pub struct Config {
     /// faults). Off: memories reserve only their declared maximum, may move
     /// when they grow, and every access is checked explicitly.
     pub guarded_memory: bool,
-    /// Accept modules with several memories (the multi-memory proposal).
+    /// Accept modules with several memories (the multi-memory proposal,
+    /// part of Wasm 3.0). On by default.
     pub multi_memory: bool,
+    /// Accept `return_call` and `return_call_indirect` (the tail-call
+    /// proposal, part of Wasm 3.0): a call that replaces its caller's
+    /// frame, so a chain of them runs in constant stack. On by default.
+    pub tail_call: bool,
+    /// Accept `i32`/`i64` `add`, `sub` and `mul` in constant expressions
+    /// (the extended-const proposal, part of Wasm 3.0). On by default.
+    pub extended_const: bool,
     /// Where generated code gets attestation hooks.
     pub attest: Policy,
     /// Synchronous attestation: every function hook after a write
@@ -67,7 +75,9 @@ impl Default for Config {
         Config {
             max_wasm_stack: 1024 * 1024,
             guarded_memory: true,
-            multi_memory: false,
+            multi_memory: true,
+            tail_call: true,
+            extended_const: true,
             attest: Policy::Off,
             attest_sync: false,
             attest_kernel_dirty: true,
@@ -111,10 +121,32 @@ impl Config {
         self
     }
 
-    /// Enables the multi-memory proposal.
+    /// Enables the multi-memory proposal (see [`Config::multi_memory`]).
     pub fn wasm_multi_memory(&mut self, on: bool) -> &mut Config {
         self.multi_memory = on;
         self
+    }
+
+    /// Enables the tail-call proposal (see [`Config::tail_call`]).
+    pub fn wasm_tail_call(&mut self, on: bool) -> &mut Config {
+        self.tail_call = on;
+        self
+    }
+
+    /// Enables the extended-const proposal (see
+    /// [`Config::extended_const`]).
+    pub fn wasm_extended_const(&mut self, on: bool) -> &mut Config {
+        self.extended_const = on;
+        self
+    }
+
+    /// Accepts exactly Wasm 2.0 (SIMD included) and relaxed SIMD: every
+    /// Wasm 3.0 proposal above switched off, as the 1.0 and 2.0 spec
+    /// suites validate.
+    pub fn wasm_2_0_only(&mut self) -> &mut Config {
+        self.wasm_multi_memory(false)
+            .wasm_tail_call(false)
+            .wasm_extended_const(false)
     }
 
     /// Chooses the attestation policy.
@@ -263,6 +295,8 @@ impl Engine {
                 .then_some(crate::memory::GUARD_SIZE as u64),
             proposals: walmart_jit::module_info::Proposals {
                 multi_memory: config.multi_memory,
+                tail_call: config.tail_call,
+                extended_const: config.extended_const,
             },
             // The tag monitor's wrappers own the allocator calls.
             allocator_events: config.track_allocations && tags.is_none(),

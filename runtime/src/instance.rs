@@ -13,6 +13,7 @@ use crate::memory::{Memory, MemoryData};
 use crate::module::Module;
 use crate::store::{AsContextMut, StoreOpaque};
 use crate::table::{Table, TableData};
+use crate::typed_func::{TypedFunc, WasmList};
 use crate::types::{limits_match, GlobalType, MemoryType, TableType};
 use crate::values::Extern;
 use crate::vm::libcalls;
@@ -184,6 +185,20 @@ impl Instance {
     /// The exported function `name`.
     pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
         self.get_export(store, name)?.into_func()
+    }
+
+    /// The exported function `name`, its type checked against `P -> R`
+    /// once for cheap typed calls (wasmtime's `get_typed_func`): an error
+    /// names a missing export or the types that differ.
+    pub fn get_typed_func<P: WasmList, R: WasmList>(
+        &self,
+        mut store: impl AsContextMut,
+        name: &str,
+    ) -> Result<TypedFunc<P, R>> {
+        let func = self
+            .get_func(&mut store, name)
+            .ok_or_else(|| Error::Usage(format!("no exported function `{}`", printable(name))))?;
+        func.typed(&store)
     }
 
     /// The exported memory `name`.

@@ -132,6 +132,34 @@ fn simd_program_matches_the_native_output() {
     assert_eq!(text(&out.stdout), expected);
 }
 
+/// A threaded interpreter built with `-mtail-call` (`tail_calls.c`): 1.8
+/// million handler-to-handler `return_call_indirect`s, with allocations
+/// and frames between them, run in constant stack under each policy,
+/// print what the native build prints and leave the heap and stack
+/// checks nothing to find.
+#[test]
+fn a_tail_calling_interpreter_matches_the_native_output_under_every_policy() {
+    let wasm = fixture("tail_calls.wasm");
+    let expected = std::fs::read_to_string(fixture("tail_calls.expected")).unwrap();
+    for flags in [
+        &["--attest", "off"][..],
+        &["--attest", "coarse"],
+        &["--attest", "fine"],
+        &["--attest", "tags"],
+    ] {
+        // Not `--attest-sync`: each handler writes the interpreter's
+        // stack, so each would wait for a verdict (a minute in debug).
+        let mut args = vec!["run", "--model", "none", "--on-detect", "trap"];
+        args.extend(flags);
+        args.push(wasm.as_str());
+        let out = walmart(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{flags:?}: {err}");
+        assert!(!err.contains("walmart: detection"), "{flags:?}: {err}");
+        assert_eq!(text(&out.stdout), expected, "{flags:?}");
+    }
+}
+
 #[test]
 fn traps_print_message_and_backtrace_and_fail() {
     let out = walmart(&["run", &fixture("trap.wasm")]);

@@ -13,23 +13,47 @@ pub enum Suite {
     V1,
     /// The WebAssembly 2.0 spec tests (`wasm-v2/`).
     V2,
+    /// The WebAssembly 3.0 spec tests (`wasm-v3/`): 2.0's scripts as 3.0
+    /// rewrote them, and those of the proposals 3.0 took in (tail calls,
+    /// typed function references, GC types, ...).
+    V3,
     /// The fixed-width SIMD proposal tests (`simd/`).
     Simd,
     /// The relaxed SIMD proposal tests (`relaxed-simd/`).
     RelaxedSimd,
+    /// The multi-memory proposal tests (`multi-memory/`).
+    MultiMemory,
+    /// The tail-call proposal tests (`tail-call/`).
+    TailCall,
+    /// The extended-const proposal tests (`extended-const/`).
+    ExtendedConst,
 }
 
 impl Suite {
     /// Every suite, in the order they are reported.
-    pub const ALL: [Suite; 4] = [Suite::V1, Suite::V2, Suite::Simd, Suite::RelaxedSimd];
+    pub const ALL: [Suite; 8] = [
+        Suite::V1,
+        Suite::V2,
+        Suite::V3,
+        Suite::Simd,
+        Suite::RelaxedSimd,
+        Suite::MultiMemory,
+        Suite::TailCall,
+        Suite::ExtendedConst,
+    ];
 
-    /// The command-line name of the suite (`v1`, `v2`, `simd`, `relaxed-simd`).
+    /// The command-line name of the suite (`v1`, `v2`, `v3`, `simd`,
+    /// `relaxed-simd`, `multi-memory`, `tail-call`, `extended-const`).
     pub fn name(self) -> &'static str {
         match self {
             Suite::V1 => "v1",
             Suite::V2 => "v2",
+            Suite::V3 => "v3",
             Suite::Simd => "simd",
             Suite::RelaxedSimd => "relaxed-simd",
+            Suite::MultiMemory => "multi-memory",
+            Suite::TailCall => "tail-call",
+            Suite::ExtendedConst => "extended-const",
         }
     }
 
@@ -46,8 +70,12 @@ impl Suite {
         let files: Vec<TestFile<'static>> = match self {
             Suite::V1 => spec(SpecVersion::V1).collect(),
             Suite::V2 => spec(SpecVersion::V2).collect(),
+            Suite::V3 => spec(SpecVersion::V3).collect(),
             Suite::Simd => proposal(Proposal::Simd).collect(),
             Suite::RelaxedSimd => proposal(Proposal::RelaxedSimd).collect(),
+            Suite::MultiMemory => proposal(Proposal::MultiMemory).collect(),
+            Suite::TailCall => proposal(Proposal::TailCall).collect(),
+            Suite::ExtendedConst => proposal(Proposal::ExtendedConst).collect(),
         };
         let mut files: Vec<(String, &'static str)> = files
             .into_iter()
@@ -60,9 +88,10 @@ impl Suite {
 }
 
 /// Runs scripts like [`run_suite`], each under the features its suite
-/// needs: the Wasm 1.0/2.0 suites validate strictly against their version,
-/// while proposal suites also get the proposals their scripts combine with
-/// (`simd_memory-multi.wast` uses multi-memory).
+/// needs: the Wasm 1.0/2.0 suites validate strictly against their version
+/// (their scripts hold modules 3.0 made valid, as invalid), while the 3.0
+/// suite and the proposal suites get every proposal walmart has (the
+/// engine's default: `simd_memory-multi.wast` uses multi-memory).
 pub fn run_files<'a>(
     files: impl IntoIterator<Item = (String, &'a str)>,
     opts: &RunOptions,
@@ -71,8 +100,8 @@ pub fn run_files<'a>(
         .into_iter()
         .flat_map(|(name, source)| {
             let mut opts = opts.clone();
-            if !name.starts_with("wasm-v") {
-                opts.config.wasm_multi_memory(true);
+            if name.starts_with("wasm-v1/") || name.starts_with("wasm-v2/") {
+                opts.config.wasm_2_0_only();
             }
             run_suite([(name, source)], &opts)
         })

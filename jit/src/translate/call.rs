@@ -1,5 +1,6 @@
 //! Calls: direct calls to defined functions, calls to imports through their
-//! `VMFuncRef`, and `call_indirect` with its table and signature checks.
+//! `VMFuncRef`, and `call_indirect` with its table and signature checks;
+//! each also as a tail call (`return_call`, `return_call_indirect`).
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, types, InstBuilder, Value};
@@ -23,6 +24,30 @@ pub(crate) fn call_defined(
     vmctx: Value,
     args: &[Value],
 ) -> ir::Inst {
+    let (callee_ref, all) = defined_callee(b, sig, callee, vmctx, args);
+    b.ins().call(callee_ref, &all)
+}
+
+/// [`call_defined`] as a tail call (`return_call`).
+fn tail_call_defined(
+    b: &mut FunctionBuilder<'_>,
+    sig: &FuncSig,
+    callee: u32,
+    vmctx: Value,
+    args: &[Value],
+) -> ir::Inst {
+    let (callee_ref, all) = defined_callee(b, sig, callee, vmctx, args);
+    b.ins().return_call(callee_ref, &all)
+}
+
+/// The function reference and full argument list of a direct call.
+fn defined_callee(
+    b: &mut FunctionBuilder<'_>,
+    sig: &FuncSig,
+    callee: u32,
+    vmctx: Value,
+    args: &[Value],
+) -> (ir::FuncRef, Vec<Value>) {
     let signature = b.import_signature(wasm_signature(sig));
     let name = b
         .func
@@ -36,7 +61,19 @@ pub(crate) fn call_defined(
     let mut all = Vec::with_capacity(args.len() + 2);
     all.extend([vmctx, vmctx]);
     all.extend_from_slice(args);
-    b.ins().call(callee_ref, &all)
+    (callee_ref, all)
+}
+
+/// How a call leaves its caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CallKind {
+    /// `call`: the caller goes on with the results.
+    Plain,
+    /// `return_call`: the callee's results are the caller's, and its frame
+    /// replaces the caller's.
+    Tail,
+    /// `return_call` compiled as a call followed by `return`.
+    ThenReturn,
 }
 
 impl FuncTranslator<'_, '_> {
@@ -46,31 +83,96 @@ impl FuncTranslator<'_, '_> {
             Operator::CallIndirect {
                 type_index,
                 table_index,
-            } => self.call_indirect(type_index, table_index),
+            } => self.call_indirect(type_index, table_index, CallKind::Plain),
+            Operator::ReturnCall { function_index } => {
+                self.call_direct_as(function_index, self.tail_kind())
+            }
+            Operator::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.call_indirect(type_index, table_index, self.tail_kind()),
             _ => unreachable!("not a call: {op:?}"),
         }
         Ok(())
     }
 
-    fn push_call_results(&mut self, call: ir::Inst) {
+    /// How this function's `return_call`s leave it. A function with work
+    /// to do as it returns (the allocator's bookkeeping of the chunk it
+    /// returns, the top chunk's copy, allocator events) calls and then
+    /// returns as `return` does, so that work sees the results: such
+    /// functions do not recurse, and their stack stays bounded. Every
+    /// other function replaces its frame with the callee's.
+    fn tail_kind(&self) -> CallKind {
+        let work_on_return = self.heap_floor
+            || self.slack_request.is_some()
+            || self.records_top
+            || self.allocator.is_some();
+        if work_on_return {
+            CallKind::ThenReturn
+        } else {
+            CallKind::Tail
+        }
+    }
+
+    /// Ends a call: a plain call's results go on the stack (and a
+    /// `return_call` compiled as a plain call returns them); a tail call
+    /// ends the block.
+    fn finish_call(&mut self, call: ir::Inst, tail: bool) {
+        if tail {
+            self.reachable = false;
+            return;
+        }
         let results = self.builder.inst_results(call).to_vec();
         self.stack.extend(results);
     }
 
     fn call_direct(&mut self, callee: u32) {
+        self.call_direct_as(callee, CallKind::Plain);
+    }
+
+    /// A direct call; `kind` as [`Self::tail_kind`] chose for a
+    /// `return_call` (which then ends the function either way).
+    fn call_direct_as(&mut self, callee: u32, kind: CallKind) {
         let sig = self.env.info.func_sig(callee).clone();
         let args = self.popn(sig.params.len());
         if callee < self.env.info.num_imported_funcs {
             let func_ref = self.func_ref(callee);
-            self.call_func_ref(func_ref, &sig, &args);
+            self.call_func_ref(func_ref, &sig, &args, kind);
             return;
         }
         if self.allocator_code && self.env.info.allocator_role(callee).is_some() {
             // The allocator calling itself: its callee's entry counts one.
             self.count_allocator_call(-1);
         }
-        let call = call_defined(&mut self.builder, &sig, callee, self.vmctx, &args);
-        self.push_call_results(call);
+        let tail = self.leave_for_tail_call(kind);
+        let call = if tail {
+            tail_call_defined(&mut self.builder, &sig, callee, self.vmctx, &args)
+        } else {
+            call_defined(&mut self.builder, &sig, callee, self.vmctx, &args)
+        };
+        self.finish_call(call, tail);
+        self.return_after_plain_call(kind);
+    }
+
+    /// Before a true tail call: the function's exit hook, as `return`
+    /// runs it (the callee's entry hook follows). Whether the call is a
+    /// true tail call.
+    fn leave_for_tail_call(&mut self, kind: CallKind) -> bool {
+        let tail = kind == CallKind::Tail;
+        if tail {
+            self.function_hook(crate::vmctx::HookPoint::Return);
+        }
+        tail
+    }
+
+    /// A `return_call` this function compiles as a plain call: returns
+    /// the call's results as `return` does.
+    fn return_after_plain_call(&mut self, kind: CallKind) {
+        if kind == CallKind::ThenReturn {
+            let n = self.frames[0].num_results;
+            let results = self.stack[self.stack.len() - n..].to_vec();
+            self.return_values(&results);
+        }
     }
 
     /// Calls through a non-null `*const VMFuncRef` of signature `sig`.
@@ -79,6 +181,7 @@ impl FuncTranslator<'_, '_> {
         func_ref: Value,
         sig: &crate::module_info::FuncSig,
         args: &[Value],
+        kind: CallKind,
     ) {
         let flags = super::vm_flags().with_readonly();
         let code = self
@@ -93,11 +196,19 @@ impl FuncTranslator<'_, '_> {
         let mut all = Vec::with_capacity(args.len() + 2);
         all.extend([callee_vmctx, self.vmctx]);
         all.extend_from_slice(args);
-        let call = self.builder.ins().call_indirect(signature, code, &all);
-        self.push_call_results(call);
+        let tail = self.leave_for_tail_call(kind);
+        let call = if tail {
+            self.builder
+                .ins()
+                .return_call_indirect(signature, code, &all)
+        } else {
+            self.builder.ins().call_indirect(signature, code, &all)
+        };
+        self.finish_call(call, tail);
+        self.return_after_plain_call(kind);
     }
 
-    fn call_indirect(&mut self, type_index: u32, table: u32) {
+    fn call_indirect(&mut self, type_index: u32, table: u32, kind: CallKind) {
         let sig = self.env.info.types[type_index as usize].clone();
         let index = self.pop();
         let args = self.popn(sig.params.len());
@@ -121,6 +232,6 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .icmp_imm_s(IntCC::NotEqual, type_id, expected as i64);
         self.trap_if(mismatch, TrapKind::IndirectCallTypeMismatch);
-        self.call_func_ref(func_ref, &sig, &args);
+        self.call_func_ref(func_ref, &sig, &args, kind);
     }
 }

@@ -187,10 +187,7 @@ impl FuncTranslator<'_, '_> {
             O::Return => {
                 let n = self.frames[0].num_results;
                 let results = self.stack[self.stack.len() - n..].to_vec();
-                self.allocator_return(&results);
-                self.function_hook(crate::vmctx::HookPoint::Return);
-                self.builder.ins().return_(&results);
-                self.reachable = false;
+                self.return_values(&results);
             }
             _ => unreachable!("not a control operator: {op:?}"),
         }
@@ -312,14 +309,20 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(frame.next);
         let results = self.builder.block_params(frame.next).to_vec();
         if let FrameKind::Function = frame.kind {
-            self.allocator_return(&results);
-            self.function_hook(crate::vmctx::HookPoint::Return);
-            self.builder.ins().return_(&results);
-            self.reachable = false;
+            self.return_values(&results);
         } else {
             self.stack.extend(results);
             self.reachable = true;
         }
+    }
+
+    /// Returns `results` from the function: the allocator's bookkeeping
+    /// and the exit hook first.
+    pub(crate) fn return_values(&mut self, results: &[Value]) {
+        self.allocator_return(results);
+        self.function_hook(crate::vmctx::HookPoint::Return);
+        self.builder.ins().return_(results);
+        self.reachable = false;
     }
 
     /// Skips operators in dead code, tracking nesting so the `else`/`end`

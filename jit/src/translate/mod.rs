@@ -468,8 +468,8 @@ pub fn translate_function(
 }
 
 /// The defined function `body` does nothing but call, once, with locals
-/// as the arguments (`local.get`s, one `call`, `end`; a `return` only
-/// after the call).
+/// as the arguments (`local.get`s, one `call` or `return_call`, `end`; a
+/// `return` only after the call).
 fn forwards_to(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> Option<u32> {
     let Ok(mut ops) = body.get_operators_reader() else {
         return None;
@@ -479,7 +479,9 @@ fn forwards_to(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> Option<u32> {
         match ops.read() {
             Ok(Operator::LocalGet { .. }) | Ok(Operator::End) => {}
             Ok(Operator::Return) if callee.is_some() => {}
-            Ok(Operator::Call { function_index }) if callee.is_none() => {
+            Ok(Operator::Call { function_index } | Operator::ReturnCall { function_index })
+                if callee.is_none() =>
+            {
                 callee = Some(function_index)
             }
             _ => return None,
@@ -599,7 +601,10 @@ impl FuncTranslator<'_, '_> {
                 self.tag_checked.clear();
                 self.translate_control(op)
             }
-            O::Call { .. } | O::CallIndirect { .. } => {
+            O::Call { .. }
+            | O::CallIndirect { .. }
+            | O::ReturnCall { .. }
+            | O::ReturnCallIndirect { .. } => {
                 self.flush_marks();
                 self.tag_checked.clear();
                 self.translate_call(op)

@@ -100,7 +100,9 @@ impl AllocatorPlan {
                 FunctionBody::new(BinaryReader::new(&wasm[range.clone()], range.start as u64));
             let mut ops = body.get_operators_reader()?;
             while !ops.eof() {
-                if let Operator::Call { function_index } = ops.read()? {
+                if let Operator::Call { function_index } | Operator::ReturnCall { function_index } =
+                    ops.read()?
+                {
                     callers.entry(function_index).or_default().insert(f);
                     callees.entry(f).or_default().push(function_index);
                 }

@@ -123,7 +123,8 @@ pub(crate) fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
 }
 
 /// The module seed `seed` makes: valid, with the features walmart
-/// accepts (WebAssembly 2.0, SIMD, relaxed SIMD, several memories), no
+/// accepts (WebAssembly 2.0, SIMD, relaxed SIMD, several memories, tail
+/// calls, extended constant expressions), no
 /// imports, everything exported, and fuel in every loop and function.
 /// NaNs are made canonical: which NaN an operation on two NaNs returns is
 /// the engine's choice, and instrumentation may change it (Cranelift
@@ -168,10 +169,10 @@ pub fn generate(seed: u64, for_other_engine: bool) -> Result<Vec<u8>, CheckError
         shared_everything_threads_enabled: false,
         exceptions_enabled: false,
         gc_enabled: false,
-        tail_call_enabled: false,
+        tail_call_enabled: true,
         wide_arithmetic_enabled: false,
         custom_page_sizes_enabled: false,
-        extended_const_enabled: false,
+        extended_const_enabled: true,
         compact_imports_enabled: false,
         // Three seeds in four keep every access in bounds and every
         // division defined, so calls run on (and store) instead of

@@ -154,7 +154,11 @@ pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
     static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
     let engine = match ENGINE.get_or_init(|| {
         let mut config = wasmtime::Config::new();
-        config.wasm_multi_memory(true).wasm_relaxed_simd(false);
+        config
+            .wasm_multi_memory(true)
+            .wasm_tail_call(true)
+            .wasm_extended_const(true)
+            .wasm_relaxed_simd(false);
         Engine::new(&config).map_err(|e| e.to_string())
     }) {
         Ok(e) => e,
