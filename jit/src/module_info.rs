@@ -82,6 +82,8 @@ pub struct TablePlan {
     pub elem: WasmType,
     pub min: u64,
     pub max: Option<u64>,
+    /// Indexed by `i64` (memory64's 64-bit tables).
+    pub table64: bool,
 }
 
 /// A global's type.
@@ -314,6 +316,8 @@ pub struct Proposals {
     pub tail_call: bool,
     /// `add`, `sub` and `mul` of `i32` and `i64` in constant expressions.
     pub extended_const: bool,
+    /// Memories indexed by `i64`.
+    pub memory64: bool,
 }
 
 /// The Wasm features walmart validates against: Wasm 2.0 (SIMD included),
@@ -329,6 +333,9 @@ pub fn features(proposals: Proposals) -> WasmFeatures {
     if proposals.extended_const {
         f |= WasmFeatures::EXTENDED_CONST;
     }
+    if proposals.memory64 {
+        f |= WasmFeatures::MEMORY64;
+    }
     f
 }
 
@@ -341,15 +348,13 @@ fn val_type(ty: wasmparser::ValType) -> Result<WasmType, CompileError> {
 }
 
 fn table_plan(ty: &wasmparser::TableType) -> Result<TablePlan, CompileError> {
-    if ty.table64 {
-        return Err(unsupported("64-bit tables"));
-    }
     let elem = WasmType::from_ref(ty.element_type)
         .ok_or_else(|| unsupported(format!("table element type {:?}", ty.element_type)))?;
     Ok(TablePlan {
         elem,
         min: ty.initial,
         max: ty.maximum,
+        table64: ty.table64,
     })
 }
 

@@ -29,6 +29,9 @@ pub struct Config {
     /// Accept `i32`/`i64` `add`, `sub` and `mul` in constant expressions
     /// (the extended-const proposal, part of Wasm 3.0). On by default.
     pub extended_const: bool,
+    /// Accept memories indexed by `i64` (the memory64 proposal, part of
+    /// Wasm 3.0): every access to them is bounds-checked explicitly.
+    pub memory64: bool,
     /// Where generated code gets attestation hooks.
     pub attest: Policy,
     /// Synchronous attestation: every function hook after a write
@@ -78,6 +81,7 @@ impl Default for Config {
             multi_memory: true,
             tail_call: true,
             extended_const: true,
+            memory64: true,
             attest: Policy::Off,
             attest_sync: false,
             attest_kernel_dirty: true,
@@ -140,6 +144,12 @@ impl Config {
         self
     }
 
+    /// Enables the memory64 proposal (see [`Config::memory64`]).
+    pub fn wasm_memory64(&mut self, on: bool) -> &mut Config {
+        self.memory64 = on;
+        self
+    }
+
     /// Accepts exactly Wasm 2.0 (SIMD included) and relaxed SIMD: every
     /// Wasm 3.0 proposal above switched off, as the 1.0 and 2.0 spec
     /// suites validate.
@@ -147,6 +157,7 @@ impl Config {
         self.wasm_multi_memory(false)
             .wasm_tail_call(false)
             .wasm_extended_const(false)
+            .wasm_memory64(false)
     }
 
     /// Chooses the attestation policy.
@@ -297,6 +308,7 @@ impl Engine {
                 multi_memory: config.multi_memory,
                 tail_call: config.tail_call,
                 extended_const: config.extended_const,
+                memory64: config.memory64,
             },
             // The tag monitor's wrappers own the allocator calls.
             allocator_events: config.track_allocations && tags.is_none(),

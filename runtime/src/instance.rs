@@ -308,6 +308,7 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
                 let have = t.data_in(store);
                 let want = TableType::from_plan(plan);
                 have.ty.element == want.element
+                    && have.ty.table64 == want.table64
                     && limits_match(
                         (have.elements().len() as u64, have.ty.max),
                         (want.min, want.max),
@@ -496,7 +497,9 @@ pub(crate) fn instantiate(
             SegmentMode::Active { index, offset } => {
                 // SAFETY: the instance is boxed in the store and not otherwise borrowed.
                 let inst = unsafe { &mut *inst_ptr };
-                let dst = eval_const(store, inst, offset) as u32;
+                // A 64-bit table's offset past `u32::MAX` is out of bounds
+                // as `u32::MAX` is.
+                let dst = u32::try_from(eval_const(store, inst, offset) as u64).unwrap_or(u32::MAX);
                 let len = seg.items.len() as u32;
                 libcalls::table_init(store, inst, *index, i as u32, dst, 0, len)
                     .map_err(|k| Error::Trap(Trap::new(k, Vec::new())))?;

@@ -220,6 +220,7 @@ pub struct TableType {
     pub(crate) element: RefType,
     pub(crate) min: u64,
     pub(crate) max: Option<u64>,
+    pub(crate) table64: bool,
 }
 
 impl TableType {
@@ -229,7 +230,13 @@ impl TableType {
             element,
             min: min.into(),
             max: max.map(Into::into),
+            table64: false,
         }
+    }
+
+    /// Whether the table is indexed by `i64` (memory64's 64-bit tables).
+    pub fn is_64(&self) -> bool {
+        self.table64
     }
 
     /// Element type.
@@ -256,6 +263,7 @@ impl TableType {
             },
             min: p.min,
             max: p.max,
+            table64: p.table64,
         }
     }
 }

@@ -27,11 +27,13 @@ pub enum Suite {
     TailCall,
     /// The extended-const proposal tests (`extended-const/`).
     ExtendedConst,
+    /// The memory64 proposal tests (`memory64/`).
+    Memory64,
 }
 
 impl Suite {
     /// Every suite, in the order they are reported.
-    pub const ALL: [Suite; 8] = [
+    pub const ALL: [Suite; 9] = [
         Suite::V1,
         Suite::V2,
         Suite::V3,
@@ -40,10 +42,12 @@ impl Suite {
         Suite::MultiMemory,
         Suite::TailCall,
         Suite::ExtendedConst,
+        Suite::Memory64,
     ];
 
     /// The command-line name of the suite (`v1`, `v2`, `v3`, `simd`,
-    /// `relaxed-simd`, `multi-memory`, `tail-call`, `extended-const`).
+    /// `relaxed-simd`, `multi-memory`, `tail-call`, `extended-const`,
+    /// `memory64`).
     pub fn name(self) -> &'static str {
         match self {
             Suite::V1 => "v1",
@@ -54,6 +58,7 @@ impl Suite {
             Suite::MultiMemory => "multi-memory",
             Suite::TailCall => "tail-call",
             Suite::ExtendedConst => "extended-const",
+            Suite::Memory64 => "memory64",
         }
     }
 
@@ -76,6 +81,7 @@ impl Suite {
             Suite::MultiMemory => proposal(Proposal::MultiMemory).collect(),
             Suite::TailCall => proposal(Proposal::TailCall).collect(),
             Suite::ExtendedConst => proposal(Proposal::ExtendedConst).collect(),
+            Suite::Memory64 => proposal(Proposal::Memory64).collect(),
         };
         let mut files: Vec<(String, &'static str)> = files
             .into_iter()
@@ -91,7 +97,10 @@ impl Suite {
 /// needs: the Wasm 1.0/2.0 suites validate strictly against their version
 /// (their scripts hold modules 3.0 made valid, as invalid), while the 3.0
 /// suite and the proposal suites get every proposal walmart has (the
-/// engine's default: `simd_memory-multi.wast` uses multi-memory).
+/// engine's default: `simd_memory-multi.wast` uses multi-memory), except
+/// memory64's, whose scripts predate multi-memory and hold a second
+/// memory, and the memory index where `memory.size` had a zero byte, as
+/// invalid.
 pub fn run_files<'a>(
     files: impl IntoIterator<Item = (String, &'a str)>,
     opts: &RunOptions,
@@ -102,6 +111,9 @@ pub fn run_files<'a>(
             let mut opts = opts.clone();
             if name.starts_with("wasm-v1/") || name.starts_with("wasm-v2/") {
                 opts.config.wasm_2_0_only();
+            }
+            if name.starts_with("memory64/") {
+                opts.config.wasm_multi_memory(false);
             }
             run_suite([(name, source)], &opts)
         })

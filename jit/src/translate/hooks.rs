@@ -72,8 +72,10 @@ impl FuncTranslator<'_, '_> {
             return;
         }
         let (base, constant) = self.index_base(index);
-        let disp = constant + offset;
-        let end = disp + u64::from(size);
+        // Saturated: a 64-bit memory's offset near `u64::MAX` trapped in
+        // the access before this store (its marks are never reached).
+        let disp = constant.saturating_add(offset);
+        let end = disp.saturating_add(u64::from(size));
         let page = 1u64 << vmctx::DIRTY_PAGE_SHIFT;
         if let Some(p) = self
             .pending_marks

@@ -90,7 +90,10 @@ impl FuncTranslator<'_, '_> {
         let def = self.memory_def(mem);
         let index = self.extend_index(mem, index);
         let memory64 = self.env.info.memories[mem as usize].memory64;
-        let extent = offset + u64::from(size);
+        // A 64-bit memory's offset may come near `u64::MAX`: saturated,
+        // such an access is out of bounds whatever its index (the check
+        // below traps), as it is.
+        let extent = offset.saturating_add(u64::from(size));
         let guarded = !memory64 && self.env.config.guard_size.is_some_and(|g| extent <= g);
         let base_flags = self.memory_field_flags(mem);
         let base = self

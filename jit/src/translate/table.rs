@@ -1,5 +1,8 @@
 //! Tables and references: `table.get/set/size` inline, `table.grow/fill/
 //! copy/init` and `elem.drop` through builtins, `ref.null/is_null/func`.
+//! A 64-bit table (memory64) takes `i64` indices and sizes; the builtins
+//! take 32-bit ones, which such a value past `u32::MAX` becomes (no table
+//! holds that many elements, so it is out of bounds either way).
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
@@ -22,7 +25,11 @@ impl FuncTranslator<'_, '_> {
             self.builder
                 .ins()
                 .load(types::I64, super::vm_flags(), def, vmctx::TABLE_LENGTH);
-        let index = self.builder.ins().uextend(types::I64, index);
+        let index = if self.builder.func.dfg.value_type(index) == types::I64 {
+            index
+        } else {
+            self.builder.ins().uextend(types::I64, index)
+        };
         let out = self
             .builder
             .ins()
@@ -34,6 +41,22 @@ impl FuncTranslator<'_, '_> {
             .load(types::I64, super::vm_flags(), def, vmctx::TABLE_BASE);
         let scaled = self.builder.ins().ishl_imm_s(index, 3);
         self.builder.ins().iadd(base, scaled)
+    }
+
+    /// A table index, size or length as the builtins take it: an `i64`
+    /// one past `u32::MAX` becomes `u32::MAX`, which is as far out of
+    /// bounds (and as far past any table's maximum) as it was.
+    fn table_operand_u32(&mut self, v: Value) -> Value {
+        if self.builder.func.dfg.value_type(v) != types::I64 {
+            return v;
+        }
+        let most = self.builder.ins().iconst(types::I64, i64::from(u32::MAX));
+        let v = self.builder.ins().umin(v, most);
+        self.builder.ins().ireduce(types::I32, v)
+    }
+
+    fn table64(&self, table: u32) -> bool {
+        self.env.info.tables[table as usize].table64
     }
 
     /// The `*const VMFuncRef` of function `func`.
@@ -77,11 +100,16 @@ impl FuncTranslator<'_, '_> {
                     self.builder
                         .ins()
                         .load(I64, super::vm_flags(), def, vmctx::TABLE_LENGTH);
-                let v = self.builder.ins().ireduce(I32, length);
+                let v = if self.table64(table) {
+                    length
+                } else {
+                    self.builder.ins().ireduce(I32, length)
+                };
                 self.push(v);
             }
             O::TableGrow { table } => {
                 let (init, delta) = self.pop2();
+                let delta = self.table_operand_u32(delta);
                 let t = self.builder.ins().iconst(I32, i64::from(table));
                 let r = self.call_builtin(
                     Builtin::TableGrow,
@@ -89,10 +117,21 @@ impl FuncTranslator<'_, '_> {
                     &[I32],
                     &[t, init, delta],
                 );
-                self.push(r[0]);
+                let v = if self.table64(table) {
+                    // The old size, or -1 (`u32::MAX` from the builtin).
+                    let failed = self.builder.ins().icmp_imm_s(IntCC::Equal, r[0], -1);
+                    let old = self.builder.ins().uextend(I64, r[0]);
+                    let minus_one = self.builder.ins().iconst(I64, -1);
+                    self.builder.ins().select(failed, minus_one, old)
+                } else {
+                    r[0]
+                };
+                self.push(v);
             }
             O::TableFill { table } => {
                 let (dst, val, len) = self.pop3();
+                let dst = self.table_operand_u32(dst);
+                let len = self.table_operand_u32(len);
                 let t = self.builder.ins().iconst(I32, i64::from(table));
                 let r = self.call_builtin(
                     Builtin::TableFill,
@@ -107,6 +146,8 @@ impl FuncTranslator<'_, '_> {
                 src_table,
             } => {
                 let (dst, src, len) = self.pop3();
+                let (dst, src) = (self.table_operand_u32(dst), self.table_operand_u32(src));
+                let len = self.table_operand_u32(len);
                 let d = self.builder.ins().iconst(I32, i64::from(dst_table));
                 let s = self.builder.ins().iconst(I32, i64::from(src_table));
                 let r = self.call_builtin(
@@ -119,6 +160,7 @@ impl FuncTranslator<'_, '_> {
             }
             O::TableInit { elem_index, table } => {
                 let (dst, src, len) = self.pop3();
+                let dst = self.table_operand_u32(dst);
                 let t = self.builder.ins().iconst(I32, i64::from(table));
                 let e = self.builder.ins().iconst(I32, i64::from(elem_index));
                 let r = self.call_builtin(

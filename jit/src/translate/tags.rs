@@ -346,7 +346,8 @@ impl FuncTranslator<'_, '_> {
             index
         };
         let addr = self.heap_addr(mem, index, offset, size);
-        let end = offset + u64::from(size);
+        // Saturated: an offset near `u64::MAX` traps in `heap_addr`.
+        let end = offset.saturating_add(u64::from(size));
         // The check's own blocks make a local read after it a block
         // parameter that the frontend then resolves to an alias.
         let dfg = &self.builder.func.dfg;

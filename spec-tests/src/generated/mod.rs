@@ -123,8 +123,8 @@ pub(crate) fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
 }
 
 /// The module seed `seed` makes: valid, with the features walmart
-/// accepts (WebAssembly 2.0, SIMD, relaxed SIMD, several memories, tail
-/// calls, extended constant expressions), no
+/// accepts (WebAssembly 2.0, SIMD, relaxed SIMD, several memories, 64-bit
+/// memories, tail calls, extended constant expressions), no
 /// imports, everything exported, and fuel in every loop and function.
 /// NaNs are made canonical: which NaN an operation on two NaNs returns is
 /// the engine's choice, and instrumentation may change it (Cranelift
@@ -164,7 +164,8 @@ pub fn generate(seed: u64, for_other_engine: bool) -> Result<Vec<u8>, CheckError
         max_tables: 2,
         max_table_elements: 1000,
         export_everything: true,
-        memory64_enabled: false,
+        memory64_enabled: true,
+        max_memory64_bytes: MEMORY_MAX as u128,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
         exceptions_enabled: false,

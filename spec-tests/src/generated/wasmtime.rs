@@ -158,6 +158,7 @@ pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
             .wasm_multi_memory(true)
             .wasm_tail_call(true)
             .wasm_extended_const(true)
+            .wasm_memory64(true)
             .wasm_relaxed_simd(false);
         Engine::new(&config).map_err(|e| e.to_string())
     }) {
