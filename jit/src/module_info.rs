@@ -38,16 +38,17 @@ impl WasmType {
         })
     }
 
-    /// Converts a reference type; only the nullable `funcref`/`externref`
-    /// of Wasm 2.0 are supported.
+    /// The representation of a reference type: every reference to a
+    /// function (`funcref`, typed function references, `nullfuncref`) is a
+    /// `FuncRef`, every external one an `ExternRef`; `None` for GC and
+    /// exception references.
     pub fn from_ref(r: wasmparser::RefType) -> Option<WasmType> {
-        if r == wasmparser::RefType::FUNCREF {
-            Some(WasmType::FuncRef)
-        } else if r == wasmparser::RefType::EXTERNREF {
-            Some(WasmType::ExternRef)
-        } else {
-            None
-        }
+        Some(match RefTy::from_parser(r)?.heap {
+            HeapTy::Func | HeapTy::NoFunc | HeapTy::Type(_) | HeapTy::Engine(_) => {
+                WasmType::FuncRef
+            }
+            HeapTy::Extern | HeapTy::NoExtern => WasmType::ExternRef,
+        })
     }
 
     /// Whether this is a reference type.
@@ -56,11 +57,148 @@ impl WasmType {
     }
 }
 
+/// What a reference may point at (typed function references).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeapTy {
+    /// Any function (`func`).
+    Func,
+    /// No function (`nofunc`): only null.
+    NoFunc,
+    /// Any external reference (`extern`).
+    Extern,
+    /// No external reference (`noextern`): only null.
+    NoExtern,
+    /// A function of this module's type at this index.
+    Type(u32),
+    /// A function of the engine-wide signature with this id (a `Type`
+    /// once the runtime has canonicalised the module's types); `u64::MAX`
+    /// is the type being defined itself (a type that refers to itself).
+    Engine(u64),
+}
+
+/// A reference type exactly: nullability and heap type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RefTy {
+    pub nullable: bool,
+    pub heap: HeapTy,
+}
+
+impl RefTy {
+    /// `funcref`: `(ref null func)`.
+    pub const FUNCREF: RefTy = RefTy {
+        nullable: true,
+        heap: HeapTy::Func,
+    };
+    /// `externref`: `(ref null extern)`.
+    pub const EXTERNREF: RefTy = RefTy {
+        nullable: true,
+        heap: HeapTy::Extern,
+    };
+
+    /// From wasmparser's reference type (validated, so type indices are
+    /// the module's); `None` for GC and exception references.
+    pub fn from_parser(r: wasmparser::RefType) -> Option<RefTy> {
+        use wasmparser::{AbstractHeapType as A, HeapType as H};
+        let heap = match r.heap_type() {
+            H::Abstract { shared: false, ty } => match ty {
+                A::Func => HeapTy::Func,
+                A::NoFunc => HeapTy::NoFunc,
+                A::Extern => HeapTy::Extern,
+                A::NoExtern => HeapTy::NoExtern,
+                _ => return None,
+            },
+            H::Concrete(index) => HeapTy::Type(index.as_module_index()?),
+            _ => return None,
+        };
+        Some(RefTy {
+            nullable: r.is_nullable(),
+            heap,
+        })
+    }
+
+    /// The abstract nullable type of the same family (`funcref` or
+    /// `externref`): what a host value of that representation has.
+    pub fn default_for(ty: WasmType) -> Option<RefTy> {
+        match ty {
+            WasmType::FuncRef => Some(RefTy::FUNCREF),
+            WasmType::ExternRef => Some(RefTy::EXTERNREF),
+            _ => None,
+        }
+    }
+
+    /// Whether a value of this type is also one of `other` (function
+    /// references without GC: concrete types have no supertypes but
+    /// `func`, and `nofunc`/`noextern` are below every type of their
+    /// family). Types compared must be canonical alike.
+    pub fn is_subtype_of(self, other: RefTy) -> bool {
+        if self.nullable && !other.nullable {
+            return false;
+        }
+        use HeapTy::*;
+        match (self.heap, other.heap) {
+            (a, b) if a == b => true,
+            (NoFunc, Func | Type(_) | Engine(_)) | (Type(_) | Engine(_), Func) => true,
+            (NoExtern, Extern) => true,
+            _ => false,
+        }
+    }
+}
+
 /// A function signature.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct FuncSig {
     pub params: Vec<WasmType>,
     pub results: Vec<WasmType>,
+    /// The exact types of the reference parameters and results, in order,
+    /// where one of them is other than `funcref` or `externref` (typed
+    /// function references); empty otherwise, so a signature of Wasm 2.0
+    /// types equals the host's of the same types.
+    pub refs: Vec<RefTy>,
+}
+
+impl FuncSig {
+    /// A signature, `refs` kept only where one differs from its
+    /// representation's default.
+    pub fn new(params: Vec<WasmType>, results: Vec<WasmType>, refs: Vec<RefTy>) -> FuncSig {
+        let defaults = params
+            .iter()
+            .chain(&results)
+            .filter_map(|t| RefTy::default_for(*t));
+        let plain = refs.len() == defaults.clone().count() && refs.iter().copied().eq(defaults);
+        FuncSig {
+            params,
+            results,
+            refs: if plain { Vec::new() } else { refs },
+        }
+    }
+
+    /// The same signature with each reference to a type of the module
+    /// given as the engine-wide id `ids` gives it (`HeapTy::Engine`); a
+    /// reference to `this` type itself becomes `Engine(u64::MAX)`.
+    pub fn canonical(&self, this: u32, ids: &[u64]) -> FuncSig {
+        FuncSig {
+            params: self.params.clone(),
+            results: self.results.clone(),
+            refs: self
+                .refs
+                .iter()
+                .map(|r| r.canonical(Some(this), ids))
+                .collect(),
+        }
+    }
+}
+
+impl RefTy {
+    /// This type with a reference to a type of the module as its
+    /// engine-wide id (see [`FuncSig::canonical`]).
+    pub fn canonical(self, this: Option<u32>, ids: &[u64]) -> RefTy {
+        let heap = match self.heap {
+            HeapTy::Type(i) if Some(i) == this => HeapTy::Engine(u64::MAX),
+            HeapTy::Type(i) => HeapTy::Engine(ids[i as usize]),
+            other => other,
+        };
+        RefTy { heap, ..self }
+    }
 }
 
 /// Limits and index type of a linear memory.
@@ -80,6 +218,8 @@ pub struct MemoryPlan {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TablePlan {
     pub elem: WasmType,
+    /// The element type exactly (typed function references).
+    pub elem_ref: RefTy,
     pub min: u64,
     pub max: Option<u64>,
     /// Indexed by `i64` (memory64's 64-bit tables).
@@ -91,6 +231,8 @@ pub struct TablePlan {
 pub struct GlobalPlan {
     pub ty: WasmType,
     pub mutable: bool,
+    /// A reference global's type exactly (typed function references).
+    pub exact_ref: Option<RefTy>,
 }
 
 /// One operation of a constant expression, evaluated by the runtime at
@@ -182,6 +324,9 @@ pub struct ModuleInfo {
     pub num_imported_funcs: u32,
     pub tables: Vec<TablePlan>,
     pub num_imported_tables: u32,
+    /// Each defined table's initial element, where the module gives one
+    /// (typed function references); null otherwise.
+    pub table_inits: Vec<Option<ConstExpr>>,
     pub memories: Vec<MemoryPlan>,
     pub num_imported_memories: u32,
     pub globals: Vec<GlobalPlan>,
@@ -318,6 +463,9 @@ pub struct Proposals {
     pub extended_const: bool,
     /// Memories indexed by `i64`.
     pub memory64: bool,
+    /// Typed function references: `call_ref`, `ref.as_non_null`,
+    /// `br_on_null`, non-nullable and concrete reference types.
+    pub function_references: bool,
 }
 
 /// The Wasm features walmart validates against: Wasm 2.0 (SIMD included),
@@ -336,6 +484,9 @@ pub fn features(proposals: Proposals) -> WasmFeatures {
     if proposals.memory64 {
         f |= WasmFeatures::MEMORY64;
     }
+    if proposals.function_references {
+        f |= WasmFeatures::FUNCTION_REFERENCES;
+    }
     f
 }
 
@@ -352,6 +503,7 @@ fn table_plan(ty: &wasmparser::TableType) -> Result<TablePlan, CompileError> {
         .ok_or_else(|| unsupported(format!("table element type {:?}", ty.element_type)))?;
     Ok(TablePlan {
         elem,
+        elem_ref: RefTy::from_parser(ty.element_type).expect("a representable reference type"),
         min: ty.initial,
         max: ty.maximum,
         table64: ty.table64,
@@ -374,6 +526,10 @@ fn global_plan(ty: &wasmparser::GlobalType) -> Result<GlobalPlan, CompileError> 
     Ok(GlobalPlan {
         ty: val_type(ty.content_type)?,
         mutable: ty.mutable,
+        exact_ref: match ty.content_type {
+            wasmparser::ValType::Ref(r) => RefTy::from_parser(r),
+            _ => None,
+        },
     })
 }
 
@@ -428,18 +584,25 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
             Payload::TypeSection(reader) => {
                 for ty in reader.into_iter_err_on_gc_types() {
                     let ty = ty?;
-                    info.types.push(FuncSig {
-                        params: ty
-                            .params()
+                    let all = ty.params().iter().chain(ty.results());
+                    let refs = all
+                        .filter_map(|t| match t {
+                            wasmparser::ValType::Ref(r) => Some(RefTy::from_parser(*r)),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<_>>>()
+                        .ok_or_else(|| unsupported("GC reference types"))?;
+                    info.types.push(FuncSig::new(
+                        ty.params()
                             .iter()
                             .map(|t| val_type(*t))
                             .collect::<Result<_, _>>()?,
-                        results: ty
-                            .results()
+                        ty.results()
                             .iter()
                             .map(|t| val_type(*t))
                             .collect::<Result<_, _>>()?,
-                    });
+                        refs,
+                    ));
                 }
             }
             Payload::ImportSection(reader) => {
@@ -487,9 +650,10 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
                 for table in reader {
                     let table = table?;
                     info.tables.push(table_plan(&table.ty)?);
-                    if let wasmparser::TableInit::Expr(_) = table.init {
-                        return Err(unsupported("table initialiser expressions"));
-                    }
+                    info.table_inits.push(match table.init {
+                        wasmparser::TableInit::Expr(e) => Some(const_expr(&e)?),
+                        wasmparser::TableInit::RefNull => None,
+                    });
                 }
             }
             Payload::MemorySection(reader) => {

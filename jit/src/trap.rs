@@ -21,7 +21,10 @@ pub enum TrapKind {
     /// A host function returned an error or panicked; the error itself is
     /// kept by the runtime.
     HostError,
+    /// `ref.as_non_null` of null.
     NullReference,
+    /// `call_ref` or `return_call_ref` of null.
+    NullFunctionReference,
     /// An attestation hook found corruption and the policy is to stop.
     AttestationViolation,
 }
@@ -42,6 +45,7 @@ impl TrapKind {
             TrapKind::TableOutOfBounds => "out of bounds table access",
             TrapKind::HostError => "host function error",
             TrapKind::NullReference => "null reference",
+            TrapKind::NullFunctionReference => "null function reference",
             TrapKind::AttestationViolation => "attestation detected memory corruption",
         }
     }
@@ -62,12 +66,13 @@ impl TrapKind {
             TrapKind::HostError => TrapCode::unwrap_user(6),
             TrapKind::NullReference => TrapCode::unwrap_user(7),
             TrapKind::AttestationViolation => TrapCode::unwrap_user(8),
+            TrapKind::NullFunctionReference => TrapCode::unwrap_user(9),
         }
     }
 
     /// The trap for a Cranelift trap code found in a trap table.
     pub fn from_code(code: TrapCode) -> Option<TrapKind> {
-        const ALL: [TrapKind; 13] = [
+        const ALL: [TrapKind; 14] = [
             TrapKind::StackOverflow,
             TrapKind::MemoryOutOfBounds,
             TrapKind::IntegerOverflow,
@@ -80,6 +85,7 @@ impl TrapKind {
             TrapKind::TableOutOfBounds,
             TrapKind::HostError,
             TrapKind::NullReference,
+            TrapKind::NullFunctionReference,
             TrapKind::AttestationViolation,
         ];
         ALL.into_iter().find(|k| k.code() == code)

@@ -29,6 +29,12 @@ pub struct Config {
     /// Accept `i32`/`i64` `add`, `sub` and `mul` in constant expressions
     /// (the extended-const proposal, part of Wasm 3.0). On by default.
     pub extended_const: bool,
+    /// Accept typed function references (the function-references
+    /// proposal, part of Wasm 3.0): `call_ref`, `return_call_ref`,
+    /// `ref.as_non_null`, `br_on_null`, `br_on_non_null`, non-nullable and
+    /// concrete reference types, tables with an initial element. On by
+    /// default.
+    pub function_references: bool,
     /// Accept memories indexed by `i64` (the memory64 proposal, part of
     /// Wasm 3.0): every access to them is bounds-checked explicitly.
     pub memory64: bool,
@@ -82,6 +88,7 @@ impl Default for Config {
             tail_call: true,
             extended_const: true,
             memory64: true,
+            function_references: true,
             attest: Policy::Off,
             attest_sync: false,
             attest_kernel_dirty: true,
@@ -150,6 +157,13 @@ impl Config {
         self
     }
 
+    /// Enables typed function references (see
+    /// [`Config::function_references`]).
+    pub fn wasm_function_references(&mut self, on: bool) -> &mut Config {
+        self.function_references = on;
+        self
+    }
+
     /// Accepts exactly Wasm 2.0 (SIMD included) and relaxed SIMD: every
     /// Wasm 3.0 proposal above switched off, as the 1.0 and 2.0 spec
     /// suites validate.
@@ -158,6 +172,7 @@ impl Config {
             .wasm_tail_call(false)
             .wasm_extended_const(false)
             .wasm_memory64(false)
+            .wasm_function_references(false)
     }
 
     /// Chooses the attestation policy.
@@ -309,6 +324,7 @@ impl Engine {
                 tail_call: config.tail_call,
                 extended_const: config.extended_const,
                 memory64: config.memory64,
+                function_references: config.function_references,
             },
             // The tag monitor's wrappers own the allocator calls.
             allocator_events: config.track_allocations && tags.is_none(),
@@ -375,6 +391,18 @@ impl Engine {
         s.sigs.push(sig.clone());
         s.ids.insert(sig.clone(), id);
         id
+    }
+
+    /// The exact reference types of signature `id`'s parameters and
+    /// results ([`FuncSig::refs`]: empty where all are `funcref` or
+    /// `externref`).
+    pub(crate) fn signature_refs(&self, id: u64) -> Vec<walmart_jit::module_info::RefTy> {
+        let s = self
+            .inner
+            .signatures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        s.sigs[id as usize].refs.clone()
     }
 
     fn signature(&self, id: u64) -> FuncSig {

@@ -264,6 +264,19 @@ impl Func {
             )));
         }
         let mut values = vec![0u128; params.len().max(results.len()).max(1)];
+        // SAFETY: func_ref belongs to this store, which keeps it alive.
+        let (code, callee_vmctx, type_id) =
+            unsafe { ((*func_ref).code, (*func_ref).vmctx, (*func_ref).type_id) };
+        // The exact types of the reference parameters, in order, where
+        // any is other than `funcref` or `externref` (asked only of a
+        // function that takes references: the registry is locked).
+        let takes_refs = ty.params().iter().any(|t| t.to_wasm().is_ref());
+        let refs = if takes_refs {
+            store.engine.signature_refs(type_id)
+        } else {
+            Vec::new()
+        };
+        let mut exact = refs.iter().copied();
         for (i, (p, t)) in params.iter().zip(ty.params()).enumerate() {
             if p.ty() != *t {
                 return Err(Error::Usage(format!(
@@ -271,11 +284,12 @@ impl Func {
                     p.ty()
                 )));
             }
+            if t.to_wasm().is_ref() {
+                p.check_exact(store, exact.next(), type_id)
+                    .map_err(|e| Error::Usage(format!("argument {i}: {e}")))?;
+            }
             values[i] = p.to_raw(store)?;
         }
-        // SAFETY: func_ref belongs to this store, which keeps it alive.
-        let (code, callee_vmctx, type_id) =
-            unsafe { ((*func_ref).code, (*func_ref).vmctx, (*func_ref).type_id) };
         let trampoline = store.engine.entry_trampoline(type_id)?;
         if store.attest.is_some() {
             invoke_attested(store, func_ref, trampoline, &mut values)?;

@@ -82,6 +82,7 @@ impl Global {
                 val.ty()
             )));
         }
+        val.check_exact(store, ty.exact, u64::MAX)?;
         let raw = val.to_raw(store)?;
         store.check(self.store);
         store.globals[self.index as usize].cell.bytes = raw.to_le_bytes();

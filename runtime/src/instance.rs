@@ -306,8 +306,9 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
             }
             (ImportKind::Table(plan), Extern::Table(t)) => {
                 let have = t.data_in(store);
-                let want = TableType::from_plan(plan);
+                let want = TableType::from_plan(plan, &module.inner.type_ids);
                 have.ty.element == want.element
+                    && have.ty.exact == want.exact
                     && have.ty.table64 == want.table64
                     && limits_match(
                         (have.elements().len() as u64, have.ty.max),
@@ -315,7 +316,8 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
                     )
             }
             (ImportKind::Global(plan), Extern::Global(g)) => {
-                g.data_in(store).ty == GlobalType::from_plan(plan)
+                let want = GlobalType::from_plan(plan, &module.inner.type_ids);
+                g.data_in(store).ty.matches(&want)
             }
             _ => false,
         };
@@ -456,8 +458,17 @@ pub(crate) fn instantiate(
         data.tags =
             crate::attest::tags::instance_heap(config, plan, shadow, name, has_names, traced)?;
     }
-    for plan in &info.tables[info.num_imported_tables as usize..] {
-        let table = Table::push(store, TableData::new(TableType::from_plan(plan), 0)?);
+    for (plan, init) in info.tables[info.num_imported_tables as usize..]
+        .iter()
+        .zip(&info.table_inits)
+    {
+        // Null, or the element the module gives (a table of a
+        // non-nullable type must have one).
+        let init = init
+            .as_ref()
+            .map_or(0, |e| eval_const(store, &data, e) as u64);
+        let ty = TableType::from_plan(plan, &module.inner.type_ids);
+        let table = Table::push(store, TableData::new(ty, init)?);
         let ptr = &table.data_in(store).def as *const _ as u64;
         let i = data.tables.len() as u32;
         slot(&mut data, offsets.table(i), ptr);
@@ -468,7 +479,8 @@ pub(crate) fn instantiate(
         .zip(&info.global_inits)
     {
         let raw = eval_const(store, &data, init);
-        let g = Global::push(store, GlobalType::from_plan(plan), raw);
+        let ty = GlobalType::from_plan(plan, &module.inner.type_ids);
+        let g = Global::push(store, ty, raw);
         let ptr = &g.data_in(store).cell as *const _ as u64;
         let i = data.globals.len() as u32;
         slot(&mut data, offsets.global(i), ptr);

@@ -86,7 +86,12 @@ impl Module {
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let info = module_info::parse(wasm, engine.compiler().config().proposals)?;
-        let type_ids: Vec<u64> = info.types.iter().map(|s| engine.signature_id(s)).collect();
+        // In order: a type's references name earlier types (or itself).
+        let mut type_ids: Vec<u64> = Vec::with_capacity(info.types.len());
+        for (i, sig) in info.types.iter().enumerate() {
+            let id = engine.signature_id(&sig.canonical(i as u32, &type_ids));
+            type_ids.push(id);
+        }
         let compiled = engine.compiler().compile_module(wasm, &info, &type_ids)?;
         // Small reservations may move with mremap, which cannot carry a
         // mapping made of several pieces: images are for guarded memory.
@@ -130,14 +135,15 @@ impl Module {
     /// Imports: (module, name, type), in order.
     pub fn imports(&self) -> impl Iterator<Item = (&str, &str, ExternType)> + '_ {
         let info = &self.inner.info;
+        let ids = &self.inner.type_ids;
         info.imports.iter().map(move |i| {
             let ty = match &i.kind {
                 ImportKind::Func(t) => {
                     ExternType::Func(FuncType::from_sig(&info.types[*t as usize]))
                 }
-                ImportKind::Table(t) => ExternType::Table(TableType::from_plan(t)),
+                ImportKind::Table(t) => ExternType::Table(TableType::from_plan(t, ids)),
                 ImportKind::Memory(m) => ExternType::Memory(MemoryType::from_plan(m)),
-                ImportKind::Global(g) => ExternType::Global(GlobalType::from_plan(g)),
+                ImportKind::Global(g) => ExternType::Global(GlobalType::from_plan(g, ids)),
             };
             (i.module.as_str(), i.name.as_str(), ty)
         })
@@ -146,17 +152,18 @@ impl Module {
     /// Exports: (name, type), in order.
     pub fn exports(&self) -> impl Iterator<Item = (&str, ExternType)> + '_ {
         let info = &self.inner.info;
+        let ids = &self.inner.type_ids;
         info.exports.iter().map(move |(name, kind)| {
             let ty = match *kind {
                 ExportKind::Func(f) => ExternType::Func(FuncType::from_sig(info.func_sig(f))),
                 ExportKind::Table(t) => {
-                    ExternType::Table(TableType::from_plan(&info.tables[t as usize]))
+                    ExternType::Table(TableType::from_plan(&info.tables[t as usize], ids))
                 }
                 ExportKind::Memory(m) => {
                     ExternType::Memory(MemoryType::from_plan(&info.memories[m as usize]))
                 }
                 ExportKind::Global(g) => {
-                    ExternType::Global(GlobalType::from_plan(&info.globals[g as usize]))
+                    ExternType::Global(GlobalType::from_plan(&info.globals[g as usize], ids))
                 }
             };
             (name.as_str(), ty)

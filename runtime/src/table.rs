@@ -125,8 +125,9 @@ impl Table {
     /// Sets element `index`.
     pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().opaque;
-        let ty = self.data_in(store).ty.element.into();
-        let raw = val.to_raw_ref(store, ty)?;
+        let table_ty = self.data_in(store).ty;
+        val.check_exact(store, table_ty.exact, u64::MAX)?;
+        let raw = val.to_raw_ref(store, table_ty.element.into())?;
         let data = self.data_in_mut(store);
         let slot = usize::try_from(index)
             .ok()
@@ -139,8 +140,9 @@ impl Table {
     /// Grows by `delta` elements set to `init`, returning the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let store = &mut store.as_context_mut().opaque;
-        let ty = self.data_in(store).ty.element.into();
-        let raw = init.to_raw_ref(store, ty)?;
+        let table_ty = self.data_in(store).ty;
+        init.check_exact(store, table_ty.exact, u64::MAX)?;
+        let raw = init.to_raw_ref(store, table_ty.element.into())?;
         self.data_in_mut(store)
             .grow(delta, raw)
             .ok_or_else(|| Error::Usage(format!("table cannot grow by {delta}")))

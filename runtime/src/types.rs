@@ -1,6 +1,6 @@
 //! Types of values and entities, in the embedding API's vocabulary.
 
-use walmart_jit::module_info::{GlobalPlan, MemoryPlan, TablePlan};
+use walmart_jit::module_info::{GlobalPlan, MemoryPlan, RefTy, TablePlan};
 use walmart_jit::{FuncSig, WasmType};
 
 /// The type of a Wasm value.
@@ -108,9 +108,12 @@ impl FuncType {
     }
 
     pub(crate) fn to_sig(&self) -> FuncSig {
+        // The host's types are `funcref` and `externref`: no exact
+        // references to keep.
         FuncSig {
             params: self.params.iter().map(|t| t.to_wasm()).collect(),
             results: self.results.iter().map(|t| t.to_wasm()).collect(),
+            refs: Vec::new(),
         }
     }
 }
@@ -144,6 +147,10 @@ pub enum Mutability {
 pub struct GlobalType {
     content: ValType,
     mutability: Mutability,
+    /// A reference global's type exactly, where it is other than
+    /// `funcref` or `externref` (typed function references; engine-wide
+    /// type ids).
+    pub(crate) exact: Option<RefTy>,
 }
 
 impl GlobalType {
@@ -152,6 +159,26 @@ impl GlobalType {
         GlobalType {
             content,
             mutability,
+            exact: None,
+        }
+    }
+
+    /// Whether a global of this type may be imported where `want` is
+    /// declared: the same representation and mutability, and for a
+    /// reference, the same type (mutable) or a subtype (immutable).
+    pub(crate) fn matches(&self, want: &GlobalType) -> bool {
+        if self.content != want.content || self.mutability != want.mutability {
+            return false;
+        }
+        let (Some(have), Some(wanted)) = (
+            exact_or_default(self.exact, self.content),
+            exact_or_default(want.exact, want.content),
+        ) else {
+            return true;
+        };
+        match self.mutability {
+            Mutability::Var => have == wanted,
+            Mutability::Const => have.is_subtype_of(wanted),
         }
     }
 
@@ -165,16 +192,36 @@ impl GlobalType {
         self.mutability
     }
 
-    pub(crate) fn from_plan(p: &GlobalPlan) -> GlobalType {
-        GlobalType::new(
+    /// The type of a module's global; `type_ids` are the module's
+    /// engine-wide signature ids, for typed references.
+    pub(crate) fn from_plan(p: &GlobalPlan, type_ids: &[u64]) -> GlobalType {
+        let mut ty = GlobalType::new(
             ValType::from_wasm(p.ty),
             if p.mutable {
                 Mutability::Var
             } else {
                 Mutability::Const
             },
-        )
+        );
+        ty.exact = canonical_ref(p.exact_ref, p.ty, type_ids);
+        ty
     }
+}
+
+/// A module's reference type with engine-wide type ids; `None` where it is
+/// its representation's default (`funcref`, `externref`).
+fn canonical_ref(
+    exact: Option<RefTy>,
+    ty: walmart_jit::module_info::WasmType,
+    type_ids: &[u64],
+) -> Option<RefTy> {
+    let exact = exact?.canonical(None, type_ids);
+    (Some(exact) != RefTy::default_for(ty)).then_some(exact)
+}
+
+/// The exact reference type of a value of representation `content`.
+fn exact_or_default(exact: Option<RefTy>, content: ValType) -> Option<RefTy> {
+    exact.or_else(|| RefTy::default_for(content.to_wasm()))
 }
 
 /// A linear memory's type: limits in 64 KiB pages.
@@ -221,6 +268,9 @@ pub struct TableType {
     pub(crate) min: u64,
     pub(crate) max: Option<u64>,
     pub(crate) table64: bool,
+    /// The element type exactly, where it is other than `funcref` or
+    /// `externref` (typed function references; engine-wide type ids).
+    pub(crate) exact: Option<RefTy>,
 }
 
 impl TableType {
@@ -231,6 +281,7 @@ impl TableType {
             min: min.into(),
             max: max.map(Into::into),
             table64: false,
+            exact: None,
         }
     }
 
@@ -254,8 +305,11 @@ impl TableType {
         self.max
     }
 
-    pub(crate) fn from_plan(p: &TablePlan) -> TableType {
+    /// The type of a module's table; `type_ids` as for
+    /// [`GlobalType::from_plan`].
+    pub(crate) fn from_plan(p: &TablePlan, type_ids: &[u64]) -> TableType {
         TableType {
+            exact: canonical_ref(Some(p.elem_ref), p.elem, type_ids),
             element: if p.elem == WasmType::FuncRef {
                 RefType::FuncRef
             } else {

@@ -7,6 +7,7 @@ use crate::memory::Memory;
 use crate::store::StoreOpaque;
 use crate::table::Table;
 use crate::types::ValType;
+use walmart_jit::module_info::{HeapTy, RefTy};
 
 /// An opaque host reference (`externref`), carrying a 64-bit payload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -109,6 +110,50 @@ impl Val {
             Val::FuncRef(Some(f)) => f.vm_func_ref(store)? as usize as u128,
             Val::ExternRef(Some(e)) => store.externref_raw(e.id) as u128,
         })
+    }
+
+    /// Checks a reference value against the exact type of the slot it is
+    /// given for (typed function references): `None` is `funcref` or
+    /// `externref`, which every value of the representation fits.
+    /// `self_id` is the signature a reference to the type being defined
+    /// names (`HeapTy::Engine(u64::MAX)`, in a function's own signature).
+    pub(crate) fn check_exact(
+        &self,
+        store: &mut StoreOpaque,
+        exact: Option<RefTy>,
+        self_id: u64,
+    ) -> Result<()> {
+        let Some(r) = exact else {
+            return Ok(());
+        };
+        let fits = match self {
+            Val::FuncRef(None) | Val::ExternRef(None) => r.nullable,
+            Val::FuncRef(Some(f)) => match r.heap {
+                HeapTy::Func => true,
+                HeapTy::Engine(id) => {
+                    let id = if id == u64::MAX { self_id } else { id };
+                    let ptr = f.vm_func_ref(store)?;
+                    // SAFETY: funcrefs of a store's functions live as long
+                    // as the store.
+                    unsafe { (*ptr).type_id == id }
+                }
+                _ => false,
+            },
+            Val::ExternRef(Some(_)) => r.heap == HeapTy::Extern,
+            _ => true,
+        };
+        if fits {
+            return Ok(());
+        }
+        Err(Error::Usage(match self {
+            Val::FuncRef(None) | Val::ExternRef(None) => {
+                "a null reference given where the type is non-nullable".to_string()
+            }
+            _ => format!(
+                "a {} of another type given where a typed reference is expected",
+                self.ty()
+            ),
+        }))
     }
 
     /// The raw form of a reference value of type `ty`.

@@ -29,11 +29,14 @@ pub enum Suite {
     ExtendedConst,
     /// The memory64 proposal tests (`memory64/`).
     Memory64,
+    /// The typed function references proposal tests
+    /// (`function-references/`).
+    FunctionReferences,
 }
 
 impl Suite {
     /// Every suite, in the order they are reported.
-    pub const ALL: [Suite; 9] = [
+    pub const ALL: [Suite; 10] = [
         Suite::V1,
         Suite::V2,
         Suite::V3,
@@ -43,11 +46,12 @@ impl Suite {
         Suite::TailCall,
         Suite::ExtendedConst,
         Suite::Memory64,
+        Suite::FunctionReferences,
     ];
 
     /// The command-line name of the suite (`v1`, `v2`, `v3`, `simd`,
     /// `relaxed-simd`, `multi-memory`, `tail-call`, `extended-const`,
-    /// `memory64`).
+    /// `memory64`, `function-references`).
     pub fn name(self) -> &'static str {
         match self {
             Suite::V1 => "v1",
@@ -59,6 +63,7 @@ impl Suite {
             Suite::TailCall => "tail-call",
             Suite::ExtendedConst => "extended-const",
             Suite::Memory64 => "memory64",
+            Suite::FunctionReferences => "function-references",
         }
     }
 
@@ -82,6 +87,7 @@ impl Suite {
             Suite::TailCall => proposal(Proposal::TailCall).collect(),
             Suite::ExtendedConst => proposal(Proposal::ExtendedConst).collect(),
             Suite::Memory64 => proposal(Proposal::Memory64).collect(),
+            Suite::FunctionReferences => proposal(Proposal::FunctionReferences).collect(),
         };
         let mut files: Vec<(String, &'static str)> = files
             .into_iter()
@@ -98,9 +104,9 @@ impl Suite {
 /// (their scripts hold modules 3.0 made valid, as invalid), while the 3.0
 /// suite and the proposal suites get every proposal walmart has (the
 /// engine's default: `simd_memory-multi.wast` uses multi-memory), except
-/// memory64's, whose scripts predate multi-memory and hold a second
-/// memory, and the memory index where `memory.size` had a zero byte, as
-/// invalid.
+/// memory64's and function-references', whose scripts predate
+/// multi-memory and hold a second memory, and the memory index where
+/// `memory.size` had a zero byte, as invalid.
 pub fn run_files<'a>(
     files: impl IntoIterator<Item = (String, &'a str)>,
     opts: &RunOptions,
@@ -112,7 +118,7 @@ pub fn run_files<'a>(
             if name.starts_with("wasm-v1/") || name.starts_with("wasm-v2/") {
                 opts.config.wasm_2_0_only();
             }
-            if name.starts_with("memory64/") {
+            if name.starts_with("memory64/") || name.starts_with("function-references/") {
                 opts.config.wasm_multi_memory(false);
             }
             run_suite([(name, source)], &opts)

@@ -91,6 +91,8 @@ impl FuncTranslator<'_, '_> {
                 type_index,
                 table_index,
             } => self.call_indirect(type_index, table_index, self.tail_kind()),
+            Operator::CallRef { type_index } => self.call_ref(type_index, CallKind::Plain),
+            Operator::ReturnCallRef { type_index } => self.call_ref(type_index, self.tail_kind()),
             _ => unreachable!("not a call: {op:?}"),
         }
         Ok(())
@@ -208,18 +210,26 @@ impl FuncTranslator<'_, '_> {
         self.return_after_plain_call(kind);
     }
 
-    fn call_indirect(&mut self, type_index: u32, table: u32, kind: CallKind) {
+    /// `call_ref`: through a typed function reference. Validation made
+    /// the reference's type `type_index`'s, but its signature is checked
+    /// as `call_indirect` checks it all the same: a reference the host
+    /// handed in (a parameter, a global, a table element) had only its
+    /// representation checked, and a wrong one must trap, not call with
+    /// the wrong arguments.
+    fn call_ref(&mut self, type_index: u32, kind: CallKind) {
         let sig = self.env.info.types[type_index as usize].clone();
-        let index = self.pop();
+        let func_ref = self.pop();
         let args = self.popn(sig.params.len());
-        let addr = self.table_entry_addr(table, index, TrapKind::UndefinedElement);
-        let func_ref = self
-            .builder
-            .ins()
-            .load(types::I64, super::vm_flags(), addr, 0);
         self.builder
             .ins()
-            .trapz(func_ref, TrapKind::UninitializedElement.code());
+            .trapz(func_ref, TrapKind::NullFunctionReference.code());
+        self.check_signature(func_ref, type_index);
+        self.call_func_ref(func_ref, &sig, &args, kind);
+    }
+
+    /// Traps unless the function `func_ref` points at has type
+    /// `type_index`'s engine-wide id.
+    fn check_signature(&mut self, func_ref: Value, type_index: u32) {
         let type_id = self.builder.ins().load(
             types::I64,
             super::vm_flags().with_readonly(),
@@ -232,6 +242,21 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .icmp_imm_s(IntCC::NotEqual, type_id, expected as i64);
         self.trap_if(mismatch, TrapKind::IndirectCallTypeMismatch);
+    }
+
+    fn call_indirect(&mut self, type_index: u32, table: u32, kind: CallKind) {
+        let sig = self.env.info.types[type_index as usize].clone();
+        let index = self.pop();
+        let args = self.popn(sig.params.len());
+        let addr = self.table_entry_addr(table, index, TrapKind::UndefinedElement);
+        let func_ref = self
+            .builder
+            .ins()
+            .load(types::I64, super::vm_flags(), addr, 0);
+        self.builder
+            .ins()
+            .trapz(func_ref, TrapKind::UninitializedElement.code());
+        self.check_signature(func_ref, type_index);
         self.call_func_ref(func_ref, &sig, &args, kind);
     }
 }

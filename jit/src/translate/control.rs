@@ -56,9 +56,9 @@ impl FuncTranslator<'_, '_> {
         Ok(match ty {
             BlockType::Empty => FuncSig::default(),
             BlockType::Type(t) => FuncSig {
-                params: vec![],
                 results: vec![crate::module_info::WasmType::from_parser(t)
                     .ok_or_else(|| CompileError::Unsupported(format!("block type {t:?}")))?],
+                ..FuncSig::default()
             },
             BlockType::FuncType(idx) => self.env.info.types[idx as usize].clone(),
         })
@@ -184,6 +184,34 @@ impl FuncTranslator<'_, '_> {
                 self.builder.switch_to_block(fallthrough);
             }
             O::BrTable { targets } => self.translate_br_table(targets)?,
+            O::BrOnNull { relative_depth } => {
+                // Null: out to the label with the values below the
+                // reference; else on, with it.
+                let r = self.pop();
+                let (target, arity) = self.branch_to(*relative_depth);
+                let args = self.stack[self.stack.len() - arity..].to_vec();
+                let non_null = self.builder.create_block();
+                self.builder
+                    .ins()
+                    .brif(r, non_null, &[], target, &block_args(&args));
+                self.builder.seal_block(non_null);
+                self.builder.switch_to_block(non_null);
+                self.push(r);
+            }
+            O::BrOnNonNull { relative_depth } => {
+                // Not null: out to the label with the reference on top;
+                // else on, without it.
+                let r = self.pop();
+                let (target, arity) = self.branch_to(*relative_depth);
+                let mut args = self.stack[self.stack.len() - (arity - 1)..].to_vec();
+                args.push(r);
+                let null = self.builder.create_block();
+                self.builder
+                    .ins()
+                    .brif(r, target, &block_args(&args), null, &[]);
+                self.builder.seal_block(null);
+                self.builder.switch_to_block(null);
+            }
             O::Return => {
                 let n = self.frames[0].num_results;
                 let results = self.stack[self.stack.len() - n..].to_vec();

@@ -596,6 +596,8 @@ impl FuncTranslator<'_, '_> {
             | O::Br { .. }
             | O::BrIf { .. }
             | O::BrTable { .. }
+            | O::BrOnNull { .. }
+            | O::BrOnNonNull { .. }
             | O::Return => {
                 self.flush_marks();
                 self.tag_checked.clear();
@@ -604,7 +606,9 @@ impl FuncTranslator<'_, '_> {
             O::Call { .. }
             | O::CallIndirect { .. }
             | O::ReturnCall { .. }
-            | O::ReturnCallIndirect { .. } => {
+            | O::ReturnCallIndirect { .. }
+            | O::CallRef { .. }
+            | O::ReturnCallRef { .. } => {
                 self.flush_marks();
                 self.tag_checked.clear();
                 self.translate_call(op)
@@ -662,6 +666,7 @@ impl FuncTranslator<'_, '_> {
             | O::ElemDrop { .. }
             | O::RefNull { .. }
             | O::RefIsNull
+            | O::RefAsNonNull
             | O::RefFunc { .. } => {
                 self.translate_table(op);
                 Ok(())

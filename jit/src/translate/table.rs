@@ -79,6 +79,11 @@ impl FuncTranslator<'_, '_> {
                 let v = self.builder.ins().uextend(I32, c);
                 self.push(v);
             }
+            O::RefAsNonNull => {
+                let r = self.pop();
+                self.builder.ins().trapz(r, TrapKind::NullReference.code());
+                self.push(r);
+            }
             O::RefFunc { function_index } => {
                 let v = self.func_ref(function_index);
                 self.push(v);

@@ -889,6 +889,8 @@ fn ref_family(heap: &HeapType<'_>) -> Option<RefFamily> {
             shared: false,
             ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
         } => Some(RefFamily::Extern),
+        // Without GC every defined type is a function type.
+        HeapType::Concrete(_) => Some(RefFamily::Func),
         _ => None,
     }
 }
