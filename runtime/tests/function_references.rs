@@ -4,7 +4,7 @@
 //! the signature it calls all the same).
 
 use walmart::attest::Policy;
-use walmart::{Config, Engine, Func, FuncType, Linker, Module, Store, Val, ValType};
+use walmart::{Config, Engine, Func, FuncType, Instance, Linker, Module, Store, Val, ValType};
 
 const WAT: &str = r#"(module
     (type $ii (func (param i32) (result i32)))
@@ -59,15 +59,21 @@ fn configs() -> Vec<(&'static str, Config)> {
     .collect()
 }
 
+/// [`WAT`] instantiated in a store of its own.
+fn instantiated(config: &Config) -> (Store<()>, Instance) {
+    let engine = Engine::new(config).unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    (store, instance)
+}
+
 #[test]
 fn typed_references_call_branch_and_initialise_tables_under_every_policy() {
     for (name, config) in configs() {
-        let engine = Engine::new(&config).unwrap();
-        let module = Module::new(&engine, WAT).unwrap();
-        let mut store = Store::new(&engine, ());
-        let instance = Linker::new(&engine)
-            .instantiate(&mut store, &module)
-            .unwrap();
+        let (mut store, instance) = instantiated(&config);
         let mut call = |export: &str, args: &[Val]| -> Result<i32, String> {
             let f = instance.get_func(&mut store, export).unwrap();
             let mut out = [Val::I32(0)];
@@ -107,12 +113,7 @@ fn typed_references_call_branch_and_initialise_tables_under_every_policy() {
 #[test]
 fn the_host_cannot_hand_a_typed_reference_a_function_of_another_type_or_null() {
     for (name, config) in configs() {
-        let engine = Engine::new(&config).unwrap();
-        let module = Module::new(&engine, WAT).unwrap();
-        let mut store = Store::new(&engine, ());
-        let instance = Linker::new(&engine)
-            .instantiate(&mut store, &module)
-            .unwrap();
+        let (mut store, instance) = instantiated(&config);
         let right = Func::new(
             &mut store,
             FuncType::new([ValType::I32], [ValType::I32]),

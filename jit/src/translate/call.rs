@@ -28,18 +28,6 @@ pub(crate) fn call_defined(
     b.ins().call(callee_ref, &all)
 }
 
-/// [`call_defined`] as a tail call (`return_call`).
-fn tail_call_defined(
-    b: &mut FunctionBuilder<'_>,
-    sig: &FuncSig,
-    callee: u32,
-    vmctx: Value,
-    args: &[Value],
-) -> ir::Inst {
-    let (callee_ref, all) = defined_callee(b, sig, callee, vmctx, args);
-    b.ins().return_call(callee_ref, &all)
-}
-
 /// The function reference and full argument list of a direct call.
 fn defined_callee(
     b: &mut FunctionBuilder<'_>,
@@ -148,7 +136,9 @@ impl FuncTranslator<'_, '_> {
         }
         let tail = self.leave_for_tail_call(kind);
         let call = if tail {
-            tail_call_defined(&mut self.builder, &sig, callee, self.vmctx, &args)
+            let (callee_ref, all) =
+                defined_callee(&mut self.builder, &sig, callee, self.vmctx, &args);
+            self.builder.ins().return_call(callee_ref, &all)
         } else {
             call_defined(&mut self.builder, &sig, callee, self.vmctx, &args)
         };
