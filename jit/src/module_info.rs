@@ -732,6 +732,17 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
         let mut validator = func.into_validator(Default::default());
         validator.validate(&body)?;
     }
+    // A function a global or a table's initial element refers to may be
+    // called through it, as one an element segment holds.
+    let initialisers = info
+        .global_inits
+        .iter()
+        .chain(info.table_inits.iter().flatten());
+    for op in initialisers.flatten() {
+        if let ConstOp::RefFunc(f) = op {
+            info.escaping_funcs.push(*f);
+        }
+    }
     info.escaping_funcs.sort_unstable();
     info.escaping_funcs.dedup();
     let defined = info.num_imported_funcs..info.func_types.len() as u32;

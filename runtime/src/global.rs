@@ -32,6 +32,8 @@ impl Global {
                 val.ty()
             )));
         }
+        // A type taken from a module's global may be typed.
+        val.check_exact(store, ty.exact, u64::MAX)?;
         let raw = val.to_raw(store)?;
         Ok(Global::push(store, ty, raw))
     }

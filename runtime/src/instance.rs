@@ -552,7 +552,8 @@ pub(crate) fn instantiate(
             let len = (seg.bytes.end - seg.bytes.start) as u32;
             if *index >= info.num_imported_memories && len > 0 {
                 let page = walmart_attest::PAGE_SIZE as u64;
-                let end = (dst + u64::from(len)).div_ceil(page);
+                // Saturated: a 64-bit memory's offset near 2^64 traps below.
+                let end = dst.saturating_add(u64::from(len)).div_ceil(page);
                 touched.extend((dst / page..end).map(|p| (*index, p as usize)));
             }
             if imaged {

@@ -77,6 +77,8 @@ impl Table {
     /// Creates a table with every element set to `init`.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         let store = &mut store.as_context_mut().opaque;
+        // A type taken from a module's table may be typed.
+        init.check_exact(store, ty.exact, u64::MAX)?;
         let raw = init.to_raw_ref(store, ty.element.into())?;
         Ok(Table::push(store, TableData::new(ty, raw)?))
     }

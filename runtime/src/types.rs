@@ -71,7 +71,11 @@ impl From<RefType> for ValType {
     }
 }
 
-/// A function signature.
+/// A function signature. Its reference types are `funcref` and
+/// `externref`: a module's function type with typed references (`(ref
+/// $t)`, non-nullable ones) is shown by representation, and a host
+/// function of that `FuncType` does not link where the module asks for the
+/// typed one (`incompatible import type`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FuncType {
     params: std::sync::Arc<[ValType]>,

@@ -4,7 +4,9 @@
 //! the signature it calls all the same).
 
 use walmart::attest::Policy;
-use walmart::{Config, Engine, Func, FuncType, Instance, Linker, Module, Store, Val, ValType};
+use walmart::{
+    Config, Engine, Func, FuncType, Global, Instance, Linker, Module, Store, Table, Val, ValType,
+};
 
 const WAT: &str = r#"(module
     (type $ii (func (param i32) (result i32)))
@@ -194,6 +196,33 @@ fn the_host_cannot_hand_a_typed_reference_a_function_of_another_type_or_null() {
         assert_eq!(call(&mut store, "on_non_null", &[right]), Ok(14), "{name}");
         assert_eq!(call(&mut store, "on_null", &[right]), Ok(10), "{name}");
     }
+}
+
+/// A host table or global made with a type taken from a module's is
+/// typed too: null in a non-nullable one, or a function of another type,
+/// is refused as `set` refuses it.
+#[test]
+fn host_tables_and_globals_of_a_modules_typed_type_check_their_initial_value() {
+    let (mut store, instance) = instantiated(&Config::new());
+    let wrong = Func::new(
+        &mut store,
+        FuncType::new([ValType::I64], [ValType::I64]),
+        |_, _, _| Ok(()),
+    );
+    let right = instance
+        .get_table(&mut store, "t")
+        .unwrap()
+        .get(&mut store, 0);
+    let right = right.expect("an element");
+    let t_ty = instance.get_table(&mut store, "t").unwrap().ty(&store);
+    let g_ty = instance.get_global(&mut store, "g").unwrap().ty(&store);
+    for bad in [Val::FuncRef(None), Val::FuncRef(Some(wrong))] {
+        assert!(Table::new(&mut store, t_ty, bad).is_err(), "{bad:?}");
+    }
+    assert!(Table::new(&mut store, t_ty, right).is_ok());
+    assert!(Global::new(&mut store, g_ty, Val::FuncRef(Some(wrong))).is_err());
+    assert!(Global::new(&mut store, g_ty, Val::FuncRef(None)).is_ok());
+    assert!(Global::new(&mut store, g_ty, right).is_ok());
 }
 
 #[test]

@@ -257,3 +257,20 @@ fn a_64_bit_table_import_needs_a_64_bit_table() {
         .to_string();
     assert!(err.contains("memory64"), "{err}");
 }
+
+#[test]
+fn a_data_segment_at_an_offset_near_2_64_fails_to_instantiate() {
+    for (name, policy) in [("off", Policy::Off), ("coarse", Policy::Coarse)] {
+        let mut config = Config::new();
+        config.attest(policy);
+        let engine = Engine::new(&config).unwrap();
+        let wat = r#"(module (memory i64 1) (data (i64.const -1) "ab"))"#;
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let err = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("out of bounds"), "{name}: {err}");
+    }
+}

@@ -380,3 +380,60 @@ fn bad_settings_and_modules_without_an_allocator_get_clear_errors() {
         "{err}"
     );
 }
+
+/// A module with a bump `malloc` that calls `$helper`, which `go` also
+/// calls, with a pointer 16 bytes past a 16-byte allocation, through
+/// `REACH`'s reference to it.
+const ESCAPING_HELPER: &str = r#"(module
+    (memory (export "memory") 2)
+    (global $brk (mut i32) (i32.const 1024))
+    (type $h (func (param i32)))
+    REACH
+    (func $helper (param $p i32) (i32.store (local.get $p) (i32.const 0)))
+    (func $malloc (export "malloc") (param $n i32) (result i32)
+        (local $p i32)
+        (local.set $p (global.get $brk))
+        (global.set $brk (i32.add (local.get $p)
+            (i32.and (i32.add (local.get $n) (i32.const 15)) (i32.const -16))))
+        (call $helper (local.get $p))
+        (local.get $p))
+    (func $free (export "free") (param i32))
+    (func (export "go") (result i32)
+        (local $p i32)
+        (local.set $p (call $malloc (i32.const 16)))
+        CALL
+        (local.get $p)))"#;
+
+/// The allocator's helpers go without tag checks only where nothing else
+/// can call them: a function a table's initial element or a global refers
+/// to escapes, as one an element segment holds does.
+#[test]
+fn a_helper_a_table_or_global_refers_to_keeps_its_checks() {
+    let through_table = (
+        "(table $t 1 (ref null $h) (ref.func $helper))",
+        "(call_indirect $t (type $h) (i32.add (local.get $p) (i32.const 16)) (i32.const 0))",
+    );
+    let through_global = (
+        "(global $g (ref null $h) (ref.func $helper))",
+        "(call_ref $h (i32.add (local.get $p) (i32.const 16)) (global.get $g))",
+    );
+    for (name, (reach, call)) in [("table", through_table), ("global", through_global)] {
+        let wat = scratch(&format!("escaping-{name}.wat"));
+        let text = ESCAPING_HELPER
+            .replace("REACH", reach)
+            .replace("CALL", call);
+        std::fs::write(&wat, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+            .args(["run", "--attest", "tags", "--invoke", "go"])
+            .arg(&wat)
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(&wat);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("overflow: write of 4 byte(s)"),
+            "{name}: {err}"
+        );
+        assert!(err.contains("1 violations"), "{name}: {err}");
+    }
+}
