@@ -160,6 +160,62 @@ fn a_tail_calling_interpreter_matches_the_native_output_under_every_policy() {
     }
 }
 
+/// `-W` switches a Wasm 3.0 proposal off (or on again), for `run` and
+/// `wast`; an unknown one or value is a one-line error naming it.
+#[test]
+fn wasm_features_switch_on_and_off_with_w() {
+    let dir = temp_dir("wasm-features");
+    let wat = dir.join("tail.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (func $f (result i32) (i32.const 7))
+                   (func (export "g") (result i32) (return_call $f)))"#,
+    )
+    .unwrap();
+    let wat = wat.display().to_string();
+    let out = walmart(&["run", "--invoke", "g", &wat]);
+    assert_eq!(text(&out.stdout), "7\n", "{}", text(&out.stderr));
+    let out = walmart(&["run", "-W", "tail-call=y", "--invoke", "g", &wat]);
+    assert_eq!(text(&out.stdout), "7\n", "{}", text(&out.stderr));
+    let out = walmart(&["run", "-W", "tail-call=n", "--invoke", "g", &wat]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("tail calls support is not enabled"),
+        "{}",
+        text(&out.stderr)
+    );
+    for (setting, says) in [
+        (
+            "tails",
+            "unknown Wasm feature `tails` (known: multi-memory,",
+        ),
+        ("memory64=maybe", "expected `memory64=y` or `memory64=n`"),
+    ] {
+        for command in ["run", "wast"] {
+            let out = walmart(&[command, "-W", setting, &wat]);
+            let err = text(&out.stderr);
+            assert!(
+                !out.status.success() && err.contains(says),
+                "{command} -W {setting}: {err}"
+            );
+            assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        }
+    }
+    let wast = dir.join("tail.wast");
+    std::fs::write(
+        &wast,
+        r#"(module (func $f (result i32) (i32.const 7))
+                   (func (export "g") (result i32) (return_call $f)))
+           (assert_return (invoke "g") (i32.const 7))"#,
+    )
+    .unwrap();
+    let wast = wast.display().to_string();
+    assert!(walmart(&["wast", &wast]).status.success());
+    assert!(!walmart(&["wast", "-W", "tail-call=n", &wast])
+        .status
+        .success());
+}
+
 #[test]
 fn traps_print_message_and_backtrace_and_fail() {
     let out = walmart(&["run", &fixture("trap.wasm")]);

@@ -3,6 +3,7 @@
 mod attest;
 mod backend;
 mod evaluate;
+mod features;
 mod run;
 mod wast;
 

@@ -29,6 +29,11 @@ pub struct RunArgs {
     /// Set an environment variable for the guest. Repeatable.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     envs: Vec<String>,
+    /// Switch a Wasm proposal on or off: multi-memory, tail-call,
+    /// extended-const, memory64, function-references (all on by default).
+    /// Repeatable.
+    #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]")]
+    wasm_features: Vec<String>,
     /// Attestation policy: hooks woven into the generated code, or `tags`,
     /// the colour-tag memory-safety monitor.
     #[arg(long, value_name = "off|coarse|fine|tags", default_value = "off")]
@@ -187,6 +192,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .attest_sync(args.attest_sync)
         .attest_heap_check(!args.no_heap_check)
         .attest_stack_guards(!args.no_stack_guards);
+    crate::features::apply(&mut config, &args.wasm_features)?;
     if args.no_stack_guards && args.attest == Policy::Off {
         bail!("--no-stack-guards needs --attest coarse, fine or tags");
     }

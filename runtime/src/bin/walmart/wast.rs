@@ -11,16 +11,21 @@ pub struct WastArgs {
     /// Print each failing directive.
     #[arg(short, long)]
     verbose: bool,
+    /// Switch a Wasm proposal on or off, as `walmart run -W` does.
+    /// Repeatable.
+    #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]")]
+    wasm_features: Vec<String>,
     /// The scripts to run.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
 
 pub fn run(args: WastArgs) -> anyhow::Result<ExitCode> {
-    let opts = RunOptions {
+    let mut opts = RunOptions {
         verbose: args.verbose,
         ..RunOptions::default()
     };
+    crate::features::apply(&mut opts.config, &args.wasm_features)?;
     let mut reports = Vec::new();
     for path in &args.files {
         let source = std::fs::read_to_string(path)
