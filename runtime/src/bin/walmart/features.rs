@@ -4,8 +4,11 @@
 use anyhow::bail;
 use walmart::Config;
 
+/// A `Config` method that switches a proposal.
+type Switch = fn(&mut Config, bool) -> &mut Config;
+
 /// The proposals `-W` names, and the switch each sets.
-const FEATURES: [(&str, fn(&mut Config, bool) -> &mut Config); 5] = [
+const FEATURES: [(&str, Switch); 5] = [
     ("multi-memory", Config::wasm_multi_memory),
     ("tail-call", Config::wasm_tail_call),
     ("extended-const", Config::wasm_extended_const),
