@@ -455,8 +455,13 @@ pub(crate) fn instantiate(
         let name = info.name.as_deref().unwrap_or("the module");
         let has_names = !info.func_names.is_empty();
         let traced = store.tag_trace.is_some();
-        data.tags =
-            crate::attest::tags::instance_heap(config, plan, shadow, name, has_names, traced)?;
+        let memory64 = data
+            .memories
+            .first()
+            .is_some_and(|m| m.data_in(store).ty.memory64);
+        data.tags = crate::attest::tags::instance_heap(
+            config, plan, shadow, name, has_names, traced, memory64,
+        )?;
     }
     for (plan, init) in info.tables[info.num_imported_tables as usize..]
         .iter()

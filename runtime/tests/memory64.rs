@@ -224,12 +224,30 @@ fn sixty_four_bit_memories_and_tables_neither_wrap_nor_truncate() {
         ("off, bounds-checked", Policy::Off, false),
         ("coarse", Policy::Coarse, true),
         ("fine", Policy::Fine, true),
-        ("tags", Policy::Tags, true),
     ] {
         let mut config = Config::new();
         config.attest(policy).guarded_memory(guarded);
         check(name, &config);
     }
+}
+
+/// The tag monitor's shadow covers 32-bit memories: a module whose first
+/// memory is 64-bit is refused, not run unwatched.
+#[test]
+fn the_tag_monitor_refuses_a_64_bit_first_memory() {
+    let mut config = Config::new();
+    config.attest(Policy::Tags);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let mut store = Store::new(&engine, ());
+    let err = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("watches 32-bit memories") && err.contains("64-bit"),
+        "{err}"
+    );
 }
 
 #[test]

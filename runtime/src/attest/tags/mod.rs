@@ -68,11 +68,8 @@ pub(crate) fn instance_heap(
     module_name: &str,
     has_names: bool,
     traced: bool,
+    memory64: bool,
 ) -> Result<Option<Box<heap::TagHeap>>> {
-    let Some(shadow) = shadow else {
-        // No memory to monitor: nothing is checked.
-        return Ok(None);
-    };
     let allocates = [
         AllocRole::Malloc,
         AllocRole::Calloc,
@@ -82,6 +79,18 @@ pub(crate) fn instance_heap(
     ]
     .iter()
     .any(|r| plan.has(*r));
+    // The shadow covers a guarded 32-bit memory: a 64-bit one would go
+    // unchecked, which a user must not take for a clean run.
+    if memory64 {
+        return Err(Error::Usage(format!(
+            "`--attest tags` watches 32-bit memories, and the first memory of {module_name} \
+             is 64-bit (memory64): its accesses could not be checked"
+        )));
+    }
+    let Some(shadow) = shadow else {
+        // No memory to monitor: nothing is checked.
+        return Ok(None);
+    };
     // A module with names but no allocator never allocates: there is no
     // heap to watch. Without names, its allocator cannot be found.
     if !allocates && !has_names {
