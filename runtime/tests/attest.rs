@@ -1,6 +1,10 @@
 //! Attestation end to end: dirty pages, snapshots, host tampering, events.
 
+mod common;
+
 use std::collections::BTreeSet;
+
+use common::instantiated;
 use std::sync::{Arc, Mutex};
 
 use walmart::attest::{
@@ -53,18 +57,6 @@ fn setup(policy: Policy, sync: bool, guarded: bool, on_detect: OnDetect, wat: &s
 
 fn setup_with(config: &Config, on_detect: OnDetect, wat: &str) -> Setup {
     setup_adding(config, on_detect, wat, |o| o)
-}
-
-/// `wat` instantiated in a store of its own, with no imports and no
-/// attestation options.
-fn instantiated(config: &Config, wat: &str) -> (Store<()>, walmart::Instance) {
-    let engine = Engine::new(config).unwrap();
-    let module = Module::new(&engine, wat).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .unwrap();
-    (store, instance)
 }
 
 /// A `coarse` store running `wat`, under kernel tracking when `kernel`

@@ -3,9 +3,11 @@
 //! type and a null where the type is non-nullable (and `call_ref` checks
 //! the signature it calls all the same).
 
+mod common;
+
 use walmart::attest::Policy;
 use walmart::{
-    Config, Engine, Func, FuncType, Global, Instance, Linker, Module, Store, Table, Val, ValType,
+    Config, Engine, Func, FuncType, Global, Instance, Module, Store, Table, Val, ValType,
 };
 
 const WAT: &str = r#"(module
@@ -63,13 +65,7 @@ fn configs() -> Vec<(&'static str, Config)> {
 
 /// [`WAT`] instantiated in a store of its own.
 fn instantiated(config: &Config) -> (Store<()>, Instance) {
-    let engine = Engine::new(config).unwrap();
-    let module = Module::new(&engine, WAT).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .unwrap();
-    (store, instance)
+    common::instantiated(config, WAT)
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! indices past 4 GiB trap instead of wrapping, and sizes and growth are
 //! `i64`.
 
+mod common;
+
 use walmart::attest::Policy;
 use walmart::{Config, Engine, Linker, Module, Store, Val};
 
@@ -46,12 +48,7 @@ const WAT: &str = r#"(module
 const WRAPS_TO_ZERO: i64 = 1 << 32;
 
 fn check(name: &str, config: &Config) {
-    let engine = Engine::new(config).unwrap();
-    let module = Module::new(&engine, WAT).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .unwrap();
+    let (mut store, instance) = common::instantiated(config, WAT);
     let mut call = |export: &str, args: &[Val]| -> Result<Option<Val>, String> {
         let f = instance.get_func(&mut store, export).unwrap();
         let n = f.ty(&store).results().len();

@@ -2,6 +2,7 @@
 
 /// `wasm` without its `name` custom section, as `-s`, `wasm-opt` or
 /// Rust's release profile leave a module.
+#[allow(dead_code)] // Not every test file that shares this module uses it.
 pub fn without_names(wasm: &[u8]) -> Vec<u8> {
     fn leb(b: &[u8]) -> (usize, usize) {
         let (mut v, mut n) = (0usize, 0);
@@ -29,4 +30,20 @@ pub fn without_names(wasm: &[u8]) -> Vec<u8> {
         at += 1 + n + size;
     }
     out
+}
+
+/// `wat` instantiated in a store of its own, with no imports and no
+/// attestation options.
+#[allow(dead_code)] // Not every test file that shares this module uses it.
+pub fn instantiated(
+    config: &walmart::Config,
+    wat: &str,
+) -> (walmart::Store<()>, walmart::Instance) {
+    let engine = walmart::Engine::new(config).unwrap();
+    let module = walmart::Module::new(&engine, wat).unwrap();
+    let mut store = walmart::Store::new(&engine, ());
+    let instance = walmart::Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    (store, instance)
 }
