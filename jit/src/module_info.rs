@@ -43,12 +43,7 @@ impl WasmType {
     /// `FuncRef`, every external one an `ExternRef`; `None` for GC and
     /// exception references.
     pub fn from_ref(r: wasmparser::RefType) -> Option<WasmType> {
-        Some(match RefTy::from_parser(r)?.heap {
-            HeapTy::Func | HeapTy::NoFunc | HeapTy::Type(_) | HeapTy::Engine(_) => {
-                WasmType::FuncRef
-            }
-            HeapTy::Extern | HeapTy::NoExtern => WasmType::ExternRef,
-        })
+        RefTy::from_parser(r).map(RefTy::repr)
     }
 
     /// Whether this is a reference type.
@@ -71,8 +66,7 @@ pub enum HeapTy {
     /// A function of this module's type at this index.
     Type(u32),
     /// A function of the engine-wide signature with this id (a `Type`
-    /// once the runtime has canonicalised the module's types); `u64::MAX`
-    /// is the type being defined itself (a type that refers to itself).
+    /// once the runtime has canonicalised the module's types).
     Engine(u64),
 }
 
@@ -114,6 +108,16 @@ impl RefTy {
             nullable: r.is_nullable(),
             heap,
         })
+    }
+
+    /// How a value of this type is represented.
+    pub fn repr(self) -> WasmType {
+        match self.heap {
+            HeapTy::Func | HeapTy::NoFunc | HeapTy::Type(_) | HeapTy::Engine(_) => {
+                WasmType::FuncRef
+            }
+            HeapTy::Extern | HeapTy::NoExtern => WasmType::ExternRef,
+        }
     }
 
     /// The abstract nullable type of the same family (`funcref` or
@@ -173,27 +177,23 @@ impl FuncSig {
     }
 
     /// The same signature with each reference to a type of the module
-    /// given as the engine-wide id `ids` gives it (`HeapTy::Engine`); a
-    /// reference to `this` type itself becomes `Engine(u64::MAX)`.
-    pub fn canonical(&self, this: u32, ids: &[u64]) -> FuncSig {
+    /// given as the engine-wide id `ids` gives it (`HeapTy::Engine`).
+    pub fn canonical(&self, ids: &[u64]) -> FuncSig {
         FuncSig {
             params: self.params.clone(),
             results: self.results.clone(),
-            refs: self
-                .refs
-                .iter()
-                .map(|r| r.canonical(Some(this), ids))
-                .collect(),
+            refs: self.refs.iter().map(|r| r.canonical(ids)).collect(),
         }
     }
 }
 
 impl RefTy {
     /// This type with a reference to a type of the module as its
-    /// engine-wide id (see [`FuncSig::canonical`]).
-    pub fn canonical(self, this: Option<u32>, ids: &[u64]) -> RefTy {
+    /// engine-wide id (see [`FuncSig::canonical`]). Without GC a type
+    /// names only earlier types (the validator refuses one naming itself
+    /// or a later one), so `ids` holds every id it needs.
+    pub fn canonical(self, ids: &[u64]) -> RefTy {
         let heap = match self.heap {
-            HeapTy::Type(i) if Some(i) == this => HeapTy::Engine(u64::MAX),
             HeapTy::Type(i) => HeapTy::Engine(ids[i as usize]),
             other => other,
         };
@@ -499,11 +499,11 @@ fn val_type(ty: wasmparser::ValType) -> Result<WasmType, CompileError> {
 }
 
 fn table_plan(ty: &wasmparser::TableType) -> Result<TablePlan, CompileError> {
-    let elem = WasmType::from_ref(ty.element_type)
+    let elem_ref = RefTy::from_parser(ty.element_type)
         .ok_or_else(|| unsupported(format!("table element type {:?}", ty.element_type)))?;
     Ok(TablePlan {
-        elem,
-        elem_ref: RefTy::from_parser(ty.element_type).expect("a representable reference type"),
+        elem: elem_ref.repr(),
+        elem_ref,
         min: ty.initial,
         max: ty.maximum,
         table64: ty.table64,

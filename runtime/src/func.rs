@@ -285,7 +285,7 @@ impl Func {
                 )));
             }
             if t.to_wasm().is_ref() {
-                p.check_exact(store, exact.next(), type_id)
+                p.check_exact(store, exact.next())
                     .map_err(|e| Error::Usage(format!("argument {i}: {e}")))?;
             }
             values[i] = p.to_raw(store)?;

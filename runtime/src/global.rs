@@ -33,7 +33,7 @@ impl Global {
             )));
         }
         // A type taken from a module's global may be typed.
-        val.check_exact(store, ty.exact, u64::MAX)?;
+        val.check_exact(store, ty.exact)?;
         let raw = val.to_raw(store)?;
         Ok(Global::push(store, ty, raw))
     }
@@ -84,7 +84,7 @@ impl Global {
                 val.ty()
             )));
         }
-        val.check_exact(store, ty.exact, u64::MAX)?;
+        val.check_exact(store, ty.exact)?;
         let raw = val.to_raw(store)?;
         store.check(self.store);
         store.globals[self.index as usize].cell.bytes = raw.to_le_bytes();

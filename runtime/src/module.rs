@@ -86,10 +86,10 @@ impl Module {
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let info = module_info::parse(wasm, engine.compiler().config().proposals)?;
-        // In order: a type's references name earlier types (or itself).
+        // In order: a type's references name earlier types.
         let mut type_ids: Vec<u64> = Vec::with_capacity(info.types.len());
-        for (i, sig) in info.types.iter().enumerate() {
-            let id = engine.signature_id(&sig.canonical(i as u32, &type_ids));
+        for sig in &info.types {
+            let id = engine.signature_id(&sig.canonical(&type_ids));
             type_ids.push(id);
         }
         let compiled = engine.compiler().compile_module(wasm, &info, &type_ids)?;

@@ -78,8 +78,7 @@ impl Table {
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         let store = &mut store.as_context_mut().opaque;
         // A type taken from a module's table may be typed.
-        init.check_exact(store, ty.exact, u64::MAX)?;
-        let raw = init.to_raw_ref(store, ty.element.into())?;
+        let raw = element_raw(store, &ty, init)?;
         Ok(Table::push(store, TableData::new(ty, raw)?))
     }
 
@@ -127,9 +126,8 @@ impl Table {
     /// Sets element `index`.
     pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().opaque;
-        let table_ty = self.data_in(store).ty;
-        val.check_exact(store, table_ty.exact, u64::MAX)?;
-        let raw = val.to_raw_ref(store, table_ty.element.into())?;
+        let ty = self.data_in(store).ty;
+        let raw = element_raw(store, &ty, val)?;
         let data = self.data_in_mut(store);
         let slot = usize::try_from(index)
             .ok()
@@ -142,11 +140,17 @@ impl Table {
     /// Grows by `delta` elements set to `init`, returning the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let store = &mut store.as_context_mut().opaque;
-        let table_ty = self.data_in(store).ty;
-        init.check_exact(store, table_ty.exact, u64::MAX)?;
-        let raw = init.to_raw_ref(store, table_ty.element.into())?;
+        let ty = self.data_in(store).ty;
+        let raw = element_raw(store, &ty, init)?;
         self.data_in_mut(store)
             .grow(delta, raw)
             .ok_or_else(|| Error::Usage(format!("table cannot grow by {delta}")))
     }
+}
+
+/// `val`'s raw form as an element of a table of type `ty`: of its element
+/// representation, and of its exact type where that is typed.
+fn element_raw(store: &mut StoreOpaque, ty: &TableType, val: Val) -> Result<u64> {
+    val.check_exact(store, ty.exact)?;
+    val.to_raw_ref(store, ty.element.into())
 }

@@ -219,7 +219,7 @@ fn canonical_ref(
     ty: walmart_jit::module_info::WasmType,
     type_ids: &[u64],
 ) -> Option<RefTy> {
-    let exact = exact?.canonical(None, type_ids);
+    let exact = exact?.canonical(type_ids);
     (Some(exact) != RefTy::default_for(ty)).then_some(exact)
 }
 

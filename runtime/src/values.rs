@@ -115,14 +115,7 @@ impl Val {
     /// Checks a reference value against the exact type of the slot it is
     /// given for (typed function references): `None` is `funcref` or
     /// `externref`, which every value of the representation fits.
-    /// `self_id` is the signature a reference to the type being defined
-    /// names (`HeapTy::Engine(u64::MAX)`, in a function's own signature).
-    pub(crate) fn check_exact(
-        &self,
-        store: &mut StoreOpaque,
-        exact: Option<RefTy>,
-        self_id: u64,
-    ) -> Result<()> {
+    pub(crate) fn check_exact(&self, store: &mut StoreOpaque, exact: Option<RefTy>) -> Result<()> {
         let Some(r) = exact else {
             return Ok(());
         };
@@ -131,7 +124,6 @@ impl Val {
             Val::FuncRef(Some(f)) => match r.heap {
                 HeapTy::Func => true,
                 HeapTy::Engine(id) => {
-                    let id = if id == u64::MAX { self_id } else { id };
                     let ptr = f.vm_func_ref(store)?;
                     // SAFETY: funcrefs of a store's functions live as long
                     // as the store.

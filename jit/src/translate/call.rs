@@ -87,33 +87,32 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// How this function's `return_call`s leave it. A function with work
-    /// to do as it returns (the allocator's bookkeeping of the chunk it
-    /// returns, the top chunk's copy, allocator events) calls and then
+    /// to do as it returns ([`Self::allocator_return`]'s) calls and then
     /// returns as `return` does, so that work sees the results: such
     /// functions do not recurse, and their stack stays bounded. Every
     /// other function replaces its frame with the callee's.
     fn tail_kind(&self) -> CallKind {
-        let work_on_return = self.heap_floor
-            || self.slack_request.is_some()
-            || self.records_top
-            || self.allocator.is_some();
-        if work_on_return {
+        if self.has_return_work() {
             CallKind::ThenReturn
         } else {
             CallKind::Tail
         }
     }
 
-    /// Ends a call: a plain call's results go on the stack (and a
-    /// `return_call` compiled as a plain call returns them); a tail call
-    /// ends the block.
-    fn finish_call(&mut self, call: ir::Inst, tail: bool) {
-        if tail {
+    /// Ends a call of `kind`: a tail call ends the block; a plain call's
+    /// results go on the stack, and a `return_call` compiled as a plain
+    /// call returns them as `return` does.
+    fn finish_call(&mut self, call: ir::Inst, kind: CallKind) {
+        if kind == CallKind::Tail {
             self.reachable = false;
             return;
         }
         let results = self.builder.inst_results(call).to_vec();
-        self.stack.extend(results);
+        if kind == CallKind::ThenReturn {
+            self.return_values(&results);
+        } else {
+            self.stack.extend(results);
+        }
     }
 
     fn call_direct(&mut self, callee: u32) {
@@ -142,8 +141,7 @@ impl FuncTranslator<'_, '_> {
         } else {
             call_defined(&mut self.builder, &sig, callee, self.vmctx, &args)
         };
-        self.finish_call(call, tail);
-        self.return_after_plain_call(kind);
+        self.finish_call(call, kind);
     }
 
     /// Before a true tail call: the function's exit hook, as `return`
@@ -155,16 +153,6 @@ impl FuncTranslator<'_, '_> {
             self.function_hook(crate::vmctx::HookPoint::Return);
         }
         tail
-    }
-
-    /// A `return_call` this function compiles as a plain call: returns
-    /// the call's results as `return` does.
-    fn return_after_plain_call(&mut self, kind: CallKind) {
-        if kind == CallKind::ThenReturn {
-            let n = self.frames[0].num_results;
-            let results = self.stack[self.stack.len() - n..].to_vec();
-            self.return_values(&results);
-        }
     }
 
     /// Calls through a non-null `*const VMFuncRef` of signature `sig`.
@@ -196,8 +184,7 @@ impl FuncTranslator<'_, '_> {
         } else {
             self.builder.ins().call_indirect(signature, code, &all)
         };
-        self.finish_call(call, tail);
-        self.return_after_plain_call(kind);
+        self.finish_call(call, kind);
     }
 
     /// `call_ref`: through a typed function reference. Validation made

@@ -1222,6 +1222,15 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().jump(done, &[]);
     }
 
+    /// Whether [`Self::allocator_return`] has work in this function (a
+    /// `return_call` then calls and returns, so the work sees the result).
+    pub(crate) fn has_return_work(&self) -> bool {
+        self.heap_floor
+            || self.slack_request.is_some()
+            || self.records_top
+            || self.allocator.is_some()
+    }
+
     /// As an allocator function returns: records the chunk a dlmalloc
     /// function returns in the heap floor, and reports the call when calls
     /// are reported.

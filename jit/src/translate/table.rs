@@ -25,7 +25,7 @@ impl FuncTranslator<'_, '_> {
             self.builder
                 .ins()
                 .load(types::I64, super::vm_flags(), def, vmctx::TABLE_LENGTH);
-        let index = if self.builder.func.dfg.value_type(index) == types::I64 {
+        let index = if self.table64(table) {
             index
         } else {
             self.builder.ins().uextend(types::I64, index)
@@ -123,11 +123,10 @@ impl FuncTranslator<'_, '_> {
                     &[t, init, delta],
                 );
                 let v = if self.table64(table) {
-                    // The old size, or -1 (`u32::MAX` from the builtin).
-                    let failed = self.builder.ins().icmp_imm_s(IntCC::Equal, r[0], -1);
-                    let old = self.builder.ins().uextend(I64, r[0]);
-                    let minus_one = self.builder.ins().iconst(I64, -1);
-                    self.builder.ins().select(failed, minus_one, old)
+                    // The old size, or -1 (`u32::MAX` from the builtin);
+                    // no table reaches 2^31 elements (the runtime's
+                    // limit is 10 million), so the sign bit is the -1's.
+                    self.builder.ins().sextend(I64, r[0])
                 } else {
                     r[0]
                 };
