@@ -21,6 +21,9 @@ pub enum WasmType {
     V128,
     FuncRef,
     ExternRef,
+    /// A reference to a caught exception (`exnref`): a pointer to the
+    /// store's record of it, null or not.
+    ExnRef,
 }
 
 impl WasmType {
@@ -40,15 +43,18 @@ impl WasmType {
 
     /// The representation of a reference type: every reference to a
     /// function (`funcref`, typed function references, `nullfuncref`) is a
-    /// `FuncRef`, every external one an `ExternRef`; `None` for GC and
-    /// exception references.
+    /// `FuncRef`, every external one an `ExternRef`, every exception one
+    /// an `ExnRef`; `None` for GC references.
     pub fn from_ref(r: wasmparser::RefType) -> Option<WasmType> {
         RefTy::from_parser(r).map(RefTy::repr)
     }
 
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
-        matches!(self, WasmType::FuncRef | WasmType::ExternRef)
+        matches!(
+            self,
+            WasmType::FuncRef | WasmType::ExternRef | WasmType::ExnRef
+        )
     }
 }
 
@@ -63,6 +69,10 @@ pub enum HeapTy {
     Extern,
     /// No external reference (`noextern`): only null.
     NoExtern,
+    /// Any exception (`exn`).
+    Exn,
+    /// No exception (`noexn`): only null.
+    NoExn,
     /// A function of this module's type at this index.
     Type(u32),
     /// A function of the engine-wide signature with this id (a `Type`
@@ -88,9 +98,14 @@ impl RefTy {
         nullable: true,
         heap: HeapTy::Extern,
     };
+    /// `exnref`: `(ref null exn)`.
+    pub const EXNREF: RefTy = RefTy {
+        nullable: true,
+        heap: HeapTy::Exn,
+    };
 
     /// From wasmparser's reference type (validated, so type indices are
-    /// the module's); `None` for GC and exception references.
+    /// the module's); `None` for GC references.
     pub fn from_parser(r: wasmparser::RefType) -> Option<RefTy> {
         use wasmparser::{AbstractHeapType as A, HeapType as H};
         let heap = match r.heap_type() {
@@ -99,6 +114,8 @@ impl RefTy {
                 A::NoFunc => HeapTy::NoFunc,
                 A::Extern => HeapTy::Extern,
                 A::NoExtern => HeapTy::NoExtern,
+                A::Exn => HeapTy::Exn,
+                A::NoExn => HeapTy::NoExn,
                 _ => return None,
             },
             H::Concrete(index) => HeapTy::Type(index.as_module_index()?),
@@ -117,15 +134,18 @@ impl RefTy {
                 WasmType::FuncRef
             }
             HeapTy::Extern | HeapTy::NoExtern => WasmType::ExternRef,
+            HeapTy::Exn | HeapTy::NoExn => WasmType::ExnRef,
         }
     }
 
-    /// The abstract nullable type of the same family (`funcref` or
-    /// `externref`): what a host value of that representation has.
+    /// The abstract nullable type of the same family (`funcref`,
+    /// `externref` or `exnref`): what a host value of that representation
+    /// has.
     pub fn default_for(ty: WasmType) -> Option<RefTy> {
         match ty {
             WasmType::FuncRef => Some(RefTy::FUNCREF),
             WasmType::ExternRef => Some(RefTy::EXTERNREF),
+            WasmType::ExnRef => Some(RefTy::EXNREF),
             _ => None,
         }
     }
@@ -142,7 +162,7 @@ impl RefTy {
         match (self.heap, other.heap) {
             (a, b) if a == b => true,
             (NoFunc, Func | Type(_) | Engine(_)) | (Type(_) | Engine(_), Func) => true,
-            (NoExtern, Extern) => true,
+            (NoExtern, Extern) | (NoExn, Exn) => true,
             _ => false,
         }
     }
@@ -266,6 +286,9 @@ pub enum ImportKind {
     Table(TablePlan),
     Memory(MemoryPlan),
     Global(GlobalPlan),
+    /// An exception tag whose payload is the parameters of the given
+    /// type index.
+    Tag(u32),
 }
 
 /// An import declaration.
@@ -283,6 +306,7 @@ pub enum ExportKind {
     Table(u32),
     Memory(u32),
     Global(u32),
+    Tag(u32),
 }
 
 /// An element segment.
@@ -331,6 +355,10 @@ pub struct ModuleInfo {
     pub num_imported_memories: u32,
     pub globals: Vec<GlobalPlan>,
     pub num_imported_globals: u32,
+    /// The type index of every exception tag (imports first): the tag's
+    /// payload is that type's parameters.
+    pub tags: Vec<u32>,
+    pub num_imported_tags: u32,
     /// Initialisers of the defined (non-imported) globals.
     pub global_inits: Vec<ConstExpr>,
     pub exports: Vec<(String, ExportKind)>,
@@ -466,6 +494,9 @@ pub struct Proposals {
     /// Typed function references: `call_ref`, `ref.as_non_null`,
     /// `br_on_null`, non-nullable and concrete reference types.
     pub function_references: bool,
+    /// Exception handling: tags, `throw`, `throw_ref`, `try_table`,
+    /// `exnref`.
+    pub exceptions: bool,
 }
 
 /// The Wasm features walmart validates against: Wasm 2.0 (SIMD included),
@@ -486,6 +517,9 @@ pub fn features(proposals: Proposals) -> WasmFeatures {
     }
     if proposals.function_references {
         f |= WasmFeatures::FUNCTION_REFERENCES;
+    }
+    if proposals.exceptions {
+        f |= WasmFeatures::EXCEPTIONS;
     }
     f
 }
@@ -632,7 +666,11 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
                             info.num_imported_globals += 1;
                             ImportKind::Global(plan)
                         }
-                        TypeRef::Tag(_) => return Err(unsupported("exception tags")),
+                        TypeRef::Tag(t) => {
+                            info.tags.push(t.func_type_idx);
+                            info.num_imported_tags += 1;
+                            ImportKind::Tag(t.func_type_idx)
+                        }
                     };
                     info.imports.push(Import {
                         module: import.module.to_string(),
@@ -663,7 +701,11 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
                     info.memories.push(memory_plan(&mem?)?);
                 }
             }
-            Payload::TagSection(_) => return Err(unsupported("exception tags")),
+            Payload::TagSection(reader) => {
+                for tag in reader {
+                    info.tags.push(tag?.func_type_idx);
+                }
+            }
             Payload::GlobalSection(reader) => {
                 for global in reader {
                     let global = global?;
@@ -682,7 +724,7 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
                         ExternalKind::Table => ExportKind::Table(export.index),
                         ExternalKind::Memory => ExportKind::Memory(export.index),
                         ExternalKind::Global => ExportKind::Global(export.index),
-                        ExternalKind::Tag => return Err(unsupported("exception tags")),
+                        ExternalKind::Tag => ExportKind::Tag(export.index),
                     };
                     info.exports.push((export.name.to_string(), kind));
                 }

@@ -17,7 +17,9 @@
 //!  | tables[t]:   *mut VMTable      |   base + length of every table
 //!  | globals[g]:  *mut VMGlobal     |   16-byte cell of every global
 //!  | funcrefs[f]: *const VMFuncRef  |   every function (imports, defined), for calls
-//!  +--------------------------------+   and `ref.func`
+//!  |                                |   and `ref.func`
+//!  | tags[t]:     *const VMTag      |   every exception tag (imports, defined)
+//!  +--------------------------------+
 //! ```
 //!
 //! Indirection through a pointer for every entity lets imported and defined
@@ -40,10 +42,51 @@ pub const RUNTIME_LIMITS: i32 = 8;
 pub struct VMRuntimeLimits {
     /// Lowest stack pointer Wasm code may use; prologues compare against it.
     pub stack_limit: usize,
+    /// The exception being thrown (a `*mut VMException`), or null. A
+    /// `throw` sets it; every call that may throw is followed by a test
+    /// of it, which sends control to the enclosing `try_table`'s handlers
+    /// or returns at once (the caller then tests it in turn), so an
+    /// exception unwinds the stack by ordinary returns. A handler that
+    /// catches it clears it; one still set when Wasm returns to the host
+    /// is the call's uncaught exception.
+    pub pending_exception: usize,
 }
 
 /// Offset of [`VMRuntimeLimits::stack_limit`].
 pub const LIMITS_STACK_LIMIT: i32 = 0;
+/// Offset of [`VMRuntimeLimits::pending_exception`].
+pub const LIMITS_PENDING_EXCEPTION: i32 = 8;
+
+/// An exception tag as generated code sees it: one per tag the store
+/// holds, compared by address (two modules' tags are the same tag only
+/// when one imported the other's).
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTag {
+    /// Engine-wide id of the tag's function type (its payload is the
+    /// type's parameters).
+    pub type_id: u64,
+}
+
+/// An exception: its tag and its payload, written by `throw` and read by
+/// the handler that catches it. Allocated by the runtime
+/// ([`Builtin::ExceptionNew`]) with one 16-byte slot per payload value
+/// (each value in its slot's low bytes, as the host's raw values).
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMException {
+    /// The tag it was thrown with.
+    pub tag: *const VMTag,
+    /// Its index in the store's exception list.
+    pub index: u64,
+    /// The payload, [`EXCEPTION_PAYLOAD`] bytes in: the first slot.
+    pub payload: [u128; 0],
+}
+
+/// Offset of [`VMException::tag`].
+pub const EXCEPTION_TAG: i32 = 0;
+/// Offset of an exception's first payload slot.
+pub const EXCEPTION_PAYLOAD: i32 = 16;
 /// Offset of the builtin function table pointer.
 pub const BUILTINS: i32 = 16;
 /// Offset of the runtime's instance pointer.
@@ -447,11 +490,15 @@ pub enum Builtin {
     TagCheck,
     /// `(vmctx, addr: u64, size_write: u32)`: an access, for `--trace`.
     TagTrace,
+    /// `(vmctx, tag: u32) -> u64`: a new exception of the instance's tag
+    /// `tag`, its payload zeroed (a `*mut VMException` the store owns), for
+    /// `throw` to fill in.
+    ExceptionNew,
 }
 
 impl Builtin {
     /// Number of builtins: the length of the builtin table.
-    pub const COUNT: usize = 17;
+    pub const COUNT: usize = 18;
 }
 
 /// What a tag monitor's allocator wrapper does next ([`Builtin::TagEnter`]).
@@ -520,6 +567,7 @@ pub struct VMOffsets {
     tables: u32,
     globals: u32,
     funcrefs: u32,
+    tags: u32,
     size: u32,
 }
 
@@ -530,12 +578,14 @@ impl VMOffsets {
         let tables = memories + 8 * info.memories.len() as u32;
         let globals = tables + 8 * info.tables.len() as u32;
         let funcrefs = globals + 8 * info.globals.len() as u32;
-        let size = funcrefs + 8 * info.func_types.len() as u32;
+        let tags = funcrefs + 8 * info.func_types.len() as u32;
+        let size = tags + 8 * info.tags.len() as u32;
         VMOffsets {
             memories,
             tables,
             globals,
             funcrefs,
+            tags,
             size,
         }
     }
@@ -558,6 +608,11 @@ impl VMOffsets {
     /// Offset of the `*const VMFuncRef` of function `i`.
     pub fn funcref(&self, i: u32) -> i32 {
         (self.funcrefs + 8 * i) as i32
+    }
+
+    /// Offset of the `*const VMTag` of tag `i`.
+    pub fn tag(&self, i: u32) -> i32 {
+        (self.tags + 8 * i) as i32
     }
 
     /// Total size in bytes.

@@ -35,6 +35,10 @@ pub struct Config {
     /// concrete reference types, tables with an initial element. On by
     /// default.
     pub function_references: bool,
+    /// Exception handling: tags, `throw`, `throw_ref`, `try_table` and
+    /// `exnref` (on by default). Off, modules with tags are refused and
+    /// calls are not followed by the test for a thrown exception.
+    pub exceptions: bool,
     /// Accept memories indexed by `i64` (the memory64 proposal, part of
     /// Wasm 3.0): every access to them is bounds-checked explicitly.
     pub memory64: bool,
@@ -89,6 +93,7 @@ impl Default for Config {
             extended_const: true,
             memory64: true,
             function_references: true,
+            exceptions: true,
             attest: Policy::Off,
             attest_sync: false,
             attest_kernel_dirty: true,
@@ -164,6 +169,12 @@ impl Config {
         self
     }
 
+    /// Enables exception handling (see [`Config::exceptions`]).
+    pub fn wasm_exceptions(&mut self, on: bool) -> &mut Config {
+        self.exceptions = on;
+        self
+    }
+
     /// Accepts exactly Wasm 2.0 (SIMD included) and relaxed SIMD: every
     /// Wasm 3.0 proposal above switched off, as the 1.0 and 2.0 spec
     /// suites validate.
@@ -173,6 +184,7 @@ impl Config {
             .wasm_extended_const(false)
             .wasm_memory64(false)
             .wasm_function_references(false)
+            .wasm_exceptions(false)
     }
 
     /// Chooses the attestation policy.
@@ -325,6 +337,7 @@ impl Engine {
                 extended_const: config.extended_const,
                 memory64: config.memory64,
                 function_references: config.function_references,
+                exceptions: config.exceptions,
             },
             // The tag monitor's wrappers own the allocator calls.
             allocator_events: config.track_allocations && tags.is_none(),

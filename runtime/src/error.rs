@@ -78,6 +78,10 @@ pub enum Error {
     /// Resources the OS refused (memory reservations...).
     #[error("{0}")]
     Resource(String),
+    /// A Wasm exception no handler caught. A host function may return
+    /// one to throw it into its Wasm caller.
+    #[error("uncaught Wasm exception")]
+    Exception(crate::ExnRef),
 }
 
 impl Error {
@@ -93,6 +97,14 @@ impl Error {
     pub fn trap(&self) -> Option<&Trap> {
         match self {
             Error::Trap(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The uncaught exception, if this error is one.
+    pub fn exception(&self) -> Option<crate::ExnRef> {
+        match self {
+            Error::Exception(e) => Some(*e),
             _ => None,
         }
     }

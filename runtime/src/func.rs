@@ -376,7 +376,11 @@ pub(crate) fn invoke(
     }
     store.limits.stack_limit = saved_limit;
     match r {
-        Ok(()) => Ok(()),
+        // An exception no handler caught: the pending word still holds it.
+        Ok(()) => match crate::exception::take_pending(store) {
+            Some(exn) => Err(Error::Exception(exn)),
+            None => Ok(()),
+        },
         Err(CallFailure::Trap(t)) => {
             let kind = crate::attest::tags::trap_kind(store, &t);
             Err(Error::Trap(Trap::new(kind, t.frames)))
@@ -472,6 +476,29 @@ extern "C" fn host_dispatch<T: 'static>(
     }));
     match result {
         Ok(Ok(())) => 0,
+        // Thrown into the Wasm caller: pending, with the results zero,
+        // as a Wasm callee leaves it (the caller tests the word).
+        Ok(Err(Error::Exception(exn))) => {
+            // SAFETY: as above: the context and its store outlive the call.
+            let store = unsafe { &mut (*(*(ctx as *const HostContext<T>)).store).opaque };
+            if !store.engine.config().exceptions {
+                let e = Error::Usage(
+                    "a host function threw an exception, but exception handling is off".into(),
+                );
+                traphandlers::set_host_failure(HostFailure::Error(e));
+                return 1;
+            }
+            match exn.raw(store) {
+                Ok(raw) => {
+                    store.limits.pending_exception = raw as usize;
+                    0
+                }
+                Err(e) => {
+                    traphandlers::set_host_failure(HostFailure::Error(e));
+                    1
+                }
+            }
+        }
         Ok(Err(e)) => {
             traphandlers::set_host_failure(HostFailure::Error(e));
             1

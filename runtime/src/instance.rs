@@ -29,6 +29,8 @@ pub(crate) struct InstanceData {
     pub(crate) memories: Vec<Memory>,
     pub(crate) tables: Vec<Table>,
     pub(crate) globals: Vec<Global>,
+    /// Exception tags, imported and defined (`tags` is the tag monitor's).
+    pub(crate) exception_tags: Vec<crate::Tag>,
     /// Element segments as raw references; `None` once dropped.
     pub(crate) elements: Vec<Option<Vec<u64>>>,
     /// Whether each data segment was dropped.
@@ -169,6 +171,7 @@ impl Instance {
             ExportKind::Memory(m) => Extern::Memory(data.memories[m as usize]),
             ExportKind::Table(t) => Extern::Table(data.tables[t as usize]),
             ExportKind::Global(g) => Extern::Global(data.globals[g as usize]),
+            ExportKind::Tag(t) => Extern::Tag(data.exception_tags[t as usize]),
         })
     }
 
@@ -209,6 +212,11 @@ impl Instance {
     /// The exported global `name`.
     pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
         self.get_export(store, name)?.into_global()
+    }
+
+    /// The exported tag `name`.
+    pub fn get_tag(&self, store: impl AsContextMut, name: &str) -> Option<crate::Tag> {
+        self.get_export(store, name)?.into_tag()
     }
 
     /// The exported table `name`.
@@ -319,6 +327,10 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
                 let want = GlobalType::from_plan(plan, &module.inner.type_ids);
                 g.data_in(store).ty.matches(&want)
             }
+            (ImportKind::Tag(t), Extern::Tag(tag)) => {
+                store.check(tag.store);
+                tag.data_in(store).def.type_id == module.inner.type_ids[*t as usize]
+            }
             _ => false,
         };
         if !ok {
@@ -358,6 +370,7 @@ pub(crate) fn instantiate(
         memories: Vec::new(),
         tables: Vec::new(),
         globals: Vec::new(),
+        exception_tags: Vec::new(),
         elements: Vec::new(),
         data_dropped: vec![false; info.data.len()],
         store: store as *mut StoreOpaque,
@@ -411,6 +424,11 @@ pub(crate) fn instantiate(
                 let i = data.globals.len() as u32;
                 slot(&mut data, offsets.global(i), ptr);
                 data.globals.push(g);
+            }
+            (ImportKind::Tag(_), Extern::Tag(t)) => {
+                let i = data.exception_tags.len() as u32;
+                slot(&mut data, offsets.tag(i), t.vm_tag(store) as u64);
+                data.exception_tags.push(t);
             }
             _ => unreachable!("checked by check_imports"),
         }
@@ -478,6 +496,13 @@ pub(crate) fn instantiate(
         let i = data.tables.len() as u32;
         slot(&mut data, offsets.table(i), ptr);
         data.tables.push(table);
+    }
+    for &ty in &info.tags[info.num_imported_tags as usize..] {
+        let tag_ty = crate::TagType::new(crate::FuncType::from_sig(&info.types[ty as usize]));
+        let tag = crate::Tag::push(store, tag_ty, module.inner.type_ids[ty as usize]);
+        let i = data.exception_tags.len() as u32;
+        slot(&mut data, offsets.tag(i), tag.vm_tag(store) as u64);
+        data.exception_tags.push(tag);
     }
     for (plan, init) in info.globals[info.num_imported_globals as usize..]
         .iter()

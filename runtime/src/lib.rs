@@ -20,6 +20,7 @@
 pub mod attest;
 mod engine;
 mod error;
+mod exception;
 mod func;
 mod global;
 mod instance;
@@ -39,6 +40,7 @@ pub mod wast;
 pub use attest::AttestOptions;
 pub use engine::{Config, Engine};
 pub use error::{Error, Result, Trap};
+pub use exception::{ExnRef, Tag, TagType};
 pub use func::{Caller, Func};
 pub use global::Global;
 pub use instance::Instance;

@@ -49,6 +49,7 @@ pub enum ExternType {
     Table(TableType),
     Memory(MemoryType),
     Global(GlobalType),
+    Tag(crate::TagType),
 }
 
 impl Module {
@@ -144,6 +145,7 @@ impl Module {
                 ImportKind::Table(t) => ExternType::Table(TableType::from_plan(t, ids)),
                 ImportKind::Memory(m) => ExternType::Memory(MemoryType::from_plan(m)),
                 ImportKind::Global(g) => ExternType::Global(GlobalType::from_plan(g, ids)),
+                ImportKind::Tag(t) => ExternType::Tag(tag_type(info, *t)),
             };
             (i.module.as_str(), i.name.as_str(), ty)
         })
@@ -165,10 +167,16 @@ impl Module {
                 ExportKind::Global(g) => {
                     ExternType::Global(GlobalType::from_plan(&info.globals[g as usize], ids))
                 }
+                ExportKind::Tag(t) => ExternType::Tag(tag_type(info, info.tags[t as usize])),
             };
             (name.as_str(), ty)
         })
     }
+}
+
+/// The tag type of a module's type `index`.
+fn tag_type(info: &ModuleInfo, index: u32) -> crate::TagType {
+    crate::TagType::new(FuncType::from_sig(&info.types[index as usize]))
 }
 
 /// A text-format error on one line: the parser's message and where

@@ -61,6 +61,11 @@ pub struct StoreOpaque {
     pub(crate) globals: Vec<Box<GlobalData>>,
     /// Payloads of externref values; raw handle = index + 1.
     pub(crate) externrefs: Vec<u64>,
+    /// Exception tags (boxed: generated code compares their addresses).
+    pub(crate) tags: Vec<Box<crate::exception::TagData>>,
+    /// Every exception thrown or made in the store
+    /// (`crate::exception::new_exception`), for as long as it lives.
+    pub(crate) exceptions: Vec<Box<[u128]>>,
     /// Host-function contexts, kept alive with the store.
     pub(crate) host_contexts: Vec<Box<dyn Any>>,
     /// Attestation, started with the first memory or instance when the
@@ -163,6 +168,8 @@ impl<T> Store<T> {
                     heap: Default::default(),
                     tag_trace: None,
                     externrefs: Vec::new(),
+                    tags: Vec::new(),
+                    exceptions: Vec::new(),
                     host_contexts: Vec::new(),
                     attest: None,
                     attest_options: None,

@@ -13,6 +13,8 @@ pub enum ValType {
     V128,
     FuncRef,
     ExternRef,
+    /// A reference to an exception (`exnref`).
+    ExnRef,
 }
 
 impl ValType {
@@ -25,6 +27,7 @@ impl ValType {
             WasmType::V128 => ValType::V128,
             WasmType::FuncRef => ValType::FuncRef,
             WasmType::ExternRef => ValType::ExternRef,
+            WasmType::ExnRef => ValType::ExnRef,
         }
     }
 
@@ -37,6 +40,7 @@ impl ValType {
             ValType::V128 => WasmType::V128,
             ValType::FuncRef => WasmType::FuncRef,
             ValType::ExternRef => WasmType::ExternRef,
+            ValType::ExnRef => WasmType::ExnRef,
         }
     }
 }
@@ -51,6 +55,7 @@ impl std::fmt::Display for ValType {
             ValType::V128 => "v128",
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
+            ValType::ExnRef => "exnref",
         })
     }
 }
@@ -60,6 +65,7 @@ impl std::fmt::Display for ValType {
 pub enum RefType {
     FuncRef,
     ExternRef,
+    ExnRef,
 }
 
 impl From<RefType> for ValType {
@@ -67,6 +73,7 @@ impl From<RefType> for ValType {
         match r {
             RefType::FuncRef => ValType::FuncRef,
             RefType::ExternRef => ValType::ExternRef,
+            RefType::ExnRef => ValType::ExnRef,
         }
     }
 }

@@ -37,6 +37,7 @@ pub enum Val {
     V128(u128),
     FuncRef(Option<Func>),
     ExternRef(Option<ExternRef>),
+    ExnRef(Option<crate::ExnRef>),
 }
 
 impl Val {
@@ -50,6 +51,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExnRef(_) => ValType::ExnRef,
         }
     }
 
@@ -63,6 +65,7 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
+            ValType::ExnRef => Val::ExnRef(None),
         }
     }
 
@@ -106,9 +109,10 @@ impl Val {
             Val::F32(v) => v as u128,
             Val::F64(v) => v as u128,
             Val::V128(v) => v,
-            Val::FuncRef(None) | Val::ExternRef(None) => 0,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => 0,
             Val::FuncRef(Some(f)) => f.vm_func_ref(store)? as usize as u128,
             Val::ExternRef(Some(e)) => store.externref_raw(e.id) as u128,
+            Val::ExnRef(Some(e)) => e.raw(store)? as u128,
         })
     }
 
@@ -120,7 +124,7 @@ impl Val {
             return Ok(());
         };
         let fits = match self {
-            Val::FuncRef(None) | Val::ExternRef(None) => r.nullable,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => r.nullable,
             Val::FuncRef(Some(f)) => match r.heap {
                 HeapTy::Func => true,
                 HeapTy::Engine(id) => {
@@ -132,13 +136,14 @@ impl Val {
                 _ => false,
             },
             Val::ExternRef(Some(_)) => r.heap == HeapTy::Extern,
+            Val::ExnRef(Some(_)) => r.heap == HeapTy::Exn,
             _ => true,
         };
         if fits {
             return Ok(());
         }
         Err(Error::Usage(match self {
-            Val::FuncRef(None) | Val::ExternRef(None) => {
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => {
                 "a null reference given where the type is non-nullable".to_string()
             }
             _ => format!(
@@ -179,6 +184,9 @@ impl Val {
                         .map(|id| ExternRef::new(*id))
                 })
             }
+            ValType::ExnRef => {
+                Val::ExnRef((raw != 0).then(|| crate::ExnRef::from_raw(store, raw as u64)))
+            }
         }
     }
 }
@@ -214,6 +222,7 @@ pub enum Extern {
     Global(Global),
     Memory(Memory),
     Table(Table),
+    Tag(crate::Tag),
 }
 
 impl Extern {
@@ -247,6 +256,20 @@ impl Extern {
             Extern::Table(t) => Some(t),
             _ => None,
         }
+    }
+
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<crate::Tag> {
+        match self {
+            Extern::Tag(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl From<crate::Tag> for Extern {
+    fn from(t: crate::Tag) -> Extern {
+        Extern::Tag(t)
     }
 }
 

@@ -32,11 +32,13 @@ pub enum Suite {
     /// The typed function references proposal tests
     /// (`function-references/`).
     FunctionReferences,
+    /// The exception-handling proposal tests (`exceptions/`).
+    Exceptions,
 }
 
 impl Suite {
     /// Every suite, in the order they are reported.
-    pub const ALL: [Suite; 10] = [
+    pub const ALL: [Suite; 11] = [
         Suite::V1,
         Suite::V2,
         Suite::V3,
@@ -47,11 +49,12 @@ impl Suite {
         Suite::ExtendedConst,
         Suite::Memory64,
         Suite::FunctionReferences,
+        Suite::Exceptions,
     ];
 
     /// The command-line name of the suite (`v1`, `v2`, `v3`, `simd`,
     /// `relaxed-simd`, `multi-memory`, `tail-call`, `extended-const`,
-    /// `memory64`, `function-references`).
+    /// `memory64`, `function-references`, `exceptions`).
     pub fn name(self) -> &'static str {
         match self {
             Suite::V1 => "v1",
@@ -64,6 +67,7 @@ impl Suite {
             Suite::ExtendedConst => "extended-const",
             Suite::Memory64 => "memory64",
             Suite::FunctionReferences => "function-references",
+            Suite::Exceptions => "exceptions",
         }
     }
 
@@ -88,6 +92,7 @@ impl Suite {
             Suite::ExtendedConst => proposal(Proposal::ExtendedConst).collect(),
             Suite::Memory64 => proposal(Proposal::Memory64).collect(),
             Suite::FunctionReferences => proposal(Proposal::FunctionReferences).collect(),
+            Suite::Exceptions => proposal(Proposal::ExceptionHandling).collect(),
         };
         let mut files: Vec<(String, &'static str)> = files
             .into_iter()

@@ -108,6 +108,7 @@ impl FuncTranslator<'_, '_> {
             return;
         }
         let results = self.builder.inst_results(call).to_vec();
+        self.test_pending_exception(kind == CallKind::ThenReturn);
         if kind == CallKind::ThenReturn {
             self.return_values(&results);
         } else {

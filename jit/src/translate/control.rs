@@ -24,6 +24,14 @@ pub enum FrameKind {
         /// The `if`'s parameters, which the `else` arm starts from again.
         params: Vec<Value>,
     },
+    /// A `try_table`: a block whose exceptions land at `landing`, which
+    /// tries its clauses.
+    TryTable {
+        catches: Vec<super::exceptions::CatchClause>,
+        landing: ir::Block,
+        /// Some call or throw inside goes to `landing`.
+        landing_used: bool,
+    },
 }
 
 /// One entry of the control stack.
@@ -52,7 +60,7 @@ impl ControlFrame {
 }
 
 impl FuncTranslator<'_, '_> {
-    fn block_sig(&self, ty: BlockType) -> Result<FuncSig, CompileError> {
+    pub(crate) fn block_sig(&self, ty: BlockType) -> Result<FuncSig, CompileError> {
         Ok(match ty {
             BlockType::Empty => FuncSig::default(),
             BlockType::Type(t) => FuncSig {
@@ -64,7 +72,10 @@ impl FuncTranslator<'_, '_> {
         })
     }
 
-    fn new_block_with_params(&mut self, types: &[crate::module_info::WasmType]) -> ir::Block {
+    pub(crate) fn new_block_with_params(
+        &mut self,
+        types: &[crate::module_info::WasmType],
+    ) -> ir::Block {
         let block = self.builder.create_block();
         for t in types {
             self.builder.append_block_param(block, ir_type(*t));
@@ -87,7 +98,11 @@ impl FuncTranslator<'_, '_> {
     /// Marks the frame `depth` levels out as a branch target and returns
     /// where to jump and with how many values.
     fn branch_to(&mut self, depth: u32) -> (ir::Block, usize) {
-        let idx = self.frames.len() - 1 - depth as usize;
+        self.branch_to_frame(self.frames.len() - 1 - depth as usize)
+    }
+
+    /// [`Self::branch_to`] the frame at index `idx` of the control stack.
+    pub(crate) fn branch_to_frame(&mut self, idx: usize) -> (ir::Block, usize) {
         let frame = &mut self.frames[idx];
         if !matches!(frame.kind, FrameKind::Loop { .. }) {
             frame.exit_reachable = true;
@@ -313,6 +328,14 @@ impl FuncTranslator<'_, '_> {
             let results = self.popn(frame.num_results);
             self.builder.ins().jump(frame.next, &block_args(&results));
         }
+        if let FrameKind::TryTable {
+            catches,
+            landing,
+            landing_used: true,
+        } = &frame.kind
+        {
+            self.emit_landing(catches, *landing);
+        }
         match &frame.kind {
             FrameKind::If {
                 else_block,
@@ -358,7 +381,9 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn translate_unreachable(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         use Operator as O;
         match op {
-            O::Block { .. } | O::Loop { .. } | O::If { .. } => self.dead_depth += 1,
+            O::Block { .. } | O::Loop { .. } | O::If { .. } | O::TryTable { .. } => {
+                self.dead_depth += 1
+            }
             O::Else if self.dead_depth == 0 => self.translate_else(),
             O::End => {
                 if self.dead_depth > 0 {

@@ -8,6 +8,7 @@
 pub(crate) mod call;
 mod control;
 mod conversions;
+mod exceptions;
 pub(crate) mod hooks;
 mod memory;
 mod numeric;
@@ -190,7 +191,7 @@ pub fn ir_type(ty: WasmType) -> ir::Type {
         WasmType::F32 => types::F32,
         WasmType::F64 => types::F64,
         WasmType::V128 => types::I8X16,
-        WasmType::FuncRef | WasmType::ExternRef => types::I64,
+        WasmType::FuncRef | WasmType::ExternRef | WasmType::ExnRef => types::I64,
     }
 }
 
@@ -296,6 +297,9 @@ pub struct FuncTranslator<'a, 'b> {
     /// not a function that only forwards to another: its direct calls to
     /// the allocator's functions take back the one their entries count.
     pub(crate) allocator_code: bool,
+    /// The block that returns with an exception pending, once some call
+    /// or throw needs it (see `exceptions.rs`).
+    pub(crate) propagate: Option<ir::Block>,
 }
 
 /// Translates the body of defined function `func_index` into IR.
@@ -428,6 +432,7 @@ pub fn translate_function(
                 || env
                     .allocator_helpers
                     .is_some_and(|h| h.contains(&func_index))),
+        propagate: None,
     };
     t.push_function_frame(sig);
     // What the entry's checks trap with points at the function's start.
@@ -463,6 +468,7 @@ pub fn translate_function(
         t.offset = offset as u32;
         t.translate_guarded(&op, offset)?;
     }
+    t.emit_propagate();
     t.builder.finalize(env.frontend_config);
     Ok(func)
 }
@@ -494,7 +500,7 @@ fn forwards_to(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> Option<u32> {
 pub(crate) fn zero_value(builder: &mut FunctionBuilder<'_>, ty: WasmType) -> Value {
     match ty {
         WasmType::I32 => builder.ins().iconst(types::I32, 0),
-        WasmType::I64 | WasmType::FuncRef | WasmType::ExternRef => {
+        WasmType::I64 | WasmType::FuncRef | WasmType::ExternRef | WasmType::ExnRef => {
             builder.ins().iconst(types::I64, 0)
         }
         WasmType::F32 => builder.ins().f32const(0.0),
@@ -602,6 +608,23 @@ impl FuncTranslator<'_, '_> {
                 self.flush_marks();
                 self.tag_checked.clear();
                 self.translate_control(op)
+            }
+            O::TryTable { try_table } => {
+                self.flush_marks();
+                self.tag_checked.clear();
+                self.translate_try_table(try_table)
+            }
+            O::Throw { tag_index } => {
+                self.flush_marks();
+                self.tag_checked.clear();
+                self.translate_throw(*tag_index);
+                Ok(())
+            }
+            O::ThrowRef => {
+                self.flush_marks();
+                self.tag_checked.clear();
+                self.translate_throw_ref();
+                Ok(())
             }
             O::Call { .. }
             | O::CallIndirect { .. }

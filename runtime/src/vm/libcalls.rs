@@ -317,6 +317,15 @@ extern "C" fn tag_check(vmctx: *mut u8, addr: u64, len_write: u64, site: u64, fp
     crate::attest::tags::check(store, inst, addr, len, write, func, offset, fp)
 }
 
+extern "C" fn exception_new(vmctx: *mut u8, tag: u32) -> u64 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    let tag = inst.exception_tags[tag as usize];
+    let slots = tag.data_in(store).ty.payload().len();
+    let vm_tag = tag.vm_tag(store);
+    crate::exception::new_exception(store, vm_tag, slots) as u64
+}
+
 /// The builtin table every vmctx points to, indexed by [`Builtin`].
 pub(crate) fn table() -> *const usize {
     static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
@@ -340,6 +349,7 @@ pub(crate) fn table() -> *const usize {
                 tag_evict as *const () as usize,
                 tag_check as *const () as usize,
                 tag_trace as *const () as usize,
+                exception_new as *const () as usize,
             ]
         })
         .as_ptr()

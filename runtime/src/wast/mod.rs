@@ -525,7 +525,17 @@ impl Runner {
             } => self.assert_unlinkable(module, message),
             WastDirective::AssertInvalidCustom { .. } => Verdict::Skip("assert_invalid_custom"),
             WastDirective::AssertMalformedCustom { .. } => Verdict::Skip("assert_malformed_custom"),
-            WastDirective::AssertException { .. } => Verdict::Skip("assert_exception"),
+            WastDirective::AssertException { exec, .. } => match self.execute(exec) {
+                Err(ExecError::Wasm(Error::Exception(_))) => Verdict::Pass,
+                Ok(values) => Verdict::Fail(format!(
+                    "expected an uncaught exception, got [{}]",
+                    fmt_vals(&values)
+                )),
+                Err(error) => match error.into_verdict("expected an uncaught exception") {
+                    Verdict::Pass => Verdict::Fail("expected an uncaught exception".into()),
+                    other => other,
+                },
+            },
             WastDirective::AssertSuspension { .. } => Verdict::Skip("assert_suspension"),
             WastDirective::Thread(_) => Verdict::Skip("thread"),
             WastDirective::Wait { .. } => Verdict::Skip("wait"),
@@ -1081,6 +1091,8 @@ fn fmt_val(value: &Val) -> String {
         Val::FuncRef(Some(_)) => "ref.func".to_string(),
         Val::ExternRef(None) => "ref.null extern".to_string(),
         Val::ExternRef(Some(r)) => format!("ref.extern {}", r.id()),
+        Val::ExnRef(None) => "ref.null exn".to_string(),
+        Val::ExnRef(Some(_)) => "ref.exn".to_string(),
     }
 }
 

@@ -34,6 +34,7 @@ pub(crate) fn show(v: &Val) -> String {
             Some(r) => format!("externref:{}", r.id()),
             None => "externref:null".into(),
         },
+        Val::ExnRef(e) => format!("exnref:{}", if e.is_some() { "exn" } else { "null" }),
     }
 }
 

@@ -8,12 +8,13 @@ use walmart::Config;
 type Switch = fn(&mut Config, bool) -> &mut Config;
 
 /// The proposals `-W` names, and the switch each sets.
-const FEATURES: [(&str, Switch); 5] = [
+const FEATURES: [(&str, Switch); 6] = [
     ("multi-memory", Config::wasm_multi_memory),
     ("tail-call", Config::wasm_tail_call),
     ("extended-const", Config::wasm_extended_const),
     ("memory64", Config::wasm_memory64),
     ("function-references", Config::wasm_function_references),
+    ("exceptions", Config::wasm_exceptions),
 ];
 
 /// Applies `-W` settings (`NAME`, `NAME=y`, `NAME=n`) to `config`.

@@ -1,0 +1,256 @@
+//! Exception handling: `throw`, `throw_ref`, `try_table`, and the test
+//! after each call that sends a thrown exception to its handler.
+//!
+//! Exceptions unwind by ordinary returns, not by walking native frames: a
+//! `throw` leaves the exception in the store's
+//! [`vmctx::VMRuntimeLimits::pending_exception`] and jumps to the landing
+//! block of the innermost `try_table` with catch clauses around it. That
+//! block tries the clauses in order and branches to the first that
+//! matches, clearing the pending exception, or goes on to the next
+//! enclosing `try_table`'s landing block; past the outermost, the function
+//! returns at once (zero results, its exit work done as at any return).
+//! Every call that may throw is followed by a test of the pending word
+//! with the same destination, so the caller goes on unwinding. A call
+//! from the host sees the word still set when Wasm returns, and reports
+//! the exception. Calls that cannot throw cost nothing; the others, one
+//! load and a branch not taken.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{self, types, InstBuilder, Value};
+use wasmparser::{Catch, TryTable};
+
+use super::control::{ControlFrame, FrameKind};
+use super::{block_args, vm_flags, FuncTranslator};
+use crate::error::CompileError;
+use crate::trap::TrapKind;
+use crate::vmctx::{self, Builtin};
+
+/// One catch clause of a `try_table`, its label resolved.
+#[derive(Clone, Copy, Debug)]
+pub struct CatchClause {
+    /// The tag it catches; `None`: every exception (`catch_all`).
+    pub tag: Option<u32>,
+    /// The exception itself goes to the label too (`catch_ref`,
+    /// `catch_all_ref`), after the payload.
+    pub with_ref: bool,
+    /// Index in the control stack of the frame the clause branches to.
+    pub frame: usize,
+}
+
+impl FuncTranslator<'_, '_> {
+    /// `try_table`: a block whose calls and throws land at its clauses.
+    pub(crate) fn translate_try_table(&mut self, table: &TryTable) -> Result<(), CompileError> {
+        let sig = self.block_sig(table.ty)?;
+        // A clause's label is counted from outside the try_table.
+        let outside = self.frames.len() - 1;
+        let catches = table
+            .catches
+            .iter()
+            .map(|c| {
+                let (tag, with_ref, label) = match *c {
+                    Catch::One { tag, label } => (Some(tag), false, label),
+                    Catch::OneRef { tag, label } => (Some(tag), true, label),
+                    Catch::All { label } => (None, false, label),
+                    Catch::AllRef { label } => (None, true, label),
+                };
+                CatchClause {
+                    tag,
+                    with_ref,
+                    frame: outside - label as usize,
+                }
+            })
+            .collect();
+        let next = self.new_block_with_params(&sig.results);
+        let landing = self.builder.create_block();
+        self.frames.push(ControlFrame {
+            kind: FrameKind::TryTable {
+                catches,
+                landing,
+                landing_used: false,
+            },
+            next,
+            num_params: sig.params.len(),
+            num_results: sig.results.len(),
+            height: self.stack.len() - sig.params.len(),
+            exit_reachable: false,
+        });
+        Ok(())
+    }
+
+    /// `throw tag`: a new exception with the operands as its payload.
+    pub(crate) fn translate_throw(&mut self, tag: u32) {
+        let params = self.tag_params(tag);
+        let payload = self.popn(params.len());
+        let index = self.builder.ins().iconst(types::I32, i64::from(tag));
+        let exn = self.call_builtin(
+            Builtin::ExceptionNew,
+            &[types::I32],
+            &[types::I64],
+            &[index],
+        )[0];
+        for (i, v) in payload.into_iter().enumerate() {
+            let offset = vmctx::EXCEPTION_PAYLOAD + 16 * i as i32;
+            self.builder.ins().store(vm_flags(), v, exn, offset);
+        }
+        self.raise(exn);
+    }
+
+    /// `throw_ref`: the exception a handler caught, thrown again.
+    pub(crate) fn translate_throw_ref(&mut self) {
+        let exn = self.pop();
+        self.builder
+            .ins()
+            .trapz(exn, TrapKind::NullReference.code());
+        self.raise(exn);
+    }
+
+    /// Makes `exn` the pending exception and goes to its handlers.
+    fn raise(&mut self, exn: Value) {
+        let limits = self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS);
+        self.builder
+            .ins()
+            .store(vm_flags(), exn, limits, vmctx::LIMITS_PENDING_EXCEPTION);
+        let target = self.landing_target();
+        self.builder.ins().jump(target, &[]);
+        self.reachable = false;
+    }
+
+    /// After a call that may throw: on to the handlers when it did.
+    /// `leaving`: the call is a `return_call` compiled as a call and a
+    /// return, whose exception no handler of this function may catch.
+    pub(crate) fn test_pending_exception(&mut self, leaving: bool) {
+        if !self.env.config.proposals.exceptions {
+            return;
+        }
+        let limits = self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS);
+        let pending = self.builder.ins().load(
+            types::I64,
+            vm_flags(),
+            limits,
+            vmctx::LIMITS_PENDING_EXCEPTION,
+        );
+        let target = if leaving {
+            self.propagate_block()
+        } else {
+            self.landing_target()
+        };
+        let go_on = self.builder.create_block();
+        self.builder.ins().brif(pending, target, &[], go_on, &[]);
+        self.builder.seal_block(go_on);
+        self.builder.switch_to_block(go_on);
+    }
+
+    /// Where a pending exception goes from here: the landing block of the
+    /// innermost `try_table` with catch clauses, or out of the function.
+    fn landing_target(&mut self) -> ir::Block {
+        for frame in self.frames.iter_mut().rev() {
+            if let FrameKind::TryTable {
+                catches,
+                landing,
+                landing_used,
+            } = &mut frame.kind
+            {
+                if !catches.is_empty() {
+                    *landing_used = true;
+                    return *landing;
+                }
+            }
+        }
+        self.propagate_block()
+    }
+
+    /// The block that returns with the exception still pending.
+    fn propagate_block(&mut self) -> ir::Block {
+        *self
+            .propagate
+            .get_or_insert_with(|| self.builder.create_block())
+    }
+
+    /// Fills the landing block of a `try_table` whose `end` was just
+    /// translated (the current block is filled): its clauses in order,
+    /// then the enclosing handlers.
+    pub(crate) fn emit_landing(&mut self, catches: &[CatchClause], landing: ir::Block) {
+        self.builder.switch_to_block(landing);
+        self.builder.seal_block(landing);
+        let limits = self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS);
+        let exn = self.builder.ins().load(
+            types::I64,
+            vm_flags(),
+            limits,
+            vmctx::LIMITS_PENDING_EXCEPTION,
+        );
+        for clause in catches {
+            let mut args = Vec::new();
+            if let Some(tag) = clause.tag {
+                let thrown =
+                    self.builder
+                        .ins()
+                        .load(types::I64, vm_flags(), exn, vmctx::EXCEPTION_TAG);
+                let offset = self.env.offsets.tag(tag);
+                let ours = self.load_fixed_ptr(self.vmctx, offset);
+                let same = self.builder.ins().icmp(IntCC::Equal, thrown, ours);
+                let hit = self.builder.create_block();
+                let miss = self.builder.create_block();
+                self.builder.ins().brif(same, hit, &[], miss, &[]);
+                self.builder.seal_block(hit);
+                self.builder.seal_block(miss);
+                self.builder.switch_to_block(hit);
+                for (i, ty) in self.tag_params(tag).into_iter().enumerate() {
+                    let offset = vmctx::EXCEPTION_PAYLOAD + 16 * i as i32;
+                    let ty = super::ir_type(ty);
+                    args.push(self.builder.ins().load(ty, vm_flags(), exn, offset));
+                }
+                self.catch_into(clause, exn, args);
+                self.builder.switch_to_block(miss);
+            } else {
+                self.catch_into(clause, exn, args);
+                // Clauses after a `catch_all` never run.
+                return;
+            }
+        }
+        let outer = self.landing_target();
+        self.builder.ins().jump(outer, &[]);
+    }
+
+    /// Catches the pending `exn` by `clause`: clears it and branches to
+    /// the clause's label with `args` (and the exception, for a `_ref`).
+    fn catch_into(&mut self, clause: &CatchClause, exn: Value, mut args: Vec<Value>) {
+        let limits = self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS);
+        let null = self.builder.ins().iconst(types::I64, 0);
+        self.builder
+            .ins()
+            .store(vm_flags(), null, limits, vmctx::LIMITS_PENDING_EXCEPTION);
+        if clause.with_ref {
+            args.push(exn);
+        }
+        let (target, _) = self.branch_to_frame(clause.frame);
+        self.builder.ins().jump(target, &block_args(&args));
+    }
+
+    /// Fills the function's propagating return, if anything uses it (the
+    /// current block is filled): zero results, and the exit work any
+    /// return does.
+    pub(crate) fn emit_propagate(&mut self) {
+        let Some(block) = self.propagate else {
+            return;
+        };
+        self.builder.switch_to_block(block);
+        self.builder.seal_block(block);
+        let results: Vec<Value> = self
+            .env
+            .info
+            .func_sig(self.func_index)
+            .results
+            .clone()
+            .into_iter()
+            .map(|t| super::zero_value(&mut self.builder, t))
+            .collect();
+        self.return_values(&results);
+    }
+
+    /// The payload types of tag `tag`.
+    fn tag_params(&self, tag: u32) -> Vec<crate::module_info::WasmType> {
+        let info = self.env.info;
+        info.types[info.tags[tag as usize] as usize].params.clone()
+    }
+}

@@ -1,0 +1,216 @@
+//! Exception handling's entities: tags (`Tag`) and exceptions (`ExnRef`).
+//!
+//! A tag is one `VMTag` in its store, compared by address: an exception
+//! is caught by a clause naming the very tag it was thrown with (imports
+//! share the exporter's). An exception is a block of 16-byte slots the
+//! store owns: the tag's address and the exception's index, then one slot
+//! per payload value ([`walmart_jit::vmctx::VMException`]). Exceptions
+//! live as long as their store: an `exnref` may keep any of them, and
+//! without a collector none is known to be dead.
+
+use walmart_jit::vmctx::{VMTag, EXCEPTION_PAYLOAD};
+
+use crate::error::{Error, Result};
+use crate::store::{AsContext, AsContextMut, StoreOpaque};
+use crate::types::FuncType;
+use crate::values::Val;
+
+/// The type of a tag: the function type whose parameters are its
+/// exceptions' payload (its results are empty).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TagType {
+    ty: FuncType,
+}
+
+impl TagType {
+    /// The type of tags whose payload is `ty`'s parameters. `ty` must have
+    /// no results.
+    pub fn new(ty: FuncType) -> TagType {
+        TagType { ty }
+    }
+
+    /// The function type it was made of.
+    pub fn ty(&self) -> &FuncType {
+        &self.ty
+    }
+
+    /// The payload's types.
+    pub fn payload(&self) -> &[crate::ValType] {
+        self.ty.params()
+    }
+}
+
+/// A tag's storage; `def` is what generated code points at.
+pub(crate) struct TagData {
+    pub(crate) def: VMTag,
+    pub(crate) ty: TagType,
+}
+
+/// An exception tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tag {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+impl Tag {
+    /// A new tag of type `ty`, unlike every other.
+    pub fn new(mut store: impl AsContextMut, ty: &TagType) -> Result<Tag> {
+        let store = &mut store.as_context_mut().opaque;
+        if !ty.ty.results().is_empty() {
+            return Err(Error::Usage(format!(
+                "a tag's type has no results; {} has",
+                ty.ty
+            )));
+        }
+        let type_id = store.engine.signature_id(&ty.ty.to_sig());
+        Ok(Tag::push(store, ty.clone(), type_id))
+    }
+
+    pub(crate) fn push(store: &mut StoreOpaque, ty: TagType, type_id: u64) -> Tag {
+        store.tags.push(Box::new(TagData {
+            def: VMTag { type_id },
+            ty,
+        }));
+        Tag {
+            store: store.id,
+            index: store.tags.len() as u32 - 1,
+        }
+    }
+
+    pub(crate) fn data_in(self, store: &StoreOpaque) -> &TagData {
+        store.check(self.store);
+        &store.tags[self.index as usize]
+    }
+
+    /// The tag's type.
+    pub fn ty(&self, store: impl AsContext) -> TagType {
+        self.data_in(&store.as_context().opaque).ty.clone()
+    }
+
+    /// The tag generated code compares, by address.
+    pub(crate) fn vm_tag(self, store: &StoreOpaque) -> *const VMTag {
+        &self.data_in(store).def
+    }
+}
+
+/// A reference to an exception (`exnref`): one a call left uncaught
+/// ([`Error::Exception`]), one Wasm handed out, or one the host made to
+/// throw into Wasm from a host function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExnRef {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+impl ExnRef {
+    /// A new exception of `tag` carrying `payload`, which a host function
+    /// may return as `Err(Error::Exception(..))` to throw it into its Wasm
+    /// caller.
+    pub fn new(mut store: impl AsContextMut, tag: Tag, payload: &[Val]) -> Result<ExnRef> {
+        let store = &mut store.as_context_mut().opaque;
+        let ty = tag.data_in(store).ty.clone();
+        if payload.len() != ty.payload().len()
+            || payload.iter().zip(ty.payload()).any(|(v, t)| v.ty() != *t)
+        {
+            return Err(Error::Usage(format!(
+                "an exception of a tag of type {} given {} values of other types",
+                ty.ty,
+                payload.len()
+            )));
+        }
+        let raw = payload
+            .iter()
+            .map(|v| v.to_raw(store))
+            .collect::<Result<Vec<_>>>()?;
+        let exn = new_exception(store, tag.vm_tag(store), raw.len());
+        // SAFETY: the exception has one slot per payload value.
+        let slots = unsafe { payload_slots(exn, raw.len()) };
+        slots.copy_from_slice(&raw);
+        Ok(exception_of(store, exn))
+    }
+
+    /// The tag it was thrown with.
+    pub fn tag(&self, store: impl AsContext) -> Tag {
+        let store = &store.as_context().opaque;
+        store.check(self.store);
+        let exn = store.exceptions[self.index as usize].as_ptr();
+        // SAFETY: slot 0 holds the tag's address (a tag of this store).
+        let tag = unsafe { *(exn as *const *const VMTag) };
+        tag_of(store, tag).expect("an exception's tag is its store's")
+    }
+
+    /// Its payload.
+    pub fn payload(&self, mut store: impl AsContextMut) -> Vec<Val> {
+        let tag = self.tag(&mut store);
+        let store = &mut store.as_context_mut().opaque;
+        let types = tag.data_in(store).ty.payload().to_vec();
+        let raw = store.exceptions[self.index as usize][1..].to_vec();
+        raw.iter()
+            .zip(types)
+            .map(|(r, t)| Val::from_raw(store, *r, t))
+            .collect()
+    }
+
+    /// The exception generated code sees.
+    pub(crate) fn raw(self, store: &StoreOpaque) -> Result<u64> {
+        if store.id != self.store {
+            return Err(Error::Usage(
+                "exception used with a store that does not own it".into(),
+            ));
+        }
+        Ok(store.exceptions[self.index as usize].as_ptr() as u64)
+    }
+
+    /// The handle of a raw exception pointer (not null).
+    pub(crate) fn from_raw(store: &StoreOpaque, raw: u64) -> ExnRef {
+        // SAFETY: generated code only holds exceptions of its store;
+        // slot 0's second word is the index.
+        let index = unsafe { *(raw as *const u64).add(1) };
+        ExnRef {
+            store: store.id,
+            index: index as u32,
+        }
+    }
+}
+
+/// The handle of a tag by its address.
+fn tag_of(store: &StoreOpaque, tag: *const VMTag) -> Option<Tag> {
+    let index = store.tags.iter().position(|t| std::ptr::eq(&t.def, tag))?;
+    Some(Tag {
+        store: store.id,
+        index: index as u32,
+    })
+}
+
+/// Allocates an exception of `tag` with `slots` zeroed payload slots;
+/// returns its address.
+pub(crate) fn new_exception(store: &mut StoreOpaque, tag: *const VMTag, slots: usize) -> *mut u8 {
+    debug_assert_eq!(EXCEPTION_PAYLOAD, 16);
+    let index = store.exceptions.len() as u64;
+    let mut block = vec![0u128; 1 + slots].into_boxed_slice();
+    block[0] = (tag as usize as u128) | (u128::from(index) << 64);
+    let ptr = block.as_mut_ptr() as *mut u8;
+    store.exceptions.push(block);
+    ptr
+}
+
+/// The payload slots of an exception `new_exception` made.
+///
+/// # Safety
+/// `exn` must be such an exception with at least `n` slots.
+unsafe fn payload_slots<'a>(exn: *mut u8, n: usize) -> &'a mut [u128] {
+    // SAFETY: per the contract.
+    unsafe { std::slice::from_raw_parts_mut((exn as *mut u128).add(1), n) }
+}
+
+/// The handle of an exception `new_exception` made.
+fn exception_of(store: &StoreOpaque, exn: *mut u8) -> ExnRef {
+    ExnRef::from_raw(store, exn as u64)
+}
+
+/// Takes the exception a call into Wasm left uncaught, if any.
+pub(crate) fn take_pending(store: &mut StoreOpaque) -> Option<ExnRef> {
+    let raw = std::mem::take(&mut store.limits.pending_exception);
+    (raw != 0).then(|| ExnRef::from_raw(store, raw as u64))
+}
