@@ -371,6 +371,11 @@ pub(crate) fn invoke(
     // its type id) and `values` is sized for its parameters and results.
     let r = unsafe { traphandlers::call_wasm(trampoline, vmctx, code, values.as_mut_ptr()) };
     store.wasm_depth -= 1;
+    if r.is_err() {
+        // A trap in an exit hook of a frame an exception was unwinding
+        // abandons the exception with the frames.
+        store.limits.pending_exception = 0;
+    }
     if r.is_err() && !guarded.is_empty() {
         crate::attest::tags::clear_abandoned_guards(store, &guarded);
     }

@@ -351,10 +351,21 @@ pub(crate) fn instantiate(
         ));
     }
     check_imports(store, module, imports)?;
+    let info = module.info();
+    // The monitor's stack guards are cleared as each frame returns through
+    // its epilogue, which an exception unwinding the frame skips: the
+    // guards left behind would be reported as the stack is reused.
+    if store.engine.config().tag_monitor().is_some() && !info.tags.is_empty() {
+        let name = info.name.as_deref().unwrap_or("the module");
+        return Err(Error::Usage(format!(
+            "`--attest tags` does not watch modules that use exception handling, and {} \
+             declares or imports exception tags",
+            printable(name)
+        )));
+    }
     store.ensure_attest()?;
     // Its data segments may land on pages the last call wrote.
     crate::attest::session::settle_exit(store);
-    let info = module.info();
     let offsets = VMOffsets::new(info);
     let handle = Instance {
         store: store.id,

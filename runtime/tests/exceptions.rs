@@ -1,0 +1,364 @@
+//! Exception handling (Wasm 3.0): exceptions unwind deep stacks to their
+//! handlers under every attestation policy, carry payloads of every type,
+//! cross instances and host functions both ways, and reach the embedder
+//! when nothing catches them.
+
+mod common;
+
+use walmart::attest::{DigestVerifier, OnDetect, Policy};
+use walmart::{
+    AttestOptions, Config, Engine, Error, ExnRef, Extern, Func, FuncType, Linker, Module, Store,
+    Tag, TagType, Val, ValType,
+};
+
+/// `$dive` recurses `n` deep, storing a word a frame, through a plain
+/// call, a `call_indirect` and a `call_ref` by turns, each inside a
+/// `try_table` that catches another tag only, and throws `$e` at the
+/// bottom with a payload of five types; every tenth frame catches
+/// everything with `catch_all_ref` and throws it on with `throw_ref`.
+/// `run` catches `$e` and sums its payload.
+const DIVE: &str = r#"(module
+    (type $d (func (param i32)))
+    (tag $e (export "e") (param i32 i64 f32 f64 v128))
+    (tag $other (param i32))
+    (memory (export "memory") 1)
+    (table 1 funcref)
+    (elem declare func $dive)
+    (elem (i32.const 0) $dive)
+    (func $dive (export "dive") (param $n i32)
+        (i32.store (i32.and (i32.mul (local.get $n) (i32.const 4)) (i32.const 0xfffc))
+                   (local.get $n))
+        (if (i32.eqz (local.get $n))
+            (then (throw $e (i32.const 7) (i64.const -3) (f32.const 1.5) (f64.const 2.25)
+                            (v128.const i32x4 1 2 3 4))))
+        (block $other_caught (result i32)
+            (block $rethrow (result exnref)
+                (if (i32.eqz (i32.rem_u (local.get $n) (i32.const 10)))
+                    (then
+                        (try_table (catch_all_ref $rethrow)
+                            (call $step (i32.sub (local.get $n) (i32.const 1))))
+                        (return)))
+                (try_table (catch $other $other_caught)
+                    (call $step (i32.sub (local.get $n) (i32.const 1))))
+                (return))
+            (throw_ref))
+        (unreachable))
+    (func $step (param $n i32)
+        (block $three
+            (block $two
+                (block $one
+                    (br_table $one $two $three (i32.rem_u (local.get $n) (i32.const 3))))
+                (return (call $dive (local.get $n))))
+            (return (call_indirect (type $d) (local.get $n) (i32.const 0))))
+        (call_ref $d (local.get $n) (ref.func $dive)))
+    (func (export "run") (param $n i32) (result f64)
+        (local $v v128) (local $d f64) (local $f f32) (local $l i64)
+        (block $h (result i32 i64 f32 f64 v128)
+            (try_table (catch $e $h) (call $dive (local.get $n)))
+            (return (f64.const -1)))
+        (local.set $v) (local.set $d) (local.set $f) (local.set $l)
+        (f64.convert_i32_s)
+        (f64.add (f64.convert_i64_s (local.get $l)))
+        (f64.add (f64.promote_f32 (local.get $f)))
+        (f64.add (local.get $d))
+        (f64.add (f64.convert_i32_s (i32x4.extract_lane 3 (local.get $v))))))"#;
+
+fn configs() -> Vec<(&'static str, Config)> {
+    let mut out = Vec::new();
+    for (name, policy, sync, guarded) in [
+        ("off", Policy::Off, false, true),
+        ("off, bounds-checked", Policy::Off, false, false),
+        ("coarse", Policy::Coarse, false, true),
+        ("fine", Policy::Fine, false, true),
+        ("fine, synchronous", Policy::Fine, true, true),
+    ] {
+        let mut config = Config::new();
+        config
+            .attest(policy)
+            .attest_sync(sync)
+            .guarded_memory(guarded);
+        out.push((name, config));
+    }
+    out
+}
+
+/// `wat` instantiated with `linker`'s definitions, attested by the
+/// digest verifier (detections trapping) unless the policy is `off`.
+fn attested(config: &Config, wat: &str) -> (Store<()>, walmart::Instance) {
+    let engine = Engine::new(config).unwrap();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    if config.attest != Policy::Off {
+        store
+            .configure_attestation(
+                AttestOptions::new()
+                    .verifier(DigestVerifier::new())
+                    .on_detect(OnDetect::Trap),
+            )
+            .unwrap();
+    }
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    (store, instance)
+}
+
+#[test]
+fn exceptions_unwind_deep_stacks_to_their_handler_under_every_policy() {
+    // 1 + (-3) + 1.5 + 2.25 + 4 lanes' last (4) + 7: the payload's sum.
+    let sum = 7.0 - 3.0 + 1.5 + 2.25 + 4.0;
+    for (name, config) in configs() {
+        let (mut store, instance) = attested(&config, DIVE);
+        let run = instance
+            .get_typed_func::<i32, f64>(&mut store, "run")
+            .unwrap();
+        for n in [0, 1, 2, 3, 9, 10, 11, 1000, 4000] {
+            let got = run.call(&mut store, n).map_err(|e| e.to_string());
+            assert_eq!(got, Ok(sum), "{name}, n = {n}");
+        }
+        // Every frame stored its word before the exception unwound it.
+        let memory = instance.get_memory(&mut store, "memory").unwrap();
+        let mut word = [0u8; 4];
+        memory.read(&store, 4 * 999, &mut word).unwrap();
+        assert_eq!(u32::from_le_bytes(word), 999, "{name}");
+        let stats = store.finish_attestation().unwrap();
+        assert_eq!(stats.map_or(0, |s| s.detections), 0, "{name}");
+    }
+}
+
+#[test]
+fn an_uncaught_exception_reaches_the_host_with_its_tag_and_payload() {
+    for (name, config) in configs() {
+        let (mut store, instance) = attested(&config, DIVE);
+        let dive = instance.get_func(&mut store, "dive").unwrap();
+        let err = dive.call(&mut store, &[Val::I32(25)], &mut []).unwrap_err();
+        let exn = err.exception().unwrap_or_else(|| panic!("{name}: {err}"));
+        assert_eq!(err.to_string(), "uncaught Wasm exception");
+        let tag = instance.get_tag(&mut store, "e").unwrap();
+        assert_eq!(exn.tag(&store), tag, "{name}");
+        let payload = exn.payload(&mut store);
+        let v128 = 1u128 | 2 << 32 | 3 << 64 | 4 << 96;
+        assert_eq!(
+            payload,
+            [
+                Val::I32(7),
+                Val::I64(-3),
+                Val::F32(1.5f32.to_bits()),
+                Val::F64(2.25f64.to_bits()),
+                Val::V128(v128)
+            ],
+            "{name}"
+        );
+        assert_eq!(
+            tag.ty(&store).payload(),
+            [
+                ValType::I32,
+                ValType::I64,
+                ValType::F32,
+                ValType::F64,
+                ValType::V128
+            ]
+        );
+        // The exception ended with the call: the store goes on.
+        dive.call(&mut store, &[Val::I32(3)], &mut []).unwrap_err();
+        let run = instance
+            .get_typed_func::<i32, f64>(&mut store, "run")
+            .unwrap();
+        assert_eq!(run.call(&mut store, 5).unwrap(), 11.75, "{name}");
+    }
+}
+
+/// Imports a tag and a host function; `catch` calls the function and
+/// returns the payload of the tag's exception if one comes, else -1;
+/// `catch_any` catches everything; `nested` calls `reenter`, a host
+/// function that calls back into `throw`.
+const CATCHER: &str = r#"(module
+    (import "host" "tag" (tag $t (param i32 funcref)))
+    (import "host" "call" (func $call (param i32)))
+    (import "host" "reenter" (func $reenter (param i32)))
+    (func $f (export "f") (result i32) (i32.const 42))
+    (func (export "catch") (param i32) (result i32)
+        (block $h (result i32 funcref)
+            (try_table (catch $t $h) (call $call (local.get 0)))
+            (return (i32.const -1)))
+        (drop)
+        (return))
+    (func (export "catch_any") (param i32) (result i32)
+        (block $h
+            (try_table (catch_all $h) (call $call (local.get 0)))
+            (return (i32.const -1)))
+        (i32.const -2))
+    (func (export "throw") (param i32) (throw $t (local.get 0) (ref.func $f)))
+    (func (export "nested") (param i32) (result i32)
+        (block $h (result i32 funcref)
+            (try_table (catch $t $h) (call $reenter (local.get 0)))
+            (return (i32.const -1)))
+        (drop)
+        (i32.add (i32.const 1000)))
+)"#;
+
+#[test]
+fn host_functions_throw_into_wasm_and_pass_wasm_exceptions_on() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let tag_ty = TagType::new(FuncType::new([ValType::I32, ValType::FuncRef], []));
+    let tag = Tag::new(&mut store, &tag_ty).unwrap();
+    let other = Tag::new(&mut store, &tag_ty).unwrap();
+    let call = Func::new(
+        &mut store,
+        FuncType::new([ValType::I32], []),
+        move |mut caller, params, _| {
+            let n = params[0].i32().unwrap();
+            match n {
+                0 => Ok(()),
+                1 => Err(Error::msg("plain failure")),
+                _ => {
+                    // n odd: an exception of another tag of the same type.
+                    let which = if n % 2 == 0 { tag } else { other };
+                    let exn = ExnRef::new(&mut caller, which, &[Val::I32(n), Val::FuncRef(None)])?;
+                    Err(Error::Exception(exn))
+                }
+            }
+        },
+    );
+    let reenter = Func::new(
+        &mut store,
+        FuncType::new([ValType::I32], []),
+        |mut caller, params, _| {
+            let Some(Extern::Func(throw)) = caller.get_export("throw") else {
+                return Err(Error::msg("no throw"));
+            };
+            // Wasm's exception comes back here as an error; returned, it
+            // goes on to the Wasm caller.
+            let err = throw.call(&mut caller, params, &mut []).unwrap_err();
+            assert!(err.exception().is_some());
+            Err(err)
+        },
+    );
+    let mut linker = Linker::new(&engine);
+    linker.define(&mut store, "host", "tag", tag).unwrap();
+    linker.define(&mut store, "host", "call", call).unwrap();
+    linker
+        .define(&mut store, "host", "reenter", reenter)
+        .unwrap();
+    let module = Module::new(&engine, CATCHER).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let catch = instance
+        .get_typed_func::<i32, i32>(&mut store, "catch")
+        .unwrap();
+    let catch_any = instance
+        .get_typed_func::<i32, i32>(&mut store, "catch_any")
+        .unwrap();
+    let nested = instance
+        .get_typed_func::<i32, i32>(&mut store, "nested")
+        .unwrap();
+    assert_eq!(catch.call(&mut store, 0).unwrap(), -1);
+    assert_eq!(catch.call(&mut store, 8).unwrap(), 8);
+    // Another tag's exception passes the clause by, and out.
+    let err = catch.call(&mut store, 9).unwrap_err();
+    let exn = err.exception().expect("uncaught");
+    assert_eq!(exn.tag(&store), other);
+    assert_eq!(exn.payload(&mut store)[0], Val::I32(9));
+    assert_eq!(catch_any.call(&mut store, 9).unwrap(), -2);
+    // A host error is a trap, which no handler catches.
+    let err = catch_any.call(&mut store, 1).unwrap_err();
+    assert!(err.to_string().contains("plain failure"), "{err}");
+    // Wasm to host to Wasm, thrown, back through the host to Wasm.
+    assert_eq!(nested.call(&mut store, 5).unwrap(), 1005);
+    assert_eq!(catch.call(&mut store, 0).unwrap(), -1);
+}
+
+#[test]
+fn tags_link_by_identity_and_type() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let thrower = Module::new(
+        &engine,
+        r#"(module (tag $t (export "t") (param i64))
+            (func (export "throw") (param i64) (throw $t (local.get 0))))"#,
+    )
+    .unwrap();
+    for name in ["a", "b"] {
+        let instance = linker.instantiate(&mut store, &thrower).unwrap();
+        linker.instance(&mut store, name, instance).unwrap();
+    }
+    // Two instances of one module have two tags: `a`'s clause does not
+    // catch what `b` throws.
+    let catcher = Module::new(
+        &engine,
+        r#"(module
+            (import "a" "t" (tag $t (param i64)))
+            (import "a" "throw" (func $a (param i64)))
+            (import "b" "throw" (func $b (param i64)))
+            (func (export "catch") (param i32) (result i64)
+                (block $h (result i64)
+                    (try_table (catch $t $h)
+                        (if (local.get 0)
+                            (then (call $b (i64.const 2)))
+                            (else (call $a (i64.const 1)))))
+                    (return (i64.const -1)))))"#,
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut store, &catcher).unwrap();
+    let catch = instance
+        .get_typed_func::<i32, i64>(&mut store, "catch")
+        .unwrap();
+    assert_eq!(catch.call(&mut store, 0).unwrap(), 1);
+    assert!(catch.call(&mut store, 1).unwrap_err().exception().is_some());
+    // A tag of another type does not link.
+    let wrong = Module::new(&engine, r#"(module (import "a" "t" (tag (param i32))))"#).unwrap();
+    let err = linker.instantiate(&mut store, &wrong).unwrap_err();
+    assert!(
+        err.to_string().contains("incompatible import type"),
+        "{err}"
+    );
+    // A tag's type has no results.
+    let bad = TagType::new(FuncType::new([], [ValType::I32]));
+    assert!(Tag::new(&mut store, &bad).is_err());
+}
+
+#[test]
+fn a_return_call_leaves_its_try_table_behind() {
+    let (mut store, instance) = common::instantiated(
+        &Config::new(),
+        r#"(module
+            (tag $t)
+            (func $throw (throw $t))
+            (func (export "tail")
+                (block $h (try_table (catch $t $h) (return_call $throw))))
+            (func (export "plain")
+                (block $h (try_table (catch $t $h) (call $throw)))))"#,
+    );
+    let tail = instance.get_func(&mut store, "tail").unwrap();
+    let plain = instance.get_func(&mut store, "plain").unwrap();
+    assert!(tail
+        .call(&mut store, &[], &mut [])
+        .unwrap_err()
+        .exception()
+        .is_some());
+    plain.call(&mut store, &[], &mut []).unwrap();
+}
+
+#[test]
+fn exception_handling_can_be_switched_off_and_the_tag_monitor_refuses_it() {
+    let mut config = Config::new();
+    config.wasm_exceptions(false);
+    let engine = Engine::new(&config).unwrap();
+    let err = Module::new(&engine, "(module (tag))").unwrap_err();
+    assert!(err.to_string().contains("exceptions"), "{err}");
+
+    let mut config = Config::new();
+    config.attest(Policy::Tags);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (tag) (memory 1) (func (export "malloc") (param i32) (result i32) (i32.const 0)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let err = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap_err();
+    assert!(err.to_string().contains("exception"), "{err}");
+}
