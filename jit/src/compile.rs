@@ -123,6 +123,11 @@ impl Compiler {
             .transpose()?;
         let plan = allocator.as_ref().filter(|_| self.config.tags.is_some());
         let unnamed_dlmalloc = translate::unnamed_dlmalloc(&self.config, info, wasm);
+        let may_throw = self
+            .config
+            .proposals
+            .exceptions
+            .then(|| translate::exceptions::may_throw(info, wasm));
         let env = ModuleEnv {
             info,
             offsets: VMOffsets::new(info),
@@ -134,6 +139,7 @@ impl Compiler {
             tag_plan: plan,
             allocator_helpers: allocator.as_ref().map(|a| &a.exempt),
             unnamed_dlmalloc: unnamed_dlmalloc.as_ref(),
+            may_throw: may_throw.as_deref(),
         };
         let num_imported = info.num_imported_funcs;
         let num_defined = info.func_bodies.len();
@@ -226,6 +232,7 @@ impl Compiler {
             tag_plan: None,
             allocator_helpers: None,
             unnamed_dlmalloc: unnamed_dlmalloc.as_ref(),
+            may_throw: None,
         };
         let range = info.func_bodies[defined as usize].clone();
         let body = FunctionBody::new(BinaryReader::new(&wasm[range.clone()], range.start as u64));

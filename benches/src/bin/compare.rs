@@ -16,7 +16,10 @@
 //!                              tags-spatial, tags-relaxed (pointer colours),
 //!                              tags-write-only: its other settings; a
 //!                              `-nostack` suffix on any policy: without
-//!                              the stack frames' guards) against walmart with
+//!                              the stack frames' guards; `-noexceptions`:
+//!                              exception handling off, so calls are not
+//!                              followed by the test for a thrown
+//!                              exception) against walmart with
 //!                              `--attest off`; a tag violation, and under
 //!                              coarse and fine a heap check's or a stack
 //!                              guard's find, fails the run
@@ -194,6 +197,14 @@ mod walmart_side {
     ) -> Result<(Duration, Duration, Duration), String> {
         let mut config = Config::default();
         config.guarded_memory(!explicit_checks);
+        // `-noexceptions`: calls without the test for a thrown exception.
+        let attest = match attest.strip_suffix("-noexceptions") {
+            Some(base) => {
+                config.wasm_exceptions(false);
+                base
+            }
+            None => attest,
+        };
         // `-nostack`: without the stack frames' guards.
         let attest = match attest.strip_suffix("-nostack") {
             Some(base) => {

@@ -101,14 +101,17 @@ impl FuncTranslator<'_, '_> {
 
     /// Ends a call of `kind`: a tail call ends the block; a plain call's
     /// results go on the stack, and a `return_call` compiled as a plain
-    /// call returns them as `return` does.
-    fn finish_call(&mut self, call: ir::Inst, kind: CallKind) {
+    /// call returns them as `return` does. A callee that `may_throw` is
+    /// followed by the test for its exception.
+    fn finish_call(&mut self, call: ir::Inst, kind: CallKind, may_throw: bool) {
         if kind == CallKind::Tail {
             self.reachable = false;
             return;
         }
         let results = self.builder.inst_results(call).to_vec();
-        self.test_pending_exception(kind == CallKind::ThenReturn);
+        if may_throw {
+            self.test_pending_exception(kind == CallKind::ThenReturn);
+        }
         if kind == CallKind::ThenReturn {
             self.return_values(&results);
         } else {
@@ -142,7 +145,9 @@ impl FuncTranslator<'_, '_> {
         } else {
             call_defined(&mut self.builder, &sig, callee, self.vmctx, &args)
         };
-        self.finish_call(call, kind);
+        let defined = (callee - self.env.info.num_imported_funcs) as usize;
+        let may_throw = self.env.may_throw.is_none_or(|m| m[defined]);
+        self.finish_call(call, kind, may_throw);
     }
 
     /// Before a true tail call: the function's exit hook, as `return`
@@ -185,7 +190,7 @@ impl FuncTranslator<'_, '_> {
         } else {
             self.builder.ins().call_indirect(signature, code, &all)
         };
-        self.finish_call(call, kind);
+        self.finish_call(call, kind, true);
     }
 
     /// `call_ref`: through a typed function reference. Validation made

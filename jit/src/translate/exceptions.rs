@@ -17,13 +17,78 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, types, InstBuilder, Value};
-use wasmparser::{Catch, TryTable};
+use rayon::prelude::*;
+use wasmparser::{BinaryReader, Catch, FunctionBody, Operator, TryTable};
 
 use super::control::{ControlFrame, FrameKind};
 use super::{block_args, vm_flags, FuncTranslator};
 use crate::error::CompileError;
 use crate::trap::TrapKind;
 use crate::vmctx::{self, Builtin};
+
+/// Which defined functions may end with an exception pending (indexed
+/// from the first defined function): those that throw, call an import
+/// (its code is known only at instantiation), call through a table or a
+/// reference, or call a defined function that may. A direct call to any
+/// other needs no test after it. Catch clauses are not considered: a
+/// function whose every throw its own handlers catch still counts.
+pub fn may_throw(info: &crate::module_info::ModuleInfo, wasm: &[u8]) -> Vec<bool> {
+    let imported = info.num_imported_funcs;
+    // For each defined function: whether it may throw by itself, and the
+    // defined functions it calls.
+    let scans: Vec<(bool, Vec<u32>)> = info
+        .func_bodies
+        .par_iter()
+        .map(|range| {
+            let reader = BinaryReader::new(&wasm[range.clone()], range.start as u64);
+            let mut callees = Vec::new();
+            let Ok(mut ops) = FunctionBody::new(reader).get_operators_reader() else {
+                return (true, callees);
+            };
+            while !ops.eof() {
+                match ops.read() {
+                    Ok(
+                        Operator::Call { function_index } | Operator::ReturnCall { function_index },
+                    ) if function_index >= imported => callees.push(function_index - imported),
+                    Ok(
+                        Operator::Call { .. }
+                        | Operator::ReturnCall { .. }
+                        | Operator::CallIndirect { .. }
+                        | Operator::ReturnCallIndirect { .. }
+                        | Operator::CallRef { .. }
+                        | Operator::ReturnCallRef { .. }
+                        | Operator::Throw { .. }
+                        | Operator::ThrowRef,
+                    )
+                    | Err(_) => return (true, callees),
+                    Ok(_) => {}
+                }
+            }
+            callees.sort_unstable();
+            callees.dedup();
+            (false, callees)
+        })
+        .collect();
+    let mut callers: Vec<Vec<u32>> = vec![Vec::new(); scans.len()];
+    for (caller, (_, callees)) in scans.iter().enumerate() {
+        for &callee in callees {
+            callers[callee as usize].push(caller as u32);
+        }
+    }
+    let mut throws: Vec<bool> = scans.iter().map(|(t, _)| *t).collect();
+    let mut work: Vec<u32> = (0..throws.len() as u32)
+        .filter(|&f| throws[f as usize])
+        .collect();
+    while let Some(f) = work.pop() {
+        for &caller in &callers[f as usize] {
+            if !throws[caller as usize] {
+                throws[caller as usize] = true;
+                work.push(caller);
+            }
+        }
+    }
+    throws
+}
 
 /// One catch clause of a `try_table`, its label resolved.
 #[derive(Clone, Copy, Debug)]

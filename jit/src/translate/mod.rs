@@ -8,7 +8,7 @@
 pub(crate) mod call;
 mod control;
 mod conversions;
-mod exceptions;
+pub mod exceptions;
 pub(crate) mod hooks;
 mod memory;
 mod numeric;
@@ -113,6 +113,10 @@ pub struct ModuleEnv<'a> {
     /// dlmalloc told by its code, in a module without names under
     /// [`AttestCodegen::heap_floor`] (`crate::unnamed_dlmalloc`).
     pub unnamed_dlmalloc: Option<&'a crate::unnamed_dlmalloc::UnnamedDlmalloc>,
+    /// Which defined functions may return with an exception pending
+    /// ([`exceptions::may_throw`]), with exception handling on; `None`:
+    /// any may.
+    pub may_throw: Option<&'a [bool]>,
 }
 
 impl ModuleEnv<'_> {
