@@ -18,6 +18,7 @@ use crate::code_memory::{
 };
 use crate::error::CompileError;
 use crate::module_info::{FuncSig, ModuleInfo};
+use crate::translate::exceptions::ExceptionPlan;
 use crate::translate::tags::AllocatorPlan;
 use crate::translate::trampolines::Trampoline;
 use crate::translate::{self, ir_type, wasm_signature, ModuleEnv, TranslateConfig};
@@ -53,6 +54,9 @@ pub struct CompiledModule {
     /// [`crate::unnamed_dlmalloc::named_state`] in one with them), when
     /// the heap is checked: a hint the runtime checks.
     pub dlmalloc_state: Option<u32>,
+    /// The module uses exception handling: its calls test for exceptions
+    /// and pass them on ([`ExceptionPlan`]).
+    pub handles_exceptions: bool,
 }
 
 impl CompiledModule {
@@ -103,6 +107,15 @@ impl Compiler {
         Ok(Compiler { isa, config })
     }
 
+    /// How a module handles exceptions, with exception handling on.
+    fn exception_plan(&self, info: &ModuleInfo, wasm: &[u8]) -> Option<ExceptionPlan> {
+        self.config
+            .proposals
+            .exceptions
+            .then(|| ExceptionPlan::new(info, wasm))
+            .flatten()
+    }
+
     /// The translation options this compiler applies.
     pub fn config(&self) -> &TranslateConfig {
         &self.config
@@ -123,11 +136,7 @@ impl Compiler {
             .transpose()?;
         let plan = allocator.as_ref().filter(|_| self.config.tags.is_some());
         let unnamed_dlmalloc = translate::unnamed_dlmalloc(&self.config, info, wasm);
-        let may_throw = self
-            .config
-            .proposals
-            .exceptions
-            .then(|| translate::exceptions::may_throw(info, wasm));
+        let exceptions = self.exception_plan(info, wasm);
         let env = ModuleEnv {
             info,
             offsets: VMOffsets::new(info),
@@ -139,7 +148,7 @@ impl Compiler {
             tag_plan: plan,
             allocator_helpers: allocator.as_ref().map(|a| &a.exempt),
             unnamed_dlmalloc: unnamed_dlmalloc.as_ref(),
-            may_throw: may_throw.as_deref(),
+            exceptions: exceptions.as_ref(),
         };
         let num_imported = info.num_imported_funcs;
         let num_defined = info.func_bodies.len();
@@ -193,7 +202,9 @@ impl Compiler {
             funcs: info.func_names.clone(),
         };
         let offsets = env.offsets;
+        let handles_exceptions = exceptions.is_some();
         Ok(CompiledModule {
+            handles_exceptions,
             code: CodeMemory::new(functions, names)?,
             offsets,
             tag_plan: allocator.filter(|_| self.config.tags.is_some()),
@@ -221,6 +232,7 @@ impl Compiler {
             })?;
         let type_ids: Vec<u64> = (0..info.types.len() as u64).collect();
         let unnamed_dlmalloc = translate::unnamed_dlmalloc(&self.config, &info, wasm);
+        let exceptions = self.exception_plan(&info, wasm);
         let env = ModuleEnv {
             info: &info,
             offsets: VMOffsets::new(&info),
@@ -232,7 +244,7 @@ impl Compiler {
             tag_plan: None,
             allocator_helpers: None,
             unnamed_dlmalloc: unnamed_dlmalloc.as_ref(),
-            may_throw: None,
+            exceptions: exceptions.as_ref(),
         };
         let range = info.func_bodies[defined as usize].clone();
         let body = FunctionBody::new(BinaryReader::new(&wasm[range.clone()], range.start as u64));

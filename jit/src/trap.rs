@@ -27,6 +27,9 @@ pub enum TrapKind {
     NullFunctionReference,
     /// An attestation hook found corruption and the policy is to stop.
     AttestationViolation,
+    /// An exception would unwind into a frame of a module that uses no
+    /// exception handling (compiled without the tests that pass it on).
+    UnhandledException,
 }
 
 impl TrapKind {
@@ -47,6 +50,9 @@ impl TrapKind {
             TrapKind::NullReference => "null reference",
             TrapKind::NullFunctionReference => "null function reference",
             TrapKind::AttestationViolation => "attestation detected memory corruption",
+            TrapKind::UnhandledException => {
+                "exception unwound into a module that does not use exception handling"
+            }
         }
     }
 
@@ -67,12 +73,13 @@ impl TrapKind {
             TrapKind::NullReference => TrapCode::unwrap_user(7),
             TrapKind::AttestationViolation => TrapCode::unwrap_user(8),
             TrapKind::NullFunctionReference => TrapCode::unwrap_user(9),
+            TrapKind::UnhandledException => TrapCode::unwrap_user(10),
         }
     }
 
     /// The trap for a Cranelift trap code found in a trap table.
     pub fn from_code(code: TrapCode) -> Option<TrapKind> {
-        const ALL: [TrapKind; 14] = [
+        const ALL: [TrapKind; 15] = [
             TrapKind::StackOverflow,
             TrapKind::MemoryOutOfBounds,
             TrapKind::IntegerOverflow,
@@ -87,6 +94,7 @@ impl TrapKind {
             TrapKind::NullReference,
             TrapKind::NullFunctionReference,
             TrapKind::AttestationViolation,
+            TrapKind::UnhandledException,
         ];
         ALL.into_iter().find(|k| k.code() == code)
     }

@@ -12,6 +12,7 @@
 //!  | instance  ---------------------+-> the runtime's instance record
 //!  | attest    ---------------------+-> VMAttestState { armed, heap_floor } of the store, or null
 //!  | trampoline stop                |   the last preserve-all trampoline's answer
+//!  | handles exceptions             |   1: the module's calls test for exceptions
 //!  +--------------------------------+ HEADER
 //!  | memories[m]: *mut VMMemory     |   base + length of every memory (imported too)
 //!  | tables[t]:   *mut VMTable      |   base + length of every table
@@ -97,7 +98,12 @@ pub const ATTEST: i32 = 32;
 /// (`translate::trampolines`) leaves its builtin's answer (non-zero: stop
 /// the guest).
 pub const TRAMPOLINE_STOP: i32 = 40;
-const HEADER: u32 = 48;
+/// Offset of the word that says whether the instance's module handles
+/// exceptions (`translate::exceptions::ExceptionPlan`): 1 when its calls
+/// test for an exception and pass it on, 0 when an exception must not
+/// unwind into its frames.
+pub const HANDLES_EXCEPTIONS: i32 = 48;
+const HEADER: u32 = 56;
 
 /// A linear memory as generated code sees it.
 #[repr(C)]

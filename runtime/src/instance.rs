@@ -355,11 +355,12 @@ pub(crate) fn instantiate(
     // The monitor's stack guards are cleared as each frame returns through
     // its epilogue, which an exception unwinding the frame skips: the
     // guards left behind would be reported as the stack is reused.
-    if store.engine.config().tag_monitor().is_some() && !info.tags.is_empty() {
+    // (An exception never unwinds a module that uses none: it traps.)
+    if store.engine.config().tag_monitor().is_some() && module.inner.compiled.handles_exceptions {
         let name = info.name.as_deref().unwrap_or("the module");
         return Err(Error::Usage(format!(
             "`--attest tags` does not watch modules that use exception handling, and {} \
-             declares or imports exception tags",
+             does (tags, try_table or throw_ref)",
             printable(name)
         )));
     }
@@ -404,6 +405,11 @@ pub(crate) fn instantiate(
     if let Some(session) = &store.attest {
         slot(&mut data, vmctx::ATTEST, session.state_ptr() as u64);
     }
+    slot(
+        &mut data,
+        vmctx::HANDLES_EXCEPTIONS,
+        u64::from(module.inner.compiled.handles_exceptions),
+    );
 
     // Functions: imports first, then this instance's own code.
     let mut imports_iter = imports.iter();

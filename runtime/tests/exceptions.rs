@@ -362,3 +362,70 @@ fn exception_handling_can_be_switched_off_and_the_tag_monitor_refuses_it() {
         .unwrap_err();
     assert!(err.to_string().contains("exception"), "{err}");
 }
+
+#[test]
+fn an_exception_traps_where_it_would_unwind_a_module_without_exception_handling() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let thrower = Module::new(
+        &engine,
+        r#"(module (tag $t (export "t"))
+            (func (export "throw") (throw $t))
+            (func (export "tail") (return_call 0)))"#,
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut store, &thrower).unwrap();
+    linker.instance(&mut store, "thrower", instance).unwrap();
+    let tag_ty = TagType::new(FuncType::new([], []));
+    let tag = Tag::new(&mut store, &tag_ty).unwrap();
+    let host_throw = Func::new(
+        &mut store,
+        FuncType::new([], []),
+        move |mut caller, _, _| Err(Error::Exception(ExnRef::new(&mut caller, tag, &[])?)),
+    );
+    linker
+        .define(&mut store, "host", "throw", host_throw)
+        .unwrap();
+    // No tag, no try_table: compiled without the tests that pass an
+    // exception on, so none may unwind its frames.
+    let plain = Module::new(
+        &engine,
+        r#"(module
+            (import "thrower" "throw" (func $throw))
+            (import "thrower" "tail" (func $tail))
+            (import "host" "throw" (func $host))
+            (func (export "wasm") (call $throw))
+            (func (export "tail") (call $tail))
+            (func (export "host") (call $host))
+            (func (export "ok") (result i32) (i32.const 5)))"#,
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut store, &plain).unwrap();
+    for name in ["wasm", "tail"] {
+        let f = instance.get_func(&mut store, name).unwrap();
+        let err = f.call(&mut store, &[], &mut []).unwrap_err();
+        let trap = err.trap().unwrap_or_else(|| panic!("{name}: {err}"));
+        assert_eq!(trap.kind(), walmart::TrapKind::UnhandledException, "{name}");
+    }
+    let host = instance.get_func(&mut store, "host").unwrap();
+    let err = host.call(&mut store, &[], &mut []).unwrap_err();
+    assert!(
+        err.to_string().contains("does not use exception handling"),
+        "{err}"
+    );
+    // The store goes on, with nothing pending.
+    let ok = instance
+        .get_typed_func::<(), i32>(&mut store, "ok")
+        .unwrap();
+    assert_eq!(ok.call(&mut store, ()).unwrap(), 5);
+    let direct = linker
+        .get(&mut store, "thrower", "throw")
+        .and_then(Extern::into_func)
+        .unwrap();
+    assert!(direct
+        .call(&mut store, &[], &mut [])
+        .unwrap_err()
+        .exception()
+        .is_some());
+}

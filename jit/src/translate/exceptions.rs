@@ -26,68 +26,89 @@ use crate::error::CompileError;
 use crate::trap::TrapKind;
 use crate::vmctx::{self, Builtin};
 
-/// Which defined functions may end with an exception pending (indexed
-/// from the first defined function): those that throw, call an import
-/// (its code is known only at instantiation), call through a table or a
-/// reference, or call a defined function that may. A direct call to any
-/// other needs no test after it. Catch clauses are not considered: a
+/// How a module that uses exception handling is compiled: which of its
+/// defined functions may end with an exception pending (indexed from the
+/// first defined function). Those are the functions that throw, call an
+/// import (its code is known only at instantiation), call through a table
+/// or a reference, or call a defined function that may; a direct call to
+/// any other needs no test after it. Catch clauses are not considered: a
 /// function whose every throw its own handlers catch still counts.
-pub fn may_throw(info: &crate::module_info::ModuleInfo, wasm: &[u8]) -> Vec<bool> {
-    let imported = info.num_imported_funcs;
-    // For each defined function: whether it may throw by itself, and the
-    // defined functions it calls.
-    let scans: Vec<(bool, Vec<u32>)> = info
-        .func_bodies
-        .par_iter()
-        .map(|range| {
-            let reader = BinaryReader::new(&wasm[range.clone()], range.start as u64);
-            let mut callees = Vec::new();
-            let Ok(mut ops) = FunctionBody::new(reader).get_operators_reader() else {
-                return (true, callees);
-            };
-            while !ops.eof() {
-                match ops.read() {
-                    Ok(
-                        Operator::Call { function_index } | Operator::ReturnCall { function_index },
-                    ) if function_index >= imported => callees.push(function_index - imported),
-                    Ok(
-                        Operator::Call { .. }
-                        | Operator::ReturnCall { .. }
-                        | Operator::CallIndirect { .. }
-                        | Operator::ReturnCallIndirect { .. }
-                        | Operator::CallRef { .. }
-                        | Operator::ReturnCallRef { .. }
-                        | Operator::Throw { .. }
-                        | Operator::ThrowRef,
-                    )
-                    | Err(_) => return (true, callees),
-                    Ok(_) => {}
+#[derive(Clone, Debug)]
+pub struct ExceptionPlan {
+    pub may_throw: Vec<bool>,
+}
+
+impl ExceptionPlan {
+    /// The plan of a module that uses exception handling (declares or
+    /// imports a tag, or holds a `try_table` or a `throw_ref`); `None` for
+    /// one that does not, whose calls are compiled without tests: an
+    /// exception that would unwind into one of its frames traps instead
+    /// ([`TrapKind::UnhandledException`]), which costs the calls of every
+    /// other module nothing.
+    pub fn new(info: &crate::module_info::ModuleInfo, wasm: &[u8]) -> Option<ExceptionPlan> {
+        let imported = info.num_imported_funcs;
+        // For each defined function: whether it may throw by itself, the
+        // defined functions it calls, and whether it handles exceptions.
+        let scans: Vec<(bool, Vec<u32>, bool)> = info
+            .func_bodies
+            .par_iter()
+            .map(|range| {
+                let reader = BinaryReader::new(&wasm[range.clone()], range.start as u64);
+                let (mut throws, mut callees, mut handles) = (false, Vec::new(), false);
+                let Ok(mut ops) = FunctionBody::new(reader).get_operators_reader() else {
+                    return (true, callees, true);
+                };
+                while !ops.eof() {
+                    match ops.read() {
+                        Ok(
+                            Operator::Call { function_index }
+                            | Operator::ReturnCall { function_index },
+                        ) if function_index >= imported => callees.push(function_index - imported),
+                        Ok(
+                            Operator::Call { .. }
+                            | Operator::ReturnCall { .. }
+                            | Operator::CallIndirect { .. }
+                            | Operator::ReturnCallIndirect { .. }
+                            | Operator::CallRef { .. }
+                            | Operator::ReturnCallRef { .. }
+                            | Operator::Throw { .. },
+                        ) => throws = true,
+                        Ok(Operator::ThrowRef | Operator::TryTable { .. }) => {
+                            throws = true;
+                            handles = true;
+                        }
+                        Err(_) => return (true, callees, true),
+                        Ok(_) => {}
+                    }
+                }
+                callees.sort_unstable();
+                callees.dedup();
+                (throws, callees, handles)
+            })
+            .collect();
+        if info.tags.is_empty() && !scans.iter().any(|s| s.2) {
+            return None;
+        }
+        let mut callers: Vec<Vec<u32>> = vec![Vec::new(); scans.len()];
+        for (caller, (_, callees, _)) in scans.iter().enumerate() {
+            for &callee in callees {
+                callers[callee as usize].push(caller as u32);
+            }
+        }
+        let mut may_throw: Vec<bool> = scans.iter().map(|s| s.0).collect();
+        let mut work: Vec<u32> = (0..may_throw.len() as u32)
+            .filter(|&f| may_throw[f as usize])
+            .collect();
+        while let Some(f) = work.pop() {
+            for &caller in &callers[f as usize] {
+                if !may_throw[caller as usize] {
+                    may_throw[caller as usize] = true;
+                    work.push(caller);
                 }
             }
-            callees.sort_unstable();
-            callees.dedup();
-            (false, callees)
-        })
-        .collect();
-    let mut callers: Vec<Vec<u32>> = vec![Vec::new(); scans.len()];
-    for (caller, (_, callees)) in scans.iter().enumerate() {
-        for &callee in callees {
-            callers[callee as usize].push(caller as u32);
         }
+        Some(ExceptionPlan { may_throw })
     }
-    let mut throws: Vec<bool> = scans.iter().map(|(t, _)| *t).collect();
-    let mut work: Vec<u32> = (0..throws.len() as u32)
-        .filter(|&f| throws[f as usize])
-        .collect();
-    while let Some(f) = work.pop() {
-        for &caller in &callers[f as usize] {
-            if !throws[caller as usize] {
-                throws[caller as usize] = true;
-                work.push(caller);
-            }
-        }
-    }
-    throws
 }
 
 /// One catch clause of a `try_table`, its label resolved.
@@ -184,7 +205,7 @@ impl FuncTranslator<'_, '_> {
     /// `leaving`: the call is a `return_call` compiled as a call and a
     /// return, whose exception no handler of this function may catch.
     pub(crate) fn test_pending_exception(&mut self, leaving: bool) {
-        if !self.env.config.proposals.exceptions {
+        if self.env.exceptions.is_none() {
             return;
         }
         let limits = self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS);
@@ -301,6 +322,17 @@ impl FuncTranslator<'_, '_> {
         };
         self.builder.switch_to_block(block);
         self.builder.seal_block(block);
+        // Only into a caller whose calls test for it (or the host's
+        // entry, which passes the callee's own context).
+        let handles = self.builder.ins().load(
+            types::I64,
+            vm_flags().with_readonly(),
+            self.caller_vmctx,
+            vmctx::HANDLES_EXCEPTIONS,
+        );
+        self.builder
+            .ins()
+            .trapz(handles, TrapKind::UnhandledException.code());
         let results: Vec<Value> = self
             .env
             .info

@@ -113,10 +113,9 @@ pub struct ModuleEnv<'a> {
     /// dlmalloc told by its code, in a module without names under
     /// [`AttestCodegen::heap_floor`] (`crate::unnamed_dlmalloc`).
     pub unnamed_dlmalloc: Option<&'a crate::unnamed_dlmalloc::UnnamedDlmalloc>,
-    /// Which defined functions may return with an exception pending
-    /// ([`exceptions::may_throw`]), with exception handling on; `None`:
-    /// any may.
-    pub may_throw: Option<&'a [bool]>,
+    /// How the module handles exceptions; `None`: it uses none, and its
+    /// calls are compiled without tests for them.
+    pub exceptions: Option<&'a exceptions::ExceptionPlan>,
 }
 
 impl ModuleEnv<'_> {
@@ -262,6 +261,8 @@ pub struct FuncTranslator<'a, 'b> {
     pub(crate) builder: FunctionBuilder<'b>,
     pub(crate) env: &'a ModuleEnv<'a>,
     pub(crate) vmctx: Value,
+    /// The caller's vmctx (the function's second parameter).
+    pub(crate) caller_vmctx: Value,
     pub(crate) locals: Vec<(Variable, WasmType)>,
     pub(crate) stack: Vec<Value>,
     pub(crate) frames: Vec<ControlFrame>,
@@ -404,6 +405,7 @@ pub fn translate_function(
         builder,
         env,
         vmctx,
+        caller_vmctx: params[1],
         locals,
         stack: Vec::new(),
         frames: Vec::new(),
