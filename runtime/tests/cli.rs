@@ -217,6 +217,34 @@ fn wasm_features_switch_on_and_off_with_w() {
 }
 
 #[test]
+fn an_uncaught_exception_ends_the_run_like_a_trap() {
+    let dir = temp_dir("exceptions");
+    let wat = dir.join("throw.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (tag $t (param i32))
+                   (func (export "catch") (param i32) (result i32)
+                       (block $h (result i32)
+                           (try_table (catch $t $h) (throw $t (local.get 0)))
+                           (unreachable)))
+                   (func (export "_start") (throw $t (i32.const 1))))"#,
+    )
+    .unwrap();
+    let wat = wat.display().to_string();
+    let out = walmart(&["run", "--invoke", "catch", &wat, "41"]);
+    assert_eq!(text(&out.stdout), "41\n", "{}", text(&out.stderr));
+    let out = walmart(&["run", &wat]);
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "error: uncaught Wasm exception\n");
+    let out = walmart(&["run", "-W", "exceptions=n", &wat]);
+    assert!(
+        text(&out.stderr).contains("exceptions proposal not enabled"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn traps_print_message_and_backtrace_and_fail() {
     let out = walmart(&["run", &fixture("trap.wasm")]);
     assert_eq!(out.status.code(), Some(134));

@@ -435,7 +435,7 @@ fn report(e: walmart::Error) -> anyhow::Result<ExitCode> {
             eprintln!("error: {e} (stopped by --on-detect trap: the detection is above)");
             Ok(ExitCode::from(ATTEST_EXIT))
         }
-        walmart::Error::Trap(_) | walmart::Error::Host { .. } => {
+        walmart::Error::Trap(_) | walmart::Error::Host { .. } | walmart::Error::Exception(_) => {
             eprintln!("error: {e}");
             if let (walmart::Error::Host { .. }, Some(bt)) = (&e, e.backtrace()) {
                 eprintln!("{bt}");
