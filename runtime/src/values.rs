@@ -185,7 +185,10 @@ impl Val {
                 })
             }
             ValType::ExnRef => {
-                Val::ExnRef((raw != 0).then(|| crate::ExnRef::from_raw(store, raw as u64)))
+                // Only the slot's low word: its high one is whatever the
+                // slot held before (a `v128` argument's upper half).
+                let raw = raw as u64;
+                Val::ExnRef((raw != 0).then(|| crate::ExnRef::from_raw(store, raw)))
             }
         }
     }

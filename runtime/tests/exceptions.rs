@@ -429,3 +429,55 @@ fn an_exception_traps_where_it_would_unwind_a_module_without_exception_handling(
         .exception()
         .is_some());
 }
+
+#[test]
+fn exnref_values_cross_the_api() {
+    let (mut store, instance) = common::instantiated(
+        &Config::new(),
+        r#"(module
+            (tag $t (param i32))
+            (func (export "null") (param f64 v128) (result i32 exnref v128 i64 externref)
+                (i32.const 1) (ref.null exn) (local.get 1) (i64.const 2) (ref.null extern))
+            (func (export "caught") (result exnref) (local exnref)
+                (block $h (result i32 exnref)
+                    (try_table (catch_ref $t $h) (throw $t (i32.const 9)))
+                    (unreachable))
+                (local.set 0) (drop) (local.get 0))
+            (func (export "rethrow") (param exnref) (throw_ref (local.get 0))))"#,
+    );
+    let null = instance.get_func(&mut store, "null").unwrap();
+    let mut out = vec![Val::I32(0); 5];
+    // The v128 argument's slot becomes the exnref's: its upper half
+    // stays, and is not the reference's.
+    let v = u128::MAX - 5;
+    null.call(&mut store, &[Val::F64(0), Val::V128(v)], &mut out)
+        .unwrap();
+    assert_eq!(
+        out,
+        [
+            Val::I32(1),
+            Val::ExnRef(None),
+            Val::V128(v),
+            Val::I64(2),
+            Val::ExternRef(None)
+        ]
+    );
+    let caught = instance.get_func(&mut store, "caught").unwrap();
+    let mut out = [Val::ExnRef(None)];
+    caught.call(&mut store, &[], &mut out).unwrap();
+    let Val::ExnRef(Some(exn)) = out[0] else {
+        panic!("{:?}", out[0]);
+    };
+    assert_eq!(exn.payload(&mut store), [Val::I32(9)]);
+    // Handed back to Wasm and thrown again: the same exception.
+    let rethrow = instance.get_func(&mut store, "rethrow").unwrap();
+    let err = rethrow.call(&mut store, &out, &mut []).unwrap_err();
+    assert_eq!(err.exception(), Some(exn));
+    let err = rethrow
+        .call(&mut store, &[Val::ExnRef(None)], &mut [])
+        .unwrap_err();
+    assert_eq!(
+        err.trap().map(|t| t.kind()),
+        Some(walmart::TrapKind::NullReference)
+    );
+}

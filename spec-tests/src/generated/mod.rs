@@ -168,7 +168,7 @@ pub fn generate(seed: u64, for_other_engine: bool) -> Result<Vec<u8>, CheckError
         max_memory64_bytes: MEMORY_MAX as u128,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
-        exceptions_enabled: false,
+        exceptions_enabled: true,
         gc_enabled: false,
         tail_call_enabled: true,
         wide_arithmetic_enabled: false,
@@ -306,8 +306,9 @@ pub fn check(
         )));
     }
     // The tag monitor refuses a module whose first memory is 64-bit (it
-    // could watch none of its accesses).
-    let unwatched = first_memory_is_64(&wasm);
+    // could watch none of its accesses), and one that uses exception
+    // handling (unwinding skips the epilogues that clear its guards).
+    let unwatched = first_memory_is_64(&wasm) || uses_exceptions(&wasm);
     #[cfg_attr(not(feature = "wasmtime"), allow(unused_mut))]
     let mut out: Vec<Mismatch> = rest
         .iter()
@@ -324,6 +325,40 @@ pub fn check(
         out.extend(first_difference(seed, "wasmtime", &expected, &found));
     }
     Ok(out)
+}
+
+/// Whether the module uses exception handling: declares or imports a
+/// tag, or holds a `try_table` or a `throw_ref`.
+fn uses_exceptions(wasm: &[u8]) -> bool {
+    use wasmparser::{Operator, Payload, TypeRef};
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload {
+            Ok(Payload::TagSection(_)) => return true,
+            Ok(Payload::ImportSection(imports)) => {
+                if imports
+                    .into_imports()
+                    .flatten()
+                    .any(|i| matches!(i.ty, TypeRef::Tag(_)))
+                {
+                    return true;
+                }
+            }
+            Ok(Payload::CodeSectionEntry(body)) => {
+                let Ok(mut ops) = body.get_operators_reader() else {
+                    return true;
+                };
+                while !ops.eof() {
+                    match ops.read() {
+                        Ok(Operator::TryTable { .. } | Operator::ThrowRef) | Err(_) => return true,
+                        Ok(_) => {}
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    false
 }
 
 /// Whether the module's first memory (imported or defined) is 64-bit.

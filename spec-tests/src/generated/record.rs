@@ -38,10 +38,14 @@ pub(crate) fn show(v: &Val) -> String {
     }
 }
 
+/// The record of a call whose exception nothing caught.
+pub(crate) const UNCAUGHT: &str = "uncaught exception";
+
 /// What a call's failure says a program could observe: the trap's kind,
-/// or the error's first line.
+/// an uncaught exception, or the error's first line.
 fn failure(e: &Error) -> String {
     match e {
+        Error::Exception(_) => UNCAUGHT.into(),
         Error::Trap(t) => format!("trap: {}", t.kind().message()),
         other => format!("error: {}", other.to_string().lines().next().unwrap_or("")),
     }
@@ -49,13 +53,16 @@ fn failure(e: &Error) -> String {
 
 /// Whether a record's line says walmart failed where a valid module
 /// leaves no room to: an engine, compile or attestation error, an
-/// instantiation or call that failed but not by a trap, a host write
+/// instantiation or call that failed but not by a trap or an uncaught
+/// exception, a host write
 /// refused.
 pub(crate) fn is_failure(line: &str) -> bool {
     ["engine:", "compile:", "attestation:", "host write:"]
         .iter()
         .any(|p| line.starts_with(p))
-        || (line.starts_with("instantiate:") && !line.contains("trap:"))
+        || (line.starts_with("instantiate:")
+            && !line.contains("trap:")
+            && !line.ends_with(UNCAUGHT))
         || line.contains("-> error:")
 }
 

@@ -33,12 +33,18 @@ fn trap_text(t: &Trap) -> String {
         Trap::IntegerDivisionByZero => "integer divide by zero",
         Trap::BadConversionToInteger => "invalid conversion to integer",
         Trap::UnreachableCodeReached => "unreachable executed",
+        // `throw_ref` of null (the only null wasmtime's generated modules
+        // can trap on: wasm-smith makes no typed references).
+        Trap::NullReference => "null reference",
         other => return format!("trap: wasmtime's {other:?}"),
     };
     format!("trap: {text}")
 }
 
 fn failure(e: &wasmtime::Error) -> String {
+    if e.is::<wasmtime::ThrownException>() {
+        return super::record::UNCAUGHT.into();
+    }
     match e.downcast_ref::<Trap>() {
         Some(t) => trap_text(t),
         None => format!("error: {}", e.to_string().lines().next().unwrap_or("")),
@@ -55,6 +61,7 @@ fn shown(v: &Val) -> String {
         Val::V128(b) => show(&walmart::Val::V128(b.as_u128())),
         Val::FuncRef(f) => format!("funcref:{}", if f.is_some() { "func" } else { "null" }),
         Val::ExternRef(None) => "externref:null".into(),
+        Val::ExnRef(e) => format!("exnref:{}", if e.is_some() { "exn" } else { "null" }),
         other => format!("{other:?}"),
     }
 }
@@ -67,7 +74,8 @@ fn walmart_type(ty: &ValType) -> walmart::ValType {
         ValType::F32 => walmart::ValType::F32,
         ValType::F64 => walmart::ValType::F64,
         ValType::V128 => walmart::ValType::V128,
-        ValType::Ref(r) if r.heap_type().is_extern() => walmart::ValType::ExternRef,
+        ValType::Ref(r) if r.heap_type().top().is_extern() => walmart::ValType::ExternRef,
+        ValType::Ref(r) if r.heap_type().top().is_exn() => walmart::ValType::ExnRef,
         ValType::Ref(_) => walmart::ValType::FuncRef,
     }
 }
@@ -82,6 +90,7 @@ fn argument(v: &walmart::Val) -> Val {
         walmart::Val::V128(b) => Val::V128((*b).into()),
         walmart::Val::ExternRef(_) => Val::ExternRef(None),
         walmart::Val::FuncRef(_) => Val::FuncRef(None),
+        walmart::Val::ExnRef(_) => Val::ExnRef(None),
     }
 }
 
@@ -139,7 +148,11 @@ impl Calls for Wasmtime<'_> {
             .collect();
         match self.func.call(&mut *self.store, &theirs, &mut results) {
             Ok(()) => results.iter().map(shown).collect::<Vec<_>>().join(" "),
-            Err(e) => failure(&e),
+            Err(e) => {
+                // Wasmtime keeps an uncaught exception on the store.
+                let _ = self.store.take_pending_exception();
+                failure(&e)
+            }
         }
     }
 
@@ -159,6 +172,7 @@ pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
             .wasm_tail_call(true)
             .wasm_extended_const(true)
             .wasm_memory64(true)
+            .wasm_exceptions(true)
             .wasm_relaxed_simd(false);
         Engine::new(&config).map_err(|e| e.to_string())
     }) {
