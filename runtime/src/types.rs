@@ -321,10 +321,10 @@ impl TableType {
     pub(crate) fn from_plan(p: &TablePlan, type_ids: &[u64]) -> TableType {
         TableType {
             exact: canonical_ref(Some(p.elem_ref), p.elem, type_ids),
-            element: if p.elem == WasmType::FuncRef {
-                RefType::FuncRef
-            } else {
-                RefType::ExternRef
+            element: match p.elem {
+                WasmType::FuncRef => RefType::FuncRef,
+                WasmType::ExnRef => RefType::ExnRef,
+                _ => RefType::ExternRef,
             },
             min: p.min,
             max: p.max,

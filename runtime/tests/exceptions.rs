@@ -481,3 +481,45 @@ fn exnref_values_cross_the_api() {
         Some(walmart::TrapKind::NullReference)
     );
 }
+
+#[test]
+fn exnref_tables_and_globals_hold_exceptions_and_refuse_other_references() {
+    let (mut store, instance) = common::instantiated(
+        &Config::new(),
+        r#"(module
+            (tag $t (param i32))
+            (table (export "table") 2 exnref)
+            (global (export "global") (mut exnref) (ref.null exn))
+            (func (export "keep")
+                (block $h (result i32 exnref)
+                    (try_table (catch_ref $t $h) (throw $t (i32.const 3)))
+                    (unreachable))
+                (global.set 0)
+                (drop)
+                (table.set (i32.const 1) (global.get 0)))
+            (func (export "rethrow") (param i32) (throw_ref (table.get (local.get 0)))))"#,
+    );
+    instance
+        .get_func(&mut store, "keep")
+        .unwrap()
+        .call(&mut store, &[], &mut [])
+        .unwrap();
+    let table = instance.get_table(&mut store, "table").unwrap();
+    let global = instance.get_global(&mut store, "global").unwrap();
+    assert_eq!(table.ty(&store).element(), walmart::RefType::ExnRef);
+    let Some(Val::ExnRef(Some(exn))) = table.get(&mut store, 1) else {
+        panic!("no exception in the table");
+    };
+    assert_eq!(global.get(&mut store), Val::ExnRef(Some(exn)));
+    assert_eq!(exn.payload(&mut store), [Val::I32(3)]);
+    // Another kind of reference is refused, not stored for Wasm to throw.
+    let err = table
+        .set(&mut store, 0, Val::ExternRef(Some(walmart::ExternRef::new(1))))
+        .unwrap_err();
+    assert!(err.to_string().contains("exnref"), "{err}");
+    table.set(&mut store, 0, Val::ExnRef(Some(exn))).unwrap();
+    let rethrow = instance
+        .get_typed_func::<i32, ()>(&mut store, "rethrow")
+        .unwrap();
+    assert_eq!(rethrow.call(&mut store, 0).unwrap_err().exception(), Some(exn));
+}

@@ -54,8 +54,7 @@ fn failure(e: &Error) -> String {
 /// Whether a record's line says walmart failed where a valid module
 /// leaves no room to: an engine, compile or attestation error, an
 /// instantiation or call that failed but not by a trap or an uncaught
-/// exception, a host write
-/// refused.
+/// exception, a host write refused.
 pub(crate) fn is_failure(line: &str) -> bool {
     ["engine:", "compile:", "attestation:", "host write:"]
         .iter()
