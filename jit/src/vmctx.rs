@@ -78,7 +78,8 @@ pub struct VMTag {
 pub struct VMException {
     /// The tag it was thrown with.
     pub tag: *const VMTag,
-    /// Its index in the store's exception list.
+    /// Its index in the store's exception list, with [`EXCEPTION_KEPT`]
+    /// set once anything may hold a reference to it.
     pub index: u64,
     /// The payload, [`EXCEPTION_PAYLOAD`] bytes in: the first slot.
     pub payload: [u128; 0],
@@ -86,8 +87,16 @@ pub struct VMException {
 
 /// Offset of [`VMException::tag`].
 pub const EXCEPTION_TAG: i32 = 0;
+/// Offset of [`VMException::index`].
+pub const EXCEPTION_INDEX: i32 = 8;
 /// Offset of an exception's first payload slot.
 pub const EXCEPTION_PAYLOAD: i32 = 16;
+/// The bit of [`VMException::index`] that says an `exnref` to the
+/// exception may exist (a `catch_ref` or `catch_all_ref` caught it, or the
+/// host was handed it): the store keeps it for good. Without it, the
+/// exception is only ever the one being thrown, and a `catch` that takes
+/// its payload hands the record back for reuse ([`Builtin::ExceptionDone`]).
+pub const EXCEPTION_KEPT: u64 = 1 << 63;
 /// Offset of the builtin function table pointer.
 pub const BUILTINS: i32 = 16;
 /// Offset of the runtime's instance pointer.
@@ -500,11 +509,14 @@ pub enum Builtin {
     /// `tag`, its payload zeroed (a `*mut VMException` the store owns), for
     /// `throw` to fill in.
     ExceptionNew,
+    /// `(vmctx, exn: u64)`: a `catch` or `catch_all` took the exception:
+    /// unless [`EXCEPTION_KEPT`], its record may be reused.
+    ExceptionDone,
 }
 
 impl Builtin {
     /// Number of builtins: the length of the builtin table.
-    pub const COUNT: usize = 18;
+    pub const COUNT: usize = 19;
 }
 
 /// What a tag monitor's allocator wrapper does next ([`Builtin::TagEnter`]).

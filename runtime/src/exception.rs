@@ -4,11 +4,13 @@
 //! is caught by a clause naming the very tag it was thrown with (imports
 //! share the exporter's). An exception is a block of 16-byte slots the
 //! store owns: the tag's address and the exception's index, then one slot
-//! per payload value ([`walmart_jit::vmctx::VMException`]). Exceptions
-//! live as long as their store: an `exnref` may keep any of them, and
-//! without a collector none is known to be dead.
+//! per payload value ([`walmart_jit::vmctx::VMException`]). An exception
+//! any `exnref` may refer to lives as long as its store (without a
+//! collector none is known to be dead); one only ever thrown and caught
+//! by a `catch` or `catch_all` is reused for the next exception of its
+//! size, so a loop that throws and catches does not grow the store.
 
-use walmart_jit::vmctx::{VMTag, EXCEPTION_PAYLOAD};
+use walmart_jit::vmctx::{VMTag, EXCEPTION_KEPT, EXCEPTION_PAYLOAD};
 
 use crate::error::{Error, Result};
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
@@ -162,11 +164,16 @@ impl ExnRef {
         Ok(store.exceptions[self.index as usize].as_ptr() as u64)
     }
 
-    /// The handle of a raw exception pointer (not null).
+    /// The handle of a raw exception pointer (not null), which the store
+    /// keeps from now on: the host holds a reference to it.
     pub(crate) fn from_raw(store: &StoreOpaque, raw: u64) -> ExnRef {
         // SAFETY: generated code only holds exceptions of its store;
-        // slot 0's second word is the index.
-        let index = unsafe { *(raw as *const u64).add(1) };
+        // slot 0's second word is the index and the kept bit.
+        let index = unsafe {
+            let word = (raw as *mut u64).add(1);
+            *word |= EXCEPTION_KEPT;
+            *word & !EXCEPTION_KEPT
+        };
         ExnRef {
             store: store.id,
             index: index as u32,
@@ -187,12 +194,35 @@ fn tag_of(store: &StoreOpaque, tag: *const VMTag) -> Option<Tag> {
 /// returns its address.
 pub(crate) fn new_exception(store: &mut StoreOpaque, tag: *const VMTag, slots: usize) -> *mut u8 {
     debug_assert_eq!(EXCEPTION_PAYLOAD, 16);
+    let header = |index: u64| (tag as usize as u128) | (u128::from(index) << 64);
+    if let Some(index) = store.free_exceptions.get_mut(&slots).and_then(Vec::pop) {
+        let block = &mut store.exceptions[index as usize];
+        block.fill(0);
+        block[0] = header(u64::from(index));
+        return block.as_mut_ptr() as *mut u8;
+    }
     let index = store.exceptions.len() as u64;
     let mut block = vec![0u128; 1 + slots].into_boxed_slice();
-    block[0] = (tag as usize as u128) | (u128::from(index) << 64);
+    block[0] = header(index);
     let ptr = block.as_mut_ptr() as *mut u8;
     store.exceptions.push(block);
     ptr
+}
+
+/// A `catch` took exception `exn`: unless something may refer to it, its
+/// record is free for the next exception of its size.
+pub(crate) fn exception_done(store: &mut StoreOpaque, exn: *mut u8) {
+    // SAFETY: generated code passes an exception of this store.
+    let word = unsafe { *(exn as *const u64).add(1) };
+    if word & EXCEPTION_KEPT != 0 {
+        return;
+    }
+    let slots = store.exceptions[word as usize].len() - 1;
+    store
+        .free_exceptions
+        .entry(slots)
+        .or_default()
+        .push(word as u32);
 }
 
 /// The payload slots of an exception `new_exception` made.

@@ -66,6 +66,9 @@ pub struct StoreOpaque {
     /// Every exception thrown or made in the store
     /// (`crate::exception::new_exception`), for as long as it lives.
     pub(crate) exceptions: Vec<Box<[u128]>>,
+    /// Indices of exceptions free for reuse, by payload size
+    /// (`crate::exception::exception_done`).
+    pub(crate) free_exceptions: HashMap<usize, Vec<u32>>,
     /// Host-function contexts, kept alive with the store.
     pub(crate) host_contexts: Vec<Box<dyn Any>>,
     /// Attestation, started with the first memory or instance when the
@@ -170,6 +173,7 @@ impl<T> Store<T> {
                     externrefs: Vec::new(),
                     tags: Vec::new(),
                     exceptions: Vec::new(),
+                    free_exceptions: HashMap::new(),
                     host_contexts: Vec::new(),
                     attest: None,
                     attest_options: None,
@@ -272,6 +276,13 @@ impl<T> Store<T> {
             }
         }
         out
+    }
+
+    /// How many exception records the store holds: every exception an
+    /// `exnref` may refer to, and the records kept for reuse (a loop that
+    /// throws and catches with `catch` or `catch_all` reuses one).
+    pub fn exceptions_held(&self) -> usize {
+        self.inner.opaque.exceptions.len()
     }
 
     /// The module's heap chunks, as its allocator reported them (empty

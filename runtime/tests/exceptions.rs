@@ -514,12 +514,94 @@ fn exnref_tables_and_globals_hold_exceptions_and_refuse_other_references() {
     assert_eq!(exn.payload(&mut store), [Val::I32(3)]);
     // Another kind of reference is refused, not stored for Wasm to throw.
     let err = table
-        .set(&mut store, 0, Val::ExternRef(Some(walmart::ExternRef::new(1))))
+        .set(
+            &mut store,
+            0,
+            Val::ExternRef(Some(walmart::ExternRef::new(1))),
+        )
         .unwrap_err();
     assert!(err.to_string().contains("exnref"), "{err}");
     table.set(&mut store, 0, Val::ExnRef(Some(exn))).unwrap();
     let rethrow = instance
         .get_typed_func::<i32, ()>(&mut store, "rethrow")
         .unwrap();
-    assert_eq!(rethrow.call(&mut store, 0).unwrap_err().exception(), Some(exn));
+    assert_eq!(
+        rethrow.call(&mut store, 0).unwrap_err().exception(),
+        Some(exn)
+    );
+}
+
+#[test]
+fn a_loop_that_throws_and_catches_reuses_its_exception() {
+    let (mut store, instance) = common::instantiated(
+        &Config::new(),
+        r#"(module
+            (tag $t (param i64))
+            (tag $u (param i64))
+            (func $throw (param i64) (throw $t (local.get 0)))
+            (func (export "loop") (param $n i64) (result i64)
+                (local $sum i64)
+                (loop $next
+                    (block $h (result i64)
+                        (try_table (catch $t $h) (call $throw (local.get $n)))
+                        (unreachable))
+                    (local.set $sum (i64.add (local.get $sum)))
+                    (block $all
+                        (try_table (catch_all $all) (throw $u (local.get $n))))
+                    (local.tee $n (i64.sub (local.get $n) (i64.const 1)))
+                    (br_if $next (i64.ne (i64.const 0))))
+                (local.get $sum))
+            (global $g (export "g") (mut exnref) (ref.null exn))
+            (func (export "keep_and_rethrow")
+                (block $h (result i64 exnref)
+                    (try_table (catch_ref $t $h) (call $throw (i64.const 7)))
+                    (unreachable))
+                (global.set $g)
+                (drop)
+                ;; Caught by a plain catch, it is still the global's.
+                (block $h2 (result i64)
+                    (try_table (catch $t $h2) (throw_ref (global.get $g)))
+                    (unreachable))
+                (drop))
+            (func (export "keep") (result exnref)
+                (block $h (result i64 exnref)
+                    (try_table (catch_ref $t $h) (call $throw (i64.const 5)))
+                    (unreachable))
+                (return)))"#,
+    );
+    let run = instance
+        .get_typed_func::<i64, i64>(&mut store, "loop")
+        .unwrap();
+    assert_eq!(run.call(&mut store, 100_000).unwrap(), 5_000_050_000);
+    assert_eq!(store.exceptions_held(), 1);
+    // One an exnref holds is the store's for good; each is its own.
+    let keep = instance.get_func(&mut store, "keep").unwrap();
+    let mut kept = Vec::new();
+    for _ in 0..3 {
+        let mut out = [Val::ExnRef(None)];
+        keep.call(&mut store, &[], &mut out).unwrap();
+        kept.push(out[0]);
+    }
+    assert!(kept[0] != kept[1] && kept[1] != kept[2] && kept[0] != kept[2]);
+    assert_eq!(store.exceptions_held(), 3);
+    // The loop takes a record of its own again, and reuses it.
+    run.call(&mut store, 10).unwrap();
+    assert_eq!(store.exceptions_held(), 4);
+    run.call(&mut store, 1000).unwrap();
+    assert_eq!(store.exceptions_held(), 4);
+    for v in &kept {
+        let Val::ExnRef(Some(e)) = v else { panic!() };
+        assert_eq!(e.payload(&mut store), [Val::I64(5)]);
+    }
+    instance
+        .get_func(&mut store, "keep_and_rethrow")
+        .unwrap()
+        .call(&mut store, &[], &mut [])
+        .unwrap();
+    run.call(&mut store, 50).unwrap();
+    let g = instance.get_global(&mut store, "g").unwrap();
+    let Val::ExnRef(Some(e)) = g.get(&mut store) else {
+        panic!("the global lost its exception");
+    };
+    assert_eq!(e.payload(&mut store), [Val::I64(7)]);
 }

@@ -299,7 +299,8 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Catches the pending `exn` by `clause`: clears it and branches to
-    /// the clause's label with `args` (and the exception, for a `_ref`).
+    /// the clause's label with `args` (and the exception, for a `_ref`,
+    /// which is then kept for good; else the record is done with).
     fn catch_into(&mut self, clause: &CatchClause, exn: Value, mut args: Vec<Value>) {
         let limits = self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS);
         let null = self.builder.ins().iconst(types::I64, 0);
@@ -307,7 +308,20 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .store(vm_flags(), null, limits, vmctx::LIMITS_PENDING_EXCEPTION);
         if clause.with_ref {
+            let index =
+                self.builder
+                    .ins()
+                    .load(types::I64, vm_flags(), exn, vmctx::EXCEPTION_INDEX);
+            let kept = self
+                .builder
+                .ins()
+                .bor_imm_s(index, vmctx::EXCEPTION_KEPT as i64);
+            self.builder
+                .ins()
+                .store(vm_flags(), kept, exn, vmctx::EXCEPTION_INDEX);
             args.push(exn);
+        } else {
+            self.call_builtin(Builtin::ExceptionDone, &[types::I64], &[], &[exn]);
         }
         let (target, _) = self.branch_to_frame(clause.frame);
         self.builder.ins().jump(target, &block_args(&args));

@@ -326,6 +326,12 @@ extern "C" fn exception_new(vmctx: *mut u8, tag: u32) -> u64 {
     crate::exception::new_exception(store, vm_tag, slots) as u64
 }
 
+extern "C" fn exception_done(vmctx: *mut u8, exn: u64) {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, _) = unsafe { context(vmctx) };
+    crate::exception::exception_done(store, exn as *mut u8);
+}
+
 /// The builtin table every vmctx points to, indexed by [`Builtin`].
 pub(crate) fn table() -> *const usize {
     static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
@@ -350,6 +356,7 @@ pub(crate) fn table() -> *const usize {
                 tag_check as *const () as usize,
                 tag_trace as *const () as usize,
                 exception_new as *const () as usize,
+                exception_done as *const () as usize,
             ]
         })
         .as_ptr()
