@@ -63,23 +63,10 @@ const DIVE: &str = r#"(module
         (f64.add (local.get $d))
         (f64.add (f64.convert_i32_s (i32x4.extract_lane 3 (local.get $v))))))"#;
 
+/// Every policy but the tag monitor's, which refuses modules that use
+/// exception handling.
 fn configs() -> Vec<(&'static str, Config)> {
-    let mut out = Vec::new();
-    for (name, policy, sync, guarded) in [
-        ("off", Policy::Off, false, true),
-        ("off, bounds-checked", Policy::Off, false, false),
-        ("coarse", Policy::Coarse, false, true),
-        ("fine", Policy::Fine, false, true),
-        ("fine, synchronous", Policy::Fine, true, true),
-    ] {
-        let mut config = Config::new();
-        config
-            .attest(policy)
-            .attest_sync(sync)
-            .guarded_memory(guarded);
-        out.push((name, config));
-    }
-    out
+    common::policy_configs(false)
 }
 
 /// `wat` instantiated with `linker`'s definitions, attested by the

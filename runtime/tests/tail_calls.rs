@@ -3,6 +3,8 @@
 //! pass through every kind of callee, and the allocator's bookkeeping still
 //! sees what an allocator function returns by a tail call.
 
+mod common;
+
 use walmart::attest::{DigestVerifier, OnDetect, Policy};
 use walmart::{AttestOptions, Config, Engine, Func, FuncType, Linker, Module, Store, Val, ValType};
 
@@ -79,23 +81,10 @@ fn run_countdown(config: &Config, wat: &str, n: i64) -> walmart::Result<(i64, u6
 }
 
 fn configs() -> Vec<(&'static str, Config)> {
-    let mut out = Vec::new();
-    for (name, policy, sync, guarded) in [
-        ("off", Policy::Off, false, true),
-        ("off, bounds-checked", Policy::Off, false, false),
-        ("coarse", Policy::Coarse, false, true),
-        ("fine", Policy::Fine, false, true),
-        ("fine, synchronous", Policy::Fine, true, true),
-        ("tags", Policy::Tags, false, true),
-    ] {
-        let mut config = Config::new();
-        config
-            .attest(policy)
-            .attest_sync(sync)
-            .guarded_memory(guarded)
-            // Small, so the plain calls below exhaust it soon.
-            .max_wasm_stack(256 << 10);
-        out.push((name, config));
+    let mut out = common::policy_configs(true);
+    for (_, config) in &mut out {
+        // Small, so the plain calls below exhaust it soon.
+        config.max_wasm_stack(256 << 10);
     }
     out
 }

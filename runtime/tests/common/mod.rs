@@ -32,6 +32,34 @@ pub fn without_names(wasm: &[u8]) -> Vec<u8> {
     out
 }
 
+/// One configuration per policy a runtime feature must hold under:
+/// `off` (guarded, then bounds-checked), `coarse`, `fine`, synchronous
+/// `fine`, and with `tags` the tag monitor.
+#[allow(dead_code)] // Not every test file that shares this module uses it.
+pub fn policy_configs(tags: bool) -> Vec<(&'static str, walmart::Config)> {
+    use walmart::attest::Policy;
+    let mut out = Vec::new();
+    for (name, policy, sync, guarded) in [
+        ("off", Policy::Off, false, true),
+        ("off, bounds-checked", Policy::Off, false, false),
+        ("coarse", Policy::Coarse, false, true),
+        ("fine", Policy::Fine, false, true),
+        ("fine, synchronous", Policy::Fine, true, true),
+        ("tags", Policy::Tags, false, true),
+    ] {
+        if policy == Policy::Tags && !tags {
+            continue;
+        }
+        let mut config = walmart::Config::new();
+        config
+            .attest(policy)
+            .attest_sync(sync)
+            .guarded_memory(guarded);
+        out.push((name, config));
+    }
+    out
+}
+
 /// `wat` instantiated in a store of its own, with no imports and no
 /// attestation options.
 #[allow(dead_code)] // Not every test file that shares this module uses it.
