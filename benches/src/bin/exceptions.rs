@@ -1,0 +1,176 @@
+//! What exception handling costs, side by side in one run.
+//!
+//! `cargo run --release -p walmart-benches --bin exceptions [--features wasmtime]`
+//!
+//! Two workloads, each a module written twice: once using no exception
+//! handling and once declaring a tag (which makes walmart test for an
+//! exception after every call that may throw):
+//!
+//! * `calls`: a recursive Fibonacci whose recursion goes through
+//!   `call_indirect` (a call that may throw), so the tagged module pays a
+//!   test after each of its ~630,000 calls. The untagged module is the
+//!   baseline.
+//! * `throw`: 20,000 exceptions, each thrown 20 frames deep and caught by
+//!   a `try_table` at the top (only the tagged module can have it; the
+//!   untagged line is omitted).
+//!
+//! Prints the median of `--runs` timed calls (default 9, after one
+//! warm-up) for walmart and, with the `wasmtime` feature, for wasmtime
+//! (native unwinding, no test after calls), and the ratios.
+
+use std::time::{Duration, Instant};
+
+use walmart::{Config, Engine, Linker, Module, Store};
+use walmart_benches::die;
+
+/// Fibonacci of 27 through the table: 635,621 calls.
+const FIB_ARG: i32 = 27;
+/// Exceptions thrown by `throw`, each `DEPTH` frames down.
+const THROWS: i32 = 20_000;
+const DEPTH: i32 = 20;
+
+fn calls_module(tagged: bool) -> String {
+    format!(
+        r#"(module
+    {tag}
+    (type $f (func (param i32) (result i32)))
+    (table 1 funcref)
+    (elem (i32.const 0) $fib)
+    (func $fib (param $n i32) (result i32)
+        (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+            (then (local.get $n))
+            (else (i32.add
+                (call_indirect (type $f) (i32.sub (local.get $n) (i32.const 1)) (i32.const 0))
+                (call_indirect (type $f) (i32.sub (local.get $n) (i32.const 2)) (i32.const 0))))))
+    (func (export "run") (param i32) (result i32) (call $fib (local.get 0))))"#,
+        tag = if tagged { "(tag $t (param i32))" } else { "" }
+    )
+}
+
+const THROW_MODULE: &str = r#"(module
+    (tag $t (param i32))
+    (func $dive (param $n i32)
+        (if (i32.eqz (local.get $n)) (then (throw $t (i32.const 1))))
+        (call $dive (i32.sub (local.get $n) (i32.const 1))))
+    (func (export "run") (param $count i32) (result i32)
+        (local $sum i32)
+        (loop $next
+            (block $h (result i32)
+                (try_table (catch $t $h) (call $dive (i32.const DEPTH)))
+                (unreachable))
+            (local.set $sum (i32.add (local.get $sum)))
+            (local.tee $count (i32.sub (local.get $count) (i32.const 1)))
+            (br_if $next))
+        (local.get $sum)))"#;
+
+/// The median of `runs` timed calls of `run(arg)` (after one warm-up),
+/// with the result every call must give.
+fn time_walmart(wat: &str, arg: i32, expect: i32, runs: usize) -> Duration {
+    let engine = Engine::new(&Config::new()).unwrap_or_else(|e| die(&e.to_string()));
+    let module = Module::new(&engine, wat).unwrap_or_else(|e| die(&e.to_string()));
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    median(runs, || {
+        let got = run
+            .call(&mut store, arg)
+            .unwrap_or_else(|e| die(&e.to_string()));
+        if got != expect {
+            die(&format!(
+                "walmart: run({arg}) gave {got}, expected {expect}"
+            ));
+        }
+    })
+}
+
+#[cfg(feature = "wasmtime")]
+fn time_wasmtime(wat: &str, arg: i32, expect: i32, runs: usize) -> Duration {
+    let mut config = wasmtime::Config::new();
+    config.wasm_exceptions(true);
+    let engine = wasmtime::Engine::new(&config).unwrap_or_else(|e| die(&e.to_string()));
+    let module = wasmtime::Module::new(&engine, wat).unwrap_or_else(|e| die(&e.to_string()));
+    let mut store = wasmtime::Store::new(&engine, ());
+    let instance =
+        wasmtime::Instance::new(&mut store, &module, &[]).unwrap_or_else(|e| die(&e.to_string()));
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    median(runs, || {
+        let got = run
+            .call(&mut store, arg)
+            .unwrap_or_else(|e| die(&e.to_string()));
+        if got != expect {
+            die(&format!(
+                "wasmtime: run({arg}) gave {got}, expected {expect}"
+            ));
+        }
+    })
+}
+
+fn median(runs: usize, mut call: impl FnMut()) -> Duration {
+    call();
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            call();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let mut runs = 9usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--runs" => {
+                runs = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| die("--runs needs a positive number"))
+            }
+            other => die(&format!("unknown argument `{other}` (--runs N)")),
+        }
+    }
+    let fib = 196_418; // fib(27)
+    let throw = THROW_MODULE.replace("DEPTH", &DEPTH.to_string());
+    let rows: [(&str, String, i32, i32); 3] = [
+        ("calls, no tag", calls_module(false), FIB_ARG, fib),
+        ("calls, tagged", calls_module(true), FIB_ARG, fib),
+        ("throw", throw, THROWS, THROWS),
+    ];
+    println!("workload                walmart ms  wasmtime ms  walmart/wasmtime");
+    let mut walmart_ms = Vec::new();
+    for (name, wat, arg, expect) in &rows {
+        let w = time_walmart(wat, *arg, *expect, runs);
+        walmart_ms.push(ms(w));
+        #[cfg(feature = "wasmtime")]
+        {
+            let t = time_wasmtime(wat, *arg, *expect, runs);
+            println!(
+                "{name:<22} {:>11.2} {:>12.2} {:>17.3}",
+                ms(w),
+                ms(t),
+                ms(w) / ms(t)
+            );
+        }
+        #[cfg(not(feature = "wasmtime"))]
+        println!("{name:<22} {:>11.2} {:>12} {:>17}", ms(w), "-", "-");
+    }
+    println!(
+        "walmart's test after each call: tagged/no tag = {:.3}; one exception {DEPTH} frames deep: {:.2} us",
+        walmart_ms[1] / walmart_ms[0],
+        walmart_ms[2] * 1e3 / f64::from(THROWS)
+    );
+}
