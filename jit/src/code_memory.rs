@@ -65,6 +65,9 @@ pub struct CodeMemory {
     mapped: usize,
     functions: Vec<FunctionInfo>,
     names: DebugNames,
+    /// Its code tests for a pending exception after the calls that may
+    /// return one (a module that handles exceptions, or a trampoline).
+    passes_exceptions: bool,
 }
 
 // SAFETY: the mapping is immutable (read + execute) once built and owned
@@ -80,10 +83,12 @@ fn page_size() -> usize {
 
 impl CodeMemory {
     /// Places `functions` in fresh memory, applies relocations, makes the
-    /// memory executable and registers it for trap lookup.
+    /// memory executable and registers it for trap lookup (and, with
+    /// `passes_exceptions`, as code an exception may return into).
     pub fn new(
         functions: Vec<CompiledFunction>,
         names: DebugNames,
+        passes_exceptions: bool,
     ) -> Result<Arc<CodeMemory>, CompileError> {
         let mut offsets = Vec::with_capacity(functions.len());
         let mut size = 0usize;
@@ -115,6 +120,7 @@ impl CodeMemory {
             mapped,
             functions: Vec::with_capacity(functions.len()),
             names,
+            passes_exceptions,
         };
         for (f, &offset) in functions.iter().zip(&offsets) {
             // SAFETY: offset + len lies inside the fresh writable mapping.
@@ -287,6 +293,14 @@ pub fn lookup_trap(pc: usize) -> Option<TrapKind> {
         let i = f.traps.binary_search_by_key(&off, |(o, _)| *o).ok()?;
         Some(f.traps[i].1)
     })
+}
+
+/// Whether a function returning to `pc` with an exception pending hands it
+/// to code that passes it on ([`CodeMemory::new`]'s `passes_exceptions`);
+/// false for code of a module that handles no exceptions, and for any
+/// address that is not generated code.
+pub fn passes_exceptions(pc: usize) -> bool {
+    with_code(pc, |code| Some(code.passes_exceptions)).unwrap_or(false)
 }
 
 /// A frame of a Wasm backtrace.

@@ -205,7 +205,7 @@ impl Compiler {
         let handles_exceptions = exceptions.is_some();
         Ok(CompiledModule {
             handles_exceptions,
-            code: CodeMemory::new(functions, names)?,
+            code: CodeMemory::new(functions, names, handles_exceptions)?,
             offsets,
             tag_plan: allocator.filter(|_| self.config.tags.is_some()),
             dlmalloc_state: match unnamed_dlmalloc {
@@ -371,7 +371,7 @@ impl Compiler {
         b.ins().return_(&[]);
         b.finalize(self.isa.frontend_config());
         let f = self.finish_function(&mut ctx, None, 0)?;
-        CodeMemory::new(vec![f], DebugNames::default())
+        CodeMemory::new(vec![f], DebugNames::default(), true)
     }
 
     /// Compiles the host-call stub for signature `sig`: a function with
@@ -402,6 +402,7 @@ impl Compiler {
                 .stack_store(ptr, *v, slot, i as i32 * vmctx::VALUE_SLOT);
         }
         let values = b.ins().stack_addr(ptr, slot, 0);
+        let return_address = b.ins().get_return_address(ptr);
         let dispatch = b.ins().load(
             ptr,
             ir::MemFlagsData::trusted().with_readonly(),
@@ -409,12 +410,14 @@ impl Compiler {
             vmctx::HOST_DISPATCH,
         );
         let mut dsig = Signature::new(self.isa.default_call_conv());
-        dsig.params.extend([AbiParam::new(ptr); 3]);
+        dsig.params.extend([AbiParam::new(ptr); 4]);
         dsig.returns.push(AbiParam::new(types::I32));
         let dsig = b.import_signature(dsig);
-        let call = b
-            .ins()
-            .call_indirect(dsig, dispatch, &[host_ctx, caller_vmctx, values]);
+        let call = b.ins().call_indirect(
+            dsig,
+            dispatch,
+            &[host_ctx, caller_vmctx, values, return_address],
+        );
         let status = b.inst_results(call)[0];
         b.ins().trapnz(status, TrapKind::HostError.code());
         let mut results = Vec::new();
@@ -427,6 +430,6 @@ impl Compiler {
         b.ins().return_(&results);
         b.finalize(self.isa.frontend_config());
         let f = self.finish_function(&mut ctx, None, 0)?;
-        CodeMemory::new(vec![f], DebugNames::default())
+        CodeMemory::new(vec![f], DebugNames::default(), true)
     }
 }

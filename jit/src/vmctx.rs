@@ -12,7 +12,6 @@
 //!  | instance  ---------------------+-> the runtime's instance record
 //!  | attest    ---------------------+-> VMAttestState { armed, heap_floor } of the store, or null
 //!  | trampoline stop                |   the last preserve-all trampoline's answer
-//!  | handles exceptions             |   1: the module's calls test for exceptions
 //!  +--------------------------------+ HEADER
 //!  | memories[m]: *mut VMMemory     |   base + length of every memory (imported too)
 //!  | tables[t]:   *mut VMTable      |   base + length of every table
@@ -107,12 +106,7 @@ pub const ATTEST: i32 = 32;
 /// (`translate::trampolines`) leaves its builtin's answer (non-zero: stop
 /// the guest).
 pub const TRAMPOLINE_STOP: i32 = 40;
-/// Offset of the word that says whether the instance's module handles
-/// exceptions (`translate::exceptions::ExceptionPlan`): 1 when its calls
-/// test for an exception and pass it on, 0 when an exception must not
-/// unwind into its frames.
-pub const HANDLES_EXCEPTIONS: i32 = 48;
-const HEADER: u32 = 56;
+const HEADER: u32 = 48;
 
 /// A linear memory as generated code sees it.
 #[repr(C)]
@@ -437,8 +431,10 @@ pub const FUNCREF_TYPE: i32 = 16;
 #[derive(Debug)]
 pub struct VMHostContextHeader {
     pub magic: u64,
-    /// `extern "C" fn(ctx: *mut u8, caller_vmctx: *mut u8, values: *mut u128) -> u32`; non-zero
-    /// means the host failed and the stub must trap.
+    /// `extern "C" fn(ctx: *mut u8, caller_vmctx: *mut u8, values: *mut u128,
+    /// return_address: u64) -> u32`; non-zero means the host failed and
+    /// the stub must trap. The return address is the stub's, for an
+    /// exception the host throws (see [`Builtin::ExceptionMayReturn`]).
     pub dispatch: usize,
 }
 
@@ -512,11 +508,16 @@ pub enum Builtin {
     /// `(vmctx, exn: u64)`: a `catch` or `catch_all` took the exception:
     /// unless [`EXCEPTION_KEPT`], its record may be reused.
     ExceptionDone,
+    /// `(vmctx, return_address: u64) -> u32`: non-zero when the code a
+    /// function returns to passes a pending exception on (code of a
+    /// module that handles exceptions, or the host's entry), for a return
+    /// with an exception pending.
+    ExceptionMayReturn,
 }
 
 impl Builtin {
     /// Number of builtins: the length of the builtin table.
-    pub const COUNT: usize = 19;
+    pub const COUNT: usize = 20;
 }
 
 /// What a tag monitor's allocator wrapper does next ([`Builtin::TagEnter`]).

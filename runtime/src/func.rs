@@ -398,19 +398,6 @@ pub(crate) fn invoke(
     }
 }
 
-/// Whether an exception may go to the caller whose context is
-/// `caller_vmctx`: an instance whose module handles exceptions, or the
-/// host (calling a host function directly, its context is the function's).
-fn handles_exceptions(caller_vmctx: *mut u8) -> bool {
-    // SAFETY: a caller context is a live instance vmctx or host context,
-    // both starting with their magic word; an instance's has the flag.
-    unsafe {
-        let magic = *(caller_vmctx as *const u64);
-        magic != vmctx::VMCTX_MAGIC
-            || *(caller_vmctx.add(vmctx::HANDLES_EXCEPTIONS as usize) as *const u64) != 0
-    }
-}
-
 /// Stack kept free below the Wasm limit for host functions Wasm calls and
 /// for the signal handler.
 const STACK_RESERVE: usize = 128 * 1024;
@@ -428,6 +415,7 @@ extern "C" fn host_dispatch<T: 'static>(
     ctx: *mut u8,
     caller_vmctx: *mut u8,
     values: *mut u128,
+    return_address: u64,
 ) -> u32 {
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the stub passes the HostContext<T> it was created with,
@@ -499,7 +487,11 @@ extern "C" fn host_dispatch<T: 'static>(
         Ok(Err(Error::Exception(exn))) => {
             // SAFETY: as above: the context and its store outlive the call.
             let store = unsafe { &mut (*(*(ctx as *const HostContext<T>)).store).opaque };
-            if !store.engine.config().exceptions || !handles_exceptions(caller_vmctx) {
+            // Only into code that passes it on: the code the stub returns
+            // to, not the caller's context, which a tail call leaves
+            // behind.
+            let passes = walmart_jit::code_memory::passes_exceptions(return_address as usize);
+            if !store.engine.config().exceptions || !passes {
                 let e = Error::Usage(
                     "a host function threw an exception into a module that does not use \
                      exception handling"

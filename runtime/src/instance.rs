@@ -405,11 +405,6 @@ pub(crate) fn instantiate(
     if let Some(session) = &store.attest {
         slot(&mut data, vmctx::ATTEST, session.state_ptr() as u64);
     }
-    slot(
-        &mut data,
-        vmctx::HANDLES_EXCEPTIONS,
-        u64::from(module.inner.compiled.handles_exceptions),
-    );
 
     // Functions: imports first, then this instance's own code.
     let mut imports_iter = imports.iter();

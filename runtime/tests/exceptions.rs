@@ -278,12 +278,24 @@ fn tags_link_by_identity_and_type() {
             (import "a" "t" (tag $t (param i64)))
             (import "a" "throw" (func $a (param i64)))
             (import "b" "throw" (func $b (param i64)))
+            (type $throws (func (param i64)))
+            (table 1 funcref)
+            (elem (i32.const 0) $a)
+            ;; Tail calls to the other instance: its exception comes back
+            ;; to this one's frame below.
+            (func $via (param i64) (return_call $a (local.get 0)))
+            (func $via_table (param i64)
+                (return_call_indirect (type $throws) (local.get 0) (i32.const 0)))
             (func (export "catch") (param i32) (result i64)
                 (block $h (result i64)
                     (try_table (catch $t $h)
-                        (if (local.get 0)
-                            (then (call $b (i64.const 2)))
-                            (else (call $a (i64.const 1)))))
+                        (block $two (block $one (block $zero
+                            (br_table $zero $one $two (local.get 0)))
+                            (call $a (i64.const 1)) (return (i64.const -1)))
+                            (call $b (i64.const 2)) (return (i64.const -1)))
+                        (if (i32.eq (local.get 0) (i32.const 2))
+                            (then (call $via (i64.const 3)))
+                            (else (call $via_table (i64.const 4)))))
                     (return (i64.const -1)))))"#,
     )
     .unwrap();
@@ -293,6 +305,8 @@ fn tags_link_by_identity_and_type() {
         .unwrap();
     assert_eq!(catch.call(&mut store, 0).unwrap(), 1);
     assert!(catch.call(&mut store, 1).unwrap_err().exception().is_some());
+    assert_eq!(catch.call(&mut store, 2).unwrap(), 3);
+    assert_eq!(catch.call(&mut store, 3).unwrap(), 4);
     // A tag of another type does not link.
     let wrong = Module::new(&engine, r#"(module (import "a" "t" (tag (param i32))))"#).unwrap();
     let err = linker.instantiate(&mut store, &wrong).unwrap_err();
@@ -591,4 +605,65 @@ fn a_loop_that_throws_and_catches_reuses_its_exception() {
         panic!("the global lost its exception");
     };
     assert_eq!(e.payload(&mut store), [Val::I64(7)]);
+}
+
+#[test]
+fn a_tail_call_from_a_module_without_exception_handling_leaves_no_frame_to_trap_in() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let a = Module::new(
+        &engine,
+        r#"(module (tag $e (export "e") (param i32))
+            (func (export "thr") (param i32) (result i32) (throw $e (local.get 0))))"#,
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut store, &a).unwrap();
+    linker.instance(&mut store, "A", instance).unwrap();
+    let tag = instance.get_tag(&mut store, "e").unwrap();
+    let host_thr = Func::new(
+        &mut store,
+        FuncType::new([ValType::I32], [ValType::I32]),
+        move |mut caller, params, _| Err(Error::Exception(ExnRef::new(&mut caller, tag, params)?)),
+    );
+    linker.define(&mut store, "host", "thr", host_thr).unwrap();
+    // No tag, no try_table: its tail calls leave its caller to receive
+    // what the callee throws.
+    let m = Module::new(
+        &engine,
+        r#"(module
+            (import "A" "thr" (func $thr (param i32) (result i32)))
+            (import "host" "thr" (func $host (param i32) (result i32)))
+            (func (export "tail") (param i32) (result i32) (return_call $thr (local.get 0)))
+            (func (export "host") (param i32) (result i32) (return_call $host (local.get 0))))"#,
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut store, &m).unwrap();
+    linker.instance(&mut store, "M", instance).unwrap();
+    let n = Module::new(
+        &engine,
+        r#"(module
+            (tag $e (import "A" "e") (param i32))
+            (import "M" "tail" (func $tail (param i32) (result i32)))
+            (import "M" "host" (func $host (param i32) (result i32)))
+            (func (export "n") (param i32) (result i32)
+                (block $h (result i32)
+                    (try_table (result i32) (catch $e $h)
+                        (if (result i32) (i32.lt_s (local.get 0) (i32.const 100))
+                            (then (call $tail (local.get 0)))
+                            (else (call $host (local.get 0)))))
+                    (return))))"#,
+    )
+    .unwrap();
+    let n = linker.instantiate(&mut store, &n).unwrap();
+    let run = n.get_typed_func::<i32, i32>(&mut store, "n").unwrap();
+    assert_eq!(run.call(&mut store, 5).unwrap(), 5);
+    assert_eq!(run.call(&mut store, 500).unwrap(), 500);
+    // Called by the host, the exception comes back to it.
+    for name in ["tail", "host"] {
+        let f = instance.get_func(&mut store, name).unwrap();
+        let mut out = [Val::I32(0)];
+        let err = f.call(&mut store, &[Val::I32(6)], &mut out).unwrap_err();
+        assert!(err.exception().is_some(), "{name}: {err}");
+    }
 }

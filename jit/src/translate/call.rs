@@ -24,17 +24,16 @@ pub(crate) fn call_defined(
     vmctx: Value,
     args: &[Value],
 ) -> ir::Inst {
-    let (callee_ref, all) = defined_callee(b, sig, callee, [vmctx, vmctx], args);
+    let (callee_ref, all) = defined_callee(b, sig, callee, vmctx, args);
     b.ins().call(callee_ref, &all)
 }
 
-/// The function reference and full argument list of a direct call, with
-/// `contexts` (the callee's vmctx and its caller's).
+/// The function reference and full argument list of a direct call.
 fn defined_callee(
     b: &mut FunctionBuilder<'_>,
     sig: &FuncSig,
     callee: u32,
-    contexts: [Value; 2],
+    vmctx: Value,
     args: &[Value],
 ) -> (ir::FuncRef, Vec<Value>) {
     let signature = b.import_signature(wasm_signature(sig));
@@ -48,7 +47,7 @@ fn defined_callee(
         patchable: false,
     });
     let mut all = Vec::with_capacity(args.len() + 2);
-    all.extend(contexts);
+    all.extend([vmctx, vmctx]);
     all.extend_from_slice(args);
     (callee_ref, all)
 }
@@ -140,9 +139,8 @@ impl FuncTranslator<'_, '_> {
         }
         let tail = self.leave_for_tail_call(kind);
         let call = if tail {
-            let contexts = [self.vmctx, self.tail_caller()];
             let (callee_ref, all) =
-                defined_callee(&mut self.builder, &sig, callee, contexts, &args);
+                defined_callee(&mut self.builder, &sig, callee, self.vmctx, &args);
             self.builder.ins().return_call(callee_ref, &all)
         } else {
             call_defined(&mut self.builder, &sig, callee, self.vmctx, &args)
@@ -161,18 +159,6 @@ impl FuncTranslator<'_, '_> {
             self.function_hook(crate::vmctx::HookPoint::Return);
         }
         tail
-    }
-
-    /// The caller context a true tail call passes: in a module that
-    /// handles exceptions, this function's caller's, which the callee
-    /// returns to and whose context its propagating return checks; else
-    /// this function's own, as a call's.
-    fn tail_caller(&self) -> Value {
-        if self.env.exceptions.is_some() {
-            self.caller_vmctx
-        } else {
-            self.vmctx
-        }
     }
 
     /// Calls through a non-null `*const VMFuncRef` of signature `sig`.
@@ -194,9 +180,8 @@ impl FuncTranslator<'_, '_> {
                 .load(types::I64, flags, func_ref, vmctx::FUNCREF_VMCTX);
         let signature = self.builder.import_signature(wasm_signature(sig));
         let tail = self.leave_for_tail_call(kind);
-        let caller = if tail { self.tail_caller() } else { self.vmctx };
         let mut all = Vec::with_capacity(args.len() + 2);
-        all.extend([callee_vmctx, caller]);
+        all.extend([callee_vmctx, self.vmctx]);
         all.extend_from_slice(args);
         let call = if tail {
             self.builder

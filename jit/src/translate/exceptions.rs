@@ -336,17 +336,18 @@ impl FuncTranslator<'_, '_> {
         };
         self.builder.switch_to_block(block);
         self.builder.seal_block(block);
-        // Only into a caller whose calls test for it (or the host's
-        // entry, which passes the callee's own context).
-        let handles = self.builder.ins().load(
-            types::I64,
-            vm_flags().with_readonly(),
-            self.caller_vmctx,
-            vmctx::HANDLES_EXCEPTIONS,
-        );
+        // Only into code that tests for it: the code the return goes to,
+        // not the caller's context, which a tail call leaves behind.
+        let ra = self.builder.ins().get_return_address(types::I64);
+        let passes = self.call_builtin(
+            Builtin::ExceptionMayReturn,
+            &[types::I64],
+            &[types::I32],
+            &[ra],
+        )[0];
         self.builder
             .ins()
-            .trapz(handles, TrapKind::UnhandledException.code());
+            .trapz(passes, TrapKind::UnhandledException.code());
         let results: Vec<Value> = self
             .env
             .info

@@ -261,8 +261,6 @@ pub struct FuncTranslator<'a, 'b> {
     pub(crate) builder: FunctionBuilder<'b>,
     pub(crate) env: &'a ModuleEnv<'a>,
     pub(crate) vmctx: Value,
-    /// The caller's vmctx (the function's second parameter).
-    pub(crate) caller_vmctx: Value,
     pub(crate) locals: Vec<(Variable, WasmType)>,
     pub(crate) stack: Vec<Value>,
     pub(crate) frames: Vec<ControlFrame>,
@@ -405,7 +403,6 @@ pub fn translate_function(
         builder,
         env,
         vmctx,
-        caller_vmctx: params[1],
         locals,
         stack: Vec::new(),
         frames: Vec::new(),

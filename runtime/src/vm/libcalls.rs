@@ -332,6 +332,12 @@ extern "C" fn exception_done(vmctx: *mut u8, exn: u64) {
     crate::exception::exception_done(store, exn as *mut u8);
 }
 
+extern "C" fn exception_may_return(_vmctx: *mut u8, return_address: u64) -> u32 {
+    u32::from(walmart_jit::code_memory::passes_exceptions(
+        return_address as usize,
+    ))
+}
+
 /// The builtin table every vmctx points to, indexed by [`Builtin`].
 pub(crate) fn table() -> *const usize {
     static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
@@ -357,6 +363,7 @@ pub(crate) fn table() -> *const usize {
                 tag_trace as *const () as usize,
                 exception_new as *const () as usize,
                 exception_done as *const () as usize,
+                exception_may_return as *const () as usize,
             ]
         })
         .as_ptr()
