@@ -521,6 +521,15 @@ pub fn features(proposals: Proposals) -> WasmFeatures {
     if proposals.exceptions {
         f |= WasmFeatures::EXCEPTIONS;
     }
+    // Wasm 3.0 validates with GC's rules, which also let a constant
+    // expression read any earlier immutable global. GC's own types
+    // (structs, arrays, recursion groups, subtypes, a type naming itself)
+    // are refused by `parse`, and its value types and instructions by the
+    // translator: what validates here and compiles is within Wasm 3.0
+    // without GC.
+    if proposals.function_references {
+        f |= WasmFeatures::GC;
+    }
     f
 }
 
@@ -617,7 +626,7 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
             }
             Payload::TypeSection(reader) => {
                 for ty in reader.into_iter_err_on_gc_types() {
-                    let ty = ty?;
+                    let ty = ty.map_err(|_| unsupported("GC types"))?;
                     let all = ty.params().iter().chain(ty.results());
                     let refs = all
                         .filter_map(|t| match t {
@@ -626,6 +635,17 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
                         })
                         .collect::<Option<Vec<_>>>()
                         .ok_or_else(|| unsupported("GC reference types"))?;
+                    // Without recursion groups a type names only earlier
+                    // ones; GC's validation lets it name itself.
+                    let index = info.types.len() as u32;
+                    if refs
+                        .iter()
+                        .any(|r| matches!(r.heap, HeapTy::Type(t) if t >= index))
+                    {
+                        return Err(unsupported(format!(
+                            "type {index} refers to itself (recursive types are GC's)"
+                        )));
+                    }
                     info.types.push(FuncSig::new(
                         ty.params()
                             .iter()

@@ -230,3 +230,42 @@ fn typed_references_can_be_switched_off() {
         .to_string();
     assert!(err.contains("function references"), "{err}");
 }
+
+#[test]
+fn wasm_3_constant_expressions_read_earlier_globals_and_gc_types_are_refused() {
+    // Wasm 3.0: a constant expression may read any earlier immutable
+    // global, defined ones too.
+    let (mut store, instance) = common::instantiated(
+        &walmart::Config::new(),
+        r#"(module
+            (global $a i32 (i32.const 40))
+            (global $b (export "b") i32 (i32.add (global.get $a) (i32.const 2)))
+            (memory 1)
+            (data (global.get $a) "x")
+            (func (export "byte") (result i32) (i32.load8_u (i32.const 40))))"#,
+    );
+    let b = instance.get_global(&mut store, "b").unwrap();
+    assert_eq!(b.get(&mut store), walmart::Val::I32(42));
+    let byte = instance
+        .get_typed_func::<(), i32>(&mut store, "byte")
+        .unwrap();
+    assert_eq!(byte.call(&mut store, ()).unwrap(), i32::from(b'x'));
+    // GC's types validate but are refused, each with a one-line error.
+    let engine = walmart::Engine::default();
+    for (wat, says) in [
+        ("(module (type (struct)))", "GC types"),
+        ("(module (rec (type (func)) (type (func))))", "GC types"),
+        ("(module (type (sub (func))))", "GC types"),
+        (
+            "(module (type $t (func (param (ref null $t)))))",
+            "refers to itself",
+        ),
+        ("(module (func (local anyref)))", "anyref"),
+    ] {
+        let err = walmart::Module::new(&engine, wat).unwrap_err().to_string();
+        assert!(err.contains(says), "{wat}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // A recursion group of one type is that type.
+    walmart::Module::new(&engine, "(module (rec (type $f (func))) (func (type $f)))").unwrap();
+}
