@@ -12,8 +12,11 @@
 //! Every call that may throw is followed by a test of the pending word
 //! with the same destination, so the caller goes on unwinding. A call
 //! from the host sees the word still set when Wasm returns, and reports
-//! the exception. Calls that cannot throw cost nothing; the others, one
-//! load and a branch not taken.
+//! the exception. Only a module that uses exception handling has the
+//! tests ([`ExceptionPlan`]); in it, calls that cannot throw cost nothing,
+//! the others two loads and a branch not taken. A propagating return
+//! traps instead where the code it returns to has no tests
+//! ([`Builtin::ExceptionMayReturn`]).
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, types, InstBuilder, Value};
@@ -192,10 +195,7 @@ impl FuncTranslator<'_, '_> {
 
     /// Makes `exn` the pending exception and goes to its handlers.
     fn raise(&mut self, exn: Value) {
-        let limits = self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS);
-        self.builder
-            .ins()
-            .store(vm_flags(), exn, limits, vmctx::LIMITS_PENDING_EXCEPTION);
+        self.set_pending(exn);
         let target = self.landing_target();
         self.builder.ins().jump(target, &[]);
         self.reachable = false;
@@ -208,13 +208,7 @@ impl FuncTranslator<'_, '_> {
         if self.env.exceptions.is_none() {
             return;
         }
-        let limits = self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS);
-        let pending = self.builder.ins().load(
-            types::I64,
-            vm_flags(),
-            limits,
-            vmctx::LIMITS_PENDING_EXCEPTION,
-        );
+        let pending = self.pending();
         let target = if leaving {
             self.propagate_block()
         } else {
@@ -258,13 +252,7 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn emit_landing(&mut self, catches: &[CatchClause], landing: ir::Block) {
         self.builder.switch_to_block(landing);
         self.builder.seal_block(landing);
-        let limits = self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS);
-        let exn = self.builder.ins().load(
-            types::I64,
-            vm_flags(),
-            limits,
-            vmctx::LIMITS_PENDING_EXCEPTION,
-        );
+        let exn = self.pending();
         for clause in catches {
             let mut args = Vec::new();
             if let Some(tag) = clause.tag {
@@ -302,11 +290,8 @@ impl FuncTranslator<'_, '_> {
     /// the clause's label with `args` (and the exception, for a `_ref`,
     /// which is then kept for good; else the record is done with).
     fn catch_into(&mut self, clause: &CatchClause, exn: Value, mut args: Vec<Value>) {
-        let limits = self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS);
         let null = self.builder.ins().iconst(types::I64, 0);
-        self.builder
-            .ins()
-            .store(vm_flags(), null, limits, vmctx::LIMITS_PENDING_EXCEPTION);
+        self.set_pending(null);
         if clause.with_ref {
             let index =
                 self.builder
@@ -358,6 +343,25 @@ impl FuncTranslator<'_, '_> {
             .map(|t| super::zero_value(&mut self.builder, t))
             .collect();
         self.return_values(&results);
+    }
+
+    /// The pending exception (null when none), from the store's limits.
+    fn pending(&mut self) -> Value {
+        let limits = self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS);
+        self.builder.ins().load(
+            types::I64,
+            vm_flags(),
+            limits,
+            vmctx::LIMITS_PENDING_EXCEPTION,
+        )
+    }
+
+    /// Makes `exn` (or null) the pending exception.
+    fn set_pending(&mut self, exn: Value) {
+        let limits = self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS);
+        self.builder
+            .ins()
+            .store(vm_flags(), exn, limits, vmctx::LIMITS_PENDING_EXCEPTION);
     }
 
     /// The payload types of tag `tag`.
