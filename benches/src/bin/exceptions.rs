@@ -76,14 +76,8 @@ fn time_walmart(wat: &str, arg: i32, expect: i32, runs: usize) -> Duration {
         .get_typed_func::<i32, i32>(&mut store, "run")
         .unwrap_or_else(|e| die(&e.to_string()));
     median(runs, || {
-        let got = run
-            .call(&mut store, arg)
-            .unwrap_or_else(|e| die(&e.to_string()));
-        if got != expect {
-            die(&format!(
-                "walmart: run({arg}) gave {got}, expected {expect}"
-            ));
-        }
+        let got = run.call(&mut store, arg).map_err(|e| e.to_string());
+        check("walmart", got, arg, expect)
     })
 }
 
@@ -100,15 +94,18 @@ fn time_wasmtime(wat: &str, arg: i32, expect: i32, runs: usize) -> Duration {
         .get_typed_func::<i32, i32>(&mut store, "run")
         .unwrap_or_else(|e| die(&e.to_string()));
     median(runs, || {
-        let got = run
-            .call(&mut store, arg)
-            .unwrap_or_else(|e| die(&e.to_string()));
-        if got != expect {
-            die(&format!(
-                "wasmtime: run({arg}) gave {got}, expected {expect}"
-            ));
-        }
+        let got = run.call(&mut store, arg).map_err(|e| e.to_string());
+        check("wasmtime", got, arg, expect)
     })
+}
+
+/// Ends the harness unless `engine`'s `run(arg)` gave `expect`.
+fn check(engine: &str, got: Result<i32, String>, arg: i32, expect: i32) {
+    match got {
+        Ok(v) if v == expect => {}
+        Ok(v) => die(&format!("{engine}: run({arg}) gave {v}, expected {expect}")),
+        Err(e) => die(&format!("{engine}: run({arg}): {e}")),
+    }
 }
 
 fn median(runs: usize, mut call: impl FnMut()) -> Duration {
