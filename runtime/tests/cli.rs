@@ -217,6 +217,24 @@ fn wasm_features_switch_on_and_off_with_w() {
 }
 
 #[test]
+fn a_wast_script_that_does_not_parse_says_why() {
+    let dir = temp_dir("wast-parse");
+    let wast = dir.join("bad.wast");
+    std::fs::write(
+        &wast,
+        "(module (func (export \"f\") (result i32) (i32.const 1)))\n(assert_return (invoke \"f\")\n",
+    )
+    .unwrap();
+    let out = walmart(&["wast", &wast.display().to_string()]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("bad.wast:3: the script does not parse: expected"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_uncaught_exception_ends_the_run_like_a_trap() {
     let dir = temp_dir("exceptions");
     let wat = dir.join("throw.wat");

@@ -43,6 +43,16 @@ pub fn run(args: WastArgs) -> anyhow::Result<ExitCode> {
     }
     let table = format_table(&reports);
     println!("{}", table.trim_end());
+    // A script that does not parse ran nothing: say why, verbose or not.
+    for report in &reports {
+        for f in report.failures.iter().filter(|f| f.kind == "parse") {
+            let first = f.message.lines().next().unwrap_or("");
+            eprintln!(
+                "error: {}:{}: the script does not parse: {first}",
+                report.name, f.line
+            );
+        }
+    }
     let failed: usize = reports.iter().map(|r| r.failed).sum();
     Ok(if failed == 0 {
         ExitCode::SUCCESS
