@@ -66,6 +66,8 @@ pub struct VMTag {
     /// Engine-wide id of the tag's function type (its payload is the
     /// type's parameters).
     pub type_id: u64,
+    /// The tag's index among its store's tags, for the host's handle.
+    pub index: u64,
 }
 
 /// An exception: its tag and its payload, written by `throw` and read by

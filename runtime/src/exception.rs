@@ -70,13 +70,17 @@ impl Tag {
     }
 
     pub(crate) fn push(store: &mut StoreOpaque, ty: TagType, type_id: u64) -> Tag {
+        let index = store.tags.len() as u32;
         store.tags.push(Box::new(TagData {
-            def: VMTag { type_id },
+            def: VMTag {
+                type_id,
+                index: u64::from(index),
+            },
             ty,
         }));
         Tag {
             store: store.id,
-            index: store.tags.len() as u32 - 1,
+            index,
         }
     }
 
@@ -125,21 +129,30 @@ impl ExnRef {
             .iter()
             .map(|v| v.to_raw(store))
             .collect::<Result<Vec<_>>>()?;
-        let exn = new_exception(store, tag.vm_tag(store), raw.len());
-        // SAFETY: the exception has one slot per payload value.
-        let slots = unsafe { payload_slots(exn, raw.len()) };
-        slots.copy_from_slice(&raw);
-        Ok(exception_of(store, exn))
+        let index = new_exception(store, tag.vm_tag(store), raw.len());
+        let record = &mut store.exceptions[index as usize];
+        record[1..].copy_from_slice(&raw);
+        // The host holds it.
+        record[0] |= u128::from(EXCEPTION_KEPT) << 64;
+        Ok(ExnRef {
+            store: store.id,
+            index,
+        })
     }
 
     /// The tag it was thrown with.
     pub fn tag(&self, store: impl AsContext) -> Tag {
         let store = &store.as_context().opaque;
         store.check(self.store);
-        let exn = store.exceptions[self.index as usize].as_ptr();
-        // SAFETY: slot 0 holds the tag's address (a tag of this store).
-        let tag = unsafe { *(exn as *const *const VMTag) };
-        tag_of(store, tag).expect("an exception's tag is its store's")
+        // Slot 0's low word is the tag's address.
+        let tag = store.exceptions[self.index as usize][0] as u64 as usize as *const VMTag;
+        // SAFETY: an exception's tag is one of its store's, which live as
+        // long as the store.
+        let index = unsafe { (*tag).index };
+        Tag {
+            store: store.id,
+            index: index as u32,
+        }
     }
 
     /// Its payload.
@@ -181,32 +194,22 @@ impl ExnRef {
     }
 }
 
-/// The handle of a tag by its address.
-fn tag_of(store: &StoreOpaque, tag: *const VMTag) -> Option<Tag> {
-    let index = store.tags.iter().position(|t| std::ptr::eq(&t.def, tag))?;
-    Some(Tag {
-        store: store.id,
-        index: index as u32,
-    })
-}
-
-/// Allocates an exception of `tag` with `slots` zeroed payload slots;
-/// returns its address.
-pub(crate) fn new_exception(store: &mut StoreOpaque, tag: *const VMTag, slots: usize) -> *mut u8 {
+/// Allocates an exception of `tag` with `slots` zeroed payload slots (a
+/// record a `catch` freed, or a new one); returns its index.
+pub(crate) fn new_exception(store: &mut StoreOpaque, tag: *const VMTag, slots: usize) -> u32 {
     debug_assert_eq!(EXCEPTION_PAYLOAD, 16);
-    let header = |index: u64| (tag as usize as u128) | (u128::from(index) << 64);
+    let header = |index: u32| (tag as usize as u128) | (u128::from(index) << 64);
     if let Some(index) = store.free_exceptions.get_mut(&slots).and_then(Vec::pop) {
-        let block = &mut store.exceptions[index as usize];
-        block.fill(0);
-        block[0] = header(u64::from(index));
-        return block.as_mut_ptr() as *mut u8;
+        let record = &mut store.exceptions[index as usize];
+        record.fill(0);
+        record[0] = header(index);
+        return index;
     }
-    let index = store.exceptions.len() as u64;
-    let mut block = vec![0u128; 1 + slots].into_boxed_slice();
-    block[0] = header(index);
-    let ptr = block.as_mut_ptr() as *mut u8;
-    store.exceptions.push(block);
-    ptr
+    let index = store.exceptions.len() as u32;
+    let mut record = vec![0u128; 1 + slots].into_boxed_slice();
+    record[0] = header(index);
+    store.exceptions.push(record);
+    index
 }
 
 /// A `catch` took exception `exn`: unless something may refer to it, its
@@ -223,20 +226,6 @@ pub(crate) fn exception_done(store: &mut StoreOpaque, exn: *mut u8) {
         .entry(slots)
         .or_default()
         .push(word as u32);
-}
-
-/// The payload slots of an exception `new_exception` made.
-///
-/// # Safety
-/// `exn` must be such an exception with at least `n` slots.
-unsafe fn payload_slots<'a>(exn: *mut u8, n: usize) -> &'a mut [u128] {
-    // SAFETY: per the contract.
-    unsafe { std::slice::from_raw_parts_mut((exn as *mut u128).add(1), n) }
-}
-
-/// The handle of an exception `new_exception` made.
-fn exception_of(store: &StoreOpaque, exn: *mut u8) -> ExnRef {
-    ExnRef::from_raw(store, exn as u64)
 }
 
 /// Takes the exception a call into Wasm left uncaught, if any.

@@ -398,6 +398,23 @@ pub(crate) fn invoke(
     }
 }
 
+/// Leaves the exception a host function threw pending for the code its
+/// stub returns to at `return_address`, if that code passes exceptions on
+/// (its module handles them, or it is the host's entry): the return
+/// address, not the caller's context, which a tail call leaves behind.
+/// Code compiled without exception handling never does.
+fn throw_to_caller(store: &mut StoreOpaque, exn: crate::ExnRef, return_address: u64) -> Result<()> {
+    if !walmart_jit::code_memory::passes_exceptions(return_address as usize) {
+        return Err(Error::Usage(
+            "a host function threw an exception into a module that does not use exception \
+             handling"
+                .into(),
+        ));
+    }
+    store.limits.pending_exception = exn.raw(store)? as usize;
+    Ok(())
+}
+
 /// Stack kept free below the Wasm limit for host functions Wasm calls and
 /// for the signal handler.
 const STACK_RESERVE: usize = 128 * 1024;
@@ -487,24 +504,8 @@ extern "C" fn host_dispatch<T: 'static>(
         Ok(Err(Error::Exception(exn))) => {
             // SAFETY: as above: the context and its store outlive the call.
             let store = unsafe { &mut (*(*(ctx as *const HostContext<T>)).store).opaque };
-            // Only into code that passes it on: the code the stub returns
-            // to, not the caller's context, which a tail call leaves
-            // behind.
-            let passes = walmart_jit::code_memory::passes_exceptions(return_address as usize);
-            if !store.engine.config().exceptions || !passes {
-                let e = Error::Usage(
-                    "a host function threw an exception into a module that does not use \
-                     exception handling"
-                        .into(),
-                );
-                traphandlers::set_host_failure(HostFailure::Error(e));
-                return 1;
-            }
-            match exn.raw(store) {
-                Ok(raw) => {
-                    store.limits.pending_exception = raw as usize;
-                    0
-                }
+            match throw_to_caller(store, exn, return_address) {
+                Ok(()) => 0,
                 Err(e) => {
                     traphandlers::set_host_failure(HostFailure::Error(e));
                     1

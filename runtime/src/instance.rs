@@ -510,7 +510,7 @@ pub(crate) fn instantiate(
         data.tables.push(table);
     }
     for &ty in &info.tags[info.num_imported_tags as usize..] {
-        let tag_ty = crate::TagType::new(crate::FuncType::from_sig(&info.types[ty as usize]));
+        let tag_ty = crate::module::tag_type(info, ty);
         let tag = crate::Tag::push(store, tag_ty, module.inner.type_ids[ty as usize]);
         let i = data.exception_tags.len() as u32;
         slot(&mut data, offsets.tag(i), tag.vm_tag(store) as u64);

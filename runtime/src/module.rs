@@ -175,7 +175,7 @@ impl Module {
 }
 
 /// The tag type of a module's type `index`.
-fn tag_type(info: &ModuleInfo, index: u32) -> crate::TagType {
+pub(crate) fn tag_type(info: &ModuleInfo, index: u32) -> crate::TagType {
     crate::TagType::new(FuncType::from_sig(&info.types[index as usize]))
 }
 

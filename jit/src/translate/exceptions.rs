@@ -127,8 +127,19 @@ pub struct CatchClause {
 }
 
 impl FuncTranslator<'_, '_> {
+    /// `try_table`, `throw` or `throw_ref`.
+    pub(crate) fn translate_exception(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        match op {
+            Operator::TryTable { try_table } => return self.translate_try_table(try_table),
+            Operator::Throw { tag_index } => self.translate_throw(*tag_index),
+            Operator::ThrowRef => self.translate_throw_ref(),
+            _ => unreachable!("not an exception operator: {op:?}"),
+        }
+        Ok(())
+    }
+
     /// `try_table`: a block whose calls and throws land at its clauses.
-    pub(crate) fn translate_try_table(&mut self, table: &TryTable) -> Result<(), CompileError> {
+    fn translate_try_table(&mut self, table: &TryTable) -> Result<(), CompileError> {
         let sig = self.block_sig(table.ty)?;
         // A clause's label is counted from outside the try_table.
         let outside = self.frames.len() - 1;
@@ -167,7 +178,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// `throw tag`: a new exception with the operands as its payload.
-    pub(crate) fn translate_throw(&mut self, tag: u32) {
+    fn translate_throw(&mut self, tag: u32) {
         let params = self.tag_params(tag);
         let payload = self.popn(params.len());
         let index = self.builder.ins().iconst(types::I32, i64::from(tag));
@@ -185,7 +196,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// `throw_ref`: the exception a handler caught, thrown again.
-    pub(crate) fn translate_throw_ref(&mut self) {
+    fn translate_throw_ref(&mut self) {
         let exn = self.pop();
         self.builder
             .ins()
@@ -253,13 +264,15 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(landing);
         self.builder.seal_block(landing);
         let exn = self.pending();
+        // The thrown tag, read once for every clause that names one.
+        let thrown = catches.iter().any(|c| c.tag.is_some()).then(|| {
+            self.builder
+                .ins()
+                .load(types::I64, vm_flags(), exn, vmctx::EXCEPTION_TAG)
+        });
         for clause in catches {
             let mut args = Vec::new();
-            if let Some(tag) = clause.tag {
-                let thrown =
-                    self.builder
-                        .ins()
-                        .load(types::I64, vm_flags(), exn, vmctx::EXCEPTION_TAG);
+            if let (Some(tag), Some(thrown)) = (clause.tag, thrown) {
                 let offset = self.env.offsets.tag(tag);
                 let ours = self.load_fixed_ptr(self.vmctx, offset);
                 let same = self.builder.ins().icmp(IntCC::Equal, thrown, ours);

@@ -612,22 +612,10 @@ impl FuncTranslator<'_, '_> {
                 self.tag_checked.clear();
                 self.translate_control(op)
             }
-            O::TryTable { try_table } => {
+            O::TryTable { .. } | O::Throw { .. } | O::ThrowRef => {
                 self.flush_marks();
                 self.tag_checked.clear();
-                self.translate_try_table(try_table)
-            }
-            O::Throw { tag_index } => {
-                self.flush_marks();
-                self.tag_checked.clear();
-                self.translate_throw(*tag_index);
-                Ok(())
-            }
-            O::ThrowRef => {
-                self.flush_marks();
-                self.tag_checked.clear();
-                self.translate_throw_ref();
-                Ok(())
+                self.translate_exception(op)
             }
             O::Call { .. }
             | O::CallIndirect { .. }

@@ -323,7 +323,8 @@ extern "C" fn exception_new(vmctx: *mut u8, tag: u32) -> u64 {
     let tag = inst.exception_tags[tag as usize];
     let slots = tag.data_in(store).ty.payload().len();
     let vm_tag = tag.vm_tag(store);
-    crate::exception::new_exception(store, vm_tag, slots) as u64
+    let index = crate::exception::new_exception(store, vm_tag, slots);
+    store.exceptions[index as usize].as_mut_ptr() as u64
 }
 
 extern "C" fn exception_done(vmctx: *mut u8, exn: u64) {

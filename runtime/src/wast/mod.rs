@@ -531,10 +531,7 @@ impl Runner {
                     "expected an uncaught exception, got [{}]",
                     fmt_vals(&values)
                 )),
-                Err(error) => match error.into_verdict("expected an uncaught exception") {
-                    Verdict::Pass => Verdict::Fail("expected an uncaught exception".into()),
-                    other => other,
-                },
+                Err(error) => error.into_verdict("expected an uncaught exception"),
             },
             WastDirective::AssertSuspension { .. } => Verdict::Skip("assert_suspension"),
             WastDirective::Thread(_) => Verdict::Skip("thread"),
