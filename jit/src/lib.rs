@@ -10,6 +10,7 @@
 pub mod code_memory;
 pub mod compile;
 pub mod error;
+pub mod gc_types;
 pub mod module_info;
 mod perf_map;
 pub mod translate;

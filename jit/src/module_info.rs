@@ -1,6 +1,8 @@
 //! The decoded shape of a module: everything the translator and the runtime
 //! need to know about it besides the function bodies' instructions.
 
+pub use crate::gc_types::{FieldTy, StorageTy, TypeDef};
+
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -24,12 +26,18 @@ pub enum WasmType {
     /// A reference to a caught exception (`exnref`): a pointer to the
     /// store's record of it, null or not.
     ExnRef,
+    /// A reference of GC's `any` hierarchy (`anyref`, `eqref`, `i31ref`,
+    /// `structref`, `arrayref`, concrete struct and array types): null
+    /// (0), an `i31` (odd: the value shifted left by one, plus one), a host
+    /// reference made internal by `any.convert_extern` (its `externref`
+    /// form with bit 1 set), or a pointer to a GC object (8-aligned).
+    AnyRef,
 }
 
 impl WasmType {
-    /// Converts from wasmparser's value type; `None` for types walmart
-    /// does not support (typed function references, GC types).
-    pub fn from_parser(ty: wasmparser::ValType) -> Option<WasmType> {
+    /// Converts from wasmparser's value type (`kinds`: the kind of each of
+    /// the module's types); `None` for types walmart does not support.
+    pub fn from_parser(ty: wasmparser::ValType, kinds: &[TypeKind]) -> Option<WasmType> {
         use wasmparser::ValType as V;
         Some(match ty {
             V::I32 => WasmType::I32,
@@ -37,25 +45,33 @@ impl WasmType {
             V::F32 => WasmType::F32,
             V::F64 => WasmType::F64,
             V::V128 => WasmType::V128,
-            V::Ref(r) => Self::from_ref(r)?,
+            V::Ref(r) => Self::from_ref(r, kinds)?,
         })
     }
 
     /// The representation of a reference type: every reference to a
     /// function (`funcref`, typed function references, `nullfuncref`) is a
     /// `FuncRef`, every external one an `ExternRef`, every exception one
-    /// an `ExnRef`; `None` for GC references.
-    pub fn from_ref(r: wasmparser::RefType) -> Option<WasmType> {
-        RefTy::from_parser(r).map(RefTy::repr)
+    /// an `ExnRef`, every one of GC's `any` hierarchy an `AnyRef`.
+    pub fn from_ref(r: wasmparser::RefType, kinds: &[TypeKind]) -> Option<WasmType> {
+        RefTy::from_parser(r, kinds).map(RefTy::repr)
     }
 
     /// Whether this is a reference type.
     pub fn is_ref(self) -> bool {
         matches!(
             self,
-            WasmType::FuncRef | WasmType::ExternRef | WasmType::ExnRef
+            WasmType::FuncRef | WasmType::ExternRef | WasmType::ExnRef | WasmType::AnyRef
         )
     }
+}
+
+/// What a defined type is: GC's composite types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TypeKind {
+    Func,
+    Struct,
+    Array,
 }
 
 /// What a reference may point at (typed function references).
@@ -73,11 +89,55 @@ pub enum HeapTy {
     Exn,
     /// No exception (`noexn`): only null.
     NoExn,
-    /// A function of this module's type at this index.
-    Type(u32),
-    /// A function of the engine-wide signature with this id (a `Type`
-    /// once the runtime has canonicalised the module's types).
-    Engine(u64),
+    /// Anything of GC's hierarchy (`any`): `i31`s, GC objects, host
+    /// references made internal.
+    Any,
+    /// What `ref.eq` compares (`eq`): `i31`s and GC objects.
+    Eq,
+    /// An unboxed 31-bit integer (`i31`).
+    I31,
+    /// Any struct (`struct`).
+    Struct,
+    /// Any array (`array`).
+    Array,
+    /// Nothing of GC's hierarchy (`none`): only null.
+    None,
+    /// A value of this module's type at this index, of this kind.
+    Type(u32, TypeKind),
+    /// A value of the engine-wide type with this id (a `Type` once the
+    /// runtime has canonicalised the module's types).
+    Engine(u64, TypeKind),
+    /// The type at this position in the recursion group being
+    /// canonicalised (only in the engine's keys of recursion groups).
+    Rec(u32, TypeKind),
+}
+
+impl HeapTy {
+    /// The top of this type's hierarchy (`func`, `extern`, `exn`, `any`).
+    pub fn top(self) -> HeapTy {
+        use HeapTy::*;
+        match self {
+            Func | NoFunc => Func,
+            Extern | NoExtern => Extern,
+            Exn | NoExn => Exn,
+            Any | Eq | I31 | Struct | Array | None => Any,
+            Type(_, k) | Engine(_, k) | Rec(_, k) => match k {
+                TypeKind::Func => Func,
+                TypeKind::Struct | TypeKind::Array => Any,
+            },
+        }
+    }
+
+    /// The bottom of this type's hierarchy (`nofunc`, `noextern`,
+    /// `noexn`, `none`).
+    pub fn bottom(self) -> HeapTy {
+        match self.top() {
+            HeapTy::Func => HeapTy::NoFunc,
+            HeapTy::Extern => HeapTy::NoExtern,
+            HeapTy::Exn => HeapTy::NoExn,
+            _ => HeapTy::None,
+        }
+    }
 }
 
 /// A reference type exactly: nullability and heap type.
@@ -105,8 +165,10 @@ impl RefTy {
     };
 
     /// From wasmparser's reference type (validated, so type indices are
-    /// the module's); `None` for GC references.
-    pub fn from_parser(r: wasmparser::RefType) -> Option<RefTy> {
+    /// the module's; `kinds` is the kind of each of the module's types);
+    /// `None` for what walmart does not support (shared references,
+    /// continuations).
+    pub fn from_parser(r: wasmparser::RefType, kinds: &[TypeKind]) -> Option<RefTy> {
         use wasmparser::{AbstractHeapType as A, HeapType as H};
         let heap = match r.heap_type() {
             H::Abstract { shared: false, ty } => match ty {
@@ -116,9 +178,18 @@ impl RefTy {
                 A::NoExtern => HeapTy::NoExtern,
                 A::Exn => HeapTy::Exn,
                 A::NoExn => HeapTy::NoExn,
+                A::Any => HeapTy::Any,
+                A::Eq => HeapTy::Eq,
+                A::I31 => HeapTy::I31,
+                A::Struct => HeapTy::Struct,
+                A::Array => HeapTy::Array,
+                A::None => HeapTy::None,
                 _ => return None,
             },
-            H::Concrete(index) => HeapTy::Type(index.as_module_index()?),
+            H::Concrete(index) => {
+                let index = index.as_module_index()?;
+                HeapTy::Type(index, *kinds.get(index as usize)?)
+            }
             _ => return None,
         };
         Some(RefTy {
@@ -129,40 +200,64 @@ impl RefTy {
 
     /// How a value of this type is represented.
     pub fn repr(self) -> WasmType {
-        match self.heap {
-            HeapTy::Func | HeapTy::NoFunc | HeapTy::Type(_) | HeapTy::Engine(_) => {
-                WasmType::FuncRef
-            }
-            HeapTy::Extern | HeapTy::NoExtern => WasmType::ExternRef,
-            HeapTy::Exn | HeapTy::NoExn => WasmType::ExnRef,
+        match self.heap.top() {
+            HeapTy::Func => WasmType::FuncRef,
+            HeapTy::Extern => WasmType::ExternRef,
+            HeapTy::Exn => WasmType::ExnRef,
+            _ => WasmType::AnyRef,
         }
     }
 
+    /// `anyref`: `(ref null any)`.
+    pub const ANYREF: RefTy = RefTy {
+        nullable: true,
+        heap: HeapTy::Any,
+    };
+
     /// The abstract nullable type of the same family (`funcref`,
-    /// `externref` or `exnref`): what a host value of that representation
-    /// has.
+    /// `externref`, `exnref` or `anyref`): what a host value of that
+    /// representation has.
     pub fn default_for(ty: WasmType) -> Option<RefTy> {
         match ty {
             WasmType::FuncRef => Some(RefTy::FUNCREF),
             WasmType::ExternRef => Some(RefTy::EXTERNREF),
             WasmType::ExnRef => Some(RefTy::EXNREF),
+            WasmType::AnyRef => Some(RefTy::ANYREF),
             _ => None,
         }
     }
 
-    /// Whether a value of this type is also one of `other` (function
-    /// references without GC: concrete types have no supertypes but
-    /// `func`, and `nofunc`/`noextern` are below every type of their
-    /// family). Types compared must be canonical alike.
-    pub fn is_subtype_of(self, other: RefTy) -> bool {
+    /// Whether a value of this type is also one of `other`. Types compared
+    /// must be canonical alike (engine ids); `concrete(a, b)` answers for
+    /// two engine types (declared subtyping, see [`crate::gc_types`]).
+    pub fn is_subtype_of(self, other: RefTy, concrete: &dyn Fn(u64, u64) -> bool) -> bool {
         if self.nullable && !other.nullable {
             return false;
         }
+        self.heap.is_subtype_of(other.heap, concrete)
+    }
+}
+
+impl HeapTy {
+    /// Heap-type subtyping (see [`RefTy::is_subtype_of`]).
+    pub fn is_subtype_of(self, other: HeapTy, concrete: &dyn Fn(u64, u64) -> bool) -> bool {
         use HeapTy::*;
-        match (self.heap, other.heap) {
-            (a, b) if a == b => true,
-            (NoFunc, Func | Type(_) | Engine(_)) | (Type(_) | Engine(_), Func) => true,
-            (NoExtern, Extern) | (NoExn, Exn) => true,
+        if self == other {
+            return true;
+        }
+        if self.top() != other.top() {
+            return false;
+        }
+        if self == self.bottom() {
+            return true;
+        }
+        match (self, other) {
+            (_, Func | Any) => true,
+            (I31 | Struct | Array, Eq) => true,
+            (Type(_, k) | Engine(_, k), Eq) => k != TypeKind::Func,
+            (Type(_, TypeKind::Struct) | Engine(_, TypeKind::Struct), Struct) => true,
+            (Type(_, TypeKind::Array) | Engine(_, TypeKind::Array), Array) => true,
+            (Engine(a, _), Engine(b, _)) => concrete(a, b),
             _ => false,
         }
     }
@@ -197,7 +292,9 @@ impl FuncSig {
     }
 
     /// The same signature with each reference to a type of the module
-    /// given as the engine-wide id `ids` gives it (`HeapTy::Engine`).
+    /// given as the engine-wide id `ids` gives it (`HeapTy::Engine`), or
+    /// for a type past `ids` (of the recursion group being canonicalised),
+    /// as its position in the group (`HeapTy::Rec`).
     pub fn canonical(&self, ids: &[u64]) -> FuncSig {
         FuncSig {
             params: self.params.clone(),
@@ -209,15 +306,35 @@ impl FuncSig {
 
 impl RefTy {
     /// This type with a reference to a type of the module as its
-    /// engine-wide id (see [`FuncSig::canonical`]). Without GC a type
-    /// names only earlier types (the validator refuses one naming itself
-    /// or a later one), so `ids` holds every id it needs.
+    /// engine-wide id (see [`FuncSig::canonical`]).
     pub fn canonical(self, ids: &[u64]) -> RefTy {
+        RefTy {
+            heap: self.heap.canonical(ids),
+            ..self
+        }
+    }
+
+    /// This type with each [`HeapTy::Rec`] resolved to the engine id of
+    /// its recursion group's first type plus its position.
+    pub fn resolve_rec(self, base: u64) -> RefTy {
         let heap = match self.heap {
-            HeapTy::Type(i) => HeapTy::Engine(ids[i as usize]),
+            HeapTy::Rec(i, k) => HeapTy::Engine(base + u64::from(i), k),
             other => other,
         };
         RefTy { heap, ..self }
+    }
+}
+
+impl HeapTy {
+    /// See [`FuncSig::canonical`].
+    pub fn canonical(self, ids: &[u64]) -> HeapTy {
+        match self {
+            HeapTy::Type(i, k) => match ids.get(i as usize) {
+                Some(id) => HeapTy::Engine(*id, k),
+                Option::None => HeapTy::Rec(i - ids.len() as u32, k),
+            },
+            other => other,
+        }
     }
 }
 
@@ -273,6 +390,11 @@ pub enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    /// `ref.i31` of the `i32` on top.
+    RefI31,
+    /// `any.convert_extern` or `extern.convert_any` (one operation on the
+    /// raw forms: see `walmart::any_ref`).
+    ConvertRef,
 }
 
 /// A constant expression: a tiny stack program.
@@ -341,7 +463,14 @@ pub enum SegmentMode {
 /// Everything known about a module except its compiled code.
 #[derive(Clone, Debug, Default)]
 pub struct ModuleInfo {
+    /// Each type's signature (empty for a struct or an array type).
     pub types: Vec<FuncSig>,
+    /// Each type's definition: kind, fields, supertype.
+    pub type_defs: Vec<crate::gc_types::TypeDef>,
+    /// Each type's kind.
+    pub type_kinds: Vec<TypeKind>,
+    /// The types of each recursion group, in order.
+    pub rec_groups: Vec<Range<u32>>,
     pub imports: Vec<Import>,
     /// Type index of every function, imported ones first.
     pub func_types: Vec<u32>,
@@ -537,12 +666,8 @@ fn unsupported(what: impl Into<String>) -> CompileError {
     CompileError::Unsupported(what.into())
 }
 
-fn val_type(ty: wasmparser::ValType) -> Result<WasmType, CompileError> {
-    WasmType::from_parser(ty).ok_or_else(|| unsupported(format!("value type {ty:?}")))
-}
-
-fn table_plan(ty: &wasmparser::TableType) -> Result<TablePlan, CompileError> {
-    let elem_ref = RefTy::from_parser(ty.element_type)
+fn table_plan(ty: &wasmparser::TableType, kinds: &[TypeKind]) -> Result<TablePlan, CompileError> {
+    let elem_ref = RefTy::from_parser(ty.element_type, kinds)
         .ok_or_else(|| unsupported(format!("table element type {:?}", ty.element_type)))?;
     Ok(TablePlan {
         elem: elem_ref.repr(),
@@ -565,12 +690,17 @@ fn memory_plan(ty: &wasmparser::MemoryType) -> Result<MemoryPlan, CompileError> 
     })
 }
 
-fn global_plan(ty: &wasmparser::GlobalType) -> Result<GlobalPlan, CompileError> {
+fn global_plan(
+    ty: &wasmparser::GlobalType,
+    kinds: &[TypeKind],
+) -> Result<GlobalPlan, CompileError> {
+    let content = ty.content_type;
     Ok(GlobalPlan {
-        ty: val_type(ty.content_type)?,
+        ty: WasmType::from_parser(content, kinds)
+            .ok_or_else(|| unsupported(format!("value type {content}")))?,
         mutable: ty.mutable,
         exact_ref: match ty.content_type {
-            wasmparser::ValType::Ref(r) => RefTy::from_parser(r),
+            wasmparser::ValType::Ref(r) => RefTy::from_parser(r, kinds),
             _ => None,
         },
     })
@@ -598,6 +728,8 @@ pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Compile
             O::I64Add => ConstOp::I64Add,
             O::I64Sub => ConstOp::I64Sub,
             O::I64Mul => ConstOp::I64Mul,
+            O::RefI31 => ConstOp::RefI31,
+            O::AnyConvertExtern | O::ExternConvertAny => ConstOp::ConvertRef,
             O::End => break,
             other => {
                 return Err(unsupported(format!(
@@ -625,38 +757,20 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
                 return Err(unsupported("components"));
             }
             Payload::TypeSection(reader) => {
-                for ty in reader.into_iter_err_on_gc_types() {
-                    let ty = ty.map_err(|_| unsupported("GC types"))?;
-                    let all = ty.params().iter().chain(ty.results());
-                    let refs = all
-                        .filter_map(|t| match t {
-                            wasmparser::ValType::Ref(r) => Some(RefTy::from_parser(*r)),
-                            _ => None,
-                        })
-                        .collect::<Option<Vec<_>>>()
-                        .ok_or_else(|| unsupported("GC reference types"))?;
-                    // Without recursion groups a type names only earlier
-                    // ones; GC's validation lets it name itself.
-                    let index = info.types.len() as u32;
-                    if refs
-                        .iter()
-                        .any(|r| matches!(r.heap, HeapTy::Type(t) if t >= index))
-                    {
-                        return Err(unsupported(format!(
-                            "type {index} refers to itself (recursive types are GC's)"
-                        )));
+                for group in reader {
+                    let group = group?;
+                    let first = info.types.len() as u32;
+                    // A group's types may name each other: their kinds
+                    // first.
+                    info.type_kinds
+                        .extend(group.types().map(crate::gc_types::type_kind));
+                    for ty in group.types() {
+                        let (sig, def) =
+                            crate::gc_types::type_def(ty, &info.type_kinds).map_err(unsupported)?;
+                        info.types.push(sig);
+                        info.type_defs.push(def);
                     }
-                    info.types.push(FuncSig::new(
-                        ty.params()
-                            .iter()
-                            .map(|t| val_type(*t))
-                            .collect::<Result<_, _>>()?,
-                        ty.results()
-                            .iter()
-                            .map(|t| val_type(*t))
-                            .collect::<Result<_, _>>()?,
-                        refs,
-                    ));
+                    info.rec_groups.push(first..info.types.len() as u32);
                 }
             }
             Payload::ImportSection(reader) => {
@@ -669,7 +783,7 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
                             ImportKind::Func(idx)
                         }
                         TypeRef::Table(t) => {
-                            let plan = table_plan(&t)?;
+                            let plan = table_plan(&t, &info.type_kinds)?;
                             info.tables.push(plan);
                             info.num_imported_tables += 1;
                             ImportKind::Table(plan)
@@ -681,7 +795,7 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
                             ImportKind::Memory(plan)
                         }
                         TypeRef::Global(g) => {
-                            let plan = global_plan(&g)?;
+                            let plan = global_plan(&g, &info.type_kinds)?;
                             info.globals.push(plan);
                             info.num_imported_globals += 1;
                             ImportKind::Global(plan)
@@ -707,7 +821,7 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
             Payload::TableSection(reader) => {
                 for table in reader {
                     let table = table?;
-                    info.tables.push(table_plan(&table.ty)?);
+                    info.tables.push(table_plan(&table.ty, &info.type_kinds)?);
                     info.table_inits.push(match table.init {
                         wasmparser::TableInit::Expr(e) => Some(const_expr(&e)?),
                         wasmparser::TableInit::RefNull => None,
@@ -729,7 +843,8 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
             Payload::GlobalSection(reader) => {
                 for global in reader {
                     let global = global?;
-                    info.globals.push(global_plan(&global.ty)?);
+                    info.globals
+                        .push(global_plan(&global.ty, &info.type_kinds)?);
                     info.global_inits.push(const_expr(&global.init_expr)?);
                 }
             }
@@ -752,8 +867,8 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
             Payload::StartSection { func, .. } => info.start = Some(func),
             Payload::ElementSection(reader) => {
                 for elem in reader {
-                    info.elements
-                        .push(element(&mut info.escaping_funcs, elem?)?);
+                    let elem = element(&mut info.escaping_funcs, elem?, &info.type_kinds)?;
+                    info.elements.push(elem);
                 }
             }
             Payload::DataSection(reader) => {
@@ -844,6 +959,7 @@ fn check_memory_limits_encoding(section: &[u8]) -> Result<(), CompileError> {
 fn element(
     escaping: &mut Vec<u32>,
     elem: wasmparser::Element<'_>,
+    kinds: &[TypeKind],
 ) -> Result<ElemSegment, CompileError> {
     let mode = match elem.kind {
         ElementKind::Passive => SegmentMode::Passive,
@@ -867,7 +983,7 @@ fn element(
             (WasmType::FuncRef, items)
         }
         ElementItems::Expressions(ty, exprs) => {
-            let ty = WasmType::from_ref(ty)
+            let ty = WasmType::from_ref(ty, kinds)
                 .ok_or_else(|| unsupported(format!("element type {ty:?}")))?;
             let mut items = Vec::new();
             for e in exprs {

@@ -30,6 +30,18 @@ pub enum TrapKind {
     /// An exception would unwind into a frame of a module that uses no
     /// exception handling (compiled without the tests that pass it on).
     UnhandledException,
+    /// `ref.cast` of a value not of the type.
+    CastFailure,
+    /// `i31.get_s`/`i31.get_u` of null.
+    NullI31Reference,
+    /// A struct access through null.
+    NullStructReference,
+    /// An array access through null.
+    NullArrayReference,
+    /// An array access past the array's length.
+    ArrayOutOfBounds,
+    /// A GC allocation past the store's GC heap limit.
+    GcHeapExhausted,
 }
 
 impl TrapKind {
@@ -53,6 +65,12 @@ impl TrapKind {
             TrapKind::UnhandledException => {
                 "exception unwound into a module that does not use exception handling"
             }
+            TrapKind::CastFailure => "cast failure",
+            TrapKind::NullI31Reference => "null i31 reference",
+            TrapKind::NullStructReference => "null structure reference",
+            TrapKind::NullArrayReference => "null array reference",
+            TrapKind::ArrayOutOfBounds => "out of bounds array access",
+            TrapKind::GcHeapExhausted => "GC heap exhausted",
         }
     }
 
@@ -74,12 +92,18 @@ impl TrapKind {
             TrapKind::AttestationViolation => TrapCode::unwrap_user(8),
             TrapKind::NullFunctionReference => TrapCode::unwrap_user(9),
             TrapKind::UnhandledException => TrapCode::unwrap_user(10),
+            TrapKind::CastFailure => TrapCode::unwrap_user(11),
+            TrapKind::NullI31Reference => TrapCode::unwrap_user(12),
+            TrapKind::NullStructReference => TrapCode::unwrap_user(13),
+            TrapKind::NullArrayReference => TrapCode::unwrap_user(14),
+            TrapKind::ArrayOutOfBounds => TrapCode::unwrap_user(15),
+            TrapKind::GcHeapExhausted => TrapCode::unwrap_user(16),
         }
     }
 
     /// The trap for a Cranelift trap code found in a trap table.
     pub fn from_code(code: TrapCode) -> Option<TrapKind> {
-        const ALL: [TrapKind; 15] = [
+        const ALL: [TrapKind; 21] = [
             TrapKind::StackOverflow,
             TrapKind::MemoryOutOfBounds,
             TrapKind::IntegerOverflow,
@@ -95,6 +119,12 @@ impl TrapKind {
             TrapKind::NullFunctionReference,
             TrapKind::AttestationViolation,
             TrapKind::UnhandledException,
+            TrapKind::CastFailure,
+            TrapKind::NullI31Reference,
+            TrapKind::NullStructReference,
+            TrapKind::NullArrayReference,
+            TrapKind::ArrayOutOfBounds,
+            TrapKind::GcHeapExhausted,
         ];
         ALL.into_iter().find(|k| k.code() == code)
     }

@@ -443,6 +443,17 @@ pub struct VMHostContextHeader {
 /// Offset of [`VMHostContextHeader::dispatch`].
 pub const HOST_DISPATCH: i32 = 8;
 
+/// Bytes of a GC object's header: its engine type id (8 bytes), an
+/// array's length (4 bytes), the object's kind (4 bytes). Fields follow.
+pub const GC_HEADER: i32 = 16;
+/// Offset of a GC object's engine type id.
+pub const GC_TYPE_ID: i32 = 0;
+/// Offset of an array's length (`u32`).
+pub const GC_ARRAY_LEN: i32 = 8;
+/// Offset of a GC object's kind (`u32`): 0 for a struct, 1 for an array
+/// (what `ref.test` of `struct` or `array` reads).
+pub const GC_KIND: i32 = 12;
+
 /// Size of one argument/result slot of the array calling convention used by
 /// entry trampolines and host stubs.
 pub const VALUE_SLOT: i32 = 16;
@@ -515,11 +526,19 @@ pub enum Builtin {
     /// module that handles exceptions, or the host's entry), for a return
     /// with an exception pending.
     ExceptionMayReturn,
+    /// `(vmctx, a: u64, b: u64) -> u32`: non-zero when engine type `a`
+    /// is `b` or declares it among its supertypes (GC's subtyping; only
+    /// asked where `b` is not final and the ids differ).
+    IsSubtype,
+    /// `(vmctx, type: u32, len: u32) -> u64`: a new zeroed GC object of
+    /// the module's type `type` (`len` elements for an array), header
+    /// written; 1 when the store's GC heap limit is reached.
+    GcAlloc,
 }
 
 impl Builtin {
     /// Number of builtins: the length of the builtin table.
-    pub const COUNT: usize = 20;
+    pub const COUNT: usize = 22;
 }
 
 /// What a tag monitor's allocator wrapper does next ([`Builtin::TagEnter`]).

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use walmart_attest::Policy;
+use walmart_jit::module_info::{HeapTy, ModuleInfo, TypeDef};
 use walmart_jit::{AttestCodegen, CodeMemory, Compiler, FuncSig, TranslateConfig};
 
 use crate::error::{Error, Result};
@@ -14,6 +15,10 @@ use crate::error::{Error, Result};
 pub struct Config {
     /// Largest stack, in bytes, Wasm code may use before `call stack exhausted`.
     pub max_wasm_stack: usize,
+    /// Bytes of GC objects (structs and arrays, headers included) a store
+    /// may allocate; past it an allocation traps (`GC heap exhausted`).
+    /// Objects live as long as their store: there is no collector yet.
+    pub max_gc_heap: usize,
     /// Reserve 4 GiB plus a 2 GiB guard region for every 32-bit memory and
     /// compile loads and stores without bounds checks (the guard page
     /// faults). Off: memories reserve only their declared maximum, may move
@@ -87,6 +92,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             max_wasm_stack: 1024 * 1024,
+            max_gc_heap: 1 << 30,
             guarded_memory: true,
             multi_memory: true,
             tail_call: true,
@@ -240,6 +246,12 @@ impl Config {
         self
     }
 
+    /// Sets the bytes of GC objects a store may allocate (default 1 GiB).
+    pub fn max_gc_heap(&mut self, bytes: usize) -> &mut Config {
+        self.max_gc_heap = bytes;
+        self
+    }
+
     /// Sets the maximum Wasm stack size in bytes.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Config {
         self.max_wasm_stack = bytes;
@@ -247,10 +259,47 @@ impl Config {
     }
 }
 
+/// The engine's types, canonicalised a recursion group at a time (see
+/// `walmart_jit::gc_types`).
 #[derive(Default)]
 struct Signatures {
-    ids: HashMap<FuncSig, u64>,
+    /// A recursion group's canonical form: its first type's id.
+    groups: HashMap<Vec<(FuncSig, TypeDef)>, u64>,
+    /// Each type's signature (empty but for function types), references
+    /// as engine ids.
     sigs: Vec<FuncSig>,
+    /// Each type's definition, references as engine ids.
+    defs: Vec<TypeDef>,
+    /// Each type's chain of declared supertypes, from the root to itself:
+    /// `a` is a subtype of `b` when `b` is at `b`'s depth in `a`'s chain.
+    supers: Vec<Vec<u64>>,
+}
+
+impl Signatures {
+    fn register(&mut self, group: Vec<(FuncSig, TypeDef)>) -> u64 {
+        if let Some(base) = self.groups.get(&group) {
+            return *base;
+        }
+        let base = self.sigs.len() as u64;
+        for (i, (sig, def)) in group.iter().enumerate() {
+            let def = def.resolve_rec(base);
+            let mut chain = match def.supertype {
+                Some(HeapTy::Engine(sup, _)) => self.supers[sup as usize].clone(),
+                _ => Vec::new(),
+            };
+            chain.push(base + i as u64);
+            self.sigs.push(sig.resolve_rec(base));
+            self.defs.push(def);
+            self.supers.push(chain);
+        }
+        self.groups.insert(group, base);
+        base
+    }
+
+    fn is_subtype(&self, a: u64, b: u64) -> bool {
+        let depth = self.supers[b as usize].len() - 1;
+        self.supers[a as usize].get(depth) == Some(&b)
+    }
 }
 
 struct EngineInner {
@@ -390,41 +439,63 @@ impl Engine {
         &self.inner.compiler
     }
 
-    /// The engine-wide id of a signature (equal signatures, equal ids).
-    pub(crate) fn signature_id(&self, sig: &FuncSig) -> u64 {
-        let mut s = self
-            .inner
+    fn types(&self) -> std::sync::MutexGuard<'_, Signatures> {
+        self.inner
             .signatures
             .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(id) = s.ids.get(sig) {
-            return *id;
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The engine-wide id of a signature as a type of its own (a final
+    /// function type with no supertype, alone in its recursion group):
+    /// equal signatures, equal ids.
+    pub(crate) fn signature_id(&self, sig: &FuncSig) -> u64 {
+        self.types().register(vec![(sig.clone(), TypeDef::func())])
+    }
+
+    /// The engine-wide ids of a module's types, a recursion group at a
+    /// time: two modules' types get the same id exactly when their groups
+    /// are the same once canonical.
+    pub(crate) fn module_type_ids(&self, info: &ModuleInfo) -> Vec<u64> {
+        let mut ids: Vec<u64> = Vec::with_capacity(info.types.len());
+        let mut types = self.types();
+        for group in &info.rec_groups {
+            let key = group
+                .clone()
+                .map(|t| {
+                    let t = t as usize;
+                    (
+                        info.types[t].canonical(&ids),
+                        info.type_defs[t].canonical(&ids),
+                    )
+                })
+                .collect();
+            let base = types.register(key);
+            ids.extend((0..u64::from(group.end - group.start)).map(|i| base + i));
         }
-        let id = s.sigs.len() as u64;
-        s.sigs.push(sig.clone());
-        s.ids.insert(sig.clone(), id);
-        id
+        ids
+    }
+
+    /// Whether engine type `a` is `b` or declares it among its
+    /// supertypes.
+    pub(crate) fn is_subtype(&self, a: u64, b: u64) -> bool {
+        a == b || self.types().is_subtype(a, b)
+    }
+
+    /// Engine type `id`'s definition.
+    pub(crate) fn type_def(&self, id: u64) -> TypeDef {
+        self.types().defs[id as usize].clone()
     }
 
     /// The exact reference types of signature `id`'s parameters and
     /// results ([`FuncSig::refs`]: empty where all are `funcref` or
     /// `externref`).
     pub(crate) fn signature_refs(&self, id: u64) -> Vec<walmart_jit::module_info::RefTy> {
-        let s = self
-            .inner
-            .signatures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        s.sigs[id as usize].refs.clone()
+        self.types().sigs[id as usize].refs.clone()
     }
 
     fn signature(&self, id: u64) -> FuncSig {
-        let s = self
-            .inner
-            .signatures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        s.sigs[id as usize].clone()
+        self.types().sigs[id as usize].clone()
     }
 
     fn cached(

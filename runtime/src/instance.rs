@@ -264,6 +264,14 @@ fn eval_const(store: &StoreOpaque, data: &InstanceData, expr: &[ConstOp]) -> u12
                     _ => a.wrapping_mul(b),
                 }) as u128
             }
+            ConstOp::RefI31 => {
+                let x = stack.pop().unwrap_or(0) as u32;
+                u128::from((x << 1) | 1)
+            }
+            ConstOp::ConvertRef => {
+                let x = stack.pop().unwrap_or(0) as u64;
+                u128::from(crate::any_ref::convert(x))
+            }
             operand => eval_operand(store, data, operand),
         };
         stack.push(v);
@@ -301,10 +309,14 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
     for (import, ext) in info.imports.iter().zip(imports) {
         let ok = match (&import.kind, ext) {
             (ImportKind::Func(t), Extern::Func(f)) => {
-                // Signature ids are engine-wide, so equal ids mean equal types.
+                // Type ids are engine-wide, so equal ids mean equal types;
+                // a function of a declared subtype links too.
                 let ptr = f.vm_func_ref(store)?;
                 // SAFETY: funcrefs of a store's functions live as long as the store.
-                unsafe { (*ptr).type_id == module.inner.type_ids[*t as usize] }
+                let have = unsafe { (*ptr).type_id };
+                module
+                    .engine()
+                    .is_subtype(have, module.inner.type_ids[*t as usize])
             }
             (ImportKind::Memory(plan), Extern::Memory(m)) => {
                 let have = m.data_in(store);
@@ -325,7 +337,7 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
             }
             (ImportKind::Global(plan), Extern::Global(g)) => {
                 let want = GlobalType::from_plan(plan, &module.inner.type_ids);
-                g.data_in(store).ty.matches(&want)
+                g.data_in(store).ty.matches(&want, module.engine())
             }
             (ImportKind::Tag(t), Extern::Tag(tag)) => {
                 store.check(tag.store);

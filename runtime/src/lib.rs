@@ -17,11 +17,13 @@
 //! assert_eq!(out[0], Val::I32(5));
 //! ```
 
+mod any_ref;
 pub mod attest;
 mod engine;
 mod error;
 mod exception;
 mod func;
+mod gc;
 mod global;
 mod instance;
 mod linker;
@@ -37,6 +39,7 @@ pub mod vm;
 pub mod wasi;
 pub mod wast;
 
+pub use any_ref::AnyRef;
 pub use attest::AttestOptions;
 pub use engine::{Config, Engine};
 pub use error::{Error, Result, Trap};

@@ -87,12 +87,7 @@ impl Module {
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let info = module_info::parse(wasm, engine.compiler().config().proposals)?;
-        // In order: a type's references name earlier types.
-        let mut type_ids: Vec<u64> = Vec::with_capacity(info.types.len());
-        for sig in &info.types {
-            let id = engine.signature_id(&sig.canonical(&type_ids));
-            type_ids.push(id);
-        }
+        let type_ids = engine.module_type_ids(&info);
         let compiled = engine.compiler().compile_module(wasm, &info, &type_ids)?;
         // Small reservations may move with mremap, which cannot carry a
         // mapping made of several pieces: images are for guarded memory.

@@ -66,6 +66,8 @@ pub struct StoreOpaque {
     /// Every exception thrown or made in the store
     /// (`crate::exception::new_exception`), for as long as it lives.
     pub(crate) exceptions: Vec<Box<[u128]>>,
+    /// The store's GC objects (structs and arrays).
+    pub(crate) gc_heap: crate::gc::GcHeap,
     /// Indices of exceptions free for reuse, by payload size
     /// (`crate::exception::exception_done`).
     pub(crate) free_exceptions: HashMap<usize, Vec<u32>>,
@@ -174,6 +176,7 @@ impl<T> Store<T> {
                     tags: Vec::new(),
                     exceptions: Vec::new(),
                     free_exceptions: HashMap::new(),
+                    gc_heap: Default::default(),
                     host_contexts: Vec::new(),
                     attest: None,
                     attest_options: None,
@@ -328,7 +331,13 @@ impl StoreOpaque {
     /// The externref handle for a payload.
     pub(crate) fn externref_raw(&mut self, payload: u64) -> u64 {
         self.externrefs.push(payload);
-        self.externrefs.len() as u64
+        (self.externrefs.len() as u64) << 2
+    }
+
+    /// The payload of a raw host reference ([`StoreOpaque::externref_raw`]'s
+    /// word, bit 1 aside).
+    pub(crate) fn externref_payload(&self, raw: u64) -> u64 {
+        self.externrefs[(raw >> 2) as usize - 1]
     }
 }
 

@@ -15,6 +15,9 @@ pub enum ValType {
     ExternRef,
     /// A reference to an exception (`exnref`).
     ExnRef,
+    /// A reference of GC's `any` hierarchy (`anyref`: `i31`s, structs,
+    /// arrays, host references made internal).
+    AnyRef,
 }
 
 impl ValType {
@@ -28,6 +31,7 @@ impl ValType {
             WasmType::FuncRef => ValType::FuncRef,
             WasmType::ExternRef => ValType::ExternRef,
             WasmType::ExnRef => ValType::ExnRef,
+            WasmType::AnyRef => ValType::AnyRef,
         }
     }
 
@@ -41,6 +45,7 @@ impl ValType {
             ValType::FuncRef => WasmType::FuncRef,
             ValType::ExternRef => WasmType::ExternRef,
             ValType::ExnRef => WasmType::ExnRef,
+            ValType::AnyRef => WasmType::AnyRef,
         }
     }
 }
@@ -56,6 +61,7 @@ impl std::fmt::Display for ValType {
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
             ValType::ExnRef => "exnref",
+            ValType::AnyRef => "anyref",
         })
     }
 }
@@ -66,6 +72,7 @@ pub enum RefType {
     FuncRef,
     ExternRef,
     ExnRef,
+    AnyRef,
 }
 
 impl From<RefType> for ValType {
@@ -74,6 +81,7 @@ impl From<RefType> for ValType {
             RefType::FuncRef => ValType::FuncRef,
             RefType::ExternRef => ValType::ExternRef,
             RefType::ExnRef => ValType::ExnRef,
+            RefType::AnyRef => ValType::AnyRef,
         }
     }
 }
@@ -177,7 +185,7 @@ impl GlobalType {
     /// Whether a global of this type may be imported where `want` is
     /// declared: the same representation and mutability, and for a
     /// reference, the same type (mutable) or a subtype (immutable).
-    pub(crate) fn matches(&self, want: &GlobalType) -> bool {
+    pub(crate) fn matches(&self, want: &GlobalType, engine: &crate::Engine) -> bool {
         if self.content != want.content || self.mutability != want.mutability {
             return false;
         }
@@ -189,7 +197,7 @@ impl GlobalType {
         };
         match self.mutability {
             Mutability::Var => have == wanted,
-            Mutability::Const => have.is_subtype_of(wanted),
+            Mutability::Const => have.is_subtype_of(wanted, &|a, b| engine.is_subtype(a, b)),
         }
     }
 
@@ -324,6 +332,7 @@ impl TableType {
             element: match p.elem {
                 WasmType::FuncRef => RefType::FuncRef,
                 WasmType::ExnRef => RefType::ExnRef,
+                WasmType::AnyRef => RefType::AnyRef,
                 _ => RefType::ExternRef,
             },
             min: p.min,

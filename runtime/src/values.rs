@@ -1,5 +1,6 @@
 //! Values crossing the embedding API, and their raw form in generated code.
 
+use crate::any_ref::AnyRef;
 use crate::error::{Error, Result};
 use crate::func::Func;
 use crate::global::Global;
@@ -9,21 +10,84 @@ use crate::table::Table;
 use crate::types::ValType;
 use walmart_jit::module_info::{HeapTy, RefTy};
 
-/// An opaque host reference (`externref`), carrying a 64-bit payload.
+/// An opaque host reference (`externref`), carrying a 64-bit payload, or
+/// a reference of GC's `any` hierarchy made external
+/// (`extern.convert_any`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ExternRef {
-    id: u64,
+    inner: ExternInner,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum ExternInner {
+    Host(u64),
+    /// Never a host reference made internal: that converts back to
+    /// `Host`.
+    Any(AnyRef),
 }
 
 impl ExternRef {
     /// A reference carrying `id`.
     pub fn new(id: u64) -> ExternRef {
-        ExternRef { id }
+        ExternRef {
+            inner: ExternInner::Host(id),
+        }
     }
 
-    /// The payload.
-    pub fn id(&self) -> u64 {
-        self.id
+    /// The reference of GC's `any` hierarchy made external
+    /// (`extern.convert_any`).
+    pub fn from_any(r: AnyRef) -> ExternRef {
+        ExternRef {
+            inner: match r.host_id() {
+                Some(id) => ExternInner::Host(id),
+                None => ExternInner::Any(r),
+            },
+        }
+    }
+
+    /// The payload; `None` for a reference of GC's `any` hierarchy made
+    /// external ([`ExternRef::as_any`]).
+    pub fn id(&self) -> Option<u64> {
+        match self.inner {
+            ExternInner::Host(id) => Some(id),
+            ExternInner::Any(_) => None,
+        }
+    }
+
+    /// The reference of GC's `any` hierarchy this was made from, if it
+    /// was.
+    pub fn as_any(&self) -> Option<AnyRef> {
+        match self.inner {
+            ExternInner::Host(_) => None,
+            ExternInner::Any(r) => Some(r),
+        }
+    }
+
+    /// The raw `externref` word (see [`crate::any_ref`]).
+    fn raw(self, store: &mut StoreOpaque) -> Result<u64> {
+        Ok(match self.inner {
+            ExternInner::Host(id) => store.externref_raw(id),
+            // An i31 is odd either way; an object gets bit 1.
+            ExternInner::Any(a) => {
+                let raw = a.raw(store)?;
+                if raw & 1 == 1 {
+                    raw
+                } else {
+                    raw | 2
+                }
+            }
+        })
+    }
+
+    /// The reference a raw non-null `externref` word is.
+    fn from_raw(store: &StoreOpaque, raw: u64) -> ExternRef {
+        if raw & 3 == 0 {
+            ExternRef::new(store.externref_payload(raw))
+        } else {
+            // An i31 (odd) or an object (bit 1): its `anyref` word.
+            let any = if raw & 1 == 1 { raw } else { raw & !2 };
+            ExternRef::from_any(AnyRef::from_raw(store, any))
+        }
     }
 }
 
@@ -38,6 +102,9 @@ pub enum Val {
     FuncRef(Option<Func>),
     ExternRef(Option<ExternRef>),
     ExnRef(Option<crate::ExnRef>),
+    /// A reference of GC's `any` hierarchy (`anyref`, `eqref`, `i31ref`,
+    /// `structref`, `arrayref`, ...).
+    AnyRef(Option<AnyRef>),
 }
 
 impl Val {
@@ -52,6 +119,7 @@ impl Val {
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
             Val::ExnRef(_) => ValType::ExnRef,
+            Val::AnyRef(_) => ValType::AnyRef,
         }
     }
 
@@ -66,6 +134,7 @@ impl Val {
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
             ValType::ExnRef => Val::ExnRef(None),
+            ValType::AnyRef => Val::AnyRef(None),
         }
     }
 
@@ -109,10 +178,11 @@ impl Val {
             Val::F32(v) => v as u128,
             Val::F64(v) => v as u128,
             Val::V128(v) => v,
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => 0,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => 0,
             Val::FuncRef(Some(f)) => f.vm_func_ref(store)? as usize as u128,
-            Val::ExternRef(Some(e)) => store.externref_raw(e.id) as u128,
+            Val::ExternRef(Some(e)) => e.raw(store)? as u128,
             Val::ExnRef(Some(e)) => e.raw(store)? as u128,
+            Val::AnyRef(Some(a)) => a.raw(store)? as u128,
         })
     }
 
@@ -124,26 +194,30 @@ impl Val {
             return Ok(());
         };
         let fits = match self {
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => r.nullable,
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
+                r.nullable
+            }
             Val::FuncRef(Some(f)) => match r.heap {
                 HeapTy::Func => true,
-                HeapTy::Engine(id) => {
+                HeapTy::Engine(id, _) => {
                     let ptr = f.vm_func_ref(store)?;
                     // SAFETY: funcrefs of a store's functions live as long
                     // as the store.
-                    unsafe { (*ptr).type_id == id }
+                    let have = unsafe { (*ptr).type_id };
+                    store.engine.is_subtype(have, id)
                 }
                 _ => false,
             },
             Val::ExternRef(Some(_)) => r.heap == HeapTy::Extern,
             Val::ExnRef(Some(_)) => r.heap == HeapTy::Exn,
+            Val::AnyRef(Some(a)) => crate::gc::any_fits(store, a, r.heap)?,
             _ => true,
         };
         if fits {
             return Ok(());
         }
         Err(Error::Usage(match self {
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => {
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
                 "a null reference given where the type is non-nullable".to_string()
             }
             _ => format!(
@@ -174,15 +248,12 @@ impl Val {
             ValType::V128 => Val::V128(raw),
             ValType::FuncRef => Val::FuncRef(store.func_from_ref(raw as usize as *const _)),
             ValType::ExternRef => {
-                let handle = raw as u64;
-                Val::ExternRef(if handle == 0 {
-                    None
-                } else {
-                    store
-                        .externrefs
-                        .get(handle as usize - 1)
-                        .map(|id| ExternRef::new(*id))
-                })
+                let raw = raw as u64;
+                Val::ExternRef((raw != 0).then(|| ExternRef::from_raw(store, raw)))
+            }
+            ValType::AnyRef => {
+                let raw = raw as u64;
+                Val::AnyRef((raw != 0).then(|| AnyRef::from_raw(store, raw)))
             }
             ValType::ExnRef => {
                 // Only the slot's low word: its high one is whatever the

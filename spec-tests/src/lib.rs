@@ -34,11 +34,13 @@ pub enum Suite {
     FunctionReferences,
     /// The exception-handling proposal tests (`exceptions/`).
     Exceptions,
+    /// The garbage-collection proposal tests (`gc/`).
+    Gc,
 }
 
 impl Suite {
     /// Every suite, in the order they are reported.
-    pub const ALL: [Suite; 11] = [
+    pub const ALL: [Suite; 12] = [
         Suite::V1,
         Suite::V2,
         Suite::V3,
@@ -50,11 +52,12 @@ impl Suite {
         Suite::Memory64,
         Suite::FunctionReferences,
         Suite::Exceptions,
+        Suite::Gc,
     ];
 
     /// The command-line name of the suite (`v1`, `v2`, `v3`, `simd`,
     /// `relaxed-simd`, `multi-memory`, `tail-call`, `extended-const`,
-    /// `memory64`, `function-references`, `exceptions`).
+    /// `memory64`, `function-references`, `exceptions`, `gc`).
     pub fn name(self) -> &'static str {
         match self {
             Suite::V1 => "v1",
@@ -68,6 +71,7 @@ impl Suite {
             Suite::Memory64 => "memory64",
             Suite::FunctionReferences => "function-references",
             Suite::Exceptions => "exceptions",
+            Suite::Gc => "gc",
         }
     }
 
@@ -93,6 +97,7 @@ impl Suite {
             Suite::Memory64 => proposal(Proposal::Memory64).collect(),
             Suite::FunctionReferences => proposal(Proposal::FunctionReferences).collect(),
             Suite::Exceptions => proposal(Proposal::ExceptionHandling).collect(),
+            Suite::Gc => proposal(Proposal::GC).collect(),
         };
         let mut files: Vec<(String, &'static str)> = files
             .into_iter()

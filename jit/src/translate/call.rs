@@ -211,7 +211,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Traps unless the function `func_ref` points at has type
-    /// `type_index`'s engine-wide id.
+    /// `type_index`'s engine-wide id, or a subtype of it.
     fn check_signature(&mut self, func_ref: Value, type_index: u32) {
         let type_id = self.builder.ins().load(
             types::I64,
@@ -219,11 +219,8 @@ impl FuncTranslator<'_, '_> {
             func_ref,
             vmctx::FUNCREF_TYPE,
         );
-        let expected = self.env.type_ids[type_index as usize];
-        let mismatch = self
-            .builder
-            .ins()
-            .icmp_imm_s(IntCC::NotEqual, type_id, expected as i64);
+        let matches = self.is_type(type_id, type_index);
+        let mismatch = self.builder.ins().icmp_imm_u(IntCC::Equal, matches, 0);
         self.trap_if(mismatch, TrapKind::IndirectCallTypeMismatch);
     }
 

@@ -64,8 +64,11 @@ impl FuncTranslator<'_, '_> {
         Ok(match ty {
             BlockType::Empty => FuncSig::default(),
             BlockType::Type(t) => FuncSig {
-                results: vec![crate::module_info::WasmType::from_parser(t)
-                    .ok_or_else(|| CompileError::Unsupported(format!("block type {t:?}")))?],
+                results: vec![crate::module_info::WasmType::from_parser(
+                    t,
+                    &self.env.info.type_kinds,
+                )
+                .ok_or_else(|| CompileError::Unsupported(format!("block type {t:?}")))?],
                 ..FuncSig::default()
             },
             BlockType::FuncType(idx) => self.env.info.types[idx as usize].clone(),
@@ -97,7 +100,7 @@ impl FuncTranslator<'_, '_> {
 
     /// Marks the frame `depth` levels out as a branch target and returns
     /// where to jump and with how many values.
-    fn branch_to(&mut self, depth: u32) -> (ir::Block, usize) {
+    pub(crate) fn branch_to(&mut self, depth: u32) -> (ir::Block, usize) {
         self.branch_to_frame(self.frames.len() - 1 - depth as usize)
     }
 

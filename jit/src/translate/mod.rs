@@ -9,6 +9,8 @@ pub(crate) mod call;
 mod control;
 mod conversions;
 pub mod exceptions;
+mod gc;
+mod gc_objects;
 pub(crate) mod hooks;
 mod memory;
 mod numeric;
@@ -194,7 +196,7 @@ pub fn ir_type(ty: WasmType) -> ir::Type {
         WasmType::F32 => types::F32,
         WasmType::F64 => types::F64,
         WasmType::V128 => types::I8X16,
-        WasmType::FuncRef | WasmType::ExternRef | WasmType::ExnRef => types::I64,
+        WasmType::FuncRef | WasmType::ExternRef | WasmType::ExnRef | WasmType::AnyRef => types::I64,
     }
 }
 
@@ -357,7 +359,7 @@ pub fn translate_function(
     let mut reader = body.get_locals_reader()?;
     for _ in 0..reader.get_count() {
         let (count, ty) = reader.read()?;
-        let ty = WasmType::from_parser(ty)
+        let ty = WasmType::from_parser(ty, &env.info.type_kinds)
             .ok_or_else(|| CompileError::Unsupported(format!("local type {ty:?}")))?;
         let zero = zero_value(&mut builder, ty);
         for _ in 0..count {
@@ -503,9 +505,11 @@ fn forwards_to(env: &ModuleEnv<'_>, body: &FunctionBody<'_>) -> Option<u32> {
 pub(crate) fn zero_value(builder: &mut FunctionBuilder<'_>, ty: WasmType) -> Value {
     match ty {
         WasmType::I32 => builder.ins().iconst(types::I32, 0),
-        WasmType::I64 | WasmType::FuncRef | WasmType::ExternRef | WasmType::ExnRef => {
-            builder.ins().iconst(types::I64, 0)
-        }
+        WasmType::I64
+        | WasmType::FuncRef
+        | WasmType::ExternRef
+        | WasmType::ExnRef
+        | WasmType::AnyRef => builder.ins().iconst(types::I64, 0),
         WasmType::F32 => builder.ins().f32const(0.0),
         WasmType::F64 => builder.ins().f64const(0.0),
         WasmType::V128 => {
@@ -611,6 +615,48 @@ impl FuncTranslator<'_, '_> {
                 self.flush_marks();
                 self.tag_checked.clear();
                 self.translate_control(op)
+            }
+            // Casts branch inside (the header of an object, the runtime
+            // for a non-final type).
+            O::BrOnCast { .. }
+            | O::BrOnCastFail { .. }
+            | O::RefI31
+            | O::I31GetS
+            | O::I31GetU
+            | O::RefEq
+            | O::AnyConvertExtern
+            | O::ExternConvertAny
+            | O::RefTestNonNull { .. }
+            | O::RefTestNullable { .. }
+            | O::RefCastNonNull { .. }
+            | O::RefCastNullable { .. } => {
+                self.flush_marks();
+                self.tag_checked.clear();
+                self.translate_gc(op)
+            }
+            O::StructNew { .. }
+            | O::StructNewDefault { .. }
+            | O::StructGet { .. }
+            | O::StructGetS { .. }
+            | O::StructGetU { .. }
+            | O::StructSet { .. }
+            | O::ArrayNew { .. }
+            | O::ArrayNewDefault { .. }
+            | O::ArrayNewFixed { .. }
+            | O::ArrayNewData { .. }
+            | O::ArrayNewElem { .. }
+            | O::ArrayGet { .. }
+            | O::ArrayGetS { .. }
+            | O::ArrayGetU { .. }
+            | O::ArraySet { .. }
+            | O::ArrayLen
+            | O::ArrayFill { .. }
+            | O::ArrayCopy { .. }
+            | O::ArrayInitData { .. }
+            | O::ArrayInitElem { .. } => {
+                self.flush_marks();
+                self.tag_checked.clear();
+                self.translate_gc_object(op)
             }
             O::TryTable { .. } | O::Throw { .. } | O::ThrowRef => {
                 self.flush_marks();

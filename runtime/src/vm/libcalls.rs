@@ -339,6 +339,19 @@ extern "C" fn exception_may_return(_vmctx: *mut u8, return_address: u64) -> u32 
     ))
 }
 
+extern "C" fn is_subtype(vmctx: *mut u8, a: u64, b: u64) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, _) = unsafe { context(vmctx) };
+    u32::from(store.engine.is_subtype(a, b))
+}
+
+extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, len: u32) -> u64 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    let type_id = inst.module.inner.type_ids[ty as usize];
+    crate::gc::new_object(store, type_id, len)
+}
+
 /// The builtin table every vmctx points to, indexed by [`Builtin`].
 pub(crate) fn table() -> *const usize {
     static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
@@ -365,6 +378,8 @@ pub(crate) fn table() -> *const usize {
                 exception_new as *const () as usize,
                 exception_done as *const () as usize,
                 exception_may_return as *const () as usize,
+                is_subtype as *const () as usize,
+                gc_alloc as *const () as usize,
             ]
         })
         .as_ptr()

@@ -878,12 +878,13 @@ fn trap_message_matches(actual: &str, expected: &str) -> bool {
         .any(|(spec, alias)| *spec == expected && actual.contains(alias))
 }
 
-/// Which reference hierarchy a heap type belongs to, for the two this runner
-/// models.
+/// Which reference hierarchy a heap type belongs to, for those this
+/// runner models.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RefFamily {
     Func,
     Extern,
+    Any,
 }
 
 fn ref_family(heap: &HeapType<'_>) -> Option<RefFamily> {
@@ -896,7 +897,18 @@ fn ref_family(heap: &HeapType<'_>) -> Option<RefFamily> {
             shared: false,
             ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
         } => Some(RefFamily::Extern),
-        // Without GC every defined type is a function type.
+        HeapType::Abstract {
+            shared: false,
+            ty:
+                AbstractHeapType::Any
+                | AbstractHeapType::Eq
+                | AbstractHeapType::I31
+                | AbstractHeapType::Struct
+                | AbstractHeapType::Array
+                | AbstractHeapType::None,
+        } => Some(RefFamily::Any),
+        // A script's null of a defined type is taken for a function
+        // reference's (the script does not say which kind of type it is).
         HeapType::Concrete(_) => Some(RefFamily::Func),
         _ => None,
     }
@@ -915,27 +927,24 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, ExecError> {
         WastArgCore::RefNull(heap) => match ref_family(heap) {
             Some(RefFamily::Func) => Val::FuncRef(None),
             Some(RefFamily::Extern) => Val::ExternRef(None),
-            None => return Err(ExecError::Unsupported("GC reference types")),
+            Some(RefFamily::Any) => Val::AnyRef(None),
+            None => return Err(ExecError::Unsupported("this reference type")),
         },
         WastArgCore::RefExtern(payload) => {
             Val::ExternRef(Some(ExternRef::new(u64::from(*payload))))
         }
-        WastArgCore::RefHost(_) => return Err(ExecError::Unsupported("ref.host")),
+        WastArgCore::RefHost(payload) => Val::AnyRef(Some(crate::AnyRef::from_extern(
+            ExternRef::new(u64::from(*payload)),
+        ))),
     })
 }
 
 /// Result patterns naming features this runner does not model.
 fn unsupported_pattern(pattern: &WastRetCore<'_>) -> Option<&'static str> {
     match pattern {
-        WastRetCore::RefHost(_) => Some("ref.host"),
-        WastRetCore::RefAny
-        | WastRetCore::RefEq
-        | WastRetCore::RefArray
-        | WastRetCore::RefStruct
-        | WastRetCore::RefI31
-        | WastRetCore::RefI31Shared => Some("GC reference types"),
+        WastRetCore::RefI31Shared => Some("shared references"),
         WastRetCore::RefNull(Some(heap)) if ref_family(heap).is_none() => {
-            Some("GC reference types")
+            Some("this reference type")
         }
         WastRetCore::Either(alternatives) => alternatives.iter().find_map(unsupported_pattern),
         _ => None,
@@ -955,10 +964,21 @@ fn matches_pattern(pattern: &WastRetCore<'_>, value: &Val) -> bool {
         (WastRetCore::RefNull(heap), Val::ExternRef(None)) => heap
             .as_ref()
             .is_none_or(|heap| ref_family(heap) == Some(RefFamily::Extern)),
+        (WastRetCore::RefNull(heap), Val::AnyRef(None)) => heap
+            .as_ref()
+            .is_none_or(|heap| ref_family(heap) == Some(RefFamily::Any)),
         (WastRetCore::RefExtern(None), Val::ExternRef(Some(_))) => true,
         (WastRetCore::RefExtern(Some(payload)), Val::ExternRef(Some(actual))) => {
-            actual.id() == u64::from(*payload)
+            actual.id() == Some(u64::from(*payload))
         }
+        (WastRetCore::RefHost(payload), Val::AnyRef(Some(actual))) => {
+            actual.host_id() == Some(u64::from(*payload))
+        }
+        (WastRetCore::RefAny, Val::AnyRef(Some(_))) => true,
+        (WastRetCore::RefEq, Val::AnyRef(Some(actual))) => actual.is_eq(),
+        (WastRetCore::RefI31, Val::AnyRef(Some(actual))) => actual.i31_u().is_some(),
+        (WastRetCore::RefStruct, Val::AnyRef(Some(actual))) => actual.is_struct(),
+        (WastRetCore::RefArray, Val::AnyRef(Some(actual))) => actual.is_array(),
         // Function identity cannot be observed through the API; any non-null
         // funcref satisfies `(ref.func)`.
         (WastRetCore::RefFunc(_), Val::FuncRef(Some(_))) => true,
@@ -1087,9 +1107,26 @@ fn fmt_val(value: &Val) -> String {
         Val::FuncRef(None) => "ref.null func".to_string(),
         Val::FuncRef(Some(_)) => "ref.func".to_string(),
         Val::ExternRef(None) => "ref.null extern".to_string(),
-        Val::ExternRef(Some(r)) => format!("ref.extern {}", r.id()),
+        Val::ExternRef(Some(r)) => match r.id() {
+            Some(id) => format!("ref.extern {id}"),
+            None => "ref.extern (from anyref)".to_string(),
+        },
+        Val::AnyRef(None) => "ref.null any".to_string(),
+        Val::AnyRef(Some(r)) => fmt_any(r),
         Val::ExnRef(None) => "ref.null exn".to_string(),
         Val::ExnRef(Some(_)) => "ref.exn".to_string(),
+    }
+}
+
+fn fmt_any(r: &crate::AnyRef) -> String {
+    if let Some(v) = r.i31_u() {
+        format!("ref.i31 {v}")
+    } else if let Some(id) = r.host_id() {
+        format!("ref.host {id}")
+    } else if r.is_struct() {
+        "ref.struct".to_string()
+    } else {
+        "ref.array".to_string()
     }
 }
 
@@ -1116,6 +1153,7 @@ fn fmt_pattern(pattern: &WastRetCore<'_>) -> String {
         WastRetCore::RefNull(Some(heap)) => match ref_family(heap) {
             Some(RefFamily::Func) => "ref.null func".to_string(),
             Some(RefFamily::Extern) => "ref.null extern".to_string(),
+            Some(RefFamily::Any) => "ref.null any".to_string(),
             None => format!("ref.null {heap:?}"),
         },
         WastRetCore::RefExtern(None) => "ref.extern".to_string(),

@@ -31,10 +31,14 @@ pub(crate) fn show(v: &Val) -> String {
         Val::V128(b) => format!("v128:{b:#034x}"),
         Val::FuncRef(f) => format!("funcref:{}", if f.is_some() { "func" } else { "null" }),
         Val::ExternRef(r) => match r {
-            Some(r) => format!("externref:{}", r.id()),
+            Some(r) => match r.id() {
+                Some(id) => format!("externref:{id}"),
+                None => "externref:any".into(),
+            },
             None => "externref:null".into(),
         },
         Val::ExnRef(e) => format!("exnref:{}", if e.is_some() { "exn" } else { "null" }),
+        Val::AnyRef(r) => format!("anyref:{}", if r.is_some() { "any" } else { "null" }),
     }
 }
 

@@ -151,10 +151,21 @@ fn format_val(v: &Val) -> String {
         Val::F32(b) => f32::from_bits(*b).to_string(),
         Val::F64(b) => f64::from_bits(*b).to_string(),
         Val::V128(x) => format!("{x:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => "null".into(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
+            "null".into()
+        }
         Val::FuncRef(Some(_)) => "funcref".into(),
-        Val::ExternRef(Some(e)) => format!("externref({})", e.id()),
+        Val::ExternRef(Some(e)) => match e.id() {
+            Some(id) => format!("externref({id})"),
+            None => "externref(anyref)".into(),
+        },
         Val::ExnRef(Some(_)) => "exnref".into(),
+        Val::AnyRef(Some(a)) => match a.i31_s() {
+            Some(v) => format!("i31ref({v})"),
+            None if a.is_struct() => "structref".into(),
+            None if a.is_array() => "arrayref".into(),
+            None => "anyref".into(),
+        },
     }
 }
 

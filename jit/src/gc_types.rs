@@ -1,0 +1,263 @@
+//! GC's type definitions: struct and array types, declared supertypes and
+//! finality, and recursion groups, as the module declares them and in the
+//! canonical form the engine keys its type registry by.
+//!
+//! Types are canonicalised iso-recursively: a recursion group is one key,
+//! its references to its own members written as positions in the group
+//! ([`HeapTy::Rec`]) and its references to earlier types as their engine
+//! ids. Two modules' types are then the same type exactly when they have
+//! the same engine id.
+
+use crate::module_info::{FuncSig, HeapTy, RefTy, TypeKind, WasmType};
+
+/// How a struct field or an array element is stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StorageTy {
+    /// A packed 8-bit integer (read with `_s`/`_u`).
+    I8,
+    /// A packed 16-bit integer.
+    I16,
+    /// A number or vector.
+    Val(WasmType),
+    /// A reference, exactly typed.
+    Ref(RefTy),
+}
+
+impl StorageTy {
+    /// Bytes a field of this type takes in an object.
+    pub fn size(self) -> u32 {
+        match self {
+            StorageTy::I8 => 1,
+            StorageTy::I16 => 2,
+            StorageTy::Val(WasmType::I32 | WasmType::F32) => 4,
+            StorageTy::Val(WasmType::V128) => 16,
+            StorageTy::Val(_) | StorageTy::Ref(_) => 8,
+        }
+    }
+
+    /// The type of the value on the operand stack (`i32` for packed ones).
+    pub fn unpacked(self) -> WasmType {
+        match self {
+            StorageTy::I8 | StorageTy::I16 => WasmType::I32,
+            StorageTy::Val(t) => t,
+            StorageTy::Ref(r) => r.repr(),
+        }
+    }
+
+    fn canonical(self, ids: &[u64]) -> StorageTy {
+        match self {
+            StorageTy::Ref(r) => StorageTy::Ref(r.canonical(ids)),
+            other => other,
+        }
+    }
+
+    fn resolve_rec(self, base: u64) -> StorageTy {
+        match self {
+            StorageTy::Ref(r) => StorageTy::Ref(r.resolve_rec(base)),
+            other => other,
+        }
+    }
+}
+
+/// A struct field or an array's element type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FieldTy {
+    pub storage: StorageTy,
+    pub mutable: bool,
+}
+
+/// A defined type besides its signature (a function type's is in
+/// `ModuleInfo::types`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TypeDef {
+    pub kind: TypeKind,
+    /// A struct's fields in order; an array's one element type; nothing
+    /// for a function type.
+    pub fields: Vec<FieldTy>,
+    /// The declared supertype: `HeapTy::Type` in a module's form,
+    /// `Engine` or `Rec` in canonical form.
+    pub supertype: Option<HeapTy>,
+    /// No type may declare this one its supertype (the default without
+    /// `sub`).
+    pub is_final: bool,
+}
+
+impl TypeDef {
+    /// A plain function type's definition: final, no supertype.
+    pub fn func() -> TypeDef {
+        TypeDef {
+            kind: TypeKind::Func,
+            fields: Vec::new(),
+            supertype: None,
+            is_final: true,
+        }
+    }
+
+    /// The canonical form (see [`FuncSig::canonical`]).
+    pub fn canonical(&self, ids: &[u64]) -> TypeDef {
+        TypeDef {
+            kind: self.kind,
+            fields: self
+                .fields
+                .iter()
+                .map(|f| FieldTy {
+                    storage: f.storage.canonical(ids),
+                    ..*f
+                })
+                .collect(),
+            supertype: self.supertype.map(|h| h.canonical(ids)),
+            is_final: self.is_final,
+        }
+    }
+
+    /// The canonical form with positions in the group resolved to engine
+    /// ids, the group's first type being `base`.
+    pub fn resolve_rec(&self, base: u64) -> TypeDef {
+        TypeDef {
+            kind: self.kind,
+            fields: self
+                .fields
+                .iter()
+                .map(|f| FieldTy {
+                    storage: f.storage.resolve_rec(base),
+                    ..*f
+                })
+                .collect(),
+            supertype: self.supertype.map(|h| {
+                RefTy {
+                    nullable: false,
+                    heap: h,
+                }
+                .resolve_rec(base)
+                .heap
+            }),
+            is_final: self.is_final,
+        }
+    }
+
+    /// Byte offset of each field in an object of this struct type after
+    /// the header ([`crate::vmctx::GC_HEADER`]), and the object's size,
+    /// header included. Fields are laid out in order, each aligned to its
+    /// size.
+    pub fn struct_layout(&self) -> (Vec<u32>, u32) {
+        let mut offset = crate::vmctx::GC_HEADER as u32;
+        let mut offsets = Vec::with_capacity(self.fields.len());
+        for f in &self.fields {
+            let size = f.storage.size();
+            offset = offset.next_multiple_of(size);
+            offsets.push(offset);
+            offset += size;
+        }
+        (offsets, offset.next_multiple_of(8))
+    }
+}
+
+impl FuncSig {
+    /// See [`TypeDef::resolve_rec`].
+    pub fn resolve_rec(&self, base: u64) -> FuncSig {
+        FuncSig {
+            params: self.params.clone(),
+            results: self.results.clone(),
+            refs: self.refs.iter().map(|r| r.resolve_rec(base)).collect(),
+        }
+    }
+}
+
+/// Reads one of wasmparser's (validated) sub types.
+pub(crate) fn type_def(
+    ty: &wasmparser::SubType,
+    kinds: &[TypeKind],
+) -> Result<(FuncSig, TypeDef), String> {
+    use wasmparser::CompositeInnerType as C;
+    if ty.composite_type.shared {
+        return Err("shared types".into());
+    }
+    if ty.composite_type.descriptor_idx.is_some() || ty.composite_type.describes_idx.is_some() {
+        return Err("custom descriptors".into());
+    }
+    let val = |t: wasmparser::ValType| {
+        crate::module_info::WasmType::from_parser(t, kinds).ok_or_else(|| format!("value type {t}"))
+    };
+    let field = |f: &wasmparser::FieldType| -> Result<FieldTy, String> {
+        let storage = match f.element_type {
+            wasmparser::StorageType::I8 => StorageTy::I8,
+            wasmparser::StorageType::I16 => StorageTy::I16,
+            wasmparser::StorageType::Val(wasmparser::ValType::Ref(r)) => StorageTy::Ref(
+                RefTy::from_parser(r, kinds).ok_or_else(|| format!("reference type {r}"))?,
+            ),
+            wasmparser::StorageType::Val(t) => StorageTy::Val(val(t)?),
+        };
+        Ok(FieldTy {
+            storage,
+            mutable: f.mutable,
+        })
+    };
+    let (kind, fields, sig) = match &ty.composite_type.inner {
+        C::Func(f) => {
+            let refs = f
+                .params()
+                .iter()
+                .chain(f.results())
+                .filter_map(|t| match t {
+                    wasmparser::ValType::Ref(r) => Some(
+                        RefTy::from_parser(*r, kinds).ok_or_else(|| format!("reference type {r}")),
+                    ),
+                    _ => None,
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let params = f
+                .params()
+                .iter()
+                .map(|t| val(*t))
+                .collect::<Result<_, _>>()?;
+            let results = f
+                .results()
+                .iter()
+                .map(|t| val(*t))
+                .collect::<Result<_, _>>()?;
+            (
+                TypeKind::Func,
+                Vec::new(),
+                FuncSig::new(params, results, refs),
+            )
+        }
+        C::Struct(s) => (
+            TypeKind::Struct,
+            s.fields.iter().map(field).collect::<Result<_, _>>()?,
+            FuncSig::default(),
+        ),
+        C::Array(a) => (TypeKind::Array, vec![field(&a.0)?], FuncSig::default()),
+        C::Cont(_) => return Err("continuation types (stack switching)".into()),
+    };
+    let supertype = match ty.supertype_idxs.first() {
+        Some(index) => {
+            let index = index
+                .as_module_index()
+                .ok_or_else(|| "a supertype outside the module's types".to_string())?;
+            let kind = *kinds
+                .get(index as usize)
+                .ok_or_else(|| format!("supertype {index} out of range"))?;
+            Some(HeapTy::Type(index, kind))
+        }
+        None => None,
+    };
+    Ok((
+        sig,
+        TypeDef {
+            kind,
+            fields,
+            supertype,
+            is_final: ty.is_final,
+        },
+    ))
+}
+
+/// The kind of a (validated) sub type.
+pub(crate) fn type_kind(ty: &wasmparser::SubType) -> TypeKind {
+    match ty.composite_type.inner {
+        wasmparser::CompositeInnerType::Func(_) => TypeKind::Func,
+        wasmparser::CompositeInnerType::Struct(_) => TypeKind::Struct,
+        // Continuations are refused by `type_def`.
+        _ => TypeKind::Array,
+    }
+}

@@ -1,0 +1,149 @@
+//! References of GC's `any` hierarchy at the embedding API (`AnyRef`),
+//! and the raw forms generated code keeps `anyref` and `externref` in.
+//!
+//! Raw forms (one 64-bit word; 0 is null in both hierarchies):
+//! * an `i31` is odd: its 31 bits shifted left by one, plus one, alike in
+//!   `anyref` and `externref` (`extern.convert_any` keeps it as it is);
+//! * a host reference is `(index + 1) << 2` in `externref`, `index` being
+//!   its place in the store's table of host payloads, and the same with
+//!   bit 1 set in `anyref` (`any.convert_extern`);
+//! * a GC object is its 8-aligned address in `anyref`, with bit 1 set in
+//!   `externref`.
+//!
+//! So both conversions are one operation: a non-null even word has bit 1
+//! flipped (see `walmart_jit::translate::gc`).
+
+use crate::store::StoreOpaque;
+use crate::values::ExternRef;
+
+/// `any.convert_extern` and `extern.convert_any` on raw words: null and
+/// `i31`s stay as they are, anything else has bit 1 flipped.
+pub(crate) fn convert(raw: u64) -> u64 {
+    if raw == 0 || raw & 1 == 1 {
+        raw
+    } else {
+        raw ^ 2
+    }
+}
+
+/// A reference of GC's `any` hierarchy held by the host: an `i31`, a host
+/// reference made internal (`any.convert_extern`), or a GC object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AnyRef {
+    pub(crate) inner: AnyInner,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum AnyInner {
+    /// The 31 bits, zero-extended.
+    I31(u32),
+    /// A host reference's payload.
+    Host(u64),
+    /// A GC object of the store with this id, at this address.
+    Object {
+        store: u64,
+        addr: u64,
+        kind: walmart_jit::module_info::TypeKind,
+    },
+}
+
+impl AnyRef {
+    /// An `i31` of `value`'s low 31 bits (`ref.i31`).
+    pub fn from_i31(value: i32) -> AnyRef {
+        AnyRef {
+            inner: AnyInner::I31(value as u32 & 0x7fff_ffff),
+        }
+    }
+
+    /// The host reference made internal (`any.convert_extern`).
+    pub fn from_extern(r: ExternRef) -> AnyRef {
+        r.as_any().unwrap_or(AnyRef {
+            inner: AnyInner::Host(r.id().unwrap_or_default()),
+        })
+    }
+
+    /// The `i31`'s value sign-extended (`i31.get_s`), if this is one.
+    pub fn i31_s(&self) -> Option<i32> {
+        match self.inner {
+            AnyInner::I31(v) => Some(((v << 1) as i32) >> 1),
+            _ => None,
+        }
+    }
+
+    /// The `i31`'s value zero-extended (`i31.get_u`), if this is one.
+    pub fn i31_u(&self) -> Option<u32> {
+        match self.inner {
+            AnyInner::I31(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The host reference, if this is one made internal.
+    pub fn host_id(&self) -> Option<u64> {
+        match self.inner {
+            AnyInner::Host(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a GC object (a struct or an array).
+    pub fn is_object(&self) -> bool {
+        matches!(self.inner, AnyInner::Object { .. })
+    }
+
+    /// Whether this is a struct.
+    pub fn is_struct(&self) -> bool {
+        self.object_kind() == Some(walmart_jit::module_info::TypeKind::Struct)
+    }
+
+    /// Whether this is an array.
+    pub fn is_array(&self) -> bool {
+        self.object_kind() == Some(walmart_jit::module_info::TypeKind::Array)
+    }
+
+    fn object_kind(&self) -> Option<walmart_jit::module_info::TypeKind> {
+        match self.inner {
+            AnyInner::Object { kind, .. } => Some(kind),
+            _ => None,
+        }
+    }
+
+    /// Whether `ref.eq` may compare it (an `i31` or a GC object).
+    pub fn is_eq(&self) -> bool {
+        !matches!(self.inner, AnyInner::Host(_))
+    }
+
+    /// The raw `anyref` word.
+    pub(crate) fn raw(self, store: &mut StoreOpaque) -> crate::Result<u64> {
+        Ok(match self.inner {
+            AnyInner::I31(v) => (u64::from(v) << 1) | 1,
+            AnyInner::Host(id) => store.externref_raw(id) | 2,
+            AnyInner::Object {
+                store: id, addr, ..
+            } => {
+                if id != store.id {
+                    return Err(crate::Error::Usage(
+                        "GC object used with a store that does not own it".into(),
+                    ));
+                }
+                addr
+            }
+        })
+    }
+
+    /// The reference a raw non-null `anyref` word is.
+    pub(crate) fn from_raw(store: &StoreOpaque, raw: u64) -> AnyRef {
+        let inner = if raw & 1 == 1 {
+            AnyInner::I31((raw >> 1) as u32 & 0x7fff_ffff)
+        } else if raw & 2 == 2 {
+            AnyInner::Host(store.externref_payload(raw & !2))
+        } else {
+            AnyInner::Object {
+                store: store.id,
+                addr: raw,
+                kind: store.engine.type_def(crate::gc::object_type(raw)).kind,
+            }
+        };
+        AnyRef { inner }
+    }
+}

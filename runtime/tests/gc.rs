@@ -1,0 +1,234 @@
+//! Wasm 3.0's GC: recursion groups and declared subtypes (canonical across
+//! modules), `i31`s, `ref.eq`, the conversions between `anyref` and
+//! `externref`, and the casts, under every policy; what the host sees of
+//! `anyref` values and hands back.
+
+use walmart::attest::Policy;
+use walmart::{AnyRef, Config, Engine, ExternRef, Instance, Linker, Module, Store, Val};
+
+const WAT: &str = r#"(module
+    (type $s (sub (struct (field i32))))
+    (type $f (sub (func (result i32))))
+    (type $g (sub $f (func (result i32))))
+    (type $h (func (result i32)))
+    (func $one (type $f) (i32.const 1))
+    (func $two (type $g) (i32.const 2))
+    (func $three (type $h) (i32.const 3))
+    (table $t 3 funcref)
+    (elem (table $t) (i32.const 0) func $one $two $three)
+    (func (export "call_f") (param i32) (result i32)
+        (call_indirect $t (type $f) (local.get 0)))
+    (func (export "i31") (param i32) (result anyref) (ref.i31 (local.get 0)))
+    (func (export "get_s") (param i31ref) (result i32) (i31.get_s (local.get 0)))
+    (func (export "get_u") (param i31ref) (result i32) (i31.get_u (local.get 0)))
+    (func (export "eq") (param eqref eqref) (result i32)
+        (ref.eq (local.get 0) (local.get 1)))
+    (func (export "internalize") (param externref) (result anyref)
+        (any.convert_extern (local.get 0)))
+    (func (export "externalize") (param anyref) (result externref)
+        (extern.convert_any (local.get 0)))
+    ;; bits: 1 any, 2 eq, 4 i31, 8 struct, 16 $s, 32 null any
+    (func (export "test") (param $x anyref) (result i32)
+        (i32.or (i32.or (i32.or (ref.test (ref any) (local.get $x))
+                                (i32.shl (ref.test (ref eq) (local.get $x)) (i32.const 1)))
+                        (i32.or (i32.shl (ref.test (ref i31) (local.get $x)) (i32.const 2))
+                                (i32.shl (ref.test (ref struct) (local.get $x)) (i32.const 3))))
+                (i32.or (i32.shl (ref.test (ref $s) (local.get $x)) (i32.const 4))
+                        (i32.shl (ref.test (ref null none) (local.get $x)) (i32.const 5)))))
+    (func (export "cast_i31") (param anyref) (result i32)
+        (i31.get_u (ref.cast (ref i31) (local.get 0))))
+    ;; 1 when an i31 (branch taken), else 0
+    (func (export "on_cast") (param anyref) (result i32)
+        (drop (block $yes (result (ref i31))
+            (drop (br_on_cast $yes anyref (ref i31) (local.get 0)))
+            (return (i32.const 0))))
+        (i32.const 1))
+    (func (export "on_cast_fail") (param anyref) (result i32)
+        (drop (block $no (result anyref)
+            (drop (br_on_cast_fail $no anyref (ref i31) (local.get 0)))
+            (return (i32.const 1))))
+        (i32.const 0))
+    (func (export "call_g") (result i32) (call $two)))"#;
+
+fn configs() -> Vec<(&'static str, Config)> {
+    [
+        ("off", Policy::Off, true),
+        ("off, bounds-checked", Policy::Off, false),
+        ("coarse", Policy::Coarse, true),
+        ("fine", Policy::Fine, true),
+        ("tags", Policy::Tags, true),
+    ]
+    .into_iter()
+    .map(|(name, policy, guarded)| {
+        let mut config = Config::new();
+        config.attest(policy).guarded_memory(guarded);
+        (name, config)
+    })
+    .collect()
+}
+
+fn call(store: &mut Store<()>, inst: &Instance, name: &str, args: &[Val]) -> walmart::Result<Val> {
+    let f = inst.get_func(&mut *store, name).expect(name);
+    let mut out = [Val::I32(0)];
+    f.call(&mut *store, args, &mut out)?;
+    Ok(out[0])
+}
+
+fn i32_of(v: Val) -> i32 {
+    v.i32().expect("an i32 result")
+}
+
+#[test]
+fn references_casts_and_subtypes_under_every_policy() {
+    for (name, config) in configs() {
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, WAT).unwrap();
+        let mut store = Store::new(&engine, ());
+        let inst = Instance::new(&mut store, &module, &[]).unwrap();
+        let s = &mut store;
+
+        // call_indirect accepts a declared subtype, not an unrelated type
+        // of the same signature.
+        assert_eq!(i32_of(call(s, &inst, "call_f", &[Val::I32(0)]).unwrap()), 1);
+        assert_eq!(i32_of(call(s, &inst, "call_f", &[Val::I32(1)]).unwrap()), 2);
+        let err = call(s, &inst, "call_f", &[Val::I32(2)]).unwrap_err();
+        assert!(
+            err.to_string().contains("indirect call type mismatch"),
+            "{name}: {err}"
+        );
+
+        // i31: 31 bits, both extensions, through the host and back.
+        for v in [0, 1, -1, 0x3fff_ffff, -0x4000_0000, i32::MAX, i32::MIN] {
+            let r = call(s, &inst, "i31", &[Val::I32(v)]).unwrap();
+            let Val::AnyRef(Some(a)) = r else {
+                panic!("{name}: {r:?}")
+            };
+            let signed = (v << 1) >> 1;
+            assert_eq!(a.i31_s(), Some(signed), "{name}: {v}");
+            assert_eq!(a.i31_u(), Some(v as u32 & 0x7fff_ffff), "{name}: {v}");
+            assert_eq!(i32_of(call(s, &inst, "get_s", &[r]).unwrap()), signed);
+            let host = Val::AnyRef(Some(AnyRef::from_i31(v)));
+            assert_eq!(
+                i32_of(call(s, &inst, "get_u", &[host]).unwrap()),
+                v & 0x7fff_ffff
+            );
+            assert_eq!(i32_of(call(s, &inst, "eq", &[r, host]).unwrap()), 1);
+        }
+        let other = Val::AnyRef(Some(AnyRef::from_i31(8)));
+        let seven = Val::AnyRef(Some(AnyRef::from_i31(7)));
+        assert_eq!(i32_of(call(s, &inst, "eq", &[seven, other]).unwrap()), 0);
+        let null = Val::AnyRef(None);
+        assert_eq!(i32_of(call(s, &inst, "eq", &[null, null]).unwrap()), 1);
+        let err = call(s, &inst, "get_s", &[null]).unwrap_err();
+        assert!(
+            err.to_string().contains("null i31 reference"),
+            "{name}: {err}"
+        );
+
+        // A host reference goes in and out of the any hierarchy unchanged.
+        let host = Val::ExternRef(Some(ExternRef::new(42)));
+        let inside = call(s, &inst, "internalize", &[host]).unwrap();
+        let Val::AnyRef(Some(a)) = inside else {
+            panic!("{name}: {inside:?}")
+        };
+        assert_eq!(a.host_id(), Some(42));
+        assert!(!a.is_eq());
+        let back = call(s, &inst, "externalize", &[inside]).unwrap();
+        assert_eq!(back, Val::ExternRef(Some(ExternRef::new(42))), "{name}");
+        // An i31 made external is no host payload, and comes back whole.
+        let out = call(s, &inst, "externalize", &[seven]).unwrap();
+        let Val::ExternRef(Some(e)) = out else {
+            panic!("{name}: {out:?}")
+        };
+        assert_eq!(e.id(), None);
+        assert_eq!(e.as_any().and_then(|a| a.i31_u()), Some(7));
+        let again = call(s, &inst, "internalize", &[out]).unwrap();
+        assert_eq!(again, seven, "{name}");
+        assert_eq!(
+            call(s, &inst, "externalize", &[null]).unwrap(),
+            Val::ExternRef(None)
+        );
+
+        // Casts.
+        let internal = Val::AnyRef(Some(AnyRef::from_extern(ExternRef::new(3))));
+        assert_eq!(i32_of(call(s, &inst, "test", &[seven]).unwrap()), 0b111);
+        assert_eq!(i32_of(call(s, &inst, "test", &[internal]).unwrap()), 0b1);
+        assert_eq!(i32_of(call(s, &inst, "test", &[null]).unwrap()), 0b100000);
+        assert_eq!(i32_of(call(s, &inst, "cast_i31", &[seven]).unwrap()), 7);
+        for bad in [internal, null] {
+            let err = call(s, &inst, "cast_i31", &[bad]).unwrap_err();
+            assert!(err.to_string().contains("cast failure"), "{name}: {err}");
+        }
+        assert_eq!(i32_of(call(s, &inst, "on_cast", &[seven]).unwrap()), 1);
+        assert_eq!(i32_of(call(s, &inst, "on_cast", &[internal]).unwrap()), 0);
+        assert_eq!(i32_of(call(s, &inst, "on_cast", &[null]).unwrap()), 0);
+        assert_eq!(i32_of(call(s, &inst, "on_cast_fail", &[seven]).unwrap()), 1);
+        assert_eq!(
+            i32_of(call(s, &inst, "on_cast_fail", &[internal]).unwrap()),
+            0
+        );
+    }
+}
+
+/// Recursion groups are canonical across modules: the same group links,
+/// a group that differs only in its position does not; a function of a
+/// declared subtype links where its supertype is imported.
+#[test]
+fn recursion_groups_and_subtypes_link_across_modules() {
+    let engine = Engine::default();
+    let exporter = Module::new(
+        &engine,
+        r#"(module
+            (rec (type $a (func (param (ref null $b))))
+                 (type $b (struct (field (ref null $a)))))
+            (type $f (sub (func (result i32))))
+            (type $g (sub $f (func (result i32))))
+            (func (export "a") (type $a))
+            (func (export "g") (type $g) (i32.const 7)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Instance::new(&mut store, &exporter, &[]).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.instance(&mut store, "m", inst).unwrap();
+
+    let same = r#"(module
+        (rec (type $a (func (param (ref null $b))))
+             (type $b (struct (field (ref null $a)))))
+        (import "m" "a" (func (type $a))))"#;
+    linker
+        .instantiate(&mut store, &Module::new(&engine, same).unwrap())
+        .unwrap();
+    // The same two types in the other order are another group.
+    let swapped = r#"(module
+        (rec (type $b (struct (field (ref null $a))))
+             (type $a (func (param (ref null $b)))))
+        (import "m" "a" (func (type $a))))"#;
+    let err = linker
+        .instantiate(&mut store, &Module::new(&engine, swapped).unwrap())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("incompatible import type"),
+        "{err}"
+    );
+
+    let sup = r#"(module
+        (type $f (sub (func (result i32))))
+        (import "m" "g" (func $g (type $f)))
+        (func (export "run") (result i32) (call $g)))"#;
+    let inst = linker
+        .instantiate(&mut store, &Module::new(&engine, sup).unwrap())
+        .unwrap();
+    assert_eq!(i32_of(call(&mut store, &inst, "run", &[]).unwrap()), 7);
+    // Declared as final, the same signature is not the supertype.
+    let fin = r#"(module
+        (type $f (func (result i32)))
+        (import "m" "g" (func (type $f))))"#;
+    let err = linker
+        .instantiate(&mut store, &Module::new(&engine, fin).unwrap())
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("incompatible import type"),
+        "{err}"
+    );
+}
