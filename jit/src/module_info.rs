@@ -395,6 +395,16 @@ pub enum ConstOp {
     /// `any.convert_extern` or `extern.convert_any` (one operation on the
     /// raw forms: see `walmart::any_ref`).
     ConvertRef,
+    /// `struct.new` of the module's type: its fields' values on top.
+    StructNew(u32),
+    /// `struct.new_default`.
+    StructNewDefault(u32),
+    /// `array.new`: the element's value, then the length, on top.
+    ArrayNew(u32),
+    /// `array.new_default`: the length on top.
+    ArrayNewDefault(u32),
+    /// `array.new_fixed` of this many elements, on top.
+    ArrayNewFixed(u32, u32),
 }
 
 /// A constant expression: a tiny stack program.
@@ -730,6 +740,16 @@ pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Compile
             O::I64Mul => ConstOp::I64Mul,
             O::RefI31 => ConstOp::RefI31,
             O::AnyConvertExtern | O::ExternConvertAny => ConstOp::ConvertRef,
+            O::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+            O::StructNewDefault { struct_type_index } => {
+                ConstOp::StructNewDefault(struct_type_index)
+            }
+            O::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+            O::ArrayNewDefault { array_type_index } => ConstOp::ArrayNewDefault(array_type_index),
+            O::ArrayNewFixed {
+                array_type_index,
+                array_size,
+            } => ConstOp::ArrayNewFixed(array_type_index, array_size),
             O::End => break,
             other => {
                 return Err(unsupported(format!(

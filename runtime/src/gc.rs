@@ -1,7 +1,7 @@
 //! GC objects: what the runtime knows of them (their types, for casts and
 //! the host's checks).
 
-use walmart_jit::module_info::{HeapTy, TypeKind};
+use walmart_jit::module_info::{ConstOp, HeapTy, StorageTy, TypeKind};
 use walmart_jit::vmctx;
 
 use crate::any_ref::{AnyInner, AnyRef};
@@ -129,4 +129,72 @@ pub(crate) fn new_object(store: &mut StoreOpaque, type_id: u64, len: u32) -> u64
         *(ptr.add(vmctx::GC_KIND as usize) as *mut u32) = u32::from(def.kind == TypeKind::Array);
     }
     ptr as u64
+}
+
+/// A GC object a constant expression makes (`op` one of the allocating
+/// operators, its operands on top of `stack`, popped): its address.
+pub(crate) fn const_object(
+    store: &mut StoreOpaque,
+    type_id: u64,
+    op: ConstOp,
+    stack: &mut Vec<u128>,
+) -> Result<u64> {
+    let def = store.engine.type_def(type_id);
+    let pop = |stack: &mut Vec<u128>, n: usize| stack.split_off(stack.len().saturating_sub(n));
+    let (len, values, repeat) = match op {
+        ConstOp::StructNew(_) => (0, pop(stack, def.fields.len()), false),
+        ConstOp::StructNewDefault(_) | ConstOp::ArrayNewDefault(_) => {
+            let len = match op {
+                ConstOp::ArrayNewDefault(_) => stack.pop().unwrap_or(0) as u32,
+                _ => 0,
+            };
+            (len, Vec::new(), false)
+        }
+        ConstOp::ArrayNew(_) => {
+            let len = stack.pop().unwrap_or(0) as u32;
+            (len, pop(stack, 1), true)
+        }
+        ConstOp::ArrayNewFixed(_, n) => (n, pop(stack, n as usize), false),
+        _ => unreachable!("not an allocating constant operator"),
+    };
+    let addr = new_object(store, type_id, len);
+    if addr == GcFailure::Exhausted as u64 {
+        return Err(crate::Error::Trap(crate::Trap::new(
+            walmart_jit::TrapKind::GcHeapExhausted,
+            Vec::new(),
+        )));
+    }
+    let slots: Vec<(StorageTy, u32)> = match def.kind {
+        TypeKind::Array => {
+            let storage = def.fields[0].storage;
+            let size = storage.size();
+            (0..len)
+                .map(|i| (storage, vmctx::GC_HEADER as u32 + i * size))
+                .collect()
+        }
+        _ => {
+            let (offsets, _) = def.struct_layout();
+            def.fields.iter().map(|f| f.storage).zip(offsets).collect()
+        }
+    };
+    for (i, (storage, offset)) in slots.into_iter().enumerate() {
+        let Some(raw) = (if repeat {
+            values.first()
+        } else {
+            values.get(i)
+        }) else {
+            break;
+        };
+        let bytes = raw.to_le_bytes();
+        let size = storage.size() as usize;
+        // SAFETY: the field lies within the object just allocated.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                (addr as usize + offset as usize) as *mut u8,
+                size,
+            );
+        }
+    }
+    Ok(addr)
 }

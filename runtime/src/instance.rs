@@ -236,12 +236,15 @@ impl Instance {
     }
 }
 
-/// Evaluates a constant expression to a raw value.
-fn eval_const(store: &StoreOpaque, data: &InstanceData, expr: &[ConstOp]) -> u128 {
+/// Evaluates a constant expression to a raw value; an error only when a
+/// GC object it makes does not fit the store's GC heap.
+fn eval_const(store: &mut StoreOpaque, data: &InstanceData, expr: &[ConstOp]) -> Result<u128> {
     // Nearly every expression is one operand (element segments can hold
     // thousands): no stack for those.
     if let [op] = expr {
-        return eval_operand(store, data, *op);
+        if !op_allocates(op) {
+            return Ok(eval_operand(store, data, *op));
+        }
     }
     let mut stack: Vec<u128> = Vec::with_capacity(2);
     for op in expr {
@@ -272,11 +275,31 @@ fn eval_const(store: &StoreOpaque, data: &InstanceData, expr: &[ConstOp]) -> u12
                 let x = stack.pop().unwrap_or(0) as u64;
                 u128::from(crate::any_ref::convert(x))
             }
+            ConstOp::StructNew(ty)
+            | ConstOp::StructNewDefault(ty)
+            | ConstOp::ArrayNew(ty)
+            | ConstOp::ArrayNewDefault(ty)
+            | ConstOp::ArrayNewFixed(ty, _) => {
+                let type_id = data.module.inner.type_ids[ty as usize];
+                crate::gc::const_object(store, type_id, *op, &mut stack)? as u128
+            }
             operand => eval_operand(store, data, operand),
         };
         stack.push(v);
     }
-    stack.pop().unwrap_or(0)
+    Ok(stack.pop().unwrap_or(0))
+}
+
+/// Whether a constant operator makes a GC object.
+fn op_allocates(op: &ConstOp) -> bool {
+    matches!(
+        op,
+        ConstOp::StructNew(_)
+            | ConstOp::StructNewDefault(_)
+            | ConstOp::ArrayNew(_)
+            | ConstOp::ArrayNewDefault(_)
+            | ConstOp::ArrayNewFixed(..)
+    )
 }
 
 /// The value of a constant operand (not an arithmetic operator).
@@ -513,7 +536,7 @@ pub(crate) fn instantiate(
         // non-nullable type must have one).
         let init = init
             .as_ref()
-            .map_or(0, |e| eval_const(store, &data, e) as u64);
+            .map_or(Ok(0), |e| eval_const(store, &data, e))? as u64;
         let ty = TableType::from_plan(plan, &module.inner.type_ids);
         let table = Table::push(store, TableData::new(ty, init)?);
         let ptr = &table.data_in(store).def as *const _ as u64;
@@ -532,7 +555,7 @@ pub(crate) fn instantiate(
         .iter()
         .zip(&info.global_inits)
     {
-        let raw = eval_const(store, &data, init);
+        let raw = eval_const(store, &data, init)?;
         let ty = GlobalType::from_plan(plan, &module.inner.type_ids);
         let g = Global::push(store, ty, raw);
         let ptr = &g.data_in(store).cell as *const _ as u64;
@@ -544,14 +567,13 @@ pub(crate) fn instantiate(
         .elements
         .iter()
         .map(|seg| {
-            Some(
-                seg.items
-                    .iter()
-                    .map(|e| eval_const(store, &data, e) as u64)
-                    .collect(),
-            )
+            let items = seg
+                .items
+                .iter()
+                .map(|e| Ok(eval_const(store, &data, e)? as u64));
+            items.collect::<Result<_>>().map(Some)
         })
-        .collect();
+        .collect::<Result<_>>()?;
 
     // From here on the instance is in the store: segments applied before a
     // failure stay applied (and may point at this instance's functions).
@@ -565,7 +587,8 @@ pub(crate) fn instantiate(
                 let inst = unsafe { &mut *inst_ptr };
                 // A 64-bit table's offset past `u32::MAX` is out of bounds
                 // as `u32::MAX` is.
-                let dst = u32::try_from(eval_const(store, inst, offset) as u64).unwrap_or(u32::MAX);
+                let dst =
+                    u32::try_from(eval_const(store, inst, offset)? as u64).unwrap_or(u32::MAX);
                 let len = seg.items.len() as u32;
                 libcalls::table_init(store, inst, *index, i as u32, dst, 0, len)
                     .map_err(|k| Error::Trap(Trap::new(k, Vec::new())))?;
@@ -602,7 +625,7 @@ pub(crate) fn instantiate(
         if let SegmentMode::Active { index, offset } = &seg.mode {
             // SAFETY: as above.
             let inst = unsafe { &mut *inst_ptr };
-            let dst = eval_const(store, inst, offset) as u64;
+            let dst = eval_const(store, inst, offset)? as u64;
             let len = (seg.bytes.end - seg.bytes.start) as u32;
             if *index >= info.num_imported_memories && len > 0 {
                 let page = walmart_attest::PAGE_SIZE as u64;

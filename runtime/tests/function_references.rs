@@ -264,8 +264,10 @@ fn wasm_3_constant_expressions_read_earlier_globals_and_gc_types_compile() {
     }
     for (wat, says) in [
         (
-            "(module (type $a (array i8)) (global (ref $a) (array.new_fixed $a 0)))",
-            "ArrayNewFixed",
+            "(module (type $a (array (mut funcref))) (elem $e func)
+                (func (param (ref $a)) (array.init_elem $a $e (local.get 0)
+                    (i32.const 0) (i32.const 0) (i32.const 0))))",
+            "ArrayInitElem",
         ),
         (
             r#"(module (type $a (array i8)) (data $d "ab")

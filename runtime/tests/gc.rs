@@ -232,3 +232,118 @@ fn recursion_groups_and_subtypes_link_across_modules() {
         "{err}"
     );
 }
+
+const OBJECTS: &str = r#"(module
+    (type $p (struct (field $x (mut i32)) (field $b (mut i8)) (field $v (mut v128))
+                     (field $r (mut (ref null $p)))))
+    (type $bytes (array (mut i8)))
+    (type $longs (array (mut i64)))
+    (global $made (ref $p) (struct.new $p (i32.const 5) (i32.const 300)
+        (v128.const i64x2 1 2) (ref.null $p)))
+    (global $fixed (ref $longs) (array.new_fixed $longs 3 (i64.const 7) (i64.const 8) (i64.const 9)))
+    ;; x + b (signed) + lane 1 of v of the global's struct, after setting b
+    (func (export "fields") (param i32) (result i32)
+        (struct.set $p $b (global.get $made) (local.get 0))
+        (i32.add (i32.add (struct.get $p $x (global.get $made))
+                          (struct.get_s $p $b (global.get $made)))
+                 (i32x4.extract_lane 2 (struct.get $p $v (global.get $made)))))
+    (func (export "get_u") (result i32) (struct.get_u $p $b (global.get $made)))
+    (func (export "chain") (result i32)
+        (struct.get $p $x (struct.get $p $r
+            (struct.new $p (i32.const 1) (i32.const 0) (v128.const i64x2 0 0)
+                (struct.new_default $p)))))
+    (func (export "null_get") (result i32) (struct.get $p $x (ref.null $p)))
+    ;; sum of an array of n bytes filled with v, after copying over itself
+    (func (export "bytes") (param $n i32) (param $v i32) (result i32)
+        (local $a (ref $bytes)) (local $i i32) (local $sum i32)
+        (local.set $a (array.new $bytes (local.get $v) (local.get $n)))
+        (array.set $bytes (local.get $a) (i32.const 0) (i32.const 1))
+        (array.copy $bytes $bytes (local.get $a) (i32.const 1) (local.get $a) (i32.const 0)
+            (i32.sub (local.get $n) (i32.const 1)))
+        (block $done (loop $next
+            (br_if $done (i32.ge_u (local.get $i) (array.len (local.get $a))))
+            (local.set $sum (i32.add (local.get $sum)
+                (array.get_u $bytes (local.get $a) (local.get $i))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next)))
+        (local.get $sum))
+    (func (export "get") (param i32) (result i64) (array.get $longs (global.get $fixed) (local.get 0)))
+    (func (export "fill") (param i32 i32) (result i64)
+        (array.fill $longs (global.get $fixed) (local.get 0) (i64.const 100) (local.get 1))
+        (i64.add (array.get $longs (global.get $fixed) (i32.const 1))
+                 (array.get $longs (global.get $fixed) (i32.const 2))))
+    (func (export "big") (param i32) (result i32)
+        (array.len (array.new_default $longs (local.get 0))))
+    (func (export "is_struct") (param anyref) (result i32) (ref.test (ref $p) (local.get 0)))
+    (func (export "struct") (result anyref) (global.get $made)))"#;
+
+#[test]
+fn structs_and_arrays_under_every_policy() {
+    for (name, mut config) in configs() {
+        config.max_gc_heap(1 << 20);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, OBJECTS).unwrap();
+        let mut store = Store::new(&engine, ());
+        let inst = Instance::new(&mut store, &module, &[]).unwrap();
+        let s = &mut store;
+        // 300 stored as i8 is 44; -1 stays -1 signed and reads 255 unsigned.
+        assert_eq!(
+            i32_of(call(s, &inst, "fields", &[Val::I32(300)]).unwrap()),
+            5 + 44 + 2
+        );
+        assert_eq!(
+            i32_of(call(s, &inst, "fields", &[Val::I32(-1)]).unwrap()),
+            5 - 1 + 2
+        );
+        assert_eq!(i32_of(call(s, &inst, "get_u", &[]).unwrap()), 255);
+        assert_eq!(i32_of(call(s, &inst, "chain", &[]).unwrap()), 0);
+        let err = call(s, &inst, "null_get", &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("null structure reference"),
+            "{name}: {err}"
+        );
+        // An overlapping copy one to the right moves the original bytes
+        // (as memmove): [1, 1, 3, 3, ...], not [1, 1, 1, ...].
+        assert_eq!(
+            i32_of(call(s, &inst, "bytes", &[Val::I32(10), Val::I32(3)]).unwrap()),
+            26
+        );
+        assert_eq!(call(s, &inst, "get", &[Val::I32(2)]).unwrap(), Val::I64(9));
+        let err = call(s, &inst, "get", &[Val::I32(3)]).unwrap_err();
+        assert!(
+            err.to_string().contains("out of bounds array access"),
+            "{name}: {err}"
+        );
+        assert_eq!(
+            call(s, &inst, "fill", &[Val::I32(1), Val::I32(1)]).unwrap(),
+            Val::I64(109)
+        );
+        let err = call(s, &inst, "fill", &[Val::I32(2), Val::I32(2)]).unwrap_err();
+        assert!(
+            err.to_string().contains("out of bounds array access"),
+            "{name}: {err}"
+        );
+        // The store's GC heap limit: a megabyte of longs does not fit.
+        assert_eq!(
+            i32_of(call(s, &inst, "big", &[Val::I32(1000)]).unwrap()),
+            1000
+        );
+        let err = call(s, &inst, "big", &[Val::I32(1 << 17)]).unwrap_err();
+        assert!(
+            err.to_string().contains("GC heap exhausted"),
+            "{name}: {err}"
+        );
+        // An object at the host: its kind, and back in as itself.
+        let obj = call(s, &inst, "struct", &[]).unwrap();
+        let Val::AnyRef(Some(a)) = obj else {
+            panic!("{name}: {obj:?}")
+        };
+        assert!(a.is_struct() && !a.is_array() && a.is_eq(), "{name}");
+        assert_eq!(i32_of(call(s, &inst, "is_struct", &[obj]).unwrap()), 1);
+        // Another store's object is refused.
+        let mut other = Store::new(&engine, ());
+        let there = Instance::new(&mut other, &module, &[]).unwrap();
+        let err = call(&mut other, &there, "is_struct", &[obj]).unwrap_err();
+        assert!(err.to_string().contains("does not own"), "{name}: {err}");
+    }
+}
