@@ -964,6 +964,15 @@ fn matches_pattern(pattern: &WastRetCore<'_>, value: &Val) -> bool {
         (WastRetCore::RefNull(heap), Val::ExternRef(None)) => heap
             .as_ref()
             .is_none_or(|heap| ref_family(heap) == Some(RefFamily::Extern)),
+        (WastRetCore::RefNull(heap), Val::ExnRef(None)) => heap.as_ref().is_none_or(|heap| {
+            matches!(
+                heap,
+                HeapType::Abstract {
+                    shared: false,
+                    ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+                }
+            )
+        }),
         (WastRetCore::RefNull(heap), Val::AnyRef(None)) => heap
             .as_ref()
             .is_none_or(|heap| ref_family(heap) == Some(RefFamily::Any)),
