@@ -534,11 +534,26 @@ pub enum Builtin {
     /// the module's type `type` (`len` elements for an array), header
     /// written; 1 when the store's GC heap limit is reached.
     GcAlloc,
+    /// `(vmctx, type: u32, segment: u32, src: u32, len: u32) -> u64`:
+    /// `array.new_data`/`array.new_elem` (see [`ARRAY_SEGMENT_ELEM`]):
+    /// the array, or 1 (GC heap exhausted), 2 (data segment out of
+    /// bounds), 3 (element segment out of bounds).
+    ArrayNewSegment,
+    /// `(vmctx, type: u32, segment: u32, arr: u64, dst: u32, src: u32,
+    /// len: u32) -> u64`: `array.init_data`/`array.init_elem` of a
+    /// non-null array: 0, or 2, 3 as for [`Builtin::ArrayNewSegment`], or
+    /// 4 (array out of bounds).
+    ArrayInitSegment,
 }
+
+/// Set in a segment number passed to [`Builtin::ArrayNewSegment`] and
+/// [`Builtin::ArrayInitSegment`] when it is an element segment's (else a
+/// data segment's).
+pub const ARRAY_SEGMENT_ELEM: u32 = 1 << 31;
 
 impl Builtin {
     /// Number of builtins: the length of the builtin table.
-    pub const COUNT: usize = 22;
+    pub const COUNT: usize = 24;
 }
 
 /// What a tag monitor's allocator wrapper does next ([`Builtin::TagEnter`]).

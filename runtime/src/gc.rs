@@ -6,7 +6,9 @@ use walmart_jit::vmctx;
 
 use crate::any_ref::{AnyInner, AnyRef};
 use crate::error::Result;
+use crate::instance::InstanceData;
 use crate::store::StoreOpaque;
+use crate::vm::libcalls::range;
 
 /// The engine type id of GC object `addr` (its header's first word).
 pub(crate) fn object_type(addr: u64) -> u64 {
@@ -73,6 +75,12 @@ pub(crate) struct GcHeap {
 #[repr(u64)]
 pub(crate) enum GcFailure {
     Exhausted = 1,
+    /// A data segment read past its end.
+    DataOutOfBounds = 2,
+    /// An element segment read past its end.
+    ElemOutOfBounds = 3,
+    /// An array written past its length.
+    ArrayOutOfBounds = 4,
 }
 
 impl GcHeap {
@@ -197,4 +205,70 @@ pub(crate) fn const_object(
         }
     }
     Ok(addr)
+}
+
+/// `array.new_data`, `array.new_elem` (`into` `None`: a new array of `len`
+/// elements) and `array.init_data`, `array.init_elem` (`into` the array,
+/// not null, and `dst`: its elements `dst..dst + len`) from segment `segment` of the instance
+/// (an element segment when [`walmart_jit::vmctx::ARRAY_SEGMENT_ELEM`] is
+/// set): the new array's address, 0 after an init, or a [`GcFailure`].
+pub(crate) fn array_from_segment(
+    store: &mut StoreOpaque,
+    inst: &InstanceData,
+    ty: u32,
+    segment: u32,
+    into: Option<(u64, u32)>,
+    src: u32,
+    len: u32,
+) -> u64 {
+    let arr = into.map(|(arr, _)| arr);
+    let dst = into.map_or(0, |(_, dst)| dst);
+    let type_id = inst.module.inner.type_ids[ty as usize];
+    let def = store.engine.type_def(type_id);
+    let size = u64::from(def.fields[0].storage.size());
+    if let Some(arr) = arr {
+        // SAFETY: generated code passes a live array of this store.
+        let have = unsafe { *((arr as usize + vmctx::GC_ARRAY_LEN as usize) as *const u32) };
+        if u64::from(dst) + u64::from(len) > u64::from(have) {
+            return GcFailure::ArrayOutOfBounds as u64;
+        }
+    }
+    let index = (segment & !vmctx::ARRAY_SEGMENT_ELEM) as usize;
+    let bytes: Vec<u8> = if segment & vmctx::ARRAY_SEGMENT_ELEM != 0 {
+        let items: &[u64] = inst.elements[index].as_deref().unwrap_or(&[]);
+        let Some(r) = range(src.into(), len.into(), items.len()) else {
+            return GcFailure::ElemOutOfBounds as u64;
+        };
+        items[r].iter().flat_map(|v| v.to_le_bytes()).collect()
+    } else {
+        let seg = &inst.module.info().data[index];
+        let data: &[u8] = if inst.data_dropped[index] {
+            &[]
+        } else {
+            &inst.module.inner.wasm[seg.bytes.clone()]
+        };
+        let Some(r) = range(src.into(), u64::from(len) * size, data.len()) else {
+            return GcFailure::DataOutOfBounds as u64;
+        };
+        data[r].to_vec()
+    };
+    let target = match arr {
+        Some(arr) => arr,
+        None => {
+            let arr = new_object(store, type_id, len);
+            if arr == GcFailure::Exhausted as u64 {
+                return arr;
+            }
+            arr
+        }
+    };
+    let at = target as usize + vmctx::GC_HEADER as usize + dst as usize * size as usize;
+    // SAFETY: `dst + len` elements lie within the array (checked, or
+    // allocated so), and `bytes` is `len` elements long.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), at as *mut u8, bytes.len()) };
+    if arr.is_some() {
+        0
+    } else {
+        target
+    }
 }

@@ -347,3 +347,69 @@ fn structs_and_arrays_under_every_policy() {
         assert!(err.to_string().contains("does not own"), "{name}: {err}");
     }
 }
+
+const SEGMENTS: &str = r#"(module
+    (type $k (func (result i32)))
+    (type $bytes (array (mut i8)))
+    (type $shorts (array (mut i16)))
+    (type $funcs (array (mut (ref null $k))))
+    (data $d "\01\02\03\04\05")
+    (elem $e (ref null $k) (ref.func $nine) (ref.null $k) (ref.func $nine))
+    (func $nine (type $k) (i32.const 9))
+    ;; element i of an array of n shorts read from byte offset s
+    (func (export "new_data") (param $s i32) (param $n i32) (param $i i32) (result i32)
+        (array.get_u $shorts (array.new_data $shorts $d (local.get $s) (local.get $n))
+            (local.get $i)))
+    ;; an array of 4 bytes, the data's bytes s..s+n written at dst; byte i
+    (func (export "init_data") (param $dst i32) (param $s i32) (param $n i32) (param $i i32)
+        (result i32)
+        (local $a (ref $bytes))
+        (local.set $a (array.new_default $bytes (i32.const 4)))
+        (array.init_data $bytes $d (local.get $a) (local.get $dst) (local.get $s) (local.get $n))
+        (array.get_u $bytes (local.get $a) (local.get $i)))
+    (func (export "new_elem") (param $s i32) (param $n i32) (result i32)
+        (call_ref $k (array.get $funcs (array.new_elem $funcs $e (local.get $s) (local.get $n))
+            (i32.const 0))))
+    (func (export "init_elem") (param $dst i32) (param $s i32) (param $n i32) (result i32)
+        (local $a (ref $funcs))
+        (local.set $a (array.new_default $funcs (i32.const 2)))
+        (array.init_elem $funcs $e (local.get $a) (local.get $dst) (local.get $s) (local.get $n))
+        (ref.is_null (array.get $funcs (local.get $a) (i32.const 1))))
+    (func (export "drop") (data.drop $d) (elem.drop $e)))"#;
+
+#[test]
+fn arrays_from_segments_under_every_policy() {
+    for (name, config) in configs() {
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, SEGMENTS).unwrap();
+        let mut store = Store::new(&engine, ());
+        let inst = Instance::new(&mut store, &module, &[]).unwrap();
+        let s = &mut store;
+        let args = |v: &[i32]| v.iter().map(|x| Val::I32(*x)).collect::<Vec<_>>();
+        let run = |s: &mut Store<()>, f: &str, v: &[i32]| call(s, &inst, f, &args(v));
+        let trap = |s: &mut Store<()>, f: &str, v: &[i32], says: &str| {
+            let err = call(s, &inst, f, &args(v)).unwrap_err().to_string();
+            assert!(err.contains(says), "{name}: {f}{v:?}: {err}");
+        };
+        // Little-endian shorts from byte 1: 0x0302, 0x0504.
+        assert_eq!(i32_of(run(s, "new_data", &[1, 2, 1]).unwrap()), 0x0504);
+        trap(s, "new_data", &[2, 2, 0], "out of bounds memory access");
+        trap(s, "new_data", &[0, 0, 0], "out of bounds array access");
+        assert_eq!(i32_of(run(s, "init_data", &[1, 2, 3, 3]).unwrap()), 5);
+        assert_eq!(i32_of(run(s, "init_data", &[1, 2, 3, 0]).unwrap()), 0);
+        trap(s, "init_data", &[2, 0, 3, 0], "out of bounds array access");
+        trap(s, "init_data", &[0, 3, 3, 0], "out of bounds memory access");
+        assert_eq!(i32_of(run(s, "new_elem", &[2, 1]).unwrap()), 9);
+        trap(s, "new_elem", &[1, 1], "null function reference");
+        trap(s, "new_elem", &[2, 2], "out of bounds table access");
+        assert_eq!(i32_of(run(s, "init_elem", &[0, 1, 2]).unwrap()), 0);
+        assert_eq!(i32_of(run(s, "init_elem", &[0, 0, 2]).unwrap()), 1);
+        trap(s, "init_elem", &[1, 0, 2], "out of bounds array access");
+        // Dropped segments are empty: only empty ranges stay in bounds.
+        let drop = inst.get_func(&mut *s, "drop").unwrap();
+        drop.call(&mut *s, &[], &mut []).unwrap();
+        trap(s, "new_data", &[0, 1, 0], "out of bounds memory access");
+        trap(s, "new_elem", &[0, 1], "out of bounds table access");
+        assert_eq!(i32_of(run(s, "init_data", &[0, 0, 0, 0]).unwrap()), 0);
+    }
+}

@@ -12,7 +12,7 @@ use super::{block_args, FuncTranslator};
 use crate::error::CompileError;
 use crate::gc_types::StorageTy;
 use crate::trap::TrapKind;
-use crate::vmctx::{self, Builtin};
+use crate::vmctx::{self, Builtin, ARRAY_SEGMENT_ELEM};
 
 /// How a packed field is widened when read.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -175,13 +175,89 @@ impl FuncTranslator<'_, '_> {
                 let src_addr = self.element_addr(src, src_index, n, storage);
                 self.copy(storage, dst_addr, src_addr, n);
             }
-            _ => {
-                return Err(CompileError::Unsupported(format!(
-                    "GC instruction {op:?} (arrays from segments)"
-                )))
-            }
+            O::ArrayNewData {
+                array_type_index,
+                array_data_index,
+            } => self.array_new_segment(array_type_index, array_data_index),
+            O::ArrayNewElem {
+                array_type_index,
+                array_elem_index,
+            } => self.array_new_segment(array_type_index, array_elem_index | ARRAY_SEGMENT_ELEM),
+            O::ArrayInitData {
+                array_type_index,
+                array_data_index,
+            } => self.array_init_segment(array_type_index, array_data_index),
+            O::ArrayInitElem {
+                array_type_index,
+                array_elem_index,
+            } => self.array_init_segment(array_type_index, array_elem_index | ARRAY_SEGMENT_ELEM),
+            _ => unreachable!("not a struct or array operator: {op:?}"),
         }
         Ok(())
+    }
+
+    fn array_new_segment(&mut self, ty: u32, segment: u32) {
+        let len = self.pop();
+        let src = self.pop();
+        let ty_v = self.builder.ins().iconst(types::I32, i64::from(ty));
+        let seg = self
+            .builder
+            .ins()
+            .iconst(types::I32, i64::from(segment as i32));
+        let arr = self.call_builtin(
+            Builtin::ArrayNewSegment,
+            &[types::I32; 4],
+            &[types::I64],
+            &[ty_v, seg, src, len],
+        )[0];
+        self.trap_on_segment_failure(arr, segment);
+        self.push(arr);
+    }
+
+    fn array_init_segment(&mut self, ty: u32, segment: u32) {
+        let len = self.pop();
+        let src = self.pop();
+        let dst = self.pop();
+        let arr = self.pop();
+        self.builder
+            .ins()
+            .trapz(arr, TrapKind::NullArrayReference.code());
+        let ty_v = self.builder.ins().iconst(types::I32, i64::from(ty));
+        let seg = self
+            .builder
+            .ins()
+            .iconst(types::I32, i64::from(segment as i32));
+        let r = self.call_builtin(
+            Builtin::ArrayInitSegment,
+            &[
+                types::I32,
+                types::I32,
+                types::I64,
+                types::I32,
+                types::I32,
+                types::I32,
+            ],
+            &[types::I64],
+            &[ty_v, seg, arr, dst, src, len],
+        )[0];
+        self.trap_on_segment_failure(r, segment);
+    }
+
+    /// Traps with the kind the segment builtins' small answers stand for.
+    fn trap_on_segment_failure(&mut self, answer: Value, segment: u32) {
+        let source = if segment & ARRAY_SEGMENT_ELEM != 0 {
+            (3, TrapKind::TableOutOfBounds)
+        } else {
+            (2, TrapKind::MemoryOutOfBounds)
+        };
+        for (code, kind) in [
+            (1, TrapKind::GcHeapExhausted),
+            source,
+            (4, TrapKind::ArrayOutOfBounds),
+        ] {
+            let hit = self.builder.ins().icmp_imm_u(IntCC::Equal, answer, code);
+            self.trap_if(hit, kind);
+        }
     }
 
     fn element(&self, array_type_index: u32) -> StorageTy {

@@ -29,7 +29,7 @@ extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
 }
 
 /// The range `[start, start + len)` if it fits in `size`.
-fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
+pub(crate) fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
     let end = start.checked_add(len)?;
     (end <= size as u64).then_some(start as usize..end as usize)
 }
@@ -352,6 +352,26 @@ extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, len: u32) -> u64 {
     crate::gc::new_object(store, type_id, len)
 }
 
+extern "C" fn array_new_segment(vmctx: *mut u8, ty: u32, segment: u32, src: u32, len: u32) -> u64 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    crate::gc::array_from_segment(store, inst, ty, segment, None, src, len)
+}
+
+extern "C" fn array_init_segment(
+    vmctx: *mut u8,
+    ty: u32,
+    segment: u32,
+    arr: u64,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u64 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, inst) = unsafe { context(vmctx) };
+    crate::gc::array_from_segment(store, inst, ty, segment, Some((arr, dst)), src, len)
+}
+
 /// The builtin table every vmctx points to, indexed by [`Builtin`].
 pub(crate) fn table() -> *const usize {
     static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
@@ -380,6 +400,8 @@ pub(crate) fn table() -> *const usize {
                 exception_may_return as *const () as usize,
                 is_subtype as *const () as usize,
                 gc_alloc as *const () as usize,
+                array_new_segment as *const () as usize,
+                array_init_segment as *const () as usize,
             ]
         })
         .as_ptr()
