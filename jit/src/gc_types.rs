@@ -135,6 +135,17 @@ impl TypeDef {
         }
     }
 
+    /// Bytes of an object of this struct type, header included (as
+    /// [`TypeDef::struct_layout`] gives it, without its offsets).
+    pub fn struct_size(&self) -> u32 {
+        let mut offset = crate::vmctx::GC_HEADER as u32;
+        for f in &self.fields {
+            let size = f.storage.size();
+            offset = offset.next_multiple_of(size) + size;
+        }
+        offset.next_multiple_of(8)
+    }
+
     /// Byte offset of each field in an object of this struct type after
     /// the header ([`crate::vmctx::GC_HEADER`]), and the object's size,
     /// header included. Fields are laid out in order, each aligned to its

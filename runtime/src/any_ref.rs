@@ -141,7 +141,7 @@ impl AnyRef {
             AnyInner::Object {
                 store: store.id,
                 addr: raw,
-                kind: store.engine.type_def(crate::gc::object_type(raw)).kind,
+                kind: crate::gc::object_kind(raw),
             }
         };
         AnyRef { inner }

@@ -482,11 +482,6 @@ impl Engine {
         a == b || self.types().is_subtype(a, b)
     }
 
-    /// Engine type `id`'s definition.
-    pub(crate) fn type_def(&self, id: u64) -> TypeDef {
-        self.types().defs[id as usize].clone()
-    }
-
     /// The exact reference types of signature `id`'s parameters and
     /// results ([`FuncSig::refs`]: empty where all are `funcref` or
     /// `externref`).

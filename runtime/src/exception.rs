@@ -125,6 +125,17 @@ impl ExnRef {
                 payload.len()
             )));
         }
+        // A typed reference is checked as a call's argument is: the
+        // catching code trusts the tag's exact types.
+        let type_id = tag.data_in(store).def.type_id;
+        let refs = store.engine.signature_refs(type_id);
+        let mut exact = refs.iter().copied();
+        for (i, v) in payload.iter().enumerate() {
+            if v.ty().to_wasm().is_ref() {
+                v.check_exact(store, exact.next())
+                    .map_err(|e| Error::Usage(format!("exception payload value {i}: {e}")))?;
+            }
+        }
         let raw = payload
             .iter()
             .map(|v| v.to_raw(store))

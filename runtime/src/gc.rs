@@ -1,7 +1,7 @@
 //! GC objects: what the runtime knows of them (their types, for casts and
 //! the host's checks).
 
-use walmart_jit::module_info::{ConstOp, HeapTy, StorageTy, TypeKind};
+use walmart_jit::module_info::{ConstOp, HeapTy, StorageTy, TypeDef, TypeKind};
 use walmart_jit::vmctx;
 
 use crate::any_ref::{AnyInner, AnyRef};
@@ -18,6 +18,17 @@ pub(crate) fn object_type(addr: u64) -> u64 {
     unsafe { *((addr as usize + vmctx::GC_TYPE_ID as usize) as *const u64) }
 }
 
+/// The kind of GC object `addr` (its header's kind word).
+pub(crate) fn object_kind(addr: u64) -> TypeKind {
+    // SAFETY: as for `object_type`.
+    let kind = unsafe { *((addr as usize + vmctx::GC_KIND as usize) as *const u32) };
+    if kind == 1 {
+        TypeKind::Array
+    } else {
+        TypeKind::Struct
+    }
+}
+
 /// Whether non-null reference `a` is a value of heap type `heap` (engine
 /// ids).
 pub(crate) fn any_fits(store: &StoreOpaque, a: &AnyRef, heap: HeapTy) -> Result<bool> {
@@ -31,7 +42,7 @@ pub(crate) fn any_fits(store: &StoreOpaque, a: &AnyRef, heap: HeapTy) -> Result<
             _,
         ) if id == store.id => {
             let ty = object_type(addr);
-            let kind = store.engine.type_def(ty).kind;
+            let kind = object_kind(addr);
             match heap {
                 HeapTy::Eq => true,
                 HeapTy::Struct => kind == TypeKind::Struct,
@@ -93,7 +104,7 @@ impl GcHeap {
         self.bytes += bytes;
         let words = bytes / 8;
         if words > CHUNK / 8 / 4 {
-            self.large.push(vec![0u64; words].into_boxed_slice());
+            self.large.push(zeroed_words(words)?);
             return self.large.last_mut().map(|o| o.as_mut_ptr().cast());
         }
         if self
@@ -101,7 +112,7 @@ impl GcHeap {
             .last()
             .is_none_or(|c| c.len() - self.used < words)
         {
-            self.chunks.push(vec![0u64; CHUNK / 8].into_boxed_slice());
+            self.chunks.push(zeroed_words(CHUNK / 8)?);
             self.used = 0;
         }
         let chunk = self.chunks.last_mut()?;
@@ -112,16 +123,35 @@ impl GcHeap {
     }
 }
 
-/// A new zeroed object of engine type `type_id` (`len` elements for an
-/// array), header written: its address, or a [`GcFailure`].
-pub(crate) fn new_object(store: &mut StoreOpaque, type_id: u64, len: u32) -> u64 {
-    let def = store.engine.type_def(type_id);
+/// `words` zeroed words from the allocator (lazily zeroed pages for large
+/// ones), or `None` when it has no memory for them: a GC heap larger than
+/// the machine's memory is exhausted, not an abort.
+fn zeroed_words(words: usize) -> Option<Box<[u64]>> {
+    let layout = std::alloc::Layout::array::<u64>(words).ok()?;
+    if layout.size() == 0 {
+        return Some(Box::new([]));
+    }
+    // SAFETY: the layout's size is not zero.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<u64>();
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: the global allocator gave `ptr` for this layout (`words`
+    // u64s), and zeroed words are initialised u64s.
+    Some(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, words)) })
+}
+
+/// A new zeroed object of engine type `type_id`, defined as `def` (the
+/// module's definition: no lock on the engine's registry), with `len`
+/// elements for an array; header written: its address, or a
+/// [`GcFailure`].
+pub(crate) fn new_object(store: &mut StoreOpaque, type_id: u64, def: &TypeDef, len: u32) -> u64 {
     let size = match def.kind {
         TypeKind::Array => {
             let elem = u64::from(def.fields[0].storage.size());
             (vmctx::GC_HEADER as u64 + elem * u64::from(len)).next_multiple_of(8)
         }
-        _ => u64::from(def.struct_layout().1),
+        _ => u64::from(def.struct_size()),
     };
     let limit = store.engine.config().max_gc_heap;
     let Some(ptr) = usize::try_from(size)
@@ -140,24 +170,20 @@ pub(crate) fn new_object(store: &mut StoreOpaque, type_id: u64, len: u32) -> u64
 }
 
 /// A GC object a constant expression makes (`op` one of the allocating
-/// operators, its operands on top of `stack`, popped): its address.
+/// operators of the module's type `def`, its operands on top of `stack`,
+/// popped): its address.
 pub(crate) fn const_object(
     store: &mut StoreOpaque,
     type_id: u64,
+    def: &TypeDef,
     op: ConstOp,
     stack: &mut Vec<u128>,
 ) -> Result<u64> {
-    let def = store.engine.type_def(type_id);
     let pop = |stack: &mut Vec<u128>, n: usize| stack.split_off(stack.len().saturating_sub(n));
     let (len, values, repeat) = match op {
         ConstOp::StructNew(_) => (0, pop(stack, def.fields.len()), false),
-        ConstOp::StructNewDefault(_) | ConstOp::ArrayNewDefault(_) => {
-            let len = match op {
-                ConstOp::ArrayNewDefault(_) => stack.pop().unwrap_or(0) as u32,
-                _ => 0,
-            };
-            (len, Vec::new(), false)
-        }
+        ConstOp::StructNewDefault(_) => (0, Vec::new(), false),
+        ConstOp::ArrayNewDefault(_) => (stack.pop().unwrap_or(0) as u32, Vec::new(), false),
         ConstOp::ArrayNew(_) => {
             let len = stack.pop().unwrap_or(0) as u32;
             (len, pop(stack, 1), true)
@@ -165,43 +191,41 @@ pub(crate) fn const_object(
         ConstOp::ArrayNewFixed(_, n) => (n, pop(stack, n as usize), false),
         _ => unreachable!("not an allocating constant operator"),
     };
-    let addr = new_object(store, type_id, len);
+    let addr = new_object(store, type_id, def, len);
     if addr == GcFailure::Exhausted as u64 {
         return Err(crate::Error::Trap(crate::Trap::new(
             walmart_jit::TrapKind::GcHeapExhausted,
             Vec::new(),
         )));
     }
-    let slots: Vec<(StorageTy, u32)> = match def.kind {
-        TypeKind::Array => {
-            let storage = def.fields[0].storage;
-            let size = storage.size();
-            (0..len)
-                .map(|i| (storage, vmctx::GC_HEADER as u32 + i * size))
-                .collect()
-        }
-        _ => {
-            let (offsets, _) = def.struct_layout();
-            def.fields.iter().map(|f| f.storage).zip(offsets).collect()
-        }
-    };
-    for (i, (storage, offset)) in slots.into_iter().enumerate() {
-        let Some(raw) = (if repeat {
-            values.first()
-        } else {
-            values.get(i)
-        }) else {
-            break;
-        };
+    if values.is_empty() {
+        return Ok(addr);
+    }
+    let write = |storage: StorageTy, offset: usize, raw: u128| {
         let bytes = raw.to_le_bytes();
-        let size = storage.size() as usize;
         // SAFETY: the field lies within the object just allocated.
         unsafe {
             std::ptr::copy_nonoverlapping(
                 bytes.as_ptr(),
-                (addr as usize + offset as usize) as *mut u8,
-                size,
+                (addr as usize + offset) as *mut u8,
+                storage.size() as usize,
             );
+        }
+    };
+    match def.kind {
+        TypeKind::Array => {
+            let storage = def.fields[0].storage;
+            let size = storage.size() as usize;
+            for i in 0..len as usize {
+                let raw = if repeat { values[0] } else { values[i] };
+                write(storage, vmctx::GC_HEADER as usize + i * size, raw);
+            }
+        }
+        _ => {
+            let (offsets, _) = def.struct_layout();
+            for ((field, offset), raw) in def.fields.iter().zip(offsets).zip(values) {
+                write(field.storage, offset as usize, raw);
+            }
         }
     }
     Ok(addr)
@@ -224,7 +248,7 @@ pub(crate) fn array_from_segment(
     let arr = into.map(|(arr, _)| arr);
     let dst = into.map_or(0, |(_, dst)| dst);
     let type_id = inst.module.inner.type_ids[ty as usize];
-    let def = store.engine.type_def(type_id);
+    let def = &inst.module.info().type_defs[ty as usize];
     let size = u64::from(def.fields[0].storage.size());
     if let Some(arr) = arr {
         // SAFETY: generated code passes a live array of this store.
@@ -255,7 +279,7 @@ pub(crate) fn array_from_segment(
     let target = match arr {
         Some(arr) => arr,
         None => {
-            let arr = new_object(store, type_id, len);
+            let arr = new_object(store, type_id, def, len);
             if arr == GcFailure::Exhausted as u64 {
                 return arr;
             }

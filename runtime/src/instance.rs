@@ -281,7 +281,8 @@ fn eval_const(store: &mut StoreOpaque, data: &InstanceData, expr: &[ConstOp]) ->
             | ConstOp::ArrayNewDefault(ty)
             | ConstOp::ArrayNewFixed(ty, _) => {
                 let type_id = data.module.inner.type_ids[ty as usize];
-                crate::gc::const_object(store, type_id, *op, &mut stack)? as u128
+                let def = &data.module.info().type_defs[ty as usize];
+                crate::gc::const_object(store, type_id, def, *op, &mut stack)? as u128
             }
             operand => eval_operand(store, data, operand),
         };

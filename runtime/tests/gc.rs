@@ -413,3 +413,67 @@ fn arrays_from_segments_under_every_policy() {
         assert_eq!(i32_of(run(s, "init_data", &[0, 0, 0, 0]).unwrap()), 0);
     }
 }
+
+/// Found by review: a host-made exception's payload is checked against the
+/// tag's exact types (the catching code trusts them: a smaller struct
+/// given for a larger one would be read past its end).
+#[test]
+fn a_host_exception_carries_only_values_of_its_tags_exact_types() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (type $small (struct (field i32)))
+            (type $big (struct (field i64) (field i64) (field i64)))
+            (tag $e (export "e") (param (ref $big)))
+            (func (export "small") (result anyref) (struct.new $small (i32.const 1)))
+            (func (export "big") (result anyref) (struct.new_default $big)))"#,
+    )
+    .unwrap();
+    let inst = Instance::new(&mut store, &module, &[]).unwrap();
+    let tag = inst.get_tag(&mut store, "e").unwrap();
+    for (wrong, says) in [
+        (
+            call(&mut store, &inst, "small", &[]).unwrap(),
+            "another type",
+        ),
+        (Val::AnyRef(Some(AnyRef::from_i31(3))), "another type"),
+        (Val::AnyRef(None), "non-nullable"),
+    ] {
+        let err = walmart::ExnRef::new(&mut store, tag, &[wrong]).unwrap_err();
+        assert!(err.to_string().contains(says), "{wrong:?}: {err}");
+    }
+    let big = call(&mut store, &inst, "big", &[]).unwrap();
+    walmart::ExnRef::new(&mut store, tag, &[big]).unwrap();
+}
+
+/// Found by review: a constant expression's array is allocated as the
+/// instruction's is (a huge one is the heap limit's trap, not a host
+/// allocation as large), and `array.copy` checks both nulls before
+/// either range.
+#[test]
+fn constant_arrays_meet_the_heap_limit_and_copy_checks_nulls_first() {
+    let mut config = Config::new();
+    config.max_gc_heap(1 << 20);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    let huge = r#"(module (type $a (array (mut i8)))
+        (global (ref $a) (array.new_default $a (i32.const 0x7fffffff))))"#;
+    let err = Instance::new(&mut store, &Module::new(&engine, huge).unwrap(), &[]).unwrap_err();
+    assert!(err.to_string().contains("GC heap exhausted"), "{err}");
+    let fits = r#"(module (type $a (array (mut i8)))
+        (global $g (ref $a) (array.new $a (i32.const 7) (i32.const 1000)))
+        (func (export "at") (param i32) (result i32) (array.get_u $a (global.get $g) (local.get 0)))
+        (func (export "copy") (result i32)
+            (array.copy $a $a (global.get $g) (i32.const 999) (ref.null $a) (i32.const 0)
+                (i32.const 5))
+            (i32.const 0)))"#;
+    let inst = Instance::new(&mut store, &Module::new(&engine, fits).unwrap(), &[]).unwrap();
+    assert_eq!(
+        i32_of(call(&mut store, &inst, "at", &[Val::I32(999)]).unwrap()),
+        7
+    );
+    let err = call(&mut store, &inst, "copy", &[]).unwrap_err();
+    assert!(err.to_string().contains("null array reference"), "{err}");
+}

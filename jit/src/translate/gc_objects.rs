@@ -171,6 +171,10 @@ impl FuncTranslator<'_, '_> {
                 let src = self.pop();
                 let dst_index = self.pop();
                 let dst = self.pop();
+                // Both nulls before either range (the spec's order).
+                self.builder
+                    .ins()
+                    .trapz(src, TrapKind::NullArrayReference.code());
                 let dst_addr = self.element_addr(dst, dst_index, n, storage);
                 let src_addr = self.element_addr(src, src_index, n, storage);
                 self.copy(storage, dst_addr, src_addr, n);

@@ -349,7 +349,8 @@ extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, len: u32) -> u64 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     let type_id = inst.module.inner.type_ids[ty as usize];
-    crate::gc::new_object(store, type_id, len)
+    let def = &inst.module.info().type_defs[ty as usize];
+    crate::gc::new_object(store, type_id, def, len)
 }
 
 extern "C" fn array_new_segment(vmctx: *mut u8, ty: u32, segment: u32, src: u32, len: u32) -> u64 {

@@ -124,7 +124,8 @@ pub(crate) fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
 
 /// The module seed `seed` makes: valid, with the features walmart
 /// accepts (WebAssembly 2.0, SIMD, relaxed SIMD, several memories, 64-bit
-/// memories, tail calls, extended constant expressions), no
+/// memories, tail calls, extended constant expressions, exceptions, GC),
+/// no
 /// imports, everything exported, and fuel in every loop and function.
 /// NaNs are made canonical: which NaN an operation on two NaNs returns is
 /// the engine's choice, and instrumentation may change it (Cranelift
@@ -169,7 +170,9 @@ pub fn generate(seed: u64, for_other_engine: bool) -> Result<Vec<u8>, CheckError
         threads_enabled: false,
         shared_everything_threads_enabled: false,
         exceptions_enabled: true,
-        gc_enabled: false,
+        // One seed in three has GC's types and instructions (typed
+        // function references with them).
+        gc_enabled: seed.is_multiple_of(3),
         tail_call_enabled: true,
         wide_arithmetic_enabled: false,
         custom_page_sizes_enabled: false,

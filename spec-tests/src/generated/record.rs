@@ -42,6 +42,10 @@ pub(crate) fn show(v: &Val) -> String {
     }
 }
 
+/// The record of a function the host cannot call: one of its parameters
+/// is a non-nullable reference.
+pub(crate) const NOT_CALLED: &str = "not called: a non-nullable reference parameter";
+
 /// The record of a call whose exception nothing caught.
 pub(crate) const UNCAUGHT: &str = "uncaught exception";
 
@@ -50,7 +54,18 @@ pub(crate) const UNCAUGHT: &str = "uncaught exception";
 fn failure(e: &Error) -> String {
     match e {
         Error::Exception(_) => UNCAUGHT.into(),
-        Error::Trap(t) => format!("trap: {}", t.kind().message()),
+        Error::Trap(t) => {
+            use walmart::TrapKind as K;
+            // Which access met the null, as wasmtime tells it: not at all.
+            let text = match t.kind() {
+                K::NullStructReference
+                | K::NullArrayReference
+                | K::NullI31Reference
+                | K::NullFunctionReference => K::NullReference.message(),
+                other => other.message(),
+            };
+            format!("trap: {text}")
+        }
         other => format!("error: {}", other.to_string().lines().next().unwrap_or("")),
     }
 }
@@ -163,6 +178,7 @@ fn state(store: &mut Store<()>, instance: &Instance, exports: &[String]) -> Stri
                     .map(|i| match t.get(&mut *store, i) {
                         Some(Val::FuncRef(f)) => f.is_none(),
                         Some(Val::ExternRef(r)) => r.is_none(),
+                        Some(Val::AnyRef(r)) => r.is_none(),
                         _ => true,
                     })
                     .collect();
@@ -241,6 +257,9 @@ impl Calls for Walmart<'_> {
         let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
         match self.func.call(&mut *self.store, args, &mut results) {
             Ok(()) => results.iter().map(show).collect::<Vec<_>>().join(" "),
+            // The host has no value for a non-nullable reference
+            // parameter (arguments are null or numbers).
+            Err(Error::Usage(e)) if e.contains("non-nullable") => NOT_CALLED.into(),
             Err(e) => failure(&e),
         }
     }

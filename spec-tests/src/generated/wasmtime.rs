@@ -33,9 +33,13 @@ fn trap_text(t: &Trap) -> String {
         Trap::IntegerDivisionByZero => "integer divide by zero",
         Trap::BadConversionToInteger => "invalid conversion to integer",
         Trap::UnreachableCodeReached => "unreachable executed",
-        // `throw_ref` of null (the only null wasmtime's generated modules
-        // can trap on: wasm-smith makes no typed references).
+        // Every null wasmtime traps on (walmart's record says which
+        // access it was only as this, see `record::failure`).
         Trap::NullReference => "null reference",
+        Trap::CastFailure => "cast failure",
+        Trap::ArrayOutOfBounds => "out of bounds array access",
+        // An array larger than the GC heap could hold.
+        Trap::AllocationTooLarge => "GC heap exhausted",
         other => return format!("trap: wasmtime's {other:?}"),
     };
     format!("trap: {text}")
@@ -45,9 +49,12 @@ fn failure(e: &wasmtime::Error) -> String {
     if e.is::<wasmtime::ThrownException>() {
         return super::record::UNCAUGHT.into();
     }
+    let first = e.to_string().lines().next().unwrap_or("").to_string();
     match e.downcast_ref::<Trap>() {
         Some(t) => trap_text(t),
-        None => format!("error: {}", e.to_string().lines().next().unwrap_or("")),
+        // An allocation past the GC heap: walmart's trap for it.
+        None if first.starts_with("GC heap out of memory") => "trap: GC heap exhausted".into(),
+        None => format!("error: {first}"),
     }
 }
 
@@ -61,7 +68,11 @@ fn shown(v: &Val) -> String {
         Val::V128(b) => show(&walmart::Val::V128(b.as_u128())),
         Val::FuncRef(f) => format!("funcref:{}", if f.is_some() { "func" } else { "null" }),
         Val::ExternRef(None) => "externref:null".into(),
+        // Generated modules hold no host references: a non-null one is an
+        // `anyref` made external.
+        Val::ExternRef(Some(_)) => "externref:any".into(),
         Val::ExnRef(e) => format!("exnref:{}", if e.is_some() { "exn" } else { "null" }),
+        Val::AnyRef(a) => format!("anyref:{}", if a.is_some() { "any" } else { "null" }),
         other => format!("{other:?}"),
     }
 }
@@ -76,7 +87,8 @@ fn walmart_type(ty: &ValType) -> walmart::ValType {
         ValType::V128 => walmart::ValType::V128,
         ValType::Ref(r) if r.heap_type().top().is_extern() => walmart::ValType::ExternRef,
         ValType::Ref(r) if r.heap_type().top().is_exn() => walmart::ValType::ExnRef,
-        ValType::Ref(_) => walmart::ValType::FuncRef,
+        ValType::Ref(r) if r.heap_type().top().is_func() => walmart::ValType::FuncRef,
+        ValType::Ref(_) => walmart::ValType::AnyRef,
     }
 }
 
@@ -91,6 +103,7 @@ fn argument(v: &walmart::Val) -> Val {
         walmart::Val::ExternRef(_) => Val::ExternRef(None),
         walmart::Val::FuncRef(_) => Val::FuncRef(None),
         walmart::Val::ExnRef(_) => Val::ExnRef(None),
+        walmart::Val::AnyRef(_) => Val::AnyRef(None),
     }
 }
 
@@ -142,6 +155,10 @@ impl Calls for Wasmtime<'_> {
     fn call(&mut self, args: &[walmart::Val]) -> String {
         let theirs: Vec<Val> = args.iter().map(argument).collect();
         let ty = self.func.ty(&*self.store);
+        let non_nullable = |t: ValType| matches!(t, ValType::Ref(r) if !r.is_nullable());
+        if ty.params().any(non_nullable) {
+            return super::record::NOT_CALLED.into();
+        }
         let mut results: Vec<Val> = ty
             .results()
             .map(|t| Val::default_for_ty(&t).unwrap_or(Val::I32(0)))
@@ -173,6 +190,8 @@ pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
             .wasm_extended_const(true)
             .wasm_memory64(true)
             .wasm_exceptions(true)
+            .wasm_function_references(true)
+            .wasm_gc(true)
             .wasm_relaxed_simd(false);
         Engine::new(&config).map_err(|e| e.to_string())
     }) {

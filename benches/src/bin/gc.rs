@@ -1,0 +1,176 @@
+//! What GC's objects cost, side by side with wasmtime in one run.
+//!
+//! `cargo run --release -p walmart-benches --bin gc [--features wasmtime] [-- --runs N]`
+//!
+//! Three workloads, each one exported `run(n)`:
+//!
+//! * `list`: builds a linked list of `n` structs (`struct.new` of an `i32`
+//!   and a reference to the previous one), then walks it summing the
+//!   `i32`s: allocation and `struct.get`.
+//! * `array`: an array of `n` `i32`s (`array.new`), written and read back
+//!   element by element: `array.set`/`array.get` with their bounds
+//!   checks.
+//! * `casts`: `n` rounds of `ref.cast` of an `anyref` to a non-final
+//!   struct type whose object is of a declared subtype (the cast that
+//!   needs the subtype chain), and of `ref.test` against `i31`.
+//!
+//! Prints the median of `--runs` timed calls (default 9, after one
+//! warm-up) for walmart and, with the `wasmtime` feature, for wasmtime
+//! (its default collector), and the ratios. Walmart's objects are never
+//! collected: every run's objects stay in the store (the runs fit its
+//! 1 GiB GC heap).
+
+use std::time::{Duration, Instant};
+
+use walmart::{Config, Engine, Linker, Module, Store};
+use walmart_benches::die;
+
+const N: i32 = 1_000_000;
+
+const LIST: &str = r#"(module
+    (type $node (struct (field i32) (field (ref null $node))))
+    (func (export "run") (param $n i32) (result i32)
+        (local $head (ref null $node)) (local $i i32) (local $sum i32)
+        (loop $build
+            (local.set $head (struct.new $node (local.get $i) (local.get $head)))
+            (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $build (i32.lt_u (local.get $n))))
+        (block $done (loop $walk
+            (br_if $done (ref.is_null (local.get $head)))
+            (local.set $sum (i32.add (local.get $sum) (struct.get $node 0 (local.get $head))))
+            (local.set $head (struct.get $node 1 (local.get $head)))
+            (br $walk)))
+        (local.get $sum)))"#;
+
+const ARRAY: &str = r#"(module
+    (type $a (array (mut i32)))
+    (func (export "run") (param $n i32) (result i32)
+        (local $arr (ref $a)) (local $i i32) (local $sum i32)
+        (local.set $arr (array.new $a (i32.const 0) (local.get $n)))
+        (loop $fill
+            (array.set $a (local.get $arr) (local.get $i) (local.get $i))
+            (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $fill (i32.lt_u (local.get $n))))
+        (local.set $i (i32.const 0))
+        (loop $read
+            (local.set $sum (i32.add (local.get $sum)
+                (array.get $a (local.get $arr) (local.get $i))))
+            (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $read (i32.lt_u (local.get $n))))
+        (local.get $sum)))"#;
+
+const CASTS: &str = r#"(module
+    (type $base (sub (struct (field i32))))
+    (type $derived (sub $base (struct (field i32) (field i32))))
+    (func (export "run") (param $n i32) (result i32)
+        (local $x anyref) (local $i i32) (local $sum i32)
+        (local.set $x (struct.new $derived (i32.const 1) (i32.const 2)))
+        (loop $next
+            (local.set $sum (i32.add (local.get $sum)
+                (i32.add (struct.get $base 0 (ref.cast (ref $base) (local.get $x)))
+                         (ref.test (ref i31) (local.get $x)))))
+            (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $next (i32.lt_u (local.get $n))))
+        (local.get $sum)))"#;
+
+/// The median of `runs` timed calls of `run(arg)` (after one warm-up),
+/// with the result every call must give.
+fn time_walmart(wat: &str, arg: i32, expect: i32, runs: usize) -> Duration {
+    let engine = Engine::new(&Config::new()).unwrap_or_else(|e| die(&e.to_string()));
+    let module = Module::new(&engine, wat).unwrap_or_else(|e| die(&e.to_string()));
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    median(runs, || {
+        let got = run.call(&mut store, arg).map_err(|e| e.to_string());
+        check("walmart", got, arg, expect)
+    })
+}
+
+#[cfg(feature = "wasmtime")]
+fn time_wasmtime(wat: &str, arg: i32, expect: i32, runs: usize) -> Duration {
+    let mut config = wasmtime::Config::new();
+    config.wasm_gc(true).wasm_function_references(true);
+    let engine = wasmtime::Engine::new(&config).unwrap_or_else(|e| die(&e.to_string()));
+    let module = wasmtime::Module::new(&engine, wat).unwrap_or_else(|e| die(&e.to_string()));
+    let mut store = wasmtime::Store::new(&engine, ());
+    let instance =
+        wasmtime::Instance::new(&mut store, &module, &[]).unwrap_or_else(|e| die(&e.to_string()));
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    median(runs, || {
+        let got = run.call(&mut store, arg).map_err(|e| e.to_string());
+        check("wasmtime", got, arg, expect)
+    })
+}
+
+/// Ends the harness unless `engine`'s `run(arg)` gave `expect`.
+fn check(engine: &str, got: Result<i32, String>, arg: i32, expect: i32) {
+    match got {
+        Ok(v) if v == expect => {}
+        Ok(v) => die(&format!("{engine}: run({arg}) gave {v}, expected {expect}")),
+        Err(e) => die(&format!("{engine}: run({arg}): {e}")),
+    }
+}
+
+fn median(runs: usize, mut call: impl FnMut()) -> Duration {
+    call();
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            call();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let mut runs = 9usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--runs" => {
+                runs = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| die("--runs needs a positive number"))
+            }
+            other => die(&format!("unknown argument `{other}` (--runs N)")),
+        }
+    }
+    // Sums of 0..N wrap in i32.
+    let sum = (0..N).fold(0i32, |s, i| s.wrapping_add(i));
+    let rows: [(&str, &str, i32); 3] = [
+        ("list", LIST, sum),
+        ("array", ARRAY, sum),
+        ("casts", CASTS, N),
+    ];
+    println!("workload   walmart ms  wasmtime ms  walmart/wasmtime");
+    for (name, wat, expect) in rows {
+        let w = time_walmart(wat, N, expect, runs);
+        #[cfg(feature = "wasmtime")]
+        {
+            let t = time_wasmtime(wat, N, expect, runs);
+            println!(
+                "{name:<9} {:>11.2} {:>12.2} {:>17.3}",
+                ms(w),
+                ms(t),
+                ms(w) / ms(t)
+            );
+        }
+        #[cfg(not(feature = "wasmtime"))]
+        println!("{name:<9} {:>11.2} {:>12} {:>17}", ms(w), "-", "-");
+    }
+}
