@@ -127,6 +127,7 @@ impl Compiler {
         wasm: &[u8],
         info: &ModuleInfo,
         type_ids: &[u64],
+        type_infos: &[u64],
     ) -> Result<CompiledModule, CompileError> {
         // The allocator and its helpers: what the tag monitor wraps and
         // exempts, and whose calls to itself the count of allocator calls
@@ -141,6 +142,7 @@ impl Compiler {
             info,
             offsets: VMOffsets::new(info),
             type_ids,
+            type_infos,
             config: &self.config,
             pointer_type: self.isa.pointer_type(),
             host_call_conv: self.isa.default_call_conv(),
@@ -231,12 +233,15 @@ impl Compiler {
                 ))
             })?;
         let type_ids: Vec<u64> = (0..info.types.len() as u64).collect();
+        // Code compiled alone is looked at, never run: no engine's records.
+        let type_infos = vec![0; info.types.len()];
         let unnamed_dlmalloc = translate::unnamed_dlmalloc(&self.config, &info, wasm);
         let exceptions = self.exception_plan(&info, wasm);
         let env = ModuleEnv {
             info: &info,
             offsets: VMOffsets::new(&info),
             type_ids: &type_ids,
+            type_infos: &type_infos,
             config: &self.config,
             pointer_type: self.isa.pointer_type(),
             host_call_conv: self.isa.default_call_conv(),

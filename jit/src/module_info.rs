@@ -605,6 +605,18 @@ impl ModuleInfo {
             .then_some(role)
     }
 
+    /// The depth of type `index`'s chain of declared supertypes (0 for a
+    /// type that declares none).
+    pub fn type_depth(&self, index: u32) -> u32 {
+        let mut depth = 0;
+        let mut at = index;
+        while let Some(HeapTy::Type(sup, _)) = self.type_defs[at as usize].supertype {
+            depth += 1;
+            at = sup;
+        }
+        depth
+    }
+
     /// Number of functions defined in the module.
     pub fn num_defined_funcs(&self) -> u32 {
         self.func_types.len() as u32 - self.num_imported_funcs

@@ -50,12 +50,23 @@ pub struct VMRuntimeLimits {
     /// catches it clears it; one still set when Wasm returns to the host
     /// is the call's uncaught exception.
     pub pending_exception: usize,
+    /// The next free byte of the store's current GC chunk (0 before the
+    /// first): generated code allocates a small object by moving it, and
+    /// asks the runtime ([`Builtin::GcAlloc`]) when it would pass
+    /// [`VMRuntimeLimits::gc_end`].
+    pub gc_cursor: usize,
+    /// The end of the current GC chunk.
+    pub gc_end: usize,
 }
 
 /// Offset of [`VMRuntimeLimits::stack_limit`].
 pub const LIMITS_STACK_LIMIT: i32 = 0;
 /// Offset of [`VMRuntimeLimits::pending_exception`].
 pub const LIMITS_PENDING_EXCEPTION: i32 = 8;
+/// Offset of [`VMRuntimeLimits::gc_cursor`].
+pub const LIMITS_GC_CURSOR: i32 = 16;
+/// Offset of [`VMRuntimeLimits::gc_end`].
+pub const LIMITS_GC_END: i32 = 24;
 
 /// An exception tag as generated code sees it: one per tag the store
 /// holds, compared by address (two modules' tags are the same tag only
@@ -443,11 +454,23 @@ pub struct VMHostContextHeader {
 /// Offset of [`VMHostContextHeader::dispatch`].
 pub const HOST_DISPATCH: i32 = 8;
 
-/// Bytes of a GC object's header: its engine type id (8 bytes), an
-/// array's length (4 bytes), the object's kind (4 bytes). Fields follow.
+/// Bytes of a GC object's header: its type's info record (a pointer, 8
+/// bytes), an array's length (4 bytes), the object's kind (4 bytes).
+/// Fields follow.
 pub const GC_HEADER: i32 = 16;
-/// Offset of a GC object's engine type id.
-pub const GC_TYPE_ID: i32 = 0;
+/// Offset of a GC object's type info pointer. The engine keeps one
+/// record per type for its life, of `u64`s: the engine type id
+/// ([`TYPE_INFO_ID`]), the depth of its chain of declared supertypes
+/// ([`TYPE_INFO_DEPTH`]), and the chain's ids from the root to the type
+/// itself ([`TYPE_INFO_CHAIN`]): a cast to a non-final type `b` of depth
+/// `d` is `depth >= d && chain[d] == b`, inline.
+pub const GC_TYPE_INFO: i32 = 0;
+/// Offset of the engine type id in a type info record.
+pub const TYPE_INFO_ID: i32 = 0;
+/// Offset of the supertype chain's depth in a type info record.
+pub const TYPE_INFO_DEPTH: i32 = 8;
+/// Offset of the supertype chain in a type info record.
+pub const TYPE_INFO_CHAIN: i32 = 16;
 /// Offset of an array's length (`u32`).
 pub const GC_ARRAY_LEN: i32 = 8;
 /// Offset of a GC object's kind (`u32`): 0 for a struct, 1 for an array

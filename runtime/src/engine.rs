@@ -273,6 +273,10 @@ struct Signatures {
     /// Each type's chain of declared supertypes, from the root to itself:
     /// `a` is a subtype of `b` when `b` is at `b`'s depth in `a`'s chain.
     supers: Vec<Vec<u64>>,
+    /// Each type's info record, at an address fixed for the engine's life
+    /// (see `walmart_jit::vmctx::GC_TYPE_INFO`): what a GC object's
+    /// header points at.
+    infos: Vec<Box<[u64]>>,
 }
 
 impl Signatures {
@@ -288,6 +292,9 @@ impl Signatures {
                 _ => Vec::new(),
             };
             chain.push(base + i as u64);
+            let mut info = vec![base + i as u64, chain.len() as u64 - 1];
+            info.extend(&chain);
+            self.infos.push(info.into_boxed_slice());
             self.sigs.push(sig.resolve_rec(base));
             self.defs.push(def);
             self.supers.push(chain);
@@ -451,6 +458,11 @@ impl Engine {
     /// equal signatures, equal ids.
     pub(crate) fn signature_id(&self, sig: &FuncSig) -> u64 {
         self.types().register(vec![(sig.clone(), TypeDef::func())])
+    }
+
+    /// The address of engine type `id`'s info record.
+    pub(crate) fn type_info(&self, id: u64) -> u64 {
+        self.types().infos[id as usize].as_ptr() as u64
     }
 
     /// The engine-wide ids of a module's types, a recursion group at a

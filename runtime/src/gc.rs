@@ -2,7 +2,7 @@
 //! the host's checks).
 
 use walmart_jit::module_info::{ConstOp, HeapTy, StorageTy, TypeDef, TypeKind};
-use walmart_jit::vmctx;
+use walmart_jit::vmctx::{self, VMRuntimeLimits};
 
 use crate::any_ref::{AnyInner, AnyRef};
 use crate::error::Result;
@@ -10,12 +10,16 @@ use crate::instance::InstanceData;
 use crate::store::StoreOpaque;
 use crate::vm::libcalls::range;
 
-/// The engine type id of GC object `addr` (its header's first word).
+/// The engine type id of GC object `addr` (the first word of the info
+/// record its header points at).
 pub(crate) fn object_type(addr: u64) -> u64 {
     // SAFETY: `addr` is a live object of the store (the store keeps its
     // objects as long as itself, and `AnyRef::raw` refuses another
-    // store's).
-    unsafe { *((addr as usize + vmctx::GC_TYPE_ID as usize) as *const u64) }
+    // store's); its info record lives as long as the engine.
+    unsafe {
+        let info = *((addr as usize + vmctx::GC_TYPE_INFO as usize) as *const usize);
+        *((info + vmctx::TYPE_INFO_ID as usize) as *const u64)
+    }
 }
 
 /// The kind of GC object `addr` (its header's kind word).
@@ -66,16 +70,16 @@ const CHUNK: usize = 1 << 20;
 /// A store's GC objects. Objects are never freed before the store is
 /// dropped (no collector yet: a program that keeps allocating reaches the
 /// limit and traps with `GC heap exhausted`); they never move.
+///
+/// Small objects are carved from chunks by moving the cursor in the
+/// store's [`VMRuntimeLimits`], which generated code does itself while
+/// the chunk lasts; this heap makes the chunks, and holds the objects
+/// larger than a quarter chunk, each on its own.
 #[derive(Default)]
 pub(crate) struct GcHeap {
-    /// Chunks of 8-aligned words small objects are carved from, the last
-    /// one in use.
     chunks: Vec<Box<[u64]>>,
-    /// Objects larger than a quarter chunk, each on its own.
     large: Vec<Box<[u64]>>,
-    /// Words used of the last chunk.
-    used: usize,
-    /// Bytes handed out, headers included.
+    /// Bytes of chunks and large objects made, counted against the limit.
     pub(crate) bytes: usize,
 }
 
@@ -95,31 +99,39 @@ pub(crate) enum GcFailure {
 }
 
 impl GcHeap {
-    /// A zeroed object of `bytes` (a multiple of 8), or `None` past
-    /// `limit` bytes in all.
-    fn alloc(&mut self, bytes: usize, limit: usize) -> Option<*mut u8> {
-        if self.bytes.checked_add(bytes)? > limit {
-            return None;
-        }
-        self.bytes += bytes;
+    /// A zeroed object of `bytes` (a multiple of 8), or `None` when it
+    /// would take the heap past `limit` bytes.
+    fn alloc(
+        &mut self,
+        limits: &mut VMRuntimeLimits,
+        bytes: usize,
+        limit: usize,
+    ) -> Option<*mut u8> {
         let words = bytes / 8;
-        if words > CHUNK / 8 / 4 {
+        if bytes > CHUNK / 4 {
+            if self.bytes.checked_add(bytes)? > limit {
+                return None;
+            }
             self.large.push(zeroed_words(words)?);
+            self.bytes += bytes;
             return self.large.last_mut().map(|o| o.as_mut_ptr().cast());
         }
-        if self
-            .chunks
-            .last()
-            .is_none_or(|c| c.len() - self.used < words)
-        {
-            self.chunks.push(zeroed_words(CHUNK / 8)?);
-            self.used = 0;
+        if limits.gc_end - limits.gc_cursor < bytes {
+            // A new chunk, smaller near the limit (the rest of the old
+            // one is left unused).
+            let size = CHUNK.min(limit.saturating_sub(self.bytes)) / 8 * 8;
+            if size < bytes {
+                return None;
+            }
+            let mut chunk = zeroed_words(size / 8)?;
+            limits.gc_cursor = chunk.as_mut_ptr() as usize;
+            limits.gc_end = limits.gc_cursor + size;
+            self.chunks.push(chunk);
+            self.bytes += size;
         }
-        let chunk = self.chunks.last_mut()?;
-        // SAFETY: `used + words` is within the chunk (checked above).
-        let ptr = unsafe { chunk.as_mut_ptr().add(self.used) };
-        self.used += words;
-        Some(ptr.cast())
+        let ptr = limits.gc_cursor as *mut u8;
+        limits.gc_cursor += bytes;
+        Some(ptr)
     }
 }
 
@@ -141,11 +153,11 @@ fn zeroed_words(words: usize) -> Option<Box<[u64]>> {
     Some(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, words)) })
 }
 
-/// A new zeroed object of engine type `type_id`, defined as `def` (the
+/// A new zeroed object of the type whose info record is at `info`, defined as `def` (the
 /// module's definition: no lock on the engine's registry), with `len`
 /// elements for an array; header written: its address, or a
 /// [`GcFailure`].
-pub(crate) fn new_object(store: &mut StoreOpaque, type_id: u64, def: &TypeDef, len: u32) -> u64 {
+pub(crate) fn new_object(store: &mut StoreOpaque, info: u64, def: &TypeDef, len: u32) -> u64 {
     let size = match def.kind {
         TypeKind::Array => {
             let elem = u64::from(def.fields[0].storage.size());
@@ -156,13 +168,13 @@ pub(crate) fn new_object(store: &mut StoreOpaque, type_id: u64, def: &TypeDef, l
     let limit = store.engine.config().max_gc_heap;
     let Some(ptr) = usize::try_from(size)
         .ok()
-        .and_then(|size| store.gc_heap.alloc(size, limit))
+        .and_then(|size| store.gc_heap.alloc(&mut store.limits, size, limit))
     else {
         return GcFailure::Exhausted as u64;
     };
     // SAFETY: the object is at least a header long, 8-aligned.
     unsafe {
-        *(ptr.add(vmctx::GC_TYPE_ID as usize) as *mut u64) = type_id;
+        *(ptr.add(vmctx::GC_TYPE_INFO as usize) as *mut u64) = info;
         *(ptr.add(vmctx::GC_ARRAY_LEN as usize) as *mut u32) = len;
         *(ptr.add(vmctx::GC_KIND as usize) as *mut u32) = u32::from(def.kind == TypeKind::Array);
     }
@@ -174,7 +186,7 @@ pub(crate) fn new_object(store: &mut StoreOpaque, type_id: u64, def: &TypeDef, l
 /// popped): its address.
 pub(crate) fn const_object(
     store: &mut StoreOpaque,
-    type_id: u64,
+    info: u64,
     def: &TypeDef,
     op: ConstOp,
     stack: &mut Vec<u128>,
@@ -191,7 +203,7 @@ pub(crate) fn const_object(
         ConstOp::ArrayNewFixed(_, n) => (n, pop(stack, n as usize), false),
         _ => unreachable!("not an allocating constant operator"),
     };
-    let addr = new_object(store, type_id, def, len);
+    let addr = new_object(store, info, def, len);
     if addr == GcFailure::Exhausted as u64 {
         return Err(crate::Error::Trap(crate::Trap::new(
             walmart_jit::TrapKind::GcHeapExhausted,
@@ -247,7 +259,7 @@ pub(crate) fn array_from_segment(
 ) -> u64 {
     let arr = into.map(|(arr, _)| arr);
     let dst = into.map_or(0, |(_, dst)| dst);
-    let type_id = inst.module.inner.type_ids[ty as usize];
+    let info = inst.module.inner.type_infos[ty as usize];
     let def = &inst.module.info().type_defs[ty as usize];
     let size = u64::from(def.fields[0].storage.size());
     if let Some(arr) = arr {
@@ -279,7 +291,7 @@ pub(crate) fn array_from_segment(
     let target = match arr {
         Some(arr) => arr,
         None => {
-            let arr = new_object(store, type_id, def, len);
+            let arr = new_object(store, info, def, len);
             if arr == GcFailure::Exhausted as u64 {
                 return arr;
             }

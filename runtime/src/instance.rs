@@ -280,9 +280,9 @@ fn eval_const(store: &mut StoreOpaque, data: &InstanceData, expr: &[ConstOp]) ->
             | ConstOp::ArrayNew(ty)
             | ConstOp::ArrayNewDefault(ty)
             | ConstOp::ArrayNewFixed(ty, _) => {
-                let type_id = data.module.inner.type_ids[ty as usize];
+                let info = data.module.inner.type_infos[ty as usize];
                 let def = &data.module.info().type_defs[ty as usize];
-                crate::gc::const_object(store, type_id, def, *op, &mut stack)? as u128
+                crate::gc::const_object(store, info, def, *op, &mut stack)? as u128
             }
             operand => eval_operand(store, data, operand),
         };

@@ -16,6 +16,9 @@ pub(crate) struct ModuleInner {
     pub(crate) compiled: CompiledModule,
     /// Engine-wide signature id of each type index.
     pub(crate) type_ids: Vec<u64>,
+    /// The address of each type's info record (what a GC object's header
+    /// points at).
+    pub(crate) type_infos: Vec<u64>,
     /// The binary, for data segments.
     pub(crate) wasm: Vec<u8>,
     /// Initial contents of memory 0 to map copy-on-write (guarded memory only).
@@ -88,7 +91,10 @@ impl Module {
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let info = module_info::parse(wasm, engine.compiler().config().proposals)?;
         let type_ids = engine.module_type_ids(&info);
-        let compiled = engine.compiler().compile_module(wasm, &info, &type_ids)?;
+        let type_infos: Vec<u64> = type_ids.iter().map(|id| engine.type_info(*id)).collect();
+        let compiled = engine
+            .compiler()
+            .compile_module(wasm, &info, &type_ids, &type_infos)?;
         // Small reservations may move with mremap, which cannot carry a
         // mapping made of several pieces: images are for guarded memory.
         let memory_image = if engine.config().guarded_memory {
@@ -102,6 +108,7 @@ impl Module {
                 info,
                 compiled,
                 type_ids,
+                type_infos,
                 wasm: wasm.to_vec(),
                 memory_image,
             }),

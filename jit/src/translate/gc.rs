@@ -2,8 +2,8 @@
 //! `anyref` and `externref`, and the casts (`ref.test`, `ref.cast`,
 //! `br_on_cast`, `br_on_cast_fail`). Raw forms are described in
 //! `walmart::any_ref`: an `i31` is odd, a host reference in `anyref` has
-//! bit 1 set, a GC object is its 8-aligned address with its engine type id
-//! in its header ([`vmctx::GC_TYPE_ID`]) and its kind after
+//! bit 1 set, a GC object is its 8-aligned address with its type's info
+//! record in its header ([`vmctx::GC_TYPE_INFO`]) and its kind after
 //! ([`vmctx::GC_KIND`]).
 
 use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, Value};
@@ -168,13 +168,13 @@ impl FuncTranslator<'_, '_> {
                 self.builder.switch_to_block(object);
                 match target.heap {
                     HeapTy::Type(index, _) => {
-                        let type_id = self.builder.ins().load(
+                        let info = self.builder.ins().load(
                             types::I64,
                             super::vm_flags().with_readonly(),
                             x,
-                            vmctx::GC_TYPE_ID,
+                            vmctx::GC_TYPE_INFO,
                         );
-                        self.is_type(type_id, index)
+                        self.is_object_type(info, index)
                     }
                     heap => {
                         let kind = self.builder.ins().load(
@@ -192,6 +192,55 @@ impl FuncTranslator<'_, '_> {
                 unreachable!("a module's types are in module form")
             }
         };
+        self.builder.ins().jump(done, &block_args(&[ok]));
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
+        result
+    }
+
+    /// Whether the type of the object whose info record is at `info` is
+    /// the module's type `index` or a subtype of it: an `i8`, 1 or 0, all
+    /// inline (the record's supertype chain, see
+    /// [`vmctx::GC_TYPE_INFO`]).
+    fn is_object_type(&mut self, info: Value, index: u32) -> Value {
+        let expected = self.env.type_infos[index as usize] as i64;
+        let equal = self.builder.ins().icmp_imm_u(IntCC::Equal, info, expected);
+        if self.env.info.type_defs[index as usize].is_final {
+            return equal;
+        }
+        let depth = i64::from(self.env.info.type_depth(index));
+        let done = self.builder.create_block();
+        let result = self.builder.append_block_param(done, types::I8);
+        let deep = self.builder.create_block();
+        let chain = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(equal, done, &block_args(&[equal]), deep, &[]);
+        self.builder.seal_block(deep);
+        self.builder.switch_to_block(deep);
+        let have = self.builder.ins().load(
+            types::I64,
+            super::vm_flags().with_readonly(),
+            info,
+            vmctx::TYPE_INFO_DEPTH,
+        );
+        let enough = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, have, depth);
+        let no = self.builder.ins().iconst(types::I8, 0);
+        self.builder
+            .ins()
+            .brif(enough, chain, &[], done, &block_args(&[no]));
+        self.builder.seal_block(chain);
+        self.builder.switch_to_block(chain);
+        let at = vmctx::TYPE_INFO_CHAIN + 8 * depth as i32;
+        let ancestor =
+            self.builder
+                .ins()
+                .load(types::I64, super::vm_flags().with_readonly(), info, at);
+        let id = self.env.type_ids[index as usize] as i64;
+        let ok = self.builder.ins().icmp_imm_u(IntCC::Equal, ancestor, id);
         self.builder.ins().jump(done, &block_args(&[ok]));
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);

@@ -268,18 +268,83 @@ impl FuncTranslator<'_, '_> {
         self.env.info.type_defs[array_type_index as usize].fields[0].storage
     }
 
-    /// A new object of the module's type `ty` (`len` elements for an
-    /// array; 0 for a struct).
+    /// A new zeroed object of the module's type `ty` (`len` elements for
+    /// an array; 0 for a struct), header written. Inline while the
+    /// store's current chunk has room (chunks are fresh zeroed memory,
+    /// never reused), else from the runtime.
     fn gc_alloc(&mut self, ty: u32, len: Value) -> Value {
+        let def = &self.env.info.type_defs[ty as usize];
+        let is_array = def.kind == crate::module_info::TypeKind::Array;
+        let size = if is_array {
+            let elem = i64::from(def.fields[0].storage.size());
+            let len = self.builder.ins().uextend(types::I64, len);
+            let bytes = self.builder.ins().imul_imm_u(len, elem);
+            let bytes = self
+                .builder
+                .ins()
+                .iadd_imm_u(bytes, i64::from(vmctx::GC_HEADER) + 7);
+            self.builder.ins().band_imm_s(bytes, -8)
+        } else {
+            let size = i64::from(def.struct_size());
+            self.builder.ins().iconst(types::I64, size)
+        };
+        let limits = self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS);
+        let cursor = self.builder.ins().load(
+            types::I64,
+            super::vm_flags(),
+            limits,
+            vmctx::LIMITS_GC_CURSOR,
+        );
+        let end =
+            self.builder
+                .ins()
+                .load(types::I64, super::vm_flags(), limits, vmctx::LIMITS_GC_END);
+        let next = self.builder.ins().iadd(cursor, size);
+        let fits = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, next, end);
+        let fast = self.builder.create_block();
+        let slow = self.builder.create_block();
+        let done = self.builder.create_block();
+        let obj = self.builder.append_block_param(done, types::I64);
+        self.builder.ins().brif(fits, fast, &[], slow, &[]);
+        self.builder.seal_block(fast);
+        self.builder.seal_block(slow);
+
+        self.builder.switch_to_block(fast);
+        self.builder
+            .ins()
+            .store(super::vm_flags(), next, limits, vmctx::LIMITS_GC_CURSOR);
+        let info = self.env.type_infos[ty as usize] as i64;
+        let info = self.builder.ins().iconst(types::I64, info);
+        self.builder
+            .ins()
+            .store(flags(), info, cursor, vmctx::GC_TYPE_INFO);
+        self.builder
+            .ins()
+            .store(flags(), len, cursor, vmctx::GC_ARRAY_LEN);
+        if is_array {
+            let kind = self.builder.ins().iconst(types::I32, 1);
+            self.builder
+                .ins()
+                .store(flags(), kind, cursor, vmctx::GC_KIND);
+        }
+        self.builder.ins().jump(done, &block_args(&[cursor]));
+
+        self.builder.switch_to_block(slow);
         let ty = self.builder.ins().iconst(types::I32, i64::from(ty));
-        let obj = self.call_builtin(
+        let made = self.call_builtin(
             Builtin::GcAlloc,
             &[types::I32, types::I32],
             &[types::I64],
             &[ty, len],
         )[0];
-        let failed = self.builder.ins().icmp_imm_u(IntCC::Equal, obj, 1);
+        let failed = self.builder.ins().icmp_imm_u(IntCC::Equal, made, 1);
         self.trap_if(failed, TrapKind::GcHeapExhausted);
+        self.builder.ins().jump(done, &block_args(&[made]));
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
         obj
     }
 

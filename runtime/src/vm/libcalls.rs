@@ -348,9 +348,9 @@ extern "C" fn is_subtype(vmctx: *mut u8, a: u64, b: u64) -> u32 {
 extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, len: u32) -> u64 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
-    let type_id = inst.module.inner.type_ids[ty as usize];
+    let info = inst.module.inner.type_infos[ty as usize];
     let def = &inst.module.info().type_defs[ty as usize];
-    crate::gc::new_object(store, type_id, def, len)
+    crate::gc::new_object(store, info, def, len)
 }
 
 extern "C" fn array_new_segment(vmctx: *mut u8, ty: u32, segment: u32, src: u32, len: u32) -> u64 {
