@@ -15,9 +15,10 @@ use crate::error::{Error, Result};
 pub struct Config {
     /// Largest stack, in bytes, Wasm code may use before `call stack exhausted`.
     pub max_wasm_stack: usize,
-    /// Bytes of GC objects (structs and arrays, headers included) a store
-    /// may allocate; past it an allocation traps (`GC heap exhausted`).
-    /// Objects live as long as their store: there is no collector yet.
+    /// Bytes of GC heap (the 1 MiB chunks small structs and arrays are
+    /// carved from, and larger objects) a store may allocate; past it an
+    /// allocation traps (`GC heap exhausted`). Objects live as long as
+    /// their store: there is no collector yet.
     pub max_gc_heap: usize,
     /// Reserve 4 GiB plus a 2 GiB guard region for every 32-bit memory and
     /// compile loads and stores without bounds checks (the guard page
