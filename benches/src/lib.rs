@@ -7,3 +7,77 @@ pub fn die(msg: &str) -> ! {
     eprintln!("error: {msg}");
     std::process::exit(2)
 }
+
+use std::time::{Duration, Instant};
+
+use walmart::{Config, Engine, Linker, Module, Store};
+
+/// The median of `runs` timed calls of the exported `run(arg)` of `wat`
+/// under walmart's default configuration (after one warm-up), each
+/// checked to give `expect`.
+pub fn time_walmart(wat: &str, arg: i32, expect: i32, runs: usize) -> Duration {
+    let engine = Engine::new(&Config::new()).unwrap_or_else(|e| die(&e.to_string()));
+    let module = Module::new(&engine, wat).unwrap_or_else(|e| die(&e.to_string()));
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    median(runs, || {
+        let got = run.call(&mut store, arg).map_err(|e| e.to_string());
+        check("walmart", got, arg, expect)
+    })
+}
+
+/// [`time_walmart`] for wasmtime, with `config`.
+#[cfg(feature = "wasmtime")]
+pub fn time_wasmtime(
+    wat: &str,
+    arg: i32,
+    expect: i32,
+    runs: usize,
+    config: &wasmtime::Config,
+) -> Duration {
+    let engine = wasmtime::Engine::new(config).unwrap_or_else(|e| die(&e.to_string()));
+    let module = wasmtime::Module::new(&engine, wat).unwrap_or_else(|e| die(&e.to_string()));
+    let mut store = wasmtime::Store::new(&engine, ());
+    let instance =
+        wasmtime::Instance::new(&mut store, &module, &[]).unwrap_or_else(|e| die(&e.to_string()));
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    median(runs, || {
+        let got = run.call(&mut store, arg).map_err(|e| e.to_string());
+        check("wasmtime", got, arg, expect)
+    })
+}
+
+/// Ends the harness unless `engine`'s `run(arg)` gave `expect`.
+pub fn check(engine: &str, got: Result<i32, String>, arg: i32, expect: i32) {
+    match got {
+        Ok(v) if v == expect => {}
+        Ok(v) => die(&format!("{engine}: run({arg}) gave {v}, expected {expect}")),
+        Err(e) => die(&format!("{engine}: run({arg}): {e}")),
+    }
+}
+
+/// The median of `runs` timed calls of `call`, after one warm-up.
+pub fn median(runs: usize, mut call: impl FnMut()) -> Duration {
+    call();
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            call();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// Milliseconds.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}

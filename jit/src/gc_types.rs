@@ -43,20 +43,6 @@ impl StorageTy {
             StorageTy::Ref(r) => r.repr(),
         }
     }
-
-    fn canonical(self, ids: &[u64]) -> StorageTy {
-        match self {
-            StorageTy::Ref(r) => StorageTy::Ref(r.canonical(ids)),
-            other => other,
-        }
-    }
-
-    fn resolve_rec(self, base: u64) -> StorageTy {
-        match self {
-            StorageTy::Ref(r) => StorageTy::Ref(r.resolve_rec(base)),
-            other => other,
-        }
-    }
 }
 
 /// A struct field or an array's element type.
@@ -95,44 +81,13 @@ impl TypeDef {
 
     /// The canonical form (see [`FuncSig::canonical`]).
     pub fn canonical(&self, ids: &[u64]) -> TypeDef {
-        TypeDef {
-            kind: self.kind,
-            fields: self
-                .fields
-                .iter()
-                .map(|f| FieldTy {
-                    storage: f.storage.canonical(ids),
-                    ..*f
-                })
-                .collect(),
-            supertype: self.supertype.map(|h| h.canonical(ids)),
-            is_final: self.is_final,
-        }
+        self.map_refs(|r| r.canonical(ids))
     }
 
     /// The canonical form with positions in the group resolved to engine
     /// ids, the group's first type being `base`.
     pub fn resolve_rec(&self, base: u64) -> TypeDef {
-        TypeDef {
-            kind: self.kind,
-            fields: self
-                .fields
-                .iter()
-                .map(|f| FieldTy {
-                    storage: f.storage.resolve_rec(base),
-                    ..*f
-                })
-                .collect(),
-            supertype: self.supertype.map(|h| {
-                RefTy {
-                    nullable: false,
-                    heap: h,
-                }
-                .resolve_rec(base)
-                .heap
-            }),
-            is_final: self.is_final,
-        }
+        self.map_refs(|r| r.resolve_rec(base))
     }
 
     /// Bytes of an object of this struct type, header included (as
@@ -144,6 +99,33 @@ impl TypeDef {
             offset = offset.next_multiple_of(size) + size;
         }
         offset.next_multiple_of(8)
+    }
+
+    /// The same definition with `f` applied to each reference type in it
+    /// (the supertype's heap type as a non-nullable reference).
+    fn map_refs(&self, f: impl Fn(RefTy) -> RefTy) -> TypeDef {
+        TypeDef {
+            kind: self.kind,
+            fields: self
+                .fields
+                .iter()
+                .map(|field| FieldTy {
+                    storage: match field.storage {
+                        StorageTy::Ref(r) => StorageTy::Ref(f(r)),
+                        other => other,
+                    },
+                    ..*field
+                })
+                .collect(),
+            supertype: self.supertype.map(|heap| {
+                f(RefTy {
+                    nullable: false,
+                    heap,
+                })
+                .heap
+            }),
+            is_final: self.is_final,
+        }
     }
 
     /// Byte offset of each field in an object of this struct type after

@@ -228,9 +228,31 @@ pub(crate) fn const_object(
         TypeKind::Array => {
             let storage = def.fields[0].storage;
             let size = storage.size() as usize;
-            for i in 0..len as usize {
-                let raw = if repeat { values[0] } else { values[i] };
-                write(storage, vmctx::GC_HEADER as usize + i * size, raw);
+            let first = vmctx::GC_HEADER as usize;
+            if !repeat {
+                for (i, raw) in values.iter().enumerate() {
+                    write(storage, first + i * size, *raw);
+                }
+            } else if len > 0 && values[0] != 0 {
+                // One element, then copies of what is written, doubling:
+                // a few copies for however long an array.
+                write(storage, first, values[0]);
+                let total = len as usize * size;
+                let mut done = size;
+                while done < total {
+                    let n = done.min(total - done);
+                    let base = addr as usize + first;
+                    // SAFETY: both ranges lie within the array's elements
+                    // and do not overlap (`n <= done`).
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(
+                            base as *const u8,
+                            (base + done) as *mut u8,
+                            n,
+                        );
+                    }
+                    done += n;
+                }
             }
         }
         _ => {

@@ -3,7 +3,8 @@
 //! `externref`, and the casts, under every policy; what the host sees of
 //! `anyref` values and hands back.
 
-use walmart::attest::Policy;
+mod common;
+
 use walmart::{AnyRef, Config, Engine, ExternRef, Instance, Linker, Module, Store, Val};
 
 const WAT: &str = r#"(module
@@ -50,23 +51,6 @@ const WAT: &str = r#"(module
         (i32.const 0))
     (func (export "call_g") (result i32) (call $two)))"#;
 
-fn configs() -> Vec<(&'static str, Config)> {
-    [
-        ("off", Policy::Off, true),
-        ("off, bounds-checked", Policy::Off, false),
-        ("coarse", Policy::Coarse, true),
-        ("fine", Policy::Fine, true),
-        ("tags", Policy::Tags, true),
-    ]
-    .into_iter()
-    .map(|(name, policy, guarded)| {
-        let mut config = Config::new();
-        config.attest(policy).guarded_memory(guarded);
-        (name, config)
-    })
-    .collect()
-}
-
 fn call(store: &mut Store<()>, inst: &Instance, name: &str, args: &[Val]) -> walmart::Result<Val> {
     let f = inst.get_func(&mut *store, name).expect(name);
     let mut out = [Val::I32(0)];
@@ -80,7 +64,7 @@ fn i32_of(v: Val) -> i32 {
 
 #[test]
 fn references_casts_and_subtypes_under_every_policy() {
-    for (name, config) in configs() {
+    for (name, config) in common::policy_configs(true) {
         let engine = Engine::new(&config).unwrap();
         let module = Module::new(&engine, WAT).unwrap();
         let mut store = Store::new(&engine, ());
@@ -279,7 +263,7 @@ const OBJECTS: &str = r#"(module
 
 #[test]
 fn structs_and_arrays_under_every_policy() {
-    for (name, mut config) in configs() {
+    for (name, mut config) in common::policy_configs(true) {
         config.max_gc_heap(1 << 20);
         let engine = Engine::new(&config).unwrap();
         let module = Module::new(&engine, OBJECTS).unwrap();
@@ -379,7 +363,7 @@ const SEGMENTS: &str = r#"(module
 
 #[test]
 fn arrays_from_segments_under_every_policy() {
-    for (name, config) in configs() {
+    for (name, config) in common::policy_configs(true) {
         let engine = Engine::new(&config).unwrap();
         let module = Module::new(&engine, SEGMENTS).unwrap();
         let mut store = Store::new(&engine, ());

@@ -18,10 +18,9 @@
 //! warm-up) for walmart and, with the `wasmtime` feature, for wasmtime
 //! (native unwinding, no test after calls), and the ratios.
 
-use std::time::{Duration, Instant};
-
-use walmart::{Config, Engine, Linker, Module, Store};
-use walmart_benches::die;
+#[cfg(feature = "wasmtime")]
+use walmart_benches::time_wasmtime;
+use walmart_benches::{die, ms, time_walmart};
 
 /// Fibonacci of 27 through the table: 635,621 calls.
 const FIB_ARG: i32 = 27;
@@ -63,68 +62,6 @@ const THROW_MODULE: &str = r#"(module
             (br_if $next))
         (local.get $sum)))"#;
 
-/// The median of `runs` timed calls of `run(arg)` (after one warm-up),
-/// with the result every call must give.
-fn time_walmart(wat: &str, arg: i32, expect: i32, runs: usize) -> Duration {
-    let engine = Engine::new(&Config::new()).unwrap_or_else(|e| die(&e.to_string()));
-    let module = Module::new(&engine, wat).unwrap_or_else(|e| die(&e.to_string()));
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .unwrap_or_else(|e| die(&e.to_string()));
-    let run = instance
-        .get_typed_func::<i32, i32>(&mut store, "run")
-        .unwrap_or_else(|e| die(&e.to_string()));
-    median(runs, || {
-        let got = run.call(&mut store, arg).map_err(|e| e.to_string());
-        check("walmart", got, arg, expect)
-    })
-}
-
-#[cfg(feature = "wasmtime")]
-fn time_wasmtime(wat: &str, arg: i32, expect: i32, runs: usize) -> Duration {
-    let mut config = wasmtime::Config::new();
-    config.wasm_exceptions(true);
-    let engine = wasmtime::Engine::new(&config).unwrap_or_else(|e| die(&e.to_string()));
-    let module = wasmtime::Module::new(&engine, wat).unwrap_or_else(|e| die(&e.to_string()));
-    let mut store = wasmtime::Store::new(&engine, ());
-    let instance =
-        wasmtime::Instance::new(&mut store, &module, &[]).unwrap_or_else(|e| die(&e.to_string()));
-    let run = instance
-        .get_typed_func::<i32, i32>(&mut store, "run")
-        .unwrap_or_else(|e| die(&e.to_string()));
-    median(runs, || {
-        let got = run.call(&mut store, arg).map_err(|e| e.to_string());
-        check("wasmtime", got, arg, expect)
-    })
-}
-
-/// Ends the harness unless `engine`'s `run(arg)` gave `expect`.
-fn check(engine: &str, got: Result<i32, String>, arg: i32, expect: i32) {
-    match got {
-        Ok(v) if v == expect => {}
-        Ok(v) => die(&format!("{engine}: run({arg}) gave {v}, expected {expect}")),
-        Err(e) => die(&format!("{engine}: run({arg}): {e}")),
-    }
-}
-
-fn median(runs: usize, mut call: impl FnMut()) -> Duration {
-    call();
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            call();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn main() {
     let mut runs = 9usize;
     let mut args = std::env::args().skip(1);
@@ -154,7 +91,9 @@ fn main() {
         walmart_ms.push(ms(w));
         #[cfg(feature = "wasmtime")]
         {
-            let t = time_wasmtime(wat, *arg, *expect, runs);
+            let mut config = wasmtime::Config::new();
+            config.wasm_exceptions(true);
+            let t = time_wasmtime(wat, *arg, *expect, runs, &config);
             println!(
                 "{name:<22} {:>11.2} {:>12.2} {:>17.3}",
                 ms(w),

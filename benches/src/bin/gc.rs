@@ -20,10 +20,9 @@
 //! collected: every run's objects stay in the store (the runs fit its
 //! 1 GiB GC heap).
 
-use std::time::{Duration, Instant};
-
-use walmart::{Config, Engine, Linker, Module, Store};
-use walmart_benches::die;
+#[cfg(feature = "wasmtime")]
+use walmart_benches::time_wasmtime;
+use walmart_benches::{die, ms, time_walmart};
 
 const N: i32 = 1_000_000;
 
@@ -73,68 +72,6 @@ const CASTS: &str = r#"(module
             (br_if $next (i32.lt_u (local.get $n))))
         (local.get $sum)))"#;
 
-/// The median of `runs` timed calls of `run(arg)` (after one warm-up),
-/// with the result every call must give.
-fn time_walmart(wat: &str, arg: i32, expect: i32, runs: usize) -> Duration {
-    let engine = Engine::new(&Config::new()).unwrap_or_else(|e| die(&e.to_string()));
-    let module = Module::new(&engine, wat).unwrap_or_else(|e| die(&e.to_string()));
-    let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
-        .instantiate(&mut store, &module)
-        .unwrap_or_else(|e| die(&e.to_string()));
-    let run = instance
-        .get_typed_func::<i32, i32>(&mut store, "run")
-        .unwrap_or_else(|e| die(&e.to_string()));
-    median(runs, || {
-        let got = run.call(&mut store, arg).map_err(|e| e.to_string());
-        check("walmart", got, arg, expect)
-    })
-}
-
-#[cfg(feature = "wasmtime")]
-fn time_wasmtime(wat: &str, arg: i32, expect: i32, runs: usize) -> Duration {
-    let mut config = wasmtime::Config::new();
-    config.wasm_gc(true).wasm_function_references(true);
-    let engine = wasmtime::Engine::new(&config).unwrap_or_else(|e| die(&e.to_string()));
-    let module = wasmtime::Module::new(&engine, wat).unwrap_or_else(|e| die(&e.to_string()));
-    let mut store = wasmtime::Store::new(&engine, ());
-    let instance =
-        wasmtime::Instance::new(&mut store, &module, &[]).unwrap_or_else(|e| die(&e.to_string()));
-    let run = instance
-        .get_typed_func::<i32, i32>(&mut store, "run")
-        .unwrap_or_else(|e| die(&e.to_string()));
-    median(runs, || {
-        let got = run.call(&mut store, arg).map_err(|e| e.to_string());
-        check("wasmtime", got, arg, expect)
-    })
-}
-
-/// Ends the harness unless `engine`'s `run(arg)` gave `expect`.
-fn check(engine: &str, got: Result<i32, String>, arg: i32, expect: i32) {
-    match got {
-        Ok(v) if v == expect => {}
-        Ok(v) => die(&format!("{engine}: run({arg}) gave {v}, expected {expect}")),
-        Err(e) => die(&format!("{engine}: run({arg}): {e}")),
-    }
-}
-
-fn median(runs: usize, mut call: impl FnMut()) -> Duration {
-    call();
-    let mut times: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            call();
-            t.elapsed()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
 fn main() {
     let mut runs = 9usize;
     let mut args = std::env::args().skip(1);
@@ -162,7 +99,9 @@ fn main() {
         let w = time_walmart(wat, N, expect, runs);
         #[cfg(feature = "wasmtime")]
         {
-            let t = time_wasmtime(wat, N, expect, runs);
+            let mut config = wasmtime::Config::new();
+            config.wasm_gc(true).wasm_function_references(true);
+            let t = time_wasmtime(wat, N, expect, runs, &config);
             println!(
                 "{name:<9} {:>11.2} {:>12.2} {:>17.3}",
                 ms(w),

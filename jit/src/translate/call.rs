@@ -219,8 +219,16 @@ impl FuncTranslator<'_, '_> {
             func_ref,
             vmctx::FUNCREF_TYPE,
         );
-        let matches = self.is_type(type_id, type_index);
-        let mismatch = self.builder.ins().icmp_imm_u(IntCC::Equal, matches, 0);
+        let mismatch = if self.env.info.type_defs[type_index as usize].is_final {
+            // The common case, as without GC: one compare.
+            let expected = self.env.type_ids[type_index as usize] as i64;
+            self.builder
+                .ins()
+                .icmp_imm_s(IntCC::NotEqual, type_id, expected)
+        } else {
+            let matches = self.is_type(type_id, type_index);
+            self.builder.ins().icmp_imm_u(IntCC::Equal, matches, 0)
+        };
         self.trap_if(mismatch, TrapKind::IndirectCallTypeMismatch);
     }
 

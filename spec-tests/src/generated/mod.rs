@@ -59,10 +59,6 @@ impl Variant {
     ) -> Result<Variant, CheckError> {
         let mut config = Config::new();
         config.wasm_multi_memory(true).attest(policy);
-        // Wasmtime's GC heap holds more than walmart's default 1 GiB:
-        // generated constant arrays of a few GiB (lazily zeroed pages)
-        // fit both.
-        config.max_gc_heap(4 << 30);
         tune(&mut config);
         let engine = Engine::new(&config)
             .map_err(|e| CheckError::Usage(format!("variant `{name}`: {e}")))?;
