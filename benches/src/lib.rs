@@ -81,3 +81,23 @@ pub fn median(runs: usize, mut call: impl FnMut()) -> Duration {
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
+
+/// The harness's only argument, `--runs N` (timed calls per row; 9 when
+/// not given).
+pub fn runs_argument() -> usize {
+    let mut runs = 9usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--runs" => {
+                runs = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .unwrap_or_else(|| die("--runs needs a positive number"))
+            }
+            other => die(&format!("unknown argument `{other}` (--runs N)")),
+        }
+    }
+    runs
+}

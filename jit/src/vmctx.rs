@@ -555,18 +555,47 @@ pub enum Builtin {
     IsSubtype,
     /// `(vmctx, type: u32, len: u32) -> u64`: a new zeroed GC object of
     /// the module's type `type` (`len` elements for an array), header
-    /// written; 1 when the store's GC heap limit is reached.
+    /// written; [`GcFailure::Exhausted`] when the store's GC heap limit
+    /// is reached.
     GcAlloc,
     /// `(vmctx, type: u32, segment: u32, src: u32, len: u32) -> u64`:
     /// `array.new_data`/`array.new_elem` (see [`ARRAY_SEGMENT_ELEM`]):
-    /// the array, or 1 (GC heap exhausted), 2 (data segment out of
-    /// bounds), 3 (element segment out of bounds).
+    /// the array, or a [`GcFailure`].
     ArrayNewSegment,
     /// `(vmctx, type: u32, segment: u32, arr: u64, dst: u32, src: u32,
     /// len: u32) -> u64`: `array.init_data`/`array.init_elem` of a
-    /// non-null array: 0, or 2, 3 as for [`Builtin::ArrayNewSegment`], or
-    /// 4 (array out of bounds).
+    /// non-null array: 0, or a [`GcFailure`].
     ArrayInitSegment,
+}
+
+/// Why a GC builtin failed: what [`Builtin::GcAlloc`],
+/// [`Builtin::ArrayNewSegment`] and [`Builtin::ArrayInitSegment`] answer
+/// instead of an address (objects are 8-aligned, so these small values are
+/// never one), and generated code traps with [`GcFailure::trap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum GcFailure {
+    /// The store's GC heap limit is reached.
+    Exhausted = 1,
+    /// A data segment read past its end.
+    DataOutOfBounds = 2,
+    /// An element segment read past its end.
+    ElemOutOfBounds = 3,
+    /// An array written past its length.
+    ArrayOutOfBounds = 4,
+}
+
+impl GcFailure {
+    /// The trap generated code raises for it.
+    pub fn trap(self) -> crate::trap::TrapKind {
+        use crate::trap::TrapKind;
+        match self {
+            GcFailure::Exhausted => TrapKind::GcHeapExhausted,
+            GcFailure::DataOutOfBounds => TrapKind::MemoryOutOfBounds,
+            GcFailure::ElemOutOfBounds => TrapKind::TableOutOfBounds,
+            GcFailure::ArrayOutOfBounds => TrapKind::ArrayOutOfBounds,
+        }
+    }
 }
 
 /// Set in a segment number passed to [`Builtin::ArrayNewSegment`] and

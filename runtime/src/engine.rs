@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use walmart_attest::Policy;
 use walmart_jit::module_info::{HeapTy, ModuleInfo, TypeDef};
+use walmart_jit::vmctx;
 use walmart_jit::{AttestCodegen, CodeMemory, Compiler, FuncSig, TranslateConfig};
 
 use crate::error::{Error, Result};
@@ -269,14 +270,10 @@ struct Signatures {
     /// Each type's signature (empty but for function types), references
     /// as engine ids.
     sigs: Vec<FuncSig>,
-    /// Each type's definition, references as engine ids.
-    defs: Vec<TypeDef>,
-    /// Each type's chain of declared supertypes, from the root to itself:
-    /// `a` is a subtype of `b` when `b` is at `b`'s depth in `a`'s chain.
-    supers: Vec<Vec<u64>>,
     /// Each type's info record, at an address fixed for the engine's life
     /// (see `walmart_jit::vmctx::GC_TYPE_INFO`): what a GC object's
-    /// header points at.
+    /// header points at, and where subtyping is read: `a` is a subtype of
+    /// `b` when `b` is at `b`'s depth in `a`'s chain of supertypes.
     infos: Vec<Box<[u64]>>,
 }
 
@@ -288,25 +285,30 @@ impl Signatures {
         let base = self.sigs.len() as u64;
         for (i, (sig, def)) in group.iter().enumerate() {
             let def = def.resolve_rec(base);
+            let id = base + i as u64;
             let mut chain = match def.supertype {
-                Some(HeapTy::Engine(sup, _)) => self.supers[sup as usize].clone(),
+                Some(HeapTy::Engine(sup, _)) => self.chain(sup).to_vec(),
                 _ => Vec::new(),
             };
-            chain.push(base + i as u64);
-            let mut info = vec![base + i as u64, chain.len() as u64 - 1];
+            chain.push(id);
+            let mut info = vec![id, chain.len() as u64 - 1];
             info.extend(&chain);
             self.infos.push(info.into_boxed_slice());
             self.sigs.push(sig.resolve_rec(base));
-            self.defs.push(def);
-            self.supers.push(chain);
         }
         self.groups.insert(group, base);
         base
     }
 
+    /// Type `id`'s chain of declared supertypes, from the root to itself.
+    fn chain(&self, id: u64) -> &[u64] {
+        let start = (vmctx::TYPE_INFO_CHAIN / 8) as usize;
+        &self.infos[id as usize][start..]
+    }
+
     fn is_subtype(&self, a: u64, b: u64) -> bool {
-        let depth = self.supers[b as usize].len() - 1;
-        self.supers[a as usize].get(depth) == Some(&b)
+        let depth = self.chain(b).len() - 1;
+        self.chain(a).get(depth) == Some(&b)
     }
 }
 

@@ -2,7 +2,7 @@
 //! the host's checks).
 
 use walmart_jit::module_info::{ConstOp, HeapTy, StorageTy, TypeDef, TypeKind};
-use walmart_jit::vmctx::{self, VMRuntimeLimits};
+use walmart_jit::vmctx::{self, GcFailure, VMRuntimeLimits};
 
 use crate::any_ref::{AnyInner, AnyRef};
 use crate::error::Result;
@@ -81,21 +81,6 @@ pub(crate) struct GcHeap {
     large: Vec<Box<[u64]>>,
     /// Bytes of chunks and large objects made, counted against the limit.
     pub(crate) bytes: usize,
-}
-
-/// Why an allocation or a segment copy failed; generated code traps with
-/// the matching kind (the builtins answer these small values instead of
-/// an address).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u64)]
-pub(crate) enum GcFailure {
-    Exhausted = 1,
-    /// A data segment read past its end.
-    DataOutOfBounds = 2,
-    /// An element segment read past its end.
-    ElemOutOfBounds = 3,
-    /// An array written past its length.
-    ArrayOutOfBounds = 4,
 }
 
 impl GcHeap {
@@ -312,13 +297,10 @@ pub(crate) fn array_from_segment(
     };
     let target = match arr {
         Some(arr) => arr,
-        None => {
-            let arr = new_object(store, info, def, len);
-            if arr == GcFailure::Exhausted as u64 {
-                return arr;
-            }
-            arr
-        }
+        None => match new_object(store, info, def, len) {
+            failed if failed == GcFailure::Exhausted as u64 => return failed,
+            arr => arr,
+        },
     };
     let at = target as usize + vmctx::GC_HEADER as usize + dst as usize * size as usize;
     // SAFETY: `dst + len` elements lie within the array (checked, or

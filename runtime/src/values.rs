@@ -67,15 +67,7 @@ impl ExternRef {
     fn raw(self, store: &mut StoreOpaque) -> Result<u64> {
         Ok(match self.inner {
             ExternInner::Host(id) => store.externref_raw(id),
-            // An i31 is odd either way; an object gets bit 1.
-            ExternInner::Any(a) => {
-                let raw = a.raw(store)?;
-                if raw & 1 == 1 {
-                    raw
-                } else {
-                    raw | 2
-                }
-            }
+            ExternInner::Any(a) => crate::any_ref::convert(a.raw(store)?),
         })
     }
 
@@ -84,9 +76,8 @@ impl ExternRef {
         if raw & 3 == 0 {
             ExternRef::new(store.externref_payload(raw))
         } else {
-            // An i31 (odd) or an object (bit 1): its `anyref` word.
-            let any = if raw & 1 == 1 { raw } else { raw & !2 };
-            ExternRef::from_any(AnyRef::from_raw(store, any))
+            // An i31 (odd) or an object (bit 1) made external.
+            ExternRef::from_any(AnyRef::from_raw(store, crate::any_ref::convert(raw)))
         }
     }
 }

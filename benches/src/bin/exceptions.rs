@@ -20,7 +20,7 @@
 
 #[cfg(feature = "wasmtime")]
 use walmart_benches::time_wasmtime;
-use walmart_benches::{die, ms, time_walmart};
+use walmart_benches::{ms, runs_argument, time_walmart};
 
 /// Fibonacci of 27 through the table: 635,621 calls.
 const FIB_ARG: i32 = 27;
@@ -63,20 +63,7 @@ const THROW_MODULE: &str = r#"(module
         (local.get $sum)))"#;
 
 fn main() {
-    let mut runs = 9usize;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--runs" => {
-                runs = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| die("--runs needs a positive number"))
-            }
-            other => die(&format!("unknown argument `{other}` (--runs N)")),
-        }
-    }
+    let runs = runs_argument();
     let fib = 196_418; // fib(27)
     let throw = THROW_MODULE.replace("DEPTH", &DEPTH.to_string());
     let rows: [(&str, String, i32, i32); 3] = [

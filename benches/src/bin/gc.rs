@@ -22,7 +22,7 @@
 
 #[cfg(feature = "wasmtime")]
 use walmart_benches::time_wasmtime;
-use walmart_benches::{die, ms, time_walmart};
+use walmart_benches::{ms, runs_argument, time_walmart};
 
 const N: i32 = 1_000_000;
 
@@ -73,20 +73,7 @@ const CASTS: &str = r#"(module
         (local.get $sum)))"#;
 
 fn main() {
-    let mut runs = 9usize;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--runs" => {
-                runs = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|&n| n > 0)
-                    .unwrap_or_else(|| die("--runs needs a positive number"))
-            }
-            other => die(&format!("unknown argument `{other}` (--runs N)")),
-        }
-    }
+    let runs = runs_argument();
     // Sums of 0..N wrap in i32.
     let sum = (0..N).fold(0i32, |s, i| s.wrapping_add(i));
     let rows: [(&str, &str, i32); 3] = [

@@ -2,7 +2,6 @@
 //! `VMFuncRef`, and `call_indirect` with its table and signature checks;
 //! each also as a tail call (`return_call`, `return_call_indirect`).
 
-use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, types, InstBuilder, Value};
 use wasmparser::Operator;
 
@@ -219,17 +218,11 @@ impl FuncTranslator<'_, '_> {
             func_ref,
             vmctx::FUNCREF_TYPE,
         );
-        let mismatch = if self.env.info.type_defs[type_index as usize].is_final {
-            // The common case, as without GC: one compare.
-            let expected = self.env.type_ids[type_index as usize] as i64;
-            self.builder
-                .ins()
-                .icmp_imm_s(IntCC::NotEqual, type_id, expected)
-        } else {
-            let matches = self.is_type(type_id, type_index);
-            self.builder.ins().icmp_imm_u(IntCC::Equal, matches, 0)
-        };
-        self.trap_if(mismatch, TrapKind::IndirectCallTypeMismatch);
+        // A final type (the common case) is one compare, as without GC.
+        let matches = self.is_type(type_id, type_index);
+        self.builder
+            .ins()
+            .trapz(matches, TrapKind::IndirectCallTypeMismatch.code());
     }
 
     fn call_indirect(&mut self, type_index: u32, table: u32, kind: CallKind) {

@@ -12,7 +12,7 @@ use super::{block_args, FuncTranslator};
 use crate::error::CompileError;
 use crate::gc_types::StorageTy;
 use crate::trap::TrapKind;
-use crate::vmctx::{self, Builtin, ARRAY_SEGMENT_ELEM};
+use crate::vmctx::{self, Builtin, GcFailure, ARRAY_SEGMENT_ELEM};
 
 /// How a packed field is widened when read.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -58,9 +58,7 @@ impl FuncTranslator<'_, '_> {
                 struct_type_index,
                 field_index,
             } => {
-                let def = &self.env.info.type_defs[struct_type_index as usize];
-                let storage = def.fields[field_index as usize].storage;
-                let offset = def.struct_layout().0[field_index as usize] as i32;
+                let (storage, offset) = self.field(struct_type_index, field_index);
                 let obj = self.pop();
                 self.builder
                     .ins()
@@ -77,9 +75,7 @@ impl FuncTranslator<'_, '_> {
                 struct_type_index,
                 field_index,
             } => {
-                let def = &self.env.info.type_defs[struct_type_index as usize];
-                let storage = def.fields[field_index as usize].storage;
-                let offset = def.struct_layout().0[field_index as usize] as i32;
+                let (storage, offset) = self.field(struct_type_index, field_index);
                 let value = self.pop();
                 let obj = self.pop();
                 self.builder
@@ -92,8 +88,11 @@ impl FuncTranslator<'_, '_> {
                 let len = self.pop();
                 let value = self.pop();
                 let arr = self.gc_alloc(array_type_index, len);
-                let start = self.builder.ins().iconst(types::I32, 0);
-                self.fill(storage, arr, start, len, value);
+                let first = self
+                    .builder
+                    .ins()
+                    .iadd_imm_u(arr, i64::from(vmctx::GC_HEADER));
+                self.fill(storage, first, len, value);
                 self.push(arr);
             }
             O::ArrayNewDefault { array_type_index } => {
@@ -158,8 +157,8 @@ impl FuncTranslator<'_, '_> {
                 let value = self.pop();
                 let start = self.pop();
                 let arr = self.pop();
-                self.element_addr(arr, start, n, storage);
-                self.fill(storage, arr, start, n, value);
+                let first = self.element_addr(arr, start, n, storage);
+                self.fill(storage, first, n, value);
             }
             O::ArrayCopy {
                 array_type_index_dst,
@@ -247,21 +246,32 @@ impl FuncTranslator<'_, '_> {
         self.trap_on_segment_failure(r, segment);
     }
 
-    /// Traps with the kind the segment builtins' small answers stand for.
+    /// Traps with the kind the segment builtins' failures stand for.
     fn trap_on_segment_failure(&mut self, answer: Value, segment: u32) {
         let source = if segment & ARRAY_SEGMENT_ELEM != 0 {
-            (3, TrapKind::TableOutOfBounds)
+            GcFailure::ElemOutOfBounds
         } else {
-            (2, TrapKind::MemoryOutOfBounds)
+            GcFailure::DataOutOfBounds
         };
-        for (code, kind) in [
-            (1, TrapKind::GcHeapExhausted),
-            source,
-            (4, TrapKind::ArrayOutOfBounds),
-        ] {
-            let hit = self.builder.ins().icmp_imm_u(IntCC::Equal, answer, code);
-            self.trap_if(hit, kind);
+        for failure in [GcFailure::Exhausted, source, GcFailure::ArrayOutOfBounds] {
+            self.trap_on_failure(answer, failure);
         }
+    }
+
+    /// Traps with `failure`'s kind when a GC builtin answered it.
+    fn trap_on_failure(&mut self, answer: Value, failure: GcFailure) {
+        let hit = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::Equal, answer, failure as i64);
+        self.trap_if(hit, failure.trap());
+    }
+
+    /// How field `field` of struct type `ty` is stored, and its offset.
+    fn field(&self, ty: u32, field: u32) -> (StorageTy, i32) {
+        let def = &self.env.info.type_defs[ty as usize];
+        let offset = def.struct_layout().0[field as usize] as i32;
+        (def.fields[field as usize].storage, offset)
     }
 
     fn element(&self, array_type_index: u32) -> StorageTy {
@@ -340,8 +350,7 @@ impl FuncTranslator<'_, '_> {
             &[types::I64],
             &[ty, len],
         )[0];
-        let failed = self.builder.ins().icmp_imm_u(IntCC::Equal, made, 1);
-        self.trap_if(failed, TrapKind::GcHeapExhausted);
+        self.trap_on_failure(made, GcFailure::Exhausted);
         self.builder.ins().jump(done, &block_args(&[made]));
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
@@ -413,17 +422,14 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Writes `value` to elements `start..start + n` of `arr` (checked).
-    fn fill(&mut self, storage: StorageTy, arr: Value, start: Value, n: Value, value: Value) {
+    /// Writes `value` to `n` elements from the one at `first` (checked).
+    fn fill(&mut self, storage: StorageTy, first: Value, n: Value, value: Value) {
         let size = i64::from(storage.size());
-        let start = self.builder.ins().uextend(types::I64, start);
-        let first = self.builder.ins().imul_imm_u(start, size);
-        let first = self.builder.ins().iadd(arr, first);
         let n = self.builder.ins().uextend(types::I64, n);
         self.counted_loop(n, |t, i| {
             let offset = t.builder.ins().imul_imm_u(i, size);
             let addr = t.builder.ins().iadd(first, offset);
-            t.store_storage(storage, addr, vmctx::GC_HEADER, value);
+            t.store_storage(storage, addr, 0, value);
         });
     }
 

@@ -884,6 +884,7 @@ fn trap_message_matches(actual: &str, expected: &str) -> bool {
 enum RefFamily {
     Func,
     Extern,
+    Exn,
     Any,
 }
 
@@ -897,6 +898,10 @@ fn ref_family(heap: &HeapType<'_>) -> Option<RefFamily> {
             shared: false,
             ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
         } => Some(RefFamily::Extern),
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+        } => Some(RefFamily::Exn),
         HeapType::Abstract {
             shared: false,
             ty:
@@ -928,6 +933,7 @@ fn arg_to_val(arg: &WastArg<'_>) -> Result<Val, ExecError> {
             Some(RefFamily::Func) => Val::FuncRef(None),
             Some(RefFamily::Extern) => Val::ExternRef(None),
             Some(RefFamily::Any) => Val::AnyRef(None),
+            Some(RefFamily::Exn) => Val::ExnRef(None),
             None => return Err(ExecError::Unsupported("this reference type")),
         },
         WastArgCore::RefExtern(payload) => {
@@ -964,15 +970,9 @@ fn matches_pattern(pattern: &WastRetCore<'_>, value: &Val) -> bool {
         (WastRetCore::RefNull(heap), Val::ExternRef(None)) => heap
             .as_ref()
             .is_none_or(|heap| ref_family(heap) == Some(RefFamily::Extern)),
-        (WastRetCore::RefNull(heap), Val::ExnRef(None)) => heap.as_ref().is_none_or(|heap| {
-            matches!(
-                heap,
-                HeapType::Abstract {
-                    shared: false,
-                    ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
-                }
-            )
-        }),
+        (WastRetCore::RefNull(heap), Val::ExnRef(None)) => heap
+            .as_ref()
+            .is_none_or(|heap| ref_family(heap) == Some(RefFamily::Exn)),
         (WastRetCore::RefNull(heap), Val::AnyRef(None)) => heap
             .as_ref()
             .is_none_or(|heap| ref_family(heap) == Some(RefFamily::Any)),
@@ -1163,6 +1163,7 @@ fn fmt_pattern(pattern: &WastRetCore<'_>) -> String {
             Some(RefFamily::Func) => "ref.null func".to_string(),
             Some(RefFamily::Extern) => "ref.null extern".to_string(),
             Some(RefFamily::Any) => "ref.null any".to_string(),
+            Some(RefFamily::Exn) => "ref.null exn".to_string(),
             None => format!("ref.null {heap:?}"),
         },
         WastRetCore::RefExtern(None) => "ref.extern".to_string(),
