@@ -23,6 +23,53 @@ pub enum StorageTy {
     Ref(RefTy),
 }
 
+/// How a field's raw word names a GC object, if it may (see
+/// `walmart::any_ref` for the raw forms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum TraceClass {
+    /// Never an object: numbers, function and exception references.
+    None = 0,
+    /// An `anyref` word: an object is a non-null word with its low two
+    /// bits clear.
+    Any = 1,
+    /// An `externref` word: an object made external has bit 1 set and
+    /// bit 0 clear.
+    Extern = 2,
+}
+
+impl TraceClass {
+    /// The class of a field of type `storage`.
+    pub fn of(storage: StorageTy) -> TraceClass {
+        match storage {
+            StorageTy::Ref(r) => match r.repr() {
+                WasmType::AnyRef => TraceClass::Any,
+                WasmType::ExternRef => TraceClass::Extern,
+                _ => TraceClass::None,
+            },
+            _ => TraceClass::None,
+        }
+    }
+
+    /// The object a raw word of this class names, if it names one.
+    pub fn object(self, raw: u64) -> Option<u64> {
+        match self {
+            TraceClass::Any if raw != 0 && raw & 3 == 0 => Some(raw),
+            TraceClass::Extern if raw & 3 == 2 => Some(raw & !2),
+            _ => None,
+        }
+    }
+
+    /// The class a trace layout's word gives.
+    pub fn from_word(word: u64) -> TraceClass {
+        match word {
+            1 => TraceClass::Any,
+            2 => TraceClass::Extern,
+            _ => TraceClass::None,
+        }
+    }
+}
+
 impl StorageTy {
     /// Bytes a field of this type takes in an object.
     pub fn size(self) -> u32 {
@@ -88,6 +135,34 @@ impl TypeDef {
     /// ids, the group's first type being `base`.
     pub fn resolve_rec(&self, base: u64) -> TypeDef {
         self.map_refs(|r| r.resolve_rec(base))
+    }
+
+    /// What the collector reads of an object of this type, kept after
+    /// the supertype chain in the type's info record (see
+    /// [`crate::vmctx::GC_TYPE_INFO`]): for a struct, its size, the count
+    /// of its fields that may hold an object, then each one's offset with
+    /// its [`TraceClass`] shifted left by 32; for an array, its element's
+    /// size, then the element's class. A function type's is two zeros.
+    pub fn trace_layout(&self) -> Vec<u64> {
+        match self.kind {
+            TypeKind::Func => vec![0, 0],
+            TypeKind::Array => {
+                let elem = self.fields[0].storage;
+                vec![u64::from(elem.size()), TraceClass::of(elem) as u64]
+            }
+            TypeKind::Struct => {
+                let (offsets, size) = self.struct_layout();
+                let mut out = vec![u64::from(size), 0];
+                for (field, offset) in self.fields.iter().zip(offsets) {
+                    let class = TraceClass::of(field.storage);
+                    if class != TraceClass::None {
+                        out.push(u64::from(offset) | (class as u64) << 32);
+                    }
+                }
+                out[1] = out.len() as u64 - 2;
+                out
+            }
+        }
     }
 
     /// Bytes of an object of this struct type, header included (as

@@ -463,7 +463,9 @@ pub const GC_HEADER: i32 = 16;
 /// ([`TYPE_INFO_ID`]), the depth of its chain of declared supertypes
 /// ([`TYPE_INFO_DEPTH`]), and the chain's ids from the root to the type
 /// itself ([`TYPE_INFO_CHAIN`]): a cast to a non-final type `b` of depth
-/// `d` is `depth >= d && chain[d] == b`, inline.
+/// `d` is `depth >= d && chain[d] == b`, inline. What the collector reads
+/// of the type's objects follows the chain
+/// ([`crate::gc_types::TypeDef::trace_layout`]).
 pub const GC_TYPE_INFO: i32 = 0;
 /// Offset of the engine type id in a type info record.
 pub const TYPE_INFO_ID: i32 = 0;
@@ -474,8 +476,12 @@ pub const TYPE_INFO_CHAIN: i32 = 16;
 /// Offset of an array's length (`u32`).
 pub const GC_ARRAY_LEN: i32 = 8;
 /// Offset of a GC object's kind (`u32`): 0 for a struct, 1 for an array
-/// (what `ref.test` of `struct` or `array` reads).
+/// (what `ref.test` of `struct` or `array` reads). The collector marks a
+/// live object by setting bit 31 while Wasm is stopped, and clears it
+/// before Wasm runs again.
 pub const GC_KIND: i32 = 12;
+/// The collector's mark bit in [`GC_KIND`]'s word.
+pub const GC_MARK: u32 = 1 << 31;
 
 /// Size of one argument/result slot of the array calling convention used by
 /// entry trampolines and host stubs.

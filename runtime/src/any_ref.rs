@@ -28,23 +28,57 @@ pub(crate) fn convert(raw: u64) -> u64 {
 
 /// A reference of GC's `any` hierarchy held by the host: an `i31`, a host
 /// reference made internal (`any.convert_extern`), or a GC object.
+///
+/// A GC object is kept from the collector while its handle's root is
+/// held ([`crate::gc::roots`]): a handle a host function is given (or
+/// reads) lasts until it returns; one the embedder gets outside Wasm
+/// lasts until the enclosing [`crate::Store::gc_scope`] ends, or as long
+/// as the store. A handle used after its root was released is an error.
+/// Two handles are equal when they name the same object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AnyRef {
     pub(crate) inner: AnyInner,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum AnyInner {
     /// The 31 bits, zero-extended.
     I31(u32),
     /// A host reference's payload.
     Host(u64),
-    /// A GC object of the store with this id, at this address.
+    /// A GC object of the store with this id, at this address, held by
+    /// root `root` of the store.
     Object {
         store: u64,
         addr: u64,
         kind: walmart_jit::module_info::TypeKind,
+        root: crate::gc::roots::RootId,
     },
+}
+
+impl AnyInner {
+    /// What names the reference: the root slot is not part of it.
+    fn key(&self) -> (u8, u64, u64) {
+        match *self {
+            AnyInner::I31(v) => (0, 0, u64::from(v)),
+            AnyInner::Host(id) => (1, 0, id),
+            AnyInner::Object { store, addr, .. } => (2, store, addr),
+        }
+    }
+}
+
+impl PartialEq for AnyInner {
+    fn eq(&self, other: &AnyInner) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for AnyInner {}
+
+impl std::hash::Hash for AnyInner {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state)
+    }
 }
 
 impl AnyRef {
@@ -118,21 +152,40 @@ impl AnyRef {
         Ok(match self.inner {
             AnyInner::I31(v) => (u64::from(v) << 1) | 1,
             AnyInner::Host(id) => store.externref_raw(id) | 2,
-            AnyInner::Object {
-                store: id, addr, ..
-            } => {
-                if id != store.id {
-                    return Err(crate::Error::Usage(
-                        "GC object used with a store that does not own it".into(),
-                    ));
-                }
-                addr
-            }
+            AnyInner::Object { .. } => self.object(store)?.unwrap_or_default(),
         })
     }
 
-    /// The reference a raw non-null `anyref` word is.
-    pub(crate) fn from_raw(store: &StoreOpaque, raw: u64) -> AnyRef {
+    /// The GC object's address, if this is one: an error when the object
+    /// is another store's or its root was released.
+    pub(crate) fn object(self, store: &StoreOpaque) -> crate::Result<Option<u64>> {
+        let AnyInner::Object {
+            store: id,
+            addr,
+            root,
+            ..
+        } = self.inner
+        else {
+            return Ok(None);
+        };
+        if id != store.id {
+            return Err(crate::Error::Usage(
+                "GC object used with a store that does not own it".into(),
+            ));
+        }
+        match store.gc_roots.get(root) {
+            Some(held) if held == addr => Ok(Some(addr)),
+            _ => Err(crate::Error::Usage(
+                "GC object used after its root was released (a handle outlived the host call or \
+                 `Store::gc_scope` that made it)"
+                    .into(),
+            )),
+        }
+    }
+
+    /// The reference a raw non-null `anyref` word is (a GC object rooted
+    /// for the host).
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: u64) -> AnyRef {
         let inner = if raw & 1 == 1 {
             AnyInner::I31((raw >> 1) as u32 & 0x7fff_ffff)
         } else if raw & 2 == 2 {
@@ -142,6 +195,7 @@ impl AnyRef {
                 store: store.id,
                 addr: raw,
                 kind: crate::gc::object_kind(raw),
+                root: store.gc_roots.push(raw),
             }
         };
         AnyRef { inner }

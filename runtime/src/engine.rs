@@ -17,10 +17,14 @@ pub struct Config {
     /// Largest stack, in bytes, Wasm code may use before `call stack exhausted`.
     pub max_wasm_stack: usize,
     /// Bytes of GC heap (the 1 MiB chunks small structs and arrays are
-    /// carved from, and larger objects) a store may allocate; past it an
-    /// allocation traps (`GC heap exhausted`). Objects live as long as
-    /// their store: there is no collector yet.
+    /// carved from, and larger objects) a store may hold; an allocation
+    /// that does not fit after a collection traps (`GC heap exhausted`).
     pub max_gc_heap: usize,
+    /// Collect at every allocation that needs memory beyond the current
+    /// range, and hand out ranges one object long, so that Wasm code is
+    /// interrupted by the collector as often as it can be. Slow: for
+    /// testing that what a program keeps survives collections.
+    pub gc_stress: bool,
     /// Reserve 4 GiB plus a 2 GiB guard region for every 32-bit memory and
     /// compile loads and stores without bounds checks (the guard page
     /// faults). Off: memories reserve only their declared maximum, may move
@@ -95,6 +99,7 @@ impl Default for Config {
         Config {
             max_wasm_stack: 1024 * 1024,
             max_gc_heap: 1 << 30,
+            gc_stress: false,
             guarded_memory: true,
             multi_memory: true,
             tail_call: true,
@@ -248,9 +253,16 @@ impl Config {
         self
     }
 
-    /// Sets the bytes of GC objects a store may allocate (default 1 GiB).
+    /// Sets the bytes of GC heap a store may hold (default 1 GiB).
     pub fn max_gc_heap(&mut self, bytes: usize) -> &mut Config {
         self.max_gc_heap = bytes;
+        self
+    }
+
+    /// Collects at every allocation that needs a new range, ranges one
+    /// object long ([`Config::gc_stress`]; default off).
+    pub fn gc_stress(&mut self, on: bool) -> &mut Config {
+        self.gc_stress = on;
         self
     }
 
@@ -293,6 +305,7 @@ impl Signatures {
             chain.push(id);
             let mut info = vec![id, chain.len() as u64 - 1];
             info.extend(&chain);
+            info.extend(def.trace_layout());
             self.infos.push(info.into_boxed_slice());
             self.sigs.push(sig.resolve_rec(base));
         }
@@ -303,7 +316,8 @@ impl Signatures {
     /// Type `id`'s chain of declared supertypes, from the root to itself.
     fn chain(&self, id: u64) -> &[u64] {
         let start = (vmctx::TYPE_INFO_CHAIN / 8) as usize;
-        &self.infos[id as usize][start..]
+        let info = &self.infos[id as usize];
+        &info[start..=start + info[1] as usize]
     }
 
     fn is_subtype(&self, a: u64, b: u64) -> bool {

@@ -344,7 +344,10 @@ pub(crate) fn invoke(
 ) -> Result<()> {
     let outermost = store.wasm_depth == 0;
     let saved_limit = store.limits.stack_limit;
+    // Wasm's frames all lie below this frame's locals.
+    let frame_marker = 0u8;
     if outermost {
+        store.gc_stack_top = std::hint::black_box(&frame_marker) as *const u8 as usize;
         // A trap inside the module's allocator left its wrapper's call
         // unfinished; a new call starts afresh.
         for inst in store.instances.iter_mut() {
@@ -434,6 +437,15 @@ extern "C" fn host_dispatch<T: 'static>(
     values: *mut u128,
     return_address: u64,
 ) -> u32 {
+    // The host's handles on GC objects made for this call (its
+    // parameters, and whatever it reads) are released when it returns.
+    // SAFETY: as below: the context and its store outlive the call.
+    let roots_mark = unsafe {
+        (*(*(ctx as *const HostContext<T>)).store)
+            .opaque
+            .gc_roots
+            .mark()
+    };
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the stub passes the HostContext<T> it was created with,
         // whose store outlives every call into it.
@@ -497,6 +509,13 @@ extern "C" fn host_dispatch<T: 'static>(
         }
         Ok(())
     }));
+    // SAFETY: as above.
+    unsafe {
+        (*(*(ctx as *const HostContext<T>)).store)
+            .opaque
+            .gc_roots
+            .release_to(roots_mark)
+    };
     match result {
         Ok(Ok(())) => 0,
         // Thrown into the Wasm caller: pending, with the results zero,

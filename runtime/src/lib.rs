@@ -50,7 +50,7 @@ pub use instance::Instance;
 pub use linker::Linker;
 pub use memory::{Memory, PAGE_SIZE};
 pub use module::{ExternType, Module};
-pub use store::{AsContext, AsContextMut, Store, StoreInner};
+pub use store::{AsContext, AsContextMut, GcStats, Store, StoreInner};
 pub use table::Table;
 pub use typed_func::{TypedFunc, WasmList, WasmTy};
 pub use types::{FuncType, GlobalType, MemoryType, Mutability, RefType, TableType, ValType};

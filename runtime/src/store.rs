@@ -68,6 +68,12 @@ pub struct StoreOpaque {
     pub(crate) exceptions: Vec<Box<[u128]>>,
     /// The store's GC objects (structs and arrays).
     pub(crate) gc_heap: crate::gc::GcHeap,
+    /// The GC objects the host holds ([`crate::gc::roots`]).
+    pub(crate) gc_roots: crate::gc::roots::GcRoots,
+    /// While Wasm runs: an address in the frame of the host's outermost
+    /// call into it, above every Wasm frame (where the collector's scan of
+    /// the stack ends).
+    pub(crate) gc_stack_top: usize,
     /// Indices of exceptions free for reuse, by payload size
     /// (`crate::exception::exception_done`).
     pub(crate) free_exceptions: HashMap<usize, Vec<u32>>,
@@ -130,6 +136,20 @@ impl Drop for StoreOpaque {
     }
 }
 
+/// Figures of a store's GC heap ([`Store::gc_stats`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcStats {
+    /// Bytes of memory the heap holds (chunks and large objects), counted
+    /// against [`crate::Config::max_gc_heap`].
+    pub heap_bytes: usize,
+    /// Bytes of objects the last collection found live.
+    pub live_bytes: usize,
+    /// Collections run.
+    pub collections: u64,
+    /// Host handles on GC objects whose roots are held.
+    pub roots: usize,
+}
+
 /// The store's contents: the embedder's data beside the runtime's.
 /// `repr(C)` with `opaque` first: internal code views a `StoreOpaque` as a
 /// `StoreInner<()>`.
@@ -177,6 +197,8 @@ impl<T> Store<T> {
                     exceptions: Vec::new(),
                     free_exceptions: HashMap::new(),
                     gc_heap: Default::default(),
+                    gc_roots: Default::default(),
+                    gc_stack_top: 0,
                     host_contexts: Vec::new(),
                     attest: None,
                     attest_options: None,
@@ -286,6 +308,38 @@ impl<T> Store<T> {
     /// throws and catches with `catch` or `catch_all` reuses one).
     pub fn exceptions_held(&self) -> usize {
         self.inner.opaque.exceptions.len()
+    }
+
+    /// Collects the store's GC heap now: every object neither Wasm, the
+    /// store's globals, tables, element segments and exceptions, nor a
+    /// host handle still rooted reaches is freed. Wasm's allocations
+    /// collect by themselves; this is for a host that wants memory back
+    /// at a moment of its choosing.
+    pub fn gc(&mut self) {
+        crate::gc::collect(&mut self.inner.opaque);
+    }
+
+    /// Runs `f`, then releases the roots of the GC object handles
+    /// ([`crate::AnyRef`]) made inside it: the objects they name may then
+    /// be collected, and the handles are refused if used. A host that
+    /// calls Wasm in a loop and reads references back wraps each round
+    /// in one, or its handles keep their objects as long as the store.
+    pub fn gc_scope<R>(&mut self, f: impl FnOnce(&mut Store<T>) -> R) -> R {
+        let mark = self.inner.opaque.gc_roots.mark();
+        let r = f(self);
+        self.inner.opaque.gc_roots.release_to(mark);
+        r
+    }
+
+    /// Figures of the store's GC heap.
+    pub fn gc_stats(&self) -> GcStats {
+        let o = &self.inner.opaque;
+        GcStats {
+            heap_bytes: o.gc_heap.bytes,
+            live_bytes: o.gc_heap.live_bytes(),
+            collections: o.gc_heap.collections,
+            roots: o.gc_roots.len(),
+        }
     }
 
     /// The module's heap chunks, as its allocator reported them (empty

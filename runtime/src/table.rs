@@ -19,6 +19,11 @@ pub(crate) struct TableData {
 }
 
 impl TableData {
+    /// The elements' raw words (what the collector reads).
+    pub(crate) fn raw_elements(&self) -> &[u64] {
+        &self.elements
+    }
+
     pub(crate) fn new(ty: TableType, init: u64) -> Result<Box<TableData>> {
         if ty.min > MAX_TABLE_ELEMENTS {
             return Err(Error::Resource(format!(

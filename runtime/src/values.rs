@@ -72,7 +72,7 @@ impl ExternRef {
     }
 
     /// The reference a raw non-null `externref` word is.
-    fn from_raw(store: &StoreOpaque, raw: u64) -> ExternRef {
+    fn from_raw(store: &mut StoreOpaque, raw: u64) -> ExternRef {
         if raw & 3 == 0 {
             ExternRef::new(store.externref_payload(raw))
         } else {

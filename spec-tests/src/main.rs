@@ -4,7 +4,7 @@
 //! ```text
 //! walmart-spec-tests [--suite v1|v2|v3|simd|relaxed-simd|multi-memory|tail-call|extended-const|memory64|function-references|exceptions|all]... [--update-expectations]
 //!                    [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks]
-//!                    [--attest coarse|fine] [FILTER]
+//!                    [--attest coarse|fine] [--gc-stress] [FILTER]
 //! ```
 
 use std::path::PathBuf;
@@ -18,7 +18,8 @@ use walmart_spec_tests::{
 
 const USAGE: &str = "\
 usage: walmart-spec-tests [--suite v1|v2|v3|simd|relaxed-simd|multi-memory|tail-call|extended-const|memory64|function-references|exceptions|all]... [--update-expectations]
-                          [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks] [FILTER]
+                          [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks]
+                          [--attest coarse|fine] [--gc-stress] [FILTER]
 
   --suite NAME            suite to run; may be repeated (default: v1 and v2)
   --update-expectations   record the directives that pass now in the expectations file
@@ -27,6 +28,7 @@ usage: walmart-spec-tests [--suite v1|v2|v3|simd|relaxed-simd|multi-memory|tail-
   -v, --verbose           print every failing directive
   --explicit-bounds-checks  run without guarded memory (explicit checks on every access)
   --attest POLICY           compile with attestation hooks (coarse or fine)
+  --gc-stress             collect the GC heap at every allocation that needs a new range
   FILTER                  only run files whose path (e.g. wasm-v1/i32.wast) contains FILTER
 
 Exits with status 1 when a directive listed as passing in the expectations file fails.";
@@ -42,6 +44,7 @@ struct Args {
     verbose: bool,
     explicit_checks: bool,
     attest: walmart::attest::Policy,
+    gc_stress: bool,
     filter: Option<String>,
 }
 
@@ -53,6 +56,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         verbose: false,
         explicit_checks: false,
         attest: walmart::attest::Policy::Off,
+        gc_stress: false,
         filter: None,
     };
     while let Some(arg) = args.next() {
@@ -76,6 +80,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--attest" => {
                 parsed.attest = args.next().ok_or("--attest needs a policy")?.parse()?;
             }
+            "--gc-stress" => parsed.gc_stress = true,
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
             _ if parsed.filter.is_some() => return Err(format!("unexpected argument `{arg}`")),
@@ -105,7 +110,7 @@ fn run(args: Args) -> anyhow::Result<bool> {
         config: {
             let mut config = walmart::Config::default();
             config.guarded_memory(!args.explicit_checks);
-            config.attest(args.attest);
+            config.attest(args.attest).gc_stress(args.gc_stress);
             config
         },
     };

@@ -57,15 +57,25 @@ fn check_expectations() {
     // attestation instrumentation (store barriers, function hooks), which
     // must not change what any program computes.
     let mut regressed = Vec::new();
-    for (guarded, attest) in [
-        (true, Policy::Off),
-        (false, Policy::Off),
-        (true, Policy::Fine),
+    // The GC suite also runs with the collector interrupting every
+    // allocation it can.
+    for (guarded, attest, gc_stress) in [
+        (true, Policy::Off, false),
+        (false, Policy::Off, false),
+        (true, Policy::Fine, false),
+        (true, Policy::Off, true),
     ] {
         let mut opts = RunOptions::default();
-        opts.config.guarded_memory(guarded).attest(attest);
-        let reports = run_files(files.clone(), &opts);
-        let guarded = format!("{guarded}, attestation {attest}");
+        opts.config
+            .guarded_memory(guarded)
+            .attest(attest)
+            .gc_stress(gc_stress);
+        let files = files
+            .iter()
+            .filter(|(name, _)| !gc_stress || name.starts_with("gc/"))
+            .cloned();
+        let reports = run_files(files, &opts);
+        let guarded = format!("{guarded}, attestation {attest}, GC stress {gc_stress}");
         println!("guarded memory: {guarded}\n{}", format_table(&reports));
         for improvement in improvements(&expected, &reports) {
             println!("improved {improvement}");

@@ -350,7 +350,7 @@ extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, len: u32) -> u64 {
     let (store, inst) = unsafe { context(vmctx) };
     let info = inst.module.inner.type_infos[ty as usize];
     let def = &inst.module.info().type_defs[ty as usize];
-    crate::gc::new_object(store, info, def, len)
+    crate::gc::new_object(store, info, def, len, true)
 }
 
 extern "C" fn array_new_segment(vmctx: *mut u8, ty: u32, segment: u32, src: u32, len: u32) -> u64 {

@@ -106,6 +106,9 @@ pub fn variants() -> Result<Vec<Variant>, CheckError> {
             c.guarded_memory(false);
         }),
         Variant::new("tags", Tags, |_| {}),
+        Variant::new("off-gc-stress", Off, |c| {
+            c.gc_stress(true);
+        }),
     ]
     .into_iter()
     .collect()

@@ -1,8 +1,15 @@
 //! GC objects: what the runtime knows of them (their types, for casts and
-//! the host's checks).
+//! the host's checks), how they are made, and how they are collected.
+
+mod collect;
+mod heap;
+pub(crate) mod roots;
+
+pub(crate) use collect::collect;
+pub(crate) use heap::GcHeap;
 
 use walmart_jit::module_info::{ConstOp, HeapTy, StorageTy, TypeDef, TypeKind};
-use walmart_jit::vmctx::{self, GcFailure, VMRuntimeLimits};
+use walmart_jit::vmctx::{self, GcFailure};
 
 use crate::any_ref::{AnyInner, AnyRef};
 use crate::error::Result;
@@ -36,113 +43,36 @@ pub(crate) fn object_kind(addr: u64) -> TypeKind {
 /// Whether non-null reference `a` is a value of heap type `heap` (engine
 /// ids).
 pub(crate) fn any_fits(store: &StoreOpaque, a: &AnyRef, heap: HeapTy) -> Result<bool> {
-    Ok(match (a.inner, heap) {
-        (_, HeapTy::Any) => true,
-        (AnyInner::I31(_), HeapTy::Eq | HeapTy::I31) => true,
-        (
-            AnyInner::Object {
-                store: id, addr, ..
-            },
-            _,
-        ) if id == store.id => {
-            let ty = object_type(addr);
-            let kind = object_kind(addr);
-            match heap {
-                HeapTy::Eq => true,
-                HeapTy::Struct => kind == TypeKind::Struct,
-                HeapTy::Array => kind == TypeKind::Array,
-                HeapTy::Engine(want, _) => store.engine.is_subtype(ty, want),
-                _ => false,
-            }
-        }
-        (AnyInner::Object { .. }, _) => {
-            return Err(crate::Error::Usage(
-                "GC object used with a store that does not own it".into(),
-            ))
-        }
-        _ => false,
-    })
-}
-
-/// Bytes of a chunk the heap carves small objects from.
-const CHUNK: usize = 1 << 20;
-
-/// A store's GC objects. Objects are never freed before the store is
-/// dropped (no collector yet: a program that keeps allocating reaches the
-/// limit and traps with `GC heap exhausted`); they never move.
-///
-/// Small objects are carved from chunks by moving the cursor in the
-/// store's [`VMRuntimeLimits`], which generated code does itself while
-/// the chunk lasts; this heap makes the chunks, and holds the objects
-/// larger than a quarter chunk, each on its own.
-#[derive(Default)]
-pub(crate) struct GcHeap {
-    chunks: Vec<Box<[u64]>>,
-    large: Vec<Box<[u64]>>,
-    /// Bytes of chunks and large objects made, counted against the limit.
-    pub(crate) bytes: usize,
-}
-
-impl GcHeap {
-    /// A zeroed object of `bytes` (a multiple of 8), or `None` when it
-    /// would take the heap past `limit` bytes.
-    fn alloc(
-        &mut self,
-        limits: &mut VMRuntimeLimits,
-        bytes: usize,
-        limit: usize,
-    ) -> Option<*mut u8> {
-        let words = bytes / 8;
-        if bytes > CHUNK / 4 {
-            if self.bytes.checked_add(bytes)? > limit {
-                return None;
-            }
-            self.large.push(zeroed_words(words)?);
-            self.bytes += bytes;
-            return self.large.last_mut().map(|o| o.as_mut_ptr().cast());
-        }
-        if limits.gc_end - limits.gc_cursor < bytes {
-            // A new chunk, smaller near the limit (the rest of the old
-            // one is left unused).
-            let size = CHUNK.min(limit.saturating_sub(self.bytes)) / 8 * 8;
-            if size < bytes {
-                return None;
-            }
-            let mut chunk = zeroed_words(size / 8)?;
-            limits.gc_cursor = chunk.as_mut_ptr() as usize;
-            limits.gc_end = limits.gc_cursor + size;
-            self.chunks.push(chunk);
-            self.bytes += size;
-        }
-        let ptr = limits.gc_cursor as *mut u8;
-        limits.gc_cursor += bytes;
-        Some(ptr)
+    if let Some(addr) = a.object(store)? {
+        let ty = object_type(addr);
+        let kind = object_kind(addr);
+        return Ok(match heap {
+            HeapTy::Any | HeapTy::Eq => true,
+            HeapTy::Struct => kind == TypeKind::Struct,
+            HeapTy::Array => kind == TypeKind::Array,
+            HeapTy::Engine(want, _) => store.engine.is_subtype(ty, want),
+            _ => false,
+        });
     }
-}
-
-/// `words` zeroed words from the allocator (lazily zeroed pages for large
-/// ones), or `None` when it has no memory for them: a GC heap larger than
-/// the machine's memory is exhausted, not an abort.
-fn zeroed_words(words: usize) -> Option<Box<[u64]>> {
-    let layout = std::alloc::Layout::array::<u64>(words).ok()?;
-    if layout.size() == 0 {
-        return Some(Box::new([]));
-    }
-    // SAFETY: the layout's size is not zero.
-    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<u64>();
-    if ptr.is_null() {
-        return None;
-    }
-    // SAFETY: the global allocator gave `ptr` for this layout (`words`
-    // u64s), and zeroed words are initialised u64s.
-    Some(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, words)) })
+    Ok(matches!(
+        (a.inner, heap),
+        (_, HeapTy::Any) | (AnyInner::I31(_), HeapTy::Eq | HeapTy::I31)
+    ))
 }
 
 /// A new zeroed object of the type whose info record is at `info`, defined as `def` (the
 /// module's definition: no lock on the engine's registry), with `len`
 /// elements for an array; header written: its address, or a
-/// [`GcFailure`].
-pub(crate) fn new_object(store: &mut StoreOpaque, info: u64, def: &TypeDef, len: u32) -> u64 {
+/// [`GcFailure`]. With `from_wasm` (Wasm asked, through a builtin) the
+/// heap may be collected first; the runtime's own allocations (constant
+/// expressions, whose operands only the runtime holds) never collect.
+pub(crate) fn new_object(
+    store: &mut StoreOpaque,
+    info: u64,
+    def: &TypeDef,
+    len: u32,
+    from_wasm: bool,
+) -> u64 {
     let size = match def.kind {
         TypeKind::Array => {
             let elem = u64::from(def.fields[0].storage.size());
@@ -151,10 +81,21 @@ pub(crate) fn new_object(store: &mut StoreOpaque, info: u64, def: &TypeDef, len:
         _ => u64::from(def.struct_size()),
     };
     let limit = store.engine.config().max_gc_heap;
-    let Some(ptr) = usize::try_from(size)
-        .ok()
-        .and_then(|size| store.gc_heap.alloc(&mut store.limits, size, limit))
-    else {
+    let stress = store.engine.config().gc_stress;
+    let Ok(size) = usize::try_from(size) else {
+        return GcFailure::Exhausted as u64;
+    };
+    let mut collected = false;
+    if from_wasm && store.gc_heap.wants_collection(&store.limits, size, stress) {
+        collect(store);
+        collected = true;
+    }
+    let mut made = store.gc_heap.alloc(&mut store.limits, size, limit, stress);
+    if made.is_none() && from_wasm && !collected {
+        collect(store);
+        made = store.gc_heap.alloc(&mut store.limits, size, limit, stress);
+    }
+    let Some(ptr) = made else {
         return GcFailure::Exhausted as u64;
     };
     // SAFETY: the object is at least a header long, 8-aligned.
@@ -188,7 +129,7 @@ pub(crate) fn const_object(
         ConstOp::ArrayNewFixed(_, n) => (n, pop(stack, n as usize), false),
         _ => unreachable!("not an allocating constant operator"),
     };
-    let addr = new_object(store, info, def, len);
+    let addr = new_object(store, info, def, len, false);
     if addr == GcFailure::Exhausted as u64 {
         return Err(crate::Error::Trap(crate::Trap::new(
             walmart_jit::TrapKind::GcHeapExhausted,
@@ -297,7 +238,7 @@ pub(crate) fn array_from_segment(
     };
     let target = match arr {
         Some(arr) => arr,
-        None => match new_object(store, info, def, len) {
+        None => match new_object(store, info, def, len, true) {
             failed if failed == GcFailure::Exhausted as u64 => return failed,
             arr => arr,
         },

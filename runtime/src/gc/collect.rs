@@ -1,0 +1,116 @@
+//! The collector: marks what the roots reach, frees the rest.
+//!
+//! Roots are found two ways. The store's own holders of references (its
+//! globals, tables, element segments, exceptions and the references the
+//! host holds, [`crate::gc::roots`]) are read word by word. Wasm frames are
+//! not described (no stack maps): every word of the stack between the
+//! host's entry into Wasm and the collector, callee-saved registers
+//! included, is taken as a possible reference, and an object any of them
+//! points into is live. Such a scan may keep a dead object whose address
+//! an integer happens to hold, never free a live one, and it sees
+//! references compiled code derived (an address into an object) as well.
+//! Objects' fields are traced exactly, by their types.
+
+use crate::store::StoreOpaque;
+
+/// Collects the store's GC heap. Runs only with Wasm stopped at a call
+/// into the runtime (or not running at all), on the thread that runs it.
+pub(crate) fn collect(store: &mut StoreOpaque) {
+    store.gc_heap.begin_collection(&mut store.limits);
+    if store.wasm_depth > 0 {
+        scan_stack(store);
+    }
+    let heap = &mut store.gc_heap;
+    for global in &store.globals {
+        let raw = u128::from_le_bytes(global.cell.bytes);
+        heap.mark_conservatively(raw as u64);
+    }
+    for table in &store.tables {
+        for &raw in table.raw_elements() {
+            heap.mark_conservatively(raw);
+        }
+    }
+    for inst in &store.instances {
+        for segment in inst.elements.iter().flatten() {
+            for &raw in segment {
+                heap.mark_conservatively(raw);
+            }
+        }
+    }
+    for record in &store.exceptions {
+        for &raw in record.iter() {
+            heap.mark_conservatively(raw as u64);
+            heap.mark_conservatively((raw >> 64) as u64);
+        }
+    }
+    for raw in store.gc_roots.addresses() {
+        heap.mark_conservatively(raw);
+    }
+    heap.trace();
+    heap.sweep();
+}
+
+/// Marks what the words of the stack point into, from the collector's
+/// own frame (its callee-saved registers spilled into it first) to the
+/// host's outermost entry into Wasm.
+#[inline(never)]
+fn scan_stack(store: &mut StoreOpaque) {
+    let registers = spill_callee_saved();
+    std::hint::black_box(&registers);
+    let low = stack_pointer() & !7;
+    let high = store.gc_stack_top;
+    let mut at = low;
+    while at + 8 <= high {
+        // SAFETY: `low..high` is this thread's stack, from a frame below
+        // this one up to a frame of `crate::func::invoke` that is still
+        // running: mapped memory, read as plain words.
+        let word = unsafe { std::ptr::read_volatile(at as *const u64) };
+        store.gc_heap.mark_conservatively(word);
+        at += 8;
+    }
+    std::hint::black_box(&registers);
+}
+
+/// An address within the caller's callee's frame: below every word of
+/// the caller's frame.
+#[inline(never)]
+fn stack_pointer() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
+
+/// The callee-saved registers' values: a reference compiled code keeps
+/// in one across the call into the runtime may be in no frame yet.
+#[inline(never)]
+fn spill_callee_saved() -> [u64; 12] {
+    let mut regs = [0u64; 12];
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: only stores to `regs`, which holds twelve words.
+    unsafe {
+        std::arch::asm!(
+            "mov [{0}], rbx",
+            "mov [{0} + 8], rbp",
+            "mov [{0} + 16], r12",
+            "mov [{0} + 24], r13",
+            "mov [{0} + 32], r14",
+            "mov [{0} + 40], r15",
+            in(reg) regs.as_mut_ptr(),
+            options(nostack, preserves_flags),
+        );
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: only stores to `regs`, which holds twelve words.
+    unsafe {
+        std::arch::asm!(
+            "stp x19, x20, [{0}]",
+            "stp x21, x22, [{0}, #16]",
+            "stp x23, x24, [{0}, #32]",
+            "stp x25, x26, [{0}, #48]",
+            "stp x27, x28, [{0}, #64]",
+            "stp x29, x30, [{0}, #80]",
+            in(reg) regs.as_mut_ptr(),
+            options(nostack, preserves_flags),
+        );
+    }
+    regs
+}

@@ -1,0 +1,432 @@
+//! A store's GC heap: where objects are carved from, how they are found
+//! from a word that may point into one, and how the dead ones' memory
+//! comes back.
+//!
+//! Small objects are carved from 1 MiB chunks by moving the cursor in
+//! the store's [`VMRuntimeLimits`], which generated code does itself
+//! while the current range lasts. Outside that range a chunk is tiled
+//! with objects and fillers (a word of 0 then the filler's size, or a
+//! word of 1 for an 8-byte filler: an object's first word is its info
+//! pointer, never 0 or 1), so a walk from a chunk's start meets every
+//! object. Objects larger than a quarter chunk each get memory of their
+//! own. Objects never move.
+
+use std::collections::BTreeMap;
+
+use walmart_jit::gc_types::TraceClass;
+use walmart_jit::vmctx::{self, VMRuntimeLimits};
+
+/// Bytes of a chunk small objects are carved from.
+const CHUNK: usize = 1 << 20;
+
+/// Bytes allocated between collections, at least (more once more is
+/// live: a collection comes after as many bytes as the last one found
+/// live, so its cost stays in proportion to allocation).
+const MIN_INTERVAL: usize = 4 << 20;
+
+/// Free ranges shorter than this are left as fillers until the objects
+/// around them die.
+const MIN_RANGE: usize = 64;
+
+/// A store's GC objects; see the module's documentation.
+#[derive(Default)]
+pub(crate) struct GcHeap {
+    /// Chunks, in address order after each collection.
+    chunks: Vec<Box<[u64]>>,
+    /// Large objects by address.
+    large: BTreeMap<usize, Box<[u64]>>,
+    /// Free ranges of chunks left by the last collection (each with a
+    /// filler written), taken from the back: the lowest address first.
+    free: Vec<(usize, usize)>,
+    /// Bytes of chunks and large objects held, counted against the limit.
+    pub(crate) bytes: usize,
+    /// Bytes handed out since the last collection (ranges and large
+    /// objects).
+    allocated: usize,
+    /// Bytes of objects the last collection found live.
+    live: usize,
+    /// Collections run.
+    pub(crate) collections: u64,
+    /// During a collection: the small objects, as `(start, end)` in
+    /// address order, for words that may point into one.
+    index: Vec<(usize, usize)>,
+    /// During a collection: marked objects whose fields are still to be
+    /// traced.
+    pending: Vec<usize>,
+}
+
+impl GcHeap {
+    /// A zeroed object of `bytes` (a multiple of 8, at least a header),
+    /// or `None` when it does not fit without taking the heap past
+    /// `limit` bytes.
+    pub(crate) fn alloc(
+        &mut self,
+        limits: &mut VMRuntimeLimits,
+        bytes: usize,
+        limit: usize,
+        stress: bool,
+    ) -> Option<*mut u8> {
+        if bytes > CHUNK / 4 {
+            if self.bytes.checked_add(bytes)? > limit {
+                return None;
+            }
+            let mut obj = zeroed_words(bytes / 8)?;
+            let ptr = obj.as_mut_ptr().cast::<u8>();
+            self.large.insert(ptr as usize, obj);
+            self.bytes += bytes;
+            self.allocated += bytes;
+            return Some(ptr);
+        }
+        if limits.gc_end - limits.gc_cursor < bytes && !self.refill(limits, bytes, limit, stress) {
+            return None;
+        }
+        let ptr = limits.gc_cursor as *mut u8;
+        limits.gc_cursor += bytes;
+        Some(ptr)
+    }
+
+    /// Whether an allocation of `bytes` should be preceded by a
+    /// collection: it needs a new range, and enough has been allocated
+    /// since the last.
+    pub(crate) fn wants_collection(
+        &self,
+        limits: &VMRuntimeLimits,
+        bytes: usize,
+        stress: bool,
+    ) -> bool {
+        let needs_range = bytes > CHUNK / 4 || limits.gc_end - limits.gc_cursor < bytes;
+        needs_range && (stress || self.allocated >= self.live.max(MIN_INTERVAL))
+    }
+
+    /// Makes the current range one with room for `bytes`: the next free
+    /// range long enough, else a new chunk (smaller near the limit); only
+    /// `bytes` of it with `stress`, the rest left free. False when
+    /// neither is there.
+    fn refill(
+        &mut self,
+        limits: &mut VMRuntimeLimits,
+        bytes: usize,
+        limit: usize,
+        stress: bool,
+    ) -> bool {
+        retire(limits);
+        let (start, end, dirty) = loop {
+            match self.free.pop() {
+                // Shorter ranges stay fillers until the next collection.
+                Some((start, end)) if end - start >= bytes => break (start, end, true),
+                Some(_) => continue,
+                None => {
+                    let size = CHUNK.min(limit.saturating_sub(self.bytes)) / 8 * 8;
+                    if size < bytes {
+                        return false;
+                    }
+                    let Some(mut chunk) = zeroed_words(size / 8) else {
+                        return false;
+                    };
+                    let start = chunk.as_mut_ptr() as usize;
+                    self.chunks.push(chunk);
+                    self.bytes += size;
+                    break (start, start + size, false);
+                }
+            }
+        };
+        let end = if stress && end - start > bytes {
+            // SAFETY: the rest of the range is free memory of a chunk.
+            unsafe { write_filler(start + bytes, end - start - bytes) };
+            self.free.push((start + bytes, end));
+            start + bytes
+        } else {
+            end
+        };
+        if dirty {
+            // SAFETY: the range is free memory of one of the heap's
+            // chunks; generated code expects zeroes.
+            unsafe { std::ptr::write_bytes(start as *mut u8, 0, end - start) };
+        }
+        limits.gc_cursor = start;
+        limits.gc_end = end;
+        self.allocated += end - start;
+        true
+    }
+
+    /// Starts a collection: the current range is given up (a filler
+    /// written over what is left of it) and the small objects indexed.
+    pub(crate) fn begin_collection(&mut self, limits: &mut VMRuntimeLimits) {
+        retire(limits);
+        self.chunks.sort_by_key(|c| c.as_ptr() as usize);
+        self.index.clear();
+        for chunk in &self.chunks {
+            walk(chunk, |start, size, is_object| {
+                if is_object {
+                    self.index.push((start, start + size));
+                }
+            });
+        }
+    }
+
+    /// Marks the object `word` points into (anywhere from its header to
+    /// its last byte), if it points into one: a word of the stack or of
+    /// the store that may or may not be a reference.
+    pub(crate) fn mark_conservatively(&mut self, word: u64) {
+        let Ok(word) = usize::try_from(word) else {
+            return;
+        };
+        let i = self.index.partition_point(|&(start, _)| start <= word);
+        let found = match i.checked_sub(1).map(|i| self.index[i]) {
+            Some((start, end)) if word < end => Some(start),
+            _ => self
+                .large
+                .range(..=word)
+                .next_back()
+                .filter(|(start, obj)| word < **start + obj.len() * 8)
+                .map(|(start, _)| *start),
+        };
+        if let Some(obj) = found {
+            self.mark(obj);
+        }
+    }
+
+    /// Marks object `obj` (an object's address) and queues its fields.
+    fn mark(&mut self, obj: usize) {
+        // SAFETY: `obj` is one of this heap's objects, whose header is
+        // the heap's to change while Wasm is stopped.
+        let kind = unsafe { &mut *((obj + vmctx::GC_KIND as usize) as *mut u32) };
+        if *kind & vmctx::GC_MARK == 0 {
+            *kind |= vmctx::GC_MARK;
+            self.pending.push(obj);
+        }
+    }
+
+    /// Marks everything the marked objects reach, field by field (each
+    /// field's type tells whether and how it holds an object).
+    pub(crate) fn trace(&mut self) {
+        while let Some(obj) = self.pending.pop() {
+            // SAFETY: `obj` is a live object; its layout is its type's.
+            let layout = unsafe { Layout::of(obj) };
+            if layout.is_array {
+                let class = TraceClass::from_word(layout.words[1]);
+                if class == TraceClass::None {
+                    continue;
+                }
+                let first = obj + vmctx::GC_HEADER as usize;
+                for i in 0..layout.len {
+                    // SAFETY: element `i` lies within the array (8-byte
+                    // elements: references).
+                    let raw = unsafe { *((first + i * 8) as *const u64) };
+                    if let Some(child) = class.object(raw) {
+                        self.mark(child as usize);
+                    }
+                }
+            } else {
+                let count = layout.words[1] as usize;
+                for &field in &layout.words[2..2 + count] {
+                    let class = TraceClass::from_word(field >> 32);
+                    // SAFETY: the field's offset lies within the struct.
+                    let raw = unsafe { *((obj + (field as u32) as usize) as *const u64) };
+                    if let Some(child) = class.object(raw) {
+                        self.mark(child as usize);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends a collection: unmarked objects' memory is made free (chunks
+    /// with nothing live beyond what is kept for the next allocations go
+    /// back to the system), marks are cleared.
+    pub(crate) fn sweep(&mut self) {
+        let mut live = 0;
+        let mut free = Vec::new();
+        let mut kept = Vec::with_capacity(self.chunks.len());
+        let mut spare = 0;
+        for chunk in std::mem::take(&mut self.chunks) {
+            let (chunk_live, gaps) = sweep_chunk(&chunk);
+            live += chunk_live;
+            let size = chunk.len() * 8;
+            if chunk_live == 0 && spare >= self.live.max(MIN_INTERVAL) {
+                self.bytes -= size;
+                continue;
+            }
+            if chunk_live == 0 {
+                spare += size;
+            }
+            free.extend(gaps);
+            kept.push(chunk);
+        }
+        self.chunks = kept;
+        let mut freed = 0;
+        self.large.retain(|&addr, obj| {
+            // SAFETY: a large object of this heap.
+            let kind = unsafe { &mut *((addr + vmctx::GC_KIND as usize) as *mut u32) };
+            if *kind & vmctx::GC_MARK != 0 {
+                *kind &= !vmctx::GC_MARK;
+                live += obj.len() * 8;
+                true
+            } else {
+                freed += obj.len() * 8;
+                false
+            }
+        });
+        self.bytes -= freed;
+        free.reverse();
+        self.free = free;
+        self.live = live;
+        self.allocated = 0;
+        self.index = Vec::new();
+        self.collections += 1;
+    }
+
+    /// Bytes of objects the last collection found live.
+    pub(crate) fn live_bytes(&self) -> usize {
+        self.live
+    }
+}
+
+/// Gives up the current range: a filler over what is left of it.
+fn retire(limits: &mut VMRuntimeLimits) {
+    if limits.gc_cursor < limits.gc_end {
+        // SAFETY: the rest of the current range is free memory of a
+        // chunk, at least 8 bytes and 8-aligned.
+        unsafe { write_filler(limits.gc_cursor, limits.gc_end - limits.gc_cursor) };
+    }
+    limits.gc_cursor = 0;
+    limits.gc_end = 0;
+}
+
+/// Writes a filler over free bytes `start..start + size` (8-aligned, a
+/// multiple of 8, not empty).
+///
+/// # Safety
+/// The bytes must be free memory of a chunk.
+unsafe fn write_filler(start: usize, size: usize) {
+    let words = start as *mut u64;
+    // SAFETY: the caller's range holds at least the words written.
+    unsafe {
+        if size == 8 {
+            *words = 1;
+        } else {
+            *words = 0;
+            *words.add(1) = size as u64;
+        }
+    }
+}
+
+/// Calls `f(start, size, is_object)` on each object and filler of
+/// `chunk`, in order.
+fn walk(chunk: &[u64], mut f: impl FnMut(usize, usize, bool)) {
+    let mut at = chunk.as_ptr() as usize;
+    let end = at + chunk.len() * 8;
+    while at < end {
+        // SAFETY: outside the current range (retired before any walk) a
+        // chunk is tiled with objects and fillers, so `at` starts one.
+        let (size, is_object) = unsafe {
+            match *(at as *const u64) {
+                0 => (*((at + 8) as *const u64) as usize, false),
+                1 => (8, false),
+                _ => (Layout::of(at).size, true),
+            }
+        };
+        f(at, size, is_object);
+        at += size;
+    }
+}
+
+/// Sweeps one chunk: marks cleared on live objects, each run of dead
+/// objects and fillers made one filler. Returns the live bytes and the
+/// free ranges worth allocating from, in address order.
+fn sweep_chunk(chunk: &[u64]) -> (usize, Vec<(usize, usize)>) {
+    let mut live = 0;
+    let mut gaps = Vec::new();
+    let mut gap_start: Option<usize> = None;
+    let mut close = |gap_start: &mut Option<usize>, end: usize| {
+        if let Some(start) = gap_start.take() {
+            // SAFETY: everything from `start` to `end` is dead objects
+            // and fillers already walked past.
+            unsafe { write_filler(start, end - start) };
+            if end - start >= MIN_RANGE {
+                gaps.push((start, end));
+            }
+        }
+    };
+    walk(chunk, |start, size, is_object| {
+        // SAFETY: an object of the chunk.
+        let marked = is_object
+            && unsafe {
+                let kind = &mut *((start + vmctx::GC_KIND as usize) as *mut u32);
+                let marked = *kind & vmctx::GC_MARK != 0;
+                *kind &= !vmctx::GC_MARK;
+                marked
+            };
+        if marked {
+            close(&mut gap_start, start);
+            live += size;
+        } else if gap_start.is_none() {
+            gap_start = Some(start);
+        }
+    });
+    close(&mut gap_start, chunk.as_ptr() as usize + chunk.len() * 8);
+    (live, gaps)
+}
+
+/// What the collector reads of an object: its size, and its type's trace
+/// layout ([`walmart_jit::gc_types::TypeDef::trace_layout`]).
+struct Layout {
+    size: usize,
+    is_array: bool,
+    /// An array's length.
+    len: usize,
+    words: &'static [u64],
+}
+
+impl Layout {
+    /// # Safety
+    /// `obj` must be a GC object of a live store (its info record lives
+    /// as long as the engine).
+    unsafe fn of(obj: usize) -> Layout {
+        // SAFETY: the header's fields, and the info record they point at,
+        // laid out as `walmart_jit::vmctx` describes.
+        unsafe {
+            let info = *((obj + vmctx::GC_TYPE_INFO as usize) as *const usize) as *const u64;
+            let depth = *info.add(vmctx::TYPE_INFO_DEPTH as usize / 8) as usize;
+            let layout = info.add(vmctx::TYPE_INFO_CHAIN as usize / 8 + depth + 1);
+            let is_array = *((obj + vmctx::GC_KIND as usize) as *const u32) & !vmctx::GC_MARK == 1;
+            let (size, len, words) = if is_array {
+                let len = *((obj + vmctx::GC_ARRAY_LEN as usize) as *const u32) as usize;
+                let elem = *layout as usize;
+                let size = (vmctx::GC_HEADER as usize + elem * len).next_multiple_of(8);
+                (size, len, std::slice::from_raw_parts(layout, 2))
+            } else {
+                let count = *layout.add(1) as usize;
+                (
+                    *layout as usize,
+                    0,
+                    std::slice::from_raw_parts(layout, 2 + count),
+                )
+            };
+            Layout {
+                size,
+                is_array,
+                len,
+                words,
+            }
+        }
+    }
+}
+
+/// `words` zeroed words from the allocator (lazily zeroed pages for large
+/// ones), or `None` when it has no memory for them: a GC heap larger than
+/// the machine's memory is exhausted, not an abort.
+fn zeroed_words(words: usize) -> Option<Box<[u64]>> {
+    let layout = std::alloc::Layout::array::<u64>(words).ok()?;
+    if layout.size() == 0 {
+        return Some(Box::new([]));
+    }
+    // SAFETY: the layout's size is not zero.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<u64>();
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: the global allocator gave `ptr` for this layout (`words`
+    // u64s), and zeroed words are initialised u64s.
+    Some(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, words)) })
+}

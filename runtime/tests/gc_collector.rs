@@ -1,0 +1,286 @@
+//! The collector: programs that allocate far more than the GC heap holds
+//! run, and what they keep (in locals of frames below, in globals, tables,
+//! arrays, exceptions, and the host's handles) survives collections with
+//! its contents.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use walmart::{AnyRef, Config, Engine, Func, FuncType, Linker, Module, Store, Val, ValType};
+
+const WAT: &str = r#"(module
+    (type $node (struct (field $v i64) (field $next (ref null $node))))
+    (type $bytes (array (mut i8)))
+    (type $nodes (array (mut (ref null $node))))
+    (tag $e (param (ref null $node)))
+    (import "host" "hold" (func $hold (param anyref)))
+    (global $kept (mut (ref null $node)) (ref.null $node))
+    (global $kept_exn (mut exnref) (ref.null exn))
+    (table $t 4 anyref)
+
+    (func $junk (export "junk") (param $k i32) (param $size i32)
+        (block $done (loop $l
+            (br_if $done (i32.eqz (local.get $k)))
+            (drop (array.new_default $bytes (local.get $size)))
+            (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+            (br $l))))
+
+    ;; n nodes, values n-1 down to 0; k garbage arrays of size bytes after each
+    (func $list (export "list") (param $n i32) (param $k i32) (param $size i32)
+        (result (ref null $node))
+        (local $l (ref null $node)) (local $i i32)
+        (block $done (loop $loop
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $l (struct.new $node (i64.extend_i32_u (local.get $i)) (local.get $l)))
+            (call $junk (local.get $k) (local.get $size))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $loop)))
+        (local.get $l))
+
+    (func $sum (param $l (ref null $node)) (result i64)
+        (local $s i64)
+        (block $done (loop $loop
+            (br_if $done (ref.is_null (local.get $l)))
+            (local.set $s (i64.add (local.get $s) (struct.get $node $v (local.get $l))))
+            (local.set $l (struct.get $node $next (local.get $l)))
+            (br $loop)))
+        (local.get $s))
+
+    (func (export "sum_any") (param anyref) (result i64)
+        (call $sum (ref.cast (ref null $node) (local.get 0))))
+
+    (func (export "churn") (param $n i32) (param $k i32) (param $size i32) (result i64)
+        (call $sum (call $list (local.get $n) (local.get $k) (local.get $size))))
+
+    ;; each frame holds its node only in a local across the call below it
+    (func $deep (export "deep") (param $d i32) (result i64)
+        (local $mine (ref null $node))
+        (if (result i64) (i32.eqz (local.get $d))
+            (then (i64.const 0))
+            (else
+                (local.set $mine
+                    (struct.new $node (i64.extend_i32_u (local.get $d)) (ref.null $node)))
+                (call $junk (i32.const 20) (i32.const 500))
+                (i64.add (call $deep (i32.sub (local.get $d) (i32.const 1)))
+                         (struct.get $node $v (local.get $mine))))))
+
+    ;; an array of n nodes made between garbage, then summed
+    (func (export "array") (param $n i32) (result i64)
+        (local $a (ref $nodes)) (local $i i32) (local $s i64)
+        (local.set $a (array.new_default $nodes (local.get $n)))
+        (block $done (loop $loop
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (array.set $nodes (local.get $a) (local.get $i)
+                (struct.new $node (i64.extend_i32_u (local.get $i)) (ref.null $node)))
+            (call $junk (i32.const 5) (i32.const 300))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $loop)))
+        (local.set $i (i32.const 0))
+        (block $done (loop $loop
+            (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+            (local.set $s (i64.add (local.get $s)
+                (struct.get $node $v (array.get $nodes (local.get $a) (local.get $i)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $loop)))
+        (local.get $s))
+
+    (func (export "keep") (param $n i32)
+        (global.set $kept (call $list (local.get $n) (i32.const 0) (i32.const 0))))
+    (func (export "kept") (result i64) (call $sum (global.get $kept)))
+
+    (func (export "table_keep") (param $n i32)
+        (table.set $t (i32.const 1) (call $list (local.get $n) (i32.const 0) (i32.const 0))))
+    (func (export "table_kept") (result i64)
+        (call $sum (ref.cast (ref null $node) (table.get $t (i32.const 1)))))
+
+    (func (export "exn_keep") (param $n i32)
+        (block $h (result (ref null $node) exnref)
+            (try_table (catch_ref $e $h)
+                (throw $e (call $list (local.get $n) (i32.const 0) (i32.const 0))))
+            (unreachable))
+        (global.set $kept_exn)
+        (drop))
+    (func (export "exn_kept") (result i64)
+        (block $h (result (ref null $node))
+            (try_table (catch $e $h) (throw_ref (global.get $kept_exn)))
+            (unreachable))
+        (call $sum))
+
+    (func (export "give") (param $n i32)
+        (call $hold (call $list (local.get $n) (i32.const 0) (i32.const 0)))))"#;
+
+/// 0 + 1 + ... + (n - 1).
+fn triangle(n: i64) -> i64 {
+    n * (n - 1) / 2
+}
+
+struct Setup {
+    store: Store<()>,
+    instance: walmart::Instance,
+    held: Arc<Mutex<Option<AnyRef>>>,
+}
+
+fn setup(config: &Config) -> Setup {
+    let engine = Engine::new(config).unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let mut store = Store::new(&engine, ());
+    let held = Arc::new(Mutex::new(None));
+    let slot = held.clone();
+    let hold = Func::new(
+        &mut store,
+        FuncType::new([ValType::AnyRef], []),
+        move |_, args, _| {
+            if let Val::AnyRef(r) = args[0] {
+                *slot.lock().unwrap() = r;
+            }
+            Ok(())
+        },
+    );
+    let mut linker = Linker::new(&engine);
+    linker.define(&mut store, "host", "hold", hold).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    Setup {
+        store,
+        instance,
+        held,
+    }
+}
+
+fn call(s: &mut Setup, name: &str, args: &[Val]) -> walmart::Result<Option<Val>> {
+    let f = s.instance.get_func(&mut s.store, name).expect(name);
+    let mut out = vec![Val::I32(0); f.ty(&s.store).results().len()];
+    f.call(&mut s.store, args, &mut out)?;
+    Ok(out.first().copied())
+}
+
+fn call_i64(s: &mut Setup, name: &str, args: &[Val]) -> i64 {
+    match call(s, name, args).unwrap() {
+        Some(Val::I64(v)) => v,
+        other => panic!("{name} gave {other:?}"),
+    }
+}
+
+/// The configurations: a small heap (16 MiB) under `off` and the
+/// attestation policies, and the collector run at every new range.
+fn configs() -> Vec<(&'static str, Config, i32)> {
+    let mut out: Vec<(&'static str, Config, i32)> = common::policy_configs(false)
+        .into_iter()
+        .map(|(name, mut config)| {
+            config.max_gc_heap(16 << 20);
+            (name, config, 1)
+        })
+        .collect();
+    let mut stress = Config::new();
+    stress.max_gc_heap(16 << 20).gc_stress(true);
+    out.push(("stress", stress, 20));
+    out
+}
+
+#[test]
+fn programs_allocating_past_the_heap_limit_keep_what_they_reach() {
+    for (name, config, scale) in configs() {
+        let mut s = setup(&config);
+        let i = |v: i32| Val::I32(v);
+        // 20,000 nodes kept in a local, 200 MB of garbage between them.
+        let n = 20_000 / scale;
+        let got = call_i64(&mut s, "churn", &[i(n), i(10 / scale.min(10)), i(1000)]);
+        assert_eq!(got, triangle(n.into()), "{name}: churn");
+        // Nodes held only by frames below, 300 deep.
+        let d = 300 / scale.min(10);
+        let got = call_i64(&mut s, "deep", &[i(d)]);
+        assert_eq!(got, triangle(i64::from(d) + 1), "{name}: deep");
+        // Nodes held by an array.
+        let got = call_i64(&mut s, "array", &[i(5000 / scale)]);
+        assert_eq!(got, triangle((5000 / scale).into()), "{name}: array");
+        // Kept by a global, a table, an exception, between calls that
+        // make garbage.
+        call(&mut s, "keep", &[i(1000)]).unwrap();
+        call(&mut s, "table_keep", &[i(2000)]).unwrap();
+        call(&mut s, "exn_keep", &[i(3000)]).unwrap();
+        for _ in 0..4 {
+            call(&mut s, "junk", &[i(20_000 / scale), i(1000)]).unwrap();
+        }
+        assert_eq!(
+            call_i64(&mut s, "kept", &[]),
+            triangle(1000),
+            "{name}: global"
+        );
+        assert_eq!(
+            call_i64(&mut s, "table_kept", &[]),
+            triangle(2000),
+            "{name}: table"
+        );
+        assert_eq!(
+            call_i64(&mut s, "exn_kept", &[]),
+            triangle(3000),
+            "{name}: exception"
+        );
+        let stats = s.store.gc_stats();
+        assert!(stats.collections > 0, "{name}: {stats:?}");
+        assert!(stats.heap_bytes <= 16 << 20, "{name}: {stats:?}");
+    }
+}
+
+#[test]
+fn large_objects_are_collected() {
+    let mut config = Config::new();
+    config.max_gc_heap(8 << 20);
+    let mut s = setup(&config);
+    // 400 arrays of 1 MiB each, through a heap of 8 MiB.
+    call(&mut s, "junk", &[Val::I32(400), Val::I32(1 << 20)]).unwrap();
+    assert!(s.store.gc_stats().heap_bytes <= 8 << 20);
+}
+
+#[test]
+fn the_hosts_handles_keep_their_objects_while_rooted() {
+    let mut config = Config::new();
+    config.max_gc_heap(16 << 20);
+    let mut s = setup(&config);
+    let list =
+        |s: &mut Setup, n: i32| match call(s, "list", &[Val::I32(n), Val::I32(0), Val::I32(0)]) {
+            Ok(Some(Val::AnyRef(Some(r)))) => r,
+            other => panic!("list gave {other:?}"),
+        };
+    let junk = |s: &mut Setup| {
+        for _ in 0..4 {
+            call(s, "junk", &[Val::I32(20_000), Val::I32(1000)]).unwrap();
+        }
+    };
+    // A handle the embedder got outside any scope lasts.
+    let kept = list(&mut s, 500);
+    junk(&mut s);
+    let got = call(&mut s, "sum_any", &[Val::AnyRef(Some(kept))]).unwrap();
+    assert_eq!(got, Some(Val::I64(triangle(500))));
+
+    // One made inside a scope is refused after it, and its object freed.
+    let before = s.store.gc_stats().roots;
+    let scoped = s.store.gc_scope(|store| {
+        let f = s.instance.get_func(&mut *store, "list").unwrap();
+        let mut out = [Val::I32(0)];
+        let args = [Val::I32(100_000), Val::I32(0), Val::I32(0)];
+        f.call(&mut *store, &args, &mut out).unwrap();
+        out[0]
+    });
+    assert_eq!(s.store.gc_stats().roots, before);
+    s.store.gc();
+    let live = s.store.gc_stats().live_bytes;
+    assert!(
+        live < 100_000 * 32,
+        "the scope's list was freed: {live} bytes live"
+    );
+    let err = call(&mut s, "sum_any", &[scoped]).unwrap_err().to_string();
+    assert!(err.contains("root was released"), "{err}");
+
+    // A host function's parameter is released when it returns.
+    call(&mut s, "give", &[Val::I32(10)]).unwrap();
+    let given = s.held.lock().unwrap().take().expect("hold was called");
+    junk(&mut s);
+    let err = call(&mut s, "sum_any", &[Val::AnyRef(Some(given))])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("root was released"), "{err}");
+    // Equal handles name the same object.
+    assert_eq!(kept, kept);
+    assert_ne!(kept, given);
+}
