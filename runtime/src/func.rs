@@ -348,6 +348,9 @@ pub(crate) fn invoke(
     let frame_marker = 0u8;
     if outermost {
         store.gc_stack_top = std::hint::black_box(&frame_marker) as *const u8 as usize;
+        if store.gc_heap.bytes > 0 {
+            crate::gc::clear_stack_below();
+        }
         // A trap inside the module's allocator left its wrapper's call
         // unfinished; a new call starts afresh.
         for inst in store.instances.iter_mut() {

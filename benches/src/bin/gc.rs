@@ -2,11 +2,14 @@
 //!
 //! `cargo run --release -p walmart-benches --bin gc [--features wasmtime] [-- --runs N]`
 //!
-//! Three workloads, each one exported `run(n)`:
+//! Four workloads, each one exported `run(n)`:
 //!
 //! * `list`: builds a linked list of `n` structs (`struct.new` of an `i32`
 //!   and a reference to the previous one), then walks it summing the
 //!   `i32`s: allocation and `struct.get`.
+//! * `churn`: `n` structs that die young: each goes into a ring of 1024
+//!   slots, replacing the one made 1024 allocations before, and its
+//!   `i32` is summed: allocation and collection of short-lived objects.
 //! * `array`: an array of `n` `i32`s (`array.new`), written and read back
 //!   element by element: `array.set`/`array.get` with their bounds
 //!   checks.
@@ -16,9 +19,8 @@
 //!
 //! Prints the median of `--runs` timed calls (default 9, after one
 //! warm-up) for walmart and, with the `wasmtime` feature, for wasmtime
-//! (its default collector), and the ratios. Walmart's objects are never
-//! collected: every run's objects stay in the store (the runs fit its
-//! 1 GiB GC heap).
+//! (its default collector), and the ratios. Both collect as they go: the
+//! runs share one store each.
 
 #[cfg(feature = "wasmtime")]
 use walmart_benches::time_wasmtime;
@@ -39,6 +41,21 @@ const LIST: &str = r#"(module
             (local.set $sum (i32.add (local.get $sum) (struct.get $node 0 (local.get $head))))
             (local.set $head (struct.get $node 1 (local.get $head)))
             (br $walk)))
+        (local.get $sum)))"#;
+
+const CHURN: &str = r#"(module
+    (type $node (struct (field i32) (field (ref null $node))))
+    (type $ring (array (mut (ref null $node))))
+    (func (export "run") (param $n i32) (result i32)
+        (local $ring (ref $ring)) (local $node (ref $node)) (local $i i32) (local $sum i32)
+        (local.set $ring (array.new_default $ring (i32.const 1024)))
+        (loop $next
+            (local.set $node (struct.new $node (local.get $i) (ref.null $node)))
+            (array.set $ring (local.get $ring) (i32.and (local.get $i) (i32.const 1023))
+                (local.get $node))
+            (local.set $sum (i32.add (local.get $sum) (struct.get $node 0 (local.get $node))))
+            (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $next (i32.lt_u (local.get $n))))
         (local.get $sum)))"#;
 
 const ARRAY: &str = r#"(module
@@ -76,8 +93,9 @@ fn main() {
     let runs = runs_argument();
     // Sums of 0..N wrap in i32.
     let sum = (0..N).fold(0i32, |s, i| s.wrapping_add(i));
-    let rows: [(&str, &str, i32); 3] = [
+    let rows: [(&str, &str, i32); 4] = [
         ("list", LIST, sum),
+        ("churn", CHURN, sum),
         ("array", ARRAY, sum),
         ("casts", CASTS, N),
     ];

@@ -71,6 +71,21 @@ fn scan_stack(store: &mut StoreOpaque) {
     std::hint::black_box(&registers);
 }
 
+/// Bytes of stack below the host's entry into Wasm that
+/// [`clear_stack_below`] zeroes.
+const CLEARED_STACK: usize = 16 << 10;
+
+/// Zeroes the stack just below the caller's frame, where the frames of
+/// the Wasm call it is about to make will lie: a slot those frames do not
+/// write before a collection then holds no reference an earlier call left
+/// (the conservative scan would keep its object, and all it reaches,
+/// alive). Deeper frames are not cleared.
+#[inline(never)]
+pub(crate) fn clear_stack_below() {
+    let zeroes = [0u8; CLEARED_STACK];
+    std::hint::black_box(&zeroes);
+}
+
 /// An address within the caller's callee's frame: below every word of
 /// the caller's frame.
 #[inline(never)]

@@ -20,8 +20,8 @@ use walmart_jit::vmctx::{self, VMRuntimeLimits};
 const CHUNK: usize = 1 << 20;
 
 /// Bytes allocated between collections, at least (more once more is
-/// live: a collection comes after as many bytes as the last one found
-/// live, so its cost stays in proportion to allocation).
+/// live: see [`GcHeap::interval`], which keeps a collection's cost in
+/// proportion to the allocation between two).
 const MIN_INTERVAL: usize = 4 << 20;
 
 /// Free ranges shorter than this are left as fillers until the objects
@@ -47,9 +47,10 @@ pub(crate) struct GcHeap {
     live: usize,
     /// Collections run.
     pub(crate) collections: u64,
-    /// During a collection: the small objects, as `(start, end)` in
-    /// address order, for words that may point into one.
-    index: Vec<(usize, usize)>,
+    /// During a collection: for each chunk a word of the roots pointed
+    /// into, its objects as `(start, end)` in address order (made when the
+    /// first such word is met: most chunks are never looked into).
+    index: Vec<Option<Vec<(usize, usize)>>>,
     /// During a collection: marked objects whose fields are still to be
     /// traced.
     pending: Vec<usize>,
@@ -95,7 +96,14 @@ impl GcHeap {
         stress: bool,
     ) -> bool {
         let needs_range = bytes > CHUNK / 4 || limits.gc_end - limits.gc_cursor < bytes;
-        needs_range && (stress || self.allocated >= self.live.max(MIN_INTERVAL))
+        needs_range && (stress || self.allocated >= self.interval())
+    }
+
+    /// Bytes to allocate before the next collection: twice what the last
+    /// found live (so the heap holds about three times what is live), and
+    /// at least [`MIN_INTERVAL`].
+    fn interval(&self) -> usize {
+        (2 * self.live).max(MIN_INTERVAL)
     }
 
     /// Makes the current range one with room for `bytes`: the next free
@@ -150,17 +158,36 @@ impl GcHeap {
     }
 
     /// Starts a collection: the current range is given up (a filler
-    /// written over what is left of it) and the small objects indexed.
+    /// written over what is left of it), the chunks put in address order.
     pub(crate) fn begin_collection(&mut self, limits: &mut VMRuntimeLimits) {
         retire(limits);
-        self.chunks.sort_by_key(|c| c.as_ptr() as usize);
-        self.index.clear();
-        for chunk in &self.chunks {
+        self.chunks.sort_unstable_by_key(|c| c.as_ptr() as usize);
+        self.index = vec![None; self.chunks.len()];
+    }
+
+    /// The small object `word` points into, if any.
+    fn small_object_at(&mut self, word: usize) -> Option<usize> {
+        let c = self
+            .chunks
+            .partition_point(|c| c.as_ptr() as usize <= word)
+            .checked_sub(1)?;
+        let chunk = &self.chunks[c];
+        if word >= chunk.as_ptr() as usize + chunk.len() * 8 {
+            return None;
+        }
+        let objects = self.index[c].get_or_insert_with(|| {
+            let mut objects = Vec::new();
             walk(chunk, |start, size, is_object| {
                 if is_object {
-                    self.index.push((start, start + size));
+                    objects.push((start, start + size));
                 }
             });
+            objects
+        });
+        let i = objects.partition_point(|&(start, _)| start <= word);
+        match i.checked_sub(1).map(|i| objects[i]) {
+            Some((start, end)) if word < end => Some(start),
+            _ => None,
         }
     }
 
@@ -171,16 +198,13 @@ impl GcHeap {
         let Ok(word) = usize::try_from(word) else {
             return;
         };
-        let i = self.index.partition_point(|&(start, _)| start <= word);
-        let found = match i.checked_sub(1).map(|i| self.index[i]) {
-            Some((start, end)) if word < end => Some(start),
-            _ => self
-                .large
+        let found = self.small_object_at(word).or_else(|| {
+            self.large
                 .range(..=word)
                 .next_back()
                 .filter(|(start, obj)| word < **start + obj.len() * 8)
-                .map(|(start, _)| *start),
-        };
+                .map(|(start, _)| *start)
+        });
         if let Some(obj) = found {
             self.mark(obj);
         }
@@ -235,25 +259,14 @@ impl GcHeap {
     /// with nothing live beyond what is kept for the next allocations go
     /// back to the system), marks are cleared.
     pub(crate) fn sweep(&mut self) {
-        let mut live = 0;
-        let mut free = Vec::new();
-        let mut kept = Vec::with_capacity(self.chunks.len());
-        let mut spare = 0;
-        for chunk in std::mem::take(&mut self.chunks) {
-            let (chunk_live, gaps) = sweep_chunk(&chunk);
-            live += chunk_live;
-            let size = chunk.len() * 8;
-            if chunk_live == 0 && spare >= self.live.max(MIN_INTERVAL) {
-                self.bytes -= size;
-                continue;
-            }
-            if chunk_live == 0 {
-                spare += size;
-            }
-            free.extend(gaps);
-            kept.push(chunk);
-        }
-        self.chunks = kept;
+        let swept: Vec<_> = std::mem::take(&mut self.chunks)
+            .into_iter()
+            .map(|chunk| {
+                let (live, gaps) = sweep_chunk(&chunk);
+                (chunk, live, gaps)
+            })
+            .collect();
+        let mut live: usize = swept.iter().map(|(_, live, _)| live).sum();
         let mut freed = 0;
         self.large.retain(|&addr, obj| {
             // SAFETY: a large object of this heap.
@@ -268,9 +281,25 @@ impl GcHeap {
             }
         });
         self.bytes -= freed;
+        self.live = live;
+        // Empty chunks are kept for the next interval's allocations, the
+        // rest go back to the system.
+        let mut free = Vec::new();
+        let mut spare = 0;
+        for (chunk, chunk_live, gaps) in swept {
+            let size = chunk.len() * 8;
+            if chunk_live == 0 {
+                if spare >= self.interval() {
+                    self.bytes -= size;
+                    continue;
+                }
+                spare += size;
+            }
+            free.extend(gaps);
+            self.chunks.push(chunk);
+        }
         free.reverse();
         self.free = free;
-        self.live = live;
         self.allocated = 0;
         self.index = Vec::new();
         self.collections += 1;
@@ -316,6 +345,9 @@ unsafe fn write_filler(start: usize, size: usize) {
 fn walk(chunk: &[u64], mut f: impl FnMut(usize, usize, bool)) {
     let mut at = chunk.as_ptr() as usize;
     let end = at + chunk.len() * 8;
+    // The last type met and its size (a struct's) or element size (an
+    // array's): neighbours are mostly of one type.
+    let mut last = (0u64, 0usize);
     while at < end {
         // SAFETY: outside the current range (retired before any walk) a
         // chunk is tiled with objects and fillers, so `at` starts one.
@@ -323,12 +355,28 @@ fn walk(chunk: &[u64], mut f: impl FnMut(usize, usize, bool)) {
             match *(at as *const u64) {
                 0 => (*((at + 8) as *const u64) as usize, false),
                 1 => (8, false),
-                _ => (Layout::of(at).size, true),
+                info => {
+                    if info != last.0 {
+                        last = (info, Layout::of(at).first_word());
+                    }
+                    let kind = *((at + vmctx::GC_KIND as usize) as *const u32);
+                    if kind & !vmctx::GC_MARK == 1 {
+                        let len = *((at + vmctx::GC_ARRAY_LEN as usize) as *const u32) as usize;
+                        (array_size(last.1, len), true)
+                    } else {
+                        (last.1, true)
+                    }
+                }
             }
         };
         f(at, size, is_object);
         at += size;
     }
+}
+
+/// Bytes of an array of `len` elements of `elem` bytes.
+fn array_size(elem: usize, len: usize) -> usize {
+    (vmctx::GC_HEADER as usize + elem * len).next_multiple_of(8)
 }
 
 /// Sweeps one chunk: marks cleared on live objects, each run of dead
@@ -368,10 +416,9 @@ fn sweep_chunk(chunk: &[u64]) -> (usize, Vec<(usize, usize)>) {
     (live, gaps)
 }
 
-/// What the collector reads of an object: its size, and its type's trace
-/// layout ([`walmart_jit::gc_types::TypeDef::trace_layout`]).
+/// What the collector reads of an object: its kind, an array's length,
+/// and its type's trace layout ([`walmart_jit::gc_types::TypeDef::trace_layout`]).
 struct Layout {
-    size: usize,
     is_array: bool,
     /// An array's length.
     len: usize,
@@ -379,6 +426,12 @@ struct Layout {
 }
 
 impl Layout {
+    /// A struct's size, or an array's element size: the layout's first
+    /// word.
+    fn first_word(&self) -> usize {
+        self.words[0] as usize
+    }
+
     /// # Safety
     /// `obj` must be a GC object of a live store (its info record lives
     /// as long as the engine).
@@ -390,21 +443,14 @@ impl Layout {
             let depth = *info.add(vmctx::TYPE_INFO_DEPTH as usize / 8) as usize;
             let layout = info.add(vmctx::TYPE_INFO_CHAIN as usize / 8 + depth + 1);
             let is_array = *((obj + vmctx::GC_KIND as usize) as *const u32) & !vmctx::GC_MARK == 1;
-            let (size, len, words) = if is_array {
+            let (len, words) = if is_array {
                 let len = *((obj + vmctx::GC_ARRAY_LEN as usize) as *const u32) as usize;
-                let elem = *layout as usize;
-                let size = (vmctx::GC_HEADER as usize + elem * len).next_multiple_of(8);
-                (size, len, std::slice::from_raw_parts(layout, 2))
+                (len, std::slice::from_raw_parts(layout, 2))
             } else {
                 let count = *layout.add(1) as usize;
-                (
-                    *layout as usize,
-                    0,
-                    std::slice::from_raw_parts(layout, 2 + count),
-                )
+                (0, std::slice::from_raw_parts(layout, 2 + count))
             };
             Layout {
-                size,
                 is_array,
                 len,
                 words,

@@ -5,7 +5,7 @@ mod collect;
 mod heap;
 pub(crate) mod roots;
 
-pub(crate) use collect::collect;
+pub(crate) use collect::{clear_stack_below, collect};
 pub(crate) use heap::GcHeap;
 
 use walmart_jit::module_info::{ConstOp, HeapTy, StorageTy, TypeDef, TypeKind};
