@@ -216,6 +216,62 @@ fn wasm_features_switch_on_and_off_with_w() {
         .success());
 }
 
+/// `-W max-gc-heap=BYTES` bounds the GC heap: a program that keeps more
+/// than it traps, one that keeps little runs through the collector.
+#[test]
+fn the_gc_heap_limit_is_set_with_w() {
+    let dir = temp_dir("gc-heap");
+    let wat = dir.join("gc.wat");
+    // Keeps every array in a list when $keep is 1, none when 0.
+    std::fs::write(
+        &wat,
+        r#"(module
+            (type $bytes (array (mut i8)))
+            (type $cell (struct (field (ref $bytes)) (field (ref null $cell))))
+            (func (export "f") (param $keep i32) (result i32)
+                (local $i i32) (local $list (ref null $cell)) (local $c (ref $cell))
+                (loop $l
+                    (local.set $c (struct.new $cell
+                        (array.new_default $bytes (i32.const 10000)) (local.get $list)))
+                    (if (local.get $keep) (then (local.set $list (local.get $c))))
+                    (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                    (br_if $l (i32.lt_u (i32.const 2000))))
+                (local.get $i)))"#,
+    )
+    .unwrap();
+    let wat = wat.display().to_string();
+    for stress in ["gc-stress=n", "gc-stress=y"] {
+        let out = walmart(&[
+            "run",
+            "-W",
+            "max-gc-heap=8M",
+            "-W",
+            stress,
+            "--invoke",
+            "f",
+            &wat,
+            "0",
+        ]);
+        assert_eq!(text(&out.stdout), "2000\n", "{}", text(&out.stderr));
+    }
+    let out = walmart(&["run", "-W", "max-gc-heap=8M", "--invoke", "f", &wat, "1"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("GC heap exhausted"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = walmart(&["run", "--invoke", "f", &wat, "1"]);
+    assert_eq!(text(&out.stdout), "2000\n", "{}", text(&out.stderr));
+    let out = walmart(&["run", "-W", "max-gc-heap=lots", "--invoke", "f", &wat, "1"]);
+    let err = text(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("expected a number of bytes"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
+
 #[test]
 fn a_wast_script_that_does_not_parse_says_why() {
     let dir = temp_dir("wast-parse");

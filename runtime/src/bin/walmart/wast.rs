@@ -13,7 +13,7 @@ pub struct WastArgs {
     verbose: bool,
     /// Switch a Wasm proposal on or off, as `walmart run -W` does.
     /// Repeatable.
-    #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]")]
+    #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]|LIMIT=BYTES")]
     wasm_features: Vec<String>,
     /// The scripts to run.
     #[arg(required = true)]
