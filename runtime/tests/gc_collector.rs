@@ -289,20 +289,7 @@ fn the_hosts_handles_keep_their_objects_while_rooted() {
 fn what_an_earlier_call_left_on_the_stack_keeps_nothing_alive() {
     // Builds a list of n nodes, then walks it: each call's list is
     // garbage once it returns.
-    const LIST: &str = r#"(module
-        (type $node (struct (field i32) (field (ref null $node))))
-        (func (export "run") (param $n i32) (result i32)
-            (local $head (ref null $node)) (local $i i32) (local $sum i32)
-            (loop $build
-                (local.set $head (struct.new $node (local.get $i) (local.get $head)))
-                (local.tee $i (i32.add (local.get $i) (i32.const 1)))
-                (br_if $build (i32.lt_u (local.get $n))))
-            (block $done (loop $walk
-                (br_if $done (ref.is_null (local.get $head)))
-                (local.set $sum (i32.add (local.get $sum) (struct.get $node 0 (local.get $head))))
-                (local.set $head (struct.get $node 1 (local.get $head)))
-                (br $walk)))
-            (local.get $sum)))"#;
+    const LIST: &str = include_str!("wat/gc_list.wat");
     let (mut store, instance) = common::instantiated(&Config::new(), LIST);
     let run = instance
         .get_typed_func::<i32, i32>(&mut store, "run")
