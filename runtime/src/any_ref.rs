@@ -33,8 +33,11 @@ pub(crate) fn convert(raw: u64) -> u64 {
 /// held ([`crate::gc::roots`]): a handle a host function is given (or
 /// reads) lasts until it returns; one the embedder gets outside Wasm
 /// lasts until the enclosing [`crate::Store::gc_scope`] ends, or as long
-/// as the store. A handle used after its root was released is an error.
-/// Two handles are equal when they name the same object.
+/// as the store (a handle returned out of a scope's closure is released
+/// with the scope). A handle used after its root was released is an
+/// error. Two handles are equal when they name the same object (a
+/// released one may compare equal to a handle on an object made since at
+/// its address).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AnyRef {
     pub(crate) inner: AnyInner,

@@ -231,7 +231,10 @@ pub(crate) fn exception_done(store: &mut StoreOpaque, exn: *mut u8) {
     if word & EXCEPTION_KEPT != 0 {
         return;
     }
-    let slots = store.exceptions[word as usize].len() - 1;
+    let record = &mut store.exceptions[word as usize];
+    let slots = record.len() - 1;
+    // Its payload is no root while it waits to be reused.
+    record[1..].fill(0);
     store
         .free_exceptions
         .entry(slots)

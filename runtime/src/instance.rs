@@ -388,6 +388,12 @@ pub(crate) fn instantiate(
     }
     check_imports(store, module, imports)?;
     let info = module.info();
+    // Constant expressions allocate without collecting (their operands are
+    // held where the collector does not look), so a heap the store has
+    // filled is collected before they run.
+    if store.gc_heap.bytes > 0 && crate::gc::constants_allocate(info) {
+        crate::gc::collect(store);
+    }
     // The monitor's stack guards are cleared as each frame returns through
     // its epilogue, which an exception unwinding the frame skips: the
     // guards left behind would be reported as the stack is reused.

@@ -321,7 +321,8 @@ impl<T> Store<T> {
 
     /// Runs `f`, then releases the roots of the GC object handles
     /// ([`crate::AnyRef`]) made inside it: the objects they name may then
-    /// be collected, and the handles are refused if used. A host that
+    /// be collected, and the handles are refused if used (one `f` returns
+    /// included). A host that
     /// calls Wasm in a loop and reads references back wraps each round
     /// in one, or its handles keep their objects as long as the store.
     pub fn gc_scope<R>(&mut self, f: impl FnOnce(&mut Store<T>) -> R) -> R {

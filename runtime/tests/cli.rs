@@ -263,6 +263,16 @@ fn the_gc_heap_limit_is_set_with_w() {
     );
     let out = walmart(&["run", "--invoke", "f", &wat, "1"]);
     assert_eq!(text(&out.stdout), "2000\n", "{}", text(&out.stderr));
+    // A script's results are released after their directive.
+    let wast = dir.join("arrays.wast");
+    let mut script = String::from(
+        r#"(module (type $a (array i8))
+             (func (export "mk") (result (ref $a)) (array.new_default $a (i32.const 400000))))"#,
+    );
+    script.push_str(&"(assert_return (invoke \"mk\") (ref.array))\n".repeat(12));
+    std::fs::write(&wast, script).unwrap();
+    let out = walmart(&["wast", "-W", "max-gc-heap=2M", &wast.display().to_string()]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
     let out = walmart(&["run", "-W", "max-gc-heap=lots", "--invoke", "f", &wat, "1"]);
     let err = text(&out.stderr);
     assert!(

@@ -14,6 +14,7 @@ const WAT: &str = r#"(module
     (type $bytes (array (mut i8)))
     (type $nodes (array (mut (ref null $node))))
     (tag $e (param (ref null $node)))
+    (tag $big (param (ref $bytes)))
     (import "host" "hold" (func $hold (param anyref)))
     (global $kept (mut (ref null $node)) (ref.null $node))
     (global $kept_exn (mut exnref) (ref.null exn))
@@ -106,6 +107,14 @@ const WAT: &str = r#"(module
             (try_table (catch $e $h) (throw_ref (global.get $kept_exn)))
             (unreachable))
         (call $sum))
+
+    ;; an array of size bytes thrown and caught by a plain catch
+    (func (export "throw_big") (param $size i32)
+        (block $h (result (ref $bytes))
+            (try_table (catch $big $h)
+                (throw $big (array.new_default $bytes (local.get $size))))
+            (unreachable))
+        (drop))
 
     (func (export "give") (param $n i32)
         (call $hold (call $list (local.get $n) (i32.const 0) (i32.const 0)))))"#;
@@ -230,6 +239,49 @@ fn large_objects_are_collected() {
     // 400 arrays of 1 MiB each, through a heap of 8 MiB.
     call(&mut s, "junk", &[Val::I32(400), Val::I32(1 << 20)]).unwrap();
     assert!(s.store.gc_stats().heap_bytes <= 8 << 20);
+}
+
+/// What an allocation that fails finds after a collection: chunks kept
+/// empty for later allocations go back to make room for a large object; a
+/// caught exception's payload is no root; instantiation collects first.
+#[test]
+fn room_freed_is_found_by_whatever_asks_next() {
+    let i = Val::I32;
+    // Small garbage leaves empty chunks; a large array needs their room.
+    let mut config = Config::new();
+    config.max_gc_heap(4 << 20);
+    let mut s = setup(&config);
+    call(&mut s, "junk", &[i(150_000), i(8)]).unwrap();
+    call(&mut s, "junk", &[i(3), i(1 << 20)]).unwrap();
+    call(&mut s, "junk", &[i(1), i(3 << 20)]).unwrap();
+
+    // A 700 KB exception payload caught and dropped, twice, in 1200 KB.
+    let mut config = Config::new();
+    config.max_gc_heap(1200 << 10);
+    let mut s = setup(&config);
+    for _ in 0..3 {
+        call(&mut s, "throw_big", &[i(700_000)]).unwrap();
+    }
+    call(&mut s, "junk", &[i(2), i(700_000)]).unwrap();
+
+    // A heap full of garbage no collection has seen yet, then a module
+    // whose global is a 16 KiB array.
+    let mut config = Config::new();
+    config.max_gc_heap(2 << 20);
+    let mut s = setup(&config);
+    let engine = s.store.engine().clone();
+    let constant = Module::new(
+        &engine,
+        r#"(module (type $a (array i8))
+                   (global (export "g") (ref $a) (array.new_default $a (i32.const 16384))))"#,
+    )
+    .unwrap();
+    for _ in 0..3 {
+        call(&mut s, "junk", &[i(87_000), i(4)]).unwrap();
+        Linker::new(&engine)
+            .instantiate(&mut s.store, &constant)
+            .unwrap();
+    }
 }
 
 #[test]

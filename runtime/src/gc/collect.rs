@@ -76,10 +76,13 @@ fn scan_stack(store: &mut StoreOpaque) {
 const CLEARED_STACK: usize = 16 << 10;
 
 /// Zeroes the stack just below the caller's frame, where the frames of
-/// the Wasm call it is about to make will lie: a slot those frames do not
+/// the call it is about to make will lie: a slot those frames do not
 /// write before a collection then holds no reference an earlier call left
 /// (the conservative scan would keep its object, and all it reaches,
-/// alive). Deeper frames are not cleared.
+/// alive). Called as the host enters Wasm (for Wasm's frames) and as
+/// Wasm enters an allocating builtin (for the runtime's own frames, down
+/// to the collector, which hold the last allocation's address from the
+/// call before). Deeper frames are not cleared.
 #[inline(never)]
 pub(crate) fn clear_stack_below() {
     let zeroes = [0u8; CLEARED_STACK];

@@ -38,6 +38,9 @@ pub(crate) struct GcHeap {
     /// Free ranges of chunks left by the last collection (each with a
     /// filler written), taken from the back: the lowest address first.
     free: Vec<(usize, usize)>,
+    /// Free ranges taken off `free` as too short for an allocation: used
+    /// only when the limit leaves no room for a new chunk.
+    passed_over: Vec<(usize, usize)>,
     /// Bytes of chunks and large objects held, counted against the limit.
     pub(crate) bytes: usize,
     /// Bytes handed out since the last collection (ranges and large
@@ -118,24 +121,30 @@ impl GcHeap {
         stress: bool,
     ) -> bool {
         retire(limits);
-        let (start, end, dirty) = loop {
+        // The next free range long enough (those passed over wait for
+        // the limit), else a new chunk, else a range passed over.
+        let found = loop {
             match self.free.pop() {
-                // Shorter ranges stay fillers until the next collection.
-                Some((start, end)) if end - start >= bytes => break (start, end, true),
-                Some(_) => continue,
-                None => {
-                    let size = CHUNK.min(limit.saturating_sub(self.bytes)) / 8 * 8;
-                    if size < bytes {
-                        return false;
-                    }
-                    let Some(mut chunk) = zeroed_words(size / 8) else {
-                        return false;
-                    };
-                    let start = chunk.as_mut_ptr() as usize;
-                    self.chunks.push(chunk);
-                    self.bytes += size;
-                    break (start, start + size, false);
+                Some((start, end)) if end - start >= bytes => break Some((start, end)),
+                Some(short) => self.passed_over.push(short),
+                None => break None,
+            }
+        };
+        let (start, end, dirty) = if let Some((start, end)) = found {
+            (start, end, true)
+        } else if let Some((start, end)) = self.new_chunk(bytes, limit) {
+            (start, end, false)
+        } else {
+            let fits = self
+                .passed_over
+                .iter()
+                .position(|&(start, end)| end - start >= bytes);
+            match fits {
+                Some(i) => {
+                    let (start, end) = self.passed_over.swap_remove(i);
+                    (start, end, true)
                 }
+                None => return false,
             }
         };
         let end = if stress && end - start > bytes {
@@ -155,6 +164,20 @@ impl GcHeap {
         limits.gc_end = end;
         self.allocated += end - start;
         true
+    }
+
+    /// A new zeroed chunk of room for `bytes` (smaller near `limit`), as
+    /// a range, or `None` when the limit or the system has no room.
+    fn new_chunk(&mut self, bytes: usize, limit: usize) -> Option<(usize, usize)> {
+        let size = CHUNK.min(limit.saturating_sub(self.bytes)) / 8 * 8;
+        if size < bytes {
+            return None;
+        }
+        let mut chunk = zeroed_words(size / 8)?;
+        let start = chunk.as_mut_ptr() as usize;
+        self.chunks.push(chunk);
+        self.bytes += size;
+        Some((start, start + size))
     }
 
     /// Starts a collection: the current range is given up (a filler
@@ -300,9 +323,33 @@ impl GcHeap {
         }
         free.reverse();
         self.free = free;
+        self.passed_over.clear();
         self.allocated = 0;
         self.index = Vec::new();
         self.collections += 1;
+    }
+
+    /// Gives back to the system the chunks that hold no object (those a
+    /// sweep keeps for the next allocations), making room under the limit
+    /// for a large object or a new chunk: what an allocation that failed
+    /// after a collection tries before it traps.
+    pub(crate) fn release_empty_chunks(&mut self, limits: &mut VMRuntimeLimits) {
+        retire(limits);
+        let mut released = Vec::new();
+        self.chunks.retain(|chunk| {
+            let size = chunk.len() * 8;
+            // An empty chunk is one filler from start to end.
+            let empty = size >= 16 && chunk[0] == 0 && chunk[1] as usize == size;
+            if empty {
+                released.push((chunk.as_ptr() as usize, size));
+            }
+            !empty
+        });
+        for (start, size) in released {
+            self.free.retain(|&(s, _)| s != start);
+            self.passed_over.retain(|&(s, _)| s != start);
+            self.bytes -= size;
+        }
     }
 
     /// Bytes of objects the last collection found live.

@@ -346,6 +346,7 @@ extern "C" fn is_subtype(vmctx: *mut u8, a: u64, b: u64) -> u32 {
 }
 
 extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, len: u32) -> u64 {
+    crate::gc::clear_stack_below();
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     let info = inst.module.inner.type_infos[ty as usize];
@@ -354,6 +355,7 @@ extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, len: u32) -> u64 {
 }
 
 extern "C" fn array_new_segment(vmctx: *mut u8, ty: u32, segment: u32, src: u32, len: u32) -> u64 {
+    crate::gc::clear_stack_below();
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     crate::gc::array_from_segment(store, inst, ty, segment, None, src, len)

@@ -487,7 +487,16 @@ impl Runner {
         })
     }
 
+    /// Runs a directive. The GC objects its results named are released
+    /// after it (each is compared within its directive).
     fn run(&mut self, directive: WastDirective<'_>) -> Verdict {
+        let mark = self.store.inner.opaque.gc_roots.mark();
+        let verdict = self.run_directive(directive);
+        self.store.inner.opaque.gc_roots.release_to(mark);
+        verdict
+    }
+
+    fn run_directive(&mut self, directive: WastDirective<'_>) -> Verdict {
         match directive {
             WastDirective::Module(module) => self.module(module),
             WastDirective::ModuleDefinition(module) => self.module_definition(module),
