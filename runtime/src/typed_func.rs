@@ -39,6 +39,29 @@ wasm_ty!(i64, I64, i64);
 wasm_ty!(f32, F32, f32);
 wasm_ty!(f64, F64, f64);
 
+macro_rules! wasm_ref_ty {
+    ($t:ty, $vt:ident) => {
+        /// A nullable reference (`None` is null).
+        impl WasmTy for Option<$t> {
+            fn valtype() -> ValType {
+                ValType::$vt
+            }
+            fn into_val(self) -> Val {
+                Val::$vt(self)
+            }
+            fn from_val(v: Val) -> Option<Self> {
+                match v {
+                    Val::$vt(r) => Some(r),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+wasm_ref_ty!(crate::AnyRef, AnyRef);
+wasm_ref_ty!(crate::ExternRef, ExternRef);
+wasm_ref_ty!(crate::Func, FuncRef);
+
 /// A tuple (or single value, or `()`) of Wasm values.
 pub trait WasmList: Sized {
     /// The Wasm types, in order.

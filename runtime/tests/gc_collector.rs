@@ -335,6 +335,20 @@ fn the_hosts_handles_keep_their_objects_while_rooted() {
     // Equal handles name the same object.
     assert_eq!(kept, kept);
     assert_ne!(kept, given);
+
+    // Typed functions take and give references as `Option<AnyRef>`.
+    let list = s
+        .instance
+        .get_typed_func::<(i32, i32, i32), Option<AnyRef>>(&mut s.store, "list")
+        .unwrap();
+    let sum = s
+        .instance
+        .get_typed_func::<Option<AnyRef>, i64>(&mut s.store, "sum_any")
+        .unwrap();
+    let made = list.call(&mut s.store, (300, 0, 0)).unwrap();
+    junk(&mut s);
+    assert_eq!(sum.call(&mut s.store, made).unwrap(), triangle(300));
+    assert_eq!(sum.call(&mut s.store, None).unwrap(), 0);
 }
 
 #[test]
