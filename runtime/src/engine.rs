@@ -287,6 +287,8 @@ struct Signatures {
     /// header points at, and where subtyping is read: `a` is a subtype of
     /// `b` when `b` is at `b`'s depth in `a`'s chain of supertypes.
     infos: Vec<Box<[u64]>>,
+    /// Each type's definition, references as engine ids.
+    defs: Vec<TypeDef>,
 }
 
 impl Signatures {
@@ -307,6 +309,7 @@ impl Signatures {
             info.extend(&chain);
             info.extend(def.trace_layout());
             self.infos.push(info.into_boxed_slice());
+            self.defs.push(def);
             self.sigs.push(sig.resolve_rec(base));
         }
         self.groups.insert(group, base);
@@ -480,6 +483,11 @@ impl Engine {
     /// The address of engine type `id`'s info record.
     pub(crate) fn type_info(&self, id: u64) -> u64 {
         self.types().infos[id as usize].as_ptr() as u64
+    }
+
+    /// Engine type `id`'s definition (references as engine ids).
+    pub(crate) fn type_def(&self, id: u64) -> TypeDef {
+        self.types().defs[id as usize].clone()
     }
 
     /// The engine-wide ids of a module's types, a recursion group at a

@@ -461,3 +461,110 @@ fn constant_arrays_meet_the_heap_limit_and_copy_checks_nulls_first() {
     let err = call(&mut store, &inst, "copy", &[]).unwrap_err();
     assert!(err.to_string().contains("null array reference"), "{err}");
 }
+
+/// The host reads and writes the fields of structs and the elements of
+/// arrays it holds, with the types' checks: packed values, immutable
+/// fields, bounds, exact reference types, other kinds of reference.
+#[test]
+fn the_host_reads_and_writes_fields_and_elements() {
+    const FIELDS: &str = r#"(module
+        (type $s (struct (field $p (mut i8)) (field $n i64) (field $r (mut (ref null $s)))
+                         (field $v (mut v128)) (field $f (mut f32)) (field $e (mut externref))))
+        (type $t (struct (field i32)))
+        (type $a (array (mut i16)))
+        (type $refs (array (ref null $s)))
+        (func (export "s") (result anyref)
+            (struct.new $s (i32.const 0x1ff) (i64.const -5) (ref.null $s)
+                (v128.const i64x2 1 2) (f32.const 1.5) (ref.null extern)))
+        (func (export "t") (result anyref) (struct.new $t (i32.const 9)))
+        (func (export "a") (result anyref) (array.new $a (i32.const -1) (i32.const 3)))
+        (func (export "refs") (param anyref) (result anyref)
+            (array.new_fixed $refs 2 (ref.null $s) (ref.cast (ref null $s) (local.get 0))))
+        ;; the $n field of the struct the given one's $r names
+        (func (export "next_n") (param anyref) (result i64)
+            (struct.get $s $n (struct.get $s $r (ref.cast (ref $s) (local.get 0))))))"#;
+    let engine = Engine::new(&Config::new()).unwrap();
+    let module = Module::new(&engine, FIELDS).unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Instance::new(&mut store, &module, &[]).unwrap();
+    let s = &mut store;
+    let any = |v: Val| match v {
+        Val::AnyRef(Some(r)) => r,
+        other => panic!("not an object: {other:?}"),
+    };
+    let st = any(call(s, &inst, "s", &[]).unwrap());
+    let t = any(call(s, &inst, "t", &[]).unwrap());
+    let arr = any(call(s, &inst, "a", &[]).unwrap());
+
+    // Reads: packed zero-extended, every value type.
+    assert_eq!(st.field(&mut *s, 0).unwrap(), Val::I32(0xff));
+    assert_eq!(st.field(&mut *s, 1).unwrap(), Val::I64(-5));
+    assert_eq!(st.field(&mut *s, 2).unwrap(), Val::AnyRef(None));
+    assert_eq!(st.field(&mut *s, 3).unwrap(), Val::V128(1 | 2 << 64));
+    assert_eq!(st.field(&mut *s, 4).unwrap(), Val::F32(1.5f32.to_bits()));
+    assert_eq!(st.field(&mut *s, 5).unwrap(), Val::ExternRef(None));
+    assert_eq!(arr.array_len(&*s).unwrap(), 3);
+    assert_eq!(arr.array_get(&mut *s, 2).unwrap(), Val::I32(0xffff));
+
+    // Writes, seen by Wasm and by the host.
+    st.set_field(&mut *s, 0, Val::I32(0x1234)).unwrap();
+    assert_eq!(st.field(&mut *s, 0).unwrap(), Val::I32(0x34));
+    st.set_field(&mut *s, 2, Val::AnyRef(Some(st))).unwrap();
+    assert_eq!(
+        i64::from(-5),
+        call(s, &inst, "next_n", &[Val::AnyRef(Some(st))])
+            .unwrap()
+            .i64()
+            .unwrap()
+    );
+    let ext = walmart::ExternRef::new(77);
+    st.set_field(&mut *s, 5, Val::ExternRef(Some(ext))).unwrap();
+    assert_eq!(st.field(&mut *s, 5).unwrap(), Val::ExternRef(Some(ext)));
+    arr.array_set(&mut *s, 1, Val::I32(7)).unwrap();
+    assert_eq!(arr.array_get(&mut *s, 1).unwrap(), Val::I32(7));
+    let refs = any(call(s, &inst, "refs", &[Val::AnyRef(Some(st))]).unwrap());
+    assert_eq!(refs.array_get(&mut *s, 1).unwrap(), Val::AnyRef(Some(st)));
+
+    // Refused: each with a one-line error.
+    let refused = [
+        ("immutable field", st.set_field(&mut *s, 1, Val::I64(1))),
+        ("no field 6", st.set_field(&mut *s, 6, Val::I32(1))),
+        ("wrong value type", st.set_field(&mut *s, 4, Val::I32(1))),
+        (
+            "another struct type",
+            st.set_field(&mut *s, 2, Val::AnyRef(Some(t))),
+        ),
+        (
+            "an i31 for a struct",
+            st.set_field(&mut *s, 2, Val::AnyRef(Some(AnyRef::from_i31(3)))),
+        ),
+        ("out of bounds", arr.array_set(&mut *s, 3, Val::I32(1))),
+        (
+            "immutable elements",
+            refs.array_set(&mut *s, 0, Val::AnyRef(None)),
+        ),
+    ];
+    for (what, r) in refused {
+        let err = r.expect_err(what).to_string();
+        assert_eq!(err.lines().count(), 1, "{what}: {err}");
+    }
+    assert!(st.field(&mut *s, 6).is_err());
+    assert!(arr.array_get(&mut *s, 3).is_err());
+    assert!(arr
+        .field(&mut *s, 0)
+        .unwrap_err()
+        .to_string()
+        .contains("not a struct"));
+    assert!(st
+        .array_len(&*s)
+        .unwrap_err()
+        .to_string()
+        .contains("not an array"));
+    assert!(AnyRef::from_i31(1).field(&mut *s, 0).is_err());
+    let scoped = s.gc_scope(|s| any(call(s, &inst, "t", &[]).unwrap()));
+    let err = scoped.field(&mut *s, 0).unwrap_err().to_string();
+    assert!(err.contains("root was released"), "{err}");
+    // What the refused writes left: unchanged.
+    assert_eq!(st.field(&mut *s, 1).unwrap(), Val::I64(-5));
+    assert_eq!(st.field(&mut *s, 2).unwrap(), Val::AnyRef(Some(st)));
+}

@@ -2,6 +2,7 @@
 //! the host's checks), how they are made, and how they are collected.
 
 mod collect;
+mod fields;
 mod heap;
 pub(crate) mod roots;
 
