@@ -348,9 +348,6 @@ pub(crate) fn invoke(
     let frame_marker = 0u8;
     if outermost {
         store.gc_stack_top = std::hint::black_box(&frame_marker) as *const u8 as usize;
-        if store.gc_heap.bytes > 0 {
-            crate::gc::clear_stack_below();
-        }
         // A trap inside the module's allocator left its wrapper's call
         // unfinished; a new call starts afresh.
         for inst in store.instances.iter_mut() {
@@ -365,6 +362,12 @@ pub(crate) fn invoke(
         // less room for the trap handler and host calls.
         let floor = traphandlers::thread_stack_low().map_or(0, |low| low + STACK_RESERVE);
         store.limits.stack_limit = wanted.max(floor);
+        // Only where Wasm may use the stack cleared (a host deep in its
+        // own stack gets Wasm's `call stack exhausted`, not a fault).
+        let clearable = here.saturating_sub(crate::gc::CLEARED_STACK) >= store.limits.stack_limit;
+        if store.gc_heap.bytes > 0 && clearable {
+            crate::gc::clear_stack_below();
+        }
     }
     // The tag monitor's stack guards a failed call abandons are cleared.
     let guarded = if store.engine.config().attest_stack_guards {

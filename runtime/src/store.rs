@@ -74,6 +74,9 @@ pub struct StoreOpaque {
     /// call into it, above every Wasm frame (where the collector's scan of
     /// the stack ends).
     pub(crate) gc_stack_top: usize,
+    /// While a builtin Wasm called may collect: where Wasm's frames end
+    /// (the stub's saved registers included), 0 otherwise.
+    pub(crate) gc_wasm_sp: usize,
     /// Indices of exceptions free for reuse, by payload size
     /// (`crate::exception::exception_done`).
     pub(crate) free_exceptions: HashMap<usize, Vec<u32>>,
@@ -199,6 +202,7 @@ impl<T> Store<T> {
                     gc_heap: Default::default(),
                     gc_roots: Default::default(),
                     gc_stack_top: 0,
+                    gc_wasm_sp: 0,
                     host_contexts: Vec::new(),
                     attest: None,
                     attest_options: None,

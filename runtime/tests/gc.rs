@@ -529,6 +529,7 @@ fn the_host_reads_and_writes_fields_and_elements() {
     let refused = [
         ("immutable field", st.set_field(&mut *s, 1, Val::I64(1))),
         ("no field 6", st.set_field(&mut *s, 6, Val::I32(1))),
+        ("no field 7", st.set_field(&mut *s, 7, Val::I32(1))),
         ("wrong value type", st.set_field(&mut *s, 4, Val::I32(1))),
         (
             "another struct type",
@@ -547,6 +548,9 @@ fn the_host_reads_and_writes_fields_and_elements() {
     for (what, r) in refused {
         let err = r.expect_err(what).to_string();
         assert_eq!(err.lines().count(), 1, "{what}: {err}");
+        if let Some(n) = what.strip_prefix("no field ") {
+            assert!(err.contains(&format!("no field {n}")), "{err}");
+        }
     }
     assert!(st.field(&mut *s, 6).is_err());
     assert!(arr.array_get(&mut *s, 3).is_err());

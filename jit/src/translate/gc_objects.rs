@@ -280,8 +280,8 @@ impl FuncTranslator<'_, '_> {
 
     /// A new zeroed object of the module's type `ty` (`len` elements for
     /// an array; 0 for a struct), header written. Inline while the
-    /// store's current chunk has room (chunks are fresh zeroed memory,
-    /// never reused), else from the runtime.
+    /// store's current range has room (the runtime hands out ranges
+    /// zeroed), else from the runtime, which may collect.
     fn gc_alloc(&mut self, ty: u32, len: Value) -> Value {
         let def = &self.env.info.type_defs[ty as usize];
         let is_array = def.kind == crate::module_info::TypeKind::Array;

@@ -4,9 +4,11 @@
 //! globals, tables, element segments, exceptions and the references the
 //! host holds, [`crate::gc::roots`]) are read word by word. Wasm frames are
 //! not described (no stack maps): every word of the stack between the
-//! host's entry into Wasm and the collector, callee-saved registers
-//! included, is taken as a possible reference, and an object any of them
-//! points into is live. Such a scan may keep a dead object whose address
+//! host's entry into Wasm and the end of Wasm's frames (where the
+//! allocating builtin's stub pushed the callee-saved registers; without
+//! the stub, the collector's own frame, registers spilled into it) is
+//! taken as a possible reference, and an object any of them points into
+//! is live. Such a scan may keep a dead object whose address
 //! an integer happens to hold, never free a live one, and it sees
 //! references compiled code derived (an address into an object) as well.
 //! Objects' fields are traced exactly, by their types.
@@ -50,14 +52,19 @@ pub(crate) fn collect(store: &mut StoreOpaque) {
     heap.sweep();
 }
 
-/// Marks what the words of the stack point into, from the collector's
-/// own frame (its callee-saved registers spilled into it first) to the
-/// host's outermost entry into Wasm.
+/// Marks what the words of the stack point into, from where Wasm's frames
+/// end (or the collector's own frame, its callee-saved registers spilled
+/// into it first) to the host's outermost entry into Wasm.
 #[inline(never)]
 fn scan_stack(store: &mut StoreOpaque) {
     let registers = spill_callee_saved();
     std::hint::black_box(&registers);
-    let low = stack_pointer() & !7;
+    // From where Wasm's frames end when a builtin's stub said so, else
+    // from here.
+    let low = match store.gc_wasm_sp {
+        0 => stack_pointer(),
+        wasm_sp => wasm_sp,
+    } & !7;
     let high = store.gc_stack_top;
     let mut at = low;
     while at + 8 <= high {
@@ -71,18 +78,19 @@ fn scan_stack(store: &mut StoreOpaque) {
     std::hint::black_box(&registers);
 }
 
-/// Bytes of stack below the host's entry into Wasm that
-/// [`clear_stack_below`] zeroes.
-const CLEARED_STACK: usize = 16 << 10;
+/// Bytes of stack [`clear_stack_below`] zeroes.
+pub(crate) const CLEARED_STACK: usize = 16 << 10;
 
 /// Zeroes the stack just below the caller's frame, where the frames of
 /// the call it is about to make will lie: a slot those frames do not
 /// write before a collection then holds no reference an earlier call left
 /// (the conservative scan would keep its object, and all it reaches,
-/// alive). Called as the host enters Wasm (for Wasm's frames) and as
-/// Wasm enters an allocating builtin (for the runtime's own frames, down
-/// to the collector, which hold the last allocation's address from the
-/// call before). Deeper frames are not cleared.
+/// alive). Called as the host enters Wasm (for Wasm's frames) and, where
+/// no stub tells the collector where Wasm's frames end, as Wasm enters an
+/// allocating builtin (for the runtime's own frames down to the
+/// collector, which hold the last allocation's address from the call
+/// before: Wasm's stack limit leaves room below it for host calls, more
+/// than this takes). Deeper frames are not cleared.
 #[inline(never)]
 pub(crate) fn clear_stack_below() {
     let zeroes = [0u8; CLEARED_STACK];

@@ -29,10 +29,10 @@ impl AnyRef {
     pub fn set_field(&self, mut store: impl AsContextMut, index: usize, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().opaque;
         let (addr, def) = self.object_of_kind(store, TypeKind::Struct)?;
-        if !def.fields.get(index).is_some_and(|f| f.mutable) {
+        let (storage, offset) = struct_field(&def, index)?;
+        if !def.fields[index].mutable {
             return Err(immutable(index));
         }
-        let (storage, offset) = struct_field(&def, index)?;
         write(store, storage, addr + offset, val)
     }
 

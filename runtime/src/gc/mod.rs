@@ -6,7 +6,7 @@ mod fields;
 mod heap;
 pub(crate) mod roots;
 
-pub(crate) use collect::{clear_stack_below, collect};
+pub(crate) use collect::{clear_stack_below, collect, CLEARED_STACK};
 pub(crate) use heap::GcHeap;
 
 use walmart_jit::module_info::{ConstOp, HeapTy, ModuleInfo, StorageTy, TypeDef, TypeKind};

@@ -345,21 +345,96 @@ extern "C" fn is_subtype(vmctx: *mut u8, a: u64, b: u64) -> u32 {
     u32::from(store.engine.is_subtype(a, b))
 }
 
-extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, len: u32) -> u64 {
-    crate::gc::clear_stack_below();
+/// `Builtin::GcAlloc`, entered through [`wasm_frames_entry!`]'s stub:
+/// `wasm_sp` is where Wasm's frames (and the registers they may keep
+/// references in) end.
+extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, len: u32, wasm_sp: usize) -> u64 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     let info = inst.module.inner.type_infos[ty as usize];
     let def = &inst.module.info().type_defs[ty as usize];
-    crate::gc::new_object(store, info, def, len, true)
+    store.gc_wasm_sp = wasm_sp;
+    let made = crate::gc::new_object(store, info, def, len, true);
+    store.gc_wasm_sp = 0;
+    made
 }
 
-extern "C" fn array_new_segment(vmctx: *mut u8, ty: u32, segment: u32, src: u32, len: u32) -> u64 {
-    crate::gc::clear_stack_below();
+/// `Builtin::ArrayNewSegment`, entered as [`gc_alloc`] is.
+extern "C" fn array_new_segment(
+    vmctx: *mut u8,
+    ty: u32,
+    segment: u32,
+    src: u32,
+    len: u32,
+    wasm_sp: usize,
+) -> u64 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
-    crate::gc::array_from_segment(store, inst, ty, segment, None, src, len)
+    store.gc_wasm_sp = wasm_sp;
+    let made = crate::gc::array_from_segment(store, inst, ty, segment, None, src, len);
+    store.gc_wasm_sp = 0;
+    made
 }
+
+/// An entry stub for a builtin that may collect the GC heap: it pushes
+/// the callee-saved registers (where Wasm may keep references across the
+/// call), then calls `$inner` with its stack pointer as an extra last
+/// argument (register `$sp_arg`). The collector's scan of the stack then
+/// starts there, so it reads Wasm's frames and those registers but none
+/// of the runtime's own frames below, whose stale slots (an earlier
+/// call's allocation) would keep dead objects alive.
+#[cfg(target_arch = "x86_64")]
+macro_rules! wasm_frames_entry {
+    ($name:ident, $inner:ident, $sp_arg:literal, ($($arg:ident: $ty:ty),*)) => {
+        #[unsafe(naked)]
+        extern "C" fn $name($($arg: $ty),*) -> u64 {
+            std::arch::naked_asm!(
+                "push rbp",
+                "mov rbp, rsp",
+                "push rbx",
+                "push r12",
+                "push r13",
+                "push r14",
+                "push r15",
+                // Entered at 8 mod 16; six pushes: 8 more keeps the call
+                // aligned.
+                "sub rsp, 8",
+                concat!("mov ", $sp_arg, ", rsp"),
+                "call {inner}",
+                "add rsp, 8",
+                "pop r15",
+                "pop r14",
+                "pop r13",
+                "pop r12",
+                "pop rbx",
+                "pop rbp",
+                "ret",
+                inner = sym $inner,
+            )
+        }
+    };
+}
+
+/// Elsewhere the stub is a plain call: the collector scans from its own
+/// frame (registers spilled there), and the runtime's frames below Wasm
+/// are zeroed first so that their stale slots hold nothing.
+#[cfg(not(target_arch = "x86_64"))]
+macro_rules! wasm_frames_entry {
+    ($name:ident, $inner:ident, $sp_arg:literal, ($($arg:ident: $ty:ty),*)) => {
+        extern "C" fn $name($($arg: $ty),*) -> u64 {
+            crate::gc::clear_stack_below();
+            $inner($($arg),*, 0)
+        }
+    };
+}
+
+wasm_frames_entry!(gc_alloc_entry, gc_alloc, "rcx", (vmctx: *mut u8, ty: u32, len: u32));
+wasm_frames_entry!(
+    array_new_segment_entry,
+    array_new_segment,
+    "r9",
+    (vmctx: *mut u8, ty: u32, segment: u32, src: u32, len: u32)
+);
 
 extern "C" fn array_init_segment(
     vmctx: *mut u8,
@@ -402,8 +477,8 @@ pub(crate) fn table() -> *const usize {
                 exception_done as *const () as usize,
                 exception_may_return as *const () as usize,
                 is_subtype as *const () as usize,
-                gc_alloc as *const () as usize,
-                array_new_segment as *const () as usize,
+                gc_alloc_entry as *const () as usize,
+                array_new_segment_entry as *const () as usize,
                 array_init_segment as *const () as usize,
             ]
         })
