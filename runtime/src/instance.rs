@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use walmart_jit::module_info::{ConstOp, ExportKind, ImportKind, SegmentMode};
+use walmart_jit::module_info::{ConstOp, ExportKind, ImportKind, ModuleInfo, SegmentMode};
 use walmart_jit::vmctx::{self, VMFuncRef, VMOffsets};
 
 use crate::attest::session::DirtySource;
@@ -291,6 +291,18 @@ fn eval_const(store: &mut StoreOpaque, data: &InstanceData, expr: &[ConstOp]) ->
     Ok(stack.pop().unwrap_or(0))
 }
 
+/// Whether any of the module's constant expressions (globals', tables'
+/// and element segments') makes a GC object.
+fn constants_allocate(info: &ModuleInfo) -> bool {
+    let allocates = |expr: &Vec<ConstOp>| expr.iter().any(op_allocates);
+    info.global_inits.iter().any(allocates)
+        || info.table_inits.iter().flatten().any(allocates)
+        || info
+            .elements
+            .iter()
+            .any(|seg| seg.items.iter().any(allocates))
+}
+
 /// Whether a constant operator makes a GC object.
 fn op_allocates(op: &ConstOp) -> bool {
     matches!(
@@ -391,7 +403,7 @@ pub(crate) fn instantiate(
     // Constant expressions allocate without collecting (their operands are
     // held where the collector does not look), so a heap the store has
     // filled is collected before they run.
-    if store.gc_heap.bytes > 0 && crate::gc::constants_allocate(info) {
+    if store.gc_heap.bytes > 0 && constants_allocate(info) {
         crate::gc::collect(store);
     }
     // The monitor's stack guards are cleared as each frame returns through

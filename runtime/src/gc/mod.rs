@@ -9,7 +9,7 @@ pub(crate) mod roots;
 pub(crate) use collect::{clear_stack_below, collect, CLEARED_STACK};
 pub(crate) use heap::GcHeap;
 
-use walmart_jit::module_info::{ConstOp, HeapTy, ModuleInfo, StorageTy, TypeDef, TypeKind};
+use walmart_jit::module_info::{ConstOp, HeapTy, StorageTy, TypeDef, TypeKind};
 use walmart_jit::vmctx::{self, GcFailure};
 
 use crate::any_ref::{AnyInner, AnyRef};
@@ -110,29 +110,6 @@ pub(crate) fn new_object(
         *(ptr.add(vmctx::GC_KIND as usize) as *mut u32) = u32::from(def.kind == TypeKind::Array);
     }
     ptr as u64
-}
-
-/// Whether any of the module's constant expressions (globals', tables'
-/// and element segments') makes a GC object.
-pub(crate) fn constants_allocate(info: &ModuleInfo) -> bool {
-    let allocates = |expr: &Vec<ConstOp>| {
-        expr.iter().any(|op| {
-            matches!(
-                op,
-                ConstOp::StructNew(_)
-                    | ConstOp::StructNewDefault(_)
-                    | ConstOp::ArrayNew(_)
-                    | ConstOp::ArrayNewDefault(_)
-                    | ConstOp::ArrayNewFixed(..)
-            )
-        })
-    };
-    info.global_inits.iter().any(allocates)
-        || info.table_inits.iter().flatten().any(allocates)
-        || info
-            .elements
-            .iter()
-            .any(|seg| seg.items.iter().any(allocates))
 }
 
 /// A GC object a constant expression makes (`op` one of the allocating
