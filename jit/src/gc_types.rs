@@ -36,6 +36,10 @@ pub enum TraceClass {
     /// An `externref` word: an object made external has bit 1 set and
     /// bit 0 clear.
     Extern = 2,
+    /// An `exnref` word: an exception record's address, or null (records
+    /// are not GC objects; the runtime's collector frees those Wasm alone
+    /// kept).
+    Exn = 3,
 }
 
 impl TraceClass {
@@ -45,6 +49,7 @@ impl TraceClass {
             StorageTy::Ref(r) => match r.repr() {
                 WasmType::AnyRef => TraceClass::Any,
                 WasmType::ExternRef => TraceClass::Extern,
+                WasmType::ExnRef => TraceClass::Exn,
                 _ => TraceClass::None,
             },
             _ => TraceClass::None,
@@ -65,6 +70,7 @@ impl TraceClass {
         match word {
             1 => TraceClass::Any,
             2 => TraceClass::Extern,
+            3 => TraceClass::Exn,
             _ => TraceClass::None,
         }
     }

@@ -108,7 +108,13 @@ pub const EXCEPTION_PAYLOAD: i32 = 16;
 /// host was handed it): the store keeps it for good. Without it, the
 /// exception is only ever the one being thrown, and a `catch` that takes
 /// its payload hands the record back for reuse ([`Builtin::ExceptionDone`]).
+/// A record kept by Wasm alone is freed by the runtime's collector once no
+/// `exnref` to it is left.
 pub const EXCEPTION_KEPT: u64 = 1 << 63;
+/// The bit of [`VMException::index`] that says the host was handed an
+/// `exnref` to the exception (with [`EXCEPTION_KEPT`]): the store keeps it
+/// as long as itself.
+pub const EXCEPTION_HOST: u64 = 1 << 62;
 /// Offset of the builtin function table pointer.
 pub const BUILTINS: i32 = 16;
 /// Offset of the runtime's instance pointer.

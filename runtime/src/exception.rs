@@ -4,13 +4,14 @@
 //! is caught by a clause naming the very tag it was thrown with (imports
 //! share the exporter's). An exception is a block of 16-byte slots the
 //! store owns: the tag's address and the exception's index, then one slot
-//! per payload value ([`walmart_jit::vmctx::VMException`]). An exception
-//! any `exnref` may refer to lives as long as its store (without a
-//! collector none is known to be dead); one only ever thrown and caught
-//! by a `catch` or `catch_all` is reused for the next exception of its
-//! size, so a loop that throws and catches does not grow the store.
+//! per payload value ([`walmart_jit::vmctx::VMException`]). One only ever
+//! thrown and caught by a `catch` or `catch_all` is reused for the next
+//! exception of its size, so a loop that throws and catches does not grow
+//! the store; one Wasm made an `exnref` of is freed for reuse by the
+//! collector once no `exnref` to it is left (`crate::gc::records`); one
+//! the host was handed lives as long as its store.
 
-use walmart_jit::vmctx::{VMTag, EXCEPTION_KEPT, EXCEPTION_PAYLOAD};
+use walmart_jit::vmctx::{VMTag, EXCEPTION_HOST, EXCEPTION_KEPT, EXCEPTION_PAYLOAD};
 
 use crate::error::{Error, Result};
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
@@ -144,7 +145,7 @@ impl ExnRef {
         let record = &mut store.exceptions[index as usize];
         record[1..].copy_from_slice(&raw);
         // The host holds it.
-        record[0] |= u128::from(EXCEPTION_KEPT) << 64;
+        record[0] |= u128::from(EXCEPTION_KEPT | EXCEPTION_HOST) << 64;
         Ok(ExnRef {
             store: store.id,
             index,
@@ -195,8 +196,8 @@ impl ExnRef {
         // slot 0's second word is the index and the kept bit.
         let index = unsafe {
             let word = (raw as *mut u64).add(1);
-            *word |= EXCEPTION_KEPT;
-            *word & !EXCEPTION_KEPT
+            *word |= EXCEPTION_KEPT | EXCEPTION_HOST;
+            *word & !(EXCEPTION_KEPT | EXCEPTION_HOST)
         };
         ExnRef {
             store: store.id,
@@ -231,15 +232,17 @@ pub(crate) fn exception_done(store: &mut StoreOpaque, exn: *mut u8) {
     if word & EXCEPTION_KEPT != 0 {
         return;
     }
-    let record = &mut store.exceptions[word as usize];
+    free_record(store, word as u32);
+}
+
+/// Hands record `index` back for the next exception of its size: its
+/// payload cleared (no root while it waits), its kept bits too.
+pub(crate) fn free_record(store: &mut StoreOpaque, index: u32) {
+    let record = &mut store.exceptions[index as usize];
     let slots = record.len() - 1;
-    // Its payload is no root while it waits to be reused.
     record[1..].fill(0);
-    store
-        .free_exceptions
-        .entry(slots)
-        .or_default()
-        .push(word as u32);
+    record[0] = u128::from(record[0] as u64) | (u128::from(index) << 64);
+    store.free_exceptions.entry(slots).or_default().push(index);
 }
 
 /// Takes the exception a call into Wasm left uncaught, if any.

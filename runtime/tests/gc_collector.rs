@@ -116,6 +116,62 @@ const WAT: &str = r#"(module
             (unreachable))
         (drop))
 
+    ;; an array of size bytes caught with catch_ref, then dropped
+    (func (export "catch_ref_big") (param $size i32)
+        (block $h (result (ref $bytes) exnref)
+            (try_table (catch_ref $big $h)
+                (throw $big (array.new_default $bytes (local.get $size))))
+            (unreachable))
+        (drop)
+        (drop))
+
+    ;; exnrefs to exceptions carrying lists, kept in a struct field, an
+    ;; array, a table and another exception's payload
+    (type $box (struct (field exnref)))
+    (type $exns (array (mut exnref)))
+    (tag $wrap (param exnref))
+    (global $box (mut (ref null $box)) (ref.null $box))
+    (global $exns (mut (ref null $exns)) (ref.null $exns))
+    (global $wrapped (mut exnref) (ref.null exn))
+    (table $exn_t 2 exnref)
+    (func $caught (param $n i32) (result exnref)
+        (local $x exnref)
+        (block $h (result (ref null $node) exnref)
+            (try_table (catch_ref $e $h)
+                (throw $e (call $list (local.get $n) (i32.const 0) (i32.const 0))))
+            (unreachable))
+        (local.set $x)
+        (drop)
+        (local.get $x))
+    (func $wrap (param $x exnref) (result exnref)
+        (local $w exnref)
+        (block $h (result exnref exnref)
+            (try_table (catch_ref $wrap $h) (throw $wrap (local.get $x)))
+            (unreachable))
+        (local.set $w)
+        (drop)
+        (local.get $w))
+    (func (export "exns_keep")
+        (global.set $box (struct.new $box (call $caught (i32.const 2000))))
+        (global.set $exns (array.new_fixed $exns 1 (call $caught (i32.const 3000))))
+        (table.set $exn_t (i32.const 0) (call $caught (i32.const 4000)))
+        (global.set $wrapped (call $wrap (call $caught (i32.const 5000)))))
+    (func $sum_of (param $x exnref) (result i64)
+        (block $h (result (ref null $node))
+            (try_table (catch $e $h) (throw_ref (local.get $x)))
+            (unreachable))
+        (call $sum))
+    (func $unwrap (param $x exnref) (result exnref)
+        (block $h (result exnref)
+            (try_table (catch $wrap $h) (throw_ref (local.get $x)))
+            (unreachable)))
+    (func (export "exns_kept") (result i64)
+        (i64.add
+            (i64.add (call $sum_of (struct.get $box 0 (global.get $box)))
+                     (call $sum_of (array.get $exns (global.get $exns) (i32.const 0))))
+            (i64.add (call $sum_of (table.get $exn_t (i32.const 0)))
+                     (call $sum_of (call $unwrap (global.get $wrapped))))))
+
     (func (export "give") (param $n i32)
         (call $hold (call $list (local.get $n) (i32.const 0) (i32.const 0)))))"#;
 
@@ -207,6 +263,7 @@ fn programs_allocating_past_the_heap_limit_keep_what_they_reach() {
         call(&mut s, "keep", &[i(1000)]).unwrap();
         call(&mut s, "table_keep", &[i(2000)]).unwrap();
         call(&mut s, "exn_keep", &[i(3000)]).unwrap();
+        call(&mut s, "exns_keep", &[]).unwrap();
         for _ in 0..4 {
             call(&mut s, "junk", &[i(20_000 / scale), i(1000)]).unwrap();
         }
@@ -225,6 +282,8 @@ fn programs_allocating_past_the_heap_limit_keep_what_they_reach() {
             triangle(3000),
             "{name}: exception"
         );
+        let kept: i64 = [2000, 3000, 4000, 5000].map(triangle).iter().sum();
+        assert_eq!(call_i64(&mut s, "exns_kept", &[]), kept, "{name}: exnrefs");
         let stats = s.store.gc_stats();
         assert!(stats.collections > 0, "{name}: {stats:?}");
         assert!(stats.heap_bytes <= 16 << 20, "{name}: {stats:?}");
@@ -263,6 +322,20 @@ fn room_freed_is_found_by_whatever_asks_next() {
         call(&mut s, "throw_big", &[i(700_000)]).unwrap();
     }
     call(&mut s, "junk", &[i(2), i(700_000)]).unwrap();
+
+    // 200 exceptions carrying 80 KB caught by catch_ref and dropped, in
+    // 8 MiB: the records Wasm alone kept are freed, their payloads too.
+    let mut config = Config::new();
+    config.max_gc_heap(8 << 20);
+    let mut s = setup(&config);
+    for _ in 0..200 {
+        call(&mut s, "catch_ref_big", &[i(80_000)]).unwrap();
+    }
+    assert!(
+        s.store.exceptions_held() < 100,
+        "{}",
+        s.store.exceptions_held()
+    );
 
     // A heap full of garbage no collection has seen yet, then a module
     // whose global is a 16 KiB array.

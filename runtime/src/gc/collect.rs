@@ -1,8 +1,10 @@
 //! The collector: marks what the roots reach, frees the rest.
 //!
 //! Roots are found two ways. The store's own holders of references (its
-//! globals, tables, element segments, exceptions and the references the
-//! host holds, [`crate::gc::roots`]) are read word by word. Wasm frames are
+//! globals, tables, element segments, the exception being thrown and the
+//! references the host holds, [`crate::gc::roots`]) are read word by
+//! word, and so are the payloads of the exception records found
+//! referenced ([`crate::gc::records`]). Wasm frames are
 //! not described (no stack maps): every word of the stack between the
 //! host's entry into Wasm and the end of Wasm's frames (where the
 //! allocating builtin's stub pushed the callee-saved registers; without
@@ -13,66 +15,98 @@
 //! references compiled code derived (an address into an object) as well.
 //! Objects' fields are traced exactly, by their types.
 
+use super::heap::GcHeap;
+use super::records::RecordMarks;
 use crate::store::StoreOpaque;
 
 /// Collects the store's GC heap. Runs only with Wasm stopped at a call
 /// into the runtime (or not running at all), on the thread that runs it.
 pub(crate) fn collect(store: &mut StoreOpaque) {
     store.gc_heap.begin_collection(&mut store.limits);
+    let mut records = RecordMarks::new(store);
+    let mut roots = Roots {
+        heap: &mut store.gc_heap,
+        records: &mut records,
+    };
     if store.wasm_depth > 0 {
-        scan_stack(store);
+        scan_stack(&mut roots, store.gc_wasm_sp, store.gc_stack_top);
     }
-    let heap = &mut store.gc_heap;
+    roots.word(store.limits.pending_exception as u64);
     for global in &store.globals {
         let raw = u128::from_le_bytes(global.cell.bytes);
-        heap.mark_conservatively(raw as u64);
+        roots.word(raw as u64);
     }
     for table in &store.tables {
         for &raw in table.raw_elements() {
-            heap.mark_conservatively(raw);
+            roots.word(raw);
         }
     }
     for inst in &store.instances {
         for segment in inst.elements.iter().flatten() {
             for &raw in segment {
-                heap.mark_conservatively(raw);
+                roots.word(raw);
             }
         }
     }
-    for record in &store.exceptions {
-        for &raw in record.iter() {
-            heap.mark_conservatively(raw as u64);
-            heap.mark_conservatively((raw >> 64) as u64);
+    for raw in store.gc_roots.addresses() {
+        roots.word(raw);
+    }
+    // Objects and exception records reach each other (fields of `exnref`
+    // type, payloads): trace both until neither finds more.
+    loop {
+        roots.heap.trace();
+        for raw in std::mem::take(&mut roots.heap.exn_words) {
+            roots.records.mark(raw);
+        }
+        let Some(index) = roots.records.pending.pop() else {
+            if roots.heap.tracing() {
+                continue;
+            }
+            break;
+        };
+        for &raw in store.exceptions[index as usize][1..].iter() {
+            roots.word(raw as u64);
+            roots.word((raw >> 64) as u64);
         }
     }
-    for raw in store.gc_roots.addresses() {
-        heap.mark_conservatively(raw);
+    store.gc_heap.sweep();
+    records.free_unmarked(store);
+}
+
+/// Where a root's word goes: to the object it may point into and to the
+/// exception record it may point into.
+struct Roots<'a> {
+    heap: &'a mut GcHeap,
+    records: &'a mut RecordMarks,
+}
+
+impl Roots<'_> {
+    fn word(&mut self, word: u64) {
+        self.heap.mark_conservatively(word);
+        self.records.mark(word);
     }
-    heap.trace();
-    heap.sweep();
 }
 
 /// Marks what the words of the stack point into, from where Wasm's frames
 /// end (or the collector's own frame, its callee-saved registers spilled
 /// into it first) to the host's outermost entry into Wasm.
 #[inline(never)]
-fn scan_stack(store: &mut StoreOpaque) {
+fn scan_stack(roots: &mut Roots<'_>, wasm_sp: usize, high: usize) {
     let registers = spill_callee_saved();
     std::hint::black_box(&registers);
     // From where Wasm's frames end when a builtin's stub said so, else
     // from here.
-    let low = match store.gc_wasm_sp {
+    let low = match wasm_sp {
         0 => stack_pointer(),
         wasm_sp => wasm_sp,
     } & !7;
-    let high = store.gc_stack_top;
     let mut at = low;
     while at + 8 <= high {
         // SAFETY: `low..high` is this thread's stack, from a frame below
         // this one up to a frame of `crate::func::invoke` that is still
         // running: mapped memory, read as plain words.
         let word = unsafe { std::ptr::read_volatile(at as *const u64) };
-        store.gc_heap.mark_conservatively(word);
+        roots.word(word);
         at += 8;
     }
     std::hint::black_box(&registers);

@@ -57,6 +57,9 @@ pub(crate) struct GcHeap {
     /// During a collection: marked objects whose fields are still to be
     /// traced.
     pending: Vec<usize>,
+    /// During a collection: the `exnref`s traced fields hold, for the
+    /// collector to mark their records ([`crate::gc::records`]).
+    pub(crate) exn_words: Vec<u64>,
 }
 
 impl GcHeap {
@@ -260,9 +263,7 @@ impl GcHeap {
                     // SAFETY: element `i` lies within the array (8-byte
                     // elements: references).
                     let raw = unsafe { *((first + i * 8) as *const u64) };
-                    if let Some(child) = class.object(raw) {
-                        self.mark(child as usize);
-                    }
+                    self.trace_word(class, raw);
                 }
             } else {
                 let count = layout.words[1] as usize;
@@ -270,12 +271,25 @@ impl GcHeap {
                     let class = TraceClass::from_word(field >> 32);
                     // SAFETY: the field's offset lies within the struct.
                     let raw = unsafe { *((obj + (field as u32) as usize) as *const u64) };
-                    if let Some(child) = class.object(raw) {
-                        self.mark(child as usize);
-                    }
+                    self.trace_word(class, raw);
                 }
             }
         }
+    }
+
+    /// Marks the object a traced field's word of class `class` names, or
+    /// keeps an `exnref` for the collector.
+    fn trace_word(&mut self, class: TraceClass, raw: u64) {
+        if let Some(child) = class.object(raw) {
+            self.mark(child as usize);
+        } else if class == TraceClass::Exn && raw != 0 {
+            self.exn_words.push(raw);
+        }
+    }
+
+    /// Whether marked objects wait to be traced.
+    pub(crate) fn tracing(&self) -> bool {
+        !self.pending.is_empty()
     }
 
     /// Ends a collection: unmarked objects' memory is made free (chunks

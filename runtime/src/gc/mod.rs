@@ -4,6 +4,7 @@
 mod collect;
 mod fields;
 mod heap;
+mod records;
 pub(crate) mod roots;
 
 pub(crate) use collect::{clear_stack_below, collect, CLEARED_STACK};
