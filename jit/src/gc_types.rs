@@ -28,7 +28,7 @@ pub enum StorageTy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u64)]
 pub enum TraceClass {
-    /// Never an object: numbers, function and exception references.
+    /// Never an object: numbers and function references.
     None = 0,
     /// An `anyref` word: an object is a non-null word with its low two
     /// bits clear.
