@@ -219,6 +219,8 @@ pub(crate) fn new_exception(store: &mut StoreOpaque, tag: *const VMTag, slots: u
     }
     let index = store.exceptions.len() as u32;
     let mut record = vec![0u128; 1 + slots].into_boxed_slice();
+    store.new_record_bytes += record.len() * 16;
+    store.record_bytes += record.len() * 16;
     record[0] = header(index);
     store.exceptions.push(record);
     index
@@ -235,14 +237,36 @@ pub(crate) fn exception_done(store: &mut StoreOpaque, exn: *mut u8) {
     free_record(store, word as u32);
 }
 
+/// The bit of a record's index word (beside
+/// [`walmart_jit::vmctx::EXCEPTION_KEPT`] and `EXCEPTION_HOST`) that says
+/// it waits for reuse: the collector passes it over.
+pub(crate) const RECORD_FREE: u64 = 1 << 61;
+
 /// Hands record `index` back for the next exception of its size: its
 /// payload cleared (no root while it waits), its kept bits too.
 pub(crate) fn free_record(store: &mut StoreOpaque, index: u32) {
     let record = &mut store.exceptions[index as usize];
     let slots = record.len() - 1;
     record[1..].fill(0);
-    record[0] = u128::from(record[0] as u64) | (u128::from(index) << 64);
+    record[0] = u128::from(record[0] as u64) | (u128::from(u64::from(index) | RECORD_FREE) << 64);
     store.free_exceptions.entry(slots).or_default().push(index);
+}
+
+/// A trap abandoned the exception being thrown, if one was: its record
+/// goes back for reuse unless an `exnref` to it may exist.
+pub(crate) fn abandon_pending(store: &mut StoreOpaque) {
+    let raw = std::mem::take(&mut store.limits.pending_exception);
+    if raw != 0 {
+        exception_done(store, raw as *mut u8);
+    }
+}
+
+/// Whether making a new exception record should first collect (Wasm's
+/// `throw`): fresh record memory since the last collection reached half
+/// of all the records' (4 MiB at least), as records Wasm kept are freed
+/// only by a collection.
+pub(crate) fn records_want_collection(store: &StoreOpaque) -> bool {
+    store.new_record_bytes >= (store.record_bytes / 2).max(4 << 20)
 }
 
 /// Takes the exception a call into Wasm left uncaught, if any.

@@ -381,9 +381,10 @@ pub(crate) fn invoke(
     let r = unsafe { traphandlers::call_wasm(trampoline, vmctx, code, values.as_mut_ptr()) };
     store.wasm_depth -= 1;
     if r.is_err() {
-        // A trap in an exit hook of a frame an exception was unwinding
-        // abandons the exception with the frames.
-        store.limits.pending_exception = 0;
+        // A trap (an exception unwinding into a module without exception
+        // handling, or an exit hook's trap) abandons the exception with
+        // the frames.
+        crate::exception::abandon_pending(store);
     }
     if r.is_err() && !guarded.is_empty() {
         crate::attest::tags::clear_abandoned_guards(store, &guarded);

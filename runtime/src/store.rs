@@ -77,6 +77,10 @@ pub struct StoreOpaque {
     /// While a builtin Wasm called may collect: where Wasm's frames end
     /// (the stub's saved registers included), 0 otherwise.
     pub(crate) gc_wasm_sp: usize,
+    /// Bytes of exception records made since the last collection, and in
+    /// all ([`crate::exception::records_want_collection`]).
+    pub(crate) new_record_bytes: usize,
+    pub(crate) record_bytes: usize,
     /// Indices of exceptions free for reuse, by payload size
     /// (`crate::exception::exception_done`).
     pub(crate) free_exceptions: HashMap<usize, Vec<u32>>,
@@ -203,6 +207,8 @@ impl<T> Store<T> {
                     gc_roots: Default::default(),
                     gc_stack_top: 0,
                     gc_wasm_sp: 0,
+                    new_record_bytes: 0,
+                    record_bytes: 0,
                     host_contexts: Vec::new(),
                     attest: None,
                     attest_options: None,

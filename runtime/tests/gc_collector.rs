@@ -172,6 +172,23 @@ const WAT: &str = r#"(module
             (i64.add (call $sum_of (table.get $exn_t (i32.const 0)))
                      (call $sum_of (call $unwrap (global.get $wrapped))))))
 
+    ;; n exceptions carrying an i64 caught by catch_ref and dropped: no
+    ;; GC allocation at all
+    (tag $num (param i64))
+    (func (export "catch_ref_nums") (param $n i32)
+        (loop $l
+            (block $h (result i64 exnref)
+                (try_table (catch_ref $num $h) (throw $num (i64.extend_i32_u (local.get $n))))
+                (unreachable))
+            (drop)
+            (drop)
+            (local.tee $n (i32.sub (local.get $n) (i32.const 1)))
+            (br_if $l)))
+
+    ;; throws an exception carrying size bytes
+    (func (export "throw_away") (param $size i32)
+        (throw $big (array.new_default $bytes (local.get $size))))
+
     (func (export "give") (param $n i32)
         (call $hold (call $list (local.get $n) (i32.const 0) (i32.const 0)))))"#;
 
@@ -336,6 +353,35 @@ fn room_freed_is_found_by_whatever_asks_next() {
         "{}",
         s.store.exceptions_held()
     );
+
+    // Records Wasm kept are freed even where nothing allocates GC
+    // objects: 300,000 of 32 bytes, a collection every 4 MiB of them.
+    let mut s = setup(&Config::new());
+    call(&mut s, "catch_ref_nums", &[i(300_000)]).unwrap();
+    let held = s.store.exceptions_held();
+    assert!(held < 200_000, "{held} records held");
+
+    // An exception a trap abandoned (it unwound into a module without
+    // exception handling) keeps nothing: 40 of 400 KB in 4 MiB.
+    let mut config = Config::new();
+    config.max_gc_heap(4 << 20);
+    let mut s = setup(&config);
+    let engine = s.store.engine().clone();
+    let thrower = s.instance.get_func(&mut s.store, "throw_away").unwrap();
+    let plain = Module::new(
+        &engine,
+        r#"(module (import "m" "throw" (func $t (param i32)))
+                   (func (export "f") (call $t (i32.const 400000))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define(&mut s.store, "m", "throw", thrower).unwrap();
+    let plain = linker.instantiate(&mut s.store, &plain).unwrap();
+    let f = plain.get_func(&mut s.store, "f").unwrap();
+    for _ in 0..40 {
+        let err = f.call(&mut s.store, &[], &mut []).unwrap_err().to_string();
+        assert!(!err.contains("GC heap exhausted"), "{err}");
+    }
 
     // A heap full of garbage no collection has seen yet, then a module
     // whose global is a 16 KiB array.

@@ -71,6 +71,7 @@ pub(crate) fn collect(store: &mut StoreOpaque) {
     }
     store.gc_heap.sweep();
     records.free_unmarked(store);
+    store.new_record_bytes = 0;
 }
 
 /// Where a root's word goes: to the object it may point into and to the

@@ -8,6 +8,8 @@
 
 use walmart_jit::vmctx::{EXCEPTION_HOST, EXCEPTION_KEPT};
 
+use crate::exception::RECORD_FREE;
+
 use crate::store::StoreOpaque;
 
 /// A collection's view of the store's exception records.
@@ -30,12 +32,13 @@ impl RecordMarks {
         let mut pending = Vec::new();
         for (index, record) in store.exceptions.iter().enumerate() {
             let word = (record[0] >> 64) as u64;
+            if word & RECORD_FREE != 0 {
+                continue;
+            }
             if word & EXCEPTION_KEPT != 0 && word & EXCEPTION_HOST == 0 {
                 let start = record.as_ptr() as usize;
                 candidates.push((start, start + record.len() * 16, index as u32));
             } else {
-                // Free records' payloads are zero: reading them costs
-                // little and keeps nothing.
                 pending.push(index as u32);
             }
         }

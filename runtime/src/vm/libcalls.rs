@@ -320,6 +320,10 @@ extern "C" fn tag_check(vmctx: *mut u8, addr: u64, len_write: u64, site: u64, fp
 extern "C" fn exception_new(vmctx: *mut u8, tag: u32) -> u64 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
+    if crate::exception::records_want_collection(store) {
+        // Frees the records Wasm kept and no longer refers to.
+        crate::gc::collect(store);
+    }
     let tag = inst.exception_tags[tag as usize];
     let slots = tag.data_in(store).ty.payload().len();
     let vm_tag = tag.vm_tag(store);
