@@ -480,6 +480,11 @@ impl Engine {
         self.types().register(vec![(sig.clone(), TypeDef::func())])
     }
 
+    /// The engine-wide id of a type alone in its recursion group.
+    pub(crate) fn register_type(&self, sig: FuncSig, def: TypeDef) -> u64 {
+        self.types().register(vec![(sig, def)])
+    }
+
     /// The address of engine type `id`'s info record.
     pub(crate) fn type_info(&self, id: u64) -> u64 {
         self.types().infos[id as usize].as_ptr() as u64

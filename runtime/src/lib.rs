@@ -45,6 +45,7 @@ pub use engine::{Config, Engine};
 pub use error::{Error, Result, Trap};
 pub use exception::{ExnRef, Tag, TagType};
 pub use func::{Caller, Func};
+pub use gc::{ArrayType, FieldType, StorageType, StructType};
 pub use global::Global;
 pub use instance::Instance;
 pub use linker::Linker;

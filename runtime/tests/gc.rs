@@ -572,3 +572,90 @@ fn the_host_reads_and_writes_fields_and_elements() {
     assert_eq!(st.field(&mut *s, 1).unwrap(), Val::I64(-5));
     assert_eq!(st.field(&mut *s, 2).unwrap(), Val::AnyRef(Some(st)));
 }
+
+/// The host makes structs and arrays of types it defines, which are the
+/// module's types of the same fields: Wasm casts them to its own, and the
+/// host's allocations collect as Wasm's do.
+#[test]
+fn the_host_makes_objects_of_types_it_defines() {
+    use walmart::{ArrayType, FieldType, StorageType, StructType, ValType};
+    const TYPES: &str = r#"(module
+        (type $p (struct (field i32) (field (mut anyref))))
+        (type $b (array (mut i8)))
+        (func (export "first") (param anyref) (result i32)
+            (struct.get $p 0 (ref.cast (ref $p) (local.get 0))))
+        (func (export "is_p") (param anyref) (result i32) (ref.test (ref $p) (local.get 0)))
+        (func (export "sum") (param anyref) (result i32)
+            (local $a (ref $b)) (local $i i32) (local $s i32)
+            (local.set $a (ref.cast (ref $b) (local.get 0)))
+            (block $done (loop $l
+                (br_if $done (i32.ge_u (local.get $i) (array.len (local.get $a))))
+                (local.set $s (i32.add (local.get $s)
+                    (array.get_u $b (local.get $a) (local.get $i))))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $l)))
+            (local.get $s)))"#;
+    let mut config = Config::new();
+    config.max_gc_heap(8 << 20);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, TYPES).unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Instance::new(&mut store, &module, &[]).unwrap();
+    let s = &mut store;
+    let p = StructType::new(
+        &engine,
+        &[
+            FieldType::new(StorageType::Val(ValType::I32), false),
+            FieldType::new(StorageType::Val(ValType::AnyRef), true),
+        ],
+    );
+    let inner = AnyRef::new_struct(&mut *s, &p, &[Val::I32(1), Val::AnyRef(None)]).unwrap();
+    let outer = AnyRef::new_struct(&mut *s, &p, &[Val::I32(42), Val::AnyRef(Some(inner))]).unwrap();
+    assert_eq!(
+        i32_of(call(s, &inst, "first", &[Val::AnyRef(Some(outer))]).unwrap()),
+        42
+    );
+    assert_eq!(outer.field(&mut *s, 1).unwrap(), Val::AnyRef(Some(inner)));
+    // Other fields, or another mutability, make another type.
+    let q = StructType::new(
+        &engine,
+        &[
+            FieldType::new(StorageType::Val(ValType::I32), true),
+            FieldType::new(StorageType::Val(ValType::AnyRef), true),
+        ],
+    );
+    let other = AnyRef::new_struct(&mut *s, &q, &[Val::I32(1), Val::AnyRef(None)]).unwrap();
+    assert_eq!(
+        i32_of(call(s, &inst, "is_p", &[Val::AnyRef(Some(other))]).unwrap()),
+        0
+    );
+    assert_eq!(
+        i32_of(call(s, &inst, "is_p", &[Val::AnyRef(Some(outer))]).unwrap()),
+        1
+    );
+
+    let b = ArrayType::new(&engine, FieldType::new(StorageType::I8, true));
+    let arr = AnyRef::new_array(&mut *s, &b, Val::I32(0x103), 10).unwrap();
+    assert_eq!(
+        i32_of(call(s, &inst, "sum", &[Val::AnyRef(Some(arr))]).unwrap()),
+        30
+    );
+    // 200 arrays of 100 KB through 8 MiB: the host's allocations collect.
+    for _ in 0..200 {
+        s.gc_scope(|s| AnyRef::new_array(&mut *s, &b, Val::I32(1), 100_000).unwrap());
+    }
+    assert!(s.gc_stats().collections > 0);
+    assert_eq!(
+        i32_of(call(s, &inst, "sum", &[Val::AnyRef(Some(arr))]).unwrap()),
+        30
+    );
+
+    // Refused: wrong counts and types, another engine's type, no room.
+    assert!(AnyRef::new_struct(&mut *s, &p, &[Val::I32(1)]).is_err());
+    assert!(AnyRef::new_struct(&mut *s, &p, &[Val::I64(1), Val::AnyRef(None)]).is_err());
+    assert!(AnyRef::new_array(&mut *s, &b, Val::F32(0), 1).is_err());
+    let elsewhere = StructType::new(&Engine::new(&Config::new()).unwrap(), &[]);
+    assert!(AnyRef::new_struct(&mut *s, &elsewhere, &[]).is_err());
+    let err = AnyRef::new_array(&mut *s, &b, Val::I32(0), 100 << 20).unwrap_err();
+    assert!(err.to_string().contains("GC heap exhausted"), "{err}");
+}

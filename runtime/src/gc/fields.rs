@@ -136,9 +136,8 @@ fn read(store: &mut StoreOpaque, storage: StorageTy, at: usize) -> Val {
     Val::from_raw(store, u128::from_le_bytes(bytes), value_type(storage))
 }
 
-/// Writes `val` into the field of type `storage` at `at`, after checking
-/// it is of that type.
-fn write(store: &mut StoreOpaque, storage: StorageTy, at: usize, val: Val) -> Result<()> {
+/// Checks that `val` is of a field of type `storage`.
+pub(super) fn check(store: &mut StoreOpaque, storage: StorageTy, val: Val) -> Result<()> {
     let ty = value_type(storage);
     if val.ty() != ty {
         return Err(Error::Usage(format!(
@@ -149,6 +148,18 @@ fn write(store: &mut StoreOpaque, storage: StorageTy, at: usize, val: Val) -> Re
     if let StorageTy::Ref(exact) = storage {
         val.check_exact(store, Some(exact))?;
     }
+    Ok(())
+}
+
+/// Writes `val` into the field of type `storage` at `at`, after checking
+/// it is of that type.
+pub(super) fn write(
+    store: &mut StoreOpaque,
+    storage: StorageTy,
+    at: usize,
+    val: Val,
+) -> Result<()> {
+    check(store, storage, val)?;
     let bytes = val.to_raw(store)?.to_le_bytes();
     // SAFETY: as in `read`; the object lives outside linear memory, and
     // nothing else holds a reference into it while the host writes.

@@ -4,11 +4,13 @@
 mod collect;
 mod fields;
 mod heap;
+mod host_objects;
 mod records;
 pub(crate) mod roots;
 
 pub(crate) use collect::{clear_stack_below, collect, CLEARED_STACK};
 pub(crate) use heap::GcHeap;
+pub use host_objects::{ArrayType, FieldType, StorageType, StructType};
 
 use walmart_jit::module_info::{ConstOp, HeapTy, StorageTy, TypeDef, TypeKind};
 use walmart_jit::vmctx::{self, GcFailure};
@@ -65,15 +67,16 @@ pub(crate) fn any_fits(store: &StoreOpaque, a: &AnyRef, heap: HeapTy) -> Result<
 /// A new zeroed object of the type whose info record is at `info`, defined as `def` (the
 /// module's definition: no lock on the engine's registry), with `len`
 /// elements for an array; header written: its address, or a
-/// [`GcFailure`]. With `from_wasm` (Wasm asked, through a builtin) the
-/// heap may be collected first; the runtime's own allocations (constant
-/// expressions, whose operands only the runtime holds) never collect.
+/// [`GcFailure`]. With `may_collect` (Wasm asked, through a builtin, or
+/// the host, whose values are rooted) the heap may be collected first;
+/// constant expressions, whose operands only the runtime holds, never
+/// collect.
 pub(crate) fn new_object(
     store: &mut StoreOpaque,
     info: u64,
     def: &TypeDef,
     len: u32,
-    from_wasm: bool,
+    may_collect: bool,
 ) -> u64 {
     let size = match def.kind {
         TypeKind::Array => {
@@ -88,12 +91,12 @@ pub(crate) fn new_object(
         return GcFailure::Exhausted as u64;
     };
     let mut collected = false;
-    if from_wasm && store.gc_heap.wants_collection(&store.limits, size, stress) {
+    if may_collect && store.gc_heap.wants_collection(&store.limits, size, stress) {
         collect(store);
         collected = true;
     }
     let mut made = store.gc_heap.alloc(&mut store.limits, size, limit, stress);
-    if made.is_none() && from_wasm && !collected {
+    if made.is_none() && may_collect && !collected {
         collect(store);
         made = store.gc_heap.alloc(&mut store.limits, size, limit, stress);
     }
@@ -111,6 +114,17 @@ pub(crate) fn new_object(
         *(ptr.add(vmctx::GC_KIND as usize) as *mut u32) = u32::from(def.kind == TypeKind::Array);
     }
     ptr as u64
+}
+
+/// The trap of an allocation ([`new_object`]'s result) that found no room.
+fn exhausted(addr: u64) -> Result<()> {
+    if addr == GcFailure::Exhausted as u64 {
+        return Err(crate::Error::Trap(crate::Trap::new(
+            walmart_jit::TrapKind::GcHeapExhausted,
+            Vec::new(),
+        )));
+    }
+    Ok(())
 }
 
 /// A GC object a constant expression makes (`op` one of the allocating
@@ -136,12 +150,7 @@ pub(crate) fn const_object(
         _ => unreachable!("not an allocating constant operator"),
     };
     let addr = new_object(store, info, def, len, false);
-    if addr == GcFailure::Exhausted as u64 {
-        return Err(crate::Error::Trap(crate::Trap::new(
-            walmart_jit::TrapKind::GcHeapExhausted,
-            Vec::new(),
-        )));
-    }
+    exhausted(addr)?;
     if values.is_empty() {
         return Ok(addr);
     }
