@@ -178,10 +178,11 @@ impl AnyRef {
         super::exhausted(addr)?;
         let size = storage.size() as usize;
         let first = addr as usize + walmart_jit::vmctx::GC_HEADER as usize;
-        if element.to_raw(store)? != 0 {
-            for i in 0..len as usize {
-                write(store, storage, first + i * size, element)?;
-            }
+        if len > 0 && element.to_raw(store)? != 0 {
+            write(store, storage, first, element)?;
+            // SAFETY: the array was just made with `len` elements of
+            // `size` bytes, the first one written.
+            unsafe { super::fill_from_first(first, size, len as usize) };
         }
         Ok(AnyRef::from_raw(store, addr))
     }

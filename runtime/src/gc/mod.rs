@@ -116,6 +116,24 @@ pub(crate) fn new_object(
     ptr as u64
 }
 
+/// Copies element 0 of the `len` elements of `size` bytes at `first`
+/// over the rest, doubling what is copied: a few copies for however long
+/// an array.
+///
+/// # Safety
+/// `first` must start `len` elements of an array, the first written.
+pub(super) unsafe fn fill_from_first(first: usize, size: usize, len: usize) {
+    let total = len * size;
+    let mut done = size.min(total);
+    while done < total {
+        let n = done.min(total - done);
+        // SAFETY: both ranges lie within the elements and do not overlap
+        // (`n <= done`).
+        unsafe { std::ptr::copy_nonoverlapping(first as *const u8, (first + done) as *mut u8, n) };
+        done += n;
+    }
+}
+
 /// The trap of an allocation ([`new_object`]'s result) that found no room.
 fn exhausted(addr: u64) -> Result<()> {
     if addr == GcFailure::Exhausted as u64 {
@@ -175,25 +193,10 @@ pub(crate) fn const_object(
                     write(storage, first + i * size, *raw);
                 }
             } else if len > 0 && values[0] != 0 {
-                // One element, then copies of what is written, doubling:
-                // a few copies for however long an array.
                 write(storage, first, values[0]);
-                let total = len as usize * size;
-                let mut done = size;
-                while done < total {
-                    let n = done.min(total - done);
-                    let base = addr as usize + first;
-                    // SAFETY: both ranges lie within the array's elements
-                    // and do not overlap (`n <= done`).
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(
-                            base as *const u8,
-                            (base + done) as *mut u8,
-                            n,
-                        );
-                    }
-                    done += n;
-                }
+                // SAFETY: the array was just made with `len` elements of
+                // `size` bytes, the first one written.
+                unsafe { fill_from_first(addr as usize + first, size, len as usize) };
             }
         }
         _ => {
