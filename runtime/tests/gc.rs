@@ -650,6 +650,58 @@ fn the_host_makes_objects_of_types_it_defines() {
         30
     );
 
+    // Made by a host function while Wasm runs, each allocation able to
+    // collect (under stress: at every one), the chain held by Wasm.
+    let mut stress = Config::new();
+    stress.max_gc_heap(8 << 20).gc_stress(true);
+    let engine2 = Engine::new(&stress).unwrap();
+    let module = Module::new(
+        &engine2,
+        r#"(module
+            (type $p (struct (field i32) (field (mut anyref))))
+            (import "host" "make" (func $make (param i32 anyref) (result anyref)))
+            (func (export "chain") (param $n i32) (result i32)
+                (local $l anyref) (local $i i32) (local $s i32)
+                (block $done (loop $build
+                    (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+                    (local.set $l (call $make (local.get $i) (local.get $l)))
+                    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                    (br $build)))
+                (block $done (loop $walk
+                    (br_if $done (ref.is_null (local.get $l)))
+                    (local.set $s (i32.add (local.get $s)
+                        (struct.get $p 0 (ref.cast (ref $p) (local.get $l)))))
+                    (local.set $l (struct.get $p 1 (ref.cast (ref $p) (local.get $l))))
+                    (br $walk)))
+                (local.get $s)))"#,
+    )
+    .unwrap();
+    let mut store2 = Store::new(&engine2, ());
+    let p2 = StructType::new(
+        &engine2,
+        &[
+            FieldType::new(StorageType::Val(ValType::I32), false),
+            FieldType::new(StorageType::Val(ValType::AnyRef), true),
+        ],
+    );
+    let junk = ArrayType::new(&engine2, FieldType::new(StorageType::I8, false));
+    let make = walmart::Func::new(
+        &mut store2,
+        walmart::FuncType::new([ValType::I32, ValType::AnyRef], [ValType::AnyRef]),
+        move |mut caller, args, results| {
+            AnyRef::new_array(&mut caller, &junk, Val::I32(0), 1000)?;
+            let made = AnyRef::new_struct(&mut caller, &p2, args)?;
+            results[0] = Val::AnyRef(Some(made));
+            Ok(())
+        },
+    );
+    let mut linker = Linker::new(&engine2);
+    linker.define(&mut store2, "host", "make", make).unwrap();
+    let inst2 = linker.instantiate(&mut store2, &module).unwrap();
+    let got = call(&mut store2, &inst2, "chain", &[Val::I32(3000)]).unwrap();
+    assert_eq!(i32_of(got), 3000 * 2999 / 2);
+    assert!(store2.gc_stats().collections > 100);
+
     // Refused: wrong counts and types, another engine's type, no room.
     assert!(AnyRef::new_struct(&mut *s, &p, &[Val::I32(1)]).is_err());
     assert!(AnyRef::new_struct(&mut *s, &p, &[Val::I64(1), Val::AnyRef(None)]).is_err());

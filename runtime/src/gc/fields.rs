@@ -160,11 +160,23 @@ pub(super) fn write(
     val: Val,
 ) -> Result<()> {
     check(store, storage, val)?;
-    let bytes = val.to_raw(store)?.to_le_bytes();
-    // SAFETY: as in `read`; the object lives outside linear memory, and
-    // nothing else holds a reference into it while the host writes.
+    let raw = val.to_raw(store)?;
+    // SAFETY: `at` is a field or element of `storage` of a rooted object.
+    unsafe { write_raw(storage, at, raw) };
+    Ok(())
+}
+
+/// Writes the raw form of a value checked for the field of type
+/// `storage` at `at`.
+///
+/// # Safety
+/// `at` must be a field (or element) of type `storage` of a live object;
+/// the object lives outside linear memory, and nothing else holds a
+/// reference into it while the host writes.
+pub(super) unsafe fn write_raw(storage: StorageTy, at: usize, raw: u128) {
+    let bytes = raw.to_le_bytes();
+    // SAFETY: the caller's field is `storage.size()` bytes.
     unsafe {
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), at as *mut u8, storage.size() as usize)
     };
-    Ok(())
 }

@@ -12,7 +12,7 @@
 use walmart_jit::gc_types::{FieldTy, StorageTy};
 use walmart_jit::module_info::{FuncSig, RefTy, TypeDef, TypeKind, WasmType};
 
-use super::fields::{check, write};
+use super::fields::{check, write_raw};
 use crate::any_ref::AnyRef;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -143,15 +143,21 @@ impl AnyRef {
                 fields.len()
             )));
         }
+        // Every value checked and in raw form (its store's too) before
+        // the allocation; an object a raw word names is rooted by the
+        // host's handle, and objects never move.
+        let mut raws = Vec::with_capacity(fields.len());
         for (field, val) in ty.def.fields.iter().zip(fields) {
             check(store, field.storage, *val)?;
+            raws.push(val.to_raw(store)?);
         }
         let info = store.engine.type_info(ty.id);
         let addr = super::new_object(store, info, &ty.def, 0, true);
         super::exhausted(addr)?;
         let (offsets, _) = ty.def.struct_layout();
-        for ((field, offset), val) in ty.def.fields.iter().zip(offsets).zip(fields) {
-            write(store, field.storage, addr as usize + offset as usize, *val)?;
+        for ((field, offset), raw) in ty.def.fields.iter().zip(offsets).zip(raws) {
+            // SAFETY: the struct was just made of `ty`, whose field this is.
+            unsafe { write_raw(field.storage, addr as usize + offset as usize, raw) };
         }
         Ok(AnyRef::from_raw(store, addr))
     }
@@ -173,16 +179,19 @@ impl AnyRef {
         }
         let storage = ty.def.fields[0].storage;
         check(store, storage, element)?;
+        let raw = element.to_raw(store)?;
         let info = store.engine.type_info(ty.id);
         let addr = super::new_object(store, info, &ty.def, len, true);
         super::exhausted(addr)?;
         let size = storage.size() as usize;
         let first = addr as usize + walmart_jit::vmctx::GC_HEADER as usize;
-        if len > 0 && element.to_raw(store)? != 0 {
-            write(store, storage, first, element)?;
+        if len > 0 && raw != 0 {
             // SAFETY: the array was just made with `len` elements of
-            // `size` bytes, the first one written.
-            unsafe { super::fill_from_first(first, size, len as usize) };
+            // `size` bytes; the first is written, then copied.
+            unsafe {
+                write_raw(storage, first, raw);
+                super::fill_from_first(first, size, len as usize);
+            }
         }
         Ok(AnyRef::from_raw(store, addr))
     }
