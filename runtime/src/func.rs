@@ -429,8 +429,10 @@ fn throw_to_caller(store: &mut StoreOpaque, exn: crate::ExnRef, return_address: 
 /// for the signal handler.
 const STACK_RESERVE: usize = 128 * 1024;
 
+/// An address in a frame just below the caller's: below every word of
+/// the caller's frame.
 #[inline(never)]
-fn approximate_sp() -> usize {
+pub(crate) fn approximate_sp() -> usize {
     let marker = 0u8;
     std::hint::black_box(&marker) as *const u8 as usize
 }

@@ -404,7 +404,7 @@ pub(crate) fn instantiate(
     // held where the collector does not look), so a heap the store has
     // filled is collected before they run.
     if store.gc_heap.bytes > 0 && constants_allocate(info) {
-        crate::gc::collect(store);
+        crate::gc::collect(store, crate::gc::ScanFrom::Here);
     }
     // The monitor's stack guards are cleared as each frame returns through
     // its epilogue, which an exception unwinding the frame skips: the

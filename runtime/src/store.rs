@@ -74,9 +74,6 @@ pub struct StoreOpaque {
     /// call into it, above every Wasm frame (where the collector's scan of
     /// the stack ends).
     pub(crate) gc_stack_top: usize,
-    /// While a builtin Wasm called may collect: where Wasm's frames end
-    /// (the stub's saved registers included), 0 otherwise.
-    pub(crate) gc_wasm_sp: usize,
     /// Bytes of exception records made since the last collection, and in
     /// all ([`crate::exception::records_want_collection`]).
     pub(crate) new_record_bytes: usize,
@@ -206,7 +203,6 @@ impl<T> Store<T> {
                     gc_heap: Default::default(),
                     gc_roots: Default::default(),
                     gc_stack_top: 0,
-                    gc_wasm_sp: 0,
                     new_record_bytes: 0,
                     record_bytes: 0,
                     host_contexts: Vec::new(),
@@ -326,7 +322,7 @@ impl<T> Store<T> {
     /// collect by themselves; this is for a host that wants memory back
     /// at a moment of its choosing.
     pub fn gc(&mut self) {
-        crate::gc::collect(&mut self.inner.opaque);
+        crate::gc::collect(&mut self.inner.opaque, crate::gc::ScanFrom::Here);
     }
 
     /// Runs `f`, then releases the roots of the GC object handles

@@ -21,7 +21,7 @@ use crate::store::StoreOpaque;
 
 /// Collects the store's GC heap. Runs only with Wasm stopped at a call
 /// into the runtime (or not running at all), on the thread that runs it.
-pub(crate) fn collect(store: &mut StoreOpaque) {
+pub(crate) fn collect(store: &mut StoreOpaque, from: ScanFrom) {
     store.gc_heap.begin_collection(&mut store.limits);
     let mut records = RecordMarks::new(store);
     let mut roots = Roots {
@@ -29,7 +29,7 @@ pub(crate) fn collect(store: &mut StoreOpaque) {
         records: &mut records,
     };
     if store.wasm_depth > 0 {
-        scan_stack(&mut roots, store.gc_wasm_sp, store.gc_stack_top);
+        scan_stack(&mut roots, from, store.gc_stack_top);
     }
     roots.word(store.limits.pending_exception as u64);
     for global in &store.globals {
@@ -88,29 +88,45 @@ impl Roots<'_> {
     }
 }
 
-/// Marks what the words of the stack point into, from where Wasm's frames
-/// end (or the collector's own frame, its callee-saved registers spilled
-/// into it first) to the host's outermost entry into Wasm.
+/// Where the collector's scan of the stack starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScanFrom {
+    /// At the collector's own frame, the callee-saved registers spilled
+    /// into it first (a collection the host or a builtin without the
+    /// stub asked for).
+    Here,
+    /// Where Wasm's frames end, as an allocating builtin's stub passed it
+    /// (the stub pushed the callee-saved registers there): the runtime's
+    /// own frames below are not read.
+    WasmSp(usize),
+}
+
+/// Marks what the words of the stack point into, from `from` to the
+/// host's outermost entry into Wasm (`high`).
 #[inline(never)]
-fn scan_stack(roots: &mut Roots<'_>, wasm_sp: usize, high: usize) {
-    let registers = spill_callee_saved();
-    std::hint::black_box(&registers);
-    // From where Wasm's frames end when a builtin's stub said so, else
-    // from here.
-    let low = match wasm_sp {
-        0 => stack_pointer(),
-        wasm_sp => wasm_sp,
-    } & !7;
-    let mut at = low;
+fn scan_stack(roots: &mut Roots<'_>, from: ScanFrom, high: usize) {
+    match from {
+        ScanFrom::WasmSp(low) => scan_words(roots, low, high),
+        ScanFrom::Here => {
+            let registers = spill_callee_saved();
+            std::hint::black_box(&registers);
+            scan_words(roots, crate::func::approximate_sp(), high);
+            std::hint::black_box(&registers);
+        }
+    }
+}
+
+/// Marks what the words of the stack from `low` to `high` point into.
+fn scan_words(roots: &mut Roots<'_>, low: usize, high: usize) {
+    let mut at = low & !7;
     while at + 8 <= high {
         // SAFETY: `low..high` is this thread's stack, from a frame below
-        // this one up to a frame of `crate::func::invoke` that is still
-        // running: mapped memory, read as plain words.
+        // the collector's caller up to a frame of `crate::func::invoke`
+        // that is still running: mapped memory, read as plain words.
         let word = unsafe { std::ptr::read_volatile(at as *const u64) };
         roots.word(word);
         at += 8;
     }
-    std::hint::black_box(&registers);
 }
 
 /// Bytes of stack [`clear_stack_below`] zeroes.
@@ -130,14 +146,6 @@ pub(crate) const CLEARED_STACK: usize = 16 << 10;
 pub(crate) fn clear_stack_below() {
     let zeroes = [0u8; CLEARED_STACK];
     std::hint::black_box(&zeroes);
-}
-
-/// An address within the caller's callee's frame: below every word of
-/// the caller's frame.
-#[inline(never)]
-fn stack_pointer() -> usize {
-    let marker = 0u8;
-    std::hint::black_box(&marker) as *const u8 as usize
 }
 
 /// The callee-saved registers' values: a reference compiled code keeps

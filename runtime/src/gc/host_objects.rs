@@ -13,6 +13,7 @@ use walmart_jit::gc_types::{FieldTy, StorageTy};
 use walmart_jit::module_info::{FuncSig, RefTy, TypeDef, TypeKind, WasmType};
 
 use super::fields::{check, write_raw};
+use super::ScanFrom;
 use crate::any_ref::AnyRef;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -152,7 +153,7 @@ impl AnyRef {
             raws.push(val.to_raw(store)?);
         }
         let info = store.engine.type_info(ty.id);
-        let addr = super::new_object(store, info, &ty.def, 0, true);
+        let addr = super::new_object(store, info, &ty.def, 0, Some(ScanFrom::Here));
         super::exhausted(addr)?;
         let (offsets, _) = ty.def.struct_layout();
         for ((field, offset), raw) in ty.def.fields.iter().zip(offsets).zip(raws) {
@@ -181,7 +182,7 @@ impl AnyRef {
         check(store, storage, element)?;
         let raw = element.to_raw(store)?;
         let info = store.engine.type_info(ty.id);
-        let addr = super::new_object(store, info, &ty.def, len, true);
+        let addr = super::new_object(store, info, &ty.def, len, Some(ScanFrom::Here));
         super::exhausted(addr)?;
         let size = storage.size() as usize;
         let first = addr as usize + walmart_jit::vmctx::GC_HEADER as usize;

@@ -8,7 +8,7 @@ mod host_objects;
 mod records;
 pub(crate) mod roots;
 
-pub(crate) use collect::{clear_stack_below, collect, CLEARED_STACK};
+pub(crate) use collect::{clear_stack_below, collect, ScanFrom, CLEARED_STACK};
 pub(crate) use heap::GcHeap;
 pub use host_objects::{ArrayType, FieldType, StorageType, StructType};
 
@@ -68,15 +68,15 @@ pub(crate) fn any_fits(store: &StoreOpaque, a: &AnyRef, heap: HeapTy) -> Result<
 /// module's definition: no lock on the engine's registry), with `len`
 /// elements for an array; header written: its address, or a
 /// [`GcFailure`]. With `may_collect` (Wasm asked, through a builtin, or
-/// the host, whose values are rooted) the heap may be collected first;
-/// constant expressions, whose operands only the runtime holds, never
-/// collect.
+/// the host, whose values are rooted: the scan's start) the heap may be
+/// collected first; constant expressions, whose operands only the runtime
+/// holds, never collect (`None`).
 pub(crate) fn new_object(
     store: &mut StoreOpaque,
     info: u64,
     def: &TypeDef,
     len: u32,
-    may_collect: bool,
+    may_collect: Option<ScanFrom>,
 ) -> u64 {
     let size = match def.kind {
         TypeKind::Array => {
@@ -91,13 +91,15 @@ pub(crate) fn new_object(
         return GcFailure::Exhausted as u64;
     };
     let mut collected = false;
-    if may_collect && store.gc_heap.wants_collection(&store.limits, size, stress) {
-        collect(store);
-        collected = true;
+    if let Some(from) = may_collect {
+        if store.gc_heap.wants_collection(&store.limits, size, stress) {
+            collect(store, from);
+            collected = true;
+        }
     }
     let mut made = store.gc_heap.alloc(&mut store.limits, size, limit, stress);
-    if made.is_none() && may_collect && !collected {
-        collect(store);
+    if let Some(from) = may_collect.filter(|_| made.is_none() && !collected) {
+        collect(store, from);
         made = store.gc_heap.alloc(&mut store.limits, size, limit, stress);
     }
     if made.is_none() {
@@ -167,7 +169,7 @@ pub(crate) fn const_object(
         ConstOp::ArrayNewFixed(_, n) => (n, pop(stack, n as usize), false),
         _ => unreachable!("not an allocating constant operator"),
     };
-    let addr = new_object(store, info, def, len, false);
+    let addr = new_object(store, info, def, len, None);
     exhausted(addr)?;
     if values.is_empty() {
         return Ok(addr);
@@ -209,22 +211,34 @@ pub(crate) fn const_object(
     Ok(addr)
 }
 
-/// `array.new_data`, `array.new_elem` (`into` `None`: a new array of `len`
-/// elements) and `array.init_data`, `array.init_elem` (`into` the array,
-/// not null, and `dst`: its elements `dst..dst + len`) from segment `segment` of the instance
-/// (an element segment when [`walmart_jit::vmctx::ARRAY_SEGMENT_ELEM`] is
-/// set): the new array's address, 0 after an init, or a [`GcFailure`].
+/// Where [`array_from_segment`] puts a segment's elements.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SegmentTarget {
+    /// A new array of the elements (`array.new_data`, `array.new_elem`),
+    /// whose allocation may collect, the scan starting there.
+    New(ScanFrom),
+    /// Elements `dst..` of array `arr`, not null (`array.init_data`,
+    /// `array.init_elem`).
+    Into { arr: u64, dst: u32 },
+}
+
+/// `len` elements from `src` of segment `segment` of the instance (an
+/// element segment when [`walmart_jit::vmctx::ARRAY_SEGMENT_ELEM`] is
+/// set) into `target`: the new array's address, 0 after an init, or a
+/// [`GcFailure`].
 pub(crate) fn array_from_segment(
     store: &mut StoreOpaque,
     inst: &InstanceData,
     ty: u32,
     segment: u32,
-    into: Option<(u64, u32)>,
+    target: SegmentTarget,
     src: u32,
     len: u32,
 ) -> u64 {
-    let arr = into.map(|(arr, _)| arr);
-    let dst = into.map_or(0, |(_, dst)| dst);
+    let (arr, dst) = match target {
+        SegmentTarget::Into { arr, dst } => (Some(arr), dst),
+        SegmentTarget::New(_) => (None, 0),
+    };
     let info = inst.module.inner.type_infos[ty as usize];
     let def = &inst.module.info().type_defs[ty as usize];
     let size = u64::from(def.fields[0].storage.size());
@@ -254,20 +268,19 @@ pub(crate) fn array_from_segment(
         };
         data[r].to_vec()
     };
-    let target = match arr {
-        Some(arr) => arr,
-        None => match new_object(store, info, def, len, true) {
+    let dest = match target {
+        SegmentTarget::Into { arr, .. } => arr,
+        SegmentTarget::New(scan) => match new_object(store, info, def, len, Some(scan)) {
             failed if failed == GcFailure::Exhausted as u64 => return failed,
             arr => arr,
         },
     };
-    let at = target as usize + vmctx::GC_HEADER as usize + dst as usize * size as usize;
+    let at = dest as usize + vmctx::GC_HEADER as usize + dst as usize * size as usize;
     // SAFETY: `dst + len` elements lie within the array (checked, or
     // allocated so), and `bytes` is `len` elements long.
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), at as *mut u8, bytes.len()) };
-    if arr.is_some() {
-        0
-    } else {
-        target
+    match target {
+        SegmentTarget::Into { .. } => 0,
+        SegmentTarget::New(_) => dest,
     }
 }

@@ -5,6 +5,7 @@
 use walmart_jit::vmctx::{self, Builtin};
 use walmart_jit::TrapKind;
 
+use crate::gc::{ScanFrom, SegmentTarget};
 use crate::instance::InstanceData;
 use crate::store::StoreOpaque;
 
@@ -322,7 +323,7 @@ extern "C" fn exception_new(vmctx: *mut u8, tag: u32) -> u64 {
     let (store, inst) = unsafe { context(vmctx) };
     if crate::exception::records_want_collection(store) {
         // Frees the records Wasm kept and no longer refers to.
-        crate::gc::collect(store);
+        crate::gc::collect(store, ScanFrom::Here);
     }
     let tag = inst.exception_tags[tag as usize];
     let slots = tag.data_in(store).ty.payload().len();
@@ -357,10 +358,7 @@ extern "C" fn gc_alloc(vmctx: *mut u8, ty: u32, len: u32, wasm_sp: usize) -> u64
     let (store, inst) = unsafe { context(vmctx) };
     let info = inst.module.inner.type_infos[ty as usize];
     let def = &inst.module.info().type_defs[ty as usize];
-    store.gc_wasm_sp = wasm_sp;
-    let made = crate::gc::new_object(store, info, def, len, true);
-    store.gc_wasm_sp = 0;
-    made
+    crate::gc::new_object(store, info, def, len, Some(scan_from(wasm_sp)))
 }
 
 /// `Builtin::ArrayNewSegment`, entered as [`gc_alloc`] is.
@@ -374,10 +372,17 @@ extern "C" fn array_new_segment(
 ) -> u64 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
-    store.gc_wasm_sp = wasm_sp;
-    let made = crate::gc::array_from_segment(store, inst, ty, segment, None, src, len);
-    store.gc_wasm_sp = 0;
-    made
+    let target = SegmentTarget::New(scan_from(wasm_sp));
+    crate::gc::array_from_segment(store, inst, ty, segment, target, src, len)
+}
+
+/// Where a collection inside an allocating builtin starts its scan: where
+/// the stub said Wasm's frames end (0 from a stub that says nothing).
+fn scan_from(wasm_sp: usize) -> ScanFrom {
+    match wasm_sp {
+        0 => ScanFrom::Here,
+        sp => ScanFrom::WasmSp(sp),
+    }
 }
 
 /// An entry stub for a builtin that may collect the GC heap: it pushes
@@ -451,7 +456,8 @@ extern "C" fn array_init_segment(
 ) -> u64 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
-    crate::gc::array_from_segment(store, inst, ty, segment, Some((arr, dst)), src, len)
+    let target = SegmentTarget::Into { arr, dst };
+    crate::gc::array_from_segment(store, inst, ty, segment, target, src, len)
 }
 
 /// The builtin table every vmctx points to, indexed by [`Builtin`].
