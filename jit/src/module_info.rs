@@ -648,6 +648,9 @@ pub struct Proposals {
     /// Exception handling: tags, `throw`, `throw_ref`, `try_table`,
     /// `exnref`.
     pub exceptions: bool,
+    /// The threads proposal: shared memories, atomic memory accesses,
+    /// `memory.atomic.wait32`/`wait64`/`notify` and `atomic.fence`.
+    pub threads: bool,
 }
 
 /// The Wasm features walmart validates against: Wasm 2.0 (SIMD included),
@@ -671,6 +674,9 @@ pub fn features(proposals: Proposals) -> WasmFeatures {
     }
     if proposals.exceptions {
         f |= WasmFeatures::EXCEPTIONS;
+    }
+    if proposals.threads {
+        f |= WasmFeatures::THREADS;
     }
     // Wasm 3.0 validates with GC's rules, which also let a constant
     // expression read any earlier immutable global. GC's own types

@@ -42,6 +42,12 @@ pub enum TrapKind {
     ArrayOutOfBounds,
     /// A GC allocation past the store's GC heap limit.
     GcHeapExhausted,
+    /// An atomic access whose effective address is not a multiple of its
+    /// size.
+    UnalignedAtomic,
+    /// `memory.atomic.wait32`/`wait64` on a memory that is not shared
+    /// (no other thread could ever notify it).
+    AtomicWaitNonShared,
 }
 
 impl TrapKind {
@@ -71,6 +77,8 @@ impl TrapKind {
             TrapKind::NullArrayReference => "null array reference",
             TrapKind::ArrayOutOfBounds => "out of bounds array access",
             TrapKind::GcHeapExhausted => "GC heap exhausted",
+            TrapKind::UnalignedAtomic => "unaligned atomic",
+            TrapKind::AtomicWaitNonShared => "atomic wait on non-shared memory",
         }
     }
 
@@ -98,12 +106,14 @@ impl TrapKind {
             TrapKind::NullArrayReference => TrapCode::unwrap_user(14),
             TrapKind::ArrayOutOfBounds => TrapCode::unwrap_user(15),
             TrapKind::GcHeapExhausted => TrapCode::unwrap_user(16),
+            TrapKind::UnalignedAtomic => TrapCode::unwrap_user(17),
+            TrapKind::AtomicWaitNonShared => TrapCode::unwrap_user(18),
         }
     }
 
     /// The trap for a Cranelift trap code found in a trap table.
     pub fn from_code(code: TrapCode) -> Option<TrapKind> {
-        const ALL: [TrapKind; 21] = [
+        const ALL: [TrapKind; 23] = [
             TrapKind::StackOverflow,
             TrapKind::MemoryOutOfBounds,
             TrapKind::IntegerOverflow,
@@ -125,6 +135,8 @@ impl TrapKind {
             TrapKind::NullArrayReference,
             TrapKind::ArrayOutOfBounds,
             TrapKind::GcHeapExhausted,
+            TrapKind::UnalignedAtomic,
+            TrapKind::AtomicWaitNonShared,
         ];
         ALL.into_iter().find(|k| k.code() == code)
     }

@@ -578,6 +578,16 @@ pub enum Builtin {
     /// len: u32) -> u64`: `array.init_data`/`array.init_elem` of a
     /// non-null array: 0, or a [`GcFailure`].
     ArrayInitSegment,
+    /// `(vmctx, addr: u64, expected: u64, timeout: i64, wide: u32) -> u32`:
+    /// `memory.atomic.wait32` (`wide` 0) or `wait64` at native address
+    /// `addr` of a shared memory, bounds and alignment checked by the
+    /// caller; `timeout` in nanoseconds, negative for none. The answer is
+    /// Wasm's: 0 woken, 1 not equal, 2 timed out.
+    MemoryAtomicWait,
+    /// `(vmctx, addr: u64, count: u32) -> u32`: `memory.atomic.notify` at
+    /// native address `addr` of a shared memory: wakes at most `count`
+    /// waiters, and answers how many it woke.
+    MemoryAtomicNotify,
 }
 
 /// Why a GC builtin failed: what [`Builtin::GcAlloc`],
@@ -617,7 +627,7 @@ pub const ARRAY_SEGMENT_ELEM: u32 = 1 << 31;
 
 impl Builtin {
     /// Number of builtins: the length of the builtin table.
-    pub const COUNT: usize = 24;
+    pub const COUNT: usize = 26;
 }
 
 /// What a tag monitor's allocator wrapper does next ([`Builtin::TagEnter`]).

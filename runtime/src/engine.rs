@@ -50,6 +50,12 @@ pub struct Config {
     /// `exnref` (on by default). Off, modules with tags are refused and
     /// calls are not followed by the test for a thrown exception.
     pub exceptions: bool,
+    /// The threads proposal (on by default): shared memories, atomic
+    /// loads, stores, read-modify-writes and compare-exchanges,
+    /// `memory.atomic.wait32`/`wait64`/`notify` and `atomic.fence`. A
+    /// shared memory is shared by the instances of one store (see
+    /// `Memory`); it never moves.
+    pub threads: bool,
     /// Accept memories indexed by `i64` (the memory64 proposal, part of
     /// Wasm 3.0): every access to them is bounds-checked explicitly.
     pub memory64: bool,
@@ -107,6 +113,7 @@ impl Default for Config {
             memory64: true,
             function_references: true,
             exceptions: true,
+            threads: true,
             attest: Policy::Off,
             attest_sync: false,
             attest_kernel_dirty: true,
@@ -188,6 +195,12 @@ impl Config {
         self
     }
 
+    /// Enables the threads proposal (see [`Config::threads`]).
+    pub fn wasm_threads(&mut self, on: bool) -> &mut Config {
+        self.threads = on;
+        self
+    }
+
     /// Accepts exactly Wasm 2.0 (SIMD included) and relaxed SIMD: every
     /// Wasm 3.0 proposal above switched off, as the 1.0 and 2.0 spec
     /// suites validate.
@@ -198,6 +211,7 @@ impl Config {
             .wasm_memory64(false)
             .wasm_function_references(false)
             .wasm_exceptions(false)
+            .wasm_threads(false)
     }
 
     /// Chooses the attestation policy.
@@ -414,6 +428,7 @@ impl Engine {
                 memory64: config.memory64,
                 function_references: config.function_references,
                 exceptions: config.exceptions,
+                threads: config.threads,
             },
             // The tag monitor's wrappers own the allocator calls.
             allocator_events: config.track_allocations && tags.is_none(),

@@ -358,6 +358,7 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
                 let have = m.data_in(store);
                 let want = MemoryType::from_plan(plan);
                 have.ty.memory64 == want.memory64
+                    && have.ty.shared == want.shared
                     && limits_match((have.pages(), have.ty.max), (want.min, want.max))
             }
             (ImportKind::Table(plan), Extern::Table(t)) => {

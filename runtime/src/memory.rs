@@ -287,6 +287,11 @@ impl Memory {
     /// Creates a memory in the store.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().opaque;
+        if ty.shared && ty.max.is_none() {
+            return Err(Error::Usage(
+                "a shared memory must declare a maximum size".into(),
+            ));
+        }
         let guarded = store.engine.config().guarded_memory;
         store.ensure_attest()?;
         let attest = store.memory_source();

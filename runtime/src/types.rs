@@ -249,6 +249,7 @@ pub struct MemoryType {
     pub(crate) min: u64,
     pub(crate) max: Option<u64>,
     pub(crate) memory64: bool,
+    pub(crate) shared: bool,
 }
 
 impl MemoryType {
@@ -258,7 +259,24 @@ impl MemoryType {
             min: min.into(),
             max: max.map(Into::into),
             memory64: false,
+            shared: false,
         }
+    }
+
+    /// A 32-bit shared memory (the threads proposal) of at least `min`
+    /// pages and at most `max`: only a memory of this type satisfies a
+    /// module's shared memory import, and only such a module's import
+    /// takes it.
+    pub fn shared(min: u32, max: u32) -> MemoryType {
+        MemoryType {
+            shared: true,
+            ..MemoryType::new(min, Some(max))
+        }
+    }
+
+    /// Whether the memory is shared (the threads proposal).
+    pub fn is_shared(&self) -> bool {
+        self.shared
     }
 
     /// Minimum size in pages.
@@ -276,6 +294,7 @@ impl MemoryType {
             min: p.min,
             max: p.max,
             memory64: p.memory64,
+            shared: p.shared,
         }
     }
 }

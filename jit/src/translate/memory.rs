@@ -101,26 +101,7 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .load(types::I64, base_flags, def, vmctx::MEMORY_BASE);
         if !guarded {
-            let length =
-                self.builder
-                    .ins()
-                    .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH);
-            let end = if memory64 {
-                let extent = self.builder.ins().iconst(types::I64, extent as i64);
-                self.builder.ins().uadd_overflow_trap(
-                    index,
-                    extent,
-                    TrapKind::MemoryOutOfBounds.code(),
-                )
-            } else {
-                // A 32-bit index plus a 32-bit offset cannot overflow 64 bits.
-                self.builder.ins().iadd_imm_s(index, extent as i64)
-            };
-            let oob = self
-                .builder
-                .ins()
-                .icmp(IntCC::UnsignedGreaterThan, end, length);
-            self.trap_if(oob, TrapKind::MemoryOutOfBounds);
+            self.bounds_check(mem, def, index, extent);
         }
         let addr = self.builder.ins().iadd(base, index);
         if offset == 0 {
@@ -128,6 +109,40 @@ impl FuncTranslator<'_, '_> {
         } else {
             self.builder.ins().iadd_imm_s(addr, offset as i64)
         }
+    }
+
+    /// Traps unless `extent` bytes at 64-bit `index` of memory `mem`
+    /// (whose `VMMemory` is at `def`) lie inside it.
+    fn bounds_check(&mut self, mem: u32, def: Value, index: Value, extent: u64) {
+        let length =
+            self.builder
+                .ins()
+                .load(types::I64, super::vm_flags(), def, vmctx::MEMORY_LENGTH);
+        let end = if self.env.info.memories[mem as usize].memory64 {
+            let extent = self.builder.ins().iconst(types::I64, extent as i64);
+            self.builder
+                .ins()
+                .uadd_overflow_trap(index, extent, TrapKind::MemoryOutOfBounds.code())
+        } else {
+            // A 32-bit index plus a 32-bit offset cannot overflow 64 bits.
+            self.builder.ins().iadd_imm_s(index, extent as i64)
+        };
+        let oob = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, end, length);
+        self.trap_if(oob, TrapKind::MemoryOutOfBounds);
+    }
+
+    /// The explicit bounds check of an address that nothing dereferences
+    /// in generated code (`memory.atomic.wait`'s and `notify`'s), where a
+    /// guard region would catch nothing: `index` as a Wasm index of
+    /// memory `mem`.
+    pub(crate) fn check_in_bounds(&mut self, mem: u32, index: Value, offset: u64, size: u32) {
+        let def = self.memory_def(mem);
+        let index = self.extend_index(mem, index);
+        let extent = offset.saturating_add(u64::from(size));
+        self.bounds_check(mem, def, index, extent);
     }
 
     pub(crate) fn translate_load_store(&mut self, op: &Operator<'_>, memarg: &MemArg) {

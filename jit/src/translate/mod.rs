@@ -5,6 +5,7 @@
 //! sibling modules (`control`, `numeric`, `conversions`, `memory`, `table`,
 //! `call`, `variables`), each an `impl` block on [`FuncTranslator`].
 
+mod atomics;
 pub(crate) mod call;
 mod control;
 mod conversions;
@@ -738,6 +739,7 @@ impl FuncTranslator<'_, '_> {
                 if self.translate_numeric(op)
                     || self.translate_conversion(op)
                     || self.translate_simd(op)
+                    || self.translate_atomic(op)
                 {
                     Ok(())
                 } else {

@@ -460,6 +460,23 @@ extern "C" fn array_init_segment(
     crate::gc::array_from_segment(store, inst, ty, segment, target, src, len)
 }
 
+extern "C" fn memory_atomic_wait(
+    _vmctx: *mut u8,
+    addr: u64,
+    expected: u64,
+    timeout: i64,
+    wide: u32,
+) -> u32 {
+    // SAFETY: generated code passes the native address of a cell of a
+    // shared memory it checked for bounds and alignment; shared memories
+    // never move, and the instance keeps it alive while it runs.
+    unsafe { crate::vm::parking::wait(addr as usize, expected, timeout, wide != 0) as u32 }
+}
+
+extern "C" fn memory_atomic_notify(_vmctx: *mut u8, addr: u64, count: u32) -> u32 {
+    crate::vm::parking::notify(addr as usize, count)
+}
+
 /// The builtin table every vmctx points to, indexed by [`Builtin`].
 pub(crate) fn table() -> *const usize {
     static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
@@ -490,6 +507,8 @@ pub(crate) fn table() -> *const usize {
                 gc_alloc_entry as *const () as usize,
                 array_new_segment_entry as *const () as usize,
                 array_init_segment as *const () as usize,
+                memory_atomic_wait as *const () as usize,
+                memory_atomic_notify as *const () as usize,
             ]
         })
         .as_ptr()

@@ -3,5 +3,6 @@
 pub mod backtrace;
 pub(crate) mod libcalls;
 pub(crate) mod mmap;
+pub(crate) mod parking;
 pub(crate) mod signals;
 pub(crate) mod traphandlers;

@@ -833,6 +833,13 @@ fn define_spectest(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(),
 
     let memory = Memory::new(&mut *store, MemoryType::new(1, Some(2)))?;
     linker.define(&mut *store, "spectest", "memory", Extern::Memory(memory))?;
+    let shared = Memory::new(&mut *store, MemoryType::shared(1, 2))?;
+    linker.define(
+        &mut *store,
+        "spectest",
+        "shared_memory",
+        Extern::Memory(shared),
+    )?;
     Ok(())
 }
 

@@ -170,7 +170,9 @@ pub fn generate(seed: u64, for_other_engine: bool) -> Result<Vec<u8>, CheckError
         export_everything: true,
         memory64_enabled: true,
         max_memory64_bytes: MEMORY_MAX as u128,
-        threads_enabled: false,
+        // Shared memories and atomic instructions; every wait's timeout
+        // is made 0 below.
+        threads_enabled: true,
         shared_everything_threads_enabled: false,
         exceptions_enabled: true,
         // One seed in three has GC's types and instructions (typed
@@ -192,9 +194,51 @@ pub fn generate(seed: u64, for_other_engine: bool) -> Result<Vec<u8>, CheckError
     let unbuilt = |e: &dyn std::fmt::Display| CheckError::Unbuilt(format!("seed {seed}: {e}"));
     let mut module = wasm_smith::Module::new(config, &mut u).map_err(|e| unbuilt(&e))?;
     module.ensure_termination(FUEL).map_err(|e| unbuilt(&e))?;
-    let mut wasm = module.to_bytes();
+    let mut wasm = zero_wait_timeouts(&module.to_bytes()).map_err(|e| unbuilt(&e))?;
     wasm.extend_from_slice(&NAME_SECTION);
     Ok(wasm)
+}
+
+/// `wasm` with every `memory.atomic.wait32`/`wait64`'s timeout replaced
+/// by 0: a wait on a shared memory whose cell holds the expected value
+/// sleeps until its timeout, and no other thread would notify it (a
+/// negative timeout is forever, in every engine).
+fn zero_wait_timeouts(wasm: &[u8]) -> Result<Vec<u8>, String> {
+    use wasm_encoder::reencode::{Error, Reencode};
+    use wasm_encoder::Instruction;
+    use wasmparser::Operator;
+
+    struct ZeroTimeouts;
+    impl Reencode for ZeroTimeouts {
+        type Error = std::convert::Infallible;
+
+        fn parse_function_body(
+            &mut self,
+            code: &mut wasm_encoder::CodeSection,
+            func: wasmparser::FunctionBody<'_>,
+        ) -> Result<(), Error<Self::Error>> {
+            let mut f = self.new_function_with_parsed_locals(&func)?;
+            let mut reader = func.get_operators_reader()?;
+            while !reader.eof() {
+                let op = reader.read()?;
+                if let Operator::MemoryAtomicWait32 { .. } | Operator::MemoryAtomicWait64 { .. } =
+                    op
+                {
+                    // The timeout is the top operand.
+                    f.instruction(&Instruction::Drop);
+                    f.instruction(&Instruction::I64Const(0));
+                }
+                f.instruction(&self.instruction(op)?);
+            }
+            code.function(&f);
+            Ok(())
+        }
+    }
+    let mut module = wasm_encoder::Module::new();
+    ZeroTimeouts
+        .parse_core_module(&mut module, wasmparser::Parser::new(0), wasm)
+        .map_err(|e| e.to_string())?;
+    Ok(module.finish())
 }
 
 /// A `name` section naming function 0 `f0`: the tag monitor takes a

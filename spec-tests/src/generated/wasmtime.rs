@@ -25,7 +25,9 @@ pub(super) fn as_wasmtime_reads(line: &str) -> String {
 fn trap_text(t: &Trap) -> String {
     let text = match t {
         Trap::StackOverflow => "call stack exhausted",
-        Trap::MemoryOutOfBounds | Trap::HeapMisaligned => "out of bounds memory access",
+        Trap::MemoryOutOfBounds => "out of bounds memory access",
+        Trap::HeapMisaligned => "unaligned atomic",
+        Trap::AtomicWaitNonSharedMemory => "atomic wait on non-shared memory",
         Trap::TableOutOfBounds => "out of bounds table access",
         Trap::IndirectCallToNull => "uninitialized element",
         Trap::BadSignature => "indirect call type mismatch",
@@ -112,6 +114,7 @@ fn state(store: &mut Store<()>, instance: &Instance, exports: &[String]) -> Stri
     for name in exports {
         match instance.get_export(&mut *store, name) {
             Some(Extern::Memory(m)) => out.push_str(&memory_entry(name, m.data(&*store))),
+            Some(Extern::SharedMemory(m)) => out.push_str(&memory_entry(name, &shared_bytes(&m))),
             Some(Extern::Table(t)) => {
                 let size = t.size(&*store);
                 let nulls: Vec<bool> = (0..size)
@@ -129,6 +132,12 @@ fn state(store: &mut Store<()>, instance: &Instance, exports: &[String]) -> Stri
     out
 }
 
+/// A shared memory's bytes (no Wasm runs while they are read).
+fn shared_bytes(m: &wasmtime::SharedMemory) -> Vec<u8> {
+    // SAFETY: no Wasm runs meanwhile, and no other thread holds it.
+    m.data().iter().map(|cell| unsafe { *cell.get() }).collect()
+}
+
 /// An exported function of a wasmtime instance.
 struct Wasmtime<'a> {
     store: &'a mut Store<()>,
@@ -141,12 +150,25 @@ impl Calls for Wasmtime<'_> {
     fn host_writes(&mut self, seed: u64) -> Vec<String> {
         let mut refused = Vec::new();
         for name in self.exports {
-            if let Some(Extern::Memory(m)) = self.instance.get_export(&mut *self.store, name) {
-                if let Some((at, bytes)) = host_write(seed, m.data(&*self.store).len()) {
-                    if let Err(e) = m.write(&mut *self.store, at, &bytes) {
-                        refused.push(format!("host write: {e}"));
+            match self.instance.get_export(&mut *self.store, name) {
+                Some(Extern::Memory(m)) => {
+                    if let Some((at, bytes)) = host_write(seed, m.data(&*self.store).len()) {
+                        if let Err(e) = m.write(&mut *self.store, at, &bytes) {
+                            refused.push(format!("host write: {e}"));
+                        }
                     }
                 }
+                Some(Extern::SharedMemory(m)) => {
+                    let cells = m.data();
+                    if let Some((at, bytes)) = host_write(seed, cells.len()) {
+                        for (cell, byte) in cells[at..at + bytes.len()].iter().zip(bytes) {
+                            // SAFETY: no Wasm runs while the host writes,
+                            // and no other thread holds the memory.
+                            unsafe { *cell.get() = byte };
+                        }
+                    }
+                }
+                _ => {}
             }
         }
         refused
@@ -192,6 +214,8 @@ pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
             .wasm_exceptions(true)
             .wasm_function_references(true)
             .wasm_gc(true)
+            .wasm_threads(true)
+            .shared_memory(true)
             .wasm_relaxed_simd(false);
         Engine::new(&config).map_err(|e| e.to_string())
     }) {

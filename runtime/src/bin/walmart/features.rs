@@ -13,13 +13,14 @@ type Switch = fn(&mut Config, bool) -> &mut Config;
 type Limit = fn(&mut Config, usize) -> &mut Config;
 
 /// The proposals `-W` names, and the switch each sets.
-const FEATURES: [(&str, Switch); 6] = [
+const FEATURES: [(&str, Switch); 7] = [
     ("multi-memory", Config::wasm_multi_memory),
     ("tail-call", Config::wasm_tail_call),
     ("extended-const", Config::wasm_extended_const),
     ("memory64", Config::wasm_memory64),
     ("function-references", Config::wasm_function_references),
     ("exceptions", Config::wasm_exceptions),
+    ("threads", Config::wasm_threads),
 ];
 
 /// Applies `-W` settings (`NAME`, `NAME=y`, `NAME=n`) to `config`.
