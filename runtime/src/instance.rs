@@ -475,7 +475,7 @@ pub(crate) fn instantiate(
                 data.funcs[idx as usize] = Some(f);
             }
             (ImportKind::Memory(_), Extern::Memory(m)) => {
-                let ptr = &m.data_in(store).def as *const _ as u64;
+                let ptr = m.data_in(store).vm_ptr() as u64;
                 let i = data.memories.len() as u32;
                 slot(&mut data, offsets.memory(i), ptr);
                 data.memories.push(m);
@@ -524,7 +524,7 @@ pub(crate) fn instantiate(
                 store.engine.config().tag_monitor(),
             )?,
         );
-        let ptr = &mem.data_in(store).def as *const _ as u64;
+        let ptr = mem.data_in(store).vm_ptr() as u64;
         let i = data.memories.len() as u32;
         slot(&mut data, offsets.memory(i), ptr);
         data.memories.push(mem);

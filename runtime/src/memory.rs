@@ -38,6 +38,11 @@ pub(crate) struct MemoryData {
     /// The most pages this memory may have (below the type's maximum when
     /// pointer colours limit it).
     max_pages: u64,
+    /// A shared memory's storage, which other stores may hold too: its
+    /// `VMMemory` is what instances use, and `def` is unused. `None` for
+    /// an unshared memory, and for a shared one its store attests (which
+    /// then is the store's alone).
+    pub(crate) shared: Option<std::sync::Arc<crate::shared_memory::SharedStorage>>,
 }
 
 impl MemoryData {
@@ -53,6 +58,9 @@ impl MemoryData {
     ) -> Result<Box<MemoryData>> {
         // Guarded 32-bit memories never move (generated code relies on it).
         let fixed = guarded && !ty.memory64;
+        // Attestation follows this store's writes only: such a shared
+        // memory stays the store's own.
+        let attested = attest.is_some() || tags.is_some();
         let tags = tags.filter(|_| fixed);
         let addr_mask = crate::attest::tags::host_mask(tags);
         let mut max_pages = ty.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
@@ -106,6 +114,7 @@ impl MemoryData {
             shadow: None,
             addr_mask,
             max_pages,
+            shared: None,
         });
         if tags.is_some() {
             let shadow = crate::attest::tags::shadow::ShadowMap::new(
@@ -132,17 +141,75 @@ impl MemoryData {
                 ty.min
             )));
         }
+        if ty.shared && !attested {
+            // The mapping moves to storage other stores can share (its
+            // reservation already holds the maximum: it never moves).
+            let def = std::mem::replace(
+                &mut mem.def,
+                VMMemory {
+                    base: std::ptr::null_mut(),
+                    length: 0,
+                    dirty: std::ptr::null_mut(),
+                    tags: std::ptr::null_mut(),
+                    tag_floor: u64::MAX,
+                },
+            );
+            let storage =
+                crate::shared_memory::SharedStorage::adopt(def, reserved, max_pages, ty, fixed);
+            mem.shared = Some(std::sync::Arc::new(storage));
+        }
         Ok(mem)
+    }
+
+    /// A store's view of shared storage another store made.
+    pub(crate) fn of_shared(
+        storage: std::sync::Arc<crate::shared_memory::SharedStorage>,
+    ) -> Box<MemoryData> {
+        Box::new(MemoryData {
+            def: VMMemory {
+                base: std::ptr::null_mut(),
+                length: 0,
+                dirty: std::ptr::null_mut(),
+                tags: std::ptr::null_mut(),
+                tag_floor: u64::MAX,
+            },
+            reserved: storage.reserved(),
+            ty: storage.ty,
+            attest: None,
+            shadow: None,
+            addr_mask: u32::MAX,
+            max_pages: 0,
+            shared: Some(storage),
+        })
+    }
+
+    /// The `VMMemory` generated code reads for this memory.
+    pub(crate) fn vm_ptr(&self) -> *const VMMemory {
+        match &self.shared {
+            Some(s) => s.vm_ptr(),
+            None => &self.def,
+        }
+    }
+
+    /// The base address and the accessible length in bytes now.
+    pub(crate) fn base_len(&self) -> (*mut u8, u64) {
+        match &self.shared {
+            Some(s) => s.base_len(),
+            None => (self.def.base, self.def.length),
+        }
     }
 
     /// Size in pages.
     pub(crate) fn pages(&self) -> u64 {
-        self.def.length / PAGE_SIZE
+        self.base_len().1 / PAGE_SIZE
     }
 
     /// Grows by `delta` pages; the old size in pages, or `None` if the
     /// memory cannot grow that far.
     pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
+        if let Some(s) = &self.shared {
+            return s.grow(delta);
+        }
         let old = self.pages();
         let new = old.checked_add(delta).filter(|n| *n <= self.max_pages)?;
         if delta == 0 {
@@ -202,11 +269,13 @@ impl MemoryData {
     /// write-protected against a host. False, writing nothing, when it
     /// does not fit.
     pub(crate) fn write(&mut self, offset: usize, buf: &[u8]) -> bool {
-        let len = self.def.length as usize;
-        if offset.checked_add(buf.len()).is_none_or(|end| end > len) {
+        let (base, len) = self.base_len();
+        if offset
+            .checked_add(buf.len())
+            .is_none_or(|end| end > len as usize)
+        {
             return false;
         }
-        let base = self.def.base;
         // SAFETY: [offset, offset + len) is inside the accessible memory.
         let copy =
             || unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), base.add(offset), buf.len()) };
@@ -232,14 +301,19 @@ impl MemoryData {
     /// or past its accessible end: where an access faults. Its Wasm
     /// address, if so.
     pub(crate) fn beyond_end(&self, addr: usize) -> Option<u64> {
-        let offset = addr.checked_sub(self.def.base as usize)?;
-        (offset >= self.def.length as usize && offset < self.reserved).then_some(offset as u64)
+        let (base, length) = self.base_len();
+        let offset = addr.checked_sub(base as usize)?;
+        (offset >= length as usize && offset < self.reserved).then_some(offset as u64)
     }
 
     /// The accessible bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
         // SAFETY: [base, base + length) is mapped read-write and owned by us.
-        unsafe { std::slice::from_raw_parts(self.def.base, self.def.length as usize) }
+        let (base, length) = self.base_len();
+        // A shared memory's bytes may change under the slice (other
+        // threads' Wasm): the host's view of them is a racy one, as a
+        // native program's of memory another thread writes.
+        unsafe { std::slice::from_raw_parts(base, length as usize) }
     }
 
     /// The bytes of 4 KiB page `page` (attestation's unit), which must be
@@ -261,14 +335,18 @@ impl MemoryData {
         // SAFETY: as in `bytes`, and we hold the only reference: the bytes
         // are the memory's own mapping, not part of `self`, so the shared
         // borrow of `self.attest` beside them aliases nothing.
-        let bytes =
-            unsafe { std::slice::from_raw_parts_mut(self.def.base, self.def.length as usize) };
+        let (base, length) = self.base_len();
+        let bytes = unsafe { std::slice::from_raw_parts_mut(base, length as usize) };
         (bytes, self.attest.as_ref())
     }
 }
 
 impl Drop for MemoryData {
     fn drop(&mut self) {
+        if self.shared.is_some() {
+            // The storage unmaps it when its last holder goes.
+            return;
+        }
         // SAFETY: the reservation is ours and no code uses it any more.
         unsafe {
             libc::munmap(self.def.base as *mut libc::c_void, self.reserved);

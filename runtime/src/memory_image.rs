@@ -80,14 +80,15 @@ impl MemoryImage {
     /// guarded memory at least as large. False if the mapping failed (the
     /// caller then copies the segments).
     pub(crate) fn map_into(&self, memory: &MemoryData) -> bool {
-        if (memory.def.length as usize) < self.len {
+        let (base, length) = memory.base_len();
+        if (length as usize) < self.len {
             return false;
         }
         // SAFETY: [base, base + len) is accessible memory we own; MAP_FIXED
         // replaces those pages with a private copy-on-write view of the image.
         let p = unsafe {
             libc::mmap(
-                memory.def.base as *mut libc::c_void,
+                base as *mut libc::c_void,
                 self.len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_FIXED,
@@ -95,6 +96,6 @@ impl MemoryImage {
                 0,
             )
         };
-        p == memory.def.base as *mut libc::c_void
+        p == base as *mut libc::c_void
     }
 }

@@ -99,7 +99,7 @@ pub(crate) fn memory_init(
     let data = inst.memories[mem as usize].data_in_mut(store);
     let (Some(sr), Some(dr)) = (
         range(src.into(), len.into(), seg_bytes.len()),
-        range(dst, len.into(), data.def.length as usize),
+        range(dst, len.into(), data.base_len().1 as usize),
     ) else {
         return Err(TrapKind::MemoryOutOfBounds);
     };
