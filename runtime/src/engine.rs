@@ -52,9 +52,9 @@ pub struct Config {
     pub exceptions: bool,
     /// The threads proposal (on by default): shared memories, atomic
     /// loads, stores, read-modify-writes and compare-exchanges,
-    /// `memory.atomic.wait32`/`wait64`/`notify` and `atomic.fence`. A
-    /// shared memory is shared by the instances of one store (see
-    /// `Memory`); it never moves.
+    /// `memory.atomic.wait32`/`wait64`/`notify` and `atomic.fence`.
+    /// Threads share a memory through [`crate::SharedMemory`], each with
+    /// a store of its own; a shared memory never moves.
     pub threads: bool,
     /// Accept memories indexed by `i64` (the memory64 proposal, part of
     /// Wasm 3.0): every access to them is bounds-checked explicitly.

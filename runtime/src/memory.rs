@@ -178,9 +178,26 @@ impl MemoryData {
             attest: None,
             shadow: None,
             addr_mask: u32::MAX,
-            max_pages: 0,
+            max_pages: storage.max_pages(),
             shared: Some(storage),
         })
+    }
+
+    /// Panics where the memory is shared with another store or a
+    /// `SharedMemory` handle: a slice of it would race other threads.
+    /// (While this store holds the only reference, no other can be made
+    /// without the store.)
+    fn refuse_slice_if_shared(&self) {
+        if self
+            .shared
+            .as_ref()
+            .is_some_and(|s| std::sync::Arc::strong_count(s) > 1)
+        {
+            panic!(
+                "Memory::data and data_mut: this memory is shared with other threads; \
+                 use Memory::read and Memory::write"
+            );
+        }
     }
 
     /// The `VMMemory` generated code reads for this memory.
@@ -237,6 +254,9 @@ impl MemoryData {
     /// `len` bytes (contents kept, base may change; generated code for such
     /// memories reloads the base after every call).
     fn move_to_larger_reservation(&mut self, len: usize) -> Option<()> {
+        // Waiters are keyed by native address: a shared memory reserves
+        // its maximum and never gets here.
+        debug_assert!(!self.ty.shared);
         // The kernel forgets a tracked range that moves: what it knows goes
         // to the bitmap first (nothing to protect: tracking restarts at
         // the new place).
@@ -414,7 +434,7 @@ impl Memory {
 
     /// Size in bytes.
     pub fn data_size(&self, store: impl AsContext) -> usize {
-        self.data_in(&store.as_context().opaque).def.length as usize
+        self.data_in(&store.as_context().opaque).base_len().1 as usize
     }
 
     /// Grows by `delta` pages, returning the old size.
@@ -425,25 +445,42 @@ impl Memory {
     }
 
     /// The memory's bytes.
+    ///
+    /// # Panics
+    /// For a shared memory that another store or a [`SharedMemory`]
+    /// holds: other threads may write it meanwhile, so it has no slice
+    /// (use [`Memory::read`] and [`Memory::write`], which copy).
+    ///
+    /// [`SharedMemory`]: crate::SharedMemory
     pub fn data<'a, T: 'a>(&self, store: &'a impl AsContext<Data = T>) -> &'a [u8] {
-        self.data_in(&store.as_context().opaque).bytes()
+        let data = self.data_in(&store.as_context().opaque);
+        data.refuse_slice_if_shared();
+        data.bytes()
     }
 
     /// The memory's bytes, mutably.
+    ///
+    /// # Panics
+    /// As [`Memory::data`].
     pub fn data_mut<'a, T: 'a>(&self, store: &'a mut impl AsContextMut<Data = T>) -> &'a mut [u8] {
-        self.data_in_mut(&mut store.as_context_mut().opaque)
-            .bytes_mut()
+        let data = self.data_in_mut(&mut store.as_context_mut().opaque);
+        data.refuse_slice_if_shared();
+        data.bytes_mut()
     }
 
     /// Copies bytes out of memory at `offset`.
     pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
-        let bytes = self.data_in(&store.as_context().opaque).bytes();
-        let src = offset
-            .checked_add(buf.len())
-            .and_then(|end| bytes.get(offset..end))
-            .ok_or_else(|| Error::Usage("memory read out of bounds".into()))?;
-        buf.copy_from_slice(src);
-        Ok(())
+        let (base, length) = self.data_in(&store.as_context().opaque).base_len();
+        match offset.checked_add(buf.len()) {
+            Some(end) if end as u64 <= length => {
+                // SAFETY: inside the accessible memory (which never
+                // shrinks); copied, not borrowed, as other threads may
+                // write a shared memory meanwhile.
+                unsafe { std::ptr::copy(base.add(offset), buf.as_mut_ptr(), buf.len()) };
+                Ok(())
+            }
+            _ => Err(Error::Usage("memory read out of bounds".into())),
+        }
     }
 
     /// Copies bytes into memory at `offset`. Under attestation this is

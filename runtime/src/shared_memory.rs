@@ -85,6 +85,11 @@ impl SharedStorage {
         (base, self.length_cell().load(Ordering::SeqCst))
     }
 
+    /// The most pages it may have.
+    pub(crate) fn max_pages(&self) -> u64 {
+        self.max_pages
+    }
+
     /// Bytes reserved at the base.
     pub(crate) fn reserved(&self) -> usize {
         self.reserved
@@ -243,6 +248,21 @@ impl SharedMemory {
         Ok(r as u32)
     }
 
+    /// `memory.atomic.wait64` from the host, as
+    /// [`SharedMemory::atomic_wait32`] for an 8-aligned 64-bit cell.
+    pub fn atomic_wait64(
+        &self,
+        addr: u64,
+        expected: u64,
+        timeout: Option<Duration>,
+    ) -> Result<u32> {
+        let at = self.cell(addr, 8)?;
+        let ns = timeout.map_or(-1, |t| i64::try_from(t.as_nanos()).unwrap_or(i64::MAX));
+        // SAFETY: as in `atomic_wait32`.
+        let r: WaitResult = unsafe { parking::wait(at as usize, expected, ns, true) };
+        Ok(r as u32)
+    }
+
     fn span(&self, offset: usize, len: usize, what: &str) -> Result<*mut u8> {
         let (base, length) = self.storage.base_len();
         match offset.checked_add(len) {
@@ -292,6 +312,18 @@ impl Memory {
                  guards its memories cannot use it"
                     .into(),
             ));
+        }
+        // One handle per store: a second would name the same bytes as
+        // another memory.
+        let held = store
+            .memories
+            .iter()
+            .position(|m| m.shared.as_ref().is_some_and(|s| Arc::ptr_eq(s, storage)));
+        if let Some(index) = held {
+            return Ok(Memory {
+                store: store.id,
+                index: index as u32,
+            });
         }
         Ok(Memory::push(store, MemoryData::of_shared(storage.clone())))
     }

@@ -184,8 +184,13 @@ fn bad_modules_and_links_are_errors_not_panics() {
     // GC's types compile; a proposal walmart does not have is a one-line
     // error naming it.
     assert!(Module::new(&engine, "(module (type (struct)))").is_ok());
-    let shared = Module::new(&engine, "(module (memory 1 1 shared))").unwrap_err();
-    assert!(shared.to_string().contains("threads"), "{shared}");
+    let wide = Module::new(
+        &engine,
+        "(module (func (param i64 i64 i64 i64) (result i64 i64)
+            (i64.add128 (local.get 0) (local.get 1) (local.get 2) (local.get 3))))",
+    )
+    .unwrap_err();
+    assert!(wide.to_string().contains("wide arithmetic"), "{wide}");
 
     let needs = Module::new(&engine, r#"(module (import "env" "f" (func)))"#).unwrap();
     let mut store = Store::new(&engine, ());

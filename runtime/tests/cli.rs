@@ -1665,3 +1665,47 @@ fn stack_guards_find_a_buffer_that_runs_out_of_its_frame() {
     assert!(text(&out.stderr).contains("--no-stack-guards needs --attest coarse, fine or tags"));
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn a_wasi_threads_program_runs_its_threads_on_one_memory() {
+    let wat = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/wat/wasi_threads.wat")
+        .display()
+        .to_string();
+    // Four threads count to 40,000 on the shared memory, each printing
+    // through the one WASI context, while `_start` waits for them.
+    for _ in 0..5 {
+        let out = walmart(&["run", &wat]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert_eq!(stdout.matches("a thread is done\n").count(), 4, "{stdout}");
+        assert!(stdout.ends_with("total 40000\n"), "{stdout}");
+    }
+    // A thread that traps ends the process, and says which thread.
+    let out = walmart(&["run", &wat, "trap"]);
+    assert_eq!(out.status.code(), Some(134));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error: thread ") && stderr.contains("unreachable"),
+        "{stderr}"
+    );
+    // One that calls proc_exit ends it with that status.
+    let out = walmart(&["run", &wat, "exit"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    // Attestation follows one store's writes: refused, with the reason.
+    let out = walmart(&["run", "--attest", "coarse", &wat]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("cannot be attested"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Without the threads proposal the module does not compile.
+    let out = walmart(&["run", "-W", "threads=n", &wat]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("threads"),
+        "{}",
+        text(&out.stderr)
+    );
+}

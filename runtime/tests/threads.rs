@@ -51,8 +51,8 @@ const UNSHARED: &str = r#"(module
     (func (export "notify") (param i32) (result i32)
         (memory.atomic.notify (local.get 0) (i32.const 1))))"#;
 
-fn call(
-    store: &mut Store<()>,
+fn call<T>(
+    store: &mut Store<T>,
     instance: &walmart::Instance,
     name: &str,
     args: &[Val],
@@ -435,4 +435,118 @@ fn shared_memories_are_refused_where_they_do_not_fit() {
     let engine = Engine::new(&config).unwrap();
     let e = Module::new(&engine, ATOMICS).unwrap_err();
     assert!(e.to_string().contains("threads"), "{e}");
+}
+
+/// Sleeps with `poll_oneoff`, and reads the clock.
+const SLEEPER: &str = r#"(module
+    (import "wasi_snapshot_preview1" "poll_oneoff"
+        (func $poll (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "clock_time_get"
+        (func $time (param i32 i64 i32) (result i32)))
+    (memory (export "memory") 1)
+    ;; One clock subscription: userdata, tag 0, monotonic clock, `ns`
+    ;; from now.
+    (func (export "sleep") (param $ns i64) (result i32)
+        (i64.store (i32.const 0) (i64.const 42))
+        (i32.store8 (i32.const 8) (i32.const 0))
+        (i32.store (i32.const 16) (i32.const 1))
+        (i64.store (i32.const 24) (local.get $ns))
+        (i64.store (i32.const 32) (i64.const 0))
+        (i32.store16 (i32.const 40) (i32.const 0))
+        (call $poll (i32.const 0) (i32.const 100) (i32.const 1) (i32.const 200)))
+    (func (export "now") (result i32)
+        (call $time (i32.const 1) (i64.const 0) (i32.const 300))))"#;
+
+#[test]
+fn a_shared_wasi_context_is_not_held_while_a_thread_sleeps() {
+    use walmart::wasi::{self, WasiCtx};
+    let engine = Engine::default();
+    let module = Module::new(&engine, SLEEPER).unwrap();
+    let instantiate = |ctx: WasiCtx| {
+        let mut store = Store::new(&engine, ctx);
+        let mut linker = Linker::new(&engine);
+        wasi::add_to_linker(&mut linker, |ctx| ctx).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        (store, instance)
+    };
+    let ctx = WasiCtx::new().into_shared();
+    let other = ctx.share().expect("a shared context shares");
+    assert!(WasiCtx::new().share().is_none());
+    let sleeper = std::thread::scope(|scope| {
+        let sleeper = scope.spawn(|| {
+            let (mut store, instance) = instantiate(other);
+            let start = Instant::now();
+            let r = call(&mut store, &instance, "sleep", &[Val::I64(1_500_000_000)]).unwrap();
+            (r, start.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        // Another thread's call on the same context goes through while
+        // the first sleeps.
+        let (mut store, instance) = instantiate(ctx);
+        let start = Instant::now();
+        assert_eq!(
+            call(&mut store, &instance, "now", &[]).unwrap(),
+            Some(Val::I32(0))
+        );
+        assert!(
+            start.elapsed() < Duration::from_millis(700),
+            "{:?}",
+            start.elapsed()
+        );
+        sleeper.join().unwrap()
+    });
+    assert_eq!(sleeper.0, Some(Val::I32(0)));
+    assert!(sleeper.1 >= Duration::from_millis(1500), "{:?}", sleeper.1);
+}
+
+#[test]
+fn a_store_has_one_handle_per_shared_memory_and_no_slice_of_it() {
+    let engine = Engine::default();
+    let shared = SharedMemory::new(&engine, MemoryType::shared(2, 3)).unwrap();
+    let mut store = Store::new(&engine, ());
+    let a = Memory::from_shared(&mut store, &shared).unwrap();
+    let b = Memory::from_shared(&mut store, &shared).unwrap();
+    // A module importing it twice (two memories) gets the one memory:
+    // `memory.copy` between them is a copy within one memory.
+    assert_eq!(a, b);
+    assert_eq!(a.data_size(&store), 2 * 65536);
+    assert_eq!(a.size(&store), 2);
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "a" (memory $a 2 3 shared))
+            (import "env" "b" (memory $b 2 3 shared))
+            (func (export "copy") (param i32 i32 i32)
+                (memory.copy $b $a (local.get 0) (local.get 1) (local.get 2))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define(&mut store, "env", "a", a).unwrap();
+    linker.define(&mut store, "env", "b", b).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    a.write(&mut store, 0, b"0123456789").unwrap();
+    call(&mut store, &instance, "copy", &i32s(&[2, 0, 8])).unwrap();
+    let mut got = [0u8; 10];
+    a.read(&store, 0, &mut got).unwrap();
+    assert_eq!(&got, b"0101234567");
+    shared.read(0, &mut got).unwrap();
+    assert_eq!(&got, b"0101234567");
+    // Another holder could write it from another thread: no slice.
+    let sliced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| a.data(&store).len()));
+    assert!(sliced.is_err());
+    // The host waits on 64-bit cells too.
+    assert_eq!(shared.atomic_wait64(8, 0, Some(Duration::ZERO)).unwrap(), 1);
+    assert_eq!(
+        shared
+            .atomic_wait64(16, 0, Some(Duration::from_millis(5)))
+            .unwrap(),
+        2
+    );
+    assert!(shared.atomic_wait64(4, 0, Some(Duration::ZERO)).is_err());
+    // A module's own shared memory that nobody else holds is sliced as
+    // any memory.
+    let (mut store, instance) = common::instantiated(&Config::new(), ATOMICS);
+    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    assert_eq!(memory.data(&store).len(), 65536);
+    memory.data_mut(&mut store)[0] = 1;
 }

@@ -38,13 +38,14 @@ pub(crate) fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range
 extern "C" fn memory_fill(vmctx: *mut u8, mem: u32, dst: u64, val: u32, len: u64) -> u32 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
-    let bytes = inst.memories[mem as usize].data_in_mut(store).bytes_mut();
-    match range(dst, len, bytes.len()) {
+    let data = inst.memories[mem as usize].data_in(store);
+    let (base, length) = data.base_len();
+    match range(dst, len, length as usize) {
         Some(r) => {
-            bytes[r].fill(val as u8);
-            inst.memories[mem as usize]
-                .data_in(store)
-                .mark_dirty(dst as usize, len as usize);
+            // SAFETY: inside the accessible memory; written through a raw
+            // pointer, as other threads may use a shared memory meanwhile.
+            unsafe { std::ptr::write_bytes(base.add(r.start), val as u8, r.len()) };
+            data.mark_dirty(dst as usize, len as usize);
             0
         }
         None => 1,
@@ -61,22 +62,20 @@ extern "C" fn memory_copy(
 ) -> u32 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
-    let d = inst.memories[dst_mem as usize];
-    let s = inst.memories[src_mem as usize];
-    let src_len = s.data_in(store).bytes().len();
-    let dst_len = d.data_in(store).bytes().len();
-    let (Some(sr), Some(dr)) = (range(src, len, src_len), range(dst, len, dst_len)) else {
+    let d = inst.memories[dst_mem as usize].data_in(store);
+    let (sp, src_len) = inst.memories[src_mem as usize].data_in(store).base_len();
+    let (dp, dst_len) = d.base_len();
+    let (Some(sr), Some(dr)) = (
+        range(src, len, src_len as usize),
+        range(dst, len, dst_len as usize),
+    ) else {
         return 1;
     };
-    if d == s {
-        d.data_in_mut(store).bytes_mut().copy_within(sr, dr.start);
-    } else {
-        let sp = s.data_in(store).bytes()[sr].as_ptr();
-        let dp = d.data_in_mut(store).bytes_mut()[dr].as_mut_ptr();
-        // SAFETY: two distinct memories, both ranges checked.
-        unsafe { std::ptr::copy_nonoverlapping(sp, dp, len as usize) };
-    }
-    d.data_in(store).mark_dirty(dst as usize, len as usize);
+    // SAFETY: both ranges checked; `copy` allows overlap (one memory, or
+    // two handles on one shared memory), and raw pointers let other
+    // threads use a shared memory meanwhile.
+    unsafe { std::ptr::copy(sp.add(sr.start), dp.add(dr.start), len as usize) };
+    d.mark_dirty(dst as usize, len as usize);
     0
 }
 

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::os::fd::RawFd;
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::types::{fdflags, filetype, Errno, WasiResult};
 use crate::error::{Error, Result};
@@ -52,6 +53,15 @@ pub struct WasiCtx {
     pub(crate) fds: BTreeMap<u32, FdEntry>,
     /// Seeded randomness and virtual clocks ([`WasiCtx::deterministic`]).
     pub(crate) replay: Option<super::deterministic::Replay>,
+    /// A context threads share ([`WasiCtx::into_shared`]): the state every
+    /// call uses instead of this one's fields, which are then empty.
+    pub(crate) shared: Option<Arc<Mutex<WasiCtx>>>,
+}
+
+/// Holds a shared context's state. A panic inside a WASI call leaves the
+/// table as consistent as any other error does: carry on with it.
+pub(crate) fn lock(state: &Mutex<WasiCtx>) -> MutexGuard<'_, WasiCtx> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Highest descriptor number handed out.
@@ -76,6 +86,32 @@ impl WasiCtx {
             );
         }
         ctx
+    }
+
+    /// This context, to be shared by the threads of one program
+    /// (wasi-threads): it and every context [`WasiCtx::share`] makes of it
+    /// use one descriptor table, arguments, environment and clocks. Each
+    /// WASI call holds that state while it runs, so one thread's blocking
+    /// read waits out the others' calls; `poll_oneoff` holds it only to
+    /// read its subscriptions and to report, not while it sleeps.
+    pub fn into_shared(self) -> WasiCtx {
+        if self.shared.is_some() {
+            return self;
+        }
+        WasiCtx {
+            shared: Some(Arc::new(Mutex::new(self))),
+            ..WasiCtx::default()
+        }
+    }
+
+    /// Another handle on a shared context's state (see
+    /// [`WasiCtx::into_shared`]), for a new thread's store; `None` for a
+    /// context that is not shared.
+    pub fn share(&self) -> Option<WasiCtx> {
+        self.shared.as_ref().map(|state| WasiCtx {
+            shared: Some(state.clone()),
+            ..WasiCtx::default()
+        })
     }
 
     /// Sets the guest's `argv` (the first is the program name).

@@ -9,6 +9,7 @@ mod deterministic;
 mod fd;
 mod path;
 mod poll;
+pub mod threads;
 mod types;
 
 pub use ctx::WasiCtx;
@@ -44,8 +45,22 @@ impl Args<'_> {
 }
 
 /// Runs `f` with the calling instance's memory (empty if it exports none)
-/// and the WASI context.
+/// and the WASI context (a shared one's state, held while `f` runs).
 fn with_ctx<T>(
+    caller: &mut Caller<'_, T>,
+    get: fn(&mut T) -> &mut WasiCtx,
+    f: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> WasiResult<()>,
+) -> i32 {
+    with_own_ctx(caller, get, |ctx, mem| match ctx.shared.clone() {
+        Some(state) => f(&mut ctx::lock(&state), mem),
+        None => f(ctx, mem),
+    })
+}
+
+/// [`with_ctx`], but `f` gets the store's own context, which may be a
+/// handle on a shared one: for calls that hold the shared state only part
+/// of the time.
+fn with_own_ctx<T>(
     caller: &mut Caller<'_, T>,
     get: fn(&mut T) -> &mut WasiCtx,
     f: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> WasiResult<()>,
@@ -279,8 +294,22 @@ pub fn add_to_linker<T: 'static>(
         let p = string(m, a.u32(1), a.u32(2))?;
         c.path_unlink_file(a.u32(0), &p)
     });
-    wasi!("poll_oneoff", [I32, I32, I32, I32], |c, m, a| c
-        .poll_oneoff(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3)));
+    // Registered by hand: a shared context is not held while it sleeps.
+    linker.host_func(
+        MODULE,
+        "poll_oneoff",
+        FuncType::new([I32, I32, I32, I32], [I32]),
+        std::sync::Arc::new(
+            move |mut caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
+                let a = Args(params);
+                results[0] = Val::I32(with_own_ctx(&mut caller, get, |c, m| {
+                    c.poll_oneoff_unlocked(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3))
+                }));
+                Ok(())
+            },
+        ),
+        true,
+    )?;
     wasi!("proc_raise", [I32], |_c, _m, _a| Err(Errno::NOSYS));
     wasi!("sched_yield", [], |_c, _m, _a| {
         // SAFETY: no preconditions.

@@ -18,6 +18,19 @@ struct Event {
     nbytes: u64,
 }
 
+/// What a `poll_oneoff` waits for, read from its subscriptions under the
+/// context, so that the wait itself ([`poll_block`]) needs none: a thread
+/// that sleeps does not hold a context other threads share.
+pub(crate) struct PollPlan {
+    ready: Vec<Event>,
+    pollfds: Vec<(libc::pollfd, u64, u8)>,
+    /// Earliest clock deadline: (nanoseconds from now, userdata).
+    timeout: Option<(u64, u64)>,
+    fds: Vec<libc::pollfd>,
+    wait_ms: i32,
+    start: u64,
+}
+
 impl WasiCtx {
     pub(crate) fn poll_oneoff(
         &mut self,
@@ -27,6 +40,31 @@ impl WasiCtx {
         count: u32,
         out: u32,
     ) -> WasiResult<()> {
+        let mut plan = self.poll_plan(mem, subs, count)?;
+        poll_block(&mut plan)?;
+        self.poll_report(mem, plan, events, count, out)
+    }
+
+    /// `poll_oneoff` of a context threads share: the context is held to
+    /// read the subscriptions and to report, not while waiting.
+    pub(crate) fn poll_oneoff_unlocked(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        subs: u32,
+        events: u32,
+        count: u32,
+        out: u32,
+    ) -> WasiResult<()> {
+        let Some(state) = self.shared.clone() else {
+            return self.poll_oneoff(mem, subs, events, count, out);
+        };
+        let mut plan = super::ctx::lock(&state).poll_plan(mem, subs, count)?;
+        poll_block(&mut plan)?;
+        let reported = super::ctx::lock(&state).poll_report(mem, plan, events, count, out);
+        reported
+    }
+
+    fn poll_plan(&mut self, mem: &GuestMemory<'_>, subs: u32, count: u32) -> WasiResult<PollPlan> {
         if count == 0 {
             return Err(Errno::INVAL);
         }
@@ -114,22 +152,33 @@ impl WasiCtx {
                 None => -1,
             }
         };
-        let mut fds: Vec<libc::pollfd> = pollfds.iter().map(|(p, _, _)| *p).collect();
-        let start = now(libc::CLOCK_MONOTONIC)?;
-        if !fds.is_empty() || wait_ms > 0 {
-            loop {
-                // SAFETY: fds is a valid array of pollfd.
-                let rc =
-                    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait_ms) };
-                if rc >= 0 {
-                    break;
-                }
-                let e = Errno::last();
-                if e != Errno::INTR {
-                    return Err(e);
-                }
-            }
-        }
+        let fds: Vec<libc::pollfd> = pollfds.iter().map(|(p, _, _)| *p).collect();
+        Ok(PollPlan {
+            ready,
+            pollfds,
+            timeout,
+            fds,
+            wait_ms,
+            start: 0,
+        })
+    }
+
+    fn poll_report(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        plan: PollPlan,
+        events: u32,
+        count: u32,
+        out: u32,
+    ) -> WasiResult<()> {
+        let PollPlan {
+            mut ready,
+            pollfds,
+            timeout,
+            fds,
+            start,
+            ..
+        } = plan;
         for (p, (_, userdata, kind)) in fds.iter().zip(&pollfds) {
             if p.revents != 0 {
                 let error = if p.revents & libc::POLLNVAL != 0 {
@@ -182,4 +231,25 @@ impl WasiCtx {
         }
         mem.write_u32(out, ready.len().min(count as usize) as u32)
     }
+}
+
+/// Waits for what `plan` asks (descriptors, a deadline), holding no
+/// context.
+pub(crate) fn poll_block(plan: &mut PollPlan) -> WasiResult<()> {
+    plan.start = now(libc::CLOCK_MONOTONIC)?;
+    let (fds, wait_ms) = (&mut plan.fds, plan.wait_ms);
+    if !fds.is_empty() || wait_ms > 0 {
+        loop {
+            // SAFETY: fds is a valid array of pollfd.
+            let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait_ms) };
+            if rc >= 0 {
+                break;
+            }
+            let e = Errno::last();
+            if e != Errno::INTR {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
 }

@@ -370,6 +370,10 @@ fn call_module(
 ) -> anyhow::Result<ExitCode> {
     let mut linker = Linker::new(engine);
     wasi::add_to_linker(&mut linker, |ctx| ctx)?;
+    if wasi::threads::uses_threads(module) {
+        wasi::threads::add_to_linker(&mut linker, store, module)
+            .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    }
     let instance = match linker.instantiate(&mut *store, module) {
         Ok(i) => i,
         Err(e) => return report(e),
