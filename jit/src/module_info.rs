@@ -651,6 +651,8 @@ pub struct Proposals {
     /// The threads proposal: shared memories, atomic memory accesses,
     /// `memory.atomic.wait32`/`wait64`/`notify` and `atomic.fence`.
     pub threads: bool,
+    /// `i64.add128`, `i64.sub128`, `i64.mul_wide_s`, `i64.mul_wide_u`.
+    pub wide_arithmetic: bool,
 }
 
 /// The Wasm features walmart validates against: Wasm 2.0 (SIMD included),
@@ -677,6 +679,9 @@ pub fn features(proposals: Proposals) -> WasmFeatures {
     }
     if proposals.threads {
         f |= WasmFeatures::THREADS;
+    }
+    if proposals.wide_arithmetic {
+        f |= WasmFeatures::WIDE_ARITHMETIC;
     }
     // Wasm 3.0 validates with GC's rules, which also let a constant
     // expression read any earlier immutable global. GC's own types

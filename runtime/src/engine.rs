@@ -56,6 +56,9 @@ pub struct Config {
     /// Threads share a memory through [`crate::SharedMemory`], each with
     /// a store of its own; a shared memory never moves.
     pub threads: bool,
+    /// The wide-arithmetic proposal (off by default, as in wasmtime):
+    /// `i64.add128`, `i64.sub128`, `i64.mul_wide_s`, `i64.mul_wide_u`.
+    pub wide_arithmetic: bool,
     /// Accept memories indexed by `i64` (the memory64 proposal, part of
     /// Wasm 3.0): every access to them is bounds-checked explicitly.
     pub memory64: bool,
@@ -114,6 +117,7 @@ impl Default for Config {
             function_references: true,
             exceptions: true,
             threads: true,
+            wide_arithmetic: false,
             attest: Policy::Off,
             attest_sync: false,
             attest_kernel_dirty: true,
@@ -201,6 +205,13 @@ impl Config {
         self
     }
 
+    /// Enables the wide-arithmetic proposal (see
+    /// [`Config::wide_arithmetic`]).
+    pub fn wasm_wide_arithmetic(&mut self, on: bool) -> &mut Config {
+        self.wide_arithmetic = on;
+        self
+    }
+
     /// Accepts exactly Wasm 2.0 (SIMD included) and relaxed SIMD: every
     /// Wasm 3.0 proposal above switched off, as the 1.0 and 2.0 spec
     /// suites validate.
@@ -212,6 +223,7 @@ impl Config {
             .wasm_function_references(false)
             .wasm_exceptions(false)
             .wasm_threads(false)
+            .wasm_wide_arithmetic(false)
     }
 
     /// Chooses the attestation policy.
@@ -429,6 +441,7 @@ impl Engine {
                 function_references: config.function_references,
                 exceptions: config.exceptions,
                 threads: config.threads,
+                wide_arithmetic: config.wide_arithmetic,
             },
             // The tag monitor's wrappers own the allocator calls.
             allocator_events: config.track_allocations && tags.is_none(),

@@ -214,6 +214,33 @@ fn wasm_features_switch_on_and_off_with_w() {
     assert!(!walmart(&["wast", "-W", "tail-call=n", &wast])
         .status
         .success());
+    // Wide arithmetic is off until switched on.
+    let wide = dir.join("wide.wat");
+    std::fs::write(
+        &wide,
+        r#"(module (func (export "mul") (param i64 i64) (result i64 i64)
+                (i64.mul_wide_u (local.get 0) (local.get 1))))"#,
+    )
+    .unwrap();
+    let wide = wide.display().to_string();
+    let out = walmart(&["run", "--invoke", "mul", &wide, "-1", "-1"]);
+    assert!(
+        text(&out.stderr).contains("wide arithmetic"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = walmart(&[
+        "run",
+        "-W",
+        "wide-arithmetic",
+        "--invoke",
+        "mul",
+        &wide,
+        "-1",
+        "-1",
+    ]);
+    // (2^64 - 1)^2 = 2^128 - 2^65 + 1: low half 1, high half 2^64 - 2.
+    assert_eq!(text(&out.stdout), "1\n-2\n", "{}", text(&out.stderr));
 }
 
 /// `-W max-gc-heap=BYTES` bounds the GC heap: a program that keeps more

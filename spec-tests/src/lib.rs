@@ -39,11 +39,13 @@ pub enum Suite {
     /// The threads proposal tests (`threads/`): shared memories and
     /// atomic instructions.
     Threads,
+    /// The wide-arithmetic proposal tests (`wide-arithmetic/`).
+    WideArithmetic,
 }
 
 impl Suite {
     /// Every suite, in the order they are reported.
-    pub const ALL: [Suite; 13] = [
+    pub const ALL: [Suite; 14] = [
         Suite::V1,
         Suite::V2,
         Suite::V3,
@@ -57,11 +59,12 @@ impl Suite {
         Suite::Exceptions,
         Suite::Gc,
         Suite::Threads,
+        Suite::WideArithmetic,
     ];
 
     /// The command-line name of the suite (`v1`, `v2`, `v3`, `simd`,
     /// `relaxed-simd`, `multi-memory`, `tail-call`, `extended-const`,
-    /// `memory64`, `function-references`, `exceptions`, `gc`, `threads`).
+    /// `memory64`, `function-references`, `exceptions`, `gc`, `threads`, `wide-arithmetic`).
     pub fn name(self) -> &'static str {
         match self {
             Suite::V1 => "v1",
@@ -77,6 +80,7 @@ impl Suite {
             Suite::Exceptions => "exceptions",
             Suite::Gc => "gc",
             Suite::Threads => "threads",
+            Suite::WideArithmetic => "wide-arithmetic",
         }
     }
 
@@ -104,6 +108,7 @@ impl Suite {
             Suite::Exceptions => proposal(Proposal::ExceptionHandling).collect(),
             Suite::Gc => proposal(Proposal::GC).collect(),
             Suite::Threads => proposal(Proposal::Threads).collect(),
+            Suite::WideArithmetic => proposal(Proposal::WideArithmetic).collect(),
         };
         let mut files: Vec<(String, &'static str)> = files
             .into_iter()
@@ -141,6 +146,9 @@ pub fn run_files<'a>(
                 || name.starts_with("threads/")
             {
                 opts.config.wasm_multi_memory(false);
+            }
+            if name.starts_with("wide-arithmetic/") {
+                opts.config.wasm_wide_arithmetic(true);
             }
             run_suite([(name, source)], &opts)
         })

@@ -21,6 +21,7 @@ mod table;
 pub mod tags;
 pub(crate) mod trampolines;
 mod variables;
+mod wide_arithmetic;
 
 use cranelift_codegen::ir::{
     self, types, AbiParam, ArgumentPurpose, BlockArg, Function, InstBuilder, MemFlagsData,
@@ -740,6 +741,7 @@ impl FuncTranslator<'_, '_> {
                     || self.translate_conversion(op)
                     || self.translate_simd(op)
                     || self.translate_atomic(op)
+                    || self.translate_wide_arithmetic(op)
                 {
                     Ok(())
                 } else {

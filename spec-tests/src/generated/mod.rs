@@ -51,14 +51,17 @@ pub struct Variant {
 
 impl Variant {
     /// A variant under `policy` with `tune`'s further settings (several
-    /// memories allowed in all).
+    /// memories and wide arithmetic allowed in all).
     fn new(
         name: &'static str,
         policy: Policy,
         tune: impl Fn(&mut Config),
     ) -> Result<Variant, CheckError> {
         let mut config = Config::new();
-        config.wasm_multi_memory(true).attest(policy);
+        config
+            .wasm_multi_memory(true)
+            .wasm_wide_arithmetic(true)
+            .attest(policy);
         tune(&mut config);
         let engine = Engine::new(&config)
             .map_err(|e| CheckError::Usage(format!("variant `{name}`: {e}")))?;
@@ -179,7 +182,7 @@ pub fn generate(seed: u64, for_other_engine: bool) -> Result<Vec<u8>, CheckError
         // function references with them).
         gc_enabled: seed.is_multiple_of(3),
         tail_call_enabled: true,
-        wide_arithmetic_enabled: false,
+        wide_arithmetic_enabled: true,
         custom_page_sizes_enabled: false,
         extended_const_enabled: true,
         compact_imports_enabled: false,

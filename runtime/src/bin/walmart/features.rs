@@ -1,5 +1,6 @@
 //! `-W FEATURE[=y|n]`: the Wasm proposals `walmart run` and `walmart wast`
-//! accept, each on by default (as wasmtime's `-W` switches them); and the
+//! accept, each on by default but wide-arithmetic (as wasmtime's `-W`
+//! switches them); and the
 //! limits `-W max-wasm-stack=BYTES`, `-W max-gc-heap=BYTES` (a number,
 //! or one ending in K, M or G for KiB, MiB, GiB), `-W gc-stress=y|n`.
 
@@ -13,7 +14,7 @@ type Switch = fn(&mut Config, bool) -> &mut Config;
 type Limit = fn(&mut Config, usize) -> &mut Config;
 
 /// The proposals `-W` names, and the switch each sets.
-const FEATURES: [(&str, Switch); 7] = [
+const FEATURES: [(&str, Switch); 8] = [
     ("multi-memory", Config::wasm_multi_memory),
     ("tail-call", Config::wasm_tail_call),
     ("extended-const", Config::wasm_extended_const),
@@ -21,6 +22,7 @@ const FEATURES: [(&str, Switch); 7] = [
     ("function-references", Config::wasm_function_references),
     ("exceptions", Config::wasm_exceptions),
     ("threads", Config::wasm_threads),
+    ("wide-arithmetic", Config::wasm_wide_arithmetic),
 ];
 
 /// Applies `-W` settings (`NAME`, `NAME=y`, `NAME=n`) to `config`.
