@@ -341,7 +341,7 @@ impl HeapTy {
 /// Limits and index type of a linear memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MemoryPlan {
-    /// Minimum size in 64 KiB pages.
+    /// Minimum size in pages (of `1 << page_size_log2` bytes).
     pub min: u64,
     /// Maximum size in pages, if declared.
     pub max: Option<u64>,
@@ -349,6 +349,18 @@ pub struct MemoryPlan {
     pub memory64: bool,
     /// Whether the memory is shared (threads).
     pub shared: bool,
+    /// log2 of its page size: 16 (64 KiB), or 0 (one byte, the
+    /// custom-page-sizes proposal).
+    pub page_size_log2: u8,
+}
+
+impl MemoryPlan {
+    /// The 64 KiB pages of Wasm 1.0, which a guard region can protect: a
+    /// memory of one-byte pages ends where no host page does, and needs
+    /// explicit bounds checks.
+    pub fn default_pages(&self) -> bool {
+        self.page_size_log2 == 16
+    }
 }
 
 /// A table's element type and limits.
@@ -653,6 +665,8 @@ pub struct Proposals {
     pub threads: bool,
     /// `i64.add128`, `i64.sub128`, `i64.mul_wide_s`, `i64.mul_wide_u`.
     pub wide_arithmetic: bool,
+    /// Memories whose pages are one byte (`(pagesize 1)`).
+    pub custom_page_sizes: bool,
 }
 
 /// The Wasm features walmart validates against: Wasm 2.0 (SIMD included),
@@ -683,6 +697,9 @@ pub fn features(proposals: Proposals) -> WasmFeatures {
     if proposals.wide_arithmetic {
         f |= WasmFeatures::WIDE_ARITHMETIC;
     }
+    if proposals.custom_page_sizes {
+        f |= WasmFeatures::CUSTOM_PAGE_SIZES;
+    }
     // Wasm 3.0 validates with GC's rules, which also let a constant
     // expression read any earlier immutable global. GC's own types
     // (structs, arrays, recursion groups, subtypes, a type naming itself)
@@ -712,14 +729,17 @@ fn table_plan(ty: &wasmparser::TableType, kinds: &[TypeKind]) -> Result<TablePla
 }
 
 fn memory_plan(ty: &wasmparser::MemoryType) -> Result<MemoryPlan, CompileError> {
-    if ty.page_size_log2.is_some_and(|p| p != 16) {
-        return Err(unsupported("custom page sizes"));
-    }
+    let page_size_log2 = match ty.page_size_log2 {
+        None | Some(16) => 16,
+        Some(0) => 0,
+        Some(other) => return Err(unsupported(format!("a page size of 2^{other} bytes"))),
+    };
     Ok(MemoryPlan {
         min: ty.initial,
         max: ty.maximum,
         memory64: ty.memory64,
         shared: ty.shared,
+        page_size_log2,
     })
 }
 

@@ -59,6 +59,10 @@ pub struct Config {
     /// The wide-arithmetic proposal (off by default, as in wasmtime):
     /// `i64.add128`, `i64.sub128`, `i64.mul_wide_s`, `i64.mul_wide_u`.
     pub wide_arithmetic: bool,
+    /// The custom-page-sizes proposal (off by default, as in wasmtime):
+    /// memories of one-byte pages (`(pagesize 1)`), bounds-checked on
+    /// every access. Attestation does not cover them.
+    pub custom_page_sizes: bool,
     /// Accept memories indexed by `i64` (the memory64 proposal, part of
     /// Wasm 3.0): every access to them is bounds-checked explicitly.
     pub memory64: bool,
@@ -118,6 +122,7 @@ impl Default for Config {
             exceptions: true,
             threads: true,
             wide_arithmetic: false,
+            custom_page_sizes: false,
             attest: Policy::Off,
             attest_sync: false,
             attest_kernel_dirty: true,
@@ -212,6 +217,13 @@ impl Config {
         self
     }
 
+    /// Enables the custom-page-sizes proposal (see
+    /// [`Config::custom_page_sizes`]).
+    pub fn wasm_custom_page_sizes(&mut self, on: bool) -> &mut Config {
+        self.custom_page_sizes = on;
+        self
+    }
+
     /// Accepts exactly Wasm 2.0 (SIMD included) and relaxed SIMD: every
     /// Wasm 3.0 proposal above switched off, as the 1.0 and 2.0 spec
     /// suites validate.
@@ -224,6 +236,7 @@ impl Config {
             .wasm_exceptions(false)
             .wasm_threads(false)
             .wasm_wide_arithmetic(false)
+            .wasm_custom_page_sizes(false)
     }
 
     /// Chooses the attestation policy.
@@ -442,6 +455,7 @@ impl Engine {
                 exceptions: config.exceptions,
                 threads: config.threads,
                 wide_arithmetic: config.wide_arithmetic,
+                custom_page_sizes: config.custom_page_sizes,
             },
             // The tag monitor's wrappers own the allocator calls.
             allocator_events: config.track_allocations && tags.is_none(),

@@ -359,6 +359,7 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
                 let want = MemoryType::from_plan(plan);
                 have.ty.memory64 == want.memory64
                     && have.ty.shared == want.shared
+                    && have.ty.page_size_log2 == want.page_size_log2
                     && limits_match((have.pages(), have.ty.max), (want.min, want.max))
             }
             (ImportKind::Table(plan), Extern::Table(t)) => {

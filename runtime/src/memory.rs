@@ -15,8 +15,27 @@ use crate::vm::mmap;
 
 /// Bytes in a Wasm page.
 pub const PAGE_SIZE: u64 = 65536;
-/// Pages a 32-bit memory can have at most.
-const MAX_PAGES_32: u64 = 65536;
+/// Bytes a 32-bit memory can have at most.
+const MAX_BYTES_32: u64 = 1 << 32;
+
+/// The host's page size, the unit of protection and reservation.
+const HOST_PAGE: usize = 4096;
+
+/// `len` rounded up to whole host pages.
+pub(crate) fn host_pages(len: usize) -> usize {
+    len.div_ceil(HOST_PAGE) * HOST_PAGE
+}
+
+/// The most pages of `ty`'s size a memory may have here: 4 GiB (less one
+/// byte for one-byte pages, as the proposal bounds them) or the declared
+/// maximum.
+pub(crate) fn max_pages_of(ty: &MemoryType) -> u64 {
+    let limit = match ty.page_size_log2 {
+        16 => MAX_BYTES_32 >> 16,
+        log2 => (MAX_BYTES_32 >> log2) - 1,
+    };
+    ty.max.unwrap_or(limit).min(limit)
+}
 /// Address space reserved past the largest 32-bit memory, so an access at
 /// any 32-bit index plus a small offset faults instead of reaching other data.
 pub(crate) const GUARD_SIZE: usize = 2 << 30;
@@ -57,13 +76,20 @@ impl MemoryData {
         tags: Option<&crate::attest::tags::TagConfig>,
     ) -> Result<Box<MemoryData>> {
         // Guarded 32-bit memories never move (generated code relies on it).
-        let fixed = guarded && !ty.memory64;
+        // One-byte pages end where no host page does: no guard catches
+        // an access past them, and generated code checks each.
+        let fixed = guarded && !ty.memory64 && ty.page_size_log2 == 16;
         // Attestation follows this store's writes only: such a shared
         // memory stays the store's own.
         let attested = attest.is_some() || tags.is_some();
+        if attested && ty.page_size_log2 != 16 {
+            return Err(Error::Usage(
+                "attestation does not cover memories of one-byte pages (custom page sizes)".into(),
+            ));
+        }
         let tags = tags.filter(|_| fixed);
         let addr_mask = crate::attest::tags::host_mask(tags);
-        let mut max_pages = ty.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
+        let mut max_pages = max_pages_of(&ty);
         if addr_mask != u32::MAX {
             let limit = crate::attest::tags::POINTER_COLOUR_MAX_PAGES;
             if ty.min > limit {
@@ -82,9 +108,11 @@ impl MemoryData {
             )));
         }
         let reserved = if fixed {
-            (MAX_PAGES_32 * PAGE_SIZE) as usize + GUARD_SIZE
+            MAX_BYTES_32 as usize + GUARD_SIZE
         } else {
-            (ty.max.unwrap_or(ty.min).min(max_pages).max(1) * PAGE_SIZE) as usize
+            host_pages(
+                (ty.max.unwrap_or(ty.min).min(max_pages).max(1) << ty.page_size_log2) as usize,
+            )
         };
         // A guarded memory with attestation has its dirty bitmap right
         // below byte 0 (generated code addresses it from the heap base).
@@ -218,7 +246,7 @@ impl MemoryData {
 
     /// Size in pages.
     pub(crate) fn pages(&self) -> u64 {
-        self.base_len().1 / PAGE_SIZE
+        self.base_len().1 >> self.ty.page_size_log2
     }
 
     /// Grows by `delta` pages; the old size in pages, or `None` if the
@@ -232,16 +260,26 @@ impl MemoryData {
         if delta == 0 {
             return Some(old);
         }
-        let new_len = new.checked_mul(PAGE_SIZE)? as usize;
-        if new_len > self.reserved {
-            self.move_to_larger_reservation(new_len)?;
+        let new_len = usize::try_from(new.checked_shl(u32::from(self.ty.page_size_log2))?).ok()?;
+        if host_pages(new_len) > self.reserved {
+            self.move_to_larger_reservation(host_pages(new_len))?;
         }
         let old_len = self.def.length as usize;
-        let start = self.def.base as usize + old_len;
-        // SAFETY: [old_len, new_len) lies inside our reservation, not yet
-        // accessible to anyone.
-        unsafe { mmap::protect(start, new_len - old_len, libc::PROT_READ | libc::PROT_WRITE) }
+        // Protection is by host pages: one-byte pages' last host page is
+        // already accessible (generated code bounds them by `length`).
+        let (from, to) = (host_pages(old_len), host_pages(new_len));
+        if to > from {
+            // SAFETY: [from, to) lies inside our reservation, not yet
+            // accessible to anyone.
+            unsafe {
+                mmap::protect(
+                    self.def.base as usize + from,
+                    to - from,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            }
             .ok()?;
+        }
         self.def.length = new_len as u64;
         if let Some(a) = &self.attest {
             self.def.dirty = a.bitmap.biased(self.def.base);

@@ -27,7 +27,10 @@ impl MemoryImage {
     /// The image for `info`, or `None` when segments are not all constant
     /// and in bounds of memory 0, or there is nothing to gain.
     pub(crate) fn build(info: &ModuleInfo, wasm: &[u8]) -> Option<MemoryImage> {
-        if info.num_imported_memories != 0 || info.memories.is_empty() || info.memories[0].memory64
+        if info.num_imported_memories != 0
+            || info.memories.is_empty()
+            || info.memories[0].memory64
+            || !info.memories[0].default_pages()
         {
             return None;
         }

@@ -19,7 +19,7 @@ use walmart_jit::vmctx::VMMemory;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::memory::{Memory, MemoryData, PAGE_SIZE};
+use crate::memory::{host_pages, Memory, MemoryData};
 use crate::store::{AsContext, AsContextMut};
 use crate::types::MemoryType;
 use crate::vm::mmap;
@@ -100,23 +100,27 @@ impl SharedStorage {
     pub(crate) fn grow(&self, delta: u64) -> Option<u64> {
         let _grow = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
         let (base, old_len) = self.base_len();
-        let old = old_len / PAGE_SIZE;
+        let log2 = u32::from(self.ty.page_size_log2);
+        let old = old_len >> log2;
         let new = old.checked_add(delta).filter(|n| *n <= self.max_pages)?;
-        let new_len = usize::try_from(new.checked_mul(PAGE_SIZE)?).ok()?;
-        if new_len > self.reserved {
+        let new_len = usize::try_from(new.checked_shl(log2)?).ok()?;
+        if host_pages(new_len) > self.reserved {
             return None;
         }
         if delta > 0 {
-            // SAFETY: [old_len, new_len) lies inside the reservation and is
-            // not yet accessible to anyone.
-            unsafe {
-                mmap::protect(
-                    base as usize + old_len as usize,
-                    new_len - old_len as usize,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                )
+            let (from, to) = (host_pages(old_len as usize), host_pages(new_len));
+            if to > from {
+                // SAFETY: [from, to) lies inside the reservation and is
+                // not yet accessible to anyone.
+                unsafe {
+                    mmap::protect(
+                        base as usize + from,
+                        to - from,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                    )
+                }
+                .ok()?;
             }
-            .ok()?;
             self.length_cell().store(new_len as u64, Ordering::SeqCst);
         }
         Some(old)
@@ -190,7 +194,7 @@ impl SharedMemory {
 
     /// Size in pages now (another thread may grow it at any time).
     pub fn size(&self) -> u64 {
-        self.data_size() as u64 / PAGE_SIZE
+        self.data_size() as u64 >> self.storage.ty.page_size_log2
     }
 
     /// Size in bytes now.

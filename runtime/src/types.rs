@@ -250,6 +250,8 @@ pub struct MemoryType {
     pub(crate) max: Option<u64>,
     pub(crate) memory64: bool,
     pub(crate) shared: bool,
+    /// log2 of the page size: 16, or 0 for one-byte pages.
+    pub(crate) page_size_log2: u8,
 }
 
 impl MemoryType {
@@ -260,7 +262,23 @@ impl MemoryType {
             max: max.map(Into::into),
             memory64: false,
             shared: false,
+            page_size_log2: 16,
         }
+    }
+
+    /// This type with pages of `1 << log2` bytes: 16 (64 KiB, the
+    /// default) or 0 (one byte, the custom-page-sizes proposal); `None`
+    /// for another size.
+    pub fn with_page_size_log2(self, log2: u8) -> Option<MemoryType> {
+        matches!(log2, 0 | 16).then_some(MemoryType {
+            page_size_log2: log2,
+            ..self
+        })
+    }
+
+    /// Bytes in a page of this memory.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
     }
 
     /// A 32-bit shared memory (the threads proposal) of at least `min`
@@ -295,6 +313,7 @@ impl MemoryType {
             max: p.max,
             memory64: p.memory64,
             shared: p.shared,
+            page_size_log2: p.page_size_log2,
         }
     }
 }

@@ -61,7 +61,8 @@ impl FuncTranslator<'_, '_> {
     /// reservation): it never moves, and with attestation its dirty
     /// bitmap lies at a fixed place below its base.
     pub(crate) fn memory_never_moves(&self, mem: u32) -> bool {
-        self.env.config.guard_size.is_some() && !self.env.info.memories[mem as usize].memory64
+        let plan = &self.env.info.memories[mem as usize];
+        self.env.config.guard_size.is_some() && !plan.memory64 && plan.default_pages()
     }
 
     /// Flags for loading a `VMMemory` field that moves only with the
@@ -89,12 +90,12 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn heap_addr(&mut self, mem: u32, index: Value, offset: u64, size: u32) -> Value {
         let def = self.memory_def(mem);
         let index = self.extend_index(mem, index);
-        let memory64 = self.env.info.memories[mem as usize].memory64;
         // A 64-bit memory's offset may come near `u64::MAX`: saturated,
         // such an access is out of bounds whatever its index (the check
         // below traps), as it is.
         let extent = offset.saturating_add(u64::from(size));
-        let guarded = !memory64 && self.env.config.guard_size.is_some_and(|g| extent <= g);
+        let guarded =
+            self.memory_never_moves(mem) && self.env.config.guard_size.is_some_and(|g| extent <= g);
         let base_flags = self.memory_field_flags(mem);
         let base = self
             .builder
@@ -216,7 +217,8 @@ impl FuncTranslator<'_, '_> {
         match *op {
             O::MemorySize { mem } => {
                 let length = self.memory_length(mem);
-                let pages = self.builder.ins().ushr_imm_s(length, 16);
+                let shift = self.env.info.memories[mem as usize].page_size_log2;
+                let pages = self.builder.ins().ushr_imm_s(length, i64::from(shift));
                 let v = if self.env.info.memories[mem as usize].memory64 {
                     pages
                 } else {

@@ -217,6 +217,7 @@ pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
             .wasm_threads(true)
             .shared_memory(true)
             .wasm_wide_arithmetic(true)
+            .wasm_custom_page_sizes(true)
             .wasm_relaxed_simd(false);
         Engine::new(&config).map_err(|e| e.to_string())
     }) {

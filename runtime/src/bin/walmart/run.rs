@@ -31,7 +31,8 @@ pub struct RunArgs {
     envs: Vec<String>,
     /// Switch a Wasm proposal on or off: multi-memory, tail-call,
     /// extended-const, memory64, function-references, exceptions, threads
-    /// (all on by default), wide-arithmetic (off by default); or set max-wasm-stack=BYTES, max-gc-heap=BYTES (K, M,
+    /// (all on by default), wide-arithmetic, custom-page-sizes (off by
+    /// default); or set max-wasm-stack=BYTES, max-gc-heap=BYTES (K, M,
     /// G suffixes), gc-stress=y|n. Repeatable.
     #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]|LIMIT=BYTES")]
     wasm_features: Vec<String>,
