@@ -295,7 +295,7 @@ fn refuse_attestation(engine: &Engine) -> Result<()> {
     if config.attest != crate::attest::Policy::Off || config.tag_monitor().is_some() {
         return Err(Error::Usage(
             "a memory shared between threads cannot be attested (attestation follows one \
-             store's writes): use an engine without attestation"
+             store's writes): run it without attestation"
                 .into(),
         ));
     }

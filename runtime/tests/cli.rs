@@ -1736,3 +1736,55 @@ fn a_wasi_threads_program_runs_its_threads_on_one_memory() {
         text(&out.stderr)
     );
 }
+
+/// Waits for `child` at most `limit`; kills it and fails if it runs on.
+fn finished_within(mut child: std::process::Child, limit: std::time::Duration) -> Output {
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_thread_blocked_in_a_read_holds_up_no_other_thread() {
+    use std::process::Stdio;
+    let wat = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/wat/wasi_threads_blocking.wat")
+        .display()
+        .to_string();
+    // Standard input stays open and empty: the thread's read never
+    // returns, and `_start` must sleep, print and exit regardless.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["run", &wat])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take();
+    let out = finished_within(child, std::time::Duration::from_secs(20));
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "main is not held up\n");
+
+    // A thread's trap ends the process even where its message cannot be
+    // written (standard error closed).
+    let trapping = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/wat/wasi_threads.wat")
+        .display()
+        .to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["run", &trapping, "trap"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let out = finished_within(child, std::time::Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(134));
+}

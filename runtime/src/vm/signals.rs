@@ -42,9 +42,37 @@ thread_local! {
 
 const ALT_STACK_SIZE: usize = 256 * 1024;
 
+/// A thread's alternate signal stack, given back as the thread ends
+/// (`drop` switches it off before the memory goes).
+struct AltStack {
+    _memory: Box<[u8]>,
+}
+
+impl Drop for AltStack {
+    fn drop(&mut self) {
+        let off = libc::stack_t {
+            ss_sp: std::ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        };
+        // SAFETY: switching this thread's alternate stack off before its
+        // memory goes; a thread exiting runs no Wasm, so no handler is on
+        // it now.
+        unsafe {
+            libc::sigaltstack(&off, std::ptr::null_mut());
+        }
+    }
+}
+
+thread_local! {
+    static OWNED_ALT_STACK: std::cell::RefCell<Option<AltStack>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// Gives the current thread an alternate signal stack, so a fault on a
-/// exhausted stack can still be handled. Done once per thread; the stack is
-/// leaked with the thread (a few hundred KiB).
+/// exhausted stack can still be handled. Done once per thread; the stack
+/// is freed as the thread ends (threads that run Wasm come and go with
+/// wasi-threads).
 pub fn ensure_alt_stack() {
     if ALT_STACK.with(|c| c.get()) {
         return;
@@ -60,16 +88,18 @@ pub fn ensure_alt_stack() {
             return;
         }
     }
-    let mem = vec![0u8; ALT_STACK_SIZE].leak();
+    let mut mem = vec![0u8; ALT_STACK_SIZE].into_boxed_slice();
     let stack = libc::stack_t {
         ss_sp: mem.as_mut_ptr() as *mut libc::c_void,
         ss_flags: 0,
         ss_size: ALT_STACK_SIZE,
     };
-    // SAFETY: the stack memory is leaked, so it lives as long as the thread.
+    // SAFETY: the memory lives in this thread's `OWNED_ALT_STACK` until
+    // the thread ends, and its drop switches the stack off first.
     unsafe {
         libc::sigaltstack(&stack, std::ptr::null_mut());
     }
+    OWNED_ALT_STACK.with(|owned| *owned.borrow_mut() = Some(AltStack { _memory: mem }));
 }
 
 /// Reads the faulting PC and frame pointer from the signal context.

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -58,6 +59,48 @@ pub struct WasiCtx {
     pub(crate) shared: Option<Arc<Mutex<WasiCtx>>>,
 }
 
+impl WasiCtx {
+    /// Runs `f` on the context's state: a shared context's, held while
+    /// `f` runs, or this one's own.
+    pub(crate) fn with_state<R>(&mut self, f: impl FnOnce(&mut WasiCtx) -> R) -> R {
+        match self.shared.clone() {
+            Some(state) => f(&mut lock(&state)),
+            None => f(self),
+        }
+    }
+
+    /// A call that may block on a host descriptor: `prepare` finds the
+    /// descriptor (and whatever else `io` needs) in the context's state,
+    /// then `io` uses it. A shared context is held for `prepare` only, and
+    /// `io` gets a duplicate of the descriptor (closed after it), so a
+    /// thread blocked in a read, a write or an open holds up no other
+    /// thread's calls, and a close meanwhile cannot hand the number to
+    /// another file.
+    pub(crate) fn unlocked_io<P, R>(
+        &mut self,
+        prepare: impl FnOnce(&mut WasiCtx) -> WasiResult<(RawFd, P)>,
+        io: impl FnOnce(RawFd, P) -> WasiResult<R>,
+    ) -> WasiResult<R> {
+        let Some(state) = self.shared.clone() else {
+            let (fd, p) = prepare(self)?;
+            return io(fd, p);
+        };
+        let (dup, p) = {
+            let mut held = lock(&state);
+            let (fd, p) = prepare(&mut held)?;
+            // SAFETY: F_DUPFD_CLOEXEC on a descriptor the table holds; the
+            // result is checked and owned below.
+            let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+            if dup < 0 {
+                return Err(Errno::last());
+            }
+            // SAFETY: a fresh descriptor no one else owns.
+            (unsafe { OwnedFd::from_raw_fd(dup) }, p)
+        };
+        io(dup.as_raw_fd(), p)
+    }
+}
+
 /// Holds a shared context's state. A panic inside a WASI call leaves the
 /// table as consistent as any other error does: carry on with it.
 pub(crate) fn lock(state: &Mutex<WasiCtx>) -> MutexGuard<'_, WasiCtx> {
@@ -91,9 +134,10 @@ impl WasiCtx {
     /// This context, to be shared by the threads of one program
     /// (wasi-threads): it and every context [`WasiCtx::share`] makes of it
     /// use one descriptor table, arguments, environment and clocks. Each
-    /// WASI call holds that state while it runs, so one thread's blocking
-    /// read waits out the others' calls; `poll_oneoff` holds it only to
-    /// read its subscriptions and to report, not while it sleeps.
+    /// WASI call holds that state while it looks up or changes the
+    /// table; reads, writes, opens and `poll_oneoff` wait on duplicates of
+    /// their descriptors without it (`unlocked_io`), so a
+    /// thread blocked there holds up no other.
     pub fn into_shared(self) -> WasiCtx {
         if self.shared.is_some() {
             return self;

@@ -3,6 +3,7 @@
 //! no sockets to act on.
 
 use std::ffi::CStr;
+use std::os::fd::RawFd;
 
 use super::ctx::{FdEntry, WasiCtx};
 use super::types::{fdflags, filetype, fstflags, Errno, GuestMemory, WasiResult, ALL_RIGHTS};
@@ -217,39 +218,16 @@ impl WasiCtx {
         at: Option<u64>,
         out: u32,
     ) -> WasiResult<()> {
-        let e = self.stream(fd)?;
-        let host = e.fd;
-        // A read at an offset does not go on from the last one.
-        let stream = at.is_none().then_some(e.stream);
-        let mut total = 0usize;
-        let mut offset = at;
-        for (ptr, len) in mem.iovecs(iovs, count)? {
-            let buf = mem.slice_mut(ptr, len)?;
-            // SAFETY: buf is a valid writable guest slice.
-            let n = check_size(unsafe {
-                match offset {
-                    Some(o) => libc::pread(host, buf.as_mut_ptr().cast(), buf.len(), o as i64),
-                    None => libc::read(host, buf.as_mut_ptr().cast(), buf.len()),
-                }
-            });
-            let n = match n {
-                Ok(n) => n,
-                Err(e) if total > 0 && e == Errno::AGAIN => break,
-                Err(e) => return Err(e),
-            };
-            mem.supplied(ptr, n, stream);
-            total += n;
-            if let Some(o) = offset.as_mut() {
-                *o += n as u64;
-            }
-            if n < len as usize {
-                break;
-            }
-        }
-        mem.write_u32(out, total as u32)
+        self.unlocked_io(
+            |c| {
+                let e = c.stream(fd)?;
+                // A read at an offset does not go on from the last one.
+                Ok((e.fd, at.is_none().then_some(e.stream)))
+            },
+            |host, stream| read_into(mem, host, stream, iovs, count, at, out),
+        )
     }
 
-    /// Writes the guest's iovecs, at the current position or `at`.
     pub(crate) fn fd_write(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -259,39 +237,18 @@ impl WasiCtx {
         at: Option<u64>,
         out: u32,
     ) -> WasiResult<()> {
-        let e = self.stream(fd)?;
-        if at.is_none() {
-            // The position moves: a read after this one is another stream.
-            e.stream = super::ctx::new_stream();
-        }
-        let host = e.fd;
-        let mut total = 0usize;
-        let mut offset = at;
-        for (ptr, len) in mem.iovecs(iovs, count)? {
-            let buf = mem.slice(ptr, len)?;
-            let mut done = 0;
-            while done < buf.len() {
-                let rest = &buf[done..];
-                // SAFETY: rest is a valid guest slice.
-                let n = check_size(unsafe {
-                    match offset {
-                        Some(o) => libc::pwrite(host, rest.as_ptr().cast(), rest.len(), o as i64),
-                        None => libc::write(host, rest.as_ptr().cast(), rest.len()),
-                    }
-                });
-                let n = match n {
-                    Ok(n) => n,
-                    Err(e) if total + done > 0 && e == Errno::AGAIN => break,
-                    Err(e) => return Err(e),
-                };
-                done += n;
-                if let Some(o) = offset.as_mut() {
-                    *o += n as u64;
+        self.unlocked_io(
+            |c| {
+                let e = c.stream(fd)?;
+                if at.is_none() {
+                    // The position moves: a read after this one is
+                    // another stream.
+                    e.stream = super::ctx::new_stream();
                 }
-            }
-            total += done;
-        }
-        mem.write_u32(out, total as u32)
+                Ok((e.fd, ()))
+            },
+            |host, ()| write_from(mem, host, iovs, count, at, out),
+        )
     }
 
     pub(crate) fn fd_prestat_get(
@@ -457,4 +414,81 @@ impl WasiCtx {
         self.get(fd)?;
         Err(Errno::NOTSOCK)
     }
+}
+
+/// `fd_read`'s reads from host descriptor `host` into the guest's
+/// buffers; `stream` is what the input counts as (see `FdEntry::stream`).
+fn read_into(
+    mem: &mut GuestMemory<'_>,
+    host: RawFd,
+    stream: Option<u64>,
+    iovs: u32,
+    count: u32,
+    at: Option<u64>,
+    out: u32,
+) -> WasiResult<()> {
+    let mut total = 0usize;
+    let mut offset = at;
+    for (ptr, len) in mem.iovecs(iovs, count)? {
+        let buf = mem.slice_mut(ptr, len)?;
+        // SAFETY: buf is a valid writable guest slice.
+        let n = check_size(unsafe {
+            match offset {
+                Some(o) => libc::pread(host, buf.as_mut_ptr().cast(), buf.len(), o as i64),
+                None => libc::read(host, buf.as_mut_ptr().cast(), buf.len()),
+            }
+        });
+        let n = match n {
+            Ok(n) => n,
+            Err(e) if total > 0 && e == Errno::AGAIN => break,
+            Err(e) => return Err(e),
+        };
+        mem.supplied(ptr, n, stream);
+        total += n;
+        if let Some(o) = offset.as_mut() {
+            *o += n as u64;
+        }
+        if n < len as usize {
+            break;
+        }
+    }
+    mem.write_u32(out, total as u32)
+}
+
+/// `fd_write`'s writes of the guest's buffers to host descriptor `host`.
+fn write_from(
+    mem: &mut GuestMemory<'_>,
+    host: RawFd,
+    iovs: u32,
+    count: u32,
+    at: Option<u64>,
+    out: u32,
+) -> WasiResult<()> {
+    let mut total = 0usize;
+    let mut offset = at;
+    for (ptr, len) in mem.iovecs(iovs, count)? {
+        let buf = mem.slice(ptr, len)?;
+        let mut done = 0;
+        while done < buf.len() {
+            let rest = &buf[done..];
+            // SAFETY: rest is a valid guest slice.
+            let n = check_size(unsafe {
+                match offset {
+                    Some(o) => libc::pwrite(host, rest.as_ptr().cast(), rest.len(), o as i64),
+                    None => libc::write(host, rest.as_ptr().cast(), rest.len()),
+                }
+            });
+            let n = match n {
+                Ok(n) => n,
+                Err(e) if total + done > 0 && e == Errno::AGAIN => break,
+                Err(e) => return Err(e),
+            };
+            done += n;
+            if let Some(o) = offset.as_mut() {
+                *o += n as u64;
+            }
+        }
+        total += done;
+    }
+    mem.write_u32(out, total as u32)
 }

@@ -123,6 +123,24 @@ pub fn add_to_linker<T: 'static>(
         };
     }
 
+    // Calls that may block on a host descriptor take a shared context's
+    // state only to look the descriptor up (`WasiCtx::unlocked_io`).
+    macro_rules! wasi_unlocked {
+        ($name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
+            linker.host_func(
+                MODULE,
+                $name,
+                FuncType::new([$($p),*], [I32]),
+                std::sync::Arc::new(move |mut caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
+                    let $a = Args(params);
+                    results[0] = Val::I32(with_own_ctx(&mut caller, get, |$ctx, $mem| $body));
+                    Ok(())
+                }),
+                true,
+            )?;
+        };
+    }
+
     wasi!("args_get", [I32, I32], |c, m, a| c.args_get(
         m,
         a.u32(0),
@@ -180,13 +198,13 @@ pub fn add_to_linker<T: 'static>(
     wasi!("fd_filestat_set_times", [I32, I64, I64, I32], |c, _m, a| {
         c.fd_filestat_set_times(a.u32(0), a.u64(1), a.u64(2), a.u16(3))
     });
-    wasi!("fd_pread", [I32, I32, I32, I64, I32], |c, m, a| {
+    wasi_unlocked!("fd_pread", [I32, I32, I32, I64, I32], |c, m, a| {
         c.fd_read(m, a.u32(0), a.u32(1), a.u32(2), Some(a.u64(3)), a.u32(4))
     });
-    wasi!("fd_pwrite", [I32, I32, I32, I64, I32], |c, m, a| {
+    wasi_unlocked!("fd_pwrite", [I32, I32, I32, I64, I32], |c, m, a| {
         c.fd_write(m, a.u32(0), a.u32(1), a.u32(2), Some(a.u64(3)), a.u32(4))
     });
-    wasi!("fd_read", [I32, I32, I32, I32], |c, m, a| c.fd_read(
+    wasi_unlocked!("fd_read", [I32, I32, I32, I32], |c, m, a| c.fd_read(
         m,
         a.u32(0),
         a.u32(1),
@@ -194,7 +212,7 @@ pub fn add_to_linker<T: 'static>(
         None,
         a.u32(3)
     ));
-    wasi!("fd_write", [I32, I32, I32, I32], |c, m, a| c.fd_write(
+    wasi_unlocked!("fd_write", [I32, I32, I32, I32], |c, m, a| c.fd_write(
         m,
         a.u32(0),
         a.u32(1),
@@ -251,7 +269,7 @@ pub fn add_to_linker<T: 'static>(
             c.path_link(a.u32(0), a.u32(1), &old, a.u32(4), &new)
         }
     );
-    wasi!(
+    wasi_unlocked!(
         "path_open",
         [I32, I32, I32, I32, I32, I64, I64, I32, I32],
         |c, m, a| {

@@ -101,7 +101,6 @@ impl WasiCtx {
         fdflags_in: u16,
         out: u32,
     ) -> WasiResult<()> {
-        let dir = self.dir(dirfd)?;
         let read = rights & (RIGHT_FD_READ | RIGHT_FD_READDIR) != 0;
         let write = rights & (RIGHT_FD_WRITE | RIGHT_FD_ALLOCATE | RIGHT_FD_FILESTAT_SET_SIZE) != 0;
         let mut flags = if oflags & oflags::DIRECTORY != 0 {
@@ -137,11 +136,18 @@ impl WasiCtx {
         if fdflags_in & fdflags::DSYNC != 0 {
             flags |= libc::O_DSYNC;
         }
-        let fd = open_beneath(dir, path, flags, 0o666)?;
-        let st = fstat(fd.as_raw_fd())?;
-        let ft = filetype::from_mode(st.st_mode);
+        // Opening a FIFO blocks until its other end opens: a shared
+        // context is not held meanwhile.
+        let (fd, ft) = self.unlocked_io(
+            |c| Ok((c.dir(dirfd)?, ())),
+            |dir, ()| {
+                let fd = open_beneath(dir, path, flags, 0o666)?;
+                let st = fstat(fd.as_raw_fd())?;
+                Ok((fd, filetype::from_mode(st.st_mode)))
+            },
+        )?;
         let raw = std::os::fd::IntoRawFd::into_raw_fd(fd);
-        let guest = self.insert(raw, ft, fdflags_in)?;
+        let guest = self.with_state(|c| c.insert(raw, ft, fdflags_in))?;
         mem.write_u32(out, guest)
     }
 

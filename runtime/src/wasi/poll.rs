@@ -58,7 +58,14 @@ impl WasiCtx {
         let Some(state) = self.shared.clone() else {
             return self.poll_oneoff(mem, subs, events, count, out);
         };
-        let mut plan = super::ctx::lock(&state).poll_plan(mem, subs, count)?;
+        // The descriptors are polled as duplicates: a close meanwhile
+        // cannot hand their numbers to other files.
+        let (mut plan, _duplicates) = {
+            let mut held = super::ctx::lock(&state);
+            let mut plan = held.poll_plan(mem, subs, count)?;
+            let duplicates = plan.duplicate_fds()?;
+            (plan, duplicates)
+        };
         poll_block(&mut plan)?;
         let reported = super::ctx::lock(&state).poll_report(mem, plan, events, count, out);
         reported
@@ -230,6 +237,28 @@ impl WasiCtx {
             mem.write(at, &buf)?;
         }
         mem.write_u32(out, ready.len().min(count as usize) as u32)
+    }
+}
+
+impl PollPlan {
+    /// Puts duplicates of the descriptors in place of the table's own,
+    /// and hands them over to be closed after the poll.
+    fn duplicate_fds(&mut self) -> WasiResult<Vec<std::os::fd::OwnedFd>> {
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        let mut owned = Vec::with_capacity(self.fds.len());
+        for p in &mut self.fds {
+            // SAFETY: F_DUPFD_CLOEXEC on a descriptor the table holds
+            // (the caller holds the table); the result is checked and owned.
+            let dup = unsafe { libc::fcntl(p.fd, libc::F_DUPFD_CLOEXEC, 0) };
+            if dup < 0 {
+                return Err(Errno::last());
+            }
+            // SAFETY: a fresh descriptor no one else owns.
+            let dup = unsafe { OwnedFd::from_raw_fd(dup) };
+            p.fd = dup.as_raw_fd();
+            owned.push(dup);
+        }
+        Ok(owned)
     }
 }
 

@@ -7,7 +7,13 @@
 //!
 //! As the proposal asks, a thread that traps, or calls `proc_exit`, ends
 //! the whole process: the error is printed on standard error and the
-//! process exits (with `proc_exit`'s status, or [`TRAP_EXIT`]).
+//! process exits (with `proc_exit`'s status, or [`TRAP_EXIT`], walmart's
+//! status for a trap in the main thread too; wasmtime exits with 1).
+//!
+//! Each new instance initialises the shared memory as any instantiation
+//! does: active data segments are written again and a start function
+//! runs again. Toolchains for `wasm32-wasip1-threads` make their segments
+//! passive and initialise memory once, behind an atomic flag.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
@@ -35,14 +41,16 @@ pub const TRAP_EXIT: i32 = 134;
 
 /// Thread ids run from 1 to this (the proposal's 29-bit range).
 const MAX_TID: i32 = 0x1fff_ffff;
-/// Stack of a spawned thread: room for the Wasm stack limit and the
-/// host's own frames.
-const THREAD_STACK: usize = 8 << 20;
+/// Stack of a spawned thread beyond the Wasm stack limit: the host's own
+/// frames (8 MiB at least in all, as a main thread has).
+const HOST_FRAMES: usize = 2 << 20;
 
 /// What every thread of one program needs to start another.
 struct Spawner {
     engine: Engine,
     module: Module,
+    /// Whether the module exports `wasi_thread_start(i32, i32)`.
+    has_start: bool,
     /// The shared memories the module imports, by import name.
     memories: Vec<(String, String, SharedMemory)>,
     next_tid: AtomicI32,
@@ -62,22 +70,28 @@ pub fn uses_threads(module: &Module) -> bool {
 /// is defined, and the store's WASI context is made shared
 /// ([`WasiCtx::into_shared`]). WASI itself must be defined too
 /// ([`super::add_to_linker`]). Refused where the engine attests (a shared
-/// memory cannot be attested) and where the module exports no
-/// `wasi_thread_start(i32, i32)`.
+/// memory cannot be attested) and where the module imports no shared
+/// memory (its threads would share nothing). A module that exports no
+/// `wasi_thread_start(i32, i32)` runs, but its spawns fail (-1), as in
+/// wasmtime.
 pub fn add_to_linker(
     linker: &mut Linker<WasiCtx>,
     store: &mut Store<WasiCtx>,
     module: &Module,
 ) -> Result<()> {
-    let start_ok = module.exports().any(|(name, ty)| {
+    let has_start = module.exports().any(|(name, ty)| {
         name == START_EXPORT
             && matches!(&ty, ExternType::Func(f)
                 if f.params() == [ValType::I32, ValType::I32] && f.results().is_empty())
     });
-    if !start_ok {
+    let shared_import = module
+        .imports()
+        .any(|(_, _, ty)| matches!(ty, ExternType::Memory(m) if m.is_shared()));
+    if !shared_import {
         return Err(Error::Usage(format!(
-            "the module imports {SPAWN_MODULE}::{SPAWN_NAME} but exports no \
-             `{START_EXPORT}(i32, i32)` for its threads to run"
+            "the module imports {SPAWN_MODULE}::{SPAWN_NAME} but no shared memory: a \
+             wasi-threads program imports its memory as shared (`(import \"env\" \"memory\" \
+             (memory MIN MAX shared))`), so that its threads use one"
         )));
     }
     let engine = store.engine().clone();
@@ -93,6 +107,7 @@ pub fn add_to_linker(
     let spawner = Arc::new(Spawner {
         engine,
         module: module.clone(),
+        has_start,
         memories,
         next_tid: AtomicI32::new(1),
     });
@@ -126,30 +141,58 @@ fn define(
     Ok(())
 }
 
+/// Writes one line on standard error; a closed stderr loses it (no
+/// panic: a thread must still end the process as it should).
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 /// Starts a thread; its id, or a negative number where none could start.
 fn spawn(spawner: &Arc<Spawner>, ctx: &WasiCtx, start_arg: i32) -> i32 {
+    if !spawner.has_start {
+        say(format_args!(
+            "walmart: {SPAWN_MODULE}::{SPAWN_NAME}: the module exports no \
+             `{START_EXPORT}(i32, i32)` for a thread to run"
+        ));
+        return -1;
+    }
     let Some(ctx) = ctx.share() else {
         return -1;
     };
-    let tid = spawner.next_tid.fetch_add(1, Ordering::Relaxed);
-    if !(1..=MAX_TID).contains(&tid) {
+    // Ids are never reused: past the last one, spawns fail.
+    let Ok(tid) = spawner
+        .next_tid
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| {
+            (t <= MAX_TID).then_some(t + 1)
+        })
+    else {
         return -1;
-    }
+    };
+    let stack = (spawner.engine.config().max_wasm_stack + HOST_FRAMES).max(8 << 20);
     let spawner = spawner.clone();
     let started = std::thread::Builder::new()
         .name(format!("wasi-thread-{tid}"))
-        .stack_size(THREAD_STACK)
+        .stack_size(stack)
         .spawn(move || {
-            if let Err(e) = run_thread(&spawner, ctx, tid, start_arg) {
-                let status = match e.exit_status() {
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_thread(&spawner, ctx, tid, start_arg)
+            }));
+            let status = match run {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => match e.exit_status() {
                     Some(status) => status,
                     None => {
-                        eprintln!("error: thread {tid}: {e}");
+                        say(format_args!("error: thread {tid}: {e}"));
                         TRAP_EXIT
                     }
-                };
-                std::process::exit(status);
-            }
+                },
+                Err(_) => {
+                    say(format_args!("error: thread {tid}: walmart panicked"));
+                    TRAP_EXIT
+                }
+            };
+            std::process::exit(status);
         });
     match started {
         Ok(_) => tid,
