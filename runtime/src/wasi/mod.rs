@@ -96,7 +96,7 @@ fn with_own_ctx<T>(
 
 /// Reads a guest string argument.
 fn string(mem: &GuestMemory<'_>, ptr: u32, len: u32) -> WasiResult<String> {
-    mem.str(ptr, len).map(str::to_string)
+    mem.string(ptr, len)
 }
 
 /// Defines every `wasi_snapshot_preview1` function in `linker`; `get`

@@ -251,8 +251,10 @@ impl GuestMemory<'_> {
     }
 
     /// A UTF-8 string at `ptr`.
-    pub fn str(&self, ptr: u32, len: u32) -> WasiResult<&str> {
-        std::str::from_utf8(self.slice(ptr, len)?).map_err(|_| Errno::ILSEQ)
+    pub fn string(&self, ptr: u32, len: u32) -> WasiResult<String> {
+        // Copied before it is checked: another thread may change a shared
+        // memory's bytes meanwhile, and the copy is what must be UTF-8.
+        String::from_utf8(self.slice(ptr, len)?.to_vec()).map_err(|_| Errno::ILSEQ)
     }
 
     /// The (ptr, len) pairs of an iovec array.
