@@ -244,12 +244,7 @@ impl SharedMemory {
         expected: u32,
         timeout: Option<Duration>,
     ) -> Result<u32> {
-        let at = self.cell(addr, 4)?;
-        let ns = timeout.map_or(-1, |t| i64::try_from(t.as_nanos()).unwrap_or(i64::MAX));
-        // SAFETY: `cell` checked bounds and alignment; the storage, which
-        // never moves or shrinks, lives while `self` does.
-        let r: WaitResult = unsafe { parking::wait(at as usize, expected.into(), ns, false) };
-        Ok(r as u32)
+        self.wait(addr, expected.into(), false, timeout)
     }
 
     /// `memory.atomic.wait64` from the host, as
@@ -260,10 +255,15 @@ impl SharedMemory {
         expected: u64,
         timeout: Option<Duration>,
     ) -> Result<u32> {
-        let at = self.cell(addr, 8)?;
+        self.wait(addr, expected, true, timeout)
+    }
+
+    fn wait(&self, addr: u64, expected: u64, wide: bool, timeout: Option<Duration>) -> Result<u32> {
+        let at = self.cell(addr, if wide { 8 } else { 4 })?;
         let ns = timeout.map_or(-1, |t| i64::try_from(t.as_nanos()).unwrap_or(i64::MAX));
-        // SAFETY: as in `atomic_wait32`.
-        let r: WaitResult = unsafe { parking::wait(at as usize, expected, ns, true) };
+        // SAFETY: `cell` checked bounds and alignment; the storage, which
+        // never moves or shrinks, lives while `self` does.
+        let r: WaitResult = unsafe { parking::wait(at as usize, expected, ns, wide) };
         Ok(r as u32)
     }
 

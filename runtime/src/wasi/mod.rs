@@ -107,33 +107,24 @@ pub fn add_to_linker<T: 'static>(
 ) -> Result<()> {
     use ValType::{I32, I64};
 
+    // `wasi!(unlocked ...)`: a call that may block on a host descriptor,
+    // given the store's own context, and so a shared context's state only
+    // while it looks the descriptor up (`WasiCtx::unlocked_io`).
     macro_rules! wasi {
-        ($name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
-            linker.host_func(
-                MODULE,
-                $name,
-                FuncType::new([$($p),*], [I32]),
-                std::sync::Arc::new(move |mut caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
-                    let $a = Args(params);
-                    results[0] = Val::I32(with_ctx(&mut caller, get, |$ctx, $mem| $body));
-                    Ok(())
-                }),
-                true,
-            )?;
+        (unlocked $name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
+            wasi!(@with with_own_ctx, $name, [$($p),*], |$ctx, $mem, $a| $body)
         };
-    }
-
-    // Calls that may block on a host descriptor take a shared context's
-    // state only to look the descriptor up (`WasiCtx::unlocked_io`).
-    macro_rules! wasi_unlocked {
         ($name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
+            wasi!(@with with_ctx, $name, [$($p),*], |$ctx, $mem, $a| $body)
+        };
+        (@with $with:ident, $name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
             linker.host_func(
                 MODULE,
                 $name,
                 FuncType::new([$($p),*], [I32]),
                 std::sync::Arc::new(move |mut caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
                     let $a = Args(params);
-                    results[0] = Val::I32(with_own_ctx(&mut caller, get, |$ctx, $mem| $body));
+                    results[0] = Val::I32($with(&mut caller, get, |$ctx, $mem| $body));
                     Ok(())
                 }),
                 true,
@@ -198,13 +189,13 @@ pub fn add_to_linker<T: 'static>(
     wasi!("fd_filestat_set_times", [I32, I64, I64, I32], |c, _m, a| {
         c.fd_filestat_set_times(a.u32(0), a.u64(1), a.u64(2), a.u16(3))
     });
-    wasi_unlocked!("fd_pread", [I32, I32, I32, I64, I32], |c, m, a| {
+    wasi!(unlocked "fd_pread", [I32, I32, I32, I64, I32], |c, m, a| {
         c.fd_read(m, a.u32(0), a.u32(1), a.u32(2), Some(a.u64(3)), a.u32(4))
     });
-    wasi_unlocked!("fd_pwrite", [I32, I32, I32, I64, I32], |c, m, a| {
+    wasi!(unlocked "fd_pwrite", [I32, I32, I32, I64, I32], |c, m, a| {
         c.fd_write(m, a.u32(0), a.u32(1), a.u32(2), Some(a.u64(3)), a.u32(4))
     });
-    wasi_unlocked!("fd_read", [I32, I32, I32, I32], |c, m, a| c.fd_read(
+    wasi!(unlocked "fd_read", [I32, I32, I32, I32], |c, m, a| c.fd_read(
         m,
         a.u32(0),
         a.u32(1),
@@ -212,7 +203,7 @@ pub fn add_to_linker<T: 'static>(
         None,
         a.u32(3)
     ));
-    wasi_unlocked!("fd_write", [I32, I32, I32, I32], |c, m, a| c.fd_write(
+    wasi!(unlocked "fd_write", [I32, I32, I32, I32], |c, m, a| c.fd_write(
         m,
         a.u32(0),
         a.u32(1),
@@ -269,8 +260,8 @@ pub fn add_to_linker<T: 'static>(
             c.path_link(a.u32(0), a.u32(1), &old, a.u32(4), &new)
         }
     );
-    wasi_unlocked!(
-        "path_open",
+    wasi!(
+        unlocked "path_open",
         [I32, I32, I32, I32, I32, I64, I64, I32, I32],
         |c, m, a| {
             let p = string(m, a.u32(2), a.u32(3))?;
@@ -312,22 +303,9 @@ pub fn add_to_linker<T: 'static>(
         let p = string(m, a.u32(1), a.u32(2))?;
         c.path_unlink_file(a.u32(0), &p)
     });
-    // Registered by hand: a shared context is not held while it sleeps.
-    linker.host_func(
-        MODULE,
-        "poll_oneoff",
-        FuncType::new([I32, I32, I32, I32], [I32]),
-        std::sync::Arc::new(
-            move |mut caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
-                let a = Args(params);
-                results[0] = Val::I32(with_own_ctx(&mut caller, get, |c, m| {
-                    c.poll_oneoff_unlocked(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3))
-                }));
-                Ok(())
-            },
-        ),
-        true,
-    )?;
+    // A shared context is not held while it sleeps.
+    wasi!(unlocked "poll_oneoff", [I32, I32, I32, I32], |c, m, a| c
+        .poll_oneoff_unlocked(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3)));
     wasi!("proc_raise", [I32], |_c, _m, _a| Err(Errno::NOSYS));
     wasi!("sched_yield", [], |_c, _m, _a| {
         // SAFETY: no preconditions.
