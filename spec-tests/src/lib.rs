@@ -43,11 +43,14 @@ pub enum Suite {
     WideArithmetic,
     /// The custom-page-sizes proposal tests (`custom-page-sizes/`).
     CustomPageSizes,
+    /// The annotations proposal tests (`annotations/`: custom
+    /// annotations in the text format).
+    Annotations,
 }
 
 impl Suite {
     /// Every suite, in the order they are reported.
-    pub const ALL: [Suite; 15] = [
+    pub const ALL: [Suite; 16] = [
         Suite::V1,
         Suite::V2,
         Suite::V3,
@@ -63,12 +66,13 @@ impl Suite {
         Suite::Threads,
         Suite::WideArithmetic,
         Suite::CustomPageSizes,
+        Suite::Annotations,
     ];
 
     /// The command-line name of the suite (`v1`, `v2`, `v3`, `simd`,
     /// `relaxed-simd`, `multi-memory`, `tail-call`, `extended-const`,
     /// `memory64`, `function-references`, `exceptions`, `gc`, `threads`, `wide-arithmetic`,
-    /// `custom-page-sizes`).
+    /// `custom-page-sizes`, `annotations`).
     pub fn name(self) -> &'static str {
         match self {
             Suite::V1 => "v1",
@@ -86,6 +90,7 @@ impl Suite {
             Suite::Threads => "threads",
             Suite::WideArithmetic => "wide-arithmetic",
             Suite::CustomPageSizes => "custom-page-sizes",
+            Suite::Annotations => "annotations",
         }
     }
 
@@ -115,6 +120,7 @@ impl Suite {
             Suite::Threads => proposal(Proposal::Threads).collect(),
             Suite::WideArithmetic => proposal(Proposal::WideArithmetic).collect(),
             Suite::CustomPageSizes => proposal(Proposal::CustomPageSizes).collect(),
+            Suite::Annotations => proposal(Proposal::Annotations).collect(),
         };
         let mut files: Vec<(String, &'static str)> = files
             .into_iter()
