@@ -104,9 +104,12 @@ impl<T> Caller<'_, T> {
 
     /// The bytes of `memory` and the host data, borrowed together (host
     /// functions such as WASI's read guest buffers while updating state).
+    ///
+    /// # Panics
+    /// As [`crate::Memory::data`], for a memory other threads may write.
     pub fn memory_and_data(&mut self, memory: crate::Memory) -> (&mut [u8], &mut T) {
-        let (bytes, _, data) = self.memory_attest_and_data(memory);
-        (bytes, data)
+        let StoreInner { opaque, data } = &mut *self.store;
+        (memory.data_in_mut(opaque).bytes_unshared(), data)
     }
 
     /// The mask host code applies to pointers into `memory` (see
@@ -115,20 +118,23 @@ impl<T> Caller<'_, T> {
         memory.data_in(&self.store.opaque).addr_mask
     }
 
-    /// Like [`Caller::memory_and_data`], with the memory's attestation
-    /// state (its dirty bitmap, its record of input) for writers walmart
-    /// trusts.
-    pub(crate) fn memory_attest_and_data(
+    /// The address and length of `memory`'s bytes (not a slice: other
+    /// threads may write a shared memory), its attestation state (its
+    /// dirty bitmap, its record of input) for writers walmart trusts, and
+    /// the host data.
+    pub(crate) fn memory_raw_attest_and_data(
         &mut self,
         memory: crate::Memory,
     ) -> (
-        &mut [u8],
+        *mut u8,
+        usize,
         Option<&crate::attest::session::MemoryAttest>,
         &mut T,
     ) {
         let StoreInner { opaque, data } = &mut *self.store;
-        let (bytes, attest) = memory.data_in_mut(opaque).bytes_and_attest();
-        (bytes, attest, data)
+        let mem = memory.data_in(opaque);
+        let (base, len) = mem.base_len();
+        (base, len as usize, mem.attest.as_ref(), data)
     }
 
     /// The calling instance, if a Wasm function made the call.

@@ -211,6 +211,15 @@ impl MemoryData {
         })
     }
 
+    /// The accessible bytes, mutably, for the host's API.
+    ///
+    /// # Panics
+    /// As [`Self::refuse_slice_if_shared`].
+    pub(crate) fn bytes_unshared(&mut self) -> &mut [u8] {
+        self.refuse_slice_if_shared();
+        self.bytes_mut()
+    }
+
     /// Panics where the memory is shared with another store or a
     /// `SharedMemory` handle: a slice of it would race other threads.
     /// (While this store holds the only reference, no other can be made
@@ -501,9 +510,8 @@ impl Memory {
     /// # Panics
     /// As [`Memory::data`].
     pub fn data_mut<'a, T: 'a>(&self, store: &'a mut impl AsContextMut<Data = T>) -> &'a mut [u8] {
-        let data = self.data_in_mut(&mut store.as_context_mut().opaque);
-        data.refuse_slice_if_shared();
-        data.bytes_mut()
+        self.data_in_mut(&mut store.as_context_mut().opaque)
+            .bytes_unshared()
     }
 
     /// Copies bytes out of memory at `offset`.

@@ -430,12 +430,13 @@ fn read_into(
     let mut total = 0usize;
     let mut offset = at;
     for (ptr, len) in mem.iovecs(iovs, count)? {
-        let buf = mem.slice_mut(ptr, len)?;
-        // SAFETY: buf is a valid writable guest slice.
+        let buf = mem.raw_mut(ptr, len)?;
+        let size = len as usize;
+        // SAFETY: `len` writable guest bytes at buf (checked).
         let n = check_size(unsafe {
             match offset {
-                Some(o) => libc::pread(host, buf.as_mut_ptr().cast(), buf.len(), o as i64),
-                None => libc::read(host, buf.as_mut_ptr().cast(), buf.len()),
+                Some(o) => libc::pread(host, buf.cast(), size, o as i64),
+                None => libc::read(host, buf.cast(), size),
             }
         });
         let n = match n {
@@ -467,15 +468,17 @@ fn write_from(
     let mut total = 0usize;
     let mut offset = at;
     for (ptr, len) in mem.iovecs(iovs, count)? {
-        let buf = mem.slice(ptr, len)?;
+        let buf = mem.raw(ptr, len)?;
+        let size = len as usize;
         let mut done = 0;
-        while done < buf.len() {
-            let rest = &buf[done..];
-            // SAFETY: rest is a valid guest slice.
+        while done < size {
+            // SAFETY: `size - done` readable guest bytes from there (checked).
+            let (rest, left) = (unsafe { buf.add(done) }, size - done);
+            // SAFETY: as above.
             let n = check_size(unsafe {
                 match offset {
-                    Some(o) => libc::pwrite(host, rest.as_ptr().cast(), rest.len(), o as i64),
-                    None => libc::write(host, rest.as_ptr().cast(), rest.len()),
+                    Some(o) => libc::pwrite(host, rest.cast(), left, o as i64),
+                    None => libc::write(host, rest.cast(), left),
                 }
             });
             let n = match n {

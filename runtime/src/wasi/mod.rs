@@ -69,24 +69,15 @@ fn with_own_ctx<T>(
     let r = match memory {
         Some(m) => {
             let addr_mask = caller.memory_addr_mask(m);
-            let (bytes, attest, data) = caller.memory_attest_and_data(m);
-            f(
-                get(data),
-                &mut GuestMemory {
-                    bytes,
-                    attest,
-                    addr_mask,
-                },
-            )
+            let (base, len, attest, data) = caller.memory_raw_attest_and_data(m);
+            // SAFETY: the calling instance's memory, which stays mapped
+            // while the call runs (it never shrinks, and a shared one
+            // never moves); only Wasm, this call and other threads' Wasm
+            // write it meanwhile.
+            let mut mem = unsafe { GuestMemory::new(base, len, attest, addr_mask) };
+            f(get(data), &mut mem)
         }
-        None => f(
-            get(caller.data_mut()),
-            &mut GuestMemory {
-                bytes: &mut [],
-                attest: None,
-                addr_mask: u32::MAX,
-            },
-        ),
+        None => f(get(caller.data_mut()), &mut GuestMemory::none()),
     };
     match r {
         Ok(()) => 0,
@@ -313,17 +304,20 @@ pub fn add_to_linker<T: 'static>(
         Ok(())
     });
     wasi!("random_get", [I32, I32], |c, m, a| {
-        let buf = m.slice_mut(a.u32(0), a.u32(1))?;
         if let Some(replay) = c.replay.as_mut() {
-            replay.fill(buf);
-            m.supplied(a.u32(0), a.u32(1) as usize, None);
+            let mut bytes = vec![0u8; a.u32(1) as usize];
+            replay.fill(&mut bytes);
+            m.write(a.u32(0), &bytes)?;
+            m.supplied(a.u32(0), bytes.len(), None);
             return Ok(());
         }
+        let buf = m.raw_mut(a.u32(0), a.u32(1))?;
+        let size = a.u32(1) as usize;
         let mut filled = 0;
-        while filled < buf.len() {
-            let rest = &mut buf[filled..];
-            // SAFETY: rest is a valid writable slice.
-            let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        while filled < size {
+            // SAFETY: `size - filled` writable guest bytes from there
+            // (checked).
+            let n = unsafe { libc::getrandom(buf.add(filled).cast(), size - filled, 0) };
             if n < 0 {
                 let e = Errno::last();
                 if e != Errno::INTR {

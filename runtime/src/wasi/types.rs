@@ -166,9 +166,12 @@ pub const RIGHT_FD_ALLOCATE: u64 = 1 << 8;
 /// `fd_filestat_set_size` right.
 pub const RIGHT_FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
 
-/// Bounds-checked access to the guest's linear memory.
+/// Bounds-checked access to the guest's linear memory. Held as a
+/// pointer and a length, and read and written by copies, never borrowed
+/// as a slice: other threads' Wasm may write a shared memory meanwhile.
 pub struct GuestMemory<'a> {
-    pub bytes: &'a mut [u8],
+    base: *mut u8,
+    len: usize,
     /// The memory's attestation state, when it is attested: every range
     /// handed out for writing is marked in its dirty bitmap, so WASI's
     /// writes count as legitimate, and input read into it is recorded
@@ -177,64 +180,117 @@ pub struct GuestMemory<'a> {
     /// Applied to every guest pointer: under the tag monitor's pointer
     /// colours the top bits carry a colour, not address bits.
     pub(crate) addr_mask: u32,
+    _memory: std::marker::PhantomData<&'a mut [u8]>,
 }
 
-impl GuestMemory<'_> {
-    /// `len` bytes at `ptr`.
-    pub fn slice(&self, ptr: u32, len: u32) -> WasiResult<&[u8]> {
-        let start = (ptr & self.addr_mask) as usize;
-        let end = start.checked_add(len as usize).ok_or(Errno::FAULT)?;
-        self.bytes.get(start..end).ok_or(Errno::FAULT)
+impl<'a> GuestMemory<'a> {
+    /// The `len` accessible bytes at `base`, for as long as `'a`.
+    ///
+    /// # Safety
+    /// `[base, base + len)` must stay mapped and writable for `'a`, and
+    /// be written meanwhile by nothing but this and other threads' Wasm.
+    pub(crate) unsafe fn new(
+        base: *mut u8,
+        len: usize,
+        attest: Option<&'a crate::attest::session::MemoryAttest>,
+        addr_mask: u32,
+    ) -> GuestMemory<'a> {
+        GuestMemory {
+            base,
+            len,
+            attest,
+            addr_mask,
+            _memory: std::marker::PhantomData,
+        }
     }
 
-    /// `len` bytes at `ptr`, mutably.
-    pub fn slice_mut(&mut self, ptr: u32, len: u32) -> WasiResult<&mut [u8]> {
+    /// No memory: every access faults.
+    pub(crate) fn none() -> GuestMemory<'a> {
+        // SAFETY: an empty range.
+        unsafe { GuestMemory::new(std::ptr::NonNull::dangling().as_ptr(), 0, None, u32::MAX) }
+    }
+
+    /// Where `len` bytes at guest pointer `ptr` begin, if they fit.
+    fn start(&self, ptr: u32, len: u32) -> WasiResult<usize> {
         let start = (ptr & self.addr_mask) as usize;
         let end = start.checked_add(len as usize).ok_or(Errno::FAULT)?;
-        let out = self.bytes.get_mut(start..end).ok_or(Errno::FAULT)?;
+        if end > self.len {
+            return Err(Errno::FAULT);
+        }
+        Ok(start)
+    }
+
+    /// The address of `len` bytes at `ptr`, for a host call to read.
+    pub(crate) fn raw(&self, ptr: u32, len: u32) -> WasiResult<*const u8> {
+        let start = self.start(ptr, len)?;
+        // SAFETY: inside the memory (checked).
+        Ok(unsafe { self.base.add(start) })
+    }
+
+    /// The address of `len` bytes at `ptr`, for a host call to write:
+    /// marked written, under attestation.
+    pub(crate) fn raw_mut(&mut self, ptr: u32, len: u32) -> WasiResult<*mut u8> {
+        let start = self.start(ptr, len)?;
         if let Some(a) = self.attest {
             a.bitmap.mark(start, len as usize);
         }
+        // SAFETY: inside the memory (checked).
+        Ok(unsafe { self.base.add(start) })
+    }
+
+    /// A copy of `len` bytes at `ptr`.
+    pub fn read(&self, ptr: u32, len: u32) -> WasiResult<Vec<u8>> {
+        let from = self.raw(ptr, len)?;
+        let mut out = vec![0u8; len as usize];
+        // SAFETY: `raw` checked the range; `out` is ours.
+        unsafe { std::ptr::copy(from, out.as_mut_ptr(), out.len()) };
+        Ok(out)
+    }
+
+    fn read_array<const N: usize>(&self, ptr: u32) -> WasiResult<[u8; N]> {
+        let from = self.raw(ptr, N as u32)?;
+        let mut out = [0u8; N];
+        // SAFETY: `raw` checked the range; `out` is ours.
+        unsafe { std::ptr::copy(from, out.as_mut_ptr(), N) };
         Ok(out)
     }
 
     /// The host's input (a read, random bytes) was written to `len` bytes
-    /// at `ptr`, a range [`Self::slice_mut`] handed out: under
+    /// at `ptr`, a range [`Self::raw_mut`] handed out: under
     /// attestation, pages it fills whole are snapshotted as input rather
     /// than as the module's writes (`PageKind::Input`). `stream`: the
     /// stream of the descriptor they were read from in order, if they were
     /// (`FdEntry::stream`).
     pub(crate) fn supplied(&self, ptr: u32, len: usize, stream: Option<u64>) {
         if let Some(a) = self.attest {
-            a.supplied(self.bytes, (ptr & self.addr_mask) as usize, len, stream);
+            // SAFETY: an attested memory is its store's alone (a memory
+            // shared between threads is refused attestation), and the
+            // store is busy with this call: nothing writes it meanwhile.
+            let bytes = unsafe { std::slice::from_raw_parts(self.base, self.len) };
+            a.supplied(bytes, (ptr & self.addr_mask) as usize, len, stream);
         }
     }
 
     pub fn read_u32(&self, ptr: u32) -> WasiResult<u32> {
-        Ok(u32::from_le_bytes(
-            self.slice(ptr, 4)?.try_into().expect("4 bytes"),
-        ))
+        Ok(u32::from_le_bytes(self.read_array(ptr)?))
     }
 
     pub fn read_u64(&self, ptr: u32) -> WasiResult<u64> {
-        Ok(u64::from_le_bytes(
-            self.slice(ptr, 8)?.try_into().expect("8 bytes"),
-        ))
+        Ok(u64::from_le_bytes(self.read_array(ptr)?))
     }
 
     pub fn read_u16(&self, ptr: u32) -> WasiResult<u16> {
-        Ok(u16::from_le_bytes(
-            self.slice(ptr, 2)?.try_into().expect("2 bytes"),
-        ))
+        Ok(u16::from_le_bytes(self.read_array(ptr)?))
     }
 
     pub fn read_u8(&self, ptr: u32) -> WasiResult<u8> {
-        Ok(self.slice(ptr, 1)?[0])
+        Ok(self.read_array::<1>(ptr)?[0])
     }
 
     pub fn write(&mut self, ptr: u32, data: &[u8]) -> WasiResult<()> {
-        self.slice_mut(ptr, data.len() as u32)?
-            .copy_from_slice(data);
+        let to = self.raw_mut(ptr, data.len() as u32)?;
+        // SAFETY: `raw_mut` checked the range.
+        unsafe { std::ptr::copy(data.as_ptr(), to, data.len()) };
         Ok(())
     }
 
@@ -254,7 +310,7 @@ impl GuestMemory<'_> {
     pub fn string(&self, ptr: u32, len: u32) -> WasiResult<String> {
         // Copied before it is checked: another thread may change a shared
         // memory's bytes meanwhile, and the copy is what must be UTF-8.
-        String::from_utf8(self.slice(ptr, len)?.to_vec()).map_err(|_| Errno::ILSEQ)
+        String::from_utf8(self.read(ptr, len)?).map_err(|_| Errno::ILSEQ)
     }
 
     /// The (ptr, len) pairs of an iovec array.
