@@ -266,3 +266,47 @@ fn bad_descriptors_and_pointers_are_errors() {
     // readdir on the preopen lists its entries.
     assert_eq!(p.call("readdir", &[Val::I32(PREOPEN)]), SUCCESS);
 }
+
+/// `random_get` into memory at `ptr`, `len` bytes.
+const RANDOM: &str = r#"(module
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "random") (param i32 i32) (result i32) (call $random (local.get 0) (local.get 1))))"#;
+
+/// A deterministic context's `random_get`: the seed's bytes, the same
+/// whether drawn at once or in pieces, and nothing drawn by a call that
+/// faults.
+#[test]
+fn deterministic_random_bytes_follow_the_seed_and_faults_draw_none() {
+    const FAULT: i32 = 21;
+    let engine = Engine::default();
+    let module = Module::new(&engine, RANDOM).unwrap();
+    let run = |calls: &[(i32, i32)]| -> (Vec<i32>, Vec<u8>) {
+        let mut ctx = WasiCtx::new();
+        ctx.deterministic(7);
+        let mut store = Store::new(&engine, ctx);
+        let mut linker = Linker::new(&engine);
+        wasi::add_to_linker(&mut linker, |c| c).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let f = instance.get_func(&mut store, "random").unwrap();
+        let mut answers = Vec::new();
+        for &(ptr, len) in calls {
+            let mut out = [Val::I32(0)];
+            f.call(&mut store, &[Val::I32(ptr), Val::I32(len)], &mut out)
+                .unwrap();
+            answers.push(out[0].i32().unwrap());
+        }
+        let memory = instance.get_memory(&mut store, "memory").unwrap();
+        (answers, memory.data(&store)[..20000].to_vec())
+    };
+    let (answers, whole) = run(&[(0, 10000)]);
+    assert_eq!(answers, [SUCCESS]);
+    assert!(whole[..10000].iter().any(|&b| b != 0));
+    // Pieces of 4096 + 8 and the rest: the same stream of bytes.
+    let (_, pieces) = run(&[(0, 4104), (4104, 5896)]);
+    assert_eq!(pieces[..10000], whole[..10000]);
+    // A faulting call (past the memory, or wrapping) draws nothing.
+    let (answers, after_fault) = run(&[(65000, 1000), (-16, 32), (0, -1), (0, 10000)]);
+    assert_eq!(answers, [FAULT, FAULT, FAULT, SUCCESS]);
+    assert_eq!(after_fault[..10000], whole[..10000]);
+}

@@ -56,11 +56,14 @@ impl Drop for AltStack {
             ss_size: 0,
         };
         // SAFETY: switching this thread's alternate stack off before its
-        // memory goes; a thread exiting runs no Wasm, so no handler is on
-        // it now.
-        unsafe {
-            libc::sigaltstack(&off, std::ptr::null_mut());
+        // memory goes.
+        let off = unsafe { libc::sigaltstack(&off, std::ptr::null_mut()) } == 0;
+        if !off {
+            // A handler is running on it (EPERM): it stays, memory and all.
+            std::mem::forget(std::mem::take(&mut self._memory));
         }
+        // Wasm a later thread-local destructor runs sets one up again.
+        ALT_STACK.with(|c| c.set(false));
     }
 }
 

@@ -70,10 +70,12 @@ fn with_own_ctx<T>(
         Some(m) => {
             let addr_mask = caller.memory_addr_mask(m);
             let (base, len, attest, data) = caller.memory_raw_attest_and_data(m);
-            // SAFETY: the calling instance's memory, which stays mapped
-            // while the call runs (it never shrinks, and a shared one
-            // never moves); only Wasm, this call and other threads' Wasm
-            // write it meanwhile.
+            // SAFETY: the calling instance's memory, which stays where it
+            // is while the call runs: the store is borrowed by the call,
+            // so nothing of this thread grows (or moves) it, and a shared
+            // memory, which other threads may grow, never moves or
+            // shrinks; only Wasm, this call and other threads' Wasm write
+            // it meanwhile.
             let mut mem = unsafe { GuestMemory::new(base, len, attest, addr_mask) };
             f(get(data), &mut mem)
         }
@@ -304,15 +306,22 @@ pub fn add_to_linker<T: 'static>(
         Ok(())
     });
     wasi!("random_get", [I32, I32], |c, m, a| {
-        if let Some(replay) = c.replay.as_mut() {
-            let mut bytes = vec![0u8; a.u32(1) as usize];
-            replay.fill(&mut bytes);
-            m.write(a.u32(0), &bytes)?;
-            m.supplied(a.u32(0), bytes.len(), None);
-            return Ok(());
-        }
+        // Checked (and marked written) before any byte is drawn.
         let buf = m.raw_mut(a.u32(0), a.u32(1))?;
         let size = a.u32(1) as usize;
+        if let Some(replay) = c.replay.as_mut() {
+            // Drawn a piece at a time (a multiple of the generator's 8
+            // bytes, so the bytes are those one fill would give).
+            let mut piece = [0u8; 4096];
+            for at in (0..size).step_by(piece.len()) {
+                let n = piece.len().min(size - at);
+                replay.fill(&mut piece[..n]);
+                // SAFETY: `n` bytes at `at` lie in the checked range.
+                unsafe { std::ptr::copy(piece.as_ptr(), buf.add(at), n) };
+            }
+            m.supplied(a.u32(0), size, None);
+            return Ok(());
+        }
         let mut filled = 0;
         while filled < size {
             // SAFETY: `size - filled` writable guest bytes from there

@@ -75,11 +75,17 @@ impl WasiCtx {
         if count == 0 {
             return Err(Errno::INVAL);
         }
+        // The subscriptions' addresses must not wrap past 4 GiB.
+        count
+            .checked_mul(48)
+            .and_then(|n| subs.checked_add(n))
+            .ok_or(Errno::FAULT)?;
         let mut ready: Vec<Event> = Vec::new();
         let mut pollfds: Vec<(libc::pollfd, u64, u8)> = Vec::new();
         // Earliest clock deadline: (nanoseconds from now, userdata).
         let mut timeout: Option<(u64, u64)> = None;
         for i in 0..count {
+            // In range: the last subscription's end was checked above.
             let at = subs + 48 * i;
             let userdata = mem.read_u64(at)?;
             let tag = mem.read_u8(at + 8)?;
@@ -228,7 +234,10 @@ impl WasiCtx {
             }
         }
         for (i, ev) in ready.iter().take(count as usize).enumerate() {
-            let at = events + 32 * i as u32;
+            let at = (i as u32)
+                .checked_mul(32)
+                .and_then(|n| events.checked_add(n))
+                .ok_or(Errno::FAULT)?;
             let mut buf = [0u8; 32];
             buf[0..8].copy_from_slice(&ev.userdata.to_le_bytes());
             buf[8..10].copy_from_slice(&ev.error.0.to_le_bytes());

@@ -169,7 +169,12 @@ fn spawn(spawner: &Arc<Spawner>, ctx: &WasiCtx, start_arg: i32) -> i32 {
     else {
         return -1;
     };
-    let stack = (spawner.engine.config().max_wasm_stack + HOST_FRAMES).max(8 << 20);
+    let stack = spawner
+        .engine
+        .config()
+        .max_wasm_stack
+        .saturating_add(HOST_FRAMES)
+        .max(8 << 20);
     let spawner = spawner.clone();
     let started = std::thread::Builder::new()
         .name(format!("wasi-thread-{tid}"))

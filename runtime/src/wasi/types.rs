@@ -288,7 +288,8 @@ impl<'a> GuestMemory<'a> {
     }
 
     pub fn write(&mut self, ptr: u32, data: &[u8]) -> WasiResult<()> {
-        let to = self.raw_mut(ptr, data.len() as u32)?;
+        let len = u32::try_from(data.len()).map_err(|_| Errno::FAULT)?;
+        let to = self.raw_mut(ptr, len)?;
         // SAFETY: `raw_mut` checked the range.
         unsafe { std::ptr::copy(data.as_ptr(), to, data.len()) };
         Ok(())
@@ -320,7 +321,8 @@ impl<'a> GuestMemory<'a> {
                 let at = iovs
                     .checked_add(i.checked_mul(8).ok_or(Errno::FAULT)?)
                     .ok_or(Errno::FAULT)?;
-                Ok((self.read_u32(at)?, self.read_u32(at + 4)?))
+                let len_at = at.checked_add(4).ok_or(Errno::FAULT)?;
+                Ok((self.read_u32(at)?, self.read_u32(len_at)?))
             })
             .collect()
     }
