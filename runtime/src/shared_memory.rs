@@ -310,7 +310,11 @@ impl Memory {
         let store = &mut store.as_context_mut().opaque;
         refuse_attestation(&store.engine)?;
         let storage = &shared.storage;
-        if store.engine.config().guarded_memory && !storage.guarded && !storage.ty.memory64 {
+        // Code compiled for guarded memories checks no bounds of a 32-bit
+        // memory of 64 KiB pages (64-bit ones and one-byte pages it
+        // checks whatever the engine).
+        let unchecked = !storage.ty.memory64 && storage.ty.page_size_log2 == 16;
+        if store.engine.config().guarded_memory && unchecked && !storage.guarded {
             return Err(Error::Usage(
                 "this shared memory was made for an engine without guarded memory; one that \
                  guards its memories cannot use it"

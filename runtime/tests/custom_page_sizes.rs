@@ -94,6 +94,14 @@ fn imports_match_page_sizes_and_attestation_refuses_byte_pages() {
     assert!(linker.instantiate(&mut store, &wants_pages).is_err());
     linker.define(&mut store, "m", "mem", plain).unwrap();
     assert!(linker.instantiate(&mut store, &wants_bytes).is_err());
+    // A shared memory of one-byte pages is bounds-checked in any engine,
+    // guarded or not, so either takes it.
+    let shared_ty = MemoryType::shared(100, 200).with_page_size_log2(0).unwrap();
+    let shared = walmart::SharedMemory::new(&engine, shared_ty).unwrap();
+    let from_shared = Memory::from_shared(&mut store, &shared).unwrap();
+    assert_eq!(from_shared.data_size(&store), 100);
+    assert_eq!(shared.grow(50).unwrap(), 100);
+    assert_eq!(from_shared.size(&store), 150);
     // Off by default, as in wasmtime.
     let e = Module::new(&Engine::default(), BYTES).unwrap_err();
     assert!(e.to_string().contains("page size"), "{e}");
