@@ -1,10 +1,11 @@
 //! Where `memory.atomic.wait32`/`wait64` sleep and `memory.atomic.notify`
-//! wakes them: a process-wide table of waiters keyed by the native address
-//! they wait on. A shared memory never moves, so its native addresses name
-//! its cells for as long as it lives, in every instance that uses it.
+//! wakes them: process-wide tables of waiters keyed by the native address
+//! they wait on (spread over 64 locks by address). A shared memory never
+//! moves, so its native addresses name its cells for as long as it lives,
+//! in every instance that uses it.
 //!
-//! A waiter compares the cell with its expected value while it holds the
-//! table's lock, and a notify takes the same lock, so no notify falls
+//! A waiter compares the cell with its expected value while it holds its
+//! address's table, and a notify takes the same lock, so no notify falls
 //! between the comparison and the sleep.
 
 use std::collections::{HashMap, VecDeque};
@@ -22,14 +23,19 @@ struct Waiter {
 /// Waiters by address, in the order they began to wait.
 type Table = HashMap<usize, VecDeque<Arc<Waiter>>>;
 
-fn table() -> MutexGuard<'static, Table> {
-    static TABLE: OnceLock<Mutex<Table>> = OnceLock::new();
+/// Tables the addresses are spread over, so that threads waiting on
+/// different cells seldom share a lock.
+const BUCKETS: usize = 64;
+
+/// The table that holds `addr`'s waiters, locked.
+fn table(addr: usize) -> MutexGuard<'static, Table> {
+    static TABLES: OnceLock<Vec<Mutex<Table>>> = OnceLock::new();
+    let tables = TABLES.get_or_init(|| (0..BUCKETS).map(|_| Mutex::default()).collect());
+    // Cells are at least 4 bytes apart: the bits above those pick.
+    let bucket = (addr >> 2) % BUCKETS;
     // A panic while the lock was held left the table consistent (no
     // operation here panics between changes): carry on with it.
-    TABLE
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+    tables[bucket].lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What a wait ends with, as Wasm numbers it.
@@ -56,7 +62,7 @@ pub(crate) unsafe fn wait(addr: usize, expected: u64, timeout_ns: i64, wide: boo
         .ok()
         .and_then(|ns| Instant::now().checked_add(Duration::from_nanos(ns)));
     let waiter = {
-        let mut table = table();
+        let mut table = table(addr);
         // SAFETY: per the contract; other threads change the cell only
         // with atomic instructions, which this read takes part in.
         let now = unsafe {
@@ -104,7 +110,7 @@ pub(crate) unsafe fn wait(addr: usize, expected: u64, timeout_ns: i64, wide: boo
     drop(woken);
     // Timed out, unless a notify took it from the table meanwhile: then
     // that notify counted it, and it is woken.
-    let mut table = table();
+    let mut table = table(addr);
     let Some(queue) = table.get_mut(&addr) else {
         return WaitResult::Woken;
     };
@@ -121,7 +127,7 @@ pub(crate) unsafe fn wait(addr: usize, expected: u64, timeout_ns: i64, wide: boo
 /// `memory.atomic.notify` at `addr`: wakes up to `count` of its waiters,
 /// the longest waiting first, and answers how many it woke.
 pub(crate) fn notify(addr: usize, count: u32) -> u32 {
-    let mut table = table();
+    let mut table = table(addr);
     let Some(queue) = table.get_mut(&addr) else {
         return 0;
     };
