@@ -26,6 +26,51 @@ pub(crate) fn host_pages(len: usize) -> usize {
     len.div_ceil(HOST_PAGE) * HOST_PAGE
 }
 
+/// A `VMMemory` nothing uses: a shared memory's own `def`, whose
+/// storage holds the one instances read.
+fn unused_def() -> VMMemory {
+    VMMemory {
+        base: std::ptr::null_mut(),
+        length: 0,
+        dirty: std::ptr::null_mut(),
+        tags: std::ptr::null_mut(),
+        tag_floor: u64::MAX,
+    }
+}
+
+/// A growth by `delta` pages of `1 << log2` bytes of a memory `length`
+/// bytes long: its old size in pages and its new length in bytes, or
+/// `None` past `max_pages`.
+pub(crate) fn growth(length: u64, delta: u64, log2: u8, max_pages: u64) -> Option<(u64, usize)> {
+    let old = length >> log2;
+    let new = old.checked_add(delta).filter(|n| *n <= max_pages)?;
+    let new_len = usize::try_from(new.checked_shl(u32::from(log2))?).ok()?;
+    Some((old, new_len))
+}
+
+/// Makes the host pages a memory at `base` grows into, from `old_len`
+/// bytes to `new_len`, readable and writable (protection is by host
+/// pages: a memory of one-byte pages may have its last one already).
+///
+/// # Safety
+/// `[base, base + host_pages(new_len))` must lie inside the memory's
+/// reservation, accessible to no one past `host_pages(old_len)`.
+pub(crate) unsafe fn commit(base: *mut u8, old_len: usize, new_len: usize) -> Option<()> {
+    let (from, to) = (host_pages(old_len), host_pages(new_len));
+    if to > from {
+        // SAFETY: per the contract.
+        unsafe {
+            mmap::protect(
+                base as usize + from,
+                to - from,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        }
+        .ok()?;
+    }
+    Some(())
+}
+
 /// The most pages of `ty`'s size a memory may have here: 4 GiB (less one
 /// byte for one-byte pages, as the proposal bounds them) or the declared
 /// maximum.
@@ -101,6 +146,11 @@ impl MemoryData {
             }
             max_pages = max_pages.min(limit);
         }
+        if ty.shared && ty.max.is_none() {
+            return Err(Error::Usage(
+                "a shared memory must declare a maximum size".into(),
+            ));
+        }
         if ty.min > max_pages {
             return Err(Error::Resource(format!(
                 "memory minimum of {} pages exceeds the limit of {max_pages}",
@@ -172,16 +222,7 @@ impl MemoryData {
         if ty.shared && !attested {
             // The mapping moves to storage other stores can share (its
             // reservation already holds the maximum: it never moves).
-            let def = std::mem::replace(
-                &mut mem.def,
-                VMMemory {
-                    base: std::ptr::null_mut(),
-                    length: 0,
-                    dirty: std::ptr::null_mut(),
-                    tags: std::ptr::null_mut(),
-                    tag_floor: u64::MAX,
-                },
-            );
+            let def = std::mem::replace(&mut mem.def, unused_def());
             let storage =
                 crate::shared_memory::SharedStorage::adopt(def, reserved, max_pages, ty, fixed);
             mem.shared = Some(std::sync::Arc::new(storage));
@@ -194,13 +235,7 @@ impl MemoryData {
         storage: std::sync::Arc<crate::shared_memory::SharedStorage>,
     ) -> Box<MemoryData> {
         Box::new(MemoryData {
-            def: VMMemory {
-                base: std::ptr::null_mut(),
-                length: 0,
-                dirty: std::ptr::null_mut(),
-                tags: std::ptr::null_mut(),
-                tag_floor: u64::MAX,
-            },
+            def: unused_def(),
             reserved: storage.reserved(),
             ty: storage.ty,
             attest: None,
@@ -264,31 +299,22 @@ impl MemoryData {
         if let Some(s) = &self.shared {
             return s.grow(delta);
         }
-        let old = self.pages();
-        let new = old.checked_add(delta).filter(|n| *n <= self.max_pages)?;
+        let (old, new_len) = growth(
+            self.def.length,
+            delta,
+            self.ty.page_size_log2,
+            self.max_pages,
+        )?;
         if delta == 0 {
             return Some(old);
         }
-        let new_len = usize::try_from(new.checked_shl(u32::from(self.ty.page_size_log2))?).ok()?;
         if host_pages(new_len) > self.reserved {
             self.move_to_larger_reservation(host_pages(new_len))?;
         }
         let old_len = self.def.length as usize;
-        // Protection is by host pages: one-byte pages' last host page is
-        // already accessible (generated code bounds them by `length`).
-        let (from, to) = (host_pages(old_len), host_pages(new_len));
-        if to > from {
-            // SAFETY: [from, to) lies inside our reservation, not yet
-            // accessible to anyone.
-            unsafe {
-                mmap::protect(
-                    self.def.base as usize + from,
-                    to - from,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                )
-            }
-            .ok()?;
-        }
+        // SAFETY: the new pages lie inside our reservation, not yet
+        // accessible to anyone.
+        unsafe { commit(self.def.base, old_len, new_len)? };
         self.def.length = new_len as u64;
         if let Some(a) = &self.attest {
             self.def.dirty = a.bitmap.biased(self.def.base);
@@ -377,9 +403,8 @@ impl MemoryData {
     pub(crate) fn bytes(&self) -> &[u8] {
         // SAFETY: [base, base + length) is mapped read-write and owned by us.
         let (base, length) = self.base_len();
-        // A shared memory's bytes may change under the slice (other
-        // threads' Wasm): the host's view of them is a racy one, as a
-        // native program's of memory another thread writes.
+        // (Not for a memory other threads may write: the API refuses to
+        // slice one, `refuse_slice_if_shared`, and WASI copies.)
         unsafe { std::slice::from_raw_parts(base, length as usize) }
     }
 
@@ -432,11 +457,6 @@ impl Memory {
     /// Creates a memory in the store.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().opaque;
-        if ty.shared && ty.max.is_none() {
-            return Err(Error::Usage(
-                "a shared memory must declare a maximum size".into(),
-            ));
-        }
         let guarded = store.engine.config().guarded_memory;
         store.ensure_attest()?;
         let attest = store.memory_source();

@@ -19,10 +19,9 @@ use walmart_jit::vmctx::VMMemory;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::memory::{host_pages, Memory, MemoryData};
+use crate::memory::{commit, growth, host_pages, Memory, MemoryData};
 use crate::store::{AsContext, AsContextMut};
 use crate::types::MemoryType;
-use crate::vm::mmap;
 use crate::vm::parking::{self, WaitResult};
 
 /// The mapping of a shared memory, and the `VMMemory` generated code of
@@ -100,27 +99,14 @@ impl SharedStorage {
     pub(crate) fn grow(&self, delta: u64) -> Option<u64> {
         let _grow = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
         let (base, old_len) = self.base_len();
-        let log2 = u32::from(self.ty.page_size_log2);
-        let old = old_len >> log2;
-        let new = old.checked_add(delta).filter(|n| *n <= self.max_pages)?;
-        let new_len = usize::try_from(new.checked_shl(log2)?).ok()?;
+        let (old, new_len) = growth(old_len, delta, self.ty.page_size_log2, self.max_pages)?;
         if host_pages(new_len) > self.reserved {
             return None;
         }
         if delta > 0 {
-            let (from, to) = (host_pages(old_len as usize), host_pages(new_len));
-            if to > from {
-                // SAFETY: [from, to) lies inside the reservation and is
-                // not yet accessible to anyone.
-                unsafe {
-                    mmap::protect(
-                        base as usize + from,
-                        to - from,
-                        libc::PROT_READ | libc::PROT_WRITE,
-                    )
-                }
-                .ok()?;
-            }
+            // SAFETY: the new pages lie inside the reservation (checked),
+            // not yet accessible to anyone.
+            unsafe { commit(base, old_len as usize, new_len)? };
             self.length_cell().store(new_len as u64, Ordering::SeqCst);
         }
         Some(old)
@@ -168,11 +154,6 @@ impl SharedMemory {
         if !ty.shared {
             return Err(Error::Usage(
                 "SharedMemory::new needs a shared memory type (MemoryType::shared)".into(),
-            ));
-        }
-        if ty.max.is_none() {
-            return Err(Error::Usage(
-                "a shared memory must declare a maximum size".into(),
             ));
         }
         refuse_attestation(engine)?;

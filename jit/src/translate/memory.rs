@@ -94,8 +94,7 @@ impl FuncTranslator<'_, '_> {
         // such an access is out of bounds whatever its index (the check
         // below traps), as it is.
         let extent = offset.saturating_add(u64::from(size));
-        let guarded =
-            self.memory_never_moves(mem) && self.env.config.guard_size.is_some_and(|g| extent <= g);
+        let guarded = self.guard_covers(mem, extent);
         let base_flags = self.memory_field_flags(mem);
         let base = self
             .builder
@@ -110,6 +109,12 @@ impl FuncTranslator<'_, '_> {
         } else {
             self.builder.ins().iadd_imm_s(addr, offset as i64)
         }
+    }
+
+    /// Whether memory `mem`'s guard region catches an access `extent`
+    /// bytes past its index, so that [`Self::heap_addr`] checks no bounds.
+    pub(crate) fn guard_covers(&self, mem: u32, extent: u64) -> bool {
+        self.memory_never_moves(mem) && self.env.config.guard_size.is_some_and(|g| extent <= g)
     }
 
     /// Traps unless `extent` bytes at 64-bit `index` of memory `mem`
@@ -136,13 +141,17 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The explicit bounds check of an address that nothing dereferences
-    /// in generated code (`memory.atomic.wait`'s and `notify`'s), where a
-    /// guard region would catch nothing: `index` as a Wasm index of
-    /// memory `mem`.
+    /// in generated code (`memory.atomic.wait`'s and `notify`'s), where
+    /// [`Self::heap_addr`] left it to a guard region that would catch
+    /// nothing: `index` as a Wasm index of memory `mem`.
     pub(crate) fn check_in_bounds(&mut self, mem: u32, index: Value, offset: u64, size: u32) {
+        let extent = offset.saturating_add(u64::from(size));
+        if !self.guard_covers(mem, extent) {
+            // `heap_addr` checked them.
+            return;
+        }
         let def = self.memory_def(mem);
         let index = self.extend_index(mem, index);
-        let extent = offset.saturating_add(u64::from(size));
         self.bounds_check(mem, def, index, extent);
     }
 

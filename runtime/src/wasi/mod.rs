@@ -298,7 +298,7 @@ pub fn add_to_linker<T: 'static>(
     });
     // A shared context is not held while it sleeps.
     wasi!(unlocked "poll_oneoff", [I32, I32, I32, I32], |c, m, a| c
-        .poll_oneoff_unlocked(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3)));
+        .poll_oneoff(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3)));
     wasi!("proc_raise", [I32], |_c, _m, _a| Err(Errno::NOSYS));
     wasi!("sched_yield", [], |_c, _m, _a| {
         // SAFETY: no preconditions.

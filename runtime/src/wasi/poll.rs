@@ -32,6 +32,10 @@ pub(crate) struct PollPlan {
 }
 
 impl WasiCtx {
+    /// `poll_oneoff`. A context threads share is held to read the
+    /// subscriptions and to report, not while waiting, and its
+    /// descriptors are polled as duplicates: a close meanwhile cannot hand
+    /// their numbers to other files.
     pub(crate) fn poll_oneoff(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -40,26 +44,11 @@ impl WasiCtx {
         count: u32,
         out: u32,
     ) -> WasiResult<()> {
-        let mut plan = self.poll_plan(mem, subs, count)?;
-        poll_block(&mut plan)?;
-        self.poll_report(mem, plan, events, count, out)
-    }
-
-    /// `poll_oneoff` of a context threads share: the context is held to
-    /// read the subscriptions and to report, not while waiting.
-    pub(crate) fn poll_oneoff_unlocked(
-        &mut self,
-        mem: &mut GuestMemory<'_>,
-        subs: u32,
-        events: u32,
-        count: u32,
-        out: u32,
-    ) -> WasiResult<()> {
         let Some(state) = self.shared.clone() else {
-            return self.poll_oneoff(mem, subs, events, count, out);
+            let mut plan = self.poll_plan(mem, subs, count)?;
+            poll_block(&mut plan)?;
+            return self.poll_report(mem, plan, events, count, out);
         };
-        // The descriptors are polled as duplicates: a close meanwhile
-        // cannot hand their numbers to other files.
         let (mut plan, _duplicates) = {
             let mut held = super::ctx::lock(&state);
             let mut plan = held.poll_plan(mem, subs, count)?;
