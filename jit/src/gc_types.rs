@@ -119,6 +119,19 @@ pub struct TypeDef {
     /// No type may declare this one its supertype (the default without
     /// `sub`).
     pub is_final: bool,
+    /// The struct type of this struct type's descriptors (the
+    /// custom-descriptors proposal: `(descriptor $d)`), in the same form
+    /// as `supertype`: each object of this type holds a reference to one,
+    /// in a slot among its fields ([`TypeDef::descriptor_offset`]).
+    pub descriptor: Option<HeapTy>,
+    /// With a descriptor, how many fields come before its slot: those of
+    /// the first type of the supertype chain that has a descriptor, so
+    /// the slot is at one offset in that type and all its subtypes (every
+    /// subtype of a described type is described; a described type's
+    /// supertype need not be).
+    pub descriptor_slot: u32,
+    /// The struct type this one describes (`(describes $t)`).
+    pub describes: Option<HeapTy>,
 }
 
 impl TypeDef {
@@ -129,7 +142,16 @@ impl TypeDef {
             fields: Vec::new(),
             supertype: None,
             is_final: true,
+            descriptor: None,
+            describes: None,
+            descriptor_slot: 0,
         }
+    }
+
+    /// Where an object of this struct type holds its descriptor, if the
+    /// type has one (see [`TypeDef::descriptor_slot`]).
+    pub fn descriptor_offset(&self) -> Option<u32> {
+        self.layout().1
     }
 
     /// The canonical form (see [`FuncSig::canonical`]).
@@ -159,6 +181,10 @@ impl TypeDef {
             TypeKind::Struct => {
                 let (offsets, size) = self.struct_layout();
                 let mut out = vec![u64::from(size), 0];
+                if let Some(at) = self.descriptor_offset() {
+                    // A descriptor is a struct, never null once made.
+                    out.push(u64::from(at) | (TraceClass::Any as u64) << 32);
+                }
                 for (field, offset) in self.fields.iter().zip(offsets) {
                     let class = TraceClass::of(field.storage);
                     if class != TraceClass::None {
@@ -174,17 +200,20 @@ impl TypeDef {
     /// Bytes of an object of this struct type, header included (as
     /// [`TypeDef::struct_layout`] gives it, without its offsets).
     pub fn struct_size(&self) -> u32 {
-        let mut offset = crate::vmctx::GC_HEADER as u32;
-        for f in &self.fields {
-            let size = f.storage.size();
-            offset = offset.next_multiple_of(size) + size;
-        }
-        offset.next_multiple_of(8)
+        self.layout().2
     }
 
     /// The same definition with `f` applied to each reference type in it
     /// (the supertype's heap type as a non-nullable reference).
     fn map_refs(&self, f: impl Fn(RefTy) -> RefTy) -> TypeDef {
+        let heap = |heap: HeapTy| {
+            f(RefTy {
+                nullable: false,
+                exact: false,
+                heap,
+            })
+            .heap
+        };
         TypeDef {
             kind: self.kind,
             fields: self
@@ -198,31 +227,42 @@ impl TypeDef {
                     ..*field
                 })
                 .collect(),
-            supertype: self.supertype.map(|heap| {
-                f(RefTy {
-                    nullable: false,
-                    heap,
-                })
-                .heap
-            }),
+            supertype: self.supertype.map(heap),
             is_final: self.is_final,
+            descriptor: self.descriptor.map(heap),
+            describes: self.describes.map(heap),
+            descriptor_slot: self.descriptor_slot,
         }
     }
 
     /// Byte offset of each field in an object of this struct type after
-    /// the header ([`crate::vmctx::GC_HEADER`]), and the object's size,
-    /// header included. Fields are laid out in order, each aligned to its
+    /// the header ([`crate::vmctx::GC_HEADER`]) and the descriptor's slot
+    /// if any, and the object's size, header included. Fields are laid out in order, each aligned to its
     /// size.
     pub fn struct_layout(&self) -> (Vec<u32>, u32) {
+        let (offsets, _, size) = self.layout();
+        (offsets, size)
+    }
+
+    /// The fields' offsets, the descriptor's, and the size.
+    fn layout(&self) -> (Vec<u32>, Option<u32>, u32) {
         let mut offset = crate::vmctx::GC_HEADER as u32;
         let mut offsets = Vec::with_capacity(self.fields.len());
-        for f in &self.fields {
+        let mut descriptor = None;
+        let slot = self.descriptor.map(|_| self.descriptor_slot as usize);
+        for i in 0..=self.fields.len() {
+            if slot == Some(i) {
+                offset = offset.next_multiple_of(8);
+                descriptor = Some(offset);
+                offset += 8;
+            }
+            let Some(f) = self.fields.get(i) else { break };
             let size = f.storage.size();
             offset = offset.next_multiple_of(size);
             offsets.push(offset);
             offset += size;
         }
-        (offsets, offset.next_multiple_of(8))
+        (offsets, descriptor, offset.next_multiple_of(8))
     }
 }
 
@@ -237,17 +277,16 @@ impl FuncSig {
     }
 }
 
-/// Reads one of wasmparser's (validated) sub types.
+/// Reads one of wasmparser's (validated) sub types; `defs` are the
+/// module's types before it (a supertype is among them).
 pub(crate) fn type_def(
     ty: &wasmparser::SubType,
     kinds: &[TypeKind],
+    defs: &[TypeDef],
 ) -> Result<(FuncSig, TypeDef), String> {
     use wasmparser::CompositeInnerType as C;
     if ty.composite_type.shared {
         return Err("shared types".into());
-    }
-    if ty.composite_type.descriptor_idx.is_some() || ty.composite_type.describes_idx.is_some() {
-        return Err("custom descriptors".into());
     }
     let val = |t: wasmparser::ValType| {
         crate::module_info::WasmType::from_parser(t, kinds).ok_or_else(|| format!("value type {t}"))
@@ -303,17 +342,29 @@ pub(crate) fn type_def(
         C::Array(a) => (TypeKind::Array, vec![field(&a.0)?], FuncSig::default()),
         C::Cont(_) => return Err("continuation types (stack switching)".into()),
     };
-    let supertype = match ty.supertype_idxs.first() {
-        Some(index) => {
+    let type_ref =
+        |index: Option<&wasmparser::PackedIndex>, what: &str| -> Result<Option<HeapTy>, String> {
+            let Some(index) = index else {
+                return Ok(None);
+            };
             let index = index
                 .as_module_index()
-                .ok_or_else(|| "a supertype outside the module's types".to_string())?;
+                .ok_or_else(|| format!("a {what} outside the module's types"))?;
             let kind = *kinds
                 .get(index as usize)
-                .ok_or_else(|| format!("supertype {index} out of range"))?;
-            Some(HeapTy::Type(index, kind))
-        }
-        None => None,
+                .ok_or_else(|| format!("{what} {index} out of range"))?;
+            Ok(Some(HeapTy::Type(index, kind)))
+        };
+    let supertype = type_ref(ty.supertype_idxs.first(), "supertype")?;
+    let descriptor = type_ref(ty.composite_type.descriptor_idx.as_ref(), "descriptor")?;
+    let describes = type_ref(ty.composite_type.describes_idx.as_ref(), "described type")?;
+    let descriptor_slot = match supertype {
+        Some(HeapTy::Type(index, _)) => match defs.get(index as usize) {
+            Some(sup) if sup.descriptor.is_some() => sup.descriptor_slot,
+            Some(_) => fields.len() as u32,
+            None => return Err(format!("supertype {index} not defined before its subtype")),
+        },
+        _ => fields.len() as u32,
     };
     Ok((
         sig,
@@ -322,6 +373,9 @@ pub(crate) fn type_def(
             fields,
             supertype,
             is_final: ty.is_final,
+            descriptor,
+            describes,
+            descriptor_slot,
         },
     ))
 }

@@ -144,6 +144,11 @@ impl HeapTy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RefTy {
     pub nullable: bool,
+    /// Only values of exactly `heap`, not of its subtypes (the
+    /// custom-descriptors proposal's `(ref exact $t)`; `heap` is then a
+    /// defined type). Null and the bottom type's values are of every exact
+    /// type too.
+    pub exact: bool,
     pub heap: HeapTy,
 }
 
@@ -151,16 +156,19 @@ impl RefTy {
     /// `funcref`: `(ref null func)`.
     pub const FUNCREF: RefTy = RefTy {
         nullable: true,
+        exact: false,
         heap: HeapTy::Func,
     };
     /// `externref`: `(ref null extern)`.
     pub const EXTERNREF: RefTy = RefTy {
         nullable: true,
+        exact: false,
         heap: HeapTy::Extern,
     };
     /// `exnref`: `(ref null exn)`.
     pub const EXNREF: RefTy = RefTy {
         nullable: true,
+        exact: false,
         heap: HeapTy::Exn,
     };
 
@@ -170,6 +178,7 @@ impl RefTy {
     /// continuations).
     pub fn from_parser(r: wasmparser::RefType, kinds: &[TypeKind]) -> Option<RefTy> {
         use wasmparser::{AbstractHeapType as A, HeapType as H};
+        let mut exact = false;
         let heap = match r.heap_type() {
             H::Abstract { shared: false, ty } => match ty {
                 A::Func => HeapTy::Func,
@@ -186,7 +195,8 @@ impl RefTy {
                 A::None => HeapTy::None,
                 _ => return None,
             },
-            H::Concrete(index) => {
+            H::Concrete(index) | H::Exact(index) => {
+                exact = matches!(r.heap_type(), H::Exact(_));
                 let index = index.as_module_index()?;
                 HeapTy::Type(index, *kinds.get(index as usize)?)
             }
@@ -194,6 +204,7 @@ impl RefTy {
         };
         Some(RefTy {
             nullable: r.is_nullable(),
+            exact,
             heap,
         })
     }
@@ -211,6 +222,7 @@ impl RefTy {
     /// `anyref`: `(ref null any)`.
     pub const ANYREF: RefTy = RefTy {
         nullable: true,
+        exact: false,
         heap: HeapTy::Any,
     };
 
@@ -233,6 +245,14 @@ impl RefTy {
     pub fn is_subtype_of(self, other: RefTy, concrete: &dyn Fn(u64, u64) -> bool) -> bool {
         if self.nullable && !other.nullable {
             return false;
+        }
+        if other.exact && !self.exact {
+            // Only the bottom type's values are of an exact type without
+            // being exactly typed.
+            return self.heap == self.heap.bottom() && self.heap.top() == other.heap.top();
+        }
+        if other.exact {
+            return self.heap == other.heap;
         }
         self.heap.is_subtype_of(other.heap, concrete)
     }
@@ -411,6 +431,10 @@ pub enum ConstOp {
     StructNew(u32),
     /// `struct.new_default`.
     StructNewDefault(u32),
+    /// `struct.new_desc`: the fields' values, then the descriptor, on top.
+    StructNewDesc(u32),
+    /// `struct.new_default_desc`: the descriptor on top.
+    StructNewDefaultDesc(u32),
     /// `array.new`: the element's value, then the length, on top.
     ArrayNew(u32),
     /// `array.new_default`: the length on top.
@@ -425,8 +449,10 @@ pub type ConstExpr = Vec<ConstOp>;
 /// What an import brings in.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ImportKind {
-    /// A function of the given type index.
-    Func(u32),
+    /// A function of the given type index, and whether it must be of
+    /// exactly that type (the custom-descriptors proposal's `(exact
+    /// (type $t))`) rather than of it or a subtype.
+    Func(u32, bool),
     Table(TablePlan),
     Memory(MemoryPlan),
     Global(GlobalPlan),
@@ -667,6 +693,8 @@ pub struct Proposals {
     pub wide_arithmetic: bool,
     /// Memories whose pages are one byte (`(pagesize 1)`).
     pub custom_page_sizes: bool,
+    /// Exact reference types and struct types with descriptors.
+    pub custom_descriptors: bool,
 }
 
 /// The Wasm features walmart validates against: Wasm 2.0 (SIMD included),
@@ -699,6 +727,9 @@ pub fn features(proposals: Proposals) -> WasmFeatures {
     }
     if proposals.custom_page_sizes {
         f |= WasmFeatures::CUSTOM_PAGE_SIZES;
+    }
+    if proposals.custom_descriptors {
+        f |= WasmFeatures::CUSTOM_DESCRIPTORS;
     }
     // Wasm 3.0 validates with GC's rules, which also let a constant
     // expression read any earlier immutable global. GC's own types
@@ -787,6 +818,10 @@ pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Compile
             O::StructNewDefault { struct_type_index } => {
                 ConstOp::StructNewDefault(struct_type_index)
             }
+            O::StructNewDesc { struct_type_index } => ConstOp::StructNewDesc(struct_type_index),
+            O::StructNewDefaultDesc { struct_type_index } => {
+                ConstOp::StructNewDefaultDesc(struct_type_index)
+            }
             O::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
             O::ArrayNewDefault { array_type_index } => ConstOp::ArrayNewDefault(array_type_index),
             O::ArrayNewFixed {
@@ -829,7 +864,8 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
                         .extend(group.types().map(crate::gc_types::type_kind));
                     for ty in group.types() {
                         let (sig, def) =
-                            crate::gc_types::type_def(ty, &info.type_kinds).map_err(unsupported)?;
+                            crate::gc_types::type_def(ty, &info.type_kinds, &info.type_defs)
+                                .map_err(unsupported)?;
                         info.types.push(sig);
                         info.type_defs.push(def);
                     }
@@ -843,7 +879,7 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
                         TypeRef::Func(idx) | TypeRef::FuncExact(idx) => {
                             info.func_types.push(idx);
                             info.num_imported_funcs += 1;
-                            ImportKind::Func(idx)
+                            ImportKind::Func(idx, matches!(import.ty, TypeRef::FuncExact(_)))
                         }
                         TypeRef::Table(t) => {
                             let plan = table_plan(&t, &info.type_kinds)?;

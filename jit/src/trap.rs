@@ -48,6 +48,12 @@ pub enum TrapKind {
     /// `memory.atomic.wait32`/`wait64` on a memory that is not shared
     /// (no other thread could ever notify it).
     AtomicWaitNonShared,
+    /// `struct.new_desc`, `ref.cast_desc_eq` or `br_on_cast_desc_eq` given
+    /// a null descriptor.
+    NullDescriptorReference,
+    /// `ref.cast_desc_eq` of a value that is not of the type or has
+    /// another descriptor.
+    DescriptorCastFailure,
 }
 
 impl TrapKind {
@@ -79,6 +85,8 @@ impl TrapKind {
             TrapKind::GcHeapExhausted => "GC heap exhausted",
             TrapKind::UnalignedAtomic => "unaligned atomic",
             TrapKind::AtomicWaitNonShared => "atomic wait on non-shared memory",
+            TrapKind::NullDescriptorReference => "null descriptor reference",
+            TrapKind::DescriptorCastFailure => "descriptor cast failure",
         }
     }
 
@@ -108,12 +116,14 @@ impl TrapKind {
             TrapKind::GcHeapExhausted => TrapCode::unwrap_user(16),
             TrapKind::UnalignedAtomic => TrapCode::unwrap_user(17),
             TrapKind::AtomicWaitNonShared => TrapCode::unwrap_user(18),
+            TrapKind::NullDescriptorReference => TrapCode::unwrap_user(19),
+            TrapKind::DescriptorCastFailure => TrapCode::unwrap_user(20),
         }
     }
 
     /// The trap for a Cranelift trap code found in a trap table.
     pub fn from_code(code: TrapCode) -> Option<TrapKind> {
-        const ALL: [TrapKind; 23] = [
+        const ALL: [TrapKind; 25] = [
             TrapKind::StackOverflow,
             TrapKind::MemoryOutOfBounds,
             TrapKind::IntegerOverflow,
@@ -137,6 +147,8 @@ impl TrapKind {
             TrapKind::GcHeapExhausted,
             TrapKind::UnalignedAtomic,
             TrapKind::AtomicWaitNonShared,
+            TrapKind::NullDescriptorReference,
+            TrapKind::DescriptorCastFailure,
         ];
         ALL.into_iter().find(|k| k.code() == code)
     }

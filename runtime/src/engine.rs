@@ -63,6 +63,12 @@ pub struct Config {
     /// memories of one-byte pages (`(pagesize 1)`), bounds-checked on
     /// every access. Attestation does not cover them.
     pub custom_page_sizes: bool,
+    /// The custom-descriptors proposal (off by default; wasmtime has it
+    /// not yet): exact reference types (`(ref exact $t)`), struct types
+    /// with a descriptor (`descriptor`/`describes`), `struct.new_desc`,
+    /// `struct.new_default_desc`, `ref.get_desc`, `ref.cast_desc_eq` and
+    /// `br_on_cast_desc_eq`/`br_on_cast_desc_eq_fail`.
+    pub custom_descriptors: bool,
     /// Accept memories indexed by `i64` (the memory64 proposal, part of
     /// Wasm 3.0): every access to them is bounds-checked explicitly.
     pub memory64: bool,
@@ -123,6 +129,7 @@ impl Default for Config {
             threads: true,
             wide_arithmetic: false,
             custom_page_sizes: false,
+            custom_descriptors: false,
             attest: Policy::Off,
             attest_sync: false,
             attest_kernel_dirty: true,
@@ -224,6 +231,13 @@ impl Config {
         self
     }
 
+    /// Enables the custom-descriptors proposal (see
+    /// [`Config::custom_descriptors`]).
+    pub fn wasm_custom_descriptors(&mut self, on: bool) -> &mut Config {
+        self.custom_descriptors = on;
+        self
+    }
+
     /// Accepts exactly Wasm 2.0 (SIMD included) and relaxed SIMD: every
     /// Wasm 3.0 proposal above switched off, as the 1.0 and 2.0 spec
     /// suites validate.
@@ -237,6 +251,7 @@ impl Config {
             .wasm_threads(false)
             .wasm_wide_arithmetic(false)
             .wasm_custom_page_sizes(false)
+            .wasm_custom_descriptors(false)
     }
 
     /// Chooses the attestation policy.
@@ -456,6 +471,7 @@ impl Engine {
                 threads: config.threads,
                 wide_arithmetic: config.wide_arithmetic,
                 custom_page_sizes: config.custom_page_sizes,
+                custom_descriptors: config.custom_descriptors,
             },
             // The tag monitor's wrappers own the allocator calls.
             allocator_events: config.track_allocations && tags.is_none(),

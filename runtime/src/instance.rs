@@ -277,6 +277,8 @@ fn eval_const(store: &mut StoreOpaque, data: &InstanceData, expr: &[ConstOp]) ->
             }
             ConstOp::StructNew(ty)
             | ConstOp::StructNewDefault(ty)
+            | ConstOp::StructNewDesc(ty)
+            | ConstOp::StructNewDefaultDesc(ty)
             | ConstOp::ArrayNew(ty)
             | ConstOp::ArrayNewDefault(ty)
             | ConstOp::ArrayNewFixed(ty, _) => {
@@ -309,6 +311,8 @@ fn op_allocates(op: &ConstOp) -> bool {
         op,
         ConstOp::StructNew(_)
             | ConstOp::StructNewDefault(_)
+            | ConstOp::StructNewDesc(_)
+            | ConstOp::StructNewDefaultDesc(_)
             | ConstOp::ArrayNew(_)
             | ConstOp::ArrayNewDefault(_)
             | ConstOp::ArrayNewFixed(..)
@@ -344,15 +348,15 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
     }
     for (import, ext) in info.imports.iter().zip(imports) {
         let ok = match (&import.kind, ext) {
-            (ImportKind::Func(t), Extern::Func(f)) => {
+            (ImportKind::Func(t, exact), Extern::Func(f)) => {
                 // Type ids are engine-wide, so equal ids mean equal types;
-                // a function of a declared subtype links too.
+                // a function of a declared subtype links too, unless the
+                // import asks for exactly its type.
                 let ptr = f.vm_func_ref(store)?;
                 // SAFETY: funcrefs of a store's functions live as long as the store.
                 let have = unsafe { (*ptr).type_id };
-                module
-                    .engine()
-                    .is_subtype(have, module.inner.type_ids[*t as usize])
+                let want = module.inner.type_ids[*t as usize];
+                have == want || (!exact && module.engine().is_subtype(have, want))
             }
             (ImportKind::Memory(plan), Extern::Memory(m)) => {
                 let have = m.data_in(store);
@@ -468,7 +472,7 @@ pub(crate) fn instantiate(
     for import in &info.imports {
         let ext = *imports_iter.next().expect("checked count");
         match (&import.kind, ext) {
-            (ImportKind::Func(_), Extern::Func(f)) => {
+            (ImportKind::Func(..), Extern::Func(f)) => {
                 let idx = func_idx;
                 func_idx += 1;
                 let ptr = f.vm_func_ref(store)?;

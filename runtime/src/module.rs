@@ -141,7 +141,7 @@ impl Module {
         let ids = &self.inner.type_ids;
         info.imports.iter().map(move |i| {
             let ty = match &i.kind {
-                ImportKind::Func(t) => {
+                ImportKind::Func(t, _) => {
                     ExternType::Func(FuncType::from_sig(&info.types[*t as usize]))
                 }
                 ImportKind::Table(t) => ExternType::Table(TableType::from_plan(t, ids)),

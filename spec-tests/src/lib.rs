@@ -46,11 +46,14 @@ pub enum Suite {
     /// The annotations proposal tests (`annotations/`: custom
     /// annotations in the text format).
     Annotations,
+    /// The custom-descriptors proposal tests (`custom-descriptors/`:
+    /// exact reference types, struct types with descriptors).
+    CustomDescriptors,
 }
 
 impl Suite {
     /// Every suite, in the order they are reported.
-    pub const ALL: [Suite; 16] = [
+    pub const ALL: [Suite; 17] = [
         Suite::V1,
         Suite::V2,
         Suite::V3,
@@ -67,12 +70,13 @@ impl Suite {
         Suite::WideArithmetic,
         Suite::CustomPageSizes,
         Suite::Annotations,
+        Suite::CustomDescriptors,
     ];
 
     /// The command-line name of the suite (`v1`, `v2`, `v3`, `simd`,
     /// `relaxed-simd`, `multi-memory`, `tail-call`, `extended-const`,
     /// `memory64`, `function-references`, `exceptions`, `gc`, `threads`, `wide-arithmetic`,
-    /// `custom-page-sizes`, `annotations`).
+    /// `custom-page-sizes`, `annotations`, `custom-descriptors`).
     pub fn name(self) -> &'static str {
         match self {
             Suite::V1 => "v1",
@@ -91,6 +95,7 @@ impl Suite {
             Suite::WideArithmetic => "wide-arithmetic",
             Suite::CustomPageSizes => "custom-page-sizes",
             Suite::Annotations => "annotations",
+            Suite::CustomDescriptors => "custom-descriptors",
         }
     }
 
@@ -121,6 +126,7 @@ impl Suite {
             Suite::WideArithmetic => proposal(Proposal::WideArithmetic).collect(),
             Suite::CustomPageSizes => proposal(Proposal::CustomPageSizes).collect(),
             Suite::Annotations => proposal(Proposal::Annotations).collect(),
+            Suite::CustomDescriptors => proposal(Proposal::CustomDescriptors).collect(),
         };
         let mut files: Vec<(String, &'static str)> = files
             .into_iter()
@@ -171,6 +177,9 @@ pub fn run_files<'a>(
             }
             if name.starts_with("custom-page-sizes/") {
                 opts.config.wasm_custom_page_sizes(true);
+            }
+            if name.starts_with("custom-descriptors/") {
+                opts.config.wasm_custom_descriptors(true);
             }
             run_suite([(name, source)], &opts)
         })

@@ -1,6 +1,8 @@
 //! GC's reference instructions: `i31`s, `ref.eq`, the conversions between
 //! `anyref` and `externref`, and the casts (`ref.test`, `ref.cast`,
-//! `br_on_cast`, `br_on_cast_fail`). Raw forms are described in
+//! `br_on_cast`, `br_on_cast_fail`, and the custom-descriptors proposal's
+//! `ref.cast_desc_eq`, `br_on_cast_desc_eq`, `br_on_cast_desc_eq_fail`,
+//! which also compare the object's descriptor). Raw forms are described in
 //! `walmart::any_ref`: an `i31` is odd, a host reference in `anyref` has
 //! bit 1 set, a GC object is its 8-aligned address with its type's info
 //! record in its header ([`vmctx::GC_TYPE_INFO`]) and its kind after
@@ -73,6 +75,16 @@ impl FuncTranslator<'_, '_> {
                 self.builder.ins().trapz(ok, TrapKind::CastFailure.code());
                 self.push(x);
             }
+            O::RefCastDescEqNonNull { hty } | O::RefCastDescEqNullable { hty } => {
+                let target = self.ref_ty(*hty, matches!(op, O::RefCastDescEqNullable { .. }))?;
+                let desc = self.pop();
+                let x = self.pop();
+                let ok = self.desc_test(x, desc, target)?;
+                self.builder
+                    .ins()
+                    .trapz(ok, TrapKind::DescriptorCastFailure.code());
+                self.push(x);
+            }
             O::BrOnCast {
                 relative_depth,
                 to_ref_type,
@@ -82,18 +94,34 @@ impl FuncTranslator<'_, '_> {
                 relative_depth,
                 to_ref_type,
                 ..
+            }
+            | O::BrOnCastDescEq {
+                relative_depth,
+                to_ref_type,
+                ..
+            }
+            | O::BrOnCastDescEqFail {
+                relative_depth,
+                to_ref_type,
+                ..
             } => {
                 let target = RefTy::from_parser(*to_ref_type, &self.env.info.type_kinds)
                     .ok_or_else(|| unsupported_type(*to_ref_type))?;
+                let with_desc =
+                    matches!(op, O::BrOnCastDescEq { .. } | O::BrOnCastDescEqFail { .. });
+                let desc = with_desc.then(|| self.pop());
                 let x = self.pop();
-                let ok = self.ref_test(x, target);
+                let ok = match desc {
+                    Some(desc) => self.desc_test(x, desc, target)?,
+                    None => self.ref_test(x, target),
+                };
                 // The reference goes out with the label's other values on
                 // top, and stays on the stack when not taken.
                 let (label, arity) = self.branch_to(*relative_depth);
                 let mut args = self.stack[self.stack.len() - (arity - 1)..].to_vec();
                 args.push(x);
                 let on = self.builder.create_block();
-                if matches!(op, O::BrOnCast { .. }) {
+                if matches!(op, O::BrOnCast { .. } | O::BrOnCastDescEq { .. }) {
                     self.builder
                         .ins()
                         .brif(ok, label, &block_args(&args), on, &[]);
@@ -154,7 +182,14 @@ impl FuncTranslator<'_, '_> {
                     x,
                     vmctx::FUNCREF_TYPE,
                 );
-                self.is_type(type_id, index)
+                if target.exact {
+                    let expected = self.env.type_ids[index as usize] as i64;
+                    self.builder
+                        .ins()
+                        .icmp_imm_u(IntCC::Equal, type_id, expected)
+                } else {
+                    self.is_type(type_id, index)
+                }
             }
             HeapTy::Struct | HeapTy::Array | HeapTy::Type(..) => {
                 // An object (low bits clear), then its header.
@@ -174,7 +209,12 @@ impl FuncTranslator<'_, '_> {
                             x,
                             vmctx::GC_TYPE_INFO,
                         );
-                        self.is_object_type(info, index)
+                        if target.exact {
+                            let expected = self.env.type_infos[index as usize] as i64;
+                            self.builder.ins().icmp_imm_u(IntCC::Equal, info, expected)
+                        } else {
+                            self.is_object_type(info, index)
+                        }
                     }
                     heap => {
                         let kind = self.builder.ins().load(
@@ -196,6 +236,46 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
         result
+    }
+
+    /// Whether reference `x` is a value of `target` (module form, a struct
+    /// type with a descriptor) whose descriptor is `desc`: an `i8`, 1 or
+    /// 0; a null `x` passes where `target` is nullable. A null `desc`
+    /// traps first, whatever `x` is.
+    fn desc_test(&mut self, x: Value, desc: Value, target: RefTy) -> Result<Value, CompileError> {
+        let HeapTy::Type(index, _) = target.heap else {
+            return Err(CompileError::Unsupported(format!(
+                "a descriptor cast to {:?}",
+                target.heap
+            )));
+        };
+        let at = self.descriptor_offset(index)?;
+        self.builder
+            .ins()
+            .trapz(desc, TrapKind::NullDescriptorReference.code());
+        let typed = self.ref_test(x, target);
+        let done = self.builder.create_block();
+        let result = self.builder.append_block_param(done, types::I8);
+        let compare = self.builder.create_block();
+        // Null (when it passes) has no descriptor to compare.
+        let is_null = self.builder.ins().icmp_imm_u(IntCC::Equal, x, 0);
+        let failed = self.builder.ins().bxor_imm_u(typed, 1);
+        let skip = self.builder.ins().bor(is_null, failed);
+        self.builder
+            .ins()
+            .brif(skip, done, &block_args(&[typed]), compare, &[]);
+        self.builder.seal_block(compare);
+        self.builder.switch_to_block(compare);
+        // An object of the target type or a subtype has a descriptor slot.
+        let have = self
+            .builder
+            .ins()
+            .load(types::I64, super::vm_flags().with_readonly(), x, at);
+        let same = self.builder.ins().icmp(IntCC::Equal, have, desc);
+        self.builder.ins().jump(done, &block_args(&[same]));
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
+        Ok(result)
     }
 
     /// Whether the type of the object whose info record is at `info` is

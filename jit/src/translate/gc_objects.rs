@@ -1,5 +1,6 @@
-//! Structs and arrays: `struct.new`, `struct.get`, `struct.set`,
-//! `array.new`, `array.get`, `array.set`, `array.len`, `array.fill`,
+//! Structs and arrays: `struct.new`, `struct.get`, `struct.set`, the
+//! custom-descriptors proposal's `struct.new_desc`,
+//! `struct.new_default_desc` and `ref.get_desc`, `array.new`, `array.get`, `array.set`, `array.len`, `array.fill`,
 //! `array.copy`. Objects come from the runtime ([`Builtin::GcAlloc`]),
 //! zeroed, with a header ([`vmctx::GC_HEADER`]); fields are read and
 //! written in place. Objects live outside linear memory, so attestation's
@@ -31,20 +32,45 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn translate_gc_object(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         use Operator as O;
         match *op {
-            O::StructNew { struct_type_index } | O::StructNewDefault { struct_type_index } => {
+            O::StructNew { struct_type_index }
+            | O::StructNewDefault { struct_type_index }
+            | O::StructNewDesc { struct_type_index }
+            | O::StructNewDefaultDesc { struct_type_index } => {
                 let def = self.env.info.type_defs[struct_type_index as usize].clone();
                 let (offsets, _) = def.struct_layout();
-                let values = if matches!(op, O::StructNew { .. }) {
+                let desc = if matches!(op, O::StructNewDesc { .. } | O::StructNewDefaultDesc { .. })
+                {
+                    let desc = self.pop();
+                    self.builder
+                        .ins()
+                        .trapz(desc, TrapKind::NullDescriptorReference.code());
+                    Some(desc)
+                } else {
+                    None
+                };
+                let values = if matches!(op, O::StructNew { .. } | O::StructNewDesc { .. }) {
                     self.popn(def.fields.len())
                 } else {
                     Vec::new()
                 };
                 let zero = self.builder.ins().iconst(types::I32, 0);
                 let obj = self.gc_alloc(struct_type_index, zero);
+                if let (Some(desc), Some(at)) = (desc, def.descriptor_offset()) {
+                    self.builder.ins().store(flags(), desc, obj, at as i32);
+                }
                 for ((field, offset), value) in def.fields.iter().zip(&offsets).zip(values) {
                     self.store_storage(field.storage, obj, *offset as i32, value);
                 }
                 self.push(obj);
+            }
+            O::RefGetDesc { type_index } => {
+                let obj = self.pop();
+                self.builder
+                    .ins()
+                    .trapz(obj, TrapKind::NullReference.code());
+                let offset = self.descriptor_offset(type_index)?;
+                let desc = self.builder.ins().load(types::I64, flags(), obj, offset);
+                self.push(desc);
             }
             O::StructGet {
                 struct_type_index,
@@ -272,6 +298,15 @@ impl FuncTranslator<'_, '_> {
         let def = &self.env.info.type_defs[ty as usize];
         let offset = def.struct_layout().0[field as usize] as i32;
         (def.fields[field as usize].storage, offset)
+    }
+
+    /// Where objects of the module's struct type `ty` and its subtypes
+    /// hold their descriptor (validation has checked it has one).
+    pub(crate) fn descriptor_offset(&self, ty: u32) -> Result<i32, CompileError> {
+        self.env.info.type_defs[ty as usize]
+            .descriptor_offset()
+            .map(|at| at as i32)
+            .ok_or_else(|| CompileError::Unsupported(format!("type {ty} without a descriptor")))
     }
 
     fn element(&self, array_type_index: u32) -> StorageTy {

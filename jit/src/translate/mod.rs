@@ -634,13 +634,20 @@ impl FuncTranslator<'_, '_> {
             | O::RefTestNonNull { .. }
             | O::RefTestNullable { .. }
             | O::RefCastNonNull { .. }
-            | O::RefCastNullable { .. } => {
+            | O::RefCastNullable { .. }
+            | O::RefCastDescEqNonNull { .. }
+            | O::RefCastDescEqNullable { .. }
+            | O::BrOnCastDescEq { .. }
+            | O::BrOnCastDescEqFail { .. } => {
                 self.flush_marks();
                 self.tag_checked.clear();
                 self.translate_gc(op)
             }
             O::StructNew { .. }
             | O::StructNewDefault { .. }
+            | O::StructNewDesc { .. }
+            | O::StructNewDefaultDesc { .. }
+            | O::RefGetDesc { .. }
             | O::StructGet { .. }
             | O::StructGetS { .. }
             | O::StructGetU { .. }

@@ -116,6 +116,9 @@ fn host_type(engine: &Engine, kind: TypeKind, fields: Vec<FieldTy>) -> (u64, Typ
         fields,
         supertype: None,
         is_final: true,
+        descriptor: None,
+        describes: None,
+        descriptor_slot: 0,
     };
     let id = engine.register_type(FuncSig::default(), def.clone());
     (id, def)
@@ -135,6 +138,13 @@ impl AnyRef {
         if !Engine::same(&store.engine, &ty.engine) {
             return Err(Error::Usage(
                 "struct type and store belong to different engines".into(),
+            ));
+        }
+        if ty.def.descriptor.is_some() {
+            return Err(Error::Usage(
+                "the struct type has a descriptor: its structs are made in Wasm \
+                 (`struct.new_desc`)"
+                    .into(),
             ));
         }
         if fields.len() != ty.def.fields.len() {

@@ -139,12 +139,14 @@ pub(super) unsafe fn fill_from_first(first: usize, size: usize, len: usize) {
 /// The trap of an allocation ([`new_object`]'s result) that found no room.
 fn exhausted(addr: u64) -> Result<()> {
     if addr == GcFailure::Exhausted as u64 {
-        return Err(crate::Error::Trap(crate::Trap::new(
-            walmart_jit::TrapKind::GcHeapExhausted,
-            Vec::new(),
-        )));
+        return Err(trap(walmart_jit::TrapKind::GcHeapExhausted));
     }
     Ok(())
+}
+
+/// The error of a trap the runtime raises outside Wasm (no frames).
+fn trap(kind: walmart_jit::TrapKind) -> crate::Error {
+    crate::Error::Trap(crate::Trap::new(kind, Vec::new()))
 }
 
 /// A GC object a constant expression makes (`op` one of the allocating
@@ -158,9 +160,20 @@ pub(crate) fn const_object(
     stack: &mut Vec<u128>,
 ) -> Result<u64> {
     let pop = |stack: &mut Vec<u128>, n: usize| stack.split_off(stack.len().saturating_sub(n));
+    let desc = match op {
+        ConstOp::StructNewDesc(_) | ConstOp::StructNewDefaultDesc(_) => {
+            match stack.pop().unwrap_or(0) as u64 {
+                0 => return Err(trap(walmart_jit::TrapKind::NullDescriptorReference)),
+                desc => Some(desc),
+            }
+        }
+        _ => None,
+    };
     let (len, values, repeat) = match op {
-        ConstOp::StructNew(_) => (0, pop(stack, def.fields.len()), false),
-        ConstOp::StructNewDefault(_) => (0, Vec::new(), false),
+        ConstOp::StructNew(_) | ConstOp::StructNewDesc(_) => {
+            (0, pop(stack, def.fields.len()), false)
+        }
+        ConstOp::StructNewDefault(_) | ConstOp::StructNewDefaultDesc(_) => (0, Vec::new(), false),
         ConstOp::ArrayNewDefault(_) => (stack.pop().unwrap_or(0) as u32, Vec::new(), false),
         ConstOp::ArrayNew(_) => {
             let len = stack.pop().unwrap_or(0) as u32;
@@ -171,6 +184,11 @@ pub(crate) fn const_object(
     };
     let addr = new_object(store, info, def, len, None);
     exhausted(addr)?;
+    if let (Some(desc), Some(at)) = (desc, def.descriptor_offset()) {
+        // SAFETY: the struct was just made of `def`, whose descriptor's
+        // slot this is.
+        unsafe { *((addr as usize + at as usize) as *mut u64) = desc };
+    }
     if values.is_empty() {
         return Ok(addr);
     }

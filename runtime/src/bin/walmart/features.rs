@@ -1,6 +1,6 @@
 //! `-W FEATURE[=y|n]`: the Wasm proposals `walmart run` and `walmart wast`
 //! accept, each on by default but wide-arithmetic and custom-page-sizes
-//! (as wasmtime's `-W` switches them); and the
+//! (as wasmtime's `-W` switches them) and custom-descriptors; and the
 //! limits `-W max-wasm-stack=BYTES`, `-W max-gc-heap=BYTES` (a number,
 //! or one ending in K, M or G for KiB, MiB, GiB), `-W gc-stress=y|n`.
 
@@ -14,7 +14,7 @@ type Switch = fn(&mut Config, bool) -> &mut Config;
 type Limit = fn(&mut Config, usize) -> &mut Config;
 
 /// The proposals `-W` names, and the switch each sets.
-const FEATURES: [(&str, Switch); 9] = [
+const FEATURES: [(&str, Switch); 10] = [
     ("multi-memory", Config::wasm_multi_memory),
     ("tail-call", Config::wasm_tail_call),
     ("extended-const", Config::wasm_extended_const),
@@ -24,6 +24,7 @@ const FEATURES: [(&str, Switch); 9] = [
     ("threads", Config::wasm_threads),
     ("wide-arithmetic", Config::wasm_wide_arithmetic),
     ("custom-page-sizes", Config::wasm_custom_page_sizes),
+    ("custom-descriptors", Config::wasm_custom_descriptors),
 ];
 
 /// Applies `-W` settings (`NAME`, `NAME=y`, `NAME=n`) to `config`.
