@@ -241,6 +241,28 @@ fn wasm_features_switch_on_and_off_with_w() {
     ]);
     // (2^64 - 1)^2 = 2^128 - 2^65 + 1: low half 1, high half 2^64 - 2.
     assert_eq!(text(&out.stdout), "1\n-2\n", "{}", text(&out.stderr));
+
+    // Custom descriptors too.
+    let desc = dir.join("desc.wat");
+    std::fs::write(
+        &desc,
+        r#"(module
+            (rec (type $t (descriptor $d) (struct (field i32)))
+                 (type $d (describes $t) (struct (field i32))))
+            (func (export "f") (result i32)
+                (struct.get $d 0 (ref.get_desc $t
+                    (struct.new_desc $t (i32.const 1) (struct.new $d (i32.const 42)))))))"#,
+    )
+    .unwrap();
+    let desc = desc.display().to_string();
+    let out = walmart(&["run", "--invoke", "f", &desc]);
+    let err = text(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("custom descriptors"),
+        "{err}"
+    );
+    let out = walmart(&["run", "-W", "custom-descriptors", "--invoke", "f", &desc]);
+    assert_eq!(text(&out.stdout), "42\n", "{}", text(&out.stderr));
 }
 
 /// `-W max-gc-heap=BYTES` bounds the GC heap: a program that keeps more

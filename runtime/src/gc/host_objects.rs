@@ -140,13 +140,6 @@ impl AnyRef {
                 "struct type and store belong to different engines".into(),
             ));
         }
-        if ty.def.descriptor.is_some() {
-            return Err(Error::Usage(
-                "the struct type has a descriptor: its structs are made in Wasm \
-                 (`struct.new_desc`)"
-                    .into(),
-            ));
-        }
         if fields.len() != ty.def.fields.len() {
             return Err(Error::Usage(format!(
                 "a struct of {} fields given {} values",
