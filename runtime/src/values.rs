@@ -195,13 +195,13 @@ impl Val {
                     // SAFETY: funcrefs of a store's functions live as long
                     // as the store.
                     let have = unsafe { (*ptr).type_id };
-                    store.engine.is_subtype(have, id)
+                    have == id || (!r.exact && store.engine.is_subtype(have, id))
                 }
                 _ => false,
             },
             Val::ExternRef(Some(_)) => r.heap == HeapTy::Extern,
             Val::ExnRef(Some(_)) => r.heap == HeapTy::Exn,
-            Val::AnyRef(Some(a)) => crate::gc::any_fits(store, a, r.heap)?,
+            Val::AnyRef(Some(a)) => crate::gc::any_fits(store, a, r)?,
             _ => true,
         };
         if fits {

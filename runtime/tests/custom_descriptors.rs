@@ -243,3 +243,45 @@ fn descriptors_and_exact_types_are_refused_unless_switched_on() {
     let err = Module::new(&engine, exact).unwrap_err().to_string();
     assert!(err.contains("custom descriptors"), "{err}");
 }
+
+#[test]
+fn the_host_hands_in_only_values_of_exactly_an_exact_type() {
+    let mut config = Config::new();
+    config.wasm_custom_descriptors(true);
+    let wat = r#"(module
+        (type $s (sub (struct (field i32))))
+        (type $t (sub $s (struct (field i32))))
+        (type $f (sub (func (result i32))))
+        (type $g (sub $f (func (result i32))))
+        (func $one (export "one") (type $f) (i32.const 1))
+        (func $two (export "two") (type $g) (i32.const 2))
+        (elem declare func $one $two)
+        (global (export "exact") (mut (ref null (exact $s))) (ref.null none))
+        (global (export "inexact") (mut (ref null $s)) (ref.null none))
+        (func (export "s") (result anyref) (struct.new $s (i32.const 1)))
+        (func (export "t") (result anyref) (struct.new $t (i32.const 2)))
+        (func (export "call_exact") (param (ref (exact $f))) (result i32)
+            (call_ref $f (local.get 0))))"#;
+    let (mut store, inst) = common::instantiated(&config, wat);
+    let s = call(&mut store, &inst, "s", &[]).unwrap();
+    let t = call(&mut store, &inst, "t", &[]).unwrap();
+    let exact = inst.get_global(&mut store, "exact").unwrap();
+    let inexact = inst.get_global(&mut store, "inexact").unwrap();
+    exact.set(&mut store, s).unwrap();
+    let err = exact.set(&mut store, t).unwrap_err().to_string();
+    assert!(err.contains("of another type"), "{err}");
+    inexact.set(&mut store, t).unwrap();
+
+    let one = inst.get_func(&mut store, "one").unwrap();
+    let two = inst.get_func(&mut store, "two").unwrap();
+    let f = inst.get_func(&mut store, "call_exact").unwrap();
+    let mut out = [Val::I32(0)];
+    f.call(&mut store, &[Val::FuncRef(Some(one))], &mut out)
+        .unwrap();
+    assert_eq!(out[0].i32(), Some(1));
+    let err = f
+        .call(&mut store, &[Val::FuncRef(Some(two))], &mut out)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("of another type"), "{err}");
+}

@@ -12,7 +12,7 @@ pub(crate) use collect::{clear_stack_below, collect, ScanFrom, CLEARED_STACK};
 pub(crate) use heap::GcHeap;
 pub use host_objects::{ArrayType, FieldType, StorageType, StructType};
 
-use walmart_jit::module_info::{ConstOp, HeapTy, StorageTy, TypeDef, TypeKind};
+use walmart_jit::module_info::{ConstOp, HeapTy, RefTy, StorageTy, TypeDef, TypeKind};
 use walmart_jit::vmctx::{self, GcFailure};
 
 use crate::any_ref::{AnyInner, AnyRef};
@@ -44,9 +44,10 @@ pub(crate) fn object_kind(addr: u64) -> TypeKind {
     }
 }
 
-/// Whether non-null reference `a` is a value of heap type `heap` (engine
-/// ids).
-pub(crate) fn any_fits(store: &StoreOpaque, a: &AnyRef, heap: HeapTy) -> Result<bool> {
+/// Whether non-null reference `a` is a value of reference type `r`'s heap
+/// type (engine ids), of exactly it where `r` is exact.
+pub(crate) fn any_fits(store: &StoreOpaque, a: &AnyRef, r: RefTy) -> Result<bool> {
+    let heap = r.heap;
     if let Some(addr) = a.object(store)? {
         let ty = object_type(addr);
         let kind = object_kind(addr);
@@ -54,7 +55,9 @@ pub(crate) fn any_fits(store: &StoreOpaque, a: &AnyRef, heap: HeapTy) -> Result<
             HeapTy::Any | HeapTy::Eq => true,
             HeapTy::Struct => kind == TypeKind::Struct,
             HeapTy::Array => kind == TypeKind::Array,
-            HeapTy::Engine(want, _) => store.engine.is_subtype(ty, want),
+            HeapTy::Engine(want, _) => {
+                ty == want || (!r.exact && store.engine.is_subtype(ty, want))
+            }
             _ => false,
         });
     }

@@ -930,7 +930,7 @@ fn ref_family(heap: &HeapType<'_>) -> Option<RefFamily> {
         } => Some(RefFamily::Any),
         // A script's null of a defined type is taken for a function
         // reference's (the script does not say which kind of type it is).
-        HeapType::Concrete(_) => Some(RefFamily::Func),
+        HeapType::Concrete(_) | HeapType::Exact(_) => Some(RefFamily::Func),
         _ => None,
     }
 }
