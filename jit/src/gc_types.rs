@@ -124,8 +124,9 @@ pub struct TypeDef {
     /// as `supertype`: each object of this type holds a reference to one,
     /// in a slot among its fields ([`TypeDef::descriptor_offset`]).
     pub descriptor: Option<HeapTy>,
-    /// With a descriptor, how many fields come before its slot: those of
-    /// the first type of the supertype chain that has a descriptor, so
+    /// With a descriptor, how many fields come before its slot (0
+    /// without): those of the first type of the supertype chain that has
+    /// a descriptor, so
     /// the slot is at one offset in that type and all its subtypes (every
     /// subtype of a described type is described; a described type's
     /// supertype need not be).
@@ -358,7 +359,10 @@ pub(crate) fn type_def(
     let supertype = type_ref(ty.supertype_idxs.first(), "supertype")?;
     let descriptor = type_ref(ty.composite_type.descriptor_idx.as_ref(), "descriptor")?;
     let describes = type_ref(ty.composite_type.describes_idx.as_ref(), "described type")?;
+    // Part of the type's identity: 0 without a descriptor, as the host's
+    // types have it.
     let descriptor_slot = match supertype {
+        _ if descriptor.is_none() => 0,
         Some(HeapTy::Type(index, _)) => match defs.get(index as usize) {
             Some(sup) if sup.descriptor.is_some() => sup.descriptor_slot,
             Some(_) => fields.len() as u32,
