@@ -17,6 +17,9 @@ pub enum Suite {
     /// rewrote them, and those of the proposals 3.0 took in (tail calls,
     /// typed function references, GC types, ...).
     V3,
+    /// The spec's tests since 3.0 (`wasm-latest/`: 3.0's with later
+    /// fixes).
+    Latest,
     /// The fixed-width SIMD proposal tests (`simd/`).
     Simd,
     /// The relaxed SIMD proposal tests (`relaxed-simd/`).
@@ -49,14 +52,20 @@ pub enum Suite {
     /// The custom-descriptors proposal tests (`custom-descriptors/`:
     /// exact reference types, struct types with descriptors).
     CustomDescriptors,
+    /// The scripts of the proposals Wasm 2.0 took in, as their
+    /// repositories last had them (`bulk-memory/`, `multi-value/`,
+    /// `mutable-global/`, `reference-types/`, `sign-extension-ops/`,
+    /// `nontrapping-float-to-int-conversions/`).
+    Wasm2Proposals,
 }
 
 impl Suite {
     /// Every suite, in the order they are reported.
-    pub const ALL: [Suite; 17] = [
+    pub const ALL: [Suite; 19] = [
         Suite::V1,
         Suite::V2,
         Suite::V3,
+        Suite::Latest,
         Suite::Simd,
         Suite::RelaxedSimd,
         Suite::MultiMemory,
@@ -71,17 +80,20 @@ impl Suite {
         Suite::CustomPageSizes,
         Suite::Annotations,
         Suite::CustomDescriptors,
+        Suite::Wasm2Proposals,
     ];
 
-    /// The command-line name of the suite (`v1`, `v2`, `v3`, `simd`,
+    /// The command-line name of the suite (`v1`, `v2`, `v3`, `latest`, `simd`,
     /// `relaxed-simd`, `multi-memory`, `tail-call`, `extended-const`,
     /// `memory64`, `function-references`, `exceptions`, `gc`, `threads`, `wide-arithmetic`,
-    /// `custom-page-sizes`, `annotations`, `custom-descriptors`).
+    /// `custom-page-sizes`, `annotations`, `custom-descriptors`,
+    /// `wasm2-proposals`).
     pub fn name(self) -> &'static str {
         match self {
             Suite::V1 => "v1",
             Suite::V2 => "v2",
             Suite::V3 => "v3",
+            Suite::Latest => "latest",
             Suite::Simd => "simd",
             Suite::RelaxedSimd => "relaxed-simd",
             Suite::MultiMemory => "multi-memory",
@@ -96,6 +108,7 @@ impl Suite {
             Suite::CustomPageSizes => "custom-page-sizes",
             Suite::Annotations => "annotations",
             Suite::CustomDescriptors => "custom-descriptors",
+            Suite::Wasm2Proposals => "wasm2-proposals",
         }
     }
 
@@ -113,6 +126,7 @@ impl Suite {
             Suite::V1 => spec(SpecVersion::V1).collect(),
             Suite::V2 => spec(SpecVersion::V2).collect(),
             Suite::V3 => spec(SpecVersion::V3).collect(),
+            Suite::Latest => spec(SpecVersion::Latest).collect(),
             Suite::Simd => proposal(Proposal::Simd).collect(),
             Suite::RelaxedSimd => proposal(Proposal::RelaxedSimd).collect(),
             Suite::MultiMemory => proposal(Proposal::MultiMemory).collect(),
@@ -127,6 +141,17 @@ impl Suite {
             Suite::CustomPageSizes => proposal(Proposal::CustomPageSizes).collect(),
             Suite::Annotations => proposal(Proposal::Annotations).collect(),
             Suite::CustomDescriptors => proposal(Proposal::CustomDescriptors).collect(),
+            Suite::Wasm2Proposals => [
+                Proposal::BulkMemoryOperations,
+                Proposal::MultiValue,
+                Proposal::MutableGlobal,
+                Proposal::ReferenceTypes,
+                Proposal::SignExtensionOps,
+                Proposal::NontrappingFloatToIntConversions,
+            ]
+            .into_iter()
+            .flat_map(proposal)
+            .collect(),
         };
         let mut files: Vec<(String, &'static str)> = files
             .into_iter()
@@ -137,6 +162,17 @@ impl Suite {
         files
     }
 }
+
+/// The folders of [`Suite::Wasm2Proposals`]' scripts that validate as
+/// Wasm 2.0 does (bulk-memory's were updated with typed references and
+/// GC types, and run under every proposal).
+const WASM2_PROPOSALS: [&str; 5] = [
+    "multi-value/",
+    "mutable-global/",
+    "reference-types/",
+    "sign-extension-ops/",
+    "nontrapping-float-to-int-conversions/",
+];
 
 /// Runs scripts like [`run_suite`], each under the features its suite
 /// needs (custom-page-sizes' only without attestation, which refuses
@@ -163,7 +199,10 @@ pub fn run_files<'a>(
         })
         .flat_map(|(name, source)| {
             let mut opts = opts.clone();
-            if name.starts_with("wasm-v1/") || name.starts_with("wasm-v2/") {
+            if name.starts_with("wasm-v1/")
+                || name.starts_with("wasm-v2/")
+                || WASM2_PROPOSALS.iter().any(|dir| name.starts_with(dir))
+            {
                 opts.config.wasm_2_0_only();
             }
             if name.starts_with("memory64/")

@@ -2,7 +2,7 @@
 //! per-file table and checks the results against the expectations file.
 //!
 //! ```text
-//! walmart-spec-tests [--suite v1|v2|v3|simd|relaxed-simd|multi-memory|tail-call|extended-const|memory64|function-references|exceptions|gc|threads|wide-arithmetic|custom-page-sizes|annotations|custom-descriptors|all]... [--update-expectations]
+//! walmart-spec-tests [--suite v1|v2|v3|latest|simd|relaxed-simd|multi-memory|tail-call|extended-const|memory64|function-references|exceptions|gc|threads|wide-arithmetic|custom-page-sizes|annotations|custom-descriptors|wasm2-proposals|all]... [--update-expectations]
 //!                    [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks]
 //!                    [--attest coarse|fine] [--gc-stress] [FILTER]
 //! ```
@@ -17,7 +17,7 @@ use walmart_spec_tests::{
 };
 
 const USAGE: &str = "\
-usage: walmart-spec-tests [--suite v1|v2|v3|simd|relaxed-simd|multi-memory|tail-call|extended-const|memory64|function-references|exceptions|gc|threads|wide-arithmetic|custom-page-sizes|annotations|custom-descriptors|all]... [--update-expectations]
+usage: walmart-spec-tests [--suite v1|v2|v3|latest|simd|relaxed-simd|multi-memory|tail-call|extended-const|memory64|function-references|exceptions|gc|threads|wide-arithmetic|custom-page-sizes|annotations|custom-descriptors|wasm2-proposals|all]... [--update-expectations]
                           [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks]
                           [--attest coarse|fine] [--gc-stress] [FILTER]
 
