@@ -393,3 +393,74 @@ pub(crate) fn type_kind(ty: &wasmparser::SubType) -> TypeKind {
         _ => TypeKind::Array,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmparser::{
+        CompositeInnerType, CompositeType, FieldType, PackedIndex, StorageType, StructType,
+        SubType, ValType,
+    };
+
+    /// A struct sub type of `fields`, its supertype and descriptor given
+    /// as module indices.
+    fn sub(fields: &[ValType], supertype: Option<u32>, descriptor: Option<u32>) -> SubType {
+        let index = |i: u32| PackedIndex::from_module_index(i).unwrap();
+        SubType {
+            is_final: false,
+            supertype_idxs: supertype.map(index).into_iter().collect(),
+            composite_type: CompositeType {
+                inner: CompositeInnerType::Struct(StructType {
+                    fields: fields
+                        .iter()
+                        .map(|t| FieldType {
+                            element_type: StorageType::Val(*t),
+                            mutable: false,
+                        })
+                        .collect(),
+                }),
+                shared: false,
+                descriptor_idx: descriptor.map(index),
+                describes_idx: None,
+            },
+        }
+    }
+
+    /// The proposal lets a described type's supertype be undescribed
+    /// (wasmparser 0.263 still refuses that, so no module reaches it yet):
+    /// the slot then follows the first described type's fields, and the
+    /// supertype's fields keep their offsets.
+    #[test]
+    fn the_descriptor_slot_keeps_every_offset_along_a_chain() {
+        use ValType::{F64, I32, I64};
+        let types = [
+            sub(&[I32, I64], None, None),                 // 0: undescribed
+            sub(&[I32, I64, I32], Some(0), Some(3)),      // 1: first described
+            sub(&[I32, I64, I32, F64], Some(1), Some(4)), // 2
+            sub(&[], None, None),                         // 3: a descriptor
+            sub(&[], Some(3), None),                      // 4: a descriptor
+        ];
+        let kinds = [TypeKind::Struct; 5];
+        let mut defs = Vec::new();
+        for ty in &types {
+            let (_, def) = type_def(ty, &kinds, &defs).unwrap();
+            defs.push(def);
+        }
+        let (base, _) = defs[0].struct_layout();
+        let (first, _) = defs[1].struct_layout();
+        let (second, size) = defs[2].struct_layout();
+        assert_eq!(defs[0].descriptor_offset(), None);
+        assert_eq!(first[..2], base[..]);
+        assert_eq!(second[..3], first[..]);
+        let slot = defs[1].descriptor_offset().unwrap();
+        assert_eq!(defs[2].descriptor_offset(), Some(slot));
+        // After the first described type's fields, before the subtype's.
+        assert!(slot >= first[2] + 4 && slot + 8 <= second[3]);
+        assert!(second[3] + 8 <= size);
+        assert_eq!(defs[0].descriptor_slot, 0);
+        assert_eq!(defs[2].descriptor_slot, 3);
+        // Traced: the slot is among the words the collector reads.
+        let trace = defs[2].trace_layout();
+        assert!(trace[2..].contains(&(u64::from(slot) | (TraceClass::Any as u64) << 32)));
+    }
+}
