@@ -695,6 +695,8 @@ pub struct Proposals {
     pub custom_page_sizes: bool,
     /// Exact reference types and struct types with descriptors.
     pub custom_descriptors: bool,
+    /// `try`, `catch`, `catch_all`, `delegate`, `rethrow`.
+    pub legacy_exceptions: bool,
 }
 
 /// The Wasm features walmart validates against: Wasm 2.0 (SIMD included),
@@ -730,6 +732,9 @@ pub fn features(proposals: Proposals) -> WasmFeatures {
     }
     if proposals.custom_descriptors {
         f |= WasmFeatures::CUSTOM_DESCRIPTORS;
+    }
+    if proposals.legacy_exceptions {
+        f |= WasmFeatures::LEGACY_EXCEPTIONS;
     }
     // Wasm 3.0 validates with GC's rules, which also let a constant
     // expression read any earlier immutable global. GC's own types

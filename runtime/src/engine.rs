@@ -69,6 +69,11 @@ pub struct Config {
     /// `struct.new_default_desc`, `ref.get_desc`, `ref.cast_desc_eq` and
     /// `br_on_cast_desc_eq`/`br_on_cast_desc_eq_fail`.
     pub custom_descriptors: bool,
+    /// The legacy exception-handling instructions (off by default; wasmtime
+    /// has them not): `try`, `catch`, `catch_all`, `delegate`, `rethrow`,
+    /// as LLVM emits for C++ exceptions (`-fwasm-exceptions`), on the same
+    /// tags and records as `try_table`. Needs [`Config::exceptions`].
+    pub legacy_exceptions: bool,
     /// Accept memories indexed by `i64` (the memory64 proposal, part of
     /// Wasm 3.0): every access to them is bounds-checked explicitly.
     pub memory64: bool,
@@ -130,6 +135,7 @@ impl Default for Config {
             wide_arithmetic: false,
             custom_page_sizes: false,
             custom_descriptors: false,
+            legacy_exceptions: false,
             attest: Policy::Off,
             attest_sync: false,
             attest_kernel_dirty: true,
@@ -238,6 +244,13 @@ impl Config {
         self
     }
 
+    /// Enables the legacy exception-handling instructions (see
+    /// [`Config::legacy_exceptions`]).
+    pub fn wasm_legacy_exceptions(&mut self, on: bool) -> &mut Config {
+        self.legacy_exceptions = on;
+        self
+    }
+
     /// Accepts exactly Wasm 2.0 (SIMD included) and relaxed SIMD: every
     /// Wasm 3.0 proposal above switched off, as the 1.0 and 2.0 spec
     /// suites validate.
@@ -252,6 +265,7 @@ impl Config {
             .wasm_wide_arithmetic(false)
             .wasm_custom_page_sizes(false)
             .wasm_custom_descriptors(false)
+            .wasm_legacy_exceptions(false)
     }
 
     /// Chooses the attestation policy.
@@ -472,6 +486,7 @@ impl Engine {
                 wide_arithmetic: config.wide_arithmetic,
                 custom_page_sizes: config.custom_page_sizes,
                 custom_descriptors: config.custom_descriptors,
+                legacy_exceptions: config.legacy_exceptions && config.exceptions,
             },
             // The tag monitor's wrappers own the allocator calls.
             allocator_events: config.track_allocations && tags.is_none(),

@@ -263,6 +263,29 @@ fn wasm_features_switch_on_and_off_with_w() {
     );
     let out = walmart(&["run", "-W", "custom-descriptors", "--invoke", "f", &desc]);
     assert_eq!(text(&out.stdout), "42\n", "{}", text(&out.stderr));
+
+    // And the legacy exception-handling instructions.
+    let legacy = dir.join("legacy.wat");
+    std::fs::write(
+        &legacy,
+        r#"(module (tag $e (param i32))
+            (func (export "f") (result i32)
+                try (result i32)
+                    (throw $e (i32.const 41))
+                catch $e
+                    (i32.add (i32.const 1))
+                end))"#,
+    )
+    .unwrap();
+    let legacy = legacy.display().to_string();
+    let out = walmart(&["run", "--invoke", "f", &legacy]);
+    let err = text(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("legacy_exceptions"),
+        "{err}"
+    );
+    let out = walmart(&["run", "-W", "legacy-exceptions", "--invoke", "f", &legacy]);
+    assert_eq!(text(&out.stdout), "42\n", "{}", text(&out.stderr));
 }
 
 /// `-W max-gc-heap=BYTES` bounds the GC heap: a program that keeps more

@@ -32,6 +32,9 @@ pub enum FrameKind {
         /// Some call or throw inside goes to `landing`.
         landing_used: bool,
     },
+    /// A legacy `try` (`catch`, `catch_all`, `delegate`): exceptions of
+    /// its body land at `landing`, which tries its catches in order.
+    LegacyTry(Box<super::exceptions::LegacyTry>),
 }
 
 /// One entry of the control stack.
@@ -324,7 +327,7 @@ impl FuncTranslator<'_, '_> {
         self.reachable = true;
     }
 
-    fn translate_end(&mut self) {
+    pub(crate) fn translate_end(&mut self) {
         let mut frame = self.frames.pop().expect("validated: end closes a frame");
         if self.reachable {
             frame.exit_reachable = true;
@@ -338,6 +341,9 @@ impl FuncTranslator<'_, '_> {
         } = &frame.kind
         {
             self.emit_landing(catches, *landing);
+        }
+        if let FrameKind::LegacyTry(legacy) = &frame.kind {
+            self.end_legacy_try(legacy);
         }
         match &frame.kind {
             FrameKind::If {
@@ -384,10 +390,22 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn translate_unreachable(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         use Operator as O;
         match op {
-            O::Block { .. } | O::Loop { .. } | O::If { .. } | O::TryTable { .. } => {
-                self.dead_depth += 1
-            }
+            O::Block { .. }
+            | O::Loop { .. }
+            | O::If { .. }
+            | O::TryTable { .. }
+            | O::Try { .. } => self.dead_depth += 1,
             O::Else if self.dead_depth == 0 => self.translate_else(),
+            O::Catch { .. } | O::CatchAll if self.dead_depth == 0 => {
+                self.translate_exception(op)?
+            }
+            O::Delegate { .. } => {
+                if self.dead_depth > 0 {
+                    self.dead_depth -= 1;
+                } else {
+                    self.translate_exception(op)?;
+                }
+            }
             O::End => {
                 if self.dead_depth > 0 {
                     self.dead_depth -= 1;

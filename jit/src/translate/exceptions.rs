@@ -1,5 +1,6 @@
-//! Exception handling: `throw`, `throw_ref`, `try_table`, and the test
-//! after each call that sends a thrown exception to its handler.
+//! Exception handling: `throw`, `throw_ref`, `try_table`, the legacy
+//! instructions (`try`, `catch`, `catch_all`, `delegate`, `rethrow`), and
+//! the test after each call that sends a thrown exception to its handler.
 //!
 //! Exceptions unwind by ordinary returns, not by walking native frames: a
 //! `throw` leaves the exception in the store's
@@ -20,6 +21,7 @@
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, types, InstBuilder, Value};
+use cranelift_frontend::Variable;
 use rayon::prelude::*;
 use wasmparser::{BinaryReader, Catch, FunctionBody, Operator, TryTable};
 
@@ -76,7 +78,12 @@ impl ExceptionPlan {
                             | Operator::ReturnCallRef { .. }
                             | Operator::Throw { .. },
                         ) => throws = true,
-                        Ok(Operator::ThrowRef | Operator::TryTable { .. }) => {
+                        Ok(
+                            Operator::ThrowRef
+                            | Operator::TryTable { .. }
+                            | Operator::Try { .. }
+                            | Operator::Rethrow { .. },
+                        ) => {
                             throws = true;
                             handles = true;
                         }
@@ -126,16 +133,200 @@ pub struct CatchClause {
     pub frame: usize,
 }
 
+/// A legacy `try`'s state (see [`FrameKind::LegacyTry`]).
+#[derive(Debug)]
+pub struct LegacyTry {
+    /// Where its body's exceptions land.
+    pub landing: ir::Block,
+    /// Some call or throw of the body goes to `landing`.
+    pub landing_used: bool,
+    /// Its catches so far, in order: the tag (`None` for `catch_all`) and
+    /// the block of the catch's body, whose parameters are the payload.
+    pub catches: Vec<(Option<u32>, ir::Block)>,
+    /// Past the body: in a catch, whose exceptions go to the handlers
+    /// around the `try`, not to its own catches.
+    pub catching: bool,
+    /// The exception a catch caught, for `rethrow`.
+    pub caught: Variable,
+    /// A `rethrow` names it: the caught record is kept (the collector
+    /// frees it), not freed as its catch starts.
+    pub rethrown: bool,
+    /// `delegate`: its body's exceptions go to the handlers from this
+    /// control frame out, not to catches of its own.
+    pub delegate_to: Option<usize>,
+}
+
 impl FuncTranslator<'_, '_> {
-    /// `try_table`, `throw` or `throw_ref`.
+    /// `try_table`, `throw`, `throw_ref`, or a legacy instruction.
     pub(crate) fn translate_exception(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         match op {
             Operator::TryTable { try_table } => return self.translate_try_table(try_table),
             Operator::Throw { tag_index } => self.translate_throw(*tag_index),
             Operator::ThrowRef => self.translate_throw_ref(),
+            Operator::Try { blockty } => return self.translate_legacy_try(*blockty),
+            Operator::Catch { tag_index } => self.translate_catch(Some(*tag_index)),
+            Operator::CatchAll => self.translate_catch(None),
+            Operator::Delegate { relative_depth } => self.translate_delegate(*relative_depth),
+            Operator::Rethrow { relative_depth } => self.translate_rethrow(*relative_depth),
             _ => unreachable!("not an exception operator: {op:?}"),
         }
         Ok(())
+    }
+
+    /// A legacy `try`: a block whose calls and throws land at the catches
+    /// that follow it.
+    fn translate_legacy_try(&mut self, blockty: wasmparser::BlockType) -> Result<(), CompileError> {
+        let sig = self.block_sig(blockty)?;
+        let next = self.new_block_with_params(&sig.results);
+        let landing = self.builder.create_block();
+        let caught = self.builder.declare_var(types::I64);
+        let null = self.builder.ins().iconst(types::I64, 0);
+        self.builder.def_var(caught, null);
+        self.frames.push(ControlFrame {
+            kind: FrameKind::LegacyTry(Box::new(LegacyTry {
+                landing,
+                landing_used: false,
+                catches: Vec::new(),
+                catching: false,
+                caught,
+                rethrown: false,
+                delegate_to: None,
+            })),
+            next,
+            num_params: sig.params.len(),
+            num_results: sig.results.len(),
+            height: self.stack.len() - sig.params.len(),
+            exit_reachable: false,
+        });
+        Ok(())
+    }
+
+    /// `catch tag` or `catch_all`: the end of the body or of the catch
+    /// before, and a new catch's body, which starts from the payload.
+    fn translate_catch(&mut self, tag: Option<u32>) {
+        let params: Vec<ir::Type> = tag
+            .map(|t| self.tag_params(t).into_iter().map(super::ir_type).collect())
+            .unwrap_or_default();
+        let reachable = self.reachable;
+        let frame = self.frames.last_mut().expect("validated: catch inside try");
+        let (next, num_results, height) = (frame.next, frame.num_results, frame.height);
+        if reachable {
+            frame.exit_reachable = true;
+        }
+        let block = self.builder.create_block();
+        for ty in &params {
+            self.builder.append_block_param(block, *ty);
+        }
+        let FrameKind::LegacyTry(legacy) = &mut frame.kind else {
+            unreachable!("validated: catch closes a try's body or catch");
+        };
+        legacy.catching = true;
+        legacy.catches.push((tag, block));
+        if reachable {
+            let results = self.popn(num_results);
+            self.builder.ins().jump(next, &block_args(&results));
+        }
+        self.stack.truncate(height);
+        // Sealed at the try's end, once its landing has jumped here.
+        self.builder.switch_to_block(block);
+        let payload = self.builder.block_params(block).to_vec();
+        self.stack.extend(payload);
+        self.reachable = true;
+    }
+
+    /// `delegate label`: the end of a `try` whose body's exceptions go to
+    /// the handlers around `label` (counted from outside the `try`).
+    fn translate_delegate(&mut self, depth: u32) {
+        let outside = self.frames.len() - 2;
+        let frame = self
+            .frames
+            .last_mut()
+            .expect("validated: delegate closes a try");
+        let FrameKind::LegacyTry(legacy) = &mut frame.kind else {
+            unreachable!("validated: delegate closes a try");
+        };
+        legacy.delegate_to = Some(outside - depth as usize);
+        self.translate_end();
+    }
+
+    /// `rethrow label`: the exception the catch at `label` caught, thrown
+    /// again.
+    fn translate_rethrow(&mut self, depth: u32) {
+        let index = self.frames.len() - 1 - depth as usize;
+        let FrameKind::LegacyTry(legacy) = &mut self.frames[index].kind else {
+            unreachable!("validated: rethrow names a catch");
+        };
+        legacy.rethrown = true;
+        let caught = legacy.caught;
+        let exn = self.builder.use_var(caught);
+        self.raise(exn);
+    }
+
+    /// After a legacy `try`'s `end` (its frame popped, the current block
+    /// filled): its landing, trying its catches in order (or going where
+    /// `delegate` sends it), then its catches' blocks sealed.
+    pub(crate) fn end_legacy_try(&mut self, legacy: &LegacyTry) {
+        if legacy.landing_used {
+            self.builder.switch_to_block(legacy.landing);
+            self.builder.seal_block(legacy.landing);
+            if let Some(index) = legacy.delegate_to {
+                let target = self.landing_target_from(index);
+                self.builder.ins().jump(target, &[]);
+            } else {
+                self.emit_legacy_landing(legacy);
+            }
+        }
+        for (_, block) in &legacy.catches {
+            self.builder.seal_block(*block);
+        }
+    }
+
+    fn emit_legacy_landing(&mut self, legacy: &LegacyTry) {
+        let exn = self.pending();
+        let thrown = legacy.catches.iter().any(|c| c.0.is_some()).then(|| {
+            self.builder
+                .ins()
+                .load(types::I64, vm_flags(), exn, vmctx::EXCEPTION_TAG)
+        });
+        for &(tag, block) in &legacy.catches {
+            let mut args = Vec::new();
+            let miss = match (tag, thrown) {
+                (Some(tag), Some(thrown)) => {
+                    let offset = self.env.offsets.tag(tag);
+                    let ours = self.load_fixed_ptr(self.vmctx, offset);
+                    let same = self.builder.ins().icmp(IntCC::Equal, thrown, ours);
+                    let hit = self.builder.create_block();
+                    let miss = self.builder.create_block();
+                    self.builder.ins().brif(same, hit, &[], miss, &[]);
+                    self.builder.seal_block(hit);
+                    self.builder.seal_block(miss);
+                    self.builder.switch_to_block(hit);
+                    for (i, ty) in self.tag_params(tag).into_iter().enumerate() {
+                        let offset = vmctx::EXCEPTION_PAYLOAD + 16 * i as i32;
+                        let ty = super::ir_type(ty);
+                        args.push(self.builder.ins().load(ty, vm_flags(), exn, offset));
+                    }
+                    Some(miss)
+                }
+                _ => None,
+            };
+            let null = self.builder.ins().iconst(types::I64, 0);
+            self.set_pending(null);
+            if legacy.rethrown {
+                self.keep_record(exn);
+                self.builder.def_var(legacy.caught, exn);
+            } else {
+                self.call_builtin(Builtin::ExceptionDone, &[types::I64], &[], &[exn]);
+            }
+            self.builder.ins().jump(block, &block_args(&args));
+            match miss {
+                Some(miss) => self.builder.switch_to_block(miss),
+                // Catches after a `catch_all` never run.
+                None => return,
+            }
+        }
+        let outer = self.landing_target();
+        self.builder.ins().jump(outer, &[]);
     }
 
     /// `try_table`: a block whose calls and throws land at its clauses.
@@ -232,19 +423,30 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Where a pending exception goes from here: the landing block of the
-    /// innermost `try_table` with catch clauses, or out of the function.
+    /// innermost `try_table` with catch clauses or legacy `try` in its
+    /// body, or out of the function.
     fn landing_target(&mut self) -> ir::Block {
-        for frame in self.frames.iter_mut().rev() {
-            if let FrameKind::TryTable {
-                catches,
-                landing,
-                landing_used,
-            } = &mut frame.kind
-            {
-                if !catches.is_empty() {
+        self.landing_target_from(self.frames.len().wrapping_sub(1))
+    }
+
+    /// [`Self::landing_target`] from control frame `index` out.
+    fn landing_target_from(&mut self, index: usize) -> ir::Block {
+        let frames = self.frames.get_mut(..=index).unwrap_or_default();
+        for frame in frames.iter_mut().rev() {
+            match &mut frame.kind {
+                FrameKind::TryTable {
+                    catches,
+                    landing,
+                    landing_used,
+                } if !catches.is_empty() => {
                     *landing_used = true;
                     return *landing;
                 }
+                FrameKind::LegacyTry(legacy) if !legacy.catching => {
+                    legacy.landing_used = true;
+                    return legacy.landing;
+                }
+                _ => {}
             }
         }
         self.propagate_block()
@@ -306,23 +508,29 @@ impl FuncTranslator<'_, '_> {
         let null = self.builder.ins().iconst(types::I64, 0);
         self.set_pending(null);
         if clause.with_ref {
-            let index =
-                self.builder
-                    .ins()
-                    .load(types::I64, vm_flags(), exn, vmctx::EXCEPTION_INDEX);
-            let kept = self
-                .builder
-                .ins()
-                .bor_imm_s(index, vmctx::EXCEPTION_KEPT as i64);
-            self.builder
-                .ins()
-                .store(vm_flags(), kept, exn, vmctx::EXCEPTION_INDEX);
+            self.keep_record(exn);
             args.push(exn);
         } else {
             self.call_builtin(Builtin::ExceptionDone, &[types::I64], &[], &[exn]);
         }
         let (target, _) = self.branch_to_frame(clause.frame);
         self.builder.ins().jump(target, &block_args(&args));
+    }
+
+    /// Marks exception record `exn` kept by Wasm: the collector frees it
+    /// once nothing refers to it.
+    fn keep_record(&mut self, exn: Value) {
+        let index = self
+            .builder
+            .ins()
+            .load(types::I64, vm_flags(), exn, vmctx::EXCEPTION_INDEX);
+        let kept = self
+            .builder
+            .ins()
+            .bor_imm_s(index, vmctx::EXCEPTION_KEPT as i64);
+        self.builder
+            .ins()
+            .store(vm_flags(), kept, exn, vmctx::EXCEPTION_INDEX);
     }
 
     /// Fills the function's propagating return, if anything uses it (the

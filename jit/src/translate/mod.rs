@@ -670,7 +670,14 @@ impl FuncTranslator<'_, '_> {
                 self.tag_checked.clear();
                 self.translate_gc_object(op)
             }
-            O::TryTable { .. } | O::Throw { .. } | O::ThrowRef => {
+            O::TryTable { .. }
+            | O::Throw { .. }
+            | O::ThrowRef
+            | O::Try { .. }
+            | O::Catch { .. }
+            | O::CatchAll
+            | O::Delegate { .. }
+            | O::Rethrow { .. } => {
                 self.flush_marks();
                 self.tag_checked.clear();
                 self.translate_exception(op)

@@ -1,6 +1,7 @@
 //! `-W FEATURE[=y|n]`: the Wasm proposals `walmart run` and `walmart wast`
 //! accept, each on by default but wide-arithmetic and custom-page-sizes
-//! (as wasmtime's `-W` switches them) and custom-descriptors; and the
+//! (as wasmtime's `-W` switches them), custom-descriptors and
+//! legacy-exceptions; and the
 //! limits `-W max-wasm-stack=BYTES`, `-W max-gc-heap=BYTES` (a number,
 //! or one ending in K, M or G for KiB, MiB, GiB), `-W gc-stress=y|n`.
 
@@ -14,7 +15,7 @@ type Switch = fn(&mut Config, bool) -> &mut Config;
 type Limit = fn(&mut Config, usize) -> &mut Config;
 
 /// The proposals `-W` names, and the switch each sets.
-const FEATURES: [(&str, Switch); 10] = [
+const FEATURES: [(&str, Switch); 11] = [
     ("multi-memory", Config::wasm_multi_memory),
     ("tail-call", Config::wasm_tail_call),
     ("extended-const", Config::wasm_extended_const),
@@ -25,6 +26,7 @@ const FEATURES: [(&str, Switch); 10] = [
     ("wide-arithmetic", Config::wasm_wide_arithmetic),
     ("custom-page-sizes", Config::wasm_custom_page_sizes),
     ("custom-descriptors", Config::wasm_custom_descriptors),
+    ("legacy-exceptions", Config::wasm_legacy_exceptions),
 ];
 
 /// Applies `-W` settings (`NAME`, `NAME=y`, `NAME=n`) to `config`.
