@@ -420,7 +420,7 @@ pub(crate) fn instantiate(
         let name = info.name.as_deref().unwrap_or("the module");
         return Err(Error::Usage(format!(
             "`--attest tags` does not watch modules that use exception handling, and {} \
-             does (tags, try_table or throw_ref)",
+             does (tags, try_table, throw_ref or the legacy try and rethrow)",
             printable(name)
         )));
     }

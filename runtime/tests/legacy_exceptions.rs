@@ -165,6 +165,57 @@ const WAT: &str = r#"(module
             (i32.add (i32.const 1000))
         end)
 
+    ;; A try without catches is a block: its exception goes on out.
+    (func (export "no_catches") (result i32)
+        try (result i32)
+            try
+                (call $throw_a (i32.const 2))
+            end
+            (i32.const -1)
+        catch $a
+        end)
+
+    ;; delegate 0 from a catch of the try it names: that try is past its
+    ;; body, so the exception goes further out.
+    (func (export "delegate_in_catch") (result i32)
+        try (result i32)
+            try (result i32)
+                (call $throw_c)
+                (i32.const -1)
+            catch $c
+                try
+                    (call $throw_a (i32.const 8))
+                delegate 0
+                (i32.const -2)
+            catch $a
+                drop
+                (i32.const -3)
+            end
+        catch $a
+        end)
+
+    ;; A body that branches out of its try.
+    (func (export "br_body") (result i32)
+        try (result i32)
+            (br 0 (i32.const 5))
+        catch_all
+            (i32.const -1)
+        end)
+
+    ;; A tail call leaves the try behind: its exception is the caller's.
+    (func $tail (result i32) (call $throw_a (i32.const 12)) (i32.const -1))
+    (func $tail_caller (result i32)
+        try (result i32)
+            (return_call $tail)
+        catch_all
+            (i32.const -1)
+        end)
+    (func (export "tail") (result i32)
+        try (result i32)
+            (call $tail_caller)
+        catch $a
+        end)
+
     ;; Uncaught: the host sees $b.
     (func (export "uncaught")
         try
@@ -231,6 +282,10 @@ fn legacy_handlers_catch_rethrow_and_delegate_under_every_policy() {
         assert_eq!(call(s, &inst, "in_catch", &[]), i(4), "{name}");
         assert_eq!(call(s, &inst, "params", &[Val::I32(21)]), i(42), "{name}");
         assert_eq!(call(s, &inst, "mixed", &[]), i(1006), "{name}");
+        assert_eq!(call(s, &inst, "no_catches", &[]), i(2), "{name}");
+        assert_eq!(call(s, &inst, "delegate_in_catch", &[]), i(8), "{name}");
+        assert_eq!(call(s, &inst, "br_body", &[]), i(5), "{name}");
+        assert_eq!(call(s, &inst, "tail", &[]), i(12), "{name}");
         let err = call(s, &inst, "uncaught", &[]).unwrap_err();
         assert!(err.contains("exception"), "{name}: {err}");
         let n = 100_000;

@@ -45,7 +45,8 @@ pub struct ExceptionPlan {
 
 impl ExceptionPlan {
     /// The plan of a module that uses exception handling (declares or
-    /// imports a tag, or holds a `try_table` or a `throw_ref`); `None` for
+    /// imports a tag, or holds a `try_table`, a `throw_ref`, or a legacy
+    /// `try` or `rethrow`); `None` for
     /// one that does not, whose calls are compiled without tests: an
     /// exception that would unwind into one of its frames traps instead
     /// ([`TrapKind::UnhandledException`]), which costs the calls of every
@@ -81,12 +82,13 @@ impl ExceptionPlan {
                         Ok(
                             Operator::ThrowRef
                             | Operator::TryTable { .. }
-                            | Operator::Try { .. }
                             | Operator::Rethrow { .. },
                         ) => {
                             throws = true;
                             handles = true;
                         }
+                        // A legacy `try` throws nothing itself.
+                        Ok(Operator::Try { .. }) => handles = true,
                         Err(_) => return (true, callees, true),
                         Ok(_) => {}
                     }
