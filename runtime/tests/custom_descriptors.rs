@@ -83,18 +83,7 @@ const WAT: &str = r#"(module
     (func (export "keep") (result anyref) (global.get $keep))
     (func (export "const") (result anyref) (global.get $const)))"#;
 
-fn call(
-    store: &mut Store<()>,
-    inst: &walmart::Instance,
-    name: &str,
-    args: &[Val],
-) -> Result<Val, String> {
-    let f = inst.get_func(&mut *store, name).expect(name);
-    let mut out = vec![Val::I32(0); f.ty(&*store).results().len()];
-    f.call(&mut *store, args, &mut out)
-        .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?;
-    Ok(out.first().cloned().unwrap_or(Val::I32(0)))
-}
+use common::call;
 
 fn i32_of(v: Result<Val, String>) -> i32 {
     v.unwrap().i32().expect("an i32")

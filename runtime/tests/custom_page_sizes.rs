@@ -14,18 +14,7 @@ const BYTES: &str = r#"(module
     (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
     (func (export "store") (param i32 i32) (i32.store (local.get 0) (local.get 1))))"#;
 
-fn call(
-    store: &mut Store<()>,
-    instance: &walmart::Instance,
-    name: &str,
-    args: &[Val],
-) -> Result<Val, String> {
-    let f = instance.get_func(&mut *store, name).unwrap();
-    let mut out = vec![Val::I32(0); f.ty(&*store).results().len()];
-    f.call(&mut *store, args, &mut out)
-        .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?;
-    Ok(out.first().cloned().unwrap_or(Val::I32(0)))
-}
+use common::call;
 
 #[test]
 fn one_byte_pages_bound_every_access_at_the_byte() {

@@ -241,18 +241,7 @@ const WAT: &str = r#"(module
             (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
         (local.get $sum)))"#;
 
-fn call(
-    store: &mut walmart::Store<()>,
-    inst: &walmart::Instance,
-    name: &str,
-    args: &[Val],
-) -> Result<Val, String> {
-    let f = inst.get_func(&mut *store, name).expect(name);
-    let mut out = vec![Val::I32(0); f.ty(&*store).results().len()];
-    f.call(&mut *store, args, &mut out)
-        .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?;
-    Ok(out.first().cloned().unwrap_or(Val::I32(0)))
-}
+use common::call;
 
 #[test]
 fn legacy_handlers_catch_rethrow_and_delegate_under_every_policy() {

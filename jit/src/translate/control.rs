@@ -63,6 +63,19 @@ impl ControlFrame {
 }
 
 impl FuncTranslator<'_, '_> {
+    /// Opens a control frame of block type `sig` whose parameters are on
+    /// top of the stack, going on at `next`.
+    pub(crate) fn push_frame(&mut self, kind: FrameKind, next: ir::Block, sig: &FuncSig) {
+        self.frames.push(ControlFrame {
+            kind,
+            next,
+            num_params: sig.params.len(),
+            num_results: sig.results.len(),
+            height: self.stack.len() - sig.params.len(),
+            exit_reachable: false,
+        });
+    }
+
     pub(crate) fn block_sig(&self, ty: BlockType) -> Result<FuncSig, CompileError> {
         Ok(match ty {
             BlockType::Empty => FuncSig::default(),
@@ -132,14 +145,7 @@ impl FuncTranslator<'_, '_> {
             O::Block { blockty } => {
                 let sig = self.block_sig(*blockty)?;
                 let next = self.new_block_with_params(&sig.results);
-                self.frames.push(ControlFrame {
-                    kind: FrameKind::Block,
-                    next,
-                    num_params: sig.params.len(),
-                    num_results: sig.results.len(),
-                    height: self.stack.len() - sig.params.len(),
-                    exit_reachable: false,
-                });
+                self.push_frame(FrameKind::Block, next, &sig);
             }
             O::Loop { blockty } => {
                 let sig = self.block_sig(*blockty)?;
@@ -150,14 +156,7 @@ impl FuncTranslator<'_, '_> {
                 self.builder.switch_to_block(header);
                 let params = self.builder.block_params(header).to_vec();
                 self.stack.extend(params);
-                self.frames.push(ControlFrame {
-                    kind: FrameKind::Loop { header },
-                    next,
-                    num_params: sig.params.len(),
-                    num_results: sig.results.len(),
-                    height: self.stack.len() - sig.params.len(),
-                    exit_reachable: false,
-                });
+                self.push_frame(FrameKind::Loop { header }, next, &sig);
             }
             O::If { blockty } => {
                 let sig = self.block_sig(*blockty)?;
@@ -172,18 +171,12 @@ impl FuncTranslator<'_, '_> {
                 self.builder.seal_block(else_block);
                 self.builder.switch_to_block(then_block);
                 let params = self.stack[self.stack.len() - sig.params.len()..].to_vec();
-                self.frames.push(ControlFrame {
-                    kind: FrameKind::If {
-                        else_block,
-                        else_seen: false,
-                        params,
-                    },
-                    next,
-                    num_params: sig.params.len(),
-                    num_results: sig.results.len(),
-                    height: self.stack.len() - sig.params.len(),
-                    exit_reachable: false,
-                });
+                let kind = FrameKind::If {
+                    else_block,
+                    else_seen: false,
+                    params,
+                };
+                self.push_frame(kind, next, &sig);
             }
             O::Else => self.translate_else(),
             O::End => self.translate_end(),

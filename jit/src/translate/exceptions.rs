@@ -25,7 +25,7 @@ use cranelift_frontend::Variable;
 use rayon::prelude::*;
 use wasmparser::{BinaryReader, Catch, FunctionBody, Operator, TryTable};
 
-use super::control::{ControlFrame, FrameKind};
+use super::control::FrameKind;
 use super::{block_args, vm_flags, FuncTranslator};
 use crate::error::CompileError;
 use crate::trap::TrapKind;
@@ -184,8 +184,8 @@ impl FuncTranslator<'_, '_> {
         let caught = self.builder.declare_var(types::I64);
         let null = self.builder.ins().iconst(types::I64, 0);
         self.builder.def_var(caught, null);
-        self.frames.push(ControlFrame {
-            kind: FrameKind::LegacyTry(Box::new(LegacyTry {
+        self.push_frame(
+            FrameKind::LegacyTry(Box::new(LegacyTry {
                 landing,
                 landing_used: false,
                 catches: Vec::new(),
@@ -195,11 +195,8 @@ impl FuncTranslator<'_, '_> {
                 delegate_to: None,
             })),
             next,
-            num_params: sig.params.len(),
-            num_results: sig.results.len(),
-            height: self.stack.len() - sig.params.len(),
-            exit_reachable: false,
-        });
+            &sig,
+        );
         Ok(())
     }
 
@@ -291,26 +288,12 @@ impl FuncTranslator<'_, '_> {
                 .load(types::I64, vm_flags(), exn, vmctx::EXCEPTION_TAG)
         });
         for &(tag, block) in &legacy.catches {
-            let mut args = Vec::new();
-            let miss = match (tag, thrown) {
+            let (args, miss) = match (tag, thrown) {
                 (Some(tag), Some(thrown)) => {
-                    let offset = self.env.offsets.tag(tag);
-                    let ours = self.load_fixed_ptr(self.vmctx, offset);
-                    let same = self.builder.ins().icmp(IntCC::Equal, thrown, ours);
-                    let hit = self.builder.create_block();
-                    let miss = self.builder.create_block();
-                    self.builder.ins().brif(same, hit, &[], miss, &[]);
-                    self.builder.seal_block(hit);
-                    self.builder.seal_block(miss);
-                    self.builder.switch_to_block(hit);
-                    for (i, ty) in self.tag_params(tag).into_iter().enumerate() {
-                        let offset = vmctx::EXCEPTION_PAYLOAD + 16 * i as i32;
-                        let ty = super::ir_type(ty);
-                        args.push(self.builder.ins().load(ty, vm_flags(), exn, offset));
-                    }
-                    Some(miss)
+                    let (args, miss) = self.match_tag(exn, thrown, tag);
+                    (args, Some(miss))
                 }
-                _ => None,
+                _ => (Vec::new(), None),
             };
             let null = self.builder.ins().iconst(types::I64, 0);
             self.set_pending(null);
@@ -355,18 +338,15 @@ impl FuncTranslator<'_, '_> {
             .collect();
         let next = self.new_block_with_params(&sig.results);
         let landing = self.builder.create_block();
-        self.frames.push(ControlFrame {
-            kind: FrameKind::TryTable {
+        self.push_frame(
+            FrameKind::TryTable {
                 catches,
                 landing,
                 landing_used: false,
             },
             next,
-            num_params: sig.params.len(),
-            num_results: sig.results.len(),
-            height: self.stack.len() - sig.params.len(),
-            exit_reachable: false,
-        });
+            &sig,
+        );
         Ok(())
     }
 
@@ -475,32 +455,45 @@ impl FuncTranslator<'_, '_> {
                 .load(types::I64, vm_flags(), exn, vmctx::EXCEPTION_TAG)
         });
         for clause in catches {
-            let mut args = Vec::new();
             if let (Some(tag), Some(thrown)) = (clause.tag, thrown) {
-                let offset = self.env.offsets.tag(tag);
-                let ours = self.load_fixed_ptr(self.vmctx, offset);
-                let same = self.builder.ins().icmp(IntCC::Equal, thrown, ours);
-                let hit = self.builder.create_block();
-                let miss = self.builder.create_block();
-                self.builder.ins().brif(same, hit, &[], miss, &[]);
-                self.builder.seal_block(hit);
-                self.builder.seal_block(miss);
-                self.builder.switch_to_block(hit);
-                for (i, ty) in self.tag_params(tag).into_iter().enumerate() {
-                    let offset = vmctx::EXCEPTION_PAYLOAD + 16 * i as i32;
-                    let ty = super::ir_type(ty);
-                    args.push(self.builder.ins().load(ty, vm_flags(), exn, offset));
-                }
+                let (args, miss) = self.match_tag(exn, thrown, tag);
                 self.catch_into(clause, exn, args);
                 self.builder.switch_to_block(miss);
             } else {
-                self.catch_into(clause, exn, args);
+                self.catch_into(clause, exn, Vec::new());
                 // Clauses after a `catch_all` never run.
                 return;
             }
         }
         let outer = self.landing_target();
         self.builder.ins().jump(outer, &[]);
+    }
+
+    /// Compares the `thrown` tag of exception `exn` with the module's tag
+    /// `tag`: on a match, goes on (the current block) with the payload
+    /// loaded; the block where a miss goes on is returned too.
+    fn match_tag(&mut self, exn: Value, thrown: Value, tag: u32) -> (Vec<Value>, ir::Block) {
+        let offset = self.env.offsets.tag(tag);
+        let ours = self.load_fixed_ptr(self.vmctx, offset);
+        let same = self.builder.ins().icmp(IntCC::Equal, thrown, ours);
+        let hit = self.builder.create_block();
+        let miss = self.builder.create_block();
+        self.builder.ins().brif(same, hit, &[], miss, &[]);
+        self.builder.seal_block(hit);
+        self.builder.seal_block(miss);
+        self.builder.switch_to_block(hit);
+        let args = self
+            .tag_params(tag)
+            .into_iter()
+            .enumerate()
+            .map(|(i, ty)| {
+                let offset = vmctx::EXCEPTION_PAYLOAD + 16 * i as i32;
+                self.builder
+                    .ins()
+                    .load(super::ir_type(ty), vm_flags(), exn, offset)
+            })
+            .collect();
+        (args, miss)
     }
 
     /// Catches the pending `exn` by `clause`: clears it and branches to

@@ -75,3 +75,20 @@ pub fn instantiated(
         .unwrap();
     (store, instance)
 }
+
+/// Calls export `name` with `args`: its first result (`i32` 0 when it has
+/// none), or the first line of its error.
+#[allow(dead_code)] // Not every test file that shares this module uses it.
+pub fn call(
+    store: &mut walmart::Store<()>,
+    instance: &walmart::Instance,
+    name: &str,
+    args: &[walmart::Val],
+) -> Result<walmart::Val, String> {
+    use walmart::Val;
+    let f = instance.get_func(&mut *store, name).expect(name);
+    let mut out = vec![Val::I32(0); f.ty(&*store).results().len()];
+    f.call(&mut *store, args, &mut out)
+        .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?;
+    Ok(out.first().cloned().unwrap_or(Val::I32(0)))
+}
