@@ -16,7 +16,18 @@ use walmart::{Config, Engine, Linker, Module, Store};
 /// under walmart's default configuration (after one warm-up), each
 /// checked to give `expect`.
 pub fn time_walmart(wat: &str, arg: i32, expect: i32, runs: usize) -> Duration {
-    let engine = Engine::new(&Config::new()).unwrap_or_else(|e| die(&e.to_string()));
+    time_walmart_with(&Config::new(), wat, arg, expect, runs)
+}
+
+/// [`time_walmart`] with `config`.
+pub fn time_walmart_with(
+    config: &Config,
+    wat: &str,
+    arg: i32,
+    expect: i32,
+    runs: usize,
+) -> Duration {
+    let engine = Engine::new(config).unwrap_or_else(|e| die(&e.to_string()));
     let module = Module::new(&engine, wat).unwrap_or_else(|e| die(&e.to_string()));
     let mut store = Store::new(&engine, ());
     let instance = Linker::new(&engine)

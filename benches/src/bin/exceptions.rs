@@ -12,7 +12,9 @@
 //!   baseline.
 //! * `throw`: 20,000 exceptions, each thrown 20 frames deep and caught by
 //!   a `try_table` at the top (only the tagged module can have it; the
-//!   untagged line is omitted).
+//!   untagged line is omitted); `throw, legacy try` the same caught by a
+//!   legacy `try`/`catch` (walmart only: wasmtime has not the legacy
+//!   instructions).
 //!
 //! Prints the median of `--runs` timed calls (default 9, after one
 //! warm-up) for walmart and, with the `wasmtime` feature, for wasmtime
@@ -20,7 +22,7 @@
 
 #[cfg(feature = "wasmtime")]
 use walmart_benches::time_wasmtime;
-use walmart_benches::{ms, runs_argument, time_walmart};
+use walmart_benches::{ms, runs_argument, time_walmart, time_walmart_with};
 
 /// Fibonacci of 27 through the table: 635,621 calls.
 const FIB_ARG: i32 = 27;
@@ -62,6 +64,24 @@ const THROW_MODULE: &str = r#"(module
             (br_if $next))
         (local.get $sum)))"#;
 
+const LEGACY_THROW_MODULE: &str = r#"(module
+    (tag $t (param i32))
+    (func $dive (param $n i32)
+        (if (i32.eqz (local.get $n)) (then (throw $t (i32.const 1))))
+        (call $dive (i32.sub (local.get $n) (i32.const 1))))
+    (func (export "run") (param $count i32) (result i32)
+        (local $sum i32)
+        (loop $next
+            try (result i32)
+                (call $dive (i32.const DEPTH))
+                (unreachable)
+            catch $t
+            end
+            (local.set $sum (i32.add (local.get $sum)))
+            (local.tee $count (i32.sub (local.get $count) (i32.const 1)))
+            (br_if $next))
+        (local.get $sum)))"#;
+
 fn main() {
     let runs = runs_argument();
     let fib = 196_418; // fib(27)
@@ -91,9 +111,15 @@ fn main() {
         #[cfg(not(feature = "wasmtime"))]
         println!("{name:<22} {:>11.2} {:>12} {:>17}", ms(w), "-", "-");
     }
+    let legacy = LEGACY_THROW_MODULE.replace("DEPTH", &DEPTH.to_string());
+    let mut config = walmart::Config::new();
+    config.wasm_legacy_exceptions(true);
+    let l = ms(time_walmart_with(&config, &legacy, THROWS, THROWS, runs));
+    println!("{:<22} {l:>11.2} {:>12} {:>17}", "throw, legacy try", "-", "-");
     println!(
-        "walmart's test after each call: tagged/no tag = {:.3}; one exception {DEPTH} frames deep: {:.2} us",
+        "walmart's test after each call: tagged/no tag = {:.3}; one exception {DEPTH} frames deep: {:.2} us (legacy try: {:.2} us)",
         walmart_ms[1] / walmart_ms[0],
-        walmart_ms[2] * 1e3 / f64::from(THROWS)
+        walmart_ms[2] * 1e3 / f64::from(THROWS),
+        l * 1e3 / f64::from(THROWS)
     );
 }
