@@ -298,3 +298,29 @@ fn legacy_instructions_are_refused_unless_switched_on() {
     let engine = Engine::new(&config).unwrap();
     assert!(Module::new(&engine, WAT).is_err());
 }
+
+/// Random programs of the legacy instructions nested with blocks,
+/// branches, calls and throws (`scripts/legacy-eh-programs.py`), each
+/// asserted with the result the script's own model of the proposal gives:
+/// the second opinion wasmtime cannot be here.
+#[test]
+fn random_legacy_programs_agree_with_the_model_under_every_policy() {
+    let source = include_str!("wat/legacy_exceptions_random.wast");
+    let directives = source.matches("(module").count() * 2;
+    for (name, mut config) in common::policy_configs(false) {
+        config.wasm_legacy_exceptions(true);
+        let opts = walmart::wast::RunOptions {
+            config,
+            ..Default::default()
+        };
+        let report = walmart::wast::run_wast("legacy_exceptions_random.wast", source, &opts);
+        let failures: Vec<String> = report
+            .failures
+            .iter()
+            .take(5)
+            .map(|f| format!("line {}: {}", f.line, f.message))
+            .collect();
+        assert!(failures.is_empty(), "{name}: {failures:#?}");
+        assert_eq!((report.passed, report.skipped), (directives, 0), "{name}");
+    }
+}

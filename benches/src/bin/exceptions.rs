@@ -115,7 +115,10 @@ fn main() {
     let mut config = walmart::Config::new();
     config.wasm_legacy_exceptions(true);
     let l = ms(time_walmart_with(&config, &legacy, THROWS, THROWS, runs));
-    println!("{:<22} {l:>11.2} {:>12} {:>17}", "throw, legacy try", "-", "-");
+    println!(
+        "{:<22} {l:>11.2} {:>12} {:>17}",
+        "throw, legacy try", "-", "-"
+    );
     println!(
         "walmart's test after each call: tagged/no tag = {:.3}; one exception {DEPTH} frames deep: {:.2} us (legacy try: {:.2} us)",
         walmart_ms[1] / walmart_ms[0],
