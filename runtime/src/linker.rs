@@ -122,8 +122,11 @@ impl<T: 'static> Linker<T> {
         mut store: impl AsContextMut<Data = T>,
         module: &Module,
     ) -> Result<Instance> {
-        let mut imports = Vec::new();
-        for (m, n, _) in module.imports() {
+        // By name only: the types are checked where the imports are
+        // linked, and building them here cost more than the lookups.
+        let mut imports = Vec::with_capacity(module.info().imports.len());
+        for import in &module.info().imports {
+            let (m, n) = (import.module.as_str(), import.name.as_str());
             let ext = self.get(&mut store, m, n).ok_or_else(|| {
                 Error::Link(format!(
                     "unknown import: {}::{}",
