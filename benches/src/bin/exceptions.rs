@@ -48,7 +48,11 @@ fn calls_module(tagged: bool) -> String {
     )
 }
 
-const THROW_MODULE: &str = r#"(module
+/// `THROWS` exceptions thrown `DEPTH` frames down, each caught by
+/// `catching` around the call (the payload, 1, left on the stack).
+fn throw_module(catching: &str) -> String {
+    format!(
+        r#"(module
     (tag $t (param i32))
     (func $dive (param $n i32)
         (if (i32.eqz (local.get $n)) (then (throw $t (i32.const 1))))
@@ -56,36 +60,30 @@ const THROW_MODULE: &str = r#"(module
     (func (export "run") (param $count i32) (result i32)
         (local $sum i32)
         (loop $next
-            (block $h (result i32)
-                (try_table (catch $t $h) (call $dive (i32.const DEPTH)))
-                (unreachable))
+            {catching}
             (local.set $sum (i32.add (local.get $sum)))
             (local.tee $count (i32.sub (local.get $count) (i32.const 1)))
             (br_if $next))
-        (local.get $sum)))"#;
+        (local.get $sum)))"#
+    )
+}
 
-const LEGACY_THROW_MODULE: &str = r#"(module
-    (tag $t (param i32))
-    (func $dive (param $n i32)
-        (if (i32.eqz (local.get $n)) (then (throw $t (i32.const 1))))
-        (call $dive (i32.sub (local.get $n) (i32.const 1))))
-    (func (export "run") (param $count i32) (result i32)
-        (local $sum i32)
-        (loop $next
-            try (result i32)
+/// The call to `$dive` inside a `try_table`.
+const TRY_TABLE: &str = "(block $h (result i32)
+                (try_table (catch $t $h) (call $dive (i32.const DEPTH)))
+                (unreachable))";
+
+/// The call to `$dive` inside a legacy `try`.
+const LEGACY_TRY: &str = "try (result i32)
                 (call $dive (i32.const DEPTH))
                 (unreachable)
             catch $t
-            end
-            (local.set $sum (i32.add (local.get $sum)))
-            (local.tee $count (i32.sub (local.get $count) (i32.const 1)))
-            (br_if $next))
-        (local.get $sum)))"#;
+            end";
 
 fn main() {
     let runs = runs_argument();
     let fib = 196_418; // fib(27)
-    let throw = THROW_MODULE.replace("DEPTH", &DEPTH.to_string());
+    let throw = throw_module(TRY_TABLE).replace("DEPTH", &DEPTH.to_string());
     let rows: [(&str, String, i32, i32); 3] = [
         ("calls, no tag", calls_module(false), FIB_ARG, fib),
         ("calls, tagged", calls_module(true), FIB_ARG, fib),
@@ -111,7 +109,7 @@ fn main() {
         #[cfg(not(feature = "wasmtime"))]
         println!("{name:<22} {:>11.2} {:>12} {:>17}", ms(w), "-", "-");
     }
-    let legacy = LEGACY_THROW_MODULE.replace("DEPTH", &DEPTH.to_string());
+    let legacy = throw_module(LEGACY_TRY).replace("DEPTH", &DEPTH.to_string());
     let mut config = walmart::Config::new();
     config.wasm_legacy_exceptions(true);
     let l = ms(time_walmart_with(&config, &legacy, THROWS, THROWS, runs));
