@@ -152,7 +152,7 @@ impl TypeDef {
     /// Where an object of this struct type holds its descriptor, if the
     /// type has one (see [`TypeDef::descriptor_slot`]).
     pub fn descriptor_offset(&self) -> Option<u32> {
-        self.layout().1
+        self.lay_out(|_| {}).0
     }
 
     /// The canonical form (see [`FuncSig::canonical`]).
@@ -180,18 +180,21 @@ impl TypeDef {
                 vec![u64::from(elem.size()), TraceClass::of(elem) as u64]
             }
             TypeKind::Struct => {
-                let (offsets, size) = self.struct_layout();
-                let mut out = vec![u64::from(size), 0];
-                if let Some(at) = self.descriptor_offset() {
-                    // A descriptor is a struct, never null once made.
-                    out.push(u64::from(at) | (TraceClass::Any as u64) << 32);
-                }
-                for (field, offset) in self.fields.iter().zip(offsets) {
-                    let class = TraceClass::of(field.storage);
+                let mut out = vec![0, 0];
+                let mut fields = self.fields.iter();
+                let (descriptor, size) = self.lay_out(|offset| {
+                    let class = fields
+                        .next()
+                        .map_or(TraceClass::None, |f| TraceClass::of(f.storage));
                     if class != TraceClass::None {
                         out.push(u64::from(offset) | (class as u64) << 32);
                     }
+                });
+                if let Some(at) = descriptor {
+                    // A descriptor is a struct, never null once made.
+                    out.push(u64::from(at) | (TraceClass::Any as u64) << 32);
                 }
+                out[0] = u64::from(size);
                 out[1] = out.len() as u64 - 2;
                 out
             }
@@ -201,7 +204,7 @@ impl TypeDef {
     /// Bytes of an object of this struct type, header included (as
     /// [`TypeDef::struct_layout`] gives it, without its offsets).
     pub fn struct_size(&self) -> u32 {
-        self.layout().2
+        self.lay_out(|_| {}).1
     }
 
     /// The same definition with `f` applied to each reference type in it
@@ -241,14 +244,16 @@ impl TypeDef {
     /// if any, and the object's size, header included. Fields are laid out in order, each aligned to its
     /// size.
     pub fn struct_layout(&self) -> (Vec<u32>, u32) {
-        let (offsets, _, size) = self.layout();
+        let mut offsets = Vec::with_capacity(self.fields.len());
+        let (_, size) = self.lay_out(|offset| offsets.push(offset));
         (offsets, size)
     }
 
-    /// The fields' offsets, the descriptor's, and the size.
-    fn layout(&self) -> (Vec<u32>, Option<u32>, u32) {
+    /// Lays the struct out without allocating (the runtime's allocation
+    /// builtin asks its size): `field` gets each field's offset in order;
+    /// the descriptor's offset and the size are returned.
+    fn lay_out(&self, mut field: impl FnMut(u32)) -> (Option<u32>, u32) {
         let mut offset = crate::vmctx::GC_HEADER as u32;
-        let mut offsets = Vec::with_capacity(self.fields.len());
         let mut descriptor = None;
         let slot = self.descriptor.map(|_| self.descriptor_slot as usize);
         for i in 0..=self.fields.len() {
@@ -260,10 +265,10 @@ impl TypeDef {
             let Some(f) = self.fields.get(i) else { break };
             let size = f.storage.size();
             offset = offset.next_multiple_of(size);
-            offsets.push(offset);
+            field(offset);
             offset += size;
         }
-        (offsets, descriptor, offset.next_multiple_of(8))
+        (descriptor, offset.next_multiple_of(8))
     }
 }
 

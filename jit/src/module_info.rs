@@ -246,13 +246,10 @@ impl RefTy {
         if self.nullable && !other.nullable {
             return false;
         }
-        if other.exact && !self.exact {
-            // Only the bottom type's values are of an exact type without
-            // being exactly typed.
-            return self.heap == self.heap.bottom() && self.heap.top() == other.heap.top();
-        }
-        if other.exact {
-            return self.heap == other.heap;
+        // An exact type holds its own values and the bottom type's only.
+        let exactly = (self.exact && self.heap == other.heap) || self.heap == self.heap.bottom();
+        if other.exact && !exactly {
+            return false;
         }
         self.heap.is_subtype_of(other.heap, concrete)
     }

@@ -597,6 +597,13 @@ impl Engine {
         a == b || self.types().is_subtype(a, b)
     }
 
+    /// Whether a value of engine type `have` fits where `want` is asked
+    /// for: the type itself, or a subtype unless `exact` (the
+    /// custom-descriptors proposal's exact types).
+    pub(crate) fn fits(&self, have: u64, want: u64, exact: bool) -> bool {
+        have == want || (!exact && self.types().is_subtype(have, want))
+    }
+
     /// The exact reference types of signature `id`'s parameters and
     /// results ([`FuncSig::refs`]: empty where all are `funcref` or
     /// `externref`).

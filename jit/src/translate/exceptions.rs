@@ -269,7 +269,7 @@ impl FuncTranslator<'_, '_> {
             self.builder.switch_to_block(legacy.landing);
             self.builder.seal_block(legacy.landing);
             if let Some(index) = legacy.delegate_to {
-                let target = self.landing_target_from(index);
+                let target = self.landing_target_from(index + 1);
                 self.builder.ins().jump(target, &[]);
             } else {
                 self.emit_legacy_landing(legacy);
@@ -408,13 +408,12 @@ impl FuncTranslator<'_, '_> {
     /// innermost `try_table` with catch clauses or legacy `try` in its
     /// body, or out of the function.
     fn landing_target(&mut self) -> ir::Block {
-        self.landing_target_from(self.frames.len().wrapping_sub(1))
+        self.landing_target_from(self.frames.len())
     }
 
-    /// [`Self::landing_target`] from control frame `index` out.
-    fn landing_target_from(&mut self, index: usize) -> ir::Block {
-        let frames = self.frames.get_mut(..=index).unwrap_or_default();
-        for frame in frames.iter_mut().rev() {
+    /// [`Self::landing_target`] among the control frames below `end`.
+    fn landing_target_from(&mut self, end: usize) -> ir::Block {
+        for frame in self.frames[..end].iter_mut().rev() {
             match &mut frame.kind {
                 FrameKind::TryTable {
                     catches,

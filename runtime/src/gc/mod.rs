@@ -55,9 +55,7 @@ pub(crate) fn any_fits(store: &StoreOpaque, a: &AnyRef, r: RefTy) -> Result<bool
             HeapTy::Any | HeapTy::Eq => true,
             HeapTy::Struct => kind == TypeKind::Struct,
             HeapTy::Array => kind == TypeKind::Array,
-            HeapTy::Engine(want, _) => {
-                ty == want || (!r.exact && store.engine.is_subtype(ty, want))
-            }
+            HeapTy::Engine(want, _) => store.engine.fits(ty, want, r.exact),
             _ => false,
         });
     }
