@@ -54,6 +54,11 @@ pub enum TrapKind {
     /// `ref.cast_desc_eq` of a value that is not of the type or has
     /// another descriptor.
     DescriptorCastFailure,
+    /// The engine's epoch reached the store's deadline
+    /// (`epoch_interruption`).
+    Interrupt,
+    /// The store's fuel ran out (`consume_fuel`).
+    OutOfFuel,
 }
 
 impl TrapKind {
@@ -87,6 +92,8 @@ impl TrapKind {
             TrapKind::AtomicWaitNonShared => "atomic wait on non-shared memory",
             TrapKind::NullDescriptorReference => "null descriptor reference",
             TrapKind::DescriptorCastFailure => "descriptor cast failure",
+            TrapKind::Interrupt => "interrupt",
+            TrapKind::OutOfFuel => "all fuel consumed by WebAssembly",
         }
     }
 
@@ -118,12 +125,14 @@ impl TrapKind {
             TrapKind::AtomicWaitNonShared => TrapCode::unwrap_user(18),
             TrapKind::NullDescriptorReference => TrapCode::unwrap_user(19),
             TrapKind::DescriptorCastFailure => TrapCode::unwrap_user(20),
+            TrapKind::Interrupt => TrapCode::unwrap_user(21),
+            TrapKind::OutOfFuel => TrapCode::unwrap_user(22),
         }
     }
 
     /// The trap for a Cranelift trap code found in a trap table.
     pub fn from_code(code: TrapCode) -> Option<TrapKind> {
-        const ALL: [TrapKind; 25] = [
+        const ALL: [TrapKind; 27] = [
             TrapKind::StackOverflow,
             TrapKind::MemoryOutOfBounds,
             TrapKind::IntegerOverflow,
@@ -149,6 +158,8 @@ impl TrapKind {
             TrapKind::AtomicWaitNonShared,
             TrapKind::NullDescriptorReference,
             TrapKind::DescriptorCastFailure,
+            TrapKind::Interrupt,
+            TrapKind::OutOfFuel,
         ];
         ALL.into_iter().find(|k| k.code() == code)
     }

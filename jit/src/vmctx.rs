@@ -7,7 +7,7 @@
 //!  vmctx (one per instance, 8-byte slots)
 //!  +--------------------------------+ 0
 //!  | magic                          |   VMCTX_MAGIC, to tell a vmctx from a host context
-//!  | limits  -----------------------+-> VMRuntimeLimits { stack_limit } of the store
+//!  | limits  -----------------------+-> VMRuntimeLimits { stack_limit, fuel, epoch, .. } of the store
 //!  | builtins  ---------------------+-> [usize; Builtin::COUNT] (extern "C" fns)
 //!  | instance  ---------------------+-> the runtime's instance record
 //!  | attest    ---------------------+-> VMAttestState { armed, heap_floor } of the store, or null
@@ -57,6 +57,18 @@ pub struct VMRuntimeLimits {
     pub gc_cursor: usize,
     /// The end of the current GC chunk.
     pub gc_end: usize,
+    /// Fuel spent, as a negative count of what is left: generated code
+    /// adds each straight-line run's operator count and, at function
+    /// entries and loop headers, traps with [`crate::TrapKind::OutOfFuel`]
+    /// once it is no longer negative. Only with `consume_fuel`.
+    pub fuel_consumed: i64,
+    /// The engine's epoch counter (a `*const AtomicU64`), which generated
+    /// code compiled with `epoch_interruption` reads at function entries
+    /// and loop headers.
+    pub epoch_counter: usize,
+    /// The epoch at which this store's Wasm stops: reaching it calls
+    /// [`Builtin::EpochDeadline`].
+    pub epoch_deadline: u64,
 }
 
 /// Offset of [`VMRuntimeLimits::stack_limit`].
@@ -67,6 +79,12 @@ pub const LIMITS_PENDING_EXCEPTION: i32 = 8;
 pub const LIMITS_GC_CURSOR: i32 = 16;
 /// Offset of [`VMRuntimeLimits::gc_end`].
 pub const LIMITS_GC_END: i32 = 24;
+/// Offset of [`VMRuntimeLimits::fuel_consumed`].
+pub const LIMITS_FUEL_CONSUMED: i32 = 32;
+/// Offset of [`VMRuntimeLimits::epoch_counter`].
+pub const LIMITS_EPOCH_COUNTER: i32 = 40;
+/// Offset of [`VMRuntimeLimits::epoch_deadline`].
+pub const LIMITS_EPOCH_DEADLINE: i32 = 48;
 
 /// An exception tag as generated code sees it: one per tag the store
 /// holds, compared by address (two modules' tags are the same tag only
@@ -588,7 +606,20 @@ pub enum Builtin {
     /// native address `addr` of a shared memory: wakes at most `count`
     /// waiters, and answers how many it woke.
     MemoryAtomicNotify,
+    /// `(vmctx) -> u32`: the engine's epoch reached the store's deadline.
+    /// The store's choice answers: [`EPOCH_CONTINUE`] (it set a later
+    /// deadline), [`EPOCH_INTERRUPT`] (trap with
+    /// [`crate::TrapKind::Interrupt`]) or [`EPOCH_HOST_ERROR`] (the
+    /// embedder's callback failed: trap with [`crate::TrapKind::HostError`]).
+    EpochDeadline,
 }
+
+/// [`Builtin::EpochDeadline`]'s answer: run on.
+pub const EPOCH_CONTINUE: u32 = 0;
+/// [`Builtin::EpochDeadline`]'s answer: trap with `interrupt`.
+pub const EPOCH_INTERRUPT: u32 = 1;
+/// [`Builtin::EpochDeadline`]'s answer: the embedder's callback failed.
+pub const EPOCH_HOST_ERROR: u32 = 2;
 
 /// Why a GC builtin failed: what [`Builtin::GcAlloc`],
 /// [`Builtin::ArrayNewSegment`] and [`Builtin::ArrayInitSegment`] answer
@@ -627,7 +658,7 @@ pub const ARRAY_SEGMENT_ELEM: u32 = 1 << 31;
 
 impl Builtin {
     /// Number of builtins: the length of the builtin table.
-    pub const COUNT: usize = 26;
+    pub const COUNT: usize = 27;
 }
 
 /// What a tag monitor's allocator wrapper does next ([`Builtin::TagEnter`]).

@@ -2,6 +2,7 @@
 //! all modules, and the trampolines compiled per signature.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use walmart_attest::Policy;
@@ -93,6 +94,15 @@ pub struct Config {
     /// store keeps a [`crate::attest::heap::HeapTracker`] of live and
     /// freed chunks. For dataset collection.
     pub track_allocations: bool,
+    /// Wasm counts the operators it runs against its store's fuel
+    /// ([`Store::set_fuel`](crate::Store::set_fuel)) and traps with
+    /// [`crate::TrapKind::OutOfFuel`] when none is left (off by default).
+    pub consume_fuel: bool,
+    /// Wasm checks the engine's epoch ([`Engine::increment_epoch`])
+    /// against its store's deadline
+    /// ([`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline))
+    /// at function entries and loop headers (off by default).
+    pub epoch_interruption: bool,
     /// Under `coarse` and `fine`, check the chain of the module's heap
     /// chunks as control leaves the module and when a run's attestation
     /// ends, for modules whose allocator is dlmalloc (wasi-libc's
@@ -140,6 +150,8 @@ impl Default for Config {
             attest_sync: false,
             attest_kernel_dirty: true,
             track_allocations: false,
+            consume_fuel: false,
+            epoch_interruption: false,
             attest_heap_check: true,
             attest_stack_guards: true,
             tags: Default::default(),
@@ -339,6 +351,24 @@ impl Config {
         self.max_wasm_stack = bytes;
         self
     }
+
+    /// Counts Wasm's operators against each store's fuel
+    /// ([`Config::consume_fuel`]): a store starts with none, so set some
+    /// ([`Store::set_fuel`](crate::Store::set_fuel)) before calling Wasm.
+    pub fn consume_fuel(&mut self, on: bool) -> &mut Config {
+        self.consume_fuel = on;
+        self
+    }
+
+    /// Lets the embedder stop Wasm by moving the engine's epoch past a
+    /// store's deadline ([`Config::epoch_interruption`]): a store's
+    /// deadline starts at 0, so set one
+    /// ([`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline))
+    /// before calling Wasm.
+    pub fn epoch_interruption(&mut self, on: bool) -> &mut Config {
+        self.epoch_interruption = on;
+        self
+    }
 }
 
 /// The engine's types, canonicalised a recursion group at a time (see
@@ -405,6 +435,9 @@ struct EngineInner {
     signatures: Mutex<Signatures>,
     entry_trampolines: Mutex<HashMap<u64, Arc<CodeMemory>>>,
     host_stubs: Mutex<HashMap<u64, Arc<CodeMemory>>>,
+    /// The epoch ([`Engine::increment_epoch`]); stores' limits point at
+    /// it, so it stays where the `Arc` put it.
+    epoch: AtomicU64,
 }
 
 impl Drop for EngineInner {
@@ -496,6 +529,8 @@ impl Engine {
                 trace_accesses: t.trace_accesses,
                 stack_guards: config.attest_stack_guards,
             }),
+            consume_fuel: config.consume_fuel,
+            epoch_interruption: config.epoch_interruption,
         })?;
         Ok(Engine {
             inner: Arc::new(EngineInner {
@@ -505,6 +540,7 @@ impl Engine {
                 signatures: Mutex::default(),
                 entry_trampolines: Mutex::default(),
                 host_stubs: Mutex::default(),
+                epoch: AtomicU64::new(0),
             }),
         })
     }
@@ -512,6 +548,24 @@ impl Engine {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Moves the epoch on by one: Wasm of every store of this engine whose
+    /// deadline it reaches stops at its next function entry or loop
+    /// header ([`Config::epoch_interruption`]). Cheap, and safe from any
+    /// thread (a timer thread's, typically) while Wasm runs.
+    pub fn increment_epoch(&self) {
+        self.inner.epoch.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The current epoch.
+    pub fn current_epoch(&self) -> u64 {
+        self.inner.epoch.load(Ordering::Relaxed)
+    }
+
+    /// Where the epoch is, for stores' limits.
+    pub(crate) fn epoch_counter(&self) -> *const AtomicU64 {
+        &self.inner.epoch
     }
 
     /// How attested memories find the pages generated code writes:

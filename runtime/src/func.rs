@@ -96,6 +96,28 @@ impl<T> Caller<'_, T> {
         &mut self.store.data
     }
 
+    /// The fuel left as the call was made ([`crate::StoreInner::get_fuel`]).
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.store.get_fuel()
+    }
+
+    /// Sets the fuel left ([`crate::StoreInner::set_fuel`]): the calling
+    /// Wasm goes on with it.
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.store.set_fuel(fuel)
+    }
+
+    /// Sets the store's epoch deadline
+    /// ([`crate::StoreInner::set_epoch_deadline`]).
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        self.store.set_epoch_deadline(ticks)
+    }
+
+    /// The epoch at which the store's Wasm stops.
+    pub(crate) fn epoch_deadline(&self) -> u64 {
+        self.store.opaque.limits.epoch_deadline
+    }
+
     /// An export of the calling instance (WASI uses `memory`).
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
         let instance = self.caller?;

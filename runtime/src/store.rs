@@ -92,6 +92,8 @@ pub struct StoreOpaque {
     pub(crate) heap: crate::attest::heap::HeapTracker,
     /// The tag monitor's trace (`--trace`).
     pub(crate) tag_trace: Option<crate::attest::tags::trace::TraceWriter>,
+    /// What Wasm reaching the epoch deadline calls; `None`: it traps.
+    pub(crate) epoch_callback: Option<crate::interrupts::EpochCallback>,
 }
 
 impl StoreOpaque {
@@ -186,7 +188,10 @@ impl<T> Store<T> {
                 opaque: StoreOpaque {
                     id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                     engine: engine.clone(),
-                    limits: Box::default(),
+                    limits: Box::new(VMRuntimeLimits {
+                        epoch_counter: engine.epoch_counter() as usize,
+                        ..Default::default()
+                    }),
                     wasm_depth: 0,
                     instances: Vec::new(),
                     funcs: Vec::new(),
@@ -208,6 +213,7 @@ impl<T> Store<T> {
                     host_contexts: Vec::new(),
                     attest: None,
                     attest_options: None,
+                    epoch_callback: None,
                 },
                 data,
             }),
@@ -271,6 +277,41 @@ impl<T> Store<T> {
     /// [`Memory::write`]: crate::Memory::write
     pub fn finish_attestation(&mut self) -> Result<Option<AttestStats>> {
         crate::attest::session::finish(&mut self.inner.opaque)
+    }
+
+    /// The fuel left ([`StoreInner::get_fuel`]); an error unless the
+    /// engine counts fuel ([`crate::Config::consume_fuel`]).
+    pub fn get_fuel(&self) -> Result<u64> {
+        self.inner.get_fuel()
+    }
+
+    /// Sets the fuel left ([`StoreInner::set_fuel`]); a store starts with
+    /// none.
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        self.inner.set_fuel(fuel)
+    }
+
+    /// Sets the deadline `ticks` epochs past the engine's current one
+    /// ([`StoreInner::set_epoch_deadline`]); a store's starts at epoch 0.
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        self.inner.set_epoch_deadline(ticks)
+    }
+
+    /// Wasm reaching the deadline traps ([`StoreInner::epoch_deadline_trap`]).
+    pub fn epoch_deadline_trap(&mut self) {
+        self.inner.epoch_deadline_trap()
+    }
+
+    /// Wasm reaching the deadline calls `callback`
+    /// ([`StoreInner::epoch_deadline_callback`]).
+    pub fn epoch_deadline_callback(
+        &mut self,
+        callback: impl FnMut(&mut StoreInner<T>) -> Result<crate::UpdateDeadline>
+            + Send
+            + Sync
+            + 'static,
+    ) {
+        self.inner.epoch_deadline_callback(callback)
     }
 
     /// The host data.

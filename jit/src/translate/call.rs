@@ -107,6 +107,7 @@ impl FuncTranslator<'_, '_> {
             self.reachable = false;
             return;
         }
+        self.fuel_reload();
         let results = self.builder.inst_results(call).to_vec();
         if may_throw {
             self.test_pending_exception(kind == CallKind::ThenReturn);
@@ -137,6 +138,7 @@ impl FuncTranslator<'_, '_> {
             self.count_allocator_call(-1);
         }
         let tail = self.leave_for_tail_call(kind);
+        self.fuel_save();
         let call = if tail {
             let (callee_ref, all) =
                 defined_callee(&mut self.builder, &sig, callee, self.vmctx, &args);
@@ -179,6 +181,7 @@ impl FuncTranslator<'_, '_> {
                 .load(types::I64, flags, func_ref, vmctx::FUNCREF_VMCTX);
         let signature = self.builder.import_signature(wasm_signature(sig));
         let tail = self.leave_for_tail_call(kind);
+        self.fuel_save();
         let mut all = Vec::with_capacity(args.len() + 2);
         all.extend([callee_vmctx, self.vmctx]);
         all.extend_from_slice(args);

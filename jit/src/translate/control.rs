@@ -155,6 +155,7 @@ impl FuncTranslator<'_, '_> {
                 self.builder.ins().jump(header, &block_args(&args));
                 self.builder.switch_to_block(header);
                 let params = self.builder.block_params(header).to_vec();
+                self.interrupt_checks(true);
                 self.stack.extend(params);
                 self.push_frame(FrameKind::Loop { header }, next, &sig);
             }
@@ -374,6 +375,7 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn return_values(&mut self, results: &[Value]) {
         self.allocator_return(results);
         self.function_hook(crate::vmctx::HookPoint::Return);
+        self.fuel_save();
         self.builder.ins().return_(results);
         self.reachable = false;
     }

@@ -13,6 +13,7 @@ pub mod exceptions;
 mod gc;
 mod gc_objects;
 pub(crate) mod hooks;
+mod interrupts;
 mod memory;
 mod numeric;
 mod simd;
@@ -56,6 +57,13 @@ pub struct TranslateConfig {
     pub allocator_events: bool,
     /// The colour-tag monitor's checks and allocator wrappers.
     pub tags: Option<tags::TagCodegen>,
+    /// Every function counts the operators it runs against the store's
+    /// fuel ([`vmctx::VMRuntimeLimits::fuel_consumed`]) and traps when
+    /// it runs out (see `interrupts.rs`).
+    pub consume_fuel: bool,
+    /// Function entries and loop headers compare the engine's epoch with
+    /// the store's deadline (see `interrupts.rs`).
+    pub epoch_interruption: bool,
 }
 
 /// The attestation instrumentation a policy asks of the code generator.
@@ -310,6 +318,8 @@ pub struct FuncTranslator<'a, 'b> {
     /// The block that returns with an exception pending, once some call
     /// or throw needs it (see `exceptions.rs`).
     pub(crate) propagate: Option<ir::Block>,
+    /// The function's fuel count, under [`TranslateConfig::consume_fuel`].
+    pub(crate) fuel: Option<interrupts::FuelState>,
 }
 
 /// Translates the body of defined function `func_index` into IR.
@@ -443,11 +453,13 @@ pub fn translate_function(
                     .allocator_helpers
                     .is_some_and(|h| h.contains(&func_index))),
         propagate: None,
+        fuel: None,
     };
     t.push_function_frame(sig);
     // What the entry's checks trap with points at the function's start.
     t.builder.set_srcloc(ir::SourceLoc::new(t.offset));
     t.function_hook(vmctx::HookPoint::Entry);
+    t.enter_interruptible();
     // Before the entry's checks, whose findings carry the count.
     if counts_entry {
         t.count_allocator_entry();
@@ -598,8 +610,10 @@ impl FuncTranslator<'_, '_> {
     /// Translates one operator.
     fn translate(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         if !self.reachable {
+            self.forget_unreachable_fuel();
             return self.translate_unreachable(op);
         }
+        self.before_operator(op);
         use Operator as O;
         // Control flow and calls end the straight-line run pending store
         // marks belong to (builtin calls flush on their own).

@@ -476,6 +476,12 @@ extern "C" fn memory_atomic_notify(_vmctx: *mut u8, addr: u64, count: u32) -> u3
     crate::vm::parking::notify(addr as usize, count)
 }
 
+extern "C" fn epoch_deadline(vmctx: *mut u8) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, _) = unsafe { context(vmctx) };
+    crate::interrupts::deadline_reached(store)
+}
+
 /// The builtin table every vmctx points to, indexed by [`Builtin`].
 pub(crate) fn table() -> *const usize {
     static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
@@ -508,6 +514,7 @@ pub(crate) fn table() -> *const usize {
                 array_init_segment as *const () as usize,
                 memory_atomic_wait as *const () as usize,
                 memory_atomic_notify as *const () as usize,
+                epoch_deadline as *const () as usize,
             ]
         })
         .as_ptr()

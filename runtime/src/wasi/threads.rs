@@ -134,7 +134,13 @@ fn define(
         FuncType::new([ValType::I32], [ValType::I32]),
         move |caller: Caller<'_, WasiCtx>, params, results| {
             let start_arg = params[0].i32().unwrap_or_default();
-            results[0] = Val::I32(spawn(&spawner, caller.data(), start_arg));
+            // A thread runs under its spawner's bounds: the fuel it has
+            // left, and its deadline.
+            let bounds = Bounds {
+                fuel: caller.get_fuel().ok(),
+                epoch_deadline: caller.epoch_deadline(),
+            };
+            results[0] = Val::I32(spawn(&spawner, caller.data(), start_arg, bounds));
             Ok(())
         },
     )?;
@@ -148,8 +154,18 @@ fn say(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
+/// What bounds a new thread's run ([`crate::Config::consume_fuel`],
+/// [`crate::Config::epoch_interruption`]).
+#[derive(Clone, Copy)]
+struct Bounds {
+    /// Its fuel, where the engine counts fuel.
+    fuel: Option<u64>,
+    /// The epoch at which it stops.
+    epoch_deadline: u64,
+}
+
 /// Starts a thread; its id, or a negative number where none could start.
-fn spawn(spawner: &Arc<Spawner>, ctx: &WasiCtx, start_arg: i32) -> i32 {
+fn spawn(spawner: &Arc<Spawner>, ctx: &WasiCtx, start_arg: i32, bounds: Bounds) -> i32 {
     if !spawner.has_start {
         say(format_args!(
             "walmart: {SPAWN_MODULE}::{SPAWN_NAME}: the module exports no \
@@ -181,7 +197,7 @@ fn spawn(spawner: &Arc<Spawner>, ctx: &WasiCtx, start_arg: i32) -> i32 {
         .stack_size(stack)
         .spawn(move || {
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_thread(&spawner, ctx, tid, start_arg)
+                run_thread(&spawner, ctx, tid, start_arg, bounds)
             }));
             let status = match run {
                 Ok(Ok(())) => return,
@@ -206,8 +222,18 @@ fn spawn(spawner: &Arc<Spawner>, ctx: &WasiCtx, start_arg: i32) -> i32 {
 }
 
 /// A new thread's store and instance, and its call of the start export.
-fn run_thread(spawner: &Arc<Spawner>, ctx: WasiCtx, tid: i32, start_arg: i32) -> Result<()> {
+fn run_thread(
+    spawner: &Arc<Spawner>,
+    ctx: WasiCtx,
+    tid: i32,
+    start_arg: i32,
+    bounds: Bounds,
+) -> Result<()> {
     let mut store = Store::new(&spawner.engine, ctx);
+    if let Some(fuel) = bounds.fuel {
+        store.set_fuel(fuel)?;
+    }
+    store.inner.opaque.limits.epoch_deadline = bounds.epoch_deadline;
     let mut linker = Linker::new(&spawner.engine);
     super::add_to_linker(&mut linker, |ctx| ctx)?;
     define(&mut linker, &mut store, spawner)?;

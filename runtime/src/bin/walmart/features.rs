@@ -3,10 +3,23 @@
 //! (as wasmtime's `-W` switches them), custom-descriptors and
 //! legacy-exceptions; and the
 //! limits `-W max-wasm-stack=BYTES`, `-W max-gc-heap=BYTES` (a number,
-//! or one ending in K, M or G for KiB, MiB, GiB), `-W gc-stress=y|n`.
+//! or one ending in K, M or G for KiB, MiB, GiB), `-W gc-stress=y|n`;
+//! and, for `walmart run`, the bounds on a run `-W fuel=N` and
+//! `-W timeout=DURATION` (wasmtime's names).
+
+use std::time::Duration;
 
 use anyhow::bail;
 use walmart::Config;
+
+/// What `-W` bounds a run by (the engine is set up for them).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunBounds {
+    /// `-W fuel=N`: the store's fuel.
+    pub fuel: Option<u64>,
+    /// `-W timeout=DURATION`: the run's wall-clock limit.
+    pub timeout: Option<Duration>,
+}
 
 /// A `Config` method that switches a proposal.
 type Switch = fn(&mut Config, bool) -> &mut Config;
@@ -29,10 +42,31 @@ const FEATURES: [(&str, Switch); 11] = [
     ("legacy-exceptions", Config::wasm_legacy_exceptions),
 ];
 
-/// Applies `-W` settings (`NAME`, `NAME=y`, `NAME=n`) to `config`.
-pub fn apply(config: &mut Config, settings: &[String]) -> anyhow::Result<()> {
+/// Applies `-W` settings (`NAME`, `NAME=y`, `NAME=n`, `LIMIT=VALUE`) to
+/// `config`; the bounds on the run they ask for.
+pub fn apply(config: &mut Config, settings: &[String]) -> anyhow::Result<RunBounds> {
+    let mut bounds = RunBounds::default();
     for setting in settings {
         let (name, value) = setting.split_once('=').unwrap_or((setting, "y"));
+        match name {
+            "fuel" => {
+                let Ok(fuel) = value.parse::<u64>() else {
+                    bail!("-W {setting}: expected a number of fuel units");
+                };
+                config.consume_fuel(true);
+                bounds.fuel = Some(fuel);
+                continue;
+            }
+            "timeout" => {
+                let Some(timeout) = parse_duration(value) else {
+                    bail!("-W {setting}: expected a duration such as 500ms, 2s, 1.5m or 1h (a bare number is seconds)");
+                };
+                config.epoch_interruption(true);
+                bounds.timeout = Some(timeout);
+                continue;
+            }
+            _ => {}
+        }
         let limit: Option<Limit> = match name {
             "max-wasm-stack" => Some(Config::max_wasm_stack),
             "max-gc-heap" => Some(Config::max_gc_heap),
@@ -56,7 +90,13 @@ pub fn apply(config: &mut Config, settings: &[String]) -> anyhow::Result<()> {
         }
         let Some((_, switch)) = FEATURES.iter().find(|(n, _)| *n == name) else {
             let mut names: Vec<&str> = FEATURES.iter().map(|(n, _)| *n).collect();
-            names.extend(["max-wasm-stack", "max-gc-heap", "gc-stress"]);
+            names.extend([
+                "max-wasm-stack",
+                "max-gc-heap",
+                "gc-stress",
+                "fuel",
+                "timeout",
+            ]);
             bail!(
                 "-W {setting}: unknown Wasm feature `{name}` (known: {})",
                 names.join(", ")
@@ -64,7 +104,25 @@ pub fn apply(config: &mut Config, settings: &[String]) -> anyhow::Result<()> {
         };
         switch(config, on);
     }
-    Ok(())
+    Ok(bounds)
+}
+
+/// `N` seconds, or `N` with `ms`, `s`, `m` or `h` (fractions allowed), up
+/// to a year; `None` when malformed, negative or zero.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return None,
+    };
+    let seconds = number.parse::<f64>().ok()? * scale;
+    (seconds > 0.0 && seconds <= 365.0 * 86400.0).then(|| Duration::from_secs_f64(seconds))
 }
 
 /// `N`, `NK`, `NM` or `NG` (KiB, MiB, GiB) as bytes; `None` when malformed

@@ -33,8 +33,10 @@ pub struct RunArgs {
     /// extended-const, memory64, function-references, exceptions, threads
     /// (all on by default), wide-arithmetic, custom-page-sizes (off by
     /// default); or set max-wasm-stack=BYTES, max-gc-heap=BYTES (K, M,
-    /// G suffixes), gc-stress=y|n. Repeatable.
-    #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]|LIMIT=BYTES")]
+    /// G suffixes), gc-stress=y|n; or bound the run: fuel=N (operators,
+    /// trapping when spent), timeout=DURATION (500ms, 2s, 1m; trapping
+    /// with `interrupt`). Repeatable.
+    #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]|LIMIT=VALUE")]
     wasm_features: Vec<String>,
     /// Attestation policy: hooks woven into the generated code, or `tags`,
     /// the colour-tag memory-safety monitor.
@@ -206,7 +208,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .attest_sync(args.attest_sync)
         .attest_heap_check(!args.no_heap_check)
         .attest_stack_guards(!args.no_stack_guards);
-    crate::features::apply(&mut config, &args.wasm_features)?;
+    let bounds = crate::features::apply(&mut config, &args.wasm_features)?;
     if args.no_stack_guards && args.attest == Policy::Off {
         bail!("--no-stack-guards needs --attest coarse, fine or tags");
     }
@@ -279,6 +281,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow!("--dir {dir}: {e}"))?;
     }
     let mut store = Store::new(&engine, ctx);
+    bound_run(&engine, &mut store, bounds)?;
     if attesting {
         let mut opts = AttestOptions::new()
             .on_detect(args.on_detect)
@@ -360,6 +363,31 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             report(e)
         }
     }
+}
+
+/// Gives the store its fuel and, for a timeout, a deadline one epoch on
+/// and a thread that moves the epoch there when the time is up (the run's
+/// threads inherit both: `wasi::threads`).
+fn bound_run(
+    engine: &Engine,
+    store: &mut Store<WasiCtx>,
+    bounds: crate::features::RunBounds,
+) -> anyhow::Result<()> {
+    if let Some(fuel) = bounds.fuel {
+        store.set_fuel(fuel)?;
+    }
+    if let Some(timeout) = bounds.timeout {
+        store.set_epoch_deadline(1);
+        let engine = engine.clone();
+        std::thread::Builder::new()
+            .name("walmart-timeout".into())
+            .spawn(move || {
+                std::thread::sleep(timeout);
+                engine.increment_epoch();
+            })
+            .map_err(|e| anyhow!("cannot start the timeout's thread: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Instantiates the module and makes the call; the exit status it earns.

@@ -25,7 +25,10 @@ pub fn run(args: WastArgs) -> anyhow::Result<ExitCode> {
         verbose: args.verbose,
         ..RunOptions::default()
     };
-    crate::features::apply(&mut opts.config, &args.wasm_features)?;
+    let bounds = crate::features::apply(&mut opts.config, &args.wasm_features)?;
+    if bounds.fuel.is_some() || bounds.timeout.is_some() {
+        anyhow::bail!("-W fuel and -W timeout bound `walmart run`; scripts run without them");
+    }
     let mut reports = Vec::new();
     for path in &args.files {
         let source = std::fs::read_to_string(path)

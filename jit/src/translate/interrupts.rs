@@ -1,0 +1,369 @@
+//! Stopping a guest that runs too long: fuel (`consume_fuel`) and epoch
+//! deadlines (`epoch_interruption`), the two ways wasmtime's embedders
+//! bound a call.
+//!
+//! Both are checked where a run can go on without end: at every function
+//! entry (recursion) and every loop header (iteration). Straight-line code
+//! between them is bounded by the function's size.
+//!
+//! **Fuel.** Each operator costs one unit, but those that only shape
+//! control (`nop`, `drop`, `block`, `loop`, `else`, `end`, `return`,
+//! `unreachable`), which cost nothing, as in wasmtime, so budgets carry
+//! over. The count spent is kept in a variable while a function runs,
+//! loaded from the store's [`VMRuntimeLimits::fuel_consumed`] on entry; a
+//! straight-line run's operators are added as one constant where the run
+//! ends (a branch, a call, a block boundary). The variable is written back
+//! before every call (the callee, or the host, goes on from it) and read
+//! again after, before every return, and at each loop header, so a trap
+//! leaves at most the current iteration's operators uncounted. The count
+//! is negative while fuel is left: a check is one compare with zero.
+//!
+//! **Epochs.** The engine keeps a counter the embedder moves
+//! (`Engine::increment_epoch`, from any thread); each store has a
+//! deadline. A check loads both and calls the runtime
+//! ([`Builtin::EpochDeadline`]) once the counter reached the deadline; the
+//! store then traps (`interrupt`) or lets its callback set a later
+//! deadline.
+//!
+//! [`VMRuntimeLimits::fuel_consumed`]: vmctx::VMRuntimeLimits::fuel_consumed
+
+use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder};
+use cranelift_frontend::Variable;
+use wasmparser::Operator;
+
+use super::{vm_flags, FuncTranslator};
+use crate::trap::TrapKind;
+use crate::vmctx::{self, Builtin};
+
+/// A function's fuel, while it is translated.
+pub(crate) struct FuelState {
+    /// The count spent (negative while fuel is left), as of the last
+    /// flush.
+    var: Variable,
+    /// Operators of the current straight-line run not yet added to `var`.
+    pending: i64,
+}
+
+/// What `op` costs: nothing for the operators that only shape control
+/// (wasmtime's choice, so that a budget means the same in both), one for
+/// every other.
+fn fuel_cost(op: &Operator<'_>) -> i64 {
+    use Operator as O;
+    match op {
+        O::Nop
+        | O::Drop
+        | O::Block { .. }
+        | O::Loop { .. }
+        | O::Unreachable
+        | O::Return
+        | O::Else
+        | O::End => 0,
+        _ => 1,
+    }
+}
+
+/// Whether `op` ends a straight-line run at the Wasm level: it branches,
+/// opens or closes a block, calls, throws or returns. The run's count
+/// must be in the variable before it, so that every path out of the run
+/// carries it.
+fn ends_run(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    matches!(
+        op,
+        O::Unreachable
+            | O::Block { .. }
+            | O::Loop { .. }
+            | O::If { .. }
+            | O::Else
+            | O::End
+            | O::Br { .. }
+            | O::BrIf { .. }
+            | O::BrTable { .. }
+            | O::BrOnNull { .. }
+            | O::BrOnNonNull { .. }
+            | O::BrOnCast { .. }
+            | O::BrOnCastFail { .. }
+            | O::BrOnCastDescEq { .. }
+            | O::BrOnCastDescEqFail { .. }
+            | O::Return
+            | O::Call { .. }
+            | O::CallIndirect { .. }
+            | O::CallRef { .. }
+            | O::ReturnCall { .. }
+            | O::ReturnCallIndirect { .. }
+            | O::ReturnCallRef { .. }
+            | O::TryTable { .. }
+            | O::Throw { .. }
+            | O::ThrowRef
+            | O::Try { .. }
+            | O::Catch { .. }
+            | O::CatchAll
+            | O::Delegate { .. }
+            | O::Rethrow { .. }
+    )
+}
+
+/// A bulk operator of at most this many units, known at compile time,
+/// is not checked (wasmtime's threshold).
+const SMALL_BULK_COST: i64 = 128;
+
+/// The most a 64-bit count adds to the fuel spent.
+const BULK_COST_MAX: i64 = i64::MAX >> 1;
+
+/// Whether `op` works on a count of units given by its last operand.
+fn is_bulk(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    matches!(
+        op,
+        O::MemoryFill { .. }
+            | O::MemoryCopy { .. }
+            | O::MemoryInit { .. }
+            | O::TableFill { .. }
+            | O::TableCopy { .. }
+            | O::TableInit { .. }
+            | O::TableGrow { .. }
+            | O::ArrayNew { .. }
+            | O::ArrayNewDefault { .. }
+            | O::ArrayNewData { .. }
+            | O::ArrayNewElem { .. }
+            | O::ArrayFill { .. }
+            | O::ArrayCopy { .. }
+            | O::ArrayInitData { .. }
+            | O::ArrayInitElem { .. }
+    )
+}
+
+/// `value`'s constant, unsigned and capped at [`BULK_COST_MAX`], where
+/// an `iconst` made it.
+fn constant_of(dfg: &ir::DataFlowGraph, value: ir::Value) -> Option<i64> {
+    let inst = dfg.value_def(value).inst()?;
+    match dfg.insts[inst] {
+        ir::InstructionData::UnaryImm {
+            opcode: ir::Opcode::Iconst,
+            imm,
+        } => {
+            let bits = imm.bits() as u64;
+            let n = if dfg.value_type(value) == types::I32 {
+                bits & u64::from(u32::MAX)
+            } else {
+                bits
+            };
+            Some(n.min(BULK_COST_MAX as u64) as i64)
+        }
+        _ => None,
+    }
+}
+
+impl FuncTranslator<'_, '_> {
+    /// At the function's entry: the fuel variable, loaded from the store,
+    /// and the entry's checks.
+    pub(crate) fn enter_interruptible(&mut self) {
+        if self.env.config.consume_fuel {
+            let var = self.builder.declare_var(types::I64);
+            self.fuel = Some(FuelState { var, pending: 0 });
+            self.fuel_reload();
+        }
+        self.interrupt_checks(false);
+    }
+
+    /// Before `op` (reachable): counts it against the fuel, adds the
+    /// run's count to the variable where `op` ends the run, and charges a
+    /// bulk operator by the units it is about to work on.
+    pub(crate) fn before_operator(&mut self, op: &Operator<'_>) {
+        if let Some(fuel) = &mut self.fuel {
+            fuel.pending += fuel_cost(op);
+        }
+        let config = self.env.config;
+        if !(config.consume_fuel || config.epoch_interruption) {
+            return;
+        }
+        if is_bulk(op) {
+            self.charge_bulk();
+        } else if ends_run(op) {
+            self.fuel_flush();
+        }
+    }
+
+    /// A bulk operator, whose count of units (bytes, elements) is the
+    /// operand on top of the stack: each costs one unit of fuel (as
+    /// wasmtime's defaults), and the operator is checked as a loop header
+    /// is, unless its count is a constant worth at most
+    /// [`SMALL_BULK_COST`].
+    fn charge_bulk(&mut self) {
+        let units = *self
+            .stack
+            .last()
+            .expect("validation left the count on the stack");
+        let constant = constant_of(&self.builder.func.dfg, units);
+        if self.fuel.is_some() {
+            match constant {
+                Some(n) => {
+                    let fuel = self.fuel.as_mut().expect("checked above");
+                    fuel.pending = fuel.pending.saturating_add(n);
+                }
+                None => {
+                    self.fuel_flush();
+                    let wide = if self.builder.func.dfg.value_type(units) == types::I32 {
+                        self.builder.ins().uextend(types::I64, units)
+                    } else {
+                        // At most half the range, so that the count,
+                        // which an overrun may have taken a little past
+                        // zero, cannot wrap round to fuel left.
+                        let max = self.builder.ins().iconst(types::I64, BULK_COST_MAX);
+                        self.builder.ins().umin(units, max)
+                    };
+                    let var = self.fuel.as_ref().expect("checked above").var;
+                    let spent = self.builder.use_var(var);
+                    let spent = self.builder.ins().iadd(spent, wide);
+                    self.builder.def_var(var, spent);
+                }
+            }
+        }
+        if constant.is_some_and(|n| n <= SMALL_BULK_COST) {
+            return;
+        }
+        self.interrupt_checks(true);
+    }
+
+    /// Unreachable code is never run: nothing of it is counted (the run
+    /// before it was flushed by the operator that ended it).
+    pub(crate) fn forget_unreachable_fuel(&mut self) {
+        if let Some(fuel) = &mut self.fuel {
+            fuel.pending = 0;
+        }
+    }
+
+    /// Adds the pending count to the variable.
+    fn fuel_flush(&mut self) {
+        let Some(fuel) = &mut self.fuel else {
+            return;
+        };
+        let pending = std::mem::take(&mut fuel.pending);
+        if pending == 0 {
+            return;
+        }
+        let var = fuel.var;
+        let spent = self.builder.use_var(var);
+        let spent = self.builder.ins().iadd_imm_s(spent, pending);
+        self.builder.def_var(var, spent);
+    }
+
+    /// The store's limits record.
+    fn limits(&mut self) -> ir::Value {
+        self.load_fixed_ptr(self.vmctx, vmctx::RUNTIME_LIMITS)
+    }
+
+    /// Writes the count back to the store: before a call, a return, and
+    /// at loop headers.
+    pub(crate) fn fuel_save(&mut self) {
+        self.fuel_flush();
+        let Some(fuel) = &self.fuel else {
+            return;
+        };
+        let spent = self.builder.use_var(fuel.var);
+        let limits = self.limits();
+        self.builder
+            .ins()
+            .store(vm_flags(), spent, limits, vmctx::LIMITS_FUEL_CONSUMED);
+    }
+
+    /// Reads the count from the store: on entry, and after a call (the
+    /// callee spent from it, or the host changed it).
+    pub(crate) fn fuel_reload(&mut self) {
+        let Some(fuel) = &self.fuel else {
+            return;
+        };
+        let var = fuel.var;
+        let limits = self.limits();
+        let spent =
+            self.builder
+                .ins()
+                .load(types::I64, vm_flags(), limits, vmctx::LIMITS_FUEL_CONSUMED);
+        self.builder.def_var(var, spent);
+    }
+
+    /// The checks of a function entry, or (`save`) a loop header or bulk
+    /// operator, where the count is written back first: fuel left, and
+    /// the epoch before the deadline. Each failing check goes to a cold
+    /// block; the current block afterwards is where the code goes on.
+    pub(crate) fn interrupt_checks(&mut self, save: bool) {
+        if self.fuel.is_some() {
+            if save {
+                self.fuel_save();
+            }
+            self.fuel_check();
+        }
+        if self.env.config.epoch_interruption {
+            self.epoch_check();
+        }
+    }
+
+    /// Traps with [`TrapKind::OutOfFuel`] once the count is no longer
+    /// negative, the count saved first (the host reads none left).
+    fn fuel_check(&mut self) {
+        let Some(fuel) = &self.fuel else {
+            return;
+        };
+        let spent = self.builder.use_var(fuel.var);
+        let out = self
+            .builder
+            .ins()
+            .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, spent, 0);
+        let resume = self.cold_branch(out);
+        let limits = self.limits();
+        self.builder
+            .ins()
+            .store(vm_flags(), spent, limits, vmctx::LIMITS_FUEL_CONSUMED);
+        self.builder.ins().trap(TrapKind::OutOfFuel.code());
+        self.builder.seal_block(resume);
+        self.builder.switch_to_block(resume);
+    }
+
+    /// Calls the runtime once the engine's epoch reached the store's
+    /// deadline, and traps as it answers.
+    fn epoch_check(&mut self) {
+        let limits = self.limits();
+        let counter = self.load_fixed_ptr(limits, vmctx::LIMITS_EPOCH_COUNTER);
+        // Not read-only: another thread moves it.
+        let epoch = self.builder.ins().load(types::I64, vm_flags(), counter, 0);
+        let deadline =
+            self.builder
+                .ins()
+                .load(types::I64, vm_flags(), limits, vmctx::LIMITS_EPOCH_DEADLINE);
+        let reached = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
+        let resume = self.cold_branch(reached);
+        // The embedder's callback may read or set the fuel.
+        self.fuel_save();
+        let answer = self.call_builtin(Builtin::EpochDeadline, &[], &[types::I32], &[])[0];
+        let failed =
+            self.builder
+                .ins()
+                .icmp_imm_u(IntCC::Equal, answer, i64::from(vmctx::EPOCH_HOST_ERROR));
+        self.builder
+            .ins()
+            .trapnz(failed, TrapKind::HostError.code());
+        self.builder
+            .ins()
+            .trapnz(answer, TrapKind::Interrupt.code());
+        self.fuel_reload();
+        self.builder.ins().jump(resume, &[]);
+        self.builder.seal_block(resume);
+        self.builder.switch_to_block(resume);
+    }
+
+    /// Branches on `cond` to a new cold block, made current, and returns
+    /// the block the code goes on in (for the caller to seal once the cold
+    /// block's end is written).
+    fn cold_branch(&mut self, cond: ir::Value) -> ir::Block {
+        let cold = self.builder.create_block();
+        let resume = self.builder.create_block();
+        self.builder.set_cold_block(cold);
+        self.builder.ins().brif(cond, cold, &[], resume, &[]);
+        self.builder.seal_block(cold);
+        self.builder.switch_to_block(cold);
+        resume
+    }
+}

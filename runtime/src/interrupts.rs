@@ -1,0 +1,135 @@
+//! Stopping Wasm that runs too long: a store's fuel
+//! ([`crate::Config::consume_fuel`]) and epoch deadline
+//! ([`crate::Config::epoch_interruption`]). Generated code keeps both
+//! (`walmart_jit::translate::interrupts`); this is the store's side.
+
+use walmart_jit::vmctx;
+
+use crate::error::{Error, Result};
+use crate::store::{StoreInner, StoreOpaque};
+use crate::vm::traphandlers::{self, HostFailure};
+
+/// What a store's epoch-deadline callback decides
+/// ([`crate::Store::epoch_deadline_callback`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateDeadline {
+    /// Run on, with the deadline this many epochs past the current one.
+    Continue(u64),
+    /// Stop: the Wasm call traps with [`crate::TrapKind::Interrupt`].
+    Interrupt,
+}
+
+/// A store's epoch-deadline callback, with the store's host data type
+/// erased (it is handed the whole store).
+pub(crate) type EpochCallback =
+    Box<dyn FnMut(&mut StoreOpaque) -> Result<UpdateDeadline> + Send + Sync>;
+
+impl<T> StoreInner<T> {
+    /// The host data.
+    pub fn data(&self) -> &T {
+        &self.data
+    }
+
+    /// The host data, mutably.
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.data
+    }
+
+    /// The fuel left ([`crate::Config::consume_fuel`]). Wasm's count is
+    /// written back before each call it makes, each return and each loop
+    /// iteration, so a host function or callback reads what is left at
+    /// that point; after a trap the operators of the trapping iteration
+    /// or straight-line run may be left uncounted.
+    pub fn get_fuel(&self) -> Result<u64> {
+        fuel_enabled(&self.opaque)?;
+        let spent = self.opaque.limits.fuel_consumed;
+        Ok(if spent < 0 { spent.unsigned_abs() } else { 0 })
+    }
+
+    /// Sets the fuel left to `fuel` units: Wasm may run about that many
+    /// operators more (each costs one, but those that only shape control)
+    /// before it traps with [`crate::TrapKind::OutOfFuel`], checked at
+    /// function entries and loop headers. Values past `i64::MAX` are
+    /// taken as `i64::MAX`.
+    pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
+        fuel_enabled(&self.opaque)?;
+        self.opaque.limits.fuel_consumed = -(fuel.min(i64::MAX as u64) as i64);
+        Ok(())
+    }
+
+    /// Sets the deadline `ticks` epochs past the engine's current one
+    /// ([`crate::Engine::increment_epoch`]): Wasm stops at the first
+    /// function entry or loop header that finds the epoch there.
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        let now = self.opaque.engine.current_epoch();
+        self.opaque.limits.epoch_deadline = now.saturating_add(ticks);
+    }
+
+    /// Wasm that reaches the deadline traps with
+    /// [`crate::TrapKind::Interrupt`] (the default), the callback set by
+    /// [`Self::epoch_deadline_callback`] dropped.
+    pub fn epoch_deadline_trap(&mut self) {
+        self.opaque.epoch_callback = None;
+    }
+
+    /// Wasm that reaches the deadline calls `callback` with the store,
+    /// which decides: [`UpdateDeadline::Continue`] sets a later deadline
+    /// and runs on, [`UpdateDeadline::Interrupt`] traps, and an error ends
+    /// the Wasm call with that error. The callback runs in the guest's
+    /// thread, between two of its instructions; it may read and change
+    /// the store (its memories, fuel, data), as a host function may.
+    pub fn epoch_deadline_callback(
+        &mut self,
+        mut callback: impl FnMut(&mut StoreInner<T>) -> Result<UpdateDeadline> + Send + Sync + 'static,
+    ) {
+        self.opaque.epoch_callback = Some(Box::new(move |opaque: &mut StoreOpaque| {
+            // SAFETY: every StoreOpaque is the first field of the
+            // `repr(C)` StoreInner<T> of its store, and this callback is
+            // only ever installed in (and called with) a store of host
+            // data `T` (`Store::epoch_deadline_callback`).
+            let store = unsafe { &mut *(opaque as *mut StoreOpaque as *mut StoreInner<T>) };
+            callback(store)
+        }));
+    }
+}
+
+/// Fails unless the store's engine counts fuel.
+fn fuel_enabled(store: &StoreOpaque) -> Result<()> {
+    if store.engine.config().consume_fuel {
+        Ok(())
+    } else {
+        Err(Error::Usage(
+            "fuel is not enabled: the engine needs Config::consume_fuel".into(),
+        ))
+    }
+}
+
+/// [`vmctx::Builtin::EpochDeadline`]'s work: Wasm found the engine's epoch
+/// at the store's deadline. Runs the store's callback, if any, and
+/// answers what generated code does next.
+pub(crate) fn deadline_reached(store: &mut StoreOpaque) -> u32 {
+    let Some(mut callback) = store.epoch_callback.take() else {
+        return vmctx::EPOCH_INTERRUPT;
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&mut *store)));
+    // Unless the callback put another in its place.
+    if store.epoch_callback.is_none() {
+        store.epoch_callback = Some(callback);
+    }
+    match outcome {
+        Ok(Ok(UpdateDeadline::Continue(ticks))) => {
+            let now = store.engine.current_epoch();
+            store.limits.epoch_deadline = now.saturating_add(ticks);
+            vmctx::EPOCH_CONTINUE
+        }
+        Ok(Ok(UpdateDeadline::Interrupt)) => vmctx::EPOCH_INTERRUPT,
+        Ok(Err(e)) => {
+            traphandlers::set_host_failure(HostFailure::Error(e));
+            vmctx::EPOCH_HOST_ERROR
+        }
+        Err(payload) => {
+            traphandlers::set_host_failure(HostFailure::Panic(payload));
+            vmctx::EPOCH_HOST_ERROR
+        }
+    }
+}
