@@ -23,8 +23,8 @@ const WAT: &str = r#"(module
         (if (result i32) (local.get 0)
             (then (call $deep (i32.sub (local.get 0) (i32.const 1))))
             (else (i32.const 0))))
-    ;; 9 units an iteration, 4 for the last test and 1 for the result:
-    ;; 9n + 5.
+    ;; 9 units an iteration, 4 for the last test, 1 for the result and 1
+    ;; for the call: 9n + 6.
     (func (export "count") (param $n i32) (result i32)
         (local $i i32)
         (block $done
@@ -33,11 +33,12 @@ const WAT: &str = r#"(module
                 (local.set $i (i32.add (local.get $i) (i32.const 1)))
                 (br $l)))
         (local.get $i))
-    ;; The host is called after 4 units (3, and the call).
+    ;; The host is called after 5 units (the call's, 3, and the host
+    ;; call's).
     (func (export "ask") (result i64)
         (drop (i32.add (i32.const 1) (i32.const 2)))
         (call $fuel))
-    ;; 4 units and one a byte.
+    ;; 5 units and one a byte.
     (func (export "fill") (param $n i32)
         (memory.fill (i32.const 0) (i32.const 7) (local.get $n)))
 )"#;
@@ -87,33 +88,38 @@ fn call(
 
 #[test]
 fn fuel_counts_each_operator_under_every_policy() {
-    for (name, mut config) in common::policy_configs(true) {
-        config.consume_fuel(true);
+    // With epoch checks beside the fuel's too: the counts must not move.
+    let both = common::policy_configs(true)
+        .into_iter()
+        .flat_map(|(name, config)| [(name, config.clone(), false), (name, config, true)]);
+    for (name, mut config, epochs) in both {
+        config.consume_fuel(true).epoch_interruption(epochs);
         let (mut store, inst) = instantiate(&config);
+        store.set_epoch_deadline(1000);
         for n in [0u32, 1, 100, 12345] {
             store.set_fuel(1_000_000).unwrap();
             let r = call(&mut store, &inst, "count", &[Val::I32(n as i32)]).unwrap();
             assert_eq!(r, Val::I32(n as i32), "{name}");
             let spent = 1_000_000 - store.get_fuel().unwrap();
-            assert_eq!(spent, 9 * u64::from(n) + 5, "{name}: count({n})");
+            assert_eq!(spent, 9 * u64::from(n) + 6, "{name}: count({n})");
         }
         // What the host reads is what was left as it was called.
         store.set_fuel(500).unwrap();
         let seen = call(&mut store, &inst, "ask", &[]).unwrap();
-        assert_eq!(seen, Val::I64(496), "{name}");
-        assert_eq!(store.get_fuel().unwrap(), 496, "{name}");
+        assert_eq!(seen, Val::I64(495), "{name}");
+        assert_eq!(store.get_fuel().unwrap(), 495, "{name}");
         // A bulk operator costs one a byte.
         store.set_fuel(10_000).unwrap();
         call(&mut store, &inst, "fill", &[Val::I32(4000)]).unwrap();
-        assert_eq!(store.get_fuel().unwrap(), 10_000 - 4004, "{name}");
-        // Recursion is counted through the calls (each level: local.get,
-        // if, local.get, i32.const, i32.sub, call; the last: local.get,
-        // if, i32.const).
+        assert_eq!(store.get_fuel().unwrap(), 10_000 - 4005, "{name}");
+        // Recursion is counted through the calls (each level: the call's
+        // unit, local.get, if, local.get, i32.const, i32.sub, call; the
+        // last: the call's, local.get, if, i32.const).
         store.set_fuel(1_000_000).unwrap();
         call(&mut store, &inst, "deep", &[Val::I32(50)]).unwrap();
         assert_eq!(
             1_000_000 - store.get_fuel().unwrap(),
-            50 * 6 + 3,
+            50 * 7 + 4,
             "{name}: deep(50)"
         );
     }

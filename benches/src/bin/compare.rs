@@ -22,7 +22,15 @@
 //!                              exception) against walmart with
 //!                              `--attest off`; a tag violation, and under
 //!                              coarse and fine a heap check's or a stack
-//!                              guard's find, fails the run
+//!                              guard's find, fails the run; `-fuel`,
+//!                              `-epoch`, `-fuel-epoch` suffixes: fuel
+//!                              counted, epoch checks compiled in (with a
+//!                              budget and a deadline never reached)
+//!   --engines E1,E2,...        a table of these engines' times and their
+//!                              ratios to E1's: `walmart`, `walmart:SPEC`
+//!                              (as --attest's), `wasmtime`,
+//!                              `wasmtime:fuel`, `wasmtime:epoch`,
+//!                              `wasmtime:fuel-epoch`
 //! ```
 //!
 //! Each (engine, workload) pair runs in a child process of this binary so
@@ -157,7 +165,11 @@ fn measure_here(
             walmart_side::run(&wasm, w, runs, explicit_checks, &e["walmart:".len()..])
         }
         #[cfg(feature = "wasmtime")]
-        "wasmtime" => wasmtime_side::run(&wasm, w, runs),
+        "wasmtime" => wasmtime_side::run(&wasm, w, runs, ""),
+        #[cfg(feature = "wasmtime")]
+        e if e.starts_with("wasmtime:") => {
+            wasmtime_side::run(&wasm, w, runs, &e["wasmtime:".len()..])
+        }
         other => Err(format!("engine `{other}` is not built in")),
     }
 }
@@ -197,6 +209,12 @@ mod walmart_side {
     ) -> Result<(Duration, Duration, Duration), String> {
         let mut config = Config::default();
         config.guarded_memory(!explicit_checks);
+        // `-fuel`, `-epoch`, `-fuel-epoch`: interruption compiled in.
+        let epoch = attest.ends_with("-epoch");
+        let attest = attest.strip_suffix("-epoch").unwrap_or(attest);
+        let fuel = attest.ends_with("-fuel");
+        let attest = attest.strip_suffix("-fuel").unwrap_or(attest);
+        config.consume_fuel(fuel).epoch_interruption(epoch);
         // `-noexceptions`: calls without the test for a thrown exception.
         let attest = match attest.strip_suffix("-noexceptions") {
             Some(base) => {
@@ -269,6 +287,10 @@ mod walmart_side {
             ctx.preopen_dir(workloads_dir(), ".")
                 .map_err(|e| e.to_string())?;
             let mut store = Store::new(&engine, ctx);
+            if fuel {
+                store.set_fuel(u64::MAX).map_err(|e| e.to_string())?;
+            }
+            store.set_epoch_deadline(u64::MAX / 2);
             // The exact checks' finds (heap, stack guards) in a benign
             // workload fail the run, as tag violations do.
             let exact = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
@@ -329,8 +351,22 @@ mod wasmtime_side {
         wasm: &[u8],
         w: &Workload,
         runs: usize,
+        interrupts: &str,
     ) -> Result<(Duration, Duration, Duration), String> {
-        let engine = wasmtime::Engine::new(&wasmtime::Config::new()).map_err(|e| e.to_string())?;
+        let (fuel, epoch) = match interrupts {
+            "" => (false, false),
+            "fuel" => (true, false),
+            "epoch" => (false, true),
+            "fuel-epoch" => (true, true),
+            other => {
+                return Err(format!(
+                    "wasmtime:{other}: expected fuel, epoch or fuel-epoch"
+                ))
+            }
+        };
+        let mut config = wasmtime::Config::new();
+        config.consume_fuel(fuel).epoch_interruption(epoch);
+        let engine = wasmtime::Engine::new(&config).map_err(|e| e.to_string())?;
         let t = Instant::now();
         let module = wasmtime::Module::new(&engine, wasm).map_err(|e| e.to_string())?;
         let compile = t.elapsed();
@@ -347,6 +383,10 @@ mod wasmtime_side {
                 .map_err(|e| e.to_string())?;
             let ctx: WasiP1Ctx = builder.build_p1();
             let mut store = wasmtime::Store::new(&engine, ctx);
+            if fuel {
+                store.set_fuel(u64::MAX).map_err(|e| e.to_string())?;
+            }
+            store.set_epoch_deadline(u64::MAX / 2);
             let mut linker = wasmtime::Linker::new(&engine);
             wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |c: &mut WasiP1Ctx| c)
                 .map_err(|e| e.to_string())?;
@@ -450,6 +490,7 @@ fn main() -> ExitCode {
     let mut rounds = 5usize;
     let mut explicit_checks = false;
     let mut attest: Option<Vec<String>> = None;
+    let mut engines_list: Option<Vec<String>> = None;
     let mut child: Option<(String, String)> = None;
     let mut selected: Vec<String> = Vec::new();
     let mut it = args.iter();
@@ -468,6 +509,11 @@ fn main() -> ExitCode {
                 attest = it
                     .next()
                     .map(|l| l.split(',').map(|p| format!("walmart:{p}")).collect())
+            }
+            "--engines" => {
+                engines_list = it
+                    .next()
+                    .map(|l| l.split(',').map(str::to_string).collect())
             }
             "--child" => {
                 let engine = it.next().cloned().unwrap_or_default();
@@ -507,6 +553,9 @@ fn main() -> ExitCode {
         };
     }
 
+    if let Some(engines) = engines_list.filter(|e| !e.is_empty()) {
+        return attest_table(&engines, &selected, runs, rounds, explicit_checks);
+    }
     if let Some(policies) = attest {
         let mut engines = vec!["walmart".to_string()];
         engines.extend(policies);

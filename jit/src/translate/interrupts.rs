@@ -8,8 +8,9 @@
 //!
 //! **Fuel.** Each operator costs one unit, but those that only shape
 //! control (`nop`, `drop`, `block`, `loop`, `else`, `end`, `return`,
-//! `unreachable`), which cost nothing, as in wasmtime, so budgets carry
-//! over. The count spent is kept in a variable while a function runs,
+//! `unreachable`), which cost nothing; each function call one more; bulk
+//! operators one a byte or element besides: wasmtime's defaults, so that
+//! budgets carry over (`generated --wasmtime` compares the two counts). The count spent is kept in a variable while a function runs,
 //! loaded from the store's [`VMRuntimeLimits::fuel_consumed`] on entry; a
 //! straight-line run's operators are added as one constant where the run
 //! ends (a branch, a call, a block boundary). The variable is written back
@@ -107,9 +108,6 @@ fn ends_run(op: &Operator<'_>) -> bool {
 /// is not checked (wasmtime's threshold).
 const SMALL_BULK_COST: i64 = 128;
 
-/// The most a 64-bit count adds to the fuel spent.
-const BULK_COST_MAX: i64 = i64::MAX >> 1;
-
 /// Whether `op` works on a count of units given by its last operand.
 fn is_bulk(op: &Operator<'_>) -> bool {
     use Operator as O;
@@ -133,7 +131,7 @@ fn is_bulk(op: &Operator<'_>) -> bool {
     )
 }
 
-/// `value`'s constant, unsigned and capped at [`BULK_COST_MAX`], where
+/// `value`'s constant, unsigned and capped at `i64::MAX`, where
 /// an `iconst` made it.
 fn constant_of(dfg: &ir::DataFlowGraph, value: ir::Value) -> Option<i64> {
     let inst = dfg.value_def(value).inst()?;
@@ -148,7 +146,7 @@ fn constant_of(dfg: &ir::DataFlowGraph, value: ir::Value) -> Option<i64> {
             } else {
                 bits
             };
-            Some(n.min(BULK_COST_MAX as u64) as i64)
+            Some(n.min(i64::MAX as u64) as i64)
         }
         _ => None,
     }
@@ -160,7 +158,9 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn enter_interruptible(&mut self) {
         if self.env.config.consume_fuel {
             let var = self.builder.declare_var(types::I64);
-            self.fuel = Some(FuelState { var, pending: 0 });
+            // A call costs one unit whatever its body holds (wasmtime's
+            // rule: even an empty function spends some).
+            self.fuel = Some(FuelState { var, pending: 1 });
             self.fuel_reload();
         }
         self.interrupt_checks(false);
@@ -195,28 +195,30 @@ impl FuncTranslator<'_, '_> {
             .last()
             .expect("validation left the count on the stack");
         let constant = constant_of(&self.builder.func.dfg, units);
-        if self.fuel.is_some() {
-            match constant {
-                Some(n) => {
-                    let fuel = self.fuel.as_mut().expect("checked above");
-                    fuel.pending = fuel.pending.saturating_add(n);
-                }
-                None => {
-                    self.fuel_flush();
-                    let wide = if self.builder.func.dfg.value_type(units) == types::I32 {
+        match (&mut self.fuel, constant) {
+            (None, _) => {}
+            (Some(fuel), Some(n)) if n <= SMALL_BULK_COST => fuel.pending += n,
+            (Some(_), _) => {
+                self.fuel_flush();
+                let wide = match constant {
+                    Some(n) => self.builder.ins().iconst(types::I64, n),
+                    None if self.builder.func.dfg.value_type(units) == types::I32 => {
                         self.builder.ins().uextend(types::I64, units)
-                    } else {
-                        // At most half the range, so that the count,
-                        // which an overrun may have taken a little past
-                        // zero, cannot wrap round to fuel left.
-                        let max = self.builder.ins().iconst(types::I64, BULK_COST_MAX);
+                    }
+                    None => {
+                        let max = self.builder.ins().iconst(types::I64, i64::MAX);
                         self.builder.ins().umin(units, max)
-                    };
-                    let var = self.fuel.as_ref().expect("checked above").var;
-                    let spent = self.builder.use_var(var);
-                    let spent = self.builder.ins().iadd(spent, wide);
-                    self.builder.def_var(var, spent);
-                }
+                    }
+                };
+                // Saturating: a count taken a little past zero by an
+                // overrun must not wrap round to fuel left.
+                let var = self.fuel.as_ref().expect("matched above").var;
+                let spent = self.builder.use_var(var);
+                let sum = self.builder.ins().iadd(spent, wide);
+                let wrapped = self.builder.ins().icmp(IntCC::SignedLessThan, sum, spent);
+                let max = self.builder.ins().iconst(types::I64, i64::MAX);
+                let spent = self.builder.ins().select(wrapped, max, sum);
+                self.builder.def_var(var, spent);
             }
         }
         if constant.is_some_and(|n| n <= SMALL_BULK_COST) {
@@ -287,6 +289,10 @@ impl FuncTranslator<'_, '_> {
     /// the epoch before the deadline. Each failing check goes to a cold
     /// block; the current block afterwards is where the code goes on.
     pub(crate) fn interrupt_checks(&mut self, save: bool) {
+        // Counted before the checks branch (a flush in one arm would be
+        // lost to the other), and so counted by the check, as wasmtime's
+        // is.
+        self.fuel_flush();
         if self.fuel.is_some() {
             if save {
                 self.fuel_save();

@@ -38,6 +38,18 @@ const FUEL: u32 = 4000;
 /// a 4 GiB one costs little to reserve but much to fill and compare.
 const MEMORY_MAX: u64 = 16 << 16;
 
+/// Whether seed `seed`'s module runs with fuel counted and epoch checks
+/// compiled in (one seed in four, among those that draw every kind of
+/// instruction): each call's record then says the fuel it spent, which
+/// every variant, and wasmtime, must agree on.
+pub fn counts_fuel(seed: u64) -> bool {
+    seed % 4 == 2
+}
+
+/// The fuel a store starts each call with when its seed
+/// [`counts_fuel`]: more than any generated call spends.
+pub(crate) const FUEL_BUDGET: u64 = i64::MAX as u64;
+
 /// One way of compiling and running a module.
 pub struct Variant {
     /// Its name in reports: `off`, `coarse`, `fine-barrier`, ...
@@ -45,6 +57,9 @@ pub struct Variant {
     /// The engine every module of the variant compiles with (made once:
     /// making one builds its compiler).
     pub engine: Engine,
+    /// The same with fuel counted and epoch checks, for the seeds that
+    /// [`counts_fuel`].
+    pub fuel_engine: Engine,
     /// The attestation policy its stores run.
     pub policy: Policy,
 }
@@ -68,11 +83,24 @@ impl Variant {
         tune(&mut config);
         let engine = Engine::new(&config)
             .map_err(|e| CheckError::Usage(format!("variant `{name}`: {e}")))?;
+        config.consume_fuel(true).epoch_interruption(true);
+        let fuel_engine = Engine::new(&config)
+            .map_err(|e| CheckError::Usage(format!("variant `{name}` with fuel: {e}")))?;
         Ok(Variant {
             name,
             engine,
+            fuel_engine,
             policy,
         })
+    }
+
+    /// The engine seed `seed`'s module runs in.
+    pub fn engine_for(&self, seed: u64) -> &Engine {
+        if counts_fuel(seed) {
+            &self.fuel_engine
+        } else {
+            &self.engine
+        }
     }
 
     /// Whether its stores snapshot written pages, and so must show a

@@ -12,7 +12,7 @@ use walmart::attest::{
 };
 use walmart::{AttestOptions, Error, Extern, ExternType, Instance, Module, Store, Val, ValType};
 
-use super::{seed_bytes, Variant};
+use super::{seed_bytes, Variant, FUEL_BUDGET};
 
 /// The record of a call that ran out of stack.
 pub(crate) const STACK_EXHAUSTED: &str = "trap: call stack exhausted";
@@ -235,6 +235,9 @@ struct Walmart<'a> {
     func: walmart::Func,
     exports: &'a [String],
     memories: &'a [(u32, String)],
+    /// Each call starts with [`FUEL_BUDGET`] and its record says what it
+    /// spent ([`super::counts_fuel`]).
+    fuel: bool,
 }
 
 impl Calls for Walmart<'_> {
@@ -255,8 +258,20 @@ impl Calls for Walmart<'_> {
     fn call(&mut self, args: &[Val]) -> String {
         let ty = self.func.ty(&*self.store);
         let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        if self.fuel {
+            if let Err(e) = self.store.set_fuel(FUEL_BUDGET) {
+                return failure(&e);
+            }
+            self.store.set_epoch_deadline(FUEL_BUDGET);
+        }
         match self.func.call(&mut *self.store, args, &mut results) {
-            Ok(()) => results.iter().map(show).collect::<Vec<_>>().join(" "),
+            Ok(()) => {
+                let shown = results.iter().map(show).collect::<Vec<_>>().join(" ");
+                match self.store.get_fuel() {
+                    Ok(left) if self.fuel => format!("{shown} [fuel {}]", FUEL_BUDGET - left),
+                    _ => shown,
+                }
+            }
             // The host has no value for a non-nullable reference
             // parameter (arguments are null or numbers).
             Err(Error::Usage(e)) if e.contains("non-nullable") => NOT_CALLED.into(),
@@ -298,7 +313,7 @@ pub(crate) fn instances(record: &[String]) -> Vec<&[String]> {
 /// ended (`unattested`, never in a sound run), then with its
 /// attestation's detections.
 pub fn observe(variant: &Variant, wasm: &[u8], seed: u64) -> Vec<String> {
-    let engine = &variant.engine;
+    let engine = variant.engine_for(seed);
     let module = match Module::new(engine, wasm) {
         Ok(m) => m,
         Err(e) => return vec![format!("compile: {}", failure(&e))],
@@ -306,6 +321,11 @@ pub fn observe(variant: &Variant, wasm: &[u8], seed: u64) -> Vec<String> {
     let memories = exported_memories(wasm);
     let instance_for = |function: Option<&str>, lines: &mut Vec<String>| -> bool {
         let mut store = Store::new(engine, ());
+        // Instantiation runs the start function: it gets the budget too.
+        if super::counts_fuel(seed) {
+            let _ = store.set_fuel(FUEL_BUDGET);
+            store.set_epoch_deadline(FUEL_BUDGET);
+        }
         let seen = SeenPages::default();
         let beyond = Arc::new(AtomicU64::new(0));
         if variant.policy != Policy::Off {
@@ -344,6 +364,7 @@ pub fn observe(variant: &Variant, wasm: &[u8], seed: u64) -> Vec<String> {
                     func,
                     exports: &exports,
                     memories: &memories,
+                    fuel: super::counts_fuel(seed),
                 };
                 two_calls(&mut one, name, &params, seed, lines);
             }

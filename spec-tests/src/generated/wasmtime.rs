@@ -42,6 +42,8 @@ fn trap_text(t: &Trap) -> String {
         Trap::ArrayOutOfBounds => "out of bounds array access",
         // An array larger than the GC heap could hold.
         Trap::AllocationTooLarge => "GC heap exhausted",
+        Trap::OutOfFuel => "all fuel consumed by WebAssembly",
+        Trap::Interrupt => "interrupt",
         other => return format!("trap: wasmtime's {other:?}"),
     };
     format!("trap: {text}")
@@ -144,6 +146,8 @@ struct Wasmtime<'a> {
     instance: Instance,
     func: wasmtime::Func,
     exports: &'a [String],
+    /// As walmart's: each call's record says the fuel it spent.
+    fuel: bool,
 }
 
 impl Calls for Wasmtime<'_> {
@@ -185,8 +189,22 @@ impl Calls for Wasmtime<'_> {
             .results()
             .map(|t| Val::default_for_ty(&t).unwrap_or(Val::I32(0)))
             .collect();
+        if self.fuel {
+            if let Err(e) = self.store.set_fuel(super::FUEL_BUDGET) {
+                return failure(&e);
+            }
+            self.store.set_epoch_deadline(super::FUEL_BUDGET);
+        }
         match self.func.call(&mut *self.store, &theirs, &mut results) {
-            Ok(()) => results.iter().map(shown).collect::<Vec<_>>().join(" "),
+            Ok(()) => {
+                let text = results.iter().map(shown).collect::<Vec<_>>().join(" ");
+                match self.store.get_fuel() {
+                    Ok(left) if self.fuel => {
+                        format!("{text} [fuel {}]", super::FUEL_BUDGET - left)
+                    }
+                    _ => text,
+                }
+            }
             Err(e) => {
                 // Wasmtime keeps an uncaught exception on the store.
                 let _ = self.store.take_pending_exception();
@@ -202,10 +220,15 @@ impl Calls for Wasmtime<'_> {
 
 /// [`super::observe`]'s record of `wasm`, from wasmtime.
 pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
-    // One engine for every module: making one costs more than a module.
+    // One engine for every module (and one counting fuel): making one
+    // costs more than a module.
     static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
-    let engine = match ENGINE.get_or_init(|| {
+    static FUEL_ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+    let fuel = super::counts_fuel(seed);
+    let cell = if fuel { &FUEL_ENGINE } else { &ENGINE };
+    let engine = match cell.get_or_init(|| {
         let mut config = wasmtime::Config::new();
+        config.consume_fuel(fuel).epoch_interruption(fuel);
         config
             .wasm_multi_memory(true)
             .wasm_tail_call(true)
@@ -233,6 +256,11 @@ pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
     // `super::observe` records them.
     let instance_for = |function: Option<&str>, lines: &mut Vec<String>| -> bool {
         let mut store = Store::new(engine, ());
+        // Instantiation runs the start function: it gets the budget too.
+        if fuel {
+            let _ = store.set_fuel(super::FUEL_BUDGET);
+            store.set_epoch_deadline(super::FUEL_BUDGET);
+        }
         let instance = match Instance::new(&mut store, &module, &[]) {
             Ok(i) => i,
             Err(e) => {
@@ -254,6 +282,7 @@ pub(super) fn observe(wasm: &[u8], seed: u64) -> Vec<String> {
                     instance,
                     func,
                     exports: &exports,
+                    fuel,
                 };
                 two_calls(&mut one, name, &params, seed, lines);
             }
