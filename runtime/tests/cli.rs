@@ -288,6 +288,86 @@ fn wasm_features_switch_on_and_off_with_w() {
     assert_eq!(text(&out.stdout), "42\n", "{}", text(&out.stderr));
 }
 
+/// `-W fuel=N` and `-W timeout=DURATION` bound a run: a loop that never
+/// ends traps with wasmtime's messages; a run within its bounds is
+/// untouched; malformed bounds are refused.
+#[test]
+fn fuel_and_timeout_bound_a_run() {
+    let dir = temp_dir("bounds");
+    let wat = dir.join("spin.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+            (func (export "spin") (loop $l (br $l)))
+            (func (export "count") (param $n i32) (result i32)
+                (local $i i32)
+                (block $done
+                    (loop $l
+                        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+                        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                        (br $l)))
+                (local.get $i)))"#,
+    )
+    .unwrap();
+    let wat = wat.display().to_string();
+    let started = std::time::Instant::now();
+    let out = walmart(&["run", "-W", "timeout=200ms", "--invoke", "spin", &wat]);
+    assert_eq!(out.status.code(), Some(134));
+    assert!(
+        text(&out.stderr).contains("interrupt"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let out = walmart(&["run", "-W", "fuel=100000", "--invoke", "spin", &wat]);
+    assert_eq!(out.status.code(), Some(134));
+    assert!(
+        text(&out.stderr).contains("all fuel consumed by WebAssembly"),
+        "{}",
+        text(&out.stderr)
+    );
+    // count(100) spends 9 * 100 + 6 units, 901 of them by the loop's last
+    // header, whose check needs some left: 902 is enough, 901 is not.
+    let out = walmart(&["run", "-W", "fuel=902", "--invoke", "count", &wat, "100"]);
+    assert_eq!(text(&out.stdout), "100\n", "{}", text(&out.stderr));
+    let out = walmart(&["run", "-W", "fuel=901", "--invoke", "count", &wat, "100"]);
+    assert_eq!(out.status.code(), Some(134));
+    let out = walmart(&[
+        "run",
+        "-W",
+        "timeout=10s",
+        "-W",
+        "fuel=10000",
+        "--invoke",
+        "count",
+        &wat,
+        "100",
+    ]);
+    assert_eq!(text(&out.stdout), "100\n", "{}", text(&out.stderr));
+    for bad in [
+        "fuel=-1",
+        "fuel=lots",
+        "timeout=0",
+        "timeout=5x",
+        "timeout=",
+    ] {
+        let out = walmart(&["run", "-W", bad, "--invoke", "spin", &wat]);
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with(&format!("error: -W {bad}: expected")),
+            "{bad}: {err}"
+        );
+    }
+    let out = walmart(&["wast", "-W", "fuel=10", &wat]);
+    assert!(
+        text(&out.stderr).contains("bound `walmart run`"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `-W max-gc-heap=BYTES` bounds the GC heap: a program that keeps more
 /// than it traps, one that keeps little runs through the collector.
 #[test]
@@ -1764,6 +1844,31 @@ fn a_wasi_threads_program_runs_its_threads_on_one_memory() {
     // One that calls proc_exit ends it with that status.
     let out = walmart(&["run", &wat, "exit"]);
     assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    // Threads that spin for ever are stopped by the run's bounds, which
+    // they inherit (`_start` waits for them without a timeout).
+    for (bound, message) in [
+        ("timeout=300ms", "interrupt"),
+        ("fuel=5000000", "all fuel consumed by WebAssembly"),
+    ] {
+        let child = Command::new(env!("CARGO_BIN_EXE_walmart"))
+            .args(["run", "-W", bound, &wat, "spin"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = finished_within(child, std::time::Duration::from_secs(60));
+        assert_eq!(
+            out.status.code(),
+            Some(134),
+            "{bound}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("error: thread ") && stderr.contains(message),
+            "{bound}: {stderr}"
+        );
+    }
     // Attestation follows one store's writes: refused, with the reason.
     let out = walmart(&["run", "--attest", "coarse", &wat]);
     assert!(!out.status.success());

@@ -1,7 +1,8 @@
 ;; A wasi-threads program: `_start` spawns four threads that each add to a
 ;; shared counter 10,000 times and print a line, then waits for all four
 ;; and prints the total. Its first argument, if any, is what a thread does
-;; at the end instead: `trap` (unreachable) or `exit` (proc_exit 7).
+;; at the end instead: `trap` (unreachable), `exit` (proc_exit 7) or
+;; `spin` (loop for ever).
 (module
   (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write"
@@ -12,7 +13,8 @@
   (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
   (import "env" "memory" (memory 1 1 shared))
   (export "memory" (memory 0))
-  ;; 0: counter; 4: threads done; 8: the end's mode (0 none, 1 trap, 2 exit)
+  ;; 0: counter; 4: threads done; 8: the end's mode (0 none, 1 trap, 2 exit,
+;; 3 spin)
   (data (i32.const 1024) "a thread is done\n")
   (data (i32.const 1056) "total 40000\n")
   (data (i32.const 1088) "total wrong\n")
@@ -37,12 +39,14 @@
     (if (i32.eq (i32.atomic.load (i32.const 8)) (i32.const 1)) (then unreachable))
     (if (i32.eq (i32.atomic.load (i32.const 8)) (i32.const 2))
       (then (call $proc_exit (i32.const 7))))
+    (if (i32.eq (i32.atomic.load (i32.const 8)) (i32.const 3))
+      (then (loop $forever (br $forever))))
     (drop (i32.atomic.rmw.add (i32.const 4) (i32.const 1)))
     (drop (memory.atomic.notify (i32.const 4) (i32.const -1))))
 
   (func (export "_start")
     (local $i i32) (local $done i32)
-    ;; argv[1]'s first letter: `t` trap, `e` exit.
+    ;; argv[1]'s first letter: `t` trap, `e` exit, `s` spin.
     (drop (call $args_sizes_get (i32.const 3000) (i32.const 3004)))
     (if (i32.ge_u (i32.load (i32.const 3000)) (i32.const 2))
       (then
@@ -50,7 +54,9 @@
         (if (i32.eq (i32.load8_u (i32.load (i32.const 3104))) (i32.const 116))
           (then (i32.atomic.store (i32.const 8) (i32.const 1))))
         (if (i32.eq (i32.load8_u (i32.load (i32.const 3104))) (i32.const 101))
-          (then (i32.atomic.store (i32.const 8) (i32.const 2))))))
+          (then (i32.atomic.store (i32.const 8) (i32.const 2))))
+        (if (i32.eq (i32.load8_u (i32.load (i32.const 3104))) (i32.const 115))
+          (then (i32.atomic.store (i32.const 8) (i32.const 3))))))
     (loop $spawn_all
       (if (i32.lt_s (call $spawn (i32.add (local.get $i) (i32.const 1))) (i32.const 1))
         (then unreachable))
