@@ -470,6 +470,19 @@ impl<T> AsContextMut for Store<T> {
     }
 }
 
+impl<T> AsContext for StoreInner<T> {
+    type Data = T;
+    fn as_context(&self) -> &StoreInner<T> {
+        self
+    }
+}
+
+impl<T> AsContextMut for StoreInner<T> {
+    fn as_context_mut(&mut self) -> &mut StoreInner<T> {
+        self
+    }
+}
+
 impl<S: AsContext> AsContext for &S {
     type Data = S::Data;
     fn as_context(&self) -> &StoreInner<S::Data> {

@@ -132,7 +132,9 @@ const WRITER: &str = r#"(module
         (i64.store (i32.const 0x5ffc) (i64.const -1))     ;; straddles pages 5 and 6
         (i32.store8 (i32.const 0x9000) (i32.const 1))     ;; page 9
         (v128.store (i32.const 0xa010) (v128.const i64x2 1 2)) ;; page 10
-        (memory.fill (i32.const 0xeff0) (i32.const 3) (i32.const 0x20)) ;; pages 14, 15
+        ;; Pages 14, 15; long enough that fuel and epoch checks come
+        ;; before it (in the run of the stores to pages 9 and 10).
+        (memory.fill (i32.const 0xeff0) (i32.const 3) (i32.const 0x200))
         (call $leaf)
         (drop (memory.grow (i32.const 1)))
         (i32.store (i32.const 0x42000) (i32.const 9)))            ;; page 66, grown
@@ -177,7 +179,8 @@ fn written_pages_are_reported_dirty_exactly() {
     // `kernel`: coarse and asynchronous fine may take written pages from
     // the kernel instead of the store barrier; both must give the same
     // pages (synchronous fine always has the barrier: it arms the hooks).
-    for (policy, sync, guarded, kernel) in [
+    // And with fuel and epoch checks, which come before the fill.
+    let configs = [
         (Policy::Coarse, false, true, true),
         (Policy::Coarse, false, true, false),
         (Policy::Coarse, false, false, true),
@@ -188,14 +191,23 @@ fn written_pages_are_reported_dirty_exactly() {
         (Policy::Fine, true, true, true),
         (Policy::Fine, true, true, false),
         (Policy::Fine, true, false, false),
-    ] {
+    ];
+    for ((policy, sync, guarded, kernel), interrupts) in
+        configs.into_iter().flat_map(|c| [(c, false), (c, true)])
+    {
         let mut config = Config::new();
         config
             .attest(policy)
             .attest_sync(sync)
             .guarded_memory(guarded)
-            .attest_kernel_dirty(kernel);
+            .attest_kernel_dirty(kernel)
+            .consume_fuel(interrupts)
+            .epoch_interruption(interrupts);
         let mut s = setup_with(&config, OnDetect::Log, WRITER);
+        if interrupts {
+            s.store.set_fuel(1 << 40).unwrap();
+            s.store.set_epoch_deadline(1 << 40);
+        }
         let tracking = s.store.engine().attest_dirty_tracking();
         assert!((kernel && !sync) || tracking == "barrier", "{tracking}");
         call(&mut s, "write", &[]).unwrap();
@@ -203,7 +215,7 @@ fn written_pages_are_reported_dirty_exactly() {
         assert_eq!(
             dirty_pages(&s),
             expected,
-            "{policy} sync={sync} guarded={guarded} tracking={tracking}"
+            "{policy} sync={sync} guarded={guarded} tracking={tracking} interrupts={interrupts}"
         );
         assert!(s.events.lock().unwrap().is_empty());
         assert_eq!(stats.detections, 0);

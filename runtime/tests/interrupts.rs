@@ -38,6 +38,8 @@ const WAT: &str = r#"(module
     (func (export "ask") (result i64)
         (drop (i32.add (i32.const 1) (i32.const 2)))
         (call $fuel))
+;; 4 units, counted as the trap comes.
+    (func (export "boom") (drop (i32.add (i32.const 1) (i32.const 2))) unreachable)
     ;; 5 units and one a byte.
     (func (export "fill") (param $n i32)
         (memory.fill (i32.const 0) (i32.const 7) (local.get $n)))
@@ -108,6 +110,10 @@ fn fuel_counts_each_operator_under_every_policy() {
         let seen = call(&mut store, &inst, "ask", &[]).unwrap();
         assert_eq!(seen, Val::I64(495), "{name}");
         assert_eq!(store.get_fuel().unwrap(), 495, "{name}");
+        // A trap's count is the store's.
+        store.set_fuel(100).unwrap();
+        call(&mut store, &inst, "boom", &[]).unwrap_err();
+        assert_eq!(store.get_fuel().unwrap(), 96, "{name}");
         // A bulk operator costs one a byte.
         store.set_fuel(10_000).unwrap();
         call(&mut store, &inst, "fill", &[Val::I32(4000)]).unwrap();
@@ -304,4 +310,39 @@ fn a_bulk_operator_is_checked_against_the_deadline() {
     store.set_epoch_deadline(1);
     call(&mut store, &inst, "fill", &[Val::I32(100)]).unwrap();
     assert_eq!(mem.data(&store)[50], 7);
+}
+
+/// A C program (the LZ77 fixture: dlmalloc, clang's stack frames) spends
+/// the same fuel whatever attestation adds around its code (heap checks,
+/// stack guards, hooks): the guest's operators are counted, not the
+/// instrumentation's. (Not under `tags`: its allocator wrapper changes the
+/// requests dlmalloc serves and holds frees back.)
+#[test]
+fn attestation_does_not_change_what_a_c_program_spends() {
+    let wasm = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/c/lz.wasm"),
+    )
+    .unwrap();
+    let mut spent = Vec::new();
+    for (name, mut config) in common::policy_configs(false) {
+        config.consume_fuel(true);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, &wasm).unwrap();
+        let mut ctx = walmart::wasi::WasiCtx::new();
+        ctx.redirect(1, std::fs::File::create("/dev/null").unwrap());
+        let mut store = Store::new(&engine, ctx);
+        store.set_fuel(u64::MAX).unwrap();
+        let mut linker = Linker::new(&engine);
+        walmart::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let start = instance.get_func(&mut store, "_start").unwrap();
+        match start.call(&mut store, &[], &mut []) {
+            Ok(()) => {}
+            Err(e) if e.exit_status() == Some(0) => {}
+            Err(e) => panic!("{name}: {e}"),
+        }
+        spent.push((name, i64::MAX as u64 - store.get_fuel().unwrap()));
+    }
+    assert!(spent[0].1 > 10_000_000, "{spent:?}");
+    assert!(spent.iter().all(|(_, s)| *s == spent[0].1), "{spent:?}");
 }

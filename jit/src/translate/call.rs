@@ -108,6 +108,7 @@ impl FuncTranslator<'_, '_> {
             return;
         }
         self.fuel_reload();
+        self.epoch_reload();
         let results = self.builder.inst_results(call).to_vec();
         if may_throw {
             self.test_pending_exception(kind == CallKind::ThenReturn);

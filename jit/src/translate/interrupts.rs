@@ -21,7 +21,8 @@
 //!
 //! **Epochs.** The engine keeps a counter the embedder moves
 //! (`Engine::increment_epoch`, from any thread); each store has a
-//! deadline. A check loads both and calls the runtime
+//! deadline, which a function keeps in a variable ([`EpochState`]). A
+//! check loads the counter, compares, and calls the runtime
 //! ([`Builtin::EpochDeadline`]) once the counter reached the deadline; the
 //! store then traps (`interrupt`) or lets its callback set a later
 //! deadline.
@@ -35,6 +36,16 @@ use wasmparser::Operator;
 use super::{vm_flags, FuncTranslator};
 use crate::trap::TrapKind;
 use crate::vmctx::{self, Builtin};
+
+/// A function's view of the epoch, while it is translated: the counter's
+/// address, loaded once on entry, and the store's deadline, kept in a
+/// variable (read again after each call and each visit to the runtime,
+/// the only places it changes), so that a check is one load and one
+/// compare, as in wasmtime.
+pub(crate) struct EpochState {
+    counter: ir::Value,
+    deadline: Variable,
+}
 
 /// A function's fuel, while it is translated.
 pub(crate) struct FuelState {
@@ -59,6 +70,9 @@ fn fuel_cost(op: &Operator<'_>) -> i64 {
         | O::Return
         | O::Else
         | O::End => 0,
+        // The legacy handlers' clauses close a body as `else` and `end`
+        // do (wasmtime has not these instructions to follow).
+        O::Catch { .. } | O::CatchAll | O::Delegate { .. } => 0,
         _ => 1,
     }
 }
@@ -163,6 +177,13 @@ impl FuncTranslator<'_, '_> {
             self.fuel = Some(FuelState { var, pending: 1 });
             self.fuel_reload();
         }
+        if self.env.config.epoch_interruption {
+            let limits = self.limits();
+            let counter = self.load_fixed_ptr(limits, vmctx::LIMITS_EPOCH_COUNTER);
+            let deadline = self.builder.declare_var(types::I64);
+            self.epoch = Some(EpochState { counter, deadline });
+            self.epoch_reload();
+        }
         self.interrupt_checks(false);
     }
 
@@ -179,6 +200,9 @@ impl FuncTranslator<'_, '_> {
         }
         if is_bulk(op) {
             self.charge_bulk();
+        } else if matches!(op, Operator::Unreachable) {
+            // The count as the guest traps, for the host to read.
+            self.fuel_save();
         } else if ends_run(op) {
             self.fuel_flush();
         }
@@ -231,6 +255,10 @@ impl FuncTranslator<'_, '_> {
     /// before it was flushed by the operator that ended it).
     pub(crate) fn forget_unreachable_fuel(&mut self) {
         if let Some(fuel) = &mut self.fuel {
+            debug_assert_eq!(
+                fuel.pending, 0,
+                "the operator that ended the run counted it"
+            );
             fuel.pending = 0;
         }
     }
@@ -291,21 +319,22 @@ impl FuncTranslator<'_, '_> {
     pub(crate) fn interrupt_checks(&mut self, save: bool) {
         // Counted before the checks branch (a flush in one arm would be
         // lost to the other), and so counted by the check, as wasmtime's
-        // is.
+        // is; so are the store barrier's pending marks (before a bulk
+        // operator the run may have some), which the cold path's builtin
+        // call would otherwise flush into its arm alone.
         self.fuel_flush();
+        self.flush_marks();
         if self.fuel.is_some() {
             if save {
                 self.fuel_save();
             }
             self.fuel_check();
         }
-        if self.env.config.epoch_interruption {
-            self.epoch_check();
-        }
+        self.epoch_check();
     }
 
     /// Traps with [`TrapKind::OutOfFuel`] once the count is no longer
-    /// negative, the count saved first (the host reads none left).
+    /// negative, the store's count set to none left.
     fn fuel_check(&mut self) {
         let Some(fuel) = &self.fuel else {
             return;
@@ -316,10 +345,13 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, spent, 0);
         let resume = self.cold_branch(out);
+        // None left: zero, not the overrun, so that nothing later adds to
+        // a count a bulk operator saturated and wraps it round to fuel.
         let limits = self.limits();
+        let zero = self.builder.ins().iconst(types::I64, 0);
         self.builder
             .ins()
-            .store(vm_flags(), spent, limits, vmctx::LIMITS_FUEL_CONSUMED);
+            .store(vm_flags(), zero, limits, vmctx::LIMITS_FUEL_CONSUMED);
         self.builder.ins().trap(TrapKind::OutOfFuel.code());
         self.builder.seal_block(resume);
         self.builder.switch_to_block(resume);
@@ -328,14 +360,12 @@ impl FuncTranslator<'_, '_> {
     /// Calls the runtime once the engine's epoch reached the store's
     /// deadline, and traps as it answers.
     fn epoch_check(&mut self) {
-        let limits = self.limits();
-        let counter = self.load_fixed_ptr(limits, vmctx::LIMITS_EPOCH_COUNTER);
+        let Some(epoch) = &self.epoch else {
+            return;
+        };
+        let (counter, deadline) = (epoch.counter, self.builder.use_var(epoch.deadline));
         // Not read-only: another thread moves it.
         let epoch = self.builder.ins().load(types::I64, vm_flags(), counter, 0);
-        let deadline =
-            self.builder
-                .ins()
-                .load(types::I64, vm_flags(), limits, vmctx::LIMITS_EPOCH_DEADLINE);
         let reached = self
             .builder
             .ins()
@@ -355,9 +385,26 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .trapnz(answer, TrapKind::Interrupt.code());
         self.fuel_reload();
+        self.epoch_reload();
         self.builder.ins().jump(resume, &[]);
         self.builder.seal_block(resume);
         self.builder.switch_to_block(resume);
+    }
+
+    /// Reads the store's deadline into the variable: on entry, after a
+    /// call (a host function may have set it) and after the runtime's
+    /// answer at a deadline.
+    pub(crate) fn epoch_reload(&mut self) {
+        let Some(epoch) = &self.epoch else {
+            return;
+        };
+        let var = epoch.deadline;
+        let limits = self.limits();
+        let deadline =
+            self.builder
+                .ins()
+                .load(types::I64, vm_flags(), limits, vmctx::LIMITS_EPOCH_DEADLINE);
+        self.builder.def_var(var, deadline);
     }
 
     /// Branches on `cond` to a new cold block, made current, and returns

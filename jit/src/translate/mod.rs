@@ -320,6 +320,9 @@ pub struct FuncTranslator<'a, 'b> {
     pub(crate) propagate: Option<ir::Block>,
     /// The function's fuel count, under [`TranslateConfig::consume_fuel`].
     pub(crate) fuel: Option<interrupts::FuelState>,
+    /// The epoch's counter and deadline, under
+    /// [`TranslateConfig::epoch_interruption`].
+    pub(crate) epoch: Option<interrupts::EpochState>,
 }
 
 /// Translates the body of defined function `func_index` into IR.
@@ -454,6 +457,7 @@ pub fn translate_function(
                     .is_some_and(|h| h.contains(&func_index))),
         propagate: None,
         fuel: None,
+        epoch: None,
     };
     t.push_function_frame(sig);
     // What the entry's checks trap with points at the function's start.
@@ -614,6 +618,13 @@ impl FuncTranslator<'_, '_> {
             return self.translate_unreachable(op);
         }
         self.before_operator(op);
+        self.translate_reachable(op)
+    }
+
+    /// Translates one reachable operator, uncounted: the module's own
+    /// (counted first by [`Self::translate`]) or one the instrumentation
+    /// adds (`stack_guard.rs`), which costs the guest no fuel.
+    pub(crate) fn translate_reachable(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         use Operator as O;
         // Control flow and calls end the straight-line run pending store
         // marks belong to (builtin calls flush on their own).

@@ -232,7 +232,7 @@ impl FuncTranslator<'_, '_> {
             self.push(sp);
             let zero = self.builder.ins().iconst(types::I64, 0);
             self.push(zero);
-            self.translate(&Operator::I64Store {
+            self.translate_reachable(&Operator::I64Store {
                 memarg: guard_memarg(u64::from(frame) + half),
             })?;
         }
@@ -248,7 +248,7 @@ impl FuncTranslator<'_, '_> {
         let mut halves = Vec::new();
         for half in [0, 8] {
             self.push(at);
-            self.translate(&Operator::I64Load {
+            self.translate_reachable(&Operator::I64Load {
                 memarg: guard_memarg(half),
             })?;
             halves.push(self.pop());

@@ -132,12 +132,20 @@ fn define(
         SPAWN_MODULE,
         SPAWN_NAME,
         FuncType::new([ValType::I32], [ValType::I32]),
-        move |caller: Caller<'_, WasiCtx>, params, results| {
+        move |mut caller: Caller<'_, WasiCtx>, params, results| {
             let start_arg = params[0].i32().unwrap_or_default();
-            // A thread runs under its spawner's bounds: the fuel it has
-            // left, and its deadline.
+            // A thread runs under its spawner's bounds: its deadline, and
+            // half the fuel it has left (taken from it, so that the
+            // program's threads together spend no more than it was given).
+            let fuel = match caller.get_fuel() {
+                Ok(left) => {
+                    caller.set_fuel(left - left / 2)?;
+                    Some(left / 2)
+                }
+                Err(_) => None,
+            };
             let bounds = Bounds {
-                fuel: caller.get_fuel().ok(),
+                fuel,
                 epoch_deadline: caller.epoch_deadline(),
             };
             results[0] = Val::I32(spawn(&spawner, caller.data(), start_arg, bounds));

@@ -367,7 +367,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
 /// Gives the store its fuel and, for a timeout, a deadline one epoch on
 /// and a thread that moves the epoch there when the time is up (the run's
-/// threads inherit both: `wasi::threads`).
+/// threads inherit the deadline and take their fuel from their spawner's:
+/// `wasi::threads`).
 fn bound_run(
     engine: &Engine,
     store: &mut Store<WasiCtx>,
