@@ -4,7 +4,7 @@
 //! ```text
 //! walmart-spec-tests [--suite v1|v2|v3|latest|simd|relaxed-simd|multi-memory|tail-call|extended-const|memory64|function-references|exceptions|gc|threads|wide-arithmetic|custom-page-sizes|annotations|custom-descriptors|wasm2-proposals|all]... [--update-expectations]
 //!                    [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks]
-//!                    [--attest coarse|fine] [--gc-stress] [FILTER]
+//!                    [--attest coarse|fine] [--gc-stress] [--interrupts] [FILTER]
 //! ```
 
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ use walmart_spec_tests::{
 const USAGE: &str = "\
 usage: walmart-spec-tests [--suite v1|v2|v3|latest|simd|relaxed-simd|multi-memory|tail-call|extended-const|memory64|function-references|exceptions|gc|threads|wide-arithmetic|custom-page-sizes|annotations|custom-descriptors|wasm2-proposals|all]... [--update-expectations]
                           [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks]
-                          [--attest coarse|fine] [--gc-stress] [FILTER]
+                          [--attest coarse|fine] [--gc-stress] [--interrupts] [FILTER]
 
   --suite NAME            suite to run; may be repeated (default: v1 and v2)
   --update-expectations   record the directives that pass now in the expectations file
@@ -29,6 +29,8 @@ usage: walmart-spec-tests [--suite v1|v2|v3|latest|simd|relaxed-simd|multi-memor
   --explicit-bounds-checks  run without guarded memory (explicit checks on every access)
   --attest POLICY           compile with attestation hooks (coarse or fine)
   --gc-stress             collect the GC heap at every allocation that needs a new range
+  --interrupts            count fuel and compile epoch checks (with a budget and a
+                          deadline never reached)
   FILTER                  only run files whose path (e.g. wasm-v1/i32.wast) contains FILTER
 
 Exits with status 1 when a directive listed as passing in the expectations file fails.";
@@ -45,6 +47,7 @@ struct Args {
     explicit_checks: bool,
     attest: walmart::attest::Policy,
     gc_stress: bool,
+    interrupts: bool,
     filter: Option<String>,
 }
 
@@ -57,6 +60,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         explicit_checks: false,
         attest: walmart::attest::Policy::Off,
         gc_stress: false,
+        interrupts: false,
         filter: None,
     };
     while let Some(arg) = args.next() {
@@ -81,6 +85,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
                 parsed.attest = args.next().ok_or("--attest needs a policy")?.parse()?;
             }
             "--gc-stress" => parsed.gc_stress = true,
+            "--interrupts" => parsed.interrupts = true,
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
             _ if parsed.filter.is_some() => return Err(format!("unexpected argument `{arg}`")),
@@ -110,7 +115,11 @@ fn run(args: Args) -> anyhow::Result<bool> {
         config: {
             let mut config = walmart::Config::default();
             config.guarded_memory(!args.explicit_checks);
-            config.attest(args.attest).gc_stress(args.gc_stress);
+            config
+                .attest(args.attest)
+                .gc_stress(args.gc_stress)
+                .consume_fuel(args.interrupts)
+                .epoch_interruption(args.interrupts);
             config
         },
     };

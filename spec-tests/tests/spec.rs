@@ -54,28 +54,34 @@ fn check_expectations() {
 
     // The results must hold with guarded memory (no bounds checks in
     // generated code), with explicit bounds checks, and with the `fine`
-    // attestation instrumentation (store barriers, function hooks), which
-    // must not change what any program computes.
+    // attestation instrumentation (store barriers, function hooks), and
+    // with fuel counted and epoch checks compiled in, none of which may
+    // change what any program computes.
     let mut regressed = Vec::new();
     // The GC suite also runs with the collector interrupting every
     // allocation it can.
-    for (guarded, attest, gc_stress) in [
-        (true, Policy::Off, false),
-        (false, Policy::Off, false),
-        (true, Policy::Fine, false),
-        (true, Policy::Off, true),
+    for (guarded, attest, gc_stress, interrupts) in [
+        (true, Policy::Off, false, false),
+        (false, Policy::Off, false, false),
+        (true, Policy::Fine, false, false),
+        (true, Policy::Off, true, false),
+        (true, Policy::Off, false, true),
     ] {
         let mut opts = RunOptions::default();
         opts.config
             .guarded_memory(guarded)
             .attest(attest)
-            .gc_stress(gc_stress);
+            .gc_stress(gc_stress)
+            .consume_fuel(interrupts)
+            .epoch_interruption(interrupts);
         let files = files
             .iter()
             .filter(|(name, _)| !gc_stress || name.starts_with("gc/"))
             .cloned();
         let reports = run_files(files, &opts);
-        let guarded = format!("{guarded}, attestation {attest}, GC stress {gc_stress}");
+        let guarded = format!(
+            "{guarded}, attestation {attest}, GC stress {gc_stress}, fuel and epochs {interrupts}"
+        );
         println!("guarded memory: {guarded}\n{}", format_table(&reports));
         for improvement in improvements(&expected, &reports) {
             println!("improved {improvement}");
