@@ -77,47 +77,6 @@ fn fuel_cost(op: &Operator<'_>) -> i64 {
     }
 }
 
-/// Whether `op` ends a straight-line run at the Wasm level: it branches,
-/// opens or closes a block, calls, throws or returns. The run's count
-/// must be in the variable before it, so that every path out of the run
-/// carries it.
-fn ends_run(op: &Operator<'_>) -> bool {
-    use Operator as O;
-    matches!(
-        op,
-        O::Unreachable
-            | O::Block { .. }
-            | O::Loop { .. }
-            | O::If { .. }
-            | O::Else
-            | O::End
-            | O::Br { .. }
-            | O::BrIf { .. }
-            | O::BrTable { .. }
-            | O::BrOnNull { .. }
-            | O::BrOnNonNull { .. }
-            | O::BrOnCast { .. }
-            | O::BrOnCastFail { .. }
-            | O::BrOnCastDescEq { .. }
-            | O::BrOnCastDescEqFail { .. }
-            | O::Return
-            | O::Call { .. }
-            | O::CallIndirect { .. }
-            | O::CallRef { .. }
-            | O::ReturnCall { .. }
-            | O::ReturnCallIndirect { .. }
-            | O::ReturnCallRef { .. }
-            | O::TryTable { .. }
-            | O::Throw { .. }
-            | O::ThrowRef
-            | O::Try { .. }
-            | O::Catch { .. }
-            | O::CatchAll
-            | O::Delegate { .. }
-            | O::Rethrow { .. }
-    )
-}
-
 /// A bulk operator of at most this many units, known at compile time,
 /// is not checked (wasmtime's threshold).
 const SMALL_BULK_COST: i64 = 128;
@@ -187,8 +146,7 @@ impl FuncTranslator<'_, '_> {
         self.interrupt_checks(false);
     }
 
-    /// Before `op` (reachable): counts it against the fuel, adds the
-    /// run's count to the variable where `op` ends the run, and charges a
+    /// Before `op` (reachable): counts it against the fuel, and charges a
     /// bulk operator by the units it is about to work on.
     pub(crate) fn before_operator(&mut self, op: &Operator<'_>) {
         if let Some(fuel) = &mut self.fuel {
@@ -198,13 +156,13 @@ impl FuncTranslator<'_, '_> {
         if !(config.consume_fuel || config.epoch_interruption) {
             return;
         }
+        // Operators that end the run add its count where they are
+        // translated (`FuncTranslator::end_run`).
         if is_bulk(op) {
             self.charge_bulk();
         } else if matches!(op, Operator::Unreachable) {
             // The count as the guest traps, for the host to read.
             self.fuel_save();
-        } else if ends_run(op) {
-            self.fuel_flush();
         }
     }
 
@@ -264,7 +222,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Adds the pending count to the variable.
-    fn fuel_flush(&mut self) {
+    pub(crate) fn fuel_flush(&mut self) {
         let Some(fuel) = &mut self.fuel else {
             return;
         };

@@ -621,13 +621,25 @@ impl FuncTranslator<'_, '_> {
         self.translate_reachable(op)
     }
 
+    /// Ends the straight-line run before an operator that branches,
+    /// calls, throws or returns (or, as casts and GC objects do, branches
+    /// inside): the store barrier's pending marks, the accesses the tag
+    /// check covered, and the run's fuel, so that every path out of the
+    /// run carries them.
+    fn end_run(&mut self) {
+        self.flush_marks();
+        self.tag_checked.clear();
+        self.fuel_flush();
+    }
+
     /// Translates one reachable operator, uncounted: the module's own
     /// (counted first by [`Self::translate`]) or one the instrumentation
     /// adds (`stack_guard.rs`), which costs the guest no fuel.
     pub(crate) fn translate_reachable(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
         use Operator as O;
         // Control flow and calls end the straight-line run pending store
-        // marks belong to (builtin calls flush on their own).
+        // marks and fuel belong to (builtin calls flush the marks on their
+        // own).
         match op {
             O::Nop | O::Drop | O::Select | O::TypedSelect { .. } => self.translate_control(op),
             O::Unreachable
@@ -642,8 +654,7 @@ impl FuncTranslator<'_, '_> {
             | O::BrOnNull { .. }
             | O::BrOnNonNull { .. }
             | O::Return => {
-                self.flush_marks();
-                self.tag_checked.clear();
+                self.end_run();
                 self.translate_control(op)
             }
             // Casts branch inside (the header of an object, the runtime
@@ -664,8 +675,7 @@ impl FuncTranslator<'_, '_> {
             | O::RefCastDescEqNullable { .. }
             | O::BrOnCastDescEq { .. }
             | O::BrOnCastDescEqFail { .. } => {
-                self.flush_marks();
-                self.tag_checked.clear();
+                self.end_run();
                 self.translate_gc(op)
             }
             O::StructNew { .. }
@@ -691,8 +701,7 @@ impl FuncTranslator<'_, '_> {
             | O::ArrayCopy { .. }
             | O::ArrayInitData { .. }
             | O::ArrayInitElem { .. } => {
-                self.flush_marks();
-                self.tag_checked.clear();
+                self.end_run();
                 self.translate_gc_object(op)
             }
             O::TryTable { .. }
@@ -703,8 +712,7 @@ impl FuncTranslator<'_, '_> {
             | O::CatchAll
             | O::Delegate { .. }
             | O::Rethrow { .. } => {
-                self.flush_marks();
-                self.tag_checked.clear();
+                self.end_run();
                 self.translate_exception(op)
             }
             O::Call { .. }
@@ -713,8 +721,7 @@ impl FuncTranslator<'_, '_> {
             | O::ReturnCallIndirect { .. }
             | O::CallRef { .. }
             | O::ReturnCallRef { .. } => {
-                self.flush_marks();
-                self.tag_checked.clear();
+                self.end_run();
                 self.translate_call(op)
             }
             O::LocalGet { .. }
