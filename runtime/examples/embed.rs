@@ -1,5 +1,5 @@
 //! Embedding walmart: compile a module, give it a host function, call an
-//! export, and catch a trap.
+//! export, catch a trap, and bound a call with fuel and with a timeout.
 
 use walmart::{Engine, Func, FuncType, Linker, Module, Store, Val, ValType};
 
@@ -47,6 +47,38 @@ fn main() -> Result<(), walmart::Error> {
     match divide.call(&mut store, &[Val::I32(1), Val::I32(0)], &mut [Val::I32(0)]) {
         Err(e) => println!("trapped as expected: {e}"),
         Ok(()) => println!("no trap?"),
+    }
+    bounded()
+}
+
+/// A guest that never ends, stopped by fuel, then by an epoch deadline
+/// that a timer thread reaches.
+fn bounded() -> Result<(), walmart::Error> {
+    let mut config = walmart::Config::new();
+    config.consume_fuel(true).epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "spin") (loop $l (br $l))))"#,
+    )?;
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
+    let spin = instance.get_func(&mut store, "spin").expect("export spin");
+
+    store.set_fuel(1_000_000)?;
+    store.set_epoch_deadline(1);
+    if let Err(e) = spin.call(&mut store, &[], &mut []) {
+        println!("stopped by fuel: {e}");
+    }
+
+    store.set_fuel(u64::MAX)?;
+    let timer = engine.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        timer.increment_epoch();
+    });
+    if let Err(e) = spin.call(&mut store, &[], &mut []) {
+        println!("stopped by the timeout: {e}");
     }
     Ok(())
 }
