@@ -516,7 +516,8 @@ pub const VALUE_SLOT: i32 = 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Builtin {
-    /// `(vmctx, mem: u32, delta: u64) -> u64`: old size in pages, or -1.
+    /// `(vmctx, mem: u32, delta: u64) -> u64`: old size in pages, or -1,
+    /// or [`MEMORY_GROW_FAILED`] (trap with the store's limiter's error).
     MemoryGrow,
     /// `(vmctx, mem: u32, dst: u64, val: u32, len: u64) -> u32`: 0 or trap.
     MemoryFill,
@@ -526,7 +527,8 @@ pub enum Builtin {
     MemoryInit,
     /// `(vmctx, data: u32)`.
     DataDrop,
-    /// `(vmctx, table: u32, init: u64, delta: u32) -> u32`: old size or -1.
+    /// `(vmctx, table: u32, init: u64, delta: u32) -> u32`: old size or -1,
+    /// or [`TABLE_GROW_FAILED`] (trap with the store's limiter's error).
     TableGrow,
     /// `(vmctx, table: u32, dst: u32, val: u64, len: u32) -> u32`.
     TableFill,
@@ -613,6 +615,13 @@ pub enum Builtin {
     /// embedder's callback failed: trap with [`crate::TrapKind::HostError`]).
     EpochDeadline,
 }
+
+/// [`Builtin::MemoryGrow`]'s answer when the store's resource limiter
+/// failed (rather than refused): no memory has that many pages.
+pub const MEMORY_GROW_FAILED: u64 = u64::MAX - 1;
+/// [`Builtin::TableGrow`]'s answer when the store's resource limiter
+/// failed: no table has that many elements.
+pub const TABLE_GROW_FAILED: u32 = u32::MAX - 1;
 
 /// [`Builtin::EpochDeadline`]'s answer: run on.
 pub const EPOCH_CONTINUE: u32 = 0;

@@ -118,6 +118,11 @@ impl<T> Caller<'_, T> {
         self.store.opaque.limits.epoch_deadline
     }
 
+    /// The store's fixed bounds on growth and counts, if it holds some.
+    pub(crate) fn fixed_limits(&self) -> Option<crate::StoreLimits> {
+        self.store.opaque.fixed_limits()
+    }
+
     /// An export of the calling instance (WASI uses `memory`).
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
         let instance = self.caller?;

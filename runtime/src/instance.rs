@@ -406,6 +406,10 @@ pub(crate) fn instantiate(
     }
     check_imports(store, module, imports)?;
     let info = module.info();
+    store.check_counts(
+        info.memories.len() - info.num_imported_memories as usize,
+        info.tables.len() - info.num_imported_tables as usize,
+    )?;
     // Constant expressions allocate without collecting (their operands are
     // held where the collector does not look), so a heap the store has
     // filled is collected before they run.
@@ -520,10 +524,12 @@ pub(crate) fn instantiate(
         slot(&mut data, offsets.funcref((first + i) as u32), ptr);
     }
     for plan in &info.memories[info.num_imported_memories as usize..] {
+        let ty = MemoryType::from_plan(plan);
+        store.memory_may_be_made(&ty)?;
         let mem = Memory::push(
             store,
             MemoryData::new(
-                MemoryType::from_plan(plan),
+                ty,
                 store.engine.config().guarded_memory,
                 store.memory_source(),
                 store.engine.config().tag_monitor(),
@@ -563,6 +569,7 @@ pub(crate) fn instantiate(
             .as_ref()
             .map_or(Ok(0), |e| eval_const(store, &data, e))? as u64;
         let ty = TableType::from_plan(plan, &module.inner.type_ids);
+        store.table_may_be_made(&ty)?;
         let table = Table::push(store, TableData::new(ty, init)?);
         let ptr = &table.data_in(store).def as *const _ as u64;
         let i = data.tables.len() as u32;

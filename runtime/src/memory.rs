@@ -458,6 +458,7 @@ impl Memory {
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().opaque;
         let guarded = store.engine.config().guarded_memory;
+        store.memory_may_be_made(&ty)?;
         store.ensure_attest()?;
         let attest = store.memory_source();
         let tags = store.engine.config().tag_monitor().cloned();
@@ -506,7 +507,14 @@ impl Memory {
 
     /// Grows by `delta` pages, returning the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
-        self.data_in_mut(&mut store.as_context_mut().opaque)
+        let store = &mut store.as_context_mut().opaque;
+        let data = self.data_in(store);
+        let (ty, pages) = (data.ty, data.pages());
+        let answer = store.memory_may_grow(&ty, pages, delta);
+        crate::limits::api_answer(answer, || {
+            format!("memory cannot grow by {delta} pages: the store's limiter refused")
+        })?;
+        self.data_in_mut(store)
             .grow(delta)
             .ok_or_else(|| Error::Usage(format!("memory cannot grow by {delta} pages")))
     }

@@ -94,6 +94,8 @@ pub struct StoreOpaque {
     pub(crate) tag_trace: Option<crate::attest::tags::trace::TraceWriter>,
     /// What Wasm reaching the epoch deadline calls; `None`: it traps.
     pub(crate) epoch_callback: Option<crate::interrupts::EpochCallback>,
+    /// What bounds growth and counts ([`crate::ResourceLimiter`]).
+    pub(crate) limiter: Option<crate::limits::Limiter>,
 }
 
 impl StoreOpaque {
@@ -214,6 +216,7 @@ impl<T> Store<T> {
                     attest: None,
                     attest_options: None,
                     epoch_callback: None,
+                    limiter: None,
                 },
                 data,
             }),
@@ -312,6 +315,23 @@ impl<T> Store<T> {
             + 'static,
     ) {
         self.inner.epoch_deadline_callback(callback)
+    }
+
+    /// Bounds this store's guests by the limiter `get` finds in the host
+    /// data ([`StoreInner::limiter`]).
+    pub fn limiter(
+        &mut self,
+        get: impl (FnMut(&mut T) -> &mut dyn crate::ResourceLimiter) + Send + Sync + 'static,
+    ) where
+        T: 'static,
+    {
+        self.inner.limiter(get)
+    }
+
+    /// Bounds this store's guests by `limits`, which the store holds
+    /// ([`StoreInner::set_limits`]).
+    pub fn set_limits(&mut self, limits: crate::StoreLimits) {
+        self.inner.set_limits(limits)
     }
 
     /// The host data.

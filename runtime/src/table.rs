@@ -84,6 +84,7 @@ impl Table {
         let store = &mut store.as_context_mut().opaque;
         // A type taken from a module's table may be typed.
         let raw = element_raw(store, &ty, init)?;
+        store.table_may_be_made(&ty)?;
         Ok(Table::push(store, TableData::new(ty, raw)?))
     }
 
@@ -147,6 +148,11 @@ impl Table {
         let store = &mut store.as_context_mut().opaque;
         let ty = self.data_in(store).ty;
         let raw = element_raw(store, &ty, init)?;
+        let len = self.data_in(store).elements().len() as u64;
+        let answer = store.table_may_grow(&ty, len, delta);
+        crate::limits::api_answer(answer, || {
+            format!("table cannot grow by {delta}: the store's limiter refused")
+        })?;
         self.data_in_mut(store)
             .grow(delta, raw)
             .ok_or_else(|| Error::Usage(format!("table cannot grow by {delta}")))

@@ -368,6 +368,68 @@ fn fuel_and_timeout_bound_a_run() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `-W max-memory-size` and the other store limits bound what a run may
+/// take: growth past them fails (or traps), and malformed values are
+/// refused.
+#[test]
+fn store_limits_bound_what_a_run_takes() {
+    let dir = temp_dir("limits");
+    let wat = dir.join("grow.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (memory 1)
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )
+    .unwrap();
+    let wat = wat.display().to_string();
+    let run = |extra: &[&str], pages: &str| {
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.extend(["--invoke", "grow", &wat, pages]);
+        walmart(&args)
+    };
+    assert_eq!(text(&run(&[], "3").stdout), "1\n");
+    assert_eq!(
+        text(&run(&["-W", "max-memory-size=256K"], "3").stdout),
+        "1\n"
+    );
+    assert_eq!(
+        text(&run(&["-W", "max-memory-size=256K"], "4").stdout),
+        "-1\n"
+    );
+    let out = run(
+        &["-W", "max-memory-size=256K", "-W", "trap-on-grow-failure"],
+        "4",
+    );
+    assert_eq!(out.status.code(), Some(134));
+    assert!(
+        text(&out.stderr).contains("exceeds the store's limit of 262144"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(&["-W", "max-memories=0"], "1");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("memory count too high at 1"),
+        "{}",
+        text(&out.stderr)
+    );
+    for bad in [
+        "max-memory-size=lots",
+        "max-instances=-1",
+        "trap-on-grow-failure=maybe",
+    ] {
+        let out = run(&["-W", bad], "1");
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with(&format!("error: -W {bad}: expected")),
+            "{bad}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `-W max-gc-heap=BYTES` bounds the GC heap: a program that keeps more
 /// than it traps, one that keeps little runs through the collector.
 #[test]

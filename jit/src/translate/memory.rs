@@ -241,6 +241,14 @@ impl FuncTranslator<'_, '_> {
                 let index = self.builder.ins().iconst(I32, i64::from(mem));
                 let r =
                     self.call_builtin(Builtin::MemoryGrow, &[I32, I64], &[I64], &[index, delta]);
+                let failed = self.builder.ins().icmp_imm_s(
+                    IntCC::Equal,
+                    r[0],
+                    vmctx::MEMORY_GROW_FAILED as i64,
+                );
+                self.builder
+                    .ins()
+                    .trapnz(failed, TrapKind::HostError.code());
                 let v = if self.env.info.memories[mem as usize].memory64 {
                     r[0]
                 } else {

@@ -122,6 +122,14 @@ impl FuncTranslator<'_, '_> {
                     &[I32],
                     &[t, init, delta],
                 );
+                let failed = self.builder.ins().icmp_imm_u(
+                    IntCC::Equal,
+                    r[0],
+                    i64::from(vmctx::TABLE_GROW_FAILED),
+                );
+                self.builder
+                    .ins()
+                    .trapnz(failed, TrapKind::HostError.code());
                 let v = if self.table64(table) {
                     // The old size, or -1 (`u32::MAX` from the builtin);
                     // no table reaches 2^31 elements (the runtime's

@@ -147,6 +147,7 @@ fn define(
             let bounds = Bounds {
                 fuel,
                 epoch_deadline: caller.epoch_deadline(),
+                limits: caller.fixed_limits(),
             };
             results[0] = Val::I32(spawn(&spawner, caller.data(), start_arg, bounds));
             Ok(())
@@ -163,13 +164,14 @@ fn say(line: std::fmt::Arguments<'_>) {
 }
 
 /// What bounds a new thread's run ([`crate::Config::consume_fuel`],
-/// [`crate::Config::epoch_interruption`]).
-#[derive(Clone, Copy)]
+/// [`crate::Config::epoch_interruption`], [`Store::set_limits`]).
 struct Bounds {
     /// Its fuel, where the engine counts fuel.
     fuel: Option<u64>,
     /// The epoch at which it stops.
     epoch_deadline: u64,
+    /// Its spawner's bounds on growth and counts ([`Store::set_limits`]).
+    limits: Option<crate::StoreLimits>,
 }
 
 /// Starts a thread; its id, or a negative number where none could start.
@@ -242,6 +244,9 @@ fn run_thread(
         store.set_fuel(fuel)?;
     }
     store.inner.opaque.limits.epoch_deadline = bounds.epoch_deadline;
+    if let Some(limits) = bounds.limits {
+        store.set_limits(limits);
+    }
     let mut linker = Linker::new(&spawner.engine);
     super::add_to_linker(&mut linker, |ctx| ctx)?;
     define(&mut linker, &mut store, spawner)?;

@@ -4,21 +4,25 @@
 //! legacy-exceptions; and the
 //! limits `-W max-wasm-stack=BYTES`, `-W max-gc-heap=BYTES` (a number,
 //! or one ending in K, M or G for KiB, MiB, GiB), `-W gc-stress=y|n`;
-//! and, for `walmart run`, the bounds on a run `-W fuel=N` and
-//! `-W timeout=DURATION` (wasmtime's names).
+//! and, for `walmart run`, the bounds on a run `-W fuel=N`,
+//! `-W timeout=DURATION`, and on what it may take: `-W max-memory-size=BYTES`,
+//! `-W max-table-elements=N`, `-W max-instances=N`, `-W max-memories=N`,
+//! `-W max-tables=N`, `-W trap-on-grow-failure=y|n` (wasmtime's names).
 
 use std::time::Duration;
 
 use anyhow::bail;
-use walmart::Config;
+use walmart::{Config, StoreLimitsBuilder};
 
 /// What `-W` bounds a run by (the engine is set up for them).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct RunBounds {
     /// `-W fuel=N`: the store's fuel.
     pub fuel: Option<u64>,
     /// `-W timeout=DURATION`: the run's wall-clock limit.
     pub timeout: Option<Duration>,
+    /// `-W max-memory-size` and the others: bounds on growth and counts.
+    pub limits: Option<StoreLimitsBuilder>,
 }
 
 /// A `Config` method that switches a proposal.
@@ -55,6 +59,16 @@ pub fn apply(config: &mut Config, settings: &[String]) -> anyhow::Result<RunBoun
                 };
                 config.consume_fuel(true);
                 bounds.fuel = Some(fuel);
+                continue;
+            }
+            "max-memory-size"
+            | "max-table-elements"
+            | "max-instances"
+            | "max-memories"
+            | "max-tables"
+            | "trap-on-grow-failure" => {
+                let limits = bounds.limits.take().unwrap_or_default();
+                bounds.limits = Some(store_limit(limits, setting, name, value)?);
                 continue;
             }
             "timeout" => {
@@ -96,6 +110,12 @@ pub fn apply(config: &mut Config, settings: &[String]) -> anyhow::Result<RunBoun
                 "gc-stress",
                 "fuel",
                 "timeout",
+                "max-memory-size",
+                "max-table-elements",
+                "max-instances",
+                "max-memories",
+                "max-tables",
+                "trap-on-grow-failure",
             ]);
             bail!(
                 "-W {setting}: unknown Wasm feature `{name}` (known: {})",
@@ -105,6 +125,37 @@ pub fn apply(config: &mut Config, settings: &[String]) -> anyhow::Result<RunBoun
         switch(config, on);
     }
     Ok(bounds)
+}
+
+/// `limits` with `-W NAME=VALUE` (`setting`) applied.
+fn store_limit(
+    limits: StoreLimitsBuilder,
+    setting: &str,
+    name: &str,
+    value: &str,
+) -> anyhow::Result<StoreLimitsBuilder> {
+    if name == "trap-on-grow-failure" {
+        return Ok(match value {
+            "y" | "yes" | "true" => limits.trap_on_grow_failure(true),
+            "n" | "no" | "false" => limits.trap_on_grow_failure(false),
+            _ => bail!("-W {setting}: expected `{name}=y` or `{name}=n`"),
+        });
+    }
+    if name == "max-memory-size" {
+        let Some(bytes) = parse_bytes(value) else {
+            bail!("-W {setting}: expected a number of bytes (or with K, M or G)");
+        };
+        return Ok(limits.memory_size(bytes));
+    }
+    let Ok(n) = value.parse::<usize>() else {
+        bail!("-W {setting}: expected a number");
+    };
+    Ok(match name {
+        "max-table-elements" => limits.table_elements(n),
+        "max-instances" => limits.instances(n),
+        "max-memories" => limits.memories(n),
+        _ => limits.tables(n),
+    })
 }
 
 /// `N` seconds, or `N` with `ms`, `s`, `m` or `h` (fractions allowed), up

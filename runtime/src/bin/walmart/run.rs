@@ -35,7 +35,9 @@ pub struct RunArgs {
     /// default); or set max-wasm-stack=BYTES, max-gc-heap=BYTES (K, M,
     /// G suffixes), gc-stress=y|n; or bound the run: fuel=N (operators,
     /// trapping when spent), timeout=DURATION (500ms, 2s, 1m; trapping
-    /// with `interrupt`). Repeatable.
+    /// with `interrupt`), max-memory-size=BYTES, max-table-elements=N
+    /// (growth past them fails), max-instances=N, max-memories=N,
+    /// max-tables=N, trap-on-grow-failure=y|n. Repeatable.
     #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]|LIMIT=VALUE")]
     wasm_features: Vec<String>,
     /// Attestation policy: hooks woven into the generated code, or `tags`,
@@ -365,10 +367,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Gives the store its fuel and, for a timeout, a deadline one epoch on
-/// and a thread that moves the epoch there when the time is up (the run's
-/// threads inherit the deadline and take their fuel from their spawner's:
-/// `wasi::threads`).
+/// Gives the store its fuel, its bounds on growth and counts, and, for a
+/// timeout, a deadline one epoch on and a thread that moves the epoch
+/// there when the time is up (the run's threads inherit the deadline and
+/// the bounds, and take their fuel from their spawner's: `wasi::threads`).
 fn bound_run(
     engine: &Engine,
     store: &mut Store<WasiCtx>,
@@ -376,6 +378,9 @@ fn bound_run(
 ) -> anyhow::Result<()> {
     if let Some(fuel) = bounds.fuel {
         store.set_fuel(fuel)?;
+    }
+    if let Some(limits) = bounds.limits {
+        store.set_limits(limits.build());
     }
     if let Some(timeout) = bounds.timeout {
         store.set_epoch_deadline(1);

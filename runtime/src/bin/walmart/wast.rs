@@ -26,8 +26,11 @@ pub fn run(args: WastArgs) -> anyhow::Result<ExitCode> {
         ..RunOptions::default()
     };
     let bounds = crate::features::apply(&mut opts.config, &args.wasm_features)?;
-    if bounds.fuel.is_some() || bounds.timeout.is_some() {
-        anyhow::bail!("-W fuel and -W timeout bound `walmart run`; scripts run without them");
+    if bounds.fuel.is_some() || bounds.timeout.is_some() || bounds.limits.is_some() {
+        anyhow::bail!(
+            "-W fuel, -W timeout and the store limits (-W max-memory-size, ...) bound \
+             `walmart run`; scripts run without them"
+        );
     }
     let mut reports = Vec::new();
     for path in &args.files {
