@@ -7,6 +7,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use crate::error::{Error, Result};
 use crate::store::{StoreInner, StoreOpaque};
+use crate::vm::traphandlers::HostFailure;
 
 /// Decides whether a store's memories and tables may grow, and how many
 /// instances, memories and tables it may hold
@@ -20,7 +21,8 @@ use crate::store::{StoreInner, StoreOpaque};
 /// the API call's error).
 pub trait ResourceLimiter {
     /// May a memory of `current` bytes grow to `desired` bytes?
-    /// `maximum`: the most its type allows, if it says.
+    /// `maximum`: the most it may have (its type's maximum, or its index
+    /// type's). Asked only for growth within it.
     fn memory_growing(
         &mut self,
         current: usize,
@@ -29,7 +31,7 @@ pub trait ResourceLimiter {
     ) -> Result<bool>;
 
     /// May a table of `current` elements grow to `desired`? `maximum`:
-    /// the most its type allows, if it says.
+    /// the most it may have (its type's maximum, or its index type's).
     fn table_growing(
         &mut self,
         current: usize,
@@ -37,18 +39,33 @@ pub trait ResourceLimiter {
         maximum: Option<usize>,
     ) -> Result<bool>;
 
+    /// A memory's growth failed for a reason of its own (past its
+    /// maximum, or the system refused the pages): an error here traps the
+    /// guest with it; by default the growth just fails (-1).
+    fn memory_grow_failed(&mut self, error: Error) -> Result<()> {
+        let _ = error;
+        Ok(())
+    }
+
+    /// A table's growth failed for a reason of its own; as
+    /// [`Self::memory_grow_failed`].
+    fn table_grow_failed(&mut self, error: Error) -> Result<()> {
+        let _ = error;
+        Ok(())
+    }
+
     /// The most instances the store may hold.
     fn instances(&self) -> usize {
         DEFAULT_COUNT
     }
 
-    /// The most memories the store may hold (imported ones are counted
-    /// in the store that made them).
+    /// The most memories the store's instances may define (memories the
+    /// host makes are not counted).
     fn memories(&self) -> usize {
         DEFAULT_COUNT
     }
 
-    /// The most tables the store may hold.
+    /// The most tables the store's instances may define.
     fn tables(&self) -> usize {
         DEFAULT_COUNT
     }
@@ -138,31 +155,52 @@ impl StoreLimitsBuilder {
 }
 
 impl StoreLimits {
-    /// `desired` against `bound`: allowed, refused, or (trapping on
-    /// refusal) an error naming what was asked.
-    fn decide(&self, what: &str, desired: usize, bound: Option<usize>) -> Result<bool> {
-        match bound {
-            Some(bound) if desired > bound => {
-                if self.trap_on_grow_failure {
-                    Err(Error::msg(format!(
-                        "{what} of {desired} exceeds the store's limit of {bound}"
-                    )))
-                } else {
-                    Ok(false)
-                }
-            }
-            _ => Ok(true),
+    /// `desired` against `bound` and `maximum`: allowed, refused, or
+    /// (trapping on refusal) an error naming what was asked.
+    fn decide(
+        &self,
+        what: &str,
+        desired: usize,
+        bound: Option<usize>,
+        maximum: Option<usize>,
+    ) -> Result<bool> {
+        let over = |b: Option<usize>| b.is_some_and(|b| desired > b);
+        if !(over(bound) || over(maximum)) {
+            return Ok(true);
+        }
+        if self.trap_on_grow_failure {
+            return Err(Error::msg(format!(
+                "forcing trap when growing {what} to {desired}"
+            )));
+        }
+        Ok(false)
+    }
+
+    /// A growth that failed: an error when growth failures trap.
+    fn failed(&self, error: Error) -> Result<()> {
+        if self.trap_on_grow_failure {
+            Err(error)
+        } else {
+            Ok(())
         }
     }
 }
 
 impl ResourceLimiter for StoreLimits {
-    fn memory_growing(&mut self, _: usize, desired: usize, _: Option<usize>) -> Result<bool> {
-        self.decide("a memory of bytes", desired, self.memory_size)
+    fn memory_growing(&mut self, _: usize, desired: usize, max: Option<usize>) -> Result<bool> {
+        self.decide("memory (bytes)", desired, self.memory_size, max)
     }
 
-    fn table_growing(&mut self, _: usize, desired: usize, _: Option<usize>) -> Result<bool> {
-        self.decide("a table of elements", desired, self.table_elements)
+    fn table_growing(&mut self, _: usize, desired: usize, max: Option<usize>) -> Result<bool> {
+        self.decide("table (elements)", desired, self.table_elements, max)
+    }
+
+    fn memory_grow_failed(&mut self, error: Error) -> Result<()> {
+        self.failed(error)
+    }
+
+    fn table_grow_failed(&mut self, error: Error) -> Result<()> {
+        self.failed(error)
     }
 
     fn instances(&self) -> usize {
@@ -222,7 +260,61 @@ pub(crate) enum Answer {
     Refused,
     /// The limiter failed (or panicked: the payload, to resume or carry
     /// across Wasm frames).
-    Failed(crate::vm::traphandlers::HostFailure),
+    Failed(HostFailure),
+}
+
+/// What a growth the limiter was asked about came to.
+pub(crate) enum Grown {
+    /// It grew from this size.
+    From(u64),
+    /// It did not (the limiter refused, or it could not grow).
+    No,
+    /// The limiter failed: the guest traps, the API fails.
+    Failed(HostFailure),
+}
+
+impl Grown {
+    /// As the embedding API gives it: the old size, or an error (a
+    /// refusal saying `refused`); a panic resumes.
+    pub(crate) fn api(self, refused: impl FnOnce() -> String) -> Result<u64> {
+        match self {
+            Grown::From(old) => Ok(old),
+            Grown::No => Err(Error::Resource(refused())),
+            Grown::Failed(HostFailure::Error(e)) => Err(e),
+            Grown::Failed(HostFailure::Panic(payload)) => panic::resume_unwind(payload),
+        }
+    }
+
+    /// As a builtin answers generated code: the old size, `refused`, or
+    /// `failed` with the failure recorded for the trap.
+    pub(crate) fn builtin<R>(self, old: impl FnOnce(u64) -> R, refused: R, failed: R) -> R {
+        match self {
+            Grown::From(o) => old(o),
+            Grown::No => refused,
+            Grown::Failed(f) => {
+                crate::vm::traphandlers::set_host_failure(f);
+                failed
+            }
+        }
+    }
+}
+
+/// `units` of `log2`-sized units in bytes (saturating: only compared).
+fn bytes(units: u64, log2: u8) -> usize {
+    usize::try_from(units)
+        .ok()
+        .and_then(|u| u.checked_mul(1usize << log2))
+        .unwrap_or(usize::MAX)
+}
+
+/// The most elements a table of type `ty` may have: its maximum, or its
+/// index type's.
+fn table_maximum(ty: &crate::TableType) -> u64 {
+    ty.max.unwrap_or(if ty.table64 {
+        u64::MAX
+    } else {
+        u64::from(u32::MAX)
+    })
 }
 
 impl StoreOpaque {
@@ -255,19 +347,12 @@ impl StoreOpaque {
 
     /// May a memory (`table`: a table) of `current` units grow to
     /// `desired`?
-    pub(crate) fn may_grow(
-        &mut self,
-        table: bool,
-        current: usize,
-        desired: usize,
-        maximum: Option<usize>,
-    ) -> Answer {
-        use crate::vm::traphandlers::HostFailure;
+    fn may_grow(&mut self, table: bool, current: usize, desired: usize, maximum: usize) -> Answer {
         let outcome = self.ask_limiter(|l| {
             if table {
-                l.table_growing(current, desired, maximum)
+                l.table_growing(current, desired, Some(maximum))
             } else {
-                l.memory_growing(current, desired, maximum)
+                l.memory_growing(current, desired, Some(maximum))
             }
         });
         match outcome {
@@ -278,93 +363,95 @@ impl StoreOpaque {
         }
     }
 
-    /// Fails unless the store may hold one more instance, with `memories`
-    /// and `tables` more of those.
-    pub(crate) fn check_counts(&mut self, memories: usize, tables: usize) -> Result<()> {
-        let (instances_now, memories_now, tables_now) = (
-            self.instances.len() + 1,
-            self.memories.len() + memories,
-            self.tables.len() + tables,
-        );
-        let Some(outcome) = self.ask_limiter(|l| (l.instances(), l.memories(), l.tables())) else {
-            return Ok(());
-        };
-        let (instances, max_memories, max_tables) =
-            outcome.unwrap_or_else(|payload| panic::resume_unwind(payload));
-        let over = |what: &str, n: usize| {
-            Err(Error::Resource(format!(
-                "resource limit exceeded: {what} count too high at {n}"
-            )))
-        };
-        if instances_now > instances {
-            return over("instance", instances_now);
+    /// Tells the limiter a growth failed for a reason of its own (`why`).
+    fn grow_failed(&mut self, table: bool, why: String) -> Grown {
+        let error = Error::Resource(why);
+        match self.ask_limiter(|l| {
+            if table {
+                l.table_grow_failed(error)
+            } else {
+                l.memory_grow_failed(error)
+            }
+        }) {
+            None | Some(Ok(Ok(()))) => Grown::No,
+            Some(Ok(Err(e))) => Grown::Failed(HostFailure::Error(e)),
+            Some(Err(payload)) => Grown::Failed(HostFailure::Panic(payload)),
         }
-        if memories > 0 && memories_now > max_memories {
-            return over("memory", memories_now);
-        }
-        if tables > 0 && tables_now > max_tables {
-            return over("table", tables_now);
-        }
-        Ok(())
-    }
-}
-
-/// `units` of `log2`-sized units in bytes (saturating: only compared).
-fn bytes(units: u64, log2: u8) -> usize {
-    usize::try_from(units)
-        .ok()
-        .and_then(|u| u.checked_mul(1usize << log2))
-        .unwrap_or(usize::MAX)
-}
-
-impl StoreOpaque {
-    /// The limiter's answer to a memory of type `ty` and `current_pages`
-    /// growing by `delta` pages (allowed where it has no limiter, and for
-    /// a growth by nothing).
-    pub(crate) fn memory_may_grow(
-        &mut self,
-        ty: &crate::MemoryType,
-        current_pages: u64,
-        delta: u64,
-    ) -> Answer {
-        if delta == 0 || self.limiter.is_none() {
-            return Answer::Allowed;
-        }
-        let log2 = ty.page_size_log2;
-        let desired = current_pages.saturating_add(delta);
-        self.may_grow(
-            false,
-            bytes(current_pages, log2),
-            bytes(desired, log2),
-            ty.max.map(|m| bytes(m, log2)),
-        )
     }
 
-    /// The limiter's answer to a table of type `ty` and `current`
-    /// elements growing by `delta`.
-    pub(crate) fn table_may_grow(
-        &mut self,
-        ty: &crate::TableType,
-        current: u64,
-        delta: u64,
-    ) -> Answer {
-        if delta == 0 || self.limiter.is_none() {
-            return Answer::Allowed;
+    /// Grows memory `m` by `delta` pages as the store's limiter allows
+    /// (`memory.grow` and [`crate::Memory::grow`]).
+    pub(crate) fn grow_memory(&mut self, m: crate::Memory, delta: u64) -> Grown {
+        loop {
+            let data = m.data_in(self);
+            let (log2, pages, max) = (data.ty.page_size_log2, data.pages(), data.max_pages());
+            if delta == 0 {
+                return Grown::From(pages);
+            }
+            if pages.checked_add(delta).is_none_or(|d| d > max) {
+                return self.grow_failed(
+                    false,
+                    format!("memory maximum size exceeded (growing by {delta} pages)"),
+                );
+            }
+            if self.limiter.is_some() {
+                let (current, desired) = (bytes(pages, log2), bytes(pages + delta, log2));
+                match self.may_grow(false, current, desired, bytes(max, log2)) {
+                    Answer::Allowed => {}
+                    Answer::Refused => return Grown::No,
+                    Answer::Failed(f) => return Grown::Failed(f),
+                }
+            }
+            // A shared memory may have grown meanwhile (another thread):
+            // then the limiter is asked again, about its new size.
+            match m.data_in_mut(self).grow_from(pages, delta) {
+                Some(Some(old)) => return Grown::From(old),
+                Some(None) => {
+                    return self.grow_failed(false, format!("cannot grow memory by {delta} pages"))
+                }
+                None => continue,
+            }
         }
-        let desired = current.saturating_add(delta);
-        self.may_grow(
-            true,
-            bytes(current, 0),
-            bytes(desired, 0),
-            ty.max.map(|m| bytes(m, 0)),
-        )
+    }
+
+    /// Grows table `t` by `delta` elements of `init` as the store's
+    /// limiter allows (`table.grow` and [`crate::Table::grow`]).
+    pub(crate) fn grow_table(&mut self, t: crate::Table, delta: u64, init: u64) -> Grown {
+        let data = t.data_in(self);
+        let (len, max) = (data.elements().len() as u64, data.max_elements());
+        if delta == 0 {
+            return Grown::From(len);
+        }
+        if len.checked_add(delta).is_none_or(|d| d > max) {
+            return self.grow_failed(
+                true,
+                format!("table maximum size exceeded (growing by {delta})"),
+            );
+        }
+        if self.limiter.is_some() {
+            let maximum = bytes(table_maximum(&data.ty), 0);
+            match self.may_grow(true, bytes(len, 0), bytes(len + delta, 0), maximum) {
+                Answer::Allowed => {}
+                Answer::Refused => return Grown::No,
+                Answer::Failed(f) => return Grown::Failed(f),
+            }
+        }
+        match t.data_in_mut(self).grow(delta, init) {
+            Some(old) => Grown::From(old),
+            None => self.grow_failed(true, format!("cannot grow table by {delta}")),
+        }
     }
 
     /// Asks before a memory of type `ty` is made (from nothing to its
     /// minimum); a refusal is the error.
     pub(crate) fn memory_may_be_made(&mut self, ty: &crate::MemoryType) -> Result<()> {
-        let answer = self.memory_may_grow(ty, 0, ty.min);
-        api_answer(answer, || {
+        if self.limiter.is_none() {
+            return Ok(());
+        }
+        let log2 = ty.page_size_log2;
+        let maximum = bytes(crate::memory::max_pages_of(ty), log2);
+        let answer = self.may_grow(false, 0, bytes(ty.min, log2), maximum);
+        made(answer, || {
             format!(
                 "memory minimum size of {} pages exceeds memory limits",
                 ty.min
@@ -374,38 +461,59 @@ impl StoreOpaque {
 
     /// Asks before a table of type `ty` is made; a refusal is the error.
     pub(crate) fn table_may_be_made(&mut self, ty: &crate::TableType) -> Result<()> {
-        let answer = self.table_may_grow(ty, 0, ty.min);
-        api_answer(answer, || {
+        if self.limiter.is_none() {
+            return Ok(());
+        }
+        let maximum = bytes(table_maximum(ty), 0);
+        let answer = self.may_grow(true, 0, bytes(ty.min, 0), maximum);
+        made(answer, || {
             format!(
                 "table minimum size of {} elements exceeds table limits",
                 ty.min
             )
         })
     }
+
+    /// Fails unless the store may hold one more instance, defining
+    /// `memories` and `tables` more of those; counts them if it may (as
+    /// wasmtime, whether the instantiation then succeeds or not).
+    pub(crate) fn check_counts(&mut self, memories: usize, tables: usize) -> Result<()> {
+        let (instances_now, memories_now, tables_now) = (
+            self.instances.len() + 1,
+            self.defined_memories + memories,
+            self.defined_tables + tables,
+        );
+        if let Some(outcome) = self.ask_limiter(|l| (l.instances(), l.memories(), l.tables())) {
+            let (instances, max_memories, max_tables) =
+                outcome.unwrap_or_else(|payload| panic::resume_unwind(payload));
+            let over = |what: &str, n: usize| {
+                Err(Error::Resource(format!(
+                    "resource limit exceeded: {what} count too high at {n}"
+                )))
+            };
+            if instances_now > instances {
+                return over("instance", instances_now);
+            }
+            if memories > 0 && memories_now > max_memories {
+                return over("memory", memories_now);
+            }
+            if tables > 0 && tables_now > max_tables {
+                return over("table", tables_now);
+            }
+        }
+        self.defined_memories = memories_now;
+        self.defined_tables = tables_now;
+        Ok(())
+    }
 }
 
-/// An answer as the embedding API gives it: a refusal is an error saying
-/// `refused`, a panic resumes.
-pub(crate) fn api_answer(answer: Answer, refused: impl FnOnce() -> String) -> Result<()> {
-    use crate::vm::traphandlers::HostFailure;
+/// A limiter's answer about making a memory or table: a refusal is the
+/// error saying `refused`, a panic resumes.
+fn made(answer: Answer, refused: impl FnOnce() -> String) -> Result<()> {
     match answer {
         Answer::Allowed => Ok(()),
         Answer::Refused => Err(Error::Resource(refused())),
         Answer::Failed(HostFailure::Error(e)) => Err(e),
         Answer::Failed(HostFailure::Panic(payload)) => panic::resume_unwind(payload),
-    }
-}
-
-/// An answer as a builtin gives it: `None` to go on and grow; else what
-/// to answer generated code (`refused`, or `failed` after recording the
-/// limiter's failure for the trap).
-pub(crate) fn builtin_answer<R>(answer: Answer, refused: R, failed: R) -> Option<R> {
-    match answer {
-        Answer::Allowed => None,
-        Answer::Refused => Some(refused),
-        Answer::Failed(f) => {
-            crate::vm::traphandlers::set_host_failure(f);
-            Some(failed)
-        }
     }
 }

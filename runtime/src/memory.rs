@@ -293,6 +293,23 @@ impl MemoryData {
         self.base_len().1 >> self.ty.page_size_log2
     }
 
+    /// The most pages it may have.
+    pub(crate) fn max_pages(&self) -> u64 {
+        match &self.shared {
+            Some(s) => s.max_pages(),
+            None => self.max_pages,
+        }
+    }
+
+    /// [`Self::grow`], if the memory still has `expected` pages: `None`
+    /// where another thread grew a shared memory since they were read.
+    pub(crate) fn grow_from(&mut self, expected: u64, delta: u64) -> Option<Option<u64>> {
+        match &self.shared {
+            Some(s) => s.grow_from(expected, delta),
+            None => Some(self.grow(delta)),
+        }
+    }
+
     /// Grows by `delta` pages; the old size in pages, or `None` if the
     /// memory cannot grow that far.
     pub(crate) fn grow(&mut self, delta: u64) -> Option<u64> {
@@ -508,15 +525,9 @@ impl Memory {
     /// Grows by `delta` pages, returning the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let store = &mut store.as_context_mut().opaque;
-        let data = self.data_in(store);
-        let (ty, pages) = (data.ty, data.pages());
-        let answer = store.memory_may_grow(&ty, pages, delta);
-        crate::limits::api_answer(answer, || {
-            format!("memory cannot grow by {delta} pages: the store's limiter refused")
-        })?;
-        self.data_in_mut(store)
-            .grow(delta)
-            .ok_or_else(|| Error::Usage(format!("memory cannot grow by {delta} pages")))
+        store
+            .grow_memory(*self, delta)
+            .api(|| format!("memory cannot grow by {delta} pages"))
     }
 
     /// The memory's bytes.

@@ -94,10 +94,25 @@ impl SharedStorage {
         self.reserved
     }
 
+    /// [`Self::grow`] if it still has `expected` pages; `None` where
+    /// another thread grew it since they were read.
+    pub(crate) fn grow_from(&self, expected: u64, delta: u64) -> Option<Option<u64>> {
+        let _grow = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.base_len().1 >> self.ty.page_size_log2 != expected {
+            return None;
+        }
+        Some(self.grow_locked(delta))
+    }
+
     /// Grows by `delta` pages; the old size in pages, or `None` past the
     /// maximum.
     pub(crate) fn grow(&self, delta: u64) -> Option<u64> {
         let _grow = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.grow_locked(delta)
+    }
+
+    /// [`Self::grow`], with the growth lock held.
+    fn grow_locked(&self, delta: u64) -> Option<u64> {
         let (base, old_len) = self.base_len();
         let (old, new_len) = growth(old_len, delta, self.ty.page_size_log2, self.max_pages)?;
         if host_pages(new_len) > self.reserved {

@@ -96,6 +96,10 @@ pub struct StoreOpaque {
     pub(crate) epoch_callback: Option<crate::interrupts::EpochCallback>,
     /// What bounds growth and counts ([`crate::ResourceLimiter`]).
     pub(crate) limiter: Option<crate::limits::Limiter>,
+    /// Memories and tables the store's instantiations defined, as the
+    /// limiter counts them.
+    pub(crate) defined_memories: usize,
+    pub(crate) defined_tables: usize,
 }
 
 impl StoreOpaque {
@@ -217,6 +221,8 @@ impl<T> Store<T> {
                     attest_options: None,
                     epoch_callback: None,
                     limiter: None,
+                    defined_memories: 0,
+                    defined_tables: 0,
                 },
                 data,
             }),

@@ -56,15 +56,20 @@ impl TableData {
         &mut self.elements
     }
 
+    /// The most elements it may have.
+    pub(crate) fn max_elements(&self) -> u64 {
+        self.ty
+            .max
+            .unwrap_or(u32::MAX as u64)
+            .min(MAX_TABLE_ELEMENTS)
+    }
+
     /// Grows by `delta` elements set to `init`; the old size, or `None`.
     pub(crate) fn grow(&mut self, delta: u64, init: u64) -> Option<u64> {
         let old = self.elements.len() as u64;
-        let max = self
-            .ty
-            .max
-            .unwrap_or(u32::MAX as u64)
-            .min(MAX_TABLE_ELEMENTS);
-        let new = old.checked_add(delta).filter(|n| *n <= max)?;
+        let new = old
+            .checked_add(delta)
+            .filter(|n| *n <= self.max_elements())?;
         self.elements.resize(new as usize, init);
         self.sync();
         Some(old)
@@ -148,14 +153,9 @@ impl Table {
         let store = &mut store.as_context_mut().opaque;
         let ty = self.data_in(store).ty;
         let raw = element_raw(store, &ty, init)?;
-        let len = self.data_in(store).elements().len() as u64;
-        let answer = store.table_may_grow(&ty, len, delta);
-        crate::limits::api_answer(answer, || {
-            format!("table cannot grow by {delta}: the store's limiter refused")
-        })?;
-        self.data_in_mut(store)
-            .grow(delta, raw)
-            .ok_or_else(|| Error::Usage(format!("table cannot grow by {delta}")))
+        store
+            .grow_table(*self, delta, raw)
+            .api(|| format!("table cannot grow by {delta}"))
     }
 }
 

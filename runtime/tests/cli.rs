@@ -403,7 +403,7 @@ fn store_limits_bound_what_a_run_takes() {
     );
     assert_eq!(out.status.code(), Some(134));
     assert!(
-        text(&out.stderr).contains("exceeds the store's limit of 262144"),
+        text(&out.stderr).contains("forcing trap when growing memory (bytes) to 327680"),
         "{}",
         text(&out.stderr)
     );

@@ -7,7 +7,6 @@ use walmart_jit::TrapKind;
 
 use crate::gc::{ScanFrom, SegmentTarget};
 use crate::instance::InstanceData;
-use crate::limits::builtin_answer;
 use crate::store::StoreOpaque;
 
 /// Recovers the instance and store from a vmctx.
@@ -27,13 +26,9 @@ extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     let m = inst.memories[mem as usize];
-    let data = m.data_in(store);
-    let (ty, pages) = (data.ty, data.pages());
-    let answer = store.memory_may_grow(&ty, pages, delta);
-    if let Some(r) = builtin_answer(answer, u64::MAX, vmctx::MEMORY_GROW_FAILED) {
-        return r;
-    }
-    m.data_in_mut(store).grow(delta).unwrap_or(u64::MAX)
+    store
+        .grow_memory(m, delta)
+        .builtin(|old| old, u64::MAX, vmctx::MEMORY_GROW_FAILED)
 }
 
 /// The range `[start, start + len)` if it fits in `size`.
@@ -138,16 +133,11 @@ extern "C" fn table_grow(vmctx: *mut u8, table: u32, init: u64, delta: u32) -> u
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     let t = inst.tables[table as usize];
-    let data = t.data_in(store);
-    let (ty, len) = (data.ty, data.elements().len() as u64);
-    let answer = store.table_may_grow(&ty, len, delta.into());
-    if let Some(r) = builtin_answer(answer, u32::MAX, vmctx::TABLE_GROW_FAILED) {
-        return r;
-    }
-    t.data_in_mut(store)
-        .grow(delta.into(), init)
-        .map(|old| old as u32)
-        .unwrap_or(u32::MAX)
+    store.grow_table(t, delta.into(), init).builtin(
+        |old| old as u32,
+        u32::MAX,
+        vmctx::TABLE_GROW_FAILED,
+    )
 }
 
 extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u32, val: u64, len: u32) -> u32 {
