@@ -191,12 +191,33 @@ impl Func {
     /// A host function of type `ty`. Errors it returns become traps in the
     /// Wasm caller and come back to the embedder from the outer call.
     pub fn new<T: 'static>(
-        mut store: impl AsContextMut<Data = T>,
+        store: impl AsContextMut<Data = T>,
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
+        Func::from_host(store, ty, std::sync::Arc::new(func))
+    }
+
+    /// A host function from a Rust closure whose parameter and result
+    /// types give its Wasm type (as wasmtime's `Func::wrap`):
+    /// `Func::wrap(&mut store, |a: i32, b: i32| a + b)`, or with the
+    /// [`Caller`] first; see [`crate::IntoFunc`].
+    pub fn wrap<T: 'static, Params, Results>(
+        store: impl AsContextMut<Data = T>,
+        func: impl crate::IntoFunc<T, Params, Results>,
+    ) -> Func {
+        let (ty, host) = func.into_host();
+        Func::from_host(store, ty, host)
+    }
+
+    /// A host function of type `ty` in `store`.
+    fn from_host<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        host: std::sync::Arc<HostFn<T>>,
+    ) -> Func {
         let engine = store.as_context_mut().opaque.engine.clone();
-        let def = HostFuncDef::new(&engine, ty, std::sync::Arc::new(func))
+        let def = HostFuncDef::new(&engine, ty, host)
             .expect("compiling a host-call stub cannot fail for a valid signature");
         Func::from_def(store, &def)
     }

@@ -41,6 +41,7 @@ mod values;
 pub mod vm;
 pub mod wasi;
 pub mod wast;
+mod wrap;
 
 pub use any_ref::AnyRef;
 pub use attest::AttestOptions;
@@ -63,3 +64,4 @@ pub use typed_func::{TypedFunc, WasmList, WasmTy};
 pub use types::{FuncType, GlobalType, MemoryType, Mutability, RefType, TableType, ValType};
 pub use values::{Extern, ExternRef, Val};
 pub use walmart_jit::TrapKind;
+pub use wrap::{IntoFunc, WasmResults, WithCaller};

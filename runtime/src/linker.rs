@@ -64,6 +64,20 @@ impl<T: 'static> Linker<T> {
         self.host_func(module, name, ty, Arc::new(func), false)
     }
 
+    /// Defines a host function from a Rust closure whose parameter and
+    /// result types give its Wasm type (as wasmtime's `func_wrap`):
+    /// `linker.func_wrap("env", "add", |a: i32, b: i32| a + b)`, or with
+    /// the [`Caller`] first; see [`crate::IntoFunc`].
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        module: &str,
+        name: &str,
+        func: impl crate::IntoFunc<T, Params, Results>,
+    ) -> Result<&mut Self> {
+        let (ty, host) = func.into_host();
+        self.host_func(module, name, ty, host, false)
+    }
+
     /// Defines a host function; `trusted` marks walmart's own WASI, whose
     /// writes to guest memory are tracked (attestation does not
     /// write-protect memory around it).

@@ -102,11 +102,14 @@ macro_rules! wasm_list {
     };
 }
 wasm_list!();
+wasm_list!(A 0);
 wasm_list!(A 0, B 1);
 wasm_list!(A 0, B 1, C 2);
 wasm_list!(A 0, B 1, C 2, D 3);
 wasm_list!(A 0, B 1, C 2, D 3, E 4);
 wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5);
+wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 
 /// A function with a statically known signature.
 pub struct TypedFunc<P, R> {

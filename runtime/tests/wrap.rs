@@ -1,0 +1,123 @@
+//! Host functions from plain Rust closures (`Linker::func_wrap`,
+//! `Func::wrap`): signatures from the closures' types, values converted
+//! at the call, the `Caller` when asked for, tuples and `Result`s.
+
+use walmart::{Caller, Engine, Error, Func, Linker, Module, Store, Val};
+
+const WAT: &str = r#"(module
+    (import "env" "add" (func $add (param i32 i32) (result i32)))
+    (import "env" "record" (func $record (param i64)))
+    (import "env" "split" (func $split (param f64) (result i32 f64)))
+    (import "env" "checked" (func $checked (param i32) (result i32)))
+    (import "env" "eight" (func $eight (param i32 i64 f32 f64 i32 i64 f32 f64) (result f64)))
+    (import "env" "tick" (func $tick))
+    (import "env" "is_null" (func $is_null (param funcref) (result i32)))
+    (func (export "add") (param i32 i32) (result i32) (call $add (local.get 0) (local.get 1)))
+    (func (export "record") (param i64) (call $record (local.get 0)) (call $tick))
+    (func (export "split") (param f64) (result i32 f64) (call $split (local.get 0)))
+    (func (export "checked") (param i32) (result i32) (call $checked (local.get 0)))
+    (func (export "eight") (result f64)
+        (call $eight (i32.const 1) (i64.const 2) (f32.const 3.5) (f64.const 4.25)
+                     (i32.const 5) (i64.const 6) (f32.const 7) (f64.const 8)))
+    (func (export "null") (result i32) (call $is_null (ref.null func))))"#;
+
+/// Store data: what the host saw.
+#[derive(Default)]
+struct Seen {
+    recorded: Vec<i64>,
+    ticks: u32,
+}
+
+fn call(
+    store: &mut Store<Seen>,
+    instance: &walmart::Instance,
+    name: &str,
+    args: &[Val],
+) -> Result<Vec<Val>, Error> {
+    let f = instance.get_func(&mut *store, name).expect(name);
+    let mut out = vec![Val::I32(0); f.ty(&*store).results().len()];
+    f.call(&mut *store, args, &mut out)?;
+    Ok(out)
+}
+
+#[test]
+fn closures_become_host_functions_of_their_types() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, WAT).unwrap();
+    let mut store = Store::new(&engine, Seen::default());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("env", "add", |a: i32, b: i32| a.wrapping_add(b))
+        .unwrap()
+        .func_wrap("env", "record", |mut caller: Caller<'_, Seen>, x: i64| {
+            caller.data_mut().recorded.push(x)
+        })
+        .unwrap()
+        .func_wrap("env", "split", |x: f64| (x.trunc() as i32, x.fract()))
+        .unwrap()
+        .func_wrap("env", "checked", |x: i32| -> walmart::Result<i32> {
+            x.checked_mul(2)
+                .ok_or_else(|| Error::msg("doubling overflowed"))
+        })
+        .unwrap()
+        .func_wrap(
+            "env",
+            "eight",
+            |a: i32, b: i64, c: f32, d: f64, e: i32, f: i64, g: f32, h: f64| {
+                f64::from(a)
+                    + b as f64
+                    + f64::from(c)
+                    + d
+                    + f64::from(e)
+                    + f as f64
+                    + f64::from(g)
+                    + h
+            },
+        )
+        .unwrap()
+        .func_wrap("env", "is_null", |f: Option<Func>| i32::from(f.is_none()))
+        .unwrap();
+    // One defined in the store, then given to the linker.
+    let tick = Func::wrap(&mut store, |mut caller: Caller<'_, Seen>| {
+        caller.data_mut().ticks += 1;
+    });
+    linker.define(&mut store, "env", "tick", tick).unwrap();
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+
+    assert_eq!(
+        call(&mut store, &inst, "add", &[Val::I32(40), Val::I32(2)]).unwrap(),
+        [Val::I32(42)]
+    );
+    call(&mut store, &inst, "record", &[Val::I64(-7)]).unwrap();
+    call(&mut store, &inst, "record", &[Val::I64(9)]).unwrap();
+    assert_eq!(store.data().recorded, [-7, 9]);
+    assert_eq!(store.data().ticks, 2);
+    assert_eq!(
+        call(&mut store, &inst, "split", &[Val::from(2.75f64)]).unwrap(),
+        [Val::I32(2), Val::from(0.75f64)]
+    );
+    assert_eq!(
+        call(&mut store, &inst, "checked", &[Val::I32(21)]).unwrap(),
+        [Val::I32(42)]
+    );
+    let e = call(&mut store, &inst, "checked", &[Val::I32(i32::MAX)]).unwrap_err();
+    assert!(e.to_string().contains("doubling overflowed"), "{e}");
+    assert_eq!(
+        call(&mut store, &inst, "eight", &[]).unwrap(),
+        [Val::from(36.75f64)]
+    );
+    assert_eq!(call(&mut store, &inst, "null", &[]).unwrap(), [Val::I32(1)]);
+    // The types are the closures': a wrong one does not link.
+    let mut other = Linker::new(&engine);
+    other.func_wrap("env", "add", |a: i64| a).unwrap();
+    let only_add = Module::new(
+        &engine,
+        r#"(module (import "env" "add" (func (param i32 i32) (result i32))))"#,
+    )
+    .unwrap();
+    let e = other
+        .instantiate(&mut store, &only_add)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("env") && e.contains("add"), "{e}");
+}
