@@ -258,16 +258,19 @@ impl FuncTranslator<'_, '_> {
     /// Reads the count from the store: on entry, and after a call (the
     /// callee spent from it, or the host changed it).
     pub(crate) fn fuel_reload(&mut self) {
-        let Some(fuel) = &self.fuel else {
-            return;
-        };
-        let var = fuel.var;
+        if let Some(var) = self.fuel.as_ref().map(|f| f.var) {
+            self.reload(var, vmctx::LIMITS_FUEL_CONSUMED);
+        }
+    }
+
+    /// Defines `var` as the store's limits word at `offset`.
+    fn reload(&mut self, var: Variable, offset: i32) {
         let limits = self.limits();
-        let spent =
-            self.builder
-                .ins()
-                .load(types::I64, vm_flags(), limits, vmctx::LIMITS_FUEL_CONSUMED);
-        self.builder.def_var(var, spent);
+        let value = self
+            .builder
+            .ins()
+            .load(types::I64, vm_flags(), limits, offset);
+        self.builder.def_var(var, value);
     }
 
     /// The checks of a function entry, or (`save`) a loop header or bulk
@@ -353,16 +356,9 @@ impl FuncTranslator<'_, '_> {
     /// call (a host function may have set it) and after the runtime's
     /// answer at a deadline.
     pub(crate) fn epoch_reload(&mut self) {
-        let Some(epoch) = &self.epoch else {
-            return;
-        };
-        let var = epoch.deadline;
-        let limits = self.limits();
-        let deadline =
-            self.builder
-                .ins()
-                .load(types::I64, vm_flags(), limits, vmctx::LIMITS_EPOCH_DEADLINE);
-        self.builder.def_var(var, deadline);
+        if let Some(var) = self.epoch.as_ref().map(|e| e.deadline) {
+            self.reload(var, vmctx::LIMITS_EPOCH_DEADLINE);
+        }
     }
 
     /// Branches on `cond` to a new cold block, made current, and returns
