@@ -84,6 +84,17 @@ pub enum Error {
     Exception(crate::ExnRef),
 }
 
+/// A host function's `anyhow` error (`?` in a closure of
+/// [`crate::Func::wrap`] or [`crate::Linker::func_wrap`]).
+impl From<anyhow::Error> for Error {
+    fn from(error: anyhow::Error) -> Error {
+        Error::Host {
+            error: error.into(),
+            frames: Vec::new(),
+        }
+    }
+}
+
 impl Error {
     /// An error with a message, for host functions.
     pub fn msg(message: impl std::fmt::Display) -> Error {

@@ -49,7 +49,7 @@ impl<T> StoreInner<T> {
     /// Sets the fuel left to `fuel` units: Wasm may run about that many
     /// operators more (each costs one, but those that only shape control)
     /// before it traps with [`crate::TrapKind::OutOfFuel`], checked at
-    /// function entries and loop headers. Values past `i64::MAX` are
+    /// function entries, loop headers and bulk operators. Values past `i64::MAX` are
     /// taken as `i64::MAX`.
     pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
         fuel_enabled(&self.opaque)?;
@@ -59,7 +59,8 @@ impl<T> StoreInner<T> {
 
     /// Sets the deadline `ticks` epochs past the engine's current one
     /// ([`crate::Engine::increment_epoch`]): Wasm stops at the first
-    /// function entry or loop header that finds the epoch there.
+    /// function entry, loop header or bulk operator that finds the epoch
+    /// there.
     pub fn set_epoch_deadline(&mut self, ticks: u64) {
         let now = self.opaque.engine.current_epoch();
         self.opaque.limits.epoch_deadline = now.saturating_add(ticks);

@@ -39,6 +39,25 @@ wasm_ty!(i64, I64, i64);
 wasm_ty!(f32, F32, f32);
 wasm_ty!(f64, F64, f64);
 
+macro_rules! wasm_unsigned_ty {
+    ($t:ty, $signed:ty, $vt:ident, $get:ident) => {
+        /// The same bits as the signed type (as wasmtime's).
+        impl WasmTy for $t {
+            fn valtype() -> ValType {
+                ValType::$vt
+            }
+            fn into_val(self) -> Val {
+                Val::$vt(self as $signed)
+            }
+            fn from_val(v: Val) -> Option<Self> {
+                v.$get().map(|x| x as $t)
+            }
+        }
+    };
+}
+wasm_unsigned_ty!(u32, i32, I32, i32);
+wasm_unsigned_ty!(u64, i64, I64, i64);
+
 macro_rules! wasm_ref_ty {
     ($t:ty, $vt:ident) => {
         /// A nullable reference (`None` is null).

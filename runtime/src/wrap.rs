@@ -13,8 +13,8 @@ use crate::types::{FuncType, ValType};
 use crate::values::Val;
 
 /// What a wrapped closure may return: nothing, a value, a tuple of
-/// values, or any of those in a [`Result`] (an error traps the caller, as
-/// a host function's error does).
+/// values, or any of those in a [`Result`] or an `anyhow::Result` (an
+/// error traps the caller, as a host function's error does).
 pub trait WasmResults {
     /// The Wasm result types.
     fn valtypes() -> Vec<ValType>;
@@ -40,9 +40,19 @@ impl<L: WasmList> WasmResults for Result<L> {
     }
 }
 
+impl<L: WasmList> WasmResults for std::result::Result<L, anyhow::Error> {
+    fn valtypes() -> Vec<ValType> {
+        L::valtypes()
+    }
+    fn into_results(self) -> Result<Vec<Val>> {
+        self.map(WasmList::into_vals).map_err(Error::from)
+    }
+}
+
 /// A Rust closure that can be a host function of store data `T`:
 /// `Fn(A1, ..., An) -> R` or `Fn(Caller<'_, T>, A1, ..., An) -> R`, each
-/// `Ai` a [`WasmTy`] (`i32`, `i64`, `f32`, `f64`, nullable references)
+/// `Ai` a [`WasmTy`] (`i32`, `u32`, `i64`, `u64`, `f32`, `f64`, nullable
+/// references)
 /// and `R` a [`WasmResults`]; up to eight parameters. `Params` only tells
 /// the two shapes apart.
 pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {

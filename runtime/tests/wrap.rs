@@ -2,7 +2,7 @@
 //! `Func::wrap`): signatures from the closures' types, values converted
 //! at the call, the `Caller` when asked for, tuples and `Result`s.
 
-use walmart::{Caller, Engine, Error, Func, Linker, Module, Store, Val};
+use walmart::{Caller, Engine, Error, ExternRef, Func, Linker, Module, Store, Val};
 
 const WAT: &str = r#"(module
     (import "env" "add" (func $add (param i32 i32) (result i32)))
@@ -12,6 +12,13 @@ const WAT: &str = r#"(module
     (import "env" "eight" (func $eight (param i32 i64 f32 f64 i32 i64 f32 f64) (result f64)))
     (import "env" "tick" (func $tick))
     (import "env" "is_null" (func $is_null (param funcref) (result i32)))
+    (import "env" "unsigned" (func $unsigned (param i32) (result i64)))
+    (import "env" "fallible" (func $fallible (param i32) (result i32)))
+    (import "env" "ext" (func $ext (param externref) (result externref)))
+    (import "env" "call_back" (func $call_back (param funcref) (result i32)))
+    (table 1 funcref)
+    (elem declare func $seven)
+    (func $seven (result i32) (i32.const 7))
     (func (export "add") (param i32 i32) (result i32) (call $add (local.get 0) (local.get 1)))
     (func (export "record") (param i64) (call $record (local.get 0)) (call $tick))
     (func (export "split") (param f64) (result i32 f64) (call $split (local.get 0)))
@@ -19,7 +26,11 @@ const WAT: &str = r#"(module
     (func (export "eight") (result f64)
         (call $eight (i32.const 1) (i64.const 2) (f32.const 3.5) (f64.const 4.25)
                      (i32.const 5) (i64.const 6) (f32.const 7) (f64.const 8)))
-    (func (export "null") (result i32) (call $is_null (ref.null func))))"#;
+    (func (export "null") (result i32) (call $is_null (ref.null func)))
+    (func (export "unsigned") (param i32) (result i64) (call $unsigned (local.get 0)))
+    (func (export "fallible") (param i32) (result i32) (call $fallible (local.get 0)))
+    (func (export "ext") (param externref) (result externref) (call $ext (local.get 0)))
+    (func (export "call_back") (result i32) (call $call_back (ref.func $seven))))"#;
 
 /// Store data: what the host saw.
 #[derive(Default)]
@@ -76,6 +87,27 @@ fn closures_become_host_functions_of_their_types() {
         )
         .unwrap()
         .func_wrap("env", "is_null", |f: Option<Func>| i32::from(f.is_none()))
+        .unwrap()
+        .func_wrap("env", "unsigned", |x: u32| u64::from(x) * 2)
+        .unwrap()
+        .func_wrap("env", "fallible", |x: i32| -> anyhow::Result<i32> {
+            anyhow::ensure!(x >= 0, "negative: {x}");
+            Ok(x)
+        })
+        .unwrap()
+        .func_wrap("env", "ext", |r: Option<ExternRef>| r)
+        .unwrap()
+        // A function reference from Wasm, called back through the caller.
+        .func_wrap(
+            "env",
+            "call_back",
+            |mut caller: Caller<'_, Seen>, f: Option<Func>| -> walmart::Result<i32> {
+                let f = f.ok_or_else(|| Error::msg("null"))?;
+                let mut out = [Val::I32(0)];
+                f.call(&mut caller, &[], &mut out)?;
+                Ok(out[0].i32().unwrap_or_default())
+            },
+        )
         .unwrap();
     // One defined in the store, then given to the linker.
     let tick = Func::wrap(&mut store, |mut caller: Caller<'_, Seen>| {
@@ -107,6 +139,31 @@ fn closures_become_host_functions_of_their_types() {
         [Val::from(36.75f64)]
     );
     assert_eq!(call(&mut store, &inst, "null", &[]).unwrap(), [Val::I32(1)]);
+    assert_eq!(
+        call(&mut store, &inst, "unsigned", &[Val::I32(-1)]).unwrap(),
+        [Val::I64(8_589_934_590)]
+    );
+    assert_eq!(
+        call(&mut store, &inst, "fallible", &[Val::I32(5)]).unwrap(),
+        [Val::I32(5)]
+    );
+    let e = call(&mut store, &inst, "fallible", &[Val::I32(-5)]).unwrap_err();
+    assert!(e.to_string().contains("negative: -5"), "{e}");
+    let back = call(
+        &mut store,
+        &inst,
+        "ext",
+        &[Val::ExternRef(Some(ExternRef::new(99)))],
+    )
+    .unwrap();
+    match &back[0] {
+        Val::ExternRef(Some(r)) => assert_eq!(r.id(), Some(99)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        call(&mut store, &inst, "call_back", &[]).unwrap(),
+        [Val::I32(7)]
+    );
     // The types are the closures': a wrong one does not link.
     let mut other = Linker::new(&engine);
     other.func_wrap("env", "add", |a: i64| a).unwrap();

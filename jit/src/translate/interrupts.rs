@@ -3,8 +3,9 @@
 //! bound a call.
 //!
 //! Both are checked where a run can go on without end: at every function
-//! entry (recursion) and every loop header (iteration). Straight-line code
-//! between them is bounded by the function's size.
+//! entry (recursion) and every loop header (iteration), and before a bulk
+//! operator of unknown or large size. Straight-line code between them is
+//! bounded by the function's size.
 //!
 //! **Fuel.** Each operator costs one unit, but those that only shape
 //! control (`nop`, `drop`, `block`, `loop`, `else`, `end`, `return`,

@@ -149,7 +149,13 @@ fn define(
                 epoch_deadline: caller.epoch_deadline(),
                 limits: caller.fixed_limits(),
             };
-            results[0] = Val::I32(spawn(&spawner, caller.data(), start_arg, bounds));
+            let share = bounds.fuel;
+            let tid = spawn(&spawner, caller.data(), start_arg, bounds);
+            // A thread that did not start gives its share back.
+            if let (true, Some(share), Ok(left)) = (tid < 0, share, caller.get_fuel()) {
+                caller.set_fuel(left.saturating_add(share))?;
+            }
+            results[0] = Val::I32(tid);
             Ok(())
         },
     )?;
