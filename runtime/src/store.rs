@@ -61,6 +61,10 @@ pub struct StoreOpaque {
     pub(crate) globals: Vec<Box<GlobalData>>,
     /// Payloads of externref values; raw handle = index + 1.
     pub(crate) externrefs: Vec<u64>,
+    /// The raw handle each payload has: a host reference handed in again
+    /// (a host function returning the same one in a loop) takes no new
+    /// entry. Host references are their ids (`ExternRef`'s equality).
+    pub(crate) externref_handles: HashMap<u64, u64>,
     /// Exception tags (boxed: generated code compares their addresses).
     pub(crate) tags: Vec<Box<crate::exception::TagData>>,
     /// Every exception thrown or made in the store
@@ -208,6 +212,7 @@ impl<T> Store<T> {
                     heap: Default::default(),
                     tag_trace: None,
                     externrefs: Vec::new(),
+                    externref_handles: HashMap::new(),
                     tags: Vec::new(),
                     exceptions: Vec::new(),
                     free_exceptions: HashMap::new(),
@@ -376,6 +381,12 @@ impl<T> Store<T> {
         out
     }
 
+    /// How many distinct host references (`ExternRef` ids) the store has
+    /// been handed: one entry each, however often.
+    pub fn externrefs_held(&self) -> usize {
+        self.inner.opaque.externrefs.len()
+    }
+
     /// How many exception records the store holds: every exception an
     /// `exnref` may refer to, and the records kept for reuse (a loop that
     /// throws and catches with `catch` or `catch_all` reuses one).
@@ -458,8 +469,11 @@ impl StoreOpaque {
 
     /// The externref handle for a payload.
     pub(crate) fn externref_raw(&mut self, payload: u64) -> u64 {
-        self.externrefs.push(payload);
-        (self.externrefs.len() as u64) << 2
+        let payloads = &mut self.externrefs;
+        *self.externref_handles.entry(payload).or_insert_with(|| {
+            payloads.push(payload);
+            (payloads.len() as u64) << 2
+        })
     }
 
     /// The payload of a raw host reference ([`StoreOpaque::externref_raw`]'s

@@ -178,3 +178,30 @@ fn closures_become_host_functions_of_their_types() {
         .to_string();
     assert!(e.contains("env") && e.contains("add"), "{e}");
 }
+
+/// A host function handing Wasm the same host reference a hundred
+/// thousand times leaves the store holding one.
+#[test]
+fn a_host_reference_handed_in_again_takes_no_new_entry() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "get" (func $get (param i32) (result externref)))
+            (func (export "loop") (param $n i32)
+                (loop $l
+                    (drop (call $get (local.get $n)))
+                    (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, Seen::default());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap("env", "get", |n: i32| {
+            Some(ExternRef::new(u64::from(n % 3 == 0)))
+        })
+        .unwrap();
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    call(&mut store, &inst, "loop", &[Val::I32(100_000)]).unwrap();
+    assert_eq!(store.externrefs_held(), 2);
+}
