@@ -307,7 +307,14 @@ fn legacy_instructions_are_refused_unless_switched_on() {
 fn random_legacy_programs_agree_with_the_model_under_every_policy() {
     let source = include_str!("wat/legacy_exceptions_random.wast");
     let directives = source.matches("(module").count() * 2;
-    for (name, mut config) in common::policy_configs(false) {
+    // And with fuel and epoch checks, whose counts follow every path out
+    // of a `try` (the runner gives a budget and a deadline never reached).
+    let mut interrupts = walmart::Config::new();
+    interrupts.consume_fuel(true).epoch_interruption(true);
+    let configs = common::policy_configs(false)
+        .into_iter()
+        .chain([("fuel and epochs", interrupts)]);
+    for (name, mut config) in configs {
         config.wasm_legacy_exceptions(true);
         let opts = walmart::wast::RunOptions {
             config,
