@@ -24,7 +24,39 @@ pub struct Func {
     index: u32,
 }
 
-pub(crate) type HostFn<T> = dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
+/// A host function as its call stub runs it: the arguments in the slots
+/// (each value's raw form, as the stub spilled them), the results written
+/// back into them (there are as many slots as the larger count).
+pub(crate) type HostFn<T> = dyn Fn(Caller<'_, T>, &mut [u128]) -> Result<()> + Send + Sync;
+
+/// A host function over [`Val`]s of type `ty` (`Func::new`,
+/// `Linker::func_new`, WASI) as its stub runs it: the values converted in
+/// and out, the results checked against `ty`.
+pub(crate) fn val_host<T: 'static>(
+    ty: FuncType,
+    func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+) -> std::sync::Arc<HostFn<T>> {
+    std::sync::Arc::new(move |mut caller: Caller<'_, T>, slots: &mut [u128]| {
+        let params: Vec<Val> = ty
+            .params()
+            .iter()
+            .zip(slots.iter())
+            .map(|(t, raw)| Val::from_raw(caller.opaque(), *raw, *t))
+            .collect();
+        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+        func(caller.reborrow(), &params, &mut results)?;
+        for (i, (r, t)) in results.iter().zip(ty.results()).enumerate() {
+            if r.ty() != *t {
+                return Err(Error::Usage(format!(
+                    "host function returned a {} for result {i}, expected {t}",
+                    r.ty()
+                )));
+            }
+            slots[i] = r.to_raw(caller.opaque())?;
+        }
+        Ok(())
+    })
+}
 
 /// A host function resolved against an engine once (signature id and call
 /// stub), so creating it in each new store takes no engine lock: the linker
@@ -86,6 +118,19 @@ pub struct Caller<'a, T> {
 }
 
 impl<T> Caller<'_, T> {
+    /// The store's runtime part (for conversions of raw values).
+    pub(crate) fn opaque(&mut self) -> &mut StoreOpaque {
+        &mut self.store.opaque
+    }
+
+    /// The same caller, borrowed again (to hand on and keep using).
+    pub(crate) fn reborrow(&mut self) -> Caller<'_, T> {
+        Caller {
+            store: &mut *self.store,
+            caller: self.caller,
+        }
+    }
+
     /// The store's host data.
     pub fn data(&self) -> &T {
         &self.store.data
@@ -195,7 +240,8 @@ impl Func {
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
-        Func::from_host(store, ty, std::sync::Arc::new(func))
+        let host = val_host(ty.clone(), func);
+        Func::from_host(store, ty, host)
     }
 
     /// A host function from a Rust closure whose parameter and result
@@ -520,19 +566,6 @@ extern "C" fn host_dispatch<T: 'static>(
         let nresults = ctx.ty.results().len();
         // SAFETY: the stub's slot array holds max(params, results) slots.
         let slots = unsafe { std::slice::from_raw_parts_mut(values, nparams.max(nresults)) };
-        let params: Vec<Val> = ctx
-            .ty
-            .params()
-            .iter()
-            .zip(slots.iter())
-            .map(|(t, raw)| Val::from_raw(&mut store.opaque, *raw, *t))
-            .collect();
-        let mut results: Vec<Val> = ctx
-            .ty
-            .results()
-            .iter()
-            .map(|t| Val::default_for(*t))
-            .collect();
         let caller = instance_of_vmctx(&store.opaque, caller_vmctx);
         use crate::attest::session;
         use walmart_attest::{HookKind, HookSite};
@@ -554,22 +587,12 @@ extern "C" fn host_dispatch<T: 'static>(
                 store: &mut *store,
                 caller,
             },
-            &params,
-            &mut results,
+            slots,
         );
         // Memory is unprotected before any error goes back to Wasm.
         let back = session::from_host(&mut store.opaque, true, &site(HookKind::ImportReturn));
         r?;
         back?;
-        for (i, (r, t)) in results.iter().zip(ctx.ty.results()).enumerate() {
-            if r.ty() != *t {
-                return Err(Error::Usage(format!(
-                    "host function returned a {} for result {i}, expected {t}",
-                    r.ty()
-                )));
-            }
-            slots[i] = r.to_raw(&mut store.opaque)?;
-        }
         Ok(())
     }));
     // SAFETY: as above.

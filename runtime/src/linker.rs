@@ -61,7 +61,8 @@ impl<T: 'static> Linker<T> {
         ty: FuncType,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<&mut Self> {
-        self.host_func(module, name, ty, Arc::new(func), false)
+        let host = crate::func::val_host(ty.clone(), func);
+        self.host_func(module, name, ty, host, false)
     }
 
     /// Defines a host function from a Rust closure whose parameter and

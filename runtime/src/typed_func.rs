@@ -17,10 +17,24 @@ pub trait WasmTy: Sized {
     fn into_val(self) -> Val;
     /// From a `Val` of type `valtype()`.
     fn from_val(v: Val) -> Option<Self>;
+
+    /// From its raw form in a host call's slot (`raw` is of type
+    /// `valtype()`: the call stub's signature says so).
+    #[doc(hidden)]
+    fn from_raw(store: &mut crate::store::StoreOpaque, raw: u128) -> Self {
+        Self::from_val(Val::from_raw(store, raw, Self::valtype()))
+            .expect("a raw value of the type's own kind converts back")
+    }
+
+    /// Into its raw form for a host call's slot.
+    #[doc(hidden)]
+    fn into_raw(self, store: &mut crate::store::StoreOpaque) -> Result<u128> {
+        self.into_val().to_raw(store)
+    }
 }
 
 macro_rules! wasm_ty {
-    ($t:ty, $vt:ident, $get:ident) => {
+    ($t:ty, $vt:ident, $get:ident, $bits:ty, |$r:ident| $from:expr, |$v:ident| $into:expr) => {
         impl WasmTy for $t {
             fn valtype() -> ValType {
                 ValType::$vt
@@ -31,13 +45,22 @@ macro_rules! wasm_ty {
             fn from_val(v: Val) -> Option<Self> {
                 v.$get()
             }
+            // The raw form is the value's bits, low in the slot.
+            fn from_raw(_: &mut crate::store::StoreOpaque, raw: u128) -> Self {
+                let $r = raw as $bits;
+                $from
+            }
+            fn into_raw(self, _: &mut crate::store::StoreOpaque) -> Result<u128> {
+                let $v = self;
+                Ok(u128::from($into))
+            }
         }
     };
 }
-wasm_ty!(i32, I32, i32);
-wasm_ty!(i64, I64, i64);
-wasm_ty!(f32, F32, f32);
-wasm_ty!(f64, F64, f64);
+wasm_ty!(i32, I32, i32, u32, |r| r as i32, |v| v as u32);
+wasm_ty!(i64, I64, i64, u64, |r| r as i64, |v| v as u64);
+wasm_ty!(f32, F32, f32, u32, |r| f32::from_bits(r), |v| v.to_bits());
+wasm_ty!(f64, F64, f64, u64, |r| f64::from_bits(r), |v| v.to_bits());
 
 macro_rules! wasm_unsigned_ty {
     ($t:ty, $signed:ty, $vt:ident, $get:ident) => {
@@ -51,6 +74,12 @@ macro_rules! wasm_unsigned_ty {
             }
             fn from_val(v: Val) -> Option<Self> {
                 v.$get().map(|x| x as $t)
+            }
+            fn from_raw(_: &mut crate::store::StoreOpaque, raw: u128) -> Self {
+                raw as $t
+            }
+            fn into_raw(self, _: &mut crate::store::StoreOpaque) -> Result<u128> {
+                Ok(u128::from(self))
             }
         }
     };
@@ -89,6 +118,12 @@ pub trait WasmList: Sized {
     fn into_vals(self) -> Vec<Val>;
     /// From `Val`s of the right types.
     fn from_vals(vals: &[Val]) -> Option<Self>;
+    /// From raw values of the right types, a host call's slots.
+    #[doc(hidden)]
+    fn from_raws(store: &mut crate::store::StoreOpaque, raws: &[u128]) -> Self;
+    /// Into a host call's slots.
+    #[doc(hidden)]
+    fn into_raws(self, store: &mut crate::store::StoreOpaque, raws: &mut [u128]) -> Result<()>;
 }
 
 impl<A: WasmTy> WasmList for A {
@@ -100,6 +135,13 @@ impl<A: WasmTy> WasmList for A {
     }
     fn from_vals(vals: &[Val]) -> Option<Self> {
         A::from_val(*vals.first()?)
+    }
+    fn from_raws(store: &mut crate::store::StoreOpaque, raws: &[u128]) -> Self {
+        A::from_raw(store, raws[0])
+    }
+    fn into_raws(self, store: &mut crate::store::StoreOpaque, raws: &mut [u128]) -> Result<()> {
+        raws[0] = self.into_raw(store)?;
+        Ok(())
     }
 }
 
@@ -116,6 +158,19 @@ macro_rules! wasm_list {
             #[allow(unused_variables)]
             fn from_vals(vals: &[Val]) -> Option<Self> {
                 Some(($($n::from_val(*vals.get($i)?)?,)*))
+            }
+            #[allow(unused_variables, clippy::unused_unit)]
+            fn from_raws(store: &mut crate::store::StoreOpaque, raws: &[u128]) -> Self {
+                ($($n::from_raw(store, raws[$i]),)*)
+            }
+            #[allow(unused_variables)]
+            fn into_raws(
+                self,
+                store: &mut crate::store::StoreOpaque,
+                raws: &mut [u128],
+            ) -> Result<()> {
+                $(raws[$i] = self.$i.into_raw(store)?;)*
+                Ok(())
             }
         }
     };

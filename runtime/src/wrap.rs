@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::func::{Caller, HostFn};
+use crate::store::StoreOpaque;
 use crate::typed_func::{WasmList, WasmTy};
 use crate::types::{FuncType, ValType};
+#[cfg(doc)]
 use crate::values::Val;
 
 /// What a wrapped closure may return: nothing, a value, a tuple of
@@ -18,16 +20,18 @@ use crate::values::Val;
 pub trait WasmResults {
     /// The Wasm result types.
     fn valtypes() -> Vec<ValType>;
-    /// The results as values, or the closure's error.
-    fn into_results(self) -> Result<Vec<Val>>;
+    /// Writes the results into a host call's slots, or gives the
+    /// closure's error.
+    #[doc(hidden)]
+    fn into_raws(self, store: &mut StoreOpaque, raws: &mut [u128]) -> Result<()>;
 }
 
 impl<L: WasmList> WasmResults for L {
     fn valtypes() -> Vec<ValType> {
         L::valtypes()
     }
-    fn into_results(self) -> Result<Vec<Val>> {
-        Ok(self.into_vals())
+    fn into_raws(self, store: &mut StoreOpaque, raws: &mut [u128]) -> Result<()> {
+        WasmList::into_raws(self, store, raws)
     }
 }
 
@@ -35,8 +39,8 @@ impl<L: WasmList> WasmResults for Result<L> {
     fn valtypes() -> Vec<ValType> {
         L::valtypes()
     }
-    fn into_results(self) -> Result<Vec<Val>> {
-        self.map(WasmList::into_vals)
+    fn into_raws(self, store: &mut StoreOpaque, raws: &mut [u128]) -> Result<()> {
+        WasmList::into_raws(self?, store, raws)
     }
 }
 
@@ -44,42 +48,25 @@ impl<L: WasmList> WasmResults for std::result::Result<L, anyhow::Error> {
     fn valtypes() -> Vec<ValType> {
         L::valtypes()
     }
-    fn into_results(self) -> Result<Vec<Val>> {
-        self.map(WasmList::into_vals).map_err(Error::from)
+    fn into_raws(self, store: &mut StoreOpaque, raws: &mut [u128]) -> Result<()> {
+        WasmList::into_raws(self.map_err(Error::from)?, store, raws)
     }
 }
 
 /// A Rust closure that can be a host function of store data `T`:
 /// `Fn(A1, ..., An) -> R` or `Fn(Caller<'_, T>, A1, ..., An) -> R`, each
 /// `Ai` a [`WasmTy`] (`i32`, `u32`, `i64`, `u64`, `f32`, `f64`, nullable
-/// references)
-/// and `R` a [`WasmResults`]; up to eight parameters. `Params` only tells
-/// the two shapes apart.
+/// references) and `R` a [`WasmResults`]; up to eight parameters. `Params`
+/// only tells the two shapes apart. Called with its values straight from
+/// the call stub's slots (no [`Val`]s in between).
 pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
-    /// The function's Wasm type, and the closure as a host function over
-    /// values.
+    /// The function's Wasm type, and the closure as the stub runs it.
     #[doc(hidden)]
     fn into_host(self) -> (FuncType, Arc<HostFn<T>>);
 }
 
 /// Marks the closures that take the [`Caller`] first.
 pub struct WithCaller<P>(std::marker::PhantomData<P>);
-
-/// The values a wrapped closure was given, as its parameter types (the
-/// stub checked the signature: a mismatch is walmart's bug, reported as
-/// an error rather than a panic across Wasm frames).
-fn arguments<P: WasmList>(params: &[Val]) -> Result<P> {
-    P::from_vals(params).ok_or_else(|| {
-        Error::Usage("a wrapped host function was given values of other types".into())
-    })
-}
-
-/// Writes a wrapped closure's results into the slots the stub gave.
-fn write_results(values: Vec<Val>, results: &mut [Val]) {
-    for (slot, v) in results.iter_mut().zip(values) {
-        *slot = v;
-    }
-}
 
 macro_rules! into_func {
     ($($a:ident)*) => {
@@ -92,10 +79,9 @@ macro_rules! into_func {
         {
             fn into_host(self) -> (FuncType, Arc<HostFn<T>>) {
                 let ty = FuncType::new([$($a::valtype()),*], R::valtypes());
-                let host = move |_: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
-                    let ($($a,)*) = arguments::<($($a,)*)>(params)?;
-                    write_results((self)($($a),*).into_results()?, results);
-                    Ok(())
+                let host = move |mut caller: Caller<'_, T>, slots: &mut [u128]| {
+                    let ($($a,)*) = <($($a,)*) as WasmList>::from_raws(caller.opaque(), slots);
+                    (self)($($a),*).into_raws(caller.opaque(), slots)
                 };
                 (ty, Arc::new(host))
             }
@@ -110,10 +96,9 @@ macro_rules! into_func {
         {
             fn into_host(self) -> (FuncType, Arc<HostFn<T>>) {
                 let ty = FuncType::new([$($a::valtype()),*], R::valtypes());
-                let host = move |caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
-                    let ($($a,)*) = arguments::<($($a,)*)>(params)?;
-                    write_results((self)(caller, $($a),*).into_results()?, results);
-                    Ok(())
+                let host = move |mut caller: Caller<'_, T>, slots: &mut [u128]| {
+                    let ($($a,)*) = <($($a,)*) as WasmList>::from_raws(caller.opaque(), slots);
+                    (self)(caller.reborrow(), $($a),*).into_raws(caller.opaque(), slots)
                 };
                 (ty, Arc::new(host))
             }

@@ -21,20 +21,19 @@ use crate::error::{Error, Result};
 use crate::func::Caller;
 use crate::linker::Linker;
 use crate::types::{FuncType, ValType};
-use crate::values::Val;
 
 /// The import module name.
 pub const MODULE: &str = "wasi_snapshot_preview1";
 
 /// Typed access to a host call's parameters (WASI passes only i32/i64).
-struct Args<'a>(&'a [Val]);
+struct Args<'a>(&'a [u128]);
 
 impl Args<'_> {
     fn u32(&self, i: usize) -> u32 {
-        self.0[i].i32().unwrap_or_default() as u32
+        self.0[i] as u32
     }
     fn u64(&self, i: usize) -> u64 {
-        self.0[i].i64().unwrap_or_default() as u64
+        self.0[i] as u64
     }
     fn u16(&self, i: usize) -> u16 {
         self.u32(i) as u16
@@ -115,9 +114,14 @@ pub fn add_to_linker<T: 'static>(
                 MODULE,
                 $name,
                 FuncType::new([$($p),*], [I32]),
-                std::sync::Arc::new(move |mut caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
-                    let $a = Args(params);
-                    results[0] = Val::I32($with(&mut caller, get, |$ctx, $mem| $body));
+                // Straight from the call stub's slots (the arguments'
+                // raw forms: integers in their low bits), no `Val`s.
+                std::sync::Arc::new(move |mut caller: Caller<'_, T>, slots: &mut [u128]| {
+                    let errno = {
+                        let $a = Args(&*slots);
+                        $with(&mut caller, get, |$ctx, $mem| $body)
+                    };
+                    slots[0] = u128::from(errno as u32);
                     Ok(())
                 }),
                 true,
