@@ -27,10 +27,24 @@ pub fn time_walmart_with(
     expect: i32,
     runs: usize,
 ) -> Duration {
+    time_walmart_linked(config, wat, arg, expect, runs, |_| {})
+}
+
+/// [`time_walmart_with`], the module's imports defined by `define`.
+pub fn time_walmart_linked(
+    config: &Config,
+    wat: &str,
+    arg: i32,
+    expect: i32,
+    runs: usize,
+    define: impl FnOnce(&mut Linker<()>),
+) -> Duration {
     let engine = Engine::new(config).unwrap_or_else(|e| die(&e.to_string()));
     let module = Module::new(&engine, wat).unwrap_or_else(|e| die(&e.to_string()));
     let mut store = Store::new(&engine, ());
-    let instance = Linker::new(&engine)
+    let mut linker = Linker::new(&engine);
+    define(&mut linker);
+    let instance = linker
         .instantiate(&mut store, &module)
         .unwrap_or_else(|e| die(&e.to_string()));
     let run = instance
@@ -51,11 +65,27 @@ pub fn time_wasmtime(
     runs: usize,
     config: &wasmtime::Config,
 ) -> Duration {
+    time_wasmtime_linked(wat, arg, expect, runs, config, |_| {})
+}
+
+/// [`time_wasmtime`], the module's imports defined by `define`.
+#[cfg(feature = "wasmtime")]
+pub fn time_wasmtime_linked(
+    wat: &str,
+    arg: i32,
+    expect: i32,
+    runs: usize,
+    config: &wasmtime::Config,
+    define: impl FnOnce(&mut wasmtime::Linker<()>),
+) -> Duration {
     let engine = wasmtime::Engine::new(config).unwrap_or_else(|e| die(&e.to_string()));
     let module = wasmtime::Module::new(&engine, wat).unwrap_or_else(|e| die(&e.to_string()));
     let mut store = wasmtime::Store::new(&engine, ());
-    let instance =
-        wasmtime::Instance::new(&mut store, &module, &[]).unwrap_or_else(|e| die(&e.to_string()));
+    let mut linker = wasmtime::Linker::new(&engine);
+    define(&mut linker);
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .unwrap_or_else(|e| die(&e.to_string()));
     let run = instance
         .get_typed_func::<i32, i32>(&mut store, "run")
         .unwrap_or_else(|e| die(&e.to_string()));

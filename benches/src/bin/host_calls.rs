@@ -11,7 +11,9 @@
 
 use std::time::Duration;
 
-use walmart_benches::{check, die, median, runs_argument};
+#[cfg(feature = "wasmtime")]
+use walmart_benches::time_wasmtime_linked;
+use walmart_benches::{die, runs_argument, time_walmart_linked};
 
 /// Host calls per timed run.
 const CALLS: i32 = 1_000_000;
@@ -27,68 +29,42 @@ const WAT: &str = r#"(module
 
 /// walmart, the host function made by `typed` (func_wrap) or not.
 fn walmart(typed: bool, runs: usize) -> Duration {
-    use walmart::{Engine, FuncType, Linker, Module, Store, Val, ValType};
-    let engine = Engine::default();
-    let module = Module::new(&engine, WAT).unwrap_or_else(|e| die(&e.to_string()));
-    let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new(&engine);
-    if typed {
-        linker.func_wrap("env", "inc", |x: i32| x.wrapping_add(1))
-    } else {
-        linker.func_new(
-            "env",
-            "inc",
-            FuncType::new([ValType::I32], [ValType::I32]),
-            |_, params, results| {
-                results[0] = Val::I32(params[0].i32().unwrap_or_default().wrapping_add(1));
-                Ok(())
-            },
-        )
-    }
-    .unwrap_or_else(|e| die(&e.to_string()));
-    let instance = linker
-        .instantiate(&mut store, &module)
+    use walmart::{Config, FuncType, Val, ValType};
+    time_walmart_linked(&Config::new(), WAT, CALLS, CALLS, runs, |linker| {
+        if typed {
+            linker.func_wrap("env", "inc", |x: i32| x.wrapping_add(1))
+        } else {
+            linker.func_new(
+                "env",
+                "inc",
+                FuncType::new([ValType::I32], [ValType::I32]),
+                |_, params, results| {
+                    results[0] = Val::I32(params[0].i32().unwrap_or_default().wrapping_add(1));
+                    Ok(())
+                },
+            )
+        }
         .unwrap_or_else(|e| die(&e.to_string()));
-    let run = instance
-        .get_typed_func::<i32, i32>(&mut store, "run")
-        .unwrap_or_else(|e| die(&e.to_string()));
-    median(runs, || {
-        let got = run.call(&mut store, CALLS).map_err(|e| e.to_string());
-        check("walmart", got, CALLS, CALLS)
     })
 }
 
 /// wasmtime, the same.
 #[cfg(feature = "wasmtime")]
 fn wasmtime(typed: bool, runs: usize) -> Duration {
-    use wasmtime::{Engine, FuncType, Linker, Module, Store, Val, ValType};
-    let engine = Engine::default();
-    let module = Module::new(&engine, WAT).unwrap_or_else(|e| die(&e.to_string()));
-    let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new(&engine);
-    if typed {
-        linker.func_wrap("env", "inc", |x: i32| x.wrapping_add(1))
-    } else {
-        linker.func_new(
-            "env",
-            "inc",
-            FuncType::new(&engine, [ValType::I32], [ValType::I32]),
-            |_, params, results| {
+    use wasmtime::{Config, FuncType, Val, ValType};
+    let config = Config::new();
+    time_wasmtime_linked(WAT, CALLS, CALLS, runs, &config, |linker| {
+        if typed {
+            linker.func_wrap("env", "inc", |x: i32| x.wrapping_add(1))
+        } else {
+            let ty = FuncType::new(linker.engine(), [ValType::I32], [ValType::I32]);
+            linker.func_new("env", "inc", ty, |_, params, results| {
                 results[0] = Val::I32(params[0].unwrap_i32().wrapping_add(1));
                 Ok(())
-            },
-        )
-    }
-    .unwrap_or_else(|e| die(&e.to_string()));
-    let instance = linker
-        .instantiate(&mut store, &module)
+            })
+        }
+        .map(|_| ())
         .unwrap_or_else(|e| die(&e.to_string()));
-    let run = instance
-        .get_typed_func::<i32, i32>(&mut store, "run")
-        .unwrap_or_else(|e| die(&e.to_string()));
-    median(runs, || {
-        let got = run.call(&mut store, CALLS).map_err(|e| e.to_string());
-        check("wasmtime", got, CALLS, CALLS)
     })
 }
 
