@@ -498,6 +498,12 @@ pub(crate) fn invoke(
         },
         Err(CallFailure::Trap(t)) => {
             let kind = crate::attest::tags::trap_kind(store, &t);
+            if kind == walmart_jit::TrapKind::OutOfFuel {
+                // None left, whatever the count reached past zero (a bulk
+                // operator may have saturated it): nothing later adds to
+                // it and wraps it round to fuel.
+                store.limits.fuel_consumed = 0;
+            }
             Err(Error::Trap(Trap::new(kind, t.frames)))
         }
         Err(CallFailure::Host(HostFailure::Panic(payload), _)) => panic::resume_unwind(payload),

@@ -62,8 +62,7 @@ impl<T> StoreInner<T> {
     /// function entry, loop header or bulk operator that finds the epoch
     /// there.
     pub fn set_epoch_deadline(&mut self, ticks: u64) {
-        let now = self.opaque.engine.current_epoch();
-        self.opaque.limits.epoch_deadline = now.saturating_add(ticks);
+        self.opaque.set_epoch_deadline(ticks);
     }
 
     /// Wasm that reaches the deadline traps with
@@ -84,12 +83,9 @@ impl<T> StoreInner<T> {
         mut callback: impl FnMut(&mut StoreInner<T>) -> Result<UpdateDeadline> + Send + Sync + 'static,
     ) {
         self.opaque.epoch_callback = Some(Box::new(move |opaque: &mut StoreOpaque| {
-            // SAFETY: every StoreOpaque is the first field of the
-            // `repr(C)` StoreInner<T> of its store, and this callback is
-            // only ever installed in (and called with) a store of host
-            // data `T` (`Store::epoch_deadline_callback`).
-            let store = unsafe { &mut *(opaque as *mut StoreOpaque as *mut StoreInner<T>) };
-            callback(store)
+            // SAFETY: installed in this store of host data `T`, and only
+            // ever called with it.
+            callback(unsafe { opaque.inner_mut::<T>() })
         }));
     }
 }
@@ -119,8 +115,7 @@ pub(crate) fn deadline_reached(store: &mut StoreOpaque) -> u32 {
     }
     match outcome {
         Ok(Ok(UpdateDeadline::Continue(ticks))) => {
-            let now = store.engine.current_epoch();
-            store.limits.epoch_deadline = now.saturating_add(ticks);
+            store.set_epoch_deadline(ticks);
             vmctx::EPOCH_CONTINUE
         }
         Ok(Ok(UpdateDeadline::Interrupt)) => vmctx::EPOCH_INTERRUPT,

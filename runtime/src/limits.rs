@@ -237,11 +237,9 @@ impl<T> StoreInner<T> {
     {
         self.opaque.limiter = Some(Limiter::InData(Box::new(
             move |opaque: &mut StoreOpaque| {
-                // SAFETY: every StoreOpaque is the first field of the
-                // `repr(C)` StoreInner<T> of its store, and this closure is
-                // only ever installed in a store of host data `T`.
-                let store = unsafe { &mut *(opaque as *mut StoreOpaque as *mut StoreInner<T>) };
-                get(&mut store.data)
+                // SAFETY: installed in this store of host data `T`, and
+                // only ever called with it.
+                get(&mut unsafe { opaque.inner_mut::<T>() }.data)
             },
         )));
     }

@@ -64,7 +64,7 @@ pub struct StoreOpaque {
     /// The raw handle each payload has: a host reference handed in again
     /// (a host function returning the same one in a loop) takes no new
     /// entry. Host references are their ids (`ExternRef`'s equality).
-    pub(crate) externref_handles: HashMap<u64, u64>,
+    pub(crate) externref_handles: rustc_hash::FxHashMap<u64, u64>,
     /// Exception tags (boxed: generated code compares their addresses).
     pub(crate) tags: Vec<Box<crate::exception::TagData>>,
     /// Every exception thrown or made in the store
@@ -107,6 +107,23 @@ pub struct StoreOpaque {
 }
 
 impl StoreOpaque {
+    /// The whole store this is the runtime part of, for the embedder's
+    /// callbacks that take it (epoch deadlines, limiters in host data).
+    ///
+    /// # Safety
+    /// `T` must be the host data type of the `Store<T>` this belongs to.
+    pub(crate) unsafe fn inner_mut<T>(&mut self) -> &mut StoreInner<T> {
+        // SAFETY: every StoreOpaque is the first field of its store's
+        // `repr(C)` StoreInner<T>, whose `T` the caller vouches for.
+        unsafe { &mut *(self as *mut StoreOpaque as *mut StoreInner<T>) }
+    }
+
+    /// Sets the deadline `ticks` epochs past the engine's current one.
+    pub(crate) fn set_epoch_deadline(&mut self, ticks: u64) {
+        let now = self.engine.current_epoch();
+        self.limits.epoch_deadline = now.saturating_add(ticks);
+    }
+
     /// What a memory created now attests with (where its dirty pages come
     /// from, the record of the input's runs), or `None` when the store
     /// does not attest.
@@ -212,7 +229,7 @@ impl<T> Store<T> {
                     heap: Default::default(),
                     tag_trace: None,
                     externrefs: Vec::new(),
-                    externref_handles: HashMap::new(),
+                    externref_handles: Default::default(),
                     tags: Vec::new(),
                     exceptions: Vec::new(),
                     free_exceptions: HashMap::new(),

@@ -78,12 +78,9 @@ macro_rules! into_func {
             R: WasmResults + 'static,
         {
             fn into_host(self) -> (FuncType, Arc<HostFn<T>>) {
-                let ty = FuncType::new([$($a::valtype()),*], R::valtypes());
-                let host = move |mut caller: Caller<'_, T>, slots: &mut [u128]| {
-                    let ($($a,)*) = <($($a,)*) as WasmList>::from_raws(caller.opaque(), slots);
-                    (self)($($a),*).into_raws(caller.opaque(), slots)
-                };
-                (ty, Arc::new(host))
+                // The same closure, taking the caller it does not use.
+                let with_caller = move |_: Caller<'_, T>, $($a: $a),*| (self)($($a),*);
+                IntoFunc::<T, WithCaller<($($a,)*)>, R>::into_host(with_caller)
             }
         }
 

@@ -346,3 +346,34 @@ fn attestation_does_not_change_what_a_c_program_spends() {
     assert!(spent[0].1 > 10_000_000, "{spent:?}");
     assert!(spent.iter().all(|(_, s)| *s == spent[0].1), "{spent:?}");
 }
+
+/// A 64-bit bulk operator's count saturates the fuel spent; the trap
+/// leaves none, and the next call, given no more, stops at once rather
+/// than find the count wrapped round to fuel.
+#[test]
+fn a_saturated_count_leaves_no_fuel() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory i64 1)
+            (func (export "huge") (param i64) (memory.fill (i64.const 0) (i32.const 1) (local.get 0)))
+            (func (export "small") (result i32) (i32.const 1)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    // Three units: the count passes zero just before the fill (the call's
+    // unit and four operators), which then saturates it.
+    store.set_fuel(3).unwrap();
+    let t = trap_of(call(&mut store, &inst, "huge", &[Val::I64(-1)]));
+    assert_eq!(t, TrapKind::OutOfFuel);
+    assert_eq!(store.get_fuel().unwrap(), 0);
+    for _ in 0..3 {
+        let t = trap_of(call(&mut store, &inst, "small", &[]));
+        assert_eq!(t, TrapKind::OutOfFuel);
+    }
+}

@@ -9,10 +9,11 @@
 //!
 //! **Fuel.** Each operator costs one unit, but those that only shape
 //! control (`nop`, `drop`, `block`, `loop`, `else`, `end`, `return`,
-//! `unreachable`), which cost nothing; each function call one more; bulk
-//! operators one a byte or element besides: wasmtime's defaults, so that
-//! budgets carry over (`generated --wasmtime` compares the two counts). The count spent is kept in a variable while a function runs,
-//! loaded from the store's [`VMRuntimeLimits::fuel_consumed`] on entry; a
+//! `unreachable`), which cost nothing; each Wasm function entered one
+//! more; bulk operators one a byte or element besides: wasmtime's
+//! defaults, so that budgets carry over (`generated --wasmtime` compares
+//! the two counts). The count spent is kept in a variable while a
+//! function runs, loaded from the store's [`VMRuntimeLimits::fuel_consumed`] on entry; a
 //! straight-line run's operators are added as one constant where the run
 //! ends (a branch, a call, a block boundary). The variable is written back
 //! before every call (the callee, or the host, goes on from it) and read
@@ -276,8 +277,9 @@ impl FuncTranslator<'_, '_> {
 
     /// The checks of a function entry, or (`save`) a loop header or bulk
     /// operator, where the count is written back first: fuel left, and
-    /// the epoch before the deadline. Each failing check goes to a cold
-    /// block; the current block afterwards is where the code goes on.
+    /// the epoch before the deadline. Out of fuel traps; the epoch's
+    /// deadline goes to a cold block; the current block afterwards is
+    /// where the code goes on.
     pub(crate) fn interrupt_checks(&mut self, save: bool) {
         // Counted before the checks branch (a flush in one arm would be
         // lost to the other), and so counted by the check, as wasmtime's
@@ -296,7 +298,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Traps with [`TrapKind::OutOfFuel`] once the count is no longer
-    /// negative, the store's count set to none left.
+    /// negative (the runtime then records none left).
     fn fuel_check(&mut self) {
         let Some(fuel) = &self.fuel else {
             return;
@@ -306,17 +308,7 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, spent, 0);
-        let resume = self.cold_branch(out);
-        // None left: zero, not the overrun, so that nothing later adds to
-        // a count a bulk operator saturated and wraps it round to fuel.
-        let limits = self.limits();
-        let zero = self.builder.ins().iconst(types::I64, 0);
-        self.builder
-            .ins()
-            .store(vm_flags(), zero, limits, vmctx::LIMITS_FUEL_CONSUMED);
-        self.builder.ins().trap(TrapKind::OutOfFuel.code());
-        self.builder.seal_block(resume);
-        self.builder.switch_to_block(resume);
+        self.builder.ins().trapnz(out, TrapKind::OutOfFuel.code());
     }
 
     /// Calls the runtime once the engine's epoch reached the store's
@@ -332,25 +324,20 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
-        let resume = self.cold_branch(reached);
-        // The embedder's callback may read or set the fuel.
-        self.fuel_save();
-        let answer = self.call_builtin(Builtin::EpochDeadline, &[], &[types::I32], &[])[0];
-        let failed =
-            self.builder
-                .ins()
-                .icmp_imm_u(IntCC::Equal, answer, i64::from(vmctx::EPOCH_HOST_ERROR));
-        self.builder
-            .ins()
-            .trapnz(failed, TrapKind::HostError.code());
-        self.builder
-            .ins()
-            .trapnz(answer, TrapKind::Interrupt.code());
-        self.fuel_reload();
-        self.epoch_reload();
-        self.builder.ins().jump(resume, &[]);
-        self.builder.seal_block(resume);
-        self.builder.switch_to_block(resume);
+        self.cold_path(reached, |t| {
+            // The embedder's callback may read or set the fuel.
+            t.fuel_save();
+            let answer = t.call_builtin(Builtin::EpochDeadline, &[], &[types::I32], &[])[0];
+            let failed = t.builder.ins().icmp_imm_u(
+                IntCC::Equal,
+                answer,
+                i64::from(vmctx::EPOCH_HOST_ERROR),
+            );
+            t.builder.ins().trapnz(failed, TrapKind::HostError.code());
+            t.builder.ins().trapnz(answer, TrapKind::Interrupt.code());
+            t.fuel_reload();
+            t.epoch_reload();
+        });
     }
 
     /// Reads the store's deadline into the variable: on entry, after a
@@ -360,18 +347,5 @@ impl FuncTranslator<'_, '_> {
         if let Some(var) = self.epoch.as_ref().map(|e| e.deadline) {
             self.reload(var, vmctx::LIMITS_EPOCH_DEADLINE);
         }
-    }
-
-    /// Branches on `cond` to a new cold block, made current, and returns
-    /// the block the code goes on in (for the caller to seal once the cold
-    /// block's end is written).
-    fn cold_branch(&mut self, cond: ir::Value) -> ir::Block {
-        let cold = self.builder.create_block();
-        let resume = self.builder.create_block();
-        self.builder.set_cold_block(cold);
-        self.builder.ins().brif(cond, cold, &[], resume, &[]);
-        self.builder.seal_block(cold);
-        self.builder.switch_to_block(cold);
-        resume
     }
 }
