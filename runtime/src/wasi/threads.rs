@@ -149,10 +149,10 @@ fn define(
                 epoch_deadline: caller.epoch_deadline(),
                 limits: caller.fixed_limits(),
             };
-            let share = bounds.fuel;
             let tid = spawn(&spawner, caller.data(), start_arg, bounds);
             // A thread that did not start gives its share back.
-            if let (true, Some(share), Ok(left)) = (tid < 0, share, caller.get_fuel()) {
+            if let (true, Some(share)) = (tid < 0, fuel) {
+                let left = caller.get_fuel()?;
                 caller.set_fuel(left.saturating_add(share))?;
             }
             results[0] = Val::I32(tid);
