@@ -23,6 +23,9 @@ pub struct FunctionInfo {
     pub traps: Vec<(u32, TrapKind)>,
     /// Machine offset ranges mapped to Wasm code offsets: (start, end, wasm offset), sorted.
     pub srclocs: Vec<(u32, u32, u32)>,
+    /// The relocations applied as the function was placed, kept so the
+    /// code can be taken out again ([`CodeMemory::unplaced`]).
+    pub relocs: Vec<Relocation>,
 }
 
 /// Names used when printing backtraces.
@@ -33,12 +36,72 @@ pub struct DebugNames {
 }
 
 /// Where a relocation points.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelocTarget {
     /// Another function of the same code memory, by its position in the function list.
     Function(usize),
     /// An offset within the function holding the relocation.
     SelfOffset(u32),
+    /// An engine constant of the module's type of this index
+    /// ([`TypeLinks`]): what keeps compiled code free of the engine that
+    /// compiled it.
+    Type(TypeConstant, u32),
+}
+
+/// Which engine constant of a module type [`FuncTranslator::type_constant`]
+/// stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeConstant {
+    /// The engine-wide type id ([`crate::vmctx::VMFuncRef::type_id`]).
+    Id,
+    /// The address of the type's info record ([`crate::vmctx::GC_TYPE_INFO`]).
+    Info,
+}
+
+impl TypeConstant {
+    /// The namespace of the external names standing for these constants;
+    /// namespace 0 names functions.
+    pub fn namespace(self) -> u32 {
+        match self {
+            TypeConstant::Id => 1,
+            TypeConstant::Info => 2,
+        }
+    }
+
+    /// The constant a namespace stands for.
+    pub fn from_namespace(namespace: u32) -> Option<TypeConstant> {
+        match namespace {
+            1 => Some(TypeConstant::Id),
+            2 => Some(TypeConstant::Info),
+            _ => None,
+        }
+    }
+}
+
+/// The engine's constants of each of a module's types, written into its
+/// code as it is placed ([`RelocTarget::Type`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TypeLinks<'a> {
+    /// Engine-wide id of each module type index.
+    pub ids: &'a [u64],
+    /// The address of each type's info record in the engine.
+    pub infos: &'a [u64],
+}
+
+impl TypeLinks<'_> {
+    /// For code that names no module type (trampolines, host stubs).
+    pub const NONE: TypeLinks<'static> = TypeLinks {
+        ids: &[],
+        infos: &[],
+    };
+
+    fn get(&self, what: TypeConstant, index: u32) -> Option<u64> {
+        let table = match what {
+            TypeConstant::Id => self.ids,
+            TypeConstant::Info => self.infos,
+        };
+        table.get(index as usize).copied()
+    }
 }
 
 /// A relocation to apply when the code is placed.
@@ -82,13 +145,19 @@ fn page_size() -> usize {
 }
 
 impl CodeMemory {
-    /// Places `functions` in fresh memory, applies relocations, makes the
+    /// Places `functions` in fresh memory, applies relocations (`types`
+    /// gives the engine's constants of the module's types), makes the
     /// memory executable and registers it for trap lookup (and, with
     /// `passes_exceptions`, as code an exception may return into).
+    ///
+    /// Every relocation is checked to lie inside its function and to name
+    /// a function or type that exists, so code loaded from a file cannot
+    /// make this write outside the mapping.
     pub fn new(
         functions: Vec<CompiledFunction>,
         names: DebugNames,
         passes_exceptions: bool,
+        types: TypeLinks<'_>,
     ) -> Result<Arc<CodeMemory>, CompileError> {
         let mut offsets = Vec::with_capacity(functions.len());
         let mut size = 0usize;
@@ -130,10 +199,29 @@ impl CodeMemory {
         }
         for (f, &offset) in functions.iter().zip(&offsets) {
             for r in &f.relocs {
+                let bad = |what: &str| {
+                    CompileError::CodeMemory(format!(
+                        "relocation at {:#x} of a {}-byte function: {what}",
+                        r.offset,
+                        f.code.len()
+                    ))
+                };
+                let width = reloc_width(r.kind)?;
+                if (r.offset as usize).saturating_add(width) > f.code.len() {
+                    return Err(bad("past the function's end"));
+                }
                 let at = ptr as usize + offset + r.offset as usize;
                 let target = match r.target {
-                    RelocTarget::Function(i) => ptr as usize + offsets[i],
-                    RelocTarget::SelfOffset(o) => ptr as usize + offset + o as usize,
+                    RelocTarget::Function(i) => {
+                        ptr as usize + offsets.get(i).ok_or_else(|| bad("no such function"))?
+                    }
+                    RelocTarget::SelfOffset(o) if o as usize <= f.code.len() => {
+                        ptr as usize + offset + o as usize
+                    }
+                    RelocTarget::SelfOffset(_) => return Err(bad("target past the function")),
+                    RelocTarget::Type(what, index) => {
+                        types.get(what, index).ok_or_else(|| bad("no such type"))? as usize
+                    }
                 };
                 apply_reloc(at, r.kind, target, r.addend)?;
             }
@@ -142,6 +230,7 @@ impl CodeMemory {
             let mut info = f.info;
             info.start = offset as u32;
             info.len = f.code.len() as u32;
+            info.relocs = f.relocs;
             memory.functions.push(info);
         }
         // SAFETY: the mapping is ours; from now on it is never written.
@@ -181,6 +270,35 @@ impl CodeMemory {
         unsafe { self.ptr.add(self.functions[i].start as usize) }
     }
 
+    /// The functions as they were before placement, to be placed again
+    /// elsewhere (perhaps in another process): each one's code as placed
+    /// here, whose relocated fields placing again overwrites, with its
+    /// relocations, traps and source locations.
+    pub fn unplaced(&self) -> Vec<CompiledFunction> {
+        self.functions
+            .iter()
+            .map(|f| {
+                // SAFETY: the function's bytes lie inside the mapping, which
+                // is readable and lives as long as `self`.
+                let code = unsafe {
+                    std::slice::from_raw_parts(self.ptr.add(f.start as usize), f.len as usize)
+                };
+                CompiledFunction {
+                    code: code.to_vec(),
+                    relocs: f.relocs.clone(),
+                    info: FunctionInfo {
+                        start: 0,
+                        len: 0,
+                        func_index: f.func_index,
+                        traps: f.traps.clone(),
+                        srclocs: f.srclocs.clone(),
+                        relocs: Vec::new(),
+                    },
+                }
+            })
+            .collect()
+    }
+
     /// Length in bytes of the `i`th function.
     pub fn function_len(&self, i: usize) -> usize {
         self.functions[i].len as usize
@@ -214,6 +332,17 @@ impl Drop for CodeMemory {
         unsafe {
             libc::munmap(self.ptr as *mut libc::c_void, self.mapped);
         }
+    }
+}
+
+/// How many bytes a relocation of `kind` writes.
+fn reloc_width(kind: Reloc) -> Result<usize, CompileError> {
+    match kind {
+        Reloc::Abs8 => Ok(8),
+        Reloc::X86PCRel4 | Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 | Reloc::Arm64Call => Ok(4),
+        other => Err(CompileError::Unsupported(format!(
+            "relocation kind {other:?}"
+        ))),
     }
 }
 

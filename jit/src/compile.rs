@@ -14,7 +14,8 @@ use rayon::prelude::*;
 use wasmparser::{BinaryReader, FunctionBody};
 
 use crate::code_memory::{
-    CodeMemory, CompiledFunction, DebugNames, FunctionInfo, RelocTarget, Relocation,
+    CodeMemory, CompiledFunction, DebugNames, FunctionInfo, RelocTarget, Relocation, TypeConstant,
+    TypeLinks,
 };
 use crate::error::CompileError;
 use crate::module_info::{FuncSig, ModuleInfo};
@@ -57,6 +58,96 @@ pub struct CompiledModule {
     /// The module uses exception handling: its calls test for exceptions
     /// and pass them on ([`ExceptionPlan`]).
     pub handles_exceptions: bool,
+}
+
+/// What a module's compilation decides from its code before translating
+/// any function, and what placing its code needs again.
+struct ModulePlans {
+    /// The allocator's functions, when the tag monitor wraps them or its
+    /// calls are counted.
+    allocator: Option<AllocatorPlan>,
+    unnamed_dlmalloc: Option<crate::unnamed_dlmalloc::UnnamedDlmalloc>,
+    exceptions: Option<ExceptionPlan>,
+    /// Where dlmalloc's state lies ([`CompiledModule::dlmalloc_state`]).
+    dlmalloc_state: Option<u32>,
+    names: DebugNames,
+    /// The tag monitor wraps the allocator.
+    tag_monitor: bool,
+}
+
+impl ModulePlans {
+    fn new(
+        config: &TranslateConfig,
+        info: &ModuleInfo,
+        wasm: &[u8],
+    ) -> Result<ModulePlans, CompileError> {
+        // The allocator and its helpers: what the tag monitor wraps and
+        // exempts, and whose calls to itself the count of allocator calls
+        // takes back.
+        let allocator = (config.tags.is_some() || config.attest.allocator_calls)
+            .then(|| AllocatorPlan::new(info, wasm))
+            .transpose()?;
+        let unnamed_dlmalloc = translate::unnamed_dlmalloc(config, info, wasm);
+        let dlmalloc_state = match &unnamed_dlmalloc {
+            Some(d) => Some(d.state),
+            None if config.attest.heap_floor && info.dlmalloc => {
+                crate::unnamed_dlmalloc::named_state(info, wasm)
+            }
+            None => None,
+        };
+        let exceptions = config
+            .proposals
+            .exceptions
+            .then(|| ExceptionPlan::new(info, wasm))
+            .flatten();
+        Ok(ModulePlans {
+            allocator,
+            unnamed_dlmalloc,
+            exceptions,
+            dlmalloc_state,
+            names: DebugNames {
+                module: info.name.clone(),
+                funcs: info.func_names.clone(),
+            },
+            tag_monitor: config.tags.is_some(),
+        })
+    }
+
+    /// The allocator plan when the tag monitor wraps the allocator.
+    fn tag_plan(&self) -> Option<&AllocatorPlan> {
+        self.allocator.as_ref().filter(|_| self.tag_monitor)
+    }
+
+    /// The Wasm function index of each function compilation produces, in
+    /// order ([`Compiler::compile_functions`]).
+    fn function_indices(&self, config: &TranslateConfig, info: &ModuleInfo) -> Vec<Option<u32>> {
+        let wrapped = self.tag_plan().map_or(&[][..], |p| &p.wrapped[..]);
+        let defined =
+            info.num_imported_funcs..info.num_imported_funcs + info.func_bodies.len() as u32;
+        defined
+            .chain(wrapped.iter().map(|w| w.0))
+            .map(Some)
+            .chain(Trampoline::needed(config).into_iter().map(|_| None))
+            .collect()
+    }
+
+    /// Places compiled functions in code memory.
+    fn place(
+        self,
+        info: &ModuleInfo,
+        functions: Vec<CompiledFunction>,
+        types: TypeLinks<'_>,
+    ) -> Result<CompiledModule, CompileError> {
+        let handles_exceptions = self.exceptions.is_some();
+        let tags = self.allocator.filter(|_| self.tag_monitor);
+        Ok(CompiledModule {
+            handles_exceptions,
+            code: CodeMemory::new(functions, self.names, handles_exceptions, types)?,
+            offsets: VMOffsets::new(info),
+            tag_plan: tags,
+            dlmalloc_state: self.dlmalloc_state,
+        })
+    }
 }
 
 impl CompiledModule {
@@ -107,56 +198,86 @@ impl Compiler {
         Ok(Compiler { isa, config })
     }
 
-    /// How a module handles exceptions, with exception handling on.
-    fn exception_plan(&self, info: &ModuleInfo, wasm: &[u8]) -> Option<ExceptionPlan> {
-        self.config
-            .proposals
-            .exceptions
-            .then(|| ExceptionPlan::new(info, wasm))
-            .flatten()
-    }
-
     /// The translation options this compiler applies.
     pub fn config(&self) -> &TranslateConfig {
         &self.config
     }
 
-    /// Compiles every defined function of a (validated) module.
+    /// Compiles every defined function of a (validated) module and places
+    /// the code, with `types` the engine's constants of its types.
     pub fn compile_module(
         &self,
         wasm: &[u8],
         info: &ModuleInfo,
-        type_ids: &[u64],
-        type_infos: &[u64],
+        types: TypeLinks<'_>,
     ) -> Result<CompiledModule, CompileError> {
-        // The allocator and its helpers: what the tag monitor wraps and
-        // exempts, and whose calls to itself the count of allocator calls
-        // takes back.
-        let allocator = (self.config.tags.is_some() || self.config.attest.allocator_calls)
-            .then(|| AllocatorPlan::new(info, wasm))
-            .transpose()?;
-        let plan = allocator.as_ref().filter(|_| self.config.tags.is_some());
-        let unnamed_dlmalloc = translate::unnamed_dlmalloc(&self.config, info, wasm);
-        let exceptions = self.exception_plan(info, wasm);
+        let plans = ModulePlans::new(&self.config, info, wasm)?;
+        let functions = self.compile_functions(wasm, info, &plans)?;
+        plans.place(info, functions, types)
+    }
+
+    /// Places functions compiled earlier for module `wasm`
+    /// ([`CodeMemory::unplaced`] of a module this compiler's settings
+    /// compiled), with `types` the engine's constants of its types. The
+    /// functions' number, Wasm indices and relocations are checked against
+    /// the module; their code is trusted as it is.
+    pub fn place_compiled(
+        &self,
+        wasm: &[u8],
+        info: &ModuleInfo,
+        functions: Vec<CompiledFunction>,
+        types: TypeLinks<'_>,
+    ) -> Result<CompiledModule, CompileError> {
+        let plans = ModulePlans::new(&self.config, info, wasm)?;
+        let expected = plans.function_indices(&self.config, info);
+        if functions.len() != expected.len() {
+            return Err(CompileError::CodeMemory(format!(
+                "{} compiled functions for a module that needs {}",
+                functions.len(),
+                expected.len()
+            )));
+        }
+        for (i, (f, want)) in functions.iter().zip(&expected).enumerate() {
+            if f.info.func_index != *want {
+                return Err(CompileError::CodeMemory(format!(
+                    "compiled function {i} is {:?}, where the module needs {want:?}",
+                    f.info.func_index
+                )));
+            }
+        }
+        if types.ids.len() != info.types.len() || types.infos.len() != info.types.len() {
+            return Err(CompileError::CodeMemory(
+                "type constants do not match the module's types".into(),
+            ));
+        }
+        plans.place(info, functions, types)
+    }
+
+    /// Translates and compiles the module's functions, in parallel: defined
+    /// functions (a wrapper in place of each wrapped allocator function),
+    /// then the allocator's own bodies, then the trampolines.
+    fn compile_functions(
+        &self,
+        wasm: &[u8],
+        info: &ModuleInfo,
+        plans: &ModulePlans,
+    ) -> Result<Vec<CompiledFunction>, CompileError> {
+        let plan = plans.tag_plan();
         let env = ModuleEnv {
             info,
             offsets: VMOffsets::new(info),
-            type_ids,
-            type_infos,
             config: &self.config,
             pointer_type: self.isa.pointer_type(),
             host_call_conv: self.isa.default_call_conv(),
             frontend_config: self.isa.frontend_config(),
             tag_plan: plan,
-            allocator_helpers: allocator.as_ref().map(|a| &a.exempt),
-            unnamed_dlmalloc: unnamed_dlmalloc.as_ref(),
-            exceptions: exceptions.as_ref(),
+            allocator_helpers: plans.allocator.as_ref().map(|a| &a.exempt),
+            unnamed_dlmalloc: plans.unnamed_dlmalloc.as_ref(),
+            exceptions: plans.exceptions.as_ref(),
         };
         let num_imported = info.num_imported_funcs;
         let num_defined = info.func_bodies.len();
         let wrapped = plan.map_or(&[][..], |p| &p.wrapped[..]);
-        // Defined functions (a wrapper in place of each wrapped allocator
-        // function), then the allocator's own bodies.
         let mut functions: Vec<CompiledFunction> = (0..num_defined + wrapped.len())
             .into_par_iter()
             .map_init(
@@ -199,25 +320,7 @@ impl Compiler {
         for t in Trampoline::needed(&self.config) {
             functions.push(self.trampoline(t)?);
         }
-        let names = DebugNames {
-            module: info.name.clone(),
-            funcs: info.func_names.clone(),
-        };
-        let offsets = env.offsets;
-        let handles_exceptions = exceptions.is_some();
-        Ok(CompiledModule {
-            handles_exceptions,
-            code: CodeMemory::new(functions, names, handles_exceptions)?,
-            offsets,
-            tag_plan: allocator.filter(|_| self.config.tags.is_some()),
-            dlmalloc_state: match unnamed_dlmalloc {
-                Some(d) => Some(d.state),
-                None if self.config.attest.heap_floor && info.dlmalloc => {
-                    crate::unnamed_dlmalloc::named_state(info, wasm)
-                }
-                None => None,
-            },
-        })
+        Ok(functions)
     }
 
     /// The Cranelift IR walmart generates for function `func_index` of a
@@ -232,24 +335,18 @@ impl Compiler {
                     "function {func_index} is not defined in the module"
                 ))
             })?;
-        let type_ids: Vec<u64> = (0..info.types.len() as u64).collect();
-        // Code compiled alone is looked at, never run: no engine's records.
-        let type_infos = vec![0; info.types.len()];
-        let unnamed_dlmalloc = translate::unnamed_dlmalloc(&self.config, &info, wasm);
-        let exceptions = self.exception_plan(&info, wasm);
+        let plans = ModulePlans::new(&self.config, &info, wasm)?;
         let env = ModuleEnv {
             info: &info,
             offsets: VMOffsets::new(&info),
-            type_ids: &type_ids,
-            type_infos: &type_infos,
             config: &self.config,
             pointer_type: self.isa.pointer_type(),
             host_call_conv: self.isa.default_call_conv(),
             frontend_config: self.isa.frontend_config(),
             tag_plan: None,
             allocator_helpers: None,
-            unnamed_dlmalloc: unnamed_dlmalloc.as_ref(),
-            exceptions: exceptions.as_ref(),
+            unnamed_dlmalloc: plans.unnamed_dlmalloc.as_ref(),
+            exceptions: plans.exceptions.as_ref(),
         };
         let range = info.func_bodies[defined as usize].clone();
         let body = FunctionBody::new(BinaryReader::new(&wasm[range.clone()], range.start as u64));
@@ -296,8 +393,11 @@ impl Compiler {
             let target = match &r.target {
                 FinalizedRelocTarget::Func(off) => RelocTarget::SelfOffset(*off),
                 FinalizedRelocTarget::ExternalName(ir::ExternalName::User(name)) => {
-                    let callee = user_names[*name].index;
-                    RelocTarget::Function((callee - num_imported) as usize)
+                    let name = &user_names[*name];
+                    match TypeConstant::from_namespace(name.namespace) {
+                        Some(what) => RelocTarget::Type(what, name.index),
+                        None => RelocTarget::Function((name.index - num_imported) as usize),
+                    }
                 }
                 FinalizedRelocTarget::ExternalName(other) => {
                     return Err(CompileError::Unsupported(format!(
@@ -376,7 +476,7 @@ impl Compiler {
         b.ins().return_(&[]);
         b.finalize(self.isa.frontend_config());
         let f = self.finish_function(&mut ctx, None, 0)?;
-        CodeMemory::new(vec![f], DebugNames::default(), true)
+        CodeMemory::new(vec![f], DebugNames::default(), true, TypeLinks::NONE)
     }
 
     /// Compiles the host-call stub for signature `sig`: a function with
@@ -435,6 +535,6 @@ impl Compiler {
         b.ins().return_(&results);
         b.finalize(self.isa.frontend_config());
         let f = self.finish_function(&mut ctx, None, 0)?;
-        CodeMemory::new(vec![f], DebugNames::default(), true)
+        CodeMemory::new(vec![f], DebugNames::default(), true, TypeLinks::NONE)
     }
 }

@@ -92,9 +92,14 @@ impl Module {
         let info = module_info::parse(wasm, engine.compiler().config().proposals)?;
         let type_ids = engine.module_type_ids(&info);
         let type_infos: Vec<u64> = type_ids.iter().map(|id| engine.type_info(*id)).collect();
-        let compiled = engine
-            .compiler()
-            .compile_module(wasm, &info, &type_ids, &type_infos)?;
+        let compiled = engine.compiler().compile_module(
+            wasm,
+            &info,
+            walmart_jit::code_memory::TypeLinks {
+                ids: &type_ids,
+                infos: &type_infos,
+            },
+        )?;
         // Small reservations may move with mremap, which cannot carry a
         // mapping made of several pieces: images are for guarded memory.
         let memory_image = if engine.config().guarded_memory {

@@ -8,10 +8,11 @@
 //! record in its header ([`vmctx::GC_TYPE_INFO`]) and its kind after
 //! ([`vmctx::GC_KIND`]).
 
-use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, Value};
+use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder, Value};
 use wasmparser::Operator;
 
 use super::{block_args, FuncTranslator};
+use crate::code_memory::TypeConstant;
 use crate::error::CompileError;
 use crate::module_info::{HeapTy, RefTy, TypeKind};
 use crate::trap::TrapKind;
@@ -183,10 +184,8 @@ impl FuncTranslator<'_, '_> {
                     vmctx::FUNCREF_TYPE,
                 );
                 if target.exact {
-                    let expected = self.env.type_ids[index as usize] as i64;
-                    self.builder
-                        .ins()
-                        .icmp_imm_u(IntCC::Equal, type_id, expected)
+                    let expected = self.type_constant(TypeConstant::Id, index);
+                    self.builder.ins().icmp(IntCC::Equal, type_id, expected)
                 } else {
                     self.is_type(type_id, index)
                 }
@@ -210,8 +209,8 @@ impl FuncTranslator<'_, '_> {
                             vmctx::GC_TYPE_INFO,
                         );
                         if target.exact {
-                            let expected = self.env.type_infos[index as usize] as i64;
-                            self.builder.ins().icmp_imm_u(IntCC::Equal, info, expected)
+                            let expected = self.type_constant(TypeConstant::Info, index);
+                            self.builder.ins().icmp(IntCC::Equal, info, expected)
                         } else {
                             self.is_object_type(info, index)
                         }
@@ -283,8 +282,8 @@ impl FuncTranslator<'_, '_> {
     /// inline (the record's supertype chain, see
     /// [`vmctx::GC_TYPE_INFO`]).
     fn is_object_type(&mut self, info: Value, index: u32) -> Value {
-        let expected = self.env.type_infos[index as usize] as i64;
-        let equal = self.builder.ins().icmp_imm_u(IntCC::Equal, info, expected);
+        let expected = self.type_constant(TypeConstant::Info, index);
+        let equal = self.builder.ins().icmp(IntCC::Equal, info, expected);
         if self.env.info.type_defs[index as usize].is_final {
             return equal;
         }
@@ -319,8 +318,8 @@ impl FuncTranslator<'_, '_> {
             self.builder
                 .ins()
                 .load(types::I64, super::vm_flags().with_readonly(), info, at);
-        let id = self.env.type_ids[index as usize] as i64;
-        let ok = self.builder.ins().icmp_imm_u(IntCC::Equal, ancestor, id);
+        let id = self.type_constant(TypeConstant::Id, index);
+        let ok = self.builder.ins().icmp(IntCC::Equal, ancestor, id);
         self.builder.ins().jump(done, &block_args(&[ok]));
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
@@ -332,11 +331,8 @@ impl FuncTranslator<'_, '_> {
     /// equality is all; otherwise the runtime walks the declared chain
     /// when the ids differ.
     pub(crate) fn is_type(&mut self, type_id: Value, index: u32) -> Value {
-        let expected = self.env.type_ids[index as usize] as i64;
-        let equal = self
-            .builder
-            .ins()
-            .icmp_imm_u(IntCC::Equal, type_id, expected);
+        let expected = self.type_constant(TypeConstant::Id, index);
+        let equal = self.builder.ins().icmp(IntCC::Equal, type_id, expected);
         if self.env.info.type_defs[index as usize].is_final {
             return equal;
         }
@@ -348,7 +344,6 @@ impl FuncTranslator<'_, '_> {
             .brif(equal, done, &block_args(&[equal]), slow, &[]);
         self.builder.seal_block(slow);
         self.builder.switch_to_block(slow);
-        let expected = self.builder.ins().iconst(types::I64, expected);
         let answer = self.call_builtin(
             Builtin::IsSubtype,
             &[types::I64, types::I64],
@@ -360,6 +355,28 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
         result
+    }
+
+    /// The engine's id of the module's type `index`, or the address of
+    /// its info record: a 64-bit constant the code memory writes in as it
+    /// places the code ([`RelocTarget::Type`](crate::code_memory::RelocTarget::Type)), so
+    /// compiled code does not depend on the engine that compiled it and can
+    /// be saved and loaded into another (`Module::serialize`).
+    pub(crate) fn type_constant(&mut self, what: TypeConstant, index: u32) -> Value {
+        let name = self
+            .builder
+            .func
+            .declare_imported_user_function(ir::UserExternalName::new(what.namespace(), index));
+        let gv = self
+            .builder
+            .func
+            .create_global_value(ir::GlobalValueData::Symbol {
+                name: ir::ExternalName::user(name),
+                offset: ir::immediates::Imm64::new(0),
+                colocated: false,
+                tls: false,
+            });
+        self.builder.ins().symbol_value(types::I64, gv)
     }
 }
 

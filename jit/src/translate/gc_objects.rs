@@ -361,8 +361,7 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .store(super::vm_flags(), next, limits, vmctx::LIMITS_GC_CURSOR);
-        let info = self.env.type_infos[ty as usize] as i64;
-        let info = self.builder.ins().iconst(types::I64, info);
+        let info = self.type_constant(crate::code_memory::TypeConstant::Info, ty);
         self.builder
             .ins()
             .store(flags(), info, cursor, vmctx::GC_TYPE_INFO);

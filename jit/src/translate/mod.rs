@@ -109,11 +109,6 @@ pub struct AttestCodegen {
 pub struct ModuleEnv<'a> {
     pub info: &'a ModuleInfo,
     pub offsets: VMOffsets,
-    /// Engine-wide signature id of each module type index.
-    pub type_ids: &'a [u64],
-    /// The address of each type's info record in the engine
-    /// ([`crate::vmctx::GC_TYPE_INFO`]).
-    pub type_infos: &'a [u64],
     pub config: &'a TranslateConfig,
     pub pointer_type: ir::Type,
     /// The platform C calling convention, used for builtins.
