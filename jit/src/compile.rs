@@ -203,6 +203,47 @@ impl Compiler {
         &self.config
     }
 
+    /// What the code this compiler generates depends on, one `key: value`
+    /// a line: this build of the translator, the target and its CPU
+    /// features, Cranelift's settings and every translation option. A
+    /// precompiled module runs only where the fingerprint is the same
+    /// ([`crate::artifact`]).
+    pub fn fingerprint(&self) -> String {
+        use std::fmt::Write;
+        // Destructured so that a new option cannot be left out.
+        let TranslateConfig {
+            guard_size,
+            proposals,
+            attest,
+            allocator_events,
+            tags,
+            consume_fuel,
+            epoch_interruption,
+        } = &self.config;
+        let mut s = format!(
+            "walmart-jit: {} (sources {})\ntarget: {}\n",
+            env!("CARGO_PKG_VERSION"),
+            env!("WALMART_JIT_SOURCE_HASH"),
+            self.isa.triple()
+        );
+        for line in self.isa.flags().to_string().lines() {
+            if !line.is_empty() && !line.starts_with('[') {
+                let _ = writeln!(s, "cranelift {line}");
+            }
+        }
+        for v in self.isa.isa_flags() {
+            let _ = writeln!(s, "cpu {v}");
+        }
+        let _ = writeln!(s, "guard_size: {guard_size:?}");
+        let _ = writeln!(s, "proposals: {proposals:?}");
+        let _ = writeln!(s, "attest: {attest:?}");
+        let _ = writeln!(s, "allocator_events: {allocator_events:?}");
+        let _ = writeln!(s, "tags: {tags:?}");
+        let _ = writeln!(s, "consume_fuel: {consume_fuel:?}");
+        let _ = writeln!(s, "epoch_interruption: {epoch_interruption:?}");
+        s
+    }
+
     /// Compiles every defined function of a (validated) module and places
     /// the code, with `types` the engine's constants of its types.
     pub fn compile_module(

@@ -15,6 +15,10 @@ pub enum CompileError {
     /// Cranelift rejected the generated IR; a walmart bug.
     #[error("code generation failed in function {func}: {message}")]
     Codegen { func: u32, message: String },
+    /// A precompiled module that cannot be loaded: damaged, of another
+    /// format version, or compiled for other settings.
+    #[error("precompiled module: {0}")]
+    Artifact(String),
     /// The operating system refused code memory.
     #[error("code memory: {0}")]
     CodeMemory(String),

@@ -7,6 +7,7 @@
 //! [`vmctx`] module is the layout contract between generated code and the
 //! runtime.
 
+pub mod artifact;
 pub mod code_memory;
 pub mod compile;
 pub mod error;

@@ -844,6 +844,21 @@ pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, Compile
 /// Validates `wasm` and decodes its module-level structure. Function bodies
 /// are validated here too, so a module that parses is a valid module.
 pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileError> {
+    parse_checked(wasm, proposals, true)
+}
+
+/// [`parse`] without validating function bodies: for the binary of a
+/// precompiled module, validated when it was compiled (what the bodies
+/// do is its code's business, already generated).
+pub fn parse_precompiled(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileError> {
+    parse_checked(wasm, proposals, false)
+}
+
+fn parse_checked(
+    wasm: &[u8],
+    proposals: Proposals,
+    validate_bodies: bool,
+) -> Result<ModuleInfo, CompileError> {
     let mut validator = Validator::new_with_features(features(proposals));
     let mut info = ModuleInfo::default();
     let mut func_validators = Vec::new();
@@ -1006,7 +1021,7 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
             _ => {}
         }
     }
-    for (func, body) in func_validators {
+    for (func, body) in func_validators.into_iter().filter(|_| validate_bodies) {
         let mut validator = func.into_validator(Default::default());
         validator.validate(&body)?;
     }

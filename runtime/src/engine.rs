@@ -11,6 +11,7 @@ use walmart_jit::vmctx;
 use walmart_jit::{AttestCodegen, CodeMemory, Compiler, FuncSig, TranslateConfig};
 
 use crate::error::{Error, Result};
+use crate::Module;
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -479,6 +480,13 @@ impl Default for Engine {
     }
 }
 
+/// What [`Engine::detect_precompiled`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precompiled {
+    /// A module, for [`Module::deserialize`].
+    Module,
+}
+
 impl Engine {
     /// An engine with the given configuration.
     pub fn new(config: &Config) -> Result<Engine> {
@@ -548,6 +556,19 @@ impl Engine {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Compiles a module (binary or text) and returns it as
+    /// [`Module::serialize`] would: what `walmart compile` writes.
+    pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        Module::new(self, bytes)?.serialize()
+    }
+
+    /// Whether `bytes` are a precompiled module (of any walmart build or
+    /// settings; [`Module::deserialize`] checks those), rather than a
+    /// module's binary or text.
+    pub fn detect_precompiled(bytes: &[u8]) -> Option<Precompiled> {
+        walmart_jit::artifact::is_precompiled(bytes).then_some(Precompiled::Module)
     }
 
     /// Moves the epoch on by one: Wasm of every store of this engine whose

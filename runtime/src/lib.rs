@@ -45,7 +45,7 @@ mod wrap;
 
 pub use any_ref::AnyRef;
 pub use attest::AttestOptions;
-pub use engine::{Config, Engine};
+pub use engine::{Config, Engine, Precompiled};
 pub use error::{Error, Result, Trap};
 pub use exception::{ExnRef, Tag, TagType};
 pub use func::{Caller, Func};

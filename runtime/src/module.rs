@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use walmart_jit::artifact;
+use walmart_jit::code_memory::TypeLinks;
 use walmart_jit::module_info::{self, ExportKind, ImportKind, ModuleInfo};
-use walmart_jit::CompiledModule;
+use walmart_jit::{CompileError, CompiledModule};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -71,6 +73,11 @@ impl Module {
                     wat::parse_bytes(bytes).map_err(|e| Error::Wat(one_line(&e.to_string())))?;
                 Module::from_binary(engine, &binary)
             }
+            wat::Detect::Unknown if artifact::is_precompiled(bytes) => Err(Error::Usage(
+                "a precompiled module (`walmart compile`'s output): load it with \
+                 `Module::deserialize`"
+                    .into(),
+            )),
             wat::Detect::Unknown => Err(Error::Wat(
                 "not a WebAssembly module: neither the binary format (which begins with \
                  `\\0asm`) nor the text format (which begins with `(`)"
@@ -90,12 +97,27 @@ impl Module {
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let info = module_info::parse(wasm, engine.compiler().config().proposals)?;
+        Module::assemble(engine, info, wasm, |info, types| {
+            engine.compiler().compile_module(wasm, info, types)
+        })
+    }
+
+    /// A module of `engine` from its decoded binary, with `compile` giving
+    /// its code placed with the engine's constants of its types.
+    fn assemble(
+        engine: &Engine,
+        info: ModuleInfo,
+        wasm: &[u8],
+        compile: impl FnOnce(
+            &ModuleInfo,
+            TypeLinks<'_>,
+        ) -> std::result::Result<CompiledModule, CompileError>,
+    ) -> Result<Module> {
         let type_ids = engine.module_type_ids(&info);
         let type_infos: Vec<u64> = type_ids.iter().map(|id| engine.type_info(*id)).collect();
-        let compiled = engine.compiler().compile_module(
-            wasm,
+        let compiled = compile(
             &info,
-            walmart_jit::code_memory::TypeLinks {
+            TypeLinks {
                 ids: &type_ids,
                 infos: &type_infos,
             },
@@ -117,6 +139,75 @@ impl Module {
                 wasm: wasm.to_vec(),
                 memory_image,
             }),
+        })
+    }
+
+    /// The module's compiled code with its binary, as bytes that
+    /// [`Module::deserialize`] turns back into this module without
+    /// compiling it again: in another engine with the same settings,
+    /// perhaps in another process, of the same build of walmart on the
+    /// same kind of CPU (the bytes carry a fingerprint of all of these,
+    /// checked as they load). Written to a file, a `.cwasm`
+    /// (`walmart compile`).
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        Ok(artifact::encode(
+            &self.inner.engine.compiler().fingerprint(),
+            &self.inner.wasm,
+            &self.inner.compiled.code.unplaced(),
+        ))
+    }
+
+    /// Loads a module [`Module::serialize`] or
+    /// [`Engine::precompile_module`] wrote, without compiling it.
+    ///
+    /// The bytes' format version, checksum and fingerprint are checked:
+    /// code compiled by another build of walmart, for another CPU or with
+    /// other settings (attestation policy, fuel, epochs, bounds checks,
+    /// proposals...) is refused with an error naming the first setting
+    /// that differs. The module's binary is validated again, but not its
+    /// function bodies, whose code is already generated.
+    ///
+    /// # Safety
+    ///
+    /// The code in `bytes` runs as it is. Only pass bytes that walmart
+    /// wrote and that nobody could have changed since: a crafted file
+    /// passes every check above and can do anything the process can.
+    pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let artifact = artifact::decode(bytes.as_ref())?;
+        let fingerprint = engine.compiler().fingerprint();
+        if artifact.fingerprint != fingerprint {
+            return Err(CompileError::Artifact(fingerprint_mismatch(
+                artifact.fingerprint,
+                &fingerprint,
+            ))
+            .into());
+        }
+        let wasm = artifact.wasm;
+        let info = module_info::parse_precompiled(wasm, engine.compiler().config().proposals)?;
+        let functions = artifact.functions;
+        Module::assemble(engine, info, wasm, |info, types| {
+            engine
+                .compiler()
+                .place_compiled(wasm, info, functions, types)
+        })
+    }
+
+    /// [`Module::deserialize`] of a file's contents.
+    ///
+    /// # Safety
+    ///
+    /// As [`Module::deserialize`]: the file's code runs as it is.
+    pub unsafe fn deserialize_file(
+        engine: &Engine,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        // SAFETY: the caller vouches for the file.
+        unsafe { Module::deserialize(engine, bytes) }.map_err(|e| match e {
+            Error::Compile(e) => Error::Usage(format!("{}: {e}", path.display())),
+            other => other,
         })
     }
 
@@ -188,6 +279,31 @@ pub(crate) fn tag_type(info: &ModuleInfo, index: u32) -> crate::TagType {
 
 /// A text-format error on one line: the parser's message and where
 /// (`line L, column C`), without the source excerpt it draws below.
+/// Why a precompiled module's fingerprint `found` does not fit this
+/// engine's `here`: the first line that differs.
+fn fingerprint_mismatch(found: &str, here: &str) -> String {
+    let mut theirs = found.lines();
+    let mut ours = here.lines();
+    loop {
+        match (theirs.next(), ours.next()) {
+            (Some(a), Some(b)) if a == b => continue,
+            (Some(a), Some(b)) => {
+                return format!(
+                    "compiled with other settings: `{a}`, where this engine has `{b}` \
+                     (compile it again with this engine's settings)"
+                )
+            }
+            (a, b) => {
+                return format!(
+                    "compiled with other settings: `{}`, where this engine has `{}`",
+                    a.unwrap_or("(nothing)"),
+                    b.unwrap_or("(nothing)")
+                )
+            }
+        }
+    }
+}
+
 fn one_line(rendered: &str) -> String {
     let mut lines = rendered.lines();
     let message = lines.next().unwrap_or_default().trim();

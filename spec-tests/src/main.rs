@@ -4,7 +4,7 @@
 //! ```text
 //! walmart-spec-tests [--suite v1|v2|v3|latest|simd|relaxed-simd|multi-memory|tail-call|extended-const|memory64|function-references|exceptions|gc|threads|wide-arithmetic|custom-page-sizes|annotations|custom-descriptors|wasm2-proposals|all]... [--update-expectations]
 //!                    [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks]
-//!                    [--attest coarse|fine] [--gc-stress] [--interrupts] [FILTER]
+//!                    [--attest coarse|fine] [--gc-stress] [--interrupts] [--precompiled] [FILTER]
 //! ```
 
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ use walmart_spec_tests::{
 const USAGE: &str = "\
 usage: walmart-spec-tests [--suite v1|v2|v3|latest|simd|relaxed-simd|multi-memory|tail-call|extended-const|memory64|function-references|exceptions|gc|threads|wide-arithmetic|custom-page-sizes|annotations|custom-descriptors|wasm2-proposals|all]... [--update-expectations]
                           [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks]
-                          [--attest coarse|fine] [--gc-stress] [--interrupts] [FILTER]
+                          [--attest coarse|fine] [--gc-stress] [--interrupts] [--precompiled] [FILTER]
 
   --suite NAME            suite to run; may be repeated (default: v1 and v2)
   --update-expectations   record the directives that pass now in the expectations file
@@ -31,6 +31,8 @@ usage: walmart-spec-tests [--suite v1|v2|v3|latest|simd|relaxed-simd|multi-memor
   --gc-stress             collect the GC heap at every allocation that needs a new range
   --interrupts            count fuel and compile epoch checks (with a budget and a
                           deadline never reached)
+  --precompiled           save every module as a precompiled module and load it back
+                          before using it
   FILTER                  only run files whose path (e.g. wasm-v1/i32.wast) contains FILTER
 
 Exits with status 1 when a directive listed as passing in the expectations file fails.";
@@ -48,6 +50,7 @@ struct Args {
     attest: walmart::attest::Policy,
     gc_stress: bool,
     interrupts: bool,
+    precompiled: bool,
     filter: Option<String>,
 }
 
@@ -61,6 +64,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         attest: walmart::attest::Policy::Off,
         gc_stress: false,
         interrupts: false,
+        precompiled: false,
         filter: None,
     };
     while let Some(arg) = args.next() {
@@ -86,6 +90,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--gc-stress" => parsed.gc_stress = true,
             "--interrupts" => parsed.interrupts = true,
+            "--precompiled" => parsed.precompiled = true,
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
             _ if parsed.filter.is_some() => return Err(format!("unexpected argument `{arg}`")),
@@ -112,6 +117,7 @@ fn run(args: Args) -> anyhow::Result<bool> {
         verbose: args.verbose,
         progress: true,
         filter: args.filter.clone(),
+        precompiled: args.precompiled,
         config: {
             let mut config = walmart::Config::default();
             config.guarded_memory(!args.explicit_checks);

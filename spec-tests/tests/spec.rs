@@ -56,7 +56,8 @@ fn check_expectations() {
     // generated code), with explicit bounds checks, and with the `fine`
     // attestation instrumentation (store barriers, function hooks), and
     // with fuel counted and epoch checks compiled in, none of which may
-    // change what any program computes.
+    // change what any program computes. The last configuration also takes
+    // every module through the precompiled format (saved, loaded back).
     let mut regressed = Vec::new();
     // The GC suite also runs with the collector interrupting every
     // allocation it can.
@@ -67,7 +68,10 @@ fn check_expectations() {
         (true, Policy::Off, true, false),
         (true, Policy::Off, false, true),
     ] {
-        let mut opts = RunOptions::default();
+        let mut opts = RunOptions {
+            precompiled: interrupts,
+            ..RunOptions::default()
+        };
         opts.config
             .guarded_memory(guarded)
             .attest(attest)
@@ -80,7 +84,7 @@ fn check_expectations() {
             .cloned();
         let reports = run_files(files, &opts);
         let guarded = format!(
-            "{guarded}, attestation {attest}, GC stress {gc_stress}, fuel and epochs {interrupts}"
+            "{guarded}, attestation {attest}, GC stress {gc_stress}, fuel and epochs {interrupts}, precompiled {interrupts}"
         );
         println!("guarded memory: {guarded}\n{}", format_table(&reports));
         for improvement in improvements(&expected, &reports) {

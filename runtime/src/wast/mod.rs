@@ -34,6 +34,11 @@ pub struct RunOptions {
     /// Engine configuration the scripts run under (guarded memory or
     /// explicit bounds checks, stack size...).
     pub config: crate::Config,
+    /// Every module, once compiled, is saved as a precompiled module and
+    /// loaded back ([`Module::serialize`], [`Module::deserialize`]) before
+    /// it is used: the scripts then check code that went through the
+    /// precompiled format.
+    pub precompiled: bool,
 }
 
 /// The result of one directive.
@@ -189,7 +194,9 @@ fn run_directives(
         .map(|directive| line_starts.partition_point(|&start| start <= directive.span().offset()))
         .collect();
 
-    let mut runner = match panic::catch_unwind(AssertUnwindSafe(|| Runner::new(&opts.config))) {
+    let mut runner = match panic::catch_unwind(AssertUnwindSafe(|| {
+        Runner::new(&opts.config, opts.precompiled)
+    })) {
         Ok(Ok(runner)) => Ok(runner),
         Ok(Err(error)) => Err(format!("setting up the `spectest` module failed: {error}")),
         Err(payload) => Err(format!("panic: {}", panic_message(&*payload))),
@@ -469,10 +476,12 @@ struct Runner {
     /// `(module definition ...)`s in script order; `None` where compilation
     /// failed, so that a later `(module instance ...)` fails too.
     definitions: Vec<(Option<String>, Option<Module>)>,
+    /// [`RunOptions::precompiled`].
+    precompiled: bool,
 }
 
 impl Runner {
-    fn new(config: &crate::Config) -> Result<Self, Error> {
+    fn new(config: &crate::Config, precompiled: bool) -> Result<Self, Error> {
         let engine = Engine::new(config).expect("the host CPU is supported");
         let mut store = Store::new(&engine, ());
         // Under fuel and epochs, a budget and a deadline never reached: the
@@ -490,6 +499,7 @@ impl Runner {
             named: HashMap::new(),
             current: None,
             definitions: Vec::new(),
+            precompiled,
         })
     }
 
@@ -786,8 +796,17 @@ impl Runner {
     }
 
     fn compile_binary(&self, bytes: &[u8]) -> Result<Module, ExecError> {
-        Module::new(&self.engine, bytes)
-            .map_err(|error| ExecError::Script(format!("module failed to compile: {error}")))
+        let module = Module::new(&self.engine, bytes)
+            .map_err(|error| ExecError::Script(format!("module failed to compile: {error}")))?;
+        if !self.precompiled {
+            return Ok(module);
+        }
+        let saved = module
+            .serialize()
+            .map_err(|error| ExecError::Script(format!("module failed to serialize: {error}")))?;
+        // SAFETY: the bytes were just written by this engine's compiler.
+        unsafe { Module::deserialize(&self.engine, &saved) }
+            .map_err(|error| ExecError::Script(format!("module failed to deserialize: {error}")))
     }
 
     fn instantiate(&mut self, module: &Module) -> Result<Instance, ExecError> {

@@ -2,6 +2,7 @@
 
 mod attest;
 mod backend;
+mod compile;
 mod evaluate;
 mod features;
 mod run;
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// Run a WebAssembly module (.wasm binary or .wat text).
     Run(run::RunArgs),
+    /// Compile a module ahead of time into a precompiled `.cwasm`.
+    Compile(compile::CompileArgs),
     /// Run .wast spec-test scripts and print a pass table.
     Wast(wast::WastArgs),
     /// Datasets, training and evaluation of the attestation CNN.
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Compile(args) => compile::run(args),
         Command::Wast(args) => wast::run(args),
         Command::Attest(cmd) => attest::run(cmd),
     };

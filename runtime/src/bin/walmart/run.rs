@@ -5,12 +5,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::backend::{cnn_verifier, Backend};
+use crate::compile::CodeArgs;
 use anyhow::{anyhow, bail};
 use walmart::attest::model::default;
-use walmart::attest::tags::{TagConfig, TraceOptions};
-use walmart::attest::{Backpressure, OnDetect, Policy, TagColours, TagMode};
+use walmart::attest::tags::TraceOptions;
+use walmart::attest::{Backpressure, OnDetect, Policy, TagColours};
 use walmart::wasi::{self, WasiCtx};
-use walmart::{AttestOptions, Config, Engine, Linker, Module, Store, Val, ValType};
+use walmart::{AttestOptions, Engine, Linker, Module, Store, Val, ValType};
 
 /// Exit status of a run that trapped (as wasmtime: 128 + SIGABRT).
 const TRAP_EXIT: u8 = 134;
@@ -20,6 +21,12 @@ pub const ATTEST_EXIT: u8 = 86;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    code: CodeArgs,
+    /// Run a precompiled module (`walmart compile`'s `.cwasm`), whose
+    /// machine code is trusted as it is.
+    #[arg(long)]
+    allow_precompiled: bool,
     /// Call this export instead of `_start`; ARGS are parsed by its parameter types.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
@@ -29,54 +36,12 @@ pub struct RunArgs {
     /// Set an environment variable for the guest. Repeatable.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     envs: Vec<String>,
-    /// Switch a Wasm proposal on or off: multi-memory, tail-call,
-    /// extended-const, memory64, function-references, exceptions, threads
-    /// (all on by default), wide-arithmetic, custom-page-sizes (off by
-    /// default); or set max-wasm-stack=BYTES, max-gc-heap=BYTES (K, M,
-    /// G suffixes), gc-stress=y|n; or bound the run: fuel=N (operators,
-    /// trapping when spent), timeout=DURATION (500ms, 2s, 1m; trapping
-    /// with `interrupt`), max-memory-size=BYTES, max-table-elements=N
-    /// (growth past them fails), max-instances=N, max-memories=N,
-    /// max-tables=N, trap-on-grow-failure=y|n. Repeatable.
-    #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]|LIMIT=VALUE")]
-    wasm_features: Vec<String>,
-    /// Attestation policy: hooks woven into the generated code, or `tags`,
-    /// the colour-tag memory-safety monitor.
-    #[arg(long, value_name = "off|coarse|fine|tags", default_value = "off")]
-    attest: Policy,
-    /// `--attest tags`: which violations are checked.
-    #[arg(long, value_name = "spatial|temporal|relaxed-temporal|write-only")]
-    tags: Option<TagMode>,
-    /// `--attest tags`: colours in memory only (the default), or in
-    /// pointers too (limits memory to 256 MiB; see the README's caveats).
-    #[arg(long, value_name = "memory|pointer")]
-    tag_colours: Option<TagColours>,
-    /// `--attest tags`: MiB of freed memory held back from reuse.
-    #[arg(long, value_name = "MIB")]
-    tag_quarantine: Option<u64>,
-    /// `--attest coarse|fine|tags`: no guards above the C stack's frames
-    /// (faster; a buffer that runs out of its frame goes unseen).
-    #[arg(long)]
-    no_stack_guards: bool,
     /// `--attest tags`: write the trace of allocations and frees to FILE.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
-    /// With --trace: reads and writes too (slow), optionally only those in
-    /// [LO, HI) and one in --trace-sample.
-    #[arg(long, value_name = "all|LO-HI", num_args = 0..=1, default_missing_value = "all")]
-    trace_accesses: Option<String>,
     /// With --trace-accesses: keep one read or write in N.
     #[arg(long, value_name = "N", default_value_t = 1)]
     trace_sample: u64,
-    /// Function hooks snapshot after every write and wait for the verdict
-    /// (exact blame; slower).
-    #[arg(long)]
-    attest_sync: bool,
-    /// Do not walk the chain of the allocator's heap chunks (dlmalloc's)
-    /// as control leaves the module and at the end (`heap-corrupt`
-    /// events).
-    #[arg(long)]
-    no_heap_check: bool,
     /// The CNN that scores written pages beside the exact digest checks
     /// (detections are `cnn` events): a model file from `walmart attest
     /// train`, `default` (the built-in model, used when this is left out)
@@ -204,48 +169,22 @@ fn trace_range(text: &str) -> anyhow::Result<Option<(u32, u32)>> {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let mut config = Config::new();
-    config
-        .attest(args.attest)
-        .attest_sync(args.attest_sync)
-        .attest_heap_check(!args.no_heap_check)
-        .attest_stack_guards(!args.no_stack_guards);
-    let bounds = crate::features::apply(&mut config, &args.wasm_features)?;
-    if args.no_stack_guards && args.attest == Policy::Off {
-        bail!("--no-stack-guards needs --attest coarse, fine or tags");
-    }
-    let tags = args.attest == Policy::Tags;
-    let tag_flags = args.tags.is_some()
-        || args.tag_colours.is_some()
-        || args.tag_quarantine.is_some()
-        || args.trace.is_some()
-        || args.trace_accesses.is_some();
-    if tag_flags && !tags {
-        bail!("--tags, --tag-colours, --tag-quarantine, --trace and --trace-accesses need --attest tags");
-    }
-    if args.trace_accesses.is_some() && args.trace.is_none() {
+    if args.code.trace_accesses.is_some() && args.trace.is_none() {
         bail!("--trace-accesses needs --trace FILE");
     }
-    if tags {
-        let defaults = TagConfig::default();
-        config.tags(TagConfig {
-            mode: args.tags.unwrap_or(defaults.mode),
-            colours: args.tag_colours.unwrap_or(defaults.colours),
-            quarantine_bytes: args
-                .tag_quarantine
-                .map_or(defaults.quarantine_bytes, |m| m.saturating_mul(1 << 20)),
-            trace_accesses: args.trace_accesses.is_some(),
-        });
+    if args.trace.is_some() && args.code.attest != Policy::Tags {
+        bail!("--trace needs --attest tags");
     }
+    let (config, bounds) = args.code.config()?;
     let engine = Engine::new(&config)?;
-    let attesting = args.attest != Policy::Off;
-    let hooks = matches!(args.attest, Policy::Coarse | Policy::Fine);
+    let attesting = args.code.attest != Policy::Off;
+    let hooks = matches!(args.code.attest, Policy::Coarse | Policy::Fine);
     if !hooks
         && ((args.attest_log.is_some() && !attesting)
             || args.attest_evidence.is_some()
             || args.inject.is_some()
-            || args.attest_sync
-            || args.no_heap_check
+            || args.code.attest_sync
+            || args.code.no_heap_check
             || args.attest_interval.is_some()
             || args.cnn_score_input_runs
             || args.model.as_deref().is_some_and(|m| m != "none"))
@@ -257,13 +196,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.cnn_score_input_runs && args.model.as_deref() == Some("none") {
         bail!("--cnn-score-input-runs tells the CNN what to score; --model none runs none");
     }
-    if args.attest_sync && args.attest_interval.is_some() {
+    if args.code.attest_sync && args.attest_interval.is_some() {
         bail!("--attest-interval paces asynchronous snapshots; --attest-sync snapshots at every hook after a write");
     }
-    let module = Module::from_file(&engine, &args.file).map_err(|e| match e {
-        walmart::Error::Usage(_) => anyhow!("{e}"),
-        other => anyhow!("{}: {other}", args.file.display()),
-    })?;
+    let module = crate::compile::load_module(&engine, &args.file, args.allow_precompiled)?;
     let mut ctx = WasiCtx::new();
     let program = args.file.display().to_string();
     if args.invoke.is_some() {
@@ -302,7 +238,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         if let Some(path) = &args.trace {
             opts = opts.tag_trace(TraceOptions {
                 path: path.clone(),
-                range: trace_range(args.trace_accesses.as_deref().unwrap_or("all"))?,
+                range: trace_range(args.code.trace_accesses.as_deref().unwrap_or("all"))?,
                 sample: args.trace_sample.max(1),
             });
         }
@@ -350,7 +286,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else if let Some(stats) = store.attestation_stats() {
         eprintln!(
             "walmart: attestation ({}, {} dirty tracking): {stats}",
-            args.attest,
+            args.code.attest,
             engine.attest_dirty_tracking()
         );
     }

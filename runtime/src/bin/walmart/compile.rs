@@ -1,0 +1,161 @@
+//! `walmart compile`: compile a module ahead of time into a `.cwasm` that
+//! `walmart run --allow-precompiled` (or `Module::deserialize`) loads
+//! without compiling; and the flags, shared with `walmart run`, that
+//! decide what code is generated.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context};
+use walmart::attest::tags::TagConfig;
+use walmart::attest::{Policy, TagColours, TagMode};
+use walmart::{Config, Engine, Module};
+
+use crate::features::RunBounds;
+
+/// The flags that change the code walmart generates: a precompiled
+/// module runs only under the same ones.
+#[derive(clap::Args)]
+pub struct CodeArgs {
+    /// Switch a Wasm proposal on or off: multi-memory, tail-call,
+    /// extended-const, memory64, function-references, exceptions, threads
+    /// (all on by default), wide-arithmetic, custom-page-sizes (off by
+    /// default); or set max-wasm-stack=BYTES, max-gc-heap=BYTES (K, M,
+    /// G suffixes), gc-stress=y|n; or bound the run: fuel=N (operators,
+    /// trapping when spent), timeout=DURATION (500ms, 2s, 1m; trapping
+    /// with `interrupt`), max-memory-size=BYTES, max-table-elements=N
+    /// (growth past them fails), max-instances=N, max-memories=N,
+    /// max-tables=N, trap-on-grow-failure=y|n. Repeatable.
+    #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]|LIMIT=VALUE")]
+    pub wasm_features: Vec<String>,
+    /// Attestation policy: hooks woven into the generated code, or `tags`,
+    /// the colour-tag memory-safety monitor.
+    #[arg(long, value_name = "off|coarse|fine|tags", default_value = "off")]
+    pub attest: Policy,
+    /// `--attest tags`: which violations are checked.
+    #[arg(long, value_name = "spatial|temporal|relaxed-temporal|write-only")]
+    pub tags: Option<TagMode>,
+    /// `--attest tags`: colours in memory only (the default), or in
+    /// pointers too (limits memory to 256 MiB; see the README's caveats).
+    #[arg(long, value_name = "memory|pointer")]
+    pub tag_colours: Option<TagColours>,
+    /// `--attest tags`: MiB of freed memory held back from reuse.
+    #[arg(long, value_name = "MIB")]
+    pub tag_quarantine: Option<u64>,
+    /// `--attest coarse|fine|tags`: no guards above the C stack's frames
+    /// (faster; a buffer that runs out of its frame goes unseen).
+    #[arg(long)]
+    pub no_stack_guards: bool,
+    /// `--attest tags`: the code reports reads and writes to the trace
+    /// too (slow; `walmart run` needs --trace FILE with it), optionally
+    /// only those in [LO, HI) and one in --trace-sample.
+    #[arg(long, value_name = "all|LO-HI", num_args = 0..=1, default_missing_value = "all")]
+    pub trace_accesses: Option<String>,
+    /// Function hooks snapshot after every write and wait for the verdict
+    /// (exact blame; slower).
+    #[arg(long)]
+    pub attest_sync: bool,
+    /// Do not walk the chain of the allocator's heap chunks (dlmalloc's)
+    /// as control leaves the module and at the end (`heap-corrupt`
+    /// events).
+    #[arg(long)]
+    pub no_heap_check: bool,
+}
+
+impl CodeArgs {
+    /// The engine configuration these flags ask for, with the run's
+    /// bounds (`-W fuel=N`...).
+    pub fn config(&self) -> anyhow::Result<(Config, RunBounds)> {
+        let mut config = Config::new();
+        config
+            .attest(self.attest)
+            .attest_sync(self.attest_sync)
+            .attest_heap_check(!self.no_heap_check)
+            .attest_stack_guards(!self.no_stack_guards);
+        let bounds = crate::features::apply(&mut config, &self.wasm_features)?;
+        if self.no_stack_guards && self.attest == Policy::Off {
+            bail!("--no-stack-guards needs --attest coarse, fine or tags");
+        }
+        let hooks = matches!(self.attest, Policy::Coarse | Policy::Fine);
+        if (self.attest_sync || self.no_heap_check) && !hooks {
+            bail!("--attest-sync and --no-heap-check need --attest coarse or fine");
+        }
+        let tags = self.attest == Policy::Tags;
+        let tag_flags = self.tags.is_some()
+            || self.tag_colours.is_some()
+            || self.tag_quarantine.is_some()
+            || self.trace_accesses.is_some();
+        if tag_flags && !tags {
+            bail!(
+                "--tags, --tag-colours, --tag-quarantine and --trace-accesses need --attest tags"
+            );
+        }
+        if tags {
+            let defaults = TagConfig::default();
+            config.tags(TagConfig {
+                mode: self.tags.unwrap_or(defaults.mode),
+                colours: self.tag_colours.unwrap_or(defaults.colours),
+                quarantine_bytes: self
+                    .tag_quarantine
+                    .map_or(defaults.quarantine_bytes, |m| m.saturating_mul(1 << 20)),
+                trace_accesses: self.trace_accesses.is_some(),
+            });
+        }
+        Ok((config, bounds))
+    }
+}
+
+#[derive(clap::Args)]
+pub struct CompileArgs {
+    #[command(flatten)]
+    code: CodeArgs,
+    /// Where to write the precompiled module (default: the input's name
+    /// with `.cwasm`).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// The module to compile (.wasm binary or .wat text).
+    file: PathBuf,
+}
+
+pub fn run(args: CompileArgs) -> anyhow::Result<ExitCode> {
+    let (config, _) = args.code.config()?;
+    let engine = Engine::new(&config)?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    if Engine::detect_precompiled(&bytes).is_some() {
+        bail!("{}: already a precompiled module", args.file.display());
+    }
+    let compiled = engine
+        .precompile_module(&bytes)
+        .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    let output = args
+        .output
+        .unwrap_or_else(|| args.file.with_extension("cwasm"));
+    std::fs::write(&output, compiled)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads `path`, a module's binary or text, or a precompiled module when
+/// `allow_precompiled` (refused otherwise: its code would run unchecked).
+pub fn load_module(
+    engine: &Engine,
+    path: &Path,
+    allow_precompiled: bool,
+) -> anyhow::Result<Module> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let module = if Engine::detect_precompiled(&bytes).is_some() {
+        if !allow_precompiled {
+            bail!(
+                "{} is a precompiled module: pass --allow-precompiled to run it \
+                 (its machine code is trusted as it is)",
+                path.display()
+            );
+        }
+        // SAFETY: the user vouched for the file with --allow-precompiled.
+        unsafe { Module::deserialize(engine, &bytes) }
+    } else {
+        Module::new(engine, &bytes)
+    };
+    module.map_err(|e| anyhow!("{}: {e}", path.display()))
+}
