@@ -2000,3 +2000,137 @@ fn a_thread_blocked_in_a_read_holds_up_no_other_thread() {
     let out = finished_within(child, std::time::Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(134));
 }
+
+#[test]
+fn precompiled_modules_run_as_the_binary_does() {
+    let dir = temp_dir("precompiled");
+    let hello = dir.join("hello.wasm");
+    std::fs::copy(fixture("hello.wasm"), &hello).unwrap();
+    // The output is named after the input by default.
+    let out = walmart(&["compile", hello.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cwasm = dir.join("hello.cwasm");
+    let cwasm = cwasm.to_str().unwrap();
+    let run = |extra: &[&str], wasm: &str| {
+        let mut args = vec!["run", "--env", "GREETING=hi"];
+        args.extend_from_slice(extra);
+        args.extend([wasm, "7", "two words"]);
+        walmart(&args)
+    };
+    let expected = run(&[], hello.to_str().unwrap());
+    let got = run(&["--allow-precompiled"], cwasm);
+    assert_eq!(got.status.code(), Some(7), "{}", text(&got.stderr));
+    assert_eq!(got.stdout, expected.stdout);
+    assert_eq!(got.stderr, expected.stderr);
+
+    // Refused without the flag, and under other settings, in one line.
+    for (extra, says) in [
+        (&[][..], "pass --allow-precompiled"),
+        (
+            &["--allow-precompiled", "--attest", "fine"][..],
+            "compiled with other settings: `attest:",
+        ),
+        (
+            &["--allow-precompiled", "-W", "fuel=1000000"][..],
+            "`consume_fuel: false`, where this engine has `consume_fuel: true`",
+        ),
+    ] {
+        let out = run(extra, cwasm);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains(says) && err.lines().count() == 1, "{err}");
+    }
+    // Compiled with the run's settings, it runs under them.
+    let fuelled = dir.join("fuelled.cwasm");
+    let out = walmart(&[
+        "compile",
+        "-W",
+        "fuel=1",
+        "-o",
+        fuelled.to_str().unwrap(),
+        hello.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(
+        &["--allow-precompiled", "-W", "fuel=100000000"],
+        fuelled.to_str().unwrap(),
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    let out = run(
+        &["--allow-precompiled", "-W", "fuel=50"],
+        fuelled.to_str().unwrap(),
+    );
+    assert!(
+        text(&out.stderr).contains("all fuel consumed"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Bad input to `compile`.
+    for (args, says) in [
+        (vec!["compile", cwasm], "already a precompiled module"),
+        (
+            vec!["compile", "/nonexistent/x.wasm"],
+            "cannot read /nonexistent/x.wasm",
+        ),
+        (vec!["compile", &fixture("hello.c")], "hello.c"),
+        (
+            vec!["compile", "--attest-sync", hello.to_str().unwrap()],
+            "need --attest coarse or fine",
+        ),
+    ] {
+        let out = walmart(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(says) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn precompiled_code_keeps_its_attestation() {
+    let dir = temp_dir("precompiled-attest");
+    // (policy, fixture, argument, whether it is detected)
+    for (policy, name, case, detected) in [
+        ("tags", "tag_violations.wasm", "overflow-1", true),
+        ("tags", "tag_violations.wasm", "benign", false),
+        ("coarse", "heap_overflow.wasm", "go", true),
+        ("fine", "tag_violations.wasm", "overflow-1", true),
+        ("fine", "tag_violations.wasm", "benign", false),
+    ] {
+        let cwasm = dir.join(format!("{policy}-{name}.cwasm"));
+        let cwasm = cwasm.to_str().unwrap();
+        let out = walmart(&["compile", "--attest", policy, "-o", cwasm, &fixture(name)]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let log = dir.join("log.jsonl");
+        let run = |extra: &[&str], wasm: &str| {
+            let _ = std::fs::remove_file(&log);
+            let mut args = vec!["run", "--attest", policy, "--on-detect", "trap"];
+            if policy != "tags" {
+                args.extend(["--model", "none"]);
+            }
+            args.extend(["--attest-log", log.to_str().unwrap()]);
+            args.extend_from_slice(extra);
+            args.extend([wasm, case]);
+            let out = walmart(&args);
+            let sources: Vec<String> = logged_events(&log)
+                .iter()
+                .filter(|e| e["kind"] != "summary")
+                .map(|e| format!("{} {}", e["kind"], e["source"]))
+                .collect();
+            (out.status.code(), out.stdout, sources)
+        };
+        let expected = run(&[], &fixture(name));
+        assert_eq!(
+            !expected.2.is_empty(),
+            detected,
+            "{policy} {name} {case}: {expected:?}"
+        );
+        let got = run(&["--allow-precompiled"], cwasm);
+        assert_eq!(got, expected, "{policy} {name} {case}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

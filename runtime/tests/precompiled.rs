@@ -1,0 +1,274 @@
+//! Precompiled modules (`Module::serialize`, `Module::deserialize`): code
+//! saved by one engine runs in another with the same settings, whatever
+//! types that engine registered first; other settings, damaged bytes and
+//! plain binaries are refused with a clear error.
+
+mod common;
+
+use walmart::{Config, Engine, Linker, Module, Store, Val};
+
+/// Types whose engine-wide ids and info records the code names: exact and
+/// subtype function checks at `call_indirect`, `ref.test` of functions,
+/// of final and non-final structs, struct allocation.
+const WAT: &str = r#"(module $typed
+    (type $s (sub (struct (field i32))))
+    (type $t (sub $s (struct (field i32) (field i64))))
+    (type $u (struct (field f32)))
+    (type $f (func (param i32) (result i32)))
+    (type $g (sub (func (result i32))))
+    (type $h (sub $g (func (result i32))))
+    (table 4 funcref)
+    (elem (i32.const 0) func $double $seven $eight)
+    (func $double (type $f) (i32.mul (local.get 0) (i32.const 2)))
+    (func $seven (type $g) (i32.const 7))
+    (func $eight (type $h) (i32.const 8))
+    (func (export "indirect") (param i32 i32) (result i32)
+        (call_indirect (type $f) (local.get 0) (local.get 1)))
+    (func (export "sub_indirect") (param i32) (result i32)
+        (call_indirect (type $g) (local.get 0)))
+    (func (export "func_test") (param i32) (result i32)
+        (i32.add
+            (i32.mul (ref.test (ref $f) (table.get (local.get 0))) (i32.const 10))
+            (ref.test (ref $g) (table.get (local.get 0)))))
+    (func (export "struct_test") (param i32) (result i32)
+        (local $r anyref)
+        (local.set $r
+            (if (result anyref) (i32.eqz (local.get 0))
+                (then (struct.new $s (i32.const 4)))
+                (else (if (result anyref) (i32.eq (local.get 0) (i32.const 1))
+                    (then (struct.new $t (i32.const 5) (i64.const 6)))
+                    (else (struct.new $u (f32.const 1.5)))))))
+        (i32.add
+            (i32.add
+                (i32.mul (ref.test (ref $t) (local.get $r)) (i32.const 100))
+                (i32.mul (ref.test (ref $s) (local.get $r)) (i32.const 10)))
+            (ref.test (ref $u) (local.get $r))))
+    (func (export "cast_field") (param i32) (result i32)
+        (struct.get $s 0
+            (ref.cast (ref $s)
+                (if (result anyref) (local.get 0)
+                    (then (struct.new $t (i32.const 41) (i64.const 0)))
+                    (else (struct.new $u (f32.const 0)))))))
+    (func $inner (param i32) (result i32)
+        (if (local.get 0) (then unreachable))
+        (i32.const 1))
+    (func (export "boom") (param i32) (result i32)
+        (call $inner (local.get 0)))
+)"#;
+
+/// Every export's answer to a set of arguments, errors as their first
+/// line.
+fn answers(engine: &Engine, module: &Module) -> Vec<String> {
+    let mut store = Store::new(engine, ());
+    let instance = Linker::new(engine).instantiate(&mut store, module).unwrap();
+    let mut out = Vec::new();
+    let cases: &[(&str, &[i32])] = &[
+        ("indirect", &[21, 0]),
+        ("indirect", &[21, 1]),
+        ("indirect", &[21, 3]),
+        ("indirect", &[21, 9]),
+        ("sub_indirect", &[0]),
+        ("sub_indirect", &[1]),
+        ("sub_indirect", &[2]),
+        ("func_test", &[0]),
+        ("func_test", &[1]),
+        ("func_test", &[2]),
+        ("struct_test", &[0]),
+        ("struct_test", &[1]),
+        ("struct_test", &[2]),
+        ("cast_field", &[1]),
+        ("cast_field", &[0]),
+        ("boom", &[0]),
+        ("boom", &[1]),
+    ];
+    for (name, args) in cases {
+        let args: Vec<Val> = args.iter().map(|a| Val::I32(*a)).collect();
+        out.push(format!(
+            "{name}{args:?} = {:?}",
+            common::call(&mut store, &instance, name, &args)
+        ));
+    }
+    out
+}
+
+/// An engine in which other modules' types were registered first, so the
+/// ids and records of `WAT`'s types differ from a fresh engine's.
+fn crowded_engine(config: &Config) -> Engine {
+    let engine = Engine::new(config).unwrap();
+    for i in 0..20 {
+        let wat = format!(
+            "(module (type (func (param {}) (result i64))) \
+             (type (sub (struct (field i64) (field i32) (field (mut i{})))))\
+             (func (export \"f{i}\") (type 0) (i64.const {i})))",
+            "i32 ".repeat(i + 1),
+            if i % 2 == 0 { 32 } else { 64 }
+        );
+        Module::new(&engine, wat).unwrap();
+    }
+    engine
+}
+
+#[test]
+fn code_saved_by_one_engine_runs_in_another_under_every_policy() {
+    for (name, config) in common::policy_configs(true) {
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, WAT).unwrap();
+        let expected = answers(&engine, &module);
+        assert!(
+            expected[0].contains("Ok(I32(42))") && expected[1].contains("type mismatch"),
+            "{name}: {expected:?}"
+        );
+        assert!(expected[6].contains("Ok(I32(8))"), "{name}: {expected:?}");
+        assert!(
+            expected[11].contains("Ok(I32(110))"),
+            "{name}: {expected:?}"
+        );
+        assert!(expected[12].contains("Ok(I32(1))"), "{name}: {expected:?}");
+        let saved = module.serialize().unwrap();
+
+        let other = crowded_engine(&config);
+        // SAFETY: the bytes were written by `module.serialize` just now.
+        let loaded = unsafe { Module::deserialize(&other, &saved) }.unwrap();
+        assert_eq!(answers(&other, &loaded), expected, "{name}");
+        assert_eq!(loaded.name(), Some("typed"));
+        assert_eq!(
+            loaded
+                .exports()
+                .map(|(n, _)| n.to_string())
+                .collect::<Vec<_>>(),
+            module
+                .exports()
+                .map(|(n, _)| n.to_string())
+                .collect::<Vec<_>>()
+        );
+
+        // Saved again from the loaded module (code relocated once
+        // already) and loaded into a third engine.
+        let again = loaded.serialize().unwrap();
+        let third = crowded_engine(&config);
+        Module::new(&third, "(module (type (func (param f64))))").unwrap();
+        // SAFETY: as above.
+        let reloaded = unsafe { Module::deserialize(&third, &again) }.unwrap();
+        assert_eq!(answers(&third, &reloaded), expected, "{name}, saved twice");
+    }
+}
+
+#[test]
+fn traps_keep_their_wasm_frames() {
+    let engine = Engine::new(&Config::new()).unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let saved = module.serialize().unwrap();
+    // SAFETY: written by `module.serialize` just now.
+    let loaded = unsafe { Module::deserialize(&engine, &saved) }.unwrap();
+    let backtrace = |module: &Module| {
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new(&engine)
+            .instantiate(&mut store, module)
+            .unwrap();
+        let f = instance
+            .get_typed_func::<i32, i32>(&mut store, "boom")
+            .unwrap();
+        let e = f.call(&mut store, 1).unwrap_err();
+        match e {
+            walmart::Error::Trap(t) => {
+                assert_eq!(t.kind(), walmart::TrapKind::Unreachable);
+                t.backtrace()
+            }
+            other => panic!("{other}"),
+        }
+    };
+    let original = backtrace(&module);
+    assert!(original.contains("inner"), "{original}");
+    assert_eq!(backtrace(&loaded), original);
+}
+
+#[test]
+fn other_settings_are_refused_naming_the_setting() {
+    let engine = Engine::new(&Config::new()).unwrap();
+    let saved = Module::new(&engine, WAT).unwrap().serialize().unwrap();
+    let mut fuel = Config::new();
+    fuel.consume_fuel(true);
+    let mut fine = Config::new();
+    fine.attest(walmart::attest::Policy::Fine);
+    let mut checked = Config::new();
+    checked.guarded_memory(false);
+    let mut epochs = Config::new();
+    epochs.epoch_interruption(true);
+    let mut no_gc = Config::new();
+    no_gc.wasm_2_0_only();
+    for (config, setting) in [
+        (fuel, "consume_fuel"),
+        (fine, "attest"),
+        (checked, "guard_size"),
+        (epochs, "epoch_interruption"),
+        (no_gc, "proposals"),
+    ] {
+        let other = Engine::new(&config).unwrap();
+        // SAFETY: written by this build; refused before any code is placed.
+        let e = unsafe { Module::deserialize(&other, &saved) }
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("other settings") && e.contains(&format!("`{setting}:")),
+            "{setting}: {e}"
+        );
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+}
+
+#[test]
+fn damaged_bytes_and_plain_binaries_get_clear_errors() {
+    let engine = Engine::new(&Config::new()).unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let saved = module.serialize().unwrap();
+    let load = |bytes: &[u8]| {
+        // SAFETY: every case is refused before code is placed (checked).
+        unsafe { Module::deserialize(&engine, bytes) }
+            .map(|_| ())
+            .unwrap_err()
+            .to_string()
+    };
+    for cut in [0, 7, 20, saved.len() / 2, saved.len() - 1] {
+        let e = load(&saved[..cut]);
+        assert!(e.starts_with("precompiled module:"), "cut at {cut}: {e}");
+    }
+    for at in [12, 40, saved.len() / 3, saved.len() - 3] {
+        let mut damaged = saved.clone();
+        damaged[at] ^= 0x40;
+        let e = load(&damaged);
+        assert!(e.contains("checksum"), "byte {at}: {e}");
+    }
+    let mut newer = saved.clone();
+    newer[8] = newer[8].wrapping_add(1);
+    assert!(load(&newer).contains("format version"));
+    let wasm = wat::parse_str(WAT).unwrap();
+    assert!(load(&wasm).contains("not a precompiled walmart module"));
+
+    let e = Module::new(&engine, &saved).unwrap_err().to_string();
+    assert!(e.contains("Module::deserialize"), "{e}");
+    assert_eq!(
+        Engine::detect_precompiled(&saved),
+        Some(walmart::Precompiled::Module)
+    );
+    assert_eq!(Engine::detect_precompiled(&wasm), None);
+    // SAFETY: the file does not exist.
+    let e = unsafe { Module::deserialize_file(&engine, "/nonexistent/x.cwasm") }
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("/nonexistent/x.cwasm"), "{e}");
+}
+
+#[test]
+fn precompile_module_is_serialize_of_new() {
+    let engine = Engine::new(&Config::new()).unwrap();
+    let saved = engine.precompile_module(WAT.as_bytes()).unwrap();
+    // SAFETY: written by this engine just now.
+    let loaded = unsafe { Module::deserialize(&engine, &saved) }.unwrap();
+    let fresh = Module::new(&engine, WAT).unwrap();
+    assert_eq!(answers(&engine, &loaded), answers(&engine, &fresh));
+    let e = engine
+        .precompile_module(b"(module (func (result i32)))")
+        .unwrap_err()
+        .to_string();
+    assert!(!e.is_empty());
+}
