@@ -9,16 +9,22 @@
 //! checksum   u64       FNV-1a of everything after this field
 //! fingerprint          string: the compiler and settings the code is for
 //! wasm                 bytes: the module's binary
+//! facts      u8        bit 0: handles exceptions; bit 1: dlmalloc state
+//!            u32       where dlmalloc's state lies (0 without bit 1)
 //! functions  u32 count, then each:
 //!   func_index   u8 (0: none, 1: some) + u32
 //!   code         bytes
-//!   traps        u32 count of (u32 offset, u8 Cranelift trap code)
-//!   srclocs      u32 count of (u32 start, u32 end, u32 Wasm offset)
+//!   traps        u32 count of (var offset from the previous trap's,
+//!                u8 Cranelift trap code)
+//!   srclocs      u32 count of (var gap from the previous range's end,
+//!                var length, zigzag var Wasm offset from the previous)
 //!   relocs       u32 count of (u32 offset, u8 kind, u8 target kind,
 //!                u32 target, i64 addend)
 //! ```
 //!
-//! Strings and byte runs are a u64 length and the bytes. The checksum
+//! Strings and byte runs are a u64 length and the bytes; `var` is an
+//! unsigned LEB128 of at most 32 bits (traps and source locations are
+//! most of a module's metadata: deltas keep them a few bytes each). The checksum
 //! catches a truncated or damaged file; it is no defence against a crafted
 //! one, whose code runs as it is (loading a precompiled module is
 //! `unsafe` in the runtime's API for that reason).
@@ -29,6 +35,7 @@ use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::ir::TrapCode;
 
 use crate::code_memory::{CompiledFunction, FunctionInfo, RelocTarget, Relocation, TypeConstant};
+use crate::compile::ModuleFacts;
 use crate::error::CompileError;
 use crate::trap::TrapKind;
 
@@ -44,6 +51,8 @@ pub struct Artifact<'a> {
     pub fingerprint: &'a str,
     /// The module's binary.
     pub wasm: &'a [u8],
+    /// What placing the code needs besides the functions.
+    pub facts: ModuleFacts,
     /// Its functions as [`crate::Compiler::place_compiled`] takes them.
     pub functions: Vec<CompiledFunction>,
 }
@@ -54,7 +63,12 @@ pub fn is_precompiled(bytes: &[u8]) -> bool {
 }
 
 /// Writes a precompiled module.
-pub fn encode(fingerprint: &str, wasm: &[u8], functions: &[CompiledFunction]) -> Vec<u8> {
+pub fn encode(
+    fingerprint: &str,
+    wasm: &[u8],
+    facts: ModuleFacts,
+    functions: &[CompiledFunction],
+) -> Vec<u8> {
     let code: usize = functions.iter().map(|f| f.code.len()).sum();
     let mut w = Writer(Vec::with_capacity(wasm.len() + code + 1024));
     w.0.extend_from_slice(MAGIC);
@@ -62,6 +76,8 @@ pub fn encode(fingerprint: &str, wasm: &[u8], functions: &[CompiledFunction]) ->
     w.u64(0);
     w.bytes(fingerprint.as_bytes());
     w.bytes(wasm);
+    w.u8(u8::from(facts.handles_exceptions) | (u8::from(facts.dlmalloc_state.is_some()) << 1));
+    w.u32(facts.dlmalloc_state.unwrap_or(0));
     w.u32(functions.len() as u32);
     for f in functions {
         match f.info.func_index {
@@ -76,15 +92,20 @@ pub fn encode(fingerprint: &str, wasm: &[u8], functions: &[CompiledFunction]) ->
         }
         w.bytes(&f.code);
         w.u32(f.info.traps.len() as u32);
+        let mut last = 0;
         for (offset, kind) in &f.info.traps {
-            w.u32(*offset);
+            w.var(offset.wrapping_sub(last));
             w.u8(kind.code().as_raw().get());
+            last = *offset;
         }
         w.u32(f.info.srclocs.len() as u32);
+        let (mut last_end, mut last_wasm) = (0u32, 0u32);
         for (start, end, wasm_offset) in &f.info.srclocs {
-            w.u32(*start);
-            w.u32(*end);
-            w.u32(*wasm_offset);
+            w.var(start.wrapping_sub(last_end));
+            w.var(end.wrapping_sub(*start));
+            let delta = wasm_offset.wrapping_sub(last_wasm) as i32;
+            w.var(((delta << 1) ^ (delta >> 31)) as u32);
+            (last_end, last_wasm) = (*end, *wasm_offset);
         }
         w.u32(f.relocs.len() as u32);
         for r in &f.relocs {
@@ -135,6 +156,13 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
     let fingerprint =
         std::str::from_utf8(r.bytes()?).map_err(|_| bad("fingerprint is not UTF-8"))?;
     let wasm = r.bytes()?;
+    let facts = match (r.u8()?, r.u32()?) {
+        (bits, state) if bits < 4 => ModuleFacts {
+            handles_exceptions: bits & 1 != 0,
+            dlmalloc_state: (bits & 2 != 0).then_some(state),
+        },
+        (bits, _) => return Err(bad(&format!("module facts {bits:#x}"))),
+    };
     let count = r.count(4)?;
     let mut functions = Vec::with_capacity(count);
     for _ in 0..count {
@@ -144,9 +172,11 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
             (tag, _) => return Err(bad(&format!("function index tag {tag}"))),
         };
         let code = r.bytes()?.to_vec();
-        let traps = (0..r.count(5)?)
+        let mut last = 0u32;
+        let traps = (0..r.count(2)?)
             .map(|_| {
-                let offset = r.u32()?;
+                let offset = last.wrapping_add(r.var()?);
+                last = offset;
                 let code = r.u8()?;
                 let kind = NonZeroU8::new(code)
                     .and_then(|c| TrapKind::from_code(TrapCode::from_raw(c)))
@@ -154,8 +184,17 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
                 Ok((offset, kind))
             })
             .collect::<Result<_, CompileError>>()?;
-        let srclocs = (0..r.count(12)?)
-            .map(|_| Ok((r.u32()?, r.u32()?, r.u32()?)))
+        let (mut last_end, mut last_wasm) = (0u32, 0u32);
+        let srclocs = (0..r.count(3)?)
+            .map(|_| {
+                let start = last_end.wrapping_add(r.var()?);
+                let end = start.wrapping_add(r.var()?);
+                let zigzag = r.var()?;
+                let delta = ((zigzag >> 1) as i32) ^ -((zigzag & 1) as i32);
+                let wasm_offset = last_wasm.wrapping_add(delta as u32);
+                (last_end, last_wasm) = (end, wasm_offset);
+                Ok((start, end, wasm_offset))
+            })
             .collect::<Result<_, CompileError>>()?;
         let relocs = (0..r.count(18)?)
             .map(|_| {
@@ -197,6 +236,7 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
     Ok(Artifact {
         fingerprint,
         wasm,
+        facts,
         functions,
     })
 }
@@ -261,6 +301,14 @@ impl Writer {
         self.u64(b.len() as u64);
         self.0.extend_from_slice(b);
     }
+    /// Unsigned LEB128.
+    fn var(&mut self, mut v: u32) {
+        while v >= 0x80 {
+            self.0.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
 }
 
 struct Reader<'a> {
@@ -269,6 +317,7 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], CompileError> {
         let end = self
             .at
@@ -279,6 +328,7 @@ impl<'a> Reader<'a> {
         self.at = end;
         Ok(b)
     }
+    #[inline]
     fn u8(&mut self) -> Result<u8, CompileError> {
         Ok(self.take(1)?[0])
     }
@@ -291,6 +341,24 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(
             self.take(8)?.try_into().expect("8 bytes"),
         ))
+    }
+    /// Unsigned LEB128 of at most 32 bits, in at most five bytes. Read
+    /// straight from the slice: a module has hundreds of thousands.
+    #[inline]
+    fn var(&mut self) -> Result<u32, CompileError> {
+        let rest = &self.bytes[self.at..];
+        let mut v = 0u32;
+        for (i, &b) in rest.iter().take(5).enumerate() {
+            if i == 4 && b > 0x0f {
+                return Err(bad("varint past 32 bits"));
+            }
+            v |= u32::from(b & 0x7f) << (7 * i);
+            if b < 0x80 {
+                self.at += i + 1;
+                return Ok(v);
+            }
+        }
+        Err(bad(&format!("truncated varint at byte {}", self.at)))
     }
     fn bytes(&mut self) -> Result<&'a [u8], CompileError> {
         let len = usize::try_from(self.u64()?).map_err(|_| bad("length past memory"))?;
@@ -335,8 +403,17 @@ mod tests {
                 ],
                 info: FunctionInfo {
                     func_index: Some(7),
-                    traps: vec![(5, TrapKind::Unreachable), (9, TrapKind::OutOfFuel)],
-                    srclocs: vec![(0, 4, 100), (4, 37, 104)],
+                    traps: vec![
+                        (5, TrapKind::Unreachable),
+                        (9, TrapKind::OutOfFuel),
+                        (300, TrapKind::HostError),
+                    ],
+                    srclocs: vec![
+                        (0, 4, 100),
+                        (4, 37, 104),
+                        (40, 200, 50),
+                        (200, 201, u32::MAX),
+                    ],
                     ..Default::default()
                 },
             },
@@ -350,10 +427,15 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let bytes = encode("fp", b"\0asm\x01\0\0\0", &sample());
+        let facts = ModuleFacts {
+            handles_exceptions: true,
+            dlmalloc_state: Some(1024),
+        };
+        let bytes = encode("fp", b"\0asm\x01\0\0\0", facts, &sample());
         let a = decode(&bytes).unwrap();
         assert_eq!(a.fingerprint, "fp");
         assert_eq!(a.wasm, b"\0asm\x01\0\0\0");
+        assert_eq!(a.facts, facts);
         assert_eq!(a.functions.len(), 2);
         let f = &a.functions[0];
         assert_eq!(f.code, vec![0x90; 37]);
@@ -369,7 +451,12 @@ mod tests {
 
     #[test]
     fn every_truncation_and_every_flipped_byte_is_an_error() {
-        let bytes = encode("fingerprint", b"\0asm\x01\0\0\0", &sample());
+        let bytes = encode(
+            "fingerprint",
+            b"\0asm\x01\0\0\0",
+            ModuleFacts::default(),
+            &sample(),
+        );
         for len in 0..bytes.len() {
             assert!(decode(&bytes[..len]).is_err(), "truncated to {len}");
         }
@@ -386,7 +473,7 @@ mod tests {
     #[test]
     fn a_huge_count_is_refused_before_allocating() {
         // A file whose checksum matches but whose function count is absurd.
-        let mut bytes = encode("", b"", &[]);
+        let mut bytes = encode("", b"", ModuleFacts::default(), &[]);
         let at = bytes.len() - 4;
         bytes[at..].copy_from_slice(&u32::MAX.to_le_bytes());
         let sum = fnv1a(&bytes[HEADER..]);

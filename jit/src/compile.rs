@@ -70,7 +70,6 @@ struct ModulePlans {
     exceptions: Option<ExceptionPlan>,
     /// Where dlmalloc's state lies ([`CompiledModule::dlmalloc_state`]).
     dlmalloc_state: Option<u32>,
-    names: DebugNames,
     /// The tag monitor wraps the allocator.
     tag_monitor: bool,
 }
@@ -105,10 +104,6 @@ impl ModulePlans {
             unnamed_dlmalloc,
             exceptions,
             dlmalloc_state,
-            names: DebugNames {
-                module: info.name.clone(),
-                funcs: info.func_names.clone(),
-            },
             tag_monitor: config.tags.is_some(),
         })
     }
@@ -118,39 +113,72 @@ impl ModulePlans {
         self.allocator.as_ref().filter(|_| self.tag_monitor)
     }
 
-    /// The Wasm function index of each function compilation produces, in
-    /// order ([`Compiler::compile_functions`]).
-    fn function_indices(&self, config: &TranslateConfig, info: &ModuleInfo) -> Vec<Option<u32>> {
-        let wrapped = self.tag_plan().map_or(&[][..], |p| &p.wrapped[..]);
-        let defined =
-            info.num_imported_funcs..info.num_imported_funcs + info.func_bodies.len() as u32;
-        defined
-            .chain(wrapped.iter().map(|w| w.0))
-            .map(Some)
-            .chain(Trampoline::needed(config).into_iter().map(|_| None))
-            .collect()
-    }
-
-    /// Places compiled functions in code memory.
-    fn place(
-        self,
-        info: &ModuleInfo,
-        functions: Vec<CompiledFunction>,
-        types: TypeLinks<'_>,
-    ) -> Result<CompiledModule, CompileError> {
-        let handles_exceptions = self.exceptions.is_some();
-        let tags = self.allocator.filter(|_| self.tag_monitor);
-        Ok(CompiledModule {
-            handles_exceptions,
-            code: CodeMemory::new(functions, self.names, handles_exceptions, types)?,
-            offsets: VMOffsets::new(info),
-            tag_plan: tags,
+    fn facts(&self) -> ModuleFacts {
+        ModuleFacts {
+            handles_exceptions: self.exceptions.is_some(),
             dlmalloc_state: self.dlmalloc_state,
-        })
+        }
     }
 }
 
+/// What placing a module's code needs to know of the module besides the
+/// functions, decided as it was compiled; a precompiled module carries it
+/// ([`crate::artifact`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModuleFacts {
+    /// [`CompiledModule::handles_exceptions`].
+    pub handles_exceptions: bool,
+    /// [`CompiledModule::dlmalloc_state`].
+    pub dlmalloc_state: Option<u32>,
+}
+
+/// The Wasm function index of each function compilation produces, in
+/// order ([`Compiler::compile_functions`]): defined functions, the bodies
+/// of the allocator functions the tag monitor wraps, the trampolines.
+fn function_indices(
+    config: &TranslateConfig,
+    info: &ModuleInfo,
+    tag_plan: Option<&AllocatorPlan>,
+) -> Vec<Option<u32>> {
+    let wrapped = tag_plan.map_or(&[][..], |p| &p.wrapped[..]);
+    let defined = info.num_imported_funcs..info.num_imported_funcs + info.func_bodies.len() as u32;
+    defined
+        .chain(wrapped.iter().map(|w| w.0))
+        .map(Some)
+        .chain(Trampoline::needed(config).into_iter().map(|_| None))
+        .collect()
+}
+
+/// Places a module's compiled functions in code memory.
+fn place(
+    info: &ModuleInfo,
+    functions: Vec<CompiledFunction>,
+    facts: ModuleFacts,
+    tag_plan: Option<AllocatorPlan>,
+    types: TypeLinks<'_>,
+) -> Result<CompiledModule, CompileError> {
+    let names = DebugNames {
+        module: info.name.clone(),
+        funcs: info.func_names.clone(),
+    };
+    Ok(CompiledModule {
+        handles_exceptions: facts.handles_exceptions,
+        code: CodeMemory::new(functions, names, facts.handles_exceptions, types)?,
+        offsets: VMOffsets::new(info),
+        tag_plan,
+        dlmalloc_state: facts.dlmalloc_state,
+    })
+}
+
 impl CompiledModule {
+    /// What placing this module's code again needs besides its functions.
+    pub fn facts(&self) -> ModuleFacts {
+        ModuleFacts {
+            handles_exceptions: self.handles_exceptions,
+            dlmalloc_state: self.dlmalloc_state,
+        }
+    }
+
     /// Entry address of defined function `i`.
     pub fn defined_func(&self, i: u32) -> *const u8 {
         self.code.function_ptr(i as usize)
@@ -254,23 +282,34 @@ impl Compiler {
     ) -> Result<CompiledModule, CompileError> {
         let plans = ModulePlans::new(&self.config, info, wasm)?;
         let functions = self.compile_functions(wasm, info, &plans)?;
-        plans.place(info, functions, types)
+        let facts = plans.facts();
+        let tag_plan = plans.allocator.filter(|_| plans.tag_monitor);
+        place(info, functions, facts, tag_plan, types)
     }
 
     /// Places functions compiled earlier for module `wasm`
-    /// ([`CodeMemory::unplaced`] of a module this compiler's settings
-    /// compiled), with `types` the engine's constants of its types. The
-    /// functions' number, Wasm indices and relocations are checked against
-    /// the module; their code is trusted as it is.
+    /// ([`CodeMemory::unplaced`] and [`CompiledModule::facts`] of a module
+    /// this compiler's settings compiled), with `types` the engine's
+    /// constants of its types. The functions' number, Wasm indices and
+    /// relocations are checked against the module; their code and the
+    /// facts are trusted as they are.
     pub fn place_compiled(
         &self,
         wasm: &[u8],
         info: &ModuleInfo,
         functions: Vec<CompiledFunction>,
+        facts: ModuleFacts,
         types: TypeLinks<'_>,
     ) -> Result<CompiledModule, CompileError> {
-        let plans = ModulePlans::new(&self.config, info, wasm)?;
-        let expected = plans.function_indices(&self.config, info);
+        // Of the plans compilation made, only the tag monitor's is needed
+        // at run time.
+        let tag_plan = self
+            .config
+            .tags
+            .is_some()
+            .then(|| AllocatorPlan::new(info, wasm))
+            .transpose()?;
+        let expected = function_indices(&self.config, info, tag_plan.as_ref());
         if functions.len() != expected.len() {
             return Err(CompileError::CodeMemory(format!(
                 "{} compiled functions for a module that needs {}",
@@ -291,7 +330,7 @@ impl Compiler {
                 "type constants do not match the module's types".into(),
             ));
         }
-        plans.place(info, functions, types)
+        place(info, functions, facts, tag_plan, types)
     }
 
     /// Translates and compiles the module's functions, in parallel: defined

@@ -153,6 +153,7 @@ impl Module {
         Ok(artifact::encode(
             &self.inner.engine.compiler().fingerprint(),
             &self.inner.wasm,
+            self.inner.compiled.facts(),
             &self.inner.compiled.code.unplaced(),
         ))
     }
@@ -184,11 +185,11 @@ impl Module {
         }
         let wasm = artifact.wasm;
         let info = module_info::parse_precompiled(wasm, engine.compiler().config().proposals)?;
-        let functions = artifact.functions;
+        let (functions, facts) = (artifact.functions, artifact.facts);
         Module::assemble(engine, info, wasm, |info, types| {
             engine
                 .compiler()
-                .place_compiled(wasm, info, functions, types)
+                .place_compiled(wasm, info, functions, facts, types)
         })
     }
 
