@@ -2171,6 +2171,47 @@ fn slack_marks_are_seen_by_the_store_barrier() {
     assert!(events.is_empty(), "{events:?}");
 }
 
+/// Under `--on-detect trap`, a detection no hook stopped the guest for
+/// (here the final walk's, of a chain the host broke through
+/// `Memory::write` after the last call) fails the run's end as a trap, so
+/// whether the guest finished before a verdict came does not decide the
+/// outcome. Before, such runs ended well: `walmart run` exited 0 or 86 by
+/// the race between its last hook and the (paced) walks.
+#[test]
+fn a_detection_no_hook_acted_on_fails_the_end_of_a_trapping_run() {
+    for on_detect in [OnDetect::Trap, OnDetect::Log] {
+        let mut s = setup(
+            Policy::Coarse,
+            false,
+            true,
+            on_detect,
+            &dlmalloc_heap("dlmalloc"),
+        );
+        call(&mut s, "alloc", &[]).unwrap();
+        let memory = s.instance.get_memory(&mut s.store, "memory").unwrap();
+        memory.write(&mut s.store, 0x1024, &[0]).unwrap();
+        let end = s.store.finish_attestation();
+        let found = s
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == EventKind::HeapCorrupt)
+            .count();
+        assert_eq!(found, 1);
+        match (on_detect, end) {
+            (OnDetect::Trap, Err(Error::Trap(t))) => {
+                assert_eq!(t.kind(), TrapKind::AttestationViolation)
+            }
+            (OnDetect::Log, Ok(Some(stats))) => assert_eq!(stats.detections, 1),
+            (_, other) => panic!("{on_detect:?}: {other:?}"),
+        }
+        // Acted on once: the store goes on.
+        call(&mut s, "alloc", &[]).unwrap();
+        assert!(s.store.finish_attestation().is_ok());
+    }
+}
+
 /// The walk of dlmalloc's chunk chain: silent on an intact heap, a
 /// `heap-corrupt` event naming the broken word once a byte lands on a
 /// chunk header, found as the export returns; off by configuration, and

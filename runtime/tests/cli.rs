@@ -2130,7 +2130,21 @@ fn precompiled_code_keeps_its_attestation() {
             "{policy} {name} {case}: {expected:?}"
         );
         let got = run(&["--allow-precompiled"], cwasm);
-        assert_eq!(got, expected, "{policy} {name} {case}");
+        // The same detections, and a detected run fails (`--on-detect
+        // trap`), whether its verdict came before the guest's end or at it.
+        assert_eq!(
+            (got.0, &got.2),
+            (expected.0, &expected.2),
+            "{policy} {name} {case}"
+        );
+        assert_eq!(expected.0, Some(if detected { 86 } else { 0 }));
+        // Under `coarse` and `fine` the walks as control leaves the module
+        // are paced, so whether the guest is stopped before it prints
+        // varies from run to run, binary or precompiled alike; the tag
+        // monitor stops it at the violating access.
+        if policy == "tags" {
+            assert_eq!(got.1, expected.1, "{policy} {name} {case}");
+        }
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

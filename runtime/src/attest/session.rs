@@ -1100,7 +1100,7 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
     super::heap_walk::check(store, &site, super::heap_walk::WalkAt::Final);
     // One hook takes every written page: the flush reads them in place,
     // so the ring's room does not limit it.
-    let _ = hook(store, HookAt::Flush, &site);
+    let flushed = hook(store, HookAt::Flush, &site);
     if let Some(s) = store.attest.as_deref_mut() {
         s.sealed = keep && s.protected;
     }
@@ -1111,6 +1111,13 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
     tampered?;
     if let Some(e) = s.shared.failure() {
         return Err(Error::Resource(e));
+    }
+    // Under `OnDetect::Trap`, a detection no hook stopped the guest for
+    // (the final heap walk's, or a verdict that came after the guest's
+    // last hook) fails the run all the same: whether the guest ended
+    // before the verdict came must not decide the run's outcome.
+    if flushed.is_err() || s.stop_requested() {
+        return Err(trap(TrapKind::AttestationViolation));
     }
     Ok(Some(s.stats()))
 }
