@@ -79,6 +79,19 @@ unsafe impl<T> Send for HostFuncDef<T> {}
 // SAFETY: as above.
 unsafe impl<T> Sync for HostFuncDef<T> {}
 
+impl<T: 'static> Clone for HostFuncDef<T> {
+    fn clone(&self) -> Self {
+        HostFuncDef {
+            ty: self.ty.clone(),
+            type_id: self.type_id,
+            code: self.code,
+            func: self.func.clone(),
+            name: self.name.clone(),
+            trusted: self.trusted,
+        }
+    }
+}
+
 impl<T: 'static> HostFuncDef<T> {
     pub(crate) fn new(
         engine: &crate::Engine,

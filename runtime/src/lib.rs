@@ -54,7 +54,7 @@ pub use global::Global;
 pub use instance::Instance;
 pub use interrupts::UpdateDeadline;
 pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder, DEFAULT_COUNT};
-pub use linker::Linker;
+pub use linker::{Linker, UnknownImports};
 pub use memory::{Memory, PAGE_SIZE};
 pub use module::{ExternType, Module};
 pub use shared_memory::SharedMemory;

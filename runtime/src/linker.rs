@@ -19,11 +19,35 @@ enum Definition<T: 'static> {
     HostFunc(HostFuncDef<T>),
 }
 
+/// What [`Linker::define_unknown_imports`] defines a module's unknown
+/// function imports as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownImports {
+    /// Functions that fail, naming the import, when called.
+    Trap,
+    /// Functions that return zeros and nulls.
+    DefaultValues,
+}
+
 /// Resolves imports by `(module, name)`.
 pub struct Linker<T: 'static> {
     engine: Engine,
     /// Keyed by module, then name, so lookups borrow the import's strings.
     defs: HashMap<String, HashMap<String, Definition<T>>>,
+    /// A later definition of a name replaces the earlier one
+    /// ([`Linker::allow_shadowing`]).
+    allow_shadowing: bool,
+}
+
+impl<T: 'static> std::fmt::Debug for Linker<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut modules: Vec<&String> = self.defs.keys().collect();
+        modules.sort();
+        f.debug_struct("Linker")
+            .field("modules", &modules)
+            .field("allow_shadowing", &self.allow_shadowing)
+            .finish()
+    }
 }
 
 impl<T: 'static> Linker<T> {
@@ -32,7 +56,17 @@ impl<T: 'static> Linker<T> {
         Linker {
             engine: engine.clone(),
             defs: HashMap::new(),
+            allow_shadowing: false,
         }
+    }
+
+    /// Whether defining a name again replaces the earlier definition. Off
+    /// by default, as in wasmtime: a second definition of a name is an
+    /// error, so two host libraries cannot silently take each other's
+    /// functions.
+    pub fn allow_shadowing(&mut self, allow: bool) -> &mut Self {
+        self.allow_shadowing = allow;
+        self
     }
 
     /// The engine.
@@ -40,7 +74,8 @@ impl<T: 'static> Linker<T> {
         &self.engine
     }
 
-    /// Defines `module::name` as `item`, replacing any earlier definition.
+    /// Defines `module::name` as `item` (an error if the name is defined
+    /// already, unless [`Linker::allow_shadowing`]).
     pub fn define(
         &mut self,
         _store: impl AsContextMut<Data = T>,
@@ -48,7 +83,7 @@ impl<T: 'static> Linker<T> {
         name: &str,
         item: impl Into<Extern>,
     ) -> Result<&mut Self> {
-        self.insert(module, name.to_string(), Definition::Extern(item.into()));
+        self.insert(module, name.to_string(), Definition::Extern(item.into()))?;
         Ok(self)
     }
 
@@ -93,7 +128,7 @@ impl<T: 'static> Linker<T> {
         let mut def = HostFuncDef::new(&self.engine, ty, func)?;
         def.name = Some(format!("{module}.{name}"));
         def.trusted = trusted;
-        self.insert(module, name.to_string(), Definition::HostFunc(def));
+        self.insert(module, name.to_string(), Definition::HostFunc(def))?;
         Ok(self)
     }
 
@@ -105,17 +140,163 @@ impl<T: 'static> Linker<T> {
         instance: Instance,
     ) -> Result<&mut Self> {
         let exports = instance::export_map(&mut store.as_context_mut().opaque, instance);
+        // All or nothing: no export is defined when one name is taken.
+        for name in exports.keys() {
+            self.check_free(module, name)?;
+        }
         for (name, ext) in exports {
-            self.insert(module, name, Definition::Extern(ext));
+            self.insert(module, name, Definition::Extern(ext))?;
         }
         Ok(self)
     }
 
-    fn insert(&mut self, module: &str, name: String, def: Definition<T>) {
+    /// Defines every function `module` imports that this linker does not
+    /// define as one that fails with an error naming the import when it
+    /// is called (wasmtime's `define_unknown_imports_as_traps`): a module
+    /// importing more than the host offers runs until it calls what is
+    /// missing. Imports of other kinds stay undefined.
+    pub fn define_unknown_imports_as_traps(&mut self, module: &Module) -> Result<()> {
+        self.define_unknown_imports(module, UnknownImports::Trap)
+    }
+
+    /// Defines every function `module` imports that this linker does not
+    /// define as one that returns zeros and nulls (wasmtime's
+    /// `define_unknown_imports_as_default_values`). Imports of other
+    /// kinds stay undefined.
+    pub fn define_unknown_imports_as_default_values(&mut self, module: &Module) -> Result<()> {
+        self.define_unknown_imports(module, UnknownImports::DefaultValues)
+    }
+
+    /// Defines every function `module` imports that this linker does not
+    /// define as `how` says.
+    pub fn define_unknown_imports(&mut self, module: &Module, how: UnknownImports) -> Result<()> {
+        match how {
+            UnknownImports::Trap => self.define_unknown_as_traps(module),
+            UnknownImports::DefaultValues => self.define_unknown_as_default_values(module),
+        }
+    }
+
+    fn define_unknown_as_traps(&mut self, module: &Module) -> Result<()> {
+        self.define_unknown_functions(module, |m, n, _| {
+            let what = format!("{}::{}", printable(m), printable(n));
+            // A host error, so the call fails as a trap in Wasm code does,
+            // with the Wasm frames that called it.
+            move |_, _: &[Val], _: &mut [Val]| {
+                Err(Error::from(anyhow::anyhow!(
+                    "unknown import `{what}` called: it has not been defined"
+                )))
+            }
+        })
+    }
+
+    fn define_unknown_as_default_values(&mut self, module: &Module) -> Result<()> {
+        self.define_unknown_functions(module, |_, _, ty| {
+            let defaults: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
+            move |_, _: &[Val], results: &mut [Val]| {
+                results.clone_from_slice(&defaults);
+                Ok(())
+            }
+        })
+    }
+
+    /// Defines each function import of `module` this linker lacks with
+    /// the host function `make(module, name, type)` gives.
+    fn define_unknown_functions<F>(
+        &mut self,
+        module: &Module,
+        make: impl Fn(&str, &str, &FuncType) -> F,
+    ) -> Result<()>
+    where
+        F: Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    {
+        let missing: Vec<(String, String, FuncType)> = module
+            .imports()
+            .filter_map(|(m, n, ty)| match ty {
+                crate::ExternType::Func(ty) if !self.defines(m, n) => {
+                    Some((m.to_string(), n.to_string(), ty))
+                }
+                _ => None,
+            })
+            .collect();
+        for (m, n, ty) in missing {
+            // A module may import one name twice: define it once.
+            if !self.defines(&m, &n) {
+                let func = make(&m, &n, &ty);
+                self.func_new(&m, &n, ty, func)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Defines `as_module::as_name` as what `module::name` is defined as.
+    pub fn alias(
+        &mut self,
+        module: &str,
+        name: &str,
+        as_module: &str,
+        as_name: &str,
+    ) -> Result<&mut Self> {
+        let def = self.lookup(module, name)?;
+        self.insert(as_module, as_name.to_string(), def)?;
+        Ok(self)
+    }
+
+    /// Defines every name under `module` under `as_module` too.
+    pub fn alias_module(&mut self, module: &str, as_module: &str) -> Result<&mut Self> {
+        let names: Vec<String> = self
+            .defs
+            .get(module)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        for name in &names {
+            self.check_free(as_module, name)?;
+        }
+        for name in names {
+            let def = self.lookup(module, &name)?;
+            self.insert(as_module, name, def)?;
+        }
+        Ok(self)
+    }
+
+    /// A copy of the definition of `module::name`.
+    fn lookup(&self, module: &str, name: &str) -> Result<Definition<T>> {
+        match self.defs.get(module).and_then(|m| m.get(name)) {
+            Some(Definition::Extern(e)) => Ok(Definition::Extern(*e)),
+            Some(Definition::HostFunc(def)) => Ok(Definition::HostFunc(def.clone())),
+            None => Err(Error::Link(format!(
+                "`{}::{}` is not defined",
+                printable(module),
+                printable(name)
+            ))),
+        }
+    }
+
+    /// Whether `module::name` is defined.
+    fn defines(&self, module: &str, name: &str) -> bool {
+        self.defs.get(module).is_some_and(|m| m.contains_key(name))
+    }
+
+    /// An error if defining `module::name` would replace a definition
+    /// and shadowing is not allowed.
+    fn check_free(&self, module: &str, name: &str) -> Result<()> {
+        if !self.allow_shadowing && self.defines(module, name) {
+            return Err(Error::Link(format!(
+                "`{}::{}` is defined twice (Linker::allow_shadowing(true) lets a later \
+                 definition replace an earlier one)",
+                printable(module),
+                printable(name)
+            )));
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, module: &str, name: String, def: Definition<T>) -> Result<()> {
+        self.check_free(module, &name)?;
         self.defs
             .entry(module.to_string())
             .or_default()
             .insert(name, def);
+        Ok(())
     }
 
     /// Looks up a definition.

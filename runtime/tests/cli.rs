@@ -2148,3 +2148,48 @@ fn precompiled_code_keeps_its_attestation() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn unknown_imports_can_trap_or_return_defaults() {
+    let dir = temp_dir("unknown-imports");
+    let wat = dir.join("imports.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+            (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+            (import "env" "answer" (func $answer (result i32)))
+            (func (export "run") (result i32) (call $answer))
+            (func (export "quiet") (result i32) (i32.const 3)))"#,
+    )
+    .unwrap();
+    let wat = wat.to_str().unwrap();
+    let out = walmart(&["run", "--invoke", "quiet", wat]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("unknown import: env::answer"));
+    // Trapping: the module runs until it calls the missing function.
+    let out = walmart(&["run", "--trap-unknown-imports", "--invoke", "quiet", wat]);
+    assert_eq!(text(&out.stdout), "3\n", "{}", text(&out.stderr));
+    let out = walmart(&["run", "--trap-unknown-imports", "--invoke", "run", wat]);
+    assert_eq!(out.status.code(), Some(134));
+    assert!(
+        text(&out.stderr).contains("unknown import `env::answer` called"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = walmart(&[
+        "run",
+        "--default-values-unknown-imports",
+        "--invoke",
+        "run",
+        wat,
+    ]);
+    assert_eq!(text(&out.stdout), "0\n", "{}", text(&out.stderr));
+    let out = walmart(&[
+        "run",
+        "--trap-unknown-imports",
+        "--default-values-unknown-imports",
+        wat,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

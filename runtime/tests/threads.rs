@@ -417,6 +417,7 @@ fn shared_memories_are_refused_where_they_do_not_fit() {
     let unshared_import =
         Module::new(&engine, r#"(module (import "env" "memory" (memory 1 4)))"#).unwrap();
     let memory = Memory::from_shared(&mut store, &shared).unwrap();
+    linker.allow_shadowing(true);
     linker.define(&mut store, "env", "memory", memory).unwrap();
     assert!(linker.instantiate(&mut store, &unshared_import).is_err());
     linker.instantiate(&mut store, &module).unwrap();

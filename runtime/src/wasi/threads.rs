@@ -22,7 +22,7 @@ use super::WasiCtx;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::func::Caller;
-use crate::linker::Linker;
+use crate::linker::{Linker, UnknownImports};
 use crate::memory::Memory;
 use crate::module::{ExternType, Module};
 use crate::shared_memory::SharedMemory;
@@ -54,6 +54,9 @@ struct Spawner {
     /// The shared memories the module imports, by import name.
     memories: Vec<(String, String, SharedMemory)>,
     next_tid: AtomicI32,
+    /// How each thread's linker defines the function imports WASI and
+    /// the spawner do not ([`add_to_linker_with`]).
+    unknown_imports: Option<UnknownImports>,
 }
 
 /// Whether `module` is a wasi-threads program: it imports
@@ -78,6 +81,19 @@ pub fn add_to_linker(
     linker: &mut Linker<WasiCtx>,
     store: &mut Store<WasiCtx>,
     module: &Module,
+) -> Result<()> {
+    add_to_linker_with(linker, store, module, None)
+}
+
+/// [`add_to_linker`], each thread's linker also defining the function
+/// imports that WASI and the spawner do not as `unknown_imports` says
+/// (as the embedder does for the main thread's with
+/// [`Linker::define_unknown_imports`]).
+pub fn add_to_linker_with(
+    linker: &mut Linker<WasiCtx>,
+    store: &mut Store<WasiCtx>,
+    module: &Module,
+    unknown_imports: Option<UnknownImports>,
 ) -> Result<()> {
     let has_start = module.exports().any(|(name, ty)| {
         name == START_EXPORT
@@ -110,6 +126,7 @@ pub fn add_to_linker(
         has_start,
         memories,
         next_tid: AtomicI32::new(1),
+        unknown_imports,
     });
     define(linker, store, &spawner)?;
     let ctx = std::mem::take(store.data_mut());
@@ -256,6 +273,9 @@ fn run_thread(
     let mut linker = Linker::new(&spawner.engine);
     super::add_to_linker(&mut linker, |ctx| ctx)?;
     define(&mut linker, &mut store, spawner)?;
+    if let Some(how) = spawner.unknown_imports {
+        linker.define_unknown_imports(&spawner.module, how)?;
+    }
     let instance = linker.instantiate(&mut store, &spawner.module)?;
     let start = instance
         .get_func(&mut store, START_EXPORT)

@@ -11,7 +11,7 @@ use walmart::attest::model::default;
 use walmart::attest::tags::TraceOptions;
 use walmart::attest::{Backpressure, OnDetect, Policy, TagColours};
 use walmart::wasi::{self, WasiCtx};
-use walmart::{AttestOptions, Engine, Linker, Module, Store, Val, ValType};
+use walmart::{AttestOptions, Engine, Linker, Module, Store, UnknownImports, Val, ValType};
 
 /// Exit status of a run that trapped (as wasmtime: 128 + SIGABRT).
 const TRAP_EXIT: u8 = 134;
@@ -27,6 +27,15 @@ pub struct RunArgs {
     /// machine code is trusted as it is.
     #[arg(long)]
     allow_precompiled: bool,
+    /// Define the function imports WASI does not offer as functions that
+    /// fail (a trap naming the import) when called, so the module runs
+    /// until it calls one.
+    #[arg(long, conflicts_with = "default_values_unknown_imports")]
+    trap_unknown_imports: bool,
+    /// Define the function imports WASI does not offer as functions that
+    /// return zeros and nulls.
+    #[arg(long)]
+    default_values_unknown_imports: bool,
     /// Call this export instead of `_start`; ARGS are parsed by its parameter types.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
@@ -341,14 +350,24 @@ fn call_module(
 ) -> anyhow::Result<ExitCode> {
     let mut linker = Linker::new(engine);
     wasi::add_to_linker(&mut linker, |ctx| ctx)?;
+    let unknown_imports = if args.trap_unknown_imports {
+        Some(UnknownImports::Trap)
+    } else if args.default_values_unknown_imports {
+        Some(UnknownImports::DefaultValues)
+    } else {
+        None
+    };
     if wasi::threads::uses_threads(module) {
         // Each thread's first allocations would fault in a fresh 2 MiB
         // huge page of mimalloc's (7 ms a thread, measured with THP on
         // `madvise`): none for a program that makes threads.
         // SAFETY: a process-wide flag; no pointers.
         unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
-        wasi::threads::add_to_linker(&mut linker, store, module)
+        wasi::threads::add_to_linker_with(&mut linker, store, module, unknown_imports)
             .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    }
+    if let Some(how) = unknown_imports {
+        linker.define_unknown_imports(module, how)?;
     }
     let instance = match linker.instantiate(&mut *store, module) {
         Ok(i) => i,

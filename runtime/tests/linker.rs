@@ -1,0 +1,170 @@
+//! The linker's definitions: a name defined twice is refused unless
+//! shadowing is allowed, aliases, and unknown imports defined as functions
+//! that trap or return defaults (wasmtime's `Linker` behaviours).
+
+use walmart::{Engine, ExternRef, Linker, Module, Store, Val};
+
+const IMPORTS: &str = r#"(module
+    (import "env" "present" (func $present (result i32)))
+    (import "env" "missing" (func $missing (param i32) (result i32)))
+    (import "env" "missing_many" (func $many (result i64 f64 externref)))
+    (func (export "call_present") (result i32) (call $present))
+    (func (export "call_missing") (result i32) (call $missing (i32.const 5)))
+    (func (export "call_many") (result i64 f64 externref) (call $many)))"#;
+
+fn call(
+    store: &mut Store<()>,
+    instance: &walmart::Instance,
+    name: &str,
+) -> Result<Vec<Val>, String> {
+    let f = instance.get_func(&mut *store, name).unwrap();
+    let mut out = vec![Val::I32(0); f.ty(&*store).results().len()];
+    f.call(&mut *store, &[], &mut out)
+        .map(|_| out)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_name_defined_twice_is_refused_unless_shadowing_is_allowed() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::<()>::new(&engine);
+    linker.func_wrap("env", "present", || 1).unwrap();
+    let e = linker
+        .func_wrap("env", "present", || 2)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`env::present` is defined twice"), "{e}");
+    assert_eq!(e.lines().count(), 1);
+    let global = walmart::Global::new(
+        &mut store,
+        walmart::GlobalType::new(walmart::ValType::I32, walmart::Mutability::Const),
+        Val::I32(3),
+    )
+    .unwrap();
+    let e = linker
+        .define(&mut store, "env", "present", global)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("defined twice"), "{e}");
+
+    // An instance whose exports collide defines none of them.
+    let exporter = Module::new(
+        &engine,
+        r#"(module (func (export "a")) (func (export "present")))"#,
+    )
+    .unwrap();
+    let instance = linker.instantiate(&mut store, &exporter).unwrap();
+    assert!(linker.instance(&mut store, "env", instance).is_err());
+    assert!(linker.get(&mut store, "env", "a").is_none());
+
+    // The first definition stands; with shadowing a later one replaces it.
+    linker.func_wrap("env", "missing", |x: i32| x).unwrap();
+    linker
+        .func_wrap("env", "missing_many", || (1i64, 2.0f64, None::<ExternRef>))
+        .unwrap();
+    let module = Module::new(&engine, IMPORTS).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    assert_eq!(
+        call(&mut store, &instance, "call_present"),
+        Ok(vec![Val::I32(1)])
+    );
+    linker.allow_shadowing(true);
+    linker.func_wrap("env", "present", || 2).unwrap();
+    linker.instance(&mut store, "env", instance).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    assert_eq!(
+        call(&mut store, &instance, "call_present"),
+        Ok(vec![Val::I32(2)])
+    );
+}
+
+#[test]
+fn aliases_define_a_name_as_another() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::<()>::new(&engine);
+    linker.func_wrap("host", "seven", || 7).unwrap();
+    linker.func_wrap("host", "id", |x: i32| x).unwrap();
+    linker.alias("host", "seven", "env", "present").unwrap();
+    linker.alias("host", "id", "env", "missing").unwrap();
+    linker
+        .func_wrap("env", "missing_many", || (1i64, 2.0f64, None::<ExternRef>))
+        .unwrap();
+    let module = Module::new(&engine, IMPORTS).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    assert_eq!(
+        call(&mut store, &instance, "call_present"),
+        Ok(vec![Val::I32(7)])
+    );
+    assert_eq!(
+        call(&mut store, &instance, "call_missing"),
+        Ok(vec![Val::I32(5)])
+    );
+    let e = linker
+        .alias("host", "nothing", "env", "x")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`host::nothing` is not defined"), "{e}");
+    // A module of names under another, all or none.
+    linker.alias_module("host", "copy").unwrap();
+    assert!(linker.get(&mut store, "copy", "seven").is_some());
+    assert!(linker.get(&mut store, "copy", "id").is_some());
+    linker.func_wrap("again", "id", |x: i32| x).unwrap();
+    assert!(linker.alias_module("host", "again").is_err());
+    assert!(linker.get(&mut store, "again", "seven").is_none());
+}
+
+#[test]
+fn unknown_imports_trap_when_called_or_return_defaults() {
+    let engine = Engine::default();
+    let module = Module::new(&engine, IMPORTS).unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::<()>::new(&engine);
+    linker.func_wrap("env", "present", || 1).unwrap();
+    let e = linker
+        .instantiate(&mut store, &module)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown import: env::missing"), "{e}");
+
+    let mut traps = Linker::<()>::new(&engine);
+    traps.func_wrap("env", "present", || 1).unwrap();
+    traps.define_unknown_imports_as_traps(&module).unwrap();
+    let instance = traps.instantiate(&mut store, &module).unwrap();
+    // Defined imports are untouched; the module runs until it calls a
+    // missing one.
+    assert_eq!(
+        call(&mut store, &instance, "call_present"),
+        Ok(vec![Val::I32(1)])
+    );
+    let e = call(&mut store, &instance, "call_missing").unwrap_err();
+    assert!(e.contains("unknown import `env::missing` called"), "{e}");
+    // Defining them again adds nothing and fails nothing.
+    traps.define_unknown_imports_as_traps(&module).unwrap();
+
+    let mut defaults = Linker::<()>::new(&engine);
+    defaults.func_wrap("env", "present", || 1).unwrap();
+    defaults
+        .define_unknown_imports_as_default_values(&module)
+        .unwrap();
+    let instance = defaults.instantiate(&mut store, &module).unwrap();
+    assert_eq!(
+        call(&mut store, &instance, "call_missing"),
+        Ok(vec![Val::I32(0)])
+    );
+    let many = call(&mut store, &instance, "call_many").unwrap();
+    assert_eq!(many[0], Val::I64(0));
+    assert_eq!(many[1], Val::F64(0));
+    assert!(matches!(many[2], Val::ExternRef(None)));
+
+    // Imports of other kinds stay unknown.
+    let memory = Module::new(&engine, r#"(module (import "env" "mem" (memory 1)))"#).unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker.define_unknown_imports_as_traps(&memory).unwrap();
+    let e = linker
+        .instantiate(&mut store, &memory)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown import: env::mem"), "{e}");
+}
