@@ -34,7 +34,7 @@ use std::num::NonZeroU8;
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::ir::TrapCode;
 
-use crate::code_memory::{CompiledFunction, FunctionInfo, RelocTarget, Relocation, TypeConstant};
+use crate::code_memory::{CompiledFunction, FunctionInfo, RelocTarget, Relocation};
 use crate::compile::ModuleFacts;
 use crate::error::CompileError;
 use crate::trap::TrapKind;
@@ -114,8 +114,6 @@ pub fn encode(
             let (tag, target) = match r.target {
                 RelocTarget::Function(i) => (0, i as u32),
                 RelocTarget::SelfOffset(o) => (1, o),
-                RelocTarget::Type(TypeConstant::Id, i) => (2, i),
-                RelocTarget::Type(TypeConstant::Info, i) => (3, i),
             };
             w.u8(tag);
             w.u32(target);
@@ -203,8 +201,6 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
                 let target = match (r.u8()?, r.u32()?) {
                     (0, i) => RelocTarget::Function(i as usize),
                     (1, o) => RelocTarget::SelfOffset(o),
-                    (2, i) => RelocTarget::Type(TypeConstant::Id, i),
-                    (3, i) => RelocTarget::Type(TypeConstant::Info, i),
                     (tag, _) => return Err(bad(&format!("relocation target kind {tag}"))),
                 };
                 let addend = r.u64()? as i64;
@@ -391,7 +387,7 @@ mod tests {
                     Relocation {
                         offset: 3,
                         kind: Reloc::Abs8,
-                        target: RelocTarget::Type(TypeConstant::Info, 2),
+                        target: RelocTarget::SelfOffset(30),
                         addend: -4,
                     },
                     Relocation {
@@ -443,7 +439,7 @@ mod tests {
         assert_eq!(f.info.traps, sample()[0].info.traps);
         assert_eq!(f.info.srclocs, sample()[0].info.srclocs);
         assert_eq!(f.relocs.len(), 2);
-        assert_eq!(f.relocs[0].target, RelocTarget::Type(TypeConstant::Info, 2));
+        assert_eq!(f.relocs[0].target, RelocTarget::SelfOffset(30));
         assert_eq!(f.relocs[0].addend, -4);
         assert_eq!(f.relocs[1].kind, Reloc::X86CallPCRel4);
         assert_eq!(a.functions[1].info.func_index, None);

@@ -42,66 +42,6 @@ pub enum RelocTarget {
     Function(usize),
     /// An offset within the function holding the relocation.
     SelfOffset(u32),
-    /// An engine constant of the module's type of this index
-    /// ([`TypeLinks`]): what keeps compiled code free of the engine that
-    /// compiled it.
-    Type(TypeConstant, u32),
-}
-
-/// Which engine constant of a module type [`FuncTranslator::type_constant`]
-/// stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TypeConstant {
-    /// The engine-wide type id ([`crate::vmctx::VMFuncRef::type_id`]).
-    Id,
-    /// The address of the type's info record ([`crate::vmctx::GC_TYPE_INFO`]).
-    Info,
-}
-
-impl TypeConstant {
-    /// The namespace of the external names standing for these constants;
-    /// namespace 0 names functions.
-    pub fn namespace(self) -> u32 {
-        match self {
-            TypeConstant::Id => 1,
-            TypeConstant::Info => 2,
-        }
-    }
-
-    /// The constant a namespace stands for.
-    pub fn from_namespace(namespace: u32) -> Option<TypeConstant> {
-        match namespace {
-            1 => Some(TypeConstant::Id),
-            2 => Some(TypeConstant::Info),
-            _ => None,
-        }
-    }
-}
-
-/// The engine's constants of each of a module's types, written into its
-/// code as it is placed ([`RelocTarget::Type`]).
-#[derive(Debug, Clone, Copy)]
-pub struct TypeLinks<'a> {
-    /// Engine-wide id of each module type index.
-    pub ids: &'a [u64],
-    /// The address of each type's info record in the engine.
-    pub infos: &'a [u64],
-}
-
-impl TypeLinks<'_> {
-    /// For code that names no module type (trampolines, host stubs).
-    pub const NONE: TypeLinks<'static> = TypeLinks {
-        ids: &[],
-        infos: &[],
-    };
-
-    fn get(&self, what: TypeConstant, index: u32) -> Option<u64> {
-        let table = match what {
-            TypeConstant::Id => self.ids,
-            TypeConstant::Info => self.infos,
-        };
-        table.get(index as usize).copied()
-    }
 }
 
 /// A relocation to apply when the code is placed.
@@ -145,19 +85,17 @@ fn page_size() -> usize {
 }
 
 impl CodeMemory {
-    /// Places `functions` in fresh memory, applies relocations (`types`
-    /// gives the engine's constants of the module's types), makes the
+    /// Places `functions` in fresh memory, applies relocations, makes the
     /// memory executable and registers it for trap lookup (and, with
     /// `passes_exceptions`, as code an exception may return into).
     ///
     /// Every relocation is checked to lie inside its function and to name
-    /// a function or type that exists, so code loaded from a file cannot
-    /// make this write outside the mapping.
+    /// a function that exists, so code loaded from a file cannot make this
+    /// write outside the mapping.
     pub fn new(
         functions: Vec<CompiledFunction>,
         names: DebugNames,
         passes_exceptions: bool,
-        types: TypeLinks<'_>,
     ) -> Result<Arc<CodeMemory>, CompileError> {
         let mut offsets = Vec::with_capacity(functions.len());
         let mut size = 0usize;
@@ -219,9 +157,6 @@ impl CodeMemory {
                         ptr as usize + offset + o as usize
                     }
                     RelocTarget::SelfOffset(_) => return Err(bad("target past the function")),
-                    RelocTarget::Type(what, index) => {
-                        types.get(what, index).ok_or_else(|| bad("no such type"))? as usize
-                    }
                 };
                 apply_reloc(at, r.kind, target, r.addend)?;
             }

@@ -14,8 +14,7 @@ use rayon::prelude::*;
 use wasmparser::{BinaryReader, FunctionBody};
 
 use crate::code_memory::{
-    CodeMemory, CompiledFunction, DebugNames, FunctionInfo, RelocTarget, Relocation, TypeConstant,
-    TypeLinks,
+    CodeMemory, CompiledFunction, DebugNames, FunctionInfo, RelocTarget, Relocation,
 };
 use crate::error::CompileError;
 use crate::module_info::{FuncSig, ModuleInfo};
@@ -155,7 +154,6 @@ fn place(
     functions: Vec<CompiledFunction>,
     facts: ModuleFacts,
     tag_plan: Option<AllocatorPlan>,
-    types: TypeLinks<'_>,
 ) -> Result<CompiledModule, CompileError> {
     let names = DebugNames {
         module: info.name.clone(),
@@ -163,7 +161,7 @@ fn place(
     };
     Ok(CompiledModule {
         handles_exceptions: facts.handles_exceptions,
-        code: CodeMemory::new(functions, names, facts.handles_exceptions, types)?,
+        code: CodeMemory::new(functions, names, facts.handles_exceptions)?,
         offsets: VMOffsets::new(info),
         tag_plan,
         dlmalloc_state: facts.dlmalloc_state,
@@ -273,33 +271,30 @@ impl Compiler {
     }
 
     /// Compiles every defined function of a (validated) module and places
-    /// the code, with `types` the engine's constants of its types.
+    /// the code.
     pub fn compile_module(
         &self,
         wasm: &[u8],
         info: &ModuleInfo,
-        types: TypeLinks<'_>,
     ) -> Result<CompiledModule, CompileError> {
         let plans = ModulePlans::new(&self.config, info, wasm)?;
         let functions = self.compile_functions(wasm, info, &plans)?;
         let facts = plans.facts();
         let tag_plan = plans.allocator.filter(|_| plans.tag_monitor);
-        place(info, functions, facts, tag_plan, types)
+        place(info, functions, facts, tag_plan)
     }
 
     /// Places functions compiled earlier for module `wasm`
     /// ([`CodeMemory::unplaced`] and [`CompiledModule::facts`] of a module
-    /// this compiler's settings compiled), with `types` the engine's
-    /// constants of its types. The functions' number, Wasm indices and
-    /// relocations are checked against the module; their code and the
-    /// facts are trusted as they are.
+    /// this compiler's settings compiled). The functions' number, Wasm
+    /// indices and relocations are checked against the module; their code
+    /// and the facts are trusted as they are.
     pub fn place_compiled(
         &self,
         wasm: &[u8],
         info: &ModuleInfo,
         functions: Vec<CompiledFunction>,
         facts: ModuleFacts,
-        types: TypeLinks<'_>,
     ) -> Result<CompiledModule, CompileError> {
         // Of the plans compilation made, only the tag monitor's is needed
         // at run time.
@@ -325,12 +320,7 @@ impl Compiler {
                 )));
             }
         }
-        if types.ids.len() != info.types.len() || types.infos.len() != info.types.len() {
-            return Err(CompileError::CodeMemory(
-                "type constants do not match the module's types".into(),
-            ));
-        }
-        place(info, functions, facts, tag_plan, types)
+        place(info, functions, facts, tag_plan)
     }
 
     /// Translates and compiles the module's functions, in parallel: defined
@@ -473,11 +463,8 @@ impl Compiler {
             let target = match &r.target {
                 FinalizedRelocTarget::Func(off) => RelocTarget::SelfOffset(*off),
                 FinalizedRelocTarget::ExternalName(ir::ExternalName::User(name)) => {
-                    let name = &user_names[*name];
-                    match TypeConstant::from_namespace(name.namespace) {
-                        Some(what) => RelocTarget::Type(what, name.index),
-                        None => RelocTarget::Function((name.index - num_imported) as usize),
-                    }
+                    let callee = user_names[*name].index;
+                    RelocTarget::Function((callee - num_imported) as usize)
                 }
                 FinalizedRelocTarget::ExternalName(other) => {
                     return Err(CompileError::Unsupported(format!(
@@ -556,7 +543,7 @@ impl Compiler {
         b.ins().return_(&[]);
         b.finalize(self.isa.frontend_config());
         let f = self.finish_function(&mut ctx, None, 0)?;
-        CodeMemory::new(vec![f], DebugNames::default(), true, TypeLinks::NONE)
+        CodeMemory::new(vec![f], DebugNames::default(), true)
     }
 
     /// Compiles the host-call stub for signature `sig`: a function with
@@ -615,6 +602,6 @@ impl Compiler {
         b.ins().return_(&results);
         b.finalize(self.isa.frontend_config());
         let f = self.finish_function(&mut ctx, None, 0)?;
-        CodeMemory::new(vec![f], DebugNames::default(), true, TypeLinks::NONE)
+        CodeMemory::new(vec![f], DebugNames::default(), true)
     }
 }

@@ -737,6 +737,8 @@ pub struct VMOffsets {
     globals: u32,
     funcrefs: u32,
     tags: u32,
+    type_ids: u32,
+    type_infos: u32,
     size: u32,
 }
 
@@ -748,13 +750,17 @@ impl VMOffsets {
         let globals = tables + 8 * info.tables.len() as u32;
         let funcrefs = globals + 8 * info.globals.len() as u32;
         let tags = funcrefs + 8 * info.func_types.len() as u32;
-        let size = tags + 8 * info.tags.len() as u32;
+        let type_ids = tags + 8 * info.tags.len() as u32;
+        let type_infos = type_ids + 8 * info.types.len() as u32;
+        let size = type_infos + 8 * info.types.len() as u32;
         VMOffsets {
             memories,
             tables,
             globals,
             funcrefs,
             tags,
+            type_ids,
+            type_infos,
             size,
         }
     }
@@ -782,6 +788,22 @@ impl VMOffsets {
     /// Offset of the `*const VMTag` of tag `i`.
     pub fn tag(&self, i: u32) -> i32 {
         (self.tags + 8 * i) as i32
+    }
+
+    /// Offset of the engine-wide id of the module's type `i`
+    /// ([`VMFuncRef::type_id`]), which `call_indirect` and the casts of
+    /// function references compare with. In the vmctx, not in the code,
+    /// so that code does not depend on the engine that compiled it
+    /// (precompiled modules).
+    pub fn type_id(&self, i: u32) -> i32 {
+        (self.type_ids + 8 * i) as i32
+    }
+
+    /// Offset of the address of the engine's info record of the module's
+    /// type `i` ([`GC_TYPE_INFO`]), which `struct.new` and the casts of
+    /// GC objects use.
+    pub fn type_info(&self, i: u32) -> i32 {
+        (self.type_infos + 8 * i) as i32
     }
 
     /// Total size in bytes.

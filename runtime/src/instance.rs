@@ -523,6 +523,13 @@ pub(crate) fn instantiate(
         let ptr = &data.funcrefs[i] as *const VMFuncRef as u64;
         slot(&mut data, offsets.funcref((first + i) as u32), ptr);
     }
+    // The engine's constants of the module's types, which the code loads
+    // (`VMOffsets::type_id`).
+    let types = module.inner.type_ids.iter().zip(&module.inner.type_infos);
+    for (i, (id, info)) in types.enumerate() {
+        slot(&mut data, offsets.type_id(i as u32), *id);
+        slot(&mut data, offsets.type_info(i as u32), *info);
+    }
     for plan in &info.memories[info.num_imported_memories as usize..] {
         let ty = MemoryType::from_plan(plan);
         store.memory_may_be_made(&ty)?;

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use walmart_jit::artifact;
-use walmart_jit::code_memory::TypeLinks;
 use walmart_jit::module_info::{self, ExportKind, ImportKind, ModuleInfo};
 use walmart_jit::{CompileError, CompiledModule};
 
@@ -97,31 +96,22 @@ impl Module {
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let info = module_info::parse(wasm, engine.compiler().config().proposals)?;
-        Module::assemble(engine, info, wasm, |info, types| {
-            engine.compiler().compile_module(wasm, info, types)
+        Module::assemble(engine, info, wasm, |info| {
+            engine.compiler().compile_module(wasm, info)
         })
     }
 
     /// A module of `engine` from its decoded binary, with `compile` giving
-    /// its code placed with the engine's constants of its types.
+    /// its placed code.
     fn assemble(
         engine: &Engine,
         info: ModuleInfo,
         wasm: &[u8],
-        compile: impl FnOnce(
-            &ModuleInfo,
-            TypeLinks<'_>,
-        ) -> std::result::Result<CompiledModule, CompileError>,
+        compile: impl FnOnce(&ModuleInfo) -> std::result::Result<CompiledModule, CompileError>,
     ) -> Result<Module> {
         let type_ids = engine.module_type_ids(&info);
         let type_infos: Vec<u64> = type_ids.iter().map(|id| engine.type_info(*id)).collect();
-        let compiled = compile(
-            &info,
-            TypeLinks {
-                ids: &type_ids,
-                infos: &type_infos,
-            },
-        )?;
+        let compiled = compile(&info)?;
         // Small reservations may move with mremap, which cannot carry a
         // mapping made of several pieces: images are for guarded memory.
         let memory_image = if engine.config().guarded_memory {
@@ -186,10 +176,10 @@ impl Module {
         let wasm = artifact.wasm;
         let info = module_info::parse_precompiled(wasm, engine.compiler().config().proposals)?;
         let (functions, facts) = (artifact.functions, artifact.facts);
-        Module::assemble(engine, info, wasm, |info, types| {
+        Module::assemble(engine, info, wasm, |info| {
             engine
                 .compiler()
-                .place_compiled(wasm, info, functions, facts, types)
+                .place_compiled(wasm, info, functions, facts)
         })
     }
 

@@ -8,11 +8,10 @@
 //! record in its header ([`vmctx::GC_TYPE_INFO`]) and its kind after
 //! ([`vmctx::GC_KIND`]).
 
-use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder, Value};
+use cranelift_codegen::ir::{condcodes::IntCC, types, InstBuilder, Value};
 use wasmparser::Operator;
 
 use super::{block_args, FuncTranslator};
-use crate::code_memory::TypeConstant;
 use crate::error::CompileError;
 use crate::module_info::{HeapTy, RefTy, TypeKind};
 use crate::trap::TrapKind;
@@ -358,26 +357,34 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The engine's id of the module's type `index`, or the address of
-    /// its info record: a 64-bit constant the code memory writes in as it
-    /// places the code ([`RelocTarget::Type`](crate::code_memory::RelocTarget::Type)), so
+    /// its info record: a load from the vmctx, where instantiation wrote
+    /// them ([`VMOffsets::type_id`](crate::vmctx::VMOffsets::type_id)), so
     /// compiled code does not depend on the engine that compiled it and can
-    /// be saved and loaded into another (`Module::serialize`).
+    /// be saved and loaded into another (`Module::serialize`). (As
+    /// constants the code memory wrote in, Cranelift hoisted them out of
+    /// loops into registers: sqlite ran 3% slower.)
     pub(crate) fn type_constant(&mut self, what: TypeConstant, index: u32) -> Value {
-        let name = self
-            .builder
-            .func
-            .declare_imported_user_function(ir::UserExternalName::new(what.namespace(), index));
-        let gv = self
-            .builder
-            .func
-            .create_global_value(ir::GlobalValueData::Symbol {
-                name: ir::ExternalName::user(name),
-                offset: ir::immediates::Imm64::new(0),
-                colocated: false,
-                tls: false,
-            });
-        self.builder.ins().symbol_value(types::I64, gv)
+        let offset = match what {
+            TypeConstant::Id => self.env.offsets.type_id(index),
+            TypeConstant::Info => self.env.offsets.type_info(index),
+        };
+        self.builder.ins().load(
+            types::I64,
+            super::vm_flags().with_readonly(),
+            self.vmctx,
+            offset,
+        )
     }
+}
+
+/// Which engine constant of a module type [`FuncTranslator::type_constant`]
+/// stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TypeConstant {
+    /// The engine-wide type id ([`crate::vmctx::VMFuncRef::type_id`]).
+    Id,
+    /// The address of the type's info record ([`crate::vmctx::GC_TYPE_INFO`]).
+    Info,
 }
 
 fn unsupported_type(r: wasmparser::RefType) -> CompileError {

@@ -361,7 +361,7 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .store(super::vm_flags(), next, limits, vmctx::LIMITS_GC_CURSOR);
-        let info = self.type_constant(crate::code_memory::TypeConstant::Info, ty);
+        let info = self.type_constant(super::gc::TypeConstant::Info, ty);
         self.builder
             .ins()
             .store(flags(), info, cursor, vmctx::GC_TYPE_INFO);
