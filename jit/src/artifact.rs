@@ -161,7 +161,9 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
         },
         (bits, _) => return Err(bad(&format!("module facts {bits:#x}"))),
     };
-    let count = r.count(4)?;
+    // A function's record is 25 bytes at least: its index and three
+    // counts, its code's length.
+    let count = r.count(25)?;
     let mut functions = Vec::with_capacity(count);
     for _ in 0..count {
         let func_index = match (r.u8()?, r.u32()?) {

@@ -289,14 +289,17 @@ fn apply_reloc(at: usize, kind: Reloc, target: usize, addend: i64) -> Result<(),
             unsafe { (at as *mut u64).write_unaligned(value as u64) }
         }
         Reloc::X86PCRel4 | Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 => {
-            let delta = value - at as i64;
+            let delta = value.wrapping_sub(at as i64);
             let delta = i32::try_from(delta)
                 .map_err(|_| CompileError::CodeMemory("call out of 32-bit range".into()))?;
             // SAFETY: as above.
             unsafe { (at as *mut i32).write_unaligned(delta) }
         }
         Reloc::Arm64Call => {
-            let delta = (value - at as i64) >> 2;
+            let delta = value.wrapping_sub(at as i64) >> 2;
+            if !(-(1 << 25)..(1 << 25)).contains(&delta) {
+                return Err(CompileError::CodeMemory("call out of 26-bit range".into()));
+            }
             // SAFETY: as above.
             unsafe {
                 let insn = (at as *mut u32).read_unaligned();

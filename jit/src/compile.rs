@@ -192,7 +192,7 @@ impl Compiler {
                 .set(k, v)
                 .map_err(|e| CompileError::Unsupported(format!("cranelift setting {k}: {e}")))
         };
-        set(&mut flags, "opt_level", "speed")?;
+        set(&mut flags, "opt_level", config.opt_level.cranelift_name())?;
         set(
             &mut flags,
             "enable_verifier",
@@ -245,6 +245,7 @@ impl Compiler {
             tags,
             consume_fuel,
             epoch_interruption,
+            opt_level,
         } = &self.config;
         let mut s = format!(
             "walmart-jit: {} (sources {})\ntarget: {}\n",
@@ -253,7 +254,9 @@ impl Compiler {
             self.isa.triple()
         );
         for line in self.isa.flags().to_string().lines() {
-            if !line.is_empty() && !line.starts_with('[') {
+            // The IR verifier checks the compiler, not the code (debug
+            // builds run it): a release build's code loads in a debug one.
+            if !line.is_empty() && !line.starts_with('[') && !line.starts_with("enable_verifier") {
                 let _ = writeln!(s, "cranelift {line}");
             }
         }
@@ -267,6 +270,7 @@ impl Compiler {
         let _ = writeln!(s, "tags: {tags:?}");
         let _ = writeln!(s, "consume_fuel: {consume_fuel:?}");
         let _ = writeln!(s, "epoch_interruption: {epoch_interruption:?}");
+        let _ = writeln!(s, "opt_level: {opt_level:?}");
         s
     }
 

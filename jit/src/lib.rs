@@ -23,5 +23,5 @@ pub use code_memory::{lookup_frame, lookup_trap, with_jit_code_test, CodeMemory,
 pub use compile::{CompiledModule, Compiler, ModuleFacts};
 pub use error::CompileError;
 pub use module_info::{FuncSig, ModuleInfo, WasmType};
-pub use translate::{AttestCodegen, TranslateConfig};
+pub use translate::{AttestCodegen, OptLevel, TranslateConfig};
 pub use trap::TrapKind;

@@ -127,6 +127,8 @@ pub struct Config {
     /// violations label the pages they write when collecting datasets
     /// (`walmart attest collect --policy tags`).
     pub tags_alongside: bool,
+    /// How hard Cranelift optimises (`OptLevel::Speed` by default).
+    pub opt_level: walmart_jit::OptLevel,
 }
 
 impl Default for Config {
@@ -157,6 +159,7 @@ impl Default for Config {
             attest_stack_guards: true,
             tags: Default::default(),
             tags_alongside: false,
+            opt_level: walmart_jit::OptLevel::Speed,
         }
     }
 }
@@ -370,6 +373,13 @@ impl Config {
         self.epoch_interruption = on;
         self
     }
+
+    /// How hard Cranelift optimises (wasmtime's `cranelift_opt_level`):
+    /// `OptLevel::None` compiles fastest, for code that runs briefly.
+    pub fn cranelift_opt_level(&mut self, level: walmart_jit::OptLevel) -> &mut Config {
+        self.opt_level = level;
+        self
+    }
 }
 
 /// The engine's types, canonicalised a recursion group at a time (see
@@ -539,6 +549,7 @@ impl Engine {
             }),
             consume_fuel: config.consume_fuel,
             epoch_interruption: config.epoch_interruption,
+            opt_level: config.opt_level,
         })?;
         Ok(Engine {
             inner: Arc::new(EngineInner {
@@ -558,6 +569,20 @@ impl Engine {
         &self.inner.config
     }
 
+    /// What the code this engine's modules are compiled to depends on: the
+    /// compiler's fingerprint (`Compiler::fingerprint`: the translator's
+    /// build, the CPU, Cranelift's flags, every translation option) and
+    /// this build of the runtime's side of the contract with the code. A
+    /// precompiled module loads only where it is the same.
+    pub(crate) fn fingerprint(&self) -> String {
+        format!(
+            "{}walmart-runtime: {} (sources {})\n",
+            self.compiler().fingerprint(),
+            env!("CARGO_PKG_VERSION"),
+            env!("WALMART_RUNTIME_SOURCE_HASH")
+        )
+    }
+
     /// Compiles a module (binary or text) and returns it as
     /// [`Module::serialize`] would: what `walmart compile` writes.
     pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {
@@ -567,7 +592,7 @@ impl Engine {
     /// Whether `bytes` are a precompiled module (of any walmart build or
     /// settings; [`Module::deserialize`] checks those), rather than a
     /// module's binary or text.
-    pub fn detect_precompiled(bytes: &[u8]) -> Option<Precompiled> {
+    pub fn detect_precompiled(&self, bytes: &[u8]) -> Option<Precompiled> {
         walmart_jit::artifact::is_precompiled(bytes).then_some(Precompiled::Module)
     }
 

@@ -99,6 +99,18 @@ impl<T: 'static> HostFuncDef<T> {
         func: std::sync::Arc<HostFn<T>>,
     ) -> Result<HostFuncDef<T>> {
         let type_id = engine.signature_id(&ty.to_sig());
+        HostFuncDef::with_type_id(engine, ty, type_id, func)
+    }
+
+    /// A host function of the engine's type `type_id`, which `ty` (its
+    /// host view) describes: for a type with typed references, which
+    /// `FuncType` leaves out.
+    pub(crate) fn with_type_id(
+        engine: &crate::Engine,
+        ty: FuncType,
+        type_id: u64,
+        func: std::sync::Arc<HostFn<T>>,
+    ) -> Result<HostFuncDef<T>> {
         let code = engine.host_stub(type_id)?;
         Ok(HostFuncDef {
             ty,
@@ -443,7 +455,13 @@ fn invoke_attested(
         session::defer_exit(store, &site(HookKind::ExportExit));
     }
     let exit = session::to_host(store, protect, false, &site(HookKind::ExportExit));
-    r.and(exit)
+    match (r, exit) {
+        // A guest that asked to exit (`proc_exit`) with its memory found
+        // corrupt as it left fails as detected, not with the status it
+        // chose.
+        (Err(Error::Exit(_)), Err(detected)) => Err(detected),
+        (r, exit) => r.and(exit),
+    }
 }
 
 /// Runs a Wasm call with the store's stack limit set, turning traps and

@@ -63,5 +63,6 @@ pub use table::Table;
 pub use typed_func::{TypedFunc, WasmList, WasmTy};
 pub use types::{FuncType, GlobalType, MemoryType, Mutability, RefType, TableType, ValType};
 pub use values::{Extern, ExternRef, Val};
+pub use walmart_jit::OptLevel;
 pub use walmart_jit::TrapKind;
 pub use wrap::{IntoFunc, WasmResults, WithCaller};

@@ -12,6 +12,7 @@ use crate::module::Module;
 use crate::store::AsContextMut;
 use crate::types::FuncType;
 use crate::values::{Extern, Val};
+use walmart_jit::module_info::ImportKind;
 
 enum Definition<T: 'static> {
     Extern(Extern),
@@ -190,6 +191,24 @@ impl<T: 'static> Linker<T> {
     }
 
     fn define_unknown_as_default_values(&mut self, module: &Module) -> Result<()> {
+        // A non-nullable reference has no default: refused by name, as in
+        // wasmtime, before anything is defined.
+        for import in &module.info().imports {
+            if let ImportKind::Func(t, _) = import.kind {
+                let sig = &module.info().types[t as usize];
+                let param_refs = sig.params.iter().filter(|p| p.is_ref()).count();
+                if sig.refs.iter().skip(param_refs).any(|r| !r.nullable)
+                    && !self.defines(&import.module, &import.name)
+                {
+                    return Err(Error::Link(format!(
+                        "cannot define `{}::{}` to return default values: a result is a \
+                         non-nullable reference",
+                        printable(&import.module),
+                        printable(&import.name)
+                    )));
+                }
+            }
+        }
         self.define_unknown_functions(module, |_, _, ty| {
             let defaults: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
             move |_, _: &[Val], results: &mut [Val]| {
@@ -209,21 +228,24 @@ impl<T: 'static> Linker<T> {
     where
         F: Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     {
-        let missing: Vec<(String, String, FuncType)> = module
-            .imports()
-            .filter_map(|(m, n, ty)| match ty {
-                crate::ExternType::Func(ty) if !self.defines(m, n) => {
-                    Some((m.to_string(), n.to_string(), ty))
-                }
-                _ => None,
-            })
-            .collect();
-        for (m, n, ty) in missing {
-            // A module may import one name twice: define it once.
-            if !self.defines(&m, &n) {
-                let func = make(&m, &n, &ty);
-                self.func_new(&m, &n, ty, func)?;
+        let info = module.info();
+        for import in &info.imports {
+            let ImportKind::Func(t, _) = import.kind else {
+                continue;
+            };
+            let (m, n) = (import.module.as_str(), import.name.as_str());
+            // A module may import one name twice: defined once.
+            if self.defines(m, n) {
+                continue;
             }
+            // Of the import's exact type (typed references included, which
+            // a `FuncType` does not tell), so that it links.
+            let ty = FuncType::from_sig(&info.types[t as usize]);
+            let host = crate::func::val_host(ty.clone(), make(m, n, &ty));
+            let type_id = module.inner.type_ids[t as usize];
+            let mut def = HostFuncDef::with_type_id(&self.engine, ty, type_id, host)?;
+            def.name = Some(format!("{m}.{n}"));
+            self.insert(m, n.to_string(), Definition::HostFunc(def))?;
         }
         Ok(())
     }

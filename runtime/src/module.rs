@@ -141,7 +141,7 @@ impl Module {
     /// (`walmart compile`).
     pub fn serialize(&self) -> Result<Vec<u8>> {
         Ok(artifact::encode(
-            &self.inner.engine.compiler().fingerprint(),
+            &self.inner.engine.fingerprint(),
             &self.inner.wasm,
             self.inner.compiled.facts(),
             &self.inner.compiled.code.unplaced(),
@@ -165,7 +165,7 @@ impl Module {
     /// passes every check above and can do anything the process can.
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let artifact = artifact::decode(bytes.as_ref())?;
-        let fingerprint = engine.compiler().fingerprint();
+        let fingerprint = engine.fingerprint();
         if artifact.fingerprint != fingerprint {
             return Err(CompileError::Artifact(fingerprint_mismatch(
                 artifact.fingerprint,
@@ -268,33 +268,32 @@ pub(crate) fn tag_type(info: &ModuleInfo, index: u32) -> crate::TagType {
     crate::TagType::new(FuncType::from_sig(&info.types[index as usize]))
 }
 
-/// A text-format error on one line: the parser's message and where
-/// (`line L, column C`), without the source excerpt it draws below.
 /// Why a precompiled module's fingerprint `found` does not fit this
 /// engine's `here`: the first line that differs.
 fn fingerprint_mismatch(found: &str, here: &str) -> String {
     let mut theirs = found.lines();
     let mut ours = here.lines();
     loop {
-        match (theirs.next(), ours.next()) {
+        let (a, b) = match (theirs.next(), ours.next()) {
             (Some(a), Some(b)) if a == b => continue,
-            (Some(a), Some(b)) => {
-                return format!(
-                    "compiled with other settings: `{a}`, where this engine has `{b}` \
-                     (compile it again with this engine's settings)"
-                )
-            }
-            (a, b) => {
-                return format!(
-                    "compiled with other settings: `{}`, where this engine has `{}`",
-                    a.unwrap_or("(nothing)"),
-                    b.unwrap_or("(nothing)")
-                )
-            }
-        }
+            (a, b) => (a.unwrap_or("(nothing)"), b.unwrap_or("(nothing)")),
+        };
+        // The first lines name the build (`Compiler::fingerprint`,
+        // `Engine::fingerprint`).
+        let what = if a.starts_with("walmart-") {
+            "compiled by another build of walmart"
+        } else {
+            "compiled with other settings"
+        };
+        return format!(
+            "{what}: `{a}`, where this engine has `{b}` (compile it again with this \
+             build and this engine's settings)"
+        );
     }
 }
 
+/// A text-format error on one line: the parser's message and where
+/// (`line L, column C`), without the source excerpt it draws below.
 fn one_line(rendered: &str) -> String {
     let mut lines = rendered.lines();
     let message = lines.next().unwrap_or_default().trim();

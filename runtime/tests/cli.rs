@@ -2066,6 +2066,30 @@ fn precompiled_modules_run_as_the_binary_does() {
         text(&out.stderr)
     );
 
+    // Another optimisation level is another compilation.
+    let unoptimised = dir.join("o0.cwasm");
+    let out = walmart(&[
+        "compile",
+        "-O",
+        "opt-level=0",
+        "-o",
+        unoptimised.to_str().unwrap(),
+        hello.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["--allow-precompiled"], unoptimised.to_str().unwrap());
+    assert!(
+        text(&out.stderr).contains("opt_level"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        &["--allow-precompiled", "-O", "opt-level=0"],
+        unoptimised.to_str().unwrap(),
+    );
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert_eq!(out.stdout, expected.stdout);
+
     // Bad input to `compile`.
     for (args, says) in [
         (vec!["compile", cwasm], "already a precompiled module"),
@@ -2077,6 +2101,10 @@ fn precompiled_modules_run_as_the_binary_does() {
         (
             vec!["compile", "--attest-sync", hello.to_str().unwrap()],
             "need --attest coarse or fine",
+        ),
+        (
+            vec!["compile", "-O", "opt-level=3", hello.to_str().unwrap()],
+            "expected opt-level=0, 1, 2 or s",
         ),
     ] {
         let out = walmart(&args);
@@ -2191,5 +2219,73 @@ fn unknown_imports_can_trap_or_return_defaults() {
         wat,
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--on-detect trap`: a detection fails the run with 86 once, whether
+/// the guest was stopped at it (the tag monitor: one error line, not a
+/// second one from the run's end) or ended first, with a status of its
+/// own (the heap check: the guest exits 3 with dlmalloc's chain broken).
+#[test]
+fn a_detection_fails_the_run_once_whatever_the_guest_exits_with() {
+    let out = walmart(&[
+        "run",
+        "--attest",
+        "tags",
+        "--on-detect",
+        "trap",
+        &fixture("tag_violations.wasm"),
+        "overflow-1",
+    ]);
+    assert_eq!(out.status.code(), Some(86));
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("error:").count(), 1, "{err}");
+
+    let dir = temp_dir("exit-after-smash");
+    let wat = dir.join("exit3.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+            (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0x1004) "\23\00\00\00")
+            (data (i32.const 0x1024) "\33\00\00\00")
+            (data (i32.const 0x1054) "\01\01\00\00")
+            (data (i32.const 0x1154) "\38\00\00\00")
+            (func $dlmalloc (param i32) (result i32)
+                (select (i32.const 0x1008) (i32.const 0x1028)
+                    (i32.le_u (local.get 0) (i32.const 24))))
+            (func (export "_start")
+                (drop (call $dlmalloc (i32.const 40)))
+                (drop (call $dlmalloc (i32.const 20)))
+                (i32.store8 (i32.const 0x1024) (i32.const 0))
+                (call $exit (i32.const 3))))"#,
+    )
+    .unwrap();
+    for _ in 0..3 {
+        let out = walmart(&[
+            "run",
+            "--attest",
+            "coarse",
+            "--model",
+            "none",
+            "--on-detect",
+            "trap",
+            wat.to_str().unwrap(),
+        ]);
+        let err = text(&out.stderr);
+        assert!(err.contains("heap-corrupt"), "{err}");
+        assert_eq!(out.status.code(), Some(86), "{err}");
+    }
+    // Logged only, the guest's status stands.
+    let out = walmart(&[
+        "run",
+        "--attest",
+        "coarse",
+        "--model",
+        "none",
+        wat.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -168,3 +168,63 @@ fn unknown_imports_trap_when_called_or_return_defaults() {
         .to_string();
     assert!(e.contains("unknown import: env::mem"), "{e}");
 }
+
+#[test]
+fn unknown_imports_of_typed_references_link_by_their_exact_type() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (type $t (func (result i32)))
+            (type $s (struct (field i32)))
+            (import "env" "nullable" (func $nullable (param (ref null $t)) (result (ref null $s))))
+            (import "env" "strict" (func $strict (result (ref $s))))
+            (func (export "call_nullable") (result i32)
+                (ref.is_null (call $nullable (ref.null $t))))
+            (func (export "call_strict") (result i32)
+                (struct.get $s 0 (call $strict))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut traps = Linker::<()>::new(&engine);
+    traps.define_unknown_imports_as_traps(&module).unwrap();
+    let instance = traps.instantiate(&mut store, &module).unwrap();
+    let e = call(&mut store, &instance, "call_strict").unwrap_err();
+    assert!(e.contains("unknown import `env::strict` called"), "{e}");
+
+    // No default for a non-nullable result: refused by name, nothing
+    // defined.
+    let mut defaults = Linker::<()>::new(&engine);
+    let e = defaults
+        .define_unknown_imports_as_default_values(&module)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`env::strict`") && e.contains("non-nullable"),
+        "{e}"
+    );
+    assert!(defaults.get(&mut store, "env", "nullable").is_none());
+    // With it defined by the host, the nullable one gets its default.
+    let strict = Module::new(
+        &engine,
+        r#"(module (type $s (struct (field i32)))
+            (func (export "strict") (result (ref $s)) (struct.new $s (i32.const 9))))"#,
+    )
+    .unwrap();
+    let provider = Linker::<()>::new(&engine)
+        .instantiate(&mut store, &strict)
+        .unwrap();
+    defaults.instance(&mut store, "env", provider).unwrap();
+    defaults
+        .define_unknown_imports_as_default_values(&module)
+        .unwrap();
+    let instance = defaults.instantiate(&mut store, &module).unwrap();
+    assert_eq!(
+        call(&mut store, &instance, "call_nullable"),
+        Ok(vec![Val::I32(1)])
+    );
+    assert_eq!(
+        call(&mut store, &instance, "call_strict"),
+        Ok(vec![Val::I32(9)])
+    );
+}

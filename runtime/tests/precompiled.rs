@@ -247,10 +247,10 @@ fn damaged_bytes_and_plain_binaries_get_clear_errors() {
     let e = Module::new(&engine, &saved).unwrap_err().to_string();
     assert!(e.contains("Module::deserialize"), "{e}");
     assert_eq!(
-        Engine::detect_precompiled(&saved),
+        engine.detect_precompiled(&saved),
         Some(walmart::Precompiled::Module)
     );
-    assert_eq!(Engine::detect_precompiled(&wasm), None);
+    assert_eq!(engine.detect_precompiled(&wasm), None);
     // SAFETY: the file does not exist.
     let e = unsafe { Module::deserialize_file(&engine, "/nonexistent/x.cwasm") }
         .unwrap_err()
@@ -271,4 +271,26 @@ fn precompile_module_is_serialize_of_new() {
         .unwrap_err()
         .to_string();
     assert!(!e.is_empty());
+}
+
+#[test]
+fn every_opt_level_computes_the_same_and_loads_only_under_itself() {
+    let default = Engine::new(&Config::new()).unwrap();
+    let expected = answers(&default, &Module::new(&default, WAT).unwrap());
+    for level in [walmart::OptLevel::None, walmart::OptLevel::SpeedAndSize] {
+        let mut config = Config::new();
+        config.cranelift_opt_level(level);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, WAT).unwrap();
+        assert_eq!(answers(&engine, &module), expected, "{level:?}");
+        let saved = module.serialize().unwrap();
+        // SAFETY: written by this build; refused before any code is placed.
+        let e = unsafe { Module::deserialize(&default, &saved) }
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("opt_level"), "{level:?}: {e}");
+        // SAFETY: written by an engine of these settings just now.
+        let loaded = unsafe { Module::deserialize(&crowded_engine(&config), &saved) }.unwrap();
+        assert_eq!(answers(loaded.engine(), &loaded), expected, "{level:?}");
+    }
 }

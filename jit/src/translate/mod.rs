@@ -64,6 +64,31 @@ pub struct TranslateConfig {
     /// Function entries and loop headers compare the engine's epoch with
     /// the store's deadline (see `interrupts.rs`).
     pub epoch_interruption: bool,
+    /// How hard Cranelift optimises.
+    pub opt_level: OptLevel,
+}
+
+/// How hard Cranelift optimises (wasmtime's `OptLevel`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OptLevel {
+    /// No optimisation: the fastest compilation, the slowest code.
+    None,
+    /// Optimise for speed (the default).
+    #[default]
+    Speed,
+    /// Optimise for speed and for code size.
+    SpeedAndSize,
+}
+
+impl OptLevel {
+    /// Cranelift's name for the level.
+    pub fn cranelift_name(self) -> &'static str {
+        match self {
+            OptLevel::None => "none",
+            OptLevel::Speed => "speed",
+            OptLevel::SpeedAndSize => "speed_and_size",
+        }
+    }
 }
 
 /// The attestation instrumentation a policy asks of the code generator.

@@ -1116,7 +1116,10 @@ pub(crate) fn finish(store: &mut StoreOpaque) -> Result<Option<AttestStats>> {
     // (the final heap walk's, or a verdict that came after the guest's
     // last hook) fails the run all the same: whether the guest ended
     // before the verdict came must not decide the run's outcome.
-    if flushed.is_err() || s.stop_requested() {
+    // Asked after the wait in any case, so that no verdict of this run
+    // is left to stop the store's next call.
+    let late = s.stop_requested();
+    if flushed.is_err() || late {
         return Err(trap(TrapKind::AttestationViolation));
     }
     Ok(Some(s.stats()))

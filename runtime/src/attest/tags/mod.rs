@@ -450,6 +450,11 @@ fn report(
     };
     if let Some(s) = store.attest.as_deref() {
         s.shared.report(event);
+        if trap {
+            // Acted on here, the guest trapping at the access: not a
+            // detection for the run's end to act on again.
+            s.stop_requested();
+        }
     }
     trap
 }

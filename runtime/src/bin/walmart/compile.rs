@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context};
 use walmart::attest::tags::TagConfig;
 use walmart::attest::{Policy, TagColours, TagMode};
-use walmart::{Config, Engine, Module};
+use walmart::{Config, Engine, Module, OptLevel};
 
 use crate::features::RunBounds;
 
@@ -17,6 +17,10 @@ use crate::features::RunBounds;
 /// module runs only under the same ones.
 #[derive(clap::Args)]
 pub struct CodeArgs {
+    /// Cranelift's optimisation: `opt-level=0` (none: compiles fastest),
+    /// `1` or `2` (for speed, the default) or `s` (for speed and size).
+    #[arg(short = 'O', long = "optimize", value_name = "opt-level=0|1|2|s")]
+    pub optimize: Vec<String>,
     /// Switch a Wasm proposal on or off: multi-memory, tail-call,
     /// extended-const, memory64, function-references, exceptions, threads
     /// (all on by default), wide-arithmetic, custom-page-sizes (off by
@@ -73,6 +77,15 @@ impl CodeArgs {
             .attest_heap_check(!self.no_heap_check)
             .attest_stack_guards(!self.no_stack_guards);
         let bounds = crate::features::apply(&mut config, &self.wasm_features)?;
+        for o in &self.optimize {
+            let level = match o.strip_prefix("opt-level=") {
+                Some("0") => OptLevel::None,
+                Some("1" | "2") => OptLevel::Speed,
+                Some("s") => OptLevel::SpeedAndSize,
+                _ => bail!("-O {o}: expected opt-level=0, 1, 2 or s"),
+            };
+            config.cranelift_opt_level(level);
+        }
         if self.no_stack_guards && self.attest == Policy::Off {
             bail!("--no-stack-guards needs --attest coarse, fine or tags");
         }
@@ -122,7 +135,7 @@ pub fn run(args: CompileArgs) -> anyhow::Result<ExitCode> {
     let engine = Engine::new(&config)?;
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    if Engine::detect_precompiled(&bytes).is_some() {
+    if engine.detect_precompiled(&bytes).is_some() {
         bail!("{}: already a precompiled module", args.file.display());
     }
     let compiled = engine
@@ -131,6 +144,16 @@ pub fn run(args: CompileArgs) -> anyhow::Result<ExitCode> {
     let output = args
         .output
         .unwrap_or_else(|| args.file.with_extension("cwasm"));
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same(&output, &args.file) {
+        bail!(
+            "{}: the output would overwrite the input; name another with -o",
+            args.file.display()
+        );
+    }
     std::fs::write(&output, compiled)
         .with_context(|| format!("cannot write {}", output.display()))?;
     Ok(ExitCode::SUCCESS)
@@ -144,7 +167,7 @@ pub fn load_module(
     allow_precompiled: bool,
 ) -> anyhow::Result<Module> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let module = if Engine::detect_precompiled(&bytes).is_some() {
+    let module = if engine.detect_precompiled(&bytes).is_some() {
         if !allow_precompiled {
             bail!(
                 "{} is a precompiled module: pass --allow-precompiled to run it \
