@@ -32,6 +32,7 @@ mod linker;
 mod memory;
 mod memory_image;
 mod module;
+mod module_cache;
 mod shared_memory;
 mod store;
 mod table;
@@ -57,6 +58,7 @@ pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder, DEFAULT_COUNT
 pub use linker::{Linker, UnknownImports};
 pub use memory::{Memory, PAGE_SIZE};
 pub use module::{ExternType, Module};
+pub use module_cache::{CacheOutcome, ModuleCache};
 pub use shared_memory::SharedMemory;
 pub use store::{AsContext, AsContextMut, GcStats, Store, StoreInner};
 pub use table::Table;

@@ -2289,3 +2289,51 @@ fn a_detection_fails_the_run_once_whatever_the_guest_exits_with() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn run_with_a_cache_compiles_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("run-cache");
+    let cache = dir.join("cache");
+    let cache_arg = cache.to_str().unwrap();
+    let run = || walmart(&["run", "--cache-dir", cache_arg, &fixture("hello.wasm"), "7"]);
+    let first = run();
+    let second = run();
+    assert_eq!(first.status.code(), Some(7), "{}", text(&first.stderr));
+    assert_eq!(
+        (second.status.code(), &second.stdout),
+        (Some(7), &first.stdout)
+    );
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1);
+    // Under other settings, an entry of their own.
+    let out = walmart(&[
+        "run",
+        "--cache-dir",
+        cache_arg,
+        "-W",
+        "fuel=100000000",
+        &fixture("hello.wasm"),
+        "7",
+    ]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 2);
+    // `--cache` finds its directory in the environment.
+    let env_cache = dir.join("env-cache");
+    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["run", "--cache", &fixture("hello.wasm")])
+        .env("WALMART_CACHE_DIR", &env_cache)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_dir(&env_cache).unwrap().count(), 1);
+    // A directory others may write is refused, in one line.
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = run();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("writable by others") && err.lines().count() == 1,
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -294,3 +294,71 @@ fn every_opt_level_computes_the_same_and_loads_only_under_itself() {
         assert_eq!(answers(loaded.engine(), &loaded), expected, "{level:?}");
     }
 }
+
+#[test]
+fn the_module_cache_compiles_once_per_build_settings_and_bytes() {
+    use std::os::unix::fs::PermissionsExt;
+    use walmart::{CacheOutcome, ModuleCache};
+    let dir = std::env::temp_dir().join(format!("walmart-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cache = ModuleCache::new(&dir).unwrap();
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+    let engine = Engine::new(&Config::new()).unwrap();
+    let expected = answers(&engine, &Module::new(&engine, WAT).unwrap());
+    let compiled = CacheOutcome::Compiled {
+        replaced: false,
+        saved: Ok(()),
+    };
+    let (module, outcome) = cache.module(&engine, WAT.as_bytes()).unwrap();
+    assert_eq!(outcome, compiled);
+    assert_eq!(answers(&engine, &module), expected);
+    // Another engine of the same settings loads it.
+    let other = crowded_engine(&Config::new());
+    let (module, outcome) = cache.module(&other, WAT.as_bytes()).unwrap();
+    assert_eq!(outcome, CacheOutcome::Hit);
+    assert_eq!(answers(&other, &module), expected);
+    // Other settings, other bytes: entries of their own.
+    let mut fuel = Config::new();
+    fuel.consume_fuel(true);
+    let fuelled = Engine::new(&fuel).unwrap();
+    assert_eq!(cache.module(&fuelled, WAT.as_bytes()).unwrap().1, compiled);
+    let other_bytes = format!("{WAT}\n;; a comment");
+    assert_eq!(
+        cache.module(&engine, other_bytes.as_bytes()).unwrap().1,
+        compiled
+    );
+    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert_eq!(entries.len(), 3, "{entries:?}");
+    for e in &entries {
+        assert_eq!(e.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // A damaged entry is compiled again and replaced.
+    for e in &entries {
+        let bytes = std::fs::read(e.path()).unwrap();
+        std::fs::write(e.path(), &bytes[..bytes.len() / 2]).unwrap();
+    }
+    let (module, outcome) = cache.module(&engine, WAT.as_bytes()).unwrap();
+    assert_eq!(
+        outcome,
+        CacheOutcome::Compiled {
+            replaced: true,
+            saved: Ok(())
+        }
+    );
+    assert_eq!(answers(&engine, &module), expected);
+    assert_eq!(
+        cache.module(&engine, WAT.as_bytes()).unwrap().1,
+        CacheOutcome::Hit
+    );
+    // An invalid module is an error, and nothing is saved.
+    assert!(cache
+        .module(&engine, b"(module (func (result i32)))")
+        .is_err());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
+    // A directory others may write is refused.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let e = ModuleCache::new(&dir).unwrap_err().to_string();
+    assert!(e.contains("writable by others"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

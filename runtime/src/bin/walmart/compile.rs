@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context};
 use walmart::attest::tags::TagConfig;
 use walmart::attest::{Policy, TagColours, TagMode};
-use walmart::{Config, Engine, Module, OptLevel};
+use walmart::{CacheOutcome, Config, Engine, Module, ModuleCache, OptLevel};
 
 use crate::features::RunBounds;
 
@@ -159,12 +159,14 @@ pub fn run(args: CompileArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads `path`, a module's binary or text, or a precompiled module when
-/// `allow_precompiled` (refused otherwise: its code would run unchecked).
+/// Reads `path`, a module's binary or text (through `cache` when given),
+/// or a precompiled module when `allow_precompiled` (refused otherwise:
+/// its code would run unchecked).
 pub fn load_module(
     engine: &Engine,
     path: &Path,
     allow_precompiled: bool,
+    cache: Option<&ModuleCache>,
 ) -> anyhow::Result<Module> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let module = if engine.detect_precompiled(&bytes).is_some() {
@@ -177,6 +179,13 @@ pub fn load_module(
         }
         // SAFETY: the user vouched for the file with --allow-precompiled.
         unsafe { Module::deserialize(engine, &bytes) }
+    } else if let Some(cache) = cache {
+        cache.module(engine, &bytes).map(|(module, outcome)| {
+            if let CacheOutcome::Compiled { saved: Err(e), .. } = outcome {
+                eprintln!("walmart: warning: the compiled module was not cached: {e}");
+            }
+            module
+        })
     } else {
         Module::new(engine, &bytes)
     };

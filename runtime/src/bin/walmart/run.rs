@@ -11,7 +11,9 @@ use walmart::attest::model::default;
 use walmart::attest::tags::TraceOptions;
 use walmart::attest::{Backpressure, OnDetect, Policy, TagColours};
 use walmart::wasi::{self, WasiCtx};
-use walmart::{AttestOptions, Engine, Linker, Module, Store, UnknownImports, Val, ValType};
+use walmart::{
+    AttestOptions, Engine, Linker, Module, ModuleCache, Store, UnknownImports, Val, ValType,
+};
 
 /// Exit status of a run that trapped (as wasmtime: 128 + SIGABRT).
 const TRAP_EXIT: u8 = 134;
@@ -27,6 +29,14 @@ pub struct RunArgs {
     /// machine code is trusted as it is.
     #[arg(long)]
     allow_precompiled: bool,
+    /// Keep the compiled module in a cache and load it from there next
+    /// time (in --cache-dir, `$WALMART_CACHE_DIR`, `$XDG_CACHE_HOME/walmart`
+    /// or `~/.cache/walmart`; a directory only you may write).
+    #[arg(long)]
+    cache: bool,
+    /// The cache's directory (implies --cache).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
     /// Define the function imports WASI does not offer as functions that
     /// fail (a trap naming the import) when called, so the module runs
     /// until it calls one.
@@ -208,7 +218,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.code.attest_sync && args.attest_interval.is_some() {
         bail!("--attest-interval paces asynchronous snapshots; --attest-sync snapshots at every hook after a write");
     }
-    let module = crate::compile::load_module(&engine, &args.file, args.allow_precompiled)?;
+    let cache = match (&args.cache_dir, args.cache) {
+        (Some(dir), _) => Some(ModuleCache::new(dir)?),
+        (None, true) => Some(ModuleCache::new(ModuleCache::default_dir().ok_or_else(|| {
+            anyhow!("--cache: no cache directory (set WALMART_CACHE_DIR or HOME, or pass --cache-dir)")
+        })?)?),
+        (None, false) => None,
+    };
+    let module =
+        crate::compile::load_module(&engine, &args.file, args.allow_precompiled, cache.as_ref())?;
     let mut ctx = WasiCtx::new();
     let program = args.file.display().to_string();
     if args.invoke.is_some() {
