@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a WebAssembly module (.wasm binary or .wat text).
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Compile a module ahead of time into a precompiled `.cwasm`.
     Compile(compile::CompileArgs),
     /// Run .wast spec-test scripts and print a pass table.
@@ -39,7 +39,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Compile(args) => compile::run(args),
         Command::Wast(args) => wast::run(args),
         Command::Attest(cmd) => attest::run(cmd),
