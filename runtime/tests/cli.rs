@@ -2337,3 +2337,54 @@ fn run_with_a_cache_compiles_once() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn preloaded_modules_are_linked_by_name() {
+    let dir = temp_dir("preload");
+    let lib = dir.join("lib.wat");
+    std::fs::write(
+        &lib,
+        r#"(module
+            (global $ready (mut i32) (i32.const 0))
+            (func (export "_initialize") (global.set $ready (i32.const 100)))
+            (func (export "double") (param i32) (result i32)
+                (i32.add (global.get $ready) (i32.mul (local.get 0) (i32.const 2)))))"#,
+    )
+    .unwrap();
+    let main = dir.join("main.wat");
+    std::fs::write(
+        &main,
+        r#"(module
+            (import "lib" "double" (func $double (param i32) (result i32)))
+            (func (export "run") (param i32) (result i32) (call $double (local.get 0))))"#,
+    )
+    .unwrap();
+    let preload = format!("lib={}", lib.display());
+    let main = main.to_str().unwrap();
+    let out = walmart(&["run", "--preload", &preload, "--invoke", "run", main, "21"]);
+    // 142: `_initialize` ran before the main module called in.
+    assert_eq!(text(&out.stdout), "142\n", "{}", text(&out.stderr));
+    let trapping = dir.join("trapping.wat");
+    std::fs::write(
+        &trapping,
+        r#"(module (func (export "_initialize") unreachable))"#,
+    )
+    .unwrap();
+    for (flag, says) in [
+        ("lib".to_string(), "expected NAME=PATH"),
+        (
+            "lib=/nonexistent.wasm".to_string(),
+            "--preload lib: cannot read /nonexistent.wasm",
+        ),
+        (
+            format!("lib={}", trapping.display()),
+            "--preload lib: _initialize: wasm trap: unreachable",
+        ),
+    ] {
+        let out = walmart(&["run", "--preload", &flag, "--invoke", "run", main, "1"]);
+        assert_eq!(out.status.code(), Some(1), "{flag}");
+        let err = text(&out.stderr);
+        assert!(err.contains(says), "{flag}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -29,6 +29,11 @@ pub struct RunArgs {
     /// machine code is trusted as it is.
     #[arg(long)]
     allow_precompiled: bool,
+    /// Instantiate the module at PATH first (its `_initialize` called when
+    /// it exports one) and link its exports under the import module name
+    /// NAME, for the main module to import. Repeatable, in order.
+    #[arg(long, value_name = "NAME=PATH")]
+    preload: Vec<String>,
     /// Keep the compiled module in a cache and load it from there next
     /// time (in --cache-dir, `$WALMART_CACHE_DIR`, `$XDG_CACHE_HOME/walmart`
     /// or `~/.cache/walmart`; a directory only you may write).
@@ -227,6 +232,21 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let module =
         crate::compile::load_module(&engine, &args.file, args.allow_precompiled, cache.as_ref())?;
+    let mut preloads = Vec::new();
+    for p in &args.preload {
+        let (name, path) = p
+            .split_once('=')
+            .filter(|(n, p)| !n.is_empty() && !p.is_empty())
+            .ok_or_else(|| anyhow!("--preload {p}: expected NAME=PATH"))?;
+        let m = crate::compile::load_module(
+            &engine,
+            std::path::Path::new(path),
+            args.allow_precompiled,
+            cache.as_ref(),
+        )
+        .map_err(|e| anyhow!("--preload {name}: {e}"))?;
+        preloads.push((name.to_string(), m));
+    }
     let mut ctx = WasiCtx::new();
     let program = args.file.display().to_string();
     if args.invoke.is_some() {
@@ -292,7 +312,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         store.configure_attestation(opts)?;
     }
-    let outcome = call_module(&args, &engine, &module, &mut store);
+    let outcome = call_module(&args, &engine, &preloads, &module, &mut store);
     if !attesting {
         return outcome;
     }
@@ -367,6 +387,7 @@ fn bound_run(
 fn call_module(
     args: &RunArgs,
     engine: &Engine,
+    preloads: &[(String, Module)],
     module: &Module,
     store: &mut Store<WasiCtx>,
 ) -> anyhow::Result<ExitCode> {
@@ -387,6 +408,21 @@ fn call_module(
         unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
         wasi::threads::add_to_linker_with(&mut linker, store, module, unknown_imports)
             .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    }
+    for (name, preload) in preloads {
+        if let Some(how) = unknown_imports {
+            linker.define_unknown_imports(preload, how)?;
+        }
+        let instance = linker
+            .instantiate(&mut *store, preload)
+            .map_err(|e| anyhow!("--preload {name}: {e}"))?;
+        if let Some(init) = instance.get_func(&mut *store, "_initialize") {
+            init.call(&mut *store, &[], &mut [])
+                .map_err(|e| anyhow!("--preload {name}: _initialize: {e}"))?;
+        }
+        linker
+            .instance(&mut *store, name, instance)
+            .map_err(|e| anyhow!("--preload {name}: {e}"))?;
     }
     if let Some(how) = unknown_imports {
         linker.define_unknown_imports(module, how)?;
