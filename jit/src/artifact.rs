@@ -34,7 +34,7 @@ use std::num::NonZeroU8;
 use cranelift_codegen::binemit::Reloc;
 use cranelift_codegen::ir::TrapCode;
 
-use crate::code_memory::{CompiledFunction, FunctionInfo, RelocTarget, Relocation};
+use crate::code_memory::{CompiledFunction, RelocTarget, Relocation};
 use crate::compile::ModuleFacts;
 use crate::error::CompileError;
 use crate::trap::TrapKind;
@@ -216,16 +216,9 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
                 })
             })
             .collect::<Result<_, CompileError>>()?;
-        functions.push(CompiledFunction {
-            code,
-            relocs,
-            info: FunctionInfo {
-                func_index,
-                traps,
-                srclocs,
-                ..Default::default()
-            },
-        });
+        functions.push(CompiledFunction::new(
+            code, relocs, func_index, traps, srclocs,
+        ));
     }
     if r.at != bytes.len() {
         return Err(bad(&format!(
@@ -391,6 +384,7 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::code_memory::FunctionInfo;
 
     fn sample() -> Vec<CompiledFunction> {
         vec![

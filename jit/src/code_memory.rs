@@ -61,6 +61,29 @@ pub struct CompiledFunction {
     pub info: FunctionInfo,
 }
 
+impl CompiledFunction {
+    /// A function of Wasm index `func_index` (`None`: a trampoline or
+    /// stub) before placement.
+    pub fn new(
+        code: Vec<u8>,
+        relocs: Vec<Relocation>,
+        func_index: Option<u32>,
+        traps: Vec<(u32, TrapKind)>,
+        srclocs: Vec<(u32, u32, u32)>,
+    ) -> CompiledFunction {
+        CompiledFunction {
+            code,
+            relocs,
+            info: FunctionInfo {
+                func_index,
+                traps,
+                srclocs,
+                ..Default::default()
+            },
+        }
+    }
+}
+
 /// A block of read-only executable memory holding some functions.
 #[derive(Debug)]
 pub struct CodeMemory {

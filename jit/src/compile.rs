@@ -13,9 +13,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rayon::prelude::*;
 use wasmparser::{BinaryReader, FunctionBody};
 
-use crate::code_memory::{
-    CodeMemory, CompiledFunction, DebugNames, FunctionInfo, RelocTarget, Relocation,
-};
+use crate::code_memory::{CodeMemory, CompiledFunction, DebugNames, RelocTarget, Relocation};
 use crate::error::CompileError;
 use crate::module_info::{FuncSig, ModuleInfo};
 use crate::translate::exceptions::ExceptionPlan;
@@ -483,16 +481,13 @@ impl Compiler {
                 addend: r.addend,
             });
         }
-        Ok(CompiledFunction {
-            code: buffer.data().to_vec(),
+        Ok(CompiledFunction::new(
+            buffer.data().to_vec(),
             relocs,
-            info: FunctionInfo {
-                func_index,
-                traps,
-                srclocs,
-                ..Default::default()
-            },
-        })
+            func_index,
+            traps,
+            srclocs,
+        ))
     }
 
     /// Compiles a module's preserve-all trampoline `t`.

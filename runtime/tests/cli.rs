@@ -2040,17 +2040,18 @@ fn precompiled_modules_run_as_the_binary_does() {
         let err = text(&out.stderr);
         assert!(err.contains(says) && err.lines().count() == 1, "{err}");
     }
+    // `walmart compile FLAGS -o dir/NAME hello.wasm`: the output's path.
+    let compile = |flags: &[&str], name: &str| {
+        let out_path = dir.join(name);
+        let mut args = vec!["compile"];
+        args.extend_from_slice(flags);
+        args.extend(["-o", out_path.to_str().unwrap(), hello.to_str().unwrap()]);
+        let out = walmart(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        out_path
+    };
     // Compiled with the run's settings, it runs under them.
-    let fuelled = dir.join("fuelled.cwasm");
-    let out = walmart(&[
-        "compile",
-        "-W",
-        "fuel=1",
-        "-o",
-        fuelled.to_str().unwrap(),
-        hello.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let fuelled = compile(&["-W", "fuel=1"], "fuelled.cwasm");
     let out = run(
         &["--allow-precompiled", "-W", "fuel=100000000"],
         fuelled.to_str().unwrap(),
@@ -2067,16 +2068,7 @@ fn precompiled_modules_run_as_the_binary_does() {
     );
 
     // Another optimisation level is another compilation.
-    let unoptimised = dir.join("o0.cwasm");
-    let out = walmart(&[
-        "compile",
-        "-O",
-        "opt-level=0",
-        "-o",
-        unoptimised.to_str().unwrap(),
-        hello.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let unoptimised = compile(&["-O", "opt-level=0"], "o0.cwasm");
     let out = run(&["--allow-precompiled"], unoptimised.to_str().unwrap());
     assert!(
         text(&out.stderr).contains("opt_level"),
