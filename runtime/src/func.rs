@@ -20,7 +20,7 @@ pub(crate) struct FuncData {
 /// A function handle: a Wasm function of an instance, or a host function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Func {
-    store: u64,
+    pub(crate) store: u64,
     index: u32,
 }
 
@@ -100,6 +100,11 @@ impl<T: 'static> HostFuncDef<T> {
     ) -> Result<HostFuncDef<T>> {
         let type_id = engine.signature_id(&ty.to_sig());
         HostFuncDef::with_type_id(engine, ty, type_id, func)
+    }
+
+    /// The engine's id of the function's type.
+    pub(crate) fn type_id(&self) -> u64 {
+        self.type_id
     }
 
     /// A host function of the engine's type `type_id`, which `ty` (its

@@ -153,6 +153,16 @@ impl Instance {
         imports: &[Extern],
     ) -> Result<Instance> {
         let store = &mut store.as_context_mut().opaque;
+        // Another store's object is an error here, not the panic its use
+        // would be.
+        let names = module.info().imports.iter();
+        if let Some((import, _)) = names.zip(imports).find(|(_, e)| e.store_id() != store.id) {
+            return Err(Error::Link(format!(
+                "import `{}::{}` is defined by an object of another store",
+                crate::error::printable(&import.module),
+                crate::error::printable(&import.name)
+            )));
+        }
         instantiate(store, module, imports)
     }
 

@@ -55,7 +55,7 @@ pub use global::Global;
 pub use instance::Instance;
 pub use interrupts::UpdateDeadline;
 pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder, DEFAULT_COUNT};
-pub use linker::{Linker, UnknownImports};
+pub use linker::{InstancePre, Linker, UnknownImports};
 pub use memory::{Memory, PAGE_SIZE};
 pub use module::{ExternType, Module};
 pub use module_cache::{CacheOutcome, ModuleCache};

@@ -345,15 +345,100 @@ impl<T: 'static> Linker<T> {
         let mut imports = Vec::with_capacity(module.info().imports.len());
         for import in &module.info().imports {
             let (m, n) = (import.module.as_str(), import.name.as_str());
-            let ext = self.get(&mut store, m, n).ok_or_else(|| {
-                Error::Link(format!(
-                    "unknown import: {}::{}",
-                    printable(m),
-                    printable(n)
-                ))
-            })?;
+            let ext = self
+                .get(&mut store, m, n)
+                .ok_or_else(|| unknown_import(m, n))?;
             imports.push(ext);
         }
         Instance::new(store, module, &imports)
+    }
+
+    /// `module` with its imports resolved here once (wasmtime's
+    /// `instantiate_pre`): [`InstancePre::instantiate`] then makes an
+    /// instance in any store without looking a name up. A name the linker
+    /// lacks is an error now, and so is a host function of another type
+    /// than the import's; the types of other definitions (memories,
+    /// tables, globals, tags, instances' functions) are checked at each
+    /// instantiation, in the store that owns them.
+    pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
+        let engine = module.engine();
+        let mut defs = Vec::with_capacity(module.info().imports.len());
+        for import in &module.info().imports {
+            let (m, n) = (import.module.as_str(), import.name.as_str());
+            let def = self.lookup(m, n).map_err(|_| unknown_import(m, n))?;
+            if let (ImportKind::Func(t, exact), Definition::HostFunc(f)) = (&import.kind, &def) {
+                let want = module.inner.type_ids[*t as usize];
+                if !engine.fits(f.type_id(), want, *exact) {
+                    return Err(Error::Link(format!(
+                        "incompatible import type for `{}::{}`: the host function is of \
+                         another type",
+                        printable(m),
+                        printable(n)
+                    )));
+                }
+            }
+            defs.push(def);
+        }
+        Ok(InstancePre {
+            module: module.clone(),
+            defs: Arc::new(defs),
+        })
+    }
+}
+
+fn unknown_import(module: &str, name: &str) -> Error {
+    Error::Link(format!(
+        "unknown import: {}::{}",
+        printable(module),
+        printable(name)
+    ))
+}
+
+/// A module with its imports resolved by a [`Linker`]
+/// ([`Linker::instantiate_pre`]), ready to instantiate in any store of its
+/// engine (whose data is a `T`) without name lookups: what a server that
+/// makes an instance per request keeps. Cheap to clone; shareable across
+/// threads.
+pub struct InstancePre<T: 'static> {
+    module: Module,
+    defs: Arc<Vec<Definition<T>>>,
+}
+
+impl<T: 'static> Clone for InstancePre<T> {
+    fn clone(&self) -> Self {
+        InstancePre {
+            module: self.module.clone(),
+            defs: self.defs.clone(),
+        }
+    }
+}
+
+impl<T: 'static> std::fmt::Debug for InstancePre<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstancePre")
+            .field("module", &self.module)
+            .field("imports", &self.defs.len())
+            .finish()
+    }
+}
+
+impl<T: 'static> InstancePre<T> {
+    /// The module.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// Instantiates the module in `store`: host functions are made in it,
+    /// other definitions must belong to it.
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
+        let imports: Vec<Extern> = self
+            .defs
+            .iter()
+            .map(|def| match def {
+                Definition::Extern(e) => *e,
+                Definition::HostFunc(def) => Extern::Func(Func::from_def(&mut store, def)),
+            })
+            .collect();
+        Instance::new(store, &self.module, &imports)
     }
 }

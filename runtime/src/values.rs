@@ -291,6 +291,17 @@ pub enum Extern {
 }
 
 impl Extern {
+    /// The id of the store that owns it.
+    pub(crate) fn store_id(&self) -> u64 {
+        match self {
+            Extern::Func(f) => f.store,
+            Extern::Global(g) => g.store,
+            Extern::Memory(m) => m.store,
+            Extern::Table(t) => t.store,
+            Extern::Tag(t) => t.store,
+        }
+    }
+
     /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
         match self {

@@ -228,3 +228,77 @@ fn unknown_imports_of_typed_references_link_by_their_exact_type() {
         Ok(vec![Val::I32(9)])
     );
 }
+
+#[test]
+fn instance_pre_resolves_once_and_instantiates_in_any_store() {
+    fn shareable<X: Send + Sync + Clone>() {}
+    shareable::<walmart::InstancePre<()>>();
+    let engine = Engine::default();
+    let module = Module::new(&engine, IMPORTS).unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker.func_wrap("env", "present", || 1).unwrap();
+    linker.func_wrap("env", "missing", |x: i32| x * 3).unwrap();
+    let e = linker.instantiate_pre(&module).unwrap_err().to_string();
+    assert!(e.contains("unknown import: env::missing_many"), "{e}");
+    linker
+        .func_wrap("env", "missing_many", || (4i64, 0.5f64, None::<ExternRef>))
+        .unwrap();
+    let pre = linker.instantiate_pre(&module).unwrap();
+    assert!(format!("{pre:?}").contains("imports: 3"));
+    // Later definitions do not change what was resolved.
+    linker.allow_shadowing(true);
+    linker.func_wrap("env", "present", || 2).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let pre = pre.clone();
+            std::thread::spawn(move || {
+                let mut store = Store::new(pre.module().engine(), ());
+                let instance = pre.instantiate(&mut store).unwrap();
+                (
+                    call(&mut store, &instance, "call_present"),
+                    call(&mut store, &instance, "call_missing"),
+                )
+            })
+        })
+        .collect();
+    for t in threads {
+        let (present, missing) = t.join().unwrap();
+        assert_eq!(present, Ok(vec![Val::I32(1)]));
+        assert_eq!(missing, Ok(vec![Val::I32(15)]));
+    }
+
+    // A host function of another type is refused when resolving.
+    let mut wrong = Linker::<()>::new(&engine);
+    wrong.func_wrap("env", "present", || 1i64).unwrap();
+    wrong.func_wrap("env", "missing", |x: i32| x).unwrap();
+    wrong
+        .func_wrap("env", "missing_many", || (4i64, 0.5f64, None::<ExternRef>))
+        .unwrap();
+    let e = wrong.instantiate_pre(&module).unwrap_err().to_string();
+    assert!(
+        e.contains("incompatible import type for `env::present`"),
+        "{e}"
+    );
+
+    // Another store's definitions are refused at instantiation.
+    let memory_module =
+        Module::new(&engine, r#"(module (import "env" "mem" (memory 1)))"#).unwrap();
+    let mut store_a = Store::new(&engine, ());
+    let memory = walmart::Memory::new(&mut store_a, walmart::MemoryType::new(1, None)).unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker.define(&mut store_a, "env", "mem", memory).unwrap();
+    let pre = linker.instantiate_pre(&memory_module).unwrap();
+    pre.instantiate(&mut store_a).unwrap();
+    let mut store_b = Store::new(&engine, ());
+    let e = pre.instantiate(&mut store_b).unwrap_err().to_string();
+    assert!(
+        e.contains("`env::mem` is defined by an object of another store"),
+        "{e}"
+    );
+    // As through the linker itself (this was a panic).
+    let e = linker
+        .instantiate(&mut store_b, &memory_module)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("another store"), "{e}");
+}
