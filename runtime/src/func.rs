@@ -37,24 +37,29 @@ pub(crate) fn val_host<T: 'static>(
     func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
 ) -> std::sync::Arc<HostFn<T>> {
     std::sync::Arc::new(move |mut caller: Caller<'_, T>, slots: &mut [u128]| {
-        let params: Vec<Val> = ty
-            .params()
-            .iter()
-            .zip(slots.iter())
-            .map(|(t, raw)| Val::from_raw(caller.opaque(), *raw, *t))
-            .collect();
-        let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
-        func(caller.reborrow(), &params, &mut results)?;
-        for (i, (r, t)) in results.iter().zip(ty.results()).enumerate() {
-            if r.ty() != *t {
-                return Err(Error::Usage(format!(
-                    "host function returned a {} for result {i}, expected {t}",
-                    r.ty()
-                )));
-            }
-            slots[i] = r.to_raw(caller.opaque())?;
+        let mut vals = std::mem::take(&mut caller.opaque().host_vals);
+        vals.clear();
+        for (t, raw) in ty.params().iter().zip(slots.iter()) {
+            vals.push(Val::from_raw(caller.opaque(), *raw, *t));
         }
-        Ok(())
+        vals.extend(ty.results().iter().map(|t| Val::default_for(*t)));
+        let (params, results) = vals.split_at_mut(ty.params().len());
+        let r = func(caller.reborrow(), params, results).and_then(|()| {
+            for (i, (r, t)) in results.iter().zip(ty.results()).enumerate() {
+                if r.ty() != *t {
+                    return Err(Error::Usage(format!(
+                        "host function returned a {} for result {i}, expected {t}",
+                        r.ty()
+                    )));
+                }
+                slots[i] = r.to_raw(caller.opaque())?;
+            }
+            Ok(())
+        });
+        // Emptied, its capacity kept for the next call.
+        vals.clear();
+        caller.opaque().host_vals = vals;
+        r
     })
 }
 

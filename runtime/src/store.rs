@@ -74,6 +74,10 @@ pub struct StoreOpaque {
     pub(crate) gc_heap: crate::gc::GcHeap,
     /// The GC objects the host holds ([`crate::gc::roots`]).
     pub(crate) gc_roots: crate::gc::roots::GcRoots,
+    /// The `Val`s of host functions over values (`Func::new`), kept
+    /// between calls so that a call allocates none; taken by a call while
+    /// it runs (a nested one makes its own).
+    pub(crate) host_vals: Vec<crate::Val>,
     /// While Wasm runs: an address in the frame of the host's outermost
     /// call into it, above every Wasm frame (where the collector's scan of
     /// the stack ends).
@@ -235,6 +239,7 @@ impl<T> Store<T> {
                     free_exceptions: HashMap::new(),
                     gc_heap: Default::default(),
                     gc_roots: Default::default(),
+                    host_vals: Vec::new(),
                     gc_stack_top: 0,
                     new_record_bytes: 0,
                     record_bytes: 0,

@@ -205,3 +205,65 @@ fn a_host_reference_handed_in_again_takes_no_new_entry() {
     call(&mut store, &inst, "loop", &[Val::I32(100_000)]).unwrap();
     assert_eq!(store.externrefs_held(), 2);
 }
+
+/// A host function over `Val`s that calls back into Wasm, which calls
+/// another: each call's values are its own (the store's buffer of
+/// values is taken by the outer call while it runs).
+#[test]
+fn nested_calls_of_host_functions_over_vals_keep_their_values() {
+    use walmart::{FuncType, ValType};
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "outer" (func $outer (param i32 i64) (result i64)))
+            (import "env" "inner" (func $inner (param i64) (result i64)))
+            (func (export "run") (param i32) (result i64)
+                (call $outer (local.get 0) (i64.const 1000)))
+            (func (export "nested") (param i64) (result i64)
+                (call $inner (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_new(
+            "env",
+            "outer",
+            FuncType::new([ValType::I32, ValType::I64], [ValType::I64]),
+            |mut caller: Caller<'_, ()>, params, results| {
+                let nested = caller
+                    .get_export("nested")
+                    .and_then(|e| e.into_func())
+                    .unwrap();
+                let mut out = [Val::I64(0)];
+                let depth = params[0].i32().unwrap();
+                if depth > 0 {
+                    nested.call(&mut caller, &[Val::I64(depth.into())], &mut out)?;
+                }
+                // The outer call's parameters, read after the nested ones.
+                let own = params[1].i64().unwrap() + i64::from(params[0].i32().unwrap());
+                results[0] = Val::I64(own + out[0].i64().unwrap());
+                Ok(())
+            },
+        )
+        .unwrap();
+    linker
+        .func_new(
+            "env",
+            "inner",
+            FuncType::new([ValType::I64], [ValType::I64]),
+            |_, params, results| {
+                results[0] = Val::I64(params[0].i64().unwrap() * 10);
+                Ok(())
+            },
+        )
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<i32, i64>(&mut store, "run")
+        .unwrap();
+    // 1000 + 3, and the nested call's 3 * 10.
+    assert_eq!(run.call(&mut store, 3).unwrap(), 1033);
+    assert_eq!(run.call(&mut store, 0).unwrap(), 1000);
+}
