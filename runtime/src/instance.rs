@@ -157,11 +157,7 @@ impl Instance {
         // would be.
         let names = module.info().imports.iter();
         if let Some((import, _)) = names.zip(imports).find(|(_, e)| e.store_id() != store.id) {
-            return Err(Error::Link(format!(
-                "import `{}::{}` is defined by an object of another store",
-                crate::error::printable(&import.module),
-                crate::error::printable(&import.name)
-            )));
+            return Err(crate::linker::another_store(&import.module, &import.name));
         }
         instantiate(store, module, imports)
     }

@@ -340,6 +340,7 @@ impl<T: 'static> Linker<T> {
         mut store: impl AsContextMut<Data = T>,
         module: &Module,
     ) -> Result<Instance> {
+        self.same_engine(module)?;
         // By name only: the types are checked where the imports are
         // linked, and building them here cost more than the lookups.
         let mut imports = Vec::with_capacity(module.info().imports.len());
@@ -361,6 +362,7 @@ impl<T: 'static> Linker<T> {
     /// tables, globals, tags, instances' functions) are checked at each
     /// instantiation, in the store that owns them.
     pub fn instantiate_pre(&self, module: &Module) -> Result<InstancePre<T>> {
+        self.same_engine(module)?;
         let engine = module.engine();
         let mut defs = Vec::with_capacity(module.info().imports.len());
         for import in &module.info().imports {
@@ -384,6 +386,30 @@ impl<T: 'static> Linker<T> {
             defs: Arc::new(defs),
         })
     }
+}
+
+impl<T: 'static> Linker<T> {
+    /// An error unless `module` is of this linker's engine: type ids are
+    /// engine-wide numbers, and host functions' stubs live in their
+    /// engine, so another engine's could link to the wrong type.
+    fn same_engine(&self, module: &Module) -> Result<()> {
+        if Engine::same(&self.engine, module.engine()) {
+            Ok(())
+        } else {
+            Err(Error::Usage(
+                "the module was compiled by another engine than the linker's".into(),
+            ))
+        }
+    }
+}
+
+/// The error of an import defined by another store's object.
+pub(crate) fn another_store(module: &str, name: &str) -> Error {
+    Error::Link(format!(
+        "import `{}::{}` is defined by an object of another store",
+        printable(module),
+        printable(name)
+    ))
 }
 
 fn unknown_import(module: &str, name: &str) -> Error {
@@ -431,6 +457,19 @@ impl<T: 'static> InstancePre<T> {
     /// Instantiates the module in `store`: host functions are made in it,
     /// other definitions must belong to it.
     pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
+        // Checked before any host function is made in the store.
+        let opaque = &store.as_context_mut().opaque;
+        if !Engine::same(&opaque.engine, self.module.engine()) {
+            return Err(Error::Usage(
+                "the store is of another engine than the module's".into(),
+            ));
+        }
+        let names = self.module.info().imports.iter();
+        for (import, def) in names.zip(self.defs.iter()) {
+            if matches!(def, Definition::Extern(e) if e.store_id() != opaque.id) {
+                return Err(another_store(&import.module, &import.name));
+            }
+        }
         let imports: Vec<Extern> = self
             .defs
             .iter()

@@ -2362,19 +2362,22 @@ fn preloaded_modules_are_linked_by_name() {
         r#"(module (func (export "_initialize") unreachable))"#,
     )
     .unwrap();
-    for (flag, says) in [
-        ("lib".to_string(), "expected NAME=PATH"),
+    for (flag, says, status) in [
+        ("lib".to_string(), "expected NAME=PATH", 1),
         (
             "lib=/nonexistent.wasm".to_string(),
             "--preload lib: cannot read /nonexistent.wasm",
+            1,
         ),
+        // A trap exits as the main module's would.
         (
             format!("lib={}", trapping.display()),
-            "--preload lib: _initialize: wasm trap: unreachable",
+            "--preload lib: its _initialize failed\nerror: wasm trap: unreachable",
+            134,
         ),
     ] {
         let out = walmart(&["run", "--preload", &flag, "--invoke", "run", main, "1"]);
-        assert_eq!(out.status.code(), Some(1), "{flag}");
+        assert_eq!(out.status.code(), Some(status), "{flag}");
         let err = text(&out.stderr);
         assert!(err.contains(says), "{flag}: {err}");
     }

@@ -302,3 +302,32 @@ fn instance_pre_resolves_once_and_instantiates_in_any_store() {
         .to_string();
     assert!(e.contains("another store"), "{e}");
 }
+
+/// Type ids are numbers of their engine: a linker links only modules of
+/// its own engine, and an `InstancePre` instantiates only in stores of it.
+#[test]
+fn another_engines_module_or_store_is_refused() {
+    let a = Engine::default();
+    let b = Engine::default();
+    let module_b = Module::new(&b, IMPORTS).unwrap();
+    let mut linker = Linker::<()>::new(&a);
+    linker.func_wrap("env", "present", || 1).unwrap();
+    linker
+        .define_unknown_imports_as_traps(&Module::new(&a, IMPORTS).unwrap())
+        .unwrap();
+    let mut store_b = Store::new(&b, ());
+    let e = linker
+        .instantiate(&mut store_b, &module_b)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("another engine"), "{e}");
+    let e = linker.instantiate_pre(&module_b).unwrap_err().to_string();
+    assert!(e.contains("another engine"), "{e}");
+    let pre = linker
+        .instantiate_pre(&Module::new(&a, IMPORTS).unwrap())
+        .unwrap();
+    let e = pre.instantiate(&mut store_b).unwrap_err().to_string();
+    assert!(e.contains("another engine"), "{e}");
+    let mut store_a = Store::new(&a, ());
+    pre.instantiate(&mut store_a).unwrap();
+}

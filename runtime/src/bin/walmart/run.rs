@@ -400,6 +400,13 @@ fn call_module(
     } else {
         None
     };
+    if wasi::threads::uses_threads(module) && !preloads.is_empty() {
+        bail!(
+            "{}: --preload is not supported for a wasi-threads program (its threads \
+             would be linked without the preloaded modules)",
+            args.file.display()
+        );
+    }
     if wasi::threads::uses_threads(module) {
         // Each thread's first allocations would fault in a fresh 2 MiB
         // huge page of mimalloc's (7 ms a thread, measured with THP on
@@ -413,12 +420,20 @@ fn call_module(
         if let Some(how) = unknown_imports {
             linker.define_unknown_imports(preload, how)?;
         }
-        let instance = linker
-            .instantiate(&mut *store, preload)
-            .map_err(|e| anyhow!("--preload {name}: {e}"))?;
+        // Failures as the main module's: a trap 134, an exit its status,
+        // a detection 86.
+        let instance = match linker.instantiate(&mut *store, preload) {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("walmart: --preload {name} failed to instantiate");
+                return report(e);
+            }
+        };
         if let Some(init) = instance.get_func(&mut *store, "_initialize") {
-            init.call(&mut *store, &[], &mut [])
-                .map_err(|e| anyhow!("--preload {name}: _initialize: {e}"))?;
+            if let Err(e) = init.call(&mut *store, &[], &mut []) {
+                eprintln!("walmart: --preload {name}: its _initialize failed");
+                return report(e);
+            }
         }
         linker
             .instance(&mut *store, name, instance)
