@@ -5,14 +5,23 @@
 //! build of walmart, other settings or other bytes never meet a stale
 //! entry.
 //!
-//! Loading an entry runs its code as it is, so the directory must be the
-//! user's alone: it is made with mode 0700, and one that another user owns
-//! or may write is refused.
+//! Loading an entry runs its code as it is, so the directory and its
+//! entries must be the user's alone. The directory is opened once, not
+//! through a symbolic link, and checked on that handle (owned by the user,
+//! writable by nobody else); every entry is then opened relative to it, not
+//! through a link, and used only when it is a regular file of the user's
+//! that nobody else may write. Anything else is compiled again and
+//! replaced.
 
-use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::ffi::CString;
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -24,6 +33,8 @@ use crate::module::Module;
 #[derive(Debug, Clone)]
 pub struct ModuleCache {
     dir: PathBuf,
+    /// The directory as it was checked: entries are opened relative to it.
+    fd: Arc<OwnedFd>,
 }
 
 /// Where a module [`ModuleCache::module`] returned came from.
@@ -31,42 +42,85 @@ pub struct ModuleCache {
 pub enum CacheOutcome {
     /// Loaded from the cache without compiling.
     Hit,
-    /// Compiled (no entry, or one that could not be loaded: `replaced`),
-    /// and saved unless saving failed (`saved` says why).
+    /// Compiled (no entry, or one that could not be used: `replaced`), and
+    /// saved unless saving failed (`saved` says why).
     Compiled {
         replaced: bool,
         saved: std::result::Result<(), String>,
     },
 }
 
+/// `path` as a C string.
+fn c_path(path: &Path) -> std::io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "NUL in path"))
+}
+
+/// `fstat` of an open file.
+fn stat(fd: &OwnedFd) -> std::io::Result<libc::stat> {
+    // SAFETY: a zeroed `stat` is a valid buffer for fstat to fill.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open; `st` is writable.
+    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(st)
+}
+
+/// Whether a file's owner and mode make it the user's alone to write.
+fn private(st: &libc::stat) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    st.st_uid == unsafe { libc::geteuid() } && st.st_mode & 0o022 == 0
+}
+
 impl ModuleCache {
     /// The cache in `dir`, made (mode 0700) if missing. Refused when the
-    /// directory is another user's or others may write it.
+    /// directory is a symbolic link, another user's, or others may write
+    /// it.
     pub fn new(dir: impl Into<PathBuf>) -> Result<ModuleCache> {
         let dir = dir.into();
         let shown = dir.display().to_string();
+        let fail = |e: std::io::Error| Error::Usage(format!("cache directory {shown}: {e}"));
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(&dir)
-            .map_err(|e| Error::Usage(format!("cache directory {shown}: {e}")))?;
-        let meta = fs::metadata(&dir)
-            .map_err(|e| Error::Usage(format!("cache directory {shown}: {e}")))?;
+            .map_err(fail)?;
+        let path = c_path(&dir).map_err(fail)?;
+        // SAFETY: `path` is a NUL-terminated string; the result is checked.
+        let raw = unsafe {
+            libc::open(
+                path.as_ptr(),
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(Error::Usage(format!(
+                "cache directory {shown}: {e} (a symbolic link is refused: name the directory \
+                 itself)"
+            )));
+        }
+        // SAFETY: `raw` is a descriptor just opened and owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let st = stat(&fd).map_err(fail)?;
         // SAFETY: geteuid has no preconditions.
-        let me = unsafe { libc::geteuid() };
-        if meta.uid() != me {
+        if st.st_uid != unsafe { libc::geteuid() } {
             return Err(Error::Usage(format!(
                 "cache directory {shown} belongs to another user: its modules' code would run \
                  as yours"
             )));
         }
-        if meta.permissions().mode() & 0o022 != 0 {
+        if !private(&st) {
             return Err(Error::Usage(format!(
                 "cache directory {shown} is writable by others: its modules' code would run \
                  as yours (chmod go-w it)"
             )));
         }
-        Ok(ModuleCache { dir })
+        Ok(ModuleCache {
+            dir,
+            fd: Arc::new(fd),
+        })
     }
 
     /// `$WALMART_CACHE_DIR`, else `$XDG_CACHE_HOME/walmart`, else
@@ -87,51 +141,148 @@ impl ModuleCache {
     /// The module of `bytes` (binary or text) for `engine`: loaded from
     /// the cache, or compiled and saved there.
     pub fn module(&self, engine: &Engine, bytes: &[u8]) -> Result<(Module, CacheOutcome)> {
-        let path = self.entry(engine, bytes);
-        let replaced = match fs::read(&path) {
-            Ok(saved) => {
-                // SAFETY: the directory is the user's alone (checked as the
-                // cache was opened) and the entry's name hashes the
-                // engine's fingerprint with these bytes.
+        let name = entry_name(engine, bytes);
+        let replaced = match self.read_entry(&name) {
+            Entry::Missing => false,
+            Entry::Refused => true,
+            Entry::Bytes(saved) => {
+                // SAFETY: the entry is a regular file of the user's that
+                // nobody else may write, in a directory of the same kind
+                // (both checked on the handles used), named by a hash of
+                // the engine's fingerprint and these bytes.
                 match unsafe { Module::deserialize(engine, &saved) } {
-                    Ok(module) => return Ok((module, CacheOutcome::Hit)),
-                    Err(_) => true,
+                    // Of these very bytes (a binary's; a text's binary is
+                    // not known without compiling it).
+                    Ok(m) if !bytes.starts_with(b"\0asm") || m.inner.wasm == bytes => {
+                        return Ok((m, CacheOutcome::Hit))
+                    }
+                    _ => true,
                 }
             }
-            Err(_) => false,
         };
         let module = Module::new(engine, bytes)?;
         let saved = module
             .serialize()
             .map_err(|e| e.to_string())
-            .and_then(|b| write_atomically(&path, &b));
+            .and_then(|b| self.write_entry(&name, &b));
         Ok((module, CacheOutcome::Compiled { replaced, saved }))
     }
 
-    /// The file of `bytes`' entry for `engine`.
-    fn entry(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
-        let mut h = Sha256::new();
-        h.update(engine.fingerprint().as_bytes());
-        h.update([0]);
-        h.update(bytes);
-        let name: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        self.dir.join(format!("{name}.cwasm"))
+    /// The entry's bytes, when it exists and is a regular file of the
+    /// user's that nobody else may write (opened without following a
+    /// link, relative to the checked directory).
+    fn read_entry(&self, name: &str) -> Entry {
+        let Ok(c) = CString::new(name) else {
+            return Entry::Missing;
+        };
+        // SAFETY: `c` is NUL-terminated and the directory descriptor open;
+        // the result is checked.
+        let raw = unsafe {
+            libc::openat(
+                self.fd.as_raw_fd(),
+                c.as_ptr(),
+                libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
+        if raw < 0 {
+            // A link (`ELOOP` under `O_NOFOLLOW`) is there but refused.
+            return match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::ENOENT) => Entry::Missing,
+                _ => Entry::Refused,
+            };
+        }
+        // SAFETY: a descriptor just opened and owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let Ok(st) = stat(&fd) else {
+            return Entry::Refused;
+        };
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG || !private(&st) {
+            return Entry::Refused;
+        }
+        let mut bytes = Vec::with_capacity(st.st_size.max(0) as usize);
+        match File::from(fd).read_to_end(&mut bytes) {
+            Ok(_) => Entry::Bytes(bytes),
+            Err(_) => Entry::Refused,
+        }
+    }
+
+    /// Writes an entry through a temporary file of a name no other writer
+    /// uses, renamed into place (replacing what was there), so a reader
+    /// never sees half an entry.
+    fn write_entry(&self, name: &str, bytes: &[u8]) -> std::result::Result<(), String> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let tmp = format!(
+            "{name}.{}-{}-{nanos}.tmp",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let fail = |what: &str| {
+            format!(
+                "cannot save {}: {what}: {}",
+                self.dir.join(name).display(),
+                std::io::Error::last_os_error()
+            )
+        };
+        let (c_tmp, c_name) = match (CString::new(tmp), CString::new(name)) {
+            (Ok(t), Ok(n)) => (t, n),
+            _ => return Err(format!("cannot save {name}: bad name")),
+        };
+        let dir = self.fd.as_raw_fd();
+        // SAFETY: NUL-terminated names, an open directory descriptor; the
+        // result is checked.
+        let raw = unsafe {
+            libc::openat(
+                dir,
+                c_tmp.as_ptr(),
+                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                0o600 as libc::c_uint,
+            )
+        };
+        if raw < 0 {
+            return Err(fail("creating a temporary file"));
+        }
+        // SAFETY: a descriptor just opened and owned by nobody else.
+        let mut file = File::from(unsafe { OwnedFd::from_raw_fd(raw) });
+        let written = file.write_all(bytes).and_then(|()| file.sync_data());
+        drop(file);
+        // SAFETY: as above; renames within the checked directory.
+        let renamed = match written {
+            Ok(()) if unsafe { libc::renameat(dir, c_tmp.as_ptr(), dir, c_name.as_ptr()) } == 0 => {
+                Ok(())
+            }
+            Ok(()) => Err(fail("renaming it into place")),
+            Err(e) => Err(format!(
+                "cannot save {}: {e}",
+                self.dir.join(name).display()
+            )),
+        };
+        if let Err(e) = renamed {
+            // Only the temporary file this call made.
+            // SAFETY: as above.
+            unsafe { libc::unlinkat(dir, c_tmp.as_ptr(), 0) };
+            return Err(e);
+        }
+        Ok(())
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file renamed into place,
-/// so a reader never sees half an entry.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::result::Result<(), String> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(bytes))
-        .and_then(|()| fs::rename(&tmp, path));
-    written.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        format!("cannot save {}: {e}", path.display())
-    })
+/// What [`ModuleCache::read_entry`] found.
+enum Entry {
+    Missing,
+    /// There, but not a regular file of the user's alone, or unreadable.
+    Refused,
+    Bytes(Vec<u8>),
+}
+
+/// The file name of `bytes`' entry for `engine`.
+fn entry_name(engine: &Engine, bytes: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(engine.fingerprint().as_bytes());
+    h.update([0]);
+    h.update(bytes);
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.cwasm")
 }

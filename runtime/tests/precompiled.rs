@@ -351,11 +351,95 @@ fn the_module_cache_compiles_once_per_build_settings_and_bytes() {
         cache.module(&engine, WAT.as_bytes()).unwrap().1,
         CacheOutcome::Hit
     );
+    // An entry that is a link, or that others may write, is not used:
+    // compiled again, and replaced by a file of the cache's own.
+    let entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let planted = dir.join("planted");
+    std::fs::copy(&entries[0], &planted).unwrap();
+    for (i, entry) in entries.iter().enumerate() {
+        std::fs::remove_file(entry).unwrap();
+        if i == 0 {
+            std::os::unix::fs::symlink(&planted, entry).unwrap();
+        } else {
+            std::fs::copy(&planted, entry).unwrap();
+            std::fs::set_permissions(entry, std::fs::Permissions::from_mode(0o666)).unwrap();
+        }
+    }
+    let mut replaced = 0;
+    for (engine, bytes) in [
+        (&engine, WAT.to_string()),
+        (&fuelled, WAT.to_string()),
+        (&engine, other_bytes.clone()),
+    ] {
+        match cache.module(engine, bytes.as_bytes()).unwrap().1 {
+            CacheOutcome::Compiled {
+                replaced: true,
+                saved: Ok(()),
+            } => replaced += 1,
+            CacheOutcome::Compiled {
+                replaced: false,
+                saved: Ok(()),
+            } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    // The link and the files others could write were passed over.
+    assert_eq!(replaced, 3);
+    std::fs::remove_file(&planted).unwrap();
+    for entry in &entries {
+        let meta = std::fs::symlink_metadata(entry).unwrap();
+        assert!(meta.file_type().is_file(), "{entry:?}");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+    // An entry of other bytes under a binary's key is not used.
+    let binary = wat::parse_str(WAT).unwrap();
+    let other_binary = wat::parse_str("(module (func (export \"f\")))").unwrap();
+    let before: std::collections::HashSet<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    cache.module(&engine, &binary).unwrap();
+    let key = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| !before.contains(p))
+        .unwrap();
+    let (_, outcome) = cache.module(&engine, &other_binary).unwrap();
+    assert!(matches!(outcome, CacheOutcome::Compiled { .. }));
+    let other_key = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| !before.contains(p) && *p != key)
+        .unwrap();
+    std::fs::copy(&other_key, &key).unwrap();
+    let (module, outcome) = cache.module(&engine, &binary).unwrap();
+    assert!(
+        matches!(outcome, CacheOutcome::Compiled { replaced: true, .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(answers(&engine, &module), expected);
+    for p in [key, other_key] {
+        std::fs::remove_file(p).unwrap();
+    }
     // An invalid module is an error, and nothing is saved.
     assert!(cache
         .module(&engine, b"(module (func (result i32)))")
         .is_err());
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
+    // A link to the directory is refused: the directory is named itself.
+    let link = dir.with_extension("link");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&dir, &link).unwrap();
+    let e = ModuleCache::new(&link).unwrap_err().to_string();
+    assert!(e.contains("symbolic link"), "{e}");
+    std::fs::remove_file(&link).unwrap();
     // A directory others may write is refused.
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let e = ModuleCache::new(&dir).unwrap_err().to_string();
