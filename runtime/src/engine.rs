@@ -583,6 +583,13 @@ impl Engine {
         )
     }
 
+    /// A value whose hash tells apart engines whose precompiled modules do
+    /// not load in each other (wasmtime's `precompile_compatibility_hash`):
+    /// for keys of an embedder's own cache of `.cwasm`s.
+    pub fn precompile_compatibility_hash(&self) -> impl std::hash::Hash {
+        self.fingerprint()
+    }
+
     /// Compiles a module (binary or text) and returns it as
     /// [`Module::serialize`] would: what `walmart compile` writes.
     pub fn precompile_module(&self, bytes: &[u8]) -> Result<Vec<u8>> {

@@ -446,3 +446,30 @@ fn the_module_cache_compiles_once_per_build_settings_and_bytes() {
     assert!(e.contains("writable by others"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_compatibility_hash_tells_engines_apart_as_loading_does() {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let hash = |config: &Config| {
+        let mut h = DefaultHasher::new();
+        Engine::new(config)
+            .unwrap()
+            .precompile_compatibility_hash()
+            .hash(&mut h);
+        h.finish()
+    };
+    let mut fuel = Config::new();
+    fuel.consume_fuel(true);
+    let mut max_stack = Config::new();
+    max_stack.max_wasm_stack(4 << 20);
+    assert_eq!(hash(&Config::new()), hash(&Config::new()));
+    assert_ne!(hash(&Config::new()), hash(&fuel));
+    // A run-time limit changes no code: its modules load in each other.
+    assert_eq!(hash(&Config::new()), hash(&max_stack));
+    let saved = Engine::new(&Config::new())
+        .unwrap()
+        .precompile_module(WAT.as_bytes())
+        .unwrap();
+    // SAFETY: written by this build just now.
+    unsafe { Module::deserialize(&Engine::new(&max_stack).unwrap(), &saved) }.unwrap();
+}
