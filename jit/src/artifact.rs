@@ -6,7 +6,7 @@
 //! ```text
 //! magic      8 bytes   "\0walmart"
 //! version    u32       FORMAT_VERSION
-//! checksum   u64       of everything after this field (`checksum`)
+//! checksum   u64       XXH3-64 of everything after this field
 //! fingerprint          string: the compiler and settings the code is for
 //! wasm                 bytes: the module's binary
 //! facts      u8        bit 0: handles exceptions; bit 1: dlmalloc state
@@ -262,29 +262,9 @@ fn reloc_kind(code: u8) -> Result<Reloc, CompileError> {
         .ok_or_else(|| bad(&format!("unknown relocation kind {code}")))
 }
 
-/// A 64-bit checksum in FNV-1a's manner, eight bytes a step in four
-/// independent lanes (a megabyte in about 0.1 ms), folded together at the
-/// end. Every step is a bijection of its lane's state, so a change to any
-/// one word changes the result. Not a cryptographic hash.
+/// The checksum of walmart's file formats (as the model files'): XXH3-64.
 fn checksum(bytes: &[u8]) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    const BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut lanes = [BASIS, BASIS ^ 1, BASIS ^ 2, BASIS ^ 3];
-    let mut blocks = bytes.chunks_exact(32);
-    for block in &mut blocks {
-        for (lane, word) in lanes.iter_mut().zip(block.chunks_exact(8)) {
-            let word = u64::from_le_bytes(word.try_into().expect("8-byte word"));
-            *lane = (*lane ^ word).wrapping_mul(PRIME);
-        }
-    }
-    let mut hash = BASIS;
-    for lane in lanes {
-        hash = (hash ^ lane).wrapping_mul(PRIME);
-    }
-    for b in blocks.remainder() {
-        hash = (hash ^ u64::from(*b)).wrapping_mul(PRIME);
-    }
-    hash
+    twox_hash::XxHash3_64::oneshot(bytes)
 }
 
 struct Writer(Vec<u8>);

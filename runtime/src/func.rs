@@ -615,7 +615,9 @@ extern "C" fn host_dispatch<T: 'static>(
         let slots = unsafe { std::slice::from_raw_parts_mut(values, nparams.max(nresults)) };
         let caller = instance_of_vmctx(&store.opaque, caller_vmctx);
         if store.opaque.attest.is_none() {
-            // No boundary to attest: the call alone.
+            // No boundary to attest: the call alone. (One path with the
+            // attested steps behind tests of the same flag measured slower:
+            // 6-10 ns a call against 5, `host_calls`.)
             return (ctx.func)(
                 Caller {
                     store: &mut *store,

@@ -126,7 +126,18 @@ impl<T: 'static> Linker<T> {
         func: Arc<HostFn<T>>,
         trusted: bool,
     ) -> Result<&mut Self> {
-        let mut def = HostFuncDef::new(&self.engine, ty, func)?;
+        let def = HostFuncDef::new(&self.engine, ty, func)?;
+        self.define_host(module, name, def, trusted)
+    }
+
+    /// Defines the host function `def` as `module::name`.
+    fn define_host(
+        &mut self,
+        module: &str,
+        name: &str,
+        mut def: HostFuncDef<T>,
+        trusted: bool,
+    ) -> Result<&mut Self> {
         def.name = Some(format!("{module}.{name}"));
         def.trusted = trusted;
         self.insert(module, name.to_string(), Definition::HostFunc(def))?;
@@ -243,9 +254,8 @@ impl<T: 'static> Linker<T> {
             let ty = FuncType::from_sig(&info.types[t as usize]);
             let host = crate::func::val_host(ty.clone(), make(m, n, &ty));
             let type_id = module.inner.type_ids[t as usize];
-            let mut def = HostFuncDef::with_type_id(&self.engine, ty, type_id, host)?;
-            def.name = Some(format!("{m}.{n}"));
-            self.insert(m, n.to_string(), Definition::HostFunc(def))?;
+            let def = HostFuncDef::with_type_id(&self.engine, ty, type_id, host)?;
+            self.define_host(m, n, def, false)?;
         }
         Ok(())
     }

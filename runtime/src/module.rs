@@ -87,10 +87,7 @@ impl Module {
 
     /// Reads and compiles a `.wasm` or `.wat` file.
     pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Module> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
-        Module::new(engine, bytes)
+        Module::new(engine, read_file(path.as_ref())?)
     }
 
     /// Compiles a module from its binary form.
@@ -193,8 +190,7 @@ impl Module {
         path: impl AsRef<std::path::Path>,
     ) -> Result<Module> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        let bytes = read_file(path)?;
         // SAFETY: the caller vouches for the file.
         unsafe { Module::deserialize(engine, bytes) }.map_err(|e| match e {
             Error::Compile(e) => Error::Usage(format!("{}: {e}", path.display())),
@@ -266,6 +262,11 @@ impl Module {
 /// The tag type of a module's type `index`.
 pub(crate) fn tag_type(info: &ModuleInfo, index: u32) -> crate::TagType {
     crate::TagType::new(FuncType::from_sig(&info.types[index as usize]))
+}
+
+/// A module file's bytes, or an error naming the file.
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))
 }
 
 /// Why a precompiled module's fingerprint `found` does not fit this

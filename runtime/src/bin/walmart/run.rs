@@ -207,14 +207,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         && ((args.attest_log.is_some() && !attesting)
             || args.attest_evidence.is_some()
             || args.inject.is_some()
-            || args.code.attest_sync
-            || args.code.no_heap_check
             || args.attest_interval.is_some()
             || args.cnn_score_input_runs
             || args.model.as_deref().is_some_and(|m| m != "none"))
     {
         bail!(
-            "--attest-log, --attest-evidence, --attest-sync, --no-heap-check, --attest-interval, --model, --cnn-score-input-runs and --inject need --attest coarse or fine"
+            "--attest-log, --attest-evidence, --attest-interval, --model, --cnn-score-input-runs and --inject need --attest coarse or fine"
         );
     }
     if args.cnn_score_input_runs && args.model.as_deref() == Some("none") {
