@@ -23,8 +23,12 @@ use crate::vm::libcalls;
 pub(crate) struct InstanceData {
     pub(crate) module: Module,
     pub(crate) vmctx: Box<[u64]>,
+    /// The vmctx's layout.
+    offsets: VMOffsets,
     /// `VMFuncRef`s of the defined functions.
     funcrefs: Box<[VMFuncRef]>,
+    /// Handles of the functions, by index: the imports' from the start,
+    /// the others' as they are asked for (the vector grows then).
     pub(crate) funcs: Vec<Option<Func>>,
     pub(crate) memories: Vec<Memory>,
     pub(crate) tables: Vec<Table>,
@@ -45,8 +49,7 @@ pub(crate) struct InstanceData {
 impl InstanceData {
     /// The `VMFuncRef` of function `func` (imported or defined).
     pub(crate) fn func_ref(&self, func: u32) -> *const VMFuncRef {
-        let offsets = VMOffsets::new(self.module.info());
-        self.vmctx[offsets.funcref(func) as usize / 8] as usize as *const VMFuncRef
+        self.vmctx[self.offsets.funcref(func) as usize / 8] as usize as *const VMFuncRef
     }
 
     /// If `ptr` is one of this instance's defined functions, its index.
@@ -183,11 +186,14 @@ impl Instance {
 
     /// Handle of function `func` of this instance.
     pub(crate) fn func(&self, store: &mut StoreOpaque, func: u32) -> Func {
-        if let Some(f) = self.data(store).funcs[func as usize] {
+        if let Some(&Some(f)) = self.data(store).funcs.get(func as usize) {
             return f;
         }
         let f = Func::for_instance_func(store, self.index as usize, func);
-        store.instances[self.index as usize].funcs[func as usize] = Some(f);
+        let data = &mut store.instances[self.index as usize];
+        let count = data.module.info().func_types.len();
+        data.funcs.resize(count, None);
+        data.funcs[func as usize] = Some(f);
         f
     }
 
@@ -446,9 +452,10 @@ pub(crate) fn instantiate(
     let mut data = Box::new(InstanceData {
         module: module.clone(),
         vmctx: vec![0u64; offsets.size() / 8].into_boxed_slice(),
+        offsets,
         // Filled below, once the vmctx address is known.
         funcrefs: Box::default(),
-        funcs: vec![None; info.func_types.len()],
+        funcs: vec![None; info.num_imported_funcs as usize],
         memories: Vec::new(),
         tables: Vec::new(),
         globals: Vec::new(),
@@ -516,18 +523,25 @@ pub(crate) fn instantiate(
         }
     }
     let first = info.num_imported_funcs as usize;
-    data.funcrefs = info.func_types[first..]
+    data.funcrefs = module
+        .inner
+        .func_refs
         .iter()
-        .enumerate()
-        .map(|(i, ty)| VMFuncRef {
-            code: module.inner.compiled.defined_func(i as u32),
+        .map(|&(code, type_id)| VMFuncRef {
+            code: code as *const u8,
             vmctx: vmctx_ptr,
-            type_id: module.inner.type_ids[*ty as usize],
+            type_id,
         })
         .collect();
-    for i in 0..num_defined {
-        let ptr = &data.funcrefs[i] as *const VMFuncRef as u64;
-        slot(&mut data, offsets.funcref((first + i) as u32), ptr);
+    let defined = offsets.funcref(first as u32) as usize / 8;
+    let InstanceData {
+        vmctx, funcrefs, ..
+    } = &mut *data;
+    for (slot, func_ref) in vmctx[defined..defined + num_defined]
+        .iter_mut()
+        .zip(funcrefs.iter())
+    {
+        *slot = func_ref as *const VMFuncRef as u64;
     }
     // The engine's constants of the module's types, which the code loads
     // (`VMOffsets::type_id`).
@@ -608,10 +622,24 @@ pub(crate) fn instantiate(
         slot(&mut data, offsets.global(i), ptr);
         data.globals.push(g);
     }
+    // Passive segments' references are kept for `table.init`, and
+    // active segments that make GC objects are evaluated before any
+    // segment is applied, as the spec orders it. Other active segments'
+    // items have no effect but their values, so they are evaluated as
+    // they are applied, without a vector of their own; declared segments'
+    // are never needed.
     data.elements = info
         .elements
         .iter()
         .map(|seg| {
+            let now = match seg.mode {
+                SegmentMode::Passive => true,
+                SegmentMode::Active { .. } => seg.items.iter().flatten().any(op_allocates),
+                SegmentMode::Declared => false,
+            };
+            if !now {
+                return Ok(None);
+            }
             let items = seg
                 .items
                 .iter()
@@ -625,25 +653,34 @@ pub(crate) fn instantiate(
     store.instances.push(data);
     let inst = store.instances.last_mut().expect("just pushed");
     let inst_ptr: *mut InstanceData = &mut **inst;
+    // One vector for the references of every active segment in turn.
+    let mut items = Vec::new();
     for (i, seg) in info.elements.iter().enumerate() {
-        match &seg.mode {
-            SegmentMode::Active { index, offset } => {
-                // SAFETY: the instance is boxed in the store and not otherwise borrowed.
-                let inst = unsafe { &mut *inst_ptr };
-                // A 64-bit table's offset past `u32::MAX` is out of bounds
-                // as `u32::MAX` is.
-                let dst =
-                    u32::try_from(eval_const(store, inst, offset)? as u64).unwrap_or(u32::MAX);
-                let len = seg.items.len() as u32;
-                libcalls::table_init(store, inst, *index, i as u32, dst, 0, len)
-                    .map_err(|k| Error::Trap(Trap::new(k, Vec::new())))?;
-                inst.elements[i] = None;
+        if let SegmentMode::Active { index, offset } = &seg.mode {
+            // SAFETY: the instance is boxed in the store and not otherwise borrowed.
+            let inst = unsafe { &mut *inst_ptr };
+            // A 64-bit table's offset past `u32::MAX` is out of bounds
+            // as `u32::MAX` is.
+            let dst = u32::try_from(eval_const(store, inst, offset)? as u64).unwrap_or(u32::MAX);
+            if inst.elements[i].is_none() {
+                items.clear();
+                for e in &seg.items {
+                    let item = match e.as_slice() {
+                        // Nearly every item of a C program's table.
+                        [ConstOp::RefFunc(f)] => inst.func_ref(*f) as u64,
+                        _ => eval_const(store, inst, e)? as u64,
+                    };
+                    items.push(item);
+                }
+                inst.elements[i] = Some(std::mem::take(&mut items));
             }
-            SegmentMode::Declared => {
-                // SAFETY: as above.
-                unsafe { (&mut *inst_ptr).elements[i] = None };
+            let len = seg.items.len() as u32;
+            let applied = libcalls::table_init(store, inst, *index, i as u32, dst, 0, len);
+            // An active segment is dropped once applied (or not).
+            if let Some(taken) = inst.elements[i].take() {
+                items = taken;
             }
-            SegmentMode::Passive => {}
+            applied.map_err(|k| Error::Trap(Trap::new(k, Vec::new())))?;
         }
     }
     // A copy-on-write image holds every active segment already (it exists
@@ -664,19 +701,24 @@ pub(crate) fn instantiate(
     };
     // The pages the segments write in memories this instance created, for
     // `MemoryAttest::initialized` (each once, however many segments share
-    // it).
-    let mut touched = std::collections::BTreeSet::new();
+    // it): page ranges, sorted and merged below. Only attested memories
+    // need them (a large segment spans hundreds of pages).
+    // SAFETY: as above.
+    let attested = unsafe { &*inst_ptr }.memories[info.num_imported_memories as usize..]
+        .iter()
+        .any(|m| m.data_in(store).attest.is_some());
+    let mut touched: Vec<(u32, u64, u64)> = Vec::new();
     for (i, seg) in info.data.iter().enumerate() {
         if let SegmentMode::Active { index, offset } = &seg.mode {
             // SAFETY: as above.
             let inst = unsafe { &mut *inst_ptr };
             let dst = eval_const(store, inst, offset)? as u64;
             let len = (seg.bytes.end - seg.bytes.start) as u32;
-            if *index >= info.num_imported_memories && len > 0 {
+            if attested && *index >= info.num_imported_memories && len > 0 {
                 let page = walmart_attest::PAGE_SIZE as u64;
                 // Saturated: a 64-bit memory's offset near 2^64 traps below.
                 let end = dst.saturating_add(u64::from(len)).div_ceil(page);
-                touched.extend((dst / page..end).map(|p| (*index, p as usize)));
+                touched.push((*index, dst / page, end));
             }
             if imaged {
                 // Written by instantiation, like a copied segment.
@@ -695,14 +737,27 @@ pub(crate) fn instantiate(
     // module file's contents, not anything it ran: not for the CNN to
     // judge. An imported memory's pages may hold what another instance
     // wrote, and stay dirty pages.
-    for (index, page) in touched {
+    touched.sort_unstable();
+    let mut done: Option<(u32, u64)> = None;
+    for (index, start, end) in touched {
+        // Pages an earlier range of the same memory covered are skipped.
+        let start = match done {
+            Some((i, past)) if i == index => start.max(past),
+            _ => start,
+        };
+        if start >= end {
+            continue;
+        }
+        done = Some((index, end));
         // SAFETY: as above.
         let inst = unsafe { &mut *inst_ptr };
         let (bytes, attest) = inst.memories[index as usize]
             .data_in_mut(store)
             .bytes_and_attest();
         if let Some(attest) = attest {
-            attest.initialized(bytes, page);
+            for page in start..end {
+                attest.initialized(bytes, page as usize);
+            }
         }
     }
     if let Some(start) = info.start {

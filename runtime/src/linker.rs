@@ -17,7 +17,7 @@ use walmart_jit::module_info::ImportKind;
 enum Definition<T: 'static> {
     Extern(Extern),
     /// A host function not yet created in a store.
-    HostFunc(HostFuncDef<T>),
+    HostFunc(Arc<HostFuncDef<T>>),
 }
 
 /// What [`Linker::define_unknown_imports`] defines a module's unknown
@@ -140,7 +140,11 @@ impl<T: 'static> Linker<T> {
     ) -> Result<&mut Self> {
         def.name = Some(format!("{module}.{name}"));
         def.trusted = trusted;
-        self.insert(module, name.to_string(), Definition::HostFunc(def))?;
+        self.insert(
+            module,
+            name.to_string(),
+            Definition::HostFunc(Arc::new(def)),
+        )?;
         Ok(self)
     }
 
@@ -480,6 +484,12 @@ impl<T: 'static> InstancePre<T> {
                 return Err(another_store(&import.module, &import.name));
             }
         }
+        let hosts = self
+            .defs
+            .iter()
+            .filter(|d| matches!(d, Definition::HostFunc(_)));
+        let hosts = hosts.count();
+        store.as_context_mut().opaque.reserve_funcs(hosts, hosts);
         let imports: Vec<Extern> = self
             .defs
             .iter()

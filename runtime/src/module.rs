@@ -22,6 +22,9 @@ pub(crate) struct ModuleInner {
     pub(crate) type_infos: Vec<u64>,
     /// The binary, for data segments.
     pub(crate) wasm: Vec<u8>,
+    /// Each defined function's code address and engine type id: what
+    /// instantiation copies into its `VMFuncRef`s.
+    pub(crate) func_refs: Box<[(usize, u64)]>,
     /// Initial contents of memory 0 to map copy-on-write (guarded memory only).
     pub(crate) memory_image: Option<crate::memory_image::MemoryImage>,
 }
@@ -109,6 +112,15 @@ impl Module {
         let type_ids = engine.module_type_ids(&info);
         let type_infos: Vec<u64> = type_ids.iter().map(|id| engine.type_info(*id)).collect();
         let compiled = compile(&info)?;
+        let first = info.num_imported_funcs as usize;
+        let func_refs = info.func_types[first..]
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| {
+                let code = compiled.defined_func(i as u32) as usize;
+                (code, type_ids[*ty as usize])
+            })
+            .collect();
         // Small reservations may move with mremap, which cannot carry a
         // mapping made of several pieces: images are for guarded memory.
         let memory_image = if engine.config().guarded_memory {
@@ -124,6 +136,7 @@ impl Module {
                 type_ids,
                 type_infos,
                 wasm: wasm.to_vec(),
+                func_refs,
                 memory_image,
             }),
         })

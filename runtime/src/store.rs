@@ -465,6 +465,14 @@ impl StoreOpaque {
         );
     }
 
+    /// Room for `n` more functions, `hosts` of them host functions, made
+    /// one after the other (an instantiation's imports).
+    pub(crate) fn reserve_funcs(&mut self, n: usize, hosts: usize) {
+        self.funcs.reserve(n);
+        self.func_by_ref.reserve(n);
+        self.host_contexts.reserve(hosts);
+    }
+
     pub(crate) fn push_func(&mut self, data: FuncData) -> u32 {
         let idx = self.funcs.len() as u32;
         self.func_by_ref.insert(data.func_ref as usize, idx);
