@@ -14,35 +14,31 @@
 //! functions  u32 count, then each:
 //!   func_index   u8 (0: none, 1: some) + u32
 //!   code         bytes
-//!   traps        u32 count of (var offset from the previous trap's,
-//!                u8 Cranelift trap code)
-//!   srclocs      u32 count of (var gap from the previous range's end,
-//!                var length, zigzag var Wasm offset from the previous)
+//!   traps        bytes: the trap sites, encoded as `sites` describes
+//!   srclocs      bytes: the source locations, likewise
 //!   relocs       u32 count of (u32 offset, u8 kind, u8 target kind,
 //!                u32 target, i64 addend)
 //! ```
 //!
-//! Strings and byte runs are a u64 length and the bytes; `var` is an
-//! unsigned LEB128 of at most 32 bits (traps and source locations are
-//! most of a module's metadata: deltas keep them a few bytes each). The checksum
+//! Strings and byte runs are a u64 length and the bytes. Trap sites and
+//! source locations are most of a module's metadata: as LEB128 deltas
+//! they are a few bytes each, and they stay encoded after loading
+//! ([`crate::sites`]), so a load copies them without decoding. The checksum
 //! catches a truncated or damaged file; it is no defence against a crafted
 //! one, whose code runs as it is (loading a precompiled module is
 //! `unsafe` in the runtime's API for that reason).
 
-use std::num::NonZeroU8;
-
 use cranelift_codegen::binemit::Reloc;
-use cranelift_codegen::ir::TrapCode;
 
 use crate::code_memory::{CompiledFunction, RelocTarget, Relocation};
 use crate::compile::ModuleFacts;
 use crate::error::CompileError;
-use crate::trap::TrapKind;
+use crate::sites::Sites;
 
 /// The first bytes of every precompiled module.
 pub const MAGIC: &[u8; 8] = b"\0walmart";
 /// Changes whenever the layout above does.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A precompiled module read back from its bytes.
 #[derive(Debug)]
@@ -91,22 +87,9 @@ pub fn encode(
             }
         }
         w.bytes(&f.code);
-        w.u32(f.info.traps.len() as u32);
-        let mut last = 0;
-        for (offset, kind) in &f.info.traps {
-            w.var(offset.wrapping_sub(last));
-            w.u8(kind.code().as_raw().get());
-            last = *offset;
-        }
-        w.u32(f.info.srclocs.len() as u32);
-        let (mut last_end, mut last_wasm) = (0u32, 0u32);
-        for (start, end, wasm_offset) in &f.info.srclocs {
-            w.var(start.wrapping_sub(last_end));
-            w.var(end.wrapping_sub(*start));
-            let delta = wasm_offset.wrapping_sub(last_wasm) as i32;
-            w.var(((delta << 1) ^ (delta >> 31)) as u32);
-            (last_end, last_wasm) = (*end, *wasm_offset);
-        }
+        let (traps, srclocs) = f.info.sites.encoded();
+        w.bytes(traps);
+        w.bytes(srclocs);
         w.u32(f.relocs.len() as u32);
         for r in &f.relocs {
             w.u32(r.offset);
@@ -161,9 +144,9 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
         },
         (bits, _) => return Err(bad(&format!("module facts {bits:#x}"))),
     };
-    // A function's record is 25 bytes at least: its index and three
-    // counts, its code's length.
-    let count = r.count(25)?;
+    // A function's record is 33 bytes at least: its index, three
+    // lengths and a count.
+    let count = r.count(33)?;
     let mut functions = Vec::with_capacity(count);
     for _ in 0..count {
         let func_index = match (r.u8()?, r.u32()?) {
@@ -172,32 +155,7 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
             (tag, _) => return Err(bad(&format!("function index tag {tag}"))),
         };
         let code = r.bytes()?.to_vec();
-        // Loops rather than iterators: collecting `Result`s loses the
-        // size hint, and a large module has hundreds of thousands.
-        let count = r.count(2)?;
-        let mut traps = Vec::with_capacity(count);
-        let mut last = 0u32;
-        for _ in 0..count {
-            let offset = last.wrapping_add(r.var()?);
-            last = offset;
-            let code = r.u8()?;
-            let kind = NonZeroU8::new(code)
-                .and_then(|c| TrapKind::from_code(TrapCode::from_raw(c)))
-                .ok_or_else(|| bad(&format!("unknown trap code {code}")))?;
-            traps.push((offset, kind));
-        }
-        let count = r.count(3)?;
-        let mut srclocs = Vec::with_capacity(count);
-        let (mut last_end, mut last_wasm) = (0u32, 0u32);
-        for _ in 0..count {
-            let start = last_end.wrapping_add(r.var()?);
-            let end = start.wrapping_add(r.var()?);
-            let zigzag = r.var()?;
-            let delta = ((zigzag >> 1) as i32) ^ -((zigzag & 1) as i32);
-            let wasm_offset = last_wasm.wrapping_add(delta as u32);
-            (last_end, last_wasm) = (end, wasm_offset);
-            srclocs.push((start, end, wasm_offset));
-        }
+        let sites = Sites::from_encoded(r.bytes()?, r.bytes()?);
         let relocs = (0..r.count(18)?)
             .map(|_| {
                 let offset = r.u32()?;
@@ -216,9 +174,7 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
                 })
             })
             .collect::<Result<_, CompileError>>()?;
-        functions.push(CompiledFunction::new(
-            code, relocs, func_index, traps, srclocs,
-        ));
+        functions.push(CompiledFunction::new(code, relocs, func_index, sites));
     }
     if r.at != bytes.len() {
         return Err(bad(&format!(
@@ -283,14 +239,6 @@ impl Writer {
         self.u64(b.len() as u64);
         self.0.extend_from_slice(b);
     }
-    /// Unsigned LEB128.
-    fn var(&mut self, mut v: u32) {
-        while v >= 0x80 {
-            self.0.push(v as u8 | 0x80);
-            v >>= 7;
-        }
-        self.0.push(v as u8);
-    }
 }
 
 struct Reader<'a> {
@@ -324,24 +272,6 @@ impl<'a> Reader<'a> {
             self.take(8)?.try_into().expect("8 bytes"),
         ))
     }
-    /// Unsigned LEB128 of at most 32 bits, in at most five bytes. Read
-    /// straight from the slice: a module has hundreds of thousands.
-    #[inline]
-    fn var(&mut self) -> Result<u32, CompileError> {
-        let rest = &self.bytes[self.at..];
-        let mut v = 0u32;
-        for (i, &b) in rest.iter().take(5).enumerate() {
-            if i == 4 && b > 0x0f {
-                return Err(bad("varint past 32 bits"));
-            }
-            v |= u32::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                self.at += i + 1;
-                return Ok(v);
-            }
-        }
-        Err(bad(&format!("truncated varint at byte {}", self.at)))
-    }
     fn bytes(&mut self) -> Result<&'a [u8], CompileError> {
         let len = usize::try_from(self.u64()?).map_err(|_| bad("length past memory"))?;
         self.take(len)
@@ -365,6 +295,7 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
     use crate::code_memory::FunctionInfo;
+    use crate::trap::TrapKind;
 
     fn sample() -> Vec<CompiledFunction> {
         vec![
@@ -386,17 +317,19 @@ mod tests {
                 ],
                 info: FunctionInfo {
                     func_index: Some(7),
-                    traps: vec![
-                        (5, TrapKind::Unreachable),
-                        (9, TrapKind::OutOfFuel),
-                        (300, TrapKind::HostError),
-                    ],
-                    srclocs: vec![
-                        (0, 4, 100),
-                        (4, 37, 104),
-                        (40, 200, 50),
-                        (200, 201, u32::MAX),
-                    ],
+                    sites: Sites::new(
+                        &[
+                            (5, TrapKind::Unreachable),
+                            (9, TrapKind::OutOfFuel),
+                            (300, TrapKind::HostError),
+                        ],
+                        &[
+                            (0, 4, 100),
+                            (4, 37, 104),
+                            (40, 200, 50),
+                            (200, 201, u32::MAX),
+                        ],
+                    ),
                     ..Default::default()
                 },
             },
@@ -423,8 +356,8 @@ mod tests {
         let f = &a.functions[0];
         assert_eq!(f.code, vec![0x90; 37]);
         assert_eq!(f.info.func_index, Some(7));
-        assert_eq!(f.info.traps, sample()[0].info.traps);
-        assert_eq!(f.info.srclocs, sample()[0].info.srclocs);
+        assert_eq!(f.info.sites, sample()[0].info.sites);
+        assert_eq!(f.info.sites.trap_at(9), Some(TrapKind::OutOfFuel));
         assert_eq!(f.relocs.len(), 2);
         assert_eq!(f.relocs[0].target, RelocTarget::SelfOffset(30));
         assert_eq!(f.relocs[0].addend, -4);

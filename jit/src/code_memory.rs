@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use cranelift_codegen::binemit::Reloc;
 
 use crate::error::CompileError;
+use crate::sites::Sites;
 use crate::trap::TrapKind;
 
 /// What the registry knows about one compiled function.
@@ -19,10 +20,8 @@ pub struct FunctionInfo {
     pub len: u32,
     /// Wasm function index; `None` for trampolines and host stubs.
     pub func_index: Option<u32>,
-    /// Trap sites: (offset in function, trap), sorted.
-    pub traps: Vec<(u32, TrapKind)>,
-    /// Machine offset ranges mapped to Wasm code offsets: (start, end, wasm offset), sorted.
-    pub srclocs: Vec<(u32, u32, u32)>,
+    /// Trap sites, and machine offset ranges mapped to Wasm code offsets.
+    pub sites: Sites,
     /// The relocations applied as the function was placed, kept so the
     /// code can be taken out again ([`CodeMemory::unplaced`]).
     pub relocs: Vec<Relocation>,
@@ -68,16 +67,14 @@ impl CompiledFunction {
         code: Vec<u8>,
         relocs: Vec<Relocation>,
         func_index: Option<u32>,
-        traps: Vec<(u32, TrapKind)>,
-        srclocs: Vec<(u32, u32, u32)>,
+        sites: Sites,
     ) -> CompiledFunction {
         CompiledFunction {
             code,
             relocs,
             info: FunctionInfo {
                 func_index,
-                traps,
-                srclocs,
+                sites,
                 ..Default::default()
             },
         }
@@ -248,8 +245,7 @@ impl CodeMemory {
                         start: 0,
                         len: 0,
                         func_index: f.func_index,
-                        traps: f.traps.clone(),
-                        srclocs: f.srclocs.clone(),
+                        sites: f.sites.clone(),
                         relocs: Vec::new(),
                     },
                 }
@@ -380,8 +376,7 @@ pub fn lookup_trap(pc: usize) -> Option<TrapKind> {
     with_code(pc, |code| {
         let f = code.function_at(pc)?;
         let off = (pc - code.ptr as usize) as u32 - f.start;
-        let i = f.traps.binary_search_by_key(&off, |(o, _)| *o).ok()?;
-        Some(f.traps[i].1)
+        f.sites.trap_at(off)
     })
 }
 
@@ -410,12 +405,7 @@ pub fn lookup_frame(pc: usize) -> Option<FrameInfo> {
         let f = code.function_at(pc)?;
         let func_index = f.func_index?;
         let off = (pc - code.ptr as usize) as u32 - f.start;
-        let i = f.srclocs.partition_point(|(s, _, _)| *s <= off);
-        let wasm_offset = i
-            .checked_sub(1)
-            .map(|i| f.srclocs[i])
-            .filter(|(_, e, _)| off < *e)
-            .map(|(_, _, w)| w);
+        let wasm_offset = f.sites.wasm_offset_at(off);
         Some(FrameInfo {
             func_index,
             func_name: code.names.funcs.get(&func_index).cloned(),

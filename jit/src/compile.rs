@@ -16,6 +16,7 @@ use wasmparser::{BinaryReader, FunctionBody};
 use crate::code_memory::{CodeMemory, CompiledFunction, DebugNames, RelocTarget, Relocation};
 use crate::error::CompileError;
 use crate::module_info::{FuncSig, ModuleInfo};
+use crate::sites::Sites;
 use crate::translate::exceptions::ExceptionPlan;
 use crate::translate::tags::AllocatorPlan;
 use crate::translate::trampolines::Trampoline;
@@ -454,7 +455,7 @@ impl Compiler {
             .filter_map(|t| TrapKind::from_code(t.code).map(|k| (t.offset, k)))
             .collect();
         traps.sort_by_key(|(o, _)| *o);
-        let srclocs = buffer
+        let srclocs: Vec<_> = buffer
             .get_srclocs_sorted()
             .iter()
             .filter(|s| !s.loc.is_default())
@@ -485,8 +486,7 @@ impl Compiler {
             buffer.data().to_vec(),
             relocs,
             func_index,
-            traps,
-            srclocs,
+            Sites::new(&traps, &srclocs),
         ))
     }
 
