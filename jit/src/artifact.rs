@@ -11,34 +11,36 @@
 //! wasm                 bytes: the module's binary
 //! facts      u8        bit 0: handles exceptions; bit 1: dlmalloc state
 //!            u32       where dlmalloc's state lies (0 without bit 1)
-//! functions  u32 count, then each:
-//!   func_index   u8 (0: none, 1: some) + u32
-//!   code         bytes
-//!   traps        bytes: the trap sites, encoded as `sites` describes
-//!   srclocs      bytes: the source locations, likewise
-//!   relocs       u32 count of (u32 offset, u8 kind, u8 target kind,
-//!                u32 target, i64 addend)
+//! code                 bytes: the functions' code laid out as placed (the
+//!                      bytes relocations write are written again)
+//! sites                bytes: every function's trap sites and source
+//!                      locations, encoded as `sites` describes
+//! relocs     u32 count of (u32 offset, u8 kind, u8 target kind,
+//!            u32 target, i64 addend)
+//! functions  u32 count of (u8 0 or 1 + u32: the Wasm index or none,
+//!            u32 start, u32 length in the code,
+//!            u32 traps, u32 srclocs, u32 end in the sites,
+//!            u32 first, u32 end in the relocations)
 //! ```
 //!
-//! Strings and byte runs are a u64 length and the bytes. Trap sites and
-//! source locations are most of a module's metadata: as LEB128 deltas
-//! they are a few bytes each, and they stay encoded after loading
-//! ([`crate::sites`]), so a load copies them without decoding. The checksum
+//! Strings and byte runs are a u64 length and the bytes. This is a code
+//! memory's own layout ([`CodeImage`]): loading copies the code, the
+//! sites and the relocations as a few runs, and decodes no trap site or
+//! source location (they stay encoded, [`crate::sites`]). The checksum
 //! catches a truncated or damaged file; it is no defence against a crafted
 //! one, whose code runs as it is (loading a precompiled module is
 //! `unsafe` in the runtime's API for that reason).
 
 use cranelift_codegen::binemit::Reloc;
 
-use crate::code_memory::{CompiledFunction, RelocTarget, Relocation};
+use crate::code_memory::{CodeImage, PlacedFunction, RelocTarget, Relocation};
 use crate::compile::ModuleFacts;
 use crate::error::CompileError;
-use crate::sites::Sites;
 
 /// The first bytes of every precompiled module.
 pub const MAGIC: &[u8; 8] = b"\0walmart";
 /// Changes whenever the layout above does.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// A precompiled module read back from its bytes.
 #[derive(Debug)]
@@ -49,8 +51,23 @@ pub struct Artifact<'a> {
     pub wasm: &'a [u8],
     /// What placing the code needs besides the functions.
     pub facts: ModuleFacts,
-    /// Its functions as [`crate::Compiler::place_compiled`] takes them.
-    pub functions: Vec<CompiledFunction>,
+    /// The code and its metadata ([`Artifact::image`]).
+    pub code: &'a [u8],
+    pub sites: &'a [u8],
+    pub relocs: Vec<Relocation>,
+    pub functions: Vec<PlacedFunction>,
+}
+
+impl Artifact<'_> {
+    /// The code as [`crate::Compiler::place_compiled`] takes it.
+    pub fn image(&self) -> CodeImage<'_> {
+        CodeImage {
+            code: self.code,
+            sites: self.sites,
+            relocs: &self.relocs,
+            functions: &self.functions,
+        }
+    }
 }
 
 /// Whether `bytes` begin as a precompiled module does (any version).
@@ -58,15 +75,10 @@ pub fn is_precompiled(bytes: &[u8]) -> bool {
     bytes.starts_with(MAGIC)
 }
 
-/// Writes a precompiled module.
-pub fn encode(
-    fingerprint: &str,
-    wasm: &[u8],
-    facts: ModuleFacts,
-    functions: &[CompiledFunction],
-) -> Vec<u8> {
-    let code: usize = functions.iter().map(|f| f.code.len()).sum();
-    let mut w = Writer(Vec::with_capacity(wasm.len() + code + 1024));
+/// Writes a precompiled module of code placed as `image`.
+pub fn encode(fingerprint: &str, wasm: &[u8], facts: ModuleFacts, image: CodeImage<'_>) -> Vec<u8> {
+    let size = wasm.len() + image.code.len() + image.sites.len() + 18 * image.relocs.len();
+    let mut w = Writer(Vec::with_capacity(size + 33 * image.functions.len() + 1024));
     w.0.extend_from_slice(MAGIC);
     w.u32(FORMAT_VERSION);
     w.u64(0);
@@ -74,33 +86,34 @@ pub fn encode(
     w.bytes(wasm);
     w.u8(u8::from(facts.handles_exceptions) | (u8::from(facts.dlmalloc_state.is_some()) << 1));
     w.u32(facts.dlmalloc_state.unwrap_or(0));
-    w.u32(functions.len() as u32);
-    for f in functions {
-        match f.info.func_index {
-            Some(i) => {
-                w.u8(1);
-                w.u32(i);
-            }
-            None => {
-                w.u8(0);
-                w.u32(0);
-            }
-        }
-        w.bytes(&f.code);
-        let (traps, srclocs) = f.info.sites.encoded();
-        w.bytes(traps);
-        w.bytes(srclocs);
-        w.u32(f.relocs.len() as u32);
-        for r in &f.relocs {
-            w.u32(r.offset);
-            w.u8(reloc_kind_code(r.kind));
-            let (tag, target) = match r.target {
-                RelocTarget::Function(i) => (0, i as u32),
-                RelocTarget::SelfOffset(o) => (1, o),
-            };
-            w.u8(tag);
-            w.u32(target);
-            w.u64(r.addend as u64);
+    w.bytes(image.code);
+    w.bytes(image.sites);
+    w.u32(image.relocs.len() as u32);
+    for r in image.relocs {
+        w.u32(r.offset);
+        w.u8(reloc_kind_code(r.kind));
+        let (tag, target) = match r.target {
+            RelocTarget::Function(i) => (0, i as u32),
+            RelocTarget::SelfOffset(o) => (1, o),
+        };
+        w.u8(tag);
+        w.u32(target);
+        w.u64(r.addend as u64);
+    }
+    w.u32(image.functions.len() as u32);
+    for f in image.functions {
+        w.u8(u8::from(f.func_index.is_some()));
+        w.u32(f.func_index.unwrap_or(0));
+        for v in [
+            f.start,
+            f.len,
+            f.traps,
+            f.srclocs,
+            f.sites_end,
+            f.relocs_start,
+            f.relocs_end,
+        ] {
+            w.u32(v);
         }
     }
     let sum = checksum(&w.0[HEADER..]);
@@ -144,8 +157,28 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
         },
         (bits, _) => return Err(bad(&format!("module facts {bits:#x}"))),
     };
-    // A function's record is 33 bytes at least: its index, three
-    // lengths and a count.
+    let code = r.bytes()?;
+    let sites = r.bytes()?;
+    // Loops rather than iterators: collecting `Result`s loses the size
+    // hint, and a large module has tens of thousands of relocations.
+    let count = r.count(18)?;
+    let mut relocs = Vec::with_capacity(count);
+    for _ in 0..count {
+        let offset = r.u32()?;
+        let kind = reloc_kind(r.u8()?)?;
+        let target = match (r.u8()?, r.u32()?) {
+            (0, i) => RelocTarget::Function(i as usize),
+            (1, o) => RelocTarget::SelfOffset(o),
+            (tag, _) => return Err(bad(&format!("relocation target kind {tag}"))),
+        };
+        let addend = r.u64()? as i64;
+        relocs.push(Relocation {
+            offset,
+            kind,
+            target,
+            addend,
+        });
+    }
     let count = r.count(33)?;
     let mut functions = Vec::with_capacity(count);
     for _ in 0..count {
@@ -154,27 +187,21 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
             (1, i) => Some(i),
             (tag, _) => return Err(bad(&format!("function index tag {tag}"))),
         };
-        let code = r.bytes()?.to_vec();
-        let sites = Sites::from_encoded(r.bytes()?, r.bytes()?);
-        let relocs = (0..r.count(18)?)
-            .map(|_| {
-                let offset = r.u32()?;
-                let kind = reloc_kind(r.u8()?)?;
-                let target = match (r.u8()?, r.u32()?) {
-                    (0, i) => RelocTarget::Function(i as usize),
-                    (1, o) => RelocTarget::SelfOffset(o),
-                    (tag, _) => return Err(bad(&format!("relocation target kind {tag}"))),
-                };
-                let addend = r.u64()? as i64;
-                Ok(Relocation {
-                    offset,
-                    kind,
-                    target,
-                    addend,
-                })
-            })
-            .collect::<Result<_, CompileError>>()?;
-        functions.push(CompiledFunction::new(code, relocs, func_index, sites));
+        let mut v = [0u32; 7];
+        for x in &mut v {
+            *x = r.u32()?;
+        }
+        let [start, len, traps, srclocs, sites_end, relocs_start, relocs_end] = v;
+        functions.push(PlacedFunction {
+            start,
+            len,
+            func_index,
+            traps,
+            srclocs,
+            sites_end,
+            relocs_start,
+            relocs_end,
+        });
     }
     if r.at != bytes.len() {
         return Err(bad(&format!(
@@ -186,6 +213,9 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
         fingerprint,
         wasm,
         facts,
+        code,
+        sites,
+        relocs,
         functions,
     })
 }
@@ -294,51 +324,92 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::code_memory::FunctionInfo;
+    use crate::sites::Sites;
     use crate::trap::TrapKind;
 
-    fn sample() -> Vec<CompiledFunction> {
-        vec![
-            CompiledFunction {
-                code: vec![0x90; 37],
-                relocs: vec![
-                    Relocation {
-                        offset: 3,
-                        kind: Reloc::Abs8,
-                        target: RelocTarget::SelfOffset(30),
-                        addend: -4,
-                    },
-                    Relocation {
-                        offset: 20,
-                        kind: Reloc::X86CallPCRel4,
-                        target: RelocTarget::Function(1),
-                        addend: -4,
-                    },
-                ],
-                info: FunctionInfo {
-                    func_index: Some(7),
-                    sites: Sites::new(
-                        &[
-                            (5, TrapKind::Unreachable),
-                            (9, TrapKind::OutOfFuel),
-                            (300, TrapKind::HostError),
-                        ],
-                        &[
-                            (0, 4, 100),
-                            (4, 37, 104),
-                            (40, 200, 50),
-                            (200, 201, u32::MAX),
-                        ],
-                    ),
-                    ..Default::default()
+    /// A code image's parts: two functions, the first with sites and
+    /// relocations.
+    struct Sample {
+        code: Vec<u8>,
+        sites: Vec<u8>,
+        relocs: Vec<Relocation>,
+        functions: Vec<PlacedFunction>,
+    }
+
+    impl Sample {
+        fn image(&self) -> CodeImage<'_> {
+            CodeImage {
+                code: &self.code,
+                sites: &self.sites,
+                relocs: &self.relocs,
+                functions: &self.functions,
+            }
+        }
+    }
+
+    fn sites() -> Sites {
+        Sites::new(
+            &[
+                (5, TrapKind::Unreachable),
+                (9, TrapKind::OutOfFuel),
+                (300, TrapKind::HostError),
+            ],
+            &[
+                (0, 4, 100),
+                (4, 37, 104),
+                (40, 200, 50),
+                (200, 201, u32::MAX),
+            ],
+        )
+    }
+
+    fn sample() -> Sample {
+        let encoded = sites();
+        let (traps, srclocs) = encoded.encoded();
+        let sites = [traps, srclocs].concat();
+        let mut code = vec![0x90; 37];
+        code.resize(48, 0);
+        code.push(0xc3);
+        Sample {
+            code,
+            relocs: vec![
+                Relocation {
+                    offset: 3,
+                    kind: Reloc::Abs8,
+                    target: RelocTarget::SelfOffset(30),
+                    addend: -4,
                 },
-            },
-            CompiledFunction {
-                code: vec![0xc3],
-                relocs: vec![],
-                info: FunctionInfo::default(),
-            },
-        ]
+                Relocation {
+                    offset: 20,
+                    kind: Reloc::X86CallPCRel4,
+                    target: RelocTarget::Function(1),
+                    addend: -4,
+                },
+            ],
+            functions: vec![
+                PlacedFunction {
+                    start: 0,
+                    len: 37,
+                    func_index: Some(7),
+                    traps: 0,
+                    srclocs: traps.len() as u32,
+                    sites_end: sites.len() as u32,
+                    relocs_start: 0,
+                    relocs_end: 2,
+                },
+                PlacedFunction {
+                    start: 48,
+                    len: 1,
+                    func_index: None,
+                    traps: sites.len() as u32,
+                    srclocs: sites.len() as u32,
+                    sites_end: sites.len() as u32,
+                    relocs_start: 2,
+                    relocs_end: 2,
+                },
+            ],
+            sites,
+        }
     }
 
     #[test]
@@ -347,22 +418,24 @@ mod tests {
             handles_exceptions: true,
             dlmalloc_state: Some(1024),
         };
-        let bytes = encode("fp", b"\0asm\x01\0\0\0", facts, &sample());
+        let sample = sample();
+        let bytes = encode("fp", b"\0asm\x01\0\0\0", facts, sample.image());
         let a = decode(&bytes).unwrap();
         assert_eq!(a.fingerprint, "fp");
         assert_eq!(a.wasm, b"\0asm\x01\0\0\0");
         assert_eq!(a.facts, facts);
-        assert_eq!(a.functions.len(), 2);
-        let f = &a.functions[0];
-        assert_eq!(f.code, vec![0x90; 37]);
-        assert_eq!(f.info.func_index, Some(7));
-        assert_eq!(f.info.sites, sample()[0].info.sites);
-        assert_eq!(f.info.sites.trap_at(9), Some(TrapKind::OutOfFuel));
-        assert_eq!(f.relocs.len(), 2);
-        assert_eq!(f.relocs[0].target, RelocTarget::SelfOffset(30));
-        assert_eq!(f.relocs[0].addend, -4);
-        assert_eq!(f.relocs[1].kind, Reloc::X86CallPCRel4);
-        assert_eq!(a.functions[1].info.func_index, None);
+        assert_eq!(a.code, sample.code);
+        assert_eq!(a.sites, sample.sites);
+        assert_eq!(a.functions, sample.functions);
+        assert_eq!(a.relocs.len(), 2);
+        assert_eq!(a.relocs[0].target, RelocTarget::SelfOffset(30));
+        assert_eq!(a.relocs[0].addend, -4);
+        assert_eq!(a.relocs[1].kind, Reloc::X86CallPCRel4);
+        let f = a.functions[0];
+        let (traps, srclocs) = a.sites.split_at(f.srclocs as usize);
+        let view =
+            crate::sites::SitesView::new(traps, &srclocs[..(f.sites_end - f.srclocs) as usize]);
+        assert_eq!(view.trap_at(9), Some(TrapKind::OutOfFuel));
     }
 
     #[test]
@@ -371,7 +444,7 @@ mod tests {
             "fingerprint",
             b"\0asm\x01\0\0\0",
             ModuleFacts::default(),
-            &sample(),
+            sample().image(),
         );
         for len in 0..bytes.len() {
             assert!(decode(&bytes[..len]).is_err(), "truncated to {len}");
@@ -389,7 +462,13 @@ mod tests {
     #[test]
     fn a_huge_count_is_refused_before_allocating() {
         // A file whose checksum matches but whose function count is absurd.
-        let mut bytes = encode("", b"", ModuleFacts::default(), &[]);
+        let empty = CodeImage {
+            code: &[],
+            sites: &[],
+            relocs: &[],
+            functions: &[],
+        };
+        let mut bytes = encode("", b"", ModuleFacts::default(), empty);
         let at = bytes.len() - 4;
         bytes[at..].copy_from_slice(&u32::MAX.to_le_bytes());
         let sum = checksum(&bytes[HEADER..]);

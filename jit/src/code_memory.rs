@@ -2,6 +2,11 @@
 //! itself (so functions can be compiled in parallel and freed with their
 //! module), and the process-wide registry that maps a machine PC back to
 //! its function, trap code and Wasm offset.
+//!
+//! A code memory keeps its functions' metadata flat: one table of placed
+//! functions, one run of encoded trap sites and source locations, one
+//! vector of relocations, so that a precompiled module loads as a few
+//! large copies ([`CodeImage`]) rather than three vectors per function.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -9,22 +14,16 @@ use std::sync::{Arc, RwLock};
 use cranelift_codegen::binemit::Reloc;
 
 use crate::error::CompileError;
-use crate::sites::Sites;
+use crate::sites::{Sites, SitesView};
 use crate::trap::TrapKind;
 
-/// What the registry knows about one compiled function.
+/// What compilation says about one function besides its code.
 #[derive(Debug, Default)]
 pub struct FunctionInfo {
-    /// Offset of the function's first byte in the code memory.
-    pub start: u32,
-    pub len: u32,
     /// Wasm function index; `None` for trampolines and host stubs.
     pub func_index: Option<u32>,
     /// Trap sites, and machine offset ranges mapped to Wasm code offsets.
     pub sites: Sites,
-    /// The relocations applied as the function was placed, kept so the
-    /// code can be taken out again ([`CodeMemory::unplaced`]).
-    pub relocs: Vec<Relocation>,
 }
 
 /// Names used when printing backtraces.
@@ -72,13 +71,40 @@ impl CompiledFunction {
         CompiledFunction {
             code,
             relocs,
-            info: FunctionInfo {
-                func_index,
-                sites,
-                ..Default::default()
-            },
+            info: FunctionInfo { func_index, sites },
         }
     }
+}
+
+/// One function of a code memory, placed: where its code, its sites and
+/// its relocations lie in the memory's image, sites and relocations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlacedFunction {
+    /// Offset of the function's first byte in the image.
+    pub start: u32,
+    pub len: u32,
+    /// Wasm function index; `None` for trampolines and host stubs.
+    pub func_index: Option<u32>,
+    /// Its trap sites are `sites[traps..srclocs]`, its source locations
+    /// `sites[srclocs..sites_end]`.
+    pub traps: u32,
+    pub srclocs: u32,
+    pub sites_end: u32,
+    /// Its relocations are `relocs[relocs_start..relocs_end]`.
+    pub relocs_start: u32,
+    pub relocs_end: u32,
+}
+
+/// A code memory's contents, as a precompiled module stores them: the
+/// functions' code laid out as placed (the bytes relocations write are
+/// overwritten when placing), every function's encoded sites, every
+/// relocation, and the table of functions.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeImage<'a> {
+    pub code: &'a [u8],
+    pub sites: &'a [u8],
+    pub relocs: &'a [Relocation],
+    pub functions: &'a [PlacedFunction],
 }
 
 /// A block of read-only executable memory holding some functions.
@@ -86,7 +112,12 @@ impl CompiledFunction {
 pub struct CodeMemory {
     ptr: *mut u8,
     mapped: usize,
-    functions: Vec<FunctionInfo>,
+    /// The image's length (the mapping is rounded up to pages).
+    len: usize,
+    functions: Vec<PlacedFunction>,
+    sites: Box<[u8]>,
+    /// Kept so the code can be stored again ([`CodeMemory::image`]).
+    relocs: Vec<Relocation>,
     names: DebugNames,
     /// Its code tests for a pending exception after the calls that may
     /// return one (a module that handles exceptions, or a trampoline).
@@ -108,30 +139,71 @@ impl CodeMemory {
     /// Places `functions` in fresh memory, applies relocations, makes the
     /// memory executable and registers it for trap lookup (and, with
     /// `passes_exceptions`, as code an exception may return into).
-    ///
-    /// Every relocation is checked to lie inside its function and to name
-    /// a function that exists, so code loaded from a file cannot make this
-    /// write outside the mapping.
     pub fn new(
         functions: Vec<CompiledFunction>,
         names: DebugNames,
         passes_exceptions: bool,
     ) -> Result<Arc<CodeMemory>, CompileError> {
-        let mut offsets = Vec::with_capacity(functions.len());
-        let mut size = 0usize;
-        for f in &functions {
-            size = size.next_multiple_of(16);
-            offsets.push(size);
-            size += f.code.len();
+        let mut code = Vec::new();
+        let mut sites = Vec::new();
+        let mut relocs = Vec::new();
+        let mut placed = Vec::with_capacity(functions.len());
+        for f in functions {
+            code.resize(code.len().next_multiple_of(16), 0);
+            let (traps, srclocs) = f.info.sites.encoded();
+            let at = |n: usize| u32::try_from(n).map_err(|_| too_large());
+            let start = at(code.len())?;
+            code.extend_from_slice(&f.code);
+            let traps_at = at(sites.len())?;
+            sites.extend_from_slice(traps);
+            let srclocs_at = at(sites.len())?;
+            sites.extend_from_slice(srclocs);
+            let relocs_start = at(relocs.len())?;
+            relocs.extend(f.relocs);
+            placed.push(PlacedFunction {
+                start,
+                len: at(f.code.len())?,
+                func_index: f.info.func_index,
+                traps: traps_at,
+                srclocs: srclocs_at,
+                sites_end: at(sites.len())?,
+                relocs_start,
+                relocs_end: at(relocs.len())?,
+            });
         }
-        let mapped = size.max(1).next_multiple_of(page_size());
+        let image = CodeImage {
+            code: &code,
+            sites: &sites,
+            relocs: &relocs,
+            functions: &placed,
+        };
+        CodeMemory::from_image(image, names, passes_exceptions)
+    }
+
+    /// Places an image ([`CodeMemory::image`] of a code memory, perhaps
+    /// read back from a file) as [`CodeMemory::new`] places functions.
+    ///
+    /// The table is checked to describe the image (functions in order,
+    /// inside it, not overlapping; sites and relocations inside theirs),
+    /// and every relocation to lie inside its function and name a
+    /// function that exists, so an image loaded from a file cannot make
+    /// this write outside the mapping.
+    pub fn from_image(
+        image: CodeImage<'_>,
+        names: DebugNames,
+        passes_exceptions: bool,
+    ) -> Result<Arc<CodeMemory>, CompileError> {
+        check_table(&image)?;
+        let mapped = image.code.len().max(1).next_multiple_of(page_size());
+        // Every page is written next: populated in one go, not a fault
+        // each (a third of sqlite's load).
         // SAFETY: anonymous private mapping; the result is checked.
         let ptr = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 mapped,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
                 -1,
                 0,
             )
@@ -142,51 +214,45 @@ impl CodeMemory {
             ));
         }
         let ptr = ptr as *mut u8;
-        let mut memory = CodeMemory {
+        // Unmapped on any error below.
+        let memory = CodeMemory {
             ptr,
             mapped,
-            functions: Vec::with_capacity(functions.len()),
+            len: image.code.len(),
+            functions: image.functions.to_vec(),
+            sites: image.sites.into(),
+            relocs: image.relocs.to_vec(),
             names,
             passes_exceptions,
         };
-        for (f, &offset) in functions.iter().zip(&offsets) {
-            // SAFETY: offset + len lies inside the fresh writable mapping.
-            unsafe {
-                std::ptr::copy_nonoverlapping(f.code.as_ptr(), ptr.add(offset), f.code.len());
-            }
-        }
-        for (f, &offset) in functions.iter().zip(&offsets) {
-            for r in &f.relocs {
+        // SAFETY: the image fits the fresh writable mapping.
+        unsafe { std::ptr::copy_nonoverlapping(image.code.as_ptr(), ptr, image.code.len()) };
+        for f in &memory.functions {
+            let relocs = &memory.relocs[f.relocs_start as usize..f.relocs_end as usize];
+            for r in relocs {
                 let bad = |what: &str| {
                     CompileError::CodeMemory(format!(
                         "relocation at {:#x} of a {}-byte function: {what}",
-                        r.offset,
-                        f.code.len()
+                        r.offset, f.len
                     ))
                 };
                 let width = reloc_width(r.kind)?;
-                if (r.offset as usize).saturating_add(width) > f.code.len() {
+                if (r.offset as usize).saturating_add(width) > f.len as usize {
                     return Err(bad("past the function's end"));
                 }
-                let at = ptr as usize + offset + r.offset as usize;
+                let at = ptr as usize + f.start as usize + r.offset as usize;
                 let target = match r.target {
                     RelocTarget::Function(i) => {
-                        ptr as usize + offsets.get(i).ok_or_else(|| bad("no such function"))?
+                        let callee = memory.functions.get(i);
+                        ptr as usize + callee.ok_or_else(|| bad("no such function"))?.start as usize
                     }
-                    RelocTarget::SelfOffset(o) if o as usize <= f.code.len() => {
-                        ptr as usize + offset + o as usize
+                    RelocTarget::SelfOffset(o) if o <= f.len => {
+                        ptr as usize + f.start as usize + o as usize
                     }
                     RelocTarget::SelfOffset(_) => return Err(bad("target past the function")),
                 };
                 apply_reloc(at, r.kind, target, r.addend)?;
             }
-        }
-        for (f, offset) in functions.into_iter().zip(offsets) {
-            let mut info = f.info;
-            info.start = offset as u32;
-            info.len = f.code.len() as u32;
-            info.relocs = f.relocs;
-            memory.functions.push(info);
         }
         // SAFETY: the mapping is ours; from now on it is never written.
         let rc = unsafe {
@@ -225,37 +291,28 @@ impl CodeMemory {
         unsafe { self.ptr.add(self.functions[i].start as usize) }
     }
 
-    /// The functions as they were before placement, to be placed again
-    /// elsewhere (perhaps in another process): each one's code as placed
-    /// here, whose relocated fields placing again overwrites, with its
-    /// relocations, traps and source locations.
-    pub fn unplaced(&self) -> Vec<CompiledFunction> {
-        self.functions
-            .iter()
-            .map(|f| {
-                // SAFETY: the function's bytes lie inside the mapping, which
-                // is readable and lives as long as `self`.
-                let code = unsafe {
-                    std::slice::from_raw_parts(self.ptr.add(f.start as usize), f.len as usize)
-                };
-                CompiledFunction {
-                    code: code.to_vec(),
-                    relocs: f.relocs.clone(),
-                    info: FunctionInfo {
-                        start: 0,
-                        len: 0,
-                        func_index: f.func_index,
-                        sites: f.sites.clone(),
-                        relocs: Vec::new(),
-                    },
-                }
-            })
-            .collect()
+    /// This memory's contents, to be placed again elsewhere (perhaps in
+    /// another process) by [`CodeMemory::from_image`]: the code as placed
+    /// here, whose relocated fields placing again overwrites.
+    pub fn image(&self) -> CodeImage<'_> {
+        CodeImage {
+            // SAFETY: the image lies inside the mapping, which is readable
+            // and lives as long as `self`.
+            code: unsafe { std::slice::from_raw_parts(self.ptr, self.len) },
+            sites: &self.sites,
+            relocs: &self.relocs,
+            functions: &self.functions,
+        }
     }
 
     /// Length in bytes of the `i`th function.
     pub fn function_len(&self, i: usize) -> usize {
         self.functions[i].len as usize
+    }
+
+    /// The Wasm index of each function, in order (`None`: a trampoline).
+    pub fn func_indices(&self) -> impl Iterator<Item = Option<u32>> + '_ {
+        self.functions.iter().map(|f| f.func_index)
     }
 
     /// Removes this memory from the trap registry; its code must not run
@@ -271,12 +328,55 @@ impl CodeMemory {
         pc >= self.ptr as usize && pc < self.ptr as usize + self.mapped
     }
 
-    fn function_at(&self, pc: usize) -> Option<&FunctionInfo> {
+    /// The function holding `pc`, and `pc`'s offset in it.
+    fn function_at(&self, pc: usize) -> Option<(&PlacedFunction, u32)> {
         let off = (pc - self.ptr as usize) as u32;
         let i = self.functions.partition_point(|f| f.start <= off);
         let f = self.functions.get(i.checked_sub(1)?)?;
-        (off < f.start + f.len).then_some(f)
+        (off < f.start + f.len).then_some((f, off - f.start))
     }
+
+    /// A placed function's sites.
+    fn sites_of(&self, f: &PlacedFunction) -> SitesView<'_> {
+        SitesView::new(
+            &self.sites[f.traps as usize..f.srclocs as usize],
+            &self.sites[f.srclocs as usize..f.sites_end as usize],
+        )
+    }
+}
+
+fn too_large() -> CompileError {
+    CompileError::CodeMemory("more than 4 GiB of code or metadata".into())
+}
+
+/// An error unless `image`'s table describes it: functions in order of
+/// address, inside the code and not overlapping, their sites and
+/// relocations in order inside theirs.
+fn check_table(image: &CodeImage<'_>) -> Result<(), CompileError> {
+    let bad = |i: usize, what: &str| CompileError::CodeMemory(format!("function {i}: {what}"));
+    let (mut code_at, mut sites_at, mut relocs_at) = (0u64, 0u64, 0u64);
+    for (i, f) in image.functions.iter().enumerate() {
+        let end = u64::from(f.start) + u64::from(f.len);
+        if u64::from(f.start) < code_at || end > image.code.len() as u64 {
+            return Err(bad(i, "code out of order or past the image's end"));
+        }
+        code_at = end;
+        let sites = [f.traps, f.srclocs, f.sites_end].map(u64::from);
+        if sites[0] < sites_at
+            || sites[1] < sites[0]
+            || sites[2] < sites[1]
+            || sites[2] > image.sites.len() as u64
+        {
+            return Err(bad(i, "sites out of order or past their end"));
+        }
+        sites_at = sites[2];
+        let (start, end) = (u64::from(f.relocs_start), u64::from(f.relocs_end));
+        if start < relocs_at || end < start || end > image.relocs.len() as u64 {
+            return Err(bad(i, "relocations out of order or past their end"));
+        }
+        relocs_at = end;
+    }
+    Ok(())
 }
 
 impl Drop for CodeMemory {
@@ -374,9 +474,8 @@ pub fn with_jit_code_test<R>(f: impl FnOnce(&mut dyn FnMut(usize) -> bool) -> R)
 /// The trap recorded at `pc`, if `pc` is a trap site in generated code.
 pub fn lookup_trap(pc: usize) -> Option<TrapKind> {
     with_code(pc, |code| {
-        let f = code.function_at(pc)?;
-        let off = (pc - code.ptr as usize) as u32 - f.start;
-        f.sites.trap_at(off)
+        let (f, off) = code.function_at(pc)?;
+        code.sites_of(f).trap_at(off)
     })
 }
 
@@ -402,10 +501,9 @@ pub struct FrameInfo {
 /// (including walmart's trampolines).
 pub fn lookup_frame(pc: usize) -> Option<FrameInfo> {
     with_code(pc, |code| {
-        let f = code.function_at(pc)?;
+        let (f, off) = code.function_at(pc)?;
         let func_index = f.func_index?;
-        let off = (pc - code.ptr as usize) as u32 - f.start;
-        let wasm_offset = f.sites.wasm_offset_at(off);
+        let wasm_offset = code.sites_of(f).wasm_offset_at(off);
         Some(FrameInfo {
             func_index,
             func_name: code.names.funcs.get(&func_index).cloned(),

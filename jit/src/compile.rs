@@ -13,7 +13,9 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use rayon::prelude::*;
 use wasmparser::{BinaryReader, FunctionBody};
 
-use crate::code_memory::{CodeMemory, CompiledFunction, DebugNames, RelocTarget, Relocation};
+use crate::code_memory::{
+    CodeImage, CodeMemory, CompiledFunction, DebugNames, RelocTarget, Relocation,
+};
 use crate::error::CompileError;
 use crate::module_info::{FuncSig, ModuleInfo};
 use crate::sites::Sites;
@@ -150,7 +152,7 @@ fn function_indices(
 /// Places a module's compiled functions in code memory.
 fn place(
     info: &ModuleInfo,
-    functions: Vec<CompiledFunction>,
+    place_code: impl FnOnce(DebugNames) -> Result<Arc<CodeMemory>, CompileError>,
     facts: ModuleFacts,
     tag_plan: Option<AllocatorPlan>,
 ) -> Result<CompiledModule, CompileError> {
@@ -160,7 +162,7 @@ fn place(
     };
     Ok(CompiledModule {
         handles_exceptions: facts.handles_exceptions,
-        code: CodeMemory::new(functions, names, facts.handles_exceptions)?,
+        code: place_code(names)?,
         offsets: VMOffsets::new(info),
         tag_plan,
         dlmalloc_state: facts.dlmalloc_state,
@@ -284,19 +286,21 @@ impl Compiler {
         let functions = self.compile_functions(wasm, info, &plans)?;
         let facts = plans.facts();
         let tag_plan = plans.allocator.filter(|_| plans.tag_monitor);
-        place(info, functions, facts, tag_plan)
+        let passes = facts.handles_exceptions;
+        let place_code = |names| CodeMemory::new(functions, names, passes);
+        place(info, place_code, facts, tag_plan)
     }
 
-    /// Places functions compiled earlier for module `wasm`
-    /// ([`CodeMemory::unplaced`] and [`CompiledModule::facts`] of a module
+    /// Places code compiled earlier for module `wasm`
+    /// ([`CodeMemory::image`] and [`CompiledModule::facts`] of a module
     /// this compiler's settings compiled). The functions' number, Wasm
-    /// indices and relocations are checked against the module; their code
-    /// and the facts are trusted as they are.
+    /// indices, layout and relocations are checked against the module;
+    /// their code and the facts are trusted as they are.
     pub fn place_compiled(
         &self,
         wasm: &[u8],
         info: &ModuleInfo,
-        functions: Vec<CompiledFunction>,
+        image: CodeImage<'_>,
         facts: ModuleFacts,
     ) -> Result<CompiledModule, CompileError> {
         // Of the plans compilation made, only the tag monitor's is needed
@@ -308,6 +312,7 @@ impl Compiler {
             .then(|| AllocatorPlan::new(info, wasm))
             .transpose()?;
         let expected = function_indices(&self.config, info, tag_plan.as_ref());
+        let functions = image.functions;
         if functions.len() != expected.len() {
             return Err(CompileError::CodeMemory(format!(
                 "{} compiled functions for a module that needs {}",
@@ -316,14 +321,16 @@ impl Compiler {
             )));
         }
         for (i, (f, want)) in functions.iter().zip(&expected).enumerate() {
-            if f.info.func_index != *want {
+            if f.func_index != *want {
                 return Err(CompileError::CodeMemory(format!(
                     "compiled function {i} is {:?}, where the module needs {want:?}",
-                    f.info.func_index
+                    f.func_index
                 )));
             }
         }
-        place(info, functions, facts, tag_plan)
+        let passes = facts.handles_exceptions;
+        let place_code = |names| CodeMemory::from_image(image, names, passes);
+        place(info, place_code, facts, tag_plan)
     }
 
     /// Translates and compiles the module's functions, in parallel: defined

@@ -57,27 +57,36 @@ impl Sites {
         }
     }
 
-    /// Sites from their two encoded parts ([`Sites::encoded`]), as a
-    /// precompiled module holds them: copied, not decoded.
-    pub fn from_encoded(traps: &[u8], srclocs: &[u8]) -> Sites {
-        let mut bytes = Vec::with_capacity(traps.len() + srclocs.len());
-        bytes.extend_from_slice(traps);
-        bytes.extend_from_slice(srclocs);
-        Sites {
-            bytes: bytes.into_boxed_slice(),
-            split: traps.len() as u32,
-        }
-    }
-
     /// The encoded trap sites and source locations.
     pub fn encoded(&self) -> (&[u8], &[u8]) {
         self.bytes.split_at(self.split as usize)
     }
 
+    /// The sites, to look up.
+    pub fn view(&self) -> SitesView<'_> {
+        let (traps, srclocs) = self.encoded();
+        SitesView { traps, srclocs }
+    }
+}
+
+/// Encoded trap sites and source locations, borrowed (a [`Sites`], or a
+/// function's part of a code memory's).
+#[derive(Debug, Clone, Copy)]
+pub struct SitesView<'a> {
+    traps: &'a [u8],
+    srclocs: &'a [u8],
+}
+
+impl<'a> SitesView<'a> {
+    /// A view of the two encoded parts.
+    pub fn new(traps: &'a [u8], srclocs: &'a [u8]) -> SitesView<'a> {
+        SitesView { traps, srclocs }
+    }
+
     /// The trap sites in order: (offset in the function, trap). A trap
     /// code walmart does not know ends them, as bytes that do not decode do.
-    pub fn traps(&self) -> impl Iterator<Item = (u32, TrapKind)> + '_ {
-        let mut r = Vars(self.encoded().0);
+    pub fn traps(self) -> impl Iterator<Item = (u32, TrapKind)> + 'a {
+        let mut r = Vars(self.traps);
         let mut last = 0u32;
         std::iter::from_fn(move || {
             let offset = last.wrapping_add(r.var()?);
@@ -88,8 +97,8 @@ impl Sites {
     }
 
     /// The source locations in order: (start, end, Wasm offset).
-    pub fn srclocs(&self) -> impl Iterator<Item = (u32, u32, u32)> + '_ {
-        let mut r = Vars(self.encoded().1);
+    pub fn srclocs(self) -> impl Iterator<Item = (u32, u32, u32)> + 'a {
+        let mut r = Vars(self.srclocs);
         let (mut last_end, mut last_wasm) = (0u32, 0u32);
         std::iter::from_fn(move || {
             let start = last_end.wrapping_add(r.var()?);
@@ -103,7 +112,7 @@ impl Sites {
     }
 
     /// The trap whose site is at `offset` in the function, if any.
-    pub fn trap_at(&self, offset: u32) -> Option<TrapKind> {
+    pub fn trap_at(self, offset: u32) -> Option<TrapKind> {
         self.traps()
             .take_while(|(o, _)| *o <= offset)
             .find(|(o, _)| *o == offset)
@@ -112,7 +121,7 @@ impl Sites {
 
     /// The Wasm offset of the instruction at `offset` in the function, if
     /// a source location covers it.
-    pub fn wasm_offset_at(&self, offset: u32) -> Option<u32> {
+    pub fn wasm_offset_at(self, offset: u32) -> Option<u32> {
         self.srclocs()
             .take_while(|(start, _, _)| *start <= offset)
             .find(|(start, end, _)| (*start..*end).contains(&offset))
@@ -178,7 +187,7 @@ mod tests {
     #[test]
     fn decodes_what_it_encodes() {
         let s = sample();
-        let traps: Vec<_> = s.traps().collect();
+        let traps: Vec<_> = s.view().traps().collect();
         assert_eq!(
             traps,
             [
@@ -187,29 +196,27 @@ mod tests {
                 (70_000, TrapKind::Unreachable)
             ]
         );
-        let srclocs: Vec<_> = s.srclocs().collect();
+        let srclocs: Vec<_> = s.view().srclocs().collect();
         assert_eq!(
             srclocs,
             [(0, 5, 40), (5, 9, 38), (300, 100_000, u32::MAX - 2)]
         );
-        let (t, l) = s.encoded();
-        assert_eq!(Sites::from_encoded(t, l), s);
     }
 
     #[test]
     fn looks_up_one_address() {
         let s = sample();
-        assert_eq!(s.trap_at(200), Some(TrapKind::IntegerDivisionByZero));
-        assert_eq!(s.trap_at(70_000), Some(TrapKind::Unreachable));
-        assert_eq!(s.trap_at(4), None);
-        assert_eq!(s.trap_at(80_000), None);
-        assert_eq!(s.wasm_offset_at(0), Some(40));
-        assert_eq!(s.wasm_offset_at(8), Some(38));
-        assert_eq!(s.wasm_offset_at(9), None);
-        assert_eq!(s.wasm_offset_at(99_999), Some(u32::MAX - 2));
-        assert_eq!(s.wasm_offset_at(100_000), None);
-        assert_eq!(Sites::default().trap_at(0), None);
-        assert_eq!(Sites::default().wasm_offset_at(0), None);
+        assert_eq!(s.view().trap_at(200), Some(TrapKind::IntegerDivisionByZero));
+        assert_eq!(s.view().trap_at(70_000), Some(TrapKind::Unreachable));
+        assert_eq!(s.view().trap_at(4), None);
+        assert_eq!(s.view().trap_at(80_000), None);
+        assert_eq!(s.view().wasm_offset_at(0), Some(40));
+        assert_eq!(s.view().wasm_offset_at(8), Some(38));
+        assert_eq!(s.view().wasm_offset_at(9), None);
+        assert_eq!(s.view().wasm_offset_at(99_999), Some(u32::MAX - 2));
+        assert_eq!(s.view().wasm_offset_at(100_000), None);
+        assert_eq!(Sites::default().view().trap_at(0), None);
+        assert_eq!(Sites::default().view().wasm_offset_at(0), None);
     }
 
     #[test]
@@ -217,22 +224,23 @@ mod tests {
         let s = sample();
         let (t, l) = s.encoded();
         for cut in 0..t.len() {
-            let cut = Sites::from_encoded(&t[..cut], l);
+            let cut = SitesView::new(&t[..cut], l);
             assert!(cut.traps().count() <= 3);
             assert_eq!(cut.wasm_offset_at(8), Some(38));
         }
         for cut in 0..l.len() {
-            let cut = Sites::from_encoded(t, &l[..cut]);
+            let cut = SitesView::new(t, &l[..cut]);
             assert!(cut.srclocs().count() < 3);
             assert_eq!(cut.trap_at(200), Some(TrapKind::IntegerDivisionByZero));
         }
         // Over 32 bits, and an unknown trap code.
-        let wide = Sites::from_encoded(&[0xff, 0xff, 0xff, 0xff, 0x1f, 1], &[]);
+        let wide = SitesView::new(&[0xff, 0xff, 0xff, 0xff, 0x1f, 1], &[]);
         assert_eq!(wide.traps().count(), 0);
-        let unknown = Sites::from_encoded(&[0, 0, 1, 0xfe], &[]);
+        let unknown = SitesView::new(&[0, 0, 1, 0xfe], &[]);
         assert_eq!(unknown.traps().count(), 0);
         for byte in 0..=255u8 {
-            let s = Sites::from_encoded(&[byte; 7], &[byte; 7]);
+            let bytes = [byte; 7];
+            let s = SitesView::new(&bytes, &bytes);
             let _ = s.traps().count() + s.srclocs().count();
         }
     }

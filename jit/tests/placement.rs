@@ -74,3 +74,80 @@ fn bad_relocations_are_errors() {
         assert!(e.contains(says), "{r:?}: {e}");
     }
 }
+
+/// An image whose table does not describe it (a precompiled module's,
+/// crafted or damaged past its checksum) is an error, never a read or a
+/// write outside its parts.
+#[test]
+fn tables_that_do_not_describe_the_image_are_errors() {
+    use walmart_jit::code_memory::{CodeImage, PlacedFunction};
+    let code = [0xc3u8; 64];
+    let sites = [0u8; 8];
+    let relocs = [Relocation {
+        offset: 0,
+        kind: Reloc::Abs8,
+        target: RelocTarget::SelfOffset(0),
+        addend: 0,
+    }];
+    let f = |start, len| PlacedFunction {
+        start,
+        len,
+        func_index: None,
+        traps: 0,
+        srclocs: 0,
+        sites_end: 0,
+        relocs_start: 0,
+        relocs_end: 0,
+    };
+    let place = |functions: &[PlacedFunction]| {
+        let image = CodeImage {
+            code: &code,
+            sites: &sites,
+            relocs: &relocs,
+            functions,
+        };
+        CodeMemory::from_image(image, DebugNames::default(), false)
+            .map(|m| m.unregister())
+            .map_err(|e| e.to_string())
+    };
+    place(&[f(0, 16), f(16, 48)]).unwrap();
+    let with = |g: fn(&mut PlacedFunction)| {
+        let mut p = f(0, 16);
+        g(&mut p);
+        p
+    };
+    place(&[with(|p| {
+        p.sites_end = 8;
+        p.relocs_end = 1;
+    })])
+    .unwrap();
+    for (functions, says) in [
+        (vec![f(0, 65)], "past the image's end"),
+        (vec![f(u32::MAX, 2)], "past the image's end"),
+        (vec![f(16, 16), f(0, 16)], "out of order"),
+        (vec![f(0, 32), f(16, 16)], "out of order"),
+        (vec![with(|p| p.sites_end = 9)], "sites"),
+        (
+            vec![with(|p| {
+                p.traps = 4;
+                p.srclocs = 2;
+                p.sites_end = 8;
+            })],
+            "sites",
+        ),
+        (vec![with(|p| p.relocs_end = 2)], "relocations"),
+        (
+            vec![
+                with(|p| p.relocs_end = 1),
+                PlacedFunction {
+                    start: 16,
+                    ..with(|p| p.relocs_end = 1)
+                },
+            ],
+            "relocations",
+        ),
+    ] {
+        let e = place(&functions).unwrap_err();
+        assert!(e.contains(says), "{functions:?}: {e}");
+    }
+}

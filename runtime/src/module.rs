@@ -154,7 +154,7 @@ impl Module {
             &self.inner.engine.fingerprint(),
             &self.inner.wasm,
             self.inner.compiled.facts(),
-            &self.inner.compiled.code.unplaced(),
+            self.inner.compiled.code.image(),
         ))
     }
 
@@ -185,11 +185,10 @@ impl Module {
         }
         let wasm = artifact.wasm;
         let info = module_info::parse_precompiled(wasm, engine.compiler().config().proposals)?;
-        let (functions, facts) = (artifact.functions, artifact.facts);
         Module::assemble(engine, info, wasm, |info| {
             engine
                 .compiler()
-                .place_compiled(wasm, info, functions, facts)
+                .place_compiled(wasm, info, artifact.image(), artifact.facts)
         })
     }
 

@@ -23,10 +23,17 @@ pub fn walk(pc: usize, fp: usize) -> Vec<Frame> {
 /// The frames of return addresses found by [`return_addresses`].
 pub fn frames_of(returns: &[usize]) -> Vec<Frame> {
     // The return address follows the call; step back into the call
-    // instruction to find its source location.
+    // instruction to find its source location. Each address is looked up
+    // once: a deep recursion repeats a few (a lookup decodes its
+    // function's source locations up to the address).
+    let mut seen: std::collections::HashMap<usize, Option<Frame>> = Default::default();
     returns
         .iter()
-        .filter_map(|r| walmart_jit::lookup_frame(r - 1))
+        .filter_map(|&r| {
+            seen.entry(r)
+                .or_insert_with(|| walmart_jit::lookup_frame(r - 1))
+                .clone()
+        })
         .collect()
 }
 
