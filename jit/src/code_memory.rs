@@ -310,11 +310,6 @@ impl CodeMemory {
         self.functions[i].len as usize
     }
 
-    /// The Wasm index of each function, in order (`None`: a trampoline).
-    pub fn func_indices(&self) -> impl Iterator<Item = Option<u32>> + '_ {
-        self.functions.iter().map(|f| f.func_index)
-    }
-
     /// Removes this memory from the trap registry; its code must not run
     /// afterwards. Called when the owner is done with it.
     pub fn unregister(&self) {
@@ -353,6 +348,10 @@ fn too_large() -> CompileError {
 /// address, inside the code and not overlapping, their sites and
 /// relocations in order inside theirs.
 fn check_table(image: &CodeImage<'_>) -> Result<(), CompileError> {
+    // Offsets into the code are u32s (`function_at`).
+    if u32::try_from(image.code.len()).is_err() {
+        return Err(too_large());
+    }
     let bad = |i: usize, what: &str| CompileError::CodeMemory(format!("function {i}: {what}"));
     let (mut code_at, mut sites_at, mut relocs_at) = (0u64, 0u64, 0u64);
     for (i, f) in image.functions.iter().enumerate() {

@@ -305,6 +305,27 @@ fn eval_const(store: &mut StoreOpaque, data: &InstanceData, expr: &[ConstOp]) ->
     Ok(stack.pop().unwrap_or(0))
 }
 
+/// Evaluates an element segment's references into `items` (emptied
+/// first).
+fn segment_items(
+    store: &mut StoreOpaque,
+    inst: &InstanceData,
+    seg: &walmart_jit::module_info::ElemSegment,
+    items: &mut Vec<u64>,
+) -> Result<()> {
+    items.clear();
+    items.reserve(seg.items.len());
+    for e in &seg.items {
+        let item = match e.as_slice() {
+            // Nearly every item of a C program's table.
+            [ConstOp::RefFunc(f)] => inst.func_ref(*f) as u64,
+            _ => eval_const(store, inst, e)? as u64,
+        };
+        items.push(item);
+    }
+    Ok(())
+}
+
 /// Whether any of the module's constant expressions (globals', tables'
 /// and element segments') makes a GC object.
 fn constants_allocate(info: &ModuleInfo) -> bool {
@@ -663,24 +684,31 @@ pub(crate) fn instantiate(
             // as `u32::MAX` is.
             let dst = u32::try_from(eval_const(store, inst, offset)? as u64).unwrap_or(u32::MAX);
             if inst.elements[i].is_none() {
-                items.clear();
-                for e in &seg.items {
-                    let item = match e.as_slice() {
-                        // Nearly every item of a C program's table.
-                        [ConstOp::RefFunc(f)] => inst.func_ref(*f) as u64,
-                        _ => eval_const(store, inst, e)? as u64,
-                    };
-                    items.push(item);
-                }
+                segment_items(store, inst, seg, &mut items)?;
                 inst.elements[i] = Some(std::mem::take(&mut items));
             }
             let len = seg.items.len() as u32;
-            let applied = libcalls::table_init(store, inst, *index, i as u32, dst, 0, len);
-            // An active segment is dropped once applied (or not).
+            if let Err(k) = libcalls::table_init(store, inst, *index, i as u32, dst, 0, len) {
+                // As the spec has it, this segment and the later ones
+                // keep their references (the failed instance's functions
+                // may be reachable through a shared table); the later
+                // ones were not evaluated yet.
+                for (j, later) in info.elements.iter().enumerate().skip(i + 1) {
+                    if matches!(later.mode, SegmentMode::Active { .. })
+                        && inst.elements[j].is_none()
+                    {
+                        let mut refs = Vec::new();
+                        segment_items(store, inst, later, &mut refs)?;
+                        inst.elements[j] = Some(refs);
+                    }
+                }
+                return Err(Error::Trap(Trap::new(k, Vec::new())));
+            }
+            // An active segment is dropped once applied; its vector is
+            // reused for the next.
             if let Some(taken) = inst.elements[i].take() {
                 items = taken;
             }
-            applied.map_err(|k| Error::Trap(Trap::new(k, Vec::new())))?;
         }
     }
     // A copy-on-write image holds every active segment already (it exists

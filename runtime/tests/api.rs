@@ -405,3 +405,48 @@ fn functions_return_more_values_than_there_are_registers() {
         }
     }
 }
+
+/// A segment that traps as instantiation applies it is not dropped, nor are
+/// the later ones: a function of the failed instance that an earlier
+/// segment put in a shared table can still `table.init` from them.
+#[test]
+fn segments_after_a_failed_one_keep_their_references() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let shared = Module::new(&engine, r#"(module (table (export "t") 10 funcref))"#).unwrap();
+    let shared = Linker::new(&engine)
+        .instantiate(&mut store, &shared)
+        .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.instance(&mut store, "a", shared).unwrap();
+    let failing = Module::new(
+        &engine,
+        r#"(module
+            (import "a" "t" (table 10 funcref))
+            (func $init (export "init")
+                (table.init 0 1 (i32.const 5) (i32.const 0) (i32.const 1))
+                (table.init 0 2 (i32.const 6) (i32.const 1) (i32.const 1)))
+            (func $f (result i32) (i32.const 42))
+            (func $g (result i32) (i32.const 7))
+            (elem (i32.const 0) func $init)
+            (elem (i32.const 9) func $f $f)
+            (elem (i32.const 0) func $g $g))"#,
+    )
+    .unwrap();
+    let e = linker.instantiate(&mut store, &failing).unwrap_err();
+    assert!(e.to_string().contains("out of bounds table access"), "{e}");
+    let table = shared.get_table(&mut store, "t").unwrap();
+    let func_at = |store: &mut Store<()>, slot| match table.get(&mut *store, slot) {
+        Some(Val::FuncRef(Some(f))) => f,
+        other => panic!("slot {slot}: {other:?}"),
+    };
+    let init = func_at(&mut store, 0);
+    init.call(&mut store, &[], &mut []).unwrap();
+    for (slot, want) in [(5, 42), (6, 7)] {
+        let mut out = [Val::I32(0)];
+        func_at(&mut store, slot)
+            .call(&mut store, &[], &mut out)
+            .unwrap();
+        assert_eq!(out[0].i32(), Some(want), "slot {slot}");
+    }
+}
