@@ -334,6 +334,12 @@ impl Func {
         let info = inst.module.info();
         let ty = FuncType::from_sig(info.func_sig(func_index));
         let func_ref = inst.func_ref(func_index);
+        // Only functions a reference may name have one (exports, the start
+        // function, those constant expressions name).
+        debug_assert!(
+            !func_ref.is_null(),
+            "function {func_index} has no VMFuncRef"
+        );
         if let Some(idx) = store.func_by_ref.get(&(func_ref as usize)) {
             return Func::from_parts(store.id, *idx);
         }

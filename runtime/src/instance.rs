@@ -25,7 +25,8 @@ pub(crate) struct InstanceData {
     pub(crate) vmctx: Box<[u64]>,
     /// The vmctx's layout.
     offsets: VMOffsets,
-    /// `VMFuncRef`s of the defined functions.
+    /// `VMFuncRef`s of the defined functions a reference may name
+    /// (`ModuleInner::func_refs`); the others' funcref slots stay null.
     funcrefs: Box<[VMFuncRef]>,
     /// Handles of the functions, by index: the imports' from the start,
     /// the others' as they are asked for (the vector grows then).
@@ -59,8 +60,8 @@ impl InstanceData {
             return None;
         }
         // SAFETY: both pointers lie in the same slice.
-        let i = unsafe { ptr.offset_from(range.start) } as u32;
-        Some(self.module.info().num_imported_funcs + i)
+        let i = unsafe { ptr.offset_from(range.start) } as usize;
+        Some(self.module.inner.func_refs[i].0)
     }
 }
 
@@ -92,14 +93,7 @@ fn defined_func_of(
     let vmctx_ptr = unsafe { (*func_ref).vmctx };
     let instance = instance_of_vmctx(store, vmctx_ptr)?;
     let data = &store.instances[instance.index as usize];
-    let base = data.funcrefs.as_ptr() as usize;
-    let at = func_ref as usize;
-    let size = std::mem::size_of::<VMFuncRef>();
-    if at < base || (at - base) / size >= data.funcrefs.len() {
-        return None;
-    }
-    let index = data.module.info().num_imported_funcs + ((at - base) / size) as u32;
-    Some((data, index))
+    Some((data, data.defined_func_of_ref(func_ref)?))
 }
 
 /// The attestation hook site of a call through `func_ref`: the function's
@@ -469,7 +463,6 @@ pub(crate) fn instantiate(
         store: store.id,
         index: store.instances.len() as u32,
     };
-    let num_defined = info.num_defined_funcs() as usize;
     let mut data = Box::new(InstanceData {
         module: module.clone(),
         vmctx: vec![0u64; offsets.size() / 8].into_boxed_slice(),
@@ -543,26 +536,21 @@ pub(crate) fn instantiate(
             _ => unreachable!("checked by check_imports"),
         }
     }
-    let first = info.num_imported_funcs as usize;
     data.funcrefs = module
         .inner
         .func_refs
         .iter()
-        .map(|&(code, type_id)| VMFuncRef {
+        .map(|&(_, code, type_id)| VMFuncRef {
             code: code as *const u8,
             vmctx: vmctx_ptr,
             type_id,
         })
         .collect();
-    let defined = offsets.funcref(first as u32) as usize / 8;
     let InstanceData {
         vmctx, funcrefs, ..
     } = &mut *data;
-    for (slot, func_ref) in vmctx[defined..defined + num_defined]
-        .iter_mut()
-        .zip(funcrefs.iter())
-    {
-        *slot = func_ref as *const VMFuncRef as u64;
+    for (&(f, ..), func_ref) in module.inner.func_refs.iter().zip(funcrefs.iter()) {
+        vmctx[offsets.funcref(f) as usize / 8] = func_ref as *const VMFuncRef as u64;
     }
     // The engine's constants of the module's types, which the code loads
     // (`VMOffsets::type_id`).
