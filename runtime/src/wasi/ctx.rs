@@ -17,8 +17,9 @@ pub struct FdEntry {
     pub fd: RawFd,
     /// Whether walmart closes `fd` when the entry goes (stdio is borrowed).
     pub owned: bool,
-    /// WASI file type.
-    pub filetype: u8,
+    /// WASI file type; `None` for inherited stdio, whose type is asked
+    /// of the host when a call needs it ([`FdEntry::filetype`]).
+    filetype: Option<u8>,
     /// WASI fd flags (`append`, `nonblock`, ...).
     pub flags: u16,
     /// Guest name of a preopened directory.
@@ -34,6 +35,21 @@ pub struct FdEntry {
 pub(crate) fn new_stream() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+impl FdEntry {
+    /// Whether the entry is a directory: never inherited stdio (whose
+    /// type is not asked for this, on every read and write; the host's
+    /// own read of a directory fails as it should).
+    pub fn is_directory(&self) -> bool {
+        self.filetype == Some(filetype::DIRECTORY)
+    }
+
+    /// The WASI file type.
+    pub fn filetype(&self) -> u8 {
+        self.filetype
+            .unwrap_or_else(|| host_filetype(self.fd).unwrap_or(filetype::CHARACTER_DEVICE))
+    }
 }
 
 impl Drop for FdEntry {
@@ -115,13 +131,15 @@ impl WasiCtx {
     pub fn new() -> WasiCtx {
         let mut ctx = WasiCtx::default();
         for fd in 0..3 {
-            let filetype = host_filetype(fd).unwrap_or(filetype::CHARACTER_DEVICE);
             ctx.fds.insert(
                 fd as u32,
                 FdEntry {
                     fd,
                     owned: false,
-                    filetype,
+                    // Asked when needed: most programs never do, and every
+                    // context (an instantiation's, often) would pay three
+                    // `fstat`s.
+                    filetype: None,
                     flags: 0,
                     preopen: None,
                     stream: new_stream(),
@@ -199,7 +217,7 @@ impl WasiCtx {
             FdEntry {
                 fd,
                 owned: true,
-                filetype: filetype::DIRECTORY,
+                filetype: Some(filetype::DIRECTORY),
                 flags: 0,
                 preopen: Some(guest.to_string()),
                 stream: new_stream(),
@@ -218,7 +236,7 @@ impl WasiCtx {
             FdEntry {
                 fd: raw,
                 owned: true,
-                filetype,
+                filetype: Some(filetype),
                 flags: 0,
                 preopen: None,
                 stream: new_stream(),
@@ -259,7 +277,7 @@ impl WasiCtx {
             FdEntry {
                 fd,
                 owned: true,
-                filetype,
+                filetype: Some(filetype),
                 flags: flags
                     & (fdflags::APPEND
                         | fdflags::NONBLOCK

@@ -88,7 +88,7 @@ impl WasiCtx {
     /// The entry of `fd` for reading or writing bytes.
     fn stream(&mut self, fd: u32) -> WasiResult<&mut FdEntry> {
         let e = self.get_mut(fd)?;
-        if e.filetype == filetype::DIRECTORY {
+        if e.is_directory() {
             return Err(Errno::ISDIR);
         }
         Ok(e)
@@ -149,7 +149,7 @@ impl WasiCtx {
     ) -> WasiResult<()> {
         let e = self.get(fd)?;
         let mut buf = [0u8; 24];
-        buf[0] = e.filetype;
+        buf[0] = e.filetype();
         buf[2..4].copy_from_slice(&e.flags.to_le_bytes());
         buf[8..16].copy_from_slice(&ALL_RIGHTS.to_le_bytes());
         buf[16..24].copy_from_slice(&ALL_RIGHTS.to_le_bytes());
@@ -297,7 +297,7 @@ impl WasiCtx {
         out: u32,
     ) -> WasiResult<()> {
         let e = self.get_mut(fd)?;
-        if e.filetype == filetype::DIRECTORY {
+        if e.is_directory() {
             return Err(Errno::BADF);
         }
         let whence = match whence {
@@ -331,7 +331,7 @@ impl WasiCtx {
         out: u32,
     ) -> WasiResult<()> {
         let e = self.get(fd)?;
-        if e.filetype != filetype::DIRECTORY {
+        if !e.is_directory() {
             return Err(Errno::NOTDIR);
         }
         // A private descriptor for the stream, so the guest's own offset

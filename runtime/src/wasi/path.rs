@@ -83,7 +83,7 @@ impl WasiCtx {
     /// The host descriptor of directory `fd`.
     fn dir(&self, fd: u32) -> WasiResult<RawFd> {
         let e = self.get(fd)?;
-        if e.filetype != filetype::DIRECTORY {
+        if !e.is_directory() {
             return Err(Errno::NOTDIR);
         }
         Ok(e.fd)

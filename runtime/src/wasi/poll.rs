@@ -120,7 +120,7 @@ impl WasiCtx {
                             nbytes: 0,
                         }),
                         // Regular files are always ready.
-                        Ok(e) if e.filetype == filetype::REGULAR_FILE => ready.push(Event {
+                        Ok(e) if e.filetype() == filetype::REGULAR_FILE => ready.push(Event {
                             userdata,
                             error: Errno::SUCCESS,
                             kind: tag,

@@ -1,0 +1,63 @@
+//! Inherited stdio's file type: asked of the host when a guest asks
+//! (`fd_fdstat_get`), not when a context is made, and the same as the
+//! host's.
+
+use walmart::wasi::{self, WasiCtx};
+use walmart::{Engine, Linker, Module, Store, Val};
+
+const PROBE: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "filetype") (param $fd i32) (result i32)
+    (if (call $fdstat (local.get $fd) (i32.const 0)) (then (return (i32.const -1))))
+    (i32.load8_u (i32.const 0))))"#;
+
+/// The guest's view of descriptor `fd`'s file type in a context `ctx`.
+fn filetype(ctx: WasiCtx, fd: i32) -> i32 {
+    let engine = Engine::default();
+    let module = Module::new(&engine, PROBE).unwrap();
+    let mut linker = Linker::new(&engine);
+    wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+    let mut store = Store::new(&engine, ctx);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let f = instance.get_func(&mut store, "filetype").unwrap();
+    let mut out = [Val::I32(0)];
+    f.call(&mut store, &[Val::I32(fd)], &mut out).unwrap();
+    out[0].i32().unwrap()
+}
+
+/// The WASI file type of the host's descriptor `fd`.
+fn host_filetype(fd: i32) -> i32 {
+    // SAFETY: fstat writes into a zeroed struct; the result is checked.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::fstat(fd, &mut st) }, 0);
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFBLK => 1,
+        libc::S_IFCHR => 2,
+        libc::S_IFDIR => 3,
+        libc::S_IFREG => 4,
+        libc::S_IFSOCK => 6,
+        libc::S_IFLNK => 7,
+        _ => 0,
+    }
+}
+
+#[test]
+fn inherited_stdio_reports_the_hosts_file_types() {
+    for fd in 0..3 {
+        assert_eq!(filetype(WasiCtx::new(), fd), host_filetype(fd), "fd {fd}");
+    }
+}
+
+#[test]
+fn a_redirected_descriptor_reports_its_files_type() {
+    let dir = std::env::temp_dir().join(format!("walmart-stdio-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = std::fs::File::create(dir.join("out")).unwrap();
+    let mut ctx = WasiCtx::new();
+    ctx.redirect(1, file);
+    assert_eq!(filetype(ctx, 1), 4);
+    // A descriptor that is not open.
+    assert_eq!(filetype(WasiCtx::new(), 9), -1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
