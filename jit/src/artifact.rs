@@ -123,6 +123,10 @@ pub fn encode(fingerprint: &str, wasm: &[u8], facts: ModuleFacts, image: CodeIma
 
 /// Bytes before the checksummed part: magic, version, checksum.
 const HEADER: usize = 8 + 4 + 8;
+/// A relocation's record: offset, kind, target kind, target, addend.
+const RELOC_SIZE: usize = 4 + 1 + 1 + 4 + 8;
+/// A function's record: index tag and index, then seven u32s.
+const FUNCTION_SIZE: usize = 1 + 4 + 7 * 4;
 
 /// Reads a precompiled module, checking its magic, version and checksum
 /// and that every count and length fits the bytes there are.
@@ -159,48 +163,44 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
     };
     let code = r.bytes()?;
     let sites = r.bytes()?;
-    // Loops rather than iterators: collecting `Result`s loses the size
-    // hint, and a large module has tens of thousands of relocations.
-    let count = r.count(18)?;
+    // Fixed-width records, taken as one run each and read in place: a
+    // large module has tens of thousands of relocations.
+    let count = r.count(RELOC_SIZE)?;
+    let records = r.take(count * RELOC_SIZE)?;
     let mut relocs = Vec::with_capacity(count);
-    for _ in 0..count {
-        let offset = r.u32()?;
-        let kind = reloc_kind(r.u8()?)?;
-        let target = match (r.u8()?, r.u32()?) {
+    for rec in records.chunks_exact(RELOC_SIZE) {
+        let u32_at = |at: usize| u32::from_le_bytes(rec[at..at + 4].try_into().expect("4 bytes"));
+        let target = match (rec[5], u32_at(6)) {
             (0, i) => RelocTarget::Function(i as usize),
             (1, o) => RelocTarget::SelfOffset(o),
             (tag, _) => return Err(bad(&format!("relocation target kind {tag}"))),
         };
-        let addend = r.u64()? as i64;
         relocs.push(Relocation {
-            offset,
-            kind,
+            offset: u32_at(0),
+            kind: reloc_kind(rec[4])?,
             target,
-            addend,
+            addend: i64::from_le_bytes(rec[10..18].try_into().expect("8 bytes")),
         });
     }
-    let count = r.count(33)?;
+    let count = r.count(FUNCTION_SIZE)?;
+    let records = r.take(count * FUNCTION_SIZE)?;
     let mut functions = Vec::with_capacity(count);
-    for _ in 0..count {
-        let func_index = match (r.u8()?, r.u32()?) {
+    for rec in records.chunks_exact(FUNCTION_SIZE) {
+        let u32_at = |at: usize| u32::from_le_bytes(rec[at..at + 4].try_into().expect("4 bytes"));
+        let func_index = match (rec[0], u32_at(1)) {
             (0, _) => None,
             (1, i) => Some(i),
             (tag, _) => return Err(bad(&format!("function index tag {tag}"))),
         };
-        let mut v = [0u32; 7];
-        for x in &mut v {
-            *x = r.u32()?;
-        }
-        let [start, len, traps, srclocs, sites_end, relocs_start, relocs_end] = v;
         functions.push(PlacedFunction {
-            start,
-            len,
+            start: u32_at(5),
+            len: u32_at(9),
             func_index,
-            traps,
-            srclocs,
-            sites_end,
-            relocs_start,
-            relocs_end,
+            traps: u32_at(13),
+            srclocs: u32_at(17),
+            sites_end: u32_at(21),
+            relocs_start: u32_at(25),
+            relocs_end: u32_at(29),
         });
     }
     if r.at != bytes.len() {
