@@ -4,6 +4,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use walmart_jit::vmctx::{self, VMFuncRef, VMHostContextHeader};
 
+use crate::call_hook::CallHook;
 use crate::error::{Error, Result, Trap};
 use crate::instance::{instance_of_vmctx, Instance};
 use crate::store::{AsContext, AsContextMut, StoreInner, StoreOpaque};
@@ -416,11 +417,15 @@ impl Func {
             values[i] = p.to_raw(store)?;
         }
         let trampoline = store.engine.entry_trampoline(type_id)?;
-        if store.attest.is_some() {
-            invoke_attested(store, func_ref, trampoline, &mut values)?;
+        store.run_call_hook(CallHook::CallingWasm)?;
+        let r = if store.attest.is_some() {
+            invoke_attested(store, func_ref, trampoline, &mut values)
         } else {
-            invoke(store, trampoline, callee_vmctx, code, &mut values)?;
-        }
+            invoke(store, trampoline, callee_vmctx, code, &mut values)
+        };
+        // The call's own failure first.
+        let hook = store.run_call_hook(CallHook::ReturningFromWasm);
+        r.and(hook)?;
         for (i, t) in ty.results().iter().enumerate() {
             results[i] = Val::from_raw(store, values[i], *t);
         }
@@ -605,8 +610,8 @@ extern "C" fn host_dispatch<T: 'static>(
         // SAFETY: the stub's slot array holds max(params, results) slots.
         let slots = unsafe { std::slice::from_raw_parts_mut(values, nparams.max(nresults)) };
         let caller = instance_of_vmctx(&store.opaque, caller_vmctx);
-        if store.opaque.attest.is_none() {
-            // No boundary to attest: the call alone. (One path with the
+        if !store.opaque.host_call_steps {
+            // No boundary to attest and no hook: the call alone. (One path with the
             // attested steps behind tests of the same flag measured slower:
             // 6-10 ns a call against 5, `host_calls`.)
             return (def.func)(
@@ -625,20 +630,29 @@ extern "C" fn host_dispatch<T: 'static>(
                 ..HookSite::new(kind)
             }
         };
-        // Both transitions are no-ops without attestation.
+        // Both transitions are no-ops without attestation; the call hook
+        // runs on the host's side of them.
         session::to_host(
             &mut store.opaque,
             !def.trusted,
             true,
             &site(HookKind::ImportCall),
         )?;
-        let r = (def.func)(
-            Caller {
-                store: &mut *store,
-                caller,
-            },
-            slots,
-        );
+        let r = store
+            .opaque
+            .run_call_hook(CallHook::CallingHost)
+            .and_then(|()| {
+                let r = (def.func)(
+                    Caller {
+                        store: &mut *store,
+                        caller,
+                    },
+                    slots,
+                );
+                // The function's own failure first.
+                let hook = store.opaque.run_call_hook(CallHook::ReturningFromHost);
+                r.and(hook)
+            });
         // Memory is unprotected before any error goes back to Wasm.
         let back = session::from_host(&mut store.opaque, true, &site(HookKind::ImportReturn));
         r?;

@@ -19,6 +19,7 @@
 
 mod any_ref;
 pub mod attest;
+mod call_hook;
 mod engine;
 mod error;
 mod exception;
@@ -46,6 +47,7 @@ mod wrap;
 
 pub use any_ref::AnyRef;
 pub use attest::AttestOptions;
+pub use call_hook::CallHook;
 pub use engine::{Config, Engine, Precompiled};
 pub use error::{Error, Result, Trap};
 pub use exception::{ExnRef, Tag, TagType};

@@ -104,6 +104,13 @@ pub struct StoreOpaque {
     pub(crate) epoch_callback: Option<crate::interrupts::EpochCallback>,
     /// What bounds growth and counts ([`crate::ResourceLimiter`]).
     pub(crate) limiter: Option<crate::limits::Limiter>,
+    /// What every crossing between the host and Wasm runs
+    /// ([`crate::CallHook`]).
+    pub(crate) call_hook: Option<crate::call_hook::CallHookFn>,
+    /// Whether host calls have steps around them: attestation's
+    /// transitions or a call hook (one test on every host call's path;
+    /// kept by `ensure_attest` and the hook's setters).
+    pub(crate) host_call_steps: bool,
     /// Memories and tables the store's instantiations defined, as the
     /// limiter counts them.
     pub(crate) defined_memories: usize,
@@ -159,6 +166,7 @@ impl StoreOpaque {
             config.attest_sync,
             opts,
         )?));
+        self.host_call_steps = true;
         Ok(())
     }
 }
@@ -248,6 +256,8 @@ impl<T> Store<T> {
                     attest_options: None,
                     epoch_callback: None,
                     limiter: None,
+                    call_hook: None,
+                    host_call_steps: false,
                     defined_memories: 0,
                     defined_tables: 0,
                 },
