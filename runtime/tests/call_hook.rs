@@ -96,48 +96,39 @@ fn crossings_in_order(policy: Policy) {
     assert!(store.data().is_empty());
 }
 
+/// Has `store`'s hook record every crossing and refuse `refused`.
+fn refuse(store: &mut Store<Vec<CallHook>>, refused: CallHook) {
+    store.call_hook(move |store, kind| {
+        store.data_mut().push(kind);
+        if kind == refused {
+            return Err(anyhow::anyhow!("refused {kind:?}").into());
+        }
+        Ok(())
+    });
+}
+
 #[test]
 fn an_error_from_the_hook_refuses_the_crossing() {
+    use CallHook::*;
     let (mut store, instance) = setup(Policy::Off);
     // Refusing to enter the host: the host function does not run, Wasm
     // traps with the hook's error, and the call still returns through it.
-    store.call_hook(|store, kind| {
-        store.data_mut().push(kind);
-        if kind == CallHook::CallingHost {
-            return Err(anyhow::anyhow!("no host calls").into());
-        }
-        Ok(())
-    });
+    refuse(&mut store, CallingHost);
     let e = run(&mut store, &instance, 5).unwrap_err();
-    assert!(e.to_string().contains("no host calls"), "{e}");
+    assert!(e.to_string().contains("refused CallingHost"), "{e}");
     assert_eq!(
         std::mem::take(store.data_mut()),
-        [
-            CallHook::CallingWasm,
-            CallHook::CallingHost,
-            CallHook::ReturningFromWasm
-        ]
+        [CallingWasm, CallingHost, ReturningFromWasm]
     );
     // Refusing to enter Wasm: nothing runs.
-    store.call_hook(|store, kind| {
-        store.data_mut().push(kind);
-        if kind == CallHook::CallingWasm {
-            return Err(anyhow::anyhow!("no Wasm").into());
-        }
-        Ok(())
-    });
+    refuse(&mut store, CallingWasm);
     let e = run(&mut store, &instance, 5).unwrap_err();
-    assert!(e.to_string().contains("no Wasm"), "{e}");
-    assert_eq!(std::mem::take(store.data_mut()), [CallHook::CallingWasm]);
+    assert!(e.to_string().contains("refused CallingWasm"), "{e}");
+    assert_eq!(std::mem::take(store.data_mut()), [CallingWasm]);
     // An error on the way back fails a call that succeeded.
-    store.call_hook(|_, kind| {
-        if kind == CallHook::ReturningFromWasm {
-            return Err(anyhow::anyhow!("late").into());
-        }
-        Ok(())
-    });
+    refuse(&mut store, ReturningFromWasm);
     let e = run(&mut store, &instance, 5).unwrap_err();
-    assert!(e.to_string().contains("late"), "{e}");
+    assert!(e.to_string().contains("refused ReturningFromWasm"), "{e}");
     // The store stays usable.
     store.remove_call_hook();
     assert_eq!(run(&mut store, &instance, 5).unwrap(), 6);
