@@ -194,6 +194,12 @@ impl Compiler {
                 .map_err(|e| CompileError::Unsupported(format!("cranelift setting {k}: {e}")))
         };
         set(&mut flags, "opt_level", config.opt_level.cranelift_name())?;
+        let canonical = if config.nan_canonicalization {
+            "true"
+        } else {
+            "false"
+        };
+        set(&mut flags, "enable_nan_canonicalization", canonical)?;
         set(
             &mut flags,
             "enable_verifier",
@@ -247,6 +253,7 @@ impl Compiler {
             consume_fuel,
             epoch_interruption,
             opt_level,
+            nan_canonicalization,
         } = &self.config;
         let mut s = format!(
             "walmart-jit: {} (sources {})\ntarget: {}\n",
@@ -272,6 +279,7 @@ impl Compiler {
         let _ = writeln!(s, "consume_fuel: {consume_fuel:?}");
         let _ = writeln!(s, "epoch_interruption: {epoch_interruption:?}");
         let _ = writeln!(s, "opt_level: {opt_level:?}");
+        let _ = writeln!(s, "nan_canonicalization: {nan_canonicalization:?}");
         s
     }
 

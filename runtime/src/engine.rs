@@ -129,6 +129,8 @@ pub struct Config {
     pub tags_alongside: bool,
     /// How hard Cranelift optimises (`OptLevel::Speed` by default).
     pub opt_level: walmart_jit::OptLevel,
+    /// Float operators make only the canonical NaN (off by default).
+    pub nan_canonicalization: bool,
 }
 
 impl Default for Config {
@@ -160,6 +162,7 @@ impl Default for Config {
             tags: Default::default(),
             tags_alongside: false,
             opt_level: walmart_jit::OptLevel::Speed,
+            nan_canonicalization: false,
         }
     }
 }
@@ -380,6 +383,17 @@ impl Config {
         self.opt_level = level;
         self
     }
+
+    /// Every NaN a float operator makes (scalar or SIMD) is the canonical
+    /// one, positive with only the top fraction bit set (wasmtime's
+    /// `cranelift_nan_canonicalization`): the spec lets a NaN's sign and
+    /// payload vary, and CPUs differ, so embedders that replay or compare
+    /// executions (consensus, record and replay) switch this on. Off by
+    /// default: it costs a compare and a select after each such operator.
+    pub fn cranelift_nan_canonicalization(&mut self, on: bool) -> &mut Config {
+        self.nan_canonicalization = on;
+        self
+    }
 }
 
 /// The engine's types, canonicalised a recursion group at a time (see
@@ -550,6 +564,7 @@ impl Engine {
             consume_fuel: config.consume_fuel,
             epoch_interruption: config.epoch_interruption,
             opt_level: config.opt_level,
+            nan_canonicalization: config.nan_canonicalization,
         })?;
         Ok(Engine {
             inner: Arc::new(EngineInner {

@@ -66,6 +66,10 @@ pub struct TranslateConfig {
     pub epoch_interruption: bool,
     /// How hard Cranelift optimises.
     pub opt_level: OptLevel,
+    /// Every NaN a float operator makes is the canonical one (Cranelift's
+    /// `enable_nan_canonicalization`): results the same on every CPU, for
+    /// embedders that need deterministic execution.
+    pub nan_canonicalization: bool,
 }
 
 /// How hard Cranelift optimises (wasmtime's `OptLevel`).

@@ -3,7 +3,8 @@
 //! (as wasmtime's `-W` switches them), custom-descriptors and
 //! legacy-exceptions; and the
 //! limits `-W max-wasm-stack=BYTES`, `-W max-gc-heap=BYTES` (a number,
-//! or one ending in K, M or G for KiB, MiB, GiB), `-W gc-stress=y|n`;
+//! or one ending in K, M or G for KiB, MiB, GiB), `-W gc-stress=y|n`,
+//! `-W nan-canonicalization=y|n` (deterministic NaNs);
 //! and, for `walmart run`, the bounds on a run `-W fuel=N`,
 //! `-W timeout=DURATION`, and on what it may take: `-W max-memory-size=BYTES`,
 //! `-W max-table-elements=N`, `-W max-instances=N`, `-W max-memories=N`,
@@ -102,12 +103,17 @@ pub fn apply(config: &mut Config, settings: &[String]) -> anyhow::Result<RunBoun
             config.gc_stress(on);
             continue;
         }
+        if name == "nan-canonicalization" {
+            config.cranelift_nan_canonicalization(on);
+            continue;
+        }
         let Some((_, switch)) = FEATURES.iter().find(|(n, _)| *n == name) else {
             let mut names: Vec<&str> = FEATURES.iter().map(|(n, _)| *n).collect();
             names.extend([
                 "max-wasm-stack",
                 "max-gc-heap",
                 "gc-stress",
+                "nan-canonicalization",
                 "fuel",
                 "timeout",
                 "max-memory-size",
