@@ -163,6 +163,27 @@ fn a_tail_calling_interpreter_matches_the_native_output_under_every_policy() {
 /// `-W` switches a Wasm 3.0 proposal off (or on again), for `run` and
 /// `wast`; an unknown one or value is a one-line error naming it.
 #[test]
+fn nan_canonicalization_with_w() {
+    let dir = temp_dir("nan-canonicalization");
+    let wat = dir.join("nan.wat");
+    std::fs::write(
+        &wat,
+        r#"(module (global $g (mut f32) (f32.const nan:0x600001))
+             (func (export "f") (result i32)
+               (i32.reinterpret_f32 (f32.add (global.get $g) (f32.const 1)))))"#,
+    )
+    .unwrap();
+    let wat = wat.display().to_string();
+    let out = walmart(&["run", "-W", "nan-canonicalization", "--invoke", "f", &wat]);
+    assert_eq!(text(&out.stdout), "2143289344\n", "{}", text(&out.stderr));
+    let out = walmart(&["run", "-W", "nan-canonicalization=n", "--invoke", "f", &wat]);
+    let bits: u32 = text(&out.stdout).trim().parse().unwrap();
+    assert!(f32::from_bits(bits).is_nan());
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(bits, 0x7fe0_0001, "x86-64 keeps the operand's payload");
+}
+
+#[test]
 fn wasm_features_switch_on_and_off_with_w() {
     let dir = temp_dir("wasm-features");
     let wat = dir.join("tail.wat");
