@@ -389,7 +389,9 @@ impl Config {
     /// `cranelift_nan_canonicalization`): the spec lets a NaN's sign and
     /// payload vary, and CPUs differ, so embedders that replay or compare
     /// executions (consensus, record and replay) switch this on. Off by
-    /// default: it costs a compare and a select after each such operator.
+    /// default: Cranelift's pass adds a compare and a select after each
+    /// such operator, and float-heavy code runs several times slower
+    /// (nbody 7x, matmul 2.5x; wasmtime's the same, `benches/RESULTS.md`).
     pub fn cranelift_nan_canonicalization(&mut self, on: bool) -> &mut Config {
         self.nan_canonicalization = on;
         self

@@ -25,12 +25,14 @@
 //!                              guard's find, fails the run; `-fuel`,
 //!                              `-epoch`, `-fuel-epoch` suffixes: fuel
 //!                              counted, epoch checks compiled in (with a
-//!                              budget and a deadline never reached)
+//!                              budget and a deadline never reached);
+//!                              a final `-nan`: NaN canonicalization
 //!   --engines E1,E2,...        a table of these engines' times and their
 //!                              ratios to E1's: `walmart`, `walmart:SPEC`
 //!                              (as --attest's), `wasmtime`,
 //!                              `wasmtime:fuel`, `wasmtime:epoch`,
-//!                              `wasmtime:fuel-epoch`
+//!                              `wasmtime:fuel-epoch`, `wasmtime:nan` (and
+//!                              `-nan` after the others)
 //! ```
 //!
 //! Each (engine, workload) pair runs in a child process of this binary so
@@ -209,6 +211,12 @@ mod walmart_side {
     ) -> Result<(Duration, Duration, Duration), String> {
         let mut config = Config::default();
         config.guarded_memory(!explicit_checks);
+        // `-nan`: NaN canonicalization.
+        let (attest, nan) = match attest.strip_suffix("-nan") {
+            Some(base) => (base, true),
+            None => (attest, false),
+        };
+        config.cranelift_nan_canonicalization(nan);
         // `-fuel`, `-epoch`, `-fuel-epoch`: interruption compiled in.
         let epoch = attest.ends_with("-epoch");
         let attest = attest.strip_suffix("-epoch").unwrap_or(attest);
@@ -353,6 +361,13 @@ mod wasmtime_side {
         runs: usize,
         interrupts: &str,
     ) -> Result<(Duration, Duration, Duration), String> {
+        let (interrupts, nan) = match interrupts {
+            "nan" => ("", true),
+            other => match other.strip_suffix("-nan") {
+                Some(base) => (base, true),
+                None => (other, false),
+            },
+        };
         let (fuel, epoch) = match interrupts {
             "" => (false, false),
             "fuel" => (true, false),
@@ -365,7 +380,10 @@ mod wasmtime_side {
             }
         };
         let mut config = wasmtime::Config::new();
-        config.consume_fuel(fuel).epoch_interruption(epoch);
+        config
+            .consume_fuel(fuel)
+            .epoch_interruption(epoch)
+            .cranelift_nan_canonicalization(nan);
         let engine = wasmtime::Engine::new(&config).map_err(|e| e.to_string())?;
         let t = Instant::now();
         let module = wasmtime::Module::new(&engine, wasm).map_err(|e| e.to_string())?;
