@@ -2,6 +2,8 @@
 //! function run at every crossing between the host and Wasm, to time or
 //! account for each side, or to refuse a crossing.
 
+use std::panic::{self, AssertUnwindSafe};
+
 use crate::error::Result;
 use crate::store::{Store, StoreInner, StoreOpaque};
 
@@ -41,6 +43,12 @@ impl<T> StoreInner<T> {
     /// function does not run and Wasm traps with the error, as it would
     /// with the function's own; at the two returns it fails the call that
     /// returned (a call that failed already keeps its own error).
+    ///
+    /// The hook is host code: it changes guest memory through
+    /// [`crate::Memory`]'s API. Around walmart's own WASI functions,
+    /// whose writes are tracked, memory is not write-protected, so a write
+    /// through a raw pointer there is not reported as tampering, as it is
+    /// around other host functions and between calls.
     pub fn call_hook(
         &mut self,
         mut hook: impl FnMut(&mut StoreInner<T>, CallHook) -> Result<()> + Send + Sync + 'static,
@@ -85,13 +93,14 @@ impl StoreOpaque {
         let Some(mut hook) = self.call_hook.take() else {
             return Ok(());
         };
-        let result = hook(self, kind);
+        let result = panic::catch_unwind(AssertUnwindSafe(|| hook(self, kind)));
         // Unless it put another in its place (one that removes itself
-        // stays: the hook is out of its place while it runs).
+        // stays: the hook is out of its place while it runs), and after a
+        // panic too.
         if self.call_hook.is_none() {
             self.call_hook = Some(hook);
             self.host_call_steps = true;
         }
-        result
+        result.unwrap_or_else(|payload| panic::resume_unwind(payload))
     }
 }

@@ -378,7 +378,9 @@ impl Func {
         params: &[Val],
         results: &mut [Val],
     ) -> Result<()> {
-        let store = &mut store.as_context_mut().opaque;
+        // The whole store's, not its field's: the call hook widens it
+        // back to the store.
+        let store = store.as_context_mut().opaque_whole();
         let data = self.data(store);
         let ty = data.ty.clone();
         let func_ref = data.func_ref;
@@ -423,13 +425,16 @@ impl Func {
         } else {
             invoke(store, trampoline, callee_vmctx, code, &mut values)
         };
+        // The results are values (GC references rooted) before the hook
+        // runs, which may allocate and collect.
+        let r = r.map(|()| {
+            for (i, t) in ty.results().iter().enumerate() {
+                results[i] = Val::from_raw(store, values[i], *t);
+            }
+        });
         // The call's own failure first.
         let hook = store.run_call_hook(CallHook::ReturningFromWasm);
-        r.and(hook)?;
-        for (i, t) in ty.results().iter().enumerate() {
-            results[i] = Val::from_raw(store, values[i], *t);
-        }
-        Ok(())
+        r.and(hook)
     }
 }
 
@@ -639,7 +644,7 @@ extern "C" fn host_dispatch<T: 'static>(
             &site(HookKind::ImportCall),
         )?;
         let r = store
-            .opaque
+            .opaque_whole()
             .run_call_hook(CallHook::CallingHost)
             .and_then(|()| {
                 let r = (def.func)(
@@ -650,7 +655,9 @@ extern "C" fn host_dispatch<T: 'static>(
                     slots,
                 );
                 // The function's own failure first.
-                let hook = store.opaque.run_call_hook(CallHook::ReturningFromHost);
+                let hook = store
+                    .opaque_whole()
+                    .run_call_hook(CallHook::ReturningFromHost);
                 r.and(hook)
             });
         // Memory is unprotected before any error goes back to Wasm.

@@ -204,6 +204,18 @@ pub struct StoreInner<T> {
     pub(crate) data: T,
 }
 
+impl<T> StoreInner<T> {
+    /// The store's `StoreOpaque`, reached through a pointer to the whole
+    /// store rather than by its field: code that views it as the store
+    /// again ([`StoreOpaque::inner_mut`], the call hook) stays inside what
+    /// the reference covers.
+    pub(crate) fn opaque_whole(&mut self) -> &mut StoreOpaque {
+        // SAFETY: `repr(C)` with `opaque` first: the store's address is
+        // its `StoreOpaque`'s, and the reference borrows the whole store.
+        unsafe { &mut *(self as *mut StoreInner<T> as *mut StoreOpaque) }
+    }
+}
+
 /// A store of Wasm objects with host data `T`. Objects live as long as
 /// their store.
 pub struct Store<T> {

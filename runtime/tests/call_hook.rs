@@ -133,3 +133,68 @@ fn an_error_from_the_hook_refuses_the_crossing() {
     store.remove_call_hook();
     assert_eq!(run(&mut store, &instance, 5).unwrap(), 6);
 }
+
+/// A hook that runs Wasm (here, allocating until the collector runs) as a
+/// call returns does not free the call's GC results: they are values,
+/// rooted, before it runs.
+#[test]
+fn results_survive_a_hook_that_collects() {
+    let mut config = Config::new();
+    config.gc_stress(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (type $s (struct (field i32)))
+          (func (export "make") (param i32) (result (ref null $s))
+            (struct.new $s (local.get 0)))
+          (func (export "churn") (local i32)
+            (loop $l
+              (drop (struct.new $s (i32.const 7)))
+              (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+              (br_if $l (i32.lt_u (local.get 0) (i32.const 200)))))
+          (func (export "get") (param (ref null $s)) (result i32)
+            (struct.get $s 0 (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    let churn = instance.get_func(&mut store, "churn").unwrap();
+    store.call_hook(move |store, kind| {
+        if kind == CallHook::ReturningFromWasm {
+            churn.call(&mut *store, &[], &mut [])?;
+        }
+        Ok(())
+    });
+    let make = instance.get_func(&mut store, "make").unwrap();
+    let get = instance.get_func(&mut store, "get").unwrap();
+    for i in 0..20 {
+        let mut made = [Val::I32(0)];
+        make.call(&mut store, &[Val::I32(1000 + i)], &mut made)
+            .unwrap();
+        let mut out = [Val::I32(0)];
+        get.call(&mut store, &made, &mut out).unwrap();
+        assert_eq!(out[0].i32(), Some(1000 + i));
+    }
+}
+
+/// A hook that panics is still the store's hook after the panic.
+#[test]
+fn a_panicking_hook_stays() {
+    let (mut store, instance) = setup(Policy::Off);
+    let mut panicked = false;
+    store.call_hook(move |store, kind| {
+        if !panicked {
+            panicked = true;
+            panic!("the hook's first crossing");
+        }
+        store.data_mut().push(kind);
+        Ok(())
+    });
+    let run_once = std::panic::AssertUnwindSafe(|| run(&mut store, &instance, 5));
+    assert!(std::panic::catch_unwind(run_once).is_err());
+    assert_eq!(run(&mut store, &instance, 5).unwrap(), 6);
+    assert_eq!(store.data().len(), 4, "{:?}", store.data());
+}
