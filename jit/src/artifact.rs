@@ -165,28 +165,25 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
     let sites = r.bytes()?;
     // Fixed-width records, taken as one run each and read in place: a
     // large module has tens of thousands of relocations.
-    let count = r.count(RELOC_SIZE)?;
-    let records = r.take(count * RELOC_SIZE)?;
-    let mut relocs = Vec::with_capacity(count);
-    for rec in records.chunks_exact(RELOC_SIZE) {
-        let u32_at = |at: usize| u32::from_le_bytes(rec[at..at + 4].try_into().expect("4 bytes"));
-        let target = match (rec[5], u32_at(6)) {
+    let records = r.records(RELOC_SIZE)?;
+    let mut relocs = Vec::with_capacity(records.len());
+    for rec in records {
+        let target = match (rec[5], u32_at(rec, 6)) {
             (0, i) => RelocTarget::Function(i as usize),
             (1, o) => RelocTarget::SelfOffset(o),
             (tag, _) => return Err(bad(&format!("relocation target kind {tag}"))),
         };
         relocs.push(Relocation {
-            offset: u32_at(0),
+            offset: u32_at(rec, 0),
             kind: reloc_kind(rec[4])?,
             target,
             addend: i64::from_le_bytes(rec[10..18].try_into().expect("8 bytes")),
         });
     }
-    let count = r.count(FUNCTION_SIZE)?;
-    let records = r.take(count * FUNCTION_SIZE)?;
-    let mut functions = Vec::with_capacity(count);
-    for rec in records.chunks_exact(FUNCTION_SIZE) {
-        let u32_at = |at: usize| u32::from_le_bytes(rec[at..at + 4].try_into().expect("4 bytes"));
+    let records = r.records(FUNCTION_SIZE)?;
+    let mut functions = Vec::with_capacity(records.len());
+    for rec in records {
+        let u32_at = |at: usize| u32_at(rec, at);
         let func_index = match (rec[0], u32_at(1)) {
             (0, _) => None,
             (1, i) => Some(i),
@@ -218,6 +215,11 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
         relocs,
         functions,
     })
+}
+
+/// The little-endian u32 at `at` in a fixed-width record.
+fn u32_at(rec: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(rec[at..at + 4].try_into().expect("4 bytes"))
 }
 
 fn bad(what: &str) -> CompileError {
@@ -309,6 +311,12 @@ impl<'a> Reader<'a> {
     /// A u32 count of records of at least `min_size` bytes each, refused
     /// when the rest of the file could not hold them (no allocation sized
     /// by a damaged count).
+    /// A count, then that many records of `size` bytes, taken as one run.
+    fn records(&mut self, size: usize) -> Result<std::slice::ChunksExact<'a, u8>, CompileError> {
+        let count = self.count(size)?;
+        Ok(self.take(count * size)?.chunks_exact(size))
+    }
+
     fn count(&mut self, min_size: usize) -> Result<usize, CompileError> {
         let n = self.u32()? as usize;
         if n.saturating_mul(min_size) > self.bytes.len() - self.at {
