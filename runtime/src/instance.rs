@@ -649,11 +649,9 @@ pub(crate) fn instantiate(
             if !now {
                 return Ok(None);
             }
-            let items = seg
-                .items
-                .iter()
-                .map(|e| Ok(eval_const(store, &data, e)? as u64));
-            items.collect::<Result<_>>().map(Some)
+            let mut items = Vec::new();
+            segment_items(store, &data, seg, &mut items)?;
+            Ok(Some(items))
         })
         .collect::<Result<_>>()?;
 
@@ -717,13 +715,13 @@ pub(crate) fn instantiate(
     };
     // The pages the segments write in memories this instance created, for
     // `MemoryAttest::initialized` (each once, however many segments share
-    // it): page ranges, sorted and merged below. Only attested memories
-    // need them (a large segment spans hundreds of pages).
+    // it). Only attested memories need them (a large segment spans
+    // hundreds of pages).
     // SAFETY: as above.
     let attested = unsafe { &*inst_ptr }.memories[info.num_imported_memories as usize..]
         .iter()
         .any(|m| m.data_in(store).attest.is_some());
-    let mut touched: Vec<(u32, u64, u64)> = Vec::new();
+    let mut touched = std::collections::BTreeSet::new();
     for (i, seg) in info.data.iter().enumerate() {
         if let SegmentMode::Active { index, offset } = &seg.mode {
             // SAFETY: as above.
@@ -734,7 +732,7 @@ pub(crate) fn instantiate(
                 let page = walmart_attest::PAGE_SIZE as u64;
                 // Saturated: a 64-bit memory's offset near 2^64 traps below.
                 let end = dst.saturating_add(u64::from(len)).div_ceil(page);
-                touched.push((*index, dst / page, end));
+                touched.extend((dst / page..end).map(|p| (*index, p as usize)));
             }
             if imaged {
                 // Written by instantiation, like a copied segment.
@@ -753,27 +751,14 @@ pub(crate) fn instantiate(
     // module file's contents, not anything it ran: not for the CNN to
     // judge. An imported memory's pages may hold what another instance
     // wrote, and stay dirty pages.
-    touched.sort_unstable();
-    let mut done: Option<(u32, u64)> = None;
-    for (index, start, end) in touched {
-        // Pages an earlier range of the same memory covered are skipped.
-        let start = match done {
-            Some((i, past)) if i == index => start.max(past),
-            _ => start,
-        };
-        if start >= end {
-            continue;
-        }
-        done = Some((index, end));
+    for (index, page) in touched {
         // SAFETY: as above.
         let inst = unsafe { &mut *inst_ptr };
         let (bytes, attest) = inst.memories[index as usize]
             .data_in_mut(store)
             .bytes_and_attest();
         if let Some(attest) = attest {
-            for page in start..end {
-                attest.initialized(bytes, page as usize);
-            }
+            attest.initialized(bytes, page);
         }
     }
     if let Some(start) = info.start {

@@ -395,9 +395,14 @@ impl<T: 'static> Linker<T> {
             }
             defs.push(def);
         }
+        let hosts = defs
+            .iter()
+            .filter(|d| matches!(d, Definition::HostFunc(_)))
+            .count();
         Ok(InstancePre {
             module: module.clone(),
             defs: Arc::new(defs),
+            hosts,
         })
     }
 }
@@ -442,6 +447,8 @@ fn unknown_import(module: &str, name: &str) -> Error {
 pub struct InstancePre<T: 'static> {
     module: Module,
     defs: Arc<Vec<Definition<T>>>,
+    /// How many of `defs` are host functions, each made in the store.
+    hosts: usize,
 }
 
 impl<T: 'static> Clone for InstancePre<T> {
@@ -449,6 +456,7 @@ impl<T: 'static> Clone for InstancePre<T> {
         InstancePre {
             module: self.module.clone(),
             defs: self.defs.clone(),
+            hosts: self.hosts,
         }
     }
 }
@@ -471,25 +479,15 @@ impl<T: 'static> InstancePre<T> {
     /// Instantiates the module in `store`: host functions are made in it,
     /// other definitions must belong to it.
     pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
-        // Checked before any host function is made in the store.
-        let opaque = &store.as_context_mut().opaque;
+        // Checked before any host function is made in the store (as
+        // `Instance::new` checks the definitions' stores).
+        let opaque = &mut store.as_context_mut().opaque;
         if !Engine::same(&opaque.engine, self.module.engine()) {
             return Err(Error::Usage(
                 "the store is of another engine than the module's".into(),
             ));
         }
-        let names = self.module.info().imports.iter();
-        for (import, def) in names.zip(self.defs.iter()) {
-            if matches!(def, Definition::Extern(e) if e.store_id() != opaque.id) {
-                return Err(another_store(&import.module, &import.name));
-            }
-        }
-        let hosts = self
-            .defs
-            .iter()
-            .filter(|d| matches!(d, Definition::HostFunc(_)));
-        let hosts = hosts.count();
-        store.as_context_mut().opaque.reserve_funcs(hosts, hosts);
+        opaque.reserve_host_funcs(self.hosts);
         let imports: Vec<Extern> = self
             .defs
             .iter()

@@ -487,12 +487,12 @@ impl StoreOpaque {
         );
     }
 
-    /// Room for `n` more functions, `hosts` of them host functions, made
-    /// one after the other (an instantiation's imports).
-    pub(crate) fn reserve_funcs(&mut self, n: usize, hosts: usize) {
+    /// Room for `n` more host functions, made one after the other (an
+    /// instantiation's imports).
+    pub(crate) fn reserve_host_funcs(&mut self, n: usize) {
         self.funcs.reserve(n);
         self.func_by_ref.reserve(n);
-        self.host_contexts.reserve(hosts);
+        self.host_contexts.reserve(n);
     }
 
     pub(crate) fn push_func(&mut self, data: FuncData) -> u32 {
