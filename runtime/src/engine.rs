@@ -131,6 +131,8 @@ pub struct Config {
     pub opt_level: walmart_jit::OptLevel,
     /// Float operators make only the canonical NaN (off by default).
     pub nan_canonicalization: bool,
+    /// How instances' memories are allocated (on demand by default).
+    pub allocation_strategy: crate::InstanceAllocationStrategy,
 }
 
 impl Default for Config {
@@ -163,6 +165,7 @@ impl Default for Config {
             tags_alongside: false,
             opt_level: walmart_jit::OptLevel::Speed,
             nan_canonicalization: false,
+            allocation_strategy: crate::InstanceAllocationStrategy::OnDemand,
         }
     }
 }
@@ -396,6 +399,19 @@ impl Config {
         self.nan_canonicalization = on;
         self
     }
+
+    /// How instances' memories are allocated: on demand (the default), or
+    /// from a pool the engine reserves when it is made
+    /// ([`crate::PoolingAllocationConfig`]), which makes instantiating and
+    /// dropping instances cheaper for embedders that make many. Attested
+    /// and shared memories are always made on demand.
+    pub fn allocation_strategy(
+        &mut self,
+        strategy: crate::InstanceAllocationStrategy,
+    ) -> &mut Config {
+        self.allocation_strategy = strategy;
+        self
+    }
 }
 
 /// The engine's types, canonicalised a recursion group at a time (see
@@ -465,6 +481,8 @@ struct EngineInner {
     /// The epoch ([`Engine::increment_epoch`]); stores' limits point at
     /// it, so it stays where the `Arc` put it.
     epoch: AtomicU64,
+    /// The memory slots, under the pooling allocator.
+    memory_pool: Option<Arc<crate::pooling::MemoryPool>>,
 }
 
 impl Drop for EngineInner {
@@ -568,6 +586,12 @@ impl Engine {
             opt_level: config.opt_level,
             nan_canonicalization: config.nan_canonicalization,
         })?;
+        let memory_pool = match &config.allocation_strategy {
+            crate::InstanceAllocationStrategy::OnDemand => None,
+            crate::InstanceAllocationStrategy::Pooling(pooling) => Some(Arc::new(
+                crate::pooling::MemoryPool::new(pooling, config.guarded_memory)?,
+            )),
+        };
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
@@ -577,6 +601,7 @@ impl Engine {
                 entry_trampolines: Mutex::default(),
                 host_stubs: Mutex::default(),
                 epoch: AtomicU64::new(0),
+                memory_pool,
             }),
         })
     }
@@ -584,6 +609,11 @@ impl Engine {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// The pooling allocator's memory slots, if the engine pools memories.
+    pub(crate) fn memory_pool(&self) -> Option<&Arc<crate::pooling::MemoryPool>> {
+        self.inner.memory_pool.as_ref()
     }
 
     /// What the code this engine's modules are compiled to depends on: the

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use walmart_jit::module_info::{ConstOp, ExportKind, ImportKind, ModuleInfo, SegmentMode};
 use walmart_jit::vmctx::{self, VMFuncRef, VMOffsets};
 
-use crate::attest::session::DirtySource;
 use crate::error::{printable, Error, Result, Trap};
 use crate::func::Func;
 use crate::global::Global;
@@ -559,9 +558,15 @@ pub(crate) fn instantiate(
         slot(&mut data, offsets.type_id(i as u32), *id);
         slot(&mut data, offsets.type_info(i as u32), *info);
     }
-    for plan in &info.memories[info.num_imported_memories as usize..] {
+    for (i, plan) in info.memories[info.num_imported_memories as usize..]
+        .iter()
+        .enumerate()
+    {
         let ty = MemoryType::from_plan(plan);
         store.memory_may_be_made(&ty)?;
+        // A pooled slot that still holds the module's image needs it not
+        // mapped again (the image is always memory 0's).
+        let image = module.inner.memory_image.as_ref().filter(|_| i == 0);
         let mem = Memory::push(
             store,
             MemoryData::new(
@@ -569,6 +574,7 @@ pub(crate) fn instantiate(
                 store.engine.config().guarded_memory,
                 store.memory_source(),
                 store.engine.config().tag_monitor(),
+                store.engine.memory_pool().map(|p| (p, image)),
             )?,
         );
         let ptr = mem.data_in(store).vm_ptr() as u64;
@@ -705,11 +711,7 @@ pub(crate) fn instantiate(
         Some(image) => {
             // SAFETY: as above.
             let memory = unsafe { &*inst_ptr }.memories[0].data_in(store);
-            memory
-                .attest
-                .as_ref()
-                .is_none_or(|a| a.source != DirtySource::Kernel)
-                && image.map_into(memory)
+            memory.start_with_image(image)
         }
         None => false,
     };

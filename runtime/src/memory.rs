@@ -9,6 +9,8 @@ use walmart_jit::vmctx::{VMMemory, GUARDED_DIRTY_PREFIX};
 use crate::attest::dirty::DirtyBitmap;
 use crate::attest::session::{MemoryAttest, MemorySource};
 use crate::error::{Error, Result};
+use crate::memory_image::MemoryImage;
+use crate::pooling::{MemoryPool, PoolSlot};
 use crate::store::{AsContext, AsContextMut, StoreOpaque};
 use crate::types::MemoryType;
 use crate::vm::mmap;
@@ -107,18 +109,25 @@ pub(crate) struct MemoryData {
     /// an unshared memory, and for a shared one its store attests (which
     /// then is the store's alone).
     pub(crate) shared: Option<std::sync::Arc<crate::shared_memory::SharedStorage>>,
+    /// The pooling allocator's slot this memory lives in; `None` for a
+    /// reservation of its own.
+    pooled: Option<PoolSlot>,
 }
 
 impl MemoryData {
     /// A memory of type `ty`; `guarded` picks the full 4 GiB + guard
     /// reservation that lets generated code skip bounds checks; `attest`
     /// gives it a dirty bitmap fed from `attest`, and write protection;
-    /// `tags` a colour-tag shadow (guarded 32-bit memories only).
+    /// `tags` a colour-tag shadow (guarded 32-bit memories only). `pool`,
+    /// when the engine pools memories, is where an unattested, unshared
+    /// memory takes its slot, with the image it will start with (see
+    /// [`MemoryData::start_with_image`]).
     pub(crate) fn new(
         ty: MemoryType,
         guarded: bool,
         attest: Option<MemorySource>,
         tags: Option<&crate::attest::tags::TagConfig>,
+        pool: Option<(&std::sync::Arc<MemoryPool>, Option<&MemoryImage>)>,
     ) -> Result<Box<MemoryData>> {
         // Guarded 32-bit memories never move (generated code relies on it).
         // One-byte pages end where no host page does: no guard catches
@@ -146,6 +155,19 @@ impl MemoryData {
             }
             max_pages = max_pages.min(limit);
         }
+        // Attestation and other threads own their memories' mappings.
+        let pool = pool.filter(|_| !attested && !ty.shared);
+        if let Some((pool, _)) = pool {
+            let limit = pool.max_pages(ty.page_size_log2);
+            if ty.min > limit {
+                return Err(Error::Resource(format!(
+                    "memory minimum of {} pages exceeds the pooling allocator's limit of {limit} \
+                     pages (PoolingAllocationConfig::max_memory_size)",
+                    ty.min,
+                )));
+            }
+            max_pages = max_pages.min(limit);
+        }
         if ty.shared && ty.max.is_none() {
             return Err(Error::Usage(
                 "a shared memory must declare a maximum size".into(),
@@ -156,6 +178,28 @@ impl MemoryData {
                 "memory minimum of {} pages exceeds the limit of {max_pages}",
                 ty.min
             )));
+        }
+        if let Some((pool, image)) = pool {
+            let len = usize::try_from(ty.min << ty.page_size_log2)
+                .map_err(|_| Error::Resource("memory minimum exceeds the address space".into()))?;
+            let (slot, base) = pool.acquire(len, image)?;
+            return Ok(Box::new(MemoryData {
+                def: VMMemory {
+                    base,
+                    length: len as u64,
+                    dirty: std::ptr::null_mut(),
+                    tags: std::ptr::null_mut(),
+                    tag_floor: u64::MAX,
+                },
+                reserved: pool.slot_size(),
+                ty,
+                attest: None,
+                shadow: None,
+                addr_mask,
+                max_pages,
+                shared: None,
+                pooled: Some(slot),
+            }));
         }
         let reserved = if fixed {
             MAX_BYTES_32 as usize + GUARD_SIZE
@@ -193,6 +237,7 @@ impl MemoryData {
             addr_mask,
             max_pages,
             shared: None,
+            pooled: None,
         });
         if tags.is_some() {
             let shadow = crate::attest::tags::shadow::ShadowMap::new(
@@ -243,6 +288,7 @@ impl MemoryData {
             addr_mask: u32::MAX,
             max_pages: storage.max_pages(),
             shared: Some(storage),
+            pooled: None,
         })
     }
 
@@ -269,6 +315,25 @@ impl MemoryData {
                 "Memory::data and data_mut: this memory is shared with other threads; \
                  use Memory::read and Memory::write"
             );
+        }
+    }
+
+    /// Gives a fresh memory `image`'s contents by mapping, if it can: true
+    /// when the image is there (a pooled slot may hold it already, reset
+    /// to its contents), false when the caller must copy the segments.
+    /// Not for memories whose writes the kernel tracks: mapping the image
+    /// would replace the tracked mapping.
+    pub(crate) fn start_with_image(&self, image: &MemoryImage) -> bool {
+        match &self.pooled {
+            // The pool knows what each slot holds: it alone maps images
+            // into slots (at `MemoryPool::acquire`).
+            Some(slot) => slot.holds(image),
+            None => {
+                self.attest
+                    .as_ref()
+                    .is_none_or(|a| a.source != crate::attest::session::DirtySource::Kernel)
+                    && image.map_into(self)
+            }
         }
     }
 
@@ -347,6 +412,10 @@ impl MemoryData {
         // Waiters are keyed by native address: a shared memory reserves
         // its maximum and never gets here.
         debug_assert!(!self.ty.shared);
+        if self.pooled.is_some() {
+            // A slot is as large as a pooled memory may grow.
+            return None;
+        }
         // The kernel forgets a tracked range that moves: what it knows goes
         // to the bitmap first (nothing to protect: tracking restarts at
         // the new place).
@@ -456,6 +525,10 @@ impl Drop for MemoryData {
             // The storage unmaps it when its last holder goes.
             return;
         }
+        if let Some(slot) = &self.pooled {
+            slot.release(self.def.length as usize);
+            return;
+        }
         // SAFETY: the reservation is ours and no code uses it any more.
         unsafe {
             libc::munmap(self.def.base as *mut libc::c_void, self.reserved);
@@ -481,7 +554,13 @@ impl Memory {
         let tags = store.engine.config().tag_monitor().cloned();
         Ok(Memory::push(
             store,
-            MemoryData::new(ty, guarded, attest, tags.as_ref())?,
+            MemoryData::new(
+                ty,
+                guarded,
+                attest,
+                tags.as_ref(),
+                store.engine.memory_pool().map(|p| (p, None)),
+            )?,
         ))
     }
 

@@ -13,6 +13,9 @@ use crate::memory::{MemoryData, PAGE_SIZE};
 /// A module's initial memory contents, ready to map.
 #[derive(Debug)]
 pub(crate) struct MemoryImage {
+    /// Unique over the process's images: a pooled slot that still holds
+    /// this image's mapping is known by it.
+    id: u64,
     fd: OwnedFd,
     /// Bytes to map: the image rounded up to whole OS pages.
     len: usize,
@@ -73,10 +76,22 @@ impl MemoryImage {
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let mut file = std::fs::File::from(fd);
         std::io::Write::write_all(&mut file, &bytes).ok()?;
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Some(MemoryImage {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             fd: OwnedFd::from(file),
             len,
         })
+    }
+
+    /// Its unique id.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The bytes it maps: the image rounded up to whole host pages.
+    pub(crate) fn len(&self) -> usize {
+        self.len
     }
 
     /// Maps the image over the start of `memory`, which must be a fresh
@@ -84,11 +99,19 @@ impl MemoryImage {
     /// caller then copies the segments).
     pub(crate) fn map_into(&self, memory: &MemoryData) -> bool {
         let (base, length) = memory.base_len();
-        if (length as usize) < self.len {
-            return false;
-        }
-        // SAFETY: [base, base + len) is accessible memory we own; MAP_FIXED
-        // replaces those pages with a private copy-on-write view of the image.
+        // SAFETY: the memory is fresh (the contract) and ours.
+        (length as usize) >= self.len && unsafe { self.map_at(base) }.is_ok()
+    }
+
+    /// Maps the image read-write, copy-on-write, over `[base, base +
+    /// len)`, replacing what was there.
+    ///
+    /// # Safety
+    /// The range must lie in a memory's reservation the caller owns, and
+    /// nothing may rely on the bytes it held.
+    pub(crate) unsafe fn map_at(&self, base: *mut u8) -> std::io::Result<()> {
+        // SAFETY: per the contract; MAP_FIXED replaces those pages with a
+        // private copy-on-write view of the image.
         let p = unsafe {
             libc::mmap(
                 base as *mut libc::c_void,
@@ -99,6 +122,10 @@ impl MemoryImage {
                 0,
             )
         };
-        p == base as *mut libc::c_void
+        if p == base as *mut libc::c_void {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
     }
 }

@@ -172,7 +172,7 @@ impl SharedMemory {
             ));
         }
         refuse_attestation(engine)?;
-        let data = MemoryData::new(ty, engine.config().guarded_memory, None, None)?;
+        let data = MemoryData::new(ty, engine.config().guarded_memory, None, None, None)?;
         let storage = data
             .shared
             .clone()

@@ -22,6 +22,34 @@ pub(crate) fn map_anonymous(len: usize, prot: libc::c_int) -> std::io::Result<*m
     }
 }
 
+/// Replaces `[start, start + len)`, which must lie in a reservation the
+/// caller owns and nothing uses, with fresh zero pages of protection
+/// `prot` (one system call: contents, protection and any file mapping
+/// there go).
+pub(crate) fn map_fixed_anonymous(
+    start: *mut u8,
+    len: usize,
+    prot: libc::c_int,
+) -> std::io::Result<()> {
+    // SAFETY: MAP_FIXED over a range of the caller's own reservation that
+    // nothing uses (the function's contract).
+    let ptr = unsafe {
+        libc::mmap(
+            start as *mut libc::c_void,
+            len,
+            prot,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// Sets the protection of `[start, start + len)`.
 ///
 /// # Safety
