@@ -199,7 +199,7 @@ impl MemoryPool {
             .or_else(|| state.free.len().checked_sub(1))
             .ok_or_else(|| {
                 Error::Resource(format!(
-                    "the pooling allocator's {} memory slots are all in use \
+                    "the pooling allocator has no free memory slot: all {} are in use \
                      (PoolingAllocationConfig::total_memories)",
                     self.config.total_memories
                 ))

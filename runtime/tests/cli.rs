@@ -2404,3 +2404,91 @@ fn preloaded_modules_are_linked_by_name() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_pooling_allocator_is_chosen_with_dash_o() {
+    let dir = temp_dir("pooling");
+    let lib = dir.join("lib.wat");
+    std::fs::write(
+        &lib,
+        r#"(module (memory (export "m") 1) (data (i32.const 8) "\05")
+            (func (export "get") (result i32) (i32.load8_u (i32.const 8))))"#,
+    )
+    .unwrap();
+    let main = dir.join("main.wat");
+    std::fs::write(
+        &main,
+        r#"(module (import "lib" "get" (func $get (result i32))) (memory 2)
+            (func (export "run") (param i32) (result i32)
+              (i32.add (call $get) (memory.grow (local.get 0)))))"#,
+    )
+    .unwrap();
+    let (lib, main) = (format!("lib={}", lib.display()), main.display().to_string());
+    let run = |flags: &[&str], grow: &str| {
+        let mut args = vec!["run", "--preload", &lib];
+        args.extend_from_slice(flags);
+        args.extend(["--invoke", "run", &main, grow]);
+        walmart(&args)
+    };
+    // Two memories, from a pool of two; growth within the pool's size.
+    let out = run(
+        &["-O", "pooling-allocator", "-O", "pooling-total-memories=2"],
+        "1",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "7\n");
+    // Past the pool's size, memory.grow fails.
+    let out = run(
+        &[
+            "-O",
+            "pooling-allocator=y",
+            "-O",
+            "pooling-max-memory-size=192K",
+        ],
+        "2",
+    );
+    assert_eq!(text(&out.stdout), "4\n", "{}", text(&out.stderr));
+    // Limits the module exceeds, and bad settings, are one-line errors.
+    for (flags, says) in [
+        (
+            vec!["-O", "pooling-allocator", "-O", "pooling-total-memories=1"],
+            "no free memory slot: all 1 are in use",
+        ),
+        (
+            vec![
+                "-O",
+                "pooling-allocator",
+                "-O",
+                "pooling-max-memory-size=64K",
+            ],
+            "exceeds the pooling allocator's limit of 1 pages",
+        ),
+        (
+            vec!["-O", "pooling-total-memories=4"],
+            "need -O pooling-allocator",
+        ),
+        (
+            vec!["-O", "pooling-allocator=maybe"],
+            "expected `pooling-allocator=y`",
+        ),
+        (
+            vec!["-O", "pooling-max-memory-size=lots"],
+            "expected a number of bytes",
+        ),
+        (vec!["-O", "inline=y"], "unknown setting `inline`"),
+    ] {
+        let out = run(&flags, "1");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{flags:?}: {}",
+            text(&out.stderr)
+        );
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(says) && err.lines().count() == 1,
+            "{flags:?}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

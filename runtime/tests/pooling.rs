@@ -140,12 +140,13 @@ fn the_pool_refuses_more_memories_than_it_holds_and_takes_them_back() {
     walmart::Instance::new(&mut store, &m, &[]).unwrap();
     let err = walmart::Instance::new(&mut store, &m, &[]).unwrap_err();
     assert!(
-        err.to_string().contains("2 memory slots are all in use"),
+        err.to_string()
+            .contains("no free memory slot: all 2 are in use"),
         "{err}"
     );
     // Host memories come from the pool too.
     let err = Memory::new(&mut store, MemoryType::new(1, None)).unwrap_err();
-    assert!(err.to_string().contains("all in use"), "{err}");
+    assert!(err.to_string().contains("no free memory slot"), "{err}");
     // The store that failed still works; dropping it frees its slots.
     assert_eq!(call(&mut store, first, "load", &[Val::I32(16)]), Some(65));
     drop(store);

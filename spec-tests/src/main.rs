@@ -4,7 +4,7 @@
 //! ```text
 //! walmart-spec-tests [--suite v1|v2|v3|latest|simd|relaxed-simd|multi-memory|tail-call|extended-const|memory64|function-references|exceptions|gc|threads|wide-arithmetic|custom-page-sizes|annotations|custom-descriptors|wasm2-proposals|all]... [--update-expectations]
 //!                    [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks]
-//!                    [--attest coarse|fine] [--gc-stress] [--interrupts] [--precompiled] [FILTER]
+//!                    [--attest coarse|fine] [--gc-stress] [--interrupts] [--precompiled] [--pooling] [FILTER]
 //! ```
 
 use std::path::PathBuf;
@@ -19,7 +19,7 @@ use walmart_spec_tests::{
 const USAGE: &str = "\
 usage: walmart-spec-tests [--suite v1|v2|v3|latest|simd|relaxed-simd|multi-memory|tail-call|extended-const|memory64|function-references|exceptions|gc|threads|wide-arithmetic|custom-page-sizes|annotations|custom-descriptors|wasm2-proposals|all]... [--update-expectations]
                           [--expectations PATH] [-v|--verbose] [--explicit-bounds-checks]
-                          [--attest coarse|fine] [--gc-stress] [--interrupts] [--precompiled] [FILTER]
+                          [--attest coarse|fine] [--gc-stress] [--interrupts] [--precompiled] [--pooling] [FILTER]
 
   --suite NAME            suite to run; may be repeated (default: v1 and v2)
   --update-expectations   record the directives that pass now in the expectations file
@@ -33,6 +33,7 @@ usage: walmart-spec-tests [--suite v1|v2|v3|latest|simd|relaxed-simd|multi-memor
                           deadline never reached)
   --precompiled           save every module as a precompiled module and load it back
                           before using it
+  --pooling               take memories from the pooling allocator (1000 slots)
   FILTER                  only run files whose path (e.g. wasm-v1/i32.wast) contains FILTER
 
 Exits with status 1 when a directive listed as passing in the expectations file fails.";
@@ -51,6 +52,7 @@ struct Args {
     gc_stress: bool,
     interrupts: bool,
     precompiled: bool,
+    pooling: bool,
     filter: Option<String>,
 }
 
@@ -65,6 +67,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
         gc_stress: false,
         interrupts: false,
         precompiled: false,
+        pooling: false,
         filter: None,
     };
     while let Some(arg) = args.next() {
@@ -91,6 +94,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
             "--gc-stress" => parsed.gc_stress = true,
             "--interrupts" => parsed.interrupts = true,
             "--precompiled" => parsed.precompiled = true,
+            "--pooling" => parsed.pooling = true,
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
             _ if parsed.filter.is_some() => return Err(format!("unexpected argument `{arg}`")),
@@ -126,6 +130,11 @@ fn run(args: Args) -> anyhow::Result<bool> {
                 .gc_stress(args.gc_stress)
                 .consume_fuel(args.interrupts)
                 .epoch_interruption(args.interrupts);
+            if args.pooling {
+                config.allocation_strategy(walmart::InstanceAllocationStrategy::Pooling(
+                    walmart::PoolingAllocationConfig::new(),
+                ));
+            }
             config
         },
     };

@@ -2,7 +2,8 @@
 //! linker (`Linker::instantiate`, each import looked up by name) and from
 //! imports resolved once (`Linker::instantiate_pre`, then
 //! `InstancePre::instantiate`), each in a fresh store, in walmart and, with
-//! the `wasmtime` feature, in wasmtime.
+//! the `wasmtime` feature, in wasmtime; each with memories made on demand
+//! and taken from the pooling allocator (rows `-pool`).
 //!
 //! `cargo run --release -p walmart-benches --bin instantiate [--features wasmtime] [-- --runs N]`
 //!
@@ -15,6 +16,9 @@ use std::time::Duration;
 use walmart_benches::{die, median, runs_argument};
 
 const WORKLOADS: [&str; 3] = ["sqlite.wasm", "lua.wasm", "sodium_sign.wasm"];
+/// Memory slots of the pooled engines (the stores are dropped as they
+/// go: one is in use at a time).
+const POOLED_MEMORIES: u32 = 100;
 /// Instantiations a timed run averages over.
 const EACH: u32 = 200;
 
@@ -27,11 +31,18 @@ fn mean(runs: usize, mut make: impl FnMut()) -> Duration {
     }) / EACH
 }
 
-/// (through the linker, from an `InstancePre`) in walmart.
-fn walmart(wasm: &[u8], runs: usize) -> (Duration, Duration) {
+/// (through the linker, from an `InstancePre`) in walmart, with memories
+/// made on demand or taken from a pool.
+fn walmart(wasm: &[u8], runs: usize, pooled: bool) -> (Duration, Duration) {
     use walmart::wasi::{self, WasiCtx};
-    use walmart::{Engine, Linker, Module, Store};
-    let engine = Engine::default();
+    use walmart::{Config, Engine, InstanceAllocationStrategy, Linker, Module, Store};
+    let mut config = Config::new();
+    if pooled {
+        let mut pool = walmart::PoolingAllocationConfig::new();
+        pool.total_memories(POOLED_MEMORIES);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    let engine = Engine::new(&config).unwrap_or_else(|e| die(&e.to_string()));
     let module = Module::new(&engine, wasm).unwrap_or_else(|e| die(&e.to_string()));
     let mut linker = Linker::new(&engine);
     wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap_or_else(|e| die(&e.to_string()));
@@ -54,10 +65,16 @@ fn walmart(wasm: &[u8], runs: usize) -> (Duration, Duration) {
 
 /// The same in wasmtime.
 #[cfg(feature = "wasmtime")]
-fn wasmtime(wasm: &[u8], runs: usize) -> (Duration, Duration) {
-    use wasmtime::{Engine, Linker, Module, Store};
+fn wasmtime(wasm: &[u8], runs: usize, pooled: bool) -> (Duration, Duration) {
+    use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, Module, Store};
     use wasmtime_wasi::p1::WasiP1Ctx;
-    let engine = Engine::default();
+    let mut config = Config::new();
+    if pooled {
+        let mut pool = wasmtime::PoolingAllocationConfig::new();
+        pool.total_memories(POOLED_MEMORIES);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    let engine = Engine::new(&config).unwrap_or_else(|e| die(&e.to_string()));
     let module = Module::new(&engine, wasm).unwrap_or_else(|e| die(&e.to_string()));
     let mut linker = Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |c: &mut WasiP1Ctx| c)
@@ -83,7 +100,7 @@ fn wasmtime(wasm: &[u8], runs: usize) -> (Duration, Duration) {
 fn row(engine: &str, name: &str, (linked, resolved): (Duration, Duration)) {
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!(
-        "{name:<20} {engine:<9} {:>10.1} {:>10.1}",
+        "{name:<20} {engine:<14} {:>10.1} {:>10.1}",
         us(linked),
         us(resolved)
     );
@@ -93,13 +110,23 @@ fn main() {
     let runs = runs_argument();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads");
     println!(
-        "{:<20} {:<9} {:>10} {:>10}",
+        "{:<20} {:<14} {:>10} {:>10}",
         "workload", "engine", "linker us", "pre us"
     );
     for name in WORKLOADS {
         let wasm = std::fs::read(dir.join(name)).unwrap_or_else(|e| die(&format!("{name}: {e}")));
-        row("walmart", name, walmart(&wasm, runs));
-        #[cfg(feature = "wasmtime")]
-        row("wasmtime", name, wasmtime(&wasm, runs));
+        for (pooled, suffix) in [(false, ""), (true, "-pool")] {
+            row(
+                &format!("walmart{suffix}"),
+                name,
+                walmart(&wasm, runs, pooled),
+            );
+            #[cfg(feature = "wasmtime")]
+            row(
+                &format!("wasmtime{suffix}"),
+                name,
+                wasmtime(&wasm, runs, pooled),
+            );
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context};
 use walmart::attest::tags::TagConfig;
 use walmart::attest::{Policy, TagColours, TagMode};
-use walmart::{CacheOutcome, Config, Engine, Module, ModuleCache, OptLevel};
+use walmart::{CacheOutcome, Config, Engine, Module, ModuleCache};
 
 use crate::features::RunBounds;
 
@@ -18,8 +18,15 @@ use crate::features::RunBounds;
 #[derive(clap::Args)]
 pub struct CodeArgs {
     /// Cranelift's optimisation: `opt-level=0` (none: compiles fastest),
-    /// `1` or `2` (for speed, the default) or `s` (for speed and size).
-    #[arg(short = 'O', long = "optimize", value_name = "opt-level=0|1|2|s")]
+    /// `1` or `2` (for speed, the default) or `s` (for speed and size);
+    /// `pooling-allocator[=y|n]`: take memories from a pool reserved up
+    /// front (`pooling-total-memories=N`, default 1000,
+    /// `pooling-max-memory-size=BYTES`, default 4G). Repeatable.
+    #[arg(
+        short = 'O',
+        long = "optimize",
+        value_name = "opt-level=0|1|2|s|pooling-allocator[=y|n]|pooling-total-memories=N|..."
+    )]
     pub optimize: Vec<String>,
     /// Switch a Wasm proposal on or off: multi-memory, tail-call,
     /// extended-const, memory64, function-references, exceptions, threads
@@ -77,15 +84,7 @@ impl CodeArgs {
             .attest_heap_check(!self.no_heap_check)
             .attest_stack_guards(!self.no_stack_guards);
         let bounds = crate::features::apply(&mut config, &self.wasm_features)?;
-        for o in &self.optimize {
-            let level = match o.strip_prefix("opt-level=") {
-                Some("0") => OptLevel::None,
-                Some("1" | "2") => OptLevel::Speed,
-                Some("s") => OptLevel::SpeedAndSize,
-                _ => bail!("-O {o}: expected opt-level=0, 1, 2 or s"),
-            };
-            config.cranelift_opt_level(level);
-        }
+        crate::features::apply_optimize(&mut config, &self.optimize)?;
         if self.no_stack_guards && self.attest == Policy::Off {
             bail!("--no-stack-guards needs --attest coarse, fine or tags");
         }

@@ -9,11 +9,15 @@
 //! `-W timeout=DURATION`, and on what it may take: `-W max-memory-size=BYTES`,
 //! `-W max-table-elements=N`, `-W max-instances=N`, `-W max-memories=N`,
 //! `-W max-tables=N`, `-W trap-on-grow-failure=y|n` (wasmtime's names).
+//! `-O` takes Cranelift's `opt-level` and the pooling allocator's settings
+//! (`pooling-allocator`, `pooling-total-memories`, `pooling-max-memory-size`).
 
 use std::time::Duration;
 
 use anyhow::bail;
-use walmart::{Config, StoreLimitsBuilder};
+use walmart::{
+    Config, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, StoreLimitsBuilder,
+};
 
 /// What `-W` bounds a run by (the engine is set up for them).
 #[derive(Clone, Debug, Default)]
@@ -166,6 +170,64 @@ fn store_limit(
 
 /// `N` seconds, or `N` with `ms`, `s`, `m` or `h` (fractions allowed), up
 /// to a year; `None` when malformed, negative or zero.
+/// Applies `-O` settings: Cranelift's `opt-level`, and the pooling
+/// allocator's (`pooling-allocator`, `pooling-total-memories`,
+/// `pooling-max-memory-size`, as wasmtime's CLI names them).
+pub fn apply_optimize(config: &mut Config, settings: &[String]) -> anyhow::Result<()> {
+    let mut pooling: Option<bool> = None;
+    let mut pool = PoolingAllocationConfig::new();
+    let mut pool_settings = false;
+    for setting in settings {
+        let (name, value) = setting.split_once('=').unwrap_or((setting, "y"));
+        match name {
+            "opt-level" => {
+                let level = match value {
+                    "0" => OptLevel::None,
+                    "1" | "2" => OptLevel::Speed,
+                    "s" => OptLevel::SpeedAndSize,
+                    _ => bail!("-O {setting}: expected opt-level=0, 1, 2 or s"),
+                };
+                config.cranelift_opt_level(level);
+            }
+            "pooling-allocator" => {
+                pooling = Some(match value {
+                    "y" | "yes" | "true" => true,
+                    "n" | "no" | "false" => false,
+                    _ => bail!("-O {setting}: expected `{name}=y` or `{name}=n`"),
+                });
+            }
+            "pooling-total-memories" => {
+                let Ok(n) = value.parse::<u32>() else {
+                    bail!("-O {setting}: expected a number of memories");
+                };
+                pool.total_memories(n);
+                pool_settings = true;
+            }
+            "pooling-max-memory-size" => {
+                let Some(bytes) = parse_bytes(value) else {
+                    bail!("-O {setting}: expected a number of bytes (or with K, M or G)");
+                };
+                pool.max_memory_size(bytes);
+                pool_settings = true;
+            }
+            _ => bail!(
+                "-O {setting}: unknown setting `{name}` (known: opt-level, pooling-allocator, \
+                 pooling-total-memories, pooling-max-memory-size)"
+            ),
+        }
+    }
+    match pooling {
+        Some(true) => {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        _ if pool_settings => {
+            bail!("-O pooling-total-memories and pooling-max-memory-size need -O pooling-allocator")
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 fn parse_duration(text: &str) -> Option<Duration> {
     let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => text.split_at(i),
