@@ -558,25 +558,35 @@ pub(crate) fn instantiate(
         slot(&mut data, offsets.type_id(i as u32), *id);
         slot(&mut data, offsets.type_info(i as u32), *info);
     }
+    let memories_before = store.memories.len();
     for (i, plan) in info.memories[info.num_imported_memories as usize..]
         .iter()
         .enumerate()
     {
         let ty = MemoryType::from_plan(plan);
-        store.memory_may_be_made(&ty)?;
         // A pooled slot that still holds the module's image needs it not
         // mapped again (the image is always memory 0's).
         let image = module.inner.memory_image.as_ref().filter(|_| i == 0);
-        let mem = Memory::push(
-            store,
+        let made = store.memory_may_be_made(&ty).and_then(|()| {
             MemoryData::new(
                 ty,
                 store.engine.config().guarded_memory,
                 store.memory_source(),
                 store.engine.config().tag_monitor(),
                 store.engine.memory_pool().map(|p| (p, image)),
-            )?,
-        );
+            )
+        });
+        let made = match made {
+            Ok(made) => made,
+            Err(e) => {
+                // Nothing can reach this instantiation's memories yet:
+                // they go now (a pooled one's slot back to the engine's
+                // pool, which other stores share), not with the store.
+                store.memories.truncate(memories_before);
+                return Err(e);
+            }
+        };
+        let mem = Memory::push(store, made);
         let ptr = mem.data_in(store).vm_ptr() as u64;
         let i = data.memories.len() as u32;
         slot(&mut data, offsets.memory(i), ptr);

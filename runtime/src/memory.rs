@@ -559,7 +559,9 @@ impl Memory {
                 guarded,
                 attest,
                 tags.as_ref(),
-                store.engine.memory_pool().map(|p| (p, None)),
+                // The host's memories are made on demand, as wasmtime's:
+                // the pool's slots and limits are for instances.
+                None,
             )?,
         ))
     }

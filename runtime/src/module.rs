@@ -33,6 +33,11 @@ pub(crate) struct ModuleInner {
 impl Drop for ModuleInner {
     fn drop(&mut self) {
         self.compiled.code.unregister();
+        // Free pool slots that still map this module's image would keep
+        // its pages for no module that can use them.
+        if let (Some(image), Some(pool)) = (&self.memory_image, self.engine.memory_pool()) {
+            pool.purge_image(image.id());
+        }
     }
 }
 

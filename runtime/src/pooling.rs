@@ -82,6 +82,9 @@ struct PoolState {
     slots: Vec<SlotState>,
     /// Free slots; the most recently released last.
     free: Vec<u32>,
+    /// Slots withheld because they could not be reset (never handed out
+    /// again; counted for the error that says the pool is full).
+    lost: u32,
 }
 
 /// The engine's reservation of memory slots.
@@ -121,11 +124,10 @@ impl MemoryPool {
     /// otherwise.
     pub(crate) fn new(config: &PoolingAllocationConfig, guarded: bool) -> Result<MemoryPool> {
         let max = config.max_memory_size;
-        if max > 1 << 32 && guarded {
+        if max > 1 << 32 {
             return Err(Error::Usage(format!(
-                "pooling allocator: max_memory_size of {} bytes exceeds the 4 GiB a guarded \
-                 slot holds",
-                config.max_memory_size
+                "pooling allocator: max_memory_size of {max} bytes exceeds the 4 GiB a memory \
+                 may have"
             )));
         }
         let slot_size = if guarded {
@@ -156,6 +158,7 @@ impl MemoryPool {
             state: Mutex::new(PoolState {
                 slots: vec![SlotState::default(); total],
                 free: (0..total as u32).rev().collect(),
+                lost: 0,
             }),
         })
     }
@@ -198,13 +201,18 @@ impl MemoryPool {
             })
             .or_else(|| state.free.len().checked_sub(1))
             .ok_or_else(|| {
+                let lost = match state.lost {
+                    0 => String::new(),
+                    n => format!(", {n} of them withheld after a failed reset"),
+                };
                 Error::Resource(format!(
-                    "the pooling allocator has no free memory slot: all {} are in use \
+                    "the pooling allocator has no free memory slot: all {} are in use{lost} \
                      (PoolingAllocationConfig::total_memories)",
                     self.config.total_memories
                 ))
             })?;
-        let index = state.free.swap_remove(pick);
+        // `remove`, not `swap_remove`: the order is the release order.
+        let index = state.free.remove(pick);
         let slot = state.slots[index as usize];
         // Marked as reset to nothing while the slot is laid out: a failure
         // below leaves it free in a state this record does not overstate.
@@ -257,12 +265,11 @@ impl MemoryPool {
             Err(e) => {
                 // Back to the pool as nothing but a reservation.
                 let reset = mmap::map_fixed_anonymous(base, self.slot_size, libc::PROT_NONE);
+                let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
                 if reset.is_ok() {
-                    self.state
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .free
-                        .push(index);
+                    state.free.push(index);
+                } else {
+                    state.lost += 1;
                 }
                 Err(Error::Resource(format!(
                     "pooling allocator: cannot prepare a memory slot: {e}"
@@ -289,8 +296,36 @@ impl MemoryPool {
                 image: slot.image,
             };
             state.free.push(slot.index);
+        } else {
+            // Never handed out again.
+            state.lost += 1;
         }
-        // A slot that could not be reset is never handed out again.
+    }
+
+    /// Gives back the pages of free slots that map image `id`, whose
+    /// module is gone: fresh zero pages, none accessible. (A slot in use
+    /// keeps the image until its next memory replaces it.)
+    pub(crate) fn purge_image(&self, id: u64) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for i in 0..state.free.len() {
+            let index = state.free[i];
+            let slot = state.slots[index as usize];
+            let Some((held, img_len)) = slot.image else {
+                continue;
+            };
+            if held != id {
+                continue;
+            }
+            let base = self.slot_base(index);
+            // The slot is free: no memory uses these pages.
+            if mmap::map_fixed_anonymous(base, slot.accessible.max(img_len), libc::PROT_NONE)
+                .is_ok()
+            {
+                state.slots[index as usize] = SlotState::default();
+            }
+            // Otherwise the record stays true: the image is still there,
+            // and the next memory's acquire replaces it.
+        }
     }
 }
 

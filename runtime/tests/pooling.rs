@@ -144,18 +144,81 @@ fn the_pool_refuses_more_memories_than_it_holds_and_takes_them_back() {
             .contains("no free memory slot: all 2 are in use"),
         "{err}"
     );
-    // Host memories come from the pool too.
-    let err = Memory::new(&mut store, MemoryType::new(1, None)).unwrap_err();
-    assert!(err.to_string().contains("no free memory slot"), "{err}");
+    // The host's memories are made on demand, as in wasmtime: neither
+    // the pool's count nor its size limit applies to them.
+    let host = Memory::new(&mut store, MemoryType::new(2, Some(400))).unwrap();
+    assert_eq!(host.grow(&mut store, 300).unwrap(), 2);
     // The store that failed still works; dropping it frees its slots.
     assert_eq!(call(&mut store, first, "load", &[Val::I32(16)]), Some(65));
     drop(store);
     let mut store = Store::new(&engine, ());
-    let host = Memory::new(&mut store, MemoryType::new(2, Some(4))).unwrap();
-    assert_eq!(host.size(&store), 2);
-    assert!(host.data(&store).iter().all(|&b| b == 0));
-    assert_eq!(host.grow(&mut store, 2).unwrap(), 2);
     walmart::Instance::new(&mut store, &m, &[]).unwrap();
+    walmart::Instance::new(&mut store, &m, &[]).unwrap();
+}
+
+#[test]
+fn an_instantiation_that_fails_gives_its_slots_back() {
+    let engine = pooled(|p| {
+        p.total_memories(2);
+    });
+    let one = module(&engine, 1, "A");
+    let three = Module::new(&engine, r#"(module (memory 1) (memory 1) (memory 1))"#).unwrap();
+    let mut store = Store::new(&engine, ());
+    // Two slots are taken and the third is missing: the two come back at
+    // once, not when this store goes.
+    for _ in 0..3 {
+        let err = walmart::Instance::new(&mut store, &three, &[]).unwrap_err();
+        assert!(err.to_string().contains("no free memory slot"), "{err}");
+    }
+    let mut other = Store::new(&engine, ());
+    walmart::Instance::new(&mut other, &one, &[]).unwrap();
+    walmart::Instance::new(&mut store, &one, &[]).unwrap();
+}
+
+#[test]
+fn a_dropped_modules_image_leaves_the_free_slots() {
+    /// Mappings of a 1 MiB memory image in this process (the other tests
+    /// here map images of one page).
+    fn mapped_images() -> usize {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("walmart-memory-image"))
+            .filter(|l| {
+                let (range, _) = l.split_once(' ').unwrap();
+                let (a, b) = range.split_once('-').unwrap();
+                let span =
+                    usize::from_str_radix(b, 16).unwrap() - usize::from_str_radix(a, 16).unwrap();
+                span == 1 << 20
+            })
+            .count()
+    }
+    let engine = pooled(|p| {
+        p.total_memories(1);
+    });
+    let big = Module::new(
+        &engine,
+        &format!(
+            r#"(module (memory 32) (data (i32.const 0) "{}"))"#,
+            "\\01".repeat(1 << 20)
+        ),
+    )
+    .unwrap();
+    let before = mapped_images();
+    let mut store = Store::new(&engine, ());
+    walmart::Instance::new(&mut store, &big, &[]).unwrap();
+    drop(store);
+    // The free slot keeps the image for the module's next instance...
+    assert_eq!(mapped_images(), before + 1);
+    // ...until the module goes.
+    drop(big);
+    assert_eq!(mapped_images(), before);
+    // The slot serves another module as a fresh memory.
+    let m = module(&engine, 1, "B");
+    let mut store = Store::new(&engine, ());
+    let inst = walmart::Instance::new(&mut store, &m, &[]).unwrap();
+    assert_eq!(call(&mut store, inst, "load", &[Val::I32(16)]), Some(66));
+    assert_eq!(call(&mut store, inst, "load", &[Val::I32(0)]), Some(0));
 }
 
 #[test]
@@ -177,8 +240,6 @@ fn memories_stay_within_the_pools_size_limit() {
     assert_eq!(call(&mut store, inst, "grow", &[Val::I32(3)]), Some(-1));
     assert_eq!(call(&mut store, inst, "grow", &[Val::I32(2)]), Some(1));
     assert_eq!(call(&mut store, inst, "grow", &[Val::I32(1)]), Some(-1));
-    let host = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
-    assert!(host.grow(&mut store, 3).is_err());
 }
 
 #[test]
@@ -289,7 +350,14 @@ fn a_pool_too_large_for_the_address_space_is_an_error() {
     let err = Engine::new(&config).unwrap_err();
     assert!(err.to_string().contains("cannot reserve"), "{err}");
     pool.total_memories(1).max_memory_size(8 << 30);
-    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool.clone()));
+    let err = Engine::new(&config).unwrap_err();
+    assert!(err.to_string().contains("exceeds the 4 GiB"), "{err}");
+    // Unguarded slots too ("unlimited" would overflow the reservation).
+    pool.max_memory_size(usize::MAX);
+    config
+        .guarded_memory(false)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     let err = Engine::new(&config).unwrap_err();
     assert!(err.to_string().contains("exceeds the 4 GiB"), "{err}");
 }

@@ -482,7 +482,7 @@ struct Runner {
 
 impl Runner {
     fn new(config: &crate::Config, precompiled: bool) -> Result<Self, Error> {
-        let engine = Engine::new(config).expect("the host CPU is supported");
+        let engine = Engine::new(config)?;
         let mut store = Store::new(&engine, ());
         // Under fuel and epochs, a budget and a deadline never reached: the
         // scripts' results must not change.

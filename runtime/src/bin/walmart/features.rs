@@ -168,8 +168,6 @@ fn store_limit(
     })
 }
 
-/// `N` seconds, or `N` with `ms`, `s`, `m` or `h` (fractions allowed), up
-/// to a year; `None` when malformed, negative or zero.
 /// Applies `-O` settings: Cranelift's `opt-level`, and the pooling
 /// allocator's (`pooling-allocator`, `pooling-total-memories`,
 /// `pooling-max-memory-size`, as wasmtime's CLI names them).
@@ -228,6 +226,8 @@ pub fn apply_optimize(config: &mut Config, settings: &[String]) -> anyhow::Resul
     Ok(())
 }
 
+/// `N` seconds, or `N` with `ms`, `s`, `m` or `h` (fractions allowed), up
+/// to a year; `None` when malformed, negative or zero.
 fn parse_duration(text: &str) -> Option<Duration> {
     let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => text.split_at(i),
