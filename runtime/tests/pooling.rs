@@ -198,7 +198,7 @@ fn a_dropped_modules_image_leaves_the_free_slots() {
     });
     let big = Module::new(
         &engine,
-        &format!(
+        format!(
             r#"(module (memory 32) (data (i32.const 0) "{}"))"#,
             "\\01".repeat(1 << 20)
         ),
