@@ -2492,3 +2492,144 @@ fn the_pooling_allocator_is_chosen_with_dash_o() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_guest_serves_connections_on_a_tcplisten_socket() {
+    let dir = temp_dir("tcplisten");
+    let server = dir.join("echo.wat");
+    // Echoes each connection until its end of stream, for two connections.
+    std::fs::write(
+        &server,
+        r#"(module
+  (import "wasi_snapshot_preview1" "sock_accept" (func $accept (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "sock_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "sock_send" (func $send (param i32 i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (local $conn i32) (local $n i32) (local $served i32)
+    (loop $conns
+      (if (call $accept (i32.const 3) (i32.const 0) (i32.const 0)) (then unreachable))
+      (local.set $conn (i32.load (i32.const 0)))
+      (block $done
+        (loop $io
+          (i32.store (i32.const 16) (i32.const 1024))
+          (i32.store (i32.const 20) (i32.const 4096))
+          (if (call $recv (local.get $conn) (i32.const 16) (i32.const 1) (i32.const 0)
+                (i32.const 4) (i32.const 8)) (then unreachable))
+          (local.set $n (i32.load (i32.const 4)))
+          (br_if $done (i32.eqz (local.get $n)))
+          (i32.store (i32.const 32) (i32.const 1024))
+          (i32.store (i32.const 36) (local.get $n))
+          (if (call $send (local.get $conn) (i32.const 32) (i32.const 1) (i32.const 0)
+                (i32.const 12)) (then unreachable))
+          (br $io)))
+      (drop (call $close (local.get $conn)))
+      (local.set $served (i32.add (local.get $served) (i32.const 1)))
+      (br_if $conns (i32.lt_u (local.get $served) (i32.const 2))))))"#,
+    )
+    .unwrap();
+    let server = server.display().to_string();
+    // The WAT echo, then wasi-libc's poll, accept, recv, send, read,
+    // write and shutdown (`tests/fixtures/c/echo_server.c`).
+    let c_server = fixture("echo_server.wasm");
+    for (program, argv, upper) in [(&server, None, false), (&c_server, Some("2"), true)] {
+        let message = [&b"ping, Pong"[..], &[b'q'; 20000]];
+        let (replies, out) = serve(program, argv, &message);
+        for (reply, sent) in replies.iter().zip(message) {
+            let expected = if upper {
+                sent.to_ascii_uppercase()
+            } else {
+                sent.to_vec()
+            };
+            assert_eq!(*reply, expected, "{program}");
+        }
+        if upper {
+            assert_eq!(
+                text(&out.stdout),
+                "connection 0: 10 bytes\nconnection 1: 20000 bytes\n"
+            );
+        }
+    }
+
+    // An address in use, or no address, or another -S option: one line.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    for (flags, says) in [
+        (vec!["--tcplisten", &taken], "cannot listen"),
+        (
+            vec!["-S", "tcplisten=nowhere"],
+            "-S tcplisten=nowhere: cannot listen",
+        ),
+        (vec!["-S", "inherit-network=y"], "unknown WASI option"),
+    ] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(&flags);
+        args.push(&server);
+        let out = walmart(&args);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(says) && err.lines().count() == 1,
+            "{flags:?}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs `walmart run --tcplisten ADDR PROGRAM [ARG]` on a free port, sends
+/// each message on a connection of its own (closing its writing side),
+/// and returns what came back on each and the run's output once it ends.
+fn serve(program: &str, arg: Option<&str>, messages: &[&[u8]]) -> (Vec<Vec<u8>>, Output) {
+    use std::io::{Read, Write};
+    /// Kills the server should the test fail before it exits (it would
+    /// wait for connections forever).
+    struct Server(Option<std::process::Child>);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            if let Some(child) = self.0.as_mut() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut args = vec!["run", "--tcplisten", &addr, program];
+    args.extend(arg);
+    let mut child = Server(Some(
+        Command::new(env!("CARGO_BIN_EXE_walmart"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let connect = || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            match std::net::TcpStream::connect(&addr) {
+                Ok(s) => return s,
+                Err(e) if std::time::Instant::now() > deadline => panic!("{addr}: {e}"),
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        }
+    };
+    let replies = messages
+        .iter()
+        .map(|message| {
+            let mut stream = connect();
+            stream.write_all(message).unwrap();
+            stream.shutdown(std::net::Shutdown::Write).unwrap();
+            let mut reply = Vec::new();
+            stream.read_to_end(&mut reply).unwrap();
+            reply
+        })
+        .collect();
+    let out = child.0.take().unwrap().wait_with_output().unwrap();
+    assert!(out.status.success(), "{program}: {}", text(&out.stderr));
+    (replies, out)
+}

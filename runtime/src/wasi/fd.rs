@@ -1,6 +1,6 @@
 //! `fd_*`: reading, writing, seeking, metadata and directory listing on
-//! open descriptors (`fd_write` is here), and the socket calls, which have
-//! no sockets to act on.
+//! open descriptors (`fd_write` is here); sockets' own calls are in
+//! `sock.rs`.
 
 use std::ffi::CStr;
 use std::os::fd::RawFd;
@@ -407,12 +407,6 @@ impl WasiCtx {
         out: u32,
     ) -> WasiResult<()> {
         self.fd_seek(mem, fd, 0, 1, out)
-    }
-
-    /// Socket calls: walmart preopens no sockets, so any descriptor is not one.
-    pub(crate) fn sock(&mut self, fd: u32) -> WasiResult<()> {
-        self.get(fd)?;
-        Err(Errno::NOTSOCK)
     }
 }
 

@@ -9,6 +9,7 @@ mod deterministic;
 mod fd;
 mod path;
 mod poll;
+mod sock;
 pub mod threads;
 mod types;
 
@@ -343,12 +344,14 @@ pub fn add_to_linker<T: 'static>(
         m.supplied(a.u32(0), filled, None);
         Ok(())
     });
-    wasi!("sock_accept", [I32, I32, I32], |c, _m, a| c.sock(a.u32(0)));
-    wasi!("sock_recv", [I32, I32, I32, I32, I32, I32], |c, _m, a| c
-        .sock(a.u32(0)));
-    wasi!("sock_send", [I32, I32, I32, I32, I32], |c, _m, a| c
-        .sock(a.u32(0)));
-    wasi!("sock_shutdown", [I32, I32], |c, _m, a| c.sock(a.u32(0)));
+    wasi!(unlocked "sock_accept", [I32, I32, I32], |c, m, a| c
+        .sock_accept(m, a.u32(0), a.u16(1), a.u32(2)));
+    wasi!(unlocked "sock_recv", [I32, I32, I32, I32, I32, I32], |c, m, a| c
+        .sock_recv(m, a.u32(0), a.u32(1), a.u32(2), a.u16(3), a.u32(4), a.u32(5)));
+    wasi!(unlocked "sock_send", [I32, I32, I32, I32, I32], |c, m, a| c
+        .sock_send(m, a.u32(0), a.u32(1), a.u32(2), a.u16(3), a.u32(4)));
+    wasi!("sock_shutdown", [I32, I32], |c, _m, a| c
+        .sock_shutdown(a.u32(0), a.u8(1)));
     linker.func_new(
         MODULE,
         "proc_exit",

@@ -60,6 +60,16 @@ pub struct RunArgs {
     /// Set an environment variable for the guest. Repeatable.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     envs: Vec<String>,
+    /// Listen on the TCP address ADDR (`127.0.0.1:8080`, `[::1]:0`) and
+    /// give the guest the listening socket, from descriptor 3 on, before
+    /// the --dir directories: it accepts connections with `sock_accept`.
+    /// Repeatable.
+    #[arg(long = "tcplisten", value_name = "ADDR")]
+    tcplisten: Vec<String>,
+    /// WASI options, as wasmtime's `-S`: `tcplisten=ADDR` (as --tcplisten).
+    /// Repeatable.
+    #[arg(short = 'S', long = "wasi", value_name = "tcplisten=ADDR")]
+    wasi_options: Vec<String>,
     /// `--attest tags`: write the trace of allocations and frees to FILE.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
@@ -257,6 +267,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .split_once('=')
             .ok_or_else(|| anyhow!("--env {kv}: expected KEY=VALUE"))?;
         ctx.env(k, v);
+    }
+    let mut listens: Vec<(String, &str)> = args
+        .tcplisten
+        .iter()
+        .map(|a| (format!("--tcplisten {a}"), a.as_str()))
+        .collect();
+    for option in &args.wasi_options {
+        match option.split_once('=') {
+            Some(("tcplisten", addr)) => listens.push((format!("-S {option}"), addr)),
+            _ => bail!("-S {option}: unknown WASI option (known: tcplisten=ADDR)"),
+        }
+    }
+    for (flag, addr) in listens {
+        let listener =
+            std::net::TcpListener::bind(addr).map_err(|e| anyhow!("{flag}: cannot listen: {e}"))?;
+        ctx.preopen_socket(listener)
+            .map_err(|e| anyhow!("{flag}: {e}"))?;
     }
     for dir in &args.dirs {
         let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
