@@ -20,6 +20,15 @@ enum Definition<T: 'static> {
     HostFunc(Arc<HostFuncDef<T>>),
 }
 
+impl<T: 'static> Clone for Definition<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Definition::Extern(e) => Definition::Extern(*e),
+            Definition::HostFunc(def) => Definition::HostFunc(def.clone()),
+        }
+    }
+}
+
 /// What [`Linker::define_unknown_imports`] defines a module's unknown
 /// function imports as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +47,18 @@ pub struct Linker<T: 'static> {
     /// A later definition of a name replaces the earlier one
     /// ([`Linker::allow_shadowing`]).
     allow_shadowing: bool,
+}
+
+impl<T: 'static> Clone for Linker<T> {
+    /// A linker with the same definitions (host functions shared, not
+    /// copied), which each may then extend on its own.
+    fn clone(&self) -> Self {
+        Linker {
+            engine: self.engine.clone(),
+            defs: self.defs.clone(),
+            allow_shadowing: self.allow_shadowing,
+        }
+    }
 }
 
 impl<T: 'static> std::fmt::Debug for Linker<T> {
@@ -164,6 +185,97 @@ impl<T: 'static> Linker<T> {
             self.insert(module, name, Definition::Extern(ext))?;
         }
         Ok(self)
+    }
+
+    /// Defines `module`'s exports under `module_name`, as wasmtime's
+    /// `Linker::module` does, by the kind of WASI module it is:
+    ///
+    /// * A reactor (no `_start` export) is instantiated now, in `store`,
+    ///   its `_initialize` called when it exports one, and its exports
+    ///   defined (as [`Linker::instance`]).
+    /// * A command (a `_start` export) gets a fresh instance for each call
+    ///   of one of its exported functions, which are what is defined: a
+    ///   command's state lives only as long as the call, as its `_start`
+    ///   expects. Its instances resolve their imports against this
+    ///   linker's definitions as they were when `module` was called.
+    ///   Exports other than functions are not defined.
+    ///
+    /// A module that exports both `_start` and `_initialize` is an error.
+    pub fn module(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        module_name: &str,
+        module: &Module,
+    ) -> Result<&mut Self> {
+        self.same_engine(module)?;
+        let exported = |name: &str| module.exports().any(|(n, _)| n == name);
+        if exported("_start") && exported("_initialize") {
+            return Err(Error::Usage(format!(
+                "module `{}` exports both `_start` and `_initialize`: it is neither a command nor a \
+                 reactor",
+                printable(module_name)
+            )));
+        }
+        if !exported("_start") {
+            let instance = self.instantiate(&mut store, module)?;
+            if let Some(init) = instance.get_func(&mut store, "_initialize") {
+                init.call(&mut store, &[], &mut [])?;
+            }
+            return self.instance(store, module_name, instance);
+        }
+        let functions: Vec<(String, FuncType)> = module
+            .exports()
+            .filter_map(|(name, ty)| match ty {
+                crate::ExternType::Func(ty) => Some((name.to_string(), ty)),
+                _ => None,
+            })
+            .collect();
+        // All or nothing: no export is defined when one name is taken.
+        for (name, _) in &functions {
+            self.check_free(module_name, name)?;
+        }
+        let linker = Arc::new(self.clone());
+        for (name, ty) in functions {
+            let (linker, module, export) = (linker.clone(), module.clone(), name.clone());
+            self.func_new(
+                module_name,
+                &name,
+                ty,
+                move |mut caller, params, results| {
+                    let instance = linker.instantiate(&mut caller, &module)?;
+                    let func = instance
+                        .get_func(&mut caller, &export)
+                        .expect("the module exports this function");
+                    func.call(&mut caller, params, results)
+                },
+            )?;
+        }
+        Ok(self)
+    }
+
+    /// The function a module defined under `module` runs by default
+    /// (wasmtime's `Linker::get_default`): its export named `""`, or else
+    /// `_start`, or else a function that does nothing. Anything else of
+    /// those names is an error.
+    pub fn get_default(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+    ) -> Result<Func> {
+        for name in ["", "_start"] {
+            match self.get(&mut store, module, name) {
+                Some(Extern::Func(f)) => return Ok(f),
+                Some(_) => {
+                    return Err(Error::Usage(format!(
+                        "`{}::{}` is not a function",
+                        printable(module),
+                        printable(name)
+                    )))
+                }
+                None => {}
+            }
+        }
+        Ok(Func::wrap(&mut store, || {}))
     }
 
     /// Defines every function `module` imports that this linker does not

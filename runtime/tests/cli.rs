@@ -2505,8 +2505,12 @@ fn a_guest_serves_connections_on_a_tcplisten_socket() {
   (import "wasi_snapshot_preview1" "sock_recv" (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "sock_send" (func $send (param i32 i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_fdstat_set_flags" (func $setflags (param i32 i32) (result i32)))
   (memory (export "memory") 1)
   (func (export "_start") (local $conn i32) (local $n i32) (local $served i32)
+    ;; The listener is non-blocking, as wasmtime's: this server waits in
+    ;; accept instead of polling.
+    (if (call $setflags (i32.const 3) (i32.const 0)) (then unreachable))
     (loop $conns
       (if (call $accept (i32.const 3) (i32.const 0) (i32.const 0)) (then unreachable))
       (local.set $conn (i32.load (i32.const 0)))
@@ -2534,7 +2538,7 @@ fn a_guest_serves_connections_on_a_tcplisten_socket() {
     let c_server = fixture("echo_server.wasm");
     for (program, argv, upper) in [(&server, None, false), (&c_server, Some("2"), true)] {
         let message = [&b"ping, Pong"[..], &[b'q'; 20000]];
-        let (replies, out) = serve(program, argv, &message);
+        let (replies, out) = serve(program, &[], argv.as_slice(), &message);
         for (reply, sent) in replies.iter().zip(message) {
             let expected = if upper {
                 sent.to_ascii_uppercase()
@@ -2550,6 +2554,21 @@ fn a_guest_serves_connections_on_a_tcplisten_socket() {
             );
         }
     }
+
+    // With a directory too: wasi-libc still finds it (the directory is
+    // descriptor 3, the socket 4), and the server sends a file from it.
+    let www = dir.join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::write(www.join("greeting.txt"), "hello from a file\n").unwrap();
+    let mapped = format!("{}::www", www.display());
+    let (replies, out) = serve(
+        &c_server,
+        &["--dir", &mapped],
+        &["1", "www/greeting.txt"],
+        &[b"echo"],
+    );
+    assert_eq!(replies, [b"hello from a file\nECHO".to_vec()]);
+    assert_eq!(text(&out.stdout), "connection 0: 4 bytes\n");
 
     // An address in use, or no address, or another -S option: one line.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -2576,10 +2595,16 @@ fn a_guest_serves_connections_on_a_tcplisten_socket() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Runs `walmart run --tcplisten ADDR PROGRAM [ARG]` on a free port, sends
-/// each message on a connection of its own (closing its writing side),
-/// and returns what came back on each and the run's output once it ends.
-fn serve(program: &str, arg: Option<&str>, messages: &[&[u8]]) -> (Vec<Vec<u8>>, Output) {
+/// Runs `walmart run --tcplisten ADDR FLAGS PROGRAM ARGS` on a free port,
+/// sends each message on a connection of its own (closing its writing
+/// side), and returns what came back on each and the run's output once it
+/// ends (within a minute, or the test fails).
+fn serve(
+    program: &str,
+    flags: &[&str],
+    argv: &[&str],
+    messages: &[&[u8]],
+) -> (Vec<Vec<u8>>, Output) {
     use std::io::{Read, Write};
     /// Kills the server should the test fail before it exits (it would
     /// wait for connections forever).
@@ -2598,8 +2623,10 @@ fn serve(program: &str, arg: Option<&str>, messages: &[&[u8]]) -> (Vec<Vec<u8>>,
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let mut args = vec!["run", "--tcplisten", &addr, program];
-    args.extend(arg);
+    let mut args = vec!["run", "--tcplisten", &addr];
+    args.extend_from_slice(flags);
+    args.push(program);
+    args.extend_from_slice(argv);
     let mut child = Server(Some(
         Command::new(env!("CARGO_BIN_EXE_walmart"))
             .args(&args)
@@ -2608,13 +2635,21 @@ fn serve(program: &str, arg: Option<&str>, messages: &[&[u8]]) -> (Vec<Vec<u8>>,
             .spawn()
             .unwrap(),
     ));
-    let connect = || {
+    let mut connect = || {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
             match std::net::TcpStream::connect(&addr) {
                 Ok(s) => return s,
                 Err(e) if std::time::Instant::now() > deadline => panic!("{addr}: {e}"),
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                Err(_) => {
+                    // A server that ended cannot be waited for: say why.
+                    let server = child.0.as_mut().unwrap();
+                    if server.try_wait().unwrap().is_some() {
+                        let out = child.0.take().unwrap().wait_with_output().unwrap();
+                        panic!("{program} ended: {}", text(&out.stderr));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
             }
         }
     };
@@ -2622,6 +2657,9 @@ fn serve(program: &str, arg: Option<&str>, messages: &[&[u8]]) -> (Vec<Vec<u8>>,
         .iter()
         .map(|message| {
             let mut stream = connect();
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+                .unwrap();
             stream.write_all(message).unwrap();
             stream.shutdown(std::net::Shutdown::Write).unwrap();
             let mut reply = Vec::new();
@@ -2629,6 +2667,14 @@ fn serve(program: &str, arg: Option<&str>, messages: &[&[u8]]) -> (Vec<Vec<u8>>,
             reply
         })
         .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.0.as_mut().unwrap().try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{program} did not end"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let out = child.0.take().unwrap().wait_with_output().unwrap();
     assert!(out.status.success(), "{program}: {}", text(&out.stderr));
     (replies, out)

@@ -331,3 +331,104 @@ fn another_engines_module_or_store_is_refused() {
     let mut store_a = Store::new(&a, ());
     pre.instantiate(&mut store_a).unwrap();
 }
+
+/// A module of `kind` (`_start` or `_initialize` among its exports, or
+/// neither) with a counter that `_initialize` sets to 10 and `bump`
+/// increments and returns.
+fn counter(engine: &Engine, kinds: &[&str]) -> Module {
+    let entries: String = kinds
+        .iter()
+        .map(|k| format!(r#"(func (export "{k}") (global.set $n (i32.const 10)))"#))
+        .collect();
+    Module::new(
+        engine,
+        format!(
+            r#"(module (global $n (mut i32) (i32.const 0)) (memory (export "mem") 1)
+                {entries}
+                (func (export "bump") (result i32)
+                  (global.set $n (i32.add (global.get $n) (i32.const 1))) (global.get $n))
+                (func (export "fail") unreachable))"#
+        ),
+    )
+    .unwrap()
+}
+
+const USER: &str = r#"(module (import "lib" "bump" (func $bump (result i32)))
+    (func (export "run") (result i32) (call $bump)))"#;
+
+#[test]
+fn a_reactor_is_instantiated_once_and_initialised() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .module(&mut store, "lib", &counter(&engine, &["_initialize"]))
+        .unwrap();
+    let user = linker
+        .instantiate(&mut store, &Module::new(&engine, USER).unwrap())
+        .unwrap();
+    // One instance, initialised once: its state goes on from call to call.
+    assert_eq!(call(&mut store, &user, "run").unwrap(), [Val::I32(11)]);
+    assert_eq!(call(&mut store, &user, "run").unwrap(), [Val::I32(12)]);
+    assert!(linker.get(&mut store, "lib", "mem").is_some());
+    // No `""` or `_start`: the default does nothing.
+    let default = linker.get_default(&mut store, "lib").unwrap();
+    default.call(&mut store, &[], &mut []).unwrap();
+    // A second definition under the name is refused, whole.
+    let err = linker
+        .module(&mut store, "lib", &counter(&engine, &[]))
+        .unwrap_err();
+    assert!(err.to_string().contains("defined twice"), "{err}");
+}
+
+#[test]
+fn a_command_gets_a_fresh_instance_for_each_call() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker
+        .module(&mut store, "lib", &counter(&engine, &["_start"]))
+        .unwrap();
+    let user = linker
+        .instantiate(&mut store, &Module::new(&engine, USER).unwrap())
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(call(&mut store, &user, "run").unwrap(), [Val::I32(1)]);
+    }
+    // Only functions are defined; `_start` is the default.
+    assert!(linker.get(&mut store, "lib", "mem").is_none());
+    let start = linker.get_default(&mut store, "lib").unwrap();
+    start.call(&mut store, &[], &mut []).unwrap();
+    // A trap in the command's call is the caller's.
+    let fail = linker.get(&mut store, "lib", "fail").unwrap();
+    let err = fail
+        .into_func()
+        .unwrap()
+        .call(&mut store, &[], &mut [])
+        .unwrap_err();
+    assert!(err.to_string().contains("unreachable"), "{err}");
+}
+
+#[test]
+fn a_module_both_command_and_reactor_is_refused() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let err = linker
+        .module(
+            &mut store,
+            "lib",
+            &counter(&engine, &["_start", "_initialize"]),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("neither a command nor a reactor"),
+        "{err}"
+    );
+    assert!(linker.get(&mut store, "lib", "bump").is_none());
+    // A default that is not a function is an error.
+    let not_func = Module::new(&engine, r#"(module (memory (export "") 1))"#).unwrap();
+    linker.module(&mut store, "mem", &not_func).unwrap();
+    let err = linker.get_default(&mut store, "mem").unwrap_err();
+    assert!(err.to_string().contains("is not a function"), "{err}");
+}

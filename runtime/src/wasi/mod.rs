@@ -344,14 +344,15 @@ pub fn add_to_linker<T: 'static>(
         m.supplied(a.u32(0), filled, None);
         Ok(())
     });
+    // Flags whole: bits past their width are invalid, not dropped.
     wasi!(unlocked "sock_accept", [I32, I32, I32], |c, m, a| c
-        .sock_accept(m, a.u32(0), a.u16(1), a.u32(2)));
+        .sock_accept(m, a.u32(0), a.u32(1), a.u32(2)));
     wasi!(unlocked "sock_recv", [I32, I32, I32, I32, I32, I32], |c, m, a| c
-        .sock_recv(m, a.u32(0), a.u32(1), a.u32(2), a.u16(3), a.u32(4), a.u32(5)));
+        .sock_recv(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3), a.u32(4), a.u32(5)));
     wasi!(unlocked "sock_send", [I32, I32, I32, I32, I32], |c, m, a| c
-        .sock_send(m, a.u32(0), a.u32(1), a.u32(2), a.u16(3), a.u32(4)));
+        .sock_send(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3), a.u32(4)));
     wasi!("sock_shutdown", [I32, I32], |c, _m, a| c
-        .sock_shutdown(a.u32(0), a.u8(1)));
+        .sock_shutdown(a.u32(0), a.u32(1)));
     linker.func_new(
         MODULE,
         "proc_exit",

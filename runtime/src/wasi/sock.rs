@@ -41,18 +41,22 @@ pub(crate) fn socket_filetype(fd: RawFd) -> Option<u8> {
     }
 }
 
+/// The most buffers one receive or send takes (the kernel's `UIO_MAXIOV`):
+/// more are left for the next call, as a short count says.
+const MAX_IOVECS: u32 = 1024;
+
 /// A guest's buffers (pointer and length) and the same as host `iovec`s.
 type Buffers = (Vec<(u32, u32)>, Vec<libc::iovec>);
 
 /// The guest's buffers as host `iovec`s, each checked to lie in memory
-/// (and marked written, when `writable`).
+/// (and marked written, when `writable`); at most [`MAX_IOVECS`].
 fn host_iovecs(
     mem: &mut GuestMemory<'_>,
     iovs: u32,
     count: u32,
     writable: bool,
 ) -> WasiResult<Buffers> {
-    let guest = mem.iovecs(iovs, count)?;
+    let guest = mem.iovecs(iovs, count.min(MAX_IOVECS))?;
     let host = guest
         .iter()
         .map(|&(ptr, len)| {
@@ -70,12 +74,22 @@ fn host_iovecs(
     Ok((guest, host))
 }
 
+/// A flags argument that must fit in `bits` bits: WASI passes them in an
+/// `i32`, and a value with bits beyond is invalid, not truncated.
+fn flags(raw: u32, bits: u32) -> WasiResult<u32> {
+    if raw >> bits != 0 {
+        return Err(Errno::INVAL);
+    }
+    Ok(raw)
+}
+
 impl WasiCtx {
-    /// The host descriptor of socket `fd` (`NOTSOCK` for another kind).
-    fn socket(&mut self, fd: u32) -> WasiResult<RawFd> {
+    /// The host descriptor of socket `fd` and its input stream
+    /// (`FdEntry::stream`); `NOTSOCK` for another kind.
+    fn socket(&mut self, fd: u32) -> WasiResult<(RawFd, u64)> {
         let e = self.get(fd)?;
         match e.filetype() {
-            filetype::SOCKET_STREAM | filetype::SOCKET_DGRAM => Ok(e.fd),
+            filetype::SOCKET_STREAM | filetype::SOCKET_DGRAM => Ok((e.fd, e.stream)),
             _ => Err(Errno::NOTSOCK),
         }
     }
@@ -86,16 +100,20 @@ impl WasiCtx {
         &mut self,
         mem: &mut GuestMemory<'_>,
         fd: u32,
-        flags: u16,
+        flags_arg: u32,
         out: u32,
     ) -> WasiResult<()> {
+        let flags = flags(flags_arg, 16)? as u16;
         if flags & !fdflags::NONBLOCK != 0 {
             return Err(Errno::INVAL);
         }
+        // Where the descriptor goes is checked first: a connection taken
+        // is a client served, not one dropped for a bad pointer.
+        mem.write_u32(out, 0)?;
         // The connection is taken without holding a shared context: a
         // thread waiting for one holds up no other thread's calls.
         let conn = self.unlocked_io(
-            |c| Ok((c.socket(fd)?, ())),
+            |c| Ok((c.socket(fd)?.0, ())),
             |host, ()| {
                 let mut how = libc::SOCK_CLOEXEC;
                 if flags & fdflags::NONBLOCK != 0 {
@@ -110,9 +128,6 @@ impl WasiCtx {
                 Ok(unsafe { OwnedFd::from_raw_fd(conn) })
             },
         )?;
-        // Checked before the table takes it: an out-of-bounds result
-        // pointer must not leave a descriptor the guest never learns of.
-        mem.write_u32(out, 0)?;
         let slot = self.with_state(|c| {
             let raw = std::os::fd::IntoRawFd::into_raw_fd(conn);
             c.insert(raw, filetype::SOCKET_STREAM, flags)
@@ -129,17 +144,23 @@ impl WasiCtx {
         fd: u32,
         iovs: u32,
         count: u32,
-        riflags: u16,
+        riflags_arg: u32,
         out_len: u32,
         out_flags: u32,
     ) -> WasiResult<()> {
+        let riflags = flags(riflags_arg, 16)? as u16;
         if riflags & !(RECV_PEEK | RECV_WAITALL) != 0 {
-            return Err(Errno::NOTSUP);
+            return Err(Errno::INVAL);
         }
-        let (guest, mut host_iovs) = host_iovecs(mem, iovs, count, true)?;
-        let (n, truncated) = self.unlocked_io(
-            |c| Ok((c.socket(fd)?, ())),
-            |host, ()| {
+        // The results' places first: bytes taken from the socket are not
+        // to be lost to a bad pointer.
+        mem.write_u32(out_len, 0)?;
+        mem.write(out_flags, &0u16.to_le_bytes())?;
+        let (n, truncated, guest, stream) = self.unlocked_io(
+            |c| c.socket(fd),
+            |host, stream| {
+                // Marked written only once the descriptor is known good.
+                let (guest, mut host_iovs) = host_iovecs(mem, iovs, count, true)?;
                 // SAFETY: a zeroed msghdr is an empty message.
                 let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
                 msg.msg_iov = host_iovs.as_mut_ptr();
@@ -157,18 +178,24 @@ impl WasiCtx {
                 if n < 0 {
                     return Err(Errno::last());
                 }
-                Ok((n as usize, msg.msg_flags & libc::MSG_TRUNC != 0))
+                let truncated = msg.msg_flags & libc::MSG_TRUNC != 0;
+                Ok((n as usize, truncated, guest, stream))
             },
         )?;
-        // What arrived is input, as a read's is (attestation's input runs).
+        // What arrived is input, as a read's is (attestation's input
+        // runs), in the socket's stream: a receive goes on from the last.
+        // A peek's bytes come again: they are not the stream's yet.
+        let stream = (riflags & RECV_PEEK == 0).then_some(stream);
         let mut left = n;
         for (ptr, len) in guest {
-            let got = left.min(len as usize);
-            if got == 0 {
+            if left == 0 {
                 break;
             }
-            mem.supplied(ptr, got, None);
-            left -= got;
+            let got = left.min(len as usize);
+            if got > 0 {
+                mem.supplied(ptr, got, stream);
+                left -= got;
+            }
         }
         mem.write_u32(out_len, n as u32)?;
         let flags = if truncated { RECV_DATA_TRUNCATED } else { 0 };
@@ -183,17 +210,18 @@ impl WasiCtx {
         fd: u32,
         iovs: u32,
         count: u32,
-        siflags: u16,
+        siflags: u32,
         out: u32,
     ) -> WasiResult<()> {
         // WASI defines no `siflags`.
         if siflags != 0 {
-            return Err(Errno::NOTSUP);
+            return Err(Errno::INVAL);
         }
-        let (_, mut host_iovs) = host_iovecs(mem, iovs, count, false)?;
+        mem.write_u32(out, 0)?;
         let n = self.unlocked_io(
-            |c| Ok((c.socket(fd)?, ())),
+            |c| Ok((c.socket(fd)?.0, ())),
             |host, ()| {
+                let (_, mut host_iovs) = host_iovecs(mem, iovs, count, false)?;
                 // SAFETY: a zeroed msghdr is an empty message.
                 let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
                 msg.msg_iov = host_iovs.as_mut_ptr();
@@ -214,9 +242,9 @@ impl WasiCtx {
 
     /// `sock_shutdown`: shuts socket `fd` down for reading, writing or
     /// both (`sdflags`).
-    pub(crate) fn sock_shutdown(&mut self, fd: u32, how: u8) -> WasiResult<()> {
-        let host = self.socket(fd)?;
-        let how = match how {
+    pub(crate) fn sock_shutdown(&mut self, fd: u32, how: u32) -> WasiResult<()> {
+        let (host, _) = self.socket(fd)?;
+        let how = match flags(how, 8)? as u8 {
             SHUT_RD => libc::SHUT_RD,
             SHUT_WR => libc::SHUT_WR,
             h if h == SHUT_RD | SHUT_WR => libc::SHUT_RDWR,
@@ -228,7 +256,8 @@ impl WasiCtx {
     }
 
     /// Gives the guest a socket the host opened (a listening socket,
-    /// usually: `std::net::TcpListener`), at the lowest free descriptor.
+    /// usually: `std::net::TcpListener`), at the lowest free descriptor,
+    /// blocking or not as the host left it (`fd_fdstat_get` tells).
     /// The guest accepts connections on it (`sock_accept`, `accept` in
     /// wasi-libc) and uses them; it cannot open sockets of its own.
     pub fn preopen_socket(
@@ -239,8 +268,16 @@ impl WasiCtx {
         let kind = socket_filetype(socket.as_raw_fd()).ok_or_else(|| {
             crate::error::Error::Usage("preopen_socket: the descriptor is not a socket".into())
         })?;
+        // Its blocking mode is the host's choice; the guest sees it.
+        // SAFETY: F_GETFL on a descriptor we own.
+        let status = unsafe { libc::fcntl(socket.as_raw_fd(), libc::F_GETFL) };
+        let flags = if status >= 0 && status & libc::O_NONBLOCK != 0 {
+            fdflags::NONBLOCK
+        } else {
+            0
+        };
         let raw = std::os::fd::IntoRawFd::into_raw_fd(socket);
-        self.with_state(|c| c.insert(raw, kind, 0))
+        self.with_state(|c| c.insert(raw, kind, flags))
             .map_err(|_| crate::error::Error::Usage("too many preopened descriptors".into()))?;
         Ok(self)
     }

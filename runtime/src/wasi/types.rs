@@ -44,6 +44,28 @@ impl Errno {
     pub const TXTBSY: Errno = Errno(74);
     pub const XDEV: Errno = Errno(75);
     pub const NOTCAPABLE: Errno = Errno(76);
+    // Sockets' errors.
+    pub const ADDRINUSE: Errno = Errno(3);
+    pub const ADDRNOTAVAIL: Errno = Errno(4);
+    pub const AFNOSUPPORT: Errno = Errno(5);
+    pub const ALREADY: Errno = Errno(7);
+    pub const CONNABORTED: Errno = Errno(13);
+    pub const CONNREFUSED: Errno = Errno(14);
+    pub const CONNRESET: Errno = Errno(15);
+    pub const DESTADDRREQ: Errno = Errno(17);
+    pub const HOSTUNREACH: Errno = Errno(23);
+    pub const INPROGRESS: Errno = Errno(26);
+    pub const ISCONN: Errno = Errno(30);
+    pub const MSGSIZE: Errno = Errno(35);
+    pub const NETDOWN: Errno = Errno(38);
+    pub const NETRESET: Errno = Errno(39);
+    pub const NETUNREACH: Errno = Errno(40);
+    pub const NOBUFS: Errno = Errno(42);
+    pub const NOTCONN: Errno = Errno(53);
+    pub const PROTO: Errno = Errno(65);
+    pub const PROTONOSUPPORT: Errno = Errno(66);
+    pub const PROTOTYPE: Errno = Errno(67);
+    pub const TIMEDOUT: Errno = Errno(73);
 
     /// The WASI errno for a host `errno`.
     pub fn from_host(e: i32) -> Errno {
@@ -83,6 +105,27 @@ impl Errno {
             libc::EROFS => Errno::ROFS,
             libc::ESPIPE => Errno::SPIPE,
             libc::ETXTBSY => Errno::TXTBSY,
+            libc::EADDRINUSE => Errno::ADDRINUSE,
+            libc::EADDRNOTAVAIL => Errno::ADDRNOTAVAIL,
+            libc::EAFNOSUPPORT => Errno::AFNOSUPPORT,
+            libc::EALREADY => Errno::ALREADY,
+            libc::ECONNABORTED => Errno::CONNABORTED,
+            libc::ECONNREFUSED => Errno::CONNREFUSED,
+            libc::ECONNRESET => Errno::CONNRESET,
+            libc::EDESTADDRREQ => Errno::DESTADDRREQ,
+            libc::EHOSTUNREACH => Errno::HOSTUNREACH,
+            libc::EINPROGRESS => Errno::INPROGRESS,
+            libc::EISCONN => Errno::ISCONN,
+            libc::EMSGSIZE => Errno::MSGSIZE,
+            libc::ENETDOWN => Errno::NETDOWN,
+            libc::ENETRESET => Errno::NETRESET,
+            libc::ENETUNREACH => Errno::NETUNREACH,
+            libc::ENOBUFS => Errno::NOBUFS,
+            libc::ENOTCONN => Errno::NOTCONN,
+            libc::EPROTO => Errno::PROTO,
+            libc::EPROTONOSUPPORT => Errno::PROTONOSUPPORT,
+            libc::EPROTOTYPE => Errno::PROTOTYPE,
+            libc::ETIMEDOUT => Errno::TIMEDOUT,
             // RESOLVE_BENEATH reports an escape attempt as EXDEV.
             libc::EXDEV => Errno::NOTCAPABLE,
             _ => Errno::IO,

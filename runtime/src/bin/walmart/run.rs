@@ -60,10 +60,10 @@ pub struct RunArgs {
     /// Set an environment variable for the guest. Repeatable.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     envs: Vec<String>,
-    /// Listen on the TCP address ADDR (`127.0.0.1:8080`, `[::1]:0`) and
-    /// give the guest the listening socket, from descriptor 3 on, before
-    /// the --dir directories: it accepts connections with `sock_accept`.
-    /// Repeatable.
+    /// Listen on the TCP address ADDR (`127.0.0.1:8080`) and give the
+    /// guest the listening socket, non-blocking as wasmtime's, after the
+    /// --dir directories (descriptor 3 without them): it accepts
+    /// connections with `sock_accept`. Repeatable.
     #[arg(long = "tcplisten", value_name = "ADDR")]
     tcplisten: Vec<String>,
     /// WASI options, as wasmtime's `-S`: `tcplisten=ADDR` (as --tcplisten).
@@ -268,6 +268,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .ok_or_else(|| anyhow!("--env {kv}: expected KEY=VALUE"))?;
         ctx.env(k, v);
     }
+    for dir in &args.dirs {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        ctx.preopen_dir(host, guest)
+            .map_err(|e| anyhow!("--dir {dir}: {e}"))?;
+    }
+    // Sockets after the directories: wasi-libc finds preopened directories
+    // by asking descriptors from 3 up and stops at the first that is not
+    // one, so a socket before them would hide them (wasmtime puts its
+    // listeners first, and has that problem).
     let mut listens: Vec<(String, &str)> = args
         .tcplisten
         .iter()
@@ -282,13 +291,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     for (flag, addr) in listens {
         let listener =
             std::net::TcpListener::bind(addr).map_err(|e| anyhow!("{flag}: cannot listen: {e}"))?;
+        // As wasmtime's: a guest's `accept` with nothing pending says
+        // `EAGAIN` (guests poll first, or make it blocking).
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| anyhow!("{flag}: {e}"))?;
         ctx.preopen_socket(listener)
             .map_err(|e| anyhow!("{flag}: {e}"))?;
-    }
-    for dir in &args.dirs {
-        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
-        ctx.preopen_dir(host, guest)
-            .map_err(|e| anyhow!("--dir {dir}: {e}"))?;
     }
     let mut store = Store::new(&engine, ctx);
     bound_run(&engine, &mut store, bounds)?;
