@@ -19,6 +19,8 @@ const GUEST: &str = r#"(module
   (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_fdstat_set_flags" (func $setflags (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (func $or_errno (param $e i32) (param $ok i32) (result i32)
     (if (result i32) (local.get $e)
@@ -40,6 +42,14 @@ const GUEST: &str = r#"(module
       (br_if $fill (i32.lt_u (local.get $i) (local.get $count))))
     (call $or_errno (call $recv (local.get $fd) (i32.const 8192) (local.get $count) (i32.const 0)
       (i32.const 0) (i32.const 8)) (i32.load (i32.const 0))))
+  ;; One FD_READ subscription: its event's flags, and its error << 8.
+  (func (export "poll_read") (param $fd i32) (result i32)
+    (i64.store (i32.const 2048) (i64.const 7))
+    (i32.store8 (i32.const 2056) (i32.const 1))
+    (i32.store (i32.const 2064) (local.get $fd))
+    (call $or_errno (call $poll (i32.const 2048) (i32.const 2112) (i32.const 1) (i32.const 0))
+      (i32.or (i32.load16_u (i32.const 2136))
+        (i32.shl (i32.load16_u (i32.const 2120)) (i32.const 8)))))
   (func (export "fdflags") (param i32) (result i32)
     (call $or_errno (call $fdstat (local.get 0) (i32.const 64)) (i32.load16_u (i32.const 66))))
   ;; Into 4 bytes at 1024 and 60 at 1028; roflags at 8.
@@ -56,6 +66,11 @@ const GUEST: &str = r#"(module
     (i32.store (i32.const 32) (i32.const 1024)) (i32.store (i32.const 36) (local.get $len))
     (call $or_errno (call $send (local.get $fd) (i32.const 32) (i32.const 1) (local.get $flags)
       (i32.const 0)) (i32.load (i32.const 0))))
+  ;; fd_write of the first $len bytes at 1024.
+  (func (export "write") (param $fd i32) (param $len i32) (result i32)
+    (i32.store (i32.const 32) (i32.const 1024)) (i32.store (i32.const 36) (local.get $len))
+    (call $or_errno (call $write (local.get $fd) (i32.const 32) (i32.const 1) (i32.const 0))
+      (i32.load (i32.const 0))))
   (func (export "shutdown") (param i32 i32) (result i32)
     (i32.sub (i32.const 0) (call $shutdown (local.get 0) (local.get 1))))
   (func (export "filetype") (param i32) (result i32)
@@ -216,6 +231,8 @@ fn a_peer_that_went_away_is_an_error_not_a_signal() {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
     assert!(last == PIPE || last == CONNRESET, "{last}");
+    // A plain write (what most guests' write() does) too.
+    assert_eq!(guest.call("write", &[conn, 60]), PIPE);
 }
 
 #[test]
@@ -306,4 +323,26 @@ fn only_sockets_can_be_preopened_as_sockets() {
     assert_eq!(guest.call("recv", &[conn, 0]), 4);
     assert_eq!(guest.bytes(4), b"unix");
     std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn poll_tells_of_a_peer_that_hung_up() {
+    let (mut guest, addr) = listening();
+    let mut client = TcpStream::connect(addr).unwrap();
+    let conn = guest.call("accept", &[3, 0]);
+    client.write_all(b"x").unwrap();
+    // Readable, no hang-up yet.
+    assert_eq!(guest.call("poll_read", &[conn]), 0);
+    // Both ways closed: the event carries FD_READWRITE_HANGUP.
+    drop(client);
+    assert_eq!(guest.call("shutdown", &[conn, 2]), 0);
+    let mut flags = 0;
+    for _ in 0..1000 {
+        flags = guest.call("poll_read", &[conn]);
+        if flags != 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert_eq!(flags, 1);
 }

@@ -45,6 +45,15 @@ impl FdEntry {
         self.filetype == Some(filetype::DIRECTORY)
     }
 
+    /// Whether the entry is a socket walmart gave or accepted (inherited
+    /// stdio is not asked: this is for every write).
+    pub(crate) fn is_socket(&self) -> bool {
+        matches!(
+            self.filetype,
+            Some(filetype::SOCKET_STREAM | filetype::SOCKET_DGRAM)
+        )
+    }
+
     /// The WASI file type.
     pub fn filetype(&self) -> u8 {
         self.filetype

@@ -245,9 +245,9 @@ impl WasiCtx {
                     // another stream.
                     e.stream = super::ctx::new_stream();
                 }
-                Ok((e.fd, ()))
+                Ok((e.fd, e.is_socket()))
             },
-            |host, ()| write_from(mem, host, iovs, count, at, out),
+            |host, socket| write_from(mem, host, socket, iovs, count, at, out),
         )
     }
 
@@ -450,10 +450,13 @@ fn read_into(
     mem.write_u32(out, total as u32)
 }
 
-/// `fd_write`'s writes of the guest's buffers to host descriptor `host`.
+/// `fd_write`'s writes of the guest's buffers to host descriptor `host`
+/// (a `socket`'s with `send`, so that a peer gone is `EPIPE` to the guest,
+/// never a SIGPIPE to the host).
 fn write_from(
     mem: &mut GuestMemory<'_>,
     host: RawFd,
+    socket: bool,
     iovs: u32,
     count: u32,
     at: Option<u64>,
@@ -472,6 +475,7 @@ fn write_from(
             let n = check_size(unsafe {
                 match offset {
                     Some(o) => libc::pwrite(host, rest.cast(), left, o as i64),
+                    None if socket => libc::send(host, rest.cast(), left, libc::MSG_NOSIGNAL),
                     None => libc::write(host, rest.cast(), left),
                 }
             });

@@ -16,6 +16,8 @@ struct Event {
     error: Errno,
     kind: u8,
     nbytes: u64,
+    /// The peer hung up (`FD_READWRITE_HANGUP`).
+    hangup: bool,
 }
 
 /// What a `poll_oneoff` waits for, read from its subscriptions under the
@@ -91,6 +93,7 @@ impl WasiCtx {
                                 error: e,
                                 kind: tag,
                                 nbytes: 0,
+                                hangup: false,
                             });
                             continue;
                         }
@@ -118,6 +121,7 @@ impl WasiCtx {
                             error: e,
                             kind: tag,
                             nbytes: 0,
+                            hangup: false,
                         }),
                         // Regular files are always ready.
                         Ok(e) if e.filetype() == filetype::REGULAR_FILE => ready.push(Event {
@@ -125,6 +129,7 @@ impl WasiCtx {
                             error: Errno::SUCCESS,
                             kind: tag,
                             nbytes: 0,
+                            hangup: false,
                         }),
                         Ok(e) => pollfds.push((
                             libc::pollfd {
@@ -183,11 +188,17 @@ impl WasiCtx {
         } = plan;
         for (p, (_, userdata, kind)) in fds.iter().zip(&pollfds) {
             if p.revents != 0 {
+                // As the host's poll says: an error condition on the
+                // descriptor (wasi-libc's `poll` shows any error as
+                // `POLLERR`), and the peer's hang-up as a flag.
                 let error = if p.revents & libc::POLLNVAL != 0 {
                     Errno::BADF
+                } else if p.revents & libc::POLLERR != 0 {
+                    Errno::IO
                 } else {
                     Errno::SUCCESS
                 };
+                let hangup = p.revents & libc::POLLHUP != 0;
                 let mut nbytes = 0;
                 if *kind == EVENTTYPE_FD_READ && error == Errno::SUCCESS {
                     let mut avail: libc::c_int = 0;
@@ -201,6 +212,7 @@ impl WasiCtx {
                     error,
                     kind: *kind,
                     nbytes,
+                    hangup,
                 });
             }
         }
@@ -219,6 +231,7 @@ impl WasiCtx {
                     error: Errno::SUCCESS,
                     kind: EVENTTYPE_CLOCK,
                     nbytes: 0,
+                    hangup: false,
                 });
             }
         }
@@ -232,6 +245,10 @@ impl WasiCtx {
             buf[8..10].copy_from_slice(&ev.error.0.to_le_bytes());
             buf[10] = ev.kind;
             buf[16..24].copy_from_slice(&ev.nbytes.to_le_bytes());
+            if ev.hangup {
+                // `eventrwflags::fd_readwrite_hangup`.
+                buf[24] = 1;
+            }
             mem.write(at, &buf)?;
         }
         mem.write_u32(out, ready.len().min(count as usize) as u32)
