@@ -9,6 +9,8 @@ $cc hello.c -o hello.wasm
 $cc files.c -o files.wasm
 $cc -msimd128 simd.c -o simd.wasm
 $cc trap.c -o trap.wasm
+# With its DWARF (no --strip-debug): source positions in backtraces.
+clang-16 --target=wasm32-wasi -O1 -g trap.c -o trap_debug.wasm
 $cc clocks_random.c -o clocks_random.wasm
 $cc wc.c -o wc.wasm
 $cc lz.c -o lz.wasm

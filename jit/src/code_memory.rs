@@ -31,6 +31,8 @@ pub struct FunctionInfo {
 pub struct DebugNames {
     pub module: Option<String>,
     pub funcs: std::collections::HashMap<u32, String>,
+    /// The module's DWARF line tables, if it carries them.
+    pub lines: Option<Arc<crate::debug_lines::DebugLines>>,
 }
 
 /// Where a relocation points.
@@ -486,6 +488,13 @@ pub fn passes_exceptions(pc: usize) -> bool {
     with_code(pc, |code| Some(code.passes_exceptions)).unwrap_or(false)
 }
 
+impl CodeMemory {
+    /// The DWARF line tables of the module this code is of, if it has them.
+    pub fn debug_lines(&self) -> Option<Arc<crate::debug_lines::DebugLines>> {
+        self.names.lines.clone()
+    }
+}
+
 /// A frame of a Wasm backtrace.
 #[derive(Debug, Clone)]
 pub struct FrameInfo {
@@ -494,6 +503,18 @@ pub struct FrameInfo {
     pub module_name: Option<String>,
     /// Offset of the instruction in the module binary.
     pub wasm_offset: Option<u32>,
+    /// The module's DWARF line tables, for [`FrameInfo::source_location`].
+    pub lines: Option<Arc<crate::debug_lines::DebugLines>>,
+}
+
+impl FrameInfo {
+    /// The instruction's file, line and column, from the module's DWARF
+    /// line tables (read the first time a frame of the module asks);
+    /// `None` for a module without them or an instruction they do not
+    /// cover.
+    pub fn source_location(&self) -> Option<crate::debug_lines::SourceLocation> {
+        self.lines.as_ref()?.locate(self.wasm_offset?)
+    }
 }
 
 /// Describes the Wasm function containing `pc`; `None` for non-Wasm code
@@ -508,6 +529,7 @@ pub fn lookup_frame(pc: usize) -> Option<FrameInfo> {
             func_name: code.names.funcs.get(&func_index).cloned(),
             module_name: code.names.module.clone(),
             wasm_offset,
+            lines: code.names.lines.clone(),
         })
     })
 }

@@ -151,6 +151,7 @@ fn function_indices(
 
 /// Places a module's compiled functions in code memory.
 fn place(
+    wasm: &[u8],
     info: &ModuleInfo,
     place_code: impl FnOnce(DebugNames) -> Result<Arc<CodeMemory>, CompileError>,
     facts: ModuleFacts,
@@ -159,6 +160,12 @@ fn place(
     let names = DebugNames {
         module: info.name.clone(),
         funcs: info.func_names.clone(),
+        lines: crate::debug_lines::DebugLines::new(
+            wasm,
+            &info.debug_sections,
+            info.code_section_start,
+        )
+        .map(Arc::new),
     };
     Ok(CompiledModule {
         handles_exceptions: facts.handles_exceptions,
@@ -296,7 +303,7 @@ impl Compiler {
         let tag_plan = plans.allocator.filter(|_| plans.tag_monitor);
         let passes = facts.handles_exceptions;
         let place_code = |names| CodeMemory::new(functions, names, passes);
-        place(info, place_code, facts, tag_plan)
+        place(wasm, info, place_code, facts, tag_plan)
     }
 
     /// Places code compiled earlier for module `wasm`
@@ -338,7 +345,7 @@ impl Compiler {
         }
         let passes = facts.handles_exceptions;
         let place_code = |names| CodeMemory::from_image(image, names, passes);
-        place(info, place_code, facts, tag_plan)
+        place(wasm, info, place_code, facts, tag_plan)
     }
 
     /// Translates and compiles the module's functions, in parallel: defined

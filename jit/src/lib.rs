@@ -10,6 +10,7 @@
 pub mod artifact;
 pub mod code_memory;
 pub mod compile;
+pub mod debug_lines;
 pub mod error;
 pub mod gc_types;
 pub mod module_info;

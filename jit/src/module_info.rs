@@ -541,6 +541,12 @@ pub struct ModuleInfo {
     pub data: Vec<DataSegment>,
     /// Function names from the `name` custom section.
     pub func_names: HashMap<u32, String>,
+    /// The custom sections of DWARF debug information (`.debug_*`): each
+    /// name and the range of its contents in the module.
+    pub debug_sections: Vec<(String, std::ops::Range<usize>)>,
+    /// Where the code section's contents begin in the module (DWARF's
+    /// addresses count from there).
+    pub code_section_start: usize,
     /// The name section names one of dlmalloc's own entry points
     /// (`dlmalloc`, `dlfree`, ...): the module's allocator is dlmalloc
     /// (wasi-libc's, Emscripten's), and `malloc` and the rest are its.
@@ -1007,11 +1013,24 @@ fn parse_checked(
                     });
                 }
             }
+            Payload::CodeSectionStart {
+                unchecked_range, ..
+            } => {
+                // Only a position: nothing is read at it.
+                info.code_section_start = unchecked_range.start as usize;
+            }
             Payload::CodeSectionEntry(body) => {
                 let r = body.range();
                 info.func_bodies.push(r.start as usize..r.end as usize);
             }
             Payload::CustomSection(section) => {
+                if section.name().starts_with(".debug_") {
+                    let start = section.data_offset() as usize;
+                    info.debug_sections.push((
+                        section.name().to_string(),
+                        start..start + section.data().len(),
+                    ));
+                }
                 if let wasmparser::KnownCustom::Name(names) = section.as_known() {
                     // A malformed name section is not an error: names are
                     // only a debugging aid.

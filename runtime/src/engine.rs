@@ -133,6 +133,40 @@ pub struct Config {
     pub nan_canonicalization: bool,
     /// How instances' memories are allocated (on demand by default).
     pub allocation_strategy: crate::InstanceAllocationStrategy,
+    /// Whether backtraces carry source positions from the module's DWARF
+    /// (`Environment` by default).
+    pub wasm_backtrace_details: WasmBacktraceDetails,
+}
+
+/// Whether traps' backtraces carry file, line and column from a module's
+/// DWARF debug information ([`Config::wasm_backtrace_details`], as
+/// wasmtime's).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WasmBacktraceDetails {
+    /// Always.
+    Enable,
+    /// Never (the line tables are not read).
+    Disable,
+    /// As `WALMART_BACKTRACE_DETAILS` (or wasmtime's
+    /// `WASMTIME_BACKTRACE_DETAILS`) says when the engine is made: `0`
+    /// for never, anything else or unset for always.
+    #[default]
+    Environment,
+}
+
+impl WasmBacktraceDetails {
+    fn enabled(self) -> bool {
+        match self {
+            WasmBacktraceDetails::Enable => true,
+            WasmBacktraceDetails::Disable => false,
+            WasmBacktraceDetails::Environment => {
+                ["WALMART_BACKTRACE_DETAILS", "WASMTIME_BACKTRACE_DETAILS"]
+                    .iter()
+                    .find_map(std::env::var_os)
+                    .is_none_or(|v| v != "0")
+            }
+        }
+    }
 }
 
 impl Default for Config {
@@ -166,6 +200,7 @@ impl Default for Config {
             opt_level: walmart_jit::OptLevel::Speed,
             nan_canonicalization: false,
             allocation_strategy: crate::InstanceAllocationStrategy::OnDemand,
+            wasm_backtrace_details: WasmBacktraceDetails::Environment,
         }
     }
 }
@@ -400,6 +435,15 @@ impl Config {
         self
     }
 
+    /// Whether traps' backtraces show each frame's file, line and column
+    /// from the module's DWARF (`.debug_line`, as `clang -g` leaves it):
+    /// `Environment` by default, which reads `WALMART_BACKTRACE_DETAILS`
+    /// (`0` turns it off).
+    pub fn wasm_backtrace_details(&mut self, details: WasmBacktraceDetails) -> &mut Config {
+        self.wasm_backtrace_details = details;
+        self
+    }
+
     /// How instances' memories are allocated: on demand (the default), or
     /// from a pool the engine reserves when it is made
     /// ([`crate::PoolingAllocationConfig`]), which makes instantiating and
@@ -483,6 +527,9 @@ struct EngineInner {
     epoch: AtomicU64,
     /// The memory slots, under the pooling allocator.
     memory_pool: Option<Arc<crate::pooling::MemoryPool>>,
+    /// Backtraces keep source positions ([`Config::wasm_backtrace_details`],
+    /// decided when the engine is made).
+    backtrace_details: bool,
 }
 
 impl Drop for EngineInner {
@@ -602,6 +649,7 @@ impl Engine {
                 host_stubs: Mutex::default(),
                 epoch: AtomicU64::new(0),
                 memory_pool,
+                backtrace_details: config.wasm_backtrace_details.enabled(),
             }),
         })
     }
@@ -609,6 +657,11 @@ impl Engine {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Whether backtraces keep source positions.
+    pub(crate) fn backtrace_details(&self) -> bool {
+        self.inner.backtrace_details
     }
 
     /// The pooling allocator's memory slots, if the engine pools memories.

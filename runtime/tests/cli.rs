@@ -575,6 +575,31 @@ fn traps_print_message_and_backtrace_and_fail() {
     let divide = stderr.find("!divide").expect("divide frame");
     let compute = stderr.find("!compute").expect("compute frame");
     assert!(divide < compute, "innermost frame first:\n{stderr}");
+    // Built with its DWARF: each frame's file and line under it, unless
+    // switched off.
+    let out = walmart(&["run", &fixture("trap_debug.wasm")]);
+    assert_eq!(out.status.code(), Some(134));
+    let stderr = text(&out.stderr);
+    let at = |line: u32| {
+        stderr
+            .lines()
+            .position(|l| {
+                l.trim_start().starts_with("at ") && l.contains(&format!("trap.c:{line}:"))
+            })
+            .unwrap_or_else(|| panic!("no trap.c:{line}:\n{stderr}"))
+    };
+    assert!(at(3) < at(4) && at(4) < at(5), "{stderr}");
+    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["run", &fixture("trap_debug.wasm")])
+        .env("WALMART_BACKTRACE_DETAILS", "0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(134));
+    assert!(
+        !text(&out.stderr).contains("trap.c"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

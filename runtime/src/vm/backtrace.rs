@@ -73,10 +73,28 @@ pub fn walk_return_addresses(fp: usize, max: usize, mut each: impl FnMut(usize))
 }
 
 /// One frame as wasmtime prints it, without the index:
-/// `0x1a2 - module!name`.
+/// `0x1a2 - module!name`, and ` at file:line:column` where the module's
+/// DWARF says.
 pub fn frame_line(f: &Frame) -> String {
     let (offset, name) = frame_parts(f);
-    format!("{offset} - {name}")
+    match source(f) {
+        Some(at) => format!("{offset} - {name} at {at}"),
+        None => format!("{offset} - {name}"),
+    }
+}
+
+/// `file:line:column` of a frame (the line and column where known), from
+/// its module's DWARF line tables.
+fn source(f: &Frame) -> Option<String> {
+    let at = f.source_location()?;
+    let mut out = printable(&at.file).into_owned();
+    if at.line > 0 {
+        out.push_str(&format!(":{}", at.line));
+        if at.column > 0 {
+            out.push_str(&format!(":{}", at.column));
+        }
+    }
+    Some(out)
 }
 
 /// A frame's code offset (`0x1a2`, or `?`) and `module!name`.
@@ -95,12 +113,17 @@ fn frame_parts(f: &Frame) -> (String, String) {
 }
 
 /// Formats frames the way wasmtime prints them:
-/// `    0:   0x1a2 - module!name`.
+/// `    0:   0x1a2 - module!name`, each followed by
+/// `                    at file:line:column` where the module's DWARF
+/// gives one (and the engine keeps them: `Config::wasm_backtrace_details`).
 pub fn format(frames: &[Frame]) -> String {
     let mut out = String::from("wasm backtrace:");
     for (i, f) in frames.iter().enumerate() {
         let (offset, name) = frame_parts(f);
         out.push_str(&format!("\n  {i:>4}: {offset:>8} - {name}"));
+        if let Some(at) = source(f) {
+            out.push_str(&format!("\n                    at {at}"));
+        }
     }
     out
 }

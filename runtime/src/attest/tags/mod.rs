@@ -275,6 +275,7 @@ fn report_access(
         func_name: module.func_names.get(&func).cloned(),
         module_name: module.name.clone(),
         wasm_offset: Some(offset),
+        lines: inst.module.inner.compiled.code.debug_lines(),
     }];
     frames.extend(backtrace::frames_of(&stack_at(fp)));
     report(
