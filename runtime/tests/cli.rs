@@ -2704,3 +2704,95 @@ fn serve(
     assert!(out.status.success(), "{program}: {}", text(&out.stderr));
     (replies, out)
 }
+
+#[test]
+fn the_environment_can_be_inherited_and_argv0_set() {
+    let run = |args: &[&str], env: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_walmart"));
+        cmd.arg("run").args(args).arg(fixture("hello.wasm"));
+        match env {
+            Some(v) => cmd.env("GREETING", v),
+            None => cmd.env_remove("GREETING"),
+        };
+        cmd.output().unwrap()
+    };
+    // `--env KEY` alone passes the host's value, or nothing.
+    let out = run(&["--env", "GREETING"], Some("from the host"));
+    assert!(
+        text(&out.stdout).contains("GREETING=from the host"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(&["--env", "GREETING"], None);
+    assert!(
+        text(&out.stdout).contains("GREETING=(unset)"),
+        "{}",
+        text(&out.stdout)
+    );
+    // `-S inherit-env` passes everything; --env's values come after it and win.
+    let out = run(&["-S", "inherit-env"], Some("inherited"));
+    assert!(
+        text(&out.stdout).contains("GREETING=inherited"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(
+        &["-S", "inherit-env=y", "--env", "GREETING=set"],
+        Some("inherited"),
+    );
+    assert!(
+        text(&out.stdout).contains("GREETING=set"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(&["-S", "inherit-env=n"], Some("inherited"));
+    assert!(
+        text(&out.stdout).contains("GREETING=(unset)"),
+        "{}",
+        text(&out.stdout)
+    );
+    for (args, says) in [
+        (vec!["-S", "inherit-env=maybe"], "expected `inherit-env=y`"),
+        (vec!["-S", "tcplisten"], "expected tcplisten=ADDR"),
+        (vec!["--env", "=x"], "expected KEY=VALUE or KEY"),
+    ] {
+        let out = run(&args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains(says) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+
+    // `--argv0`: what the guest sees as its name.
+    let dir = temp_dir("argv0");
+    let wat = dir.join("argv0.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (local $p i32) (local $n i32)
+    (drop (call $sizes (i32.const 0) (i32.const 4)))
+    (drop (call $get (i32.const 16) (i32.const 1024)))
+    ;; argv[0]'s length: up to its NUL.
+    (local.set $p (i32.load (i32.const 16)))
+    (block $end (loop $scan
+      (br_if $end (i32.eqz (i32.load8_u (i32.add (local.get $p) (local.get $n)))))
+      (local.set $n (i32.add (local.get $n) (i32.const 1)))
+      (br $scan)))
+    (i32.store (i32.const 64) (local.get $p))
+    (i32.store (i32.const 68) (local.get $n))
+    (drop (call $write (i32.const 1) (i32.const 64) (i32.const 1) (i32.const 72)))))"#,
+    )
+    .unwrap();
+    let wat = wat.display().to_string();
+    let out = walmart(&["run", "--argv0", "my-name", &wat]);
+    assert_eq!(text(&out.stdout), "my-name", "{}", text(&out.stderr));
+    let out = walmart(&["run", &wat]);
+    assert_eq!(text(&out.stdout), wat);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

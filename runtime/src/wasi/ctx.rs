@@ -191,9 +191,15 @@ impl WasiCtx {
         self
     }
 
-    /// Adds an environment variable.
+    /// Sets an environment variable (replacing an earlier value of the
+    /// same name: a guest's `getenv` would find only the first).
     pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
-        self.env.push(format!("{key}={value}"));
+        let entry = format!("{key}={value}");
+        let named = |e: &String| e.split_once('=').is_some_and(|(k, _)| k == key);
+        match self.env.iter_mut().find(|e| named(e)) {
+            Some(old) => *old = entry,
+            None => self.env.push(entry),
+        }
         self
     }
 

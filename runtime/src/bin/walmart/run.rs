@@ -57,18 +57,27 @@ pub struct RunArgs {
     /// Preopen host directory HOST for the guest, as GUEST (default: HOST). Repeatable.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     dirs: Vec<String>,
-    /// Set an environment variable for the guest. Repeatable.
-    #[arg(long = "env", value_name = "KEY=VALUE")]
+    /// Set an environment variable for the guest, or with KEY alone pass
+    /// the host's value of KEY (if it has one). Repeatable.
+    #[arg(long = "env", value_name = "KEY[=VALUE]")]
     envs: Vec<String>,
+    /// The guest's `argv[0]` (default: FILE as given).
+    #[arg(long, value_name = "NAME")]
+    argv0: Option<String>,
     /// Listen on the TCP address ADDR (`127.0.0.1:8080`) and give the
     /// guest the listening socket, non-blocking as wasmtime's, after the
     /// --dir directories (descriptor 3 without them): it accepts
     /// connections with `sock_accept`. Repeatable.
     #[arg(long = "tcplisten", value_name = "ADDR")]
     tcplisten: Vec<String>,
-    /// WASI options, as wasmtime's `-S`: `tcplisten=ADDR` (as --tcplisten).
-    /// Repeatable.
-    #[arg(short = 'S', long = "wasi", value_name = "tcplisten=ADDR")]
+    /// WASI options, as wasmtime's `-S`: `tcplisten=ADDR` (as
+    /// --tcplisten), `inherit-env[=y|n]` (pass the host's whole
+    /// environment, before --env's). Repeatable.
+    #[arg(
+        short = 'S',
+        long = "wasi",
+        value_name = "tcplisten=ADDR|inherit-env[=y|n]"
+    )]
     wasi_options: Vec<String>,
     /// `--attest tags`: write the trace of allocations and frees to FILE.
     #[arg(long, value_name = "FILE")]
@@ -256,17 +265,57 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         preloads.push((name.to_string(), m));
     }
     let mut ctx = WasiCtx::new();
-    let program = args.file.display().to_string();
+    let program = args
+        .argv0
+        .clone()
+        .unwrap_or_else(|| args.file.display().to_string());
     if args.invoke.is_some() {
         ctx.args([program]);
     } else {
         ctx.args(std::iter::once(program).chain(args.args.iter().cloned()));
     }
+    // `-S` first: the environment it passes comes before --env's.
+    let mut listens: Vec<(String, &str)> = Vec::new();
+    for option in &args.wasi_options {
+        let (name, value) = option.split_once('=').unwrap_or((option, "y"));
+        match name {
+            "tcplisten" if option.contains('=') => {
+                listens.push((format!("-S {option}"), value));
+            }
+            "tcplisten" => bail!("-S {option}: expected tcplisten=ADDR"),
+            "inherit-env" => match value {
+                "y" | "yes" | "true" => {
+                    for (k, v) in std::env::vars_os() {
+                        // Names and values as they are; a guest reads bytes.
+                        if let (Some(k), Some(v)) = (k.to_str(), v.to_str()) {
+                            ctx.env(k, v);
+                        }
+                    }
+                }
+                "n" | "no" | "false" => {}
+                _ => bail!("-S {option}: expected `inherit-env=y` or `inherit-env=n`"),
+            },
+            _ => {
+                bail!("-S {option}: unknown WASI option (known: tcplisten=ADDR, inherit-env[=y|n])")
+            }
+        }
+    }
     for kv in &args.envs {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--env {kv}: expected KEY=VALUE"))?;
-        ctx.env(k, v);
+        match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                ctx.env(k, v);
+            }
+            Some(_) => bail!("--env {kv}: expected KEY=VALUE or KEY"),
+            // KEY alone: the host's value, as wasmtime's `--env KEY`.
+            None => {
+                if let Some(v) = std::env::var_os(kv) {
+                    let v = v
+                        .into_string()
+                        .map_err(|_| anyhow!("--env {kv}: the host's value is not UTF-8"))?;
+                    ctx.env(kv, &v);
+                }
+            }
+        }
     }
     for dir in &args.dirs {
         let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
@@ -277,17 +326,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // by asking descriptors from 3 up and stops at the first that is not
     // one, so a socket before them would hide them (wasmtime puts its
     // listeners first, and has that problem).
-    let mut listens: Vec<(String, &str)> = args
-        .tcplisten
-        .iter()
-        .map(|a| (format!("--tcplisten {a}"), a.as_str()))
-        .collect();
-    for option in &args.wasi_options {
-        match option.split_once('=') {
-            Some(("tcplisten", addr)) => listens.push((format!("-S {option}"), addr)),
-            _ => bail!("-S {option}: unknown WASI option (known: tcplisten=ADDR)"),
-        }
-    }
+    listens.extend(
+        args.tcplisten
+            .iter()
+            .map(|a| (format!("--tcplisten {a}"), a.as_str())),
+    );
     for (flag, addr) in listens {
         let listener =
             std::net::TcpListener::bind(addr).map_err(|e| anyhow!("{flag}: cannot listen: {e}"))?;
