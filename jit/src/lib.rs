@@ -14,7 +14,7 @@ pub mod debug_lines;
 pub mod error;
 pub mod gc_types;
 pub mod module_info;
-mod perf_map;
+pub mod perf_map;
 pub mod sites;
 pub mod translate;
 pub mod trap;

@@ -136,6 +136,22 @@ pub struct Config {
     /// Whether backtraces carry source positions from the module's DWARF
     /// (`Environment` by default).
     pub wasm_backtrace_details: WasmBacktraceDetails,
+    /// How generated code is made known to profilers (none by default).
+    pub profiler: ProfilingStrategy,
+}
+
+/// How generated code is made known to profilers ([`Config::profiler`],
+/// as wasmtime's).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProfilingStrategy {
+    /// Not at all (`WALMART_PERFMAP=1` in the environment still writes
+    /// the perf map).
+    #[default]
+    None,
+    /// Every compiled function's address, size and name appended to
+    /// `/tmp/perf-PID.map`, which `perf report` reads to name the
+    /// addresses of code it found in no ELF file.
+    PerfMap,
 }
 
 /// Whether traps' backtraces carry file, line and column from a module's
@@ -201,6 +217,7 @@ impl Default for Config {
             nan_canonicalization: false,
             allocation_strategy: crate::InstanceAllocationStrategy::OnDemand,
             wasm_backtrace_details: WasmBacktraceDetails::Environment,
+            profiler: ProfilingStrategy::None,
         }
     }
 }
@@ -435,6 +452,14 @@ impl Config {
         self
     }
 
+    /// How generated code is made known to profilers: `PerfMap` writes
+    /// `/tmp/perf-PID.map` for `perf` (for code placed once an engine so
+    /// configured exists: the map is the process's).
+    pub fn profiler(&mut self, profiler: ProfilingStrategy) -> &mut Config {
+        self.profiler = profiler;
+        self
+    }
+
     /// Whether traps' backtraces show each frame's file, line and column
     /// from the module's DWARF (`.debug_line`, as `clang -g` leaves it):
     /// `Environment` by default, which reads `WALMART_BACKTRACE_DETAILS`
@@ -633,6 +658,9 @@ impl Engine {
             opt_level: config.opt_level,
             nan_canonicalization: config.nan_canonicalization,
         })?;
+        if config.profiler == ProfilingStrategy::PerfMap {
+            walmart_jit::perf_map::enable();
+        }
         let memory_pool = match &config.allocation_strategy {
             crate::InstanceAllocationStrategy::OnDemand => None,
             crate::InstanceAllocationStrategy::Pooling(pooling) => Some(Arc::new(

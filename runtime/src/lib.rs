@@ -49,7 +49,7 @@ mod wrap;
 pub use any_ref::AnyRef;
 pub use attest::AttestOptions;
 pub use call_hook::CallHook;
-pub use engine::{Config, Engine, Precompiled, WasmBacktraceDetails};
+pub use engine::{Config, Engine, Precompiled, ProfilingStrategy, WasmBacktraceDetails};
 pub use error::{Error, Result, Trap};
 pub use exception::{ExnRef, Tag, TagType};
 pub use func::{Caller, Func};

@@ -2796,3 +2796,35 @@ fn the_environment_can_be_inherited_and_argv0_set() {
     assert_eq!(text(&out.stdout), wat);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn profile_perfmap_names_the_generated_code_for_perf() {
+    let child = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["run", "--profile", "perfmap", &fixture("trap.wasm")])
+        .env_remove("WALMART_PERFMAP")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let map = PathBuf::from(format!("/tmp/perf-{}.map", child.id()));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    let text_of_map = std::fs::read_to_string(&map).unwrap();
+    std::fs::remove_file(&map).unwrap();
+    // `ADDRESS SIZE NAME`, hexadecimal, one line a function.
+    let divide = text_of_map
+        .lines()
+        .find(|l| l.ends_with("::divide"))
+        .unwrap_or_else(|| panic!("{text_of_map}"));
+    let fields: Vec<&str> = divide.split(' ').collect();
+    assert_eq!(fields.len(), 3, "{divide}");
+    assert!(u64::from_str_radix(fields[0], 16).unwrap() > 0);
+    assert!(u64::from_str_radix(fields[1], 16).unwrap() > 0);
+    let out = walmart(&["run", "--profile", "jitdump", &fixture("trap.wasm")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("unsupported profiler"),
+        "{}",
+        text(&out.stderr)
+    );
+}

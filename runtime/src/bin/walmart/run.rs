@@ -61,6 +61,10 @@ pub struct RunArgs {
     /// the host's value of KEY (if it has one). Repeatable.
     #[arg(long = "env", value_name = "KEY[=VALUE]")]
     envs: Vec<String>,
+    /// Make generated code known to a profiler: `perfmap` appends each
+    /// compiled function to /tmp/perf-PID.map, for `perf report`.
+    #[arg(long, value_name = "perfmap")]
+    profile: Option<String>,
     /// The guest's `argv[0]` (default: FILE as given).
     #[arg(long, value_name = "NAME")]
     argv0: Option<String>,
@@ -218,7 +222,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.trace.is_some() && args.code.attest != Policy::Tags {
         bail!("--trace needs --attest tags");
     }
-    let (config, bounds) = args.code.config()?;
+    let (mut config, bounds) = args.code.config()?;
+    match args.profile.as_deref() {
+        None => {}
+        Some("perfmap") => {
+            config.profiler(walmart::ProfilingStrategy::PerfMap);
+        }
+        Some(other) => bail!("--profile {other}: unsupported profiler (walmart writes `perfmap`)"),
+    }
     let engine = Engine::new(&config)?;
     let attesting = args.code.attest != Policy::Off;
     let hooks = matches!(args.code.attest, Policy::Coarse | Policy::Fine);
