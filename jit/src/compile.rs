@@ -164,6 +164,7 @@ fn place(
             wasm,
             &info.debug_sections,
             info.code_section_start,
+            info.func_bodies.first().map_or(usize::MAX, |b| b.start),
         )
         .map(Arc::new),
     };

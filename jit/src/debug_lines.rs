@@ -33,18 +33,39 @@ struct Row {
 
 const END: u32 = u32::MAX;
 
+/// The most rows read from one module's line tables (16 bytes each): a
+/// crafted module cannot make the first backtrace take unbounded memory
+/// (positions past it are not given).
+const MAX_ROWS: usize = 4 << 20;
+
 /// A module's DWARF sections, kept to be read when a backtrace asks.
-#[derive(Debug)]
 pub struct DebugLines {
-    /// Each `.debug_*` section's name and bytes.
+    /// Each needed `.debug_*` section's name and bytes.
     sections: Vec<(String, Vec<u8>)>,
     /// Where the code section's contents start in the module: DWARF's
     /// addresses are offsets from there.
     code_start: u32,
+    /// The code-section address of the first function body: a sequence
+    /// starting below it describes a function the linker removed (older
+    /// linkers gave those address 0).
+    first_body: u32,
     table: OnceLock<Option<LineTable>>,
 }
 
-#[derive(Debug)]
+impl std::fmt::Debug for DebugLines {
+    /// Names and sizes only: a trap's `{:?}` must not print the DWARF.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sizes: Vec<(&str, usize)> = self
+            .sections
+            .iter()
+            .map(|(name, bytes)| (name.as_str(), bytes.len()))
+            .collect();
+        f.debug_struct("DebugLines")
+            .field("sections", &sizes)
+            .finish()
+    }
+}
+
 struct LineTable {
     /// Sorted by address; at one address an end comes before a start.
     rows: Vec<Row>,
@@ -52,24 +73,39 @@ struct LineTable {
 }
 
 impl DebugLines {
-    /// The sections named `.debug_*` among `custom` (name and range in
-    /// `wasm`), or `None` when there is no `.debug_line` to read.
+    /// The sections the line tables need among `custom` (name and range
+    /// in `wasm`), or `None` when there is no `.debug_line` to read;
+    /// `code_start` is where the code section's contents begin and
+    /// `first_body` where its first function body does.
     pub fn new(
         wasm: &[u8],
         custom: &[(String, Range<usize>)],
         code_start: usize,
+        first_body: usize,
     ) -> Option<DebugLines> {
         if !custom.iter().any(|(name, _)| name == ".debug_line") {
             return None;
         }
+        // What units and their line programs are read from (not the
+        // location lists, ranges or frames).
+        const NEEDED: [&str; 7] = [
+            ".debug_line",
+            ".debug_info",
+            ".debug_abbrev",
+            ".debug_str",
+            ".debug_line_str",
+            ".debug_str_offsets",
+            ".debug_addr",
+        ];
         let sections = custom
             .iter()
-            .filter(|(name, _)| name.starts_with(".debug_"))
+            .filter(|(name, _)| NEEDED.contains(&name.as_str()))
             .filter_map(|(name, range)| Some((name.clone(), wasm.get(range.clone())?.to_vec())))
             .collect();
         Some(DebugLines {
             sections,
             code_start: u32::try_from(code_start).ok()?,
+            first_body: u32::try_from(first_body.saturating_sub(code_start)).ok()?,
             table: OnceLock::new(),
         })
     }
@@ -99,6 +135,9 @@ impl DebugLines {
             .map_or(&[][..], |(_, bytes)| bytes)
     }
 
+    /// Every unit's line program, each once. A unit that cannot be read
+    /// is skipped; a program that goes wrong keeps the sequences it
+    /// finished.
     fn read(&self) -> Result<LineTable, gimli::Error> {
         let dwarf = Dwarf::load(|id| {
             Ok::<_, gimli::Error>(EndianSlice::new(self.section(id), LittleEndian))
@@ -106,28 +145,52 @@ impl DebugLines {
         let mut rows = Vec::new();
         let mut files = Vec::new();
         let mut file_ids: HashMap<String, u32> = HashMap::new();
+        let mut programs_read = std::collections::HashSet::new();
         let mut units = dwarf.units();
-        while let Some(header) = units.next()? {
-            let unit = dwarf.unit(header)?;
+        'units: while let Ok(Some(header)) = units.next() {
+            let Ok(unit) = dwarf.unit(header) else {
+                continue;
+            };
             let Some(program) = unit.line_program.clone() else {
                 continue;
             };
+            // Units may share a program: its rows once.
+            if !programs_read.insert(program.header().offset().0) {
+                continue;
+            }
             let comp_dir = unit.comp_dir.map(|d| d.to_string_lossy().into_owned());
             // Each file of this unit's header once, by its index.
             let mut unit_files: HashMap<u64, u32> = HashMap::new();
+            let mut sequence: Vec<Row> = Vec::new();
             let mut program_rows = program.rows();
-            while let Some((header, row)) = program_rows.next_row()? {
+            while let Ok(Some((header, row))) = program_rows.next_row() {
                 let Ok(address) = u32::try_from(row.address()) else {
+                    sequence.clear();
                     continue;
                 };
                 if row.end_sequence() {
-                    rows.push(Row {
-                        address,
-                        file: END,
-                        line: 0,
-                        column: 0,
-                    });
+                    // A sequence of a removed function (below the first
+                    // body) would claim live code's addresses.
+                    if sequence
+                        .first()
+                        .is_some_and(|r| r.address >= self.first_body)
+                    {
+                        if rows.len() + sequence.len() >= MAX_ROWS {
+                            break 'units;
+                        }
+                        rows.append(&mut sequence);
+                        rows.push(Row {
+                            address,
+                            file: END,
+                            line: 0,
+                            column: 0,
+                        });
+                    }
+                    sequence.clear();
                     continue;
+                }
+                if sequence.len() >= MAX_ROWS {
+                    break 'units;
                 }
                 let file = match unit_files.get(&row.file_index()) {
                     Some(&id) => id,
@@ -136,10 +199,14 @@ impl DebugLines {
                             .file(header)
                             .map(|entry| {
                                 let name = string(&dwarf, &unit, entry.path_name());
-                                let dir = entry
-                                    .directory(header)
-                                    .map(|d| string(&dwarf, &unit, d))
-                                    .unwrap_or_default();
+                                // Directory 0 is the compilation directory.
+                                let dir = match entry.directory_index() {
+                                    0 => String::new(),
+                                    _ => entry
+                                        .directory(header)
+                                        .map(|d| string(&dwarf, &unit, d))
+                                        .unwrap_or_default(),
+                                };
                                 join(comp_dir.as_deref(), &dir, &name)
                             })
                             .unwrap_or_else(|| "<unknown>".to_string());
@@ -152,7 +219,7 @@ impl DebugLines {
                         id
                     }
                 };
-                rows.push(Row {
+                sequence.push(Row {
                     address,
                     file,
                     line: row
@@ -187,7 +254,16 @@ fn string(
 /// `name` under `dir` under the compilation directory, each only where
 /// the one inside is relative.
 fn join(comp_dir: Option<&str>, dir: &str, name: &str) -> String {
-    let absolute = |p: &str| p.starts_with('/');
+    // POSIX, and Windows (`C:\`, `\\server`): modules are built anywhere.
+    let absolute = |p: &str| {
+        let b = p.as_bytes();
+        p.starts_with('/')
+            || p.starts_with('\\')
+            || (b.len() >= 3
+                && b[0].is_ascii_alphabetic()
+                && b[1] == b':'
+                && matches!(b[2], b'\\' | b'/'))
+    };
     let mut path = name.to_string();
     if !absolute(&path) && !dir.is_empty() {
         path = format!("{}/{path}", dir.trim_end_matches('/'));

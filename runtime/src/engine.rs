@@ -156,12 +156,13 @@ pub enum ProfilingStrategy {
 
 /// Whether traps' backtraces carry file, line and column from a module's
 /// DWARF debug information ([`Config::wasm_backtrace_details`], as
-/// wasmtime's).
+/// wasmtime's, though on where wasmtime's is off unless asked).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum WasmBacktraceDetails {
     /// Always.
     Enable,
-    /// Never (the line tables are not read).
+    /// Never: modules compiled by the engine keep no DWARF and read none
+    /// (tag monitor reports included).
     Disable,
     /// As `WALMART_BACKTRACE_DETAILS` (or wasmtime's
     /// `WASMTIME_BACKTRACE_DETAILS`) says when the engine is made: `0`

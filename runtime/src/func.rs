@@ -545,31 +545,14 @@ pub(crate) fn invoke(
                 // it and wraps it round to fuel.
                 store.limits.fuel_consumed = 0;
             }
-            Err(Error::Trap(Trap::new(kind, keep_details(store, t.frames))))
+            Err(Error::Trap(Trap::new(kind, t.frames)))
         }
         Err(CallFailure::Host(HostFailure::Panic(payload), _)) => panic::resume_unwind(payload),
         Err(CallFailure::Host(HostFailure::Error(e), frames)) => Err(match e {
-            Error::Host { error, frames: f } if f.is_empty() => Error::Host {
-                error,
-                frames: keep_details(store, frames),
-            },
+            Error::Host { error, frames: f } if f.is_empty() => Error::Host { error, frames },
             other => other,
         }),
     }
-}
-
-/// `frames` without their modules' line tables, where the engine keeps no
-/// source positions (`Config::wasm_backtrace_details`).
-fn keep_details(
-    store: &StoreOpaque,
-    mut frames: Vec<crate::vm::backtrace::Frame>,
-) -> Vec<crate::vm::backtrace::Frame> {
-    if !store.engine.backtrace_details() {
-        for f in &mut frames {
-            f.lines = None;
-        }
-    }
-    frames
 }
 
 /// Leaves the exception a host function threw pending for the code its

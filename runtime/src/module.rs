@@ -145,10 +145,14 @@ impl Module {
     /// its placed code.
     fn assemble(
         engine: &Engine,
-        info: ModuleInfo,
+        mut info: ModuleInfo,
         wasm: &[u8],
         compile: impl FnOnce(&ModuleInfo) -> std::result::Result<CompiledModule, CompileError>,
     ) -> Result<Module> {
+        if !engine.backtrace_details() {
+            // No source positions: the DWARF is neither kept nor read.
+            info.debug_sections.clear();
+        }
         let type_ids = engine.module_type_ids(&info);
         let type_infos: Vec<u64> = type_ids.iter().map(|id| engine.type_info(*id)).collect();
         let compiled = compile(&info)?;

@@ -43,13 +43,18 @@ fn frames_name_their_file_and_line() {
         .filter_map(|f| f.source_location())
         .map(|at| (at.file, at.line))
         .collect();
-    // divide (line 3) where it traps, compute (4) that called it, main (5).
-    let ours: Vec<u32> = located
+    // divide (line 3) where it traps, compute (4) that called it, main (5):
+    // the columns pin the address base (the division, and the calls).
+    let ours: Vec<(u32, u32)> = trap
+        .frames()
         .iter()
-        .filter(|(file, _)| file.ends_with("/trap.c"))
-        .map(|&(_, line)| line)
+        .filter_map(|f| f.source_location())
+        .filter(|at| at.file.ends_with("/trap.c"))
+        .map(|at| (at.line, at.column))
         .collect();
-    assert_eq!(ours, [3, 4, 5], "{located:?}");
+    assert_eq!(ours, [(3, 63), (4, 55), (5, 50)], "{located:?}");
+    // Debug output names the sections, never prints them.
+    assert!(format!("{err:?}").len() < 20_000);
     let text = err.to_string();
     assert!(text.contains("trap.c:3:"), "{text}");
     let first_at = text.lines().nth(3).unwrap();
@@ -103,4 +108,68 @@ fn modules_without_debug_information_or_with_bad_line_tables_trap_as_before() {
         assert!(trap.frames()[0].source_location().is_none());
         assert!(err.to_string().contains("integer divide by zero"), "{err}");
     }
+}
+
+/// The contents' range of custom section `name` in `wasm`.
+fn custom_section(wasm: &[u8], name: &str) -> std::ops::Range<usize> {
+    let leb = |at: &mut usize| {
+        let (mut n, mut shift) = (0usize, 0);
+        loop {
+            let b = wasm[*at];
+            *at += 1;
+            n |= ((b & 0x7f) as usize) << shift;
+            shift += 7;
+            if b < 0x80 {
+                return n;
+            }
+        }
+    };
+    let mut at = 8;
+    while at < wasm.len() {
+        let id = wasm[at];
+        at += 1;
+        let size = leb(&mut at);
+        let end = at + size;
+        if id == 0 {
+            let mut p = at;
+            let len = leb(&mut p);
+            if &wasm[p..p + len] == name.as_bytes() {
+                return p + len..end;
+            }
+        }
+        at = end;
+    }
+    panic!("no section {name}");
+}
+
+#[test]
+fn damaged_dwarf_gives_no_positions_and_no_panic() {
+    let engine = engine(WasmBacktraceDetails::Enable);
+    let original = fixture("trap_debug.wasm");
+    let mut located = 0;
+    for section in [".debug_line", ".debug_info", ".debug_abbrev", ".debug_str"] {
+        let range = custom_section(&original, section);
+        // Runs of one byte over the start, the middle and the end of the
+        // section, and the whole of it.
+        let len = range.len();
+        for (from, n) in [
+            (0, 16),
+            (len / 2, 64),
+            (len.saturating_sub(32), 32),
+            (0, len),
+        ] {
+            for fill in [0x00, 0xff, 0x7f] {
+                let mut wasm = original.clone();
+                let at = range.start + from;
+                wasm[at..at + n.min(len - from)].fill(fill);
+                let module = Module::new(&engine, &wasm).unwrap();
+                let err = run(&engine, &module);
+                let text = err.to_string();
+                assert!(text.contains("integer divide by zero"), "{text}");
+                located += text.contains("trap.c:3:63") as usize;
+            }
+        }
+    }
+    // Damage somewhere else than the unit of trap.c leaves its positions.
+    assert!(located > 0);
 }
