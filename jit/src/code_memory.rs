@@ -489,6 +489,12 @@ pub fn passes_exceptions(pc: usize) -> bool {
 }
 
 impl CodeMemory {
+    /// Where this code's mapping starts: what [`FrameInfo::code`] holds
+    /// for the frames of its functions.
+    pub fn start(&self) -> usize {
+        self.ptr as usize
+    }
+
     /// The DWARF line tables of the module this code is of, if it has them.
     pub fn debug_lines(&self) -> Option<Arc<crate::debug_lines::DebugLines>> {
         self.names.lines.clone()
@@ -505,6 +511,9 @@ pub struct FrameInfo {
     pub wasm_offset: Option<u32>,
     /// The module's DWARF line tables, for [`FrameInfo::source_location`].
     pub lines: Option<Arc<crate::debug_lines::DebugLines>>,
+    /// The start of the code the frame's function is in
+    /// ([`CodeMemory::start`]): which compiled module it belongs to.
+    pub code: usize,
 }
 
 impl FrameInfo {
@@ -530,6 +539,7 @@ pub fn lookup_frame(pc: usize) -> Option<FrameInfo> {
             module_name: code.names.module.clone(),
             wasm_offset,
             lines: code.names.lines.clone(),
+            code: code.start(),
         })
     })
 }

@@ -138,6 +138,8 @@ pub struct Config {
     pub wasm_backtrace_details: WasmBacktraceDetails,
     /// How generated code is made known to profilers (none by default).
     pub profiler: ProfilingStrategy,
+    /// A trap carries a snapshot of its store (off by default).
+    pub coredump_on_trap: bool,
 }
 
 /// How generated code is made known to profilers ([`Config::profiler`],
@@ -219,6 +221,7 @@ impl Default for Config {
             allocation_strategy: crate::InstanceAllocationStrategy::OnDemand,
             wasm_backtrace_details: WasmBacktraceDetails::Environment,
             profiler: ProfilingStrategy::None,
+            coredump_on_trap: false,
         }
     }
 }
@@ -450,6 +453,15 @@ impl Config {
     /// (nbody 7x, matmul 2.5x; wasmtime's the same, `benches/RESULTS.md`).
     pub fn cranelift_nan_canonicalization(&mut self, on: bool) -> &mut Config {
         self.nan_canonicalization = on;
+        self
+    }
+
+    /// Whether a trap takes a snapshot of its store (wasmtime's): every
+    /// memory's bytes, every global, the frames; `Trap::coredump`, and
+    /// `WasmCoreDump::serialize` writes it as a Wasm coredump for
+    /// debuggers. Memories are copied at each trap: off by default.
+    pub fn coredump_on_trap(&mut self, on: bool) -> &mut Config {
+        self.coredump_on_trap = on;
         self
     }
 

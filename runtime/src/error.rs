@@ -9,11 +9,28 @@ use crate::vm::backtrace::{self, Frame};
 pub struct Trap {
     kind: TrapKind,
     frames: Vec<Frame>,
+    coredump: Option<std::sync::Arc<crate::WasmCoreDump>>,
 }
 
 impl Trap {
     pub(crate) fn new(kind: TrapKind, frames: Vec<Frame>) -> Trap {
-        Trap { kind, frames }
+        Trap {
+            kind,
+            frames,
+            coredump: None,
+        }
+    }
+
+    /// This trap with the store's snapshot taken as it trapped.
+    pub(crate) fn with_coredump(mut self, coredump: crate::WasmCoreDump) -> Trap {
+        self.coredump = Some(std::sync::Arc::new(coredump));
+        self
+    }
+
+    /// The store's memories, globals and frames as they were at the trap,
+    /// when the engine takes them (`Config::coredump_on_trap`).
+    pub fn coredump(&self) -> Option<&crate::WasmCoreDump> {
+        self.coredump.as_deref()
     }
 
     /// The reason.

@@ -545,11 +545,23 @@ pub(crate) fn invoke(
                 // it and wraps it round to fuel.
                 store.limits.fuel_consumed = 0;
             }
-            Err(Error::Trap(Trap::new(kind, t.frames)))
+            let trap = Trap::new(kind, t.frames);
+            Err(Error::Trap(if store.engine.config().coredump_on_trap {
+                let dump = crate::WasmCoreDump::capture(store, trap.frames());
+                trap.with_coredump(dump)
+            } else {
+                trap
+            }))
         }
         Err(CallFailure::Host(HostFailure::Panic(payload), _)) => panic::resume_unwind(payload),
         Err(CallFailure::Host(HostFailure::Error(e), frames)) => Err(match e {
             Error::Host { error, frames: f } if f.is_empty() => Error::Host { error, frames },
+            // A trap a builtin raised (an attestation hook's stop): the
+            // snapshot where Wasm called it.
+            Error::Trap(t) if t.coredump().is_none() && store.engine.config().coredump_on_trap => {
+                let dump = crate::WasmCoreDump::capture(store, &frames);
+                Error::Trap(t.with_coredump(dump))
+            }
             other => other,
         }),
     }

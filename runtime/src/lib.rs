@@ -20,6 +20,7 @@
 mod any_ref;
 pub mod attest;
 mod call_hook;
+mod coredump;
 mod engine;
 mod error;
 mod exception;
@@ -49,6 +50,7 @@ mod wrap;
 pub use any_ref::AnyRef;
 pub use attest::AttestOptions;
 pub use call_hook::CallHook;
+pub use coredump::WasmCoreDump;
 pub use engine::{Config, Engine, Precompiled, ProfilingStrategy, WasmBacktraceDetails};
 pub use error::{Error, Result, Trap};
 pub use exception::{ExnRef, Tag, TagType};

@@ -660,10 +660,7 @@ fn bad_input_gets_one_clear_line_and_a_failure_status() {
             vec!["run", "--dir", "/no/such/dir", &hello],
             "--dir /no/such/dir",
         ),
-        (
-            vec!["run", "--env", "NOEQUALS", &hello],
-            "expected KEY=VALUE",
-        ),
+        (vec!["run", "--env", "=x", &hello], "expected KEY=VALUE"),
     ] {
         let out = walmart(&args);
         let stderr = text(&out.stderr);
@@ -2827,4 +2824,43 @@ fn profile_perfmap_names_the_generated_code_for_perf() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn dash_d_coredump_writes_the_trapping_stores_snapshot() {
+    let dir = temp_dir("coredump");
+    let path = dir.join("trap.coredump");
+    let flag = format!("coredump={}", path.display());
+    let out = walmart(&["run", "-D", &flag, &fixture("trap.wasm")]);
+    assert_eq!(out.status.code(), Some(134));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("wasm coredump written to"), "{stderr}");
+    let bytes = std::fs::read(&path).unwrap();
+    // A Wasm module with the coredump's sections, its stack naming the
+    // program's functions by index.
+    let mut frames = 0;
+    let mut names = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let wasmparser::Payload::CustomSection(c) = payload.unwrap() {
+            names.push(c.name().to_string());
+            if let wasmparser::KnownCustom::CoreDumpStack(stack) = c.as_known() {
+                frames = stack.frames.len();
+            }
+        }
+    }
+    assert!(names.contains(&"corestack".to_string()), "{names:?}");
+    assert!(frames >= 3, "{frames}");
+    // No trap, no file; a bad option, one line.
+    std::fs::remove_file(&path).unwrap();
+    let out = walmart(&["run", "-D", &flag, &fixture("hello.wasm")]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!path.exists());
+    let out = walmart(&["run", "-D", "debug-info", &fixture("hello.wasm")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("unknown debugging option") && err.lines().count() == 1,
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

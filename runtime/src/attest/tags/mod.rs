@@ -276,6 +276,7 @@ fn report_access(
         module_name: module.name.clone(),
         wasm_offset: Some(offset),
         lines: inst.module.inner.compiled.code.debug_lines(),
+        code: inst.module.inner.compiled.code.start(),
     }];
     frames.extend(backtrace::frames_of(&stack_at(fp)));
     report(

@@ -65,6 +65,11 @@ pub struct RunArgs {
     /// compiled function to /tmp/perf-PID.map, for `perf report`.
     #[arg(long, value_name = "perfmap")]
     profile: Option<String>,
+    /// Debugging options, as wasmtime's `-D`: `coredump=PATH` writes a
+    /// Wasm coredump of the store (memories, globals, frames) to PATH
+    /// when the guest traps. Repeatable.
+    #[arg(short = 'D', long = "debug", value_name = "coredump=PATH")]
+    debug_options: Vec<String>,
     /// The guest's `argv[0]` (default: FILE as given).
     #[arg(long, value_name = "NAME")]
     argv0: Option<String>,
@@ -223,6 +228,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         bail!("--trace needs --attest tags");
     }
     let (mut config, bounds) = args.code.config()?;
+    for option in &args.debug_options {
+        match option.split_once('=') {
+            Some(("coredump", path)) if !path.is_empty() => {
+                config.coredump_on_trap(true);
+                let _ = COREDUMP.set((PathBuf::from(path), args.file.display().to_string()));
+            }
+            _ => bail!("-D {option}: unknown debugging option (known: coredump=PATH)"),
+        }
+    }
     match args.profile.as_deref() {
         None => {}
         Some("perfmap") => {
@@ -596,12 +610,33 @@ fn detections_on_stderr() -> impl Fn(&walmart::attest::Event) + Send + Sync + 's
 /// Detections [`detections_on_stderr`] shows.
 const SHOWN_DETECTIONS: usize = 10;
 
+/// Where `-D coredump=PATH` writes a trap's coredump, and the program's
+/// name it records (set once, as the run is configured).
+static COREDUMP: std::sync::OnceLock<(PathBuf, String)> = std::sync::OnceLock::new();
+
+/// Writes the trap's coredump where `-D coredump` asked, saying so.
+fn write_coredump(e: &walmart::Error) {
+    let (Some((path, program)), walmart::Error::Trap(t)) = (COREDUMP.get(), e) else {
+        return;
+    };
+    let Some(dump) = t.coredump() else { return };
+    match std::fs::write(path, dump.serialize(program)) {
+        Ok(()) => eprintln!("walmart: wasm coredump written to {}", path.display()),
+        // The run's failure is the trap's: the coredump is a diagnostic.
+        Err(err) => eprintln!(
+            "walmart: -D coredump: cannot write {}: {err}",
+            path.display()
+        ),
+    }
+}
+
 /// Prints a guest failure and picks the exit status.
 fn report(e: walmart::Error) -> anyhow::Result<ExitCode> {
     if let Some(code) = e.exit_status() {
         // Exit statuses beyond a byte are truncated by the OS anyway.
         return Ok(ExitCode::from(code as u8));
     }
+    write_coredump(&e);
     match &e {
         walmart::Error::Trap(t) if t.kind() == walmart::TrapKind::AttestationViolation => {
             eprintln!("error: {e} (stopped by --on-detect trap: the detection is above)");
