@@ -1,6 +1,6 @@
 //! Symbols for generated code in `perf` profiles: with `WALMART_PERFMAP=1`
 //! in the environment, or once an engine asks (`Config::profiler`,
-//! `walmart run --profile perfmap`), every placed function is appended to
+//! `walmart run --profile perfmap`), every placed function is written to
 //! `/tmp/perf-PID.map`, the file `perf report` reads to name addresses of
 //! code it found in no ELF image.
 
@@ -34,11 +34,9 @@ fn map_file() -> Option<&'static Mutex<std::fs::File>> {
     }
     FILE.get_or_init(|| {
         let path = format!("/tmp/perf-{}.map", std::process::id());
-        match std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-        {
+        // Made anew (as wasmtime's): a map a process of the same id left
+        // would name this one's addresses wrongly.
+        match std::fs::File::create(&path) {
             Ok(f) => Some(Mutex::new(f)),
             Err(e) => {
                 // Profiling is a diagnostic aid: say why it is off, run on.

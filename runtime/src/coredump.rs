@@ -16,12 +16,18 @@ use crate::store::StoreOpaque;
 use crate::types::ValType;
 use crate::vm::backtrace::Frame;
 
-/// Bytes a data segment covers at most: runs of zero pages between
-/// written ones are left out (memory is zero where no segment says).
+/// The unit memory is kept in: pages all zero are left out (memory is
+/// zero where no data segment says otherwise).
 const PAGE: usize = 4096;
 
+/// The most memory bytes one coredump keeps, and the most data segments
+/// (wasmparser's limit): past them the dump is partial, as the format
+/// allows, rather than the process out of memory at a trap.
+const MAX_BYTES: usize = 1 << 30;
+const MAX_SEGMENTS: usize = 100_000;
+
 /// A snapshot of a store at a trap ([`crate::Trap::coredump`]).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct WasmCoreDump {
     /// Each module's name (`<unknown>` without a name section).
     modules: Vec<String>,
@@ -35,20 +41,70 @@ pub struct WasmCoreDump {
     frames: Vec<(u32, u32, u32)>,
 }
 
+impl std::fmt::Debug for WasmCoreDump {
+    /// A summary: a trap's `{:?}` must not print memories.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmCoreDump")
+            .field("modules", &self.modules)
+            .field("memories", &self.memories.len())
+            .field("globals", &self.globals.len())
+            .field("frames", &self.frames)
+            .finish()
+    }
+}
+
 #[derive(Clone)]
 struct CoreMemory {
     pages: u64,
     memory64: bool,
     page_size_log2: u8,
-    bytes: Vec<u8>,
+    /// Its length in bytes.
+    len: usize,
+    /// The runs of pages not all zero: offset and bytes.
+    runs: Vec<(usize, Vec<u8>)>,
 }
 
-impl std::fmt::Debug for CoreMemory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CoreMemory")
-            .field("pages", &self.pages)
-            .field("bytes", &self.bytes.len())
-            .finish()
+/// `memory`'s pages that are not all zero, within what `budget` (bytes,
+/// and segments) leaves.
+fn snapshot(memory: &crate::memory::MemoryData, budget: &mut (usize, usize)) -> CoreMemory {
+    // Read once: another thread may grow a shared memory meanwhile.
+    let (base, length) = memory.base_len();
+    let len = length as usize;
+    let mut runs: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut page = [0u8; PAGE];
+    let mut at = 0;
+    while at < len {
+        let n = PAGE.min(len - at);
+        // SAFETY: inside the accessible memory, which never shrinks;
+        // copied, not borrowed, as other threads may write a shared
+        // memory meanwhile (as `Memory::read`).
+        unsafe { std::ptr::copy(base.add(at), page.as_mut_ptr(), n) };
+        if page[..n].iter().any(|&b| b != 0) {
+            if budget.0 < n {
+                break;
+            }
+            budget.0 -= n;
+            match runs.last_mut() {
+                // Adjacent pages in one segment, up to the budget's size
+                // (a segment's length is a u32).
+                Some((start, bytes)) if *start + bytes.len() == at => {
+                    bytes.extend_from_slice(&page[..n]);
+                }
+                _ if budget.1 == 0 => break,
+                _ => {
+                    budget.1 -= 1;
+                    runs.push((at, page[..n].to_vec()));
+                }
+            }
+        }
+        at += n;
+    }
+    CoreMemory {
+        pages: length >> memory.ty.page_size_log2,
+        memory64: memory.ty.memory64,
+        page_size_log2: memory.ty.page_size_log2,
+        len,
+        runs,
     }
 }
 
@@ -56,17 +112,11 @@ impl WasmCoreDump {
     /// Takes the snapshot: every memory and global of `store`, and its
     /// instances; `frames` are the trap's.
     pub(crate) fn capture(store: &StoreOpaque, frames: &[Frame]) -> WasmCoreDump {
+        let mut budget = (MAX_BYTES, MAX_SEGMENTS);
         let memories: Vec<CoreMemory> = store
             .memories
             .iter()
-            .map(|m| CoreMemory {
-                pages: m.pages(),
-                memory64: m.ty.memory64,
-                page_size_log2: m.ty.page_size_log2,
-                // A copy: for a memory other threads write, what it held
-                // as it was read.
-                bytes: m.bytes().to_vec(),
-            })
+            .map(|m| snapshot(m, &mut budget))
             .collect();
         let globals = store
             .globals
@@ -76,8 +126,8 @@ impl WasmCoreDump {
         let mut modules: Vec<String> = Vec::new();
         let mut module_of_code: HashMap<usize, u32> = HashMap::new();
         let mut instances = Vec::new();
-        // The first instance of each module's code: a frame is taken to
-        // be in it (frames name code, not instances).
+        // Frames name code, not instances: a frame is taken to be in the
+        // latest instance of its module's code.
         let mut instance_of_code: HashMap<usize, u32> = HashMap::new();
         for (i, inst) in store.instances.iter().enumerate() {
             let code = inst.module.inner.compiled.code.start();
@@ -86,7 +136,9 @@ impl WasmCoreDump {
                 modules.push(name.unwrap_or_else(|| "<unknown>".to_string()));
                 modules.len() as u32 - 1
             });
-            instance_of_code.entry(code).or_insert(i as u32);
+            // The latest instance (as wasmtime): a module instantiated
+            // per call traps in its newest.
+            instance_of_code.insert(code, i as u32);
             // The store's indices are the coredump's: it lists every
             // memory and global of the store in order.
             let mems = inst.memories.iter().map(|m| m.index).collect();
@@ -163,13 +215,13 @@ impl WasmCoreDump {
         module.section(&globals);
         let mut data = DataSection::new();
         for (i, m) in self.memories.iter().enumerate() {
-            for run in written_runs(&m.bytes) {
+            for (start, bytes) in &m.runs {
                 let offset = if m.memory64 {
-                    ConstExpr::i64_const(run.start as i64)
+                    ConstExpr::i64_const(*start as i64)
                 } else {
-                    ConstExpr::i32_const(run.start as u32 as i32)
+                    ConstExpr::i32_const(*start as u32 as i32)
                 };
-                data.active(i as u32, &offset, m.bytes[run].iter().copied());
+                data.active(i as u32, &offset, bytes.iter().copied());
             }
         }
         module.section(&data);
@@ -189,9 +241,18 @@ impl WasmCoreDump {
         &self.frames
     }
 
-    /// Each memory's bytes at the trap, in the store's order.
-    pub fn memories(&self) -> impl Iterator<Item = &[u8]> {
-        self.memories.iter().map(|m| m.bytes.as_slice())
+    /// Each memory's bytes at the trap, in the store's order (zeros
+    /// where the dump kept no page: see [`Config::coredump_on_trap`]).
+    ///
+    /// [`Config::coredump_on_trap`]: crate::Config::coredump_on_trap
+    pub fn memories(&self) -> impl Iterator<Item = Vec<u8>> + '_ {
+        self.memories.iter().map(|m| {
+            let mut bytes = vec![0; m.len];
+            for (start, run) in &m.runs {
+                bytes[*start..*start + run.len()].copy_from_slice(run);
+            }
+            bytes
+        })
     }
 }
 
@@ -231,21 +292,4 @@ fn constant(ty: ValType, raw: u128) -> (EncValType, ConstExpr) {
             ConstExpr::ref_null(HeapType::ANY),
         ),
     }
-}
-
-/// The ranges of `bytes` in whole pages (the last one short) that are not
-/// all zero, adjacent ones merged.
-fn written_runs(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
-    let mut runs: Vec<std::ops::Range<usize>> = Vec::new();
-    for (i, page) in bytes.chunks(PAGE).enumerate() {
-        if page.iter().all(|&b| b == 0) {
-            continue;
-        }
-        let (start, end) = (i * PAGE, i * PAGE + page.len());
-        match runs.last_mut() {
-            Some(last) if last.end == start => last.end = end,
-            _ => runs.push(start..end),
-        }
-    }
-    runs
 }

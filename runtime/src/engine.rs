@@ -457,9 +457,11 @@ impl Config {
     }
 
     /// Whether a trap takes a snapshot of its store (wasmtime's): every
-    /// memory's bytes, every global, the frames; `Trap::coredump`, and
-    /// `WasmCoreDump::serialize` writes it as a Wasm coredump for
-    /// debuggers. Memories are copied at each trap: off by default.
+    /// memory's pages that are not all zero (1 GiB at most in all; past it
+    /// the dump is partial, as the format allows), every global, the
+    /// frames; `Trap::coredump`, and `WasmCoreDump::serialize` writes it
+    /// as a Wasm coredump for debuggers. Memories are copied at each trap:
+    /// off by default.
     pub fn coredump_on_trap(&mut self, on: bool) -> &mut Config {
         self.coredump_on_trap = on;
         self

@@ -2752,6 +2752,7 @@ fn the_environment_can_be_inherited_and_argv0_set() {
         (vec!["-S", "inherit-env=maybe"], "expected `inherit-env=y`"),
         (vec!["-S", "tcplisten"], "expected tcplisten=ADDR"),
         (vec!["--env", "=x"], "expected KEY=VALUE or KEY"),
+        (vec!["--env", ""], "expected KEY=VALUE or KEY"),
     ] {
         let out = run(&args, None);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
@@ -2855,12 +2856,20 @@ fn dash_d_coredump_writes_the_trapping_stores_snapshot() {
     let out = walmart(&["run", "-D", &flag, &fixture("hello.wasm")]);
     assert_eq!(out.status.code(), Some(0));
     assert!(!path.exists());
-    let out = walmart(&["run", "-D", "debug-info", &fixture("hello.wasm")]);
-    assert_eq!(out.status.code(), Some(1));
-    let err = text(&out.stderr);
-    assert!(
-        err.contains("unknown debugging option") && err.lines().count() == 1,
-        "{err}"
-    );
+    for (option, says) in [
+        ("debug-info", "unknown debugging option"),
+        ("coredump=", "expected coredump=PATH"),
+    ] {
+        let out = walmart(&["run", "-D", option, &fixture("hello.wasm")]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = text(&out.stderr);
+        assert!(err.contains(says) && err.lines().count() == 1, "{err}");
+    }
+    // The last -D coredump= wins.
+    let other = dir.join("other.coredump");
+    let first = format!("coredump={}", other.display());
+    let out = walmart(&["run", "-D", &first, "-D", &flag, &fixture("trap.wasm")]);
+    assert_eq!(out.status.code(), Some(134));
+    assert!(path.exists() && !other.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -228,14 +228,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         bail!("--trace needs --attest tags");
     }
     let (mut config, bounds) = args.code.config()?;
+    let mut coredump = None;
     for option in &args.debug_options {
         match option.split_once('=') {
-            Some(("coredump", path)) if !path.is_empty() => {
-                config.coredump_on_trap(true);
-                let _ = COREDUMP.set((PathBuf::from(path), args.file.display().to_string()));
-            }
+            Some(("coredump", "")) => bail!("-D {option}: expected coredump=PATH"),
+            // The last one given wins.
+            Some(("coredump", path)) => coredump = Some(PathBuf::from(path)),
             _ => bail!("-D {option}: unknown debugging option (known: coredump=PATH)"),
         }
+    }
+    if let Some(path) = coredump {
+        config.coredump_on_trap(true);
+        let _ = COREDUMP.set((path, args.file.display().to_string()));
     }
     match args.profile.as_deref() {
         None => {}
@@ -330,6 +334,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             Some((k, v)) if !k.is_empty() => {
                 ctx.env(k, v);
             }
+            _ if kv.is_empty() => bail!("--env: expected KEY=VALUE or KEY"),
             Some(_) => bail!("--env {kv}: expected KEY=VALUE or KEY"),
             // KEY alone: the host's value, as wasmtime's `--env KEY`.
             None => {
@@ -351,11 +356,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // by asking descriptors from 3 up and stops at the first that is not
     // one, so a socket before them would hide them (wasmtime puts its
     // listeners first, and has that problem).
+    // --tcplisten's first, then -S tcplisten's.
+    let from_s = std::mem::take(&mut listens);
     listens.extend(
         args.tcplisten
             .iter()
             .map(|a| (format!("--tcplisten {a}"), a.as_str())),
     );
+    listens.extend(from_s);
     for (flag, addr) in listens {
         let listener =
             std::net::TcpListener::bind(addr).map_err(|e| anyhow!("{flag}: cannot listen: {e}"))?;
