@@ -183,23 +183,10 @@ impl MemoryData {
             let len = usize::try_from(ty.min << ty.page_size_log2)
                 .map_err(|_| Error::Resource("memory minimum exceeds the address space".into()))?;
             let (slot, base) = pool.acquire(len, image)?;
-            return Ok(Box::new(MemoryData {
-                def: VMMemory {
-                    base,
-                    length: len as u64,
-                    dirty: std::ptr::null_mut(),
-                    tags: std::ptr::null_mut(),
-                    tag_floor: u64::MAX,
-                },
-                reserved: pool.slot_size(),
-                ty,
-                attest: None,
-                shadow: None,
-                addr_mask,
-                max_pages,
-                shared: None,
-                pooled: Some(slot),
-            }));
+            let mut mem = MemoryData::bare(base, pool.slot_size(), ty, addr_mask, max_pages);
+            mem.def.length = len as u64;
+            mem.pooled = Some(slot);
+            return Ok(mem);
         }
         let reserved = if fixed {
             MAX_BYTES_32 as usize + GUARD_SIZE
@@ -222,23 +209,7 @@ impl MemoryData {
         })?;
         // SAFETY: inside the fresh reservation.
         let base = unsafe { map.add(prefix) };
-        let mut mem = Box::new(MemoryData {
-            def: VMMemory {
-                base,
-                length: 0,
-                dirty: std::ptr::null_mut(),
-                tags: std::ptr::null_mut(),
-                tag_floor: u64::MAX,
-            },
-            reserved,
-            ty,
-            attest: None,
-            shadow: None,
-            addr_mask,
-            max_pages,
-            shared: None,
-            pooled: None,
-        });
+        let mut mem = MemoryData::bare(base, reserved, ty, addr_mask, max_pages);
         if tags.is_some() {
             let shadow = crate::attest::tags::shadow::ShadowMap::new(
                 crate::attest::tags::shadow::SHADOW_BYTES,
@@ -273,6 +244,34 @@ impl MemoryData {
             mem.shared = Some(std::sync::Arc::new(storage));
         }
         Ok(mem)
+    }
+
+    /// A memory of no length at `base` in a reservation of `reserved`
+    /// bytes, with no attestation, shadow, sharing or pool slot yet.
+    fn bare(
+        base: *mut u8,
+        reserved: usize,
+        ty: MemoryType,
+        addr_mask: u32,
+        max_pages: u64,
+    ) -> Box<MemoryData> {
+        Box::new(MemoryData {
+            def: VMMemory {
+                base,
+                length: 0,
+                dirty: std::ptr::null_mut(),
+                tags: std::ptr::null_mut(),
+                tag_floor: u64::MAX,
+            },
+            reserved,
+            ty,
+            attest: None,
+            shadow: None,
+            addr_mask,
+            max_pages,
+            shared: None,
+            pooled: None,
+        })
     }
 
     /// A store's view of shared storage another store made.
