@@ -672,9 +672,23 @@ impl ModuleInfo {
     }
 }
 
-/// Proposals beyond Wasm 2.0 an engine can switch on.
+/// The proposals an engine validates against: Wasm 2.0's own (on by
+/// default, each can be switched off as wasmtime's can) and those beyond.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Proposals {
+    /// 128-bit SIMD (Wasm 2.0).
+    pub simd: bool,
+    /// Relaxed SIMD (Wasm 3.0); needs `simd`.
+    pub relaxed_simd: bool,
+    /// Bulk memory and table operations (Wasm 2.0).
+    pub bulk_memory: bool,
+    /// Reference types and several tables (Wasm 2.0).
+    pub reference_types: bool,
+    /// Several results and block parameters (Wasm 2.0).
+    pub multi_value: bool,
+    /// GC: structs, arrays, `i31`, subtyping, and GC's validation rules
+    /// (Wasm 3.0); needs `function_references`.
+    pub gc: bool,
     /// Several memories per module.
     pub multi_memory: bool,
     /// `return_call` and `return_call_indirect`.
@@ -702,10 +716,27 @@ pub struct Proposals {
     pub legacy_exceptions: bool,
 }
 
-/// The Wasm features walmart validates against: Wasm 2.0 (SIMD included),
-/// relaxed SIMD, and the enabled proposals.
+/// The Wasm features walmart validates against: Wasm 1.0, the sign
+/// extension and saturating conversion operators, and the enabled
+/// proposals (Wasm 2.0's others included).
 pub fn features(proposals: Proposals) -> WasmFeatures {
-    let mut f = WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD;
+    let mut f =
+        WasmFeatures::WASM1 | WasmFeatures::SIGN_EXTENSION | WasmFeatures::SATURATING_FLOAT_TO_INT;
+    if proposals.simd {
+        f |= WasmFeatures::SIMD;
+    }
+    if proposals.relaxed_simd {
+        f |= WasmFeatures::RELAXED_SIMD;
+    }
+    if proposals.bulk_memory {
+        f |= WasmFeatures::BULK_MEMORY;
+    }
+    if proposals.reference_types {
+        f |= WasmFeatures::REFERENCE_TYPES;
+    }
+    if proposals.multi_value {
+        f |= WasmFeatures::MULTI_VALUE;
+    }
     if proposals.multi_memory {
         f |= WasmFeatures::MULTI_MEMORY;
     }
@@ -739,13 +770,9 @@ pub fn features(proposals: Proposals) -> WasmFeatures {
     if proposals.legacy_exceptions {
         f |= WasmFeatures::LEGACY_EXCEPTIONS;
     }
-    // Wasm 3.0 validates with GC's rules, which also let a constant
-    // expression read any earlier immutable global. GC's own types
-    // (structs, arrays, recursion groups, subtypes, a type naming itself)
-    // are refused by `parse`, and its value types and instructions by the
-    // translator: what validates here and compiles is within Wasm 3.0
-    // without GC.
-    if proposals.function_references {
+    // GC's rules also let a constant expression read any earlier
+    // immutable global.
+    if proposals.gc {
         f |= WasmFeatures::GC;
     }
     f

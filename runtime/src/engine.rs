@@ -32,6 +32,21 @@ pub struct Config {
     /// faults). Off: memories reserve only their declared maximum, may move
     /// when they grow, and every access is checked explicitly.
     pub guarded_memory: bool,
+    /// 128-bit SIMD (Wasm 2.0). On by default.
+    pub simd: bool,
+    /// Relaxed SIMD (Wasm 3.0); off whenever `simd` is. On by default.
+    pub relaxed_simd: bool,
+    /// Bulk memory and table operations (Wasm 2.0). On by default.
+    pub bulk_memory: bool,
+    /// Reference types and several tables (Wasm 2.0); off, function
+    /// references, GC and exceptions are off too. On by default.
+    pub reference_types: bool,
+    /// Several results and block parameters (Wasm 2.0). On by default.
+    pub multi_value: bool,
+    /// GC (Wasm 3.0): structs, arrays, `i31`, subtyping, and GC's
+    /// validation rules; off whenever `function_references` is. On by
+    /// default.
+    pub gc: bool,
     /// Accept modules with several memories (the multi-memory proposal,
     /// part of Wasm 3.0). On by default.
     pub multi_memory: bool,
@@ -195,6 +210,12 @@ impl Default for Config {
             max_gc_heap: 1 << 30,
             gc_stress: false,
             guarded_memory: true,
+            simd: true,
+            relaxed_simd: true,
+            bulk_memory: true,
+            reference_types: true,
+            multi_value: true,
+            gc: true,
             multi_memory: true,
             tail_call: true,
             extended_const: true,
@@ -286,6 +307,43 @@ impl Config {
     /// [`Config::function_references`]).
     pub fn wasm_function_references(&mut self, on: bool) -> &mut Config {
         self.function_references = on;
+        self
+    }
+
+    /// 128-bit SIMD (on by default; as wasmtime's `wasm_simd`).
+    pub fn wasm_simd(&mut self, on: bool) -> &mut Config {
+        self.simd = on;
+        self
+    }
+
+    /// Relaxed SIMD (on by default); off whenever SIMD is.
+    pub fn wasm_relaxed_simd(&mut self, on: bool) -> &mut Config {
+        self.relaxed_simd = on;
+        self
+    }
+
+    /// Bulk memory and table operations (on by default).
+    pub fn wasm_bulk_memory(&mut self, on: bool) -> &mut Config {
+        self.bulk_memory = on;
+        self
+    }
+
+    /// Reference types and several tables (on by default); off, function
+    /// references, GC and exception handling are off too.
+    pub fn wasm_reference_types(&mut self, on: bool) -> &mut Config {
+        self.reference_types = on;
+        self
+    }
+
+    /// Several results and block parameters (on by default).
+    pub fn wasm_multi_value(&mut self, on: bool) -> &mut Config {
+        self.multi_value = on;
+        self
+    }
+
+    /// GC (on by default); off whenever function references are.
+    pub fn wasm_gc(&mut self, on: bool) -> &mut Config {
+        self.gc = on;
         self
     }
 
@@ -652,13 +710,23 @@ impl Engine {
                 tail_call: config.tail_call,
                 extended_const: config.extended_const,
                 memory64: config.memory64,
-                function_references: config.function_references,
-                exceptions: config.exceptions,
+                // A proposal switched off takes those built on it along
+                // (as `-W function-references=n` always took GC).
+                function_references: config.function_references && config.reference_types,
+                simd: config.simd,
+                relaxed_simd: config.relaxed_simd && config.simd,
+                bulk_memory: config.bulk_memory,
+                reference_types: config.reference_types,
+                multi_value: config.multi_value,
+                gc: config.gc && config.function_references && config.reference_types,
+                exceptions: config.exceptions && config.reference_types,
                 threads: config.threads,
                 wide_arithmetic: config.wide_arithmetic,
                 custom_page_sizes: config.custom_page_sizes,
                 custom_descriptors: config.custom_descriptors,
-                legacy_exceptions: config.legacy_exceptions && config.exceptions,
+                legacy_exceptions: config.legacy_exceptions
+                    && config.exceptions
+                    && config.reference_types,
             },
             // The tag monitor's wrappers own the allocator calls.
             allocator_events: config.track_allocations && tags.is_none(),

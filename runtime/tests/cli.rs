@@ -208,7 +208,7 @@ fn wasm_features_switch_on_and_off_with_w() {
     for (setting, says) in [
         (
             "tails",
-            "unknown Wasm feature `tails` (known: multi-memory,",
+            "unknown Wasm feature `tails` (known: simd, relaxed-simd,",
         ),
         ("memory64=maybe", "expected `memory64=y` or `memory64=n`"),
     ] {
@@ -2872,4 +2872,22 @@ fn dash_d_coredump_writes_the_trapping_stores_snapshot() {
     assert_eq!(out.status.code(), Some(134));
     assert!(path.exists() && !other.exists());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn wasm_2_0_proposals_can_be_switched_off_with_dash_w() {
+    let simd = fixture("simd.wasm");
+    let out = walmart(&["run", "-W", "simd=n", &simd]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.to_lowercase().contains("simd") && err.lines().count() == 1,
+        "{err}"
+    );
+    // Switching relaxed SIMD off leaves SIMD: the program runs.
+    let out = walmart(&["run", "-W", "relaxed-simd=n", &simd]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = walmart(&["run", "-W", "multi-value=maybe", &simd]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("expected `multi-value=y`"));
 }

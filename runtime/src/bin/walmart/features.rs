@@ -37,7 +37,13 @@ type Switch = fn(&mut Config, bool) -> &mut Config;
 type Limit = fn(&mut Config, usize) -> &mut Config;
 
 /// The proposals `-W` names, and the switch each sets.
-const FEATURES: [(&str, Switch); 11] = [
+const FEATURES: [(&str, Switch); 17] = [
+    ("simd", Config::wasm_simd),
+    ("relaxed-simd", Config::wasm_relaxed_simd),
+    ("bulk-memory", Config::wasm_bulk_memory),
+    ("reference-types", Config::wasm_reference_types),
+    ("multi-value", Config::wasm_multi_value),
+    ("gc", Config::wasm_gc),
     ("multi-memory", Config::wasm_multi_memory),
     ("tail-call", Config::wasm_tail_call),
     ("extended-const", Config::wasm_extended_const),
