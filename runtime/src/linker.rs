@@ -447,6 +447,25 @@ impl<T: 'static> Linker<T> {
         Ok(())
     }
 
+    /// Every definition, as `(module, name, item)` (wasmtime's
+    /// `Linker::iter`): host functions are made in `store` as they are
+    /// listed. In no particular order.
+    pub fn iter<'a>(
+        &'a self,
+        mut store: impl AsContextMut<Data = T> + 'a,
+    ) -> impl Iterator<Item = (&'a str, &'a str, Extern)> + 'a {
+        self.defs
+            .iter()
+            .flat_map(|(module, names)| names.keys().map(move |name| (module, name)))
+            .map(move |(module, name)| {
+                let item = match &self.defs[module][name] {
+                    Definition::Extern(e) => *e,
+                    Definition::HostFunc(def) => Extern::Func(Func::from_def(&mut store, def)),
+                };
+                (module.as_str(), name.as_str(), item)
+            })
+    }
+
     /// Looks up a definition.
     pub fn get(
         &self,

@@ -597,6 +597,20 @@ impl Memory {
         self.data_in(&store.as_context().opaque).pages()
     }
 
+    /// The address of the memory's first byte (wasmtime's
+    /// `Memory::data_ptr`): valid until the memory grows (a memory with
+    /// a small reservation may move then); writes through it are the
+    /// host's raw writes (see [`Memory::write`] under attestation).
+    pub fn data_ptr(&self, store: impl AsContext) -> *mut u8 {
+        self.data_in(&store.as_context().opaque).base_len().0
+    }
+
+    /// Bytes in one of this memory's pages (65536, or 1 under the
+    /// custom-page-sizes proposal).
+    pub fn page_size(&self, store: impl AsContext) -> u64 {
+        self.data_in(&store.as_context().opaque).ty.page_size()
+    }
+
     /// Size in bytes.
     pub fn data_size(&self, store: impl AsContext) -> usize {
         self.data_in(&store.as_context().opaque).base_len().1 as usize

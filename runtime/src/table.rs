@@ -148,6 +148,49 @@ impl Table {
         Ok(())
     }
 
+    /// Sets `len` elements from `dst` to `val` (wasmtime's `Table::fill`);
+    /// out of bounds, an error and nothing set.
+    pub fn fill(&self, mut store: impl AsContextMut, dst: u64, val: Val, len: u64) -> Result<()> {
+        let store = &mut store.as_context_mut().opaque;
+        let ty = self.data_in(store).ty;
+        let raw = element_raw(store, &ty, val)?;
+        let data = self.data_in_mut(store);
+        let range = in_bounds(dst, len, data.elements.len())?;
+        data.elements[range].fill(raw);
+        Ok(())
+    }
+
+    /// Copies `len` elements of `src_table` from `src_index` to
+    /// `dst_table` from `dst_index` (wasmtime's `Table::copy`; the two may
+    /// be one table, the ranges overlapping). Out of bounds, or an element
+    /// the destination's type does not take, an error and nothing copied.
+    pub fn copy(
+        mut store: impl AsContextMut,
+        dst_table: &Table,
+        dst_index: u64,
+        src_table: &Table,
+        src_index: u64,
+        len: u64,
+    ) -> Result<()> {
+        let store = &mut store.as_context_mut().opaque;
+        let src = src_table.data_in(store);
+        let from = in_bounds(src_index, len, src.elements.len())?;
+        let to = in_bounds(dst_index, len, dst_table.data_in(store).elements.len())?;
+        let (raws, src_ty) = (src.elements[from].to_vec(), src.ty.element.into());
+        let dst_ty = dst_table.data_in(store).ty;
+        // Each element as a value, then in the destination's terms: a
+        // typed destination checks each.
+        let converted = raws
+            .into_iter()
+            .map(|raw| {
+                let val = Val::from_raw(store, raw as u128, src_ty);
+                element_raw(store, &dst_ty, val)
+            })
+            .collect::<Result<Vec<u64>>>()?;
+        dst_table.data_in_mut(store).elements[to].copy_from_slice(&converted);
+        Ok(())
+    }
+
     /// Grows by `delta` elements set to `init`, returning the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let store = &mut store.as_context_mut().opaque;
@@ -157,6 +200,19 @@ impl Table {
             .grow_table(*self, delta, raw)
             .api(|| format!("table cannot grow by {delta}"))
     }
+}
+
+/// `[start, start + len)` if it lies within `size` elements.
+fn in_bounds(start: u64, len: u64, size: usize) -> Result<std::ops::Range<usize>> {
+    start
+        .checked_add(len)
+        .filter(|end| *end <= size as u64)
+        .map(|end| start as usize..end as usize)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "table range {start}..{start}+{len} out of bounds of {size} elements"
+            ))
+        })
 }
 
 /// `val`'s raw form as an element of a table of type `ty`: of its element

@@ -450,3 +450,84 @@ fn segments_after_a_failed_one_keep_their_references() {
         assert_eq!(out[0].i32(), Some(want), "slot {slot}");
     }
 }
+
+#[test]
+fn tables_fill_and_copy_through_the_api() {
+    let (mut store, inst) = instantiate(
+        r#"(module (type $t (func (result i32))) (type $u (func))
+            (table (export "any") 6 funcref) (table (export "typed") 4 (ref null $t))
+            (func $seven (export "seven") (type $t) (i32.const 7))
+            (func $nothing (export "nothing") (type $u))
+            (func (export "call") (param i32) (result i32) (call_indirect (type $t) (local.get 0))))"#,
+    );
+    let any = inst.get_table(&mut store, "any").unwrap();
+    let typed = inst.get_table(&mut store, "typed").unwrap();
+    let seven = inst.get_func(&mut store, "seven").unwrap();
+    let nothing = inst.get_func(&mut store, "nothing").unwrap();
+    any.fill(&mut store, 1, Val::FuncRef(Some(seven)), 3)
+        .unwrap();
+    assert!(matches!(any.get(&mut store, 0), Some(Val::FuncRef(None))));
+    assert!(matches!(
+        any.get(&mut store, 3),
+        Some(Val::FuncRef(Some(_)))
+    ));
+    assert!(matches!(any.get(&mut store, 4), Some(Val::FuncRef(None))));
+    assert_eq!(
+        call(&mut store, inst, "call", &[Val::I32(2)]).unwrap(),
+        vec![Val::I32(7)]
+    );
+    // Out of bounds: an error, nothing set.
+    assert!(any
+        .fill(&mut store, 5, Val::FuncRef(Some(seven)), 2)
+        .is_err());
+    assert!(matches!(any.get(&mut store, 5), Some(Val::FuncRef(None))));
+    // Overlapping within one table: [1, 4) to [2, 5).
+    walmart::Table::copy(&mut store, &any, 2, &any, 1, 3).unwrap();
+    assert!(matches!(
+        any.get(&mut store, 4),
+        Some(Val::FuncRef(Some(_)))
+    ));
+    assert!(matches!(
+        any.get(&mut store, 1),
+        Some(Val::FuncRef(Some(_)))
+    ));
+    // Into a typed table: elements of its type go, another type is refused
+    // and nothing is copied.
+    walmart::Table::copy(&mut store, &typed, 0, &any, 1, 2).unwrap();
+    any.set(&mut store, 0, Val::FuncRef(Some(nothing))).unwrap();
+    let err = walmart::Table::copy(&mut store, &typed, 2, &any, 0, 2).unwrap_err();
+    assert!(!err.to_string().is_empty());
+    assert!(matches!(typed.get(&mut store, 2), Some(Val::FuncRef(None))));
+    assert!(matches!(
+        typed.get(&mut store, 1),
+        Some(Val::FuncRef(Some(_)))
+    ));
+    assert!(walmart::Table::copy(&mut store, &typed, 3, &any, 0, 2).is_err());
+}
+
+#[test]
+fn memory_pointer_and_page_size_and_the_linkers_definitions() {
+    let (mut store, inst) = instantiate(r#"(module (memory (export "mem") 1))"#);
+    let mem = inst.get_memory(&mut store, "mem").unwrap();
+    mem.write(&mut store, 10, &[42]).unwrap();
+    let ptr = mem.data_ptr(&store);
+    // SAFETY: inside the memory's one page, which nothing grows meanwhile.
+    assert_eq!(unsafe { *ptr.add(10) }, 42);
+    assert_eq!(mem.page_size(&store), 65536);
+    let engine = store.engine().clone();
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("env", "one", || 1i32).unwrap();
+    linker.define(&mut store, "env", "mem", mem).unwrap();
+    let mut seen: Vec<(String, String, bool)> = linker
+        .iter(&mut store)
+        .map(|(m, n, e)| (m.to_string(), n.to_string(), e.into_func().is_some()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("env".into(), "mem".into(), false),
+            ("env".into(), "one".into(), true)
+        ]
+    );
+}
