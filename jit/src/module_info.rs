@@ -672,8 +672,9 @@ impl ModuleInfo {
     }
 }
 
-/// The proposals an engine validates against: Wasm 2.0's own (on by
-/// default, each can be switched off as wasmtime's can) and those beyond.
+/// The proposals an engine validates against: Wasm 2.0's own (which an
+/// engine's `Config` switches on by default, each able to be switched off
+/// as wasmtime's) and those beyond. `Default` is none of them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Proposals {
     /// 128-bit SIMD (Wasm 2.0).

@@ -322,7 +322,8 @@ impl Config {
         self
     }
 
-    /// Bulk memory and table operations (on by default).
+    /// Bulk memory and table operations (on by default); off, reference
+    /// types (and what builds on them) and threads are off too.
     pub fn wasm_bulk_memory(&mut self, on: bool) -> &mut Config {
         self.bulk_memory = on;
         self
@@ -679,6 +680,8 @@ pub enum Precompiled {
 impl Engine {
     /// An engine with the given configuration.
     pub fn new(config: &Config) -> Result<Engine> {
+        // Reference types' element segments are bulk memory's.
+        let reference_types = config.reference_types && config.bulk_memory;
         let tags = config.tag_monitor();
         if tags.is_some() && !config.guarded_memory {
             return Err(Error::Usage(
@@ -711,22 +714,21 @@ impl Engine {
                 extended_const: config.extended_const,
                 memory64: config.memory64,
                 // A proposal switched off takes those built on it along
-                // (as `-W function-references=n` always took GC).
-                function_references: config.function_references && config.reference_types,
+                // (as `-W function-references=n` always took GC; wasmtime
+                // refuses such a configuration instead).
+                function_references: config.function_references && reference_types,
                 simd: config.simd,
                 relaxed_simd: config.relaxed_simd && config.simd,
                 bulk_memory: config.bulk_memory,
-                reference_types: config.reference_types,
+                reference_types,
                 multi_value: config.multi_value,
-                gc: config.gc && config.function_references && config.reference_types,
-                exceptions: config.exceptions && config.reference_types,
-                threads: config.threads,
+                gc: config.gc && config.function_references && reference_types,
+                exceptions: config.exceptions && reference_types,
+                threads: config.threads && config.bulk_memory,
                 wide_arithmetic: config.wide_arithmetic,
                 custom_page_sizes: config.custom_page_sizes,
                 custom_descriptors: config.custom_descriptors,
-                legacy_exceptions: config.legacy_exceptions
-                    && config.exceptions
-                    && config.reference_types,
+                legacy_exceptions: config.legacy_exceptions && config.exceptions && reference_types,
             },
             // The tag monitor's wrappers own the allocator calls.
             allocator_events: config.track_allocations && tags.is_none(),

@@ -176,18 +176,27 @@ impl Table {
         let src = src_table.data_in(store);
         let from = in_bounds(src_index, len, src.elements.len())?;
         let to = in_bounds(dst_index, len, dst_table.data_in(store).elements.len())?;
-        let (raws, src_ty) = (src.elements[from].to_vec(), src.ty.element.into());
+        let (raws, src_elem) = (src.elements[from].to_vec(), src.ty.element);
         let dst_ty = dst_table.data_in(store).ty;
+        if dst_ty.exact.is_none() && dst_ty.element == src_elem {
+            // One representation, no type to check: the words as they are
+            // (as Wasm's `table.copy`).
+            dst_table.data_in_mut(store).elements[to].copy_from_slice(&raws);
+            return Ok(());
+        }
         // Each element as a value, then in the destination's terms: a
-        // typed destination checks each.
+        // typed destination checks each. The values' GC roots go with
+        // this call (tables hold what they reference).
+        let mark = store.gc_roots.mark();
         let converted = raws
             .into_iter()
             .map(|raw| {
-                let val = Val::from_raw(store, raw as u128, src_ty);
+                let val = Val::from_raw(store, raw as u128, src_elem.into());
                 element_raw(store, &dst_ty, val)
             })
-            .collect::<Result<Vec<u64>>>()?;
-        dst_table.data_in_mut(store).elements[to].copy_from_slice(&converted);
+            .collect::<Result<Vec<u64>>>();
+        store.gc_roots.release_to(mark);
+        dst_table.data_in_mut(store).elements[to].copy_from_slice(&converted?);
         Ok(())
     }
 

@@ -531,3 +531,26 @@ fn memory_pointer_and_page_size_and_the_linkers_definitions() {
         ]
     );
 }
+
+#[test]
+fn copying_gc_references_between_tables_keeps_no_roots() {
+    let (mut store, inst) = instantiate(
+        r#"(module (type $s (struct (field i32)))
+            (table (export "any") 4 anyref) (table (export "structs") 4 (ref null $s))
+            (func (export "fill")
+              (table.fill 0 (i32.const 0) (struct.new $s (i32.const 5)) (i32.const 4))))"#,
+    );
+    call(&mut store, inst, "fill", &[]).unwrap();
+    let any = inst.get_table(&mut store, "any").unwrap();
+    let structs = inst.get_table(&mut store, "structs").unwrap();
+    let before = store.gc_stats().roots;
+    for _ in 0..100 {
+        walmart::Table::copy(&mut store, &structs, 0, &any, 0, 4).unwrap();
+        walmart::Table::copy(&mut store, &any, 0, &structs, 0, 4).unwrap();
+    }
+    assert_eq!(store.gc_stats().roots, before);
+    assert!(matches!(
+        structs.get(&mut store, 3),
+        Some(Val::AnyRef(Some(_)))
+    ));
+}

@@ -88,6 +88,21 @@ fn what_builds_on_a_switched_off_proposal_goes_with_it() {
         },
         throw
     ));
+    // Reference types' element segments and threads' passive data are
+    // bulk memory's.
+    let shared = r#"(module (memory 1 1 shared))"#;
+    assert!(refused(
+        |c| {
+            c.wasm_bulk_memory(false);
+        },
+        shared
+    ));
+    assert!(refused(
+        |c| {
+            c.wasm_bulk_memory(false);
+        },
+        throw
+    ));
     // GC with function references (as `-W function-references=n` always
     // meant).
     let gc = r#"(module (type (struct)))"#;

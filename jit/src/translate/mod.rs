@@ -48,7 +48,7 @@ pub struct TranslateConfig {
     /// faults and the fault is the trap. `None`: every access is checked
     /// (and memories may move when they grow).
     pub guard_size: Option<u64>,
-    /// Proposals beyond Wasm 2.0 accepted by validation.
+    /// The proposals validation accepts (`module_info::features`).
     pub proposals: crate::module_info::Proposals,
     /// Attestation instrumentation woven into every function.
     pub attest: AttestCodegen,
