@@ -671,6 +671,12 @@ pub(crate) fn instantiate(
         })
         .collect::<Result<_>>()?;
 
+    // Without bulk memory (Wasm 1.0's rules), a segment that does not fit
+    // fails the link before any is applied: nothing is written.
+    if !store.engine.compiler().config().proposals.bulk_memory {
+        check_segments_fit(store, &data, info)?;
+    }
+
     // From here on the instance is in the store: segments applied before a
     // failure stay applied (and may point at this instance's functions).
     store.instances.push(data);
@@ -778,6 +784,39 @@ pub(crate) fn instantiate(
         f.call(StoreMut(store), &[], &mut [])?;
     }
     Ok(handle)
+}
+
+/// Wasm 1.0's instantiation check: every active element segment within
+/// its table and every active data segment within its memory, or a link
+/// error naming the first that is not (elements first, as 1.0 orders it).
+fn check_segments_fit(
+    store: &mut StoreOpaque,
+    data: &InstanceData,
+    info: &ModuleInfo,
+) -> Result<()> {
+    for seg in &info.elements {
+        if let SegmentMode::Active { index, offset } = &seg.mode {
+            let at = eval_const(store, data, offset)? as u64;
+            let size = data.tables[*index as usize].data_in(store).elements().len() as u64;
+            if at
+                .checked_add(seg.items.len() as u64)
+                .is_none_or(|end| end > size)
+            {
+                return Err(Error::Link("elements segment does not fit".into()));
+            }
+        }
+    }
+    for seg in &info.data {
+        if let SegmentMode::Active { index, offset } = &seg.mode {
+            let at = eval_const(store, data, offset)? as u64;
+            let (_, length) = data.memories[*index as usize].data_in(store).base_len();
+            let len = (seg.bytes.end - seg.bytes.start) as u64;
+            if at.checked_add(len).is_none_or(|end| end > length) {
+                return Err(Error::Link("data segment does not fit".into()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Lets internal code call API functions with a `&mut StoreOpaque`.

@@ -128,3 +128,58 @@ fn what_builds_on_a_switched_off_proposal_goes_with_it() {
     )
     .unwrap();
 }
+
+#[test]
+fn without_bulk_memory_a_segment_that_does_not_fit_writes_nothing() {
+    use walmart::{Extern, Instance, Memory, MemoryType, Store, Table, TableType, Val};
+    let mut config = Config::new();
+    config.wasm_bulk_memory(false);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+    let table = Table::new(
+        &mut store,
+        TableType::new(walmart::RefType::FuncRef, 2, None),
+        Val::FuncRef(None),
+    )
+    .unwrap();
+    let data = Module::new(
+        &engine,
+        r#"(module (import "" "m" (memory 1))
+            (data (i32.const 0) "a") (data (i32.const 65535) "bc"))"#,
+    )
+    .unwrap();
+    let err = Instance::new(&mut store, &data, &[Extern::Memory(memory)]).unwrap_err();
+    assert!(
+        err.to_string().contains("data segment does not fit"),
+        "{err}"
+    );
+    assert!(err.trap().is_none());
+    assert_eq!(memory.data(&store)[0], 0, "the first segment was written");
+    let elems = Module::new(
+        &engine,
+        r#"(module (import "" "t" (table 2 funcref)) (func $f)
+            (elem (i32.const 0) $f) (elem (i32.const 1) $f $f))"#,
+    )
+    .unwrap();
+    let err = Instance::new(&mut store, &elems, &[Extern::Table(table)]).unwrap_err();
+    assert!(
+        err.to_string().contains("elements segment does not fit"),
+        "{err}"
+    );
+    assert!(matches!(table.get(&mut store, 0), Some(Val::FuncRef(None))));
+    // With bulk memory (the default), segments apply in order and the
+    // one that does not fit traps, the earlier ones written.
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let memory = Memory::new(&mut store, MemoryType::new(1, None)).unwrap();
+    let data = Module::new(&engine, data_wat()).unwrap();
+    let err = Instance::new(&mut store, &data, &[Extern::Memory(memory)]).unwrap_err();
+    assert!(err.trap().is_some(), "{err}");
+    assert_eq!(memory.data(&store)[0], b'a');
+}
+
+fn data_wat() -> &'static str {
+    r#"(module (import "" "m" (memory 1))
+        (data (i32.const 0) "a") (data (i32.const 65535) "bc"))"#
+}
