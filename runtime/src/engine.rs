@@ -782,6 +782,15 @@ impl Engine {
         self.inner.memory_pool.as_ref()
     }
 
+    /// The settings the engine compiles with, one `key: value` a line
+    /// (`walmart settings` prints them): the target and its CPU features,
+    /// Cranelift's flags, every translation option, and the builds of the
+    /// compiler and runtime. A precompiled module loads only into an
+    /// engine whose settings are the same.
+    pub fn compiler_settings(&self) -> String {
+        self.fingerprint()
+    }
+
     /// What the code this engine's modules are compiled to depends on: the
     /// compiler's fingerprint (`Compiler::fingerprint`: the translator's
     /// build, the CPU, Cranelift's flags, every translation option) and

@@ -2891,3 +2891,25 @@ fn wasm_2_0_proposals_can_be_switched_off_with_dash_w() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("expected `multi-value=y`"));
 }
+
+#[test]
+fn settings_prints_what_code_is_compiled_with() {
+    let out = walmart(&["settings"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let plain = text(&out.stdout);
+    assert!(
+        plain.contains("target: x86_64") || plain.contains("target: aarch64"),
+        "{plain}"
+    );
+    assert!(
+        plain.lines().any(|l| l.starts_with("cranelift opt_level")),
+        "{plain}"
+    );
+    assert!(plain.lines().any(|l| l.starts_with("cpu ")), "{plain}");
+    // The flags change what it says, as they change the code.
+    let fuel = text(&walmart(&["settings", "-W", "fuel=1", "-O", "opt-level=0"]).stdout);
+    assert!(fuel.contains("consume_fuel: true") && plain.contains("consume_fuel: false"));
+    assert!(fuel.contains("opt_level: None"), "{fuel}");
+    let out = walmart(&["settings", "--attest", "sometimes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}

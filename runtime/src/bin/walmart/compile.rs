@@ -129,6 +129,22 @@ pub struct CompileArgs {
     file: PathBuf,
 }
 
+/// `walmart settings`: what the code would be compiled with.
+#[derive(clap::Args)]
+pub struct SettingsArgs {
+    #[command(flatten)]
+    code: CodeArgs,
+}
+
+/// Prints the settings an engine of these flags compiles with (the lines a
+/// precompiled module must match).
+pub fn settings(args: SettingsArgs) -> anyhow::Result<ExitCode> {
+    let (config, _) = args.code.config()?;
+    let engine = Engine::new(&config)?;
+    print!("{}", engine.compiler_settings());
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(args: CompileArgs) -> anyhow::Result<ExitCode> {
     let (config, _) = args.code.config()?;
     let engine = Engine::new(&config)?;

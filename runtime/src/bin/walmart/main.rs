@@ -31,6 +31,9 @@ enum Command {
     Compile(compile::CompileArgs),
     /// Run .wast spec-test scripts and print a pass table.
     Wast(wast::WastArgs),
+    /// Print the settings code is compiled with (target, CPU features,
+    /// Cranelift's flags, translation options), for the given flags.
+    Settings(compile::SettingsArgs),
     /// Datasets, training and evaluation of the attestation CNN.
     #[command(subcommand)]
     Attest(attest::AttestCommand),
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(*args),
         Command::Compile(args) => compile::run(args),
         Command::Wast(args) => wast::run(args),
+        Command::Settings(args) => compile::settings(args),
         Command::Attest(cmd) => attest::run(cmd),
     };
     match result {
