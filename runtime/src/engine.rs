@@ -782,8 +782,8 @@ impl Engine {
         self.inner.memory_pool.as_ref()
     }
 
-    /// The settings the engine compiles with, one `key: value` a line
-    /// (`walmart settings` prints them): the target and its CPU features,
+    /// The settings the engine compiles with, one a line (`walmart
+    /// settings` prints them): the target and its CPU features,
     /// Cranelift's flags, every translation option, and the builds of the
     /// compiler and runtime. A precompiled module loads only into an
     /// engine whose settings are the same.

@@ -674,7 +674,11 @@ pub(crate) fn instantiate(
     // Without bulk memory (Wasm 1.0's rules), a segment that does not fit
     // fails the link before any is applied: nothing is written.
     if !store.engine.compiler().config().proposals.bulk_memory {
-        check_segments_fit(store, &data, info)?;
+        if let Err(e) = check_segments_fit(store, &data, info) {
+            // As a failure to make the memories: nothing reaches them.
+            store.memories.truncate(memories_before);
+            return Err(e);
+        }
     }
 
     // From here on the instance is in the store: segments applied before a

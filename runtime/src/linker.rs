@@ -191,16 +191,20 @@ impl<T: 'static> Linker<T> {
     /// `Linker::module` does, by the kind of WASI module it is:
     ///
     /// * A reactor (no `_start` export) is instantiated now, in `store`,
-    ///   its `_initialize` called when it exports one, and its exports
-    ///   defined (as [`Linker::instance`]).
-    /// * A command (a `_start` export) gets a fresh instance for each call
-    ///   of one of its exported functions, which are what is defined: a
-    ///   command's state lives only as long as the call, as its `_start`
-    ///   expects. Its instances resolve their imports against this
-    ///   linker's definitions as they were when `module` was called.
-    ///   Exports other than functions are not defined.
+    ///   its `_initialize` (a function of no parameters and results) called
+    ///   when it exports one, and its exports defined (as
+    ///   [`Linker::instance`]).
+    /// * A command (a `_start` function) gets a fresh instance for each
+    ///   call of one of its exported functions, which are what is defined
+    ///   (its other exports are not). Its imports are resolved now, against
+    ///   this linker's definitions as they are (a missing one is an error
+    ///   here). Each call's instance, with its memories, stays in the
+    ///   calling store until the store is dropped, as in wasmtime: a
+    ///   long-lived store calling a command often grows, and under the
+    ///   pooling allocator holds a slot a call.
     ///
-    /// A module that exports both `_start` and `_initialize` is an error.
+    /// A module that exports both `_start` and `_initialize` is an error,
+    /// and so is a `_start` or `_initialize` that is not such a function.
     pub fn module(
         &mut self,
         mut store: impl AsContextMut<Data = T>,
@@ -208,21 +212,39 @@ impl<T: 'static> Linker<T> {
         module: &Module,
     ) -> Result<&mut Self> {
         self.same_engine(module)?;
-        let exported = |name: &str| module.exports().any(|(n, _)| n == name);
-        if exported("_start") && exported("_initialize") {
+        let entry = |name: &str| {
+            module
+                .exports()
+                .find(|(n, _)| *n == name)
+                .map(|(_, ty)| match ty {
+                    crate::ExternType::Func(f)
+                        if f.params().is_empty() && f.results().is_empty() =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(Error::Usage(format!(
+                        "module `{}`: `{name}` is not a function of no parameters and results",
+                        printable(module_name)
+                    ))),
+                })
+        };
+        let (start, initialize) = (entry("_start"), entry("_initialize"));
+        if start.is_some() && initialize.is_some() {
             return Err(Error::Usage(format!(
                 "module `{}` exports both `_start` and `_initialize`: it is neither a command nor a \
                  reactor",
                 printable(module_name)
             )));
         }
-        if !exported("_start") {
+        if start.is_none() {
+            initialize.transpose()?;
             let instance = self.instantiate(&mut store, module)?;
             if let Some(init) = instance.get_func(&mut store, "_initialize") {
                 init.call(&mut store, &[], &mut [])?;
             }
             return self.instance(store, module_name, instance);
         }
+        start.transpose()?;
         let functions: Vec<(String, FuncType)> = module
             .exports()
             .filter_map(|(name, ty)| match ty {
@@ -234,15 +256,15 @@ impl<T: 'static> Linker<T> {
         for (name, _) in &functions {
             self.check_free(module_name, name)?;
         }
-        let linker = Arc::new(self.clone());
+        let pre = Arc::new(self.instantiate_pre(module)?);
         for (name, ty) in functions {
-            let (linker, module, export) = (linker.clone(), module.clone(), name.clone());
+            let (pre, export) = (pre.clone(), name.clone());
             self.func_new(
                 module_name,
                 &name,
                 ty,
                 move |mut caller, params, results| {
-                    let instance = linker.instantiate(&mut caller, &module)?;
+                    let instance = pre.instantiate(&mut caller)?;
                     let func = instance
                         .get_func(&mut caller, &export)
                         .expect("the module exports this function");

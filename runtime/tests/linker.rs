@@ -432,3 +432,31 @@ fn a_module_both_command_and_reactor_is_refused() {
     let err = linker.get_default(&mut store, "mem").unwrap_err();
     assert!(err.to_string().contains("is not a function"), "{err}");
 }
+
+#[test]
+fn a_commands_imports_are_resolved_when_it_is_defined() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    let needs = Module::new(
+        &engine,
+        r#"(module (import "env" "missing" (func)) (func (export "_start")))"#,
+    )
+    .unwrap();
+    let err = linker.module(&mut store, "cmd", &needs).unwrap_err();
+    assert!(err.to_string().contains("missing"), "{err}");
+    assert!(linker.get(&mut store, "cmd", "_start").is_none());
+    // `_start` or `_initialize` that is not a function of () -> ().
+    for wat in [
+        r#"(module (global (export "_start") i32 (i32.const 0)))"#,
+        r#"(module (func (export "_initialize") (param i32)))"#,
+    ] {
+        let module = Module::new(&engine, wat).unwrap();
+        let err = linker.module(&mut store, "odd", &module).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("is not a function of no parameters"),
+            "{err}"
+        );
+    }
+}

@@ -188,9 +188,11 @@ fn validates_as_2_0_proposal(name: &str) -> bool {
 /// engine's default: `simd_memory-multi.wast` uses multi-memory), except
 /// memory64's, function-references' and threads', whose scripts predate
 /// multi-memory and hold a second memory, and the memory index where
-/// `memory.size` had a zero byte, as invalid. (The threads scripts predate
-/// reference types too: their three modules with a second table stay
-/// failing, as Wasm 2.0 made them valid.)
+/// `memory.size` had a zero byte, as invalid. The threads scripts predate
+/// reference types too (a second table is invalid to them): they run
+/// without it; and mutable-global's predate bulk memory (every segment
+/// checked before any is written): they run without it, and so without
+/// reference types.
 pub fn run_files<'a>(
     files: impl IntoIterator<Item = (String, &'a str)>,
     opts: &RunOptions,

@@ -28,15 +28,17 @@ pub struct CodeArgs {
         value_name = "opt-level=0|1|2|s|pooling-allocator[=y|n]|pooling-total-memories=N|..."
     )]
     pub optimize: Vec<String>,
-    /// Switch a Wasm proposal on or off: multi-memory, tail-call,
+    /// Switch a Wasm proposal on or off: simd, relaxed-simd, bulk-memory,
+    /// reference-types, multi-value, gc, multi-memory, tail-call,
     /// extended-const, memory64, function-references, exceptions, threads
-    /// (all on by default), wide-arithmetic, custom-page-sizes (off by
-    /// default); or set max-wasm-stack=BYTES, max-gc-heap=BYTES (K, M,
-    /// G suffixes), gc-stress=y|n; or bound the run: fuel=N (operators,
-    /// trapping when spent), timeout=DURATION (500ms, 2s, 1m; trapping
-    /// with `interrupt`), max-memory-size=BYTES, max-table-elements=N
-    /// (growth past them fails), max-instances=N, max-memories=N,
-    /// max-tables=N, trap-on-grow-failure=y|n. Repeatable.
+    /// (all on by default), wide-arithmetic, custom-page-sizes,
+    /// custom-descriptors, legacy-exceptions (off by default); or set
+    /// max-wasm-stack=BYTES, max-gc-heap=BYTES (K, M, G suffixes),
+    /// gc-stress=y|n, nan-canonicalization=y|n; or bound the run: fuel=N
+    /// (operators, trapping when spent), timeout=DURATION (500ms, 2s, 1m;
+    /// trapping with `interrupt`), max-memory-size=BYTES,
+    /// max-table-elements=N (growth past them fails), max-instances=N,
+    /// max-memories=N, max-tables=N, trap-on-grow-failure=y|n. Repeatable.
     #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]|LIMIT=VALUE")]
     pub wasm_features: Vec<String>,
     /// Attestation policy: hooks woven into the generated code, or `tags`,

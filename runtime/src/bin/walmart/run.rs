@@ -61,7 +61,7 @@ pub struct RunArgs {
     /// the host's value of KEY (if it has one). Repeatable.
     #[arg(long = "env", value_name = "KEY[=VALUE]")]
     envs: Vec<String>,
-    /// Make generated code known to a profiler: `perfmap` appends each
+    /// Make generated code known to a profiler: `perfmap` writes each
     /// compiled function to /tmp/perf-PID.map, for `perf report`.
     #[arg(long, value_name = "perfmap")]
     profile: Option<String>,
