@@ -2742,6 +2742,16 @@ fn the_environment_can_be_inherited_and_argv0_set() {
         "{}",
         text(&out.stdout)
     );
+    // wasmtime's command lines for its preview 1 (as --tcplisten needs).
+    let out = run(
+        &["-S", "preview2=n", "-S", "inherit-env"],
+        Some("inherited"),
+    );
+    assert!(
+        text(&out.stdout).contains("GREETING=inherited"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run(&["-S", "inherit-env=n"], Some("inherited"));
     assert!(
         text(&out.stdout).contains("GREETING=(unset)"),
@@ -2751,6 +2761,7 @@ fn the_environment_can_be_inherited_and_argv0_set() {
     for (args, says) in [
         (vec!["-S", "inherit-env=maybe"], "expected `inherit-env=y`"),
         (vec!["-S", "tcplisten"], "expected tcplisten=ADDR"),
+        (vec!["-S", "preview2=y"], "WASI preview 1 only"),
         (vec!["--env", "=x"], "expected KEY=VALUE or KEY"),
         (vec!["--env", ""], "expected KEY=VALUE or KEY"),
     ] {

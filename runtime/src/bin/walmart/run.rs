@@ -81,7 +81,8 @@ pub struct RunArgs {
     tcplisten: Vec<String>,
     /// WASI options, as wasmtime's `-S`: `tcplisten=ADDR` (as
     /// --tcplisten), `inherit-env[=y|n]` (pass the host's whole
-    /// environment, before --env's). Repeatable.
+    /// environment, before --env's), `preview2=n` (accepted: walmart's
+    /// WASI is preview 1). Repeatable.
     #[arg(
         short = 'S',
         long = "wasi",
@@ -312,6 +313,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 listens.push((format!("-S {option}"), value));
             }
             "tcplisten" => bail!("-S {option}: expected tcplisten=ADDR"),
+            // wasmtime's switch to its preview 1 implementation (which its
+            // --tcplisten needs): walmart's WASI is preview 1.
+            "preview2" => match value {
+                "n" | "no" | "false" => {}
+                _ => bail!("-S {option}: walmart implements WASI preview 1 only (`preview2=n`)"),
+            },
             "inherit-env" => match value {
                 "y" | "yes" | "true" => {
                     for (k, v) in std::env::vars_os() {
@@ -325,7 +332,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 _ => bail!("-S {option}: expected `inherit-env=y` or `inherit-env=n`"),
             },
             _ => {
-                bail!("-S {option}: unknown WASI option (known: tcplisten=ADDR, inherit-env[=y|n])")
+                bail!(
+                    "-S {option}: unknown WASI option (known: tcplisten=ADDR, \
+                     inherit-env[=y|n], preview2=n)"
+                )
             }
         }
     }
