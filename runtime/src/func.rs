@@ -545,26 +545,28 @@ pub(crate) fn invoke(
                 // it and wraps it round to fuel.
                 store.limits.fuel_consumed = 0;
             }
-            let trap = Trap::new(kind, t.frames);
-            Err(Error::Trap(if store.engine.config().coredump_on_trap {
-                let dump = crate::WasmCoreDump::capture(store, trap.frames());
-                trap.with_coredump(dump)
-            } else {
-                trap
-            }))
+            Err(Error::Trap(dumped(store, Trap::new(kind, t.frames), None)))
         }
         Err(CallFailure::Host(HostFailure::Panic(payload), _)) => panic::resume_unwind(payload),
         Err(CallFailure::Host(HostFailure::Error(e), frames)) => Err(match e {
             Error::Host { error, frames: f } if f.is_empty() => Error::Host { error, frames },
             // A trap a builtin raised (an attestation hook's stop): the
             // snapshot where Wasm called it.
-            Error::Trap(t) if t.coredump().is_none() && store.engine.config().coredump_on_trap => {
-                let dump = crate::WasmCoreDump::capture(store, &frames);
-                Error::Trap(t.with_coredump(dump))
-            }
+            Error::Trap(t) => Error::Trap(dumped(store, t, Some(&frames))),
             other => other,
         }),
     }
+}
+
+/// `trap` with the store's snapshot at `frames` (the trap's own where
+/// `None`), where the engine takes them (`Config::coredump_on_trap`) and
+/// it has none yet.
+fn dumped(store: &StoreOpaque, trap: Trap, frames: Option<&[crate::vm::backtrace::Frame]>) -> Trap {
+    if !store.engine.config().coredump_on_trap || trap.coredump().is_some() {
+        return trap;
+    }
+    let dump = crate::WasmCoreDump::capture(store, frames.unwrap_or(trap.frames()));
+    trap.with_coredump(dump)
 }
 
 /// Leaves the exception a host function threw pending for the code its

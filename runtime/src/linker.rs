@@ -20,6 +20,16 @@ enum Definition<T: 'static> {
     HostFunc(Arc<HostFuncDef<T>>),
 }
 
+impl<T: 'static> Definition<T> {
+    /// The item in `store`: a host function is made there as it is asked.
+    fn in_store(&self, store: impl AsContextMut<Data = T>) -> Extern {
+        match self {
+            Definition::Extern(e) => *e,
+            Definition::HostFunc(def) => Extern::Func(Func::from_def(store, def)),
+        }
+    }
+}
+
 impl<T: 'static> Clone for Definition<T> {
     fn clone(&self) -> Self {
         match self {
@@ -478,13 +488,9 @@ impl<T: 'static> Linker<T> {
     ) -> impl Iterator<Item = (&'a str, &'a str, Extern)> + 'a {
         self.defs
             .iter()
-            .flat_map(|(module, names)| names.keys().map(move |name| (module, name)))
-            .map(move |(module, name)| {
-                let item = match &self.defs[module][name] {
-                    Definition::Extern(e) => *e,
-                    Definition::HostFunc(def) => Extern::Func(Func::from_def(&mut store, def)),
-                };
-                (module.as_str(), name.as_str(), item)
+            .flat_map(|(module, names)| names.iter().map(move |(name, def)| (module, name, def)))
+            .map(move |(module, name, def)| {
+                (module.as_str(), name.as_str(), def.in_store(&mut store))
             })
     }
 
@@ -495,10 +501,7 @@ impl<T: 'static> Linker<T> {
         module: &str,
         name: &str,
     ) -> Option<Extern> {
-        match self.defs.get(module)?.get(name)? {
-            Definition::Extern(e) => Some(*e),
-            Definition::HostFunc(def) => Some(Extern::Func(Func::from_def(&mut store, def))),
-        }
+        Some(self.defs.get(module)?.get(name)?.in_store(&mut store))
     }
 
     /// Instantiates `module`, resolving its imports here.

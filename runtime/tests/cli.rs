@@ -32,6 +32,17 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// `out` is a failure (status 1) whose standard error is one line that
+/// says `says`; `context` names the case.
+fn fails_in_one_line(out: &Output, says: &str, context: &str) {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{context}: {err}");
+    assert!(
+        err.contains(says) && err.lines().count() == 1,
+        "{context}: {err}"
+    );
+}
+
 /// The events of an `--attest-log` file (none where it is missing).
 fn logged_events(log: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(log)
@@ -2499,18 +2510,7 @@ fn the_pooling_allocator_is_chosen_with_dash_o() {
         ),
         (vec!["-O", "inline=y"], "unknown setting `inline`"),
     ] {
-        let out = run(&flags, "1");
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{flags:?}: {}",
-            text(&out.stderr)
-        );
-        let err = text(&out.stderr);
-        assert!(
-            err.contains(says) && err.lines().count() == 1,
-            "{flags:?}: {err}"
-        );
+        fails_in_one_line(&run(&flags, "1"), says, &format!("{flags:?}"));
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -2606,13 +2606,7 @@ fn a_guest_serves_connections_on_a_tcplisten_socket() {
         let mut args = vec!["run"];
         args.extend_from_slice(&flags);
         args.push(&server);
-        let out = walmart(&args);
-        assert_eq!(out.status.code(), Some(1), "{flags:?}");
-        let err = text(&out.stderr);
-        assert!(
-            err.contains(says) && err.lines().count() == 1,
-            "{flags:?}: {err}"
-        );
+        fails_in_one_line(&walmart(&args), says, &format!("{flags:?}"));
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -2765,13 +2759,7 @@ fn the_environment_can_be_inherited_and_argv0_set() {
         (vec!["--env", "=x"], "expected KEY=VALUE or KEY"),
         (vec!["--env", ""], "expected KEY=VALUE or KEY"),
     ] {
-        let out = run(&args, None);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
-        let err = text(&out.stderr);
-        assert!(
-            err.contains(says) && err.lines().count() == 1,
-            "{args:?}: {err}"
-        );
+        fails_in_one_line(&run(&args, None), says, &format!("{args:?}"));
     }
 
     // `--argv0`: what the guest sees as its name.
@@ -2872,9 +2860,7 @@ fn dash_d_coredump_writes_the_trapping_stores_snapshot() {
         ("coredump=", "expected coredump=PATH"),
     ] {
         let out = walmart(&["run", "-D", option, &fixture("hello.wasm")]);
-        assert_eq!(out.status.code(), Some(1));
-        let err = text(&out.stderr);
-        assert!(err.contains(says) && err.lines().count() == 1, "{err}");
+        fails_in_one_line(&out, says, option);
     }
     // The last -D coredump= wins.
     let other = dir.join("other.coredump");

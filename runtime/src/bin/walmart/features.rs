@@ -104,11 +104,7 @@ pub fn apply(config: &mut Config, settings: &[String]) -> anyhow::Result<RunBoun
             set(config, bytes);
             continue;
         }
-        let on = match value {
-            "y" | "yes" | "true" => true,
-            "n" | "no" | "false" => false,
-            _ => bail!("-W {setting}: expected `{name}=y` or `{name}=n`"),
-        };
+        let on = yes_no("-W", setting, name, value)?;
         if name == "gc-stress" {
             config.gc_stress(on);
             continue;
@@ -151,11 +147,7 @@ fn store_limit(
     value: &str,
 ) -> anyhow::Result<StoreLimitsBuilder> {
     if name == "trap-on-grow-failure" {
-        return Ok(match value {
-            "y" | "yes" | "true" => limits.trap_on_grow_failure(true),
-            "n" | "no" | "false" => limits.trap_on_grow_failure(false),
-            _ => bail!("-W {setting}: expected `{name}=y` or `{name}=n`"),
-        });
+        return Ok(limits.trap_on_grow_failure(yes_no("-W", setting, name, value)?));
     }
     if name == "max-memory-size" {
         let Some(bytes) = parse_bytes(value) else {
@@ -172,6 +164,16 @@ fn store_limit(
         "max-memories" => limits.memories(n),
         _ => limits.tables(n),
     })
+}
+
+/// A switch's value (`y`, `yes`, `true`, `n`, `no`, `false`), or the
+/// one-line error for `FLAG SETTING`.
+pub fn yes_no(flag: &str, setting: &str, name: &str, value: &str) -> anyhow::Result<bool> {
+    match value {
+        "y" | "yes" | "true" => Ok(true),
+        "n" | "no" | "false" => Ok(false),
+        _ => bail!("{flag} {setting}: expected `{name}=y` or `{name}=n`"),
+    }
 }
 
 /// Applies `-O` settings: Cranelift's `opt-level`, and the pooling
@@ -194,11 +196,7 @@ pub fn apply_optimize(config: &mut Config, settings: &[String]) -> anyhow::Resul
                 config.cranelift_opt_level(level);
             }
             "pooling-allocator" => {
-                pooling = Some(match value {
-                    "y" | "yes" | "true" => true,
-                    "n" | "no" | "false" => false,
-                    _ => bail!("-O {setting}: expected `{name}=y` or `{name}=n`"),
-                });
+                pooling = Some(yes_no("-O", setting, name, value)?);
             }
             "pooling-total-memories" => {
                 let Ok(n) = value.parse::<u32>() else {

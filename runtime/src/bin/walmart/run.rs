@@ -315,12 +315,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             "tcplisten" => bail!("-S {option}: expected tcplisten=ADDR"),
             // wasmtime's switch to its preview 1 implementation (which its
             // --tcplisten needs): walmart's WASI is preview 1.
-            "preview2" => match value {
-                "n" | "no" | "false" => {}
-                _ => bail!("-S {option}: walmart implements WASI preview 1 only (`preview2=n`)"),
-            },
-            "inherit-env" => match value {
-                "y" | "yes" | "true" => {
+            "preview2" => {
+                if !matches!(value, "n" | "no" | "false") {
+                    bail!("-S {option}: walmart implements WASI preview 1 only (`preview2=n`)");
+                }
+            }
+            "inherit-env" => {
+                if crate::features::yes_no("-S", option, name, value)? {
                     for (k, v) in std::env::vars_os() {
                         // Names and values as they are; a guest reads bytes.
                         if let (Some(k), Some(v)) = (k.to_str(), v.to_str()) {
@@ -328,9 +329,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                         }
                     }
                 }
-                "n" | "no" | "false" => {}
-                _ => bail!("-S {option}: expected `inherit-env=y` or `inherit-env=n`"),
-            },
+            }
             _ => {
                 bail!(
                     "-S {option}: unknown WASI option (known: tcplisten=ADDR, \
