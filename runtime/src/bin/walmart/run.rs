@@ -70,6 +70,10 @@ pub struct RunArgs {
     /// when the guest traps. Repeatable.
     #[arg(short = 'D', long = "debug", value_name = "coredump=PATH")]
     debug_options: Vec<String>,
+    /// Where `-D coredump=PATH` writes a trap's coredump (set from
+    /// `debug_options` as the run is configured).
+    #[arg(skip)]
+    coredump: Option<PathBuf>,
     /// The guest's `argv[0]` (default: FILE as given).
     #[arg(long, value_name = "NAME")]
     argv0: Option<String>,
@@ -221,7 +225,7 @@ fn trace_range(text: &str) -> anyhow::Result<Option<(u32, u32)>> {
     Ok(Some((lo, hi)))
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.code.trace_accesses.is_some() && args.trace.is_none() {
         bail!("--trace-accesses needs --trace FILE");
     }
@@ -229,19 +233,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         bail!("--trace needs --attest tags");
     }
     let (mut config, bounds) = args.code.config()?;
-    let mut coredump = None;
     for option in &args.debug_options {
         match option.split_once('=') {
             Some(("coredump", "")) => bail!("-D {option}: expected coredump=PATH"),
             // The last one given wins.
-            Some(("coredump", path)) => coredump = Some(PathBuf::from(path)),
+            Some(("coredump", path)) => args.coredump = Some(PathBuf::from(path)),
             _ => bail!("-D {option}: unknown debugging option (known: coredump=PATH)"),
         }
     }
-    if let Some(path) = coredump {
-        config.coredump_on_trap(true);
-        let _ = COREDUMP.set((path, args.file.display().to_string()));
-    }
+    config.coredump_on_trap(args.coredump.is_some());
     match args.profile.as_deref() {
         None => {}
         Some("perfmap") => {
@@ -468,7 +468,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("error: {e}");
                 return Ok(code);
             }
-            report(e)
+            report(e, &args)
         }
     }
 }
@@ -545,13 +545,13 @@ fn call_module(
             Ok(i) => i,
             Err(e) => {
                 eprintln!("walmart: --preload {name} failed to instantiate");
-                return report(e);
+                return report(e, args);
             }
         };
         if let Some(init) = instance.get_func(&mut *store, "_initialize") {
             if let Err(e) = init.call(&mut *store, &[], &mut []) {
                 eprintln!("walmart: --preload {name}: its _initialize failed");
-                return report(e);
+                return report(e, args);
             }
         }
         linker
@@ -563,7 +563,7 @@ fn call_module(
     }
     let instance = match linker.instantiate(&mut *store, module) {
         Ok(i) => i,
-        Err(e) => return report(e),
+        Err(e) => return report(e, args),
     };
     let name = args.invoke.as_deref().unwrap_or("_start");
     let func = instance.get_func(&mut *store, name).ok_or_else(|| {
@@ -580,7 +580,7 @@ fn call_module(
     if args.invoke.is_none() {
         return match func.call(&mut *store, &[], &mut []) {
             Ok(()) => Ok(ExitCode::SUCCESS),
-            Err(e) => report(e),
+            Err(e) => report(e, args),
         };
     }
     if args.args.len() != ty.params().len() {
@@ -604,7 +604,7 @@ fn call_module(
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => report(e),
+        Err(e) => report(e, args),
     }
 }
 
@@ -627,17 +627,13 @@ fn detections_on_stderr() -> impl Fn(&walmart::attest::Event) + Send + Sync + 's
 /// Detections [`detections_on_stderr`] shows.
 const SHOWN_DETECTIONS: usize = 10;
 
-/// Where `-D coredump=PATH` writes a trap's coredump, and the program's
-/// name it records (set once, as the run is configured).
-static COREDUMP: std::sync::OnceLock<(PathBuf, String)> = std::sync::OnceLock::new();
-
 /// Writes the trap's coredump where `-D coredump` asked, saying so.
-fn write_coredump(e: &walmart::Error) {
-    let (Some((path, program)), walmart::Error::Trap(t)) = (COREDUMP.get(), e) else {
+fn write_coredump(e: &walmart::Error, args: &RunArgs) {
+    let (Some(path), walmart::Error::Trap(t)) = (&args.coredump, e) else {
         return;
     };
     let Some(dump) = t.coredump() else { return };
-    match std::fs::write(path, dump.serialize(program)) {
+    match std::fs::write(path, dump.serialize(&args.file.display().to_string())) {
         Ok(()) => eprintln!("walmart: wasm coredump written to {}", path.display()),
         // The run's failure is the trap's: the coredump is a diagnostic.
         Err(err) => eprintln!(
@@ -648,12 +644,12 @@ fn write_coredump(e: &walmart::Error) {
 }
 
 /// Prints a guest failure and picks the exit status.
-fn report(e: walmart::Error) -> anyhow::Result<ExitCode> {
+fn report(e: walmart::Error, args: &RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(code) = e.exit_status() {
         // Exit statuses beyond a byte are truncated by the OS anyway.
         return Ok(ExitCode::from(code as u8));
     }
-    write_coredump(&e);
+    write_coredump(&e, args);
     match &e {
         walmart::Error::Trap(t) if t.kind() == walmart::TrapKind::AttestationViolation => {
             eprintln!("error: {e} (stopped by --on-detect trap: the detection is above)");
