@@ -18,6 +18,13 @@ use crate::Module;
 pub struct Config {
     /// Largest stack, in bytes, Wasm code may use before `call stack exhausted`.
     pub max_wasm_stack: usize,
+    /// Allows asynchronous calls (`Func::call_async`, `Linker::instantiate_async`,
+    /// host functions from `Linker::func_wrap_async`), each run on a stack
+    /// of its own that suspends while a host future is pending.
+    pub async_support: bool,
+    /// Bytes of each asynchronous call's stack: Wasm's (at most
+    /// `max_wasm_stack`) and the host functions' it calls.
+    pub async_stack_size: usize,
     /// Bytes of GC heap (the 1 MiB chunks small structs and arrays are
     /// carved from, and larger objects) a store may hold; an allocation
     /// that does not fit after a collection traps (`GC heap exhausted`).
@@ -207,6 +214,8 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             max_wasm_stack: 1024 * 1024,
+            async_support: false,
+            async_stack_size: 2 * 1024 * 1024,
             max_gc_heap: 1 << 30,
             gc_stress: false,
             guarded_memory: true,
@@ -477,6 +486,27 @@ impl Config {
         self
     }
 
+    /// Allows asynchronous calls (wasmtime's `async_support`): Wasm called
+    /// with `Func::call_async` (or instantiated with
+    /// `Linker::instantiate_async`) runs on a stack of its own, so a host
+    /// function defined with `Linker::func_wrap_async` may await a future
+    /// and Wasm may yield at an epoch deadline
+    /// (`Store::epoch_deadline_async_yield_and_update`): the whole call
+    /// suspends and its future returns `Pending`. Synchronous calls work
+    /// as before; an asynchronous host function reached from one fails.
+    pub fn async_support(&mut self, on: bool) -> &mut Config {
+        self.async_support = on;
+        self
+    }
+
+    /// Sets the size of each asynchronous call's stack (default 2 MiB):
+    /// at least `max_wasm_stack`, which Wasm may use of it, the rest left
+    /// to the host functions it calls.
+    pub fn async_stack_size(&mut self, bytes: usize) -> &mut Config {
+        self.async_stack_size = bytes;
+        self
+    }
+
     /// Counts Wasm's operators against each store's fuel
     /// ([`Config::consume_fuel`]): a store starts with none, so set some
     /// ([`Store::set_fuel`](crate::Store::set_fuel)) before calling Wasm.
@@ -629,6 +659,8 @@ struct EngineInner {
     /// Backtraces keep source positions ([`Config::wasm_backtrace_details`],
     /// decided when the engine is made).
     backtrace_details: bool,
+    /// Stacks of finished asynchronous calls, for the next.
+    fiber_stacks: crate::fiber::StackPool,
 }
 
 impl Drop for EngineInner {
@@ -680,6 +712,13 @@ pub enum Precompiled {
 impl Engine {
     /// An engine with the given configuration.
     pub fn new(config: &Config) -> Result<Engine> {
+        if config.async_support && config.max_wasm_stack > config.async_stack_size {
+            return Err(Error::Usage(format!(
+                "max_wasm_stack ({} bytes) exceeds async_stack_size ({} bytes): an asynchronous \
+                 call's Wasm runs on a stack of that size",
+                config.max_wasm_stack, config.async_stack_size
+            )));
+        }
         // Reference types' element segments are bulk memory's.
         let reference_types = config.reference_types && config.bulk_memory;
         let tags = config.tag_monitor();
@@ -763,6 +802,7 @@ impl Engine {
                 epoch: AtomicU64::new(0),
                 memory_pool,
                 backtrace_details: config.wasm_backtrace_details.enabled(),
+                fiber_stacks: Default::default(),
             }),
         })
     }
@@ -775,6 +815,11 @@ impl Engine {
     /// Whether backtraces keep source positions.
     pub(crate) fn backtrace_details(&self) -> bool {
         self.inner.backtrace_details
+    }
+
+    /// Stacks for asynchronous calls.
+    pub(crate) fn fiber_stacks(&self) -> &crate::fiber::StackPool {
+        &self.inner.fiber_stacks
     }
 
     /// The pooling allocator's memory slots, if the engine pools memories.

@@ -279,6 +279,36 @@ impl Func {
         Func::from_host(store, ty, host)
     }
 
+    /// An asynchronous host function of type `ty` (wasmtime's
+    /// `Func::new_async`; see [`crate::Linker::func_wrap_async`]).
+    pub fn new_async<T: 'static, F>(
+        store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        func: F,
+    ) -> Func
+    where
+        F: for<'a> Fn(Caller<'a, T>, &'a [Val], &'a mut [Val]) -> crate::HostFuture<'a, Result<()>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let host = crate::async_host::untyped(ty.clone(), func);
+        Func::from_host(store, ty, host)
+    }
+
+    /// An asynchronous host function from a closure that takes its Wasm
+    /// parameters as a tuple (wasmtime's `Func::wrap_async`; see
+    /// [`crate::Linker::func_wrap_async`]).
+    pub fn wrap_async<T: 'static, P, R, F>(store: impl AsContextMut<Data = T>, func: F) -> Func
+    where
+        P: crate::WasmList + 'static,
+        R: crate::WasmResults + 'static,
+        F: for<'a> Fn(Caller<'a, T>, P) -> crate::HostFuture<'a, R> + Send + Sync + 'static,
+    {
+        let (ty, host) = crate::async_host::typed(func);
+        Func::from_host(store, ty, host)
+    }
+
     /// A host function of type `ty` in `store`.
     fn from_host<T: 'static>(
         mut store: impl AsContextMut<Data = T>,
@@ -369,6 +399,25 @@ impl Func {
 
     pub(crate) fn ty_in(self, store: &StoreOpaque) -> FuncType {
         self.data(store).ty.clone()
+    }
+
+    /// Calls the function as an asynchronous call (wasmtime's
+    /// `call_async`; the engine needs [`crate::Config::async_support`]):
+    /// Wasm runs on a stack of its own, and the future is pending while
+    /// an asynchronous host function it called awaits, or while it yields
+    /// at an epoch deadline. Dropping the future before it is ready
+    /// cancels the call: the Wasm frames unwind as for a host error.
+    pub async fn call_async<S>(
+        &self,
+        mut store: S,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()>
+    where
+        S: AsContextMut,
+        S::Data: Send,
+    {
+        crate::fiber::on_fiber(store.as_context_mut(), |s| self.call(s, params, results)).await
     }
 
     /// Calls the function. `results` must have one slot per result.
@@ -501,7 +550,13 @@ pub(crate) fn invoke(
         // Never let Wasm run into the thread's own guard page: a thread with
         // a smaller stack than the configured maximum gets what it has,
         // less room for the trap handler and host calls.
-        let floor = traphandlers::thread_stack_low().map_or(0, |low| low + STACK_RESERVE);
+        let floor = if store.async_cx.is_null() {
+            traphandlers::thread_stack_low().map_or(0, |low| low + STACK_RESERVE)
+        } else {
+            // SAFETY: published by the fiber this call runs on, alive
+            // while it runs.
+            unsafe { (*store.async_cx).stack_low + STACK_RESERVE }
+        };
         store.limits.stack_limit = wanted.max(floor);
         // Only where Wasm may use the stack cleared (a host deep in its
         // own stack gets Wasm's `call stack exhausted`, not a fault).

@@ -142,6 +142,20 @@ fn link_error(import: &walmart_jit::module_info::Import, why: &str) -> Error {
 }
 
 impl Instance {
+    /// Instantiates `module` as an asynchronous call ([`Instance::new`]
+    /// on a fiber, as [`crate::Func::call_async`]): its start function
+    /// may await asynchronous host functions.
+    pub async fn new_async<S>(mut store: S, module: &Module, imports: &[Extern]) -> Result<Instance>
+    where
+        S: AsContextMut,
+        S::Data: Send,
+    {
+        crate::fiber::on_fiber(store.as_context_mut(), |s| {
+            Instance::new(s, module, imports)
+        })
+        .await
+    }
+
     /// Instantiates `module` with `imports` in order of the module's imports.
     pub fn new(
         mut store: impl AsContextMut,

@@ -17,6 +17,11 @@ pub enum UpdateDeadline {
     Continue(u64),
     /// Stop: the Wasm call traps with [`crate::TrapKind::Interrupt`].
     Interrupt,
+    /// Suspend the asynchronous call this Wasm runs in (its future
+    /// returns `Pending` with the task woken, so the executor runs other
+    /// tasks first), then run on with the deadline this many epochs past
+    /// the epoch it resumes at. A synchronous call fails with an error.
+    Yield(u64),
 }
 
 /// A store's epoch-deadline callback, with the store's host data type
@@ -72,6 +77,16 @@ impl<T> StoreInner<T> {
         self.opaque.epoch_callback = None;
     }
 
+    /// Wasm that reaches the deadline yields (wasmtime's
+    /// `epoch_deadline_async_yield_and_update`): its asynchronous call
+    /// suspends once, letting the executor run other tasks, and goes on
+    /// with a deadline `delta` epochs past the epoch it resumes at. For
+    /// Wasm called with [`crate::Func::call_async`]; a synchronous call
+    /// that reaches the deadline fails.
+    pub fn epoch_deadline_async_yield_and_update(&mut self, delta: u64) {
+        self.epoch_deadline_callback(move |_| Ok(UpdateDeadline::Yield(delta)));
+    }
+
     /// Wasm that reaches the deadline calls `callback` with the store,
     /// which decides: [`UpdateDeadline::Continue`] sets a later deadline
     /// and runs on, [`UpdateDeadline::Interrupt`] traps, and an error ends
@@ -119,6 +134,16 @@ pub(crate) fn deadline_reached(store: &mut StoreOpaque) -> u32 {
             vmctx::EPOCH_CONTINUE
         }
         Ok(Ok(UpdateDeadline::Interrupt)) => vmctx::EPOCH_INTERRUPT,
+        Ok(Ok(UpdateDeadline::Yield(ticks))) => match yield_at_deadline(store) {
+            Ok(()) => {
+                store.set_epoch_deadline(ticks);
+                vmctx::EPOCH_CONTINUE
+            }
+            Err(e) => {
+                traphandlers::set_host_failure(HostFailure::Error(e));
+                vmctx::EPOCH_HOST_ERROR
+            }
+        },
         Ok(Err(e)) => {
             traphandlers::set_host_failure(HostFailure::Error(e));
             vmctx::EPOCH_HOST_ERROR
@@ -128,4 +153,18 @@ pub(crate) fn deadline_reached(store: &mut StoreOpaque) -> u32 {
             vmctx::EPOCH_HOST_ERROR
         }
     }
+}
+
+/// Suspends the asynchronous call Wasm runs in once, for
+/// [`UpdateDeadline::Yield`].
+fn yield_at_deadline(store: &mut StoreOpaque) -> Result<()> {
+    if store.async_cx.is_null() {
+        return Err(Error::Usage(
+            "the epoch deadline asked to yield (UpdateDeadline::Yield) in a synchronous call: \
+             call Wasm with `call_async`"
+                .into(),
+        ));
+    }
+    // SAFETY: published by the fiber this Wasm runs on, alive while it runs.
+    unsafe { crate::fiber::yield_now(store.async_cx) }
 }

@@ -18,12 +18,14 @@
 //! ```
 
 mod any_ref;
+mod async_host;
 pub mod attest;
 mod call_hook;
 mod coredump;
 mod engine;
 mod error;
 mod exception;
+mod fiber;
 mod func;
 mod gc;
 mod global;
@@ -48,6 +50,7 @@ pub mod wast;
 mod wrap;
 
 pub use any_ref::AnyRef;
+pub use async_host::HostFuture;
 pub use attest::AttestOptions;
 pub use call_hook::CallHook;
 pub use coredump::WasmCoreDump;

@@ -146,6 +146,71 @@ impl<T: 'static> Linker<T> {
         self.host_func(module, name, ty, host, false)
     }
 
+    /// Defines an asynchronous host function (wasmtime's
+    /// `func_wrap_async`): `func` takes the [`Caller`] and the Wasm
+    /// parameters as a tuple, and returns a boxed future of the results
+    /// (a value, a tuple, `()` or a `Result` of those, as
+    /// [`Linker::func_wrap`]'s). Wasm that calls it must run in an
+    /// asynchronous call ([`crate::Func::call_async`],
+    /// [`Linker::instantiate_async`]), which is suspended while the future
+    /// is pending; from a synchronous call it fails.
+    ///
+    /// ```ignore
+    /// linker.func_wrap_async("env", "fetch", |caller: Caller<'_, T>, (key,): (i32,)| {
+    ///     Box::new(async move { lookup(key).await })
+    /// })?;
+    /// ```
+    pub fn func_wrap_async<Params, Results, F>(
+        &mut self,
+        module: &str,
+        name: &str,
+        func: F,
+    ) -> Result<&mut Self>
+    where
+        Params: crate::WasmList + 'static,
+        Results: crate::WasmResults + 'static,
+        F: for<'a> Fn(Caller<'a, T>, Params) -> crate::HostFuture<'a, Results>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.async_enabled(module, name)?;
+        let (ty, host) = crate::async_host::typed(func);
+        self.host_func(module, name, ty, host, false)
+    }
+
+    /// Defines an asynchronous host function of type `ty` over [`Val`]s
+    /// (wasmtime's `func_new_async`; see [`Linker::func_wrap_async`]).
+    pub fn func_new_async<F>(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        func: F,
+    ) -> Result<&mut Self>
+    where
+        F: for<'a> Fn(Caller<'a, T>, &'a [Val], &'a mut [Val]) -> crate::HostFuture<'a, Result<()>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.async_enabled(module, name)?;
+        let host = crate::async_host::untyped(ty.clone(), func);
+        self.host_func(module, name, ty, host, false)
+    }
+
+    /// Fails unless the engine allows asynchronous calls, naming the
+    /// asynchronous host function that needs them.
+    fn async_enabled(&self, module: &str, name: &str) -> Result<()> {
+        if self.engine.config().async_support {
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "asynchronous host function `{module}::{name}` needs an engine with \
+             Config::async_support(true)"
+        )))
+    }
+
     /// Defines a host function; `trusted` marks walmart's own WASI, whose
     /// writes to guest memory are tracked (attestation does not
     /// write-protect memory around it).
@@ -504,6 +569,20 @@ impl<T: 'static> Linker<T> {
         Some(self.defs.get(module)?.get(name)?.in_store(&mut store))
     }
 
+    /// Instantiates `module` as an asynchronous call ([`Linker::instantiate`]
+    /// on a fiber, as [`crate::Func::call_async`]): its start function may
+    /// await asynchronous host functions.
+    pub async fn instantiate_async(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &Module,
+    ) -> Result<Instance>
+    where
+        T: Send,
+    {
+        crate::fiber::on_fiber(store.as_context_mut(), |s| self.instantiate(s, module)).await
+    }
+
     /// Instantiates `module`, resolving its imports here.
     pub fn instantiate(
         &self,
@@ -630,6 +709,19 @@ impl<T: 'static> InstancePre<T> {
     /// The module.
     pub fn module(&self) -> &Module {
         &self.module
+    }
+
+    /// Instantiates the module as an asynchronous call
+    /// ([`InstancePre::instantiate`] on a fiber, as
+    /// [`crate::Func::call_async`]).
+    pub async fn instantiate_async(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+    ) -> Result<Instance>
+    where
+        T: Send,
+    {
+        crate::fiber::on_fiber(store.as_context_mut(), |s| self.instantiate(s)).await
     }
 
     /// Instantiates the module in `store`: host functions are made in it,

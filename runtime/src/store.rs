@@ -115,7 +115,17 @@ pub struct StoreOpaque {
     /// limiter counts them.
     pub(crate) defined_memories: usize,
     pub(crate) defined_tables: usize,
+    /// The running asynchronous call's fiber, if Wasm runs on one
+    /// (`crate::fiber`); null otherwise.
+    pub(crate) async_cx: *mut crate::fiber::AsyncCx,
 }
+
+// SAFETY: a store owns what its pointers reach (its instances, memories,
+// tables, host contexts; the engine's code, immutable and shared), and its
+// boxed callbacks and host functions are `Send`. Nothing in it is tied to
+// the thread that made it: per-thread trap state lives in thread-locals
+// for the duration of a call, and moves with an asynchronous call's fiber.
+unsafe impl Send for StoreOpaque {}
 
 impl StoreOpaque {
     /// The whole store this is the runtime part of, for the embedder's
@@ -272,6 +282,7 @@ impl<T> Store<T> {
                     host_call_steps: false,
                     defined_memories: 0,
                     defined_tables: 0,
+                    async_cx: std::ptr::null_mut(),
                 },
                 data,
             }),
@@ -370,6 +381,13 @@ impl<T> Store<T> {
             + 'static,
     ) {
         self.inner.epoch_deadline_callback(callback)
+    }
+
+    /// Wasm reaching the deadline yields its asynchronous call and goes
+    /// on `delta` epochs later
+    /// ([`StoreInner::epoch_deadline_async_yield_and_update`]).
+    pub fn epoch_deadline_async_yield_and_update(&mut self, delta: u64) {
+        self.inner.epoch_deadline_async_yield_and_update(delta)
     }
 
     /// Bounds this store's guests by the limiter `get` finds in the host

@@ -212,6 +212,17 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
         self.func.call(store, &params, &mut results)?;
         R::from_vals(&results).ok_or_else(|| Error::Usage("result types changed".into()))
     }
+
+    /// Calls the function as an asynchronous call ([`Func::call_async`]).
+    pub async fn call_async<S>(&self, mut store: S, params: P) -> Result<R>
+    where
+        S: AsContextMut,
+        S::Data: Send,
+        P: Send,
+        R: Send,
+    {
+        crate::fiber::on_fiber(store.as_context_mut(), |s| self.call(s, params)).await
+    }
 }
 
 impl Func {

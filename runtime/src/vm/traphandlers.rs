@@ -9,7 +9,7 @@ use super::backtrace::Frame;
 
 extern "C" {
     fn walmart_call_wasm(
-        slot: *mut *mut libc::c_void,
+        swap: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
         trampoline: *const u8,
         vmctx: *mut u8,
         code: *const u8,
@@ -70,10 +70,12 @@ pub fn thread_stack_low() -> Option<usize> {
 }
 
 /// Whether this thread is inside a Wasm call (a jump buffer is published).
+#[inline(never)]
 pub fn in_wasm() -> bool {
     !JMP_BUF.with(|b| b.get()).is_null()
 }
 
+#[inline(never)]
 pub(crate) fn record_trap(state: TrapState) {
     TRAP.with(|t| *t.borrow_mut() = Some(state));
 }
@@ -83,6 +85,7 @@ pub(crate) fn record_trap(state: TrapState) {
 /// # Safety
 /// A Wasm call must be active on this thread ([`in_wasm`]) and no frame
 /// between here and it may own anything that needs dropping.
+#[inline(never)]
 pub(crate) unsafe fn unwind() -> ! {
     let buf = JMP_BUF.with(|b| b.get());
     // SAFETY: per the contract, buf is a live jump buffer.
@@ -91,6 +94,7 @@ pub(crate) unsafe fn unwind() -> ! {
 
 /// Keeps a host function's failure until the trap it causes reaches the
 /// embedder.
+#[inline(never)]
 pub(crate) fn set_host_failure(failure: HostFailure) {
     HOST_FAILURE.with(|h| *h.borrow_mut() = Some(failure));
 }
@@ -115,12 +119,30 @@ pub unsafe fn call_wasm(
 ) -> Result<(), CallFailure> {
     super::signals::install();
     super::signals::ensure_alt_stack();
-    // SAFETY: the slot is this thread's; the arguments per the contract.
-    let ok = JMP_BUF
-        .with(|slot| unsafe { walmart_call_wasm(slot.as_ptr(), trampoline, vmctx, code, values) });
+    // SAFETY: the arguments per the contract.
+    let ok = unsafe { walmart_call_wasm(swap_jmp_buf, trampoline, vmctx, code, values) };
     if ok != 0 {
         return Ok(());
     }
+    take_failure()
+}
+
+/// Publishes `buf` as this thread's innermost jump buffer, returning the
+/// one before.
+///
+/// Not inlined, as every reader of this module's thread-locals after Wasm
+/// ran: Wasm on an asynchronous call's fiber may suspend on one thread and
+/// resume on another, and a thread-local's address computed before the
+/// call must not be reused after it.
+#[inline(never)]
+pub(crate) extern "C" fn swap_jmp_buf(buf: *mut libc::c_void) -> *mut libc::c_void {
+    JMP_BUF.with(|b| b.replace(buf))
+}
+
+/// What the trap that just unwound to `walmart_call_wasm` left (see
+/// [`swap_jmp_buf`] for why it is not inlined).
+#[inline(never)]
+fn take_failure() -> Result<(), CallFailure> {
     let trap = TRAP
         .with(|t| t.borrow_mut().take())
         .expect("a trap unwound without recording its state");

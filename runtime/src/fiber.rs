@@ -1,0 +1,327 @@
+//! Asynchronous calls: Wasm run on a stack of its own (a fiber), so that a
+//! host function may wait on a future, or Wasm may yield at an epoch
+//! deadline, by suspending the whole Wasm call and returning `Pending` to
+//! the executor ([`crate::Config::async_support`]).
+//!
+//! A [`FiberFuture`] owns the fiber. Each poll switches to it on the
+//! polling thread; the code on the fiber finds the poll's [`Context`]
+//! through the store's [`AsyncCx`]. A poll may come from another thread
+//! than the last one (multi-threaded executors move tasks), so the trap
+//! handler's per-thread state travels with the fiber: the innermost jump
+//! buffer is swapped in when the fiber resumes and out when it suspends,
+//! and code that reads thread-locals after Wasm ran does so through
+//! functions that are not inlined (`vm::traphandlers::swap_jmp_buf`).
+//!
+//! Dropping a future whose call is suspended cancels the call: the fiber
+//! is resumed once more, the suspension point fails with
+//! an error ([`cancelled`]), and the Wasm frames unwind as for any host error,
+//! so nothing on the fiber is left half done and no Rust unwinding ever
+//! crosses generated code.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use corosensei::stack::{DefaultStack, Stack};
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+use crate::error::{Error, Result};
+use crate::store::StoreInner;
+use crate::vm::{signals, traphandlers};
+use crate::Engine;
+
+/// The error a cancelled call's suspension point fails with.
+pub(crate) fn cancelled() -> Error {
+    Error::Usage("the asynchronous call was cancelled (its future was dropped)".into())
+}
+
+/// What the poller hands the fiber when it resumes it.
+pub(crate) enum Resume {
+    /// Go on; the poll's context, valid until the fiber suspends again.
+    Poll(*mut Context<'static>),
+    /// The future was dropped: fail at the suspension point.
+    Cancel,
+}
+
+/// The fiber's side of an asynchronous call, reachable from the store
+/// (`StoreOpaque::async_cx`) while the call runs.
+pub(crate) struct AsyncCx {
+    yielder: *const Yielder<Resume, ()>,
+    /// The context of the poll that last resumed the fiber.
+    cx: *mut Context<'static>,
+    /// Set once the future is dropped: every later suspension fails at
+    /// once instead of suspending.
+    cancelled: bool,
+    /// The lowest address Wasm and host code on the fiber may use: the
+    /// stack limit of the call is set above it.
+    pub(crate) stack_low: usize,
+}
+
+impl AsyncCx {
+    /// Suspends the fiber (the poll returns `Pending`) until the executor
+    /// polls the future again.
+    ///
+    /// Not inlined: the code after it may run on another thread, and must
+    /// compute thread-local addresses afresh.
+    #[inline(never)]
+    fn suspend(&mut self) -> Result<()> {
+        if self.cancelled {
+            return Err(cancelled());
+        }
+        // SAFETY: the yielder belongs to the fiber this code runs on, which
+        // is alive while its code runs.
+        match unsafe { (*self.yielder).suspend(()) } {
+            Resume::Poll(cx) => {
+                self.cx = cx;
+                Ok(())
+            }
+            Resume::Cancel => {
+                self.cancelled = true;
+                Err(cancelled())
+            }
+        }
+    }
+}
+
+/// Polls `future` to completion from the fiber `acx` runs on, suspending
+/// the fiber (and so the whole Wasm call) each time it is pending.
+///
+/// # Safety
+/// `acx` must be the live context of the fiber the caller runs on.
+pub(crate) unsafe fn block_on<F: Future + ?Sized>(
+    acx: *mut AsyncCx,
+    mut future: Pin<&mut F>,
+) -> Result<F::Output> {
+    loop {
+        // SAFETY: per the contract; the context is the current poll's,
+        // valid until the next suspension.
+        let acx = unsafe { &mut *acx };
+        if acx.cancelled {
+            return Err(cancelled());
+        }
+        // SAFETY: set by the poll that resumed the fiber, which is still
+        // running (it waits for the fiber to suspend or finish).
+        let cx = unsafe { &mut *acx.cx };
+        if let Poll::Ready(out) = future.as_mut().poll(cx) {
+            return Ok(out);
+        }
+        acx.suspend()?;
+    }
+}
+
+/// Lets the executor run other tasks: wakes this task and suspends once.
+///
+/// # Safety
+/// As [`block_on`].
+pub(crate) unsafe fn yield_now(acx: *mut AsyncCx) -> Result<()> {
+    // SAFETY: per the contract.
+    let acx = unsafe { &mut *acx };
+    if acx.cancelled {
+        return Err(cancelled());
+    }
+    // SAFETY: as in `block_on`.
+    unsafe { (*acx.cx).waker().wake_by_ref() };
+    acx.suspend()
+}
+
+/// The stacks fibers run on, kept by the engine for the next call (making
+/// one is two system calls and a fault per page touched).
+#[derive(Default)]
+pub(crate) struct StackPool {
+    free: std::sync::Mutex<Vec<DefaultStack>>,
+}
+
+/// Stacks an engine keeps for reuse.
+const POOLED_STACKS: usize = 16;
+
+impl StackPool {
+    fn take(&self, size: usize) -> Result<DefaultStack> {
+        let reused = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match reused {
+            Some(stack) => Ok(stack),
+            None => DefaultStack::new(size).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot map a {size}-byte stack for an asynchronous call: {e}"
+                ))
+            }),
+        }
+    }
+
+    fn give_back(&self, stack: DefaultStack) {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < POOLED_STACKS {
+            free.push(stack);
+        }
+    }
+}
+
+/// The body a fiber runs: the store's call, with the store reached through
+/// a raw pointer the future's borrow keeps valid.
+type Body<'a, R> = Box<dyn FnOnce(*mut AsyncCx) -> R + Send + 'a>;
+
+/// An asynchronous call in progress: a fiber running `body`, polled by the
+/// executor. Borrows what the call borrows (the store, the arguments).
+pub(crate) struct FiberFuture<'a, R> {
+    engine: Engine,
+    coroutine: Option<Coroutine<Resume, (), R, DefaultStack>>,
+    /// This call's innermost jump buffer while the fiber is suspended.
+    jmp_buf: *mut libc::c_void,
+    _borrow: PhantomData<&'a mut ()>,
+}
+
+// SAFETY: the fiber's stack holds only the call's frames (generated code,
+// the runtime's, and host functions', whose futures are `Send`), and the
+// body is `Send`; per-thread state the frames rely on is swapped in on the
+// thread that resumes it (see the module's documentation).
+unsafe impl<R: Send> Send for FiberFuture<'_, R> {}
+
+impl<'a, R: 'a> FiberFuture<'a, R> {
+    /// A fiber that runs `body` once polled; `body` receives the fiber's
+    /// [`AsyncCx`] and must publish it in the store for its duration.
+    pub(crate) fn new(engine: &Engine, body: Body<'a, R>) -> Result<FiberFuture<'a, R>> {
+        let config = engine.config();
+        if !config.async_support {
+            return Err(Error::Usage(
+                "asynchronous calls need an engine with Config::async_support(true)".into(),
+            ));
+        }
+        let stack = engine.fiber_stacks().take(config.async_stack_size)?;
+        let stack_low = stack.limit().get();
+        let run = move |yielder: &Yielder<Resume, ()>, first: Resume| {
+            let Resume::Poll(cx) = first else {
+                unreachable!("a fiber is only cancelled once it has started")
+            };
+            let mut acx = AsyncCx {
+                yielder,
+                cx,
+                cancelled: false,
+                stack_low,
+            };
+            body(&mut acx)
+        };
+        // SAFETY: what `run` borrows lives for 'a, and the future (which
+        // the borrow checker holds to 'a) finishes or cancels the fiber
+        // before it is dropped (`Drop`).
+        let coroutine = unsafe { Coroutine::with_stack_unchecked(stack, run) };
+        Ok(FiberFuture {
+            engine: engine.clone(),
+            coroutine: Some(coroutine),
+            jmp_buf: std::ptr::null_mut(),
+            _borrow: PhantomData,
+        })
+    }
+}
+
+impl<R> FiberFuture<'_, R> {
+    /// Resumes the fiber on this thread with the thread's trap state
+    /// swapped for the call's, and swapped back however the fiber stops.
+    fn resume(&mut self, input: Resume) -> Option<CoroutineResult<(), R>> {
+        let coroutine = self.coroutine.as_mut()?;
+        signals::install();
+        signals::ensure_alt_stack();
+        struct Restore<'b> {
+            outer: *mut libc::c_void,
+            saved: &'b mut *mut libc::c_void,
+        }
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                *self.saved = traphandlers::swap_jmp_buf(self.outer);
+            }
+        }
+        let _restore = Restore {
+            outer: traphandlers::swap_jmp_buf(self.jmp_buf),
+            saved: &mut self.jmp_buf,
+        };
+        Some(coroutine.resume(input))
+    }
+
+    /// The fiber finished: its stack goes back to the engine.
+    fn finish(&mut self) {
+        if let Some(coroutine) = self.coroutine.take() {
+            if coroutine.done() {
+                self.engine.fiber_stacks().give_back(coroutine.into_stack());
+            }
+        }
+    }
+}
+
+impl<R> Future for FiberFuture<'_, R> {
+    type Output = R;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
+        // SAFETY: nothing here is structurally pinned (the fiber's stack
+        // is its own allocation).
+        let this = unsafe { self.get_unchecked_mut() };
+        // The lifetime is erased: the fiber uses it only until it suspends.
+        let cx: *mut Context<'static> = (cx as *mut Context<'_>).cast();
+        match this.resume(Resume::Poll(cx)) {
+            Some(CoroutineResult::Yield(())) => Poll::Pending,
+            Some(CoroutineResult::Return(out)) => {
+                this.finish();
+                Poll::Ready(out)
+            }
+            None => panic!("an asynchronous call polled after it finished"),
+        }
+    }
+}
+
+impl<R> Drop for FiberFuture<'_, R> {
+    fn drop(&mut self) {
+        let Some(coroutine) = &self.coroutine else {
+            return;
+        };
+        if coroutine.started() && !coroutine.done() {
+            // Cancelled while suspended: every further suspension fails,
+            // so the call unwinds and returns (its result is dropped).
+            while let Some(CoroutineResult::Yield(())) = self.resume(Resume::Cancel) {}
+        }
+        self.finish();
+    }
+}
+
+/// A raw pointer the fiber's body may carry to another thread: the store
+/// it points to is borrowed by the future for as long as the body runs.
+struct StorePtr<T>(*mut StoreInner<T>);
+
+// SAFETY: the pointee is a `StoreInner<T>` with `T: Send` (bounded where
+// it is made), exclusively borrowed by the future that owns the body.
+unsafe impl<T: Send> Send for StorePtr<T> {}
+
+/// Runs `f` with `store` on a fiber of its own, as an asynchronous call:
+/// the future is pending whenever a host future or an epoch yield on the
+/// fiber is. Not from inside a call of the same store (the collector
+/// scans one stack for the call's references).
+pub(crate) async fn on_fiber<T: Send, R: Send>(
+    store: &mut StoreInner<T>,
+    f: impl FnOnce(&mut StoreInner<T>) -> Result<R> + Send,
+) -> Result<R> {
+    if store.opaque.wasm_depth > 0 || !store.opaque.async_cx.is_null() {
+        return Err(Error::Usage(
+            "an asynchronous call cannot start inside a call of the same store: call the \
+             function with `call` there (it runs on the current call's stack and may still \
+             await asynchronous host functions)"
+                .into(),
+        ));
+    }
+    let engine = store.opaque.engine.clone();
+    let ptr = StorePtr(store as *mut StoreInner<T>);
+    let body: Body<'_, Result<R>> = Box::new(move |acx| {
+        let ptr = ptr;
+        /// Unpublishes the fiber however the call ends.
+        struct Unpublish<T>(*mut StoreInner<T>);
+        impl<T> Drop for Unpublish<T> {
+            fn drop(&mut self) {
+                // SAFETY: as below.
+                unsafe { (*self.0).opaque.async_cx = std::ptr::null_mut() };
+            }
+        }
+        // SAFETY: the future borrows the store for as long as the body
+        // runs, and nothing else reaches it meanwhile.
+        let store = unsafe { &mut *ptr.0 };
+        store.opaque.async_cx = acx;
+        let _unpublish = Unpublish(ptr.0);
+        f(store)
+    });
+    FiberFuture::new(&engine, body)?.await
+}

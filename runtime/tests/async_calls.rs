@@ -1,0 +1,613 @@
+//! Asynchronous calls (`Config::async_support`): Wasm on a fiber of its
+//! own, suspended while an asynchronous host function's future is pending
+//! or at an epoch deadline that yields; resumed on other threads;
+//! cancelled by dropping the future; refused where it cannot work.
+
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use walmart::{
+    Caller, Config, Engine, Error, Func, FuncType, Instance, Linker, Module, Store, TrapKind, Val,
+    ValType,
+};
+
+/// Pending `n` times (waking its task each time), then ready.
+struct Pendings(u32);
+
+impl Future for Pendings {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 == 0 {
+            return Poll::Ready(());
+        }
+        self.0 -= 1;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Sets its flag when dropped.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Polls `f` to completion on this thread; returns its output and how
+/// many polls returned `Pending`.
+fn run<F: Future>(f: F) -> (F::Output, u32) {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut pending = 0;
+    loop {
+        if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+            return (out, pending);
+        }
+        pending += 1;
+        assert!(pending < 1_000_000, "the call never finished");
+    }
+}
+
+/// A thread-parking executor for futures woken from elsewhere.
+fn block_on<F: Future>(f: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark()
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = pin!(f);
+    loop {
+        if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+fn async_engine() -> Engine {
+    let mut config = Config::new();
+    config.async_support(true);
+    Engine::new(&config).unwrap()
+}
+
+/// Host data: what the host functions saw.
+#[derive(Default)]
+struct Seen {
+    calls: u32,
+}
+
+/// `env::wait(n)` is pending `n` times and returns `n + 1`; `run(n)`
+/// stores 1 to `$before`, calls it, stores its result to `$after`, and
+/// returns it; `trap_after(n)` waits and then reaches `unreachable`;
+/// `oob_after(n)` waits and then reads past memory's end.
+const WAT: &str = r#"(module
+    (import "env" "wait" (func $wait (param i32) (result i32)))
+    (memory (export "mem") 1)
+    (global $before (export "before") (mut i32) (i32.const 0))
+    (global $after (export "after") (mut i32) (i32.const 0))
+    (func (export "run") (param i32) (result i32)
+        (global.set $before (i32.const 1))
+        (global.set $after (call $wait (local.get 0)))
+        (global.get $after))
+    (func $trap_after (export "trap_after") (param i32)
+        (drop (call $wait (local.get 0)))
+        unreachable)
+    (func $oob_after (export "oob_after") (param i32) (result i32)
+        (drop (call $wait (local.get 0)))
+        (i32.load (i32.const 70000)))
+    (func (export "add") (param i32 i32) (result i32)
+        (i32.add (local.get 0) (local.get 1))))"#;
+
+fn instance(engine: &Engine) -> (Store<Seen>, Instance) {
+    let mut linker = Linker::new(engine);
+    linker
+        .func_wrap_async(
+            "env",
+            "wait",
+            |mut caller: Caller<'_, Seen>, (n,): (i32,)| {
+                Box::new(async move {
+                    Pendings(n as u32).await;
+                    caller.data_mut().calls += 1;
+                    n + 1
+                })
+            },
+        )
+        .unwrap();
+    let module = Module::new(engine, WAT).unwrap();
+    let mut store = Store::new(engine, Seen::default());
+    let (instance, pending) = run(linker.instantiate_async(&mut store, &module));
+    assert_eq!(pending, 0);
+    (store, instance.unwrap())
+}
+
+fn global(store: &mut Store<Seen>, instance: Instance, name: &str) -> i32 {
+    match instance
+        .get_global(&mut *store, name)
+        .unwrap()
+        .get(&mut *store)
+    {
+        Val::I32(v) => v,
+        other => panic!("{name} is {other:?}"),
+    }
+}
+
+#[test]
+fn an_async_host_function_suspends_the_whole_call() {
+    let engine = async_engine();
+    let (mut store, instance) = instance(&engine);
+    let f = instance.get_func(&mut store, "run").unwrap();
+    let mut out = [Val::I32(0)];
+    let (r, pending) = run(f.call_async(&mut store, &[Val::I32(3)], &mut out));
+    r.unwrap();
+    assert_eq!(pending, 3, "one Pending per Pending of the host future");
+    assert_eq!(out[0].i32().unwrap(), 4);
+    assert_eq!(global(&mut store, instance, "before"), 1);
+    assert_eq!(global(&mut store, instance, "after"), 4);
+    assert_eq!(store.data().calls, 1);
+
+    let typed = instance
+        .get_typed_func::<(i32,), i32>(&mut store, "run")
+        .unwrap();
+    let (r, pending) = run(typed.call_async(&mut store, (0,)));
+    assert_eq!((r.unwrap(), pending), (1, 0));
+    let add = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "add")
+        .unwrap();
+    assert_eq!(run(add.call_async(&mut store, (2, 40))).0.unwrap(), 42);
+    // Synchronous calls of functions that do not reach an asynchronous
+    // host function work on an engine with async support.
+    assert_eq!(add.call(&mut store, (1, 2)).unwrap(), 3);
+}
+
+#[test]
+fn a_suspended_call_resumes_on_other_threads() {
+    let engine = async_engine();
+    let (mut store, instance) = instance(&engine);
+    for name in ["run", "trap_after", "oob_after"] {
+        let f = instance.get_func(&mut store, name).unwrap();
+        let results = f.ty(&store).results().len();
+        let mut out = vec![Val::I32(0); results];
+        let mut future = Box::pin(f.call_async(&mut store, &[Val::I32(6)], &mut out));
+        // Each poll on a thread of its own: the Wasm frames, and the trap
+        // handler's state for them, move from thread to thread.
+        let outcome = loop {
+            let polled = std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        let mut cx = Context::from_waker(Waker::noop());
+                        future.as_mut().poll(&mut cx)
+                    })
+                    .join()
+                    .unwrap()
+            });
+            if let Poll::Ready(r) = polled {
+                break r;
+            }
+        };
+        drop(future);
+        match name {
+            "run" => {
+                outcome.unwrap();
+                assert_eq!(out[0].i32().unwrap(), 7);
+            }
+            "trap_after" | "oob_after" => {
+                let kind = if name == "trap_after" {
+                    TrapKind::Unreachable
+                } else {
+                    TrapKind::MemoryOutOfBounds
+                };
+                match outcome {
+                    Err(Error::Trap(t)) => {
+                        assert_eq!(t.kind(), kind, "{name}");
+                        let frames = format!("{t}");
+                        assert!(frames.contains(name), "{name}: {frames}");
+                    }
+                    other => panic!("{name}: {other:?}"),
+                }
+            }
+            _ => unreachable!(),
+        }
+    }
+    // This thread's trap handling is intact: a synchronous trap here.
+    let mut linker = Linker::new(&engine);
+    linker.func_wrap("env", "wait", |n: i32| n).unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let mut sync_store = Store::new(&engine, Seen::default());
+    let inst = linker.instantiate(&mut sync_store, &module).unwrap();
+    let f = inst
+        .get_typed_func::<(i32,), ()>(&mut sync_store, "trap_after")
+        .unwrap();
+    match f.call(&mut sync_store, (1,)) {
+        Err(Error::Trap(t)) => assert_eq!(t.kind(), TrapKind::Unreachable),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn calls_interleave_on_one_thread() {
+    let engine = async_engine();
+    let (mut store_a, inst_a) = instance(&engine);
+    let (mut store_b, inst_b) = instance(&engine);
+    let fa = inst_a
+        .get_typed_func::<(i32,), i32>(&mut store_a, "run")
+        .unwrap();
+    let fb = inst_b
+        .get_typed_func::<(i32,), i32>(&mut store_b, "run")
+        .unwrap();
+    let mut a = Box::pin(fa.call_async(&mut store_a, (5,)));
+    let mut b = Box::pin(fb.call_async(&mut store_b, (2,)));
+    let mut cx = Context::from_waker(Waker::noop());
+    let (mut ra, mut rb) = (None, None);
+    let mut polls = 0;
+    while ra.is_none() || rb.is_none() {
+        if ra.is_none() {
+            if let Poll::Ready(r) = a.as_mut().poll(&mut cx) {
+                ra = Some(r.unwrap());
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(r) = b.as_mut().poll(&mut cx) {
+                rb = Some(r.unwrap());
+            }
+        }
+        polls += 1;
+        assert!(polls < 100);
+    }
+    assert_eq!((ra, rb), (Some(6), Some(3)));
+    assert_eq!(polls, 6, "b finished at its third poll, a at its sixth");
+}
+
+#[test]
+fn dropping_a_suspended_call_cancels_it() {
+    let engine = async_engine();
+    let mut linker = Linker::new(&engine);
+    let dropped = Arc::new(AtomicBool::new(false));
+    let flag = dropped.clone();
+    linker
+        .func_wrap_async("env", "wait", move |_: Caller<'_, Seen>, (n,): (i32,)| {
+            let guard = DropFlag(flag.clone());
+            Box::new(async move {
+                let _guard = guard;
+                Pendings(u32::MAX).await;
+                n
+            })
+        })
+        .unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let mut store = Store::new(&engine, Seen::default());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let f = instance
+        .get_typed_func::<(i32,), i32>(&mut store, "run")
+        .unwrap();
+    {
+        let mut future = Box::pin(f.call_async(&mut store, (1,)));
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..3 {
+            assert!(future.as_mut().poll(&mut cx).is_pending());
+        }
+        assert!(!dropped.load(Ordering::SeqCst));
+    }
+    assert!(dropped.load(Ordering::SeqCst), "the host future is dropped");
+    // The Wasm after the host call never ran, and the store is usable.
+    assert_eq!(global(&mut store, instance, "before"), 1);
+    assert_eq!(global(&mut store, instance, "after"), 0);
+    let add = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "add")
+        .unwrap();
+    assert_eq!(run(add.call_async(&mut store, (2, 3))).0.unwrap(), 5);
+    assert_eq!(add.call(&mut store, (2, 3)).unwrap(), 5);
+    // A future dropped before its first poll runs nothing.
+    drop(f.call_async(&mut store, (1,)));
+    assert_eq!(global(&mut store, instance, "after"), 0);
+}
+
+#[test]
+fn misuse_is_an_error() {
+    // No async support: no asynchronous call, no asynchronous host function.
+    let engine = Engine::default();
+    let module = Module::new(&engine, "(module (func (export \"f\")))").unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = inst.get_func(&mut store, "f").unwrap();
+    let err = run(f.call_async(&mut store, &[], &mut [])).0.unwrap_err();
+    assert!(err.to_string().contains("async_support"), "{err}");
+    let mut linker = Linker::<()>::new(&engine);
+    let err = linker
+        .func_wrap_async("env", "g", |_: Caller<'_, ()>, (): ()| Box::new(async {}))
+        .unwrap_err();
+    assert!(err.to_string().contains("`env::g`"), "{err}");
+
+    // A synchronous call that reaches an asynchronous host function.
+    let engine = async_engine();
+    let (mut store, instance) = instance(&engine);
+    let f = instance
+        .get_typed_func::<(i32,), i32>(&mut store, "run")
+        .unwrap();
+    let err = f.call(&mut store, (0,)).unwrap_err();
+    assert!(err.to_string().contains("synchronous call"), "{err}");
+
+    // Wasm's stack may not be larger than the fiber's.
+    let mut config = Config::new();
+    config.async_support(true).max_wasm_stack(4 << 20);
+    let err = Engine::new(&config).unwrap_err();
+    assert!(err.to_string().contains("async_stack_size"), "{err}");
+}
+
+#[test]
+fn an_async_call_cannot_start_inside_a_call() {
+    let engine = async_engine();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap_async(
+            "env",
+            "wait",
+            |mut caller: Caller<'_, Seen>, (n,): (i32,)| {
+                Box::new(async move {
+                    let f = caller
+                        .get_export("add")
+                        .and_then(|e| e.into_func())
+                        .unwrap();
+                    let mut out = [Val::I32(0)];
+                    let nested = f
+                        .call_async(&mut caller, &[Val::I32(n), Val::I32(1)], &mut out)
+                        .await;
+                    let err = nested.unwrap_err().to_string();
+                    assert!(err.contains("inside a call"), "{err}");
+                    // A synchronous call runs on the current fiber.
+                    f.call(&mut caller, &[Val::I32(n), Val::I32(1)], &mut out)?;
+                    Ok::<_, Error>(out[0].i32().unwrap())
+                })
+            },
+        )
+        .unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let mut store = Store::new(&engine, Seen::default());
+    let instance = run(linker.instantiate_async(&mut store, &module))
+        .0
+        .unwrap();
+    let f = instance
+        .get_typed_func::<(i32,), i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run(f.call_async(&mut store, (41,))).0.unwrap(), 42);
+}
+
+#[test]
+fn async_host_functions_over_vals_and_start_functions() {
+    let engine = async_engine();
+    let mut store = Store::new(&engine, Seen::default());
+    let ty = FuncType::new([ValType::I32], [ValType::I32]);
+    let double = Func::new_async(&mut store, ty, |_caller, params, results| {
+        Box::new(async move {
+            Pendings(2).await;
+            results[0] = Val::I32(params[0].i32().unwrap() * 2);
+            Ok(())
+        })
+    });
+    let fail = Func::wrap_async(&mut store, |_: Caller<'_, Seen>, (): ()| {
+        Box::new(async {
+            Pendings(1).await;
+            Err::<(), _>(Error::Usage("the host says no".into()))
+        })
+    });
+    // The start function awaits the host: instantiation suspends.
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "double" (func $double (param i32) (result i32)))
+            (import "env" "fail" (func $fail))
+            (global $g (export "g") (mut i32) (i32.const 0))
+            (func $start (global.set $g (call $double (i32.const 21))))
+            (start $start)
+            (func (export "fail") (call $fail)))"#,
+    )
+    .unwrap();
+    let (instance, pending) = run(Instance::new_async(
+        &mut store,
+        &module,
+        &[double.into(), fail.into()],
+    ));
+    let instance = instance.unwrap();
+    assert_eq!(pending, 2);
+    assert_eq!(global(&mut store, instance, "g"), 42);
+    let f = instance
+        .get_typed_func::<(), ()>(&mut store, "fail")
+        .unwrap();
+    let err = run(f.call_async(&mut store, ())).0.unwrap_err();
+    assert!(err.to_string().contains("the host says no"), "{err}");
+    // An instantiation whose start function awaits, made synchronously.
+    let err = Instance::new(&mut store, &module, &[double.into(), fail.into()]).unwrap_err();
+    assert!(err.to_string().contains("synchronous call"), "{err}");
+}
+
+#[test]
+fn epoch_deadlines_yield_the_call() {
+    let mut config = Config::new();
+    config.async_support(true).epoch_interruption(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "count") (param i32) (result i32) (local i32)
+            (loop $l
+                (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
+            (local.get 1)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance
+        .get_typed_func::<(i32,), i32>(&mut store, "count")
+        .unwrap();
+    // A deadline of the current epoch: every check yields (the entry's
+    // and each of 100 loop headers').
+    store.set_epoch_deadline(0);
+    store.epoch_deadline_async_yield_and_update(0);
+    let (r, yields) = run(f.call_async(&mut store, (100,)));
+    assert_eq!((r.unwrap(), yields), (100, 101));
+
+    // An epoch ticking on another thread: a long loop yields now and then
+    // and still counts to the end.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_async_yield_and_update(1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let ticker = {
+        let (engine, stop) = (engine.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                engine.increment_epoch();
+                std::thread::sleep(std::time::Duration::from_micros(500));
+            }
+        })
+    };
+    let (r, yields) = run(f.call_async(&mut store, (300_000_000,)));
+    stop.store(true, Ordering::SeqCst);
+    ticker.join().unwrap();
+    assert_eq!(r.unwrap(), 300_000_000);
+    assert!(yields >= 1, "{yields}");
+
+    // A synchronous call cannot yield.
+    engine.increment_epoch();
+    let err = f.call(&mut store, (1_000_000,)).unwrap_err();
+    assert!(err.to_string().contains("UpdateDeadline::Yield"), "{err}");
+}
+
+#[test]
+fn stack_overflow_and_host_panics_on_a_fiber() {
+    let mut config = Config::new();
+    config
+        .async_support(true)
+        .max_wasm_stack(256 << 10)
+        .async_stack_size(512 << 10);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "boom" (func $boom))
+            (func $deep (export "deep") (param i64) (result i64)
+                (i64.add (call $deep (i64.add (local.get 0) (i64.const 1))) (i64.const 1)))
+            (func (export "boom") (call $boom)))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap_async("env", "boom", |_: Caller<'_, ()>, (): ()| {
+            Box::new(async {
+                Pendings(1).await;
+                panic!("host panic on the fiber")
+            }) as walmart::HostFuture<'_, ()>
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let deep = instance
+        .get_typed_func::<(i64,), i64>(&mut store, "deep")
+        .unwrap();
+    for _ in 0..3 {
+        match run(deep.call_async(&mut store, (0,))).0 {
+            Err(Error::Trap(t)) => assert_eq!(t.kind(), TrapKind::StackOverflow),
+            other => panic!("{other:?}"),
+        }
+    }
+    let boom = instance
+        .get_typed_func::<(), ()>(&mut store, "boom")
+        .unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(boom.call_async(&mut store, ()))
+    }));
+    let payload = panicked.unwrap_err();
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"host panic on the fiber")
+    );
+    // The store and this thread still work.
+    match run(deep.call_async(&mut store, (0,))).0 {
+        Err(Error::Trap(t)) => assert_eq!(t.kind(), TrapKind::StackOverflow),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn stores_and_async_calls_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let engine = async_engine();
+    let (mut store, instance) = instance(&engine);
+    send(&store);
+    let f = instance
+        .get_typed_func::<(i32,), i32>(&mut store, "run")
+        .unwrap();
+    let future = f.call_async(&mut store, (1,));
+    send(&future);
+    // Finished on another thread than the one that made it.
+    let r = std::thread::scope(|s| s.spawn(|| block_on(future)).join().unwrap());
+    assert_eq!(r.unwrap(), 2);
+}
+
+#[test]
+fn many_calls_on_a_multi_threaded_tokio_runtime() {
+    let engine = async_engine();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap_async(
+            "env",
+            "wait",
+            |mut caller: Caller<'_, Seen>, (n,): (i32,)| {
+                Box::new(async move {
+                    for _ in 0..n {
+                        tokio::time::sleep(std::time::Duration::from_micros(200)).await;
+                        tokio::task::yield_now().await;
+                    }
+                    caller.data_mut().calls += 1;
+                    n + 1
+                })
+            },
+        )
+        .unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let pre = linker.instantiate_pre(&module).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_time()
+        .build()
+        .unwrap();
+    let done = Arc::new(AtomicU32::new(0));
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let pre = pre.clone();
+                let done = done.clone();
+                tokio::spawn(async move {
+                    let mut store = Store::new(pre.module().engine(), Seen::default());
+                    let instance = pre.instantiate_async(&mut store).await.unwrap();
+                    let run = instance
+                        .get_typed_func::<(i32,), i32>(&mut store, "run")
+                        .unwrap();
+                    let trap = instance
+                        .get_typed_func::<(i32,), ()>(&mut store, "trap_after")
+                        .unwrap();
+                    for round in 0..4 {
+                        let n = (i + round) % 5;
+                        assert_eq!(run.call_async(&mut store, (n,)).await.unwrap(), n + 1);
+                        let err = trap.call_async(&mut store, (n,)).await.unwrap_err();
+                        assert!(
+                            matches!(err, Error::Trap(ref t) if t.kind() == TrapKind::Unreachable)
+                        );
+                    }
+                    assert_eq!(store.data().calls, 8);
+                    done.fetch_add(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    assert_eq!(done.load(Ordering::SeqCst), 16);
+}
