@@ -290,17 +290,16 @@ unsafe impl<T: Send> Send for StorePtr<T> {}
 
 /// Runs `f` with `store` on a fiber of its own, as an asynchronous call:
 /// the future is pending whenever a host future or an epoch yield on the
-/// fiber is. Not from inside a call of the same store (the collector
-/// scans one stack for the call's references).
+/// fiber is. Not from inside a call of the same store: the collector
+/// scans one stack for the call's references.
 pub(crate) async fn on_fiber<T: Send, R: Send>(
     store: &mut StoreInner<T>,
     f: impl FnOnce(&mut StoreInner<T>) -> Result<R> + Send,
 ) -> Result<R> {
     if store.opaque.wasm_depth > 0 || !store.opaque.async_cx.is_null() {
         return Err(Error::Usage(
-            "an asynchronous call cannot start inside a call of the same store: call the \
-             function with `call` there (it runs on the current call's stack and may still \
-             await asynchronous host functions)"
+            "an asynchronous call cannot start inside a call of the same store (a host \
+             function cannot call back into Wasm during an asynchronous call)"
                 .into(),
         ));
     }

@@ -430,6 +430,16 @@ impl Func {
         // The whole store's, not its field's: the call hook widens it
         // back to the store.
         let store = store.as_context_mut().opaque_whole();
+        if store.wasm_depth > 0 && !store.async_cx.is_null() {
+            // As wasmtime: Wasm called back from a host function could
+            // suspend the fiber with that host function's frames on it,
+            // and they may hold what cannot move to another thread.
+            return Err(Error::Usage(
+                "a host function cannot call back into Wasm during an asynchronous call (it \
+                 could suspend with the host function's frames on the fiber)"
+                    .into(),
+            ));
+        }
         let data = self.data(store);
         let ty = data.ty.clone();
         let func_ref = data.func_ref;
