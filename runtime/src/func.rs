@@ -16,6 +16,9 @@ use crate::vm::traphandlers::{self, CallFailure, HostFailure};
 pub(crate) struct FuncData {
     pub(crate) ty: FuncType,
     pub(crate) func_ref: *const VMFuncRef,
+    /// The entry trampoline for the function's type, looked up at its
+    /// first call from the host (null before).
+    pub(crate) trampoline: *const u8,
 }
 
 /// A function handle: a Wasm function of an instance, or a host function.
@@ -348,6 +351,7 @@ impl Func {
         let index = opaque.push_func(FuncData {
             ty: def.ty.clone(),
             func_ref,
+            trampoline: std::ptr::null(),
         });
         Func {
             store: opaque.id,
@@ -374,7 +378,11 @@ impl Func {
         if let Some(idx) = store.func_by_ref.get(&(func_ref as usize)) {
             return Func::from_parts(store.id, *idx);
         }
-        let index = store.push_func(FuncData { ty, func_ref });
+        let index = store.push_func(FuncData {
+            ty,
+            func_ref,
+            trampoline: std::ptr::null(),
+        });
         Func::from_parts(store.id, index)
     }
 
@@ -430,16 +438,6 @@ impl Func {
         // The whole store's, not its field's: the call hook widens it
         // back to the store.
         let store = store.as_context_mut().opaque_whole();
-        if store.wasm_depth > 0 && !store.async_cx.is_null() {
-            // As wasmtime: Wasm called back from a host function could
-            // suspend the fiber with that host function's frames on it,
-            // and they may hold what cannot move to another thread.
-            return Err(Error::Usage(
-                "a host function cannot call back into Wasm during an asynchronous call (it \
-                 could suspend with the host function's frames on the fiber)"
-                    .into(),
-            ));
-        }
         let data = self.data(store);
         let ty = data.ty.clone();
         let func_ref = data.func_ref;
@@ -451,15 +449,13 @@ impl Func {
             )));
         }
         let mut values = vec![0u128; params.len().max(results.len()).max(1)];
-        // SAFETY: func_ref belongs to this store, which keeps it alive.
-        let (code, callee_vmctx, type_id) =
-            unsafe { ((*func_ref).code, (*func_ref).vmctx, (*func_ref).type_id) };
         // The exact types of the reference parameters, in order, where
         // any is other than `funcref` or `externref` (asked only of a
         // function that takes references: the registry is locked).
         let takes_refs = ty.params().iter().any(|t| t.to_wasm().is_ref());
         let refs = if takes_refs {
-            store.engine.signature_refs(type_id)
+            // SAFETY: func_ref belongs to this store, which keeps it alive.
+            store.engine.signature_refs(unsafe { (*func_ref).type_id })
         } else {
             Vec::new()
         };
@@ -477,20 +473,51 @@ impl Func {
             }
             values[i] = p.to_raw(store)?;
         }
-        let trampoline = store.engine.entry_trampoline(type_id)?;
-        store.run_call_hook(CallHook::CallingWasm)?;
-        let r = if store.attest.is_some() {
-            invoke_attested(store, func_ref, trampoline, &mut values)
-        } else {
-            invoke(store, trampoline, callee_vmctx, code, &mut values)
-        };
-        // The results are values (GC references rooted) before the hook
-        // runs, which may allocate and collect.
-        let r = r.map(|()| {
+        self.call_raw(store, &mut values, |store, values| {
             for (i, t) in ty.results().iter().enumerate() {
                 results[i] = Val::from_raw(store, values[i], *t);
             }
-        });
+        })
+    }
+
+    /// Calls the function with its arguments' raw values in `values`
+    /// (sized for its parameters and results, checked by the caller),
+    /// and hands `results` the raw results of a call that returned.
+    pub(crate) fn call_raw(
+        &self,
+        store: &mut StoreOpaque,
+        values: &mut [u128],
+        results: impl FnOnce(&mut StoreOpaque, &[u128]),
+    ) -> Result<()> {
+        if store.wasm_depth > 0 && !store.async_cx.is_null() {
+            // As wasmtime: Wasm called back from a host function could
+            // suspend the fiber with that host function's frames on it,
+            // and they may hold what cannot move to another thread.
+            return Err(Error::Usage(
+                "a host function cannot call back into Wasm during an asynchronous call (it \
+                 could suspend with the host function's frames on the fiber)"
+                    .into(),
+            ));
+        }
+        store.check(self.store);
+        let data = &mut store.funcs[self.index as usize];
+        let func_ref = data.func_ref;
+        // SAFETY: func_ref belongs to this store, which keeps it alive.
+        let (code, callee_vmctx, type_id) =
+            unsafe { ((*func_ref).code, (*func_ref).vmctx, (*func_ref).type_id) };
+        if data.trampoline.is_null() {
+            data.trampoline = store.engine.entry_trampoline(type_id)?;
+        }
+        let trampoline = store.funcs[self.index as usize].trampoline;
+        store.run_call_hook(CallHook::CallingWasm)?;
+        let r = if store.attest.is_some() {
+            invoke_attested(store, func_ref, trampoline, values)
+        } else {
+            invoke(store, trampoline, callee_vmctx, code, values)
+        };
+        // The results are values (GC references rooted) before the hook
+        // runs, which may allocate and collect.
+        let r = r.map(|()| results(store, values));
         // The call's own failure first.
         let hook = store.run_call_hook(CallHook::ReturningFromWasm);
         r.and(hook)

@@ -188,6 +188,10 @@ wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 /// A function with a statically known signature.
 pub struct TypedFunc<P, R> {
     func: Func,
+    /// Raw slots a call needs (the larger of the counts, at least one).
+    slots: usize,
+    /// Whether a parameter is a reference.
+    takes_refs: bool,
     _marker: PhantomData<fn(P) -> R>,
 }
 
@@ -206,10 +210,25 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
     }
 
     /// Calls the function.
-    pub fn call(&self, store: impl AsContextMut, params: P) -> Result<R> {
+    pub fn call(&self, mut store: impl AsContextMut, params: P) -> Result<R> {
+        /// Slots kept on the stack: functions with more parameters or
+        /// results, or with reference parameters (whose exact types are
+        /// checked against the function's), take [`Func::call`]'s path.
+        const INLINE: usize = 8;
+        if !self.takes_refs && self.slots <= INLINE {
+            let store = store.as_context_mut().opaque_whole();
+            let mut values = [0u128; INLINE];
+            params.into_raws(store, &mut values)?;
+            let mut out = None;
+            self.func
+                .call_raw(store, &mut values[..self.slots], |store, values| {
+                    out = Some(R::from_raws(store, values));
+                })?;
+            return out.ok_or_else(|| Error::Usage("the call gave no results".into()));
+        }
         let params = params.into_vals();
         let mut results: Vec<Val> = R::valtypes().into_iter().map(Val::default_for).collect();
-        self.func.call(store, &params, &mut results)?;
+        self.func.call(&mut store, &params, &mut results)?;
         R::from_vals(&results).ok_or_else(|| Error::Usage("result types changed".into()))
     }
 
@@ -241,6 +260,8 @@ impl Func {
         }
         Ok(TypedFunc {
             func: *self,
+            slots: ty.params().len().max(ty.results().len()).max(1),
+            takes_refs: ty.params().iter().any(|t| t.to_wasm().is_ref()),
             _marker: PhantomData,
         })
     }
