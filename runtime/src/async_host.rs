@@ -21,6 +21,13 @@ pub type HostFuture<'a, R> = Box<dyn Future<Output = R> + Send + 'a>;
 /// none (a synchronous call reached an asynchronous host function).
 fn fiber_of<T>(caller: &mut Caller<'_, T>) -> Result<*mut crate::fiber::AsyncCx> {
     let acx = caller.opaque().async_cx;
+    if acx.is_null() && !caller.opaque().engine.config().async_support {
+        return Err(Error::Usage(
+            "an asynchronous host function was called in an engine without \
+             Config::async_support(true)"
+                .into(),
+        ));
+    }
     if acx.is_null() {
         return Err(Error::Usage(
             "an asynchronous host function was called from a synchronous call: call Wasm with \

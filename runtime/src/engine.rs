@@ -712,6 +712,14 @@ pub enum Precompiled {
 impl Engine {
     /// An engine with the given configuration.
     pub fn new(config: &Config) -> Result<Engine> {
+        if config.async_support && config.async_stack_size < crate::fiber::MIN_STACK {
+            return Err(Error::Usage(format!(
+                "async_stack_size ({} bytes) is under {} bytes: an asynchronous call's host \
+                 functions and trap handling need that much besides Wasm's",
+                config.async_stack_size,
+                crate::fiber::MIN_STACK
+            )));
+        }
         if config.async_support && config.max_wasm_stack > config.async_stack_size {
             return Err(Error::Usage(format!(
                 "max_wasm_stack ({} bytes) exceeds async_stack_size ({} bytes): an asynchronous \

@@ -53,9 +53,36 @@ pub(crate) struct AsyncCx {
     /// Set once the future is dropped: every later suspension fails at
     /// once instead of suspending.
     cancelled: bool,
-    /// The lowest address Wasm and host code on the fiber may use: the
-    /// stack limit of the call is set above it.
-    pub(crate) stack_low: usize,
+    /// The fiber's stack: its lowest usable address and its top.
+    stack: (usize, usize),
+}
+
+/// Fails if the store's asynchronous call was leaked (its future
+/// forgotten, never dropped): the store is marked in a call that can
+/// never finish, and is unusable. Otherwise (no call, or code on the
+/// call's own fiber) fine.
+pub(crate) fn check_not_leaked(store: &crate::store::StoreOpaque) -> Result<()> {
+    if is_leaked(store) {
+        return Err(Error::Usage(
+            "the store's asynchronous call was leaked (its future forgotten, not dropped): the \
+             store cannot be used again"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the store's asynchronous call is one this code does not run
+/// in: a leaked one ([`check_not_leaked`]).
+pub(crate) fn is_leaked(store: &crate::store::StoreOpaque) -> bool {
+    if store.async_cx.is_null() {
+        return false;
+    }
+    // SAFETY: an `AsyncCx` lives on its fiber's stack, which a leaked
+    // fiber never gives back, and a live one keeps until it unpublishes.
+    let (low, high) = unsafe { (*store.async_cx).stack };
+    let sp = crate::func::approximate_sp();
+    !(low..high).contains(&sp)
 }
 
 impl AsyncCx {
@@ -132,6 +159,10 @@ pub(crate) struct StackPool {
     free: std::sync::Mutex<Vec<DefaultStack>>,
 }
 
+/// The smallest stack an asynchronous call may have: what invoke keeps
+/// below Wasm's limit for host functions and the trap handler, twice.
+pub(crate) const MIN_STACK: usize = 256 * 1024;
+
 /// Stacks an engine keeps for reuse.
 const POOLED_STACKS: usize = 16;
 
@@ -167,6 +198,9 @@ pub(crate) struct FiberFuture<'a, R> {
     coroutine: Option<Coroutine<Resume, (), R, DefaultStack>>,
     /// This call's innermost jump buffer while the fiber is suspended.
     jmp_buf: *mut libc::c_void,
+    /// The fiber stack's lowest usable address, published to the thread
+    /// that runs it (stack limits of calls made on it).
+    stack_low: usize,
     _borrow: PhantomData<&'a mut ()>,
 }
 
@@ -187,7 +221,7 @@ impl<'a, R: 'a> FiberFuture<'a, R> {
             ));
         }
         let stack = engine.fiber_stacks().take(config.async_stack_size)?;
-        let stack_low = stack.limit().get();
+        let bounds = (stack.limit().get(), stack.base().get());
         let run = move |yielder: &Yielder<Resume, ()>, first: Resume| {
             let Resume::Poll(cx) = first else {
                 unreachable!("a fiber is only cancelled once it has started")
@@ -196,7 +230,7 @@ impl<'a, R: 'a> FiberFuture<'a, R> {
                 yielder,
                 cx,
                 cancelled: false,
-                stack_low,
+                stack: bounds,
             };
             body(&mut acx)
         };
@@ -208,6 +242,7 @@ impl<'a, R: 'a> FiberFuture<'a, R> {
             engine: engine.clone(),
             coroutine: Some(coroutine),
             jmp_buf: std::ptr::null_mut(),
+            stack_low: bounds.0,
             _borrow: PhantomData,
         })
     }
@@ -222,15 +257,18 @@ impl<R> FiberFuture<'_, R> {
         signals::ensure_alt_stack();
         struct Restore<'b> {
             outer: *mut libc::c_void,
+            outer_low: usize,
             saved: &'b mut *mut libc::c_void,
         }
         impl Drop for Restore<'_> {
             fn drop(&mut self) {
                 *self.saved = traphandlers::swap_jmp_buf(self.outer);
+                traphandlers::swap_fiber_stack_low(self.outer_low);
             }
         }
         let _restore = Restore {
             outer: traphandlers::swap_jmp_buf(self.jmp_buf),
+            outer_low: traphandlers::swap_fiber_stack_low(self.stack_low),
             saved: &mut self.jmp_buf,
         };
         Some(coroutine.resume(input))
@@ -273,8 +311,22 @@ impl<R> Drop for FiberFuture<'_, R> {
         };
         if coroutine.started() && !coroutine.done() {
             // Cancelled while suspended: every further suspension fails,
-            // so the call unwinds and returns (its result is dropped).
-            while let Some(CoroutineResult::Yield(())) = self.resume(Resume::Cancel) {}
+            // so the call unwinds and returns (its result is dropped). A
+            // panic of the call's (a host function's, a hook's) is not
+            // let out of a drop, which may run during unwinding.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                while let Some(CoroutineResult::Yield(())) = self.resume(Resume::Cancel) {}
+            }));
+        }
+        if self
+            .coroutine
+            .as_ref()
+            .is_some_and(|c| c.started() && !c.done())
+        {
+            // Still suspended (it could not be resumed): corosensei's drop
+            // would unwind it with a panic through generated code, which
+            // cannot be unwound. Its stack is leaked instead.
+            std::mem::forget(self.coroutine.take());
         }
         self.finish();
     }
@@ -296,6 +348,7 @@ pub(crate) async fn on_fiber<T: Send, R: Send>(
     store: &mut StoreInner<T>,
     f: impl FnOnce(&mut StoreInner<T>) -> Result<R> + Send,
 ) -> Result<R> {
+    check_not_leaked(&store.opaque)?;
     if store.opaque.wasm_depth > 0 || !store.opaque.async_cx.is_null() {
         return Err(Error::Usage(
             "an asynchronous call cannot start inside a call of the same store (a host \
@@ -312,13 +365,17 @@ pub(crate) async fn on_fiber<T: Send, R: Send>(
         impl<T> Drop for Unpublish<T> {
             fn drop(&mut self) {
                 // SAFETY: as below.
-                unsafe { (*self.0).opaque.async_cx = std::ptr::null_mut() };
+                unsafe {
+                    (*self.0).opaque.async_cx = std::ptr::null_mut();
+                    (*self.0).opaque.fiber_entry = false;
+                }
             }
         }
         // SAFETY: the future borrows the store for as long as the body
         // runs, and nothing else reaches it meanwhile.
         let store = unsafe { &mut *ptr.0 };
         store.opaque.async_cx = acx;
+        store.opaque.fiber_entry = true;
         let _unpublish = Unpublish(ptr.0);
         f(store)
     });

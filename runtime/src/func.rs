@@ -489,10 +489,12 @@ impl Func {
         values: &mut [u128],
         results: impl FnOnce(&mut StoreOpaque, &[u128]),
     ) -> Result<()> {
-        if store.wasm_depth > 0 && !store.async_cx.is_null() {
-            // As wasmtime: Wasm called back from a host function could
-            // suspend the fiber with that host function's frames on it,
-            // and they may hold what cannot move to another thread.
+        if !store.async_cx.is_null() && !std::mem::take(&mut store.fiber_entry) {
+            // Only the asynchronous call's own entry. As wasmtime: Wasm
+            // called back from a host function (or a call hook) could
+            // suspend the fiber with that function's frames on it, and
+            // they may hold what cannot move to another thread.
+            crate::fiber::check_not_leaked(store)?;
             return Err(Error::Usage(
                 "a host function cannot call back into Wasm during an asynchronous call (it \
                  could suspend with the host function's frames on the fiber)"
@@ -587,13 +589,9 @@ pub(crate) fn invoke(
         // Never let Wasm run into the thread's own guard page: a thread with
         // a smaller stack than the configured maximum gets what it has,
         // less room for the trap handler and host calls.
-        let floor = if store.async_cx.is_null() {
-            traphandlers::thread_stack_low().map_or(0, |low| low + STACK_RESERVE)
-        } else {
-            // SAFETY: published by the fiber this call runs on, alive
-            // while it runs.
-            unsafe { (*store.async_cx).stack_low + STACK_RESERVE }
-        };
+        // (A fiber's, when this runs on one: an asynchronous call's, or
+        // another store's call made from code on it.)
+        let floor = traphandlers::current_stack_low().map_or(0, |low| low + STACK_RESERVE);
         store.limits.stack_limit = wanted.max(floor);
         // Only where Wasm may use the stack cleared (a host deep in its
         // own stack gets Wasm's `call stack exhausted`, not a fault).

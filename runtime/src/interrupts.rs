@@ -134,11 +134,8 @@ pub(crate) fn deadline_reached(store: &mut StoreOpaque) -> u32 {
             vmctx::EPOCH_CONTINUE
         }
         Ok(Ok(UpdateDeadline::Interrupt)) => vmctx::EPOCH_INTERRUPT,
-        Ok(Ok(UpdateDeadline::Yield(ticks))) => match yield_at_deadline(store) {
-            Ok(()) => {
-                store.set_epoch_deadline(ticks);
-                vmctx::EPOCH_CONTINUE
-            }
+        Ok(Ok(UpdateDeadline::Yield(ticks))) => match yield_at_deadline(store, ticks) {
+            Ok(()) => vmctx::EPOCH_CONTINUE,
             Err(e) => {
                 traphandlers::set_host_failure(HostFailure::Error(e));
                 vmctx::EPOCH_HOST_ERROR
@@ -155,9 +152,20 @@ pub(crate) fn deadline_reached(store: &mut StoreOpaque) -> u32 {
     }
 }
 
-/// Suspends the asynchronous call Wasm runs in once, for
-/// [`UpdateDeadline::Yield`].
-fn yield_at_deadline(store: &mut StoreOpaque) -> Result<()> {
+/// Sets the deadline `ticks` on and suspends the asynchronous call Wasm
+/// runs in once, for [`UpdateDeadline::Yield`] (the deadline first, as
+/// wasmtime).
+fn yield_at_deadline(store: &mut StoreOpaque, ticks: u64) -> Result<()> {
+    if store.attest.is_some() {
+        // The executor would run with the module's memory writable (it is
+        // write-protected only at host calls and returns).
+        return Err(Error::Usage(
+            "the epoch deadline asked to yield (UpdateDeadline::Yield) in an attested store, \
+             which does not yield in the middle of Wasm"
+                .into(),
+        ));
+    }
+    store.set_epoch_deadline(ticks);
     if store.async_cx.is_null() {
         return Err(Error::Usage(
             "the epoch deadline asked to yield (UpdateDeadline::Yield) in a synchronous call: \

@@ -118,6 +118,9 @@ pub struct StoreOpaque {
     /// The running asynchronous call's fiber, if Wasm runs on one
     /// (`crate::fiber`); null otherwise.
     pub(crate) async_cx: *mut crate::fiber::AsyncCx,
+    /// The asynchronous call's fiber has not entered Wasm yet: its one
+    /// entry is allowed, no other while it runs.
+    pub(crate) fiber_entry: bool,
 }
 
 // SAFETY: a store owns what its pointers reach (its instances, memories,
@@ -283,6 +286,7 @@ impl<T> Store<T> {
                     defined_memories: 0,
                     defined_tables: 0,
                     async_cx: std::ptr::null_mut(),
+                    fiber_entry: false,
                 },
                 data,
             }),

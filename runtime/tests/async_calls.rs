@@ -616,3 +616,117 @@ fn many_calls_on_a_multi_threaded_tokio_runtime() {
     });
     assert_eq!(done.load(Ordering::SeqCst), 16);
 }
+
+#[test]
+fn call_hooks_cannot_call_back_during_an_async_call() {
+    let engine = async_engine();
+    let (mut store, instance) = instance(&engine);
+    let add = instance.get_func(&mut store, "add").unwrap();
+    let errors = Arc::new(AtomicU32::new(0));
+    let seen = errors.clone();
+    store.call_hook(move |store, kind| {
+        if kind == walmart::CallHook::CallingWasm {
+            let mut out = [Val::I32(0)];
+            if let Err(e) = add.call(&mut *store, &[Val::I32(1), Val::I32(2)], &mut out) {
+                assert!(e.to_string().contains("call back into Wasm"), "{e}");
+                seen.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        Ok(())
+    });
+    let f = instance
+        .get_typed_func::<(i32,), i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run(f.call_async(&mut store, (2,))).0.unwrap(), 3);
+    assert_eq!(
+        errors.load(Ordering::SeqCst),
+        1,
+        "the hook's call was refused"
+    );
+}
+
+#[test]
+fn another_stores_call_from_a_fiber_uses_the_fibers_stack() {
+    let engine = async_engine();
+    // Store B's synchronous Wasm, called from store A's fiber, recurses
+    // deeply: its limit must come from the fiber's stack, not the
+    // thread's (too low: a fault past the fiber's guard; too high: an
+    // immediate stack overflow).
+    let module_b = Module::new(
+        &engine,
+        r#"(module (func $deep (export "deep") (param i32) (result i32)
+            (if (result i32) (local.get 0)
+                (then (i32.add (call $deep (i32.sub (local.get 0) (i32.const 1))) (i32.const 1)))
+                (else (i32.const 0)))))"#,
+    )
+    .unwrap();
+    let store_b = Arc::new(std::sync::Mutex::new(Store::new(&engine, ())));
+    let deep = {
+        let mut b = store_b.lock().unwrap();
+        let inst = Instance::new(&mut *b, &module_b, &[]).unwrap();
+        inst.get_typed_func::<(i32,), i32>(&mut *b, "deep").unwrap()
+    };
+    let mut linker = Linker::new(&engine);
+    let b = store_b.clone();
+    linker
+        .func_wrap_async("env", "wait", move |_: Caller<'_, Seen>, (n,): (i32,)| {
+            let b = b.clone();
+            Box::new(async move {
+                Pendings(1).await;
+                let mut b = b.lock().unwrap();
+                let shallow = deep.call(&mut *b, (n,)).unwrap();
+                let overflow = deep.call(&mut *b, (100_000_000,));
+                drop(b);
+                match overflow {
+                    Err(Error::Trap(t)) => assert_eq!(t.kind(), TrapKind::StackOverflow),
+                    other => panic!("{other:?}"),
+                }
+                shallow
+            })
+        })
+        .unwrap();
+    let module = Module::new(&engine, WAT).unwrap();
+    let mut store = Store::new(&engine, Seen::default());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let f = instance
+        .get_typed_func::<(i32,), i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run(f.call_async(&mut store, (1000,))).0.unwrap(), 1000);
+}
+
+#[test]
+fn a_leaked_call_leaves_the_store_unusable_not_corrupt() {
+    let engine = async_engine();
+    let (mut store, instance) = instance(&engine);
+    let f = instance
+        .get_typed_func::<(i32,), i32>(&mut store, "run")
+        .unwrap();
+    let mut future = Box::pin(f.call_async(&mut store, (1_000,)));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(future.as_mut().poll(&mut cx).is_pending());
+    std::mem::forget(future);
+    // Collecting scans no stack of the leaked call; calls say why they fail.
+    store.gc();
+    let err = f.call(&mut store, (0,)).unwrap_err();
+    assert!(err.to_string().contains("leaked"), "{err}");
+    let err = run(f.call_async(&mut store, (0,))).0.unwrap_err();
+    assert!(err.to_string().contains("leaked"), "{err}");
+}
+
+#[test]
+fn configurations_that_cannot_work_are_refused() {
+    let mut config = Config::new();
+    config
+        .async_support(true)
+        .max_wasm_stack(64 << 10)
+        .async_stack_size(128 << 10);
+    let err = Engine::new(&config).unwrap_err();
+    assert!(err.to_string().contains("async_stack_size"), "{err}");
+    // An asynchronous host function made in an engine without async
+    // support says so when Wasm calls it.
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let f = Func::wrap_async(&mut store, |_: Caller<'_, ()>, (): ()| Box::new(async {}));
+    let err = f.call(&mut store, &[], &mut []).unwrap_err();
+    assert!(err.to_string().contains("async_support"), "{err}");
+}

@@ -22,13 +22,16 @@ use crate::store::StoreOpaque;
 /// Collects the store's GC heap. Runs only with Wasm stopped at a call
 /// into the runtime (or not running at all), on the thread that runs it.
 pub(crate) fn collect(store: &mut StoreOpaque, from: ScanFrom) {
+    // A leaked asynchronous call's frames never run again, and lie on
+    // another stack than this code's.
+    let scan = store.wasm_depth > 0 && !crate::fiber::is_leaked(store);
     store.gc_heap.begin_collection(&mut store.limits);
     let mut records = RecordMarks::new(store);
     let mut roots = Roots {
         heap: &mut store.gc_heap,
         records: &mut records,
     };
-    if store.wasm_depth > 0 {
+    if scan {
         scan_stack(&mut roots, from, store.gc_stack_top);
     }
     roots.word(store.limits.pending_exception as u64);

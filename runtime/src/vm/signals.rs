@@ -76,6 +76,7 @@ thread_local! {
 /// exhausted stack can still be handled. Done once per thread; the stack
 /// is freed as the thread ends (threads that run Wasm come and go with
 /// wasi-threads).
+#[inline(never)]
 pub fn ensure_alt_stack() {
     if ALT_STACK.with(|c| c.get()) {
         return;

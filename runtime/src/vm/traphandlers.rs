@@ -42,9 +42,30 @@ thread_local! {
 
 thread_local! {
     static STACK_LOW: Cell<Option<usize>> = const { Cell::new(None) };
+    /// The lowest usable address of the fiber this thread runs, while it
+    /// runs one (0 otherwise): swapped in and out with the fiber.
+    static FIBER_STACK_LOW: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Publishes `low` as the lowest address of the stack this thread now
+/// runs on (a fiber's; 0 for the thread's own), returning the one before.
+#[inline(never)]
+pub(crate) fn swap_fiber_stack_low(low: usize) -> usize {
+    FIBER_STACK_LOW.with(|c| c.replace(low))
+}
+
+/// The lowest address of the stack the current code runs on: the
+/// fiber's when on one, else the thread's.
+#[inline(never)]
+pub fn current_stack_low() -> Option<usize> {
+    match FIBER_STACK_LOW.with(|c| c.get()) {
+        0 => thread_stack_low(),
+        low => Some(low),
+    }
 }
 
 /// The lowest address of the current thread's stack, if the OS tells.
+#[inline(never)]
 pub fn thread_stack_low() -> Option<usize> {
     if let Some(low) = STACK_LOW.with(|s| s.get()) {
         return Some(low);
