@@ -37,11 +37,14 @@ pub(crate) fn cancelled() -> Error {
 }
 
 /// What the poller hands the fiber when it resumes it.
-pub(crate) enum Resume {
-    /// Go on; the poll's context, valid until the fiber suspends again.
-    Poll(*mut Context<'static>),
-    /// The future was dropped: fail at the suspension point.
-    Cancel,
+pub(crate) struct Resume {
+    /// The poll's context, valid until the fiber suspends again; null
+    /// when the future was dropped: fail at the suspension point.
+    cx: *mut Context<'static>,
+    /// The resuming code's stack pointer: the frames of an outer call
+    /// that made this one (an asynchronous host function's poll) lie
+    /// above it, and the collector scans them from there.
+    parent_sp: usize,
 }
 
 /// The fiber's side of an asynchronous call, reachable from the store
@@ -55,6 +58,9 @@ pub(crate) struct AsyncCx {
     cancelled: bool,
     /// The fiber's stack: its lowest usable address and its top.
     stack: (usize, usize),
+    /// Where the code that last resumed the fiber had its stack
+    /// ([`Resume::parent_sp`]).
+    pub(crate) parent_sp: usize,
 }
 
 /// Fails if the store's asynchronous call was leaked (its future
@@ -98,16 +104,14 @@ impl AsyncCx {
         }
         // SAFETY: the yielder belongs to the fiber this code runs on, which
         // is alive while its code runs.
-        match unsafe { (*self.yielder).suspend(()) } {
-            Resume::Poll(cx) => {
-                self.cx = cx;
-                Ok(())
-            }
-            Resume::Cancel => {
-                self.cancelled = true;
-                Err(cancelled())
-            }
+        let resume = unsafe { (*self.yielder).suspend(()) };
+        self.parent_sp = resume.parent_sp;
+        if resume.cx.is_null() {
+            self.cancelled = true;
+            return Err(cancelled());
         }
+        self.cx = resume.cx;
+        Ok(())
     }
 }
 
@@ -223,14 +227,13 @@ impl<'a, R: 'a> FiberFuture<'a, R> {
         let stack = engine.fiber_stacks().take(config.async_stack_size)?;
         let bounds = (stack.limit().get(), stack.base().get());
         let run = move |yielder: &Yielder<Resume, ()>, first: Resume| {
-            let Resume::Poll(cx) = first else {
-                unreachable!("a fiber is only cancelled once it has started")
-            };
+            // (A fiber is only cancelled once it has started: `cx` is set.)
             let mut acx = AsyncCx {
                 yielder,
-                cx,
+                cx: first.cx,
                 cancelled: false,
                 stack: bounds,
+                parent_sp: first.parent_sp,
             };
             body(&mut acx)
         };
@@ -251,7 +254,7 @@ impl<'a, R: 'a> FiberFuture<'a, R> {
 impl<R> FiberFuture<'_, R> {
     /// Resumes the fiber on this thread with the thread's trap state
     /// swapped for the call's, and swapped back however the fiber stops.
-    fn resume(&mut self, input: Resume) -> Option<CoroutineResult<(), R>> {
+    fn resume(&mut self, cx: *mut Context<'static>) -> Option<CoroutineResult<(), R>> {
         let coroutine = self.coroutine.as_mut()?;
         signals::install();
         signals::ensure_alt_stack();
@@ -271,7 +274,8 @@ impl<R> FiberFuture<'_, R> {
             outer_low: traphandlers::swap_fiber_stack_low(self.stack_low),
             saved: &mut self.jmp_buf,
         };
-        Some(coroutine.resume(input))
+        let parent_sp = crate::func::approximate_sp();
+        Some(coroutine.resume(Resume { cx, parent_sp }))
     }
 
     /// The fiber finished: its stack goes back to the engine.
@@ -293,7 +297,7 @@ impl<R> Future for FiberFuture<'_, R> {
         let this = unsafe { self.get_unchecked_mut() };
         // The lifetime is erased: the fiber uses it only until it suspends.
         let cx: *mut Context<'static> = (cx as *mut Context<'_>).cast();
-        match this.resume(Resume::Poll(cx)) {
+        match this.resume(cx) {
             Some(CoroutineResult::Yield(())) => Poll::Pending,
             Some(CoroutineResult::Return(out)) => {
                 this.finish();
@@ -315,7 +319,7 @@ impl<R> Drop for FiberFuture<'_, R> {
             // panic of the call's (a host function's, a hook's) is not
             // let out of a drop, which may run during unwinding.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                while let Some(CoroutineResult::Yield(())) = self.resume(Resume::Cancel) {}
+                while let Some(CoroutineResult::Yield(())) = self.resume(std::ptr::null_mut()) {}
             }));
         }
         if self
@@ -342,41 +346,38 @@ unsafe impl<T: Send> Send for StorePtr<T> {}
 
 /// Runs `f` with `store` on a fiber of its own, as an asynchronous call:
 /// the future is pending whenever a host future or an epoch yield on the
-/// fiber is. Not from inside a call of the same store: the collector
-/// scans one stack for the call's references.
+/// fiber is. Inside a call of the same store (an asynchronous host
+/// function's future calling back into Wasm) the new fiber nests in it:
+/// the collector then scans the outer call's frames too
+/// (`StoreOpaque::gc_outer_stacks`).
 pub(crate) async fn on_fiber<T: Send, R: Send>(
     store: &mut StoreInner<T>,
     f: impl FnOnce(&mut StoreInner<T>) -> Result<R> + Send,
 ) -> Result<R> {
     check_not_leaked(&store.opaque)?;
-    if store.opaque.wasm_depth > 0 || !store.opaque.async_cx.is_null() {
-        return Err(Error::Usage(
-            "an asynchronous call cannot start inside a call of the same store (a host \
-             function cannot call back into Wasm during an asynchronous call)"
-                .into(),
-        ));
-    }
     let engine = store.opaque.engine.clone();
     let ptr = StorePtr(store as *mut StoreInner<T>);
     let body: Body<'_, Result<R>> = Box::new(move |acx| {
         let ptr = ptr;
-        /// Unpublishes the fiber however the call ends.
-        struct Unpublish<T>(*mut StoreInner<T>);
+        /// Unpublishes the fiber however the call ends: the outer call's
+        /// (if this one nests in one) is the store's again.
+        struct Unpublish<T>(*mut StoreInner<T>, *mut AsyncCx, bool);
         impl<T> Drop for Unpublish<T> {
             fn drop(&mut self) {
                 // SAFETY: as below.
                 unsafe {
-                    (*self.0).opaque.async_cx = std::ptr::null_mut();
-                    (*self.0).opaque.fiber_entry = false;
+                    (*self.0).opaque.async_cx = self.1;
+                    (*self.0).opaque.fiber_entry = self.2;
                 }
             }
         }
         // SAFETY: the future borrows the store for as long as the body
         // runs, and nothing else reaches it meanwhile.
         let store = unsafe { &mut *ptr.0 };
+        let outer = (store.opaque.async_cx, store.opaque.fiber_entry);
         store.opaque.async_cx = acx;
         store.opaque.fiber_entry = true;
-        let _unpublish = Unpublish(ptr.0);
+        let _unpublish = Unpublish(ptr.0, outer.0, outer.1);
         f(store)
     });
     FiberFuture::new(&engine, body)?.await

@@ -489,18 +489,21 @@ impl Func {
         values: &mut [u128],
         results: impl FnOnce(&mut StoreOpaque, &[u128]),
     ) -> Result<()> {
-        if !store.async_cx.is_null() && !std::mem::take(&mut store.fiber_entry) {
+        let fiber_entry = std::mem::take(&mut store.fiber_entry);
+        if !store.async_cx.is_null() && !fiber_entry {
             // Only the asynchronous call's own entry. As wasmtime: Wasm
             // called back from a host function (or a call hook) could
             // suspend the fiber with that function's frames on it, and
             // they may hold what cannot move to another thread.
             crate::fiber::check_not_leaked(store)?;
             return Err(Error::Usage(
-                "a host function cannot call back into Wasm during an asynchronous call (it \
-                 could suspend with the host function's frames on the fiber)"
+                "a host function cannot call back into Wasm synchronously during an \
+                 asynchronous call (it could suspend with the host function's frames on the \
+                 fiber): use `call_async`"
                     .into(),
             ));
         }
+        store.fiber_stack_entry = fiber_entry;
         store.check(self.store);
         let data = &mut store.funcs[self.index as usize];
         let func_ref = data.func_ref;
@@ -571,12 +574,23 @@ pub(crate) fn invoke(
     code: *const u8,
     values: &mut [u128],
 ) -> Result<()> {
-    let outermost = store.wasm_depth == 0;
+    // The first call on a stack: the host's, or an asynchronous call's
+    // fiber (which may nest in a call of this store).
+    let outermost = store.wasm_depth == 0 || std::mem::take(&mut store.fiber_stack_entry);
+    let nested = outermost && store.wasm_depth > 0;
     let saved_limit = store.limits.stack_limit;
+    let saved_top = store.gc_stack_top;
     // Wasm's frames all lie below this frame's locals.
     let frame_marker = 0u8;
+    if nested {
+        // The outer call's frames, from where it resumed this fiber up to
+        // their top, stay roots for collections made on this one.
+        store.gc_outer_stacks.push((store.async_cx, saved_top));
+    }
     if outermost {
         store.gc_stack_top = std::hint::black_box(&frame_marker) as *const u8 as usize;
+    }
+    if outermost && !nested {
         // A trap inside the module's allocator left its wrapper's call
         // unfinished; a new call starts afresh.
         for inst in store.instances.iter_mut() {
@@ -584,6 +598,8 @@ pub(crate) fn invoke(
                 h.busy = false;
             }
         }
+    }
+    if outermost {
         let here = approximate_sp();
         let wanted = here.saturating_sub(store.engine.config().max_wasm_stack);
         // Never let Wasm run into the thread's own guard page: a thread with
@@ -621,6 +637,10 @@ pub(crate) fn invoke(
         crate::attest::tags::clear_abandoned_guards(store, &guarded);
     }
     store.limits.stack_limit = saved_limit;
+    store.gc_stack_top = saved_top;
+    if nested {
+        store.gc_outer_stacks.pop();
+    }
     match r {
         // An exception no handler caught: the pending word still holds it.
         Ok(()) => match crate::exception::take_pending(store) {

@@ -121,6 +121,13 @@ pub struct StoreOpaque {
     /// The asynchronous call's fiber has not entered Wasm yet: its one
     /// entry is allowed, no other while it runs.
     pub(crate) fiber_entry: bool,
+    /// The entry `fiber_entry` allowed is on its way into Wasm (from
+    /// `Func::call_raw` to `invoke`): the call starts a new stack.
+    pub(crate) fiber_stack_entry: bool,
+    /// For each asynchronous call nested in another call of this store
+    /// (innermost last): its fiber, and the top of the outer call's Wasm
+    /// frames, which the collector scans from the fiber's `parent_sp`.
+    pub(crate) gc_outer_stacks: Vec<(*mut crate::fiber::AsyncCx, usize)>,
 }
 
 // SAFETY: a store owns what its pointers reach (its instances, memories,
@@ -287,6 +294,8 @@ impl<T> Store<T> {
                     defined_tables: 0,
                     async_cx: std::ptr::null_mut(),
                     fiber_entry: false,
+                    fiber_stack_entry: false,
+                    gc_outer_stacks: Vec::new(),
                 },
                 data,
             }),

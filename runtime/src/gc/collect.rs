@@ -33,6 +33,18 @@ pub(crate) fn collect(store: &mut StoreOpaque, from: ScanFrom) {
     };
     if scan {
         scan_stack(&mut roots, from, store.gc_stack_top);
+        for &(fiber, outer_top) in &store.gc_outer_stacks {
+            // SAFETY: a nested call's fiber context lives on its stack
+            // while the call runs, which it does while listed.
+            let parent_sp = unsafe { (*fiber).parent_sp };
+            // Below the resuming frame too: the switch saved the outer
+            // code's callee-saved registers just under it.
+            scan_words(
+                &mut roots,
+                parent_sp.saturating_sub(SWITCH_SLACK),
+                outer_top,
+            );
+        }
     }
     roots.word(store.limits.pending_exception as u64);
     for global in &store.globals {
@@ -131,6 +143,10 @@ fn scan_words(roots: &mut Roots<'_>, low: usize, high: usize) {
         at += 8;
     }
 }
+
+/// Bytes below a suspended outer call's resuming frame that are scanned
+/// as well: where the fiber switch saved its callee-saved registers.
+const SWITCH_SLACK: usize = 512;
 
 /// Bytes of stack [`clear_stack_below`] zeroes.
 pub(crate) const CLEARED_STACK: usize = 16 << 10;
