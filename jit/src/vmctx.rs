@@ -614,6 +614,12 @@ pub enum Builtin {
     /// [`crate::TrapKind::Interrupt`]) or [`EPOCH_HOST_ERROR`] (the
     /// embedder's callback failed: trap with [`crate::TrapKind::HostError`]).
     EpochDeadline,
+    /// `(vmctx) -> u32`: the fuel count is no longer negative. The store
+    /// answers as for [`Builtin::EpochDeadline`]: [`EPOCH_CONTINUE`] (it
+    /// refilled the count from its reserve, and may have yielded an
+    /// asynchronous call), [`EPOCH_INTERRUPT`] (none left: trap with
+    /// [`crate::TrapKind::OutOfFuel`]) or [`EPOCH_HOST_ERROR`].
+    OutOfFuel,
 }
 
 /// [`Builtin::MemoryGrow`]'s answer when the store's resource limiter
@@ -667,7 +673,7 @@ pub const ARRAY_SEGMENT_ELEM: u32 = 1 << 31;
 
 impl Builtin {
     /// Number of builtins: the length of the builtin table.
-    pub const COUNT: usize = 27;
+    pub const COUNT: usize = 28;
 }
 
 /// What a tag monitor's allocator wrapper does next ([`Builtin::TagEnter`]).

@@ -47,8 +47,14 @@ impl<T> StoreInner<T> {
     /// or straight-line run may be left uncounted.
     pub fn get_fuel(&self) -> Result<u64> {
         fuel_enabled(&self.opaque)?;
-        let spent = self.opaque.limits.fuel_consumed;
-        Ok(if spent < 0 { spent.unsigned_abs() } else { 0 })
+        let (spent, reserve) = (self.opaque.limits.fuel_consumed, self.opaque.fuel_reserve);
+        // A count past zero (Wasm ran on to its next check) is paid from
+        // the reserve.
+        Ok(if spent < 0 {
+            spent.unsigned_abs().saturating_add(reserve)
+        } else {
+            reserve.saturating_sub(spent.unsigned_abs())
+        })
     }
 
     /// Sets the fuel left to `fuel` units: Wasm may run about that many
@@ -58,8 +64,36 @@ impl<T> StoreInner<T> {
     /// taken as `i64::MAX`.
     pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
         fuel_enabled(&self.opaque)?;
-        self.opaque.limits.fuel_consumed = -(fuel.min(i64::MAX as u64) as i64);
+        let store = &mut self.opaque;
+        let fuel = fuel.min(i64::MAX as u64);
+        let handed = fuel.min(store.fuel_yield_interval.unwrap_or(u64::MAX));
+        store.fuel_reserve = fuel - handed;
+        store.limits.fuel_consumed = -(handed as i64);
         Ok(())
+    }
+
+    /// Makes asynchronous calls yield every `interval` units of fuel
+    /// (wasmtime's `fuel_async_yield_interval`; `None` stops it): Wasm is
+    /// handed the fuel set an interval at a time, and each time an
+    /// interval is spent and more is left, its asynchronous call
+    /// suspends once (the executor runs other tasks) and goes on. The
+    /// fuel set still bounds the run. A synchronous call that spends an
+    /// interval fails, as it cannot yield.
+    pub fn fuel_async_yield_interval(&mut self, interval: Option<u64>) -> Result<()> {
+        fuel_enabled(&self.opaque)?;
+        if interval == Some(0) {
+            return Err(Error::Usage(
+                "fuel_async_yield_interval needs an interval of at least one unit".into(),
+            ));
+        }
+        if interval.is_some() && !self.opaque.engine.config().async_support {
+            return Err(Error::Usage(
+                "fuel_async_yield_interval needs an engine with Config::async_support(true)".into(),
+            ));
+        }
+        let left = self.get_fuel()?;
+        self.opaque.fuel_yield_interval = interval;
+        self.set_fuel(left)
     }
 
     /// Sets the deadline `ticks` epochs past the engine's current one
@@ -156,23 +190,49 @@ pub(crate) fn deadline_reached(store: &mut StoreOpaque) -> u32 {
 /// runs in once, for [`UpdateDeadline::Yield`] (the deadline first, as
 /// wasmtime).
 fn yield_at_deadline(store: &mut StoreOpaque, ticks: u64) -> Result<()> {
-    if store.attest.is_some() {
-        // The executor would run with the module's memory writable (it is
-        // write-protected only at host calls and returns).
-        return Err(Error::Usage(
-            "the epoch deadline asked to yield (UpdateDeadline::Yield) in an attested store, \
-             which does not yield in the middle of Wasm"
-                .into(),
-        ));
-    }
     store.set_epoch_deadline(ticks);
+    yield_in_wasm(store, "the epoch deadline (UpdateDeadline::Yield)")
+}
+
+/// Suspends the asynchronous call Wasm runs in once, for `what`; an error
+/// in a synchronous call, and in an attested store (the executor would
+/// run with the module's memory writable: it is write-protected only at
+/// host calls and returns).
+fn yield_in_wasm(store: &mut StoreOpaque, what: &str) -> Result<()> {
+    if store.attest.is_some() {
+        return Err(Error::Usage(format!(
+            "{what} asked to yield in an attested store, which does not yield in the middle \
+             of Wasm"
+        )));
+    }
     if store.async_cx.is_null() {
-        return Err(Error::Usage(
-            "the epoch deadline asked to yield (UpdateDeadline::Yield) in a synchronous call: \
-             call Wasm with `call_async`"
-                .into(),
-        ));
+        return Err(Error::Usage(format!(
+            "{what} asked to yield in a synchronous call: call Wasm with `call_async`"
+        )));
     }
     // SAFETY: published by the fiber this Wasm runs on, alive while it runs.
     unsafe { crate::fiber::yield_now(store.async_cx) }
+}
+
+/// [`vmctx::Builtin::OutOfFuel`]'s work: Wasm's count of fuel is no
+/// longer negative. Pays the overrun from the store's reserve and hands
+/// Wasm the next interval of it, yielding the asynchronous call first
+/// (`fuel_async_yield_interval`); or answers that none is left.
+pub(crate) fn fuel_ran_out(store: &mut StoreOpaque) -> u32 {
+    let overrun = store.limits.fuel_consumed.max(0).unsigned_abs();
+    let left = store.fuel_reserve.saturating_sub(overrun);
+    store.fuel_reserve = 0;
+    let Some(interval) = store.fuel_yield_interval.filter(|_| left > 0) else {
+        return vmctx::EPOCH_INTERRUPT;
+    };
+    let handed = left.min(interval).min(i64::MAX as u64);
+    store.fuel_reserve = left - handed;
+    store.limits.fuel_consumed = -(handed as i64);
+    match yield_in_wasm(store, "fuel_async_yield_interval") {
+        Ok(()) => vmctx::EPOCH_CONTINUE,
+        Err(e) => {
+            traphandlers::set_host_failure(HostFailure::Error(e));
+            vmctx::EPOCH_HOST_ERROR
+        }
+    }
 }

@@ -128,6 +128,11 @@ pub struct StoreOpaque {
     /// (innermost last): its fiber, and the top of the outer call's Wasm
     /// frames, which the collector scans from the fiber's `parent_sp`.
     pub(crate) gc_outer_stacks: Vec<(*mut crate::fiber::AsyncCx, usize)>,
+    /// Fuel set but not yet handed to Wasm (its count holds at most an
+    /// interval of it under `fuel_async_yield_interval`).
+    pub(crate) fuel_reserve: u64,
+    /// `fuel_async_yield_interval`'s interval.
+    pub(crate) fuel_yield_interval: Option<u64>,
 }
 
 // SAFETY: a store owns what its pointers reach (its instances, memories,
@@ -296,6 +301,8 @@ impl<T> Store<T> {
                     fiber_entry: false,
                     fiber_stack_entry: false,
                     gc_outer_stacks: Vec::new(),
+                    fuel_reserve: 0,
+                    fuel_yield_interval: None,
                 },
                 data,
             }),
@@ -371,6 +378,12 @@ impl<T> Store<T> {
     /// none.
     pub fn set_fuel(&mut self, fuel: u64) -> Result<()> {
         self.inner.set_fuel(fuel)
+    }
+
+    /// Yields asynchronous calls every `interval` units of fuel
+    /// ([`StoreInner::fuel_async_yield_interval`]).
+    pub fn fuel_async_yield_interval(&mut self, interval: Option<u64>) -> Result<()> {
+        self.inner.fuel_async_yield_interval(interval)
     }
 
     /// Sets the deadline `ticks` epochs past the engine's current one

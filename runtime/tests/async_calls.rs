@@ -805,3 +805,79 @@ fn configurations_that_cannot_work_are_refused() {
     let err = f.call(&mut store, &[], &mut []).unwrap_err();
     assert!(err.to_string().contains("async_support"), "{err}");
 }
+
+#[test]
+fn fuel_yields_every_interval_and_still_bounds_the_run() {
+    let mut config = Config::new();
+    config.async_support(true).consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "count") (param i32) (result i32) (local i32)
+            (loop $l
+                (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
+            (local.get 1)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let count = instance
+        .get_typed_func::<(i32,), i32>(&mut store, "count")
+        .unwrap();
+
+    // What a run costs, counted without an interval.
+    store.set_fuel(1_000_000).unwrap();
+    assert_eq!(count.call(&mut store, (5_000,)).unwrap(), 5_000);
+    let cost = 1_000_000 - store.get_fuel().unwrap();
+    // The same run handed out 1,000 units at a time: one yield per
+    // interval spent, and the same cost.
+    store.fuel_async_yield_interval(Some(1_000)).unwrap();
+    store.set_fuel(1_000_000).unwrap();
+    assert_eq!(store.get_fuel().unwrap(), 1_000_000);
+    let (r, yields) = run(count.call_async(&mut store, (5_000,)));
+    assert_eq!(r.unwrap(), 5_000);
+    assert_eq!(1_000_000 - store.get_fuel().unwrap(), cost);
+    // (The last interval's end may fall after the last check.)
+    let intervals = cost / 1_000;
+    assert!(
+        (intervals - 1..=intervals).contains(&u64::from(yields)),
+        "{yields} yields for a cost of {cost}"
+    );
+
+    // 10,000 units: nine yields, then none left.
+    store.set_fuel(10_000).unwrap();
+    let (r, yields) = run(count.call_async(&mut store, (1_000_000,)));
+    match r {
+        Err(Error::Trap(t)) => assert_eq!(t.kind(), TrapKind::OutOfFuel),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(yields, 9);
+    assert_eq!(store.get_fuel().unwrap(), 0);
+
+    // A synchronous call cannot yield once it has spent an interval.
+    store.set_fuel(10_000).unwrap();
+    assert_eq!(count.call(&mut store, (10,)).unwrap(), 10);
+    let err = count.call(&mut store, (1_000_000,)).unwrap_err();
+    assert!(
+        err.to_string().contains("fuel_async_yield_interval"),
+        "{err}"
+    );
+
+    // Without an interval, fuel runs out as before.
+    store.fuel_async_yield_interval(None).unwrap();
+    store.set_fuel(10_000).unwrap();
+    match run(count.call_async(&mut store, (1_000_000,))) {
+        (Err(Error::Trap(t)), 0) => assert_eq!(t.kind(), TrapKind::OutOfFuel),
+        other => panic!("{other:?}"),
+    }
+
+    // Refused settings.
+    let err = store.fuel_async_yield_interval(Some(0)).unwrap_err();
+    assert!(err.to_string().contains("at least one"), "{err}");
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let mut sync_store = Store::new(&Engine::new(&config).unwrap(), ());
+    let err = sync_store.fuel_async_yield_interval(Some(10)).unwrap_err();
+    assert!(err.to_string().contains("async_support"), "{err}");
+}

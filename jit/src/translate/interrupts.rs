@@ -297,8 +297,10 @@ impl FuncTranslator<'_, '_> {
         self.epoch_check();
     }
 
-    /// Traps with [`TrapKind::OutOfFuel`] once the count is no longer
-    /// negative (the runtime then records none left).
+    /// Once the count is no longer negative, asks the runtime, which
+    /// refills it from the store's reserve (`fuel_async_yield_interval`
+    /// hands fuel out an interval at a time, yielding between) or
+    /// answers that none is left: trap with [`TrapKind::OutOfFuel`].
     fn fuel_check(&mut self) {
         let Some(fuel) = &self.fuel else {
             return;
@@ -308,7 +310,18 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, spent, 0);
-        self.builder.ins().trapnz(out, TrapKind::OutOfFuel.code());
+        self.cold_path(out, |t| {
+            t.fuel_save();
+            let answer = t.call_builtin(Builtin::OutOfFuel, &[], &[types::I32], &[])[0];
+            let failed = t.builder.ins().icmp_imm_u(
+                IntCC::Equal,
+                answer,
+                i64::from(vmctx::EPOCH_HOST_ERROR),
+            );
+            t.builder.ins().trapnz(failed, TrapKind::HostError.code());
+            t.builder.ins().trapnz(answer, TrapKind::OutOfFuel.code());
+            t.fuel_reload();
+        });
     }
 
     /// Calls the runtime once the engine's epoch reached the store's

@@ -485,6 +485,12 @@ extern "C" fn epoch_deadline(vmctx: *mut u8) -> u32 {
     crate::interrupts::deadline_reached(store)
 }
 
+extern "C" fn out_of_fuel(vmctx: *mut u8) -> u32 {
+    // SAFETY: called by generated code with its own vmctx.
+    let (store, _) = unsafe { context(vmctx) };
+    crate::interrupts::fuel_ran_out(store)
+}
+
 /// The builtin table every vmctx points to, indexed by [`Builtin`].
 pub(crate) fn table() -> *const usize {
     static TABLE: std::sync::OnceLock<[usize; Builtin::COUNT]> = std::sync::OnceLock::new();
@@ -518,6 +524,7 @@ pub(crate) fn table() -> *const usize {
                 memory_atomic_wait as *const () as usize,
                 memory_atomic_notify as *const () as usize,
                 epoch_deadline as *const () as usize,
+                out_of_fuel as *const () as usize,
             ]
         })
         .as_ptr()
