@@ -259,6 +259,7 @@ impl Compiler {
             allocator_events,
             tags,
             consume_fuel,
+            fuel_yields,
             epoch_interruption,
             opt_level,
             nan_canonicalization,
@@ -285,6 +286,7 @@ impl Compiler {
         let _ = writeln!(s, "allocator_events: {allocator_events:?}");
         let _ = writeln!(s, "tags: {tags:?}");
         let _ = writeln!(s, "consume_fuel: {consume_fuel:?}");
+        let _ = writeln!(s, "fuel_yields: {fuel_yields:?}");
         let _ = writeln!(s, "epoch_interruption: {epoch_interruption:?}");
         let _ = writeln!(s, "opt_level: {opt_level:?}");
         let _ = writeln!(s, "nan_canonicalization: {nan_canonicalization:?}");

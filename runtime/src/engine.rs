@@ -786,6 +786,7 @@ impl Engine {
                 stack_guards: config.attest_stack_guards,
             }),
             consume_fuel: config.consume_fuel,
+            fuel_yields: config.consume_fuel && config.async_support,
             epoch_interruption: config.epoch_interruption,
             opt_level: config.opt_level,
             nan_canonicalization: config.nan_canonicalization,

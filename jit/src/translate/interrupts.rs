@@ -297,10 +297,11 @@ impl FuncTranslator<'_, '_> {
         self.epoch_check();
     }
 
-    /// Once the count is no longer negative, asks the runtime, which
-    /// refills it from the store's reserve (`fuel_async_yield_interval`
-    /// hands fuel out an interval at a time, yielding between) or
-    /// answers that none is left: trap with [`TrapKind::OutOfFuel`].
+    /// Once the count is no longer negative: traps with
+    /// [`TrapKind::OutOfFuel`], or (`fuel_yields`) asks the runtime,
+    /// which refills it from the store's reserve
+    /// (`fuel_async_yield_interval` hands fuel out an interval at a
+    /// time, yielding between) or answers that none is left: the trap.
     fn fuel_check(&mut self) {
         let Some(fuel) = &self.fuel else {
             return;
@@ -310,6 +311,10 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, spent, 0);
+        if !self.env.config.fuel_yields {
+            self.builder.ins().trapnz(out, TrapKind::OutOfFuel.code());
+            return;
+        }
         self.cold_path(out, |t| {
             t.fuel_save();
             let answer = t.call_builtin(Builtin::OutOfFuel, &[], &[types::I32], &[])[0];

@@ -61,6 +61,12 @@ pub struct TranslateConfig {
     /// fuel ([`vmctx::VMRuntimeLimits::fuel_consumed`]) and traps when
     /// it runs out (see `interrupts.rs`).
     pub consume_fuel: bool,
+    /// With `consume_fuel`: a count that runs out asks the runtime
+    /// (`Builtin::OutOfFuel`), which may refill it from the store's
+    /// reserve and yield an asynchronous call, rather than trapping at
+    /// once (only engines with async support: the call costs the hot
+    /// path more than a trap does).
+    pub fuel_yields: bool,
     /// Function entries and loop headers compare the engine's epoch with
     /// the store's deadline (see `interrupts.rs`).
     pub epoch_interruption: bool,
