@@ -20,6 +20,7 @@ pub type HostFuture<'a, R> = Box<dyn Future<Output = R> + Send + 'a>;
 /// The fiber the calling Wasm runs on, or the error of a call that has
 /// none (a synchronous call reached an asynchronous host function).
 fn fiber_of<T>(caller: &mut Caller<'_, T>) -> Result<*mut crate::fiber::AsyncCx> {
+    crate::fiber::check_not_leaked(caller.opaque())?;
     let acx = caller.opaque().async_cx;
     if acx.is_null() && !caller.opaque().engine.config().async_support {
         return Err(Error::Usage(
@@ -36,6 +37,23 @@ fn fiber_of<T>(caller: &mut Caller<'_, T>) -> Result<*mut crate::fiber::AsyncCx>
         ));
     }
     Ok(acx)
+}
+
+/// Fails, and poisons the store, if the host function left another fiber
+/// published than the one it was called on: it leaked (forgot) a nested
+/// asynchronous call mid-way, whose call state (depth, stack bounds,
+/// roots) the store can no longer restore.
+fn still_on<T>(caller: &mut Caller<'_, T>, acx: *mut crate::fiber::AsyncCx) -> Result<()> {
+    let store = caller.opaque();
+    if store.async_cx == acx {
+        return Ok(());
+    }
+    store.poisoned = true;
+    Err(Error::Usage(
+        "an asynchronous host function leaked (forgot) a nested asynchronous call: the store \
+         cannot be used again"
+            .into(),
+    ))
 }
 
 /// A host function from a closure that takes its Wasm parameters as a
@@ -56,8 +74,9 @@ where
             // SAFETY: the store publishes the fiber this host call runs
             // on for as long as the call runs.
             unsafe { crate::fiber::block_on(acx, Pin::from(future).as_mut()) }
-        }?;
-        out.into_raws(caller.opaque(), slots)
+        };
+        still_on(&mut caller, acx)?;
+        out?.into_raws(caller.opaque(), slots)
     };
     (ty, Arc::new(host))
 }
@@ -74,8 +93,12 @@ where
 {
     val_host(ty, move |mut caller: Caller<'_, T>, params, results| {
         let acx = fiber_of(&mut caller)?;
-        let future = func(caller, params, results);
-        // SAFETY: as in `typed`.
-        unsafe { crate::fiber::block_on(acx, Pin::from(future).as_mut()) }?
+        let out = {
+            let future = func(caller.reborrow(), params, results);
+            // SAFETY: as in `typed`.
+            unsafe { crate::fiber::block_on(acx, Pin::from(future).as_mut()) }
+        };
+        still_on(&mut caller, acx)?;
+        out?
     })
 }

@@ -61,6 +61,28 @@ pub(crate) struct AsyncCx {
     /// Where the code that last resumed the fiber had its stack
     /// ([`Resume::parent_sp`]).
     pub(crate) parent_sp: usize,
+    /// For a call nested in another of its store: the outer call's
+    /// stack bounds, which every resumption must come from (the
+    /// collector scans the outer frames from `parent_sp`).
+    outer: Option<(usize, usize)>,
+}
+
+impl AsyncCx {
+    /// Fails (for good) if this nested call was resumed from another
+    /// stack than its outer call's.
+    fn check_resumed_in_place(&mut self) -> Result<()> {
+        match self.outer {
+            Some((low, high)) if !(low..high).contains(&self.parent_sp) => {
+                self.cancelled = true;
+                Err(Error::Usage(
+                    "a nested asynchronous call was resumed from another stack (another thread) \
+                     than the call it nests in"
+                        .into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Fails if the store's asynchronous call was leaked (its future
@@ -68,7 +90,7 @@ pub(crate) struct AsyncCx {
 /// never finish, and is unusable. Otherwise (no call, or code on the
 /// call's own fiber) fine.
 pub(crate) fn check_not_leaked(store: &crate::store::StoreOpaque) -> Result<()> {
-    if is_leaked(store) {
+    if store.poisoned || is_leaked(store) {
         return Err(Error::Usage(
             "the store's asynchronous call was leaked (its future forgotten, not dropped): the \
              store cannot be used again"
@@ -111,7 +133,7 @@ impl AsyncCx {
             return Err(cancelled());
         }
         self.cx = resume.cx;
-        Ok(())
+        self.check_resumed_in_place()
     }
 }
 
@@ -234,6 +256,7 @@ impl<'a, R: 'a> FiberFuture<'a, R> {
                 cancelled: false,
                 stack: bounds,
                 parent_sp: first.parent_sp,
+                outer: None,
             };
             body(&mut acx)
         };
@@ -361,23 +384,51 @@ pub(crate) async fn on_fiber<T: Send, R: Send>(
         let ptr = ptr;
         /// Unpublishes the fiber however the call ends: the outer call's
         /// (if this one nests in one) is the store's again.
-        struct Unpublish<T>(*mut StoreInner<T>, *mut AsyncCx, bool);
+        struct Unpublish<T> {
+            store: *mut StoreInner<T>,
+            outer: (*mut AsyncCx, bool, usize),
+            nested: bool,
+        }
         impl<T> Drop for Unpublish<T> {
             fn drop(&mut self) {
                 // SAFETY: as below.
-                unsafe {
-                    (*self.0).opaque.async_cx = self.1;
-                    (*self.0).opaque.fiber_entry = self.2;
+                let store = unsafe { &mut (*self.store).opaque };
+                (store.async_cx, store.fiber_entry) = (self.outer.0, self.outer.1);
+                if self.nested {
+                    store.gc_stack_top = self.outer.2;
+                    store.gc_outer_stacks.pop();
                 }
             }
         }
         // SAFETY: the future borrows the store for as long as the body
         // runs, and nothing else reaches it meanwhile.
         let store = unsafe { &mut *ptr.0 };
-        let outer = (store.opaque.async_cx, store.opaque.fiber_entry);
-        store.opaque.async_cx = acx;
-        store.opaque.fiber_entry = true;
-        let _unpublish = Unpublish(ptr.0, outer.0, outer.1);
+        let opaque = &mut store.opaque;
+        let outer = (opaque.async_cx, opaque.fiber_entry, opaque.gc_stack_top);
+        // Inside a call of the store (an asynchronous host function's
+        // future calling back): the outer call's frames stay roots, from
+        // where it resumes this fiber, for the fiber's whole run (call
+        // hooks and instantiation may collect before Wasm is entered).
+        let nested = opaque.wasm_depth > 0;
+        if nested {
+            // SAFETY: the fiber's context, alive while its body runs.
+            let cx = unsafe { &mut *acx };
+            cx.outer = Some((opaque.gc_stack_low, opaque.gc_stack_top));
+            cx.check_resumed_in_place()?;
+        }
+        let frame_marker = 0u8;
+        opaque.async_cx = acx;
+        opaque.fiber_entry = true;
+        if nested {
+            let (low, top) = (opaque.gc_stack_low, opaque.gc_stack_top);
+            opaque.gc_outer_stacks.push((acx, low, top));
+            opaque.gc_stack_top = std::hint::black_box(&frame_marker) as *const u8 as usize;
+        }
+        let _unpublish = Unpublish {
+            store: ptr.0,
+            outer,
+            nested,
+        };
         f(store)
     });
     FiberFuture::new(&engine, body)?.await

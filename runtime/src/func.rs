@@ -489,13 +489,14 @@ impl Func {
         values: &mut [u128],
         results: impl FnOnce(&mut StoreOpaque, &[u128]),
     ) -> Result<()> {
+        store.check(self.store);
+        crate::fiber::check_not_leaked(store)?;
         let fiber_entry = std::mem::take(&mut store.fiber_entry);
         if !store.async_cx.is_null() && !fiber_entry {
             // Only the asynchronous call's own entry. As wasmtime: Wasm
             // called back from a host function (or a call hook) could
             // suspend the fiber with that function's frames on it, and
             // they may hold what cannot move to another thread.
-            crate::fiber::check_not_leaked(store)?;
             return Err(Error::Usage(
                 "a host function cannot call back into Wasm synchronously during an \
                  asynchronous call (it could suspend with the host function's frames on the \
@@ -503,8 +504,6 @@ impl Func {
                     .into(),
             ));
         }
-        store.fiber_stack_entry = fiber_entry;
-        store.check(self.store);
         let data = &mut store.funcs[self.index as usize];
         let func_ref = data.func_ref;
         // SAFETY: func_ref belongs to this store, which keeps it alive.
@@ -515,6 +514,8 @@ impl Func {
         }
         let trampoline = store.funcs[self.index as usize].trampoline;
         store.run_call_hook(CallHook::CallingWasm)?;
+        // Told to `invoke` only now, so that no other path leaves it set.
+        store.fiber_stack_entry = fiber_entry;
         let r = if store.attest.is_some() {
             invoke_attested(store, func_ref, trampoline, values)
         } else {
@@ -576,19 +577,16 @@ pub(crate) fn invoke(
 ) -> Result<()> {
     // The first call on a stack: the host's, or an asynchronous call's
     // fiber (which may nest in a call of this store).
-    let outermost = store.wasm_depth == 0 || std::mem::take(&mut store.fiber_stack_entry);
+    let fiber_entry = std::mem::take(&mut store.fiber_stack_entry);
+    let outermost = store.wasm_depth == 0 || fiber_entry;
     let nested = outermost && store.wasm_depth > 0;
     let saved_limit = store.limits.stack_limit;
-    let saved_top = store.gc_stack_top;
+    let (saved_top, saved_low) = (store.gc_stack_top, store.gc_stack_low);
     // Wasm's frames all lie below this frame's locals.
     let frame_marker = 0u8;
-    if nested {
-        // The outer call's frames, from where it resumed this fiber up to
-        // their top, stay roots for collections made on this one.
-        store.gc_outer_stacks.push((store.async_cx, saved_top));
-    }
     if outermost {
         store.gc_stack_top = std::hint::black_box(&frame_marker) as *const u8 as usize;
+        store.gc_stack_low = traphandlers::current_stack_low().unwrap_or(0);
     }
     if outermost && !nested {
         // A trap inside the module's allocator left its wrapper's call
@@ -637,10 +635,7 @@ pub(crate) fn invoke(
         crate::attest::tags::clear_abandoned_guards(store, &guarded);
     }
     store.limits.stack_limit = saved_limit;
-    store.gc_stack_top = saved_top;
-    if nested {
-        store.gc_outer_stacks.pop();
-    }
+    (store.gc_stack_top, store.gc_stack_low) = (saved_top, saved_low);
     match r {
         // An exception no handler caught: the pending word still holds it.
         Ok(()) => match crate::exception::take_pending(store) {
@@ -654,6 +649,7 @@ pub(crate) fn invoke(
                 // operator may have saturated it): nothing later adds to
                 // it and wraps it round to fuel.
                 store.limits.fuel_consumed = 0;
+                store.fuel_reserve = 0;
             }
             Err(Error::Trap(dumped(store, Trap::new(kind, t.frames), None)))
         }

@@ -199,6 +199,7 @@ fn yield_at_deadline(store: &mut StoreOpaque, ticks: u64) -> Result<()> {
 /// run with the module's memory writable: it is write-protected only at
 /// host calls and returns).
 fn yield_in_wasm(store: &mut StoreOpaque, what: &str) -> Result<()> {
+    crate::fiber::check_not_leaked(store)?;
     if store.attest.is_some() {
         return Err(Error::Usage(format!(
             "{what} asked to yield in an attested store, which does not yield in the middle \

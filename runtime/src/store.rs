@@ -124,10 +124,18 @@ pub struct StoreOpaque {
     /// The entry `fiber_entry` allowed is on its way into Wasm (from
     /// `Func::call_raw` to `invoke`): the call starts a new stack.
     pub(crate) fiber_stack_entry: bool,
+    /// The lowest address of the stack the outermost call's frames (from
+    /// `gc_stack_top` down) lie on.
+    pub(crate) gc_stack_low: usize,
     /// For each asynchronous call nested in another call of this store
-    /// (innermost last): its fiber, and the top of the outer call's Wasm
-    /// frames, which the collector scans from the fiber's `parent_sp`.
-    pub(crate) gc_outer_stacks: Vec<(*mut crate::fiber::AsyncCx, usize)>,
+    /// (innermost last): its fiber, and the bounds of the outer call's
+    /// frames (its stack's lowest address, the top of its Wasm frames),
+    /// which the collector scans from the fiber's `parent_sp` up.
+    pub(crate) gc_outer_stacks: Vec<(*mut crate::fiber::AsyncCx, usize, usize)>,
+    /// An asynchronous call nested in a call of this store was leaked
+    /// while the outer call ran on: the store's call state is lost, and
+    /// the store refuses to run anything again.
+    pub(crate) poisoned: bool,
     /// Fuel set but not yet handed to Wasm (its count holds at most an
     /// interval of it under `fuel_async_yield_interval`).
     pub(crate) fuel_reserve: u64,
@@ -300,7 +308,9 @@ impl<T> Store<T> {
                     async_cx: std::ptr::null_mut(),
                     fiber_entry: false,
                     fiber_stack_entry: false,
+                    gc_stack_low: 0,
                     gc_outer_stacks: Vec::new(),
+                    poisoned: false,
                     fuel_reserve: 0,
                     fuel_yield_interval: None,
                 },

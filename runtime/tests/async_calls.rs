@@ -881,3 +881,116 @@ fn fuel_yields_every_interval_and_still_bounds_the_run() {
     let err = sync_store.fuel_async_yield_interval(Some(10)).unwrap_err();
     assert!(err.to_string().contains("async_support"), "{err}");
 }
+
+#[test]
+fn a_nested_call_leaked_by_a_host_function_poisons_the_store() {
+    let engine = async_engine();
+    // An inner call that is still suspended when forgotten.
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap_async("env", "wait", |_: Caller<'_, ()>, (n,): (i32,)| {
+            Box::new(async move {
+                Pendings(3).await;
+                n
+            })
+        })
+        .unwrap();
+    linker
+        .func_wrap_async("env", "host", |mut caller: Caller<'_, ()>, (n,): (i32,)| {
+            Box::new(async move {
+                let waits = caller
+                    .get_export("waits")
+                    .and_then(|e| e.into_func())
+                    .unwrap()
+                    .typed::<i32, i32>(&caller)?;
+                let mut inner = Box::pin(waits.call_async(&mut caller, n));
+                let mut cx = Context::from_waker(Waker::noop());
+                assert!(inner.as_mut().poll(&mut cx).is_pending());
+                std::mem::forget(inner);
+                Ok::<_, Error>(n)
+            })
+        })
+        .unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "host" (func $host (param i32) (result i32)))
+            (import "env" "wait" (func $wait (param i32) (result i32)))
+            (func (export "outer") (param i32) (result i32) (call $host (local.get 0)))
+            (func (export "waits") (param i32) (result i32) (call $wait (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let outer = instance
+        .get_typed_func::<i32, i32>(&mut store, "outer")
+        .unwrap();
+    let err = run(outer.call_async(&mut store, 5)).0.unwrap_err();
+    assert!(err.to_string().contains("leaked"), "{err}");
+    store.gc();
+    let err = run(outer.call_async(&mut store, 5)).0.unwrap_err();
+    assert!(err.to_string().contains("leaked"), "{err}");
+    let err = outer.call(&mut store, 5).unwrap_err();
+    assert!(err.to_string().contains("leaked"), "{err}");
+}
+
+#[test]
+fn a_nested_call_resumed_from_another_thread_fails() {
+    let engine = async_engine();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap_async("env", "wait", |_: Caller<'_, ()>, (n,): (i32,)| {
+            Box::new(async move {
+                Pendings(2).await;
+                n
+            })
+        })
+        .unwrap();
+    linker
+        .func_wrap_async("env", "host", |mut caller: Caller<'_, ()>, (n,): (i32,)| {
+            Box::new(async move {
+                let waits = caller
+                    .get_export("waits")
+                    .and_then(|e| e.into_func())
+                    .unwrap()
+                    .typed::<i32, i32>(&caller)?;
+                let mut inner = Box::pin(waits.call_async(&mut caller, n));
+                let mut cx = Context::from_waker(Waker::noop());
+                assert!(inner.as_mut().poll(&mut cx).is_pending());
+                // The next poll from a thread of its own.
+                let polled = std::thread::scope(|s| {
+                    s.spawn(|| {
+                        let mut cx = Context::from_waker(Waker::noop());
+                        inner.as_mut().poll(&mut cx)
+                    })
+                    .join()
+                    .unwrap()
+                });
+                let err = match polled {
+                    Poll::Ready(r) => r.unwrap_err().to_string(),
+                    Poll::Pending => panic!("resumed on another thread"),
+                };
+                assert!(err.contains("another stack"), "{err}");
+                drop(inner);
+                Ok::<_, Error>(n)
+            })
+        })
+        .unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "host" (func $host (param i32) (result i32)))
+            (import "env" "wait" (func $wait (param i32) (result i32)))
+            (func (export "outer") (param i32) (result i32) (call $host (local.get 0)))
+            (func (export "waits") (param i32) (result i32) (call $wait (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let outer = instance
+        .get_typed_func::<i32, i32>(&mut store, "outer")
+        .unwrap();
+    assert_eq!(run(outer.call_async(&mut store, 9)).0.unwrap(), 9);
+    // The store is fine afterwards.
+    assert_eq!(run(outer.call_async(&mut store, 4)).0.unwrap(), 4);
+}

@@ -24,7 +24,7 @@ use crate::store::StoreOpaque;
 pub(crate) fn collect(store: &mut StoreOpaque, from: ScanFrom) {
     // A leaked asynchronous call's frames never run again, and lie on
     // another stack than this code's.
-    let scan = store.wasm_depth > 0 && !crate::fiber::is_leaked(store);
+    let scan = store.wasm_depth > 0 && !store.poisoned && !crate::fiber::is_leaked(store);
     store.gc_heap.begin_collection(&mut store.limits);
     let mut records = RecordMarks::new(store);
     let mut roots = Roots {
@@ -33,17 +33,19 @@ pub(crate) fn collect(store: &mut StoreOpaque, from: ScanFrom) {
     };
     if scan {
         scan_stack(&mut roots, from, store.gc_stack_top);
-        for &(fiber, outer_top) in &store.gc_outer_stacks {
+        for &(fiber, outer_low, outer_top) in &store.gc_outer_stacks {
             // SAFETY: a nested call's fiber context lives on its stack
             // while the call runs, which it does while listed.
             let parent_sp = unsafe { (*fiber).parent_sp };
+            // Resumed from elsewhere than the outer call's stack: the
+            // nested call fails at once (`fiber::AsyncCx::suspend`).
+            if !(outer_low..outer_top).contains(&parent_sp) {
+                continue;
+            }
             // Below the resuming frame too: the switch saved the outer
-            // code's callee-saved registers just under it.
-            scan_words(
-                &mut roots,
-                parent_sp.saturating_sub(SWITCH_SLACK),
-                outer_top,
-            );
+            // code's callee-saved registers under it.
+            let low = parent_sp.saturating_sub(SWITCH_SLACK).max(outer_low);
+            scan_words(&mut roots, low, outer_top);
         }
     }
     roots.word(store.limits.pending_exception as u64);
@@ -146,7 +148,7 @@ fn scan_words(roots: &mut Roots<'_>, low: usize, high: usize) {
 
 /// Bytes below a suspended outer call's resuming frame that are scanned
 /// as well: where the fiber switch saved its callee-saved registers.
-const SWITCH_SLACK: usize = 512;
+const SWITCH_SLACK: usize = 4096;
 
 /// Bytes of stack [`clear_stack_below`] zeroes.
 pub(crate) const CLEARED_STACK: usize = 16 << 10;
