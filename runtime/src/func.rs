@@ -490,7 +490,9 @@ impl Func {
         results: impl FnOnce(&mut StoreOpaque, &[u128]),
     ) -> Result<()> {
         store.check(self.store);
-        crate::fiber::check_not_leaked(store)?;
+        if store.poisoned || !store.async_cx.is_null() {
+            crate::fiber::check_not_leaked(store)?;
+        }
         let fiber_entry = std::mem::take(&mut store.fiber_entry);
         if !store.async_cx.is_null() && !fiber_entry {
             // Only the asynchronous call's own entry. As wasmtime: Wasm
@@ -584,9 +586,17 @@ pub(crate) fn invoke(
     let (saved_top, saved_low) = (store.gc_stack_top, store.gc_stack_low);
     // Wasm's frames all lie below this frame's locals.
     let frame_marker = 0u8;
+    // The stack this call's frames go on: a fiber's when this runs on
+    // one (an asynchronous call's, or another store's call made from
+    // code on it), else the thread's.
+    let stack_low = if outermost {
+        traphandlers::current_stack_low()
+    } else {
+        None
+    };
     if outermost {
         store.gc_stack_top = std::hint::black_box(&frame_marker) as *const u8 as usize;
-        store.gc_stack_low = traphandlers::current_stack_low().unwrap_or(0);
+        store.gc_stack_low = stack_low.unwrap_or(0);
     }
     if outermost && !nested {
         // A trap inside the module's allocator left its wrapper's call
@@ -603,9 +613,7 @@ pub(crate) fn invoke(
         // Never let Wasm run into the thread's own guard page: a thread with
         // a smaller stack than the configured maximum gets what it has,
         // less room for the trap handler and host calls.
-        // (A fiber's, when this runs on one: an asynchronous call's, or
-        // another store's call made from code on it.)
-        let floor = traphandlers::current_stack_low().map_or(0, |low| low + STACK_RESERVE);
+        let floor = stack_low.map_or(0, |low| low + STACK_RESERVE);
         store.limits.stack_limit = wanted.max(floor);
         // Only where Wasm may use the stack cleared (a host deep in its
         // own stack gets Wasm's `call stack exhausted`, not a fault).
