@@ -62,7 +62,9 @@ pub use gc::{ArrayType, FieldType, StorageType, StructType};
 pub use global::Global;
 pub use instance::Instance;
 pub use interrupts::UpdateDeadline;
-pub use limits::{ResourceLimiter, StoreLimits, StoreLimitsBuilder, DEFAULT_COUNT};
+pub use limits::{
+    ResourceLimiter, ResourceLimiterAsync, StoreLimits, StoreLimitsBuilder, DEFAULT_COUNT,
+};
 pub use linker::{InstancePre, Linker, UnknownImports};
 pub use memory::{Memory, PAGE_SIZE};
 pub use module::{ExternType, Module};

@@ -71,6 +71,135 @@ pub trait ResourceLimiter {
     }
 }
 
+/// A [`ResourceLimiter`] whose answers about growth are futures
+/// (wasmtime's `ResourceLimiterAsync`; implement it with
+/// `#[async_trait::async_trait]`), set with
+/// [`crate::Store::limiter_async`]: a growth it is asked about suspends
+/// the asynchronous call that makes it until the future is ready. Wasm
+/// that grows memory or tables, and instantiations that make them, must
+/// then run in asynchronous calls ([`crate::Func::call_async`],
+/// [`crate::Linker::instantiate_async`]), and the host grows them with
+/// [`crate::Memory::grow_async`] and [`crate::Table::grow_async`]; a
+/// synchronous one fails, naming why.
+#[async_trait::async_trait]
+pub trait ResourceLimiterAsync: Send {
+    /// [`ResourceLimiter::memory_growing`], answered by a future.
+    async fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool>;
+
+    /// [`ResourceLimiter::table_growing`], answered by a future.
+    async fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool>;
+
+    /// [`ResourceLimiter::memory_grow_failed`].
+    fn memory_grow_failed(&mut self, error: Error) -> Result<()> {
+        let _ = error;
+        Ok(())
+    }
+
+    /// [`ResourceLimiter::table_grow_failed`].
+    fn table_grow_failed(&mut self, error: Error) -> Result<()> {
+        let _ = error;
+        Ok(())
+    }
+
+    /// [`ResourceLimiter::instances`].
+    fn instances(&self) -> usize {
+        DEFAULT_COUNT
+    }
+
+    /// [`ResourceLimiter::memories`].
+    fn memories(&self) -> usize {
+        DEFAULT_COUNT
+    }
+
+    /// [`ResourceLimiter::tables`].
+    fn tables(&self) -> usize {
+        DEFAULT_COUNT
+    }
+}
+
+/// An asynchronous limiter asked from the fiber of the asynchronous call
+/// that grows (its futures polled there, suspending the call), or, with
+/// no such call, failing to answer.
+struct OnFiber<'a> {
+    limiter: &'a mut dyn ResourceLimiterAsync,
+    /// The store's published fiber; null outside asynchronous calls.
+    acx: *mut crate::fiber::AsyncCx,
+}
+
+impl OnFiber<'_> {
+    /// Polls a limiter's `future` to its answer on the fiber `acx`.
+    fn wait_with(
+        acx: *mut crate::fiber::AsyncCx,
+        mut future: std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool>> + Send + '_>>,
+    ) -> Result<bool> {
+        if acx.is_null() {
+            return Err(Error::Usage(
+                "an asynchronous resource limiter (Store::limiter_async) was asked about a \
+                 growth outside an asynchronous call: use `call_async`, `instantiate_async`, \
+                 `Memory::grow_async` or `Table::grow_async`"
+                    .into(),
+            ));
+        }
+        // SAFETY: the store publishes the fiber this code runs on while
+        // its asynchronous call runs.
+        unsafe { crate::fiber::block_on(acx, future.as_mut()) }?
+    }
+}
+
+impl ResourceLimiter for OnFiber<'_> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool> {
+        let acx = self.acx;
+        let future = self.limiter.memory_growing(current, desired, maximum);
+        OnFiber::wait_with(acx, future)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> Result<bool> {
+        let acx = self.acx;
+        let future = self.limiter.table_growing(current, desired, maximum);
+        OnFiber::wait_with(acx, future)
+    }
+
+    fn memory_grow_failed(&mut self, error: Error) -> Result<()> {
+        self.limiter.memory_grow_failed(error)
+    }
+
+    fn table_grow_failed(&mut self, error: Error) -> Result<()> {
+        self.limiter.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limiter.instances()
+    }
+
+    fn memories(&self) -> usize {
+        self.limiter.memories()
+    }
+
+    fn tables(&self) -> usize {
+        self.limiter.tables()
+    }
+}
+
 /// What [`ResourceLimiter`]'s counts allow unless told otherwise
 /// (wasmtime's figure).
 pub const DEFAULT_COUNT: usize = 10_000;
@@ -220,11 +349,17 @@ impl ResourceLimiter for StoreLimits {
 pub(crate) enum Limiter {
     Fixed(StoreLimits),
     InData(InData),
+    InDataAsync(InDataAsync),
 }
 
 /// Finds the limiter in a store's host data (the type erased).
 pub(crate) type InData =
     Box<dyn for<'a> FnMut(&'a mut StoreOpaque) -> &'a mut (dyn ResourceLimiter + 'a) + Send + Sync>;
+
+/// Finds the asynchronous limiter in a store's host data.
+pub(crate) type InDataAsync = Box<
+    dyn for<'a> FnMut(&'a mut StoreOpaque) -> &'a mut (dyn ResourceLimiterAsync + 'a) + Send + Sync,
+>;
 
 impl<T> StoreInner<T> {
     /// Bounds this store's guests by the limiter `get` finds in the host
@@ -236,6 +371,24 @@ impl<T> StoreInner<T> {
         T: 'static,
     {
         self.opaque.limiter = Some(Limiter::InData(Box::new(
+            move |opaque: &mut StoreOpaque| {
+                // SAFETY: installed in this store of host data `T`, and
+                // only ever called with it.
+                get(&mut unsafe { opaque.inner_mut::<T>() }.data)
+            },
+        )));
+    }
+
+    /// Bounds this store's guests by the asynchronous limiter `get` finds
+    /// in the host data (as wasmtime's `Store::limiter_async`; see
+    /// [`ResourceLimiterAsync`]), replacing any other.
+    pub fn limiter_async(
+        &mut self,
+        mut get: impl (FnMut(&mut T) -> &mut dyn ResourceLimiterAsync) + Send + Sync + 'static,
+    ) where
+        T: 'static,
+    {
+        self.opaque.limiter = Some(Limiter::InDataAsync(Box::new(
             move |opaque: &mut StoreOpaque| {
                 // SAFETY: installed in this store of host data `T`, and
                 // only ever called with it.
@@ -335,6 +488,17 @@ impl StoreOpaque {
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| match &mut limiter {
             Limiter::Fixed(l) => ask(l),
             Limiter::InData(get) => ask(get(self)),
+            Limiter::InDataAsync(get) => {
+                let acx = if crate::fiber::check_not_leaked(self).is_ok() {
+                    self.async_cx
+                } else {
+                    std::ptr::null_mut()
+                };
+                ask(&mut OnFiber {
+                    limiter: get(self),
+                    acx,
+                })
+            }
         }));
         // Unless it put another in its place.
         if self.limiter.is_none() {

@@ -616,6 +616,16 @@ impl Memory {
         self.data_in(&store.as_context().opaque).base_len().1 as usize
     }
 
+    /// [`Memory::grow`] as an asynchronous call (wasmtime's), for a store
+    /// whose limiter is asynchronous ([`crate::Store::limiter_async`]).
+    pub async fn grow_async<S>(&self, mut store: S, delta: u64) -> Result<u64>
+    where
+        S: AsContextMut,
+        S::Data: Send,
+    {
+        crate::fiber::on_fiber(store.as_context_mut(), |s| self.grow(s, delta)).await
+    }
+
     /// Grows by `delta` pages, returning the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let store = &mut store.as_context_mut().opaque;

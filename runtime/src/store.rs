@@ -437,6 +437,17 @@ impl<T> Store<T> {
         self.inner.limiter(get)
     }
 
+    /// Bounds this store's guests by the asynchronous limiter `get` finds
+    /// in the host data ([`StoreInner::limiter_async`]).
+    pub fn limiter_async(
+        &mut self,
+        get: impl (FnMut(&mut T) -> &mut dyn crate::ResourceLimiterAsync) + Send + Sync + 'static,
+    ) where
+        T: 'static,
+    {
+        self.inner.limiter_async(get)
+    }
+
     /// Bounds this store's guests by `limits`, which the store holds
     /// ([`StoreInner::set_limits`]).
     pub fn set_limits(&mut self, limits: crate::StoreLimits) {

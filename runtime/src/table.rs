@@ -200,6 +200,16 @@ impl Table {
         Ok(())
     }
 
+    /// [`Table::grow`] as an asynchronous call (wasmtime's), for a store
+    /// whose limiter is asynchronous ([`crate::Store::limiter_async`]).
+    pub async fn grow_async<S>(&self, mut store: S, delta: u64, init: Val) -> Result<u64>
+    where
+        S: AsContextMut,
+        S::Data: Send,
+    {
+        crate::fiber::on_fiber(store.as_context_mut(), |s| self.grow(s, delta, init)).await
+    }
+
     /// Grows by `delta` elements set to `init`, returning the old size.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let store = &mut store.as_context_mut().opaque;

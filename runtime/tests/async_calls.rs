@@ -994,3 +994,86 @@ fn a_nested_call_resumed_from_another_thread_fails() {
     // The store is fine afterwards.
     assert_eq!(run(outer.call_async(&mut store, 4)).0.unwrap(), 4);
 }
+
+/// An asynchronous limiter: each answer pending once; memories up to
+/// `max_bytes`, tables up to 10 elements.
+struct SlowLimiter {
+    max_bytes: usize,
+    asked: u32,
+}
+
+#[async_trait::async_trait]
+impl walmart::ResourceLimiterAsync for SlowLimiter {
+    async fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> walmart::Result<bool> {
+        Pendings(1).await;
+        self.asked += 1;
+        Ok(desired <= self.max_bytes)
+    }
+
+    async fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> walmart::Result<bool> {
+        Pendings(1).await;
+        self.asked += 1;
+        Ok(desired <= 10)
+    }
+}
+
+#[test]
+fn an_async_limiter_suspends_the_growth_it_is_asked_about() {
+    let engine = async_engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (memory (export "mem") 1)
+            (table (export "tab") 1 funcref)
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(
+        &engine,
+        SlowLimiter {
+            max_bytes: 3 << 16,
+            asked: 0,
+        },
+    );
+    store.limiter_async(|l| l);
+    // Making the memory and the table asks: one Pending each.
+    let (instance, pending) = run(Instance::new_async(&mut store, &module, &[]));
+    let instance = instance.unwrap();
+    assert_eq!((pending, store.data().asked), (2, 2));
+    let grow = instance
+        .get_typed_func::<i32, i32>(&mut store, "grow")
+        .unwrap();
+    let (r, pending) = run(grow.call_async(&mut store, 1));
+    assert_eq!((r.unwrap(), pending), (1, 1));
+    // Past the limiter's 3 pages: refused, -1.
+    let (r, pending) = run(grow.call_async(&mut store, 2));
+    assert_eq!((r.unwrap(), pending), (-1, 1));
+    let mem = instance.get_memory(&mut store, "mem").unwrap();
+    assert_eq!(run(mem.grow_async(&mut store, 1)).0.unwrap(), 2);
+    assert!(run(mem.grow_async(&mut store, 1)).0.is_err());
+    let tab = instance.get_table(&mut store, "tab").unwrap();
+    assert_eq!(
+        run(tab.grow_async(&mut store, 4, Val::FuncRef(None)))
+            .0
+            .unwrap(),
+        1
+    );
+    // Synchronous growth, in Wasm or from the host, and synchronous
+    // instantiation cannot wait on the limiter.
+    let err = grow.call(&mut store, 1).unwrap_err();
+    assert!(err.to_string().contains("limiter_async"), "{err}");
+    let err = mem.grow(&mut store, 1).unwrap_err();
+    assert!(err.to_string().contains("limiter_async"), "{err}");
+    let err = Instance::new(&mut store, &module, &[]).unwrap_err();
+    assert!(err.to_string().contains("limiter_async"), "{err}");
+}
