@@ -45,25 +45,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `db::lookup(key)` waits on a timer, asks the guest for 4 bytes of
     // room (a call back into Wasm, nested in this one), writes the value
     // there, and returns it.
-    linker.func_wrap_async("db", "lookup", |mut caller: Caller<'_, u32>, key: i32| {
-        Box::new(async move {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-            *caller.data_mut() += 1;
-            let alloc = caller
-                .get_export("alloc")
-                .and_then(|e| e.into_func())
-                .ok_or_else(|| walmart::Error::Usage("no `alloc` export".into()))?
-                .typed::<i32, i32>(&caller)?;
-            let at = alloc.call_async(&mut caller, 4).await?;
-            let value = key * 10;
-            let memory = caller
-                .get_export("memory")
-                .and_then(|e| e.into_memory())
-                .ok_or_else(|| walmart::Error::Usage("no `memory` export".into()))?;
-            memory.write(&mut caller, at as usize, &value.to_le_bytes())?;
-            Ok::<_, walmart::Error>(value)
-        })
-    })?;
+    linker.func_wrap_async(
+        "db",
+        "lookup",
+        |mut caller: Caller<'_, u32>, (key,): (i32,)| {
+            Box::new(async move {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                *caller.data_mut() += 1;
+                let alloc = caller
+                    .get_export("alloc")
+                    .and_then(|e| e.into_func())
+                    .ok_or_else(|| walmart::Error::Usage("no `alloc` export".into()))?
+                    .typed::<i32, i32>(&caller)?;
+                let at = alloc.call_async(&mut caller, 4).await?;
+                let value = key * 10;
+                let memory = caller
+                    .get_export("memory")
+                    .and_then(|e| e.into_memory())
+                    .ok_or_else(|| walmart::Error::Usage("no `memory` export".into()))?;
+                memory.write(&mut caller, at as usize, &value.to_le_bytes())?;
+                Ok::<_, walmart::Error>(value)
+            })
+        },
+    )?;
     let pre = linker.instantiate_pre(&module)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -73,6 +73,8 @@ where
             let future = func(caller.reborrow(), params);
             // SAFETY: the store publishes the fiber this host call runs
             // on for as long as the call runs.
+            let _allow = unsafe { crate::fiber::AllowSuspend::new(acx) };
+            // SAFETY: as above.
             unsafe { crate::fiber::block_on(acx, Pin::from(future).as_mut()) }
         };
         still_on(&mut caller, acx)?;
@@ -95,6 +97,8 @@ where
         let acx = fiber_of(&mut caller)?;
         let out = {
             let future = func(caller.reborrow(), params, results);
+            // SAFETY: as in `typed`.
+            let _allow = unsafe { crate::fiber::AllowSuspend::new(acx) };
             // SAFETY: as in `typed`.
             unsafe { crate::fiber::block_on(acx, Pin::from(future).as_mut()) }
         };

@@ -93,7 +93,10 @@ impl StoreOpaque {
         let Some(mut hook) = self.call_hook.take() else {
             return Ok(());
         };
-        let result = panic::catch_unwind(AssertUnwindSafe(|| hook(self, kind)));
+        let result = {
+            let _no_suspend = crate::fiber::NoSuspend::new(self.async_cx);
+            panic::catch_unwind(AssertUnwindSafe(|| hook(self, kind)))
+        };
         // Unless it put another in its place (one that removes itself
         // stays: the hook is out of its place while it runs), and after a
         // panic too.

@@ -65,6 +65,58 @@ pub(crate) struct AsyncCx {
     /// stack bounds, which every resumption must come from (the
     /// collector scans the outer frames from `parent_sp`).
     outer: Option<(usize, usize)>,
+    /// Host code that may not be suspended is running on the fiber (a
+    /// synchronous host function, a callback, a future's poll): its
+    /// frames could hold what cannot move to another thread, and a
+    /// poll's context must not be reused after it returns.
+    pub(crate) no_suspend: u32,
+}
+
+/// Forbids suspending the fiber while it lives (see
+/// [`AsyncCx::no_suspend`]): made around host code with the store's
+/// published fiber (null: none, nothing to forbid).
+pub(crate) struct NoSuspend(*mut AsyncCx);
+
+impl NoSuspend {
+    pub(crate) fn new(acx: *mut AsyncCx) -> NoSuspend {
+        if !acx.is_null() {
+            // SAFETY: a published fiber's context, alive while it runs,
+            // which it does while host code on it runs.
+            unsafe { (*acx).no_suspend += 1 };
+        }
+        NoSuspend(acx)
+    }
+}
+
+impl Drop for NoSuspend {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: as in `new`.
+            unsafe { (*self.0).no_suspend -= 1 };
+        }
+    }
+}
+
+/// Lets the asynchronous host function whose future this host call polls
+/// suspend the fiber: the host call's own frames (the runtime's) may move
+/// threads. Restores the count however the call ends.
+pub(crate) struct AllowSuspend(*mut AsyncCx, u32);
+
+impl AllowSuspend {
+    /// # Safety
+    /// `acx` must be the live context of the fiber the caller runs on.
+    pub(crate) unsafe fn new(acx: *mut AsyncCx) -> AllowSuspend {
+        // SAFETY: per the contract.
+        let saved = unsafe { std::mem::replace(&mut (*acx).no_suspend, 0) };
+        AllowSuspend(acx, saved)
+    }
+}
+
+impl Drop for AllowSuspend {
+    fn drop(&mut self) {
+        // SAFETY: as in `new`.
+        unsafe { (*self.0).no_suspend = self.1 };
+    }
 }
 
 impl AsyncCx {
@@ -124,6 +176,14 @@ impl AsyncCx {
         if self.cancelled {
             return Err(cancelled());
         }
+        if self.no_suspend > 0 {
+            return Err(Error::Usage(
+                "an asynchronous call cannot suspend inside host code (a synchronous host \
+                 function, a callback, or an asynchronous host function's future): use the \
+                 `_async` form of the call there (`Memory::grow_async`, `call_async`, ...)"
+                    .into(),
+            ));
+        }
         // SAFETY: the yielder belongs to the fiber this code runs on, which
         // is alive while its code runs.
         let resume = unsafe { (*self.yielder).suspend(()) };
@@ -153,10 +213,29 @@ pub(crate) unsafe fn block_on<F: Future + ?Sized>(
         if acx.cancelled {
             return Err(cancelled());
         }
+        if acx.no_suspend > 0 {
+            // Inside host code that may not suspend (another future's
+            // poll, whose context is not to be shared): one poll, with a
+            // waker of its own; pending is the error `suspend` gives.
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                return Ok(out);
+            }
+            acx.suspend()?;
+            continue;
+        }
         // SAFETY: set by the poll that resumed the fiber, which is still
         // running (it waits for the fiber to suspend or finish).
         let cx = unsafe { &mut *acx.cx };
-        if let Poll::Ready(out) = future.as_mut().poll(cx) {
+        let polled = {
+            // The future's own poll may not suspend the fiber.
+            acx.no_suspend += 1;
+            let polled =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.as_mut().poll(cx)));
+            acx.no_suspend -= 1;
+            polled.unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+        };
+        if let Poll::Ready(out) = polled {
             return Ok(out);
         }
         acx.suspend()?;
@@ -257,6 +336,7 @@ impl<'a, R: 'a> FiberFuture<'a, R> {
                 stack: bounds,
                 parent_sp: first.parent_sp,
                 outer: None,
+                no_suspend: 0,
             };
             body(&mut acx)
         };

@@ -737,6 +737,9 @@ extern "C" fn host_dispatch<T: 'static>(
         // SAFETY: the store is not otherwise accessed while Wasm it called
         // runs; this is the only live reference during the host call.
         let store = unsafe { &mut *ctx.store };
+        // A synchronous host function's frames may not be suspended with
+        // the fiber (an asynchronous one's wrapper allows its own future).
+        let _no_suspend = crate::fiber::NoSuspend::new(store.opaque.async_cx);
         let def = &*ctx.def;
         let nparams = def.ty.params().len();
         let nresults = def.ty.results().len();

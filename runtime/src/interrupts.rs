@@ -157,7 +157,10 @@ pub(crate) fn deadline_reached(store: &mut StoreOpaque) -> u32 {
     let Some(mut callback) = store.epoch_callback.take() else {
         return vmctx::EPOCH_INTERRUPT;
     };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&mut *store)));
+    let outcome = {
+        let _no_suspend = crate::fiber::NoSuspend::new(store.async_cx);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&mut *store)))
+    };
     // Unless the callback put another in its place.
     if store.epoch_callback.is_none() {
         store.epoch_callback = Some(callback);

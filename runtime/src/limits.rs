@@ -132,24 +132,18 @@ pub trait ResourceLimiterAsync: Send {
 /// no such call, failing to answer.
 struct OnFiber<'a> {
     limiter: &'a mut dyn ResourceLimiterAsync,
-    /// The store's published fiber; null outside asynchronous calls.
-    acx: *mut crate::fiber::AsyncCx,
+    /// The store's published fiber, or why its futures cannot be waited
+    /// on here.
+    acx: std::result::Result<*mut crate::fiber::AsyncCx, String>,
 }
 
 impl OnFiber<'_> {
     /// Polls a limiter's `future` to its answer on the fiber `acx`.
     fn wait_with(
-        acx: *mut crate::fiber::AsyncCx,
+        acx: std::result::Result<*mut crate::fiber::AsyncCx, String>,
         mut future: std::pin::Pin<Box<dyn std::future::Future<Output = Result<bool>> + Send + '_>>,
     ) -> Result<bool> {
-        if acx.is_null() {
-            return Err(Error::Usage(
-                "an asynchronous resource limiter (Store::limiter_async) was asked about a \
-                 growth outside an asynchronous call: use `call_async`, `instantiate_async`, \
-                 `Memory::grow_async` or `Table::grow_async`"
-                    .into(),
-            ));
-        }
+        let acx = acx.map_err(Error::Usage)?;
         // SAFETY: the store publishes the fiber this code runs on while
         // its asynchronous call runs.
         unsafe { crate::fiber::block_on(acx, future.as_mut()) }?
@@ -163,7 +157,7 @@ impl ResourceLimiter for OnFiber<'_> {
         desired: usize,
         maximum: Option<usize>,
     ) -> Result<bool> {
-        let acx = self.acx;
+        let acx = self.acx.clone();
         let future = self.limiter.memory_growing(current, desired, maximum);
         OnFiber::wait_with(acx, future)
     }
@@ -174,7 +168,7 @@ impl ResourceLimiter for OnFiber<'_> {
         desired: usize,
         maximum: Option<usize>,
     ) -> Result<bool> {
-        let acx = self.acx;
+        let acx = self.acx.clone();
         let future = self.limiter.table_growing(current, desired, maximum);
         OnFiber::wait_with(acx, future)
     }
@@ -197,6 +191,50 @@ impl ResourceLimiter for OnFiber<'_> {
 
     fn tables(&self) -> usize {
         self.limiter.tables()
+    }
+}
+
+/// The limiter's stand-in while it is asked ([`Limiter::Busy`]): fails
+/// every question.
+struct BusyLimiter;
+
+impl BusyLimiter {
+    fn busy() -> Error {
+        Error::Usage(
+            "the store's resource limiter is in use (asked again while answering, or a call \
+             waiting on it was leaked)"
+                .into(),
+        )
+    }
+}
+
+impl ResourceLimiter for BusyLimiter {
+    fn memory_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> Result<bool> {
+        Err(BusyLimiter::busy())
+    }
+
+    fn table_growing(&mut self, _: usize, _: usize, _: Option<usize>) -> Result<bool> {
+        Err(BusyLimiter::busy())
+    }
+
+    fn memory_grow_failed(&mut self, _: Error) -> Result<()> {
+        Err(BusyLimiter::busy())
+    }
+
+    fn table_grow_failed(&mut self, _: Error) -> Result<()> {
+        Err(BusyLimiter::busy())
+    }
+
+    fn instances(&self) -> usize {
+        0
+    }
+
+    fn memories(&self) -> usize {
+        0
+    }
+
+    fn tables(&self) -> usize {
+        0
     }
 }
 
@@ -350,6 +388,10 @@ pub(crate) enum Limiter {
     Fixed(StoreLimits),
     InData(InData),
     InDataAsync(InDataAsync),
+    /// In the store while its limiter is being asked (taken out): a
+    /// question asked meanwhile (the limiter's own, or any after a call
+    /// that waited on it was leaked) fails rather than go unasked.
+    Busy,
 }
 
 /// Finds the limiter in a store's host data (the type erased).
@@ -484,27 +526,47 @@ impl StoreOpaque {
         &mut self,
         ask: impl FnOnce(&mut dyn ResourceLimiter) -> R,
     ) -> Option<std::thread::Result<R>> {
-        let mut limiter = self.limiter.take()?;
+        let mut limiter = std::mem::replace(self.limiter.as_mut()?, Limiter::Busy);
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| match &mut limiter {
             Limiter::Fixed(l) => ask(l),
             Limiter::InData(get) => ask(get(self)),
             Limiter::InDataAsync(get) => {
-                let acx = if crate::fiber::check_not_leaked(self).is_ok() {
-                    self.async_cx
-                } else {
-                    std::ptr::null_mut()
-                };
+                let acx = self.async_limiter_fiber();
                 ask(&mut OnFiber {
                     limiter: get(self),
                     acx,
                 })
             }
+            Limiter::Busy => ask(&mut BusyLimiter),
         }));
         // Unless it put another in its place.
-        if self.limiter.is_none() {
+        if matches!(self.limiter, Some(Limiter::Busy)) {
             self.limiter = Some(limiter);
         }
         Some(outcome)
+    }
+
+    /// The fiber an asynchronous limiter's futures are waited on, or why
+    /// there is none to wait on.
+    fn async_limiter_fiber(&self) -> std::result::Result<*mut crate::fiber::AsyncCx, String> {
+        crate::fiber::check_not_leaked(self).map_err(|e| e.to_string())?;
+        if self.attest.is_some() {
+            return Err(
+                "an asynchronous resource limiter (Store::limiter_async) cannot be \
+                        waited on in an attested store: Wasm would be suspended with its memory \
+                        writable"
+                    .into(),
+            );
+        }
+        if self.async_cx.is_null() {
+            return Err(
+                "an asynchronous resource limiter (Store::limiter_async) was asked about \
+                        a growth outside an asynchronous call: use `call_async`, \
+                        `instantiate_async`, `Memory::grow_async` or `Table::grow_async`"
+                    .into(),
+            );
+        }
+        Ok(self.async_cx)
     }
 
     /// May a memory (`table`: a table) of `current` units grow to

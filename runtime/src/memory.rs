@@ -543,6 +543,16 @@ pub struct Memory {
 }
 
 impl Memory {
+    /// [`Memory::new`] as an asynchronous call (wasmtime's), for a store
+    /// whose limiter is asynchronous ([`crate::Store::limiter_async`]).
+    pub async fn new_async<S>(mut store: S, ty: MemoryType) -> Result<Memory>
+    where
+        S: AsContextMut,
+        S::Data: Send,
+    {
+        crate::fiber::on_fiber(store.as_context_mut(), |s| Memory::new(s, ty)).await
+    }
+
     /// Creates a memory in the store.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().opaque;

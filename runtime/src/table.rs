@@ -84,6 +84,16 @@ pub struct Table {
 }
 
 impl Table {
+    /// [`Table::new`] as an asynchronous call (wasmtime's), for a store
+    /// whose limiter is asynchronous ([`crate::Store::limiter_async`]).
+    pub async fn new_async<S>(mut store: S, ty: TableType, init: Val) -> Result<Table>
+    where
+        S: AsContextMut,
+        S::Data: Send,
+    {
+        crate::fiber::on_fiber(store.as_context_mut(), |s| Table::new(s, ty, init)).await
+    }
+
     /// Creates a table with every element set to `init`.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         let store = &mut store.as_context_mut().opaque;

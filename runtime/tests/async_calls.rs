@@ -1077,3 +1077,93 @@ fn an_async_limiter_suspends_the_growth_it_is_asked_about() {
     let err = Instance::new(&mut store, &module, &[]).unwrap_err();
     assert!(err.to_string().contains("limiter_async"), "{err}");
 }
+
+#[test]
+fn an_async_limiter_cannot_suspend_host_code() {
+    let engine = async_engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "grow_sync" (func $grow_sync (result i32)))
+            (import "env" "grow_in_future" (func $grow_in_future (result i32)))
+            (memory (export "mem") 1)
+            (func (export "sync") (result i32) (call $grow_sync))
+            (func (export "in_future") (result i32) (call $grow_in_future))
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    // A synchronous host function's growth would suspend its frames.
+    linker
+        .func_wrap("env", "grow_sync", |mut caller: Caller<'_, SlowLimiter>| {
+            let mem = caller
+                .get_export("mem")
+                .and_then(|e| e.into_memory())
+                .unwrap();
+            let err = mem.grow(&mut caller, 1).unwrap_err();
+            assert!(
+                err.to_string().contains("cannot suspend inside host code"),
+                "{err}"
+            );
+            7
+        })
+        .unwrap();
+    // An asynchronous host function's future grows with `grow_async`
+    // (a nested call); its synchronous `grow` cannot wait.
+    linker
+        .func_wrap_async(
+            "env",
+            "grow_in_future",
+            |mut caller: Caller<'_, SlowLimiter>, (): ()| {
+                Box::new(async move {
+                    let mem = caller
+                        .get_export("mem")
+                        .and_then(|e| e.into_memory())
+                        .unwrap();
+                    let err = mem.grow(&mut caller, 1).unwrap_err();
+                    assert!(
+                        err.to_string().contains("cannot suspend inside host code"),
+                        "{err}"
+                    );
+                    Pendings(1).await;
+                    let old = mem.grow_async(&mut caller, 1).await?;
+                    Ok::<_, Error>(old as i32)
+                })
+            },
+        )
+        .unwrap();
+    let mut store = Store::new(
+        &engine,
+        SlowLimiter {
+            max_bytes: 4 << 16,
+            asked: 0,
+        },
+    );
+    store.limiter_async(|l| l);
+    let instance = run(linker.instantiate_async(&mut store, &module))
+        .0
+        .unwrap();
+    let sync = instance
+        .get_typed_func::<(), i32>(&mut store, "sync")
+        .unwrap();
+    assert_eq!(run(sync.call_async(&mut store, ())).0.unwrap(), 7);
+    let in_future = instance
+        .get_typed_func::<(), i32>(&mut store, "in_future")
+        .unwrap();
+    assert_eq!(run(in_future.call_async(&mut store, ())).0.unwrap(), 1);
+
+    // A call leaked while it waited on the limiter: the limiter is not
+    // lost (its stand-in refuses), and the store says why it fails.
+    let grow = instance
+        .get_typed_func::<i32, i32>(&mut store, "grow")
+        .unwrap();
+    let mut future = Box::pin(grow.call_async(&mut store, 1));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(future.as_mut().poll(&mut cx).is_pending());
+    std::mem::forget(future);
+    let mem = instance.get_memory(&mut store, "mem").unwrap();
+    let err = mem.grow(&mut store, 1).unwrap_err();
+    assert!(err.to_string().contains("in use"), "{err}");
+    let err = grow.call(&mut store, 1).unwrap_err();
+    assert!(err.to_string().contains("leaked"), "{err}");
+}
