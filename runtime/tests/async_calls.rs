@@ -882,19 +882,32 @@ fn fuel_yields_every_interval_and_still_bounds_the_run() {
     assert!(err.to_string().contains("async_support"), "{err}");
 }
 
+/// `outer` calls `env::host`, which may call `waits` back; `waits` calls
+/// `env::wait` ([`define_wait`]).
+const NESTED: &str = r#"(module
+    (import "env" "host" (func $host (param i32) (result i32)))
+    (import "env" "wait" (func $wait (param i32) (result i32)))
+    (func (export "outer") (param i32) (result i32) (call $host (local.get 0)))
+    (func (export "waits") (param i32) (result i32) (call $wait (local.get 0))))"#;
+
+/// Defines `env::wait(n)`: pending `pend` times, then `n`.
+fn define_wait(linker: &mut Linker<()>, pend: u32) {
+    linker
+        .func_wrap_async("env", "wait", move |_: Caller<'_, ()>, (n,): (i32,)| {
+            Box::new(async move {
+                Pendings(pend).await;
+                n
+            })
+        })
+        .unwrap();
+}
+
 #[test]
 fn a_nested_call_leaked_by_a_host_function_poisons_the_store() {
     let engine = async_engine();
     // An inner call that is still suspended when forgotten.
     let mut linker = Linker::new(&engine);
-    linker
-        .func_wrap_async("env", "wait", |_: Caller<'_, ()>, (n,): (i32,)| {
-            Box::new(async move {
-                Pendings(3).await;
-                n
-            })
-        })
-        .unwrap();
+    define_wait(&mut linker, 3);
     linker
         .func_wrap_async("env", "host", |mut caller: Caller<'_, ()>, (n,): (i32,)| {
             Box::new(async move {
@@ -911,15 +924,7 @@ fn a_nested_call_leaked_by_a_host_function_poisons_the_store() {
             })
         })
         .unwrap();
-    let module = Module::new(
-        &engine,
-        r#"(module
-            (import "env" "host" (func $host (param i32) (result i32)))
-            (import "env" "wait" (func $wait (param i32) (result i32)))
-            (func (export "outer") (param i32) (result i32) (call $host (local.get 0)))
-            (func (export "waits") (param i32) (result i32) (call $wait (local.get 0))))"#,
-    )
-    .unwrap();
+    let module = Module::new(&engine, NESTED).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let outer = instance
@@ -938,14 +943,7 @@ fn a_nested_call_leaked_by_a_host_function_poisons_the_store() {
 fn a_nested_call_resumed_from_another_thread_fails() {
     let engine = async_engine();
     let mut linker = Linker::new(&engine);
-    linker
-        .func_wrap_async("env", "wait", |_: Caller<'_, ()>, (n,): (i32,)| {
-            Box::new(async move {
-                Pendings(2).await;
-                n
-            })
-        })
-        .unwrap();
+    define_wait(&mut linker, 2);
     linker
         .func_wrap_async("env", "host", |mut caller: Caller<'_, ()>, (n,): (i32,)| {
             Box::new(async move {
@@ -976,15 +974,7 @@ fn a_nested_call_resumed_from_another_thread_fails() {
             })
         })
         .unwrap();
-    let module = Module::new(
-        &engine,
-        r#"(module
-            (import "env" "host" (func $host (param i32) (result i32)))
-            (import "env" "wait" (func $wait (param i32) (result i32)))
-            (func (export "outer") (param i32) (result i32) (call $host (local.get 0)))
-            (func (export "waits") (param i32) (result i32) (call $wait (local.get 0))))"#,
-    )
-    .unwrap();
+    let module = Module::new(&engine, NESTED).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let outer = instance

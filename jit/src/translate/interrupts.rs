@@ -316,17 +316,26 @@ impl FuncTranslator<'_, '_> {
             return;
         }
         self.cold_path(out, |t| {
-            t.fuel_save();
-            let answer = t.call_builtin(Builtin::OutOfFuel, &[], &[types::I32], &[])[0];
-            let failed = t.builder.ins().icmp_imm_u(
-                IntCC::Equal,
-                answer,
-                i64::from(vmctx::EPOCH_HOST_ERROR),
-            );
-            t.builder.ins().trapnz(failed, TrapKind::HostError.code());
-            t.builder.ins().trapnz(answer, TrapKind::OutOfFuel.code());
-            t.fuel_reload();
+            t.ask_runtime(Builtin::OutOfFuel, TrapKind::OutOfFuel)
         });
+    }
+
+    /// Calls `builtin`, which answers as [`Builtin::EpochDeadline`] does,
+    /// and traps as it answers: with `stop`, or with the host's error.
+    /// The fuel count is written back first (the runtime, or the
+    /// embedder's callback, may read or set it) and read again after.
+    fn ask_runtime(&mut self, builtin: Builtin, stop: TrapKind) {
+        self.fuel_save();
+        let answer = self.call_builtin(builtin, &[], &[types::I32], &[])[0];
+        let failed =
+            self.builder
+                .ins()
+                .icmp_imm_u(IntCC::Equal, answer, i64::from(vmctx::EPOCH_HOST_ERROR));
+        self.builder
+            .ins()
+            .trapnz(failed, TrapKind::HostError.code());
+        self.builder.ins().trapnz(answer, stop.code());
+        self.fuel_reload();
     }
 
     /// Calls the runtime once the engine's epoch reached the store's
@@ -343,17 +352,7 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
         self.cold_path(reached, |t| {
-            // The embedder's callback may read or set the fuel.
-            t.fuel_save();
-            let answer = t.call_builtin(Builtin::EpochDeadline, &[], &[types::I32], &[])[0];
-            let failed = t.builder.ins().icmp_imm_u(
-                IntCC::Equal,
-                answer,
-                i64::from(vmctx::EPOCH_HOST_ERROR),
-            );
-            t.builder.ins().trapnz(failed, TrapKind::HostError.code());
-            t.builder.ins().trapnz(answer, TrapKind::Interrupt.code());
-            t.fuel_reload();
+            t.ask_runtime(Builtin::EpochDeadline, TrapKind::Interrupt);
             t.epoch_reload();
         });
     }
