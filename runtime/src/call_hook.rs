@@ -33,6 +33,17 @@ impl CallHook {
     }
 }
 
+/// A call hook that answers with a future (wasmtime's
+/// `CallHookHandler`; implement it with `#[async_trait::async_trait]`),
+/// set with [`crate::Store::call_hook_async`]: at each crossing the
+/// asynchronous call waits on it. Crossings in synchronous calls fail,
+/// naming it.
+#[async_trait::async_trait]
+pub trait CallHookHandler<T: Send>: Send {
+    /// Decides about crossing `kind`, as [`StoreInner::call_hook`]'s hook.
+    async fn handle_call_event(&self, store: &mut StoreInner<T>, kind: CallHook) -> Result<()>;
+}
+
 /// A store's hook with its host data's type erased.
 pub(crate) type CallHookFn = Box<dyn FnMut(&mut StoreOpaque, CallHook) -> Result<()> + Send + Sync>;
 
@@ -61,6 +72,36 @@ impl<T> StoreInner<T> {
         self.opaque.host_call_steps = true;
     }
 
+    /// Waits on `handler` at every crossing between the host and Wasm
+    /// (wasmtime's `call_hook_async`), replacing any other hook; the
+    /// answers are [`Self::call_hook`]'s. The crossings must be in
+    /// asynchronous calls ([`crate::Func::call_async`]).
+    pub fn call_hook_async(&mut self, handler: impl CallHookHandler<T> + Sync + 'static)
+    where
+        T: Send,
+    {
+        self.opaque.call_hook = Some(Box::new(move |opaque: &mut StoreOpaque, kind| {
+            crate::fiber::check_not_leaked(opaque)?;
+            let acx = opaque.async_cx;
+            if acx.is_null() {
+                return Err(crate::Error::Usage(format!(
+                    "an asynchronous call hook (Store::call_hook_async) was asked about \
+                     {kind:?} in a synchronous call: use `call_async`"
+                )));
+            }
+            // SAFETY: installed in this store of host data `T`, and only
+            // ever called with it.
+            let store = unsafe { opaque.inner_mut::<T>() };
+            let mut future = handler.handle_call_event(store, kind);
+            // The crossing's frames are the runtime's: the call may wait.
+            // SAFETY: the store publishes the fiber this code runs on.
+            let _allow = unsafe { crate::fiber::AllowSuspend::new(acx) };
+            // SAFETY: as above.
+            unsafe { crate::fiber::block_on(acx, future.as_mut()) }?
+        }));
+        self.opaque.host_call_steps = true;
+    }
+
     /// Removes the call hook (not from within the hook itself, which
     /// may replace itself with [`Self::call_hook`] instead).
     pub fn remove_call_hook(&mut self) {
@@ -77,6 +118,15 @@ impl<T> Store<T> {
         hook: impl FnMut(&mut StoreInner<T>, CallHook) -> Result<()> + Send + Sync + 'static,
     ) {
         self.inner.call_hook(hook)
+    }
+
+    /// Waits on `handler` at every crossing between the host and Wasm
+    /// ([`StoreInner::call_hook_async`]).
+    pub fn call_hook_async(&mut self, handler: impl CallHookHandler<T> + Sync + 'static)
+    where
+        T: Send,
+    {
+        self.inner.call_hook_async(handler)
     }
 
     /// Removes the call hook ([`StoreInner::remove_call_hook`]).

@@ -52,7 +52,7 @@ mod wrap;
 pub use any_ref::AnyRef;
 pub use async_host::HostFuture;
 pub use attest::AttestOptions;
-pub use call_hook::CallHook;
+pub use call_hook::{CallHook, CallHookHandler};
 pub use coredump::WasmCoreDump;
 pub use engine::{Config, Engine, Precompiled, ProfilingStrategy, WasmBacktraceDetails};
 pub use error::{Error, Result, Trap};

@@ -1157,3 +1157,63 @@ fn an_async_limiter_cannot_suspend_host_code() {
     let err = grow.call(&mut store, 1).unwrap_err();
     assert!(err.to_string().contains("leaked"), "{err}");
 }
+
+/// Records each crossing, pending once at each.
+struct SlowHook(std::sync::Mutex<Vec<walmart::CallHook>>);
+
+#[async_trait::async_trait]
+impl walmart::CallHookHandler<Seen> for SlowHook {
+    async fn handle_call_event(
+        &self,
+        store: &mut walmart::StoreInner<Seen>,
+        kind: walmart::CallHook,
+    ) -> walmart::Result<()> {
+        Pendings(1).await;
+        store.data_mut().calls += 100;
+        self.0.lock().unwrap().push(kind);
+        Ok(())
+    }
+}
+
+#[test]
+fn an_async_call_hook_is_waited_on_at_each_crossing() {
+    use walmart::CallHook::*;
+    let engine = async_engine();
+    let (mut store, instance) = instance(&engine);
+    let hook = Arc::new(SlowHook(std::sync::Mutex::new(Vec::new())));
+    struct Shared(Arc<SlowHook>);
+    #[async_trait::async_trait]
+    impl walmart::CallHookHandler<Seen> for Shared {
+        async fn handle_call_event(
+            &self,
+            store: &mut walmart::StoreInner<Seen>,
+            kind: walmart::CallHook,
+        ) -> walmart::Result<()> {
+            self.0.handle_call_event(store, kind).await
+        }
+    }
+    store.call_hook_async(Shared(hook.clone()));
+    let run_f = instance
+        .get_typed_func::<(i32,), i32>(&mut store, "run")
+        .unwrap();
+    let (r, pending) = run(run_f.call_async(&mut store, (2,)));
+    assert_eq!(r.unwrap(), 3);
+    // Four crossings, a Pending each, and the host function's two.
+    assert_eq!(pending, 6);
+    assert_eq!(
+        *hook.0.lock().unwrap(),
+        [
+            CallingWasm,
+            CallingHost,
+            ReturningFromHost,
+            ReturningFromWasm
+        ]
+    );
+    assert_eq!(store.data().calls, 401);
+    // A synchronous call cannot wait on the hook.
+    let add = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "add")
+        .unwrap();
+    let err = add.call(&mut store, (1, 2)).unwrap_err();
+    assert!(err.to_string().contains("call_hook_async"), "{err}");
+}
