@@ -606,93 +606,103 @@ pub(crate) fn instantiate(
         slot(&mut data, offsets.memory(i), ptr);
         data.memories.push(mem);
     }
-    if let (Some(config), Some(plan)) = (
-        store.engine.config().tag_monitor(),
-        module.inner.compiled.tag_plan.as_ref(),
-    ) {
-        let shadow = data
-            .memories
-            .first()
-            .and_then(|m| m.data_in(store).shadow.as_ref().map(|s| s.view()));
-        let name = info.name.as_deref().unwrap_or("the module");
-        let has_names = !info.func_names.is_empty();
-        let traced = store.tag_trace.is_some();
-        let memory64 = data
-            .memories
-            .first()
-            .is_some_and(|m| m.data_in(store).ty.memory64);
-        data.tags = crate::attest::tags::instance_heap(
-            config, plan, shadow, name, has_names, traced, memory64,
-        )?;
-    }
-    for (plan, init) in info.tables[info.num_imported_tables as usize..]
-        .iter()
-        .zip(&info.table_inits)
-    {
-        // Null, or the element the module gives (a table of a
-        // non-nullable type must have one).
-        let init = init
-            .as_ref()
-            .map_or(Ok(0), |e| eval_const(store, &data, e))? as u64;
-        let ty = TableType::from_plan(plan, &module.inner.type_ids);
-        store.table_may_be_made(&ty)?;
-        let table = Table::push(store, TableData::new(ty, init)?);
-        let ptr = &table.data_in(store).def as *const _ as u64;
-        let i = data.tables.len() as u32;
-        slot(&mut data, offsets.table(i), ptr);
-        data.tables.push(table);
-    }
-    for &ty in &info.tags[info.num_imported_tags as usize..] {
-        let tag_ty = crate::module::tag_type(info, ty);
-        let tag = crate::Tag::push(store, tag_ty, module.inner.type_ids[ty as usize]);
-        let i = data.exception_tags.len() as u32;
-        slot(&mut data, offsets.tag(i), tag.vm_tag(store) as u64);
-        data.exception_tags.push(tag);
-    }
-    for (plan, init) in info.globals[info.num_imported_globals as usize..]
-        .iter()
-        .zip(&info.global_inits)
-    {
-        let raw = eval_const(store, &data, init)?;
-        let ty = GlobalType::from_plan(plan, &module.inner.type_ids);
-        let g = Global::push(store, ty, raw);
-        let ptr = &g.data_in(store).cell as *const _ as u64;
-        let i = data.globals.len() as u32;
-        slot(&mut data, offsets.global(i), ptr);
-        data.globals.push(g);
-    }
-    // Passive segments' references are kept for `table.init`, and
-    // active segments that make GC objects are evaluated before any
-    // segment is applied, as the spec orders it. Other active segments'
-    // items have no effect but their values, so they are evaluated as
-    // they are applied, without a vector of their own; declared segments'
-    // are never needed.
-    data.elements = info
-        .elements
-        .iter()
-        .map(|seg| {
-            let now = match seg.mode {
-                SegmentMode::Passive => true,
-                SegmentMode::Active { .. } => seg.items.iter().flatten().any(op_allocates),
-                SegmentMode::Declared => false,
-            };
-            if !now {
-                return Ok(None);
-            }
-            let mut items = Vec::new();
-            segment_items(store, &data, seg, &mut items)?;
-            Ok(Some(items))
-        })
-        .collect::<Result<_>>()?;
-
-    // Without bulk memory (Wasm 1.0's rules), a segment that does not fit
-    // fails the link before any is applied: nothing is written.
-    if !store.engine.compiler().config().proposals.bulk_memory {
-        if let Err(e) = check_segments_fit(store, &data, info) {
-            // As a failure to make the memories: nothing reaches them.
-            store.memories.truncate(memories_before);
-            return Err(e);
+    let tables_before = store.tables.len();
+    // Until the instance is in the store nothing can reach what it made:
+    // a failure takes its memories (a pooled one's slot back to the
+    // engine's pool, which other stores share) and tables with it, not
+    // with the store.
+    let built = (|| -> Result<()> {
+        if let (Some(config), Some(plan)) = (
+            store.engine.config().tag_monitor(),
+            module.inner.compiled.tag_plan.as_ref(),
+        ) {
+            let shadow = data
+                .memories
+                .first()
+                .and_then(|m| m.data_in(store).shadow.as_ref().map(|s| s.view()));
+            let name = info.name.as_deref().unwrap_or("the module");
+            let has_names = !info.func_names.is_empty();
+            let traced = store.tag_trace.is_some();
+            let memory64 = data
+                .memories
+                .first()
+                .is_some_and(|m| m.data_in(store).ty.memory64);
+            data.tags = crate::attest::tags::instance_heap(
+                config, plan, shadow, name, has_names, traced, memory64,
+            )?;
         }
+        for (plan, init) in info.tables[info.num_imported_tables as usize..]
+            .iter()
+            .zip(&info.table_inits)
+        {
+            // Null, or the element the module gives (a table of a
+            // non-nullable type must have one).
+            let init = init
+                .as_ref()
+                .map_or(Ok(0), |e| eval_const(store, &data, e))? as u64;
+            let ty = TableType::from_plan(plan, &module.inner.type_ids);
+            store.table_may_be_made(&ty)?;
+            let table = Table::push(store, TableData::new(ty, init)?);
+            let ptr = &table.data_in(store).def as *const _ as u64;
+            let i = data.tables.len() as u32;
+            slot(&mut data, offsets.table(i), ptr);
+            data.tables.push(table);
+        }
+        for &ty in &info.tags[info.num_imported_tags as usize..] {
+            let tag_ty = crate::module::tag_type(info, ty);
+            let tag = crate::Tag::push(store, tag_ty, module.inner.type_ids[ty as usize]);
+            let i = data.exception_tags.len() as u32;
+            slot(&mut data, offsets.tag(i), tag.vm_tag(store) as u64);
+            data.exception_tags.push(tag);
+        }
+        for (plan, init) in info.globals[info.num_imported_globals as usize..]
+            .iter()
+            .zip(&info.global_inits)
+        {
+            let raw = eval_const(store, &data, init)?;
+            let ty = GlobalType::from_plan(plan, &module.inner.type_ids);
+            let g = Global::push(store, ty, raw);
+            let ptr = &g.data_in(store).cell as *const _ as u64;
+            let i = data.globals.len() as u32;
+            slot(&mut data, offsets.global(i), ptr);
+            data.globals.push(g);
+        }
+        // Passive segments' references are kept for `table.init`, and
+        // active segments that make GC objects are evaluated before any
+        // segment is applied, as the spec orders it. Other active segments'
+        // items have no effect but their values, so they are evaluated as
+        // they are applied, without a vector of their own; declared segments'
+        // are never needed.
+        data.elements = info
+            .elements
+            .iter()
+            .map(|seg| {
+                let now = match seg.mode {
+                    SegmentMode::Passive => true,
+                    SegmentMode::Active { .. } => seg.items.iter().flatten().any(op_allocates),
+                    SegmentMode::Declared => false,
+                };
+                if !now {
+                    return Ok(None);
+                }
+                let mut items = Vec::new();
+                segment_items(store, &data, seg, &mut items)?;
+                Ok(Some(items))
+            })
+            .collect::<Result<_>>()?;
+
+        // Without bulk memory (Wasm 1.0's rules), a segment that does
+        // not fit fails the link before any is applied: nothing is
+        // written.
+        if !store.engine.compiler().config().proposals.bulk_memory {
+            check_segments_fit(store, &data, info)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = built {
+        store.memories.truncate(memories_before);
+        store.tables.truncate(tables_before);
+        return Err(e);
     }
 
     // From here on the instance is in the store: segments applied before a

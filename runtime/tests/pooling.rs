@@ -361,3 +361,34 @@ fn a_pool_too_large_for_the_address_space_is_an_error() {
     let err = Engine::new(&config).unwrap_err();
     assert!(err.to_string().contains("exceeds the 4 GiB"), "{err}");
 }
+
+/// An instantiation that fails after making its memory (here at its
+/// table, which the store's limits refuse) gives the memory's slot back
+/// at once, not when its store drops.
+#[test]
+fn an_instantiation_failing_after_its_memory_gives_the_slot_back() {
+    let engine = pooled(|p| {
+        p.total_memories(1);
+    });
+    let with_table = Module::new(
+        &engine,
+        r#"(module (memory (export "m") 1) (table 100 funcref))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    store.set_limits(
+        walmart::StoreLimitsBuilder::new()
+            .table_elements(10)
+            .build(),
+    );
+    for _ in 0..3 {
+        let err = walmart::Instance::new(&mut store, &with_table, &[]).unwrap_err();
+        assert!(err.to_string().contains("table"), "{err}");
+    }
+    // The one slot is free for another store while this one lives.
+    let mut other = Store::new(&engine, ());
+    let m = module(&engine, 1, "A");
+    let inst = walmart::Instance::new(&mut other, &m, &[]).unwrap();
+    assert_eq!(call(&mut other, inst, "load", &[Val::I32(16)]), Some(65));
+    drop(store);
+}
