@@ -239,6 +239,19 @@ impl<T> Caller<'_, T> {
     pub fn caller(&self) -> Option<Instance> {
         self.caller
     }
+
+    /// The fiber of the asynchronous call this host call runs in, where
+    /// it may suspend it for the runtime's own waits (WASI's asynchronous
+    /// sleeps): not in a synchronous call, a leaked one, or an attested
+    /// store (whose memory would be writable meanwhile).
+    pub(crate) fn suspendable_fiber(&mut self) -> Option<*mut crate::fiber::AsyncCx> {
+        let store = self.opaque();
+        let acx = store.async_cx;
+        let usable = !acx.is_null()
+            && store.attest.is_none()
+            && crate::fiber::check_not_leaked(store).is_ok();
+        usable.then_some(acx)
+    }
 }
 
 impl<T> AsContext for Caller<'_, T> {

@@ -41,6 +41,7 @@ mod pooling;
 mod shared_memory;
 mod store;
 mod table;
+mod timer;
 mod typed_func;
 mod types;
 mod values;

@@ -1217,3 +1217,71 @@ fn an_async_call_hook_is_waited_on_at_each_crossing() {
     let err = add.call(&mut store, (1, 2)).unwrap_err();
     assert!(err.to_string().contains("call_hook_async"), "{err}");
 }
+
+/// `sleep(ns)`: one `poll_oneoff` on the monotonic clock; answers the
+/// event's userdata (42) plus a thousand per event.
+const WASI_SLEEP: &str = r#"(module
+    (import "wasi_snapshot_preview1" "poll_oneoff"
+        (func $poll (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "sleep") (param $ns i64) (result i32)
+        (i64.store (i32.const 0) (i64.const 42))
+        (i32.store8 (i32.const 8) (i32.const 0))
+        (i32.store (i32.const 16) (i32.const 1))
+        (i64.store (i32.const 24) (local.get $ns))
+        (i64.store (i32.const 32) (i64.const 0))
+        (i32.store16 (i32.const 40) (i32.const 0))
+        (drop (call $poll (i32.const 0) (i32.const 100) (i32.const 1) (i32.const 200)))
+        (i32.add (i32.wrap_i64 (i64.load (i32.const 100)))
+            (i32.mul (i32.load (i32.const 200)) (i32.const 1000)))))"#;
+
+#[test]
+fn wasi_sleeps_suspend_asynchronous_calls() {
+    let engine = async_engine();
+    let module = Module::new(&engine, WASI_SLEEP).unwrap();
+    let mut linker = Linker::new(&engine);
+    walmart::wasi::add_to_linker_async(&mut linker, |c| c).unwrap();
+    let pre = linker.instantiate_pre(&module).unwrap();
+    let mut store_a = Store::new(&engine, walmart::wasi::WasiCtx::new());
+    let mut store_b = Store::new(&engine, walmart::wasi::WasiCtx::new());
+    let a = pre.instantiate(&mut store_a).unwrap();
+    let b = pre.instantiate(&mut store_b).unwrap();
+    let sleep_a = a.get_typed_func::<i64, i32>(&mut store_a, "sleep").unwrap();
+    let sleep_b = b.get_typed_func::<i64, i32>(&mut store_b, "sleep").unwrap();
+    // Both calls sleep 30 ms at once on this one thread: neither blocks it.
+    let start = std::time::Instant::now();
+    let mut fa = Box::pin(sleep_a.call_async(&mut store_a, 30_000_000));
+    let mut fb = Box::pin(sleep_b.call_async(&mut store_b, 30_000_000));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(fa.as_mut().poll(&mut cx).is_pending());
+    assert!(
+        fb.as_mut().poll(&mut cx).is_pending(),
+        "b runs while a sleeps"
+    );
+    let (mut ra, mut rb) = (None, None);
+    while ra.is_none() || rb.is_none() {
+        if ra.is_none() {
+            if let Poll::Ready(r) = fa.as_mut().poll(&mut cx) {
+                ra = Some(r.unwrap());
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(r) = fb.as_mut().poll(&mut cx) {
+                rb = Some(r.unwrap());
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert_eq!((ra, rb), (Some(1042), Some(1042)));
+    assert!(start.elapsed() >= std::time::Duration::from_millis(30));
+    drop((fa, fb));
+    // A synchronous call still sleeps, blocking.
+    let start = std::time::Instant::now();
+    assert_eq!(sleep_a.call(&mut store_a, 5_000_000).unwrap(), 1042);
+    assert!(start.elapsed() >= std::time::Duration::from_millis(5));
+    // A sleeping call dropped is cancelled: nothing more of it runs.
+    let mut f = Box::pin(sleep_a.call_async(&mut store_a, 10_000_000_000));
+    assert!(f.as_mut().poll(&mut cx).is_pending());
+    drop(f);
+    assert_eq!(run(sleep_a.call_async(&mut store_a, 0)).0.unwrap(), 1042);
+}

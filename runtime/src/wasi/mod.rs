@@ -98,6 +98,31 @@ pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut WasiCtx,
 ) -> Result<()> {
+    add_functions(linker, get, false)
+}
+
+/// [`add_to_linker`] for Wasm run in asynchronous calls
+/// ([`crate::Config::async_support`], [`crate::Func::call_async`]): a
+/// `poll_oneoff` that waits on clocks alone (a guest's `sleep`) suspends
+/// its call until the deadline instead of blocking the thread, so the
+/// executor runs other tasks meanwhile. Waits on descriptors, reads and
+/// writes still block the thread; so does every call in a synchronous
+/// call, an attested store (whose memory would be writable meanwhile) or
+/// a context wasi-threads share.
+pub fn add_to_linker_async<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut WasiCtx,
+) -> Result<()> {
+    add_functions(linker, get, true)
+}
+
+/// Defines the functions; `asynchronous`: `poll_oneoff`'s sleeps suspend
+/// an asynchronous call.
+fn add_functions<T: 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut WasiCtx,
+    asynchronous: bool,
+) -> Result<()> {
     use ValType::{I32, I64};
 
     // `wasi!(unlocked ...)`: a call that may block on a host descriptor,
@@ -302,8 +327,24 @@ pub fn add_to_linker<T: 'static>(
         c.path_unlink_file(a.u32(0), &p)
     });
     // A shared context is not held while it sleeps.
-    wasi!(unlocked "poll_oneoff", [I32, I32, I32, I32], |c, m, a| c
-        .poll_oneoff(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3)));
+    if asynchronous {
+        linker.host_func(
+            MODULE,
+            "poll_oneoff",
+            FuncType::new([I32, I32, I32, I32], [I32]),
+            std::sync::Arc::new(move |mut caller: Caller<'_, T>, slots: &mut [u128]| {
+                let a = Args(&*slots);
+                let (subs, events, count, out) = (a.u32(0), a.u32(1), a.u32(2), a.u32(3));
+                let errno = poll::poll_oneoff_async(&mut caller, get, subs, events, count, out)?;
+                slots[0] = u128::from(errno as u32);
+                Ok(())
+            }),
+            true,
+        )?;
+    } else {
+        wasi!(unlocked "poll_oneoff", [I32, I32, I32, I32], |c, m, a| c
+            .poll_oneoff(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3)));
+    }
     wasi!("proc_raise", [I32], |_c, _m, _a| Err(Errno::NOSYS));
     wasi!("sched_yield", [], |_c, _m, _a| {
         // SAFETY: no preconditions.

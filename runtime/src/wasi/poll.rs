@@ -297,3 +297,66 @@ pub(crate) fn poll_block(plan: &mut PollPlan) -> WasiResult<()> {
     }
     Ok(())
 }
+
+/// `poll_oneoff` for [`super::add_to_linker_async`]: subscriptions to
+/// clocks alone, in an asynchronous call that may suspend, wait on a timer
+/// that suspends the call; anything else as [`WasiCtx::poll_oneoff`].
+pub(super) fn poll_oneoff_async<T>(
+    caller: &mut crate::Caller<'_, T>,
+    get: fn(&mut T) -> &mut WasiCtx,
+    subs: u32,
+    events: u32,
+    count: u32,
+    out: u32,
+) -> crate::Result<i32> {
+    let acx = caller.suspendable_fiber();
+    let mut plan = None;
+    let errno = super::with_own_ctx(caller, get, |ctx, mem| {
+        if acx.is_none() || ctx.shared.is_some() {
+            return ctx.poll_oneoff(mem, subs, events, count, out);
+        }
+        plan = Some(ctx.poll_plan(mem, subs, count)?);
+        Ok(())
+    });
+    let (Some(mut plan), Some(acx)) = (plan, acx) else {
+        return Ok(errno);
+    };
+    let sleep = match plan.clock_only_wait() {
+        Some(wait) => wait,
+        None => {
+            if let Err(e) = poll_block(&mut plan) {
+                return Ok(i32::from(e.0));
+            }
+            return Ok(super::with_own_ctx(caller, get, |ctx, mem| {
+                ctx.poll_report(mem, plan, events, count, out)
+            }));
+        }
+    };
+    plan.start = match now(libc::CLOCK_MONOTONIC) {
+        Ok(t) => t,
+        Err(e) => return Ok(i32::from(e.0)),
+    };
+    let mut timer = std::pin::pin!(crate::timer::Sleep::new(sleep));
+    // SAFETY: the fiber the store publishes, which this host call runs on;
+    // the call's frames here are the runtime's.
+    // Cancelled (the call's future dropped): the error unwinds the guest.
+    unsafe {
+        let _allow = crate::fiber::AllowSuspend::new(acx);
+        crate::fiber::block_on(acx, timer.as_mut())
+    }?;
+    Ok(super::with_own_ctx(caller, get, |ctx, mem| {
+        ctx.poll_report(mem, plan, events, count, out)
+    }))
+}
+
+impl PollPlan {
+    /// How long to sleep, where the subscriptions are clocks alone and
+    /// none has fired (and real time passes: not a virtual clock).
+    fn clock_only_wait(&self) -> Option<std::time::Duration> {
+        if !self.fds.is_empty() || self.wait_ms <= 0 {
+            return None;
+        }
+        self.timeout
+            .map(|(ns, _)| std::time::Duration::from_nanos(ns))
+    }
+}
