@@ -39,23 +39,6 @@ fn fiber_of<T>(caller: &mut Caller<'_, T>) -> Result<*mut crate::fiber::AsyncCx>
     Ok(acx)
 }
 
-/// Fails, and poisons the store, if the host function left another fiber
-/// published than the one it was called on: it leaked (forgot) a nested
-/// asynchronous call mid-way, whose call state (depth, stack bounds,
-/// roots) the store can no longer restore.
-fn still_on<T>(caller: &mut Caller<'_, T>, acx: *mut crate::fiber::AsyncCx) -> Result<()> {
-    let store = caller.opaque();
-    if store.async_cx == acx {
-        return Ok(());
-    }
-    store.poisoned = true;
-    Err(Error::Usage(
-        "an asynchronous host function leaked (forgot) a nested asynchronous call: the store \
-         cannot be used again"
-            .into(),
-    ))
-}
-
 /// A host function from a closure that takes its Wasm parameters as a
 /// tuple and returns a future of its results.
 pub(crate) fn typed<T, P, R, F>(func: F) -> (FuncType, Arc<HostFn<T>>)
@@ -77,7 +60,6 @@ where
             // SAFETY: as above.
             unsafe { crate::fiber::block_on(acx, Pin::from(future).as_mut()) }
         };
-        still_on(&mut caller, acx)?;
         out?.into_raws(caller.opaque(), slots)
     };
     (ty, Arc::new(host))
@@ -102,7 +84,6 @@ where
             // SAFETY: as in `typed`.
             unsafe { crate::fiber::block_on(acx, Pin::from(future).as_mut()) }
         };
-        still_on(&mut caller, acx)?;
         out?
     })
 }

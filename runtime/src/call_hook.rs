@@ -82,6 +82,14 @@ impl<T> StoreInner<T> {
     {
         self.opaque.call_hook = Some(Box::new(move |opaque: &mut StoreOpaque, kind| {
             crate::fiber::check_not_leaked(opaque)?;
+            if opaque.attest.is_some() {
+                // Around trusted host functions memory is writable.
+                return Err(crate::Error::Usage(
+                    "an asynchronous call hook (Store::call_hook_async) cannot wait in an \
+                     attested store: Wasm would be suspended with its memory writable"
+                        .into(),
+                ));
+            }
             let acx = opaque.async_cx;
             if acx.is_null() {
                 return Err(crate::Error::Usage(format!(
@@ -143,8 +151,9 @@ impl StoreOpaque {
         let Some(mut hook) = self.call_hook.take() else {
             return Ok(());
         };
+        let fiber = self.async_cx;
         let result = {
-            let _no_suspend = crate::fiber::NoSuspend::new(self.async_cx);
+            let _no_suspend = crate::fiber::NoSuspend::new(fiber);
             panic::catch_unwind(AssertUnwindSafe(|| hook(self, kind)))
         };
         // Unless it put another in its place (one that removes itself
@@ -154,6 +163,8 @@ impl StoreOpaque {
             self.call_hook = Some(hook);
             self.host_call_steps = true;
         }
-        result.unwrap_or_else(|payload| panic::resume_unwind(payload))
+        let result = result.unwrap_or_else(|payload| panic::resume_unwind(payload));
+        crate::fiber::still_on(self, fiber)?;
+        result
     }
 }

@@ -152,6 +152,21 @@ pub(crate) fn check_not_leaked(store: &crate::store::StoreOpaque) -> Result<()> 
     Ok(())
 }
 
+/// Fails, and poisons the store, if host code (a host function, a hook)
+/// left another fiber published than `fiber`, the one it was called on:
+/// it leaked (forgot) a nested asynchronous call mid-way, whose call
+/// state (depth, stack bounds, roots) the store can no longer restore.
+pub(crate) fn still_on(store: &mut crate::store::StoreOpaque, fiber: *mut AsyncCx) -> Result<()> {
+    if store.async_cx == fiber {
+        return Ok(());
+    }
+    store.poisoned = true;
+    Err(Error::Usage(
+        "host code leaked (forgot) a nested asynchronous call: the store cannot be used again"
+            .into(),
+    ))
+}
+
 /// Whether the store's asynchronous call is one this code does not run
 /// in: a leaked one ([`check_not_leaked`]).
 pub(crate) fn is_leaked(store: &crate::store::StoreOpaque) -> bool {

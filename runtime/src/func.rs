@@ -737,11 +737,9 @@ extern "C" fn host_dispatch<T: 'static>(
     // The host's handles on GC objects made for this call (its
     // parameters, and whatever it reads) are released when it returns.
     // SAFETY: as below: the context and its store outlive the call.
-    let roots_mark = unsafe {
-        (*(*(ctx as *const HostContext<T>)).store)
-            .opaque
-            .gc_roots
-            .mark()
+    let (roots_mark, fiber) = unsafe {
+        let opaque = &mut (*(*(ctx as *const HostContext<T>)).store).opaque;
+        (opaque.gc_roots.mark(), opaque.async_cx)
     };
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the stub passes the HostContext<T> it was created with,
@@ -811,11 +809,12 @@ extern "C" fn host_dispatch<T: 'static>(
         Ok(())
     }));
     // SAFETY: as above.
-    unsafe {
-        (*(*(ctx as *const HostContext<T>)).store)
-            .opaque
-            .gc_roots
-            .release_to(roots_mark)
+    let opaque = unsafe { &mut (*(*(ctx as *const HostContext<T>)).store).opaque };
+    opaque.gc_roots.release_to(roots_mark);
+    // A nested asynchronous call the host function forgot mid-way.
+    let result = match crate::fiber::still_on(opaque, fiber) {
+        Ok(()) => result,
+        Err(e) => Ok(Err(e)),
     };
     match result {
         Ok(Ok(())) => 0,

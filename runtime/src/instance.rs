@@ -162,7 +162,9 @@ impl Instance {
         module: &Module,
         imports: &[Extern],
     ) -> Result<Instance> {
-        let store = &mut store.as_context_mut().opaque;
+        // The whole store's, not its field's: a start function's call
+        // hook widens it back to the store.
+        let store = store.as_context_mut().opaque_whole();
         // Another store's object is an error here, not the panic its use
         // would be.
         let names = module.info().imports.iter();
@@ -606,11 +608,12 @@ pub(crate) fn instantiate(
         slot(&mut data, offsets.memory(i), ptr);
         data.memories.push(mem);
     }
-    let tables_before = store.tables.len();
+    let (tables_before, globals_before, tags_before) =
+        (store.tables.len(), store.globals.len(), store.tags.len());
     // Until the instance is in the store nothing can reach what it made:
     // a failure takes its memories (a pooled one's slot back to the
-    // engine's pool, which other stores share) and tables with it, not
-    // with the store.
+    // engine's pool, which other stores share), tables, globals (and the
+    // objects they hold) and tags with it, not with the store.
     let built = (|| -> Result<()> {
         if let (Some(config), Some(plan)) = (
             store.engine.config().tag_monitor(),
@@ -702,6 +705,8 @@ pub(crate) fn instantiate(
     if let Err(e) = built {
         store.memories.truncate(memories_before);
         store.tables.truncate(tables_before);
+        store.globals.truncate(globals_before);
+        store.tags.truncate(tags_before);
         return Err(e);
     }
 

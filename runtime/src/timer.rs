@@ -49,13 +49,25 @@ fn serve(timers: &'static Timers) {
     let mut pending = timers.pending.lock().unwrap_or_else(|e| e.into_inner());
     loop {
         let now = Instant::now();
+        let mut due = Vec::new();
         let mut i = 0;
         while i < pending.len() {
             if pending[i].0 <= now {
-                pending.swap_remove(i).2.wake();
+                due.push(pending.swap_remove(i).2);
             } else {
                 i += 1;
             }
+        }
+        if !due.is_empty() {
+            // Woken without the lock: a waker may run (or drop) its task
+            // here, whose sleepers take it; one that panics does not end
+            // the thread every later sleeper needs.
+            drop(pending);
+            for waker in due {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+            }
+            pending = timers.pending.lock().unwrap_or_else(|e| e.into_inner());
+            continue;
         }
         let next = pending.iter().map(|(at, _, _)| *at).min();
         pending = match next {

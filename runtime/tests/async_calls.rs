@@ -1285,3 +1285,35 @@ fn wasi_sleeps_suspend_asynchronous_calls() {
     drop(f);
     assert_eq!(run(sleep_a.call_async(&mut store_a, 0)).0.unwrap(), 1042);
 }
+
+#[test]
+fn a_synchronous_host_function_that_leaks_a_nested_call_poisons_the_store() {
+    let engine = async_engine();
+    let mut linker = Linker::new(&engine);
+    define_wait(&mut linker, 3);
+    linker
+        .func_wrap("env", "host", |mut caller: Caller<'_, ()>, n: i32| {
+            let waits = caller
+                .get_export("waits")
+                .and_then(|e| e.into_func())
+                .unwrap()
+                .typed::<i32, i32>(&caller)
+                .unwrap();
+            let mut inner = Box::pin(waits.call_async(&mut caller, n));
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(inner.as_mut().poll(&mut cx).is_pending());
+            std::mem::forget(inner);
+            n
+        })
+        .unwrap();
+    let module = Module::new(&engine, NESTED).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let outer = instance
+        .get_typed_func::<i32, i32>(&mut store, "outer")
+        .unwrap();
+    let err = run(outer.call_async(&mut store, 5)).0.unwrap_err();
+    assert!(err.to_string().contains("leaked"), "{err}");
+    let err = outer.call(&mut store, 5).unwrap_err();
+    assert!(err.to_string().contains("leaked"), "{err}");
+}
