@@ -286,6 +286,86 @@ impl<T: 'static> Linker<T> {
         module_name: &str,
         module: &Module,
     ) -> Result<&mut Self> {
+        let functions = match self.module_kind(module_name, module)? {
+            ModuleKind::Reactor => {
+                let instance = self.instantiate(&mut store, module)?;
+                if let Some(init) = instance.get_func(&mut store, "_initialize") {
+                    init.call(&mut store, &[], &mut [])?;
+                }
+                return self.instance(store, module_name, instance);
+            }
+            ModuleKind::Command(functions) => functions,
+        };
+        let pre = Arc::new(self.instantiate_pre(module)?);
+        for (name, ty) in functions {
+            let (pre, export) = (pre.clone(), name.clone());
+            self.func_new(
+                module_name,
+                &name,
+                ty,
+                move |mut caller, params, results| {
+                    let instance = pre.instantiate(&mut caller)?;
+                    let func = instance
+                        .get_func(&mut caller, &export)
+                        .expect("the module exports this function");
+                    func.call(&mut caller, params, results)
+                },
+            )?;
+        }
+        Ok(self)
+    }
+
+    /// [`Linker::module`] for asynchronous calls (wasmtime's
+    /// `module_async`): a reactor is instantiated and initialized as
+    /// asynchronous calls, and a command's exports are asynchronous host
+    /// functions that instantiate it and call the export with
+    /// `instantiate_async` and `call_async` (nested in the calling Wasm's
+    /// asynchronous call).
+    pub async fn module_async(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        module_name: &str,
+        module: &Module,
+    ) -> Result<&mut Self>
+    where
+        T: Send,
+    {
+        let functions = match self.module_kind(module_name, module)? {
+            ModuleKind::Reactor => {
+                let instance = self.instantiate_async(&mut store, module).await?;
+                if let Some(init) = instance.get_func(&mut store, "_initialize") {
+                    init.call_async(&mut store, &[], &mut []).await?;
+                }
+                return self.instance(store, module_name, instance);
+            }
+            ModuleKind::Command(functions) => functions,
+        };
+        let pre = Arc::new(self.instantiate_pre(module)?);
+        for (name, ty) in functions {
+            let (pre, export) = (pre.clone(), Arc::new(name.clone()));
+            self.func_new_async(
+                module_name,
+                &name,
+                ty,
+                move |mut caller, params, results| {
+                    let (pre, export) = (pre.clone(), export.clone());
+                    Box::new(async move {
+                        let instance = pre.instantiate_async(&mut caller).await?;
+                        let func = instance
+                            .get_func(&mut caller, &export)
+                            .expect("the module exports this function");
+                        func.call_async(&mut caller, params, results).await
+                    })
+                },
+            )?;
+        }
+        Ok(self)
+    }
+
+    /// Which kind of WASI module `module` is, for [`Linker::module`]: a
+    /// reactor, or a command and its exported functions (each name free
+    /// under `module_name`, checked before any is defined).
+    fn module_kind(&self, module_name: &str, module: &Module) -> Result<ModuleKind> {
         self.same_engine(module)?;
         let entry = |name: &str| {
             module
@@ -313,11 +393,7 @@ impl<T: 'static> Linker<T> {
         }
         if start.is_none() {
             initialize.transpose()?;
-            let instance = self.instantiate(&mut store, module)?;
-            if let Some(init) = instance.get_func(&mut store, "_initialize") {
-                init.call(&mut store, &[], &mut [])?;
-            }
-            return self.instance(store, module_name, instance);
+            return Ok(ModuleKind::Reactor);
         }
         start.transpose()?;
         let functions: Vec<(String, FuncType)> = module
@@ -331,23 +407,7 @@ impl<T: 'static> Linker<T> {
         for (name, _) in &functions {
             self.check_free(module_name, name)?;
         }
-        let pre = Arc::new(self.instantiate_pre(module)?);
-        for (name, ty) in functions {
-            let (pre, export) = (pre.clone(), name.clone());
-            self.func_new(
-                module_name,
-                &name,
-                ty,
-                move |mut caller, params, results| {
-                    let instance = pre.instantiate(&mut caller)?;
-                    let func = instance
-                        .get_func(&mut caller, &export)
-                        .expect("the module exports this function");
-                    func.call(&mut caller, params, results)
-                },
-            )?;
-        }
-        Ok(self)
+        Ok(ModuleKind::Command(functions))
     }
 
     /// The function a module defined under `module` runs by default
@@ -672,6 +732,14 @@ fn unknown_import(module: &str, name: &str) -> Error {
         printable(module),
         printable(name)
     ))
+}
+
+/// What [`Linker::module`] makes of a module.
+enum ModuleKind {
+    /// No `_start`: instantiated once, `_initialize` called.
+    Reactor,
+    /// `_start`: a fresh instance per call of each exported function.
+    Command(Vec<(String, FuncType)>),
 }
 
 /// A module with its imports resolved by a [`Linker`]

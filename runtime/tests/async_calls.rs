@@ -1317,3 +1317,70 @@ fn a_synchronous_host_function_that_leaks_a_nested_call_poisons_the_store() {
     let err = outer.call(&mut store, 5).unwrap_err();
     assert!(err.to_string().contains("leaked"), "{err}");
 }
+
+#[test]
+fn commands_and_reactors_defined_for_async_calls() {
+    let engine = async_engine();
+    // A command: each call of `bump` gets a fresh instance (its counter
+    // starts at 0 each time).
+    let command = Module::new(
+        &engine,
+        r#"(module
+            (global $n (mut i32) (i32.const 0))
+            (func (export "_start"))
+            (func (export "bump") (param i32) (result i32)
+                (global.set $n (i32.add (global.get $n) (i32.const 1)))
+                (i32.add (local.get 0) (global.get $n))))"#,
+    )
+    .unwrap();
+    // A reactor: initialized once, its state kept.
+    let reactor = Module::new(
+        &engine,
+        r#"(module
+            (global $n (mut i32) (i32.const 0))
+            (func (export "_initialize") (global.set $n (i32.const 100)))
+            (func (export "next") (result i32)
+                (global.set $n (i32.add (global.get $n) (i32.const 1)))
+                (global.get $n)))"#,
+    )
+    .unwrap();
+    let main = Module::new(
+        &engine,
+        r#"(module
+            (import "cmd" "bump" (func $bump (param i32) (result i32)))
+            (import "lib" "next" (func $next (result i32)))
+            (func (export "run") (result i32)
+                (i32.add (call $bump (i32.const 10))
+                    (i32.add (call $bump (i32.const 10)) (call $next)))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    run(linker.module_async(&mut store, "cmd", &command))
+        .0
+        .unwrap();
+    run(linker.module_async(&mut store, "lib", &reactor))
+        .0
+        .unwrap();
+    let instance = run(linker.instantiate_async(&mut store, &main)).0.unwrap();
+    let f = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    // 11 + 11 + 101, then the reactor's 102.
+    assert_eq!(run(f.call_async(&mut store, ())).0.unwrap(), 123);
+    assert_eq!(run(f.call_async(&mut store, ())).0.unwrap(), 124);
+
+    // `Linker::module`'s command functions call back synchronously: not
+    // during an asynchronous call.
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new(&engine);
+    linker.module(&mut store, "cmd", &command).unwrap();
+    linker.module(&mut store, "lib", &reactor).unwrap();
+    let instance = linker.instantiate(&mut store, &main).unwrap();
+    let f = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(f.call(&mut store, ()).unwrap(), 123);
+    let err = run(f.call_async(&mut store, ())).0.unwrap_err();
+    assert!(err.to_string().contains("call_async"), "{err}");
+}
