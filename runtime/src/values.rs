@@ -161,6 +161,47 @@ impl Val {
         }
     }
 
+    /// The i32 (wasmtime's `unwrap_i32`).
+    ///
+    /// # Panics
+    /// If this is a value of another type.
+    #[track_caller]
+    pub fn unwrap_i32(&self) -> i32 {
+        self.i32().unwrap_or_else(|| self.wrong_type("i32"))
+    }
+
+    /// The i64 (wasmtime's `unwrap_i64`).
+    ///
+    /// # Panics
+    /// If this is a value of another type.
+    #[track_caller]
+    pub fn unwrap_i64(&self) -> i64 {
+        self.i64().unwrap_or_else(|| self.wrong_type("i64"))
+    }
+
+    /// The f32 (wasmtime's `unwrap_f32`).
+    ///
+    /// # Panics
+    /// If this is a value of another type.
+    #[track_caller]
+    pub fn unwrap_f32(&self) -> f32 {
+        self.f32().unwrap_or_else(|| self.wrong_type("f32"))
+    }
+
+    /// The f64 (wasmtime's `unwrap_f64`).
+    ///
+    /// # Panics
+    /// If this is a value of another type.
+    #[track_caller]
+    pub fn unwrap_f64(&self) -> f64 {
+        self.f64().unwrap_or_else(|| self.wrong_type("f64"))
+    }
+
+    #[track_caller]
+    fn wrong_type(&self, wanted: &str) -> ! {
+        panic!("expected a value of type {wanted}, found {}", self.ty())
+    }
+
     /// The raw 16-byte slot form generated code reads.
     pub(crate) fn to_raw(self, store: &mut StoreOpaque) -> Result<u128> {
         Ok(match self {

@@ -554,3 +554,19 @@ fn copying_gc_references_between_tables_keeps_no_roots() {
         Some(Val::AnyRef(Some(_)))
     ));
 }
+
+/// `Val::unwrap_*` (wasmtime's) give the value of their type, and panic
+/// naming both types otherwise.
+#[test]
+fn val_unwraps_give_their_type_or_panic() {
+    assert_eq!(Val::I32(-3).unwrap_i32(), -3);
+    assert_eq!(Val::I64(1 << 40).unwrap_i64(), 1 << 40);
+    assert_eq!(Val::F32(1.5f32.to_bits()).unwrap_f32(), 1.5);
+    assert_eq!(Val::F64(2.25f64.to_bits()).unwrap_f64(), 2.25);
+    let panic = std::panic::catch_unwind(|| Val::I64(1).unwrap_i32()).unwrap_err();
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert!(
+        message.contains("i32") && message.contains("i64"),
+        "{message}"
+    );
+}
