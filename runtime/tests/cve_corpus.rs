@@ -108,8 +108,13 @@ fn logged_run(policy: &str, wasm: &Path, input: &Path) -> (Output, String) {
     (out, events)
 }
 
+/// A path of its own in the temporary directory: tests run in parallel
+/// threads of one process, so the process id alone does not tell two
+/// tests' files (two runs logging the same policy) apart.
 fn temp(tag: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("walmart-cve-{tag}-{}", std::process::id()))
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("walmart-cve-{tag}-{}-{n}", std::process::id()))
 }
 
 #[test]
