@@ -507,11 +507,10 @@ fn async_host_functions_over_vals_and_start_functions() {
     assert!(err.to_string().contains("synchronous call"), "{err}");
 }
 
-#[test]
-fn epoch_deadlines_yield_the_call() {
-    let mut config = Config::new();
-    config.async_support(true).epoch_interruption(true);
-    let engine = Engine::new(&config).unwrap();
+/// An engine of `config`, a store, and its `count(n)`: a loop that
+/// counts to `n` (checked at each loop header) and answers it.
+fn counter(config: &Config) -> (Engine, Store<()>, walmart::TypedFunc<(i32,), i32>) {
+    let engine = Engine::new(config).unwrap();
     let module = Module::new(
         &engine,
         r#"(module (func (export "count") (param i32) (result i32) (local i32)
@@ -523,9 +522,17 @@ fn epoch_deadlines_yield_the_call() {
     .unwrap();
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let f = instance
+    let count = instance
         .get_typed_func::<(i32,), i32>(&mut store, "count")
         .unwrap();
+    (engine, store, count)
+}
+
+#[test]
+fn epoch_deadlines_yield_the_call() {
+    let mut config = Config::new();
+    config.async_support(true).epoch_interruption(true);
+    let (engine, mut store, f) = counter(&config);
     // A deadline of the current epoch: every check yields (the entry's
     // and each of 100 loop headers').
     store.set_epoch_deadline(0);
@@ -810,21 +817,7 @@ fn configurations_that_cannot_work_are_refused() {
 fn fuel_yields_every_interval_and_still_bounds_the_run() {
     let mut config = Config::new();
     config.async_support(true).consume_fuel(true);
-    let engine = Engine::new(&config).unwrap();
-    let module = Module::new(
-        &engine,
-        r#"(module (func (export "count") (param i32) (result i32) (local i32)
-            (loop $l
-                (local.set 1 (i32.add (local.get 1) (i32.const 1)))
-                (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
-            (local.get 1)))"#,
-    )
-    .unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let count = instance
-        .get_typed_func::<(i32,), i32>(&mut store, "count")
-        .unwrap();
+    let (_engine, mut store, count) = counter(&config);
 
     // What a run costs, counted without an interval.
     store.set_fuel(1_000_000).unwrap();
