@@ -895,6 +895,28 @@ fn define_wait(linker: &mut Linker<()>, pend: u32) {
         .unwrap();
 }
 
+/// The calling instance's `waits` export ([`NESTED`]).
+fn waits_of(caller: &mut Caller<'_, ()>) -> walmart::TypedFunc<i32, i32> {
+    caller
+        .get_export("waits")
+        .and_then(|e| e.into_func())
+        .unwrap()
+        .typed::<i32, i32>(&*caller)
+        .unwrap()
+}
+
+/// [`NESTED`] instantiated through `linker` in a store of its own, and
+/// its `outer`.
+fn nested_outer(engine: &Engine, linker: &Linker<()>) -> (Store<()>, walmart::TypedFunc<i32, i32>) {
+    let module = Module::new(engine, NESTED).unwrap();
+    let mut store = Store::new(engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let outer = instance
+        .get_typed_func::<i32, i32>(&mut store, "outer")
+        .unwrap();
+    (store, outer)
+}
+
 #[test]
 fn a_nested_call_leaked_by_a_host_function_poisons_the_store() {
     let engine = async_engine();
@@ -904,11 +926,7 @@ fn a_nested_call_leaked_by_a_host_function_poisons_the_store() {
     linker
         .func_wrap_async("env", "host", |mut caller: Caller<'_, ()>, (n,): (i32,)| {
             Box::new(async move {
-                let waits = caller
-                    .get_export("waits")
-                    .and_then(|e| e.into_func())
-                    .unwrap()
-                    .typed::<i32, i32>(&caller)?;
+                let waits = waits_of(&mut caller);
                 let mut inner = Box::pin(waits.call_async(&mut caller, n));
                 let mut cx = Context::from_waker(Waker::noop());
                 assert!(inner.as_mut().poll(&mut cx).is_pending());
@@ -917,12 +935,7 @@ fn a_nested_call_leaked_by_a_host_function_poisons_the_store() {
             })
         })
         .unwrap();
-    let module = Module::new(&engine, NESTED).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = linker.instantiate(&mut store, &module).unwrap();
-    let outer = instance
-        .get_typed_func::<i32, i32>(&mut store, "outer")
-        .unwrap();
+    let (mut store, outer) = nested_outer(&engine, &linker);
     let err = run(outer.call_async(&mut store, 5)).0.unwrap_err();
     assert!(err.to_string().contains("leaked"), "{err}");
     store.gc();
@@ -940,11 +953,7 @@ fn a_nested_call_resumed_from_another_thread_fails() {
     linker
         .func_wrap_async("env", "host", |mut caller: Caller<'_, ()>, (n,): (i32,)| {
             Box::new(async move {
-                let waits = caller
-                    .get_export("waits")
-                    .and_then(|e| e.into_func())
-                    .unwrap()
-                    .typed::<i32, i32>(&caller)?;
+                let waits = waits_of(&mut caller);
                 let mut inner = Box::pin(waits.call_async(&mut caller, n));
                 let mut cx = Context::from_waker(Waker::noop());
                 assert!(inner.as_mut().poll(&mut cx).is_pending());
@@ -967,12 +976,7 @@ fn a_nested_call_resumed_from_another_thread_fails() {
             })
         })
         .unwrap();
-    let module = Module::new(&engine, NESTED).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = linker.instantiate(&mut store, &module).unwrap();
-    let outer = instance
-        .get_typed_func::<i32, i32>(&mut store, "outer")
-        .unwrap();
+    let (mut store, outer) = nested_outer(&engine, &linker);
     assert_eq!(run(outer.call_async(&mut store, 9)).0.unwrap(), 9);
     // The store is fine afterwards.
     assert_eq!(run(outer.call_async(&mut store, 4)).0.unwrap(), 4);
@@ -1286,12 +1290,7 @@ fn a_synchronous_host_function_that_leaks_a_nested_call_poisons_the_store() {
     define_wait(&mut linker, 3);
     linker
         .func_wrap("env", "host", |mut caller: Caller<'_, ()>, n: i32| {
-            let waits = caller
-                .get_export("waits")
-                .and_then(|e| e.into_func())
-                .unwrap()
-                .typed::<i32, i32>(&caller)
-                .unwrap();
+            let waits = waits_of(&mut caller);
             let mut inner = Box::pin(waits.call_async(&mut caller, n));
             let mut cx = Context::from_waker(Waker::noop());
             assert!(inner.as_mut().poll(&mut cx).is_pending());
@@ -1299,12 +1298,7 @@ fn a_synchronous_host_function_that_leaks_a_nested_call_poisons_the_store() {
             n
         })
         .unwrap();
-    let module = Module::new(&engine, NESTED).unwrap();
-    let mut store = Store::new(&engine, ());
-    let instance = linker.instantiate(&mut store, &module).unwrap();
-    let outer = instance
-        .get_typed_func::<i32, i32>(&mut store, "outer")
-        .unwrap();
+    let (mut store, outer) = nested_outer(&engine, &linker);
     let err = run(outer.call_async(&mut store, 5)).0.unwrap_err();
     assert!(err.to_string().contains("leaked"), "{err}");
     let err = outer.call(&mut store, 5).unwrap_err();
