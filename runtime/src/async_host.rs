@@ -55,10 +55,9 @@ where
         let out = {
             let future = func(caller.reborrow(), params);
             // SAFETY: the store publishes the fiber this host call runs
-            // on for as long as the call runs.
-            let _allow = unsafe { crate::fiber::AllowSuspend::new(acx) };
-            // SAFETY: as above.
-            unsafe { crate::fiber::block_on(acx, Pin::from(future).as_mut()) }
+            // on for as long as the call runs; the frames between are the
+            // runtime's.
+            unsafe { crate::fiber::wait_in_host_call(acx, Pin::from(future).as_mut()) }
         };
         out?.into_raws(caller.opaque(), slots)
     };
@@ -80,9 +79,7 @@ where
         let out = {
             let future = func(caller.reborrow(), params, results);
             // SAFETY: as in `typed`.
-            let _allow = unsafe { crate::fiber::AllowSuspend::new(acx) };
-            // SAFETY: as in `typed`.
-            unsafe { crate::fiber::block_on(acx, Pin::from(future).as_mut()) }
+            unsafe { crate::fiber::wait_in_host_call(acx, Pin::from(future).as_mut()) }
         };
         out?
     })

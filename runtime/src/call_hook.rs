@@ -81,31 +81,19 @@ impl<T> StoreInner<T> {
         T: Send,
     {
         self.opaque.call_hook = Some(Box::new(move |opaque: &mut StoreOpaque, kind| {
-            crate::fiber::check_not_leaked(opaque)?;
-            if opaque.attest.is_some() {
-                // Around trusted host functions memory is writable.
-                return Err(crate::Error::Usage(
-                    "an asynchronous call hook (Store::call_hook_async) cannot wait in an \
-                     attested store: Wasm would be suspended with its memory writable"
-                        .into(),
-                ));
-            }
-            let acx = opaque.async_cx;
-            if acx.is_null() {
-                return Err(crate::Error::Usage(format!(
-                    "an asynchronous call hook (Store::call_hook_async) was asked about \
-                     {kind:?} in a synchronous call: use `call_async`"
-                )));
-            }
+            let acx = crate::fiber::fiber_to_wait_on(
+                opaque,
+                &format!(
+                    "an asynchronous call hook (Store::call_hook_async), asked about {kind:?},"
+                ),
+            )?;
             // SAFETY: installed in this store of host data `T`, and only
             // ever called with it.
             let store = unsafe { opaque.inner_mut::<T>() };
             let mut future = handler.handle_call_event(store, kind);
-            // The crossing's frames are the runtime's: the call may wait.
-            // SAFETY: the store publishes the fiber this code runs on.
-            let _allow = unsafe { crate::fiber::AllowSuspend::new(acx) };
-            // SAFETY: as above.
-            unsafe { crate::fiber::block_on(acx, future.as_mut()) }?
+            // SAFETY: the store publishes the fiber this code runs on; the
+            // crossing's frames are the runtime's.
+            unsafe { crate::fiber::wait_in_host_call(acx, future.as_mut()) }?
         }));
         self.opaque.host_call_steps = true;
     }

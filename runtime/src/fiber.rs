@@ -97,15 +97,15 @@ impl Drop for NoSuspend {
     }
 }
 
-/// Lets the asynchronous host function whose future this host call polls
-/// suspend the fiber: the host call's own frames (the runtime's) may move
-/// threads. Restores the count however the call ends.
-pub(crate) struct AllowSuspend(*mut AsyncCx, u32);
+/// Lets the runtime's own wait inside a host call suspend the fiber
+/// ([`wait_in_host_call`]): its frames (the runtime's) may move threads.
+/// Restores the count however the wait ends.
+struct AllowSuspend(*mut AsyncCx, u32);
 
 impl AllowSuspend {
     /// # Safety
     /// `acx` must be the live context of the fiber the caller runs on.
-    pub(crate) unsafe fn new(acx: *mut AsyncCx) -> AllowSuspend {
+    unsafe fn new(acx: *mut AsyncCx) -> AllowSuspend {
         // SAFETY: per the contract.
         let saved = unsafe { std::mem::replace(&mut (*acx).no_suspend, 0) };
         AllowSuspend(acx, saved)
@@ -117,6 +117,49 @@ impl Drop for AllowSuspend {
         // SAFETY: as in `new`.
         unsafe { (*self.0).no_suspend = self.1 };
     }
+}
+
+/// Waits on `future` from the runtime's frames of a host call (an
+/// asynchronous host function's future, an asynchronous call hook, a WASI
+/// sleep): the fiber may suspend while it waits, though host code
+/// counted as such ([`NoSuspend`]) called this.
+///
+/// # Safety
+/// `acx` must be the live context of the fiber the caller runs on, and
+/// only the runtime's frames may lie between the host code's and this.
+pub(crate) unsafe fn wait_in_host_call<F: Future + ?Sized>(
+    acx: *mut AsyncCx,
+    future: Pin<&mut F>,
+) -> Result<F::Output> {
+    // SAFETY: per the contract.
+    let _allow = unsafe { AllowSuspend::new(acx) };
+    // SAFETY: per the contract.
+    unsafe { block_on(acx, future) }
+}
+
+/// The fiber a wait of `what` (a yield, an asynchronous limiter or call
+/// hook) may suspend: the store's asynchronous call's. An error in a
+/// synchronous call, in a store that leaked a call, and in an attested
+/// store, which never suspends Wasm (its memory is writable in the
+/// middle of Wasm and around trusted host functions).
+pub(crate) fn fiber_to_wait_on(
+    store: &crate::store::StoreOpaque,
+    what: &str,
+) -> Result<*mut AsyncCx> {
+    check_not_leaked(store)?;
+    if store.attest.is_some() {
+        return Err(Error::Usage(format!(
+            "{what} cannot wait in an attested store: Wasm would be suspended with its memory \
+             writable"
+        )));
+    }
+    if store.async_cx.is_null() {
+        return Err(Error::Usage(format!(
+            "{what} was reached in a synchronous call: use the `_async` form of the call \
+             (`call_async`, `instantiate_async`, `Memory::grow_async`, ...)"
+        )));
+    }
+    Ok(store.async_cx)
 }
 
 impl AsyncCx {

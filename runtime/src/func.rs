@@ -241,16 +241,10 @@ impl<T> Caller<'_, T> {
     }
 
     /// The fiber of the asynchronous call this host call runs in, where
-    /// it may suspend it for the runtime's own waits (WASI's asynchronous
-    /// sleeps): not in a synchronous call, a leaked one, or an attested
-    /// store (whose memory would be writable meanwhile).
+    /// the runtime's own waits (WASI's asynchronous sleeps) may suspend
+    /// it ([`crate::fiber::fiber_to_wait_on`]); `None` where they block.
     pub(crate) fn suspendable_fiber(&mut self) -> Option<*mut crate::fiber::AsyncCx> {
-        let store = self.opaque();
-        let acx = store.async_cx;
-        let usable = !acx.is_null()
-            && store.attest.is_none()
-            && crate::fiber::check_not_leaked(store).is_ok();
-        usable.then_some(acx)
+        crate::fiber::fiber_to_wait_on(self.opaque(), "a WASI sleep").ok()
     }
 }
 

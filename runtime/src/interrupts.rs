@@ -202,20 +202,9 @@ fn yield_at_deadline(store: &mut StoreOpaque, ticks: u64) -> Result<()> {
 /// run with the module's memory writable: it is write-protected only at
 /// host calls and returns).
 fn yield_in_wasm(store: &mut StoreOpaque, what: &str) -> Result<()> {
-    crate::fiber::check_not_leaked(store)?;
-    if store.attest.is_some() {
-        return Err(Error::Usage(format!(
-            "{what} asked to yield in an attested store, which does not yield in the middle \
-             of Wasm"
-        )));
-    }
-    if store.async_cx.is_null() {
-        return Err(Error::Usage(format!(
-            "{what} asked to yield in a synchronous call: call Wasm with `call_async`"
-        )));
-    }
+    let acx = crate::fiber::fiber_to_wait_on(store, what)?;
     // SAFETY: published by the fiber this Wasm runs on, alive while it runs.
-    unsafe { crate::fiber::yield_now(store.async_cx) }
+    unsafe { crate::fiber::yield_now(acx) }
 }
 
 /// [`vmctx::Builtin::OutOfFuel`]'s work: Wasm's count of fuel is no

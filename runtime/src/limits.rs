@@ -549,24 +549,11 @@ impl StoreOpaque {
     /// The fiber an asynchronous limiter's futures are waited on, or why
     /// there is none to wait on.
     fn async_limiter_fiber(&self) -> std::result::Result<*mut crate::fiber::AsyncCx, String> {
-        crate::fiber::check_not_leaked(self).map_err(|e| e.to_string())?;
-        if self.attest.is_some() {
-            return Err(
-                "an asynchronous resource limiter (Store::limiter_async) cannot be \
-                        waited on in an attested store: Wasm would be suspended with its memory \
-                        writable"
-                    .into(),
-            );
-        }
-        if self.async_cx.is_null() {
-            return Err(
-                "an asynchronous resource limiter (Store::limiter_async) was asked about \
-                        a growth outside an asynchronous call: use `call_async`, \
-                        `instantiate_async`, `Memory::grow_async` or `Table::grow_async`"
-                    .into(),
-            );
-        }
-        Ok(self.async_cx)
+        crate::fiber::fiber_to_wait_on(
+            self,
+            "an asynchronous resource limiter (Store::limiter_async), asked about a growth,",
+        )
+        .map_err(|e| e.to_string())
     }
 
     /// May a memory (`table`: a table) of `current` units grow to

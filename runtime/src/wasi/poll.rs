@@ -337,13 +337,10 @@ pub(super) fn poll_oneoff_async<T>(
         Err(e) => return Ok(i32::from(e.0)),
     };
     let mut timer = std::pin::pin!(crate::timer::Sleep::new(sleep));
+    // Cancelled (the call's future dropped): the error unwinds the guest.
     // SAFETY: the fiber the store publishes, which this host call runs on;
     // the call's frames here are the runtime's.
-    // Cancelled (the call's future dropped): the error unwinds the guest.
-    unsafe {
-        let _allow = crate::fiber::AllowSuspend::new(acx);
-        crate::fiber::block_on(acx, timer.as_mut())
-    }?;
+    unsafe { crate::fiber::wait_in_host_call(acx, timer.as_mut()) }?;
     Ok(super::with_own_ctx(caller, get, |ctx, mem| {
         ctx.poll_report(mem, plan, events, count, out)
     }))
