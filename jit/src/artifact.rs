@@ -11,6 +11,8 @@
 //! wasm                 bytes: the module's binary
 //! facts      u8        bit 0: handles exceptions; bit 1: dlmalloc state
 //!            u32       where dlmalloc's state lies (0 without bit 1)
+//! padding    u32 count of zero bytes, then the zeros: the code's first
+//!                      byte lies at a multiple of CODE_ALIGN in the file
 //! code                 bytes: the functions' code laid out as placed (the
 //!                      bytes relocations write are written again)
 //! sites                bytes: every function's trap sites and source
@@ -24,9 +26,11 @@
 //! ```
 //!
 //! Strings and byte runs are a u64 length and the bytes. This is a code
-//! memory's own layout ([`CodeImage`]): loading copies the code, the
-//! sites and the relocations as a few runs, and decodes no trap site or
-//! source location (they stay encoded, [`crate::sites`]). The checksum
+//! memory's own layout ([`CodeImage`]): loading maps the code's pages
+//! from the file where it can ([`Artifact::code_offset`]; the padding is
+//! for that) or copies it as one run, copies the sites and the
+//! relocations as a few runs, and decodes no trap site or source location
+//! (they stay encoded, [`crate::sites`]). The checksum
 //! catches a truncated or damaged file; it is no defence against a crafted
 //! one, whose code runs as it is (loading a precompiled module is
 //! `unsafe` in the runtime's API for that reason).
@@ -40,7 +44,10 @@ use crate::error::CompileError;
 /// The first bytes of every precompiled module.
 pub const MAGIC: &[u8; 8] = b"\0walmart";
 /// Changes whenever the layout above does.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
+/// Where in the file the code begins: a multiple of this, so that a page
+/// of 4 KiB can be mapped from it as it is.
+pub const CODE_ALIGN: usize = 4096;
 
 /// A precompiled module read back from its bytes.
 #[derive(Debug)]
@@ -53,6 +60,9 @@ pub struct Artifact<'a> {
     pub facts: ModuleFacts,
     /// The code and its metadata ([`Artifact::image`]).
     pub code: &'a [u8],
+    /// Where the code begins in the bytes decoded (a multiple of
+    /// [`CODE_ALIGN`]).
+    pub code_offset: usize,
     pub sites: &'a [u8],
     pub relocs: Vec<Relocation>,
     pub functions: Vec<PlacedFunction>,
@@ -66,6 +76,7 @@ impl Artifact<'_> {
             sites: self.sites,
             relocs: &self.relocs,
             functions: &self.functions,
+            placed: true,
         }
     }
 }
@@ -86,6 +97,10 @@ pub fn encode(fingerprint: &str, wasm: &[u8], facts: ModuleFacts, image: CodeIma
     w.bytes(wasm);
     w.u8(u8::from(facts.handles_exceptions) | (u8::from(facts.dlmalloc_state.is_some()) << 1));
     w.u32(facts.dlmalloc_state.unwrap_or(0));
+    // The padding's count (4 bytes) and the code's length (8) come first.
+    let pad = (CODE_ALIGN - (w.0.len() + 12) % CODE_ALIGN) % CODE_ALIGN;
+    w.u32(pad as u32);
+    w.0.resize(w.0.len() + pad, 0);
     w.bytes(image.code);
     w.bytes(image.sites);
     w.u32(image.relocs.len() as u32);
@@ -161,7 +176,12 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
         },
         (bits, _) => return Err(bad(&format!("module facts {bits:#x}"))),
     };
+    let pad = r.u32()? as usize;
+    if pad >= CODE_ALIGN || r.take(pad)?.iter().any(|b| *b != 0) {
+        return Err(bad(&format!("code padding of {pad} bytes")));
+    }
     let code = r.bytes()?;
+    let code_offset = r.at - code.len();
     let sites = r.bytes()?;
     // Fixed-width records, taken as one run each and read in place: a
     // large module has tens of thousands of relocations.
@@ -211,6 +231,7 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
         wasm,
         facts,
         code,
+        code_offset,
         sites,
         relocs,
         functions,
@@ -351,6 +372,7 @@ mod tests {
                 sites: &self.sites,
                 relocs: &self.relocs,
                 functions: &self.functions,
+                placed: false,
             }
         }
     }
@@ -433,6 +455,8 @@ mod tests {
         assert_eq!(a.wasm, b"\0asm\x01\0\0\0");
         assert_eq!(a.facts, facts);
         assert_eq!(a.code, sample.code);
+        assert_eq!(a.code_offset % CODE_ALIGN, 0);
+        assert_eq!(&bytes[a.code_offset..][..a.code.len()], &sample.code[..]);
         assert_eq!(a.sites, sample.sites);
         assert_eq!(a.functions, sample.functions);
         assert_eq!(a.relocs.len(), 2);
@@ -475,6 +499,7 @@ mod tests {
             sites: &[],
             relocs: &[],
             functions: &[],
+            placed: false,
         };
         let mut bytes = encode("", b"", ModuleFacts::default(), empty);
         let at = bytes.len() - 4;

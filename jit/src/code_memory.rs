@@ -6,9 +6,11 @@
 //! A code memory keeps its functions' metadata flat: one table of placed
 //! functions, one run of encoded trap sites and source locations, one
 //! vector of relocations, so that a precompiled module loads as a few
-//! large copies ([`CodeImage`]) rather than three vectors per function.
+//! large copies ([`CodeImage`]) rather than three vectors per function,
+//! its code mapped from the file where it can be ([`CodeFile`]).
 
 use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::{Arc, RwLock};
 
 use cranelift_codegen::binemit::Reloc;
@@ -30,7 +32,7 @@ pub struct FunctionInfo {
 #[derive(Debug, Default, Clone)]
 pub struct DebugNames {
     pub module: Option<String>,
-    pub funcs: std::collections::HashMap<u32, String>,
+    pub funcs: Arc<std::collections::HashMap<u32, String>>,
     /// The module's DWARF line tables, if it carries them.
     pub lines: Option<Arc<crate::debug_lines::DebugLines>>,
 }
@@ -107,6 +109,28 @@ pub struct CodeImage<'a> {
     pub sites: &'a [u8],
     pub relocs: &'a [Relocation],
     pub functions: &'a [PlacedFunction],
+    /// The code holds what an earlier placement's relocations wrote
+    /// ([`CodeMemory::image`]): the PC-relative fields, which point within
+    /// the image, are right wherever it is placed, and only absolute ones
+    /// are written again (so a page mapped from a file stays shared).
+    pub placed: bool,
+}
+
+/// Where an image's code lies in a file, so that placing it maps the
+/// file's pages (private, copied on write) rather than copying them: the
+/// pages a run never executes are never read, and those relocations do
+/// not write stay shared with the page cache.
+///
+/// The file must not change while the code lives: a page not yet read
+/// would show the change (the caller's promise, as for any precompiled
+/// code).
+#[derive(Debug, Clone, Copy)]
+pub struct CodeFile<'a> {
+    pub fd: BorrowedFd<'a>,
+    /// The code's first byte in the file.
+    pub offset: u64,
+    /// The file's length.
+    pub len: u64,
 }
 
 /// A block of read-only executable memory holding some functions.
@@ -178,12 +202,16 @@ impl CodeMemory {
             sites: &sites,
             relocs: &relocs,
             functions: &placed,
+            placed: false,
         };
-        CodeMemory::from_image(image, names, passes_exceptions)
+        CodeMemory::from_image(image, names, passes_exceptions, None)
     }
 
     /// Places an image ([`CodeMemory::image`] of a code memory, perhaps
-    /// read back from a file) as [`CodeMemory::new`] places functions.
+    /// read back from a file) as [`CodeMemory::new`] places functions,
+    /// mapping its code from `file` where the file allows (a page-aligned
+    /// offset, a file system that lets mapped pages execute) and copying
+    /// it otherwise.
     ///
     /// The table is checked to describe the image (functions in order,
     /// inside it, not overlapping; sites and relocations inside theirs),
@@ -194,30 +222,17 @@ impl CodeMemory {
         image: CodeImage<'_>,
         names: DebugNames,
         passes_exceptions: bool,
+        file: Option<CodeFile<'_>>,
     ) -> Result<Arc<CodeMemory>, CompileError> {
         check_table(&image)?;
         let mapped = image.code.len().max(1).next_multiple_of(page_size());
-        // Every page is written next: populated in one go, not a fault
-        // each (a third of sqlite's load).
-        // SAFETY: anonymous private mapping; the result is checked.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                mapped,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
-                -1,
-                0,
-            )
+        let from_file = file.and_then(|f| map_file(f, image.code.len(), mapped));
+        let ptr = match from_file {
+            Some(ptr) => ptr,
+            None => map_copy(image.code, mapped)?,
         };
-        if ptr == libc::MAP_FAILED {
-            return Err(CompileError::CodeMemory(
-                std::io::Error::last_os_error().to_string(),
-            ));
-        }
-        let ptr = ptr as *mut u8;
         // Unmapped on any error below.
-        let memory = CodeMemory {
+        let mut memory = CodeMemory {
             ptr,
             mapped,
             len: image.code.len(),
@@ -227,8 +242,6 @@ impl CodeMemory {
             names,
             passes_exceptions,
         };
-        // SAFETY: the image fits the fresh writable mapping.
-        unsafe { std::ptr::copy_nonoverlapping(image.code.as_ptr(), ptr, image.code.len()) };
         for f in &memory.functions {
             let relocs = &memory.relocs[f.relocs_start as usize..f.relocs_end as usize];
             for r in relocs {
@@ -253,7 +266,9 @@ impl CodeMemory {
                     }
                     RelocTarget::SelfOffset(_) => return Err(bad("target past the function")),
                 };
-                apply_reloc(at, r.kind, target, r.addend)?;
+                if !(image.placed && pc_relative(r.kind)) {
+                    apply_reloc(at, r.kind, target, r.addend)?;
+                }
             }
         }
         // SAFETY: the mapping is ours; from now on it is never written.
@@ -265,9 +280,14 @@ impl CodeMemory {
             )
         };
         if rc != 0 {
-            return Err(CompileError::CodeMemory(
-                std::io::Error::last_os_error().to_string(),
-            ));
+            let error = std::io::Error::last_os_error();
+            if from_file.is_some() {
+                // A file system mounted `noexec`: place a copy instead.
+                let names = std::mem::take(&mut memory.names);
+                drop(memory);
+                return CodeMemory::from_image(image, names, passes_exceptions, None);
+            }
+            return Err(CompileError::CodeMemory(error.to_string()));
         }
         crate::perf_map::record(memory.functions.iter().map(|f| {
             let name = match f.func_index {
@@ -295,7 +315,7 @@ impl CodeMemory {
 
     /// This memory's contents, to be placed again elsewhere (perhaps in
     /// another process) by [`CodeMemory::from_image`]: the code as placed
-    /// here, whose relocated fields placing again overwrites.
+    /// here, whose absolute relocated fields placing again overwrites.
     pub fn image(&self) -> CodeImage<'_> {
         CodeImage {
             // SAFETY: the image lies inside the mapping, which is readable
@@ -304,6 +324,7 @@ impl CodeMemory {
             sites: &self.sites,
             relocs: &self.relocs,
             functions: &self.functions,
+            placed: true,
         }
     }
 
@@ -388,6 +409,78 @@ impl Drop for CodeMemory {
             libc::munmap(self.ptr as *mut libc::c_void, self.mapped);
         }
     }
+}
+
+/// Maps `len` bytes of code from `file` as `mapped` bytes of private,
+/// writable memory (the rest of the last page zeroed), or `None` where the
+/// file cannot be mapped so (then the code is copied).
+fn map_file(file: CodeFile<'_>, len: usize, mapped: usize) -> Option<*mut u8> {
+    // The last page may run past the file's end (those bytes read as
+    // zeros); a page wholly past it would fault, and none is when the code
+    // lies inside the file.
+    let fits = file
+        .offset
+        .checked_add(len as u64)
+        .is_some_and(|end| end <= file.len);
+    if len == 0 || !file.offset.is_multiple_of(page_size() as u64) || !fits {
+        return None;
+    }
+    let offset = libc::off_t::try_from(file.offset).ok()?;
+    // SAFETY: a private mapping of an open descriptor whose every page
+    // holds some of the file (see above); the result is checked.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            mapped,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE,
+            file.fd.as_raw_fd(),
+            offset,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return None;
+    }
+    let ptr = ptr as *mut u8;
+    // What follows the code in the file is not code: zeros, as a copy has.
+    // SAFETY: [len, mapped) lies inside the writable mapping just made.
+    unsafe { std::ptr::write_bytes(ptr.add(len), 0, mapped - len) };
+    Some(ptr)
+}
+
+/// A fresh writable mapping of `mapped` bytes holding a copy of `code`.
+fn map_copy(code: &[u8], mapped: usize) -> Result<*mut u8, CompileError> {
+    // Every page is written next: populated in one go, not a fault each
+    // (a third of sqlite's load).
+    // SAFETY: anonymous private mapping; the result is checked.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            mapped,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(CompileError::CodeMemory(
+            std::io::Error::last_os_error().to_string(),
+        ));
+    }
+    let ptr = ptr as *mut u8;
+    // SAFETY: the code fits the fresh writable mapping.
+    unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), ptr, code.len()) };
+    Ok(ptr)
+}
+
+/// Whether a relocation of `kind` writes a distance within the image (the
+/// same wherever the image is placed), not an address.
+fn pc_relative(kind: Reloc) -> bool {
+    matches!(
+        kind,
+        Reloc::X86PCRel4 | Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 | Reloc::Arm64Call
+    )
 }
 
 /// How many bytes a relocation of `kind` writes.

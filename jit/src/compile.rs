@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use wasmparser::{BinaryReader, FunctionBody};
 
 use crate::code_memory::{
-    CodeImage, CodeMemory, CompiledFunction, DebugNames, RelocTarget, Relocation,
+    CodeFile, CodeImage, CodeMemory, CompiledFunction, DebugNames, RelocTarget, Relocation,
 };
 use crate::error::CompileError;
 use crate::module_info::{FuncSig, ModuleInfo};
@@ -313,13 +313,16 @@ impl Compiler {
     /// ([`CodeMemory::image`] and [`CompiledModule::facts`] of a module
     /// this compiler's settings compiled). The functions' number, Wasm
     /// indices, layout and relocations are checked against the module;
-    /// their code and the facts are trusted as they are.
+    /// their code and the facts are trusted as they are. With `file`, the
+    /// code is mapped from where that file holds `image`'s code
+    /// ([`CodeMemory::from_image`]).
     pub fn place_compiled(
         &self,
         wasm: &[u8],
         info: &ModuleInfo,
         image: CodeImage<'_>,
         facts: ModuleFacts,
+        file: Option<CodeFile<'_>>,
     ) -> Result<CompiledModule, CompileError> {
         // Of the plans compilation made, only the tag monitor's is needed
         // at run time.
@@ -347,7 +350,7 @@ impl Compiler {
             }
         }
         let passes = facts.handles_exceptions;
-        let place_code = |names| CodeMemory::from_image(image, names, passes);
+        let place_code = |names| CodeMemory::from_image(image, names, passes, file);
         place(wasm, info, place_code, facts, tag_plan)
     }
 

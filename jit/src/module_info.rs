@@ -539,8 +539,9 @@ pub struct ModuleInfo {
     pub start: Option<u32>,
     pub elements: Vec<ElemSegment>,
     pub data: Vec<DataSegment>,
-    /// Function names from the `name` custom section.
-    pub func_names: HashMap<u32, String>,
+    /// Function names from the `name` custom section (shared with the
+    /// code's [`crate::code_memory::DebugNames`]).
+    pub func_names: std::sync::Arc<HashMap<u32, String>>,
     /// The custom sections of DWARF debug information (`.debug_*`): each
     /// name and the range of its contents in the module.
     pub debug_sections: Vec<(String, std::ops::Range<usize>)>,
@@ -1182,7 +1183,7 @@ fn read_names(
                         naming.name,
                         "malloc_usable_size" | "dlmalloc_usable_size" | "dlrealloc_in_place"
                     );
-                    info.func_names
+                    std::sync::Arc::make_mut(&mut info.func_names)
                         .insert(naming.index, naming.name.to_string());
                 }
             }

@@ -35,7 +35,7 @@ fn load(compiler: &Compiler, bytes: &[u8]) -> bool {
     let Ok(info) = module_info::parse_precompiled(a.wasm, proposals) else {
         return false;
     };
-    match compiler.place_compiled(a.wasm, &info, a.image(), a.facts) {
+    match compiler.place_compiled(a.wasm, &info, a.image(), a.facts, None) {
         Ok(module) => {
             module.code.unregister();
             true

@@ -105,8 +105,9 @@ fn tables_that_do_not_describe_the_image_are_errors() {
             sites: &sites,
             relocs: &relocs,
             functions,
+            placed: false,
         };
-        CodeMemory::from_image(image, DebugNames::default(), false)
+        CodeMemory::from_image(image, DebugNames::default(), false, None)
             .map(|m| m.unregister())
             .map_err(|e| e.to_string())
     };
@@ -150,4 +151,98 @@ fn tables_that_do_not_describe_the_image_are_errors() {
         let e = place(&functions).unwrap_err();
         assert!(e.contains(says), "{functions:?}: {e}");
     }
+}
+
+/// A precompiled module's code mapped from its file (`CodeFile`) is the
+/// code a copy places, byte for byte but for absolute addresses; where
+/// the file cannot be mapped so (an offset off a page, a file too short
+/// for the last page) the code is copied instead, as the same bytes.
+#[test]
+fn code_mapped_from_a_file_is_the_code_copied() {
+    use std::os::fd::AsFd;
+    use walmart_jit::code_memory::CodeFile;
+    use walmart_jit::{artifact, module_info, Compiler, TranslateConfig};
+    let wat = r#"(module
+      (table 2 funcref)
+      (elem (i32.const 0) $a $b)
+      (func $a (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+      (func $b (param i32) (result i32) (call $a (i32.add (local.get 0) (i32.const 1))))
+      (func (export "c") (param i32) (result i32)
+        (call_indirect (param i32) (result i32) (local.get 0) (local.get 0))))"#;
+    let compiler = Compiler::new(TranslateConfig::default()).unwrap();
+    let wasm = wat::parse_str(wat).unwrap();
+    let info = module_info::parse(&wasm, compiler.config().proposals).unwrap();
+    let module = compiler.compile_module(&wasm, &info).unwrap();
+    let bytes = artifact::encode("fp", &wasm, module.facts(), module.code.image());
+    module.code.unregister();
+    let path = std::env::temp_dir().join(format!("walmart-placement-{}.cwasm", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    let a = artifact::decode(&bytes).unwrap();
+    let place = |code_file: Option<CodeFile<'_>>| {
+        let info = module_info::parse_precompiled(a.wasm, compiler.config().proposals).unwrap();
+        compiler
+            .place_compiled(a.wasm, &info, a.image(), a.facts, code_file)
+            .unwrap()
+    };
+    let maps_file = || {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .contains(path.to_str().unwrap())
+    };
+    let copied = place(None);
+    let code_of = |m: &walmart_jit::CompiledModule| -> Vec<Vec<u8>> {
+        (0..a.functions.len())
+            .map(|i| {
+                // SAFETY: the function's bytes lie in the placed, readable code.
+                unsafe {
+                    std::slice::from_raw_parts(m.code.function_ptr(i), m.code.function_len(i))
+                }
+                .to_vec()
+            })
+            .collect()
+    };
+    let whole = CodeFile {
+        fd: file.as_fd(),
+        offset: a.code_offset as u64,
+        len: bytes.len() as u64,
+    };
+    for (code_file, mapped) in [
+        (whole, true),
+        (
+            CodeFile {
+                offset: whole.offset + 1,
+                ..whole
+            },
+            false,
+        ),
+        (
+            CodeFile {
+                len: whole.offset + 1,
+                ..whole
+            },
+            false,
+        ),
+    ] {
+        assert!(!maps_file());
+        let placed = place(Some(code_file));
+        assert_eq!(maps_file(), mapped, "{code_file:?}");
+        let (ours, theirs) = (code_of(&placed), code_of(&copied));
+        for (i, f) in a.functions.iter().enumerate() {
+            let absolute: Vec<_> = a.relocs[f.relocs_start as usize..f.relocs_end as usize]
+                .iter()
+                .filter(|r| r.kind == Reloc::Abs8)
+                .map(|r| r.offset as usize..r.offset as usize + 8)
+                .collect();
+            for (at, (x, y)) in ours[i].iter().zip(&theirs[i]).enumerate() {
+                if !absolute.iter().any(|r| r.contains(&at)) {
+                    assert_eq!(x, y, "function {i}, byte {at}, {code_file:?}");
+                }
+            }
+        }
+        placed.code.unregister();
+        drop(placed);
+    }
+    copied.code.unregister();
+    std::fs::remove_file(&path).unwrap();
 }

@@ -33,6 +33,7 @@ mod instance;
 mod interrupts;
 mod limits;
 mod linker;
+mod mapped_file;
 mod memory;
 mod memory_image;
 mod module;

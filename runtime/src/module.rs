@@ -9,6 +9,7 @@ use walmart_jit::{CompileError, CompiledModule};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::mapped_file::{MappedFile, WasmBytes};
 use crate::types::{FuncType, GlobalType, MemoryType, TableType};
 
 pub(crate) struct ModuleInner {
@@ -20,8 +21,9 @@ pub(crate) struct ModuleInner {
     /// The address of each type's info record (what a GC object's header
     /// points at).
     pub(crate) type_infos: Vec<u64>,
-    /// The binary, for data segments.
-    pub(crate) wasm: Vec<u8>,
+    /// The binary, for data segments (a view of the precompiled file it
+    /// was loaded from, when it was mapped).
+    pub(crate) wasm: WasmBytes,
     /// The defined functions a reference can name (see `escaping`), in
     /// order, each with its code address and engine type id: what
     /// instantiation copies into their `VMFuncRef`s.
@@ -136,7 +138,7 @@ impl Module {
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let info = module_info::parse(wasm, engine.compiler().config().proposals)?;
-        Module::assemble(engine, info, wasm, |info| {
+        Module::assemble(engine, info, WasmBytes::Owned(wasm.to_vec()), |info| {
             engine.compiler().compile_module(wasm, info)
         })
     }
@@ -146,7 +148,7 @@ impl Module {
     fn assemble(
         engine: &Engine,
         mut info: ModuleInfo,
-        wasm: &[u8],
+        bytes: WasmBytes,
         compile: impl FnOnce(&ModuleInfo) -> std::result::Result<CompiledModule, CompileError>,
     ) -> Result<Module> {
         if !engine.backtrace_details() {
@@ -156,6 +158,7 @@ impl Module {
         let type_ids = engine.module_type_ids(&info);
         let type_infos: Vec<u64> = type_ids.iter().map(|id| engine.type_info(*id)).collect();
         let compiled = compile(&info)?;
+        let wasm = &bytes[..];
         let first = info.num_imported_funcs;
         let func_refs = escaping(&info)
             .map(|f| {
@@ -177,7 +180,7 @@ impl Module {
                 compiled,
                 type_ids,
                 type_infos,
-                wasm: wasm.to_vec(),
+                wasm: bytes,
                 func_refs,
                 memory_image,
             }),
@@ -216,7 +219,18 @@ impl Module {
     /// wrote and that nobody could have changed since: a crafted file
     /// passes every check above and can do anything the process can.
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
-        let artifact = artifact::decode(bytes.as_ref())?;
+        Module::load_precompiled(engine, bytes.as_ref(), None)
+    }
+
+    /// A module from precompiled bytes, kept as a copy, or, with `file`
+    /// (the mapping `bytes` are), as views of the file's mapping: the
+    /// binary a range of it, the code mapped from the file's pages.
+    fn load_precompiled(
+        engine: &Engine,
+        bytes: &[u8],
+        file: Option<&Arc<MappedFile>>,
+    ) -> Result<Module> {
+        let artifact = artifact::decode(bytes)?;
         let fingerprint = engine.fingerprint();
         if artifact.fingerprint != fingerprint {
             return Err(CompileError::Artifact(fingerprint_mismatch(
@@ -227,26 +241,69 @@ impl Module {
         }
         let wasm = artifact.wasm;
         let info = module_info::parse_precompiled(wasm, engine.compiler().config().proposals)?;
-        Module::assemble(engine, info, wasm, |info| {
-            engine
-                .compiler()
-                .place_compiled(wasm, info, artifact.image(), artifact.facts)
+        let (kept, code_file) = match file {
+            Some(file) => (
+                WasmBytes::view(file, wasm),
+                Some(file.code_file(artifact.code)),
+            ),
+            None => (WasmBytes::Owned(wasm.to_vec()), None),
+        };
+        Module::assemble(engine, info, kept, |info| {
+            engine.compiler().place_compiled(
+                wasm,
+                info,
+                artifact.image(),
+                artifact.facts,
+                code_file,
+            )
         })
     }
 
-    /// [`Module::deserialize`] of a file's contents.
+    /// [`Module::deserialize`] of a file mapped rather than read: the
+    /// module keeps the mapping (its binary and code are views of it).
     ///
     /// # Safety
     ///
-    /// As [`Module::deserialize`]: the file's code runs as it is.
+    /// As [`Module::deserialize`]; and the file must not change while
+    /// the module lives (a page not yet read would show the change).
+    pub(crate) unsafe fn deserialize_mapped(
+        engine: &Engine,
+        file: Arc<MappedFile>,
+    ) -> Result<Module> {
+        Module::load_precompiled(engine, &file, Some(&file))
+    }
+
+    /// [`Module::deserialize`] of a file's contents. A regular file is
+    /// mapped, not read: its code runs from the file's pages (those a run
+    /// never executes are never read), and the module keeps the mapping.
+    ///
+    /// # Safety
+    ///
+    /// As [`Module::deserialize`]: the file's code runs as it is. And the
+    /// file must not change while the module lives: replace it by
+    /// renaming another over it (as `walmart compile` and the module
+    /// cache do), never by writing into it, since a page not yet read
+    /// would show the change, and one past a truncation would fault.
     pub unsafe fn deserialize_file(
         engine: &Engine,
         path: impl AsRef<std::path::Path>,
     ) -> Result<Module> {
         let path = path.as_ref();
-        let bytes = read_file(path)?;
-        // SAFETY: the caller vouches for the file.
-        unsafe { Module::deserialize(engine, bytes) }.map_err(|e| match e {
+        let unreadable =
+            |e: std::io::Error| Error::Usage(format!("cannot read {}: {e}", path.display()));
+        let file = std::fs::File::open(path).map_err(unreadable)?;
+        let regular = file.metadata().map_err(unreadable)?.is_file();
+        let loaded = if regular {
+            let mapped = MappedFile::new(file).map_err(unreadable)?;
+            // SAFETY: the caller vouches for the file and that it stays.
+            unsafe { Module::deserialize_mapped(engine, Arc::new(mapped)) }
+        } else {
+            // A pipe or a device: read as it streams.
+            let bytes = read_file(path)?;
+            // SAFETY: the caller vouches for the bytes.
+            unsafe { Module::deserialize(engine, bytes) }
+        };
+        loaded.map_err(|e| match e {
             Error::Compile(e) => Error::Usage(format!("{}: {e}", path.display())),
             other => other,
         })

@@ -15,10 +15,11 @@
 
 use std::ffi::CString;
 use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::mapped_file::MappedFile;
 use crate::module::Module;
 
 /// A directory of compiled modules.
@@ -141,30 +143,83 @@ impl ModuleCache {
     /// The module of `bytes` (binary or text) for `engine`: loaded from
     /// the cache, or compiled and saved there.
     pub fn module(&self, engine: &Engine, bytes: &[u8]) -> Result<(Module, CacheOutcome)> {
-        let name = entry_name(engine, bytes);
-        let replaced = match self.read_entry(&name) {
+        let binary = bytes.starts_with(b"\0asm");
+        let name =
+            entry_name(engine, binary, &mut &bytes[..]).map_err(|e| Error::Usage(e.to_string()))?;
+        self.lookup(
+            engine,
+            &name,
+            binary,
+            |wasm| wasm == bytes,
+            || Ok(std::borrow::Cow::Borrowed(bytes)),
+        )
+    }
+
+    /// [`ModuleCache::module`] of a file's contents, read as a stream until
+    /// they must be compiled: on a hit the file is read twice through a
+    /// small buffer (for the entry's name, then to check the entry holds
+    /// these very bytes) and never held whole.
+    pub fn module_from_file(
+        &self,
+        engine: &Engine,
+        path: impl AsRef<Path>,
+    ) -> Result<(Module, CacheOutcome)> {
+        let path = path.as_ref();
+        let unreadable =
+            |e: std::io::Error| Error::Usage(format!("cannot read {}: {e}", path.display()));
+        let mut file = File::open(path).map_err(unreadable)?;
+        if !file.metadata().map_err(unreadable)?.is_file() {
+            // A pipe or a device cannot be read twice.
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).map_err(unreadable)?;
+            return self.module(engine, &bytes);
+        }
+        let mut magic = [0u8; 4];
+        let binary = file.read_exact_at(&mut magic, 0).is_ok() && magic == *b"\0asm";
+        let name = entry_name(engine, binary, &mut file).map_err(unreadable)?;
+        let same = |wasm: &[u8]| same_as_file(&file, wasm).unwrap_or(false);
+        let bytes = || {
+            let mut bytes = Vec::new();
+            (&file)
+                .seek(SeekFrom::Start(0))
+                .and_then(|_| (&file).read_to_end(&mut bytes))
+                .map_err(unreadable)?;
+            Ok(std::borrow::Cow::Owned(bytes))
+        };
+        self.lookup(engine, &name, binary, same, bytes)
+    }
+
+    /// The module of entry `name`, when it holds a module whose binary
+    /// `same` accepts (any, for a text, whose binary is not known without
+    /// compiling it), else the module of `bytes()` compiled and saved.
+    fn lookup<'b>(
+        &self,
+        engine: &Engine,
+        name: &str,
+        binary: bool,
+        same: impl FnOnce(&[u8]) -> bool,
+        bytes: impl FnOnce() -> Result<std::borrow::Cow<'b, [u8]>>,
+    ) -> Result<(Module, CacheOutcome)> {
+        let replaced = match self.read_entry(name) {
             Entry::Missing => false,
             Entry::Refused => true,
-            Entry::Bytes(saved) => {
+            Entry::Mapped(saved) => {
                 // SAFETY: the entry is a regular file of the user's that
                 // nobody else may write, in a directory of the same kind
                 // (both checked on the handles used), named by a hash of
-                // the engine's fingerprint and these bytes.
-                match unsafe { Module::deserialize(engine, &saved) } {
-                    // Of these very bytes (a binary's; a text's binary is
-                    // not known without compiling it).
-                    Ok(m) if !bytes.starts_with(b"\0asm") || m.inner.wasm == bytes => {
-                        return Ok((m, CacheOutcome::Hit))
-                    }
+                // the engine's fingerprint and these bytes; walmart
+                // replaces entries by renaming, never writing into them.
+                match unsafe { Module::deserialize_mapped(engine, Arc::new(saved)) } {
+                    Ok(m) if !binary || same(&m.inner.wasm) => return Ok((m, CacheOutcome::Hit)),
                     _ => true,
                 }
             }
         };
-        let module = Module::new(engine, bytes)?;
+        let module = Module::new(engine, bytes()?)?;
         let saved = module
             .serialize()
             .map_err(|e| e.to_string())
-            .and_then(|b| self.write_entry(&name, &b));
+            .and_then(|b| self.write_entry(name, &b));
         Ok((module, CacheOutcome::Compiled { replaced, saved }))
     }
 
@@ -199,9 +254,10 @@ impl ModuleCache {
         if st.st_mode & libc::S_IFMT != libc::S_IFREG || !private(&st) {
             return Entry::Refused;
         }
-        let mut bytes = Vec::with_capacity(st.st_size.max(0) as usize);
-        match File::from(fd).read_to_end(&mut bytes) {
-            Ok(_) => Entry::Bytes(bytes),
+        // Mapped, not read: entries are replaced by renaming, never
+        // written into, so the bytes stay as they are while mapped.
+        match MappedFile::new(File::from(fd)) {
+            Ok(mapped) => Entry::Mapped(mapped),
             Err(_) => Entry::Refused,
         }
     }
@@ -274,15 +330,56 @@ enum Entry {
     Missing,
     /// There, but not a regular file of the user's alone, or unreadable.
     Refused,
-    Bytes(Vec<u8>),
+    Mapped(MappedFile),
 }
 
-/// The file name of `bytes`' entry for `engine`.
-fn entry_name(engine: &Engine, bytes: &[u8]) -> String {
-    let mut h = Sha256::new();
-    h.update(engine.fingerprint().as_bytes());
-    h.update([0]);
-    h.update(bytes);
-    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}.cwasm")
+/// The file name of the entry for `engine` of the bytes `source` reads
+/// (from where it stands), by a hash of both: XXH3-128 for a `binary`, as
+/// the entry is used only when it holds these very bytes, and SHA-256 for
+/// a text, whose entry is trusted by its name alone.
+fn entry_name(engine: &Engine, binary: bool, source: &mut impl Read) -> std::io::Result<String> {
+    let mut fast = twox_hash::XxHash3_128::new();
+    let mut sha = Sha256::new();
+    let mut feed = |b: &[u8]| {
+        if binary {
+            fast.write(b);
+        } else {
+            sha.update(b);
+        }
+    };
+    feed(engine.fingerprint().as_bytes());
+    feed(&[0]);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match source.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => feed(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(if binary {
+        format!("b{:032x}.cwasm", fast.finish_128())
+    } else {
+        let hex: String = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        format!("{hex}.cwasm")
+    })
+}
+
+/// Whether `file` holds exactly `wasm`, read through a small buffer.
+fn same_as_file(file: &File, wasm: &[u8]) -> std::io::Result<bool> {
+    if file.metadata()?.len() != wasm.len() as u64 {
+        return Ok(false);
+    }
+    let mut buf = vec![0u8; 1 << 16];
+    let mut at = 0;
+    while at < wasm.len() {
+        let n = (wasm.len() - at).min(buf.len());
+        file.read_exact_at(&mut buf[..n], at as u64)?;
+        if buf[..n] != wasm[at..at + n] {
+            return Ok(false);
+        }
+        at += n;
+    }
+    Ok(true)
 }

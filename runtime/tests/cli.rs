@@ -2136,6 +2136,27 @@ fn precompiled_modules_run_as_the_binary_does() {
     assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
     assert_eq!(out.stdout, expected.stdout);
 
+    // Compiling over an existing output renames a new file over it (a
+    // process running the old one maps it), leaving no temporary file;
+    // a path that is not a regular file is written as it is.
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let inode = |p: &Path| std::fs::metadata(p).unwrap().ino();
+    let before = inode(&unoptimised);
+    let again = compile(&["-O", "opt-level=0"], "o0.cwasm");
+    assert_ne!(inode(&again), before);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let out = walmart(&["compile", "-o", "/dev/null", hello.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+
     // Bad input to `compile`.
     for (args, says) in [
         (vec!["compile", cwasm], "already a precompiled module"),

@@ -273,6 +273,164 @@ fn precompile_module_is_serialize_of_new() {
     assert!(!e.is_empty());
 }
 
+/// Whether this process maps `path` (`/proc/self/maps`).
+fn maps(path: &std::path::Path) -> bool {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .contains(path.to_str().unwrap())
+}
+
+/// `Module::deserialize_file` maps the file (its code runs from the
+/// file's pages, under every policy) and keeps it mapped while the module
+/// lives; a file replaced by renaming another over it (as `walmart
+/// compile` and the cache do) leaves the loaded module as it was; a saved
+/// module saves again the same as the one compiled.
+#[test]
+fn a_file_loaded_is_mapped_and_outlives_its_replacement() {
+    let dir = std::env::temp_dir().join(format!("walmart-mapped-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("typed.cwasm");
+    for (name, config) in common::policy_configs(true) {
+        let engine = Engine::new(&config).unwrap();
+        let compiled = Module::new(&engine, WAT).unwrap();
+        let expected = answers(&engine, &compiled);
+        std::fs::write(&path, compiled.serialize().unwrap()).unwrap();
+        let other = crowded_engine(&config);
+        // SAFETY: written by an engine of these settings just now, and
+        // replaced below only by renaming.
+        let loaded = unsafe { Module::deserialize_file(&other, &path) }.unwrap();
+        assert!(maps(&path), "{name}");
+        assert_eq!(answers(&other, &loaded), expected, "{name}");
+        assert_eq!(
+            loaded.serialize().unwrap(),
+            compiled.serialize().unwrap(),
+            "{name}"
+        );
+
+        // Another module renamed over the file: the loaded one is intact.
+        let replacement = dir.join("replacement");
+        let other_module = Module::new(
+            &engine,
+            "(module (func (export \"f\") (result i32) i32.const 5))",
+        )
+        .unwrap();
+        std::fs::write(&replacement, other_module.serialize().unwrap()).unwrap();
+        std::fs::rename(&replacement, &path).unwrap();
+        assert_eq!(answers(&other, &loaded), expected, "{name}, replaced");
+        // SAFETY: as above.
+        let now = unsafe { Module::deserialize_file(&other, &path) }.unwrap();
+        let mut store = Store::new(&other, ());
+        let instance = Linker::new(&other).instantiate(&mut store, &now).unwrap();
+        let f = instance.get_typed_func::<(), i32>(&mut store, "f").unwrap();
+        assert_eq!(f.call(&mut store, ()).unwrap(), 5, "{name}");
+        drop((loaded, now, store));
+        assert!(!maps(&path), "{name}: the mapping outlived its modules");
+    }
+    // Not a regular file: read as a stream, refused as what it holds.
+    // SAFETY: /dev/null holds no code.
+    let e = unsafe { Module::deserialize_file(&Engine::default(), "/dev/null") }
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/dev/null") && e.contains("not a precompiled"),
+        "{e}"
+    );
+    // An empty regular file likewise.
+    std::fs::write(&path, b"").unwrap();
+    // SAFETY: the file holds no code.
+    let e = unsafe { Module::deserialize_file(&Engine::default(), &path) }
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a precompiled"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `ModuleCache::module_from_file` finds the entry `module` of the same
+/// bytes saved (binary or text), maps it, checks a binary's bytes against
+/// the file's, and compiles again when they differ.
+#[test]
+fn the_module_cache_reads_files_as_it_reads_bytes() {
+    use walmart::{CacheOutcome, ModuleCache};
+    let dir = std::env::temp_dir().join(format!("walmart-cache-files-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cache = ModuleCache::new(dir.join("cache")).unwrap();
+    let engine = Engine::new(&Config::new()).unwrap();
+    let expected = answers(&engine, &Module::new(&engine, WAT).unwrap());
+    let binary = wat::parse_str(WAT).unwrap();
+    let (text_file, binary_file) = (dir.join("typed.wat"), dir.join("typed.wasm"));
+    std::fs::write(&text_file, WAT).unwrap();
+    std::fs::write(&binary_file, &binary).unwrap();
+    for (file, bytes) in [(&text_file, WAT.as_bytes()), (&binary_file, &binary[..])] {
+        let (module, outcome) = cache.module(&engine, bytes).unwrap();
+        assert!(
+            matches!(outcome, CacheOutcome::Compiled { .. }),
+            "{outcome:?}"
+        );
+        assert_eq!(answers(&engine, &module), expected);
+        let (module, outcome) = cache.module_from_file(&engine, file).unwrap();
+        assert_eq!(outcome, CacheOutcome::Hit, "{file:?}");
+        assert_eq!(answers(&engine, &module), expected);
+        assert_eq!(cache.module(&engine, bytes).unwrap().1, CacheOutcome::Hit);
+    }
+    let entries = || {
+        let mut v: Vec<_> = std::fs::read_dir(dir.join("cache"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = entries();
+    assert_eq!(before.len(), 2);
+    // The binary's entry holding another module's binary: compiled
+    // again and replaced, as `module` does.
+    let other = wat::parse_str("(module (func (export \"f\")))").unwrap();
+    let other_file = dir.join("other.wasm");
+    std::fs::write(&other_file, &other).unwrap();
+    cache.module_from_file(&engine, &other_file).unwrap();
+    let other_entry = entries().into_iter().find(|p| !before.contains(p)).unwrap();
+    let binary_entry = before
+        .iter()
+        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with('b'))
+        .unwrap();
+    std::fs::rename(&other_entry, binary_entry).unwrap();
+    let (module, outcome) = cache.module_from_file(&engine, &binary_file).unwrap();
+    assert!(
+        matches!(outcome, CacheOutcome::Compiled { replaced: true, .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(answers(&engine, &module), expected);
+    // A changed file has an entry of its own (`other`'s, whose entry was
+    // moved away above, so compiled once more); a missing one is an error
+    // naming it; an invalid one an error, nothing saved.
+    std::fs::write(&binary_file, &other).unwrap();
+    let (_, outcome) = cache.module_from_file(&engine, &binary_file).unwrap();
+    assert!(
+        matches!(
+            outcome,
+            CacheOutcome::Compiled {
+                replaced: false,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+    let (_, outcome) = cache.module_from_file(&engine, &other_file).unwrap();
+    assert_eq!(outcome, CacheOutcome::Hit);
+    let e = cache
+        .module_from_file(&engine, dir.join("missing.wasm"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("missing.wasm"), "{e}");
+    let count = entries().len();
+    std::fs::write(&binary_file, b"\0asm\x01\0\0\0\x01").unwrap();
+    assert!(cache.module_from_file(&engine, &binary_file).is_err());
+    assert_eq!(entries().len(), count);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn every_opt_level_computes_the_same_and_loads_only_under_itself() {
     let default = Engine::new(&Config::new()).unwrap();

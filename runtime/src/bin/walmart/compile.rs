@@ -3,6 +3,7 @@
 //! without compiling; and the flags, shared with `walmart run`, that
 //! decide what code is generated.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -171,9 +172,27 @@ pub fn run(args: CompileArgs) -> anyhow::Result<ExitCode> {
             args.file.display()
         );
     }
-    std::fs::write(&output, compiled)
+    write_replacing(&output, &compiled)
         .with_context(|| format!("cannot write {}", output.display()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to `path` through a temporary file renamed over it, so
+/// a process running the file there before (precompiled code is mapped,
+/// not read) keeps the old file's pages intact. A path that is not a
+/// regular file (a pipe, `/dev/stdout`) is written as it is.
+fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return std::fs::write(path, bytes);
+    }
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(name);
+    let written = std::fs::write(&temporary, bytes).and_then(|_| std::fs::rename(&temporary, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
 }
 
 /// Reads `path`, a module's binary or text (through `cache` when given),
@@ -185,8 +204,13 @@ pub fn load_module(
     allow_precompiled: bool,
     cache: Option<&ModuleCache>,
 ) -> anyhow::Result<Module> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let module = if engine.detect_precompiled(&bytes).is_some() {
+    // The first bytes say what the file is; a large one is read whole only
+    // when it must be compiled.
+    let mut head = Vec::with_capacity(16);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(16).read_to_end(&mut head))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let module = if engine.detect_precompiled(&head).is_some() {
         if !allow_precompiled {
             bail!(
                 "{} is a precompiled module: pass --allow-precompiled to run it \
@@ -194,16 +218,22 @@ pub fn load_module(
                 path.display()
             );
         }
-        // SAFETY: the user vouched for the file with --allow-precompiled.
-        unsafe { Module::deserialize(engine, &bytes) }
+        // SAFETY: the user vouched for the file with --allow-precompiled;
+        // `walmart compile` replaces a file by renaming, never writing
+        // into it, so it stays as mapped.
+        unsafe { Module::deserialize_file(engine, path) }
     } else if let Some(cache) = cache {
-        cache.module(engine, &bytes).map(|(module, outcome)| {
-            if let CacheOutcome::Compiled { saved: Err(e), .. } = outcome {
-                eprintln!("walmart: warning: the compiled module was not cached: {e}");
-            }
-            module
-        })
+        cache
+            .module_from_file(engine, path)
+            .map(|(module, outcome)| {
+                if let CacheOutcome::Compiled { saved: Err(e), .. } = outcome {
+                    eprintln!("walmart: warning: the compiled module was not cached: {e}");
+                }
+                module
+            })
     } else {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         Module::new(engine, &bytes)
     };
     module.map_err(|e| anyhow!("{}: {e}", path.display()))

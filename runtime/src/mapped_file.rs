@@ -1,0 +1,128 @@
+//! Files read by mapping them: a precompiled module's bytes are looked at
+//! where the page cache holds them, not copied into the heap, and the
+//! module keeps the part it needs later (its binary) as a view of the
+//! same mapping ([`WasmBytes`]).
+
+use std::fs::File;
+use std::ops::{Deref, Range};
+use std::os::fd::AsFd;
+use std::sync::Arc;
+
+/// A whole file mapped read-only and private, with the file kept open so
+/// that parts of it can be mapped again elsewhere (code, executable).
+///
+/// Its bytes are the file's as long as nobody changes the file: a
+/// truncation would make reading past the new end fault, and a write
+/// would show through. Only files nobody else writes are mapped (the
+/// module cache's entries, replaced by renaming, never rewritten; a
+/// precompiled file whose loading is `unsafe` for that reason among
+/// others).
+pub(crate) struct MappedFile {
+    ptr: *const u8,
+    len: usize,
+    file: File,
+}
+
+// SAFETY: the mapping is read-only for its whole life and owned by this
+// value; its bytes may be read from any thread.
+unsafe impl Send for MappedFile {}
+// SAFETY: as above; no interior mutability.
+unsafe impl Sync for MappedFile {}
+
+impl MappedFile {
+    /// Maps `file` whole. An empty file maps to no bytes.
+    pub(crate) fn new(file: File) -> std::io::Result<MappedFile> {
+        let len = usize::try_from(file.metadata()?.len())
+            .map_err(|_| std::io::Error::other("file larger than the address space"))?;
+        if len == 0 {
+            return Ok(MappedFile {
+                ptr: std::ptr::NonNull::dangling().as_ptr(),
+                len,
+                file,
+            });
+        }
+        // SAFETY: a private read-only mapping of an open descriptor; the
+        // result is checked.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                std::os::fd::AsRawFd::as_raw_fd(&file),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(MappedFile {
+            ptr: ptr as *const u8,
+            len,
+            file,
+        })
+    }
+
+    /// Where `part` (a slice of these bytes) lies in the file, for a code
+    /// memory to map it from there.
+    pub(crate) fn code_file<'a>(&'a self, part: &[u8]) -> walmart_jit::code_memory::CodeFile<'a> {
+        walmart_jit::code_memory::CodeFile {
+            fd: self.file.as_fd(),
+            offset: self.offset_of(part).start as u64,
+            len: self.len as u64,
+        }
+    }
+
+    /// The range `part`, a slice of these bytes, covers.
+    fn offset_of(&self, part: &[u8]) -> Range<usize> {
+        let start = (part.as_ptr() as usize).wrapping_sub(self.ptr as usize);
+        assert!(
+            start <= self.len && part.len() <= self.len - start,
+            "a slice of another buffer"
+        );
+        start..start + part.len()
+    }
+}
+
+impl Deref for MappedFile {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // SAFETY: `len` readable bytes at `ptr` for as long as `self`
+        // lives (or a dangling pointer with no bytes).
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Drop for MappedFile {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: the mapping is ours and no slice of it outlives
+            // `self` (they borrow it).
+            unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len) };
+        }
+    }
+}
+
+/// A module's binary: its own copy, or a view of the precompiled file it
+/// was loaded from.
+pub(crate) enum WasmBytes {
+    Owned(Vec<u8>),
+    Mapped(Arc<MappedFile>, Range<usize>),
+}
+
+impl WasmBytes {
+    /// The part `wasm` of `file`'s bytes, kept without copying.
+    pub(crate) fn view(file: &Arc<MappedFile>, wasm: &[u8]) -> WasmBytes {
+        WasmBytes::Mapped(file.clone(), file.offset_of(wasm))
+    }
+}
+
+impl Deref for WasmBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            WasmBytes::Owned(v) => v,
+            WasmBytes::Mapped(file, range) => &file[range.clone()],
+        }
+    }
+}
