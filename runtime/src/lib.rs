@@ -70,7 +70,7 @@ pub use limits::{
 pub use linker::{InstancePre, Linker, UnknownImports};
 pub use memory::{Memory, PAGE_SIZE};
 pub use module::{ExternType, Module};
-pub use module_cache::{CacheOutcome, ModuleCache};
+pub use module_cache::{CacheOutcome, ModuleCache, DEFAULT_CACHE_SIZE_LIMIT};
 pub use pooling::{InstanceAllocationStrategy, PoolingAllocationConfig};
 pub use shared_memory::SharedMemory;
 pub use store::{AsContext, AsContextMut, GcStats, Store, StoreInner};

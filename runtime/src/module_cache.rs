@@ -37,7 +37,17 @@ pub struct ModuleCache {
     dir: PathBuf,
     /// The directory as it was checked: entries are opened relative to it.
     fd: Arc<OwnedFd>,
+    /// The entries' total size past which saving one evicts the least
+    /// recently used (`None`: no bound).
+    size_limit: Option<u64>,
 }
+
+/// The cache's default bound on its entries' total size: 1 GiB.
+pub const DEFAULT_CACHE_SIZE_LIMIT: u64 = 1 << 30;
+
+/// A temporary file older than this is a crashed writer's, removed when
+/// entries are evicted.
+const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Where a module [`ModuleCache::module`] returned came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,7 +132,18 @@ impl ModuleCache {
         Ok(ModuleCache {
             dir,
             fd: Arc::new(fd),
+            size_limit: Some(DEFAULT_CACHE_SIZE_LIMIT),
         })
+    }
+
+    /// Bounds the entries' total size (default
+    /// [`DEFAULT_CACHE_SIZE_LIMIT`]; `None`: unbounded). Each entry saved
+    /// past the bound evicts the least recently used ones (loading an
+    /// entry marks it used) until the rest take three quarters of it at
+    /// most; the entry just saved is kept even when it alone is larger.
+    pub fn set_size_limit(&mut self, limit: Option<u64>) -> &mut ModuleCache {
+        self.size_limit = limit;
+        self
     }
 
     /// `$WALMART_CACHE_DIR`, else `$XDG_CACHE_HOME/walmart`, else
@@ -220,6 +241,9 @@ impl ModuleCache {
             .serialize()
             .map_err(|e| e.to_string())
             .and_then(|b| self.write_entry(name, &b));
+        if saved.is_ok() {
+            self.evict(name);
+        }
         Ok((module, CacheOutcome::Compiled { replaced, saved }))
     }
 
@@ -254,6 +278,11 @@ impl ModuleCache {
         if st.st_mode & libc::S_IFMT != libc::S_IFREG || !private(&st) {
             return Entry::Refused;
         }
+        // Marked used (its modification time now), so eviction keeps it
+        // over entries not loaded since; a failure only makes it older.
+        // SAFETY: an open descriptor of the user's own file; a null
+        // `times` means now.
+        unsafe { libc::futimens(fd.as_raw_fd(), std::ptr::null()) };
         // Mapped, not read: entries are replaced by renaming, never
         // written into, so the bytes stay as they are while mapped.
         match MappedFile::new(File::from(fd)) {
@@ -322,6 +351,68 @@ impl ModuleCache {
             return Err(e);
         }
         Ok(())
+    }
+}
+
+impl ModuleCache {
+    /// Past the size limit, removes the least recently used entries but
+    /// `keep` until the rest fit three quarters of it, and, in any case,
+    /// temporary files a crashed writer left. Listed and removed through
+    /// the checked directory's descriptor; an entry another process
+    /// removed first, or one it maps, is no matter (a mapped file lives
+    /// on unnamed).
+    fn evict(&self, keep: &str) {
+        let Some(limit) = self.size_limit else {
+            return;
+        };
+        let Ok(listing) = fs::read_dir(format!("/proc/self/fd/{}", self.fd.as_raw_fd())) else {
+            return;
+        };
+        let now = std::time::SystemTime::now();
+        let mut entries = Vec::new();
+        let mut total = 0u64;
+        for e in listing.flatten() {
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let Ok(meta) = e.metadata() else { continue };
+            if !meta.is_file() {
+                continue;
+            }
+            let modified = meta.modified().unwrap_or(now);
+            if name.ends_with(".tmp") {
+                if now
+                    .duration_since(modified)
+                    .is_ok_and(|age| age > STALE_TEMPORARY)
+                {
+                    self.remove(name);
+                }
+            } else if name.ends_with(".cwasm") {
+                total += meta.len();
+                if name != keep {
+                    entries.push((modified, meta.len(), name.to_string()));
+                }
+            }
+        }
+        if total <= limit {
+            return;
+        }
+        entries.sort();
+        let target = limit / 4 * 3;
+        for (_, len, name) in entries {
+            if total <= target {
+                break;
+            }
+            self.remove(&name);
+            total -= len;
+        }
+    }
+
+    /// Unlinks `name` in the cache's directory.
+    fn remove(&self, name: &str) {
+        if let Ok(c) = CString::new(name) {
+            // SAFETY: a NUL-terminated name, an open directory descriptor.
+            unsafe { libc::unlinkat(self.fd.as_raw_fd(), c.as_ptr(), 0) };
+        }
     }
 }
 

@@ -2393,6 +2393,26 @@ fn run_with_a_cache_compiles_once() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(std::fs::read_dir(&env_cache).unwrap().count(), 1);
+    // A size limit one entry fills: saving another evicts the first.
+    let limited = |limit: &str, extra: &[&str]| {
+        let mut args = vec!["run", "--cache-dir", cache_arg, "--cache-size-limit", limit];
+        args.extend_from_slice(extra);
+        args.extend([fixture("hello.wasm").leak() as &str, "7"]);
+        walmart(&args)
+    };
+    let out = limited("1K", &["-O", "opt-level=0"]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1);
+    let out = limited("none", &[]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 2);
+    let out = limited("lots", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--cache-size-limit lots") && err.lines().count() == 1,
+        "{err}"
+    );
     // A directory others may write is refused, in one line.
     std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
     let out = run();

@@ -631,3 +631,103 @@ fn the_compatibility_hash_tells_engines_apart_as_loading_does() {
     // SAFETY: written by this build just now.
     unsafe { Module::deserialize(&Engine::new(&max_stack).unwrap(), &saved) }.unwrap();
 }
+
+/// Past its size limit, saving an entry evicts the least recently used
+/// ones (loading one marks it used) down to three quarters of the limit,
+/// keeping the one just saved; temporary files older than an hour (a
+/// crashed writer's) go too, younger ones stay.
+#[test]
+fn the_module_cache_evicts_the_least_recently_used_past_its_limit() {
+    use std::time::{Duration, SystemTime};
+    use walmart::{CacheOutcome, ModuleCache};
+    let dir = std::env::temp_dir().join(format!("walmart-cache-evict-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cache = ModuleCache::new(&dir).unwrap();
+    cache.set_size_limit(None);
+    let engine = Engine::new(&Config::new()).unwrap();
+    let text = |i: i32| format!("(module (func (export \"f\") (result i32) i32.const {i}))");
+    let listing = || -> std::collections::BTreeSet<std::path::PathBuf> {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect()
+    };
+    // Four entries, made older the earlier they were saved.
+    let mut entries = Vec::new();
+    for i in 0..4 {
+        let before = listing();
+        cache.module(&engine, text(i).as_bytes()).unwrap();
+        let new: Vec<_> = listing().difference(&before).cloned().collect();
+        assert_eq!(new.len(), 1);
+        entries.push(new[0].clone());
+    }
+    let now = SystemTime::now();
+    for (i, e) in entries.iter().enumerate() {
+        let age = Duration::from_secs(400 - 100 * i as u64);
+        std::fs::File::options()
+            .write(true)
+            .open(e)
+            .unwrap()
+            .set_modified(now - age)
+            .unwrap();
+    }
+    let size = entries
+        .iter()
+        .map(|e| std::fs::metadata(e).unwrap().len())
+        .max()
+        .unwrap();
+    let (stale, fresh) = (dir.join("x.cwasm.1-2-3.tmp"), dir.join("y.cwasm.4-5-6.tmp"));
+    for t in [&stale, &fresh] {
+        std::fs::write(t, b"partial").unwrap();
+    }
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(now - Duration::from_secs(7200))
+        .unwrap();
+    // Room for four and a half: a fifth entry evicts down to about three.
+    cache.set_size_limit(Some(size * 9 / 2));
+    // The oldest is loaded, so it is the most recently used but one.
+    let (module, outcome) = cache.module(&engine, text(0).as_bytes()).unwrap();
+    assert_eq!(outcome, CacheOutcome::Hit);
+    drop(module);
+    let before = listing();
+    cache.module(&engine, text(4).as_bytes()).unwrap();
+    let after = listing();
+    let newest = after.difference(&before).next().unwrap().clone();
+    let kept: Vec<_> = entries.iter().map(|e| after.contains(e)).collect();
+    // 5 entries > 4.5: the least recently used go (1, then 2) until at
+    // most 3.375 remain: 0 (just loaded), 3 and the newest.
+    assert_eq!(kept, [true, false, false, true], "{after:?}");
+    assert!(after.contains(&newest));
+    assert!(
+        !after.contains(&stale) && after.contains(&fresh),
+        "{after:?}"
+    );
+    // Unbounded, nothing goes.
+    cache.set_size_limit(None);
+    let count = listing().len();
+    cache.module(&engine, text(5).as_bytes()).unwrap();
+    assert_eq!(listing().len(), count + 1);
+    // An entry larger than the limit alone is still saved and used.
+    cache.set_size_limit(Some(1));
+    let (_, outcome) = cache.module(&engine, text(6).as_bytes()).unwrap();
+    assert!(matches!(
+        outcome,
+        CacheOutcome::Compiled { saved: Ok(()), .. }
+    ));
+    assert_eq!(
+        cache.module(&engine, text(6).as_bytes()).unwrap().1,
+        CacheOutcome::Hit
+    );
+    assert_eq!(
+        listing()
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+            .count(),
+        1
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

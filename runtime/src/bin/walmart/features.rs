@@ -250,7 +250,7 @@ fn parse_duration(text: &str) -> Option<Duration> {
 
 /// `N`, `NK`, `NM` or `NG` (KiB, MiB, GiB) as bytes; `None` when malformed
 /// or past `usize`.
-fn parse_bytes(text: &str) -> Option<usize> {
+pub(crate) fn parse_bytes(text: &str) -> Option<usize> {
     let (digits, shift) = match text.as_bytes().last()? {
         b'K' | b'k' => (&text[..text.len() - 1], 10),
         b'M' | b'm' => (&text[..text.len() - 1], 20),

@@ -42,6 +42,11 @@ pub struct RunArgs {
     /// The cache's directory (implies --cache).
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+    /// Bound the cache's entries' total size (K, M, G suffixes; default
+    /// 1G; `none`: unbounded): saving an entry past it removes the least
+    /// recently used. Implies --cache
+    #[arg(long, value_name = "BYTES|none")]
+    cache_size_limit: Option<String>,
     /// Define the function imports WASI does not offer as functions that
     /// fail (a trap naming the import) when called, so the module runs
     /// until it calls one.
@@ -270,13 +275,24 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.code.attest_sync && args.attest_interval.is_some() {
         bail!("--attest-interval paces asynchronous snapshots; --attest-sync snapshots at every hook after a write");
     }
-    let cache = match (&args.cache_dir, args.cache) {
+    let limit = match args.cache_size_limit.as_deref() {
+        None => Some(walmart::DEFAULT_CACHE_SIZE_LIMIT),
+        Some("none") => None,
+        Some(text) => Some(crate::features::parse_bytes(text).ok_or_else(|| {
+            anyhow!("--cache-size-limit {text}: expected BYTES (K, M, G suffixes) or none")
+        })? as u64),
+    };
+    let cached = args.cache || args.cache_size_limit.is_some();
+    let mut cache = match (&args.cache_dir, cached) {
         (Some(dir), _) => Some(ModuleCache::new(dir)?),
         (None, true) => Some(ModuleCache::new(ModuleCache::default_dir().ok_or_else(|| {
             anyhow!("--cache: no cache directory (set WALMART_CACHE_DIR or HOME, or pass --cache-dir)")
         })?)?),
         (None, false) => None,
     };
+    if let Some(cache) = &mut cache {
+        cache.set_size_limit(limit);
+    }
     let module =
         crate::compile::load_module(&engine, &args.file, args.allow_precompiled, cache.as_ref())?;
     let mut preloads = Vec::new();
