@@ -35,6 +35,8 @@
 //! one, whose code runs as it is (loading a precompiled module is
 //! `unsafe` in the runtime's API for that reason).
 
+use std::borrow::Cow;
+
 use cranelift_codegen::binemit::Reloc;
 
 use crate::code_memory::{CodeImage, PlacedFunction, RelocTarget, Relocation};
@@ -72,9 +74,25 @@ impl Artifact<'_> {
     /// The code as [`crate::Compiler::place_compiled`] takes it.
     pub fn image(&self) -> CodeImage<'_> {
         CodeImage {
+            relocs: Cow::Borrowed(&self.relocs),
+            ..self.image_parts()
+        }
+    }
+
+    /// [`Artifact::image`], the relocations moved out of the artifact
+    /// rather than borrowed (placing keeps them, uncopied).
+    pub fn take_image(&mut self) -> CodeImage<'_> {
+        CodeImage {
+            relocs: Cow::Owned(std::mem::take(&mut self.relocs)),
+            ..self.image_parts()
+        }
+    }
+
+    fn image_parts(&self) -> CodeImage<'_> {
+        CodeImage {
             code: self.code,
             sites: self.sites,
-            relocs: &self.relocs,
+            relocs: Cow::Borrowed(&[]),
             functions: &self.functions,
             placed: true,
         }
@@ -104,7 +122,7 @@ pub fn encode(fingerprint: &str, wasm: &[u8], facts: ModuleFacts, image: CodeIma
     w.bytes(image.code);
     w.bytes(image.sites);
     w.u32(image.relocs.len() as u32);
-    for r in image.relocs {
+    for r in image.relocs.iter() {
         w.u32(r.offset);
         w.u8(reloc_kind_code(r.kind));
         let (tag, target) = match r.target {
@@ -370,7 +388,7 @@ mod tests {
             CodeImage {
                 code: &self.code,
                 sites: &self.sites,
-                relocs: &self.relocs,
+                relocs: Cow::Borrowed(&self.relocs),
                 functions: &self.functions,
                 placed: false,
             }
@@ -497,7 +515,7 @@ mod tests {
         let empty = CodeImage {
             code: &[],
             sites: &[],
-            relocs: &[],
+            relocs: Cow::Borrowed(&[]),
             functions: &[],
             placed: false,
         };

@@ -9,6 +9,7 @@
 //! large copies ([`CodeImage`]) rather than three vectors per function,
 //! its code mapped from the file where it can be ([`CodeFile`]).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::{Arc, RwLock};
@@ -32,7 +33,7 @@ pub struct FunctionInfo {
 #[derive(Debug, Default, Clone)]
 pub struct DebugNames {
     pub module: Option<String>,
-    pub funcs: Arc<std::collections::HashMap<u32, String>>,
+    pub funcs: Arc<crate::module_info::FuncNames>,
     /// The module's DWARF line tables, if it carries them.
     pub lines: Option<Arc<crate::debug_lines::DebugLines>>,
 }
@@ -103,11 +104,13 @@ pub struct PlacedFunction {
 /// functions' code laid out as placed (the bytes relocations write are
 /// overwritten when placing), every function's encoded sites, every
 /// relocation, and the table of functions.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CodeImage<'a> {
     pub code: &'a [u8],
     pub sites: &'a [u8],
-    pub relocs: &'a [Relocation],
+    /// Owned where the caller can give them up (a decoded file's), so
+    /// placing keeps them without a copy.
+    pub relocs: Cow<'a, [Relocation]>,
     pub functions: &'a [PlacedFunction],
     /// The code holds what an earlier placement's relocations wrote
     /// ([`CodeMemory::image`]): the PC-relative fields, which point within
@@ -129,8 +132,93 @@ pub struct CodeFile<'a> {
     pub fd: BorrowedFd<'a>,
     /// The code's first byte in the file.
     pub offset: u64,
+    /// The sites' first byte in the file (they are mapped read-only from
+    /// there, not copied).
+    pub sites_offset: u64,
     /// The file's length.
     pub len: u64,
+}
+
+/// A code memory's encoded sites: its own copy, or mapped read-only from
+/// the precompiled file they were loaded from.
+#[derive(Debug)]
+enum SitesBytes {
+    Owned(Box<[u8]>),
+    /// `len` bytes at `base + skip` of a mapping of `mapped` bytes.
+    Mapped {
+        base: *mut u8,
+        mapped: usize,
+        skip: usize,
+        len: usize,
+    },
+}
+
+impl SitesBytes {
+    /// The sites `sites`, mapped from where `file` holds them when it
+    /// can, else copied.
+    fn new(sites: &[u8], file: Option<CodeFile<'_>>) -> SitesBytes {
+        let owned = || SitesBytes::Owned(sites.into());
+        let Some(file) = file else {
+            return owned();
+        };
+        let page = page_size() as u64;
+        let start = file.sites_offset / page * page;
+        let skip = (file.sites_offset - start) as usize;
+        let fits = file
+            .sites_offset
+            .checked_add(sites.len() as u64)
+            .is_some_and(|end| end <= file.len);
+        let (Ok(offset), true, false) = (libc::off_t::try_from(start), fits, sites.is_empty())
+        else {
+            return owned();
+        };
+        let mapped = skip + sites.len();
+        // SAFETY: a private read-only mapping of an open descriptor whose
+        // pages each hold some of the file (the sites lie inside it); the
+        // result is checked.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                mapped,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.fd.as_raw_fd(),
+                offset,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return owned();
+        }
+        SitesBytes::Mapped {
+            base: base as *mut u8,
+            mapped,
+            skip,
+            len: sites.len(),
+        }
+    }
+}
+
+impl std::ops::Deref for SitesBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            SitesBytes::Owned(b) => b,
+            // SAFETY: `len` readable bytes at `base + skip`, mapped for as
+            // long as `self` lives.
+            SitesBytes::Mapped {
+                base, skip, len, ..
+            } => unsafe { std::slice::from_raw_parts(base.add(*skip), *len) },
+        }
+    }
+}
+
+impl Drop for SitesBytes {
+    fn drop(&mut self) {
+        if let SitesBytes::Mapped { base, mapped, .. } = *self {
+            // SAFETY: the mapping is ours; no slice of it outlives `self`.
+            unsafe { libc::munmap(base as *mut libc::c_void, mapped) };
+        }
+    }
 }
 
 /// A block of read-only executable memory holding some functions.
@@ -141,7 +229,7 @@ pub struct CodeMemory {
     /// The image's length (the mapping is rounded up to pages).
     len: usize,
     functions: Vec<PlacedFunction>,
-    sites: Box<[u8]>,
+    sites: SitesBytes,
     /// Kept so the code can be stored again ([`CodeMemory::image`]).
     relocs: Vec<Relocation>,
     names: DebugNames,
@@ -200,7 +288,7 @@ impl CodeMemory {
         let image = CodeImage {
             code: &code,
             sites: &sites,
-            relocs: &relocs,
+            relocs: Cow::Owned(relocs),
             functions: &placed,
             placed: false,
         };
@@ -225,6 +313,8 @@ impl CodeMemory {
         file: Option<CodeFile<'_>>,
     ) -> Result<Arc<CodeMemory>, CompileError> {
         check_table(&image)?;
+        let (image_code, image_sites, image_functions, placed) =
+            (image.code, image.sites, image.functions, image.placed);
         let mapped = image.code.len().max(1).next_multiple_of(page_size());
         let from_file = file.and_then(|f| map_file(f, image.code.len(), mapped));
         let ptr = match from_file {
@@ -237,8 +327,8 @@ impl CodeMemory {
             mapped,
             len: image.code.len(),
             functions: image.functions.to_vec(),
-            sites: image.sites.into(),
-            relocs: image.relocs.to_vec(),
+            sites: SitesBytes::new(image.sites, file),
+            relocs: image.relocs.into_owned(),
             names,
             passes_exceptions,
         };
@@ -266,7 +356,7 @@ impl CodeMemory {
                     }
                     RelocTarget::SelfOffset(_) => return Err(bad("target past the function")),
                 };
-                if !(image.placed && pc_relative(r.kind)) {
+                if !(placed && pc_relative(r.kind)) {
                     apply_reloc(at, r.kind, target, r.addend)?;
                 }
             }
@@ -284,7 +374,15 @@ impl CodeMemory {
             if from_file.is_some() {
                 // A file system mounted `noexec`: place a copy instead.
                 let names = std::mem::take(&mut memory.names);
+                let relocs = std::mem::take(&mut memory.relocs);
                 drop(memory);
+                let image = CodeImage {
+                    code: image_code,
+                    sites: image_sites,
+                    relocs: Cow::Owned(relocs),
+                    functions: image_functions,
+                    placed,
+                };
                 return CodeMemory::from_image(image, names, passes_exceptions, None);
             }
             return Err(CompileError::CodeMemory(error.to_string()));
@@ -322,7 +420,7 @@ impl CodeMemory {
             // and lives as long as `self`.
             code: unsafe { std::slice::from_raw_parts(self.ptr, self.len) },
             sites: &self.sites,
-            relocs: &self.relocs,
+            relocs: Cow::Borrowed(&self.relocs),
             functions: &self.functions,
             placed: true,
         }
@@ -628,7 +726,7 @@ pub fn lookup_frame(pc: usize) -> Option<FrameInfo> {
         let wasm_offset = code.sites_of(f).wasm_offset_at(off);
         Some(FrameInfo {
             func_index,
-            func_name: code.names.funcs.get(&func_index).cloned(),
+            func_name: code.names.funcs.get(&func_index).map(str::to_string),
             module_name: code.names.module.clone(),
             wasm_offset,
             lines: code.names.lines.clone(),

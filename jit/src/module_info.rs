@@ -541,7 +541,7 @@ pub struct ModuleInfo {
     pub data: Vec<DataSegment>,
     /// Function names from the `name` custom section (shared with the
     /// code's [`crate::code_memory::DebugNames`]).
-    pub func_names: std::sync::Arc<HashMap<u32, String>>,
+    pub func_names: std::sync::Arc<FuncNames>,
     /// The custom sections of DWARF debug information (`.debug_*`): each
     /// name and the range of its contents in the module.
     pub debug_sections: Vec<(String, std::ops::Range<usize>)>,
@@ -627,7 +627,7 @@ impl ModuleInfo {
 
     /// [`ModuleInfo::allocator_role`], worked out.
     fn find_allocator_role(&self, func: u32) -> Option<crate::vmctx::AllocRole> {
-        let by_name = self.func_names.get(&func).map(String::as_str);
+        let by_name = self.func_names.get(&func);
         let by_export = || {
             self.exports
                 .iter()
@@ -1165,10 +1165,61 @@ fn element(
     Ok(ElemSegment { mode, ty, items })
 }
 
+/// Function names by index, as the name section gives them: one buffer
+/// of text and each name's place in it, rather than a string each (a
+/// large C++ program names tens of thousands of functions, and a module
+/// loaded precompiled reads them all again).
+#[derive(Debug, Default, Clone)]
+pub struct FuncNames {
+    text: String,
+    /// (function index, start, end in `text`), by index.
+    names: Vec<(u32, u32, u32)>,
+}
+
+impl FuncNames {
+    /// The name of function `index`, if it has one. (Takes a reference
+    /// as a map's `get` does.)
+    pub fn get(&self, index: &u32) -> Option<&str> {
+        let i = self.names.binary_search_by_key(index, |n| n.0).ok()?;
+        let (_, start, end) = self.names[i];
+        Some(&self.text[start as usize..end as usize])
+    }
+
+    /// Whether no function is named.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// How many functions are named.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Names function `index` (a later name for the same index wins).
+    fn insert(&mut self, index: u32, name: &str) {
+        let start = self.text.len() as u32;
+        self.text.push_str(name);
+        self.names.push((index, start, self.text.len() as u32));
+    }
+
+    /// Orders the names by index for `get`, the last of any duplicates
+    /// kept (the name section lists them in order, but a module may not).
+    fn finish(&mut self) {
+        if !self.names.is_sorted_by(|a, b| a.0 < b.0) {
+            // Stable: duplicates keep their order, and the last is kept.
+            self.names.sort_by_key(|n| n.0);
+            self.names.reverse();
+            self.names.dedup_by_key(|n| n.0);
+            self.names.reverse();
+        }
+    }
+}
+
 fn read_names(
     info: &mut ModuleInfo,
     names: wasmparser::NameSectionReader<'_>,
 ) -> Result<(), wasmparser::BinaryReaderError> {
+    let mut funcs = FuncNames::default();
     for name in names {
         match name? {
             wasmparser::Name::Module { name, .. } => info.name = Some(name.to_string()),
@@ -1183,12 +1234,40 @@ fn read_names(
                         naming.name,
                         "malloc_usable_size" | "dlmalloc_usable_size" | "dlrealloc_in_place"
                     );
-                    std::sync::Arc::make_mut(&mut info.func_names)
-                        .insert(naming.index, naming.name.to_string());
+                    funcs.insert(naming.index, naming.name);
                 }
             }
             _ => {}
         }
     }
+    funcs.finish();
+    info.func_names = std::sync::Arc::new(funcs);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FuncNames;
+
+    #[test]
+    fn func_names_are_found_by_index_the_last_of_duplicates_kept() {
+        let mut names = FuncNames::default();
+        for (i, n) in [(3, "c"), (0, "a"), (7, "g"), (3, "c2"), (1, "")] {
+            names.insert(i, n);
+        }
+        names.finish();
+        assert_eq!(names.len(), 4);
+        assert_eq!(names.get(&3), Some("c2"));
+        assert_eq!(names.get(&0), Some("a"));
+        assert_eq!(names.get(&1), Some(""));
+        assert_eq!(names.get(&7), Some("g"));
+        assert_eq!(names.get(&2), None);
+        let mut ordered = FuncNames::default();
+        for i in 0..100u32 {
+            ordered.insert(i, &format!("f{i}"));
+        }
+        ordered.finish();
+        assert!((0..100).all(|i| ordered.get(&i) == Some(format!("f{i}").as_str())));
+        assert!(FuncNames::default().is_empty() && FuncNames::default().get(&0).is_none());
+    }
 }

@@ -1,6 +1,7 @@
 //! Placing code whose relocations come from a file (a precompiled
 //! module): every bad relocation is an error, never a write outside the
-//! function or an arithmetic panic.
+//! function or an arithmetic panic; code and sites mapped from the file
+//! are what a copy places.
 
 use cranelift_codegen::binemit::Reloc;
 use walmart_jit::code_memory::{
@@ -103,7 +104,7 @@ fn tables_that_do_not_describe_the_image_are_errors() {
         let image = CodeImage {
             code: &code,
             sites: &sites,
-            relocs: &relocs,
+            relocs: std::borrow::Cow::Borrowed(&relocs),
             functions,
             placed: false,
         };
@@ -185,10 +186,13 @@ fn code_mapped_from_a_file_is_the_code_copied() {
             .place_compiled(a.wasm, &info, a.image(), a.facts, code_file)
             .unwrap()
     };
+    // How many mappings of the file there are: code and sites.
     let maps_file = || {
         std::fs::read_to_string("/proc/self/maps")
             .unwrap()
-            .contains(path.to_str().unwrap())
+            .lines()
+            .filter(|l| l.contains(path.to_str().unwrap()))
+            .count()
     };
     let copied = place(None);
     let code_of = |m: &walmart_jit::CompiledModule| -> Vec<Vec<u8>> {
@@ -202,32 +206,50 @@ fn code_mapped_from_a_file_is_the_code_copied() {
             })
             .collect()
     };
+    let sites_offset = a.sites.as_ptr() as u64 - bytes.as_ptr() as u64;
     let whole = CodeFile {
         fd: file.as_fd(),
         offset: a.code_offset as u64,
+        sites_offset,
         len: bytes.len() as u64,
     };
     for (code_file, mapped) in [
-        (whole, true),
+        (whole, 2),
         (
             CodeFile {
                 offset: whole.offset + 1,
                 ..whole
             },
-            false,
+            1,
         ),
         (
             CodeFile {
                 len: whole.offset + 1,
                 ..whole
             },
-            false,
+            0,
         ),
     ] {
-        assert!(!maps_file());
+        assert_eq!(maps_file(), 0);
         let placed = place(Some(code_file));
         assert_eq!(maps_file(), mapped, "{code_file:?}");
         let (ours, theirs) = (code_of(&placed), code_of(&copied));
+        // The trap sites read the same, mapped or copied.
+        let mut traps = 0;
+        for (i, f) in a.functions.iter().enumerate() {
+            for at in 0..f.len {
+                let pc =
+                    |m: &walmart_jit::CompiledModule| m.code.function_ptr(i) as usize + at as usize;
+                let trap = walmart_jit::code_memory::lookup_trap(pc(&placed));
+                assert_eq!(
+                    trap,
+                    walmart_jit::code_memory::lookup_trap(pc(&copied)),
+                    "function {i}, byte {at}"
+                );
+                traps += usize::from(trap.is_some());
+            }
+        }
+        assert!(traps > 0);
         for (i, f) in a.functions.iter().enumerate() {
             let absolute: Vec<_> = a.relocs[f.relocs_start as usize..f.relocs_end as usize]
                 .iter()

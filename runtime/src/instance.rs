@@ -108,7 +108,7 @@ pub(crate) fn hook_site_of(
     };
     let info = data.module.info();
     site.func = Some(index);
-    site.name = info.func_names.get(&index).cloned().or_else(|| {
+    site.name = info.func_names.get(&index).map(str::to_string).or_else(|| {
         info.exports.iter().find_map(|(name, kind)| {
             matches!(kind, walmart_jit::module_info::ExportKind::Func(f) if *f == index)
                 .then(|| name.clone())

@@ -63,12 +63,17 @@ impl MappedFile {
         })
     }
 
-    /// Where `part` (a slice of these bytes) lies in the file, for a code
-    /// memory to map it from there.
-    pub(crate) fn code_file<'a>(&'a self, part: &[u8]) -> walmart_jit::code_memory::CodeFile<'a> {
+    /// Where `code` and `sites` (slices of these bytes) lie in the file,
+    /// for a code memory to map them from there.
+    pub(crate) fn code_file<'a>(
+        &'a self,
+        code: &[u8],
+        sites: &[u8],
+    ) -> walmart_jit::code_memory::CodeFile<'a> {
         walmart_jit::code_memory::CodeFile {
             fd: self.file.as_fd(),
-            offset: self.offset_of(part).start as u64,
+            offset: self.offset_of(code).start as u64,
+            sites_offset: self.offset_of(sites).start as u64,
             len: self.len as u64,
         }
     }

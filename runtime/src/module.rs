@@ -230,7 +230,7 @@ impl Module {
         bytes: &[u8],
         file: Option<&Arc<MappedFile>>,
     ) -> Result<Module> {
-        let artifact = artifact::decode(bytes)?;
+        let mut artifact = artifact::decode(bytes)?;
         let fingerprint = engine.fingerprint();
         if artifact.fingerprint != fingerprint {
             return Err(CompileError::Artifact(fingerprint_mismatch(
@@ -244,18 +244,15 @@ impl Module {
         let (kept, code_file) = match file {
             Some(file) => (
                 WasmBytes::view(file, wasm),
-                Some(file.code_file(artifact.code)),
+                Some(file.code_file(artifact.code, artifact.sites)),
             ),
             None => (WasmBytes::Owned(wasm.to_vec()), None),
         };
+        let facts = artifact.facts;
         Module::assemble(engine, info, kept, |info| {
-            engine.compiler().place_compiled(
-                wasm,
-                info,
-                artifact.image(),
-                artifact.facts,
-                code_file,
-            )
+            engine
+                .compiler()
+                .place_compiled(wasm, info, artifact.take_image(), facts, code_file)
         })
     }
 

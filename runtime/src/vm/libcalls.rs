@@ -247,7 +247,7 @@ extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) ->
             walmart_attest::HookKind::FunctionEntry
         },
         func: Some(func),
-        name: module.info().func_names.get(&func).cloned(),
+        name: module.info().func_names.get(&func).map(str::to_string),
         offset: Some(offset),
     };
     if point == vmctx::HookPoint::HeapCheck as u32 {

@@ -272,7 +272,7 @@ fn report_access(
     let module = inst.module.info();
     let mut frames = vec![backtrace::Frame {
         func_index: func,
-        func_name: module.func_names.get(&func).cloned(),
+        func_name: module.func_names.get(&func).map(str::to_string),
         module_name: module.name.clone(),
         wasm_offset: Some(offset),
         lines: inst.module.inner.compiled.code.debug_lines(),
@@ -424,7 +424,7 @@ fn report(
     if let Some(t) = store.tag_trace.as_mut() {
         t.violation(found.kind, found.address);
     }
-    let name = func.and_then(|f| inst.module.info().func_names.get(&f).cloned());
+    let name = func.and_then(|f| inst.module.info().func_names.get(&f).map(str::to_string));
     let event = Event {
         time: Event::now(),
         policy: walmart_attest::Policy::Tags,
