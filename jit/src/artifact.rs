@@ -105,7 +105,17 @@ pub fn is_precompiled(bytes: &[u8]) -> bool {
 }
 
 /// Writes a precompiled module of code placed as `image`.
+///
+/// # Panics
+///
+/// When `image` is not [`CodeImage::placed`]: a file's image is read back
+/// as placed (its PC-relative fields are not written again), so its code
+/// must hold them ([`crate::code_memory::CodeMemory::image`]'s does).
 pub fn encode(fingerprint: &str, wasm: &[u8], facts: ModuleFacts, image: CodeImage<'_>) -> Vec<u8> {
+    assert!(
+        image.placed,
+        "a precompiled module's code must be as placed (CodeMemory::image)"
+    );
     let size = wasm.len() + image.code.len() + image.sites.len() + 18 * image.relocs.len();
     let mut w = Writer(Vec::with_capacity(size + 33 * image.functions.len() + 1024));
     w.0.extend_from_slice(MAGIC);
@@ -390,7 +400,7 @@ mod tests {
                 sites: &self.sites,
                 relocs: Cow::Borrowed(&self.relocs),
                 functions: &self.functions,
-                placed: false,
+                placed: true,
             }
         }
     }
@@ -517,7 +527,7 @@ mod tests {
             sites: &[],
             relocs: Cow::Borrowed(&[]),
             functions: &[],
-            placed: false,
+            placed: true,
         };
         let mut bytes = encode("", b"", ModuleFacts::default(), empty);
         let at = bytes.len() - 4;

@@ -121,8 +121,8 @@ pub struct CodeImage<'a> {
 
 /// Where an image's code lies in a file, so that placing it maps the
 /// file's pages (private, copied on write) rather than copying them: the
-/// pages a run never executes are never read, and those relocations do
-/// not write stay shared with the page cache.
+/// pages relocations do not write stay shared with the page cache, and
+/// are faulted in only as the code runs.
 ///
 /// The file must not change while the code lives: a page not yet read
 /// would show the change (the caller's promise, as for any precompiled

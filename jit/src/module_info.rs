@@ -1219,7 +1219,20 @@ fn read_names(
     info: &mut ModuleInfo,
     names: wasmparser::NameSectionReader<'_>,
 ) -> Result<(), wasmparser::BinaryReaderError> {
-    let mut funcs = FuncNames::default();
+    // Added to the names of any section before (later names win), and
+    // kept as far as they were read when the section turns out malformed.
+    let mut funcs = std::mem::take(std::sync::Arc::make_mut(&mut info.func_names));
+    let read = read_names_into(info, &mut funcs, names);
+    funcs.finish();
+    info.func_names = std::sync::Arc::new(funcs);
+    read
+}
+
+fn read_names_into(
+    info: &mut ModuleInfo,
+    funcs: &mut FuncNames,
+    names: wasmparser::NameSectionReader<'_>,
+) -> Result<(), wasmparser::BinaryReaderError> {
     for name in names {
         match name? {
             wasmparser::Name::Module { name, .. } => info.name = Some(name.to_string()),
@@ -1240,8 +1253,6 @@ fn read_names(
             _ => {}
         }
     }
-    funcs.finish();
-    info.func_names = std::sync::Arc::new(funcs);
     Ok(())
 }
 

@@ -8,8 +8,8 @@ use std::ops::{Deref, Range};
 use std::os::fd::AsFd;
 use std::sync::Arc;
 
-/// A whole file mapped read-only and private, with the file kept open so
-/// that parts of it can be mapped again elsewhere (code, executable).
+/// A whole file mapped read-only and private. (The mapping holds the file,
+/// not a descriptor: a module loaded from it keeps no descriptor open.)
 ///
 /// Its bytes are the file's as long as nobody changes the file: a
 /// truncation would make reading past the new end fault, and a write
@@ -20,7 +20,6 @@ use std::sync::Arc;
 pub(crate) struct MappedFile {
     ptr: *const u8,
     len: usize,
-    file: File,
 }
 
 // SAFETY: the mapping is read-only for its whole life and owned by this
@@ -31,14 +30,13 @@ unsafe impl Sync for MappedFile {}
 
 impl MappedFile {
     /// Maps `file` whole. An empty file maps to no bytes.
-    pub(crate) fn new(file: File) -> std::io::Result<MappedFile> {
+    pub(crate) fn new(file: &File) -> std::io::Result<MappedFile> {
         let len = usize::try_from(file.metadata()?.len())
             .map_err(|_| std::io::Error::other("file larger than the address space"))?;
         if len == 0 {
             return Ok(MappedFile {
                 ptr: std::ptr::NonNull::dangling().as_ptr(),
                 len,
-                file,
             });
         }
         // SAFETY: a private read-only mapping of an open descriptor; the
@@ -49,7 +47,7 @@ impl MappedFile {
                 len,
                 libc::PROT_READ,
                 libc::MAP_PRIVATE,
-                std::os::fd::AsRawFd::as_raw_fd(&file),
+                std::os::fd::AsRawFd::as_raw_fd(file),
                 0,
             )
         };
@@ -59,19 +57,19 @@ impl MappedFile {
         Ok(MappedFile {
             ptr: ptr as *const u8,
             len,
-            file,
         })
     }
 
-    /// Where `code` and `sites` (slices of these bytes) lie in the file,
-    /// for a code memory to map them from there.
+    /// Where `code` and `sites` (slices of these bytes) lie in `file`,
+    /// the file mapped, for a code memory to map them from there.
     pub(crate) fn code_file<'a>(
-        &'a self,
+        &self,
+        file: &'a File,
         code: &[u8],
         sites: &[u8],
     ) -> walmart_jit::code_memory::CodeFile<'a> {
         walmart_jit::code_memory::CodeFile {
-            fd: self.file.as_fd(),
+            fd: file.as_fd(),
             offset: self.offset_of(code).start as u64,
             sites_offset: self.offset_of(sites).start as u64,
             len: self.len as u64,

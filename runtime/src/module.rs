@@ -228,7 +228,7 @@ impl Module {
     fn load_precompiled(
         engine: &Engine,
         bytes: &[u8],
-        file: Option<&Arc<MappedFile>>,
+        file: Option<(&Arc<MappedFile>, &std::fs::File)>,
     ) -> Result<Module> {
         let mut artifact = artifact::decode(bytes)?;
         let fingerprint = engine.fingerprint();
@@ -242,9 +242,9 @@ impl Module {
         let wasm = artifact.wasm;
         let info = module_info::parse_precompiled(wasm, engine.compiler().config().proposals)?;
         let (kept, code_file) = match file {
-            Some(file) => (
-                WasmBytes::view(file, wasm),
-                Some(file.code_file(artifact.code, artifact.sites)),
+            Some((mapped, file)) => (
+                WasmBytes::view(mapped, wasm),
+                Some(mapped.code_file(file, artifact.code, artifact.sites)),
             ),
             None => (WasmBytes::Owned(wasm.to_vec()), None),
         };
@@ -265,14 +265,16 @@ impl Module {
     /// the module lives (a page not yet read would show the change).
     pub(crate) unsafe fn deserialize_mapped(
         engine: &Engine,
-        file: Arc<MappedFile>,
+        mapped: Arc<MappedFile>,
+        file: &std::fs::File,
     ) -> Result<Module> {
-        Module::load_precompiled(engine, &file, Some(&file))
+        Module::load_precompiled(engine, &mapped, Some((&mapped, file)))
     }
 
     /// [`Module::deserialize`] of a file's contents. A regular file is
-    /// mapped, not read: its code runs from the file's pages (those a run
-    /// never executes are never read), and the module keeps the mapping.
+    /// mapped, not read: its code runs from the file's pages (shared with
+    /// the page cache where no relocation writes), and the module keeps
+    /// the mapping.
     ///
     /// # Safety
     ///
@@ -290,15 +292,18 @@ impl Module {
             |e: std::io::Error| Error::Usage(format!("cannot read {}: {e}", path.display()));
         let file = std::fs::File::open(path).map_err(unreadable)?;
         let regular = file.metadata().map_err(unreadable)?.is_file();
-        let loaded = if regular {
-            let mapped = MappedFile::new(file).map_err(unreadable)?;
+        let mapped = regular.then(|| MappedFile::new(&file).ok()).flatten();
+        let loaded = match mapped {
             // SAFETY: the caller vouches for the file and that it stays.
-            unsafe { Module::deserialize_mapped(engine, Arc::new(mapped)) }
-        } else {
-            // A pipe or a device: read as it streams.
-            let bytes = read_file(path)?;
-            // SAFETY: the caller vouches for the bytes.
-            unsafe { Module::deserialize(engine, bytes) }
+            Some(mapped) => unsafe { Module::deserialize_mapped(engine, Arc::new(mapped), &file) },
+            None => {
+                // A pipe or a device, or a file system that cannot map:
+                // read as it streams.
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(unreadable)?;
+                // SAFETY: the caller vouches for the bytes.
+                unsafe { Module::deserialize(engine, bytes) }
+            }
         };
         loaded.map_err(|e| match e {
             Error::Compile(e) => Error::Usage(format!("{}: {e}", path.display())),

@@ -189,14 +189,17 @@ impl ModuleCache {
         let unreadable =
             |e: std::io::Error| Error::Usage(format!("cannot read {}: {e}", path.display()));
         let mut file = File::open(path).map_err(unreadable)?;
-        if !file.metadata().map_err(unreadable)?.is_file() {
-            // A pipe or a device cannot be read twice.
+        let mut magic = [0u8; 4];
+        let regular = file.metadata().map_err(unreadable)?.is_file();
+        let binary = regular && file.read_exact_at(&mut magic, 0).is_ok() && magic == *b"\0asm";
+        if !binary {
+            // A pipe or a device cannot be read twice; a text (small) is
+            // read once, so that the entry is named by the very bytes
+            // compiled (a text's entry is trusted by its name).
             let mut bytes = Vec::new();
             file.read_to_end(&mut bytes).map_err(unreadable)?;
             return self.module(engine, &bytes);
         }
-        let mut magic = [0u8; 4];
-        let binary = file.read_exact_at(&mut magic, 0).is_ok() && magic == *b"\0asm";
         let name = entry_name(engine, binary, &mut file).map_err(unreadable)?;
         let same = |wasm: &[u8]| same_as_file(&file, wasm).unwrap_or(false);
         let bytes = || {
@@ -224,13 +227,13 @@ impl ModuleCache {
         let replaced = match self.read_entry(name) {
             Entry::Missing => false,
             Entry::Refused => true,
-            Entry::Mapped(saved) => {
+            Entry::Mapped(saved, file) => {
                 // SAFETY: the entry is a regular file of the user's that
                 // nobody else may write, in a directory of the same kind
                 // (both checked on the handles used), named by a hash of
                 // the engine's fingerprint and these bytes; walmart
                 // replaces entries by renaming, never writing into them.
-                match unsafe { Module::deserialize_mapped(engine, Arc::new(saved)) } {
+                match unsafe { Module::deserialize_mapped(engine, Arc::new(saved), &file) } {
                     Ok(m) if !binary || same(&m.inner.wasm) => return Ok((m, CacheOutcome::Hit)),
                     _ => true,
                 }
@@ -285,8 +288,9 @@ impl ModuleCache {
         unsafe { libc::futimens(fd.as_raw_fd(), std::ptr::null()) };
         // Mapped, not read: entries are replaced by renaming, never
         // written into, so the bytes stay as they are while mapped.
-        match MappedFile::new(File::from(fd)) {
-            Ok(mapped) => Entry::Mapped(mapped),
+        let file = File::from(fd);
+        match MappedFile::new(&file) {
+            Ok(mapped) => Entry::Mapped(mapped, file),
             Err(_) => Entry::Refused,
         }
     }
@@ -362,10 +366,12 @@ impl ModuleCache {
     /// removed first, or one it maps, is no matter (a mapped file lives
     /// on unnamed).
     fn evict(&self, keep: &str) {
-        let Some(limit) = self.size_limit else {
-            return;
-        };
-        let Ok(listing) = fs::read_dir(format!("/proc/self/fd/{}", self.fd.as_raw_fd())) else {
+        // The checked directory itself where /proc shows it, else by name
+        // (only the cache's own names are removed, relative to the
+        // checked descriptor, either way).
+        let Ok(listing) = fs::read_dir(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
+            .or_else(|_| fs::read_dir(&self.dir))
+        else {
             return;
         };
         let now = std::time::SystemTime::now();
@@ -379,23 +385,23 @@ impl ModuleCache {
                 continue;
             }
             let modified = meta.modified().unwrap_or(now);
-            if name.ends_with(".tmp") {
+            if is_temporary_name(name) {
                 if now
                     .duration_since(modified)
                     .is_ok_and(|age| age > STALE_TEMPORARY)
                 {
                     self.remove(name);
                 }
-            } else if name.ends_with(".cwasm") {
+            } else if is_entry_name(name) {
                 total += meta.len();
                 if name != keep {
                     entries.push((modified, meta.len(), name.to_string()));
                 }
             }
         }
-        if total <= limit {
+        let Some(limit) = self.size_limit.filter(|limit| total > *limit) else {
             return;
-        }
+        };
         entries.sort();
         let target = limit / 4 * 3;
         for (_, len, name) in entries {
@@ -421,7 +427,8 @@ enum Entry {
     Missing,
     /// There, but not a regular file of the user's alone, or unreadable.
     Refused,
-    Mapped(MappedFile),
+    /// The entry mapped, and the file, open until its code is placed.
+    Mapped(MappedFile, File),
 }
 
 /// The file name of the entry for `engine` of the bytes `source` reads
@@ -455,6 +462,33 @@ fn entry_name(engine: &Engine, binary: bool, source: &mut impl Read) -> std::io:
         let hex: String = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
         format!("{hex}.cwasm")
     })
+}
+
+/// Whether `name` is an entry's: `b` and 32 hex digits (a binary's) or 64
+/// hex digits (a text's), then `.cwasm` (see [`entry_name`]).
+fn is_entry_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".cwasm") else {
+        return false;
+    };
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    stem.strip_prefix('b').is_some_and(|h| hex(h, 32)) || hex(stem, 64)
+}
+
+/// Whether `name` is a temporary file of `write_entry`'s: an entry's name,
+/// then `.PID-N-NANOS.tmp`.
+fn is_temporary_name(name: &str) -> bool {
+    let Some((entry, rest)) = name
+        .strip_suffix(".tmp")
+        .and_then(|n| n.split_once(".cwasm."))
+    else {
+        return false;
+    };
+    let numbers: Vec<_> = rest.split('-').collect();
+    is_entry_name(&format!("{entry}.cwasm"))
+        && numbers.len() == 3
+        && numbers
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Whether `file` holds exactly `wasm`, read through a small buffer.

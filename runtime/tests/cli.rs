@@ -2156,6 +2156,68 @@ fn precompiled_modules_run_as_the_binary_does() {
         .unwrap()
         .file_type()
         .is_char_device());
+    // A symbolic link is written through, not replaced.
+    let (link, target) = (dir.join("link.cwasm"), dir.join("target.cwasm"));
+    std::fs::write(&target, b"old").unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let out = walmart(&[
+        "compile",
+        "-O",
+        "opt-level=0",
+        "-o",
+        link.to_str().unwrap(),
+        hello.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read(&target).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+
+    // Modules read from a pipe (`/dev/stdin`): a binary, compiled or
+    // through the cache, and a precompiled one.
+    let cache_dir = dir.join("cache");
+    for (input, extra) in [
+        (hello.clone(), vec![]),
+        (
+            hello.clone(),
+            vec!["--cache-dir", cache_dir.to_str().unwrap()],
+        ),
+        (
+            again.clone(),
+            vec!["--allow-precompiled", "-O", "opt-level=0"],
+        ),
+    ] {
+        let mut args = vec!["run", "--env", "GREETING=hi"];
+        args.extend(extra.iter().copied());
+        args.extend(["/dev/stdin", "7", "two words"]);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_walmart"))
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let bytes = std::fs::read(&input).unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = stdin.write_all(&bytes);
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(7),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(out.stdout, expected.stdout, "{args:?}");
+    }
 
     // Bad input to `compile`.
     for (args, says) in [

@@ -280,6 +280,15 @@ fn maps(path: &std::path::Path) -> bool {
         .contains(path.to_str().unwrap())
 }
 
+/// Whether this process runs code mapped from `path` (an executable
+/// mapping of it).
+fn runs_code_of(path: &std::path::Path) -> bool {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .any(|l| l.contains(path.to_str().unwrap()) && l.contains(" r-xp "))
+}
+
 /// `Module::deserialize_file` maps the file (its code runs from the
 /// file's pages, under every policy) and keeps it mapped while the module
 /// lives; a file replaced by renaming another over it (as `walmart
@@ -287,7 +296,10 @@ fn maps(path: &std::path::Path) -> bool {
 /// module saves again the same as the one compiled.
 #[test]
 fn a_file_loaded_is_mapped_and_outlives_its_replacement() {
-    let dir = std::env::temp_dir().join(format!("walmart-mapped-{}", std::process::id()));
+    // Under the target directory: /tmp may be mounted `noexec`, where the
+    // code is copied instead (and this test would not see it mapped).
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("walmart-mapped-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("typed.cwasm");
@@ -300,7 +312,7 @@ fn a_file_loaded_is_mapped_and_outlives_its_replacement() {
         // SAFETY: written by an engine of these settings just now, and
         // replaced below only by renaming.
         let loaded = unsafe { Module::deserialize_file(&other, &path) }.unwrap();
-        assert!(maps(&path), "{name}");
+        assert!(maps(&path) && runs_code_of(&path), "{name}");
         assert_eq!(answers(&other, &loaded), expected, "{name}");
         assert_eq!(
             loaded.serialize().unwrap(),
@@ -476,6 +488,9 @@ fn the_module_cache_compiles_once_per_build_settings_and_bytes() {
     let (module, outcome) = cache.module(&other, WAT.as_bytes()).unwrap();
     assert_eq!(outcome, CacheOutcome::Hit);
     assert_eq!(answers(&other, &module), expected);
+    // Its entry is written into below (damaged on purpose), which a
+    // module mapping it must not outlive.
+    drop(module);
     // Other settings, other bytes: entries of their own.
     let mut fuel = Config::new();
     fuel.consume_fuel(true);
@@ -677,16 +692,25 @@ fn the_module_cache_evicts_the_least_recently_used_past_its_limit() {
         .map(|e| std::fs::metadata(e).unwrap().len())
         .max()
         .unwrap();
-    let (stale, fresh) = (dir.join("x.cwasm.1-2-3.tmp"), dir.join("y.cwasm.4-5-6.tmp"));
-    for t in [&stale, &fresh] {
+    let (stale, fresh) = (
+        dir.join(format!("{}.cwasm.1-2-3.tmp", "a".repeat(64))),
+        dir.join(format!("b{}.cwasm.4-5-6.tmp", "c".repeat(32))),
+    );
+    // Files of other names are not the cache's: never removed, not
+    // counted, however old or large.
+    let (mine, notes) = (dir.join("mine.cwasm"), dir.join("notes.tmp"));
+    std::fs::write(&mine, vec![0u8; size as usize * 8]).unwrap();
+    for t in [&stale, &fresh, &notes] {
         std::fs::write(t, b"partial").unwrap();
     }
-    std::fs::File::options()
-        .write(true)
-        .open(&stale)
-        .unwrap()
-        .set_modified(now - Duration::from_secs(7200))
-        .unwrap();
+    for old in [&stale, &mine, &notes] {
+        std::fs::File::options()
+            .write(true)
+            .open(old)
+            .unwrap()
+            .set_modified(now - Duration::from_secs(7200))
+            .unwrap();
+    }
     // Room for four and a half: a fifth entry evicts down to about three.
     cache.set_size_limit(Some(size * 9 / 2));
     // The oldest is loaded, so it is the most recently used but one.
@@ -706,6 +730,7 @@ fn the_module_cache_evicts_the_least_recently_used_past_its_limit() {
         !after.contains(&stale) && after.contains(&fresh),
         "{after:?}"
     );
+    assert!(after.contains(&mine) && after.contains(&notes), "{after:?}");
     // Unbounded, nothing goes.
     cache.set_size_limit(None);
     let count = listing().len();
@@ -722,12 +747,11 @@ fn the_module_cache_evicts_the_least_recently_used_past_its_limit() {
         cache.module(&engine, text(6).as_bytes()).unwrap().1,
         CacheOutcome::Hit
     );
-    assert_eq!(
-        listing()
-            .iter()
-            .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
-            .count(),
-        1
-    );
+    let entries: Vec<_> = listing()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "cwasm") && *p != mine)
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(mine.exists() && notes.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -179,20 +179,61 @@ pub fn run(args: CompileArgs) -> anyhow::Result<ExitCode> {
 
 /// Writes `bytes` to `path` through a temporary file renamed over it, so
 /// a process running the file there before (precompiled code is mapped,
-/// not read) keeps the old file's pages intact. A path that is not a
-/// regular file (a pipe, `/dev/stdout`) is written as it is.
+/// not read) keeps the old file's pages intact; the new file keeps the
+/// old one's permissions. A path that is not a regular file (a symbolic
+/// link, a pipe, `/dev/stdout`) is written through as it is.
 fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return std::fs::write(path, bytes);
-    }
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let old = match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.is_file() => return std::fs::write(path, bytes),
+        Ok(m) => Some(m.permissions()),
+        Err(_) => None,
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{}.tmp", std::process::id()));
+    name.push(format!(".{}-{nanos}.tmp", std::process::id()));
     let temporary = path.with_file_name(name);
-    let written = std::fs::write(&temporary, bytes).and_then(|_| std::fs::rename(&temporary, path));
+    // A name nobody else uses, created here (never through a link).
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&temporary)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| match old {
+            Some(permissions) => file.set_permissions(permissions),
+            None => Ok(()),
+        })
+        .and_then(|()| std::fs::rename(&temporary, path));
     if written.is_err() {
+        // Only the file made above.
         let _ = std::fs::remove_file(&temporary);
     }
     written
+}
+
+/// An error unless the user allowed precompiled code to run.
+fn refuse_precompiled(path: &Path, allowed: bool) -> anyhow::Result<()> {
+    if !allowed {
+        bail!(
+            "{} is a precompiled module: pass --allow-precompiled to run it \
+             (its machine code is trusted as it is)",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The module the cache gave, warning when it could not save it.
+fn warn_unsaved((module, outcome): (Module, CacheOutcome)) -> Module {
+    if let CacheOutcome::Compiled { saved: Err(e), .. } = outcome {
+        eprintln!("walmart: warning: the compiled module was not cached: {e}");
+    }
+    module
 }
 
 /// Reads `path`, a module's binary or text (through `cache` when given),
@@ -204,36 +245,39 @@ pub fn load_module(
     allow_precompiled: bool,
     cache: Option<&ModuleCache>,
 ) -> anyhow::Result<Module> {
-    // The first bytes say what the file is; a large one is read whole only
-    // when it must be compiled.
-    let mut head = Vec::with_capacity(16);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(16).read_to_end(&mut head))
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let module = if engine.detect_precompiled(&head).is_some() {
-        if !allow_precompiled {
-            bail!(
-                "{} is a precompiled module: pass --allow-precompiled to run it \
-                 (its machine code is trusted as it is)",
-                path.display()
-            );
-        }
+    let unreadable = || format!("cannot read {}", path.display());
+    let mut file = std::fs::File::open(path).with_context(unreadable)?;
+    if !file.metadata().with_context(unreadable)?.is_file() {
+        // A pipe or a device (`/dev/stdin`) is read once, whole.
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).with_context(unreadable)?;
+        let module = if engine.detect_precompiled(&bytes).is_some() {
+            refuse_precompiled(path, allow_precompiled)?;
+            // SAFETY: the user vouched for the bytes with --allow-precompiled.
+            unsafe { Module::deserialize(engine, &bytes) }
+        } else if let Some(cache) = cache {
+            cache.module(engine, &bytes).map(warn_unsaved)
+        } else {
+            Module::new(engine, &bytes)
+        };
+        return module.map_err(|e| anyhow!("{}: {e}", path.display()));
+    }
+    // A regular file: its first bytes say what it is; it is read whole
+    // only when it must be compiled.
+    let mut head = [0u8; 8];
+    let n = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0).with_context(unreadable)?;
+    let module = if engine.detect_precompiled(&head[..n]).is_some() {
+        refuse_precompiled(path, allow_precompiled)?;
+        drop(file);
         // SAFETY: the user vouched for the file with --allow-precompiled;
         // `walmart compile` replaces a file by renaming, never writing
         // into it, so it stays as mapped.
         unsafe { Module::deserialize_file(engine, path) }
     } else if let Some(cache) = cache {
-        cache
-            .module_from_file(engine, path)
-            .map(|(module, outcome)| {
-                if let CacheOutcome::Compiled { saved: Err(e), .. } = outcome {
-                    eprintln!("walmart: warning: the compiled module was not cached: {e}");
-                }
-                module
-            })
+        cache.module_from_file(engine, path).map(warn_unsaved)
     } else {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).with_context(unreadable)?;
         Module::new(engine, &bytes)
     };
     module.map_err(|e| anyhow!("{}: {e}", path.display()))
