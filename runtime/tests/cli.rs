@@ -2156,10 +2156,11 @@ fn precompiled_modules_run_as_the_binary_does() {
         .unwrap()
         .file_type()
         .is_char_device());
-    // A symbolic link is written through, not replaced.
+    // A symbolic link is followed, and stays a link.
     let (link, target) = (dir.join("link.cwasm"), dir.join("target.cwasm"));
     std::fs::write(&target, b"old").unwrap();
     std::os::unix::fs::symlink(&target, &link).unwrap();
+    let target_before = inode(&target);
     let out = walmart(&[
         "compile",
         "-O",
@@ -2173,6 +2174,8 @@ fn precompiled_modules_run_as_the_binary_does() {
         .unwrap()
         .file_type()
         .is_symlink());
+    // The file it names was replaced (renamed over), not written into.
+    assert_ne!(inode(&target), target_before);
     assert_eq!(
         std::fs::read(&target).unwrap(),
         std::fs::read(&again).unwrap()

@@ -36,32 +36,54 @@ fn saved_path(engine: &str) -> PathBuf {
     ))
 }
 
-fn walmart(wasm: &[u8], runs: usize, compile_runs: usize) -> Measured {
-    use walmart::{Config, Engine, Module};
-    let engine = Engine::new(&Config::new()).unwrap_or_else(|e| die(&e.to_string()));
-    let compile = median(compile_runs, || {
-        Module::new(&engine, wasm).unwrap_or_else(|e| die(&e.to_string()));
-    });
-    let saved = Module::new(&engine, wasm)
-        .and_then(|m| m.serialize())
-        .unwrap_or_else(|e| die(&e.to_string()));
-    let load = median(runs, || {
-        // SAFETY: written by this engine just now.
-        unsafe { Module::deserialize(&engine, &saved) }.unwrap_or_else(|e| die(&e.to_string()));
-    });
-    let path = saved_path("walmart");
+/// Ends the run on an engine's error.
+fn fail<T>(e: impl std::fmt::Display) -> T {
+    die(&e.to_string())
+}
+
+/// Times one engine's `compile` of the module, `load` of the bytes `save`
+/// gives (the module compiled and serialized), and `load_file` of them
+/// written to a file.
+fn measure(
+    engine: &str,
+    (runs, compile_runs): (usize, usize),
+    compile: impl Fn(),
+    save: impl FnOnce() -> Vec<u8>,
+    load: impl Fn(&[u8]),
+    load_file: impl Fn(&Path),
+) -> Measured {
+    let compile_time = median(compile_runs, compile);
+    let saved = save();
+    let load = median(runs, || load(&saved));
+    let path = saved_path(engine);
     std::fs::write(&path, &saved).unwrap_or_else(|e| die(&e.to_string()));
-    let load_file = median(runs, || {
-        // SAFETY: written by this engine just now, not changed while loaded.
-        unsafe { Module::deserialize_file(&engine, &path) }.unwrap_or_else(|e| die(&e.to_string()));
-    });
+    let load_file = median(runs, || load_file(&path));
     let _ = std::fs::remove_file(&path);
     Measured {
-        compile,
+        compile: compile_time,
         load,
         load_file,
         size: saved.len(),
     }
+}
+
+fn walmart(wasm: &[u8], runs: usize, compile_runs: usize) -> Measured {
+    use walmart::{Config, Engine, Module};
+    let engine = Engine::new(&Config::new()).unwrap_or_else(|e| die(&e.to_string()));
+    measure(
+        "walmart",
+        (runs, compile_runs),
+        || drop(Module::new(&engine, wasm).unwrap_or_else(fail)),
+        || {
+            Module::new(&engine, wasm)
+                .and_then(|m| m.serialize())
+                .unwrap_or_else(fail)
+        },
+        // SAFETY: written by this engine just now.
+        |saved| drop(unsafe { Module::deserialize(&engine, saved) }.unwrap_or_else(fail)),
+        // SAFETY: as above, and not changed while loaded.
+        |path| drop(unsafe { Module::deserialize_file(&engine, path) }.unwrap_or_else(fail)),
+    )
 }
 
 /// The same in wasmtime.
@@ -73,29 +95,20 @@ fn wasmtime(wasm: &[u8], runs: usize, compile_runs: usize) -> Measured {
     let mut config = Config::new();
     config.wasm_exceptions(true);
     let engine = Engine::new(&config).unwrap_or_else(|e| die(&e.to_string()));
-    let compile = median(compile_runs, || {
-        Module::new(&engine, wasm).unwrap_or_else(|e| die(&e.to_string()));
-    });
-    let saved = Module::new(&engine, wasm)
-        .and_then(|m| m.serialize())
-        .unwrap_or_else(|e| die(&e.to_string()));
-    let load = median(runs, || {
+    measure(
+        "wasmtime",
+        (runs, compile_runs),
+        || drop(Module::new(&engine, wasm).unwrap_or_else(fail)),
+        || {
+            Module::new(&engine, wasm)
+                .and_then(|m| m.serialize())
+                .unwrap_or_else(fail)
+        },
         // SAFETY: written by this engine just now.
-        unsafe { Module::deserialize(&engine, &saved) }.unwrap_or_else(|e| die(&e.to_string()));
-    });
-    let path = saved_path("wasmtime");
-    std::fs::write(&path, &saved).unwrap_or_else(|e| die(&e.to_string()));
-    let load_file = median(runs, || {
-        // SAFETY: as above.
-        unsafe { Module::deserialize_file(&engine, &path) }.unwrap_or_else(|e| die(&e.to_string()));
-    });
-    let _ = std::fs::remove_file(&path);
-    Measured {
-        compile,
-        load,
-        load_file,
-        size: saved.len(),
-    }
+        |saved| drop(unsafe { Module::deserialize(&engine, saved) }.unwrap_or_else(fail)),
+        // SAFETY: as above, and not changed while loaded.
+        |path| drop(unsafe { Module::deserialize_file(&engine, path) }.unwrap_or_else(fail)),
+    )
 }
 
 fn row(engine: &str, name: &str, m: Measured) {

@@ -180,40 +180,69 @@ pub fn run(args: CompileArgs) -> anyhow::Result<ExitCode> {
 /// Writes `bytes` to `path` through a temporary file renamed over it, so
 /// a process running the file there before (precompiled code is mapped,
 /// not read) keeps the old file's pages intact; the new file keeps the
-/// old one's permissions. A path that is not a regular file (a symbolic
-/// link, a pipe, `/dev/stdout`) is written through as it is.
+/// old one's permissions. A symbolic link is followed and the file it
+/// names replaced so (the link stays); a path that is not a regular file
+/// (a pipe, a device: `/dev/stdout`) is written into as it is.
 fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let old = match std::fs::symlink_metadata(path) {
-        Ok(m) if !m.is_file() => return std::fs::write(path, bytes),
-        Ok(m) => Some(m.permissions()),
-        Err(_) => None,
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let target = final_target(path)?;
+    let old = match std::fs::metadata(&target) {
+        Ok(m) if !m.is_file() => return std::fs::write(&target, bytes),
+        Ok(m) => m.permissions(),
+        // A new file: as `fs::write` would make it.
+        // SAFETY: umask has no preconditions; it is set back at once.
+        Err(_) => std::fs::Permissions::from_mode(
+            0o666
+                & !unsafe {
+                    let mask = libc::umask(0o022);
+                    libc::umask(mask);
+                    mask
+                },
+        ),
     };
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{}-{nanos}.tmp", std::process::id()));
-    let temporary = path.with_file_name(name);
-    // A name nobody else uses, created here (never through a link).
+    let temporary = target.with_file_name(name);
+    // A name nobody else uses, created here (never through a link),
+    // readable by the user alone until its permissions are set.
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o644)
+        .mode(0o600)
         .open(&temporary)?;
     let written = file
         .write_all(bytes)
-        .and_then(|()| match old {
-            Some(permissions) => file.set_permissions(permissions),
-            None => Ok(()),
-        })
-        .and_then(|()| std::fs::rename(&temporary, path));
+        .and_then(|()| file.set_permissions(old))
+        .and_then(|()| file.sync_data())
+        .and_then(|()| std::fs::rename(&temporary, &target));
     if written.is_err() {
         // Only the file made above.
         let _ = std::fs::remove_file(&temporary);
     }
     written
+}
+
+/// `path` with its symbolic links followed (a relative link against its
+/// own directory), to the file or the free name the last one names.
+fn final_target(path: &Path) -> std::io::Result<PathBuf> {
+    let mut at = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let next = std::fs::read_link(&at)?;
+                at = match at.parent() {
+                    Some(dir) => dir.join(next),
+                    None => next,
+                };
+            }
+            _ => return Ok(at),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
 }
 
 /// An error unless the user allowed precompiled code to run.
@@ -271,8 +300,8 @@ pub fn load_module(
         drop(file);
         // SAFETY: the user vouched for the file with --allow-precompiled;
         // `walmart compile` replaces a file by renaming, never writing
-        // into it, so it stays as mapped.
-        unsafe { Module::deserialize_file(engine, path) }
+        // into it, so it stays as mapped. (Its errors name the file.)
+        return unsafe { Module::deserialize_file(engine, path) }.map_err(|e| anyhow!("{e}"));
     } else if let Some(cache) = cache {
         cache.module_from_file(engine, path).map(warn_unsaved)
     } else {
