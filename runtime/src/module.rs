@@ -288,27 +288,38 @@ impl Module {
         path: impl AsRef<std::path::Path>,
     ) -> Result<Module> {
         let path = path.as_ref();
-        let unreadable =
-            |e: std::io::Error| Error::Usage(format!("cannot read {}: {e}", path.display()));
-        let file = std::fs::File::open(path).map_err(unreadable)?;
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        // SAFETY: the caller's promises, passed on.
+        unsafe { Module::deserialize_open_file(engine, &file) }.map_err(|e| match e {
+            Error::Compile(e) => Error::Usage(format!("{}: {e}", path.display())),
+            Error::Usage(e) => Error::Usage(format!("{}: {e}", path.display())),
+            other => other,
+        })
+    }
+
+    /// [`Module::deserialize_file`] of a file already open (as
+    /// wasmtime's): a regular file is mapped, anything else (a pipe) read
+    /// from where it stands.
+    ///
+    /// # Safety
+    ///
+    /// As [`Module::deserialize_file`].
+    pub unsafe fn deserialize_open_file(engine: &Engine, file: &std::fs::File) -> Result<Module> {
+        let unreadable = |e: std::io::Error| Error::Usage(format!("cannot read it: {e}"));
         let regular = file.metadata().map_err(unreadable)?.is_file();
-        let mapped = regular.then(|| MappedFile::new(&file).ok()).flatten();
-        let loaded = match mapped {
+        match regular.then(|| MappedFile::new(file).ok()).flatten() {
             // SAFETY: the caller vouches for the file and that it stays.
-            Some(mapped) => unsafe { Module::deserialize_mapped(engine, Arc::new(mapped), &file) },
+            Some(mapped) => unsafe { Module::deserialize_mapped(engine, Arc::new(mapped), file) },
             None => {
                 // A pipe or a device, or a file system that cannot map:
                 // read as it streams.
                 let mut bytes = Vec::new();
-                std::io::Read::read_to_end(&mut &file, &mut bytes).map_err(unreadable)?;
+                std::io::Read::read_to_end(&mut &*file, &mut bytes).map_err(unreadable)?;
                 // SAFETY: the caller vouches for the bytes.
                 unsafe { Module::deserialize(engine, bytes) }
             }
-        };
-        loaded.map_err(|e| match e {
-            Error::Compile(e) => Error::Usage(format!("{}: {e}", path.display())),
-            other => other,
-        })
+        }
     }
 
     /// Validates a binary against `engine`'s features without compiling it.

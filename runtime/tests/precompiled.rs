@@ -314,6 +314,13 @@ fn a_file_loaded_is_mapped_and_outlives_its_replacement() {
         let loaded = unsafe { Module::deserialize_file(&other, &path) }.unwrap();
         assert!(maps(&path) && runs_code_of(&path), "{name}");
         assert_eq!(answers(&other, &loaded), expected, "{name}");
+        // The same from a file the embedder opened.
+        let open = std::fs::File::open(&path).unwrap();
+        // SAFETY: as above.
+        let from_open = unsafe { Module::deserialize_open_file(&other, &open) }.unwrap();
+        drop(open);
+        assert_eq!(answers(&other, &from_open), expected, "{name}");
+        drop(from_open);
         assert_eq!(
             loaded.serialize().unwrap(),
             compiled.serialize().unwrap(),

@@ -297,11 +297,10 @@ pub fn load_module(
     let n = std::os::unix::fs::FileExt::read_at(&file, &mut head, 0).with_context(unreadable)?;
     let module = if engine.detect_precompiled(&head[..n]).is_some() {
         refuse_precompiled(path, allow_precompiled)?;
-        drop(file);
         // SAFETY: the user vouched for the file with --allow-precompiled;
         // `walmart compile` replaces a file by renaming, never writing
-        // into it, so it stays as mapped. (Its errors name the file.)
-        return unsafe { Module::deserialize_file(engine, path) }.map_err(|e| anyhow!("{e}"));
+        // into it, so it stays as mapped.
+        unsafe { Module::deserialize_open_file(engine, &file) }
     } else if let Some(cache) = cache {
         cache.module_from_file(engine, path).map(warn_unsaved)
     } else {
