@@ -645,6 +645,9 @@ impl Signatures {
 
 struct EngineInner {
     config: Config,
+    /// [`Engine::fingerprint`], made at its first use (every precompiled
+    /// load and cache lookup compares it; the settings never change).
+    fingerprint: std::sync::OnceLock<String>,
     /// Attested memories get their written pages from the kernel.
     kernel_dirty: bool,
     compiler: Compiler,
@@ -803,6 +806,7 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
+                fingerprint: std::sync::OnceLock::new(),
                 kernel_dirty,
                 compiler,
                 signatures: Mutex::default(),
@@ -842,7 +846,7 @@ impl Engine {
     /// compiler and runtime. A precompiled module loads only into an
     /// engine whose settings are the same.
     pub fn compiler_settings(&self) -> String {
-        self.fingerprint()
+        self.fingerprint().to_string()
     }
 
     /// What the code this engine's modules are compiled to depends on: the
@@ -850,20 +854,22 @@ impl Engine {
     /// build, the CPU, Cranelift's flags, every translation option) and
     /// this build of the runtime's side of the contract with the code. A
     /// precompiled module loads only where it is the same.
-    pub(crate) fn fingerprint(&self) -> String {
-        format!(
-            "{}walmart-runtime: {} (sources {})\n",
-            self.compiler().fingerprint(),
-            env!("CARGO_PKG_VERSION"),
-            env!("WALMART_RUNTIME_SOURCE_HASH")
-        )
+    pub(crate) fn fingerprint(&self) -> &str {
+        self.inner.fingerprint.get_or_init(|| {
+            format!(
+                "{}walmart-runtime: {} (sources {})\n",
+                self.compiler().fingerprint(),
+                env!("CARGO_PKG_VERSION"),
+                env!("WALMART_RUNTIME_SOURCE_HASH")
+            )
+        })
     }
 
     /// A value whose hash tells apart engines whose precompiled modules do
     /// not load in each other (wasmtime's `precompile_compatibility_hash`):
     /// for keys of an embedder's own cache of `.cwasm`s.
     pub fn precompile_compatibility_hash(&self) -> impl std::hash::Hash {
-        self.fingerprint()
+        self.fingerprint().to_string()
     }
 
     /// Compiles a module (binary or text) and returns it as

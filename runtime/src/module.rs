@@ -196,7 +196,7 @@ impl Module {
     /// (`walmart compile`).
     pub fn serialize(&self) -> Result<Vec<u8>> {
         Ok(artifact::encode(
-            &self.inner.engine.fingerprint(),
+            self.inner.engine.fingerprint(),
             &self.inner.wasm,
             self.inner.compiled.facts(),
             self.inner.compiled.code.image(),
@@ -235,7 +235,7 @@ impl Module {
         if artifact.fingerprint != fingerprint {
             return Err(CompileError::Artifact(fingerprint_mismatch(
                 artifact.fingerprint,
-                &fingerprint,
+                fingerprint,
             ))
             .into());
         }
