@@ -74,27 +74,21 @@ impl Artifact<'_> {
     /// The code as [`crate::Compiler::place_compiled`] takes it.
     pub fn image(&self) -> CodeImage<'_> {
         CodeImage {
+            code: self.code,
+            sites: self.sites,
             relocs: Cow::Borrowed(&self.relocs),
-            ..self.image_parts()
+            functions: &self.functions,
+            placed: true,
         }
     }
 
     /// [`Artifact::image`], the relocations moved out of the artifact
     /// rather than borrowed (placing keeps them, uncopied).
     pub fn take_image(&mut self) -> CodeImage<'_> {
+        let relocs = std::mem::take(&mut self.relocs);
         CodeImage {
-            relocs: Cow::Owned(std::mem::take(&mut self.relocs)),
-            ..self.image_parts()
-        }
-    }
-
-    fn image_parts(&self) -> CodeImage<'_> {
-        CodeImage {
-            code: self.code,
-            sites: self.sites,
-            relocs: Cow::Borrowed(&[]),
-            functions: &self.functions,
-            placed: true,
+            relocs: Cow::Owned(relocs),
+            ..self.image()
         }
     }
 }

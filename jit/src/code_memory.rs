@@ -168,32 +168,19 @@ impl SitesBytes {
             .sites_offset
             .checked_add(sites.len() as u64)
             .is_some_and(|end| end <= file.len);
-        let (Ok(offset), true, false) = (libc::off_t::try_from(start), fits, sites.is_empty())
-        else {
-            return owned();
-        };
-        let mapped = skip + sites.len();
-        // SAFETY: a private read-only mapping of an open descriptor whose
-        // pages each hold some of the file (the sites lie inside it); the
-        // result is checked.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                mapped,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                file.fd.as_raw_fd(),
-                offset,
-            )
-        };
-        if base == libc::MAP_FAILED {
+        if !fits || sites.is_empty() {
             return owned();
         }
-        SitesBytes::Mapped {
-            base: base as *mut u8,
-            mapped,
-            skip,
-            len: sites.len(),
+        let mapped = skip + sites.len();
+        // Each page holds some of the file: the sites lie inside it.
+        match map_file_pages(file.fd, start, mapped, false) {
+            Ok(base) => SitesBytes::Mapped {
+                base,
+                mapped,
+                skip,
+                len: sites.len(),
+            },
+            Err(_) => owned(),
         }
     }
 }
@@ -523,27 +510,46 @@ fn map_file(file: CodeFile<'_>, len: usize, mapped: usize) -> Option<*mut u8> {
     if len == 0 || !file.offset.is_multiple_of(page_size() as u64) || !fits {
         return None;
     }
-    let offset = libc::off_t::try_from(file.offset).ok()?;
-    // SAFETY: a private mapping of an open descriptor whose every page
-    // holds some of the file (see above); the result is checked.
-    let ptr = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            mapped,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE,
-            file.fd.as_raw_fd(),
-            offset,
-        )
-    };
-    if ptr == libc::MAP_FAILED {
-        return None;
-    }
-    let ptr = ptr as *mut u8;
+    let ptr = map_file_pages(file.fd, file.offset, mapped, true).ok()?;
     // What follows the code in the file is not code: zeros, as a copy has.
     // SAFETY: [len, mapped) lies inside the writable mapping just made.
     unsafe { std::ptr::write_bytes(ptr.add(len), 0, mapped - len) };
     Some(ptr)
+}
+
+/// A private mapping of `len` bytes of the file `fd` from `offset` (a
+/// multiple of the page size), readable, and `writable` (copied on
+/// write). Every page mapped must hold some of the file (a page wholly
+/// past its end faults when read); the file must not change while the
+/// mapping lives. Unmapped with `munmap` by the caller.
+pub fn map_file_pages(
+    fd: BorrowedFd<'_>,
+    offset: u64,
+    len: usize,
+    writable: bool,
+) -> std::io::Result<*mut u8> {
+    let offset = libc::off_t::try_from(offset).map_err(std::io::Error::other)?;
+    let prot = if writable {
+        libc::PROT_READ | libc::PROT_WRITE
+    } else {
+        libc::PROT_READ
+    };
+    // SAFETY: a private mapping of an open descriptor at a fresh address;
+    // the result is checked.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            prot,
+            libc::MAP_PRIVATE,
+            fd.as_raw_fd(),
+            offset,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(ptr as *mut u8)
 }
 
 /// A fresh writable mapping of `mapped` bytes holding a copy of `code`.

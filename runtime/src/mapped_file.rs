@@ -39,21 +39,7 @@ impl MappedFile {
                 len,
             });
         }
-        // SAFETY: a private read-only mapping of an open descriptor; the
-        // result is checked.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                std::os::fd::AsRawFd::as_raw_fd(file),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
+        let ptr = walmart_jit::code_memory::map_file_pages(file.as_fd(), 0, len, false)?;
         Ok(MappedFile {
             ptr: ptr as *const u8,
             len,

@@ -543,9 +543,11 @@ fn call_module(
         );
     }
     if wasi::threads::uses_threads(module) {
-        // Each thread's first allocations would fault in a fresh 2 MiB
-        // huge page of mimalloc's (7 ms a thread, measured with THP on
-        // `madvise`): none for a program that makes threads.
+        // Where the system gives every region huge pages (THP `always`;
+        // mimalloc no longer asks for them, its `no_thp` feature), each
+        // thread's first allocations would fault in a fresh 2 MiB page
+        // (7 ms a thread, measured when mimalloc still asked): none for a
+        // program that makes threads.
         // SAFETY: a process-wide flag; no pointers.
         unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
         wasi::threads::add_to_linker_with(&mut linker, store, module, unknown_imports)
