@@ -23,6 +23,11 @@
 //!            u32 start, u32 length in the code,
 //!            u32 traps, u32 srclocs, u32 end in the sites,
 //!            u32 first, u32 end in the relocations)
+//! image      u64       where in memory 0 the image begins (0 without one)
+//!            u32 count of zero bytes, then the zeros: the image's first
+//!                      byte lies at a multiple of CODE_ALIGN in the file
+//!                      bytes: memory 0's initial contents from there, in
+//!                      whole pages (none where the module has no image)
 //! ```
 //!
 //! Strings and byte runs are a u64 length and the bytes. This is a code
@@ -30,7 +35,9 @@
 //! from the file where it can ([`Artifact::code_offset`]; the padding is
 //! for that) or copies it as one run, copies the sites and the
 //! relocations as a few runs, and decodes no trap site or source location
-//! (they stay encoded, [`crate::sites`]). The checksum
+//! (they stay encoded, [`crate::sites`]). The memory image (the runtime's
+//! copy-on-write initial contents of memory 0, which it would otherwise
+//! write into a memfd at every load) is mapped from the file too. The checksum
 //! catches a truncated or damaged file; it is no defence against a crafted
 //! one, whose code runs as it is (loading a precompiled module is
 //! `unsafe` in the runtime's API for that reason).
@@ -46,9 +53,9 @@ use crate::error::CompileError;
 /// The first bytes of every precompiled module.
 pub const MAGIC: &[u8; 8] = b"\0walmart";
 /// Changes whenever the layout above does.
-pub const FORMAT_VERSION: u32 = 4;
-/// Where in the file the code begins: a multiple of this, so that a page
-/// of 4 KiB can be mapped from it as it is.
+pub const FORMAT_VERSION: u32 = 5;
+/// Where in the file the code and the memory image begin: a multiple of
+/// this, so that a page of 4 KiB can be mapped from it as it is.
 pub const CODE_ALIGN: usize = 4096;
 
 /// A precompiled module read back from its bytes.
@@ -68,6 +75,18 @@ pub struct Artifact<'a> {
     pub sites: &'a [u8],
     pub relocs: Vec<Relocation>,
     pub functions: Vec<PlacedFunction>,
+    /// Memory 0's initial contents as the runtime maps them, and where in
+    /// memory they begin ([`MemoryImageBytes`]).
+    pub memory_image: Option<MemoryImageBytes<'a>>,
+}
+
+/// A memory image a precompiled file holds: `bytes` are memory 0's first
+/// contents from byte `start` on, in whole pages, at a multiple of
+/// [`CODE_ALIGN`] in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryImageBytes<'a> {
+    pub start: u64,
+    pub bytes: &'a [u8],
 }
 
 impl Artifact<'_> {
@@ -105,12 +124,22 @@ pub fn is_precompiled(bytes: &[u8]) -> bool {
 /// When `image` is not [`CodeImage::placed`]: a file's image is read back
 /// as placed (its PC-relative fields are not written again), so its code
 /// must hold them ([`crate::code_memory::CodeMemory::image`]'s does).
-pub fn encode(fingerprint: &str, wasm: &[u8], facts: ModuleFacts, image: CodeImage<'_>) -> Vec<u8> {
+pub fn encode(
+    fingerprint: &str,
+    wasm: &[u8],
+    facts: ModuleFacts,
+    image: CodeImage<'_>,
+    memory_image: Option<MemoryImageBytes<'_>>,
+) -> Vec<u8> {
     assert!(
         image.placed,
         "a precompiled module's code must be as placed (CodeMemory::image)"
     );
-    let size = wasm.len() + image.code.len() + image.sites.len() + 18 * image.relocs.len();
+    let size = wasm.len()
+        + image.code.len()
+        + image.sites.len()
+        + 18 * image.relocs.len()
+        + memory_image.map_or(0, |m| m.bytes.len() + CODE_ALIGN);
     let mut w = Writer(Vec::with_capacity(size + 33 * image.functions.len() + 1024));
     w.0.extend_from_slice(MAGIC);
     w.u32(FORMAT_VERSION);
@@ -119,11 +148,7 @@ pub fn encode(fingerprint: &str, wasm: &[u8], facts: ModuleFacts, image: CodeIma
     w.bytes(wasm);
     w.u8(u8::from(facts.handles_exceptions) | (u8::from(facts.dlmalloc_state.is_some()) << 1));
     w.u32(facts.dlmalloc_state.unwrap_or(0));
-    // The padding's count (4 bytes) and the code's length (8) come first.
-    let pad = (CODE_ALIGN - (w.0.len() + 12) % CODE_ALIGN) % CODE_ALIGN;
-    w.u32(pad as u32);
-    w.0.resize(w.0.len() + pad, 0);
-    w.bytes(image.code);
+    w.aligned_bytes(image.code);
     w.bytes(image.sites);
     w.u32(image.relocs.len() as u32);
     for r in image.relocs.iter() {
@@ -153,6 +178,12 @@ pub fn encode(fingerprint: &str, wasm: &[u8], facts: ModuleFacts, image: CodeIma
             w.u32(v);
         }
     }
+    let memory_image = memory_image.unwrap_or(MemoryImageBytes {
+        start: 0,
+        bytes: &[],
+    });
+    w.u64(memory_image.start);
+    w.aligned_bytes(memory_image.bytes);
     let sum = checksum(&w.0[HEADER..]);
     w.0[HEADER - 8..HEADER].copy_from_slice(&sum.to_le_bytes());
     w.0
@@ -198,11 +229,7 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
         },
         (bits, _) => return Err(bad(&format!("module facts {bits:#x}"))),
     };
-    let pad = r.u32()? as usize;
-    if pad >= CODE_ALIGN || r.take(pad)?.iter().any(|b| *b != 0) {
-        return Err(bad(&format!("code padding of {pad} bytes")));
-    }
-    let code = r.bytes()?;
+    let code = r.aligned_bytes("code")?;
     let code_offset = r.at - code.len();
     let sites = r.bytes()?;
     // Fixed-width records, taken as one run each and read in place: a
@@ -242,9 +269,15 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
             relocs_end: u32_at(29),
         });
     }
+    let image_start = r.u64()?;
+    let image = r.aligned_bytes("memory image")?;
+    let memory_image = (!image.is_empty()).then_some(MemoryImageBytes {
+        start: image_start,
+        bytes: image,
+    });
     if r.at != bytes.len() {
         return Err(bad(&format!(
-            "{} bytes after the last function",
+            "{} bytes after the memory image",
             bytes.len() - r.at
         )));
     }
@@ -257,6 +290,7 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
         sites,
         relocs,
         functions,
+        memory_image,
     })
 }
 
@@ -314,6 +348,16 @@ impl Writer {
         self.u64(b.len() as u64);
         self.0.extend_from_slice(b);
     }
+    /// `b` as [`Writer::bytes`] writes it, after a u32 count of zeros and
+    /// the zeros, so that its first byte lies at a multiple of
+    /// [`CODE_ALIGN`] (when the buffer is written at the file's start).
+    fn aligned_bytes(&mut self, b: &[u8]) {
+        // The padding's count (4 bytes) and the length (8) come first.
+        let pad = (CODE_ALIGN - (self.0.len() + 12) % CODE_ALIGN) % CODE_ALIGN;
+        self.u32(pad as u32);
+        self.0.resize(self.0.len() + pad, 0);
+        self.bytes(b);
+    }
 }
 
 struct Reader<'a> {
@@ -351,15 +395,24 @@ impl<'a> Reader<'a> {
         let len = usize::try_from(self.u64()?).map_err(|_| bad("length past memory"))?;
         self.take(len)
     }
-    /// A u32 count of records of at least `min_size` bytes each, refused
-    /// when the rest of the file could not hold them (no allocation sized
-    /// by a damaged count).
+    /// What [`Writer::aligned_bytes`] wrote: the padding (zeros, less
+    /// than [`CODE_ALIGN`] of them), then the bytes; `what` names them.
+    fn aligned_bytes(&mut self, what: &str) -> Result<&'a [u8], CompileError> {
+        let pad = self.u32()? as usize;
+        if pad >= CODE_ALIGN || self.take(pad)?.iter().any(|b| *b != 0) {
+            return Err(bad(&format!("{what} padding of {pad} bytes")));
+        }
+        self.bytes()
+    }
     /// A count, then that many records of `size` bytes, taken as one run.
     fn records(&mut self, size: usize) -> Result<std::slice::ChunksExact<'a, u8>, CompileError> {
         let count = self.count(size)?;
         Ok(self.take(count * size)?.chunks_exact(size))
     }
 
+    /// A u32 count of records of at least `min_size` bytes each, refused
+    /// when the rest of the file could not hold them (no allocation sized
+    /// by a damaged count).
     fn count(&mut self, min_size: usize) -> Result<usize, CompileError> {
         let n = self.u32()? as usize;
         if n.saturating_mul(min_size) > self.bytes.len() - self.at {
@@ -471,8 +524,16 @@ mod tests {
             dlmalloc_state: Some(1024),
         };
         let sample = sample();
-        let bytes = encode("fp", b"\0asm\x01\0\0\0", facts, sample.image());
+        let page: Vec<u8> = (0..CODE_ALIGN).map(|i| (i % 251) as u8).collect();
+        let image = MemoryImageBytes {
+            start: 65536,
+            bytes: &page,
+        };
+        let bytes = encode("fp", b"\0asm\x01\0\0\0", facts, sample.image(), Some(image));
         let a = decode(&bytes).unwrap();
+        assert_eq!(a.memory_image, Some(image));
+        let at = a.memory_image.unwrap().bytes.as_ptr() as usize - bytes.as_ptr() as usize;
+        assert_eq!(at % CODE_ALIGN, 0, "the image lies at a page of the file");
         assert_eq!(a.fingerprint, "fp");
         assert_eq!(a.wasm, b"\0asm\x01\0\0\0");
         assert_eq!(a.facts, facts);
@@ -494,11 +555,16 @@ mod tests {
 
     #[test]
     fn every_truncation_and_every_flipped_byte_is_an_error() {
+        let image = [7u8; 64];
         let bytes = encode(
             "fingerprint",
             b"\0asm\x01\0\0\0",
             ModuleFacts::default(),
             sample().image(),
+            Some(MemoryImageBytes {
+                start: 4096,
+                bytes: &image,
+            }),
         );
         for len in 0..bytes.len() {
             assert!(decode(&bytes[..len]).is_err(), "truncated to {len}");
@@ -523,9 +589,21 @@ mod tests {
             functions: &[],
             placed: true,
         };
-        let mut bytes = encode("", b"", ModuleFacts::default(), empty);
-        let at = bytes.len() - 4;
-        bytes[at..].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut bytes = encode("", b"", ModuleFacts::default(), empty, None);
+        assert!(decode(&bytes).unwrap().memory_image.is_none());
+        // The function count comes before the image's start (8 bytes), its
+        // padding's count (4) and zeros, and its empty length (8).
+        let len = bytes.len();
+        let u32_back =
+            |p: usize| u32::from_le_bytes(bytes[len - p..len - p + 4].try_into().unwrap());
+        // The largest count that reads as itself (a count of 0 would read
+        // the zeros too).
+        let pad = (0..CODE_ALIGN.min(len - 12))
+            .rev()
+            .find(|&p| u32_back(12 + p) as usize == p)
+            .unwrap();
+        let at = len - 12 - pad - 8 - 4;
+        bytes[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         let sum = checksum(&bytes[HEADER..]);
         bytes[HEADER - 8..HEADER].copy_from_slice(&sum.to_le_bytes());
         let e = decode(&bytes).unwrap_err().to_string();

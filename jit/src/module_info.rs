@@ -625,18 +625,43 @@ impl ModuleInfo {
         self.allocator_roles.get(&func).copied()
     }
 
-    /// [`ModuleInfo::allocator_role`], worked out.
-    fn find_allocator_role(&self, func: u32) -> Option<crate::vmctx::AllocRole> {
-        let by_name = self.func_names.get(&func);
-        let by_export = || {
-            self.exports
-                .iter()
-                .find(|(_, k)| *k == ExportKind::Func(func))
-                .map(|(n, _)| n.as_str())
-        };
-        let (role, params, returns) = by_name
-            .and_then(crate::vmctx::AllocRole::from_name)
-            .or_else(|| by_export().and_then(crate::vmctx::AllocRole::from_name))?;
+    /// Every defined function's [`ModuleInfo::allocator_role`], worked
+    /// out from the names and exports that name a role (a handful),
+    /// rather than function by function: a module of tens of thousands of
+    /// functions without names would search its exports for each.
+    fn find_allocator_roles(&self) -> HashMap<u32, crate::vmctx::AllocRole> {
+        use crate::vmctx::AllocRole;
+        let defined = self.num_imported_funcs..self.func_types.len() as u32;
+        // A role its name section name gives, else one its first export's
+        // name gives.
+        let mut found: HashMap<u32, (AllocRole, usize, bool)> = HashMap::new();
+        for (func, name) in self.func_names.iter() {
+            if let Some(role) = AllocRole::from_name(name).filter(|_| defined.contains(&func)) {
+                found.insert(func, role);
+            }
+        }
+        let mut exported = std::collections::HashSet::new();
+        for (name, kind) in &self.exports {
+            if let ExportKind::Func(func) = *kind {
+                if defined.contains(&func) && exported.insert(func) {
+                    if let Some(role) = AllocRole::from_name(name) {
+                        found.entry(func).or_insert(role);
+                    }
+                }
+            }
+        }
+        found
+            .into_iter()
+            .filter_map(|(func, role)| Some((func, self.role_fits(func, role)?)))
+            .collect()
+    }
+
+    /// `found`'s role for function `func` when its signature fits it.
+    fn role_fits(
+        &self,
+        func: u32,
+        (role, params, returns): (crate::vmctx::AllocRole, usize, bool),
+    ) -> Option<crate::vmctx::AllocRole> {
         let sig = self.func_sig(func);
         let all_i32 = sig
             .params
@@ -882,9 +907,12 @@ pub fn parse(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileErr
     parse_checked(wasm, proposals, true)
 }
 
-/// [`parse`] without validating function bodies: for the binary of a
-/// precompiled module, validated when it was compiled (what the bodies
-/// do is its code's business, already generated).
+/// [`parse`] without validating: for the binary of a precompiled module,
+/// validated whole when it was compiled by this same build (the file's
+/// fingerprint says so, its checksum that these are the bytes it was
+/// compiled from). Its structure is decoded as [`parse`] decodes it, and
+/// a malformed section is still an error. Validating again took half of
+/// loading a precompiled sqlite (`benches/RESULTS.md`).
 pub fn parse_precompiled(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo, CompileError> {
     parse_checked(wasm, proposals, false)
 }
@@ -892,15 +920,17 @@ pub fn parse_precompiled(wasm: &[u8], proposals: Proposals) -> Result<ModuleInfo
 fn parse_checked(
     wasm: &[u8],
     proposals: Proposals,
-    validate_bodies: bool,
+    validate: bool,
 ) -> Result<ModuleInfo, CompileError> {
-    let mut validator = Validator::new_with_features(features(proposals));
+    let mut validator = validate.then(|| Validator::new_with_features(features(proposals)));
     let mut info = ModuleInfo::default();
     let mut func_validators = Vec::new();
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload?;
-        if let wasmparser::ValidPayload::Func(func, body) = validator.payload(&payload)? {
-            func_validators.push((func, body));
+        if let Some(validator) = validator.as_mut() {
+            if let wasmparser::ValidPayload::Func(func, body) = validator.payload(&payload)? {
+                func_validators.push((func, body));
+            }
         }
         match payload {
             Payload::Version { encoding, .. } if encoding != wasmparser::Encoding::Module => {
@@ -1069,7 +1099,7 @@ fn parse_checked(
             _ => {}
         }
     }
-    for (func, body) in func_validators.into_iter().filter(|_| validate_bodies) {
+    for (func, body) in func_validators {
         let mut validator = func.into_validator(Default::default());
         validator.validate(&body)?;
     }
@@ -1086,10 +1116,7 @@ fn parse_checked(
     }
     info.escaping_funcs.sort_unstable();
     info.escaping_funcs.dedup();
-    let defined = info.num_imported_funcs..info.func_types.len() as u32;
-    info.allocator_roles = defined
-        .filter_map(|f| info.find_allocator_role(f).map(|r| (f, r)))
-        .collect();
+    info.allocator_roles = info.find_allocator_roles();
     Ok(info)
 }
 
@@ -1183,6 +1210,13 @@ impl FuncNames {
         let i = self.names.binary_search_by_key(index, |n| n.0).ok()?;
         let (_, start, end) = self.names[i];
         Some(&self.text[start as usize..end as usize])
+    }
+
+    /// Every (function index, name), by index.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
+        self.names
+            .iter()
+            .map(|&(i, start, end)| (i, &self.text[start as usize..end as usize]))
     }
 
     /// Whether no function is named.

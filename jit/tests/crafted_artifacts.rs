@@ -50,7 +50,7 @@ fn changed_bytes_with_a_matching_checksum_never_panic() {
     let wasm = wat::parse_str(WAT).unwrap();
     let info = module_info::parse(&wasm, compiler.config().proposals).unwrap();
     let module = compiler.compile_module(&wasm, &info).unwrap();
-    let bytes = artifact::encode("fp", &wasm, module.facts(), module.code.image());
+    let bytes = artifact::encode("fp", &wasm, module.facts(), module.code.image(), None);
     module.code.unregister();
     assert!(load(&compiler, &bytes));
     let (mut loaded, mut refused) = (0, 0);

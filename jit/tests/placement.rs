@@ -174,7 +174,7 @@ fn code_mapped_from_a_file_is_the_code_copied() {
     let wasm = wat::parse_str(wat).unwrap();
     let info = module_info::parse(&wasm, compiler.config().proposals).unwrap();
     let module = compiler.compile_module(&wasm, &info).unwrap();
-    let bytes = artifact::encode("fp", &wasm, module.facts(), module.code.image());
+    let bytes = artifact::encode("fp", &wasm, module.facts(), module.code.image(), None);
     module.code.unregister();
     let path = std::env::temp_dir().join(format!("walmart-placement-{}.cwasm", std::process::id()));
     std::fs::write(&path, &bytes).unwrap();

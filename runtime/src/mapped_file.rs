@@ -9,7 +9,8 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 
 /// A whole file mapped read-only and private. (The mapping holds the file,
-/// not a descriptor: a module loaded from it keeps no descriptor open.)
+/// not a descriptor: a module loaded from it keeps a descriptor open only
+/// for its memory image, `memory_image::MemoryImage`.)
 ///
 /// Its bytes are the file's as long as nobody changes the file: a
 /// truncation would make reading past the new end fault, and a write
@@ -63,7 +64,7 @@ impl MappedFile {
     }
 
     /// The range `part`, a slice of these bytes, covers.
-    fn offset_of(&self, part: &[u8]) -> Range<usize> {
+    pub(crate) fn offset_of(&self, part: &[u8]) -> Range<usize> {
         let start = (part.as_ptr() as usize).wrapping_sub(self.ptr as usize);
         assert!(
             start <= self.len && part.len() <= self.len - start,

@@ -1,10 +1,15 @@
 //! Copy-on-write memory images: a module whose data segments all land at
-//! constant offsets in its own first memory gets, at compile time, a memfd
-//! holding that memory's initial contents. Instantiation maps it privately
-//! over the start of the memory instead of copying every segment, so pages
-//! are shared until written and untouched ones are never copied.
+//! constant offsets in its own first memory gets an image of that
+//! memory's initial contents, from the first page a segment writes to the
+//! last. Instantiation maps it privately over those pages instead of
+//! copying every segment, so pages are shared until written and untouched
+//! ones are never copied. A module compiled here keeps its image in a
+//! memfd; one loaded from a precompiled file maps the image the file holds
+//! (the page cache's pages, shared by every process that loads the file),
+//! so loading writes nothing.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 
 use walmart_jit::module_info::{ConstOp, ModuleInfo, SegmentMode};
 
@@ -16,9 +21,15 @@ pub(crate) struct MemoryImage {
     /// Unique over the process's images: a pooled slot that still holds
     /// this image's mapping is known by it.
     id: u64,
+    /// A memfd of the image alone, or the precompiled file that holds it.
     fd: OwnedFd,
-    /// Bytes to map: the image rounded up to whole OS pages.
-    len: usize,
+    /// Where in `fd` the image begins.
+    offset: u64,
+    /// The memory's bytes the image covers: from the first page a segment
+    /// writes to (below it the memory starts as zeros, as fresh pages
+    /// are) to the end of the last, in whole OS pages.
+    start: usize,
+    end: usize,
 }
 
 fn os_page() -> usize {
@@ -26,47 +37,101 @@ fn os_page() -> usize {
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
 }
 
-impl MemoryImage {
-    /// The image for `info`, or `None` when segments are not all constant
-    /// and in bounds of memory 0, or there is nothing to gain.
-    pub(crate) fn build(info: &ModuleInfo, wasm: &[u8]) -> Option<MemoryImage> {
-        if info.num_imported_memories != 0
-            || info.memories.is_empty()
-            || info.memories[0].memory64
-            || !info.memories[0].default_pages()
-        {
-            return None;
-        }
-        let limit = info.memories[0].min.checked_mul(PAGE_SIZE)?;
-        let mut end = 0u64;
-        let mut placed = Vec::new();
-        for seg in &info.data {
-            match &seg.mode {
-                SegmentMode::Active { index: 0, offset } => {
-                    let [ConstOp::I32(at)] = offset.as_slice() else {
-                        return None;
-                    };
-                    let at = *at as u32 as u64;
-                    let seg_end = at + (seg.bytes.end - seg.bytes.start) as u64;
-                    if seg_end > limit {
-                        // Instantiation must trap part-way: copy instead.
-                        return None;
-                    }
-                    end = end.max(seg_end);
-                    placed.push((at as usize, seg.bytes.clone()));
+/// What an image of `info`'s memory 0 holds: the segments' places, and
+/// the range of memory the image covers (whole OS pages).
+struct Placement {
+    segments: Vec<(usize, std::ops::Range<usize>)>,
+    start: usize,
+    end: usize,
+}
+
+/// Where `info`'s data segments go in an image, or `None` when they are
+/// not all constant and in bounds of memory 0 (its own, of 64 KiB pages),
+/// or write nothing.
+fn placement(info: &ModuleInfo) -> Option<Placement> {
+    if info.num_imported_memories != 0
+        || info.memories.is_empty()
+        || info.memories[0].memory64
+        || !info.memories[0].default_pages()
+    {
+        return None;
+    }
+    let limit = info.memories[0].min.checked_mul(PAGE_SIZE)?;
+    let (mut start, mut end) = (u64::MAX, 0u64);
+    let mut segments = Vec::new();
+    for seg in &info.data {
+        match &seg.mode {
+            SegmentMode::Active { index: 0, offset } => {
+                let [ConstOp::I32(at)] = offset.as_slice() else {
+                    return None;
+                };
+                let at = *at as u32 as u64;
+                let seg_end = at + (seg.bytes.end - seg.bytes.start) as u64;
+                if seg_end > limit {
+                    // Instantiation must trap part-way: copy instead.
+                    return None;
                 }
-                SegmentMode::Active { .. } => return None,
-                _ => {}
+                if seg_end > at {
+                    start = start.min(at);
+                    end = end.max(seg_end);
+                    segments.push((at as usize, seg.bytes.clone()));
+                }
             }
+            SegmentMode::Active { .. } => return None,
+            _ => {}
         }
-        if end == 0 {
-            return None;
-        }
-        let len = (end as usize).next_multiple_of(os_page());
-        let mut bytes = vec![0u8; len];
-        for (at, range) in placed {
-            bytes[at..at + range.len()].copy_from_slice(&wasm[range]);
-        }
+    }
+    if end == 0 {
+        return None;
+    }
+    let page = os_page();
+    Some(Placement {
+        segments,
+        start: start as usize / page * page,
+        end: (end as usize).next_multiple_of(page),
+    })
+}
+
+/// The image of `info`'s memory 0 (`wasm` its binary): where in memory it
+/// begins, and its bytes (whole OS pages) from there. `None` where
+/// [`MemoryImage::build`] makes none. What a precompiled file keeps.
+pub(crate) fn contents(info: &ModuleInfo, wasm: &[u8]) -> Option<(usize, Vec<u8>)> {
+    let Placement {
+        segments,
+        start,
+        end,
+    } = placement(info)?;
+    let mut bytes = vec![0u8; end - start];
+    for (at, range) in segments {
+        let at = at - start;
+        bytes[at..at + range.len()].copy_from_slice(&wasm[range]);
+    }
+    Some((start, bytes))
+}
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Why a precompiled file's image cannot be the module's.
+#[derive(Debug)]
+pub(crate) enum FileImageError {
+    /// It does not cover what the module's data segments do: the file is
+    /// damaged or was not written by walmart.
+    Mismatch,
+    /// It cannot be mapped from the file on this host (its place is not a
+    /// multiple of this host's page size, or the descriptor could not be
+    /// duplicated): the image is built instead.
+    Unmappable,
+}
+
+impl MemoryImage {
+    /// The image for `info`, in a memfd, or `None` when segments are not
+    /// all constant and in bounds of memory 0, or there is nothing to gain.
+    pub(crate) fn build(info: &ModuleInfo, wasm: &[u8]) -> Option<MemoryImage> {
+        let (start, bytes) = contents(info, wasm)?;
         // SAFETY: a valid C string; the result is checked.
         let fd = unsafe { libc::memfd_create(c"walmart-memory-image".as_ptr(), libc::MFD_CLOEXEC) };
         if fd < 0 {
@@ -74,13 +139,44 @@ impl MemoryImage {
         }
         // SAFETY: a fresh descriptor we own.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let mut file = std::fs::File::from(fd);
+        let mut file = File::from(fd);
         std::io::Write::write_all(&mut file, &bytes).ok()?;
-        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Some(MemoryImage {
-            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id: next_id(),
             fd: OwnedFd::from(file),
-            len,
+            offset: 0,
+            start,
+            end: start + bytes.len(),
+        })
+    }
+
+    /// The image `info`'s memory 0 starts with, as `file` holds it: `len`
+    /// bytes at `offset`, for the memory from `start` on (what
+    /// [`contents`] gave when the file was written).
+    pub(crate) fn from_file(
+        info: &ModuleInfo,
+        file: &File,
+        offset: u64,
+        start: u64,
+        len: u64,
+    ) -> Result<MemoryImage, FileImageError> {
+        let placement = placement(info).ok_or(FileImageError::Mismatch)?;
+        if start != placement.start as u64 || len != (placement.end - placement.start) as u64 {
+            return Err(FileImageError::Mismatch);
+        }
+        if !offset.is_multiple_of(os_page() as u64) {
+            return Err(FileImageError::Unmappable);
+        }
+        let fd = file
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|_| FileImageError::Unmappable)?;
+        Ok(MemoryImage {
+            id: next_id(),
+            fd,
+            offset,
+            start: placement.start,
+            end: placement.end,
         })
     }
 
@@ -89,9 +185,11 @@ impl MemoryImage {
         self.id
     }
 
-    /// The bytes it maps: the image rounded up to whole host pages.
+    /// The bytes from the memory's start to the image's end (whole host
+    /// pages): what a memory must have for the image to fit, and what
+    /// holds its pages.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.end
     }
 
     /// Maps the image over the start of `memory`, which must be a fresh
@@ -100,29 +198,32 @@ impl MemoryImage {
     pub(crate) fn map_into(&self, memory: &MemoryData) -> bool {
         let (base, length) = memory.base_len();
         // SAFETY: the memory is fresh (the contract) and ours.
-        (length as usize) >= self.len && unsafe { self.map_at(base) }.is_ok()
+        (length as usize) >= self.end && unsafe { self.map_at(base) }.is_ok()
     }
 
-    /// Maps the image read-write, copy-on-write, over `[base, base +
-    /// len)`, replacing what was there.
+    /// Maps the image read-write, copy-on-write, over its part of `[base,
+    /// base + len)`, replacing what was there (the pages below its start
+    /// are left as they are: zeros in a fresh memory).
     ///
     /// # Safety
     /// The range must lie in a memory's reservation the caller owns, and
     /// nothing may rely on the bytes it held.
     pub(crate) unsafe fn map_at(&self, base: *mut u8) -> std::io::Result<()> {
+        let at = base.wrapping_add(self.start);
+        let offset = libc::off_t::try_from(self.offset).map_err(std::io::Error::other)?;
         // SAFETY: per the contract; MAP_FIXED replaces those pages with a
         // private copy-on-write view of the image.
         let p = unsafe {
             libc::mmap(
-                base as *mut libc::c_void,
-                self.len,
+                at as *mut libc::c_void,
+                self.end - self.start,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_PRIVATE | libc::MAP_FIXED,
                 self.fd.as_raw_fd(),
-                0,
+                offset,
             )
         };
-        if p == base as *mut libc::c_void {
+        if p == at as *mut libc::c_void {
             Ok(())
         } else {
             Err(std::io::Error::last_os_error())

@@ -10,6 +10,7 @@ use walmart_jit::{CompileError, CompiledModule};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::mapped_file::{MappedFile, WasmBytes};
+use crate::memory_image::{FileImageError, MemoryImage};
 use crate::types::{FuncType, GlobalType, MemoryType, TableType};
 
 pub(crate) struct ModuleInner {
@@ -29,7 +30,7 @@ pub(crate) struct ModuleInner {
     /// instantiation copies into their `VMFuncRef`s.
     pub(crate) func_refs: Box<[(u32, usize, u64)]>,
     /// Initial contents of memory 0 to map copy-on-write (guarded memory only).
-    pub(crate) memory_image: Option<crate::memory_image::MemoryImage>,
+    pub(crate) memory_image: Option<MemoryImage>,
 }
 
 impl Drop for ModuleInner {
@@ -138,7 +139,8 @@ impl Module {
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let info = module_info::parse(wasm, engine.compiler().config().proposals)?;
-        Module::assemble(engine, info, WasmBytes::Owned(wasm.to_vec()), |info| {
+        let bytes = WasmBytes::Owned(wasm.to_vec());
+        Module::assemble(engine, info, bytes, ImageSource::Build, |info| {
             engine.compiler().compile_module(wasm, info)
         })
     }
@@ -149,6 +151,7 @@ impl Module {
         engine: &Engine,
         mut info: ModuleInfo,
         bytes: WasmBytes,
+        image: ImageSource<'_>,
         compile: impl FnOnce(&ModuleInfo) -> std::result::Result<CompiledModule, CompileError>,
     ) -> Result<Module> {
         if !engine.backtrace_details() {
@@ -169,7 +172,26 @@ impl Module {
         // Small reservations may move with mremap, which cannot carry a
         // mapping made of several pieces: images are for guarded memory.
         let memory_image = if engine.config().guarded_memory {
-            crate::memory_image::MemoryImage::build(&info, wasm)
+            match image {
+                ImageSource::Build => MemoryImage::build(&info, wasm),
+                ImageSource::File {
+                    file,
+                    offset,
+                    start,
+                    len,
+                } => match MemoryImage::from_file(&info, file, offset, start, len) {
+                    Ok(image) => Some(image),
+                    Err(FileImageError::Unmappable) => MemoryImage::build(&info, wasm),
+                    Err(FileImageError::Mismatch) => {
+                        return Err(CompileError::Artifact(
+                            "its memory image does not hold what the module's data \
+                             segments do: the file is damaged or was not written by walmart"
+                                .into(),
+                        )
+                        .into())
+                    }
+                },
+            }
         } else {
             None
         };
@@ -195,11 +217,26 @@ impl Module {
     /// checked as they load). Written to a file, a `.cwasm`
     /// (`walmart compile`).
     pub fn serialize(&self) -> Result<Vec<u8>> {
+        // The memory image goes with the code, at a page of its own in
+        // the file, so that loading maps it rather than writes it.
+        let image = self
+            .inner
+            .engine
+            .config()
+            .guarded_memory
+            .then(|| crate::memory_image::contents(&self.inner.info, &self.inner.wasm))
+            .flatten();
         Ok(artifact::encode(
             self.inner.engine.fingerprint(),
             &self.inner.wasm,
             self.inner.compiled.facts(),
             self.inner.compiled.code.image(),
+            image
+                .as_ref()
+                .map(|(start, bytes)| artifact::MemoryImageBytes {
+                    start: *start as u64,
+                    bytes,
+                }),
         ))
     }
 
@@ -210,8 +247,8 @@ impl Module {
     /// code compiled by another build of walmart, for another CPU or with
     /// other settings (attestation policy, fuel, epochs, bounds checks,
     /// proposals...) is refused with an error naming the first setting
-    /// that differs. The module's binary is validated again, but not its
-    /// function bodies, whose code is already generated.
+    /// that differs. The module's binary is decoded but not validated
+    /// again: this build validated it when it compiled it.
     ///
     /// # Safety
     ///
@@ -241,15 +278,22 @@ impl Module {
         }
         let wasm = artifact.wasm;
         let info = module_info::parse_precompiled(wasm, engine.compiler().config().proposals)?;
-        let (kept, code_file) = match file {
+        let (kept, code_file, image) = match file {
             Some((mapped, file)) => (
                 WasmBytes::view(mapped, wasm),
                 Some(mapped.code_file(file, artifact.code, artifact.sites)),
+                artifact.memory_image.map(|m| ImageSource::File {
+                    file,
+                    offset: mapped.offset_of(m.bytes).start as u64,
+                    start: m.start,
+                    len: m.bytes.len() as u64,
+                }),
             ),
-            None => (WasmBytes::Owned(wasm.to_vec()), None),
+            None => (WasmBytes::Owned(wasm.to_vec()), None, None),
         };
         let facts = artifact.facts;
-        Module::assemble(engine, info, kept, |info| {
+        let image = image.unwrap_or(ImageSource::Build);
+        Module::assemble(engine, info, kept, image, |info| {
             engine
                 .compiler()
                 .place_compiled(wasm, info, artifact.take_image(), facts, code_file)
@@ -274,7 +318,9 @@ impl Module {
     /// [`Module::deserialize`] of a file's contents. A regular file is
     /// mapped, not read: its code runs from the file's pages (shared with
     /// the page cache where no relocation writes), and the module keeps
-    /// the mapping.
+    /// the mapping; its memory image (memory 0's first contents) is
+    /// mapped from the file into each new memory, copied on write, so the
+    /// module keeps a descriptor of the file where it has one.
     ///
     /// # Safety
     ///
@@ -381,6 +427,20 @@ impl Module {
             (name.as_str(), ty)
         })
     }
+}
+
+/// Where a module's memory image comes from.
+enum ImageSource<'a> {
+    /// Made from its data segments, into a memfd.
+    Build,
+    /// Mapped from the precompiled file it was loaded from: `len` bytes
+    /// at `offset` in `file`, memory 0's from byte `start` on.
+    File {
+        file: &'a std::fs::File,
+        offset: u64,
+        start: u64,
+        len: u64,
+    },
 }
 
 /// The tag type of a module's type `index`.

@@ -762,3 +762,104 @@ fn the_module_cache_evicts_the_least_recently_used_past_its_limit() {
     assert!(mine.exists() && notes.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Whether this process maps `path` writable, copied on write (a memory
+/// image's mapping; code and the file's own view are read-only).
+fn maps_writable(path: &std::path::Path) -> bool {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .any(|l| l.contains(path.to_str().unwrap()) && l.contains(" rw-p "))
+}
+
+/// A module whose data lies far from the memory's start, as a Rust
+/// program's does (after its stack): 17 pages, a segment at 1 MiB, one
+/// across a page boundary past it, and a passive one that instantiation
+/// leaves out of memory.
+const DATA_WAT: &str = r#"(module
+    (memory (export "m") 17)
+    (data (i32.const 1048576) "walmart!")
+    (data (i32.const 1056764) "\01\02\03\04\05\06\07\08")
+    (data $passive "never placed")
+    (func (export "load") (param i32) (result i64) (i64.load (local.get 0)))
+    (func (export "store") (param i32 i64) (i64.store (local.get 0) (local.get 1))))"#;
+
+/// `load` at each of a few addresses (below the data, in it, across the
+/// page boundary, past it) after `store` wrote `write` at 1 MiB + 16.
+fn data_answers(engine: &Engine, module: &Module, write: i64) -> Vec<i64> {
+    let mut store = Store::new(engine, ());
+    let instance = Linker::new(engine).instantiate(&mut store, module).unwrap();
+    let load = instance
+        .get_typed_func::<i32, i64>(&mut store, "load")
+        .unwrap();
+    let put = instance
+        .get_typed_func::<(i32, i64), ()>(&mut store, "store")
+        .unwrap();
+    let before: Vec<i64> = [0, 1048568, 1048576, 1048592, 1056764, 1056768, 1114104]
+        .iter()
+        .map(|&a| load.call(&mut store, a).unwrap())
+        .collect();
+    put.call(&mut store, (1048592, write)).unwrap();
+    assert_eq!(load.call(&mut store, 1048592).unwrap(), write);
+    before
+}
+
+/// A module loaded from a file maps its memory image from the file (no
+/// copy of the data segments at load), copied on write: every instance
+/// starts from the file's contents, whatever an earlier one wrote, below
+/// the image's first page memory reads as zeros, and the file is never
+/// written; the same with pooled memories, and from bytes in memory.
+#[test]
+fn a_files_memory_image_is_mapped_from_it_and_copied_on_write() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("walmart-image-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("data.cwasm");
+    let expected = vec![
+        0,
+        0,
+        i64::from_le_bytes(*b"walmart!"),
+        0,
+        0x0807_0605_0403_0201,
+        0x0807_0605,
+        0,
+    ];
+    let mut pool = walmart::PoolingAllocationConfig::new();
+    pool.total_memories(2);
+    let mut pooled = Config::new();
+    pooled.allocation_strategy(walmart::InstanceAllocationStrategy::Pooling(pool));
+    for (name, config) in [("on demand", Config::new()), ("pooled", pooled)] {
+        let engine = Engine::new(&config).unwrap();
+        let compiled = Module::new(&engine, DATA_WAT).unwrap();
+        let saved = compiled.serialize().unwrap();
+        std::fs::write(&path, &saved).unwrap();
+        // SAFETY: written by an engine of these settings just now.
+        let loaded = unsafe { Module::deserialize_file(&engine, &path) }.unwrap();
+        let mut store = Store::new(&engine, ());
+        Linker::new(&engine)
+            .instantiate(&mut store, &loaded)
+            .unwrap();
+        assert!(maps_writable(&path), "{name}: the image is not the file's");
+        drop(store);
+        for round in 0..3 {
+            assert_eq!(
+                data_answers(&engine, &loaded, 77 + round),
+                expected,
+                "{name}, round {round}"
+            );
+        }
+        // SAFETY: as above.
+        let from_bytes = unsafe { Module::deserialize(&engine, &saved) }.unwrap();
+        assert_eq!(data_answers(&engine, &from_bytes, 5), expected, "{name}");
+        assert_eq!(data_answers(&engine, &compiled, 6), expected, "{name}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            saved,
+            "{name}: the file changed"
+        );
+        drop((loaded, from_bytes, compiled, engine));
+        assert!(!maps(&path), "{name}: the mapping outlived its modules");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
