@@ -186,9 +186,31 @@ impl ModuleCache {
         path: impl AsRef<Path>,
     ) -> Result<(Module, CacheOutcome)> {
         let path = path.as_ref();
-        let unreadable =
-            |e: std::io::Error| Error::Usage(format!("cannot read {}: {e}", path.display()));
-        let mut file = File::open(path).map_err(unreadable)?;
+        let file = File::open(path)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        self.module_from_stream(engine, &file, &path.display())
+    }
+
+    /// [`ModuleCache::module_from_file`] of a file already open: a regular
+    /// file is read from its start (as often as that takes), anything
+    /// else (a pipe) once, from where it stands.
+    pub fn module_from_open_file(
+        &self,
+        engine: &Engine,
+        file: &File,
+    ) -> Result<(Module, CacheOutcome)> {
+        self.module_from_stream(engine, file, &"it")
+    }
+
+    /// [`ModuleCache::module_from_open_file`], naming the file `what` in
+    /// errors.
+    fn module_from_stream(
+        &self,
+        engine: &Engine,
+        mut file: &File,
+        what: &dyn std::fmt::Display,
+    ) -> Result<(Module, CacheOutcome)> {
+        let unreadable = |e: std::io::Error| Error::Usage(format!("cannot read {what}: {e}"));
         let mut magic = [0u8; 4];
         let regular = file.metadata().map_err(unreadable)?.is_file();
         let binary = regular && file.read_exact_at(&mut magic, 0).is_ok() && magic == *b"\0asm";
@@ -196,17 +218,20 @@ impl ModuleCache {
             // A pipe or a device cannot be read twice; a text (small) is
             // read once, so that the entry is named by the very bytes
             // compiled (a text's entry is trusted by its name).
+            if regular {
+                file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+            }
             let mut bytes = Vec::new();
             file.read_to_end(&mut bytes).map_err(unreadable)?;
             return self.module(engine, &bytes);
         }
+        file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
         let name = entry_name(engine, binary, &mut file).map_err(unreadable)?;
-        let same = |wasm: &[u8]| same_as_file(&file, wasm).unwrap_or(false);
+        let same = |wasm: &[u8]| same_as_file(file, wasm).unwrap_or(false);
         let bytes = || {
             let mut bytes = Vec::new();
-            (&file)
-                .seek(SeekFrom::Start(0))
-                .and_then(|_| (&file).read_to_end(&mut bytes))
+            file.seek(SeekFrom::Start(0))
+                .and_then(|_| file.read_to_end(&mut bytes))
                 .map_err(unreadable)?;
             Ok(std::borrow::Cow::Owned(bytes))
         };

@@ -2150,6 +2150,33 @@ fn precompiled_modules_run_as_the_binary_does() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A killed compile's temporary file goes at the next compile of the
+    // same output; a running one's, and names of other shapes, stay.
+    let dead = {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        child.wait().unwrap();
+        child.id()
+    };
+    let abandoned = dir.join(format!(".o0.cwasm.{dead}-12345.tmp"));
+    let running = dir.join(format!(".o0.cwasm.{}-12345.tmp", std::process::id()));
+    let others = [
+        dir.join(".o0.cwasm.notes.tmp"),
+        dir.join(format!("o0.cwasm.{dead}-1.tmp")),
+    ];
+    for f in others.iter().chain([&abandoned, &running]) {
+        std::fs::write(f, b"partial").unwrap();
+    }
+    compile(&["-O", "opt-level=0"], "o0.cwasm");
+    assert!(!abandoned.exists());
+    assert!(running.exists() && others.iter().all(|f| f.exists()));
+    for f in others.iter().chain([&running]) {
+        std::fs::remove_file(f).unwrap();
+    }
+    // An output name as long as a name may be: the temporary's is cut.
+    let long = format!("{}.cwasm", "n".repeat(249));
+    let out = compile(&["-O", "opt-level=0"], &long);
+    assert!(out.exists());
+    std::fs::remove_file(out).unwrap();
     let out = walmart(&["compile", "-o", "/dev/null", hello.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(std::fs::metadata("/dev/null")

@@ -391,6 +391,12 @@ fn the_module_cache_reads_files_as_it_reads_bytes() {
         assert_eq!(outcome, CacheOutcome::Hit, "{file:?}");
         assert_eq!(answers(&engine, &module), expected);
         assert_eq!(cache.module(&engine, bytes).unwrap().1, CacheOutcome::Hit);
+        // An open file, read from its start wherever it stands.
+        let mut open = std::fs::File::open(file).unwrap();
+        std::io::Read::read_exact(&mut open, &mut [0u8; 5]).unwrap();
+        let (module, outcome) = cache.module_from_open_file(&engine, &open).unwrap();
+        assert_eq!(outcome, CacheOutcome::Hit, "{file:?}");
+        assert_eq!(answers(&engine, &module), expected);
     }
     let entries = || {
         let mut v: Vec<_> = std::fs::read_dir(dir.join("cache"))

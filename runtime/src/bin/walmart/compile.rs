@@ -204,9 +204,9 @@ fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let mut name = target.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{}-{nanos}.tmp", std::process::id()));
-    let temporary = target.with_file_name(name);
+    let file_name = target.file_name().unwrap_or_default();
+    remove_abandoned_temporaries(&target, file_name);
+    let temporary = target.with_file_name(temporary_name(file_name, std::process::id(), nanos));
     // A name nobody else uses, created here (never through a link),
     // readable by the user alone until its permissions are set.
     let mut file = std::fs::OpenOptions::new()
@@ -224,6 +224,63 @@ fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&temporary);
     }
     written
+}
+
+/// The name `write_replacing` writes `file_name`'s new contents under
+/// first: hidden, `.NAME.PID-NANOS.tmp`, with as much of the name as keeps
+/// it within the 255 bytes a file name may have.
+fn temporary_name(file_name: &std::ffi::OsStr, pid: u32, nanos: u128) -> std::ffi::OsString {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let suffix = format!(".{pid}-{nanos}.tmp");
+    let keep = 255 - 1 - suffix.len();
+    let name = file_name.as_bytes();
+    let mut temporary = vec![b'.'];
+    temporary.extend_from_slice(&name[..name.len().min(keep)]);
+    temporary.extend_from_slice(suffix.as_bytes());
+    std::ffi::OsString::from_vec(temporary)
+}
+
+/// Removes the temporary files of earlier writes of `target` (named
+/// `file_name`) whose process is gone: a `walmart compile` killed while
+/// writing. Only names [`temporary_name`] makes for it, with the process
+/// id of no running process, are touched.
+fn remove_abandoned_temporaries(target: &Path, file_name: &std::ffi::OsStr) {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some((pid, nanos)) = temporary_parts(name.as_bytes()) else {
+            continue;
+        };
+        if temporary_name(file_name, pid, nanos) != name {
+            continue;
+        }
+        // SAFETY: signal 0 checks that the process exists; nothing is sent.
+        let gone = unsafe { libc::kill(pid as libc::pid_t, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        let regular = entry.file_type().is_ok_and(|t| t.is_file());
+        if gone && regular {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The process id and time a temporary name ends with
+/// (`.PID-NANOS.tmp`).
+fn temporary_parts(name: &[u8]) -> Option<(u32, u128)> {
+    let rest = name.strip_suffix(b".tmp")?;
+    let dash = rest.iter().rposition(|&b| b == b'-')?;
+    let dot = rest[..dash].iter().rposition(|&b| b == b'.')?;
+    fn number<T: std::str::FromStr>(digits: &[u8]) -> Option<T> {
+        std::str::from_utf8(digits).ok()?.parse().ok()
+    }
+    Some((number(&rest[dot + 1..dash])?, number(&rest[dash + 1..])?))
 }
 
 /// `path` with its symbolic links followed (a relative link against its
@@ -302,7 +359,7 @@ pub fn load_module(
         // into it, so it stays as mapped.
         unsafe { Module::deserialize_open_file(engine, &file) }
     } else if let Some(cache) = cache {
-        cache.module_from_file(engine, path).map(warn_unsaved)
+        cache.module_from_open_file(engine, &file).map(warn_unsaved)
     } else {
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).with_context(unreadable)?;
