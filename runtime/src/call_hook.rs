@@ -135,7 +135,19 @@ impl StoreOpaque {
     /// Tells the store's call hook, if any, of crossing `kind`. A panic in
     /// it unwinds as the host's own would (callers run it where a host
     /// function's panic is caught).
+    #[inline]
     pub(crate) fn run_call_hook(&mut self, kind: CallHook) -> Result<()> {
+        if self.call_hook.is_none() {
+            // Every call from the host asks, twice: no call, no result
+            // moved, when there is no hook.
+            return Ok(());
+        }
+        self.call_hook_now(kind)
+    }
+
+    /// [`StoreOpaque::run_call_hook`] with a hook.
+    #[inline(never)]
+    fn call_hook_now(&mut self, kind: CallHook) -> Result<()> {
         let Some(mut hook) = self.call_hook.take() else {
             return Ok(());
         };

@@ -605,7 +605,9 @@ pub(crate) fn invoke(
         store.gc_stack_top = std::hint::black_box(&frame_marker) as *const u8 as usize;
         store.gc_stack_low = stack_low.unwrap_or(0);
     }
-    if outermost && !nested {
+    // Only a tag-monitored store's instances have tag heaps.
+    let tagged = store.engine.config().tag_monitor().is_some();
+    if outermost && !nested && tagged {
         // A trap inside the module's allocator left its wrapper's call
         // unfinished; a new call starts afresh.
         for inst in store.instances.iter_mut() {
@@ -630,7 +632,7 @@ pub(crate) fn invoke(
         }
     }
     // The tag monitor's stack guards a failed call abandons are cleared.
-    let guarded = if store.engine.config().attest_stack_guards {
+    let guarded = if tagged && store.engine.config().attest_stack_guards {
         crate::attest::tags::stack_pointers(store)
     } else {
         Vec::new()
