@@ -1,7 +1,10 @@
 //! A precompiled module whose bytes were changed and whose checksum was
 //! made to match again (a crafted file, or damage the checksum missed)
-//! loads as an error or as placed code, never as a panic: every byte
-//! after the header, changed three ways.
+//! decodes and places as an error or as placed code, never as a panic,
+//! in this crate: every byte after the header, changed three ways. (The
+//! runtime trusts the binary of a file that passes its checks, which
+//! this build validated when it compiled it: a crafted binary may make it
+//! panic, as crafted code may do anything; loading is `unsafe`.)
 
 use walmart_jit::{artifact, module_info, Compiler, TranslateConfig};
 

@@ -25,6 +25,7 @@ mod coredump;
 mod engine;
 mod error;
 mod exception;
+mod fd_ready;
 mod fiber;
 mod func;
 mod gc;

@@ -43,11 +43,15 @@ struct Placement {
     segments: Vec<(usize, std::ops::Range<usize>)>,
     start: usize,
     end: usize,
+    /// The first byte a segment writes and the end of the last (`start`
+    /// and `end` before rounding to pages).
+    written: std::ops::Range<u64>,
 }
 
 /// Where `info`'s data segments go in an image, or `None` when they are
 /// not all constant and in bounds of memory 0 (its own, of 64 KiB pages),
-/// or write nothing.
+/// write nothing, or lie so far apart that the image would be mostly
+/// zeros.
 fn placement(info: &ModuleInfo) -> Option<Placement> {
     if info.num_imported_memories != 0
         || info.memories.is_empty()
@@ -57,7 +61,7 @@ fn placement(info: &ModuleInfo) -> Option<Placement> {
         return None;
     }
     let limit = info.memories[0].min.checked_mul(PAGE_SIZE)?;
-    let (mut start, mut end) = (u64::MAX, 0u64);
+    let (mut start, mut end, mut data) = (u64::MAX, 0u64, 0u64);
     let mut segments = Vec::new();
     for seg in &info.data {
         match &seg.mode {
@@ -74,6 +78,7 @@ fn placement(info: &ModuleInfo) -> Option<Placement> {
                 if seg_end > at {
                     start = start.min(at);
                     end = end.max(seg_end);
+                    data += seg_end - at;
                     segments.push((at as usize, seg.bytes.clone()));
                 }
             }
@@ -84,11 +89,18 @@ fn placement(info: &ModuleInfo) -> Option<Placement> {
     if end == 0 {
         return None;
     }
+    // Mostly zeros (segments far apart: one at the start of a large
+    // memory, one at its end): gigabytes of image, in the memfd and in a
+    // precompiled file, for a few bytes of data. Copied instead.
+    if end - start > 2 * data + (1 << 20) {
+        return None;
+    }
     let page = os_page();
     Some(Placement {
         segments,
         start: start as usize / page * page,
         end: (end as usize).next_multiple_of(page),
+        written: start..end,
     })
 }
 
@@ -100,6 +112,7 @@ pub(crate) fn contents(info: &ModuleInfo, wasm: &[u8]) -> Option<(usize, Vec<u8>
         segments,
         start,
         end,
+        ..
     } = placement(info)?;
     let mut bytes = vec![0u8; end - start];
     for (at, range) in segments {
@@ -113,18 +126,6 @@ static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 
 fn next_id() -> u64 {
     NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-}
-
-/// Why a precompiled file's image cannot be the module's.
-#[derive(Debug)]
-pub(crate) enum FileImageError {
-    /// It does not cover what the module's data segments do: the file is
-    /// damaged or was not written by walmart.
-    Mismatch,
-    /// It cannot be mapped from the file on this host (its place is not a
-    /// multiple of this host's page size, or the descriptor could not be
-    /// duplicated): the image is built instead.
-    Unmappable,
 }
 
 impl MemoryImage {
@@ -152,31 +153,35 @@ impl MemoryImage {
 
     /// The image `info`'s memory 0 starts with, as `file` holds it: `len`
     /// bytes at `offset`, for the memory from `start` on (what
-    /// [`contents`] gave when the file was written).
+    /// [`contents`] gave when the file was written). `None` where
+    /// it cannot be mapped so on this host: its place and size are not
+    /// whole pages of this host's size (the file was written on a host of
+    /// smaller pages), or it does not cover the segments (the caller
+    /// builds the image instead; the file's checksum vouches for its
+    /// bytes).
     pub(crate) fn from_file(
         info: &ModuleInfo,
         file: &File,
         offset: u64,
         start: u64,
         len: u64,
-    ) -> Result<MemoryImage, FileImageError> {
-        let placement = placement(info).ok_or(FileImageError::Mismatch)?;
-        if start != placement.start as u64 || len != (placement.end - placement.start) as u64 {
-            return Err(FileImageError::Mismatch);
+    ) -> Option<MemoryImage> {
+        let placement = placement(info)?;
+        let page = os_page() as u64;
+        let end = start.checked_add(len)?;
+        let whole_pages = [offset, start, len].iter().all(|v| v.is_multiple_of(page));
+        let covers = start <= placement.written.start && end >= placement.written.end;
+        let limit = info.memories[0].min.checked_mul(PAGE_SIZE)?;
+        if !whole_pages || !covers || end > limit {
+            return None;
         }
-        if !offset.is_multiple_of(os_page() as u64) {
-            return Err(FileImageError::Unmappable);
-        }
-        let fd = file
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|_| FileImageError::Unmappable)?;
-        Ok(MemoryImage {
+        let fd = file.as_fd().try_clone_to_owned().ok()?;
+        Some(MemoryImage {
             id: next_id(),
             fd,
             offset,
-            start: placement.start,
-            end: placement.end,
+            start: usize::try_from(start).ok()?,
+            end: usize::try_from(end).ok()?,
         })
     }
 

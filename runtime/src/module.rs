@@ -10,7 +10,7 @@ use walmart_jit::{CompileError, CompiledModule};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::mapped_file::{MappedFile, WasmBytes};
-use crate::memory_image::{FileImageError, MemoryImage};
+use crate::memory_image::MemoryImage;
 use crate::types::{FuncType, GlobalType, MemoryType, TableType};
 
 pub(crate) struct ModuleInner {
@@ -179,18 +179,8 @@ impl Module {
                     offset,
                     start,
                     len,
-                } => match MemoryImage::from_file(&info, file, offset, start, len) {
-                    Ok(image) => Some(image),
-                    Err(FileImageError::Unmappable) => MemoryImage::build(&info, wasm),
-                    Err(FileImageError::Mismatch) => {
-                        return Err(CompileError::Artifact(
-                            "its memory image does not hold what the module's data \
-                             segments do: the file is damaged or was not written by walmart"
-                                .into(),
-                        )
-                        .into())
-                    }
-                },
+                } => MemoryImage::from_file(&info, file, offset, start, len)
+                    .or_else(|| MemoryImage::build(&info, wasm)),
             }
         } else {
             None
@@ -358,10 +348,18 @@ impl Module {
             // SAFETY: the caller vouches for the file and that it stays.
             Some(mapped) => unsafe { Module::deserialize_mapped(engine, Arc::new(mapped), file) },
             None => {
-                // A pipe or a device, or a file system that cannot map:
-                // read as it streams.
+                // A pipe or a device, read as it streams; or a regular
+                // file on a file system that cannot map, read from its
+                // start.
                 let mut bytes = Vec::new();
-                std::io::Read::read_to_end(&mut &*file, &mut bytes).map_err(unreadable)?;
+                let read = match regular {
+                    true => std::io::Read::read_to_end(
+                        &mut crate::module_cache::ReadFrom { file, at: 0 },
+                        &mut bytes,
+                    ),
+                    false => std::io::Read::read_to_end(&mut &*file, &mut bytes),
+                };
+                read.map_err(unreadable)?;
                 // SAFETY: the caller vouches for the bytes.
                 unsafe { Module::deserialize(engine, bytes) }
             }

@@ -15,7 +15,7 @@
 
 use std::ffi::CString;
 use std::fs::{self, File};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
@@ -207,32 +207,36 @@ impl ModuleCache {
     fn module_from_stream(
         &self,
         engine: &Engine,
-        mut file: &File,
+        file: &File,
         what: &dyn std::fmt::Display,
     ) -> Result<(Module, CacheOutcome)> {
         let unreadable = |e: std::io::Error| Error::Usage(format!("cannot read {what}: {e}"));
         let mut magic = [0u8; 4];
         let regular = file.metadata().map_err(unreadable)?.is_file();
         let binary = regular && file.read_exact_at(&mut magic, 0).is_ok() && magic == *b"\0asm";
+        // A regular file is read at offsets of its own, from its start,
+        // never through its position (which another thread's reads of
+        // the same `File` may move).
+        let read_all = |bytes: &mut Vec<u8>| {
+            let mut stream: &File = file;
+            match regular {
+                true => ReadFrom { file, at: 0 }.read_to_end(bytes),
+                false => stream.read_to_end(bytes),
+            }
+        };
         if !binary {
             // A pipe or a device cannot be read twice; a text (small) is
             // read once, so that the entry is named by the very bytes
             // compiled (a text's entry is trusted by its name).
-            if regular {
-                file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
-            }
             let mut bytes = Vec::new();
-            file.read_to_end(&mut bytes).map_err(unreadable)?;
+            read_all(&mut bytes).map_err(unreadable)?;
             return self.module(engine, &bytes);
         }
-        file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
-        let name = entry_name(engine, binary, &mut file).map_err(unreadable)?;
+        let name = entry_name(engine, binary, &mut ReadFrom { file, at: 0 }).map_err(unreadable)?;
         let same = |wasm: &[u8]| same_as_file(file, wasm).unwrap_or(false);
         let bytes = || {
             let mut bytes = Vec::new();
-            file.seek(SeekFrom::Start(0))
-                .and_then(|_| file.read_to_end(&mut bytes))
-                .map_err(unreadable)?;
+            read_all(&mut bytes).map_err(unreadable)?;
             Ok(std::borrow::Cow::Owned(bytes))
         };
         self.lookup(engine, &name, binary, same, bytes)
@@ -454,6 +458,21 @@ enum Entry {
     Refused,
     /// The entry mapped, and the file, open until its code is placed.
     Mapped(MappedFile, File),
+}
+
+/// A file read from an offset of the reader's own (`read_at`), not the
+/// file's position.
+pub(crate) struct ReadFrom<'a> {
+    pub(crate) file: &'a File,
+    pub(crate) at: u64,
+}
+
+impl Read for ReadFrom<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
 }
 
 /// The file name of the entry for `engine` of the bytes `source` reads

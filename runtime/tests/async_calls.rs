@@ -1283,6 +1283,116 @@ fn wasi_sleeps_suspend_asynchronous_calls() {
     assert_eq!(run(sleep_a.call_async(&mut store_a, 0)).0.unwrap(), 1042);
 }
 
+/// `read()`: one `fd_read` of up to 64 bytes from descriptor 0 into
+/// 256; answers errno * 1000 + bytes read. `wait(ns)`: one `poll_oneoff`
+/// on descriptor 0's readability (userdata 7) and a monotonic clock of
+/// `ns` (userdata 9); answers events * 1000 + the first event's userdata.
+const WASI_PIPE: &str = r#"(module
+    (import "wasi_snapshot_preview1" "fd_read"
+        (func $read (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "poll_oneoff"
+        (func $poll (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "read") (result i32)
+        (i32.store (i32.const 16) (i32.const 0))
+        (i32.store (i32.const 0) (i32.const 256))
+        (i32.store (i32.const 4) (i32.const 64))
+        (i32.add
+            (i32.mul (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 16))
+                (i32.const 1000))
+            (i32.load (i32.const 16))))
+    (func (export "wait") (param $ns i64) (result i32)
+        (i64.store (i32.const 512) (i64.const 7))
+        (i32.store8 (i32.const 520) (i32.const 1))
+        (i32.store (i32.const 528) (i32.const 0))
+        (i64.store (i32.const 560) (i64.const 9))
+        (i32.store8 (i32.const 568) (i32.const 0))
+        (i32.store (i32.const 576) (i32.const 1))
+        (i64.store (i32.const 584) (local.get $ns))
+        (i64.store (i32.const 592) (i64.const 0))
+        (i32.store16 (i32.const 600) (i32.const 0))
+        (drop (call $poll (i32.const 512) (i32.const 1024) (i32.const 2) (i32.const 1536)))
+        (i32.add (i32.mul (i32.load (i32.const 1536)) (i32.const 1000))
+            (i32.wrap_i64 (i64.load (i32.const 1024))))))"#;
+
+#[test]
+fn wasi_reads_and_polls_of_pipes_suspend_asynchronous_calls() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let engine = async_engine();
+    let module = Module::new(&engine, WASI_PIPE).unwrap();
+    let mut linker = Linker::new(&engine);
+    walmart::wasi::add_to_linker_async(&mut linker, |c| c).unwrap();
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    let read_end = reader.as_raw_fd();
+    let mut ctx = walmart::wasi::WasiCtx::new();
+    ctx.redirect(0, std::fs::File::from(std::os::fd::OwnedFd::from(reader)));
+    let mut store = Store::new(&engine, ctx);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    let read = instance
+        .get_typed_func::<(), i32>(&mut store, "read")
+        .unwrap();
+    let wait = instance
+        .get_typed_func::<i64, i32>(&mut store, "wait")
+        .unwrap();
+    let mut cx = Context::from_waker(Waker::noop());
+    let buffer = |store: &Store<_>, n: usize| memory.data(store)[256..256 + n].to_vec();
+
+    // An empty pipe: the read suspends the call, not the thread. (A writer
+    // a while later makes a read that blocks fail here rather than hang.)
+    let late = {
+        let mut w = writer.try_clone().unwrap();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            w.write_all(b"late!").unwrap();
+        })
+    };
+    let mut call = Box::pin(read.call_async(&mut store, ()));
+    assert!(call.as_mut().poll(&mut cx).is_pending(), "the read blocked");
+    writer.write_all(b"hello").unwrap();
+    assert_eq!(block_on(call).unwrap(), 5);
+    assert_eq!(buffer(&store, 5), b"hello");
+    late.join().unwrap();
+    // A synchronous call reads as it did.
+    assert_eq!(read.call(&mut store, ()).unwrap(), 5);
+    assert_eq!(buffer(&store, 5), b"late!");
+
+    // A poll on the empty pipe and a clock: suspended until the clock.
+    let start = std::time::Instant::now();
+    let mut call = Box::pin(wait.call_async(&mut store, 20_000_000));
+    assert!(call.as_mut().poll(&mut cx).is_pending(), "the poll blocked");
+    assert_eq!(block_on(call).unwrap(), 1009);
+    assert!(start.elapsed() >= std::time::Duration::from_millis(20));
+    // Something to read: the descriptor's event at once, no suspension.
+    writer.write_all(b"x").unwrap();
+    let (answer, pending) = run(wait.call_async(&mut store, 10_000_000_000));
+    assert_eq!((answer.unwrap(), pending), (1007, 0));
+    // Woken by a write while suspended.
+    assert_eq!(read.call(&mut store, ()).unwrap(), 1);
+    let mut call = Box::pin(wait.call_async(&mut store, 10_000_000_000));
+    assert!(call.as_mut().poll(&mut cx).is_pending());
+    writer.write_all(b"y").unwrap();
+    assert_eq!(block_on(call).unwrap(), 1007);
+    assert_eq!(read.call(&mut store, ()).unwrap(), 1);
+
+    // A suspended read dropped is cancelled; the store goes on.
+    let mut call = Box::pin(read.call_async(&mut store, ()));
+    assert!(call.as_mut().poll(&mut cx).is_pending());
+    drop(call);
+    writer.write_all(b"z").unwrap();
+    assert_eq!(run(read.call_async(&mut store, ())).0.unwrap(), 1);
+
+    // A non-blocking descriptor is not waited on: `EAGAIN` (6) at once.
+    // SAFETY: F_SETFL on the pipe's read end, which the context holds.
+    assert_eq!(
+        unsafe { libc::fcntl(read_end, libc::F_SETFL, libc::O_NONBLOCK) },
+        0
+    );
+    let (answer, pending) = run(read.call_async(&mut store, ()));
+    assert_eq!((answer.unwrap(), pending), (6000, 0));
+}
+
 #[test]
 fn a_synchronous_host_function_that_leaks_a_nested_call_poisons_the_store() {
     let engine = async_engine();

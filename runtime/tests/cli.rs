@@ -2159,12 +2159,20 @@ fn precompiled_modules_run_as_the_binary_does() {
     };
     let abandoned = dir.join(format!(".o0.cwasm.{dead}-12345.tmp"));
     let running = dir.join(format!(".o0.cwasm.{}-12345.tmp", std::process::id()));
+    // Younger than an hour: perhaps another machine's compile, writing.
+    let young = dir.join(format!(".o0.cwasm.{dead}-23456.tmp"));
     let others = [
         dir.join(".o0.cwasm.notes.tmp"),
         dir.join(format!("o0.cwasm.{dead}-1.tmp")),
+        young,
     ];
     for f in others.iter().chain([&abandoned, &running]) {
         std::fs::write(f, b"partial").unwrap();
+    }
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    for f in others[..2].iter().chain([&abandoned, &running]) {
+        let file = std::fs::File::options().write(true).open(f).unwrap();
+        file.set_modified(two_hours_ago).unwrap();
     }
     compile(&["-O", "opt-level=0"], "o0.cwasm");
     assert!(!abandoned.exists());

@@ -869,3 +869,38 @@ fn a_files_memory_image_is_mapped_from_it_and_copied_on_write() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Segments far apart (at the start and 64 MiB on) make no image: the
+/// precompiled file stays small (no 64 MiB of zeros in it) and the
+/// segments are copied as instances start, the same bytes.
+#[test]
+fn segments_far_apart_make_no_image_of_zeros() {
+    let wat = r#"(module
+        (memory 1025)
+        (data (i32.const 16) "first")
+        (data (i32.const 67108864) "last!")
+        (func (export "load") (param i32) (result i64) (i64.load (local.get 0))))"#;
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).unwrap();
+    let saved = module.serialize().unwrap();
+    assert!(saved.len() < 4 << 20, "{} bytes", saved.len());
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("walmart-sparse-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sparse.cwasm");
+    std::fs::write(&path, &saved).unwrap();
+    // SAFETY: written by an engine of these settings just now.
+    let loaded = unsafe { Module::deserialize_file(&engine, &path) }.unwrap();
+    for m in [&module, &loaded] {
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new(&engine).instantiate(&mut store, m).unwrap();
+        let load = instance
+            .get_typed_func::<i32, i64>(&mut store, "load")
+            .unwrap();
+        let at = |store: &mut Store<()>, a| load.call(store, a).unwrap().to_le_bytes();
+        assert_eq!(&at(&mut store, 16)[..5], b"first");
+        assert_eq!(&at(&mut store, 67108864)[..5], b"last!");
+        assert_eq!(at(&mut store, 4096), [0; 8]);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

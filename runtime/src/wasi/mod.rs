@@ -87,6 +87,51 @@ fn with_own_ctx<T>(
     }
 }
 
+/// In an asynchronous call that may suspend, waits (suspending the call)
+/// until guest descriptor `fd`'s host descriptor is ready for `events`
+/// (`POLLIN`, `POLLOUT`), so that the read or write that follows does not
+/// block the executor's thread. Nothing for what never blocks (files,
+/// directories), for non-blocking descriptors (the guest's or the host's
+/// choice: the call answers `EAGAIN` at once), for a context threads
+/// share, or where the call cannot suspend.
+fn wait_ready<T>(
+    caller: &mut Caller<'_, T>,
+    get: fn(&mut T) -> &mut WasiCtx,
+    fd: u32,
+    events: i16,
+) -> Result<()> {
+    let Some(acx) = caller.suspendable_fiber() else {
+        return Ok(());
+    };
+    let ctx = get(caller.data_mut());
+    if ctx.shared.is_some() {
+        return Ok(());
+    }
+    let Ok(entry) = ctx.get(fd) else {
+        return Ok(());
+    };
+    if matches!(
+        entry.filetype(),
+        types::filetype::REGULAR_FILE | types::filetype::DIRECTORY
+    ) {
+        return Ok(());
+    }
+    // SAFETY: F_GETFL on the descriptor the entry holds; no pointers.
+    let flags = unsafe { libc::fcntl(entry.fd, libc::F_GETFL) };
+    if flags < 0 || flags & libc::O_NONBLOCK != 0 {
+        return Ok(());
+    }
+    let mut ready = std::pin::pin!(crate::fd_ready::FdsReady::new(
+        vec![(entry.fd, events)],
+        None
+    ));
+    // Cancelled (the call's future dropped): the error unwinds the guest.
+    // SAFETY: the fiber the store publishes, which this host call runs on;
+    // the call's frames here are the runtime's.
+    unsafe { crate::fiber::wait_in_host_call(acx, ready.as_mut()) }?;
+    Ok(())
+}
+
 /// Reads a guest string argument.
 fn string(mem: &GuestMemory<'_>, ptr: u32, len: u32) -> WasiResult<String> {
     mem.string(ptr, len)
@@ -102,13 +147,16 @@ pub fn add_to_linker<T: 'static>(
 }
 
 /// [`add_to_linker`] for Wasm run in asynchronous calls
-/// ([`crate::Config::async_support`], [`crate::Func::call_async`]): a
-/// `poll_oneoff` that waits on clocks alone (a guest's `sleep`) suspends
-/// its call until the deadline instead of blocking the thread, so the
-/// executor runs other tasks meanwhile. Waits on descriptors, reads and
-/// writes still block the thread; so does every call in a synchronous
-/// call, an attested store (whose memory would be writable meanwhile) or
-/// a context wasi-threads share.
+/// ([`crate::Config::async_support`], [`crate::Func::call_async`]): what
+/// would block the thread suspends the call instead, so the executor runs
+/// other tasks meanwhile: a `poll_oneoff` (on clocks, until the deadline;
+/// on descriptors, until one is ready or the deadline passes), and a read
+/// or write of a pipe, terminal or socket in blocking mode (`fd_read`,
+/// `fd_write`, `sock_recv`, `sock_send`, `sock_accept` wait until the
+/// descriptor is ready, then do what they do; a file's never wait). Every
+/// call still blocks the thread in a synchronous call, an attested store
+/// (whose memory would be writable meanwhile) or a context wasi-threads
+/// share.
 pub fn add_to_linker_async<T: Send + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut WasiCtx,
@@ -131,6 +179,28 @@ fn add_functions<T: 'static>(
     macro_rules! wasi {
         (unlocked $name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
             wasi!(@with with_own_ctx, $name, [$($p),*], |$ctx, $mem, $a| $body)
+        };
+        // A read or write of the descriptor its first argument names,
+        // which in an asynchronous call waits for it to be ready first
+        // (`wait_ready`).
+        (waits $events:expr, $name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
+            linker.host_func(
+                MODULE,
+                $name,
+                FuncType::new([$($p),*], [I32]),
+                std::sync::Arc::new(move |mut caller: Caller<'_, T>, slots: &mut [u128]| {
+                    if asynchronous {
+                        wait_ready(&mut caller, get, Args(&*slots).u32(0), $events)?;
+                    }
+                    let errno = {
+                        let $a = Args(&*slots);
+                        with_own_ctx(&mut caller, get, |$ctx, $mem| $body)
+                    };
+                    slots[0] = u128::from(errno as u32);
+                    Ok(())
+                }),
+                true,
+            )?;
         };
         ($name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
             wasi!(@with with_ctx, $name, [$($p),*], |$ctx, $mem, $a| $body)
@@ -218,7 +288,7 @@ fn add_functions<T: 'static>(
     wasi!(unlocked "fd_pwrite", [I32, I32, I32, I64, I32], |c, m, a| {
         c.fd_write(m, a.u32(0), a.u32(1), a.u32(2), Some(a.u64(3)), a.u32(4))
     });
-    wasi!(unlocked "fd_read", [I32, I32, I32, I32], |c, m, a| c.fd_read(
+    wasi!(waits libc::POLLIN, "fd_read", [I32, I32, I32, I32], |c, m, a| c.fd_read(
         m,
         a.u32(0),
         a.u32(1),
@@ -226,7 +296,7 @@ fn add_functions<T: 'static>(
         None,
         a.u32(3)
     ));
-    wasi!(unlocked "fd_write", [I32, I32, I32, I32], |c, m, a| c.fd_write(
+    wasi!(waits libc::POLLOUT, "fd_write", [I32, I32, I32, I32], |c, m, a| c.fd_write(
         m,
         a.u32(0),
         a.u32(1),
@@ -386,11 +456,11 @@ fn add_functions<T: 'static>(
         Ok(())
     });
     // Flags whole: bits past their width are invalid, not dropped.
-    wasi!(unlocked "sock_accept", [I32, I32, I32], |c, m, a| c
+    wasi!(waits libc::POLLIN, "sock_accept", [I32, I32, I32], |c, m, a| c
         .sock_accept(m, a.u32(0), a.u32(1), a.u32(2)));
-    wasi!(unlocked "sock_recv", [I32, I32, I32, I32, I32, I32], |c, m, a| c
+    wasi!(waits libc::POLLIN, "sock_recv", [I32, I32, I32, I32, I32, I32], |c, m, a| c
         .sock_recv(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3), a.u32(4), a.u32(5)));
-    wasi!(unlocked "sock_send", [I32, I32, I32, I32, I32], |c, m, a| c
+    wasi!(waits libc::POLLOUT, "sock_send", [I32, I32, I32, I32, I32], |c, m, a| c
         .sock_send(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3), a.u32(4)));
     wasi!("sock_shutdown", [I32, I32], |c, _m, a| c
         .sock_shutdown(a.u32(0), a.u32(1)));

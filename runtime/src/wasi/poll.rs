@@ -298,9 +298,27 @@ pub(crate) fn poll_block(plan: &mut PollPlan) -> WasiResult<()> {
     Ok(())
 }
 
-/// `poll_oneoff` for [`super::add_to_linker_async`]: subscriptions to
-/// clocks alone, in an asynchronous call that may suspend, wait on a timer
-/// that suspends the call; anything else as [`WasiCtx::poll_oneoff`].
+/// The descriptors' states now, without waiting (their wait is over),
+/// `plan.start` kept for the clocks.
+fn poll_now(plan: &mut PollPlan) -> WasiResult<()> {
+    loop {
+        // SAFETY: fds is a valid array of pollfd.
+        let rc = unsafe { libc::poll(plan.fds.as_mut_ptr(), plan.fds.len() as libc::nfds_t, 0) };
+        if rc >= 0 {
+            return Ok(());
+        }
+        let e = Errno::last();
+        if e != Errno::INTR {
+            return Err(e);
+        }
+    }
+}
+
+/// `poll_oneoff` for [`super::add_to_linker_async`]: in an asynchronous
+/// call that may suspend, a wait on clocks alone sleeps on a timer, and a
+/// wait on descriptors (and perhaps a clock) on the descriptors'
+/// readiness, both suspending the call; anything else as
+/// [`WasiCtx::poll_oneoff`].
 pub(super) fn poll_oneoff_async<T>(
     caller: &mut crate::Caller<'_, T>,
     get: fn(&mut T) -> &mut WasiCtx,
@@ -323,8 +341,34 @@ pub(super) fn poll_oneoff_async<T>(
     };
     let sleep = match plan.clock_only_wait() {
         Some(wait) => wait,
-        None => {
+        None if plan.fds.is_empty() || plan.wait_ms == 0 => {
+            // Nothing to wait for (a clock already fired, or a virtual
+            // clock's): as the synchronous call.
             if let Err(e) = poll_block(&mut plan) {
+                return Ok(i32::from(e.0));
+            }
+            return Ok(super::with_own_ctx(caller, get, |ctx, mem| {
+                ctx.poll_report(mem, plan, events, count, out)
+            }));
+        }
+        None => {
+            // Descriptors, perhaps with a clock: the call suspends until
+            // one is ready or the clock's deadline, then they are polled
+            // without waiting for what to report.
+            plan.start = match now(libc::CLOCK_MONOTONIC) {
+                Ok(t) => t,
+                Err(e) => return Ok(i32::from(e.0)),
+            };
+            let fds = plan.fds.iter().map(|p| (p.fd, p.events)).collect();
+            let timeout = plan
+                .timeout
+                .map(|(ns, _)| std::time::Duration::from_nanos(ns));
+            let mut ready = std::pin::pin!(crate::fd_ready::FdsReady::new(fds, timeout));
+            // Cancelled (the call's future dropped): the error unwinds the
+            // guest.
+            // SAFETY: as the sleep's below.
+            unsafe { crate::fiber::wait_in_host_call(acx, ready.as_mut()) }?;
+            if let Err(e) = poll_now(&mut plan) {
                 return Ok(i32::from(e.0));
             }
             return Ok(super::with_own_ctx(caller, get, |ctx, mem| {

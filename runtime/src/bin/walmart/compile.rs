@@ -243,7 +243,7 @@ fn temporary_name(file_name: &std::ffi::OsStr, pid: u32, nanos: u128) -> std::ff
 /// Removes the temporary files of earlier writes of `target` (named
 /// `file_name`) whose process is gone: a `walmart compile` killed while
 /// writing. Only names [`temporary_name`] makes for it, with the process
-/// id of no running process, are touched.
+/// id of no running process, unchanged for an hour, are touched.
 fn remove_abandoned_temporaries(target: &Path, file_name: &std::ffi::OsStr) {
     use std::os::unix::ffi::OsStrExt;
     let dir = match target.parent() {
@@ -264,8 +264,16 @@ fn remove_abandoned_temporaries(target: &Path, file_name: &std::ffi::OsStr) {
         // SAFETY: signal 0 checks that the process exists; nothing is sent.
         let gone = unsafe { libc::kill(pid as libc::pid_t, 0) } != 0
             && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-        let regular = entry.file_type().is_ok_and(|t| t.is_file());
-        if gone && regular {
+        // Old too: a process of another machine or container sharing the
+        // directory is not seen by `kill`; none writes for an hour.
+        let stale = entry.metadata().is_ok_and(|m| {
+            m.is_file()
+                && m.modified()
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age >= std::time::Duration::from_secs(3600))
+        });
+        if gone && stale {
             let _ = std::fs::remove_file(entry.path());
         }
     }
