@@ -88,20 +88,34 @@ fn serve(reactor: &'static Reactor) {
             events: libc::POLLIN,
             revents: 0,
         }];
-        let mut owners = vec![0u64];
+        // One entry a descriptor, its events those of every wait on it
+        // (many stores may wait on one inherited stdin).
+        let mut index: std::collections::HashMap<RawFd, usize> = Default::default();
         for w in lock(reactor).iter() {
             for &(fd, events) in &w.fds {
-                pollfds.push(libc::pollfd {
-                    fd,
-                    events,
-                    revents: 0,
+                let at = *index.entry(fd).or_insert_with(|| {
+                    pollfds.push(libc::pollfd {
+                        fd,
+                        events: 0,
+                        revents: 0,
+                    });
+                    pollfds.len() - 1
                 });
-                owners.push(w.id);
+                pollfds[at].events |= events;
             }
         }
         // SAFETY: a valid array of pollfd.
         let rc = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, -1) };
         if rc < 0 {
+            if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                // Refused (more descriptors than the process may have
+                // open, no memory): every wait is woken to look for
+                // itself (its next poll checks without waiting), and the
+                // thread pauses rather than spin.
+                let all: Vec<Waker> = lock(reactor).drain(..).map(|w| w.waker).collect();
+                wake_all(all);
+                std::thread::sleep(Duration::from_millis(10));
+            }
             continue;
         }
         if pollfds[0].revents != 0 {
@@ -109,27 +123,39 @@ fn serve(reactor: &'static Reactor) {
             // SAFETY: 8 writable bytes; the eventfd is non-blocking.
             unsafe { libc::read(changed, (&mut count as *mut u64).cast(), 8) };
         }
-        let ready: Vec<u64> = pollfds[1..]
+        let ready: std::collections::HashMap<RawFd, i16> = pollfds[1..]
             .iter()
-            .zip(&owners[1..])
-            .filter(|(p, _)| p.revents != 0)
-            .map(|(_, id)| *id)
+            .filter(|p| p.revents != 0)
+            .map(|p| (p.fd, p.revents))
             .collect();
         if ready.is_empty() {
             continue;
         }
+        // A wait is woken when one of its descriptors showed what it
+        // waits for, or an error or hang-up (which the call reports).
+        let shows = |&(fd, events): &(RawFd, i16)| {
+            ready
+                .get(&fd)
+                .is_some_and(|r| r & (events | libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0)
+        };
         let mut wakers = Vec::new();
         lock(reactor).retain_mut(|w| {
-            if ready.contains(&w.id) {
+            if w.fds.iter().any(shows) {
                 wakers.push(w.waker.clone());
                 false
             } else {
                 true
             }
         });
-        for waker in wakers {
-            waker.wake();
-        }
+        wake_all(wakers);
+    }
+}
+
+/// Wakes each task; a waker that panics does not take the thread (and
+/// with it every later wait) along.
+fn wake_all(wakers: Vec<Waker>) {
+    for waker in wakers {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
     }
 }
 
@@ -183,7 +209,20 @@ impl FdsReady {
     fn deregister(&mut self) {
         if self.registered {
             self.registered = false;
-            lock(reactor()).retain(|w| w.id != self.id);
+            let reactor = reactor();
+            let removed = {
+                let mut waiting = lock(reactor);
+                let before = waiting.len();
+                waiting.retain(|w| w.id != self.id);
+                waiting.len() != before
+            };
+            // The thread's `poll` holds the descriptors it waits on: a
+            // file the guest closes next would stay open (no end of file
+            // for a pipe's reader, no FIN for a socket's peer) until
+            // something else woke it.
+            if removed {
+                nudge(reactor);
+            }
         }
     }
 }

@@ -1284,7 +1284,8 @@ fn wasi_sleeps_suspend_asynchronous_calls() {
 }
 
 /// `read()`: one `fd_read` of up to 64 bytes from descriptor 0 into
-/// 256; answers errno * 1000 + bytes read. `wait(ns)`: one `poll_oneoff`
+/// 256; answers errno * 1000 + bytes read. `write(len)`: one `fd_write`
+/// of `len` bytes to descriptor 1; errno * 1000000 + bytes written. `wait(ns)`: one `poll_oneoff`
 /// on descriptor 0's readability (userdata 7) and a monotonic clock of
 /// `ns` (userdata 9); answers events * 1000 + the first event's userdata.
 const WASI_PIPE: &str = r#"(module
@@ -1292,7 +1293,17 @@ const WASI_PIPE: &str = r#"(module
         (func $read (param i32 i32 i32 i32) (result i32)))
     (import "wasi_snapshot_preview1" "poll_oneoff"
         (func $poll (param i32 i32 i32 i32) (result i32)))
-    (memory (export "memory") 1)
+    (import "wasi_snapshot_preview1" "fd_write"
+        (func $write (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 4)
+    (func (export "write") (param $len i32) (result i32)
+        (i32.store (i32.const 2048) (i32.const 4096))
+        (i32.store (i32.const 2052) (local.get $len))
+        (i32.store (i32.const 2064) (i32.const 0))
+        (i32.add
+            (i32.mul (call $write (i32.const 1) (i32.const 2048) (i32.const 1) (i32.const 2064))
+                (i32.const 1000000))
+            (i32.load (i32.const 2064))))
     (func (export "read") (result i32)
         (i32.store (i32.const 16) (i32.const 0))
         (i32.store (i32.const 0) (i32.const 256))
@@ -1340,18 +1351,19 @@ fn wasi_reads_and_polls_of_pipes_suspend_asynchronous_calls() {
     let buffer = |store: &Store<_>, n: usize| memory.data(store)[256..256 + n].to_vec();
 
     // An empty pipe: the read suspends the call, not the thread. (A writer
-    // a while later makes a read that blocks fail here rather than hang.)
+    // two seconds later makes a read that blocks fail here rather than
+    // hang.)
     let late = {
         let mut w = writer.try_clone().unwrap();
         std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(500));
+            std::thread::sleep(std::time::Duration::from_secs(2));
             w.write_all(b"late!").unwrap();
         })
     };
     let mut call = Box::pin(read.call_async(&mut store, ()));
     assert!(call.as_mut().poll(&mut cx).is_pending(), "the read blocked");
     writer.write_all(b"hello").unwrap();
-    assert_eq!(block_on(call).unwrap(), 5);
+    assert_eq!(block_on_within(call).unwrap(), 5);
     assert_eq!(buffer(&store, 5), b"hello");
     late.join().unwrap();
     // A synchronous call reads as it did.
@@ -1360,10 +1372,10 @@ fn wasi_reads_and_polls_of_pipes_suspend_asynchronous_calls() {
 
     // A poll on the empty pipe and a clock: suspended until the clock.
     let start = std::time::Instant::now();
-    let mut call = Box::pin(wait.call_async(&mut store, 20_000_000));
+    let mut call = Box::pin(wait.call_async(&mut store, 200_000_000));
     assert!(call.as_mut().poll(&mut cx).is_pending(), "the poll blocked");
-    assert_eq!(block_on(call).unwrap(), 1009);
-    assert!(start.elapsed() >= std::time::Duration::from_millis(20));
+    assert_eq!(block_on_within(call).unwrap(), 1009);
+    assert!(start.elapsed() >= std::time::Duration::from_millis(200));
     // Something to read: the descriptor's event at once, no suspension.
     writer.write_all(b"x").unwrap();
     let (answer, pending) = run(wait.call_async(&mut store, 10_000_000_000));
@@ -1373,7 +1385,7 @@ fn wasi_reads_and_polls_of_pipes_suspend_asynchronous_calls() {
     let mut call = Box::pin(wait.call_async(&mut store, 10_000_000_000));
     assert!(call.as_mut().poll(&mut cx).is_pending());
     writer.write_all(b"y").unwrap();
-    assert_eq!(block_on(call).unwrap(), 1007);
+    assert_eq!(block_on_within(call).unwrap(), 1007);
     assert_eq!(read.call(&mut store, ()).unwrap(), 1);
 
     // A suspended read dropped is cancelled; the store goes on.
@@ -1391,6 +1403,48 @@ fn wasi_reads_and_polls_of_pipes_suspend_asynchronous_calls() {
     );
     let (answer, pending) = run(read.call_async(&mut store, ()));
     assert_eq!((answer.unwrap(), pending), (6000, 0));
+
+    // A write larger than the pipe holds, nobody reading: what the pipe
+    // takes without blocking (`PIPE_BUF`), not a blocked thread. (A
+    // reader two seconds later rescues a write that blocks.)
+    let (out_reader, out_writer) = std::io::pipe().unwrap();
+    store.data_mut().redirect(
+        1,
+        std::fs::File::from(std::os::fd::OwnedFd::from(out_writer)),
+    );
+    let rescue = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        std::io::copy(&mut { out_reader }, &mut std::io::sink()).unwrap();
+    });
+    let write = instance
+        .get_typed_func::<i32, i32>(&mut store, "write")
+        .unwrap();
+    let (answer, pending) = run(write.call_async(&mut store, 200_000));
+    assert_eq!((answer.unwrap(), pending), (libc::PIPE_BUF as i32, 0));
+    drop(store);
+    rescue.join().unwrap();
+}
+
+/// [`block_on`], failing the test after ten seconds rather than hanging.
+fn block_on_within<F: Future>(f: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark()
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = pin!(f);
+    loop {
+        if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+            return out;
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(!left.is_zero(), "never woken");
+        std::thread::park_timeout(left);
+    }
 }
 
 #[test]

@@ -82,6 +82,12 @@ pub struct WasiCtx {
     /// A context threads share ([`WasiCtx::into_shared`]): the state every
     /// call uses instead of this one's fields, which are then empty.
     pub(crate) shared: Option<Arc<Mutex<WasiCtx>>>,
+    /// Set for the read or write an asynchronous call waited for
+    /// (`wasi::wait_ready`): it makes one system call that cannot block
+    /// (one read; a pipe's write of at most `PIPE_BUF` bytes; a socket's
+    /// send without waiting), where the readiness it waited for may hold
+    /// less than the whole request.
+    pub(crate) bounded_io: bool,
 }
 
 impl WasiCtx {

@@ -218,13 +218,14 @@ impl WasiCtx {
         at: Option<u64>,
         out: u32,
     ) -> WasiResult<()> {
+        let once = self.bounded_io;
         self.unlocked_io(
             |c| {
                 let e = c.stream(fd)?;
                 // A read at an offset does not go on from the last one.
                 Ok((e.fd, at.is_none().then_some(e.stream)))
             },
-            |host, stream| read_into(mem, host, stream, iovs, count, at, out),
+            |host, stream| read_into(mem, host, stream, (iovs, count), at, out, once),
         )
     }
 
@@ -237,6 +238,7 @@ impl WasiCtx {
         at: Option<u64>,
         out: u32,
     ) -> WasiResult<()> {
+        let bounded = self.bounded_io;
         self.unlocked_io(
             |c| {
                 let e = c.stream(fd)?;
@@ -247,7 +249,7 @@ impl WasiCtx {
                 }
                 Ok((e.fd, e.is_socket()))
             },
-            |host, socket| write_from(mem, host, socket, iovs, count, at, out),
+            |host, socket| write_from(mem, host, socket, (iovs, count), at, out, bounded),
         )
     }
 
@@ -416,10 +418,10 @@ fn read_into(
     mem: &mut GuestMemory<'_>,
     host: RawFd,
     stream: Option<u64>,
-    iovs: u32,
-    count: u32,
+    (iovs, count): (u32, u32),
     at: Option<u64>,
     out: u32,
+    once: bool,
 ) -> WasiResult<()> {
     let mut total = 0usize;
     let mut offset = at;
@@ -443,7 +445,9 @@ fn read_into(
         if let Some(o) = offset.as_mut() {
             *o += n as u64;
         }
-        if n < len as usize {
+        // One read where the call waited for readiness: the next buffer's
+        // read could block.
+        if n < len as usize || once {
             break;
         }
     }
@@ -457,16 +461,24 @@ fn write_from(
     mem: &mut GuestMemory<'_>,
     host: RawFd,
     socket: bool,
-    iovs: u32,
-    count: u32,
+    (iovs, count): (u32, u32),
     at: Option<u64>,
     out: u32,
+    bounded: bool,
 ) -> WasiResult<()> {
     let mut total = 0usize;
     let mut offset = at;
+    // Where the call waited for readiness: a pipe takes `PIPE_BUF` bytes
+    // without blocking, a socket what it takes without waiting.
+    let mut room = if bounded && !socket {
+        libc::PIPE_BUF
+    } else {
+        usize::MAX
+    };
+    let send_flags = libc::MSG_NOSIGNAL | if bounded { libc::MSG_DONTWAIT } else { 0 };
     for (ptr, len) in mem.iovecs(iovs, count)? {
         let buf = mem.raw(ptr, len)?;
-        let size = len as usize;
+        let size = (len as usize).min(room);
         let mut done = 0;
         while done < size {
             // SAFETY: `size - done` readable guest bytes from there (checked).
@@ -475,7 +487,7 @@ fn write_from(
             let n = check_size(unsafe {
                 match offset {
                     Some(o) => libc::pwrite(host, rest.cast(), left, o as i64),
-                    None if socket => libc::send(host, rest.cast(), left, libc::MSG_NOSIGNAL),
+                    None if socket => libc::send(host, rest.cast(), left, send_flags),
                     None => libc::write(host, rest.cast(), left),
                 }
             });
@@ -490,6 +502,10 @@ fn write_from(
             }
         }
         total += done;
+        room -= done;
+        if room == 0 || done < len as usize {
+            break;
+        }
     }
     mem.write_u32(out, total as u32)
 }

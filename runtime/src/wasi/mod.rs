@@ -87,40 +87,73 @@ fn with_own_ctx<T>(
     }
 }
 
+/// What a call that may wait for its descriptor does with it.
+#[derive(Clone, Copy, PartialEq)]
+enum Io {
+    /// `fd_read`: reads.
+    Read,
+    /// `fd_write`: writes.
+    Write,
+    /// `sock_recv`: reads a socket.
+    Recv,
+    /// `sock_send`: writes a socket.
+    Send,
+    /// `sock_accept`: takes a listening socket's connection.
+    Accept,
+}
+
 /// In an asynchronous call that may suspend, waits (suspending the call)
-/// until guest descriptor `fd`'s host descriptor is ready for `events`
-/// (`POLLIN`, `POLLOUT`), so that the read or write that follows does not
-/// block the executor's thread. Nothing for what never blocks (files,
-/// directories), for non-blocking descriptors (the guest's or the host's
-/// choice: the call answers `EAGAIN` at once), for a context threads
-/// share, or where the call cannot suspend.
+/// until guest descriptor `fd`'s host descriptor is ready for `io`, so
+/// that the read or write that follows does not block the executor's
+/// thread; true when it waited (the call then makes one system call that
+/// cannot block, `WasiCtx::bounded_io`). Nothing for what never blocks
+/// (files, directories), for non-blocking descriptors (the guest's or the
+/// host's choice: the call answers `EAGAIN` at once), for what the call
+/// refuses at once (a socket call on something else, an accept on a
+/// socket that does not listen, a write to one that does), for a context
+/// threads share, or where the call cannot suspend.
 fn wait_ready<T>(
     caller: &mut Caller<'_, T>,
     get: fn(&mut T) -> &mut WasiCtx,
     fd: u32,
-    events: i16,
-) -> Result<()> {
+    io: Io,
+) -> Result<bool> {
     let Some(acx) = caller.suspendable_fiber() else {
-        return Ok(());
+        return Ok(false);
     };
     let ctx = get(caller.data_mut());
     if ctx.shared.is_some() {
-        return Ok(());
+        return Ok(false);
     }
     let Ok(entry) = ctx.get(fd) else {
-        return Ok(());
+        return Ok(false);
     };
-    if matches!(
-        entry.filetype(),
-        types::filetype::REGULAR_FILE | types::filetype::DIRECTORY
-    ) {
-        return Ok(());
+    let kind = entry.filetype();
+    let socket = matches!(
+        kind,
+        types::filetype::SOCKET_STREAM | types::filetype::SOCKET_DGRAM
+    );
+    let listening = socket && sock::listens(entry.fd);
+    let waits = match io {
+        Io::Read | Io::Write => !matches!(
+            kind,
+            types::filetype::REGULAR_FILE | types::filetype::DIRECTORY
+        ),
+        Io::Recv | Io::Send => socket,
+        Io::Accept => listening,
+    } && !(listening && matches!(io, Io::Write | Io::Send));
+    if !waits {
+        return Ok(false);
     }
     // SAFETY: F_GETFL on the descriptor the entry holds; no pointers.
     let flags = unsafe { libc::fcntl(entry.fd, libc::F_GETFL) };
     if flags < 0 || flags & libc::O_NONBLOCK != 0 {
-        return Ok(());
+        return Ok(false);
     }
+    let events = match io {
+        Io::Read | Io::Recv | Io::Accept => libc::POLLIN,
+        Io::Write | Io::Send => libc::POLLOUT,
+    };
     let mut ready = std::pin::pin!(crate::fd_ready::FdsReady::new(
         vec![(entry.fd, events)],
         None
@@ -129,7 +162,7 @@ fn wait_ready<T>(
     // SAFETY: the fiber the store publishes, which this host call runs on;
     // the call's frames here are the runtime's.
     unsafe { crate::fiber::wait_in_host_call(acx, ready.as_mut()) }?;
-    Ok(())
+    Ok(true)
 }
 
 /// Reads a guest string argument.
@@ -164,8 +197,9 @@ pub fn add_to_linker_async<T: Send + 'static>(
     add_functions(linker, get, true)
 }
 
-/// Defines the functions; `asynchronous`: `poll_oneoff`'s sleeps suspend
-/// an asynchronous call.
+/// Defines the functions; `asynchronous`: `poll_oneoff`'s waits, and
+/// reads and writes of descriptors that may block, suspend an
+/// asynchronous call ([`add_to_linker_async`]).
 fn add_functions<T: 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> &mut WasiCtx,
@@ -183,18 +217,22 @@ fn add_functions<T: 'static>(
         // A read or write of the descriptor its first argument names,
         // which in an asynchronous call waits for it to be ready first
         // (`wait_ready`).
-        (waits $events:expr, $name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
+        (waits $io:expr, $name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
             linker.host_func(
                 MODULE,
                 $name,
                 FuncType::new([$($p),*], [I32]),
                 std::sync::Arc::new(move |mut caller: Caller<'_, T>, slots: &mut [u128]| {
-                    if asynchronous {
-                        wait_ready(&mut caller, get, Args(&*slots).u32(0), $events)?;
-                    }
+                    let waited =
+                        asynchronous && wait_ready(&mut caller, get, Args(&*slots).u32(0), $io)?;
                     let errno = {
                         let $a = Args(&*slots);
-                        with_own_ctx(&mut caller, get, |$ctx, $mem| $body)
+                        with_own_ctx(&mut caller, get, |$ctx, $mem| {
+                            $ctx.bounded_io = waited;
+                            let r = $body;
+                            $ctx.bounded_io = false;
+                            r
+                        })
                     };
                     slots[0] = u128::from(errno as u32);
                     Ok(())
@@ -288,7 +326,7 @@ fn add_functions<T: 'static>(
     wasi!(unlocked "fd_pwrite", [I32, I32, I32, I64, I32], |c, m, a| {
         c.fd_write(m, a.u32(0), a.u32(1), a.u32(2), Some(a.u64(3)), a.u32(4))
     });
-    wasi!(waits libc::POLLIN, "fd_read", [I32, I32, I32, I32], |c, m, a| c.fd_read(
+    wasi!(waits Io::Read, "fd_read", [I32, I32, I32, I32], |c, m, a| c.fd_read(
         m,
         a.u32(0),
         a.u32(1),
@@ -296,7 +334,7 @@ fn add_functions<T: 'static>(
         None,
         a.u32(3)
     ));
-    wasi!(waits libc::POLLOUT, "fd_write", [I32, I32, I32, I32], |c, m, a| c.fd_write(
+    wasi!(waits Io::Write, "fd_write", [I32, I32, I32, I32], |c, m, a| c.fd_write(
         m,
         a.u32(0),
         a.u32(1),
@@ -456,11 +494,11 @@ fn add_functions<T: 'static>(
         Ok(())
     });
     // Flags whole: bits past their width are invalid, not dropped.
-    wasi!(waits libc::POLLIN, "sock_accept", [I32, I32, I32], |c, m, a| c
+    wasi!(waits Io::Accept, "sock_accept", [I32, I32, I32], |c, m, a| c
         .sock_accept(m, a.u32(0), a.u32(1), a.u32(2)));
-    wasi!(waits libc::POLLIN, "sock_recv", [I32, I32, I32, I32, I32, I32], |c, m, a| c
+    wasi!(waits Io::Recv, "sock_recv", [I32, I32, I32, I32, I32, I32], |c, m, a| c
         .sock_recv(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3), a.u32(4), a.u32(5)));
-    wasi!(waits libc::POLLOUT, "sock_send", [I32, I32, I32, I32, I32], |c, m, a| c
+    wasi!(waits Io::Send, "sock_send", [I32, I32, I32, I32, I32], |c, m, a| c
         .sock_send(m, a.u32(0), a.u32(1), a.u32(2), a.u32(3), a.u32(4)));
     wasi!("sock_shutdown", [I32, I32], |c, _m, a| c
         .sock_shutdown(a.u32(0), a.u32(1)));

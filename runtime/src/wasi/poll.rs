@@ -359,17 +359,28 @@ pub(super) fn poll_oneoff_async<T>(
                 Ok(t) => t,
                 Err(e) => return Ok(i32::from(e.0)),
             };
-            let fds = plan.fds.iter().map(|p| (p.fd, p.events)).collect();
-            let timeout = plan
+            let fds: Vec<_> = plan.fds.iter().map(|p| (p.fd, p.events)).collect();
+            let deadline = plan
                 .timeout
-                .map(|(ns, _)| std::time::Duration::from_nanos(ns));
-            let mut ready = std::pin::pin!(crate::fd_ready::FdsReady::new(fds, timeout));
-            // Cancelled (the call's future dropped): the error unwinds the
-            // guest.
-            // SAFETY: as the sleep's below.
-            unsafe { crate::fiber::wait_in_host_call(acx, ready.as_mut()) }?;
-            if let Err(e) = poll_now(&mut plan) {
-                return Ok(i32::from(e.0));
+                .map(|(ns, _)| std::time::Instant::now() + std::time::Duration::from_nanos(ns));
+            loop {
+                let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+                let mut ready = std::pin::pin!(crate::fd_ready::FdsReady::new(fds.clone(), left));
+                // Cancelled (the call's future dropped): the error unwinds
+                // the guest.
+                // SAFETY: as the sleep's below.
+                unsafe { crate::fiber::wait_in_host_call(acx, ready.as_mut()) }?;
+                if let Err(e) = poll_now(&mut plan) {
+                    return Ok(i32::from(e.0));
+                }
+                // Ready a moment ago, and taken since (another reader of
+                // the same pipe): waited for again, as a blocking `poll`
+                // would, rather than reported as no event before the
+                // deadline.
+                let shown = plan.fds.iter().any(|p| p.revents != 0);
+                if shown || deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                    break;
+                }
             }
             return Ok(super::with_own_ctx(caller, get, |ctx, mem| {
                 ctx.poll_report(mem, plan, events, count, out)

@@ -218,6 +218,14 @@ impl WasiCtx {
             return Err(Errno::INVAL);
         }
         mem.write_u32(out, 0)?;
+        // An asynchronous call waited for room: what fits, without waiting
+        // for more (`WasiCtx::bounded_io`).
+        let flags = libc::MSG_NOSIGNAL
+            | if self.bounded_io {
+                libc::MSG_DONTWAIT
+            } else {
+                0
+            };
         let n = self.unlocked_io(
             |c| Ok((c.socket(fd)?.0, ())),
             |host, ()| {
@@ -230,7 +238,7 @@ impl WasiCtx {
                 // (`PIPE`), never a SIGPIPE to the host process.
                 // SAFETY: the iovecs point at guest memory checked to hold
                 // them.
-                let n = unsafe { libc::sendmsg(host, &msg, libc::MSG_NOSIGNAL) };
+                let n = unsafe { libc::sendmsg(host, &msg, flags) };
                 if n < 0 {
                     return Err(Errno::last());
                 }
@@ -281,4 +289,21 @@ impl WasiCtx {
             .map_err(|_| crate::error::Error::Usage("too many preopened descriptors".into()))?;
         Ok(self)
     }
+}
+
+/// Whether host socket `fd` listens for connections (`SO_ACCEPTCONN`).
+pub(super) fn listens(fd: std::os::fd::RawFd) -> bool {
+    let mut on: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: an int and its length, both live, for the kernel to fill.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&mut on as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    rc == 0 && on != 0
 }
