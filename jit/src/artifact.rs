@@ -6,7 +6,9 @@
 //! ```text
 //! magic      8 bytes   "\0walmart"
 //! version    u32       FORMAT_VERSION
-//! checksum   u64       XXH3-64 of everything after this field
+//! checksum   u64       XXH3-64 of everything after this field (past
+//!                      4 MiB: of the XXH3-64s of its 4 MiB chunks,
+//!                      hashed side by side)
 //! fingerprint          string: the compiler and settings the code is for
 //! wasm                 bytes: the module's binary
 //! facts      u8        bit 0: handles exceptions; bit 1: dlmalloc state
@@ -327,10 +329,54 @@ fn reloc_kind(code: u8) -> Result<Reloc, CompileError> {
         .ok_or_else(|| bad(&format!("unknown relocation kind {code}")))
 }
 
-/// The checksum of walmart's file formats (as the model files'): XXH3-64.
+/// The checksum of a precompiled file: XXH3-64 of its bytes, or, past
+/// [`CHECKSUM_CHUNK`] bytes, XXH3-64 of the XXH3-64s of each chunk of
+/// that size, which the cores hash side by side (a 196 MB file was most
+/// of its load on one core). The same value whatever the cores.
 fn checksum(bytes: &[u8]) -> u64 {
-    twox_hash::XxHash3_64::oneshot(bytes)
+    if bytes.len() <= CHECKSUM_CHUNK {
+        return twox_hash::XxHash3_64::oneshot(bytes);
+    }
+    let chunks: Vec<&[u8]> = bytes.chunks(CHECKSUM_CHUNK).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(chunks.len());
+    let shares: Vec<&[&[u8]]> = chunks.chunks(chunks.len().div_ceil(threads)).collect();
+    let hash_share = |share: &[&[u8]]| -> Vec<u64> {
+        share
+            .iter()
+            .map(|c| twox_hash::XxHash3_64::oneshot(c))
+            .collect()
+    };
+    let sums = std::thread::scope(|scope| {
+        // The first share on this thread, the others on threads of their
+        // own (or here too, where the system gives none).
+        let handles: Vec<_> = shares[1..]
+            .iter()
+            .map(|&share| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, move || hash_share(share))
+                    .ok()
+            })
+            .collect();
+        let mut sums = hash_share(shares[0]);
+        for (&share, handle) in shares[1..].iter().zip(handles) {
+            match handle.and_then(|h| h.join().ok()) {
+                Some(part) => sums.extend(part),
+                None => sums.extend(hash_share(share)),
+            }
+        }
+        sums
+    });
+    let mut all = Vec::with_capacity(sums.len() * 8);
+    for s in &sums {
+        all.extend_from_slice(&s.to_le_bytes());
+    }
+    twox_hash::XxHash3_64::oneshot(&all)
 }
+
+/// The chunk a large file's checksum hashes apart (see [`checksum`]).
+const CHECKSUM_CHUNK: usize = 4 << 20;
 
 struct Writer(Vec<u8>);
 
@@ -577,6 +623,29 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(decode(&longer).is_err());
+    }
+
+    #[test]
+    fn a_large_file_is_checksummed_whole_in_chunks() {
+        // Past one chunk: every chunk counts, the last (short) one too.
+        let wasm: Vec<u8> = (0..9 * CHECKSUM_CHUNK / 4)
+            .flat_map(|i: usize| (i as u32).to_le_bytes())
+            .collect();
+        let bytes = encode("fp", &wasm, ModuleFacts::default(), sample().image(), None);
+        assert!(bytes.len() > 2 * CHECKSUM_CHUNK);
+        assert_eq!(decode(&bytes).unwrap().wasm, &wasm[..]);
+        for at in [HEADER + 3, CHECKSUM_CHUNK + 17, bytes.len() - 1] {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 1;
+            let e = decode(&damaged).unwrap_err().to_string();
+            assert!(
+                e.contains("checksum") || e.contains("bytes after"),
+                "byte {at}: {e}"
+            );
+        }
+        // Chunked, not one hash of the whole: the value is the chunks'.
+        let whole = twox_hash::XxHash3_64::oneshot(&bytes[HEADER..]);
+        assert_ne!(checksum(&bytes[HEADER..]), whole);
     }
 
     #[test]
