@@ -1425,6 +1425,86 @@ fn wasi_reads_and_polls_of_pipes_suspend_asynchronous_calls() {
     rescue.join().unwrap();
 }
 
+/// `accept()`: one `sock_accept` on descriptor 3; errno * 1000 + the new
+/// descriptor. `recv(fd)`: one `sock_recv` of up to 64 bytes into 3200;
+/// errno * 1000 + bytes received.
+const WASI_SOCKET: &str = r#"(module
+    (import "wasi_snapshot_preview1" "sock_accept"
+        (func $accept (param i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "sock_recv"
+        (func $recv (param i32 i32 i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "accept") (result i32)
+        (i32.add
+            (i32.mul (call $accept (i32.const 3) (i32.const 0) (i32.const 3000))
+                (i32.const 1000))
+            (i32.load (i32.const 3000))))
+    (func (export "recv") (param $fd i32) (result i32)
+        (i32.store (i32.const 3100) (i32.const 3200))
+        (i32.store (i32.const 3104) (i32.const 64))
+        (i32.add
+            (i32.mul
+                (call $recv (local.get $fd) (i32.const 3100) (i32.const 1) (i32.const 0)
+                    (i32.const 3108) (i32.const 3112))
+                (i32.const 1000))
+            (i32.load (i32.const 3108)))))"#;
+
+#[test]
+fn wasi_accepts_and_receives_suspend_asynchronous_calls() {
+    use std::io::Write;
+    let engine = async_engine();
+    let module = Module::new(&engine, WASI_SOCKET).unwrap();
+    let mut linker = Linker::new(&engine);
+    walmart::wasi::add_to_linker_async(&mut linker, |c| c).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut ctx = walmart::wasi::WasiCtx::new();
+    ctx.preopen_socket(listener).unwrap();
+    let mut store = Store::new(&engine, ctx);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    let accept = instance
+        .get_typed_func::<(), i32>(&mut store, "accept")
+        .unwrap();
+    let recv = instance
+        .get_typed_func::<i32, i32>(&mut store, "recv")
+        .unwrap();
+    let mut cx = Context::from_waker(Waker::noop());
+    // (Clients two seconds later make an accept or a receive that blocks
+    // fail rather than hang.)
+    let late = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        // Refused once the store (and its listener) is gone.
+        std::net::TcpStream::connect(address).ok()
+    });
+    let mut call = Box::pin(accept.call_async(&mut store, ()));
+    assert!(
+        call.as_mut().poll(&mut cx).is_pending(),
+        "the accept blocked"
+    );
+    let mut client = std::net::TcpStream::connect(address).unwrap();
+    let fd = block_on_within(call).unwrap();
+    assert!((4..1000).contains(&fd), "{fd}");
+    let rescue = {
+        let mut client = client.try_clone().unwrap();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let _ = client.write_all(b"late");
+        })
+    };
+    let mut call = Box::pin(recv.call_async(&mut store, fd));
+    assert!(
+        call.as_mut().poll(&mut cx).is_pending(),
+        "the receive blocked"
+    );
+    client.write_all(b"ping").unwrap();
+    assert_eq!(block_on_within(call).unwrap(), 4);
+    assert_eq!(&memory.data(&store)[3200..3204], b"ping");
+    drop(store);
+    drop(late.join().unwrap());
+    rescue.join().unwrap();
+}
+
 /// [`block_on`], failing the test after ten seconds rather than hanging.
 fn block_on_within<F: Future>(f: F) -> F::Output {
     struct Unpark(std::thread::Thread);

@@ -110,7 +110,7 @@ enum Io {
 /// (files, directories), for non-blocking descriptors (the guest's or the
 /// host's choice: the call answers `EAGAIN` at once), for what the call
 /// refuses at once (a socket call on something else, an accept on a
-/// socket that does not listen, a write to one that does), for a context
+/// socket that does not listen, a read or write of one that does), for a context
 /// threads share, or where the call cannot suspend.
 fn wait_ready<T>(
     caller: &mut Caller<'_, T>,
@@ -134,14 +134,19 @@ fn wait_ready<T>(
         types::filetype::SOCKET_STREAM | types::filetype::SOCKET_DGRAM
     );
     let listening = socket && sock::listens(entry.fd);
+    // A listener is only accepted from: reads and writes of it fail at
+    // once, as in a synchronous call.
     let waits = match io {
-        Io::Read | Io::Write => !matches!(
-            kind,
-            types::filetype::REGULAR_FILE | types::filetype::DIRECTORY
-        ),
-        Io::Recv | Io::Send => socket,
+        Io::Read | Io::Write => {
+            !listening
+                && !matches!(
+                    kind,
+                    types::filetype::REGULAR_FILE | types::filetype::DIRECTORY
+                )
+        }
+        Io::Recv | Io::Send => socket && !listening,
         Io::Accept => listening,
-    } && !(listening && matches!(io, Io::Write | Io::Send));
+    };
     if !waits {
         return Ok(false);
     }
