@@ -55,7 +55,7 @@ use crate::error::CompileError;
 /// The first bytes of every precompiled module.
 pub const MAGIC: &[u8; 8] = b"\0walmart";
 /// Changes whenever the layout above does.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 /// Where in the file the code and the memory image begin: a multiple of
 /// this, so that a page of 4 KiB can be mapped from it as it is.
 pub const CODE_ALIGN: usize = 4096;

@@ -1284,8 +1284,8 @@ fn wasi_sleeps_suspend_asynchronous_calls() {
 }
 
 /// `read()`: one `fd_read` of up to 64 bytes from descriptor 0 into
-/// 256; answers errno * 1000 + bytes read. `write(len)`: one `fd_write`
-/// of `len` bytes to descriptor 1; errno * 1000000 + bytes written. `wait(ns)`: one `poll_oneoff`
+/// 256; answers errno * 1000 + bytes read. `write(fd, len)`: one
+/// `fd_write` of `len` bytes to `fd`; errno * 1000000 + bytes written. `wait(ns)`: one `poll_oneoff`
 /// on descriptor 0's readability (userdata 7) and a monotonic clock of
 /// `ns` (userdata 9); answers events * 1000 + the first event's userdata.
 const WASI_PIPE: &str = r#"(module
@@ -1296,12 +1296,12 @@ const WASI_PIPE: &str = r#"(module
     (import "wasi_snapshot_preview1" "fd_write"
         (func $write (param i32 i32 i32 i32) (result i32)))
     (memory (export "memory") 4)
-    (func (export "write") (param $len i32) (result i32)
+    (func (export "write") (param $fd i32) (param $len i32) (result i32)
         (i32.store (i32.const 2048) (i32.const 4096))
         (i32.store (i32.const 2052) (local.get $len))
         (i32.store (i32.const 2064) (i32.const 0))
         (i32.add
-            (i32.mul (call $write (i32.const 1) (i32.const 2048) (i32.const 1) (i32.const 2064))
+            (i32.mul (call $write (local.get $fd) (i32.const 2048) (i32.const 1) (i32.const 2064))
                 (i32.const 1000000))
             (i32.load (i32.const 2064))))
     (func (export "read") (result i32)
@@ -1395,6 +1395,14 @@ fn wasi_reads_and_polls_of_pipes_suspend_asynchronous_calls() {
     writer.write_all(b"z").unwrap();
     assert_eq!(run(read.call_async(&mut store, ())).0.unwrap(), 1);
 
+    // A write to the pipe's read end: `EBADF` (8) at once, as a
+    // synchronous call, not a wait for room that never comes.
+    let write = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "write")
+        .unwrap();
+    let (answer, pending) = run(write.call_async(&mut store, (0, 10)));
+    assert_eq!((answer.unwrap(), pending), (8_000_000, 0));
+
     // A non-blocking descriptor is not waited on: `EAGAIN` (6) at once.
     // SAFETY: F_SETFL on the pipe's read end, which the context holds.
     assert_eq!(
@@ -1416,10 +1424,7 @@ fn wasi_reads_and_polls_of_pipes_suspend_asynchronous_calls() {
         std::thread::sleep(std::time::Duration::from_secs(2));
         std::io::copy(&mut { out_reader }, &mut std::io::sink()).unwrap();
     });
-    let write = instance
-        .get_typed_func::<i32, i32>(&mut store, "write")
-        .unwrap();
-    let (answer, pending) = run(write.call_async(&mut store, 200_000));
+    let (answer, pending) = run(write.call_async(&mut store, (1, 200_000)));
     assert_eq!((answer.unwrap(), pending), (libc::PIPE_BUF as i32, 0));
     drop(store);
     rescue.join().unwrap();

@@ -447,7 +447,7 @@ fn read_into(
         }
         // One read where the call waited for readiness: the next buffer's
         // read could block.
-        if n < len as usize || once {
+        if n < len as usize || (once && total > 0) {
             break;
         }
     }

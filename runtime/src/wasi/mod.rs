@@ -155,6 +155,14 @@ fn wait_ready<T>(
     if flags < 0 || flags & libc::O_NONBLOCK != 0 {
         return Ok(false);
     }
+    // Opened the other way (a read of a pipe's write end): `EBADF` at
+    // once, as in a synchronous call, not a wait for the other side to
+    // close.
+    let reads = matches!(io, Io::Read | Io::Recv | Io::Accept);
+    let mode = flags & libc::O_ACCMODE;
+    if (reads && mode == libc::O_WRONLY) || (!reads && mode == libc::O_RDONLY) {
+        return Ok(false);
+    }
     let events = match io {
         Io::Read | Io::Recv | Io::Accept => libc::POLLIN,
         Io::Write | Io::Send => libc::POLLOUT,
@@ -217,7 +225,12 @@ fn add_functions<T: 'static>(
     // while it looks the descriptor up (`WasiCtx::unlocked_io`).
     macro_rules! wasi {
         (unlocked $name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
-            wasi!(@with with_own_ctx, $name, [$($p),*], |$ctx, $mem, $a| $body)
+            // Never bounded: a `waits` call that failed to clear the flag
+            // (a panic in it) cannot reach these.
+            wasi!(@with with_own_ctx, $name, [$($p),*], |$ctx, $mem, $a| {
+                $ctx.bounded_io = false;
+                $body
+            })
         };
         // A read or write of the descriptor its first argument names,
         // which in an asynchronous call waits for it to be ready first
