@@ -1332,15 +1332,11 @@ fn wasi_reads_and_polls_of_pipes_suspend_asynchronous_calls() {
     use std::os::fd::AsRawFd;
     let engine = async_engine();
     let module = Module::new(&engine, WASI_PIPE).unwrap();
-    let mut linker = Linker::new(&engine);
-    walmart::wasi::add_to_linker_async(&mut linker, |c| c).unwrap();
     let (reader, mut writer) = std::io::pipe().unwrap();
     let read_end = reader.as_raw_fd();
     let mut ctx = walmart::wasi::WasiCtx::new();
     ctx.redirect(0, std::fs::File::from(std::os::fd::OwnedFd::from(reader)));
-    let mut store = Store::new(&engine, ctx);
-    let instance = linker.instantiate(&mut store, &module).unwrap();
-    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    let (mut store, instance, memory) = wasi_instance(&engine, &module, ctx);
     let read = instance
         .get_typed_func::<(), i32>(&mut store, "read")
         .unwrap();
@@ -1459,15 +1455,11 @@ fn wasi_accepts_and_receives_suspend_asynchronous_calls() {
     use std::io::Write;
     let engine = async_engine();
     let module = Module::new(&engine, WASI_SOCKET).unwrap();
-    let mut linker = Linker::new(&engine);
-    walmart::wasi::add_to_linker_async(&mut linker, |c| c).unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     let mut ctx = walmart::wasi::WasiCtx::new();
     ctx.preopen_socket(listener).unwrap();
-    let mut store = Store::new(&engine, ctx);
-    let instance = linker.instantiate(&mut store, &module).unwrap();
-    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    let (mut store, instance, memory) = wasi_instance(&engine, &module, ctx);
     let accept = instance
         .get_typed_func::<(), i32>(&mut store, "accept")
         .unwrap();
@@ -1508,6 +1500,21 @@ fn wasi_accepts_and_receives_suspend_asynchronous_calls() {
     drop(store);
     drop(late.join().unwrap());
     rescue.join().unwrap();
+}
+
+/// `module` instantiated with asynchronous WASI over `ctx`, and its
+/// memory.
+fn wasi_instance(
+    engine: &Engine,
+    module: &Module,
+    ctx: walmart::wasi::WasiCtx,
+) -> (Store<walmart::wasi::WasiCtx>, Instance, walmart::Memory) {
+    let mut linker = Linker::new(engine);
+    walmart::wasi::add_to_linker_async(&mut linker, |c| c).unwrap();
+    let mut store = Store::new(engine, ctx);
+    let instance = linker.instantiate(&mut store, module).unwrap();
+    let memory = instance.get_memory(&mut store, "memory").unwrap();
+    (store, instance, memory)
 }
 
 /// [`block_on`], failing the test after ten seconds rather than hanging.

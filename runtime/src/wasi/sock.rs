@@ -19,26 +19,36 @@ const RECV_DATA_TRUNCATED: u16 = 1;
 const SHUT_RD: u8 = 1;
 const SHUT_WR: u8 = 2;
 
-/// The WASI file type of a host socket: stream or datagram, by its
-/// `SO_TYPE`; `None` for a descriptor that is not a socket.
-pub(crate) fn socket_filetype(fd: RawFd) -> Option<u8> {
-    let mut kind: libc::c_int = 0;
+/// An integer option of host socket `fd` (`SOL_SOCKET`'s `name`); `None`
+/// for a descriptor that is not a socket.
+fn int_option(fd: RawFd, name: libc::c_int) -> Option<libc::c_int> {
+    let mut value: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: getsockopt writes at most `len` bytes into `kind`.
+    // SAFETY: getsockopt writes at most `len` bytes into `value`.
     let rc = unsafe {
         libc::getsockopt(
             fd,
             libc::SOL_SOCKET,
-            libc::SO_TYPE,
-            (&mut kind as *mut libc::c_int).cast(),
+            name,
+            (&mut value as *mut libc::c_int).cast(),
             &mut len,
         )
     };
-    match (rc, kind) {
-        (0, libc::SOCK_DGRAM) => Some(filetype::SOCKET_DGRAM),
-        (0, _) => Some(filetype::SOCKET_STREAM),
-        _ => None,
+    (rc == 0).then_some(value)
+}
+
+/// The WASI file type of a host socket: stream or datagram, by its
+/// `SO_TYPE`; `None` for a descriptor that is not a socket.
+pub(crate) fn socket_filetype(fd: RawFd) -> Option<u8> {
+    match int_option(fd, libc::SO_TYPE)? {
+        libc::SOCK_DGRAM => Some(filetype::SOCKET_DGRAM),
+        _ => Some(filetype::SOCKET_STREAM),
     }
+}
+
+/// Whether host socket `fd` listens for connections (`SO_ACCEPTCONN`).
+pub(super) fn listens(fd: RawFd) -> bool {
+    int_option(fd, libc::SO_ACCEPTCONN).is_some_and(|on| on != 0)
 }
 
 /// The most buffers one receive or send takes (the kernel's `UIO_MAXIOV`):
@@ -289,21 +299,4 @@ impl WasiCtx {
             .map_err(|_| crate::error::Error::Usage("too many preopened descriptors".into()))?;
         Ok(self)
     }
-}
-
-/// Whether host socket `fd` listens for connections (`SO_ACCEPTCONN`).
-pub(super) fn listens(fd: std::os::fd::RawFd) -> bool {
-    let mut on: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: an int and its length, both live, for the kernel to fill.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ACCEPTCONN,
-            (&mut on as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    rc == 0 && on != 0
 }
