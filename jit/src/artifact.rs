@@ -20,7 +20,8 @@
 //! sites                bytes: every function's trap sites and source
 //!                      locations, encoded as `sites` describes
 //! relocs     u32 count of (u32 offset, u8 kind, u8 target kind,
-//!            u32 target, i64 addend)
+//!            u32 target, i64 addend): the absolute ones (the code holds
+//!            the PC-relative ones' values, the same wherever it lies)
 //! functions  u32 count of (u8 0 or 1 + u32: the Wasm index or none,
 //!            u32 start, u32 length in the code,
 //!            u32 traps, u32 srclocs, u32 end in the sites,
@@ -152,8 +153,27 @@ pub fn encode(
     w.u32(facts.dlmalloc_state.unwrap_or(0));
     w.aligned_bytes(image.code);
     w.bytes(image.sites);
-    w.u32(image.relocs.len() as u32);
-    for r in image.relocs.iter() {
+    // The image is placed: its PC-relative fields hold their values,
+    // which are the same wherever it is placed again, and placing never
+    // writes them again. Only the others are kept (yosys has 636,979
+    // relocations, none of them absolute): each function's range is of
+    // those.
+    let mut kept = Vec::new();
+    let mut ranges = Vec::with_capacity(image.functions.len());
+    for f in image.functions {
+        let start = kept.len() as u32;
+        let own = image
+            .relocs
+            .get(f.relocs_start as usize..f.relocs_end as usize)
+            .unwrap_or(&[]);
+        kept.extend(
+            own.iter()
+                .filter(|r| !crate::code_memory::pc_relative(r.kind)),
+        );
+        ranges.push((start, kept.len() as u32));
+    }
+    w.u32(kept.len() as u32);
+    for r in kept {
         w.u32(r.offset);
         w.u8(reloc_kind_code(r.kind));
         let (tag, target) = match r.target {
@@ -165,7 +185,7 @@ pub fn encode(
         w.u64(r.addend as u64);
     }
     w.u32(image.functions.len() as u32);
-    for f in image.functions {
+    for (f, (relocs_start, relocs_end)) in image.functions.iter().zip(ranges) {
         w.u8(u8::from(f.func_index.is_some()));
         w.u32(f.func_index.unwrap_or(0));
         for v in [
@@ -174,8 +194,8 @@ pub fn encode(
             f.traps,
             f.srclocs,
             f.sites_end,
-            f.relocs_start,
-            f.relocs_end,
+            relocs_start,
+            relocs_end,
         ] {
             w.u32(v);
         }
@@ -587,11 +607,28 @@ mod tests {
         assert_eq!(a.code_offset % CODE_ALIGN, 0);
         assert_eq!(&bytes[a.code_offset..][..a.code.len()], &sample.code[..]);
         assert_eq!(a.sites, sample.sites);
-        assert_eq!(a.functions, sample.functions);
-        assert_eq!(a.relocs.len(), 2);
+        // The absolute relocation kept, the PC-relative call left out (the
+        // placed code holds its value); each function's range of them.
+        assert_eq!(a.relocs.len(), 1);
+        assert_eq!(a.relocs[0].kind, Reloc::Abs8);
         assert_eq!(a.relocs[0].target, RelocTarget::SelfOffset(30));
         assert_eq!(a.relocs[0].addend, -4);
-        assert_eq!(a.relocs[1].kind, Reloc::X86CallPCRel4);
+        let ranges: Vec<_> = a
+            .functions
+            .iter()
+            .map(|f| (f.relocs_start, f.relocs_end))
+            .collect();
+        assert_eq!(ranges, [(0, 1), (1, 1)]);
+        let unranged = |f: &PlacedFunction| PlacedFunction {
+            relocs_start: 0,
+            relocs_end: 0,
+            ..*f
+        };
+        assert!(a
+            .functions
+            .iter()
+            .zip(&sample.functions)
+            .all(|(a, s)| unranged(a) == unranged(s)));
         let f = a.functions[0];
         let (traps, srclocs) = a.sites.split_at(f.srclocs as usize);
         let view =

@@ -580,7 +580,7 @@ fn map_copy(code: &[u8], mapped: usize) -> Result<*mut u8, CompileError> {
 
 /// Whether a relocation of `kind` writes a distance within the image (the
 /// same wherever the image is placed), not an address.
-fn pc_relative(kind: Reloc) -> bool {
+pub(crate) fn pc_relative(kind: Reloc) -> bool {
     matches!(
         kind,
         Reloc::X86PCRel4 | Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 | Reloc::Arm64Call
