@@ -104,18 +104,14 @@ fn serve(reactor: &'static Reactor) {
                 pollfds[at].events |= events;
             }
         }
-        // SAFETY: a valid array of pollfd.
-        let rc = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, -1) };
-        if rc < 0 {
-            if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-                // Refused (more descriptors than the process may have
-                // open, no memory): every wait is woken to look for
-                // itself (its next poll checks without waiting), and the
-                // thread pauses rather than spin.
-                let all: Vec<Waker> = lock(reactor).drain(..).map(|w| w.waker).collect();
-                wake_all(all);
-                std::thread::sleep(Duration::from_millis(10));
-            }
+        if poll_fds(&mut pollfds, -1).is_err() {
+            // Refused (more descriptors than the process may have open,
+            // no memory): every wait is woken to look for itself (its
+            // next poll checks without waiting), and the thread pauses
+            // rather than spin.
+            let all: Vec<Waker> = lock(reactor).drain(..).map(|w| w.waker).collect();
+            wake_all(all);
+            std::thread::sleep(Duration::from_millis(10));
             continue;
         }
         if pollfds[0].revents != 0 {
@@ -159,6 +155,22 @@ fn wake_all(wakers: Vec<Waker>) {
     }
 }
 
+/// `poll` of `fds` for at most `timeout_ms` (-1: however long), begun
+/// again when a signal interrupts it: how many are ready.
+pub(crate) fn poll_fds(fds: &mut [libc::pollfd], timeout_ms: i32) -> std::io::Result<usize> {
+    loop {
+        // SAFETY: a valid array of pollfd.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+        if rc >= 0 {
+            return Ok(rc as usize);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+}
+
 /// Ready when one of its descriptors is ready for what it waits for
 /// (errors and hang-ups count: the call that follows reports them), or
 /// when its time, if it has one, is up. Registered with the reactor only
@@ -193,17 +205,8 @@ impl FdsReady {
                 revents: 0,
             })
             .collect();
-        loop {
-            // SAFETY: a valid array of pollfd; no waiting.
-            let rc = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, 0) };
-            if rc >= 0 {
-                return rc > 0;
-            }
-            if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-                // What `poll` refuses, the call that follows reports.
-                return true;
-            }
-        }
+        // What `poll` refuses, the call that follows reports.
+        poll_fds(&mut pollfds, 0).map_or(true, |n| n > 0)
     }
 
     fn deregister(&mut self) {

@@ -225,43 +225,18 @@ fn add_functions<T: 'static>(
     // while it looks the descriptor up (`WasiCtx::unlocked_io`).
     macro_rules! wasi {
         (unlocked $name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
-            // Never bounded: a `waits` call that failed to clear the flag
-            // (a panic in it) cannot reach these.
-            wasi!(@with with_own_ctx, $name, [$($p),*], |$ctx, $mem, $a| {
-                $ctx.bounded_io = false;
-                $body
-            })
+            wasi!(@with with_own_ctx, None, $name, [$($p),*], |$ctx, $mem, $a| $body)
         };
         // A read or write of the descriptor its first argument names,
         // which in an asynchronous call waits for it to be ready first
         // (`wait_ready`).
         (waits $io:expr, $name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
-            linker.host_func(
-                MODULE,
-                $name,
-                FuncType::new([$($p),*], [I32]),
-                std::sync::Arc::new(move |mut caller: Caller<'_, T>, slots: &mut [u128]| {
-                    let waited =
-                        asynchronous && wait_ready(&mut caller, get, Args(&*slots).u32(0), $io)?;
-                    let errno = {
-                        let $a = Args(&*slots);
-                        with_own_ctx(&mut caller, get, |$ctx, $mem| {
-                            $ctx.bounded_io = waited;
-                            let r = $body;
-                            $ctx.bounded_io = false;
-                            r
-                        })
-                    };
-                    slots[0] = u128::from(errno as u32);
-                    Ok(())
-                }),
-                true,
-            )?;
+            wasi!(@with with_own_ctx, Some($io), $name, [$($p),*], |$ctx, $mem, $a| $body)
         };
         ($name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
-            wasi!(@with with_ctx, $name, [$($p),*], |$ctx, $mem, $a| $body)
+            wasi!(@with with_ctx, None, $name, [$($p),*], |$ctx, $mem, $a| $body)
         };
-        (@with $with:ident, $name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
+        (@with $with:ident, $wait:expr, $name:literal, [$($p:ident),*], |$ctx:ident, $mem:ident, $a:ident| $body:expr) => {
             linker.host_func(
                 MODULE,
                 $name,
@@ -269,9 +244,24 @@ fn add_functions<T: 'static>(
                 // Straight from the call stub's slots (the arguments'
                 // raw forms: integers in their low bits), no `Val`s.
                 std::sync::Arc::new(move |mut caller: Caller<'_, T>, slots: &mut [u128]| {
+                    let wait: Option<Io> = $wait;
+                    let waited = match wait {
+                        Some(io) if asynchronous => {
+                            wait_ready(&mut caller, get, Args(&*slots).u32(0), io)?
+                        }
+                        _ => false,
+                    };
                     let errno = {
                         let $a = Args(&*slots);
-                        $with(&mut caller, get, |$ctx, $mem| $body)
+                        $with(&mut caller, get, |$ctx, $mem| {
+                            // Bounded only in the call that waited (and
+                            // set every time: a call that panicked cannot
+                            // leave it for another).
+                            $ctx.bounded_io = waited;
+                            let r = $body;
+                            $ctx.bounded_io = false;
+                            r
+                        })
                     };
                     slots[0] = u128::from(errno as u32);
                     Ok(())

@@ -4,6 +4,7 @@
 use super::clocks::{host_clock, now};
 use super::ctx::WasiCtx;
 use super::types::{filetype, Errno, GuestMemory, WasiResult};
+use crate::fd_ready::poll_fds;
 
 const EVENTTYPE_CLOCK: u8 = 0;
 const EVENTTYPE_FD_READ: u8 = 1;
@@ -281,19 +282,8 @@ impl PollPlan {
 /// context.
 pub(crate) fn poll_block(plan: &mut PollPlan) -> WasiResult<()> {
     plan.start = now(libc::CLOCK_MONOTONIC)?;
-    let (fds, wait_ms) = (&mut plan.fds, plan.wait_ms);
-    if !fds.is_empty() || wait_ms > 0 {
-        loop {
-            // SAFETY: fds is a valid array of pollfd.
-            let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait_ms) };
-            if rc >= 0 {
-                break;
-            }
-            let e = Errno::last();
-            if e != Errno::INTR {
-                return Err(e);
-            }
-        }
+    if !plan.fds.is_empty() || plan.wait_ms > 0 {
+        poll_fds(&mut plan.fds, plan.wait_ms).map_err(|e| Errno::from_io(&e))?;
     }
     Ok(())
 }
@@ -301,17 +291,8 @@ pub(crate) fn poll_block(plan: &mut PollPlan) -> WasiResult<()> {
 /// The descriptors' states now, without waiting (their wait is over),
 /// `plan.start` kept for the clocks.
 fn poll_now(plan: &mut PollPlan) -> WasiResult<()> {
-    loop {
-        // SAFETY: fds is a valid array of pollfd.
-        let rc = unsafe { libc::poll(plan.fds.as_mut_ptr(), plan.fds.len() as libc::nfds_t, 0) };
-        if rc >= 0 {
-            return Ok(());
-        }
-        let e = Errno::last();
-        if e != Errno::INTR {
-            return Err(e);
-        }
-    }
+    poll_fds(&mut plan.fds, 0).map_err(|e| Errno::from_io(&e))?;
+    Ok(())
 }
 
 /// `poll_oneoff` for [`super::add_to_linker_async`]: in an asynchronous
