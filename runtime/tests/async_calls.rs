@@ -1326,6 +1326,54 @@ const WASI_PIPE: &str = r#"(module
         (i32.add (i32.mul (i32.load (i32.const 1536)) (i32.const 1000))
             (i32.wrap_i64 (i64.load (i32.const 1024))))))"#;
 
+/// Streams in host memory have no descriptor to wait on: an
+/// asynchronous call's reads, writes and polls of them complete at once.
+#[test]
+fn wasi_streams_in_memory_never_suspend_asynchronous_calls() {
+    let engine = async_engine();
+    let module = Module::new(&engine, WASI_PIPE).unwrap();
+    let out = walmart::wasi::MemoryOutputPipe::new(100);
+    let mut ctx = walmart::wasi::WasiCtx::new();
+    ctx.stdin(walmart::wasi::MemoryInputPipe::new(b"from memory".to_vec()))
+        .stdout(out.clone());
+    let (mut store, instance, memory) = wasi_instance(&engine, &module, ctx);
+    let mut cx = Context::from_waker(Waker::noop());
+    let read = instance
+        .get_typed_func::<(), i32>(&mut store, "read")
+        .unwrap();
+    let Poll::Ready(got) = Box::pin(read.call_async(&mut store, ()))
+        .as_mut()
+        .poll(&mut cx)
+    else {
+        panic!("a read of bytes in memory suspended");
+    };
+    assert_eq!(got.unwrap(), 11);
+    assert_eq!(&memory.data(&store)[256..267], b"from memory");
+    // The poll's descriptor is ready at once (one event, for userdata 7).
+    let wait = instance
+        .get_typed_func::<i64, i32>(&mut store, "wait")
+        .unwrap();
+    let Poll::Ready(got) = Box::pin(wait.call_async(&mut store, 1_000_000_000))
+        .as_mut()
+        .poll(&mut cx)
+    else {
+        panic!("a poll of bytes in memory suspended");
+    };
+    assert_eq!(got.unwrap(), 1007);
+    memory.write(&mut store, 4096, b"out").unwrap();
+    let write = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "write")
+        .unwrap();
+    let Poll::Ready(got) = Box::pin(write.call_async(&mut store, (1, 3)))
+        .as_mut()
+        .poll(&mut cx)
+    else {
+        panic!("a write into memory suspended");
+    };
+    assert_eq!(got.unwrap(), 3);
+    assert_eq!(out.contents(), b"out");
+}
+
 #[test]
 fn wasi_reads_and_polls_of_pipes_suspend_asynchronous_calls() {
     use std::io::Write;

@@ -2644,6 +2644,22 @@ fn a_run_the_input_held_counts_whole_when_read_in_pieces_of_one_stream() {
     }
 }
 
+/// Bytes the embedder hands the guest from memory
+/// (`WasiCtx::stdin(MemoryInputPipe)`) are input as a file's are: a run
+/// read in pieces counts whole, and the CNN passes over the guest's copy
+/// of it.
+#[test]
+fn standard_input_from_memory_is_input_too() {
+    let framed = |n| [b"<".as_slice(), &vec![b'A'; n], b">"].concat();
+    let mut flagged = Vec::new();
+    for n in [600, 599] {
+        let mut ctx = walmart::wasi::WasiCtx::new();
+        ctx.stdin(walmart::wasi::MemoryInputPipe::new(framed(n)));
+        flagged.push(cnn_pages_under_fine(&reads_in_pieces(Reading::Once), ctx));
+    }
+    assert_eq!(flagged, [vec![], vec![vec![1]]]);
+}
+
 #[test]
 fn the_arguments_runs_are_input_too() {
     // Takes its arguments at 0x100, then writes 600 `A`s into page 1.

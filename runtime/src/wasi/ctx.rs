@@ -7,6 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::pipes::{InputStream, OutputStream, Pipe};
 use super::types::{fdflags, filetype, Errno, WasiResult};
 use crate::error::{Error, Result};
 
@@ -28,6 +29,9 @@ pub struct FdEntry {
     /// and each seek or write (the next read does not go on from the last
     /// one), kept by a renumbering (`InputRuns::note_stream`).
     pub(crate) stream: u64,
+    /// The stream in host memory the embedder gave in place of a
+    /// descriptor (`fd` is then -1, which every system call refuses).
+    pub(crate) pipe: Option<Pipe>,
 }
 
 /// A stream number no descriptor of this process had before
@@ -119,6 +123,12 @@ impl WasiCtx {
         let (dup, p) = {
             let mut held = lock(&state);
             let (fd, p) = prepare(&mut held)?;
+            if fd < 0 {
+                // A stream in host memory: no descriptor to duplicate
+                // (`io` holds the stream's own lock).
+                drop(held);
+                return io(fd, p);
+            }
             // SAFETY: F_DUPFD_CLOEXEC on a descriptor the table holds; the
             // result is checked and owned below.
             let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
@@ -158,6 +168,7 @@ impl WasiCtx {
                     flags: 0,
                     preopen: None,
                     stream: new_stream(),
+                    pipe: None,
                 },
             );
         }
@@ -242,9 +253,48 @@ impl WasiCtx {
                 flags: 0,
                 preopen: Some(guest.to_string()),
                 stream: new_stream(),
+                pipe: None,
             },
         );
         Ok(self)
+    }
+
+    /// Gives the guest `input` as its standard input (descriptor 0) in
+    /// place of the host's: bytes in memory
+    /// ([`MemoryInputPipe`](super::MemoryInputPipe)) or any reader.
+    pub fn stdin(&mut self, input: impl Into<InputStream>) -> &mut Self {
+        self.set_pipe(0, Pipe::input(input.into()))
+    }
+
+    /// Sends the guest's standard output (descriptor 1) to `output` in
+    /// place of the host's: a buffer in memory
+    /// ([`MemoryOutputPipe`](super::MemoryOutputPipe)) or any writer.
+    pub fn stdout(&mut self, output: impl Into<OutputStream>) -> &mut Self {
+        self.set_pipe(1, Pipe::output(output.into()))
+    }
+
+    /// Sends the guest's standard error (descriptor 2) to `output`, as
+    /// [`WasiCtx::stdout`] does its output.
+    pub fn stderr(&mut self, output: impl Into<OutputStream>) -> &mut Self {
+        self.set_pipe(2, Pipe::output(output.into()))
+    }
+
+    fn set_pipe(&mut self, fd: u32, pipe: Pipe) -> &mut Self {
+        self.with_state(|c| {
+            c.fds.insert(
+                fd,
+                FdEntry {
+                    fd: -1,
+                    owned: false,
+                    filetype: Some(filetype::UNKNOWN),
+                    flags: 0,
+                    preopen: None,
+                    stream: new_stream(),
+                    pipe: Some(pipe),
+                },
+            )
+        });
+        self
     }
 
     /// Replaces guest descriptor `fd` (0, 1 or 2 usually) with a host file,
@@ -261,6 +311,7 @@ impl WasiCtx {
                 flags: 0,
                 preopen: None,
                 stream: new_stream(),
+                pipe: None,
             },
         );
         self
@@ -307,6 +358,7 @@ impl WasiCtx {
                         | fdflags::RSYNC),
                 preopen: None,
                 stream: new_stream(),
+                pipe: None,
             },
         );
         Ok(slot)

@@ -85,6 +85,16 @@ pub(crate) fn timespecs(atim: u64, mtim: u64, flags: u16) -> WasiResult<[libc::t
 }
 
 impl WasiCtx {
+    /// The host descriptor of `fd` for what only a file has (advice,
+    /// allocation): a stream in host memory is a pipe (`ESPIPE`).
+    fn seekable(&self, fd: u32) -> WasiResult<RawFd> {
+        let e = self.get(fd)?;
+        if e.pipe.is_some() {
+            return Err(Errno::SPIPE);
+        }
+        Ok(e.fd)
+    }
+
     /// The entry of `fd` for reading or writing bytes.
     fn stream(&mut self, fd: u32) -> WasiResult<&mut FdEntry> {
         let e = self.get_mut(fd)?;
@@ -101,7 +111,7 @@ impl WasiCtx {
         len: u64,
         advice: u8,
     ) -> WasiResult<()> {
-        let host = self.get(fd)?.fd;
+        let host = self.seekable(fd)?;
         if advice > 5 {
             return Err(Errno::INVAL);
         }
@@ -115,7 +125,7 @@ impl WasiCtx {
     }
 
     pub(crate) fn fd_allocate(&mut self, fd: u32, offset: u64, len: u64) -> WasiResult<()> {
-        let host = self.get(fd)?.fd;
+        let host = self.seekable(fd)?;
         // SAFETY: plain syscall on a descriptor we hold.
         let rc = unsafe { libc::posix_fallocate(host, offset as i64, len as i64) };
         if rc != 0 {
@@ -129,7 +139,12 @@ impl WasiCtx {
     }
 
     pub(crate) fn fd_sync(&mut self, fd: u32, data_only: bool) -> WasiResult<()> {
-        let host = self.get(fd)?.fd;
+        let e = self.get(fd)?;
+        if let Some(pipe) = &e.pipe {
+            let pipe = pipe.clone();
+            return pipe.sync();
+        }
+        let host = e.fd;
         // SAFETY: plain syscalls on a descriptor we hold.
         check(unsafe {
             if data_only {
@@ -158,6 +173,12 @@ impl WasiCtx {
 
     pub(crate) fn fd_fdstat_set_flags(&mut self, fd: u32, flags: u16) -> WasiResult<()> {
         let e = self.get_mut(fd)?;
+        if e.pipe.is_some() {
+            // Nothing to tell a host descriptor: the flags are the
+            // guest's to read back.
+            e.flags = flags;
+            return Ok(());
+        }
         let mut host = 0;
         if flags & fdflags::APPEND != 0 {
             host |= libc::O_APPEND;
@@ -183,12 +204,22 @@ impl WasiCtx {
         fd: u32,
         out: u32,
     ) -> WasiResult<()> {
-        let st = fstat(self.get(fd)?.fd)?;
+        let e = self.get(fd)?;
+        if e.pipe.is_some() {
+            // No inode: a file type of `unknown` and zeros.
+            mem.write(out, &[0u8; 64])?;
+            return Ok(());
+        }
+        let st = fstat(e.fd)?;
         write_filestat(mem, out, &st)
     }
 
     pub(crate) fn fd_filestat_set_size(&mut self, fd: u32, size: u64) -> WasiResult<()> {
-        let host = self.get(fd)?.fd;
+        let e = self.get(fd)?;
+        if e.pipe.is_some() {
+            return Err(Errno::INVAL);
+        }
+        let host = e.fd;
         // SAFETY: plain syscall on a descriptor we hold.
         check(unsafe { libc::ftruncate(host, size as i64) })?;
         Ok(())
@@ -201,7 +232,11 @@ impl WasiCtx {
         mtim: u64,
         flags: u16,
     ) -> WasiResult<()> {
-        let host = self.get(fd)?.fd;
+        let e = self.get(fd)?;
+        if e.pipe.is_some() {
+            return Err(Errno::NOTSUP);
+        }
+        let host = e.fd;
         let ts = timespecs(atim, mtim, flags)?;
         // SAFETY: two valid timespecs.
         check(unsafe { libc::futimens(host, ts.as_ptr()) })?;
@@ -223,9 +258,13 @@ impl WasiCtx {
             |c| {
                 let e = c.stream(fd)?;
                 // A read at an offset does not go on from the last one.
-                Ok((e.fd, at.is_none().then_some(e.stream)))
+                Ok((e.fd, (at.is_none().then_some(e.stream), e.pipe.clone())))
             },
-            |host, stream| read_into(mem, host, stream, (iovs, count), at, out, once),
+            |host, (stream, pipe)| match pipe {
+                Some(_) if at.is_some() => Err(Errno::SPIPE),
+                Some(pipe) => pipe.read(mem, stream.unwrap_or(0), (iovs, count), out),
+                None => read_into(mem, host, stream, (iovs, count), at, out, once),
+            },
         )
     }
 
@@ -247,9 +286,13 @@ impl WasiCtx {
                     // another stream.
                     e.stream = super::ctx::new_stream();
                 }
-                Ok((e.fd, e.is_socket()))
+                Ok((e.fd, (e.is_socket(), e.pipe.clone())))
             },
-            |host, socket| write_from(mem, host, socket, (iovs, count), at, out, bounded),
+            |host, (socket, pipe)| match pipe {
+                Some(_) if at.is_some() => Err(Errno::SPIPE),
+                Some(pipe) => pipe.write(mem, (iovs, count), out),
+                None => write_from(mem, host, socket, (iovs, count), at, out, bounded),
+            },
         )
     }
 
@@ -301,6 +344,9 @@ impl WasiCtx {
         let e = self.get_mut(fd)?;
         if e.is_directory() {
             return Err(Errno::BADF);
+        }
+        if e.pipe.is_some() {
+            return Err(Errno::SPIPE);
         }
         let whence = match whence {
             0 => libc::SEEK_SET,

@@ -8,12 +8,14 @@ mod ctx;
 mod deterministic;
 mod fd;
 mod path;
+mod pipes;
 mod poll;
 mod sock;
 pub mod threads;
 mod types;
 
 pub use ctx::WasiCtx;
+pub use pipes::{InputStream, MemoryInputPipe, MemoryOutputPipe, OutputStream};
 pub use types::Errno;
 
 use types::{GuestMemory, WasiResult};
@@ -128,6 +130,11 @@ fn wait_ready<T>(
     let Ok(entry) = ctx.get(fd) else {
         return Ok(false);
     };
+    // A stream in host memory, or the embedder's reader or writer, has
+    // no descriptor to wait on.
+    if entry.pipe.is_some() {
+        return Ok(false);
+    }
     let kind = entry.filetype();
     let socket = matches!(
         kind,

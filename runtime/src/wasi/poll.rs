@@ -124,6 +124,22 @@ impl WasiCtx {
                             nbytes: 0,
                             hangup: false,
                         }),
+                        // A stream in host memory (or the embedder's
+                        // reader or writer) is taken as ready: there is no
+                        // descriptor to poll.
+                        Ok(super::ctx::FdEntry {
+                            pipe: Some(pipe), ..
+                        }) => ready.push(Event {
+                            userdata,
+                            error: Errno::SUCCESS,
+                            kind: tag,
+                            nbytes: if tag == EVENTTYPE_FD_READ {
+                                pipe.readable_bytes()
+                            } else {
+                                0
+                            },
+                            hangup: false,
+                        }),
                         // Regular files are always ready.
                         Ok(e) if e.filetype() == filetype::REGULAR_FILE => ready.push(Event {
                             userdata,

@@ -1,0 +1,411 @@
+//! Standard streams in host memory (`WasiCtx::stdin`, `stdout`,
+//! `stderr`): a C program's input from bytes and output into buffers, and
+//! each WASI call's answer on such a stream, as a host pipe's.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+
+use walmart::wasi::{self, MemoryInputPipe, MemoryOutputPipe, WasiCtx};
+use walmart::{Engine, Error, Linker, Module, Store, Val};
+
+const WC: &[u8] = include_bytes!("../../tests/fixtures/c/wc.wasm");
+
+/// Runs `wasm`'s `_start` with `ctx`; the exit status (0 when it returns).
+fn run_start(wasm: &[u8], ctx: WasiCtx) -> i32 {
+    let engine = Engine::default();
+    let module = Module::new(&engine, wasm).unwrap();
+    let mut linker = Linker::new(&engine);
+    wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+    let mut store = Store::new(&engine, ctx);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let start = instance.get_func(&mut store, "_start").unwrap();
+    match start.call(&mut store, &[], &mut []) {
+        Ok(()) => 0,
+        Err(Error::Exit(code)) => code,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// What `wc.c` prints for `text`.
+fn wc_of(text: &[u8]) -> String {
+    let lines = text.iter().filter(|&&b| b == b'\n').count();
+    let words = text
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+        .count();
+    let mut counts = [0usize; 256];
+    for &b in text {
+        counts[b as usize] += 1;
+    }
+    // The first of the most common bytes, as the C loop keeps it.
+    let most = (1..256).fold(0, |best, i| if counts[i] > counts[best] { i } else { best });
+    format!("{lines} {words} {} most={most}\n", text.len())
+}
+
+#[test]
+fn a_c_program_reads_bytes_in_memory_and_writes_into_a_buffer() {
+    // Larger than wasi-libc's buffer and than one read, with a NUL.
+    let mut text = Vec::new();
+    for i in 0..3000 {
+        writeln!(text, "line {i} of words\0 and more {}", i * 7).unwrap();
+    }
+    let stdout = MemoryOutputPipe::new(1 << 16);
+    let mut ctx = WasiCtx::new();
+    ctx.stdin(MemoryInputPipe::new(text.clone()))
+        .stdout(stdout.clone());
+    assert_eq!(run_start(WC, ctx), 0);
+    assert_eq!(String::from_utf8(stdout.contents()).unwrap(), wc_of(&text));
+    // The context went with the store: the last handle has the bytes.
+    assert_eq!(
+        String::from_utf8(stdout.try_into_inner().unwrap()).unwrap(),
+        wc_of(&text)
+    );
+
+    // No input: wc exits 2, having printed its zeros.
+    let stdout = MemoryOutputPipe::new(100);
+    let mut ctx = WasiCtx::new();
+    ctx.stdin(MemoryInputPipe::new(Vec::new()))
+        .stdout(stdout.clone());
+    assert_eq!(run_start(WC, ctx), 2);
+    assert_eq!(stdout.contents(), b"0 0 0 most=0\n");
+}
+
+/// A reader and a writer of the embedder's own.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // A few bytes at a time: the write must still be whole.
+        let n = buf.len().min(3);
+        self.0.lock().unwrap().extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn any_reader_and_writer_serve_as_standard_streams() {
+    let text = b"one two\nthree\n".repeat(500);
+    let out = Shared::default();
+    let mut ctx = WasiCtx::new();
+    // A reader that gives a few bytes at a time.
+    struct Trickle(std::io::Cursor<Vec<u8>>);
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(5);
+            self.0.read(&mut buf[..n])
+        }
+    }
+    ctx.stdin(Trickle(std::io::Cursor::new(text.clone())))
+        .stdout(out.clone());
+    assert_eq!(run_start(WC, ctx), 0);
+    assert_eq!(*out.0.lock().unwrap(), wc_of(&text).into_bytes());
+}
+
+/// The WASI functions the test calls, with their parameter types.
+const CALLS: &[(&str, &str)] = &[
+    ("fd_read", "i32 i32 i32 i32"),
+    ("fd_pread", "i32 i32 i32 i64 i32"),
+    ("fd_write", "i32 i32 i32 i32"),
+    ("fd_seek", "i32 i64 i32 i32"),
+    ("fd_tell", "i32 i32"),
+    ("fd_fdstat_get", "i32 i32"),
+    ("fd_filestat_get", "i32 i32"),
+    ("fd_filestat_set_size", "i32 i64"),
+    ("fd_sync", "i32"),
+    ("fd_advise", "i32 i64 i64 i32"),
+    ("fd_renumber", "i32 i32"),
+    ("fd_close", "i32"),
+    ("fd_readdir", "i32 i32 i32 i64 i32"),
+    ("sock_recv", "i32 i32 i32 i32 i32 i32"),
+    ("poll_oneoff", "i32 i32 i32 i32"),
+    ("path_open", "i32 i32 i32 i32 i32 i64 i64 i32 i32"),
+];
+
+/// A module that imports each of [`CALLS`] and exports a function that
+/// calls it with its own arguments (a WASI function needs a calling
+/// instance's memory: the host cannot call the import directly).
+fn calls_module() -> String {
+    let mut wat = String::from("(module\n");
+    for (name, params) in CALLS {
+        wat += &format!(
+            "(import \"wasi_snapshot_preview1\" \"{name}\" (func ${name} (param {params}) (result i32)))\n"
+        );
+    }
+    wat += "(memory (export \"memory\") 1)\n";
+    for (name, params) in CALLS {
+        let gets: String = (0..params.split(' ').count())
+            .map(|i| format!("(local.get {i})"))
+            .collect();
+        wat += &format!(
+            "(func (export \"{name}\") (param {params}) (result i32) (call ${name} {gets}))\n"
+        );
+    }
+    wat + ")"
+}
+
+/// WASI errno values the test expects.
+const ESUCCESS: i32 = 0;
+const EBADF: i32 = 8;
+const EINVAL: i32 = 28;
+const ENOSPC: i32 = 51;
+const ENOTDIR: i32 = 54;
+const ENOTSOCK: i32 = 57;
+const ESPIPE: i32 = 70;
+
+struct Guest {
+    store: Store<WasiCtx>,
+    instance: walmart::Instance,
+    memory: walmart::Memory,
+}
+
+impl Guest {
+    fn new(ctx: WasiCtx) -> Guest {
+        let engine = Engine::default();
+        let module = Module::new(&engine, calls_module()).unwrap();
+        let mut linker = Linker::new(&engine);
+        wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+        let mut store = Store::new(&engine, ctx);
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let memory = instance.get_memory(&mut store, "memory").unwrap();
+        Guest {
+            store,
+            instance,
+            memory,
+        }
+    }
+
+    /// Calls WASI function `name` with `args`; its errno.
+    fn call(&mut self, name: &str, args: &[Val]) -> i32 {
+        let f = self.instance.get_func(&mut self.store, name).unwrap();
+        let mut out = [Val::I32(0)];
+        f.call(&mut self.store, args, &mut out).unwrap();
+        out[0].i32().unwrap()
+    }
+
+    fn poke(&mut self, at: usize, bytes: &[u8]) {
+        self.memory.write(&mut self.store, at, bytes).unwrap();
+    }
+
+    fn peek(&self, at: usize, len: usize) -> Vec<u8> {
+        let mut buf = vec![0; len];
+        self.memory.read(&self.store, at, &mut buf).unwrap();
+        buf
+    }
+
+    fn u32_at(&self, at: usize) -> u32 {
+        u32::from_le_bytes(self.peek(at, 4).try_into().unwrap())
+    }
+
+    fn u64_at(&self, at: usize) -> u64 {
+        u64::from_le_bytes(self.peek(at, 8).try_into().unwrap())
+    }
+
+    /// Puts iovecs for `(addr, len)` buffers at 0x100.
+    fn iovecs(&mut self, bufs: &[(u32, u32)]) {
+        let mut raw = Vec::new();
+        for (addr, len) in bufs {
+            raw.extend_from_slice(&addr.to_le_bytes());
+            raw.extend_from_slice(&len.to_le_bytes());
+        }
+        self.poke(0x100, &raw);
+    }
+
+    /// `fd_read` into `bufs`: the errno and the count.
+    fn read(&mut self, fd: i32, bufs: &[(u32, u32)]) -> (i32, u32) {
+        self.iovecs(bufs);
+        let rc = self.call(
+            "fd_read",
+            &[fd, 0x100, bufs.len() as i32, 0x80].map(Val::I32),
+        );
+        (rc, self.u32_at(0x80))
+    }
+
+    /// `fd_write` of `bytes` (put at 0x1000) in two iovecs.
+    fn write(&mut self, fd: i32, bytes: &[u8]) -> (i32, u32) {
+        self.poke(0x1000, bytes);
+        let half = bytes.len() as u32 / 2;
+        self.iovecs(&[(0x1000, half), (0x1000 + half, bytes.len() as u32 - half)]);
+        self.poke(0x80, &[0xff; 4]);
+        let rc = self.call("fd_write", &[fd, 0x100, 2, 0x80].map(Val::I32));
+        (rc, self.u32_at(0x80))
+    }
+}
+
+#[test]
+fn streams_in_memory_answer_wasi_calls_as_pipes_do() {
+    let stdout = MemoryOutputPipe::new(10);
+    let stderr = MemoryOutputPipe::new(1000);
+    let stdin = MemoryInputPipe::new(b"abcdefghijklmnop".to_vec());
+    let mut ctx = WasiCtx::new();
+    ctx.stdin(stdin.clone())
+        .stdout(stdout.clone())
+        .stderr(stderr.clone());
+    let mut g = Guest::new(ctx);
+
+    // Reads fill the buffers in order and stop at the first one not
+    // filled whole; the bytes are gone from every clone.
+    assert_eq!(g.read(0, &[(0x2000, 3), (0x2010, 4)]), (ESUCCESS, 7));
+    assert_eq!(g.peek(0x2000, 3), b"abc");
+    assert_eq!(g.peek(0x2010, 4), b"defg");
+    assert_eq!(stdin.remaining(), 9);
+    // poll_oneoff: an fd_read subscription on it is ready at once, with
+    // what is left; an fd_write one on stdout too.
+    let mut subs = Vec::new();
+    for (userdata, tag, fd) in [(7u64, 1u8, 0u32), (8, 2, 1)] {
+        let mut sub = [0u8; 48];
+        sub[0..8].copy_from_slice(&userdata.to_le_bytes());
+        sub[8] = tag;
+        sub[16..20].copy_from_slice(&fd.to_le_bytes());
+        subs.extend_from_slice(&sub);
+    }
+    g.poke(0x3000, &subs);
+    assert_eq!(
+        g.call("poll_oneoff", &[0x3000, 0x3100, 2, 0x80].map(Val::I32)),
+        ESUCCESS
+    );
+    assert_eq!(g.u32_at(0x80), 2);
+    assert_eq!(g.u64_at(0x3100), 7);
+    assert_eq!(g.u64_at(0x3100 + 16), 9, "bytes left to read");
+    assert_eq!(g.u64_at(0x3120), 8);
+    // The rest, then the end.
+    assert_eq!(g.read(0, &[(0x2000, 100)]), (ESUCCESS, 9));
+    assert_eq!(g.peek(0x2000, 9), b"hijklmnop");
+    assert_eq!(g.read(0, &[(0x2000, 100)]), (ESUCCESS, 0));
+
+    // Writes go in whole until the capacity; then what fits, then ENOSPC.
+    assert_eq!(g.write(1, b"hello"), (ESUCCESS, 5));
+    assert_eq!(stdout.contents(), b"hello");
+    assert_eq!(g.write(1, b"world!!!"), (ESUCCESS, 5));
+    assert_eq!(stdout.contents(), b"helloworld");
+    assert_eq!(g.write(1, b"more").0, ENOSPC);
+    assert_eq!(g.write(2, b"to stderr"), (ESUCCESS, 9));
+    assert_eq!(stderr.contents(), b"to stderr");
+
+    // Not the other way round.
+    assert_eq!(g.read(1, &[(0x2000, 4)]).0, EBADF);
+    assert_eq!(g.write(0, b"x").0, EBADF);
+
+    // No seeking, no position, no offsets, no size.
+    let seek = |g: &mut Guest, fd| {
+        g.call(
+            "fd_seek",
+            &[Val::I32(fd), Val::I64(0), Val::I32(0), Val::I32(0x80)],
+        )
+    };
+    assert_eq!(seek(&mut g, 0), ESPIPE);
+    assert_eq!(seek(&mut g, 1), ESPIPE);
+    assert_eq!(g.call("fd_tell", &[2, 0x80].map(Val::I32)), ESPIPE);
+    g.iovecs(&[(0x2000, 4)]);
+    let pread = [0, 0x100, 1].map(Val::I32);
+    assert_eq!(
+        g.call(
+            "fd_pread",
+            &[pread[0], pread[1], pread[2], Val::I64(0), Val::I32(0x80)]
+        ),
+        ESPIPE
+    );
+    assert_eq!(
+        g.call("fd_filestat_set_size", &[Val::I32(1), Val::I64(0)]),
+        EINVAL
+    );
+    assert_eq!(
+        g.call(
+            "fd_advise",
+            &[Val::I32(0), Val::I64(0), Val::I64(0), Val::I32(0)]
+        ),
+        ESPIPE
+    );
+    // An output syncs (nothing to flush); an input cannot.
+    assert_eq!(g.call("fd_sync", &[Val::I32(1)]), ESUCCESS);
+    assert_eq!(g.call("fd_sync", &[Val::I32(0)]), EINVAL);
+
+    // File type `unknown` (not a terminal), in both stats.
+    g.poke(0x400, &[0xff; 64]);
+    assert_eq!(g.call("fd_fdstat_get", &[1, 0x400].map(Val::I32)), ESUCCESS);
+    assert_eq!(g.peek(0x400, 1), [0]);
+    g.poke(0x400, &[0xff; 64]);
+    assert_eq!(
+        g.call("fd_filestat_get", &[0, 0x400].map(Val::I32)),
+        ESUCCESS
+    );
+    assert_eq!(g.peek(0x400, 64), [0; 64]);
+
+    // Neither a directory nor a socket.
+    assert_eq!(
+        g.call(
+            "fd_readdir",
+            &[
+                Val::I32(0),
+                Val::I32(0x2000),
+                Val::I32(100),
+                Val::I64(0),
+                Val::I32(0x80)
+            ]
+        ),
+        ENOTDIR
+    );
+    g.poke(0x500, b"x");
+    assert_eq!(
+        g.call(
+            "path_open",
+            &[
+                Val::I32(1),
+                Val::I32(0),
+                Val::I32(0x500),
+                Val::I32(1),
+                Val::I32(0),
+                Val::I64(0),
+                Val::I64(0),
+                Val::I32(0),
+                Val::I32(0x80)
+            ]
+        ),
+        ENOTDIR
+    );
+    assert_eq!(
+        g.call("sock_recv", &[0, 0x100, 1, 0, 0x80, 0x84].map(Val::I32)),
+        ENOTSOCK
+    );
+
+    // Renumbered (over standard input, which goes), the stream goes with
+    // the number; closed, the buffer stays the embedder's.
+    assert_eq!(g.call("fd_renumber", &[2, 0].map(Val::I32)), ESUCCESS);
+    assert_eq!(g.write(0, b"!"), (ESUCCESS, 1));
+    assert_eq!(g.write(2, b"!").0, EBADF);
+    assert_eq!(stderr.contents(), b"to stderr!");
+    assert_eq!(g.call("fd_close", &[0].map(Val::I32)), ESUCCESS);
+    assert_eq!(g.write(0, b"!").0, EBADF);
+    assert_eq!(stderr.contents(), b"to stderr!");
+    // Still held by the guest's context: not the last handle.
+    let stdout = stdout.try_into_inner().unwrap_err();
+    drop(g);
+    assert_eq!(stdout.try_into_inner().unwrap(), b"helloworld");
+}
+
+#[test]
+fn a_failing_reader_or_writer_is_an_error_to_the_guest() {
+    struct Broken;
+    impl Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from_raw_os_error(libc::EIO))
+        }
+    }
+    impl Write for Broken {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("gone"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut ctx = WasiCtx::new();
+    ctx.stdin(Broken).stdout(Broken);
+    let mut g = Guest::new(ctx);
+    // EIO (29) both ways: the host's errno where there is one.
+    assert_eq!(g.read(0, &[(0x2000, 10)]).0, 29);
+    assert_eq!(g.write(1, b"abc").0, 29);
+}
