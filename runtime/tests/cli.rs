@@ -135,6 +135,38 @@ fn files_live_in_the_preopened_directory_only() {
     std::fs::remove_dir_all(&root).unwrap();
 }
 
+/// `--dir HOST::GUEST::ro`: the guest lists and reads, and changes
+/// nothing (the program's first `mkdir` fails with EPERM); a bad mode is
+/// an error naming it.
+#[test]
+fn a_read_only_directory_refuses_the_programs_changes() {
+    let root = temp_dir("files-ro");
+    std::fs::create_dir_all(root.join("data")).unwrap();
+    let dir = format!("{}::data::ro", root.join("data").display());
+    let out = walmart(&["run", "--dir", &dir, &fixture("files.wasm")]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("mkdir: Operation not permitted"),
+        "{stderr}"
+    );
+    assert!(std::fs::read_dir(root.join("data"))
+        .unwrap()
+        .next()
+        .is_none());
+    // `rw` is the default's explicit form: the program runs through.
+    let dir = format!("{}::data::rw", root.join("data").display());
+    let out = walmart(&["run", "--dir", &dir, &fixture("files.wasm")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dir = format!("{}::data::readonly", root.join("data").display());
+    let out = walmart(&["run", "--dir", &dir, &fixture("files.wasm")]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("unknown mode `readonly`"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
 #[test]
 fn simd_program_matches_the_native_output() {
     let out = walmart(&["run", &fixture("simd.wasm")]);

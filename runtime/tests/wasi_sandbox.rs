@@ -27,7 +27,31 @@ const PROBE: &str = r#"(module
   (import "wasi_snapshot_preview1" "path_filestat_set_times"
     (func $times (param i32 i32 i32 i32 i64 i64 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_readdir" (func $readdir (param i32 i32 i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_filestat_set_size" (func $fsize (param i32 i64) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_filestat_set_times" (func $ftimes (param i32 i64 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_allocate" (func $fallocate (param i32 i64 i64) (result i32)))
   (memory (export "memory") 1)
+  ;; Descriptor $fd's first 16 bytes (at 8192), or the same written from 8192.
+  (func (export "read") (param $fd i32) (result i32)
+    (i32.store (i32.const 32) (i32.const 8192))
+    (i32.store (i32.const 36) (i32.const 16))
+    (call $read (local.get $fd) (i32.const 32) (i32.const 1) (i32.const 40)))
+  (func (export "write") (param $fd i32) (result i32)
+    (i32.store (i32.const 32) (i32.const 8192))
+    (i32.store (i32.const 36) (i32.const 16))
+    (call $write (local.get $fd) (i32.const 32) (i32.const 1) (i32.const 40)))
+  (func (export "fsize") (param $fd i32) (result i32) (call $fsize (local.get $fd) (i64.const 0)))
+  (func (export "ftimes") (param $fd i32) (result i32)
+    (call $ftimes (local.get $fd) (i64.const 0) (i64.const 0) (i32.const 10)))
+  (func (export "fallocate") (param $fd i32) (result i32)
+    (call $fallocate (local.get $fd) (i64.const 0) (i64.const 100)))
+  ;; Into the second preopen (descriptor 4).
+  (func (export "link_out") (param $a i32) (param $b i32) (result i32)
+    (call $link (i32.const 3) (i32.const 0) (i32.const 1024) (local.get $a) (i32.const 4) (i32.const 2048) (local.get $b)))
+  (func (export "rename_out") (param $a i32) (param $b i32) (result i32)
+    (call $rename (i32.const 3) (i32.const 1024) (local.get $a) (i32.const 4) (i32.const 2048) (local.get $b)))
   (func (export "open") (param $fd i32) (param $follow i32) (param $len i32) (param $oflags i32) (param $rights i64) (result i32)
     (call $open (local.get $fd) (local.get $follow) (i32.const 1024) (local.get $len) (local.get $oflags)
       (local.get $rights) (i64.const 0) (i32.const 0) (i32.const 16)))
@@ -55,6 +79,12 @@ struct Probe {
 
 impl Probe {
     fn new(tag: &str) -> Probe {
+        Probe::with_perms(tag, wasi::DirPerms::all(), wasi::FilePerms::all())
+    }
+
+    /// The jail preopened (descriptor 3) with `dir` and `file`, and
+    /// `root/out` (descriptor 4) with every permission.
+    fn with_perms(tag: &str, dir: wasi::DirPerms, file: wasi::FilePerms) -> Probe {
         let root =
             std::env::temp_dir().join(format!("walmart-sandbox-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
@@ -68,7 +98,10 @@ impl Probe {
         let engine = Engine::default();
         let module = Module::new(&engine, PROBE).unwrap();
         let mut ctx = WasiCtx::new();
-        ctx.preopen_dir(root.join("jail"), "/jail").unwrap();
+        std::fs::create_dir_all(root.join("out")).unwrap();
+        ctx.preopened_dir(root.join("jail"), "/jail", dir, file)
+            .unwrap();
+        ctx.preopen_dir(root.join("out"), "/out").unwrap();
         let mut store = Store::new(&engine, ctx);
         let mut linker = Linker::new(&engine);
         wasi::add_to_linker(&mut linker, |c| c).unwrap();
@@ -309,4 +342,146 @@ fn deterministic_random_bytes_follow_the_seed_and_faults_draw_none() {
     let (answers, after_fault) = run(&[(65000, 1000), (-16, 32), (0, -1), (0, 10000)]);
     assert_eq!(answers, [FAULT, FAULT, FAULT, SUCCESS]);
     assert_eq!(after_fault[..10000], whole[..10000]);
+}
+
+const PERM: i32 = 63;
+const BADF: i32 = 8;
+const RIGHT_READ: i64 = 1 << 1;
+const RIGHT_WRITE: i64 = 1 << 6;
+const RIGHT_READDIR: i64 = 1 << 14;
+const O_CREAT: i32 = 1;
+const O_DIRECTORY: i32 = 2;
+const O_TRUNC: i32 = 8;
+
+impl Probe {
+    /// The descriptor `open` gave (written at 16).
+    fn opened(&mut self) -> i32 {
+        let mem = self.instance.get_memory(&mut self.store, "memory").unwrap();
+        let mut fd = [0u8; 4];
+        mem.read(&self.store, 16, &mut fd).unwrap();
+        i32::from_le_bytes(fd)
+    }
+
+    fn two(&mut self, name: &str, a: &str, b: &str) -> i32 {
+        let (la, lb) = (self.path(1024, a), self.path(2048, b));
+        self.call(name, &[Val::I32(la), Val::I32(lb)])
+    }
+
+    fn on_fd(&mut self, name: &str, fd: i32) -> i32 {
+        self.call(name, &[Val::I32(fd)])
+    }
+
+    /// `name` (`stat` or `touch`) on `path`, following symlinks.
+    fn followed(&mut self, name: &str, path: &str) -> i32 {
+        let len = self.path(1024, path);
+        self.call(name, &[Val::I32(1), Val::I32(len)])
+    }
+}
+
+/// A directory preopened read only (`DirPerms::READ`, `FilePerms::READ`):
+/// the guest lists, stats and reads what is beneath it, and every change
+/// (to entries, files, sizes, times, through links or renames into a
+/// writable directory, or through a directory opened beneath it) fails
+/// with EPERM and leaves the host's files as they were.
+#[test]
+fn a_read_only_preopen_reads_and_refuses_every_change() {
+    let mut p = Probe::with_perms("ro", wasi::DirPerms::READ, wasi::FilePerms::READ);
+    let jail = p.root.join("jail");
+    // Reading works.
+    assert_eq!(p.open("inside.txt", true, 0, RIGHT_READ), SUCCESS);
+    let file = p.opened();
+    assert_eq!(p.on_fd("read", file), SUCCESS);
+    assert_eq!(p.call("readdir", &[Val::I32(PREOPEN)]), SUCCESS);
+    assert_eq!(p.followed("stat", "inside.txt"), SUCCESS);
+    // The file opened for reading: no writes (the host's EBADF), no
+    // change of size, times or allocation.
+    assert_eq!(p.on_fd("write", file), BADF);
+    for call in ["fsize", "ftimes", "fallocate"] {
+        assert_eq!(p.on_fd(call, file), PERM, "{call}");
+    }
+    // Opening to write, truncate or create.
+    assert_eq!(
+        p.open("inside.txt", true, 0, RIGHT_READ | RIGHT_WRITE),
+        PERM
+    );
+    assert_eq!(p.open("inside.txt", true, 0, RIGHT_WRITE), PERM);
+    assert_eq!(p.open("inside.txt", true, O_TRUNC, RIGHT_READ), PERM);
+    assert_eq!(p.open("new.txt", true, O_CREAT, RIGHT_READ), PERM);
+    // Every change of the directory's entries.
+    assert_eq!(p.one("mkdir", "newdir"), PERM);
+    assert_eq!(p.one("unlink", "inside.txt"), PERM);
+    assert_eq!(p.one("rmdir", "sub"), PERM);
+    assert_eq!(p.two("rename", "inside.txt", "moved.txt"), PERM);
+    let (old, new) = (p.path(1024, "inside.txt"), p.path(2048, "hard.txt"));
+    assert_eq!(
+        p.call("link", &[Val::I32(0), Val::I32(old), Val::I32(new)]),
+        PERM
+    );
+    let target = p.path(2048, "inside.txt");
+    let name = p.path(1024, "soft");
+    assert_eq!(p.call("symlink", &[Val::I32(target), Val::I32(name)]), PERM);
+    assert_eq!(p.followed("touch", "inside.txt"), PERM);
+    // Out into the writable preopen: a hard link there would be a way to
+    // write the file; a rename takes it away.
+    assert_eq!(p.two("link_out", "inside.txt", "hard.txt"), PERM);
+    assert_eq!(p.two("rename_out", "inside.txt", "moved.txt"), PERM);
+    // A directory opened beneath it carries its permissions.
+    assert_eq!(p.open("sub", true, O_DIRECTORY, RIGHT_READDIR), SUCCESS);
+    let sub = p.opened();
+    assert_eq!(p.call("readdir", &[Val::I32(sub)]), SUCCESS);
+    assert_eq!(p.on_fd("ftimes", sub), PERM);
+    // Nothing changed on the host.
+    assert_eq!(
+        std::fs::read_to_string(jail.join("inside.txt")).unwrap(),
+        "inside"
+    );
+    let mut names: Vec<_> = std::fs::read_dir(&jail)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "abs_link",
+            "good_link",
+            "inside.txt",
+            "sneaky",
+            "sub",
+            "up_link"
+        ]
+    );
+    assert!(std::fs::read_dir(p.root.join("out"))
+        .unwrap()
+        .next()
+        .is_none());
+}
+
+/// Write permission on files without `MUTATE` on the directory: existing
+/// files are written, none is created or removed; and a directory
+/// without `READ` is not listed or opened beneath.
+#[test]
+fn file_and_directory_permissions_apply_apart() {
+    let mut p = Probe::with_perms("files-only", wasi::DirPerms::READ, wasi::FilePerms::all());
+    assert_eq!(
+        p.open("inside.txt", true, 0, RIGHT_READ | RIGHT_WRITE),
+        SUCCESS
+    );
+    let file = p.opened();
+    assert_eq!(p.on_fd("write", file), SUCCESS);
+    assert_eq!(p.on_fd("fsize", file), SUCCESS);
+    assert_eq!(p.open("new.txt", true, O_CREAT, RIGHT_WRITE), PERM);
+    assert_eq!(p.one("unlink", "inside.txt"), PERM);
+    assert!(
+        std::fs::metadata(p.root.join("jail/inside.txt"))
+            .unwrap()
+            .len()
+            == 0
+    );
+    drop(p);
+
+    let mut p = Probe::with_perms("no-read", wasi::DirPerms::empty(), wasi::FilePerms::all());
+    assert_eq!(p.call("readdir", &[Val::I32(PREOPEN)]), PERM);
+    assert_eq!(p.open("inside.txt", true, 0, RIGHT_READ), PERM);
+    assert_eq!(p.followed("stat", "inside.txt"), PERM);
 }

@@ -7,6 +7,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::perms::{DirPerms, FilePerms, Perms};
 use super::pipes::{InputStream, OutputStream, Pipe};
 use super::types::{fdflags, filetype, Errno, WasiResult};
 use crate::error::{Error, Result};
@@ -32,6 +33,9 @@ pub struct FdEntry {
     /// The stream in host memory the embedder gave in place of a
     /// descriptor (`fd` is then -1, which every system call refuses).
     pub(crate) pipe: Option<Pipe>,
+    /// What the guest may do with it and beneath it: its preopened
+    /// directory's permissions.
+    pub(crate) perms: Perms,
 }
 
 /// A stream number no descriptor of this process had before
@@ -169,6 +173,7 @@ impl WasiCtx {
                     preopen: None,
                     stream: new_stream(),
                     pipe: None,
+                    perms: Perms::ALL,
                 },
             );
         }
@@ -223,6 +228,22 @@ impl WasiCtx {
     /// Gives the guest the host directory `host` under the name `guest`.
     /// Nothing outside it (by `..`, absolute paths or symlinks) is reachable.
     pub fn preopen_dir(&mut self, host: impl AsRef<Path>, guest: &str) -> Result<&mut Self> {
+        self.preopened_dir(host, guest, DirPerms::all(), FilePerms::all())
+    }
+
+    /// Gives the guest the host directory `host` under the name `guest`
+    /// with permissions `dir` (on it and the directories beneath it) and
+    /// `file` (on the files beneath it), as wasmtime's
+    /// `WasiCtxBuilder::preopened_dir`: `DirPerms::READ` and
+    /// `FilePerms::READ` give it read only. What the permissions refuse
+    /// fails with `EPERM`, before the host is asked.
+    pub fn preopened_dir(
+        &mut self,
+        host: impl AsRef<Path>,
+        guest: &str,
+        dir: DirPerms,
+        file: FilePerms,
+    ) -> Result<&mut Self> {
         let host = host.as_ref();
         let c = CString::new(host.as_os_str().as_encoded_bytes()).map_err(|_| {
             Error::Usage(format!("directory name {} has a NUL byte", host.display()))
@@ -254,6 +275,7 @@ impl WasiCtx {
                 preopen: Some(guest.to_string()),
                 stream: new_stream(),
                 pipe: None,
+                perms: Perms { dir, file },
             },
         );
         Ok(self)
@@ -291,6 +313,7 @@ impl WasiCtx {
                     preopen: None,
                     stream: new_stream(),
                     pipe: Some(pipe),
+                    perms: Perms::ALL,
                 },
             )
         });
@@ -312,6 +335,7 @@ impl WasiCtx {
                 preopen: None,
                 stream: new_stream(),
                 pipe: None,
+                perms: Perms::ALL,
             },
         );
         self
@@ -335,7 +359,13 @@ impl WasiCtx {
     }
 
     /// Adds a host descriptor, returning its guest number.
-    pub(crate) fn insert(&mut self, fd: RawFd, filetype: u8, flags: u16) -> WasiResult<u32> {
+    pub(crate) fn insert(
+        &mut self,
+        fd: RawFd,
+        filetype: u8,
+        flags: u16,
+        perms: Perms,
+    ) -> WasiResult<u32> {
         let slot = match self.free_fd() {
             Ok(slot) => slot,
             Err(e) => {
@@ -359,6 +389,7 @@ impl WasiCtx {
                 preopen: None,
                 stream: new_stream(),
                 pipe: None,
+                perms,
             },
         );
         Ok(slot)

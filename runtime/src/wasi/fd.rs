@@ -6,6 +6,7 @@ use std::ffi::CStr;
 use std::os::fd::RawFd;
 
 use super::ctx::{FdEntry, WasiCtx};
+use super::perms::{DirPerms, FilePerms};
 use super::types::{fdflags, filetype, fstflags, Errno, GuestMemory, WasiResult, ALL_RIGHTS};
 
 /// Checks a host call's `-1` result.
@@ -95,6 +96,23 @@ impl WasiCtx {
         Ok(e.fd)
     }
 
+    /// The host descriptor of `fd` for a change to the file itself (its
+    /// size, times, allocation): a file beneath a directory preopened
+    /// without `FilePerms::WRITE`, or a directory without
+    /// `DirPerms::MUTATE`, is refused (`EPERM`).
+    fn changeable(&self, fd: u32) -> WasiResult<RawFd> {
+        let e = self.get(fd)?;
+        let allowed = if e.is_directory() {
+            e.perms.dir.contains(DirPerms::MUTATE)
+        } else {
+            e.perms.file.contains(FilePerms::WRITE)
+        };
+        if !allowed {
+            return Err(Errno::PERM);
+        }
+        Ok(e.fd)
+    }
+
     /// The entry of `fd` for reading or writing bytes.
     fn stream(&mut self, fd: u32) -> WasiResult<&mut FdEntry> {
         let e = self.get_mut(fd)?;
@@ -126,6 +144,7 @@ impl WasiCtx {
 
     pub(crate) fn fd_allocate(&mut self, fd: u32, offset: u64, len: u64) -> WasiResult<()> {
         let host = self.seekable(fd)?;
+        self.changeable(fd)?;
         // SAFETY: plain syscall on a descriptor we hold.
         let rc = unsafe { libc::posix_fallocate(host, offset as i64, len as i64) };
         if rc != 0 {
@@ -219,7 +238,7 @@ impl WasiCtx {
         if e.pipe.is_some() {
             return Err(Errno::INVAL);
         }
-        let host = e.fd;
+        let host = self.changeable(fd)?;
         // SAFETY: plain syscall on a descriptor we hold.
         check(unsafe { libc::ftruncate(host, size as i64) })?;
         Ok(())
@@ -236,7 +255,7 @@ impl WasiCtx {
         if e.pipe.is_some() {
             return Err(Errno::NOTSUP);
         }
-        let host = e.fd;
+        let host = self.changeable(fd)?;
         let ts = timespecs(atim, mtim, flags)?;
         // SAFETY: two valid timespecs.
         check(unsafe { libc::futimens(host, ts.as_ptr()) })?;
@@ -381,6 +400,9 @@ impl WasiCtx {
         let e = self.get(fd)?;
         if !e.is_directory() {
             return Err(Errno::NOTDIR);
+        }
+        if !e.perms.dir.contains(DirPerms::READ) {
+            return Err(Errno::PERM);
         }
         // A private descriptor for the stream, so the guest's own offset
         // is untouched and every call starts at the beginning.

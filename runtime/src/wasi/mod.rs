@@ -8,6 +8,7 @@ mod ctx;
 mod deterministic;
 mod fd;
 mod path;
+mod perms;
 mod pipes;
 mod poll;
 mod sock;
@@ -15,6 +16,7 @@ pub mod threads;
 mod types;
 
 pub use ctx::WasiCtx;
+pub use perms::{DirPerms, FilePerms};
 pub use pipes::{InputStream, MemoryInputPipe, MemoryOutputPipe, OutputStream};
 pub use types::Errno;
 

@@ -8,6 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use super::ctx::WasiCtx;
 use super::fd::{check, fstat, timespecs, write_filestat};
+use super::perms::{DirPerms, FilePerms, Perms};
 use super::types::{
     fdflags, filetype, oflags, Errno, GuestMemory, WasiResult, RIGHT_FD_ALLOCATE,
     RIGHT_FD_FILESTAT_SET_SIZE, RIGHT_FD_READ, RIGHT_FD_READDIR, RIGHT_FD_WRITE,
@@ -80,13 +81,22 @@ fn parent_and_name(dir: RawFd, path: &str) -> WasiResult<(OwnedFd, CString)> {
 }
 
 impl WasiCtx {
-    /// The host descriptor of directory `fd`.
-    fn dir(&self, fd: u32) -> WasiResult<RawFd> {
+    /// The host descriptor of directory `fd`, where its permissions
+    /// allow `need` (else `EPERM`).
+    fn dir(&self, fd: u32, need: DirPerms) -> WasiResult<RawFd> {
+        self.dir_entry(fd, need).map(|(dir, _)| dir)
+    }
+
+    /// [`WasiCtx::dir`] and the directory's permissions.
+    fn dir_entry(&self, fd: u32, need: DirPerms) -> WasiResult<(RawFd, Perms)> {
         let e = self.get(fd)?;
         if !e.is_directory() {
             return Err(Errno::NOTDIR);
         }
-        Ok(e.fd)
+        if !e.perms.dir.contains(need) {
+            return Err(Errno::PERM);
+        }
+        Ok((e.fd, e.perms))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -136,23 +146,47 @@ impl WasiCtx {
         if fdflags_in & fdflags::DSYNC != 0 {
             flags |= libc::O_DSYNC;
         }
+        // Creating is changing the directory; writing or truncating a
+        // file needs the files' write permission, reading their read one.
+        let need = if oflags & oflags::CREAT != 0 {
+            DirPerms::READ | DirPerms::MUTATE
+        } else {
+            DirPerms::READ
+        };
+        let file_need = match (
+            oflags & oflags::DIRECTORY != 0,
+            write || oflags & oflags::TRUNC != 0,
+        ) {
+            (true, _) => FilePerms::empty(),
+            (false, true) if read => FilePerms::READ | FilePerms::WRITE,
+            (false, true) => FilePerms::WRITE,
+            (false, false) if read => FilePerms::READ,
+            (false, false) => FilePerms::empty(),
+        };
         // Opening a FIFO blocks until its other end opens: a shared
         // context is not held meanwhile.
-        let (fd, ft) = self.unlocked_io(
-            |c| Ok((c.dir(dirfd)?, ())),
-            |dir, ()| {
+        let ((fd, ft), perms) = self.unlocked_io(
+            |c| {
+                let (dir, perms) = c.dir_entry(dirfd, need)?;
+                if !perms.file.contains(file_need) {
+                    return Err(Errno::PERM);
+                }
+                Ok((dir, perms))
+            },
+            |dir, perms| {
                 let fd = open_beneath(dir, path, flags, 0o666)?;
                 let st = fstat(fd.as_raw_fd())?;
-                Ok((fd, filetype::from_mode(st.st_mode)))
+                Ok(((fd, filetype::from_mode(st.st_mode)), perms))
             },
         )?;
         let raw = std::os::fd::IntoRawFd::into_raw_fd(fd);
-        let guest = self.with_state(|c| c.insert(raw, ft, fdflags_in))?;
+        // What is opened beneath the directory has its permissions.
+        let guest = self.with_state(|c| c.insert(raw, ft, fdflags_in, perms))?;
         mem.write_u32(out, guest)
     }
 
     pub(crate) fn path_create_directory(&mut self, fd: u32, path: &str) -> WasiResult<()> {
-        let (parent, name) = parent_and_name(self.dir(fd)?, path)?;
+        let (parent, name) = parent_and_name(self.dir(fd, DirPerms::MUTATE)?, path)?;
         // SAFETY: valid descriptor and C string.
         check(unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o777) })?;
         Ok(())
@@ -170,7 +204,7 @@ impl WasiCtx {
         if lookup & SYMLINK_FOLLOW == 0 {
             flags |= libc::O_NOFOLLOW;
         }
-        let target = open_beneath(self.dir(fd)?, path, flags, 0)?;
+        let target = open_beneath(self.dir(fd, DirPerms::READ)?, path, flags, 0)?;
         let st = fstat(target.as_raw_fd())?;
         write_filestat(mem, out, &st)
     }
@@ -191,7 +225,7 @@ impl WasiCtx {
         }
         // Resolve beneath first, then touch what was resolved through its
         // /proc handle, so a symlink cannot redirect the update elsewhere.
-        let target = open_beneath(self.dir(fd)?, path, flags, 0)?;
+        let target = open_beneath(self.dir(fd, DirPerms::MUTATE)?, path, flags, 0)?;
         let proc_path = c_string(&format!("/proc/self/fd/{}", target.as_raw_fd()))?;
         let nofollow = if lookup & SYMLINK_FOLLOW == 0 {
             libc::AT_SYMLINK_NOFOLLOW
@@ -217,8 +251,10 @@ impl WasiCtx {
             // Following a symlink here could link a file from outside the sandbox.
             return Err(Errno::INVAL);
         }
-        let (op, on) = parent_and_name(self.dir(old_fd)?, old)?;
-        let (np, nn) = parent_and_name(self.dir(new_fd)?, new)?;
+        // A link is a change to both sides: a file linked out of a
+        // directory given read only could be written through the link.
+        let (op, on) = parent_and_name(self.dir(old_fd, DirPerms::MUTATE)?, old)?;
+        let (np, nn) = parent_and_name(self.dir(new_fd, DirPerms::MUTATE)?, new)?;
         // SAFETY: valid descriptors and C strings.
         check(unsafe {
             libc::linkat(op.as_raw_fd(), on.as_ptr(), np.as_raw_fd(), nn.as_ptr(), 0)
@@ -235,7 +271,7 @@ impl WasiCtx {
         len: u32,
         out: u32,
     ) -> WasiResult<()> {
-        let (parent, name) = parent_and_name(self.dir(fd)?, path)?;
+        let (parent, name) = parent_and_name(self.dir(fd, DirPerms::READ)?, path)?;
         let mut target = vec![0u8; 4096];
         // SAFETY: valid descriptor, C string and buffer.
         let n = unsafe {
@@ -255,7 +291,7 @@ impl WasiCtx {
     }
 
     pub(crate) fn path_remove_directory(&mut self, fd: u32, path: &str) -> WasiResult<()> {
-        let (parent, name) = parent_and_name(self.dir(fd)?, path)?;
+        let (parent, name) = parent_and_name(self.dir(fd, DirPerms::MUTATE)?, path)?;
         // SAFETY: valid descriptor and C string.
         check(unsafe { libc::unlinkat(parent.as_raw_fd(), name.as_ptr(), libc::AT_REMOVEDIR) })?;
         Ok(())
@@ -268,8 +304,8 @@ impl WasiCtx {
         new_fd: u32,
         new: &str,
     ) -> WasiResult<()> {
-        let (op, on) = parent_and_name(self.dir(fd)?, old)?;
-        let (np, nn) = parent_and_name(self.dir(new_fd)?, new)?;
+        let (op, on) = parent_and_name(self.dir(fd, DirPerms::MUTATE)?, old)?;
+        let (np, nn) = parent_and_name(self.dir(new_fd, DirPerms::MUTATE)?, new)?;
         // SAFETY: valid descriptors and C strings.
         check(unsafe { libc::renameat(op.as_raw_fd(), on.as_ptr(), np.as_raw_fd(), nn.as_ptr()) })?;
         Ok(())
@@ -280,7 +316,7 @@ impl WasiCtx {
             // An absolute target could only ever point outside the sandbox.
             return Err(Errno::NOTCAPABLE);
         }
-        let (parent, name) = parent_and_name(self.dir(fd)?, path)?;
+        let (parent, name) = parent_and_name(self.dir(fd, DirPerms::MUTATE)?, path)?;
         let t = c_string(target)?;
         // SAFETY: valid descriptor and C strings.
         check(unsafe { libc::symlinkat(t.as_ptr(), parent.as_raw_fd(), name.as_ptr()) })?;
@@ -291,7 +327,7 @@ impl WasiCtx {
         if path.ends_with('/') {
             return Err(Errno::NOTDIR);
         }
-        let (parent, name) = parent_and_name(self.dir(fd)?, path)?;
+        let (parent, name) = parent_and_name(self.dir(fd, DirPerms::MUTATE)?, path)?;
         // SAFETY: valid descriptor and C string.
         check(unsafe { libc::unlinkat(parent.as_raw_fd(), name.as_ptr(), 0) })?;
         Ok(())

@@ -8,6 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use super::ctx::WasiCtx;
 use super::fd::check;
+use super::perms::Perms;
 use super::types::{fdflags, filetype, Errno, GuestMemory, WasiResult};
 
 /// `riflags` of `sock_recv`.
@@ -140,7 +141,7 @@ impl WasiCtx {
         )?;
         let slot = self.with_state(|c| {
             let raw = std::os::fd::IntoRawFd::into_raw_fd(conn);
-            c.insert(raw, filetype::SOCKET_STREAM, flags)
+            c.insert(raw, filetype::SOCKET_STREAM, flags, Perms::ALL)
         })?;
         mem.write_u32(out, slot)
     }
@@ -295,7 +296,7 @@ impl WasiCtx {
             0
         };
         let raw = std::os::fd::IntoRawFd::into_raw_fd(socket);
-        self.with_state(|c| c.insert(raw, kind, flags))
+        self.with_state(|c| c.insert(raw, kind, flags, Perms::ALL))
             .map_err(|_| crate::error::Error::Usage("too many preopened descriptors".into()))?;
         Ok(self)
     }

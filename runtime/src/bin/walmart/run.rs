@@ -59,8 +59,10 @@ pub struct RunArgs {
     /// Call this export instead of `_start`; ARGS are parsed by its parameter types.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
-    /// Preopen host directory HOST for the guest, as GUEST (default: HOST). Repeatable.
-    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    /// Preopen host directory HOST for the guest, as GUEST (default: HOST);
+    /// with `::ro` after GUEST, read only (the guest opens and lists what
+    /// is beneath it, and changes nothing: EPERM). Repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST[::ro]]")]
     dirs: Vec<String>,
     /// Set an environment variable for the guest, or with KEY alone pass
     /// the host's value of KEY (if it has one). Repeatable.
@@ -373,8 +375,13 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     for dir in &args.dirs {
-        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
-        ctx.preopen_dir(host, guest)
+        let (host, guest, read_only) = parse_dir(dir)?;
+        let (dir_perms, file_perms) = if read_only {
+            (wasi::DirPerms::READ, wasi::FilePerms::READ)
+        } else {
+            (wasi::DirPerms::all(), wasi::FilePerms::all())
+        };
+        ctx.preopened_dir(host, guest, dir_perms, file_perms)
             .map_err(|e| anyhow!("--dir {dir}: {e}"))?;
     }
     // Sockets after the directories: wasi-libc finds preopened directories
@@ -694,4 +701,22 @@ fn model_verifier(
         name => default::named(name).map_err(|e| anyhow!("--model: {e}"))?,
     };
     Ok(Some(cnn_verifier(model, backend)?))
+}
+
+/// `--dir HOST[::GUEST[::MODE]]`: the host directory, the guest's name for
+/// it, and whether it is read only (MODE `ro`; `rw`, the default, is
+/// read and write). A third part is always the mode, so a guest name
+/// `ro` stays a name (`--dir data::ro`).
+fn parse_dir(spec: &str) -> anyhow::Result<(&str, &str, bool)> {
+    let Some((host, rest)) = spec.split_once("::") else {
+        return Ok((spec, spec, false));
+    };
+    let Some((guest, mode)) = rest.split_once("::") else {
+        return Ok((host, rest, false));
+    };
+    match mode {
+        "ro" => Ok((host, guest, true)),
+        "rw" => Ok((host, guest, false)),
+        other => bail!("--dir {spec}: unknown mode `{other}` (expected `ro` or `rw`)"),
+    }
 }
