@@ -163,6 +163,16 @@ fn a_read_only_directory_refuses_the_programs_changes() {
     let stderr = text(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("unknown mode `readonly`"), "{stderr}");
+    // Two parts: `ro` is the guest's name for it (read and write, as
+    // before), with a warning that says so.
+    let dir = format!("{}::ro", root.join("data").display());
+    let out = walmart(&["run", "--dir", &dir, &fixture("hello.wasm")]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("as the directory `ro`, read and write"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -32,7 +32,10 @@ const PROBE: &str = r#"(module
   (import "wasi_snapshot_preview1" "fd_filestat_set_size" (func $fsize (param i32 i64) (result i32)))
   (import "wasi_snapshot_preview1" "fd_filestat_set_times" (func $ftimes (param i32 i64 i64 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_allocate" (func $fallocate (param i32 i64 i64) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
   (memory (export "memory") 1)
+  ;; Descriptor $fd's rights, base at 264 and inheriting at 272.
+  (func (export "fdstat") (param $fd i32) (result i32) (call $fdstat (local.get $fd) (i32.const 256)))
   ;; Descriptor $fd's first 16 bytes (at 8192), or the same written from 8192.
   (func (export "read") (param $fd i32) (result i32)
     (i32.store (i32.const 32) (i32.const 8192))
@@ -362,6 +365,19 @@ impl Probe {
         i32::from_le_bytes(fd)
     }
 
+    /// `fd`'s rights, base and inheriting.
+    fn rights(&mut self, fd: i32) -> (i64, i64) {
+        assert_eq!(self.on_fd("fdstat", fd), SUCCESS);
+        let mem = self.instance.get_memory(&mut self.store, "memory").unwrap();
+        let mut raw = [0u8; 16];
+        mem.read(&self.store, 264, &mut raw).unwrap();
+        let (base, inheriting) = raw.split_at(8);
+        (
+            i64::from_le_bytes(base.try_into().unwrap()),
+            i64::from_le_bytes(inheriting.try_into().unwrap()),
+        )
+    }
+
     fn two(&mut self, name: &str, a: &str, b: &str) -> i32 {
         let (la, lb) = (self.path(1024, a), self.path(2048, b));
         self.call(name, &[Val::I32(la), Val::I32(lb)])
@@ -430,6 +446,24 @@ fn a_read_only_preopen_reads_and_refuses_every_change() {
     let sub = p.opened();
     assert_eq!(p.call("readdir", &[Val::I32(sub)]), SUCCESS);
     assert_eq!(p.on_fd("ftimes", sub), PERM);
+    // The rights tell the truth (wasi-libc's `access(W_OK)` reads the
+    // directory's inheriting rights): no writing, creating or removing.
+    let (base, inheriting) = p.rights(PREOPEN);
+    for (right, name) in [
+        (1 << 10, "path_create_file"),
+        (1 << 9, "path_create_directory"),
+        (1 << 26, "path_unlink_file"),
+    ] {
+        assert_eq!(base & right, 0, "{name}");
+    }
+    assert_eq!(inheriting & RIGHT_WRITE, 0);
+    assert_ne!(inheriting & RIGHT_READ, 0);
+    assert_ne!(base & RIGHT_READDIR, 0);
+    let (base, _) = p.rights(file);
+    assert_eq!(base & RIGHT_WRITE, 0);
+    assert_ne!(base & RIGHT_READ, 0);
+    // Outside a restricted preopen, every right.
+    assert_eq!(p.rights(4), ((1 << 30) - 1, (1 << 30) - 1));
     // Nothing changed on the host.
     assert_eq!(
         std::fs::read_to_string(jail.join("inside.txt")).unwrap(),
@@ -478,6 +512,26 @@ fn file_and_directory_permissions_apply_apart() {
             .len()
             == 0
     );
+    drop(p);
+
+    // Files that may be written, not read (a drop box): created and
+    // written write-only, never opened readable, with whatever rights.
+    let mut p = Probe::with_perms(
+        "drop-box",
+        wasi::DirPerms::READ | wasi::DirPerms::MUTATE,
+        wasi::FilePerms::WRITE,
+    );
+    assert_eq!(p.open("dropped.txt", true, O_CREAT, RIGHT_WRITE), SUCCESS);
+    let file = p.opened();
+    assert_eq!(p.on_fd("write", file), SUCCESS);
+    assert_eq!(p.on_fd("read", file), BADF);
+    assert_eq!(p.open("inside.txt", true, 0, 0), PERM);
+    assert_eq!(p.open("inside.txt", true, 0, RIGHT_READ), PERM);
+    assert_eq!(
+        p.open("inside.txt", true, 0, RIGHT_READ | RIGHT_WRITE),
+        PERM
+    );
+    assert_eq!(p.rights(PREOPEN).1 & RIGHT_READ, 0);
     drop(p);
 
     let mut p = Probe::with_perms("no-read", wasi::DirPerms::empty(), wasi::FilePerms::all());

@@ -7,7 +7,7 @@ use std::os::fd::RawFd;
 
 use super::ctx::{FdEntry, WasiCtx};
 use super::perms::{DirPerms, FilePerms};
-use super::types::{fdflags, filetype, fstflags, Errno, GuestMemory, WasiResult, ALL_RIGHTS};
+use super::types::{fdflags, filetype, fstflags, Errno, GuestMemory, WasiResult};
 
 /// Checks a host call's `-1` result.
 pub(crate) fn check(rc: libc::c_int) -> WasiResult<libc::c_int> {
@@ -157,22 +157,29 @@ impl WasiCtx {
         self.fds.remove(&fd).map(drop).ok_or(Errno::BADF)
     }
 
+    /// `fd_sync` and `fd_datasync`: waits for the disk, or for an
+    /// embedder's writer to flush, holding no shared context meanwhile.
     pub(crate) fn fd_sync(&mut self, fd: u32, data_only: bool) -> WasiResult<()> {
-        let e = self.get(fd)?;
-        if let Some(pipe) = &e.pipe {
-            let pipe = pipe.clone();
-            return pipe.sync();
-        }
-        let host = e.fd;
-        // SAFETY: plain syscalls on a descriptor we hold.
-        check(unsafe {
-            if data_only {
-                libc::fdatasync(host)
-            } else {
-                libc::fsync(host)
-            }
-        })?;
-        Ok(())
+        self.unlocked_io(
+            |c| {
+                let e = c.get(fd)?;
+                Ok((e.fd, e.pipe.clone()))
+            },
+            |host, pipe| match pipe {
+                Some(pipe) => pipe.sync(),
+                None => {
+                    // SAFETY: plain syscalls on a descriptor we hold.
+                    check(unsafe {
+                        if data_only {
+                            libc::fdatasync(host)
+                        } else {
+                            libc::fsync(host)
+                        }
+                    })?;
+                    Ok(())
+                }
+            },
+        )
     }
 
     pub(crate) fn fd_fdstat_get(
@@ -185,8 +192,9 @@ impl WasiCtx {
         let mut buf = [0u8; 24];
         buf[0] = e.filetype();
         buf[2..4].copy_from_slice(&e.flags.to_le_bytes());
-        buf[8..16].copy_from_slice(&ALL_RIGHTS.to_le_bytes());
-        buf[16..24].copy_from_slice(&ALL_RIGHTS.to_le_bytes());
+        let (base, inheriting) = e.perms.rights(e.is_directory());
+        buf[8..16].copy_from_slice(&base.to_le_bytes());
+        buf[16..24].copy_from_slice(&inheriting.to_le_bytes());
         mem.write(out, &buf)
     }
 

@@ -316,8 +316,8 @@ fn add_functions<T: 'static>(
         a.u64(2)
     ));
     wasi!("fd_close", [I32], |c, _m, a| c.fd_close(a.u32(0)));
-    wasi!("fd_datasync", [I32], |c, _m, a| c.fd_sync(a.u32(0), true));
-    wasi!("fd_sync", [I32], |c, _m, a| c.fd_sync(a.u32(0), false));
+    wasi!(unlocked "fd_datasync", [I32], |c, _m, a| c.fd_sync(a.u32(0), true));
+    wasi!(unlocked "fd_sync", [I32], |c, _m, a| c.fd_sync(a.u32(0), false));
     wasi!("fd_fdstat_get", [I32, I32], |c, m, a| c.fd_fdstat_get(
         m,
         a.u32(0),

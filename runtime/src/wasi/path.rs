@@ -153,15 +153,19 @@ impl WasiCtx {
         } else {
             DirPerms::READ
         };
-        let file_need = match (
-            oflags & oflags::DIRECTORY != 0,
-            write || oflags & oflags::TRUNC != 0,
-        ) {
-            (true, _) => FilePerms::empty(),
-            (false, true) if read => FilePerms::READ | FilePerms::WRITE,
-            (false, true) => FilePerms::WRITE,
-            (false, false) if read => FilePerms::READ,
-            (false, false) => FilePerms::empty(),
+        let file_need = if oflags & oflags::DIRECTORY != 0 {
+            FilePerms::empty()
+        } else {
+            // A file not opened write-only is readable through its
+            // descriptor, whatever rights were asked.
+            let mut need = FilePerms::empty();
+            if write || oflags & oflags::TRUNC != 0 {
+                need = need | FilePerms::WRITE;
+            }
+            if read || !write {
+                need = need | FilePerms::READ;
+            }
+            need
         };
         // Opening a FIFO blocks until its other end opens: a shared
         // context is not held meanwhile.

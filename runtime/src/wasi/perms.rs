@@ -6,6 +6,15 @@
 //! a call names and on every descriptor opened beneath it, which inherit
 //! its permissions.
 
+use super::types::{
+    ALL_RIGHTS, RIGHT_FD_ALLOCATE, RIGHT_FD_DATASYNC, RIGHT_FD_FILESTAT_SET_SIZE,
+    RIGHT_FD_FILESTAT_SET_TIMES, RIGHT_FD_READ, RIGHT_FD_READDIR, RIGHT_FD_WRITE,
+    RIGHT_PATH_CREATE_DIRECTORY, RIGHT_PATH_CREATE_FILE, RIGHT_PATH_FILESTAT_GET,
+    RIGHT_PATH_FILESTAT_SET_SIZE, RIGHT_PATH_FILESTAT_SET_TIMES, RIGHT_PATH_LINK, RIGHT_PATH_OPEN,
+    RIGHT_PATH_READLINK, RIGHT_PATH_REMOVE_DIRECTORY, RIGHT_PATH_RENAME, RIGHT_PATH_SYMLINK,
+    RIGHT_PATH_UNLINK_FILE,
+};
+
 macro_rules! perm_set {
     ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $flag:ident = $bit:expr),* }) => {
         $(#[$doc])*
@@ -75,4 +84,53 @@ impl Perms {
         dir: DirPerms::all(),
         file: FilePerms::all(),
     };
+}
+
+impl Perms {
+    /// The rights `fd_fdstat_get` reports, base and inheriting, for a
+    /// descriptor (a `directory` or not) with these permissions: what they
+    /// refuse is left out, so a guest that asks before it acts
+    /// (wasi-libc's `access(W_OK)` reads the directory's inheriting
+    /// rights) is told the truth. wasi-libc's `open` then asks only for
+    /// the rights the directory reports: an open for writing without
+    /// `FilePerms::WRITE` gets a descriptor it cannot write, unless it
+    /// creates or truncates, which fails with `EPERM`.
+    pub(crate) fn rights(self, directory: bool) -> (u64, u64) {
+        let mut dir = ALL_RIGHTS;
+        if !self.dir.contains(DirPerms::READ) {
+            dir &= !(RIGHT_FD_READDIR
+                | RIGHT_PATH_OPEN
+                | RIGHT_PATH_READLINK
+                | RIGHT_PATH_FILESTAT_GET);
+        }
+        if !self.dir.contains(DirPerms::MUTATE) {
+            dir &= !(RIGHT_PATH_CREATE_DIRECTORY
+                | RIGHT_PATH_CREATE_FILE
+                | RIGHT_PATH_LINK
+                | RIGHT_PATH_RENAME
+                | RIGHT_PATH_FILESTAT_SET_TIMES
+                | RIGHT_FD_FILESTAT_SET_TIMES
+                | RIGHT_PATH_SYMLINK
+                | RIGHT_PATH_REMOVE_DIRECTORY
+                | RIGHT_PATH_UNLINK_FILE);
+        }
+        let mut file = ALL_RIGHTS;
+        if !self.file.contains(FilePerms::READ) {
+            file &= !RIGHT_FD_READ;
+        }
+        if !self.file.contains(FilePerms::WRITE) {
+            file &= !(RIGHT_FD_WRITE
+                | RIGHT_FD_DATASYNC
+                | RIGHT_FD_ALLOCATE
+                | RIGHT_FD_FILESTAT_SET_SIZE
+                | RIGHT_FD_FILESTAT_SET_TIMES
+                | RIGHT_PATH_FILESTAT_SET_SIZE);
+        }
+        if directory {
+            // Beneath it: directories with its rights, files with theirs.
+            (dir, dir & file)
+        } else {
+            (file, file)
+        }
+    }
 }

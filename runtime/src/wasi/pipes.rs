@@ -138,41 +138,60 @@ impl<W: Write + Send + 'static> From<W> for OutputStream {
 }
 
 /// A descriptor's stream in the host's memory, shared by the entry's
-/// renumberings and by the threads of a shared context.
+/// renumberings and by the threads of a shared context. Bytes in memory
+/// are reached through their own lock alone, which is never held while
+/// anything waits, so that a poll under a shared context's lock never
+/// waits behind a reader blocked in `read`.
 #[derive(Clone)]
 pub(crate) enum Pipe {
-    In(Arc<Mutex<InputStream>>),
-    Out(Arc<Mutex<OutputStream>>),
+    MemoryIn(MemoryInputPipe),
+    Reader(Arc<Mutex<Box<dyn Read + Send>>>),
+    MemoryOut(MemoryOutputPipe),
+    Writer(Arc<Mutex<Box<dyn Write + Send>>>),
 }
 
 impl std::fmt::Debug for Pipe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Pipe::In(_) => "Pipe::In",
-            Pipe::Out(_) => "Pipe::Out",
+            Pipe::MemoryIn(_) => "Pipe::MemoryIn",
+            Pipe::Reader(_) => "Pipe::Reader",
+            Pipe::MemoryOut(_) => "Pipe::MemoryOut",
+            Pipe::Writer(_) => "Pipe::Writer",
         })
     }
 }
 
 impl Pipe {
     pub(crate) fn input(stream: InputStream) -> Pipe {
-        Pipe::In(Arc::new(Mutex::new(stream)))
+        match stream.0 {
+            Input::Memory(pipe) => Pipe::MemoryIn(pipe),
+            Input::Reader(r) => Pipe::Reader(Arc::new(Mutex::new(r))),
+        }
     }
 
     pub(crate) fn output(stream: OutputStream) -> Pipe {
-        Pipe::Out(Arc::new(Mutex::new(stream)))
+        match stream.0 {
+            Output::Memory(pipe) => Pipe::MemoryOut(pipe),
+            Output::Writer(w) => Pipe::Writer(Arc::new(Mutex::new(w))),
+        }
     }
 
-    /// What `poll_oneoff` reports a read may take without waiting: all
-    /// that is left of bytes in memory; for a reader, which cannot be
-    /// asked, 0.
-    pub(crate) fn readable_bytes(&self) -> u64 {
+    /// Whether the guest reads it (standard input's kind).
+    pub(crate) fn is_input(&self) -> bool {
+        matches!(self, Pipe::MemoryIn(_) | Pipe::Reader(_))
+    }
+
+    /// What `poll_oneoff` reports of a read: the bytes a read takes
+    /// without waiting (all that is left of bytes in memory; 0 for a
+    /// reader, which cannot be asked) and whether the stream has ended
+    /// (the hang-up a host pipe's closed writer shows).
+    pub(crate) fn readable(&self) -> (u64, bool) {
         match self {
-            Pipe::In(input) => match &lock(input).0 {
-                Input::Memory(pipe) => pipe.remaining() as u64,
-                Input::Reader(_) => 0,
-            },
-            Pipe::Out(_) => 0,
+            Pipe::MemoryIn(pipe) => {
+                let left = pipe.remaining() as u64;
+                (left, left == 0)
+            }
+            _ => (0, false),
         }
     }
 
@@ -180,11 +199,9 @@ impl Pipe {
     /// (`EINVAL`, as a host pipe's).
     pub(crate) fn sync(&self) -> WasiResult<()> {
         match self {
-            Pipe::In(_) => Err(Errno::INVAL),
-            Pipe::Out(output) => match &mut lock(output).0 {
-                Output::Memory(_) => Ok(()),
-                Output::Writer(w) => w.flush().map_err(|e| Errno::from_io(&e)),
-            },
+            Pipe::MemoryIn(_) | Pipe::Reader(_) => Err(Errno::INVAL),
+            Pipe::MemoryOut(_) => Ok(()),
+            Pipe::Writer(w) => lock(w).flush().map_err(|e| Errno::from_io(&e)),
         }
     }
 
@@ -198,17 +215,23 @@ impl Pipe {
         (iovs, count): (u32, u32),
         out: u32,
     ) -> WasiResult<()> {
-        let Pipe::In(input) = self else {
+        let mut reader = match self {
+            Pipe::Reader(r) => Some(lock(r)),
+            Pipe::MemoryIn(_) => None,
             // Standard output's other end is not the guest's to read.
-            return Err(Errno::BADF);
+            Pipe::MemoryOut(_) | Pipe::Writer(_) => return Err(Errno::BADF),
         };
-        let mut input = lock(input);
         let mut total = 0usize;
         let mut scratch = Vec::new();
         for (ptr, len) in mem.iovecs(iovs, count)? {
+            if len == 0 {
+                // Nothing to ask of a reader, which could wait for it
+                // (wasi-libc's reads start with an empty buffer).
+                continue;
+            }
             let dst = mem.raw_mut(ptr, len)?;
-            let n = match &mut input.0 {
-                Input::Memory(pipe) => {
+            let n = match (self, reader.as_mut()) {
+                (Pipe::MemoryIn(pipe), _) => {
                     let mut held = lock(&pipe.inner);
                     let n = (held.bytes.len() - held.at).min(len as usize);
                     // SAFETY: `len` writable guest bytes at dst (checked),
@@ -219,21 +242,25 @@ impl Pipe {
                     held.at += n;
                     n
                 }
-                Input::Reader(reader) => {
+                (_, Some(reader)) => {
                     // Through host memory: the guest's bytes are never a
                     // Rust slice (another thread may write a shared
                     // memory meanwhile).
                     scratch.resize((len as usize).min(SCRATCH_MAX), 0);
-                    let n = match reader.read(&mut scratch) {
-                        Ok(n) => n.min(scratch.len()),
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
-                        Err(_) if total > 0 => break,
-                        Err(e) => return Err(Errno::from_io(&e)),
+                    let n = loop {
+                        match reader.read(&mut scratch) {
+                            Ok(n) => break n.min(scratch.len()),
+                            // A signal, not the end of the input.
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            Err(_) if total > 0 => break 0,
+                            Err(e) => return Err(Errno::from_io(&e)),
+                        }
                     };
                     // SAFETY: n <= len writable guest bytes at dst.
                     unsafe { std::ptr::copy_nonoverlapping(scratch.as_ptr(), dst, n) };
                     n
                 }
+                (_, None) => unreachable!("an input is bytes in memory or a reader"),
             };
             mem.supplied(ptr, n, Some(stream));
             total += n;
@@ -245,52 +272,88 @@ impl Pipe {
     }
 
     /// `fd_write` of the guest's buffers, whole unless the stream fails
-    /// or a memory buffer fills (then what was taken is the count).
+    /// or a memory buffer fills (then what was taken is the count, as a
+    /// short write).
     pub(crate) fn write(
         &self,
         mem: &mut GuestMemory<'_>,
         (iovs, count): (u32, u32),
         out: u32,
     ) -> WasiResult<()> {
-        let Pipe::Out(output) = self else {
-            return Err(Errno::BADF);
+        let mut writer = match self {
+            Pipe::Writer(w) => Some(lock(w)),
+            Pipe::MemoryOut(_) => None,
+            Pipe::MemoryIn(_) | Pipe::Reader(_) => return Err(Errno::BADF),
         };
-        let mut output = lock(output);
         let mut total = 0usize;
         let mut failed = None;
-        for (ptr, len) in mem.iovecs(iovs, count)? {
+        let mut scratch = Vec::new();
+        'buffers: for (ptr, len) in mem.iovecs(iovs, count)? {
             let src = mem.raw(ptr, len)?;
-            let taken = match &mut output.0 {
-                Output::Memory(pipe) => {
+            let len = len as usize;
+            match (self, writer.as_mut()) {
+                (Pipe::MemoryOut(pipe), _) => {
                     let mut buf = lock(&pipe.inner);
-                    let n = pipe.capacity.saturating_sub(buf.len()).min(len as usize);
-                    // SAFETY: `len` readable guest bytes at src (checked).
-                    buf.extend_from_slice(unsafe { std::slice::from_raw_parts(src, n) });
-                    if n == 0 && len > 0 {
-                        failed = Some(Errno::NOSPC);
+                    let n = pipe.capacity.saturating_sub(buf.len()).min(len);
+                    buf.reserve(n);
+                    let at = buf.len();
+                    // SAFETY: `len` readable guest bytes at src (checked),
+                    // copied as bytes (never a Rust slice of guest memory)
+                    // into the n reserved bytes past the buffer's length,
+                    // which are then its contents.
+                    unsafe {
+                        std::ptr::copy_nonoverlapping(src, buf.as_mut_ptr().add(at), n);
+                        buf.set_len(at + n);
                     }
-                    n
-                }
-                Output::Writer(w) => {
-                    let mut copy = vec![0u8; len as usize];
-                    // SAFETY: `len` readable guest bytes at src (checked);
-                    // copied to host memory first, as a read is.
-                    unsafe { std::ptr::copy_nonoverlapping(src, copy.as_mut_ptr(), copy.len()) };
-                    match w.write_all(&copy) {
-                        Ok(()) => copy.len(),
-                        Err(e) => {
-                            failed = Some(Errno::from_io(&e));
-                            0
+                    total += n;
+                    if n < len {
+                        if n == 0 {
+                            failed = Some(Errno::NOSPC);
                         }
+                        break;
                     }
                 }
-            };
-            total += taken;
-            if taken < len as usize {
-                break;
+                (_, Some(w)) => {
+                    // In pieces through host memory, each counted as the
+                    // writer takes it: a failure part-way reports what
+                    // went out, so a retry repeats nothing.
+                    let mut done = 0;
+                    while done < len {
+                        let piece = (len - done).min(SCRATCH_MAX);
+                        scratch.resize(piece, 0);
+                        // SAFETY: `piece` readable guest bytes at src + done.
+                        unsafe {
+                            std::ptr::copy_nonoverlapping(
+                                src.add(done),
+                                scratch.as_mut_ptr(),
+                                piece,
+                            )
+                        };
+                        let mut taken = 0;
+                        while taken < piece {
+                            match w.write(&scratch[taken..]) {
+                                Ok(0) => {
+                                    failed = Some(Errno::IO);
+                                    total += done + taken;
+                                    break 'buffers;
+                                }
+                                Ok(n) => taken += n,
+                                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                                Err(e) => {
+                                    failed = Some(Errno::from_io(&e));
+                                    total += done + taken;
+                                    break 'buffers;
+                                }
+                            }
+                        }
+                        done += piece;
+                    }
+                    total += len;
+                }
+                (_, None) => unreachable!("an output is a buffer in memory or a writer"),
             }
         }
-        if let Output::Writer(w) = &mut output.0 {
+        if let Some(w) = writer.as_mut() {
             if let Err(e) = w.flush() {
                 failed.get_or_insert(Errno::from_io(&e));
             }
@@ -303,8 +366,8 @@ impl Pipe {
     }
 }
 
-/// The largest read a reader is asked for at once: a guest's buffer may
-/// be gigabytes, the host's copy of it need not.
+/// The most bytes a reader is asked for, or a writer given, at once: a
+/// guest's buffer may be gigabytes, the host's copy of it need not.
 const SCRATCH_MAX: usize = 1 << 20;
 
 /// A pipe's state, whatever a panicking reader or writer left: the

@@ -129,17 +129,24 @@ impl WasiCtx {
                         // descriptor to poll.
                         Ok(super::ctx::FdEntry {
                             pipe: Some(pipe), ..
-                        }) => ready.push(Event {
-                            userdata,
-                            error: Errno::SUCCESS,
-                            kind: tag,
-                            nbytes: if tag == EVENTTYPE_FD_READ {
-                                pipe.readable_bytes()
-                            } else {
-                                0
-                            },
-                            hangup: false,
-                        }),
+                        }) => {
+                            // A read subscription on standard output (or
+                            // a write one on its input) would never fire
+                            // for a host pipe's wrong end: an error here.
+                            let reads = tag == EVENTTYPE_FD_READ;
+                            let (nbytes, hangup) = if reads { pipe.readable() } else { (0, false) };
+                            ready.push(Event {
+                                userdata,
+                                error: if reads == pipe.is_input() {
+                                    Errno::SUCCESS
+                                } else {
+                                    Errno::BADF
+                                },
+                                kind: tag,
+                                nbytes,
+                                hangup,
+                            })
+                        }
                         // Regular files are always ready.
                         Ok(e) if e.filetype() == filetype::REGULAR_FILE => ready.push(Event {
                             userdata,

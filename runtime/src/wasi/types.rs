@@ -196,8 +196,10 @@ pub mod fstflags {
     pub const MTIM_NOW: u16 = 8;
 }
 
-/// Rights bits walmart reports; it grants every right on every descriptor
-/// and enforces access through the open mode and the preopen sandbox.
+/// Every rights bit: what a descriptor outside a restricted preopen
+/// reports. walmart enforces access through the open mode, the preopen
+/// sandbox and the preopen's permissions (`perms.rs`, which narrows what
+/// `fd_fdstat_get` reports to them), not through rights the guest asks.
 pub const ALL_RIGHTS: u64 = (1 << 30) - 1;
 /// `fd_read` right.
 pub const RIGHT_FD_READ: u64 = 1 << 1;
@@ -209,6 +211,34 @@ pub const RIGHT_FD_READDIR: u64 = 1 << 14;
 pub const RIGHT_FD_ALLOCATE: u64 = 1 << 8;
 /// `fd_filestat_set_size` right.
 pub const RIGHT_FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
+/// `fd_datasync` right.
+pub const RIGHT_FD_DATASYNC: u64 = 1 << 0;
+/// `path_create_directory` right.
+pub const RIGHT_PATH_CREATE_DIRECTORY: u64 = 1 << 9;
+/// `path_create_file` right.
+pub const RIGHT_PATH_CREATE_FILE: u64 = 1 << 10;
+/// `path_link` rights, source and target.
+pub const RIGHT_PATH_LINK: u64 = (1 << 11) | (1 << 12);
+/// `path_open` right.
+pub const RIGHT_PATH_OPEN: u64 = 1 << 13;
+/// `path_readlink` right.
+pub const RIGHT_PATH_READLINK: u64 = 1 << 15;
+/// `path_rename` rights, source and target.
+pub const RIGHT_PATH_RENAME: u64 = (1 << 16) | (1 << 17);
+/// `path_filestat_get` right.
+pub const RIGHT_PATH_FILESTAT_GET: u64 = 1 << 18;
+/// `path_filestat_set_size` right.
+pub const RIGHT_PATH_FILESTAT_SET_SIZE: u64 = 1 << 19;
+/// `path_filestat_set_times` right.
+pub const RIGHT_PATH_FILESTAT_SET_TIMES: u64 = 1 << 20;
+/// `fd_filestat_set_times` right.
+pub const RIGHT_FD_FILESTAT_SET_TIMES: u64 = 1 << 23;
+/// `path_symlink` right.
+pub const RIGHT_PATH_SYMLINK: u64 = 1 << 24;
+/// `path_remove_directory` right.
+pub const RIGHT_PATH_REMOVE_DIRECTORY: u64 = 1 << 25;
+/// `path_unlink_file` right.
+pub const RIGHT_PATH_UNLINK_FILE: u64 = 1 << 26;
 
 /// Bounds-checked access to the guest's linear memory. Held as a
 /// pointer and a length, and read and written by copies, never borrowed

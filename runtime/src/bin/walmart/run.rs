@@ -712,6 +712,14 @@ fn parse_dir(spec: &str) -> anyhow::Result<(&str, &str, bool)> {
         return Ok((spec, spec, false));
     };
     let Some((guest, mode)) = rest.split_once("::") else {
+        if rest == "ro" || rest == "rw" {
+            // Most likely meant as the mode: say what it does instead.
+            eprintln!(
+                "walmart: warning: --dir {spec} gives the guest {host} as the directory \
+                 `{rest}`, read and write; for a mode, name the guest's directory first: \
+                 --dir {host}::GUEST::{rest}"
+            );
+        }
         return Ok((host, rest, false));
     };
     match mode {
