@@ -177,6 +177,39 @@ fn a_read_only_directory_refuses_the_programs_changes() {
     std::fs::remove_dir_all(&root).unwrap();
 }
 
+/// `-S clock-resolution=1h`: the program's clocks read whole hours, so
+/// neither its busy loop nor its 2 ms sleep shows on the monotonic clock;
+/// its randomness is untouched. A malformed duration is an error.
+#[test]
+fn a_coarse_clock_resolution_hides_short_intervals() {
+    let out = walmart(&[
+        "run",
+        "-S",
+        "clock-resolution=1h",
+        &fixture("clocks_random.wasm"),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("monotonic advances: no"), "{stdout}");
+    assert!(stdout.contains("slept at least 2ms: no"), "{stdout}");
+    assert!(
+        stdout.contains("random nonzero: yes, differs: yes"),
+        "{stdout}"
+    );
+    let out = walmart(&[
+        "run",
+        "-S",
+        "clock-resolution=fast",
+        &fixture("clocks_random.wasm"),
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("expected clock-resolution=DURATION"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn simd_program_matches_the_native_output() {
     let out = walmart(&["run", &fixture("simd.wasm")]);

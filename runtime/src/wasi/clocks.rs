@@ -1,7 +1,63 @@
-//! `clock_res_get`, `clock_time_get`.
+//! `clock_res_get`, `clock_time_get`, and the clocks and random source an
+//! embedder gives a guest in place of the host's
+//! ([`WasiCtx::wall_clock`], [`WasiCtx::monotonic_clock`],
+//! [`WasiCtx::secure_random`]) or the host's clocks coarsened
+//! ([`WasiCtx::clock_resolution`]).
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::ctx::WasiCtx;
 use super::types::{Errno, GuestMemory, WasiResult};
+
+/// A wall clock an embedder gives a guest in place of the host's
+/// (wasmtime's `HostWallClock`): WASI's `realtime` clock.
+pub trait HostWallClock: Send + Sync {
+    /// How fine its readings are.
+    fn resolution(&self) -> Duration;
+    /// The time since 1970-01-01T00:00:00Z.
+    fn now(&self) -> Duration;
+}
+
+/// A monotonic clock an embedder gives a guest in place of the host's
+/// (wasmtime's `HostMonotonicClock`): WASI's `monotonic` clock.
+pub trait HostMonotonicClock: Send + Sync {
+    /// How fine its readings are, in nanoseconds.
+    fn resolution(&self) -> u64;
+    /// Nanoseconds from an origin of the clock's choosing; never less
+    /// than an earlier reading.
+    fn now(&self) -> u64;
+}
+
+/// An embedder's source of random bytes: fills the buffer it is given.
+type RandomSource = Box<dyn FnMut(&mut [u8]) + Send>;
+
+/// The embedder's clocks, random source and coarsening, where it gave
+/// them ([`WasiCtx::deterministic`]'s virtual ones come first).
+#[derive(Default)]
+pub(crate) struct HostTime {
+    wall: Option<Arc<dyn HostWallClock>>,
+    monotonic: Option<Arc<dyn HostMonotonicClock>>,
+    random: Option<RandomSource>,
+    /// Every clock's readings rounded down to a multiple of this many
+    /// nanoseconds (0: not rounded).
+    coarse_ns: u64,
+}
+
+impl std::fmt::Debug for HostTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostTime")
+            .field("wall", &self.wall.is_some())
+            .field("monotonic", &self.monotonic.is_some())
+            .field("random", &self.random.is_some())
+            .field("coarse_ns", &self.coarse_ns)
+            .finish()
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
 
 /// The host clock for a WASI clock id.
 pub(crate) fn host_clock(id: u32) -> WasiResult<libc::clockid_t> {
@@ -30,6 +86,79 @@ pub(crate) fn now(clock: libc::clockid_t) -> WasiResult<u64> {
 }
 
 impl WasiCtx {
+    /// Gives the guest `clock` as its wall clock (`realtime`) in place of
+    /// the host's, as wasmtime's `WasiCtxBuilder::wall_clock`.
+    pub fn wall_clock(&mut self, clock: impl HostWallClock + 'static) -> &mut Self {
+        self.with_state(|c| c.host_time.wall = Some(Arc::new(clock)));
+        self
+    }
+
+    /// Gives the guest `clock` as its monotonic clock in place of the
+    /// host's, as wasmtime's `WasiCtxBuilder::monotonic_clock`; its
+    /// readings also measure `poll_oneoff`'s absolute deadlines on it.
+    pub fn monotonic_clock(&mut self, clock: impl HostMonotonicClock + 'static) -> &mut Self {
+        self.with_state(|c| c.host_time.monotonic = Some(Arc::new(clock)));
+        self
+    }
+
+    /// Gives the guest `fill` as the source of `random_get`'s bytes in
+    /// place of the host's (`getrandom`), as wasmtime's
+    /// `WasiCtxBuilder::secure_random`: it fills the buffer it is given
+    /// (for a `rand` generator, `move |buf| rng.fill_bytes(buf)`).
+    pub fn secure_random(&mut self, fill: impl FnMut(&mut [u8]) + Send + 'static) -> &mut Self {
+        self.with_state(|c| c.host_time.random = Some(Box::new(fill)));
+        self
+    }
+
+    /// Rounds every clock the guest reads (wall, monotonic, CPU times)
+    /// down to a multiple of `resolution`, and reports at least that
+    /// resolution (`clock_res_get`): a guest cannot time events finer
+    /// than that, which blunts timing side channels, as browsers coarsen
+    /// `performance.now()`. Waits (`poll_oneoff`) are not rounded. Zero
+    /// rounds nothing.
+    pub fn clock_resolution(&mut self, resolution: Duration) -> &mut Self {
+        self.with_state(|c| c.host_time.coarse_ns = nanos(resolution));
+        self
+    }
+
+    /// Clock `id`'s reading now, as the guest sees it: the virtual time
+    /// of a deterministic run (moved by the read when `advance`), the
+    /// embedder's clock, or the host's; rounded by `clock_resolution`.
+    pub(crate) fn clock_reading(&mut self, id: u32, advance: bool) -> WasiResult<u64> {
+        let clock = host_clock(id)?;
+        let t = match (self.replay.as_mut(), id) {
+            (Some(replay), _) if advance => replay.time(id),
+            (Some(replay), _) => replay.peek(id),
+            (None, 0) if self.host_time.wall.is_some() => {
+                nanos(self.host_time.wall.as_ref().expect("checked").now())
+            }
+            (None, 1) if self.host_time.monotonic.is_some() => {
+                self.host_time.monotonic.as_ref().expect("checked").now()
+            }
+            (None, _) => now(clock)?,
+        };
+        Ok(match self.host_time.coarse_ns {
+            0 => t,
+            q => t - t % q,
+        })
+    }
+
+    /// Whether `random_get` draws from a source of walmart's own or the
+    /// embedder's ([`WasiCtx::draw_random`]) rather than the host's.
+    pub(crate) fn draws_own_random(&self) -> bool {
+        self.replay.is_some() || self.host_time.random.is_some()
+    }
+
+    /// Fills `buf` from the seeded generator of a deterministic run, else
+    /// from the embedder's source.
+    pub(crate) fn draw_random(&mut self, buf: &mut [u8]) {
+        if let Some(replay) = self.replay.as_mut() {
+            replay.fill(buf);
+        } else if let Some(fill) = self.host_time.random.as_mut() {
+            fill(buf);
+        }
+    }
+
     pub(crate) fn clock_res_get(
         &mut self,
         mem: &mut GuestMemory<'_>,
@@ -37,15 +166,29 @@ impl WasiCtx {
         out: u32,
     ) -> WasiResult<()> {
         let clock = host_clock(id)?;
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
+        let res = match id {
+            0 if self.host_time.wall.is_some() => {
+                nanos(self.host_time.wall.as_ref().expect("checked").resolution())
+            }
+            1 if self.host_time.monotonic.is_some() => self
+                .host_time
+                .monotonic
+                .as_ref()
+                .expect("checked")
+                .resolution(),
+            _ => {
+                let mut ts = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                // SAFETY: writes one timespec.
+                if unsafe { libc::clock_getres(clock, &mut ts) } != 0 {
+                    return Err(Errno::last());
+                }
+                (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
+            }
         };
-        // SAFETY: writes one timespec.
-        if unsafe { libc::clock_getres(clock, &mut ts) } != 0 {
-            return Err(Errno::last());
-        }
-        mem.write_u64(out, (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64)
+        mem.write_u64(out, res.max(self.host_time.coarse_ns))
     }
 
     pub(crate) fn clock_time_get(
@@ -54,11 +197,7 @@ impl WasiCtx {
         id: u32,
         out: u32,
     ) -> WasiResult<()> {
-        let clock = host_clock(id)?;
-        let t = match self.replay.as_mut() {
-            Some(replay) => replay.time(id),
-            None => now(clock)?,
-        };
+        let t = self.clock_reading(id, true)?;
         mem.write_u64(out, t)
     }
 }

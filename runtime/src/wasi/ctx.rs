@@ -87,6 +87,9 @@ pub struct WasiCtx {
     pub(crate) fds: BTreeMap<u32, FdEntry>,
     /// Seeded randomness and virtual clocks ([`WasiCtx::deterministic`]).
     pub(crate) replay: Option<super::deterministic::Replay>,
+    /// The embedder's clocks and random source, and the clocks'
+    /// coarsening ([`WasiCtx::wall_clock`], [`WasiCtx::clock_resolution`]).
+    pub(crate) host_time: super::clocks::HostTime,
     /// A context threads share ([`WasiCtx::into_shared`]): the state every
     /// call uses instead of this one's fields, which are then empty.
     pub(crate) shared: Option<Arc<Mutex<WasiCtx>>>,

@@ -15,6 +15,7 @@ mod sock;
 pub mod threads;
 mod types;
 
+pub use clocks::{HostMonotonicClock, HostWallClock};
 pub use ctx::WasiCtx;
 pub use perms::{DirPerms, FilePerms};
 pub use pipes::{InputStream, MemoryInputPipe, MemoryOutputPipe, OutputStream};
@@ -480,13 +481,15 @@ fn add_functions<T: 'static>(
         // Checked (and marked written) before any byte is drawn.
         let buf = m.raw_mut(a.u32(0), a.u32(1))?;
         let size = a.u32(1) as usize;
-        if let Some(replay) = c.replay.as_mut() {
-            // Drawn a piece at a time (a multiple of the generator's 8
-            // bytes, so the bytes are those one fill would give).
+        if c.draws_own_random() {
+            // A seeded or the embedder's source: drawn into host memory
+            // (never a Rust slice of the guest's) a piece at a time, a
+            // multiple of the seeded generator's 8 bytes, so the bytes
+            // are those one fill would give.
             let mut piece = [0u8; 4096];
             for at in (0..size).step_by(piece.len()) {
                 let n = piece.len().min(size - at);
-                replay.fill(&mut piece[..n]);
+                c.draw_random(&mut piece[..n]);
                 // SAFETY: `n` bytes at `at` lie in the checked range.
                 unsafe { std::ptr::copy(piece.as_ptr(), buf.add(at), n) };
             }

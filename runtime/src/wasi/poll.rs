@@ -86,27 +86,22 @@ impl WasiCtx {
                     let id = mem.read_u32(at + 16)?;
                     let t = mem.read_u64(at + 24)?;
                     let flags = mem.read_u16(at + 40)?;
-                    let clock = match host_clock(id) {
-                        Ok(c) => c,
-                        Err(e) => {
-                            ready.push(Event {
-                                userdata,
-                                error: e,
-                                kind: tag,
-                                nbytes: 0,
-                                hangup: false,
-                            });
-                            continue;
-                        }
-                    };
-                    // Under `WasiCtx::deterministic` deadlines are in the
-                    // virtual time the guest reads.
+                    // An unknown clock is this subscription's error.
+                    if let Err(e) = host_clock(id) {
+                        ready.push(Event {
+                            userdata,
+                            error: e,
+                            kind: tag,
+                            nbytes: 0,
+                            hangup: false,
+                        });
+                        continue;
+                    }
+                    // Deadlines are in the time the guest reads: the
+                    // virtual time of `WasiCtx::deterministic`, or the
+                    // embedder's clock.
                     let rel = if flags & ABSTIME != 0 {
-                        let at = match &self.replay {
-                            Some(replay) => replay.peek(id),
-                            None => now(clock)?,
-                        };
-                        t.saturating_sub(at)
+                        t.saturating_sub(self.clock_reading(id, false)?)
                     } else {
                         t
                     };

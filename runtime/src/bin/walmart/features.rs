@@ -230,14 +230,16 @@ pub fn apply_optimize(config: &mut Config, settings: &[String]) -> anyhow::Resul
     Ok(())
 }
 
-/// `N` seconds, or `N` with `ms`, `s`, `m` or `h` (fractions allowed), up
-/// to a year; `None` when malformed, negative or zero.
-fn parse_duration(text: &str) -> Option<Duration> {
+/// `N` seconds, or `N` with `ns`, `us`, `ms`, `s`, `m` or `h` (fractions
+/// allowed), up to a year; `None` when malformed, negative or zero.
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => text.split_at(i),
         None => (text, "s"),
     };
     let scale = match unit {
+        "ns" => 1e-9,
+        "us" => 1e-6,
         "ms" => 1e-3,
         "s" => 1.0,
         "m" => 60.0,

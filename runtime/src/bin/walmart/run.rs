@@ -92,12 +92,14 @@ pub struct RunArgs {
     tcplisten: Vec<String>,
     /// WASI options, as wasmtime's `-S`: `tcplisten=ADDR` (as
     /// --tcplisten), `inherit-env[=y|n]` (pass the host's whole
-    /// environment, before --env's), `preview2=n` (accepted: walmart's
-    /// WASI is preview 1). Repeatable.
+    /// environment, before --env's), `clock-resolution=DURATION` (every
+    /// clock the guest reads rounded down to a multiple of it: `100us`,
+    /// `1ms`; against timing side channels), `preview2=n` (accepted:
+    /// walmart's WASI is preview 1). Repeatable.
     #[arg(
         short = 'S',
         long = "wasi",
-        value_name = "tcplisten=ADDR|inherit-env[=y|n]"
+        value_name = "tcplisten=ADDR|inherit-env[=y|n]|clock-resolution=DURATION"
     )]
     wasi_options: Vec<String>,
     /// `--attest tags`: write the trace of allocations and frees to FILE.
@@ -331,6 +333,14 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
                 listens.push((format!("-S {option}"), value));
             }
             "tcplisten" => bail!("-S {option}: expected tcplisten=ADDR"),
+            // A timing side channel's mitigation: every clock the guest
+            // reads rounded down to this (`WasiCtx::clock_resolution`).
+            "clock-resolution" => {
+                let res = crate::features::parse_duration(value).ok_or_else(|| {
+                    anyhow!("-S {option}: expected clock-resolution=DURATION (100us, 1ms, ...)")
+                })?;
+                ctx.clock_resolution(res);
+            }
             // wasmtime's switch to its preview 1 implementation (which its
             // --tcplisten needs): walmart's WASI is preview 1.
             "preview2" => {
@@ -351,7 +361,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             _ => {
                 bail!(
                     "-S {option}: unknown WASI option (known: tcplisten=ADDR, \
-                     inherit-env[=y|n], preview2=n)"
+                     inherit-env[=y|n], clock-resolution=DURATION, preview2=n)"
                 )
             }
         }
