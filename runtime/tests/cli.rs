@@ -208,6 +208,14 @@ fn a_coarse_clock_resolution_hides_short_intervals() {
         stderr.contains("expected clock-resolution=DURATION"),
         "{stderr}"
     );
+    let out = walmart(&[
+        "run",
+        "-S",
+        "clock-resolution=0.1ns",
+        &fixture("clocks_random.wasm"),
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("at least 1ns"));
 }
 
 #[test]

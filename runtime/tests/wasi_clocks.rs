@@ -14,7 +14,12 @@ const CLOCKS: &str = r#"(module
   (import "wasi_snapshot_preview1" "clock_res_get" (func $res (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_filestat_get" (func $fstat (param i32 i32) (result i32)))
   (memory (export "memory") 1)
+  ;; Descriptor $fd's modification time.
+  (func (export "mtime") (param $fd i32) (result i64)
+    (if (call $fstat (local.get $fd) (i32.const 2048)) (then (return (i64.const -1))))
+    (i64.load (i32.const 2096)))
   (func (export "time") (param $id i32) (result i64)
     (if (call $time (local.get $id) (i64.const 0) (i32.const 0)) (then (return (i64.const -1))))
     (i64.load (i32.const 0)))
@@ -213,4 +218,59 @@ fn a_deterministic_run_keeps_its_virtual_clocks_and_seeded_bytes() {
     // 2024-01-01 and a microsecond: the virtual wall clock.
     assert_eq!(time, 1_704_067_200_000_000_000 + 1_000);
     assert_ne!(bytes, [0xaa; 16]);
+}
+
+#[test]
+fn a_coarse_resolution_rounds_file_times_too() {
+    let path = std::env::temp_dir().join(format!("walmart-clocks-{}", std::process::id()));
+    std::fs::write(&path, "x").unwrap();
+    let mtime = |resolution: Option<Duration>| {
+        let mut ctx = WasiCtx::new();
+        ctx.redirect(0, std::fs::File::open(&path).unwrap());
+        if let Some(r) = resolution {
+            ctx.clock_resolution(r);
+        }
+        let mut g = Guest::new(ctx);
+        g.call("mtime", &[Val::I32(0)]).i64().unwrap() as u64
+    };
+    let fine = mtime(None);
+    let coarse = mtime(Some(Duration::from_secs(1)));
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(coarse, fine - fine % 1_000_000_000);
+}
+
+/// In a context threads share, the embedder's random source is drawn
+/// from holding no shared state: a slow draw holds up no other thread's
+/// calls. And a context made deterministic after it is shared is.
+#[test]
+fn a_slow_random_source_holds_up_no_other_thread() {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let rx = std::sync::Mutex::new(rx);
+    let mut ctx = WasiCtx::new();
+    ctx.secure_random(move |buf: &mut [u8]| {
+        // Waits for the test's word (at most ten seconds).
+        let _ = rx.lock().unwrap().recv_timeout(Duration::from_secs(10));
+        buf.fill(1);
+    });
+    let shared = ctx.into_shared();
+    let other = shared.share().unwrap();
+    let drawer = std::thread::spawn(move || {
+        let mut g = Guest::new(shared);
+        g.call("random", &[Val::I32(8)]).i32()
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let start = Instant::now();
+    let mut g = Guest::new(other);
+    assert!(g.time(1) > 0);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "the clock waited for the random source"
+    );
+    tx.send(()).unwrap();
+    assert_eq!(drawer.join().unwrap(), Some(0));
+
+    let mut ctx = WasiCtx::new().into_shared();
+    ctx.deterministic(3);
+    let mut g = Guest::new(ctx);
+    assert_eq!(g.time(0), 1_704_067_200_000_000_000 + 1_000);
 }

@@ -29,8 +29,20 @@ pub trait HostMonotonicClock: Send + Sync {
     fn now(&self) -> u64;
 }
 
-/// An embedder's source of random bytes: fills the buffer it is given.
-type RandomSource = Box<dyn FnMut(&mut [u8]) + Send>;
+/// An embedder's source of random bytes (fills the buffer it is given),
+/// behind a lock of its own: `random_get` draws from it holding no shared
+/// context.
+type RandomSource = Arc<std::sync::Mutex<dyn FnMut(&mut [u8]) + Send>>;
+
+/// Where `random_get`'s bytes come from ([`WasiCtx::random_from`]).
+pub(crate) enum RandomFrom {
+    /// The host's `getrandom`.
+    Host,
+    /// [`WasiCtx::deterministic`]'s seeded generator, in the context.
+    Seeded,
+    /// The embedder's source.
+    Embedder(RandomSource),
+}
 
 /// The embedder's clocks, random source and coarsening, where it gave
 /// them ([`WasiCtx::deterministic`]'s virtual ones come first).
@@ -106,16 +118,21 @@ impl WasiCtx {
     /// `WasiCtxBuilder::secure_random`: it fills the buffer it is given
     /// (for a `rand` generator, `move |buf| rng.fill_bytes(buf)`).
     pub fn secure_random(&mut self, fill: impl FnMut(&mut [u8]) + Send + 'static) -> &mut Self {
-        self.with_state(|c| c.host_time.random = Some(Box::new(fill)));
+        let source: RandomSource = Arc::new(std::sync::Mutex::new(fill));
+        self.with_state(|c| c.host_time.random = Some(source));
         self
     }
 
     /// Rounds every clock the guest reads (wall, monotonic, CPU times)
-    /// down to a multiple of `resolution`, and reports at least that
-    /// resolution (`clock_res_get`): a guest cannot time events finer
-    /// than that, which blunts timing side channels, as browsers coarsen
-    /// `performance.now()`. Waits (`poll_oneoff`) are not rounded. Zero
-    /// rounds nothing.
+    /// and the times of files it stats down to a multiple of
+    /// `resolution`, and reports at least that resolution
+    /// (`clock_res_get`), as browsers coarsen `performance.now()`: a
+    /// blunter timer for timing side channels, not the end of them (a
+    /// guest can still count loop iterations between ticks, run a
+    /// counting thread in a shared memory, or wait less than a tick and
+    /// see whether the clock moved; waits are not rounded). Keep it well
+    /// below the timeouts the guest uses: a loop that waits for a
+    /// deadline reads the clock a tick late. Zero rounds nothing.
     pub fn clock_resolution(&mut self, resolution: Duration) -> &mut Self {
         self.with_state(|c| c.host_time.coarse_ns = nanos(resolution));
         self
@@ -137,25 +154,24 @@ impl WasiCtx {
             }
             (None, _) => now(clock)?,
         };
-        Ok(match self.host_time.coarse_ns {
+        Ok(self.coarsened(t))
+    }
+
+    /// `t` (nanoseconds) rounded down by [`WasiCtx::clock_resolution`].
+    pub(crate) fn coarsened(&self, t: u64) -> u64 {
+        match self.host_time.coarse_ns {
             0 => t,
             q => t - t % q,
-        })
+        }
     }
 
-    /// Whether `random_get` draws from a source of walmart's own or the
-    /// embedder's ([`WasiCtx::draw_random`]) rather than the host's.
-    pub(crate) fn draws_own_random(&self) -> bool {
-        self.replay.is_some() || self.host_time.random.is_some()
-    }
-
-    /// Fills `buf` from the seeded generator of a deterministic run, else
-    /// from the embedder's source.
-    pub(crate) fn draw_random(&mut self, buf: &mut [u8]) {
-        if let Some(replay) = self.replay.as_mut() {
-            replay.fill(buf);
-        } else if let Some(fill) = self.host_time.random.as_mut() {
-            fill(buf);
+    /// Where `random_get`'s bytes come from: the seeded generator of a
+    /// deterministic run, else the embedder's source, else the host's.
+    pub(crate) fn random_from(&self) -> RandomFrom {
+        match (&self.replay, &self.host_time.random) {
+            (Some(_), _) => RandomFrom::Seeded,
+            (None, Some(source)) => RandomFrom::Embedder(source.clone()),
+            (None, None) => RandomFrom::Host,
         }
     }
 

@@ -84,7 +84,7 @@ impl WasiCtx {
     /// training data and for tests; not for programs that need
     /// unpredictable numbers.
     pub fn deterministic(&mut self, seed: u64) -> &mut Self {
-        self.replay = Some(Replay::new(seed));
+        self.with_state(|c| c.replay = Some(Replay::new(seed)));
         self
     }
 }

@@ -26,10 +26,13 @@ fn check_size(rc: isize) -> WasiResult<usize> {
     }
 }
 
-/// Writes a 64-byte `filestat` for `st` at `ptr`.
+/// Writes a 64-byte `filestat` for `st` at `ptr`, its times rounded as
+/// the guest's clocks are ([`WasiCtx::clock_resolution`]): a file touched
+/// "now" is a clock too.
 // `st_nlink` is u64 on x86_64 but u32 elsewhere.
 #[allow(clippy::unnecessary_cast)]
 pub(crate) fn write_filestat(
+    ctx: &WasiCtx,
     mem: &mut GuestMemory<'_>,
     ptr: u32,
     st: &libc::stat,
@@ -41,9 +44,11 @@ pub(crate) fn write_filestat(
     buf[24..32].copy_from_slice(&(st.st_nlink as u64).to_le_bytes());
     buf[32..40].copy_from_slice(&(st.st_size as u64).to_le_bytes());
     let ns = |s: i64, n: i64| {
-        (s as u64)
-            .wrapping_mul(1_000_000_000)
-            .wrapping_add(n as u64)
+        ctx.coarsened(
+            (s as u64)
+                .wrapping_mul(1_000_000_000)
+                .wrapping_add(n as u64),
+        )
     };
     buf[40..48].copy_from_slice(&ns(st.st_atime, st.st_atime_nsec).to_le_bytes());
     buf[48..56].copy_from_slice(&ns(st.st_mtime, st.st_mtime_nsec).to_le_bytes());
@@ -238,7 +243,7 @@ impl WasiCtx {
             return Ok(());
         }
         let st = fstat(e.fd)?;
-        write_filestat(mem, out, &st)
+        write_filestat(self, mem, out, &st)
     }
 
     pub(crate) fn fd_filestat_set_size(&mut self, fd: u32, size: u64) -> WasiResult<()> {

@@ -477,19 +477,31 @@ fn add_functions<T: 'static>(
         unsafe { libc::sched_yield() };
         Ok(())
     });
-    wasi!("random_get", [I32, I32], |c, m, a| {
+    // Unlocked: an embedder's source is drawn from holding no shared
+    // context (the seeded generator, which lives in it, under it).
+    wasi!(unlocked "random_get", [I32, I32], |c, m, a| {
         // Checked (and marked written) before any byte is drawn.
         let buf = m.raw_mut(a.u32(0), a.u32(1))?;
         let size = a.u32(1) as usize;
-        if c.draws_own_random() {
-            // A seeded or the embedder's source: drawn into host memory
-            // (never a Rust slice of the guest's) a piece at a time, a
-            // multiple of the seeded generator's 8 bytes, so the bytes
-            // are those one fill would give.
+        let from = c.with_state(|s| s.random_from());
+        if !matches!(from, clocks::RandomFrom::Host) {
+            // Drawn into host memory (never a Rust slice of the guest's)
+            // a piece at a time, a multiple of the seeded generator's 8
+            // bytes, so the bytes are those one fill would give.
             let mut piece = [0u8; 4096];
             for at in (0..size).step_by(piece.len()) {
                 let n = piece.len().min(size - at);
-                c.draw_random(&mut piece[..n]);
+                match &from {
+                    clocks::RandomFrom::Embedder(source) => {
+                        let mut fill = source.lock().unwrap_or_else(|e| e.into_inner());
+                        fill(&mut piece[..n]);
+                    }
+                    _ => c.with_state(|s| {
+                        if let Some(replay) = s.replay.as_mut() {
+                            replay.fill(&mut piece[..n]);
+                        }
+                    }),
+                }
                 // SAFETY: `n` bytes at `at` lie in the checked range.
                 unsafe { std::ptr::copy(piece.as_ptr(), buf.add(at), n) };
             }

@@ -210,7 +210,7 @@ impl WasiCtx {
         }
         let target = open_beneath(self.dir(fd, DirPerms::READ)?, path, flags, 0)?;
         let st = fstat(target.as_raw_fd())?;
-        write_filestat(mem, out, &st)
+        write_filestat(self, mem, out, &st)
     }
 
     pub(crate) fn path_filestat_set_times(

@@ -336,9 +336,15 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             // A timing side channel's mitigation: every clock the guest
             // reads rounded down to this (`WasiCtx::clock_resolution`).
             "clock-resolution" => {
-                let res = crate::features::parse_duration(value).ok_or_else(|| {
-                    anyhow!("-S {option}: expected clock-resolution=DURATION (100us, 1ms, ...)")
-                })?;
+                // At least a nanosecond: a finer one would round nothing.
+                let res = crate::features::parse_duration(value)
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "-S {option}: expected clock-resolution=DURATION of at least 1ns \
+                             (100us, 1ms, ...)"
+                        )
+                    })?;
                 ctx.clock_resolution(res);
             }
             // wasmtime's switch to its preview 1 implementation (which its
