@@ -274,3 +274,17 @@ fn a_slow_random_source_holds_up_no_other_thread() {
     let mut g = Guest::new(ctx);
     assert_eq!(g.time(0), 1_704_067_200_000_000_000 + 1_000);
 }
+
+/// A context with every embedder's part in it can move between threads
+/// and be shared by reference, as wasmtime's.
+#[test]
+fn a_context_is_send_and_sync() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let mut ctx = WasiCtx::new();
+    ctx.wall_clock(Manual::default())
+        .monotonic_clock(Manual::default())
+        .secure_random(|buf: &mut [u8]| buf.fill(0))
+        .stdin(wasi::MemoryInputPipe::new(Vec::new()))
+        .stdout(std::io::sink());
+    send_sync(&ctx);
+}
