@@ -541,3 +541,79 @@ fn a_blocked_reader_holds_up_no_other_thread_of_a_shared_context() {
     assert_eq!(reader.join().unwrap(), ((ESUCCESS, 5), b"late!".to_vec()));
     assert_eq!(out.contents(), b"meanwhile");
 }
+
+const HELLO: &[u8] = include_bytes!("../../tests/fixtures/c/hello.wasm");
+
+/// wasmtime's builder helpers: `envs`, `inherit_args`, and
+/// `inherit_stdout` / `inherit_stderr` putting back the host's streams in
+/// place of buffers; a context shared by threads takes them too.
+#[test]
+fn builder_helpers_set_arguments_environment_and_streams() {
+    let out = MemoryOutputPipe::new(1000);
+    let err = MemoryOutputPipe::new(1000);
+    let mut ctx = WasiCtx::new();
+    ctx.args(["hello", "0", "two words"])
+        .envs(&[("GREETING", "hi"), ("OTHER", "x")])
+        .stdout(out.clone())
+        .stderr(err.clone());
+    assert_eq!(run_start(HELLO, ctx), 0);
+    assert_eq!(
+        String::from_utf8(out.contents()).unwrap(),
+        "argc=3\nargv[1]=0\nargv[2]=two words\nGREETING=hi\n"
+    );
+    assert_eq!(err.contents(), b"to stderr\n");
+
+    // The host's own arguments (the test binary's): argv[1] onward as
+    // the process has them.
+    let out = MemoryOutputPipe::new(1 << 16);
+    let mut ctx = WasiCtx::new();
+    ctx.inherit_args().stdout(out.clone());
+    ctx.stderr(MemoryOutputPipe::new(100));
+    let host: Vec<String> = std::env::args().collect();
+    let code = run_start(HELLO, ctx);
+    let text = String::from_utf8(out.contents()).unwrap();
+    assert!(
+        text.starts_with(&format!("argc={}\n", host.len())),
+        "{text}"
+    );
+    let _ = code;
+
+    // Buffers given, then the host's streams back: descriptors 0 to 2 are
+    // the host's again (an inode of their own, where a stream in memory
+    // has none).
+    let mut ctx = WasiCtx::new();
+    ctx.stdin(MemoryInputPipe::new(b"x".to_vec()))
+        .stdout(MemoryOutputPipe::new(100))
+        .stderr(MemoryOutputPipe::new(100));
+    let mut g = Guest::new(ctx);
+    let inode = |g: &mut Guest, fd: i32| {
+        g.poke(0x400, &[0; 64]);
+        assert_eq!(
+            g.call("fd_filestat_get", &[fd, 0x400].map(Val::I32)),
+            ESUCCESS
+        );
+        g.u64_at(0x408)
+    };
+    for fd in 0..3 {
+        assert_eq!(inode(&mut g, fd), 0, "fd {fd} in memory");
+    }
+    let mut ctx = WasiCtx::new();
+    ctx.stdin(MemoryInputPipe::new(b"x".to_vec()))
+        .stdout(MemoryOutputPipe::new(100))
+        .stderr(MemoryOutputPipe::new(100))
+        .inherit_stdio();
+    let mut g = Guest::new(ctx);
+    for fd in 0..3 {
+        assert_ne!(inode(&mut g, fd), 0, "fd {fd} the host's");
+    }
+
+    // Set after the context is shared, on the shared state.
+    let out = MemoryOutputPipe::new(1000);
+    let mut ctx = WasiCtx::new().into_shared();
+    ctx.args(["hello"])
+        .env("GREETING", "shared")
+        .stdout(out.clone())
+        .stderr(std::io::sink());
+    assert_eq!(run_start(HELLO, ctx), 0);
+    assert_eq!(out.contents(), b"argc=1\nGREETING=shared\n");
+}

@@ -162,8 +162,35 @@ impl WasiCtx {
     /// A context whose stdin, stdout and stderr are the host's.
     pub fn new() -> WasiCtx {
         let mut ctx = WasiCtx::default();
-        for fd in 0..3 {
-            ctx.fds.insert(
+        ctx.inherit_stdio();
+        ctx
+    }
+
+    /// Gives the guest the host's standard input, output and error (what
+    /// [`WasiCtx::new`] starts with), as wasmtime's `inherit_stdio`.
+    pub fn inherit_stdio(&mut self) -> &mut Self {
+        self.inherit_stdin().inherit_stdout().inherit_stderr()
+    }
+
+    /// Gives the guest the host's standard input (descriptor 0), in place
+    /// of what [`WasiCtx::stdin`] or [`WasiCtx::redirect`] gave it.
+    pub fn inherit_stdin(&mut self) -> &mut Self {
+        self.inherit_host_fd(0)
+    }
+
+    /// Gives the guest the host's standard output (descriptor 1).
+    pub fn inherit_stdout(&mut self) -> &mut Self {
+        self.inherit_host_fd(1)
+    }
+
+    /// Gives the guest the host's standard error (descriptor 2).
+    pub fn inherit_stderr(&mut self) -> &mut Self {
+        self.inherit_host_fd(2)
+    }
+
+    fn inherit_host_fd(&mut self, fd: RawFd) -> &mut Self {
+        self.with_state(|c| {
+            c.fds.insert(
                 fd as u32,
                 FdEntry {
                     fd,
@@ -178,9 +205,9 @@ impl WasiCtx {
                     pipe: None,
                     perms: Perms::ALL,
                 },
-            );
-        }
-        ctx
+            )
+        });
+        self
     }
 
     /// This context, to be shared by the threads of one program
@@ -212,8 +239,16 @@ impl WasiCtx {
 
     /// Sets the guest's `argv` (the first is the program name).
     pub fn args(&mut self, args: impl IntoIterator<Item = impl Into<String>>) -> &mut Self {
-        self.args = args.into_iter().map(Into::into).collect();
+        let args: Vec<String> = args.into_iter().map(Into::into).collect();
+        self.with_state(|c| c.args = args);
         self
+    }
+
+    /// Gives the guest the host process's arguments as its `argv`
+    /// (wasmtime's `inherit_args`); one that is not UTF-8 has its bad
+    /// bytes replaced, so the others keep their places.
+    pub fn inherit_args(&mut self) -> &mut Self {
+        self.args(std::env::args_os().map(|a| a.to_string_lossy().into_owned()))
     }
 
     /// Sets an environment variable (replacing an earlier value of the
@@ -221,9 +256,30 @@ impl WasiCtx {
     pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
         let entry = format!("{key}={value}");
         let named = |e: &String| e.split_once('=').is_some_and(|(k, _)| k == key);
-        match self.env.iter_mut().find(|e| named(e)) {
+        self.with_state(|c| match c.env.iter_mut().find(|e| named(e)) {
             Some(old) => *old = entry,
-            None => self.env.push(entry),
+            None => c.env.push(entry),
+        });
+        self
+    }
+
+    /// Sets each `(key, value)` as [`WasiCtx::env`] does (wasmtime's
+    /// `envs`).
+    pub fn envs(&mut self, vars: &[(impl AsRef<str>, impl AsRef<str>)]) -> &mut Self {
+        for (k, v) in vars {
+            self.env(k.as_ref(), v.as_ref());
+        }
+        self
+    }
+
+    /// Sets every variable of the host process's environment (wasmtime's
+    /// `inherit_env`), those whose name and value are UTF-8: the others
+    /// are left out, as a guest would misread them.
+    pub fn inherit_env(&mut self) -> &mut Self {
+        for (k, v) in std::env::vars_os() {
+            if let (Some(k), Some(v)) = (k.to_str(), v.to_str()) {
+                self.env(k, v);
+            }
         }
         self
     }

@@ -356,12 +356,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             }
             "inherit-env" => {
                 if crate::features::yes_no("-S", option, name, value)? {
-                    for (k, v) in std::env::vars_os() {
-                        // Names and values as they are; a guest reads bytes.
-                        if let (Some(k), Some(v)) = (k.to_str(), v.to_str()) {
-                            ctx.env(k, v);
-                        }
-                    }
+                    ctx.inherit_env();
                 }
             }
             _ => {
