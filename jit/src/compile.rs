@@ -30,6 +30,31 @@ use crate::vmctx::{self, VMOffsets};
 pub struct Compiler {
     isa: OwnedTargetIsa,
     config: TranslateConfig,
+    /// Where the text of each function is written, if anywhere
+    /// ([`Compiler::emit_text`]).
+    emit: EmitText,
+}
+
+/// Directories the compiler writes each Wasm function's text into, as it
+/// compiles it: for reading what walmart generates (the attestation
+/// hooks and barriers a policy weaves in included). Changes no code.
+#[derive(Clone, Debug, Default)]
+pub struct EmitText {
+    /// Cranelift IR as translated, before Cranelift optimises it
+    /// (`wasm_func_N.clif`, as wasmtime's `--emit-clif`).
+    pub clif: Option<std::path::PathBuf>,
+    /// The machine code, as Cranelift prints its instructions
+    /// (`wasm_func_N.s`).
+    pub asm: Option<std::path::PathBuf>,
+}
+
+impl EmitText {
+    /// Writes `text` as `dir/stem.ext`.
+    fn write(dir: &std::path::Path, stem: &str, ext: &str, text: &str) -> Result<(), CompileError> {
+        let path = dir.join(format!("{stem}.{ext}"));
+        std::fs::write(&path, text)
+            .map_err(|e| CompileError::Emit(format!("cannot write {}: {e}", path.display())))
+    }
 }
 
 impl std::fmt::Debug for Compiler {
@@ -236,7 +261,17 @@ impl Compiler {
         let isa = builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| CompileError::Unsupported(format!("host CPU: {e}")))?;
-        Ok(Compiler { isa, config })
+        Ok(Compiler {
+            isa,
+            config,
+            emit: EmitText::default(),
+        })
+    }
+
+    /// Writes each function's text into `emit`'s directories as it is
+    /// compiled (they must exist).
+    pub fn emit_text(&mut self, emit: EmitText) {
+        self.emit = emit;
     }
 
     /// The translation options this compiler applies.
@@ -414,7 +449,28 @@ impl Compiler {
                             )?
                         }
                     };
-                    self.finish_function(ctx, Some(func_index), num_imported)
+                    // The wrapper of an allocator function takes its
+                    // number; the function's own body is `_body`.
+                    let stem = match allocator_body {
+                        true => format!("wasm_func_{func_index}_body"),
+                        false => format!("wasm_func_{func_index}"),
+                    };
+                    let heading = match info.func_names.get(&func_index) {
+                        Some(name) => format!("; wasm function {func_index}: {name}\n"),
+                        None => format!("; wasm function {func_index}\n"),
+                    };
+                    if let Some(dir) = &self.emit.clif {
+                        let text = format!("{heading}{}", ctx.func.display());
+                        EmitText::write(dir, &stem, "clif", &text)?;
+                    }
+                    ctx.set_disasm(self.emit.asm.is_some());
+                    let compiled = self.finish_function(ctx, Some(func_index), num_imported)?;
+                    if let Some(dir) = &self.emit.asm {
+                        let vcode = ctx.compiled_code().and_then(|c| c.vcode.as_deref());
+                        let text = format!("{heading}{}", vcode.unwrap_or(""));
+                        EmitText::write(dir, &stem, "s", &text)?;
+                    }
+                    Ok::<_, CompileError>(compiled)
                 },
             )
             .collect::<Result<_, _>>()?;

@@ -22,4 +22,8 @@ pub enum CompileError {
     /// The operating system refused code memory.
     #[error("code memory: {0}")]
     CodeMemory(String),
+    /// A function's text could not be written where it was asked
+    /// ([`crate::compile::EmitText`]).
+    #[error("emitting code text: {0}")]
+    Emit(String),
 }

@@ -22,7 +22,7 @@ pub mod unnamed_dlmalloc;
 pub mod vmctx;
 
 pub use code_memory::{lookup_frame, lookup_trap, with_jit_code_test, CodeMemory, FrameInfo};
-pub use compile::{CompiledModule, Compiler, ModuleFacts};
+pub use compile::{CompiledModule, Compiler, EmitText, ModuleFacts};
 pub use error::CompileError;
 pub use module_info::{FuncSig, ModuleInfo, WasmType};
 pub use translate::{AttestCodegen, OptLevel, TranslateConfig};

@@ -162,6 +162,9 @@ pub struct Config {
     pub profiler: ProfilingStrategy,
     /// A trap carries a snapshot of its store (off by default).
     pub coredump_on_trap: bool,
+    /// Where each compiled function's text is written
+    /// ([`Config::emit_clif`], [`Config::emit_asm`]; nowhere by default).
+    pub emit_text: walmart_jit::EmitText,
 }
 
 /// How generated code is made known to profilers ([`Config::profiler`],
@@ -252,6 +255,7 @@ impl Default for Config {
             wasm_backtrace_details: WasmBacktraceDetails::Environment,
             profiler: ProfilingStrategy::None,
             coredump_on_trap: false,
+            emit_text: walmart_jit::EmitText::default(),
         }
     }
 }
@@ -556,6 +560,27 @@ impl Config {
         self
     }
 
+    /// Writes each Wasm function's Cranelift IR, as translated and before
+    /// Cranelift optimises it, into directory `dir` (which must exist) as
+    /// it is compiled: `wasm_func_N.clif` (wasmtime's `emit_clif`; an
+    /// allocator function the tag monitor wraps is the wrapper, its own
+    /// body `wasm_func_N_body.clif`). For reading what walmart generates,
+    /// the attestation hooks, barriers and checks a policy weaves in
+    /// included; it changes no code, and a module loaded from a cache or
+    /// a precompiled file is not compiled, so writes nothing.
+    pub fn emit_clif(&mut self, dir: impl Into<std::path::PathBuf>) -> &mut Config {
+        self.emit_text.clif = Some(dir.into());
+        self
+    }
+
+    /// Writes each Wasm function's machine code, as Cranelift prints its
+    /// instructions, into directory `dir` as it is compiled:
+    /// `wasm_func_N.s` (as [`Config::emit_clif`]).
+    pub fn emit_asm(&mut self, dir: impl Into<std::path::PathBuf>) -> &mut Config {
+        self.emit_text.asm = Some(dir.into());
+        self
+    }
+
     /// How generated code is made known to profilers: `PerfMap` writes
     /// `/tmp/perf-PID.map` for `perf` (for code placed once an engine so
     /// configured exists: the map is the process's).
@@ -744,7 +769,7 @@ impl Engine {
             || (config.attest == Policy::Fine && !config.attest_sync))
             && config.attest_kernel_dirty
             && crate::attest::kernel_dirty::available();
-        let compiler = Compiler::new(TranslateConfig {
+        let mut compiler = Compiler::new(TranslateConfig {
             attest: AttestCodegen {
                 store_barrier: matches!(config.attest, Policy::Coarse | Policy::Fine)
                     && !kernel_dirty,
@@ -794,6 +819,7 @@ impl Engine {
             opt_level: config.opt_level,
             nan_canonicalization: config.nan_canonicalization,
         })?;
+        compiler.emit_text(config.emit_text.clone());
         if config.profiler == ProfilingStrategy::PerfMap {
             walmart_jit::perf_map::enable();
         }

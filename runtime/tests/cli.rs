@@ -218,6 +218,85 @@ fn a_coarse_clock_resolution_hides_short_intervals() {
     assert!(text(&out.stderr).contains("at least 1ns"));
 }
 
+/// `walmart compile --emit-clif DIR --emit-asm DIR` writes each Wasm
+/// function's IR and machine code, named by index with its name-section
+/// name on top; under `--attest fine` the IR holds the hooks' calls
+/// (`preserve_all` trampolines) that `off` has not. A directory that
+/// cannot be made is an error naming the flag.
+#[test]
+fn compile_writes_each_functions_ir_and_machine_code_where_asked() {
+    let root = temp_dir("emit");
+    let main_of = |policy: &str| {
+        let clif = root.join(format!("{policy}-clif"));
+        let asm = root.join(format!("{policy}-asm"));
+        let out = walmart(&[
+            "compile",
+            "--attest",
+            policy,
+            "--emit-clif",
+            clif.to_str().unwrap(),
+            "--emit-asm",
+            asm.to_str().unwrap(),
+            &fixture("hello.wasm"),
+            "-o",
+            root.join(format!("{policy}.cwasm")).to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let count = |dir: &std::path::Path, ext: &str| {
+            std::fs::read_dir(dir)
+                .unwrap()
+                .filter(|e| {
+                    let name = e.as_ref().unwrap().file_name();
+                    let name = name.to_str().unwrap();
+                    name.starts_with("wasm_func_") && name.ends_with(ext)
+                })
+                .count()
+        };
+        assert!(count(&clif, ".clif") > 10);
+        assert_eq!(count(&clif, ".clif"), count(&asm, ".s"));
+        // The function the name section calls `main`.
+        let name = std::fs::read_dir(&clif)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap()
+                    .lines()
+                    .next()
+                    .is_some_and(|l| l.ends_with(": main"))
+            })
+            .expect("a function named main");
+        let ir = std::fs::read_to_string(&name).unwrap();
+        let stem = name.file_stem().unwrap().to_str().unwrap().to_string();
+        let asm_text = std::fs::read_to_string(asm.join(format!("{stem}.s"))).unwrap();
+        assert!(ir.contains("function u0:"), "{ir}");
+        assert!(asm_text.contains("ret"), "{asm_text}");
+        ir
+    };
+    let fine = main_of("fine");
+    let off = main_of("off");
+    assert!(fine.contains("preserve_all"), "{fine}");
+    assert!(!off.contains("preserve_all"), "{off}");
+    // A directory that cannot be made (a file is in the way).
+    std::fs::write(root.join("file"), "x").unwrap();
+    let bad = root.join("file/sub");
+    let out = walmart(&[
+        "compile",
+        "--emit-clif",
+        bad.to_str().unwrap(),
+        &fixture("hello.wasm"),
+        "-o",
+        root.join("x.cwasm").to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--emit-clif") && stderr.contains("cannot create"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
 #[test]
 fn simd_program_matches_the_native_output() {
     let out = walmart(&["run", &fixture("simd.wasm")]);

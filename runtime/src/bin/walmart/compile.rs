@@ -128,6 +128,16 @@ pub struct CompileArgs {
     /// with `.cwasm`).
     #[arg(short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also write each Wasm function's Cranelift IR, as translated (the
+    /// attestation hooks and barriers of --attest included) and before
+    /// Cranelift optimises it, into DIR as `wasm_func_N.clif` (created if
+    /// missing), as wasmtime's `compile --emit-clif`.
+    #[arg(long, value_name = "DIR")]
+    emit_clif: Option<PathBuf>,
+    /// Also write each Wasm function's machine code, as Cranelift prints
+    /// its instructions, into DIR as `wasm_func_N.s` (created if missing).
+    #[arg(long, value_name = "DIR")]
+    emit_asm: Option<PathBuf>,
     /// The module to compile (.wasm binary or .wat text).
     file: PathBuf,
 }
@@ -149,7 +159,22 @@ pub fn settings(args: SettingsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn run(args: CompileArgs) -> anyhow::Result<ExitCode> {
-    let (config, _) = args.code.config()?;
+    let (mut config, _) = args.code.config()?;
+    for (dir, flag) in [
+        (&args.emit_clif, "--emit-clif"),
+        (&args.emit_asm, "--emit-asm"),
+    ] {
+        if let Some(dir) = dir {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{flag} {}: cannot create it", dir.display()))?;
+        }
+    }
+    if let Some(dir) = &args.emit_clif {
+        config.emit_clif(dir);
+    }
+    if let Some(dir) = &args.emit_asm {
+        config.emit_asm(dir);
+    }
     let engine = Engine::new(&config)?;
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
