@@ -355,6 +355,10 @@ const RIGHT_READDIR: i64 = 1 << 14;
 const O_CREAT: i32 = 1;
 const O_DIRECTORY: i32 = 2;
 const O_TRUNC: i32 = 8;
+/// `fd_seek` and `fd_tell`.
+const SEEK_AND_TELL: i64 = (1 << 2) | (1 << 5);
+/// Every right a directory has outside a restricted preopen.
+const ALL_BUT_SEEK: i64 = ((1 << 30) - 1) & !SEEK_AND_TELL;
 
 impl Probe {
     /// The descriptor `open` gave (written at 16).
@@ -463,7 +467,7 @@ fn a_read_only_preopen_reads_and_refuses_every_change() {
     assert_eq!(base & RIGHT_WRITE, 0);
     assert_ne!(base & RIGHT_READ, 0);
     // Outside a restricted preopen, every right.
-    assert_eq!(p.rights(4), ((1 << 30) - 1, (1 << 30) - 1));
+    assert_eq!(p.rights(4), (ALL_BUT_SEEK, (1 << 30) - 1));
     // Nothing changed on the host.
     assert_eq!(
         std::fs::read_to_string(jail.join("inside.txt")).unwrap(),
@@ -538,4 +542,27 @@ fn file_and_directory_permissions_apply_apart() {
     assert_eq!(p.call("readdir", &[Val::I32(PREOPEN)]), PERM);
     assert_eq!(p.open("inside.txt", true, 0, RIGHT_READ), PERM);
     assert_eq!(p.followed("stat", "inside.txt"), PERM);
+}
+
+/// A descriptor's rights say which way it was opened (wasi-libc's
+/// `fcntl(F_GETFL)` reads its access mode from them).
+#[test]
+fn rights_follow_the_open_mode() {
+    let mut p = Probe::new("open-mode");
+    for (rights, read, write) in [
+        (RIGHT_READ, true, false),
+        (RIGHT_WRITE, false, true),
+        (RIGHT_READ | RIGHT_WRITE, true, true),
+    ] {
+        assert_eq!(p.open("inside.txt", true, 0, rights), SUCCESS);
+        let fd = p.opened();
+        let (base, _) = p.rights(fd);
+        assert_eq!(base & RIGHT_READ != 0, read, "rights {rights:#x}");
+        assert_eq!(base & RIGHT_WRITE != 0, write, "rights {rights:#x}");
+    }
+    // The preopen itself keeps every right but seeking (which a
+    // directory refuses), and a file may seek.
+    assert_eq!(p.rights(PREOPEN).0, ALL_BUT_SEEK);
+    let file = p.opened();
+    assert_ne!(p.rights(file).0 & SEEK_AND_TELL, 0);
 }

@@ -61,3 +61,64 @@ fn a_redirected_descriptor_reports_its_files_type() {
     assert_eq!(filetype(WasiCtx::new(), 9), -1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A terminal is a character device without the rights to seek and tell:
+/// what wasi-libc's `isatty` (and Rust's and Zig's) look for, so a
+/// program line-buffers its output to a terminal as natively. A file
+/// keeps them.
+#[test]
+fn a_terminal_has_no_seek_rights_and_a_file_has() {
+    const RIGHTS: &str = r#"(module
+      (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (func (export "rights") (param $fd i32) (result i64)
+        (if (call $fdstat (local.get $fd) (i32.const 0)) (then (return (i64.const -1))))
+        (i64.load (i32.const 8))))"#;
+    let rights = |ctx: WasiCtx, fd: i32| {
+        let engine = Engine::default();
+        let module = Module::new(&engine, RIGHTS).unwrap();
+        let mut linker = Linker::new(&engine);
+        wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+        let mut store = Store::new(&engine, ctx);
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let f = instance.get_func(&mut store, "rights").unwrap();
+        let mut out = [Val::I64(0)];
+        f.call(&mut store, &[Val::I32(fd)], &mut out).unwrap();
+        out[0].i64().unwrap()
+    };
+    const SEEK_AND_TELL: i64 = (1 << 2) | (1 << 5);
+    let (mut controller, mut terminal) = (0, 0);
+    // SAFETY: openpty writes the two descriptors; the rest may be null.
+    let rc = unsafe {
+        libc::openpty(
+            &mut controller,
+            &mut terminal,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: fresh descriptors this test owns.
+    let (controller, terminal) = unsafe {
+        use std::os::fd::FromRawFd;
+        (
+            std::fs::File::from_raw_fd(controller),
+            std::fs::File::from_raw_fd(terminal),
+        )
+    };
+    let mut ctx = WasiCtx::new();
+    ctx.redirect(1, terminal.try_clone().unwrap());
+    assert_eq!(filetype(ctx, 1), 2, "a character device");
+    let mut ctx = WasiCtx::new();
+    ctx.redirect(1, terminal);
+    let base = rights(ctx, 1);
+    assert_eq!(base & SEEK_AND_TELL, 0, "{base:#x}");
+    drop(controller);
+
+    let path = std::env::temp_dir().join(format!("walmart-tty-{}", std::process::id()));
+    let mut ctx = WasiCtx::new();
+    ctx.redirect(1, std::fs::File::create(&path).unwrap());
+    assert_eq!(rights(ctx, 1) & SEEK_AND_TELL, SEEK_AND_TELL);
+    std::fs::remove_file(&path).unwrap();
+}

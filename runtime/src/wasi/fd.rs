@@ -7,7 +7,10 @@ use std::os::fd::RawFd;
 
 use super::ctx::{FdEntry, WasiCtx};
 use super::perms::{DirPerms, FilePerms};
-use super::types::{fdflags, filetype, fstflags, Errno, GuestMemory, WasiResult};
+use super::types::{
+    fdflags, filetype, fstflags, Errno, GuestMemory, WasiResult, RIGHT_FD_ALLOCATE,
+    RIGHT_FD_FILESTAT_SET_SIZE, RIGHT_FD_READ, RIGHT_FD_SEEK, RIGHT_FD_TELL, RIGHT_FD_WRITE,
+};
 
 /// Checks a host call's `-1` result.
 pub(crate) fn check(rc: libc::c_int) -> WasiResult<libc::c_int> {
@@ -197,7 +200,36 @@ impl WasiCtx {
         let mut buf = [0u8; 24];
         buf[0] = e.filetype();
         buf[2..4].copy_from_slice(&e.flags.to_le_bytes());
-        let (base, inheriting) = e.perms.rights(e.is_directory());
+        let (mut base, inheriting) = e.perms.rights(e.is_directory());
+        // The descriptor's own direction: wasi-libc's `fcntl(F_GETFL)`
+        // reads its access mode from these rights.
+        let writes = RIGHT_FD_WRITE | RIGHT_FD_ALLOCATE | RIGHT_FD_FILESTAT_SET_SIZE;
+        let mode = match &e.pipe {
+            Some(pipe) if pipe.is_input() => libc::O_RDONLY,
+            Some(_) => libc::O_WRONLY,
+            None if e.is_directory() => libc::O_RDWR,
+            // SAFETY: F_GETFL on a descriptor the entry holds; no pointers.
+            None => (unsafe { libc::fcntl(e.fd, libc::F_GETFL) }) & libc::O_ACCMODE,
+        };
+        match mode {
+            libc::O_RDONLY => base &= !writes,
+            libc::O_WRONLY => base &= !RIGHT_FD_READ,
+            _ => {}
+        }
+        // No seeking where the host cannot (a pipe, a socket, a
+        // terminal, a stream in memory) nor in a directory (`fd_seek`
+        // refuses one): wasi-libc's `isatty` takes a character device
+        // without these rights for a terminal, and line-buffers its
+        // output there (a prompt shows before the program reads its
+        // answer).
+        // SAFETY: lseek of 0 from the current position on a descriptor
+        // the entry holds: moves nothing.
+        let seekable = e.pipe.is_none()
+            && !e.is_directory()
+            && unsafe { libc::lseek(e.fd, 0, libc::SEEK_CUR) } >= 0;
+        if !seekable {
+            base &= !(RIGHT_FD_SEEK | RIGHT_FD_TELL);
+        }
         buf[8..16].copy_from_slice(&base.to_le_bytes());
         buf[16..24].copy_from_slice(&inheriting.to_le_bytes());
         mem.write(out, &buf)

@@ -213,6 +213,10 @@ pub const RIGHT_FD_ALLOCATE: u64 = 1 << 8;
 pub const RIGHT_FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
 /// `fd_datasync` right.
 pub const RIGHT_FD_DATASYNC: u64 = 1 << 0;
+/// `fd_seek` right.
+pub const RIGHT_FD_SEEK: u64 = 1 << 2;
+/// `fd_tell` right.
+pub const RIGHT_FD_TELL: u64 = 1 << 5;
 /// `path_create_directory` right.
 pub const RIGHT_PATH_CREATE_DIRECTORY: u64 = 1 << 9;
 /// `path_create_file` right.
