@@ -15,7 +15,12 @@ const CLOCKS: &str = r#"(module
   (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_filestat_get" (func $fstat (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_filestat_set_times"
+    (func $ftimes (param i32 i64 i64 i32) (result i32)))
   (memory (export "memory") 1)
+  ;; Both of descriptor $fd's times set to now.
+  (func (export "touch") (param $fd i32) (result i32)
+    (call $ftimes (local.get $fd) (i64.const 0) (i64.const 0) (i32.const 10)))
   ;; Descriptor $fd's modification time.
   (func (export "mtime") (param $fd i32) (result i64)
     (if (call $fstat (local.get $fd) (i32.const 2048)) (then (return (i64.const -1))))
@@ -287,4 +292,38 @@ fn a_context_is_send_and_sync() {
         .stdin(wasi::MemoryInputPipe::new(Vec::new()))
         .stdout(std::io::sink());
     send_sync(&ctx);
+}
+
+/// A file's times set to "now" take the guest's wall clock where it is
+/// not the host's: the embedder's, or a deterministic run's virtual one.
+#[test]
+fn now_on_a_file_is_the_guests_now() {
+    use std::os::unix::fs::MetadataExt;
+    let path = std::env::temp_dir().join(format!("walmart-touch-{}", std::process::id()));
+    std::fs::write(&path, "x").unwrap();
+    let touched = |ctx: &mut WasiCtx| {
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        ctx.redirect(5, file);
+        let mut g = Guest::new(std::mem::take(ctx));
+        assert_eq!(g.call("touch", &[Val::I32(5)]).i32(), Some(0));
+        let m = std::fs::metadata(&path).unwrap();
+        (m.mtime() as u64) * 1_000_000_000 + m.mtime_nsec() as u64
+    };
+    let wall = Manual::default();
+    wall.0.store(1_000_000_000_123_456_789, Ordering::SeqCst);
+    let mut ctx = WasiCtx::new();
+    ctx.wall_clock(wall);
+    assert_eq!(touched(&mut ctx), 1_000_000_000_123_456_789);
+    let mut ctx = WasiCtx::new();
+    ctx.deterministic(1);
+    assert_eq!(touched(&mut ctx), 1_704_067_200_000_000_000);
+    // The host's now otherwise.
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut ctx = WasiCtx::new();
+    let t = touched(&mut ctx) / 1_000_000_000;
+    assert!(t >= before && t < before + 60, "{t} vs {before}");
+    std::fs::remove_file(&path).unwrap();
 }

@@ -56,6 +56,13 @@ pub(crate) struct HostTime {
     coarse_ns: u64,
 }
 
+impl HostTime {
+    /// Whether the embedder gave a wall clock.
+    pub(crate) fn has_wall_clock(&self) -> bool {
+        self.wall.is_some()
+    }
+}
+
 impl std::fmt::Debug for HostTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostTime")

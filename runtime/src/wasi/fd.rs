@@ -69,17 +69,46 @@ pub(crate) fn fstat(fd: i32) -> WasiResult<libc::stat> {
 
 /// Converts WASI set-times arguments to the two `timespec`s of
 /// `utimensat`/`futimens`.
-pub(crate) fn timespecs(atim: u64, mtim: u64, flags: u16) -> WasiResult<[libc::timespec; 2]> {
-    let one = |t: u64, set: u16, now: u16| -> WasiResult<libc::timespec> {
-        match (flags & set != 0, flags & now != 0) {
+impl WasiCtx {
+    /// [`timespecs`] with "now" the guest's wall clock where it is not
+    /// the host's (a deterministic run's, or the embedder's).
+    pub(crate) fn guest_timespecs(
+        &mut self,
+        atim: u64,
+        mtim: u64,
+        flags: u16,
+    ) -> WasiResult<[libc::timespec; 2]> {
+        let own_wall = self.replay.is_some() || self.host_time.has_wall_clock();
+        let now = match own_wall {
+            true => Some(self.clock_reading(0, false)?),
+            false => None,
+        };
+        timespecs(atim, mtim, flags, now)
+    }
+}
+
+/// `now`: the time "now" stands for, in nanoseconds since the epoch; the
+/// host's (`UTIME_NOW`) where `None`.
+pub(crate) fn timespecs(
+    atim: u64,
+    mtim: u64,
+    flags: u16,
+    now: Option<u64>,
+) -> WasiResult<[libc::timespec; 2]> {
+    let at = |t: u64| libc::timespec {
+        tv_sec: (t / 1_000_000_000) as i64,
+        tv_nsec: (t % 1_000_000_000) as i64,
+    };
+    let one = |t: u64, set: u16, now_flag: u16| -> WasiResult<libc::timespec> {
+        match (flags & set != 0, flags & now_flag != 0) {
             (true, true) => Err(Errno::INVAL),
-            (true, false) => Ok(libc::timespec {
-                tv_sec: (t / 1_000_000_000) as i64,
-                tv_nsec: (t % 1_000_000_000) as i64,
-            }),
-            (false, true) => Ok(libc::timespec {
-                tv_sec: 0,
-                tv_nsec: libc::UTIME_NOW,
+            (true, false) => Ok(at(t)),
+            (false, true) => Ok(match now {
+                Some(t) => at(t),
+                None => libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: libc::UTIME_NOW,
+                },
             }),
             (false, false) => Ok(libc::timespec {
                 tv_sec: 0,
@@ -301,7 +330,7 @@ impl WasiCtx {
             return Err(Errno::NOTSUP);
         }
         let host = self.changeable(fd)?;
-        let ts = timespecs(atim, mtim, flags)?;
+        let ts = self.guest_timespecs(atim, mtim, flags)?;
         // SAFETY: two valid timespecs.
         check(unsafe { libc::futimens(host, ts.as_ptr()) })?;
         Ok(())

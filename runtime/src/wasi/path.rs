@@ -7,7 +7,7 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use super::ctx::WasiCtx;
-use super::fd::{check, fstat, timespecs, write_filestat};
+use super::fd::{check, fstat, write_filestat};
 use super::perms::{DirPerms, FilePerms, Perms};
 use super::types::{
     fdflags, filetype, oflags, Errno, GuestMemory, WasiResult, RIGHT_FD_ALLOCATE,
@@ -222,7 +222,7 @@ impl WasiCtx {
         mtim: u64,
         fst: u16,
     ) -> WasiResult<()> {
-        let ts = timespecs(atim, mtim, fst)?;
+        let ts = self.guest_timespecs(atim, mtim, fst)?;
         let mut flags = libc::O_PATH;
         if lookup & SYMLINK_FOLLOW == 0 {
             flags |= libc::O_NOFOLLOW;
