@@ -449,14 +449,18 @@ impl Compiler {
                             )?
                         }
                     };
+                    if self.emit.clif.is_none() && self.emit.asm.is_none() {
+                        return self.finish_function(ctx, Some(func_index), num_imported);
+                    }
                     // The wrapper of an allocator function takes its
                     // number; the function's own body is `_body`.
                     let stem = match allocator_body {
                         true => format!("wasm_func_{func_index}_body"),
                         false => format!("wasm_func_{func_index}"),
                     };
+                    // The name escaped: a comment line, whatever it holds.
                     let heading = match info.func_names.get(&func_index) {
-                        Some(name) => format!("; wasm function {func_index}: {name}\n"),
+                        Some(name) => format!("; wasm function {func_index}: {name:?}\n"),
                         None => format!("; wasm function {func_index}\n"),
                     };
                     if let Some(dir) = &self.emit.clif {
@@ -470,7 +474,7 @@ impl Compiler {
                         let text = format!("{heading}{}", vcode.unwrap_or(""));
                         EmitText::write(dir, &stem, "s", &text)?;
                     }
-                    Ok::<_, CompileError>(compiled)
+                    Ok(compiled)
                 },
             )
             .collect::<Result<_, _>>()?;

@@ -567,7 +567,10 @@ impl Config {
     /// body `wasm_func_N_body.clif`). For reading what walmart generates,
     /// the attestation hooks, barriers and checks a policy weaves in
     /// included; it changes no code, and a module loaded from a cache or
-    /// a precompiled file is not compiled, so writes nothing.
+    /// a precompiled file is not compiled, so writes nothing. Files are
+    /// named by function index alone: every module an engine so
+    /// configured compiles writes over the last one's (give each its own
+    /// engine and directory), and files of an earlier, larger module stay.
     pub fn emit_clif(&mut self, dir: impl Into<std::path::PathBuf>) -> &mut Config {
         self.emit_text.clif = Some(dir.into());
         self

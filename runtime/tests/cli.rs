@@ -263,7 +263,7 @@ fn compile_writes_each_functions_ir_and_machine_code_where_asked() {
                     .unwrap()
                     .lines()
                     .next()
-                    .is_some_and(|l| l.ends_with(": main"))
+                    .is_some_and(|l| l.ends_with(": \"main\""))
             })
             .expect("a function named main");
         let ir = std::fs::read_to_string(&name).unwrap();

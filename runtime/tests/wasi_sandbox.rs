@@ -557,7 +557,12 @@ fn rights_follow_the_open_mode() {
         assert_eq!(p.open("inside.txt", true, 0, rights), SUCCESS);
         let fd = p.opened();
         let (base, _) = p.rights(fd);
-        assert_eq!(base & RIGHT_READ != 0, read, "rights {rights:#x}");
+        // wasi-libc takes either for readable.
+        assert_eq!(
+            base & (RIGHT_READ | RIGHT_READDIR) != 0,
+            read,
+            "rights {rights:#x}"
+        );
         assert_eq!(base & RIGHT_WRITE != 0, write, "rights {rights:#x}");
     }
     // The preopen itself keeps every right but seeking (which a

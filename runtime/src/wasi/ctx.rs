@@ -62,6 +62,33 @@ impl FdEntry {
         )
     }
 
+    /// Whether the guest may be told it seeks (`fd_fdstat_get`'s seek
+    /// and tell rights): not a stream in memory, a directory (which
+    /// `fd_seek` refuses), or what the host cannot seek (a pipe, a
+    /// socket) and, of character devices, a terminal only: wasi-libc's
+    /// `isatty` takes a character device without these rights for a
+    /// terminal, and line-buffers its output there (a prompt shows before
+    /// the program reads its answer). A descriptor the host closed keeps
+    /// them (a guest must not see a terminal there).
+    pub(crate) fn seekable(&self) -> bool {
+        if self.pipe.is_some() || self.is_directory() {
+            return false;
+        }
+        // SAFETY: lseek of 0 from the current position on a descriptor
+        // the entry holds: moves nothing.
+        if unsafe { libc::lseek(self.fd, 0, libc::SEEK_CUR) } >= 0 {
+            return true;
+        }
+        if Errno::last() != Errno::SPIPE {
+            return true;
+        }
+        // Unseekable: a pipe or a socket is told so; a character device
+        // only if it is a terminal (an input device that refuses seeking
+        // is not one).
+        // SAFETY: isatty on a descriptor the entry holds.
+        self.filetype() == filetype::CHARACTER_DEVICE && unsafe { libc::isatty(self.fd) } == 0
+    }
+
     /// The WASI file type.
     pub fn filetype(&self) -> u8 {
         self.filetype

@@ -9,7 +9,8 @@ use super::ctx::{FdEntry, WasiCtx};
 use super::perms::{DirPerms, FilePerms};
 use super::types::{
     fdflags, filetype, fstflags, Errno, GuestMemory, WasiResult, RIGHT_FD_ALLOCATE,
-    RIGHT_FD_FILESTAT_SET_SIZE, RIGHT_FD_READ, RIGHT_FD_SEEK, RIGHT_FD_TELL, RIGHT_FD_WRITE,
+    RIGHT_FD_FILESTAT_SET_SIZE, RIGHT_FD_READ, RIGHT_FD_READDIR, RIGHT_FD_SEEK, RIGHT_FD_TELL,
+    RIGHT_FD_WRITE,
 };
 
 /// Checks a host call's `-1` result.
@@ -67,26 +68,38 @@ pub(crate) fn fstat(fd: i32) -> WasiResult<libc::stat> {
     Ok(st)
 }
 
-/// Converts WASI set-times arguments to the two `timespec`s of
-/// `utimensat`/`futimens`.
 impl WasiCtx {
-    /// [`timespecs`] with "now" the guest's wall clock where it is not
-    /// the host's (a deterministic run's, or the embedder's).
-    pub(crate) fn guest_timespecs(
+    /// Sets a file's times through `apply` (`futimens`, `utimensat`),
+    /// "now" being the guest's wall clock where it is not the host's (a
+    /// deterministic run's, or the embedder's). Explicit times need the
+    /// file's owner where `UTIME_NOW` needs only write access: refused
+    /// (`EPERM`), such a "now" falls back to the host's, as wasmtime's
+    /// always is.
+    pub(crate) fn set_times(
         &mut self,
-        atim: u64,
-        mtim: u64,
-        flags: u16,
-    ) -> WasiResult<[libc::timespec; 2]> {
-        let own_wall = self.replay.is_some() || self.host_time.has_wall_clock();
-        let now = match own_wall {
+        (atim, mtim, flags): (u64, u64, u16),
+        apply: impl Fn(&[libc::timespec; 2]) -> libc::c_int,
+    ) -> WasiResult<()> {
+        let asks_now = flags & (fstflags::ATIM_NOW | fstflags::MTIM_NOW) != 0;
+        let own_now = asks_now && (self.replay.is_some() || self.host_time.has_wall_clock());
+        let now = match own_now {
             true => Some(self.clock_reading(0, false)?),
             false => None,
         };
-        timespecs(atim, mtim, flags, now)
+        match check(apply(&timespecs(atim, mtim, flags, now)?)) {
+            Err(e) if e == Errno::PERM && own_now => {
+                check(apply(&timespecs(atim, mtim, flags, None)?))?;
+            }
+            r => {
+                r?;
+            }
+        }
+        Ok(())
     }
 }
 
+/// Converts WASI set-times arguments to the two `timespec`s of
+/// `utimensat`/`futimens`.
 /// `now`: the time "now" stands for, in nanoseconds since the epoch; the
 /// host's (`UTIME_NOW`) where `None`.
 pub(crate) fn timespecs(
@@ -240,23 +253,16 @@ impl WasiCtx {
             // SAFETY: F_GETFL on a descriptor the entry holds; no pointers.
             None => (unsafe { libc::fcntl(e.fd, libc::F_GETFL) }) & libc::O_ACCMODE,
         };
+        if !e.is_directory() {
+            // wasi-libc takes either right for readable.
+            base &= !RIGHT_FD_READDIR;
+        }
         match mode {
             libc::O_RDONLY => base &= !writes,
             libc::O_WRONLY => base &= !RIGHT_FD_READ,
             _ => {}
         }
-        // No seeking where the host cannot (a pipe, a socket, a
-        // terminal, a stream in memory) nor in a directory (`fd_seek`
-        // refuses one): wasi-libc's `isatty` takes a character device
-        // without these rights for a terminal, and line-buffers its
-        // output there (a prompt shows before the program reads its
-        // answer).
-        // SAFETY: lseek of 0 from the current position on a descriptor
-        // the entry holds: moves nothing.
-        let seekable = e.pipe.is_none()
-            && !e.is_directory()
-            && unsafe { libc::lseek(e.fd, 0, libc::SEEK_CUR) } >= 0;
-        if !seekable {
+        if !e.seekable() {
             base &= !(RIGHT_FD_SEEK | RIGHT_FD_TELL);
         }
         buf[8..16].copy_from_slice(&base.to_le_bytes());
@@ -330,10 +336,10 @@ impl WasiCtx {
             return Err(Errno::NOTSUP);
         }
         let host = self.changeable(fd)?;
-        let ts = self.guest_timespecs(atim, mtim, flags)?;
-        // SAFETY: two valid timespecs.
-        check(unsafe { libc::futimens(host, ts.as_ptr()) })?;
-        Ok(())
+        // SAFETY: a descriptor the entry holds and two timespecs.
+        self.set_times((atim, mtim, flags), |ts| unsafe {
+            libc::futimens(host, ts.as_ptr())
+        })
     }
 
     /// Reads into the guest's iovecs, from the current position or `at`.

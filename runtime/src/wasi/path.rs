@@ -7,7 +7,7 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use super::ctx::WasiCtx;
-use super::fd::{check, fstat, write_filestat};
+use super::fd::{check, fstat, timespecs, write_filestat};
 use super::perms::{DirPerms, FilePerms, Perms};
 use super::types::{
     fdflags, filetype, oflags, Errno, GuestMemory, WasiResult, RIGHT_FD_ALLOCATE,
@@ -222,7 +222,8 @@ impl WasiCtx {
         mtim: u64,
         fst: u16,
     ) -> WasiResult<()> {
-        let ts = self.guest_timespecs(atim, mtim, fst)?;
+        // Checked before anything is opened.
+        timespecs(atim, mtim, fst, None)?;
         let mut flags = libc::O_PATH;
         if lookup & SYMLINK_FOLLOW == 0 {
             flags |= libc::O_NOFOLLOW;
@@ -237,10 +238,9 @@ impl WasiCtx {
             0
         };
         // SAFETY: valid C string and two timespecs.
-        check(unsafe {
+        self.set_times((atim, mtim, fst), |ts| unsafe {
             libc::utimensat(libc::AT_FDCWD, proc_path.as_ptr(), ts.as_ptr(), nofollow)
-        })?;
-        Ok(())
+        })
     }
 
     pub(crate) fn path_link(
