@@ -147,27 +147,55 @@ fn argument(rng: &mut Rng, ty: &str) -> Val {
 }
 
 /// Where a call's directory descriptors, paths (address, length) and
-/// iovec arrays (address, count) sit among its arguments.
-fn layout(
-    name: &str,
-) -> (
-    &'static [usize],
-    &'static [(usize, usize)],
-    Option<(usize, usize)>,
-) {
+/// iovec array (address, count) sit among its arguments.
+struct Layout {
+    dirs: &'static [usize],
+    paths: &'static [(usize, usize)],
+    iovecs: Option<(usize, usize)>,
+}
+
+fn layout(name: &str) -> Layout {
     match name {
-        "path_create_directory" | "path_remove_directory" | "path_unlink_file" => {
-            (&[0], &[(1, 2)], None)
-        }
-        "path_filestat_get" | "path_filestat_set_times" | "path_open" => (&[0], &[(2, 3)], None),
-        "path_link" => (&[0, 4], &[(2, 3), (5, 6)], None),
-        "path_readlink" => (&[0], &[(1, 2)], None),
-        "path_rename" => (&[0, 3], &[(1, 2), (4, 5)], None),
-        "path_symlink" => (&[2], &[(0, 1), (3, 4)], None),
-        "fd_read" | "fd_write" | "fd_pread" | "fd_pwrite" | "sock_recv" | "sock_send" => {
-            (&[0], &[], Some((1, 2)))
-        }
-        _ => (&[], &[], None),
+        "path_create_directory" | "path_remove_directory" | "path_unlink_file" => Layout {
+            dirs: &[0],
+            paths: &[(1, 2)],
+            iovecs: None,
+        },
+        "path_filestat_get" | "path_filestat_set_times" | "path_open" => Layout {
+            dirs: &[0],
+            paths: &[(2, 3)],
+            iovecs: None,
+        },
+        "path_link" => Layout {
+            dirs: &[0, 4],
+            paths: &[(2, 3), (5, 6)],
+            iovecs: None,
+        },
+        "path_readlink" => Layout {
+            dirs: &[0],
+            paths: &[(1, 2)],
+            iovecs: None,
+        },
+        "path_rename" => Layout {
+            dirs: &[0, 3],
+            paths: &[(1, 2), (4, 5)],
+            iovecs: None,
+        },
+        "path_symlink" => Layout {
+            dirs: &[2],
+            paths: &[(0, 1), (3, 4)],
+            iovecs: None,
+        },
+        "fd_read" | "fd_write" | "fd_pread" | "fd_pwrite" | "sock_recv" | "sock_send" => Layout {
+            dirs: &[0],
+            paths: &[],
+            iovecs: Some((1, 2)),
+        },
+        _ => Layout {
+            dirs: &[],
+            paths: &[],
+            iovecs: None,
+        },
     }
 }
 
@@ -179,7 +207,11 @@ fn shape(rng: &mut Rng, name: &str, args: &mut [Val]) {
         args[0] = Val::I32(5 + rng.below(5) as i32);
         return;
     }
-    let (dirs, paths, iovecs) = layout(name);
+    let Layout {
+        dirs,
+        paths,
+        iovecs,
+    } = layout(name);
     for &d in dirs {
         args[d] = Val::I32(rng.pick(&[0, 1, 2, 3, 3, 4, 4, 5, 6, 7]));
     }
