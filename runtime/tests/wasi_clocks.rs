@@ -2,12 +2,14 @@
 //! (`WasiCtx::wall_clock`, `monotonic_clock`, `secure_random`), and the
 //! host's clocks coarsened (`WasiCtx::clock_resolution`).
 
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use walmart::wasi::{self, HostMonotonicClock, HostWallClock, WasiCtx};
-use walmart::{Engine, Instance, Linker, Module, Store, Val};
+use walmart::{Instance, Store, Val};
 
 const CLOCKS: &str = r#"(module
   (import "wasi_snapshot_preview1" "clock_time_get" (func $time (param i32 i64 i32) (result i32)))
@@ -53,12 +55,7 @@ struct Guest {
 
 impl Guest {
     fn new(ctx: WasiCtx) -> Guest {
-        let engine = Engine::default();
-        let module = Module::new(&engine, CLOCKS).unwrap();
-        let mut linker = Linker::new(&engine);
-        wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
-        let mut store = Store::new(&engine, ctx);
-        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let (store, instance) = common::wasi_instance(CLOCKS, ctx);
         Guest { store, instance }
     }
 

@@ -2,22 +2,19 @@
 //! `stderr`): a C program's input from bytes and output into buffers, and
 //! each WASI call's answer on such a stream, as a host pipe's.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 
-use walmart::wasi::{self, MemoryInputPipe, MemoryOutputPipe, WasiCtx};
-use walmart::{Engine, Error, Linker, Module, Store, Val};
+use walmart::wasi::{MemoryInputPipe, MemoryOutputPipe, WasiCtx};
+use walmart::{Error, Store, Val};
 
 const WC: &[u8] = include_bytes!("../../tests/fixtures/c/wc.wasm");
 
 /// Runs `wasm`'s `_start` with `ctx`; the exit status (0 when it returns).
 fn run_start(wasm: &[u8], ctx: WasiCtx) -> i32 {
-    let engine = Engine::default();
-    let module = Module::new(&engine, wasm).unwrap();
-    let mut linker = Linker::new(&engine);
-    wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
-    let mut store = Store::new(&engine, ctx);
-    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let (mut store, instance) = common::wasi_instance(wasm, ctx);
     let start = instance.get_func(&mut store, "_start").unwrap();
     match start.call(&mut store, &[], &mut []) {
         Ok(()) => 0,
@@ -125,28 +122,6 @@ const CALLS: &[(&str, &str)] = &[
     ("path_open", "i32 i32 i32 i32 i32 i64 i64 i32 i32"),
 ];
 
-/// A module that imports each of [`CALLS`] and exports a function that
-/// calls it with its own arguments (a WASI function needs a calling
-/// instance's memory: the host cannot call the import directly).
-fn calls_module() -> String {
-    let mut wat = String::from("(module\n");
-    for (name, params) in CALLS {
-        wat += &format!(
-            "(import \"wasi_snapshot_preview1\" \"{name}\" (func ${name} (param {params}) (result i32)))\n"
-        );
-    }
-    wat += "(memory (export \"memory\") 1)\n";
-    for (name, params) in CALLS {
-        let gets: String = (0..params.split(' ').count())
-            .map(|i| format!("(local.get {i})"))
-            .collect();
-        wat += &format!(
-            "(func (export \"{name}\") (param {params}) (result i32) (call ${name} {gets}))\n"
-        );
-    }
-    wat + ")"
-}
-
 /// WASI errno values the test expects.
 const ESUCCESS: i32 = 0;
 const EBADF: i32 = 8;
@@ -164,12 +139,7 @@ struct Guest {
 
 impl Guest {
     fn new(ctx: WasiCtx) -> Guest {
-        let engine = Engine::default();
-        let module = Module::new(&engine, calls_module()).unwrap();
-        let mut linker = Linker::new(&engine);
-        wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
-        let mut store = Store::new(&engine, ctx);
-        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let (mut store, instance) = common::wasi_instance(common::wasi_calls_module(CALLS), ctx);
         let memory = instance.get_memory(&mut store, "memory").unwrap();
         Guest {
             store,

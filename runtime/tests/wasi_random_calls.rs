@@ -3,10 +3,12 @@
 //! panics the host or traps, every one answers an errno, and nothing
 //! changes outside the writable preopen, the read-only one included.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use walmart::wasi::{self, DirPerms, FilePerms, MemoryInputPipe, MemoryOutputPipe, WasiCtx};
-use walmart::{Engine, Instance, Linker, Module, Store, Val};
+use walmart::wasi::{DirPerms, FilePerms, MemoryInputPipe, MemoryOutputPipe, WasiCtx};
+use walmart::Val;
 
 /// Every preview 1 function that neither exits nor waits on a clock
 /// (`proc_exit`, `poll_oneoff`), with its parameter types.
@@ -56,27 +58,6 @@ const CALLS: &[(&str, &str)] = &[
     ("sock_send", "i32 i32 i32 i32 i32"),
     ("sock_shutdown", "i32 i32"),
 ];
-
-/// A module that imports each of [`CALLS`] and exports a function that
-/// calls it with its own arguments.
-fn calls_module() -> String {
-    let mut wat = String::from("(module\n");
-    for (name, params) in CALLS {
-        wat += &format!(
-            "(import \"wasi_snapshot_preview1\" \"{name}\" (func ${name} (param {params}) (result i32)))\n"
-        );
-    }
-    wat += "(memory (export \"memory\") 1)\n";
-    for (name, params) in CALLS {
-        let gets: String = (0..params.split_whitespace().count())
-            .map(|i| format!("(local.get {i})"))
-            .collect();
-        wat += &format!(
-            "(func (export \"{name}\") (param {params}) (result i32) (call ${name} {gets}))\n"
-        );
-    }
-    wat + ")"
-}
 
 /// A small seeded generator (xorshift64*).
 struct Rng(u64);
@@ -271,10 +252,6 @@ fn run_seed(seed: u64, calls: usize) {
     std::fs::write(root.join("secret.txt"), "outside").unwrap();
     let ro_before = snapshot(&root.join("ro"));
 
-    let engine = Engine::default();
-    let module = Module::new(&engine, calls_module()).unwrap();
-    let mut linker = Linker::new(&engine);
-    wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
     let mut ctx = WasiCtx::new();
     ctx.stdin(MemoryInputPipe::new(vec![b'x'; 100_000]))
         .stdout(MemoryOutputPipe::new(1 << 20))
@@ -284,8 +261,7 @@ fn run_seed(seed: u64, calls: usize) {
     ctx.preopen_dir(root.join("rw"), "rw").unwrap();
     ctx.preopened_dir(root.join("ro"), "ro", DirPerms::READ, FilePerms::READ)
         .unwrap();
-    let mut store = Store::new(&engine, ctx);
-    let instance: Instance = linker.instantiate(&mut store, &module).unwrap();
+    let (mut store, instance) = common::wasi_instance(common::wasi_calls_module(CALLS), ctx);
     let memory = instance.get_memory(&mut store, "memory").unwrap();
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let funcs: Vec<_> = CALLS

@@ -3,11 +3,13 @@
 //! buffers, peeking), sending, shutting down, and the errors for what is
 //! not a socket or not asked right.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 
-use walmart::wasi::{self, WasiCtx};
-use walmart::{Engine, Instance, Linker, Module, Store, Val};
+use walmart::wasi::WasiCtx;
+use walmart::{Instance, Store, Val};
 
 /// Each export returns what the call gave (a descriptor, a count, a file
 /// type) or minus its errno.
@@ -96,12 +98,7 @@ struct Guest {
 
 impl Guest {
     fn new(ctx: WasiCtx) -> Guest {
-        let engine = Engine::default();
-        let module = Module::new(&engine, GUEST).unwrap();
-        let mut linker = Linker::new(&engine);
-        wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
-        let mut store = Store::new(&engine, ctx);
-        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let (store, instance) = common::wasi_instance(GUEST, ctx);
         Guest { store, instance }
     }
 

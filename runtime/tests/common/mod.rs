@@ -92,3 +92,43 @@ pub fn call(
         .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?;
     Ok(out.first().cloned().unwrap_or(Val::I32(0)))
 }
+
+/// A store with WASI context `ctx` and an instance of `wasm` (binary or
+/// text) linked to WASI.
+#[allow(dead_code)] // Not every test file that shares this module uses it.
+pub fn wasi_instance(
+    wasm: impl AsRef<[u8]>,
+    ctx: walmart::wasi::WasiCtx,
+) -> (walmart::Store<walmart::wasi::WasiCtx>, walmart::Instance) {
+    let engine = walmart::Engine::default();
+    let module = walmart::Module::new(&engine, wasm).unwrap();
+    let mut linker = walmart::Linker::new(&engine);
+    walmart::wasi::add_to_linker(&mut linker, |c: &mut walmart::wasi::WasiCtx| c).unwrap();
+    let mut store = walmart::Store::new(&engine, ctx);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    (store, instance)
+}
+
+/// A module that imports each WASI function of `calls` (name, parameter
+/// types) and exports a function of the same name that calls it with its
+/// own arguments: a WASI function needs a calling instance's memory, so
+/// the host cannot call the import directly.
+#[allow(dead_code)] // Not every test file that shares this module uses it.
+pub fn wasi_calls_module(calls: &[(&str, &str)]) -> String {
+    let mut wat = String::from("(module\n");
+    for (name, params) in calls {
+        wat += &format!(
+            "(import \"wasi_snapshot_preview1\" \"{name}\" (func ${name} (param {params}) (result i32)))\n"
+        );
+    }
+    wat += "(memory (export \"memory\") 1)\n";
+    for (name, params) in calls {
+        let gets: String = (0..params.split_whitespace().count())
+            .map(|i| format!("(local.get {i})"))
+            .collect();
+        wat += &format!(
+            "(func (export \"{name}\") (param {params}) (result i32) (call ${name} {gets}))\n"
+        );
+    }
+    wat + ")"
+}
