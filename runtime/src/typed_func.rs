@@ -184,6 +184,14 @@ wasm_list!(A 0, B 1, C 2, D 3, E 4);
 wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5);
 wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
 wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
+wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
+wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
+wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13);
+wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14);
+wasm_list!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12, N 13, O 14, P2 15);
 
 /// A function with a statically known signature.
 pub struct TypedFunc<P, R> {

@@ -56,7 +56,7 @@ impl<L: WasmList> WasmResults for std::result::Result<L, anyhow::Error> {
 /// A Rust closure that can be a host function of store data `T`:
 /// `Fn(A1, ..., An) -> R` or `Fn(Caller<'_, T>, A1, ..., An) -> R`, each
 /// `Ai` a [`WasmTy`] (`i32`, `u32`, `i64`, `u64`, `f32`, `f64`, nullable
-/// references) and `R` a [`WasmResults`]; up to eight parameters. `Params`
+/// references) and `R` a [`WasmResults`]; up to sixteen parameters. `Params`
 /// only tells the two shapes apart. Called with its values straight from
 /// the call stub's slots (no [`Val`]s in between).
 pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
@@ -112,3 +112,11 @@ into_func!(A B C D E);
 into_func!(A B C D E G);
 into_func!(A B C D E G H);
 into_func!(A B C D E G H I);
+into_func!(A B C D E G H I J);
+into_func!(A B C D E G H I J K);
+into_func!(A B C D E G H I J K L);
+into_func!(A B C D E G H I J K L M);
+into_func!(A B C D E G H I J K L M N);
+into_func!(A B C D E G H I J K L M N O);
+into_func!(A B C D E G H I J K L M N O Q);
+into_func!(A B C D E G H I J K L M N O Q S);

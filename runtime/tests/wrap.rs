@@ -267,3 +267,77 @@ fn nested_calls_of_host_functions_over_vals_keep_their_values() {
     assert_eq!(run.call(&mut store, 3).unwrap(), 1033);
     assert_eq!(run.call(&mut store, 0).unwrap(), 1000);
 }
+
+/// Sixteen parameters, as in wasmtime (a host function and a typed call
+/// of an export): each arrives in its place.
+#[test]
+fn sixteen_parameters_arrive_in_order() {
+    let params = "i32 i64 i32 i64 i32 i64 i32 i64 i32 i64 i32 i64 i32 i64 i32 i64";
+    let gets: String = (0..16).map(|i| format!("(local.get {i})")).collect();
+    let wat = format!(
+        r#"(module
+        (import "env" "mix" (func $mix (param {params}) (result i64)))
+        (func (export "mix") (param {params}) (result i64) (call $mix {gets})))"#
+    );
+    let engine = Engine::default();
+    let module = Module::new(&engine, wat).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_wrap(
+            "env",
+            "mix",
+            |a: i32,
+             b: i64,
+             c: i32,
+             d: i64,
+             e: i32,
+             f: i64,
+             g: i32,
+             h: i64,
+             i: i32,
+             j: i64,
+             k: i32,
+             l: i64,
+             m: i32,
+             n: i64,
+             o: i32,
+             p: i64| {
+                // Each value weighted by its place: a swap shows.
+                [
+                    a as i64, b, c as i64, d, e as i64, f, g as i64, h, i as i64, j, k as i64, l,
+                    m as i64, n, o as i64, p,
+                ]
+                .iter()
+                .enumerate()
+                .map(|(at, v)| v * (at as i64 + 1))
+                .sum::<i64>()
+            },
+        )
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    type Sixteen = (
+        i32,
+        i64,
+        i32,
+        i64,
+        i32,
+        i64,
+        i32,
+        i64,
+        i32,
+        i64,
+        i32,
+        i64,
+        i32,
+        i64,
+        i32,
+        i64,
+    );
+    let mix = instance
+        .get_typed_func::<Sixteen, i64>(&mut store, "mix")
+        .unwrap();
+    let args: Sixteen = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+    let want: i64 = (1..=16).map(|v: i64| v * v).sum();
+    assert_eq!(mix.call(&mut store, args).unwrap(), want);
+}
