@@ -33,6 +33,9 @@ pub struct Compiler {
     /// Where the text of each function is written, if anywhere
     /// ([`Compiler::emit_text`]).
     emit: EmitText,
+    /// Whether a module's functions compile on every core (the default)
+    /// or on one ([`Compiler::parallel_compilation`]).
+    parallel: bool,
 }
 
 /// Directories the compiler writes each Wasm function's text into, as it
@@ -265,7 +268,32 @@ impl Compiler {
             isa,
             config,
             emit: EmitText::default(),
+            parallel: true,
         })
+    }
+
+    /// Whether a module's functions compile on every core (true, the
+    /// default) or on one at a time (wasmtime's `parallel_compilation`):
+    /// for hosts that must not take every core for a compile. The code
+    /// is the same either way.
+    pub fn parallel_compilation(&mut self, parallel: bool) {
+        self.parallel = parallel;
+    }
+
+    /// Runs `work` (which may use rayon) on every core, or, where
+    /// compilation is not parallel, on a pool of one thread (the caller
+    /// waits for it): one core at a time.
+    fn on_cores<R: Send>(&self, work: impl FnOnce() -> R + Send) -> R {
+        static ONE: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+        if self.parallel {
+            return work();
+        }
+        let pool = ONE.get_or_init(|| rayon::ThreadPoolBuilder::new().num_threads(1).build().ok());
+        match pool {
+            Some(pool) => pool.install(work),
+            // No thread to be had: here, on every core.
+            None => work(),
+        }
     }
 
     /// Writes each function's text into `emit`'s directories as it is
@@ -335,8 +363,11 @@ impl Compiler {
         wasm: &[u8],
         info: &ModuleInfo,
     ) -> Result<CompiledModule, CompileError> {
-        let plans = ModulePlans::new(&self.config, info, wasm)?;
-        let functions = self.compile_functions(wasm, info, &plans)?;
+        let (plans, functions) = self.on_cores(|| {
+            let plans = ModulePlans::new(&self.config, info, wasm)?;
+            let functions = self.compile_functions(wasm, info, &plans)?;
+            Ok::<_, CompileError>((plans, functions))
+        })?;
         let facts = plans.facts();
         let tag_plan = plans.allocator.filter(|_| plans.tag_monitor);
         let passes = facts.handles_exceptions;

@@ -165,6 +165,9 @@ pub struct Config {
     /// Where each compiled function's text is written
     /// ([`Config::emit_clif`], [`Config::emit_asm`]; nowhere by default).
     pub emit_text: walmart_jit::EmitText,
+    /// Whether a module's functions compile on every core (true by
+    /// default; [`Config::parallel_compilation`]).
+    pub parallel_compilation: bool,
 }
 
 /// How generated code is made known to profilers ([`Config::profiler`],
@@ -256,6 +259,7 @@ impl Default for Config {
             profiler: ProfilingStrategy::None,
             coredump_on_trap: false,
             emit_text: walmart_jit::EmitText::default(),
+            parallel_compilation: true,
         }
     }
 }
@@ -576,6 +580,15 @@ impl Config {
         self
     }
 
+    /// Whether a module's functions compile on every core (true, the
+    /// default) or one at a time on one other thread (wasmtime's
+    /// `parallel_compilation`): for a host that must not give a compile
+    /// every core. The code is the same either way.
+    pub fn parallel_compilation(&mut self, parallel: bool) -> &mut Config {
+        self.parallel_compilation = parallel;
+        self
+    }
+
     /// Writes each Wasm function's machine code, as Cranelift prints its
     /// instructions, into directory `dir` as it is compiled:
     /// `wasm_func_N.s` (as [`Config::emit_clif`]).
@@ -823,6 +836,7 @@ impl Engine {
             nan_canonicalization: config.nan_canonicalization,
         })?;
         compiler.emit_text(config.emit_text.clone());
+        compiler.parallel_compilation(config.parallel_compilation);
         if config.profiler == ProfilingStrategy::PerfMap {
             walmart_jit::perf_map::enable();
         }

@@ -904,3 +904,25 @@ fn segments_far_apart_make_no_image_of_zeros() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `Config::parallel_compilation(false)` compiles one function at a time
+/// and makes the same code: a module compiled either way saves the same
+/// bytes and loads in the other engine.
+#[test]
+fn compiling_on_one_core_makes_the_same_code() {
+    let wasm = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../benches/workloads/lua.wasm"
+    ))
+    .unwrap();
+    let parallel = Engine::default();
+    let mut config = Config::new();
+    config.parallel_compilation(false);
+    let serial = Engine::new(&config).unwrap();
+    let a = Module::new(&parallel, &wasm).unwrap().serialize().unwrap();
+    let b = Module::new(&serial, &wasm).unwrap().serialize().unwrap();
+    assert_eq!(a.len(), b.len());
+    assert!(a == b, "the two compiles differ");
+    // SAFETY: bytes this build just wrote.
+    unsafe { Module::deserialize(&parallel, &b) }.unwrap();
+}
