@@ -727,8 +727,16 @@ pub(crate) fn another_store(module: &str, name: &str) -> Error {
 }
 
 fn unknown_import(module: &str, name: &str) -> Error {
+    // A module built for WASI 0.2 (`wasi:cli/...@0.2.0`) names the
+    // component model's interfaces: say which WASI walmart has.
+    let hint = if module.starts_with("wasi:") {
+        " (a WASI 0.2 interface of the component model; walmart's WASI is preview 1, \
+         `wasi_snapshot_preview1`: build for `wasm32-wasip1`)"
+    } else {
+        ""
+    };
     Error::Link(format!(
-        "unknown import: {}::{}",
+        "unknown import: {}::{}{hint}",
         printable(module),
         printable(name)
     ))

@@ -138,6 +138,14 @@ impl Module {
 
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        // A component's header: the magic, then version 0xd and layer 1.
+        if wasm.len() >= 8 && wasm[..4] == *b"\0asm" && wasm[4..8] == [0x0d, 0, 0x01, 0] {
+            return Err(Error::Usage(
+                "a WebAssembly component (the component model): walmart runs core modules \
+                 (WASI preview 1: build for `wasm32-wasip1`)"
+                    .into(),
+            ));
+        }
         let info = module_info::parse(wasm, engine.compiler().config().proposals)?;
         let bytes = WasmBytes::Owned(wasm.to_vec());
         Module::assemble(engine, info, bytes, ImageSource::Build, |info| {

@@ -819,10 +819,28 @@ fn bad_input_gets_one_clear_line_and_a_failure_status() {
     let junk = dir.join("junk.wasm");
     std::fs::write(&junk, b"\0asm\x01\0\0\0\x05\x03\x01").unwrap();
     let hello = fixture("hello.wasm");
+    // A component, and a core module built for WASI 0.2.
+    let component = dir.join("component.wat");
+    std::fs::write(&component, "(component)").unwrap();
+    let p2 = dir.join("p2.wat");
+    std::fs::write(
+        &p2,
+        r#"(module (import "wasi:cli/environment@0.2.0" "get-environment" (func))
+             (func (export "_start")))"#,
+    )
+    .unwrap();
     for (args, needle) in [
         (
             vec!["run", "/no/such/file.wasm"],
             "cannot read /no/such/file.wasm",
+        ),
+        (
+            vec!["run", component.to_str().unwrap()],
+            "a WebAssembly component (the component model)",
+        ),
+        (
+            vec!["run", p2.to_str().unwrap()],
+            "a WASI 0.2 interface of the component model",
         ),
         (vec!["run", junk.to_str().unwrap()], "junk.wasm"),
         (
