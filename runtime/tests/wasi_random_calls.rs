@@ -237,8 +237,34 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-fn run_seed(seed: u64, calls: usize) {
-    let root = std::env::temp_dir().join(format!("walmart-random-{}-{seed}", std::process::id()));
+/// Whether the calls are asynchronous ones (`add_to_linker_async`,
+/// `call_async`), whose reads, writes and polls may suspend.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    Sync,
+    Async,
+}
+
+/// Polls `f` to its end on this thread, failing after ten seconds: no call
+/// here has anything to wait for (streams in memory, files).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let std::task::Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+            return out;
+        }
+        assert!(std::time::Instant::now() < deadline, "a call never ended");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+fn run_seed(seed: u64, calls: usize, mode: Mode) {
+    let root = std::env::temp_dir().join(format!(
+        "walmart-random-{}-{seed}-{mode:?}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&root);
     for dir in ["rw/sub", "ro/sub"] {
         std::fs::create_dir_all(root.join(dir)).unwrap();
@@ -261,7 +287,20 @@ fn run_seed(seed: u64, calls: usize) {
     ctx.preopen_dir(root.join("rw"), "rw").unwrap();
     ctx.preopened_dir(root.join("ro"), "ro", DirPerms::READ, FilePerms::READ)
         .unwrap();
-    let (mut store, instance) = common::wasi_instance(common::wasi_calls_module(CALLS), ctx);
+    let (mut store, instance) = match mode {
+        Mode::Sync => common::wasi_instance(common::wasi_calls_module(CALLS), ctx),
+        Mode::Async => {
+            let mut config = walmart::Config::new();
+            config.async_support(true);
+            let engine = walmart::Engine::new(&config).unwrap();
+            let module = walmart::Module::new(&engine, common::wasi_calls_module(CALLS)).unwrap();
+            let mut linker = walmart::Linker::new(&engine);
+            walmart::wasi::add_to_linker_async(&mut linker, |c: &mut WasiCtx| c).unwrap();
+            let mut store = walmart::Store::new(&engine, ctx);
+            let instance = block_on(linker.instantiate_async(&mut store, &module)).unwrap();
+            (store, instance)
+        }
+    };
     let memory = instance.get_memory(&mut store, "memory").unwrap();
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let funcs: Vec<_> = CALLS
@@ -299,7 +338,11 @@ fn run_seed(seed: u64, calls: usize) {
             shape(&mut rng, name, &mut args);
         }
         let mut out = [Val::I32(0)];
-        if let Err(e) = f.call(&mut store, &args, &mut out) {
+        let called = match mode {
+            Mode::Sync => f.call(&mut store, &args, &mut out),
+            Mode::Async => block_on(f.call_async(&mut store, &args, &mut out)),
+        };
+        if let Err(e) = called {
             panic!("seed {seed}, call {i}: {name}{args:?} failed: {e}");
         }
         let errno = out[0].i32().unwrap();
@@ -335,6 +378,20 @@ fn random_wasi_calls_answer_errnos_and_change_nothing_outside() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(16);
     for seed in 1..=seeds {
-        run_seed(seed, 3000);
+        run_seed(seed, 3000, Mode::Sync);
+    }
+}
+
+/// The same through `add_to_linker_async` and `call_async`, where reads,
+/// writes and polls of what could block go through the readiness waits.
+#[test]
+fn random_asynchronous_wasi_calls_answer_errnos_and_change_nothing_outside() {
+    // More with WALMART_RANDOM_SEEDS=N (a quarter of them here).
+    let seeds = std::env::var("WALMART_RANDOM_SEEDS")
+        .ok()
+        .and_then(|n| n.parse::<u64>().ok())
+        .map_or(4, |n| (n / 4).max(4));
+    for seed in 101..=100 + seeds {
+        run_seed(seed, 2000, Mode::Async);
     }
 }
