@@ -822,6 +822,12 @@ fn bad_input_gets_one_clear_line_and_a_failure_status() {
     // A component, and a core module built for WASI 0.2.
     let component = dir.join("component.wat");
     std::fs::write(&component, "(component)").unwrap();
+    let unknown = dir.join("unknown.wat");
+    std::fs::write(
+        &unknown,
+        r#"(module (import "env" "foo" (func)) (func (export "_start")))"#,
+    )
+    .unwrap();
     let p2 = dir.join("p2.wat");
     std::fs::write(
         &p2,
@@ -841,6 +847,10 @@ fn bad_input_gets_one_clear_line_and_a_failure_status() {
         (
             vec!["run", p2.to_str().unwrap()],
             "a WASI 0.2 interface of the component model",
+        ),
+        (
+            vec!["run", unknown.to_str().unwrap()],
+            "unknown import: env::foo; --trap-unknown-imports runs the module",
         ),
         (vec!["run", junk.to_str().unwrap()], "junk.wasm"),
         (

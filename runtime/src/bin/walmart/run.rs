@@ -599,6 +599,22 @@ fn call_module(
     }
     let instance = match linker.instantiate(&mut *store, module) {
         Ok(i) => i,
+        // A function import nothing defines (not WASI 0.2's, whose error
+        // says what to build instead): the flags that run the module
+        // anyway.
+        Err(walmart::Error::Link(m))
+            if !m.contains("WASI 0.2")
+                && unknown_imports.is_none()
+                && module.imports().any(|(module, name, ty)| {
+                    matches!(ty, walmart::ExternType::Func(_))
+                        && m == format!("unknown import: {module}::{name}")
+                }) =>
+        {
+            bail!(
+                "{m}; --trap-unknown-imports runs the module until it calls it, \
+                 --default-values-unknown-imports has it return zeros"
+            )
+        }
         Err(e) => return report(e, args),
     };
     let name = args.invoke.as_deref().unwrap_or("_start");
