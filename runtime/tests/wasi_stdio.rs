@@ -2,28 +2,34 @@
 //! (`fd_fdstat_get`), not when a context is made, and the same as the
 //! host's.
 
-use walmart::wasi::{self, WasiCtx};
-use walmart::{Engine, Linker, Module, Store, Val};
+mod common;
 
+use walmart::wasi::WasiCtx;
+use walmart::Val;
+
+/// `fd_fdstat_get` of a descriptor: its file type, and its base rights.
 const PROBE: &str = r#"(module
   (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
   (memory (export "memory") 1)
   (func (export "filetype") (param $fd i32) (result i32)
     (if (call $fdstat (local.get $fd) (i32.const 0)) (then (return (i32.const -1))))
-    (i32.load8_u (i32.const 0))))"#;
+    (i32.load8_u (i32.const 0)))
+  (func (export "rights") (param $fd i32) (result i64)
+    (if (call $fdstat (local.get $fd) (i32.const 0)) (then (return (i64.const -1))))
+    (i64.load (i32.const 8))))"#;
+
+/// Export `name` of the probe, in a context `ctx`, on descriptor `fd`.
+fn probe(ctx: WasiCtx, name: &str, fd: i32) -> Val {
+    let (mut store, instance) = common::wasi_instance(PROBE, ctx);
+    let f = instance.get_func(&mut store, name).unwrap();
+    let mut out = [Val::I32(0)];
+    f.call(&mut store, &[Val::I32(fd)], &mut out).unwrap();
+    out[0]
+}
 
 /// The guest's view of descriptor `fd`'s file type in a context `ctx`.
 fn filetype(ctx: WasiCtx, fd: i32) -> i32 {
-    let engine = Engine::default();
-    let module = Module::new(&engine, PROBE).unwrap();
-    let mut linker = Linker::new(&engine);
-    wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
-    let mut store = Store::new(&engine, ctx);
-    let instance = linker.instantiate(&mut store, &module).unwrap();
-    let f = instance.get_func(&mut store, "filetype").unwrap();
-    let mut out = [Val::I32(0)];
-    f.call(&mut store, &[Val::I32(fd)], &mut out).unwrap();
-    out[0].i32().unwrap()
+    probe(ctx, "filetype", fd).i32().unwrap()
 }
 
 /// The WASI file type of the host's descriptor `fd`.
@@ -68,24 +74,7 @@ fn a_redirected_descriptor_reports_its_files_type() {
 /// keeps them.
 #[test]
 fn a_terminal_has_no_seek_rights_and_a_file_has() {
-    const RIGHTS: &str = r#"(module
-      (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
-      (memory (export "memory") 1)
-      (func (export "rights") (param $fd i32) (result i64)
-        (if (call $fdstat (local.get $fd) (i32.const 0)) (then (return (i64.const -1))))
-        (i64.load (i32.const 8))))"#;
-    let rights = |ctx: WasiCtx, fd: i32| {
-        let engine = Engine::default();
-        let module = Module::new(&engine, RIGHTS).unwrap();
-        let mut linker = Linker::new(&engine);
-        wasi::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
-        let mut store = Store::new(&engine, ctx);
-        let instance = linker.instantiate(&mut store, &module).unwrap();
-        let f = instance.get_func(&mut store, "rights").unwrap();
-        let mut out = [Val::I64(0)];
-        f.call(&mut store, &[Val::I32(fd)], &mut out).unwrap();
-        out[0].i64().unwrap()
-    };
+    let rights = |ctx: WasiCtx, fd: i32| probe(ctx, "rights", fd).i64().unwrap();
     const SEEK_AND_TELL: i64 = (1 << 2) | (1 << 5);
     let (mut controller, mut terminal) = (0, 0);
     // SAFETY: openpty writes the two descriptors; the rest may be null.
