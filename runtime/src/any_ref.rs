@@ -30,7 +30,7 @@ pub(crate) fn convert(raw: u64) -> u64 {
 /// reference made internal (`any.convert_extern`), or a GC object.
 ///
 /// A GC object is kept from the collector while its handle's root is
-/// held ([`crate::gc::roots`]): a handle a host function is given (or
+/// held (`gc::roots`): a handle a host function is given (or
 /// reads) lasts until it returns; one the embedder gets outside Wasm
 /// lasts until the enclosing [`crate::Store::gc_scope`] ends, or as long
 /// as the store (a handle returned out of a scope's closure is released

@@ -135,7 +135,7 @@ pub struct CatchClause {
     pub frame: usize,
 }
 
-/// A legacy `try`'s state (see [`FrameKind::LegacyTry`]).
+/// A legacy `try`'s state (see `FrameKind::LegacyTry`).
 #[derive(Debug)]
 pub struct LegacyTry {
     /// Where its body's exceptions land.

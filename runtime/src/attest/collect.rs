@@ -48,7 +48,7 @@ pub const DEFAULT_FILLERS: [u8; 5] = [0x41, 0x90, 0xCC, 0x42, 0x61];
 const MIN_FILLER: usize = 16;
 
 /// The fillers among `fillers` that clean pages of `records` hold in runs
-/// as long as an injected payload's ([`MIN_FILLER`] bytes or more): base64
+/// as long as an injected payload's (`MIN_FILLER` bytes or more): base64
 /// of zero-filled tables is lines of `A`. An application whose own memory
 /// holds such runs cannot be taught to flag them as padding (its clean
 /// pages then score like attacks and set the threshold above most of
