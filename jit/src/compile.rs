@@ -420,6 +420,39 @@ impl Compiler {
         place(wasm, info, place_code, facts, tag_plan)
     }
 
+    /// [`Compiler::finish_function`], writing the function's text where
+    /// [`Compiler::emit_text`] asks: `wasm_func_N` for function N (the
+    /// wrapper, where the tag monitor wraps an allocator function, whose
+    /// own body is `wasm_func_N_body`), headed by its name.
+    fn finish_emitting(
+        &self,
+        ctx: &mut Context,
+        (func_index, allocator_body, name): (u32, bool, Option<&str>),
+        num_imported: u32,
+    ) -> Result<CompiledFunction, CompileError> {
+        let stem = match allocator_body {
+            true => format!("wasm_func_{func_index}_body"),
+            false => format!("wasm_func_{func_index}"),
+        };
+        // The name escaped: a comment line, whatever it holds.
+        let heading = match name {
+            Some(name) => format!("; wasm function {func_index}: {name:?}\n"),
+            None => format!("; wasm function {func_index}\n"),
+        };
+        if let Some(dir) = &self.emit.clif {
+            let text = format!("{heading}{}", ctx.func.display());
+            EmitText::write(dir, &stem, "clif", &text)?;
+        }
+        ctx.set_disasm(self.emit.asm.is_some());
+        let compiled = self.finish_function(ctx, Some(func_index), num_imported)?;
+        if let Some(dir) = &self.emit.asm {
+            let vcode = ctx.compiled_code().and_then(|c| c.vcode.as_deref());
+            let text = format!("{heading}{}", vcode.unwrap_or(""));
+            EmitText::write(dir, &stem, "s", &text)?;
+        }
+        Ok(compiled)
+    }
+
     /// Translates and compiles the module's functions, in parallel: defined
     /// functions (a wrapper in place of each wrapped allocator function),
     /// then the allocator's own bodies, then the trampolines.
@@ -483,29 +516,8 @@ impl Compiler {
                     if self.emit.clif.is_none() && self.emit.asm.is_none() {
                         return self.finish_function(ctx, Some(func_index), num_imported);
                     }
-                    // The wrapper of an allocator function takes its
-                    // number; the function's own body is `_body`.
-                    let stem = match allocator_body {
-                        true => format!("wasm_func_{func_index}_body"),
-                        false => format!("wasm_func_{func_index}"),
-                    };
-                    // The name escaped: a comment line, whatever it holds.
-                    let heading = match info.func_names.get(&func_index) {
-                        Some(name) => format!("; wasm function {func_index}: {name:?}\n"),
-                        None => format!("; wasm function {func_index}\n"),
-                    };
-                    if let Some(dir) = &self.emit.clif {
-                        let text = format!("{heading}{}", ctx.func.display());
-                        EmitText::write(dir, &stem, "clif", &text)?;
-                    }
-                    ctx.set_disasm(self.emit.asm.is_some());
-                    let compiled = self.finish_function(ctx, Some(func_index), num_imported)?;
-                    if let Some(dir) = &self.emit.asm {
-                        let vcode = ctx.compiled_code().and_then(|c| c.vcode.as_deref());
-                        let text = format!("{heading}{}", vcode.unwrap_or(""));
-                        EmitText::write(dir, &stem, "s", &text)?;
-                    }
-                    Ok(compiled)
+                    let name = info.func_names.get(&func_index);
+                    self.finish_emitting(ctx, (func_index, allocator_body, name), num_imported)
                 },
             )
             .collect::<Result<_, _>>()?;

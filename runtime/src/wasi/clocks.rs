@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::ctx::WasiCtx;
+use super::ctx::{lock, WasiCtx};
 use super::types::{Errno, GuestMemory, WasiResult};
 
 /// A wall clock an embedder gives a guest in place of the host's
@@ -35,7 +35,7 @@ pub trait HostMonotonicClock: Send + Sync {
 type RandomSource = Arc<std::sync::Mutex<dyn FnMut(&mut [u8]) + Send>>;
 
 /// Where `random_get`'s bytes come from ([`WasiCtx::random_from`]).
-pub(crate) enum RandomFrom {
+enum RandomFrom {
     /// The host's `getrandom`.
     Host,
     /// [`WasiCtx::deterministic`]'s seeded generator, in the context.
@@ -99,9 +99,26 @@ pub(crate) fn now(clock: libc::clockid_t) -> WasiResult<u64> {
     if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
         return Err(Errno::last());
     }
-    Ok((ts.tv_sec as u64)
+    Ok(timespec_ns(&ts))
+}
+
+/// A host clock's resolution in nanoseconds.
+fn resolution(clock: libc::clockid_t) -> WasiResult<u64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: writes one timespec.
+    if unsafe { libc::clock_getres(clock, &mut ts) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(timespec_ns(&ts))
+}
+
+fn timespec_ns(ts: &libc::timespec) -> u64 {
+    (ts.tv_sec as u64)
         .wrapping_mul(1_000_000_000)
-        .wrapping_add(ts.tv_nsec as u64))
+        .wrapping_add(ts.tv_nsec as u64)
 }
 
 impl WasiCtx {
@@ -150,16 +167,15 @@ impl WasiCtx {
     /// embedder's clock, or the host's; rounded by `clock_resolution`.
     pub(crate) fn clock_reading(&mut self, id: u32, advance: bool) -> WasiResult<u64> {
         let clock = host_clock(id)?;
-        let t = match (self.replay.as_mut(), id) {
-            (Some(replay), _) if advance => replay.time(id),
-            (Some(replay), _) => replay.peek(id),
-            (None, 0) if self.host_time.wall.is_some() => {
-                nanos(self.host_time.wall.as_ref().expect("checked").now())
-            }
-            (None, 1) if self.host_time.monotonic.is_some() => {
-                self.host_time.monotonic.as_ref().expect("checked").now()
-            }
-            (None, _) => now(clock)?,
+        let HostTime {
+            wall, monotonic, ..
+        } = &self.host_time;
+        let t = match (self.replay.as_mut(), id, wall, monotonic) {
+            (Some(replay), ..) if advance => replay.time(id),
+            (Some(replay), ..) => replay.peek(id),
+            (None, 0, Some(wall), _) => nanos(wall.now()),
+            (None, 1, _, Some(monotonic)) => monotonic.now(),
+            _ => now(clock)?,
         };
         Ok(self.coarsened(t))
     }
@@ -174,12 +190,67 @@ impl WasiCtx {
 
     /// Where `random_get`'s bytes come from: the seeded generator of a
     /// deterministic run, else the embedder's source, else the host's.
-    pub(crate) fn random_from(&self) -> RandomFrom {
+    fn random_from(&self) -> RandomFrom {
         match (&self.replay, &self.host_time.random) {
             (Some(_), _) => RandomFrom::Seeded,
             (None, Some(source)) => RandomFrom::Embedder(source.clone()),
             (None, None) => RandomFrom::Host,
         }
+    }
+
+    /// `random_get`: `len` bytes at `ptr`, input to attestation. Given
+    /// the store's own context: a shared one's state is held only to
+    /// look the source up, and to draw from the seeded generator that
+    /// lives in it, never while the embedder's source runs.
+    pub(crate) fn random_get(
+        &mut self,
+        mem: &mut GuestMemory<'_>,
+        ptr: u32,
+        len: u32,
+    ) -> WasiResult<()> {
+        // Checked (and marked written) before any byte is drawn.
+        let buf = mem.raw_mut(ptr, len)?;
+        let size = len as usize;
+        // Drawn into host memory (never a Rust slice of the guest's) a
+        // piece at a time, a multiple of the seeded generator's 8 bytes,
+        // so the bytes are those one fill would give.
+        let in_pieces = |draw: &mut dyn FnMut(&mut [u8])| {
+            let mut piece = [0u8; 4096];
+            for at in (0..size).step_by(piece.len()) {
+                let n = piece.len().min(size - at);
+                draw(&mut piece[..n]);
+                // SAFETY: `n` bytes at `at` lie in the checked range.
+                unsafe { std::ptr::copy(piece.as_ptr(), buf.add(at), n) };
+            }
+        };
+        match self.with_state(|s| s.random_from()) {
+            RandomFrom::Seeded => in_pieces(&mut |piece| {
+                self.with_state(|s| {
+                    if let Some(replay) = s.replay.as_mut() {
+                        replay.fill(piece);
+                    }
+                })
+            }),
+            RandomFrom::Embedder(source) => in_pieces(&mut |piece| (lock(&source))(piece)),
+            RandomFrom::Host => {
+                let mut filled = 0;
+                while filled < size {
+                    // SAFETY: `size - filled` writable guest bytes from
+                    // there (checked).
+                    let n = unsafe { libc::getrandom(buf.add(filled).cast(), size - filled, 0) };
+                    if n < 0 {
+                        let e = Errno::last();
+                        if e != Errno::INTR {
+                            return Err(e);
+                        }
+                        continue;
+                    }
+                    filled += n as usize;
+                }
+            }
+        }
+        mem.supplied(ptr, size, None);
+        Ok(())
     }
 
     pub(crate) fn clock_res_get(
@@ -189,27 +260,10 @@ impl WasiCtx {
         out: u32,
     ) -> WasiResult<()> {
         let clock = host_clock(id)?;
-        let res = match id {
-            0 if self.host_time.wall.is_some() => {
-                nanos(self.host_time.wall.as_ref().expect("checked").resolution())
-            }
-            1 if self.host_time.monotonic.is_some() => self
-                .host_time
-                .monotonic
-                .as_ref()
-                .expect("checked")
-                .resolution(),
-            _ => {
-                let mut ts = libc::timespec {
-                    tv_sec: 0,
-                    tv_nsec: 0,
-                };
-                // SAFETY: writes one timespec.
-                if unsafe { libc::clock_getres(clock, &mut ts) } != 0 {
-                    return Err(Errno::last());
-                }
-                (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
-            }
+        let res = match (id, &self.host_time.wall, &self.host_time.monotonic) {
+            (0, Some(wall), _) => nanos(wall.resolution()),
+            (1, _, Some(monotonic)) => monotonic.resolution(),
+            _ => resolution(clock)?,
         };
         mem.write_u64(out, res.max(self.host_time.coarse_ns))
     }

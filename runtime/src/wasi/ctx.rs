@@ -46,6 +46,23 @@ pub(crate) fn new_stream() -> u64 {
 }
 
 impl FdEntry {
+    /// An entry for host descriptor `fd` (closed with the entry where
+    /// `owned`) of WASI file type `filetype` (`None`: asked of the host
+    /// when a call needs it), with no flags, every permission and a
+    /// stream number of its own.
+    fn host(fd: RawFd, owned: bool, filetype: Option<u8>) -> FdEntry {
+        FdEntry {
+            fd,
+            owned,
+            filetype,
+            flags: 0,
+            preopen: None,
+            stream: new_stream(),
+            pipe: None,
+            perms: Perms::ALL,
+        }
+    }
+
     /// Whether the entry is a directory: never inherited stdio (whose
     /// type is not asked for this, on every read and write; the host's
     /// own read of a directory fails as it should).
@@ -176,9 +193,10 @@ impl WasiCtx {
     }
 }
 
-/// Holds a shared context's state. A panic inside a WASI call leaves the
-/// table as consistent as any other error does: carry on with it.
-pub(crate) fn lock(state: &Mutex<WasiCtx>) -> MutexGuard<'_, WasiCtx> {
+/// Holds a shared context's state, or a stream's or random source's. A
+/// panic inside a WASI call (or an embedder's reader, writer or source)
+/// leaves them as consistent as any other error does: carry on with it.
+pub(crate) fn lock<T: ?Sized>(state: &Mutex<T>) -> MutexGuard<'_, T> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -219,19 +237,10 @@ impl WasiCtx {
         self.with_state(|c| {
             c.fds.insert(
                 fd as u32,
-                FdEntry {
-                    fd,
-                    owned: false,
-                    // Asked when needed: most programs never do, and every
-                    // context (an instantiation's, often) would pay three
-                    // `fstat`s.
-                    filetype: None,
-                    flags: 0,
-                    preopen: None,
-                    stream: new_stream(),
-                    pipe: None,
-                    perms: Perms::ALL,
-                },
+                // The file type asked when needed: most programs never
+                // do, and every context (an instantiation's, often)
+                // would pay three `fstat`s.
+                FdEntry::host(fd, false, None),
             )
         });
         self
@@ -351,19 +360,10 @@ impl WasiCtx {
         let slot = self
             .free_fd()
             .map_err(|_| Error::Usage("too many preopened directories".into()))?;
-        self.fds.insert(
-            slot,
-            FdEntry {
-                fd,
-                owned: true,
-                filetype: Some(filetype::DIRECTORY),
-                flags: 0,
-                preopen: Some(guest.to_string()),
-                stream: new_stream(),
-                pipe: None,
-                perms: Perms { dir, file },
-            },
-        );
+        let mut entry = FdEntry::host(fd, true, Some(filetype::DIRECTORY));
+        entry.preopen = Some(guest.to_string());
+        entry.perms = Perms { dir, file };
+        self.fds.insert(slot, entry);
         Ok(self)
     }
 
@@ -371,37 +371,27 @@ impl WasiCtx {
     /// place of the host's: bytes in memory
     /// ([`MemoryInputPipe`](super::MemoryInputPipe)) or any reader.
     pub fn stdin(&mut self, input: impl Into<InputStream>) -> &mut Self {
-        self.set_pipe(0, Pipe::input(input.into()))
+        self.set_pipe(0, input.into().0)
     }
 
     /// Sends the guest's standard output (descriptor 1) to `output` in
     /// place of the host's: a buffer in memory
     /// ([`MemoryOutputPipe`](super::MemoryOutputPipe)) or any writer.
     pub fn stdout(&mut self, output: impl Into<OutputStream>) -> &mut Self {
-        self.set_pipe(1, Pipe::output(output.into()))
+        self.set_pipe(1, output.into().0)
     }
 
     /// Sends the guest's standard error (descriptor 2) to `output`, as
     /// [`WasiCtx::stdout`] does its output.
     pub fn stderr(&mut self, output: impl Into<OutputStream>) -> &mut Self {
-        self.set_pipe(2, Pipe::output(output.into()))
+        self.set_pipe(2, output.into().0)
     }
 
     fn set_pipe(&mut self, fd: u32, pipe: Pipe) -> &mut Self {
         self.with_state(|c| {
-            c.fds.insert(
-                fd,
-                FdEntry {
-                    fd: -1,
-                    owned: false,
-                    filetype: Some(filetype::UNKNOWN),
-                    flags: 0,
-                    preopen: None,
-                    stream: new_stream(),
-                    pipe: Some(pipe),
-                    perms: Perms::ALL,
-                },
-            )
+            let mut entry = FdEntry::host(-1, false, Some(filetype::UNKNOWN));
+            entry.pipe = Some(pipe);
+            c.fds.insert(fd, entry)
         });
         self
     }
@@ -411,19 +401,8 @@ impl WasiCtx {
     pub fn redirect(&mut self, fd: u32, file: std::fs::File) -> &mut Self {
         let raw = std::os::fd::IntoRawFd::into_raw_fd(file);
         let filetype = host_filetype(raw).unwrap_or(filetype::UNKNOWN);
-        self.fds.insert(
-            fd,
-            FdEntry {
-                fd: raw,
-                owned: true,
-                filetype: Some(filetype),
-                flags: 0,
-                preopen: None,
-                stream: new_stream(),
-                pipe: None,
-                perms: Perms::ALL,
-            },
-        );
+        self.fds
+            .insert(fd, FdEntry::host(raw, true, Some(filetype)));
         self
     }
 
@@ -460,24 +439,15 @@ impl WasiCtx {
                 return Err(e);
             }
         };
-        self.fds.insert(
-            slot,
-            FdEntry {
-                fd,
-                owned: true,
-                filetype: Some(filetype),
-                flags: flags
-                    & (fdflags::APPEND
-                        | fdflags::NONBLOCK
-                        | fdflags::SYNC
-                        | fdflags::DSYNC
-                        | fdflags::RSYNC),
-                preopen: None,
-                stream: new_stream(),
-                pipe: None,
-                perms,
-            },
-        );
+        let mut entry = FdEntry::host(fd, true, Some(filetype));
+        entry.flags = flags
+            & (fdflags::APPEND
+                | fdflags::NONBLOCK
+                | fdflags::SYNC
+                | fdflags::DSYNC
+                | fdflags::RSYNC);
+        entry.perms = perms;
+        self.fds.insert(slot, entry);
         Ok(slot)
     }
 }

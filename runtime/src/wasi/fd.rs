@@ -7,11 +7,7 @@ use std::os::fd::RawFd;
 
 use super::ctx::{FdEntry, WasiCtx};
 use super::perms::{DirPerms, FilePerms};
-use super::types::{
-    fdflags, filetype, fstflags, Errno, GuestMemory, WasiResult, RIGHT_FD_ALLOCATE,
-    RIGHT_FD_FILESTAT_SET_SIZE, RIGHT_FD_READ, RIGHT_FD_READDIR, RIGHT_FD_SEEK, RIGHT_FD_TELL,
-    RIGHT_FD_WRITE,
-};
+use super::types::{fdflags, filetype, fstflags, Errno, GuestMemory, WasiResult};
 
 /// Checks a host call's `-1` result.
 pub(crate) fn check(rc: libc::c_int) -> WasiResult<libc::c_int> {
@@ -138,7 +134,7 @@ pub(crate) fn timespecs(
 impl WasiCtx {
     /// The host descriptor of `fd` for what only a file has (advice,
     /// allocation): a stream in host memory is a pipe (`ESPIPE`).
-    fn seekable(&self, fd: u32) -> WasiResult<RawFd> {
+    fn file_fd(&self, fd: u32) -> WasiResult<RawFd> {
         let e = self.get(fd)?;
         if e.pipe.is_some() {
             return Err(Errno::SPIPE);
@@ -179,7 +175,7 @@ impl WasiCtx {
         len: u64,
         advice: u8,
     ) -> WasiResult<()> {
-        let host = self.seekable(fd)?;
+        let host = self.file_fd(fd)?;
         if advice > 5 {
             return Err(Errno::INVAL);
         }
@@ -193,7 +189,7 @@ impl WasiCtx {
     }
 
     pub(crate) fn fd_allocate(&mut self, fd: u32, offset: u64, len: u64) -> WasiResult<()> {
-        let host = self.seekable(fd)?;
+        let host = self.file_fd(fd)?;
         self.changeable(fd)?;
         // SAFETY: plain syscall on a descriptor we hold.
         let rc = unsafe { libc::posix_fallocate(host, offset as i64, len as i64) };
@@ -242,29 +238,7 @@ impl WasiCtx {
         let mut buf = [0u8; 24];
         buf[0] = e.filetype();
         buf[2..4].copy_from_slice(&e.flags.to_le_bytes());
-        let (mut base, inheriting) = e.perms.rights(e.is_directory());
-        // The descriptor's own direction: wasi-libc's `fcntl(F_GETFL)`
-        // reads its access mode from these rights.
-        let writes = RIGHT_FD_WRITE | RIGHT_FD_ALLOCATE | RIGHT_FD_FILESTAT_SET_SIZE;
-        let mode = match &e.pipe {
-            Some(pipe) if pipe.is_input() => libc::O_RDONLY,
-            Some(_) => libc::O_WRONLY,
-            None if e.is_directory() => libc::O_RDWR,
-            // SAFETY: F_GETFL on a descriptor the entry holds; no pointers.
-            None => (unsafe { libc::fcntl(e.fd, libc::F_GETFL) }) & libc::O_ACCMODE,
-        };
-        if !e.is_directory() {
-            // wasi-libc takes either right for readable.
-            base &= !RIGHT_FD_READDIR;
-        }
-        match mode {
-            libc::O_RDONLY => base &= !writes,
-            libc::O_WRONLY => base &= !RIGHT_FD_READ,
-            _ => {}
-        }
-        if !e.seekable() {
-            base &= !(RIGHT_FD_SEEK | RIGHT_FD_TELL);
-        }
+        let (base, inheriting) = e.rights();
         buf[8..16].copy_from_slice(&base.to_le_bytes());
         buf[16..24].copy_from_slice(&inheriting.to_le_bytes());
         mem.write(out, &buf)

@@ -479,52 +479,11 @@ fn add_functions<T: 'static>(
     });
     // Unlocked: an embedder's source is drawn from holding no shared
     // context (the seeded generator, which lives in it, under it).
-    wasi!(unlocked "random_get", [I32, I32], |c, m, a| {
-        // Checked (and marked written) before any byte is drawn.
-        let buf = m.raw_mut(a.u32(0), a.u32(1))?;
-        let size = a.u32(1) as usize;
-        let from = c.with_state(|s| s.random_from());
-        if !matches!(from, clocks::RandomFrom::Host) {
-            // Drawn into host memory (never a Rust slice of the guest's)
-            // a piece at a time, a multiple of the seeded generator's 8
-            // bytes, so the bytes are those one fill would give.
-            let mut piece = [0u8; 4096];
-            for at in (0..size).step_by(piece.len()) {
-                let n = piece.len().min(size - at);
-                match &from {
-                    clocks::RandomFrom::Embedder(source) => {
-                        let mut fill = source.lock().unwrap_or_else(|e| e.into_inner());
-                        fill(&mut piece[..n]);
-                    }
-                    _ => c.with_state(|s| {
-                        if let Some(replay) = s.replay.as_mut() {
-                            replay.fill(&mut piece[..n]);
-                        }
-                    }),
-                }
-                // SAFETY: `n` bytes at `at` lie in the checked range.
-                unsafe { std::ptr::copy(piece.as_ptr(), buf.add(at), n) };
-            }
-            m.supplied(a.u32(0), size, None);
-            return Ok(());
-        }
-        let mut filled = 0;
-        while filled < size {
-            // SAFETY: `size - filled` writable guest bytes from there
-            // (checked).
-            let n = unsafe { libc::getrandom(buf.add(filled).cast(), size - filled, 0) };
-            if n < 0 {
-                let e = Errno::last();
-                if e != Errno::INTR {
-                    return Err(e);
-                }
-                continue;
-            }
-            filled += n as usize;
-        }
-        m.supplied(a.u32(0), filled, None);
-        Ok(())
-    });
+    wasi!(unlocked "random_get", [I32, I32], |c, m, a| c.random_get(
+        m,
+        a.u32(0),
+        a.u32(1)
+    ));
     // Flags whole: bits past their width are invalid, not dropped.
     wasi!(waits Io::Accept, "sock_accept", [I32, I32, I32], |c, m, a| c
         .sock_accept(m, a.u32(0), a.u32(1), a.u32(2)));

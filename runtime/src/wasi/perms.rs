@@ -6,10 +6,11 @@
 //! a call names and on every descriptor opened beneath it, which inherit
 //! its permissions.
 
+use super::ctx::FdEntry;
 use super::types::{
     ALL_RIGHTS, RIGHT_FD_ALLOCATE, RIGHT_FD_DATASYNC, RIGHT_FD_FILESTAT_SET_SIZE,
-    RIGHT_FD_FILESTAT_SET_TIMES, RIGHT_FD_READ, RIGHT_FD_READDIR, RIGHT_FD_WRITE,
-    RIGHT_PATH_CREATE_DIRECTORY, RIGHT_PATH_CREATE_FILE, RIGHT_PATH_FILESTAT_GET,
+    RIGHT_FD_FILESTAT_SET_TIMES, RIGHT_FD_READ, RIGHT_FD_READDIR, RIGHT_FD_SEEK, RIGHT_FD_TELL,
+    RIGHT_FD_WRITE, RIGHT_PATH_CREATE_DIRECTORY, RIGHT_PATH_CREATE_FILE, RIGHT_PATH_FILESTAT_GET,
     RIGHT_PATH_FILESTAT_SET_SIZE, RIGHT_PATH_FILESTAT_SET_TIMES, RIGHT_PATH_LINK, RIGHT_PATH_OPEN,
     RIGHT_PATH_READLINK, RIGHT_PATH_REMOVE_DIRECTORY, RIGHT_PATH_RENAME, RIGHT_PATH_SYMLINK,
     RIGHT_PATH_UNLINK_FILE,
@@ -86,16 +87,46 @@ impl Perms {
     };
 }
 
+impl FdEntry {
+    /// The rights `fd_fdstat_get` reports, base and inheriting: every
+    /// right but what the descriptor's permissions refuse, what its open
+    /// mode does not allow, and seeking where it cannot seek. walmart
+    /// enforces none of them (the open mode, the sandbox and the
+    /// permissions do), but wasi-libc reads them: `access(W_OK)` the
+    /// directory's inheriting rights, `fcntl(F_GETFL)` the access mode,
+    /// `isatty` the seek rights (a character device without them is a
+    /// terminal). wasi-libc's `open` asks only for the rights the
+    /// directory reports: an open for writing without `FilePerms::WRITE`
+    /// gets a descriptor it cannot write, unless it creates or truncates,
+    /// which fails with `EPERM`.
+    pub(crate) fn rights(&self) -> (u64, u64) {
+        let directory = self.is_directory();
+        let (mut base, inheriting) = self.perms.rights(directory);
+        let mode = match &self.pipe {
+            Some(pipe) if pipe.is_input() => libc::O_RDONLY,
+            Some(_) => libc::O_WRONLY,
+            None if directory => libc::O_RDWR,
+            // SAFETY: F_GETFL on a descriptor the entry holds; no pointers.
+            None => (unsafe { libc::fcntl(self.fd, libc::F_GETFL) }) & libc::O_ACCMODE,
+        };
+        match mode {
+            libc::O_RDONLY => {
+                base &= !(RIGHT_FD_WRITE | RIGHT_FD_ALLOCATE | RIGHT_FD_FILESTAT_SET_SIZE)
+            }
+            libc::O_WRONLY => base &= !RIGHT_FD_READ,
+            _ => {}
+        }
+        if !self.seekable() {
+            base &= !(RIGHT_FD_SEEK | RIGHT_FD_TELL);
+        }
+        (base, inheriting)
+    }
+}
+
 impl Perms {
-    /// The rights `fd_fdstat_get` reports, base and inheriting, for a
-    /// descriptor (a `directory` or not) with these permissions: what they
-    /// refuse is left out, so a guest that asks before it acts
-    /// (wasi-libc's `access(W_OK)` reads the directory's inheriting
-    /// rights) is told the truth. wasi-libc's `open` then asks only for
-    /// the rights the directory reports: an open for writing without
-    /// `FilePerms::WRITE` gets a descriptor it cannot write, unless it
-    /// creates or truncates, which fails with `EPERM`.
-    pub(crate) fn rights(self, directory: bool) -> (u64, u64) {
+    /// The rights these permissions leave, base and inheriting, for a
+    /// descriptor that is a `directory` or not.
+    fn rights(self, directory: bool) -> (u64, u64) {
         let mut dir = ALL_RIGHTS;
         if !self.dir.contains(DirPerms::READ) {
             dir &= !(RIGHT_FD_READDIR
@@ -130,7 +161,8 @@ impl Perms {
             // Beneath it: directories with its rights, files with theirs.
             (dir, dir & file)
         } else {
-            (file, file)
+            // wasi-libc takes `fd_readdir` for readable too.
+            (file & !RIGHT_FD_READDIR, file)
         }
     }
 }

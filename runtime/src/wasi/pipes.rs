@@ -18,6 +18,7 @@
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::ctx::lock;
 use super::types::{Errno, GuestMemory, WasiResult};
 
 /// Bytes in memory that a guest reads as its standard input (wasmtime's
@@ -96,44 +97,34 @@ impl MemoryOutputPipe {
 /// What a guest's standard input reads: a [`MemoryInputPipe`], or any
 /// reader (`impl Read + Send`, converted with `into()`), which is called
 /// on the thread of the guest's `fd_read` and may block it.
-pub struct InputStream(Input);
-
-enum Input {
-    Memory(MemoryInputPipe),
-    Reader(Box<dyn Read + Send>),
-}
+pub struct InputStream(pub(crate) Pipe);
 
 impl From<MemoryInputPipe> for InputStream {
     fn from(pipe: MemoryInputPipe) -> InputStream {
-        InputStream(Input::Memory(pipe))
+        InputStream(Pipe::MemoryIn(pipe))
     }
 }
 
 impl<R: Read + Send + 'static> From<R> for InputStream {
     fn from(reader: R) -> InputStream {
-        InputStream(Input::Reader(Box::new(reader)))
+        InputStream(Pipe::Reader(Arc::new(Mutex::new(Box::new(reader)))))
     }
 }
 
 /// Where a guest's standard output or error goes: a
 /// [`MemoryOutputPipe`], or any writer (`impl Write + Send`, converted
 /// with `into()`), flushed at the end of each `fd_write`.
-pub struct OutputStream(Output);
-
-enum Output {
-    Memory(MemoryOutputPipe),
-    Writer(Box<dyn Write + Send>),
-}
+pub struct OutputStream(pub(crate) Pipe);
 
 impl From<MemoryOutputPipe> for OutputStream {
     fn from(pipe: MemoryOutputPipe) -> OutputStream {
-        OutputStream(Output::Memory(pipe))
+        OutputStream(Pipe::MemoryOut(pipe))
     }
 }
 
 impl<W: Write + Send + 'static> From<W> for OutputStream {
     fn from(writer: W) -> OutputStream {
-        OutputStream(Output::Writer(Box::new(writer)))
+        OutputStream(Pipe::Writer(Arc::new(Mutex::new(Box::new(writer)))))
     }
 }
 
@@ -162,20 +153,6 @@ impl std::fmt::Debug for Pipe {
 }
 
 impl Pipe {
-    pub(crate) fn input(stream: InputStream) -> Pipe {
-        match stream.0 {
-            Input::Memory(pipe) => Pipe::MemoryIn(pipe),
-            Input::Reader(r) => Pipe::Reader(Arc::new(Mutex::new(r))),
-        }
-    }
-
-    pub(crate) fn output(stream: OutputStream) -> Pipe {
-        match stream.0 {
-            Output::Memory(pipe) => Pipe::MemoryOut(pipe),
-            Output::Writer(w) => Pipe::Writer(Arc::new(Mutex::new(w))),
-        }
-    }
-
     /// Whether the guest reads it (standard input's kind).
     pub(crate) fn is_input(&self) -> bool {
         matches!(self, Pipe::MemoryIn(_) | Pipe::Reader(_))
@@ -215,9 +192,14 @@ impl Pipe {
         (iovs, count): (u32, u32),
         out: u32,
     ) -> WasiResult<()> {
-        let mut reader = match self {
-            Pipe::Reader(r) => Some(lock(r)),
-            Pipe::MemoryIn(_) => None,
+        /// What the reads take from, held for the call.
+        enum Source<'a> {
+            Memory(&'a MemoryInputPipe),
+            Reader(MutexGuard<'a, Box<dyn Read + Send>>),
+        }
+        let mut source = match self {
+            Pipe::MemoryIn(pipe) => Source::Memory(pipe),
+            Pipe::Reader(r) => Source::Reader(lock(r)),
             // Standard output's other end is not the guest's to read.
             Pipe::MemoryOut(_) | Pipe::Writer(_) => return Err(Errno::BADF),
         };
@@ -230,8 +212,8 @@ impl Pipe {
                 continue;
             }
             let dst = mem.raw_mut(ptr, len)?;
-            let n = match (self, reader.as_mut()) {
-                (Pipe::MemoryIn(pipe), _) => {
+            let n = match &mut source {
+                Source::Memory(pipe) => {
                     let mut held = lock(&pipe.inner);
                     let n = (held.bytes.len() - held.at).min(len as usize);
                     // SAFETY: `len` writable guest bytes at dst (checked),
@@ -242,7 +224,7 @@ impl Pipe {
                     held.at += n;
                     n
                 }
-                (_, Some(reader)) => {
+                Source::Reader(reader) => {
                     // Through host memory: the guest's bytes are never a
                     // Rust slice (another thread may write a shared
                     // memory meanwhile).
@@ -260,7 +242,6 @@ impl Pipe {
                     unsafe { std::ptr::copy_nonoverlapping(scratch.as_ptr(), dst, n) };
                     n
                 }
-                (_, None) => unreachable!("an input is bytes in memory or a reader"),
             };
             mem.supplied(ptr, n, Some(stream));
             total += n;
@@ -280,9 +261,14 @@ impl Pipe {
         (iovs, count): (u32, u32),
         out: u32,
     ) -> WasiResult<()> {
-        let mut writer = match self {
-            Pipe::Writer(w) => Some(lock(w)),
-            Pipe::MemoryOut(_) => None,
+        /// Where the writes go, held for the call.
+        enum Sink<'a> {
+            Memory(&'a MemoryOutputPipe),
+            Writer(MutexGuard<'a, Box<dyn Write + Send>>),
+        }
+        let mut sink = match self {
+            Pipe::MemoryOut(pipe) => Sink::Memory(pipe),
+            Pipe::Writer(w) => Sink::Writer(lock(w)),
             Pipe::MemoryIn(_) | Pipe::Reader(_) => return Err(Errno::BADF),
         };
         let mut total = 0usize;
@@ -291,8 +277,8 @@ impl Pipe {
         'buffers: for (ptr, len) in mem.iovecs(iovs, count)? {
             let src = mem.raw(ptr, len)?;
             let len = len as usize;
-            match (self, writer.as_mut()) {
-                (Pipe::MemoryOut(pipe), _) => {
+            match &mut sink {
+                Sink::Memory(pipe) => {
                     let mut buf = lock(&pipe.inner);
                     let n = pipe.capacity.saturating_sub(buf.len()).min(len);
                     buf.reserve(n);
@@ -313,7 +299,7 @@ impl Pipe {
                         break;
                     }
                 }
-                (_, Some(w)) => {
+                Sink::Writer(w) => {
                     // In pieces through host memory, each counted as the
                     // writer takes it: a failure part-way reports what
                     // went out, so a retry repeats nothing.
@@ -350,10 +336,9 @@ impl Pipe {
                     }
                     total += len;
                 }
-                (_, None) => unreachable!("an output is a buffer in memory or a writer"),
             }
         }
-        if let Some(w) = writer.as_mut() {
+        if let Sink::Writer(w) = &mut sink {
             if let Err(e) = w.flush() {
                 failed.get_or_insert(Errno::from_io(&e));
             }
@@ -369,9 +354,3 @@ impl Pipe {
 /// The most bytes a reader is asked for, or a writer given, at once: a
 /// guest's buffer may be gigabytes, the host's copy of it need not.
 const SCRATCH_MAX: usize = 1 << 20;
-
-/// A pipe's state, whatever a panicking reader or writer left: the
-/// bytes and position are consistent between calls.
-fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}

@@ -160,19 +160,16 @@ pub fn settings(args: SettingsArgs) -> anyhow::Result<ExitCode> {
 
 pub fn run(args: CompileArgs) -> anyhow::Result<ExitCode> {
     let (mut config, _) = args.code.config()?;
-    for (dir, flag) in [
-        (&args.emit_clif, "--emit-clif"),
-        (&args.emit_asm, "--emit-asm"),
-    ] {
-        if let Some(dir) = dir {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("{flag} {}: cannot create it", dir.display()))?;
-        }
-    }
+    let made = |dir: &Path, flag: &str| {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{flag} {}: cannot create it", dir.display()))
+    };
     if let Some(dir) = &args.emit_clif {
+        made(dir, "--emit-clif")?;
         config.emit_clif(dir);
     }
     if let Some(dir) = &args.emit_asm {
+        made(dir, "--emit-asm")?;
         config.emit_asm(dir);
     }
     let engine = Engine::new(&config)?;

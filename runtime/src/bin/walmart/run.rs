@@ -599,16 +599,18 @@ fn call_module(
     }
     let instance = match linker.instantiate(&mut *store, module) {
         Ok(i) => i,
-        // A function import nothing defines (not WASI 0.2's, whose error
-        // says what to build instead): the flags that run the module
-        // anyway.
+        // The first import nothing defines, where it is a function (not
+        // WASI 0.2's, whose error says what to build instead): the flags
+        // that run the module anyway.
         Err(walmart::Error::Link(m))
-            if !m.contains("WASI 0.2")
+            if m.starts_with("unknown import:")
                 && unknown_imports.is_none()
-                && module.imports().any(|(module, name, ty)| {
-                    matches!(ty, walmart::ExternType::Func(_))
-                        && m == format!("unknown import: {module}::{name}")
-                }) =>
+                && module
+                    .imports()
+                    .find(|(module, name, _)| linker.get(&mut *store, module, name).is_none())
+                    .is_some_and(|(module, _, ty)| {
+                        matches!(ty, walmart::ExternType::Func(_)) && !module.starts_with("wasi:")
+                    }) =>
         {
             bail!(
                 "{m}; --trap-unknown-imports runs the module until it calls it, \
