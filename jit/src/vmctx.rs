@@ -469,9 +469,12 @@ pub const FUNCREF_TYPE: i32 = 16;
 pub struct VMHostContextHeader {
     pub magic: u64,
     /// `extern "C" fn(ctx: *mut u8, caller_vmctx: *mut u8, values: *mut u128,
-    /// return_address: u64) -> u32`; non-zero means the host failed and
-    /// the stub must trap. The return address is the stub's, for an
-    /// exception the host throws (see [`Builtin::ExceptionMayReturn`]).
+    /// return_address: u64, fp: u64) -> u32`; non-zero means the host
+    /// failed and the stub must trap. The return address is the stub's,
+    /// for an exception the host throws (see
+    /// [`Builtin::ExceptionMayReturn`]); `fp` is the stub's frame pointer,
+    /// from which the calling Wasm frames are walked (a backtrace the host
+    /// takes).
     pub dispatch: usize,
 }
 
@@ -608,7 +611,9 @@ pub enum Builtin {
     /// native address `addr` of a shared memory: wakes at most `count`
     /// waiters, and answers how many it woke.
     MemoryAtomicNotify,
-    /// `(vmctx) -> u32`: the engine's epoch reached the store's deadline.
+    /// `(vmctx, fp: u64, func << 32 | offset: u64) -> u32`: the engine's
+    /// epoch reached the store's deadline in function `func` at Wasm
+    /// offset `offset`, whose frame pointer is `fp`.
     /// The store's choice answers: [`EPOCH_CONTINUE`] (it set a later
     /// deadline), [`EPOCH_INTERRUPT`] (trap with
     /// [`crate::TrapKind::Interrupt`]) or [`EPOCH_HOST_ERROR`] (the

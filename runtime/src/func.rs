@@ -607,6 +607,11 @@ pub(crate) fn invoke(
     }
     // Only a tag-monitored store's instances have tag heaps.
     let tagged = store.engine.config().tag_monitor().is_some();
+    if outermost && !nested {
+        // An asynchronous call dropped while a host function it called
+        // was suspended left that function's note.
+        store.wasm_exits.clear();
+    }
     if outermost && !nested && tagged {
         // A trap inside the module's allocator left its wrapper's call
         // unfinished; a new call starts afresh.
@@ -729,13 +734,23 @@ extern "C" fn host_dispatch<T: 'static>(
     caller_vmctx: *mut u8,
     values: *mut u128,
     return_address: u64,
+    fp: u64,
 ) -> u32 {
     // The host's handles on GC objects made for this call (its
     // parameters, and whatever it reads) are released when it returns.
+    // Where the calling Wasm stands is noted for a backtrace the host
+    // takes (`WasmBacktrace::capture`), until it returns.
     // SAFETY: as below: the context and its store outlive the call.
-    let (roots_mark, fiber) = unsafe {
+    let (roots_mark, fiber, exits) = unsafe {
         let opaque = &mut (*(*(ctx as *const HostContext<T>)).store).opaque;
-        (opaque.gc_roots.mark(), opaque.async_cx)
+        opaque
+            .wasm_exits
+            .push(crate::wasm_backtrace::Exit::Host { fp: fp as usize });
+        (
+            opaque.gc_roots.mark(),
+            opaque.async_cx,
+            opaque.wasm_exits.len(),
+        )
     };
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the stub passes the HostContext<T> it was created with,
@@ -807,6 +822,7 @@ extern "C" fn host_dispatch<T: 'static>(
     // SAFETY: as above.
     let opaque = unsafe { &mut (*(*(ctx as *const HostContext<T>)).store).opaque };
     opaque.gc_roots.release_to(roots_mark);
+    opaque.wasm_exits.truncate(exits - 1);
     // A nested asynchronous call the host function forgot mid-way.
     let result = match crate::fiber::still_on(opaque, fiber) {
         Ok(()) => result,

@@ -49,6 +49,7 @@ mod types;
 mod values;
 pub mod vm;
 pub mod wasi;
+mod wasm_backtrace;
 pub mod wast;
 mod wrap;
 
@@ -82,4 +83,5 @@ pub use values::{Extern, ExternRef, Val};
 pub use walmart_jit::debug_lines::SourceLocation;
 pub use walmart_jit::OptLevel;
 pub use walmart_jit::TrapKind;
+pub use wasm_backtrace::WasmBacktrace;
 pub use wrap::{IntoFunc, WasmResults, WithCaller};

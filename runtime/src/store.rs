@@ -52,6 +52,10 @@ pub struct StoreOpaque {
     pub(crate) limits: Box<VMRuntimeLimits>,
     /// Nesting of host-to-Wasm calls currently active on this store.
     pub(crate) wasm_depth: u32,
+    /// Where Wasm left for the host, for each host function (or epoch
+    /// callback) running now, innermost last
+    /// ([`crate::wasm_backtrace::Exit`]).
+    pub(crate) wasm_exits: Vec<crate::wasm_backtrace::Exit>,
     pub(crate) instances: Vec<Box<InstanceData>>,
     pub(crate) funcs: Vec<FuncData>,
     /// `*const VMFuncRef` to the function handle that owns it.
@@ -277,6 +281,7 @@ impl<T> Store<T> {
                         ..Default::default()
                     }),
                     wasm_depth: 0,
+                    wasm_exits: Vec::new(),
                     instances: Vec::new(),
                     funcs: Vec::new(),
                     func_by_ref: HashMap::default(),

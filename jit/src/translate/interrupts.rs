@@ -316,7 +316,7 @@ impl FuncTranslator<'_, '_> {
             return;
         }
         self.cold_path(out, |t| {
-            t.ask_runtime(Builtin::OutOfFuel, TrapKind::OutOfFuel)
+            t.ask_runtime(Builtin::OutOfFuel, TrapKind::OutOfFuel, false)
         });
     }
 
@@ -324,9 +324,20 @@ impl FuncTranslator<'_, '_> {
     /// and traps as it answers: with `stop`, or with the host's error.
     /// The fuel count is written back first (the runtime, or the
     /// embedder's callback, may read or set it) and read again after.
-    fn ask_runtime(&mut self, builtin: Builtin, stop: TrapKind) {
+    /// With `at`, the builtin also gets where the function stands (its
+    /// frame pointer, and its index and Wasm offset), so that the
+    /// embedder's callback can see the Wasm stack (a profiler's sample).
+    fn ask_runtime(&mut self, builtin: Builtin, stop: TrapKind, at: bool) {
         self.fuel_save();
-        let answer = self.call_builtin(builtin, &[], &[types::I32], &[])[0];
+        let answer = if at {
+            let site = (u64::from(self.func_index) << 32) | u64::from(self.offset);
+            let site = self.builder.ins().iconst(types::I64, site as i64);
+            let fp = self.builder.ins().get_frame_pointer(types::I64);
+            let params = [types::I64; 2];
+            self.call_builtin(builtin, &params, &[types::I32], &[fp, site])[0]
+        } else {
+            self.call_builtin(builtin, &[], &[types::I32], &[])[0]
+        };
         let failed =
             self.builder
                 .ins()
@@ -352,7 +363,7 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, epoch, deadline);
         self.cold_path(reached, |t| {
-            t.ask_runtime(Builtin::EpochDeadline, TrapKind::Interrupt);
+            t.ask_runtime(Builtin::EpochDeadline, TrapKind::Interrupt, true);
             t.epoch_reload();
         });
     }

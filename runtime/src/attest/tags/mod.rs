@@ -269,15 +269,7 @@ fn report_access(
     offset: u32,
     fp: u64,
 ) -> u32 {
-    let module = inst.module.info();
-    let mut frames = vec![backtrace::Frame {
-        func_index: func,
-        func_name: module.func_names.get(&func).map(str::to_string),
-        module_name: module.name.clone(),
-        wasm_offset: Some(offset),
-        lines: inst.module.inner.compiled.code.debug_lines(),
-        code: inst.module.inner.compiled.code.start(),
-    }];
+    let mut frames = vec![crate::wasm_backtrace::frame_at(inst, func, offset)];
     frames.extend(backtrace::frames_of(&stack_at(fp)));
     report(
         store,
