@@ -30,6 +30,7 @@ mod fiber;
 mod func;
 mod gc;
 mod global;
+mod guest_profiler;
 mod instance;
 mod interrupts;
 mod limits;
@@ -64,6 +65,7 @@ pub use exception::{ExnRef, Tag, TagType};
 pub use func::{Caller, Func};
 pub use gc::{ArrayType, FieldType, StorageType, StructType};
 pub use global::Global;
+pub use guest_profiler::GuestProfiler;
 pub use instance::Instance;
 pub use interrupts::UpdateDeadline;
 pub use limits::{

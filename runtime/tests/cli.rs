@@ -3157,6 +3157,116 @@ fn profile_perfmap_names_the_generated_code_for_perf() {
     );
 }
 
+/// The function names of each sample's stack in the guest profile at
+/// `path`, outermost first.
+fn profiled_stacks(path: &Path) -> Vec<Vec<String>> {
+    let profile: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let t = &profile["threads"][0];
+    let name_of = |stack: u64| {
+        let frame = t["stackTable"]["frame"][stack as usize].as_u64().unwrap() as usize;
+        let func = t["frameTable"]["func"][frame].as_u64().unwrap() as usize;
+        let name = t["funcTable"]["name"][func].as_u64().unwrap() as usize;
+        t["stringArray"][name].as_str().unwrap().to_string()
+    };
+    t["samples"]["stack"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let mut names = Vec::new();
+            let mut at = s.as_u64();
+            while let Some(i) = at {
+                names.push(name_of(i));
+                at = t["stackTable"]["prefix"][i as usize].as_u64();
+            }
+            names.reverse();
+            names
+        })
+        .collect()
+}
+
+#[test]
+fn profile_guest_samples_the_programs_own_functions() {
+    let dir = temp_dir("guest-profile");
+    let path = dir.join("words.json");
+    let flag = format!("guest,{},1ms", path.display());
+    // Forty passes over the words: tens of milliseconds.
+    let out = walmart(&[
+        "run",
+        "--profile",
+        &flag,
+        &fixture("wordindex.wasm"),
+        "x",
+        "40",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stacks = profiled_stacks(&path);
+    assert!(!stacks.is_empty());
+    for s in &stacks {
+        // Every sample is inside the command's `main`, as its name
+        // section names it, under `_start`.
+        let at = |name: &str| s.iter().position(|f| f == name);
+        assert!(at("_start") < at("main") && at("main").is_some(), "{s:?}");
+    }
+    // The run's output is the program's alone.
+    assert_eq!(
+        text(&out.stdout),
+        text(&walmart(&["run", &fixture("wordindex.wasm"), "x", "40"]).stdout)
+    );
+
+    // A trapping run's profile is written too; its status is the trap's.
+    let trapped = dir.join("trap.json");
+    let flag = format!("guest,{}", trapped.display());
+    let out = walmart(&["run", "--profile", &flag, &fixture("trap.wasm")]);
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    assert!(trapped.exists());
+
+    // With a timeout, which the sampling keeps.
+    let out = walmart(&[
+        "run",
+        "--profile",
+        &format!("guest,{},1ms", dir.join("slow.json").display()),
+        "-W",
+        "timeout=20ms",
+        "--invoke",
+        "fib",
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/fib.wat")
+            .display()
+            .to_string(),
+        "45",
+    ]);
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("interrupt"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(profiled_stacks(&dir.join("slow.json"))
+        .iter()
+        .all(|s| s[0] == "fib"));
+
+    for bad in [
+        "guest,",
+        "guest,p.json,0ms",
+        "guest,p.json,fast",
+        "guestly",
+        "guest,a,1ms,b",
+    ] {
+        let out = walmart(&["run", "--profile", bad, &fixture("hello.wasm")]);
+        fails_in_one_line(&out, "expected guest[,PATH[,INTERVAL]]", bad);
+    }
+    let missing = dir.join("no/such/dir/p.json");
+    let out = walmart(&[
+        "run",
+        "--profile",
+        &format!("guest,{}", missing.display()),
+        &fixture("hello.wasm"),
+    ]);
+    fails_in_one_line(&out, "cannot create", "unwritable profile");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn dash_d_coredump_writes_the_trapping_stores_snapshot() {
     let dir = temp_dir("coredump");

@@ -5,6 +5,7 @@ mod backend;
 mod compile;
 mod evaluate;
 mod features;
+mod guest_profile;
 mod run;
 mod wast;
 

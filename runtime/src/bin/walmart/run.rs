@@ -68,9 +68,12 @@ pub struct RunArgs {
     /// the host's value of KEY (if it has one). Repeatable.
     #[arg(long = "env", value_name = "KEY[=VALUE]")]
     envs: Vec<String>,
-    /// Make generated code known to a profiler: `perfmap` writes each
-    /// compiled function to /tmp/perf-PID.map, for `perf report`.
-    #[arg(long, value_name = "perfmap")]
+    /// Profile the run: `perfmap` makes generated code known to `perf`
+    /// (each compiled function in /tmp/perf-PID.map, for `perf report`);
+    /// `guest[,PATH[,INTERVAL]]` samples the guest's own Wasm stack every
+    /// INTERVAL (default 10ms) and writes the profile to PATH (default
+    /// walmart-guest-profile.json) for https://profiler.firefox.com/.
+    #[arg(long, value_name = "perfmap|guest[,PATH[,INTERVAL]]")]
     profile: Option<String>,
     /// Debugging options, as wasmtime's `-D`: `coredump=PATH` writes a
     /// Wasm coredump of the store (memories, globals, frames) to PATH
@@ -251,12 +254,20 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
     config.coredump_on_trap(args.coredump.is_some());
+    let mut guest_profile = None;
     match args.profile.as_deref() {
         None => {}
         Some("perfmap") => {
             config.profiler(walmart::ProfilingStrategy::PerfMap);
         }
-        Some(other) => bail!("--profile {other}: unsupported profiler (walmart writes `perfmap`)"),
+        Some(p) if p.starts_with("guest") => {
+            guest_profile = Some(crate::guest_profile::parse(&p["guest".len()..])?);
+            // Samples are taken where Wasm checks the epoch.
+            config.epoch_interruption(true);
+        }
+        Some(other) => bail!(
+            "--profile {other}: unsupported profiler (known: perfmap, guest[,PATH[,INTERVAL]])"
+        ),
     }
     let engine = Engine::new(&config)?;
     let attesting = args.code.attest != Policy::Off;
@@ -419,7 +430,31 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow!("{flag}: {e}"))?;
     }
     let mut store = Store::new(&engine, ctx);
-    bound_run(&engine, &mut store, bounds)?;
+    let timeout = bounds.timeout;
+    let profiling = match &guest_profile {
+        Some(p) => {
+            crate::guest_profile::check_supported(&module, &args.file)?;
+            let main = crate::guest_profile::module_name(&args.file);
+            let mut modules = vec![(main.clone(), module.clone())];
+            modules.extend(preloads.iter().cloned());
+            // The sampling callback keeps the timeout too.
+            bound_run(
+                &engine,
+                &mut store,
+                crate::features::RunBounds {
+                    timeout: None,
+                    ..bounds
+                },
+            )?;
+            Some(crate::guest_profile::start(
+                p, &engine, &mut store, &main, modules, timeout,
+            )?)
+        }
+        None => {
+            bound_run(&engine, &mut store, bounds)?;
+            None
+        }
+    };
     if attesting {
         let mut opts = AttestOptions::new()
             .on_detect(args.on_detect)
@@ -465,7 +500,14 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         store.configure_attestation(opts)?;
     }
-    let outcome = call_module(&args, &engine, &preloads, &module, &mut store);
+    let mut outcome = call_module(&args, &engine, &preloads, &module, &mut store);
+    // Written whatever the guest did (a trap's profile shows where).
+    if let Some(Err(e)) = profiling.map(|p| p.finish()) {
+        match outcome {
+            Ok(_) => outcome = Err(e),
+            Err(_) => eprintln!("error: {e}"),
+        }
+    }
     if !attesting {
         return outcome;
     }

@@ -1,0 +1,156 @@
+//! `walmart run --profile guest[,PATH[,INTERVAL]]`: samples of the
+//! guest's Wasm stack, written for the Firefox profiler
+//! ([`walmart::GuestProfiler`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail};
+use walmart::wasi::WasiCtx;
+use walmart::{Engine, GuestProfiler, Module, Store, UpdateDeadline};
+
+/// wasmtime's default file and interval.
+const DEFAULT_PATH: &str = "walmart-guest-profile.json";
+const DEFAULT_INTERVAL: Duration = Duration::from_millis(10);
+
+/// What `--profile guest...` asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuestProfileArgs {
+    pub path: PathBuf,
+    pub interval: Duration,
+}
+
+/// Parses the part of `--profile` after `guest`: `""`, `,PATH` or
+/// `,PATH,INTERVAL`.
+pub fn parse(rest: &str) -> anyhow::Result<GuestProfileArgs> {
+    let usage = || {
+        anyhow!("--profile guest{rest}: expected guest[,PATH[,INTERVAL]] (INTERVAL as 10ms, 500us)")
+    };
+    if rest.is_empty() {
+        return Ok(GuestProfileArgs {
+            path: PathBuf::from(DEFAULT_PATH),
+            interval: DEFAULT_INTERVAL,
+        });
+    }
+    let mut parts = rest.strip_prefix(',').ok_or_else(usage)?.split(',');
+    let path = match parts.next() {
+        Some("") | None => return Err(usage()),
+        Some(p) => PathBuf::from(p),
+    };
+    let interval = match parts.next() {
+        Some(i) => crate::features::parse_duration(i)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(usage)?,
+        None => DEFAULT_INTERVAL,
+    };
+    if parts.next().is_some() {
+        return Err(usage());
+    }
+    Ok(GuestProfileArgs { path, interval })
+}
+
+/// A run being profiled: the profiler the store's epoch callback feeds,
+/// and the thread that moves the epoch at each interval.
+pub struct GuestProfiling {
+    profiler: Arc<Mutex<Option<GuestProfiler>>>,
+    stop: Arc<AtomicBool>,
+    ticker: JoinHandle<()>,
+    path: PathBuf,
+    /// Created before the run, so that a path that cannot be written
+    /// fails before the guest's work, not after.
+    file: std::fs::File,
+}
+
+/// Starts sampling `store`'s Wasm stack (the engine must interrupt at
+/// epochs), naming the frames of `modules` after the names given;
+/// `timeout` is `-W timeout`'s, which the sampling callback then keeps
+/// (the deadline it moves is the one a timeout uses).
+pub fn start(
+    args: &GuestProfileArgs,
+    engine: &Engine,
+    store: &mut Store<WasiCtx>,
+    main: &str,
+    modules: Vec<(String, Module)>,
+    timeout: Option<Duration>,
+) -> anyhow::Result<GuestProfiling> {
+    let file = std::fs::File::create(&args.path).map_err(|e| {
+        anyhow!(
+            "--profile guest: cannot create {}: {e}",
+            args.path.display()
+        )
+    })?;
+    let profiler = GuestProfiler::new(main, args.interval, modules)?;
+    let profiler = Arc::new(Mutex::new(Some(profiler)));
+    let feed = profiler.clone();
+    let began = Instant::now();
+    let mut last = began;
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |store| {
+        let now = Instant::now();
+        if let Some(p) = feed.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            p.sample(&*store, now - last);
+        }
+        last = now;
+        if timeout.is_some_and(|t| now - began >= t) {
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        Ok(UpdateDeadline::Continue(1))
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let (engine, stopped, interval) = (engine.clone(), stop.clone(), args.interval);
+    let ticker = std::thread::Builder::new()
+        .name("walmart-profile".into())
+        .spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                std::thread::sleep(interval);
+                engine.increment_epoch();
+            }
+        })
+        .map_err(|e| anyhow!("--profile guest: cannot start the sampling thread: {e}"))?;
+    Ok(GuestProfiling {
+        profiler,
+        stop,
+        ticker,
+        path: args.path.clone(),
+        file,
+    })
+}
+
+impl GuestProfiling {
+    /// Stops sampling and writes the profile.
+    pub fn finish(self) -> anyhow::Result<()> {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.ticker.join();
+        let profiler = self
+            .profiler
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .expect("the profile is finished once");
+        profiler
+            .finish(self.file)
+            .map_err(|e| anyhow!("--profile guest: {}: {e}", self.path.display()))
+    }
+}
+
+/// The name a run's main module goes by in its profile: its file's stem.
+pub fn module_name(file: &Path) -> String {
+    file.file_stem()
+        .map_or_else(|| "module".into(), |s| s.to_string_lossy().into_owned())
+}
+
+/// Refuses what the profiler cannot sample: a wasi-threads program's
+/// other threads would run with the sampled deadline and no callback.
+pub fn check_supported(module: &Module, file: &Path) -> anyhow::Result<()> {
+    if walmart::wasi::threads::uses_threads(module) {
+        bail!(
+            "{}: --profile guest does not support wasi-threads programs (only the main \
+             thread would be sampled, and the others interrupted)",
+            file.display()
+        );
+    }
+    Ok(())
+}

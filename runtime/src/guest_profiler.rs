@@ -1,0 +1,162 @@
+//! A sampling profiler of the guest's own functions, as wasmtime's
+//! `GuestProfiler`: each sample is the Wasm stack at that moment
+//! ([`WasmBacktrace`]), and the profile is written in the Firefox
+//! profiler's format (open it at <https://profiler.firefox.com/>).
+//!
+//! It needs no profiler of the host's and no symbols: the frames are the
+//! module's functions, named by its name section. Samples are taken where
+//! the embedder asks, usually from the epoch deadline's callback with a
+//! thread moving the engine's epoch at the sampling interval (what
+//! `walmart run --profile guest` does); Wasm notices the epoch only at
+//! function entries and loop heads, so time spent in a host function is
+//! counted in the sample taken when Wasm next checks.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime};
+
+use fxprof_processed_profile::{
+    CategoryColor, CategoryPairHandle, CpuDelta, Frame, FrameFlags, FrameHandle, FrameInfo,
+    Profile, ReferenceTimestamp, SamplingInterval, ThreadHandle, Timestamp,
+};
+
+use crate::store::AsContext;
+use crate::vm::backtrace;
+use crate::{Error, Module, Result, WasmBacktrace};
+
+/// Collects samples of a store's Wasm stacks into a profile.
+pub struct GuestProfiler {
+    profile: Profile,
+    thread: ThreadHandle,
+    category: CategoryPairHandle,
+    interval: Duration,
+    start: Instant,
+    /// The names the embedder gave modules, by where their code starts.
+    names: HashMap<usize, String>,
+    /// The name of the profile's main module: its functions' frames are
+    /// not prefixed with it.
+    main: String,
+    /// Frames already in the profile, by (code, function index).
+    frames: HashMap<(usize, u32), FrameHandle>,
+    samples: u64,
+}
+
+impl GuestProfiler {
+    /// A profiler of a run of `module_name` sampled every `interval`,
+    /// whose frames in `modules` are named after the names given there
+    /// (frames of other modules are named after their name sections).
+    /// Frames of modules other than `module_name` are labelled
+    /// `module!function`, the main module's `function`.
+    pub fn new(
+        module_name: &str,
+        interval: Duration,
+        modules: impl IntoIterator<Item = (String, Module)>,
+    ) -> Result<GuestProfiler> {
+        if interval.is_zero() {
+            return Err(Error::msg("a guest profile's interval must not be zero"));
+        }
+        let reference = ReferenceTimestamp::from_system_time(SystemTime::now());
+        let mut profile = Profile::new(
+            module_name,
+            reference,
+            SamplingInterval::from_nanos(interval.as_nanos().min(u64::MAX as u128) as u64),
+        );
+        let category = profile.add_category("Wasm", CategoryColor::Yellow).into();
+        let process = profile.add_process(
+            module_name,
+            std::process::id(),
+            Timestamp::from_nanos_since_reference(0),
+        );
+        let thread = profile.add_thread(process, 0, Timestamp::from_nanos_since_reference(0), true);
+        profile.set_thread_name(thread, "main");
+        let names = modules
+            .into_iter()
+            .map(|(name, module)| (module.inner.compiled.code.start(), name))
+            .collect();
+        Ok(GuestProfiler {
+            profile,
+            thread,
+            category,
+            interval,
+            start: Instant::now(),
+            names,
+            main: module_name.to_string(),
+            frames: HashMap::new(),
+            samples: 0,
+        })
+    }
+
+    /// Takes a sample: the Wasm stack of `store` now (nothing when no Wasm
+    /// runs), which stands for the `delta` of time since the last sample
+    /// (weighted by how many intervals it spans, so that a long wait
+    /// counts for its length in the call tree).
+    pub fn sample(&mut self, store: impl AsContext, delta: Duration) {
+        let frames = WasmBacktrace::capture(store);
+        let now = self.timestamp();
+        let mut stack = None;
+        // Outermost first.
+        for f in frames.frames().iter().rev() {
+            let frame = self.frame(f);
+            stack = Some(self.profile.intern_stack(self.thread, stack, frame));
+        }
+        let cpu = CpuDelta::from_nanos(delta.as_nanos().min(u64::MAX as u128) as u64);
+        let spans = (delta.as_nanos() + self.interval.as_nanos() / 2) / self.interval.as_nanos();
+        let weight = spans.clamp(1, i32::MAX as u128) as i32;
+        self.profile
+            .add_sample(self.thread, now, stack, cpu, weight);
+        self.samples += 1;
+    }
+
+    /// Samples taken so far.
+    pub fn samples(&self) -> u64 {
+        self.samples
+    }
+
+    /// Writes the profile as JSON (the Firefox profiler's processed
+    /// format) to `output`.
+    pub fn finish(self, output: impl Write) -> Result<()> {
+        let mut output = std::io::BufWriter::new(output);
+        serde_json::to_writer(&mut output, &self.profile)
+            .map_err(|e| Error::msg(format!("cannot write the guest profile: {e}")))?;
+        output
+            .flush()
+            .map_err(|e| Error::msg(format!("cannot write the guest profile: {e}")))
+    }
+
+    fn timestamp(&self) -> Timestamp {
+        let nanos = self.start.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        Timestamp::from_nanos_since_reference(nanos)
+    }
+
+    /// The profile's frame for `f`'s function, added the first time.
+    fn frame(&mut self, f: &backtrace::Frame) -> FrameHandle {
+        let key = (f.code, f.func_index);
+        if let Some(&h) = self.frames.get(&key) {
+            return h;
+        }
+        let function = f
+            .func_name
+            .clone()
+            .unwrap_or_else(|| format!("wasm-function[{}]", f.func_index));
+        let module = self
+            .names
+            .get(&f.code)
+            .cloned()
+            .or_else(|| f.module_name.clone());
+        let label = match module {
+            Some(m) if m != self.main => format!("{m}!{function}"),
+            _ => function,
+        };
+        let label = self.profile.intern_string(&label);
+        let h = self.profile.intern_frame(
+            self.thread,
+            FrameInfo {
+                frame: Frame::Label(label),
+                category_pair: self.category,
+                flags: FrameFlags::empty(),
+            },
+        );
+        self.frames.insert(key, h);
+        h
+    }
+}
