@@ -610,7 +610,7 @@ pub(crate) fn invoke(
     if outermost && !nested {
         // An asynchronous call dropped while a host function it called
         // was suspended left that function's note.
-        store.wasm_exits.clear();
+        store.wasm_exit = std::ptr::null();
     }
     if outermost && !nested && tagged {
         // A trap inside the module's allocator left its wrapper's call
@@ -741,16 +741,18 @@ extern "C" fn host_dispatch<T: 'static>(
     // Where the calling Wasm stands is noted for a backtrace the host
     // takes (`WasmBacktrace::capture`), until it returns.
     // SAFETY: as below: the context and its store outlive the call.
-    let (roots_mark, fiber, exits) = unsafe {
+    let outer = unsafe { (*(*(ctx as *const HostContext<T>)).store).opaque.wasm_exit };
+    let exit = crate::wasm_backtrace::Exit {
+        fp: fp as usize,
+        at: None,
+        outer,
+    };
+    // SAFETY: as above.
+    let (roots_mark, fiber) = unsafe {
         let opaque = &mut (*(*(ctx as *const HostContext<T>)).store).opaque;
-        opaque
-            .wasm_exits
-            .push(crate::wasm_backtrace::Exit::Host { fp: fp as usize });
-        (
-            opaque.gc_roots.mark(),
-            opaque.async_cx,
-            opaque.wasm_exits.len(),
-        )
+        // Unlinked below, before this frame returns.
+        opaque.wasm_exit = &exit;
+        (opaque.gc_roots.mark(), opaque.async_cx)
     };
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: the stub passes the HostContext<T> it was created with,
@@ -822,7 +824,7 @@ extern "C" fn host_dispatch<T: 'static>(
     // SAFETY: as above.
     let opaque = unsafe { &mut (*(*(ctx as *const HostContext<T>)).store).opaque };
     opaque.gc_roots.release_to(roots_mark);
-    opaque.wasm_exits.truncate(exits - 1);
+    opaque.wasm_exit = exit.outer;
     // A nested asynchronous call the host function forgot mid-way.
     let result = match crate::fiber::still_on(opaque, fiber) {
         Ok(()) => result,

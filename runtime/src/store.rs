@@ -52,10 +52,10 @@ pub struct StoreOpaque {
     pub(crate) limits: Box<VMRuntimeLimits>,
     /// Nesting of host-to-Wasm calls currently active on this store.
     pub(crate) wasm_depth: u32,
-    /// Where Wasm left for the host, for each host function (or epoch
-    /// callback) running now, innermost last
-    /// ([`crate::wasm_backtrace::Exit`]).
-    pub(crate) wasm_exits: Vec<crate::wasm_backtrace::Exit>,
+    /// Where Wasm last left for a host function or epoch callback still
+    /// running ([`crate::wasm_backtrace::Exit`], linked to the ones
+    /// around it); null when none runs.
+    pub(crate) wasm_exit: *const crate::wasm_backtrace::Exit,
     pub(crate) instances: Vec<Box<InstanceData>>,
     pub(crate) funcs: Vec<FuncData>,
     /// `*const VMFuncRef` to the function handle that owns it.
@@ -151,7 +151,8 @@ pub struct StoreOpaque {
 // tables, host contexts; the engine's code, immutable and shared), and its
 // boxed callbacks and host functions are `Send`. Nothing in it is tied to
 // the thread that made it: per-thread trap state lives in thread-locals
-// for the duration of a call, and moves with an asynchronous call's fiber.
+// for the duration of a call, and moves with an asynchronous call's fiber
+// (as do the notes `wasm_exit` links, which live on the call's stack).
 unsafe impl Send for StoreOpaque {}
 
 impl StoreOpaque {
@@ -281,7 +282,7 @@ impl<T> Store<T> {
                         ..Default::default()
                     }),
                     wasm_depth: 0,
-                    wasm_exits: Vec::new(),
+                    wasm_exit: std::ptr::null(),
                     instances: Vec::new(),
                     funcs: Vec::new(),
                     func_by_ref: HashMap::default(),

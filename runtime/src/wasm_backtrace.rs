@@ -15,14 +15,18 @@ use crate::instance::InstanceData;
 use crate::store::{AsContext, StoreOpaque};
 use crate::vm::backtrace::{self, Frame};
 
-/// Where Wasm left for the host.
-pub(crate) enum Exit {
-    /// A host function's call stub, whose frame pointer is `fp`: the
-    /// frames it saved lead into the calling Wasm.
-    Host { fp: usize },
-    /// The epoch deadline's builtin, called by the function of
-    /// `innermost` with frame pointer `fp`.
-    Deadline { fp: usize, innermost: Box<Frame> },
+/// Where Wasm left for the host: a note on the stack of the runtime's
+/// frame that Wasm called (a host function's dispatcher, the epoch
+/// deadline's builtin), linked to the note of the call around it.
+pub(crate) struct Exit {
+    /// A frame pointer whose saved return addresses lead into the Wasm
+    /// that left: the host-call stub's, or the calling function's own.
+    pub(crate) fp: usize,
+    /// For the epoch deadline: the function that reached it (its
+    /// instance, index and Wasm offset), which `fp`'s chain starts above.
+    pub(crate) at: Option<(*const InstanceData, u32, u32)>,
+    /// The note of the host call this one's Wasm runs inside, or null.
+    pub(crate) outer: *const Exit,
 }
 
 /// Frames deeper than this are left out of a capture (a runaway
@@ -69,31 +73,44 @@ impl fmt::Display for WasmBacktrace {
 /// first.
 pub(crate) fn frames(store: &StoreOpaque) -> Vec<Frame> {
     let mut out = Vec::new();
-    for exit in store.wasm_exits.iter().rev() {
-        let fp = match exit {
-            Exit::Host { fp } => *fp,
-            Exit::Deadline { fp, innermost } => {
-                out.push((**innermost).clone());
-                *fp
-            }
-        };
+    let mut exit = store.wasm_exit;
+    while !exit.is_null() {
+        // SAFETY: a note lives in the frame of the runtime function that
+        // linked it ([`noted`], the host dispatcher), which unlinks it
+        // before it returns; until then it is on the stack. A cancelled
+        // asynchronous call returns through those frames; a leaked one's
+        // stack is never freed (and its store refuses calls).
+        let e = unsafe { &*exit };
+        if let Some((inst, func, offset)) = e.at {
+            // SAFETY: the instance that called the builtin lives while its
+            // code runs.
+            out.push(frame_at(unsafe { &*inst }, func, offset));
+        }
         let left = MAX_FRAMES.saturating_sub(out.len());
-        out.extend(backtrace::frames_of(&backtrace::return_addresses(fp, left)));
+        out.extend(backtrace::frames_of(&backtrace::return_addresses(
+            e.fp, left,
+        )));
+        exit = e.outer;
     }
     out
 }
 
-/// Runs `f` with the exit `exit` noted on `store` (for a capture inside
-/// it), and takes the note back after.
+/// Runs `f` with where Wasm left (`fp`, and the function `at`) noted on
+/// `store` for a capture inside it, and takes the note back after.
 pub(crate) fn noted<R>(
     store: &mut StoreOpaque,
-    exit: Exit,
+    fp: usize,
+    at: Option<(*const InstanceData, u32, u32)>,
     f: impl FnOnce(&mut StoreOpaque) -> R,
 ) -> R {
-    store.wasm_exits.push(exit);
-    let depth = store.wasm_exits.len();
+    let exit = Exit {
+        fp,
+        at,
+        outer: store.wasm_exit,
+    };
+    store.wasm_exit = &exit;
     let r = f(store);
-    store.wasm_exits.truncate(depth - 1);
+    store.wasm_exit = exit.outer;
     r
 }
 

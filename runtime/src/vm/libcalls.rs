@@ -482,15 +482,8 @@ extern "C" fn memory_atomic_notify(_vmctx: *mut u8, addr: u64, count: u32) -> u3
 extern "C" fn epoch_deadline(vmctx: *mut u8, fp: u64, site: u64) -> u32 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
-    let exit = crate::wasm_backtrace::Exit::Deadline {
-        fp: fp as usize,
-        innermost: Box::new(crate::wasm_backtrace::frame_at(
-            inst,
-            (site >> 32) as u32,
-            site as u32,
-        )),
-    };
-    crate::wasm_backtrace::noted(store, exit, crate::interrupts::deadline_reached)
+    let at = Some((&*inst as *const _, (site >> 32) as u32, site as u32));
+    crate::wasm_backtrace::noted(store, fp as usize, at, crate::interrupts::deadline_reached)
 }
 
 extern "C" fn out_of_fuel(vmctx: *mut u8) -> u32 {
