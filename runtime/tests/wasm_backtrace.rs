@@ -51,9 +51,13 @@ fn a_host_function_sees_the_wasm_frames_that_called_it() {
     via_host.call(&mut store, &[], &mut []).unwrap();
     // Outside any call: nothing on the stack.
     assert!(WasmBacktrace::capture(&store).frames().is_empty());
+    // A host function the host calls itself: no Wasm frame either.
+    let look = linker.get(&mut store, "host", "look").unwrap().into_func().unwrap();
+    look.call(&mut store, &[], &mut []).unwrap();
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0], ["leaf", "middle", "outer"]);
     assert_eq!(seen[1], ["leaf", "via_host"]);
+    assert!(seen[2].is_empty(), "{:?}", seen[2]);
     assert_eq!(WasmBacktrace::default().to_string(), "");
 }
 
