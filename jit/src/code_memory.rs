@@ -374,16 +374,24 @@ impl CodeMemory {
             }
             return Err(CompileError::CodeMemory(error.to_string()));
         }
-        crate::perf_map::record(memory.functions.iter().map(|f| {
-            let name = match f.func_index {
-                Some(i) => match memory.names.funcs.get(&i) {
-                    Some(n) => format!("wasm[{i}]::{n}"),
-                    None => format!("wasm[{i}]"),
-                },
-                None => "walmart-trampoline".to_string(),
-            };
-            (ptr as usize + f.start as usize, f.len as usize, name)
-        }));
+        if crate::perf_map::wanted() || crate::jitdump::wanted() {
+            let placed: Vec<(usize, usize, String)> = memory
+                .functions
+                .iter()
+                .map(|f| {
+                    let name = match f.func_index {
+                        Some(i) => match memory.names.funcs.get(&i) {
+                            Some(n) => format!("wasm[{i}]::{n}"),
+                            None => format!("wasm[{i}]"),
+                        },
+                        None => "walmart-trampoline".to_string(),
+                    };
+                    (ptr as usize + f.start as usize, f.len as usize, name)
+                })
+                .collect();
+            crate::perf_map::record(&placed);
+            crate::jitdump::record(&placed);
+        }
         let memory = Arc::new(memory);
         registry()
             .write()

@@ -18,7 +18,7 @@ pub fn enable() {
 }
 
 /// Whether the map is written: an engine asked, or the environment does.
-fn wanted() -> bool {
+pub(crate) fn wanted() -> bool {
     static FROM_ENV: OnceLock<bool> = OnceLock::new();
     ENABLED.load(Ordering::Relaxed)
         || *FROM_ENV.get_or_init(|| {
@@ -49,7 +49,7 @@ fn map_file() -> Option<&'static Mutex<std::fs::File>> {
 }
 
 /// Records functions placed at `(address, length, name)`.
-pub(crate) fn record(functions: impl Iterator<Item = (usize, usize, String)>) {
+pub(crate) fn record(functions: &[(usize, usize, String)]) {
     let Some(file) = map_file() else { return };
     let mut text = String::new();
     for (addr, len, name) in functions {

@@ -182,6 +182,11 @@ pub enum ProfilingStrategy {
     /// `/tmp/perf-PID.map`, which `perf report` reads to name the
     /// addresses of code it found in no ELF file.
     PerfMap,
+    /// Every compiled function with its machine code appended to
+    /// `./jit-PID.dump` (perf's jitdump format, the file mapped so that
+    /// `perf record -k mono` notes it): `perf inject --jit` turns it into
+    /// ELF images, and `perf annotate` shows the functions' instructions.
+    JitDump,
 }
 
 /// Whether traps' backtraces carry file, line and column from a module's
@@ -837,8 +842,10 @@ impl Engine {
         })?;
         compiler.emit_text(config.emit_text.clone());
         compiler.parallel_compilation(config.parallel_compilation);
-        if config.profiler == ProfilingStrategy::PerfMap {
-            walmart_jit::perf_map::enable();
+        match config.profiler {
+            ProfilingStrategy::None => {}
+            ProfilingStrategy::PerfMap => walmart_jit::perf_map::enable(),
+            ProfilingStrategy::JitDump => walmart_jit::jitdump::enable(),
         }
         let memory_pool = match &config.allocation_strategy {
             crate::InstanceAllocationStrategy::OnDemand => None,

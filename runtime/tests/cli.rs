@@ -3148,13 +3148,67 @@ fn profile_perfmap_names_the_generated_code_for_perf() {
     assert_eq!(fields.len(), 3, "{divide}");
     assert!(u64::from_str_radix(fields[0], 16).unwrap() > 0);
     assert!(u64::from_str_radix(fields[1], 16).unwrap() > 0);
-    let out = walmart(&["run", "--profile", "jitdump", &fixture("trap.wasm")]);
+    let out = walmart(&["run", "--profile", "vtune", &fixture("trap.wasm")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("unsupported profiler"),
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn profile_jitdump_writes_each_function_with_its_code_for_perf_inject() {
+    let dir = temp_dir("jitdump");
+    let child = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["run", "--profile", "jitdump", &fixture("hello.wasm")])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let dump = std::fs::read(dir.join(format!("jit-{pid}.dump"))).unwrap();
+    let u32_at = |at: usize| u32::from_le_bytes(dump[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_le_bytes(dump[at..at + 8].try_into().unwrap());
+    // The header: magic 'JiTD', version 1, its size, the machine, the pid.
+    assert_eq!(u32_at(0), 0x4A69_5444);
+    assert_eq!(u32_at(4), 1);
+    assert_eq!(u32_at(8), 40);
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!(u32_at(12), 62);
+    }
+    assert_eq!(u32_at(20), pid);
+    // Code-load records to the end: (name, code) each.
+    let mut at = 40;
+    let mut functions = Vec::new();
+    while at < dump.len() {
+        assert_eq!(u32_at(at), 0, "a code-load record at {at}");
+        let size = u32_at(at + 4) as usize;
+        assert_eq!(u32_at(at + 16), pid);
+        let (vma, addr, len) = (u64_at(at + 24), u64_at(at + 32), u64_at(at + 40) as usize);
+        assert_eq!(vma, addr);
+        let name_at = at + 56;
+        let nul = dump[name_at..].iter().position(|&b| b == 0).unwrap();
+        let name = String::from_utf8(dump[name_at..name_at + nul].to_vec()).unwrap();
+        let code = &dump[name_at + nul + 1..at + size];
+        assert_eq!(code.len(), len, "{name}");
+        functions.push((name, code.to_vec()));
+        at += size;
+    }
+    assert_eq!(at, dump.len());
+    let main = functions
+        .iter()
+        .find(|(n, _)| n.ends_with("::main"))
+        .unwrap_or_else(|| panic!("{:?}", functions.iter().map(|f| &f.0).collect::<Vec<_>>()));
+    if cfg!(target_arch = "x86_64") {
+        // The function's own bytes: Cranelift's frame set-up first
+        // (push %rbp; mov %rsp,%rbp).
+        assert_eq!(&main.1[..4], &[0x55, 0x48, 0x89, 0xe5], "{}", main.0);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The function names of each sample's stack in the guest profile at

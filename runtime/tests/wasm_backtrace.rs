@@ -52,7 +52,11 @@ fn a_host_function_sees_the_wasm_frames_that_called_it() {
     // Outside any call: nothing on the stack.
     assert!(WasmBacktrace::capture(&store).frames().is_empty());
     // A host function the host calls itself: no Wasm frame either.
-    let look = linker.get(&mut store, "host", "look").unwrap().into_func().unwrap();
+    let look = linker
+        .get(&mut store, "host", "look")
+        .unwrap()
+        .into_func()
+        .unwrap();
     look.call(&mut store, &[], &mut []).unwrap();
     let seen = seen.lock().unwrap();
     assert_eq!(seen[0], ["leaf", "middle", "outer"]);

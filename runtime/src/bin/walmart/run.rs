@@ -70,10 +70,13 @@ pub struct RunArgs {
     envs: Vec<String>,
     /// Profile the run: `perfmap` makes generated code known to `perf`
     /// (each compiled function in /tmp/perf-PID.map, for `perf report`);
+    /// `jitdump` writes each function with its machine code to
+    /// ./jit-PID.dump (`perf record -k mono`, then `perf inject --jit`, for
+    /// `perf annotate` of Wasm functions);
     /// `guest[,PATH[,INTERVAL]]` samples the guest's own Wasm stack every
     /// INTERVAL (default 10ms) and writes the profile to PATH (default
     /// walmart-guest-profile.json) for https://profiler.firefox.com/.
-    #[arg(long, value_name = "perfmap|guest[,PATH[,INTERVAL]]")]
+    #[arg(long, value_name = "perfmap|jitdump|guest[,PATH[,INTERVAL]]")]
     profile: Option<String>,
     /// Debugging options, as wasmtime's `-D`: `coredump=PATH` writes a
     /// Wasm coredump of the store (memories, globals, frames) to PATH
@@ -260,13 +263,16 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         Some("perfmap") => {
             config.profiler(walmart::ProfilingStrategy::PerfMap);
         }
+        Some("jitdump") => {
+            config.profiler(walmart::ProfilingStrategy::JitDump);
+        }
         Some(p) if p.starts_with("guest") => {
             guest_profile = Some(crate::guest_profile::parse(&p["guest".len()..])?);
             // Samples are taken where Wasm checks the epoch.
             config.epoch_interruption(true);
         }
         Some(other) => bail!(
-            "--profile {other}: unsupported profiler (known: perfmap, guest[,PATH[,INTERVAL]])"
+            "--profile {other}: unsupported profiler (known: perfmap, jitdump, guest[,PATH[,INTERVAL]])"
         ),
     }
     let engine = Engine::new(&config)?;
