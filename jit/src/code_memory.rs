@@ -223,6 +223,9 @@ pub struct CodeMemory {
     /// Its code tests for a pending exception after the calls that may
     /// return one (a module that handles exceptions, or a trampoline).
     passes_exceptions: bool,
+    /// Its functions' symbols, listed for native debuggers while it lives
+    /// (`Config::debug_info`).
+    debugger: Option<crate::gdb_jit::Registration>,
 }
 
 // SAFETY: the mapping is immutable (read + execute) once built and owned
@@ -318,6 +321,7 @@ impl CodeMemory {
             relocs: image.relocs.into_owned(),
             names,
             passes_exceptions,
+            debugger: None,
         };
         for f in &memory.functions {
             let relocs = &memory.relocs[f.relocs_start as usize..f.relocs_end as usize];
@@ -374,7 +378,7 @@ impl CodeMemory {
             }
             return Err(CompileError::CodeMemory(error.to_string()));
         }
-        if crate::perf_map::wanted() || crate::jitdump::wanted() {
+        if crate::perf_map::wanted() || crate::jitdump::wanted() || crate::gdb_jit::wanted() {
             let placed: Vec<(usize, usize, String)> = memory
                 .functions
                 .iter()
@@ -391,6 +395,9 @@ impl CodeMemory {
                 .collect();
             crate::perf_map::record(&placed);
             crate::jitdump::record(&placed);
+            if crate::gdb_jit::wanted() {
+                memory.debugger = crate::gdb_jit::Registration::new(&placed);
+            }
         }
         let memory = Arc::new(memory);
         registry()
@@ -496,6 +503,8 @@ fn check_table(image: &CodeImage<'_>) -> Result<(), CompileError> {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
+        // Out of the debugger's list before the code is gone.
+        drop(self.debugger.take());
         // SAFETY: we own the mapping and nothing references it any more
         // (the registry holds an Arc, so we are not in it).
         unsafe {

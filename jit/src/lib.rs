@@ -13,6 +13,7 @@ pub mod compile;
 pub mod debug_lines;
 pub mod error;
 pub mod gc_types;
+pub mod gdb_jit;
 pub mod jitdump;
 pub mod module_info;
 pub mod perf_map;

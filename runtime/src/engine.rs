@@ -160,6 +160,8 @@ pub struct Config {
     pub wasm_backtrace_details: WasmBacktraceDetails,
     /// How generated code is made known to profilers (none by default).
     pub profiler: ProfilingStrategy,
+    /// Compiled code listed for native debuggers ([`Config::debug_info`]).
+    pub debug_info: bool,
     /// A trap carries a snapshot of its store (off by default).
     pub coredump_on_trap: bool,
     /// Where each compiled function's text is written
@@ -262,6 +264,7 @@ impl Default for Config {
             allocation_strategy: crate::InstanceAllocationStrategy::OnDemand,
             wasm_backtrace_details: WasmBacktraceDetails::Environment,
             profiler: ProfilingStrategy::None,
+            debug_info: false,
             coredump_on_trap: false,
             emit_text: walmart_jit::EmitText::default(),
             parallel_compilation: true,
@@ -569,6 +572,19 @@ impl Config {
         self
     }
 
+    /// Makes compiled code known to native debuggers (wasmtime's switch,
+    /// off by default): each module's functions are listed through the
+    /// GDB JIT interface as symbols at their addresses, so that gdb (and
+    /// lldb with `settings set plugin.jit-loader.gdb.enable on`) names
+    /// Wasm frames in backtraces (`wasm[9]::main`) and breaks on them by
+    /// name. Unlike wasmtime's, no DWARF is rewritten for the machine
+    /// code: functions, not source lines. Code compiled once this is on
+    /// is listed, whatever engine compiled it, until it is dropped.
+    pub fn debug_info(&mut self, on: bool) -> &mut Config {
+        self.debug_info = on;
+        self
+    }
+
     /// Writes each Wasm function's Cranelift IR, as translated and before
     /// Cranelift optimises it, into directory `dir` (which must exist) as
     /// it is compiled: `wasm_func_N.clif` (wasmtime's `emit_clif`; an
@@ -846,6 +862,9 @@ impl Engine {
             ProfilingStrategy::None => {}
             ProfilingStrategy::PerfMap => walmart_jit::perf_map::enable(),
             ProfilingStrategy::JitDump => walmart_jit::jitdump::enable(),
+        }
+        if config.debug_info {
+            walmart_jit::gdb_jit::enable();
         }
         let memory_pool = match &config.allocation_strategy {
             crate::InstanceAllocationStrategy::OnDemand => None,

@@ -80,8 +80,10 @@ pub struct RunArgs {
     profile: Option<String>,
     /// Debugging options, as wasmtime's `-D`: `coredump=PATH` writes a
     /// Wasm coredump of the store (memories, globals, frames) to PATH
-    /// when the guest traps. Repeatable.
-    #[arg(short = 'D', long = "debug", value_name = "coredump=PATH")]
+    /// when the guest traps; `debug-info` lists the compiled functions
+    /// for native debuggers (gdb names Wasm frames: `gdb --args walmart
+    /// run -D debug-info app.wasm`). Repeatable.
+    #[arg(short = 'D', long = "debug", value_name = "coredump=PATH|debug-info")]
     debug_options: Vec<String>,
     /// Where `-D coredump=PATH` writes a trap's coredump (set from
     /// `debug_options` as the run is configured).
@@ -253,7 +255,15 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             Some(("coredump", "")) => bail!("-D {option}: expected coredump=PATH"),
             // The last one given wins.
             Some(("coredump", path)) => args.coredump = Some(PathBuf::from(path)),
-            _ => bail!("-D {option}: unknown debugging option (known: coredump=PATH)"),
+            None if option == "debug-info" => {
+                config.debug_info(true);
+            }
+            Some(("debug-info", v)) => {
+                config.debug_info(crate::features::yes_no("-D", option, "debug-info", v)?);
+            }
+            _ => bail!(
+                "-D {option}: unknown debugging option (known: coredump=PATH, debug-info[=y|n])"
+            ),
         }
     }
     config.coredump_on_trap(args.coredump.is_some());

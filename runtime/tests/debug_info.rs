@@ -1,0 +1,163 @@
+//! `Config::debug_info`: compiled functions listed for native debuggers
+//! through the GDB JIT interface.
+
+use std::process::Command;
+
+use walmart::{Config, Engine, Instance, Module, Store};
+
+#[repr(C)]
+struct JitCodeEntry {
+    next: *const JitCodeEntry,
+    prev: *const JitCodeEntry,
+    symfile_addr: *const u8,
+    symfile_size: u64,
+}
+
+#[repr(C)]
+struct JitDescriptor {
+    version: u32,
+    action_flag: u32,
+    relevant_entry: *const JitCodeEntry,
+    first_entry: *const JitCodeEntry,
+}
+
+extern "C" {
+    // The interface's list, as a debugger reads it.
+    static __jit_debug_descriptor: JitDescriptor;
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes(b[at..at + 2].try_into().unwrap())
+}
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+/// The function symbols (name, address, size) of an ELF64 file, read
+/// from its section headers as a debugger reads them.
+fn symbols(elf: &[u8]) -> Vec<(String, u64, u64)> {
+    assert_eq!(&elf[..6], &[0x7f, b'E', b'L', b'F', 2, 1]);
+    let (shoff, shentsize, shnum) = (
+        u64_at(elf, 40) as usize,
+        u16_at(elf, 58) as usize,
+        u16_at(elf, 60) as usize,
+    );
+    let section = |i: usize| &elf[shoff + i * shentsize..shoff + (i + 1) * shentsize];
+    let mut out = Vec::new();
+    for i in 0..shnum {
+        let s = section(i);
+        if u32_at(s, 4) != 2 {
+            continue; // not SHT_SYMTAB
+        }
+        let (off, size, link, entsize) = (
+            u64_at(s, 24) as usize,
+            u64_at(s, 32) as usize,
+            u32_at(s, 40) as usize,
+            u64_at(s, 56) as usize,
+        );
+        let strtab = section(link);
+        let strs = &elf[u64_at(strtab, 24) as usize..][..u64_at(strtab, 32) as usize];
+        for sym in elf[off..off + size].chunks(entsize).skip(1) {
+            let name_at = u32_at(sym, 0) as usize;
+            let end = strs[name_at..].iter().position(|&c| c == 0).unwrap();
+            let name = String::from_utf8(strs[name_at..name_at + end].to_vec()).unwrap();
+            assert_eq!(sym[4], 0x12, "{name}: a global function");
+            out.push((name, u64_at(sym, 8), u64_at(sym, 16)));
+        }
+    }
+    out
+}
+
+/// Every listed image's symbols.
+fn listed() -> Vec<Vec<(String, u64, u64)>> {
+    let mut out = Vec::new();
+    // SAFETY: the list is changed only while a registration holds its
+    // lock, and only the listing test compiles code in this process (the
+    // other runs gdb in a child), not while it reads.
+    unsafe {
+        let mut e = std::ptr::addr_of!(__jit_debug_descriptor)
+            .read()
+            .first_entry;
+        while !e.is_null() {
+            let image = std::slice::from_raw_parts((*e).symfile_addr, (*e).symfile_size as usize);
+            out.push(symbols(image));
+            e = (*e).next;
+        }
+    }
+    out
+}
+
+#[test]
+fn compiled_functions_are_listed_while_their_module_lives() {
+    let mut config = Config::new();
+    config.debug_info(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module $listed
+             (func $probe_one (export "one") (result i32) i32.const 1)
+             (func $probe_two (export "two") (result i32) call $probe_one))"#,
+    )
+    .unwrap();
+    let ours = |lists: &[Vec<(String, u64, u64)>]| {
+        lists
+            .iter()
+            .filter(|l| l.iter().any(|s| s.0 == "wasm[0]::probe_one"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let lists = ours(&listed());
+    assert_eq!(lists.len(), 1, "{lists:?}");
+    let names: Vec<&str> = lists[0].iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(names, ["wasm[0]::probe_one", "wasm[1]::probe_two"]);
+    // Each symbol covers its function's code: what the instance calls
+    // runs there (the first is at the image's start, the next after it).
+    let (one, two) = (&lists[0][0], &lists[0][1]);
+    assert!(one.2 > 0 && two.2 > 0);
+    assert!(two.1 >= one.1 + one.2, "{lists:?}");
+    let mut store = Store::new(&engine, ());
+    let inst = Instance::new(&mut store, &module, &[]).unwrap();
+    let two_fn = inst.get_typed_func::<(), i32>(&mut store, "two").unwrap();
+    assert_eq!(two_fn.call(&mut store, ()).unwrap(), 1);
+    // Gone from the list with the last holder of the code.
+    drop((inst, two_fn, store, module));
+    assert!(ours(&listed()).is_empty());
+}
+
+#[test]
+fn gdb_names_the_wasm_frames_of_a_trap() {
+    // Where gdb is installed and may trace a child (not in every
+    // container): its backtrace at the trap's signal.
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/c/trap.wasm");
+    let run = |debug_info: &str| {
+        Command::new("gdb")
+            .args(["-nx", "-batch", "-ex", "run", "-ex", "bt", "--args"])
+            .arg(env!("CARGO_BIN_EXE_walmart"))
+            .args(["run", "-D", debug_info, fixture])
+            .output()
+    };
+    let Ok(out) = run("debug-info") else {
+        eprintln!("gdb is not installed: skipped");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !text.contains("received signal") {
+        eprintln!("gdb could not run walmart here: skipped\n{text}");
+        return;
+    }
+    // The trap's own frame and its callers, by name.
+    for frame in [
+        "in wasm[8]::divide",
+        "in wasm[9]::compute",
+        "in wasm[10]::main",
+    ] {
+        assert!(text.contains(frame), "{frame}:\n{text}");
+    }
+    // Without the switch, no names.
+    let text = String::from_utf8_lossy(&run("debug-info=n").unwrap().stdout).into_owned();
+    assert!(text.contains("received signal"), "{text}");
+    assert!(!text.contains("wasm[8]::divide"), "{text}");
+}
