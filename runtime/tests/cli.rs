@@ -3351,7 +3351,8 @@ fn dash_d_coredump_writes_the_trapping_stores_snapshot() {
     assert_eq!(out.status.code(), Some(0));
     assert!(!path.exists());
     for (option, says) in [
-        ("debug-info", "unknown debugging option"),
+        ("debug-infos", "unknown debugging option"),
+        ("debug-info=maybe", "-D debug-info=maybe"),
         ("coredump=", "expected coredump=PATH"),
     ] {
         let out = walmart(&["run", "-D", option, &fixture("hello.wasm")]);
