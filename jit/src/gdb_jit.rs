@@ -191,72 +191,81 @@ pub(crate) fn elf_image(functions: &[(usize, usize, String)]) -> Option<Vec<u8>>
     out.extend_from_slice(&strtab);
     out.extend_from_slice(shstrtab);
     out.resize(shdrs_at, 0);
-    // (name, type, flags, address, offset, size, link, info, align, entsize)
-    let sections: [(u32, u32, u64, u64, u64, u64, u32, u32, u64, u64); 5] = [
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+    let text = (start as u64, (end - start) as u64);
+    let headers = [
+        SectionHeader::default(),
         // SHT_NOBITS, SHF_ALLOC | SHF_EXECINSTR.
-        (
-            text_name,
-            8,
-            6,
-            start as u64,
-            0,
-            (end - start) as u64,
-            0,
-            0,
-            16,
-            0,
-        ),
+        SectionHeader {
+            name: text_name,
+            kind: 8,
+            flags: 6,
+            addr: text.0,
+            size: text.1,
+            align: 16,
+            ..Default::default()
+        },
         // SHT_SYMTAB, linked to .strtab; locals: the null symbol alone.
-        (
-            symtab_name,
-            2,
-            0,
-            0,
-            symtab_at as u64,
-            symtab.len() as u64,
-            3,
-            1,
-            8,
-            24,
-        ),
+        SectionHeader {
+            name: symtab_name,
+            kind: 2,
+            offset: symtab_at as u64,
+            size: symtab.len() as u64,
+            link: 3,
+            info: 1,
+            align: 8,
+            entsize: 24,
+            ..Default::default()
+        },
         // SHT_STRTAB.
-        (
-            strtab_name,
-            3,
-            0,
-            0,
-            strtab_at as u64,
-            strtab.len() as u64,
-            0,
-            0,
-            1,
-            0,
-        ),
-        (
-            shstrtab_name,
-            3,
-            0,
-            0,
-            shstrtab_at as u64,
-            shstrtab.len() as u64,
-            0,
-            0,
-            1,
-            0,
-        ),
+        SectionHeader {
+            name: strtab_name,
+            kind: 3,
+            offset: strtab_at as u64,
+            size: strtab.len() as u64,
+            align: 1,
+            ..Default::default()
+        },
+        SectionHeader {
+            name: shstrtab_name,
+            kind: 3,
+            offset: shstrtab_at as u64,
+            size: shstrtab.len() as u64,
+            align: 1,
+            ..Default::default()
+        },
     ];
-    for (name, kind, flags, addr, offset, size, link, info, align, entsize) in sections {
-        out.extend_from_slice(&name.to_le_bytes());
-        out.extend_from_slice(&kind.to_le_bytes());
-        out.extend_from_slice(&flags.to_le_bytes());
-        out.extend_from_slice(&addr.to_le_bytes());
-        out.extend_from_slice(&offset.to_le_bytes());
-        out.extend_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(&link.to_le_bytes());
-        out.extend_from_slice(&info.to_le_bytes());
-        out.extend_from_slice(&align.to_le_bytes());
-        out.extend_from_slice(&entsize.to_le_bytes());
+    for h in headers {
+        h.write(&mut out);
     }
     Some(out)
+}
+
+/// An ELF64 section header.
+#[derive(Default)]
+struct SectionHeader {
+    name: u32,
+    kind: u32,
+    flags: u64,
+    addr: u64,
+    offset: u64,
+    size: u64,
+    link: u32,
+    info: u32,
+    align: u64,
+    entsize: u64,
+}
+
+impl SectionHeader {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.name.to_le_bytes());
+        out.extend_from_slice(&self.kind.to_le_bytes());
+        out.extend_from_slice(&self.flags.to_le_bytes());
+        out.extend_from_slice(&self.addr.to_le_bytes());
+        out.extend_from_slice(&self.offset.to_le_bytes());
+        out.extend_from_slice(&self.size.to_le_bytes());
+        out.extend_from_slice(&self.link.to_le_bytes());
+        out.extend_from_slice(&self.info.to_le_bytes());
+        out.extend_from_slice(&self.align.to_le_bytes());
+        out.extend_from_slice(&self.entsize.to_le_bytes());
+    }
 }
