@@ -6,6 +6,12 @@
 //! gdb (and lldb, with its GDB JIT loader on) then names Wasm frames in
 //! `bt` and breaks on them by name (`break wasm[9]::main`). Symbols only:
 //! no line tables (a module's DWARF is not rewritten for its machine code).
+//!
+//! The list is the process's: another JIT linked into the program shares
+//! it (the symbols are weak), but not this module's lock, so two JITs
+//! must not register code at the same moment (wasmtime and walmart in one
+//! process compile on their own threads; the benches compile one after
+//! the other).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;

@@ -139,6 +139,9 @@ pub(crate) fn record(functions: &[(usize, usize, String)]) {
     let Some(file) = dump_file() else { return };
     static NEXT_INDEX: AtomicU64 = AtomicU64::new(0);
     let (pid, tid) = (std::process::id(), thread_id());
+    // Stamped under the lock: records of code placed by several threads
+    // go into the file in the order of their times.
+    let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
     let mut out = Vec::new();
     for (addr, len, name) in functions {
         let size = CODE_LOAD_FIXED + name.len() + 1 + len;
@@ -158,7 +161,6 @@ pub(crate) fn record(functions: &[(usize, usize, String)]) {
         // bytes, readable, and stays while the module lives.
         out.extend_from_slice(unsafe { std::slice::from_raw_parts(*addr as *const u8, *len) });
     }
-    let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
     // A failed write loses symbols, not correctness.
     let _ = f.write_all(&out);
 }

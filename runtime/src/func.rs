@@ -617,8 +617,9 @@ pub(crate) fn invoke(
     // Only a tag-monitored store's instances have tag heaps.
     let tagged = store.engine.config().tag_monitor().is_some();
     if outermost && !nested {
-        // An asynchronous call dropped while a host function it called
-        // was suspended left that function's note.
+        // Nothing runs around a new outermost call (a cancelled call
+        // unlinked its notes as it unwound; a leaked one's store refuses
+        // calls): no note of an earlier call may stand.
         store.wasm_exit = std::ptr::null();
     }
     if outermost && !nested && tagged {

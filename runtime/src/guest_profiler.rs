@@ -31,8 +31,9 @@ pub struct GuestProfiler {
     category: CategoryPairHandle,
     interval: Duration,
     start: Instant,
-    /// The names the embedder gave modules, by where their code starts.
-    names: HashMap<usize, String>,
+    /// The names the embedder gave modules, by where their code starts;
+    /// the modules are kept, so that no other code takes their place.
+    names: HashMap<usize, (String, Module)>,
     /// The name of the profile's main module: its functions' frames are
     /// not prefixed with it.
     main: String,
@@ -71,7 +72,7 @@ impl GuestProfiler {
         profile.set_thread_name(thread, "main");
         let names = modules
             .into_iter()
-            .map(|(name, module)| (module.inner.compiled.code.start(), name))
+            .map(|(name, module)| (module.inner.compiled.code.start(), (name, module)))
             .collect();
         Ok(GuestProfiler {
             profile,
@@ -141,7 +142,7 @@ impl GuestProfiler {
         let module = self
             .names
             .get(&f.code)
-            .cloned()
+            .map(|(name, _)| name.clone())
             .or_else(|| f.module_name.clone());
         let label = match module {
             Some(m) if m != self.main => format!("{m}!{function}"),

@@ -51,6 +51,12 @@ impl WasmBacktrace {
         }
     }
 
+    /// As [`WasmBacktrace::capture`] (wasmtime's name for a capture made
+    /// whatever the configuration says; walmart's always is).
+    pub fn force_capture(store: impl AsContext) -> WasmBacktrace {
+        WasmBacktrace::capture(store)
+    }
+
     /// The frames, innermost first.
     pub fn frames(&self) -> &[Frame] {
         &self.frames
@@ -73,8 +79,13 @@ impl fmt::Display for WasmBacktrace {
 /// first.
 pub(crate) fn frames(store: &StoreOpaque) -> Vec<Frame> {
     let mut out = Vec::new();
+    // A leaked asynchronous call's notes stay behind on its stack: they
+    // are not what the store runs now.
+    if crate::fiber::is_leaked(store) {
+        return out;
+    }
     let mut exit = store.wasm_exit;
-    while !exit.is_null() {
+    while !exit.is_null() && out.len() < MAX_FRAMES {
         // SAFETY: a note lives in the frame of the runtime function that
         // linked it ([`noted`], the host dispatcher), which unlinks it
         // before it returns; until then it is on the stack. A cancelled

@@ -3273,7 +3273,8 @@ fn profile_guest_samples_the_programs_own_functions() {
     let flag = format!("guest,{}", trapped.display());
     let out = walmart(&["run", "--profile", &flag, &fixture("trap.wasm")]);
     assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
-    assert!(trapped.exists());
+    // A whole profile (an unfinished one is an empty file).
+    profiled_stacks(&trapped);
 
     // With a timeout, which the sampling keeps.
     let out = walmart(&[
@@ -3296,14 +3297,36 @@ fn profile_guest_samples_the_programs_own_functions() {
         "{}",
         text(&out.stderr)
     );
-    assert!(profiled_stacks(&dir.join("slow.json"))
-        .iter()
-        .all(|s| s[0] == "fib"));
+    let slow = profiled_stacks(&dir.join("slow.json"));
+    assert!(
+        !slow.is_empty() && slow.iter().all(|s| s[0] == "fib"),
+        "{slow:?}"
+    );
+    // The timeout is kept to, not the next sample's tick (an interval
+    // of five seconds), and the end of the run waits for no tick either.
+    let began = std::time::Instant::now();
+    let out = walmart(&[
+        "run",
+        "--profile",
+        &format!("guest,{},5s", dir.join("slow.json").display()),
+        "-W",
+        "timeout=50ms",
+        "--invoke",
+        "fib",
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/fib.wat")
+            .display()
+            .to_string(),
+        "45",
+    ]);
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    assert!(began.elapsed() < std::time::Duration::from_secs(4));
 
     for bad in [
         "guest,",
         "guest,p.json,0ms",
         "guest,p.json,fast",
+        "guest,p.json,10",
         "guestly",
         "guest,a,1ms,b",
     ] {

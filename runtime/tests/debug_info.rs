@@ -39,13 +39,39 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 /// The function symbols (name, address, size) of an ELF64 file, read
 /// from its section headers as a debugger reads them.
 fn symbols(elf: &[u8]) -> Vec<(String, u64, u64)> {
-    assert_eq!(&elf[..6], &[0x7f, b'E', b'L', b'F', 2, 1]);
-    let (shoff, shentsize, shnum) = (
+    assert_eq!(&elf[..7], &[0x7f, b'E', b'L', b'F', 2, 1, 1]);
+    // An executable of this machine: its addresses are where the code is.
+    assert_eq!(u16_at(elf, 16), 2, "ET_EXEC");
+    if cfg!(target_arch = "x86_64") {
+        assert_eq!(u16_at(elf, 18), 62);
+    }
+    let (shoff, shentsize, shnum, shstrndx) = (
         u64_at(elf, 40) as usize,
         u16_at(elf, 58) as usize,
         u16_at(elf, 60) as usize,
+        u16_at(elf, 62) as usize,
     );
+    assert_eq!(shentsize, 64);
     let section = |i: usize| &elf[shoff + i * shentsize..shoff + (i + 1) * shentsize];
+    let names = section(shstrndx);
+    let names = &elf[u64_at(names, 24) as usize..][..u64_at(names, 32) as usize];
+    let name_of = |s: &[u8]| {
+        let at = u32_at(s, 0) as usize;
+        let end = names[at..].iter().position(|&c| c == 0).unwrap();
+        String::from_utf8(names[at..at + end].to_vec()).unwrap()
+    };
+    // `.text`: no bytes in the file (the debugger reads the process's),
+    // allocated and executable, at the code.
+    let text = (0..shnum)
+        .map(section)
+        .find(|s| name_of(s) == ".text")
+        .expect("a .text section");
+    assert_eq!(
+        (u32_at(text, 4), u64_at(text, 8)),
+        (8, 6),
+        "NOBITS, ALLOC | EXECINSTR"
+    );
+    let (text_start, text_end) = (u64_at(text, 16), u64_at(text, 16) + u64_at(text, 32));
     let mut out = Vec::new();
     for i in 0..shnum {
         let s = section(i);
@@ -65,7 +91,10 @@ fn symbols(elf: &[u8]) -> Vec<(String, u64, u64)> {
             let end = strs[name_at..].iter().position(|&c| c == 0).unwrap();
             let name = String::from_utf8(strs[name_at..name_at + end].to_vec()).unwrap();
             assert_eq!(sym[4], 0x12, "{name}: a global function");
-            out.push((name, u64_at(sym, 8), u64_at(sym, 16)));
+            assert_eq!(u16_at(sym, 6), 1, "{name}: in .text");
+            let (addr, size) = (u64_at(sym, 8), u64_at(sym, 16));
+            assert!(addr >= text_start && addr + size <= text_end, "{name}");
+            out.push((name, addr, size));
         }
     }
     out

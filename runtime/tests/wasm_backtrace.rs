@@ -1,6 +1,7 @@
 //! `WasmBacktrace::capture`: the Wasm frames a host function or an epoch
 //! callback sees on the stack.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use walmart::{Caller, Config, Engine, Func, Linker, Module, Store, UpdateDeadline, WasmBacktrace};
@@ -67,15 +68,17 @@ fn a_host_function_sees_the_wasm_frames_that_called_it() {
 
 #[test]
 fn a_host_function_after_a_trap_sees_only_its_own_callers() {
-    // A trap unwinds the frames of a call that a host function made; the
-    // notes of the host calls it went through must not outlive it.
+    // A trap unwinds a call that a host function made while another
+    // host function's note was linked (the failing one's): that note must
+    // not outlive it.
     let engine = Engine::default();
     let module = Module::new(
         &engine,
         r#"(module
              (import "host" "look" (func $look))
              (import "host" "trap_inside" (func $trap_inside))
-             (func $boom (export "boom") unreachable)
+             (import "host" "fail" (func $fail))
+             (func $boom (export "boom") call $fail)
              (func $first (export "first") call $trap_inside call $look))"#,
     )
     .unwrap();
@@ -90,16 +93,96 @@ fn a_host_function_after_a_trap_sees_only_its_own_callers() {
         })
         .unwrap();
     linker
-        .func_wrap("host", "trap_inside", |mut caller: Caller<'_, ()>| {
+        .func_wrap(
+            "host",
+            "fail",
+            |caller: Caller<'_, ()>| -> walmart::Result<()> {
+                // Inside both calls: `boom` and `first` on the stack.
+                assert_eq!(names(&WasmBacktrace::capture(&caller)), ["boom", "first"]);
+                Err(walmart::Error::msg("refused"))
+            },
+        )
+        .unwrap();
+    let s = seen.clone();
+    linker
+        .func_wrap("host", "trap_inside", move |mut caller: Caller<'_, ()>| {
             let boom = caller.get_export("boom").unwrap().into_func().unwrap();
             assert!(boom.call(&mut caller, &[], &mut []).is_err());
+            s.lock()
+                .unwrap()
+                .push(names(&WasmBacktrace::capture(&caller)));
         })
         .unwrap();
     let mut store = Store::new(&engine, ());
     let inst = linker.instantiate(&mut store, &module).unwrap();
     let first = inst.get_func(&mut store, "first").unwrap();
     first.call(&mut store, &[], &mut []).unwrap();
-    assert_eq!(seen.lock().unwrap()[0], ["first"]);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0], ["first"], "after the inner call's trap");
+    assert_eq!(seen[1], ["first"], "a later host call");
+}
+
+/// Pending `n` times (waking at once), then ready.
+struct Pendings(u32);
+
+impl std::future::Future for Pendings {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 == 0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 -= 1;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+#[test]
+fn an_asynchronous_host_function_sees_its_callers_across_suspensions() {
+    let mut config = Config::new();
+    config.async_support(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+             (import "host" "wait" (func $wait))
+             (func $inner call $wait)
+             (func $outer (export "run") call $inner))"#,
+    )
+    .unwrap();
+    let seen: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+    let mut linker = Linker::new(&engine);
+    let s = seen.clone();
+    linker
+        .func_wrap_async("host", "wait", move |caller: Caller<'_, ()>, (): ()| {
+            let s = s.clone();
+            Box::new(async move {
+                s.lock()
+                    .unwrap()
+                    .push(names(&WasmBacktrace::capture(&caller)));
+                Pendings(3).await;
+                // Resumed (the fiber's stack, and the note on it, kept).
+                s.lock()
+                    .unwrap()
+                    .push(names(&WasmBacktrace::capture(&caller)));
+            })
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    let mut call = Box::pin(async {
+        let inst = linker.instantiate_async(&mut store, &module).await.unwrap();
+        let run = inst.get_typed_func::<(), ()>(&mut store, "run").unwrap();
+        run.call_async(&mut store, ()).await.unwrap();
+    });
+    while call.as_mut().poll(&mut cx).is_pending() {}
+    drop(call);
+    let seen = seen.lock().unwrap();
+    assert_eq!(*seen, [["inner", "outer"], ["inner", "outer"]]);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! ([`walmart::GuestProfiler`]).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -41,9 +41,14 @@ pub fn parse(rest: &str) -> anyhow::Result<GuestProfileArgs> {
         Some(p) => PathBuf::from(p),
     };
     let interval = match parts.next() {
-        Some(i) => crate::features::parse_duration(i)
-            .filter(|d| !d.is_zero())
-            .ok_or_else(usage)?,
+        // With its unit: a bare number would be seconds to `-W timeout`,
+        // milliseconds to a reader of wasmtime's `10ms`.
+        Some(i) if i.ends_with(|c: char| c.is_ascii_alphabetic()) => {
+            crate::features::parse_duration(i)
+                .filter(|d| !d.is_zero())
+                .ok_or_else(usage)?
+        }
+        Some(_) => return Err(usage()),
         None => DEFAULT_INTERVAL,
     };
     if parts.next().is_some() {
@@ -56,7 +61,7 @@ pub fn parse(rest: &str) -> anyhow::Result<GuestProfileArgs> {
 /// and the thread that moves the epoch at each interval.
 pub struct GuestProfiling {
     profiler: Arc<Mutex<Option<GuestProfiler>>>,
-    stop: Arc<AtomicBool>,
+    stop: Sender<()>,
     ticker: JoinHandle<()>,
     path: PathBuf,
     /// Created before the run, so that a path that cannot be written
@@ -86,6 +91,7 @@ pub fn start(
     let profiler = Arc::new(Mutex::new(Some(profiler)));
     let feed = profiler.clone();
     let began = Instant::now();
+    let deadline = timeout.map(|t| began + t);
     let mut last = began;
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |store| {
@@ -94,19 +100,26 @@ pub fn start(
             p.sample(&*store, now - last);
         }
         last = now;
-        if timeout.is_some_and(|t| now - began >= t) {
+        if deadline.is_some_and(|d| now >= d) {
             return Ok(UpdateDeadline::Interrupt);
         }
         Ok(UpdateDeadline::Continue(1))
     });
-    let stop = Arc::new(AtomicBool::new(false));
-    let (engine, stopped, interval) = (engine.clone(), stop.clone(), args.interval);
+    // The ticker moves the epoch at each interval, and at the timeout's
+    // moment if one comes first; told to stop, it stops at once.
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let (engine, interval) = (engine.clone(), args.interval);
     let ticker = std::thread::Builder::new()
         .name("walmart-profile".into())
-        .spawn(move || {
-            while !stopped.load(Ordering::Relaxed) {
-                std::thread::sleep(interval);
-                engine.increment_epoch();
+        .spawn(move || loop {
+            let now = Instant::now();
+            let wait = match deadline {
+                Some(d) if d > now => interval.min(d - now),
+                _ => interval,
+            };
+            match stopped.recv_timeout(wait) {
+                Err(RecvTimeoutError::Timeout) => engine.increment_epoch(),
+                _ => return,
             }
         })
         .map_err(|e| anyhow!("--profile guest: cannot start the sampling thread: {e}"))?;
@@ -122,7 +135,7 @@ pub fn start(
 impl GuestProfiling {
     /// Stops sampling and writes the profile.
     pub fn finish(self) -> anyhow::Result<()> {
-        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.stop.send(());
         let _ = self.ticker.join();
         let profiler = self
             .profiler

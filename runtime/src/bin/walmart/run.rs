@@ -447,30 +447,17 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let mut store = Store::new(&engine, ctx);
     let timeout = bounds.timeout;
-    let profiling = match &guest_profile {
-        Some(p) => {
-            crate::guest_profile::check_supported(&module, &args.file)?;
-            let main = crate::guest_profile::module_name(&args.file);
-            let mut modules = vec![(main.clone(), module.clone())];
-            modules.extend(preloads.iter().cloned());
-            // The sampling callback keeps the timeout too.
-            bound_run(
-                &engine,
-                &mut store,
-                crate::features::RunBounds {
-                    timeout: None,
-                    ..bounds
-                },
-            )?;
-            Some(crate::guest_profile::start(
-                p, &engine, &mut store, &main, modules, timeout,
-            )?)
-        }
-        None => {
-            bound_run(&engine, &mut store, bounds)?;
-            None
-        }
-    };
+    if guest_profile.is_some() {
+        crate::guest_profile::check_supported(&module, &args.file)?;
+        // The sampling keeps the timeout (`guest_profile::start`).
+        let untimed = crate::features::RunBounds {
+            timeout: None,
+            ..bounds
+        };
+        bound_run(&engine, &mut store, untimed)?;
+    } else {
+        bound_run(&engine, &mut store, bounds)?;
+    }
     if attesting {
         let mut opts = AttestOptions::new()
             .on_detect(args.on_detect)
@@ -516,6 +503,19 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         store.configure_attestation(opts)?;
     }
+    // Started last, so that nothing after it fails before the guest runs
+    // (the profile's file is made here).
+    let profiling = match &guest_profile {
+        Some(p) => {
+            let main = crate::guest_profile::module_name(&args.file);
+            let mut modules = vec![(main.clone(), module.clone())];
+            modules.extend(preloads.iter().cloned());
+            Some(crate::guest_profile::start(
+                p, &engine, &mut store, &main, modules, timeout,
+            )?)
+        }
+        None => None,
+    };
     let mut outcome = call_module(&args, &engine, &preloads, &module, &mut store);
     // Written whatever the guest did (a trap's profile shows where).
     if let Some(Err(e)) = profiling.map(|p| p.finish()) {
