@@ -236,14 +236,11 @@ impl Compiler {
             "false"
         };
         set(&mut flags, "enable_nan_canonicalization", canonical)?;
+        let verify = cfg!(debug_assertions) || config.debug_verifier;
         set(
             &mut flags,
             "enable_verifier",
-            if cfg!(debug_assertions) {
-                "true"
-            } else {
-                "false"
-            },
+            if verify { "true" } else { "false" },
         )?;
         // Frame pointers let the runtime walk Wasm stacks for backtraces.
         set(&mut flags, "preserve_frame_pointers", "true")?;
@@ -326,6 +323,8 @@ impl Compiler {
             epoch_interruption,
             opt_level,
             nan_canonicalization,
+            // Checks the compiler, not the code (left out above too).
+            debug_verifier: _,
         } = &self.config;
         let mut s = format!(
             "walmart-jit: {} (sources {})\ntarget: {}\n",
@@ -737,5 +736,22 @@ impl Compiler {
         b.finalize(self.isa.frontend_config());
         let f = self.finish_function(&mut ctx, None, 0)?;
         CodeMemory::new(vec![f], DebugNames::default(), true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_debug_verifier_switches_cranelifts_own() {
+        let config = TranslateConfig {
+            debug_verifier: true,
+            ..Default::default()
+        };
+        assert!(Compiler::new(config).unwrap().isa.flags().enable_verifier());
+        // Off, unless this is a debug build (which always checks).
+        let plain = Compiler::new(TranslateConfig::default()).unwrap();
+        assert_eq!(plain.isa.flags().enable_verifier(), cfg!(debug_assertions));
     }
 }

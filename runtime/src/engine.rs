@@ -162,6 +162,8 @@ pub struct Config {
     pub profiler: ProfilingStrategy,
     /// Compiled code listed for native debuggers ([`Config::debug_info`]).
     pub debug_info: bool,
+    /// Cranelift's IR verifier on ([`Config::cranelift_debug_verifier`]).
+    pub debug_verifier: bool,
     /// A trap carries a snapshot of its store (off by default).
     pub coredump_on_trap: bool,
     /// Where each compiled function's text is written
@@ -265,6 +267,7 @@ impl Default for Config {
             wasm_backtrace_details: WasmBacktraceDetails::Environment,
             profiler: ProfilingStrategy::None,
             debug_info: false,
+            debug_verifier: false,
             coredump_on_trap: false,
             emit_text: walmart_jit::EmitText::default(),
             parallel_compilation: true,
@@ -558,6 +561,15 @@ impl Config {
     /// (nbody 7x, matmul 2.5x; wasmtime's the same, `benches/RESULTS.md`).
     pub fn cranelift_nan_canonicalization(&mut self, on: bool) -> &mut Config {
         self.nan_canonicalization = on;
+        self
+    }
+
+    /// Has Cranelift check its IR as it compiles each function
+    /// (wasmtime's `cranelift_debug_verifier`; always on in debug
+    /// builds): slower compilation, the same code; a failed check is a
+    /// compile error naming the function.
+    pub fn cranelift_debug_verifier(&mut self, on: bool) -> &mut Config {
+        self.debug_verifier = on;
         self
     }
 
@@ -855,6 +867,7 @@ impl Engine {
             epoch_interruption: config.epoch_interruption,
             opt_level: config.opt_level,
             nan_canonicalization: config.nan_canonicalization,
+            debug_verifier: config.debug_verifier,
         })?;
         compiler.emit_text(config.emit_text.clone());
         compiler.parallel_compilation(config.parallel_compilation);

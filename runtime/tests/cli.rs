@@ -3345,6 +3345,54 @@ fn profile_guest_samples_the_programs_own_functions() {
 }
 
 #[test]
+fn dash_c_sets_code_generation_as_wasmtimes() {
+    // Settings walmart has, and what they change.
+    let out = walmart(&[
+        "run",
+        "-C",
+        "parallel-compilation=n",
+        "-C",
+        "cranelift-debug-verifier",
+        "-C",
+        "compiler=cranelift",
+        &fixture("hello.wasm"),
+        "a",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("argv[1]=a"));
+    // `-C cache` is `--cache`: the compiled module saved in the cache.
+    let dir = temp_dir("dash-c-cache");
+    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["run", "-C", "cache", &fixture("hello.wasm")])
+        .env("WALMART_CACHE_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+    // The rest, refused by name in one line.
+    for (args, says) in [
+        (&["run", "-C", "compiler=winch"][..], "Cranelift only"),
+        (&["run", "-C", "cache-config=c.toml"][..], "--cache-dir"),
+        (
+            &["run", "-C", "inlining=y"][..],
+            "unknown setting `inlining`",
+        ),
+        (
+            &["run", "-C", "parallel-compilation=maybe"][..],
+            "parallel-compilation",
+        ),
+        (&["run", "-C", "cache=n", "--cache"][..], "contradicts"),
+        (&["compile", "-C", "cache"][..], "applies to `walmart run`"),
+    ] {
+        let mut all = args.to_vec();
+        let hello = fixture("hello.wasm");
+        all.push(&hello);
+        fails_in_one_line(&walmart(&all), says, &args.join(" "));
+    }
+}
+
+#[test]
 fn dash_d_coredump_writes_the_trapping_stores_snapshot() {
     let dir = temp_dir("coredump");
     let path = dir.join("trap.coredump");

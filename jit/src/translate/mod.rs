@@ -76,6 +76,10 @@ pub struct TranslateConfig {
     /// `enable_nan_canonicalization`): results the same on every CPU, for
     /// embedders that need deterministic execution.
     pub nan_canonicalization: bool,
+    /// Cranelift checks its own IR as it compiles (`enable_verifier`,
+    /// always on in debug builds): a check of the compiler, not of the
+    /// code, which is the same either way (not in the fingerprint).
+    pub debug_verifier: bool,
 }
 
 /// How hard Cranelift optimises (wasmtime's `OptLevel`).

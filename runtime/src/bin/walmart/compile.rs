@@ -42,6 +42,17 @@ pub struct CodeArgs {
     /// max-memories=N, max-tables=N, trap-on-grow-failure=y|n. Repeatable.
     #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]|LIMIT=VALUE")]
     pub wasm_features: Vec<String>,
+    /// Code generation, as wasmtime's `-C`: `parallel-compilation[=y|n]`
+    /// (every core compiles, the default), `cranelift-debug-verifier[=y|n]`
+    /// (Cranelift checks its IR: slower, the same code),
+    /// `compiler=cranelift`, and for `walmart run` `cache[=y|n]` (as
+    /// --cache). Repeatable.
+    #[arg(
+        short = 'C',
+        long = "codegen",
+        value_name = "parallel-compilation[=y|n]|cranelift-debug-verifier[=y|n]|cache[=y|n]|..."
+    )]
+    pub codegen: Vec<String>,
     /// Attestation policy: hooks woven into the generated code, or `tags`,
     /// the colour-tag memory-safety monitor.
     #[arg(long, value_name = "off|coarse|fine|tags", default_value = "off")]
@@ -80,6 +91,18 @@ impl CodeArgs {
     /// The engine configuration these flags ask for, with the run's
     /// bounds (`-W fuel=N`...).
     pub fn config(&self) -> anyhow::Result<(Config, RunBounds)> {
+        let (config, bounds, choices) = self.config_and_choices()?;
+        if choices.cache.is_some() {
+            bail!("-C cache applies to `walmart run` (its module cache)");
+        }
+        Ok((config, bounds))
+    }
+
+    /// [`CodeArgs::config`], with what `-C` asks of a run besides
+    /// (`walmart run`'s cache).
+    pub fn config_and_choices(
+        &self,
+    ) -> anyhow::Result<(Config, RunBounds, crate::features::CodegenChoices)> {
         let mut config = Config::new();
         config
             .attest(self.attest)
@@ -88,6 +111,7 @@ impl CodeArgs {
             .attest_stack_guards(!self.no_stack_guards);
         let bounds = crate::features::apply(&mut config, &self.wasm_features)?;
         crate::features::apply_optimize(&mut config, &self.optimize)?;
+        let choices = crate::features::apply_codegen(&mut config, &self.codegen)?;
         if self.no_stack_guards && self.attest == Policy::Off {
             bail!("--no-stack-guards needs --attest coarse, fine or tags");
         }
@@ -116,7 +140,7 @@ impl CodeArgs {
                 trace_accesses: self.trace_accesses.is_some(),
             });
         }
-        Ok((config, bounds))
+        Ok((config, bounds, choices))
     }
 }
 

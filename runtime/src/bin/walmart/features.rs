@@ -179,6 +179,46 @@ pub fn yes_no(flag: &str, setting: &str, name: &str, value: &str) -> anyhow::Res
 /// Applies `-O` settings: Cranelift's `opt-level`, and the pooling
 /// allocator's (`pooling-allocator`, `pooling-total-memories`,
 /// `pooling-max-memory-size`, as wasmtime's CLI names them).
+/// What `-C` asks of a run beyond the engine's configuration.
+#[derive(Debug, Default)]
+pub struct CodegenChoices {
+    /// `-C cache[=y|n]`: the module cache on or off (`None`: as the
+    /// `--cache` flags say).
+    pub cache: Option<bool>,
+}
+
+/// Applies wasmtime's `-C` code-generation settings walmart has:
+/// `parallel-compilation`, `cranelift-debug-verifier`, `compiler=cranelift`
+/// and `cache` (for `walmart run`); the rest are refused by name.
+pub fn apply_codegen(config: &mut Config, settings: &[String]) -> anyhow::Result<CodegenChoices> {
+    let mut choices = CodegenChoices::default();
+    for setting in settings {
+        let (name, value) = setting.split_once('=').unwrap_or((setting, "y"));
+        match name {
+            "parallel-compilation" => {
+                config.parallel_compilation(yes_no("-C", setting, name, value)?);
+            }
+            "cranelift-debug-verifier" => {
+                config.cranelift_debug_verifier(yes_no("-C", setting, name, value)?);
+            }
+            "compiler" if value == "cranelift" => {}
+            "compiler" => {
+                bail!("-C {setting}: walmart compiles with Cranelift only (compiler=cranelift)")
+            }
+            "cache" => choices.cache = Some(yes_no("-C", setting, name, value)?),
+            "cache-config" => bail!(
+                "-C {setting}: walmart's module cache takes no configuration file: use \
+                 --cache-dir DIR and --cache-size-limit BYTES"
+            ),
+            _ => bail!(
+                "-C {setting}: unknown setting `{name}` (known: parallel-compilation, \
+                 cranelift-debug-verifier, compiler=cranelift, cache)"
+            ),
+        }
+    }
+    Ok(choices)
+}
+
 pub fn apply_optimize(config: &mut Config, settings: &[String]) -> anyhow::Result<()> {
     let mut pooling: Option<bool> = None;
     let mut pool = PoolingAllocationConfig::new();

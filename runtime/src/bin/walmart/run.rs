@@ -249,7 +249,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.trace.is_some() && args.code.attest != Policy::Tags {
         bail!("--trace needs --attest tags");
     }
-    let (mut config, bounds) = args.code.config()?;
+    let (mut config, bounds, choices) = args.code.config_and_choices()?;
     for option in &args.debug_options {
         match option.split_once('=') {
             Some(("coredump", "")) => bail!("-D {option}: expected coredump=PATH"),
@@ -313,7 +313,11 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             anyhow!("--cache-size-limit {text}: expected BYTES (K, M, G suffixes) or none")
         })? as u64),
     };
-    let cached = args.cache || args.cache_size_limit.is_some();
+    let asked = args.cache || args.cache_size_limit.is_some() || args.cache_dir.is_some();
+    if choices.cache == Some(false) && asked {
+        bail!("-C cache=n contradicts --cache, --cache-dir and --cache-size-limit");
+    }
+    let cached = asked || choices.cache == Some(true);
     let mut cache = match (&args.cache_dir, cached) {
         (Some(dir), _) => Some(ModuleCache::new(dir)?),
         (None, true) => Some(ModuleCache::new(ModuleCache::default_dir().ok_or_else(|| {
