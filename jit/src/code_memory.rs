@@ -10,7 +10,7 @@
 //! its code mapped from the file where it can be ([`CodeFile`]).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::{Arc, RwLock};
 
@@ -396,7 +396,8 @@ impl CodeMemory {
             crate::perf_map::record(&placed);
             crate::jitdump::record(&placed);
             if crate::gdb_jit::wanted() {
-                memory.debugger = crate::gdb_jit::Registration::new(&placed);
+                let lines = memory.line_rows();
+                memory.debugger = crate::gdb_jit::Registration::new(&placed, &lines);
             }
         }
         let memory = Arc::new(memory);
@@ -452,6 +453,39 @@ impl CodeMemory {
         let i = self.functions.partition_point(|f| f.start <= off);
         let f = self.functions.get(i.checked_sub(1)?)?;
         (off < f.start + f.len).then_some((f, off - f.start))
+    }
+
+    /// The source line of each instruction of its Wasm functions, from
+    /// the module's DWARF line tables (none without them): a row where
+    /// the line changes, for native debuggers (`gdb_jit`).
+    fn line_rows(&self) -> crate::gdb_jit::LineRows {
+        let mut rows = crate::gdb_jit::LineRows::default();
+        let Some(lines) = self.names.lines.as_ref() else {
+            return rows;
+        };
+        let mut files: HashMap<String, u32> = HashMap::new();
+        for f in self.functions.iter().filter(|f| f.func_index.is_some()) {
+            let mut out: Vec<(u32, u32, u32, u32)> = Vec::new();
+            for (start, _, wasm) in self.sites_of(f).srclocs() {
+                let Some(loc) = lines.locate(wasm).filter(|l| l.line > 0) else {
+                    continue;
+                };
+                let next = files.len() as u32;
+                let file = *files.entry(loc.file).or_insert_with_key(|name| {
+                    rows.files.push(name.clone());
+                    next
+                });
+                let same = out
+                    .last()
+                    .is_some_and(|r| (r.1, r.2, r.3) == (file, loc.line, loc.column));
+                if !same && start < f.len {
+                    out.push((start, file, loc.line, loc.column));
+                }
+            }
+            rows.functions
+                .push((self.ptr as usize + f.start as usize, f.len as usize, out));
+        }
+        rows
     }
 
     /// A placed function's sites.

@@ -4,8 +4,12 @@
 //! names every function at its address is linked into the list
 //! `__jit_debug_descriptor` heads (`gdb_jit.c`), and the debugger told.
 //! gdb (and lldb, with its GDB JIT loader on) then names Wasm frames in
-//! `bt` and breaks on them by name (`break wasm[9]::main`). Symbols only:
-//! no line tables (a module's DWARF is not rewritten for its machine code).
+//! `bt` and breaks on them by name (`break wasm[9]::main`). Where the
+//! module carries DWARF line tables, the file carries a line table of the
+//! machine code too (each instruction's Wasm offset looked up in the
+//! module's, [`LineRows`]): gdb then gives each frame its `file:line`,
+//! lists the source and breaks on a line (`break trap.c:3`). Lines only:
+//! no variables or types (wasmtime rewrites all of a module's DWARF).
 //!
 //! The list is the process's: another JIT linked into the program shares
 //! it (the symbols are weak), but not this module's lock, so two JITs
@@ -73,9 +77,13 @@ unsafe impl Send for Registration {}
 unsafe impl Sync for Registration {}
 
 impl Registration {
-    /// Registers functions placed at `(address, length, name)`.
-    pub(crate) fn new(functions: &[(usize, usize, String)]) -> Option<Registration> {
-        let image = elf_image(functions)?.into_boxed_slice();
+    /// Registers functions placed at `(address, length, name)`, with the
+    /// source lines of their instructions where known.
+    pub(crate) fn new(
+        functions: &[(usize, usize, String)],
+        lines: &LineRows,
+    ) -> Option<Registration> {
+        let image = elf_image(functions, &line_sections(lines))?.into_boxed_slice();
         let entry = Box::into_raw(Box::new(JitCodeEntry {
             next: std::ptr::null_mut(),
             prev: std::ptr::null_mut(),
@@ -151,12 +159,24 @@ fn elf_machine() -> u16 {
 /// address and size: what gdb needs to name and unwind the frames (its
 /// prologue analysis finds the frame-pointer set-up every function has).
 /// `None` without functions.
-pub(crate) fn elf_image(functions: &[(usize, usize, String)]) -> Option<Vec<u8>> {
+pub(crate) fn elf_image(
+    functions: &[(usize, usize, String)],
+    extra: &[(&str, Vec<u8>)],
+) -> Option<Vec<u8>> {
     let start = functions.iter().map(|f| f.0).min()?;
     let end = functions.iter().map(|f| f.0 + f.1).max()?;
     // Section names and symbol names.
-    let shstrtab: &[u8] = b"\0.text\0.symtab\0.strtab\0.shstrtab\0";
+    let mut shstrtab = b"\0.text\0.symtab\0.strtab\0.shstrtab\0".to_vec();
     let (text_name, symtab_name, strtab_name, shstrtab_name) = (1u32, 7u32, 15u32, 23u32);
+    let extra_names: Vec<u32> = extra
+        .iter()
+        .map(|(name, _)| {
+            let at = shstrtab.len() as u32;
+            shstrtab.extend_from_slice(name.as_bytes());
+            shstrtab.push(0);
+            at
+        })
+        .collect();
     let mut strtab = vec![0u8];
     let mut symtab = vec![0u8; 24];
     for (addr, len, name) in functions {
@@ -175,7 +195,13 @@ pub(crate) fn elf_image(functions: &[(usize, usize, String)]) -> Option<Vec<u8>>
     let symtab_at = EHDR;
     let strtab_at = symtab_at + symtab.len();
     let shstrtab_at = strtab_at + strtab.len();
-    let shdrs_at = (shstrtab_at + shstrtab.len()).next_multiple_of(8);
+    let mut extra_at = Vec::with_capacity(extra.len());
+    let mut at = shstrtab_at + shstrtab.len();
+    for (_, bytes) in extra {
+        extra_at.push(at);
+        at += bytes.len();
+    }
+    let shdrs_at = at.next_multiple_of(8);
     let mut out = Vec::with_capacity(shdrs_at + 5 * 64);
     // The ELF header.
     out.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
@@ -191,11 +217,14 @@ pub(crate) fn elf_image(functions: &[(usize, usize, String)]) -> Option<Vec<u8>>
     out.extend_from_slice(&56u16.to_le_bytes()); // program header size
     out.extend_from_slice(&0u16.to_le_bytes()); // none
     out.extend_from_slice(&64u16.to_le_bytes()); // section header size
-    out.extend_from_slice(&5u16.to_le_bytes()); // sections
+    out.extend_from_slice(&(5 + extra.len() as u16).to_le_bytes()); // sections
     out.extend_from_slice(&4u16.to_le_bytes()); // .shstrtab's index
     out.extend_from_slice(&symtab);
     out.extend_from_slice(&strtab);
-    out.extend_from_slice(shstrtab);
+    out.extend_from_slice(&shstrtab);
+    for (_, bytes) in extra {
+        out.extend_from_slice(bytes);
+    }
     out.resize(shdrs_at, 0);
     let text = (start as u64, (end - start) as u64);
     let headers = [
@@ -243,6 +272,18 @@ pub(crate) fn elf_image(functions: &[(usize, usize, String)]) -> Option<Vec<u8>>
     for h in headers {
         h.write(&mut out);
     }
+    // SHT_PROGBITS, not loaded: the debugger reads them from the file.
+    for (i, (_, bytes)) in extra.iter().enumerate() {
+        SectionHeader {
+            name: extra_names[i],
+            kind: 1,
+            offset: extra_at[i] as u64,
+            size: bytes.len() as u64,
+            align: 1,
+            ..Default::default()
+        }
+        .write(&mut out);
+    }
     Some(out)
 }
 
@@ -273,5 +314,159 @@ impl SectionHeader {
         out.extend_from_slice(&self.info.to_le_bytes());
         out.extend_from_slice(&self.align.to_le_bytes());
         out.extend_from_slice(&self.entsize.to_le_bytes());
+    }
+}
+
+/// The source lines of a code memory's functions: for each function (its
+/// address and length) the rows (offset in it, file, line, column) in
+/// order of offset, files by their index in `files`.
+#[derive(Debug, Default)]
+pub(crate) struct LineRows {
+    pub(crate) files: Vec<String>,
+    pub(crate) functions: Vec<(usize, usize, Vec<(u32, u32, u32, u32)>)>,
+}
+
+/// `.debug_info`, `.debug_abbrev` and `.debug_line` of one compile unit
+/// covering `lines`' functions with their line table (DWARF 4, addresses
+/// absolute); nothing when no function has a row.
+fn line_sections(lines: &LineRows) -> Vec<(&'static str, Vec<u8>)> {
+    use gimli::write::{
+        Address, AttributeValue, DwarfUnit, EndianVec, LineProgram, LineString, Sections,
+    };
+    let with_rows: Vec<_> = lines.functions.iter().filter(|f| !f.2.is_empty()).collect();
+    let (Some(start), Some(end)) = (
+        with_rows.iter().map(|f| f.0).min(),
+        with_rows.iter().map(|f| f.0 + f.1).max(),
+    ) else {
+        return Vec::new();
+    };
+    let encoding = gimli::Encoding {
+        format: gimli::Format::Dwarf32,
+        version: 4,
+        address_size: 8,
+    };
+    let primary = lines.files.first().map_or("wasm", |f| f.as_str());
+    let mut program = LineProgram::new(
+        encoding,
+        gimli::LineEncoding::default(),
+        LineString::String(b".".to_vec()),
+        None,
+        LineString::String(primary.as_bytes().to_vec()),
+        None,
+    );
+    let dir = program.default_directory();
+    let files: Vec<_> = lines
+        .files
+        .iter()
+        .map(|f| {
+            // A name the format cannot hold (empty, or with a NUL) is
+            // named for what it is.
+            let name = if f.is_empty() || f.contains('\0') {
+                "?"
+            } else {
+                f.as_str()
+            };
+            program.add_file(LineString::String(name.as_bytes().to_vec()), dir, None)
+        })
+        .collect();
+    for (addr, len, rows) in with_rows.iter().map(|f| (f.0, f.1, &f.2)) {
+        program.begin_sequence(Some(Address::Constant(addr as u64)));
+        for &(offset, file, line, column) in rows.iter() {
+            let row = program.row();
+            row.address_offset = u64::from(offset);
+            row.file = files[file as usize];
+            row.line = u64::from(line);
+            row.column = u64::from(column);
+            program.generate_row();
+        }
+        program.end_sequence(len as u64);
+    }
+    let mut dwarf = DwarfUnit::new(encoding);
+    dwarf.unit.line_program = program;
+    let root = dwarf.unit.root();
+    let cu = dwarf.unit.get_mut(root);
+    cu.set(
+        gimli::DW_AT_name,
+        AttributeValue::String(primary.as_bytes().to_vec()),
+    );
+    cu.set(gimli::DW_AT_comp_dir, AttributeValue::String(b".".to_vec()));
+    cu.set(
+        gimli::DW_AT_low_pc,
+        AttributeValue::Address(Address::Constant(start as u64)),
+    );
+    cu.set(
+        gimli::DW_AT_high_pc,
+        AttributeValue::Udata((end - start) as u64),
+    );
+    let mut sections = Sections::new(EndianVec::new(gimli::LittleEndian));
+    if dwarf.write(&mut sections).is_err() {
+        // A debugging aid: the symbols alone then.
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let _ = sections.for_each(|id, data| -> Result<(), ()> {
+        if !data.slice().is_empty() {
+            out.push((id.name(), data.slice().to_vec()));
+        }
+        Ok(())
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_table_gives_each_rows_address_its_line() {
+        let lines = LineRows {
+            files: vec!["/src/a.c".into(), "/src/b.h".into()],
+            functions: vec![
+                (
+                    0x1000,
+                    0x40,
+                    vec![(0, 0, 3, 1), (0x10, 1, 7, 5), (0x20, 0, 4, 2)],
+                ),
+                // No rows: left out of the table.
+                (0x1040, 0x20, vec![]),
+                (0x1060, 0x10, vec![(0, 0, 9, 0)]),
+            ],
+        };
+        let sections = line_sections(&lines);
+        let names: Vec<&str> = sections.iter().map(|s| s.0).collect();
+        for wanted in [".debug_abbrev", ".debug_line", ".debug_info"] {
+            assert!(names.contains(&wanted), "{names:?}");
+        }
+        let line = &sections.iter().find(|s| s.0 == ".debug_line").unwrap().1;
+        let debug_line = gimli::DebugLine::new(line, gimli::LittleEndian);
+        let program = debug_line
+            .program(gimli::DebugLineOffset(0), 8, None, None)
+            .unwrap();
+        let mut rows = program.rows();
+        let mut seen = Vec::new();
+        while let Some((header, row)) = rows.next_row().unwrap() {
+            let file = row.file(header).unwrap();
+            let name = match file.path_name() {
+                gimli::AttributeValue::String(s) => String::from_utf8(s.to_vec()).unwrap(),
+                other => panic!("{other:?}"),
+            };
+            let line = row.line().map_or(0, |l| l.get());
+            seen.push((row.address(), name, line, row.end_sequence()));
+        }
+        let want = [
+            (0x1000, "/src/a.c", 3, false),
+            (0x1010, "/src/b.h", 7, false),
+            (0x1020, "/src/a.c", 4, false),
+            (0x1040, "/src/a.c", 4, true),
+            (0x1060, "/src/a.c", 9, false),
+            (0x1070, "/src/a.c", 9, true),
+        ];
+        let seen: Vec<(u64, &str, u64, bool)> = seen
+            .iter()
+            .map(|(a, n, l, e)| (*a, n.as_str(), *l, *e))
+            .collect();
+        assert_eq!(seen, want);
+        // Nothing to say without rows.
+        assert!(line_sections(&LineRows::default()).is_empty());
     }
 }

@@ -589,9 +589,11 @@ impl Config {
     /// GDB JIT interface as symbols at their addresses, so that gdb (and
     /// lldb with `settings set plugin.jit-loader.gdb.enable on`) names
     /// Wasm frames in backtraces (`wasm[9]::main`) and breaks on them by
-    /// name. Unlike wasmtime's, no DWARF is rewritten for the machine
-    /// code: functions, not source lines. Code compiled once this is on
-    /// is listed, whatever engine compiled it, until it is dropped.
+    /// name; for a module with DWARF line tables, with each frame's source
+    /// line and breakpoints on lines too. Unlike wasmtime's, only the line
+    /// tables are carried over (no variables or types). Code compiled
+    /// once this is on is listed, whatever engine compiled it, until it
+    /// is dropped.
     pub fn debug_info(&mut self, on: bool) -> &mut Config {
         self.debug_info = on;
         self

@@ -100,6 +100,44 @@ fn symbols(elf: &[u8]) -> Vec<(String, u64, u64)> {
     out
 }
 
+/// The names of an ELF64 file's sections that hold bytes.
+fn sections_with_bytes(elf: &[u8]) -> Vec<String> {
+    let (shoff, shnum, shstrndx) = (
+        u64_at(elf, 40) as usize,
+        u16_at(elf, 60) as usize,
+        u16_at(elf, 62) as usize,
+    );
+    let section = |i: usize| &elf[shoff + i * 64..shoff + (i + 1) * 64];
+    let names = section(shstrndx);
+    let names = &elf[u64_at(names, 24) as usize..][..u64_at(names, 32) as usize];
+    (0..shnum)
+        .map(section)
+        .filter(|s| u32_at(s, 4) != 8 && u64_at(s, 32) > 0)
+        .map(|s| {
+            let at = u32_at(s, 0) as usize;
+            let end = names[at..].iter().position(|&c| c == 0).unwrap();
+            String::from_utf8(names[at..at + end].to_vec()).unwrap()
+        })
+        .collect()
+}
+
+/// Every listed image's bytes.
+fn images() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    // SAFETY: as in `listed`.
+    unsafe {
+        let mut e = std::ptr::addr_of!(__jit_debug_descriptor)
+            .read()
+            .first_entry;
+        while !e.is_null() {
+            let image = std::slice::from_raw_parts((*e).symfile_addr, (*e).symfile_size as usize);
+            out.push(image.to_vec());
+            e = (*e).next;
+        }
+    }
+    out
+}
+
 /// Every listed image's symbols.
 fn listed() -> Vec<Vec<(String, u64, u64)>> {
     let mut out = Vec::new();
@@ -151,9 +189,31 @@ fn compiled_functions_are_listed_while_their_module_lives() {
     let inst = Instance::new(&mut store, &module, &[]).unwrap();
     let two_fn = inst.get_typed_func::<(), i32>(&mut store, "two").unwrap();
     assert_eq!(two_fn.call(&mut store, ()).unwrap(), 1);
+    // No DWARF in the module: symbols alone.
+    let image = images()
+        .into_iter()
+        .find(|i| symbols(i).iter().any(|s| s.0 == "wasm[0]::probe_one"))
+        .unwrap();
+    assert!(!sections_with_bytes(&image).contains(&".debug_line".to_string()));
     // Gone from the list with the last holder of the code.
     drop((inst, two_fn, store, module));
     assert!(ours(&listed()).is_empty());
+
+    // A module built with `-g`: a line table of its machine code too.
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/c/trap_debug.wasm"
+    );
+    let module = Module::from_file(&engine, fixture).unwrap();
+    let image = images()
+        .into_iter()
+        .find(|i| symbols(i).iter().any(|s| s.0 == "wasm[8]::divide"))
+        .unwrap();
+    let sections = sections_with_bytes(&image);
+    for wanted in [".debug_info", ".debug_abbrev", ".debug_line"] {
+        assert!(sections.contains(&wanted.to_string()), "{sections:?}");
+    }
+    drop(module);
 }
 
 #[test]
@@ -161,13 +221,18 @@ fn gdb_names_the_wasm_frames_of_a_trap() {
     // Where gdb is installed and may trace a child (not in every
     // container): its backtrace at the trap's signal.
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/c/trap.wasm");
-    let run = |debug_info: &str| {
-        Command::new("gdb")
-            .args(["-nx", "-batch", "-ex", "run", "-ex", "bt", "--args"])
+    let run_with = |commands: &[&str], debug_info: &str, fixture: &str| {
+        let mut gdb = Command::new("gdb");
+        gdb.args(["-nx", "-batch", "-ex", "set breakpoint pending on"]);
+        for c in commands {
+            gdb.args(["-ex", c]);
+        }
+        gdb.arg("--args")
             .arg(env!("CARGO_BIN_EXE_walmart"))
             .args(["run", "-D", debug_info, fixture])
             .output()
     };
+    let run = |debug_info: &str| run_with(&["run", "bt"], debug_info, fixture);
     let Ok(out) = run("debug-info") else {
         eprintln!("gdb is not installed: skipped");
         return;
@@ -185,8 +250,36 @@ fn gdb_names_the_wasm_frames_of_a_trap() {
     ] {
         assert!(text.contains(frame), "{frame}:\n{text}");
     }
+    // Built without `-g`: no lines.
+    assert!(!text.contains("trap.c:"), "{text}");
     // Without the switch, no names.
     let text = String::from_utf8_lossy(&run("debug-info=n").unwrap().stdout).into_owned();
     assert!(text.contains("received signal"), "{text}");
     assert!(!text.contains("wasm[8]::divide"), "{text}");
+
+    // Built with `-g`: each frame's source line, and a breakpoint on one.
+    let debug = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/c/trap_debug.wasm"
+    );
+    let out = run_with(&["run", "bt"], "debug-info", debug).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    for (frame, line) in [
+        ("wasm[8]::divide () at ", "trap.c:3"),
+        ("in wasm[9]::compute () at ", "trap.c:4"),
+        ("in wasm[10]::main () at ", "trap.c:5"),
+    ] {
+        let shown = text
+            .lines()
+            .find(|l| l.contains(frame))
+            .unwrap_or_else(|| panic!("{frame}:\n{text}"));
+        assert!(shown.ends_with(line), "{shown}");
+    }
+    let commands = ["break trap.c:4", "run", "bt 1", "kill"];
+    let out = run_with(&commands, "debug-info", debug).unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("hit Breakpoint 1, wasm[9]::compute () at "),
+        "{text}"
+    );
 }
