@@ -465,7 +465,7 @@ impl CodeMemory {
         };
         let mut files: HashMap<String, u32> = HashMap::new();
         for f in self.functions.iter().filter(|f| f.func_index.is_some()) {
-            let mut out: Vec<(u32, u32, u32, u32)> = Vec::new();
+            let mut out: Vec<crate::gdb_jit::LineRow> = Vec::new();
             for (start, _, wasm) in self.sites_of(f).srclocs() {
                 let Some(loc) = lines.locate(wasm).filter(|l| l.line > 0) else {
                     continue;

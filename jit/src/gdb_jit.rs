@@ -317,13 +317,17 @@ impl SectionHeader {
     }
 }
 
+/// One row of a function's line table: (offset in the function, file
+/// index, line, column).
+pub(crate) type LineRow = (u32, u32, u32, u32);
+
 /// The source lines of a code memory's functions: for each function (its
-/// address and length) the rows (offset in it, file, line, column) in
-/// order of offset, files by their index in `files`.
+/// address and length) its rows in order of offset, files by their index
+/// in `files`.
 #[derive(Debug, Default)]
 pub(crate) struct LineRows {
     pub(crate) files: Vec<String>,
-    pub(crate) functions: Vec<(usize, usize, Vec<(u32, u32, u32, u32)>)>,
+    pub(crate) functions: Vec<(usize, usize, Vec<LineRow>)>,
 }
 
 /// `.debug_info`, `.debug_abbrev` and `.debug_line` of one compile unit
