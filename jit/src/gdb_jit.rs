@@ -138,8 +138,9 @@ impl Drop for Registration {
     }
 }
 
-/// The ELF machine of this build's target.
-fn elf_machine() -> u16 {
+/// The ELF machine of this build's target (`e_machine`; jitdump's header
+/// names it too).
+pub(crate) fn elf_machine() -> u16 {
     if cfg!(target_arch = "x86_64") {
         62
     } else if cfg!(target_arch = "aarch64") {

@@ -35,21 +35,6 @@ pub(crate) fn wanted() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-/// The ELF machine of this build's target, as the header gives it.
-fn elf_machine() -> u32 {
-    if cfg!(target_arch = "x86_64") {
-        62
-    } else if cfg!(target_arch = "aarch64") {
-        183
-    } else if cfg!(target_arch = "riscv64") {
-        243
-    } else if cfg!(target_arch = "s390x") {
-        22
-    } else {
-        0
-    }
-}
-
 /// `CLOCK_MONOTONIC` in nanoseconds: the clock `perf record -k mono`
 /// stamps its samples with, which the records' times must match.
 fn timestamp() -> u64 {
@@ -103,7 +88,7 @@ fn open(path: &str) -> std::io::Result<std::fs::File> {
         MAGIC,
         VERSION,
         HEADER_SIZE,
-        elf_machine(),
+        u32::from(crate::gdb_jit::elf_machine()),
         0,
         std::process::id(),
     ] {

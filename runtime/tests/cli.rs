@@ -3286,48 +3286,43 @@ fn profile_guest_samples_the_programs_own_functions() {
     profiled_stacks(&trapped);
 
     // With a timeout, which the sampling keeps.
-    let out = walmart(&[
-        "run",
-        "--profile",
-        &format!("guest,{},1ms", dir.join("slow.json").display()),
-        "-W",
-        "timeout=20ms",
-        "--invoke",
-        "fib",
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../examples/fib.wat")
-            .display()
-            .to_string(),
-        "45",
-    ]);
+    let fib = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/fib.wat")
+        .display()
+        .to_string();
+    let slow = dir.join("slow.json");
+    let timed = |interval: &str, timeout: &str| {
+        let profile = format!("guest,{},{interval}", slow.display());
+        let timeout = format!("timeout={timeout}");
+        let args = [
+            "run",
+            "--profile",
+            &profile,
+            "-W",
+            &timeout,
+            "--invoke",
+            "fib",
+            &fib,
+            "45",
+        ];
+        walmart(&args)
+    };
+    let out = timed("1ms", "20ms");
     assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("interrupt"),
         "{}",
         text(&out.stderr)
     );
-    let slow = profiled_stacks(&dir.join("slow.json"));
+    let stacks = profiled_stacks(&slow);
     assert!(
-        !slow.is_empty() && slow.iter().all(|s| s[0] == "fib"),
-        "{slow:?}"
+        !stacks.is_empty() && stacks.iter().all(|s| s[0] == "fib"),
+        "{stacks:?}"
     );
     // The timeout is kept to, not the next sample's tick (an interval
     // of five seconds), and the end of the run waits for no tick either.
     let began = std::time::Instant::now();
-    let out = walmart(&[
-        "run",
-        "--profile",
-        &format!("guest,{},5s", dir.join("slow.json").display()),
-        "-W",
-        "timeout=50ms",
-        "--invoke",
-        "fib",
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../examples/fib.wat")
-            .display()
-            .to_string(),
-        "45",
-    ]);
+    let out = timed("5s", "50ms");
     assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
     assert!(began.elapsed() < std::time::Duration::from_secs(4));
 

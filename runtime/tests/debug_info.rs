@@ -124,7 +124,9 @@ fn sections_with_bytes(elf: &[u8]) -> Vec<String> {
 /// Every listed image's bytes.
 fn images() -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    // SAFETY: as in `listed`.
+    // SAFETY: the list is changed only while a registration holds its
+    // lock, and only the listing test compiles code in this process (the
+    // other runs gdb in a child), not while it reads.
     unsafe {
         let mut e = std::ptr::addr_of!(__jit_debug_descriptor)
             .read()
@@ -140,21 +142,7 @@ fn images() -> Vec<Vec<u8>> {
 
 /// Every listed image's symbols.
 fn listed() -> Vec<Vec<(String, u64, u64)>> {
-    let mut out = Vec::new();
-    // SAFETY: the list is changed only while a registration holds its
-    // lock, and only the listing test compiles code in this process (the
-    // other runs gdb in a child), not while it reads.
-    unsafe {
-        let mut e = std::ptr::addr_of!(__jit_debug_descriptor)
-            .read()
-            .first_entry;
-        while !e.is_null() {
-            let image = std::slice::from_raw_parts((*e).symfile_addr, (*e).symfile_size as usize);
-            out.push(symbols(image));
-            e = (*e).next;
-        }
-    }
-    out
+    images().iter().map(|i| symbols(i)).collect()
 }
 
 #[test]
