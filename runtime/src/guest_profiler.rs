@@ -9,7 +9,9 @@
 //! thread moving the engine's epoch at the sampling interval (what
 //! `walmart run --profile guest` does); Wasm notices the epoch only at
 //! function entries and loop heads, so time spent in a host function is
-//! counted in the sample taken when Wasm next checks.
+//! counted in the sample taken when Wasm next checks, unless the embedder
+//! samples it apart ([`GuestProfiler::sample_in_host`], from a call hook,
+//! as `walmart run --profile guest` does for host calls that last).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -30,6 +32,10 @@ pub struct GuestProfiler {
     thread: ThreadHandle,
     category: CategoryPairHandle,
     interval: Duration,
+    /// The category of the frame that stands for a host function.
+    host_category: CategoryPairHandle,
+    /// That frame, once made.
+    host_frame: Option<FrameHandle>,
     start: Instant,
     /// The names the embedder gave modules, by where their code starts;
     /// the modules are kept, so that no other code takes their place.
@@ -63,6 +69,7 @@ impl GuestProfiler {
             SamplingInterval::from_nanos(interval.as_nanos().min(u64::MAX as u128) as u64),
         );
         let category = profile.add_category("Wasm", CategoryColor::Yellow).into();
+        let host_category = profile.add_category("Host", CategoryColor::Blue).into();
         let process = profile.add_process(
             module_name,
             std::process::id(),
@@ -79,6 +86,8 @@ impl GuestProfiler {
             thread,
             category,
             interval,
+            host_category,
+            host_frame: None,
             start: Instant::now(),
             names,
             main: module_name.to_string(),
@@ -92,6 +101,18 @@ impl GuestProfiler {
     /// (weighted by how many intervals it spans, so that a long wait
     /// counts for its length in the call tree).
     pub fn sample(&mut self, store: impl AsContext, delta: Duration) {
+        self.add_sample(store, delta, false);
+    }
+
+    /// Takes a sample of time spent in a host function: the Wasm stack
+    /// that called it (the host function running, or just returned, from
+    /// a call hook), under a `host` frame of its own category, standing
+    /// for `delta`, the time the host function took.
+    pub fn sample_in_host(&mut self, store: impl AsContext, delta: Duration) {
+        self.add_sample(store, delta, true);
+    }
+
+    fn add_sample(&mut self, store: impl AsContext, delta: Duration, in_host: bool) {
         let frames = WasmBacktrace::capture(store);
         let now = self.timestamp();
         let mut stack = None;
@@ -99,6 +120,10 @@ impl GuestProfiler {
         for f in frames.frames().iter().rev() {
             let frame = self.frame(f);
             stack = Some(self.profile.intern_stack(self.thread, stack, frame));
+        }
+        if in_host {
+            let host = self.host_frame();
+            stack = Some(self.profile.intern_stack(self.thread, stack, host));
         }
         let cpu = CpuDelta::from_nanos(delta.as_nanos().min(u64::MAX as u128) as u64);
         let spans = (delta.as_nanos() + self.interval.as_nanos() / 2) / self.interval.as_nanos();
@@ -127,6 +152,24 @@ impl GuestProfiler {
     fn timestamp(&self) -> Timestamp {
         let nanos = self.start.elapsed().as_nanos().min(u64::MAX as u128) as u64;
         Timestamp::from_nanos_since_reference(nanos)
+    }
+
+    /// The frame that stands for host code.
+    fn host_frame(&mut self) -> FrameHandle {
+        if let Some(h) = self.host_frame {
+            return h;
+        }
+        let label = self.profile.intern_string("host");
+        let h = self.profile.intern_frame(
+            self.thread,
+            FrameInfo {
+                frame: Frame::Label(label),
+                category_pair: self.host_category,
+                flags: FrameFlags::empty(),
+            },
+        );
+        self.host_frame = Some(h);
+        h
     }
 
     /// The profile's frame for `f`'s function, added the first time.

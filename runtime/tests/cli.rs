@@ -3285,6 +3285,20 @@ fn profile_guest_samples_the_programs_own_functions() {
     // A whole profile (an unfinished one is an empty file).
     profiled_stacks(&trapped);
 
+    // A host call that lasts (the program's 2 ms sleep): a sample of its
+    // own, under the Wasm that made it.
+    let sleepy = dir.join("sleepy.json");
+    let flag = format!("guest,{},1ms", sleepy.display());
+    let out = walmart(&["run", "--profile", &flag, &fixture("clocks_random.wasm")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stacks = profiled_stacks(&sleepy);
+    assert!(
+        stacks
+            .iter()
+            .any(|s| s.ends_with(&["__wasi_poll_oneoff".into(), "host".into()])),
+        "{stacks:?}"
+    );
+
     // With a timeout, which the sampling keeps.
     let fib = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples/fib.wat")

@@ -136,8 +136,14 @@ fn a_sample_outside_wasm_is_empty_and_a_zero_interval_is_refused() {
         GuestProfiler::new("m", Duration::from_millis(10), [("m".to_string(), module)]).unwrap();
     let store = Store::new(&engine, ());
     p.sample(&store, Duration::from_millis(10));
+    // Time in the host: a `host` frame under the Wasm stack (none here),
+    // weighted by its length.
+    p.sample_in_host(&store, Duration::from_millis(30));
     let mut json = Vec::new();
     p.finish(&mut json).unwrap();
     let profile: serde_json::Value = serde_json::from_slice(&json).unwrap();
-    assert_eq!(stacks(&profile), vec![(Vec::<String>::new(), 1)]);
+    assert_eq!(
+        stacks(&profile),
+        vec![(Vec::<String>::new(), 1), (vec!["host".to_string()], 3)]
+    );
 }

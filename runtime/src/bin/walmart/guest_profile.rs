@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail};
 use walmart::wasi::WasiCtx;
-use walmart::{Engine, GuestProfiler, Module, Store, UpdateDeadline};
+use walmart::{CallHook, Engine, GuestProfiler, Module, Store, UpdateDeadline};
 
 /// wasmtime's default file and interval.
 const DEFAULT_PATH: &str = "walmart-guest-profile.json";
@@ -57,10 +57,20 @@ pub fn parse(rest: &str) -> anyhow::Result<GuestProfileArgs> {
     Ok(GuestProfileArgs { path, interval })
 }
 
+/// What the store's epoch callback and call hook share.
+struct Sampling {
+    /// Taken when the profile is written.
+    profiler: Option<GuestProfiler>,
+    /// When the time the next Wasm sample stands for began.
+    last: Instant,
+    /// When each host call running began (innermost last).
+    in_host: Vec<Instant>,
+}
+
 /// A run being profiled: the profiler the store's epoch callback feeds,
 /// and the thread that moves the epoch at each interval.
 pub struct GuestProfiling {
-    profiler: Arc<Mutex<Option<GuestProfiler>>>,
+    sampling: Arc<Mutex<Sampling>>,
     stop: Sender<()>,
     ticker: JoinHandle<()>,
     path: PathBuf,
@@ -88,22 +98,53 @@ pub fn start(
         )
     })?;
     let profiler = GuestProfiler::new(main, args.interval, modules)?;
-    let profiler = Arc::new(Mutex::new(Some(profiler)));
-    let feed = profiler.clone();
     let began = Instant::now();
+    let sampling = Arc::new(Mutex::new(Sampling {
+        profiler: Some(profiler),
+        last: began,
+        in_host: Vec::new(),
+    }));
     let deadline = timeout.map(|t| began + t);
-    let mut last = began;
+    let feed = sampling.clone();
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |store| {
         let now = Instant::now();
-        if let Some(p) = feed.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            p.sample(&*store, now - last);
+        let mut s = feed.lock().unwrap_or_else(|e| e.into_inner());
+        let delta = now.saturating_duration_since(s.last);
+        if let Some(p) = s.profiler.as_mut() {
+            p.sample(&*store, delta);
         }
-        last = now;
+        s.last = now;
         if deadline.is_some_and(|d| now >= d) {
             return Ok(UpdateDeadline::Interrupt);
         }
         Ok(UpdateDeadline::Continue(1))
+    });
+    // A host call that lasts half an interval or more (a read that
+    // waits, a sleep) is a sample of its own under a `host` frame, and
+    // its time is taken out of the Wasm samples'; shorter ones stay in
+    // the time of the Wasm that made them.
+    let feed = sampling.clone();
+    let long = args.interval / 2;
+    store.call_hook(move |store, kind| {
+        let mut s = feed.lock().unwrap_or_else(|e| e.into_inner());
+        match kind {
+            CallHook::CallingHost => s.in_host.push(Instant::now()),
+            CallHook::ReturningFromHost => {
+                let Some(since) = s.in_host.pop() else {
+                    return Ok(());
+                };
+                let took = since.elapsed();
+                if took >= long {
+                    if let Some(p) = s.profiler.as_mut() {
+                        p.sample_in_host(&*store, took);
+                    }
+                    s.last += took;
+                }
+            }
+            CallHook::CallingWasm | CallHook::ReturningFromWasm => {}
+        }
+        Ok(())
     });
     // The ticker moves the epoch at each interval, and at the timeout's
     // moment if one comes first; told to stop, it stops at once.
@@ -124,7 +165,7 @@ pub fn start(
         })
         .map_err(|e| anyhow!("--profile guest: cannot start the sampling thread: {e}"))?;
     Ok(GuestProfiling {
-        profiler,
+        sampling,
         stop,
         ticker,
         path: args.path.clone(),
@@ -138,9 +179,10 @@ impl GuestProfiling {
         let _ = self.stop.send(());
         let _ = self.ticker.join();
         let profiler = self
-            .profiler
+            .sampling
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .profiler
             .take()
             .expect("the profile is finished once");
         profiler
