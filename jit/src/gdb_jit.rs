@@ -7,7 +7,7 @@
 //! `bt` and breaks on them by name (`break wasm[9]::main`). Where the
 //! module carries DWARF line tables, the file carries a line table of the
 //! machine code too (each instruction's Wasm offset looked up in the
-//! module's, [`LineRows`]): gdb then gives each frame its `file:line`,
+//! module's, `LineRows`): gdb then gives each frame its `file:line`,
 //! lists the source and breaks on a line (`break trap.c:3`). Lines only:
 //! no variables or types (wasmtime rewrites all of a module's DWARF).
 //!
