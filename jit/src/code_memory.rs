@@ -467,7 +467,19 @@ impl CodeMemory {
         for f in self.functions.iter().filter(|f| f.func_index.is_some()) {
             let mut out: Vec<crate::gdb_jit::LineRow> = Vec::new();
             for (start, _, wasm) in self.sites_of(f).srclocs() {
+                // In order and inside the function (ranges a damaged
+                // precompiled file decodes otherwise end the table).
+                if start >= f.len || out.last().is_some_and(|r| start < r.0) {
+                    break;
+                }
                 let Some(loc) = lines.locate(wasm).filter(|l| l.line > 0) else {
+                    // No line here: line 0, which debuggers read as none
+                    // (rather than the line before).
+                    if let Some(&(_, file, line, _)) = out.last() {
+                        if line != 0 {
+                            out.push((start, file, 0, 0));
+                        }
+                    }
                     continue;
                 };
                 let next = files.len() as u32;
@@ -478,7 +490,7 @@ impl CodeMemory {
                 let same = out
                     .last()
                     .is_some_and(|r| (r.1, r.2, r.3) == (file, loc.line, loc.column));
-                if !same && start < f.len {
+                if !same {
                     out.push((start, file, loc.line, loc.column));
                 }
             }

@@ -331,6 +331,15 @@ pub(crate) struct LineRows {
     pub(crate) functions: Vec<(usize, usize, Vec<LineRow>)>,
 }
 
+/// `name`, or `?` where the format cannot hold it (empty, or with a NUL).
+fn usable(name: &str) -> &str {
+    if name.is_empty() || name.contains('\0') {
+        "?"
+    } else {
+        name
+    }
+}
+
 /// `.debug_info`, `.debug_abbrev` and `.debug_line` of one compile unit
 /// covering `lines`' functions with their line table (DWARF 4, addresses
 /// absolute); nothing when no function has a row.
@@ -350,7 +359,7 @@ fn line_sections(lines: &LineRows) -> Vec<(&'static str, Vec<u8>)> {
         version: 4,
         address_size: 8,
     };
-    let primary = lines.files.first().map_or("wasm", |f| f.as_str());
+    let primary = usable(lines.files.first().map_or("wasm", |f| f.as_str()));
     let mut program = LineProgram::new(
         encoding,
         gimli::LineEncoding::default(),
@@ -363,16 +372,7 @@ fn line_sections(lines: &LineRows) -> Vec<(&'static str, Vec<u8>)> {
     let files: Vec<_> = lines
         .files
         .iter()
-        .map(|f| {
-            // A name the format cannot hold (empty, or with a NUL) is
-            // named for what it is.
-            let name = if f.is_empty() || f.contains('\0') {
-                "?"
-            } else {
-                f.as_str()
-            };
-            program.add_file(LineString::String(name.as_bytes().to_vec()), dir, None)
-        })
+        .map(|f| program.add_file(LineString::String(usable(f).as_bytes().to_vec()), dir, None))
         .collect();
     for (addr, len, rows) in with_rows.iter().map(|f| (f.0, f.1, &f.2)) {
         program.begin_sequence(Some(Address::Constant(addr as u64)));

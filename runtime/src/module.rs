@@ -162,8 +162,10 @@ impl Module {
         image: ImageSource<'_>,
         compile: impl FnOnce(&ModuleInfo) -> std::result::Result<CompiledModule, CompileError>,
     ) -> Result<Module> {
-        if !engine.backtrace_details() {
+        if !engine.backtrace_details() && !engine.config().debug_info {
             // No source positions: the DWARF is neither kept nor read.
+            // (A native debugger's line tables are made from it, and then
+            // backtraces carry positions too.)
             info.debug_sections.clear();
         }
         let type_ids = engine.module_type_ids(&info);

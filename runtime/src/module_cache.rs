@@ -490,6 +490,11 @@ fn entry_name(engine: &Engine, binary: bool, source: &mut impl Read) -> std::io:
         }
     };
     feed(engine.fingerprint().as_bytes());
+    // The same code, but a compile the cache would skip: an engine that
+    // checks Cranelift's IR compiles apart.
+    if engine.config().debug_verifier {
+        feed(b"\ncranelift-debug-verifier");
+    }
     feed(&[0]);
     let mut buf = vec![0u8; 1 << 16];
     loop {

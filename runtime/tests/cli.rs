@@ -3401,7 +3401,6 @@ fn dash_c_sets_code_generation_as_wasmtimes() {
             "parallel-compilation",
         ),
         (&["run", "-C", "cache=n", "--cache"][..], "contradicts"),
-        (&["compile", "-C", "cache"][..], "applies to `walmart run`"),
     ] {
         let mut all = args.to_vec();
         let hello = fixture("hello.wasm");

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use walmart::{Config, Engine, Instance, Module, Store};
+use walmart::{Config, Engine, Instance, Module, Store, WasmBacktraceDetails};
 
 #[repr(C)]
 struct JitCodeEntry {
@@ -148,7 +148,11 @@ fn listed() -> Vec<Vec<(String, u64, u64)>> {
 #[test]
 fn compiled_functions_are_listed_while_their_module_lives() {
     let mut config = Config::new();
-    config.debug_info(true);
+    // Backtrace positions off: the debugger's line tables are made all
+    // the same.
+    config
+        .debug_info(true)
+        .wasm_backtrace_details(WasmBacktraceDetails::Disable);
     let engine = Engine::new(&config).unwrap();
     let module = Module::new(
         &engine,
@@ -267,7 +271,7 @@ fn gdb_names_the_wasm_frames_of_a_trap() {
     let out = run_with(&commands, "debug-info", debug).unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
-        text.contains("hit Breakpoint 1, wasm[9]::compute () at "),
+        text.contains("Breakpoint 1, wasm[9]::compute () at "),
         "{text}"
     );
 }

@@ -91,10 +91,10 @@ impl CodeArgs {
     /// The engine configuration these flags ask for, with the run's
     /// bounds (`-W fuel=N`...).
     pub fn config(&self) -> anyhow::Result<(Config, RunBounds)> {
-        let (config, bounds, choices) = self.config_and_choices()?;
-        if choices.cache.is_some() {
-            bail!("-C cache applies to `walmart run` (its module cache)");
-        }
+        // `-C cache` is taken and has nothing to do here (no cache is
+        // read or written but `walmart run`'s), as wasmtime's common
+        // options are taken by each of its commands.
+        let (config, bounds, _) = self.config_and_choices()?;
         Ok((config, bounds))
     }
 

@@ -176,9 +176,6 @@ pub fn yes_no(flag: &str, setting: &str, name: &str, value: &str) -> anyhow::Res
     }
 }
 
-/// Applies `-O` settings: Cranelift's `opt-level`, and the pooling
-/// allocator's (`pooling-allocator`, `pooling-total-memories`,
-/// `pooling-max-memory-size`, as wasmtime's CLI names them).
 /// What `-C` asks of a run beyond the engine's configuration.
 #[derive(Debug, Default)]
 pub struct CodegenChoices {
@@ -219,6 +216,9 @@ pub fn apply_codegen(config: &mut Config, settings: &[String]) -> anyhow::Result
     Ok(choices)
 }
 
+/// Applies `-O` settings: Cranelift's `opt-level`, and the pooling
+/// allocator's (`pooling-allocator`, `pooling-total-memories`,
+/// `pooling-max-memory-size`, as wasmtime's CLI names them).
 pub fn apply_optimize(config: &mut Config, settings: &[String]) -> anyhow::Result<()> {
     let mut pooling: Option<bool> = None;
     let mut pool = PoolingAllocationConfig::new();

@@ -139,7 +139,9 @@ pub fn start(
                     if let Some(p) = s.profiler.as_mut() {
                         p.sample_in_host(&*store, took);
                     }
-                    s.last += took;
+                    // Not past now: a host call that ran Wasm (sampled
+                    // meanwhile) is not taken out twice.
+                    s.last = (s.last + took).min(Instant::now());
                 }
             }
             CallHook::CallingWasm | CallHook::ReturningFromWasm => {}
