@@ -83,7 +83,7 @@ impl Registration {
         functions: &[(usize, usize, String)],
         lines: &LineRows,
     ) -> Option<Registration> {
-        let image = elf_image(functions, &line_sections(lines))?.into_boxed_slice();
+        let image = elf_image(functions, &line_sections(lines, functions))?.into_boxed_slice();
         let entry = Box::into_raw(Box::new(JitCodeEntry {
             next: std::ptr::null_mut(),
             prev: std::ptr::null_mut(),
@@ -341,16 +341,24 @@ fn usable(name: &str) -> &str {
 }
 
 /// `.debug_info`, `.debug_abbrev` and `.debug_line` of one compile unit
-/// covering `lines`' functions with their line table (DWARF 4, addresses
-/// absolute); nothing when no function has a row.
-fn line_sections(lines: &LineRows) -> Vec<(&'static str, Vec<u8>)> {
+/// covering `lines`' functions with their line table and a subprogram
+/// each, named as `names` (placed functions' `(address, length, name)`)
+/// names the one at its address (DWARF 4, addresses absolute); nothing
+/// when no function has a row.
+fn line_sections(
+    lines: &LineRows,
+    names: &[(usize, usize, String)],
+) -> Vec<(&'static str, Vec<u8>)> {
     use gimli::write::{
         Address, AttributeValue, DwarfUnit, EndianVec, LineProgram, LineString, Sections,
     };
     let with_rows: Vec<_> = lines.functions.iter().filter(|f| !f.2.is_empty()).collect();
+    if with_rows.is_empty() {
+        return Vec::new();
+    }
     let (Some(start), Some(end)) = (
-        with_rows.iter().map(|f| f.0).min(),
-        with_rows.iter().map(|f| f.0 + f.1).max(),
+        lines.functions.iter().map(|f| f.0).min(),
+        lines.functions.iter().map(|f| f.0 + f.1).max(),
     ) else {
         return Vec::new();
     };
@@ -403,6 +411,26 @@ fn line_sections(lines: &LineRows) -> Vec<(&'static str, Vec<u8>)> {
         gimli::DW_AT_high_pc,
         AttributeValue::Udata((end - start) as u64),
     );
+    // Each function as a subprogram: its name as given (a debugger shows
+    // a symbol's through its demangler, which made `__main_void`
+    // `.main_void` in gdb), and its bounds.
+    for &(addr, len, _) in &lines.functions {
+        let Some((_, _, name)) = names.iter().find(|n| n.0 == addr) else {
+            continue;
+        };
+        let sub = dwarf.unit.add(root, gimli::DW_TAG_subprogram);
+        let sub = dwarf.unit.get_mut(sub);
+        sub.set(
+            gimli::DW_AT_name,
+            AttributeValue::String(usable(name).as_bytes().to_vec()),
+        );
+        sub.set(
+            gimli::DW_AT_low_pc,
+            AttributeValue::Address(Address::Constant(addr as u64)),
+        );
+        sub.set(gimli::DW_AT_high_pc, AttributeValue::Udata(len as u64));
+        sub.set(gimli::DW_AT_external, AttributeValue::Flag(true));
+    }
     let mut sections = Sections::new(EndianVec::new(gimli::LittleEndian));
     if dwarf.write(&mut sections).is_err() {
         // A debugging aid: the symbols alone then.
@@ -437,7 +465,12 @@ mod tests {
                 (0x1060, 0x10, vec![(0, 0, 9, 0)]),
             ],
         };
-        let sections = line_sections(&lines);
+        let funcs = [
+            (0x1000, 0x40, "wasm[0]::a".to_string()),
+            (0x1040, 0x20, "wasm[1]::b".to_string()),
+            (0x1060, 0x10, "wasm[2]::__c".to_string()),
+        ];
+        let sections = line_sections(&lines, &funcs);
         let names: Vec<&str> = sections.iter().map(|s| s.0).collect();
         for wanted in [".debug_abbrev", ".debug_line", ".debug_info"] {
             assert!(names.contains(&wanted), "{names:?}");
@@ -472,6 +505,44 @@ mod tests {
             .collect();
         assert_eq!(seen, want);
         // Nothing to say without rows.
-        assert!(line_sections(&LineRows::default()).is_empty());
+        assert!(line_sections(&LineRows::default(), &funcs).is_empty());
+        // A subprogram for each function, by its name, with its bounds.
+        let info = &sections.iter().find(|s| s.0 == ".debug_info").unwrap().1;
+        let abbrev = &sections.iter().find(|s| s.0 == ".debug_abbrev").unwrap().1;
+        let dwarf = gimli::Dwarf {
+            debug_info: gimli::DebugInfo::new(info, gimli::LittleEndian),
+            debug_abbrev: gimli::DebugAbbrev::new(abbrev, gimli::LittleEndian),
+            debug_line: gimli::DebugLine::new(line, gimli::LittleEndian),
+            ..Default::default()
+        };
+        let unit = dwarf.units().next().unwrap().unwrap();
+        let unit = dwarf.unit(unit).unwrap();
+        let mut entries = unit.entries();
+        let mut subprograms = Vec::new();
+        while let Some(e) = entries.next_dfs().unwrap() {
+            if e.tag() != gimli::DW_TAG_subprogram {
+                continue;
+            }
+            let name = match e.attr_value(gimli::DW_AT_name) {
+                Some(gimli::AttributeValue::String(s)) => String::from_utf8(s.to_vec()).unwrap(),
+                other => panic!("{other:?}"),
+            };
+            let low = match e.attr_value(gimli::DW_AT_low_pc) {
+                Some(gimli::AttributeValue::Addr(a)) => a,
+                other => panic!("{other:?}"),
+            };
+            let len = e
+                .attr_value(gimli::DW_AT_high_pc)
+                .and_then(|v| v.udata_value());
+            subprograms.push((name, low, len));
+        }
+        assert_eq!(
+            subprograms,
+            [
+                ("wasm[0]::a".to_string(), 0x1000, Some(0x40)),
+                ("wasm[1]::b".to_string(), 0x1040, Some(0x20)),
+                ("wasm[2]::__c".to_string(), 0x1060, Some(0x10)),
+            ]
+        );
     }
 }

@@ -267,6 +267,9 @@ fn gdb_names_the_wasm_frames_of_a_trap() {
             .unwrap_or_else(|| panic!("{frame}:\n{text}"));
         assert!(shown.ends_with(line), "{shown}");
     }
+    // Names as the module gives them (the subprograms'; gdb's reading of
+    // the bare symbol made `__original_main` `.original_main`).
+    assert!(text.contains("::__original_main () at "), "{text}");
     let commands = ["break trap.c:4", "run", "bt 1", "kill"];
     let out = run_with(&commands, "debug-info", debug).unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
