@@ -703,10 +703,10 @@ impl Compiler {
                 .stack_store(ptr, *v, slot, i as i32 * vmctx::VALUE_SLOT);
         }
         let values = b.ins().stack_addr(ptr, slot, 0);
-        let return_address = b.ins().get_return_address(ptr);
         // The stub's own frame: its return address and saved frame
         // pointer lead into the calling Wasm's frames (a backtrace taken
-        // while the host runs).
+        // while the host runs, the code an exception the host throws
+        // returns to).
         let fp = b.ins().get_frame_pointer(ptr);
         let dispatch = b.ins().load(
             ptr,
@@ -715,14 +715,12 @@ impl Compiler {
             vmctx::HOST_DISPATCH,
         );
         let mut dsig = Signature::new(self.isa.default_call_conv());
-        dsig.params.extend([AbiParam::new(ptr); 5]);
+        dsig.params.extend([AbiParam::new(ptr); 4]);
         dsig.returns.push(AbiParam::new(types::I32));
         let dsig = b.import_signature(dsig);
-        let call = b.ins().call_indirect(
-            dsig,
-            dispatch,
-            &[host_ctx, caller_vmctx, values, return_address, fp],
-        );
+        let call = b
+            .ins()
+            .call_indirect(dsig, dispatch, &[host_ctx, caller_vmctx, values, fp]);
         let status = b.inst_results(call)[0];
         b.ins().trapnz(status, TrapKind::HostError.code());
         let mut results = Vec::new();

@@ -166,25 +166,10 @@ pub(crate) fn elf_image(
 ) -> Option<Vec<u8>> {
     let start = functions.iter().map(|f| f.0).min()?;
     let end = functions.iter().map(|f| f.0 + f.1).max()?;
-    // Section names and symbol names.
-    let mut shstrtab = b"\0.text\0.symtab\0.strtab\0.shstrtab\0".to_vec();
-    let (text_name, symtab_name, strtab_name, shstrtab_name) = (1u32, 7u32, 15u32, 23u32);
-    let extra_names: Vec<u32> = extra
-        .iter()
-        .map(|(name, _)| {
-            let at = shstrtab.len() as u32;
-            shstrtab.extend_from_slice(name.as_bytes());
-            shstrtab.push(0);
-            at
-        })
-        .collect();
     let mut strtab = vec![0u8];
     let mut symtab = vec![0u8; 24];
     for (addr, len, name) in functions {
-        let name_at = strtab.len() as u32;
-        strtab.extend_from_slice(name.as_bytes());
-        strtab.push(0);
-        symtab.extend_from_slice(&name_at.to_le_bytes());
+        symtab.extend_from_slice(&add_name(&mut strtab, name).to_le_bytes());
         // STB_GLOBAL, STT_FUNC; default visibility; in section 1 (.text).
         symtab.push(0x12);
         symtab.push(0);
@@ -192,18 +177,58 @@ pub(crate) fn elf_image(
         symtab.extend_from_slice(&(*addr as u64).to_le_bytes());
         symtab.extend_from_slice(&(*len as u64).to_le_bytes());
     }
-    const EHDR: usize = 64;
-    let symtab_at = EHDR;
-    let strtab_at = symtab_at + symtab.len();
-    let shstrtab_at = strtab_at + strtab.len();
-    let mut extra_at = Vec::with_capacity(extra.len());
-    let mut at = shstrtab_at + shstrtab.len();
-    for (_, bytes) in extra {
-        extra_at.push(at);
-        at += bytes.len();
+    // The sections after the null one, in order (.symtab links to .strtab,
+    // section 3; .shstrtab is section 4): a name, a header, and the bytes
+    // the file holds for it.
+    let text = SectionHeader {
+        // SHT_NOBITS, SHF_ALLOC | SHF_EXECINSTR: the code is the
+        // process's.
+        kind: 8,
+        flags: 6,
+        addr: start as u64,
+        size: (end - start) as u64,
+        align: 16,
+        ..Default::default()
+    };
+    let table = |kind, link, info, align, entsize| SectionHeader {
+        kind,
+        link,
+        info,
+        align,
+        entsize,
+        ..Default::default()
+    };
+    let mut sections: Vec<(&str, SectionHeader, &[u8])> = vec![
+        (".text", text, &[]),
+        // SHT_SYMTAB; locals: the null symbol alone.
+        (".symtab", table(2, 3, 1, 8, 24), &symtab),
+        // SHT_STRTAB.
+        (".strtab", table(3, 0, 0, 1, 0), &strtab),
+        (".shstrtab", table(3, 0, 0, 1, 0), &[]),
+    ];
+    // SHT_PROGBITS, not loaded: the debugger reads them from the file.
+    sections.extend(
+        extra
+            .iter()
+            .map(|(name, bytes)| (*name, table(1, 0, 0, 1, 0), &bytes[..])),
+    );
+    let mut shstrtab = vec![0u8];
+    for (name, header, _) in &mut sections {
+        header.name = add_name(&mut shstrtab, name);
     }
-    let shdrs_at = at.next_multiple_of(8);
-    let mut out = Vec::with_capacity(shdrs_at + 5 * 64);
+    sections[3].2 = &shstrtab;
+    const EHDR: usize = 64;
+    let mut body = Vec::new();
+    for (_, header, bytes) in &mut sections {
+        if header.kind != 8 {
+            header.offset = (EHDR + body.len()) as u64;
+            header.size = bytes.len() as u64;
+            body.extend_from_slice(bytes);
+        }
+    }
+    let shdrs_at = (EHDR + body.len()).next_multiple_of(8);
+    let shnum = 1 + sections.len() as u16;
+    let mut out = Vec::with_capacity(shdrs_at + usize::from(shnum) * 64);
     // The ELF header.
     out.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0]);
     out.extend_from_slice(&[0; 8]);
@@ -218,78 +243,27 @@ pub(crate) fn elf_image(
     out.extend_from_slice(&56u16.to_le_bytes()); // program header size
     out.extend_from_slice(&0u16.to_le_bytes()); // none
     out.extend_from_slice(&64u16.to_le_bytes()); // section header size
-    out.extend_from_slice(&(5 + extra.len() as u16).to_le_bytes()); // sections
+    out.extend_from_slice(&shnum.to_le_bytes());
     out.extend_from_slice(&4u16.to_le_bytes()); // .shstrtab's index
-    out.extend_from_slice(&symtab);
-    out.extend_from_slice(&strtab);
-    out.extend_from_slice(&shstrtab);
-    for (_, bytes) in extra {
-        out.extend_from_slice(bytes);
-    }
+    out.extend_from_slice(&body);
     out.resize(shdrs_at, 0);
-    let text = (start as u64, (end - start) as u64);
-    let headers = [
-        SectionHeader::default(),
-        // SHT_NOBITS, SHF_ALLOC | SHF_EXECINSTR.
-        SectionHeader {
-            name: text_name,
-            kind: 8,
-            flags: 6,
-            addr: text.0,
-            size: text.1,
-            align: 16,
-            ..Default::default()
-        },
-        // SHT_SYMTAB, linked to .strtab; locals: the null symbol alone.
-        SectionHeader {
-            name: symtab_name,
-            kind: 2,
-            offset: symtab_at as u64,
-            size: symtab.len() as u64,
-            link: 3,
-            info: 1,
-            align: 8,
-            entsize: 24,
-            ..Default::default()
-        },
-        // SHT_STRTAB.
-        SectionHeader {
-            name: strtab_name,
-            kind: 3,
-            offset: strtab_at as u64,
-            size: strtab.len() as u64,
-            align: 1,
-            ..Default::default()
-        },
-        SectionHeader {
-            name: shstrtab_name,
-            kind: 3,
-            offset: shstrtab_at as u64,
-            size: shstrtab.len() as u64,
-            align: 1,
-            ..Default::default()
-        },
-    ];
-    for h in headers {
-        h.write(&mut out);
-    }
-    // SHT_PROGBITS, not loaded: the debugger reads them from the file.
-    for (i, (_, bytes)) in extra.iter().enumerate() {
-        SectionHeader {
-            name: extra_names[i],
-            kind: 1,
-            offset: extra_at[i] as u64,
-            size: bytes.len() as u64,
-            align: 1,
-            ..Default::default()
-        }
-        .write(&mut out);
+    SectionHeader::default().write(&mut out);
+    for (_, header, _) in &sections {
+        header.write(&mut out);
     }
     Some(out)
 }
 
+/// Appends `name` and its NUL to string table `table`; its offset there.
+fn add_name(table: &mut Vec<u8>, name: &str) -> u32 {
+    let at = table.len() as u32;
+    table.extend_from_slice(name.as_bytes());
+    table.push(0);
+    at
+}
+
 /// An ELF64 section header.
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 struct SectionHeader {
     name: u32,
     kind: u32,

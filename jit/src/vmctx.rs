@@ -469,12 +469,11 @@ pub const FUNCREF_TYPE: i32 = 16;
 pub struct VMHostContextHeader {
     pub magic: u64,
     /// `extern "C" fn(ctx: *mut u8, caller_vmctx: *mut u8, values: *mut u128,
-    /// return_address: u64, fp: u64) -> u32`; non-zero means the host
-    /// failed and the stub must trap. The return address is the stub's,
-    /// for an exception the host throws (see
-    /// [`Builtin::ExceptionMayReturn`]); `fp` is the stub's frame pointer,
-    /// from which the calling Wasm frames are walked (a backtrace the host
-    /// takes).
+    /// fp: u64) -> u32`; non-zero means the host failed and the stub must
+    /// trap. `fp` is the stub's frame pointer: the calling Wasm frames are
+    /// walked from it (a backtrace the host takes), and the return
+    /// address it saved is where an exception the host throws goes (see
+    /// [`Builtin::ExceptionMayReturn`]).
     pub dispatch: usize,
 }
 

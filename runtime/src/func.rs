@@ -743,7 +743,6 @@ extern "C" fn host_dispatch<T: 'static>(
     ctx: *mut u8,
     caller_vmctx: *mut u8,
     values: *mut u128,
-    return_address: u64,
     fp: u64,
 ) -> u32 {
     // The host's handles on GC objects made for this call (its
@@ -852,7 +851,9 @@ extern "C" fn host_dispatch<T: 'static>(
         Ok(Err(Error::Exception(exn))) => {
             // SAFETY: as above: the context and its store outlive the call.
             let store = unsafe { &mut (*(*(ctx as *const HostContext<T>)).store).opaque };
-            match throw_to_caller(store, exn, return_address) {
+            // SAFETY: the stub's frame, live while it waits for this call.
+            let (_, return_address) = unsafe { crate::vm::backtrace::frame_record(fp as usize) };
+            match throw_to_caller(store, exn, return_address as u64) {
                 Ok(()) => 0,
                 Err(e) => {
                     traphandlers::set_host_failure(HostFailure::Error(e));

@@ -159,17 +159,22 @@ impl GuestProfiler {
         if let Some(h) = self.host_frame {
             return h;
         }
-        let label = self.profile.intern_string("host");
-        let h = self.profile.intern_frame(
+        let h = self.label_frame("host", self.host_category);
+        self.host_frame = Some(h);
+        h
+    }
+
+    /// A frame labelled `label`, of `category`.
+    fn label_frame(&mut self, label: &str, category: CategoryPairHandle) -> FrameHandle {
+        let label = self.profile.intern_string(label);
+        self.profile.intern_frame(
             self.thread,
             FrameInfo {
                 frame: Frame::Label(label),
-                category_pair: self.host_category,
+                category_pair: category,
                 flags: FrameFlags::empty(),
             },
-        );
-        self.host_frame = Some(h);
-        h
+        )
     }
 
     /// The profile's frame for `f`'s function, added the first time.
@@ -191,15 +196,7 @@ impl GuestProfiler {
             Some(m) if m != self.main => format!("{m}!{function}"),
             _ => function,
         };
-        let label = self.profile.intern_string(&label);
-        let h = self.profile.intern_frame(
-            self.thread,
-            FrameInfo {
-                frame: Frame::Label(label),
-                category_pair: self.category,
-                flags: FrameFlags::empty(),
-            },
-        );
+        let h = self.label_frame(&label, self.category);
         self.frames.insert(key, h);
         h
     }

@@ -57,9 +57,8 @@ pub fn walk_return_addresses(fp: usize, max: usize, mut each: impl FnMut(usize))
                 break;
             }
             // SAFETY: fp is the frame pointer of a frame of generated code
-            // (checked below for each step), which stores the caller's
-            // frame pointer and the return address at these slots.
-            let (next_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+            // (checked below for each step).
+            let (next_fp, ret) = unsafe { frame_record(fp) };
             if !is_jit_code(ret) {
                 break;
             }
@@ -70,6 +69,18 @@ pub fn walk_return_addresses(fp: usize, max: usize, mut each: impl FnMut(usize))
             fp = next_fp;
         }
     });
+}
+
+/// The caller's frame pointer and the return address a frame of
+/// generated code keeps at its frame pointer `fp` (x86-64's and AArch64's
+/// frame record: the saved frame pointer, then the return address).
+///
+/// # Safety
+/// `fp` must be the frame pointer of a frame of generated code (which
+/// always keeps frame pointers) that is live.
+pub unsafe fn frame_record(fp: usize) -> (usize, usize) {
+    // SAFETY: per the contract, the record's two words are there.
+    unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) }
 }
 
 /// One frame as wasmtime prints it, without the index:

@@ -91,25 +91,25 @@ pub(crate) fn host_clock(id: u32) -> WasiResult<libc::clockid_t> {
 
 /// Reads a host clock in nanoseconds.
 pub(crate) fn now(clock: libc::clockid_t) -> WasiResult<u64> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: writes one timespec.
-    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
-        return Err(Errno::last());
-    }
-    Ok(timespec_ns(&ts))
+    ask_clock(libc::clock_gettime, clock)
 }
 
 /// A host clock's resolution in nanoseconds.
 fn resolution(clock: libc::clockid_t) -> WasiResult<u64> {
+    ask_clock(libc::clock_getres, clock)
+}
+
+/// `clock_gettime` or `clock_getres` of `clock`, in nanoseconds.
+fn ask_clock(
+    ask: unsafe extern "C" fn(libc::clockid_t, *mut libc::timespec) -> libc::c_int,
+    clock: libc::clockid_t,
+) -> WasiResult<u64> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: writes one timespec.
-    if unsafe { libc::clock_getres(clock, &mut ts) } != 0 {
+    // SAFETY: both write one timespec.
+    if unsafe { ask(clock, &mut ts) } != 0 {
         return Err(Errno::last());
     }
     Ok(timespec_ns(&ts))
