@@ -143,7 +143,17 @@ pub struct Caller<'a, T> {
     caller: Option<Instance>,
 }
 
-impl<T> Caller<'_, T> {
+impl<'a, T> Caller<'a, T> {
+    /// A call from `caller` (none: from the host) in `store`.
+    pub(crate) fn new(store: &'a mut StoreInner<T>, caller: Option<Instance>) -> Caller<'a, T> {
+        Caller { store, caller }
+    }
+
+    /// The whole store.
+    pub(crate) fn inner(&mut self) -> &mut StoreInner<T> {
+        self.store
+    }
+
     /// The store's runtime part (for conversions of raw values).
     pub(crate) fn opaque(&mut self) -> &mut StoreOpaque {
         &mut self.store.opaque

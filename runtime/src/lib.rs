@@ -21,6 +21,7 @@ mod any_ref;
 mod async_host;
 pub mod attest;
 mod call_hook;
+pub mod component;
 mod coredump;
 mod engine;
 mod error;

@@ -141,8 +141,8 @@ impl Module {
         // A component's header: the magic, then version 0xd and layer 1.
         if wasm.len() >= 8 && wasm[..4] == *b"\0asm" && wasm[4..8] == [0x0d, 0, 0x01, 0] {
             return Err(Error::Usage(
-                "a WebAssembly component (the component model): walmart runs core modules \
-                 (WASI preview 1: build for `wasm32-wasip1`)"
+                "a WebAssembly component (the component model), not a core module: load it \
+                 with `walmart::component::Component`"
                     .into(),
             ));
         }
@@ -457,7 +457,7 @@ pub(crate) fn tag_type(info: &ModuleInfo, index: u32) -> crate::TagType {
 }
 
 /// A module file's bytes, or an error naming the file.
-fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
+pub(crate) fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))
 }
 

@@ -1,0 +1,104 @@
+//! A compiled component: its core modules compiled, its definitions
+//! kept for instantiation.
+
+use std::sync::Arc;
+
+use super::translate::{translate, ComponentDef, ImportDesc};
+use super::types::FuncType;
+use crate::{Engine, Error, Result};
+
+/// A compiled WebAssembly component (wasmtime's `component::Component`).
+#[derive(Clone, Debug)]
+pub struct Component {
+    engine: Engine,
+    def: Arc<ComponentDef>,
+}
+
+/// What a component imports or exports under a name, as far as the host
+/// is concerned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ComponentItem {
+    Func(FuncType),
+    /// An instance (an interface) of these items.
+    Instance(Vec<(String, ComponentItem)>),
+    Type,
+    Module,
+    Component,
+}
+
+fn item(desc: &ImportDesc) -> ComponentItem {
+    match desc {
+        ImportDesc::Func(ty) => ComponentItem::Func((**ty).clone()),
+        ImportDesc::Instance(items) => {
+            ComponentItem::Instance(items.iter().map(|(n, d)| (n.clone(), item(d))).collect())
+        }
+        ImportDesc::Type => ComponentItem::Type,
+        ImportDesc::Module => ComponentItem::Module,
+        ImportDesc::Component => ComponentItem::Component,
+    }
+}
+
+impl Component {
+    /// Compiles a component from its binary or text format.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Component> {
+        let bytes = bytes.as_ref();
+        let binary = match wat::Detect::from_bytes(bytes) {
+            wat::Detect::WasmBinary => std::borrow::Cow::Borrowed(bytes),
+            wat::Detect::WasmText => std::borrow::Cow::Owned(
+                wat::parse_bytes(bytes)
+                    .map_err(|e| Error::Wat(e.to_string()))?
+                    .into_owned(),
+            ),
+            wat::Detect::Unknown => {
+                return Err(Error::Wat(
+                    "not a WebAssembly component: neither the binary format (which begins \
+                     with `\\0asm`) nor the text format (which begins with `(`)"
+                        .into(),
+                ))
+            }
+        };
+        Component::from_binary(engine, &binary)
+    }
+
+    /// Reads and compiles a component's `.wasm` or `.wat` file.
+    pub fn from_file(engine: &Engine, path: impl AsRef<std::path::Path>) -> Result<Component> {
+        Component::new(engine, crate::module::read_file(path.as_ref())?)
+    }
+
+    /// Compiles a component from its binary format.
+    pub fn from_binary(engine: &Engine, bytes: &[u8]) -> Result<Component> {
+        Ok(Component {
+            engine: engine.clone(),
+            def: Arc::new(translate(engine, bytes)?),
+        })
+    }
+
+    /// Whether `bytes` begin as a component's binary does (the magic,
+    /// then version 0xd and layer 1).
+    pub fn is_component(bytes: &[u8]) -> bool {
+        bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] == [0x0d, 0, 0x01, 0]
+    }
+
+    /// The engine it was compiled for.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub(crate) fn def(&self) -> &super::translate::ComponentDef {
+        &self.def
+    }
+
+    /// Its imports' names and types, in order.
+    pub fn imports(&self) -> Vec<(String, ComponentItem)> {
+        self.def
+            .imports
+            .iter()
+            .map(|(n, d)| (n.clone(), item(d)))
+            .collect()
+    }
+
+    /// Its exports' names, in order.
+    pub fn exports(&self) -> &[String] {
+        &self.def.exports
+    }
+}

@@ -1,0 +1,299 @@
+//! Component functions: those a component lifts out of its core code,
+//! and the host's; calls into them, and the core functions a component
+//! lowers them to (the trampolines its core code calls).
+
+use std::any::Any;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::abi::{self, Options, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
+use super::lift::{abi_trap, LiftCx};
+use super::lower::LowerCx;
+use super::types::FuncType;
+use super::val::Val;
+use crate::store::{AsContextMut, StoreInner};
+use crate::{Caller, Error, Result};
+
+/// A host function of a component's imports (see
+/// [`super::LinkerInstance::func_new`]).
+pub(crate) type HostFn<T> =
+    dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static;
+
+/// What the canonical ABI keeps of a component instance: whether its
+/// code may be entered (not while it is on the stack, nor after it
+/// trapped).
+#[derive(Debug, Default)]
+pub(crate) struct InstanceFlags {
+    busy: AtomicBool,
+    poisoned: AtomicBool,
+}
+
+enum Kind {
+    Lifted {
+        core: crate::Func,
+        options: Options,
+        flags: Arc<InstanceFlags>,
+    },
+    /// An `Arc<HostFn<T>>` of the store's data type `T`.
+    Host(Arc<dyn Any + Send + Sync>),
+}
+
+/// A component function (wasmtime's `component::Func`): called with
+/// component values, which the canonical ABI lowers into the callee's
+/// core values and memory and lifts back.
+#[derive(Clone, Debug)]
+pub struct Func {
+    kind: Arc<Kind>,
+    ty: Arc<FuncType>,
+}
+
+impl std::fmt::Debug for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Kind::Lifted { core, .. } => write!(f, "lifted {core:?}"),
+            Kind::Host(_) => write!(f, "host function"),
+        }
+    }
+}
+
+impl Func {
+    pub(crate) fn lifted(
+        core: crate::Func,
+        options: Options,
+        flags: Arc<InstanceFlags>,
+        ty: Arc<FuncType>,
+    ) -> Func {
+        Func {
+            kind: Arc::new(Kind::Lifted {
+                core,
+                options,
+                flags,
+            }),
+            ty,
+        }
+    }
+
+    pub(crate) fn host<T: 'static>(host: Arc<HostFn<T>>, ty: Arc<FuncType>) -> Func {
+        Func {
+            kind: Arc::new(Kind::Host(Arc::new(host))),
+            ty,
+        }
+    }
+
+    /// The function's type.
+    pub fn ty(&self) -> &FuncType {
+        &self.ty
+    }
+
+    /// Calls the function with `params`; `results` needs one slot when the
+    /// function returns a value. A trap leaves the component instance
+    /// unusable: later calls into it fail.
+    pub fn call<S: AsContextMut>(
+        &self,
+        mut store: S,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()>
+    where
+        S::Data: 'static,
+    {
+        let want = self.ty.result.is_some() as usize;
+        if params.len() != self.ty.params.len() || results.len() != want {
+            return Err(Error::Usage(format!(
+                "component function of type `{}` called with {} arguments and {} result slots",
+                self.ty,
+                params.len(),
+                results.len()
+            )));
+        }
+        let result = self.call_in(store.as_context_mut(), None, params)?;
+        if let (Some(slot), Some(v)) = (results.first_mut(), result) {
+            *slot = v;
+        }
+        Ok(())
+    }
+
+    /// The call itself, from the host or from a trampoline.
+    pub(crate) fn call_in<T: 'static>(
+        &self,
+        store: &mut StoreInner<T>,
+        caller: Option<crate::Instance>,
+        params: &[Val],
+    ) -> Result<Option<Val>> {
+        match &*self.kind {
+            Kind::Host(host) => {
+                let host = host.downcast_ref::<Arc<HostFn<T>>>().ok_or_else(|| {
+                    Error::Usage("a host function called with a store of another data type".into())
+                })?;
+                let mut results = vec![Val::placeholder(); self.ty.result.is_some() as usize];
+                host(Caller::new(store, caller), params, &mut results)?;
+                Ok(results.pop())
+            }
+            Kind::Lifted {
+                core,
+                options,
+                flags,
+            } => {
+                if flags.poisoned.load(Ordering::Relaxed) {
+                    return Err(abi_trap(
+                        "cannot enter a component instance after it trapped",
+                    ));
+                }
+                if flags.busy.swap(true, Ordering::Relaxed) {
+                    return Err(abi_trap(
+                        "cannot enter a component instance while it is on the stack",
+                    ));
+                }
+                let r = self.call_lifted(store, *core, options, params);
+                flags.busy.store(false, Ordering::Relaxed);
+                if matches!(
+                    r,
+                    Err(Error::Trap(_) | Error::Host { .. } | Error::Exception(_))
+                ) {
+                    flags.poisoned.store(true, Ordering::Relaxed);
+                }
+                r
+            }
+        }
+    }
+
+    fn call_lifted<T: 'static>(
+        &self,
+        store: &mut StoreInner<T>,
+        core: crate::Func,
+        options: &Options,
+        params: &[Val],
+    ) -> Result<Option<Val>> {
+        let ty = &self.ty;
+        let param_types = || ty.params.iter().map(|(_, t)| t);
+        let mut flat = Vec::new();
+        {
+            let mut cx = LowerCx {
+                store: &mut *store,
+                opts: options,
+            };
+            if abi::flatten_all(param_types()).len() > MAX_FLAT_PARAMS {
+                let tuple = abi::params_tuple(ty);
+                let (size, align) = abi::size_align(&tuple);
+                let ptr = cx.realloc(align, size)?;
+                cx.store(&tuple, &Val::Tuple(params.to_vec()), ptr)?;
+                flat.push(crate::Val::I32(ptr as i32));
+            } else {
+                for (t, v) in param_types().zip(params) {
+                    cx.lower_flat(t, v, &mut flat)?;
+                }
+            }
+        }
+        let sig = abi::lifted_signature(ty);
+        let mut core_results: Vec<crate::Val> = sig
+            .results()
+            .iter()
+            .map(|t| crate::Val::default_for(*t))
+            .collect();
+        core.call(&mut *store, &flat, &mut core_results)?;
+        let result = match &ty.result {
+            None => None,
+            Some(t) => {
+                let mem = match options.memory {
+                    Some(m) => m.data(&*store),
+                    None => &[],
+                };
+                let cx = LiftCx {
+                    mem,
+                    encoding: options.encoding,
+                };
+                Some(
+                    if abi::flatten_all([t].into_iter()).len() > MAX_FLAT_RESULTS {
+                        let ptr = core_results[0].unwrap_i32() as u32;
+                        check_align(t, ptr)?;
+                        cx.load(t, ptr)?
+                    } else {
+                        cx.lift_flat(t, &mut core_results.iter().copied())?
+                    },
+                )
+            }
+        };
+        if let Some(post) = options.post_return {
+            post.call(&mut *store, &core_results, &mut [])?;
+        }
+        Ok(result)
+    }
+
+    /// The core function that `canon lower` makes of this one for a
+    /// component whose boundary has `options`.
+    pub(crate) fn lower<T: 'static>(
+        &self,
+        store: &mut StoreInner<T>,
+        options: Options,
+    ) -> crate::Func {
+        let callee = self.clone();
+        let ty = self.ty.clone();
+        let params_in_memory =
+            abi::flatten_all(ty.params.iter().map(|(_, t)| t)).len() > MAX_FLAT_PARAMS;
+        let result_in_memory = abi::flatten_all(ty.result.iter()).len() > MAX_FLAT_RESULTS;
+        let sig = abi::lowered_signature(&ty);
+        crate::Func::new(
+            &mut *store,
+            sig,
+            move |mut caller: Caller<'_, T>, args, rets| {
+                let instance = caller.caller();
+                let store = caller.inner();
+                let params = {
+                    let mem = match options.memory {
+                        Some(m) => m.data(&*store),
+                        None => &[],
+                    };
+                    let cx = LiftCx {
+                        mem,
+                        encoding: options.encoding,
+                    };
+                    if params_in_memory {
+                        let tuple = abi::params_tuple(&ty);
+                        let ptr = args[0].unwrap_i32() as u32;
+                        check_align(&tuple, ptr)?;
+                        match cx.load(&tuple, ptr)? {
+                            Val::Tuple(v) => v,
+                            _ => unreachable!("a tuple loads as a tuple"),
+                        }
+                    } else {
+                        let mut flat = args.iter().copied();
+                        ty.params
+                            .iter()
+                            .map(|(_, t)| cx.lift_flat(t, &mut flat))
+                            .collect::<Result<Vec<_>>>()?
+                    }
+                };
+                let result = callee.call_in(&mut *store, instance, &params)?;
+                let mut cx = LowerCx {
+                    store,
+                    opts: &options,
+                };
+                match (&ty.result, result) {
+                    (Some(t), Some(v)) if result_in_memory => {
+                        let ptr = args[args.len() - 1].unwrap_i32() as u32;
+                        check_align(t, ptr)?;
+                        cx.store(t, &v, ptr)?;
+                    }
+                    (Some(t), Some(v)) => {
+                        let mut flat = Vec::with_capacity(1);
+                        cx.lower_flat(t, &v, &mut flat)?;
+                        rets.copy_from_slice(&flat);
+                    }
+                    _ => {}
+                }
+                Ok(())
+            },
+        )
+    }
+}
+
+/// The canonical ABI's check of a pointer to a value of type `ty`.
+fn check_align(ty: &super::types::Type, ptr: u32) -> Result<()> {
+    let (_, align) = abi::size_align(ty);
+    if !ptr.is_multiple_of(align) {
+        return Err(abi_trap(format_args!(
+            "`{ty}` at {ptr:#x}, not aligned to {align}"
+        )));
+    }
+    Ok(())
+}

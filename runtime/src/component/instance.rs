@@ -1,0 +1,404 @@
+//! Instantiating a component: its steps replayed in order, each filling
+//! the component model's index spaces, core instances made on the way.
+
+use std::sync::Arc;
+
+use super::abi::Options;
+use super::func::{Func, InstanceFlags};
+use super::translate::{CanonOptions, ComponentDef, CoreSort, ImportDesc, Sort, Step};
+use crate::store::{AsContextMut, StoreInner};
+use crate::{Error, Extern, Module, Result};
+
+/// An item of a component's index spaces.
+#[derive(Clone, Debug)]
+pub(crate) enum Item {
+    Func(Func),
+    Instance(Arc<Exports>),
+    Component(Arc<ComponentDef>),
+    Module(Module),
+    /// A type: no contents at run time.
+    Type,
+}
+
+impl Item {
+    fn sort(&self) -> Sort {
+        match self {
+            Item::Func(_) => Sort::Func,
+            Item::Instance(_) => Sort::Instance,
+            Item::Component(_) => Sort::Component,
+            Item::Module(_) => Sort::Module,
+            Item::Type => Sort::Type,
+        }
+    }
+}
+
+/// A component instance's exports, by name, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Exports {
+    pub items: Vec<(String, Item)>,
+}
+
+impl Exports {
+    pub(crate) fn get(&self, name: &str) -> Option<&Item> {
+        self.items.iter().find(|(n, _)| n == name).map(|(_, i)| i)
+    }
+}
+
+/// A core instance of a component: instantiated, or made of exports.
+enum CoreInstance {
+    Instance(crate::Instance),
+    Exports(Vec<(String, Extern)>),
+}
+
+/// A component instance's index spaces as they fill.
+#[derive(Default)]
+struct Spaces {
+    core: [Vec<Extern>; 5],
+    core_instances: Vec<CoreInstance>,
+    core_modules: Vec<Module>,
+    funcs: Vec<Func>,
+    instances: Vec<Arc<Exports>>,
+    components: Vec<Arc<ComponentDef>>,
+    types: u32,
+}
+
+fn core_index(sort: CoreSort) -> usize {
+    match sort {
+        CoreSort::Func => 0,
+        CoreSort::Table => 1,
+        CoreSort::Memory => 2,
+        CoreSort::Global => 3,
+        CoreSort::Tag => 4,
+    }
+}
+
+fn core_sort_of(e: &Extern) -> CoreSort {
+    match e {
+        Extern::Func(_) => CoreSort::Func,
+        Extern::Table(_) => CoreSort::Table,
+        Extern::Memory(_) => CoreSort::Memory,
+        Extern::Global(_) => CoreSort::Global,
+        Extern::Tag(_) => CoreSort::Tag,
+    }
+}
+
+fn broken(what: &str) -> Error {
+    Error::Usage(format!(
+        "component: {what} (a walmart bug: validation allowed it)"
+    ))
+}
+
+impl Spaces {
+    fn core_item(&self, sort: CoreSort, index: u32) -> Result<Extern> {
+        self.core[core_index(sort)]
+            .get(index as usize)
+            .cloned()
+            .ok_or_else(|| broken("a core index past its space"))
+    }
+
+    fn core_func(&self, index: u32) -> Result<crate::Func> {
+        match self.core_item(CoreSort::Func, index)? {
+            Extern::Func(f) => Ok(f),
+            _ => Err(broken("a core function that is not one")),
+        }
+    }
+
+    fn item(&self, sort: Sort, index: u32) -> Result<Item> {
+        let i = index as usize;
+        let missing = || broken("an index past its space");
+        Ok(match sort {
+            Sort::Func => Item::Func(self.funcs.get(i).ok_or_else(missing)?.clone()),
+            Sort::Instance => Item::Instance(self.instances.get(i).ok_or_else(missing)?.clone()),
+            Sort::Component => Item::Component(self.components.get(i).ok_or_else(missing)?.clone()),
+            Sort::Module => Item::Module(self.core_modules.get(i).ok_or_else(missing)?.clone()),
+            Sort::Type => Item::Type,
+        })
+    }
+
+    fn push(&mut self, item: Item) {
+        match item {
+            Item::Func(f) => self.funcs.push(f),
+            Item::Instance(i) => self.instances.push(i),
+            Item::Component(c) => self.components.push(c),
+            Item::Module(m) => self.core_modules.push(m),
+            Item::Type => self.types += 1,
+        }
+    }
+
+    fn options<T>(&self, store: &StoreInner<T>, o: &CanonOptions) -> Result<Options> {
+        let _ = store;
+        let memory = match o.memory {
+            Some(i) => match self.core_item(CoreSort::Memory, i)? {
+                Extern::Memory(m) => Some(m),
+                _ => return Err(broken("a memory option that is no memory")),
+            },
+            None => None,
+        };
+        Ok(Options {
+            memory,
+            realloc: o.realloc.map(|i| self.core_func(i)).transpose()?,
+            post_return: o.post_return.map(|i| self.core_func(i)).transpose()?,
+            encoding: o.encoding,
+        })
+    }
+}
+
+/// Instantiates `def`, each import given by `import` (from the linker at
+/// the root, from the instantiation's arguments below it).
+pub(crate) fn instantiate<T: 'static>(
+    store: &mut StoreInner<T>,
+    def: &ComponentDef,
+    import: &mut dyn FnMut(&str, &ImportDesc) -> Result<Item>,
+) -> Result<Arc<Exports>> {
+    let flags = Arc::new(InstanceFlags::default());
+    let mut s = Spaces::default();
+    let mut exports = Exports::default();
+    for step in &def.steps {
+        match step {
+            Step::CoreModule(m) => s.core_modules.push(m.clone()),
+            Step::CoreInstantiate { module, args } => {
+                let module = s
+                    .core_modules
+                    .get(*module as usize)
+                    .ok_or_else(|| broken("a core module index past its space"))?
+                    .clone();
+                let mut externs = Vec::new();
+                for (from, name, _) in module.imports() {
+                    let (_, instance) = args
+                        .iter()
+                        .find(|(n, _)| n == from)
+                        .ok_or_else(|| broken("a core import without an argument"))?;
+                    let item = match s.core_instances.get(*instance as usize) {
+                        Some(CoreInstance::Instance(i)) => i.get_export(&mut *store, name),
+                        Some(CoreInstance::Exports(e)) => {
+                            e.iter().find(|(n, _)| n == name).map(|(_, x)| *x)
+                        }
+                        None => None,
+                    };
+                    externs.push(item.ok_or_else(|| {
+                        Error::Link(format!(
+                            "component: core instance {instance} has no export `{name}` for \
+                             the import `{from}` `{name}`"
+                        ))
+                    })?);
+                }
+                let instance = crate::Instance::new(&mut *store, &module, &externs)?;
+                s.core_instances.push(CoreInstance::Instance(instance));
+            }
+            Step::CoreInstanceExports(items) => {
+                let exports = items
+                    .iter()
+                    .map(|(n, sort, i)| Ok((n.clone(), s.core_item(*sort, *i)?)))
+                    .collect::<Result<_>>()?;
+                s.core_instances.push(CoreInstance::Exports(exports));
+            }
+            Step::CoreAlias {
+                instance,
+                name,
+                sort,
+            } => {
+                let item = match s.core_instances.get(*instance as usize) {
+                    Some(CoreInstance::Instance(i)) => i.get_export(&mut *store, name),
+                    Some(CoreInstance::Exports(e)) => {
+                        e.iter().find(|(n, _)| n == name).map(|(_, x)| *x)
+                    }
+                    None => None,
+                }
+                .filter(|e| core_sort_of(e) == *sort)
+                .ok_or_else(|| broken("an alias of a core export that is not there"))?;
+                s.core[core_index(*sort)].push(item);
+            }
+            Step::Lift { func, ty, options } => {
+                let core = s.core_func(*func)?;
+                let options = s.options(store, options)?;
+                s.funcs
+                    .push(Func::lifted(core, options, flags.clone(), ty.clone()));
+            }
+            Step::Lower { func, options } => {
+                let callee = s
+                    .funcs
+                    .get(*func as usize)
+                    .ok_or_else(|| broken("a function index past its space"))?
+                    .clone();
+                let options = s.options(store, options)?;
+                let core = callee.lower(store, options);
+                s.core[core_index(CoreSort::Func)].push(Extern::Func(core));
+            }
+            Step::Import { name, desc } => {
+                let item = import(name, desc)?;
+                s.push(item);
+            }
+            Step::Component(c) => s.components.push(c.clone()),
+            Step::Instantiate { component, args } => {
+                let def = s
+                    .components
+                    .get(*component as usize)
+                    .ok_or_else(|| broken("a component index past its space"))?
+                    .clone();
+                let args: Vec<(String, Item)> = args
+                    .iter()
+                    .map(|(n, sort, i)| Ok((n.clone(), s.item(*sort, *i)?)))
+                    .collect::<Result<_>>()?;
+                let exports = instantiate(store, &def, &mut |name, _| {
+                    args.iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, i)| i.clone())
+                        .ok_or_else(|| broken("an import without an argument"))
+                })?;
+                s.instances.push(exports);
+            }
+            Step::InstanceExports(items) => {
+                let exports = Exports {
+                    items: items
+                        .iter()
+                        .map(|(n, sort, i)| Ok((n.clone(), s.item(*sort, *i)?)))
+                        .collect::<Result<_>>()?,
+                };
+                s.instances.push(Arc::new(exports));
+            }
+            Step::Alias {
+                instance,
+                name,
+                sort,
+            } => {
+                let item = s
+                    .instances
+                    .get(*instance as usize)
+                    .and_then(|i| i.get(name))
+                    .filter(|i| i.sort() == *sort)
+                    .cloned()
+                    .ok_or_else(|| broken("an alias of an export that is not there"))?;
+                s.push(item);
+            }
+            Step::Types(n) => s.types += n,
+            Step::Export { name, sort, index } => {
+                let item = s.item(*sort, *index)?;
+                exports.items.push((name.clone(), item.clone()));
+                s.push(item);
+            }
+        }
+    }
+    Ok(Arc::new(exports))
+}
+
+/// An instance of a component (wasmtime's `component::Instance`).
+#[derive(Clone, Debug)]
+pub struct Instance {
+    exports: Arc<Exports>,
+}
+
+/// Where to find an export of a component instance: a path of names
+/// from the root (wasmtime's `ComponentExportIndex`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComponentExportIndex {
+    path: Vec<String>,
+}
+
+/// What [`Instance::get_func`] takes: an export's name at the root, or
+/// an index from [`Instance::get_export_index`].
+pub trait InstanceExportLookup {
+    /// The names from the root to the export.
+    fn path(&self) -> Vec<&str>;
+}
+
+impl InstanceExportLookup for &str {
+    fn path(&self) -> Vec<&str> {
+        vec![self]
+    }
+}
+
+impl InstanceExportLookup for String {
+    fn path(&self) -> Vec<&str> {
+        vec![self.as_str()]
+    }
+}
+
+impl InstanceExportLookup for &String {
+    fn path(&self) -> Vec<&str> {
+        vec![self.as_str()]
+    }
+}
+
+impl InstanceExportLookup for ComponentExportIndex {
+    fn path(&self) -> Vec<&str> {
+        self.path.iter().map(String::as_str).collect()
+    }
+}
+
+impl InstanceExportLookup for &ComponentExportIndex {
+    fn path(&self) -> Vec<&str> {
+        self.path.iter().map(String::as_str).collect()
+    }
+}
+
+impl Instance {
+    pub(crate) fn new(exports: Arc<Exports>) -> Instance {
+        Instance { exports }
+    }
+
+    fn lookup(&self, path: &[&str]) -> Option<&Item> {
+        let (last, parents) = path.split_last()?;
+        let mut exports = &*self.exports;
+        for name in parents {
+            match exports.get(name)? {
+                Item::Instance(i) => exports = i,
+                _ => return None,
+            }
+        }
+        exports.get(last)
+    }
+
+    /// The index of the export `name`, at the root or inside the
+    /// exported instance `parent` (an interface such as
+    /// `wasi:cli/run@0.2.0`).
+    pub fn get_export_index(
+        &self,
+        _store: impl AsContextMut,
+        parent: Option<&ComponentExportIndex>,
+        name: &str,
+    ) -> Option<ComponentExportIndex> {
+        let mut path = parent.map(|p| p.path.clone()).unwrap_or_default();
+        path.push(name.to_string());
+        let names: Vec<&str> = path.iter().map(String::as_str).collect();
+        self.lookup(&names)?;
+        Some(ComponentExportIndex { path })
+    }
+
+    /// The exported function `name` (a name at the root or an index of
+    /// an export inside an exported instance).
+    pub fn get_func(
+        &self,
+        _store: impl AsContextMut,
+        name: impl InstanceExportLookup,
+    ) -> Option<Func> {
+        match self.lookup(&name.path())? {
+            Item::Func(f) => Some(f.clone()),
+            _ => None,
+        }
+    }
+
+    /// The exported function `name` with Rust types: `P` a tuple of its
+    /// parameters' types, `R` `()` or a tuple of its result's.
+    pub fn get_typed_func<P, R>(
+        &self,
+        store: impl AsContextMut,
+        name: impl InstanceExportLookup,
+    ) -> Result<super::TypedFunc<P, R>>
+    where
+        P: super::ComponentNamedList,
+        R: super::ComponentResults,
+    {
+        let path = name.path().join("/");
+        let func = self.get_func(store, name).ok_or_else(|| {
+            Error::Usage(format!(
+                "the component instance exports no function `{path}`"
+            ))
+        })?;
+        super::TypedFunc::new(func)
+    }
+
+    /// The names of the instance's exports at the root, in order.
+    pub fn exports(&self) -> Vec<String> {
+        self.exports.items.iter().map(|(n, _)| n.clone()).collect()
+    }
+}

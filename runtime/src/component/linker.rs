@@ -1,0 +1,246 @@
+//! The component linker: host functions grouped in instances under the
+//! names a component imports (`wasi:cli/environment@0.2.0`, ...).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::compiled::Component;
+use super::func::{Func, HostFn};
+use super::instance::{instantiate, Exports, Instance, Item};
+use super::translate::ImportDesc;
+use super::typed::{ComponentNamedList, ComponentResults};
+use super::types::FuncType;
+use super::val::Val;
+use crate::store::AsContextMut;
+use crate::{Caller, Engine, Error, Result};
+
+enum Definition<T: 'static> {
+    /// A host function, with the type it was written for where it is
+    /// typed (checked against the import's at instantiation).
+    Func(Arc<HostFn<T>>, Option<FuncType>),
+    Instance(Namespace<T>),
+}
+
+impl<T: 'static> Clone for Definition<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Definition::Func(f, t) => Definition::Func(f.clone(), t.clone()),
+            Definition::Instance(ns) => Definition::Instance(ns.clone()),
+        }
+    }
+}
+
+struct Namespace<T: 'static> {
+    defs: BTreeMap<String, Definition<T>>,
+}
+
+impl<T: 'static> Clone for Namespace<T> {
+    fn clone(&self) -> Self {
+        Namespace {
+            defs: self.defs.clone(),
+        }
+    }
+}
+
+impl<T: 'static> Default for Namespace<T> {
+    fn default() -> Self {
+        Namespace {
+            defs: BTreeMap::new(),
+        }
+    }
+}
+
+/// Host definitions for components' imports (wasmtime's
+/// `component::Linker`): functions at the root or in named instances.
+pub struct Linker<T: 'static> {
+    engine: Engine,
+    root: Namespace<T>,
+}
+
+impl<T: 'static> Clone for Linker<T> {
+    fn clone(&self) -> Self {
+        Linker {
+            engine: self.engine.clone(),
+            root: self.root.clone(),
+        }
+    }
+}
+
+/// The definitions of one instance of a [`Linker`] (or of its root).
+pub struct LinkerInstance<'a, T: 'static> {
+    ns: &'a mut Namespace<T>,
+    path: String,
+}
+
+impl<T: 'static> Linker<T> {
+    /// An empty linker for components of `engine`.
+    pub fn new(engine: &Engine) -> Linker<T> {
+        Linker {
+            engine: engine.clone(),
+            root: Namespace::default(),
+        }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The root's definitions (imports of functions by plain names).
+    pub fn root(&mut self) -> LinkerInstance<'_, T> {
+        LinkerInstance {
+            ns: &mut self.root,
+            path: String::new(),
+        }
+    }
+
+    /// The definitions of the instance `name` (an interface, such as
+    /// `wasi:cli/environment@0.2.0`), made empty if there are none yet.
+    pub fn instance(&mut self, name: &str) -> Result<LinkerInstance<'_, T>> {
+        self.root.instance_mut(name, "")
+    }
+
+    /// Instantiates `component`, its imports from this linker's
+    /// definitions.
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        component: &Component,
+    ) -> Result<Instance> {
+        if !Engine::same(component.engine(), &self.engine) {
+            return Err(Error::Usage(
+                "a component instantiated with a linker of another engine".into(),
+            ));
+        }
+        let store = store.as_context_mut();
+        let exports = instantiate(store, component.def(), &mut |name, desc| {
+            resolve(self.root.defs.get(name), desc, name)
+        })?;
+        Ok(Instance::new(exports))
+    }
+}
+
+impl<T: 'static> Namespace<T> {
+    fn instance_mut(&mut self, name: &str, parent: &str) -> Result<LinkerInstance<'_, T>> {
+        let path = if parent.is_empty() {
+            name.to_string()
+        } else {
+            format!("{parent}/{name}")
+        };
+        let def = self
+            .defs
+            .entry(name.to_string())
+            .or_insert_with(|| Definition::Instance(Namespace::default()));
+        match def {
+            Definition::Instance(ns) => Ok(LinkerInstance { ns, path }),
+            Definition::Func(..) => Err(Error::Link(format!(
+                "`{path}` is defined as a function, not an instance"
+            ))),
+        }
+    }
+}
+
+impl<T: 'static> LinkerInstance<'_, T> {
+    /// The definitions of the instance `name` inside this one.
+    pub fn instance(&mut self, name: &str) -> Result<LinkerInstance<'_, T>> {
+        self.ns.instance_mut(name, &self.path)
+    }
+
+    fn define(&mut self, name: &str, def: Definition<T>) -> Result<()> {
+        if self.ns.defs.contains_key(name) {
+            let at = if self.path.is_empty() {
+                String::new()
+            } else {
+                format!(" in `{}`", self.path)
+            };
+            return Err(Error::Link(format!("`{name}`{at} is defined twice")));
+        }
+        self.ns.defs.insert(name.to_string(), def);
+        Ok(())
+    }
+
+    /// Defines `name` as a host function of component values: `params`
+    /// as the import's type says, `results` one slot to fill when it
+    /// returns a value. Errors become traps in the calling component.
+    pub fn func_new(
+        &mut self,
+        name: &str,
+        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.define(name, Definition::Func(Arc::new(func), None))
+    }
+
+    /// Defines `name` as a host function of Rust values: a tuple of its
+    /// parameters in, a tuple of its result (or `()`) out. Its types are
+    /// checked against the import's when a component is instantiated.
+    pub fn func_wrap<P, R>(
+        &mut self,
+        name: &str,
+        func: impl Fn(Caller<'_, T>, P) -> Result<R> + Send + Sync + 'static,
+    ) -> Result<()>
+    where
+        P: ComponentNamedList,
+        R: ComponentResults,
+    {
+        let ty = FuncType::new(
+            P::types().into_iter().map(|t| (String::new(), t)).collect(),
+            R::ty(),
+        );
+        let host = move |caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
+            let params = P::from_vals(params)?;
+            let r = func(caller, params)?;
+            if let (Some(slot), Some(v)) = (results.first_mut(), r.into_val()) {
+                *slot = v;
+            }
+            Ok(())
+        };
+        self.define(name, Definition::Func(Arc::new(host), Some(ty)))
+    }
+}
+
+/// The item the linker gives for the import `path` of type `desc`.
+fn resolve<T: 'static>(def: Option<&Definition<T>>, desc: &ImportDesc, path: &str) -> Result<Item> {
+    match (desc, def) {
+        (ImportDesc::Type, _) => Ok(Item::Type),
+        (ImportDesc::Func(ty), Some(Definition::Func(f, typed))) => {
+            if let Some(typed) = typed {
+                let want: Vec<_> = ty.params().iter().map(|(_, t)| t).collect();
+                let have: Vec<_> = typed.params().iter().map(|(_, t)| t).collect();
+                if want != have || ty.result() != typed.result() {
+                    return Err(Error::Link(format!(
+                        "component imports `{path}` of type `{ty}`; the linker's function \
+                         has type `{typed}`"
+                    )));
+                }
+            }
+            Ok(Item::Func(Func::host(f.clone(), ty.clone())))
+        }
+        (ImportDesc::Instance(exports), Some(Definition::Instance(ns))) => {
+            let items = exports
+                .iter()
+                .map(|(name, d)| {
+                    let item = resolve(ns.defs.get(name), d, &format!("{path}#{name}"))?;
+                    Ok((name.clone(), item))
+                })
+                .collect::<Result<_>>()?;
+            Ok(Item::Instance(Arc::new(Exports { items })))
+        }
+        (ImportDesc::Module | ImportDesc::Component, _) => Err(Error::Link(format!(
+            "component imports `{path}`, a core module or a component: the linker defines \
+             functions and instances of them"
+        ))),
+        (d, None) => Err(Error::Link(format!(
+            "component imports {} `{path}`, which the linker does not define",
+            match d {
+                ImportDesc::Func(ty) => format!("the function of type `{ty}`"),
+                _ => "the instance".to_string(),
+            }
+        ))),
+        (ImportDesc::Func(_), Some(Definition::Instance(_))) => Err(Error::Link(format!(
+            "component imports `{path}` as a function; the linker defines an instance"
+        ))),
+        (ImportDesc::Instance(_), Some(Definition::Func(..))) => Err(Error::Link(format!(
+            "component imports `{path}` as an instance; the linker defines a function"
+        ))),
+    }
+}

@@ -1,0 +1,357 @@
+//! Lowering: writing component values into a guest's core values and
+//! linear memory, allocating with the guest's `realloc`.
+
+use super::abi::{self, Options, StringEncoding, UTF16_TAG};
+use super::lift::abi_trap;
+use super::types::Type;
+use super::val::{mismatch, Val};
+use crate::store::StoreInner;
+use crate::{Error, Result, ValType};
+
+/// What lowering writes into: the store (the guest's `realloc` runs in
+/// it) and the canonical options of the boundary.
+pub(crate) struct LowerCx<'a, T: 'static> {
+    pub store: &'a mut StoreInner<T>,
+    pub opts: &'a Options,
+}
+
+impl<T: 'static> LowerCx<'_, T> {
+    fn memory(&self) -> Result<crate::Memory> {
+        self.opts.memory.ok_or_else(|| {
+            Error::Usage("a component value needs memory the boundary has not".into())
+        })
+    }
+
+    /// `size` bytes at `align` from the guest's `realloc`.
+    pub fn realloc(&mut self, align: u32, size: u32) -> Result<u32> {
+        let realloc = self.opts.realloc.ok_or_else(|| {
+            Error::Usage("a component value needs `realloc` the boundary has not".into())
+        })?;
+        let mut out = [crate::Val::I32(0)];
+        realloc.call(
+            &mut *self.store,
+            &[
+                crate::Val::I32(0),
+                crate::Val::I32(0),
+                crate::Val::I32(align as i32),
+                crate::Val::I32(size as i32),
+            ],
+            &mut out,
+        )?;
+        let ptr = out[0].unwrap_i32() as u32;
+        if !ptr.is_multiple_of(align) {
+            return Err(abi_trap(format_args!(
+                "`realloc` returned {ptr:#x}, not aligned to {align}"
+            )));
+        }
+        self.check(ptr, size)?;
+        Ok(ptr)
+    }
+
+    fn check(&mut self, ptr: u32, len: u32) -> Result<()> {
+        let size = self.memory()?.data_size(&*self.store) as u64;
+        if ptr as u64 + len as u64 > size {
+            return Err(abi_trap(format_args!(
+                "{len} bytes at {ptr:#x} run past the end of memory ({size:#x})"
+            )));
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<()> {
+        self.check(ptr, bytes.len() as u32)?;
+        let memory = self.memory()?;
+        let mem = memory.data_mut(self.store);
+        mem[ptr as usize..ptr as usize + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Stores `val` of type `ty` at `ptr`.
+    pub fn store(&mut self, ty: &Type, val: &Val, ptr: u32) -> Result<()> {
+        match (ty, val) {
+            (Type::Bool, Val::Bool(b)) => self.write(ptr, &[*b as u8]),
+            (Type::S8, Val::S8(v)) => self.write(ptr, &v.to_le_bytes()),
+            (Type::U8, Val::U8(v)) => self.write(ptr, &v.to_le_bytes()),
+            (Type::S16, Val::S16(v)) => self.write(ptr, &v.to_le_bytes()),
+            (Type::U16, Val::U16(v)) => self.write(ptr, &v.to_le_bytes()),
+            (Type::S32, Val::S32(v)) => self.write(ptr, &v.to_le_bytes()),
+            (Type::U32, Val::U32(v)) => self.write(ptr, &v.to_le_bytes()),
+            (Type::S64, Val::S64(v)) => self.write(ptr, &v.to_le_bytes()),
+            (Type::U64, Val::U64(v)) => self.write(ptr, &v.to_le_bytes()),
+            (Type::Float32, Val::Float32(v)) => self.write(ptr, &v.to_bits().to_le_bytes()),
+            (Type::Float64, Val::Float64(v)) => self.write(ptr, &v.to_bits().to_le_bytes()),
+            (Type::Char, Val::Char(c)) => self.write(ptr, &(*c as u32).to_le_bytes()),
+            (Type::String, Val::String(s)) => {
+                let (p, len) = self.string(s)?;
+                self.write(ptr, &pair(p, len))
+            }
+            (Type::List(elem), Val::List(items)) => {
+                let (p, len) = self.list(elem, items)?;
+                self.write(ptr, &pair(p, len))
+            }
+            (Type::Record(fields), Val::Record(_)) => {
+                let vals = record_fields(ty, fields, val)?;
+                self.store_fields(fields.iter().map(|(_, t)| t).zip(vals), ptr)
+            }
+            (Type::Tuple(types), Val::Tuple(vals)) if types.len() == vals.len() => {
+                self.store_fields(types.iter().zip(vals), ptr)
+            }
+            (Type::Flags(names), Val::Flags(set)) => {
+                let words = flag_bits(names, set)?;
+                match abi::size_align(ty).0 {
+                    0 => Ok(()),
+                    1 => self.write(ptr, &[words[0] as u8]),
+                    2 => self.write(ptr, &(words[0] as u16).to_le_bytes()),
+                    _ => {
+                        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+                        self.write(ptr, &bytes)
+                    }
+                }
+            }
+            _ => {
+                let cases = abi::cases(ty).ok_or_else(|| mismatch(ty, val))?;
+                let (disc, payload) = case_of(ty, val)?;
+                match abi::discriminant_size(cases.len()) {
+                    1 => self.write(ptr, &[disc as u8])?,
+                    2 => self.write(ptr, &(disc as u16).to_le_bytes())?,
+                    _ => self.write(ptr, &disc.to_le_bytes())?,
+                }
+                match (cases[disc as usize], payload) {
+                    (Some(t), Some(v)) => self.store(t, v, ptr + abi::payload_offset(&cases)),
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
+    fn store_fields<'v>(
+        &mut self,
+        fields: impl Iterator<Item = (&'v Type, &'v Val)>,
+        ptr: u32,
+    ) -> Result<()> {
+        let mut at = ptr;
+        for (t, v) in fields {
+            let (size, align) = abi::size_align(t);
+            at = abi::align_to(at, align);
+            self.store(t, v, at)?;
+            at += size;
+        }
+        Ok(())
+    }
+
+    /// Copies a string into the guest in its encoding: its address and
+    /// length (in the encoding's units, tagged under `latin1+utf16`).
+    pub fn string(&mut self, s: &str) -> Result<(u32, u32)> {
+        let max = UTF16_TAG - 1;
+        let utf16 =
+            |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect() };
+        let (bytes, align, len) = match self.opts.encoding {
+            StringEncoding::Utf8 => (s.as_bytes().to_vec(), 1, s.len()),
+            StringEncoding::Utf16 => {
+                let b = utf16(s);
+                let n = b.len() / 2;
+                (b, 2, n)
+            }
+            StringEncoding::CompactUtf16 if s.chars().all(|c| (c as u32) < 0x100) => {
+                let b: Vec<u8> = s.chars().map(|c| c as u8).collect();
+                let n = b.len();
+                (b, 2, n)
+            }
+            StringEncoding::CompactUtf16 => {
+                let b = utf16(s);
+                let n = b.len() / 2;
+                if n > max as usize {
+                    return Err(abi_trap("string too long to pass"));
+                }
+                let ptr = self.realloc(2, b.len() as u32)?;
+                self.write(ptr, &b)?;
+                return Ok((ptr, n as u32 | UTF16_TAG));
+            }
+        };
+        if bytes.len() > max as usize {
+            return Err(abi_trap("string too long to pass"));
+        }
+        let ptr = self.realloc(align, bytes.len() as u32)?;
+        self.write(ptr, &bytes)?;
+        Ok((ptr, len as u32))
+    }
+
+    /// Copies a list into the guest: its address and length.
+    pub fn list(&mut self, elem: &Type, items: &[Val]) -> Result<(u32, u32)> {
+        let (size, align) = abi::size_align(elem);
+        let total = size as u64 * items.len() as u64;
+        if total > u32::MAX as u64 {
+            return Err(abi_trap("list too long to pass"));
+        }
+        let ptr = self.realloc(align, total as u32)?;
+        if *elem == Type::U8 {
+            let bytes = items
+                .iter()
+                .map(|v| match v {
+                    Val::U8(b) => Ok(*b),
+                    other => Err(mismatch(elem, other)),
+                })
+                .collect::<Result<Vec<u8>>>()?;
+            self.write(ptr, &bytes)?;
+        } else {
+            for (i, v) in items.iter().enumerate() {
+                self.store(elem, v, ptr + i as u32 * size)?;
+            }
+        }
+        Ok((ptr, items.len() as u32))
+    }
+
+    /// Appends `val`'s flat core values.
+    pub fn lower_flat(&mut self, ty: &Type, val: &Val, out: &mut Vec<crate::Val>) -> Result<()> {
+        use crate::Val as V;
+        match (ty, val) {
+            (Type::Bool, Val::Bool(b)) => out.push(V::I32(*b as i32)),
+            (Type::S8, Val::S8(v)) => out.push(V::I32(*v as i32)),
+            (Type::U8, Val::U8(v)) => out.push(V::I32(*v as i32)),
+            (Type::S16, Val::S16(v)) => out.push(V::I32(*v as i32)),
+            (Type::U16, Val::U16(v)) => out.push(V::I32(*v as i32)),
+            (Type::S32, Val::S32(v)) => out.push(V::I32(*v)),
+            (Type::U32, Val::U32(v)) => out.push(V::I32(*v as i32)),
+            (Type::S64, Val::S64(v)) => out.push(V::I64(*v)),
+            (Type::U64, Val::U64(v)) => out.push(V::I64(*v as i64)),
+            (Type::Float32, Val::Float32(v)) => out.push(V::F32(v.to_bits())),
+            (Type::Float64, Val::Float64(v)) => out.push(V::F64(v.to_bits())),
+            (Type::Char, Val::Char(c)) => out.push(V::I32(*c as i32)),
+            (Type::String, Val::String(s)) => {
+                let (p, len) = self.string(s)?;
+                out.extend([V::I32(p as i32), V::I32(len as i32)]);
+            }
+            (Type::List(elem), Val::List(items)) => {
+                let (p, len) = self.list(elem, items)?;
+                out.extend([V::I32(p as i32), V::I32(len as i32)]);
+            }
+            (Type::Record(fields), Val::Record(_)) => {
+                for ((_, t), v) in fields.iter().zip(record_fields(ty, fields, val)?) {
+                    self.lower_flat(t, v, out)?;
+                }
+            }
+            (Type::Tuple(types), Val::Tuple(vals)) if types.len() == vals.len() => {
+                for (t, v) in types.iter().zip(vals) {
+                    self.lower_flat(t, v, out)?;
+                }
+            }
+            (Type::Flags(names), Val::Flags(set)) => {
+                let words = flag_bits(names, set)?;
+                let n = abi::flag_words(names.len());
+                out.extend(words.into_iter().take(n).map(|w| V::I32(w as i32)));
+            }
+            _ => {
+                let cases = abi::cases(ty).ok_or_else(|| mismatch(ty, val))?;
+                let (disc, payload) = case_of(ty, val)?;
+                out.push(V::I32(disc as i32));
+                let joined = abi::variant_payload_flat(&cases);
+                let mut own = Vec::new();
+                if let (Some(t), Some(v)) = (cases[disc as usize], payload) {
+                    self.lower_flat(t, v, &mut own)?;
+                }
+                let mut own = own.into_iter();
+                for want in joined {
+                    out.push(match own.next() {
+                        Some(v) => widen(v, want),
+                        None => zero(want),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A case's flat value widened to the joined slot it travels in.
+fn widen(v: crate::Val, want: ValType) -> crate::Val {
+    use crate::Val as V;
+    match (v, want) {
+        (V::F32(x), ValType::I32) => V::I32(x as i32),
+        (V::I32(x), ValType::I64) => V::I64(x as u32 as i64),
+        (V::F32(x), ValType::I64) => V::I64(x as i64),
+        (V::F64(x), ValType::I64) => V::I64(x as i64),
+        (v, _) => v,
+    }
+}
+
+fn zero(ty: ValType) -> crate::Val {
+    match ty {
+        ValType::I64 => crate::Val::I64(0),
+        ValType::F32 => crate::Val::F32(0),
+        ValType::F64 => crate::Val::F64(0),
+        _ => crate::Val::I32(0),
+    }
+}
+
+fn pair(a: u32, b: u32) -> [u8; 8] {
+    let mut out = [0; 8];
+    out[..4].copy_from_slice(&a.to_le_bytes());
+    out[4..].copy_from_slice(&b.to_le_bytes());
+    out
+}
+
+/// A record value's fields in the type's order, each found by name.
+fn record_fields<'v>(ty: &Type, fields: &[(String, Type)], val: &'v Val) -> Result<Vec<&'v Val>> {
+    let Val::Record(given) = val else {
+        return Err(mismatch(ty, val));
+    };
+    if given.len() != fields.len() {
+        return Err(Error::Usage(format!(
+            "a record of {} fields for `{ty}`",
+            given.len()
+        )));
+    }
+    fields
+        .iter()
+        .map(|(name, _)| {
+            given
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v)
+                .ok_or_else(|| Error::Usage(format!("a record without field `{name}` for `{ty}`")))
+        })
+        .collect()
+}
+
+/// The bits of a `flags` value, a 32-bit word at a time.
+fn flag_bits(names: &[String], set: &[String]) -> Result<Vec<u32>> {
+    let mut words = vec![0u32; abi::flag_words(names.len()).max(1)];
+    for flag in set {
+        let i = names
+            .iter()
+            .position(|n| n == flag)
+            .ok_or_else(|| Error::Usage(format!("no flag `{flag}` among {names:?}")))?;
+        words[i / 32] |= 1 << (i % 32);
+    }
+    Ok(words)
+}
+
+/// The case index and payload of a variant-like value.
+fn case_of<'v>(ty: &Type, val: &'v Val) -> Result<(u32, Option<&'v Val>)> {
+    let by_name = |names: Vec<&String>, name: &str| {
+        names
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| i as u32)
+            .ok_or_else(|| Error::Usage(format!("no case `{name}` in `{ty}`")))
+    };
+    let (disc, payload) = match (ty, val) {
+        (Type::Variant(cases), Val::Variant(name, payload)) => {
+            let disc = by_name(cases.iter().map(|(n, _)| n).collect(), name)?;
+            (disc, payload.as_deref())
+        }
+        (Type::Enum(names), Val::Enum(name)) => (by_name(names.iter().collect(), name)?, None),
+        (Type::Option(_), Val::Option(v)) => (v.is_some() as u32, v.as_deref()),
+        (Type::Result { .. }, Val::Result(Ok(v))) => (0, v.as_deref()),
+        (Type::Result { .. }, Val::Result(Err(v))) => (1, v.as_deref()),
+        _ => return Err(mismatch(ty, val)),
+    };
+    let cases = abi::cases(ty).expect("variant-like");
+    if cases[disc as usize].is_some() != payload.is_some() {
+        return Err(Error::Usage(format!(
+            "case {disc} of `{ty}` {} a payload",
+            if payload.is_some() { "has no" } else { "needs" }
+        )));
+    }
+    Ok((disc, payload))
+}

@@ -1,0 +1,573 @@
+//! The component model: components instantiated from a component linker,
+//! values through the canonical ABI both ways (host to guest to host),
+//! string encodings, nested components and instance imports, and the
+//! errors a user meets.
+
+use std::sync::{Arc, Mutex};
+
+use walmart::component::{Component, Linker, Type, Val};
+use walmart::{Engine, Store};
+
+/// A bump allocator and a memory, as a component's libc gives them.
+const LIBC: &str = r#"
+  (core module $libc
+    (memory (export "memory") 1)
+    (global $next (mut i32) (i32.const 4096))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      global.get $next
+      local.get 2 i32.const 1 i32.sub i32.add
+      local.get 2 i32.const 1 i32.sub i32.const -1 i32.xor i32.and
+      local.tee $p
+      local.get 3 i32.add
+      global.set $next
+      local.get $p))
+  (core instance $libc (instantiate $libc))
+  (alias core export $libc "memory" (core memory $memory))
+  (alias core export $libc "realloc" (core func $realloc))
+"#;
+
+/// A component exporting `g: func(x: T) -> T` that forwards to its
+/// import `f` of the same type: the value crosses four times (host to
+/// guest, guest to host, host to guest, guest to host). `params` are the
+/// core parameters `T` flattens to; `result` its flat result, or `None`
+/// when it goes through memory.
+fn forwarder(ty: &str, params: &[&str], result: Option<&str>, encoding: &str) -> String {
+    forwarder_with("", ty, params, result, encoding)
+}
+
+/// [`forwarder`] with `prelude` before the type: the named types (records,
+/// flags, ...) it uses inside, each imported.
+fn forwarder_with(
+    prelude: &str,
+    ty: &str,
+    params: &[&str],
+    result: Option<&str>,
+    encoding: &str,
+) -> String {
+    let ps = params.join(" ");
+    let gets: String = (0..params.len())
+        .map(|i| format!("local.get {i} "))
+        .collect();
+    let (f_sig, g_sig, body) = match result {
+        Some(r) => (
+            format!("(param {ps}) (result {r})"),
+            format!("(param {ps}) (result {r})"),
+            format!("{gets} call $f"),
+        ),
+        None => (
+            format!("(param {ps} i32)"),
+            format!("(param {ps}) (result i32)"),
+            format!("{gets} i32.const 1024 call $f i32.const 1024"),
+        ),
+    };
+    format!(
+        r#"(component
+          {prelude}
+          (type $t0 {ty})
+          (import "t" (type $t (eq $t0)))
+          (import "f" (func $f (param "x" $t) (result $t)))
+          {LIBC}
+          (core func $f_lowered (canon lower (func $f) (memory $memory) (realloc $realloc) {encoding}))
+          (core module $main
+            (import "host" "f" (func $f {f_sig}))
+            (func (export "g") {g_sig} {body}))
+          (core instance $main (instantiate $main
+            (with "host" (instance (export "f" (func $f_lowered))))))
+          (export $te "t-out" (type $t))
+          (func (export "g") (param "x" $te) (result $te)
+            (canon lift (core func $main "g") (memory $memory) (realloc $realloc) {encoding}))
+        )"#
+    )
+}
+
+/// Sends each value through `g` and checks the host's `f` saw it and
+/// the host got it back unchanged.
+fn round_trip(component: &str, values: &[Val]) {
+    let engine = Engine::default();
+    let component = Component::new(&engine, component).unwrap();
+    let seen: Arc<Mutex<Vec<Val>>> = Arc::default();
+    let mut linker = Linker::<()>::new(&engine);
+    let log = seen.clone();
+    linker
+        .root()
+        .func_new("f", move |_, params, results| {
+            log.lock().unwrap().push(params[0].clone());
+            results[0] = params[0].clone();
+            Ok(())
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let g = instance.get_func(&mut store, "g").unwrap();
+    for v in values {
+        let mut out = [Val::Bool(false)];
+        g.call(&mut store, std::slice::from_ref(v), &mut out)
+            .unwrap();
+        assert_eq!(&out[0], v, "returned");
+        assert_eq!(seen.lock().unwrap().last(), Some(v), "seen by the host");
+    }
+    assert_eq!(seen.lock().unwrap().len(), values.len());
+}
+
+fn s(x: &str) -> Val {
+    Val::String(x.to_string())
+}
+
+fn some(v: Val) -> Val {
+    Val::Option(Some(Box::new(v)))
+}
+
+#[test]
+fn scalars_travel_flat() {
+    round_trip(
+        &forwarder("u32", &["i32"], Some("i32"), ""),
+        &[Val::U32(0), Val::U32(u32::MAX), Val::U32(7)],
+    );
+    round_trip(
+        &forwarder("s8", &["i32"], Some("i32"), ""),
+        &[Val::S8(-128), Val::S8(127), Val::S8(-1)],
+    );
+    round_trip(
+        &forwarder("f64", &["f64"], Some("f64"), ""),
+        &[Val::Float64(-0.5), Val::Float64(f64::INFINITY)],
+    );
+    round_trip(
+        &forwarder("char", &["i32"], Some("i32"), ""),
+        &[Val::Char('é'), Val::Char('\u{10ffff}')],
+    );
+    round_trip(
+        &forwarder(
+            "(enum \"red\" \"green\" \"blue\")",
+            &["i32"],
+            Some("i32"),
+            "",
+        ),
+        &[Val::Enum("blue".into()), Val::Enum("red".into())],
+    );
+}
+
+#[test]
+fn records_of_strings_and_lists_go_through_memory() {
+    let ty = r#"(record (field "a" u8) (field "b" u64) (field "c" string) (field "d" (list u16)))"#;
+    let v = |a: u8, b: u64, c: &str, d: &[u16]| {
+        Val::Record(vec![
+            ("a".into(), Val::U8(a)),
+            ("b".into(), Val::U64(b)),
+            ("c".into(), s(c)),
+            (
+                "d".into(),
+                Val::List(d.iter().map(|x| Val::U16(*x)).collect()),
+            ),
+        ])
+    };
+    round_trip(
+        &forwarder(ty, &["i32", "i64", "i32", "i32", "i32", "i32"], None, ""),
+        &[
+            v(1, u64::MAX, "hello, component", &[1, 2, 65535]),
+            v(0, 0, "", &[]),
+            v(255, 1 << 40, "ünïcödé ☃ 𝄞", &[9; 100]),
+        ],
+    );
+}
+
+#[test]
+fn variants_join_their_cases_flat_values() {
+    // f32, u64 and string payloads share [i64, i32] after the case.
+    let ty = r#"(variant (case "a" f32) (case "b" u64) (case "c") (case "d" string))"#;
+    round_trip(
+        &forwarder(ty, &["i32", "i64", "i32"], None, ""),
+        &[
+            Val::Variant("a".into(), Some(Box::new(Val::Float32(-1.25)))),
+            Val::Variant("b".into(), Some(Box::new(Val::U64(u64::MAX - 3)))),
+            Val::Variant("c".into(), None),
+            Val::Variant("d".into(), Some(Box::new(s("payload")))),
+        ],
+    );
+    let ty = r#"(option (result char (error f32)))"#;
+    round_trip(
+        &forwarder(ty, &["i32", "i32", "i32"], None, ""),
+        &[
+            Val::Option(None),
+            some(Val::Result(Ok(Some(Box::new(Val::Char('q')))))),
+            some(Val::Result(Err(Some(Box::new(Val::Float32(2.5)))))),
+        ],
+    );
+    let ty = r#"(result (error string))"#;
+    round_trip(
+        &forwarder(ty, &["i32", "i32", "i32"], None, ""),
+        &[
+            Val::Result(Ok(None)),
+            Val::Result(Err(Some(Box::new(s("no"))))),
+        ],
+    );
+}
+
+#[test]
+fn lists_of_compound_values_and_many_flags() {
+    let ty = r#"(list (tuple string (option s8)))"#;
+    let item = |x: &str, n: Option<i8>| {
+        Val::Tuple(vec![s(x), Val::Option(n.map(|n| Box::new(Val::S8(n))))])
+    };
+    round_trip(
+        &forwarder(ty, &["i32", "i32"], None, ""),
+        &[
+            Val::List(vec![
+                item("one", Some(-1)),
+                item("", None),
+                item("three", Some(3)),
+            ]),
+            Val::List(vec![]),
+        ],
+    );
+    // 12 flags lie in two bytes, 32 in four; both are one flat i32.
+    for n in [12, 32] {
+        let names: Vec<String> = (0..n).map(|i| format!("f{i}")).collect();
+        let ty = format!(
+            "(flags {})",
+            names
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let last = format!("f{}", n - 1);
+        round_trip(
+            &forwarder(&ty, &["i32"], Some("i32"), ""),
+            &[
+                Val::Flags(vec!["f0".into(), "f9".into(), last.clone()]),
+                Val::Flags(vec![]),
+            ],
+        );
+        // In memory: a record of a byte and the flags.
+        let prelude = format!(
+            r#"(type $fl0 {ty}) (import "fl" (type $fl (eq $fl0)))
+               (type $rec0 (record (field "b" u8) (field "f" $fl)))
+               (import "rec" (type $rec (eq $rec0)))"#
+        );
+        round_trip(
+            &forwarder_with(&prelude, "(list $rec)", &["i32", "i32"], None, ""),
+            &[Val::List(vec![Val::Record(vec![
+                ("b".into(), Val::U8(3)),
+                ("f".into(), Val::Flags(vec!["f1".into(), last])),
+            ])])],
+        );
+    }
+}
+
+#[test]
+fn seventeen_flat_parameters_go_through_memory() {
+    let ty = format!("(tuple {})", vec!["u32"; 17].join(" "));
+    let v = Val::Tuple((0..17).map(|i| Val::U32(i * 1000 + 1)).collect());
+    round_trip(&forwarder(&ty, &["i32"], None, ""), &[v]);
+}
+
+#[test]
+fn strings_in_each_encoding() {
+    let strings = [
+        s("plain ascii"),
+        s("latin-1: déjà vu"),
+        s("beyond: ☃ 𝄞 中文"),
+        s(""),
+    ];
+    round_trip(
+        &forwarder("string", &["i32", "i32"], None, "string-encoding=utf16"),
+        &strings,
+    );
+    round_trip(
+        &forwarder(
+            "string",
+            &["i32", "i32"],
+            None,
+            "string-encoding=latin1+utf16",
+        ),
+        &strings,
+    );
+    round_trip(
+        &forwarder("string", &["i32", "i32"], None, "string-encoding=utf8"),
+        &strings,
+    );
+}
+
+#[test]
+fn typed_functions_check_their_types() {
+    let engine = Engine::default();
+    let component = Component::new(
+        &engine,
+        forwarder("(list string)", &["i32", "i32"], None, ""),
+    )
+    .unwrap();
+    let mut linker = Linker::<u32>::new(&engine);
+    linker
+        .root()
+        .func_wrap("f", |mut caller, (items,): (Vec<String>,)| {
+            *caller.data_mut() += 1;
+            Ok((items.into_iter().rev().collect::<Vec<_>>(),))
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, 0);
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let g = instance
+        .get_typed_func::<(Vec<String>,), (Vec<String>,)>(&mut store, "g")
+        .unwrap();
+    let (out,) = g
+        .call(&mut store, (vec!["a".into(), "b".into(), "c".into()],))
+        .unwrap();
+    assert_eq!(out, ["c", "b", "a"]);
+    assert_eq!(*store.data(), 1);
+    let err = instance
+        .get_typed_func::<(Vec<u32>,), (Vec<String>,)>(&mut store, "g")
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string()
+            .contains("func(x: list<string>) -> list<string>"),
+        "{err}"
+    );
+
+    // A host function of the wrong type is refused at instantiation.
+    let mut linker = Linker::<u32>::new(&engine);
+    linker
+        .root()
+        .func_wrap("f", |_, (n,): (u32,)| Ok((n,)))
+        .unwrap();
+    let err = linker.instantiate(&mut store, &component).unwrap_err();
+    assert!(
+        err.to_string().contains("component imports `f` of type"),
+        "{err}"
+    );
+}
+
+/// The shape `wit-component` gives a component: an instance imported by
+/// interface name, a core module with its libc, and the exported
+/// interface made by a nested component that ascribes its types.
+const INTERFACES: &str = r#"(component
+  (import "test:demo/host" (instance $host
+    (export "log" (func (param "msg" string)))
+    (export "add" (func (param "a" s32) (param "b" s32) (result s32)))))
+  (alias export $host "log" (func $log))
+  (alias export $host "add" (func $add))
+  LIBC
+  (core func $log_l (canon lower (func $log) (memory $memory) (realloc $realloc)))
+  (core func $add_l (canon lower (func $add)))
+  (core module $main
+    (import "host" "log" (func $log (param i32 i32)))
+    (import "host" "add" (func $add (param i32 i32) (result i32)))
+    (import "libc" "memory" (memory 1))
+    (data (i32.const 100) "running")
+    (func (export "run") (param i32) (result i32)
+      i32.const 100 i32.const 7 call $log
+      local.get 0 i32.const 1 call $add))
+  (core instance $main (instantiate $main
+    (with "host" (instance (export "log" (func $log_l)) (export "add" (func $add_l))))
+    (with "libc" (instance $libc))))
+  (func $run (param "n" s32) (result s32) (canon lift (core func $main "run")))
+  (component $wrap
+    (import "import-func-run" (func $r (param "n" s32) (result s32)))
+    (export "run" (func $r)))
+  (instance $w (instantiate $wrap (with "import-func-run" (func $run))))
+  (export "test:demo/runner" (instance $w))
+)"#;
+
+#[test]
+fn interfaces_by_name_and_nested_components() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, INTERFACES.replace("LIBC", LIBC)).unwrap();
+    assert_eq!(component.exports(), ["test:demo/runner"]);
+    let logged: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut linker = Linker::<()>::new(&engine);
+    let log = logged.clone();
+    let mut host = linker.instance("test:demo/host").unwrap();
+    host.func_wrap("log", move |_, (msg,): (String,)| {
+        log.lock().unwrap().push(msg);
+        Ok(())
+    })
+    .unwrap();
+    host.func_wrap("add", |_, (a, b): (i32, i32)| Ok((a.wrapping_add(b),)))
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let runner = instance
+        .get_export_index(&mut store, None, "test:demo/runner")
+        .unwrap();
+    let run_index = instance
+        .get_export_index(&mut store, Some(&runner), "run")
+        .unwrap();
+    assert!(instance.get_func(&mut store, "run").is_none());
+    let run = instance
+        .get_typed_func::<(i32,), (i32,)>(&mut store, &run_index)
+        .unwrap();
+    assert_eq!(run.call(&mut store, (41,)).unwrap(), (42,));
+    assert_eq!(run.call(&mut store, (i32::MAX,)).unwrap(), (i32::MIN,));
+    assert_eq!(*logged.lock().unwrap(), ["running", "running"]);
+
+    // Without the interface the linker names what is missing.
+    let err = Linker::<()>::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "component imports the instance `test:demo/host`, which the linker does not define"
+    );
+    let mut partial = Linker::<()>::new(&engine);
+    partial
+        .instance("test:demo/host")
+        .unwrap()
+        .func_wrap("add", |_, (a, b): (i32, i32)| Ok((a + b,)))
+        .unwrap();
+    let err = partial.instantiate(&mut store, &component).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the function of type `func(msg: string)` `test:demo/host#log`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_instance_is_not_entered_twice_nor_after_a_trap() {
+    let engine = Engine::default();
+    let wat = r#"(component
+      (import "back" (func $back))
+      (core func $back_l (canon lower (func $back)))
+      (core module $m
+        (import "host" "back" (func $back))
+        (func (export "enter") call $back)
+        (func (export "crash") unreachable))
+      (core instance $i (instantiate $m (with "host" (instance (export "back" (func $back_l))))))
+      (func (export "enter") (canon lift (core func $i "enter")))
+      (func (export "crash") (canon lift (core func $i "crash"))))"#;
+    let component = Component::new(&engine, wat).unwrap();
+    let slot: Arc<Mutex<Option<walmart::component::Func>>> = Arc::default();
+    let inner = slot.clone();
+    let mut linker = Linker::<()>::new(&engine);
+    linker
+        .root()
+        .func_new("back", move |caller, _, _| {
+            let enter = inner.lock().unwrap().clone().unwrap();
+            enter.call(caller, &[], &mut [])
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    *slot.lock().unwrap() = instance.get_func(&mut store, "enter");
+    let enter = instance.get_func(&mut store, "enter").unwrap();
+    let err = enter.call(&mut store, &[], &mut []).unwrap_err();
+    assert!(
+        format!("{err:?}").contains("while it is on the stack"),
+        "{err:?}"
+    );
+
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let crash = instance.get_func(&mut store, "crash").unwrap();
+    let err = crash.call(&mut store, &[], &mut []).unwrap_err();
+    assert!(err.trap().is_some(), "{err}");
+    let err = crash.call(&mut store, &[], &mut []).unwrap_err();
+    assert!(err.to_string().contains("after it trapped"), "{err}");
+}
+
+#[test]
+fn guests_bad_values_trap_and_hosts_bad_values_are_refused() {
+    let engine = Engine::default();
+    // The guest hands back a string past the end of its memory, a char
+    // that is a surrogate, a discriminant past the cases.
+    let wat = r#"(component
+      (core module $m
+        (memory (export "memory") 1)
+        (func (export "s") (result i32)
+          i32.const 8 i32.const 65530 i32.store
+          i32.const 12 i32.const 100 i32.store
+          i32.const 8)
+        (func (export "c") (result i32) i32.const 0xd800)
+        (func (export "o") (result i32)
+          i32.const 16 i32.const 7 i32.store8 i32.const 16))
+      (core instance $i (instantiate $m))
+      (func (export "s") (result string) (canon lift (core func $i "s") (memory (core memory $i "memory"))))
+      (func (export "c") (result char) (canon lift (core func $i "c")))
+      (func (export "o") (result (option u32)) (canon lift (core func $i "o") (memory (core memory $i "memory")))))"#;
+    let component = Component::new(&engine, wat).unwrap();
+    let linker = Linker::<()>::new(&engine);
+    for (name, want) in [
+        ("s", "run past the end of memory"),
+        ("c", "0xd800 is not a Unicode scalar value"),
+        ("o", "discriminant 7 names no case of `option<u32>`"),
+    ] {
+        let mut store = Store::new(&engine, ());
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let f = instance.get_func(&mut store, name).unwrap();
+        let mut out = [Val::Bool(false)];
+        let err = f.call(&mut store, &[], &mut out).unwrap_err();
+        assert!(err.to_string().contains(want), "{name}: {err}");
+    }
+
+    let component = Component::new(&engine, forwarder("u32", &["i32"], Some("i32"), "")).unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker
+        .root()
+        .func_new("f", |_, _, results| {
+            results[0] = Val::String("not a u32".into());
+            Ok(())
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let g = instance.get_func(&mut store, "g").unwrap();
+    let mut out = [Val::Bool(false)];
+    let err = g.call(&mut store, &[Val::S32(1)], &mut out).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "expected a value of type `u32`, found a `s32`"
+    );
+    let err = g.call(&mut store, &[Val::U32(1)], &mut out).unwrap_err();
+    assert!(
+        format!("{err:?}").contains("expected a value of type `u32`, found a `string`"),
+        "{err:?}"
+    );
+    let err = g.call(&mut store, &[], &mut out).unwrap_err();
+    assert!(err.to_string().contains("called with 0 arguments"), "{err}");
+}
+
+#[test]
+fn unsupported_and_invalid_components_say_what() {
+    let engine = Engine::default();
+    let resource = r#"(component (type $r (resource (rep i32))) (export "r" (type $r)))"#;
+    let err = Component::new(&engine, resource).unwrap_err();
+    assert!(err.to_string().contains("resource types"), "{err}");
+    assert!(err.to_string().contains("no support for it yet"), "{err}");
+    let err = Component::new(
+        &engine,
+        "(component (core module $m) (core instance (instantiate 5)))",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("unknown module"), "{err}");
+    let err = Component::new(&engine, "(module)").unwrap_err();
+    assert!(
+        err.to_string().contains("a core module, not a component"),
+        "{err}"
+    );
+    let err = Component::new(&engine, b"\0asm\x0d\0\x01\0\x07").unwrap_err();
+    assert!(err.to_string().contains("offset"), "{err}");
+    // A core module's own errors come through as they are.
+    let err = Component::new(
+        &engine,
+        "(component (core module (func (result i32) i64.const 0)))",
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("type mismatch"), "{err}");
+}
+
+#[test]
+fn component_types_are_listed() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, INTERFACES.replace("LIBC", LIBC)).unwrap();
+    let imports = component.imports();
+    assert_eq!(imports.len(), 1);
+    assert_eq!(imports[0].0, "test:demo/host");
+    let walmart::component::ComponentItem::Instance(items) = &imports[0].1 else {
+        panic!("{imports:?}")
+    };
+    let walmart::component::ComponentItem::Func(add) = &items[1].1 else {
+        panic!("{items:?}")
+    };
+    assert_eq!(add.to_string(), "func(a: s32, b: s32) -> s32");
+    assert_eq!(add.params()[0].1, Type::S32);
+}
