@@ -529,10 +529,9 @@ fn guests_bad_values_trap_and_hosts_bad_values_are_refused() {
 #[test]
 fn unsupported_and_invalid_components_say_what() {
     let engine = Engine::default();
-    let resource = r#"(component (type $r (resource (rep i32))) (export "r" (type $r)))"#;
-    let err = Component::new(&engine, resource).unwrap_err();
-    assert!(err.to_string().contains("resource types"), "{err}");
-    assert!(err.to_string().contains("no support for it yet"), "{err}");
+    let stream = r#"(component (type $s (stream u8)) (export "s" (type $s)))"#;
+    let err = Component::new(&engine, stream).unwrap_err();
+    assert!(err.to_string().contains("stream"), "{err}");
     let err = Component::new(
         &engine,
         "(component (core module $m) (core instance (instantiate 5)))",
@@ -570,4 +569,246 @@ fn component_types_are_listed() {
     };
     assert_eq!(add.to_string(), "func(a: s32, b: s32) -> s32");
     assert_eq!(add.params()[0].1, Type::S32);
+}
+
+/// A resource the component defines: made by `resource.new`, its
+/// destructor run when the host drops its handle or the guest drops one
+/// it was given; a borrow lowered into the defining instance is the
+/// representation itself.
+const COUNTER: &str = r#"(component
+  (core module $d
+    (global $last (export "last") (mut i32) (i32.const 0))
+    (func (export "dtor") (param i32) local.get 0 global.set $last))
+  (core instance $d (instantiate $d))
+  (type $counter (resource (rep i32) (dtor (core func $d "dtor"))))
+  (core func $new (canon resource.new $counter))
+  (core func $rep (canon resource.rep $counter))
+  (core func $drop (canon resource.drop $counter))
+  (core module $main
+    (import "r" "new" (func $new (param i32) (result i32)))
+    (import "r" "rep" (func $rep (param i32) (result i32)))
+    (import "r" "drop" (func $drop (param i32)))
+    (import "d" "last" (global $last (mut i32)))
+    (func (export "make") (param i32) (result i32)
+      local.get 0 i32.const 100 i32.mul call $new)
+    (func (export "get") (param i32) (result i32) local.get 0)
+    (func (export "consume") (param i32) (result i32) (local $r i32)
+      local.get 0 call $rep local.set $r
+      local.get 0 call $drop
+      local.get $r)
+    (func (export "last-dropped") (result i32) global.get $last))
+  (core instance $main (instantiate $main
+    (with "r" (instance (export "new" (func $new)) (export "rep" (func $rep))
+                        (export "drop" (func $drop))))
+    (with "d" (instance $d))))
+  (export $c "counter" (type $counter))
+  (func (export "make") (param "n" u32) (result (own $c)) (canon lift (core func $main "make")))
+  (func (export "get") (param "c" (borrow $c)) (result u32) (canon lift (core func $main "get")))
+  (func (export "consume") (param "c" (own $c)) (result u32)
+    (canon lift (core func $main "consume")))
+  (func (export "last-dropped") (result u32) (canon lift (core func $main "last-dropped")))
+)"#;
+
+#[test]
+fn resources_a_component_defines() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, COUNTER).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::<()>::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    let func = |store: &mut Store<()>, name: &str| instance.get_func(store, name).unwrap();
+    let (make, get, consume, last) = (
+        func(&mut store, "make"),
+        func(&mut store, "get"),
+        func(&mut store, "consume"),
+        func(&mut store, "last-dropped"),
+    );
+    let call = |store: &mut Store<()>, f: &walmart::component::Func, args: &[Val]| {
+        let mut out = [Val::Bool(false)];
+        f.call(store, args, &mut out).map(|()| out[0].clone())
+    };
+    let Val::Resource(a) = call(&mut store, &make, &[Val::U32(3)]).unwrap() else {
+        panic!("not a resource")
+    };
+    assert!(a.owned());
+    let Val::Resource(b) = call(&mut store, &make, &[Val::U32(4)]).unwrap() else {
+        panic!("not a resource")
+    };
+    assert_eq!(a.ty(), b.ty());
+    // An owned handle passes as a borrow and stays the host's.
+    let borrowed = call(&mut store, &get, &[Val::Resource(a.clone())]).unwrap();
+    assert_eq!(borrowed, Val::U32(300));
+    assert_eq!(
+        call(&mut store, &get, &[Val::Resource(a.clone())]).unwrap(),
+        Val::U32(300)
+    );
+    assert_eq!(call(&mut store, &last, &[]).unwrap(), Val::U32(0));
+    // Given to the guest, it is the guest's to drop: its destructor runs.
+    assert_eq!(
+        call(&mut store, &consume, &[Val::Resource(a.clone())]).unwrap(),
+        Val::U32(300)
+    );
+    assert_eq!(call(&mut store, &last, &[]).unwrap(), Val::U32(300));
+    let err = call(&mut store, &consume, &[Val::Resource(a.clone())]).unwrap_err();
+    assert!(err.to_string().contains("passed twice"), "{err}");
+    // The host's drop runs the destructor too.
+    b.resource_drop(&mut store).unwrap();
+    assert_eq!(call(&mut store, &last, &[]).unwrap(), Val::U32(400));
+
+    // Another instance's resources are of another type.
+    let other = Linker::<()>::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    let make2 = other.get_func(&mut store, "make").unwrap();
+    let c = call(&mut store, &make2, &[Val::U32(5)]).unwrap();
+    let err = call(&mut store, &get, &[c]).unwrap_err();
+    assert!(
+        err.to_string().contains("where `borrow<resource>`"),
+        "{err}"
+    );
+}
+
+/// A host resource: the component opens one, asks it something through a
+/// method that borrows it, and drops it; a borrow given to the component
+/// must be dropped before its call returns.
+const FILES: &str = r#"(component
+  (import "file" (type $file (sub resource)))
+  (import "open" (func $open (param "name" string) (result (own $file))))
+  (import "[method]file.size" (func $size (param "self" (borrow $file)) (result u32)))
+  LIBC
+  (core func $open_l (canon lower (func $open) (memory $memory) (realloc $realloc)))
+  (core func $size_l (canon lower (func $size)))
+  (core func $drop (canon resource.drop $file))
+  (core module $main
+    (import "h" "open" (func $open (param i32 i32) (result i32)))
+    (import "h" "size" (func $size (param i32) (result i32)))
+    (import "h" "drop" (func $drop (param i32)))
+    (import "libc" "memory" (memory 1))
+    (data (i32.const 16) "hello.txt")
+    (func (export "run") (result i32) (local $h i32) (local $n i32)
+      i32.const 16 i32.const 9 call $open local.set $h
+      local.get $h call $size local.set $n
+      local.get $h call $drop
+      local.get $n)
+    (func (export "peek") (param i32) (param i32) (result i32)
+      local.get 0 call $size
+      local.get 1 if local.get 0 call $drop end))
+  (core instance $main (instantiate $main
+    (with "h" (instance (export "open" (func $open_l)) (export "size" (func $size_l))
+                        (export "drop" (func $drop))))
+    (with "libc" (instance $libc))))
+  (func (export "run") (result u32) (canon lift (core func $main "run")))
+  (func (export "peek") (param "f" (borrow $file)) (param "drop" bool) (result u32)
+    (canon lift (core func $main "peek")))
+)"#;
+
+struct File;
+struct NotAFile;
+
+#[derive(Default)]
+struct Files {
+    names: Vec<Option<String>>,
+    dropped: Vec<u32>,
+}
+
+fn files_linker(engine: &Engine) -> Linker<Files> {
+    use walmart::component::{Resource, ResourceType};
+    let mut linker = Linker::<Files>::new(engine);
+    let mut root = linker.root();
+    root.resource("file", ResourceType::host::<File>(), |mut caller, rep| {
+        caller.data_mut().names[rep as usize] = None;
+        caller.data_mut().dropped.push(rep);
+        Ok(())
+    })
+    .unwrap();
+    root.func_wrap("open", |mut caller, (name,): (String,)| {
+        let files = caller.data_mut();
+        files.names.push(Some(name));
+        Ok((Resource::<File>::new_own(files.names.len() as u32 - 1),))
+    })
+    .unwrap();
+    root.func_wrap("[method]file.size", |caller, (f,): (Resource<File>,)| {
+        assert!(!f.owned());
+        let name = caller.data().names[f.rep() as usize].as_ref().unwrap();
+        Ok((name.len() as u32,))
+    })
+    .unwrap();
+    linker
+}
+
+#[test]
+fn resources_the_host_defines() {
+    use walmart::component::{Resource, ResourceType};
+    let engine = Engine::default();
+    let component = Component::new(&engine, FILES.replace("LIBC", LIBC)).unwrap();
+    assert_eq!(
+        component.imports()[0],
+        (
+            "file".to_string(),
+            walmart::component::ComponentItem::Resource
+        )
+    );
+    let linker = files_linker(&engine);
+    let mut store = Store::new(&engine, Files::default());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let run = instance
+        .get_typed_func::<(), (u32,)>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), (9,));
+    assert_eq!(store.data().dropped, [0]);
+    assert_eq!(store.data().names, [None]);
+
+    // The host lends its own resource to the component.
+    store.data_mut().names.push(Some("four".into()));
+    let peek = instance
+        .get_typed_func::<(Resource<File>, bool), (u32,)>(&mut store, "peek")
+        .unwrap();
+    assert_eq!(
+        peek.call(&mut store, (Resource::new_borrow(1), true))
+            .unwrap(),
+        (4,)
+    );
+    // Kept past the call, the borrow traps (and the instance with it).
+    let err = peek
+        .call(&mut store, (Resource::new_borrow(1), false))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("borrowed handle was not dropped"),
+        "{err}"
+    );
+
+    // A resource of another host type is refused, typed or not.
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    assert!(instance
+        .get_typed_func::<(Resource<NotAFile>, bool), (u32,)>(&mut store, "peek")
+        .is_err());
+    let peek = instance.get_func(&mut store, "peek").unwrap();
+    let wrong = Resource::<NotAFile>::new_borrow(1).into_resource_any();
+    let err = peek
+        .call(
+            &mut store,
+            &[Val::Resource(wrong), Val::Bool(true)],
+            &mut [Val::U32(0)],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("NotAFile"), "{err}");
+    assert_ne!(
+        ResourceType::host::<File>(),
+        ResourceType::host::<NotAFile>()
+    );
+
+    // Without the resource type the linker says which is missing.
+    let mut linker = Linker::<Files>::new(&engine);
+    linker
+        .root()
+        .func_wrap("open", |_, (_,): (String,)| {
+            Ok((Resource::<File>::new_own(0),))
+        })
+        .unwrap();
+    let err = linker.instantiate(&mut store, &component).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "component imports the resource type `file`, which the linker does not define"
+    );
 }

@@ -95,7 +95,9 @@ pub(crate) fn size_align(ty: &Type) -> (u32, u32) {
     match ty {
         Type::Bool | Type::S8 | Type::U8 => (1, 1),
         Type::S16 | Type::U16 => (2, 2),
-        Type::S32 | Type::U32 | Type::Float32 | Type::Char => (4, 4),
+        Type::S32 | Type::U32 | Type::Float32 | Type::Char | Type::Own(_) | Type::Borrow(_) => {
+            (4, 4)
+        }
         Type::S64 | Type::U64 | Type::Float64 => (8, 8),
         Type::String | Type::List(_) => (8, 4),
         Type::Record(fields) => fields_size_align(fields.iter().map(|(_, t)| t)),
@@ -138,7 +140,9 @@ pub(crate) fn flatten(ty: &Type, out: &mut Vec<ValType>) {
         | Type::U16
         | Type::S32
         | Type::U32
-        | Type::Char => out.push(ValType::I32),
+        | Type::Char
+        | Type::Own(_)
+        | Type::Borrow(_) => out.push(ValType::I32),
         Type::S64 | Type::U64 => out.push(ValType::I64),
         Type::Float32 => out.push(ValType::F32),
         Type::Float64 => out.push(ValType::F64),

@@ -21,6 +21,10 @@ pub enum ComponentItem {
     Func(FuncType),
     /// An instance (an interface) of these items.
     Instance(Vec<(String, ComponentItem)>),
+    /// A resource type the host defines (see
+    /// [`super::LinkerInstance::resource`]).
+    Resource,
+    /// Another type (nothing to link).
     Type,
     Module,
     Component,
@@ -32,7 +36,8 @@ fn item(desc: &ImportDesc) -> ComponentItem {
         ImportDesc::Instance(items) => {
             ComponentItem::Instance(items.iter().map(|(n, d)| (n.clone(), item(d))).collect())
         }
-        ImportDesc::Type => ComponentItem::Type,
+        ImportDesc::Type(Some(_)) => ComponentItem::Resource,
+        ImportDesc::Type(None) => ComponentItem::Type,
         ImportDesc::Module => ComponentItem::Module,
         ImportDesc::Component => ComponentItem::Component,
     }

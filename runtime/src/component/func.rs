@@ -3,12 +3,13 @@
 //! lowers them to (the trampolines its core code calls).
 
 use std::any::Any;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::abi::{self, Options, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use super::lift::{abi_trap, LiftCx};
 use super::lower::LowerCx;
+use super::resources::{new_scope, InstanceState};
 use super::types::FuncType;
 use super::val::Val;
 use crate::store::{AsContextMut, StoreInner};
@@ -19,20 +20,11 @@ use crate::{Caller, Error, Result};
 pub(crate) type HostFn<T> =
     dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static;
 
-/// What the canonical ABI keeps of a component instance: whether its
-/// code may be entered (not while it is on the stack, nor after it
-/// trapped).
-#[derive(Debug, Default)]
-pub(crate) struct InstanceFlags {
-    busy: AtomicBool,
-    poisoned: AtomicBool,
-}
-
 enum Kind {
     Lifted {
         core: crate::Func,
         options: Options,
-        flags: Arc<InstanceFlags>,
+        state: Arc<InstanceState>,
     },
     /// An `Arc<HostFn<T>>` of the store's data type `T`.
     Host(Arc<dyn Any + Send + Sync>),
@@ -60,14 +52,14 @@ impl Func {
     pub(crate) fn lifted(
         core: crate::Func,
         options: Options,
-        flags: Arc<InstanceFlags>,
+        state: Arc<InstanceState>,
         ty: Arc<FuncType>,
     ) -> Func {
         Func {
             kind: Arc::new(Kind::Lifted {
                 core,
                 options,
-                flags,
+                state,
             }),
             ty,
         }
@@ -83,6 +75,14 @@ impl Func {
     /// The function's type.
     pub fn ty(&self) -> &FuncType {
         &self.ty
+    }
+
+    /// The instance a lifted function belongs to (its resource types).
+    pub(crate) fn state(&self) -> Option<&InstanceState> {
+        match &*self.kind {
+            Kind::Lifted { state, .. } => Some(state),
+            Kind::Host(_) => None,
+        }
     }
 
     /// Calls the function with `params`; `results` needs one slot when the
@@ -132,7 +132,7 @@ impl Func {
             Kind::Lifted {
                 core,
                 options,
-                flags,
+                state: flags,
             } => {
                 if flags.poisoned.load(Ordering::Relaxed) {
                     return Err(abi_trap(
@@ -144,7 +144,7 @@ impl Func {
                         "cannot enter a component instance while it is on the stack",
                     ));
                 }
-                let r = self.call_lifted(store, *core, options, params);
+                let r = self.call_lifted(store, *core, options, flags, params);
                 flags.busy.store(false, Ordering::Relaxed);
                 if matches!(
                     r,
@@ -162,15 +162,20 @@ impl Func {
         store: &mut StoreInner<T>,
         core: crate::Func,
         options: &Options,
+        state: &Arc<InstanceState>,
         params: &[Val],
     ) -> Result<Option<Val>> {
         let ty = &self.ty;
         let param_types = || ty.params.iter().map(|(_, t)| t);
         let mut flat = Vec::new();
-        {
+        let scope = new_scope();
+        let borrows = {
             let mut cx = LowerCx {
                 store: &mut *store,
                 opts: options,
+                state,
+                scope,
+                borrows: Vec::new(),
             };
             if abi::flatten_all(param_types()).len() > MAX_FLAT_PARAMS {
                 let tuple = abi::params_tuple(ty);
@@ -183,7 +188,8 @@ impl Func {
                     cx.lower_flat(t, v, &mut flat)?;
                 }
             }
-        }
+            cx.borrows
+        };
         let sig = abi::lifted_signature(ty);
         let mut core_results: Vec<crate::Val> = sig
             .results()
@@ -191,6 +197,11 @@ impl Func {
             .map(|t| crate::Val::default_for(*t))
             .collect();
         core.call(&mut *store, &flat, &mut core_results)?;
+        if state.lent(&borrows, scope) {
+            return Err(abi_trap(
+                "a borrowed handle was not dropped before the call returned",
+            ));
+        }
         let result = match &ty.result {
             None => None,
             Some(t) => {
@@ -201,6 +212,7 @@ impl Func {
                 let cx = LiftCx {
                     mem,
                     encoding: options.encoding,
+                    state,
                 };
                 Some(
                     if abi::flatten_all([t].into_iter()).len() > MAX_FLAT_RESULTS {
@@ -219,15 +231,17 @@ impl Func {
         Ok(result)
     }
 
-    /// The core function that `canon lower` makes of this one for a
-    /// component whose boundary has `options`.
+    /// The core function that `canon lower` makes of this one for the
+    /// component instance `state`, whose boundary has `options` and sees
+    /// the function's type as `ty`.
     pub(crate) fn lower<T: 'static>(
         &self,
         store: &mut StoreInner<T>,
         options: Options,
+        ty: Arc<FuncType>,
+        state: Arc<InstanceState>,
     ) -> crate::Func {
         let callee = self.clone();
-        let ty = self.ty.clone();
         let params_in_memory =
             abi::flatten_all(ty.params.iter().map(|(_, t)| t)).len() > MAX_FLAT_PARAMS;
         let result_in_memory = abi::flatten_all(ty.result.iter()).len() > MAX_FLAT_RESULTS;
@@ -246,6 +260,7 @@ impl Func {
                     let cx = LiftCx {
                         mem,
                         encoding: options.encoding,
+                        state: &state,
                     };
                     if params_in_memory {
                         let tuple = abi::params_tuple(&ty);
@@ -267,6 +282,9 @@ impl Func {
                 let mut cx = LowerCx {
                     store,
                     opts: &options,
+                    state: &state,
+                    scope: 0,
+                    borrows: Vec::new(),
                 };
                 match (&ty.result, result) {
                     (Some(t), Some(v)) if result_in_memory => {

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::abi::Options;
-use super::func::{Func, InstanceFlags};
+use super::func::Func;
+use super::resources::{InstanceState, ResourceType};
 use super::translate::{CanonOptions, ComponentDef, CoreSort, ImportDesc, Sort, Step};
 use crate::store::{AsContextMut, StoreInner};
 use crate::{Error, Extern, Module, Result};
@@ -16,8 +17,8 @@ pub(crate) enum Item {
     Instance(Arc<Exports>),
     Component(Arc<ComponentDef>),
     Module(Module),
-    /// A type: no contents at run time.
-    Type,
+    /// A type: a resource type's identity, or nothing at run time.
+    Type(Option<ResourceType>),
 }
 
 impl Item {
@@ -27,8 +28,24 @@ impl Item {
             Item::Instance(_) => Sort::Instance,
             Item::Component(_) => Sort::Component,
             Item::Module(_) => Sort::Module,
-            Item::Type => Sort::Type,
+            Item::Type(_) => Sort::Type,
         }
+    }
+}
+
+/// Notes in `state` the resource types an import brought (by the keys its
+/// type names them with).
+pub(crate) fn register(desc: &ImportDesc, item: &Item, state: &InstanceState) {
+    match (desc, item) {
+        (ImportDesc::Type(Some(key)), Item::Type(Some(ty))) => state.define(*key, ty.clone()),
+        (ImportDesc::Instance(descs), Item::Instance(exports)) => {
+            for (name, d) in descs {
+                if let Some(item) = exports.get(name) {
+                    register(d, item, state);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -59,7 +76,7 @@ struct Spaces {
     funcs: Vec<Func>,
     instances: Vec<Arc<Exports>>,
     components: Vec<Arc<ComponentDef>>,
-    types: u32,
+    types: Vec<Option<ResourceType>>,
 }
 
 fn core_index(sort: CoreSort) -> usize {
@@ -111,7 +128,7 @@ impl Spaces {
             Sort::Instance => Item::Instance(self.instances.get(i).ok_or_else(missing)?.clone()),
             Sort::Component => Item::Component(self.components.get(i).ok_or_else(missing)?.clone()),
             Sort::Module => Item::Module(self.core_modules.get(i).ok_or_else(missing)?.clone()),
-            Sort::Type => Item::Type,
+            Sort::Type => Item::Type(self.types.get(i).ok_or_else(missing)?.clone()),
         })
     }
 
@@ -121,7 +138,7 @@ impl Spaces {
             Item::Instance(i) => self.instances.push(i),
             Item::Component(c) => self.components.push(c),
             Item::Module(m) => self.core_modules.push(m),
-            Item::Type => self.types += 1,
+            Item::Type(t) => self.types.push(t),
         }
     }
 
@@ -148,9 +165,9 @@ impl Spaces {
 pub(crate) fn instantiate<T: 'static>(
     store: &mut StoreInner<T>,
     def: &ComponentDef,
-    import: &mut dyn FnMut(&str, &ImportDesc) -> Result<Item>,
+    import: &mut dyn FnMut(&str, &ImportDesc, &InstanceState) -> Result<Item>,
 ) -> Result<Arc<Exports>> {
-    let flags = Arc::new(InstanceFlags::default());
+    let state = Arc::new(InstanceState::default());
     let mut s = Spaces::default();
     let mut exports = Exports::default();
     for step in &def.steps {
@@ -212,20 +229,21 @@ pub(crate) fn instantiate<T: 'static>(
                 let core = s.core_func(*func)?;
                 let options = s.options(store, options)?;
                 s.funcs
-                    .push(Func::lifted(core, options, flags.clone(), ty.clone()));
+                    .push(Func::lifted(core, options, state.clone(), ty.clone()));
             }
-            Step::Lower { func, options } => {
+            Step::Lower { func, options, ty } => {
                 let callee = s
                     .funcs
                     .get(*func as usize)
                     .ok_or_else(|| broken("a function index past its space"))?
                     .clone();
                 let options = s.options(store, options)?;
-                let core = callee.lower(store, options);
+                let core = callee.lower(store, options, ty.clone(), state.clone());
                 s.core[core_index(CoreSort::Func)].push(Extern::Func(core));
             }
             Step::Import { name, desc } => {
-                let item = import(name, desc)?;
+                let item = import(name, desc, &state)?;
+                register(desc, &item, &state);
                 s.push(item);
             }
             Step::Component(c) => s.components.push(c.clone()),
@@ -239,7 +257,7 @@ pub(crate) fn instantiate<T: 'static>(
                     .iter()
                     .map(|(n, sort, i)| Ok((n.clone(), s.item(*sort, *i)?)))
                     .collect::<Result<_>>()?;
-                let exports = instantiate(store, &def, &mut |name, _| {
+                let exports = instantiate(store, &def, &mut |name, _, _| {
                     args.iter()
                         .find(|(n, _)| n == name)
                         .map(|(_, i)| i.clone())
@@ -260,6 +278,7 @@ pub(crate) fn instantiate<T: 'static>(
                 instance,
                 name,
                 sort,
+                resource,
             } => {
                 let item = s
                     .instances
@@ -268,11 +287,33 @@ pub(crate) fn instantiate<T: 'static>(
                     .filter(|i| i.sort() == *sort)
                     .cloned()
                     .ok_or_else(|| broken("an alias of an export that is not there"))?;
+                if let (Some(key), Item::Type(Some(ty))) = (resource, &item) {
+                    state.define(*key, ty.clone());
+                }
                 s.push(item);
             }
-            Step::Types(n) => s.types += n,
-            Step::Export { name, sort, index } => {
+            Step::Types(n) => s.types.extend((0..*n).map(|_| None)),
+            Step::Resource { key, dtor } => {
+                let dtor = dtor.map(|i| s.core_func(i)).transpose()?;
+                let ty = ResourceType::guest(dtor, &state);
+                state.define(*key, ty.clone());
+                s.types.push(Some(ty));
+            }
+            Step::ResourceNew(key) | Step::ResourceRep(key) | Step::ResourceDrop(key) => {
+                let ty = state.resolve(key)?;
+                let core = super::canon::resource_builtin(store, step, ty, state.clone());
+                s.core[core_index(CoreSort::Func)].push(Extern::Func(core));
+            }
+            Step::Export {
+                name,
+                sort,
+                index,
+                resource,
+            } => {
                 let item = s.item(*sort, *index)?;
+                if let (Some(key), Item::Type(Some(ty))) = (resource, &item) {
+                    state.define(*key, ty.clone());
+                }
                 exports.items.push((name.clone(), item.clone()));
                 s.push(item);
             }

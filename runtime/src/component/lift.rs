@@ -2,6 +2,7 @@
 //! linear memory, checking what the canonical ABI requires of them.
 
 use super::abi::{self, StringEncoding, UTF16_TAG};
+use super::resources::{InstanceState, ResourceAny, ResourceKey};
 use super::types::Type;
 use super::val::Val;
 use crate::{Error, Result, ValType};
@@ -11,6 +12,8 @@ use crate::{Error, Result, ValType};
 pub(crate) struct LiftCx<'a> {
     pub mem: &'a [u8],
     pub encoding: StringEncoding,
+    /// The instance whose handles the values name.
+    pub state: &'a InstanceState,
 }
 
 /// A trap of the canonical ABI: the guest handed over a value it may not.
@@ -61,6 +64,8 @@ impl LiftCx<'_> {
             Type::Float32 => Val::Float32(f32::from_bits(self.u32(ptr)?)),
             Type::Float64 => Val::Float64(f64::from_bits(self.u64(ptr)?)),
             Type::Char => Val::Char(to_char(self.u32(ptr)?)?),
+            Type::Own(key) => self.own(key, self.u32(ptr)?)?,
+            Type::Borrow(key) => self.borrow(key, self.u32(ptr)?)?,
             Type::String => Val::String(self.string(self.u32(ptr)?, self.u32(ptr + 4)?)?),
             Type::List(elem) => self.list(elem, self.u32(ptr)?, self.u32(ptr + 4)?)?,
             Type::Record(fields) => {
@@ -112,6 +117,20 @@ impl LiftCx<'_> {
                 variant(ty, disc, value)
             }
         })
+    }
+
+    /// The resource the owned `handle` holds, taken out of the table.
+    fn own(&self, key: &ResourceKey, handle: u32) -> Result<Val> {
+        let ty = self.state.resolve(key)?;
+        let rep = self.state.take_own(handle, &ty)?;
+        Ok(Val::Resource(ResourceAny::new(ty, rep, true)))
+    }
+
+    /// The resource `handle` lends.
+    fn borrow(&self, key: &ResourceKey, handle: u32) -> Result<Val> {
+        let ty = self.state.resolve(key)?;
+        let rep = self.state.rep(handle, &ty)?;
+        Ok(Val::Resource(ResourceAny::new(ty, rep, false)))
     }
 
     /// A string of the guest's at `ptr`, `len` long in the encoding's
@@ -186,6 +205,8 @@ impl LiftCx<'_> {
             Type::S32 => Val::S32(i32()? as i32),
             Type::U32 => Val::U32(i32()?),
             Type::Char => Val::Char(to_char(i32()?)?),
+            Type::Own(key) => self.own(key, i32()?)?,
+            Type::Borrow(key) => self.borrow(key, i32()?)?,
             Type::String => {
                 let (ptr, len) = (i32()?, i32()?);
                 Val::String(self.string(ptr, len)?)

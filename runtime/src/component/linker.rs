@@ -7,9 +7,10 @@ use std::sync::Arc;
 use super::compiled::Component;
 use super::func::{Func, HostFn};
 use super::instance::{instantiate, Exports, Instance, Item};
+use super::resources::{InstanceState, ResourceType};
 use super::translate::ImportDesc;
 use super::typed::{ComponentNamedList, ComponentResults};
-use super::types::FuncType;
+use super::types::{matches, FuncType};
 use super::val::Val;
 use crate::store::AsContextMut;
 use crate::{Caller, Engine, Error, Result};
@@ -19,6 +20,8 @@ enum Definition<T: 'static> {
     /// typed (checked against the import's at instantiation).
     Func(Arc<HostFn<T>>, Option<FuncType>),
     Instance(Namespace<T>),
+    /// A host resource type, with its destructor.
+    Resource(ResourceType),
 }
 
 impl<T: 'static> Clone for Definition<T> {
@@ -26,6 +29,7 @@ impl<T: 'static> Clone for Definition<T> {
         match self {
             Definition::Func(f, t) => Definition::Func(f.clone(), t.clone()),
             Definition::Instance(ns) => Definition::Instance(ns.clone()),
+            Definition::Resource(ty) => Definition::Resource(ty.clone()),
         }
     }
 }
@@ -113,8 +117,8 @@ impl<T: 'static> Linker<T> {
             ));
         }
         let store = store.as_context_mut();
-        let exports = instantiate(store, component.def(), &mut |name, desc| {
-            resolve(self.root.defs.get(name), desc, name)
+        let exports = instantiate(store, component.def(), &mut |name, desc, state| {
+            resolve(self.root.defs.get(name), desc, name, state)
         })?;
         Ok(Instance::new(exports))
     }
@@ -133,8 +137,8 @@ impl<T: 'static> Namespace<T> {
             .or_insert_with(|| Definition::Instance(Namespace::default()));
         match def {
             Definition::Instance(ns) => Ok(LinkerInstance { ns, path }),
-            Definition::Func(..) => Err(Error::Link(format!(
-                "`{path}` is defined as a function, not an instance"
+            _ => Err(Error::Link(format!(
+                "`{path}` is defined already, and not as an instance"
             ))),
         }
     }
@@ -157,6 +161,19 @@ impl<T: 'static> LinkerInstance<'_, T> {
         }
         self.ns.defs.insert(name.to_string(), def);
         Ok(())
+    }
+
+    /// Defines `name` as the host resource type `ty` (made with
+    /// [`ResourceType::host`]); `dtor` runs with its representation when a
+    /// component drops an owned handle to one.
+    pub fn resource(
+        &mut self,
+        name: &str,
+        ty: ResourceType,
+        dtor: impl Fn(Caller<'_, T>, u32) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<()> {
+        let dtor: Arc<super::resources::HostDtor<T>> = Arc::new(dtor);
+        self.define(name, Definition::Resource(ty.with_host_dtor(dtor)))
     }
 
     /// Defines `name` as a host function of component values: `params`
@@ -198,15 +215,35 @@ impl<T: 'static> LinkerInstance<'_, T> {
     }
 }
 
-/// The item the linker gives for the import `path` of type `desc`.
-fn resolve<T: 'static>(def: Option<&Definition<T>>, desc: &ImportDesc, path: &str) -> Result<Item> {
+/// The item the linker gives for the import `path` of type `desc`; the
+/// resource types it gives are noted in `state` as they come (the
+/// functions after them name them).
+fn resolve<T: 'static>(
+    def: Option<&Definition<T>>,
+    desc: &ImportDesc,
+    path: &str,
+    state: &InstanceState,
+) -> Result<Item> {
     match (desc, def) {
-        (ImportDesc::Type, _) => Ok(Item::Type),
+        (ImportDesc::Type(None), _) => Ok(Item::Type(None)),
+        (ImportDesc::Type(Some(key)), Some(Definition::Resource(ty))) => {
+            state.define(*key, ty.clone());
+            Ok(Item::Type(Some(ty.clone())))
+        }
         (ImportDesc::Func(ty), Some(Definition::Func(f, typed))) => {
             if let Some(typed) = typed {
-                let want: Vec<_> = ty.params().iter().map(|(_, t)| t).collect();
-                let have: Vec<_> = typed.params().iter().map(|(_, t)| t).collect();
-                if want != have || ty.result() != typed.result() {
+                let same = ty.params().len() == typed.params().len()
+                    && ty
+                        .params()
+                        .iter()
+                        .zip(typed.params())
+                        .all(|((_, a), (_, b))| matches(a, b, Some(state)))
+                    && match (ty.result(), typed.result()) {
+                        (Some(a), Some(b)) => matches(a, b, Some(state)),
+                        (None, None) => true,
+                        _ => false,
+                    };
+                if !same {
                     return Err(Error::Link(format!(
                         "component imports `{path}` of type `{ty}`; the linker's function \
                          has type `{typed}`"
@@ -219,7 +256,7 @@ fn resolve<T: 'static>(def: Option<&Definition<T>>, desc: &ImportDesc, path: &st
             let items = exports
                 .iter()
                 .map(|(name, d)| {
-                    let item = resolve(ns.defs.get(name), d, &format!("{path}#{name}"))?;
+                    let item = resolve(ns.defs.get(name), d, &format!("{path}#{name}"), state)?;
                     Ok((name.clone(), item))
                 })
                 .collect::<Result<_>>()?;
@@ -227,20 +264,28 @@ fn resolve<T: 'static>(def: Option<&Definition<T>>, desc: &ImportDesc, path: &st
         }
         (ImportDesc::Module | ImportDesc::Component, _) => Err(Error::Link(format!(
             "component imports `{path}`, a core module or a component: the linker defines \
-             functions and instances of them"
+             functions, resource types and instances of them"
         ))),
         (d, None) => Err(Error::Link(format!(
             "component imports {} `{path}`, which the linker does not define",
             match d {
                 ImportDesc::Func(ty) => format!("the function of type `{ty}`"),
+                ImportDesc::Type(_) => "the resource type".to_string(),
                 _ => "the instance".to_string(),
             }
         ))),
-        (ImportDesc::Func(_), Some(Definition::Instance(_))) => Err(Error::Link(format!(
-            "component imports `{path}` as a function; the linker defines an instance"
-        ))),
-        (ImportDesc::Instance(_), Some(Definition::Func(..))) => Err(Error::Link(format!(
-            "component imports `{path}` as an instance; the linker defines a function"
+        (d, Some(def)) => Err(Error::Link(format!(
+            "component imports `{path}` as {}; the linker defines {}",
+            match d {
+                ImportDesc::Func(_) => "a function",
+                ImportDesc::Type(_) => "a resource type",
+                _ => "an instance",
+            },
+            match def {
+                Definition::Func(..) => "a function",
+                Definition::Resource(_) => "a resource type",
+                Definition::Instance(_) => "an instance",
+            }
         ))),
     }
 }

@@ -1,8 +1,11 @@
 //! Lowering: writing component values into a guest's core values and
 //! linear memory, allocating with the guest's `realloc`.
 
+use std::sync::Arc;
+
 use super::abi::{self, Options, StringEncoding, UTF16_TAG};
 use super::lift::abi_trap;
+use super::resources::{InstanceState, ResourceKey};
 use super::types::Type;
 use super::val::{mismatch, Val};
 use crate::store::StoreInner;
@@ -13,6 +16,11 @@ use crate::{Error, Result, ValType};
 pub(crate) struct LowerCx<'a, T: 'static> {
     pub store: &'a mut StoreInner<T>,
     pub opts: &'a Options,
+    /// The instance that receives the values (handles go in its table).
+    pub state: &'a Arc<InstanceState>,
+    /// The call borrows are lent for, and the handles lent.
+    pub scope: u64,
+    pub borrows: Vec<u32>,
 }
 
 impl<T: 'static> LowerCx<'_, T> {
@@ -81,6 +89,10 @@ impl<T: 'static> LowerCx<'_, T> {
             (Type::Float32, Val::Float32(v)) => self.write(ptr, &v.to_bits().to_le_bytes()),
             (Type::Float64, Val::Float64(v)) => self.write(ptr, &v.to_bits().to_le_bytes()),
             (Type::Char, Val::Char(c)) => self.write(ptr, &(*c as u32).to_le_bytes()),
+            (Type::Own(key) | Type::Borrow(key), Val::Resource(_)) => {
+                let handle = self.handle(ty, key, val)?;
+                self.write(ptr, &handle.to_le_bytes())
+            }
             (Type::String, Val::String(s)) => {
                 let (p, len) = self.string(s)?;
                 self.write(ptr, &pair(p, len))
@@ -137,6 +149,36 @@ impl<T: 'static> LowerCx<'_, T> {
             at += size;
         }
         Ok(())
+    }
+
+    /// The handle (or, for a borrow of its own type, the representation)
+    /// the receiving instance gets for a resource.
+    fn handle(&mut self, ty: &Type, key: &ResourceKey, val: &Val) -> Result<u32> {
+        let Val::Resource(r) = val else {
+            return Err(mismatch(ty, val));
+        };
+        let rt = self.state.resolve(key)?;
+        if r.ty() != rt {
+            return Err(Error::Usage(format!(
+                "a resource of type {:?} where `{ty}` of {rt:?} is expected",
+                r.ty()
+            )));
+        }
+        match ty {
+            Type::Own(_) if !r.owned() => Err(Error::Usage(format!(
+                "a borrowed resource where `{ty}` is expected"
+            ))),
+            Type::Own(_) => {
+                r.move_out()?;
+                Ok(self.state.new_own(rt, r.rep()))
+            }
+            _ if rt.owned_by(self.state) => Ok(r.rep()),
+            _ => {
+                let handle = self.state.new_borrow(rt, r.rep(), self.scope);
+                self.borrows.push(handle);
+                Ok(handle)
+            }
+        }
     }
 
     /// Copies a string into the guest in its encoding: its address and
@@ -217,6 +259,9 @@ impl<T: 'static> LowerCx<'_, T> {
             (Type::Float32, Val::Float32(v)) => out.push(V::F32(v.to_bits())),
             (Type::Float64, Val::Float64(v)) => out.push(V::F64(v.to_bits())),
             (Type::Char, Val::Char(c)) => out.push(V::I32(*c as i32)),
+            (Type::Own(key) | Type::Borrow(key), Val::Resource(_)) => {
+                out.push(V::I32(self.handle(ty, key, val)? as i32))
+            }
             (Type::String, Val::String(s)) => {
                 let (p, len) = self.string(s)?;
                 out.extend([V::I32(p as i32), V::I32(len as i32)]);

@@ -30,12 +30,14 @@
 //! `error-context`, component values and start functions, the GC options.
 
 mod abi;
+mod canon;
 mod compiled;
 mod func;
 mod instance;
 mod lift;
 mod linker;
 mod lower;
+mod resources;
 mod translate;
 mod typed;
 mod types;
@@ -45,6 +47,7 @@ pub use compiled::{Component, ComponentItem};
 pub use func::Func;
 pub use instance::{ComponentExportIndex, Instance, InstanceExportLookup};
 pub use linker::{Linker, LinkerInstance};
+pub use resources::{Resource, ResourceAny, ResourceKey, ResourceType};
 pub use typed::{ComponentNamedList, ComponentResults, ComponentType, ResultCase, TypedFunc};
 pub use types::{FuncType, Type};
 pub use val::Val;

@@ -14,6 +14,7 @@ use wasmparser::{
 use wasmparser::types::TypesRef;
 
 use super::abi::StringEncoding;
+use super::resources::ResourceKey;
 use super::types::{convert_func, unsupported, FuncType};
 use crate::{Engine, Error, Module, Result};
 
@@ -43,7 +44,9 @@ pub(crate) enum ImportDesc {
     Func(Arc<FuncType>),
     /// An instance's exports, by name.
     Instance(Vec<(String, ImportDesc)>),
-    Type,
+    /// A type: a resource type (the key the component's types name it by)
+    /// for the linker to give, or another, which needs nothing.
+    Type(Option<ResourceKey>),
     Module,
     Component,
 }
@@ -80,7 +83,17 @@ pub(crate) enum Step {
     Lower {
         func: u32,
         options: CanonOptions,
+        /// The function's type as this component sees it.
+        ty: Arc<FuncType>,
     },
+    /// A resource type this component defines: a new one each instance.
+    Resource {
+        key: ResourceKey,
+        dtor: Option<u32>,
+    },
+    ResourceNew(ResourceKey),
+    ResourceRep(ResourceKey),
+    ResourceDrop(ResourceKey),
     Import {
         name: String,
         desc: ImportDesc,
@@ -96,6 +109,8 @@ pub(crate) enum Step {
         instance: u32,
         name: String,
         sort: Sort,
+        /// The key of an aliased resource type.
+        resource: Option<ResourceKey>,
     },
     /// Type definitions: no runtime contents, only indices.
     Types(u32),
@@ -103,6 +118,8 @@ pub(crate) enum Step {
         name: String,
         sort: Sort,
         index: u32,
+        /// The key of an exported resource type.
+        resource: Option<ResourceKey>,
     },
 }
 
@@ -186,16 +203,26 @@ fn import_desc(types: TypesRef<'_>, ty: &ComponentEntityType) -> Result<ImportDe
                 })
                 .collect::<Result<_>>()?,
         ),
-        ComponentEntityType::Type { referenced, .. } => {
-            if let wasmparser::component_types::ComponentAnyTypeId::Resource(_) = referenced {
-                return Err(usage(unsupported("resource types")));
-            }
-            ImportDesc::Type
-        }
+        ComponentEntityType::Type { created, .. } => ImportDesc::Type(key_of(*created)),
         ComponentEntityType::Module(_) => ImportDesc::Module,
         ComponentEntityType::Component(_) => ImportDesc::Component,
         ComponentEntityType::Value(_) => return Err(usage(unsupported("component values"))),
     })
+}
+
+/// The resource key of a type, if it is a resource.
+fn key_of(ty: wasmparser::component_types::ComponentAnyTypeId) -> Option<ResourceKey> {
+    match ty {
+        wasmparser::component_types::ComponentAnyTypeId::Resource(id) => {
+            Some(ResourceKey::component(id.resource()))
+        }
+        _ => None,
+    }
+}
+
+/// The resource key of the component's type `index`.
+fn key_at(types: TypesRef<'_>, index: u32) -> Option<ResourceKey> {
+    key_of(types.component_any_type_at(index))
 }
 
 fn canon_options(options: &[CanonicalOption]) -> Result<CanonOptions> {
@@ -327,19 +354,47 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
             }
             Payload::ComponentAliasSection(reader) => {
                 let depth = stack.len();
-                for alias in reader {
-                    match alias.map_err(invalid)? {
+                let types = types();
+                let aliases = reader
+                    .into_iter()
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(invalid)?;
+                let new_types = aliases
+                    .iter()
+                    .filter(|a| {
+                        matches!(
+                            a,
+                            ComponentAlias::InstanceExport {
+                                kind: ComponentExternalKind::Type,
+                                ..
+                            } | ComponentAlias::Outer {
+                                kind: ComponentOuterAliasKind::Type,
+                                ..
+                            }
+                        )
+                    })
+                    .count() as u32;
+                let mut next_type = types.component_type_count() - new_types;
+                for alias in aliases {
+                    match alias {
                         ComponentAlias::InstanceExport {
                             kind,
                             instance_index,
                             name,
                         } => {
                             let s = sort(kind)?;
+                            let resource = if s == Sort::Type {
+                                next_type += 1;
+                                key_at(types, next_type - 1)
+                            } else {
+                                None
+                            };
                             let b = stack.last_mut().expect("inside a component");
                             b.def.steps.push(Step::Alias {
                                 instance: instance_index,
                                 name: name.to_string(),
                                 sort: s,
+                                resource,
                             });
                             b.push(s, None, None);
                         }
@@ -361,7 +416,10 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                             let outer = &stack[depth - 1 - count as usize];
                             let step = match kind {
                                 ComponentOuterAliasKind::CoreType => continue,
-                                ComponentOuterAliasKind::Type => Step::Types(1),
+                                ComponentOuterAliasKind::Type => {
+                                    next_type += 1;
+                                    Step::Types(1)
+                                }
                                 ComponentOuterAliasKind::CoreModule => Step::CoreModule(
                                     outer.modules[index as usize].clone().ok_or_else(|| {
                                         usage(unsupported("an outer alias of an imported module"))
@@ -390,18 +448,19 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
             }
             Payload::ComponentTypeSection(reader) => {
                 let types = types();
-                // A resource type defined here is a type of this
-                // component's own: not run yet.
                 let first = types.component_type_count() - reader.count();
-                for i in first..types.component_type_count() {
-                    if let wasmparser::component_types::ComponentAnyTypeId::Resource(_) =
-                        types.component_any_type_at(i)
-                    {
-                        return Err(usage(unsupported("resource types")));
-                    }
-                }
                 let b = stack.last_mut().expect("inside a component");
-                b.def.steps.push(Step::Types(reader.count()));
+                for (i, ty) in reader.into_iter().enumerate() {
+                    b.def.steps.push(match ty.map_err(invalid)? {
+                        wasmparser::ComponentType::Resource { dtor, .. } => Step::Resource {
+                            key: key_at(types, first + i as u32).ok_or_else(|| {
+                                Error::Usage("component: a resource type that is none".into())
+                            })?,
+                            dtor,
+                        },
+                        _ => Step::Types(1),
+                    });
+                }
             }
             Payload::ComponentCanonicalSection(reader) => {
                 let types = types();
@@ -429,11 +488,19 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                         } => Step::Lower {
                             func: func_index,
                             options: canon_options(&options)?,
+                            ty: Arc::new(
+                                convert_func(types, types.component_function_at(func_index))
+                                    .map_err(usage)?,
+                            ),
                         },
-                        CanonicalFunction::ResourceNew { .. }
-                        | CanonicalFunction::ResourceDrop { .. }
-                        | CanonicalFunction::ResourceRep { .. } => {
-                            return Err(usage(unsupported("resources (`resource.new`, ...)")))
+                        CanonicalFunction::ResourceNew { resource } => {
+                            Step::ResourceNew(resource_key(types, resource)?)
+                        }
+                        CanonicalFunction::ResourceRep { resource } => {
+                            Step::ResourceRep(resource_key(types, resource)?)
+                        }
+                        CanonicalFunction::ResourceDrop { resource } => {
+                            Step::ResourceDrop(resource_key(types, resource)?)
                         }
                         other => {
                             return Err(usage(unsupported(&format!(
@@ -453,8 +520,16 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
             Payload::ComponentImportSection(reader) => {
                 let types = types();
                 let mut steps = Vec::new();
-                for import in reader {
-                    let import = import.map_err(invalid)?;
+                let imports = reader
+                    .into_iter()
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(invalid)?;
+                let new_types = imports
+                    .iter()
+                    .filter(|i| matches!(i.ty, ComponentTypeRef::Type(_)))
+                    .count() as u32;
+                let mut next_type = types.component_type_count() - new_types;
+                for import in imports {
                     let name = import.name.name.to_string();
                     let desc = match import.ty {
                         ComponentTypeRef::Func(i) => ImportDesc::Func(Arc::new(
@@ -468,11 +543,8 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                             ),
                         )?,
                         ComponentTypeRef::Type(_) => {
-                            let item = types.component_item_for_import(&name);
-                            match item {
-                                Some(item) => import_desc(types, &item.ty)?,
-                                None => ImportDesc::Type,
-                            }
+                            next_type += 1;
+                            ImportDesc::Type(key_at(types, next_type - 1))
                         }
                         ComponentTypeRef::Module(_) => ImportDesc::Module,
                         ComponentTypeRef::Component(_) => ImportDesc::Component,
@@ -487,7 +559,7 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                     let s = match &desc {
                         ImportDesc::Func(_) => Sort::Func,
                         ImportDesc::Instance(_) => Sort::Instance,
-                        ImportDesc::Type => Sort::Type,
+                        ImportDesc::Type(_) => Sort::Type,
                         ImportDesc::Module => Sort::Module,
                         ImportDesc::Component => Sort::Component,
                     };
@@ -497,10 +569,25 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                 }
             }
             Payload::ComponentExportSection(reader) => {
+                let types = types();
+                let exports = reader
+                    .into_iter()
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(invalid)?;
+                let new_types = exports
+                    .iter()
+                    .filter(|e| e.kind == ComponentExternalKind::Type)
+                    .count() as u32;
+                let mut next_type = types.component_type_count() - new_types;
                 let b = stack.last_mut().expect("inside a component");
-                for export in reader {
-                    let export = export.map_err(invalid)?;
+                for export in exports {
                     let s = sort(export.kind)?;
+                    let resource = if s == Sort::Type {
+                        next_type += 1;
+                        key_at(types, next_type - 1)
+                    } else {
+                        None
+                    };
                     let (module, component) = b.static_of(s, export.index);
                     b.push(s, module, component);
                     b.def.exports.push(export.name.name.to_string());
@@ -508,6 +595,7 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                         name: export.name.name.to_string(),
                         sort: s,
                         index: export.index,
+                        resource,
                     });
                 }
             }
@@ -523,6 +611,12 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
     Err(Error::Usage(
         "component: the binary ends before its component does".into(),
     ))
+}
+
+/// The key of the resource type `index` a `canon resource.*` names.
+fn resource_key(types: TypesRef<'_>, index: u32) -> Result<ResourceKey> {
+    key_at(types, index)
+        .ok_or_else(|| Error::Usage("component: a resource type that is none".into()))
 }
 
 /// A canonical built-in's name, for errors.

@@ -152,6 +152,21 @@ impl<T: ResultCase, E: ResultCase> ComponentType for std::result::Result<T, E> {
     }
 }
 
+impl<T: 'static> ComponentType for super::Resource<T> {
+    fn ty() -> Type {
+        Type::Own(super::ResourceKey::host::<T>())
+    }
+    fn into_val(self) -> Val {
+        Val::Resource(self.into_resource_any())
+    }
+    fn from_val(val: Val) -> Result<Self> {
+        match val {
+            Val::Resource(r) => r.try_into_resource(),
+            other => Err(wrong(&Self::ty(), &other)),
+        }
+    }
+}
+
 /// A tuple of Rust values that are a function's parameters.
 pub trait ComponentNamedList: Sized {
     /// The parameters' types.
@@ -291,9 +306,20 @@ impl<P: ComponentNamedList, R: ComponentResults> TypedFunc<P, R> {
     /// `func` as a function of `P` to `R`, if those are its types.
     pub fn new(func: super::Func) -> Result<TypedFunc<P, R>> {
         let ty = func.ty();
-        let params: Vec<&Type> = ty.params().iter().map(|(_, t)| t).collect();
         let want = P::types();
-        if params != want.iter().collect::<Vec<_>>() || ty.result() != R::ty().as_ref() {
+        let state = func.state();
+        let same = ty.params().len() == want.len()
+            && ty
+                .params()
+                .iter()
+                .zip(&want)
+                .all(|((_, a), b)| super::types::matches(a, b, state))
+            && match (ty.result(), R::ty()) {
+                (Some(a), Some(b)) => super::types::matches(a, &b, state),
+                (None, None) => true,
+                _ => false,
+            };
+        if !same {
             let typed = super::FuncType::new(
                 want.into_iter().map(|t| (String::from("_"), t)).collect(),
                 R::ty(),

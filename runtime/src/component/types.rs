@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::resources::ResourceKey;
+
 use wasmparser::component_types::{ComponentDefinedType, ComponentFuncTypeId, ComponentValType};
 use wasmparser::types::TypesRef;
 use wasmparser::PrimitiveValType;
@@ -36,6 +38,10 @@ pub enum Type {
         err: Option<Box<Type>>,
     },
     Flags(Vec<String>),
+    /// An owned handle to a resource.
+    Own(ResourceKey),
+    /// A handle borrowed for the length of a call.
+    Borrow(ResourceKey),
 }
 
 /// A component function's type: named parameters and at most one result.
@@ -131,6 +137,8 @@ impl fmt::Display for Type {
             Type::Enum(names) => write!(f, "enum {{ {} }}", names.join(", ")),
             Type::Flags(names) => write!(f, "flags {{ {} }}", names.join(", ")),
             Type::Option(t) => write!(f, "option<{t}>"),
+            Type::Own(k) => write!(f, "own<{}>", k.name()),
+            Type::Borrow(k) => write!(f, "borrow<{}>", k.name()),
             Type::Result { ok, err } => match (ok, err) {
                 (None, None) => write!(f, "result"),
                 (Some(o), None) => write!(f, "result<{o}>"),
@@ -138,6 +146,50 @@ impl fmt::Display for Type {
                 (Some(o), Some(e)) => write!(f, "result<{o}, {e}>"),
             },
         }
+    }
+}
+
+/// Whether the component's type `ours` (its resource types resolved in
+/// `state`) is the type `rust` a Rust type gives, whose resources are
+/// host types: `Resource<T>` stands for both `own` and `borrow`.
+pub(crate) fn matches(
+    ours: &Type,
+    rust: &Type,
+    state: Option<&super::resources::InstanceState>,
+) -> bool {
+    let opt = |a: &Option<Box<Type>>, b: &Option<Box<Type>>| match (a, b) {
+        (Some(a), Some(b)) => matches(a, b, state),
+        (None, None) => true,
+        _ => false,
+    };
+    match (ours, rust) {
+        (Type::Own(k) | Type::Borrow(k), Type::Own(host)) => match state {
+            Some(state) => state.resolve(k).is_ok_and(|t| t.is_key(host)),
+            None => false,
+        },
+        (Type::List(a), Type::List(b)) | (Type::Option(a), Type::Option(b)) => matches(a, b, state),
+        (Type::Tuple(a), Type::Tuple(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| matches(x, y, state))
+        }
+        (Type::Record(a), Type::Record(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|((n, x), (m, y))| n == m && matches(x, y, state))
+        }
+        (Type::Variant(a), Type::Variant(b)) => {
+            a.len() == b.len()
+                && a.iter().zip(b).all(|((n, x), (m, y))| {
+                    n == m
+                        && match (x, y) {
+                            (Some(x), Some(y)) => matches(x, y, state),
+                            (None, None) => true,
+                            _ => false,
+                        }
+                })
+        }
+        (Type::Result { ok: a, err: e }, Type::Result { ok: b, err: f }) => opt(a, b) && opt(e, f),
+        _ => ours == rust,
     }
 }
 
@@ -207,9 +259,8 @@ fn convert_defined(types: TypesRef<'_>, ty: &ComponentDefinedType) -> Result<Typ
             ok: boxed(ok)?,
             err: boxed(err)?,
         },
-        ComponentDefinedType::Own(_) | ComponentDefinedType::Borrow(_) => {
-            return Err(unsupported("resource handles (`own`, `borrow`)"))
-        }
+        ComponentDefinedType::Own(id) => Type::Own(ResourceKey::component(id.resource())),
+        ComponentDefinedType::Borrow(id) => Type::Borrow(ResourceKey::component(id.resource())),
         ComponentDefinedType::Map { .. } => return Err(unsupported("`map`")),
         ComponentDefinedType::FixedLengthList { .. } => {
             return Err(unsupported("fixed-length lists"))

@@ -29,6 +29,8 @@ pub enum Val {
     Result(Result<Option<Box<Val>>, Option<Box<Val>>>),
     /// The names of the flags that are set.
     Flags(Vec<String>),
+    /// A handle to a resource.
+    Resource(super::ResourceAny),
 }
 
 impl Val {
@@ -56,6 +58,7 @@ impl Val {
             Val::Option(_) => "option",
             Val::Result(_) => "result",
             Val::Flags(_) => "flags",
+            Val::Resource(_) => "resource",
         }
     }
 
