@@ -730,8 +730,8 @@ fn unknown_import(module: &str, name: &str) -> Error {
     // A module built for WASI 0.2 (`wasi:cli/...@0.2.0`) names the
     // component model's interfaces: say which WASI walmart has.
     let hint = if module.starts_with("wasi:") {
-        " (a WASI 0.2 interface of the component model; walmart's WASI is preview 1, \
-         `wasi_snapshot_preview1`: build for `wasm32-wasip1`)"
+        " (a WASI 0.2 interface of the component model: a core module's WASI is \
+         preview 1, `wasi_snapshot_preview1`; WASI 0.2 is for components)"
     } else {
         ""
     };

@@ -842,7 +842,8 @@ fn bad_input_gets_one_clear_line_and_a_failure_status() {
         ),
         (
             vec!["run", component.to_str().unwrap()],
-            "a WebAssembly component (the component model)",
+            "the component exports no `wasi:cli/run` interface (a WASI 0.2 command's entry); \
+             its exports: none",
         ),
         (
             vec!["run", p2.to_str().unwrap()],
@@ -3086,7 +3087,7 @@ fn the_environment_can_be_inherited_and_argv0_set() {
     for (args, says) in [
         (vec!["-S", "inherit-env=maybe"], "expected `inherit-env=y`"),
         (vec!["-S", "tcplisten"], "expected tcplisten=ADDR"),
-        (vec!["-S", "preview2=y"], "WASI preview 1 only"),
+        (vec!["-S", "preview2=y"], "preview 1 implementation only"),
         (vec!["--env", "=x"], "expected KEY=VALUE or KEY"),
         (vec!["--env", ""], "expected KEY=VALUE or KEY"),
     ] {
@@ -3493,4 +3494,145 @@ fn settings_prints_what_code_is_compiled_with() {
     assert!(fuel.contains("opt_level: None"), "{fuel}");
     let out = walmart(&["settings", "--attest", "sometimes"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+fn component_fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/components")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn run_calls_a_components_wasi_cli_run() {
+    let out = walmart(&[
+        "run",
+        "--env",
+        "GREETING=hey",
+        &component_fixture("hello.wasm"),
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).ends_with("argv[1]=0\nGREETING=hey\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(text(&out.stderr), "to stderr\n");
+    // A failing command exits with 1 (WASI 0.2's exit has no number).
+    let out = walmart(&["run", &component_fixture("hello.wasm"), "5"]);
+    assert_eq!(out.status.code(), Some(1));
+
+    let root = temp_dir("component-files");
+    std::fs::create_dir(root.join("data")).unwrap();
+    let dir = format!("{}::data", root.join("data").display());
+    let out = walmart(&["run", "--dir", &dir, &component_fixture("files.wasm")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("done entries=1"));
+    let dir = format!("{}::data::ro", root.join("data").display());
+    let out = walmart(&["run", "--dir", &dir, &component_fixture("files.wasm")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "mkdir: Operation not permitted\n");
+    std::fs::remove_dir_all(&root).unwrap();
+
+    let out = walmart(&["run", &component_fixture("trap.wasm")]);
+    assert_eq!(out.status.code(), Some(134));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("wasm trap: integer divide by zero"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("!divide"), "{stderr}");
+
+    // A timeout bounds a component as a module.
+    let out = walmart(&[
+        "run",
+        "-W",
+        "fuel=1000",
+        &component_fixture("clocks_random.wasm"),
+    ]);
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("all fuel consumed"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn run_of_a_component_refuses_what_it_cannot_do() {
+    let hello = component_fixture("hello.wasm");
+    for (flags, needle) in [
+        (
+            vec!["--attest", "fine"],
+            "--attest is not supported for components yet",
+        ),
+        (
+            vec!["--invoke", "run"],
+            "--invoke is not supported for components yet",
+        ),
+        (
+            vec!["--tcplisten", "127.0.0.1:0"],
+            "--tcplisten (sockets are WASI preview 1's)",
+        ),
+    ] {
+        let mut args = vec!["run"];
+        args.extend(flags);
+        args.push(&hello);
+        let out = walmart(&args);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(needle), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    // A component that is no command says what it exports instead.
+    let dir = temp_dir("component-lib");
+    let lib = dir.join("lib.wat");
+    std::fs::write(
+        &lib,
+        r#"(component
+             (core module $m (func (export "f") (result i32) i32.const 7))
+             (core instance $i (instantiate $m))
+             (func (export "seven") (result u32) (canon lift (core func $i "f"))))"#,
+    )
+    .unwrap();
+    let out = walmart(&["run", lib.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the component exports no `wasi:cli/run` interface")
+            && stderr.contains("seven"),
+        "{stderr}"
+    );
+    // A command in the text format: its result is the exit status; an
+    // import of an interface walmart lacks is named.
+    let command = |result: i32, import: &str| {
+        format!(
+            r#"(component
+                 {import}
+                 (core module $m (func (export "run") (result i32) i32.const {result}))
+                 (core instance $i (instantiate $m))
+                 (func $run (result (result)) (canon lift (core func $i "run")))
+                 (instance $ri (export "run" (func $run)))
+                 (export "wasi:cli/run@0.2.3" (instance $ri)))"#
+        )
+    };
+    for (result, status) in [(0, 0), (1, 1)] {
+        std::fs::write(&lib, command(result, "")).unwrap();
+        let out = walmart(&["run", lib.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(status), "{}", text(&out.stderr));
+    }
+    let sockets = r#"(import "wasi:sockets/tcp@0.2.0" (instance (export "f" (func))))"#;
+    std::fs::write(&lib, command(0, sockets)).unwrap();
+    let out = walmart(&["run", lib.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "component imports the instance `wasi:sockets/tcp@0.2.0`, which the linker does not define"
+        ),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -118,7 +118,7 @@ impl<T: 'static> Linker<T> {
         }
         let store = store.as_context_mut();
         let exports = instantiate(store, component.def(), &mut |name, desc, state| {
-            resolve(self.root.defs.get(name), desc, name, state)
+            resolve(find(&self.root.defs, name), desc, name, state)
         })?;
         Ok(Instance::new(exports))
     }
@@ -215,6 +215,38 @@ impl<T: 'static> LinkerInstance<'_, T> {
     }
 }
 
+/// The definition of the import `name`: of that name, or else of the
+/// same interface at a semver-compatible version (`wasi:cli/stdout@0.2.0`
+/// links to a definition at `@0.2.6`, as wasmtime's linker does).
+fn find<'a, T: 'static>(
+    defs: &'a BTreeMap<String, Definition<T>>,
+    name: &str,
+) -> Option<&'a Definition<T>> {
+    if let Some(def) = defs.get(name) {
+        return Some(def);
+    }
+    let (base, version) = name.split_once('@')?;
+    let track = compatibility(version)?;
+    defs.iter()
+        .filter_map(|(n, d)| {
+            let (b, v) = n.split_once('@')?;
+            (b == base && compatibility(v)? == track).then_some(d)
+        })
+        .next()
+}
+
+/// What semver-compatible versions share: the major version, or for
+/// `0.x` the minor one too; none for pre-releases (only exact matches).
+fn compatibility(version: &str) -> Option<(u64, u64)> {
+    if version.contains(['-', '+']) {
+        return None;
+    }
+    let mut parts = version.split('.').map(|p| p.parse::<u64>().ok());
+    let major = parts.next()??;
+    let minor = parts.next().flatten().unwrap_or(0);
+    Some(if major == 0 { (0, minor) } else { (major, 0) })
+}
+
 /// The item the linker gives for the import `path` of type `desc`; the
 /// resource types it gives are noted in `state` as they come (the
 /// functions after them name them).
@@ -229,6 +261,11 @@ fn resolve<T: 'static>(
         (ImportDesc::Type(Some(key)), Some(Definition::Resource(ty))) => {
             state.define(*key, ty.clone());
             Ok(Item::Type(Some(ty.clone())))
+        }
+        // A type the interface uses from another (`use wasi:io/error.{error}`):
+        // an import before this one gave it.
+        (ImportDesc::Type(Some(key)), None) if state.resolve(key).is_ok() => {
+            Ok(Item::Type(Some(state.resolve(key)?)))
         }
         (ImportDesc::Func(ty), Some(Definition::Func(f, typed))) => {
             if let Some(typed) = typed {

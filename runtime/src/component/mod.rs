@@ -42,6 +42,7 @@ mod translate;
 mod typed;
 mod types;
 mod val;
+pub mod wasi;
 
 pub use compiled::{Component, ComponentItem};
 pub use func::Func;

@@ -143,6 +143,9 @@ pub struct WasiCtx {
     /// send without waiting), where the readiness it waited for may hold
     /// less than the whole request.
     pub(crate) bounded_io: bool,
+    /// The resources of WASI 0.2 (components' streams, pollables,
+    /// descriptors, ...).
+    pub(crate) p2: crate::component::wasi::Table,
 }
 
 impl WasiCtx {

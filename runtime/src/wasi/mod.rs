@@ -4,7 +4,7 @@
 
 mod args;
 mod clocks;
-mod ctx;
+pub(crate) mod ctx;
 mod deterministic;
 mod fd;
 mod path;
@@ -13,7 +13,7 @@ mod pipes;
 mod poll;
 mod sock;
 pub mod threads;
-mod types;
+pub(crate) mod types;
 
 pub use clocks::{HostMonotonicClock, HostWallClock};
 pub use ctx::WasiCtx;

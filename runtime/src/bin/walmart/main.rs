@@ -7,6 +7,7 @@ mod evaluate;
 mod features;
 mod guest_profile;
 mod run;
+mod run_component;
 mod wast;
 
 use std::process::ExitCode;

@@ -103,7 +103,8 @@ pub struct RunArgs {
     /// environment, before --env's), `clock-resolution=DURATION` (every
     /// clock the guest reads rounded down to a multiple of it: `100us`,
     /// `1ms`; against timing side channels), `preview2=n` (accepted:
-    /// walmart's WASI is preview 1). Repeatable.
+    /// a core module's WASI is walmart's preview 1; a component's is WASI
+    /// 0.2). Repeatable.
     #[arg(
         short = 'S',
         long = "wasi",
@@ -328,6 +329,41 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(cache) = &mut cache {
         cache.set_size_limit(limit);
     }
+    if let Some(bytes) = crate::run_component::component_bytes(&args.file)? {
+        let refused = [
+            (attesting, "--attest"),
+            (!args.preload.is_empty(), "--preload"),
+            (args.invoke.is_some(), "--invoke"),
+            (args.allow_precompiled, "--allow-precompiled"),
+            (cache.is_some(), "--cache"),
+            (args.coredump.is_some(), "-D coredump"),
+            (guest_profile.is_some(), "--profile guest"),
+            (
+                args.trap_unknown_imports || args.default_values_unknown_imports,
+                "--trap-unknown-imports and --default-values-unknown-imports",
+            ),
+            (
+                !args.tcplisten.is_empty()
+                    || args.wasi_options.iter().any(|o| o.starts_with("tcplisten")),
+                "--tcplisten (sockets are WASI preview 1's)",
+            ),
+        ];
+        if let Some((_, flag)) = refused.iter().find(|(given, _)| *given) {
+            bail!(
+                "{}: {flag} is not supported for components yet (walmart runs a component's \
+                 `wasi:cli/run`)",
+                args.file.display()
+            );
+        }
+        let ctx = wasi_ctx(&args)?;
+        let mut store = Store::new(&engine, ctx);
+        bound_run(&engine, &mut store, bounds)?;
+        return match crate::run_component::run(&engine, &args.file, &bytes, &mut store) {
+            Ok(code) => Ok(code),
+            Err(crate::run_component::Failed::Guest(e)) => report(e, &args),
+            Err(crate::run_component::Failed::Other(e)) => Err(e),
+        };
+    }
     let module =
         crate::compile::load_module(&engine, &args.file, args.allow_precompiled, cache.as_ref())?;
     let mut preloads = Vec::new();
@@ -345,110 +381,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow!("--preload {name}: {e}"))?;
         preloads.push((name.to_string(), m));
     }
-    let mut ctx = WasiCtx::new();
-    let program = args
-        .argv0
-        .clone()
-        .unwrap_or_else(|| args.file.display().to_string());
-    if args.invoke.is_some() {
-        ctx.args([program]);
-    } else {
-        ctx.args(std::iter::once(program).chain(args.args.iter().cloned()));
-    }
-    // `-S` first: the environment it passes comes before --env's.
-    let mut listens: Vec<(String, &str)> = Vec::new();
-    for option in &args.wasi_options {
-        let (name, value) = option.split_once('=').unwrap_or((option, "y"));
-        match name {
-            "tcplisten" if option.contains('=') => {
-                listens.push((format!("-S {option}"), value));
-            }
-            "tcplisten" => bail!("-S {option}: expected tcplisten=ADDR"),
-            // A timing side channel's mitigation: every clock the guest
-            // reads rounded down to this (`WasiCtx::clock_resolution`).
-            "clock-resolution" => {
-                // At least a nanosecond: a finer one would round nothing.
-                let res = crate::features::parse_duration(value)
-                    .filter(|d| !d.is_zero())
-                    .ok_or_else(|| {
-                        anyhow!(
-                            "-S {option}: expected clock-resolution=DURATION of at least 1ns \
-                             (100us, 1ms, ...)"
-                        )
-                    })?;
-                ctx.clock_resolution(res);
-            }
-            // wasmtime's switch to its preview 1 implementation (which its
-            // --tcplisten needs): walmart's WASI is preview 1.
-            "preview2" => {
-                if !matches!(value, "n" | "no" | "false") {
-                    bail!("-S {option}: walmart implements WASI preview 1 only (`preview2=n`)");
-                }
-            }
-            "inherit-env" => {
-                if crate::features::yes_no("-S", option, name, value)? {
-                    ctx.inherit_env();
-                }
-            }
-            _ => {
-                bail!(
-                    "-S {option}: unknown WASI option (known: tcplisten=ADDR, \
-                     inherit-env[=y|n], clock-resolution=DURATION, preview2=n)"
-                )
-            }
-        }
-    }
-    for kv in &args.envs {
-        match kv.split_once('=') {
-            Some((k, v)) if !k.is_empty() => {
-                ctx.env(k, v);
-            }
-            _ if kv.is_empty() => bail!("--env: expected KEY=VALUE or KEY"),
-            Some(_) => bail!("--env {kv}: expected KEY=VALUE or KEY"),
-            // KEY alone: the host's value, as wasmtime's `--env KEY`.
-            None => {
-                if let Some(v) = std::env::var_os(kv) {
-                    let v = v
-                        .into_string()
-                        .map_err(|_| anyhow!("--env {kv}: the host's value is not UTF-8"))?;
-                    ctx.env(kv, &v);
-                }
-            }
-        }
-    }
-    for dir in &args.dirs {
-        let (host, guest, read_only) = parse_dir(dir)?;
-        let (dir_perms, file_perms) = if read_only {
-            (wasi::DirPerms::READ, wasi::FilePerms::READ)
-        } else {
-            (wasi::DirPerms::all(), wasi::FilePerms::all())
-        };
-        ctx.preopened_dir(host, guest, dir_perms, file_perms)
-            .map_err(|e| anyhow!("--dir {dir}: {e}"))?;
-    }
-    // Sockets after the directories: wasi-libc finds preopened directories
-    // by asking descriptors from 3 up and stops at the first that is not
-    // one, so a socket before them would hide them (wasmtime puts its
-    // listeners first, and has that problem).
-    // --tcplisten's first, then -S tcplisten's.
-    let from_s = std::mem::take(&mut listens);
-    listens.extend(
-        args.tcplisten
-            .iter()
-            .map(|a| (format!("--tcplisten {a}"), a.as_str())),
-    );
-    listens.extend(from_s);
-    for (flag, addr) in listens {
-        let listener =
-            std::net::TcpListener::bind(addr).map_err(|e| anyhow!("{flag}: cannot listen: {e}"))?;
-        // As wasmtime's: a guest's `accept` with nothing pending says
-        // `EAGAIN` (guests poll first, or make it blocking).
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| anyhow!("{flag}: {e}"))?;
-        ctx.preopen_socket(listener)
-            .map_err(|e| anyhow!("{flag}: {e}"))?;
-    }
+    let ctx = wasi_ctx(&args)?;
     let mut store = Store::new(&engine, ctx);
     let timeout = bounds.timeout;
     if guest_profile.is_some() {
@@ -567,6 +500,119 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             report(e, &args)
         }
     }
+}
+
+/// The guest's WASI context from the command line: its arguments,
+/// environment, preopened directories and sockets, and `-S` options.
+fn wasi_ctx(args: &RunArgs) -> anyhow::Result<WasiCtx> {
+    let mut ctx = WasiCtx::new();
+    let program = args
+        .argv0
+        .clone()
+        .unwrap_or_else(|| args.file.display().to_string());
+    if args.invoke.is_some() {
+        ctx.args([program]);
+    } else {
+        ctx.args(std::iter::once(program).chain(args.args.iter().cloned()));
+    }
+    // `-S` first: the environment it passes comes before --env's.
+    let mut listens: Vec<(String, &str)> = Vec::new();
+    for option in &args.wasi_options {
+        let (name, value) = option.split_once('=').unwrap_or((option, "y"));
+        match name {
+            "tcplisten" if option.contains('=') => {
+                listens.push((format!("-S {option}"), value));
+            }
+            "tcplisten" => bail!("-S {option}: expected tcplisten=ADDR"),
+            // A timing side channel's mitigation: every clock the guest
+            // reads rounded down to this (`WasiCtx::clock_resolution`).
+            "clock-resolution" => {
+                // At least a nanosecond: a finer one would round nothing.
+                let res = crate::features::parse_duration(value)
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "-S {option}: expected clock-resolution=DURATION of at least 1ns \
+                             (100us, 1ms, ...)"
+                        )
+                    })?;
+                ctx.clock_resolution(res);
+            }
+            // wasmtime's switch to its preview 1 implementation (which its
+            // --tcplisten needs): a core module's WASI here is preview 1.
+            "preview2" => {
+                if !matches!(value, "n" | "no" | "false") {
+                    bail!(
+                        "-S {option}: a core module's WASI is walmart's preview 1 \
+                         implementation only (`preview2=n`; a component's is WASI 0.2)"
+                    );
+                }
+            }
+            "inherit-env" => {
+                if crate::features::yes_no("-S", option, name, value)? {
+                    ctx.inherit_env();
+                }
+            }
+            _ => {
+                bail!(
+                    "-S {option}: unknown WASI option (known: tcplisten=ADDR, \
+                     inherit-env[=y|n], clock-resolution=DURATION, preview2=n)"
+                )
+            }
+        }
+    }
+    for kv in &args.envs {
+        match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                ctx.env(k, v);
+            }
+            _ if kv.is_empty() => bail!("--env: expected KEY=VALUE or KEY"),
+            Some(_) => bail!("--env {kv}: expected KEY=VALUE or KEY"),
+            // KEY alone: the host's value, as wasmtime's `--env KEY`.
+            None => {
+                if let Some(v) = std::env::var_os(kv) {
+                    let v = v
+                        .into_string()
+                        .map_err(|_| anyhow!("--env {kv}: the host's value is not UTF-8"))?;
+                    ctx.env(kv, &v);
+                }
+            }
+        }
+    }
+    for dir in &args.dirs {
+        let (host, guest, read_only) = parse_dir(dir)?;
+        let (dir_perms, file_perms) = if read_only {
+            (wasi::DirPerms::READ, wasi::FilePerms::READ)
+        } else {
+            (wasi::DirPerms::all(), wasi::FilePerms::all())
+        };
+        ctx.preopened_dir(host, guest, dir_perms, file_perms)
+            .map_err(|e| anyhow!("--dir {dir}: {e}"))?;
+    }
+    // Sockets after the directories: wasi-libc finds preopened directories
+    // by asking descriptors from 3 up and stops at the first that is not
+    // one, so a socket before them would hide them (wasmtime puts its
+    // listeners first, and has that problem).
+    // --tcplisten's first, then -S tcplisten's.
+    let from_s = std::mem::take(&mut listens);
+    listens.extend(
+        args.tcplisten
+            .iter()
+            .map(|a| (format!("--tcplisten {a}"), a.as_str())),
+    );
+    listens.extend(from_s);
+    for (flag, addr) in listens {
+        let listener =
+            std::net::TcpListener::bind(addr).map_err(|e| anyhow!("{flag}: cannot listen: {e}"))?;
+        // As wasmtime's: a guest's `accept` with nothing pending says
+        // `EAGAIN` (guests poll first, or make it blocking).
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| anyhow!("{flag}: {e}"))?;
+        ctx.preopen_socket(listener)
+            .map_err(|e| anyhow!("{flag}: {e}"))?;
+    }
+    Ok(ctx)
 }
 
 /// Gives the store its fuel, its bounds on growth and counts, and, for a

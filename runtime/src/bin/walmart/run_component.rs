@@ -1,0 +1,103 @@
+//! `walmart run` of a component: a WASI 0.2 command, its `wasi:cli/run`
+//! called with the command line's WASI context.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::anyhow;
+use walmart::component::{self, Component, Val};
+use walmart::wasi::WasiCtx;
+use walmart::{Engine, Store};
+
+/// Why a component's run did not finish.
+pub enum Failed {
+    /// The guest trapped or exited: its status follows from the error.
+    Guest(walmart::Error),
+    /// Anything else: reported as it is.
+    Other(anyhow::Error),
+}
+
+/// The bytes of the file at `path` if it holds a component (its binary,
+/// or the text format of one); `None` for anything else, and for what is
+/// not a regular file (a pipe is read once, as a module).
+pub fn component_bytes(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    let unreadable = |e: std::io::Error| anyhow!("cannot read {}: {e}", path.display());
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    if !file.metadata().map_err(unreadable)?.is_file() {
+        // A pipe or a device is read once, by the module loader.
+        return Ok(None);
+    }
+    let mut head = [0u8; 8];
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]).map_err(unreadable)? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    let binary = Component::is_component(&head[..n]);
+    let text = path.extension().is_some_and(|e| e == "wat") && !head[..n].starts_with(b"\0asm");
+    if !binary && !text {
+        return Ok(None);
+    }
+    let mut bytes = head[..n].to_vec();
+    file.read_to_end(&mut bytes).map_err(unreadable)?;
+    if binary {
+        return Ok(Some(bytes));
+    }
+    // Text: a component's only if it parses to one (a module's is left
+    // to the module loader, which reports its errors).
+    Ok(wat::parse_bytes(&bytes)
+        .ok()
+        .filter(|b| Component::is_component(b))
+        .map(|b| b.into_owned()))
+}
+
+/// Compiles the component, links WASI 0.2 and calls its `wasi:cli/run`:
+/// the exit status its result earns.
+pub fn run(
+    engine: &Engine,
+    path: &Path,
+    bytes: &[u8],
+    store: &mut Store<WasiCtx>,
+) -> Result<ExitCode, Failed> {
+    let other = |e: walmart::Error| Failed::Other(anyhow!("{}: {e}", path.display()));
+    let component = Component::from_binary(engine, bytes).map_err(other)?;
+    let mut linker = component::Linker::new(engine);
+    component::wasi::add_to_linker(&mut linker, |ctx| ctx).map_err(other)?;
+    let interface = component
+        .exports()
+        .iter()
+        .find(|name| name.starts_with("wasi:cli/run@0.2."))
+        .cloned()
+        .ok_or_else(|| {
+            Failed::Other(anyhow!(
+                "{}: the component exports no `wasi:cli/run` interface (a WASI 0.2 command's \
+                 entry); its exports: {}",
+                path.display(),
+                match component.exports() {
+                    [] => "none".to_string(),
+                    names => names.join(", "),
+                }
+            ))
+        })?;
+    let instance = linker
+        .instantiate(&mut *store, &component)
+        .map_err(|e| match e {
+            walmart::Error::Link(_) => other(e),
+            e => Failed::Guest(e),
+        })?;
+    let run = instance
+        .get_export_index(&mut *store, None, &interface)
+        .and_then(|i| instance.get_export_index(&mut *store, Some(&i), "run"))
+        .and_then(|i| instance.get_func(&mut *store, &i))
+        .ok_or_else(|| Failed::Other(anyhow!("{}: `{interface}` has no `run`", path.display())))?;
+    let mut result = [Val::Bool(false)];
+    run.call(&mut *store, &[], &mut result)
+        .map_err(Failed::Guest)?;
+    Ok(match &result[0] {
+        Val::Result(Ok(_)) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
+}

@@ -1,0 +1,370 @@
+//! `wasi:io`: errors, pollables and streams.
+
+use super::host_memory::{iovec, Scratch, DATA};
+use super::table::{Entry, Wait, WritePos};
+use super::vals::{bytes, bytes_of, err, ok, ok_unit, own, rep, u64_of};
+use super::{def, iface, res, resource, GetCtx};
+use crate::component::{Linker, Val};
+use crate::wasi::{Errno, WasiCtx};
+use crate::{Error, Result};
+
+/// Most bytes one read gives (a guest asking for more gets less).
+const READ_MAX: u64 = 1 << 20;
+/// What `check-write` permits at once.
+const WRITE_PERMIT: u64 = 1 << 20;
+
+fn not_a(what: &str, rep: u32) -> Error {
+    Error::Usage(format!("WASI: handle {rep} is not {what}"))
+}
+
+/// `stream-error::closed`.
+fn closed() -> Val {
+    err(Val::Variant("closed".into(), None))
+}
+
+/// `stream-error::last-operation-failed` with an error resource.
+fn failed(ctx: &mut WasiCtx, what: &str, e: Errno) -> Val {
+    let code = super::vals::error_code(e);
+    let rep = ctx
+        .p2
+        .push(Entry::Error(format!("{what}: {code}"), Some(e)));
+    err(Val::Variant(
+        "last-operation-failed".into(),
+        Some(Box::new(own::<res::IoError>(rep))),
+    ))
+}
+
+/// Reads at most `len` bytes of the input stream `rep`: `None` at its end.
+fn read_bytes(
+    ctx: &mut WasiCtx,
+    rep: u32,
+    len: u64,
+    blocking: bool,
+) -> Result<std::result::Result<Option<Vec<u8>>, Errno>> {
+    let (fd, offset) = match ctx.p2.get(rep) {
+        Some(Entry::Input { fd, offset }) => (*fd, *offset),
+        _ => return Err(not_a("an input stream", rep)),
+    };
+    let len = len.min(READ_MAX) as usize;
+    if len == 0 {
+        return Ok(Ok(Some(Vec::new())));
+    }
+    let mut s = iovec(len);
+    loop {
+        match s.call(|mem| ctx.fd_read(mem, fd, 0, 1, offset, 8)) {
+            Ok(()) => break,
+            Err(e) if e == Errno::AGAIN && blocking => {
+                if let Err(e) = poll(ctx, &[Wait::Read(fd)], false) {
+                    return Ok(Err(e));
+                }
+            }
+            Err(e) if e == Errno::AGAIN => return Ok(Ok(Some(Vec::new()))),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    let n = s.u32(8) as usize;
+    if n == 0 {
+        return Ok(Ok(None));
+    }
+    if let Some(Entry::Input {
+        offset: Some(o), ..
+    }) = ctx.p2.get_mut(rep)
+    {
+        *o += n as u64;
+    }
+    Ok(Ok(Some(s.bytes[DATA..DATA + n].to_vec())))
+}
+
+/// Writes all of `data` to the output stream `rep`.
+fn write_bytes(ctx: &mut WasiCtx, rep: u32, data: &[u8]) -> Result<std::result::Result<(), Errno>> {
+    let (fd, pos) = match ctx.p2.get(rep) {
+        Some(Entry::Output { fd, pos }) => (*fd, *pos),
+        _ => return Err(not_a("an output stream", rep)),
+    };
+    let mut done = 0;
+    while done < data.len() {
+        let at = match pos {
+            WritePos::Current => None,
+            WritePos::At(o) => Some(o + done as u64),
+            WritePos::Append => {
+                let mut st = Scratch::new(64);
+                match st.call(|mem| ctx.fd_filestat_get(mem, fd, 0)) {
+                    Ok(()) => Some(st.u64(32)),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
+        };
+        let chunk = &data[done..];
+        let mut s = iovec(chunk.len());
+        s.bytes[DATA..].copy_from_slice(chunk);
+        match s.call(|mem| ctx.fd_write(mem, fd, 0, 1, at, 8)) {
+            Ok(()) => {}
+            Err(e) if e == Errno::AGAIN => {
+                if let Err(e) = poll(ctx, &[Wait::Write(fd)], false) {
+                    return Ok(Err(e));
+                }
+                continue;
+            }
+            Err(e) => return Ok(Err(e)),
+        }
+        let n = s.u32(8) as usize;
+        if n == 0 {
+            return Ok(Err(Errno::IO));
+        }
+        done += n;
+    }
+    if let Some(Entry::Output {
+        pos: WritePos::At(o),
+        ..
+    }) = ctx.p2.get_mut(rep)
+    {
+        *o += data.len() as u64;
+    }
+    Ok(Ok(()))
+}
+
+/// Waits until some of `waits` are ready (not at all where `now_only`):
+/// their indices. Preview 1's `poll_oneoff` does the waiting.
+pub(super) fn poll(
+    ctx: &mut WasiCtx,
+    waits: &[Wait],
+    now_only: bool,
+) -> std::result::Result<Vec<u32>, Errno> {
+    const SUB: usize = 48;
+    const EVENT: usize = 32;
+    let n = waits.len() + now_only as usize;
+    let events = n * SUB;
+    let count = events + n * EVENT;
+    let mut s = Scratch::new(count + 4);
+    let clock = |s: &mut Scratch, at: usize, id: u32, timeout: u64, abstime: bool| {
+        s.bytes[at + 8] = 0;
+        s.put_u32(at + 16, id);
+        s.put_u64(at + 24, timeout);
+        s.bytes[at + 40] = abstime as u8;
+    };
+    for (i, w) in waits.iter().enumerate() {
+        let at = i * SUB;
+        s.put_u64(at, i as u64);
+        match *w {
+            Wait::Until(t) => clock(&mut s, at, 1, t, true),
+            Wait::Read(fd) | Wait::Write(fd) => {
+                s.bytes[at + 8] = if matches!(w, Wait::Read(_)) { 1 } else { 2 };
+                s.put_u32(at + 16, fd);
+            }
+        }
+    }
+    if now_only {
+        let at = waits.len() * SUB;
+        s.put_u64(at, u64::MAX);
+        clock(&mut s, at, 1, 0, false);
+    }
+    s.call(|mem| ctx.poll_oneoff(mem, 0, events as u32, n as u32, count as u32))?;
+    let fired = s.u32(count) as usize;
+    let mut ready: Vec<u32> = (0..fired)
+        .map(|i| s.u64(events + i * EVENT))
+        .filter(|&u| u != u64::MAX)
+        .map(|u| u as u32)
+        .collect();
+    ready.sort_unstable();
+    ready.dedup();
+    Ok(ready)
+}
+
+fn wait_of(ctx: &WasiCtx, rep: u32) -> Result<Wait> {
+    match ctx.p2.get(rep) {
+        Some(Entry::Pollable(w)) => Ok(*w),
+        _ => Err(not_a("a pollable", rep)),
+    }
+}
+
+fn poll_failed(e: Errno) -> Error {
+    Error::msg(format!("WASI poll failed: errno {}", e.0))
+}
+
+pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<()> {
+    let mut error = iface(linker, "wasi:io/error")?;
+    resource::<T, res::IoError>(&mut error, "error", get)?;
+    def(
+        &mut error,
+        "[method]error.to-debug-string",
+        get,
+        |ctx, p| {
+            let rep = rep(&p[0])?;
+            match ctx.p2.get(rep) {
+                Some(Entry::Error(msg, _)) => Ok(Some(Val::String(msg.clone()))),
+                _ => Err(not_a("an error", rep)),
+            }
+        },
+    )?;
+
+    let mut poll_if = iface(linker, "wasi:io/poll")?;
+    resource::<T, res::Pollable>(&mut poll_if, "pollable", get)?;
+    def(&mut poll_if, "[method]pollable.ready", get, |ctx, p| {
+        let wait = wait_of(ctx, rep(&p[0])?)?;
+        let ready = poll(ctx, &[wait], true).map_err(poll_failed)?;
+        Ok(Some(Val::Bool(!ready.is_empty())))
+    })?;
+    def(&mut poll_if, "[method]pollable.block", get, |ctx, p| {
+        let wait = wait_of(ctx, rep(&p[0])?)?;
+        poll(ctx, &[wait], false).map_err(poll_failed)?;
+        Ok(None)
+    })?;
+    def(&mut poll_if, "poll", get, |ctx, p| {
+        let Val::List(handles) = &p[0] else {
+            return Err(Error::Usage("poll: a list expected".into()));
+        };
+        if handles.is_empty() {
+            return Err(Error::msg(
+                "WASI poll of an empty list (it would wait forever)",
+            ));
+        }
+        let waits = handles
+            .iter()
+            .map(|h| wait_of(ctx, rep(h)?))
+            .collect::<Result<Vec<_>>>()?;
+        let ready = poll(ctx, &waits, false).map_err(poll_failed)?;
+        Ok(Some(Val::List(ready.into_iter().map(Val::U32).collect())))
+    })?;
+
+    let mut streams = iface(linker, "wasi:io/streams")?;
+    resource::<T, res::InputStream>(&mut streams, "input-stream", get)?;
+    resource::<T, res::OutputStream>(&mut streams, "output-stream", get)?;
+    for blocking in [false, true] {
+        let prefix = if blocking { "blocking-" } else { "" };
+        def(
+            &mut streams,
+            &format!("[method]input-stream.{prefix}read"),
+            get,
+            move |ctx, p| {
+                Ok(Some(
+                    match read_bytes(ctx, rep(&p[0])?, u64_of(&p[1])?, blocking)? {
+                        Ok(Some(b)) => ok(bytes(&b)),
+                        Ok(None) => closed(),
+                        Err(e) => failed(ctx, "read", e),
+                    },
+                ))
+            },
+        )?;
+        def(
+            &mut streams,
+            &format!("[method]input-stream.{prefix}skip"),
+            get,
+            move |ctx, p| {
+                Ok(Some(
+                    match read_bytes(ctx, rep(&p[0])?, u64_of(&p[1])?, blocking)? {
+                        Ok(Some(b)) => ok(Val::U64(b.len() as u64)),
+                        Ok(None) => closed(),
+                        Err(e) => failed(ctx, "skip", e),
+                    },
+                ))
+            },
+        )?;
+        let write = if blocking {
+            "blocking-write-and-flush"
+        } else {
+            "write"
+        };
+        def(
+            &mut streams,
+            &format!("[method]output-stream.{write}"),
+            get,
+            |ctx, p| {
+                let data = bytes_of(&p[1])?;
+                Ok(Some(match write_bytes(ctx, rep(&p[0])?, &data)? {
+                    Ok(()) => ok_unit(),
+                    Err(e) if e == Errno::PIPE => closed(),
+                    Err(e) => failed(ctx, "write", e),
+                }))
+            },
+        )?;
+        let zeroes = if blocking {
+            "blocking-write-zeroes-and-flush"
+        } else {
+            "write-zeroes"
+        };
+        def(
+            &mut streams,
+            &format!("[method]output-stream.{zeroes}"),
+            get,
+            |ctx, p| {
+                let len = u64_of(&p[1])?.min(WRITE_PERMIT) as usize;
+                Ok(Some(match write_bytes(ctx, rep(&p[0])?, &vec![0; len])? {
+                    Ok(()) => ok_unit(),
+                    Err(e) if e == Errno::PIPE => closed(),
+                    Err(e) => failed(ctx, "write", e),
+                }))
+            },
+        )?;
+        // Writes go straight to the descriptor: nothing waits to be flushed.
+        def(
+            &mut streams,
+            &format!("[method]output-stream.{prefix}flush"),
+            get,
+            |ctx, p| {
+                let rep = rep(&p[0])?;
+                match ctx.p2.get(rep) {
+                    Some(Entry::Output { .. }) => Ok(Some(ok_unit())),
+                    _ => Err(not_a("an output stream", rep)),
+                }
+            },
+        )?;
+        def(
+            &mut streams,
+            &format!("[method]output-stream.{prefix}splice"),
+            get,
+            move |ctx, p| {
+                let (to, from) = (rep(&p[0])?, rep(&p[1])?);
+                Ok(Some(
+                    match read_bytes(ctx, from, u64_of(&p[2])?, blocking)? {
+                        Ok(None) => closed(),
+                        Err(e) => failed(ctx, "splice", e),
+                        Ok(Some(b)) => match write_bytes(ctx, to, &b)? {
+                            Ok(()) => ok(Val::U64(b.len() as u64)),
+                            Err(e) => failed(ctx, "splice", e),
+                        },
+                    },
+                ))
+            },
+        )?;
+    }
+    def(
+        &mut streams,
+        "[method]output-stream.check-write",
+        get,
+        |ctx, p| {
+            let rep = rep(&p[0])?;
+            match ctx.p2.get(rep) {
+                Some(Entry::Output { .. }) => Ok(Some(ok(Val::U64(WRITE_PERMIT)))),
+                _ => Err(not_a("an output stream", rep)),
+            }
+        },
+    )?;
+    for (kind, is_input) in [("input-stream", true), ("output-stream", false)] {
+        def(
+            &mut streams,
+            &format!("[method]{kind}.subscribe"),
+            get,
+            move |ctx, p| {
+                let rep = rep(&p[0])?;
+                let wait = match (ctx.p2.get(rep), is_input) {
+                    (Some(Entry::Input { fd, .. }), true) => Wait::Read(*fd),
+                    (Some(Entry::Output { fd, .. }), false) => Wait::Write(*fd),
+                    _ => {
+                        return Err(not_a(
+                            if is_input {
+                                "an input stream"
+                            } else {
+                                "an output stream"
+                            },
+                            rep,
+                        ))
+                    }
+                };
+                Ok(Some(own::<res::Pollable>(
+                    ctx.p2.push(Entry::Pollable(wait)),
+                )))
+            },
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! WASI 0.2 (the component model's WASI, wasmtime's `wasmtime_wasi::p2`):
+//! `wasi:cli`, `wasi:io`, `wasi:clocks`, `wasi:random` and
+//! `wasi:filesystem` for components, on the same [`WasiCtx`] as preview
+//! 1 (arguments, environment, preopened directories and their
+//! permissions, the embedder's streams, clocks and randomness). Each
+//! function is preview 1's call of the same meaning made on the host's
+//! side ([`host_memory`]), so the two share one sandbox.
+//!
+//! Not provided: `wasi:sockets` and `wasi:http` (a component importing
+//! them fails to link, naming the interface).
+
+mod cli;
+mod clocks;
+mod filesystem;
+mod host_memory;
+mod io;
+mod table;
+mod vals;
+
+pub use table::Table;
+
+use super::{LinkerInstance, Val};
+use crate::wasi::WasiCtx;
+use crate::{Error, Result};
+
+/// The version walmart defines its interfaces at; imports of other 0.2
+/// versions link to them too (the linker's semver rule).
+pub const VERSION: &str = "0.2.6";
+
+/// Finds the store's [`WasiCtx`].
+pub(crate) type GetCtx<T> = fn(&mut T) -> &mut WasiCtx;
+
+/// Host resource types of WASI 0.2, by their Rust markers.
+pub(crate) mod res {
+    pub struct InputStream;
+    pub struct OutputStream;
+    pub struct Pollable;
+    pub struct IoError;
+    pub struct Descriptor;
+    pub struct DirectoryEntryStream;
+    pub struct TerminalInput;
+    pub struct TerminalOutput;
+}
+
+/// The interface `name` at [`VERSION`].
+fn iface<'a, T: 'static>(
+    linker: &'a mut super::Linker<T>,
+    name: &str,
+) -> Result<LinkerInstance<'a, T>> {
+    linker.instance(&format!("{name}@{VERSION}"))
+}
+
+/// Defines `name` as a function of the context: `f` gets the parameters
+/// and gives the result, if the function has one.
+fn def<T: 'static>(
+    inst: &mut LinkerInstance<'_, T>,
+    name: &str,
+    get: GetCtx<T>,
+    f: impl Fn(&mut WasiCtx, &[Val]) -> Result<Option<Val>> + Send + Sync + 'static,
+) -> Result<()> {
+    inst.func_new(name, move |mut caller, params, results| {
+        let r = get(caller.data_mut()).with_state(|c| f(c, params))?;
+        if let (Some(slot), Some(v)) = (results.first_mut(), r) {
+            *slot = v;
+        }
+        Ok(())
+    })
+}
+
+/// Defines the host resource type `name` (marker `R`), whose handles'
+/// drops remove their entry from the context's table (`close`: and close
+/// a descriptor the entry owns).
+fn resource<T: 'static, R: 'static>(
+    inst: &mut LinkerInstance<'_, T>,
+    name: &str,
+    get: GetCtx<T>,
+) -> Result<()> {
+    inst.resource(
+        name,
+        super::ResourceType::host::<R>(),
+        move |mut caller, rep| {
+            get(caller.data_mut()).with_state(|c| match c.p2.remove(rep) {
+                Some(table::Entry::Descriptor { fd, close: true }) => c
+                    .fd_close(fd)
+                    .map_err(|e| Error::msg(format!("closing descriptor {fd}: errno {}", e.0))),
+                _ => Ok(()),
+            })
+        },
+    )
+}
+
+/// Defines every WASI 0.2 interface walmart provides in `linker`; `get`
+/// finds the [`WasiCtx`] inside the store's data.
+pub fn add_to_linker<T: 'static>(linker: &mut super::Linker<T>, get: GetCtx<T>) -> Result<()> {
+    io::add(linker, get)?;
+    cli::add(linker, get)?;
+    clocks::add(linker, get)?;
+    filesystem::add(linker, get)?;
+    Ok(())
+}

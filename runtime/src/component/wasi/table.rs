@@ -1,0 +1,90 @@
+//! The WASI 0.2 resources a guest holds: streams, pollables, errors,
+//! directory listings and descriptors, by representation.
+
+use std::collections::HashMap;
+
+use crate::wasi::Errno;
+
+/// Where an output stream writes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum WritePos {
+    /// At the descriptor's own position (standard output and error).
+    Current,
+    /// At this offset, which moves as it writes.
+    At(u64),
+    /// At the file's end, each write.
+    Append,
+}
+
+/// What a pollable waits for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Wait {
+    /// The monotonic clock's reaching this instant (nanoseconds).
+    Until(u64),
+    /// Bytes to read on the descriptor.
+    Read(u32),
+    /// Room to write on the descriptor.
+    Write(u32),
+}
+
+/// One resource of the table.
+#[derive(Debug)]
+pub(crate) enum Entry {
+    /// Reads from descriptor `fd`: at its position, or from `offset`.
+    Input {
+        fd: u32,
+        offset: Option<u64>,
+    },
+    Output {
+        fd: u32,
+        pos: WritePos,
+    },
+    Pollable(Wait),
+    /// A failed operation's message and its code.
+    Error(String, Option<Errno>),
+    /// A directory's entries (name, WASI file type) and the next one.
+    Entries {
+        entries: Vec<(String, u8)>,
+        next: usize,
+    },
+    /// A descriptor of the context's table; `close`: dropping it closes
+    /// it (a preopened directory's handles do not).
+    Descriptor {
+        fd: u32,
+        close: bool,
+    },
+    /// A terminal (standard input, output or error's).
+    Terminal,
+}
+
+/// The resources, by representation.
+#[derive(Debug, Default)]
+pub struct Table {
+    entries: HashMap<u32, Entry>,
+    next: u32,
+}
+
+impl Table {
+    /// Adds a resource: its representation.
+    pub(crate) fn push(&mut self, entry: Entry) -> u32 {
+        loop {
+            self.next = self.next.wrapping_add(1);
+            if !self.entries.contains_key(&self.next) {
+                self.entries.insert(self.next, entry);
+                return self.next;
+            }
+        }
+    }
+
+    pub(crate) fn get(&self, rep: u32) -> Option<&Entry> {
+        self.entries.get(&rep)
+    }
+
+    pub(crate) fn get_mut(&mut self, rep: u32) -> Option<&mut Entry> {
+        self.entries.get_mut(&rep)
+    }
+
+    pub(crate) fn remove(&mut self, rep: u32) -> Option<Entry> {
+        self.entries.remove(&rep)
+    }
+}
