@@ -651,7 +651,10 @@ fn resources_a_component_defines() {
     );
     assert_eq!(call(&mut store, &last, &[]).unwrap(), Val::U32(300));
     let err = call(&mut store, &consume, &[Val::Resource(a.clone())]).unwrap_err();
-    assert!(err.to_string().contains("passed twice"), "{err}");
+    assert!(
+        err.to_string().contains("already moved into a component"),
+        "{err}"
+    );
     // The host's drop runs the destructor too.
     b.resource_drop(&mut store).unwrap();
     assert_eq!(call(&mut store, &last, &[]).unwrap(), Val::U32(400));
@@ -811,4 +814,88 @@ fn resources_the_host_defines() {
         err.to_string(),
         "component imports the resource type `file`, which the linker does not define"
     );
+}
+
+#[test]
+fn resources_of_an_imported_instance_without_an_alias() {
+    use walmart::component::{Resource, ResourceType};
+    struct Thing;
+    let engine = Engine::default();
+    // `make`'s result names the instance's resource, which the component
+    // never aliases out.
+    let wat = r#"(component
+      (import "host" (instance $h
+        (export "r" (type (sub resource)))
+        (export "make" (func (result (own 0))))))
+      (alias export $h "make" (func $make))
+      (core func $make_l (canon lower (func $make)))
+      (core module $m
+        (import "h" "make" (func $make (result i32)))
+        (func (export "twice") (result i32) call $make drop call $make))
+      (core instance $i (instantiate $m (with "h" (instance (export "make" (func $make_l))))))
+      (func (export "twice") (result u32) (canon lift (core func $i "twice"))))"#;
+    let component = Component::new(&engine, wat).unwrap();
+    let mut linker = Linker::<u32>::new(&engine);
+    let mut host = linker.instance("host").unwrap();
+    host.resource("r", ResourceType::host::<Thing>(), |_, _| Ok(()))
+        .unwrap();
+    host.func_wrap("make", |mut caller, (): ()| {
+        *caller.data_mut() += 1;
+        Ok((Resource::<Thing>::new_own(*caller.data()),))
+    })
+    .unwrap();
+    let mut store = Store::new(&engine, 0);
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let twice = instance
+        .get_typed_func::<(), (u32,)>(&mut store, "twice")
+        .unwrap();
+    // The second handle of the component's table.
+    assert_eq!(twice.call(&mut store, ()).unwrap(), (2,));
+}
+
+#[test]
+fn imports_link_to_the_newest_compatible_version() {
+    let engine = Engine::default();
+    let wat = |version: &str| {
+        format!(
+            r#"(component
+              (import "test:x/y@{version}" (instance $y (export "v" (func (result u32)))))
+              (alias export $y "v" (func $v))
+              (core func $v_l (canon lower (func $v)))
+              (core module $m (import "y" "v" (func $v (result i32)))
+                (func (export "v") (result i32) call $v))
+              (core instance $i (instantiate $m (with "y" (instance (export "v" (func $v_l))))))
+              (func (export "v") (result u32) (canon lift (core func $i "v"))))"#
+        )
+    };
+    let mut linker = Linker::<()>::new(&engine);
+    for (version, n) in [
+        ("1.2.0", 120u32),
+        ("1.10.0", 1100),
+        ("0.0.1", 1),
+        ("2.0.0-rc1", 7),
+    ] {
+        linker
+            .instance(&format!("test:x/y@{version}"))
+            .unwrap()
+            .func_wrap("v", move |_, (): ()| Ok((n,)))
+            .unwrap();
+    }
+    let mut store = Store::new(&engine, ());
+    for (version, expect) in [
+        ("1.0.0", Some(1100)),
+        ("1.2.0", Some(120)),
+        ("1.99.3", Some(1100)),
+        ("0.0.1", Some(1)),
+        ("0.0.2", None),
+        ("2.0.0", None),
+        ("2.0.0-rc1", Some(7)),
+    ] {
+        let component = Component::new(&engine, wat(version)).unwrap();
+        let got = linker.instantiate(&mut store, &component).map(|i| {
+            let v = i.get_typed_func::<(), (u32,)>(&mut store, "v").unwrap();
+            v.call(&mut store, ()).unwrap().0
+        });
+        assert_eq!(got.ok(), expect, "{version}");
+    }
 }

@@ -199,3 +199,124 @@ fn interfaces_link_at_compatible_versions_only() {
         );
     }
 }
+
+/// A component that imports a WASI function with another type than
+/// WASI's gets an error, not a crash.
+#[test]
+fn a_wasi_import_of_another_type_fails_cleanly() {
+    let engine = Engine::default();
+    let component = Component::new(
+        &engine,
+        r#"(component
+          (import "wasi:cli/exit@0.2.0" (instance $e (export "exit" (func))))
+          (alias export $e "exit" (func $exit))
+          (core func $exit_l (canon lower (func $exit)))
+          (core module $m (import "e" "exit" (func $exit)) (func (export "go") call $exit))
+          (core instance $i (instantiate $m (with "e" (instance (export "exit" (func $exit_l))))))
+          (func (export "go") (canon lift (core func $i "go"))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::<WasiCtx>::new(&engine);
+    walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    let mut store = Store::new(&engine, WasiCtx::new());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let go = instance.get_func(&mut store, "go").unwrap();
+    let err = go.call(&mut store, &[], &mut []).unwrap_err();
+    assert!(format!("{err:?}").contains("with 0 parameters"), "{err:?}");
+}
+
+/// A descriptor's stream names the descriptor: dropping the descriptor
+/// first is refused (its number would go to the next file opened).
+#[test]
+fn a_descriptor_outlived_by_its_stream_is_not_closed() {
+    let engine = Engine::default();
+    let wat = r#"(component
+      (import "wasi:io/streams@0.2.6" (instance $s
+        (export "output-stream" (type (sub resource)))))
+      (alias export $s "output-stream" (type $out))
+      (import "wasi:filesystem/types@0.2.6" (instance $t
+        (export "descriptor" (type $d (sub resource)))
+        (alias outer 1 $out (type $o0))
+        (export "output-stream" (type $o (eq $o0)))
+        (type $ec0 (enum "access" "no-entry" "exist"))
+        (export "error-code" (type $ec (eq $ec0)))
+        (type $pf0 (flags "symlink-follow"))
+        (export "path-flags" (type $pf (eq $pf0)))
+        (type $of0 (flags "create" "directory" "exclusive" "truncate"))
+        (export "open-flags" (type $of (eq $of0)))
+        (type $df0 (flags "read" "write"))
+        (export "descriptor-flags" (type $df (eq $df0)))
+        (export "[method]descriptor.open-at" (func
+          (param "self" (borrow $d)) (param "path-flags" $pf) (param "path" string)
+          (param "open-flags" $of) (param "flags" $df) (result (result (own $d) (error $ec)))))
+        (export "[method]descriptor.write-via-stream" (func
+          (param "self" (borrow $d)) (param "offset" u64) (result (result (own $o) (error $ec)))))))
+      (alias export $t "descriptor" (type $desc))
+      (import "wasi:filesystem/preopens@0.2.6" (instance $p
+        (alias outer 1 $desc (type $d0))
+        (export "descriptor" (type $d (eq $d0)))
+        (export "get-directories" (func (result (list (tuple (own $d) string)))))))
+      (alias export $t "[method]descriptor.open-at" (func $open))
+      (alias export $t "[method]descriptor.write-via-stream" (func $wvs))
+      (alias export $p "get-directories" (func $dirs))
+      LIBC
+      (core func $open_l (canon lower (func $open) (memory $memory) (realloc $realloc)))
+      (core func $wvs_l (canon lower (func $wvs) (memory $memory)))
+      (core func $dirs_l (canon lower (func $dirs) (memory $memory) (realloc $realloc)))
+      (core func $drop (canon resource.drop $desc))
+      (core module $m
+        (import "w" "open" (func $open (param i32 i32 i32 i32 i32 i32 i32)))
+        (import "w" "wvs" (func $wvs (param i32 i64 i32)))
+        (import "w" "dirs" (func $dirs (param i32)))
+        (import "w" "drop" (func $drop (param i32)))
+        (import "libc" "memory" (memory 1))
+        (data (i32.const 200) "x.txt")
+        (func (export "go") (result i32) (local $dir i32) (local $file i32)
+          i32.const 100 call $dirs
+          i32.const 100 i32.load i32.load local.set $dir
+          local.get $dir i32.const 0 i32.const 200 i32.const 5 i32.const 1 i32.const 2
+          i32.const 300 call $open
+          i32.const 300 i32.load8_u if i32.const -1 return end
+          i32.const 304 i32.load local.set $file
+          local.get $file i64.const 0 i32.const 400 call $wvs
+          local.get $file call $drop
+          i32.const 0))
+      (core instance $i (instantiate $m
+        (with "w" (instance (export "open" (func $open_l)) (export "wvs" (func $wvs_l))
+                            (export "dirs" (func $dirs_l)) (export "drop" (func $drop))))
+        (with "libc" (instance $libc))))
+      (func (export "go") (result s32) (canon lift (core func $i "go"))))"#;
+    let libc = r#"
+      (core module $libc
+        (memory (export "memory") 1)
+        (global $next (mut i32) (i32.const 4096))
+        (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+          (local $p i32)
+          global.get $next
+          local.get 2 i32.const 1 i32.sub i32.add
+          local.get 2 i32.const 1 i32.sub i32.const -1 i32.xor i32.and
+          local.tee $p
+          local.get 3 i32.add
+          global.set $next
+          local.get $p))
+      (core instance $libc (instantiate $libc))
+      (alias core export $libc "memory" (core memory $memory))
+      (alias core export $libc "realloc" (core func $realloc))"#;
+    let component = Component::new(&engine, wat.replace("LIBC", libc)).unwrap();
+    let dir = std::env::temp_dir().join(format!("walmart-p2-stale-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut linker = Linker::<WasiCtx>::new(&engine);
+    walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    let mut ctx = WasiCtx::new();
+    ctx.preopen_dir(&dir, "d").unwrap();
+    let mut store = Store::new(&engine, ctx);
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let go = instance.get_func(&mut store, "go").unwrap();
+    let err = go.call(&mut store, &[], &mut [Val::S32(0)]).unwrap_err();
+    assert!(
+        format!("{err:?}").contains("a descriptor dropped while a stream or pollable of it lives"),
+        "{err:?}"
+    );
+    assert!(dir.join("x.txt").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

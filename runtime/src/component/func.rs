@@ -3,7 +3,6 @@
 //! lowers them to (the trampolines its core code calls).
 
 use std::any::Any;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::abi::{self, Options, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
@@ -132,27 +131,21 @@ impl Func {
             Kind::Lifted {
                 core,
                 options,
-                state: flags,
+                state,
             } => {
-                if flags.poisoned.load(Ordering::Relaxed) {
-                    return Err(abi_trap(
-                        "cannot enter a component instance after it trapped",
-                    ));
+                // Every value is checked before any moves (a refused call
+                // leaves the host's handles and the callee as they were).
+                let mut checker = LowerCx {
+                    store: &mut *store,
+                    opts: options,
+                    state,
+                    scope: 0,
+                    borrows: Vec::new(),
+                };
+                for ((_, t), v) in self.ty.params.iter().zip(params) {
+                    checker.check(t, v)?;
                 }
-                if flags.busy.swap(true, Ordering::Relaxed) {
-                    return Err(abi_trap(
-                        "cannot enter a component instance while it is on the stack",
-                    ));
-                }
-                let r = self.call_lifted(store, *core, options, flags, params);
-                flags.busy.store(false, Ordering::Relaxed);
-                if matches!(
-                    r,
-                    Err(Error::Trap(_) | Error::Host { .. } | Error::Exception(_))
-                ) {
-                    flags.poisoned.store(true, Ordering::Relaxed);
-                }
-                r
+                state.enter(|| self.call_lifted(store, *core, options, state, params))
             }
         }
     }
@@ -216,9 +209,7 @@ impl Func {
                 };
                 Some(
                     if abi::flatten_all([t].into_iter()).len() > MAX_FLAT_RESULTS {
-                        let ptr = core_results[0].unwrap_i32() as u32;
-                        check_align(t, ptr)?;
-                        cx.load(t, ptr)?
+                        cx.load_checked(t, core_results[0].unwrap_i32() as u32)?
                     } else {
                         cx.lift_flat(t, &mut core_results.iter().copied())?
                     },
@@ -264,9 +255,7 @@ impl Func {
                     };
                     if params_in_memory {
                         let tuple = abi::params_tuple(&ty);
-                        let ptr = args[0].unwrap_i32() as u32;
-                        check_align(&tuple, ptr)?;
-                        match cx.load(&tuple, ptr)? {
+                        match cx.load_checked(&tuple, args[0].unwrap_i32() as u32)? {
                             Val::Tuple(v) => v,
                             _ => unreachable!("a tuple loads as a tuple"),
                         }
@@ -290,6 +279,7 @@ impl Func {
                     (Some(t), Some(v)) if result_in_memory => {
                         let ptr = args[args.len() - 1].unwrap_i32() as u32;
                         check_align(t, ptr)?;
+                        cx.check_range(ptr, abi::size_align(t).0)?;
                         cx.store(t, &v, ptr)?;
                     }
                     (Some(t), Some(v)) => {

@@ -293,6 +293,10 @@ pub(crate) fn instantiate<T: 'static>(
                 s.push(item);
             }
             Step::Types(n) => s.types.extend((0..*n).map(|_| None)),
+            Step::TypeAgain(i) => {
+                let ty = s.types.get(*i as usize).cloned().flatten();
+                s.types.push(ty);
+            }
             Step::Resource { key, dtor } => {
                 let dtor = dtor.map(|i| s.core_func(i)).transpose()?;
                 let ty = ResourceType::guest(dtor, &state);

@@ -7,6 +7,10 @@ use super::types::Type;
 use super::val::Val;
 use crate::{Error, Result, ValType};
 
+/// Most elements of a list lifted into host values (each a [`Val`]: a
+/// guest's huge list would be many times its size in the host's memory).
+pub(crate) const MAX_LIST: u32 = 1 << 24;
+
 /// What lifting reads from: the guest's memory, and how its strings are
 /// encoded.
 pub(crate) struct LiftCx<'a> {
@@ -160,14 +164,36 @@ impl LiftCx<'_> {
             }
             StringEncoding::Utf16 => utf16(ptr, len),
             StringEncoding::CompactUtf16 if len & UTF16_TAG != 0 => utf16(ptr, len & !UTF16_TAG),
+            // Latin-1 too is at an even address in this encoding.
+            StringEncoding::CompactUtf16 if !ptr.is_multiple_of(2) => Err(abi_trap(format_args!(
+                "latin1+utf16 string at odd address {ptr:#x}"
+            ))),
             StringEncoding::CompactUtf16 => {
                 Ok(self.bytes(ptr, len)?.iter().map(|&b| b as char).collect())
             }
         }
     }
 
+    /// A value of type `ty` at `ptr`, which must be aligned for it and lie
+    /// whole in memory (the canonical ABI's check of a pointer it is given).
+    pub fn load_checked(&self, ty: &Type, ptr: u32) -> Result<Val> {
+        let (size, align) = abi::size_align(ty);
+        if !ptr.is_multiple_of(align) {
+            return Err(abi_trap(format_args!(
+                "`{ty}` at {ptr:#x}, not aligned to {align}"
+            )));
+        }
+        self.bytes(ptr, size)?;
+        self.load(ty, ptr)
+    }
+
     /// A list of `len` elements of type `elem` at `ptr`.
     pub fn list(&self, elem: &Type, ptr: u32, len: u32) -> Result<Val> {
+        if len > MAX_LIST {
+            return Err(abi_trap(format_args!(
+                "a list of {len} elements: more than the {MAX_LIST} a call passes"
+            )));
+        }
         let (size, align) = abi::size_align(elem);
         if !ptr.is_multiple_of(align) {
             return Err(abi_trap(format_args!(

@@ -216,8 +216,9 @@ impl<T: 'static> LinkerInstance<'_, T> {
 }
 
 /// The definition of the import `name`: of that name, or else of the
-/// same interface at a semver-compatible version (`wasi:cli/stdout@0.2.0`
-/// links to a definition at `@0.2.6`, as wasmtime's linker does).
+/// same interface at the newest semver-compatible version
+/// (`wasi:cli/stdout@0.2.0` links to a definition at `@0.2.6`, as
+/// wasmtime's linker does).
 fn find<'a, T: 'static>(
     defs: &'a BTreeMap<String, Definition<T>>,
     name: &str,
@@ -226,25 +227,34 @@ fn find<'a, T: 'static>(
         return Some(def);
     }
     let (base, version) = name.split_once('@')?;
-    let track = compatibility(version)?;
+    let track = compatibility(semver(version)?)?;
     defs.iter()
         .filter_map(|(n, d)| {
             let (b, v) = n.split_once('@')?;
-            (b == base && compatibility(v)? == track).then_some(d)
+            let v = semver(v)?;
+            (b == base && compatibility(v) == Some(track)).then_some((v, d))
         })
-        .next()
+        .max_by_key(|(v, _)| *v)
+        .map(|(_, d)| d)
+}
+
+/// A `MAJOR.MINOR.PATCH` version; none for others (pre-releases and
+/// build metadata link by exact name only).
+fn semver(version: &str) -> Option<(u64, u64, u64)> {
+    let mut parts = version.split('.').map(|p| p.parse::<u64>().ok());
+    let v = (parts.next()??, parts.next()??, parts.next()??);
+    parts.next().is_none().then_some(v)
 }
 
 /// What semver-compatible versions share: the major version, or for
-/// `0.x` the minor one too; none for pre-releases (only exact matches).
-fn compatibility(version: &str) -> Option<(u64, u64)> {
-    if version.contains(['-', '+']) {
-        return None;
+/// `0.x` (x > 0) the minor one too; `0.0.x` is compatible with itself
+/// alone (exact names only).
+fn compatibility((major, minor, _): (u64, u64, u64)) -> Option<(u64, u64)> {
+    match (major, minor) {
+        (0, 0) => None,
+        (0, minor) => Some((0, minor)),
+        (major, _) => Some((major, 0)),
     }
-    let mut parts = version.split('.').map(|p| p.parse::<u64>().ok());
-    let major = parts.next()??;
-    let minor = parts.next().flatten().unwrap_or(0);
-    Some(if major == 0 { (0, minor) } else { (major, 0) })
 }
 
 /// The item the linker gives for the import `path` of type `desc`; the

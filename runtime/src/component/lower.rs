@@ -52,11 +52,12 @@ impl<T: 'static> LowerCx<'_, T> {
                 "`realloc` returned {ptr:#x}, not aligned to {align}"
             )));
         }
-        self.check(ptr, size)?;
+        self.check_range(ptr, size)?;
         Ok(ptr)
     }
 
-    fn check(&mut self, ptr: u32, len: u32) -> Result<()> {
+    /// Checks that `len` bytes at `ptr` lie in the memory.
+    pub fn check_range(&mut self, ptr: u32, len: u32) -> Result<()> {
         let size = self.memory()?.data_size(&*self.store) as u64;
         if ptr as u64 + len as u64 > size {
             return Err(abi_trap(format_args!(
@@ -67,7 +68,7 @@ impl<T: 'static> LowerCx<'_, T> {
     }
 
     fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<()> {
-        self.check(ptr, bytes.len() as u32)?;
+        self.check_range(ptr, bytes.len() as u32)?;
         let memory = self.memory()?;
         let mem = memory.data_mut(self.store);
         mem[ptr as usize..ptr as usize + bytes.len()].copy_from_slice(bytes);
@@ -151,18 +152,94 @@ impl<T: 'static> LowerCx<'_, T> {
         Ok(())
     }
 
-    /// The handle (or, for a borrow of its own type, the representation)
-    /// the receiving instance gets for a resource.
-    fn handle(&mut self, ty: &Type, key: &ResourceKey, val: &Val) -> Result<u32> {
-        let Val::Resource(r) = val else {
-            return Err(mismatch(ty, val));
-        };
+    /// Whether `val` lowers as `ty`: lowering's checks without its effects
+    /// (nothing allocated, no handle moved).
+    pub fn check(&mut self, ty: &Type, val: &Val) -> Result<()> {
+        match (ty, val) {
+            (Type::Bool, Val::Bool(_))
+            | (Type::S8, Val::S8(_))
+            | (Type::U8, Val::U8(_))
+            | (Type::S16, Val::S16(_))
+            | (Type::U16, Val::U16(_))
+            | (Type::S32, Val::S32(_))
+            | (Type::U32, Val::U32(_))
+            | (Type::S64, Val::S64(_))
+            | (Type::U64, Val::U64(_))
+            | (Type::Float32, Val::Float32(_))
+            | (Type::Float64, Val::Float64(_))
+            | (Type::Char, Val::Char(_))
+            | (Type::String, Val::String(_)) => Ok(()),
+            (Type::List(elem), Val::List(items)) => {
+                items.iter().try_for_each(|v| self.check(elem, v))
+            }
+            (Type::Record(fields), Val::Record(_)) => {
+                let vals = record_fields(ty, fields, val)?;
+                fields
+                    .iter()
+                    .zip(vals)
+                    .try_for_each(|((_, t), v)| self.check(t, v))
+            }
+            (Type::Tuple(types), Val::Tuple(vals)) if types.len() == vals.len() => types
+                .iter()
+                .zip(vals)
+                .try_for_each(|(t, v)| self.check(t, v)),
+            (Type::Flags(names), Val::Flags(set)) => flag_bits(names, set).map(|_| ()),
+            (Type::Own(key) | Type::Borrow(key), Val::Resource(r)) => {
+                self.resource_type(ty, key, r)?;
+                if r.owned() && r.moved() {
+                    return Err(Error::Usage(
+                        "an owned resource that already moved into a component".into(),
+                    ));
+                }
+                if matches!(ty, Type::Own(_)) && !r.owned() {
+                    return Err(Error::Usage(format!(
+                        "a borrowed resource where `{ty}` is expected"
+                    )));
+                }
+                Ok(())
+            }
+            _ => {
+                abi::cases(ty).ok_or_else(|| mismatch(ty, val))?;
+                match case_of(ty, val)? {
+                    (disc, Some(v)) => {
+                        let cases = abi::cases(ty).expect("variant-like");
+                        let t = cases[disc as usize].expect("a case with a payload");
+                        self.check(t, v)
+                    }
+                    (_, None) => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// The run-time type of a resource `key` names, which `r` must be of.
+    fn resource_type(
+        &self,
+        ty: &Type,
+        key: &ResourceKey,
+        r: &super::ResourceAny,
+    ) -> Result<super::ResourceType> {
         let rt = self.state.resolve(key)?;
         if r.ty() != rt {
             return Err(Error::Usage(format!(
                 "a resource of type {:?} where `{ty}` of {rt:?} is expected",
                 r.ty()
             )));
+        }
+        Ok(rt)
+    }
+
+    /// The handle (or, for a borrow of its own type, the representation)
+    /// the receiving instance gets for a resource.
+    fn handle(&mut self, ty: &Type, key: &ResourceKey, val: &Val) -> Result<u32> {
+        let Val::Resource(r) = val else {
+            return Err(mismatch(ty, val));
+        };
+        let rt = self.resource_type(ty, key, r)?;
+        if r.owned() && r.moved() && matches!(ty, Type::Borrow(_)) {
+            return Err(Error::Usage(
+                "an owned resource that already moved into a component, lent".into(),
+            ));
         }
         match ty {
             Type::Own(_) if !r.owned() => Err(Error::Usage(format!(

@@ -130,16 +130,25 @@ impl ResourceType {
         }
     }
 
-    /// Runs the destructor of an owned resource of this type.
+    /// Runs the destructor of an owned resource of this type, for the
+    /// component instance `from` (none: the host). The instance that
+    /// defined the type is entered as by a call: not while it is on the
+    /// stack (unless it drops its own resource), nor after it trapped.
     pub(crate) fn destroy<T: 'static>(
         &self,
         store: &mut crate::store::StoreInner<T>,
         rep: u32,
+        from: Option<&Arc<InstanceState>>,
     ) -> Result<()> {
         match &self.0 {
-            RtKind::Guest(g) => match g.dtor {
-                Some(dtor) => dtor.call(store, &[crate::Val::I32(rep as i32)], &mut []),
-                None => Ok(()),
+            RtKind::Guest(g) => match (g.dtor, g.owner.upgrade()) {
+                (Some(dtor), Some(owner)) => {
+                    if from.is_some_and(|f| Arc::ptr_eq(f, &owner)) {
+                        return dtor.call(store, &[crate::Val::I32(rep as i32)], &mut []);
+                    }
+                    owner.enter(|| dtor.call(store, &[crate::Val::I32(rep as i32)], &mut []))
+                }
+                _ => Ok(()),
             },
             RtKind::Host {
                 dtor: Some(dtor), ..
@@ -169,8 +178,8 @@ struct Slot {
 /// trapped), its handle table, and its view of resource types.
 #[derive(Default)]
 pub(crate) struct InstanceState {
-    pub busy: AtomicBool,
-    pub poisoned: AtomicBool,
+    busy: AtomicBool,
+    poisoned: AtomicBool,
     handles: Mutex<Vec<Option<Slot>>>,
     types: RwLock<HashMap<ResourceKey, ResourceType>>,
 }
@@ -189,6 +198,38 @@ pub(crate) fn new_scope() -> u64 {
 }
 
 impl InstanceState {
+    /// Runs `f` as a call into the instance: refused while the instance is
+    /// on the stack or after it trapped; a trap in `f` leaves it unusable.
+    pub fn enter<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        if self.poisoned.load(Ordering::Relaxed) {
+            return Err(abi_trap(
+                "cannot enter a component instance after it trapped",
+            ));
+        }
+        if self.busy.swap(true, Ordering::Relaxed) {
+            return Err(abi_trap(
+                "cannot enter a component instance while it is on the stack",
+            ));
+        }
+        /// Leaves the instance however `f` ends (a host panic included).
+        struct Leave<'a>(&'a AtomicBool);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Relaxed);
+            }
+        }
+        let leave = Leave(&self.busy);
+        let r = f();
+        drop(leave);
+        if matches!(
+            r,
+            Err(Error::Trap(_) | Error::Host { .. } | Error::Exception(_))
+        ) {
+            self.poisoned.store(true, Ordering::Relaxed);
+        }
+        r
+    }
+
     /// Notes what `key` names in this instance.
     pub fn define(&self, key: ResourceKey, ty: ResourceType) {
         self.types.write().unwrap().insert(key, ty);
@@ -295,19 +336,22 @@ impl InstanceState {
 
 /// A handle to a resource as the host holds it (wasmtime's
 /// `component::ResourceAny`): owned, or borrowed for the length of a call.
+/// Clones share the handle: an owned one moves into a component once.
 #[derive(Clone)]
-pub struct ResourceAny {
+pub struct ResourceAny(Arc<AnyData>);
+
+struct AnyData {
     ty: ResourceType,
     rep: u32,
     own: bool,
-    /// Set once an owned handle has moved into a component: a clone
-    /// cannot pass it again.
-    moved: Arc<AtomicBool>,
+    /// Set once an owned handle has moved into a component (or was
+    /// dropped): no clone can pass it again.
+    moved: AtomicBool,
 }
 
 impl PartialEq for ResourceAny {
     fn eq(&self, other: &ResourceAny) -> bool {
-        self.ty == other.ty && self.rep == other.rep && self.own == other.own
+        self.0.ty == other.0.ty && self.0.rep == other.0.rep && self.0.own == other.0.own
     }
 }
 
@@ -316,41 +360,46 @@ impl std::fmt::Debug for ResourceAny {
         write!(
             f,
             "ResourceAny({:?}, {} {})",
-            self.ty,
-            if self.own { "own" } else { "borrow" },
-            self.rep
+            self.0.ty,
+            if self.0.own { "own" } else { "borrow" },
+            self.0.rep
         )
     }
 }
 
 impl ResourceAny {
     pub(crate) fn new(ty: ResourceType, rep: u32, own: bool) -> ResourceAny {
-        ResourceAny {
+        ResourceAny(Arc::new(AnyData {
             ty,
             rep,
             own,
-            moved: Arc::default(),
-        }
+            moved: AtomicBool::new(false),
+        }))
     }
 
     /// The resource's type.
     pub fn ty(&self) -> ResourceType {
-        self.ty.clone()
+        self.0.ty.clone()
     }
 
     /// Whether the handle owns the resource.
     pub fn owned(&self) -> bool {
-        self.own
+        self.0.own
     }
 
     pub(crate) fn rep(&self) -> u32 {
-        self.rep
+        self.0.rep
+    }
+
+    /// Whether an owned handle has moved into a component or was dropped.
+    pub(crate) fn moved(&self) -> bool {
+        self.0.moved.load(Ordering::Relaxed)
     }
 
     /// Marks an owned handle moved into a component; an error if it was
     /// already.
     pub(crate) fn move_out(&self) -> Result<()> {
-        if self.moved.swap(true, Ordering::Relaxed) {
+        if self.0.moved.swap(true, Ordering::Relaxed) {
             return Err(Error::Usage(
                 "an owned resource passed twice: it already moved into a component".into(),
             ));
@@ -359,30 +408,31 @@ impl ResourceAny {
     }
 
     /// Drops an owned resource the host holds: the destructor of the
-    /// instance that defined it runs. Borrowed handles need no drop.
+    /// instance that defined it runs (which must not be on the stack).
+    /// Borrowed handles need no drop.
     pub fn resource_drop<S: crate::AsContextMut>(self, mut store: S) -> Result<()>
     where
         S::Data: 'static,
     {
-        if !self.own {
+        if !self.0.own {
             return Ok(());
         }
         self.move_out()?;
-        self.ty.destroy(store.as_context_mut(), self.rep)
+        self.0.ty.destroy(store.as_context_mut(), self.0.rep, None)
     }
 
     /// The typed handle of a host resource of type `T`.
     pub fn try_into_resource<T: 'static>(self) -> Result<Resource<T>> {
-        if self.ty != ResourceType::host::<T>() {
+        if self.0.ty != ResourceType::host::<T>() {
             return Err(Error::Usage(format!(
                 "a resource of type {:?} used as one of {}",
-                self.ty,
+                self.0.ty,
                 std::any::type_name::<T>()
             )));
         }
         Ok(Resource {
-            rep: self.rep,
-            own: self.own,
+            rep: self.0.rep,
+            own: self.0.own,
             _type: PhantomData,
         })
     }

@@ -114,6 +114,8 @@ pub(crate) enum Step {
     },
     /// Type definitions: no runtime contents, only indices.
     Types(u32),
+    /// The component's type `index`, once more (`alias outer 0`).
+    TypeAgain(u32),
     Export {
         name: String,
         sort: Sort,
@@ -416,6 +418,12 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                             let outer = &stack[depth - 1 - count as usize];
                             let step = match kind {
                                 ComponentOuterAliasKind::CoreType => continue,
+                                // This component's own type again: a resource
+                                // keeps its identity.
+                                ComponentOuterAliasKind::Type if count == 0 => {
+                                    next_type += 1;
+                                    Step::TypeAgain(index)
+                                }
                                 ComponentOuterAliasKind::Type => {
                                     next_type += 1;
                                     Step::Types(1)
@@ -536,12 +544,19 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                             convert_func(types, types.component_any_type_at(i).unwrap_func())
                                 .map_err(usage)?,
                         )),
-                        ComponentTypeRef::Instance(i) => import_desc(
-                            types,
-                            &ComponentEntityType::Instance(
-                                types.component_any_type_at(i).unwrap_instance(),
-                            ),
-                        )?,
+                        // The instance as imported: its resources are new
+                        // ones, which the component's functions name.
+                        ComponentTypeRef::Instance(i) => {
+                            match types.component_item_for_import(&name) {
+                                Some(item) => import_desc(types, &item.ty)?,
+                                None => import_desc(
+                                    types,
+                                    &ComponentEntityType::Instance(
+                                        types.component_any_type_at(i).unwrap_instance(),
+                                    ),
+                                )?,
+                            }
+                        }
                         ComponentTypeRef::Type(_) => {
                             next_type += 1;
                             ImportDesc::Type(key_at(types, next_type - 1))

@@ -2,7 +2,7 @@
 //! terminals.
 
 use super::table::{Entry, WritePos};
-use super::vals::own;
+use super::vals::{arg, own};
 use super::{def, iface, res, resource, GetCtx};
 use crate::component::{Linker, Val};
 use crate::wasi::WasiCtx;
@@ -41,19 +41,16 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
     })?;
 
     let mut exit = iface(linker, "wasi:cli/exit")?;
-    def(&mut exit, "exit", get, |_, params| match &params[0] {
+    def(&mut exit, "exit", get, |_, params| match arg(params, 0)? {
         Val::Result(Ok(_)) => Err(Error::Exit(0)),
         _ => Err(Error::Exit(1)),
     })?;
-    def(
-        &mut exit,
-        "exit-with-code",
-        get,
-        |_, params| match &params[0] {
+    def(&mut exit, "exit-with-code", get, |_, params| {
+        match arg(params, 0)? {
             Val::U8(code) => Err(Error::Exit(*code as i32)),
             other => Err(Error::Usage(format!("exit code: a {}", other.kind()))),
-        },
-    )?;
+        }
+    })?;
 
     let mut stdin = iface(linker, "wasi:cli/stdin")?;
     def(&mut stdin, "get-stdin", get, |ctx, _| {

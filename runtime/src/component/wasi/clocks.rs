@@ -2,7 +2,7 @@
 
 use super::host_memory::Scratch;
 use super::table::{Entry, Wait};
-use super::vals::{bytes, datetime, own, u64_of};
+use super::vals::{arg, bytes, datetime, own, u64_of};
 use super::{def, iface, res, GetCtx};
 use crate::component::{Linker, Val};
 use crate::wasi::{Errno, WasiCtx};
@@ -59,14 +59,16 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         Ok(Some(Val::U64(resolution(ctx, MONOTONIC)?)))
     })?;
     def(&mut mono, "subscribe-instant", get, |ctx, p| {
-        let rep = ctx.p2.push(Entry::Pollable(Wait::Until(u64_of(&p[0])?)));
+        let rep = ctx
+            .p2
+            .push(Entry::Pollable(Wait::Until(u64_of(arg(p, 0)?)?)));
         Ok(Some(own::<res::Pollable>(rep)))
     })?;
     def(&mut mono, "subscribe-duration", get, |ctx, p| {
         let at = ctx
             .clock_reading(MONOTONIC, false)
             .map_err(clock_failed)?
-            .saturating_add(u64_of(&p[0])?);
+            .saturating_add(u64_of(arg(p, 0)?)?);
         let rep = ctx.p2.push(Entry::Pollable(Wait::Until(at)));
         Ok(Some(own::<res::Pollable>(rep)))
     })?;
@@ -82,7 +84,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             &mut r,
             &format!("get-{prefix}random-bytes"),
             get,
-            |ctx, p| Ok(Some(bytes(&random(ctx, u64_of(&p[0])?)?))),
+            |ctx, p| Ok(Some(bytes(&random(ctx, u64_of(arg(p, 0)?)?)?))),
         )?;
         def(&mut r, &format!("get-{prefix}random-u64"), get, |ctx, _| {
             Ok(Some(Val::U64(random_u64(ctx)?)))

@@ -4,8 +4,8 @@
 use super::host_memory::{iovec, Scratch, DATA};
 use super::table::{Entry, WritePos};
 use super::vals::{
-    bytes, bytes_of, datetime, datetime_of, descriptor_type, err_code, flags_of, has, ok, ok_unit,
-    own, rep, string_of, u64_of,
+    arg, bytes, bytes_of, datetime, datetime_of, descriptor_type, err_code, flags_of, has, ok,
+    ok_unit, own, rep, string_of, u64_of,
 };
 use super::{def, iface, res, resource, GetCtx};
 use crate::component::{Linker, Val};
@@ -153,29 +153,29 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
 
     let m = |name: &str| format!("[method]descriptor.{name}");
     def(&mut fs, &m("read-via-stream"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
-        let offset = Some(u64_of(&p[1])?);
+        let fd = fd_of(ctx, arg(p, 0)?)?;
+        let offset = Some(u64_of(arg(p, 1)?)?);
         Ok(Some(ok(own::<res::InputStream>(
             ctx.p2.push(Entry::Input { fd, offset }),
         ))))
     })?;
     def(&mut fs, &m("write-via-stream"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
-        let pos = WritePos::At(u64_of(&p[1])?);
+        let fd = fd_of(ctx, arg(p, 0)?)?;
+        let pos = WritePos::At(u64_of(arg(p, 1)?)?);
         Ok(Some(ok(own::<res::OutputStream>(
             ctx.p2.push(Entry::Output { fd, pos }),
         ))))
     })?;
     def(&mut fs, &m("append-via-stream"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
         let pos = WritePos::Append;
         Ok(Some(ok(own::<res::OutputStream>(
             ctx.p2.push(Entry::Output { fd, pos }),
         ))))
     })?;
     def(&mut fs, &m("advise"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
-        let advice = match &p[3] {
+        let fd = fd_of(ctx, arg(p, 0)?)?;
+        let advice = match arg(p, 3)? {
             Val::Enum(a) => [
                 "normal",
                 "sequential",
@@ -191,19 +191,19 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         };
         Ok(unit(ctx.fd_advise(
             fd,
-            u64_of(&p[1])?,
-            u64_of(&p[2])?,
+            u64_of(arg(p, 1)?)?,
+            u64_of(arg(p, 2)?)?,
             advice,
         )))
     })?;
     for (name, data_only) in [("sync-data", true), ("sync", false)] {
         def(&mut fs, &m(name), get, move |ctx, p| {
-            let fd = fd_of(ctx, &p[0])?;
+            let fd = fd_of(ctx, arg(p, 0)?)?;
             Ok(unit(ctx.fd_sync(fd, data_only)))
         })?;
     }
     def(&mut fs, &m("get-flags"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
         let mut s = Scratch::new(24);
         Ok(Some(match s.call(|mem| ctx.fd_fdstat_get(mem, fd, 0)) {
             Err(e) => err_code(e),
@@ -229,32 +229,34 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         }))
     })?;
     def(&mut fs, &m("get-type"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
         Ok(Some(match stat(ctx, fd) {
             Ok(st) => ok(descriptor_type(st.filetype())),
             Err(e) => err_code(e),
         }))
     })?;
     def(&mut fs, &m("set-size"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
-        Ok(unit(ctx.fd_filestat_set_size(fd, u64_of(&p[1])?)))
+        let fd = fd_of(ctx, arg(p, 0)?)?;
+        Ok(unit(ctx.fd_filestat_set_size(fd, u64_of(arg(p, 1)?)?)))
     })?;
     def(&mut fs, &m("set-times"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
-        let (a, mt, flags) = timestamps(&p[1], &p[2])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
+        let (a, mt, flags) = timestamps(arg(p, 1)?, arg(p, 2)?)?;
         Ok(unit(ctx.fd_filestat_set_times(fd, a, mt, flags)))
     })?;
     def(&mut fs, &m("read"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
-        let len = u64_of(&p[1])?.min(1 << 20) as usize;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
+        let len = u64_of(arg(p, 1)?)?.min(1 << 20) as usize;
         let mut s = iovec(len);
-        let at = Some(u64_of(&p[2])?);
+        let at = Some(u64_of(arg(p, 2)?)?);
         Ok(Some(
             match s.call(|mem| ctx.fd_read(mem, fd, 0, 1, at, 8)) {
                 Err(e) => err_code(e),
                 Ok(()) => {
                     let n = s.u32(8) as usize;
-                    let eof = n < len || len == 0 && n == 0;
+                    // Only nothing read is the end: a pipe or device may
+                    // give less now and more later.
+                    let eof = n == 0 && len > 0;
                     ok(Val::Tuple(vec![
                         bytes(&s.bytes[DATA..DATA + n]),
                         Val::Bool(eof),
@@ -264,11 +266,11 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         ))
     })?;
     def(&mut fs, &m("write"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
-        let data = bytes_of(&p[1])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
+        let data = bytes_of(arg(p, 1)?)?;
         let mut s = iovec(data.len());
         s.bytes[DATA..].copy_from_slice(&data);
-        let at = Some(u64_of(&p[2])?);
+        let at = Some(u64_of(arg(p, 2)?)?);
         Ok(Some(
             match s.call(|mem| ctx.fd_write(mem, fd, 0, 1, at, 8)) {
                 Err(e) => err_code(e),
@@ -277,7 +279,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         ))
     })?;
     def(&mut fs, &m("read-directory"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
         Ok(Some(match list_directory(ctx, fd) {
             Err(e) => err_code(e),
             Ok(entries) => {
@@ -287,32 +289,32 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         }))
     })?;
     def(&mut fs, &m("create-directory-at"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
-        Ok(unit(ctx.path_create_directory(fd, string_of(&p[1])?)))
+        let fd = fd_of(ctx, arg(p, 0)?)?;
+        Ok(unit(ctx.path_create_directory(fd, string_of(arg(p, 1)?)?)))
     })?;
     def(&mut fs, &m("stat"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
         Ok(Some(match stat(ctx, fd) {
             Ok(st) => ok(st.record()),
             Err(e) => err_code(e),
         }))
     })?;
     def(&mut fs, &m("stat-at"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
         Ok(Some(
-            match stat_at(ctx, fd, lookup(&p[1])?, string_of(&p[2])?) {
+            match stat_at(ctx, fd, lookup(arg(p, 1)?)?, string_of(arg(p, 2)?)?) {
                 Ok(st) => ok(st.record()),
                 Err(e) => err_code(e),
             },
         ))
     })?;
     def(&mut fs, &m("set-times-at"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
-        let (a, mt, flags) = timestamps(&p[3], &p[4])?;
-        let path = string_of(&p[2])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
+        let (a, mt, flags) = timestamps(arg(p, 3)?, arg(p, 4)?)?;
+        let path = string_of(arg(p, 2)?)?;
         Ok(unit(ctx.path_filestat_set_times(
             fd,
-            lookup(&p[1])?,
+            lookup(arg(p, 1)?)?,
             path,
             a,
             mt,
@@ -320,15 +322,21 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         )))
     })?;
     def(&mut fs, &m("link-at"), get, |ctx, p| {
-        let (fd, new_fd) = (fd_of(ctx, &p[0])?, fd_of(ctx, &p[3])?);
-        let (old, new) = (string_of(&p[2])?, string_of(&p[4])?);
-        Ok(unit(ctx.path_link(fd, lookup(&p[1])?, old, new_fd, new)))
+        let (fd, new_fd) = (fd_of(ctx, arg(p, 0)?)?, fd_of(ctx, arg(p, 3)?)?);
+        let (old, new) = (string_of(arg(p, 2)?)?, string_of(arg(p, 4)?)?);
+        Ok(unit(ctx.path_link(
+            fd,
+            lookup(arg(p, 1)?)?,
+            old,
+            new_fd,
+            new,
+        )))
     })?;
     def(&mut fs, &m("open-at"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
-        let path = string_of(&p[2])?;
-        let open = flags_of(&p[3])?;
-        let flags = flags_of(&p[4])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
+        let path = string_of(arg(p, 2)?)?;
+        let open = flags_of(arg(p, 3)?)?;
+        let flags = flags_of(arg(p, 4)?)?;
         let mut o = 0;
         for (name, bit) in [
             ("create", oflags::CREAT),
@@ -357,7 +365,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                 fdf |= bit;
             }
         }
-        let lookup = lookup(&p[1])?;
+        let lookup = lookup(arg(p, 1)?)?;
         let mut s = Scratch::new(4);
         Ok(Some(
             match s.call(|mem| ctx.path_open(mem, fd, lookup, path, o, rights, fdf, 0)) {
@@ -373,8 +381,8 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         ))
     })?;
     def(&mut fs, &m("readlink-at"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
-        let path = string_of(&p[1])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
+        let path = string_of(arg(p, 1)?)?;
         let mut s = Scratch::new(8 + 4096);
         Ok(Some(
             match s.call(|mem| ctx.path_readlink(mem, fd, path, 8, 4096, 0)) {
@@ -389,32 +397,32 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         ))
     })?;
     def(&mut fs, &m("remove-directory-at"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
-        Ok(unit(ctx.path_remove_directory(fd, string_of(&p[1])?)))
+        let fd = fd_of(ctx, arg(p, 0)?)?;
+        Ok(unit(ctx.path_remove_directory(fd, string_of(arg(p, 1)?)?)))
     })?;
     def(&mut fs, &m("unlink-file-at"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
-        Ok(unit(ctx.path_unlink_file(fd, string_of(&p[1])?)))
+        let fd = fd_of(ctx, arg(p, 0)?)?;
+        Ok(unit(ctx.path_unlink_file(fd, string_of(arg(p, 1)?)?)))
     })?;
     def(&mut fs, &m("rename-at"), get, |ctx, p| {
-        let (fd, new_fd) = (fd_of(ctx, &p[0])?, fd_of(ctx, &p[2])?);
+        let (fd, new_fd) = (fd_of(ctx, arg(p, 0)?)?, fd_of(ctx, arg(p, 2)?)?);
         Ok(unit(ctx.path_rename(
             fd,
-            string_of(&p[1])?,
+            string_of(arg(p, 1)?)?,
             new_fd,
-            string_of(&p[3])?,
+            string_of(arg(p, 3)?)?,
         )))
     })?;
     def(&mut fs, &m("symlink-at"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
         Ok(unit(ctx.path_symlink(
-            string_of(&p[1])?,
+            string_of(arg(p, 1)?)?,
             fd,
-            string_of(&p[2])?,
+            string_of(arg(p, 2)?)?,
         )))
     })?;
     def(&mut fs, &m("is-same-object"), get, |ctx, p| {
-        let (a, b) = (fd_of(ctx, &p[0])?, fd_of(ctx, &p[1])?);
+        let (a, b) = (fd_of(ctx, arg(p, 0)?)?, fd_of(ctx, arg(p, 1)?)?);
         let same = match (stat(ctx, a), stat(ctx, b)) {
             (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
             _ => false,
@@ -422,16 +430,16 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         Ok(Some(Val::Bool(same)))
     })?;
     def(&mut fs, &m("metadata-hash"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
         Ok(Some(match stat(ctx, fd) {
             Ok(st) => ok(st.hash()),
             Err(e) => err_code(e),
         }))
     })?;
     def(&mut fs, &m("metadata-hash-at"), get, |ctx, p| {
-        let fd = fd_of(ctx, &p[0])?;
+        let fd = fd_of(ctx, arg(p, 0)?)?;
         Ok(Some(
-            match stat_at(ctx, fd, lookup(&p[1])?, string_of(&p[2])?) {
+            match stat_at(ctx, fd, lookup(arg(p, 1)?)?, string_of(arg(p, 2)?)?) {
                 Ok(st) => ok(st.hash()),
                 Err(e) => err_code(e),
             },
@@ -442,7 +450,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         "[method]directory-entry-stream.read-directory-entry",
         get,
         |ctx, p| {
-            let rep = rep(&p[0])?;
+            let rep = rep(arg(p, 0)?)?;
             let Some(Entry::Entries { entries, next }) = ctx.p2.get_mut(rep) else {
                 return Err(Error::Usage(format!(
                     "WASI: handle {rep} is not a directory listing"
@@ -459,7 +467,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         },
     )?;
     def(&mut fs, "filesystem-error-code", get, |ctx, p| {
-        let code = match ctx.p2.get(rep(&p[0])?) {
+        let code = match ctx.p2.get(rep(arg(p, 0)?)?) {
             Some(Entry::Error(_, Some(e))) => {
                 Some(Box::new(Val::Enum(super::vals::error_code(*e).into())))
             }

@@ -2,7 +2,7 @@
 
 use super::host_memory::{iovec, Scratch, DATA};
 use super::table::{Entry, Wait, WritePos};
-use super::vals::{bytes, bytes_of, err, ok, ok_unit, own, rep, u64_of};
+use super::vals::{arg, bytes, bytes_of, err, ok, ok_unit, own, rep, u64_of};
 use super::{def, iface, res, resource, GetCtx};
 use crate::component::{Linker, Val};
 use crate::wasi::{Errno, WasiCtx};
@@ -189,7 +189,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         "[method]error.to-debug-string",
         get,
         |ctx, p| {
-            let rep = rep(&p[0])?;
+            let rep = rep(arg(p, 0)?)?;
             match ctx.p2.get(rep) {
                 Some(Entry::Error(msg, _)) => Ok(Some(Val::String(msg.clone()))),
                 _ => Err(not_a("an error", rep)),
@@ -200,17 +200,17 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
     let mut poll_if = iface(linker, "wasi:io/poll")?;
     resource::<T, res::Pollable>(&mut poll_if, "pollable", get)?;
     def(&mut poll_if, "[method]pollable.ready", get, |ctx, p| {
-        let wait = wait_of(ctx, rep(&p[0])?)?;
+        let wait = wait_of(ctx, rep(arg(p, 0)?)?)?;
         let ready = poll(ctx, &[wait], true).map_err(poll_failed)?;
         Ok(Some(Val::Bool(!ready.is_empty())))
     })?;
     def(&mut poll_if, "[method]pollable.block", get, |ctx, p| {
-        let wait = wait_of(ctx, rep(&p[0])?)?;
+        let wait = wait_of(ctx, rep(arg(p, 0)?)?)?;
         poll(ctx, &[wait], false).map_err(poll_failed)?;
         Ok(None)
     })?;
     def(&mut poll_if, "poll", get, |ctx, p| {
-        let Val::List(handles) = &p[0] else {
+        let Val::List(handles) = arg(p, 0)? else {
             return Err(Error::Usage("poll: a list expected".into()));
         };
         if handles.is_empty() {
@@ -237,7 +237,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             get,
             move |ctx, p| {
                 Ok(Some(
-                    match read_bytes(ctx, rep(&p[0])?, u64_of(&p[1])?, blocking)? {
+                    match read_bytes(ctx, rep(arg(p, 0)?)?, u64_of(arg(p, 1)?)?, blocking)? {
                         Ok(Some(b)) => ok(bytes(&b)),
                         Ok(None) => closed(),
                         Err(e) => failed(ctx, "read", e),
@@ -251,7 +251,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             get,
             move |ctx, p| {
                 Ok(Some(
-                    match read_bytes(ctx, rep(&p[0])?, u64_of(&p[1])?, blocking)? {
+                    match read_bytes(ctx, rep(arg(p, 0)?)?, u64_of(arg(p, 1)?)?, blocking)? {
                         Ok(Some(b)) => ok(Val::U64(b.len() as u64)),
                         Ok(None) => closed(),
                         Err(e) => failed(ctx, "skip", e),
@@ -269,8 +269,8 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             &format!("[method]output-stream.{write}"),
             get,
             |ctx, p| {
-                let data = bytes_of(&p[1])?;
-                Ok(Some(match write_bytes(ctx, rep(&p[0])?, &data)? {
+                let data = bytes_of(arg(p, 1)?)?;
+                Ok(Some(match write_bytes(ctx, rep(arg(p, 0)?)?, &data)? {
                     Ok(()) => ok_unit(),
                     Err(e) if e == Errno::PIPE => closed(),
                     Err(e) => failed(ctx, "write", e),
@@ -287,12 +287,14 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             &format!("[method]output-stream.{zeroes}"),
             get,
             |ctx, p| {
-                let len = u64_of(&p[1])?.min(WRITE_PERMIT) as usize;
-                Ok(Some(match write_bytes(ctx, rep(&p[0])?, &vec![0; len])? {
-                    Ok(()) => ok_unit(),
-                    Err(e) if e == Errno::PIPE => closed(),
-                    Err(e) => failed(ctx, "write", e),
-                }))
+                let len = u64_of(arg(p, 1)?)?.min(WRITE_PERMIT) as usize;
+                Ok(Some(
+                    match write_bytes(ctx, rep(arg(p, 0)?)?, &vec![0; len])? {
+                        Ok(()) => ok_unit(),
+                        Err(e) if e == Errno::PIPE => closed(),
+                        Err(e) => failed(ctx, "write", e),
+                    },
+                ))
             },
         )?;
         // Writes go straight to the descriptor: nothing waits to be flushed.
@@ -301,7 +303,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             &format!("[method]output-stream.{prefix}flush"),
             get,
             |ctx, p| {
-                let rep = rep(&p[0])?;
+                let rep = rep(arg(p, 0)?)?;
                 match ctx.p2.get(rep) {
                     Some(Entry::Output { .. }) => Ok(Some(ok_unit())),
                     _ => Err(not_a("an output stream", rep)),
@@ -313,9 +315,9 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             &format!("[method]output-stream.{prefix}splice"),
             get,
             move |ctx, p| {
-                let (to, from) = (rep(&p[0])?, rep(&p[1])?);
+                let (to, from) = (rep(arg(p, 0)?)?, rep(arg(p, 1)?)?);
                 Ok(Some(
-                    match read_bytes(ctx, from, u64_of(&p[2])?, blocking)? {
+                    match read_bytes(ctx, from, u64_of(arg(p, 2)?)?, blocking)? {
                         Ok(None) => closed(),
                         Err(e) => failed(ctx, "splice", e),
                         Ok(Some(b)) => match write_bytes(ctx, to, &b)? {
@@ -332,7 +334,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         "[method]output-stream.check-write",
         get,
         |ctx, p| {
-            let rep = rep(&p[0])?;
+            let rep = rep(arg(p, 0)?)?;
             match ctx.p2.get(rep) {
                 Some(Entry::Output { .. }) => Ok(Some(ok(Val::U64(WRITE_PERMIT)))),
                 _ => Err(not_a("an output stream", rep)),
@@ -345,7 +347,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             &format!("[method]{kind}.subscribe"),
             get,
             move |ctx, p| {
-                let rep = rep(&p[0])?;
+                let rep = rep(arg(p, 0)?)?;
                 let wait = match (ctx.p2.get(rep), is_input) {
                     (Some(Entry::Input { fd, .. }), true) => Wait::Read(*fd),
                     (Some(Entry::Output { fd, .. }), false) => Wait::Write(*fd),

@@ -79,11 +79,24 @@ fn resource<T: 'static, R: 'static>(
         name,
         super::ResourceType::host::<R>(),
         move |mut caller, rep| {
-            get(caller.data_mut()).with_state(|c| match c.p2.remove(rep) {
-                Some(table::Entry::Descriptor { fd, close: true }) => c
-                    .fd_close(fd)
-                    .map_err(|e| Error::msg(format!("closing descriptor {fd}: errno {}", e.0))),
-                _ => Ok(()),
+            get(caller.data_mut()).with_state(|c| {
+                if let Some(table::Entry::Descriptor { fd, close: true }) = c.p2.get(rep) {
+                    let fd = *fd;
+                    // Its number would go to the next file opened, and
+                    // its streams with it: dropped first, as WASI says.
+                    if c.p2.uses_fd(fd) {
+                        return Err(Error::msg(
+                            "WASI: a descriptor dropped while a stream or pollable of it \
+                             lives (drop those first)",
+                        ));
+                    }
+                    c.p2.remove(rep);
+                    return c.fd_close(fd).map_err(|e| {
+                        Error::msg(format!("WASI: closing descriptor {fd}: errno {}", e.0))
+                    });
+                }
+                c.p2.remove(rep);
+                Ok(())
             })
         },
     )

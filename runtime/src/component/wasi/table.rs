@@ -87,4 +87,14 @@ impl Table {
     pub(crate) fn remove(&mut self, rep: u32) -> Option<Entry> {
         self.entries.remove(&rep)
     }
+
+    /// Whether a stream or pollable reads, writes or waits on the
+    /// context's descriptor `fd`.
+    pub(crate) fn uses_fd(&self, fd: u32) -> bool {
+        self.entries.values().any(|e| {
+            matches!(e,
+                Entry::Input { fd: f, .. } | Entry::Output { fd: f, .. }
+                | Entry::Pollable(Wait::Read(f) | Wait::Write(f)) if *f == fd)
+        })
+    }
 }

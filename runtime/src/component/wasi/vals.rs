@@ -25,6 +25,18 @@ pub(crate) fn own<T: 'static>(rep: u32) -> Val {
     Val::Resource(Resource::<T>::new_own(rep).into_resource_any())
 }
 
+/// Parameter `i`: a component may import a function with another type
+/// than WASI's, and gets an error rather than a crash.
+pub(crate) fn arg(p: &[Val], i: usize) -> Result<&Val> {
+    p.get(i).ok_or_else(|| {
+        Error::Usage(format!(
+            "WASI: a call with {} parameters where the function takes more (the component \
+             imports it with another type)",
+            p.len()
+        ))
+    })
+}
+
 /// The representation of a handle parameter.
 pub(crate) fn rep(v: &Val) -> Result<u32> {
     match v {
