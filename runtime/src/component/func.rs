@@ -24,6 +24,7 @@ enum Kind {
         core: crate::Func,
         options: Options,
         state: Arc<InstanceState>,
+        shape: Shape,
     },
     /// An `Arc<HostFn<T>>` of the store's data type `T`.
     Host(Arc<dyn Any + Send + Sync>),
@@ -59,6 +60,7 @@ impl Func {
                 core,
                 options,
                 state,
+                shape: Shape::of(&ty),
             }),
             ty,
         }
@@ -132,6 +134,7 @@ impl Func {
                 core,
                 options,
                 state,
+                shape,
             } => {
                 // Every value is checked before any moves (a refused call
                 // leaves the host's handles and the callee as they were).
@@ -145,7 +148,7 @@ impl Func {
                 for ((_, t), v) in self.ty.params.iter().zip(params) {
                     checker.check(t, v)?;
                 }
-                state.enter(|| self.call_lifted(store, *core, options, state, params))
+                state.enter(|| self.call_lifted(store, (*core, shape), options, state, params))
             }
         }
     }
@@ -153,7 +156,7 @@ impl Func {
     fn call_lifted<T: 'static>(
         &self,
         store: &mut StoreInner<T>,
-        core: crate::Func,
+        (core, shape): (crate::Func, &Shape),
         options: &Options,
         state: &Arc<InstanceState>,
         params: &[Val],
@@ -170,7 +173,7 @@ impl Func {
                 scope,
                 borrows: Vec::new(),
             };
-            if abi::flatten_all(param_types()).len() > MAX_FLAT_PARAMS {
+            if shape.params_in_memory {
                 let tuple = abi::params_tuple(ty);
                 let (size, align) = abi::size_align(&tuple);
                 let ptr = cx.realloc(align, size)?;
@@ -183,14 +186,13 @@ impl Func {
             }
             cx.borrows
         };
-        let sig = abi::lifted_signature(ty);
-        let mut core_results: Vec<crate::Val> = sig
-            .results()
+        let mut core_results: Vec<crate::Val> = shape
+            .core_results
             .iter()
             .map(|t| crate::Val::default_for(*t))
             .collect();
         core.call(&mut *store, &flat, &mut core_results)?;
-        if state.lent(&borrows, scope) {
+        if !borrows.is_empty() && state.lent(&borrows, scope) {
             return Err(abi_trap(
                 "a borrowed handle was not dropped before the call returned",
             ));
@@ -207,13 +209,11 @@ impl Func {
                     encoding: options.encoding,
                     state,
                 };
-                Some(
-                    if abi::flatten_all([t].into_iter()).len() > MAX_FLAT_RESULTS {
-                        cx.load_checked(t, core_results[0].unwrap_i32() as u32)?
-                    } else {
-                        cx.lift_flat(t, &mut core_results.iter().copied())?
-                    },
-                )
+                Some(if shape.result_in_memory {
+                    cx.load_checked(t, core_results[0].unwrap_i32() as u32)?
+                } else {
+                    cx.lift_flat(t, &mut core_results.iter().copied())?
+                })
             }
         };
         if let Some(post) = options.post_return {
@@ -292,6 +292,28 @@ impl Func {
                 Ok(())
             },
         )
+    }
+}
+
+/// How a lifted function's values travel, worked out once.
+struct Shape {
+    /// Its parameters go through memory (more than 16 flat values).
+    params_in_memory: bool,
+    /// Its result comes back through memory (more than one flat value).
+    result_in_memory: bool,
+    /// The core function's result types.
+    core_results: Vec<crate::ValType>,
+}
+
+impl Shape {
+    fn of(ty: &FuncType) -> Shape {
+        let sig = abi::lifted_signature(ty);
+        Shape {
+            params_in_memory: abi::flatten_all(ty.params.iter().map(|(_, t)| t)).len()
+                > MAX_FLAT_PARAMS,
+            result_in_memory: abi::flatten_all(ty.result.iter()).len() > MAX_FLAT_RESULTS,
+            core_results: sig.results().to_vec(),
+        }
     }
 }
 

@@ -64,7 +64,7 @@ impl Exports {
 /// A core instance of a component: instantiated, or made of exports.
 enum CoreInstance {
     Instance(crate::Instance),
-    Exports(Vec<(String, Extern)>),
+    Exports(std::collections::HashMap<String, Extern>),
 }
 
 /// A component instance's index spaces as they fill.
@@ -173,29 +173,44 @@ pub(crate) fn instantiate<T: 'static>(
     for step in &def.steps {
         match step {
             Step::CoreModule(m) => s.core_modules.push(m.clone()),
-            Step::CoreInstantiate { module, args } => {
+            Step::CoreInstantiate {
+                module,
+                args,
+                imports,
+            } => {
                 let module = s
                     .core_modules
                     .get(*module as usize)
                     .ok_or_else(|| broken("a core module index past its space"))?
                     .clone();
-                let mut externs = Vec::new();
-                for (from, name, _) in module.imports() {
-                    let (_, instance) = args
-                        .iter()
-                        .find(|(n, _)| n == from)
-                        .ok_or_else(|| broken("a core import without an argument"))?;
+                // Which instance gives each import, and under what name.
+                let found;
+                let imports = match imports {
+                    Some(imports) => imports,
+                    None => {
+                        found = module
+                            .imports()
+                            .map(|(from, name, _)| {
+                                let (_, instance) = args
+                                    .iter()
+                                    .find(|(n, _)| n == from)
+                                    .ok_or_else(|| broken("a core import without an argument"))?;
+                                Ok((*instance, name.to_string()))
+                            })
+                            .collect::<Result<Vec<_>>>()?;
+                        &found
+                    }
+                };
+                let mut externs = Vec::with_capacity(imports.len());
+                for (instance, name) in imports {
                     let item = match s.core_instances.get(*instance as usize) {
                         Some(CoreInstance::Instance(i)) => i.get_export(&mut *store, name),
-                        Some(CoreInstance::Exports(e)) => {
-                            e.iter().find(|(n, _)| n == name).map(|(_, x)| *x)
-                        }
+                        Some(CoreInstance::Exports(e)) => e.get(name).copied(),
                         None => None,
                     };
                     externs.push(item.ok_or_else(|| {
                         Error::Link(format!(
-                            "component: core instance {instance} has no export `{name}` for \
-                             the import `{from}` `{name}`"
+                            "component: core instance {instance} has no export `{name}`"
                         ))
                     })?);
                 }
@@ -216,9 +231,7 @@ pub(crate) fn instantiate<T: 'static>(
             } => {
                 let item = match s.core_instances.get(*instance as usize) {
                     Some(CoreInstance::Instance(i)) => i.get_export(&mut *store, name),
-                    Some(CoreInstance::Exports(e)) => {
-                        e.iter().find(|(n, _)| n == name).map(|(_, x)| *x)
-                    }
+                    Some(CoreInstance::Exports(e)) => e.get(name.as_str()).copied(),
                     None => None,
                 }
                 .filter(|e| core_sort_of(e) == *sort)

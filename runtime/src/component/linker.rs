@@ -118,7 +118,11 @@ impl<T: 'static> Linker<T> {
         }
         let store = store.as_context_mut();
         let exports = instantiate(store, component.def(), &mut |name, desc, state| {
-            resolve(find(&self.root.defs, name), desc, name, state)
+            let path = ImportPath {
+                instance: None,
+                name,
+            };
+            resolve(find(&self.root.defs, name), desc, &path, state)
         })?;
         Ok(Instance::new(exports))
     }
@@ -257,13 +261,29 @@ fn compatibility((major, minor, _): (u64, u64, u64)) -> Option<(u64, u64)> {
     }
 }
 
+/// An import's name for messages, written only when one is: `name` at
+/// the root or `instance#name`.
+struct ImportPath<'a> {
+    instance: Option<&'a str>,
+    name: &'a str,
+}
+
+impl std::fmt::Display for ImportPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.instance {
+            Some(i) => write!(f, "{i}#{}", self.name),
+            None => write!(f, "{}", self.name),
+        }
+    }
+}
+
 /// The item the linker gives for the import `path` of type `desc`; the
 /// resource types it gives are noted in `state` as they come (the
 /// functions after them name them).
 fn resolve<T: 'static>(
     def: Option<&Definition<T>>,
     desc: &ImportDesc,
-    path: &str,
+    path: &ImportPath<'_>,
     state: &InstanceState,
 ) -> Result<Item> {
     match (desc, def) {
@@ -303,7 +323,11 @@ fn resolve<T: 'static>(
             let items = exports
                 .iter()
                 .map(|(name, d)| {
-                    let item = resolve(ns.defs.get(name), d, &format!("{path}#{name}"), state)?;
+                    let inner = ImportPath {
+                        instance: Some(path.name),
+                        name,
+                    };
+                    let item = resolve(ns.defs.get(name), d, &inner, state)?;
                     Ok((name.clone(), item))
                 })
                 .collect::<Result<_>>()?;

@@ -68,6 +68,10 @@ pub(crate) enum Step {
     CoreInstantiate {
         module: u32,
         args: Vec<(String, u32)>,
+        /// Each import of a module known here: the core instance that
+        /// gives it and the export's name (found once, not at each
+        /// instantiation).
+        imports: Option<Vec<(u32, String)>>,
     },
     CoreInstanceExports(Vec<(String, CoreSort, u32)>),
     CoreAlias {
@@ -317,10 +321,21 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                 let b = stack.last_mut().expect("inside a component");
                 for instance in reader {
                     b.def.steps.push(match instance.map_err(invalid)? {
-                        Instance::Instantiate { module_index, args } => Step::CoreInstantiate {
-                            module: module_index,
-                            args: args.iter().map(|a| (a.name.to_string(), a.index)).collect(),
-                        },
+                        Instance::Instantiate { module_index, args } => {
+                            let imports = b.modules[module_index as usize].as_ref().and_then(|m| {
+                                m.imports()
+                                    .map(|(from, name, _)| {
+                                        let arg = args.iter().find(|a| a.name == from)?;
+                                        Some((arg.index, name.to_string()))
+                                    })
+                                    .collect()
+                            });
+                            Step::CoreInstantiate {
+                                module: module_index,
+                                args: args.iter().map(|a| (a.name.to_string(), a.index)).collect(),
+                                imports,
+                            }
+                        }
                         Instance::FromExports(exports) => Step::CoreInstanceExports(
                             exports
                                 .iter()

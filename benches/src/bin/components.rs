@@ -1,0 +1,255 @@
+//! What components cost, side by side in one run: calls from the host
+//! into a component (`add: func(a: u32, b: u32) -> u32`, and a 64-byte
+//! string in), calls from a component to the host (a loop of imported
+//! `inc: func(x: u32) -> u32`), and a WASI 0.2 command run whole
+//! (`tests/fixtures/components/hello.wasm`: instantiated, `wasi:cli/run`
+//! called, output to memory).
+//!
+//! `cargo run --release -p walmart-benches --bin components [--features wasmtime] [-- --runs N]`
+//!
+//! Prints the median of `--runs` timed batches (default 9, after one
+//! warm-up) per call or per run, for walmart and, with the `wasmtime`
+//! feature, for wasmtime.
+
+use std::time::Duration;
+
+use walmart_benches::{die, median, runs_argument};
+
+/// Calls per timed batch.
+const CALLS: u32 = 100_000;
+
+const WAT: &str = r#"(component
+  (import "inc" (func $inc (param "x" u32) (result u32)))
+  (core module $libc
+    (memory (export "memory") 1)
+    (global $next (mut i32) (i32.const 4096))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      ;; A scratch buffer: each call's string goes to the same place.
+      i32.const 4096))
+  (core instance $libc (instantiate $libc))
+  (alias core export $libc "memory" (core memory $memory))
+  (alias core export $libc "realloc" (core func $realloc))
+  (core func $inc_l (canon lower (func $inc)))
+  (core module $m
+    (import "h" "inc" (func $inc (param i32) (result i32)))
+    (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+    (func (export "len") (param i32 i32) (result i32) local.get 1)
+    (func (export "run") (param $n i32) (result i32) (local $acc i32)
+      (loop $l
+        (local.set $acc (call $inc (local.get $acc)))
+        (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+      local.get $acc))
+  (core instance $i (instantiate $m (with "h" (instance (export "inc" (func $inc_l))))))
+  (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+    (canon lift (core func $i "add")))
+  (func (export "len") (param "s" string) (result u32)
+    (canon lift (core func $i "len") (memory $memory) (realloc $realloc)))
+  (func (export "run") (param "n" u32) (result u32) (canon lift (core func $i "run"))))"#;
+
+fn hello_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/components/hello.wasm")
+}
+
+/// The string the `len` row passes.
+fn text() -> String {
+    "x".repeat(64)
+}
+
+/// Nanoseconds per call of `per`-call batches.
+fn ns(d: Duration, per: u32) -> f64 {
+    d.as_secs_f64() * 1e9 / f64::from(per)
+}
+
+/// walmart: (add, len, host calls) in ns per call, command run in us,
+/// compile in ms.
+fn walmart(runs: usize) -> [f64; 5] {
+    use walmart::component::{Component, Linker};
+    use walmart::{Engine, Store};
+    let engine = Engine::default();
+    let component = Component::new(&engine, WAT).unwrap_or_else(|e| die(&e.to_string()));
+    let mut linker = Linker::<()>::new(&engine);
+    linker
+        .root()
+        .func_wrap("inc", |_, (x,): (u32,)| Ok((x.wrapping_add(1),)))
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let mut store = Store::new(&engine, ());
+    let instance = linker
+        .instantiate(&mut store, &component)
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let add = instance
+        .get_typed_func::<(u32, u32), (u32,)>(&mut store, "add")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let len = instance
+        .get_typed_func::<(String,), (u32,)>(&mut store, "len")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let run = instance
+        .get_typed_func::<(u32,), (u32,)>(&mut store, "run")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let t_add = median(runs, || {
+        for i in 0..CALLS {
+            assert_eq!(add.call(&mut store, (i, 1)).unwrap(), (i + 1,));
+        }
+    });
+    let s = text();
+    let t_len = median(runs, || {
+        for _ in 0..CALLS {
+            assert_eq!(len.call(&mut store, (s.clone(),)).unwrap(), (64,));
+        }
+    });
+    let t_run = median(runs, || {
+        assert_eq!(run.call(&mut store, (CALLS,)).unwrap(), (CALLS,));
+    });
+    let bytes = std::fs::read(hello_path()).unwrap_or_else(|e| die(&e.to_string()));
+    let t_compile = median(runs, || {
+        Component::new(&engine, &bytes).unwrap_or_else(|e| die(&e.to_string()));
+    });
+    let hello = Component::new(&engine, &bytes).unwrap_or_else(|e| die(&e.to_string()));
+    let mut wasi = Linker::<walmart::wasi::WasiCtx>::new(&engine);
+    walmart::component::wasi::add_to_linker(&mut wasi, |c| c).unwrap();
+    let t_cmd = median(runs, || {
+        let out = walmart::wasi::MemoryOutputPipe::new(1 << 16);
+        let mut ctx = walmart::wasi::WasiCtx::new();
+        ctx.args(["hello", "0"])
+            .stdout(out.clone())
+            .stderr(out.clone());
+        let mut store = Store::new(&engine, ctx);
+        let i = wasi.instantiate(&mut store, &hello).unwrap();
+        let iface = i
+            .get_export_index(&mut store, None, "wasi:cli/run@0.2.6")
+            .unwrap();
+        let f = i.get_export_index(&mut store, Some(&iface), "run").unwrap();
+        let f = i
+            .get_typed_func::<(), (Result<(), ()>,)>(&mut store, &f)
+            .unwrap();
+        assert_eq!(f.call(&mut store, ()).unwrap(), (Ok(()),));
+        assert!(out.contents().starts_with(b"argc=2"));
+    });
+    [
+        ns(t_add, CALLS),
+        ns(t_len, CALLS),
+        ns(t_run, CALLS),
+        t_cmd.as_secs_f64() * 1e6,
+        t_compile.as_secs_f64() * 1e3,
+    ]
+}
+
+/// wasmtime, the same.
+#[cfg(feature = "wasmtime")]
+fn wasmtime(runs: usize) -> [f64; 5] {
+    use wasmtime::component::{Component, Linker, ResourceTable};
+    use wasmtime::{Engine, Store};
+    use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+    let engine = Engine::default();
+    let component = Component::new(&engine, WAT).unwrap_or_else(|e| die(&e.to_string()));
+    let mut linker = Linker::<()>::new(&engine);
+    linker
+        .root()
+        .func_wrap("inc", |_, (x,): (u32,)| Ok((x.wrapping_add(1),)))
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let mut store = Store::new(&engine, ());
+    let instance = linker
+        .instantiate(&mut store, &component)
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let add = instance
+        .get_typed_func::<(u32, u32), (u32,)>(&mut store, "add")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let len = instance
+        .get_typed_func::<(String,), (u32,)>(&mut store, "len")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let run = instance
+        .get_typed_func::<(u32,), (u32,)>(&mut store, "run")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let t_add = median(runs, || {
+        for i in 0..CALLS {
+            assert_eq!(add.call(&mut store, (i, 1)).unwrap(), (i + 1,));
+        }
+    });
+    let s = text();
+    let t_len = median(runs, || {
+        for _ in 0..CALLS {
+            assert_eq!(len.call(&mut store, (s.clone(),)).unwrap(), (64,));
+        }
+    });
+    let t_run = median(runs, || {
+        assert_eq!(run.call(&mut store, (CALLS,)).unwrap(), (CALLS,));
+    });
+    struct Ctx {
+        ctx: WasiCtx,
+        table: ResourceTable,
+    }
+    impl WasiView for Ctx {
+        fn ctx(&mut self) -> WasiCtxView<'_> {
+            WasiCtxView {
+                ctx: &mut self.ctx,
+                table: &mut self.table,
+            }
+        }
+    }
+    let bytes = std::fs::read(hello_path()).unwrap_or_else(|e| die(&e.to_string()));
+    let t_compile = median(runs, || {
+        Component::new(&engine, &bytes).unwrap_or_else(|e| die(&e.to_string()));
+    });
+    let hello = Component::new(&engine, &bytes).unwrap_or_else(|e| die(&e.to_string()));
+    let mut wasi = Linker::<Ctx>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut wasi).unwrap();
+    let t_cmd = median(runs, || {
+        let out = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(1 << 16);
+        let ctx = WasiCtxBuilder::new()
+            .args(&["hello", "0"])
+            .stdout(out.clone())
+            .stderr(out.clone())
+            .build();
+        let mut store = Store::new(
+            &engine,
+            Ctx {
+                ctx,
+                table: ResourceTable::new(),
+            },
+        );
+        let cmd =
+            wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, &hello, &wasi)
+                .unwrap();
+        assert_eq!(cmd.wasi_cli_run().call_run(&mut store).unwrap(), Ok(()));
+        assert!(out.contents().starts_with(b"argc=2"));
+    });
+    [
+        ns(t_add, CALLS),
+        ns(t_len, CALLS),
+        ns(t_run, CALLS),
+        t_cmd.as_secs_f64() * 1e6,
+        t_compile.as_secs_f64() * 1e3,
+    ]
+}
+
+fn main() {
+    let runs = runs_argument();
+    let ours = walmart(runs);
+    #[cfg(feature = "wasmtime")]
+    let theirs = Some(wasmtime(runs));
+    #[cfg(not(feature = "wasmtime"))]
+    let theirs: Option<[f64; 5]> = None;
+    println!(
+        "{:<28} {:>12} {:>12} {:>8}",
+        "component", "walmart", "wasmtime", "ratio"
+    );
+    for (i, name) in [
+        "add(u32, u32) ns/call",
+        "len(64-byte string) ns/call",
+        "guest->host inc ns/call",
+        "hello command us/run",
+        "compile hello ms",
+    ]
+    .iter()
+    .enumerate()
+    {
+        match theirs {
+            Some(t) => println!(
+                "{name:<28} {:>12.1} {:>12.1} {:>8.2}",
+                ours[i],
+                t[i],
+                ours[i] / t[i]
+            ),
+            None => println!("{name:<28} {:>12.1} {:>12} {:>8}", ours[i], "-", "-"),
+        }
+    }
+}
