@@ -320,3 +320,54 @@ fn a_descriptor_outlived_by_its_stream_is_not_closed() {
     assert!(dir.join("x.txt").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Under attestation the canonical ABI's writes into a component's memory
+/// are the host's legitimate ones (`Memory::write`), not tampering.
+#[test]
+fn lowering_into_an_attested_memory_is_no_tampering() {
+    use std::sync::{Arc, Mutex};
+    use walmart::attest::Policy;
+    let mut config = walmart::Config::new();
+    config.attest(Policy::Coarse).attest_heap_check(false);
+    let engine = Engine::new(&config).unwrap();
+    let component = Component::from_file(&engine, fixture("hello.wasm")).unwrap();
+    let mut linker = Linker::<WasiCtx>::new(&engine);
+    walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    let out = MemoryOutputPipe::new(1 << 16);
+    let mut ctx = WasiCtx::new();
+    ctx.args(["hello", "0", "an argument the adapter copies in"])
+        .stdout(out.clone())
+        .stderr(out.clone());
+    let mut store = Store::new(&engine, ctx);
+    let events: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = events.clone();
+    store
+        .configure_attestation(
+            walmart::AttestOptions::new()
+                .on_event(move |e| sink.lock().unwrap().push(format!("{e:?}"))),
+        )
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let iface = instance
+        .get_export_index(&mut store, None, "wasi:cli/run@0.2.6")
+        .unwrap();
+    let run = instance
+        .get_export_index(&mut store, Some(&iface), "run")
+        .unwrap();
+    let run = instance
+        .get_typed_func::<(), (Result<(), ()>,)>(&mut store, &run)
+        .unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), (Ok(()),));
+    let stats = store.finish_attestation().unwrap().expect("attested");
+    assert!(stats.hooks > 0, "{stats}");
+    assert!(String::from_utf8(out.contents())
+        .unwrap()
+        .contains("argv[2]=an argument"));
+    let events = events.lock().unwrap();
+    assert!(
+        events
+            .iter()
+            .all(|e| !e.contains("Tamper") && !e.contains("tamper")),
+        "{events:?}"
+    );
+}

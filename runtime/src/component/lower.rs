@@ -67,12 +67,12 @@ impl<T: 'static> LowerCx<'_, T> {
         Ok(())
     }
 
+    /// Writes through `Memory::write`, the host's legitimate way into
+    /// guest memory: under attestation the pages are the host's writes (and
+    /// those filled whole its input), not tampering.
     fn write(&mut self, ptr: u32, bytes: &[u8]) -> Result<()> {
         self.check_range(ptr, bytes.len() as u32)?;
-        let memory = self.memory()?;
-        let mem = memory.data_mut(self.store);
-        mem[ptr as usize..ptr as usize + bytes.len()].copy_from_slice(bytes);
-        Ok(())
+        self.memory()?.write(&mut *self.store, ptr as usize, bytes)
     }
 
     /// Stores `val` of type `ty` at `ptr`.
