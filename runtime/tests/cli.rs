@@ -3569,10 +3569,6 @@ fn run_of_a_component_refuses_what_it_cannot_do() {
             "--attest is not supported for components yet",
         ),
         (
-            vec!["--invoke", "run"],
-            "--invoke is not supported for components yet",
-        ),
-        (
             vec!["--tcplisten", "127.0.0.1:0"],
             "--tcplisten (sockets are WASI preview 1's)",
         ),
@@ -3634,5 +3630,82 @@ fn run_of_a_component_refuses_what_it_cannot_do() {
         ),
         "{stderr}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn invoke_calls_a_components_export_written_in_wave() {
+    let dir = temp_dir("component-invoke");
+    let lib = dir.join("lib.wat");
+    std::fs::write(
+        &lib,
+        r#"(component
+          (core module $libc
+            (memory (export "memory") 1)
+            (global $next (mut i32) (i32.const 4096))
+            (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+              (local $p i32)
+              global.get $next
+              local.get 2 i32.const 1 i32.sub i32.add
+              local.get 2 i32.const 1 i32.sub i32.const -1 i32.xor i32.and
+              local.tee $p
+              local.get 3 i32.add
+              global.set $next
+              local.get $p))
+          (core instance $libc (instantiate $libc))
+          (alias core export $libc "memory" (core memory $memory))
+          (alias core export $libc "realloc" (core func $realloc))
+          (core module $m
+            (import "libc" "memory" (memory 1))
+            (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+            (func (export "echo") (param i32 i32) (result i32)
+              i32.const 16 local.get 0 i32.store i32.const 20 local.get 1 i32.store i32.const 16)
+            (func (export "first") (param i32 i32 i32) (result i32) local.get 1)
+            (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_u))
+          (core instance $i (instantiate $m (with "libc" (instance $libc))))
+          (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+            (canon lift (core func $i "add")))
+          (func (export "echo") (param "s" string) (result string)
+            (canon lift (core func $i "echo") (memory $memory) (realloc $realloc)))
+          (func (export "first") (param "xs" (list u32)) (param "c" char) (result u32)
+            (canon lift (core func $i "first") (memory $memory) (realloc $realloc)))
+          (func $div (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "div")))
+          (instance $math (export "div" (func $div)))
+          (export "test:x/math" (instance $math)))"#,
+    )
+    .unwrap();
+    let lib = lib.to_str().unwrap();
+    for (call, printed) in [
+        ("add(40, 2)", "42\n"),
+        (
+            r#"echo("tab\there \"q\" \u{1F600}")"#,
+            "\"tab\\there \\\"q\\\" \u{1F600}\"\n",
+        ),
+        ("first([7, 8, 9,], 'x')", "3\n"),
+        ("test:x/math#div(9, 2)", "4\n"),
+    ] {
+        let out = walmart(&["run", "--invoke", call, lib]);
+        assert_eq!(out.status.code(), Some(0), "{call}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), printed, "{call}");
+    }
+    let out = walmart(&["run", "--invoke", "test:x/math#div(9, 0)", lib]);
+    assert_eq!(out.status.code(), Some(134));
+    assert!(text(&out.stderr).contains("integer divide by zero"));
+    for (call, needle) in [
+        ("add(1)", "expected `,`"),
+        ("add(1, -2)", "`-2` is not a u32"),
+        ("add(1, 2, 3)", "2 arguments expected"),
+        ("nope()", "the component exports no function `nope`"),
+        ("add", "expected a call, NAME(ARG, ...)"),
+        (r#"echo("open)"#, "unterminated string"),
+    ] {
+        let out = walmart(&["run", "--invoke", call, lib]);
+        assert_eq!(out.status.code(), Some(1), "{call}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(needle), "{call}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    let out = walmart(&["run", "--invoke", "add(1, 2)", lib, "5"]);
+    assert!(text(&out.stderr).contains("takes its arguments inside the call"));
     std::fs::remove_dir_all(&dir).unwrap();
 }

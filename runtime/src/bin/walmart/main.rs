@@ -9,6 +9,7 @@ mod guest_profile;
 mod run;
 mod run_component;
 mod wast;
+mod wave;
 
 use std::process::ExitCode;
 

@@ -56,7 +56,11 @@ pub struct RunArgs {
     /// return zeros and nulls.
     #[arg(long)]
     default_values_unknown_imports: bool,
-    /// Call this export instead of `_start`; ARGS are parsed by its parameter types.
+    /// Call this export instead of `_start`; ARGS are parsed by its
+    /// parameter types. For a component, a call written in WAVE, as
+    /// wasmtime's: `--invoke 'add(1, 2)'`, `--invoke 'greet("you")'`, an
+    /// interface's function as `'INTERFACE#NAME(...)'`; the result is
+    /// printed in WAVE.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
     /// Preopen host directory HOST for the guest, as GUEST (default: HOST);
@@ -333,7 +337,6 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         let refused = [
             (attesting, "--attest"),
             (!args.preload.is_empty(), "--preload"),
-            (args.invoke.is_some(), "--invoke"),
             (args.allow_precompiled, "--allow-precompiled"),
             (cache.is_some(), "--cache"),
             (args.coredump.is_some(), "-D coredump"),
@@ -358,7 +361,15 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         let ctx = wasi_ctx(&args)?;
         let mut store = Store::new(&engine, ctx);
         bound_run(&engine, &mut store, bounds)?;
-        return match crate::run_component::run(&engine, &args.file, &bytes, &mut store) {
+        if args.invoke.is_some() && !args.args.is_empty() {
+            bail!(
+                "{}: a component's --invoke takes its arguments inside the call \
+                 (--invoke 'NAME(ARG, ...)'), not after the file",
+                args.file.display()
+            );
+        }
+        let invoke = args.invoke.as_deref();
+        return match crate::run_component::run(&engine, &args.file, &bytes, &mut store, invoke) {
             Ok(code) => Ok(code),
             Err(crate::run_component::Failed::Guest(e)) => report(e, &args),
             Err(crate::run_component::Failed::Other(e)) => Err(e),

@@ -54,18 +54,22 @@ pub fn component_bytes(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
         .map(|b| b.into_owned()))
 }
 
-/// Compiles the component, links WASI 0.2 and calls its `wasi:cli/run`:
-/// the exit status its result earns.
+/// Compiles the component, links WASI 0.2 and calls its `wasi:cli/run`
+/// (or the call `invoke` writes): the exit status its result earns.
 pub fn run(
     engine: &Engine,
     path: &Path,
     bytes: &[u8],
     store: &mut Store<WasiCtx>,
+    invoke: Option<&str>,
 ) -> Result<ExitCode, Failed> {
     let other = |e: walmart::Error| Failed::Other(anyhow!("{}: {e}", path.display()));
     let component = Component::from_binary(engine, bytes).map_err(other)?;
     let mut linker = component::Linker::new(engine);
     component::wasi::add_to_linker(&mut linker, |ctx| ctx).map_err(other)?;
+    if let Some(call) = invoke {
+        return invoke_export(&linker, &component, path, store, call);
+    }
     let interface = component
         .exports()
         .iter()
@@ -100,4 +104,46 @@ pub fn run(
         Val::Result(Ok(_)) => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,
     })
+}
+
+/// `--invoke 'NAME(ARG, ...)'`: the export called with the arguments the
+/// WAVE text gives, its result printed in WAVE.
+fn invoke_export(
+    linker: &component::Linker<WasiCtx>,
+    component: &Component,
+    path: &Path,
+    store: &mut Store<WasiCtx>,
+    call: &str,
+) -> Result<ExitCode, Failed> {
+    let fail =
+        |e: anyhow::Error| Failed::Other(anyhow!("{}: --invoke {call}: {e}", path.display()));
+    let (name, args) = crate::wave::split_call(call).map_err(Failed::Other)?;
+    let instance = linker
+        .instantiate(&mut *store, component)
+        .map_err(|e| match e {
+            walmart::Error::Link(_) => Failed::Other(anyhow!("{}: {e}", path.display())),
+            e => Failed::Guest(e),
+        })?;
+    let func = match name.split_once('#') {
+        Some((iface, func)) => instance
+            .get_export_index(&mut *store, None, iface)
+            .and_then(|i| instance.get_export_index(&mut *store, Some(&i), func))
+            .and_then(|i| instance.get_func(&mut *store, &i)),
+        None => instance.get_func(&mut *store, name),
+    }
+    .ok_or_else(|| {
+        fail(anyhow!(
+            "the component exports no function `{name}` (its exports: {})",
+            component.exports().join(", ")
+        ))
+    })?;
+    let types: Vec<_> = func.ty().params().iter().map(|(_, t)| t).collect();
+    let params = crate::wave::parse_args(args, &types).map_err(fail)?;
+    let mut result = vec![Val::Bool(false); func.ty().result().is_some() as usize];
+    func.call(&mut *store, &params, &mut result)
+        .map_err(Failed::Guest)?;
+    if let Some(v) = result.first() {
+        println!("{}", crate::wave::print(v));
+    }
+    Ok(ExitCode::SUCCESS)
 }
