@@ -786,6 +786,8 @@ impl Default for Engine {
 pub enum Precompiled {
     /// A module, for [`Module::deserialize`].
     Module,
+    /// A component, for [`crate::component::Component::deserialize`].
+    Component,
 }
 
 impl Engine {
@@ -962,10 +964,20 @@ impl Engine {
         Module::new(self, bytes)?.serialize()
     }
 
-    /// Whether `bytes` are a precompiled module (of any walmart build or
-    /// settings; [`Module::deserialize`] checks those), rather than a
-    /// module's binary or text.
+    /// A component compiled ahead of time: its precompiled form, for
+    /// [`crate::component::Component::deserialize`] (wasmtime's
+    /// `Engine::precompile_component`).
+    pub fn precompile_component(&self, bytes: &[u8]) -> Result<Vec<u8>> {
+        crate::component::Component::new(self, bytes)?.serialize()
+    }
+
+    /// Whether `bytes` are a precompiled module or component (of any
+    /// walmart build or settings; deserializing checks those), rather than
+    /// a binary or text.
     pub fn detect_precompiled(&self, bytes: &[u8]) -> Option<Precompiled> {
+        if crate::component::is_precompiled_component(bytes) {
+            return Some(Precompiled::Component);
+        }
         walmart_jit::artifact::is_precompiled(bytes).then_some(Precompiled::Module)
     }
 

@@ -3709,3 +3709,44 @@ fn invoke_calls_a_components_export_written_in_wave() {
     assert!(text(&out.stderr).contains("takes its arguments inside the call"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn compile_precompiles_a_component_for_run_to_load() {
+    let dir = temp_dir("component-compile");
+    let out_path = dir.join("hello.cwasm");
+    let cwasm = out_path.to_str().unwrap();
+    let out = walmart(&["compile", &component_fixture("hello.wasm"), "-o", cwasm]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = walmart(&["run", "--allow-precompiled", cwasm, "0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("argc=2\nargv[1]=0\n"));
+    let out = walmart(&["run", cwasm]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("is precompiled: pass --allow-precompiled"));
+    let out = walmart(&[
+        "compile",
+        cwasm,
+        "-o",
+        dir.join("again.cwasm").to_str().unwrap(),
+    ]);
+    assert!(text(&out.stderr).contains("already a precompiled component"));
+    // Settings that differ from the compile's are named.
+    let out = walmart(&["run", "-O", "opt-level=0", "--allow-precompiled", cwasm]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("compiled with other settings"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A damaged file is refused in one line.
+    let bytes = std::fs::read(&out_path).unwrap();
+    std::fs::write(&out_path, &bytes[..bytes.len() / 2]).unwrap();
+    let out = walmart(&["run", "--allow-precompiled", cwasm]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("precompiled component damaged"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -899,3 +899,61 @@ fn imports_link_to_the_newest_compatible_version() {
         assert_eq!(got.ok(), expect, "{version}");
     }
 }
+
+/// A component and its precompiled form behave alike: resources, nested
+/// components and interfaces survive, and the form says when it is
+/// damaged or of another engine's settings.
+#[test]
+fn precompiled_components_load_without_compiling() {
+    let engine = Engine::default();
+    for source in [COUNTER.to_string(), INTERFACES.replace("LIBC", LIBC)] {
+        let component = Component::new(&engine, &source).unwrap();
+        let bytes = component.serialize().unwrap();
+        assert_eq!(
+            engine.detect_precompiled(&bytes),
+            Some(walmart::Precompiled::Component)
+        );
+        // SAFETY: this process's serialization, unaltered.
+        let loaded = unsafe { Component::deserialize(&engine, &bytes) }.unwrap();
+        assert_eq!(loaded.exports(), component.exports());
+        assert_eq!(loaded.imports(), component.imports());
+        // Damaged: cut anywhere, or changed in its structure, it is refused
+        // (never a panic).
+        for cut in (0..bytes.len()).step_by(97) {
+            // SAFETY: refused before any code could run.
+            assert!(unsafe { Component::deserialize(&engine, &bytes[..cut]) }.is_err());
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        // SAFETY: as above.
+        let err = unsafe { Component::deserialize(&engine, &longer) }.unwrap_err();
+        assert!(err.to_string().contains("damaged"), "{err}");
+    }
+
+    // The counter's resources, from the loaded form.
+    let bytes = Component::new(&engine, COUNTER)
+        .unwrap()
+        .serialize()
+        .unwrap();
+    // SAFETY: as above.
+    let component = unsafe { Component::deserialize(&engine, &bytes) }.unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::<()>::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    let make = instance.get_func(&mut store, "make").unwrap();
+    let get = instance.get_func(&mut store, "get").unwrap();
+    let mut out = [Val::Bool(false)];
+    make.call(&mut store, &[Val::U32(6)], &mut out).unwrap();
+    let handle = out[0].clone();
+    get.call(&mut store, &[handle], &mut out).unwrap();
+    assert_eq!(out[0], Val::U32(600));
+
+    // Another engine's settings are named.
+    let mut config = walmart::Config::new();
+    config.cranelift_opt_level(walmart::OptLevel::None);
+    let other = Engine::new(&config).unwrap();
+    // SAFETY: as above.
+    let err = unsafe { Component::deserialize(&other, &bytes) }.unwrap_err();
+    assert!(err.to_string().contains("other settings"), "{err}");
+}

@@ -62,7 +62,7 @@ fn ns(d: Duration, per: u32) -> f64 {
 
 /// walmart: (add, len, host calls) in ns per call, command run in us,
 /// compile in ms.
-fn walmart(runs: usize) -> [f64; 5] {
+fn walmart(runs: usize) -> [f64; 6] {
     use walmart::component::{Component, Linker};
     use walmart::{Engine, Store};
     let engine = Engine::default();
@@ -104,6 +104,12 @@ fn walmart(runs: usize) -> [f64; 5] {
         Component::new(&engine, &bytes).unwrap_or_else(|e| die(&e.to_string()));
     });
     let hello = Component::new(&engine, &bytes).unwrap_or_else(|e| die(&e.to_string()));
+    let precompiled = hello.serialize().unwrap_or_else(|e| die(&e.to_string()));
+    let t_load = median(runs, || {
+        // SAFETY: serialized just above by this process.
+        unsafe { Component::deserialize(&engine, &precompiled) }
+            .unwrap_or_else(|e| die(&e.to_string()));
+    });
     let mut wasi = Linker::<walmart::wasi::WasiCtx>::new(&engine);
     walmart::component::wasi::add_to_linker(&mut wasi, |c| c).unwrap();
     let t_cmd = median(runs, || {
@@ -130,12 +136,13 @@ fn walmart(runs: usize) -> [f64; 5] {
         ns(t_run, CALLS),
         t_cmd.as_secs_f64() * 1e6,
         t_compile.as_secs_f64() * 1e3,
+        t_load.as_secs_f64() * 1e6,
     ]
 }
 
 /// wasmtime, the same.
 #[cfg(feature = "wasmtime")]
-fn wasmtime(runs: usize) -> [f64; 5] {
+fn wasmtime(runs: usize) -> [f64; 6] {
     use wasmtime::component::{Component, Linker, ResourceTable};
     use wasmtime::{Engine, Store};
     use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -190,6 +197,12 @@ fn wasmtime(runs: usize) -> [f64; 5] {
         Component::new(&engine, &bytes).unwrap_or_else(|e| die(&e.to_string()));
     });
     let hello = Component::new(&engine, &bytes).unwrap_or_else(|e| die(&e.to_string()));
+    let precompiled = hello.serialize().unwrap_or_else(|e| die(&e.to_string()));
+    let t_load = median(runs, || {
+        // SAFETY: serialized just above by this process.
+        unsafe { Component::deserialize(&engine, &precompiled) }
+            .unwrap_or_else(|e| die(&e.to_string()));
+    });
     let mut wasi = Linker::<Ctx>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut wasi).unwrap();
     let t_cmd = median(runs, || {
@@ -218,6 +231,7 @@ fn wasmtime(runs: usize) -> [f64; 5] {
         ns(t_run, CALLS),
         t_cmd.as_secs_f64() * 1e6,
         t_compile.as_secs_f64() * 1e3,
+        t_load.as_secs_f64() * 1e6,
     ]
 }
 
@@ -227,7 +241,7 @@ fn main() {
     #[cfg(feature = "wasmtime")]
     let theirs = Some(wasmtime(runs));
     #[cfg(not(feature = "wasmtime"))]
-    let theirs: Option<[f64; 5]> = None;
+    let theirs: Option<[f64; 6]> = None;
     println!(
         "{:<28} {:>12} {:>12} {:>8}",
         "component", "walmart", "wasmtime", "ratio"
@@ -238,6 +252,7 @@ fn main() {
         "guest->host inc ns/call",
         "hello command us/run",
         "compile hello ms",
+        "load precompiled hello us",
     ]
     .iter()
     .enumerate()

@@ -78,6 +78,43 @@ impl Component {
         })
     }
 
+    /// The component's precompiled form (wasmtime's
+    /// `Component::serialize`): each core module's machine code with what
+    /// instantiation needs, for [`Component::deserialize`] to load without
+    /// compiling (`walmart compile` writes it to a `.cwasm`).
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        super::artifact::serialize(&self.def)
+    }
+
+    /// A component from its precompiled form, for this engine (each core
+    /// module's settings are checked against the engine's).
+    ///
+    /// # Safety
+    /// The machine code inside is run as it is: `bytes` must be what
+    /// [`Component::serialize`] of this walmart wrote, unaltered (as for
+    /// wasmtime's `Component::deserialize`).
+    pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Component> {
+        Ok(Component {
+            engine: engine.clone(),
+            // SAFETY: the caller vouches for the bytes.
+            def: unsafe { super::artifact::deserialize(engine, bytes.as_ref())? },
+        })
+    }
+
+    /// [`Component::deserialize`] of a file's contents.
+    ///
+    /// # Safety
+    /// As [`Component::deserialize`]: the file must hold what
+    /// [`Component::serialize`] wrote.
+    pub unsafe fn deserialize_file(
+        engine: &Engine,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<Component> {
+        let bytes = crate::module::read_file(path.as_ref())?;
+        // SAFETY: the caller vouches for the file.
+        unsafe { Component::deserialize(engine, bytes) }
+    }
+
     /// Whether `bytes` begin as a component's binary does (the magic,
     /// then version 0xd and layer 1).
     pub fn is_component(bytes: &[u8]) -> bool {

@@ -30,6 +30,7 @@
 //! `error-context`, component values and start functions, the GC options.
 
 mod abi;
+mod artifact;
 mod canon;
 mod compiled;
 mod func;
@@ -44,6 +45,7 @@ mod types;
 mod val;
 pub mod wasi;
 
+pub(crate) use artifact::is_precompiled_component;
 pub use compiled::{Component, ComponentItem};
 pub use func::Func;
 pub use instance::{ComponentExportIndex, Instance, InstanceExportLookup};

@@ -18,12 +18,34 @@ pub struct ResourceKey(KeyKind);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum KeyKind {
-    Component(wasmparser::component_types::ResourceId),
+    /// A component's: distinct among one component's keys (they are
+    /// compared within one component, and kept as they are in a
+    /// precompiled component).
+    Component(u64),
     Host(TypeId, &'static str),
 }
 
 impl ResourceKey {
+    /// The key of the validator's resource `id` (its identity hashed:
+    /// the validator's ids are unique in the process, and so, but for a
+    /// 2^-64 chance, are their hashes).
     pub(crate) fn component(id: wasmparser::component_types::ResourceId) -> ResourceKey {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        id.hash(&mut h);
+        ResourceKey(KeyKind::Component(h.finish()))
+    }
+
+    /// A component's key as a precompiled component keeps it.
+    pub(crate) fn component_id(&self) -> Option<u64> {
+        match self.0 {
+            KeyKind::Component(id) => Some(id),
+            KeyKind::Host(..) => None,
+        }
+    }
+
+    /// The key a precompiled component kept.
+    pub(crate) fn from_component_id(id: u64) -> ResourceKey {
         ResourceKey(KeyKind::Component(id))
     }
 

@@ -199,12 +199,18 @@ pub fn run(args: CompileArgs) -> anyhow::Result<ExitCode> {
     let engine = Engine::new(&config)?;
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    if engine.detect_precompiled(&bytes).is_some() {
-        bail!("{}: already a precompiled module", args.file.display());
+    if let Some(kind) = engine.detect_precompiled(&bytes) {
+        let what = match kind {
+            walmart::Precompiled::Module => "module",
+            walmart::Precompiled::Component => "component",
+        };
+        bail!("{}: already a precompiled {what}", args.file.display());
     }
-    let compiled = engine
-        .precompile_module(&bytes)
-        .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    let compiled = match crate::run_component::component_source(&args.file, &bytes) {
+        Some(component) => engine.precompile_component(&component),
+        None => engine.precompile_module(&bytes),
+    }
+    .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
     let output = args
         .output
         .unwrap_or_else(|| args.file.with_extension("cwasm"));
@@ -357,10 +363,10 @@ fn final_target(path: &Path) -> std::io::Result<PathBuf> {
 }
 
 /// An error unless the user allowed precompiled code to run.
-fn refuse_precompiled(path: &Path, allowed: bool) -> anyhow::Result<()> {
+pub fn refuse_precompiled(path: &Path, allowed: bool) -> anyhow::Result<()> {
     if !allowed {
         bail!(
-            "{} is a precompiled module: pass --allow-precompiled to run it \
+            "{} is precompiled: pass --allow-precompiled to run it \
              (its machine code is trusted as it is)",
             path.display()
         );

@@ -333,11 +333,13 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(cache) = &mut cache {
         cache.set_size_limit(limit);
     }
-    if let Some(bytes) = crate::run_component::component_bytes(&args.file)? {
+    if let Some(file) = crate::run_component::component_file(&engine, &args.file)? {
+        if let crate::run_component::ComponentFile::Precompiled(_) = file {
+            crate::compile::refuse_precompiled(&args.file, args.allow_precompiled)?;
+        }
         let refused = [
             (attesting, "--attest"),
             (!args.preload.is_empty(), "--preload"),
-            (args.allow_precompiled, "--allow-precompiled"),
             (cache.is_some(), "--cache"),
             (args.coredump.is_some(), "-D coredump"),
             (guest_profile.is_some(), "--profile guest"),
@@ -369,7 +371,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             );
         }
         let invoke = args.invoke.as_deref();
-        return match crate::run_component::run(&engine, &args.file, &bytes, &mut store, invoke) {
+        return match crate::run_component::run(&engine, &args.file, &file, &mut store, invoke) {
             Ok(code) => Ok(code),
             Err(crate::run_component::Failed::Guest(e)) => report(e, &args),
             Err(crate::run_component::Failed::Other(e)) => Err(e),

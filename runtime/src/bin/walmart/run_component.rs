@@ -18,14 +18,21 @@ pub enum Failed {
     Other(anyhow::Error),
 }
 
-/// The bytes of the file at `path` if it holds a component (its binary,
-/// or the text format of one); `None` for anything else, and for what is
-/// not a regular file (a pipe is read once, as a module).
-pub fn component_bytes(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+/// A component a file holds.
+pub enum ComponentFile {
+    /// Its binary (from the binary or the text format).
+    Source(Vec<u8>),
+    /// `walmart compile`'s precompiled form.
+    Precompiled(Vec<u8>),
+}
+
+/// What the file at `path` holds if it is a component (its binary, the
+/// text format of one, or a precompiled one); `None` for anything else,
+/// and for what is not a regular file (a pipe is read once, as a module).
+pub fn component_file(engine: &Engine, path: &Path) -> anyhow::Result<Option<ComponentFile>> {
     let unreadable = |e: std::io::Error| anyhow!("cannot read {}: {e}", path.display());
     let mut file = std::fs::File::open(path).map_err(unreadable)?;
     if !file.metadata().map_err(unreadable)?.is_file() {
-        // A pipe or a device is read once, by the module loader.
         return Ok(None);
     }
     let mut head = [0u8; 8];
@@ -36,35 +43,56 @@ pub fn component_bytes(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
             k => n += k,
         }
     }
+    let precompiled =
+        engine.detect_precompiled(&head[..n]) == Some(walmart::Precompiled::Component);
     let binary = Component::is_component(&head[..n]);
     let text = path.extension().is_some_and(|e| e == "wat") && !head[..n].starts_with(b"\0asm");
-    if !binary && !text {
+    if !binary && !text && !precompiled {
         return Ok(None);
     }
     let mut bytes = head[..n].to_vec();
     file.read_to_end(&mut bytes).map_err(unreadable)?;
-    if binary {
-        return Ok(Some(bytes));
+    if precompiled {
+        return Ok(Some(ComponentFile::Precompiled(bytes)));
     }
-    // Text: a component's only if it parses to one (a module's is left
-    // to the module loader, which reports its errors).
-    Ok(wat::parse_bytes(&bytes)
-        .ok()
-        .filter(|b| Component::is_component(b))
-        .map(|b| b.into_owned()))
+    Ok(component_source(path, &bytes).map(ComponentFile::Source))
 }
 
-/// Compiles the component, links WASI 0.2 and calls its `wasi:cli/run`
-/// (or the call `invoke` writes): the exit status its result earns.
+/// A component's binary from `bytes` read from `path`: its binary as it
+/// is, or a `.wat` file's text made binary if it is a component's.
+pub fn component_source(path: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
+    if Component::is_component(bytes) {
+        return Some(bytes.to_vec());
+    }
+    if !path.extension().is_some_and(|e| e == "wat") || bytes.starts_with(b"\0asm") {
+        return None;
+    }
+    // A module's text is left to the module loader, which reports its
+    // errors.
+    wat::parse_bytes(bytes)
+        .ok()
+        .filter(|b| Component::is_component(b))
+        .map(|b| b.into_owned())
+}
+
+/// Compiles (or loads) the component, links WASI 0.2 and calls its
+/// `wasi:cli/run` (or the call `invoke` writes): the exit status its
+/// result earns.
 pub fn run(
     engine: &Engine,
     path: &Path,
-    bytes: &[u8],
+    file: &ComponentFile,
     store: &mut Store<WasiCtx>,
     invoke: Option<&str>,
 ) -> Result<ExitCode, Failed> {
     let other = |e: walmart::Error| Failed::Other(anyhow!("{}: {e}", path.display()));
-    let component = Component::from_binary(engine, bytes).map_err(other)?;
+    let component = match file {
+        ComponentFile::Source(bytes) => Component::from_binary(engine, bytes),
+        // SAFETY: the user vouched for the file with --allow-precompiled
+        // (the caller refuses it otherwise).
+        ComponentFile::Precompiled(bytes) => unsafe { Component::deserialize(engine, bytes) },
+    }
+    .map_err(other)?;
     let mut linker = component::Linker::new(engine);
     component::wasi::add_to_linker(&mut linker, |ctx| ctx).map_err(other)?;
     if let Some(call) = invoke {
