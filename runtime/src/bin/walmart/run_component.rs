@@ -64,7 +64,7 @@ pub fn component_source(path: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
     if Component::is_component(bytes) {
         return Some(bytes.to_vec());
     }
-    if !path.extension().is_some_and(|e| e == "wat") || bytes.starts_with(b"\0asm") {
+    if path.extension().is_none_or(|e| e != "wat") || bytes.starts_with(b"\0asm") {
         return None;
     }
     // A module's text is left to the module loader, which reports its
