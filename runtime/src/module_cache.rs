@@ -176,6 +176,44 @@ impl ModuleCache {
         )
     }
 
+    /// The component of `bytes` (its binary) for `engine`: loaded from
+    /// the cache, or compiled and saved there (its precompiled form,
+    /// [`crate::component::Component::serialize`]). The entry is named by
+    /// a SHA-256 of the engine's fingerprint and the bytes, and trusted by
+    /// its name, as a text module's.
+    pub fn component(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+    ) -> Result<(crate::component::Component, CacheOutcome)> {
+        use crate::component::Component;
+        let mut source = &bytes[..];
+        let name =
+            entry_name(engine, false, &mut source).map_err(|e| Error::Usage(e.to_string()))?;
+        let replaced = match self.read_entry(&name) {
+            Entry::Missing => false,
+            Entry::Refused => true,
+            Entry::Mapped(saved, _file) => {
+                // SAFETY: as for a module's entry (`lookup`): a regular
+                // file of the user's that nobody else may write, named by
+                // a hash of the engine's fingerprint and these bytes.
+                match unsafe { Component::deserialize(engine, &saved[..]) } {
+                    Ok(c) => return Ok((c, CacheOutcome::Hit)),
+                    Err(_) => true,
+                }
+            }
+        };
+        let component = Component::new(engine, bytes)?;
+        let saved = component
+            .serialize()
+            .map_err(|e| e.to_string())
+            .and_then(|b| self.write_entry(&name, &b));
+        if saved.is_ok() {
+            self.evict(&name);
+        }
+        Ok((component, CacheOutcome::Compiled { replaced, saved }))
+    }
+
     /// [`ModuleCache::module`] of a file's contents, read as a stream until
     /// they must be compiled: on a hit the file is read twice through a
     /// small buffer (for the entry's name, then to check the entry holds

@@ -3750,3 +3750,27 @@ fn compile_precompiles_a_component_for_run_to_load() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn run_caches_a_compiled_component() {
+    let dir = temp_dir("component-cache");
+    let cache = dir.join("cache");
+    let cache = cache.to_str().unwrap();
+    let hello = component_fixture("hello.wasm");
+    for _ in 0..2 {
+        let out = walmart(&["run", "--cache-dir", cache, &hello, "0"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).starts_with("argc=2\nargv[1]=0\n"));
+    }
+    let entries: Vec<_> = std::fs::read_dir(cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    // A damaged entry is compiled again and replaced.
+    std::fs::write(&entries[0], b"\0walmcmp damaged").unwrap();
+    let out = walmart(&["run", "--cache-dir", cache, &hello, "0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(std::fs::metadata(&entries[0]).unwrap().len() > 1000);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

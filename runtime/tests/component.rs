@@ -957,3 +957,31 @@ fn precompiled_components_load_without_compiling() {
     let err = unsafe { Component::deserialize(&other, &bytes) }.unwrap_err();
     assert!(err.to_string().contains("other settings"), "{err}");
 }
+
+#[test]
+fn the_module_cache_keeps_components() {
+    let engine = Engine::default();
+    let dir = std::env::temp_dir().join(format!("walmart-component-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cache = walmart::ModuleCache::new(&dir).unwrap();
+    let bytes = wat::parse_str(COUNTER).unwrap();
+    let (_, first) = cache.component(&engine, &bytes).unwrap();
+    assert!(
+        matches!(
+            first,
+            walmart::CacheOutcome::Compiled {
+                replaced: false,
+                saved: Ok(())
+            }
+        ),
+        "{first:?}"
+    );
+    let (component, second) = cache.component(&engine, &bytes).unwrap();
+    assert!(matches!(second, walmart::CacheOutcome::Hit), "{second:?}");
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::<()>::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    assert!(instance.get_func(&mut store, "make").is_some());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -375,11 +375,11 @@ pub fn refuse_precompiled(path: &Path, allowed: bool) -> anyhow::Result<()> {
 }
 
 /// The module the cache gave, warning when it could not save it.
-fn warn_unsaved((module, outcome): (Module, CacheOutcome)) -> Module {
+pub fn warn_unsaved<T>((compiled, outcome): (T, CacheOutcome)) -> T {
     if let CacheOutcome::Compiled { saved: Err(e), .. } = outcome {
-        eprintln!("walmart: warning: the compiled module was not cached: {e}");
+        eprintln!("walmart: warning: the compiled code was not cached: {e}");
     }
-    module
+    compiled
 }
 
 /// Reads `path`, a module's binary or text (through `cache` when given),

@@ -340,7 +340,6 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         let refused = [
             (attesting, "--attest"),
             (!args.preload.is_empty(), "--preload"),
-            (cache.is_some(), "--cache"),
             (args.coredump.is_some(), "-D coredump"),
             (guest_profile.is_some(), "--profile guest"),
             (
@@ -371,7 +370,14 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             );
         }
         let invoke = args.invoke.as_deref();
-        return match crate::run_component::run(&engine, &args.file, &file, &mut store, invoke) {
+        return match crate::run_component::run(
+            &engine,
+            &args.file,
+            &file,
+            &mut store,
+            invoke,
+            cache.as_ref(),
+        ) {
             Ok(code) => Ok(code),
             Err(crate::run_component::Failed::Guest(e)) => report(e, &args),
             Err(crate::run_component::Failed::Other(e)) => Err(e),

@@ -84,10 +84,16 @@ pub fn run(
     file: &ComponentFile,
     store: &mut Store<WasiCtx>,
     invoke: Option<&str>,
+    cache: Option<&walmart::ModuleCache>,
 ) -> Result<ExitCode, Failed> {
     let other = |e: walmart::Error| Failed::Other(anyhow!("{}: {e}", path.display()));
     let component = match file {
-        ComponentFile::Source(bytes) => Component::from_binary(engine, bytes),
+        ComponentFile::Source(bytes) => match cache {
+            Some(cache) => cache
+                .component(engine, bytes)
+                .map(crate::compile::warn_unsaved),
+            None => Component::from_binary(engine, bytes),
+        },
         // SAFETY: the user vouched for the file with --allow-precompiled
         // (the caller refuses it otherwise).
         ComponentFile::Precompiled(bytes) => unsafe { Component::deserialize(engine, bytes) },
