@@ -187,7 +187,7 @@ impl ModuleCache {
         bytes: &[u8],
     ) -> Result<(crate::component::Component, CacheOutcome)> {
         use crate::component::Component;
-        let mut source = &bytes[..];
+        let mut source = bytes;
         let name =
             entry_name(engine, false, &mut source).map_err(|e| Error::Usage(e.to_string()))?;
         let replaced = match self.read_entry(&name) {
