@@ -19,7 +19,7 @@ pub type HostFuture<'a, R> = Box<dyn Future<Output = R> + Send + 'a>;
 
 /// The fiber the calling Wasm runs on, or the error of a call that has
 /// none (a synchronous call reached an asynchronous host function).
-fn fiber_of<T>(caller: &mut Caller<'_, T>) -> Result<*mut crate::fiber::AsyncCx> {
+pub(crate) fn fiber_of<T>(caller: &mut Caller<'_, T>) -> Result<*mut crate::fiber::AsyncCx> {
     crate::fiber::check_not_leaked(caller.opaque())?;
     let acx = caller.opaque().async_cx;
     if acx.is_null() && !caller.opaque().engine.config().async_support {

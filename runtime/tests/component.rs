@@ -985,3 +985,110 @@ fn the_module_cache_keeps_components() {
     assert!(instance.get_func(&mut store, "make").is_some());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Asynchronous calls: a component's import is an asynchronous host
+/// function, awaited with the call suspended (two stores' calls overlap
+/// on one thread), and refused in a synchronous call.
+#[test]
+fn asynchronous_calls_suspend_on_host_futures() {
+    use std::time::Duration;
+    let mut config = walmart::Config::new();
+    config.async_support(true);
+    let engine = Engine::new(&config).unwrap();
+    let wat = r#"(component
+      (import "fetch" (func $fetch (param "key" u32) (result u32)))
+      (core func $fetch_l (canon lower (func $fetch)))
+      (core module $m
+        (import "h" "fetch" (func $fetch (param i32) (result i32)))
+        (func (export "twice") (param i32) (result i32)
+          local.get 0 call $fetch local.get 0 call $fetch i32.add))
+      (core instance $i (instantiate $m (with "h" (instance (export "fetch" (func $fetch_l))))))
+      (func (export "twice") (param "key" u32) (result u32) (canon lift (core func $i "twice"))))"#;
+    let component = Component::new(&engine, wat).unwrap();
+    let mut linker = Linker::<u32>::new(&engine);
+    linker
+        .root()
+        .func_wrap_async("fetch", |mut caller, (key,): (u32,)| {
+            *caller.data_mut() += 1;
+            Box::new(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok((key * 10,))
+            })
+        })
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let results = rt.block_on(async {
+        let call = |key: u32| {
+            let (linker, component, engine) = (&linker, &component, &engine);
+            async move {
+                let mut store = Store::new(engine, 0u32);
+                let instance = linker
+                    .instantiate_async(&mut store, component)
+                    .await
+                    .unwrap();
+                let twice = instance
+                    .get_typed_func::<(u32,), (u32,)>(&mut store, "twice")
+                    .unwrap();
+                let r = twice.call_async(&mut store, (key,)).await.unwrap();
+                (r, *store.data())
+            }
+        };
+        // Both calls polled in turn, as a join does.
+        use std::future::Future;
+        use std::task::Poll;
+        let (mut a, mut b) = (std::pin::pin!(call(4)), std::pin::pin!(call(5)));
+        let (mut ra, mut rb) = (None, None);
+        std::future::poll_fn(|cx| {
+            if ra.is_none() {
+                if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                    ra = Some(v);
+                }
+            }
+            if rb.is_none() {
+                if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                    rb = Some(v);
+                }
+            }
+            match (ra.is_some(), rb.is_some()) {
+                (true, true) => Poll::Ready(()),
+                _ => Poll::Pending,
+            }
+        })
+        .await;
+        (ra.unwrap(), rb.unwrap())
+    });
+    assert_eq!(results, (((80,), 2), ((100,), 2)));
+    // Four 50 ms waits, two at a time on one thread: about 100 ms, not 200.
+    assert!(
+        started.elapsed() < Duration::from_millis(180),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A synchronous call reaching the asynchronous import fails cleanly.
+    let mut store = Store::new(&engine, 0u32);
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let twice = instance
+        .get_typed_func::<(u32,), (u32,)>(&mut store, "twice")
+        .unwrap();
+    let err = twice.call(&mut store, (1,)).unwrap_err();
+    assert!(
+        format!("{err:?}").contains("from a synchronous call"),
+        "{err:?}"
+    );
+
+    // An engine without asynchronous support refuses the definition.
+    let plain = Engine::default();
+    let err = Linker::<u32>::new(&plain)
+        .root()
+        .func_new_async("f", |_, _, _| Box::new(async { Ok(()) }))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("Config::async_support(true)"),
+        "{err}"
+    );
+}

@@ -114,6 +114,22 @@ impl Func {
         Ok(())
     }
 
+    /// [`Func::call`] as an asynchronous call (wasmtime's `call_async`;
+    /// the engine needs `Config::async_support`): the future is pending
+    /// while an asynchronous host function the component called awaits.
+    pub async fn call_async<S>(
+        &self,
+        mut store: S,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()>
+    where
+        S: AsContextMut,
+        S::Data: Send + 'static,
+    {
+        crate::fiber::on_fiber(store.as_context_mut(), |s| self.call(s, params, results)).await
+    }
+
     /// The call itself, from the host or from a trampoline.
     pub(crate) fn call_in<T: 'static>(
         &self,

@@ -74,6 +74,8 @@ impl<T: 'static> Clone for Linker<T> {
 pub struct LinkerInstance<'a, T: 'static> {
     ns: &'a mut Namespace<T>,
     path: String,
+    /// The engine runs asynchronous calls (`Config::async_support`).
+    async_support: bool,
 }
 
 impl<T: 'static> Linker<T> {
@@ -95,13 +97,30 @@ impl<T: 'static> Linker<T> {
         LinkerInstance {
             ns: &mut self.root,
             path: String::new(),
+            async_support: self.engine.config().async_support,
         }
     }
 
     /// The definitions of the instance `name` (an interface, such as
     /// `wasi:cli/environment@0.2.0`), made empty if there are none yet.
     pub fn instance(&mut self, name: &str) -> Result<LinkerInstance<'_, T>> {
-        self.root.instance_mut(name, "")
+        let async_support = self.engine.config().async_support;
+        self.root.instance_mut(name, "", async_support)
+    }
+
+    /// [`Linker::instantiate`] as an asynchronous call (the engine needs
+    /// `Config::async_support`): what instantiating runs (core start
+    /// functions) may call asynchronous host functions.
+    pub async fn instantiate_async(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        component: &Component,
+    ) -> Result<Instance>
+    where
+        T: Send,
+    {
+        let store = store.as_context_mut();
+        crate::fiber::on_fiber(store, |s| self.instantiate(s, component)).await
     }
 
     /// Instantiates `component`, its imports from this linker's
@@ -129,7 +148,12 @@ impl<T: 'static> Linker<T> {
 }
 
 impl<T: 'static> Namespace<T> {
-    fn instance_mut(&mut self, name: &str, parent: &str) -> Result<LinkerInstance<'_, T>> {
+    fn instance_mut(
+        &mut self,
+        name: &str,
+        parent: &str,
+        async_support: bool,
+    ) -> Result<LinkerInstance<'_, T>> {
         let path = if parent.is_empty() {
             name.to_string()
         } else {
@@ -140,7 +164,11 @@ impl<T: 'static> Namespace<T> {
             .entry(name.to_string())
             .or_insert_with(|| Definition::Instance(Namespace::default()));
         match def {
-            Definition::Instance(ns) => Ok(LinkerInstance { ns, path }),
+            Definition::Instance(ns) => Ok(LinkerInstance {
+                ns,
+                path,
+                async_support,
+            }),
             _ => Err(Error::Link(format!(
                 "`{path}` is defined already, and not as an instance"
             ))),
@@ -151,7 +179,7 @@ impl<T: 'static> Namespace<T> {
 impl<T: 'static> LinkerInstance<'_, T> {
     /// The definitions of the instance `name` inside this one.
     pub fn instance(&mut self, name: &str) -> Result<LinkerInstance<'_, T>> {
-        self.ns.instance_mut(name, &self.path)
+        self.ns.instance_mut(name, &self.path, self.async_support)
     }
 
     fn define(&mut self, name: &str, def: Definition<T>) -> Result<()> {
@@ -189,6 +217,68 @@ impl<T: 'static> LinkerInstance<'_, T> {
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
         self.define(name, Definition::Func(Arc::new(func), None))
+    }
+
+    /// Defines `name` as an asynchronous host function of component values
+    /// (wasmtime's `func_new_async`): the future it returns is awaited
+    /// with the asynchronous call that reached it suspended (the engine
+    /// needs `Config::async_support`; a synchronous call reaching it
+    /// fails).
+    pub fn func_new_async<F>(&mut self, name: &str, func: F) -> Result<()>
+    where
+        F: for<'a> Fn(Caller<'a, T>, &'a [Val], &'a mut [Val]) -> crate::HostFuture<'a, Result<()>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.async_enabled(name)?;
+        let host = move |mut caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
+            let acx = crate::async_host::fiber_of(&mut caller)?;
+            let future = func(caller.reborrow(), params, results);
+            // SAFETY: the fiber the call that reached this runs on; the
+            // frames between are the runtime's.
+            unsafe { crate::fiber::wait_in_host_call(acx, std::pin::Pin::from(future).as_mut()) }?
+        };
+        self.define(name, Definition::Func(Arc::new(host), None))
+    }
+
+    /// [`LinkerInstance::func_wrap`] of an asynchronous closure (wasmtime's
+    /// `func_wrap_async`; see [`LinkerInstance::func_new_async`]).
+    pub fn func_wrap_async<P, R, F>(&mut self, name: &str, func: F) -> Result<()>
+    where
+        P: ComponentNamedList,
+        R: ComponentResults,
+        F: for<'a> Fn(Caller<'a, T>, P) -> crate::HostFuture<'a, Result<R>> + Send + Sync + 'static,
+    {
+        self.async_enabled(name)?;
+        let ty = FuncType::new(
+            P::types().into_iter().map(|t| (String::new(), t)).collect(),
+            R::ty(),
+        );
+        let host = move |mut caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
+            let params = P::from_vals(params)?;
+            let acx = crate::async_host::fiber_of(&mut caller)?;
+            let future = func(caller.reborrow(), params);
+            // SAFETY: as in `func_new_async`.
+            let r = unsafe {
+                crate::fiber::wait_in_host_call(acx, std::pin::Pin::from(future).as_mut())
+            }??;
+            if let (Some(slot), Some(v)) = (results.first_mut(), r.into_val()) {
+                *slot = v;
+            }
+            Ok(())
+        };
+        self.define(name, Definition::Func(Arc::new(host), Some(ty)))
+    }
+
+    fn async_enabled(&self, name: &str) -> Result<()> {
+        if self.async_support {
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "asynchronous host function `{name}` needs an engine with \
+             Config::async_support(true)"
+        )))
     }
 
     /// Defines `name` as a host function of Rust values: a tuple of its

@@ -344,6 +344,21 @@ impl<P: ComponentNamedList, R: ComponentResults> TypedFunc<P, R> {
         R::from_val(results.pop())
     }
 
+    /// [`TypedFunc::call`] as an asynchronous call (see
+    /// [`super::Func::call_async`]).
+    pub async fn call_async<S>(&self, store: S, params: P) -> Result<R>
+    where
+        S: crate::AsContextMut,
+        S::Data: Send + 'static,
+        P: Send,
+    {
+        let mut results = vec![Val::placeholder(); R::ty().is_some() as usize];
+        self.func
+            .call_async(store, &params.into_vals(), &mut results)
+            .await?;
+        R::from_val(results.pop())
+    }
+
     /// The function, untyped.
     pub fn func(&self) -> &super::Func {
         &self.func
