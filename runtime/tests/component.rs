@@ -1092,3 +1092,108 @@ fn asynchronous_calls_suspend_on_host_futures() {
         "{err}"
     );
 }
+
+#[derive(walmart::component::ComponentType, Debug, PartialEq, Clone)]
+struct Point {
+    x_pos: f64,
+    y_pos: f64,
+    #[component(name = "label")]
+    name: Option<String>,
+}
+
+#[derive(walmart::component::ComponentType, Debug, PartialEq, Clone, Copy)]
+enum Colour {
+    Red,
+    DarkGreen,
+}
+
+#[derive(walmart::component::ComponentType, Debug, PartialEq, Clone)]
+enum Figure {
+    Circle(f32),
+    Poly(Vec<Point>),
+    Empty,
+}
+
+/// Rust structs and enums as records, enums and variants
+/// (`#[derive(ComponentType)]`), typed both ways through a component.
+#[test]
+fn derived_types_cross_as_records_enums_and_variants() {
+    fn typed_round_trip<T>(component: &str, values: &[T])
+    where
+        T: walmart::component::ComponentType
+            + Clone
+            + PartialEq
+            + std::fmt::Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        let engine = Engine::default();
+        let component = Component::new(&engine, component).unwrap();
+        let mut linker = Linker::<Vec<T>>::new(&engine);
+        linker
+            .root()
+            .func_wrap("f", |mut caller, (x,): (T,)| {
+                caller.data_mut().push(x.clone());
+                Ok((x,))
+            })
+            .unwrap();
+        let mut store = Store::new(&engine, Vec::new());
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let g = instance
+            .get_typed_func::<(T,), (T,)>(&mut store, "g")
+            .unwrap();
+        for v in values {
+            assert_eq!(g.call(&mut store, (v.clone(),)).unwrap(), (v.clone(),));
+        }
+        assert_eq!(store.data(), values);
+    }
+    let point =
+        r#"(record (field "x-pos" f64) (field "y-pos" f64) (field "label" (option string)))"#;
+    let p = |x: f64, name: Option<&str>| Point {
+        x_pos: x,
+        y_pos: -x,
+        name: name.map(str::to_string),
+    };
+    typed_round_trip(
+        &forwarder(point, &["f64", "f64", "i32", "i32", "i32"], None, ""),
+        &[p(1.5, Some("a")), p(0.0, None)],
+    );
+    typed_round_trip(
+        &forwarder(r#"(enum "red" "dark-green")"#, &["i32"], Some("i32"), ""),
+        &[Colour::DarkGreen, Colour::Red],
+    );
+    let prelude = format!(r#"(type $p0 {point}) (import "point" (type $p (eq $p0)))"#);
+    typed_round_trip(
+        &forwarder_with(
+            &prelude,
+            r#"(variant (case "circle" f32) (case "poly" (list $p)) (case "empty"))"#,
+            &["i32", "i32", "i32"],
+            None,
+            "",
+        ),
+        &[
+            Figure::Circle(2.5),
+            Figure::Poly(vec![p(1.0, Some("v")), p(2.0, None)]),
+            Figure::Empty,
+        ],
+    );
+    // A Rust type that is not the component's is refused by name.
+    let engine = Engine::default();
+    let component = Component::new(
+        &engine,
+        forwarder(r#"(enum "red" "blue")"#, &["i32"], Some("i32"), ""),
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::<()>::new(&engine);
+    linker
+        .root()
+        .func_wrap("f", |_, (c,): (Colour,)| Ok((c,)))
+        .unwrap();
+    let err = linker.instantiate(&mut store, &component).unwrap_err();
+    assert!(
+        err.to_string().contains("enum { red, dark-green }"),
+        "{err}"
+    );
+}

@@ -54,3 +54,6 @@ pub use resources::{Resource, ResourceAny, ResourceKey, ResourceType};
 pub use typed::{ComponentNamedList, ComponentResults, ComponentType, ResultCase, TypedFunc};
 pub use types::{FuncType, Type};
 pub use val::Val;
+/// `#[derive(ComponentType)]`: a struct as a `record`, an enum as an `enum`
+/// or a `variant` (names in kebab-case, or `#[component(name = "...")]`).
+pub use walmart_macros::ComponentType;
