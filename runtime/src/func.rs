@@ -511,7 +511,8 @@ impl Func {
             crate::fiber::check_not_leaked(store)?;
         }
         let fiber_entry = std::mem::take(&mut store.fiber_entry);
-        if !store.async_cx.is_null() && !fiber_entry {
+        let reentry = std::mem::take(&mut store.runtime_reentry);
+        if !store.async_cx.is_null() && !fiber_entry && !reentry {
             // Only the asynchronous call's own entry. As wasmtime: Wasm
             // called back from a host function (or a call hook) could
             // suspend the fiber with that function's frames on it, and

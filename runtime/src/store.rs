@@ -125,6 +125,11 @@ pub struct StoreOpaque {
     /// The asynchronous call's fiber has not entered Wasm yet: its one
     /// entry is allowed, no other while it runs.
     pub(crate) fiber_entry: bool,
+    /// The component runtime is calling into Wasm from its own frames
+    /// during an asynchronous call (a `realloc`, a `post-return`, a
+    /// lifted callee inside a lowered import): allowed once, as the
+    /// fiber's entry is, but on the same stack.
+    pub(crate) runtime_reentry: bool,
     /// The entry `fiber_entry` allowed is on its way into Wasm (from
     /// `Func::call_raw` to `invoke`): the call starts a new stack.
     pub(crate) fiber_stack_entry: bool,
@@ -313,6 +318,7 @@ impl<T> Store<T> {
                     defined_tables: 0,
                     async_cx: std::ptr::null_mut(),
                     fiber_entry: false,
+                    runtime_reentry: false,
                     fiber_stack_entry: false,
                     gc_stack_low: 0,
                     gc_outer_stacks: Vec::new(),

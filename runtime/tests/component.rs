@@ -462,7 +462,10 @@ fn an_instance_is_not_entered_twice_nor_after_a_trap() {
     let err = crash.call(&mut store, &[], &mut []).unwrap_err();
     assert!(err.trap().is_some(), "{err}");
     let err = crash.call(&mut store, &[], &mut []).unwrap_err();
-    assert!(err.to_string().contains("after it trapped"), "{err}");
+    assert!(
+        err.to_string().contains("after a call into it failed"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -930,6 +933,29 @@ fn precompiled_components_load_without_compiling() {
         assert!(err.to_string().contains("damaged"), "{err}");
     }
 
+    // Types nested past any real component's are refused, not followed
+    // down the stack: a body of one step, an import whose function type's
+    // parameter is a list of lists of ... .
+    let mut deep = b"\0walmcmp".to_vec();
+    deep.extend(1u32.to_le_bytes()); // version
+    deep.extend(0u32.to_le_bytes()); // no modules
+    deep.extend(1u32.to_le_bytes()); // one component
+    let mut body = Vec::new();
+    body.extend(1u32.to_le_bytes()); // one step
+    body.push(10); // an import
+    body.extend(1u32.to_le_bytes());
+    body.push(b'f');
+    body.push(0); // of a function
+    body.extend(1u32.to_le_bytes()); // one parameter
+    body.extend(1u32.to_le_bytes());
+    body.push(b'p');
+    body.extend(std::iter::repeat_n(13u8, 200_000)); // list<list<...
+    deep.extend((body.len() as u32).to_le_bytes());
+    deep.extend(body);
+    // SAFETY: refused before any code could run.
+    let err = unsafe { Component::deserialize(&engine, &deep) }.unwrap_err();
+    assert!(err.to_string().contains("nested too deep"), "{err}");
+
     // The counter's resources, from the loaded form.
     let bytes = Component::new(&engine, COUNTER)
         .unwrap()
@@ -1068,6 +1094,123 @@ fn asynchronous_calls_suspend_on_host_futures() {
         "{:?}",
         started.elapsed()
     );
+
+    {
+        // Strings both ways (the guest's `realloc` and `post-return`, from
+        // the call's own frames and from a lowered import's), and a start
+        // function at instantiation: each a further entry into Wasm on the
+        // fiber.
+        let wat = r#"(component
+          (import "name-of" (func $name (param "key" u32) (result string)))
+          (core module $libc
+            (memory (export "memory") 1)
+            (global $next (mut i32) (i32.const 4096))
+            (global (export "started") (mut i32) (i32.const 0))
+            (global (export "returned") (mut i32) (i32.const 0))
+            (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+              (local $p i32)
+              global.get $next
+              local.get 2 i32.const 1 i32.sub i32.add
+              local.get 2 i32.const 1 i32.sub i32.const -1 i32.xor i32.and
+              local.tee $p
+              local.get 3 i32.add
+              global.set $next
+              local.get $p))
+          (core instance $libc (instantiate $libc))
+          (alias core export $libc "memory" (core memory $memory))
+          (alias core export $libc "realloc" (core func $realloc))
+          (core func $name_l (canon lower (func $name) (memory $memory) (realloc $realloc)))
+          (core module $m
+            (import "h" "name-of" (func $name (param i32 i32)))
+            (import "libc" "memory" (memory 1))
+            (import "libc" "started" (global $started (mut i32)))
+            (import "libc" "returned" (global $returned (mut i32)))
+            (func $start i32.const 1 global.set $started)
+            (start $start)
+            ;; greet(s) = name-of(len(s)): the host's string back to the host.
+            (func (export "greet") (param i32 i32) (result i32)
+              local.get 1 i32.const 64 call $name
+              i32.const 64)
+            (func (export "greet-done") (param i32)
+              global.get $returned i32.const 1 i32.add global.set $returned)
+            (func (export "started") (result i32) global.get $started))
+          (core instance $i (instantiate $m
+            (with "h" (instance (export "name-of" (func $name_l))))
+            (with "libc" (instance $libc))))
+          (func (export "greet") (param "s" string) (result string)
+            (canon lift (core func $i "greet") (memory $memory) (realloc $realloc)
+              (post-return (core func $i "greet-done"))))
+          (func (export "started") (result u32) (canon lift (core func $i "started"))))"#;
+        let component = Component::new(&engine, wat).unwrap();
+        let mut linker = Linker::<u32>::new(&engine);
+        linker
+            .root()
+            .func_wrap_async("name-of", |_, (len,): (u32,)| {
+                Box::new(async move {
+                    tokio::task::yield_now().await;
+                    Ok((format!("a name of {len} letters"),))
+                })
+            })
+            .unwrap();
+        let out = rt.block_on(async {
+            let mut store = Store::new(&engine, 0u32);
+            let instance = linker
+                .instantiate_async(&mut store, &component)
+                .await
+                .unwrap();
+            let started = instance
+                .get_typed_func::<(), (u32,)>(&mut store, "started")
+                .unwrap();
+            let greet = instance
+                .get_typed_func::<(String,), (String,)>(&mut store, "greet")
+                .unwrap();
+            let first = greet
+                .call_async(&mut store, ("four".into(),))
+                .await
+                .unwrap();
+            let second = greet
+                .call_async(&mut store, ("sixteen letters!".into(),))
+                .await
+                .unwrap();
+            (
+                started.call_async(&mut store, ()).await.unwrap(),
+                first,
+                second,
+            )
+        });
+        assert_eq!(
+            out,
+            (
+                (1,),
+                ("a name of 4 letters".to_string(),),
+                ("a name of 16 letters".to_string(),)
+            )
+        );
+
+        // A call cancelled while its host future is pending leaves the
+        // instance unusable.
+        let mut store = Store::new(&engine, 0u32);
+        let instance = rt
+            .block_on(linker.instantiate_async(&mut store, &component))
+            .unwrap();
+        let greet = instance
+            .get_typed_func::<(String,), (String,)>(&mut store, "greet")
+            .unwrap();
+        {
+            use std::future::Future;
+            let mut call = std::pin::pin!(greet.call_async(&mut store, ("x".into(),)));
+            let waker = std::task::Waker::noop();
+            let mut cx = std::task::Context::from_waker(waker);
+            assert!(call.as_mut().poll(&mut cx).is_pending());
+        }
+        let err = rt
+            .block_on(greet.call_async(&mut store, ("x".into(),)))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("after a call into it failed"),
+            "{err}"
+        );
+    }
 
     // A synchronous call reaching the asynchronous import fails cleanly.
     let mut store = Store::new(&engine, 0u32);

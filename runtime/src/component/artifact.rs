@@ -440,7 +440,14 @@ struct Reader<'a> {
     at: usize,
     modules: Vec<Module>,
     components: Vec<Arc<ComponentDef>>,
+    /// Types and imports being read inside one another: bounded, so a
+    /// damaged file cannot exhaust the stack.
+    depth: u32,
 }
+
+/// Deepest nesting of types or imports read: far past any real
+/// component's (a component nested deeper is compiled, not loaded).
+const MAX_DEPTH: u32 = 100;
 
 fn damaged(what: &str) -> Error {
     Error::Usage(format!("precompiled component damaged: {what}"))
@@ -496,7 +503,22 @@ impl<'a> Reader<'a> {
             _ => return Err(damaged("an option's tag")),
         })
     }
+    /// Runs `f` one level deeper in the nesting of types or imports.
+    fn nested<R>(&mut self, f: impl FnOnce(&mut Self) -> Result<R>) -> Result<R> {
+        if self.depth >= MAX_DEPTH {
+            return Err(damaged("types nested too deep"));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
     fn ty(&mut self) -> Result<Type> {
+        self.nested(Self::ty_here)
+    }
+
+    fn ty_here(&mut self) -> Result<Type> {
         let names = |r: &mut Self| -> Result<Vec<String>> {
             let n = r.count()?;
             (0..n).map(|_| r.str()).collect()
@@ -579,6 +601,10 @@ impl<'a> Reader<'a> {
         })
     }
     fn desc(&mut self) -> Result<ImportDesc> {
+        self.nested(Self::desc_here)
+    }
+
+    fn desc_here(&mut self) -> Result<ImportDesc> {
         Ok(match self.u8()? {
             0 => ImportDesc::Func(Arc::new(self.func_type()?)),
             1 => {
@@ -648,7 +674,7 @@ impl<'a> Reader<'a> {
                 args: self.named()?,
                 imports: match self.u8()? {
                     0 => None,
-                    _ => {
+                    1 => {
                         let n = self.count()?;
                         Some(
                             (0..n)
@@ -656,6 +682,7 @@ impl<'a> Reader<'a> {
                                 .collect::<Result<_>>()?,
                         )
                     }
+                    _ => return Err(damaged("an option's tag")),
                 },
             },
             2 => Step::CoreInstanceExports(self.sorted(Self::core_sort)?),
@@ -705,7 +732,11 @@ impl<'a> Reader<'a> {
                 sort: self.sort()?,
                 resource: self.opt_key()?,
             },
-            15 => Step::Types(self.u32()?),
+            // Translation writes a type definition at a time.
+            15 => match self.u32()? {
+                1 => Step::Types(1),
+                _ => return Err(damaged("a count of types")),
+            },
             16 => Step::TypeAgain(self.u32()?),
             17 => Step::Export {
                 name: self.str()?,
@@ -748,6 +779,7 @@ pub(crate) unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Arc<Co
         at: MAGIC.len(),
         modules: Vec::new(),
         components: Vec::new(),
+        depth: 0,
     };
     let version = r.u32()?;
     if version != VERSION {
@@ -772,6 +804,7 @@ pub(crate) unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Arc<Co
             at: 0,
             modules: std::mem::take(&mut r.modules),
             components: std::mem::take(&mut r.components),
+            depth: 0,
         };
         let def = inner.component();
         r.modules = inner.modules;

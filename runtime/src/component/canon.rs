@@ -37,7 +37,7 @@ pub(crate) fn resource_builtin<T: 'static>(
             move |mut caller: Caller<'_, T>, args, _| match state
                 .remove(args[0].unwrap_i32() as u32, &ty)?
             {
-                Some(rep) => ty.destroy(caller.inner(), rep, Some(&state)),
+                Some(rep) => ty.destroy(caller.inner(), rep, Some(&state), false),
                 None => Ok(()),
             },
         ),

@@ -107,7 +107,9 @@ impl Func {
                 results.len()
             )));
         }
-        let result = self.call_in(store.as_context_mut(), None, params)?;
+        let store = store.as_context_mut();
+        let top = entered_from_host(&mut store.opaque)?;
+        let result = self.call_in(store, None, params, top)?;
         if let (Some(slot), Some(v)) = (results.first_mut(), result) {
             *slot = v;
         }
@@ -131,11 +133,15 @@ impl Func {
     }
 
     /// The call itself, from the host or from a trampoline.
+    /// `top`: the call is an asynchronous call's own (its core calls enter
+    /// Wasm as the fiber's entry), not one made from the runtime's frames
+    /// inside Wasm (which re-enter it).
     pub(crate) fn call_in<T: 'static>(
         &self,
         store: &mut StoreInner<T>,
         caller: Option<crate::Instance>,
         params: &[Val],
+        top: bool,
     ) -> Result<Option<Val>> {
         match &*self.kind {
             Kind::Host(host) => {
@@ -160,11 +166,12 @@ impl Func {
                     state,
                     scope: 0,
                     borrows: Vec::new(),
+                    top,
                 };
                 for ((_, t), v) in self.ty.params.iter().zip(params) {
                     checker.check(t, v)?;
                 }
-                state.enter(|| self.call_lifted(store, (*core, shape), options, state, params))
+                state.enter(|| self.call_lifted(store, (*core, shape), options, state, params, top))
             }
         }
     }
@@ -176,6 +183,7 @@ impl Func {
         options: &Options,
         state: &Arc<InstanceState>,
         params: &[Val],
+        top: bool,
     ) -> Result<Option<Val>> {
         let ty = &self.ty;
         let param_types = || ty.params.iter().map(|(_, t)| t);
@@ -188,6 +196,7 @@ impl Func {
                 state,
                 scope,
                 borrows: Vec::new(),
+                top,
             };
             if shape.params_in_memory {
                 let tuple = abi::params_tuple(ty);
@@ -207,6 +216,7 @@ impl Func {
             .iter()
             .map(|t| crate::Val::default_for(*t))
             .collect();
+        allow_core_call(&mut store.opaque, top);
         core.call(&mut *store, &flat, &mut core_results)?;
         if !borrows.is_empty() && state.lent(&borrows, scope) {
             return Err(abi_trap(
@@ -233,6 +243,7 @@ impl Func {
             }
         };
         if let Some(post) = options.post_return {
+            allow_core_call(&mut store.opaque, top);
             post.call(&mut *store, &core_results, &mut [])?;
         }
         Ok(result)
@@ -283,13 +294,14 @@ impl Func {
                             .collect::<Result<Vec<_>>>()?
                     }
                 };
-                let result = callee.call_in(&mut *store, instance, &params)?;
+                let result = callee.call_in(&mut *store, instance, &params, false)?;
                 let mut cx = LowerCx {
                     store,
                     opts: &options,
                     state: &state,
                     scope: 0,
                     borrows: Vec::new(),
+                    top: false,
                 };
                 match (&ty.result, result) {
                     (Some(t), Some(v)) if result_in_memory => {
@@ -308,6 +320,36 @@ impl Func {
                 Ok(())
             },
         )
+    }
+}
+
+/// Whether a call the host makes may go on: always in a synchronous call;
+/// in an asynchronous one only as the fiber's own entry (the call
+/// `call_async` makes), not from a host function's frames, where Wasm
+/// could suspend the fiber with them on it. `true`: the fiber's entry.
+pub(crate) fn entered_from_host(store: &mut crate::store::StoreOpaque) -> Result<bool> {
+    let top = std::mem::take(&mut store.fiber_entry);
+    if !store.async_cx.is_null() && !top {
+        return Err(Error::Usage(
+            "a component function cannot be called synchronously from a host function during \
+             an asynchronous call (it could suspend with the host function's frames on the \
+             fiber): use `call_async`"
+                .into(),
+        ));
+    }
+    Ok(top)
+}
+
+/// Lets the component runtime's next core call enter Wasm during an
+/// asynchronous call: as the fiber's entry (`top`) or as a re-entry from
+/// the runtime's frames on it. Nothing to do in a synchronous call.
+pub(crate) fn allow_core_call(store: &mut crate::store::StoreOpaque, top: bool) {
+    if !store.async_cx.is_null() {
+        if top {
+            store.fiber_entry = true;
+        } else {
+            store.runtime_reentry = true;
+        }
     }
 }
 

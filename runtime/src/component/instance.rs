@@ -166,6 +166,7 @@ pub(crate) fn instantiate<T: 'static>(
     store: &mut StoreInner<T>,
     def: &ComponentDef,
     import: &mut dyn FnMut(&str, &ImportDesc, &InstanceState) -> Result<Item>,
+    top: bool,
 ) -> Result<Arc<Exports>> {
     let state = Arc::new(InstanceState::default());
     let mut s = Spaces::default();
@@ -214,6 +215,9 @@ pub(crate) fn instantiate<T: 'static>(
                         ))
                     })?);
                 }
+                // Its start function, if any, enters Wasm as the fiber's
+                // own call in an asynchronous instantiation.
+                super::func::allow_core_call(&mut store.opaque, top);
                 let instance = crate::Instance::new(&mut *store, &module, &externs)?;
                 s.core_instances.push(CoreInstance::Instance(instance));
             }
@@ -270,12 +274,17 @@ pub(crate) fn instantiate<T: 'static>(
                     .iter()
                     .map(|(n, sort, i)| Ok((n.clone(), s.item(*sort, *i)?)))
                     .collect::<Result<_>>()?;
-                let exports = instantiate(store, &def, &mut |name, _, _| {
-                    args.iter()
-                        .find(|(n, _)| n == name)
-                        .map(|(_, i)| i.clone())
-                        .ok_or_else(|| broken("an import without an argument"))
-                })?;
+                let exports = instantiate(
+                    store,
+                    &def,
+                    &mut |name, _, _| {
+                        args.iter()
+                            .find(|(n, _)| n == name)
+                            .map(|(_, i)| i.clone())
+                            .ok_or_else(|| broken("an import without an argument"))
+                    },
+                    top,
+                )?;
                 s.instances.push(exports);
             }
             Step::InstanceExports(items) => {

@@ -136,13 +136,19 @@ impl<T: 'static> Linker<T> {
             ));
         }
         let store = store.as_context_mut();
-        let exports = instantiate(store, component.def(), &mut |name, desc, state| {
-            let path = ImportPath {
-                instance: None,
-                name,
-            };
-            resolve(find(&self.root.defs, name), desc, &path, state)
-        })?;
+        let top = super::func::entered_from_host(&mut store.opaque)?;
+        let exports = instantiate(
+            store,
+            component.def(),
+            &mut |name, desc, state| {
+                let path = ImportPath {
+                    instance: None,
+                    name,
+                };
+                resolve(find(&self.root.defs, name), desc, &path, state)
+            },
+            top,
+        )?;
         Ok(Instance::new(exports))
     }
 }

@@ -21,6 +21,8 @@ pub(crate) struct LowerCx<'a, T: 'static> {
     /// The call borrows are lent for, and the handles lent.
     pub scope: u64,
     pub borrows: Vec<u32>,
+    /// The lowering is an asynchronous call's own (see `Func::call_in`).
+    pub top: bool,
 }
 
 impl<T: 'static> LowerCx<'_, T> {
@@ -36,6 +38,7 @@ impl<T: 'static> LowerCx<'_, T> {
             Error::Usage("a component value needs `realloc` the boundary has not".into())
         })?;
         let mut out = [crate::Val::I32(0)];
+        super::func::allow_core_call(&mut self.store.opaque, self.top);
         realloc.call(
             &mut *self.store,
             &[

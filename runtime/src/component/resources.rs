@@ -155,20 +155,26 @@ impl ResourceType {
     /// Runs the destructor of an owned resource of this type, for the
     /// component instance `from` (none: the host). The instance that
     /// defined the type is entered as by a call: not while it is on the
-    /// stack (unless it drops its own resource), nor after it trapped.
+    /// stack (unless it drops its own resource), nor after a call into it
+    /// failed.
     pub(crate) fn destroy<T: 'static>(
         &self,
         store: &mut crate::store::StoreInner<T>,
         rep: u32,
         from: Option<&Arc<InstanceState>>,
+        top: bool,
     ) -> Result<()> {
         match &self.0 {
             RtKind::Guest(g) => match (g.dtor, g.owner.upgrade()) {
                 (Some(dtor), Some(owner)) => {
+                    let mut run = || {
+                        super::func::allow_core_call(&mut store.opaque, top);
+                        dtor.call(&mut *store, &[crate::Val::I32(rep as i32)], &mut [])
+                    };
                     if from.is_some_and(|f| Arc::ptr_eq(f, &owner)) {
-                        return dtor.call(store, &[crate::Val::I32(rep as i32)], &mut []);
+                        return run();
                     }
-                    owner.enter(|| dtor.call(store, &[crate::Val::I32(rep as i32)], &mut []))
+                    owner.enter(run)
                 }
                 _ => Ok(()),
             },
@@ -221,11 +227,13 @@ pub(crate) fn new_scope() -> u64 {
 
 impl InstanceState {
     /// Runs `f` as a call into the instance: refused while the instance is
-    /// on the stack or after it trapped; a trap in `f` leaves it unusable.
+    /// on the stack or after a call into it failed; an error from `f` leaves it
+    /// unusable.
     pub fn enter<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
         if self.poisoned.load(Ordering::Relaxed) {
             return Err(abi_trap(
-                "cannot enter a component instance after it trapped",
+                "cannot enter a component instance after a call into it failed (a trap, a host \
+                 error or a cancelled asynchronous call)",
             ));
         }
         if self.busy.swap(true, Ordering::Relaxed) {
@@ -243,10 +251,9 @@ impl InstanceState {
         let leave = Leave(&self.busy);
         let r = f();
         drop(leave);
-        if matches!(
-            r,
-            Err(Error::Trap(_) | Error::Host { .. } | Error::Exception(_))
-        ) {
+        // Whatever failed once the instance was entered (a trap, a host
+        // error, a cancelled asynchronous call) may have left it halfway.
+        if r.is_err() {
             self.poisoned.store(true, Ordering::Relaxed);
         }
         r
@@ -439,8 +446,10 @@ impl ResourceAny {
         if !self.0.own {
             return Ok(());
         }
+        let store = store.as_context_mut();
+        let top = super::func::entered_from_host(&mut store.opaque)?;
         self.move_out()?;
-        self.0.ty.destroy(store.as_context_mut(), self.0.rep, None)
+        self.0.ty.destroy(store, self.0.rep, None, top)
     }
 
     /// The typed handle of a host resource of type `T`.

@@ -203,6 +203,25 @@ impl Parser<'_> {
         }
     }
 
+    /// A record of `ty`'s `fields` from those `given` (an option left out
+    /// is none).
+    fn record_of(
+        &self,
+        ty: &Type,
+        fields: &[(String, Type)],
+        mut given: Vec<(String, Val)>,
+    ) -> Result<Val> {
+        let mut out = Vec::new();
+        for (name, t) in fields {
+            match given.iter().position(|(n, _)| n == name) {
+                Some(i) => out.push(given.swap_remove(i)),
+                None if matches!(t, Type::Option(_)) => out.push((name.clone(), Val::Option(None))),
+                None => bail!("field `{name}` of `{ty}` missing"),
+            }
+        }
+        Ok(Val::Record(out))
+    }
+
     /// An optional `(payload)` of type `ty`.
     fn payload(&mut self, ty: Option<&Type>, case: &str) -> Result<Option<Box<Val>>> {
         match ty {
@@ -241,7 +260,7 @@ impl Parser<'_> {
             Type::U32 => int!(u32, U32),
             Type::S64 => int!(i64, S64),
             Type::U64 => int!(u64, U64),
-            Type::Float32 => Val::Float32(float(self.number()?)? as f32),
+            Type::Float32 => Val::Float32(float(self.number()?)?),
             Type::Float64 => Val::Float64(float(self.number()?)?),
             Type::Char => {
                 let s = self.quoted(b'\'')?;
@@ -276,8 +295,17 @@ impl Parser<'_> {
             }
             Type::Record(fields) => {
                 let mut given: Vec<(String, Val)> = Vec::new();
+                // `{:}`: a record whose fields are all options, all none.
+                let save = self.at;
+                if self.eat(b'{') && self.eat(b':') && self.eat(b'}') {
+                    return self.record_of(ty, fields, given);
+                }
+                self.at = save;
                 self.items(b'{', b'}', |p| {
                     let name = p.ident()?;
+                    if given.iter().any(|(n, _)| *n == name) {
+                        bail!("field `{name}` given twice");
+                    }
                     p.expect(b':')?;
                     let t = fields
                         .iter()
@@ -287,18 +315,7 @@ impl Parser<'_> {
                     given.push((name, p.value(t)?));
                     Ok(())
                 })?;
-                let mut out = Vec::new();
-                for (name, t) in fields {
-                    match given.iter().position(|(n, _)| n == name) {
-                        Some(i) => out.push(given.swap_remove(i)),
-                        // An option may be left out: none.
-                        None if matches!(t, Type::Option(_)) => {
-                            out.push((name.clone(), Val::Option(None)))
-                        }
-                        None => bail!("field `{name}` of `{ty}` missing"),
-                    }
-                }
-                Val::Record(out)
+                self.record_of(ty, fields, given)?
             }
             Type::Variant(cases) => {
                 let name = self.ident()?;
@@ -333,6 +350,9 @@ impl Parser<'_> {
                     if !names.contains(&name) {
                         bail!("no flag `{name}` in `{ty}`");
                     }
+                    if set.contains(&name) {
+                        bail!("flag `{name}` given twice");
+                    }
                     set.push(name);
                     Ok(())
                 })?;
@@ -345,24 +365,38 @@ impl Parser<'_> {
     }
 }
 
-fn float(text: &str) -> Result<f64> {
-    match text {
-        "nan" => Ok(f64::NAN),
-        "inf" => Ok(f64::INFINITY),
-        "-inf" => Ok(f64::NEG_INFINITY),
-        _ => text
-            .parse()
-            .map_err(|_| anyhow!("`{text}` is not a number")),
+/// A float of the precision asked (an `f32` parsed as one, not rounded
+/// twice through an `f64`).
+fn float<F: std::str::FromStr>(text: &str) -> Result<F> {
+    let spelled = match text {
+        "nan" => "NaN",
+        "inf" => "inf",
+        "-inf" => "-inf",
+        // Rust's words for them (`infinity`, `NaN`) are not WAVE's.
+        _ if text.chars().any(|c| c.is_ascii_digit()) => text,
+        _ => bail!("`{text}` is not a number"),
+    };
+    spelled
+        .parse()
+        .map_err(|_| anyhow!("`{text}` is not a number"))
+}
+
+fn float_text<F: std::fmt::Debug + Into<f64> + Copy>(f: F) -> String {
+    let wide: f64 = f.into();
+    if wide.is_nan() {
+        "nan".into()
+    } else if wide.is_infinite() {
+        if wide > 0.0 { "inf" } else { "-inf" }.into()
+    } else {
+        format!("{f:?}")
     }
 }
 
-fn float_text(f: f64) -> String {
-    if f.is_nan() {
-        "nan".into()
-    } else if f.is_infinite() {
-        if f > 0.0 { "inf" } else { "-inf" }.into()
-    } else {
-        format!("{f:?}")
+/// A case name as WAVE writes it: `%` before one of its keywords.
+fn label(name: &str) -> String {
+    match name {
+        "true" | "false" | "some" | "none" | "ok" | "err" | "inf" | "nan" => format!("%{name}"),
+        _ => name.to_string(),
     }
 }
 
@@ -393,6 +427,7 @@ pub fn print(val: &Val) -> String {
         Some(v) => format!("{name}({})", print(v)),
         None => name.to_string(),
     };
+    let case = |name: &str, p: &Option<Box<Val>>| payload(&label(name), p);
     match val {
         Val::Bool(b) => b.to_string(),
         Val::S8(n) => n.to_string(),
@@ -403,7 +438,7 @@ pub fn print(val: &Val) -> String {
         Val::U32(n) => n.to_string(),
         Val::S64(n) => n.to_string(),
         Val::U64(n) => n.to_string(),
-        Val::Float32(f) => float_text(*f as f64),
+        Val::Float32(f) => float_text(*f),
         Val::Float64(f) => float_text(*f),
         Val::Char(c) => quote(&c.to_string(), '\''),
         Val::String(s) => quote(s, '"'),
@@ -413,8 +448,8 @@ pub fn print(val: &Val) -> String {
             "{{{}}}",
             list(&mut fields.iter().map(|(n, v)| format!("{n}: {}", print(v))))
         ),
-        Val::Variant(name, p) => payload(name, p),
-        Val::Enum(name) => name.clone(),
+        Val::Variant(name, p) => case(name, p),
+        Val::Enum(name) => label(name),
         Val::Option(None) => "none".into(),
         Val::Option(p @ Some(_)) => payload("some", p),
         Val::Result(Ok(p)) => payload("ok", p),
@@ -436,6 +471,8 @@ mod tests {
             (Type::S64, Val::S64(-9_000_000_000)),
             (Type::Float64, Val::Float64(-1.5e-7)),
             (Type::Float32, Val::Float32(f32::INFINITY)),
+            (Type::Float64, Val::Float64(f64::NEG_INFINITY)),
+            (Type::Float32, Val::Float32(-1.5e-3)),
             (Type::Char, Val::Char('\'')),
             (Type::String, Val::String("a\"b\\c\n\u{7}é".into())),
             (
@@ -501,5 +538,32 @@ mod tests {
         );
         assert!(parse_args("{b: some(1)}", &[&ty]).is_err());
         assert!(parse_args("300", &[&Type::U8]).is_err());
+        assert_eq!(
+            parse_args(
+                "{:}",
+                &[&Type::Record(vec![(
+                    "b".into(),
+                    Type::Option(Box::new(Type::U8))
+                )])]
+            )
+            .unwrap(),
+            vec![Val::Record(vec![("b".into(), Val::Option(None))])]
+        );
+        assert!(parse_args("{a: 1, a: 2}", &[&ty]).is_err());
+        let flags = Type::Flags(names(&["read"]));
+        assert!(parse_args("{read, read}", &[&flags]).is_err());
+        // An f32 is parsed as one: the nearest f32, not the f64 rounded.
+        assert_eq!(
+            parse_args("1.0000000596046447753906251", &[&Type::Float32]).unwrap(),
+            vec![Val::Float32(1.0000001)]
+        );
+        assert_eq!(print(&Val::Float32(0.1)), "0.1");
+        // Cases named as WAVE's keywords are written with `%`.
+        let e = Type::Enum(names(&["none", "some-thing"]));
+        assert_eq!(print(&Val::Enum("none".into())), "%none");
+        assert_eq!(
+            parse_args("%none", &[&e]).unwrap(),
+            vec![Val::Enum("none".into())]
+        );
     }
 }
