@@ -216,8 +216,7 @@ impl Func {
             .iter()
             .map(|t| crate::Val::default_for(*t))
             .collect();
-        allow_core_call(&mut store.opaque, top);
-        core.call(&mut *store, &flat, &mut core_results)?;
+        core_call(store, top, |s| core.call(s, &flat, &mut core_results))?;
         if !borrows.is_empty() && state.lent(&borrows, scope) {
             return Err(abi_trap(
                 "a borrowed handle was not dropped before the call returned",
@@ -243,8 +242,7 @@ impl Func {
             }
         };
         if let Some(post) = options.post_return {
-            allow_core_call(&mut store.opaque, top);
-            post.call(&mut *store, &core_results, &mut [])?;
+            core_call(store, top, |s| post.call(s, &core_results, &mut []))?;
         }
         Ok(result)
     }
@@ -340,17 +338,27 @@ pub(crate) fn entered_from_host(store: &mut crate::store::StoreOpaque) -> Result
     Ok(top)
 }
 
-/// Lets the component runtime's next core call enter Wasm during an
-/// asynchronous call: as the fiber's entry (`top`) or as a re-entry from
-/// the runtime's frames on it. Nothing to do in a synchronous call.
-pub(crate) fn allow_core_call(store: &mut crate::store::StoreOpaque, top: bool) {
-    if !store.async_cx.is_null() {
-        if top {
-            store.fiber_entry = true;
-        } else {
-            store.runtime_reentry = true;
-        }
+/// Runs `f`, a core call the component runtime makes, letting it enter
+/// Wasm during an asynchronous call: as the fiber's entry (`top`) or as a
+/// re-entry from the runtime's frames on it. The permission ends with the
+/// call, used or not. Nothing to do in a synchronous call.
+pub(crate) fn core_call<T, R>(
+    store: &mut StoreInner<T>,
+    top: bool,
+    f: impl FnOnce(&mut StoreInner<T>) -> Result<R>,
+) -> Result<R> {
+    let opaque = &mut store.opaque;
+    if opaque.async_cx.is_null() {
+        return f(store);
     }
+    if top {
+        opaque.fiber_entry = true;
+    } else {
+        opaque.runtime_reentry = true;
+    }
+    let r = f(store);
+    (store.opaque.fiber_entry, store.opaque.runtime_reentry) = (false, false);
+    r
 }
 
 /// How a lifted function's values travel, worked out once.

@@ -217,8 +217,9 @@ pub(crate) fn instantiate<T: 'static>(
                 }
                 // Its start function, if any, enters Wasm as the fiber's
                 // own call in an asynchronous instantiation.
-                super::func::allow_core_call(&mut store.opaque, top);
-                let instance = crate::Instance::new(&mut *store, &module, &externs)?;
+                let instance = super::func::core_call(store, top, |s| {
+                    crate::Instance::new(s, &module, &externs)
+                })?;
                 s.core_instances.push(CoreInstance::Instance(instance));
             }
             Step::CoreInstanceExports(items) => {

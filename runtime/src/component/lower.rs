@@ -38,17 +38,13 @@ impl<T: 'static> LowerCx<'_, T> {
             Error::Usage("a component value needs `realloc` the boundary has not".into())
         })?;
         let mut out = [crate::Val::I32(0)];
-        super::func::allow_core_call(&mut self.store.opaque, self.top);
-        realloc.call(
-            &mut *self.store,
-            &[
-                crate::Val::I32(0),
-                crate::Val::I32(0),
-                crate::Val::I32(align as i32),
-                crate::Val::I32(size as i32),
-            ],
-            &mut out,
-        )?;
+        let args = [
+            crate::Val::I32(0),
+            crate::Val::I32(0),
+            crate::Val::I32(align as i32),
+            crate::Val::I32(size as i32),
+        ];
+        super::func::core_call(self.store, self.top, |s| realloc.call(s, &args, &mut out))?;
         let ptr = out[0].unwrap_i32() as u32;
         if !ptr.is_multiple_of(align) {
             return Err(abi_trap(format_args!(

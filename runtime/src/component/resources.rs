@@ -168,8 +168,9 @@ impl ResourceType {
             RtKind::Guest(g) => match (g.dtor, g.owner.upgrade()) {
                 (Some(dtor), Some(owner)) => {
                     let mut run = || {
-                        super::func::allow_core_call(&mut store.opaque, top);
-                        dtor.call(&mut *store, &[crate::Val::I32(rep as i32)], &mut [])
+                        super::func::core_call(store, top, |s| {
+                            dtor.call(s, &[crate::Val::I32(rep as i32)], &mut [])
+                        })
                     };
                     if from.is_some_and(|f| Arc::ptr_eq(f, &owner)) {
                         return run();
