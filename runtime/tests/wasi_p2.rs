@@ -371,3 +371,90 @@ fn lowering_into_an_attested_memory_is_no_tampering() {
         "{events:?}"
     );
 }
+
+/// A component that sleeps (a monotonic-clock pollable, blocked on) in
+/// an asynchronous call suspends the call, not the thread: two stores'
+/// naps overlap on one thread. In a synchronous call the thread sleeps.
+#[test]
+fn waits_suspend_an_asynchronous_call() {
+    use std::time::{Duration, Instant};
+    let wat = r#"(component
+      (import "wasi:io/poll@0.2.6" (instance $poll
+        (export "pollable" (type $p (sub resource)))
+        (export "[method]pollable.block" (func (param "self" (borrow $p))))))
+      (alias export $poll "pollable" (type $pollable))
+      (import "wasi:clocks/monotonic-clock@0.2.6" (instance $clock
+        (alias outer 1 $pollable (type $p0))
+        (export "pollable" (type $p (eq $p0)))
+        (export "subscribe-duration" (func (param "when" u64) (result (own $p))))))
+      (alias export $clock "subscribe-duration" (func $sub))
+      (alias export $poll "[method]pollable.block" (func $block))
+      (core func $sub_l (canon lower (func $sub)))
+      (core func $block_l (canon lower (func $block)))
+      (core func $drop (canon resource.drop $pollable))
+      (core module $m
+        (import "w" "sub" (func $sub (param i64) (result i32)))
+        (import "w" "block" (func $block (param i32)))
+        (import "w" "drop" (func $drop (param i32)))
+        (func (export "nap") (param i64) (local $p i32)
+          local.get 0 call $sub local.tee $p call $block local.get $p call $drop))
+      (core instance $i (instantiate $m (with "w" (instance
+        (export "sub" (func $sub_l)) (export "block" (func $block_l)) (export "drop" (func $drop))))))
+      (func (export "nap") (param "ns" u64) (canon lift (core func $i "nap"))))"#;
+    let nap = 100_000_000u64;
+    let mut config = walmart::Config::new();
+    config.async_support(true);
+    let engine = Engine::new(&config).unwrap();
+    let component = Component::new(&engine, wat).unwrap();
+    let mut linker = Linker::<WasiCtx>::new(&engine);
+    walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    rt.block_on(async {
+        let run = || {
+            let (linker, component, engine) = (&linker, &component, &engine);
+            async move {
+                let mut store = Store::new(engine, WasiCtx::new());
+                let instance = linker.instantiate_async(&mut store, component).await.unwrap();
+                let f = instance
+                    .get_typed_func::<(u64,), ()>(&mut store, "nap")
+                    .unwrap();
+                f.call_async(&mut store, (nap,)).await.unwrap();
+            }
+        };
+        use std::future::Future;
+        use std::task::Poll;
+        let (mut a, mut b) = (std::pin::pin!(run()), std::pin::pin!(run()));
+        let (mut da, mut db) = (false, false);
+        std::future::poll_fn(|cx| {
+            da = da || a.as_mut().poll(cx).is_ready();
+            db = db || b.as_mut().poll(cx).is_ready();
+            if da && db {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+    });
+    let both = started.elapsed();
+    assert!(both >= Duration::from_millis(100), "{both:?}");
+    assert!(both < Duration::from_millis(180), "two 100 ms naps took {both:?}");
+
+    // Synchronously, the thread sleeps the nap.
+    let engine = Engine::default();
+    let component = Component::new(&engine, wat).unwrap();
+    let mut linker = Linker::<WasiCtx>::new(&engine);
+    walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    let mut store = Store::new(&engine, WasiCtx::new());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let f = instance
+        .get_typed_func::<(u64,), ()>(&mut store, "nap")
+        .unwrap();
+    let started = Instant::now();
+    f.call(&mut store, (nap / 2,)).unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(50));
+}

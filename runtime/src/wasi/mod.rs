@@ -10,7 +10,7 @@ mod fd;
 mod path;
 mod perms;
 mod pipes;
-mod poll;
+pub(crate) mod poll;
 mod sock;
 pub mod threads;
 pub(crate) mod types;

@@ -63,7 +63,12 @@ impl WasiCtx {
         reported
     }
 
-    fn poll_plan(&mut self, mem: &GuestMemory<'_>, subs: u32, count: u32) -> WasiResult<PollPlan> {
+    pub(crate) fn poll_plan(
+        &mut self,
+        mem: &GuestMemory<'_>,
+        subs: u32,
+        count: u32,
+    ) -> WasiResult<PollPlan> {
         if count == 0 {
             return Err(Errno::INVAL);
         }
@@ -189,7 +194,7 @@ impl WasiCtx {
         })
     }
 
-    fn poll_report(
+    pub(crate) fn poll_report(
         &mut self,
         mem: &mut GuestMemory<'_>,
         plan: PollPlan,
@@ -338,25 +343,35 @@ pub(super) fn poll_oneoff_async<T>(
     let (Some(mut plan), Some(acx)) = (plan, acx) else {
         return Ok(errno);
     };
+    if let Err(e) = wait_plan(acx, &mut plan)? {
+        return Ok(i32::from(e.0));
+    }
+    Ok(super::with_own_ctx(caller, get, |ctx, mem| {
+        ctx.poll_report(mem, plan, events, count, out)
+    }))
+}
+
+/// The wait of a `poll_oneoff` in an asynchronous call that may suspend
+/// (on the fiber `acx`): on clocks alone a timer's sleep, on descriptors
+/// (and perhaps a clock) their readiness, both suspending the call; then
+/// `plan` holds what to report. An error unwinds the guest (the call was
+/// cancelled); the inner one is WASI's.
+pub(crate) fn wait_plan(
+    acx: *mut crate::fiber::AsyncCx,
+    plan: &mut PollPlan,
+) -> crate::Result<WasiResult<()>> {
     let sleep = match plan.clock_only_wait() {
         Some(wait) => wait,
-        None if plan.fds.is_empty() || plan.wait_ms == 0 => {
-            // Nothing to wait for (a clock already fired, or a virtual
-            // clock's): as the synchronous call.
-            if let Err(e) = poll_block(&mut plan) {
-                return Ok(i32::from(e.0));
-            }
-            return Ok(super::with_own_ctx(caller, get, |ctx, mem| {
-                ctx.poll_report(mem, plan, events, count, out)
-            }));
-        }
+        // Nothing to wait for (a clock already fired, or a virtual
+        // clock's): as the synchronous call.
+        None if plan.fds.is_empty() || plan.wait_ms == 0 => return Ok(poll_block(plan)),
         None => {
             // Descriptors, perhaps with a clock: the call suspends until
             // one is ready or the clock's deadline, then they are polled
             // without waiting for what to report.
             plan.start = match now(libc::CLOCK_MONOTONIC) {
                 Ok(t) => t,
-                Err(e) => return Ok(i32::from(e.0)),
+                Err(e) => return Ok(Err(e)),
             };
             let fds: Vec<_> = plan.fds.iter().map(|p| (p.fd, p.events)).collect();
             let deadline = plan
@@ -369,8 +384,8 @@ pub(super) fn poll_oneoff_async<T>(
                 // the guest.
                 // SAFETY: as the sleep's below.
                 unsafe { crate::fiber::wait_in_host_call(acx, ready.as_mut()) }?;
-                if let Err(e) = poll_now(&mut plan) {
-                    return Ok(i32::from(e.0));
+                if let Err(e) = poll_now(plan) {
+                    return Ok(Err(e));
                 }
                 // Ready a moment ago, and taken since (another reader of
                 // the same pipe): waited for again, as a blocking `poll`
@@ -378,26 +393,21 @@ pub(super) fn poll_oneoff_async<T>(
                 // deadline.
                 let shown = plan.fds.iter().any(|p| p.revents != 0);
                 if shown || deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                    break;
+                    return Ok(Ok(()));
                 }
             }
-            return Ok(super::with_own_ctx(caller, get, |ctx, mem| {
-                ctx.poll_report(mem, plan, events, count, out)
-            }));
         }
     };
     plan.start = match now(libc::CLOCK_MONOTONIC) {
         Ok(t) => t,
-        Err(e) => return Ok(i32::from(e.0)),
+        Err(e) => return Ok(Err(e)),
     };
     let mut timer = std::pin::pin!(crate::timer::Sleep::new(sleep));
     // Cancelled (the call's future dropped): the error unwinds the guest.
-    // SAFETY: the fiber the store publishes, which this host call runs on;
-    // the call's frames here are the runtime's.
+    // SAFETY: the fiber the store publishes, which the host call that
+    // asked runs on; the call's frames here are the runtime's.
     unsafe { crate::fiber::wait_in_host_call(acx, timer.as_mut()) }?;
-    Ok(super::with_own_ctx(caller, get, |ctx, mem| {
-        ctx.poll_report(mem, plan, events, count, out)
-    }))
+    Ok(Ok(()))
 }
 
 impl PollPlan {

@@ -3,7 +3,7 @@
 use super::host_memory::{iovec, Scratch, DATA};
 use super::table::{Entry, Wait, WritePos};
 use super::vals::{arg, bytes, bytes_of, err, ok, ok_unit, own, rep, u64_of};
-use super::{def, iface, res, resource, GetCtx};
+use super::{def, def_waiting, iface, res, resource, GetCtx};
 use crate::component::{Linker, Val};
 use crate::wasi::{Errno, WasiCtx};
 use crate::{Error, Result};
@@ -123,51 +123,152 @@ fn write_bytes(ctx: &mut WasiCtx, rep: u32, data: &[u8]) -> Result<std::result::
     Ok(Ok(()))
 }
 
-/// Waits until some of `waits` are ready (not at all where `now_only`):
-/// their indices. Preview 1's `poll_oneoff` does the waiting.
+/// Preview 1 subscriptions for `waits` (and, where `now_only`, a clock
+/// that fires at once), in a buffer laid out for `poll_oneoff`: the
+/// subscriptions, then room for the events and their count.
+struct Subscriptions {
+    s: Scratch,
+    n: usize,
+    events: usize,
+    count: usize,
+}
+
+const SUB: usize = 48;
+const EVENT: usize = 32;
+
+impl Subscriptions {
+    fn new(waits: &[Wait], now_only: bool) -> Subscriptions {
+        let n = waits.len() + now_only as usize;
+        let events = n * SUB;
+        let count = events + n * EVENT;
+        let mut s = Scratch::new(count + 4);
+        let clock = |s: &mut Scratch, at: usize, id: u32, timeout: u64, abstime: bool| {
+            s.bytes[at + 8] = 0;
+            s.put_u32(at + 16, id);
+            s.put_u64(at + 24, timeout);
+            s.bytes[at + 40] = abstime as u8;
+        };
+        for (i, w) in waits.iter().enumerate() {
+            let at = i * SUB;
+            s.put_u64(at, i as u64);
+            match *w {
+                Wait::Until(t) => clock(&mut s, at, 1, t, true),
+                Wait::Read(fd) | Wait::Write(fd) => {
+                    s.bytes[at + 8] = if matches!(w, Wait::Read(_)) { 1 } else { 2 };
+                    s.put_u32(at + 16, fd);
+                }
+            }
+        }
+        if now_only {
+            let at = waits.len() * SUB;
+            s.put_u64(at, u64::MAX);
+            clock(&mut s, at, 1, 0, false);
+        }
+        Subscriptions {
+            s,
+            n,
+            events,
+            count,
+        }
+    }
+
+    /// The indices of the waits the events report ready.
+    fn ready(&self) -> Vec<u32> {
+        let fired = self.s.u32(self.count) as usize;
+        let mut ready: Vec<u32> = (0..fired)
+            .map(|i| self.s.u64(self.events + i * EVENT))
+            .filter(|&u| u != u64::MAX)
+            .map(|u| u as u32)
+            .collect();
+        ready.sort_unstable();
+        ready.dedup();
+        ready
+    }
+}
+
+/// Waits until some of `waits` are ready (not at all where `now_only`),
+/// blocking the thread: their indices. Preview 1's `poll_oneoff` does the
+/// waiting.
 pub(super) fn poll(
     ctx: &mut WasiCtx,
     waits: &[Wait],
     now_only: bool,
 ) -> std::result::Result<Vec<u32>, Errno> {
-    const SUB: usize = 48;
-    const EVENT: usize = 32;
-    let n = waits.len() + now_only as usize;
-    let events = n * SUB;
-    let count = events + n * EVENT;
-    let mut s = Scratch::new(count + 4);
-    let clock = |s: &mut Scratch, at: usize, id: u32, timeout: u64, abstime: bool| {
-        s.bytes[at + 8] = 0;
-        s.put_u32(at + 16, id);
-        s.put_u64(at + 24, timeout);
-        s.bytes[at + 40] = abstime as u8;
+    let mut subs = Subscriptions::new(waits, now_only);
+    let (n, events, count) = (subs.n, subs.events, subs.count);
+    subs.s
+        .call(|mem| ctx.poll_oneoff(mem, 0, events as u32, n as u32, count as u32))?;
+    Ok(subs.ready())
+}
+
+/// [`poll`] from a host call: in an asynchronous call that may suspend,
+/// the call suspends while it waits (preview 1's asynchronous
+/// `poll_oneoff`'s wait); elsewhere the thread blocks.
+pub(super) fn wait<T>(
+    caller: &mut crate::Caller<'_, T>,
+    get: GetCtx<T>,
+    waits: &[Wait],
+) -> Result<std::result::Result<Vec<u32>, Errno>> {
+    let acx = caller.suspendable_fiber();
+    let ctx = get(caller.data_mut());
+    let acx = match acx {
+        Some(acx) if ctx.shared.is_none() => acx,
+        _ => return Ok(ctx.with_state(|c| poll(c, waits, false))),
     };
-    for (i, w) in waits.iter().enumerate() {
-        let at = i * SUB;
-        s.put_u64(at, i as u64);
-        match *w {
-            Wait::Until(t) => clock(&mut s, at, 1, t, true),
-            Wait::Read(fd) | Wait::Write(fd) => {
-                s.bytes[at + 8] = if matches!(w, Wait::Read(_)) { 1 } else { 2 };
-                s.put_u32(at + 16, fd);
-            }
-        }
+    let mut subs = Subscriptions::new(waits, false);
+    let (n, events, count) = (subs.n, subs.events, subs.count);
+    let mut plan = match subs.s.call(|mem| Ok(ctx.poll_plan(mem, 0, n as u32))) {
+        Ok(Ok(plan)) => plan,
+        Ok(Err(e)) | Err(e) => return Ok(Err(e)),
+    };
+    if let Err(e) = crate::wasi::poll::wait_plan(acx, &mut plan)? {
+        return Ok(Err(e));
     }
-    if now_only {
-        let at = waits.len() * SUB;
-        s.put_u64(at, u64::MAX);
-        clock(&mut s, at, 1, 0, false);
+    let ctx = get(caller.data_mut());
+    if let Err(e) = subs
+        .s
+        .call(|mem| ctx.poll_report(mem, plan, events as u32, n as u32, count as u32))
+    {
+        return Ok(Err(e));
     }
-    s.call(|mem| ctx.poll_oneoff(mem, 0, events as u32, n as u32, count as u32))?;
-    let fired = s.u32(count) as usize;
-    let mut ready: Vec<u32> = (0..fired)
-        .map(|i| s.u64(events + i * EVENT))
-        .filter(|&u| u != u64::MAX)
-        .map(|u| u as u32)
-        .collect();
-    ready.sort_unstable();
-    ready.dedup();
-    Ok(ready)
+    Ok(Ok(subs.ready()))
+}
+
+/// Before a blocking read or write of stream `rep` (`input`: an input
+/// stream) in an asynchronous call that may suspend: the call suspends
+/// until the stream's descriptor is ready, so that the operation does not
+/// block the executor's thread. `Some`: the value the operation gives
+/// instead (a failed wait). Nothing for a non-blocking operation, or
+/// where the call cannot suspend (the operation blocks the thread).
+fn wait_for_stream<T>(
+    caller: &mut crate::Caller<'_, T>,
+    get: GetCtx<T>,
+    blocking: bool,
+    rep: u32,
+    input: bool,
+    what: &str,
+) -> Result<Option<Val>> {
+    if !blocking || caller.suspendable_fiber().is_none() {
+        return Ok(None);
+    }
+    let w = get(caller.data_mut()).with_state(|c| match (c.p2.get(rep), input) {
+        (Some(Entry::Input { fd, .. }), true) => Ok(Wait::Read(*fd)),
+        (Some(Entry::Output { fd, .. }), false) => Ok(Wait::Write(*fd)),
+        _ => Err(not_a(
+            if input {
+                "an input stream"
+            } else {
+                "an output stream"
+            },
+            rep,
+        )),
+    })?;
+    match wait(caller, get, &[w])? {
+        Ok(_) => Ok(None),
+        Err(e) => Ok(Some(
+            get(caller.data_mut()).with_state(|c| failed(c, what, e)),
+        )),
+    }
 }
 
 fn wait_of(ctx: &WasiCtx, rep: u32) -> Result<Wait> {
@@ -204,12 +305,18 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         let ready = poll(ctx, &[wait], true).map_err(poll_failed)?;
         Ok(Some(Val::Bool(!ready.is_empty())))
     })?;
-    def(&mut poll_if, "[method]pollable.block", get, |ctx, p| {
-        let wait = wait_of(ctx, rep(arg(p, 0)?)?)?;
-        poll(ctx, &[wait], false).map_err(poll_failed)?;
-        Ok(None)
-    })?;
-    def(&mut poll_if, "poll", get, |ctx, p| {
+    def_waiting(
+        &mut poll_if,
+        "[method]pollable.block",
+        get,
+        |caller, get, p| {
+            let r = rep(arg(p, 0)?)?;
+            let w = get(caller.data_mut()).with_state(|c| wait_of(c, r))?;
+            wait(caller, get, &[w])?.map_err(poll_failed)?;
+            Ok(None)
+        },
+    )?;
+    def_waiting(&mut poll_if, "poll", get, |caller, get, p| {
         let Val::List(handles) = arg(p, 0)? else {
             return Err(Error::Usage("poll: a list expected".into()));
         };
@@ -218,11 +325,13 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                 "WASI poll of an empty list (it would wait forever)",
             ));
         }
-        let waits = handles
-            .iter()
-            .map(|h| wait_of(ctx, rep(h)?))
-            .collect::<Result<Vec<_>>>()?;
-        let ready = poll(ctx, &waits, false).map_err(poll_failed)?;
+        let waits = get(caller.data_mut()).with_state(|c| {
+            handles
+                .iter()
+                .map(|h| wait_of(c, rep(h)?))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let ready = wait(caller, get, &waits)?.map_err(poll_failed)?;
         Ok(Some(Val::List(ready.into_iter().map(Val::U32).collect())))
     })?;
 
@@ -231,32 +340,40 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
     resource::<T, res::OutputStream>(&mut streams, "output-stream", get)?;
     for blocking in [false, true] {
         let prefix = if blocking { "blocking-" } else { "" };
-        def(
+        def_waiting(
             &mut streams,
             &format!("[method]input-stream.{prefix}read"),
             get,
-            move |ctx, p| {
-                Ok(Some(
-                    match read_bytes(ctx, rep(arg(p, 0)?)?, u64_of(arg(p, 1)?)?, blocking)? {
+            move |caller, get, p| {
+                let (r, len) = (rep(arg(p, 0)?)?, u64_of(arg(p, 1)?)?);
+                if let Some(v) = wait_for_stream(caller, get, blocking, r, true, "read")? {
+                    return Ok(Some(v));
+                }
+                get(caller.data_mut()).with_state(|ctx| {
+                    Ok(Some(match read_bytes(ctx, r, len, blocking)? {
                         Ok(Some(b)) => ok(bytes(&b)),
                         Ok(None) => closed(),
                         Err(e) => failed(ctx, "read", e),
-                    },
-                ))
+                    }))
+                })
             },
         )?;
-        def(
+        def_waiting(
             &mut streams,
             &format!("[method]input-stream.{prefix}skip"),
             get,
-            move |ctx, p| {
-                Ok(Some(
-                    match read_bytes(ctx, rep(arg(p, 0)?)?, u64_of(arg(p, 1)?)?, blocking)? {
+            move |caller, get, p| {
+                let (r, len) = (rep(arg(p, 0)?)?, u64_of(arg(p, 1)?)?);
+                if let Some(v) = wait_for_stream(caller, get, blocking, r, true, "skip")? {
+                    return Ok(Some(v));
+                }
+                get(caller.data_mut()).with_state(|ctx| {
+                    Ok(Some(match read_bytes(ctx, r, len, blocking)? {
                         Ok(Some(b)) => ok(Val::U64(b.len() as u64)),
                         Ok(None) => closed(),
                         Err(e) => failed(ctx, "skip", e),
-                    },
-                ))
+                    }))
+                })
             },
         )?;
         let write = if blocking {
@@ -264,17 +381,23 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         } else {
             "write"
         };
-        def(
+        def_waiting(
             &mut streams,
             &format!("[method]output-stream.{write}"),
             get,
-            |ctx, p| {
+            move |caller, get, p| {
+                let r = rep(arg(p, 0)?)?;
                 let data = bytes_of(arg(p, 1)?)?;
-                Ok(Some(match write_bytes(ctx, rep(arg(p, 0)?)?, &data)? {
-                    Ok(()) => ok_unit(),
-                    Err(e) if e == Errno::PIPE => closed(),
-                    Err(e) => failed(ctx, "write", e),
-                }))
+                if let Some(v) = wait_for_stream(caller, get, blocking, r, false, "write")? {
+                    return Ok(Some(v));
+                }
+                get(caller.data_mut()).with_state(|ctx| {
+                    Ok(Some(match write_bytes(ctx, r, &data)? {
+                        Ok(()) => ok_unit(),
+                        Err(e) if e == Errno::PIPE => closed(),
+                        Err(e) => failed(ctx, "write", e),
+                    }))
+                })
             },
         )?;
         let zeroes = if blocking {
@@ -310,22 +433,26 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                 }
             },
         )?;
-        def(
+        def_waiting(
             &mut streams,
             &format!("[method]output-stream.{prefix}splice"),
             get,
-            move |ctx, p| {
+            move |caller, get, p| {
                 let (to, from) = (rep(arg(p, 0)?)?, rep(arg(p, 1)?)?);
-                Ok(Some(
-                    match read_bytes(ctx, from, u64_of(arg(p, 2)?)?, blocking)? {
+                let len = u64_of(arg(p, 2)?)?;
+                if let Some(v) = wait_for_stream(caller, get, blocking, from, true, "splice")? {
+                    return Ok(Some(v));
+                }
+                get(caller.data_mut()).with_state(|ctx| {
+                    Ok(Some(match read_bytes(ctx, from, len, blocking)? {
                         Ok(None) => closed(),
                         Err(e) => failed(ctx, "splice", e),
                         Ok(Some(b)) => match write_bytes(ctx, to, &b)? {
                             Ok(()) => ok(Val::U64(b.len() as u64)),
                             Err(e) => failed(ctx, "splice", e),
                         },
-                    },
-                ))
+                    }))
+                })
             },
         )?;
     }

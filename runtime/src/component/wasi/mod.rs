@@ -67,6 +67,27 @@ fn def<T: 'static>(
     })
 }
 
+/// Defines `name` as a function that may wait (a `poll`, a blocking read
+/// or write): `f` gets the caller, whose asynchronous call it suspends
+/// while it waits, and finds the context through `get` itself.
+fn def_waiting<T: 'static>(
+    inst: &mut LinkerInstance<'_, T>,
+    name: &str,
+    get: GetCtx<T>,
+    f: impl Fn(&mut crate::Caller<'_, T>, GetCtx<T>, &[Val]) -> Result<Option<Val>>
+        + Send
+        + Sync
+        + 'static,
+) -> Result<()> {
+    inst.func_new(name, move |mut caller, params, results| {
+        let r = f(&mut caller, get, params)?;
+        if let (Some(slot), Some(v)) = (results.first_mut(), r) {
+            *slot = v;
+        }
+        Ok(())
+    })
+}
+
 /// Defines the host resource type `name` (marker `R`), whose handles'
 /// drops remove their entry from the context's table (`close`: and close
 /// a descriptor the entry owns).
