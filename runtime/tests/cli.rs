@@ -3640,21 +3640,7 @@ fn invoke_calls_a_components_export_written_in_wave() {
     std::fs::write(
         &lib,
         r#"(component
-          (core module $libc
-            (memory (export "memory") 1)
-            (global $next (mut i32) (i32.const 4096))
-            (func (export "realloc") (param i32 i32 i32 i32) (result i32)
-              (local $p i32)
-              global.get $next
-              local.get 2 i32.const 1 i32.sub i32.add
-              local.get 2 i32.const 1 i32.sub i32.const -1 i32.xor i32.and
-              local.tee $p
-              local.get 3 i32.add
-              global.set $next
-              local.get $p))
-          (core instance $libc (instantiate $libc))
-          (alias core export $libc "memory" (core memory $memory))
-          (alias core export $libc "realloc" (core func $realloc))
+          LIBC
           (core module $m
             (import "libc" "memory" (memory 1))
             (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
@@ -3671,7 +3657,8 @@ fn invoke_calls_a_components_export_written_in_wave() {
             (canon lift (core func $i "first") (memory $memory) (realloc $realloc)))
           (func $div (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "div")))
           (instance $math (export "div" (func $div)))
-          (export "test:x/math" (instance $math)))"#,
+          (export "test:x/math" (instance $math)))"#
+            .replace("LIBC", common::COMPONENT_LIBC),
     )
     .unwrap();
     let lib = lib.to_str().unwrap();

@@ -8,24 +8,10 @@ use std::sync::{Arc, Mutex};
 use walmart::component::{Component, Linker, Type, Val};
 use walmart::{Engine, Store};
 
+mod common;
+
 /// A bump allocator and a memory, as a component's libc gives them.
-const LIBC: &str = r#"
-  (core module $libc
-    (memory (export "memory") 1)
-    (global $next (mut i32) (i32.const 4096))
-    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
-      (local $p i32)
-      global.get $next
-      local.get 2 i32.const 1 i32.sub i32.add
-      local.get 2 i32.const 1 i32.sub i32.const -1 i32.xor i32.and
-      local.tee $p
-      local.get 3 i32.add
-      global.set $next
-      local.get $p))
-  (core instance $libc (instantiate $libc))
-  (alias core export $libc "memory" (core memory $memory))
-  (alias core export $libc "realloc" (core func $realloc))
-"#;
+use common::COMPONENT_LIBC as LIBC;
 
 /// A component exporting `g: func(x: T) -> T` that forwards to its
 /// import `f` of the same type: the value crosses four times (host to

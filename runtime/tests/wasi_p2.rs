@@ -4,6 +4,8 @@
 //! `walmart::component::wasi`, with the embedder's streams, arguments,
 //! environment and preopened directories.
 
+mod common;
+
 use std::path::PathBuf;
 
 use walmart::component::{Component, Linker, Val};
@@ -286,22 +288,7 @@ fn a_descriptor_outlived_by_its_stream_is_not_closed() {
                             (export "dirs" (func $dirs_l)) (export "drop" (func $drop))))
         (with "libc" (instance $libc))))
       (func (export "go") (result s32) (canon lift (core func $i "go"))))"#;
-    let libc = r#"
-      (core module $libc
-        (memory (export "memory") 1)
-        (global $next (mut i32) (i32.const 4096))
-        (func (export "realloc") (param i32 i32 i32 i32) (result i32)
-          (local $p i32)
-          global.get $next
-          local.get 2 i32.const 1 i32.sub i32.add
-          local.get 2 i32.const 1 i32.sub i32.const -1 i32.xor i32.and
-          local.tee $p
-          local.get 3 i32.add
-          global.set $next
-          local.get $p))
-      (core instance $libc (instantiate $libc))
-      (alias core export $libc "memory" (core memory $memory))
-      (alias core export $libc "realloc" (core func $realloc))"#;
+    let libc = common::COMPONENT_LIBC;
     let component = Component::new(&engine, wat.replace("LIBC", libc)).unwrap();
     let dir = std::env::temp_dir().join(format!("walmart-p2-stale-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -418,7 +405,10 @@ fn waits_suspend_an_asynchronous_call() {
             let (linker, component, engine) = (&linker, &component, &engine);
             async move {
                 let mut store = Store::new(engine, WasiCtx::new());
-                let instance = linker.instantiate_async(&mut store, component).await.unwrap();
+                let instance = linker
+                    .instantiate_async(&mut store, component)
+                    .await
+                    .unwrap();
                 let f = instance
                     .get_typed_func::<(u64,), ()>(&mut store, "nap")
                     .unwrap();
@@ -442,7 +432,10 @@ fn waits_suspend_an_asynchronous_call() {
     });
     let both = started.elapsed();
     assert!(both >= Duration::from_millis(100), "{both:?}");
-    assert!(both < Duration::from_millis(180), "two 100 ms naps took {both:?}");
+    assert!(
+        both < Duration::from_millis(180),
+        "two 100 ms naps took {both:?}"
+    );
 
     // Synchronously, the thread sleeps the nap.
     let engine = Engine::default();

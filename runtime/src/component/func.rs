@@ -225,15 +225,7 @@ impl Func {
         let result = match &ty.result {
             None => None,
             Some(t) => {
-                let mem = match options.memory {
-                    Some(m) => m.data(&*store),
-                    None => &[],
-                };
-                let cx = LiftCx {
-                    mem,
-                    encoding: options.encoding,
-                    state,
-                };
+                let cx = LiftCx::of(&*store, options, state);
                 Some(if shape.result_in_memory {
                     cx.load_checked(t, core_results[0].unwrap_i32() as u32)?
                 } else {
@@ -269,15 +261,7 @@ impl Func {
                 let instance = caller.caller();
                 let store = caller.inner();
                 let params = {
-                    let mem = match options.memory {
-                        Some(m) => m.data(&*store),
-                        None => &[],
-                    };
-                    let cx = LiftCx {
-                        mem,
-                        encoding: options.encoding,
-                        state: &state,
-                    };
+                    let cx = LiftCx::of(&*store, &options, &state);
                     if params_in_memory {
                         let tuple = abi::params_tuple(&ty);
                         match cx.load_checked(&tuple, args[0].unwrap_i32() as u32)? {

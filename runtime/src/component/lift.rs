@@ -25,6 +25,22 @@ pub(crate) fn abi_trap(what: impl std::fmt::Display) -> Error {
     Error::msg(format!("component value: {what}"))
 }
 
+impl<'a> LiftCx<'a> {
+    /// Lifting from the memory `options` name, in `store`, for the
+    /// instance `state`.
+    pub fn of<T>(
+        store: &'a crate::store::StoreInner<T>,
+        options: &super::abi::Options,
+        state: &'a InstanceState,
+    ) -> LiftCx<'a> {
+        LiftCx {
+            mem: options.memory.map_or(&[][..], |m| m.data(store)),
+            encoding: options.encoding,
+            state,
+        }
+    }
+}
+
 impl LiftCx<'_> {
     fn bytes(&self, ptr: u32, len: u32) -> Result<&[u8]> {
         let end = ptr as u64 + len as u64;

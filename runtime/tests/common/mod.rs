@@ -132,3 +132,25 @@ pub fn wasi_calls_module(calls: &[(&str, &str)]) -> String {
     }
     wat + ")"
 }
+
+/// A component's libc, in the component text format: a core module with
+/// a memory and a bump `realloc`, instantiated, its memory and `realloc`
+/// aliased as `$memory` and `$realloc` for canonical options.
+#[allow(dead_code)] // Not every test file that shares this module uses it.
+pub const COMPONENT_LIBC: &str = r#"
+  (core module $libc
+    (memory (export "memory") 1)
+    (global $next (mut i32) (i32.const 4096))
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+      (local $p i32)
+      global.get $next
+      local.get 2 i32.const 1 i32.sub i32.add
+      local.get 2 i32.const 1 i32.sub i32.const -1 i32.xor i32.and
+      local.tee $p
+      local.get 3 i32.add
+      global.set $next
+      local.get $p))
+  (core instance $libc (instantiate $libc))
+  (alias core export $libc "memory" (core memory $memory))
+  (alias core export $libc "realloc" (core func $realloc))
+"#;
