@@ -1326,3 +1326,45 @@ fn derived_types_cross_as_records_enums_and_variants() {
         "{err}"
     );
 }
+
+/// Imports found and checked once, instantiated in several stores.
+#[test]
+fn instance_pre_instantiates_in_many_stores() {
+    use walmart::component::Resource;
+    let engine = Engine::default();
+    let component = Component::new(&engine, FILES.replace("LIBC", LIBC)).unwrap();
+    let pre = files_linker(&engine).instantiate_pre(&component).unwrap();
+    for _ in 0..3 {
+        let mut store = Store::new(&engine, Files::default());
+        let instance = pre.instantiate(&mut store).unwrap();
+        let run = instance
+            .get_typed_func::<(), (u32,)>(&mut store, "run")
+            .unwrap();
+        assert_eq!(run.call(&mut store, ()).unwrap(), (9,));
+        assert_eq!(store.data().dropped, [0]);
+    }
+    // A host function of the wrong type is found out before any store.
+    let mut bad = Linker::<Files>::new(&engine);
+    bad.root()
+        .resource(
+            "file",
+            walmart::component::ResourceType::host::<File>(),
+            |_, _| Ok(()),
+        )
+        .unwrap();
+    bad.root()
+        .func_wrap("open", |_, (n,): (u32,)| {
+            Ok((Resource::<File>::new_own(n),))
+        })
+        .unwrap();
+    let err = bad.instantiate_pre(&component).err().unwrap();
+    assert!(
+        err.to_string().contains("component imports `open` of type"),
+        "{err}"
+    );
+    // Another engine's store is refused.
+    let other = Engine::default();
+    let mut store = Store::new(&other, Files::default());
+    let err = pre.instantiate(&mut store).unwrap_err();
+    assert!(err.to_string().contains("another engine"), "{err}");
+}

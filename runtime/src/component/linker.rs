@@ -70,6 +70,70 @@ impl<T: 'static> Clone for Linker<T> {
     }
 }
 
+/// A component with its imports found and checked (wasmtime's
+/// `component::InstancePre`), for instantiating in any store of its
+/// engine.
+pub struct InstancePre<T: 'static> {
+    component: Component,
+    /// Each import's item, by name, in the component's order.
+    items: Arc<Vec<(String, Item)>>,
+    _data: std::marker::PhantomData<fn(T)>,
+}
+
+impl<T: 'static> Clone for InstancePre<T> {
+    fn clone(&self) -> Self {
+        InstancePre {
+            component: self.component.clone(),
+            items: self.items.clone(),
+            _data: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: 'static> InstancePre<T> {
+    /// The component.
+    pub fn component(&self) -> &Component {
+        &self.component
+    }
+
+    /// A new instance of the component in `store`.
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>) -> Result<Instance> {
+        if !Engine::same(self.component.engine(), &store.as_context().opaque.engine) {
+            return Err(Error::Usage(
+                "a component instantiated in a store of another engine".into(),
+            ));
+        }
+        let store = store.as_context_mut();
+        let top = super::func::entered_from_host(&mut store.opaque)?;
+        let exports = instantiate(
+            store,
+            self.component.def(),
+            &mut |name, _, _| {
+                self.items
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, i)| i.clone())
+                    .ok_or_else(|| Error::Link(format!("component import `{name}` not resolved")))
+            },
+            top,
+        )?;
+        Ok(Instance::new(exports))
+    }
+
+    /// [`InstancePre::instantiate`] as an asynchronous call (see
+    /// [`Linker::instantiate_async`]).
+    pub async fn instantiate_async(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+    ) -> Result<Instance>
+    where
+        T: Send,
+    {
+        let store = store.as_context_mut();
+        crate::fiber::on_fiber(store, |s| self.instantiate(s)).await
+    }
+}
+
 /// The definitions of one instance of a [`Linker`] (or of its root).
 pub struct LinkerInstance<'a, T: 'static> {
     ns: &'a mut Namespace<T>,
@@ -121,6 +185,35 @@ impl<T: 'static> Linker<T> {
     {
         let store = store.as_context_mut();
         crate::fiber::on_fiber(store, |s| self.instantiate(s, component)).await
+    }
+
+    /// The imports of `component` found and checked once (wasmtime's
+    /// `instantiate_pre`): an [`InstancePre`] instantiates it in any store
+    /// of the engine without looking them up again.
+    pub fn instantiate_pre(&self, component: &Component) -> Result<InstancePre<T>> {
+        if !Engine::same(component.engine(), &self.engine) {
+            return Err(Error::Usage(
+                "a component instantiated with a linker of another engine".into(),
+            ));
+        }
+        // The resource types imports bring are noted as they come, as in
+        // an instantiation: the functions after them name them.
+        let state = InstanceState::default();
+        let mut items = Vec::new();
+        for (name, desc) in &component.def().imports {
+            let path = ImportPath {
+                instance: None,
+                name,
+            };
+            let item = resolve(find(&self.root.defs, name), desc, &path, &state)?;
+            super::instance::register(desc, &item, &state);
+            items.push((name.clone(), item));
+        }
+        Ok(InstancePre {
+            component: component.clone(),
+            items: Arc::new(items),
+            _data: std::marker::PhantomData,
+        })
     }
 
     /// Instantiates `component`, its imports from this linker's

@@ -49,7 +49,7 @@ pub(crate) use artifact::is_precompiled_component;
 pub use compiled::{Component, ComponentItem};
 pub use func::Func;
 pub use instance::{ComponentExportIndex, Instance, InstanceExportLookup};
-pub use linker::{Linker, LinkerInstance};
+pub use linker::{InstancePre, Linker, LinkerInstance};
 pub use resources::{Resource, ResourceAny, ResourceKey, ResourceType};
 pub use typed::{ComponentNamedList, ComponentResults, ComponentType, ResultCase, TypedFunc};
 pub use types::{FuncType, Type};
