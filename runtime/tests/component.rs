@@ -1368,3 +1368,177 @@ fn instance_pre_instantiates_in_many_stores() {
     let err = pre.instantiate(&mut store).unwrap_err();
     assert!(err.to_string().contains("another engine"), "{err}");
 }
+
+/// Random structural types (tuples, lists, options, results, strings and
+/// every scalar; strings in each encoding), each with random values, sent
+/// through a forwarding
+/// component: the core signature the test works out on its own (the
+/// canonical ABI's flattening) must be the one walmart lowers to, and
+/// every value must come back as it went.
+#[test]
+fn random_types_round_trip() {
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+    /// A random type, its text and flat core types.
+    fn ty(r: &mut Rng, depth: u32) -> (Type, String) {
+        let scalar = |r: &mut Rng| -> (Type, String) {
+            let all = [
+                (Type::Bool, "bool"),
+                (Type::S8, "s8"),
+                (Type::U8, "u8"),
+                (Type::S16, "s16"),
+                (Type::U16, "u16"),
+                (Type::S32, "s32"),
+                (Type::U32, "u32"),
+                (Type::S64, "s64"),
+                (Type::U64, "u64"),
+                (Type::Float32, "f32"),
+                (Type::Float64, "f64"),
+                (Type::Char, "char"),
+                (Type::String, "string"),
+            ];
+            let (t, s) = &all[r.below(all.len() as u64) as usize];
+            (t.clone(), s.to_string())
+        };
+        if depth == 0 {
+            return scalar(r);
+        }
+        match r.below(6) {
+            0 | 1 => scalar(r),
+            2 => {
+                let (t, s) = ty(r, depth - 1);
+                (Type::List(Box::new(t)), format!("(list {s})"))
+            }
+            3 => {
+                let n = 1 + r.below(4);
+                let parts: Vec<_> = (0..n).map(|_| ty(r, depth - 1)).collect();
+                (
+                    Type::Tuple(parts.iter().map(|(t, _)| t.clone()).collect()),
+                    format!(
+                        "(tuple {})",
+                        parts
+                            .iter()
+                            .map(|(_, s)| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                )
+            }
+            4 => {
+                let (t, s) = ty(r, depth - 1);
+                (Type::Option(Box::new(t)), format!("(option {s})"))
+            }
+            _ => {
+                let ok = (r.below(3) > 0).then(|| ty(r, depth - 1));
+                let err = (r.below(3) > 0).then(|| ty(r, depth - 1));
+                let text = match (&ok, &err) {
+                    (Some((_, o)), Some((_, e))) => format!("(result {o} (error {e}))"),
+                    (Some((_, o)), None) => format!("(result {o})"),
+                    (None, Some((_, e))) => format!("(result (error {e}))"),
+                    (None, None) => "(result)".to_string(),
+                };
+                (
+                    Type::Result {
+                        ok: ok.map(|(t, _)| Box::new(t)),
+                        err: err.map(|(t, _)| Box::new(t)),
+                    },
+                    text,
+                )
+            }
+        }
+    }
+    /// The canonical ABI's flattening, written here apart from walmart's.
+    fn flat(t: &Type) -> Vec<&'static str> {
+        let join = |a: &'static str, b: &'static str| match (a, b) {
+            _ if a == b => a,
+            ("i32", "f32") | ("f32", "i32") => "i32",
+            _ => "i64",
+        };
+        let cases = |cs: &[Option<&Type>]| {
+            let mut joined: Vec<&'static str> = Vec::new();
+            for c in cs.iter().flatten() {
+                for (i, f) in flat(c).into_iter().enumerate() {
+                    match joined.get_mut(i) {
+                        Some(j) => *j = join(j, f),
+                        None => joined.push(f),
+                    }
+                }
+            }
+            let mut out = vec!["i32"];
+            out.extend(joined);
+            out
+        };
+        match t {
+            Type::S64 | Type::U64 => vec!["i64"],
+            Type::Float32 => vec!["f32"],
+            Type::Float64 => vec!["f64"],
+            Type::String | Type::List(_) => vec!["i32", "i32"],
+            Type::Tuple(ts) => ts.iter().flat_map(flat).collect(),
+            Type::Option(t) => cases(&[None, Some(t)]),
+            Type::Result { ok, err } => cases(&[ok.as_deref(), err.as_deref()]),
+            _ => vec!["i32"],
+        }
+    }
+    fn val(r: &mut Rng, t: &Type) -> Val {
+        match t {
+            Type::Bool => Val::Bool(r.below(2) == 1),
+            Type::S8 => Val::S8(r.next() as i8),
+            Type::U8 => Val::U8(r.next() as u8),
+            Type::S16 => Val::S16(r.next() as i16),
+            Type::U16 => Val::U16(r.next() as u16),
+            Type::S32 => Val::S32(r.next() as i32),
+            Type::U32 => Val::U32(r.next() as u32),
+            Type::S64 => Val::S64(r.next() as i64),
+            Type::U64 => Val::U64(r.next()),
+            Type::Float32 => Val::Float32((r.next() % 100_000) as f32 / 7.0 - 5000.0),
+            Type::Float64 => Val::Float64((r.next() % 10_000_000) as f64 / 3.0 - 1e6),
+            Type::Char => {
+                Val::Char(['a', 'Z', 'é', '☃', '𝄞', '\0', '\u{10ffff}'][r.below(7) as usize])
+            }
+            Type::String => {
+                let n = r.below(12);
+                Val::String(
+                    (0..n)
+                        .map(|_| ['x', 'é', '中', '𝄞', ' '][r.below(5) as usize])
+                        .collect(),
+                )
+            }
+            Type::List(e) => Val::List((0..r.below(4)).map(|_| val(r, e)).collect()),
+            Type::Tuple(ts) => Val::Tuple(ts.iter().map(|t| val(r, t)).collect()),
+            Type::Option(t) => Val::Option((r.below(2) == 1).then(|| Box::new(val(r, t)))),
+            Type::Result { ok, err } => {
+                if r.below(2) == 0 {
+                    Val::Result(Ok(ok.as_ref().map(|t| Box::new(val(r, t)))))
+                } else {
+                    Val::Result(Err(err.as_ref().map(|t| Box::new(val(r, t)))))
+                }
+            }
+            _ => unreachable!("not generated"),
+        }
+    }
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for _ in 0..150 {
+        let (t, text) = ty(&mut rng, 3);
+        let flat = flat(&t);
+        let params: Vec<&str> = if flat.len() > 16 {
+            vec!["i32"]
+        } else {
+            flat.clone()
+        };
+        let result = (flat.len() <= 1).then(|| flat[0]);
+        let values: Vec<Val> = (0..3).map(|_| val(&mut rng, &t)).collect();
+        let encoding =
+            ["", "string-encoding=utf16", "string-encoding=latin1+utf16"][rng.below(3) as usize];
+        round_trip(&forwarder(&text, &params, result, encoding), &values);
+    }
+}
