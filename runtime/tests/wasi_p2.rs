@@ -451,3 +451,73 @@ fn waits_suspend_an_asynchronous_call() {
     f.call(&mut store, (nap / 2,)).unwrap();
     assert!(started.elapsed() >= Duration::from_millis(50));
 }
+
+/// A non-blocking read of standard input with nothing there yet gives
+/// nothing at once; a blocking one waits for the bytes.
+#[test]
+fn a_read_that_must_not_block_does_not() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let wat = r#"(component
+      (import "wasi:io/streams@0.2.6" (instance $s
+        (export "input-stream" (type $in (sub resource)))
+        (type $e (variant (case "closed")))
+        (export "read-error" (type $err (eq $e)))
+        (export "[method]input-stream.read" (func (param "self" (borrow $in)) (param "len" u64)
+          (result (result (list u8) (error $err)))))
+        (export "[method]input-stream.blocking-read" (func (param "self" (borrow $in)) (param "len" u64)
+          (result (result (list u8) (error $err)))))))
+      (alias export $s "input-stream" (type $input))
+      (import "wasi:cli/stdin@0.2.6" (instance $stdin
+        (alias outer 1 $input (type $in0))
+        (export "input-stream" (type $in (eq $in0)))
+        (export "get-stdin" (func (result (own $in))))))
+      (alias export $stdin "get-stdin" (func $get))
+      (alias export $s "[method]input-stream.read" (func $read))
+      (alias export $s "[method]input-stream.blocking-read" (func $bread))
+      LIBC
+      (core func $get_l (canon lower (func $get)))
+      (core func $read_l (canon lower (func $read) (memory $memory) (realloc $realloc)))
+      (core func $bread_l (canon lower (func $bread) (memory $memory) (realloc $realloc)))
+      (core module $m
+        (import "w" "get" (func $get (result i32)))
+        (import "w" "read" (func $read (param i32 i64 i32)))
+        (import "w" "bread" (func $bread (param i32 i64 i32)))
+        (import "libc" "memory" (memory 1))
+        ;; The length read (-1 for an error): non-blocking, then blocking.
+        (func (export "lengths") (result i64) (local $in i32)
+          call $get local.set $in
+          local.get $in i64.const 16 i32.const 64 call $read
+          i32.const 64 i32.load8_u if i64.const -1 return end
+          i32.const 72 i64.load32_u i64.const 32 i64.shl
+          local.get $in i64.const 16 i32.const 64 call $bread
+          i32.const 64 i32.load8_u if i64.const -1 return end
+          i32.const 72 i64.load32_u i64.or))
+      (core instance $i (instantiate $m
+        (with "w" (instance (export "get" (func $get_l)) (export "read" (func $read_l))
+                            (export "bread" (func $bread_l))))
+        (with "libc" (instance $libc))))
+      (func (export "lengths") (result u64) (canon lift (core func $i "lengths"))))"#;
+    let engine = Engine::default();
+    let component = Component::new(&engine, wat.replace("LIBC", common::COMPONENT_LIBC)).unwrap();
+    let mut linker = Linker::<WasiCtx>::new(&engine);
+    walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    // Standard input a host pipe whose writer sends later.
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    let mut ctx = WasiCtx::new();
+    ctx.redirect(0, std::fs::File::from(std::os::fd::OwnedFd::from(reader)));
+    let mut store = Store::new(&engine, ctx);
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let f = instance
+        .get_typed_func::<(), (u64,)>(&mut store, "lengths")
+        .unwrap();
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        writer.write_all(b"hello").unwrap();
+        let _ = writer.as_raw_fd();
+    });
+    let (lengths,) = f.call(&mut store, ()).unwrap();
+    sender.join().unwrap();
+    // Nothing at first, then the five bytes.
+    assert_eq!(lengths, 5, "{lengths:#x}");
+}

@@ -49,6 +49,15 @@ fn read_bytes(
     if len == 0 {
         return Ok(Ok(Some(Vec::new())));
     }
+    // A read that must not block gives nothing when nothing is there yet
+    // (a pipe or terminal with no input waiting; a file is always ready).
+    if !blocking && offset.is_none() {
+        match poll(ctx, &[Wait::Read(fd)], true) {
+            Ok(ready) if ready.is_empty() => return Ok(Ok(Some(Vec::new()))),
+            Ok(_) => {}
+            Err(e) => return Ok(Err(e)),
+        }
+    }
     let mut s = iovec(len);
     loop {
         match s.call(|mem| ctx.fd_read(mem, fd, 0, 1, offset, 8)) {
