@@ -20,18 +20,26 @@ pub fn derive_component_type(input: TokenStream) -> TokenStream {
 
 /// `#[component(name = "...")]`'s name, if given.
 fn renamed(attrs: &[Attribute]) -> syn::Result<Option<String>> {
-    let mut name = None;
+    Ok(options(attrs)?.0)
+}
+
+/// A `#[component(...)]` attribute's options: `name = "..."` and `flags`.
+fn options(attrs: &[Attribute]) -> syn::Result<(Option<String>, bool)> {
+    let (mut name, mut flags) = (None, false);
     for attr in attrs.iter().filter(|a| a.path().is_ident("component")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("name") {
                 name = Some(meta.value()?.parse::<LitStr>()?.value());
                 Ok(())
+            } else if meta.path.is_ident("flags") {
+                flags = true;
+                Ok(())
             } else {
-                Err(meta.error("expected `name = \"...\"`"))
+                Err(meta.error("expected `name = \"...\"` or `flags`"))
             }
         })?;
     }
-    Ok(name)
+    Ok((name, flags))
 }
 
 /// A Rust field's name in WIT: `snake_case` to `kebab-case`.
@@ -59,7 +67,41 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
     let name = &input.ident;
     let (imp, ty_generics, where_clause) = input.generics.split_for_impl();
     let c = quote!(::walmart::component);
+    let flags = options(&input.attrs)?.1;
     let (ty, into, from) = match &input.data {
+        Data::Struct(s) if flags => {
+            // `#[component(flags)]`: a struct of `bool`s, each a flag.
+            let Fields::Named(fields) = &s.fields else {
+                return Err(syn::Error::new_spanned(
+                    &input.ident,
+                    "ComponentType: flags are a struct of named `bool` fields",
+                ));
+            };
+            let mut names = Vec::new();
+            let mut idents = Vec::new();
+            for f in &fields.named {
+                let ident = f.ident.clone().expect("named");
+                names
+                    .push(renamed(&f.attrs)?.unwrap_or_else(|| kebab_of_snake(&ident.to_string())));
+                idents.push(ident);
+            }
+            (
+                quote!(#c::Type::Flags(vec![#(#names.to_string()),*])),
+                quote! {
+                    let mut set = Vec::new();
+                    #(if self.#idents { set.push(#names.to_string()); })*
+                    #c::Val::Flags(set)
+                },
+                quote! {
+                    let #c::Val::Flags(set) = val else {
+                        return Err(::walmart::Error::Usage(format!(
+                            "flags expected for `{}`, found {:?}", stringify!(#name), val
+                        )));
+                    };
+                    Ok(Self { #(#idents: set.iter().any(|f| f == #names)),* })
+                },
+            )
+        }
         Data::Struct(s) => {
             let Fields::Named(fields) = &s.fields else {
                 return Err(syn::Error::new_spanned(

@@ -1243,6 +1243,15 @@ enum Figure {
     Empty,
 }
 
+#[derive(walmart::component::ComponentType, Debug, PartialEq, Clone, Copy, Default)]
+#[component(flags)]
+struct Access {
+    read: bool,
+    write_back: bool,
+    #[component(name = "x")]
+    execute: bool,
+}
+
 /// Rust structs and enums as records, enums and variants
 /// (`#[derive(ComponentType)]`), typed both ways through a component.
 #[test]
@@ -1305,6 +1314,22 @@ fn derived_types_cross_as_records_enums_and_variants() {
             Figure::Circle(2.5),
             Figure::Poly(vec![p(1.0, Some("v")), p(2.0, None)]),
             Figure::Empty,
+        ],
+    );
+    typed_round_trip(
+        &forwarder(
+            r#"(flags "read" "write-back" "x")"#,
+            &["i32"],
+            Some("i32"),
+            "",
+        ),
+        &[
+            Access {
+                read: true,
+                write_back: false,
+                execute: true,
+            },
+            Access::default(),
         ],
     );
     // A Rust type that is not the component's is refused by name.

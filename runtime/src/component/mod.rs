@@ -55,5 +55,6 @@ pub use typed::{ComponentNamedList, ComponentResults, ComponentType, ResultCase,
 pub use types::{FuncType, Type};
 pub use val::Val;
 /// `#[derive(ComponentType)]`: a struct as a `record`, an enum as an `enum`
-/// or a `variant` (names in kebab-case, or `#[component(name = "...")]`).
+/// or a `variant`, a struct of `bool`s marked `#[component(flags)]` as
+/// `flags` (names in kebab-case, or `#[component(name = "...")]`).
 pub use walmart_macros::ComponentType;
