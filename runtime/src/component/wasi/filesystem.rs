@@ -216,7 +216,9 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                     }
                 };
                 add(rights & (RIGHT_FD_READ | RIGHT_FD_READDIR) != 0, "read");
-                add(rights & RIGHT_FD_WRITE != 0, "write");
+                // A directory is changed through `mutate-directory`, not
+                // written.
+                add(s.bytes[0] != 3 && rights & RIGHT_FD_WRITE != 0, "write");
                 add(flags & fdflags::SYNC != 0, "file-integrity-sync");
                 add(flags & fdflags::DSYNC != 0, "data-integrity-sync");
                 add(flags & fdflags::RSYNC != 0, "requested-write-sync");

@@ -4,7 +4,7 @@
 //! 1 (arguments, environment, preopened directories and their
 //! permissions, the embedder's streams, clocks and randomness). Each
 //! function is preview 1's call of the same meaning made on the host's
-//! side ([`host_memory`]), so the two share one sandbox.
+//! side (over a buffer of the host's), so the two share one sandbox.
 //!
 //! Not provided: `wasi:sockets` and `wasi:http` (a component importing
 //! them fails to link, naming the interface).
