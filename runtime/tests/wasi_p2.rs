@@ -521,3 +521,59 @@ fn a_read_that_must_not_block_does_not() {
     // Nothing at first, then the five bytes.
     assert_eq!(lengths, 5, "{lengths:#x}");
 }
+
+/// Damaged components (bytes of a real one changed at random) are
+/// refused or run, never a panic; those that still validate are
+/// instantiated and run, trapping or failing as they may.
+#[test]
+fn mutated_components_never_panic() {
+    // Fuel bounds what a changed loop may do.
+    let mut config = walmart::Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let original = std::fs::read(fixture("hello.wasm")).unwrap();
+    let mut linker = Linker::<WasiCtx>::new(&engine);
+    walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut valid, mut ran) = (0, 0);
+    for _ in 0..300 {
+        let mut bytes = original.clone();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() % bytes.len() as u64) as usize;
+            bytes[at] ^= 1 << (next() % 8);
+        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let Ok(component) = Component::new(&engine, &bytes) else {
+                return (false, false);
+            };
+            let mut ctx = WasiCtx::new();
+            let out = MemoryOutputPipe::new(1 << 16);
+            ctx.stdout(out.clone()).stderr(out);
+            let mut store = Store::new(&engine, ctx);
+            store.set_fuel(10_000_000).unwrap();
+            let Ok(instance) = linker.instantiate(&mut store, &component) else {
+                return (true, false);
+            };
+            let run = instance
+                .get_export_index(&mut store, None, "wasi:cli/run@0.2.6")
+                .and_then(|i| instance.get_export_index(&mut store, Some(&i), "run"))
+                .and_then(|i| instance.get_func(&mut store, &i));
+            if let Some(run) = run {
+                let mut out = [Val::Bool(false)];
+                let _ = run.call(&mut store, &[], &mut out);
+            }
+            (true, true)
+        }));
+        let (v, r) = outcome.expect("a damaged component panicked");
+        valid += v as u32;
+        ran += r as u32;
+    }
+    // Some changes leave it valid (data, code), most do not.
+    assert!(valid > 0 && ran > 0, "valid {valid}, ran {ran}");
+}
