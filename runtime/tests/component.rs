@@ -1088,29 +1088,13 @@ fn asynchronous_calls_suspend_on_host_futures() {
         // fiber.
         let wat = r#"(component
           (import "name-of" (func $name (param "key" u32) (result string)))
-          (core module $libc
-            (memory (export "memory") 1)
-            (global $next (mut i32) (i32.const 4096))
-            (global (export "started") (mut i32) (i32.const 0))
-            (global (export "returned") (mut i32) (i32.const 0))
-            (func (export "realloc") (param i32 i32 i32 i32) (result i32)
-              (local $p i32)
-              global.get $next
-              local.get 2 i32.const 1 i32.sub i32.add
-              local.get 2 i32.const 1 i32.sub i32.const -1 i32.xor i32.and
-              local.tee $p
-              local.get 3 i32.add
-              global.set $next
-              local.get $p))
-          (core instance $libc (instantiate $libc))
-          (alias core export $libc "memory" (core memory $memory))
-          (alias core export $libc "realloc" (core func $realloc))
+          LIBC
           (core func $name_l (canon lower (func $name) (memory $memory) (realloc $realloc)))
           (core module $m
             (import "h" "name-of" (func $name (param i32 i32)))
             (import "libc" "memory" (memory 1))
-            (import "libc" "started" (global $started (mut i32)))
-            (import "libc" "returned" (global $returned (mut i32)))
+            (global $started (mut i32) (i32.const 0))
+            (global $returned (mut i32) (i32.const 0))
             (func $start i32.const 1 global.set $started)
             (start $start)
             ;; greet(s) = name-of(len(s)): the host's string back to the host.
@@ -1126,7 +1110,8 @@ fn asynchronous_calls_suspend_on_host_futures() {
           (func (export "greet") (param "s" string) (result string)
             (canon lift (core func $i "greet") (memory $memory) (realloc $realloc)
               (post-return (core func $i "greet-done"))))
-          (func (export "started") (result u32) (canon lift (core func $i "started"))))"#;
+          (func (export "started") (result u32) (canon lift (core func $i "started"))))"#
+            .replace("LIBC", LIBC);
         let component = Component::new(&engine, wat).unwrap();
         let mut linker = Linker::<u32>::new(&engine);
         linker
