@@ -3630,6 +3630,31 @@ fn run_of_a_component_refuses_what_it_cannot_do() {
         ),
         "{stderr}"
     );
+    // --trap-unknown-imports: it runs, until it calls what is missing.
+    let out = walmart(&["run", "--trap-unknown-imports", lib.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    std::fs::write(
+        &lib,
+        r#"(component
+             (import "wasi:sockets/tcp@0.2.0" (instance $t (export "f" (func))))
+             (alias export $t "f" (func $f))
+             (core func $f_l (canon lower (func $f)))
+             (core module $m (import "t" "f" (func $f))
+               (func (export "run") (result i32) call $f i32.const 0))
+             (core instance $i (instantiate $m (with "t" (instance (export "f" (func $f_l))))))
+             (func $run (result (result)) (canon lift (core func $i "run")))
+             (instance $ri (export "run" (func $run)))
+             (export "wasi:cli/run@0.2.3" (instance $ri)))"#,
+    )
+    .unwrap();
+    let out = walmart(&["run", "--trap-unknown-imports", lib.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("unknown import: `wasi:sockets/tcp@0.2.0#f` has not been defined"),
+        "{}",
+        text(&out.stderr)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -187,6 +187,56 @@ impl<T: 'static> Linker<T> {
         crate::fiber::on_fiber(store, |s| self.instantiate(s, component)).await
     }
 
+    /// Defines every function `component` imports that this linker does
+    /// not define (at the root, or in an imported instance) as one that
+    /// fails, naming the import, when it is called (wasmtime's
+    /// `define_unknown_imports_as_traps`): a component importing more than
+    /// the host offers runs until it calls what is missing. An unknown
+    /// resource type cannot be made up: it stays undefined.
+    pub fn define_unknown_imports_as_traps(&mut self, component: &Component) -> Result<()> {
+        fn trap<T: 'static>(path: String) -> Definition<T> {
+            let host = move |_: Caller<'_, T>, _: &[Val], _: &mut [Val]| -> Result<()> {
+                Err(Error::msg(format!(
+                    "unknown import: `{path}` has not been defined (--trap-unknown-imports)"
+                )))
+            };
+            Definition::Func(Arc::new(host), None)
+        }
+        for (name, desc) in &component.def().imports {
+            match desc {
+                ImportDesc::Func(_) if find(&self.root.defs, name).is_none() => {
+                    self.root.defs.insert(name.clone(), trap(name.clone()));
+                }
+                ImportDesc::Instance(items) => {
+                    let known = find(&self.root.defs, name).is_some();
+                    let ns = match self.root.defs.get_mut(name) {
+                        Some(Definition::Instance(ns)) => ns,
+                        // Defined under another (compatible) version, or
+                        // as something else: left as it is.
+                        Some(_) => continue,
+                        None if known => continue,
+                        None => match self
+                            .root
+                            .defs
+                            .entry(name.clone())
+                            .or_insert_with(|| Definition::Instance(Namespace::default()))
+                        {
+                            Definition::Instance(ns) => ns,
+                            _ => unreachable!("an instance was just inserted"),
+                        },
+                    };
+                    for (item, d) in items {
+                        if matches!(d, ImportDesc::Func(_)) && !ns.defs.contains_key(item) {
+                            ns.defs.insert(item.clone(), trap(format!("{name}#{item}")));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The imports of `component` found and checked once (wasmtime's
     /// `instantiate_pre`): an [`InstancePre`] instantiates it in any store
     /// of the engine without looking them up again.

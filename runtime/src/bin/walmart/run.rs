@@ -343,8 +343,8 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             (args.coredump.is_some(), "-D coredump"),
             (guest_profile.is_some(), "--profile guest"),
             (
-                args.trap_unknown_imports || args.default_values_unknown_imports,
-                "--trap-unknown-imports and --default-values-unknown-imports",
+                args.default_values_unknown_imports,
+                "--default-values-unknown-imports",
             ),
             (
                 !args.tcplisten.is_empty()
@@ -377,6 +377,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             &mut store,
             invoke,
             cache.as_ref(),
+            args.trap_unknown_imports,
         ) {
             Ok(code) => Ok(code),
             Err(crate::run_component::Failed::Guest(e)) => report(e, &args),

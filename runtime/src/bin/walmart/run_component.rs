@@ -85,6 +85,7 @@ pub fn run(
     store: &mut Store<WasiCtx>,
     invoke: Option<&str>,
     cache: Option<&walmart::ModuleCache>,
+    trap_unknown_imports: bool,
 ) -> Result<ExitCode, Failed> {
     let other = |e: walmart::Error| Failed::Other(anyhow!("{}: {e}", path.display()));
     let component = match file {
@@ -101,6 +102,11 @@ pub fn run(
     .map_err(other)?;
     let mut linker = component::Linker::new(engine);
     component::wasi::add_to_linker(&mut linker, |ctx| ctx).map_err(other)?;
+    if trap_unknown_imports {
+        linker
+            .define_unknown_imports_as_traps(&component)
+            .map_err(other)?;
+    }
     if let Some(call) = invoke {
         return invoke_export(&linker, &component, path, store, call);
     }
