@@ -1552,3 +1552,58 @@ fn random_types_round_trip() {
         round_trip(&forwarder(&text, &params, result, encoding), &values);
     }
 }
+
+/// A host function a component re-exports, called with `call_async`,
+/// runs as a core host function does: a nested asynchronous call it
+/// leaks mid-way poisons the store rather than leave it broken.
+#[test]
+fn a_leaked_nested_call_from_a_reexported_host_function_poisons_the_store() {
+    let mut config = walmart::Config::new();
+    config.async_support(true);
+    let engine = Engine::new(&config).unwrap();
+    // `outer` is the host's own function, exported as it is; `wait`
+    // awaits a host future that never completes.
+    let wat = r#"(component
+      (import "outer" (func $outer))
+      (import "wait" (func $wait))
+      (core func $wait_l (canon lower (func $wait)))
+      (core module $m (import "h" "wait" (func $wait)) (func (export "inner") call $wait))
+      (core instance $i (instantiate $m (with "h" (instance (export "wait" (func $wait_l))))))
+      (func (export "inner") (canon lift (core func $i "inner")))
+      (export "outer" (func $outer)))"#;
+    let component = Component::new(&engine, wat).unwrap();
+    let slot: Arc<Mutex<Option<walmart::component::Func>>> = Arc::default();
+    let inner_slot = slot.clone();
+    let mut linker = Linker::<()>::new(&engine);
+    linker
+        .root()
+        .func_new_async("wait", |_, _, _| Box::new(std::future::pending()))
+        .unwrap();
+    linker
+        .root()
+        .func_new("outer", move |mut caller, _, _| {
+            let inner = inner_slot.lock().unwrap().clone().unwrap();
+            let mut call = Box::pin(async move {
+                let _ = inner.call_async(&mut caller, &[], &mut []).await;
+            });
+            let waker = std::task::Waker::noop();
+            let mut cx = std::task::Context::from_waker(waker);
+            assert!(std::future::Future::poll(call.as_mut(), &mut cx).is_pending());
+            std::mem::forget(call);
+            Ok(())
+        })
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = rt
+        .block_on(linker.instantiate_async(&mut store, &component))
+        .unwrap();
+    *slot.lock().unwrap() = instance.get_func(&mut store, "inner");
+    let outer = instance.get_func(&mut store, "outer").unwrap();
+    let err = rt
+        .block_on(outer.call_async(&mut store, &[], &mut []))
+        .unwrap_err();
+    assert!(err.to_string().contains("leaked"), "{err}");
+}

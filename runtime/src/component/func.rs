@@ -149,7 +149,17 @@ impl Func {
                     Error::Usage("a host function called with a store of another data type".into())
                 })?;
                 let mut results = vec![Val::placeholder(); self.ty.result.is_some() as usize];
-                host(Caller::new(store, caller), params, &mut results)?;
+                // As a core host function runs: its frames are not to be
+                // suspended with the fiber (an asynchronous one's wrapper
+                // allows its own wait), and a nested asynchronous call it
+                // leaked mid-way poisons the store.
+                let fiber = store.opaque.async_cx;
+                let r = {
+                    let _no_suspend = crate::fiber::NoSuspend::new(fiber);
+                    host(Caller::new(&mut *store, caller), params, &mut results)
+                };
+                crate::fiber::still_on(&mut store.opaque, fiber)?;
+                r?;
                 Ok(results.pop())
             }
             Kind::Lifted {

@@ -448,7 +448,14 @@ impl ResourceAny {
             return Ok(());
         }
         let store = store.as_context_mut();
-        let top = super::func::entered_from_host(&mut store.opaque)?;
+        // Only a destructor of a component's enters Wasm (and so must be
+        // the asynchronous call's own entry).
+        let top = match &self.0.ty.0 {
+            RtKind::Guest(g) if g.dtor.is_some() => {
+                super::func::entered_from_host(&mut store.opaque)?
+            }
+            _ => false,
+        };
         self.move_out()?;
         self.0.ty.destroy(store, self.0.rep, None, top)
     }

@@ -84,50 +84,103 @@ fn read_bytes(
     Ok(Ok(Some(s.bytes[DATA..DATA + n].to_vec())))
 }
 
-/// Writes all of `data` to the output stream `rep`.
-fn write_bytes(ctx: &mut WasiCtx, rep: u32, data: &[u8]) -> Result<std::result::Result<(), Errno>> {
+/// One write of `data`'s start to the output stream `rep`: the bytes it
+/// took (0 where the descriptor would block). Under the context's
+/// `bounded_io` (an asynchronous call that waited for room), one system
+/// call that cannot block.
+fn write_once(
+    ctx: &mut WasiCtx,
+    rep: u32,
+    data: &[u8],
+) -> Result<std::result::Result<usize, Errno>> {
     let (fd, pos) = match ctx.p2.get(rep) {
         Some(Entry::Output { fd, pos }) => (*fd, *pos),
         _ => return Err(not_a("an output stream", rep)),
     };
-    let mut done = 0;
-    while done < data.len() {
-        let at = match pos {
-            WritePos::Current => None,
-            WritePos::At(o) => Some(o + done as u64),
-            WritePos::Append => {
-                let mut st = Scratch::new(64);
-                match st.call(|mem| ctx.fd_filestat_get(mem, fd, 0)) {
-                    Ok(()) => Some(st.u64(32)),
-                    Err(e) => return Ok(Err(e)),
-                }
+    let at = match pos {
+        WritePos::Current => None,
+        WritePos::At(o) => Some(o),
+        WritePos::Append => {
+            let mut st = Scratch::new(64);
+            match st.call(|mem| ctx.fd_filestat_get(mem, fd, 0)) {
+                Ok(()) => Some(st.u64(32)),
+                Err(e) => return Ok(Err(e)),
             }
-        };
-        let chunk = &data[done..];
-        let mut s = iovec(chunk.len());
-        s.bytes[DATA..].copy_from_slice(chunk);
-        match s.call(|mem| ctx.fd_write(mem, fd, 0, 1, at, 8)) {
-            Ok(()) => {}
-            Err(e) if e == Errno::AGAIN => {
-                if let Err(e) = poll(ctx, &[Wait::Write(fd)], false) {
-                    return Ok(Err(e));
-                }
-                continue;
-            }
-            Err(e) => return Ok(Err(e)),
         }
-        let n = s.u32(8) as usize;
-        if n == 0 {
-            return Ok(Err(Errno::IO));
-        }
-        done += n;
+    };
+    let mut s = iovec(data.len());
+    s.bytes[DATA..].copy_from_slice(data);
+    match s.call(|mem| ctx.fd_write(mem, fd, 0, 1, at, 8)) {
+        Ok(()) => {}
+        Err(e) if e == Errno::AGAIN => return Ok(Ok(0)),
+        Err(e) => return Ok(Err(e)),
+    }
+    let n = s.u32(8) as usize;
+    if n == 0 && !data.is_empty() {
+        return Ok(Err(Errno::IO));
     }
     if let Some(Entry::Output {
         pos: WritePos::At(o),
         ..
     }) = ctx.p2.get_mut(rep)
     {
-        *o += data.len() as u64;
+        *o += n as u64;
+    }
+    Ok(Ok(n))
+}
+
+/// Writes all of `data` to the output stream `rep`, blocking the thread
+/// where the descriptor is full.
+fn write_bytes(ctx: &mut WasiCtx, rep: u32, data: &[u8]) -> Result<std::result::Result<(), Errno>> {
+    let mut done = 0;
+    while done < data.len() {
+        match write_once(ctx, rep, &data[done..])? {
+            Ok(0) => {
+                let fd = match ctx.p2.get(rep) {
+                    Some(Entry::Output { fd, .. }) => *fd,
+                    _ => return Err(not_a("an output stream", rep)),
+                };
+                if let Err(e) = poll(ctx, &[Wait::Write(fd)], false) {
+                    return Ok(Err(e));
+                }
+            }
+            Ok(n) => done += n,
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// [`write_bytes`] from a host call: in an asynchronous call that may
+/// suspend, each write waits (suspending the call) for room and then
+/// takes what fits without blocking, so a large write never blocks the
+/// executor's thread.
+fn write_all<T>(
+    caller: &mut crate::Caller<'_, T>,
+    get: GetCtx<T>,
+    rep: u32,
+    data: &[u8],
+) -> Result<std::result::Result<(), Errno>> {
+    if caller.suspendable_fiber().is_none() || get(caller.data_mut()).shared.is_some() {
+        return get(caller.data_mut()).with_state(|ctx| write_bytes(ctx, rep, data));
+    }
+    let fd = match get(caller.data_mut()).p2.get(rep) {
+        Some(Entry::Output { fd, .. }) => *fd,
+        _ => return Err(not_a("an output stream", rep)),
+    };
+    let mut done = 0;
+    while done < data.len() {
+        if let Err(e) = wait(caller, get, &[Wait::Write(fd)])? {
+            return Ok(Err(e));
+        }
+        let ctx = get(caller.data_mut());
+        ctx.bounded_io = true;
+        let r = write_once(ctx, rep, &data[done..]);
+        ctx.bounded_io = false;
+        match r? {
+            Ok(n) => done += n,
+            Err(e) => return Ok(Err(e)),
+        }
     }
     Ok(Ok(()))
 }
@@ -222,7 +275,9 @@ pub(super) fn wait<T>(
     let ctx = get(caller.data_mut());
     let acx = match acx {
         Some(acx) if ctx.shared.is_none() => acx,
-        _ => return Ok(ctx.with_state(|c| poll(c, waits, false))),
+        // Preview 1's `poll_oneoff` holds a shared context only to plan
+        // and to report, not while it waits.
+        _ => return Ok(poll(ctx, waits, false)),
     };
     let mut subs = Subscriptions::new(waits, false);
     let (n, events, count) = (subs.n, subs.events, subs.count);
@@ -243,34 +298,25 @@ pub(super) fn wait<T>(
     Ok(Ok(subs.ready()))
 }
 
-/// Before a blocking read or write of stream `rep` (`input`: an input
-/// stream) in an asynchronous call that may suspend: the call suspends
-/// until the stream's descriptor is ready, so that the operation does not
-/// block the executor's thread. `Some`: the value the operation gives
-/// instead (a failed wait). Nothing for a non-blocking operation, or
-/// where the call cannot suspend (the operation blocks the thread).
-fn wait_for_stream<T>(
+/// Before a blocking read of input stream `rep` in an asynchronous call
+/// that may suspend: the call suspends until the stream's descriptor has
+/// bytes, so that the read does not block the executor's thread. `Some`:
+/// the value the operation gives instead (a failed wait). Nothing for a
+/// non-blocking read, or where the call cannot suspend (the read blocks
+/// the thread).
+fn wait_to_read<T>(
     caller: &mut crate::Caller<'_, T>,
     get: GetCtx<T>,
     blocking: bool,
     rep: u32,
-    input: bool,
     what: &str,
 ) -> Result<Option<Val>> {
     if !blocking || caller.suspendable_fiber().is_none() {
         return Ok(None);
     }
-    let w = get(caller.data_mut()).with_state(|c| match (c.p2.get(rep), input) {
-        (Some(Entry::Input { fd, .. }), true) => Ok(Wait::Read(*fd)),
-        (Some(Entry::Output { fd, .. }), false) => Ok(Wait::Write(*fd)),
-        _ => Err(not_a(
-            if input {
-                "an input stream"
-            } else {
-                "an output stream"
-            },
-            rep,
-        )),
+    let w = get(caller.data_mut()).with_state(|c| match c.p2.get(rep) {
+        Some(Entry::Input { fd, .. }) => Ok(Wait::Read(*fd)),
+        _ => Err(not_a("an input stream", rep)),
     })?;
     match wait(caller, get, &[w])? {
         Ok(_) => Ok(None),
@@ -355,7 +401,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             get,
             move |caller, get, p| {
                 let (r, len) = (rep(arg(p, 0)?)?, u64_of(arg(p, 1)?)?);
-                if let Some(v) = wait_for_stream(caller, get, blocking, r, true, "read")? {
+                if let Some(v) = wait_to_read(caller, get, blocking, r, "read")? {
                     return Ok(Some(v));
                 }
                 get(caller.data_mut()).with_state(|ctx| {
@@ -373,7 +419,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             get,
             move |caller, get, p| {
                 let (r, len) = (rep(arg(p, 0)?)?, u64_of(arg(p, 1)?)?);
-                if let Some(v) = wait_for_stream(caller, get, blocking, r, true, "skip")? {
+                if let Some(v) = wait_to_read(caller, get, blocking, r, "skip")? {
                     return Ok(Some(v));
                 }
                 get(caller.data_mut()).with_state(|ctx| {
@@ -397,11 +443,13 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             move |caller, get, p| {
                 let r = rep(arg(p, 0)?)?;
                 let data = bytes_of(arg(p, 1)?)?;
-                if let Some(v) = wait_for_stream(caller, get, blocking, r, false, "write")? {
-                    return Ok(Some(v));
-                }
+                let written = if blocking {
+                    write_all(caller, get, r, &data)?
+                } else {
+                    get(caller.data_mut()).with_state(|ctx| write_bytes(ctx, r, &data))?
+                };
                 get(caller.data_mut()).with_state(|ctx| {
-                    Ok(Some(match write_bytes(ctx, r, &data)? {
+                    Ok(Some(match written {
                         Ok(()) => ok_unit(),
                         Err(e) if e == Errno::PIPE => closed(),
                         Err(e) => failed(ctx, "write", e),
@@ -449,19 +497,29 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             move |caller, get, p| {
                 let (to, from) = (rep(arg(p, 0)?)?, rep(arg(p, 1)?)?);
                 let len = u64_of(arg(p, 2)?)?;
-                if let Some(v) = wait_for_stream(caller, get, blocking, from, true, "splice")? {
+                if let Some(v) = wait_to_read(caller, get, blocking, from, "splice")? {
                     return Ok(Some(v));
                 }
-                get(caller.data_mut()).with_state(|ctx| {
-                    Ok(Some(match read_bytes(ctx, from, len, blocking)? {
-                        Ok(None) => closed(),
-                        Err(e) => failed(ctx, "splice", e),
-                        Ok(Some(b)) => match write_bytes(ctx, to, &b)? {
-                            Ok(()) => ok(Val::U64(b.len() as u64)),
-                            Err(e) => failed(ctx, "splice", e),
-                        },
-                    }))
-                })
+                let read = get(caller.data_mut())
+                    .with_state(|ctx| read_bytes(ctx, from, len, blocking))?;
+                let b = match read {
+                    Ok(Some(b)) => b,
+                    Ok(None) => return Ok(Some(closed())),
+                    Err(e) => {
+                        return Ok(Some(
+                            get(caller.data_mut()).with_state(|c| failed(c, "splice", e)),
+                        ))
+                    }
+                };
+                let written = if blocking {
+                    write_all(caller, get, to, &b)?
+                } else {
+                    get(caller.data_mut()).with_state(|ctx| write_bytes(ctx, to, &b))?
+                };
+                Ok(Some(match written {
+                    Ok(()) => ok(Val::U64(b.len() as u64)),
+                    Err(e) => get(caller.data_mut()).with_state(|c| failed(c, "splice", e)),
+                }))
             },
         )?;
     }
