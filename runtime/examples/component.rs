@@ -120,13 +120,7 @@ fn main() -> Result<(), walmart::Error> {
         .stdout(out.clone());
     let mut store = Store::new(&engine, ctx);
     let instance = wasi.instantiate(&mut store, &command)?;
-    let iface = instance
-        .get_export_index(&mut store, None, "wasi:cli/run@0.2.6")
-        .expect("a command");
-    let run = instance
-        .get_export_index(&mut store, Some(&iface), "run")
-        .expect("a command's run");
-    let run = instance.get_typed_func::<(), (Result<(), ()>,)>(&mut store, &run)?;
+    let run = walmart::component::wasi::command_run(&instance, &mut store)?.expect("a command");
     let (status,) = run.call(&mut store, ())?;
     print!("{}", String::from_utf8_lossy(&out.contents()));
     println!("the command returned {status:?}");

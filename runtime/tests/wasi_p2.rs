@@ -41,15 +41,11 @@ fn run(name: &str, setup: impl FnOnce(&mut WasiCtx)) -> Run {
     let result = linker
         .instantiate(&mut store, &component)
         .and_then(|instance| {
-            let iface = instance
-                .get_export_index(&mut store, None, "wasi:cli/run@0.2.6")
-                .unwrap();
-            let run = instance
-                .get_export_index(&mut store, Some(&iface), "run")
-                .unwrap();
-            let run = instance.get_func(&mut store, &run).unwrap();
+            let run = walmart::component::wasi::command_run(&instance, &mut store)?.unwrap();
             let mut out = [Val::Bool(false)];
-            run.call(&mut store, &[], &mut out).map(|()| out[0].clone())
+            run.func()
+                .call(&mut store, &[], &mut out)
+                .map(|()| out[0].clone())
         });
     let text = |p: &MemoryOutputPipe| String::from_utf8(p.contents()).unwrap();
     Run {
@@ -335,14 +331,8 @@ fn lowering_into_an_attested_memory_is_no_tampering() {
         )
         .unwrap();
     let instance = linker.instantiate(&mut store, &component).unwrap();
-    let iface = instance
-        .get_export_index(&mut store, None, "wasi:cli/run@0.2.6")
-        .unwrap();
-    let run = instance
-        .get_export_index(&mut store, Some(&iface), "run")
-        .unwrap();
-    let run = instance
-        .get_typed_func::<(), (Result<(), ()>,)>(&mut store, &run)
+    let run = walmart::component::wasi::command_run(&instance, &mut store)
+        .unwrap()
         .unwrap();
     assert_eq!(run.call(&mut store, ()).unwrap(), (Ok(()),));
     let stats = store.finish_attestation().unwrap().expect("attested");
@@ -560,13 +550,8 @@ fn mutated_components_never_panic() {
             let Ok(instance) = linker.instantiate(&mut store, &component) else {
                 return (true, false);
             };
-            let run = instance
-                .get_export_index(&mut store, None, "wasi:cli/run@0.2.6")
-                .and_then(|i| instance.get_export_index(&mut store, Some(&i), "run"))
-                .and_then(|i| instance.get_func(&mut store, &i));
-            if let Some(run) = run {
-                let mut out = [Val::Bool(false)];
-                let _ = run.call(&mut store, &[], &mut out);
+            if let Ok(Some(run)) = walmart::component::wasi::command_run(&instance, &mut store) {
+                let _ = run.call(&mut store, ());
             }
             (true, true)
         }));

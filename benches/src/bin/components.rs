@@ -120,12 +120,8 @@ fn walmart(runs: usize) -> [f64; 6] {
             .stderr(out.clone());
         let mut store = Store::new(&engine, ctx);
         let i = wasi.instantiate(&mut store, &hello).unwrap();
-        let iface = i
-            .get_export_index(&mut store, None, "wasi:cli/run@0.2.6")
-            .unwrap();
-        let f = i.get_export_index(&mut store, Some(&iface), "run").unwrap();
-        let f = i
-            .get_typed_func::<(), (Result<(), ()>,)>(&mut store, &f)
+        let f = walmart::component::wasi::command_run(&i, &mut store)
+            .unwrap()
             .unwrap();
         assert_eq!(f.call(&mut store, ()).unwrap(), (Ok(()),));
         assert!(out.contents().starts_with(b"argc=2"));

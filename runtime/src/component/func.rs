@@ -297,10 +297,7 @@ impl Func {
                 };
                 match (&ty.result, result) {
                     (Some(t), Some(v)) if result_in_memory => {
-                        let ptr = args[args.len() - 1].unwrap_i32() as u32;
-                        check_align(t, ptr)?;
-                        cx.check_range(ptr, abi::size_align(t).0)?;
-                        cx.store(t, &v, ptr)?;
+                        cx.store_checked(t, &v, args[args.len() - 1].unwrap_i32() as u32)?;
                     }
                     (Some(t), Some(v)) => {
                         let mut flat = Vec::with_capacity(1);
@@ -375,15 +372,4 @@ impl Shape {
             core_results: sig.results().to_vec(),
         }
     }
-}
-
-/// The canonical ABI's check of a pointer to a value of type `ty`.
-fn check_align(ty: &super::types::Type, ptr: u32) -> Result<()> {
-    let (_, align) = abi::size_align(ty);
-    if !ptr.is_multiple_of(align) {
-        return Err(abi_trap(format_args!(
-            "`{ty}` at {ptr:#x}, not aligned to {align}"
-        )));
-    }
-    Ok(())
 }

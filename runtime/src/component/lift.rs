@@ -193,12 +193,7 @@ impl LiftCx<'_> {
     /// A value of type `ty` at `ptr`, which must be aligned for it and lie
     /// whole in memory (the canonical ABI's check of a pointer it is given).
     pub fn load_checked(&self, ty: &Type, ptr: u32) -> Result<Val> {
-        let (size, align) = abi::size_align(ty);
-        if !ptr.is_multiple_of(align) {
-            return Err(abi_trap(format_args!(
-                "`{ty}` at {ptr:#x}, not aligned to {align}"
-            )));
-        }
+        let size = aligned(ty, ptr)?;
         self.bytes(ptr, size)?;
         self.load(ty, ptr)
     }
@@ -314,6 +309,18 @@ impl LiftCx<'_> {
             }
         })
     }
+}
+
+/// The size of a value of type `ty` at `ptr`, which the canonical ABI
+/// requires aligned for it (a pointer a guest hands over for a value).
+pub(crate) fn aligned(ty: &Type, ptr: u32) -> Result<u32> {
+    let (size, align) = abi::size_align(ty);
+    if !ptr.is_multiple_of(align) {
+        return Err(abi_trap(format_args!(
+            "`{ty}` at {ptr:#x}, not aligned to {align}"
+        )));
+    }
+    Ok(size)
 }
 
 /// A case's flat value out of the joined slot it travelled in.

@@ -267,32 +267,13 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Instantiates `component`, its imports from this linker's
-    /// definitions.
+    /// definitions (an [`InstancePre`] made and used once).
     pub fn instantiate(
         &self,
-        mut store: impl AsContextMut<Data = T>,
+        store: impl AsContextMut<Data = T>,
         component: &Component,
     ) -> Result<Instance> {
-        if !Engine::same(component.engine(), &self.engine) {
-            return Err(Error::Usage(
-                "a component instantiated with a linker of another engine".into(),
-            ));
-        }
-        let store = store.as_context_mut();
-        let top = super::func::entered_from_host(&mut store.opaque)?;
-        let exports = instantiate(
-            store,
-            component.def(),
-            &mut |name, desc, state| {
-                let path = ImportPath {
-                    instance: None,
-                    name,
-                };
-                resolve(find(&self.root.defs, name), desc, &path, state)
-            },
-            top,
-        )?;
-        Ok(Instance::new(exports))
+        self.instantiate_pre(component)?.instantiate(store)
     }
 }
 

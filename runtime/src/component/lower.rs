@@ -74,6 +74,14 @@ impl<T: 'static> LowerCx<'_, T> {
         self.memory()?.write(&mut *self.store, ptr as usize, bytes)
     }
 
+    /// Stores `val` of type `ty` at `ptr`, a pointer the guest gave, which
+    /// must be aligned for it and lie whole in memory.
+    pub fn store_checked(&mut self, ty: &Type, val: &Val, ptr: u32) -> Result<()> {
+        let size = super::lift::aligned(ty, ptr)?;
+        self.check_range(ptr, size)?;
+        self.store(ty, val, ptr)
+    }
+
     /// Stores `val` of type `ty` at `ptr`.
     pub fn store(&mut self, ty: &Type, val: &Val, ptr: u32) -> Result<()> {
         match (ty, val) {

@@ -110,11 +110,8 @@ pub fn run(
     if let Some(call) = invoke {
         return invoke_export(&linker, &component, path, store, call);
     }
-    let interface = component
-        .exports()
-        .iter()
-        .find(|name| name.starts_with("wasi:cli/run@0.2."))
-        .cloned()
+    let interface = component::wasi::run_interface(component.exports())
+        .map(str::to_string)
         .ok_or_else(|| {
             Failed::Other(anyhow!(
                 "{}: the component exports no `wasi:cli/run` interface (a WASI 0.2 command's \
@@ -132,17 +129,13 @@ pub fn run(
             walmart::Error::Link(_) => other(e),
             e => Failed::Guest(e),
         })?;
-    let run = instance
-        .get_export_index(&mut *store, None, &interface)
-        .and_then(|i| instance.get_export_index(&mut *store, Some(&i), "run"))
-        .and_then(|i| instance.get_func(&mut *store, &i))
+    let run = component::wasi::command_run(&instance, &mut *store)
+        .map_err(other)?
         .ok_or_else(|| Failed::Other(anyhow!("{}: `{interface}` has no `run`", path.display())))?;
-    let mut result = [Val::Bool(false)];
-    run.call(&mut *store, &[], &mut result)
-        .map_err(Failed::Guest)?;
-    Ok(match &result[0] {
-        Val::Result(Ok(_)) => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
+    let (status,) = run.call(&mut *store, ()).map_err(Failed::Guest)?;
+    Ok(match status {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(()) => ExitCode::FAILURE,
     })
 }
 

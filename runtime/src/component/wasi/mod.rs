@@ -58,12 +58,8 @@ fn def<T: 'static>(
     get: GetCtx<T>,
     f: impl Fn(&mut WasiCtx, &[Val]) -> Result<Option<Val>> + Send + Sync + 'static,
 ) -> Result<()> {
-    inst.func_new(name, move |mut caller, params, results| {
-        let r = get(caller.data_mut()).with_state(|c| f(c, params))?;
-        if let (Some(slot), Some(v)) = (results.first_mut(), r) {
-            *slot = v;
-        }
-        Ok(())
+    def_waiting(inst, name, get, move |caller, get, params| {
+        get(caller.data_mut()).with_state(|c| f(c, params))
     })
 }
 
@@ -121,6 +117,37 @@ fn resource<T: 'static, R: 'static>(
             })
         },
     )
+}
+
+/// The `wasi:cli/run` interface (of any 0.2 version) among a component's
+/// export names: a WASI 0.2 command's entry.
+pub fn run_interface(exports: &[String]) -> Option<&str> {
+    exports
+        .iter()
+        .map(String::as_str)
+        .find(|n| n.starts_with("wasi:cli/run@0.2."))
+}
+
+/// A WASI 0.2 command's `run`: `func() -> result`.
+pub type CommandRun = super::TypedFunc<(), (std::result::Result<(), ()>,)>;
+
+/// A WASI 0.2 command's `run` (`func() -> result`) in `instance`; `None`
+/// where the component exports no `wasi:cli/run` (or it has no `run`).
+pub fn command_run(
+    instance: &super::Instance,
+    mut store: impl crate::AsContextMut,
+) -> Result<Option<CommandRun>> {
+    let names = instance.exports();
+    let Some(iface) = run_interface(&names) else {
+        return Ok(None);
+    };
+    let run = instance
+        .get_export_index(&mut store, None, iface)
+        .and_then(|i| instance.get_export_index(&mut store, Some(&i), "run"));
+    match run {
+        Some(run) => instance.get_typed_func(&mut store, &run).map(Some),
+        None => Ok(None),
+    }
 }
 
 /// Defines every WASI 0.2 interface walmart provides in `linker`; `get`
