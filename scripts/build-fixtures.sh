@@ -21,6 +21,8 @@ $cc heap_segments.c -o heap_segments.wasm
 $cc heap_stress.c -o heap_stress.wasm
 $cc heap_unlink.c -o heap_unlink.wasm
 $cc heap_top.c -o heap_top.wasm
+# Exports cabi_realloc: wrapped into a component (build-component-fixtures.sh).
+$cc records.c -o records.wasm
 $cc echo_server.c -o echo_server.wasm
 # Guaranteed tail calls (`musttail`) become `return_call_indirect`.
 $cc -mtail-call tail_calls.c -o tail_calls.wasm

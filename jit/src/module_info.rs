@@ -625,6 +625,12 @@ impl ModuleInfo {
         self.allocator_roles.get(&func).copied()
     }
 
+    /// Whether any defined function has an [`ModuleInfo::allocator_role`]:
+    /// the module brings its own `malloc`.
+    pub fn has_allocator(&self) -> bool {
+        !self.allocator_roles.is_empty()
+    }
+
     /// Every defined function's [`ModuleInfo::allocator_role`], worked
     /// out from the names and exports that name a role (a handful),
     /// rather than function by function: a module of tens of thousands of

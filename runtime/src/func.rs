@@ -331,13 +331,41 @@ impl Func {
 
     /// A host function of type `ty` in `store`.
     fn from_host<T: 'static>(
-        mut store: impl AsContextMut<Data = T>,
+        store: impl AsContextMut<Data = T>,
         ty: FuncType,
         host: std::sync::Arc<HostFn<T>>,
     ) -> Func {
+        Func::from_host_named(store, ty, host, None, false)
+    }
+
+    /// [`Func::new`] for a function of the runtime's own making (a
+    /// component's lowered import, a canonical built-in): `name` names it
+    /// in attestation events; `trusted`, all its writes into guest memory
+    /// go through walmart's API, so attestation does not write-protect
+    /// memory around its calls.
+    pub(crate) fn new_named<T: 'static>(
+        store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        name: String,
+        trusted: bool,
+        func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Func {
+        let host = val_host(ty.clone(), func);
+        Func::from_host_named(store, ty, host, Some(name), trusted)
+    }
+
+    fn from_host_named<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        host: std::sync::Arc<HostFn<T>>,
+        name: Option<String>,
+        trusted: bool,
+    ) -> Func {
         let engine = store.as_context_mut().opaque.engine.clone();
-        let def = HostFuncDef::new(&engine, ty, host)
+        let mut def = HostFuncDef::new(&engine, ty, host)
             .expect("compiling a host-call stub cannot fail for a valid signature");
+        def.name = name;
+        def.trusted = trusted;
         Func::from_def(store, &std::sync::Arc::new(def))
     }
 

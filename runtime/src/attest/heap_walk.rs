@@ -1166,6 +1166,29 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     let b = match walked {
         Ok(w) => {
             Counters::add(&s.shared.counters.heap_chunks, w.chunks);
+            let Some((grow, (lo, hi))) = foreign_in_heap(bytes, first, view, &w, &s.foreign_grows)
+                .map(|(g, span)| (g.clone(), span))
+            else {
+                return;
+            };
+            give_up(s);
+            let hook = site(store);
+            let s = store.attest.as_deref().expect("checked above");
+            let (from, to) = (lo.max(grow.start), hi.min(grow.end));
+            report(
+                s,
+                hook,
+                (from / PAGE_SIZE as u64) as u32,
+                "heap-walk",
+                format!(
+                    "dlmalloc's heap ({lo:#x}..{hi:#x}) takes in {from:#x}..{to:#x}, which {} \
+                     took for itself with memory.grow: two allocators own the same bytes (a \
+                     libc that sizes its first heap by the memory's size, as wasi-libc did \
+                     before 2023, claims what another module grew first; a newer wasi-libc \
+                     does not)",
+                    grow.module
+                ),
+            );
             return;
         }
         Err(b) => b,
@@ -1186,6 +1209,98 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
             b.what
         ),
     );
+}
+
+/// Memory a module without an allocator of its own grew with
+/// `memory.grow`: its allocator's, not dlmalloc's, whose heap must not
+/// take it in.
+#[derive(Clone, Debug)]
+pub(crate) struct ForeignGrow {
+    /// Its first byte.
+    pub start: u64,
+    /// Past its last byte.
+    pub end: u64,
+    /// The module that grew it, as a report names it.
+    pub module: String,
+}
+
+/// Grows of the store's first memory recorded ([`ForeignGrow`]); further
+/// ones are not (each adjacent one by the same module is merged first).
+const MAX_FOREIGN_GROWS: usize = 64;
+
+/// After `module` grew memory `m` from `old` pages by `delta`: recorded
+/// when it is the store's first memory (the one the heap walk reads),
+/// `module` has no allocator functions and another module in the store
+/// has (a component's adapter beside a C program's libc). With no named
+/// allocator in the store there is nothing to tell the grows apart by.
+pub(crate) fn note_grow(
+    store: &mut StoreOpaque,
+    module: &crate::Module,
+    m: crate::Memory,
+    old: u64,
+    delta: u64,
+) {
+    if m.index != 0 || delta == 0 || module.info().has_allocator() {
+        return;
+    }
+    if !store
+        .instances
+        .iter()
+        .any(|i| i.module.info().has_allocator())
+    {
+        return;
+    }
+    let log2 = store.memories[0].ty.page_size_log2;
+    let (start, end) = (old << log2, (old + delta) << log2);
+    let name = match module.name() {
+        Some(n) => format!("module `{n}`"),
+        None => "a module without a name".to_string(),
+    };
+    let Some(s) = store.attest.as_deref_mut() else {
+        return;
+    };
+    let full = s.foreign_grows.len() >= MAX_FOREIGN_GROWS;
+    match s.foreign_grows.last_mut() {
+        Some(g) if g.end == start && g.module == name => g.end = end,
+        _ if full => {}
+        _ => s.foreign_grows.push(ForeignGrow {
+            start,
+            end,
+            module: name,
+        }),
+    }
+}
+
+/// The first of `grows` that dlmalloc's heap takes in, with the heap's
+/// part it lies in: each segment the state lists, or without the state
+/// the chain walked from `first` to the end of its top chunk.
+fn foreign_in_heap<'g>(
+    memory: &[u8],
+    first: u32,
+    state: Option<StateView>,
+    walked: &Walked,
+    grows: &'g [ForeignGrow],
+) -> Option<(&'g ForeignGrow, (u64, u64))> {
+    if grows.is_empty() {
+        return None;
+    }
+    let spans: Vec<(u64, u64)> = match state.and_then(|st| segments(memory, st.at)) {
+        Some(segs) => segs
+            .into_iter()
+            .map(|(base, size)| (base, base + size))
+            .collect(),
+        None => {
+            let top = u64::from(walked.top?);
+            let size = word_at(memory, top + 4)? & !FLAG_BITS;
+            vec![(u64::from(first - PAYLOAD_OFFSET), top + u64::from(size))]
+        }
+    };
+    grows.iter().find_map(|g| {
+        spans
+            .iter()
+            .find(|(lo, hi)| g.start < *hi && *lo < g.end)
+            .map(|span| (g, *span))
+    })
 }
 
 /// Whether the state at `at` has the bytes generated code reads of it

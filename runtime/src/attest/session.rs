@@ -249,6 +249,10 @@ pub(crate) struct AttestSession {
     exit_deferred: Option<HookSite>,
     /// The heap walk found the chain broken (reported once).
     pub(crate) heap_broken: bool,
+    /// Pages of the first memory that a module without an allocator of
+    /// its own grew while another module in the store has one
+    /// ([`super::heap_walk::note_grow`]).
+    pub(crate) foreign_grows: Vec<super::heap_walk::ForeignGrow>,
     /// `free` or `realloc` was handed a pointer dlmalloc refuses (reported
     /// once).
     pub(crate) bad_free_reported: bool,
@@ -366,6 +370,7 @@ impl AttestSession {
             sealed: false,
             exit_deferred: None,
             heap_broken: false,
+            foreign_grows: Vec::new(),
             bad_free_reported: false,
             stack_smash_reported: Default::default(),
             heap_walk_after: None,
@@ -846,7 +851,11 @@ pub(crate) fn to_host(
             .attest
             .as_deref()
             .is_some_and(|s| s.exit_deferred.is_some());
-    let r = if deferred || (import && !protect && skip_trusted_boundary(store)) {
+    // Into a trusted host function, or back to one that called into Wasm
+    // (the canonical ABI's `realloc` in a component's lowered import):
+    // the boundary of walmart's own code, skipped alike.
+    let trusted = !protect && store.wasm_depth > 0;
+    let r = if deferred || (trusted && skip_trusted_boundary(store)) {
         Ok(())
     } else {
         hook(store, HookAt::Other, site).map_err(trap)
@@ -940,7 +949,10 @@ pub(crate) fn from_host(
     let Some(was) = end_protection(store, site, false)? else {
         return Ok(false);
     };
-    if !(import && !was && skip_trusted_boundary(store)) {
+    // Back from a trusted host function, or into Wasm from one (nested
+    // in a Wasm call, memory unprotected): see [`to_host`].
+    let trusted = !was && (import || store.wasm_depth > 0);
+    if !(trusted && skip_trusted_boundary(store)) {
         hook(store, HookAt::Other, site).map_err(trap)?;
     }
     Ok(was)

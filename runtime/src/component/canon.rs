@@ -19,21 +19,37 @@ pub(crate) fn resource_builtin<T: 'static>(
     let i32s = |params: usize, results: usize| {
         FuncType::new(vec![ValType::I32; params], vec![ValType::I32; results])
     };
+    // The built-ins write nothing into guest memory: trusted, as walmart's
+    // own WASI is, but for a drop that may run a host type's destructor,
+    // the embedder's code.
+    let host_dtor = matches!(step, Step::ResourceDrop(_)) && !ty.is_guest();
+    let name = match step {
+        Step::ResourceNew(_) => "resource.new",
+        Step::ResourceRep(_) => "resource.rep",
+        _ => "resource.drop",
+    };
+    let (name, trusted) = (name.to_string(), !host_dtor);
     match step {
         // (rep) -> handle: a new owned handle.
-        Step::ResourceNew(_) => crate::Func::new(store, i32s(1, 1), move |_, args, rets| {
-            rets[0] = Val::I32(state.new_own(ty.clone(), args[0].unwrap_i32() as u32) as i32);
-            Ok(())
-        }),
+        Step::ResourceNew(_) => {
+            crate::Func::new_named(store, i32s(1, 1), name, trusted, move |_, args, rets| {
+                rets[0] = Val::I32(state.new_own(ty.clone(), args[0].unwrap_i32() as u32) as i32);
+                Ok(())
+            })
+        }
         // (handle) -> rep.
-        Step::ResourceRep(_) => crate::Func::new(store, i32s(1, 1), move |_, args, rets| {
-            rets[0] = Val::I32(state.rep(args[0].unwrap_i32() as u32, &ty)? as i32);
-            Ok(())
-        }),
+        Step::ResourceRep(_) => {
+            crate::Func::new_named(store, i32s(1, 1), name, trusted, move |_, args, rets| {
+                rets[0] = Val::I32(state.rep(args[0].unwrap_i32() as u32, &ty)? as i32);
+                Ok(())
+            })
+        }
         // (handle): the handle removed, an owned resource destroyed.
-        _ => crate::Func::new(
+        _ => crate::Func::new_named(
             store,
             i32s(1, 0),
+            name,
+            trusted,
             move |mut caller: Caller<'_, T>, args, _| match state
                 .remove(args[0].unwrap_i32() as u32, &ty)?
             {

@@ -26,8 +26,18 @@ enum Kind {
         state: Arc<InstanceState>,
         shape: Shape,
     },
-    /// An `Arc<HostFn<T>>` of the store's data type `T`.
-    Host(Arc<dyn Any + Send + Sync>),
+    /// A linker's function.
+    Host {
+        /// An `Arc<HostFn<T>>` of the store's data type `T`.
+        func: Arc<dyn Any + Send + Sync>,
+        /// The import it was given for (`wasi:io/streams@0.2.0#read`),
+        /// which attestation events name.
+        name: Arc<str>,
+        /// walmart's own (WASI 0.2): its writes into guest memory all go
+        /// through walmart's API, so attestation does not write-protect
+        /// memory around its calls, as for preview 1's.
+        trusted: bool,
+    },
 }
 
 /// A component function (wasmtime's `component::Func`): called with
@@ -43,7 +53,7 @@ impl std::fmt::Debug for Kind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Kind::Lifted { core, .. } => write!(f, "lifted {core:?}"),
-            Kind::Host(_) => write!(f, "host function"),
+            Kind::Host { name, .. } => write!(f, "host function `{name}`"),
         }
     }
 }
@@ -66,9 +76,20 @@ impl Func {
         }
     }
 
-    pub(crate) fn host<T: 'static>(host: Arc<HostFn<T>>, ty: Arc<FuncType>) -> Func {
+    /// The linker's function `host` given for the import `name`
+    /// (`trusted`: see [`Kind::Host`]).
+    pub(crate) fn host<T: 'static>(
+        host: Arc<HostFn<T>>,
+        ty: Arc<FuncType>,
+        name: Arc<str>,
+        trusted: bool,
+    ) -> Func {
         Func {
-            kind: Arc::new(Kind::Host(Arc::new(host))),
+            kind: Arc::new(Kind::Host {
+                func: Arc::new(host),
+                name,
+                trusted,
+            }),
             ty,
         }
     }
@@ -82,7 +103,7 @@ impl Func {
     pub(crate) fn state(&self) -> Option<&InstanceState> {
         match &*self.kind {
             Kind::Lifted { state, .. } => Some(state),
-            Kind::Host(_) => None,
+            Kind::Host { .. } => None,
         }
     }
 
@@ -144,7 +165,7 @@ impl Func {
         top: bool,
     ) -> Result<Option<Val>> {
         match &*self.kind {
-            Kind::Host(host) => {
+            Kind::Host { func: host, .. } => {
                 let host = host.downcast_ref::<Arc<HostFn<T>>>().ok_or_else(|| {
                     Error::Usage("a host function called with a store of another data type".into())
                 })?;
@@ -264,9 +285,17 @@ impl Func {
             abi::flatten_all(ty.params.iter().map(|(_, t)| t)).len() > MAX_FLAT_PARAMS;
         let result_in_memory = abi::flatten_all(ty.result.iter()).len() > MAX_FLAT_RESULTS;
         let sig = abi::lowered_signature(&ty);
-        crate::Func::new(
+        // Named for attestation's events: the import, or the component
+        // function's own core export.
+        let (name, trusted) = match &*self.kind {
+            Kind::Host { name, trusted, .. } => (name.to_string(), *trusted),
+            Kind::Lifted { .. } => ("a lifted component function".to_string(), false),
+        };
+        crate::Func::new_named(
             &mut *store,
             sig,
+            name,
+            trusted,
             move |mut caller: Caller<'_, T>, args, rets| {
                 let instance = caller.caller();
                 let store = caller.inner();

@@ -17,8 +17,9 @@ use crate::{Caller, Engine, Error, Result};
 
 enum Definition<T: 'static> {
     /// A host function, with the type it was written for where it is
-    /// typed (checked against the import's at instantiation).
-    Func(Arc<HostFn<T>>, Option<FuncType>),
+    /// typed (checked against the import's at instantiation), and whether
+    /// it is walmart's own ([`LinkerInstance::trusted`]).
+    Func(Arc<HostFn<T>>, Option<FuncType>, bool),
     Instance(Namespace<T>),
     /// A host resource type, with its destructor.
     Resource(ResourceType),
@@ -27,7 +28,7 @@ enum Definition<T: 'static> {
 impl<T: 'static> Clone for Definition<T> {
     fn clone(&self) -> Self {
         match self {
-            Definition::Func(f, t) => Definition::Func(f.clone(), t.clone()),
+            Definition::Func(f, t, trusted) => Definition::Func(f.clone(), t.clone(), *trusted),
             Definition::Instance(ns) => Definition::Instance(ns.clone()),
             Definition::Resource(ty) => Definition::Resource(ty.clone()),
         }
@@ -140,6 +141,8 @@ pub struct LinkerInstance<'a, T: 'static> {
     path: String,
     /// The engine runs asynchronous calls (`Config::async_support`).
     async_support: bool,
+    /// Functions defined through it are walmart's own ([`Self::trusted`]).
+    trusted: bool,
 }
 
 impl<T: 'static> Linker<T> {
@@ -162,6 +165,7 @@ impl<T: 'static> Linker<T> {
             ns: &mut self.root,
             path: String::new(),
             async_support: self.engine.config().async_support,
+            trusted: false,
         }
     }
 
@@ -200,7 +204,7 @@ impl<T: 'static> Linker<T> {
                     "unknown import: `{path}` has not been defined (--trap-unknown-imports)"
                 )))
             };
-            Definition::Func(Arc::new(host), None)
+            Definition::Func(Arc::new(host), None, false)
         }
         for (name, desc) in &component.def().imports {
             match desc {
@@ -298,6 +302,7 @@ impl<T: 'static> Namespace<T> {
                 ns,
                 path,
                 async_support,
+                trusted: false,
             }),
             _ => Err(Error::Link(format!(
                 "`{path}` is defined already, and not as an instance"
@@ -312,7 +317,20 @@ impl<T: 'static> LinkerInstance<'_, T> {
         self.ns.instance_mut(name, &self.path, self.async_support)
     }
 
-    fn define(&mut self, name: &str, def: Definition<T>) -> Result<()> {
+    /// Functions defined through this from now on are walmart's own (WASI
+    /// 0.2's): every write they make into guest memory goes through
+    /// walmart's API (the canonical ABI's lowering), so attestation does
+    /// not write-protect memory around their calls, as it does around an
+    /// embedder's.
+    pub(crate) fn trusted(mut self) -> Self {
+        self.trusted = true;
+        self
+    }
+
+    fn define(&mut self, name: &str, mut def: Definition<T>) -> Result<()> {
+        if let Definition::Func(_, _, trusted) = &mut def {
+            *trusted = self.trusted;
+        }
         if self.ns.defs.contains_key(name) {
             let at = if self.path.is_empty() {
                 String::new()
@@ -346,7 +364,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
         name: &str,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
-        self.define(name, Definition::Func(Arc::new(func), None))
+        self.define(name, Definition::Func(Arc::new(func), None, false))
     }
 
     /// Defines `name` as an asynchronous host function of component values
@@ -369,7 +387,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
             // frames between are the runtime's.
             unsafe { crate::fiber::wait_in_host_call(acx, std::pin::Pin::from(future).as_mut()) }?
         };
-        self.define(name, Definition::Func(Arc::new(host), None))
+        self.define(name, Definition::Func(Arc::new(host), None, false))
     }
 
     /// [`LinkerInstance::func_wrap`] of an asynchronous closure (wasmtime's
@@ -398,7 +416,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
             }
             Ok(())
         };
-        self.define(name, Definition::Func(Arc::new(host), Some(ty)))
+        self.define(name, Definition::Func(Arc::new(host), Some(ty), false))
     }
 
     fn async_enabled(&self, name: &str) -> Result<()> {
@@ -435,7 +453,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
             }
             Ok(())
         };
-        self.define(name, Definition::Func(Arc::new(host), Some(ty)))
+        self.define(name, Definition::Func(Arc::new(host), Some(ty), false))
     }
 }
 
@@ -517,7 +535,7 @@ fn resolve<T: 'static>(
         (ImportDesc::Type(Some(key)), None) if state.resolve(key).is_ok() => {
             Ok(Item::Type(Some(state.resolve(key)?)))
         }
-        (ImportDesc::Func(ty), Some(Definition::Func(f, typed))) => {
+        (ImportDesc::Func(ty), Some(Definition::Func(f, typed, trusted))) => {
             if let Some(typed) = typed {
                 let same = ty.params().len() == typed.params().len()
                     && ty
@@ -537,7 +555,12 @@ fn resolve<T: 'static>(
                     )));
                 }
             }
-            Ok(Item::Func(Func::host(f.clone(), ty.clone())))
+            Ok(Item::Func(Func::host(
+                f.clone(),
+                ty.clone(),
+                path.to_string().into(),
+                *trusted,
+            )))
         }
         (ImportDesc::Instance(exports), Some(Definition::Instance(ns))) => {
             let items = exports

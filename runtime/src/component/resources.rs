@@ -143,6 +143,11 @@ impl ResourceType {
         matches!((&self.0, key.0), (RtKind::Host { id, .. }, KeyKind::Host(k, _)) if *id == k)
     }
 
+    /// Whether a component defined this type (its destructor is Wasm).
+    pub(crate) fn is_guest(&self) -> bool {
+        matches!(self.0, RtKind::Guest(_))
+    }
+
     /// Whether the component instance `state` defined this type (a borrow
     /// lowered into it is its representation itself).
     pub(crate) fn owned_by(&self, state: &Arc<InstanceState>) -> bool {

@@ -26,9 +26,11 @@ extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
     // SAFETY: called by generated code with its own vmctx.
     let (store, inst) = unsafe { context(vmctx) };
     let m = inst.memories[mem as usize];
-    store
-        .grow_memory(m, delta)
-        .builtin(|old| old, u64::MAX, vmctx::MEMORY_GROW_FAILED)
+    let grown = store.grow_memory(m, delta);
+    if let (crate::limits::Grown::From(old), true) = (&grown, store.attest.is_some()) {
+        crate::attest::heap_walk::note_grow(store, &inst.module, m, *old, delta);
+    }
+    grown.builtin(|old| old, u64::MAX, vmctx::MEMORY_GROW_FAILED)
 }
 
 /// The range `[start, start + len)` if it fits in `size`.

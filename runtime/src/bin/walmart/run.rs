@@ -338,7 +338,6 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             crate::compile::refuse_precompiled(&args.file, args.allow_precompiled)?;
         }
         let refused = [
-            (attesting, "--attest"),
             (!args.preload.is_empty(), "--preload"),
             (args.coredump.is_some(), "-D coredump"),
             (guest_profile.is_some(), "--profile guest"),
@@ -370,7 +369,10 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             );
         }
         let invoke = args.invoke.as_deref();
-        return match crate::run_component::run(
+        if attesting {
+            store.configure_attestation(attest_options(&args, hooks)?)?;
+        }
+        let outcome = match crate::run_component::run(
             &engine,
             &args.file,
             &file,
@@ -383,6 +385,10 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             Err(crate::run_component::Failed::Guest(e)) => report(e, &args),
             Err(crate::run_component::Failed::Other(e)) => Err(e),
         };
+        if !attesting {
+            return outcome;
+        }
+        return finish_attested(outcome, &engine, &mut store, &args);
     }
     let module =
         crate::compile::load_module(&engine, &args.file, args.allow_precompiled, cache.as_ref())?;
@@ -416,49 +422,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         bound_run(&engine, &mut store, bounds)?;
     }
     if attesting {
-        let mut opts = AttestOptions::new()
-            .on_detect(args.on_detect)
-            .backpressure(args.attest_backpressure)
-            .score_input_runs(args.cnn_score_input_runs)
-            .on_event(detections_on_stderr());
-        if let Some(interval) = args.attest_interval {
-            opts = opts.interval(interval);
-        }
-        if let Some(log) = &args.attest_log {
-            opts = opts.log_file(log);
-        }
-        if let Some(dir) = &args.attest_evidence {
-            opts = opts.evidence_dir(dir);
-        }
-        if let Some(path) = &args.trace {
-            opts = opts.tag_trace(TraceOptions {
-                path: path.clone(),
-                range: trace_range(args.code.trace_accesses.as_deref().unwrap_or("all"))?,
-                sample: args.trace_sample.max(1),
-            });
-        }
-        if hooks {
-            if let Some(cnn) = model_verifier(args.model.as_deref(), args.backend)? {
-                opts = opts.also_verify(cnn);
-            }
-        }
-        match args.inject.as_deref() {
-            None => {}
-            Some("host-tamper") => {
-                if !(0.0..=1.0).contains(&args.inject_rate) {
-                    bail!(
-                        "--inject-rate {}: expected a probability from 0 to 1",
-                        args.inject_rate
-                    );
-                }
-                opts = opts.inject_host_tamper(args.inject_rate, args.seed);
-            }
-            Some(other) => bail!(
-                "--inject {other}: `walmart run` injects only host-tamper \
-                 (heap attacks come with `walmart attest collect`)"
-            ),
-        }
-        store.configure_attestation(opts)?;
+        store.configure_attestation(attest_options(&args, hooks)?)?;
     }
     // Started last, so that nothing after it fails before the guest runs
     // (the profile's file is made here).
@@ -484,42 +448,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     if !attesting {
         return outcome;
     }
-    let finish = store.finish_attestation();
-    if let Some(t) = store.tag_stats() {
-        let c = engine.config();
-        eprintln!(
-            "walmart: tags ({}, {} colours): {} allocations, {} frees, {} violations",
-            c.tags.mode.name(),
-            match c.tags.colours {
-                TagColours::Memory => "memory",
-                TagColours::Pointer => "pointer",
-            },
-            t.allocations,
-            t.frees,
-            t.violations
-        );
-    } else if let Some(stats) = store.attestation_stats() {
-        eprintln!(
-            "walmart: attestation ({}, {} dirty tracking): {stats}",
-            args.code.attest,
-            engine.attest_dirty_tracking()
-        );
-    }
-    match (outcome, finish) {
-        (Err(e), _) => Err(e),
-        (Ok(code), Ok(_)) => Ok(code),
-        (Ok(code), Err(e)) => {
-            // A detection fails the run with 86 whatever status the guest
-            // chose to exit with; another failure keeps a failing status.
-            let detected = matches!(&e, walmart::Error::Trap(t)
-                if t.kind() == walmart::TrapKind::AttestationViolation);
-            if code != ExitCode::SUCCESS && !detected {
-                eprintln!("error: {e}");
-                return Ok(code);
-            }
-            report(e, &args)
-        }
-    }
+    finish_attested(outcome, &engine, &mut store, &args)
 }
 
 /// The guest's WASI context from the command line: its arguments,
@@ -883,5 +812,99 @@ fn parse_dir(spec: &str) -> anyhow::Result<(&str, &str, bool)> {
         "ro" => Ok((host, guest, true)),
         "rw" => Ok((host, guest, false)),
         other => bail!("--dir {spec}: unknown mode `{other}` (expected `ro` or `rw`)"),
+    }
+}
+
+/// The attestation options the command line asks for (`hooks`: the
+/// policy has hooks, `coarse` or `fine`, where a CNN may judge).
+fn attest_options(args: &RunArgs, hooks: bool) -> anyhow::Result<AttestOptions> {
+    let mut opts = AttestOptions::new()
+        .on_detect(args.on_detect)
+        .backpressure(args.attest_backpressure)
+        .score_input_runs(args.cnn_score_input_runs)
+        .on_event(detections_on_stderr());
+    if let Some(interval) = args.attest_interval {
+        opts = opts.interval(interval);
+    }
+    if let Some(log) = &args.attest_log {
+        opts = opts.log_file(log);
+    }
+    if let Some(dir) = &args.attest_evidence {
+        opts = opts.evidence_dir(dir);
+    }
+    if let Some(path) = &args.trace {
+        opts = opts.tag_trace(TraceOptions {
+            path: path.clone(),
+            range: trace_range(args.code.trace_accesses.as_deref().unwrap_or("all"))?,
+            sample: args.trace_sample.max(1),
+        });
+    }
+    if hooks {
+        if let Some(cnn) = model_verifier(args.model.as_deref(), args.backend)? {
+            opts = opts.also_verify(cnn);
+        }
+    }
+    match args.inject.as_deref() {
+        None => {}
+        Some("host-tamper") => {
+            if !(0.0..=1.0).contains(&args.inject_rate) {
+                bail!(
+                    "--inject-rate {}: expected a probability from 0 to 1",
+                    args.inject_rate
+                );
+            }
+            opts = opts.inject_host_tamper(args.inject_rate, args.seed);
+        }
+        Some(other) => bail!(
+            "--inject {other}: `walmart run` injects only host-tamper \
+             (heap attacks come with `walmart attest collect`)"
+        ),
+    }
+    Ok(opts)
+}
+
+/// Ends an attested run: its last checks, the summary on standard error,
+/// and the exit status a detection earns beside the guest's `outcome`.
+fn finish_attested(
+    outcome: anyhow::Result<ExitCode>,
+    engine: &Engine,
+    store: &mut Store<walmart::wasi::WasiCtx>,
+    args: &RunArgs,
+) -> anyhow::Result<ExitCode> {
+    let finish = store.finish_attestation();
+    if let Some(t) = store.tag_stats() {
+        let c = engine.config();
+        eprintln!(
+            "walmart: tags ({}, {} colours): {} allocations, {} frees, {} violations",
+            c.tags.mode.name(),
+            match c.tags.colours {
+                TagColours::Memory => "memory",
+                TagColours::Pointer => "pointer",
+            },
+            t.allocations,
+            t.frees,
+            t.violations
+        );
+    } else if let Some(stats) = store.attestation_stats() {
+        eprintln!(
+            "walmart: attestation ({}, {} dirty tracking): {stats}",
+            args.code.attest,
+            engine.attest_dirty_tracking()
+        );
+    }
+    match (outcome, finish) {
+        (Err(e), _) => Err(e),
+        (Ok(code), Ok(_)) => Ok(code),
+        (Ok(code), Err(e)) => {
+            // A detection fails the run with 86 whatever status the guest
+            // chose to exit with; another failure keeps a failing status.
+            let detected = matches!(&e, walmart::Error::Trap(t)
+                if t.kind() == walmart::TrapKind::AttestationViolation);
+            if code != ExitCode::SUCCESS && !detected {
+                eprintln!("error: {e}");
+                return Ok(code);
+            }
+            report(e, args)
+        }
     }
 }

@@ -47,7 +47,7 @@ fn iface<'a, T: 'static>(
     linker: &'a mut super::Linker<T>,
     name: &str,
 ) -> Result<LinkerInstance<'a, T>> {
-    linker.instance(&format!("{name}@{VERSION}"))
+    Ok(linker.instance(&format!("{name}@{VERSION}"))?.trusted())
 }
 
 /// Defines `name` as a function of the context: `f` gets the parameters
