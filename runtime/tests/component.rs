@@ -1607,3 +1607,60 @@ fn a_leaked_nested_call_from_a_reexported_host_function_poisons_the_store() {
         .unwrap_err();
     assert!(err.to_string().contains("leaked"), "{err}");
 }
+
+#[test]
+fn a_component_is_attested_as_its_core_modules() {
+    use walmart::attest::{AttestOptions, EventKind, Policy};
+    let run = |inject: bool| {
+        let mut config = walmart::Config::new();
+        config.attest(Policy::Coarse);
+        let engine = Engine::new(&config).unwrap();
+        let text = forwarder("string", &["i32", "i32"], None, "string-encoding=utf8");
+        let component = Component::new(&engine, &text).unwrap();
+        let mut linker = Linker::<()>::new(&engine);
+        linker
+            .root()
+            .func_new("f", |_, params, results| {
+                results[0] = params[0].clone();
+                Ok(())
+            })
+            .unwrap();
+        let mut store = Store::new(&engine, ());
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        let mut options =
+            AttestOptions::new().on_event(move |e| sink.lock().unwrap().push(e.clone()));
+        if inject {
+            options = options.inject_host_tamper(1.0, 7);
+        }
+        store.configure_attestation(options).unwrap();
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let g = instance.get_func(&mut store, "g").unwrap();
+        for text in ["one", "two, longer than the first"] {
+            let mut out = [Val::Bool(false)];
+            g.call(&mut store, &[s(text)], &mut out).unwrap();
+            assert_eq!(out[0], s(text));
+        }
+        let stats = store.finish_attestation().unwrap().unwrap();
+        let events = events.lock().unwrap().clone();
+        (stats, events)
+    };
+    // An honest host: every boundary attested (the exports' entries and
+    // exits, the embedder's function, the realloc it calls), nothing found.
+    let (stats, events) = run(false);
+    assert!(events.is_empty(), "{events:?}");
+    assert!(stats.hooks >= 8, "{stats}");
+    assert!(stats.tamper_checks >= 2, "{stats}");
+    // The embedder's function is not walmart's own: memory is
+    // write-protected while it runs, and a write behind walmart's back is
+    // found, the event naming the import.
+    let (_, events) = run(true);
+    let names: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::HostTamper)
+        .map(|e| e.hook.name.as_deref().unwrap_or("?"))
+        .collect();
+    // Found as the host's lowering of the string calls the guest's
+    // realloc, before control comes back from the host.
+    assert!(!names.is_empty() && names.iter().all(|n| *n == "realloc"), "{names:?}");
+}

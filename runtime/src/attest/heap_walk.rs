@@ -1214,7 +1214,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
 /// Memory a module without an allocator of its own grew with
 /// `memory.grow`: its allocator's, not dlmalloc's, whose heap must not
 /// take it in.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ForeignGrow {
     /// Its first byte.
     pub start: u64,
@@ -2061,6 +2061,51 @@ mod tests {
         let (h, _, _) = build();
         let cut = walk_heap(&h.mem, first, 3, Some(view), 0).unwrap();
         assert!(cut.cut && cut.chunks <= 3, "{cut:?}");
+        // With the state, the heap is its segments: memory another module
+        // grew between them is not dlmalloc's, inside one it is.
+        let w = walk_heap(&h.mem, first, u64::MAX, Some(view), 0).unwrap();
+        let grew = |start: u32, end: u32| ForeignGrow {
+            start: start.into(),
+            end: end.into(),
+            module: "module `adapter`".into(),
+        };
+        let between = [grew(BASE + 0x100, second)];
+        assert_eq!(
+            foreign_in_heap(&h.mem, first, Some(view), &w, &between),
+            None
+        );
+        let inside = [grew(BASE + 0x100, second + 0x10)];
+        let (_, span) = foreign_in_heap(&h.mem, first, Some(view), &w, &inside).unwrap();
+        assert_eq!(span, (u64::from(second), u64::from(second) + 0x400));
+    }
+
+    #[test]
+    fn memory_another_module_grew_inside_the_heap_is_found() {
+        let grew = |start: u32, end: u32| ForeignGrow {
+            start: start.into(),
+            end: end.into(),
+            module: "module `adapter`".into(),
+        };
+        // Without the state: from the first chunk to the top's end.
+        let (h, _) = typical();
+        let first = BASE + PAYLOAD_OFFSET;
+        let w = h.walk().unwrap();
+        let top_end = u64::from(h.at - 56);
+        assert_eq!(foreign_in_heap(&h.mem, first, None, &w, &[]), None);
+        let inside = [grew(0x100, BASE), grew(h.at - 0x200, h.at + 0x1000)];
+        let (g, span) = foreign_in_heap(&h.mem, first, None, &w, &inside).unwrap();
+        assert_eq!(
+            (g.start, span),
+            (u64::from(h.at - 0x200), (u64::from(BASE), top_end))
+        );
+        // Past the top's end, or before the heap: dlmalloc's own bytes
+        // are not another's.
+        let outside = [grew(0x100, BASE), grew(h.at, h.at + 0x1000)];
+        assert_eq!(foreign_in_heap(&h.mem, first, None, &w, &outside), None);
+        // A chain cut short, or one that ends at a fence post, gives no
+        // extent without the state.
+        let cut = Walked { top: None, ..w };
+        assert_eq!(foreign_in_heap(&h.mem, first, None, &cut, &inside), None);
     }
 
     #[test]
