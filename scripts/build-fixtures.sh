@@ -24,6 +24,13 @@ $cc heap_top.c -o heap_top.wasm
 # Exports cabi_realloc: wrapped into a component (build-component-fixtures.sh).
 $cc records.c -o records.wasm
 $cc echo_server.c -o echo_server.wasm
+# emmalloc, wasi-libc's other allocator, as zig's wasi-libc builds it
+# (whole-program optimized: `malloc` inlined into `emmalloc_memalign`'s
+# callers); zig from PyPI, its DWARF stripped and its names kept.
+python3 -m venv /tmp/walmart-zig
+/tmp/walmart-zig/bin/pip install -q ziglang==0.13.0
+/tmp/walmart-zig/bin/python -m ziglang cc -target wasm32-wasi -O2 heap_overflow.c -o heap_overflow_emmalloc.wasm
+python3 ../../../scripts/strip-wasm-debug.py heap_overflow_emmalloc.wasm
 # Guaranteed tail calls (`musttail`) become `return_call_indirect`.
 $cc -mtail-call tail_calls.c -o tail_calls.wasm
 # simd.expected is what the same computation prints as a native program:

@@ -640,25 +640,30 @@ impl ModuleInfo {
         let defined = self.num_imported_funcs..self.func_types.len() as u32;
         // A role its name section name gives, else one its first export's
         // name gives.
-        let mut found: HashMap<u32, (AllocRole, usize, bool)> = HashMap::new();
+        let mut found: HashMap<u32, &[(AllocRole, usize, bool)]> = HashMap::new();
         for (func, name) in self.func_names.iter() {
-            if let Some(role) = AllocRole::from_name(name).filter(|_| defined.contains(&func)) {
-                found.insert(func, role);
+            let roles = AllocRole::from_name(name);
+            if !roles.is_empty() && defined.contains(&func) {
+                found.insert(func, roles);
             }
         }
         let mut exported = std::collections::HashSet::new();
         for (name, kind) in &self.exports {
             if let ExportKind::Func(func) = *kind {
                 if defined.contains(&func) && exported.insert(func) {
-                    if let Some(role) = AllocRole::from_name(name) {
-                        found.entry(func).or_insert(role);
+                    let roles = AllocRole::from_name(name);
+                    if !roles.is_empty() {
+                        found.entry(func).or_insert(roles);
                     }
                 }
             }
         }
         found
             .into_iter()
-            .filter_map(|(func, role)| Some((func, self.role_fits(func, role)?)))
+            .filter_map(|(func, roles)| {
+                let role = roles.iter().find_map(|r| self.role_fits(func, *r))?;
+                Some((func, role))
+            })
             .collect()
     }
 

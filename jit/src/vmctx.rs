@@ -716,18 +716,26 @@ pub enum AllocRole {
 }
 
 impl AllocRole {
-    /// The role of a function called `name` (wasi-libc's dlmalloc names
-    /// included), with its parameter count and whether it returns a value.
-    pub fn from_name(name: &str) -> Option<(AllocRole, usize, bool)> {
-        Some(match name {
-            "malloc" | "dlmalloc" => (AllocRole::Malloc, 1, true),
-            "free" | "dlfree" => (AllocRole::Free, 1, false),
-            "calloc" | "dlcalloc" => (AllocRole::Calloc, 2, true),
-            "realloc" | "dlrealloc" => (AllocRole::Realloc, 2, true),
-            "aligned_alloc" | "memalign" | "dlmemalign" => (AllocRole::AlignedAlloc, 2, true),
-            "posix_memalign" | "dlposix_memalign" => (AllocRole::PosixMemalign, 3, true),
-            _ => return None,
-        })
+    /// The roles a function called `name` may have (wasi-libc's dlmalloc
+    /// names included), each with its parameter count and whether it
+    /// returns a value: the first its signature fits is its role. Empty
+    /// for a name that names none.
+    pub fn from_name(name: &str) -> &'static [(AllocRole, usize, bool)] {
+        use AllocRole::*;
+        match name {
+            "malloc" | "dlmalloc" => &[(Malloc, 1, true)],
+            "free" | "dlfree" => &[(Free, 1, false)],
+            "calloc" | "dlcalloc" => &[(Calloc, 2, true)],
+            "realloc" | "dlrealloc" => &[(Realloc, 2, true)],
+            "aligned_alloc" | "memalign" | "dlmemalign" => &[(AlignedAlloc, 2, true)],
+            "posix_memalign" | "dlposix_memalign" => &[(PosixMemalign, 3, true)],
+            // emmalloc's (wasi-libc's other allocator, zig's): with
+            // `malloc` inlined, its callers call this directly, and a
+            // link-time optimizer that sees one alignment everywhere drops
+            // that parameter (`malloc(size)` then).
+            "emmalloc_memalign" => &[(AlignedAlloc, 2, true), (Malloc, 1, true)],
+            _ => &[],
+        }
     }
 
     /// From the value generated code passes.

@@ -623,7 +623,10 @@ pub(crate) fn instantiate(
                 .memories
                 .first()
                 .and_then(|m| m.data_in(store).shadow.as_ref().map(|s| s.view()));
-            let name = info.name.as_deref().unwrap_or("the module");
+            let name = match info.name.as_deref() {
+                Some(n) => format!("module `{n}`"),
+                None => "the module".to_string(),
+            };
             let has_names = !info.func_names.is_empty();
             let traced = store.tag_trace.is_some();
             let memory64 = data
@@ -631,7 +634,7 @@ pub(crate) fn instantiate(
                 .first()
                 .is_some_and(|m| m.data_in(store).ty.memory64);
             data.tags = crate::attest::tags::instance_heap(
-                config, plan, shadow, name, has_names, traced, memory64,
+                config, plan, shadow, &name, has_names, traced, memory64,
             )?;
         }
         for (plan, init) in info.tables[info.num_imported_tables as usize..]

@@ -1662,5 +1662,8 @@ fn a_component_is_attested_as_its_core_modules() {
         .collect();
     // Found as the host's lowering of the string calls the guest's
     // realloc, before control comes back from the host.
-    assert!(!names.is_empty() && names.iter().all(|n| *n == "realloc"), "{names:?}");
+    assert!(
+        !names.is_empty() && names.iter().all(|n| *n == "realloc"),
+        "{names:?}"
+    );
 }

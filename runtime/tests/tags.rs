@@ -437,3 +437,27 @@ fn a_helper_a_table_or_global_refers_to_keeps_its_checks() {
         assert!(err.contains("1 violations"), "{name}: {err}");
     }
 }
+
+/// zig's wasi-libc allocates with emmalloc and optimizes the whole program:
+/// `malloc` is inlined into its callers, which call `emmalloc_memalign`
+/// (its alignment parameter dropped) directly. Every allocation is still
+/// followed, so an overflow of one is found.
+#[test]
+fn emmalloc_allocations_inlined_into_callers_are_followed() {
+    let (out, events) = run(&[], "heap_overflow_emmalloc.wasm", &[]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "sum=79800\n");
+    assert!(events.is_empty(), "{events:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("402 allocations"), "{stderr}");
+    let (_, events) = run(&[], "heap_overflow_emmalloc.wasm", &["go"]);
+    // The copy runs past a record into the redzones around the next.
+    assert_eq!(kinds(&events)[0], "overflow", "{events:?}");
+    assert!(
+        kinds(&events)
+            .iter()
+            .all(|k| k == "overflow" || k == "underflow"),
+        "{events:?}"
+    );
+    assert_eq!(events[0]["tag"]["allocation"]["size"], 32, "{}", events[0]);
+}
