@@ -3668,10 +3668,16 @@ fn run_attests_a_component() {
 #[test]
 fn run_of_a_component_refuses_what_it_cannot_do() {
     let hello = component_fixture("hello.wasm");
-    for (flags, needle) in [(
-        vec!["--tcplisten", "127.0.0.1:0"],
-        "--tcplisten (sockets are WASI preview 1's)",
-    )] {
+    for (flags, needle) in [
+        (
+            vec!["--tcplisten", "127.0.0.1:0"],
+            "--tcplisten (sockets are WASI preview 1's)",
+        ),
+        (
+            vec!["--preload", "lib=x.wasm"],
+            "--preload is not supported for components yet",
+        ),
+    ] {
         let mut args = vec!["run"];
         args.extend(flags);
         args.push(&hello);

@@ -1,0 +1,171 @@
+//! What attestation costs a component against the same program as a core
+//! module, side by side in one run: `wc` (`tests/fixtures/c/wc.c`) over
+//! generated text on standard input, as a preview 1 module and as the
+//! WASI 0.2 command wit-component makes of it
+//! (`tests/fixtures/components/wc.wasm`), unattested and under `coarse`,
+//! `fine` (each with the built-in CNN beside the exact checks, as
+//! `walmart run --attest` has them) and `tags`. Each run is whole:
+//! instantiation, the command, the final verdict.
+//!
+//! `cargo run --release -p walmart-benches --bin attest_components [-- --runs N] [--mib M]`
+//!
+//! Prints the median of `--runs` runs (default 9, after one warm-up) per
+//! row, and its ratio to the unattested run of the same form.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use walmart::attest::model::default;
+use walmart::attest::{AttestOptions, Policy, PreparedCnn};
+use walmart::wasi::{MemoryInputPipe, MemoryOutputPipe, WasiCtx};
+use walmart::{Config, Engine, Module, Store};
+use walmart_benches::{die, runs_argument};
+
+fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(path)
+}
+
+/// `--mib M`: mebibytes of input (default 12).
+fn mib_argument() -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == "--mib") {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .filter(|&m| m > 0)
+            .unwrap_or_else(|| die("--mib takes a positive number of mebibytes")),
+        None => 12,
+    }
+}
+
+/// Lines of twelve words from a small vocabulary, about `mib` MiB.
+fn text(mib: usize) -> Vec<u8> {
+    const WORDS: [&str; 8] = [
+        "alpha", "beta", "gamma", "delta", "eps", "zeta", "eta", "theta",
+    ];
+    let mut out = Vec::with_capacity(mib << 20);
+    let mut x: u32 = 1;
+    while out.len() < mib << 20 {
+        for w in 0..12 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            out.extend_from_slice(WORDS[(x >> 16) as usize % WORDS.len()].as_bytes());
+            out.push(if w == 11 { b'\n' } else { b' ' });
+        }
+    }
+    out
+}
+
+/// The program in one form, compiled for one policy.
+enum Program {
+    Module(Module),
+    Component(walmart::component::Component),
+}
+
+/// One run of `program` on `input`: instantiated, run, judged.
+fn run(engine: &Engine, program: &Program, policy: Policy, input: &[u8]) -> Duration {
+    let began = Instant::now();
+    let out = MemoryOutputPipe::new(1 << 16);
+    let mut ctx = WasiCtx::new();
+    ctx.args(["wc"])
+        .stdin(MemoryInputPipe::new(input.to_vec()))
+        .stdout(out.clone());
+    let mut store = Store::new(engine, ctx);
+    if policy != Policy::Off {
+        let mut opts = AttestOptions::new();
+        if matches!(policy, Policy::Coarse | Policy::Fine) {
+            let model = default::named("default").unwrap_or_else(|e| die(&e.to_string()));
+            let cnn = PreparedCnn::cpu(model).unwrap_or_else(|e| die(&e.to_string()));
+            opts = opts.also_verify(cnn.verifier().unwrap_or_else(|e| die(&e.to_string())));
+        }
+        store
+            .configure_attestation(opts)
+            .unwrap_or_else(|e| die(&e.to_string()));
+    }
+    match program {
+        Program::Module(module) => {
+            let mut linker = walmart::Linker::new(engine);
+            walmart::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+            let instance = linker
+                .instantiate(&mut store, module)
+                .unwrap_or_else(|e| die(&e.to_string()));
+            let start = instance.get_func(&mut store, "_start").unwrap();
+            if let Err(e) = start.call(&mut store, &[], &mut []) {
+                if e.exit_status() != Some(0) {
+                    die(&format!("wc.wasm: {e}"));
+                }
+            }
+        }
+        Program::Component(component) => {
+            let mut linker = walmart::component::Linker::new(engine);
+            walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+            let instance = linker
+                .instantiate(&mut store, component)
+                .unwrap_or_else(|e| die(&e.to_string()));
+            let f = walmart::component::wasi::command_run(&instance, &mut store)
+                .unwrap()
+                .unwrap_or_else(|| die("wc's component has no wasi:cli/run"));
+            let (status,) = f
+                .call(&mut store, ())
+                .unwrap_or_else(|e| die(&format!("components/wc.wasm: {e}")));
+            if status.is_err() {
+                die("components/wc.wasm failed");
+            }
+        }
+    }
+    if policy != Policy::Off {
+        let stats = store
+            .finish_attestation()
+            .unwrap_or_else(|e| die(&e.to_string()));
+        if stats.is_some_and(|s| s.detections > 0) {
+            die("a detection in a benign run");
+        }
+    }
+    if out.contents().is_empty() {
+        die("wc printed nothing");
+    }
+    began.elapsed()
+}
+
+fn main() {
+    let runs = runs_argument();
+    let input = text(mib_argument());
+    let policies = [Policy::Off, Policy::Coarse, Policy::Fine, Policy::Tags];
+    println!(
+        "wc over {:.1} MiB, median of {runs} runs (ms, and x the unattested run of its form)",
+        input.len() as f64 / (1 << 20) as f64
+    );
+    for (form, path) in [("module", "c/wc.wasm"), ("component", "components/wc.wasm")] {
+        let mut off = None;
+        for policy in policies {
+            let mut config = Config::new();
+            config.attest(policy);
+            let engine = Engine::new(&config).unwrap_or_else(|e| die(&e.to_string()));
+            let bytes = std::fs::read(fixture(path)).unwrap_or_else(|e| die(&e.to_string()));
+            let program = if form == "module" {
+                Program::Module(
+                    Module::new(&engine, &bytes).unwrap_or_else(|e| die(&e.to_string())),
+                )
+            } else {
+                Program::Component(
+                    walmart::component::Component::new(&engine, &bytes)
+                        .unwrap_or_else(|e| die(&e.to_string())),
+                )
+            };
+            run(&engine, &program, policy, &input);
+            let mut times: Vec<Duration> = (0..runs)
+                .map(|_| run(&engine, &program, policy, &input))
+                .collect();
+            times.sort();
+            let t = times[times.len() / 2];
+            let base = *off.get_or_insert(t);
+            println!(
+                "{form:10} {:7} {:8.1} ms  {:.2}x",
+                policy.to_string(),
+                t.as_secs_f64() * 1e3,
+                t.as_secs_f64() / base.as_secs_f64()
+            );
+        }
+    }
+}
