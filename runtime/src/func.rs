@@ -605,7 +605,10 @@ fn invoke_attested(
     let was_protected = session::from_host(store, false, &site(HookKind::ExportEntry))?;
     // SAFETY: func_ref belongs to this store, which keeps it alive.
     let (code, vmctx) = unsafe { ((*func_ref).code, (*func_ref).vmctx) };
+    // The Wasm is not the trusted host that called it, if one did.
+    let in_trusted = std::mem::replace(&mut store.in_trusted_host, false);
     let r = invoke(store, trampoline, vmctx, code, values);
+    store.in_trusted_host = in_trusted;
     if r.is_err() {
         session::after_trap(store);
     }
@@ -850,6 +853,7 @@ extern "C" fn host_dispatch<T: 'static>(
             .opaque_whole()
             .run_call_hook(CallHook::CallingHost)
             .and_then(|()| {
+                let outer = std::mem::replace(&mut store.opaque.in_trusted_host, def.trusted);
                 let r = (def.func)(
                     Caller {
                         store: &mut *store,
@@ -857,6 +861,7 @@ extern "C" fn host_dispatch<T: 'static>(
                     },
                     slots,
                 );
+                store.opaque.in_trusted_host = outer;
                 // The function's own failure first.
                 let hook = store
                     .opaque_whole()

@@ -115,6 +115,12 @@ pub struct StoreOpaque {
     /// transitions or a call hook (one test on every host call's path;
     /// kept by `ensure_attest` and the hook's setters).
     pub(crate) host_call_steps: bool,
+    /// A trusted host function (walmart's own WASI) is running, outside
+    /// any Wasm it called: a call it makes into Wasm (the canonical ABI's
+    /// `realloc`) is part of its work, not a boundary of its own
+    /// (`attest::session::to_host`). Kept only where host calls have
+    /// steps.
+    pub(crate) in_trusted_host: bool,
     /// Memories and tables the store's instantiations defined, as the
     /// limiter counts them.
     pub(crate) defined_memories: usize,
@@ -314,6 +320,7 @@ impl<T> Store<T> {
                     limiter: None,
                     call_hook: None,
                     host_call_steps: false,
+                    in_trusted_host: false,
                     defined_memories: 0,
                     defined_tables: 0,
                     async_cx: std::ptr::null_mut(),

@@ -3656,6 +3656,45 @@ fn run_attests_a_component() {
         );
         assert!(stderr.contains("detections 1,"), "{stderr}");
     }
+    // The heap check goes on past that finding: an overflow of the
+    // program's own is found after it.
+    let out = walmart(&[
+        "run",
+        "--attest",
+        "coarse",
+        &component_fixture("heap_overflow.wasm"),
+        "go",
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("two allocators own the same bytes"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.matches("heap-corrupt (heap-walk)").count() >= 2,
+        "{stderr}"
+    );
+    // A call into Wasm that WASI 0.2 makes (the lowering's `realloc` of
+    // each read's bytes) is part of the host call, not a boundary with
+    // a snapshot of its own: `wc` reads 600 KB in over a thousand calls.
+    let words: String = (0..60_000).map(|i| format!("w{} x y\n", i % 97)).collect();
+    let out = walmart_fed(
+        &["run", "--attest", "coarse", &component_fixture("wc.wasm")],
+        words.as_bytes(),
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let count = |what: &str| -> u64 {
+        let at = stderr.find(what).unwrap_or_else(|| panic!("{stderr}")) + what.len();
+        stderr[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(count("hooks ") > 1000, "{stderr}");
+    assert!(count("snapshots ") < 200, "{stderr}");
     // The same program as a core module has no adapter: nothing found.
     let out = walmart(&["run", "--attest", "coarse", &fixture("hello.wasm")]);
     assert!(

@@ -1166,12 +1166,17 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     let b = match walked {
         Ok(w) => {
             Counters::add(&s.shared.counters.heap_chunks, w.chunks);
+            if s.foreign_grow_reported {
+                return;
+            }
             let Some((grow, (lo, hi))) = foreign_in_heap(bytes, first, view, &w, &s.foreign_grows)
                 .map(|(g, span)| (g.clone(), span))
             else {
                 return;
             };
-            give_up(s);
+            // Reported once; the chain itself is intact, so the checks
+            // go on (an overflow later is found as in any heap).
+            s.foreign_grow_reported = true;
             let hook = site(store);
             let s = store.attest.as_deref().expect("checked above");
             let (from, to) = (lo.max(grow.start), hi.min(grow.end));
@@ -1235,7 +1240,7 @@ const MAX_FOREIGN_GROWS: usize = 64;
 /// allocator in the store there is nothing to tell the grows apart by.
 pub(crate) fn note_grow(
     store: &mut StoreOpaque,
-    module: &crate::Module,
+    module: crate::Module,
     m: crate::Memory,
     old: u64,
     delta: u64,

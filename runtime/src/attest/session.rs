@@ -253,6 +253,9 @@ pub(crate) struct AttestSession {
     /// its own grew while another module in the store has one
     /// ([`super::heap_walk::note_grow`]).
     pub(crate) foreign_grows: Vec<super::heap_walk::ForeignGrow>,
+    /// The heap was found to take in memory another module grew
+    /// (reported once).
+    pub(crate) foreign_grow_reported: bool,
     /// `free` or `realloc` was handed a pointer dlmalloc refuses (reported
     /// once).
     pub(crate) bad_free_reported: bool,
@@ -371,6 +374,7 @@ impl AttestSession {
             exit_deferred: None,
             heap_broken: false,
             foreign_grows: Vec::new(),
+            foreign_grow_reported: false,
             bad_free_reported: false,
             stack_smash_reported: Default::default(),
             heap_walk_after: None,
@@ -854,7 +858,7 @@ pub(crate) fn to_host(
     // Into a trusted host function, or back to one that called into Wasm
     // (the canonical ABI's `realloc` in a component's lowered import):
     // the boundary of walmart's own code, skipped alike.
-    let trusted = !protect && store.wasm_depth > 0;
+    let trusted = !protect && (import || store.in_trusted_host);
     let r = if deferred || (trusted && skip_trusted_boundary(store)) {
         Ok(())
     } else {
@@ -949,9 +953,9 @@ pub(crate) fn from_host(
     let Some(was) = end_protection(store, site, false)? else {
         return Ok(false);
     };
-    // Back from a trusted host function, or into Wasm from one (nested
-    // in a Wasm call, memory unprotected): see [`to_host`].
-    let trusted = !was && (import || store.wasm_depth > 0);
+    // Back from a trusted host function, or into Wasm from one: see
+    // [`to_host`].
+    let trusted = !was && (import || store.in_trusted_host);
     if !(trusted && skip_trusted_boundary(store)) {
         hook(store, HookAt::Other, site).map_err(trap)?;
     }
@@ -1007,6 +1011,7 @@ fn end_protection(
         }
         if !found.is_empty() {
             let at = site(store);
+            let nested = store.wasm_depth > 0;
             let s = store.attest.as_deref().expect("checked above");
             for (memory, f) in found {
                 let outside = match at.kind {
@@ -1016,6 +1021,15 @@ fn end_protection(
                             .as_deref()
                             .map(|n| format!(" to `{n}`"))
                             .unwrap_or_default()
+                    ),
+                    // A host function's call into Wasm (a component's
+                    // lowering calling `realloc`): the host wrote first.
+                    HookKind::ExportEntry if nested => format!(
+                        "during the host call that called{}",
+                        at.name
+                            .as_deref()
+                            .map(|n| format!(" `{n}`"))
+                            .unwrap_or_else(|| " into Wasm".to_string())
                     ),
                     _ => "between calls into the module".to_string(),
                 };

@@ -20,9 +20,8 @@ pub(crate) fn resource_builtin<T: 'static>(
         FuncType::new(vec![ValType::I32; params], vec![ValType::I32; results])
     };
     // The built-ins write nothing into guest memory: trusted, as walmart's
-    // own WASI is, but for a drop that may run a host type's destructor,
-    // the embedder's code.
-    let host_dtor = matches!(step, Step::ResourceDrop(_)) && !ty.is_guest();
+    // own WASI is, but for a drop that may run an embedder's destructor.
+    let host_dtor = matches!(step, Step::ResourceDrop(_)) && ty.drop_runs_embedder_code();
     let name = match step {
         Step::ResourceNew(_) => "resource.new",
         Step::ResourceRep(_) => "resource.rep",

@@ -353,7 +353,8 @@ impl<T: 'static> LinkerInstance<'_, T> {
         dtor: impl Fn(Caller<'_, T>, u32) -> Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
         let dtor: Arc<super::resources::HostDtor<T>> = Arc::new(dtor);
-        self.define(name, Definition::Resource(ty.with_host_dtor(dtor)))
+        let trusted = self.trusted;
+        self.define(name, Definition::Resource(ty.with_host_dtor(dtor, trusted)))
     }
 
     /// Defines `name` as a host function of component values: `params`

@@ -78,6 +78,9 @@ enum RtKind {
         name: &'static str,
         /// An `Arc<HostDtor<T>>`, where the linker gave one.
         dtor: Option<Arc<dyn Any + Send + Sync>>,
+        /// The destructor is walmart's own (WASI 0.2's): see
+        /// [`super::LinkerInstance::trusted`].
+        trusted: bool,
     },
     Guest(Arc<GuestResource>),
 }
@@ -117,15 +120,22 @@ impl ResourceType {
             id: TypeId::of::<T>(),
             name: std::any::type_name::<T>(),
             dtor: None,
+            trusted: false,
         })
     }
 
-    pub(crate) fn with_host_dtor<T: 'static>(self, dtor: Arc<HostDtor<T>>) -> ResourceType {
+    /// This host type with its destructor (`trusted`: walmart's own).
+    pub(crate) fn with_host_dtor<T: 'static>(
+        self,
+        dtor: Arc<HostDtor<T>>,
+        trusted: bool,
+    ) -> ResourceType {
         match self.0 {
             RtKind::Host { id, name, .. } => ResourceType(RtKind::Host {
                 id,
                 name,
                 dtor: Some(Arc::new(dtor)),
+                trusted,
             }),
             guest => ResourceType(guest),
         }
@@ -143,9 +153,18 @@ impl ResourceType {
         matches!((&self.0, key.0), (RtKind::Host { id, .. }, KeyKind::Host(k, _)) if *id == k)
     }
 
-    /// Whether a component defined this type (its destructor is Wasm).
-    pub(crate) fn is_guest(&self) -> bool {
-        matches!(self.0, RtKind::Guest(_))
+    /// Whether dropping a resource of this type may run an embedder's
+    /// code (a host destructor not walmart's own); a component's
+    /// destructor is Wasm, entered as a call.
+    pub(crate) fn drop_runs_embedder_code(&self) -> bool {
+        matches!(
+            self.0,
+            RtKind::Host {
+                dtor: Some(_),
+                trusted: false,
+                ..
+            }
+        )
     }
 
     /// Whether the component instance `state` defined this type (a borrow

@@ -28,7 +28,10 @@ extern "C" fn memory_grow(vmctx: *mut u8, mem: u32, delta: u64) -> u64 {
     let m = inst.memories[mem as usize];
     let grown = store.grow_memory(m, delta);
     if let (crate::limits::Grown::From(old), true) = (&grown, store.attest.is_some()) {
-        crate::attest::heap_walk::note_grow(store, &inst.module, m, *old, delta);
+        // A handle of its own: `inst` lives in the store's instances,
+        // which `note_grow` reads.
+        let module = inst.module.clone();
+        crate::attest::heap_walk::note_grow(store, module, m, *old, delta);
     }
     grown.builtin(|old| old, u64::MAX, vmctx::MEMORY_GROW_FAILED)
 }
