@@ -45,6 +45,10 @@ pub struct AttestStats {
     /// when no walk ran: the module's allocator is not dlmalloc, or it
     /// allocated nothing).
     pub heap_chunks: u64,
+    /// Whether a walk of the allocator's heap ran: the heap checks found
+    /// dlmalloc's heap (false for another allocator, under
+    /// `--no-heap-check`, and for a module that allocated nothing).
+    pub heap_walked: bool,
     /// Where the heap checks found dlmalloc's state in memory 0, when they
     /// did: then the top chunk is checked against it, by every walk and
     /// at every entry of an allocator function.

@@ -3705,6 +3705,49 @@ fn run_attests_a_component() {
 }
 
 #[test]
+fn run_says_when_the_exact_heap_checks_could_not_run() {
+    let note = "no dlmalloc heap was found (another allocator, such as emmalloc): \
+                the exact heap checks did not run";
+    // emmalloc (zig's wasi-libc): its allocations are called, no heap walked.
+    let out = walmart(&[
+        "run",
+        "--attest",
+        "coarse",
+        &fixture("heap_overflow_emmalloc.wasm"),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(note), "{stderr}");
+    // dlmalloc's heap is walked; a program that allocates nothing, or a
+    // run that turned the checks off, has nothing to say.
+    for args in [
+        vec!["run", "--attest", "coarse", "HEAP"],
+        vec!["run", "--attest", "coarse", "--no-heap-check", "HEAP"],
+        vec!["run", "--attest", "fine", "HELLO"],
+    ] {
+        let (heap, hello) = (fixture("heap_overflow.wasm"), fixture("hello.wasm"));
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| match *a {
+                "HEAP" => heap.as_str(),
+                "HELLO" => hello.as_str(),
+                a => a,
+            })
+            .collect();
+        let out = walmart(&args);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("walmart: attestation"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("exact heap checks did not run"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn run_of_a_component_refuses_what_it_cannot_do() {
     let hello = component_fixture("hello.wasm");
     for (flags, needle) in [

@@ -1143,6 +1143,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     });
     // Looking for the state is not paced: it happens a few times a run.
     s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
+    s.heap_walked = true;
     if let Ok(w) = &walked {
         // The state: kept once found, else looked for again, a few times
         // a session (a module whose state is not found would pay a scan

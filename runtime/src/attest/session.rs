@@ -256,6 +256,8 @@ pub(crate) struct AttestSession {
     /// The heap was found to take in memory another module grew
     /// (reported once).
     pub(crate) foreign_grow_reported: bool,
+    /// A walk of dlmalloc's heap ran ([`AttestStats::heap_walked`]).
+    pub(crate) heap_walked: bool,
     /// `free` or `realloc` was handed a pointer dlmalloc refuses (reported
     /// once).
     pub(crate) bad_free_reported: bool,
@@ -375,6 +377,7 @@ impl AttestSession {
             heap_broken: false,
             foreign_grows: Vec::new(),
             foreign_grow_reported: false,
+            heap_walked: false,
             bad_free_reported: false,
             stack_smash_reported: Default::default(),
             heap_walk_after: None,
@@ -412,6 +415,7 @@ impl AttestSession {
     pub(crate) fn stats(&self) -> AttestStats {
         AttestStats {
             allocator_call_marked: self.allocator_call_marked,
+            heap_walked: self.heap_walked,
             ..self.shared.stats()
         }
     }

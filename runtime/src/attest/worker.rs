@@ -289,6 +289,8 @@ impl Counters {
             ring_drops: 0,
             tamper_checks: get(&self.tamper_checks),
             heap_chunks: get(&self.heap_chunks),
+            // The session's to say.
+            heap_walked: false,
             heap_state: None,
             free_checks_unconfirmed: get(&self.free_checks_unconfirmed),
             verifier_time: Duration::from_nanos(get(&self.verifier_nanos)),

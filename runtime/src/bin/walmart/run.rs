@@ -891,6 +891,19 @@ fn finish_attested(
             args.code.attest,
             engine.attest_dirty_tracking()
         );
+        let c = engine.config();
+        if c.attest_heap_check
+            && c.tag_monitor().is_none()
+            && !stats.heap_walked
+            && stats.allocator_calls > 0
+        {
+            // A user must not take the exact heap checks' silence for a
+            // clean heap.
+            eprintln!(
+                "walmart: note: the guest's allocator was called but no dlmalloc heap was found \
+                 (another allocator, such as emmalloc): the exact heap checks did not run"
+            );
+        }
     }
     match (outcome, finish) {
         (Err(e), _) => Err(e),
