@@ -10,7 +10,10 @@
 //! `cargo run --release -p walmart-benches --bin attest_components [-- --runs N] [--mib M]`
 //!
 //! Prints the median of `--runs` runs (default 9, after one warm-up) per
-//! row, and its ratio to the unattested run of the same form.
+//! row, and its ratio to the unattested run of the same form. With the
+//! `wasmtime` feature, wasmtime runs both forms too (unattested, with
+//! wasmtime-wasi's preview 1 and WASI 0.2), as a ratio to walmart's
+//! unattested run of the same form.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -128,6 +131,87 @@ fn run(engine: &Engine, program: &Program, policy: Policy, input: &[u8]) -> Dura
     began.elapsed()
 }
 
+/// wasmtime's runs of the module and the component on `input`:
+/// (form, median).
+#[cfg(feature = "wasmtime")]
+fn wasmtime(runs: usize, input: &[u8]) -> Vec<(&'static str, Duration)> {
+    use wasmtime::component::{Component, Linker, ResourceTable};
+    use wasmtime::{Engine, Module, Store};
+    use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+    use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+    struct Ctx {
+        ctx: WasiCtx,
+        table: ResourceTable,
+    }
+    impl WasiView for Ctx {
+        fn ctx(&mut self) -> WasiCtxView<'_> {
+            WasiCtxView {
+                ctx: &mut self.ctx,
+                table: &mut self.table,
+            }
+        }
+    }
+    let engine = Engine::default();
+    let read = |path: &str| std::fs::read(fixture(path)).unwrap_or_else(|e| die(&e.to_string()));
+    let module = Module::new(&engine, read("c/wc.wasm")).unwrap_or_else(|e| die(&e.to_string()));
+    let mut p1 = wasmtime::Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut p1, |c| c).unwrap();
+    let bytes = input.to_vec();
+    let run_module = || {
+        let began = Instant::now();
+        let out = MemoryOutputPipe::new(1 << 16);
+        let ctx = WasiCtxBuilder::new()
+            .args(&["wc"])
+            .stdin(MemoryInputPipe::new(bytes.clone()))
+            .stdout(out.clone())
+            .build_p1();
+        let mut store = Store::new(&engine, ctx);
+        let instance = p1.instantiate(&mut store, &module).unwrap();
+        let start = instance
+            .get_typed_func::<(), ()>(&mut store, "_start")
+            .unwrap();
+        let _ = start.call(&mut store, ());
+        assert!(!out.contents().is_empty());
+        began.elapsed()
+    };
+    let component =
+        Component::new(&engine, read("components/wc.wasm")).unwrap_or_else(|e| die(&e.to_string()));
+    let mut p2 = Linker::<Ctx>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut p2).unwrap();
+    let run_component = || {
+        let began = Instant::now();
+        let out = MemoryOutputPipe::new(1 << 16);
+        let ctx = WasiCtxBuilder::new()
+            .args(&["wc"])
+            .stdin(MemoryInputPipe::new(bytes.clone()))
+            .stdout(out.clone())
+            .build();
+        let mut store = Store::new(
+            &engine,
+            Ctx {
+                ctx,
+                table: ResourceTable::new(),
+            },
+        );
+        let cmd =
+            wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, &component, &p2)
+                .unwrap();
+        assert_eq!(cmd.wasi_cli_run().call_run(&mut store).unwrap(), Ok(()));
+        assert!(!out.contents().is_empty());
+        began.elapsed()
+    };
+    let median_of = |f: &dyn Fn() -> Duration| {
+        f();
+        let mut t: Vec<Duration> = (0..runs).map(|_| f()).collect();
+        t.sort();
+        t[t.len() / 2]
+    };
+    vec![
+        ("module", median_of(&run_module)),
+        ("component", median_of(&run_component)),
+    ]
+}
+
 fn main() {
     let runs = runs_argument();
     let input = text(mib_argument());
@@ -136,6 +220,7 @@ fn main() {
         "wc over {:.1} MiB, median of {runs} runs (ms, and x the unattested run of its form)",
         input.len() as f64 / (1 << 20) as f64
     );
+    let mut offs = Vec::new();
     for (form, path) in [("module", "c/wc.wasm"), ("component", "components/wc.wasm")] {
         let mut off = None;
         for policy in policies {
@@ -159,7 +244,10 @@ fn main() {
                 .collect();
             times.sort();
             let t = times[times.len() / 2];
-            let base = *off.get_or_insert(t);
+            let base = *off.get_or_insert_with(|| {
+                offs.push((form, t));
+                t
+            });
             println!(
                 "{form:10} {:7} {:8.1} ms  {:.2}x",
                 policy.to_string(),
@@ -168,4 +256,14 @@ fn main() {
             );
         }
     }
+    #[cfg(feature = "wasmtime")]
+    for ((form, t), (_, ours)) in wasmtime(runs, &input).into_iter().zip(&offs) {
+        println!(
+            "{form:10} wasmtime {:7.1} ms  walmart/wasmtime {:.2}",
+            t.as_secs_f64() * 1e3,
+            ours.as_secs_f64() / t.as_secs_f64()
+        );
+    }
+    #[cfg(not(feature = "wasmtime"))]
+    let _ = offs;
 }

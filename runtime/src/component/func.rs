@@ -9,7 +9,7 @@ use super::abi::{self, Options, MAX_FLAT_PARAMS, MAX_FLAT_RESULTS};
 use super::lift::{abi_trap, LiftCx};
 use super::lower::LowerCx;
 use super::resources::{new_scope, InstanceState};
-use super::types::FuncType;
+use super::types::{FuncType, Type};
 use super::val::Val;
 use crate::store::{AsContextMut, StoreInner};
 use crate::{Caller, Error, Result};
@@ -18,6 +18,23 @@ use crate::{Caller, Error, Result};
 /// [`super::LinkerInstance::func_new`]).
 pub(crate) type HostFn<T> =
     dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static;
+
+/// WASI 0.2's byte streams without a `Val` per byte, in a lowered call
+/// ([`Func::lower`]): the function's `list<u8>` parameter, where it has
+/// one, comes as bytes (its slot among the values an empty list), and it
+/// may give the bytes of a `result<list<u8>, _>`'s `ok` case as
+/// [`HostOut::OkBytes`]. A call of 64 KiB read as `Val`s made and dropped
+/// 64 Ki values: the most of what a component command's reads cost.
+pub(crate) type BytesFn<T> =
+    dyn Fn(Caller<'_, T>, &[Val], Option<Vec<u8>>) -> Result<HostOut> + Send + Sync + 'static;
+
+/// What a [`BytesFn`] gives back.
+pub(crate) enum HostOut {
+    /// The function's result, if it has one.
+    Val(Option<Val>),
+    /// The `ok` case of its `result<list<u8>, _>`, holding these bytes.
+    OkBytes(Vec<u8>),
+}
 
 enum Kind {
     Lifted {
@@ -37,6 +54,8 @@ enum Kind {
         /// through walmart's API, so attestation does not write-protect
         /// memory around its calls, as for preview 1's.
         trusted: bool,
+        /// Its [`BytesFn`] form (an `Arc<BytesFn<T>>`), where it has one.
+        bytes: Option<Arc<dyn Any + Send + Sync>>,
     },
 }
 
@@ -83,12 +102,14 @@ impl Func {
         ty: Arc<FuncType>,
         name: Arc<str>,
         trusted: bool,
+        bytes: Option<Arc<BytesFn<T>>>,
     ) -> Func {
         Func {
             kind: Arc::new(Kind::Host {
                 func: Arc::new(host),
                 name,
                 trusted,
+                bytes: bytes.map(|b| Arc::new(b) as Arc<dyn Any + Send + Sync>),
             }),
             ty,
         }
@@ -291,6 +312,14 @@ impl Func {
             Kind::Host { name, trusted, .. } => (name.to_string(), *trusted),
             Kind::Lifted { .. } => ("a lifted component function".to_string(), false),
         };
+        // The bytes form where the call's values are flat (WASI 0.2's
+        // reads and writes are).
+        let fast = match &*self.kind {
+            Kind::Host { bytes: Some(b), .. } if !params_in_memory => {
+                b.downcast_ref::<Arc<BytesFn<T>>>().cloned()
+            }
+            _ => None,
+        };
         crate::Func::new_named(
             &mut *store,
             sig,
@@ -299,6 +328,17 @@ impl Func {
             move |mut caller: Caller<'_, T>, args, rets| {
                 let instance = caller.caller();
                 let store = caller.inner();
+                if let Some(fast) = &fast {
+                    return lowered_bytes_call(
+                        store,
+                        instance,
+                        fast,
+                        (&ty, &options, &state),
+                        args,
+                        rets,
+                        result_in_memory,
+                    );
+                }
                 let params = {
                     let cx = LiftCx::of(&*store, &options, &state);
                     if params_in_memory {
@@ -338,6 +378,70 @@ impl Func {
                 Ok(())
             },
         )
+    }
+}
+
+/// A lowered call of a host function's [`BytesFn`] form: its `list<u8>`
+/// parameter lifted as bytes, an `ok` of bytes lowered whole.
+fn lowered_bytes_call<T: 'static>(
+    store: &mut StoreInner<T>,
+    instance: Option<crate::Instance>,
+    fast: &Arc<BytesFn<T>>,
+    (ty, options, state): (&FuncType, &Options, &Arc<InstanceState>),
+    args: &[crate::Val],
+    rets: &mut [crate::Val],
+    result_in_memory: bool,
+) -> Result<()> {
+    let mut flat = args.iter().copied();
+    let mut bytes = None;
+    let mut params = Vec::with_capacity(ty.params.len());
+    {
+        let cx = LiftCx::of(&*store, options, state);
+        for (_, t) in &ty.params {
+            match t {
+                Type::List(e) if **e == Type::U8 && bytes.is_none() => {
+                    let mut word = || match flat.next() {
+                        Some(crate::Val::I32(v)) => Ok(v as u32),
+                        _ => Err(Error::Usage("a list's flat values are two i32s".into())),
+                    };
+                    let (ptr, len) = (word()?, word()?);
+                    bytes = Some(cx.byte_list(ptr, len)?);
+                    params.push(Val::List(Vec::new()));
+                }
+                _ => params.push(cx.lift_flat(t, &mut flat)?),
+            }
+        }
+    }
+    // As `call_in` runs a host function: its frames are not suspended.
+    let fiber = store.opaque.async_cx;
+    let out = {
+        let _no_suspend = crate::fiber::NoSuspend::new(fiber);
+        fast(Caller::new(&mut *store, instance), &params, bytes)
+    };
+    crate::fiber::still_on(&mut store.opaque, fiber)?;
+    let out = out?;
+    let mut cx = LowerCx {
+        store,
+        opts: options,
+        state,
+        scope: 0,
+        borrows: Vec::new(),
+        top: false,
+    };
+    let retptr = || args[args.len() - 1].unwrap_i32() as u32;
+    match (&ty.result, out) {
+        (Some(t), HostOut::OkBytes(b)) if result_in_memory => cx.store_ok_bytes(t, &b, retptr()),
+        (Some(t), HostOut::Val(Some(v))) if result_in_memory => cx.store_checked(t, &v, retptr()),
+        (Some(t), HostOut::Val(Some(v))) => {
+            let mut flat = Vec::with_capacity(1);
+            cx.lower_flat(t, &v, &mut flat)?;
+            rets.copy_from_slice(&flat);
+            Ok(())
+        }
+        (None, HostOut::Val(None)) => Ok(()),
+        _ => Err(Error::Usage(
+            "a host function's result does not fit its type".into(),
+        )),
     }
 }
 

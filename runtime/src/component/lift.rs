@@ -198,6 +198,16 @@ impl LiftCx<'_> {
         self.load(ty, ptr)
     }
 
+    /// A `list<u8>` of `len` bytes at `ptr`, as bytes (no `Val` each).
+    pub fn byte_list(&self, ptr: u32, len: u32) -> Result<Vec<u8>> {
+        if len > MAX_LIST {
+            return Err(abi_trap(format_args!(
+                "a list of {len} elements: more than the {MAX_LIST} a call passes"
+            )));
+        }
+        Ok(self.bytes(ptr, len)?.to_vec())
+    }
+
     /// A list of `len` elements of type `elem` at `ptr`.
     pub fn list(&self, elem: &Type, ptr: u32, len: u32) -> Result<Val> {
         if len > MAX_LIST {

@@ -17,9 +17,15 @@ use crate::{Caller, Engine, Error, Result};
 
 enum Definition<T: 'static> {
     /// A host function, with the type it was written for where it is
-    /// typed (checked against the import's at instantiation), and whether
-    /// it is walmart's own ([`LinkerInstance::trusted`]).
-    Func(Arc<HostFn<T>>, Option<FuncType>, bool),
+    /// typed (checked against the import's at instantiation), whether it
+    /// is walmart's own ([`LinkerInstance::trusted`]), and its bytes form
+    /// ([`super::func::BytesFn`]) where it has one.
+    Func(
+        Arc<HostFn<T>>,
+        Option<FuncType>,
+        bool,
+        Option<Arc<super::func::BytesFn<T>>>,
+    ),
     Instance(Namespace<T>),
     /// A host resource type, with its destructor.
     Resource(ResourceType),
@@ -28,7 +34,9 @@ enum Definition<T: 'static> {
 impl<T: 'static> Clone for Definition<T> {
     fn clone(&self) -> Self {
         match self {
-            Definition::Func(f, t, trusted) => Definition::Func(f.clone(), t.clone(), *trusted),
+            Definition::Func(f, t, trusted, b) => {
+                Definition::Func(f.clone(), t.clone(), *trusted, b.clone())
+            }
             Definition::Instance(ns) => Definition::Instance(ns.clone()),
             Definition::Resource(ty) => Definition::Resource(ty.clone()),
         }
@@ -204,7 +212,7 @@ impl<T: 'static> Linker<T> {
                     "unknown import: `{path}` has not been defined (--trap-unknown-imports)"
                 )))
             };
-            Definition::Func(Arc::new(host), None, false)
+            Definition::Func(Arc::new(host), None, false, None)
         }
         for (name, desc) in &component.def().imports {
             match desc {
@@ -328,7 +336,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
     }
 
     fn define(&mut self, name: &str, mut def: Definition<T>) -> Result<()> {
-        if let Definition::Func(_, _, trusted) = &mut def {
+        if let Definition::Func(_, _, trusted, _) = &mut def {
             *trusted = self.trusted;
         }
         if self.ns.defs.contains_key(name) {
@@ -357,6 +365,56 @@ impl<T: 'static> LinkerInstance<'_, T> {
         self.define(name, Definition::Resource(ty.with_host_dtor(dtor, trusted)))
     }
 
+    /// Defines `name` as a host function of WASI 0.2's byte streams in its
+    /// [`super::func::BytesFn`] form: a lowered call passes its `list<u8>`
+    /// parameter (it has at most one) as bytes and lowers an `ok` of bytes
+    /// whole; any other call goes through `Val`s, the first list among the
+    /// parameters taken as the bytes.
+    pub(crate) fn func_bytes(
+        &mut self,
+        name: &str,
+        fast: impl Fn(Caller<'_, T>, &[Val], Option<Vec<u8>>) -> Result<super::func::HostOut>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Result<()> {
+        use super::func::HostOut;
+        let fast: Arc<super::func::BytesFn<T>> = Arc::new(fast);
+        let generic = fast.clone();
+        let f = move |caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
+            let bytes = params
+                .iter()
+                .find_map(|v| match v {
+                    Val::List(items) => Some(items),
+                    _ => None,
+                })
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|v| match v {
+                            Val::U8(b) => Ok(*b),
+                            other => Err(Error::Usage(format!(
+                                "a u8 expected, found a {}",
+                                other.kind()
+                            ))),
+                        })
+                        .collect::<Result<Vec<u8>>>()
+                })
+                .transpose()?;
+            let out = match generic(caller, params, bytes)? {
+                HostOut::Val(v) => v,
+                HostOut::OkBytes(b) => Some(Val::Result(Ok(Some(Box::new(Val::List(
+                    b.into_iter().map(Val::U8).collect(),
+                )))))),
+            };
+            if let (Some(slot), Some(v)) = (results.first_mut(), out) {
+                *slot = v;
+            }
+            Ok(())
+        };
+        self.define(name, Definition::Func(Arc::new(f), None, false, Some(fast)))
+    }
+
     /// Defines `name` as a host function of component values: `params`
     /// as the import's type says, `results` one slot to fill when it
     /// returns a value. Errors become traps in the calling component.
@@ -365,7 +423,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
         name: &str,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
-        self.define(name, Definition::Func(Arc::new(func), None, false))
+        self.define(name, Definition::Func(Arc::new(func), None, false, None))
     }
 
     /// Defines `name` as an asynchronous host function of component values
@@ -388,7 +446,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
             // frames between are the runtime's.
             unsafe { crate::fiber::wait_in_host_call(acx, std::pin::Pin::from(future).as_mut()) }?
         };
-        self.define(name, Definition::Func(Arc::new(host), None, false))
+        self.define(name, Definition::Func(Arc::new(host), None, false, None))
     }
 
     /// [`LinkerInstance::func_wrap`] of an asynchronous closure (wasmtime's
@@ -417,7 +475,10 @@ impl<T: 'static> LinkerInstance<'_, T> {
             }
             Ok(())
         };
-        self.define(name, Definition::Func(Arc::new(host), Some(ty), false))
+        self.define(
+            name,
+            Definition::Func(Arc::new(host), Some(ty), false, None),
+        )
     }
 
     fn async_enabled(&self, name: &str) -> Result<()> {
@@ -454,7 +515,10 @@ impl<T: 'static> LinkerInstance<'_, T> {
             }
             Ok(())
         };
-        self.define(name, Definition::Func(Arc::new(host), Some(ty), false))
+        self.define(
+            name,
+            Definition::Func(Arc::new(host), Some(ty), false, None),
+        )
     }
 }
 
@@ -536,7 +600,7 @@ fn resolve<T: 'static>(
         (ImportDesc::Type(Some(key)), None) if state.resolve(key).is_ok() => {
             Ok(Item::Type(Some(state.resolve(key)?)))
         }
-        (ImportDesc::Func(ty), Some(Definition::Func(f, typed, trusted))) => {
+        (ImportDesc::Func(ty), Some(Definition::Func(f, typed, trusted, bytes))) => {
             if let Some(typed) = typed {
                 let same = ty.params().len() == typed.params().len()
                     && ty
@@ -561,6 +625,7 @@ fn resolve<T: 'static>(
                 ty.clone(),
                 path.to_string().into(),
                 *trusted,
+                bytes.clone(),
             )))
         }
         (ImportDesc::Instance(exports), Some(Definition::Instance(ns))) => {

@@ -82,6 +82,35 @@ impl<T: 'static> LowerCx<'_, T> {
         self.store(ty, val, ptr)
     }
 
+    /// Stores the `ok` case of `ty`, a `result<list<u8>, _>`, holding
+    /// `bytes`, at `ptr`, a pointer the guest gave (checked as
+    /// [`Self::store_checked`] checks it): the bytes go through `realloc`
+    /// whole, with no `Val` each.
+    pub fn store_ok_bytes(&mut self, ty: &Type, bytes: &[u8], ptr: u32) -> Result<()> {
+        let cases = abi::cases(ty).filter(|c| {
+            matches!(ty, Type::Result { .. })
+                && matches!(c.first(), Some(Some(Type::List(e))) if **e == Type::U8)
+        });
+        let Some(cases) = cases else {
+            return Err(Error::Usage(format!(
+                "a host function gave bytes for a result of type `{ty}`"
+            )));
+        };
+        let size = super::lift::aligned(ty, ptr)?;
+        self.check_range(ptr, size)?;
+        if bytes.len() as u64 > u32::MAX as u64 {
+            return Err(abi_trap("list too long to pass"));
+        }
+        let at = self.realloc(1, bytes.len() as u32)?;
+        self.write(at, bytes)?;
+        // The `ok` case is the first: discriminant 0.
+        self.write(ptr, &[0])?;
+        self.write(
+            ptr + abi::payload_offset(&cases),
+            &pair(at, bytes.len() as u32),
+        )
+    }
+
     /// Stores `val` of type `ty` at `ptr`.
     pub fn store(&mut self, ty: &Type, val: &Val, ptr: u32) -> Result<()> {
         match (ty, val) {

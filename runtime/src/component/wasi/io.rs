@@ -2,8 +2,8 @@
 
 use super::host_memory::{iovec, Scratch, DATA};
 use super::table::{Entry, Wait, WritePos};
-use super::vals::{arg, bytes, bytes_of, err, ok, ok_unit, own, rep, u64_of};
-use super::{def, def_waiting, iface, res, resource, GetCtx};
+use super::vals::{arg, err, ok, ok_unit, own, rep, u64_of};
+use super::{def, def_bytes, def_waiting, iface, res, resource, GetCtx, HostOut};
 use crate::component::{Linker, Val};
 use crate::wasi::{Errno, WasiCtx};
 use crate::{Error, Result};
@@ -395,21 +395,21 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
     resource::<T, res::OutputStream>(&mut streams, "output-stream", get)?;
     for blocking in [false, true] {
         let prefix = if blocking { "blocking-" } else { "" };
-        def_waiting(
+        def_bytes(
             &mut streams,
             &format!("[method]input-stream.{prefix}read"),
             get,
-            move |caller, get, p| {
+            move |caller, get, p, _| {
                 let (r, len) = (rep(arg(p, 0)?)?, u64_of(arg(p, 1)?)?);
                 if let Some(v) = wait_to_read(caller, get, blocking, r, "read")? {
-                    return Ok(Some(v));
+                    return Ok(HostOut::Val(Some(v)));
                 }
                 get(caller.data_mut()).with_state(|ctx| {
-                    Ok(Some(match read_bytes(ctx, r, len, blocking)? {
-                        Ok(Some(b)) => ok(bytes(&b)),
-                        Ok(None) => closed(),
-                        Err(e) => failed(ctx, "read", e),
-                    }))
+                    Ok(match read_bytes(ctx, r, len, blocking)? {
+                        Ok(Some(b)) => HostOut::OkBytes(b),
+                        Ok(None) => HostOut::Val(Some(closed())),
+                        Err(e) => HostOut::Val(Some(failed(ctx, "read", e))),
+                    })
                 })
             },
         )?;
@@ -436,24 +436,24 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         } else {
             "write"
         };
-        def_waiting(
+        def_bytes(
             &mut streams,
             &format!("[method]output-stream.{write}"),
             get,
-            move |caller, get, p| {
+            move |caller, get, p, data| {
                 let r = rep(arg(p, 0)?)?;
-                let data = bytes_of(arg(p, 1)?)?;
+                let data = data.ok_or_else(|| Error::Usage("a write without its bytes".into()))?;
                 let written = if blocking {
                     write_all(caller, get, r, &data)?
                 } else {
                     get(caller.data_mut()).with_state(|ctx| write_bytes(ctx, r, &data))?
                 };
                 get(caller.data_mut()).with_state(|ctx| {
-                    Ok(Some(match written {
+                    Ok(HostOut::Val(Some(match written {
                         Ok(()) => ok_unit(),
                         Err(e) if e == Errno::PIPE => closed(),
                         Err(e) => failed(ctx, "write", e),
-                    }))
+                    })))
                 })
             },
         )?;

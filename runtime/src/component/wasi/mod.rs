@@ -19,6 +19,7 @@ mod vals;
 
 pub use table::Table;
 
+use super::func::HostOut;
 use super::{LinkerInstance, Val};
 use crate::wasi::WasiCtx;
 use crate::{Error, Result};
@@ -81,6 +82,24 @@ fn def_waiting<T: 'static>(
             *slot = v;
         }
         Ok(())
+    })
+}
+
+/// [`def_waiting`] for a function of byte streams (a read, a write), in
+/// its bytes form ([`super::func::BytesFn`]): `f` gets the `list<u8>`
+/// parameter as bytes, and may give an `ok` of bytes as
+/// [`HostOut::OkBytes`], so that no byte becomes a `Val`.
+fn def_bytes<T: 'static>(
+    inst: &mut LinkerInstance<'_, T>,
+    name: &str,
+    get: GetCtx<T>,
+    f: impl Fn(&mut crate::Caller<'_, T>, GetCtx<T>, &[Val], Option<Vec<u8>>) -> Result<HostOut>
+        + Send
+        + Sync
+        + 'static,
+) -> Result<()> {
+    inst.func_bytes(name, move |mut caller, params, bytes| {
+        f(&mut caller, get, params, bytes)
     })
 }
 
