@@ -142,3 +142,32 @@ pub fn runs_argument() -> usize {
     }
     runs
 }
+
+/// A store's data for wasmtime-wasi's WASI 0.2: its context and resource
+/// table.
+#[cfg(feature = "wasmtime")]
+pub struct WasmtimeP2 {
+    pub ctx: wasmtime_wasi::WasiCtx,
+    pub table: wasmtime::component::ResourceTable,
+}
+
+#[cfg(feature = "wasmtime")]
+impl WasmtimeP2 {
+    /// Data holding `ctx` and an empty table.
+    pub fn new(ctx: wasmtime_wasi::WasiCtx) -> WasmtimeP2 {
+        WasmtimeP2 {
+            ctx,
+            table: wasmtime::component::ResourceTable::new(),
+        }
+    }
+}
+
+#[cfg(feature = "wasmtime")]
+impl wasmtime_wasi::WasiView for WasmtimeP2 {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        wasmtime_wasi::WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}

@@ -562,3 +562,74 @@ fn mutated_components_never_panic() {
     // Some changes leave it valid (data, code), most do not.
     assert!(valid > 0 && ran > 0, "valid {valid}, ran {ran}");
 }
+
+/// WASI 0.2's stream reads and writes called from the host (a component
+/// passing them on as its exports) take their component-value form: the
+/// bytes a lowered call passes whole come and go as a list of `u8`s.
+#[test]
+fn stream_functions_called_from_the_host_take_and_give_lists() {
+    let wat = r#"(component
+      (import "wasi:io/streams@0.2.6" (instance $s
+        (export "input-stream" (type $in (sub resource)))
+        (export "output-stream" (type $out (sub resource)))
+        (type $e (variant (case "closed")))
+        (export "stream-error" (type $err (eq $e)))
+        (export "[method]input-stream.read" (func (param "self" (borrow $in)) (param "len" u64)
+          (result (result (list u8) (error $err)))))
+        (export "[method]output-stream.blocking-write-and-flush"
+          (func (param "self" (borrow $out)) (param "contents" (list u8))
+            (result (result (error $err)))))))
+      (alias export $s "input-stream" (type $input))
+      (alias export $s "output-stream" (type $output))
+      (import "wasi:cli/stdin@0.2.6" (instance $stdin
+        (alias outer 1 $input (type $in0))
+        (export "input-stream" (type $in (eq $in0)))
+        (export "get-stdin" (func (result (own $in))))))
+      (import "wasi:cli/stdout@0.2.6" (instance $stdout
+        (alias outer 1 $output (type $out0))
+        (export "output-stream" (type $out (eq $out0)))
+        (export "get-stdout" (func (result (own $out))))))
+      (export "get-stdin" (func $stdin "get-stdin"))
+      (export "get-stdout" (func $stdout "get-stdout"))
+      (export "read" (func $s "[method]input-stream.read"))
+      (export "write" (func $s "[method]output-stream.blocking-write-and-flush")))"#;
+    let engine = Engine::default();
+    let component = Component::new(&engine, wat).unwrap();
+    let mut linker = Linker::<WasiCtx>::new(&engine);
+    walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    let out = MemoryOutputPipe::new(1 << 10);
+    let mut ctx = WasiCtx::new();
+    ctx.stdin(MemoryInputPipe::new(b"abcdef".to_vec()))
+        .stdout(out.clone());
+    let mut store = Store::new(&engine, ctx);
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let call = |store: &mut Store<WasiCtx>, name: &str, params: &[Val]| {
+        let f = instance.get_func(&mut *store, name).unwrap();
+        let mut result = [Val::Bool(false)];
+        f.call(&mut *store, params, &mut result).unwrap();
+        let [v] = result;
+        v
+    };
+    let bytes = |b: &[u8]| Val::List(b.iter().map(|&b| Val::U8(b)).collect());
+    let stdin = call(&mut store, "get-stdin", &[]);
+    let ok = |v: Val| Val::Result(Ok(Some(Box::new(v))));
+    assert_eq!(
+        call(&mut store, "read", &[stdin.clone(), Val::U64(3)]),
+        ok(bytes(b"abc"))
+    );
+    assert_eq!(
+        call(&mut store, "read", &[stdin.clone(), Val::U64(10)]),
+        ok(bytes(b"def"))
+    );
+    let stdout = call(&mut store, "get-stdout", &[]);
+    assert_eq!(
+        call(&mut store, "write", &[stdout.clone(), bytes(b"hi")]),
+        Val::Result(Ok(None))
+    );
+    assert_eq!(out.contents(), b"hi");
+    // A list of another element type is no list of bytes.
+    let f = instance.get_func(&mut store, "write").unwrap();
+    let mut result = [Val::Bool(false)];
+    let wrong = Val::List(vec![Val::U32(1)]);
+    assert!(f.call(&mut store, &[stdout, wrong], &mut result).is_err());
+}

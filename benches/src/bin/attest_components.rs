@@ -135,22 +135,11 @@ fn run(engine: &Engine, program: &Program, policy: Policy, input: &[u8]) -> Dura
 /// (form, median).
 #[cfg(feature = "wasmtime")]
 fn wasmtime(runs: usize, input: &[u8]) -> Vec<(&'static str, Duration)> {
-    use wasmtime::component::{Component, Linker, ResourceTable};
+    use walmart_benches::WasmtimeP2 as Ctx;
+    use wasmtime::component::{Component, Linker};
     use wasmtime::{Engine, Module, Store};
     use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
-    use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
-    struct Ctx {
-        ctx: WasiCtx,
-        table: ResourceTable,
-    }
-    impl WasiView for Ctx {
-        fn ctx(&mut self) -> WasiCtxView<'_> {
-            WasiCtxView {
-                ctx: &mut self.ctx,
-                table: &mut self.table,
-            }
-        }
-    }
+    use wasmtime_wasi::WasiCtxBuilder;
     let engine = Engine::default();
     let read = |path: &str| std::fs::read(fixture(path)).unwrap_or_else(|e| die(&e.to_string()));
     let module = Module::new(&engine, read("c/wc.wasm")).unwrap_or_else(|e| die(&e.to_string()));
@@ -186,13 +175,7 @@ fn wasmtime(runs: usize, input: &[u8]) -> Vec<(&'static str, Duration)> {
             .stdin(MemoryInputPipe::new(bytes.clone()))
             .stdout(out.clone())
             .build();
-        let mut store = Store::new(
-            &engine,
-            Ctx {
-                ctx,
-                table: ResourceTable::new(),
-            },
-        );
+        let mut store = Store::new(&engine, Ctx::new(ctx));
         let cmd =
             wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, &component, &p2)
                 .unwrap();

@@ -139,9 +139,9 @@ fn walmart(runs: usize) -> [f64; 6] {
 /// wasmtime, the same.
 #[cfg(feature = "wasmtime")]
 fn wasmtime(runs: usize) -> [f64; 6] {
-    use wasmtime::component::{Component, Linker, ResourceTable};
+    use wasmtime::component::{Component, Linker};
     use wasmtime::{Engine, Store};
-    use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+    use wasmtime_wasi::WasiCtxBuilder;
     let engine = Engine::default();
     let component = Component::new(&engine, WAT).unwrap_or_else(|e| die(&e.to_string()));
     let mut linker = Linker::<()>::new(&engine);
@@ -176,18 +176,7 @@ fn wasmtime(runs: usize) -> [f64; 6] {
     let t_run = median(runs, || {
         assert_eq!(run.call(&mut store, (CALLS,)).unwrap(), (CALLS,));
     });
-    struct Ctx {
-        ctx: WasiCtx,
-        table: ResourceTable,
-    }
-    impl WasiView for Ctx {
-        fn ctx(&mut self) -> WasiCtxView<'_> {
-            WasiCtxView {
-                ctx: &mut self.ctx,
-                table: &mut self.table,
-            }
-        }
-    }
+    use walmart_benches::WasmtimeP2 as Ctx;
     let bytes = std::fs::read(hello_path()).unwrap_or_else(|e| die(&e.to_string()));
     let t_compile = median(runs, || {
         Component::new(&engine, &bytes).unwrap_or_else(|e| die(&e.to_string()));
@@ -208,13 +197,7 @@ fn wasmtime(runs: usize) -> [f64; 6] {
             .stdout(out.clone())
             .stderr(out.clone())
             .build();
-        let mut store = Store::new(
-            &engine,
-            Ctx {
-                ctx,
-                table: ResourceTable::new(),
-            },
-        );
+        let mut store = Store::new(&engine, Ctx::new(ctx));
         let cmd =
             wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, &hello, &wasi)
                 .unwrap();

@@ -438,10 +438,11 @@ fn lowered_bytes_call<T: 'static>(
             rets.copy_from_slice(&flat);
             Ok(())
         }
-        (None, HostOut::Val(None)) => Ok(()),
-        _ => Err(Error::Usage(
-            "a host function's result does not fit its type".into(),
-        )),
+        (Some(t), HostOut::OkBytes(_)) => Err(Error::Usage(format!(
+            "a host function gave bytes for a result of type `{t}`"
+        ))),
+        // As the `Val` path: a result the import has no room for is dropped.
+        _ => Ok(()),
     }
 }
 

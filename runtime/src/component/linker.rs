@@ -368,8 +368,8 @@ impl<T: 'static> LinkerInstance<'_, T> {
     /// Defines `name` as a host function of WASI 0.2's byte streams in its
     /// [`super::func::BytesFn`] form: a lowered call passes its `list<u8>`
     /// parameter (it has at most one) as bytes and lowers an `ok` of bytes
-    /// whole; any other call goes through `Val`s, the first list among the
-    /// parameters taken as the bytes.
+    /// whole; any other call goes through `Val`s, the first list of `u8`s
+    /// among the parameters taken as the bytes.
     pub(crate) fn func_bytes(
         &mut self,
         name: &str,
@@ -385,21 +385,12 @@ impl<T: 'static> LinkerInstance<'_, T> {
             let bytes = params
                 .iter()
                 .find_map(|v| match v {
-                    Val::List(items) => Some(items),
+                    Val::List(items) if items.iter().all(|b| matches!(b, Val::U8(_))) => {
+                        Some(items)
+                    }
                     _ => None,
                 })
-                .map(|items| {
-                    items
-                        .iter()
-                        .map(|v| match v {
-                            Val::U8(b) => Ok(*b),
-                            other => Err(Error::Usage(format!(
-                                "a u8 expected, found a {}",
-                                other.kind()
-                            ))),
-                        })
-                        .collect::<Result<Vec<u8>>>()
-                })
+                .map(|items| super::val::u8_list(items))
                 .transpose()?;
             let out = match generic(caller, params, bytes)? {
                 HostOut::Val(v) => v,

@@ -101,10 +101,12 @@ impl<T: 'static> LowerCx<'_, T> {
         if bytes.len() as u64 > u32::MAX as u64 {
             return Err(abi_trap("list too long to pass"));
         }
+        // In the canonical ABI's order: the discriminant (the `ok` case
+        // is the first: 0), then the list's allocation and bytes, then
+        // its pointer and length.
+        self.write(ptr, &[0])?;
         let at = self.realloc(1, bytes.len() as u32)?;
         self.write(at, bytes)?;
-        // The `ok` case is the first: discriminant 0.
-        self.write(ptr, &[0])?;
         self.write(
             ptr + abi::payload_offset(&cases),
             &pair(at, bytes.len() as u32),

@@ -69,6 +69,17 @@ impl Val {
     }
 }
 
+/// The bytes of a `list<u8>`'s elements.
+pub(crate) fn u8_list(items: &[Val]) -> crate::Result<Vec<u8>> {
+    items
+        .iter()
+        .map(|v| match v {
+            Val::U8(b) => Ok(*b),
+            other => Err(mismatch(&Type::U8, other)),
+        })
+        .collect()
+}
+
 /// The error for a value of the wrong kind.
 pub(crate) fn mismatch(ty: &Type, val: &Val) -> crate::Error {
     crate::Error::Usage(format!(

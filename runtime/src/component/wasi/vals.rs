@@ -70,16 +70,7 @@ pub(crate) fn string_of(v: &Val) -> Result<&str> {
 
 pub(crate) fn bytes_of(v: &Val) -> Result<Vec<u8>> {
     match v {
-        Val::List(items) => items
-            .iter()
-            .map(|b| match b {
-                Val::U8(b) => Ok(*b),
-                other => Err(Error::Usage(format!(
-                    "a u8 expected, found a {}",
-                    other.kind()
-                ))),
-            })
-            .collect(),
+        Val::List(items) => crate::component::val::u8_list(items),
         other => Err(Error::Usage(format!(
             "a list expected, found a {}",
             other.kind()
