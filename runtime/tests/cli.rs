@@ -3705,6 +3705,32 @@ fn run_attests_a_component() {
 }
 
 #[test]
+fn run_profiles_a_component() {
+    let dir = temp_dir("component-profile");
+    let path = dir.join("clocks.json");
+    let flag = format!("guest,{},1ms", path.display());
+    let out = walmart(&[
+        "run",
+        "--profile",
+        &flag,
+        &component_fixture("clocks_random.wasm"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The program's 2 ms sleep: a sample under the host, below the C
+    // program's frames, the adapter's and wit-component's shim, each core
+    // module's frames named by its name section.
+    let stacks = profiled_stacks(&path);
+    assert!(
+        stacks.iter().any(|s| s.ends_with(&["host".into()])
+            && s.contains(&"__wasi_poll_oneoff".into())
+            && s.iter()
+                .any(|f| f.starts_with("wit-component:adapter:wasi_snapshot_preview1!"))),
+        "{stacks:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn run_says_when_the_exact_heap_checks_could_not_run() {
     let note = "no dlmalloc heap was found (another allocator, such as emmalloc): \
                 the exact heap checks did not run";

@@ -340,7 +340,6 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         let refused = [
             (!args.preload.is_empty(), "--preload"),
             (args.coredump.is_some(), "-D coredump"),
-            (guest_profile.is_some(), "--profile guest"),
             (
                 args.default_values_unknown_imports,
                 "--default-values-unknown-imports",
@@ -358,9 +357,6 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
                 args.file.display()
             );
         }
-        let ctx = wasi_ctx(&args)?;
-        let mut store = Store::new(&engine, ctx);
-        bound_run(&engine, &mut store, bounds)?;
         if args.invoke.is_some() && !args.args.is_empty() {
             bail!(
                 "{}: a component's --invoke takes its arguments inside the call \
@@ -368,23 +364,58 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
                 args.file.display()
             );
         }
+        let component = crate::run_component::load(&engine, &args.file, &file, cache.as_ref())?;
+        let ctx = wasi_ctx(&args)?;
+        let mut store = Store::new(&engine, ctx);
+        // The guest profile's sampling keeps the timeout, as a module's.
+        let timeout = bounds.timeout;
+        let bounds = if guest_profile.is_some() {
+            crate::features::RunBounds {
+                timeout: None,
+                ..bounds
+            }
+        } else {
+            bounds
+        };
+        bound_run(&engine, &mut store, bounds)?;
         let invoke = args.invoke.as_deref();
         if attesting {
             store.configure_attestation(attest_options(&args, hooks)?)?;
         }
-        let outcome = match crate::run_component::run(
+        // Started last, once the component is compiled: the profile's
+        // frames are its core modules', named by their name sections.
+        let profiling = match &guest_profile {
+            Some(p) => {
+                let main = crate::guest_profile::module_name(&args.file);
+                Some(crate::guest_profile::start(
+                    p,
+                    &engine,
+                    &mut store,
+                    &main,
+                    Vec::new(),
+                    timeout,
+                )?)
+            }
+            None => None,
+        };
+        let mut outcome = match crate::run_component::run(
             &engine,
             &args.file,
-            &file,
+            &component,
             &mut store,
             invoke,
-            cache.as_ref(),
             args.trap_unknown_imports,
         ) {
             Ok(code) => Ok(code),
             Err(crate::run_component::Failed::Guest(e)) => report(e, &args),
             Err(crate::run_component::Failed::Other(e)) => Err(e),
         };
+        if let Some(Err(e)) = profiling.map(|p| p.finish()) {
+            match outcome {
+                Ok(_) => outcome = Err(e),
+                Err(_) => eprintln!("error: {e}"),
+            }
+        }
         if !attesting {
             return outcome;
         }

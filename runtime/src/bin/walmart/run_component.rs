@@ -75,20 +75,14 @@ pub fn component_source(path: &Path, bytes: &[u8]) -> Option<Vec<u8>> {
         .map(|b| b.into_owned())
 }
 
-/// Compiles (or loads) the component, links WASI 0.2 and calls its
-/// `wasi:cli/run` (or the call `invoke` writes): the exit status its
-/// result earns.
-pub fn run(
+/// Compiles (or loads) the component `file` holds.
+pub fn load(
     engine: &Engine,
     path: &Path,
     file: &ComponentFile,
-    store: &mut Store<WasiCtx>,
-    invoke: Option<&str>,
     cache: Option<&walmart::ModuleCache>,
-    trap_unknown_imports: bool,
-) -> Result<ExitCode, Failed> {
-    let other = |e: walmart::Error| Failed::Other(anyhow!("{}: {e}", path.display()));
-    let component = match file {
+) -> anyhow::Result<Component> {
+    match file {
         ComponentFile::Source(bytes) => match cache {
             Some(cache) => cache
                 .component(engine, bytes)
@@ -99,7 +93,21 @@ pub fn run(
         // (the caller refuses it otherwise).
         ComponentFile::Precompiled(bytes) => unsafe { Component::deserialize(engine, bytes) },
     }
-    .map_err(other)?;
+    .map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// Links WASI 0.2 and calls the component's `wasi:cli/run` (or the call
+/// `invoke` writes): the exit status its result earns.
+pub fn run(
+    engine: &Engine,
+    path: &Path,
+    component: &Component,
+    store: &mut Store<WasiCtx>,
+    invoke: Option<&str>,
+    trap_unknown_imports: bool,
+) -> Result<ExitCode, Failed> {
+    let component = component.clone();
+    let other = |e: walmart::Error| Failed::Other(anyhow!("{}: {e}", path.display()));
     let mut linker = component::Linker::new(engine);
     component::wasi::add_to_linker(&mut linker, |ctx| ctx).map_err(other)?;
     if trap_unknown_imports {
