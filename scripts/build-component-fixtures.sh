@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tool="$root/tests/fixtures/components/componentize"
 cargo build --release --manifest-path "$tool/Cargo.toml" --target-dir /tmp/componentize-target
-for f in hello files clocks_random trap wc records heap_overflow; do
+for f in hello files clocks_random trap wc records heap_overflow pread; do
     /tmp/componentize-target/release/componentize \
         "$root/tests/fixtures/c/$f.wasm" "$root/tests/fixtures/components/$f.wasm"
 done

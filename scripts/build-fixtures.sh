@@ -23,6 +23,7 @@ $cc heap_unlink.c -o heap_unlink.wasm
 $cc heap_top.c -o heap_top.wasm
 # Exports cabi_realloc: wrapped into a component (build-component-fixtures.sh).
 $cc records.c -o records.wasm
+$cc pread.c -o pread.wasm
 $cc echo_server.c -o echo_server.wasm
 # emmalloc, wasi-libc's other allocator, as zig's wasi-libc builds it
 # (whole-program optimized: `malloc` inlined into `emmalloc_memalign`'s

@@ -32,8 +32,10 @@ pub(crate) type BytesFn<T> =
 pub(crate) enum HostOut {
     /// The function's result, if it has one.
     Val(Option<Val>),
-    /// The `ok` case of its `result<list<u8>, _>`, holding these bytes.
-    OkBytes(Vec<u8>),
+    /// The `ok` case of its `result<list<u8>, _>`, holding these bytes;
+    /// with a `bool`, of its `result<tuple<list<u8>, bool>, _>` (a
+    /// descriptor's read and its end of file).
+    OkBytes(Vec<u8>, Option<bool>),
 }
 
 enum Kind {
@@ -430,7 +432,9 @@ fn lowered_bytes_call<T: 'static>(
     };
     let retptr = || args[args.len() - 1].unwrap_i32() as u32;
     match (&ty.result, out) {
-        (Some(t), HostOut::OkBytes(b)) if result_in_memory => cx.store_ok_bytes(t, &b, retptr()),
+        (Some(t), HostOut::OkBytes(b, eof)) if result_in_memory => {
+            cx.store_ok_bytes(t, &b, eof, retptr())
+        }
         (Some(t), HostOut::Val(Some(v))) if result_in_memory => cx.store_checked(t, &v, retptr()),
         (Some(t), HostOut::Val(Some(v))) => {
             let mut flat = Vec::with_capacity(1);
@@ -438,7 +442,7 @@ fn lowered_bytes_call<T: 'static>(
             rets.copy_from_slice(&flat);
             Ok(())
         }
-        (Some(t), HostOut::OkBytes(_)) => Err(Error::Usage(format!(
+        (Some(t), HostOut::OkBytes(..)) => Err(Error::Usage(format!(
             "a host function gave bytes for a result of type `{t}`"
         ))),
         // As the `Val` path: a result the import has no room for is dropped.

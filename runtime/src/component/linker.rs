@@ -394,9 +394,14 @@ impl<T: 'static> LinkerInstance<'_, T> {
                 .transpose()?;
             let out = match generic(caller, params, bytes)? {
                 HostOut::Val(v) => v,
-                HostOut::OkBytes(b) => Some(Val::Result(Ok(Some(Box::new(Val::List(
-                    b.into_iter().map(Val::U8).collect(),
-                )))))),
+                HostOut::OkBytes(b, eof) => {
+                    let list = Val::List(b.into_iter().map(Val::U8).collect());
+                    let ok = match eof {
+                        Some(eof) => Val::Tuple(vec![list, Val::Bool(eof)]),
+                        None => list,
+                    };
+                    Some(Val::Result(Ok(Some(Box::new(ok)))))
+                }
             };
             if let (Some(slot), Some(v)) = (results.first_mut(), out) {
                 *slot = v;

@@ -83,15 +83,26 @@ impl<T: 'static> LowerCx<'_, T> {
     }
 
     /// Stores the `ok` case of `ty`, a `result<list<u8>, _>`, holding
-    /// `bytes`, at `ptr`, a pointer the guest gave (checked as
-    /// [`Self::store_checked`] checks it): the bytes go through `realloc`
-    /// whole, with no `Val` each.
-    pub fn store_ok_bytes(&mut self, ty: &Type, bytes: &[u8], ptr: u32) -> Result<()> {
-        let cases = abi::cases(ty).filter(|c| {
-            matches!(ty, Type::Result { .. })
-                && matches!(c.first(), Some(Some(Type::List(e))) if **e == Type::U8)
-        });
-        let Some(cases) = cases else {
+    /// `bytes` (with `eof`, a `result<tuple<list<u8>, bool>, _>`), at
+    /// `ptr`, a pointer the guest gave (checked as [`Self::store_checked`]
+    /// checks it): the bytes go through `realloc` whole, with no `Val`
+    /// each.
+    pub fn store_ok_bytes(
+        &mut self,
+        ty: &Type,
+        bytes: &[u8],
+        eof: Option<bool>,
+        ptr: u32,
+    ) -> Result<()> {
+        let is_bytes = |t: &Type| matches!(t, Type::List(e) if **e == Type::U8);
+        let fits = match (ty, eof) {
+            (Type::Result { ok: Some(ok), .. }, None) => is_bytes(ok),
+            (Type::Result { ok: Some(ok), .. }, Some(_)) => {
+                matches!(&**ok, Type::Tuple(ts) if ts.len() == 2 && is_bytes(&ts[0]) && ts[1] == Type::Bool)
+            }
+            _ => false,
+        };
+        let Some(cases) = abi::cases(ty).filter(|_| fits) else {
             return Err(Error::Usage(format!(
                 "a host function gave bytes for a result of type `{ty}`"
             )));
@@ -103,14 +114,16 @@ impl<T: 'static> LowerCx<'_, T> {
         }
         // In the canonical ABI's order: the discriminant (the `ok` case
         // is the first: 0), then the list's allocation and bytes, then
-        // its pointer and length.
+        // its pointer and length, then a tuple's `bool` after them.
         self.write(ptr, &[0])?;
         let at = self.realloc(1, bytes.len() as u32)?;
         self.write(at, bytes)?;
-        self.write(
-            ptr + abi::payload_offset(&cases),
-            &pair(at, bytes.len() as u32),
-        )
+        let payload = ptr + abi::payload_offset(&cases);
+        self.write(payload, &pair(at, bytes.len() as u32))?;
+        match eof {
+            Some(eof) => self.write(payload + 8, &[eof as u8]),
+            None => Ok(()),
+        }
     }
 
     /// Stores `val` of type `ty` at `ptr`.

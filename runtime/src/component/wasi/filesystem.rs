@@ -4,10 +4,10 @@
 use super::host_memory::{iovec, Scratch, DATA};
 use super::table::{Entry, WritePos};
 use super::vals::{
-    arg, bytes, bytes_of, datetime, datetime_of, descriptor_type, err_code, flags_of, has, ok,
-    ok_unit, own, rep, string_of, u64_of,
+    arg, datetime, datetime_of, descriptor_type, err_code, flags_of, has, ok, ok_unit, own, rep,
+    string_of, u64_of,
 };
-use super::{def, iface, res, resource, GetCtx};
+use super::{def, def_bytes, iface, res, resource, GetCtx, HostOut};
 use crate::component::{Linker, Val};
 use crate::wasi::types::{
     fdflags, oflags, RIGHT_FD_ALLOCATE, RIGHT_FD_FILESTAT_SET_SIZE, RIGHT_FD_READ,
@@ -246,39 +246,38 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         let (a, mt, flags) = timestamps(arg(p, 1)?, arg(p, 2)?)?;
         Ok(unit(ctx.fd_filestat_set_times(fd, a, mt, flags)))
     })?;
-    def(&mut fs, &m("read"), get, |ctx, p| {
-        let fd = fd_of(ctx, arg(p, 0)?)?;
-        let len = u64_of(arg(p, 1)?)?.min(1 << 20) as usize;
-        let mut s = iovec(len);
-        let at = Some(u64_of(arg(p, 2)?)?);
-        Ok(Some(
-            match s.call(|mem| ctx.fd_read(mem, fd, 0, 1, at, 8)) {
-                Err(e) => err_code(e),
+    def_bytes(&mut fs, &m("read"), get, |caller, get, p, _| {
+        get(caller.data_mut()).with_state(|ctx| {
+            let fd = fd_of(ctx, arg(p, 0)?)?;
+            let len = u64_of(arg(p, 1)?)?.min(1 << 20) as usize;
+            let mut s = iovec(len);
+            let at = Some(u64_of(arg(p, 2)?)?);
+            Ok(match s.call(|mem| ctx.fd_read(mem, fd, 0, 1, at, 8)) {
+                Err(e) => HostOut::Val(Some(err_code(e))),
                 Ok(()) => {
                     let n = s.u32(8) as usize;
                     // Only nothing read is the end: a pipe or device may
                     // give less now and more later.
                     let eof = n == 0 && len > 0;
-                    ok(Val::Tuple(vec![
-                        bytes(&s.bytes[DATA..DATA + n]),
-                        Val::Bool(eof),
-                    ]))
+                    HostOut::OkBytes(s.bytes[DATA..DATA + n].to_vec(), Some(eof))
                 }
-            },
-        ))
+            })
+        })
     })?;
-    def(&mut fs, &m("write"), get, |ctx, p| {
-        let fd = fd_of(ctx, arg(p, 0)?)?;
-        let data = bytes_of(arg(p, 1)?)?;
-        let mut s = iovec(data.len());
-        s.bytes[DATA..].copy_from_slice(&data);
-        let at = Some(u64_of(arg(p, 2)?)?);
-        Ok(Some(
-            match s.call(|mem| ctx.fd_write(mem, fd, 0, 1, at, 8)) {
-                Err(e) => err_code(e),
-                Ok(()) => ok(Val::U64(s.u32(8) as u64)),
-            },
-        ))
+    def_bytes(&mut fs, &m("write"), get, |caller, get, p, data| {
+        let data = data.ok_or_else(|| Error::Usage("a write without its bytes".into()))?;
+        get(caller.data_mut()).with_state(|ctx| {
+            let fd = fd_of(ctx, arg(p, 0)?)?;
+            let mut s = iovec(data.len());
+            s.bytes[DATA..].copy_from_slice(&data);
+            let at = Some(u64_of(arg(p, 2)?)?);
+            Ok(HostOut::Val(Some(
+                match s.call(|mem| ctx.fd_write(mem, fd, 0, 1, at, 8)) {
+                    Err(e) => err_code(e),
+                    Ok(()) => ok(Val::U64(s.u32(8) as u64)),
+                },
+            )))
+        })
     })?;
     def(&mut fs, &m("read-directory"), get, |ctx, p| {
         let fd = fd_of(ctx, arg(p, 0)?)?;

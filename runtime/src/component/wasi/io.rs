@@ -406,7 +406,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                 }
                 get(caller.data_mut()).with_state(|ctx| {
                     Ok(match read_bytes(ctx, r, len, blocking)? {
-                        Ok(Some(b)) => HostOut::OkBytes(b),
+                        Ok(Some(b)) => HostOut::OkBytes(b, None),
                         Ok(None) => HostOut::Val(Some(closed())),
                         Err(e) => HostOut::Val(Some(failed(ctx, "read", e))),
                     })

@@ -68,16 +68,6 @@ pub(crate) fn string_of(v: &Val) -> Result<&str> {
     }
 }
 
-pub(crate) fn bytes_of(v: &Val) -> Result<Vec<u8>> {
-    match v {
-        Val::List(items) => crate::component::val::u8_list(items),
-        other => Err(Error::Usage(format!(
-            "a list expected, found a {}",
-            other.kind()
-        ))),
-    }
-}
-
 pub(crate) fn bytes(b: &[u8]) -> Val {
     Val::List(b.iter().map(|b| Val::U8(*b)).collect())
 }
