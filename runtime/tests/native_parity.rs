@@ -1,6 +1,7 @@
 //! The C fixtures under `tests/fixtures/c` give the same output, exit
 //! status and file effects under `walmart run` as the same sources built
-//! natively with the system C compiler.
+//! natively with the system C compiler, and so do the WASI 0.2 commands
+//! made of them (`tests/fixtures/components`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -75,11 +76,8 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn check(case: Case<'_>) {
     let root = scratch(case.name);
     let exe = native(case.name, &root);
-    let (native_cwd, wasm_cwd) = (root.join("native"), root.join("wasm"));
-    for d in [&native_cwd, &wasm_cwd] {
-        std::fs::create_dir_all(d.join("data")).unwrap();
-    }
-
+    let native_cwd = root.join("native");
+    std::fs::create_dir_all(native_cwd.join("data")).unwrap();
     let mut n = Command::new(&exe);
     n.args(case.args).current_dir(&native_cwd).env_clear();
     for (k, v) in case.env {
@@ -87,38 +85,60 @@ fn check(case: Case<'_>) {
     }
     let n = run(n, case.stdin);
 
-    let mut w = Command::new(env!("CARGO_BIN_EXE_walmart"));
-    w.arg("run").current_dir(&wasm_cwd);
-    for (k, v) in case.env {
-        w.arg("--env").arg(format!("{k}={v}"));
+    // The module, and the WASI 0.2 command made of it where there is one
+    // (tests/fixtures/components): the same output and file effects. A
+    // component's exit carries no number (WASI 0.2's `exit` is a
+    // `result`): only success or failure is compared for it.
+    let component = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/components")
+        .join(format!("{}.wasm", case.name));
+    let mut forms = vec![("module", fixtures().join(format!("{}.wasm", case.name)))];
+    if component.exists() {
+        forms.push(("component", component));
     }
-    if case.data_dir {
-        w.arg("--dir")
-            .arg(format!("{}::data", wasm_cwd.join("data").display()));
-    }
-    w.arg(fixtures().join(format!("{}.wasm", case.name)))
-        .args(case.args);
-    let w = run(w, case.stdin);
+    for (form, wasm) in forms {
+        let wasm_cwd = root.join(form);
+        std::fs::create_dir_all(wasm_cwd.join("data")).unwrap();
+        let mut w = Command::new(env!("CARGO_BIN_EXE_walmart"));
+        w.arg("run").current_dir(&wasm_cwd);
+        for (k, v) in case.env {
+            w.arg("--env").arg(format!("{k}={v}"));
+        }
+        if case.data_dir {
+            w.arg("--dir")
+                .arg(format!("{}::data", wasm_cwd.join("data").display()));
+        }
+        w.arg(&wasm).args(case.args);
+        let w = run(w, case.stdin);
 
-    let name = case.name;
-    assert_eq!(
-        String::from_utf8_lossy(&w.stdout),
-        String::from_utf8_lossy(&n.stdout),
-        "{name}: stdout differs (walmart stderr: {})",
-        String::from_utf8_lossy(&w.stderr)
-    );
-    assert_eq!(w.stderr, n.stderr, "{name}: stderr differs");
-    assert_eq!(
-        w.status.code(),
-        n.status.code(),
-        "{name}: exit status differs"
-    );
-    if case.data_dir {
+        let name = format!("{} ({form})", case.name);
         assert_eq!(
-            snapshot(&wasm_cwd.join("data")),
-            snapshot(&native_cwd.join("data")),
-            "{name}: file effects differ"
+            String::from_utf8_lossy(&w.stdout),
+            String::from_utf8_lossy(&n.stdout),
+            "{name}: stdout differs (walmart stderr: {})",
+            String::from_utf8_lossy(&w.stderr)
         );
+        assert_eq!(w.stderr, n.stderr, "{name}: stderr differs");
+        if form == "module" {
+            assert_eq!(
+                w.status.code(),
+                n.status.code(),
+                "{name}: exit status differs"
+            );
+        } else {
+            assert_eq!(
+                w.status.success(),
+                n.status.success(),
+                "{name}: success differs"
+            );
+        }
+        if case.data_dir {
+            assert_eq!(
+                snapshot(&wasm_cwd.join("data")),
+                snapshot(&native_cwd.join("data")),
+                "{name}: file effects differ"
+            );
+        }
     }
     std::fs::remove_dir_all(&root).unwrap();
 }
@@ -170,6 +190,17 @@ fn clocks_and_random() {
         env: &[],
         stdin: b"",
         data_dir: false,
+    });
+}
+
+#[test]
+fn positioned_reads_and_writes() {
+    check(Case {
+        name: "pread",
+        args: &[],
+        env: &[],
+        stdin: b"",
+        data_dir: true,
     });
 }
 

@@ -446,7 +446,10 @@ fn lowered_bytes_call<T: 'static>(
             "a host function gave bytes for a result of type `{t}`"
         ))),
         // As the `Val` path: a result the import has no room for is dropped.
-        _ => Ok(()),
+        (None, _) => Ok(()),
+        (Some(t), HostOut::Val(None)) => Err(Error::Usage(format!(
+            "a host function gave no result for one of type `{t}`"
+        ))),
     }
 }
 

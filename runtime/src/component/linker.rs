@@ -385,6 +385,8 @@ impl<T: 'static> LinkerInstance<'_, T> {
             let bytes = params
                 .iter()
                 .find_map(|v| match v {
+                    // An empty list of any type passes for one: WASI's
+                    // bytes functions have a single list parameter.
                     Val::List(items) if items.iter().all(|b| matches!(b, Val::U8(_))) => {
                         Some(items)
                     }
