@@ -7,7 +7,7 @@
 //! `walmart run --attest` has them) and `tags`. Each run is whole:
 //! instantiation, the command, the final verdict.
 //!
-//! `cargo run --release -p walmart-benches --bin attest_components [-- --runs N] [--mib M]`
+//! `cargo run --release -p walmart-benches --bin attest_components [-- --runs N]`
 //!
 //! Prints the median of `--runs` runs (default 9, after one warm-up) per
 //! row, and its ratio to the unattested run of the same form. With the
@@ -30,18 +30,8 @@ fn fixture(path: &str) -> PathBuf {
         .join(path)
 }
 
-/// `--mib M`: mebibytes of input (default 12).
-fn mib_argument() -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == "--mib") {
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .filter(|&m| m > 0)
-            .unwrap_or_else(|| die("--mib takes a positive number of mebibytes")),
-        None => 12,
-    }
-}
+/// Mebibytes of input.
+const MIB: usize = 12;
 
 /// Lines of twelve words from a small vocabulary, about `mib` MiB.
 fn text(mib: usize) -> Vec<u8> {
@@ -146,14 +136,19 @@ fn wasmtime(runs: usize, input: &[u8]) -> Vec<(&'static str, Duration)> {
     let mut p1 = wasmtime::Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut p1, |c| c).unwrap();
     let bytes = input.to_vec();
+    // A context builder for a run: `wc`, the input, output to memory.
+    let context = || {
+        let out = MemoryOutputPipe::new(1 << 16);
+        let mut b = WasiCtxBuilder::new();
+        b.args(&["wc"])
+            .stdin(MemoryInputPipe::new(bytes.clone()))
+            .stdout(out.clone());
+        (b, out)
+    };
     let run_module = || {
         let began = Instant::now();
-        let out = MemoryOutputPipe::new(1 << 16);
-        let ctx = WasiCtxBuilder::new()
-            .args(&["wc"])
-            .stdin(MemoryInputPipe::new(bytes.clone()))
-            .stdout(out.clone())
-            .build_p1();
+        let (mut b, out) = context();
+        let ctx = b.build_p1();
         let mut store = Store::new(&engine, ctx);
         let instance = p1.instantiate(&mut store, &module).unwrap();
         let start = instance
@@ -169,13 +164,8 @@ fn wasmtime(runs: usize, input: &[u8]) -> Vec<(&'static str, Duration)> {
     wasmtime_wasi::p2::add_to_linker_sync(&mut p2).unwrap();
     let run_component = || {
         let began = Instant::now();
-        let out = MemoryOutputPipe::new(1 << 16);
-        let ctx = WasiCtxBuilder::new()
-            .args(&["wc"])
-            .stdin(MemoryInputPipe::new(bytes.clone()))
-            .stdout(out.clone())
-            .build();
-        let mut store = Store::new(&engine, Ctx::new(ctx));
+        let (mut b, out) = context();
+        let mut store = Store::new(&engine, Ctx::new(b.build()));
         let cmd =
             wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, &component, &p2)
                 .unwrap();
@@ -197,7 +187,7 @@ fn wasmtime(runs: usize, input: &[u8]) -> Vec<(&'static str, Duration)> {
 
 fn main() {
     let runs = runs_argument();
-    let input = text(mib_argument());
+    let input = text(MIB);
     let policies = [Policy::Off, Policy::Coarse, Policy::Fine, Policy::Tags];
     println!(
         "wc over {:.1} MiB, median of {runs} runs (ms, and x the unattested run of its form)",

@@ -398,7 +398,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             }
             None => None,
         };
-        let mut outcome = match crate::run_component::run(
+        let outcome = match crate::run_component::run(
             &engine,
             &args.file,
             &component,
@@ -410,16 +410,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             Err(crate::run_component::Failed::Guest(e)) => report(e, &args),
             Err(crate::run_component::Failed::Other(e)) => Err(e),
         };
-        if let Some(Err(e)) = profiling.map(|p| p.finish()) {
-            match outcome {
-                Ok(_) => outcome = Err(e),
-                Err(_) => eprintln!("error: {e}"),
-            }
-        }
-        if !attesting {
-            return outcome;
-        }
-        return finish_attested(outcome, &engine, &mut store, &args);
+        return conclude(outcome, profiling, &engine, &mut store, &args);
     }
     let module =
         crate::compile::load_module(&engine, &args.file, args.allow_precompiled, cache.as_ref())?;
@@ -468,18 +459,30 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let mut outcome = call_module(&args, &engine, &preloads, &module, &mut store);
-    // Written whatever the guest did (a trap's profile shows where).
+    let outcome = call_module(&args, &engine, &preloads, &module, &mut store);
+    conclude(outcome, profiling, &engine, &mut store, &args)
+}
+
+/// Ends a run whose guest gave `outcome`: the guest profile written
+/// whatever the guest did (a trap's profile shows where), and an
+/// attested run's end ([`finish_attested`]).
+fn conclude(
+    mut outcome: anyhow::Result<ExitCode>,
+    profiling: Option<crate::guest_profile::GuestProfiling>,
+    engine: &Engine,
+    store: &mut Store<walmart::wasi::WasiCtx>,
+    args: &RunArgs,
+) -> anyhow::Result<ExitCode> {
     if let Some(Err(e)) = profiling.map(|p| p.finish()) {
         match outcome {
             Ok(_) => outcome = Err(e),
             Err(_) => eprintln!("error: {e}"),
         }
     }
-    if !attesting {
+    if args.code.attest == Policy::Off {
         return outcome;
     }
-    finish_attested(outcome, &engine, &mut store, &args)
+    finish_attested(outcome, engine, store, args)
 }
 
 /// The guest's WASI context from the command line: its arguments,
