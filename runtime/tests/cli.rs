@@ -3732,8 +3732,8 @@ fn run_profiles_a_component() {
 
 #[test]
 fn run_says_when_the_exact_heap_checks_could_not_run() {
-    let note = "no dlmalloc heap was found (another allocator, such as emmalloc): \
-                the exact heap checks did not run";
+    let note = "no dlmalloc heap was walked (another allocator, such as emmalloc, or a store \
+                of several memories or a 64-bit one): the exact heap checks did not run";
     // emmalloc (zig's wasi-libc): its allocations are called, no heap walked.
     let out = walmart(&[
         "run",
