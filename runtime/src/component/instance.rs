@@ -64,7 +64,7 @@ impl Exports {
 /// A core instance of a component: instantiated, or made of exports.
 enum CoreInstance {
     Instance(crate::Instance),
-    Exports(std::collections::HashMap<String, Extern>),
+    Exports(rustc_hash::FxHashMap<String, Extern>),
 }
 
 /// A component instance's index spaces as they fill.

@@ -3,7 +3,6 @@
 //! the host's view of a handle ([`ResourceAny`], [`Resource`]).
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -234,7 +233,7 @@ pub(crate) struct InstanceState {
     busy: AtomicBool,
     poisoned: AtomicBool,
     handles: Mutex<Vec<Option<Slot>>>,
-    types: RwLock<HashMap<ResourceKey, ResourceType>>,
+    types: RwLock<rustc_hash::FxHashMap<ResourceKey, ResourceType>>,
 }
 
 impl std::fmt::Debug for InstanceState {
