@@ -608,6 +608,9 @@ fn stream_functions_called_from_the_host_take_and_give_lists() {
         (alias outer 1 $output (type $out0))
         (export "output-stream" (type $out (eq $out0)))
         (export "get-stdout" (func (result (own $out))))))
+      (import "wasi:random/random@0.2.6" (instance $random
+        (export "get-random-bytes" (func (param "len" u64) (result (list u8))))))
+      (export "random-bytes" (func $random "get-random-bytes"))
       (export "get-stdin" (func $stdin "get-stdin"))
       (export "get-stdout" (func $stdout "get-stdout"))
       (export "read" (func $s "[method]input-stream.read"))
@@ -646,6 +649,13 @@ fn stream_functions_called_from_the_host_take_and_give_lists() {
         Val::Result(Ok(None))
     );
     assert_eq!(out.contents(), b"hi");
+    match call(&mut store, "random-bytes", &[Val::U64(16)]) {
+        Val::List(items) => {
+            assert_eq!(items.len(), 16);
+            assert!(items.iter().all(|b| matches!(b, Val::U8(_))), "{items:?}");
+        }
+        other => panic!("{other:?}"),
+    }
     // A list of another element type is no list of bytes.
     let f = instance.get_func(&mut store, "write").unwrap();
     let mut result = [Val::Bool(false)];

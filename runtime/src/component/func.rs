@@ -36,6 +36,8 @@ pub(crate) enum HostOut {
     /// with a `bool`, of its `result<tuple<list<u8>, bool>, _>` (a
     /// descriptor's read and its end of file).
     OkBytes(Vec<u8>, Option<bool>),
+    /// Its `list<u8>` result, holding these bytes.
+    Bytes(Vec<u8>),
 }
 
 enum Kind {
@@ -442,7 +444,8 @@ fn lowered_bytes_call<T: 'static>(
             rets.copy_from_slice(&flat);
             Ok(())
         }
-        (Some(t), HostOut::OkBytes(..)) => Err(Error::Usage(format!(
+        (Some(t), HostOut::Bytes(b)) if result_in_memory => cx.store_bytes(t, &b, retptr()),
+        (Some(t), HostOut::OkBytes(..) | HostOut::Bytes(_)) => Err(Error::Usage(format!(
             "a host function gave bytes for a result of type `{t}`"
         ))),
         // As the `Val` path: a result the import has no room for is dropped.

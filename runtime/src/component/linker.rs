@@ -396,6 +396,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
                 .transpose()?;
             let out = match generic(caller, params, bytes)? {
                 HostOut::Val(v) => v,
+                HostOut::Bytes(b) => Some(Val::List(b.into_iter().map(Val::U8).collect())),
                 HostOut::OkBytes(b, eof) => {
                     let list = Val::List(b.into_iter().map(Val::U8).collect());
                     let ok = match eof {

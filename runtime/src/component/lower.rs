@@ -82,6 +82,25 @@ impl<T: 'static> LowerCx<'_, T> {
         self.store(ty, val, ptr)
     }
 
+    /// Stores `bytes` as `ty`, a `list<u8>`, at `ptr`, a pointer the
+    /// guest gave (checked as [`Self::store_checked`] checks it): through
+    /// `realloc` whole, with no `Val` each.
+    pub fn store_bytes(&mut self, ty: &Type, bytes: &[u8], ptr: u32) -> Result<()> {
+        if !matches!(ty, Type::List(e) if **e == Type::U8) {
+            return Err(Error::Usage(format!(
+                "a host function gave bytes for a result of type `{ty}`"
+            )));
+        }
+        let size = super::lift::aligned(ty, ptr)?;
+        self.check_range(ptr, size)?;
+        if bytes.len() as u64 > u32::MAX as u64 {
+            return Err(abi_trap("list too long to pass"));
+        }
+        let at = self.realloc(1, bytes.len() as u32)?;
+        self.write(at, bytes)?;
+        self.write(ptr, &pair(at, bytes.len() as u32))
+    }
+
     /// Stores the `ok` case of `ty`, a `result<list<u8>, _>`, holding
     /// `bytes` (with `eof`, a `result<tuple<list<u8>, bool>, _>`), at
     /// `ptr`, a pointer the guest gave (checked as [`Self::store_checked`]

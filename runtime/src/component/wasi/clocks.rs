@@ -2,8 +2,8 @@
 
 use super::host_memory::Scratch;
 use super::table::{Entry, Wait};
-use super::vals::{arg, bytes, datetime, own, u64_of};
-use super::{def, iface, res, GetCtx};
+use super::vals::{arg, datetime, own, u64_of};
+use super::{def, def_bytes, iface, res, GetCtx, HostOut};
 use crate::component::{Linker, Val};
 use crate::wasi::{Errno, WasiCtx};
 use crate::{Error, Result};
@@ -80,11 +80,16 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         ("wasi:random/insecure", "insecure-"),
     ] {
         let mut r = iface(linker, iface_name)?;
-        def(
+        def_bytes(
             &mut r,
             &format!("get-{prefix}random-bytes"),
             get,
-            |ctx, p| Ok(Some(bytes(&random(ctx, u64_of(arg(p, 0)?)?)?))),
+            |caller, get, p, _| {
+                let len = u64_of(arg(p, 0)?)?;
+                Ok(HostOut::Bytes(
+                    get(caller.data_mut()).with_state(|ctx| random(ctx, len))?,
+                ))
+            },
         )?;
         def(&mut r, &format!("get-{prefix}random-u64"), get, |ctx, _| {
             Ok(Some(Val::U64(random_u64(ctx)?)))

@@ -68,10 +68,6 @@ pub(crate) fn string_of(v: &Val) -> Result<&str> {
     }
 }
 
-pub(crate) fn bytes(b: &[u8]) -> Val {
-    Val::List(b.iter().map(|b| Val::U8(*b)).collect())
-}
-
 /// The names set in a `flags` value.
 pub(crate) fn flags_of(v: &Val) -> Result<&[String]> {
     match v {
