@@ -475,6 +475,14 @@ fn fingerprint_mismatch(found: &str, here: &str) -> String {
         // `Engine::fingerprint`).
         let what = if a.starts_with("walmart-") {
             "compiled by another build of walmart"
+        } else if ["attest: ", "allocator_events: ", "tags: "]
+            .iter()
+            .any(|p| a.starts_with(p))
+        {
+            // The attestation policy shapes the code: the one `walmart
+            // compile --attest` was given must be the run's.
+            "compiled for another attestation policy (the policy, `--attest` or `Config::attest`, \
+             and its code options must be the compile's)"
         } else {
             "compiled with other settings"
         };

@@ -2273,7 +2273,8 @@ fn precompiled_modules_run_as_the_binary_does() {
         (&[][..], "pass --allow-precompiled"),
         (
             &["--allow-precompiled", "--attest", "fine"][..],
-            "compiled with other settings: `attest:",
+            "compiled for another attestation policy (the policy, `--attest` or \
+             `Config::attest`, and its code options must be the compile's): `attest:",
         ),
         (
             &["--allow-precompiled", "-W", "fuel=1000000"][..],
