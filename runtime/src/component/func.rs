@@ -22,8 +22,7 @@ pub(crate) type HostFn<T> =
 /// WASI 0.2's byte streams without a `Val` per byte, in a lowered call
 /// ([`Func::lower`]): the function's `list<u8>` parameter, where it has
 /// one, comes as bytes (its slot among the values an empty list), and it
-/// may give the bytes of a `result<list<u8>, _>`'s `ok` case as
-/// [`HostOut::OkBytes`]. A call of 64 KiB read as `Val`s made and dropped
+/// may give the bytes of its result as [`HostOut::Bytes`]. A call of 64 KiB read as `Val`s made and dropped
 /// 64 Ki values: the most of what a component command's reads cost.
 pub(crate) type BytesFn<T> =
     dyn Fn(Caller<'_, T>, &[Val], Option<Vec<u8>>) -> Result<HostOut> + Send + Sync + 'static;
@@ -32,12 +31,46 @@ pub(crate) type BytesFn<T> =
 pub(crate) enum HostOut {
     /// The function's result, if it has one.
     Val(Option<Val>),
-    /// The `ok` case of its `result<list<u8>, _>`, holding these bytes;
-    /// with a `bool`, of its `result<tuple<list<u8>, bool>, _>` (a
-    /// descriptor's read and its end of file).
-    OkBytes(Vec<u8>, Option<bool>),
-    /// Its `list<u8>` result, holding these bytes.
-    Bytes(Vec<u8>),
+    /// Its result holds these bytes, where the shape says.
+    Bytes(Vec<u8>, BytesShape),
+}
+
+/// Where the bytes of [`HostOut::Bytes`] sit in the function's result.
+#[derive(Clone, Copy)]
+pub(crate) enum BytesShape {
+    /// The result is the `list<u8>`.
+    List,
+    /// The `ok` case of a `result<list<u8>, _>`.
+    Ok,
+    /// The `ok` case of a `result<tuple<list<u8>, bool>, _>`, with this
+    /// `bool` (a descriptor's read and its end of file).
+    OkWithBool(bool),
+}
+
+impl BytesShape {
+    /// Whether a result of type `ty` has this shape.
+    pub(crate) fn fits(self, ty: &Type) -> bool {
+        let is_bytes = |t: &Type| matches!(t, Type::List(e) if **e == Type::U8);
+        match (self, ty) {
+            (BytesShape::List, t) => is_bytes(t),
+            (BytesShape::Ok, Type::Result { ok: Some(ok), .. }) => is_bytes(ok),
+            (BytesShape::OkWithBool(_), Type::Result { ok: Some(ok), .. }) => {
+                matches!(&**ok, Type::Tuple(ts) if ts.len() == 2 && is_bytes(&ts[0]) && ts[1] == Type::Bool)
+            }
+            _ => false,
+        }
+    }
+
+    /// The result as a component value (a `Val` per byte).
+    pub(crate) fn value(self, bytes: Vec<u8>) -> Val {
+        let list = Val::List(bytes.into_iter().map(Val::U8).collect());
+        let ok = |v| Val::Result(Ok(Some(Box::new(v))));
+        match self {
+            BytesShape::List => list,
+            BytesShape::Ok => ok(list),
+            BytesShape::OkWithBool(b) => ok(Val::Tuple(vec![list, Val::Bool(b)])),
+        }
+    }
 }
 
 enum Kind {
@@ -195,17 +228,10 @@ impl Func {
                     Error::Usage("a host function called with a store of another data type".into())
                 })?;
                 let mut results = vec![Val::placeholder(); self.ty.result.is_some() as usize];
-                // As a core host function runs: its frames are not to be
-                // suspended with the fiber (an asynchronous one's wrapper
-                // allows its own wait), and a nested asynchronous call it
-                // leaked mid-way poisons the store.
-                let fiber = store.opaque.async_cx;
-                let r = {
-                    let _no_suspend = crate::fiber::NoSuspend::new(fiber);
-                    host(Caller::new(&mut *store, caller), params, &mut results)
-                };
-                crate::fiber::still_on(&mut store.opaque, fiber)?;
-                r?;
+                // As a core host function runs.
+                in_host_frames(store, |s| {
+                    host(Caller::new(s, caller), params, &mut results)
+                })??;
                 Ok(results.pop())
             }
             Kind::Lifted {
@@ -360,26 +386,14 @@ impl Func {
                     }
                 };
                 let result = callee.call_in(&mut *store, instance, &params, false)?;
-                let mut cx = LowerCx {
+                lower_result(
                     store,
-                    opts: &options,
-                    state: &state,
-                    scope: 0,
-                    borrows: Vec::new(),
-                    top: false,
-                };
-                match (&ty.result, result) {
-                    (Some(t), Some(v)) if result_in_memory => {
-                        cx.store_checked(t, &v, args[args.len() - 1].unwrap_i32() as u32)?;
-                    }
-                    (Some(t), Some(v)) => {
-                        let mut flat = Vec::with_capacity(1);
-                        cx.lower_flat(t, &v, &mut flat)?;
-                        rets.copy_from_slice(&flat);
-                    }
-                    _ => {}
-                }
-                Ok(())
+                    (&ty, &options, &state),
+                    HostOut::Val(result),
+                    args,
+                    rets,
+                    result_in_memory,
+                )
             },
         )
     }
@@ -416,14 +430,45 @@ fn lowered_bytes_call<T: 'static>(
             }
         }
     }
-    // As `call_in` runs a host function: its frames are not suspended.
+    let out = in_host_frames(store, |s| fast(Caller::new(s, instance), &params, bytes))??;
+    lower_result(
+        store,
+        (ty, options, state),
+        out,
+        args,
+        rets,
+        result_in_memory,
+    )
+}
+
+/// Runs host code as a host function runs: its frames are not to be
+/// suspended with the fiber (an asynchronous one's wrapper allows its own
+/// wait), and a nested asynchronous call it leaked mid-way poisons the
+/// store.
+fn in_host_frames<T: 'static, R>(
+    store: &mut StoreInner<T>,
+    f: impl FnOnce(&mut StoreInner<T>) -> R,
+) -> Result<R> {
     let fiber = store.opaque.async_cx;
-    let out = {
+    let r = {
         let _no_suspend = crate::fiber::NoSuspend::new(fiber);
-        fast(Caller::new(&mut *store, instance), &params, bytes)
+        f(&mut *store)
     };
     crate::fiber::still_on(&mut store.opaque, fiber)?;
-    let out = out?;
+    Ok(r)
+}
+
+/// Lowers what a host function gave for a lowered call's result: into
+/// the guest's return area (its last argument) when the result goes
+/// through memory, else into `rets`.
+fn lower_result<T: 'static>(
+    store: &mut StoreInner<T>,
+    (ty, options, state): (&FuncType, &Options, &Arc<InstanceState>),
+    out: HostOut,
+    args: &[crate::Val],
+    rets: &mut [crate::Val],
+    result_in_memory: bool,
+) -> Result<()> {
     let mut cx = LowerCx {
         store,
         opts: options,
@@ -434,8 +479,8 @@ fn lowered_bytes_call<T: 'static>(
     };
     let retptr = || args[args.len() - 1].unwrap_i32() as u32;
     match (&ty.result, out) {
-        (Some(t), HostOut::OkBytes(b, eof)) if result_in_memory => {
-            cx.store_ok_bytes(t, &b, eof, retptr())
+        (Some(t), HostOut::Bytes(b, shape)) if result_in_memory => {
+            cx.store_bytes(t, &b, shape, retptr())
         }
         (Some(t), HostOut::Val(Some(v))) if result_in_memory => cx.store_checked(t, &v, retptr()),
         (Some(t), HostOut::Val(Some(v))) => {
@@ -444,11 +489,10 @@ fn lowered_bytes_call<T: 'static>(
             rets.copy_from_slice(&flat);
             Ok(())
         }
-        (Some(t), HostOut::Bytes(b)) if result_in_memory => cx.store_bytes(t, &b, retptr()),
-        (Some(t), HostOut::OkBytes(..) | HostOut::Bytes(_)) => Err(Error::Usage(format!(
+        (Some(t), HostOut::Bytes(..)) => Err(Error::Usage(format!(
             "a host function gave bytes for a result of type `{t}`"
         ))),
-        // As the `Val` path: a result the import has no room for is dropped.
+        // A result the import has no room for is dropped.
         (None, _) => Ok(()),
         (Some(t), HostOut::Val(None)) => Err(Error::Usage(format!(
             "a host function gave no result for one of type `{t}`"

@@ -396,15 +396,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
                 .transpose()?;
             let out = match generic(caller, params, bytes)? {
                 HostOut::Val(v) => v,
-                HostOut::Bytes(b) => Some(Val::List(b.into_iter().map(Val::U8).collect())),
-                HostOut::OkBytes(b, eof) => {
-                    let list = Val::List(b.into_iter().map(Val::U8).collect());
-                    let ok = match eof {
-                        Some(eof) => Val::Tuple(vec![list, Val::Bool(eof)]),
-                        None => list,
-                    };
-                    Some(Val::Result(Ok(Some(Box::new(ok)))))
-                }
+                HostOut::Bytes(b, shape) => Some(shape.value(b)),
             };
             if let (Some(slot), Some(v)) = (results.first_mut(), out) {
                 *slot = v;

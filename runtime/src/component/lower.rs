@@ -77,71 +77,49 @@ impl<T: 'static> LowerCx<'_, T> {
     /// Stores `val` of type `ty` at `ptr`, a pointer the guest gave, which
     /// must be aligned for it and lie whole in memory.
     pub fn store_checked(&mut self, ty: &Type, val: &Val, ptr: u32) -> Result<()> {
-        let size = super::lift::aligned(ty, ptr)?;
-        self.check_range(ptr, size)?;
+        self.check_destination(ty, ptr)?;
         self.store(ty, val, ptr)
     }
 
-    /// Stores `bytes` as `ty`, a `list<u8>`, at `ptr`, a pointer the
-    /// guest gave (checked as [`Self::store_checked`] checks it): through
-    /// `realloc` whole, with no `Val` each.
-    pub fn store_bytes(&mut self, ty: &Type, bytes: &[u8], ptr: u32) -> Result<()> {
-        if !matches!(ty, Type::List(e) if **e == Type::U8) {
-            return Err(Error::Usage(format!(
-                "a host function gave bytes for a result of type `{ty}`"
-            )));
-        }
+    /// Checks that `ptr`, a pointer the guest gave for a value of type
+    /// `ty`, is aligned for it and lies whole in memory.
+    fn check_destination(&mut self, ty: &Type, ptr: u32) -> Result<()> {
         let size = super::lift::aligned(ty, ptr)?;
-        self.check_range(ptr, size)?;
-        if bytes.len() as u64 > u32::MAX as u64 {
-            return Err(abi_trap("list too long to pass"));
-        }
-        let at = self.realloc(1, bytes.len() as u32)?;
-        self.write(at, bytes)?;
-        self.write(ptr, &pair(at, bytes.len() as u32))
+        self.check_range(ptr, size)
     }
 
-    /// Stores the `ok` case of `ty`, a `result<list<u8>, _>`, holding
-    /// `bytes` (with `eof`, a `result<tuple<list<u8>, bool>, _>`), at
+    /// Stores a result of type `ty` holding `bytes` where `shape` says, at
     /// `ptr`, a pointer the guest gave (checked as [`Self::store_checked`]
     /// checks it): the bytes go through `realloc` whole, with no `Val`
-    /// each.
-    pub fn store_ok_bytes(
+    /// each, in the canonical ABI's order (a result's discriminant, the
+    /// list, its pointer and length, a tuple's `bool`).
+    pub fn store_bytes(
         &mut self,
         ty: &Type,
         bytes: &[u8],
-        eof: Option<bool>,
+        shape: super::func::BytesShape,
         ptr: u32,
     ) -> Result<()> {
-        let is_bytes = |t: &Type| matches!(t, Type::List(e) if **e == Type::U8);
-        let fits = match (ty, eof) {
-            (Type::Result { ok: Some(ok), .. }, None) => is_bytes(ok),
-            (Type::Result { ok: Some(ok), .. }, Some(_)) => {
-                matches!(&**ok, Type::Tuple(ts) if ts.len() == 2 && is_bytes(&ts[0]) && ts[1] == Type::Bool)
-            }
-            _ => false,
-        };
-        let Some(cases) = abi::cases(ty).filter(|_| fits) else {
+        use super::func::BytesShape;
+        if !shape.fits(ty) {
             return Err(Error::Usage(format!(
                 "a host function gave bytes for a result of type `{ty}`"
             )));
-        };
-        let size = super::lift::aligned(ty, ptr)?;
-        self.check_range(ptr, size)?;
-        if bytes.len() as u64 > u32::MAX as u64 {
-            return Err(abi_trap("list too long to pass"));
         }
-        // In the canonical ABI's order: the discriminant (the `ok` case
-        // is the first: 0), then the list's allocation and bytes, then
-        // its pointer and length, then a tuple's `bool` after them.
-        self.write(ptr, &[0])?;
-        let at = self.realloc(1, bytes.len() as u32)?;
-        self.write(at, bytes)?;
-        let payload = ptr + abi::payload_offset(&cases);
-        self.write(payload, &pair(at, bytes.len() as u32))?;
-        match eof {
-            Some(eof) => self.write(payload + 8, &[eof as u8]),
-            None => Ok(()),
+        self.check_destination(ty, ptr)?;
+        let at = match (shape, abi::cases(ty)) {
+            (BytesShape::Ok | BytesShape::OkWithBool(_), Some(cases)) => {
+                // The `ok` case is the first: discriminant 0.
+                self.write(ptr, &[0])?;
+                ptr + abi::payload_offset(&cases)
+            }
+            _ => ptr,
+        };
+        let (list, len) = self.byte_list(bytes)?;
+        self.write(at, &pair(list, len))?;
+        match shape {
+            BytesShape::OkWithBool(b) => self.write(at + 8, &[b as u8]),
+            _ => Ok(()),
         }
     }
 
@@ -372,22 +350,23 @@ impl<T: 'static> LowerCx<'_, T> {
         if total > u32::MAX as u64 {
             return Err(abi_trap("list too long to pass"));
         }
-        let ptr = self.realloc(align, total as u32)?;
         if *elem == Type::U8 {
-            let bytes = items
-                .iter()
-                .map(|v| match v {
-                    Val::U8(b) => Ok(*b),
-                    other => Err(mismatch(elem, other)),
-                })
-                .collect::<Result<Vec<u8>>>()?;
-            self.write(ptr, &bytes)?;
-        } else {
-            for (i, v) in items.iter().enumerate() {
-                self.store(elem, v, ptr + i as u32 * size)?;
-            }
+            return self.byte_list(&super::val::u8_list(items)?);
+        }
+        let ptr = self.realloc(align, total as u32)?;
+        for (i, v) in items.iter().enumerate() {
+            self.store(elem, v, ptr + i as u32 * size)?;
         }
         Ok((ptr, items.len() as u32))
+    }
+
+    /// A `list<u8>` of `bytes` in the guest's memory, allocated with its
+    /// `realloc`: its pointer and length.
+    fn byte_list(&mut self, bytes: &[u8]) -> Result<(u32, u32)> {
+        let len = u32::try_from(bytes.len()).map_err(|_| abi_trap("list too long to pass"))?;
+        let at = self.realloc(1, len)?;
+        self.write(at, bytes)?;
+        Ok((at, len))
     }
 
     /// Appends `val`'s flat core values.

@@ -3,7 +3,7 @@
 use super::host_memory::Scratch;
 use super::table::{Entry, Wait};
 use super::vals::{arg, datetime, own, u64_of};
-use super::{def, def_bytes, iface, res, GetCtx, HostOut};
+use super::{def, def_bytes, iface, res, BytesShape, GetCtx, HostOut};
 use crate::component::{Linker, Val};
 use crate::wasi::{Errno, WasiCtx};
 use crate::{Error, Result};
@@ -86,9 +86,8 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             get,
             |caller, get, p, _| {
                 let len = u64_of(arg(p, 0)?)?;
-                Ok(HostOut::Bytes(
-                    get(caller.data_mut()).with_state(|ctx| random(ctx, len))?,
-                ))
+                let bytes = get(caller.data_mut()).with_state(|ctx| random(ctx, len))?;
+                Ok(HostOut::Bytes(bytes, BytesShape::List))
             },
         )?;
         def(&mut r, &format!("get-{prefix}random-u64"), get, |ctx, _| {

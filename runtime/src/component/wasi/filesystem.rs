@@ -7,7 +7,7 @@ use super::vals::{
     arg, datetime, datetime_of, descriptor_type, err_code, flags_of, has, ok, ok_unit, own, rep,
     string_of, u64_of,
 };
-use super::{def, def_bytes, iface, res, resource, GetCtx, HostOut};
+use super::{def, def_bytes, iface, res, resource, BytesShape, GetCtx, HostOut};
 use crate::component::{Linker, Val};
 use crate::wasi::types::{
     fdflags, oflags, RIGHT_FD_ALLOCATE, RIGHT_FD_FILESTAT_SET_SIZE, RIGHT_FD_READ,
@@ -259,7 +259,10 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                     // Only nothing read is the end: a pipe or device may
                     // give less now and more later.
                     let eof = n == 0 && len > 0;
-                    HostOut::OkBytes(s.bytes[DATA..DATA + n].to_vec(), Some(eof))
+                    HostOut::Bytes(
+                        s.bytes[DATA..DATA + n].to_vec(),
+                        BytesShape::OkWithBool(eof),
+                    )
                 }
             })
         })

@@ -3,7 +3,7 @@
 use super::host_memory::{iovec, Scratch, DATA};
 use super::table::{Entry, Wait, WritePos};
 use super::vals::{arg, err, ok, ok_unit, own, rep, u64_of};
-use super::{def, def_bytes, def_waiting, iface, res, resource, GetCtx, HostOut};
+use super::{def, def_bytes, def_waiting, iface, res, resource, BytesShape, GetCtx, HostOut};
 use crate::component::{Linker, Val};
 use crate::wasi::{Errno, WasiCtx};
 use crate::{Error, Result};
@@ -406,7 +406,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                 }
                 get(caller.data_mut()).with_state(|ctx| {
                     Ok(match read_bytes(ctx, r, len, blocking)? {
-                        Ok(Some(b)) => HostOut::OkBytes(b, None),
+                        Ok(Some(b)) => HostOut::Bytes(b, BytesShape::Ok),
                         Ok(None) => HostOut::Val(Some(closed())),
                         Err(e) => HostOut::Val(Some(failed(ctx, "read", e))),
                     })

@@ -19,7 +19,7 @@ mod vals;
 
 pub use table::Table;
 
-use super::func::HostOut;
+use super::func::{BytesShape, HostOut};
 use super::{LinkerInstance, Val};
 use crate::wasi::WasiCtx;
 use crate::{Error, Result};
@@ -88,7 +88,7 @@ fn def_waiting<T: 'static>(
 /// [`def_waiting`] for a function of byte streams (a read, a write), in
 /// its bytes form ([`super::func::BytesFn`]): `f` gets the `list<u8>`
 /// parameter as bytes, and may give an `ok` of bytes as
-/// [`HostOut::OkBytes`], so that no byte becomes a `Val`.
+/// [`HostOut::Bytes`], so that no byte becomes a `Val`.
 fn def_bytes<T: 'static>(
     inst: &mut LinkerInstance<'_, T>,
     name: &str,
