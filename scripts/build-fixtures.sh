@@ -30,8 +30,11 @@ $cc echo_server.c -o echo_server.wasm
 # callers); zig from PyPI, its DWARF stripped and its names kept.
 python3 -m venv /tmp/walmart-zig
 /tmp/walmart-zig/bin/pip install -q ziglang==0.13.0
-/tmp/walmart-zig/bin/python -m ziglang cc -target wasm32-wasi -O2 heap_overflow.c -o heap_overflow_emmalloc.wasm
-python3 ../../../scripts/strip-wasm-debug.py heap_overflow_emmalloc.wasm
+# Its heap is walked and its `free` checked as emmalloc lays regions out.
+for f in heap_overflow tag_violations heap_stress heap_segments; do
+  /tmp/walmart-zig/bin/python -m ziglang cc -target wasm32-wasi -O2 $f.c -o ${f}_emmalloc.wasm
+  python3 ../../../scripts/strip-wasm-debug.py ${f}_emmalloc.wasm
+done
 # Guaranteed tail calls (`musttail`) become `return_call_indirect`.
 $cc -mtail-call tail_calls.c -o tail_calls.wasm
 # simd.expected is what the same computation prints as a native program:

@@ -41,12 +41,12 @@ pub struct AttestStats {
     pub ring_drops: u64,
     /// Host-tamper checks made on re-entry into the module.
     pub tamper_checks: u64,
-    /// Heap chunks the walks of the allocator's chunk chain checked (0
-    /// when no walk ran: the module's allocator is not dlmalloc, or it
-    /// allocated nothing).
+    /// Heap chunks (dlmalloc's) or regions (emmalloc's) the walks of the
+    /// allocator's heap checked (0 when no walk ran: the module's
+    /// allocator is neither, or it allocated nothing).
     pub heap_chunks: u64,
     /// Whether a walk of the allocator's heap ran: the heap checks found
-    /// dlmalloc's heap (false for another allocator, under
+    /// dlmalloc's or emmalloc's heap (false for another allocator, under
     /// `--no-heap-check`, and for a module that allocated nothing).
     pub heap_walked: bool,
     /// Where the heap checks found dlmalloc's state in memory 0, when they

@@ -552,6 +552,11 @@ pub struct ModuleInfo {
     /// (`dlmalloc`, `dlfree`, ...): the module's allocator is dlmalloc
     /// (wasi-libc's, Emscripten's), and `malloc` and the rest are its.
     pub dlmalloc: bool,
+    /// The name section names one of emmalloc's own functions
+    /// (`emmalloc_memalign`, `emmalloc_free`, ...): the module's allocator
+    /// is emmalloc (wasi-libc's other allocator, zig's; Emscripten's
+    /// `-sMALLOC=emmalloc`), whose heap the runtime walks its own way.
+    pub emmalloc: bool,
     /// The name section names a function that hands the program a chunk's
     /// usable size or resizes a chunk in place (`malloc_usable_size`,
     /// `dlmalloc_usable_size`, `dlrealloc_in_place`): the program may then
@@ -1288,6 +1293,7 @@ fn read_names_into(
                         naming.name,
                         "dlmalloc" | "dlfree" | "dlcalloc" | "dlrealloc" | "dlmemalign"
                     );
+                    info.emmalloc |= naming.name.starts_with("emmalloc_");
                     info.tells_usable_size |= matches!(
                         naming.name,
                         "malloc_usable_size" | "dlmalloc_usable_size" | "dlrealloc_in_place"

@@ -128,6 +128,12 @@ fn vote_state(reads: &[HashSet<u32>]) -> Option<u32> {
         .map(|(base, _)| base)
 }
 
+/// The addresses the body at `range` of `wasm` loads from as a static's
+/// (an `i32.const` right before the load, in memory 0).
+pub fn static_reads(wasm: &[u8], range: std::ops::Range<usize>) -> HashSet<u32> {
+    static_reads_and_calls(wasm, range).0
+}
+
 /// The addresses the body at `range` loads from as a static's (an
 /// `i32.const` right before the load, in memory 0), and the functions it
 /// calls directly. A body that does not decode (validation reports it)

@@ -859,27 +859,51 @@ impl FuncTranslator<'_, '_> {
     /// Whether the free chunk at `c` sits in its list as dlmalloc keeps
     /// it: its `fd` and `bk` (at `c + 8`, `c + 12`) lead to chunks (or
     /// bin headers in the state) inside memory whose `bk` and `fd` point
-    /// back at `c`. Every address is checked against the memory's
-    /// `length` first, and one that fails is read at `safe` (a chunk known
-    /// to lie inside, its 16 bytes readable) and fails the check; so no
-    /// load faults.
+    /// back at `c` ([`Self::links_point_back`]).
     fn links_agree(&mut self, c: Value, safe: Value, length: Value) -> Value {
+        self.links_point_back(c, 8, 12, safe, length)
+    }
+
+    /// Whether the list node at `c`, whose forward link is the word at
+    /// `c + fd` and backward link the word at `c + bk` (adjacent words),
+    /// lies in a doubly linked list whose neighbours point back at it:
+    /// the forward neighbour's backward link (at its `+ bk`) and the
+    /// backward neighbour's forward link (at its `+ fd`) hold `c`. Every
+    /// address is checked against the memory's `length` first, and one
+    /// that fails is read at `safe` (a node known to lie inside, its 16
+    /// bytes readable) and fails the check; so no load faults.
+    pub(crate) fn links_point_back(
+        &mut self,
+        c: Value,
+        fd: i64,
+        bk: i64,
+        safe: Value,
+        length: Value,
+    ) -> Value {
+        debug_assert!((fd - bk).abs() == 4 && fd.max(bk) < 16);
         let never_faults = never_faults();
+        let low = fd.min(bk);
         let c_in = self.fits_in_memory(c, 16, length);
         let c_at = self.builder.ins().select(c_in, c, safe);
-        let links = self.heap_addr(0, c_at, 8, 8);
-        let fd = self.builder.ins().load(types::I32, never_faults, links, 0);
-        let bk = self.builder.ins().load(types::I32, never_faults, links, 4);
-        let fd_in = self.fits_in_memory(fd, 16, length);
-        let bk_in = self.fits_in_memory(bk, 16, length);
-        let fd_at = self.builder.ins().select(fd_in, fd, safe);
-        let bk_at = self.builder.ins().select(bk_in, bk, safe);
-        let fd_bk_addr = self.heap_addr(0, fd_at, 12, 4);
+        let links = self.heap_addr(0, c_at, low as u64, 8);
+        let fd_link = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, links, (fd - low) as i32);
+        let bk_link = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, links, (bk - low) as i32);
+        let fd_in = self.fits_in_memory(fd_link, 16, length);
+        let bk_in = self.fits_in_memory(bk_link, 16, length);
+        let fd_at = self.builder.ins().select(fd_in, fd_link, safe);
+        let bk_at = self.builder.ins().select(bk_in, bk_link, safe);
+        let fd_bk_addr = self.heap_addr(0, fd_at, bk as u64, 4);
         let fd_bk = self
             .builder
             .ins()
             .load(types::I32, never_faults, fd_bk_addr, 0);
-        let bk_fd_addr = self.heap_addr(0, bk_at, 8, 4);
+        let bk_fd_addr = self.heap_addr(0, bk_at, fd as u64, 4);
         let bk_fd = self
             .builder
             .ins()

@@ -9,6 +9,7 @@ mod atomics;
 pub(crate) mod call;
 mod control;
 mod conversions;
+mod emmalloc_check;
 pub mod exceptions;
 mod gc;
 mod gc_objects;
@@ -209,6 +210,23 @@ impl ModuleEnv<'_> {
         (self.info.dlmalloc && matches!(self.info.allocator_role(func), Some(Free | Realloc)))
             || self.unnamed_dlmalloc.is_some_and(|d| d.free == Some(func))
     }
+
+    /// Whether defined function `func` hands emmalloc a region to free or
+    /// resize (its first parameter), in a module whose allocator is
+    /// emmalloc: `free` and `realloc`, and emmalloc's own names for them
+    /// (a wrapper that forwards to one is checked as well: two checks of
+    /// the same region cost a few loads).
+    pub fn frees_emmalloc_region(&self, func: u32) -> bool {
+        use crate::vmctx::AllocRole::{Free, Realloc};
+        self.info.emmalloc
+            && (matches!(self.info.allocator_role(func), Some(Free | Realloc))
+                || self.info.func_names.get(&func).is_some_and(|n| {
+                    matches!(
+                        n,
+                        "emmalloc_free" | "emmalloc_realloc" | "emmalloc_aligned_realloc"
+                    )
+                }) && self.info.func_sig(func).params.first() == Some(&crate::WasmType::I32))
+    }
 }
 
 /// Where an allocator entry's request lies, for the check of the bin it
@@ -230,7 +248,9 @@ pub fn unnamed_dlmalloc(
     info: &ModuleInfo,
     wasm: &[u8],
 ) -> Option<crate::unnamed_dlmalloc::UnnamedDlmalloc> {
-    (config.attest.heap_floor && !info.dlmalloc)
+    // A module whose names name emmalloc has no dlmalloc to look for: its
+    // code would be taken for one by chance.
+    (config.attest.heap_floor && !info.dlmalloc && !info.emmalloc)
         .then(|| crate::unnamed_dlmalloc::find(info, wasm))
         .flatten()
 }
@@ -520,6 +540,9 @@ pub fn translate_function(
             // Captured here: dlmalloc may reuse its parameter's local.
             t.slack_request = Some(t.builder.use_var(t.locals[param].0));
         }
+    }
+    if env.config.attest.heap_floor && env.frees_emmalloc_region(func_index) {
+        t.emmalloc_free_check();
     }
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {

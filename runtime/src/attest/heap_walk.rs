@@ -935,7 +935,7 @@ pub(crate) fn walk(
 /// Chunks one check walks at most (about 10 ms: 2.4 ns a chunk, measured on
 /// 4M chunks of 16 bytes): a larger heap is checked
 /// up to there.
-const MAX_CHUNKS: u64 = 4 << 20;
+pub(crate) const MAX_CHUNKS: u64 = 4 << 20;
 
 /// Times a session looks for dlmalloc's state ([`locate_state`]).
 const STATE_TRIES: u32 = 4;
@@ -943,7 +943,7 @@ const STATE_TRIES: u32 = 4;
 /// A walk may take `1 / (1 + WALK_BUDGET)` of the guest's time when it
 /// runs during the run (the final one always runs): a walk that took `t`
 /// defers the next by `t * WALK_BUDGET`.
-const WALK_BUDGET: u32 = 20;
+pub(crate) const WALK_BUDGET: u32 = 20;
 
 /// Where a check is asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -976,7 +976,9 @@ struct Unnamed {
 }
 
 /// The module, among a store's `instances`, that defines its memory.
-fn memory_module(instances: &[Box<crate::instance::InstanceData>]) -> Option<&crate::Module> {
+pub(crate) fn memory_module(
+    instances: &[Box<crate::instance::InstanceData>],
+) -> Option<&crate::Module> {
     instances
         .iter()
         .map(|i| &i.module)
@@ -1001,10 +1003,23 @@ fn unnamed_heap(store: &StoreOpaque) -> Option<Unnamed> {
     let module = memory_module(&store.instances)?;
     let info = module.info();
     let hint = module.inner.compiled.dlmalloc_state;
-    if info.dlmalloc || info.memories[0].memory64 || (!info.func_names.is_empty() && hint.is_none())
+    if info.dlmalloc
+        || info.emmalloc
+        || info.memories[0].memory64
+        || (!info.func_names.is_empty() && hint.is_none())
     {
         return None;
     }
+    Some(Unnamed {
+        hint,
+        statics: statics(info),
+    })
+}
+
+/// Where a module's statics lie, for a scan for its allocator's: from its
+/// lowest data segment in memory 0 to [`SCAN_PAST_DATA`] past its highest
+/// (wasm-ld lays the zeroed ones right after the data).
+pub(crate) fn statics(info: &walmart_jit::module_info::ModuleInfo) -> std::ops::Range<usize> {
     let placed = info.data.iter().filter_map(|seg| match &seg.mode {
         SegmentMode::Active { index: 0, offset } => match offset.as_slice() {
             [ConstOp::I32(at)] => {
@@ -1018,10 +1033,7 @@ fn unnamed_heap(store: &StoreOpaque) -> Option<Unnamed> {
     let (low, high) = placed.fold((usize::MAX, 0), |(lo, hi), r| {
         (lo.min(r.start), hi.max(r.end))
     });
-    Some(Unnamed {
-        hint,
-        statics: low.min(high)..high + SCAN_PAST_DATA,
-    })
+    low.min(high)..high + SCAN_PAST_DATA
 }
 
 /// dlmalloc's state in a module whose names do not name it, and its
@@ -1109,6 +1121,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         return;
     }
     if recorded == 0 && scan.is_none() {
+        super::emmalloc_walk::check(store, site, at);
         return;
     }
     let now = Instant::now();

@@ -14,6 +14,7 @@
 
 pub mod collect;
 pub(crate) mod dirty;
+pub(crate) mod emmalloc_walk;
 pub mod heap;
 pub(crate) mod heap_walk;
 pub(crate) mod kernel_dirty;

@@ -256,8 +256,14 @@ pub(crate) struct AttestSession {
     /// The heap was found to take in memory another module grew
     /// (reported once).
     pub(crate) foreign_grow_reported: bool,
-    /// A walk of dlmalloc's heap ran ([`AttestStats::heap_walked`]).
+    /// A walk of the heap ran ([`AttestStats::heap_walked`]).
     pub(crate) heap_walked: bool,
+    /// Where emmalloc's statics lie, once found
+    /// ([`super::emmalloc_walk::find`]).
+    pub(crate) emmalloc: Option<super::emmalloc_walk::Emmalloc>,
+    /// The statics emmalloc's functions load, once read from their code
+    /// ([`super::emmalloc_walk::static_reads`]).
+    pub(crate) emmalloc_reads: Option<Vec<u32>>,
     /// `free` or `realloc` was handed a pointer dlmalloc refuses (reported
     /// once).
     pub(crate) bad_free_reported: bool,
@@ -378,6 +384,8 @@ impl AttestSession {
             foreign_grows: Vec::new(),
             foreign_grow_reported: false,
             heap_walked: false,
+            emmalloc: None,
+            emmalloc_reads: None,
             bad_free_reported: false,
             stack_smash_reported: Default::default(),
             heap_walk_after: None,

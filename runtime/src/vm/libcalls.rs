@@ -258,6 +258,9 @@ extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) ->
     if point == vmctx::HookPoint::HeapCheck as u32 {
         return crate::attest::heap_walk::entry_check(store, &site) as u32;
     }
+    if point == vmctx::HookPoint::FreeCheck as u32 && module.info().emmalloc {
+        return crate::attest::emmalloc_walk::free_check(store, &site) as u32;
+    }
     if point == vmctx::HookPoint::FreeCheck as u32 {
         return crate::attest::heap_walk::free_check(store, &site) as u32;
     }

@@ -934,9 +934,9 @@ fn finish_attested(
             // A user must not take the exact heap checks' silence for a
             // clean heap.
             eprintln!(
-                "walmart: note: the guest's allocator was called but no dlmalloc heap was walked \
-                 (another allocator, such as emmalloc, or a store of several memories or a 64-bit \
-                 one): the exact heap checks did not run"
+                "walmart: note: the guest's allocator was called but its heap was not walked (an \
+                 allocator other than dlmalloc and emmalloc, or a store of several memories or a \
+                 64-bit one): the exact heap checks did not run"
             );
         }
     }

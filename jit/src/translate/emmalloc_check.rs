@@ -1,0 +1,209 @@
+//! The entry check of emmalloc's `free` and `realloc` (the runtime's walk
+//! of emmalloc's heap, `attest::emmalloc_walk`, describes the layout).
+//!
+//! Why at the entry: emmalloc trusts the region it is handed. Its `free`
+//! reads the region's size, the previous region's last word and the next
+//! region's size and last word, merges with a free neighbour by unlinking
+//! it (writing through its links) and writes new sizes where those words
+//! say. An overflow that ran over the region's last word or the next
+//! region's size, a double free, a pointer emmalloc never returned or a
+//! freed neighbour's links written after its free (a use after free)
+//! turn that into writes wherever the bytes point, and emmalloc checks
+//! none of it. The walk between calls would find most, but only after
+//! emmalloc has written through them or written them over.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder, Value};
+
+use super::memory::never_faults;
+use super::FuncTranslator;
+use crate::vmctx::HookPoint;
+
+/// `sizeof(Region)`: the smallest region emmalloc makes.
+const REGION_MIN: i64 = 16;
+/// emmalloc's free regions link `prev` at `+ 4` and `next` at `+ 8`.
+const PREV: i64 = 4;
+const NEXT: i64 = 8;
+
+impl FuncTranslator<'_, '_> {
+    /// At the entry of emmalloc's `free` or `realloc` (the pointer its
+    /// first parameter): calls the runtime (`HookPoint::FreeCheck`, the
+    /// pointer in `heap_arg`) unless the pointer is null or its region
+    /// is as emmalloc left it: a size (a multiple of 4, at least 16)
+    /// repeated in its last word, in use (the last word's bit 0 clear),
+    /// the previous region's last word and the next region's size inside
+    /// memory; a free previous region (that last word's bit 0) whose size
+    /// leads back below this one and whose links point back at it; and a
+    /// next region whose size leads to a last word inside memory that
+    /// repeats it, with links that point back where it is free. Every
+    /// read is bounded by the memory's length, so none faults; about ten
+    /// loads and as many compares where neither neighbour is free. Not in
+    /// a store of several memories or a 64-bit one (the runtime walks
+    /// neither).
+    pub(crate) fn emmalloc_free_check(&mut self) {
+        let info = self.env.info;
+        if info.memories.len() != 1 || info.memories[0].memory64 {
+            return;
+        }
+        let ptr = self.builder.use_var(self.locals[0].0);
+        let done = self.builder.create_block();
+        let refuse = self.builder.create_block();
+        self.builder.set_cold_block(refuse);
+        let check = self.builder.create_block();
+        let non_null = self.builder.ins().icmp_imm_u(IntCC::NotEqual, ptr, 0);
+        self.builder.ins().brif(non_null, check, &[], done, &[]);
+
+        // The previous region's last word and this one's size: 8 bytes
+        // from `region - 4`, which must not wrap below 0.
+        self.builder.seal_block(check);
+        self.builder.switch_to_block(check);
+        let length = self.memory_length(0);
+        let region = self.builder.ins().iadd_imm_s(ptr, -4);
+        let low = self.builder.ins().iadd_imm_s(ptr, -8);
+        let no_wrap = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, ptr, 8);
+        let inside = self.fits_in_memory(low, 8, length);
+        let readable = self.builder.ins().band(no_wrap, inside);
+        let head = self.builder.create_block();
+        self.builder.ins().brif(readable, head, &[], refuse, &[]);
+
+        self.builder.seal_block(head);
+        self.builder.switch_to_block(head);
+        let never_faults = never_faults();
+        let low_addr = self.heap_addr(0, low, 0, 8);
+        let prev_last = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, low_addr, 0);
+        let size = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, low_addr, 4);
+        // The next region's first word, and this one's last before it:
+        // 8 bytes from `next - 4`, past `region` without wrapping.
+        let next = self.builder.ins().iadd(region, size);
+        let size_ok = self.region_size_ok(size);
+        let forward = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, next, region);
+        let last_at = self.builder.ins().iadd_imm_s(next, -4);
+        let inside = self.fits_in_memory(last_at, 8, length);
+        let ok = self.builder.ins().band(size_ok, forward);
+        let ok = self.builder.ins().band(ok, inside);
+        let own = self.builder.create_block();
+        self.builder.ins().brif(ok, own, &[], refuse, &[]);
+
+        // In use: its last word repeats its size, bit 0 clear.
+        self.builder.seal_block(own);
+        self.builder.switch_to_block(own);
+        let last_addr = self.heap_addr(0, last_at, 0, 8);
+        let last = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, last_addr, 0);
+        let next_size = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, last_addr, 4);
+        let in_use = self.builder.ins().icmp(IntCC::Equal, last, size);
+        let prev_check = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(in_use, prev_check, &[], refuse, &[]);
+
+        // A free previous region: its size leads below this one to a
+        // region whose first word says the same, linked both ways.
+        self.builder.seal_block(prev_check);
+        self.builder.switch_to_block(prev_check);
+        let next_check = self.builder.create_block();
+        let prev_free = self.builder.create_block();
+        let prev_is_free = self.builder.ins().band_imm_u(prev_last, 1);
+        self.builder
+            .ins()
+            .brif(prev_is_free, prev_free, &[], next_check, &[]);
+        self.builder.seal_block(prev_free);
+        self.builder.switch_to_block(prev_free);
+        let prev_size = self.builder.ins().band_imm_s(prev_last, !1);
+        let prev = self.builder.ins().isub(region, prev_size);
+        let below = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedLessThan, prev, region);
+        let prev_ok = self.region_size_ok(prev_size);
+        let prev_ok = self.builder.ins().band(prev_ok, below);
+        let prev_read = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(prev_ok, prev_read, &[], refuse, &[]);
+        // Inside memory: it ends at `region`, and its size is at least 16.
+        self.builder.seal_block(prev_read);
+        self.builder.switch_to_block(prev_read);
+        let prev_addr = self.heap_addr(0, prev, 0, 4);
+        let prev_first = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, prev_addr, 0);
+        let same = self.builder.ins().icmp(IntCC::Equal, prev_first, prev_size);
+        let linked = self.links_point_back(prev, NEXT, PREV, region, length);
+        let fine = self.builder.ins().band(same, linked);
+        self.builder.ins().brif(fine, next_check, &[], refuse, &[]);
+
+        // The next region: a size that leads to a last word inside memory
+        // repeating it; where that says free, linked both ways.
+        self.builder.seal_block(next_check);
+        self.builder.switch_to_block(next_check);
+        let next_end = self.builder.ins().iadd(next, next_size);
+        let next_ok = self.region_size_ok(next_size);
+        let forward = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, next_end, next);
+        let next_last_at = self.builder.ins().iadd_imm_s(next_end, -4);
+        let inside = self.fits_in_memory(next_last_at, 4, length);
+        let ok = self.builder.ins().band(next_ok, forward);
+        let ok = self.builder.ins().band(ok, inside);
+        let next_read = self.builder.create_block();
+        self.builder.ins().brif(ok, next_read, &[], refuse, &[]);
+        self.builder.seal_block(next_read);
+        self.builder.switch_to_block(next_read);
+        let next_last_addr = self.heap_addr(0, next_last_at, 0, 4);
+        let next_last = self
+            .builder
+            .ins()
+            .load(types::I32, never_faults, next_last_addr, 0);
+        let next_used = self.builder.ins().icmp(IntCC::Equal, next_last, next_size);
+        let next_free_block = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(next_used, done, &[], next_free_block, &[]);
+        self.builder.seal_block(next_free_block);
+        self.builder.switch_to_block(next_free_block);
+        let flagged = self.builder.ins().bor_imm_u(next_size, 1);
+        let next_free = self.builder.ins().icmp(IntCC::Equal, next_last, flagged);
+        let linked = self.links_point_back(next, NEXT, PREV, region, length);
+        let fine = self.builder.ins().band(next_free, linked);
+        self.builder.ins().brif(fine, done, &[], refuse, &[]);
+
+        self.builder.seal_block(refuse);
+        self.builder.switch_to_block(refuse);
+        self.call_hook_with_arg(HookPoint::FreeCheck, ptr);
+        self.builder.ins().jump(done, &[]);
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
+    }
+
+    /// Whether `size` is one emmalloc gives a region: a multiple of 4 of
+    /// at least [`REGION_MIN`].
+    fn region_size_ok(&mut self, size: Value) -> Value {
+        let low_bits = self.builder.ins().band_imm_u(size, 3);
+        let aligned = self.builder.ins().icmp_imm_u(IntCC::Equal, low_bits, 0);
+        let big =
+            self.builder
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, size, REGION_MIN);
+        self.builder.ins().band(aligned, big)
+    }
+}
