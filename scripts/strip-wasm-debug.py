@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Removes a Wasm module's DWARF (its `.debug_*` custom sections) in place,
-keeping its name section: zig's linker strips both or neither."""
+keeping its name section: zig's linker strips both or neither. With
+`--names` first, the name section goes too (a module as `-s` links it).
+
+    strip-wasm-debug.py [--names] MODULE..."""
 import sys
 
 
@@ -15,7 +18,11 @@ def leb(b, i):
             return r, i
 
 
-for path in sys.argv[1:]:
+paths = sys.argv[1:]
+names = paths[:1] == ["--names"]
+if names:
+    paths = paths[1:]
+for path in paths:
     b = open(path, "rb").read()
     out = bytearray(b[:8])
     i = 8
@@ -24,7 +31,8 @@ for path in sys.argv[1:]:
         keep = True
         if b[i] == 0:
             length, k = leb(b, j)
-            keep = not b[k : k + length].startswith(b".debug")
+            name = b[k : k + length]
+            keep = not name.startswith(b".debug") and not (names and name == b"name")
         if keep:
             out += b[i : j + n]
         i = j + n

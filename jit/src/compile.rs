@@ -95,6 +95,9 @@ struct ModulePlans {
     /// calls are counted.
     allocator: Option<AllocatorPlan>,
     unnamed_dlmalloc: Option<crate::unnamed_dlmalloc::UnnamedDlmalloc>,
+    /// emmalloc told by its data and code, under the heap checks
+    /// ([`crate::emmalloc`]).
+    emmalloc: Option<crate::emmalloc::Emmalloc>,
     exceptions: Option<ExceptionPlan>,
     /// Where dlmalloc's state lies ([`CompiledModule::dlmalloc_state`]).
     dlmalloc_state: Option<u32>,
@@ -114,7 +117,17 @@ impl ModulePlans {
         let allocator = (config.tags.is_some() || config.attest.allocator_calls)
             .then(|| AllocatorPlan::new(info, wasm))
             .transpose()?;
-        let unnamed_dlmalloc = translate::unnamed_dlmalloc(config, info, wasm);
+        let emmalloc = config
+            .attest
+            .heap_floor
+            .then(|| crate::emmalloc::find(info, wasm))
+            .flatten();
+        // A module whose allocator is emmalloc has no dlmalloc to look
+        // for: its code would be taken for one by chance.
+        let unnamed_dlmalloc = emmalloc
+            .is_none()
+            .then(|| translate::unnamed_dlmalloc(config, info, wasm))
+            .flatten();
         let dlmalloc_state = match &unnamed_dlmalloc {
             Some(d) => Some(d.state),
             None if config.attest.heap_floor && info.dlmalloc => {
@@ -130,6 +143,7 @@ impl ModulePlans {
         Ok(ModulePlans {
             allocator,
             unnamed_dlmalloc,
+            emmalloc,
             exceptions,
             dlmalloc_state,
             tag_monitor: config.tags.is_some(),
@@ -472,6 +486,7 @@ impl Compiler {
             tag_plan: plan,
             allocator_helpers: plans.allocator.as_ref().map(|a| &a.exempt),
             unnamed_dlmalloc: plans.unnamed_dlmalloc.as_ref(),
+            emmalloc_free: plans.emmalloc.as_ref().and_then(|e| e.free),
             exceptions: plans.exceptions.as_ref(),
         };
         let num_imported = info.num_imported_funcs;
@@ -549,6 +564,7 @@ impl Compiler {
             tag_plan: None,
             allocator_helpers: None,
             unnamed_dlmalloc: plans.unnamed_dlmalloc.as_ref(),
+            emmalloc_free: plans.emmalloc.as_ref().and_then(|e| e.free),
             exceptions: plans.exceptions.as_ref(),
         };
         let range = info.func_bodies[defined as usize].clone();

@@ -8,9 +8,11 @@
 //! runtime.
 
 pub mod artifact;
+mod body_scan;
 pub mod code_memory;
 pub mod compile;
 pub mod debug_lines;
+pub mod emmalloc;
 pub mod error;
 pub mod gc_types;
 pub mod gdb_jit;

@@ -24,8 +24,8 @@
 use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
-use wasmparser::{BinaryReader, FunctionBody, Operator};
 
+use crate::body_scan::Seen;
 use crate::module_info::ModuleInfo;
 
 /// Offsets in wasm32 dlmalloc's `struct malloc_state` of the fields its
@@ -128,55 +128,19 @@ fn vote_state(reads: &[HashSet<u32>]) -> Option<u32> {
         .map(|(base, _)| base)
 }
 
-/// The addresses the body at `range` of `wasm` loads from as a static's
-/// (an `i32.const` right before the load, in memory 0).
-pub fn static_reads(wasm: &[u8], range: std::ops::Range<usize>) -> HashSet<u32> {
-    static_reads_and_calls(wasm, range).0
-}
-
 /// The addresses the body at `range` loads from as a static's (an
 /// `i32.const` right before the load, in memory 0), and the functions it
-/// calls directly. A body that does not decode (validation reports it)
-/// gives what was read before the error.
+/// calls directly ([`crate::body_scan`]).
 fn static_reads_and_calls(wasm: &[u8], range: std::ops::Range<usize>) -> (HashSet<u32>, Vec<u32>) {
     let mut reads = HashSet::new();
     let mut calls = Vec::new();
-    let body = FunctionBody::new(BinaryReader::new(&wasm[range.clone()], range.start as u64));
-    let Ok(mut ops) = body.get_operators_reader() else {
-        return (reads, calls);
-    };
-    let mut constant: Option<i32> = None;
-    while !ops.eof() {
-        let Ok(op) = ops.read() else {
-            break;
-        };
-        let memarg = match &op {
-            Operator::I32Load { memarg }
-            | Operator::I32Load8U { memarg }
-            | Operator::I32Load8S { memarg }
-            | Operator::I32Load16U { memarg }
-            | Operator::I32Load16S { memarg }
-            | Operator::I64Load { memarg } => Some(memarg),
-            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-                calls.push(*function_index);
-                None
-            }
-            _ => None,
-        };
-        if let (Some(m), Some(c)) = (memarg, constant) {
-            // An address past 4 GiB (the load traps) is no static.
-            let at = u64::from(c as u32)
-                .checked_add(m.offset)
-                .and_then(|a| u32::try_from(a).ok());
-            if let (wasmparser::MemArgTarget::Memory(0), Some(at)) = (m.target, at) {
-                reads.insert(at);
-            }
+    crate::body_scan::scan(wasm, range, |seen| match seen {
+        Seen::StaticLoad(at) => {
+            reads.insert(at);
         }
-        constant = match op {
-            Operator::I32Const { value } => Some(value),
-            _ => None,
-        };
-    }
+        Seen::Call(f) => calls.push(f),
+        Seen::Constant(_) | Seen::Offset(_) => {}
+    });
     (reads, calls)
 }
 

@@ -31,6 +31,9 @@ pub(crate) struct ModuleInner {
     pub(crate) func_refs: Box<[(u32, usize, u64)]>,
     /// Initial contents of memory 0 to map copy-on-write (guarded memory only).
     pub(crate) memory_image: Option<MemoryImage>,
+    /// emmalloc as the module's data and code show it, worked out the
+    /// first time the heap checks ask ([`Module::emmalloc`]).
+    emmalloc: std::sync::OnceLock<Option<walmart_jit::emmalloc::Emmalloc>>,
 }
 
 impl Drop for ModuleInner {
@@ -205,6 +208,7 @@ impl Module {
                 wasm: bytes,
                 func_refs,
                 memory_image,
+                emmalloc: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -394,6 +398,16 @@ impl Module {
 
     pub(crate) fn info(&self) -> &ModuleInfo {
         &self.inner.info
+    }
+
+    /// The module's allocator when it is emmalloc, by its names or its
+    /// data ([`walmart_jit::emmalloc::find`], once per module): what the
+    /// heap checks walk and the statics where its list of blocks may lie.
+    pub(crate) fn emmalloc(&self) -> Option<&walmart_jit::emmalloc::Emmalloc> {
+        self.inner
+            .emmalloc
+            .get_or_init(|| walmart_jit::emmalloc::find(&self.inner.info, self.inner.wasm.as_ref()))
+            .as_ref()
     }
 
     /// Imports: (module, name, type), in order.

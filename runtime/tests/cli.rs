@@ -2000,6 +2000,12 @@ fn the_heap_walk_finds_writes_over_real_dlmalloc_chunk_headers() {
             "invalid-free",
             Some(("free-check", "runs past the end of memory")),
         ),
+        // q was merged into the top as it was freed: the write is into
+        // the top's free bytes.
+        (
+            "uaf-merge",
+            Some(("heap-walk", "free top chunk was written into")),
+        ),
     ] {
         let events = heap_events("tag_violations.wasm", &[case]);
         assert_eq!(
@@ -2062,7 +2068,11 @@ fn the_heap_walk_finds_writes_over_real_emmalloc_regions() {
     let log_arg = log.display().to_string();
     let run = |policy: &str, wasm: &str, args: &[&str], stdin: Option<&Path>| {
         let _ = std::fs::remove_file(&log);
-        let wasm = fixture(wasm);
+        let wasm = if Path::new(wasm).is_absolute() {
+            wasm.to_string()
+        } else {
+            fixture(wasm)
+        };
         let mut cmd = vec![
             "run",
             "--attest",
@@ -2107,19 +2117,41 @@ fn the_heap_walk_finds_writes_over_real_emmalloc_regions() {
                 "invalid-free",
                 Some(("free-check", "leads to no region inside memory")),
             ),
+            // The free region q's links written over, then p freed: the
+            // entry of `free` finds the neighbour it would unlink.
+            (
+                "uaf-merge",
+                Some((
+                    "free-check",
+                    "emmalloc would merge it with the free region after it",
+                )),
+            ),
         ] {
             let (out, events) = run(policy, "tag_violations_emmalloc.wasm", &[case], None);
             let stderr = text(&out.stderr);
-            // emmalloc goes on with the invalid free and reads past memory.
+            // emmalloc goes on with the invalid free and reads past
+            // memory, and unlinks through the links written over.
             assert_eq!(
                 out.status.success(),
-                case != "invalid-free",
+                !matches!(case, "invalid-free" | "uaf-merge"),
                 "{case}: {stderr}"
             );
             assert!(
                 !stderr.contains("exact heap checks did not run"),
                 "{stderr}"
             );
+            // The entry check refused nothing the runtime did not confirm.
+            assert!(!stderr.contains("free checks unconfirmed"), "{stderr}");
+            if case == "double-free" {
+                // The second free linked the region into a bucket twice:
+                // the walk finds the buckets where the data placed them.
+                assert!(
+                    events.iter().any(|e| e["detail"]
+                        .as_str()
+                        .is_some_and(|d| d.contains("free-list bucket"))),
+                    "{events:?}"
+                );
+            }
             match found {
                 None => assert!(events.is_empty(), "{policy} {case}: {events:?}"),
                 Some((source, says)) => {
@@ -2159,6 +2191,27 @@ fn the_heap_walk_finds_writes_over_real_emmalloc_regions() {
         assert!(
             detail.contains("a write past the end of the allocation"),
             "{detail}"
+        );
+    }
+    // Without names: emmalloc told by its buckets in the data, its `free`
+    // by its code.
+    let stripped = root.join("stripped.wasm");
+    let named = std::fs::read(fixture("tag_violations_emmalloc.wasm")).unwrap();
+    std::fs::write(&stripped, common::without_names(&named)).unwrap();
+    let stripped = stripped.display().to_string();
+    for (case, source) in [
+        ("benign", None),
+        ("overflow-many", Some("heap-walk")),
+        ("double-free", Some("free-check")),
+        ("uaf-merge", Some("free-check")),
+    ] {
+        let (out, events) = run("coarse", &stripped, &[case], None);
+        let sources: Vec<&str> = events.iter().filter_map(|e| e["source"].as_str()).collect();
+        assert_eq!(sources.first().copied(), source, "{case}: {events:?}");
+        assert!(
+            !text(&out.stderr).contains("exact heap checks did not run"),
+            "{}",
+            text(&out.stderr)
         );
     }
     // Under `--on-detect trap` the double free stops the guest at `free`.

@@ -38,7 +38,7 @@ impl FuncTranslator<'_, '_> {
     /// repeats it, with links that point back where it is free. Every
     /// read is bounded by the memory's length, so none faults; about ten
     /// loads and as many compares where neither neighbour is free. Not in
-    /// a store of several memories or a 64-bit one (the runtime walks
+    /// a module of several memories or a 64-bit one (the runtime walks
     /// neither).
     pub(crate) fn emmalloc_free_check(&mut self) {
         let info = self.env.info;

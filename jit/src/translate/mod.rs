@@ -163,6 +163,9 @@ pub struct ModuleEnv<'a> {
     /// dlmalloc told by its code, in a module without names under
     /// [`AttestCodegen::heap_floor`] (`crate::unnamed_dlmalloc`).
     pub unnamed_dlmalloc: Option<&'a crate::unnamed_dlmalloc::UnnamedDlmalloc>,
+    /// emmalloc's `free` told by its code, in a module without emmalloc's
+    /// names under [`AttestCodegen::heap_floor`] ([`crate::emmalloc`]).
+    pub emmalloc_free: Option<u32>,
     /// How the module handles exceptions; `None`: it uses none, and its
     /// calls are compiled without tests for them.
     pub exceptions: Option<&'a exceptions::ExceptionPlan>,
@@ -215,17 +218,19 @@ impl ModuleEnv<'_> {
     /// resize (its first parameter), in a module whose allocator is
     /// emmalloc: `free` and `realloc`, and emmalloc's own names for them
     /// (a wrapper that forwards to one is checked as well: two checks of
-    /// the same region cost a few loads).
+    /// the same region cost a few loads); without names, the `free` its
+    /// code shows ([`crate::emmalloc::Emmalloc::free`]).
     pub fn frees_emmalloc_region(&self, func: u32) -> bool {
         use crate::vmctx::AllocRole::{Free, Realloc};
-        self.info.emmalloc
-            && (matches!(self.info.allocator_role(func), Some(Free | Realloc))
-                || self.info.func_names.get(&func).is_some_and(|n| {
-                    matches!(
-                        n,
-                        "emmalloc_free" | "emmalloc_realloc" | "emmalloc_aligned_realloc"
-                    )
-                }) && self.info.func_sig(func).params.first() == Some(&crate::WasmType::I32))
+        self.emmalloc_free == Some(func)
+            || self.info.emmalloc
+                && (matches!(self.info.allocator_role(func), Some(Free | Realloc))
+                    || self.info.func_names.get(&func).is_some_and(|n| {
+                        matches!(
+                            n,
+                            "emmalloc_free" | "emmalloc_realloc" | "emmalloc_aligned_realloc"
+                        )
+                    }) && self.info.func_sig(func).params.first() == Some(&crate::WasmType::I32))
     }
 }
 
@@ -248,8 +253,6 @@ pub fn unnamed_dlmalloc(
     info: &ModuleInfo,
     wasm: &[u8],
 ) -> Option<crate::unnamed_dlmalloc::UnnamedDlmalloc> {
-    // A module whose names name emmalloc has no dlmalloc to look for: its
-    // code would be taken for one by chance.
     (config.attest.heap_floor && !info.dlmalloc && !info.emmalloc)
         .then(|| crate::unnamed_dlmalloc::find(info, wasm))
         .flatten()

@@ -21,15 +21,18 @@
 //! first payload up) and ends with a used sentinel region of 16 bytes;
 //! the static `listOfAllRegions` points at the newest root.
 //!
-//! Neither static has a name the module keeps, so both are found once by
-//! their signature among the module's statics ([`find`]): 64 buckets
-//! whose links are either their own address (empty) or a free region's
-//! whose links point back, and a word pointing at a root whose chain of
-//! blocks walks. A walk of a heap no code but emmalloc wrote finds
-//! nothing, so anything it finds is corruption; it cannot see a write
-//! that stays inside an allocation's slack (its request rounded up to 4
-//! bytes, or a region emmalloc did not split), writes the very bytes a
-//! size held, or corrupts data rather than sizes and links.
+//! Neither static has a name the module keeps. The buckets are where a
+//! data segment places them (`walmart_jit::emmalloc`: their initial
+//! bytes are their signature), else found by their signature in memory;
+//! the list of blocks is the one of the statics emmalloc's code loads
+//! that points at a root ([`find`]). A walk of a heap no code but
+//! emmalloc wrote finds nothing between two allocator calls, so anything
+//! it finds is corruption (a walk after a trap or an interrupt that
+//! stopped emmalloc in the middle of a change is the exception, as for
+//! dlmalloc's); it cannot see a write that stays inside an allocation's
+//! slack (its request rounded up to 4 bytes, or a region emmalloc did not
+//! split), writes the very bytes a size held, or corrupts data rather
+//! than sizes and links.
 
 use std::ops::Range;
 use std::time::Instant;
@@ -116,8 +119,8 @@ fn region_size(bytes: u32) -> bool {
 /// The 64 buckets at `at`, when they read as emmalloc's between two
 /// allocator calls: each sentinel's links both its own address (empty)
 /// or both another's (the first and last free region of its list, inside
-/// memory and outside the array), at least
-/// [`MIN_EMPTY_BUCKETS`] empty.
+/// memory and outside the array, each linking back to it or a free region
+/// of its sizes), at least [`MIN_EMPTY_BUCKETS`] empty.
 fn buckets_signed(memory: &[u8], at: u32) -> bool {
     let Some(end) = at.checked_add(BUCKET_BYTES) else {
         return false;
@@ -134,15 +137,27 @@ fn buckets_signed(memory: &[u8], at: u32) -> bool {
         match (prev == s, next == s) {
             (true, true) => empty += 1,
             (false, false) => {
-                // Not their regions' back links: the heap may be broken
-                // already when the statics are looked for, and the walk
-                // is what reports that.
+                // A first region that links back to the bucket, or reads
+                // as a free region of the bucket's sizes: not both, as the
+                // heap may be broken already when the statics are looked
+                // for (the walk reports that); either, since an array
+                // looked for at the wrong place reads other bytes (a
+                // bucket's regions in the next one's slot, zeros).
                 let region = |r: u32| {
                     r.is_multiple_of(4)
                         && !(at..end).contains(&r)
                         && word_at(memory, u64::from(r)).is_some()
                 };
-                if !region(prev) || !region(next) {
+                let first = |r: u32, back: u64| {
+                    word_at(memory, u64::from(r) + back) == Some(s) || {
+                        let size = word_at(memory, u64::from(r)).unwrap_or(0);
+                        region_size(size)
+                            && word_at(memory, u64::from(r) + u64::from(size) - 4)
+                                == Some(size | FREE)
+                            && bucket_of(size - 8) == i
+                    }
+                };
+                if !region(prev) || !region(next) || !first(next, 4) || !first(prev, 8) {
                     return false;
                 }
             }
@@ -210,14 +225,19 @@ fn blocks_from(memory: &[u8], root: u32) -> Option<Vec<(u32, u32)>> {
 }
 
 /// emmalloc's statics, once it has allocated: the list of blocks is the
-/// one of `reads` (the statics emmalloc's functions load, where
-/// `listOfAllRegions` is: [`static_reads`]) that points at a root whose
-/// list of blocks reads as one ([`blocks_from`]), the longest where
-/// several do; the bucket array is looked for among `statics` by its
-/// signature ([`find_buckets`]; its lists are not checked where it is
-/// not found).
-pub(crate) fn find(memory: &[u8], statics: Range<usize>, reads: &[u32]) -> Option<Emmalloc> {
-    let (_, blocks) = reads
+/// one of the statics emmalloc's functions load (`known`, where
+/// `listOfAllRegions` is: [`walmart_jit::emmalloc::find`]) that points at
+/// a root whose list of blocks reads as one ([`blocks_from`]), the
+/// longest where several do; the bucket array is where the module's data
+/// placed it, else looked for among `statics` by its signature
+/// ([`find_buckets`]; its lists are not checked where it is not found).
+pub(crate) fn find(
+    memory: &[u8],
+    statics: Range<usize>,
+    known: &walmart_jit::emmalloc::Emmalloc,
+) -> Option<Emmalloc> {
+    let (_, blocks) = known
+        .reads
         .iter()
         .filter(|&&at| at.is_multiple_of(4))
         .filter_map(|&at| {
@@ -230,39 +250,9 @@ pub(crate) fn find(memory: &[u8], statics: Range<usize>, reads: &[u32]) -> Optio
         })
         .max_by_key(|&(n, at)| (n, std::cmp::Reverse(at)))?;
     Some(Emmalloc {
-        buckets: find_buckets(memory, statics),
+        buckets: known.buckets.or_else(|| find_buckets(memory, statics)),
         blocks,
     })
-}
-
-/// The static addresses emmalloc's functions in `module` load (an
-/// `i32.const` right before a load): its functions by name (`emmalloc_*`,
-/// and the `static` ones Emscripten's build leaves named) and the
-/// allocator's entries (`malloc`, `free`, ...).
-pub(crate) fn static_reads(module: &crate::Module) -> Vec<u32> {
-    let info = module.info();
-    let wasm = module.inner.wasm.as_ref();
-    let first = info.num_imported_funcs;
-    let mut reads: Vec<u32> = info
-        .func_bodies
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| {
-            let f = first + i as u32;
-            info.allocator_role(f).is_some()
-                || info.func_names.get(&f).is_some_and(|n| {
-                    n.starts_with("emmalloc_")
-                        || matches!(
-                            n,
-                            "allocate_memory" | "claim_more_memory" | "attempt_allocate"
-                        )
-                })
-        })
-        .flat_map(|(_, range)| walmart_jit::unnamed_dlmalloc::static_reads(wasm, range.clone()))
-        .collect();
-    reads.sort_unstable();
-    reads.dedup();
-    reads
 }
 
 /// Walks every block the list at `heap.blocks` links, region by region,
@@ -443,7 +433,14 @@ fn links_agree(memory: &[u8], r: u64) -> Result<(), Broken> {
     let word = |at: u64| word_at(memory, at);
     let (prev, next) = (word(r + 4).unwrap_or(0), word(r + 8).unwrap_or(0));
     let r32 = r as u32;
-    if word(u64::from(prev) + 8) != Some(r32) || word(u64::from(next) + 4) != Some(r32) {
+    // A link's 16 bytes inside memory, as the entry check compiled for
+    // `free` asks (`links_point_back`), so the two agree.
+    let inside = |at: u32| u64::from(at) + 16 <= memory.len() as u64;
+    if !inside(prev)
+        || !inside(next)
+        || word(u64::from(prev) + 8) != Some(r32)
+        || word(u64::from(next) + 4) != Some(r32)
+    {
         return Err(Broken {
             at: r32 + 4,
             region: r32,
@@ -500,44 +497,56 @@ fn buckets_agree(memory: &[u8], buckets: u32) -> Result<(), Broken> {
 /// paced as dlmalloc's walks are during the run and always at the
 /// final verdict, and reports a broken heap once per session as a
 /// [`walmart_attest::EventKind::HeapCorrupt`] event. The guest is between
-/// allocator calls wherever this is called.
+/// allocator calls wherever this is called, but for the final walk after
+/// a trap or an interrupt inside emmalloc (as for dlmalloc's walk).
 pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> HookSite, at: WalkAt) {
     if at == WalkAt::AllocatorEntry || !store.engine.config().walks_heap() {
         return;
     }
-    let Some(module) = memory_module(&store.instances).filter(|m| m.info().emmalloc) else {
+    let Some(module) = memory_module(&store.instances) else {
+        return;
+    };
+    let Some(emmalloc) = module.emmalloc() else {
         return;
     };
     let statics = statics(module.info());
     let Some(s) = store.attest.as_deref_mut() else {
         return;
     };
-    let reads = s.emmalloc_reads.get_or_insert_with(|| static_reads(module));
     let now = Instant::now();
     if at == WalkAt::Boundary && s.heap_walk_after.is_some_and(|t| now < t) {
         return;
     }
     let bytes = store.memories[0].bytes();
-    let heap = match s.emmalloc {
-        Some(heap) => heap,
+    let found = match s.emmalloc {
+        Some(heap) => Some(heap),
         None => {
-            let found = find(bytes, statics, reads);
+            let found = find(bytes, statics, emmalloc);
             s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
-            match found {
-                Some(heap) => *s.emmalloc.insert(heap),
-                None => return,
+            if let Some(heap) = found {
+                s.emmalloc = Some(heap);
             }
+            found
         }
     };
-    let walked = walk(bytes, heap, MAX_CHUNKS);
-    s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
-    s.heap_walked = true;
-    let b = match walked {
-        Ok(w) => {
-            Counters::add(&s.shared.counters.heap_chunks, w.regions);
-            return;
+    let checked = match found {
+        Some(heap) => {
+            let walked = walk(bytes, heap, MAX_CHUNKS);
+            s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
+            s.heap_walked = true;
+            walked.map(|w| Counters::add(&s.shared.counters.heap_chunks, w.regions))
         }
-        Err(b) => b,
+        // No list of blocks to walk (nothing allocated yet, or its root
+        // written over before any walk found it): where the data placed
+        // the buckets, they are checked alone, since only emmalloc writes
+        // them.
+        None => match emmalloc.buckets {
+            Some(buckets) if at == WalkAt::Final => buckets_agree(bytes, buckets),
+            _ => return,
+        },
+    };
+    let Err(b) = checked else {
+        return;
     };
     give_up(s);
     let hook = site(store);
@@ -687,6 +696,13 @@ mod tests {
     /// aligned allocation), used 40, free 64, used 24, free rest, end
     /// sentinel. Returns the heap and its used payloads.
     fn typical() -> (Heap, Vec<u32>) {
+        laid(&[(40, false), (64, true), (24, false)])
+    }
+
+    /// Statics and one block: the root, `regions` (size, free) in order,
+    /// the rest free, the end sentinel; free regions linked into their
+    /// buckets. Returns the heap and its used payloads.
+    fn laid(regions: &[(u32, bool)]) -> (Heap, Vec<u32>) {
         let mut h = Heap(vec![0; 0x4000]);
         for i in 0..BUCKETS {
             let s = BUCKETS_AT + i * 16;
@@ -698,19 +714,22 @@ mod tests {
         h.put(root + 4, 0);
         h.put(root + 8, HEAP_END);
         h.put(LIST_AT, root);
-        let a = root + 28;
-        h.region(a, 40, false);
-        let f = a + 40;
-        h.region(f, 64, true);
-        h.link(BUCKETS_AT + bucket_of(56) * 16, f);
-        let b = f + 64;
-        h.region(b, 24, false);
-        let rest = b + 24;
+        let mut at = root + 28;
+        let mut used = Vec::new();
         let sentinel = HEAP_END - 16;
-        h.region(rest, sentinel - rest, true);
-        h.link(BUCKETS_AT + bucket_of(sentinel - rest - 8) * 16, rest);
+        for &(size, free) in regions {
+            h.region(at, size, free);
+            if free {
+                h.link(BUCKETS_AT + bucket_of(size - 8) * 16, at);
+            } else {
+                used.push(at + 4);
+            }
+            at += size;
+        }
+        h.region(at, sentinel - at, true);
+        h.link(BUCKETS_AT + bucket_of(sentinel - at - 8) * 16, at);
         h.region(sentinel, 16, false);
-        (h, vec![a + 4, b + 4])
+        (h, used)
     }
 
     const HEAP: Emmalloc = Emmalloc {
@@ -718,8 +737,15 @@ mod tests {
         blocks: LIST_AT,
     };
 
-    /// What emmalloc's code loads as statics: the list, the bucket map.
-    const READS: [u32; 2] = [LIST_AT, LIST_AT + 8];
+    /// emmalloc as its code shows it: it loads the list and the bucket
+    /// map as statics.
+    fn known() -> walmart_jit::emmalloc::Emmalloc {
+        walmart_jit::emmalloc::Emmalloc {
+            buckets: None,
+            reads: vec![LIST_AT, LIST_AT + 8],
+            free: None,
+        }
+    }
 
     #[test]
     fn buckets_are_emmallocs() {
@@ -753,23 +779,45 @@ mod tests {
         let (h, _) = typical();
         let w = walk(&h.0, HEAP, 1 << 20).unwrap();
         assert_eq!((w.regions, w.blocks, w.cut), (6, 1, false));
-        assert_eq!(find(&h.0, 0..HEAP_AT as usize, &READS), Some(HEAP));
+        assert_eq!(find(&h.0, 0..HEAP_AT as usize, &known()), Some(HEAP));
         // An overflow that ran over the block's end sentinel does not hide
         // the list (the walk reports it).
         let mut h = h;
         h.put(HEAP_END - 16, 0x4141_4141);
-        assert_eq!(find(&h.0, 0..HEAP_AT as usize, &READS), Some(HEAP));
+        assert_eq!(find(&h.0, 0..HEAP_AT as usize, &known()), Some(HEAP));
         assert!(walk(&h.0, HEAP, 1 << 20).is_err());
         // Without the buckets' signature, the lists go unchecked.
         let (mut h, _) = typical();
         for i in 0..BUCKETS {
             h.put(BUCKETS_AT + i * 16 + 4, 0);
         }
-        let found = find(&h.0, 0..HEAP_AT as usize, &READS).unwrap();
+        let found = find(&h.0, 0..HEAP_AT as usize, &known()).unwrap();
         assert_eq!(found.buckets, None);
         // Before the first allocation there is no list to find.
         h.put(LIST_AT, 0);
-        assert_eq!(find(&h.0, 0..HEAP_AT as usize, &READS), None);
+        assert_eq!(find(&h.0, 0..HEAP_AT as usize, &known()), None);
+    }
+
+    #[test]
+    fn the_buckets_are_found_where_the_lowest_is_not_empty() {
+        // A free region of 8 bytes' payload in bucket 0: the first empty
+        // bucket the scan meets is bucket 1, and the array must still be
+        // found where it starts (the regions beyond it are zeros, and
+        // each bucket's region must be of its sizes).
+        let (h, _) = laid(&[(40, false), (16, true), (24, false)]);
+        assert!(walk(&h.0, HEAP, 1 << 20).is_ok());
+        let found = find(&h.0, 0..HEAP_AT as usize, &known()).unwrap();
+        assert_eq!(found, HEAP);
+        // And where the regions of two buckets are not at the front.
+        let (h, _) = laid(&[
+            (40, false),
+            (16, true),
+            (24, false),
+            (24, true),
+            (16, false),
+        ]);
+        assert!(walk(&h.0, HEAP, 1 << 20).is_ok());
+        assert_eq!(find(&h.0, 0..HEAP_AT as usize, &known()), Some(HEAP));
     }
 
     #[test]
@@ -835,7 +883,7 @@ mod tests {
         h.region(end2 - 16, 16, false);
         let w = walk(&h.0, HEAP, 1 << 20).unwrap();
         assert_eq!((w.regions, w.blocks), (10, 2));
-        assert_eq!(find(&h.0, 0..HEAP_AT as usize, &READS), Some(HEAP));
+        assert_eq!(find(&h.0, 0..HEAP_AT as usize, &known()), Some(HEAP));
         assert!(walk(&h.0, HEAP, 3).unwrap().cut);
         // Its middle region overflowed over its last word into the next
         // one's size: the last word is found first.

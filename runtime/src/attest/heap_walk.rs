@@ -1004,7 +1004,7 @@ fn unnamed_heap(store: &StoreOpaque) -> Option<Unnamed> {
     let info = module.info();
     let hint = module.inner.compiled.dlmalloc_state;
     if info.dlmalloc
-        || info.emmalloc
+        || module.emmalloc().is_some()
         || info.memories[0].memory64
         || (!info.func_names.is_empty() && hint.is_none())
     {

@@ -261,9 +261,6 @@ pub(crate) struct AttestSession {
     /// Where emmalloc's statics lie, once found
     /// ([`super::emmalloc_walk::find`]).
     pub(crate) emmalloc: Option<super::emmalloc_walk::Emmalloc>,
-    /// The statics emmalloc's functions load, once read from their code
-    /// ([`super::emmalloc_walk::static_reads`]).
-    pub(crate) emmalloc_reads: Option<Vec<u32>>,
     /// `free` or `realloc` was handed a pointer dlmalloc refuses (reported
     /// once).
     pub(crate) bad_free_reported: bool,
@@ -385,7 +382,6 @@ impl AttestSession {
             foreign_grow_reported: false,
             heap_walked: false,
             emmalloc: None,
-            emmalloc_reads: None,
             bad_free_reported: false,
             stack_smash_reported: Default::default(),
             heap_walk_after: None,

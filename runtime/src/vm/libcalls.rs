@@ -258,7 +258,7 @@ extern "C" fn attest_hook(vmctx: *mut u8, func: u32, offset: u32, point: u32) ->
     if point == vmctx::HookPoint::HeapCheck as u32 {
         return crate::attest::heap_walk::entry_check(store, &site) as u32;
     }
-    if point == vmctx::HookPoint::FreeCheck as u32 && module.info().emmalloc {
+    if point == vmctx::HookPoint::FreeCheck as u32 && module.emmalloc().is_some() {
         return crate::attest::emmalloc_walk::free_check(store, &site) as u32;
     }
     if point == vmctx::HookPoint::FreeCheck as u32 {
