@@ -487,6 +487,7 @@ impl Compiler {
             allocator_helpers: plans.allocator.as_ref().map(|a| &a.exempt),
             unnamed_dlmalloc: plans.unnamed_dlmalloc.as_ref(),
             emmalloc_free: plans.emmalloc.as_ref().and_then(|e| e.free),
+            emmalloc_buckets: plans.emmalloc.as_ref().and_then(|e| e.buckets),
             exceptions: plans.exceptions.as_ref(),
         };
         let num_imported = info.num_imported_funcs;
@@ -565,6 +566,7 @@ impl Compiler {
             allocator_helpers: None,
             unnamed_dlmalloc: plans.unnamed_dlmalloc.as_ref(),
             emmalloc_free: plans.emmalloc.as_ref().and_then(|e| e.free),
+            emmalloc_buckets: plans.emmalloc.as_ref().and_then(|e| e.buckets),
             exceptions: plans.exceptions.as_ref(),
         };
         let range = info.func_bodies[defined as usize].clone();

@@ -2193,6 +2193,42 @@ fn the_heap_walk_finds_writes_over_real_emmalloc_regions() {
             "{detail}"
         );
     }
+    // A freed region's links written over, then an allocation of its
+    // size: the entry of `malloc` finds the bucket it takes from wrong
+    // before emmalloc unlinks the region through them (`second`: at the
+    // second allocation, which takes the region whose `next` was written;
+    // `tree-index` writes past the links, where no check looks).
+    for (case, found) in [
+        ("benign", false),
+        ("fd", true),
+        ("wild", true),
+        ("second", true),
+        ("tree-benign", false),
+        ("tree-fd", true),
+        ("tree-index", false),
+    ] {
+        let (out, events) = run("coarse", "heap_unlink_emmalloc.wasm", &[case], None);
+        let stderr = text(&out.stderr);
+        assert_eq!(events.len(), usize::from(found), "{case}: {events:?}");
+        if found {
+            assert_eq!(events[0]["source"], "heap-walk", "{case}");
+            assert!(
+                events[0]["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("a use after free"),
+                "{case}: {events:?}"
+            );
+            assert!(
+                events[0]["hook"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.contains("malloc") || n.contains("emmalloc_memalign")),
+                "{case}: {events:?}"
+            );
+        } else {
+            assert!(out.status.success(), "{case}: {stderr}");
+        }
+    }
     // Without names: emmalloc told by its buckets in the data, its `free`
     // by its code.
     let stripped = root.join("stripped.wasm");

@@ -286,7 +286,7 @@ impl FuncTranslator<'_, '_> {
     /// Calls the runtime's hook at `point` through the module's hook
     /// trampoline, which clobbers no register: a leaf function stays a
     /// leaf.
-    fn call_hook(&mut self, point: HookPoint) {
+    pub(crate) fn call_hook(&mut self, point: HookPoint) {
         let func = self
             .builder
             .ins()
@@ -340,6 +340,19 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .load(types::I32, never_faults(), at, offset)
+    }
+
+    /// The value of an allocator entry's request: a parameter, or
+    /// `calloc`'s product of its two.
+    pub(crate) fn request_value(&mut self, request: super::BinRequest) -> Value {
+        match request {
+            super::BinRequest::Param(i) => self.builder.use_var(self.locals[i].0),
+            super::BinRequest::Product => {
+                let n = self.builder.use_var(self.locals[0].0);
+                let size = self.builder.use_var(self.locals[1].0);
+                self.builder.ins().imul(n, size)
+            }
+        }
     }
 
     /// At the entry of one of dlmalloc's functions, where its heap is

@@ -166,6 +166,9 @@ pub struct ModuleEnv<'a> {
     /// emmalloc's `free` told by its code, in a module without emmalloc's
     /// names under [`AttestCodegen::heap_floor`] ([`crate::emmalloc`]).
     pub emmalloc_free: Option<u32>,
+    /// Where emmalloc's buckets lie, where the module's data places them,
+    /// under [`AttestCodegen::heap_floor`] ([`crate::emmalloc`]).
+    pub emmalloc_buckets: Option<u32>,
     /// How the module handles exceptions; `None`: it uses none, and its
     /// calls are compiled without tests for them.
     pub exceptions: Option<&'a exceptions::ExceptionPlan>,
@@ -203,6 +206,27 @@ impl ModuleEnv<'_> {
         let sig = self.info.func_sig(func);
         let mallocs = sig.params == [WasmType::I32] && sig.results == [WasmType::I32];
         (d.entries.binary_search(&func).is_ok() && mallocs).then_some(BinRequest::Param(0))
+    }
+
+    /// The request of defined function `func` when it is one of
+    /// emmalloc's allocating entries by name (`malloc`, `calloc`,
+    /// `realloc`, `aligned_alloc`, `posix_memalign`, `emmalloc_memalign`)
+    /// in a module whose data places emmalloc's buckets, for the check of
+    /// the bucket the request takes from
+    /// (`FuncTranslator::emmalloc_take_check`).
+    pub fn emmalloc_request(&self, func: u32) -> Option<BinRequest> {
+        use crate::vmctx::AllocRole::*;
+        self.emmalloc_buckets?;
+        if !self.info.emmalloc {
+            return None;
+        }
+        match self.info.allocator_role(func)? {
+            Malloc => Some(BinRequest::Param(0)),
+            Realloc | AlignedAlloc => Some(BinRequest::Param(1)),
+            PosixMemalign => Some(BinRequest::Param(2)),
+            Calloc => Some(BinRequest::Product),
+            Free => None,
+        }
     }
 
     /// Whether defined function `func` is dlmalloc's `free` or `realloc`,
@@ -526,14 +550,7 @@ pub fn translate_function(
         t.count_allocator_entry();
     }
     if env.config.attest.heap_floor && env.enters_dlmalloc(func_index) && forwarded.is_none() {
-        let request = env.bin_request(func_index).map(|r| match r {
-            BinRequest::Param(i) => t.builder.use_var(t.locals[i].0),
-            BinRequest::Product => {
-                let n = t.builder.use_var(t.locals[0].0);
-                let size = t.builder.use_var(t.locals[1].0);
-                t.builder.ins().imul(n, size)
-            }
-        });
+        let request = env.bin_request(func_index).map(|r| t.request_value(r));
         t.heap_entry_check(env.frees_dlmalloc_chunk(func_index), request);
         let one_memory = env.info.memories.len() == 1 && !env.info.memories[0].memory64;
         // Not in a shared memory: another thread's allocator calls would
@@ -546,6 +563,14 @@ pub fn translate_function(
     }
     if env.config.attest.heap_floor && env.frees_emmalloc_region(func_index) {
         t.emmalloc_free_check();
+    }
+    if let (true, Some(request), Some(buckets)) = (
+        env.config.attest.heap_floor,
+        env.emmalloc_request(func_index),
+        env.emmalloc_buckets,
+    ) {
+        let request = t.request_value(request);
+        t.emmalloc_take_check(request, buckets);
     }
     let mut ops = body.get_operators_reader()?;
     while !ops.eof() {

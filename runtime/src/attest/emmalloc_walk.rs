@@ -490,17 +490,19 @@ fn buckets_agree(memory: &[u8], buckets: u32) -> Result<(), Broken> {
     Ok(())
 }
 
-/// The check, for a store whose memory's module names emmalloc, under a
-/// configuration that walks the heap (called by
-/// [`super::heap_walk::check`] where dlmalloc's heap is not the one):
-/// finds emmalloc's statics once it has allocated, then walks its heap,
-/// paced as dlmalloc's walks are during the run and always at the
-/// final verdict, and reports a broken heap once per session as a
+/// The check, for a store whose memory's module's allocator is emmalloc
+/// ([`crate::Module::emmalloc`]), under a configuration that walks the
+/// heap (called by [`super::heap_walk::check`] where dlmalloc's heap is
+/// not the one): finds emmalloc's statics once it has allocated, then
+/// walks its heap, paced as dlmalloc's walks are during the run, at once
+/// where an allocating entry found the bucket it takes from wrong
+/// (`FuncTranslator::emmalloc_take_check`), and always at the final
+/// verdict, and reports a broken heap once per session as a
 /// [`walmart_attest::EventKind::HeapCorrupt`] event. The guest is between
 /// allocator calls wherever this is called, but for the final walk after
 /// a trap or an interrupt inside emmalloc (as for dlmalloc's walk).
 pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> HookSite, at: WalkAt) {
-    if at == WalkAt::AllocatorEntry || !store.engine.config().walks_heap() {
+    if !store.engine.config().walks_heap() {
         return;
     }
     let Some(module) = memory_module(&store.instances) else {
@@ -541,7 +543,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         // the buckets, they are checked alone, since only emmalloc writes
         // them.
         None => match emmalloc.buckets {
-            Some(buckets) if at == WalkAt::Final => buckets_agree(bytes, buckets),
+            Some(buckets) if at != WalkAt::Boundary => buckets_agree(bytes, buckets),
             _ => return,
         },
     };
