@@ -42,7 +42,7 @@ use walmart_attest::{HookSite, PAGE_SIZE};
 use std::sync::atomic::Ordering;
 
 use super::heap_walk::{
-    callee, give_up, memory_module, report, statics, word_at, WalkAt, MAX_CHUNKS, WALK_BUDGET,
+    callee, memory_module, report, report_broken, statics, word_at, WalkAt, MAX_CHUNKS, WALK_BUDGET,
 };
 use super::worker::Counters;
 use crate::store::StoreOpaque;
@@ -550,19 +550,11 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     let Err(b) = checked else {
         return;
     };
-    give_up(s);
-    let hook = site(store);
-    let s = store.attest.as_deref().expect("checked above");
-    report(
-        s,
-        hook,
-        b.at / PAGE_SIZE as u32,
-        "heap-walk",
-        format!(
-            "emmalloc's heap is broken at {:#x} (region at {:#x}): {}",
-            b.at, b.region, b.what
-        ),
+    let detail = format!(
+        "emmalloc's heap is broken at {:#x} (region at {:#x}): {}",
+        b.at, b.region, b.what
     );
+    report_broken(store, site, b.at, detail);
 }
 
 /// What is wrong with the region of `ptr`, handed to emmalloc's `free`

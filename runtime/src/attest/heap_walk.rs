@@ -1212,22 +1212,14 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         }
         Err(b) => b,
     };
-    give_up(s);
-    let hook = site(store);
-    let s = store.attest.as_deref().expect("checked above");
-    report(
-        s,
-        hook,
-        b.at / PAGE_SIZE as u32,
-        "heap-walk",
-        format!(
-            "{} at {:#x} (chunk at {:#x}): {}",
-            b.of.headline(),
-            b.at,
-            b.chunk,
-            b.what
-        ),
+    let detail = format!(
+        "{} at {:#x} (chunk at {:#x}): {}",
+        b.of.headline(),
+        b.at,
+        b.chunk,
+        b.what
     );
+    report_broken(store, site, b.at, detail);
 }
 
 /// Memory a module without an allocator of its own grew with
@@ -1358,6 +1350,23 @@ pub(crate) fn give_up(s: &mut AttestSession) {
         .state
         .heap_state
         .store(HEAP_STATE_NONE, Ordering::Relaxed);
+}
+
+/// A walk found the heap broken at `at`: reported (once a session: the
+/// checks stop) as a `heap-walk` event saying `detail`.
+pub(crate) fn report_broken(
+    store: &mut StoreOpaque,
+    site: &dyn Fn(&StoreOpaque) -> HookSite,
+    at: u32,
+    detail: String,
+) {
+    let Some(s) = store.attest.as_deref_mut() else {
+        return;
+    };
+    give_up(s);
+    let hook = site(store);
+    let s = store.attest.as_deref().expect("checked above");
+    report(s, hook, at / PAGE_SIZE as u32, "heap-walk", detail);
 }
 
 /// Reports what a heap check found, at `page` of memory 0, as an exact
