@@ -17,6 +17,10 @@ pub(crate) enum Seen {
     Constant(u32),
     /// The offset of a load or store of memory 0.
     Offset(u64),
+    /// The first parameter plus a constant (`local.get 0`, `i32.const`,
+    /// `i32.add`): an address a pointer argument leads to; with the index
+    /// of the `i32.add` among the body's operators.
+    FirstParamPlus(i32, usize),
 }
 
 /// Calls `seen` with what the body at `range` of `wasm` does. A body that
@@ -28,10 +32,20 @@ pub(crate) fn scan(wasm: &[u8], range: std::ops::Range<usize>, mut seen: impl Fn
         return;
     };
     let mut constant: Option<i32> = None;
+    // The constant just pushed follows `local.get 0`.
+    let mut first_param = false;
+    let mut after_first_param = false;
+    let mut index = 0;
     while !ops.eof() {
         let Ok(op) = ops.read() else {
             break;
         };
+        if let (Operator::I32Add, true, Some(c)) = (&op, after_first_param, constant) {
+            seen(Seen::FirstParamPlus(c, index));
+        }
+        index += 1;
+        after_first_param = first_param && matches!(op, Operator::I32Const { .. });
+        first_param = matches!(op, Operator::LocalGet { local_index: 0 });
         let (memarg, load) = match &op {
             Operator::I32Load { memarg }
             | Operator::I32Load8U { memarg }

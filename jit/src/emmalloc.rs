@@ -6,12 +6,16 @@
 //! list points at itself). Those 1024 bytes are where they are in every
 //! build, named or not, and no other program's data has them by chance,
 //! so they tell emmalloc and where its buckets lie before the program
-//! runs. emmalloc's functions are the ones whose code names that array
-//! (an `i32.const` inside it, or a load or store whose offset is); the
-//! statics they load (`i32.const` right before a load) include
-//! `listOfAllRegions`, where the runtime's walk starts; and the one of
-//! them with `free`'s signature (a pointer in, nothing out) is its `free`,
-//! where the entry check goes. A module whose names name emmalloc
+//! runs (in one data segment or across several: `wasm-opt` splits them
+//! at runs of zeros). emmalloc's functions are the ones whose code names
+//! that array (an `i32.const` inside it, or a load or store whose offset
+//! is); the statics they load (`i32.const` right before a load) and no
+//! other function does include `listOfAllRegions`, where the runtime's
+//! walk starts; and the one of them with `free`'s signature (a pointer
+//! in, nothing out) that starts as `free` does (reading `ptr - 4` and
+//! `ptr - 8`) is its `free`, where the entry check goes: not
+//! `link_to_free_list`, which has that signature too where a build did
+//! not inline it. A module whose names name emmalloc
 //! (`emmalloc_*`) but whose buckets are not placed by an active data
 //! segment (a shared memory's segments are passive) is still emmalloc's:
 //! the runtime then finds the buckets by their signature in memory.
@@ -37,46 +41,87 @@ pub struct Emmalloc {
     pub reads: Vec<u32>,
     /// Its `free`, told by its code in a module without emmalloc's names
     /// (a module with them has its `free` by name): the one of its
-    /// functions that takes a pointer and returns nothing; none where two
-    /// do.
+    /// functions that takes a pointer, returns nothing and starts by
+    /// reading the region's size before it; none where two do.
     pub free: Option<u32>,
 }
 
-/// The address of emmalloc's buckets in an active data segment of memory
-/// 0 at a constant offset: 64 sentinels of 16 bytes, each `{0, its own
-/// address, its own address, 0}`.
+/// The bytes active data segments of memory 0 at constant offsets place,
+/// as memory reads them after instantiation (between segments, zeros:
+/// `wasm-opt` splits a segment at a run of zeros, and the bucket array
+/// has eight between its buckets).
+struct DataImage<'a> {
+    /// (first address, bytes), by address.
+    segments: Vec<(u64, &'a [u8])>,
+}
+
+impl<'a> DataImage<'a> {
+    fn new(info: &ModuleInfo, wasm: &'a [u8]) -> DataImage<'a> {
+        let mut segments: Vec<(u64, &[u8])> = info
+            .data
+            .iter()
+            .filter_map(|seg| match &seg.mode {
+                SegmentMode::Active { index: 0, offset } => match offset.as_slice() {
+                    [ConstOp::I32(base)] => {
+                        Some((u64::from(*base as u32), wasm.get(seg.bytes.clone())?))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        segments.sort_by_key(|&(at, _)| at);
+        DataImage { segments }
+    }
+
+    /// The little-endian word at `at`: from the last segment that places
+    /// each byte (a later segment overwrites an earlier one), else 0.
+    fn word(&self, at: u64) -> u32 {
+        let byte = |a: u64| {
+            self.segments
+                .iter()
+                .rev()
+                .find(|&&(start, bytes)| start <= a && a - start < bytes.len() as u64)
+                .map_or(0, |&(start, bytes)| bytes[(a - start) as usize])
+        };
+        u32::from_le_bytes([byte(at), byte(at + 1), byte(at + 2), byte(at + 3)])
+    }
+
+    /// Whether the 64 buckets lie at `at`: each sentinel `{0, its own
+    /// address, its own address, 0}`.
+    fn buckets_at(&self, at: u64) -> bool {
+        (0..u64::from(BUCKETS)).all(|k| {
+            let s = at + k * u64::from(BUCKET_BYTES);
+            s <= u64::from(u32::MAX)
+                && self.word(s) == 0
+                && self.word(s + 4) == s as u32
+                && self.word(s + 8) == s as u32
+                && self.word(s + 12) == 0
+        })
+    }
+}
+
+/// The address of emmalloc's buckets where the active data segments of
+/// memory 0 place them: 64 sentinels of 16 bytes, each `{0, its own
+/// address, its own address, 0}`, in one segment or across several.
 pub fn buckets(info: &ModuleInfo, wasm: &[u8]) -> Option<u32> {
-    let word = |b: &[u8], i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    for seg in &info.data {
-        let SegmentMode::Active { index: 0, offset } = &seg.mode else {
-            continue;
-        };
-        let [ConstOp::I32(base)] = offset.as_slice() else {
-            continue;
-        };
-        let base = *base as u32;
-        let bytes = wasm.get(seg.bytes.clone())?;
-        let need = (BUCKETS * BUCKET_BYTES) as usize;
-        if bytes.len() < need {
-            continue;
-        }
-        // The array lies 4-aligned in memory: the first sentinel's `prev`
-        // holds the sentinel's address.
-        let first = (base.wrapping_neg() % 4) as usize;
+    let image = DataImage::new(info, wasm);
+    for &(start, bytes) in &image.segments {
+        // A sentinel's `prev`, 4-aligned in memory, holding the address
+        // before it; the array it is in starts at most 63 sentinels down.
+        let first = (start.wrapping_neg() % 4) as usize;
         let mut i = first;
-        while i + need <= bytes.len() {
-            let at = base.wrapping_add(i as u32);
-            if word(bytes, i + 4) == at
-                && (0..BUCKETS as usize).all(|k| {
-                    let j = i + k * BUCKET_BYTES as usize;
-                    let s = at.wrapping_add(k as u32 * BUCKET_BYTES);
-                    word(bytes, j) == 0
-                        && word(bytes, j + 4) == s
-                        && word(bytes, j + 8) == s
-                        && word(bytes, j + 12) == 0
-                })
-            {
-                return Some(at);
+        while i + 4 <= bytes.len() {
+            let at = start + i as u64;
+            let word = u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+            if at >= 4 && u64::from(word) == at - 4 {
+                let sentinel = at - 4;
+                let found = (0..u64::from(BUCKETS))
+                    .filter_map(|k| sentinel.checked_sub(k * u64::from(BUCKET_BYTES)))
+                    .find(|&base| image.buckets_at(base));
+                if let Some(base) = found {
+                    return u32::try_from(base).ok();
+                }
             }
             i += 4;
         }
@@ -84,9 +129,31 @@ pub fn buckets(info: &ModuleInfo, wasm: &[u8]) -> Option<u32> {
     None
 }
 
+/// What one function body shows of emmalloc.
+#[derive(Default)]
+struct Body {
+    /// It names the bucket array (an `i32.const`, or a load's or store's
+    /// offset, inside it).
+    names: bool,
+    /// The static addresses it loads.
+    reads: HashSet<u32>,
+    /// It starts as emmalloc's `free` does: its pointer argument less 4
+    /// (the region's size) within its first operators, and less 8 (the
+    /// previous region's last word).
+    frees: bool,
+}
+
+/// Operators of `free`'s prologue within which it computes `ptr - 4`
+/// (`if (!ptr) return; region = ptr - 4`: seven in zig's build).
+const FREE_PROLOGUE: usize = 16;
+
 /// emmalloc in a module whose allocator it is: its names say so
-/// ([`ModuleInfo::emmalloc`]) or a data segment holds its buckets
-/// ([`buckets`]). `None` otherwise.
+/// ([`ModuleInfo::emmalloc`]) or its data holds its buckets
+/// ([`buckets`]). `None` otherwise. Its functions are the named ones and
+/// those whose code names the buckets; the statics it may keep its list
+/// of blocks in are those its functions load and no other function does
+/// (a caller with `free` inlined names the buckets too, and loads its own
+/// statics, which other functions of the program load as well).
 pub fn find(info: &ModuleInfo, wasm: &[u8]) -> Option<Emmalloc> {
     if info.dlmalloc {
         return None;
@@ -105,27 +172,33 @@ pub fn find(info: &ModuleInfo, wasm: &[u8]) -> Option<Emmalloc> {
                 )
         }) || (info.emmalloc && info.allocator_role(f).is_some())
     };
-    let scanned: Vec<(bool, HashSet<u32>)> = info
+    let bodies: Vec<Body> = info
         .func_bodies
         .par_iter()
-        .map(|range| names_and_reads(wasm, range.clone(), buckets))
+        .map(|range| scan(wasm, range.clone(), buckets))
         .collect();
-    let own: Vec<u32> = (0..scanned.len() as u32)
-        .filter(|&i| scanned[i as usize].0 || named(first + i))
+    let own = |i: usize| bodies[i].names || named(first + i as u32);
+    let others: HashSet<u32> = (0..bodies.len())
+        .filter(|&i| !own(i))
+        .flat_map(|i| bodies[i].reads.iter().copied())
         .collect();
-    let mut reads: Vec<u32> = own
-        .iter()
-        .flat_map(|&i| scanned[i as usize].1.iter().copied())
+    let mut reads: Vec<u32> = (0..bodies.len())
+        .filter(|&i| own(i))
+        .flat_map(|i| bodies[i].reads.iter().copied())
+        .filter(|at| !others.contains(at))
         .collect();
     reads.sort_unstable();
     reads.dedup();
     let free = if info.emmalloc {
         None
     } else {
-        let mut frees = own.iter().map(|&i| first + i).filter(|&f| {
-            let sig = info.func_sig(f);
-            sig.params == [crate::WasmType::I32] && sig.results.is_empty()
-        });
+        let mut frees = (0..bodies.len())
+            .filter(|&i| own(i) && bodies[i].frees)
+            .map(|i| first + i as u32)
+            .filter(|&f| {
+                let sig = info.func_sig(f);
+                sig.params == [crate::WasmType::I32] && sig.results.is_empty()
+            });
         match (frees.next(), frees.next()) {
             (Some(f), None) => Some(f),
             _ => None,
@@ -138,30 +211,28 @@ pub fn find(info: &ModuleInfo, wasm: &[u8]) -> Option<Emmalloc> {
     })
 }
 
-/// Whether the body at `range` names the bucket array at `buckets` (an
-/// `i32.const`, or a load's or store's offset, inside it), and the static
-/// addresses it loads ([`crate::body_scan`]).
-fn names_and_reads(
-    wasm: &[u8],
-    range: std::ops::Range<usize>,
-    buckets: Option<u32>,
-) -> (bool, HashSet<u32>) {
+/// What the body at `range` shows of emmalloc, with its buckets at
+/// `buckets` ([`crate::body_scan`]).
+fn scan(wasm: &[u8], range: std::ops::Range<usize>, buckets: Option<u32>) -> Body {
     let inside = |at: u64| {
         buckets.is_some_and(|b| {
             (u64::from(b)..u64::from(b) + u64::from(BUCKETS * BUCKET_BYTES)).contains(&at)
         })
     };
-    let mut names = false;
-    let mut reads = HashSet::new();
+    let mut body = Body::default();
+    let (mut size, mut previous) = (false, false);
     crate::body_scan::scan(wasm, range, |seen| match seen {
         Seen::StaticLoad(at) => {
-            reads.insert(at);
+            body.reads.insert(at);
         }
-        Seen::Constant(at) => names |= inside(u64::from(at)),
-        Seen::Offset(at) => names |= inside(at),
-        Seen::Call(_) => {}
+        Seen::Constant(at) => body.names |= inside(u64::from(at)),
+        Seen::Offset(at) => body.names |= inside(at),
+        Seen::FirstParamPlus(-4, index) => size |= index < FREE_PROLOGUE,
+        Seen::FirstParamPlus(-8, _) => previous = true,
+        Seen::FirstParamPlus(..) | Seen::Call(_) => {}
     });
-    (names, reads)
+    body.frees = size && previous;
+    body
 }
 
 #[cfg(test)]
@@ -169,22 +240,43 @@ mod tests {
     use super::*;
 
     /// A module without names laid out as zig's wasi-libc build is: the
-    /// buckets at 0x1000 in the data (each `{0, self, self, 0}`), the list
-    /// of blocks at 0x1400; `$memalign` loads the list as a static and
-    /// indexes the buckets, `$free` links into them, `$user` frees
-    /// nothing but takes a pointer too.
-    fn module(free_twice: bool) -> String {
+    /// buckets at 0x1000 in the data (each `{0, self, self, 0}`; with
+    /// `split`, each bucket's links a segment of their own, as `wasm-opt`
+    /// leaves them), the list of blocks at 0x1400; `$memalign` loads the
+    /// list as a static and indexes the buckets; `$free` starts as
+    /// emmalloc's does (`ptr - 4`, `ptr - 8`) and links into them, and
+    /// loads a static `$user` loads too; `$link` links a region into
+    /// them and takes a pointer but is no `free`.
+    fn module(free_twice: bool, split: bool) -> String {
+        let hex = |w: u32| {
+            u32::to_le_bytes(w)
+                .iter()
+                .map(|b| format!("\\{b:02x}"))
+                .collect::<String>()
+        };
         let mut data = String::new();
+        let mut segments = String::new();
         for i in 0..64u32 {
             let s = 0x1000 + 16 * i;
-            for w in [0, s, s, 0] {
-                for b in u32::to_le_bytes(w) {
-                    data.push_str(&format!("\\{b:02x}"));
-                }
+            if split {
+                segments.push_str(&format!(
+                    "(data (i32.const {}) \"{}{}\")\n",
+                    s + 4,
+                    hex(s),
+                    hex(s)
+                ));
+            } else {
+                data.push_str(&(hex(0) + &hex(s) + &hex(s) + &hex(0)));
             }
         }
+        if !split {
+            segments = format!("(data (i32.const 0x1000) \"{data}\")");
+        }
         let second = if free_twice {
-            "(func $free2 (param i32) (i32.store offset=0x1008 (i32.const 0) (local.get 0)))"
+            "(func $free2 (param i32)
+                (drop (i32.load (i32.add (local.get 0) (i32.const -4))))
+                (drop (i32.load (i32.add (local.get 0) (i32.const -8))))
+                (i32.store offset=0x1008 (i32.const 0) (local.get 0)))"
         } else {
             ""
         };
@@ -195,10 +287,15 @@ mod tests {
                     (drop (i32.load (i32.const 0x1400)))
                     (i32.load offset=0x1008 (i32.shl (local.get 0) (i32.const 4))))
                 (func $free (param i32)
+                    (drop (i32.load (i32.add (local.get 0) (i32.const -4))))
+                    (drop (i32.load (i32.add (local.get 0) (i32.const -8))))
+                    (drop (i32.load (i32.const 0x2000)))
                     (i32.store (i32.add (i32.const 0x1000) (local.get 0)) (i32.const 0)))
+                (func $link (param i32)
+                    (i32.store offset=0x1008 (i32.const 0) (i32.load (local.get 0))))
                 (func $user (param i32) (drop (i32.load (i32.const 0x2000))))
                 {second}
-                (data (i32.const 0x1000) "{data}"))"#
+                {segments})"#
         )
     }
 
@@ -210,17 +307,25 @@ mod tests {
 
     #[test]
     fn emmalloc_is_told_by_its_buckets_and_its_code() {
-        let found = find_in(&module(false)).unwrap();
+        let found = find_in(&module(false, false)).unwrap();
         assert_eq!(found.buckets, Some(0x1000));
-        // The statics its functions load: the list, not `$user`'s.
+        // The statics its functions load and no other does: the list, not
+        // the one `$user` loads as well.
         assert_eq!(found.reads, vec![0x1400]);
+        // `$free`, not `$link`.
         assert_eq!(found.free, Some(1));
-        // Two functions of `free`'s signature among its own: no `free`.
-        let found = find_in(&module(true)).unwrap();
+        // Two functions that start as `free` does: no `free`.
+        let found = find_in(&module(true, false)).unwrap();
         assert_eq!(found.free, None);
+        // Across segments split at the zeros between the buckets.
+        let found = find_in(&module(false, true)).unwrap();
+        assert_eq!((found.buckets, found.free), (Some(0x1000), Some(1)));
         // One bucket's bytes otherwise: not emmalloc.
-        let text =
-            module(false).replacen("\\00\\10\\00\\00\\00\\10", "\\00\\10\\00\\00\\01\\10", 1);
+        let text = module(false, false).replacen(
+            "\\00\\10\\00\\00\\00\\10",
+            "\\00\\10\\00\\00\\01\\10",
+            1,
+        );
         assert_eq!(find_in(&text), None);
     }
 }

@@ -139,7 +139,7 @@ fn static_reads_and_calls(wasm: &[u8], range: std::ops::Range<usize>) -> (HashSe
             reads.insert(at);
         }
         Seen::Call(f) => calls.push(f),
-        Seen::Constant(_) | Seen::Offset(_) => {}
+        Seen::Constant(_) | Seen::Offset(_) | Seen::FirstParamPlus(..) => {}
     });
     (reads, calls)
 }
