@@ -27,9 +27,11 @@
 //! the list of blocks is the one of the statics emmalloc's code loads
 //! that points at a root ([`find`]). A walk of a heap no code but
 //! emmalloc wrote finds nothing between two allocator calls, so anything
-//! it finds is corruption (a walk after a trap or an interrupt that
-//! stopped emmalloc in the middle of a change is the exception, as for
-//! dlmalloc's); it cannot see a write that stays inside an allocation's
+//! it finds is corruption. The final walk may follow a guest stopped
+//! inside emmalloc: an interrupt or fuel stops it only at a function's
+//! entry or a loop's header, where emmalloc's changes are whole (its
+//! loops search buckets and retry whole allocations), and a trap of its
+//! own comes of a heap already broken. It cannot see a write that stays inside an allocation's
 //! slack (its request rounded up to 4 bytes, or a region emmalloc did not
 //! split), writes the very bytes a size held, or corrupts data rather
 //! than sizes and links.
@@ -499,8 +501,8 @@ fn buckets_agree(memory: &[u8], buckets: u32) -> Result<(), Broken> {
 /// (`FuncTranslator::emmalloc_take_check`), and always at the final
 /// verdict, and reports a broken heap once per session as a
 /// [`walmart_attest::EventKind::HeapCorrupt`] event. The guest is between
-/// allocator calls wherever this is called, but for the final walk after
-/// a trap or an interrupt inside emmalloc (as for dlmalloc's walk).
+/// allocator calls wherever this is called, or stopped inside emmalloc
+/// where its heap is whole (see the module's comment).
 pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> HookSite, at: WalkAt) {
     if !store.engine.config().walks_heap() {
         return;
