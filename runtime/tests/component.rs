@@ -1676,3 +1676,59 @@ fn a_component_is_attested_as_its_core_modules() {
         );
     }
 }
+
+/// `Linker::instantiate` keeps the imports it resolved for the component
+/// it instantiated last, and resolves again for another component, or
+/// after the definitions changed: here a definition of the exact version
+/// the component imports, which takes the place of the compatible one it
+/// was linked with before.
+#[test]
+fn a_linker_resolves_again_after_its_definitions_change() {
+    const TWICE: &str = r#"(component
+      (import "test:demo/host@0.2.1" (instance $host
+        (export "add" (func (param "a" s32) (param "b" s32) (result s32)))))
+      (alias export $host "add" (func $add))
+      (core func $add_l (canon lower (func $add)))
+      (core module $m
+        (import "host" "add" (func $add (param i32 i32) (result i32)))
+        (func (export "twice") (param i32) (result i32)
+          local.get 0 local.get 0 call $add))
+      (core instance $i (instantiate $m (with "host" (instance (export "add" (func $add_l))))))
+      (func (export "twice") (param "n" s32) (result s32) (canon lift (core func $i "twice"))))"#;
+    let engine = Engine::default();
+    let twice = Component::new(&engine, TWICE).unwrap();
+    let runner = Component::new(&engine, INTERFACES.replace("LIBC", LIBC)).unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    for version in ["test:demo/host@0.2.0", "test:demo/host"] {
+        let mut host = linker.instance(version).unwrap();
+        host.func_wrap("add", |_, (a, b): (i32, i32)| Ok((a.wrapping_add(b),)))
+            .unwrap();
+        host.func_wrap("log", |_, (_,): (String,)| Ok(())).unwrap();
+    }
+    let call = |linker: &Linker<()>, n: i32| {
+        let mut store = Store::new(&engine, ());
+        let instance = linker.instantiate(&mut store, &twice).unwrap();
+        let f = instance
+            .get_typed_func::<(i32,), (i32,)>(&mut store, "twice")
+            .unwrap();
+        f.call(&mut store, (n,)).unwrap().0
+    };
+    // Linked with 0.2.0's `add`, twice over (the second from what the
+    // first resolved), with another component instantiated between.
+    assert_eq!(call(&linker, 21), 42);
+    let mut store = Store::new(&engine, ());
+    linker.instantiate(&mut store, &runner).unwrap();
+    assert_eq!(call(&linker, 21), 42);
+    assert_eq!(call(&linker, 5), 10);
+    // 0.2.1 itself, defined now: its `add` subtracts.
+    linker
+        .instance("test:demo/host@0.2.1")
+        .unwrap()
+        .func_wrap("add", |_, (a, b): (i32, i32)| Ok((a.wrapping_sub(b),)))
+        .unwrap();
+    assert_eq!(call(&linker, 21), 0);
+    // A clone resolves for itself, as the original does.
+    let cloned = linker.clone();
+    assert_eq!(call(&cloned, 7), 0);
+    assert_eq!(call(&linker, 7), 0);
+}

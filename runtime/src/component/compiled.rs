@@ -130,6 +130,11 @@ impl Component {
         &self.def
     }
 
+    /// Whether `other` is this component (a clone of the same handle).
+    pub(crate) fn same(&self, other: &Component) -> bool {
+        Arc::ptr_eq(&self.def, &other.def)
+    }
+
     /// Its imports' names and types, in order.
     pub fn imports(&self) -> Vec<(String, ComponentItem)> {
         self.def
