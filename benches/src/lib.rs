@@ -123,6 +123,25 @@ pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// Instantiates `module` with WASI preview 1 in `store` and runs its
+/// `_start`; exits the bench, naming `what`, where either fails (an exit
+/// of status 0 is a success).
+pub fn run_wasi_start(store: &mut Store<walmart::wasi::WasiCtx>, module: &Module, what: &str) {
+    let mut linker = Linker::new(store.engine());
+    walmart::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    let instance = linker
+        .instantiate(&mut *store, module)
+        .unwrap_or_else(|e| die(&format!("{what}: {e}")));
+    let start = instance
+        .get_func(&mut *store, "_start")
+        .unwrap_or_else(|| die(&format!("{what} has no _start")));
+    if let Err(e) = start.call(&mut *store, &[], &mut []) {
+        if e.exit_status() != Some(0) {
+            die(&format!("{what}: {e}"));
+        }
+    }
+}
+
 /// The harness's only argument, `--runs N` (timed calls per row; 9 when
 /// not given).
 pub fn runs_argument() -> usize {

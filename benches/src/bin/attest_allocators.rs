@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use walmart::attest::{AttestOptions, Policy};
 use walmart::wasi::{MemoryInputPipe, MemoryOutputPipe, WasiCtx};
-use walmart::{Config, Engine, Linker, Module, Store};
-use walmart_benches::{die, runs_argument};
+use walmart::{Config, Engine, Module, Store};
+use walmart_benches::{die, run_wasi_start, runs_argument};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -46,17 +46,7 @@ fn run(engine: &Engine, module: &Module, policy: Policy, input: &[u8]) -> (Durat
             .configure_attestation(AttestOptions::new())
             .unwrap_or_else(|e| die(&e.to_string()));
     }
-    let mut linker = Linker::new(engine);
-    walmart::wasi::add_to_linker(&mut linker, |c| c).unwrap();
-    let instance = linker
-        .instantiate(&mut store, module)
-        .unwrap_or_else(|e| die(&e.to_string()));
-    let start = instance.get_func(&mut store, "_start").unwrap();
-    if let Err(e) = start.call(&mut store, &[], &mut []) {
-        if e.exit_status() != Some(0) {
-            die(&format!("heap_stress: {e}"));
-        }
-    }
+    run_wasi_start(&mut store, module, "heap_stress");
     let (calls, chunks) = match policy {
         Policy::Off => (0, 0),
         _ => {

@@ -22,7 +22,7 @@ use walmart::attest::model::default;
 use walmart::attest::{AttestOptions, Policy, PreparedCnn};
 use walmart::wasi::{MemoryInputPipe, MemoryOutputPipe, WasiCtx};
 use walmart::{Config, Engine, Module, Store};
-use walmart_benches::{die, runs_argument};
+use walmart_benches::{die, run_wasi_start, runs_argument};
 
 fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -77,19 +77,7 @@ fn run(engine: &Engine, program: &Program, policy: Policy, input: &[u8]) -> Dura
             .unwrap_or_else(|e| die(&e.to_string()));
     }
     match program {
-        Program::Module(module) => {
-            let mut linker = walmart::Linker::new(engine);
-            walmart::wasi::add_to_linker(&mut linker, |c| c).unwrap();
-            let instance = linker
-                .instantiate(&mut store, module)
-                .unwrap_or_else(|e| die(&e.to_string()));
-            let start = instance.get_func(&mut store, "_start").unwrap();
-            if let Err(e) = start.call(&mut store, &[], &mut []) {
-                if e.exit_status() != Some(0) {
-                    die(&format!("wc.wasm: {e}"));
-                }
-            }
-        }
+        Program::Module(module) => run_wasi_start(&mut store, module, "wc.wasm"),
         Program::Component(component) => {
             let mut linker = walmart::component::Linker::new(engine);
             walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
