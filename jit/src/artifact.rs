@@ -11,8 +11,12 @@
 //!                      hashed side by side)
 //! fingerprint          string: the compiler and settings the code is for
 //! wasm                 bytes: the module's binary
-//! facts      u8        bit 0: handles exceptions; bit 1: dlmalloc state
+//! facts      u8        bit 0: handles exceptions; bit 1: dlmalloc state;
+//!                      bit 2: emmalloc
 //!            u32       where dlmalloc's state lies (0 without bit 1)
+//!            with bit 2: u8 (bit 0: buckets, bit 1: free), u32 where
+//!            its buckets lie, u32 its free (each 0 without its bit),
+//!            u32 count of u32 statics its functions load
 //! padding    u32 count of zero bytes, then the zeros: the code's first
 //!                      byte lies at a multiple of CODE_ALIGN in the file
 //! code                 bytes: the functions' code laid out as placed (the
@@ -56,7 +60,7 @@ use crate::error::CompileError;
 /// The first bytes of every precompiled module.
 pub const MAGIC: &[u8; 8] = b"\0walmart";
 /// Changes whenever the layout above does.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 /// Where in the file the code and the memory image begin: a multiple of
 /// this, so that a page of 4 KiB can be mapped from it as it is.
 pub const CODE_ALIGN: usize = 4096;
@@ -149,8 +153,19 @@ pub fn encode(
     w.u64(0);
     w.bytes(fingerprint.as_bytes());
     w.bytes(wasm);
-    w.u8(u8::from(facts.handles_exceptions) | (u8::from(facts.dlmalloc_state.is_some()) << 1));
+    w.u8(u8::from(facts.handles_exceptions)
+        | (u8::from(facts.dlmalloc_state.is_some()) << 1)
+        | (u8::from(facts.emmalloc.is_some()) << 2));
     w.u32(facts.dlmalloc_state.unwrap_or(0));
+    if let Some(e) = &facts.emmalloc {
+        w.u8(u8::from(e.buckets.is_some()) | (u8::from(e.free.is_some()) << 1));
+        w.u32(e.buckets.unwrap_or(0));
+        w.u32(e.free.unwrap_or(0));
+        w.u32(e.reads.len() as u32);
+        for &at in &e.reads {
+            w.u32(at);
+        }
+    }
     w.aligned_bytes(image.code);
     w.bytes(image.sites);
     // The image is placed: its PC-relative fields hold their values,
@@ -245,9 +260,10 @@ pub fn decode(bytes: &[u8]) -> Result<Artifact<'_>, CompileError> {
         std::str::from_utf8(r.bytes()?).map_err(|_| bad("fingerprint is not UTF-8"))?;
     let wasm = r.bytes()?;
     let facts = match (r.u8()?, r.u32()?) {
-        (bits, state) if bits < 4 => ModuleFacts {
+        (bits, state) if bits < 8 => ModuleFacts {
             handles_exceptions: bits & 1 != 0,
             dlmalloc_state: (bits & 2 != 0).then_some(state),
+            emmalloc: (bits & 4 != 0).then(|| r.emmalloc()).transpose()?,
         },
         (bits, _) => return Err(bad(&format!("module facts {bits:#x}"))),
     };
@@ -461,6 +477,29 @@ impl<'a> Reader<'a> {
         let len = usize::try_from(self.u64()?).map_err(|_| bad("length past memory"))?;
         self.take(len)
     }
+    /// What the facts say of emmalloc ([`crate::emmalloc::Emmalloc`]).
+    fn emmalloc(&mut self) -> Result<crate::emmalloc::Emmalloc, CompileError> {
+        let bits = self.u8()?;
+        if bits >= 4 {
+            return Err(bad(&format!("emmalloc facts {bits:#x}")));
+        }
+        let (buckets, free) = (self.u32()?, self.u32()?);
+        let count = self.u32()? as usize;
+        let reads = self
+            .take(
+                count
+                    .checked_mul(4)
+                    .ok_or_else(|| bad("emmalloc's statics"))?,
+            )?
+            .chunks_exact(4)
+            .map(|w| u32::from_le_bytes(w.try_into().expect("4 bytes")))
+            .collect();
+        Ok(crate::emmalloc::Emmalloc {
+            buckets: (bits & 1 != 0).then_some(buckets),
+            reads,
+            free: (bits & 2 != 0).then_some(free),
+        })
+    }
     /// What [`Writer::aligned_bytes`] wrote: the padding (zeros, less
     /// than [`CODE_ALIGN`] of them), then the bytes; `what` names them.
     fn aligned_bytes(&mut self, what: &str) -> Result<&'a [u8], CompileError> {
@@ -588,6 +627,11 @@ mod tests {
         let facts = ModuleFacts {
             handles_exceptions: true,
             dlmalloc_state: Some(1024),
+            emmalloc: Some(crate::emmalloc::Emmalloc {
+                buckets: Some(0x1000),
+                reads: vec![0x1400, 0x1408],
+                free: None,
+            }),
         };
         let sample = sample();
         let page: Vec<u8> = (0..CODE_ALIGN).map(|i| (i % 251) as u8).collect();
@@ -595,7 +639,13 @@ mod tests {
             start: 65536,
             bytes: &page,
         };
-        let bytes = encode("fp", b"\0asm\x01\0\0\0", facts, sample.image(), Some(image));
+        let bytes = encode(
+            "fp",
+            b"\0asm\x01\0\0\0",
+            facts.clone(),
+            sample.image(),
+            Some(image),
+        );
         let a = decode(&bytes).unwrap();
         assert_eq!(a.memory_image, Some(image));
         let at = a.memory_image.unwrap().bytes.as_ptr() as usize - bytes.as_ptr() as usize;

@@ -83,6 +83,11 @@ pub struct CompiledModule {
     /// [`crate::unnamed_dlmalloc::named_state`] in one with them), when
     /// the heap is checked: a hint the runtime checks.
     pub dlmalloc_state: Option<u32>,
+    /// emmalloc as the module's data and code show it
+    /// ([`crate::emmalloc::find`]), when the heap is checked: what its
+    /// checks were compiled for and what the runtime's walk of its heap
+    /// reads.
+    pub emmalloc: Option<crate::emmalloc::Emmalloc>,
     /// The module uses exception handling: its calls test for exceptions
     /// and pass them on ([`ExceptionPlan`]).
     pub handles_exceptions: bool,
@@ -159,6 +164,7 @@ impl ModulePlans {
         ModuleFacts {
             handles_exceptions: self.exceptions.is_some(),
             dlmalloc_state: self.dlmalloc_state,
+            emmalloc: self.emmalloc.clone(),
         }
     }
 }
@@ -166,12 +172,14 @@ impl ModulePlans {
 /// What placing a module's code needs to know of the module besides the
 /// functions, decided as it was compiled; a precompiled module carries it
 /// ([`crate::artifact`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ModuleFacts {
     /// [`CompiledModule::handles_exceptions`].
     pub handles_exceptions: bool,
     /// [`CompiledModule::dlmalloc_state`].
     pub dlmalloc_state: Option<u32>,
+    /// [`CompiledModule::emmalloc`].
+    pub emmalloc: Option<crate::emmalloc::Emmalloc>,
 }
 
 /// The Wasm function index of each function compilation produces, in
@@ -216,6 +224,7 @@ fn place(
         offsets: VMOffsets::new(info),
         tag_plan,
         dlmalloc_state: facts.dlmalloc_state,
+        emmalloc: facts.emmalloc,
     })
 }
 
@@ -225,6 +234,7 @@ impl CompiledModule {
         ModuleFacts {
             handles_exceptions: self.handles_exceptions,
             dlmalloc_state: self.dlmalloc_state,
+            emmalloc: self.emmalloc.clone(),
         }
     }
 

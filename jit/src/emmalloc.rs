@@ -192,17 +192,8 @@ pub fn find(info: &ModuleInfo, wasm: &[u8]) -> Option<Emmalloc> {
     let free = if info.emmalloc {
         None
     } else {
-        let mut frees = (0..bodies.len())
-            .filter(|&i| own(i) && bodies[i].frees)
-            .map(|i| first + i as u32)
-            .filter(|&f| {
-                let sig = info.func_sig(f);
-                sig.params == [crate::WasmType::I32] && sig.results.is_empty()
-            });
-        match (frees.next(), frees.next()) {
-            (Some(f), None) => Some(f),
-            _ => None,
-        }
+        let starts_as_free = (0..bodies.len()).filter(|&i| own(i) && bodies[i].frees);
+        crate::unnamed_dlmalloc::only_free(info, starts_as_free.map(|i| first + i as u32))
     };
     Some(Emmalloc {
         buckets,

@@ -72,19 +72,25 @@ pub fn find(info: &ModuleInfo, wasm: &[u8]) -> Option<UnnamedDlmalloc> {
         .filter(|f| called_from_outside.contains(f) || info.escaping_funcs.binary_search(f).is_ok())
         .collect();
     entries.sort_unstable();
-    let mut takes_a_pointer = entries.iter().copied().filter(|&f| {
-        let sig = info.func_sig(f);
-        sig.params == [crate::WasmType::I32] && sig.results.is_empty()
-    });
-    let free = match (takes_a_pointer.next(), takes_a_pointer.next()) {
-        (Some(f), None) => Some(f),
-        _ => None,
-    };
+    let free = only_free(info, entries.iter().copied());
     Some(UnnamedDlmalloc {
         state,
         entries,
         free,
     })
+}
+
+/// The one of `candidates` with `free`'s signature (a pointer in,
+/// nothing out); none where two have it.
+pub(crate) fn only_free(info: &ModuleInfo, candidates: impl Iterator<Item = u32>) -> Option<u32> {
+    let mut frees = candidates.filter(|&f| {
+        let sig = info.func_sig(f);
+        sig.params == [crate::WasmType::I32] && sig.results.is_empty()
+    });
+    match (frees.next(), frees.next()) {
+        (Some(f), None) => Some(f),
+        _ => None,
+    }
 }
 
 /// Where dlmalloc's state lies in a module whose names name it, by the

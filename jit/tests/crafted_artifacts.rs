@@ -38,7 +38,7 @@ fn load(compiler: &Compiler, bytes: &[u8]) -> bool {
     let Ok(info) = module_info::parse_precompiled(a.wasm, proposals) else {
         return false;
     };
-    match compiler.place_compiled(a.wasm, &info, a.image(), a.facts, None) {
+    match compiler.place_compiled(a.wasm, &info, a.image(), a.facts.clone(), None) {
         Ok(module) => {
             module.code.unregister();
             true

@@ -183,7 +183,7 @@ fn code_mapped_from_a_file_is_the_code_copied() {
     let place = |code_file: Option<CodeFile<'_>>| {
         let info = module_info::parse_precompiled(a.wasm, compiler.config().proposals).unwrap();
         compiler
-            .place_compiled(a.wasm, &info, a.image(), a.facts, code_file)
+            .place_compiled(a.wasm, &info, a.image(), a.facts.clone(), code_file)
             .unwrap()
     };
     // How many mappings of the file there are: code and sites.

@@ -31,9 +31,6 @@ pub(crate) struct ModuleInner {
     pub(crate) func_refs: Box<[(u32, usize, u64)]>,
     /// Initial contents of memory 0 to map copy-on-write (guarded memory only).
     pub(crate) memory_image: Option<MemoryImage>,
-    /// emmalloc as the module's data and code show it, worked out the
-    /// first time the heap checks ask ([`Module::emmalloc`]).
-    emmalloc: std::sync::OnceLock<Option<walmart_jit::emmalloc::Emmalloc>>,
 }
 
 impl Drop for ModuleInner {
@@ -208,7 +205,6 @@ impl Module {
                 wasm: bytes,
                 func_refs,
                 memory_image,
-                emmalloc: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -295,7 +291,7 @@ impl Module {
             ),
             None => (WasmBytes::Owned(wasm.to_vec()), None, None),
         };
-        let facts = artifact.facts;
+        let facts = std::mem::take(&mut artifact.facts);
         let image = image.unwrap_or(ImageSource::Build);
         Module::assemble(engine, info, kept, image, |info| {
             engine
@@ -401,13 +397,11 @@ impl Module {
     }
 
     /// The module's allocator when it is emmalloc, by its names or its
-    /// data ([`walmart_jit::emmalloc::find`], once per module): what the
-    /// heap checks walk and the statics where its list of blocks may lie.
+    /// data, as its compilation for the heap checks found it
+    /// ([`walmart_jit::CompiledModule::emmalloc`]): what those checks walk
+    /// and the statics where its list of blocks may lie.
     pub(crate) fn emmalloc(&self) -> Option<&walmart_jit::emmalloc::Emmalloc> {
-        self.inner
-            .emmalloc
-            .get_or_init(|| walmart_jit::emmalloc::find(&self.inner.info, self.inner.wasm.as_ref()))
-            .as_ref()
+        self.inner.compiled.emmalloc.as_ref()
     }
 
     /// Imports: (module, name, type), in order.

@@ -13,6 +13,35 @@ fn walmart(args: &[&str]) -> Output {
         .expect("walmart runs")
 }
 
+/// `walmart ARGS` with `input` on standard input.
+fn walmart_fed(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("walmart runs");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The number after `what` in a run's standard error (a counter of the
+/// attestation summary: `heap chunks checked `, `snapshots `).
+fn stat(stderr: &str, what: &str) -> u64 {
+    let at = stderr
+        .find(what)
+        .unwrap_or_else(|| panic!("no `{what}` in: {stderr}"));
+    let digits: String = stderr[at + what.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after `{what}` in: {stderr}"))
+}
+
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/fixtures/c")
@@ -1370,14 +1399,7 @@ fn the_built_in_model_passes_over_held_out_rust_zig_and_assemblyscript_programs(
                 assert_eq!(out.stdout, plain.stdout, "{program} {policy}");
                 // The CNN judged pages the program wrote, not only its input,
                 // and dropped none.
-                let count = |what: &str| -> usize {
-                    let at = err.find(what).unwrap_or_else(|| panic!("{what}: {err}"));
-                    let digits: String = err[at + what.len()..]
-                        .chars()
-                        .take_while(char::is_ascii_digit)
-                        .collect();
-                    digits.parse().unwrap()
-                };
+                let count = |what: &str| stat(&err, what);
                 let written = count("pages snapshotted ");
                 let input = count(&format!("pages snapshotted {written} ("));
                 assert!(written > input + 10, "{program} {policy}: {err}");
@@ -2066,7 +2088,7 @@ fn the_heap_walk_finds_writes_over_real_emmalloc_regions() {
     let root = temp_dir("emmalloc-walk");
     let log = root.join("events.jsonl");
     let log_arg = log.display().to_string();
-    let run = |policy: &str, wasm: &str, args: &[&str], stdin: Option<&Path>| {
+    let run = |policy: &str, wasm: &str, args: &[&str], stdin: Option<&[u8]>| {
         let _ = std::fs::remove_file(&log);
         let wasm = if Path::new(wasm).is_absolute() {
             wasm.to_string()
@@ -2085,11 +2107,7 @@ fn the_heap_walk_finds_writes_over_real_emmalloc_regions() {
         ];
         cmd.extend(args.iter().copied());
         let out = match stdin {
-            Some(input) => Command::new(env!("CARGO_BIN_EXE_walmart"))
-                .args(&cmd)
-                .stdin(std::fs::File::open(input).unwrap())
-                .output()
-                .unwrap(),
+            Some(input) => walmart_fed(&cmd, input),
             None => walmart(&cmd),
         };
         let events: Vec<serde_json::Value> = logged_events(&log)
@@ -2165,7 +2183,8 @@ fn the_heap_walk_finds_writes_over_real_emmalloc_regions() {
         }
         // Every allocator function used correctly, many times over, and a
         // heap of two blocks (memory grown behind emmalloc's back).
-        let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+        let readme =
+            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
         let (out, events) = run(
             policy,
             "heap_stress_emmalloc.wasm",
@@ -2175,13 +2194,7 @@ fn the_heap_walk_finds_writes_over_real_emmalloc_regions() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(events.is_empty(), "{policy}: {events:?}");
         let stats = text(&out.stderr);
-        let chunks: u64 = stats
-            .split("heap chunks checked ")
-            .nth(1)
-            .and_then(|t| t.split(',').next())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        assert!(chunks > 0, "{stats}");
+        assert!(stat(&stats, "heap chunks checked ") > 0, "{stats}");
         let (out, events) = run(policy, "heap_segments_emmalloc.wasm", &[], None);
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(events.is_empty(), "{policy}: {events:?}");
@@ -3800,20 +3813,6 @@ fn run_calls_a_components_wasi_cli_run() {
     );
 }
 
-/// `walmart ARGS` with `input` on standard input.
-fn walmart_fed(args: &[&str], input: &[u8]) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_walmart"))
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("walmart runs");
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn run_attests_a_component() {
     // records.wasm exports cabi_realloc, so the preview 1 adapter's state
@@ -3924,15 +3923,7 @@ fn run_attests_a_component() {
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let count = |what: &str| -> u64 {
-        let at = stderr.find(what).unwrap_or_else(|| panic!("{stderr}")) + what.len();
-        stderr[at..]
-            .split(|c: char| !c.is_ascii_digit())
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
+    let count = |what: &str| stat(&stderr, what);
     assert!(count("hooks ") > 1000, "{stderr}");
     assert!(count("snapshots ") < 200, "{stderr}");
     // The same program as a core module has no adapter: nothing found.

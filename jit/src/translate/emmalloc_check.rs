@@ -13,7 +13,7 @@
 //! emmalloc has written through them or written them over.
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, InstBuilder, Value};
+use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
 
 use super::memory::never_faults;
 use super::FuncTranslator;
@@ -51,14 +51,11 @@ impl FuncTranslator<'_, '_> {
         let done = self.builder.create_block();
         let refuse = self.builder.create_block();
         self.builder.set_cold_block(refuse);
-        let check = self.builder.create_block();
         let non_null = self.builder.ins().icmp_imm_u(IntCC::NotEqual, ptr, 0);
-        self.builder.ins().brif(non_null, check, &[], done, &[]);
+        self.go_on_if(non_null, done);
 
         // The previous region's last word and this one's size: 8 bytes
         // from `region - 4`, which must not wrap below 0.
-        self.builder.seal_block(check);
-        self.builder.switch_to_block(check);
         let length = self.memory_length(0);
         let region = self.builder.ins().iadd_imm_s(ptr, -4);
         let low = self.builder.ins().iadd_imm_s(ptr, -8);
@@ -68,11 +65,7 @@ impl FuncTranslator<'_, '_> {
             .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, ptr, 8);
         let inside = self.fits_in_memory(low, 8, length);
         let readable = self.builder.ins().band(no_wrap, inside);
-        let head = self.builder.create_block();
-        self.builder.ins().brif(readable, head, &[], refuse, &[]);
-
-        self.builder.seal_block(head);
-        self.builder.switch_to_block(head);
+        self.go_on_if(readable, refuse);
         let never_faults = never_faults();
         let low_addr = self.heap_addr(0, low, 0, 8);
         let prev_last = self
@@ -83,24 +76,11 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .load(types::I32, never_faults, low_addr, 4);
-        // The next region's first word, and this one's last before it:
-        // 8 bytes from `next - 4`, past `region` without wrapping.
-        let next = self.builder.ins().iadd(region, size);
-        let size_ok = self.region_size_ok(size);
-        let forward = self
-            .builder
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThan, next, region);
-        let last_at = self.builder.ins().iadd_imm_s(next, -4);
-        let inside = self.fits_in_memory(last_at, 8, length);
-        let ok = self.builder.ins().band(size_ok, forward);
-        let ok = self.builder.ins().band(ok, inside);
-        let own = self.builder.create_block();
-        self.builder.ins().brif(ok, own, &[], refuse, &[]);
+        // This region's last word and the next region's first: 8 bytes.
+        let (next, last_at, ok) = self.region_end(region, size, 8, length);
+        self.go_on_if(ok, refuse);
 
         // In use: its last word repeats its size, bit 0 clear.
-        self.builder.seal_block(own);
-        self.builder.switch_to_block(own);
         let last_addr = self.heap_addr(0, last_at, 0, 8);
         let last = self
             .builder
@@ -111,15 +91,10 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .load(types::I32, never_faults, last_addr, 4);
         let in_use = self.builder.ins().icmp(IntCC::Equal, last, size);
-        let prev_check = self.builder.create_block();
-        self.builder
-            .ins()
-            .brif(in_use, prev_check, &[], refuse, &[]);
+        self.go_on_if(in_use, refuse);
 
         // A free previous region: its size leads below this one to a
         // region whose first word says the same, linked both ways.
-        self.builder.seal_block(prev_check);
-        self.builder.switch_to_block(prev_check);
         let next_check = self.builder.create_block();
         let prev_free = self.builder.create_block();
         let prev_is_free = self.builder.ins().band_imm_u(prev_last, 1);
@@ -136,13 +111,8 @@ impl FuncTranslator<'_, '_> {
             .icmp(IntCC::UnsignedLessThan, prev, region);
         let prev_ok = self.region_size_ok(prev_size);
         let prev_ok = self.builder.ins().band(prev_ok, below);
-        let prev_read = self.builder.create_block();
-        self.builder
-            .ins()
-            .brif(prev_ok, prev_read, &[], refuse, &[]);
+        self.go_on_if(prev_ok, refuse);
         // Inside memory: it ends at `region`, and its size is at least 16.
-        self.builder.seal_block(prev_read);
-        self.builder.switch_to_block(prev_read);
         let prev_addr = self.heap_addr(0, prev, 0, 4);
         let prev_first = self
             .builder
@@ -157,32 +127,18 @@ impl FuncTranslator<'_, '_> {
         // repeating it; where that says free, linked both ways.
         self.builder.seal_block(next_check);
         self.builder.switch_to_block(next_check);
-        let next_end = self.builder.ins().iadd(next, next_size);
-        let next_ok = self.region_size_ok(next_size);
-        let forward = self
-            .builder
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThan, next_end, next);
-        let next_last_at = self.builder.ins().iadd_imm_s(next_end, -4);
-        let inside = self.fits_in_memory(next_last_at, 4, length);
-        let ok = self.builder.ins().band(next_ok, forward);
-        let ok = self.builder.ins().band(ok, inside);
-        let next_read = self.builder.create_block();
-        self.builder.ins().brif(ok, next_read, &[], refuse, &[]);
-        self.builder.seal_block(next_read);
-        self.builder.switch_to_block(next_read);
+        let (_, next_last_at, ok) = self.region_end(next, next_size, 4, length);
+        self.go_on_if(ok, refuse);
         let next_last_addr = self.heap_addr(0, next_last_at, 0, 4);
         let next_last = self
             .builder
             .ins()
             .load(types::I32, never_faults, next_last_addr, 0);
-        let next_used = self.builder.ins().icmp(IntCC::Equal, next_last, next_size);
-        let next_free_block = self.builder.create_block();
-        self.builder
+        let next_free = self
+            .builder
             .ins()
-            .brif(next_used, done, &[], next_free_block, &[]);
-        self.builder.seal_block(next_free_block);
-        self.builder.switch_to_block(next_free_block);
+            .icmp(IntCC::NotEqual, next_last, next_size);
+        self.go_on_if(next_free, done);
         let flagged = self.builder.ins().bor_imm_u(next_size, 1);
         let next_free = self.builder.ins().icmp(IntCC::Equal, next_last, flagged);
         let linked = self.links_point_back(next, NEXT, PREV, region, length);
@@ -195,6 +151,38 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().jump(done, &[]);
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);
+    }
+
+    /// Goes on in a new block where `ok`, else branches to `otherwise`.
+    fn go_on_if(&mut self, ok: Value, otherwise: Block) {
+        let next = self.builder.create_block();
+        self.builder.ins().brif(ok, next, &[], otherwise, &[]);
+        self.builder.seal_block(next);
+        self.builder.switch_to_block(next);
+    }
+
+    /// The region at `start` whose first word says `size`: where it ends,
+    /// where its last word lies, and whether `size` is a region's
+    /// ([`Self::region_size_ok`]), leads forward without wrapping, and
+    /// leaves `tail` bytes from its last word inside memory.
+    fn region_end(
+        &mut self,
+        start: Value,
+        size: Value,
+        tail: i64,
+        length: Value,
+    ) -> (Value, Value, Value) {
+        let end = self.builder.ins().iadd(start, size);
+        let size_ok = self.region_size_ok(size);
+        let forward = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, end, start);
+        let last_at = self.builder.ins().iadd_imm_s(end, -4);
+        let inside = self.fits_in_memory(last_at, tail, length);
+        let ok = self.builder.ins().band(size_ok, forward);
+        let ok = self.builder.ins().band(ok, inside);
+        (end, last_at, ok)
     }
 
     /// At the entry of one of emmalloc's allocating functions, for its
@@ -260,20 +248,13 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .load(types::I32, never_faults(), next_addr, 0);
-        let empty = self.builder.ins().icmp(IntCC::Equal, first, sentinel);
-        let check = self.builder.create_block();
-        let refuse = self.builder.create_block();
         let done = self.builder.create_block();
-        self.builder.set_cold_block(refuse);
-        self.builder.ins().brif(empty, done, &[], check, &[]);
-        self.builder.seal_block(check);
-        self.builder.switch_to_block(check);
+        let not_empty = self.builder.ins().icmp(IntCC::NotEqual, first, sentinel);
+        self.go_on_if(not_empty, done);
         let length = self.memory_length(0);
         let linked = self.links_point_back(first, NEXT, PREV, sentinel, length);
-        self.builder.ins().brif(linked, done, &[], refuse, &[]);
-        self.builder.seal_block(refuse);
-        self.builder.switch_to_block(refuse);
-        self.call_hook(HookPoint::HeapCheck);
+        let broken = self.builder.ins().icmp_imm_u(IntCC::Equal, linked, 0);
+        self.cold_path(broken, |t| t.call_hook(HookPoint::HeapCheck));
         self.builder.ins().jump(done, &[]);
         self.builder.seal_block(done);
         self.builder.switch_to_block(done);

@@ -44,7 +44,8 @@ use walmart_attest::{HookSite, PAGE_SIZE};
 use std::sync::atomic::Ordering;
 
 use super::heap_walk::{
-    callee, memory_module, report, report_broken, statics, word_at, WalkAt, MAX_CHUNKS, WALK_BUDGET,
+    callee, links_point_back, memory_module, report, report_broken, statics, word_at, WalkAt,
+    MAX_CHUNKS, WALK_BUDGET,
 };
 use super::worker::Counters;
 use crate::store::StoreOpaque;
@@ -435,14 +436,9 @@ fn links_agree(memory: &[u8], r: u64) -> Result<(), Broken> {
     let word = |at: u64| word_at(memory, at);
     let (prev, next) = (word(r + 4).unwrap_or(0), word(r + 8).unwrap_or(0));
     let r32 = r as u32;
-    // A link's 16 bytes inside memory, as the entry check compiled for
-    // `free` asks (`links_point_back`), so the two agree.
-    let inside = |at: u32| u64::from(at) + 16 <= memory.len() as u64;
-    if !inside(prev)
-        || !inside(next)
-        || word(u64::from(prev) + 8) != Some(r32)
-        || word(u64::from(next) + 4) != Some(r32)
-    {
+    // As the entry checks compiled for emmalloc read them, so the two
+    // agree.
+    if !links_point_back(memory, r32, 8, 4) {
         return Err(Broken {
             at: r32 + 4,
             region: r32,
@@ -513,7 +509,6 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     let Some(emmalloc) = module.emmalloc() else {
         return;
     };
-    let statics = statics(module.info());
     let Some(s) = store.attest.as_deref_mut() else {
         return;
     };
@@ -525,7 +520,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     let found = match s.emmalloc {
         Some(heap) => Some(heap),
         None => {
-            let found = find(bytes, statics, emmalloc);
+            let found = find(bytes, statics(module.info()), emmalloc);
             s.heap_walk_after = Some(now + now.elapsed() * WALK_BUDGET);
             if let Some(heap) = found {
                 s.emmalloc = Some(heap);

@@ -1421,25 +1421,28 @@ pub(crate) enum BadFree {
     Links(String),
 }
 
-/// Whether the free chunk at `c` sits in its list as dlmalloc keeps it
-/// (as the generated check reads it: `fd` and `bk` each with 16 bytes
-/// inside memory, and pointing back at `c`).
+/// Whether the free chunk at `c` sits in its list as dlmalloc keeps it:
+/// its `fd` and `bk` (at `c + 8`, `c + 12`) point back at it
+/// ([`links_point_back`]).
 pub(crate) fn links_agree(memory: &[u8], c: u32) -> bool {
-    let len = memory.len() as u64;
-    let inside = |at: u32| u64::from(at) + 16 <= len;
-    if !inside(c) {
-        return false;
-    }
-    let (Some(fd), Some(bk)) = (
-        word_at(memory, u64::from(c) + 8),
-        word_at(memory, u64::from(c) + 12),
-    ) else {
+    links_point_back(memory, c, 8, 12)
+}
+
+/// Whether the list node at `c`, whose forward link is the word at
+/// `c + fd` and backward link the word at `c + bk`, lies in a doubly
+/// linked list as the generated checks read it
+/// (`FuncTranslator::links_point_back`): the node and both neighbours
+/// with 16 bytes inside memory, the forward neighbour's backward link
+/// and the backward neighbour's forward link holding `c`.
+pub(crate) fn links_point_back(memory: &[u8], c: u32, fd: u64, bk: u64) -> bool {
+    let inside = |at: u32| u64::from(at) + 16 <= memory.len() as u64;
+    let link = |at: u64| word_at(memory, u64::from(c) + at).filter(|&l| inside(l));
+    let (Some(forward), Some(backward)) = (link(fd), link(bk)) else {
         return false;
     };
-    inside(fd)
-        && inside(bk)
-        && word_at(memory, u64::from(fd) + 12) == Some(c)
-        && word_at(memory, u64::from(bk) + 8) == Some(c)
+    inside(c)
+        && word_at(memory, u64::from(forward) + bk) == Some(c)
+        && word_at(memory, u64::from(backward) + fd) == Some(c)
 }
 
 /// What is wrong with `ptr` at `free` or `realloc`, given dlmalloc's
