@@ -76,7 +76,7 @@ pub(crate) struct HostFuncDef<T: 'static> {
     code: *const u8,
     func: std::sync::Arc<HostFn<T>>,
     /// `module.name` it was defined under, for attestation events.
-    pub(crate) name: Option<String>,
+    pub(crate) name: Option<std::sync::Arc<str>>,
     /// walmart's own WASI: its writes to guest memory are tracked, so
     /// attestation does not write-protect memory around its calls.
     pub(crate) trusted: bool,
@@ -121,6 +121,52 @@ impl<T: 'static> HostFuncDef<T> {
             name: None,
             trusted: false,
         })
+    }
+}
+
+/// A host function's signature resolved against an engine once (its id
+/// and call stub), for the functions the runtime makes again at every
+/// instantiation (a component's lowered imports and canonical built-ins):
+/// making one then takes no lock and no hashing of its type.
+#[derive(Clone)]
+pub(crate) struct PreparedSig {
+    engine: crate::Engine,
+    ty: FuncType,
+    type_id: u64,
+    code: *const u8,
+}
+
+// SAFETY: as `HostFuncDef`'s: `code` points into the engine's immutable
+// executable memory, which `engine` keeps alive.
+unsafe impl Send for PreparedSig {}
+// SAFETY: as above.
+unsafe impl Sync for PreparedSig {}
+
+impl std::fmt::Debug for PreparedSig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedSig")
+            .field("ty", &self.ty)
+            .field("type_id", &self.type_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PreparedSig {
+    /// `ty` resolved against `engine`.
+    pub(crate) fn new(engine: &crate::Engine, ty: FuncType) -> Result<PreparedSig> {
+        let type_id = engine.signature_id(&ty.to_sig());
+        let code = engine.host_stub(type_id)?;
+        Ok(PreparedSig {
+            engine: engine.clone(),
+            ty,
+            type_id,
+            code,
+        })
+    }
+
+    /// Whether it was resolved against `engine`.
+    pub(crate) fn for_engine(&self, engine: &crate::Engine) -> bool {
+        crate::Engine::same(&self.engine, engine)
     }
 }
 
@@ -344,21 +390,30 @@ impl Func {
     /// go through walmart's API, so attestation does not write-protect
     /// memory around its calls.
     pub(crate) fn new_named<T: 'static>(
-        store: impl AsContextMut<Data = T>,
-        ty: FuncType,
-        name: String,
+        mut store: impl AsContextMut<Data = T>,
+        sig: &PreparedSig,
+        name: std::sync::Arc<str>,
         trusted: bool,
         func: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
-        let host = val_host(ty.clone(), func);
-        Func::from_host_named(store, ty, host, Some(name), trusted)
+        let host = val_host(sig.ty.clone(), func);
+        debug_assert!(sig.for_engine(&store.as_context_mut().opaque.engine));
+        let def = HostFuncDef {
+            ty: sig.ty.clone(),
+            type_id: sig.type_id,
+            code: sig.code,
+            func: host,
+            name: Some(name),
+            trusted,
+        };
+        Func::from_def(store, &std::sync::Arc::new(def))
     }
 
     fn from_host_named<T: 'static>(
         mut store: impl AsContextMut<Data = T>,
         ty: FuncType,
         host: std::sync::Arc<HostFn<T>>,
-        name: Option<String>,
+        name: Option<std::sync::Arc<str>>,
         trusted: bool,
     ) -> Func {
         let engine = store.as_context_mut().opaque.engine.clone();
@@ -411,8 +466,7 @@ impl Func {
         func_index: u32,
     ) -> Func {
         let inst = &store.instances[instance];
-        let info = inst.module.info();
-        let ty = FuncType::from_sig(info.func_sig(func_index));
+        let ty = inst.module.inner.func_type(func_index);
         let func_ref = inst.func_ref(func_index);
         // Only functions a reference may name have one (exports, the start
         // function, those constant expressions name).
@@ -837,7 +891,7 @@ extern "C" fn host_dispatch<T: 'static>(
         use walmart_attest::{HookKind, HookSite};
         let site = |kind: HookKind| {
             move |_: &StoreOpaque| HookSite {
-                name: def.name.clone(),
+                name: def.name.as_deref().map(str::to_string),
                 ..HookSite::new(kind)
             }
         };

@@ -234,7 +234,7 @@ impl<T: 'static> Linker<T> {
         mut def: HostFuncDef<T>,
         trusted: bool,
     ) -> Result<&mut Self> {
-        def.name = Some(format!("{module}.{name}"));
+        def.name = Some(format!("{module}.{name}").into());
         def.trusted = trusted;
         self.insert(
             module,

@@ -31,6 +31,19 @@ pub(crate) struct ModuleInner {
     pub(crate) func_refs: Box<[(u32, usize, u64)]>,
     /// Initial contents of memory 0 to map copy-on-write (guarded memory only).
     pub(crate) memory_image: Option<MemoryImage>,
+    /// Each type index's host view, made on first use: a handle to an
+    /// exported function is made at each instantiation that looks it up.
+    func_types: Box<[std::sync::OnceLock<crate::FuncType>]>,
+}
+
+impl ModuleInner {
+    /// The host view of the type of function `func`.
+    pub(crate) fn func_type(&self, func: u32) -> crate::FuncType {
+        let t = self.info.func_types[func as usize] as usize;
+        self.func_types[t]
+            .get_or_init(|| crate::FuncType::from_sig(&self.info.types[t]))
+            .clone()
+    }
 }
 
 impl Drop for ModuleInner {
@@ -195,6 +208,7 @@ impl Module {
         } else {
             None
         };
+        let info_types = info.types.len();
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -205,6 +219,7 @@ impl Module {
                 wasm: bytes,
                 func_refs,
                 memory_image,
+                func_types: (0..info_types).map(|_| Default::default()).collect(),
             }),
         })
     }

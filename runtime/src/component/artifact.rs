@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::abi::StringEncoding;
+use super::func::LowerShape;
 use super::resources::ResourceKey;
 use super::translate::{CanonOptions, ComponentDef, CoreSort, ImportDesc, Sort, Step};
 use super::types::{FuncType, Type};
@@ -322,7 +323,9 @@ impl Writer {
                 self.func_type(ty)?;
                 self.options(options);
             }
-            Step::Lower { func, options, ty } => {
+            Step::Lower {
+                func, options, ty, ..
+            } => {
                 self.u8(5);
                 self.u32(*func);
                 self.options(options);
@@ -696,11 +699,15 @@ impl<'a> Reader<'a> {
                 ty: Arc::new(self.func_type()?),
                 options: self.options()?,
             },
-            5 => Step::Lower {
-                func: self.u32()?,
-                options: self.options()?,
-                ty: Arc::new(self.func_type()?),
-            },
+            5 => {
+                let (func, options, ty) = (self.u32()?, self.options()?, self.func_type()?);
+                Step::Lower {
+                    func,
+                    options,
+                    shape: LowerShape::of(&ty),
+                    ty: Arc::new(ty),
+                }
+            }
             6 => Step::Resource {
                 key: self.key()?,
                 dtor: self.opt_u32()?,
@@ -760,6 +767,7 @@ impl<'a> Reader<'a> {
             steps,
             imports,
             exports,
+            builtin_sigs: Default::default(),
         })
     }
 }

@@ -4,20 +4,23 @@
 use std::sync::Arc;
 
 use super::resources::{InstanceState, ResourceType};
-use super::translate::Step;
+use super::translate::{ComponentDef, Step};
 use crate::store::StoreInner;
-use crate::{Caller, FuncType, Val, ValType};
+use crate::{Caller, FuncType, Result, Val, ValType};
 
 /// The core function of the built-in `step` on resources of type `ty`,
 /// for the component instance `state`.
 pub(crate) fn resource_builtin<T: 'static>(
     store: &mut StoreInner<T>,
+    def: &ComponentDef,
     step: &Step,
     ty: ResourceType,
     state: Arc<InstanceState>,
-) -> crate::Func {
-    let i32s = |params: usize, results: usize| {
-        FuncType::new(vec![ValType::I32; params], vec![ValType::I32; results])
+) -> Result<crate::Func> {
+    let engine = store.opaque.engine.clone();
+    let i32s = |results: usize| {
+        let sig = FuncType::new([ValType::I32], vec![ValType::I32; results]);
+        super::func::prepared_once(&def.builtin_sigs[1 - results], &engine, &sig)
     };
     // The built-ins write nothing into guest memory: trusted, as walmart's
     // own WASI is, but for a drop that may run an embedder's destructor.
@@ -27,18 +30,18 @@ pub(crate) fn resource_builtin<T: 'static>(
         Step::ResourceRep(_) => "resource.rep",
         _ => "resource.drop",
     };
-    let (name, trusted) = (name.to_string(), !host_dtor);
-    match step {
+    let (name, trusted) = (Arc::from(name), !host_dtor);
+    Ok(match step {
         // (rep) -> handle: a new owned handle.
         Step::ResourceNew(_) => {
-            crate::Func::new_named(store, i32s(1, 1), name, trusted, move |_, args, rets| {
+            crate::Func::new_named(store, &*i32s(1)?, name, trusted, move |_, args, rets| {
                 rets[0] = Val::I32(state.new_own(ty.clone(), args[0].unwrap_i32() as u32) as i32);
                 Ok(())
             })
         }
         // (handle) -> rep.
         Step::ResourceRep(_) => {
-            crate::Func::new_named(store, i32s(1, 1), name, trusted, move |_, args, rets| {
+            crate::Func::new_named(store, &*i32s(1)?, name, trusted, move |_, args, rets| {
                 rets[0] = Val::I32(state.rep(args[0].unwrap_i32() as u32, &ty)? as i32);
                 Ok(())
             })
@@ -46,7 +49,7 @@ pub(crate) fn resource_builtin<T: 'static>(
         // (handle): the handle removed, an owned resource destroyed.
         _ => crate::Func::new_named(
             store,
-            i32s(1, 0),
+            &*i32s(0)?,
             name,
             trusted,
             move |mut caller: Caller<'_, T>, args, _| match state
@@ -56,5 +59,5 @@ pub(crate) fn resource_builtin<T: 'static>(
                 None => Ok(()),
             },
         ),
-    }
+    })
 }

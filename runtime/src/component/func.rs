@@ -96,6 +96,79 @@ enum Kind {
     },
 }
 
+/// What `canon lower` makes of a function's type, worked out once per
+/// component (as it is compiled or loaded) instead of at each
+/// instantiation: the core signature the guest calls, where the values
+/// travel, and that signature resolved against the engine on first use.
+pub(crate) struct LowerShape {
+    sig: crate::FuncType,
+    /// Its parameters go through memory (more than 16 flat values).
+    params_in_memory: bool,
+    /// Its result goes through memory (more than one flat value).
+    result_in_memory: bool,
+    prepared: std::sync::OnceLock<crate::func::PreparedSig>,
+}
+
+impl std::fmt::Debug for LowerShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LowerShape")
+            .field("sig", &self.sig)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LowerShape {
+    /// The shape of a lowered function of type `ty`.
+    pub(crate) fn of(ty: &FuncType) -> LowerShape {
+        LowerShape {
+            sig: abi::lowered_signature(ty),
+            params_in_memory: abi::flatten_all(ty.params.iter().map(|(_, t)| t)).len()
+                > MAX_FLAT_PARAMS,
+            result_in_memory: abi::flatten_all(ty.result.iter()).len() > MAX_FLAT_RESULTS,
+            prepared: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The signature resolved against `engine`: kept from the first
+    /// instantiation (a component is compiled for one engine; another
+    /// engine's gets its own, not kept).
+    fn prepared(
+        &self,
+        engine: &crate::Engine,
+    ) -> Result<std::borrow::Cow<'_, crate::func::PreparedSig>> {
+        prepared_once(&self.prepared, engine, &self.sig)
+    }
+}
+
+/// `sig` resolved against `engine`, kept in `cell` for the engine it was
+/// first resolved for.
+pub(crate) fn prepared_once<'a>(
+    cell: &'a std::sync::OnceLock<crate::func::PreparedSig>,
+    engine: &crate::Engine,
+    sig: &crate::FuncType,
+) -> Result<std::borrow::Cow<'a, crate::func::PreparedSig>> {
+    use std::borrow::Cow;
+    if let Some(p) = cell.get() {
+        if p.for_engine(engine) {
+            return Ok(Cow::Borrowed(p));
+        }
+        return Ok(Cow::Owned(crate::func::PreparedSig::new(
+            engine,
+            sig.clone(),
+        )?));
+    }
+    let p = crate::func::PreparedSig::new(engine, sig.clone())?;
+    let kept = cell.get_or_init(|| p);
+    if kept.for_engine(engine) {
+        Ok(Cow::Borrowed(kept))
+    } else {
+        Ok(Cow::Owned(crate::func::PreparedSig::new(
+            engine,
+            sig.clone(),
+        )?))
+    }
+}
+
 /// A component function (wasmtime's `component::Func`): called with
 /// component values, which the canonical ABI lowers into the callee's
 /// core values and memory and lifts back.
@@ -328,19 +401,17 @@ impl Func {
         &self,
         store: &mut StoreInner<T>,
         options: Options,
-        ty: Arc<FuncType>,
+        (ty, shape): (Arc<FuncType>, &LowerShape),
         state: Arc<InstanceState>,
-    ) -> crate::Func {
+    ) -> Result<crate::Func> {
         let callee = self.clone();
-        let params_in_memory =
-            abi::flatten_all(ty.params.iter().map(|(_, t)| t)).len() > MAX_FLAT_PARAMS;
-        let result_in_memory = abi::flatten_all(ty.result.iter()).len() > MAX_FLAT_RESULTS;
-        let sig = abi::lowered_signature(&ty);
+        let (params_in_memory, result_in_memory) = (shape.params_in_memory, shape.result_in_memory);
+        let sig = shape.prepared(&store.opaque.engine)?;
         // Named for attestation's events: the import, or the component
         // function's own core export.
         let (name, trusted) = match &*self.kind {
-            Kind::Host { name, trusted, .. } => (name.to_string(), *trusted),
-            Kind::Lifted { .. } => ("a lifted component function".to_string(), false),
+            Kind::Host { name, trusted, .. } => (name.clone(), *trusted),
+            Kind::Lifted { .. } => (Arc::from("a lifted component function"), false),
         };
         // The bytes form where the call's values are flat (WASI 0.2's
         // reads and writes are).
@@ -350,9 +421,9 @@ impl Func {
             }
             _ => None,
         };
-        crate::Func::new_named(
+        Ok(crate::Func::new_named(
             &mut *store,
-            sig,
+            &sig,
             name,
             trusted,
             move |mut caller: Caller<'_, T>, args, rets| {
@@ -395,7 +466,7 @@ impl Func {
                     result_in_memory,
                 )
             },
-        )
+        ))
     }
 }
 

@@ -61,17 +61,18 @@ impl Exports {
     }
 }
 
-/// A core instance of a component: instantiated, or made of exports.
-enum CoreInstance {
+/// A core instance of a component: instantiated, or made of exports
+/// (named as the component's definition names them).
+enum CoreInstance<'d> {
     Instance(crate::Instance),
-    Exports(rustc_hash::FxHashMap<String, Extern>),
+    Exports(rustc_hash::FxHashMap<&'d str, Extern>),
 }
 
 /// A component instance's index spaces as they fill.
 #[derive(Default)]
-struct Spaces {
+struct Spaces<'d> {
     core: [Vec<Extern>; 5],
-    core_instances: Vec<CoreInstance>,
+    core_instances: Vec<CoreInstance<'d>>,
     core_modules: Vec<Module>,
     funcs: Vec<Func>,
     instances: Vec<Arc<Exports>>,
@@ -105,7 +106,7 @@ fn broken(what: &str) -> Error {
     ))
 }
 
-impl Spaces {
+impl Spaces<'_> {
     fn core_item(&self, sort: CoreSort, index: u32) -> Result<Extern> {
         self.core[core_index(sort)]
             .get(index as usize)
@@ -206,7 +207,7 @@ pub(crate) fn instantiate<T: 'static>(
                 for (instance, name) in imports {
                     let item = match s.core_instances.get(*instance as usize) {
                         Some(CoreInstance::Instance(i)) => i.get_export(&mut *store, name),
-                        Some(CoreInstance::Exports(e)) => e.get(name).copied(),
+                        Some(CoreInstance::Exports(e)) => e.get(name.as_str()).copied(),
                         None => None,
                     };
                     externs.push(item.ok_or_else(|| {
@@ -225,7 +226,7 @@ pub(crate) fn instantiate<T: 'static>(
             Step::CoreInstanceExports(items) => {
                 let exports = items
                     .iter()
-                    .map(|(n, sort, i)| Ok((n.clone(), s.core_item(*sort, *i)?)))
+                    .map(|(n, sort, i)| Ok((n.as_str(), s.core_item(*sort, *i)?)))
                     .collect::<Result<_>>()?;
                 s.core_instances.push(CoreInstance::Exports(exports));
             }
@@ -249,14 +250,19 @@ pub(crate) fn instantiate<T: 'static>(
                 s.funcs
                     .push(Func::lifted(core, options, state.clone(), ty.clone()));
             }
-            Step::Lower { func, options, ty } => {
+            Step::Lower {
+                func,
+                options,
+                ty,
+                shape,
+            } => {
                 let callee = s
                     .funcs
                     .get(*func as usize)
                     .ok_or_else(|| broken("a function index past its space"))?
                     .clone();
                 let options = s.options(store, options)?;
-                let core = callee.lower(store, options, ty.clone(), state.clone());
+                let core = callee.lower(store, options, (ty.clone(), shape), state.clone())?;
                 s.core[core_index(CoreSort::Func)].push(Extern::Func(core));
             }
             Step::Import { name, desc } => {
@@ -328,7 +334,7 @@ pub(crate) fn instantiate<T: 'static>(
             }
             Step::ResourceNew(key) | Step::ResourceRep(key) | Step::ResourceDrop(key) => {
                 let ty = state.resolve(key)?;
-                let core = super::canon::resource_builtin(store, step, ty, state.clone());
+                let core = super::canon::resource_builtin(store, def, step, ty, state.clone())?;
                 s.core[core_index(CoreSort::Func)].push(Extern::Func(core));
             }
             Step::Export {

@@ -14,6 +14,7 @@ use wasmparser::{
 use wasmparser::types::TypesRef;
 
 use super::abi::StringEncoding;
+use super::func::LowerShape;
 use super::resources::ResourceKey;
 use super::types::{convert_func, unsupported, FuncType};
 use crate::{Engine, Error, Module, Result};
@@ -89,6 +90,8 @@ pub(crate) enum Step {
         options: CanonOptions,
         /// The function's type as this component sees it.
         ty: Arc<FuncType>,
+        /// What lowering makes of that type, worked out once.
+        shape: LowerShape,
     },
     /// A resource type this component defines: a new one each instance.
     Resource {
@@ -137,6 +140,9 @@ pub(crate) struct ComponentDef {
     pub imports: Vec<(String, ImportDesc)>,
     /// Export names, in order.
     pub exports: Vec<String>,
+    /// The core signatures of the resource built-ins (`(i32) -> i32` and
+    /// `(i32)`), resolved against the engine once.
+    pub builtin_sigs: [std::sync::OnceLock<crate::func::PreparedSig>; 2],
 }
 
 /// A component being read, with what outer aliases may name of it: its
@@ -508,14 +514,16 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                         CanonicalFunction::Lower {
                             func_index,
                             options,
-                        } => Step::Lower {
-                            func: func_index,
-                            options: canon_options(&options)?,
-                            ty: Arc::new(
-                                convert_func(types, types.component_function_at(func_index))
-                                    .map_err(usage)?,
-                            ),
-                        },
+                        } => {
+                            let ty = convert_func(types, types.component_function_at(func_index))
+                                .map_err(usage)?;
+                            Step::Lower {
+                                func: func_index,
+                                options: canon_options(&options)?,
+                                shape: LowerShape::of(&ty),
+                                ty: Arc::new(ty),
+                            }
+                        }
                         CanonicalFunction::ResourceNew { resource } => {
                             Step::ResourceNew(resource_key(types, resource)?)
                         }
