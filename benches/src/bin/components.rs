@@ -3,7 +3,8 @@
 //! string in), calls from a component to the host (a loop of imported
 //! `inc: func(x: u32) -> u32`), and a WASI 0.2 command run whole
 //! (`tests/fixtures/components/hello.wasm`: instantiated, `wasi:cli/run`
-//! called, output to memory).
+//! called, output to memory), and the same instantiated and dropped
+//! without a run.
 //!
 //! `cargo run --release -p walmart-benches --bin components [--features wasmtime] [-- --runs N]`
 //!
@@ -17,6 +18,9 @@ use walmart_benches::{die, median, runs_argument};
 
 /// Calls per timed batch.
 const CALLS: u32 = 100_000;
+/// `hello` commands a sample times: one alone is too short for this
+/// machine's noise.
+const COMMANDS: u32 = 200;
 
 const WAT: &str = r#"(component
   (import "inc" (func $inc (param "x" u32) (result u32)))
@@ -62,7 +66,7 @@ fn ns(d: Duration, per: u32) -> f64 {
 
 /// walmart: (add, len, host calls) in ns per call, command run in us,
 /// compile in ms.
-fn walmart(runs: usize) -> [f64; 6] {
+fn walmart(runs: usize) -> [f64; 7] {
     use walmart::component::{Component, Linker};
     use walmart::{Engine, Store};
     let engine = Engine::default();
@@ -112,7 +116,7 @@ fn walmart(runs: usize) -> [f64; 6] {
     });
     let mut wasi = Linker::<walmart::wasi::WasiCtx>::new(&engine);
     walmart::component::wasi::add_to_linker(&mut wasi, |c| c).unwrap();
-    let t_cmd = median(runs, || {
+    let command = |run: bool| {
         let out = walmart::wasi::MemoryOutputPipe::new(1 << 16);
         let mut ctx = walmart::wasi::WasiCtx::new();
         ctx.args(["hello", "0"])
@@ -120,17 +124,22 @@ fn walmart(runs: usize) -> [f64; 6] {
             .stderr(out.clone());
         let mut store = Store::new(&engine, ctx);
         let i = wasi.instantiate(&mut store, &hello).unwrap();
-        let f = walmart::component::wasi::command_run(&i, &mut store)
-            .unwrap()
-            .unwrap();
-        assert_eq!(f.call(&mut store, ()).unwrap(), (Ok(()),));
-        assert!(out.contents().starts_with(b"argc=2"));
-    });
+        if run {
+            let f = walmart::component::wasi::command_run(&i, &mut store)
+                .unwrap()
+                .unwrap();
+            assert_eq!(f.call(&mut store, ()).unwrap(), (Ok(()),));
+            assert!(out.contents().starts_with(b"argc=2"));
+        }
+    };
+    let t_cmd = median(runs, || (0..COMMANDS).for_each(|_| command(true)));
+    let t_inst = median(runs, || (0..COMMANDS).for_each(|_| command(false)));
     [
         ns(t_add, CALLS),
         ns(t_len, CALLS),
         ns(t_run, CALLS),
-        t_cmd.as_secs_f64() * 1e6,
+        ns(t_cmd, COMMANDS) / 1e3,
+        ns(t_inst, COMMANDS) / 1e3,
         t_compile.as_secs_f64() * 1e3,
         t_load.as_secs_f64() * 1e6,
     ]
@@ -138,7 +147,7 @@ fn walmart(runs: usize) -> [f64; 6] {
 
 /// wasmtime, the same.
 #[cfg(feature = "wasmtime")]
-fn wasmtime(runs: usize) -> [f64; 6] {
+fn wasmtime(runs: usize) -> [f64; 7] {
     use wasmtime::component::{Component, Linker};
     use wasmtime::{Engine, Store};
     use wasmtime_wasi::WasiCtxBuilder;
@@ -190,7 +199,7 @@ fn wasmtime(runs: usize) -> [f64; 6] {
     });
     let mut wasi = Linker::<Ctx>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut wasi).unwrap();
-    let t_cmd = median(runs, || {
+    let command = |run: bool| {
         let out = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(1 << 16);
         let ctx = WasiCtxBuilder::new()
             .args(&["hello", "0"])
@@ -201,14 +210,19 @@ fn wasmtime(runs: usize) -> [f64; 6] {
         let cmd =
             wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, &hello, &wasi)
                 .unwrap();
-        assert_eq!(cmd.wasi_cli_run().call_run(&mut store).unwrap(), Ok(()));
-        assert!(out.contents().starts_with(b"argc=2"));
-    });
+        if run {
+            assert_eq!(cmd.wasi_cli_run().call_run(&mut store).unwrap(), Ok(()));
+            assert!(out.contents().starts_with(b"argc=2"));
+        }
+    };
+    let t_cmd = median(runs, || (0..COMMANDS).for_each(|_| command(true)));
+    let t_inst = median(runs, || (0..COMMANDS).for_each(|_| command(false)));
     [
         ns(t_add, CALLS),
         ns(t_len, CALLS),
         ns(t_run, CALLS),
-        t_cmd.as_secs_f64() * 1e6,
+        ns(t_cmd, COMMANDS) / 1e3,
+        ns(t_inst, COMMANDS) / 1e3,
         t_compile.as_secs_f64() * 1e3,
         t_load.as_secs_f64() * 1e6,
     ]
@@ -220,7 +234,7 @@ fn main() {
     #[cfg(feature = "wasmtime")]
     let theirs = Some(wasmtime(runs));
     #[cfg(not(feature = "wasmtime"))]
-    let theirs: Option<[f64; 6]> = None;
+    let theirs: Option<[f64; 7]> = None;
     println!(
         "{:<28} {:>12} {:>12} {:>8}",
         "component", "walmart", "wasmtime", "ratio"
@@ -230,6 +244,7 @@ fn main() {
         "len(64-byte string) ns/call",
         "guest->host inc ns/call",
         "hello command us/run",
+        "hello instantiate us/run",
         "compile hello ms",
         "load precompiled hello us",
     ]
