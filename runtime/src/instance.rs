@@ -627,14 +627,13 @@ pub(crate) fn instantiate(
                 Some(n) => format!("module `{n}`"),
                 None => "the module".to_string(),
             };
-            let has_names = !info.func_names.is_empty();
             let traced = store.tag_trace.is_some();
             let memory64 = data
                 .memories
                 .first()
                 .is_some_and(|m| m.data_in(store).ty.memory64);
             data.tags = crate::attest::tags::instance_heap(
-                config, plan, shadow, &name, has_names, traced, memory64,
+                config, plan, shadow, &name, info, traced, memory64,
             )?;
         }
         for (plan, init) in info.tables[info.num_imported_tables as usize..]

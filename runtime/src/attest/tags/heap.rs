@@ -62,6 +62,17 @@ struct Pending {
     old: Option<u32>,
 }
 
+/// Where an inlined `realloc` of emmalloc's (in a program function, out
+/// of the wrapper's sight) stands: see [`TagHeap::inlined_realloc_read`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InlinedRealloc {
+    /// It read the header of the live object at this address.
+    Header(u32),
+    /// Then asked for a new object of this many bytes: it copies that
+    /// many from the old one, whatever the old one's size.
+    Copy(u32, u32),
+}
+
 /// What the wrapper is told, or a bad `free`/`realloc` to report.
 #[derive(Debug)]
 pub(crate) enum Enter {
@@ -143,6 +154,11 @@ pub(crate) struct TagHeap {
     pub(crate) stats: TagStats,
     /// The lowest granule ever coloured (`u32::MAX`: none yet).
     floor: u32,
+    /// The module's allocator is emmalloc with `realloc` inlined into the
+    /// program's functions (zig's wasi-libc, optimized with the program):
+    /// see [`TagHeap::inlined_realloc_read`].
+    emmalloc_inlined: bool,
+    inlined_realloc: Option<InlinedRealloc>,
 }
 
 impl crate::attest::heap::HeapView for TagHeap {
@@ -187,6 +203,7 @@ impl TagHeap {
         shadow: Shadow,
         has_free: bool,
         traced: bool,
+        emmalloc_inlined: bool,
     ) -> TagHeap {
         TagHeap {
             mode,
@@ -209,6 +226,8 @@ impl TagHeap {
             events: traced.then(Vec::new),
             stats: TagStats::default(),
             floor: u32::MAX,
+            emmalloc_inlined,
+            inlined_realloc: None,
         }
     }
 
@@ -257,6 +276,19 @@ impl TagHeap {
     ) -> Enter {
         if self.busy {
             return Enter::Go(TagAction::PassThrough, 0);
+        }
+        if let Some(state) = self.inlined_realloc.take() {
+            // The inlined `realloc`'s own allocation follows its header
+            // reads; any other allocator call ends it.
+            self.inlined_realloc = match (state, role) {
+                (InlinedRealloc::Header(o), AllocRole::Malloc) => {
+                    Some(InlinedRealloc::Copy(o, args[0]))
+                }
+                (InlinedRealloc::Header(o), AllocRole::AlignedAlloc) => {
+                    Some(InlinedRealloc::Copy(o, args[1]))
+                }
+                _ => None,
+            };
         }
         let refuse = |this: &mut TagHeap, v| {
             this.refused();
@@ -386,6 +418,17 @@ impl TagHeap {
         let hi = ((u64::from(q) + u64::from(pend.total)) & !15) as u32;
         let obj_end = align_up(u64::from(p) + u64::from(pend.size), 16) as u32;
         let colour = if self.pointer { self.pick_colour(p) } else { 0 };
+        if self.emmalloc_inlined {
+            // Where emmalloc's inlined `realloc` reads the object's region
+            // header (`p - 4`) and the size at the ceiling of the region
+            // before (`p - 8`): inside the wrapper's left redzone, whose
+            // bytes are stale. Zeros make that code see an empty region
+            // followed by a used one, which it never resizes in place (a
+            // resize would write headers into the wrapper's chunk and link
+            // them into emmalloc's free lists): it allocates anew, copies
+            // and frees, all through the wrapper.
+            mem[p as usize - 8..p as usize].fill(0);
+        }
         self.floor = self.floor.min(lo);
         self.shadow.fill(lo, p, REDZONE << 4);
         self.shadow.paint_object(p, pend.size, colour);
@@ -619,6 +662,41 @@ impl TagHeap {
         }
     }
 
+    /// Whether a failed check is emmalloc's inlined `realloc` at work, not
+    /// the program's: its reads of the region header of a live object
+    /// (`p - 4`, and `p - 8` for the region before; zeros, see
+    /// [`TagHeap::exit`]) and, once it has asked for the new object, its
+    /// copy of as many bytes as the new object holds from the old one,
+    /// which reads past the old one when it grows. Nothing is allowed
+    /// but reads, and the copy's only until the next allocator call.
+    pub(crate) fn inlined_realloc_read(
+        &mut self,
+        found: &Found,
+        address: u32,
+        size: u32,
+        write: bool,
+    ) -> bool {
+        if !self.emmalloc_inlined || write {
+            return false;
+        }
+        if let (4, ViolationKind::Underflow, Some(o)) = (size, found.kind, &found.alloc) {
+            if self.live.contains_key(&o.p) && (address == o.p - 4 || address == o.p - 8) {
+                // Read again for the copy's length, after the allocation.
+                if !matches!(self.inlined_realloc, Some(InlinedRealloc::Copy(c, _)) if c == o.p) {
+                    self.inlined_realloc = Some(InlinedRealloc::Header(o.p));
+                }
+                return true;
+            }
+        }
+        match self.inlined_realloc {
+            Some(InlinedRealloc::Copy(o, n)) => {
+                let end = u64::from(o) + u64::from(n);
+                address >= o && u64::from(address) + u64::from(size) <= end
+            }
+            _ => false,
+        }
+    }
+
     /// Whether a violation of `kind` in function `func` on `object`, by a
     /// `write` or not, is new (each is reported once). Reads and writes
     /// are told apart: a `|=` past a buffer reads before it writes, and
@@ -637,4 +715,72 @@ impl TagHeap {
 fn read_u32(mem: &[u8], at: u32) -> Option<u32> {
     let b = mem.get(at as usize..at as usize + 4)?;
     Some(u32::from_le_bytes(b.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attest::tags::shadow::ShadowMap;
+
+    /// A heap over `mem` whose module allocator is a bump allocator from
+    /// 0x1000, `realloc` inlined as emmalloc's is.
+    fn alloc(heap: &mut TagHeap, mem: &mut [u8], next: &mut u32, size: u32) -> u32 {
+        let Enter::Go(TagAction::Allocate, total) =
+            heap.enter(AllocRole::Malloc, [size, 0, 0], |_| 0)
+        else {
+            panic!("the wrapper allocates");
+        };
+        let q = *next;
+        *next += total.next_multiple_of(16);
+        let p = heap.exit(q, mem);
+        assert!(heap.next_eviction().is_none());
+        p
+    }
+
+    #[test]
+    fn an_inlined_realloc_reads_headers_and_copies_only_inside_its_window() {
+        let map = ShadowMap::new(1 << 12).unwrap();
+        let mut heap = TagHeap::new(TagMode::Temporal, false, 0, map.view(), true, false, true);
+        let mut mem = vec![0xaa; 1 << 16];
+        let mut next = 0x1000;
+        let o = alloc(&mut heap, &mut mem, &mut next, 40);
+        // The zeros the inlined code reads as an empty region.
+        assert_eq!(&mem[o as usize - 8..o as usize], &[0; 8]);
+        let read = |heap: &mut TagHeap, at: u32, len: u32, write: bool| {
+            let found = heap.check(u64::from(at), len).expect("a failed check");
+            heap.inlined_realloc_read(&found, at, len, write)
+        };
+        // Past the object before any header read: the program's.
+        assert!(!read(&mut heap, o + 40, 8, false));
+        // The header reads; a write there, or a wider read, is not one.
+        assert!(!read(&mut heap, o - 4, 4, true));
+        assert!(!read(&mut heap, o - 3, 1, false));
+        assert!(read(&mut heap, o - 4, 4, false));
+        assert!(read(&mut heap, o - 8, 4, false));
+        // Its new object of 100 bytes: the copy reads up to 100 from o.
+        let n = alloc(&mut heap, &mut mem, &mut next, 100);
+        assert!(read(&mut heap, o - 4, 4, false));
+        assert!(read(&mut heap, o + 40, 8, false));
+        assert!(read(&mut heap, o + 92, 8, false));
+        assert!(!read(&mut heap, o + 96, 8, false));
+        assert!(!read(&mut heap, o + 40, 8, true));
+        // It frees the old object: the window is closed.
+        let _ = heap.enter(AllocRole::Free, [o, 0, 0], |_| 0);
+        while heap.next_eviction().is_some() {}
+        assert!(!read(&mut heap, n + 100, 8, false));
+        let m = alloc(&mut heap, &mut mem, &mut next, 16);
+        assert!(!read(&mut heap, m + 16, 8, false));
+    }
+
+    #[test]
+    fn a_heap_whose_realloc_is_wrapped_reads_no_header_for_it() {
+        let map = ShadowMap::new(1 << 12).unwrap();
+        let mut heap = TagHeap::new(TagMode::Temporal, false, 0, map.view(), true, false, false);
+        let mut mem = vec![0xaa; 1 << 16];
+        let mut next = 0x1000;
+        let o = alloc(&mut heap, &mut mem, &mut next, 40);
+        assert_eq!(&mem[o as usize - 8..o as usize], &[0xaa; 8]);
+        let found = heap.check(u64::from(o - 4), 4).unwrap();
+        assert!(!heap.inlined_realloc_read(&found, o - 4, 4, false));
+    }
 }

@@ -66,10 +66,11 @@ pub(crate) fn instance_heap(
     plan: &walmart_jit::translate::tags::AllocatorPlan,
     shadow: Option<shadow::Shadow>,
     module_name: &str,
-    has_names: bool,
+    info: &walmart_jit::module_info::ModuleInfo,
     traced: bool,
     memory64: bool,
 ) -> Result<Option<Box<heap::TagHeap>>> {
+    let has_names = !info.func_names.is_empty();
     let allocates = [
         AllocRole::Malloc,
         AllocRole::Calloc,
@@ -107,6 +108,8 @@ pub(crate) fn instance_heap(
         shadow,
         plan.has(AllocRole::Free),
         traced,
+        // Its `realloc` is no function of its own: inlined.
+        info.emmalloc && !plan.has(AllocRole::Realloc),
     ))))
 }
 
@@ -212,7 +215,7 @@ pub(crate) fn check(
     offset: u32,
     fp: u64,
 ) -> u32 {
-    let Some(heap) = inst.tags.as_deref() else {
+    let Some(heap) = inst.tags.as_deref_mut() else {
         return 0;
     };
     let Ok(size) = u32::try_from(len) else {
@@ -223,6 +226,9 @@ pub(crate) fn check(
         return 0;
     };
     let (address, colour) = heap.split(ptr);
+    if heap.inlined_realloc_read(&found, address, size, write) {
+        return 0;
+    }
     let access = TagAccess {
         write,
         address,
