@@ -60,17 +60,9 @@ struct Pending {
     stack: u32,
     /// `realloc`'s old object.
     old: Option<u32>,
-}
-
-/// Where an inlined `realloc` of emmalloc's (in a program function, out
-/// of the wrapper's sight) stands: see [`TagHeap::inlined_realloc_read`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum InlinedRealloc {
-    /// It read the header of the live object at this address.
-    Header(u32),
-    /// Then asked for a new object of this many bytes: it copies that
-    /// many from the old one, whatever the old one's size.
-    Copy(u32, u32),
+    /// The live object whose region header emmalloc's inlined `realloc`
+    /// read just before asking for this one (see [`TagHeap::exit`]).
+    inlined_realloc_of: Option<u32>,
 }
 
 /// What the wrapper is told, or a bad `free`/`realloc` to report.
@@ -154,11 +146,13 @@ pub(crate) struct TagHeap {
     pub(crate) stats: TagStats,
     /// The lowest granule ever coloured (`u32::MAX`: none yet).
     floor: u32,
-    /// The module's allocator is emmalloc with `realloc` inlined into the
-    /// program's functions (zig's wasi-libc, optimized with the program):
-    /// see [`TagHeap::inlined_realloc_read`].
-    emmalloc_inlined: bool,
-    inlined_realloc: Option<InlinedRealloc>,
+    /// The module's allocator is emmalloc, whose `realloc` a build may
+    /// inline into the program's functions (zig's wasi-libc, optimized
+    /// with the program): see [`TagHeap::exit`].
+    emmalloc: bool,
+    /// The live object whose region header such a `realloc` read last,
+    /// until the next allocator call.
+    header_read: Option<u32>,
 }
 
 impl crate::attest::heap::HeapView for TagHeap {
@@ -203,7 +197,7 @@ impl TagHeap {
         shadow: Shadow,
         has_free: bool,
         traced: bool,
-        emmalloc_inlined: bool,
+        emmalloc: bool,
     ) -> TagHeap {
         TagHeap {
             mode,
@@ -226,8 +220,8 @@ impl TagHeap {
             events: traced.then(Vec::new),
             stats: TagStats::default(),
             floor: u32::MAX,
-            emmalloc_inlined,
-            inlined_realloc: None,
+            emmalloc,
+            header_read: None,
         }
     }
 
@@ -277,19 +271,11 @@ impl TagHeap {
         if self.busy {
             return Enter::Go(TagAction::PassThrough, 0);
         }
-        if let Some(state) = self.inlined_realloc.take() {
-            // The inlined `realloc`'s own allocation follows its header
-            // reads; any other allocator call ends it.
-            self.inlined_realloc = match (state, role) {
-                (InlinedRealloc::Header(o), AllocRole::Malloc) => {
-                    Some(InlinedRealloc::Copy(o, args[0]))
-                }
-                (InlinedRealloc::Header(o), AllocRole::AlignedAlloc) => {
-                    Some(InlinedRealloc::Copy(o, args[1]))
-                }
-                _ => None,
-            };
-        }
+        // An inlined `realloc`'s allocation follows its header reads.
+        let inlined_realloc_of = self
+            .header_read
+            .take()
+            .filter(|_| matches!(role, AllocRole::Malloc | AllocRole::AlignedAlloc));
         let refuse = |this: &mut TagHeap, v| {
             this.refused();
             Enter::Go(TagAction::Return, v)
@@ -358,6 +344,7 @@ impl TagHeap {
             total,
             stack,
             old,
+            inlined_realloc_of,
         });
         self.busy = true;
         Enter::Go(TagAction::Allocate, total)
@@ -418,16 +405,27 @@ impl TagHeap {
         let hi = ((u64::from(q) + u64::from(pend.total)) & !15) as u32;
         let obj_end = align_up(u64::from(p) + u64::from(pend.size), 16) as u32;
         let colour = if self.pointer { self.pick_colour(p) } else { 0 };
-        if self.emmalloc_inlined {
-            // Where emmalloc's inlined `realloc` reads the object's region
-            // header (`p - 4`) and the size at the ceiling of the region
-            // before (`p - 8`): inside the wrapper's left redzone, whose
-            // bytes are stale. Zeros make that code see an empty region
-            // followed by a used one, which it never resizes in place (a
-            // resize would write headers into the wrapper's chunk and link
-            // them into emmalloc's free lists): it allocates anew, copies
-            // and frees, all through the wrapper.
+        if self.emmalloc {
+            // Where emmalloc's `realloc`, inlined into the program, reads
+            // the object's region header (`p - 4`) and the size at the
+            // ceiling of the region before (`p - 8`): inside the wrapper's
+            // left redzone, whose bytes are stale. Zeros make that code see
+            // an empty region followed by a used one, which it never
+            // resizes in place (a resize would write headers into the
+            // wrapper's chunk and link them into emmalloc's free lists): it
+            // allocates anew, copies and frees, all through the wrappers.
             mem[p as usize - 8..p as usize].fill(0);
+            if let Some(old) = pend.inlined_realloc_of {
+                // Its new object: it reads the header again for the copy's
+                // length, the least of the new size and the old region's
+                // size less 8. The old object's size then, as a wrapped
+                // `realloc` copies (with zeros it would copy the new size,
+                // reading past the old object, past memory's end even).
+                if let Some(size) = self.live.get(&old).map(|a| a.size) {
+                    let at = old as usize - 4;
+                    mem[at..at + 4].copy_from_slice(&size.saturating_add(8).to_le_bytes());
+                }
+            }
         }
         self.floor = self.floor.min(lo);
         self.shadow.fill(lo, p, REDZONE << 4);
@@ -662,13 +660,10 @@ impl TagHeap {
         }
     }
 
-    /// Whether a failed check is emmalloc's inlined `realloc` at work, not
-    /// the program's: its reads of the region header of a live object
-    /// (`p - 4`, and `p - 8` for the region before; zeros, see
-    /// [`TagHeap::exit`]) and, once it has asked for the new object, its
-    /// copy of as many bytes as the new object holds from the old one,
-    /// which reads past the old one when it grows. Nothing is allowed
-    /// but reads, and the copy's only until the next allocator call.
+    /// Whether a failed check is emmalloc's `realloc`, inlined into the
+    /// program, reading the region header of a live object: a 4-byte read
+    /// at `p - 4`, or `p - 8` for the region before (see
+    /// [`TagHeap::exit`]). Nothing else is let through.
     pub(crate) fn inlined_realloc_read(
         &mut self,
         found: &Found,
@@ -676,25 +671,17 @@ impl TagHeap {
         size: u32,
         write: bool,
     ) -> bool {
-        if !self.emmalloc_inlined || write {
+        if !self.emmalloc || write || size != 4 || found.kind != ViolationKind::Underflow {
             return false;
         }
-        if let (4, ViolationKind::Underflow, Some(o)) = (size, found.kind, &found.alloc) {
-            if self.live.contains_key(&o.p) && (address == o.p - 4 || address == o.p - 8) {
-                // Read again for the copy's length, after the allocation.
-                if !matches!(self.inlined_realloc, Some(InlinedRealloc::Copy(c, _)) if c == o.p) {
-                    self.inlined_realloc = Some(InlinedRealloc::Header(o.p));
-                }
-                return true;
-            }
+        let Some(o) = &found.alloc else {
+            return false;
+        };
+        if self.live.contains_key(&o.p) && (address == o.p - 4 || address == o.p - 8) {
+            self.header_read = Some(o.p);
+            return true;
         }
-        match self.inlined_realloc {
-            Some(InlinedRealloc::Copy(o, n)) => {
-                let end = u64::from(o) + u64::from(n);
-                address >= o && u64::from(address) + u64::from(size) <= end
-            }
-            _ => false,
-        }
+        false
     }
 
     /// Whether a violation of `kind` in function `func` on `object`, by a
@@ -738,42 +725,51 @@ mod tests {
     }
 
     #[test]
-    fn an_inlined_realloc_reads_headers_and_copies_only_inside_its_window() {
+    fn an_inlined_realloc_reads_headers_and_copies_the_old_size() {
         let map = ShadowMap::new(1 << 12).unwrap();
         let mut heap = TagHeap::new(TagMode::Temporal, false, 0, map.view(), true, false, true);
         let mut mem = vec![0xaa; 1 << 16];
         let mut next = 0x1000;
         let o = alloc(&mut heap, &mut mem, &mut next, 40);
         // The zeros the inlined code reads as an empty region.
-        assert_eq!(&mem[o as usize - 8..o as usize], &[0; 8]);
+        let header = |mem: &[u8], p: u32| mem[p as usize - 8..p as usize].to_vec();
+        assert_eq!(header(&mem, o), [0; 8]);
         let read = |heap: &mut TagHeap, at: u32, len: u32, write: bool| {
             let found = heap.check(u64::from(at), len).expect("a failed check");
             heap.inlined_realloc_read(&found, at, len, write)
         };
-        // Past the object before any header read: the program's.
-        assert!(!read(&mut heap, o + 40, 8, false));
-        // The header reads; a write there, or a wider read, is not one.
+        // The header reads; a write there, or another read, is not one.
         assert!(!read(&mut heap, o - 4, 4, true));
         assert!(!read(&mut heap, o - 3, 1, false));
-        assert!(read(&mut heap, o - 4, 4, false));
+        assert!(!read(&mut heap, o - 12, 4, false));
         assert!(read(&mut heap, o - 8, 4, false));
-        // Its new object of 100 bytes: the copy reads up to 100 from o.
-        let n = alloc(&mut heap, &mut mem, &mut next, 100);
         assert!(read(&mut heap, o - 4, 4, false));
-        assert!(read(&mut heap, o + 40, 8, false));
-        assert!(read(&mut heap, o + 92, 8, false));
-        assert!(!read(&mut heap, o + 96, 8, false));
-        assert!(!read(&mut heap, o + 40, 8, true));
-        // It frees the old object: the window is closed.
-        let _ = heap.enter(AllocRole::Free, [o, 0, 0], |_| 0);
+        // The new object it asks for next: the header then gives the old
+        // object's size (40) plus 8 to the copy.
+        let n = alloc(&mut heap, &mut mem, &mut next, 100);
+        assert_eq!(header(&mem, o), [0, 0, 0, 0, 48, 0, 0, 0]);
+        assert_eq!(header(&mem, n), [0; 8]);
+        // Nothing past the old object is let through.
+        assert!(read(&mut heap, o - 4, 4, false));
+        assert!(!read(&mut heap, o + 40, 8, false));
+        // An allocation after another allocator call is not its.
+        assert!(read(&mut heap, n - 4, 4, false));
+        let _ = heap.enter(AllocRole::Free, [0, 0, 0], |_| 0);
         while heap.next_eviction().is_some() {}
-        assert!(!read(&mut heap, n + 100, 8, false));
         let m = alloc(&mut heap, &mut mem, &mut next, 16);
-        assert!(!read(&mut heap, m + 16, 8, false));
+        assert_eq!(header(&mem, n), [0; 8]);
+        assert_eq!(header(&mem, m), [0; 8]);
+        // A refused request leaves nothing behind for the next one.
+        assert!(read(&mut heap, m - 4, 4, false));
+        let refused = heap.enter(AllocRole::AlignedAlloc, [3, 16, 0], |_| 0);
+        assert!(matches!(refused, Enter::Go(TagAction::Return, 0)));
+        while heap.next_eviction().is_some() {}
+        let _ = alloc(&mut heap, &mut mem, &mut next, 16);
+        assert_eq!(header(&mem, m), [0; 8]);
     }
 
     #[test]
-    fn a_heap_whose_realloc_is_wrapped_reads_no_header_for_it() {
+    fn a_heap_of_another_allocator_lets_no_header_read_through() {
         let map = ShadowMap::new(1 << 12).unwrap();
         let mut heap = TagHeap::new(TagMode::Temporal, false, 0, map.view(), true, false, false);
         let mut mem = vec![0xaa; 1 << 16];

@@ -108,8 +108,7 @@ pub(crate) fn instance_heap(
         shadow,
         plan.has(AllocRole::Free),
         traced,
-        // Its `realloc` is no function of its own: inlined.
-        info.emmalloc && !plan.has(AllocRole::Realloc),
+        info.emmalloc,
     ))))
 }
 
