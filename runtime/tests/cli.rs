@@ -4246,3 +4246,132 @@ fn run_caches_a_compiled_component() {
     assert!(std::fs::metadata(&entries[0]).unwrap().len() > 1000);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--attest-report FILE` writes one JSON document as an attested run
+/// ends: what ran (the module's SHA-256), under what, how the guest ended,
+/// the detections by kind and source, a verdict and what limits it, and
+/// the event log by its SHA-256. An empty event log cannot tell a clean
+/// run from one that never wrote; the report can.
+#[test]
+fn the_attest_report_says_what_was_attested_and_what_was_found() {
+    use sha2::{Digest, Sha256};
+    let dir = temp_dir("attest-report");
+    let (log, report) = (dir.join("events.jsonl"), dir.join("report.json"));
+    let (log_s, report_s) = (log.to_str().unwrap(), report.to_str().unwrap());
+    let sha = |path: &str| -> String {
+        Sha256::digest(std::fs::read(path).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let read = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap()
+    };
+    let run = |policy: &str, extra: &[&str], module: &str, guest: &[&str]| {
+        let mut args = vec!["run", "--attest", policy, "--attest-report", report_s];
+        args.extend_from_slice(extra);
+        let module = fixture(module);
+        args.push(&module);
+        args.extend_from_slice(guest);
+        walmart(&args)
+    };
+
+    // A clean run: the module and the log named by their digests.
+    let out = run(
+        "coarse",
+        &["--attest-log", log_s],
+        "tag_violations.wasm",
+        &["benign"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r = read();
+    assert_eq!(r["verdict"], "no-corruption-detected", "{r}");
+    assert_eq!(r["guest"], "success", "{r}");
+    assert_eq!(r["policy"], "coarse");
+    assert_eq!(r["module"]["sha256"], sha(&fixture("tag_violations.wasm")));
+    assert_eq!(r["log"]["sha256"], sha(log_s), "{r}");
+    assert_eq!(r["log"]["events"], 0);
+    assert_eq!(r["detections"]["total"], 0);
+    assert_eq!(r["stats"]["heap_walked"], true, "{r}");
+    assert!(r["stats"]["hooks"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(r["verifier"]["model"], "default");
+    assert_eq!(r["caveats"].as_array().unwrap().len(), 0, "{r}");
+
+    // An overflow found by the heap walk, the run stopped for it: every
+    // event of the log counted, the first one given whole.
+    let out = run(
+        "fine",
+        &[
+            "--attest-log",
+            log_s,
+            "--on-detect",
+            "trap",
+            "--model",
+            "none",
+        ],
+        "tag_violations.wasm",
+        &["overflow-many"],
+    );
+    assert_eq!(out.status.code(), Some(86), "{}", text(&out.stderr));
+    let r = read();
+    assert_eq!(r["verdict"], "corruption-detected", "{r}");
+    assert_eq!(r["stopped_by_detection"], true, "{r}");
+    assert_eq!(r["verifier"], serde_json::Value::Null, "{r}");
+    let events = std::fs::read_to_string(&log).unwrap().lines().count() as u64;
+    assert!(events > 0);
+    assert_eq!(r["detections"]["total"], events, "{r}");
+    assert_eq!(r["log"]["sha256"], sha(log_s), "{r}");
+    assert_eq!(r["detections"]["first"]["kind"], "heap-corrupt", "{r}");
+    assert!(
+        r["detections"]["by_source"]["heap-walk"].as_u64().unwrap() >= 1,
+        "{r}"
+    );
+
+    // The tag monitor: its own counters and settings.
+    let out = run("tags", &[], "tag_violations.wasm", &["overflow-1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r = read();
+    assert_eq!(r["detections"]["by_kind"]["tag-violation"], 1, "{r}");
+    assert_eq!(r["stats"]["violations"], 1, "{r}");
+    assert_eq!(r["settings"]["tags"], "temporal", "{r}");
+    assert_eq!(r["log"], serde_json::Value::Null, "{r}");
+
+    // A guest that traps: clean as far as it ran, and the report says so.
+    let out = run("coarse", &[], "trap.wasm", &[]);
+    assert!(!out.status.success());
+    let r = read();
+    assert_eq!(r["verdict"], "no-corruption-detected", "{r}");
+    assert_eq!(r["guest"], "error", "{r}");
+    assert!(
+        r["error"].as_str().unwrap().contains("divide by zero"),
+        "{r}"
+    );
+    assert!(
+        r["caveats"][0]
+            .as_str()
+            .unwrap()
+            .contains("did not run to its end"),
+        "{r}"
+    );
+
+    // No report without attestation, and none where it cannot be
+    // written: both said before the guest runs.
+    let out = walmart(&["run", "--attest-report", report_s, &fixture("hello.wasm")]);
+    fails_in_one_line(&out, "--attest-report reports an attested run", "off");
+    let nowhere = dir.join("missing").join("report.json");
+    let out = walmart(&[
+        "run",
+        "--attest",
+        "coarse",
+        "--attest-report",
+        nowhere.to_str().unwrap(),
+        &fixture("hello.wasm"),
+    ]);
+    fails_in_one_line(&out, "--attest-report: cannot write", "unwritable");
+    assert!(
+        out.stdout.is_empty(),
+        "the guest ran: {}",
+        text(&out.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

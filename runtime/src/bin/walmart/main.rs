@@ -1,6 +1,7 @@
 //! The `walmart` command line: `run` a module, `wast` spec scripts.
 
 mod attest;
+mod attest_report;
 mod backend;
 mod compile;
 mod evaluate;

@@ -141,6 +141,12 @@ pub struct RunArgs {
     /// Write attestation events to FILE as JSON lines.
     #[arg(long, value_name = "FILE")]
     attest_log: Option<PathBuf>,
+    /// Write a JSON report of the attested run to FILE as it ends: the
+    /// module's SHA-256, the policy and verifier, how the guest ended, the
+    /// summary's counters, the detections by kind and source, a verdict
+    /// and what limits it, and the event log's SHA-256.
+    #[arg(long, value_name = "FILE")]
+    attest_report: Option<PathBuf>,
     /// Keep the evidence of each page a verifier flags: its 4096 bytes as
     /// judged, one file per page in DIR (created if missing), named by the
     /// event (`evidence` in --attest-log). Rescore with `walmart attest score`.
@@ -304,6 +310,16 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         bail!(
             "--attest-log, --attest-evidence, --attest-interval, --model, --cnn-score-input-runs and --inject need --attest coarse or fine"
         );
+    }
+    if args.attest_report.is_some() && !attesting {
+        bail!("--attest-report reports an attested run: it needs --attest coarse, fine or tags");
+    }
+    if let Some(path) = &args.attest_report {
+        // Made now, empty, so that a path it cannot be written to fails
+        // the run before the guest runs, and a run that dies leaves no
+        // older report behind to be taken for its own.
+        std::fs::write(path, b"")
+            .map_err(|e| anyhow!("--attest-report: cannot write {}: {e}", path.display()))?;
     }
     if args.cnn_score_input_runs && args.model.as_deref() == Some("none") {
         bail!("--cnn-score-input-runs tells the CNN what to score; --model none runs none");
@@ -790,6 +806,7 @@ fn write_coredump(e: &walmart::Error, args: &RunArgs) {
 
 /// Prints a guest failure and picks the exit status.
 fn report(e: walmart::Error, args: &RunArgs) -> anyhow::Result<ExitCode> {
+    crate::attest_report::note_guest_error(&e);
     if let Some(code) = e.exit_status() {
         // Exit statuses beyond a byte are truncated by the OS anyway.
         return Ok(ExitCode::from(code as u8));
@@ -852,11 +869,21 @@ fn parse_dir(spec: &str) -> anyhow::Result<(&str, &str, bool)> {
 /// The attestation options the command line asks for (`hooks`: the
 /// policy has hooks, `coarse` or `fine`, where a CNN may judge).
 fn attest_options(args: &RunArgs, hooks: bool) -> anyhow::Result<AttestOptions> {
+    crate::attest_report::mark_started();
     let mut opts = AttestOptions::new()
         .on_detect(args.on_detect)
         .backpressure(args.attest_backpressure)
         .score_input_runs(args.cnn_score_input_runs)
-        .on_event(detections_on_stderr());
+        .on_event({
+            let show = detections_on_stderr();
+            let report = args.attest_report.is_some();
+            move |e| {
+                show(e);
+                if report {
+                    crate::attest_report::count(e);
+                }
+            }
+        });
     if let Some(interval) = args.attest_interval {
         opts = opts.interval(interval);
     }
@@ -906,6 +933,7 @@ fn finish_attested(
     args: &RunArgs,
 ) -> anyhow::Result<ExitCode> {
     let finish = store.finish_attestation();
+    let mut caveats = Vec::new();
     if let Some(t) = store.tag_stats() {
         let c = engine.config();
         eprintln!(
@@ -933,14 +961,21 @@ fn finish_attested(
         {
             // A user must not take the exact heap checks' silence for a
             // clean heap.
-            eprintln!(
-                "walmart: note: the guest's allocator was called but its heap was not walked (an \
+            let note = "the guest's allocator was called but its heap was not walked (an \
                  allocator other than dlmalloc and emmalloc, or a store of several memories or a \
-                 64-bit one): the exact heap checks did not run"
-            );
+                 64-bit one): the exact heap checks did not run";
+            eprintln!("walmart: note: {note}");
+            caveats.push(note.to_string());
         }
     }
-    match (outcome, finish) {
+    // How the guest ended, for the report: what `report` saw of its
+    // failure, or its exit status.
+    let ending = match &outcome {
+        Err(e) => Some(format!("{e:#}")),
+        Ok(_) => crate::attest_report::guest_error(),
+    };
+    let success = matches!(&outcome, Ok(code) if *code == ExitCode::SUCCESS);
+    let status = match (outcome, finish) {
         (Err(e), _) => Err(e),
         (Ok(code), Ok(_)) => Ok(code),
         (Ok(code), Err(e)) => {
@@ -950,9 +985,99 @@ fn finish_attested(
                 if t.kind() == walmart::TrapKind::AttestationViolation);
             if code != ExitCode::SUCCESS && !detected {
                 eprintln!("error: {e}");
-                return Ok(code);
+                Ok(code)
+            } else {
+                report(e, args)
             }
-            report(e, args)
         }
+    };
+    if let Some(path) = &args.attest_report {
+        let stopped = crate::attest_report::stopped_by_detection();
+        let ending = match (&ending, success) {
+            (Some(e), _) => crate::attest_report::Ending::Error(e),
+            (None, true) => crate::attest_report::Ending::Success,
+            (None, false) => crate::attest_report::Ending::Failure,
+        };
+        write_attest_report(path, engine, store, args, ending, stopped, caveats)?;
     }
+    status
+}
+
+/// Writes `--attest-report`'s document for the run that just ended.
+fn write_attest_report(
+    path: &std::path::Path,
+    engine: &Engine,
+    store: &Store<walmart::wasi::WasiCtx>,
+    args: &RunArgs,
+    ending: crate::attest_report::Ending<'_>,
+    stopped_by_detection: bool,
+    caveats: Vec<String>,
+) -> anyhow::Result<()> {
+    use serde_json::json;
+    let c = engine.config();
+    let hooks = matches!(args.code.attest, Policy::Coarse | Policy::Fine);
+    let mut settings = json!({
+        "on_detect": format!("{:?}", args.on_detect).to_lowercase(),
+        "heap_checks": c.attest_heap_check,
+        "stack_guards": c.attest_stack_guards,
+    });
+    if hooks {
+        settings["sync"] = json!(args.code.attest_sync);
+        settings["dirty_tracking"] = json!(engine.attest_dirty_tracking().to_string());
+        settings["backpressure"] = json!(format!("{:?}", args.attest_backpressure).to_lowercase());
+    } else {
+        settings["tags"] = json!(c.tags.mode.name());
+        settings["tag_colours"] = json!(match c.tags.colours {
+            TagColours::Memory => "memory",
+            TagColours::Pointer => "pointer",
+        });
+    }
+    let verifier = match args.model.as_deref() {
+        Some("none") => serde_json::Value::Null,
+        _ if !hooks => serde_json::Value::Null,
+        model => json!({
+            "model": model.unwrap_or("default"),
+            "sha256": crate::attest_report::model_sha256(model)?,
+            "backend": format!("{:?}", args.backend).to_lowercase(),
+        }),
+    };
+    let stats = match (store.tag_stats(), store.attestation_stats()) {
+        (Some(t), _) => json!({
+            "allocations": t.allocations,
+            "frees": t.frees,
+            "violations": t.violations,
+        }),
+        (None, Some(s)) => json!({
+            "hooks": s.hooks,
+            "allocator_calls": s.allocator_calls,
+            "snapshots": s.snapshots,
+            "pages_snapshotted": s.pages_snapshotted,
+            "pages_input": s.pages_input,
+            "pages_audited": s.pages_audited,
+            "bytes_verified": s.bytes_verified,
+            "detections": s.detections,
+            "ring_deferrals": s.deferred,
+            "ring_drops": s.ring_drops,
+            "tamper_checks": s.tamper_checks,
+            "heap_walked": s.heap_walked,
+            "heap_chunks_checked": s.heap_chunks,
+            "verifier_ms": s.verifier_time.as_secs_f64() * 1e3,
+        }),
+        (None, None) => serde_json::Value::Null,
+    };
+    crate::attest_report::write(
+        path,
+        &crate::attest_report::RunFacts {
+            module: &args.file,
+            policy: &args.code.attest.to_string(),
+            settings,
+            verifier,
+            started: crate::attest_report::started(),
+            ending,
+            stopped_by_detection,
+            stats,
+            caveats,
+            log: args.attest_log.as_deref(),
+        },
+    )
 }
