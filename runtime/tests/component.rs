@@ -923,7 +923,7 @@ fn precompiled_components_load_without_compiling() {
     // down the stack: a body of one step, an import whose function type's
     // parameter is a list of lists of ... .
     let mut deep = b"\0walmcmp".to_vec();
-    deep.extend(1u32.to_le_bytes()); // version
+    deep.extend(2u32.to_le_bytes()); // version
     deep.extend(0u32.to_le_bytes()); // no modules
     deep.extend(1u32.to_le_bytes()); // one component
     let mut body = Vec::new();
@@ -932,10 +932,13 @@ fn precompiled_components_load_without_compiling() {
     body.extend(1u32.to_le_bytes());
     body.push(b'f');
     body.push(0); // of a function
-    body.extend(1u32.to_le_bytes()); // one parameter
-    body.extend(1u32.to_le_bytes());
-    body.push(b'p');
-    body.extend(std::iter::repeat_n(13u8, 200_000)); // list<list<...
+    let mut ty = Vec::new();
+    ty.extend(1u32.to_le_bytes()); // one parameter
+    ty.extend(1u32.to_le_bytes());
+    ty.push(b'p');
+    ty.extend(std::iter::repeat_n(13u8, 200_000)); // list<list<...
+    body.extend((ty.len() as u32).to_le_bytes()); // the type's length
+    body.extend(ty);
     deep.extend((body.len() as u32).to_le_bytes());
     deep.extend(body);
     // SAFETY: refused before any code could run.

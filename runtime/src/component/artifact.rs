@@ -21,7 +21,7 @@ use crate::{Engine, Error, Module, Result};
 /// What a precompiled component begins with.
 pub(crate) const MAGIC: &[u8; 8] = b"\0walmcmp";
 /// The format's version: another is refused.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// Whether `bytes` begin as a precompiled component does.
 pub(crate) fn is_precompiled_component(bytes: &[u8]) -> bool {
@@ -183,13 +183,19 @@ impl Writer {
         }
     }
 
+    /// A function type, its bytes prefixed with their length: a reader
+    /// takes the same bytes again for the same type, not a copy of it (a
+    /// WASI command's ~35 imports name each type twice, and many alike).
     fn func_type(&mut self, f: &FuncType) -> Result<()> {
-        self.u32(f.params.len() as u32);
+        let mut body = Writer::default();
+        body.u32(f.params.len() as u32);
         for (n, t) in &f.params {
-            self.str(n);
-            self.ty(t)?;
+            body.str(n);
+            body.ty(t)?;
         }
-        self.opt_ty(f.result.as_ref())
+        body.opt_ty(f.result.as_ref())?;
+        self.bytes(&body.out);
+        Ok(())
     }
 
     fn options(&mut self, o: &CanonOptions) {
@@ -443,10 +449,16 @@ struct Reader<'a> {
     at: usize,
     modules: Vec<Module>,
     components: Vec<Arc<ComponentDef>>,
+    /// The function types read so far, by their bytes, each with what
+    /// lowering makes of it once one was lowered.
+    func_types: FuncTypes<'a>,
     /// Types and imports being read inside one another: bounded, so a
     /// damaged file cannot exhaust the stack.
     depth: u32,
 }
+
+/// Function types by their bytes (see [`Writer::func_type`]).
+type FuncTypes<'a> = HashMap<&'a [u8], (Arc<FuncType>, Option<Arc<LowerShape>>)>;
 
 /// Deepest nesting of types or imports read: far past any real
 /// component's (a component nested deeper is compiled, not loaded).
@@ -580,15 +592,52 @@ impl<'a> Reader<'a> {
             _ => return Err(damaged("an option's tag")),
         })
     }
-    fn func_type(&mut self) -> Result<FuncType> {
-        let n = self.count()?;
+    /// A function type: the one read before from the same bytes, or a
+    /// new one.
+    fn func_type(&mut self) -> Result<Arc<FuncType>> {
+        Ok(self.func_type_entry()?.0)
+    }
+
+    /// A function type and what lowering makes of it.
+    fn lowered_func_type(&mut self) -> Result<(Arc<FuncType>, Arc<LowerShape>)> {
+        let (ty, key) = self.func_type_entry()?;
+        let entry = self
+            .func_types
+            .get_mut(key)
+            .ok_or_else(|| damaged("a function type not kept"))?;
+        let shape = entry
+            .1
+            .get_or_insert_with(|| Arc::new(LowerShape::of(&ty)))
+            .clone();
+        Ok((ty, shape))
+    }
+
+    fn func_type_entry(&mut self) -> Result<(Arc<FuncType>, &'a [u8])> {
+        let body = self.bytes()?;
+        if let Some((ty, _)) = self.func_types.get(body) {
+            return Ok((ty.clone(), body));
+        }
+        let mut r = Reader {
+            bytes: body,
+            at: 0,
+            modules: Vec::new(),
+            components: Vec::new(),
+            func_types: HashMap::new(),
+            depth: self.depth,
+        };
+        let n = r.count()?;
         let params = (0..n)
-            .map(|_| Ok((self.str()?, self.ty()?)))
+            .map(|_| Ok((r.str()?, r.ty()?)))
             .collect::<Result<_>>()?;
-        Ok(FuncType {
+        let ty = Arc::new(FuncType {
             params,
-            result: self.opt_ty()?,
-        })
+            result: r.opt_ty()?,
+        });
+        if r.at != body.len() {
+            return Err(damaged("a function type's length"));
+        }
+        self.func_types.insert(body, (ty.clone(), None));
+        Ok((ty, body))
     }
     fn options(&mut self) -> Result<CanonOptions> {
         Ok(CanonOptions {
@@ -609,7 +658,7 @@ impl<'a> Reader<'a> {
 
     fn desc_here(&mut self) -> Result<ImportDesc> {
         Ok(match self.u8()? {
-            0 => ImportDesc::Func(Arc::new(self.func_type()?)),
+            0 => ImportDesc::Func(self.func_type()?),
             1 => {
                 let n = self.count()?;
                 ImportDesc::Instance(
@@ -696,16 +745,17 @@ impl<'a> Reader<'a> {
             },
             4 => Step::Lift {
                 func: self.u32()?,
-                ty: Arc::new(self.func_type()?),
+                ty: self.func_type()?,
                 options: self.options()?,
             },
             5 => {
-                let (func, options, ty) = (self.u32()?, self.options()?, self.func_type()?);
+                let (func, options) = (self.u32()?, self.options()?);
+                let (ty, shape) = self.lowered_func_type()?;
                 Step::Lower {
                     func,
                     options,
-                    shape: LowerShape::of(&ty),
-                    ty: Arc::new(ty),
+                    ty,
+                    shape,
                 }
             }
             6 => Step::Resource {
@@ -787,6 +837,7 @@ pub(crate) unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Arc<Co
         at: MAGIC.len(),
         modules: Vec::new(),
         components: Vec::new(),
+        func_types: HashMap::new(),
         depth: 0,
     };
     let version = r.u32()?;
@@ -812,11 +863,13 @@ pub(crate) unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Arc<Co
             at: 0,
             modules: std::mem::take(&mut r.modules),
             components: std::mem::take(&mut r.components),
+            func_types: std::mem::take(&mut r.func_types),
             depth: 0,
         };
         let def = inner.component();
         r.modules = inner.modules;
         r.components = inner.components;
+        r.func_types = inner.func_types;
         let def = Arc::new(def?);
         r.components.push(def.clone());
         last = Some(def);

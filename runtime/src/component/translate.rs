@@ -91,7 +91,7 @@ pub(crate) enum Step {
         /// The function's type as this component sees it.
         ty: Arc<FuncType>,
         /// What lowering makes of that type, worked out once.
-        shape: LowerShape,
+        shape: Arc<LowerShape>,
     },
     /// A resource type this component defines: a new one each instance.
     Resource {
@@ -520,7 +520,7 @@ pub(crate) fn translate(engine: &Engine, bytes: &[u8]) -> Result<ComponentDef> {
                             Step::Lower {
                                 func: func_index,
                                 options: canon_options(&options)?,
-                                shape: LowerShape::of(&ty),
+                                shape: Arc::new(LowerShape::of(&ty)),
                                 ty: Arc::new(ty),
                             }
                         }
