@@ -4375,3 +4375,37 @@ fn the_attest_report_says_what_was_attested_and_what_was_found() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `-W help`, `-S help`, `-C help`, `-D help` and `-O help`, as wasmtime
+/// users type them: each group's settings with what they do, with or
+/// without a module named, and an unknown setting's error points there.
+#[test]
+fn option_groups_list_their_settings_on_help() {
+    for (args, says) in [
+        (vec!["run", "-W", "help"], "-W max-memory-size=BYTES"),
+        (vec!["run", "-Whelp", &fixture("hello.wasm")], "-W fuel=N"),
+        (
+            vec!["run", "-S", "help", "missing.wasm"],
+            "-S inherit-env[=y|n]",
+        ),
+        (vec!["run", "--debug=help"], "-D coredump=PATH"),
+        (
+            vec!["compile", "-C", "help"],
+            "-C parallel-compilation[=y|n]",
+        ),
+        (vec!["run", "-O", "help-long"], "-O opt-level=0|1|2|s"),
+        (vec!["wast", "-W", "help"], "-W gc[=y|n]"),
+    ] {
+        let out = walmart(&args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains(says),
+            "{args:?}: {}",
+            text(&out.stdout)
+        );
+    }
+    let out = walmart(&["run", "-W", "bogus", &fixture("hello.wasm")]);
+    fails_in_one_line(&out, "`-W help` says what each does", "-W bogus");
+    let out = walmart(&["run", "-S", "bogus", &fixture("hello.wasm")]);
+    fails_in_one_line(&out, "`-S help` says what each does", "-S bogus");
+}

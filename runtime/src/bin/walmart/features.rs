@@ -37,7 +37,7 @@ type Switch = fn(&mut Config, bool) -> &mut Config;
 type Limit = fn(&mut Config, usize) -> &mut Config;
 
 /// The proposals `-W` names, and the switch each sets.
-const FEATURES: [(&str, Switch); 17] = [
+pub(crate) const FEATURES: [(&str, Switch); 17] = [
     ("simd", Config::wasm_simd),
     ("relaxed-simd", Config::wasm_relaxed_simd),
     ("bulk-memory", Config::wasm_bulk_memory),
@@ -63,6 +63,7 @@ pub fn apply(config: &mut Config, settings: &[String]) -> anyhow::Result<RunBoun
     let mut bounds = RunBounds::default();
     for setting in settings {
         let (name, value) = setting.split_once('=').unwrap_or((setting, "y"));
+        crate::option_help::check("-W", name, crate::option_help::WASM)?;
         match name {
             "fuel" => {
                 let Ok(fuel) = value.parse::<u64>() else {
@@ -114,24 +115,9 @@ pub fn apply(config: &mut Config, settings: &[String]) -> anyhow::Result<RunBoun
             continue;
         }
         let Some((_, switch)) = FEATURES.iter().find(|(n, _)| *n == name) else {
-            let mut names: Vec<&str> = FEATURES.iter().map(|(n, _)| *n).collect();
-            names.extend([
-                "max-wasm-stack",
-                "max-gc-heap",
-                "gc-stress",
-                "nan-canonicalization",
-                "fuel",
-                "timeout",
-                "max-memory-size",
-                "max-table-elements",
-                "max-instances",
-                "max-memories",
-                "max-tables",
-                "trap-on-grow-failure",
-            ]);
             bail!(
-                "-W {setting}: unknown Wasm feature `{name}` (known: {})",
-                names.join(", ")
+                "-W {setting}: unknown Wasm feature `{name}` (known: {}; `-W help` says what each does)",
+                crate::option_help::names(crate::option_help::WASM)
             );
         };
         switch(config, on);
@@ -191,6 +177,7 @@ pub fn apply_codegen(config: &mut Config, settings: &[String]) -> anyhow::Result
     let mut choices = CodegenChoices::default();
     for setting in settings {
         let (name, value) = setting.split_once('=').unwrap_or((setting, "y"));
+        crate::option_help::check("-C", name, crate::option_help::CODEGEN)?;
         match name {
             "parallel-compilation" => {
                 config.parallel_compilation(yes_no("-C", setting, name, value)?);
@@ -208,8 +195,8 @@ pub fn apply_codegen(config: &mut Config, settings: &[String]) -> anyhow::Result
                  --cache-dir DIR and --cache-size-limit BYTES"
             ),
             _ => bail!(
-                "-C {setting}: unknown setting `{name}` (known: parallel-compilation, \
-                 cranelift-debug-verifier, compiler=cranelift, cache)"
+                "-C {setting}: unknown setting `{name}` (known: {}; `-C help` says what each does)",
+                crate::option_help::names(crate::option_help::CODEGEN)
             ),
         }
     }
@@ -225,6 +212,7 @@ pub fn apply_optimize(config: &mut Config, settings: &[String]) -> anyhow::Resul
     let mut pool_settings = false;
     for setting in settings {
         let (name, value) = setting.split_once('=').unwrap_or((setting, "y"));
+        crate::option_help::check("-O", name, crate::option_help::OPTIMIZE)?;
         match name {
             "opt-level" => {
                 let level = match value {
@@ -253,8 +241,8 @@ pub fn apply_optimize(config: &mut Config, settings: &[String]) -> anyhow::Resul
                 pool_settings = true;
             }
             _ => bail!(
-                "-O {setting}: unknown setting `{name}` (known: opt-level, pooling-allocator, \
-                 pooling-total-memories, pooling-max-memory-size)"
+                "-O {setting}: unknown setting `{name}` (known: {}; `-O help` says what each does)",
+                crate::option_help::names(crate::option_help::OPTIMIZE)
             ),
         }
     }

@@ -7,6 +7,7 @@ mod compile;
 mod evaluate;
 mod features;
 mod guest_profile;
+mod option_help;
 mod run;
 mod run_component;
 mod wast;
@@ -44,7 +45,20 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `walmart run -W help` names no module: clap wants one, but
+            // the user wants the list (a module named, the setting shows it
+            // as the command line is applied, below).
+            let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+            if let Some((flag, group)) = option_help::requested(&args) {
+                print!("{}", option_help::text(flag, group));
+                return ExitCode::SUCCESS;
+            }
+            e.exit()
+        }
+    };
     let result = match cli.command {
         Command::Run(args) => run::run(*args),
         Command::Compile(args) => compile::run(args),
@@ -54,6 +68,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(e) if e.downcast_ref::<option_help::Help>().is_some() => {
+            print!("{e}");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)

@@ -254,6 +254,15 @@ fn trace_range(text: &str) -> anyhow::Result<Option<(u32, u32)>> {
 }
 
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
+    // `-S help` and `-D help` before anything that could fail first.
+    use crate::option_help::{check, DEBUG, WASI};
+    let name = |o: &String| o.split_once('=').map_or(o.clone(), |(n, _)| n.to_string());
+    for o in &args.wasi_options {
+        check("-S", &name(o), WASI)?;
+    }
+    for o in &args.debug_options {
+        check("-D", &name(o), DEBUG)?;
+    }
     if args.code.trace_accesses.is_some() && args.trace.is_none() {
         bail!("--trace-accesses needs --trace FILE");
     }
@@ -273,7 +282,8 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
                 config.debug_info(crate::features::yes_no("-D", option, "debug-info", v)?);
             }
             _ => bail!(
-                "-D {option}: unknown debugging option (known: coredump=PATH, debug-info[=y|n])"
+                "-D {option}: unknown debugging option (known: {}; `-D help` says what each does)",
+                crate::option_help::names(crate::option_help::DEBUG)
             ),
         }
     }
@@ -518,6 +528,7 @@ fn wasi_ctx(args: &RunArgs) -> anyhow::Result<WasiCtx> {
     let mut listens: Vec<(String, &str)> = Vec::new();
     for option in &args.wasi_options {
         let (name, value) = option.split_once('=').unwrap_or((option, "y"));
+        crate::option_help::check("-S", name, crate::option_help::WASI)?;
         match name {
             "tcplisten" if option.contains('=') => {
                 listens.push((format!("-S {option}"), value));
@@ -554,8 +565,8 @@ fn wasi_ctx(args: &RunArgs) -> anyhow::Result<WasiCtx> {
             }
             _ => {
                 bail!(
-                    "-S {option}: unknown WASI option (known: tcplisten=ADDR, \
-                     inherit-env[=y|n], clock-resolution=DURATION, preview2=n)"
+                    "-S {option}: unknown WASI option (known: {}; `-S help` says what each does)",
+                    crate::option_help::names(crate::option_help::WASI)
                 )
             }
         }
