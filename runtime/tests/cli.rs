@@ -4409,3 +4409,31 @@ fn option_groups_list_their_settings_on_help() {
     let out = walmart(&["run", "-S", "bogus", &fixture("hello.wasm")]);
     fails_in_one_line(&out, "`-S help` says what each does", "-S bogus");
 }
+
+/// Everything after the module is the guest's, as in wasmtime, even what
+/// walmart would take for its own options (`--help`, `-W`, `--dir`).
+#[test]
+fn everything_after_the_module_is_the_guests() {
+    let out = walmart(&[
+        "run",
+        "--env",
+        "GREETING=hi",
+        &fixture("hello.wasm"),
+        "--help",
+        "-W",
+        "help",
+        "--dir",
+        ".",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("argc=6"), "{stdout}");
+    for (i, a) in ["--help", "-W", "help", "--dir", "."].iter().enumerate() {
+        assert!(
+            stdout.contains(&format!("argv[{}]={a}\n", i + 1)),
+            "{stdout}"
+        );
+    }
+    // Options before it are still walmart's, and unknown ones refused.
+    let out = walmart(&["run", "--frobnicate", &fixture("hello.wasm")]);
+    assert!(text(&out.stderr).contains("unexpected argument '--frobnicate'"));
+}

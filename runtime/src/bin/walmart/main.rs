@@ -50,9 +50,11 @@ fn main() -> ExitCode {
         Err(e) => {
             // `walmart run -W help` names no module: clap wants one, but
             // the user wants the list (a module named, the setting shows it
-            // as the command line is applied, below).
+            // as the command line is applied, below). Only then: with a
+            // module, what follows it is the guest's.
             let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-            if let Some((flag, group)) = option_help::requested(&args) {
+            let no_module = e.kind() == clap::error::ErrorKind::MissingRequiredArgument;
+            if let Some((flag, group)) = option_help::requested(&args).filter(|_| no_module) {
                 print!("{}", option_help::text(flag, group));
                 return ExitCode::SUCCESS;
             }

@@ -174,10 +174,21 @@ pub struct RunArgs {
     /// Seed of the injection's random choices.
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
-    /// The module to run.
+    /// The module to run, then the arguments for the module (or for the
+    /// invoked export): everything after the module is the guest's, as in
+    /// wasmtime, even what looks like walmart's own options (`--help`).
+    #[arg(
+        value_name = "FILE [ARGS]",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true
+    )]
+    module_and_args: Vec<std::ffi::OsString>,
+    /// The module to run (the first of `module_and_args`).
+    #[arg(skip)]
     file: PathBuf,
-    /// Arguments for the module (or for the invoked export).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    /// Arguments for the module (the rest of `module_and_args`).
+    #[arg(skip)]
     args: Vec<String>,
 }
 
@@ -254,6 +265,14 @@ fn trace_range(text: &str) -> anyhow::Result<Option<(u32, u32)>> {
 }
 
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
+    let mut rest = std::mem::take(&mut args.module_and_args).into_iter();
+    args.file = rest.next().map(PathBuf::from).unwrap_or_default();
+    args.args = rest
+        .map(|a| {
+            a.into_string()
+                .map_err(|a| anyhow!("a guest argument is not UTF-8: {}", a.to_string_lossy()))
+        })
+        .collect::<anyhow::Result<_>>()?;
     // `-S help` and `-D help` before anything that could fail first.
     use crate::option_help::{check, DEBUG, WASI};
     let name = |o: &String| o.split_once('=').map_or(o.clone(), |(n, _)| n.to_string());
