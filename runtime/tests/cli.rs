@@ -4354,6 +4354,27 @@ fn the_attest_report_says_what_was_attested_and_what_was_found() {
         "{r}"
     );
 
+    // A module read from a pipe is not read again to be hashed.
+    let hello = std::fs::read(fixture("hello.wasm")).unwrap();
+    let out = walmart_fed(
+        &[
+            "run",
+            "--attest",
+            "coarse",
+            "--attest-report",
+            report_s,
+            "/dev/stdin",
+        ],
+        &hello,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r = read();
+    assert_eq!(r["module"]["sha256"], serde_json::Value::Null, "{r}");
+    assert!(
+        r["caveats"][0].as_str().unwrap().contains("not hashed"),
+        "{r}"
+    );
+
     // No report without attestation, and none where it cannot be
     // written: both said before the guest runs.
     let out = walmart(&["run", "--attest-report", report_s, &fixture("hello.wasm")]);
@@ -4433,6 +4454,13 @@ fn everything_after_the_module_is_the_guests() {
             "{stdout}"
         );
     }
+    // A `--` right after it is the separator scripts write, not the guest's.
+    let out = walmart(&["run", &fixture("hello.wasm"), "--", "-x"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("argc=2\n") && stdout.contains("argv[1]=-x\n"),
+        "{stdout}"
+    );
     // Options before it are still walmart's, and unknown ones refused.
     let out = walmart(&["run", "--frobnicate", &fixture("hello.wasm")]);
     assert!(text(&out.stderr).contains("unexpected argument '--frobnicate'"));

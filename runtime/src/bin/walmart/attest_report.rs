@@ -50,17 +50,47 @@ pub fn count(e: &walmart::attest::Event) {
     tally().lock().unwrap_or_else(|p| p.into_inner()).add(e);
 }
 
-/// When the attested run began (Unix seconds).
-static STARTED: OnceLock<f64> = OnceLock::new();
-
-/// Notes the attested run's start.
-pub fn mark_started() {
-    let _ = STARTED.set(walmart::attest::Event::now());
+/// What the report notes as the attestation begins.
+struct Begun {
+    /// Unix seconds.
+    started: f64,
+    /// The module file's SHA-256, or why there is none.
+    module: Result<String, String>,
+    /// The model file's SHA-256 (`None` for the built-in model or none).
+    model: Option<String>,
 }
 
-/// When [`mark_started`] was called.
-pub fn started() -> f64 {
-    STARTED.get().copied().unwrap_or(0.0)
+static BEGUN: OnceLock<Begun> = OnceLock::new();
+
+/// Notes the attestation's start: the time, the module's and the model's
+/// digests as their files are then, and the report's file made, empty, so
+/// that a path it cannot be written to fails the run before the guest
+/// runs, and a run that dies leaves no older report to be taken for its.
+pub fn begin(report: &Path, module: &Path, model: Option<&str>) -> anyhow::Result<()> {
+    std::fs::write(report, b"")
+        .map_err(|e| anyhow::anyhow!("--attest-report: cannot write {}: {e}", report.display()))?;
+    let module = match sha256_of_file(module)? {
+        Some(sha) => Ok(sha),
+        None => Err(format!(
+            "the module was read from {}, not a file: not hashed",
+            module.display()
+        )),
+    };
+    let model = match model {
+        None | Some("default") | Some("none") => None,
+        Some(path) => sha256_of_file(Path::new(path))?,
+    };
+    let _ = BEGUN.set(Begun {
+        started: walmart::attest::Event::now(),
+        module,
+        model,
+    });
+    Ok(())
+}
+
+/// The SHA-256 of the model file `--model` named, as the run began.
+pub fn model_sha256() -> Option<String> {
+    BEGUN.get().and_then(|b| b.model.clone())
 }
 
 /// How the guest failed, as `walmart run` reported it: `None` for an exit
@@ -112,20 +142,32 @@ pub struct RunFacts<'a> {
     pub policy: &'a str,
     pub settings: Value,
     pub verifier: Value,
-    pub started: f64,
     pub ending: Ending<'a>,
     /// `--on-detect trap` ended the run for a detection (exit status
     /// 86): the guest stopped at a hook, or the detection came at its end.
     pub stopped_by_detection: bool,
+    /// The attestation's own end failed (its log could not be written...):
+    /// not every check ran.
+    pub unfinished: bool,
+    /// Detections the run's counters have (the summary's), which the
+    /// verdict takes as well as the events seen.
+    pub counted: u64,
     pub stats: Value,
     pub caveats: Vec<String>,
     pub log: Option<&'a Path>,
 }
 
-/// The SHA-256 of a file, in hex.
-fn sha256_of(path: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(hex(&Sha256::digest(&bytes)))
+/// The SHA-256 of a regular file, in hex; `None` for anything else (a
+/// pipe read once already, a terminal, a device), which is not read.
+fn sha256_of_file(path: &Path) -> anyhow::Result<Option<String>> {
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("--attest-report: cannot read {}", path.display()))?;
+    if !meta.is_file() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("--attest-report: cannot read {}", path.display()))?;
+    Ok(Some(hex(&Sha256::digest(&bytes))))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -141,6 +183,15 @@ fn document(facts: &RunFacts<'_>) -> anyhow::Result<Value> {
         Ending::Error(e) => ("error", Some(e)),
     };
     let mut caveats = facts.caveats.clone();
+    let begun = BEGUN.get();
+    let module_sha = match begun.map(|b| &b.module) {
+        Some(Ok(sha)) => Some(sha.clone()),
+        Some(Err(why)) => {
+            caveats.push(why.clone());
+            None
+        }
+        None => None,
+    };
     if !matches!(facts.ending, Ending::Success | Ending::Failure) && !facts.stopped_by_detection {
         caveats.push(
             "the guest did not run to its end: the checks judged what it did until it stopped"
@@ -150,21 +201,28 @@ fn document(facts: &RunFacts<'_>) -> anyhow::Result<Value> {
     let log = match facts.log {
         Some(path) => json!({
             "path": path.display().to_string(),
-            "sha256": sha256_of(path)?,
+            "sha256": sha256_of_file(path)?,
             "events": tally.total,
         }),
         None => Value::Null,
+    };
+    let verdict = if tally.total > 0 || facts.counted > 0 {
+        "corruption-detected"
+    } else if facts.unfinished {
+        "incomplete"
+    } else {
+        "no-corruption-detected"
     };
     Ok(json!({
         "walmart": env!("CARGO_PKG_VERSION"),
         "module": {
             "path": facts.module.display().to_string(),
-            "sha256": sha256_of(facts.module)?,
+            "sha256": module_sha,
         },
         "policy": facts.policy,
         "settings": facts.settings,
         "verifier": facts.verifier,
-        "started": facts.started,
+        "started": begun.map(|b| b.started),
         "finished": walmart::attest::Event::now(),
         "guest": guest,
         "error": error,
@@ -176,7 +234,7 @@ fn document(facts: &RunFacts<'_>) -> anyhow::Result<Value> {
             "by_source": tally.by_source,
             "first": tally.first,
         },
-        "verdict": if tally.total > 0 { "corruption-detected" } else { "no-corruption-detected" },
+        "verdict": verdict,
         "caveats": caveats,
         "log": log,
     }))
@@ -188,13 +246,4 @@ pub fn write(path: &Path, facts: &RunFacts<'_>) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(&doc).context("cannot format the report")?;
     std::fs::write(path, text + "\n")
         .with_context(|| format!("--attest-report: cannot write {}", path.display()))
-}
-
-/// The SHA-256 of a model file `--model` names (`None` for the built-in
-/// one and for none).
-pub fn model_sha256(model: Option<&str>) -> anyhow::Result<Option<String>> {
-    match model {
-        None | Some("default") | Some("none") => Ok(None),
-        Some(path) => sha256_of(Path::new(path)).map(Some),
-    }
 }

@@ -265,8 +265,12 @@ fn trace_range(text: &str) -> anyhow::Result<Option<(u32, u32)>> {
 }
 
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
-    let mut rest = std::mem::take(&mut args.module_and_args).into_iter();
+    let mut rest = std::mem::take(&mut args.module_and_args)
+        .into_iter()
+        .peekable();
     args.file = rest.next().map(PathBuf::from).unwrap_or_default();
+    // `app.wasm -- ARGS`: the separator scripts write is not the guest's.
+    rest.next_if(|a| a == "--");
     args.args = rest
         .map(|a| {
             a.into_string()
@@ -342,13 +346,6 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if args.attest_report.is_some() && !attesting {
         bail!("--attest-report reports an attested run: it needs --attest coarse, fine or tags");
-    }
-    if let Some(path) = &args.attest_report {
-        // Made now, empty, so that a path it cannot be written to fails
-        // the run before the guest runs, and a run that dies leaves no
-        // older report behind to be taken for its own.
-        std::fs::write(path, b"")
-            .map_err(|e| anyhow!("--attest-report: cannot write {}: {e}", path.display()))?;
     }
     if args.cnn_score_input_runs && args.model.as_deref() == Some("none") {
         bail!("--cnn-score-input-runs tells the CNN what to score; --model none runs none");
@@ -899,7 +896,9 @@ fn parse_dir(spec: &str) -> anyhow::Result<(&str, &str, bool)> {
 /// The attestation options the command line asks for (`hooks`: the
 /// policy has hooks, `coarse` or `fine`, where a CNN may judge).
 fn attest_options(args: &RunArgs, hooks: bool) -> anyhow::Result<AttestOptions> {
-    crate::attest_report::mark_started();
+    if let Some(path) = &args.attest_report {
+        crate::attest_report::begin(path, &args.file, args.model.as_deref())?;
+    }
     let mut opts = AttestOptions::new()
         .on_detect(args.on_detect)
         .backpressure(args.attest_backpressure)
@@ -1005,6 +1004,13 @@ fn finish_attested(
         Ok(_) => crate::attest_report::guest_error(),
     };
     let success = matches!(&outcome, Ok(code) if *code == ExitCode::SUCCESS);
+    // The checks' own failure (a log or trace that could not be written):
+    // they did not all run, whatever they found.
+    let unfinished = match &finish {
+        Err(walmart::Error::Trap(t)) if t.kind() == walmart::TrapKind::AttestationViolation => None,
+        Err(e) => Some(e.to_string()),
+        Ok(_) => None,
+    };
     let status = match (outcome, finish) {
         (Err(e), _) => Err(e),
         (Ok(code), Ok(_)) => Ok(code),
@@ -1028,7 +1034,26 @@ fn finish_attested(
             (None, true) => crate::attest_report::Ending::Success,
             (None, false) => crate::attest_report::Ending::Failure,
         };
-        write_attest_report(path, engine, store, args, ending, stopped, caveats)?;
+        if let Some(e) = &unfinished {
+            caveats.push(format!("the attestation did not finish: {e}"));
+        }
+        let written = write_attest_report(
+            path,
+            engine,
+            store,
+            args,
+            ending,
+            (stopped, unfinished.is_some()),
+            caveats,
+        );
+        if let Err(e) = written {
+            // Said, and failing a run that would have succeeded; the run's
+            // own failure status stays.
+            eprintln!("error: {e:#}");
+            if matches!(&status, Ok(code) if *code == ExitCode::SUCCESS) {
+                return Ok(ExitCode::from(1));
+            }
+        }
     }
     status
 }
@@ -1040,7 +1065,7 @@ fn write_attest_report(
     store: &Store<walmart::wasi::WasiCtx>,
     args: &RunArgs,
     ending: crate::attest_report::Ending<'_>,
-    stopped_by_detection: bool,
+    (stopped_by_detection, unfinished): (bool, bool),
     caveats: Vec<String>,
 ) -> anyhow::Result<()> {
     use serde_json::json;
@@ -1067,9 +1092,14 @@ fn write_attest_report(
         _ if !hooks => serde_json::Value::Null,
         model => json!({
             "model": model.unwrap_or("default"),
-            "sha256": crate::attest_report::model_sha256(model)?,
+            "sha256": crate::attest_report::model_sha256(),
             "backend": format!("{:?}", args.backend).to_lowercase(),
         }),
+    };
+    let counted = match (store.tag_stats(), store.attestation_stats()) {
+        (Some(t), _) => t.violations,
+        (None, Some(s)) => s.detections,
+        (None, None) => 0,
     };
     let stats = match (store.tag_stats(), store.attestation_stats()) {
         (Some(t), _) => json!({
@@ -1102,9 +1132,10 @@ fn write_attest_report(
             policy: &args.code.attest.to_string(),
             settings,
             verifier,
-            started: crate::attest_report::started(),
             ending,
             stopped_by_detection,
+            unfinished,
+            counted,
             stats,
             caveats,
             log: args.attest_log.as_deref(),
