@@ -207,7 +207,7 @@ pub const OPTIMIZE: &[Setting] = &[
     s(
         "opt-level",
         "=0|1|2|s",
-        "Cranelift's optimization level (2 by default)",
+        "Cranelift's optimization level (2 by default; 1 is 2, s adds size)",
     ),
     s(
         "pooling-allocator",
