@@ -314,8 +314,7 @@ fn the_trace_holds_allocations_frees_and_filtered_accesses() {
         &[
             "--trace",
             &p,
-            "--trace-accesses",
-            "0x10000-0x20000",
+            "--trace-accesses=0x10000-0x20000",
             "--trace-sample",
             "2",
         ],

@@ -73,8 +73,16 @@ pub struct CodeArgs {
     pub no_stack_guards: bool,
     /// `--attest tags`: the code reports reads and writes to the trace
     /// too (slow; `walmart run` needs --trace FILE with it), optionally
-    /// only those in [LO, HI) and one in --trace-sample.
-    #[arg(long, value_name = "all|LO-HI", num_args = 0..=1, default_missing_value = "all")]
+    /// only those in [LO, HI) (`--trace-accesses=LO-HI`: with `=`, so that
+    /// a module after the bare flag is not taken for its range) and one in
+    /// --trace-sample.
+    #[arg(
+        long,
+        value_name = "all|LO-HI",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "all"
+    )]
     pub trace_accesses: Option<String>,
     /// Function hooks snapshot after every write and wait for the verdict
     /// (exact blame; slower).
