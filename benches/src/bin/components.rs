@@ -24,8 +24,9 @@ const COMMANDS: u32 = 200;
 
 const WAT: &str = r#"(component
   (import "inc" (func $inc (param "x" u32) (result u32)))
+  (import "take" (func $take (param "b" (list u8)) (result u32)))
   (core module $libc
-    (memory (export "memory") 1)
+    (memory (export "memory") 3)
     (global $next (mut i32) (i32.const 4096))
     (func (export "realloc") (param i32 i32 i32 i32) (result i32)
       ;; A scratch buffer: each call's string goes to the same place.
@@ -34,21 +35,47 @@ const WAT: &str = r#"(component
   (alias core export $libc "memory" (core memory $memory))
   (alias core export $libc "realloc" (core func $realloc))
   (core func $inc_l (canon lower (func $inc)))
+  (core func $take_l (canon lower (func $take) (memory $memory) (realloc $realloc)))
   (core module $m
     (import "h" "inc" (func $inc (param i32) (result i32)))
+    (import "h" "take" (func $take (param i32 i32) (result i32)))
+    (import "libc" "memory" (memory 1))
     (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
     (func (export "len") (param i32 i32) (result i32) local.get 1)
+    ;; Gives back the list it was given: its (pointer, length) at 64.
+    (func (export "echo") (param i32 i32) (result i32)
+      (i32.store (i32.const 64) (local.get 0))
+      (i32.store (i32.const 68) (local.get 1))
+      i32.const 64)
+    ;; Hands the host 64 KiB at 4096, $n times.
+    (func (export "give") (param $n i32) (result i32) (local $acc i32)
+      (loop $l
+        (local.set $acc (call $take (i32.const 4096) (i32.const 65536)))
+        (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+      local.get $acc)
     (func (export "run") (param $n i32) (result i32) (local $acc i32)
       (loop $l
         (local.set $acc (call $inc (local.get $acc)))
         (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
       local.get $acc))
-  (core instance $i (instantiate $m (with "h" (instance (export "inc" (func $inc_l))))))
+  (core instance $i (instantiate $m
+    (with "h" (instance (export "inc" (func $inc_l)) (export "take" (func $take_l))))
+    (with "libc" (instance $libc))))
   (func (export "add") (param "a" u32) (param "b" u32) (result u32)
     (canon lift (core func $i "add")))
   (func (export "len") (param "s" string) (result u32)
     (canon lift (core func $i "len") (memory $memory) (realloc $realloc)))
+  (func (export "bytes") (param "b" (list u8)) (result u32)
+    (canon lift (core func $i "len") (memory $memory) (realloc $realloc)))
+  (func (export "echo") (param "b" (list u8)) (result (list u8))
+    (canon lift (core func $i "echo") (memory $memory) (realloc $realloc)))
+  (func (export "give") (param "n" u32) (result u32) (canon lift (core func $i "give")))
   (func (export "run") (param "n" u32) (result u32) (canon lift (core func $i "run"))))"#;
+
+/// Bytes the `bytes` and `echo` rows pass.
+const BYTES: usize = 64 * 1024;
+/// Calls of those per timed batch.
+const BYTE_CALLS: u32 = 200;
 
 fn hello_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/components/hello.wasm")
@@ -66,7 +93,7 @@ fn ns(d: Duration, per: u32) -> f64 {
 
 /// walmart: (add, len, host calls) in ns per call, command run in us,
 /// compile in ms.
-fn walmart(runs: usize) -> [f64; 7] {
+fn walmart(runs: usize) -> [f64; 10] {
     use walmart::component::{Component, Linker};
     use walmart::{Engine, Store};
     let engine = Engine::default();
@@ -75,6 +102,10 @@ fn walmart(runs: usize) -> [f64; 7] {
     linker
         .root()
         .func_wrap("inc", |_, (x,): (u32,)| Ok((x.wrapping_add(1),)))
+        .unwrap_or_else(|e| die(&e.to_string()));
+    linker
+        .root()
+        .func_wrap("take", |_, (b,): (Vec<u8>,)| Ok((b.len() as u32,)))
         .unwrap_or_else(|e| die(&e.to_string()));
     let mut store = Store::new(&engine, ());
     let instance = linker
@@ -102,6 +133,36 @@ fn walmart(runs: usize) -> [f64; 7] {
     });
     let t_run = median(runs, || {
         assert_eq!(run.call(&mut store, (CALLS,)).unwrap(), (CALLS,));
+    });
+    let take = instance
+        .get_typed_func::<(Vec<u8>,), (u32,)>(&mut store, "bytes")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let echo = instance
+        .get_typed_func::<(Vec<u8>,), (Vec<u8>,)>(&mut store, "echo")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let give = instance
+        .get_typed_func::<(u32,), (u32,)>(&mut store, "give")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let data = vec![7u8; BYTES];
+    let t_bytes = median(runs, || {
+        for _ in 0..BYTE_CALLS {
+            assert_eq!(
+                take.call(&mut store, (data.clone(),)).unwrap(),
+                (BYTES as u32,)
+            );
+        }
+    });
+    let t_echo = median(runs, || {
+        for _ in 0..BYTE_CALLS {
+            let (out,) = echo.call(&mut store, (data.clone(),)).unwrap();
+            assert_eq!(out.len(), BYTES);
+        }
+    });
+    let t_give = median(runs, || {
+        assert_eq!(
+            give.call(&mut store, (BYTE_CALLS,)).unwrap(),
+            (BYTES as u32,)
+        );
     });
     let bytes = std::fs::read(hello_path()).unwrap_or_else(|e| die(&e.to_string()));
     let t_compile = median(runs, || {
@@ -138,6 +199,9 @@ fn walmart(runs: usize) -> [f64; 7] {
         ns(t_add, CALLS),
         ns(t_len, CALLS),
         ns(t_run, CALLS),
+        ns(t_bytes, BYTE_CALLS) / 1e3,
+        ns(t_echo, BYTE_CALLS) / 1e3,
+        ns(t_give, BYTE_CALLS) / 1e3,
         ns(t_cmd, COMMANDS) / 1e3,
         ns(t_inst, COMMANDS) / 1e3,
         t_compile.as_secs_f64() * 1e3,
@@ -147,7 +211,7 @@ fn walmart(runs: usize) -> [f64; 7] {
 
 /// wasmtime, the same.
 #[cfg(feature = "wasmtime")]
-fn wasmtime(runs: usize) -> [f64; 7] {
+fn wasmtime(runs: usize) -> [f64; 10] {
     use wasmtime::component::{Component, Linker};
     use wasmtime::{Engine, Store};
     use wasmtime_wasi::WasiCtxBuilder;
@@ -157,6 +221,10 @@ fn wasmtime(runs: usize) -> [f64; 7] {
     linker
         .root()
         .func_wrap("inc", |_, (x,): (u32,)| Ok((x.wrapping_add(1),)))
+        .unwrap_or_else(|e| die(&e.to_string()));
+    linker
+        .root()
+        .func_wrap("take", |_, (b,): (Vec<u8>,)| Ok((b.len() as u32,)))
         .unwrap_or_else(|e| die(&e.to_string()));
     let mut store = Store::new(&engine, ());
     let instance = linker
@@ -184,6 +252,36 @@ fn wasmtime(runs: usize) -> [f64; 7] {
     });
     let t_run = median(runs, || {
         assert_eq!(run.call(&mut store, (CALLS,)).unwrap(), (CALLS,));
+    });
+    let take = instance
+        .get_typed_func::<(Vec<u8>,), (u32,)>(&mut store, "bytes")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let echo = instance
+        .get_typed_func::<(Vec<u8>,), (Vec<u8>,)>(&mut store, "echo")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let give = instance
+        .get_typed_func::<(u32,), (u32,)>(&mut store, "give")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let data = vec![7u8; BYTES];
+    let t_bytes = median(runs, || {
+        for _ in 0..BYTE_CALLS {
+            assert_eq!(
+                take.call(&mut store, (data.clone(),)).unwrap(),
+                (BYTES as u32,)
+            );
+        }
+    });
+    let t_echo = median(runs, || {
+        for _ in 0..BYTE_CALLS {
+            let (out,) = echo.call(&mut store, (data.clone(),)).unwrap();
+            assert_eq!(out.len(), BYTES);
+        }
+    });
+    let t_give = median(runs, || {
+        assert_eq!(
+            give.call(&mut store, (BYTE_CALLS,)).unwrap(),
+            (BYTES as u32,)
+        );
     });
     use walmart_benches::WasmtimeP2 as Ctx;
     let bytes = std::fs::read(hello_path()).unwrap_or_else(|e| die(&e.to_string()));
@@ -221,6 +319,9 @@ fn wasmtime(runs: usize) -> [f64; 7] {
         ns(t_add, CALLS),
         ns(t_len, CALLS),
         ns(t_run, CALLS),
+        ns(t_bytes, BYTE_CALLS) / 1e3,
+        ns(t_echo, BYTE_CALLS) / 1e3,
+        ns(t_give, BYTE_CALLS) / 1e3,
         ns(t_cmd, COMMANDS) / 1e3,
         ns(t_inst, COMMANDS) / 1e3,
         t_compile.as_secs_f64() * 1e3,
@@ -234,7 +335,7 @@ fn main() {
     #[cfg(feature = "wasmtime")]
     let theirs = Some(wasmtime(runs));
     #[cfg(not(feature = "wasmtime"))]
-    let theirs: Option<[f64; 7]> = None;
+    let theirs: Option<[f64; 10]> = None;
     println!(
         "{:<28} {:>12} {:>12} {:>8}",
         "component", "walmart", "wasmtime", "ratio"
@@ -243,6 +344,9 @@ fn main() {
         "add(u32, u32) ns/call",
         "len(64-byte string) ns/call",
         "guest->host inc ns/call",
+        "list<u8> 64 KiB in us/call",
+        "list<u8> 64 KiB echo us/call",
+        "list<u8> 64 KiB to host us/call",
         "hello command us/run",
         "hello instantiate us/run",
         "compile hello ms",

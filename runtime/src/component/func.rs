@@ -284,6 +284,84 @@ impl Func {
         crate::fiber::on_fiber(store.as_context_mut(), |s| self.call(s, params, results)).await
     }
 
+    /// A typed call ([`super::TypedFunc::call`]): its `list<u8>`
+    /// arguments as bytes, and its `list<u8>` result as bytes where
+    /// `want_bytes`, none of them a `Val` per byte.
+    pub(crate) fn call_args<S: AsContextMut>(
+        &self,
+        mut store: S,
+        args: Vec<super::typed::Arg>,
+        want_bytes: bool,
+    ) -> Result<Option<super::typed::Arg>>
+    where
+        S::Data: 'static,
+    {
+        use super::typed::Arg;
+        let want = self.ty.result.is_some() as usize;
+        if args.len() != self.ty.params.len() {
+            return Err(Error::Usage(format!(
+                "component function of type `{}` called with {} arguments and {want} result slots",
+                self.ty,
+                args.len(),
+            )));
+        }
+        let store = store.as_context_mut();
+        let top = entered_from_host(&mut store.opaque)?;
+        let byte_list = Type::List(Box::new(Type::U8));
+        let fast = matches!(&*self.kind, Kind::Lifted { shape, .. } if !shape.params_in_memory)
+            && self
+                .ty
+                .params
+                .iter()
+                .zip(&args)
+                .all(|((_, t), a)| matches!(a, Arg::Val(_)) || *t == byte_list);
+        if !fast {
+            let vals: Vec<Val> = args.into_iter().map(Arg::into_val).collect();
+            return Ok(self.call_in(store, None, &vals, top)?.map(Arg::Val));
+        }
+        let Kind::Lifted {
+            core,
+            options,
+            state,
+            shape,
+        } = &*self.kind
+        else {
+            unreachable!("checked above: a lifted function")
+        };
+        let params: Vec<Param<'_>> = args
+            .iter()
+            .map(|a| match a {
+                Arg::Val(v) => Param::Val(v),
+                Arg::Bytes(b) => Param::Bytes(b),
+            })
+            .collect();
+        let mut checker = LowerCx {
+            store: &mut *store,
+            opts: options,
+            state,
+            scope: 0,
+            borrows: Vec::new(),
+            top,
+        };
+        for ((_, t), p) in self.ty.params.iter().zip(&params) {
+            if let Param::Val(v) = p {
+                checker.check(t, v)?;
+            }
+        }
+        let want_bytes = want_bytes && self.ty.result.as_ref() == Some(&byte_list);
+        state.enter(|| {
+            self.call_lifted(
+                store,
+                (*core, shape),
+                options,
+                state,
+                &params,
+                top,
+                want_bytes,
+            )
+        })
+    }
+
     /// The call itself, from the host or from a trampoline.
     /// `top`: the call is an asynchronous call's own (its core calls enter
     /// Wasm as the fiber's entry), not one made from the runtime's frames
@@ -326,20 +404,27 @@ impl Func {
                 for ((_, t), v) in self.ty.params.iter().zip(params) {
                     checker.check(t, v)?;
                 }
-                state.enter(|| self.call_lifted(store, (*core, shape), options, state, params, top))
+                let params: Vec<Param<'_>> = params.iter().map(Param::Val).collect();
+                let out = state.enter(|| {
+                    self.call_lifted(store, (*core, shape), options, state, &params, top, false)
+                })?;
+                Ok(out.map(super::typed::Arg::into_val))
             }
         }
     }
 
+    /// `want_bytes`: the result is a `list<u8>` the caller takes as bytes.
+    #[allow(clippy::too_many_arguments)]
     fn call_lifted<T: 'static>(
         &self,
         store: &mut StoreInner<T>,
         (core, shape): (crate::Func, &Shape),
         options: &Options,
         state: &Arc<InstanceState>,
-        params: &[Val],
+        params: &[Param<'_>],
         top: bool,
-    ) -> Result<Option<Val>> {
+        want_bytes: bool,
+    ) -> Result<Option<super::typed::Arg>> {
         let ty = &self.ty;
         let param_types = || ty.params.iter().map(|(_, t)| t);
         let mut flat = Vec::new();
@@ -357,11 +442,19 @@ impl Func {
                 let tuple = abi::params_tuple(ty);
                 let (size, align) = abi::size_align(&tuple);
                 let ptr = cx.realloc(align, size)?;
-                cx.store(&tuple, &Val::Tuple(params.to_vec()), ptr)?;
+                let vals = params.iter().map(Param::to_val).collect();
+                cx.store(&tuple, &Val::Tuple(vals), ptr)?;
                 flat.push(crate::Val::I32(ptr as i32));
             } else {
-                for (t, v) in param_types().zip(params) {
-                    cx.lower_flat(t, v, &mut flat)?;
+                for (t, p) in param_types().zip(params) {
+                    match p {
+                        Param::Val(v) => cx.lower_flat(t, v, &mut flat)?,
+                        Param::Bytes(b) => {
+                            let (ptr, len) = cx.byte_list(b)?;
+                            flat.push(crate::Val::I32(ptr as i32));
+                            flat.push(crate::Val::I32(len as i32));
+                        }
+                    }
                 }
             }
             cx.borrows
@@ -379,13 +472,26 @@ impl Func {
         }
         let result = match &ty.result {
             None => None,
+            Some(_) if want_bytes => {
+                let cx = LiftCx::of(&*store, options, state);
+                // The list's pointer and length: in the return area, or flat.
+                let (ptr, len) = if shape.result_in_memory {
+                    let at = core_results[0].unwrap_i32() as u32;
+                    super::lift::aligned(&Type::List(Box::new(Type::U8)), at)?;
+                    (cx.u32(at)?, cx.u32(at.wrapping_add(4))?)
+                } else {
+                    let word = |i: usize| core_results.get(i).map_or(0, |v| v.unwrap_i32() as u32);
+                    (word(0), word(1))
+                };
+                Some(super::typed::Arg::Bytes(cx.byte_list(ptr, len)?))
+            }
             Some(t) => {
                 let cx = LiftCx::of(&*store, options, state);
-                Some(if shape.result_in_memory {
+                Some(super::typed::Arg::Val(if shape.result_in_memory {
                     cx.load_checked(t, core_results[0].unwrap_i32() as u32)?
                 } else {
                     cx.lift_flat(t, &mut core_results.iter().copied())?
-                })
+                }))
             }
         };
         if let Some(post) = options.post_return {
@@ -609,6 +715,22 @@ pub(crate) fn core_call<T, R>(
     let r = f(store);
     (store.opaque.fiber_entry, store.opaque.runtime_reentry) = (false, false);
     r
+}
+
+/// A parameter of a call as the lowering takes it: a value, or a
+/// `list<u8>`'s bytes.
+enum Param<'a> {
+    Val(&'a Val),
+    Bytes(&'a [u8]),
+}
+
+impl Param<'_> {
+    fn to_val(&self) -> Val {
+        match self {
+            Param::Val(v) => (*v).clone(),
+            Param::Bytes(b) => Val::List(b.iter().copied().map(Val::U8).collect()),
+        }
+    }
 }
 
 /// How a lifted function's values travel, worked out once.

@@ -61,7 +61,7 @@ impl LiftCx<'_> {
         Ok(u16::from_le_bytes(self.bytes(ptr, 2)?.try_into().unwrap()))
     }
 
-    fn u32(&self, ptr: u32) -> Result<u32> {
+    pub(crate) fn u32(&self, ptr: u32) -> Result<u32> {
         Ok(u32::from_le_bytes(self.bytes(ptr, 4)?.try_into().unwrap()))
     }
 

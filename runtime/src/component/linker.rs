@@ -524,10 +524,38 @@ impl<T: 'static> LinkerInstance<'_, T> {
         P: ComponentNamedList,
         R: ComponentResults,
     {
+        use super::func::{BytesShape, HostOut};
+        use super::typed::Arg;
         let ty = FuncType::new(
             P::types().into_iter().map(|t| (String::new(), t)).collect(),
             R::ty(),
         );
+        let func = Arc::new(func);
+        // A `list<u8>` parameter or result crosses as bytes in a lowered
+        // call (the first such parameter: see `lowered_bytes_call`), not a
+        // `Val` per byte.
+        let byte_list = super::types::Type::List(Box::new(super::types::Type::U8));
+        let slot = ty.params.iter().position(|(_, t)| *t == byte_list);
+        let fast = (slot.is_some() || ty.result.as_ref() == Some(&byte_list)).then(|| {
+            let func = func.clone();
+            let fast = move |caller: Caller<'_, T>, params: &[Val], bytes: Option<Vec<u8>>| {
+                let mut bytes = bytes;
+                let args = params
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| match bytes.take_if(|_| Some(i) == slot) {
+                        Some(b) => Arg::Bytes(b),
+                        None => Arg::Val(v.clone()),
+                    })
+                    .collect();
+                let r = func(caller, P::from_args(args)?)?;
+                Ok(match r.into_arg() {
+                    Some(Arg::Bytes(b)) => HostOut::Bytes(b, BytesShape::List),
+                    other => HostOut::Val(other.map(Arg::into_val)),
+                })
+            };
+            Arc::new(fast) as Arc<super::func::BytesFn<T>>
+        });
         let host = move |caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
             let params = P::from_vals(params)?;
             let r = func(caller, params)?;
@@ -538,7 +566,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
         };
         self.define(
             name,
-            Definition::Func(Arc::new(host), Some(ty), false, None),
+            Definition::Func(Arc::new(host), Some(ty), false, fast),
         )
     }
 }

@@ -13,6 +13,56 @@ pub trait ComponentType: Sized {
     fn into_val(self) -> Val;
     /// The Rust value of a component value of its type.
     fn from_val(val: Val) -> Result<Self>;
+
+    /// A `Vec` of this type as bytes, where it is `Vec<u8>` (no `Val`
+    /// per byte: a typed call's `list<u8>` goes to guest memory whole).
+    #[doc(hidden)]
+    fn vec_into_bytes(v: Vec<Self>) -> std::result::Result<Vec<u8>, Vec<Self>> {
+        Err(v)
+    }
+
+    /// The `Vec` of this type that bytes are, where it is `Vec<u8>`.
+    #[doc(hidden)]
+    fn vec_from_bytes(bytes: Vec<u8>) -> Option<Vec<Self>> {
+        let _ = bytes;
+        None
+    }
+
+    /// Whether it is a `Vec<u8>`, which a typed call takes as bytes.
+    #[doc(hidden)]
+    fn is_bytes() -> bool {
+        false
+    }
+
+    /// Its value as a typed call passes it: bytes for a `list<u8>`.
+    #[doc(hidden)]
+    fn into_arg(self) -> Arg {
+        Arg::Val(self.into_val())
+    }
+
+    /// The Rust value of what a typed call gives.
+    #[doc(hidden)]
+    fn from_arg(arg: Arg) -> Result<Self> {
+        Self::from_val(arg.into_val())
+    }
+}
+
+/// A value as a typed call passes it: a component value, or the bytes of
+/// a `list<u8>` (which a `Val` would hold a value per byte of).
+#[doc(hidden)]
+pub enum Arg {
+    Val(Val),
+    Bytes(Vec<u8>),
+}
+
+impl Arg {
+    /// As a component value.
+    pub(crate) fn into_val(self) -> Val {
+        match self {
+            Arg::Val(v) => v,
+            Arg::Bytes(b) => Val::List(b.into_iter().map(Val::U8).collect()),
+        }
+    }
 }
 
 fn wrong(ty: &Type, val: &Val) -> Error {
@@ -38,10 +88,30 @@ macro_rules! primitive {
     )*};
 }
 
+impl ComponentType for u8 {
+    fn ty() -> Type {
+        Type::U8
+    }
+    fn into_val(self) -> Val {
+        Val::U8(self)
+    }
+    fn from_val(val: Val) -> Result<Self> {
+        match val {
+            Val::U8(v) => Ok(v),
+            other => Err(wrong(&Type::U8, &other)),
+        }
+    }
+    fn vec_into_bytes(v: Vec<u8>) -> std::result::Result<Vec<u8>, Vec<u8>> {
+        Ok(v)
+    }
+    fn vec_from_bytes(bytes: Vec<u8>) -> Option<Vec<u8>> {
+        Some(bytes)
+    }
+}
+
 primitive! {
     bool => Bool, Bool;
     i8 => S8, S8;
-    u8 => U8, U8;
     i16 => S16, S16;
     u16 => U16, U16;
     i32 => S32, S32;
@@ -65,6 +135,24 @@ impl<T: ComponentType> ComponentType for Vec<T> {
         match val {
             Val::List(items) => items.into_iter().map(T::from_val).collect(),
             other => Err(wrong(&Self::ty(), &other)),
+        }
+    }
+    fn is_bytes() -> bool {
+        T::vec_from_bytes(Vec::new()).is_some()
+    }
+    fn into_arg(self) -> Arg {
+        match T::vec_into_bytes(self) {
+            Ok(bytes) => Arg::Bytes(bytes),
+            Err(v) => Arg::Val(Val::List(v.into_iter().map(T::into_val).collect())),
+        }
+    }
+    fn from_arg(arg: Arg) -> Result<Self> {
+        match arg {
+            Arg::Bytes(b) => match T::vec_from_bytes(b) {
+                Some(v) => Ok(v),
+                None => Err(Error::Usage(format!("bytes given for a `{}`", Self::ty()))),
+            },
+            Arg::Val(v) => Self::from_val(v),
         }
     }
 }
@@ -175,6 +263,20 @@ pub trait ComponentNamedList: Sized {
     fn into_vals(self) -> Vec<Val>;
     /// The Rust values of a call's parameters.
     fn from_vals(vals: &[Val]) -> Result<Self>;
+
+    /// The parameters as a typed call passes them (see [`Arg`]).
+    #[doc(hidden)]
+    fn into_args(self) -> Vec<Arg> {
+        self.into_vals().into_iter().map(Arg::Val).collect()
+    }
+
+    /// The Rust values of a call's parameters as a lowered call gives
+    /// them (see [`Arg`]).
+    #[doc(hidden)]
+    fn from_args(args: Vec<Arg>) -> Result<Self> {
+        let vals: Vec<Val> = args.into_iter().map(Arg::into_val).collect();
+        Self::from_vals(&vals)
+    }
 }
 
 /// What a function returns: `()` for nothing, `(T,)` for a value.
@@ -185,6 +287,25 @@ pub trait ComponentResults: Sized {
     fn into_val(self) -> Option<Val>;
     /// The Rust value of a call's result.
     fn from_val(val: Option<Val>) -> Result<Self>;
+
+    /// The result as a host function gives it (see [`Arg`]).
+    #[doc(hidden)]
+    fn into_arg(self) -> Option<Arg> {
+        self.into_val().map(Arg::Val)
+    }
+
+    /// Whether the result is wanted as bytes (a `list<u8>` in a
+    /// `Vec<u8>`): see [`Arg`].
+    #[doc(hidden)]
+    fn wants_bytes() -> bool {
+        false
+    }
+
+    /// The Rust value of what a typed call gives.
+    #[doc(hidden)]
+    fn from_arg(arg: Option<Arg>) -> Result<Self> {
+        Self::from_val(arg.map(Arg::into_val))
+    }
 }
 
 impl ComponentResults for () {
@@ -202,6 +323,18 @@ impl ComponentResults for () {
 impl<A: ComponentType> ComponentResults for (A,) {
     fn ty() -> Option<Type> {
         Some(A::ty())
+    }
+    fn wants_bytes() -> bool {
+        A::is_bytes()
+    }
+    fn into_arg(self) -> Option<Arg> {
+        Some(self.0.into_arg())
+    }
+    fn from_arg(arg: Option<Arg>) -> Result<Self> {
+        match arg {
+            Some(a) => Ok((A::from_arg(a)?,)),
+            None => <Self as ComponentResults>::from_val(None),
+        }
     }
     fn into_val(self) -> Option<Val> {
         Some(self.0.into_val())
@@ -227,6 +360,19 @@ macro_rules! tuples {
             fn into_vals(self) -> Vec<Val> {
                 let ($($t,)*) = self;
                 vec![$($t.into_val()),*]
+            }
+            fn into_args(self) -> Vec<Arg> {
+                let ($($t,)*) = self;
+                vec![$($t.into_arg()),*]
+            }
+            fn from_args(args: Vec<Arg>) -> Result<Self> {
+                if args.len() != $n {
+                    return Err(Error::Usage(format!(
+                        "{} parameters where {} are expected", args.len(), $n
+                    )));
+                }
+                let mut it = args.into_iter();
+                Ok(($($t::from_arg(it.next().expect("counted"))?,)*))
             }
             fn from_vals(vals: &[Val]) -> Result<Self> {
                 if vals.len() != $n {
@@ -284,6 +430,14 @@ tuples! {
     6: (A, B, C, D, E, F);
     7: (A, B, C, D, E, F, G);
     8: (A, B, C, D, E, F, G, H);
+    9: (A, B, C, D, E, F, G, H, I);
+    10: (A, B, C, D, E, F, G, H, I, J);
+    11: (A, B, C, D, E, F, G, H, I, J, K);
+    12: (A, B, C, D, E, F, G, H, I, J, K, L);
+    13: (A, B, C, D, E, F, G, H, I, J, K, L, M);
+    14: (A, B, C, D, E, F, G, H, I, J, K, L, M, N);
+    15: (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
+    16: (A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
 }
 
 /// A component function with its Rust types checked once (wasmtime's
@@ -339,9 +493,10 @@ impl<P: ComponentNamedList, R: ComponentResults> TypedFunc<P, R> {
     where
         S::Data: 'static,
     {
-        let mut results = vec![Val::placeholder(); R::ty().is_some() as usize];
-        self.func.call(store, &params.into_vals(), &mut results)?;
-        R::from_val(results.pop())
+        let out = self
+            .func
+            .call_args(store, params.into_args(), R::wants_bytes())?;
+        R::from_arg(out)
     }
 
     /// [`TypedFunc::call`] as an asynchronous call (see
@@ -352,11 +507,15 @@ impl<P: ComponentNamedList, R: ComponentResults> TypedFunc<P, R> {
         S::Data: Send + 'static,
         P: Send,
     {
-        let mut results = vec![Val::placeholder(); R::ty().is_some() as usize];
-        self.func
-            .call_async(store, &params.into_vals(), &mut results)
-            .await?;
-        R::from_val(results.pop())
+        let mut store = store;
+        let args = params.into_args();
+        let wants = R::wants_bytes();
+        let func = &self.func;
+        let out = crate::fiber::on_fiber(store.as_context_mut(), move |s| {
+            func.call_args(s, args, wants)
+        })
+        .await?;
+        R::from_arg(out)
     }
 
     /// The function, untyped.
