@@ -421,9 +421,14 @@ fn the_module_cache_reads_files_as_it_reads_bytes() {
     std::fs::write(&other_file, &other).unwrap();
     cache.module_from_file(&engine, &other_file).unwrap();
     let other_entry = entries().into_iter().find(|p| !before.contains(p)).unwrap();
+    // A binary's entry is `b` and 32 hex digits; a text's, 64 hex digits,
+    // which may start with a `b` too.
     let binary_entry = before
         .iter()
-        .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with('b'))
+        .find(|p| {
+            let stem = p.file_stem().unwrap().to_str().unwrap();
+            stem.len() == 33 && stem.starts_with('b')
+        })
         .unwrap();
     std::fs::rename(&other_entry, binary_entry).unwrap();
     let (module, outcome) = cache.module_from_file(&engine, &binary_file).unwrap();
