@@ -1772,6 +1772,11 @@ const BYTE_LISTS: &str = r#"(component
     (import "libc" "memory" (memory 1))
     (func (export "two") (param i32 i32 i32 i32) (result i32)
       local.get 0 local.get 1 local.get 2 local.get 3 call $f2)
+    ;; A list past the end of memory, or its return area misaligned.
+    (func (export "bad") (param $misaligned i32) (result i32)
+      (i32.store (i32.const 1024) (i32.const 0xffff0000))
+      (i32.store (i32.const 1028) (i32.const 0x10000))
+      (i32.add (i32.const 1024) (local.get $misaligned)))
     (func (export "g") (param i32 i32) (result i32)
       local.get 0 local.get 1 i32.const 1024 call $f i32.const 1024)
     (func (export "sum") (param $p i32) (param $n i32) (result i32) (local $s i32)
@@ -1789,6 +1794,8 @@ const BYTE_LISTS: &str = r#"(component
   (core instance $main (instantiate $main
     (with "host" (instance (export "f" (func $f_lowered)) (export "f2" (func $f2_lowered))))
     (with "libc" (instance $libc))))
+  (func (export "bad") (param "misaligned" u32) (result (list u8))
+    (canon lift (core func $main "bad") (memory $memory) (realloc $realloc)))
   (func (export "two") (param "a" (list u8)) (param "b" (list u8)) (result u32)
     (canon lift (core func $main "two") (memory $memory) (realloc $realloc)))
   (func (export "g") (param "x" (list u8)) (result (list u8))
@@ -1912,4 +1919,32 @@ fn typed_byte_lists_cross_whole() {
         two.call(&mut store, (vec![2; 5], vec![3; 7])).unwrap(),
         (10 * 1000 + 21,)
     );
+    // A guest's bad list traps as through `Val`s, with the same words (a
+    // trap leaves the instance unusable: a store each).
+    for misaligned in [0u32, 2] {
+        let mut errors = Vec::new();
+        for typed in [true, false] {
+            let mut store = Store::new(&engine, ());
+            let instance = linker.instantiate(&mut store, &component).unwrap();
+            let err = if typed {
+                let bad = instance
+                    .get_typed_func::<(u32,), (Vec<u8>,)>(&mut store, "bad")
+                    .unwrap();
+                bad.call(&mut store, (misaligned,)).unwrap_err()
+            } else {
+                let bad = instance.get_func(&mut store, "bad").unwrap();
+                let mut out = [Val::Bool(false)];
+                bad.call(&mut store, &[Val::U32(misaligned)], &mut out)
+                    .unwrap_err()
+            };
+            errors.push(err.to_string());
+        }
+        assert_eq!(errors[0], errors[1]);
+        let says = if misaligned == 0 {
+            "past the end of memory"
+        } else {
+            "not aligned"
+        };
+        assert!(errors[0].contains(says), "{}", errors[0]);
+    }
 }

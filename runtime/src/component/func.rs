@@ -297,10 +297,9 @@ impl Func {
         S::Data: 'static,
     {
         use super::typed::Arg;
-        let want = self.ty.result.is_some() as usize;
         if args.len() != self.ty.params.len() {
             return Err(Error::Usage(format!(
-                "component function of type `{}` called with {} arguments and {want} result slots",
+                "component function of type `{}` called with {} arguments",
                 self.ty,
                 args.len(),
             )));
@@ -472,17 +471,15 @@ impl Func {
         }
         let result = match &ty.result {
             None => None,
-            Some(_) if want_bytes => {
+            // A list is two flat values: always in the return area.
+            Some(t) if want_bytes && shape.result_in_memory => {
                 let cx = LiftCx::of(&*store, options, state);
-                // The list's pointer and length: in the return area, or flat.
-                let (ptr, len) = if shape.result_in_memory {
-                    let at = core_results[0].unwrap_i32() as u32;
-                    super::lift::aligned(&Type::List(Box::new(Type::U8)), at)?;
-                    (cx.u32(at)?, cx.u32(at.wrapping_add(4))?)
-                } else {
-                    let word = |i: usize| core_results.get(i).map_or(0, |v| v.unwrap_i32() as u32);
-                    (word(0), word(1))
-                };
+                let at = core_results[0].unwrap_i32() as u32;
+                super::lift::aligned(t, at)?;
+                let len_at = at
+                    .checked_add(4)
+                    .ok_or_else(|| abi_trap("a list's return area runs past the end of memory"))?;
+                let (ptr, len) = (cx.u32(at)?, cx.u32(len_at)?);
                 Some(super::typed::Arg::Bytes(cx.byte_list(ptr, len)?))
             }
             Some(t) => {
