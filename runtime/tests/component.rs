@@ -1744,6 +1744,7 @@ fn a_linker_resolves_again_after_its_definitions_change() {
 const BYTE_LISTS: &str = r#"(component
   (import "f" (func $f (param "x" (list u8)) (result (list u8))))
   (import "f2" (func $f2 (param "a" (list u8)) (param "b" (list u8)) (result u32)))
+  (import "f3" (func $f3 (param "n" u32) (result (result (list u8) (error string)))))
   (core module $libc
     (memory (export "memory") 1)
     (global $next (mut i32) (i32.const 4096))
@@ -1766,12 +1767,16 @@ const BYTE_LISTS: &str = r#"(component
   (alias core export $libc "realloc" (core func $realloc))
   (core func $f_lowered (canon lower (func $f) (memory $memory) (realloc $realloc)))
   (core func $f2_lowered (canon lower (func $f2) (memory $memory) (realloc $realloc)))
+  (core func $f3_lowered (canon lower (func $f3) (memory $memory) (realloc $realloc)))
   (core module $main
     (import "host" "f" (func $f (param i32 i32 i32)))
     (import "host" "f2" (func $f2 (param i32 i32 i32 i32) (result i32)))
+    (import "host" "f3" (func $f3 (param i32 i32)))
     (import "libc" "memory" (memory 1))
     (func (export "two") (param i32 i32 i32 i32) (result i32)
       local.get 0 local.get 1 local.get 2 local.get 3 call $f2)
+    (func (export "three") (param i32) (result i32)
+      local.get 0 i32.const 2048 call $f3 i32.const 2048)
     ;; A list past the end of memory, or its return area misaligned.
     (func (export "bad") (param $misaligned i32) (result i32)
       (i32.store (i32.const 1024) (i32.const 0xffff0000))
@@ -1792,8 +1797,10 @@ const BYTE_LISTS: &str = r#"(component
     (func (export "wide") (param i32) (result i32)
       (i32.load offset=64 (local.get 0))))
   (core instance $main (instantiate $main
-    (with "host" (instance (export "f" (func $f_lowered)) (export "f2" (func $f2_lowered))))
+    (with "host" (instance (export "f" (func $f_lowered)) (export "f2" (func $f2_lowered)) (export "f3" (func $f3_lowered))))
     (with "libc" (instance $libc))))
+  (func (export "three") (param "n" u32) (result (result (list u8) (error string)))
+    (canon lift (core func $main "three") (memory $memory) (realloc $realloc)))
   (func (export "bad") (param "misaligned" u32) (result (list u8))
     (canon lift (core func $main "bad") (memory $memory) (realloc $realloc)))
   (func (export "two") (param "a" (list u8)) (param "b" (list u8)) (result u32)
@@ -1826,6 +1833,17 @@ fn typed_byte_lists_cross_whole() {
         .root()
         .func_wrap("f", |_, (x,): (Vec<u8>,)| {
             Ok((x.iter().map(|b| b.wrapping_add(1)).collect::<Vec<u8>>(),))
+        })
+        .unwrap();
+    // An `ok` of bytes from the host, whole.
+    linker
+        .root()
+        .func_wrap("f3", |_, (n,): (u32,)| {
+            Ok((if n > 1 << 20 {
+                Err("too big".to_string())
+            } else {
+                Ok((0..n).map(|i| (i % 253) as u8).collect::<Vec<u8>>())
+            },))
         })
         .unwrap();
     // Two lists to the host: the first as bytes, the second as values.
@@ -1912,6 +1930,17 @@ fn typed_byte_lists_cross_whole() {
         vec![9; 300],
     );
     assert_eq!(wide.call(&mut store, args).unwrap(), (300,));
+    let three = instance
+        .get_typed_func::<(u32,), (Result<Vec<u8>, String>,)>(&mut store, "three")
+        .unwrap();
+    for n in [0u32, 5, 70_000] {
+        let want: Vec<u8> = (0..n).map(|i| (i % 253) as u8).collect();
+        assert_eq!(three.call(&mut store, (n,)).unwrap(), (Ok(want),));
+    }
+    assert_eq!(
+        three.call(&mut store, ((1 << 20) + 1,)).unwrap(),
+        (Err("too big".to_string()),)
+    );
     let two = instance
         .get_typed_func::<(Vec<u8>, Vec<u8>), (u32,)>(&mut store, "two")
         .unwrap();

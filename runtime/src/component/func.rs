@@ -308,12 +308,11 @@ impl Func {
         let top = entered_from_host(&mut store.opaque)?;
         let byte_list = Type::List(Box::new(Type::U8));
         let fast = matches!(&*self.kind, Kind::Lifted { shape, .. } if !shape.params_in_memory)
-            && self
-                .ty
-                .params
-                .iter()
-                .zip(&args)
-                .all(|((_, t), a)| matches!(a, Arg::Val(_)) || *t == byte_list);
+            && self.ty.params.iter().zip(&args).all(|((_, t), a)| match a {
+                Arg::Val(_) => true,
+                Arg::Bytes(_) => *t == byte_list,
+                Arg::OkBytes(_) => false,
+            });
         if !fast {
             let vals: Vec<Val> = args.into_iter().map(Arg::into_val).collect();
             return Ok(self.call_in(store, None, &vals, top)?.map(Arg::Val));
@@ -332,6 +331,7 @@ impl Func {
             .map(|a| match a {
                 Arg::Val(v) => Param::Val(v),
                 Arg::Bytes(b) => Param::Bytes(b),
+                Arg::OkBytes(_) => unreachable!("a call with an `ok` of bytes takes the Val path"),
             })
             .collect();
         let mut checker = LowerCx {

@@ -536,7 +536,11 @@ impl<T: 'static> LinkerInstance<'_, T> {
         // `Val` per byte.
         let byte_list = super::types::Type::List(Box::new(super::types::Type::U8));
         let slot = ty.params.iter().position(|(_, t)| *t == byte_list);
-        let fast = (slot.is_some() || ty.result.as_ref() == Some(&byte_list)).then(|| {
+        let bytes_result = ty
+            .result
+            .as_ref()
+            .is_some_and(|t| BytesShape::List.fits(t) || BytesShape::Ok.fits(t));
+        let fast = (slot.is_some() || bytes_result).then(|| {
             let func = func.clone();
             let fast = move |caller: Caller<'_, T>, params: &[Val], bytes: Option<Vec<u8>>| {
                 let mut bytes = bytes;
@@ -551,6 +555,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
                 let r = func(caller, P::from_args(args)?)?;
                 Ok(match r.into_arg() {
                     Some(Arg::Bytes(b)) => HostOut::Bytes(b, BytesShape::List),
+                    Some(Arg::OkBytes(b)) => HostOut::Bytes(b, BytesShape::Ok),
                     other => HostOut::Val(other.map(Arg::into_val)),
                 })
             };

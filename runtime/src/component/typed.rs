@@ -53,14 +53,18 @@ pub trait ComponentType: Sized {
 pub enum Arg {
     Val(Val),
     Bytes(Vec<u8>),
+    /// The `ok` case of a `result<list<u8>, _>`.
+    OkBytes(Vec<u8>),
 }
 
 impl Arg {
     /// As a component value.
     pub(crate) fn into_val(self) -> Val {
+        let list = |b: Vec<u8>| Val::List(b.into_iter().map(Val::U8).collect());
         match self {
             Arg::Val(v) => v,
-            Arg::Bytes(b) => Val::List(b.into_iter().map(Val::U8).collect()),
+            Arg::Bytes(b) => list(b),
+            Arg::OkBytes(b) => Val::Result(Ok(Some(Box::new(list(b))))),
         }
     }
 }
@@ -152,7 +156,7 @@ impl<T: ComponentType> ComponentType for Vec<T> {
                 Some(v) => Ok(v),
                 None => Err(Error::Usage(format!("bytes given for a `{}`", Self::ty()))),
             },
-            Arg::Val(v) => Self::from_val(v),
+            other => Self::from_val(other.into_val()),
         }
     }
 }
@@ -180,6 +184,12 @@ pub trait ResultCase: Sized {
     fn into_case(self) -> Option<Box<Val>>;
     /// The Rust value of a payload.
     fn from_case(val: Option<Box<Val>>) -> Result<Self>;
+
+    /// The payload as a host function gives it (see [`Arg`]).
+    #[doc(hidden)]
+    fn into_case_arg(self) -> Option<Arg> {
+        self.into_case().map(|v| Arg::Val(*v))
+    }
 }
 
 impl ResultCase for () {
@@ -203,6 +213,9 @@ impl ResultCase for () {
 impl<T: ComponentType> ResultCase for T {
     fn case_ty() -> Option<Type> {
         Some(T::ty())
+    }
+    fn into_case_arg(self) -> Option<Arg> {
+        Some(self.into_arg())
     }
     fn into_case(self) -> Option<Box<Val>> {
         Some(Box::new(self.into_val()))
@@ -230,6 +243,15 @@ impl<T: ResultCase, E: ResultCase> ComponentType for std::result::Result<T, E> {
             Ok(v) => Ok(v.into_case()),
             Err(e) => Err(e.into_case()),
         })
+    }
+    fn into_arg(self) -> Arg {
+        match self {
+            Ok(v) => match v.into_case_arg() {
+                Some(Arg::Bytes(b)) => Arg::OkBytes(b),
+                other => Arg::Val(Val::Result(Ok(other.map(|a| Box::new(a.into_val()))))),
+            },
+            Err(e) => Arg::Val(Val::Result(Err(e.into_case()))),
+        }
     }
     fn from_val(val: Val) -> Result<Self> {
         match val {
