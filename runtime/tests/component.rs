@@ -1777,6 +1777,16 @@ const BYTE_LISTS: &str = r#"(component
       local.get 0 local.get 1 local.get 2 local.get 3 call $f2)
     (func (export "three") (param i32) (result i32)
       local.get 0 i32.const 2048 call $f3 i32.const 2048)
+    ;; Gives back the list it was given (any element type).
+    (func (export "echo") (param i32 i32) (result i32)
+      (i32.store (i32.const 3072) (local.get 0))
+      (i32.store (i32.const 3076) (local.get 1))
+      i32.const 3072)
+    ;; A list of u32 at a pointer one byte off.
+    (func (export "crooked") (result i32)
+      (i32.store (i32.const 3072) (i32.const 4097))
+      (i32.store (i32.const 3076) (i32.const 2))
+      i32.const 3072)
     ;; A list past the end of memory, or its return area misaligned.
     (func (export "bad") (param $misaligned i32) (result i32)
       (i32.store (i32.const 1024) (i32.const 0xffff0000))
@@ -1801,6 +1811,14 @@ const BYTE_LISTS: &str = r#"(component
     (with "libc" (instance $libc))))
   (func (export "three") (param "n" u32) (result (result (list u8) (error string)))
     (canon lift (core func $main "three") (memory $memory) (realloc $realloc)))
+  (func (export "echo-u32") (param "x" (list u32)) (result (list u32))
+    (canon lift (core func $main "echo") (memory $memory) (realloc $realloc)))
+  (func (export "echo-f64") (param "x" (list f64)) (result (list f64))
+    (canon lift (core func $main "echo") (memory $memory) (realloc $realloc)))
+  (func (export "echo-s16") (param "x" (list s16)) (result (list s16))
+    (canon lift (core func $main "echo") (memory $memory) (realloc $realloc)))
+  (func (export "crooked") (result (list u32))
+    (canon lift (core func $main "crooked") (memory $memory) (realloc $realloc)))
   (func (export "bad") (param "misaligned" u32) (result (list u8))
     (canon lift (core func $main "bad") (memory $memory) (realloc $realloc)))
   (func (export "two") (param "a" (list u8)) (param "b" (list u8)) (result u32)
@@ -1941,6 +1959,44 @@ fn typed_byte_lists_cross_whole() {
         three.call(&mut store, ((1 << 20) + 1,)).unwrap(),
         (Err("too big".to_string()),)
     );
+    // Lists of other numbers cross whole too, the same as through `Val`s.
+    let u32s: Vec<u32> = (0..70_000u32)
+        .map(|i| i.wrapping_mul(2_654_435_761))
+        .collect();
+    let f64s: Vec<f64> = (0..5_000)
+        .map(|i| f64::from(i) * -0.37)
+        .chain([f64::NAN])
+        .collect();
+    let s16s: Vec<i16> = (-300..300).collect();
+    let echo_u32 = instance
+        .get_typed_func::<(Vec<u32>,), (Vec<u32>,)>(&mut store, "echo-u32")
+        .unwrap();
+    assert_eq!(
+        echo_u32.call(&mut store, (u32s.clone(),)).unwrap(),
+        (u32s.clone(),)
+    );
+    assert_eq!(
+        echo_u32.call(&mut store, (Vec::new(),)).unwrap(),
+        (Vec::new(),)
+    );
+    let echo_f64 = instance
+        .get_typed_func::<(Vec<f64>,), (Vec<f64>,)>(&mut store, "echo-f64")
+        .unwrap();
+    let (back,) = echo_f64.call(&mut store, (f64s.clone(),)).unwrap();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&back), bits(&f64s));
+    let echo_s16 = instance
+        .get_typed_func::<(Vec<i16>,), (Vec<i16>,)>(&mut store, "echo-s16")
+        .unwrap();
+    assert_eq!(
+        echo_s16.call(&mut store, (s16s.clone(),)).unwrap(),
+        (s16s.clone(),)
+    );
+    let untyped = instance.get_func(&mut store, "echo-u32").unwrap();
+    let mut out = [Val::Bool(false)];
+    let list = Val::List(u32s.iter().copied().map(Val::U32).collect());
+    untyped.call(&mut store, &[list.clone()], &mut out).unwrap();
+    assert_eq!(out[0], list);
     let two = instance
         .get_typed_func::<(Vec<u8>, Vec<u8>), (u32,)>(&mut store, "two")
         .unwrap();
@@ -1976,4 +2032,22 @@ fn typed_byte_lists_cross_whole() {
         };
         assert!(errors[0].contains(says), "{}", errors[0]);
     }
+    let mut errors = Vec::new();
+    for typed in [true, false] {
+        let mut store = Store::new(&engine, ());
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let err = if typed {
+            let crooked = instance
+                .get_typed_func::<(), (Vec<u32>,)>(&mut store, "crooked")
+                .unwrap();
+            crooked.call(&mut store, ()).unwrap_err()
+        } else {
+            let crooked = instance.get_func(&mut store, "crooked").unwrap();
+            let mut out = [Val::Bool(false)];
+            crooked.call(&mut store, &[], &mut out).unwrap_err()
+        };
+        errors.push(err.to_string());
+    }
+    assert_eq!(errors[0], errors[1]);
+    assert!(errors[0].contains("not aligned to 4"), "{}", errors[0]);
 }

@@ -69,6 +69,8 @@ const WAT: &str = r#"(component
     (canon lift (core func $i "len") (memory $memory) (realloc $realloc)))
   (func (export "echo") (param "b" (list u8)) (result (list u8))
     (canon lift (core func $i "echo") (memory $memory) (realloc $realloc)))
+  (func (export "echo-f32") (param "b" (list f32)) (result (list f32))
+    (canon lift (core func $i "echo") (memory $memory) (realloc $realloc)))
   (func (export "give") (param "n" u32) (result u32) (canon lift (core func $i "give")))
   (func (export "run") (param "n" u32) (result u32) (canon lift (core func $i "run"))))"#;
 
@@ -93,7 +95,7 @@ fn ns(d: Duration, per: u32) -> f64 {
 
 /// walmart: (add, len, host calls) in ns per call, command run in us,
 /// compile in ms.
-fn walmart(runs: usize) -> [f64; 10] {
+fn walmart(runs: usize) -> [f64; 11] {
     use walmart::component::{Component, Linker};
     use walmart::{Engine, Store};
     let engine = Engine::default();
@@ -164,6 +166,16 @@ fn walmart(runs: usize) -> [f64; 10] {
             (BYTES as u32,)
         );
     });
+    let echo_f32 = instance
+        .get_typed_func::<(Vec<f32>,), (Vec<f32>,)>(&mut store, "echo-f32")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let floats = vec![0.5f32; BYTES / 4];
+    let t_f32 = median(runs, || {
+        for _ in 0..BYTE_CALLS {
+            let (out,) = echo_f32.call(&mut store, (floats.clone(),)).unwrap();
+            assert_eq!(out.len(), BYTES / 4);
+        }
+    });
     let bytes = std::fs::read(hello_path()).unwrap_or_else(|e| die(&e.to_string()));
     let t_compile = median(runs, || {
         Component::new(&engine, &bytes).unwrap_or_else(|e| die(&e.to_string()));
@@ -202,6 +214,7 @@ fn walmart(runs: usize) -> [f64; 10] {
         ns(t_bytes, BYTE_CALLS) / 1e3,
         ns(t_echo, BYTE_CALLS) / 1e3,
         ns(t_give, BYTE_CALLS) / 1e3,
+        ns(t_f32, BYTE_CALLS) / 1e3,
         ns(t_cmd, COMMANDS) / 1e3,
         ns(t_inst, COMMANDS) / 1e3,
         t_compile.as_secs_f64() * 1e3,
@@ -211,7 +224,7 @@ fn walmart(runs: usize) -> [f64; 10] {
 
 /// wasmtime, the same.
 #[cfg(feature = "wasmtime")]
-fn wasmtime(runs: usize) -> [f64; 10] {
+fn wasmtime(runs: usize) -> [f64; 11] {
     use wasmtime::component::{Component, Linker};
     use wasmtime::{Engine, Store};
     use wasmtime_wasi::WasiCtxBuilder;
@@ -283,6 +296,16 @@ fn wasmtime(runs: usize) -> [f64; 10] {
             (BYTES as u32,)
         );
     });
+    let echo_f32 = instance
+        .get_typed_func::<(Vec<f32>,), (Vec<f32>,)>(&mut store, "echo-f32")
+        .unwrap_or_else(|e| die(&e.to_string()));
+    let floats = vec![0.5f32; BYTES / 4];
+    let t_f32 = median(runs, || {
+        for _ in 0..BYTE_CALLS {
+            let (out,) = echo_f32.call(&mut store, (floats.clone(),)).unwrap();
+            assert_eq!(out.len(), BYTES / 4);
+        }
+    });
     use walmart_benches::WasmtimeP2 as Ctx;
     let bytes = std::fs::read(hello_path()).unwrap_or_else(|e| die(&e.to_string()));
     let t_compile = median(runs, || {
@@ -322,6 +345,7 @@ fn wasmtime(runs: usize) -> [f64; 10] {
         ns(t_bytes, BYTE_CALLS) / 1e3,
         ns(t_echo, BYTE_CALLS) / 1e3,
         ns(t_give, BYTE_CALLS) / 1e3,
+        ns(t_f32, BYTE_CALLS) / 1e3,
         ns(t_cmd, COMMANDS) / 1e3,
         ns(t_inst, COMMANDS) / 1e3,
         t_compile.as_secs_f64() * 1e3,
@@ -335,7 +359,7 @@ fn main() {
     #[cfg(feature = "wasmtime")]
     let theirs = Some(wasmtime(runs));
     #[cfg(not(feature = "wasmtime"))]
-    let theirs: Option<[f64; 10]> = None;
+    let theirs: Option<[f64; 11]> = None;
     println!(
         "{:<28} {:>12} {:>12} {:>8}",
         "component", "walmart", "wasmtime", "ratio"
@@ -347,6 +371,7 @@ fn main() {
         "list<u8> 64 KiB in us/call",
         "list<u8> 64 KiB echo us/call",
         "list<u8> 64 KiB to host us/call",
+        "list<f32> 64 KiB echo us/call",
         "hello command us/run",
         "hello instantiate us/run",
         "compile hello ms",

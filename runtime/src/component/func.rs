@@ -311,6 +311,7 @@ impl Func {
             && self.ty.params.iter().zip(&args).all(|((_, t), a)| match a {
                 Arg::Val(_) => true,
                 Arg::Bytes(_) => *t == byte_list,
+                Arg::Elems(_, e) => matches!(t, Type::List(x) if **x == e.ty()),
                 Arg::OkBytes(_) => false,
             });
         if !fast {
@@ -331,6 +332,7 @@ impl Func {
             .map(|a| match a {
                 Arg::Val(v) => Param::Val(v),
                 Arg::Bytes(b) => Param::Bytes(b),
+                Arg::Elems(b, e) => Param::Elems(b, *e),
                 Arg::OkBytes(_) => unreachable!("a call with an `ok` of bytes takes the Val path"),
             })
             .collect();
@@ -347,7 +349,9 @@ impl Func {
                 checker.check(t, v)?;
             }
         }
-        let want_bytes = want_bytes && self.ty.result.as_ref() == Some(&byte_list);
+        let want_bytes = want_bytes
+            && matches!(&self.ty.result, Some(Type::List(e))
+                if **e == Type::U8 || super::typed::Elem::of(e).is_some());
         state.enter(|| {
             self.call_lifted(
                 store,
@@ -453,6 +457,11 @@ impl Func {
                             flat.push(crate::Val::I32(ptr as i32));
                             flat.push(crate::Val::I32(len as i32));
                         }
+                        Param::Elems(b, e) => {
+                            let (ptr, len) = cx.elem_list(b, *e)?;
+                            flat.push(crate::Val::I32(ptr as i32));
+                            flat.push(crate::Val::I32(len as i32));
+                        }
                     }
                 }
             }
@@ -480,7 +489,14 @@ impl Func {
                     .checked_add(4)
                     .ok_or_else(|| abi_trap("a list's return area runs past the end of memory"))?;
                 let (ptr, len) = (cx.u32(at)?, cx.u32(len_at)?);
-                Some(super::typed::Arg::Bytes(cx.byte_list(ptr, len)?))
+                let elem = match t {
+                    Type::List(e) => super::typed::Elem::of(e),
+                    _ => None,
+                };
+                Some(match elem {
+                    Some(e) => super::typed::Arg::Elems(cx.elem_list(ptr, len, e)?, e),
+                    None => super::typed::Arg::Bytes(cx.byte_list(ptr, len)?),
+                })
             }
             Some(t) => {
                 let cx = LiftCx::of(&*store, options, state);
@@ -719,6 +735,8 @@ pub(crate) fn core_call<T, R>(
 enum Param<'a> {
     Val(&'a Val),
     Bytes(&'a [u8]),
+    /// A list of numbers' little-endian bytes.
+    Elems(&'a [u8], super::typed::Elem),
 }
 
 impl Param<'_> {
@@ -726,6 +744,7 @@ impl Param<'_> {
         match self {
             Param::Val(v) => (*v).clone(),
             Param::Bytes(b) => Val::List(b.iter().copied().map(Val::U8).collect()),
+            Param::Elems(b, e) => super::typed::Arg::Elems(b.to_vec(), *e).into_val(),
         }
     }
 }

@@ -208,6 +208,31 @@ impl LiftCx<'_> {
         Ok(self.bytes(ptr, len)?.to_vec())
     }
 
+    /// A list of `len` numbers of kind `elem` at `ptr`, as their
+    /// little-endian bytes (no `Val` each).
+    pub(crate) fn elem_list(
+        &self,
+        ptr: u32,
+        len: u32,
+        elem: super::typed::Elem,
+    ) -> Result<Vec<u8>> {
+        if len > MAX_LIST {
+            return Err(abi_trap(format_args!(
+                "a list of {len} elements: more than the {MAX_LIST} a call passes"
+            )));
+        }
+        let size = elem.size() as u32;
+        if !ptr.is_multiple_of(size) {
+            return Err(abi_trap(format_args!(
+                "list of `{}` at {ptr:#x}, not aligned to {size}",
+                elem.ty()
+            )));
+        }
+        let total = u64::from(len) * u64::from(size);
+        let total = u32::try_from(total).map_err(|_| too_long(len))?;
+        Ok(self.bytes(ptr, total)?.to_vec())
+    }
+
     /// A list of `len` elements of type `elem` at `ptr`.
     pub fn list(&self, elem: &Type, ptr: u32, len: u32) -> Result<Val> {
         if len > MAX_LIST {

@@ -369,6 +369,20 @@ impl<T: 'static> LowerCx<'_, T> {
         Ok((at, len))
     }
 
+    /// A list of numbers of kind `elem`, their little-endian `bytes`, in
+    /// the guest's memory: its pointer and length in elements.
+    pub(crate) fn elem_list(
+        &mut self,
+        bytes: &[u8],
+        elem: super::typed::Elem,
+    ) -> Result<(u32, u32)> {
+        let size = elem.size();
+        let total = u32::try_from(bytes.len()).map_err(|_| abi_trap("list too long to pass"))?;
+        let at = self.realloc(size as u32, total)?;
+        self.write(at, bytes)?;
+        Ok((at, (bytes.len() / size) as u32))
+    }
+
     /// Appends `val`'s flat core values.
     pub fn lower_flat(&mut self, ty: &Type, val: &Val, out: &mut Vec<crate::Val>) -> Result<()> {
         use crate::Val as V;

@@ -28,7 +28,23 @@ pub trait ComponentType: Sized {
         None
     }
 
-    /// Whether it is a `Vec<u8>`, which a typed call takes as bytes.
+    /// A `Vec` of this type as its elements' little-endian bytes, where
+    /// it is a number other than `u8` (a typed call's list of numbers goes
+    /// to guest memory whole).
+    #[doc(hidden)]
+    fn vec_into_elems(v: Vec<Self>) -> std::result::Result<(Vec<u8>, Elem), Vec<Self>> {
+        Err(v)
+    }
+
+    /// The `Vec` of this type that little-endian bytes are, where it is a
+    /// number other than `u8`.
+    #[doc(hidden)]
+    fn vec_from_elems(bytes: Vec<u8>) -> Option<Vec<Self>> {
+        let _ = bytes;
+        None
+    }
+
+    /// Whether it is a `Vec` of numbers, which a typed call takes whole.
     #[doc(hidden)]
     fn is_bytes() -> bool {
         false
@@ -53,6 +69,8 @@ pub trait ComponentType: Sized {
 pub enum Arg {
     Val(Val),
     Bytes(Vec<u8>),
+    /// A list of numbers other than `u8`: their little-endian bytes.
+    Elems(Vec<u8>, Elem),
     /// The `ok` case of a `result<list<u8>, _>`.
     OkBytes(Vec<u8>),
 }
@@ -64,7 +82,86 @@ impl Arg {
         match self {
             Arg::Val(v) => v,
             Arg::Bytes(b) => list(b),
+            Arg::Elems(b, e) => Val::List(b.chunks_exact(e.size()).map(|c| e.val(c)).collect()),
             Arg::OkBytes(b) => Val::Result(Ok(Some(Box::new(list(b))))),
+        }
+    }
+}
+
+/// The numbers other than `u8` a list of which a typed call passes whole
+/// ([`Arg::Elems`]): all their bit patterns are values, so the guest's
+/// bytes need no check but the list's bounds and alignment.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Elem {
+    S8,
+    U16,
+    S16,
+    U32,
+    S32,
+    U64,
+    S64,
+    F32,
+    F64,
+}
+
+impl Elem {
+    /// The element type `ty` is, if it is one.
+    pub(crate) fn of(ty: &Type) -> Option<Elem> {
+        Some(match ty {
+            Type::S8 => Elem::S8,
+            Type::U16 => Elem::U16,
+            Type::S16 => Elem::S16,
+            Type::U32 => Elem::U32,
+            Type::S32 => Elem::S32,
+            Type::U64 => Elem::U64,
+            Type::S64 => Elem::S64,
+            Type::Float32 => Elem::F32,
+            Type::Float64 => Elem::F64,
+            _ => return None,
+        })
+    }
+
+    /// Its type.
+    pub(crate) fn ty(self) -> Type {
+        match self {
+            Elem::S8 => Type::S8,
+            Elem::U16 => Type::U16,
+            Elem::S16 => Type::S16,
+            Elem::U32 => Type::U32,
+            Elem::S32 => Type::S32,
+            Elem::U64 => Type::U64,
+            Elem::S64 => Type::S64,
+            Elem::F32 => Type::Float32,
+            Elem::F64 => Type::Float64,
+        }
+    }
+
+    /// Its size in bytes, which is its alignment.
+    pub(crate) fn size(self) -> usize {
+        match self {
+            Elem::S8 => 1,
+            Elem::U16 | Elem::S16 => 2,
+            Elem::U32 | Elem::S32 | Elem::F32 => 4,
+            Elem::U64 | Elem::S64 | Elem::F64 => 8,
+        }
+    }
+
+    /// The value of the little-endian bytes `b` (of its size).
+    fn val(self, b: &[u8]) -> Val {
+        let mut w = [0u8; 8];
+        w[..b.len()].copy_from_slice(b);
+        let x = u64::from_le_bytes(w);
+        match self {
+            Elem::S8 => Val::S8(x as i8),
+            Elem::U16 => Val::U16(x as u16),
+            Elem::S16 => Val::S16(x as i16),
+            Elem::U32 => Val::U32(x as u32),
+            Elem::S32 => Val::S32(x as i32),
+            Elem::U64 => Val::U64(x),
+            Elem::S64 => Val::S64(x as i64),
+            Elem::F32 => Val::Float32(f32::from_bits(x as u32)),
+            Elem::F64 => Val::Float64(f64::from_bits(x)),
         }
     }
 }
@@ -92,6 +189,58 @@ macro_rules! primitive {
     )*};
 }
 
+/// Numbers a list of which crosses whole ([`Arg::Elems`]).
+macro_rules! number {
+    ($($rust:ty => $variant:ident, $ty:ident, $elem:ident;)*) => {$(
+        impl ComponentType for $rust {
+            fn ty() -> Type {
+                Type::$ty
+            }
+            fn into_val(self) -> Val {
+                Val::$variant(self)
+            }
+            fn from_val(val: Val) -> Result<Self> {
+                match val {
+                    Val::$variant(v) => Ok(v),
+                    other => Err(wrong(&Type::$ty, &other)),
+                }
+            }
+            fn vec_into_elems(v: Vec<Self>) -> std::result::Result<(Vec<u8>, Elem), Vec<Self>> {
+                const N: usize = std::mem::size_of::<$rust>();
+                let mut bytes = vec![0u8; v.len() * N];
+                for (c, x) in bytes.chunks_exact_mut(N).zip(&v) {
+                    c.copy_from_slice(&x.to_le_bytes());
+                }
+                Ok((bytes, Elem::$elem))
+            }
+            fn vec_from_elems(bytes: Vec<u8>) -> Option<Vec<Self>> {
+                const N: usize = std::mem::size_of::<$rust>();
+                if bytes.len() % N != 0 {
+                    return None;
+                }
+                Some(
+                    bytes
+                        .chunks_exact(N)
+                        .map(|c| <$rust>::from_le_bytes(c.try_into().expect("N bytes")))
+                        .collect(),
+                )
+            }
+        }
+    )*};
+}
+
+number! {
+    i8 => S8, S8, S8;
+    i16 => S16, S16, S16;
+    u16 => U16, U16, U16;
+    i32 => S32, S32, S32;
+    u32 => U32, U32, U32;
+    i64 => S64, S64, S64;
+    u64 => U64, U64, U64;
+    f32 => Float32, Float32, F32;
+    f64 => Float64, Float64, F64;
+}
+
 impl ComponentType for u8 {
     fn ty() -> Type {
         Type::U8
@@ -115,15 +264,6 @@ impl ComponentType for u8 {
 
 primitive! {
     bool => Bool, Bool;
-    i8 => S8, S8;
-    i16 => S16, S16;
-    u16 => U16, U16;
-    i32 => S32, S32;
-    u32 => U32, U32;
-    i64 => S64, S64;
-    u64 => U64, U64;
-    f32 => Float32, Float32;
-    f64 => Float64, Float64;
     char => Char, Char;
     String => String, String;
 }
@@ -142,20 +282,23 @@ impl<T: ComponentType> ComponentType for Vec<T> {
         }
     }
     fn is_bytes() -> bool {
-        T::vec_from_bytes(Vec::new()).is_some()
+        T::vec_from_bytes(Vec::new()).is_some() || T::vec_from_elems(Vec::new()).is_some()
     }
     fn into_arg(self) -> Arg {
-        match T::vec_into_bytes(self) {
-            Ok(bytes) => Arg::Bytes(bytes),
+        let v = match T::vec_into_bytes(self) {
+            Ok(bytes) => return Arg::Bytes(bytes),
+            Err(v) => v,
+        };
+        match T::vec_into_elems(v) {
+            Ok((bytes, elem)) => Arg::Elems(bytes, elem),
             Err(v) => Arg::Val(Val::List(v.into_iter().map(T::into_val).collect())),
         }
     }
     fn from_arg(arg: Arg) -> Result<Self> {
+        let given = |what: &str| Error::Usage(format!("{what} given for a `{}`", Self::ty()));
         match arg {
-            Arg::Bytes(b) => match T::vec_from_bytes(b) {
-                Some(v) => Ok(v),
-                None => Err(Error::Usage(format!("bytes given for a `{}`", Self::ty()))),
-            },
+            Arg::Bytes(b) => T::vec_from_bytes(b).ok_or_else(|| given("bytes")),
+            Arg::Elems(b, _) => T::vec_from_elems(b).ok_or_else(|| given("numbers")),
             other => Self::from_val(other.into_val()),
         }
     }
