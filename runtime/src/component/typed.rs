@@ -215,7 +215,7 @@ macro_rules! number {
             }
             fn vec_from_elems(bytes: Vec<u8>) -> Option<Vec<Self>> {
                 const N: usize = std::mem::size_of::<$rust>();
-                if bytes.len() % N != 0 {
+                if !bytes.len().is_multiple_of(N) {
                     return None;
                 }
                 Some(
