@@ -1995,7 +1995,9 @@ fn typed_byte_lists_cross_whole() {
     let untyped = instance.get_func(&mut store, "echo-u32").unwrap();
     let mut out = [Val::Bool(false)];
     let list = Val::List(u32s.iter().copied().map(Val::U32).collect());
-    untyped.call(&mut store, &[list.clone()], &mut out).unwrap();
+    untyped
+        .call(&mut store, std::slice::from_ref(&list), &mut out)
+        .unwrap();
     assert_eq!(out[0], list);
     let two = instance
         .get_typed_func::<(Vec<u8>, Vec<u8>), (u32,)>(&mut store, "two")
