@@ -336,6 +336,34 @@ impl Func {
                 Arg::OkBytes(_) => unreachable!("a call with an `ok` of bytes takes the Val path"),
             })
             .collect();
+        let want_bytes = want_bytes
+            && matches!(&self.ty.result, Some(Type::List(e))
+                if **e == Type::U8 || super::typed::Elem::of(e).is_some());
+        self.checked_call(
+            store,
+            (*core, shape),
+            options,
+            state,
+            &params,
+            top,
+            want_bytes,
+        )
+    }
+
+    /// A lifted function's call: every value checked before any moves (a
+    /// refused call leaves the host's handles and the callee as they
+    /// were), then the call inside the instance.
+    #[allow(clippy::too_many_arguments)]
+    fn checked_call<T: 'static>(
+        &self,
+        store: &mut StoreInner<T>,
+        (core, shape): (crate::Func, &Shape),
+        options: &Options,
+        state: &Arc<InstanceState>,
+        params: &[Param<'_>],
+        top: bool,
+        want_bytes: bool,
+    ) -> Result<Option<super::typed::Arg>> {
         let mut checker = LowerCx {
             store: &mut *store,
             opts: options,
@@ -344,21 +372,18 @@ impl Func {
             borrows: Vec::new(),
             top,
         };
-        for ((_, t), p) in self.ty.params.iter().zip(&params) {
+        for ((_, t), p) in self.ty.params.iter().zip(params) {
             if let Param::Val(v) = p {
                 checker.check(t, v)?;
             }
         }
-        let want_bytes = want_bytes
-            && matches!(&self.ty.result, Some(Type::List(e))
-                if **e == Type::U8 || super::typed::Elem::of(e).is_some());
         state.enter(|| {
             self.call_lifted(
                 store,
-                (*core, shape),
+                (core, shape),
                 options,
                 state,
-                &params,
+                params,
                 top,
                 want_bytes,
             )
@@ -394,23 +419,9 @@ impl Func {
                 state,
                 shape,
             } => {
-                // Every value is checked before any moves (a refused call
-                // leaves the host's handles and the callee as they were).
-                let mut checker = LowerCx {
-                    store: &mut *store,
-                    opts: options,
-                    state,
-                    scope: 0,
-                    borrows: Vec::new(),
-                    top,
-                };
-                for ((_, t), v) in self.ty.params.iter().zip(params) {
-                    checker.check(t, v)?;
-                }
                 let params: Vec<Param<'_>> = params.iter().map(Param::Val).collect();
-                let out = state.enter(|| {
-                    self.call_lifted(store, (*core, shape), options, state, &params, top, false)
-                })?;
+                let out =
+                    self.checked_call(store, (*core, shape), options, state, &params, top, false)?;
                 Ok(out.map(super::typed::Arg::into_val))
             }
         }
