@@ -427,7 +427,8 @@ impl Func {
         }
     }
 
-    /// `want_bytes`: the result is a `list<u8>` the caller takes as bytes.
+    /// `want_bytes`: the result is a list of numbers the caller takes as
+    /// their bytes ([`super::typed::Arg`]).
     #[allow(clippy::too_many_arguments)]
     fn call_lifted<T: 'static>(
         &self,
