@@ -1782,6 +1782,21 @@ const BYTE_LISTS: &str = r#"(component
       (i32.store (i32.const 3072) (local.get 0))
       (i32.store (i32.const 3076) (local.get 1))
       i32.const 3072)
+    ;; `ok` of $n bytes at 8192, or with $n = 0 `err("no")`, or with
+    ;; $n = 1000000 the discriminant 7.
+    (data (i32.const 3300) "no")
+    (func (export "maybe") (param $n i32) (result i32)
+      (if (i32.eqz (local.get $n))
+        (then
+          (i32.store8 (i32.const 3200) (i32.const 1))
+          (i32.store (i32.const 3204) (i32.const 3300))
+          (i32.store (i32.const 3208) (i32.const 2)))
+        (else
+          (i32.store8 (i32.const 3200)
+            (select (i32.const 7) (i32.const 0) (i32.eq (local.get $n) (i32.const 1000000))))
+          (i32.store (i32.const 3204) (i32.const 8192))
+          (i32.store (i32.const 3208) (local.get $n))))
+      i32.const 3200)
     ;; A list of u32 at a pointer one byte off.
     (func (export "crooked") (result i32)
       (i32.store (i32.const 3072) (i32.const 4097))
@@ -1817,6 +1832,8 @@ const BYTE_LISTS: &str = r#"(component
     (canon lift (core func $main "echo") (memory $memory) (realloc $realloc)))
   (func (export "echo-s16") (param "x" (list s16)) (result (list s16))
     (canon lift (core func $main "echo") (memory $memory) (realloc $realloc)))
+  (func (export "maybe") (param "n" u32) (result (result (list u8) (error string)))
+    (canon lift (core func $main "maybe") (memory $memory) (realloc $realloc)))
   (func (export "crooked") (result (list u32))
     (canon lift (core func $main "crooked") (memory $memory) (realloc $realloc)))
   (func (export "bad") (param "misaligned" u32) (result (list u8))
@@ -1992,6 +2009,38 @@ fn typed_byte_lists_cross_whole() {
         echo_s16.call(&mut store, (s16s.clone(),)).unwrap(),
         (s16s.clone(),)
     );
+    // A guest's `result<list<u8>, string>`: the `ok` whole, the `err` and
+    // a bad discriminant as through `Val`s.
+    let maybe = instance
+        .get_typed_func::<(u32,), (Result<Vec<u8>, String>,)>(&mut store, "maybe")
+        .unwrap();
+    let maybe_untyped = instance.get_func(&mut store, "maybe").unwrap();
+    for n in [0u32, 3, 40_000] {
+        let (typed,) = maybe.call(&mut store, (n,)).unwrap();
+        let mut out = [Val::Bool(false)];
+        maybe_untyped
+            .call(&mut store, &[Val::U32(n)], &mut out)
+            .unwrap();
+        let via_vals = match &out[0] {
+            Val::Result(Ok(Some(list))) => match &**list {
+                Val::List(items) => Ok(items
+                    .iter()
+                    .map(|v| match v {
+                        Val::U8(b) => *b,
+                        other => panic!("{other:?}"),
+                    })
+                    .collect::<Vec<u8>>()),
+                other => panic!("{other:?}"),
+            },
+            Val::Result(Err(Some(e))) => Err(match &**e {
+                Val::String(s) => s.clone(),
+                other => panic!("{other:?}"),
+            }),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(typed, via_vals, "{n}");
+        assert_eq!(typed.as_ref().map(Vec::len).unwrap_or(0), n as usize);
+    }
     let untyped = instance.get_func(&mut store, "echo-u32").unwrap();
     let mut out = [Val::Bool(false)];
     let list = Val::List(u32s.iter().copied().map(Val::U32).collect());
@@ -2052,4 +2101,24 @@ fn typed_byte_lists_cross_whole() {
     }
     assert_eq!(errors[0], errors[1]);
     assert!(errors[0].contains("not aligned to 4"), "{}", errors[0]);
+    let mut errors = Vec::new();
+    for typed in [true, false] {
+        let mut store = Store::new(&engine, ());
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let err = if typed {
+            let maybe = instance
+                .get_typed_func::<(u32,), (Result<Vec<u8>, String>,)>(&mut store, "maybe")
+                .unwrap();
+            maybe.call(&mut store, (1_000_000,)).unwrap_err()
+        } else {
+            let maybe = instance.get_func(&mut store, "maybe").unwrap();
+            let mut out = [Val::Bool(false)];
+            maybe
+                .call(&mut store, &[Val::U32(1_000_000)], &mut out)
+                .unwrap_err()
+        };
+        errors.push(err.to_string());
+    }
+    assert_eq!(errors[0], errors[1]);
+    assert!(errors[0].contains("discriminant 7"), "{}", errors[0]);
 }

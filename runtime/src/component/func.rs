@@ -337,8 +337,11 @@ impl Func {
             })
             .collect();
         let want_bytes = want_bytes
-            && matches!(&self.ty.result, Some(Type::List(e))
-                if **e == Type::U8 || super::typed::Elem::of(e).is_some());
+            && match &self.ty.result {
+                Some(Type::List(e)) => **e == Type::U8 || super::typed::Elem::of(e).is_some(),
+                Some(Type::Result { ok: Some(ok), .. }) => **ok == byte_list,
+                _ => false,
+            };
         self.checked_call(
             store,
             (*core, shape),
@@ -492,6 +495,26 @@ impl Func {
         }
         let result = match &ty.result {
             None => None,
+            // An `ok` of bytes, whole; an `err`, or a bad discriminant's
+            // trap, as through `Val`s.
+            Some(t @ Type::Result { .. }) if want_bytes && shape.result_in_memory => {
+                let cx = LiftCx::of(&*store, options, state);
+                let at = core_results[0].unwrap_i32() as u32;
+                let size = super::lift::aligned(t, at)?;
+                let cases = abi::cases(t).unwrap_or_default();
+                let payload = at
+                    .checked_add(abi::payload_offset(&cases))
+                    .filter(|_| u64::from(at) + u64::from(size) <= cx.memory_len())
+                    .ok_or_else(|| {
+                        abi_trap("a result's return area runs past the end of memory")
+                    })?;
+                if cx.u8_at(at)? == 0 {
+                    let (ptr, len) = (cx.u32(payload)?, cx.u32(payload + 4)?);
+                    Some(super::typed::Arg::OkBytes(cx.byte_list(ptr, len)?))
+                } else {
+                    Some(super::typed::Arg::Val(cx.load_checked(t, at)?))
+                }
+            }
             // A list is two flat values: always in the return area.
             Some(t) if want_bytes && shape.result_in_memory => {
                 let cx = LiftCx::of(&*store, options, state);

@@ -57,6 +57,16 @@ impl LiftCx<'_> {
         Ok(self.bytes(ptr, 1)?[0])
     }
 
+    /// The byte at `ptr`.
+    pub(crate) fn u8_at(&self, ptr: u32) -> Result<u8> {
+        self.u8(ptr)
+    }
+
+    /// The memory's length in bytes.
+    pub(crate) fn memory_len(&self) -> u64 {
+        self.mem.len() as u64
+    }
+
     fn u16(&self, ptr: u32) -> Result<u16> {
         Ok(u16::from_le_bytes(self.bytes(ptr, 2)?.try_into().unwrap()))
     }

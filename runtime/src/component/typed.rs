@@ -50,6 +50,13 @@ pub trait ComponentType: Sized {
         false
     }
 
+    /// Whether it is a `Result` whose `Ok` is a `Vec<u8>`, which a typed
+    /// call takes whole ([`Arg::OkBytes`]).
+    #[doc(hidden)]
+    fn is_ok_bytes() -> bool {
+        false
+    }
+
     /// Its value as a typed call passes it: bytes for a `list<u8>`.
     #[doc(hidden)]
     fn into_arg(self) -> Arg {
@@ -333,6 +340,18 @@ pub trait ResultCase: Sized {
     fn into_case_arg(self) -> Option<Arg> {
         self.into_case().map(|v| Arg::Val(*v))
     }
+
+    /// Whether the payload is a `Vec<u8>`.
+    #[doc(hidden)]
+    fn case_is_u8_list() -> bool {
+        false
+    }
+
+    /// The Rust value of a payload a typed call gives (see [`Arg`]).
+    #[doc(hidden)]
+    fn from_case_arg(arg: Arg) -> Result<Self> {
+        Self::from_case(Some(Box::new(arg.into_val())))
+    }
 }
 
 impl ResultCase for () {
@@ -359,6 +378,12 @@ impl<T: ComponentType> ResultCase for T {
     }
     fn into_case_arg(self) -> Option<Arg> {
         Some(self.into_arg())
+    }
+    fn case_is_u8_list() -> bool {
+        T::is_bytes() && matches!(T::ty(), Type::List(e) if *e == Type::U8)
+    }
+    fn from_case_arg(arg: Arg) -> Result<Self> {
+        T::from_arg(arg)
     }
     fn into_case(self) -> Option<Box<Val>> {
         Some(Box::new(self.into_val()))
@@ -394,6 +419,15 @@ impl<T: ResultCase, E: ResultCase> ComponentType for std::result::Result<T, E> {
                 other => Arg::Val(Val::Result(Ok(other.map(|a| Box::new(a.into_val()))))),
             },
             Err(e) => Arg::Val(Val::Result(Err(e.into_case()))),
+        }
+    }
+    fn is_ok_bytes() -> bool {
+        T::case_is_u8_list()
+    }
+    fn from_arg(arg: Arg) -> Result<Self> {
+        match arg {
+            Arg::OkBytes(b) => Ok(Ok(T::from_case_arg(Arg::Bytes(b))?)),
+            other => Self::from_val(other.into_val()),
         }
     }
     fn from_val(val: Val) -> Result<Self> {
@@ -490,7 +524,7 @@ impl<A: ComponentType> ComponentResults for (A,) {
         Some(A::ty())
     }
     fn wants_bytes() -> bool {
-        A::is_bytes()
+        A::is_bytes() || A::is_ok_bytes()
     }
     fn into_arg(self) -> Option<Arg> {
         Some(self.0.into_arg())
@@ -686,5 +720,31 @@ impl<P: ComponentNamedList, R: ComponentResults> TypedFunc<P, R> {
     /// The function, untyped.
     pub fn func(&self) -> &super::Func {
         &self.func
+    }
+}
+
+#[cfg(test)]
+mod whole_lists {
+    use super::*;
+
+    /// Which results a typed call takes whole (not a `Val` per element).
+    #[test]
+    fn byte_and_number_lists_and_ok_bytes_are_taken_whole() {
+        assert!(<(Vec<u8>,) as ComponentResults>::wants_bytes());
+        assert!(<(Vec<f32>,) as ComponentResults>::wants_bytes());
+        assert!(<(Result<Vec<u8>, String>,) as ComponentResults>::wants_bytes());
+        assert!(!<(Result<Vec<u32>, String>,) as ComponentResults>::wants_bytes());
+        assert!(!<(Vec<String>,) as ComponentResults>::wants_bytes());
+        assert!(!<(Vec<bool>,) as ComponentResults>::wants_bytes());
+        assert!(!<(String,) as ComponentResults>::wants_bytes());
+        assert!(!<() as ComponentResults>::wants_bytes());
+        // And the values they cross as.
+        assert!(matches!(vec![1u8, 2].into_arg(), Arg::Bytes(b) if b == [1, 2]));
+        assert!(matches!(vec![1u16, 2].into_arg(), Arg::Elems(b, Elem::U16) if b == [1, 0, 2, 0]));
+        let ok: std::result::Result<Vec<u8>, String> = Ok(vec![3]);
+        assert!(matches!(ok.into_arg(), Arg::OkBytes(b) if b == [3]));
+        assert!(matches!(vec![true].into_arg(), Arg::Val(_)));
+        let back = Vec::<i16>::from_arg(Arg::Elems(vec![0xff, 0xff, 2, 0], Elem::S16)).unwrap();
+        assert_eq!(back, [-1, 2]);
     }
 }
