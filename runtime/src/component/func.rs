@@ -147,25 +147,14 @@ pub(crate) fn prepared_once<'a>(
     engine: &crate::Engine,
     sig: &crate::FuncType,
 ) -> Result<std::borrow::Cow<'a, crate::func::PreparedSig>> {
+    use crate::func::PreparedSig;
     use std::borrow::Cow;
-    if let Some(p) = cell.get() {
-        if p.for_engine(engine) {
-            return Ok(Cow::Borrowed(p));
-        }
-        return Ok(Cow::Owned(crate::func::PreparedSig::new(
-            engine,
-            sig.clone(),
-        )?));
+    if cell.get().is_none() {
+        let _ = cell.set(PreparedSig::new(engine, sig.clone())?);
     }
-    let p = crate::func::PreparedSig::new(engine, sig.clone())?;
-    let kept = cell.get_or_init(|| p);
-    if kept.for_engine(engine) {
-        Ok(Cow::Borrowed(kept))
-    } else {
-        Ok(Cow::Owned(crate::func::PreparedSig::new(
-            engine,
-            sig.clone(),
-        )?))
+    match cell.get() {
+        Some(p) if p.for_engine(engine) => Ok(Cow::Borrowed(p)),
+        _ => Ok(Cow::Owned(PreparedSig::new(engine, sig.clone())?)),
     }
 }
 
@@ -284,9 +273,9 @@ impl Func {
         crate::fiber::on_fiber(store.as_context_mut(), |s| self.call(s, params, results)).await
     }
 
-    /// A typed call ([`super::TypedFunc::call`]): its `list<u8>`
-    /// arguments as bytes, and its `list<u8>` result as bytes where
-    /// `want_bytes`, none of them a `Val` per byte.
+    /// A typed call ([`super::TypedFunc::call`]): its lists of numbers
+    /// as their bytes, and its result's where `want_bytes`
+    /// ([`super::typed::Arg`]), none of them a `Val` per element.
     pub(crate) fn call_args<S: AsContextMut>(
         &self,
         mut store: S,
@@ -296,7 +285,7 @@ impl Func {
     where
         S::Data: 'static,
     {
-        use super::typed::Arg;
+        use super::typed::{Arg, Elem};
         if args.len() != self.ty.params.len() {
             return Err(Error::Usage(format!(
                 "component function of type `{}` called with {} arguments",
@@ -306,71 +295,48 @@ impl Func {
         }
         let store = store.as_context_mut();
         let top = entered_from_host(&mut store.opaque)?;
-        let byte_list = Type::List(Box::new(Type::U8));
-        let fast = matches!(&*self.kind, Kind::Lifted { shape, .. } if !shape.params_in_memory)
-            && self.ty.params.iter().zip(&args).all(|((_, t), a)| match a {
-                Arg::Val(_) => true,
-                Arg::Bytes(_) => *t == byte_list,
-                Arg::Elems(_, e) => matches!(t, Type::List(x) if **x == e.ty()),
-                Arg::OkBytes(_) => false,
-            });
-        if !fast {
-            let vals: Vec<Val> = args.into_iter().map(Arg::into_val).collect();
-            return Ok(self.call_in(store, None, &vals, top)?.map(Arg::Val));
-        }
-        let Kind::Lifted {
-            core,
-            options,
-            state,
-            shape,
-        } = &*self.kind
-        else {
-            unreachable!("checked above: a lifted function")
-        };
-        let params: Vec<Param<'_>> = args
+        let params: Option<Vec<Param<'_>>> = self
+            .ty
+            .params
             .iter()
-            .map(|a| match a {
-                Arg::Val(v) => Param::Val(v),
-                Arg::Bytes(b) => Param::Bytes(b),
-                Arg::Elems(b, e) => Param::Elems(b, *e),
-                Arg::OkBytes(_) => unreachable!("a call with an `ok` of bytes takes the Val path"),
+            .zip(&args)
+            .map(|((_, t), a)| match a {
+                Arg::Val(v) => Some(Param::Val(v)),
+                Arg::Elems(b, e) if matches!(t, Type::List(x) if **x == e.ty()) => {
+                    Some(Param::Elems(b, *e))
+                }
+                _ => None,
             })
             .collect();
+        let lifted = self.kind.lifted().filter(|l| !l.shape.params_in_memory);
+        let (Some(lifted), Some(params)) = (lifted, params) else {
+            let vals: Vec<Val> = args.into_iter().map(Arg::into_val).collect();
+            return Ok(self.call_in(store, None, &vals, top)?.map(Arg::Val));
+        };
         let want_bytes = want_bytes
             && match &self.ty.result {
-                Some(Type::List(e)) => **e == Type::U8 || super::typed::Elem::of(e).is_some(),
-                Some(Type::Result { ok: Some(ok), .. }) => **ok == byte_list,
+                Some(Type::List(e)) => Elem::of(e).is_some(),
+                Some(Type::Result { ok: Some(ok), .. }) => **ok == Type::List(Box::new(Type::U8)),
                 _ => false,
             };
-        self.checked_call(
-            store,
-            (*core, shape),
-            options,
-            state,
-            &params,
-            top,
-            want_bytes,
-        )
+        self.checked_call(store, lifted, &params, top, want_bytes)
     }
 
     /// A lifted function's call: every value checked before any moves (a
     /// refused call leaves the host's handles and the callee as they
     /// were), then the call inside the instance.
-    #[allow(clippy::too_many_arguments)]
     fn checked_call<T: 'static>(
         &self,
         store: &mut StoreInner<T>,
-        (core, shape): (crate::Func, &Shape),
-        options: &Options,
-        state: &Arc<InstanceState>,
+        lifted: Lifted<'_>,
         params: &[Param<'_>],
         top: bool,
         want_bytes: bool,
     ) -> Result<Option<super::typed::Arg>> {
         let mut checker = LowerCx {
             store: &mut *store,
-            opts: options,
-            state,
+            opts: lifted.options,
+            state: lifted.state,
             scope: 0,
             borrows: Vec::new(),
             top,
@@ -380,17 +346,9 @@ impl Func {
                 checker.check(t, v)?;
             }
         }
-        state.enter(|| {
-            self.call_lifted(
-                store,
-                (core, shape),
-                options,
-                state,
-                params,
-                top,
-                want_bytes,
-            )
-        })
+        lifted
+            .state
+            .enter(|| self.call_lifted(store, lifted, params, top, want_bytes))
     }
 
     /// The call itself, from the host or from a trampoline.
@@ -416,29 +374,26 @@ impl Func {
                 })??;
                 Ok(results.pop())
             }
-            Kind::Lifted {
-                core,
-                options,
-                state,
-                shape,
-            } => {
+            Kind::Lifted { .. } => {
+                let lifted = self.kind.lifted().expect("a lifted function");
                 let params: Vec<Param<'_>> = params.iter().map(Param::Val).collect();
-                let out =
-                    self.checked_call(store, (*core, shape), options, state, &params, top, false)?;
+                let out = self.checked_call(store, lifted, &params, top, false)?;
                 Ok(out.map(super::typed::Arg::into_val))
             }
         }
     }
 
-    /// `want_bytes`: the result is a list of numbers the caller takes as
-    /// their bytes ([`super::typed::Arg`]).
-    #[allow(clippy::too_many_arguments)]
+    /// `want_bytes`: the result is a list of numbers, or an `ok` of bytes,
+    /// the caller takes as bytes ([`super::typed::Arg`]).
     fn call_lifted<T: 'static>(
         &self,
         store: &mut StoreInner<T>,
-        (core, shape): (crate::Func, &Shape),
-        options: &Options,
-        state: &Arc<InstanceState>,
+        Lifted {
+            core,
+            shape,
+            options,
+            state,
+        }: Lifted<'_>,
         params: &[Param<'_>],
         top: bool,
         want_bytes: bool,
@@ -467,11 +422,6 @@ impl Func {
                 for (t, p) in param_types().zip(params) {
                     match p {
                         Param::Val(v) => cx.lower_flat(t, v, &mut flat)?,
-                        Param::Bytes(b) => {
-                            let (ptr, len) = cx.byte_list(b)?;
-                            flat.push(crate::Val::I32(ptr as i32));
-                            flat.push(crate::Val::I32(len as i32));
-                        }
                         Param::Elems(b, e) => {
                             let (ptr, len) = cx.elem_list(b, *e)?;
                             flat.push(crate::Val::I32(ptr as i32));
@@ -495,42 +445,27 @@ impl Func {
         }
         let result = match &ty.result {
             None => None,
-            // An `ok` of bytes, whole; an `err`, or a bad discriminant's
-            // trap, as through `Val`s.
-            Some(t @ Type::Result { .. }) if want_bytes && shape.result_in_memory => {
-                let cx = LiftCx::of(&*store, options, state);
-                let at = core_results[0].unwrap_i32() as u32;
-                let size = super::lift::aligned(t, at)?;
-                let cases = abi::cases(t).unwrap_or_default();
-                let payload = at
-                    .checked_add(abi::payload_offset(&cases))
-                    .filter(|_| u64::from(at) + u64::from(size) <= cx.memory_len())
-                    .ok_or_else(|| {
-                        abi_trap("a result's return area runs past the end of memory")
-                    })?;
-                if cx.u8_at(at)? == 0 {
-                    let (ptr, len) = (cx.u32(payload)?, cx.u32(payload + 4)?);
-                    Some(super::typed::Arg::OkBytes(cx.byte_list(ptr, len)?))
-                } else {
-                    Some(super::typed::Arg::Val(cx.load_checked(t, at)?))
-                }
-            }
-            // A list is two flat values: always in the return area.
+            // A list of numbers, or an `ok` of bytes, whole (a list is
+            // two flat values: always in the return area); an `err`, or a
+            // bad discriminant's trap, as through `Val`s.
             Some(t) if want_bytes && shape.result_in_memory => {
+                use super::typed::{Arg, Elem};
                 let cx = LiftCx::of(&*store, options, state);
                 let at = core_results[0].unwrap_i32() as u32;
-                super::lift::aligned(t, at)?;
-                let len_at = at
-                    .checked_add(4)
-                    .ok_or_else(|| abi_trap("a list's return area runs past the end of memory"))?;
-                let (ptr, len) = (cx.u32(at)?, cx.u32(len_at)?);
-                let elem = match t {
-                    Type::List(e) => super::typed::Elem::of(e),
-                    _ => None,
-                };
-                Some(match elem {
-                    Some(e) => super::typed::Arg::Elems(cx.elem_list(ptr, len, e)?, e),
-                    None => super::typed::Arg::Bytes(cx.byte_list(ptr, len)?),
+                cx.check_area(t, at)?;
+                // The list whose (pointer, length) lies at `list_at`.
+                let list =
+                    |list_at: u32, e: Elem| cx.elem_list(cx.u32(list_at)?, cx.u32(list_at + 4)?, e);
+                Some(match t {
+                    Type::List(e) => match Elem::of(e) {
+                        Some(e) => Arg::Elems(list(at, e)?, e),
+                        None => Arg::Val(cx.load_checked(t, at)?),
+                    },
+                    _ if cx.u8_at(at)? == 0 => {
+                        let cases = abi::cases(t).unwrap_or_default();
+                        Arg::OkBytes(list(at + abi::payload_offset(&cases), Elem::U8)?)
+                    }
+                    _ => Arg::Val(cx.load_checked(t, at)?),
                 })
             }
             Some(t) => {
@@ -769,16 +704,43 @@ pub(crate) fn core_call<T, R>(
 /// `list<u8>`'s bytes.
 enum Param<'a> {
     Val(&'a Val),
-    Bytes(&'a [u8]),
     /// A list of numbers' little-endian bytes.
     Elems(&'a [u8], super::typed::Elem),
+}
+
+/// What a call of a lifted function needs of it.
+#[derive(Clone, Copy)]
+struct Lifted<'a> {
+    core: crate::Func,
+    shape: &'a Shape,
+    options: &'a Options,
+    state: &'a Arc<InstanceState>,
+}
+
+impl Kind {
+    /// Its lifted function's parts, if it is one.
+    fn lifted(&self) -> Option<Lifted<'_>> {
+        match self {
+            Kind::Lifted {
+                core,
+                options,
+                state,
+                shape,
+            } => Some(Lifted {
+                core: *core,
+                shape,
+                options,
+                state,
+            }),
+            Kind::Host { .. } => None,
+        }
+    }
 }
 
 impl Param<'_> {
     fn to_val(&self) -> Val {
         match self {
             Param::Val(v) => (*v).clone(),
-            Param::Bytes(b) => Val::List(b.iter().copied().map(Val::U8).collect()),
             Param::Elems(b, e) => super::typed::Arg::Elems(b.to_vec(), *e).into_val(),
         }
     }

@@ -62,11 +62,6 @@ impl LiftCx<'_> {
         self.u8(ptr)
     }
 
-    /// The memory's length in bytes.
-    pub(crate) fn memory_len(&self) -> u64 {
-        self.mem.len() as u64
-    }
-
     fn u16(&self, ptr: u32) -> Result<u16> {
         Ok(u16::from_le_bytes(self.bytes(ptr, 2)?.try_into().unwrap()))
     }
@@ -203,19 +198,20 @@ impl LiftCx<'_> {
     /// A value of type `ty` at `ptr`, which must be aligned for it and lie
     /// whole in memory (the canonical ABI's check of a pointer it is given).
     pub fn load_checked(&self, ty: &Type, ptr: u32) -> Result<Val> {
-        let size = aligned(ty, ptr)?;
-        self.bytes(ptr, size)?;
+        self.check_area(ty, ptr)?;
         self.load(ty, ptr)
+    }
+
+    /// Whether a value of type `ty` may lie at `ptr`: aligned, and whole
+    /// in memory (the canonical ABI's check of a pointer it is given).
+    pub(crate) fn check_area(&self, ty: &Type, ptr: u32) -> Result<()> {
+        let size = aligned(ty, ptr)?;
+        self.bytes(ptr, size).map(|_| ())
     }
 
     /// A `list<u8>` of `len` bytes at `ptr`, as bytes (no `Val` each).
     pub fn byte_list(&self, ptr: u32, len: u32) -> Result<Vec<u8>> {
-        if len > MAX_LIST {
-            return Err(abi_trap(format_args!(
-                "a list of {len} elements: more than the {MAX_LIST} a call passes"
-            )));
-        }
-        Ok(self.bytes(ptr, len)?.to_vec())
+        self.elem_list(ptr, len, super::typed::Elem::U8)
     }
 
     /// A list of `len` numbers of kind `elem` at `ptr`, as their

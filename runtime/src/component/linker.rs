@@ -525,7 +525,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
         R: ComponentResults,
     {
         use super::func::{BytesShape, HostOut};
-        use super::typed::Arg;
+        use super::typed::{Arg, Elem};
         let ty = FuncType::new(
             P::types().into_iter().map(|t| (String::new(), t)).collect(),
             R::ty(),
@@ -548,13 +548,13 @@ impl<T: 'static> LinkerInstance<'_, T> {
                     .iter()
                     .enumerate()
                     .map(|(i, v)| match bytes.take_if(|_| Some(i) == slot) {
-                        Some(b) => Arg::Bytes(b),
+                        Some(b) => Arg::Elems(b, Elem::U8),
                         None => Arg::Val(v.clone()),
                     })
                     .collect();
                 let r = func(caller, P::from_args(args)?)?;
                 Ok(match r.into_arg() {
-                    Some(Arg::Bytes(b)) => HostOut::Bytes(b, BytesShape::List),
+                    Some(Arg::Elems(b, Elem::U8)) => HostOut::Bytes(b, BytesShape::List),
                     Some(Arg::OkBytes(b)) => HostOut::Bytes(b, BytesShape::Ok),
                     other => HostOut::Val(other.map(Arg::into_val)),
                 })

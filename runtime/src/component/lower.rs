@@ -363,10 +363,7 @@ impl<T: 'static> LowerCx<'_, T> {
     /// A `list<u8>` of `bytes` in the guest's memory, allocated with its
     /// `realloc`: its pointer and length.
     pub(crate) fn byte_list(&mut self, bytes: &[u8]) -> Result<(u32, u32)> {
-        let len = u32::try_from(bytes.len()).map_err(|_| abi_trap("list too long to pass"))?;
-        let at = self.realloc(1, len)?;
-        self.write(at, bytes)?;
-        Ok((at, len))
+        self.elem_list(bytes, super::typed::Elem::U8)
     }
 
     /// A list of numbers of kind `elem`, their little-endian `bytes`, in

@@ -14,30 +14,16 @@ pub trait ComponentType: Sized {
     /// The Rust value of a component value of its type.
     fn from_val(val: Val) -> Result<Self>;
 
-    /// A `Vec` of this type as bytes, where it is `Vec<u8>` (no `Val`
-    /// per byte: a typed call's `list<u8>` goes to guest memory whole).
-    #[doc(hidden)]
-    fn vec_into_bytes(v: Vec<Self>) -> std::result::Result<Vec<u8>, Vec<Self>> {
-        Err(v)
-    }
-
-    /// The `Vec` of this type that bytes are, where it is `Vec<u8>`.
-    #[doc(hidden)]
-    fn vec_from_bytes(bytes: Vec<u8>) -> Option<Vec<Self>> {
-        let _ = bytes;
-        None
-    }
-
     /// A `Vec` of this type as its elements' little-endian bytes, where
-    /// it is a number other than `u8` (a typed call's list of numbers goes
-    /// to guest memory whole).
+    /// it is a number (a typed call's list of numbers goes to guest memory
+    /// whole, not a `Val` per element).
     #[doc(hidden)]
     fn vec_into_elems(v: Vec<Self>) -> std::result::Result<(Vec<u8>, Elem), Vec<Self>> {
         Err(v)
     }
 
     /// The `Vec` of this type that little-endian bytes are, where it is a
-    /// number other than `u8`.
+    /// number.
     #[doc(hidden)]
     fn vec_from_elems(bytes: Vec<u8>) -> Option<Vec<Self>> {
         let _ = bytes;
@@ -46,7 +32,7 @@ pub trait ComponentType: Sized {
 
     /// Whether it is a `Vec` of numbers, which a typed call takes whole.
     #[doc(hidden)]
-    fn is_bytes() -> bool {
+    fn is_number_list() -> bool {
         false
     }
 
@@ -70,13 +56,13 @@ pub trait ComponentType: Sized {
     }
 }
 
-/// A value as a typed call passes it: a component value, or the bytes of
-/// a `list<u8>` (which a `Val` would hold a value per byte of).
+/// A value as a typed call passes it: a component value, or a list of
+/// numbers as their bytes (which a `Val` would hold a value per element
+/// of).
 #[doc(hidden)]
 pub enum Arg {
     Val(Val),
-    Bytes(Vec<u8>),
-    /// A list of numbers other than `u8`: their little-endian bytes.
+    /// A list of numbers: their little-endian bytes.
     Elems(Vec<u8>, Elem),
     /// The `ok` case of a `result<list<u8>, _>`.
     OkBytes(Vec<u8>),
@@ -85,22 +71,21 @@ pub enum Arg {
 impl Arg {
     /// As a component value.
     pub(crate) fn into_val(self) -> Val {
-        let list = |b: Vec<u8>| Val::List(b.into_iter().map(Val::U8).collect());
         match self {
             Arg::Val(v) => v,
-            Arg::Bytes(b) => list(b),
             Arg::Elems(b, e) => Val::List(b.chunks_exact(e.size()).map(|c| e.val(c)).collect()),
-            Arg::OkBytes(b) => Val::Result(Ok(Some(Box::new(list(b))))),
+            Arg::OkBytes(b) => Val::Result(Ok(Some(Box::new(Arg::Elems(b, Elem::U8).into_val())))),
         }
     }
 }
 
-/// The numbers other than `u8` a list of which a typed call passes whole
+/// The numbers a list of which a typed call passes whole
 /// ([`Arg::Elems`]): all their bit patterns are values, so the guest's
 /// bytes need no check but the list's bounds and alignment.
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Elem {
+    U8,
     S8,
     U16,
     S16,
@@ -116,6 +101,7 @@ impl Elem {
     /// The element type `ty` is, if it is one.
     pub(crate) fn of(ty: &Type) -> Option<Elem> {
         Some(match ty {
+            Type::U8 => Elem::U8,
             Type::S8 => Elem::S8,
             Type::U16 => Elem::U16,
             Type::S16 => Elem::S16,
@@ -132,6 +118,7 @@ impl Elem {
     /// Its type.
     pub(crate) fn ty(self) -> Type {
         match self {
+            Elem::U8 => Type::U8,
             Elem::S8 => Type::S8,
             Elem::U16 => Type::U16,
             Elem::S16 => Type::S16,
@@ -147,7 +134,7 @@ impl Elem {
     /// Its size in bytes, which is its alignment.
     pub(crate) fn size(self) -> usize {
         match self {
-            Elem::S8 => 1,
+            Elem::U8 | Elem::S8 => 1,
             Elem::U16 | Elem::S16 => 2,
             Elem::U32 | Elem::S32 | Elem::F32 => 4,
             Elem::U64 | Elem::S64 | Elem::F64 => 8,
@@ -160,6 +147,7 @@ impl Elem {
         w[..b.len()].copy_from_slice(b);
         let x = u64::from_le_bytes(w);
         match self {
+            Elem::U8 => Val::U8(x as u8),
             Elem::S8 => Val::S8(x as i8),
             Elem::U16 => Val::U16(x as u16),
             Elem::S16 => Val::S16(x as i16),
@@ -261,10 +249,11 @@ impl ComponentType for u8 {
             other => Err(wrong(&Type::U8, &other)),
         }
     }
-    fn vec_into_bytes(v: Vec<u8>) -> std::result::Result<Vec<u8>, Vec<u8>> {
-        Ok(v)
+    // Its own bytes, not a copy.
+    fn vec_into_elems(v: Vec<u8>) -> std::result::Result<(Vec<u8>, Elem), Vec<u8>> {
+        Ok((v, Elem::U8))
     }
-    fn vec_from_bytes(bytes: Vec<u8>) -> Option<Vec<u8>> {
+    fn vec_from_elems(bytes: Vec<u8>) -> Option<Vec<u8>> {
         Some(bytes)
     }
 }
@@ -288,24 +277,19 @@ impl<T: ComponentType> ComponentType for Vec<T> {
             other => Err(wrong(&Self::ty(), &other)),
         }
     }
-    fn is_bytes() -> bool {
-        T::vec_from_bytes(Vec::new()).is_some() || T::vec_from_elems(Vec::new()).is_some()
+    fn is_number_list() -> bool {
+        T::vec_from_elems(Vec::new()).is_some()
     }
     fn into_arg(self) -> Arg {
-        let v = match T::vec_into_bytes(self) {
-            Ok(bytes) => return Arg::Bytes(bytes),
-            Err(v) => v,
-        };
-        match T::vec_into_elems(v) {
+        match T::vec_into_elems(self) {
             Ok((bytes, elem)) => Arg::Elems(bytes, elem),
             Err(v) => Arg::Val(Val::List(v.into_iter().map(T::into_val).collect())),
         }
     }
     fn from_arg(arg: Arg) -> Result<Self> {
-        let given = |what: &str| Error::Usage(format!("{what} given for a `{}`", Self::ty()));
         match arg {
-            Arg::Bytes(b) => T::vec_from_bytes(b).ok_or_else(|| given("bytes")),
-            Arg::Elems(b, _) => T::vec_from_elems(b).ok_or_else(|| given("numbers")),
+            Arg::Elems(b, _) => T::vec_from_elems(b)
+                .ok_or_else(|| Error::Usage(format!("numbers given for a `{}`", Self::ty()))),
             other => Self::from_val(other.into_val()),
         }
     }
@@ -380,7 +364,7 @@ impl<T: ComponentType> ResultCase for T {
         Some(self.into_arg())
     }
     fn case_is_u8_list() -> bool {
-        T::is_bytes() && matches!(T::ty(), Type::List(e) if *e == Type::U8)
+        T::is_number_list() && matches!(T::ty(), Type::List(e) if *e == Type::U8)
     }
     fn from_case_arg(arg: Arg) -> Result<Self> {
         T::from_arg(arg)
@@ -415,7 +399,7 @@ impl<T: ResultCase, E: ResultCase> ComponentType for std::result::Result<T, E> {
     fn into_arg(self) -> Arg {
         match self {
             Ok(v) => match v.into_case_arg() {
-                Some(Arg::Bytes(b)) => Arg::OkBytes(b),
+                Some(Arg::Elems(b, Elem::U8)) => Arg::OkBytes(b),
                 other => Arg::Val(Val::Result(Ok(other.map(|a| Box::new(a.into_val()))))),
             },
             Err(e) => Arg::Val(Val::Result(Err(e.into_case()))),
@@ -426,7 +410,7 @@ impl<T: ResultCase, E: ResultCase> ComponentType for std::result::Result<T, E> {
     }
     fn from_arg(arg: Arg) -> Result<Self> {
         match arg {
-            Arg::OkBytes(b) => Ok(Ok(T::from_case_arg(Arg::Bytes(b))?)),
+            Arg::OkBytes(b) => Ok(Ok(T::from_case_arg(Arg::Elems(b, Elem::U8))?)),
             other => Self::from_val(other.into_val()),
         }
     }
@@ -524,7 +508,7 @@ impl<A: ComponentType> ComponentResults for (A,) {
         Some(A::ty())
     }
     fn wants_bytes() -> bool {
-        A::is_bytes() || A::is_ok_bytes()
+        A::is_number_list() || A::is_ok_bytes()
     }
     fn into_arg(self) -> Option<Arg> {
         Some(self.0.into_arg())
@@ -739,7 +723,7 @@ mod whole_lists {
         assert!(!<(String,) as ComponentResults>::wants_bytes());
         assert!(!<() as ComponentResults>::wants_bytes());
         // And the values they cross as.
-        assert!(matches!(vec![1u8, 2].into_arg(), Arg::Bytes(b) if b == [1, 2]));
+        assert!(matches!(vec![1u8, 2].into_arg(), Arg::Elems(b, Elem::U8) if b == [1, 2]));
         assert!(matches!(vec![1u16, 2].into_arg(), Arg::Elems(b, Elem::U16) if b == [1, 0, 2, 0]));
         let ok: std::result::Result<Vec<u8>, String> = Ok(vec![3]);
         assert!(matches!(ok.into_arg(), Arg::OkBytes(b) if b == [3]));
