@@ -42,6 +42,45 @@ fn stat(stderr: &str, what: &str) -> u64 {
         .unwrap_or_else(|_| panic!("no number after `{what}` in: {stderr}"))
 }
 
+/// `walmart run --attest POLICY --model none --attest-log LOG WASM ARGS`
+/// (WASM a fixture's name or a path), fed `stdin` where given: its output
+/// and the `heap-corrupt` events it logged.
+fn heap_checked_run(
+    policy: &str,
+    log: &Path,
+    wasm: &str,
+    args: &[&str],
+    stdin: Option<&[u8]>,
+) -> (Output, Vec<serde_json::Value>) {
+    let _ = std::fs::remove_file(log);
+    let wasm = if Path::new(wasm).is_absolute() {
+        wasm.to_string()
+    } else {
+        fixture(wasm)
+    };
+    let log_arg = log.display().to_string();
+    let mut cmd = vec![
+        "run",
+        "--attest",
+        policy,
+        "--model",
+        "none",
+        "--attest-log",
+        &log_arg,
+        &wasm,
+    ];
+    cmd.extend(args.iter().copied());
+    let out = match stdin {
+        Some(input) => walmart_fed(&cmd, input),
+        None => walmart(&cmd),
+    };
+    let events = logged_events(log)
+        .into_iter()
+        .filter(|e| e["kind"] == "heap-corrupt")
+        .collect();
+    (out, events)
+}
+
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/fixtures/c")
@@ -1962,27 +2001,9 @@ fn writes_into_the_top_chunks_free_bytes_are_found_at_the_next_allocator_entry()
 fn the_heap_walk_finds_writes_over_real_dlmalloc_chunk_headers() {
     let root = temp_dir("heap-walk");
     let log = root.join("events.jsonl");
-    let log_arg = log.display().to_string();
     let policy = std::cell::Cell::new("coarse");
     let heap_events = |wasm: &str, args: &[&str]| -> Vec<serde_json::Value> {
-        let _ = std::fs::remove_file(&log);
-        let wasm = if Path::new(wasm).is_absolute() {
-            wasm.to_string()
-        } else {
-            fixture(wasm)
-        };
-        let mut cmd = vec![
-            "run",
-            "--attest",
-            policy.get(),
-            "--model",
-            "none",
-            "--attest-log",
-            &log_arg,
-            &wasm,
-        ];
-        cmd.extend(args.iter().copied());
-        let out = walmart(&cmd);
+        let (out, events) = heap_checked_run(policy.get(), &log, wasm, args, None);
         // dlmalloc's own read past memory traps the invalid free.
         assert_eq!(
             out.status.success(),
@@ -1990,10 +2011,7 @@ fn the_heap_walk_finds_writes_over_real_dlmalloc_chunk_headers() {
             "{args:?}: {}",
             text(&out.stderr)
         );
-        logged_events(&log)
-            .into_iter()
-            .filter(|e| e["kind"] == "heap-corrupt")
-            .collect()
+        events
     };
     for (case, found) in [
         ("benign", None),
@@ -2089,32 +2107,7 @@ fn the_heap_walk_finds_writes_over_real_emmalloc_regions() {
     let log = root.join("events.jsonl");
     let log_arg = log.display().to_string();
     let run = |policy: &str, wasm: &str, args: &[&str], stdin: Option<&[u8]>| {
-        let _ = std::fs::remove_file(&log);
-        let wasm = if Path::new(wasm).is_absolute() {
-            wasm.to_string()
-        } else {
-            fixture(wasm)
-        };
-        let mut cmd = vec![
-            "run",
-            "--attest",
-            policy,
-            "--model",
-            "none",
-            "--attest-log",
-            &log_arg,
-            &wasm,
-        ];
-        cmd.extend(args.iter().copied());
-        let out = match stdin {
-            Some(input) => walmart_fed(&cmd, input),
-            None => walmart(&cmd),
-        };
-        let events: Vec<serde_json::Value> = logged_events(&log)
-            .into_iter()
-            .filter(|e| e["kind"] == "heap-corrupt")
-            .collect();
-        (out, events)
+        heap_checked_run(policy, &log, wasm, args, stdin)
     };
     for policy in ["coarse", "fine"] {
         for (case, found) in [

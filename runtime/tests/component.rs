@@ -1736,35 +1736,18 @@ fn a_linker_resolves_again_after_its_definitions_change() {
     assert_eq!(call(&linker, 7), 0);
 }
 
-/// A component whose `realloc` grows its memory, with byte-list
+/// A component (the shared libc: its `realloc` grows memory) with byte-list
 /// functions: `g` gives back what its import `f` gives for the list it
 /// was given; `sum` adds the bytes up; `mixed` takes a list between a
 /// `u32` and a string; `wide` takes fifteen `u32`s and a list, past
 /// sixteen flat values (through memory), and gives the list's length.
-const BYTE_LISTS: &str = r#"(component
+fn byte_lists() -> String {
+    format!(
+        r#"(component
   (import "f" (func $f (param "x" (list u8)) (result (list u8))))
   (import "f2" (func $f2 (param "a" (list u8)) (param "b" (list u8)) (result u32)))
   (import "f3" (func $f3 (param "n" u32) (result (result (list u8) (error string)))))
-  (core module $libc
-    (memory (export "memory") 1)
-    (global $next (mut i32) (i32.const 4096))
-    (func (export "realloc") (param i32 i32 i32 i32) (result i32)
-      (local $p i32) (local $end i32)
-      global.get $next
-      local.get 2 i32.const 1 i32.sub i32.add
-      local.get 2 i32.const 1 i32.sub i32.const -1 i32.xor i32.and
-      local.tee $p
-      local.get 3 i32.add
-      local.tee $end
-      global.set $next
-      (block $done (loop $grow
-        (br_if $done (i32.le_u (local.get $end) (i32.mul (memory.size) (i32.const 65536))))
-        (br_if $done (i32.eq (memory.grow (i32.const 16)) (i32.const -1)))
-        (br $grow)))
-      local.get $p))
-  (core instance $libc (instantiate $libc))
-  (alias core export $libc "memory" (core memory $memory))
-  (alias core export $libc "realloc" (core func $realloc))
+  {LIBC}
   (core func $f_lowered (canon lower (func $f) (memory $memory) (realloc $realloc)))
   (core func $f2_lowered (canon lower (func $f2) (memory $memory) (realloc $realloc)))
   (core func $f3_lowered (canon lower (func $f3) (memory $memory) (realloc $realloc)))
@@ -1852,7 +1835,9 @@ const BYTE_LISTS: &str = r#"(component
     (param "k" u32) (param "l" u32) (param "m" u32) (param "n" u32) (param "o" u32)
     (param "x" (list u8)) (result u32)
     (canon lift (core func $main "wide") (memory $memory) (realloc $realloc)))
-)"#;
+)"#
+    )
+}
 
 /// A typed call's `Vec<u8>` goes into guest memory whole and a
 /// `list<u8>` result comes back whole (no `Val` per byte: 64 KiB each way
@@ -1862,7 +1847,7 @@ const BYTE_LISTS: &str = r#"(component
 #[test]
 fn typed_byte_lists_cross_whole() {
     let engine = Engine::default();
-    let component = Component::new(&engine, BYTE_LISTS).unwrap();
+    let component = Component::new(&engine, byte_lists()).unwrap();
     let mut linker = Linker::<()>::new(&engine);
     linker
         .root()
@@ -2057,68 +2042,46 @@ fn typed_byte_lists_cross_whole() {
     );
     // A guest's bad list traps as through `Val`s, with the same words (a
     // trap leaves the instance unusable: a store each).
-    for misaligned in [0u32, 2] {
-        let mut errors = Vec::new();
-        for typed in [true, false] {
-            let mut store = Store::new(&engine, ());
-            let instance = linker.instantiate(&mut store, &component).unwrap();
-            let err = if typed {
-                let bad = instance
-                    .get_typed_func::<(u32,), (Vec<u8>,)>(&mut store, "bad")
-                    .unwrap();
-                bad.call(&mut store, (misaligned,)).unwrap_err()
-            } else {
-                let bad = instance.get_func(&mut store, "bad").unwrap();
-                let mut out = [Val::Bool(false)];
-                bad.call(&mut store, &[Val::U32(misaligned)], &mut out)
-                    .unwrap_err()
-            };
-            errors.push(err.to_string());
-        }
-        assert_eq!(errors[0], errors[1]);
-        let says = if misaligned == 0 {
-            "past the end of memory"
-        } else {
-            "not aligned"
-        };
-        assert!(errors[0].contains(says), "{}", errors[0]);
-    }
-    let mut errors = Vec::new();
-    for typed in [true, false] {
+    type Typed<'a> = &'a dyn Fn(&mut Store<()>, &walmart::component::Instance) -> walmart::Error;
+    let fresh = || {
         let mut store = Store::new(&engine, ());
         let instance = linker.instantiate(&mut store, &component).unwrap();
-        let err = if typed {
-            let crooked = instance
-                .get_typed_func::<(), (Vec<u32>,)>(&mut store, "crooked")
+        (store, instance)
+    };
+    let same_trap = |name: &str, arg: Option<u32>, typed: Typed<'_>| {
+        let (mut store, instance) = fresh();
+        let typed = typed(&mut store, &instance).to_string();
+        let (mut store, instance) = fresh();
+        let untyped = instance.get_func(&mut store, name).unwrap();
+        let args: Vec<Val> = arg.into_iter().map(Val::U32).collect();
+        let untyped = untyped
+            .call(&mut store, &args, &mut [Val::Bool(false)])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(typed, untyped, "{name}");
+        typed
+    };
+    for (misaligned, says) in [(0u32, "past the end of memory"), (2, "not aligned")] {
+        let err = same_trap("bad", Some(misaligned), &|s, i| {
+            let bad = i
+                .get_typed_func::<(u32,), (Vec<u8>,)>(&mut *s, "bad")
                 .unwrap();
-            crooked.call(&mut store, ()).unwrap_err()
-        } else {
-            let crooked = instance.get_func(&mut store, "crooked").unwrap();
-            let mut out = [Val::Bool(false)];
-            crooked.call(&mut store, &[], &mut out).unwrap_err()
-        };
-        errors.push(err.to_string());
+            bad.call(s, (misaligned,)).unwrap_err()
+        });
+        assert!(err.contains(says), "{err}");
     }
-    assert_eq!(errors[0], errors[1]);
-    assert!(errors[0].contains("not aligned to 4"), "{}", errors[0]);
-    let mut errors = Vec::new();
-    for typed in [true, false] {
-        let mut store = Store::new(&engine, ());
-        let instance = linker.instantiate(&mut store, &component).unwrap();
-        let err = if typed {
-            let maybe = instance
-                .get_typed_func::<(u32,), (Result<Vec<u8>, String>,)>(&mut store, "maybe")
-                .unwrap();
-            maybe.call(&mut store, (1_000_000,)).unwrap_err()
-        } else {
-            let maybe = instance.get_func(&mut store, "maybe").unwrap();
-            let mut out = [Val::Bool(false)];
-            maybe
-                .call(&mut store, &[Val::U32(1_000_000)], &mut out)
-                .unwrap_err()
-        };
-        errors.push(err.to_string());
-    }
-    assert_eq!(errors[0], errors[1]);
-    assert!(errors[0].contains("discriminant 7"), "{}", errors[0]);
+    let err = same_trap("crooked", None, &|s, i| {
+        let crooked = i
+            .get_typed_func::<(), (Vec<u32>,)>(&mut *s, "crooked")
+            .unwrap();
+        crooked.call(s, ()).unwrap_err()
+    });
+    assert!(err.contains("not aligned to 4"), "{err}");
+    let err = same_trap("maybe", Some(1_000_000), &|s, i| {
+        let maybe = i
+            .get_typed_func::<(u32,), (Result<Vec<u8>, String>,)>(&mut *s, "maybe")
+            .unwrap();
+        maybe.call(s, (1_000_000,)).unwrap_err()
+    });
+    assert!(err.contains("discriminant 7"), "{err}");
 }

@@ -142,13 +142,19 @@ pub const COMPONENT_LIBC: &str = r#"
     (memory (export "memory") 1)
     (global $next (mut i32) (i32.const 4096))
     (func (export "realloc") (param i32 i32 i32 i32) (result i32)
-      (local $p i32)
+      (local $p i32) (local $end i32)
       global.get $next
       local.get 2 i32.const 1 i32.sub i32.add
       local.get 2 i32.const 1 i32.sub i32.const -1 i32.xor i32.and
       local.tee $p
       local.get 3 i32.add
+      local.tee $end
       global.set $next
+      ;; Memory grown to hold what it hands out.
+      (block $done (loop $grow
+        (br_if $done (i32.le_u (local.get $end) (i32.mul (memory.size) (i32.const 65536))))
+        (br_if $done (i32.eq (memory.grow (i32.const 16)) (i32.const -1)))
+        (br $grow)))
       local.get $p))
   (core instance $libc (instantiate $libc))
   (alias core export $libc "memory" (core memory $memory))
