@@ -165,8 +165,9 @@ fn wrong(ty: &Type, val: &Val) -> Error {
     super::val::mismatch(ty, val)
 }
 
-macro_rules! primitive {
-    ($($rust:ty => $variant:ident, $ty:ident;)*) => {$(
+/// A scalar's `ComponentType`: its type and value, and `$extra` items.
+macro_rules! scalar {
+    ($rust:ty => $variant:ident, $ty:ident; $($extra:item)*) => {
         impl ComponentType for $rust {
             fn ty() -> Type {
                 Type::$ty
@@ -180,26 +181,22 @@ macro_rules! primitive {
                     other => Err(wrong(&Type::$ty, &other)),
                 }
             }
+            $($extra)*
         }
+    };
+}
+
+macro_rules! primitive {
+    ($($rust:ty => $variant:ident, $ty:ident;)*) => {$(
+        scalar!($rust => $variant, $ty;);
     )*};
 }
 
 /// Numbers a list of which crosses whole ([`Arg::Elems`]).
 macro_rules! number {
     ($($rust:ty => $variant:ident, $ty:ident, $elem:ident;)*) => {$(
-        impl ComponentType for $rust {
-            fn ty() -> Type {
-                Type::$ty
-            }
-            fn into_val(self) -> Val {
-                Val::$variant(self)
-            }
-            fn from_val(val: Val) -> Result<Self> {
-                match val {
-                    Val::$variant(v) => Ok(v),
-                    other => Err(wrong(&Type::$ty, &other)),
-                }
-            }
+        scalar! {
+            $rust => $variant, $ty;
             fn vec_into_elems(v: Vec<Self>) -> std::result::Result<(Vec<u8>, Elem), Vec<Self>> {
                 const N: usize = std::mem::size_of::<$rust>();
                 let mut bytes = vec![0u8; v.len() * N];
@@ -236,20 +233,9 @@ number! {
     f64 => Float64, Float64, F64;
 }
 
-impl ComponentType for u8 {
-    fn ty() -> Type {
-        Type::U8
-    }
-    fn into_val(self) -> Val {
-        Val::U8(self)
-    }
-    fn from_val(val: Val) -> Result<Self> {
-        match val {
-            Val::U8(v) => Ok(v),
-            other => Err(wrong(&Type::U8, &other)),
-        }
-    }
-    // Its own bytes, not a copy.
+// `u8`: its own bytes, not a copy.
+scalar! {
+    u8 => U8, U8;
     fn vec_into_elems(v: Vec<u8>) -> std::result::Result<(Vec<u8>, Elem), Vec<u8>> {
         Ok((v, Elem::U8))
     }
