@@ -146,6 +146,8 @@ pub struct WasiCtx {
     /// The resources of WASI 0.2 (components' streams, pollables,
     /// descriptors, ...).
     pub(crate) p2: crate::component::wasi::Table,
+    /// What the guest's own sockets may reach (`wasi:sockets`).
+    pub(crate) net: super::net_policy::NetPolicy,
 }
 
 impl WasiCtx {

@@ -7,6 +7,7 @@ mod clocks;
 pub(crate) mod ctx;
 mod deterministic;
 mod fd;
+mod net_policy;
 mod path;
 mod perms;
 mod pipes;
@@ -17,6 +18,7 @@ pub(crate) mod types;
 
 pub use clocks::{HostMonotonicClock, HostWallClock};
 pub use ctx::WasiCtx;
+pub use net_policy::SocketAddrUse;
 pub use perms::{DirPerms, FilePerms};
 pub use pipes::{InputStream, MemoryInputPipe, MemoryOutputPipe, OutputStream};
 pub use types::Errno;

@@ -274,6 +274,14 @@ impl WasiCtx {
         Ok(())
     }
 
+    /// Puts a non-blocking socket the guest made (`wasi:sockets`) in the
+    /// table: its number there.
+    pub(crate) fn insert_socket(&mut self, socket: OwnedFd) -> WasiResult<u32> {
+        let kind = socket_filetype(socket.as_raw_fd()).unwrap_or(filetype::SOCKET_STREAM);
+        let raw = std::os::fd::IntoRawFd::into_raw_fd(socket);
+        self.insert(raw, kind, fdflags::NONBLOCK, Perms::ALL)
+    }
+
     /// Gives the guest a socket the host opened (a listening socket,
     /// usually: `std::net::TcpListener`), at the lowest free descriptor,
     /// blocking or not as the host left it (`fd_fdstat_get` tells).

@@ -166,6 +166,26 @@ pub const WASI: &[Setting] = &[
         "=n",
         "accepted: a core module's WASI is preview 1, a component's WASI 0.2",
     ),
+    s(
+        "inherit-network",
+        "[=y|n]",
+        "let a component's sockets bind, connect and send to any address",
+    ),
+    s(
+        "allow-ip-name-lookup",
+        "[=y|n]",
+        "let a component resolve names (wasi:sockets/ip-name-lookup)",
+    ),
+    s(
+        "tcp",
+        "[=y|n]",
+        "let a component make TCP sockets (default y; addresses as above)",
+    ),
+    s(
+        "udp",
+        "[=y|n]",
+        "let a component make UDP sockets (default y; addresses as above)",
+    ),
 ];
 
 /// `-C`: code generation.

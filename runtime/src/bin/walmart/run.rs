@@ -108,7 +108,10 @@ pub struct RunArgs {
     /// clock the guest reads rounded down to a multiple of it: `100us`,
     /// `1ms`; against timing side channels), `preview2=n` (accepted:
     /// a core module's WASI is walmart's preview 1; a component's is WASI
-    /// 0.2). Repeatable.
+    /// 0.2), and for a component's own sockets (`wasi:sockets`):
+    /// `inherit-network[=y|n]` (any address; none by default),
+    /// `allow-ip-name-lookup[=y|n]`, `tcp[=y|n]`, `udp[=y|n]`.
+    /// Repeatable.
     #[arg(
         short = 'S',
         long = "wasi",
@@ -578,6 +581,22 @@ fn wasi_ctx(args: &RunArgs) -> anyhow::Result<WasiCtx> {
                 if crate::features::yes_no("-S", option, name, value)? {
                     ctx.inherit_env();
                 }
+            }
+            // A component's own sockets (`wasi:sockets`); preview 1 has
+            // none (its guests get --tcplisten's).
+            "inherit-network" => {
+                if crate::features::yes_no("-S", option, name, value)? {
+                    ctx.inherit_network();
+                }
+            }
+            "allow-ip-name-lookup" => {
+                ctx.allow_ip_name_lookup(crate::features::yes_no("-S", option, name, value)?);
+            }
+            "tcp" => {
+                ctx.allow_tcp(crate::features::yes_no("-S", option, name, value)?);
+            }
+            "udp" => {
+                ctx.allow_udp(crate::features::yes_no("-S", option, name, value)?);
             }
             _ => {
                 bail!(

@@ -6,14 +6,18 @@
 //! function is preview 1's call of the same meaning made on the host's
 //! side (over a buffer of the host's), so the two share one sandbox.
 //!
-//! Not provided: `wasi:sockets` and `wasi:http` (a component importing
-//! them fails to link, naming the interface).
+//! `wasi:sockets` makes host sockets in the same table, reaching what
+//! the context's network policy allows (nothing, by default).
+//!
+//! Not provided: `wasi:http` (a component importing it fails to link,
+//! naming the interface).
 
 mod cli;
 mod clocks;
 mod filesystem;
 mod host_memory;
 mod io;
+mod sockets;
 mod table;
 mod vals;
 
@@ -41,6 +45,12 @@ pub(crate) mod res {
     pub struct DirectoryEntryStream;
     pub struct TerminalInput;
     pub struct TerminalOutput;
+    pub struct Network;
+    pub struct TcpSocket;
+    pub struct UdpSocket;
+    pub struct IncomingDatagramStream;
+    pub struct OutgoingDatagramStream;
+    pub struct ResolveAddressStream;
 }
 
 /// The interface `name` at [`VERSION`].
@@ -116,14 +126,13 @@ fn resource<T: 'static, R: 'static>(
         super::ResourceType::host::<R>(),
         move |mut caller, rep| {
             get(caller.data_mut()).with_state(|c| {
-                if let Some(table::Entry::Descriptor { fd, close: true }) = c.p2.get(rep) {
-                    let fd = *fd;
+                if let Some(fd) = c.p2.get(rep).and_then(table::Entry::owned_fd) {
                     // Its number would go to the next file opened, and
                     // its streams with it: dropped first, as WASI says.
                     if c.p2.uses_fd(fd) {
                         return Err(Error::msg(
-                            "WASI: a descriptor dropped while a stream or pollable of it \
-                             lives (drop those first)",
+                            "WASI: a descriptor or socket dropped while a stream or \
+                             pollable of it lives (drop those first)",
                         ));
                     }
                     c.p2.remove(rep);
@@ -176,5 +185,6 @@ pub fn add_to_linker<T: 'static>(linker: &mut super::Linker<T>, get: GetCtx<T>) 
     cli::add(linker, get)?;
     clocks::add(linker, get)?;
     filesystem::add(linker, get)?;
+    sockets::add(linker, get)?;
     Ok(())
 }

@@ -1,7 +1,10 @@
 //! The WASI 0.2 resources a guest holds: streams, pollables, errors,
 //! directory listings and descriptors, by representation.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+
+use super::sockets::Family;
 
 use crate::wasi::Errno;
 
@@ -55,6 +58,72 @@ pub(crate) enum Entry {
     },
     /// A terminal (standard input, output or error's).
     Terminal,
+    /// The network a guest's sockets reach (`wasi:sockets/network`).
+    Network,
+    /// A TCP socket: the context's descriptor `fd`.
+    Tcp {
+        fd: u32,
+        family: Family,
+        state: TcpState,
+        backlog: u32,
+    },
+    /// A UDP socket: the context's descriptor `fd`; `remote`: the peer
+    /// its streams are fixed to.
+    Udp {
+        fd: u32,
+        family: Family,
+        state: UdpState,
+        remote: Option<SocketAddr>,
+    },
+    /// A UDP socket's datagrams in (`fd`: the socket's descriptor; the
+    /// host drops those of other peers than a fixed one).
+    Incoming {
+        fd: u32,
+    },
+    /// A UDP socket's datagrams out; `permit`: how many `check-send`
+    /// allowed.
+    Outgoing {
+        fd: u32,
+        family: Family,
+        remote: Option<SocketAddr>,
+        permit: u64,
+    },
+    /// A name lookup's addresses still to give.
+    Lookup(VecDeque<IpAddr>),
+}
+
+/// A TCP socket's state, as `wasi:sockets/tcp` names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TcpState {
+    Unbound,
+    BindStarted,
+    Bound,
+    ListenStarted,
+    Listening,
+    Connecting,
+    Connected,
+    /// A connection failed or ended: the socket serves no more.
+    Closed,
+}
+
+/// A UDP socket's binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UdpState {
+    Unbound,
+    BindStarted,
+    Bound,
+}
+
+impl Entry {
+    /// The context's descriptor the entry owns: closed with it.
+    pub(crate) fn owned_fd(&self) -> Option<u32> {
+        match self {
+            Entry::Descriptor { fd, close: true }
+            | Entry::Tcp { fd, .. }
+            | Entry::Udp { fd, .. } => Some(*fd),
+            _ => None,
+        }
+    }
 }
 
 /// The resources, by representation.
@@ -94,7 +163,8 @@ impl Table {
         self.entries.values().any(|e| {
             matches!(e,
                 Entry::Input { fd: f, .. } | Entry::Output { fd: f, .. }
-                | Entry::Pollable(Wait::Read(f) | Wait::Write(f)) if *f == fd)
+                | Entry::Pollable(Wait::Read(f) | Wait::Write(f))
+                | Entry::Incoming { fd: f, .. } | Entry::Outgoing { fd: f, .. } if *f == fd)
         })
     }
 }

@@ -1,0 +1,126 @@
+//! What a guest may do with sockets of its own making (WASI 0.2's
+//! `wasi:sockets`): which addresses it may bind, connect and send to,
+//! whether it may make TCP or UDP sockets at all, and whether it may look
+//! names up. As wasmtime's, the default allows sockets but no address, and
+//! no lookup: a guest reaches no network the embedder did not grant.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::WasiCtx;
+
+/// What a guest means to do with an address, for
+/// [`WasiCtx::socket_addr_check`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SocketAddrUse {
+    /// Binding a TCP socket to it.
+    TcpBind,
+    /// Connecting a TCP socket to it.
+    TcpConnect,
+    /// Binding a UDP socket to it.
+    UdpBind,
+    /// Fixing a UDP socket's peer to it.
+    UdpConnect,
+    /// Sending a datagram to it.
+    UdpOutgoingDatagram,
+}
+
+type Check = Arc<dyn Fn(SocketAddr, SocketAddrUse) -> bool + Send + Sync>;
+
+/// The context's network permissions.
+#[derive(Clone)]
+pub(crate) struct NetPolicy {
+    /// `None`: no address is allowed.
+    check: Option<Check>,
+    pub(crate) tcp: bool,
+    pub(crate) udp: bool,
+    pub(crate) ip_name_lookup: bool,
+}
+
+impl Default for NetPolicy {
+    fn default() -> NetPolicy {
+        NetPolicy {
+            check: None,
+            tcp: true,
+            udp: true,
+            ip_name_lookup: false,
+        }
+    }
+}
+
+impl fmt::Debug for NetPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NetPolicy")
+            .field("addresses", &self.check.is_some())
+            .field("tcp", &self.tcp)
+            .field("udp", &self.udp)
+            .field("ip_name_lookup", &self.ip_name_lookup)
+            .finish()
+    }
+}
+
+impl NetPolicy {
+    /// Whether the guest may use `addr` so.
+    pub(crate) fn allows(&self, addr: SocketAddr, how: SocketAddrUse) -> bool {
+        self.check.as_ref().is_some_and(|check| check(addr, how))
+    }
+}
+
+impl WasiCtx {
+    /// Lets the guest's sockets (`wasi:sockets`, components) bind, connect
+    /// and send to any address, as the host process may: wasmtime's
+    /// `inherit_network`, `walmart run -S inherit-network`.
+    pub fn inherit_network(&mut self) -> &mut Self {
+        self.socket_addr_check(|_, _| true)
+    }
+
+    /// Lets the guest's sockets use the addresses `check` allows (and no
+    /// other: a denied bind, connect or send fails with `access-denied`).
+    /// Replaces [`WasiCtx::inherit_network`]'s or an earlier check.
+    pub fn socket_addr_check(
+        &mut self,
+        check: impl Fn(SocketAddr, SocketAddrUse) -> bool + Send + Sync + 'static,
+    ) -> &mut Self {
+        let check: Check = Arc::new(check);
+        self.with_state(|c| c.net.check = Some(check));
+        self
+    }
+
+    /// Whether the guest may make TCP sockets (default: yes; what they
+    /// may reach is [`WasiCtx::socket_addr_check`]'s to say).
+    pub fn allow_tcp(&mut self, allow: bool) -> &mut Self {
+        self.with_state(|c| c.net.tcp = allow);
+        self
+    }
+
+    /// Whether the guest may make UDP sockets (default: yes).
+    pub fn allow_udp(&mut self, allow: bool) -> &mut Self {
+        self.with_state(|c| c.net.udp = allow);
+        self
+    }
+
+    /// Whether the guest may resolve names (`wasi:sockets/ip-name-lookup`;
+    /// default: no, a lookup fails with `permanent-resolver-failure`).
+    pub fn allow_ip_name_lookup(&mut self, allow: bool) -> &mut Self {
+        self.with_state(|c| c.net.ip_name_lookup = allow);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_address_is_allowed_until_the_embedder_says_so() {
+        let addr: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        let mut ctx = WasiCtx::default();
+        assert!(!ctx.net.allows(addr, SocketAddrUse::TcpConnect));
+        ctx.socket_addr_check(|a, how| a.port() == 80 && how == SocketAddrUse::TcpConnect);
+        assert!(ctx.net.allows(addr, SocketAddrUse::TcpConnect));
+        assert!(!ctx.net.allows(addr, SocketAddrUse::TcpBind));
+        ctx.inherit_network();
+        assert!(ctx.net.allows(addr, SocketAddrUse::UdpBind));
+    }
+}
