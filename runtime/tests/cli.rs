@@ -4072,14 +4072,14 @@ fn run_of_a_component_refuses_what_it_cannot_do() {
         let out = walmart(&["run", lib.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(status), "{}", text(&out.stderr));
     }
-    let sockets = r#"(import "wasi:sockets/tcp@0.2.0" (instance (export "f" (func))))"#;
-    std::fs::write(&lib, command(0, sockets)).unwrap();
+    let http = r#"(import "wasi:http/outgoing-handler@0.2.0" (instance (export "f" (func))))"#;
+    std::fs::write(&lib, command(0, http)).unwrap();
     let out = walmart(&["run", lib.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains(
-            "component imports the instance `wasi:sockets/tcp@0.2.0`, which the linker does not define"
+            "component imports the instance `wasi:http/outgoing-handler@0.2.0`, which the linker does not define"
         ),
         "{stderr}"
     );
@@ -4089,7 +4089,7 @@ fn run_of_a_component_refuses_what_it_cannot_do() {
     std::fs::write(
         &lib,
         r#"(component
-             (import "wasi:sockets/tcp@0.2.0" (instance $t (export "f" (func))))
+             (import "wasi:http/outgoing-handler@0.2.0" (instance $t (export "f" (func))))
              (alias export $t "f" (func $f))
              (core func $f_l (canon lower (func $f)))
              (core module $m (import "t" "f" (func $f))
@@ -4104,10 +4104,142 @@ fn run_of_a_component_refuses_what_it_cannot_do() {
     assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr)
-            .contains("unknown import: `wasi:sockets/tcp@0.2.0#f` has not been defined"),
+            .contains("unknown import: `wasi:http/outgoing-handler@0.2.0#f` has not been defined"),
         "{}",
         text(&out.stderr)
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A WASI 0.2 command that binds a TCP socket to 127.0.0.1 (an ephemeral
+/// port) through the lowered `wasi:sockets` calls, and fails where the
+/// bind does: `-S inherit-network` lets it; without it, or with
+/// `-S tcp=n`, it is refused. A malformed switch is an error.
+#[test]
+fn a_component_reaches_the_network_only_when_allowed() {
+    let dir = temp_dir("component-sockets");
+    let cmd = dir.join("bind.wat");
+    std::fs::write(
+        &cmd,
+        r#"(component
+          (import "wasi:sockets/network@0.2.3" (instance $n
+            (export "network" (type $net (sub resource)))
+            (type $ec (enum "unknown" "access-denied" "not-supported" "invalid-argument"
+              "out-of-memory" "timeout" "concurrency-conflict" "not-in-progress" "would-block"
+              "invalid-state" "new-socket-limit" "address-not-bindable" "address-in-use"
+              "remote-unreachable" "connection-refused" "connection-reset" "connection-aborted"
+              "datagram-too-large" "name-unresolvable" "temporary-resolver-failure"
+              "permanent-resolver-failure"))
+            (export "error-code" (type $ec2 (eq $ec)))
+            (type $fam (enum "ipv4" "ipv6"))
+            (export "ip-address-family" (type $fam2 (eq $fam)))
+            (type $v4 (tuple u8 u8 u8 u8))
+            (export "ipv4-address" (type $v4e (eq $v4)))
+            (type $v6 (tuple u16 u16 u16 u16 u16 u16 u16 u16))
+            (export "ipv6-address" (type $v6e (eq $v6)))
+            (type $sa4 (record (field "port" u16) (field "address" $v4e)))
+            (export "ipv4-socket-address" (type $sa4e (eq $sa4)))
+            (type $sa6 (record (field "port" u16) (field "flow-info" u32)
+              (field "address" $v6e) (field "scope-id" u32)))
+            (export "ipv6-socket-address" (type $sa6e (eq $sa6)))
+            (type $sa (variant (case "ipv4" $sa4e) (case "ipv6" $sa6e)))
+            (export "ip-socket-address" (type $sa2 (eq $sa)))))
+          (alias export $n "network" (type $network))
+          (alias export $n "error-code" (type $error-code))
+          (alias export $n "ip-address-family" (type $family))
+          (alias export $n "ip-socket-address" (type $socket-address))
+          (import "wasi:sockets/instance-network@0.2.3" (instance $inet
+            (alias outer 1 $network (type $net0))
+            (export "network" (type $net (eq $net0)))
+            (export "instance-network" (func (result (own $net))))))
+          (import "wasi:sockets/tcp@0.2.3" (instance $tcp
+            (alias outer 1 $network (type $net0)) (export "network" (type $net (eq $net0)))
+            (alias outer 1 $error-code (type $ec0)) (export "error-code" (type $ec (eq $ec0)))
+            (alias outer 1 $socket-address (type $sa0))
+            (export "ip-socket-address" (type $sa (eq $sa0)))
+            (export "tcp-socket" (type $sock (sub resource)))
+            (export "[method]tcp-socket.start-bind" (func (param "self" (borrow $sock))
+              (param "network" (borrow $net)) (param "local-address" $sa)
+              (result (result (error $ec)))))))
+          (alias export $tcp "tcp-socket" (type $tcp-socket))
+          (import "wasi:sockets/tcp-create-socket@0.2.3" (instance $create
+            (alias outer 1 $error-code (type $ec0)) (export "error-code" (type $ec (eq $ec0)))
+            (alias outer 1 $family (type $f0)) (export "ip-address-family" (type $f (eq $f0)))
+            (alias outer 1 $tcp-socket (type $sock0))
+            (export "tcp-socket" (type $sock (eq $sock0)))
+            (export "create-tcp-socket" (func (param "address-family" $f)
+              (result (result (own $sock) (error $ec)))))))
+          (core module $libc (memory (export "memory") 1))
+          (core instance $libc (instantiate $libc))
+          (alias core export $libc "memory" (core memory $memory))
+          (alias export $inet "instance-network" (func $inet-f))
+          (alias export $create "create-tcp-socket" (func $create-f))
+          (alias export $tcp "[method]tcp-socket.start-bind" (func $bind-f))
+          (core func $inet-l (canon lower (func $inet-f)))
+          (core func $create-l (canon lower (func $create-f) (memory $memory)))
+          (core func $bind-l (canon lower (func $bind-f) (memory $memory)))
+          (core module $m
+            (import "libc" "memory" (memory 1))
+            (import "s" "instance-network" (func $inet (result i32)))
+            (import "s" "create" (func $create (param i32 i32)))
+            (import "s" "start-bind" (func $bind (param i32 i32 i32 i32 i32 i32 i32 i32
+              i32 i32 i32 i32 i32 i32 i32)))
+            (func (export "run") (result i32)
+              (local $net i32)
+              (local.set $net (call $inet))
+              ;; result<own<tcp-socket>, error-code> at 16: a tag, the
+              ;; handle at 20.
+              (call $create (i32.const 0) (i32.const 16))
+              (if (i32.load8_u (i32.const 16)) (then (return (i32.const 1))))
+              ;; 127.0.0.1:0: the variant's tag, the port, four octets, and
+              ;; the six places IPv6's case has more.
+              (call $bind (i32.load (i32.const 20)) (local.get $net)
+                (i32.const 0) (i32.const 0)
+                (i32.const 127) (i32.const 0) (i32.const 0) (i32.const 1)
+                (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)
+                (i32.const 0) (i32.const 32))
+              (i32.load8_u (i32.const 32))))
+          (core instance $i (instantiate $m
+            (with "libc" (instance $libc))
+            (with "s" (instance
+              (export "instance-network" (func $inet-l))
+              (export "create" (func $create-l))
+              (export "start-bind" (func $bind-l))))))
+          (func $run (result (result)) (canon lift (core func $i "run")))
+          (instance $ri (export "run" (func $run)))
+          (export "wasi:cli/run@0.2.3" (instance $ri)))"#,
+    )
+    .unwrap();
+    let cmd = cmd.to_str().unwrap();
+    let status = |flags: &[&str]| {
+        let mut args = vec!["run"];
+        args.extend_from_slice(flags);
+        args.push(cmd);
+        let out = walmart(&args);
+        assert!(!text(&out.stderr).contains("panicked"));
+        out.status.code()
+    };
+    assert_eq!(status(&["-S", "inherit-network"]), Some(0));
+    assert_eq!(status(&[]), Some(1));
+    assert_eq!(status(&["-S", "inherit-network=n"]), Some(1));
+    assert_eq!(status(&["-S", "inherit-network", "-S", "tcp=n"]), Some(1));
+    let out = walmart(&["run", "-S", "udp=maybe", cmd]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("-S udp=maybe"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = walmart(&["run", "-S", "help"]);
+    let help = text(&out.stdout) + &text(&out.stderr);
+    for name in [
+        "inherit-network",
+        "allow-ip-name-lookup",
+        "tcp[=y|n]",
+        "udp[=y|n]",
+    ] {
+        assert!(help.contains(name), "{help}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -1,0 +1,782 @@
+//! WASI 0.2's `wasi:sockets` for components: TCP and UDP sockets a guest
+//! makes, name lookups, and the network policy that decides what they
+//! reach. A component passes the interfaces' functions on as its own
+//! exports, and the test calls them with component values, as a guest's
+//! lowered calls would (the real guest, a Python program packaged by
+//! componentize-py, is too large to commit: `docs/DESIGN.md`).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+
+use walmart::component::{Component, Instance, Linker, Val};
+use walmart::wasi::{SocketAddrUse, WasiCtx};
+use walmart::{Engine, Store};
+
+const ERROR_CODES: &str = r#""unknown" "access-denied" "not-supported" "invalid-argument"
+  "out-of-memory" "timeout" "concurrency-conflict" "not-in-progress" "would-block"
+  "invalid-state" "new-socket-limit" "address-not-bindable" "address-in-use"
+  "remote-unreachable" "connection-refused" "connection-reset" "connection-aborted"
+  "datagram-too-large" "name-unresolvable" "temporary-resolver-failure"
+  "permanent-resolver-failure""#;
+
+/// A component importing the parts of `wasi:sockets` (at `version`) the
+/// tests use and exporting them under short names.
+fn component_wat(version: &str) -> String {
+    format!(
+        r#"(component
+  (import "wasi:io/poll@{version}" (instance $poll
+    (export "pollable" (type $p (sub resource)))
+    (export "[method]pollable.block" (func (param "self" (borrow $p))))))
+  (alias export $poll "pollable" (type $pollable))
+  (import "wasi:io/streams@{version}" (instance $s
+    (export "input-stream" (type $in (sub resource)))
+    (export "output-stream" (type $out (sub resource)))
+    (type $e (variant (case "closed")))
+    (export "stream-error" (type $err (eq $e)))
+    (export "[method]input-stream.blocking-read" (func (param "self" (borrow $in))
+      (param "len" u64) (result (result (list u8) (error $err)))))
+    (export "[method]output-stream.blocking-write-and-flush" (func (param "self" (borrow $out))
+      (param "contents" (list u8)) (result (result (error $err)))))))
+  (alias export $s "input-stream" (type $input))
+  (alias export $s "output-stream" (type $output))
+  (import "wasi:sockets/network@{version}" (instance $n
+    (export "network" (type $net (sub resource)))
+    (type $ec (enum {ERROR_CODES}))
+    (export "error-code" (type $ec2 (eq $ec)))
+    (type $fam (enum "ipv4" "ipv6"))
+    (export "ip-address-family" (type $fam2 (eq $fam)))
+    (type $v4 (tuple u8 u8 u8 u8))
+    (export "ipv4-address" (type $v4e (eq $v4)))
+    (type $v6 (tuple u16 u16 u16 u16 u16 u16 u16 u16))
+    (export "ipv6-address" (type $v6e (eq $v6)))
+    (type $ip (variant (case "ipv4" $v4e) (case "ipv6" $v6e)))
+    (export "ip-address" (type $ip2 (eq $ip)))
+    (type $sa4 (record (field "port" u16) (field "address" $v4e)))
+    (export "ipv4-socket-address" (type $sa4e (eq $sa4)))
+    (type $sa6 (record (field "port" u16) (field "flow-info" u32) (field "address" $v6e)
+      (field "scope-id" u32)))
+    (export "ipv6-socket-address" (type $sa6e (eq $sa6)))
+    (type $sa (variant (case "ipv4" $sa4e) (case "ipv6" $sa6e)))
+    (export "ip-socket-address" (type $sa2 (eq $sa)))))
+  (alias export $n "network" (type $network))
+  (alias export $n "error-code" (type $error-code))
+  (alias export $n "ip-address-family" (type $family))
+  (alias export $n "ip-address" (type $ip-address))
+  (alias export $n "ip-socket-address" (type $socket-address))
+  (import "wasi:sockets/instance-network@{version}" (instance $inet
+    (alias outer 1 $network (type $net0))
+    (export "network" (type $net (eq $net0)))
+    (export "instance-network" (func (result (own $net))))))
+  (import "wasi:sockets/tcp@{version}" (instance $tcp
+    (alias outer 1 $network (type $net0)) (export "network" (type $net (eq $net0)))
+    (alias outer 1 $error-code (type $ec0)) (export "error-code" (type $ec (eq $ec0)))
+    (alias outer 1 $socket-address (type $sa0)) (export "ip-socket-address" (type $sa (eq $sa0)))
+    (alias outer 1 $family (type $f0)) (export "ip-address-family" (type $f (eq $f0)))
+    (alias outer 1 $input (type $in0)) (export "input-stream" (type $in (eq $in0)))
+    (alias outer 1 $output (type $out0)) (export "output-stream" (type $out (eq $out0)))
+    (alias outer 1 $pollable (type $p0)) (export "pollable" (type $p (eq $p0)))
+    (export "tcp-socket" (type $sock (sub resource)))
+    (type $st (enum "receive" "send" "both"))
+    (export "shutdown-type" (type $sht (eq $st)))
+    (export "[method]tcp-socket.start-bind" (func (param "self" (borrow $sock))
+      (param "network" (borrow $net)) (param "local-address" $sa) (result (result (error $ec)))))
+    (export "[method]tcp-socket.finish-bind" (func (param "self" (borrow $sock))
+      (result (result (error $ec)))))
+    (export "[method]tcp-socket.start-connect" (func (param "self" (borrow $sock))
+      (param "network" (borrow $net)) (param "remote-address" $sa) (result (result (error $ec)))))
+    (export "[method]tcp-socket.finish-connect" (func (param "self" (borrow $sock))
+      (result (result (tuple (own $in) (own $out)) (error $ec)))))
+    (export "[method]tcp-socket.start-listen" (func (param "self" (borrow $sock))
+      (result (result (error $ec)))))
+    (export "[method]tcp-socket.finish-listen" (func (param "self" (borrow $sock))
+      (result (result (error $ec)))))
+    (export "[method]tcp-socket.accept" (func (param "self" (borrow $sock))
+      (result (result (tuple (own $sock) (own $in) (own $out)) (error $ec)))))
+    (export "[method]tcp-socket.local-address" (func (param "self" (borrow $sock))
+      (result (result $sa (error $ec)))))
+    (export "[method]tcp-socket.remote-address" (func (param "self" (borrow $sock))
+      (result (result $sa (error $ec)))))
+    (export "[method]tcp-socket.is-listening" (func (param "self" (borrow $sock)) (result bool)))
+    (export "[method]tcp-socket.address-family" (func (param "self" (borrow $sock)) (result $f)))
+    (export "[method]tcp-socket.keep-alive-enabled" (func (param "self" (borrow $sock))
+      (result (result bool (error $ec)))))
+    (export "[method]tcp-socket.set-keep-alive-enabled" (func (param "self" (borrow $sock))
+      (param "value" bool) (result (result (error $ec)))))
+    (export "[method]tcp-socket.keep-alive-idle-time" (func (param "self" (borrow $sock))
+      (result (result u64 (error $ec)))))
+    (export "[method]tcp-socket.set-keep-alive-idle-time" (func (param "self" (borrow $sock))
+      (param "value" u64) (result (result (error $ec)))))
+    (export "[method]tcp-socket.set-listen-backlog-size" (func (param "self" (borrow $sock))
+      (param "value" u64) (result (result (error $ec)))))
+    (export "[method]tcp-socket.subscribe" (func (param "self" (borrow $sock)) (result (own $p))))
+    (export "[method]tcp-socket.shutdown" (func (param "self" (borrow $sock))
+      (param "shutdown-type" $sht) (result (result (error $ec)))))))
+  (alias export $tcp "tcp-socket" (type $tcp-socket))
+  (import "wasi:sockets/tcp-create-socket@{version}" (instance $tcpc
+    (alias outer 1 $error-code (type $ec0)) (export "error-code" (type $ec (eq $ec0)))
+    (alias outer 1 $family (type $f0)) (export "ip-address-family" (type $f (eq $f0)))
+    (alias outer 1 $tcp-socket (type $sock0))
+    (export "tcp-socket" (type $sock (eq $sock0)))
+    (export "create-tcp-socket" (func (param "address-family" $f)
+      (result (result (own $sock) (error $ec)))))))
+  (import "wasi:sockets/udp@{version}" (instance $udp
+    (alias outer 1 $network (type $net0)) (export "network" (type $net (eq $net0)))
+    (alias outer 1 $error-code (type $ec0)) (export "error-code" (type $ec (eq $ec0)))
+    (alias outer 1 $socket-address (type $sa0)) (export "ip-socket-address" (type $sa (eq $sa0)))
+    (alias outer 1 $pollable (type $p0)) (export "pollable" (type $p (eq $p0)))
+    (export "udp-socket" (type $sock (sub resource)))
+    (export "incoming-datagram-stream" (type $ins (sub resource)))
+    (export "outgoing-datagram-stream" (type $outs (sub resource)))
+    (type $id (record (field "data" (list u8)) (field "remote-address" $sa)))
+    (export "incoming-datagram" (type $ide (eq $id)))
+    (type $od (record (field "data" (list u8)) (field "remote-address" (option $sa))))
+    (export "outgoing-datagram" (type $ode (eq $od)))
+    (export "[method]udp-socket.start-bind" (func (param "self" (borrow $sock))
+      (param "network" (borrow $net)) (param "local-address" $sa) (result (result (error $ec)))))
+    (export "[method]udp-socket.finish-bind" (func (param "self" (borrow $sock))
+      (result (result (error $ec)))))
+    (export "[method]udp-socket.stream" (func (param "self" (borrow $sock))
+      (param "remote-address" (option $sa))
+      (result (result (tuple (own $ins) (own $outs)) (error $ec)))))
+    (export "[method]udp-socket.local-address" (func (param "self" (borrow $sock))
+      (result (result $sa (error $ec)))))
+    (export "[method]incoming-datagram-stream.receive" (func (param "self" (borrow $ins))
+      (param "max-results" u64) (result (result (list $ide) (error $ec)))))
+    (export "[method]incoming-datagram-stream.subscribe" (func (param "self" (borrow $ins))
+      (result (own $p))))
+    (export "[method]outgoing-datagram-stream.check-send" (func (param "self" (borrow $outs))
+      (result (result u64 (error $ec)))))
+    (export "[method]outgoing-datagram-stream.send" (func (param "self" (borrow $outs))
+      (param "datagrams" (list $ode)) (result (result u64 (error $ec)))))))
+  (alias export $udp "udp-socket" (type $udp-socket))
+  (import "wasi:sockets/udp-create-socket@{version}" (instance $udpc
+    (alias outer 1 $error-code (type $ec0)) (export "error-code" (type $ec (eq $ec0)))
+    (alias outer 1 $family (type $f0)) (export "ip-address-family" (type $f (eq $f0)))
+    (alias outer 1 $udp-socket (type $sock0))
+    (export "udp-socket" (type $sock (eq $sock0)))
+    (export "create-udp-socket" (func (param "address-family" $f)
+      (result (result (own $sock) (error $ec)))))))
+  (import "wasi:sockets/ip-name-lookup@{version}" (instance $lookup
+    (alias outer 1 $network (type $net0)) (export "network" (type $net (eq $net0)))
+    (alias outer 1 $error-code (type $ec0)) (export "error-code" (type $ec (eq $ec0)))
+    (alias outer 1 $ip-address (type $ip0)) (export "ip-address" (type $ip (eq $ip0)))
+    (export "resolve-address-stream" (type $st (sub resource)))
+    (export "resolve-addresses" (func (param "network" (borrow $net)) (param "name" string)
+      (result (result (own $st) (error $ec)))))
+    (export "[method]resolve-address-stream.resolve-next-address"
+      (func (param "self" (borrow $st)) (result (result (option $ip) (error $ec)))))))
+  (alias export $udp "incoming-datagram-stream" (type $incoming))
+  (alias export $udp "outgoing-datagram-stream" (type $outgoing))
+  (core func $drop-tcp-core (canon resource.drop $tcp-socket))
+  (func $drop-tcp (param "r" (own $tcp-socket)) (canon lift (core func $drop-tcp-core)))
+  (export "drop-tcp" (func $drop-tcp))
+  (core func $drop-udp-core (canon resource.drop $udp-socket))
+  (func $drop-udp (param "r" (own $udp-socket)) (canon lift (core func $drop-udp-core)))
+  (export "drop-udp" (func $drop-udp))
+  (core func $drop-input-core (canon resource.drop $input))
+  (func $drop-input (param "r" (own $input)) (canon lift (core func $drop-input-core)))
+  (export "drop-input" (func $drop-input))
+  (core func $drop-output-core (canon resource.drop $output))
+  (func $drop-output (param "r" (own $output)) (canon lift (core func $drop-output-core)))
+  (export "drop-output" (func $drop-output))
+  (core func $drop-pollable-core (canon resource.drop $pollable))
+  (func $drop-pollable (param "r" (own $pollable)) (canon lift (core func $drop-pollable-core)))
+  (export "drop-pollable" (func $drop-pollable))
+  (core func $drop-incoming-core (canon resource.drop $incoming))
+  (func $drop-incoming (param "r" (own $incoming)) (canon lift (core func $drop-incoming-core)))
+  (export "drop-incoming" (func $drop-incoming))
+  (core func $drop-outgoing-core (canon resource.drop $outgoing))
+  (func $drop-outgoing (param "r" (own $outgoing)) (canon lift (core func $drop-outgoing-core)))
+  (export "drop-outgoing" (func $drop-outgoing))
+  (export "block" (func $poll "[method]pollable.block"))
+  (export "read" (func $s "[method]input-stream.blocking-read"))
+  (export "write" (func $s "[method]output-stream.blocking-write-and-flush"))
+  (export "instance-network" (func $inet "instance-network"))
+  (export "create-tcp-socket" (func $tcpc "create-tcp-socket"))
+  (export "tcp-start-bind" (func $tcp "[method]tcp-socket.start-bind"))
+  (export "tcp-finish-bind" (func $tcp "[method]tcp-socket.finish-bind"))
+  (export "tcp-start-connect" (func $tcp "[method]tcp-socket.start-connect"))
+  (export "tcp-finish-connect" (func $tcp "[method]tcp-socket.finish-connect"))
+  (export "tcp-start-listen" (func $tcp "[method]tcp-socket.start-listen"))
+  (export "tcp-finish-listen" (func $tcp "[method]tcp-socket.finish-listen"))
+  (export "tcp-accept" (func $tcp "[method]tcp-socket.accept"))
+  (export "tcp-local-address" (func $tcp "[method]tcp-socket.local-address"))
+  (export "tcp-remote-address" (func $tcp "[method]tcp-socket.remote-address"))
+  (export "tcp-is-listening" (func $tcp "[method]tcp-socket.is-listening"))
+  (export "tcp-address-family" (func $tcp "[method]tcp-socket.address-family"))
+  (export "tcp-keep-alive-enabled" (func $tcp "[method]tcp-socket.keep-alive-enabled"))
+  (export "tcp-set-keep-alive-enabled" (func $tcp "[method]tcp-socket.set-keep-alive-enabled"))
+  (export "tcp-keep-alive-idle-time" (func $tcp "[method]tcp-socket.keep-alive-idle-time"))
+  (export "tcp-set-keep-alive-idle-time" (func $tcp "[method]tcp-socket.set-keep-alive-idle-time"))
+  (export "tcp-set-listen-backlog-size" (func $tcp "[method]tcp-socket.set-listen-backlog-size"))
+  (export "tcp-subscribe" (func $tcp "[method]tcp-socket.subscribe"))
+  (export "tcp-shutdown" (func $tcp "[method]tcp-socket.shutdown"))
+  (export "create-udp-socket" (func $udpc "create-udp-socket"))
+  (export "udp-start-bind" (func $udp "[method]udp-socket.start-bind"))
+  (export "udp-finish-bind" (func $udp "[method]udp-socket.finish-bind"))
+  (export "udp-stream" (func $udp "[method]udp-socket.stream"))
+  (export "udp-local-address" (func $udp "[method]udp-socket.local-address"))
+  (export "udp-receive" (func $udp "[method]incoming-datagram-stream.receive"))
+  (export "udp-incoming-subscribe" (func $udp "[method]incoming-datagram-stream.subscribe"))
+  (export "udp-check-send" (func $udp "[method]outgoing-datagram-stream.check-send"))
+  (export "udp-send" (func $udp "[method]outgoing-datagram-stream.send"))
+  (export "resolve-addresses" (func $lookup "resolve-addresses"))
+  (export "resolve-next-address" (func $lookup "[method]resolve-address-stream.resolve-next-address")))"#
+    )
+}
+
+/// An instance of the test component in a store with the context
+/// `setup` makes.
+struct Guest {
+    store: Store<WasiCtx>,
+    instance: Instance,
+}
+
+impl Guest {
+    fn new(setup: impl FnOnce(&mut WasiCtx)) -> Guest {
+        Guest::at_version("0.2.6", setup)
+    }
+
+    fn at_version(version: &str, setup: impl FnOnce(&mut WasiCtx)) -> Guest {
+        let engine = Engine::default();
+        let component = Component::new(&engine, component_wat(version)).unwrap();
+        let mut linker = Linker::<WasiCtx>::new(&engine);
+        walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+        let mut ctx = WasiCtx::new();
+        setup(&mut ctx);
+        let mut store = Store::new(&engine, ctx);
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        Guest { store, instance }
+    }
+
+    fn try_call(&mut self, name: &str, params: &[Val]) -> walmart::Result<Option<Val>> {
+        let f = self.instance.get_func(&mut self.store, name).unwrap();
+        let n = f.ty().result().is_some() as usize;
+        let mut results = vec![Val::Bool(false); n];
+        f.call(&mut self.store, params, &mut results)?;
+        Ok(results.pop())
+    }
+
+    fn call(&mut self, name: &str, params: &[Val]) -> Val {
+        self.try_call(name, params)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .unwrap_or(Val::Bool(false))
+    }
+
+    /// The payload of a call's `ok`: panics on an `err`.
+    fn ok(&mut self, name: &str, params: &[Val]) -> Val {
+        match self.call(name, params) {
+            Val::Result(Ok(Some(v))) => *v,
+            Val::Result(Ok(None)) => Val::Tuple(vec![]),
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    /// The error code of a call's `err`: panics on an `ok`.
+    fn err(&mut self, name: &str, params: &[Val]) -> String {
+        match self.call(name, params) {
+            Val::Result(Err(Some(v))) => match *v {
+                Val::Enum(code) => code,
+                other => panic!("{name}: {other:?}"),
+            },
+            other => panic!("{name}: expected an error, got {other:?}"),
+        }
+    }
+
+    fn network(&mut self) -> Val {
+        self.call("instance-network", &[])
+    }
+
+    /// Drops the guest's handle `v` of resource `kind` (`tcp`, `input`,
+    /// ...) as a guest does, through `resource.drop`.
+    fn drop(&mut self, kind: &str, v: Val) {
+        self.call(&format!("drop-{kind}"), &[v]);
+    }
+}
+
+fn family(v4: bool) -> Val {
+    Val::Enum(if v4 { "ipv4" } else { "ipv6" }.into())
+}
+
+fn addr(a: SocketAddr) -> Val {
+    match a {
+        SocketAddr::V4(a) => Val::Variant(
+            "ipv4".into(),
+            Some(Box::new(Val::Record(vec![
+                ("port".into(), Val::U16(a.port())),
+                (
+                    "address".into(),
+                    Val::Tuple(a.ip().octets().iter().map(|&o| Val::U8(o)).collect()),
+                ),
+            ]))),
+        ),
+        SocketAddr::V6(a) => Val::Variant(
+            "ipv6".into(),
+            Some(Box::new(Val::Record(vec![
+                ("port".into(), Val::U16(a.port())),
+                ("flow-info".into(), Val::U32(0)),
+                (
+                    "address".into(),
+                    Val::Tuple(a.ip().segments().iter().map(|&s| Val::U16(s)).collect()),
+                ),
+                ("scope-id".into(), Val::U32(0)),
+            ]))),
+        ),
+    }
+}
+
+/// The port of an `ip-socket-address` value.
+fn port_of(v: &Val) -> u16 {
+    match v {
+        Val::Variant(_, Some(r)) => match &**r {
+            Val::Record(fields) => match fields[0] {
+                (_, Val::U16(p)) => p,
+                _ => panic!("{v:?}"),
+            },
+            _ => panic!("{v:?}"),
+        },
+        _ => panic!("{v:?}"),
+    }
+}
+
+fn bytes(b: &[u8]) -> Val {
+    Val::List(b.iter().map(|&b| Val::U8(b)).collect())
+}
+
+fn tuple(v: Val) -> Vec<Val> {
+    match v {
+        Val::Tuple(items) => items,
+        other => panic!("a tuple expected: {other:?}"),
+    }
+}
+
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// A bound, listening TCP socket of the guest's: the socket and its port.
+fn listen(g: &mut Guest) -> (Val, u16) {
+    let net = g.network();
+    let sock = g.ok("create-tcp-socket", &[family(true)]);
+    g.ok("tcp-start-bind", &[sock.clone(), net, addr(local(0))]);
+    g.ok("tcp-finish-bind", &[sock.clone()]);
+    g.ok("tcp-start-listen", &[sock.clone()]);
+    g.ok("tcp-finish-listen", &[sock.clone()]);
+    let port = port_of(&g.ok("tcp-local-address", &[sock.clone()]));
+    assert_ne!(port, 0);
+    (sock, port)
+}
+
+#[test]
+fn no_address_is_reachable_unless_the_embedder_allows_it() {
+    let mut g = Guest::new(|_| {});
+    let net = g.network();
+    // Sockets are made; what they may reach is nothing.
+    let tcp = g.ok("create-tcp-socket", &[family(true)]);
+    assert_eq!(
+        g.err(
+            "tcp-start-bind",
+            &[tcp.clone(), net.clone(), addr(local(0))]
+        ),
+        "access-denied"
+    );
+    assert_eq!(
+        g.err(
+            "tcp-start-connect",
+            &[tcp.clone(), net.clone(), addr(local(80))]
+        ),
+        "access-denied"
+    );
+    let udp = g.ok("create-udp-socket", &[family(true)]);
+    assert_eq!(
+        g.err("udp-start-bind", &[udp, net.clone(), addr(local(0))]),
+        "access-denied"
+    );
+    assert_eq!(
+        g.err("resolve-addresses", &[net, Val::String("localhost".into())]),
+        "permanent-resolver-failure"
+    );
+
+    // TCP or UDP switched off: no socket at all.
+    let mut g = Guest::new(|c| {
+        c.inherit_network().allow_tcp(false).allow_udp(false);
+    });
+    assert_eq!(g.err("create-tcp-socket", &[family(true)]), "access-denied");
+    assert_eq!(
+        g.err("create-udp-socket", &[family(false)]),
+        "access-denied"
+    );
+
+    // A check of the embedder's: connections to one port only.
+    let host = TcpListener::bind(local(0)).unwrap();
+    let allowed = host.local_addr().unwrap();
+    let mut g = Guest::new(move |c| {
+        c.socket_addr_check(move |a, how| how == SocketAddrUse::TcpConnect && a == allowed);
+    });
+    let net = g.network();
+    let sock = g.ok("create-tcp-socket", &[family(true)]);
+    assert_eq!(
+        g.err(
+            "tcp-start-bind",
+            &[sock.clone(), net.clone(), addr(local(0))]
+        ),
+        "access-denied"
+    );
+    let other = g.ok("create-tcp-socket", &[family(true)]);
+    let mut elsewhere = allowed;
+    elsewhere.set_port(allowed.port().wrapping_add(1).max(1));
+    assert_eq!(
+        g.err("tcp-start-connect", &[other, net.clone(), addr(elsewhere)]),
+        "access-denied"
+    );
+    g.ok("tcp-start-connect", &[sock.clone(), net, addr(allowed)]);
+    host.accept().unwrap();
+}
+
+#[test]
+fn a_tcp_server_accepts_reads_writes_and_shuts_down() {
+    let mut g = Guest::new(|c| {
+        c.inherit_network();
+    });
+    let (server, port) = listen(&mut g);
+    assert_eq!(
+        g.call("tcp-is-listening", &[server.clone()]),
+        Val::Bool(true)
+    );
+    assert_eq!(
+        g.call("tcp-address-family", &[server.clone()]),
+        family(true)
+    );
+    // Nothing pending: WASI's accept does not block.
+    assert_eq!(g.err("tcp-accept", &[server.clone()]), "would-block");
+
+    let mut client = TcpStream::connect(local(port)).unwrap();
+    let ready = g.call("tcp-subscribe", &[server.clone()]);
+    g.call("block", &[ready.clone()]);
+    g.drop("pollable", ready);
+    let [conn, input, output]: [Val; 3] = tuple(g.ok("tcp-accept", &[server.clone()]))
+        .try_into()
+        .unwrap();
+    let peer = g.ok("tcp-remote-address", &[conn.clone()]);
+    assert_eq!(port_of(&peer), client.local_addr().unwrap().port());
+    assert_eq!(
+        g.call("tcp-is-listening", &[conn.clone()]),
+        Val::Bool(false)
+    );
+
+    g.ok("write", &[output.clone(), bytes(b"hello")]);
+    let mut buf = [0u8; 5];
+    client.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"hello");
+    client.write_all(b"world").unwrap();
+    assert_eq!(g.ok("read", &[input.clone(), Val::U64(5)]), bytes(b"world"));
+
+    // Options read back; zero is no valid idle time.
+    g.ok(
+        "tcp-set-keep-alive-enabled",
+        &[conn.clone(), Val::Bool(true)],
+    );
+    assert_eq!(
+        g.ok("tcp-keep-alive-enabled", &[conn.clone()]),
+        Val::Bool(true)
+    );
+    g.ok(
+        "tcp-set-keep-alive-idle-time",
+        &[conn.clone(), Val::U64(30_000_000_000)],
+    );
+    assert_eq!(
+        g.ok("tcp-keep-alive-idle-time", &[conn.clone()]),
+        Val::U64(30_000_000_000)
+    );
+    assert_eq!(
+        g.err("tcp-set-keep-alive-idle-time", &[conn.clone(), Val::U64(0)]),
+        "invalid-argument"
+    );
+    assert_eq!(
+        g.err("tcp-set-listen-backlog-size", &[conn.clone(), Val::U64(8)]),
+        "invalid-state"
+    );
+
+    g.ok("tcp-shutdown", &[conn.clone(), Val::Enum("send".into())]);
+    let mut rest = Vec::new();
+    client.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty());
+    drop(client);
+    // The peer gone: the stream is closed.
+    assert_eq!(
+        g.call("read", &[input.clone(), Val::U64(5)]),
+        Val::Result(Err(Some(Box::new(Val::Variant("closed".into(), None)))))
+    );
+    g.drop("input", input);
+    g.drop("output", output);
+    g.drop("tcp", conn);
+    g.drop("tcp", server);
+}
+
+/// A connection's streams are its socket's children, as WASI says: the
+/// socket dropped first is a trap, and its descriptor stays open.
+#[test]
+fn a_socket_outlived_by_its_streams_is_not_dropped() {
+    let mut g = Guest::new(|c| {
+        c.inherit_network();
+    });
+    let (server, port) = listen(&mut g);
+    let mut client = TcpStream::connect(local(port)).unwrap();
+    let ready = g.call("tcp-subscribe", &[server.clone()]);
+    g.call("block", &[ready.clone()]);
+    let [conn, _input, output]: [Val; 3] = tuple(g.ok("tcp-accept", &[server])).try_into().unwrap();
+    g.ok("write", &[output, bytes(b"still")]);
+    let err = g.try_call("drop-tcp", &[conn]).unwrap_err();
+    assert!(err.to_string().contains("drop those first"), "{err}");
+    drop(g);
+    // The store's end closes it.
+    let mut got = Vec::new();
+    client.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"still");
+}
+
+#[test]
+fn a_tcp_client_connects_without_blocking() {
+    let host = TcpListener::bind(local(0)).unwrap();
+    let to = host.local_addr().unwrap();
+    let mut g = Guest::new(|c| {
+        c.inherit_network();
+    });
+    let net = g.network();
+    let sock = g.ok("create-tcp-socket", &[family(true)]);
+    // What WASI checks before the host does.
+    assert_eq!(
+        g.err("tcp-finish-connect", &[sock.clone()]),
+        "not-in-progress"
+    );
+    assert_eq!(g.err("tcp-start-listen", &[sock.clone()]), "invalid-state");
+    assert_eq!(g.err("tcp-local-address", &[sock.clone()]), "invalid-state");
+    assert_eq!(
+        g.err(
+            "tcp-start-connect",
+            &[sock.clone(), net.clone(), addr(local(0))]
+        ),
+        "invalid-argument"
+    );
+    assert_eq!(
+        g.err(
+            "tcp-start-connect",
+            &[sock.clone(), net.clone(), addr("[::1]:80".parse().unwrap())]
+        ),
+        "invalid-argument"
+    );
+
+    g.ok("tcp-start-connect", &[sock.clone(), net.clone(), addr(to)]);
+    let streams = loop {
+        match g.call("tcp-finish-connect", &[sock.clone()]) {
+            Val::Result(Ok(Some(v))) => break tuple(*v),
+            Val::Result(Err(Some(e))) if *e == Val::Enum("would-block".into()) => {
+                let p = g.call("tcp-subscribe", &[sock.clone()]);
+                g.call("block", &[p.clone()]);
+                g.drop("pollable", p);
+            }
+            other => panic!("finish-connect: {other:?}"),
+        }
+    };
+    assert_eq!(
+        g.err("tcp-start-connect", &[sock.clone(), net, addr(to)]),
+        "invalid-state"
+    );
+    let (mut served, _) = host.accept().unwrap();
+    g.ok("write", &[streams[1].clone(), bytes(b"ping")]);
+    let mut buf = [0u8; 4];
+    served.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ping");
+    served.write_all(b"pong").unwrap();
+    assert_eq!(
+        g.ok("read", &[streams[0].clone(), Val::U64(4)]),
+        bytes(b"pong")
+    );
+
+    // Connection refused: a port no one listens on.
+    let closed = TcpListener::bind(local(0)).unwrap().local_addr().unwrap();
+    let sock = g.ok("create-tcp-socket", &[family(true)]);
+    let net = g.network();
+    let refused = match g.call("tcp-start-connect", &[sock.clone(), net, addr(closed)]) {
+        Val::Result(Err(Some(e))) => *e,
+        _ => loop {
+            match g.call("tcp-finish-connect", &[sock.clone()]) {
+                Val::Result(Err(Some(e))) if *e == Val::Enum("would-block".into()) => {
+                    let p = g.call("tcp-subscribe", &[sock.clone()]);
+                    g.call("block", &[p.clone()]);
+                    g.drop("pollable", p);
+                }
+                Val::Result(Err(Some(e))) => break *e,
+                other => panic!("finish-connect: {other:?}"),
+            }
+        },
+    };
+    assert_eq!(refused, Val::Enum("connection-refused".into()));
+}
+
+#[test]
+fn udp_datagrams_go_both_ways() {
+    let mut g = Guest::new(|c| {
+        c.inherit_network();
+    });
+    let net = g.network();
+    let sock = g.ok("create-udp-socket", &[family(true)]);
+    // Unbound: no streams yet.
+    assert_eq!(
+        g.err("udp-stream", &[sock.clone(), Val::Option(None)]),
+        "invalid-state"
+    );
+    g.ok("udp-start-bind", &[sock.clone(), net, addr(local(0))]);
+    g.ok("udp-finish-bind", &[sock.clone()]);
+    let port = port_of(&g.ok("udp-local-address", &[sock.clone()]));
+    let [incoming, outgoing]: [Val; 2] =
+        tuple(g.ok("udp-stream", &[sock.clone(), Val::Option(None)]))
+            .try_into()
+            .unwrap();
+    // Nothing waiting: an empty list, never would-block.
+    assert_eq!(
+        g.ok("udp-receive", &[incoming.clone(), Val::U64(4)]),
+        Val::List(vec![])
+    );
+
+    let host = UdpSocket::bind(local(0)).unwrap();
+    host.send_to(b"one", local(port)).unwrap();
+    host.send_to(b"two", local(port)).unwrap();
+    let p = g.call("udp-incoming-subscribe", &[incoming.clone()]);
+    g.call("block", &[p.clone()]);
+    g.drop("pollable", p);
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        match g.ok("udp-receive", &[incoming.clone(), Val::U64(4)]) {
+            Val::List(items) => got.extend(items),
+            other => panic!("{other:?}"),
+        }
+    }
+    for (d, want) in got.iter().zip([&b"one"[..], b"two"]) {
+        let Val::Record(fields) = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(fields[0].1, bytes(want));
+        assert_eq!(port_of(&fields[1].1), host.local_addr().unwrap().port());
+    }
+
+    let to = host.local_addr().unwrap();
+    let datagram = |data: &[u8], to: Option<SocketAddr>| {
+        Val::Record(vec![
+            ("data".into(), bytes(data)),
+            (
+                "remote-address".into(),
+                Val::Option(to.map(|a| Box::new(addr(a)))),
+            ),
+        ])
+    };
+    // More than check-send permitted is a trap, as WASI says.
+    assert!(g
+        .try_call(
+            "udp-send",
+            &[outgoing.clone(), Val::List(vec![datagram(b"x", Some(to))])]
+        )
+        .is_err());
+    let permit = g.ok("udp-check-send", &[outgoing.clone()]);
+    assert!(matches!(permit, Val::U64(n) if n >= 1), "{permit:?}");
+    // A datagram with no address, from an unfixed stream: nowhere to go.
+    assert_eq!(
+        g.err(
+            "udp-send",
+            &[outgoing.clone(), Val::List(vec![datagram(b"x", None)])]
+        ),
+        "invalid-argument"
+    );
+    g.ok("udp-check-send", &[outgoing.clone()]);
+    assert_eq!(
+        g.ok(
+            "udp-send",
+            &[
+                outgoing.clone(),
+                Val::List(vec![datagram(b"back", Some(to))])
+            ]
+        ),
+        Val::U64(1)
+    );
+    let mut buf = [0u8; 16];
+    let (n, from) = host.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"back");
+    assert_eq!(from.port(), port);
+
+    // New streams while the old ones live: a trap; after their drop, a
+    // stream fixed to the host's socket.
+    assert!(g
+        .try_call("udp-stream", &[sock.clone(), Val::Option(None)])
+        .is_err());
+    g.drop("incoming", incoming);
+    g.drop("outgoing", outgoing);
+    let [_incoming, outgoing]: [Val; 2] = tuple(g.ok(
+        "udp-stream",
+        &[sock.clone(), Val::Option(Some(Box::new(addr(to))))],
+    ))
+    .try_into()
+    .unwrap();
+    g.ok("udp-check-send", &[outgoing.clone()]);
+    assert_eq!(
+        g.ok(
+            "udp-send",
+            &[outgoing.clone(), Val::List(vec![datagram(b"fixed", None)])]
+        ),
+        Val::U64(1)
+    );
+    let (n, _) = host.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"fixed");
+}
+
+#[test]
+fn names_resolve_when_lookups_are_allowed() {
+    let mut g = Guest::new(|c| {
+        c.allow_ip_name_lookup(true);
+    });
+    let net = g.network();
+    let resolved = |g: &mut Guest, name: &str| {
+        let stream = g.ok(
+            "resolve-addresses",
+            &[net.clone(), Val::String(name.into())],
+        );
+        let mut all = Vec::new();
+        loop {
+            match g.ok("resolve-next-address", &[stream.clone()]) {
+                Val::Option(Some(ip)) => all.push(*ip),
+                Val::Option(None) => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        all
+    };
+    let loopback = Val::Variant(
+        "ipv4".into(),
+        Some(Box::new(Val::Tuple(vec![
+            Val::U8(127),
+            Val::U8(0),
+            Val::U8(0),
+            Val::U8(1),
+        ]))),
+    );
+    assert_eq!(resolved(&mut g, "127.0.0.1"), vec![loopback.clone()]);
+    assert!(resolved(&mut g, "localhost")
+        .iter()
+        .any(|ip| *ip == loopback || matches!(ip, Val::Variant(c, _) if c == "ipv6")));
+    assert_eq!(
+        g.err(
+            "resolve-addresses",
+            &[net.clone(), Val::String("no..such".into())]
+        ),
+        "invalid-argument"
+    );
+}
+
+/// Python's, Rust's and C's WASI 0.2 toolchains import the interfaces at
+/// their own 0.2 versions: those link too.
+#[test]
+fn the_interfaces_link_at_later_versions() {
+    let mut g = Guest::at_version("0.2.12", |c| {
+        c.inherit_network();
+    });
+    listen(&mut g);
+}
