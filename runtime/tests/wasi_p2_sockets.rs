@@ -7,6 +7,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::slice::from_ref;
 
 use walmart::component::{Component, Instance, Linker, Val};
 use walmart::wasi::{SocketAddrUse, WasiCtx};
@@ -359,10 +360,10 @@ fn listen(g: &mut Guest) -> (Val, u16) {
     let net = g.network();
     let sock = g.ok("create-tcp-socket", &[family(true)]);
     g.ok("tcp-start-bind", &[sock.clone(), net, addr(local(0))]);
-    g.ok("tcp-finish-bind", &[sock.clone()]);
-    g.ok("tcp-start-listen", &[sock.clone()]);
-    g.ok("tcp-finish-listen", &[sock.clone()]);
-    let port = port_of(&g.ok("tcp-local-address", &[sock.clone()]));
+    g.ok("tcp-finish-bind", from_ref(&sock));
+    g.ok("tcp-start-listen", from_ref(&sock));
+    g.ok("tcp-finish-listen", from_ref(&sock));
+    let port = port_of(&g.ok("tcp-local-address", from_ref(&sock)));
     assert_ne!(port, 0);
     (sock, port)
 }
@@ -440,27 +441,27 @@ fn a_tcp_server_accepts_reads_writes_and_shuts_down() {
     });
     let (server, port) = listen(&mut g);
     assert_eq!(
-        g.call("tcp-is-listening", &[server.clone()]),
+        g.call("tcp-is-listening", from_ref(&server)),
         Val::Bool(true)
     );
     assert_eq!(
-        g.call("tcp-address-family", &[server.clone()]),
+        g.call("tcp-address-family", from_ref(&server)),
         family(true)
     );
     // Nothing pending: WASI's accept does not block.
-    assert_eq!(g.err("tcp-accept", &[server.clone()]), "would-block");
+    assert_eq!(g.err("tcp-accept", from_ref(&server)), "would-block");
 
     let mut client = TcpStream::connect(local(port)).unwrap();
-    let ready = g.call("tcp-subscribe", &[server.clone()]);
-    g.call("block", &[ready.clone()]);
+    let ready = g.call("tcp-subscribe", from_ref(&server));
+    g.call("block", from_ref(&ready));
     g.drop("pollable", ready);
-    let [conn, input, output]: [Val; 3] = tuple(g.ok("tcp-accept", &[server.clone()]))
+    let [conn, input, output]: [Val; 3] = tuple(g.ok("tcp-accept", from_ref(&server)))
         .try_into()
         .unwrap();
-    let peer = g.ok("tcp-remote-address", &[conn.clone()]);
+    let peer = g.ok("tcp-remote-address", from_ref(&conn));
     assert_eq!(port_of(&peer), client.local_addr().unwrap().port());
     assert_eq!(
-        g.call("tcp-is-listening", &[conn.clone()]),
+        g.call("tcp-is-listening", from_ref(&conn)),
         Val::Bool(false)
     );
 
@@ -477,7 +478,7 @@ fn a_tcp_server_accepts_reads_writes_and_shuts_down() {
         &[conn.clone(), Val::Bool(true)],
     );
     assert_eq!(
-        g.ok("tcp-keep-alive-enabled", &[conn.clone()]),
+        g.ok("tcp-keep-alive-enabled", from_ref(&conn)),
         Val::Bool(true)
     );
     g.ok(
@@ -485,7 +486,7 @@ fn a_tcp_server_accepts_reads_writes_and_shuts_down() {
         &[conn.clone(), Val::U64(30_000_000_000)],
     );
     assert_eq!(
-        g.ok("tcp-keep-alive-idle-time", &[conn.clone()]),
+        g.ok("tcp-keep-alive-idle-time", from_ref(&conn)),
         Val::U64(30_000_000_000)
     );
     assert_eq!(
@@ -522,8 +523,8 @@ fn a_socket_outlived_by_its_streams_is_not_dropped() {
     });
     let (server, port) = listen(&mut g);
     let mut client = TcpStream::connect(local(port)).unwrap();
-    let ready = g.call("tcp-subscribe", &[server.clone()]);
-    g.call("block", &[ready.clone()]);
+    let ready = g.call("tcp-subscribe", from_ref(&server));
+    g.call("block", from_ref(&ready));
     let [conn, _input, output]: [Val; 3] = tuple(g.ok("tcp-accept", &[server])).try_into().unwrap();
     g.ok("write", &[output, bytes(b"still")]);
     let err = g.try_call("drop-tcp", &[conn]).unwrap_err();
@@ -546,11 +547,11 @@ fn a_tcp_client_connects_without_blocking() {
     let sock = g.ok("create-tcp-socket", &[family(true)]);
     // What WASI checks before the host does.
     assert_eq!(
-        g.err("tcp-finish-connect", &[sock.clone()]),
+        g.err("tcp-finish-connect", from_ref(&sock)),
         "not-in-progress"
     );
-    assert_eq!(g.err("tcp-start-listen", &[sock.clone()]), "invalid-state");
-    assert_eq!(g.err("tcp-local-address", &[sock.clone()]), "invalid-state");
+    assert_eq!(g.err("tcp-start-listen", from_ref(&sock)), "invalid-state");
+    assert_eq!(g.err("tcp-local-address", from_ref(&sock)), "invalid-state");
     assert_eq!(
         g.err(
             "tcp-start-connect",
@@ -568,11 +569,11 @@ fn a_tcp_client_connects_without_blocking() {
 
     g.ok("tcp-start-connect", &[sock.clone(), net.clone(), addr(to)]);
     let streams = loop {
-        match g.call("tcp-finish-connect", &[sock.clone()]) {
+        match g.call("tcp-finish-connect", from_ref(&sock)) {
             Val::Result(Ok(Some(v))) => break tuple(*v),
             Val::Result(Err(Some(e))) if *e == Val::Enum("would-block".into()) => {
-                let p = g.call("tcp-subscribe", &[sock.clone()]);
-                g.call("block", &[p.clone()]);
+                let p = g.call("tcp-subscribe", from_ref(&sock));
+                g.call("block", from_ref(&p));
                 g.drop("pollable", p);
             }
             other => panic!("finish-connect: {other:?}"),
@@ -600,10 +601,10 @@ fn a_tcp_client_connects_without_blocking() {
     let refused = match g.call("tcp-start-connect", &[sock.clone(), net, addr(closed)]) {
         Val::Result(Err(Some(e))) => *e,
         _ => loop {
-            match g.call("tcp-finish-connect", &[sock.clone()]) {
+            match g.call("tcp-finish-connect", from_ref(&sock)) {
                 Val::Result(Err(Some(e))) if *e == Val::Enum("would-block".into()) => {
-                    let p = g.call("tcp-subscribe", &[sock.clone()]);
-                    g.call("block", &[p.clone()]);
+                    let p = g.call("tcp-subscribe", from_ref(&sock));
+                    g.call("block", from_ref(&p));
                     g.drop("pollable", p);
                 }
                 Val::Result(Err(Some(e))) => break *e,
@@ -627,8 +628,8 @@ fn udp_datagrams_go_both_ways() {
         "invalid-state"
     );
     g.ok("udp-start-bind", &[sock.clone(), net, addr(local(0))]);
-    g.ok("udp-finish-bind", &[sock.clone()]);
-    let port = port_of(&g.ok("udp-local-address", &[sock.clone()]));
+    g.ok("udp-finish-bind", from_ref(&sock));
+    let port = port_of(&g.ok("udp-local-address", from_ref(&sock)));
     let [incoming, outgoing]: [Val; 2] =
         tuple(g.ok("udp-stream", &[sock.clone(), Val::Option(None)]))
             .try_into()
@@ -642,8 +643,8 @@ fn udp_datagrams_go_both_ways() {
     let host = UdpSocket::bind(local(0)).unwrap();
     host.send_to(b"one", local(port)).unwrap();
     host.send_to(b"two", local(port)).unwrap();
-    let p = g.call("udp-incoming-subscribe", &[incoming.clone()]);
-    g.call("block", &[p.clone()]);
+    let p = g.call("udp-incoming-subscribe", from_ref(&incoming));
+    g.call("block", from_ref(&p));
     g.drop("pollable", p);
     let mut got = Vec::new();
     while got.len() < 2 {
@@ -677,7 +678,7 @@ fn udp_datagrams_go_both_ways() {
             &[outgoing.clone(), Val::List(vec![datagram(b"x", Some(to))])]
         )
         .is_err());
-    let permit = g.ok("udp-check-send", &[outgoing.clone()]);
+    let permit = g.ok("udp-check-send", from_ref(&outgoing));
     assert!(matches!(permit, Val::U64(n) if n >= 1), "{permit:?}");
     // A datagram with no address, from an unfixed stream: nowhere to go.
     assert_eq!(
@@ -687,7 +688,7 @@ fn udp_datagrams_go_both_ways() {
         ),
         "invalid-argument"
     );
-    g.ok("udp-check-send", &[outgoing.clone()]);
+    g.ok("udp-check-send", from_ref(&outgoing));
     assert_eq!(
         g.ok(
             "udp-send",
@@ -716,7 +717,7 @@ fn udp_datagrams_go_both_ways() {
     ))
     .try_into()
     .unwrap();
-    g.ok("udp-check-send", &[outgoing.clone()]);
+    g.ok("udp-check-send", from_ref(&outgoing));
     assert_eq!(
         g.ok(
             "udp-send",
@@ -741,7 +742,7 @@ fn names_resolve_when_lookups_are_allowed() {
         );
         let mut all = Vec::new();
         loop {
-            match g.ok("resolve-next-address", &[stream.clone()]) {
+            match g.ok("resolve-next-address", from_ref(&stream)) {
                 Val::Option(Some(ip)) => all.push(*ip),
                 Val::Option(None) => break,
                 other => panic!("{other:?}"),
