@@ -1,6 +1,6 @@
 //! WASI 0.2 (the component model's WASI, wasmtime's `wasmtime_wasi::p2`):
-//! `wasi:cli`, `wasi:io`, `wasi:clocks`, `wasi:random` and
-//! `wasi:filesystem` for components, on the same [`WasiCtx`] as preview
+//! `wasi:cli`, `wasi:io`, `wasi:clocks`, `wasi:random`,
+//! `wasi:filesystem` and `wasi:sockets` for components, on the same [`WasiCtx`] as preview
 //! 1 (arguments, environment, preopened directories and their
 //! permissions, the embedder's streams, clocks and randomness). Each
 //! function is preview 1's call of the same meaning made on the host's

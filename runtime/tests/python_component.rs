@@ -1,0 +1,144 @@
+//! A real WASI 0.2 program: Python (CPython 3.14 for WASI 0.2), packaged
+//! as a command component by componentize-py from
+//! `tests/fixtures/python/net_app.py` (`scripts/build-python-component.sh`,
+//! which this test runs when the component is missing or older than its
+//! source). Such components import `wasi:sockets` whether or not they use
+//! the network; here the program also uses it, through Python's `socket`
+//! module, against the network policy's switches.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The component, built if need be.
+fn component() -> PathBuf {
+    let wasm = root().join("target/python-component/net_app.wasm");
+    let source = root().join("tests/fixtures/python/net_app.py");
+    let fresh = |p: &Path| {
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        matches!((modified(p), modified(&source)), (Some(w), Some(s)) if w >= s)
+    };
+    if !fresh(&wasm) {
+        let out = Command::new("bash")
+            .arg(root().join("scripts/build-python-component.sh"))
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "scripts/build-python-component.sh failed (it needs python3 and PyPI): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    wasm
+}
+
+/// `walmart ARGS` with `input` on standard input.
+fn walmart(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("walmart runs");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_python_component_runs_and_uses_the_network_it_is_given() {
+    let wasm = component();
+    let dir = std::env::temp_dir().join(format!("walmart-python-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(dir.join("data/input.txt"), "some data\n").unwrap();
+    // Compiled once (18 MB of Wasm), run precompiled.
+    let cwasm = dir.join("net_app.cwasm");
+    let out = walmart(
+        &[
+            "compile",
+            wasm.to_str().unwrap(),
+            "-o",
+            cwasm.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = format!("{}::/data", dir.join("data").display());
+    let run = |flags: &[&str], args: &[&str], input: &[u8]| {
+        let mut all = vec!["run", "--allow-precompiled", "--dir", &data];
+        all.extend_from_slice(flags);
+        all.push(cwasm.to_str().unwrap());
+        all.extend_from_slice(args);
+        let out = walmart(&all, input);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    let stdout = run(&["--env", "GREETING=hi"], &["stdlib", "x"], b"a line\n");
+    assert_eq!(
+        stdout,
+        "argv ['stdlib', 'x']\n\
+         {\"a\": [1, 2, 3], \"b\": {\"c\": \"xxx\"}}\n\
+         943c3eeb252dbd176df2295566dad51a65ddc81165de0df9873a4ae9f7bf09bd\n\
+         deflated 29\n\
+         env hi\n\
+         files ['input.txt']\n\
+         read some data\n\
+         stdin a line\n"
+    );
+
+    // No address without -S inherit-network: Python's PermissionError.
+    assert_eq!(run(&[], &["tcp"], b""), "error PermissionError\n");
+    assert_eq!(run(&[], &["udp"], b""), "error PermissionError\n");
+    let net = ["-S", "inherit-network"];
+    assert_eq!(
+        run(&net, &["tcp"], b""),
+        "peer 127.0.0.1 True\nserver got 10000\nclient got b'pong'\nafter close b''\n"
+    );
+    assert_eq!(run(&net, &["udp"], b""), "udp got b'hello udp' True\n");
+    // The network without TCP.
+    assert_eq!(
+        run(&["-S", "inherit-network", "-S", "tcp=n"], &["tcp"], b""),
+        "error PermissionError\n"
+    );
+    // Names: refused unless allowed.
+    assert_eq!(run(&[], &["lookup"], b""), "error gaierror\n");
+    assert_eq!(
+        run(&["-S", "allow-ip-name-lookup"], &["lookup"], b""),
+        "localhost True\n"
+    );
+
+    // A server of the host's: the guest connects, writes and reads.
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port().to_string();
+    let served = std::thread::spawn(move || {
+        let (mut conn, _) = server.accept().unwrap();
+        let mut line = Vec::new();
+        let mut byte = [0u8];
+        while byte[0] != b'\n' {
+            conn.read_exact(&mut byte).unwrap();
+            line.push(byte[0]);
+        }
+        conn.write_all(b"echo:").unwrap();
+        conn.write_all(&line).unwrap();
+    });
+    let stdout = run(
+        &["-S", "inherit-network", "-S", "allow-ip-name-lookup"],
+        &["client", &port],
+        b"",
+    );
+    served.join().unwrap();
+    assert_eq!(stdout, "reply b'echo:from the guest\\n'\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
