@@ -316,7 +316,8 @@ fn a_descriptor_outlived_by_its_stream_is_not_closed() {
     let go = instance.get_func(&mut store, "go").unwrap();
     let err = go.call(&mut store, &[], &mut [Val::S32(0)]).unwrap_err();
     assert!(
-        format!("{err:?}").contains("a descriptor dropped while a stream or pollable of it lives"),
+        format!("{err:?}")
+            .contains("a descriptor or socket dropped while a stream or pollable of it lives"),
         "{err:?}"
     );
     assert!(dir.join("x.txt").exists());

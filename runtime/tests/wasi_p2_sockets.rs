@@ -27,7 +27,8 @@ fn component_wat(version: &str) -> String {
         r#"(component
   (import "wasi:io/poll@{version}" (instance $poll
     (export "pollable" (type $p (sub resource)))
-    (export "[method]pollable.block" (func (param "self" (borrow $p))))))
+        (export "[method]pollable.block" (func (param "self" (borrow $p))))
+    (export "[method]pollable.ready" (func (param "self" (borrow $p)) (result bool)))))
   (alias export $poll "pollable" (type $pollable))
   (import "wasi:io/streams@{version}" (instance $s
     (export "input-stream" (type $in (sub resource)))
@@ -36,8 +37,14 @@ fn component_wat(version: &str) -> String {
     (export "stream-error" (type $err (eq $e)))
     (export "[method]input-stream.blocking-read" (func (param "self" (borrow $in))
       (param "len" u64) (result (result (list u8) (error $err)))))
-    (export "[method]output-stream.blocking-write-and-flush" (func (param "self" (borrow $out))
-      (param "contents" (list u8)) (result (result (error $err)))))))
+        (export "[method]output-stream.blocking-write-and-flush" (func (param "self" (borrow $out))
+      (param "contents" (list u8)) (result (result (error $err)))))
+    (export "[method]output-stream.write" (func (param "self" (borrow $out))
+      (param "contents" (list u8)) (result (result (error $err)))))
+    (export "[method]output-stream.check-write" (func (param "self" (borrow $out))
+      (result (result u64 (error $err)))))
+    (export "[method]output-stream.blocking-flush" (func (param "self" (borrow $out))
+      (result (result (error $err)))))))
   (alias export $s "input-stream" (type $input))
   (alias export $s "output-stream" (type $output))
   (import "wasi:sockets/network@{version}" (instance $n
@@ -165,7 +172,10 @@ fn component_wat(version: &str) -> String {
     (export "resolve-addresses" (func (param "network" (borrow $net)) (param "name" string)
       (result (result (own $st) (error $ec)))))
     (export "[method]resolve-address-stream.resolve-next-address"
-      (func (param "self" (borrow $st)) (result (result (option $ip) (error $ec)))))))
+      (func (param "self" (borrow $st)) (result (result (option $ip) (error $ec)))))
+    (alias outer 1 $pollable (type $p0)) (export "pollable" (type $p (eq $p0)))
+    (export "[method]resolve-address-stream.subscribe"
+      (func (param "self" (borrow $st)) (result (own $p))))))
   (alias export $udp "incoming-datagram-stream" (type $incoming))
   (alias export $udp "outgoing-datagram-stream" (type $outgoing))
   (core func $drop-tcp-core (canon resource.drop $tcp-socket))
@@ -189,7 +199,11 @@ fn component_wat(version: &str) -> String {
   (core func $drop-outgoing-core (canon resource.drop $outgoing))
   (func $drop-outgoing (param "r" (own $outgoing)) (canon lift (core func $drop-outgoing-core)))
   (export "drop-outgoing" (func $drop-outgoing))
-  (export "block" (func $poll "[method]pollable.block"))
+    (export "block" (func $poll "[method]pollable.block"))
+  (export "ready" (func $poll "[method]pollable.ready"))
+  (export "write-nb" (func $s "[method]output-stream.write"))
+  (export "check-write" (func $s "[method]output-stream.check-write"))
+  (export "flush" (func $s "[method]output-stream.blocking-flush"))
   (export "read" (func $s "[method]input-stream.blocking-read"))
   (export "write" (func $s "[method]output-stream.blocking-write-and-flush"))
   (export "instance-network" (func $inet "instance-network"))
@@ -222,7 +236,8 @@ fn component_wat(version: &str) -> String {
   (export "udp-check-send" (func $udp "[method]outgoing-datagram-stream.check-send"))
   (export "udp-send" (func $udp "[method]outgoing-datagram-stream.send"))
   (export "resolve-addresses" (func $lookup "resolve-addresses"))
-  (export "resolve-next-address" (func $lookup "[method]resolve-address-stream.resolve-next-address")))"#
+  (export "resolve-next-address" (func $lookup "[method]resolve-address-stream.resolve-next-address"))
+  (export "resolve-subscribe" (func $lookup "[method]resolve-address-stream.subscribe")))"#
     )
 }
 
@@ -411,8 +426,14 @@ fn no_address_is_reachable_unless_the_embedder_allows_it() {
     // A check of the embedder's: connections to one port only.
     let host = TcpListener::bind(local(0)).unwrap();
     let allowed = host.local_addr().unwrap();
+    // A connect from an unbound socket binds it to the unspecified
+    // address first: the policy's too, as wasmtime's.
     let mut g = Guest::new(move |c| {
-        c.socket_addr_check(move |a, how| how == SocketAddrUse::TcpConnect && a == allowed);
+        c.socket_addr_check(move |a, how| match how {
+            SocketAddrUse::TcpConnect => a == allowed,
+            SocketAddrUse::TcpBind => a.ip().is_unspecified() && a.port() == 0,
+            _ => false,
+        });
     });
     let net = g.network();
     let sock = g.ok("create-tcp-socket", &[family(true)]);
@@ -432,6 +453,44 @@ fn no_address_is_reachable_unless_the_embedder_allows_it() {
     );
     g.ok("tcp-start-connect", &[sock.clone(), net, addr(allowed)]);
     host.accept().unwrap();
+
+    // Without the implicit bind's permission, no connect.
+    let mut g = Guest::new(move |c| {
+        c.socket_addr_check(move |a, how| how == SocketAddrUse::TcpConnect && a == allowed);
+    });
+    let net = g.network();
+    let sock = g.ok("create-tcp-socket", &[family(true)]);
+    assert_eq!(
+        g.err("tcp-start-connect", &[sock, net, addr(allowed)]),
+        "access-denied"
+    );
+
+    // Addresses WASI refuses before any policy: an IPv4-mapped IPv6
+    // address, a multicast one.
+    let mut g = Guest::new(|c| {
+        c.inherit_network();
+    });
+    let net = g.network();
+    let v6 = g.ok("create-tcp-socket", &[family(false)]);
+    assert_eq!(
+        g.err(
+            "tcp-start-bind",
+            &[
+                v6,
+                net.clone(),
+                addr("[::ffff:127.0.0.1]:0".parse().unwrap())
+            ]
+        ),
+        "invalid-argument"
+    );
+    let udp = g.ok("create-udp-socket", &[family(true)]);
+    assert_eq!(
+        g.err(
+            "udp-start-bind",
+            &[udp, net, addr("224.0.0.1:0".parse().unwrap())]
+        ),
+        "invalid-argument"
+    );
 }
 
 #[test]
@@ -662,22 +721,14 @@ fn udp_datagrams_go_both_ways() {
     }
 
     let to = host.local_addr().unwrap();
-    let datagram = |data: &[u8], to: Option<SocketAddr>| {
-        Val::Record(vec![
-            ("data".into(), bytes(data)),
-            (
-                "remote-address".into(),
-                Val::Option(to.map(|a| Box::new(addr(a)))),
-            ),
-        ])
-    };
     // More than check-send permitted is a trap, as WASI says.
-    assert!(g
+    let err = g
         .try_call(
             "udp-send",
-            &[outgoing.clone(), Val::List(vec![datagram(b"x", Some(to))])]
+            &[outgoing.clone(), Val::List(vec![datagram(b"x", Some(to))])],
         )
-        .is_err());
+        .unwrap_err();
+    assert!(err.to_string().contains("check-send permitted 0"), "{err}");
     let permit = g.ok("udp-check-send", from_ref(&outgoing));
     assert!(matches!(permit, Val::U64(n) if n >= 1), "{permit:?}");
     // A datagram with no address, from an unfixed stream: nowhere to go.
@@ -706,9 +757,10 @@ fn udp_datagrams_go_both_ways() {
 
     // New streams while the old ones live: a trap; after their drop, a
     // stream fixed to the host's socket.
-    assert!(g
+    let err = g
         .try_call("udp-stream", &[sock.clone(), Val::Option(None)])
-        .is_err());
+        .unwrap_err();
+    assert!(err.to_string().contains("drop those first"), "{err}");
     g.drop("incoming", incoming);
     g.drop("outgoing", outgoing);
     let [_incoming, outgoing]: [Val; 2] = tuple(g.ok(
@@ -742,10 +794,20 @@ fn names_resolve_when_lookups_are_allowed() {
         );
         let mut all = Vec::new();
         loop {
-            match g.ok("resolve-next-address", from_ref(&stream)) {
-                Val::Option(Some(ip)) => all.push(*ip),
-                Val::Option(None) => break,
-                other => panic!("{other:?}"),
+            match g.call("resolve-next-address", from_ref(&stream)) {
+                Val::Result(Ok(Some(v))) => match *v {
+                    Val::Option(Some(ip)) => all.push(*ip),
+                    Val::Option(None) => break,
+                    other => panic!("{other:?}"),
+                },
+                // The resolver's thread has not answered: its pollable
+                // becomes ready when it has.
+                Val::Result(Err(Some(e))) if *e == Val::Enum("would-block".into()) => {
+                    let p = g.call("resolve-subscribe", from_ref(&stream));
+                    g.call("block", from_ref(&p));
+                    g.drop("pollable", p);
+                }
+                other => panic!("{name}: {other:?}"),
             }
         }
         all
@@ -780,4 +842,225 @@ fn the_interfaces_link_at_later_versions() {
         c.inherit_network();
     });
     listen(&mut g);
+}
+
+/// One `subscribe` serves a socket's whole life, as WASI says (wasi-libc
+/// subscribes once and reuses the pollable): ready while nothing is in
+/// progress, waiting for a client while listening.
+#[test]
+fn one_pollable_follows_its_socket_through_its_states() {
+    let mut g = Guest::new(|c| {
+        c.inherit_network();
+    });
+    let net = g.network();
+    let sock = g.ok("create-tcp-socket", &[family(true)]);
+    let p = g.call("tcp-subscribe", from_ref(&sock));
+    assert_eq!(g.call("ready", from_ref(&p)), Val::Bool(true));
+    g.ok("tcp-start-bind", &[sock.clone(), net, addr(local(0))]);
+    g.ok("tcp-finish-bind", from_ref(&sock));
+    g.ok("tcp-start-listen", from_ref(&sock));
+    g.ok("tcp-finish-listen", from_ref(&sock));
+    assert_eq!(g.call("ready", from_ref(&p)), Val::Bool(false));
+    let port = port_of(&g.ok("tcp-local-address", from_ref(&sock)));
+    let _client = TcpStream::connect(local(port)).unwrap();
+    g.call("block", from_ref(&p));
+    assert_eq!(g.call("ready", from_ref(&p)), Val::Bool(true));
+    let [conn, input, output]: [Val; 3] = tuple(g.ok("tcp-accept", from_ref(&sock)))
+        .try_into()
+        .unwrap();
+    g.drop("input", input);
+    g.drop("output", output);
+    g.drop("tcp", conn);
+    // The pollable is the socket's child too.
+    let err = g.try_call("drop-tcp", &[sock]).unwrap_err();
+    assert!(err.to_string().contains("drop those first"), "{err}");
+}
+
+/// A connected socket whose peer does not read: `check-write` says 0
+/// once the socket is full, and neither it nor `write` blocks; a
+/// blocking flush then sends what waited, every byte once, in order.
+#[test]
+fn a_full_socket_never_blocks_a_write() {
+    let host = TcpListener::bind(local(0)).unwrap();
+    let to = host.local_addr().unwrap();
+    let mut g = Guest::new(|c| {
+        c.inherit_network();
+    });
+    let net = g.network();
+    let sock = g.ok("create-tcp-socket", &[family(true)]);
+    g.ok("tcp-start-connect", &[sock.clone(), net, addr(to)]);
+    let streams = loop {
+        match g.call("tcp-finish-connect", from_ref(&sock)) {
+            Val::Result(Ok(Some(v))) => break tuple(*v),
+            _ => {
+                let p = g.call("tcp-subscribe", from_ref(&sock));
+                g.call("block", from_ref(&p));
+                g.drop("pollable", p);
+            }
+        }
+    };
+    let (mut served, _) = host.accept().unwrap();
+    let output = streams[1].clone();
+    let mut sent: Vec<u8> = Vec::new();
+    let mut full = false;
+    for round in 0..100_000u32 {
+        let permit = match g.ok("check-write", from_ref(&output)) {
+            Val::U64(n) => n,
+            other => panic!("{other:?}"),
+        };
+        if permit == 0 {
+            full = true;
+            break;
+        }
+        let chunk: Vec<u8> = (0..permit.min(1 << 16))
+            .map(|i| (i as u32 ^ round) as u8)
+            .collect();
+        g.ok("write-nb", &[output.clone(), bytes(&chunk)]);
+        sent.extend_from_slice(&chunk);
+    }
+    assert!(full, "check-write never said the socket was full");
+    let expected = sent.len();
+    let reader = std::thread::spawn(move || {
+        let mut got = vec![0u8; expected];
+        served.read_exact(&mut got).unwrap();
+        got
+    });
+    g.ok("flush", from_ref(&output));
+    assert!(reader.join().unwrap() == sent);
+    assert!(matches!(g.ok("check-write", &[output]), Val::U64(n) if n > 0));
+}
+
+/// A write past what `check-write` permitted is a trap, as WASI says: the
+/// bytes waiting unsent stay bounded.
+#[test]
+fn a_socket_write_past_its_permit_traps() {
+    let host = TcpListener::bind(local(0)).unwrap();
+    let mut g = Guest::new(|c| {
+        c.inherit_network();
+    });
+    let net = g.network();
+    let sock = g.ok("create-tcp-socket", &[family(true)]);
+    g.ok(
+        "tcp-start-connect",
+        &[sock.clone(), net, addr(host.local_addr().unwrap())],
+    );
+    let output = loop {
+        match g.call("tcp-finish-connect", from_ref(&sock)) {
+            Val::Result(Ok(Some(v))) => break tuple(*v).remove(1),
+            _ => {
+                let p = g.call("tcp-subscribe", from_ref(&sock));
+                g.call("block", from_ref(&p));
+                g.drop("pollable", p);
+            }
+        }
+    };
+    let _served = host.accept().unwrap();
+    let too_much = vec![0u8; (1 << 20) + 1];
+    let err = g
+        .try_call("write-nb", &[output, bytes(&too_much)])
+        .unwrap_err();
+    assert!(err.to_string().contains("check-write permitted"), "{err}");
+}
+
+/// Datagrams the guest may not hear are dropped unseen: those of senders
+/// the policy denies, and, on a stream fixed to one peer, another peer's
+/// that came before the stream was.
+#[test]
+fn datagrams_come_only_from_peers_the_guest_may_hear() {
+    let friend = UdpSocket::bind(local(0)).unwrap();
+    let stranger = UdpSocket::bind(local(0)).unwrap();
+    let friend_addr = friend.local_addr().unwrap();
+    let stranger_addr = stranger.local_addr().unwrap();
+    let mut g = Guest::new(move |c| {
+        c.socket_addr_check(move |a, how| match how {
+            SocketAddrUse::UdpBind => true,
+            SocketAddrUse::UdpSend | SocketAddrUse::UdpReceive => a == friend_addr,
+            _ => false,
+        });
+    });
+    let net = g.network();
+    let sock = g.ok("create-udp-socket", &[family(true)]);
+    g.ok("udp-start-bind", &[sock.clone(), net, addr(local(0))]);
+    g.ok("udp-finish-bind", from_ref(&sock));
+    let port = port_of(&g.ok("udp-local-address", from_ref(&sock)));
+    let [incoming, outgoing]: [Val; 2] =
+        tuple(g.ok("udp-stream", &[sock.clone(), Val::Option(None)]))
+            .try_into()
+            .unwrap();
+    stranger.send_to(b"unheard", local(port)).unwrap();
+    friend.send_to(b"heard", local(port)).unwrap();
+    let got = receive_all(&mut g, &incoming, 1);
+    assert_eq!(got, vec![(b"heard".to_vec(), friend_addr.port())]);
+    g.ok("udp-check-send", from_ref(&outgoing));
+    let to_stranger = datagram(b"x", Some(stranger_addr));
+    assert_eq!(
+        g.err(
+            "udp-send",
+            &[outgoing.clone(), Val::List(vec![to_stranger])]
+        ),
+        "access-denied"
+    );
+    g.drop("incoming", incoming);
+    g.drop("outgoing", outgoing);
+
+    // Fixed to the friend: the stranger's datagram queued before is not
+    // given (the policy would let it through here).
+    let mut g = Guest::new(|c| {
+        c.inherit_network();
+    });
+    let net = g.network();
+    let sock = g.ok("create-udp-socket", &[family(true)]);
+    g.ok("udp-start-bind", &[sock.clone(), net, addr(local(0))]);
+    g.ok("udp-finish-bind", from_ref(&sock));
+    let port = port_of(&g.ok("udp-local-address", from_ref(&sock)));
+    stranger.send_to(b"early", local(port)).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let [incoming, _outgoing]: [Val; 2] = tuple(g.ok(
+        "udp-stream",
+        &[sock, Val::Option(Some(Box::new(addr(friend_addr))))],
+    ))
+    .try_into()
+    .unwrap();
+    friend.send_to(b"late", local(port)).unwrap();
+    let got = receive_all(&mut g, &incoming, 1);
+    assert_eq!(got, vec![(b"late".to_vec(), friend_addr.port())]);
+}
+
+/// An `outgoing-datagram` record.
+fn datagram(data: &[u8], to: Option<SocketAddr>) -> Val {
+    Val::Record(vec![
+        ("data".into(), bytes(data)),
+        (
+            "remote-address".into(),
+            Val::Option(to.map(|a| Box::new(addr(a)))),
+        ),
+    ])
+}
+
+/// Receives until `n` datagrams came: their bytes and senders' ports.
+fn receive_all(g: &mut Guest, incoming: &Val, n: usize) -> Vec<(Vec<u8>, u16)> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let p = g.call("udp-incoming-subscribe", from_ref(incoming));
+        g.call("block", from_ref(&p));
+        g.drop("pollable", p);
+        let Val::List(items) = g.ok("udp-receive", &[incoming.clone(), Val::U64(8)]) else {
+            panic!("a list expected")
+        };
+        for d in items {
+            let Val::Record(fields) = d else { panic!() };
+            let Val::List(data) = &fields[0].1 else {
+                panic!()
+            };
+            let data = data
+                .iter()
+                .map(|b| match b {
+                    Val::U8(b) => *b,
+                    _ => panic!(),
+                })
+                .collect();
+            got.push((data, port_of(&fields[1].1)));
+        }
+    }
+    got
 }

@@ -11,19 +11,24 @@ use std::sync::Arc;
 use super::WasiCtx;
 
 /// What a guest means to do with an address, for
-/// [`WasiCtx::socket_addr_check`].
+/// [`WasiCtx::socket_addr_check`] (wasmtime's cases).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SocketAddrUse {
-    /// Binding a TCP socket to it.
+    /// Binding a TCP socket to it; for the bind a connect makes by
+    /// itself, the unspecified address of the socket's family.
     TcpBind,
+    /// Listening on it (the socket's bound address).
+    TcpListen,
+    /// Accepting a client from it: a denied client is dropped unseen.
+    TcpAccept,
     /// Connecting a TCP socket to it.
     TcpConnect,
     /// Binding a UDP socket to it.
     UdpBind,
-    /// Fixing a UDP socket's peer to it.
-    UdpConnect,
-    /// Sending a datagram to it.
-    UdpOutgoingDatagram,
+    /// Sending datagrams to it (each one, or a stream's fixed peer).
+    UdpSend,
+    /// Receiving datagrams from it: a denied one is dropped unseen.
+    UdpReceive,
 }
 
 type Check = Arc<dyn Fn(SocketAddr, SocketAddrUse) -> bool + Send + Sync>;
@@ -75,6 +80,13 @@ impl WasiCtx {
         self.socket_addr_check(|_, _| true)
     }
 
+    /// Takes back every address [`WasiCtx::inherit_network`] or a
+    /// check allowed: the default again.
+    pub fn deny_network(&mut self) -> &mut Self {
+        self.with_state(|c| c.net.check = None);
+        self
+    }
+
     /// Lets the guest's sockets use the addresses `check` allows (and no
     /// other: a denied bind, connect or send fails with `access-denied`).
     /// Replaces [`WasiCtx::inherit_network`]'s or an earlier check.
@@ -122,5 +134,7 @@ mod tests {
         assert!(!ctx.net.allows(addr, SocketAddrUse::TcpBind));
         ctx.inherit_network();
         assert!(ctx.net.allows(addr, SocketAddrUse::UdpBind));
+        ctx.deny_network();
+        assert!(!ctx.net.allows(addr, SocketAddrUse::UdpBind));
     }
 }

@@ -278,7 +278,13 @@ impl WasiCtx {
     /// table: its number there.
     pub(crate) fn insert_socket(&mut self, socket: OwnedFd) -> WasiResult<u32> {
         let kind = socket_filetype(socket.as_raw_fd()).unwrap_or(filetype::SOCKET_STREAM);
-        let raw = std::os::fd::IntoRawFd::into_raw_fd(socket);
+        self.insert_owned(socket, kind)
+    }
+
+    /// Puts a non-blocking host descriptor of the runtime's own (an
+    /// eventfd a WASI 0.2 pollable waits on) in the table: its number.
+    pub(crate) fn insert_owned(&mut self, fd: OwnedFd, kind: u8) -> WasiResult<u32> {
+        let raw = std::os::fd::IntoRawFd::into_raw_fd(fd);
         self.insert(raw, kind, fdflags::NONBLOCK, Perms::ALL)
     }
 

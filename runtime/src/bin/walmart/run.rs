@@ -584,9 +584,12 @@ fn wasi_ctx(args: &RunArgs) -> anyhow::Result<WasiCtx> {
             }
             // A component's own sockets (`wasi:sockets`); preview 1 has
             // none (its guests get --tcplisten's).
+            // The last one says, as wasmtime's: `=n` takes it back.
             "inherit-network" => {
                 if crate::features::yes_no("-S", option, name, value)? {
                     ctx.inherit_network();
+                } else {
+                    ctx.deny_network();
                 }
             }
             "allow-ip-name-lookup" => {

@@ -98,7 +98,7 @@ fn write_once(
         _ => return Err(not_a("an output stream", rep)),
     };
     let at = match pos {
-        WritePos::Current => None,
+        WritePos::Current | WritePos::Socket => None,
         WritePos::At(o) => Some(o),
         WritePos::Append => {
             let mut st = Scratch::new(64);
@@ -129,9 +129,91 @@ fn write_once(
     Ok(Ok(n))
 }
 
+/// Whether output stream `rep` writes to a connection's socket.
+fn is_socket(ctx: &WasiCtx, rep: u32) -> bool {
+    matches!(
+        ctx.p2.get(rep),
+        Some(Entry::Output {
+            pos: WritePos::Socket,
+            ..
+        })
+    )
+}
+
+/// Sends what the socket output stream `rep` holds unsent, as far as the
+/// socket takes it now: `true` when nothing is left.
+fn drain(ctx: &mut WasiCtx, rep: u32) -> Result<std::result::Result<bool, Errno>> {
+    let Some(mut unsent) = ctx.p2.unsent.remove(&rep) else {
+        return Ok(Ok(true));
+    };
+    let mut done = 0;
+    let r = loop {
+        if done == unsent.len() {
+            break Ok(true);
+        }
+        match write_once(ctx, rep, &unsent[done..])? {
+            Ok(0) => break Ok(false),
+            Ok(n) => done += n,
+            Err(e) => break Err(e),
+        }
+    };
+    unsent.drain(..done);
+    if r == Ok(false) {
+        ctx.p2.unsent.insert(rep, unsent);
+    }
+    Ok(r)
+}
+
+/// [`drain`] until nothing is left, blocking the thread while the socket
+/// is full.
+fn drain_all(ctx: &mut WasiCtx, rep: u32) -> Result<std::result::Result<(), Errno>> {
+    loop {
+        match drain(ctx, rep)? {
+            Ok(true) => return Ok(Ok(())),
+            Ok(false) => {
+                let fd = match ctx.p2.get(rep) {
+                    Some(Entry::Output { fd, .. }) => *fd,
+                    _ => return Err(not_a("an output stream", rep)),
+                };
+                if let Err(e) = poll(ctx, &[Wait::Write(fd)], false) {
+                    return Ok(Err(e));
+                }
+            }
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+}
+
+/// A socket stream's write, which never blocks, as WASI says: `data`
+/// goes after what waits unsent, and what the socket does not take now
+/// waits (for `check-write`, a flush or the next blocking write). More
+/// than `check-write` permitted (anything while bytes wait) is a trap,
+/// as WASI says, so what waits stays bounded.
+fn socket_write(
+    ctx: &mut WasiCtx,
+    rep: u32,
+    data: &[u8],
+) -> Result<std::result::Result<(), Errno>> {
+    let waiting = ctx.p2.unsent.contains_key(&rep);
+    if (waiting && !data.is_empty()) || data.len() as u64 > WRITE_PERMIT {
+        return Err(Error::msg(format!(
+            "WASI: a write of {} bytes to a socket's stream where check-write permitted {}",
+            data.len(),
+            if waiting { 0 } else { WRITE_PERMIT }
+        )));
+    }
+    if !data.is_empty() {
+        ctx.p2.unsent.insert(rep, data.to_vec());
+    }
+    Ok(drain(ctx, rep)?.map(|_| ()))
+}
+
 /// Writes all of `data` to the output stream `rep`, blocking the thread
-/// where the descriptor is full.
+/// where the descriptor is full (a socket's: see [`socket_write`]).
 fn write_bytes(ctx: &mut WasiCtx, rep: u32, data: &[u8]) -> Result<std::result::Result<(), Errno>> {
+    if is_socket(ctx, rep) {
+        return socket_write(ctx, rep, data);
+    }
     let mut done = 0;
     while done < data.len() {
         match write_once(ctx, rep, &data[done..])? {
@@ -161,8 +243,26 @@ fn write_all<T>(
     rep: u32,
     data: &[u8],
 ) -> Result<std::result::Result<(), Errno>> {
+    // A socket's bytes waiting unsent go first.
+    let unsent = get(caller.data_mut()).with_state(|c| c.p2.unsent.remove(&rep));
+    let joined;
+    let data = match unsent {
+        Some(mut waiting) => {
+            waiting.extend_from_slice(data);
+            joined = waiting;
+            &joined[..]
+        }
+        None => data,
+    };
     if caller.suspendable_fiber().is_none() || get(caller.data_mut()).shared.is_some() {
-        return get(caller.data_mut()).with_state(|ctx| write_bytes(ctx, rep, data));
+        return get(caller.data_mut()).with_state(|ctx| {
+            if is_socket(ctx, rep) {
+                // Written whole, the socket's blocking way.
+                ctx.p2.unsent.insert(rep, data.to_vec());
+                return drain_all(ctx, rep);
+            }
+            write_bytes(ctx, rep, data)
+        });
     }
     let fd = match get(caller.data_mut()).p2.get(rep) {
         Some(Entry::Output { fd, .. }) => *fd,
@@ -215,6 +315,8 @@ impl Subscriptions {
             s.put_u64(at, i as u64);
             match *w {
                 Wait::Until(t) => clock(&mut s, at, 1, t, true),
+                // Resolved by `wait_of` before it comes here: ready.
+                Wait::Tcp(_) => clock(&mut s, at, 1, 0, true),
                 Wait::Read(fd) | Wait::Write(fd) => {
                     s.bytes[at + 8] = if matches!(w, Wait::Read(_)) { 1 } else { 2 };
                     s.put_u32(at + 16, fd);
@@ -328,6 +430,7 @@ fn wait_to_read<T>(
 
 fn wait_of(ctx: &WasiCtx, rep: u32) -> Result<Wait> {
     match ctx.p2.get(rep) {
+        Some(Entry::Pollable(Wait::Tcp(socket))) => Ok(super::sockets::tcp_wait(ctx, *socket)),
         Some(Entry::Pollable(w)) => Ok(*w),
         _ => Err(not_a("a pollable", rep)),
     }
@@ -466,28 +569,42 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             &mut streams,
             &format!("[method]output-stream.{zeroes}"),
             get,
-            |ctx, p| {
+            move |ctx, p| {
                 let len = u64_of(arg(p, 1)?)?.min(WRITE_PERMIT) as usize;
-                Ok(Some(
-                    match write_bytes(ctx, rep(arg(p, 0)?)?, &vec![0; len])? {
-                        Ok(()) => ok_unit(),
-                        Err(e) if e == Errno::PIPE => closed(),
-                        Err(e) => failed(ctx, "write", e),
-                    },
-                ))
+                let r = rep(arg(p, 0)?)?;
+                let mut written = write_bytes(ctx, r, &vec![0; len])?;
+                if blocking && written.is_ok() && is_socket(ctx, r) {
+                    written = drain_all(ctx, r)?;
+                }
+                Ok(Some(match written {
+                    Ok(()) => ok_unit(),
+                    Err(e) if e == Errno::PIPE => closed(),
+                    Err(e) => failed(ctx, "write", e),
+                }))
             },
         )?;
-        // Writes go straight to the descriptor: nothing waits to be flushed.
+        // Writes go straight to the descriptor: only a socket's may wait
+        // to be flushed.
         def(
             &mut streams,
             &format!("[method]output-stream.{prefix}flush"),
             get,
-            |ctx, p| {
+            move |ctx, p| {
                 let rep = rep(arg(p, 0)?)?;
                 match ctx.p2.get(rep) {
-                    Some(Entry::Output { .. }) => Ok(Some(ok_unit())),
-                    _ => Err(not_a("an output stream", rep)),
+                    Some(Entry::Output { .. }) => {}
+                    _ => return Err(not_a("an output stream", rep)),
                 }
+                let flushed = if blocking {
+                    drain_all(ctx, rep)?
+                } else {
+                    drain(ctx, rep)?.map(|_| ())
+                };
+                Ok(Some(match flushed {
+                    Ok(()) => ok_unit(),
+                    Err(e) if e == Errno::PIPE => closed(),
+                    Err(e) => failed(ctx, "flush", e),
+                }))
             },
         )?;
         def_waiting(
@@ -497,6 +614,26 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             move |caller, get, p| {
                 let (to, from) = (rep(arg(p, 0)?)?, rep(arg(p, 1)?)?);
                 let len = u64_of(arg(p, 2)?)?;
+                // A socket that cannot take bytes now takes none: nothing
+                // is read.
+                if !blocking {
+                    let room = get(caller.data_mut()).with_state(|ctx| {
+                        if is_socket(ctx, to) {
+                            drain(ctx, to)
+                        } else {
+                            Ok(Ok(true))
+                        }
+                    })?;
+                    match room {
+                        Ok(true) => {}
+                        Ok(false) => return Ok(Some(ok(Val::U64(0)))),
+                        Err(e) => {
+                            return Ok(Some(
+                                get(caller.data_mut()).with_state(|c| failed(c, "splice", e)),
+                            ))
+                        }
+                    }
+                }
                 if let Some(v) = wait_to_read(caller, get, blocking, from, "splice")? {
                     return Ok(Some(v));
                 }
@@ -530,9 +667,16 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         |ctx, p| {
             let rep = rep(arg(p, 0)?)?;
             match ctx.p2.get(rep) {
-                Some(Entry::Output { .. }) => Ok(Some(ok(Val::U64(WRITE_PERMIT)))),
-                _ => Err(not_a("an output stream", rep)),
+                Some(Entry::Output { .. }) => {}
+                _ => return Err(not_a("an output stream", rep)),
             }
+            // A socket permits nothing while bytes wait unsent.
+            Ok(Some(match drain(ctx, rep)? {
+                Ok(true) => ok(Val::U64(WRITE_PERMIT)),
+                Ok(false) => ok(Val::U64(0)),
+                Err(e) if e == Errno::PIPE => closed(),
+                Err(e) => failed(ctx, "write", e),
+            }))
         },
     )?;
     for (kind, is_input) in [("input-stream", true), ("output-stream", false)] {

@@ -129,7 +129,7 @@ fn resource<T: 'static, R: 'static>(
                 if let Some(fd) = c.p2.get(rep).and_then(table::Entry::owned_fd) {
                     // Its number would go to the next file opened, and
                     // its streams with it: dropped first, as WASI says.
-                    if c.p2.uses_fd(fd) {
+                    if c.p2.uses_fd(fd) || c.p2.watches(rep) {
                         return Err(Error::msg(
                             "WASI: a descriptor or socket dropped while a stream or \
                              pollable of it lives (drop those first)",

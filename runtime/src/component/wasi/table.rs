@@ -17,6 +17,10 @@ pub(crate) enum WritePos {
     At(u64),
     /// At the file's end, each write.
     Append,
+    /// A connection's socket: at its position, never blocking where WASI
+    /// says a call does not (what it cannot take at once waits in the
+    /// table's unsent bytes).
+    Socket,
 }
 
 /// What a pollable waits for.
@@ -28,6 +32,10 @@ pub(crate) enum Wait {
     Read(u32),
     /// Room to write on the descriptor.
     Write(u32),
+    /// What the TCP socket of this representation waits for in its state
+    /// when polled (a connection, a client to accept, or nothing): one
+    /// pollable serves the socket's whole life, as WASI says.
+    Tcp(u32),
 }
 
 /// One resource of the table.
@@ -75,10 +83,11 @@ pub(crate) enum Entry {
         state: UdpState,
         remote: Option<SocketAddr>,
     },
-    /// A UDP socket's datagrams in (`fd`: the socket's descriptor; the
-    /// host drops those of other peers than a fixed one).
+    /// A UDP socket's datagrams in (`fd`: the socket's descriptor);
+    /// `remote`: the only peer whose datagrams it gives.
     Incoming {
         fd: u32,
+        remote: Option<SocketAddr>,
     },
     /// A UDP socket's datagrams out; `permit`: how many `check-send`
     /// allowed.
@@ -88,8 +97,29 @@ pub(crate) enum Entry {
         remote: Option<SocketAddr>,
         permit: u64,
     },
-    /// A name lookup's addresses still to give.
-    Lookup(VecDeque<IpAddr>),
+    /// A name lookup: its addresses still to give, or the resolver's
+    /// answer to come; `fd`: the context's descriptor (an eventfd) that
+    /// becomes readable when it came.
+    Lookup {
+        fd: u32,
+        answer: Lookup,
+    },
+}
+
+/// Where a resolver thread puts its answer: the addresses, or the
+/// error code of its failure.
+pub(crate) type Answer =
+    std::sync::Arc<std::sync::Mutex<Option<Result<Vec<IpAddr>, &'static str>>>>;
+
+/// A name lookup's answer.
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    /// The resolver thread's, to come (it fills the slot).
+    Pending(Answer),
+    /// The addresses still to give.
+    Addresses(VecDeque<IpAddr>),
+    /// Why there are none.
+    Failed(&'static str),
 }
 
 /// A TCP socket's state, as `wasi:sockets/tcp` names them.
@@ -120,7 +150,8 @@ impl Entry {
         match self {
             Entry::Descriptor { fd, close: true }
             | Entry::Tcp { fd, .. }
-            | Entry::Udp { fd, .. } => Some(*fd),
+            | Entry::Udp { fd, .. }
+            | Entry::Lookup { fd, .. } => Some(*fd),
             _ => None,
         }
     }
@@ -131,6 +162,9 @@ impl Entry {
 pub struct Table {
     entries: HashMap<u32, Entry>,
     next: u32,
+    /// Bytes a socket's output stream took but its socket did not yet
+    /// (by the stream's representation).
+    pub(crate) unsent: HashMap<u32, Vec<u8>>,
 }
 
 impl Table {
@@ -154,7 +188,15 @@ impl Table {
     }
 
     pub(crate) fn remove(&mut self, rep: u32) -> Option<Entry> {
+        self.unsent.remove(&rep);
         self.entries.remove(&rep)
+    }
+
+    /// Whether a pollable waits on the TCP socket `rep`'s state.
+    pub(crate) fn watches(&self, rep: u32) -> bool {
+        self.entries
+            .values()
+            .any(|e| matches!(e, Entry::Pollable(Wait::Tcp(r)) if *r == rep))
     }
 
     /// Whether a stream or pollable reads, writes or waits on the

@@ -1,13 +1,16 @@
 //! `wasi:sockets/ip-name-lookup`: a name's addresses, when the context
-//! allows lookups ([`WasiCtx::allow_ip_name_lookup`]). The host's resolver
-//! answers at `resolve-addresses` (the calling thread waits for it); the
-//! stream then gives the addresses one by one.
+//! allows lookups ([`WasiCtx::allow_ip_name_lookup`]). A thread of its
+//! own asks the host's resolver, so `resolve-addresses` never blocks, as
+//! WASI says: the stream says `would-block` until the answer comes, and
+//! its pollable (an eventfd the thread signals) becomes ready then.
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, Ipv6Addr, ToSocketAddrs};
+use std::ffi::CString;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::os::fd::{FromRawFd, OwnedFd};
 
-use super::super::table::{Entry, Wait};
-use super::super::vals::{arg, ok, own, rep, string_of};
+use super::super::table::{Entry, Lookup, Wait};
+use super::super::vals::{arg, err, ok, own, rep, string_of};
 use super::super::{def, iface, res, resource, GetCtx};
 use super::{check_network, fail, ip_val};
 use crate::component::{Linker, Val};
@@ -16,8 +19,7 @@ use crate::{Error, Result};
 
 /// Whether `name` is a domain name as DNS writes it: ASCII labels of
 /// letters, digits, `-` and `_`, 1 to 63 long, 253 in all (one final dot
-/// allowed). Internationalized names are not converted: the guest gives
-/// their ASCII form.
+/// allowed).
 fn is_domain_name(name: &str) -> bool {
     let name = name.strip_suffix('.').unwrap_or(name);
     !name.is_empty()
@@ -32,38 +34,139 @@ fn is_domain_name(name: &str) -> bool {
         })
 }
 
-/// The addresses of `name`: an address literal's own, else the host
-/// resolver's; an error code where there are none.
-fn resolve(name: &str) -> std::result::Result<Vec<IpAddr>, &'static str> {
+/// What the guest asked for: an address literal's own address, or the
+/// ASCII form of a domain name to resolve (internationalized names
+/// converted, as WASI says); `invalid-argument` for anything else.
+fn parse(name: &str) -> std::result::Result<std::result::Result<IpAddr, String>, &'static str> {
     if let Ok(ip) = name.parse::<IpAddr>() {
-        return Ok(vec![ip]);
+        return Ok(Ok(ip));
     }
     if let Some(ip) = name
         .strip_prefix('[')
         .and_then(|n| n.strip_suffix(']'))
         .and_then(|n| n.parse::<Ipv6Addr>().ok())
     {
-        return Ok(vec![IpAddr::V6(ip)]);
+        return Ok(Ok(IpAddr::V6(ip)));
     }
-    if !is_domain_name(name) {
+    let ascii = idna::domain_to_ascii(name).map_err(|_| "invalid-argument")?;
+    if !is_domain_name(&ascii) {
         return Err("invalid-argument");
     }
-    let addrs = (name, 0)
-        .to_socket_addrs()
-        .map_err(|_| "name-unresolvable")?;
+    Ok(Err(ascii))
+}
+
+/// The host resolver's addresses for `name` (an ASCII domain name), each
+/// once, in its order; the error code of its failure.
+fn resolve(name: &str) -> std::result::Result<Vec<IpAddr>, &'static str> {
+    let c_name = CString::new(name).map_err(|_| "invalid-argument")?;
+    // SAFETY: a zeroed addrinfo is hints with nothing set.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_family = libc::AF_UNSPEC;
+    // One entry an address, not one a socket type.
+    hints.ai_socktype = libc::SOCK_STREAM;
+    let mut list: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated name, hints and an out pointer; the list it
+    // gives is freed below.
+    let rc = unsafe { libc::getaddrinfo(c_name.as_ptr(), std::ptr::null(), &hints, &mut list) };
+    match rc {
+        0 => {}
+        libc::EAI_AGAIN => return Err("temporary-resolver-failure"),
+        libc::EAI_FAIL => return Err("permanent-resolver-failure"),
+        libc::EAI_MEMORY => return Err("out-of-memory"),
+        _ => return Err("name-unresolvable"),
+    }
     let mut ips: Vec<IpAddr> = Vec::new();
-    for a in addrs {
-        let ip = a.ip().to_canonical();
-        if !ips.contains(&ip) {
-            ips.push(ip);
+    let mut at = list;
+    while !at.is_null() {
+        // SAFETY: `at` walks the list getaddrinfo gave, not yet freed.
+        let info = unsafe { &*at };
+        let addr = if info.ai_addr.is_null() {
+            None
+        } else {
+            // SAFETY: `ai_addr` points at `ai_addrlen` bytes of a socket
+            // address, copied out before the list is freed.
+            unsafe {
+                socket2::SockAddr::try_init(|storage, len| {
+                    let n = (info.ai_addrlen as usize)
+                        .min(std::mem::size_of::<libc::sockaddr_storage>());
+                    std::ptr::copy_nonoverlapping(
+                        info.ai_addr.cast::<u8>(),
+                        storage.cast::<u8>(),
+                        n,
+                    );
+                    *len = n as libc::socklen_t;
+                    Ok(())
+                })
+            }
+            .ok()
+            .and_then(|((), a)| a.as_socket())
+        };
+        if let Some(a) = addr.map(|a: SocketAddr| a.ip().to_canonical()) {
+            if !ips.contains(&a) {
+                ips.push(a);
+            }
         }
+        at = info.ai_next;
+    }
+    // SAFETY: the list getaddrinfo gave, freed once.
+    unsafe { libc::freeaddrinfo(list) };
+    if ips.is_empty() {
+        return Err("name-unresolvable");
     }
     Ok(ips)
 }
 
-fn lookup(ctx: &mut WasiCtx, rep: u32) -> Result<&mut VecDeque<IpAddr>> {
+/// An eventfd, and a second descriptor of it for the thread that signals
+/// it.
+fn event_pair() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    // SAFETY: eventfd makes a new descriptor, checked and owned here.
+    let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fresh, owned by no one else.
+    let event = unsafe { OwnedFd::from_raw_fd(raw) };
+    let signal = event.try_clone()?;
+    Ok((event, signal))
+}
+
+/// Starts the lookup of `name` on a thread: the stream's table entry.
+fn start(ctx: &mut WasiCtx, name: String) -> std::result::Result<u32, &'static str> {
+    let (event, signal) = event_pair().map_err(|_| "new-socket-limit")?;
+    let fd = ctx
+        .insert_owned(event, crate::wasi::types::filetype::UNKNOWN)
+        .map_err(|_| "new-socket-limit")?;
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let answer = slot.clone();
+    let spawned = std::thread::Builder::new()
+        .name("walmart-resolver".into())
+        .spawn(move || {
+            let r = resolve(&name);
+            *answer.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            let one = 1u64.to_ne_bytes();
+            // SAFETY: an 8-byte write to the eventfd this thread owns a
+            // descriptor of.
+            unsafe {
+                libc::write(
+                    std::os::fd::AsRawFd::as_raw_fd(&signal),
+                    one.as_ptr().cast(),
+                    one.len(),
+                )
+            };
+        });
+    if spawned.is_err() {
+        let _ = ctx.fd_close(fd);
+        return Err("out-of-memory");
+    }
+    Ok(ctx.p2.push(Entry::Lookup {
+        fd,
+        answer: Lookup::Pending(slot),
+    }))
+}
+
+fn lookup(ctx: &mut WasiCtx, rep: u32) -> Result<(u32, &mut Lookup)> {
     match ctx.p2.get_mut(rep) {
-        Some(Entry::Lookup(addrs)) => Ok(addrs),
+        Some(Entry::Lookup { fd, answer }) => Ok((*fd, answer)),
         _ => Err(Error::Usage(format!(
             "WASI: handle {rep} is not a resolve-address-stream"
         ))),
@@ -79,21 +182,62 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         if !ctx.net.ip_name_lookup {
             return Ok(Some(fail("permanent-resolver-failure")));
         }
-        Ok(Some(match resolve(name) {
-            Ok(ips) => {
-                let r = ctx.p2.push(Entry::Lookup(ips.into()));
-                ok(own::<res::ResolveAddressStream>(r))
+        let r = match parse(name) {
+            Err(code) => return Ok(Some(fail(code))),
+            // A literal is its own answer: no thread.
+            Ok(Ok(ip)) => {
+                let (event, signal) = match event_pair() {
+                    Ok(pair) => pair,
+                    Err(_) => return Ok(Some(fail("new-socket-limit"))),
+                };
+                // Ready at once: signalled before any wait.
+                drop(signal);
+                let one = 1u64.to_ne_bytes();
+                // SAFETY: an 8-byte write to an eventfd we own.
+                unsafe {
+                    libc::write(
+                        std::os::fd::AsRawFd::as_raw_fd(&event),
+                        one.as_ptr().cast(),
+                        one.len(),
+                    )
+                };
+                let fd = match ctx.insert_owned(event, crate::wasi::types::filetype::UNKNOWN) {
+                    Ok(fd) => fd,
+                    Err(_) => return Ok(Some(fail("new-socket-limit"))),
+                };
+                ctx.p2.push(Entry::Lookup {
+                    fd,
+                    answer: Lookup::Addresses(VecDeque::from([ip])),
+                })
             }
-            Err(code) => fail(code),
-        }))
+            Ok(Err(ascii)) => match start(ctx, ascii) {
+                Ok(r) => r,
+                Err(code) => return Ok(Some(fail(code))),
+            },
+        };
+        Ok(Some(ok(own::<res::ResolveAddressStream>(r))))
     })?;
     def(
         &mut names,
         "[method]resolve-address-stream.resolve-next-address",
         get,
         |ctx, p| {
-            let next = lookup(ctx, rep(arg(p, 0)?)?)?.pop_front();
-            Ok(Some(ok(Val::Option(next.map(|ip| Box::new(ip_val(ip)))))))
+            let (_, answer) = lookup(ctx, rep(arg(p, 0)?)?)?;
+            if let Lookup::Pending(slot) = answer {
+                let came = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                *answer = match came {
+                    Some(Ok(ips)) => Lookup::Addresses(ips.into()),
+                    Some(Err(code)) => Lookup::Failed(code),
+                    None => return Ok(Some(fail("would-block"))),
+                };
+            }
+            Ok(Some(match answer {
+                Lookup::Addresses(ips) => {
+                    ok(Val::Option(ips.pop_front().map(|ip| Box::new(ip_val(ip)))))
+                }
+                Lookup::Failed(code) => err(Val::Enum((*code).into())),
+                Lookup::Pending(_) => unreachable!("answered above"),
+            }))
         },
     )?;
     def(
@@ -101,10 +245,9 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         "[method]resolve-address-stream.subscribe",
         get,
         |ctx, p| {
-            lookup(ctx, rep(arg(p, 0)?)?)?;
-            // Resolved already: ready at once.
+            let (fd, _) = lookup(ctx, rep(arg(p, 0)?)?)?;
             Ok(Some(own::<res::Pollable>(
-                ctx.p2.push(Entry::Pollable(Wait::Until(0))),
+                ctx.p2.push(Entry::Pollable(Wait::Read(fd))),
             )))
         },
     )?;
@@ -117,20 +260,28 @@ mod tests {
 
     #[test]
     fn names_are_checked_before_the_resolver_sees_them() {
-        assert_eq!(resolve("127.0.0.1"), Ok(vec!["127.0.0.1".parse().unwrap()]));
-        assert_eq!(resolve("[::1]"), Ok(vec!["::1".parse().unwrap()]));
-        assert_eq!(resolve("::1"), Ok(vec!["::1".parse().unwrap()]));
-        for bad in [
-            "",
-            "a..b",
-            "-a.com",
-            "a b",
-            "x".repeat(64).as_str(),
-            "caf\u{e9}.fr",
-        ] {
-            assert_eq!(resolve(bad), Err("invalid-argument"), "{bad:?}");
+        assert_eq!(parse("127.0.0.1"), Ok(Ok("127.0.0.1".parse().unwrap())));
+        assert_eq!(parse("[::1]"), Ok(Ok("::1".parse().unwrap())));
+        assert_eq!(parse("::1"), Ok(Ok("::1".parse().unwrap())));
+        for bad in ["", "a..b", "-a.com", "a b", "x".repeat(64).as_str()] {
+            assert_eq!(parse(bad), Err("invalid-argument"), "{bad:?}");
         }
+        assert_eq!(parse("caf\u{e9}.fr"), Ok(Err("xn--caf-dma.fr".into())));
+        assert_eq!(parse("Example.COM"), Ok(Err("example.com".into())));
         assert!(is_domain_name("localhost"));
         assert!(is_domain_name("_srv.example.com."));
+    }
+
+    #[test]
+    fn the_resolver_answers_or_says_why_not() {
+        assert!(resolve("localhost")
+            .unwrap()
+            .iter()
+            .any(|ip| ip.is_loopback()));
+        // No such name; or, where no resolver answers, no answer yet.
+        assert!(matches!(
+            resolve("name.invalid"),
+            Err("name-unresolvable" | "temporary-resolver-failure")
+        ));
     }
 }

@@ -269,37 +269,64 @@ pub(crate) fn std_addr(a: &socket2::SockAddr) -> std::io::Result<SocketAddr> {
         .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EAFNOSUPPORT))
 }
 
-/// Why `addr` may not be bound or connected to by a socket of `family`
-/// (an error code), or `None`: the checks WASI makes before the host's.
-pub(crate) fn check_addr(
-    ctx: &WasiCtx,
-    family: Family,
-    addr: SocketAddr,
-    how: SocketAddrUse,
-) -> Option<&'static str> {
+/// Why a socket of `family` may not use `addr` (an error code), by the
+/// checks WASI makes before the host's: the family, unicast addresses
+/// only, no IPv4-mapped or IPv4-compatible IPv6 address; and where
+/// `remote` (a peer), a specified address and port.
+pub(crate) fn invalid_addr(family: Family, addr: SocketAddr, remote: bool) -> Option<&'static str> {
     if Family::of_addr(&addr) != family {
         return Some("invalid-argument");
     }
-    let remote = matches!(
-        how,
-        SocketAddrUse::TcpConnect | SocketAddrUse::UdpConnect | SocketAddrUse::UdpOutgoingDatagram
-    );
-    match addr.ip() {
-        IpAddr::V4(ip) if ip.is_multicast() || ip.is_broadcast() => {
-            return Some("invalid-argument")
+    let bad_ip = match addr.ip() {
+        IpAddr::V4(ip) => ip.is_multicast() || ip.is_broadcast(),
+        IpAddr::V6(ip) => {
+            let s = ip.segments();
+            let compatible = s[..6] == [0; 6] && !ip.is_unspecified() && !ip.is_loopback();
+            ip.is_multicast() || ip.to_ipv4_mapped().is_some() || compatible
         }
-        IpAddr::V6(ip) if ip.is_multicast() || ip.to_ipv4_mapped().is_some() => {
-            return Some("invalid-argument")
-        }
-        ip if remote && (ip.is_unspecified() || addr.port() == 0) => {
-            return Some("invalid-argument")
-        }
-        _ => {}
-    }
-    if !ctx.net.allows(addr, how) {
-        return Some("access-denied");
+    };
+    if bad_ip || (remote && (addr.ip().is_unspecified() || addr.port() == 0)) {
+        return Some("invalid-argument");
     }
     None
+}
+
+/// `access-denied` unless the context's policy lets the guest use every
+/// one of `uses`.
+pub(crate) fn denied(ctx: &WasiCtx, uses: &[(SocketAddr, SocketAddrUse)]) -> Option<&'static str> {
+    uses.iter()
+        .any(|&(a, how)| !ctx.net.allows(a, how))
+        .then_some("access-denied")
+}
+
+/// The unspecified address of `family` (port 0): what an implicit bind
+/// binds.
+pub(crate) fn unspecified(family: Family) -> SocketAddr {
+    match family {
+        Family::V4 => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+        Family::V6 => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
+    }
+}
+
+/// What a pollable of TCP socket `rep` waits for now
+/// ([`Wait::Tcp`](super::table::Wait::Tcp)): a client while it listens,
+/// the connection while it connects, nothing otherwise (a socket gone:
+/// nothing).
+pub(crate) fn tcp_wait(ctx: &WasiCtx, rep: u32) -> super::table::Wait {
+    use super::table::{TcpState, Wait};
+    match ctx.p2.get(rep) {
+        Some(Entry::Tcp {
+            fd,
+            state: TcpState::Listening,
+            ..
+        }) => Wait::Read(*fd),
+        Some(Entry::Tcp {
+            fd,
+            state: TcpState::Connecting,
+            ..
+        }) => Wait::Write(*fd),
+        _ => Wait::Until(0),
+    }
 }
 
 /// That `v` is a handle of a network.

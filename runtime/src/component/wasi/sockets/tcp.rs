@@ -9,8 +9,8 @@ use super::super::table::{Entry, TcpState, Wait, WritePos};
 use super::super::vals::{arg, ok, ok_unit, own, rep, u64_of};
 use super::super::{def, iface, res, resource, GetCtx};
 use super::{
-    check_addr, check_network, fail, fail_io, io_result, io_unit, new_socket, socket_addr_of,
-    socket_addr_val, std_addr, with_sock, Family,
+    check_network, denied, errno, fail, fail_io, invalid_addr, io_result, io_unit, new_socket,
+    socket_addr_of, socket_addr_val, std_addr, unspecified, with_sock, Family,
 };
 use crate::component::{Linker, Val};
 use crate::wasi::{SocketAddrUse, WasiCtx};
@@ -42,7 +42,7 @@ fn streams(ctx: &mut WasiCtx, fd: u32) -> (Val, Val) {
     let input = ctx.p2.push(Entry::Input { fd, offset: None });
     let output = ctx.p2.push(Entry::Output {
         fd,
-        pos: WritePos::Current,
+        pos: WritePos::Socket,
     });
     (
         own::<res::InputStream>(input),
@@ -55,10 +55,22 @@ fn ready_now(ctx: &mut WasiCtx, wait: Wait) -> bool {
     matches!(super::super::io::poll(ctx, &[wait], true), Ok(r) if !r.is_empty())
 }
 
-/// A duration in nanoseconds as whole seconds for the host (at least
-/// one, at most what its `int` holds): `None` for zero.
+/// A duration in nanoseconds as whole seconds for the host's keep-alive
+/// (at least one, at most the 32,767 Linux takes: WASI says any value
+/// but zero is taken, rounded as the host must): `None` for zero.
 fn seconds(ns: u64) -> Option<Duration> {
-    (ns != 0).then(|| Duration::from_secs(ns.div_ceil(1_000_000_000).clamp(1, i32::MAX as u64)))
+    (ns != 0).then(|| Duration::from_secs(ns.div_ceil(1_000_000_000).clamp(1, i16::MAX as u64)))
+}
+
+/// `concurrency-conflict` for a call while another operation is in
+/// progress, `invalid-state` for one the state does not allow.
+fn wrong_state(state: TcpState) -> Val {
+    match state {
+        TcpState::BindStarted | TcpState::ListenStarted | TcpState::Connecting => {
+            fail("concurrency-conflict")
+        }
+        _ => fail("invalid-state"),
+    }
 }
 
 /// Sets the `IPPROTO_TCP` option `name` (a keep-alive parameter) without
@@ -120,6 +132,35 @@ fn option<T: 'static, V: 'static>(
     )
 }
 
+/// A failed connect's error code: an ephemeral port not to be had is
+/// `address-in-use`, as WASI says.
+fn connect_failed(e: &std::io::Error) -> Val {
+    match e.raw_os_error() {
+        Some(libc::EADDRNOTAVAIL) => fail("address-in-use"),
+        _ => fail_io(e),
+    }
+}
+
+/// A failed accept's error code: Linux reports a pending connection's
+/// own network errors there, which WASI calls `connection-aborted`.
+fn accept_failed(e: &std::io::Error) -> Val {
+    match e.raw_os_error() {
+        Some(
+            libc::ECONNRESET
+            | libc::ECONNABORTED
+            | libc::EPROTO
+            | libc::ENETDOWN
+            | libc::ENOPROTOOPT
+            | libc::EHOSTDOWN
+            | libc::ENONET
+            | libc::EHOSTUNREACH
+            | libc::EOPNOTSUPP
+            | libc::ENETUNREACH,
+        ) => fail("connection-aborted"),
+        _ => fail(super::code_of(errno(e))),
+    }
+}
+
 pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<()> {
     let mut create = iface(linker, "wasi:sockets/tcp-create-socket")?;
     def(&mut create, "create-tcp-socket", get, |ctx, p| {
@@ -150,9 +191,11 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         check_network(ctx, arg(p, 1)?)?;
         let addr = socket_addr_of(arg(p, 2)?)?;
         if state != TcpState::Unbound {
-            return Ok(Some(fail("invalid-state")));
+            return Ok(Some(wrong_state(state)));
         }
-        if let Some(code) = check_addr(ctx, family, addr, SocketAddrUse::TcpBind) {
+        if let Some(code) = invalid_addr(family, addr, false)
+            .or_else(|| denied(ctx, &[(addr, SocketAddrUse::TcpBind)]))
+        {
             return Ok(Some(fail(code)));
         }
         let bound = with_sock(ctx, fd, |s| {
@@ -192,9 +235,18 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             let addr = socket_addr_of(arg(p, 2)?)?;
             match state {
                 TcpState::Unbound | TcpState::Bound => {}
-                _ => return Ok(Some(fail("invalid-state"))),
+                _ => return Ok(Some(wrong_state(state))),
             }
-            if let Some(code) = check_addr(ctx, family, addr, SocketAddrUse::TcpConnect) {
+            // An unbound socket's connect binds it first, to the unspecified
+            // address: that bind is the policy's too.
+            let implicit = (unspecified(family), SocketAddrUse::TcpBind);
+            let connect = (addr, SocketAddrUse::TcpConnect);
+            let uses: &[_] = if state == TcpState::Unbound {
+                &[implicit, connect]
+            } else {
+                &[connect]
+            };
+            if let Some(code) = invalid_addr(family, addr, true).or_else(|| denied(ctx, uses)) {
                 return Ok(Some(fail(code)));
             }
             let started = with_sock(ctx, fd, |s| s.connect(&addr.into()))?;
@@ -209,7 +261,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                 }
                 Err(e) => {
                     set_state(ctx, r, TcpState::Closed);
-                    fail_io(&e)
+                    connect_failed(&e)
                 }
             }))
         },
@@ -235,7 +287,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                 }
                 Ok(Some(e)) | Err(e) => {
                     set_state(ctx, r, TcpState::Closed);
-                    Ok(Some(fail_io(&e)))
+                    Ok(Some(connect_failed(&e)))
                 }
             }
         },
@@ -248,7 +300,14 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             let r = rep(arg(p, 0)?)?;
             let (fd, _, state) = socket(ctx, r)?;
             if state != TcpState::Bound {
-                return Ok(Some(fail("invalid-state")));
+                return Ok(Some(wrong_state(state)));
+            }
+            let local = match with_sock(ctx, fd, |s| std_addr(&s.local_addr()?))? {
+                Ok(a) => a,
+                Err(e) => return Ok(Some(fail_io(&e))),
+            };
+            if let Some(code) = denied(ctx, &[(local, SocketAddrUse::TcpListen)]) {
+                return Ok(Some(fail(code)));
             }
             let backlog = match ctx.p2.get(r) {
                 Some(Entry::Tcp { backlog, .. }) => *backlog,
@@ -286,9 +345,19 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         if state != TcpState::Listening {
             return Ok(Some(fail("invalid-state")));
         }
-        let conn = match with_sock(ctx, fd, |s| s.accept())? {
-            Ok((conn, _)) => conn,
-            Err(e) => return Ok(Some(fail_io(&e))),
+        // Clients the policy denies are dropped unseen, and the next one
+        // taken.
+        let conn = loop {
+            match with_sock(ctx, fd, |s| s.accept())? {
+                Ok((conn, peer)) => {
+                    let allowed =
+                        std_addr(&peer).is_ok_and(|p| ctx.net.allows(p, SocketAddrUse::TcpAccept));
+                    if allowed {
+                        break conn;
+                    }
+                }
+                Err(e) => return Ok(Some(accept_failed(&e))),
+            }
         };
         if let Err(e) = conn.set_nonblocking(true) {
             return Ok(Some(fail_io(&e)));
@@ -424,7 +493,8 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         get,
         |s, _| s.tcp_keepalive_retries().map(Val::U32),
         |v| match v {
-            Val::U32(n) => Ok((*n != 0).then_some((*n).min(i32::MAX as u32))),
+            // At most what Linux takes (127).
+            Val::U32(n) => Ok((*n != 0).then_some((*n).min(i8::MAX as u32))),
             _ => Err(Error::Usage("a u32 expected".into())),
         },
         |s, _, n| set_tcp_int(s, libc::TCP_KEEPCNT, n as i32),
@@ -467,15 +537,12 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         |s, _, n| s.set_send_buffer_size(n),
     )?;
     def(&mut tcp, "[method]tcp-socket.subscribe", get, |ctx, p| {
-        let (fd, _, state) = socket(ctx, rep(arg(p, 0)?)?)?;
-        let wait = match state {
-            TcpState::Listening => Wait::Read(fd),
-            TcpState::Connecting => Wait::Write(fd),
-            // Nothing in progress: ready at once, as WASI says.
-            _ => Wait::Until(0),
-        };
+        let r = rep(arg(p, 0)?)?;
+        socket(ctx, r)?;
+        // Its wait is the socket's state's when polled: one pollable
+        // serves the socket's whole life.
         Ok(Some(own::<res::Pollable>(
-            ctx.p2.push(Entry::Pollable(wait)),
+            ctx.p2.push(Entry::Pollable(Wait::Tcp(r))),
         )))
     })?;
     def(&mut tcp, "[method]tcp-socket.shutdown", get, |ctx, p| {

@@ -8,15 +8,18 @@ use super::super::table::{Entry, UdpState, Wait};
 use super::super::vals::{arg, ok, ok_unit, own, rep, u64_of};
 use super::super::{def, iface, res, resource, GetCtx};
 use super::{
-    check_addr, check_network, fail, fail_io, io_result, io_unit, new_socket, socket_addr_of,
-    socket_addr_val, std_addr, with_sock, Family,
+    check_network, denied, errno, fail, fail_io, invalid_addr, io_result, io_unit, new_socket,
+    socket_addr_of, socket_addr_val, std_addr, with_sock, Family,
 };
 use crate::component::{Linker, Val};
 use crate::wasi::{SocketAddrUse, WasiCtx};
 use crate::{Error, Result};
 
 /// Most datagrams one `receive` gives, and one `check-send` permits.
-const BATCH: u64 = 64;
+const BATCH: u64 = 16;
+/// Most bytes one `receive` gives (past them, no further datagram is
+/// taken): each byte is a component value on the host's side.
+const RECEIVE_BYTES: usize = 64 << 10;
 /// The largest datagram UDP carries.
 const MAX_DATAGRAM: usize = 65_535;
 
@@ -79,11 +82,23 @@ fn record_field<'a>(v: &'a Val, name: &str) -> Result<&'a Val> {
     super::field(v, name)
 }
 
-/// Receives at most `max` datagrams waiting on descriptor `fd`.
-fn receive(ctx: &WasiCtx, fd: u32, max: u64) -> Result<Val> {
+/// A failed UDP call's error code: a peer's port closed (ICMP) is
+/// `remote-unreachable`, as WASI says.
+fn fail_udp(e: &std::io::Error) -> Val {
+    match e.raw_os_error() {
+        Some(libc::ECONNRESET) => fail("remote-unreachable"),
+        _ => fail(super::code_of(errno(e))),
+    }
+}
+
+/// Receives at most `max` datagrams waiting on descriptor `fd`: those of
+/// `remote` only, where the stream has a fixed peer, and of senders the
+/// policy lets the guest hear (others are dropped unseen).
+fn receive(ctx: &WasiCtx, fd: u32, remote: Option<SocketAddr>, max: u64) -> Result<Val> {
     let mut got = Vec::new();
+    let mut bytes = 0;
     let mut buf = vec![std::mem::MaybeUninit::<u8>::uninit(); MAX_DATAGRAM];
-    while (got.len() as u64) < max.min(BATCH) {
+    while (got.len() as u64) < max.min(BATCH) && bytes < RECEIVE_BYTES {
         match with_sock(ctx, fd, |s| s.recv_from(&mut buf))? {
             Ok((n, from)) => {
                 // SAFETY: recv_from initialized the first `n` bytes.
@@ -95,13 +110,21 @@ fn receive(ctx: &WasiCtx, fd: u32, max: u64) -> Result<Val> {
                     Ok(a) => a,
                     Err(_) => continue,
                 };
+                // The host filters a connected socket's datagrams as they
+                // come, not those queued before: again here.
+                if remote.is_some_and(|r| r != from)
+                    || !ctx.net.allows(from, SocketAddrUse::UdpReceive)
+                {
+                    continue;
+                }
+                bytes += n;
                 got.push(Val::Record(vec![
                     ("data".into(), Val::List(data)),
                     ("remote-address".into(), socket_addr_val(from)),
                 ]));
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-            Err(e) if got.is_empty() => return Ok(fail_io(&e)),
+            Err(e) if got.is_empty() => return Ok(fail_udp(&e)),
             Err(_) => break,
         }
     }
@@ -148,7 +171,8 @@ fn send(ctx: &mut WasiCtx, rep: u32, datagrams: &[Val]) -> Result<Val> {
         let refused = match (to, fixed) {
             (Some(to), Some(fixed)) if to != fixed => Some("invalid-argument"),
             (None, None) => Some("invalid-argument"),
-            (Some(to), None) => check_addr(ctx, family, to, SocketAddrUse::UdpOutgoingDatagram),
+            (Some(to), None) => invalid_addr(family, to, true)
+                .or_else(|| denied(ctx, &[(to, SocketAddrUse::UdpSend)])),
             _ => None,
         };
         if let Some(code) = refused {
@@ -164,7 +188,9 @@ fn send(ctx: &mut WasiCtx, rep: u32, datagrams: &[Val]) -> Result<Val> {
         })?;
         match r {
             Ok(_) => sent += 1,
-            Err(e) if sent == 0 => return Ok(fail_io(&e)),
+            // No room: what was sent (WASI's send never says would-block).
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if sent == 0 => return Ok(fail_udp(&e)),
             Err(_) => break,
         }
     }
@@ -202,10 +228,14 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         let (fd, family, state, _) = socket(ctx, r)?;
         check_network(ctx, arg(p, 1)?)?;
         let addr = socket_addr_of(arg(p, 2)?)?;
-        if state != UdpState::Unbound {
-            return Ok(Some(fail("invalid-state")));
+        match state {
+            UdpState::Unbound => {}
+            UdpState::BindStarted => return Ok(Some(fail("concurrency-conflict"))),
+            UdpState::Bound => return Ok(Some(fail("invalid-state"))),
         }
-        if let Some(code) = check_addr(ctx, family, addr, SocketAddrUse::UdpBind) {
+        if let Some(code) = invalid_addr(family, addr, false)
+            .or_else(|| denied(ctx, &[(addr, SocketAddrUse::UdpBind)]))
+        {
             return Ok(Some(fail(code)));
         }
         Ok(Some(match with_sock(ctx, fd, |s| s.bind(&addr.into()))? {
@@ -244,9 +274,14 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         if state != UdpState::Bound {
             return Ok(Some(fail("invalid-state")));
         }
-        if let Some(code) =
-            remote.and_then(|a| check_addr(ctx, family, a, SocketAddrUse::UdpConnect))
-        {
+        if let Some(code) = remote.and_then(|a| {
+            invalid_addr(family, a, true).or_else(|| {
+                denied(
+                    ctx,
+                    &[(a, SocketAddrUse::UdpSend), (a, SocketAddrUse::UdpReceive)],
+                )
+            })
+        }) {
             return Ok(Some(fail(code)));
         }
         if ctx.p2.uses_fd(fd) {
@@ -255,22 +290,23 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                  (drop those first)",
             ));
         }
-        let fixed = with_sock(ctx, fd, |s| {
-            if previous.is_some() {
-                disconnect(&s)?;
+        if previous.is_some() {
+            if let Err(e) = with_sock(ctx, fd, |s| disconnect(&s))? {
+                return Ok(Some(fail_udp(&e)));
             }
-            match remote {
-                Some(a) => s.connect(&a.into()),
-                None => Ok(()),
+            if let Some(Entry::Udp { remote: slot, .. }) = ctx.p2.get_mut(r) {
+                *slot = None;
             }
-        })?;
-        if let Err(e) = fixed {
-            return Ok(Some(fail_io(&e)));
+        }
+        if let Some(a) = remote {
+            if let Err(e) = with_sock(ctx, fd, |s| s.connect(&a.into()))? {
+                return Ok(Some(fail_udp(&e)));
+            }
         }
         if let Some(Entry::Udp { remote: slot, .. }) = ctx.p2.get_mut(r) {
             *slot = remote;
         }
-        let incoming = ctx.p2.push(Entry::Incoming { fd });
+        let incoming = ctx.p2.push(Entry::Incoming { fd, remote });
         let outgoing = ctx.p2.push(Entry::Outgoing {
             fd,
             family,
@@ -398,7 +434,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             let r = rep(arg(p, 0)?)?;
             let max = u64_of(arg(p, 1)?)?;
             match ctx.p2.get(r) {
-                Some(Entry::Incoming { fd, .. }) => receive(ctx, *fd, max).map(Some),
+                Some(Entry::Incoming { fd, remote }) => receive(ctx, *fd, *remote, max).map(Some),
                 _ => Err(Error::Usage(format!(
                     "WASI: handle {r} is not an incoming datagram stream"
                 ))),
