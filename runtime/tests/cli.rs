@@ -3179,7 +3179,7 @@ fn a_guest_serves_connections_on_a_tcplisten_socket() {
             vec!["-S", "tcplisten=nowhere"],
             "-S tcplisten=nowhere: cannot listen",
         ),
-        (vec!["-S", "inherit-network=y"], "unknown WASI option"),
+        (vec!["-S", "nn=y"], "unknown WASI option"),
     ] {
         let mut args = vec!["run"];
         args.extend_from_slice(&flags);

@@ -259,6 +259,9 @@ impl Guest {
         let mut linker = Linker::<WasiCtx>::new(&engine);
         walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
         let mut ctx = WasiCtx::new();
+        // Sockets may be made (wasmtime's embedding default is none, as
+        // walmart's: tested below); what they reach is `setup`'s to say.
+        ctx.allow_tcp(true).allow_udp(true);
         setup(&mut ctx);
         let mut store = Store::new(&engine, ctx);
         let instance = linker.instantiate(&mut store, &component).unwrap();
@@ -411,6 +414,23 @@ fn no_address_is_reachable_unless_the_embedder_allows_it() {
     assert_eq!(
         g.err("resolve-addresses", &[net, Val::String("localhost".into())]),
         "permanent-resolver-failure"
+    );
+
+    // A context as it comes: no socket at all, as wasmtime's.
+    let engine = Engine::default();
+    let component = Component::new(&engine, component_wat("0.2.6")).unwrap();
+    let mut linker = Linker::<WasiCtx>::new(&engine);
+    walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    let mut store = Store::new(&engine, WasiCtx::new());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let mut bare = Guest { store, instance };
+    assert_eq!(
+        bare.err("create-tcp-socket", &[family(true)]),
+        "access-denied"
+    );
+    assert_eq!(
+        bare.err("create-udp-socket", &[family(true)]),
+        "access-denied"
     );
 
     // TCP or UDP switched off: no socket at all.

@@ -15,11 +15,8 @@ use std::path::PathBuf;
 use walmart_benches::{die, median, runs_argument};
 
 fn component_path() -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
-        std::env::var("PYCOMP")
-            .as_deref()
-            .unwrap_or("../target/python-component/net_app.wasm"),
-    );
+    let p =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/python-component/net_app.wasm");
     if !p.exists() {
         die(&format!(
             "{} is missing: run scripts/build-python-component.sh",
@@ -63,6 +60,8 @@ fn walmart(runs: usize, bytes: &[u8]) -> Times {
             let mut ctx = walmart::wasi::WasiCtx::new();
             ctx.args(["net_app", mode])
                 .stdout(out.clone())
+                .allow_tcp(true)
+                .allow_udp(true)
                 .inherit_network();
             let mut store = Store::new(&engine, ctx);
             let instance = linker.instantiate(&mut store, &component).unwrap();
@@ -110,6 +109,8 @@ fn wasmtime(runs: usize, bytes: &[u8]) -> Times {
             let ctx = WasiCtxBuilder::new()
                 .args(&["net_app", mode])
                 .stdout(out.clone())
+                .allow_tcp(true)
+                .allow_udp(true)
                 .inherit_network()
                 .build();
             let mut store = Store::new(&engine, Ctx::new(ctx));

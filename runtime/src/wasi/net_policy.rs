@@ -1,8 +1,10 @@
 //! What a guest may do with sockets of its own making (WASI 0.2's
 //! `wasi:sockets`): which addresses it may bind, connect and send to,
 //! whether it may make TCP or UDP sockets at all, and whether it may look
-//! names up. As wasmtime's, the default allows sockets but no address, and
-//! no lookup: a guest reaches no network the embedder did not grant.
+//! names up. As wasmtime's embedding API, the default allows no socket,
+//! no address and no lookup: a guest reaches no network the embedder did
+//! not grant (`walmart run`, as `wasmtime run`, allows TCP and UDP
+//! sockets, and no address until `-S inherit-network`).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -33,25 +35,14 @@ pub enum SocketAddrUse {
 
 type Check = Arc<dyn Fn(SocketAddr, SocketAddrUse) -> bool + Send + Sync>;
 
-/// The context's network permissions.
-#[derive(Clone)]
+/// The context's network permissions: by default none.
+#[derive(Clone, Default)]
 pub(crate) struct NetPolicy {
     /// `None`: no address is allowed.
     check: Option<Check>,
     pub(crate) tcp: bool,
     pub(crate) udp: bool,
     pub(crate) ip_name_lookup: bool,
-}
-
-impl Default for NetPolicy {
-    fn default() -> NetPolicy {
-        NetPolicy {
-            check: None,
-            tcp: true,
-            udp: true,
-            ip_name_lookup: false,
-        }
-    }
 }
 
 impl fmt::Debug for NetPolicy {
@@ -99,14 +90,14 @@ impl WasiCtx {
         self
     }
 
-    /// Whether the guest may make TCP sockets (default: yes; what they
-    /// may reach is [`WasiCtx::socket_addr_check`]'s to say).
+    /// Whether the guest may make TCP sockets (default: no, as wasmtime's;
+    /// what they may reach is [`WasiCtx::socket_addr_check`]'s to say).
     pub fn allow_tcp(&mut self, allow: bool) -> &mut Self {
         self.with_state(|c| c.net.tcp = allow);
         self
     }
 
-    /// Whether the guest may make UDP sockets (default: yes).
+    /// Whether the guest may make UDP sockets (default: no).
     pub fn allow_udp(&mut self, allow: bool) -> &mut Self {
         self.with_state(|c| c.net.udp = allow);
         self

@@ -543,6 +543,9 @@ fn wasi_ctx(args: &RunArgs) -> anyhow::Result<WasiCtx> {
     } else {
         ctx.args(std::iter::once(program).chain(args.args.iter().cloned()));
     }
+    // As `wasmtime run`: TCP and UDP sockets (reaching no address until
+    // `-S inherit-network`), unless `-S tcp=n`/`udp=n`.
+    ctx.allow_tcp(true).allow_udp(true);
     // `-S` first: the environment it passes comes before --env's.
     let mut listens: Vec<(String, &str)> = Vec::new();
     for option in &args.wasi_options {
