@@ -7,9 +7,10 @@
 //! module, against the network policy's switches.
 
 use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -37,7 +38,8 @@ fn component() -> PathBuf {
     wasm
 }
 
-/// `walmart ARGS` with `input` on standard input.
+/// `walmart ARGS` with `input` on standard input, killed (and the test
+/// failed) after two minutes: a regression hangs no CI run.
 fn walmart(args: &[&str], input: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_walmart"))
         .args(args)
@@ -47,7 +49,46 @@ fn walmart(args: &[&str], input: &[u8]) -> Output {
         .spawn()
         .expect("walmart runs");
     child.stdin.take().unwrap().write_all(input).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("walmart {args:?} ran for two minutes");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     child.wait_with_output().unwrap()
+}
+
+/// A server of the host's on a free port that takes one connection and
+/// runs `serve` on it; `None` where no guest came within a minute.
+fn host_server(
+    serve: impl FnOnce(TcpStream) -> Vec<u8> + Send + 'static,
+) -> (String, std::thread::JoinHandle<Option<Vec<u8>>>) {
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port().to_string();
+    server.set_nonblocking(true).unwrap();
+    let served = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match server.accept() {
+                Ok((conn, _)) => {
+                    conn.set_nonblocking(false).unwrap();
+                    conn.set_read_timeout(Some(Duration::from_secs(60)))
+                        .unwrap();
+                    return Some(serve(conn));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if Instant::now() > deadline {
+                        return None;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        }
+    });
+    (port, served)
 }
 
 #[test]
@@ -120,25 +161,45 @@ fn a_python_component_runs_and_uses_the_network_it_is_given() {
     );
 
     // A server of the host's: the guest connects, writes and reads.
-    let server = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = server.local_addr().unwrap().port().to_string();
-    let served = std::thread::spawn(move || {
-        let (mut conn, _) = server.accept().unwrap();
+    let (port, served) = host_server(|mut conn| {
         let mut line = Vec::new();
         let mut byte = [0u8];
         while byte[0] != b'\n' {
             conn.read_exact(&mut byte).unwrap();
             line.push(byte[0]);
         }
-        conn.write_all(b"echo:").unwrap();
-        conn.write_all(&line).unwrap();
+        let mut reply = b"echo:".to_vec();
+        reply.extend_from_slice(&line);
+        conn.write_all(&reply).unwrap();
+        line
     });
     let stdout = run(
         &["-S", "inherit-network", "-S", "allow-ip-name-lookup"],
         &["client", &port],
         b"",
     );
-    served.join().unwrap();
     assert_eq!(stdout, "reply b'echo:from the guest\\n'\n");
+    assert_eq!(served.join().unwrap().unwrap(), b"from the guest\n");
+
+    // Two MiB sent whole, then the socket closed at once: a reader
+    // slower than the sender still gets every byte (what waits unsent
+    // when Python closes goes out first).
+    let (port, served) = host_server(|mut conn| {
+        std::thread::sleep(Duration::from_millis(200));
+        let mut all = Vec::new();
+        conn.read_to_end(&mut all).unwrap();
+        all
+    });
+    let stdout = run(
+        &["-S", "inherit-network", "-S", "allow-ip-name-lookup"],
+        &["bulk", &port],
+        b"",
+    );
+    assert_eq!(stdout, "sent 2097152\n");
+    let got = served.join().unwrap().expect("the guest connected");
+    assert_eq!(got.len(), 256 * 8192);
+    assert!(got
+        .chunks(256)
+        .all(|c| c.iter().enumerate().all(|(i, &b)| b == i as u8)));
     std::fs::remove_dir_all(&dir).unwrap();
 }

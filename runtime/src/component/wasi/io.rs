@@ -12,6 +12,10 @@ use crate::{Error, Result};
 const READ_MAX: u64 = 1 << 20;
 /// What `check-write` permits at once.
 const WRITE_PERMIT: u64 = 1 << 20;
+/// What `check-write` permits on a socket's stream, less what waits
+/// unsent there: the most the host holds for one stream (wasmtime's
+/// figure).
+const SOCKET_PERMIT: usize = 64 << 10;
 
 fn not_a(what: &str, rep: u32) -> Error {
     Error::Usage(format!("WASI: handle {rep} is not {what}"))
@@ -166,7 +170,7 @@ fn drain(ctx: &mut WasiCtx, rep: u32) -> Result<std::result::Result<bool, Errno>
 
 /// [`drain`] until nothing is left, blocking the thread while the socket
 /// is full.
-fn drain_all(ctx: &mut WasiCtx, rep: u32) -> Result<std::result::Result<(), Errno>> {
+pub(super) fn drain_all(ctx: &mut WasiCtx, rep: u32) -> Result<std::result::Result<(), Errno>> {
     loop {
         match drain(ctx, rep)? {
             Ok(true) => return Ok(Ok(())),
@@ -184,28 +188,48 @@ fn drain_all(ctx: &mut WasiCtx, rep: u32) -> Result<std::result::Result<(), Errn
     }
 }
 
+/// Bytes waiting unsent on the socket stream `rep`.
+fn waiting(ctx: &WasiCtx, rep: u32) -> usize {
+    ctx.p2.unsent.get(&rep).map_or(0, Vec::len)
+}
+
 /// A socket stream's write, which never blocks, as WASI says: `data`
 /// goes after what waits unsent, and what the socket does not take now
-/// waits (for `check-write`, a flush or the next blocking write). More
-/// than `check-write` permitted (anything while bytes wait) is a trap,
-/// as WASI says, so what waits stays bounded.
+/// waits (for `check-write`, a flush, the next write or the stream's
+/// drop). More than `check-write` permits ([`SOCKET_PERMIT`] less what
+/// waits) is a trap, as WASI says, so what waits stays bounded.
 fn socket_write(
     ctx: &mut WasiCtx,
     rep: u32,
     data: &[u8],
 ) -> Result<std::result::Result<(), Errno>> {
-    let waiting = ctx.p2.unsent.contains_key(&rep);
-    if (waiting && !data.is_empty()) || data.len() as u64 > WRITE_PERMIT {
+    let room = SOCKET_PERMIT.saturating_sub(waiting(ctx, rep));
+    if data.len() > room {
         return Err(Error::msg(format!(
-            "WASI: a write of {} bytes to a socket's stream where check-write permitted {}",
+            "WASI: a write of {} bytes to a socket's stream where check-write permitted {room}",
             data.len(),
-            if waiting { 0 } else { WRITE_PERMIT }
         )));
     }
     if !data.is_empty() {
-        ctx.p2.unsent.insert(rep, data.to_vec());
+        ctx.p2
+            .unsent
+            .entry(rep)
+            .or_default()
+            .extend_from_slice(data);
     }
     Ok(drain(ctx, rep)?.map(|_| ()))
+}
+
+/// Sends, blocking the thread, what waits unsent on every socket stream
+/// writing to the context's descriptor `fd` (before its socket shuts
+/// down for writing, which would lose it).
+pub(super) fn flush_socket(ctx: &mut WasiCtx, fd: u32) -> Result<std::result::Result<(), Errno>> {
+    for rep in ctx.p2.outputs_of(fd) {
+        if let Err(e) = drain_all(ctx, rep)? {
+            return Ok(Err(e));
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// Writes all of `data` to the output stream `rep`, blocking the thread
@@ -565,46 +589,56 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         } else {
             "write-zeroes"
         };
-        def(
+        def_waiting(
             &mut streams,
             &format!("[method]output-stream.{zeroes}"),
             get,
-            move |ctx, p| {
+            move |caller, get, p| {
                 let len = u64_of(arg(p, 1)?)?.min(WRITE_PERMIT) as usize;
                 let r = rep(arg(p, 0)?)?;
-                let mut written = write_bytes(ctx, r, &vec![0; len])?;
-                if blocking && written.is_ok() && is_socket(ctx, r) {
-                    written = drain_all(ctx, r)?;
-                }
-                Ok(Some(match written {
-                    Ok(()) => ok_unit(),
-                    Err(e) if e == Errno::PIPE => closed(),
-                    Err(e) => failed(ctx, "write", e),
-                }))
+                let zeroes = vec![0; len];
+                // Blocking: what waits goes first, and the call suspends
+                // (or the thread blocks) until all is written.
+                let written = if blocking {
+                    write_all(caller, get, r, &zeroes)?
+                } else {
+                    get(caller.data_mut()).with_state(|ctx| write_bytes(ctx, r, &zeroes))?
+                };
+                get(caller.data_mut()).with_state(|ctx| {
+                    Ok(Some(match written {
+                        Ok(()) => ok_unit(),
+                        Err(e) if e == Errno::PIPE => closed(),
+                        Err(e) => failed(ctx, "write", e),
+                    }))
+                })
             },
         )?;
         // Writes go straight to the descriptor: only a socket's may wait
         // to be flushed.
-        def(
+        def_waiting(
             &mut streams,
             &format!("[method]output-stream.{prefix}flush"),
             get,
-            move |ctx, p| {
+            move |caller, get, p| {
                 let rep = rep(arg(p, 0)?)?;
-                match ctx.p2.get(rep) {
-                    Some(Entry::Output { .. }) => {}
-                    _ => return Err(not_a("an output stream", rep)),
-                }
+                get(caller.data_mut()).with_state(|ctx| match ctx.p2.get(rep) {
+                    Some(Entry::Output { .. }) => Ok(()),
+                    _ => Err(not_a("an output stream", rep)),
+                })?;
                 let flushed = if blocking {
-                    drain_all(ctx, rep)?
+                    write_all(caller, get, rep, &[])?
                 } else {
-                    drain(ctx, rep)?.map(|_| ())
+                    get(caller.data_mut())
+                        .with_state(|ctx| drain(ctx, rep))?
+                        .map(|_| ())
                 };
-                Ok(Some(match flushed {
-                    Ok(()) => ok_unit(),
-                    Err(e) if e == Errno::PIPE => closed(),
-                    Err(e) => failed(ctx, "flush", e),
-                }))
+                get(caller.data_mut()).with_state(|ctx| {
+                    Ok(Some(match flushed {
+                        Ok(()) => ok_unit(),
+                        Err(e) if e == Errno::PIPE => closed(),
+                        Err(e) => failed(ctx, "flush", e),
+                    }))
+                })
             },
         )?;
         def_waiting(
@@ -626,6 +660,8 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                     })?;
                     match room {
                         Ok(true) => {}
+                        // What it may take is within what waits: nothing
+                        // more now.
                         Ok(false) => return Ok(Some(ok(Val::U64(0)))),
                         Err(e) => {
                             return Ok(Some(
@@ -670,10 +706,13 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                 Some(Entry::Output { .. }) => {}
                 _ => return Err(not_a("an output stream", rep)),
             }
-            // A socket permits nothing while bytes wait unsent.
+            // A socket permits what the host holds for it less what
+            // waits unsent.
             Ok(Some(match drain(ctx, rep)? {
-                Ok(true) => ok(Val::U64(WRITE_PERMIT)),
-                Ok(false) => ok(Val::U64(0)),
+                Ok(_) if is_socket(ctx, rep) => ok(Val::U64(
+                    SOCKET_PERMIT.saturating_sub(waiting(ctx, rep)) as u64,
+                )),
+                Ok(_) => ok(Val::U64(WRITE_PERMIT)),
                 Err(e) if e == Errno::PIPE => closed(),
                 Err(e) => failed(ctx, "write", e),
             }))

@@ -140,6 +140,12 @@ fn resource<T: 'static, R: 'static>(
                         Error::msg(format!("WASI: closing descriptor {fd}: errno {}", e.0))
                     });
                 }
+                // A socket's stream dropped with bytes waiting sends them
+                // first (wasi-libc's `close` drops it unflushed): blocking,
+                // as wasmtime's drop waits for its pending write.
+                if c.p2.unsent.contains_key(&rep) {
+                    let _ = io::drain_all(c, rep)?;
+                }
                 c.p2.remove(rep);
                 Ok(())
             })

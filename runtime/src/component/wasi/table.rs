@@ -192,6 +192,15 @@ impl Table {
         self.entries.remove(&rep)
     }
 
+    /// The output streams writing to the context's descriptor `fd`.
+    pub(crate) fn outputs_of(&self, fd: u32) -> Vec<u32> {
+        self.entries
+            .iter()
+            .filter(|(_, e)| matches!(e, Entry::Output { fd: f, .. } if *f == fd))
+            .map(|(&rep, _)| rep)
+            .collect()
+    }
+
     /// Whether a pollable waits on the TCP socket `rep`'s state.
     pub(crate) fn watches(&self, rep: u32) -> bool {
         self.entries

@@ -556,6 +556,12 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
         if state != TcpState::Connected {
             return Ok(Some(fail("invalid-state")));
         }
+        // What waits unsent goes before the end of the sending side.
+        if how != std::net::Shutdown::Read {
+            if let Err(e) = super::super::io::flush_socket(ctx, fd)? {
+                return Ok(Some(fail(super::code_of(e))));
+            }
+        }
         Ok(Some(io_unit(with_sock(ctx, fd, |s| s.shutdown(how))?)))
     })?;
     Ok(())

@@ -82,6 +82,20 @@ fn record_field<'a>(v: &'a Val, name: &str) -> Result<&'a Val> {
     super::field(v, name)
 }
 
+/// Whether a datagram from `from` is the fixed peer `peer`'s: the same
+/// address and port (and scope, where the guest named one); the flow
+/// label is no part of who sent it.
+fn same_peer(peer: SocketAddr, from: SocketAddr) -> bool {
+    match (peer, from) {
+        (SocketAddr::V6(p), SocketAddr::V6(f)) => {
+            p.ip() == f.ip()
+                && p.port() == f.port()
+                && (p.scope_id() == 0 || p.scope_id() == f.scope_id())
+        }
+        _ => peer == from,
+    }
+}
+
 /// A failed UDP call's error code: a peer's port closed (ICMP) is
 /// `remote-unreachable`, as WASI says.
 fn fail_udp(e: &std::io::Error) -> Val {
@@ -112,7 +126,7 @@ fn receive(ctx: &WasiCtx, fd: u32, remote: Option<SocketAddr>, max: u64) -> Resu
                 };
                 // The host filters a connected socket's datagrams as they
                 // come, not those queued before: again here.
-                if remote.is_some_and(|r| r != from)
+                if remote.is_some_and(|r| !same_peer(r, from))
                     || !ctx.net.allows(from, SocketAddrUse::UdpReceive)
                 {
                     continue;
