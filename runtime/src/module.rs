@@ -275,9 +275,10 @@ impl Module {
     }
 
     /// A module from precompiled bytes, kept as a copy, or, with `file`
-    /// (the mapping `bytes` are), as views of the file's mapping: the
-    /// binary a range of it, the code mapped from the file's pages.
-    fn load_precompiled(
+    /// (the mapping `bytes` are part of), as views of the file's mapping:
+    /// the binary a range of it, the code mapped from the file's pages
+    /// (where it lies at a page boundary of the file).
+    pub(crate) fn load_precompiled(
         engine: &Engine,
         bytes: &[u8],
         file: Option<(&Arc<MappedFile>, &std::fs::File)>,

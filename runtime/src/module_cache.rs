@@ -193,11 +193,13 @@ impl ModuleCache {
         let replaced = match self.read_entry(&name) {
             Entry::Missing => false,
             Entry::Refused => true,
-            Entry::Mapped(saved, _file) => {
+            Entry::Mapped(saved, file) => {
                 // SAFETY: as for a module's entry (`lookup`): a regular
                 // file of the user's that nobody else may write, named by
                 // a hash of the engine's fingerprint and these bytes.
-                match unsafe { Component::deserialize(engine, &saved[..]) } {
+                match unsafe {
+                    Component::deserialize_mapped(engine, std::sync::Arc::new(saved), &file)
+                } {
                     Ok(c) => return Ok((c, CacheOutcome::Hit)),
                     Err(_) => true,
                 }

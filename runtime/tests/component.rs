@@ -923,7 +923,7 @@ fn precompiled_components_load_without_compiling() {
     // down the stack: a body of one step, an import whose function type's
     // parameter is a list of lists of ... .
     let mut deep = b"\0walmcmp".to_vec();
-    deep.extend(2u32.to_le_bytes()); // version
+    deep.extend(3u32.to_le_bytes()); // version
     deep.extend(0u32.to_le_bytes()); // no modules
     deep.extend(1u32.to_le_bytes()); // one component
     let mut body = Vec::new();
@@ -950,6 +950,39 @@ fn precompiled_components_load_without_compiling() {
         .unwrap()
         .serialize()
         .unwrap();
+    // Each core module starts at a page of the file (its code mapped from
+    // there when loaded from a file); the padding before it is zeros, and
+    // anything else is refused.
+    let pad = u32::from_le_bytes(bytes[16..20].try_into().unwrap()) as usize;
+    assert_eq!((20 + pad + 4) % 4096, 0);
+    let mut padded = bytes.clone();
+    padded[20] = 1;
+    // SAFETY: refused before any code could run.
+    let err = unsafe { Component::deserialize(&engine, &padded) }.unwrap_err();
+    assert!(err.to_string().contains("padding"), "{err}");
+    // From its file, mapped: the same component.
+    let path = std::env::temp_dir().join(format!("walmart-counter-{}.cwasm", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    // SAFETY: written just above, not changed while it lives.
+    let mapped = unsafe { Component::deserialize_file(&engine, &path) }.unwrap();
+    // Its code runs from the file's pages: an executable mapping of it.
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(
+        maps.lines().any(|l| l.ends_with(path.to_str().unwrap())
+            && l.split_whitespace().nth(1).is_some_and(|p| p.contains('x'))),
+        "{maps}"
+    );
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::<()>::new(&engine)
+        .instantiate(&mut store, &mapped)
+        .unwrap();
+    let make = instance.get_func(&mut store, "make").unwrap();
+    let mut out = [Val::Bool(false)];
+    make.call(&mut store, &[Val::U32(5)], &mut out).unwrap();
+    assert!(matches!(out[0], Val::Resource(_)), "{out:?}");
+    drop(store);
+    drop(mapped);
+    std::fs::remove_file(&path).unwrap();
     // SAFETY: as above.
     let component = unsafe { Component::deserialize(&engine, &bytes) }.unwrap();
     let mut store = Store::new(&engine, ());

@@ -8,6 +8,9 @@
 //! them, the last the outermost; each component its steps, imports and
 //! exports, in the encoding of the `put_*`/`take_*` pairs below.
 
+use walmart_jit::artifact::CODE_ALIGN;
+
+use crate::mapped_file::MappedFile;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -21,7 +24,7 @@ use crate::{Engine, Error, Module, Result};
 /// What a precompiled component begins with.
 pub(crate) const MAGIC: &[u8; 8] = b"\0walmcmp";
 /// The format's version: another is refused.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// Whether `bytes` begin as a precompiled component does.
 pub(crate) fn is_precompiled_component(bytes: &[u8]) -> bool {
@@ -435,6 +438,12 @@ pub(crate) fn serialize(def: &Arc<ComponentDef>) -> Result<Vec<u8>> {
     out.u32(VERSION);
     out.u32(w.modules.len() as u32);
     for m in &w.modules {
+        // Each module's bytes start at a page of the file (the file is
+        // this buffer from its start), so that its code, page-aligned
+        // within them, can be mapped from the file when loaded.
+        let pad = (CODE_ALIGN - (out.out.len() + 8) % CODE_ALIGN) % CODE_ALIGN;
+        out.u32(pad as u32);
+        out.out.resize(out.out.len() + pad, 0);
         out.bytes(&m.serialize()?);
     }
     out.u32(bodies.len() as u32);
@@ -822,13 +831,21 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// A component read back from its precompiled form.
+/// A component read back from its precompiled form; with `file` (the
+/// mapping `bytes` are, and the file mapped), its core modules keep views
+/// of the mapping and run their code from the file's pages, as a module
+/// loaded from its file does.
 ///
 /// # Safety
 /// The core modules' machine code is run as it is: `bytes` must come from
 /// [`serialize`] (walmart's `Component::serialize` or `walmart compile`)
-/// of this walmart, unaltered.
-pub(crate) unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Arc<ComponentDef>> {
+/// of this walmart, unaltered; and a mapped file must not change while
+/// the component lives.
+pub(crate) unsafe fn deserialize(
+    engine: &Engine,
+    bytes: &[u8],
+    file: Option<(&Arc<MappedFile>, &std::fs::File)>,
+) -> Result<Arc<ComponentDef>> {
     if !is_precompiled_component(bytes) {
         return Err(damaged("no precompiled component's magic"));
     }
@@ -849,10 +866,14 @@ pub(crate) unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Arc<Co
     }
     let n = r.count()?;
     for _ in 0..n {
+        let pad = r.u32()? as usize;
+        if pad >= CODE_ALIGN || r.take(pad)?.iter().any(|&b| b != 0) {
+            return Err(damaged("a module's padding"));
+        }
         let m = r.bytes()?;
-        // SAFETY: the caller vouches for the bytes, and so for each
-        // module's; each still checks its engine and its own integrity.
-        r.modules.push(unsafe { Module::deserialize(engine, m)? });
+        // The caller vouches for the bytes, and so for each module's; each
+        // still checks its engine and its own integrity.
+        r.modules.push(Module::load_precompiled(engine, m, file)?);
     }
     let n = r.count()?;
     let mut last = None;

@@ -97,22 +97,60 @@ impl Component {
         Ok(Component {
             engine: engine.clone(),
             // SAFETY: the caller vouches for the bytes.
-            def: unsafe { super::artifact::deserialize(engine, bytes.as_ref())? },
+            def: unsafe { super::artifact::deserialize(engine, bytes.as_ref(), None)? },
         })
     }
 
-    /// [`Component::deserialize`] of a file's contents.
+    /// [`Component::deserialize`] of a file's contents. A regular file is
+    /// mapped, not read, as [`crate::Module::deserialize_file`] maps a
+    /// module's: each core module's code runs from the file's pages and
+    /// its binary is a view of the mapping (an 18 MB Python component's
+    /// 47 MB precompiled form loads without copying its code).
     ///
     /// # Safety
     /// As [`Component::deserialize`]: the file must hold what
-    /// [`Component::serialize`] wrote.
+    /// [`Component::serialize`] wrote; and it must not change while the
+    /// component lives (replace it by renaming another over it).
     pub unsafe fn deserialize_file(
         engine: &Engine,
         path: impl AsRef<std::path::Path>,
     ) -> Result<Component> {
-        let bytes = crate::module::read_file(path.as_ref())?;
-        // SAFETY: the caller vouches for the file.
-        unsafe { Component::deserialize(engine, bytes) }
+        let path = path.as_ref();
+        let unreadable =
+            |e: std::io::Error| Error::Usage(format!("cannot read {}: {e}", path.display()));
+        let file = std::fs::File::open(path).map_err(unreadable)?;
+        let regular = file.metadata().map_err(unreadable)?.is_file();
+        let mapped = regular
+            .then(|| crate::mapped_file::MappedFile::new(&file).ok())
+            .flatten();
+        match mapped {
+            // SAFETY: the caller vouches for the file and that it stays.
+            Some(mapped) => unsafe {
+                Component::deserialize_mapped(engine, Arc::new(mapped), &file)
+            },
+            None => {
+                let bytes = crate::module::read_file(path)?;
+                // SAFETY: the caller vouches for the file.
+                unsafe { Component::deserialize(engine, bytes) }
+            }
+        }
+    }
+
+    /// [`Component::deserialize`] of a mapped file's bytes, keeping views
+    /// of the mapping.
+    ///
+    /// # Safety
+    /// As [`Component::deserialize_file`].
+    pub(crate) unsafe fn deserialize_mapped(
+        engine: &Engine,
+        mapped: Arc<crate::mapped_file::MappedFile>,
+        file: &std::fs::File,
+    ) -> Result<Component> {
+        Ok(Component {
+            engine: engine.clone(),
+            // SAFETY: the caller vouches for the file.
+            def: unsafe { super::artifact::deserialize(engine, &mapped, Some((&mapped, file)))? },
+        })
     }
 
     /// Whether `bytes` begin as a component's binary does (the magic,

@@ -22,8 +22,9 @@ pub enum Failed {
 pub enum ComponentFile {
     /// Its binary (from the binary or the text format).
     Source(Vec<u8>),
-    /// `walmart compile`'s precompiled form.
-    Precompiled(Vec<u8>),
+    /// `walmart compile`'s precompiled form (mapped when loaded, not
+    /// read).
+    Precompiled,
 }
 
 /// What the file at `path` holds if it is a component (its binary, the
@@ -50,11 +51,11 @@ pub fn component_file(engine: &Engine, path: &Path) -> anyhow::Result<Option<Com
     if !binary && !text && !precompiled {
         return Ok(None);
     }
+    if precompiled {
+        return Ok(Some(ComponentFile::Precompiled));
+    }
     let mut bytes = head[..n].to_vec();
     file.read_to_end(&mut bytes).map_err(unreadable)?;
-    if precompiled {
-        return Ok(Some(ComponentFile::Precompiled(bytes)));
-    }
     Ok(component_source(path, &bytes).map(ComponentFile::Source))
 }
 
@@ -91,7 +92,7 @@ pub fn load(
         },
         // SAFETY: the user vouched for the file with --allow-precompiled
         // (the caller refuses it otherwise).
-        ComponentFile::Precompiled(bytes) => unsafe { Component::deserialize(engine, bytes) },
+        ComponentFile::Precompiled => unsafe { Component::deserialize_file(engine, path) },
     }
     .map_err(|e| anyhow!("{}: {e}", path.display()))
 }
