@@ -4121,33 +4121,9 @@ fn a_component_reaches_the_network_only_when_allowed() {
     let cmd = dir.join("bind.wat");
     std::fs::write(
         &cmd,
-        r#"(component
-          (import "wasi:sockets/network@0.2.3" (instance $n
-            (export "network" (type $net (sub resource)))
-            (type $ec (enum "unknown" "access-denied" "not-supported" "invalid-argument"
-              "out-of-memory" "timeout" "concurrency-conflict" "not-in-progress" "would-block"
-              "invalid-state" "new-socket-limit" "address-not-bindable" "address-in-use"
-              "remote-unreachable" "connection-refused" "connection-reset" "connection-aborted"
-              "datagram-too-large" "name-unresolvable" "temporary-resolver-failure"
-              "permanent-resolver-failure"))
-            (export "error-code" (type $ec2 (eq $ec)))
-            (type $fam (enum "ipv4" "ipv6"))
-            (export "ip-address-family" (type $fam2 (eq $fam)))
-            (type $v4 (tuple u8 u8 u8 u8))
-            (export "ipv4-address" (type $v4e (eq $v4)))
-            (type $v6 (tuple u16 u16 u16 u16 u16 u16 u16 u16))
-            (export "ipv6-address" (type $v6e (eq $v6)))
-            (type $sa4 (record (field "port" u16) (field "address" $v4e)))
-            (export "ipv4-socket-address" (type $sa4e (eq $sa4)))
-            (type $sa6 (record (field "port" u16) (field "flow-info" u32)
-              (field "address" $v6e) (field "scope-id" u32)))
-            (export "ipv6-socket-address" (type $sa6e (eq $sa6)))
-            (type $sa (variant (case "ipv4" $sa4e) (case "ipv6" $sa6e)))
-            (export "ip-socket-address" (type $sa2 (eq $sa)))))
-          (alias export $n "network" (type $network))
-          (alias export $n "error-code" (type $error-code))
-          (alias export $n "ip-address-family" (type $family))
-          (alias export $n "ip-socket-address" (type $socket-address))
+        format!(
+            r#"(component
+          {network}
           (import "wasi:sockets/instance-network@0.2.3" (instance $inet
             (alias outer 1 $network (type $net0))
             (export "network" (type $net (eq $net0)))
@@ -4208,6 +4184,8 @@ fn a_component_reaches_the_network_only_when_allowed() {
           (func $run (result (result)) (canon lift (core func $i "run")))
           (instance $ri (export "run" (func $run)))
           (export "wasi:cli/run@0.2.3" (instance $ri)))"#,
+            network = common::sockets_network_import("0.2.3")
+        ),
     )
     .unwrap();
     let cmd = cmd.to_str().unwrap();

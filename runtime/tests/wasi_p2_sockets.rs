@@ -9,20 +9,16 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::slice::from_ref;
 
+mod common;
+
 use walmart::component::{Component, Instance, Linker, Val};
 use walmart::wasi::{SocketAddrUse, WasiCtx};
 use walmart::{Engine, Store};
 
-const ERROR_CODES: &str = r#""unknown" "access-denied" "not-supported" "invalid-argument"
-  "out-of-memory" "timeout" "concurrency-conflict" "not-in-progress" "would-block"
-  "invalid-state" "new-socket-limit" "address-not-bindable" "address-in-use"
-  "remote-unreachable" "connection-refused" "connection-reset" "connection-aborted"
-  "datagram-too-large" "name-unresolvable" "temporary-resolver-failure"
-  "permanent-resolver-failure""#;
-
 /// A component importing the parts of `wasi:sockets` (at `version`) the
 /// tests use and exporting them under short names.
 fn component_wat(version: &str) -> String {
+    let network = common::sockets_network_import(version);
     format!(
         r#"(component
   (import "wasi:io/poll@{version}" (instance $poll
@@ -49,30 +45,7 @@ fn component_wat(version: &str) -> String {
       (param "self" (borrow $out)) (param "len" u64) (result (result (error $err)))))))
   (alias export $s "input-stream" (type $input))
   (alias export $s "output-stream" (type $output))
-  (import "wasi:sockets/network@{version}" (instance $n
-    (export "network" (type $net (sub resource)))
-    (type $ec (enum {ERROR_CODES}))
-    (export "error-code" (type $ec2 (eq $ec)))
-    (type $fam (enum "ipv4" "ipv6"))
-    (export "ip-address-family" (type $fam2 (eq $fam)))
-    (type $v4 (tuple u8 u8 u8 u8))
-    (export "ipv4-address" (type $v4e (eq $v4)))
-    (type $v6 (tuple u16 u16 u16 u16 u16 u16 u16 u16))
-    (export "ipv6-address" (type $v6e (eq $v6)))
-    (type $ip (variant (case "ipv4" $v4e) (case "ipv6" $v6e)))
-    (export "ip-address" (type $ip2 (eq $ip)))
-    (type $sa4 (record (field "port" u16) (field "address" $v4e)))
-    (export "ipv4-socket-address" (type $sa4e (eq $sa4)))
-    (type $sa6 (record (field "port" u16) (field "flow-info" u32) (field "address" $v6e)
-      (field "scope-id" u32)))
-    (export "ipv6-socket-address" (type $sa6e (eq $sa6)))
-    (type $sa (variant (case "ipv4" $sa4e) (case "ipv6" $sa6e)))
-    (export "ip-socket-address" (type $sa2 (eq $sa)))))
-  (alias export $n "network" (type $network))
-  (alias export $n "error-code" (type $error-code))
-  (alias export $n "ip-address-family" (type $family))
-  (alias export $n "ip-address" (type $ip-address))
-  (alias export $n "ip-socket-address" (type $socket-address))
+  {network}
   (import "wasi:sockets/instance-network@{version}" (instance $inet
     (alias outer 1 $network (type $net0))
     (export "network" (type $net (eq $net0)))
@@ -376,6 +349,31 @@ fn local(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
+/// Waits for the connect `sock` started: its streams, or its error code.
+fn finish_connect(g: &mut Guest, sock: &Val) -> Result<Vec<Val>, Val> {
+    loop {
+        match g.call("tcp-finish-connect", from_ref(sock)) {
+            Val::Result(Ok(Some(v))) => return Ok(tuple(*v)),
+            Val::Result(Err(Some(e))) if *e == Val::Enum("would-block".into()) => {
+                let p = g.call("tcp-subscribe", from_ref(sock));
+                g.call("block", from_ref(&p));
+                g.drop("pollable", p);
+            }
+            Val::Result(Err(Some(e))) => return Err(*e),
+            other => panic!("finish-connect: {other:?}"),
+        }
+    }
+}
+
+/// A TCP socket of the guest's connected to `to`, and its streams.
+fn connect(g: &mut Guest, to: SocketAddr) -> (Val, Vec<Val>) {
+    let net = g.network();
+    let sock = g.ok("create-tcp-socket", &[family(true)]);
+    g.ok("tcp-start-connect", &[sock.clone(), net, addr(to)]);
+    let streams = finish_connect(g, &sock).unwrap_or_else(|e| panic!("connect: {e:?}"));
+    (sock, streams)
+}
+
 /// A bound, listening TCP socket of the guest's: the socket and its port.
 fn listen(g: &mut Guest) -> (Val, u16) {
     let net = g.network();
@@ -650,17 +648,7 @@ fn a_tcp_client_connects_without_blocking() {
     );
 
     g.ok("tcp-start-connect", &[sock.clone(), net.clone(), addr(to)]);
-    let streams = loop {
-        match g.call("tcp-finish-connect", from_ref(&sock)) {
-            Val::Result(Ok(Some(v))) => break tuple(*v),
-            Val::Result(Err(Some(e))) if *e == Val::Enum("would-block".into()) => {
-                let p = g.call("tcp-subscribe", from_ref(&sock));
-                g.call("block", from_ref(&p));
-                g.drop("pollable", p);
-            }
-            other => panic!("finish-connect: {other:?}"),
-        }
-    };
+    let streams = finish_connect(&mut g, &sock).unwrap();
     assert_eq!(
         g.err("tcp-start-connect", &[sock.clone(), net, addr(to)]),
         "invalid-state"
@@ -682,17 +670,7 @@ fn a_tcp_client_connects_without_blocking() {
     let net = g.network();
     let refused = match g.call("tcp-start-connect", &[sock.clone(), net, addr(closed)]) {
         Val::Result(Err(Some(e))) => *e,
-        _ => loop {
-            match g.call("tcp-finish-connect", from_ref(&sock)) {
-                Val::Result(Err(Some(e))) if *e == Val::Enum("would-block".into()) => {
-                    let p = g.call("tcp-subscribe", from_ref(&sock));
-                    g.call("block", from_ref(&p));
-                    g.drop("pollable", p);
-                }
-                Val::Result(Err(Some(e))) => break *e,
-                other => panic!("finish-connect: {other:?}"),
-            }
-        },
+        _ => finish_connect(&mut g, &sock).unwrap_err(),
     };
     assert_eq!(refused, Val::Enum("connection-refused".into()));
 }
@@ -921,19 +899,7 @@ fn a_full_socket_never_blocks_a_write() {
     let mut g = Guest::new(|c| {
         c.inherit_network();
     });
-    let net = g.network();
-    let sock = g.ok("create-tcp-socket", &[family(true)]);
-    g.ok("tcp-start-connect", &[sock.clone(), net, addr(to)]);
-    let streams = loop {
-        match g.call("tcp-finish-connect", from_ref(&sock)) {
-            Val::Result(Ok(Some(v))) => break tuple(*v),
-            _ => {
-                let p = g.call("tcp-subscribe", from_ref(&sock));
-                g.call("block", from_ref(&p));
-                g.drop("pollable", p);
-            }
-        }
-    };
+    let (sock, streams) = connect(&mut g, to);
     let (mut served, _) = host.accept().unwrap();
     let output = streams[1].clone();
     let mut sent: Vec<u8> = Vec::new();
@@ -978,22 +944,8 @@ fn a_socket_write_past_its_permit_traps() {
     let mut g = Guest::new(|c| {
         c.inherit_network();
     });
-    let net = g.network();
-    let sock = g.ok("create-tcp-socket", &[family(true)]);
-    g.ok(
-        "tcp-start-connect",
-        &[sock.clone(), net, addr(host.local_addr().unwrap())],
-    );
-    let output = loop {
-        match g.call("tcp-finish-connect", from_ref(&sock)) {
-            Val::Result(Ok(Some(v))) => break tuple(*v).remove(1),
-            _ => {
-                let p = g.call("tcp-subscribe", from_ref(&sock));
-                g.call("block", from_ref(&p));
-                g.drop("pollable", p);
-            }
-        }
-    };
+    let (_sock, mut streams) = connect(&mut g, host.local_addr().unwrap());
+    let output = streams.remove(1);
     let _served = host.accept().unwrap();
     let too_much = vec![0u8; (1 << 20) + 1];
     let err = g
@@ -1125,19 +1077,7 @@ fn bytes_waiting_unsent_go_out_before_a_shutdown_or_a_drop() {
         let mut g = Guest::new(|c| {
             c.inherit_network();
         });
-        let net = g.network();
-        let sock = g.ok("create-tcp-socket", &[family(true)]);
-        g.ok("tcp-start-connect", &[sock.clone(), net, addr(to)]);
-        let streams = loop {
-            match g.call("tcp-finish-connect", from_ref(&sock)) {
-                Val::Result(Ok(Some(v))) => break tuple(*v),
-                _ => {
-                    let p = g.call("tcp-subscribe", from_ref(&sock));
-                    g.call("block", from_ref(&p));
-                    g.drop("pollable", p);
-                }
-            }
-        };
+        let (sock, streams) = connect(&mut g, to);
         let (mut served, _) = host.accept().unwrap();
         served
             .set_read_timeout(Some(std::time::Duration::from_secs(60)))

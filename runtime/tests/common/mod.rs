@@ -160,3 +160,42 @@ pub const COMPONENT_LIBC: &str = r#"
   (alias core export $libc "memory" (core memory $memory))
   (alias core export $libc "realloc" (core func $realloc))
 "#;
+
+/// A component's import of `wasi:sockets/network` at `version` (the
+/// network resource and the address and error types), and aliases of
+/// them as `$network`, `$error-code`, `$family`, `$ip-address` and
+/// `$socket-address` for the interfaces imported after it.
+#[allow(dead_code)] // Not every test file that shares this module uses it.
+pub fn sockets_network_import(version: &str) -> String {
+    format!(
+        r#"(import "wasi:sockets/network@{version}" (instance $n
+    (export "network" (type $net (sub resource)))
+    (type $ec (enum "unknown" "access-denied" "not-supported" "invalid-argument"
+      "out-of-memory" "timeout" "concurrency-conflict" "not-in-progress" "would-block"
+      "invalid-state" "new-socket-limit" "address-not-bindable" "address-in-use"
+      "remote-unreachable" "connection-refused" "connection-reset" "connection-aborted"
+      "datagram-too-large" "name-unresolvable" "temporary-resolver-failure"
+      "permanent-resolver-failure"))
+    (export "error-code" (type $ec2 (eq $ec)))
+    (type $fam (enum "ipv4" "ipv6"))
+    (export "ip-address-family" (type $fam2 (eq $fam)))
+    (type $v4 (tuple u8 u8 u8 u8))
+    (export "ipv4-address" (type $v4e (eq $v4)))
+    (type $v6 (tuple u16 u16 u16 u16 u16 u16 u16 u16))
+    (export "ipv6-address" (type $v6e (eq $v6)))
+    (type $ip (variant (case "ipv4" $v4e) (case "ipv6" $v6e)))
+    (export "ip-address" (type $ip2 (eq $ip)))
+    (type $sa4 (record (field "port" u16) (field "address" $v4e)))
+    (export "ipv4-socket-address" (type $sa4e (eq $sa4)))
+    (type $sa6 (record (field "port" u16) (field "flow-info" u32) (field "address" $v6e)
+      (field "scope-id" u32)))
+    (export "ipv6-socket-address" (type $sa6e (eq $sa6)))
+    (type $sa (variant (case "ipv4" $sa4e) (case "ipv6" $sa6e)))
+    (export "ip-socket-address" (type $sa2 (eq $sa)))))
+  (alias export $n "network" (type $network))
+  (alias export $n "error-code" (type $error-code))
+  (alias export $n "ip-address-family" (type $family))
+  (alias export $n "ip-address" (type $ip-address))
+  (alias export $n "ip-socket-address" (type $socket-address))"#
+    )
+}

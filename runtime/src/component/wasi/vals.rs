@@ -48,15 +48,23 @@ pub(crate) fn rep(v: &Val) -> Result<u32> {
     }
 }
 
-pub(crate) fn u64_of(v: &Val) -> Result<u64> {
-    match v {
-        Val::U64(n) => Ok(*n),
-        other => Err(Error::Usage(format!(
-            "a u64 expected, found a {}",
-            other.kind()
-        ))),
-    }
+/// Defines `$name(v) -> Result<$t>`: the number of a `Val::$case`, or an
+/// error naming what came instead.
+macro_rules! number_of {
+    ($($name:ident: $case:ident => $t:ty),* $(,)?) => {$(
+        pub(crate) fn $name(v: &Val) -> Result<$t> {
+            match v {
+                Val::$case(n) => Ok(*n),
+                other => Err(Error::Usage(format!(
+                    concat!("a ", stringify!($t), " expected, found a {}"),
+                    other.kind()
+                ))),
+            }
+        }
+    )*};
 }
+
+number_of!(u8_of: U8 => u8, u16_of: U16 => u16, u32_of: U32 => u32, u64_of: U64 => u64);
 
 pub(crate) fn string_of(v: &Val) -> Result<&str> {
     match v {

@@ -15,7 +15,7 @@ use std::os::fd::{BorrowedFd, RawFd};
 use socket2::SockRef;
 
 use super::table::Entry;
-use super::vals::{arg, err, ok, own, rep};
+use super::vals::{arg, err, ok, own, rep, u16_of, u32_of, u8_of};
 use super::{def, iface, res, resource, GetCtx};
 use crate::component::{Linker, Val};
 use crate::wasi::{Errno, SocketAddrUse, WasiCtx};
@@ -162,36 +162,6 @@ fn tuple_of<const N: usize>(v: &Val) -> Result<[&Val; N]> {
     }
 }
 
-fn u16_of(v: &Val) -> Result<u16> {
-    match v {
-        Val::U16(n) => Ok(*n),
-        other => Err(Error::Usage(format!(
-            "a u16 expected, found a {}",
-            other.kind()
-        ))),
-    }
-}
-
-fn u32_of(v: &Val) -> Result<u32> {
-    match v {
-        Val::U32(n) => Ok(*n),
-        other => Err(Error::Usage(format!(
-            "a u32 expected, found a {}",
-            other.kind()
-        ))),
-    }
-}
-
-fn u8_of(v: &Val) -> Result<u8> {
-    match v {
-        Val::U8(n) => Ok(*n),
-        other => Err(Error::Usage(format!(
-            "a u8 expected, found a {}",
-            other.kind()
-        ))),
-    }
-}
-
 /// An `ip-socket-address` value as the host's.
 pub(crate) fn socket_addr_of(v: &Val) -> Result<SocketAddr> {
     let Val::Variant(case, Some(payload)) = v else {
@@ -219,6 +189,18 @@ pub(crate) fn socket_addr_of(v: &Val) -> Result<SocketAddr> {
         }
         other => Err(Error::Usage(format!(
             "an ip-socket-address of unknown case `{other}`"
+        ))),
+    }
+}
+
+/// An `option<ip-socket-address>` value as the host's.
+pub(crate) fn opt_socket_addr_of(v: &Val) -> Result<Option<SocketAddr>> {
+    match v {
+        Val::Option(Some(a)) => socket_addr_of(a).map(Some),
+        Val::Option(None) => Ok(None),
+        other => Err(Error::Usage(format!(
+            "an option expected, found a {}",
+            other.kind()
         ))),
     }
 }

@@ -9,7 +9,7 @@ use super::super::vals::{arg, ok, ok_unit, own, rep, u64_of};
 use super::super::{def, iface, res, resource, GetCtx};
 use super::{
     check_network, denied, errno, fail, fail_io, invalid_addr, io_result, io_unit, new_socket,
-    socket_addr_of, socket_addr_val, std_addr, with_sock, Family,
+    opt_socket_addr_of, socket_addr_of, socket_addr_val, std_addr, with_sock, Family,
 };
 use crate::component::{Linker, Val};
 use crate::wasi::{SocketAddrUse, WasiCtx};
@@ -172,16 +172,7 @@ fn send(ctx: &mut WasiCtx, rep: u32, datagrams: &[Val]) -> Result<Val> {
     let mut sent = 0u64;
     for d in datagrams {
         let data = bytes_of(record_field(d, "data")?)?;
-        let to = match record_field(d, "remote-address")? {
-            Val::Option(Some(a)) => Some(socket_addr_of(a)?),
-            Val::Option(None) => None,
-            other => {
-                return Err(Error::Usage(format!(
-                    "an option expected, found a {}",
-                    other.kind()
-                )))
-            }
-        };
+        let to = opt_socket_addr_of(record_field(d, "remote-address")?)?;
         let refused = match (to, fixed) {
             (Some(to), Some(fixed)) if to != fixed => Some("invalid-argument"),
             (None, None) => Some("invalid-argument"),
@@ -275,16 +266,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
     def(&mut udp, "[method]udp-socket.stream", get, |ctx, p| {
         let r = rep(arg(p, 0)?)?;
         let (fd, family, state, previous) = socket(ctx, r)?;
-        let remote = match arg(p, 1)? {
-            Val::Option(Some(a)) => Some(socket_addr_of(a)?),
-            Val::Option(None) => None,
-            other => {
-                return Err(Error::Usage(format!(
-                    "an option expected, found a {}",
-                    other.kind()
-                )))
-            }
-        };
+        let remote = opt_socket_addr_of(arg(p, 1)?)?;
         if state != UdpState::Bound {
             return Ok(Some(fail("invalid-state")));
         }
