@@ -271,14 +271,20 @@ impl Module {
     /// wrote and that nobody could have changed since: a crafted file
     /// passes every check above and can do anything the process can.
     pub unsafe fn deserialize(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
-        Module::load_precompiled(engine, bytes.as_ref(), None)
+        // SAFETY: the caller's promise, passed on; no file.
+        unsafe { Module::load_precompiled(engine, bytes.as_ref(), None) }
     }
 
     /// A module from precompiled bytes, kept as a copy, or, with `file`
     /// (the mapping `bytes` are part of), as views of the file's mapping:
     /// the binary a range of it, the code mapped from the file's pages
     /// (where it lies at a page boundary of the file).
-    pub(crate) fn load_precompiled(
+    ///
+    /// # Safety
+    /// As [`Module::deserialize`]: the code in `bytes` runs as it is. With
+    /// `file`, `bytes` must be a slice of that mapping, and the file must
+    /// not change while the module lives.
+    pub(crate) unsafe fn load_precompiled(
         engine: &Engine,
         bytes: &[u8],
         file: Option<(&Arc<MappedFile>, &std::fs::File)>,
@@ -328,7 +334,8 @@ impl Module {
         mapped: Arc<MappedFile>,
         file: &std::fs::File,
     ) -> Result<Module> {
-        Module::load_precompiled(engine, &mapped, Some((&mapped, file)))
+        // SAFETY: the caller's promises; the bytes are the mapping's.
+        unsafe { Module::load_precompiled(engine, &mapped, Some((&mapped, file))) }
     }
 
     /// [`Module::deserialize`] of a file's contents. A regular file is

@@ -960,18 +960,26 @@ fn precompiled_components_load_without_compiling() {
     // SAFETY: refused before any code could run.
     let err = unsafe { Component::deserialize(&engine, &padded) }.unwrap_err();
     assert!(err.to_string().contains("padding"), "{err}");
-    // From its file, mapped: the same component.
-    let path = std::env::temp_dir().join(format!("walmart-counter-{}.cwasm", std::process::id()));
+    // From its file, mapped: the same component. Under the target
+    // directory: /tmp may be mounted `noexec`, where the code is copied
+    // instead (and the check of the mapping below would not see it).
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join(format!("walmart-counter-{}.cwasm", std::process::id()));
     std::fs::write(&path, &bytes).unwrap();
     // SAFETY: written just above, not changed while it lives.
     let mapped = unsafe { Component::deserialize_file(&engine, &path) }.unwrap();
-    // Its code runs from the file's pages: an executable mapping of it.
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    assert!(
-        maps.lines().any(|l| l.ends_with(path.to_str().unwrap())
-            && l.split_whitespace().nth(1).is_some_and(|p| p.contains('x'))),
-        "{maps}"
-    );
+    // Its code runs from the file's pages: an executable mapping of it
+    // (pages of 4 KiB: the layout's own).
+    // SAFETY: sysconf reads a constant of the system.
+    if unsafe { libc::sysconf(libc::_SC_PAGESIZE) } == 4096 {
+        let shown = path.canonicalize().unwrap();
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        assert!(
+            maps.lines().any(|l| l.ends_with(shown.to_str().unwrap())
+                && l.split_whitespace().nth(1).is_some_and(|p| p.contains('x'))),
+            "{maps}"
+        );
+    }
     let mut store = Store::new(&engine, ());
     let instance = Linker::<()>::new(&engine)
         .instantiate(&mut store, &mapped)
@@ -982,6 +990,53 @@ fn precompiled_components_load_without_compiling() {
     assert!(matches!(out[0], Val::Resource(_)), "{out:?}");
     drop(store);
     drop(mapped);
+    std::fs::remove_file(&path).unwrap();
+
+    // A component whose core modules have memory images and trap sites:
+    // each module's image and sites are mapped from its part of the
+    // file; the data reads back and a trap names its place.
+    let imaged = Component::new(
+        &engine,
+        r#"(component
+          (core module $pad (memory 1) (data (i32.const 64) "first module")
+            (func (export "f") (result i32) i32.const 64 i32.load8_u))
+          (core module $m (memory 1) (data (i32.const 1000) "walmart!")
+            (func (export "peek") (result i32) i32.const 1004 i32.load)
+            (func (export "boom") unreachable))
+          (core instance $p (instantiate $pad))
+          (core instance $i (instantiate $m))
+          (func (export "first") (result u32) (canon lift (core func $p "f")))
+          (func (export "peek") (result u32) (canon lift (core func $i "peek")))
+          (func (export "boom") (canon lift (core func $i "boom"))))"#,
+    )
+    .unwrap()
+    .serialize()
+    .unwrap();
+    let path = dir.join(format!("walmart-imaged-{}.cwasm", std::process::id()));
+    std::fs::write(&path, &imaged).unwrap();
+    // SAFETY: written just above, not changed while it lives.
+    let loaded = unsafe { Component::deserialize_file(&engine, &path) }.unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::<()>::new(&engine)
+        .instantiate(&mut store, &loaded)
+        .unwrap();
+    let mut out = [Val::U32(0)];
+    let first = instance.get_func(&mut store, "first").unwrap();
+    first.call(&mut store, &[], &mut out).unwrap();
+    assert_eq!(out[0], Val::U32(u32::from(b'f')));
+    let peek = instance.get_func(&mut store, "peek").unwrap();
+    peek.call(&mut store, &[], &mut out).unwrap();
+    assert_eq!(out[0], Val::U32(u32::from_le_bytes(*b"art!")));
+    let boom = instance.get_func(&mut store, "boom").unwrap();
+    let err = boom.call(&mut store, &[], &mut []).unwrap_err();
+    // The trap's place, from the sites mapped from the file.
+    let err = format!("{err:?}");
+    assert!(
+        err.contains("kind: Unreachable") && err.contains("wasm_offset: Some(59)"),
+        "{err}"
+    );
+    drop(store);
+    drop(loaded);
     std::fs::remove_file(&path).unwrap();
     // SAFETY: as above.
     let component = unsafe { Component::deserialize(&engine, &bytes) }.unwrap();

@@ -846,6 +846,11 @@ pub(crate) unsafe fn deserialize(
     bytes: &[u8],
     file: Option<(&Arc<MappedFile>, &std::fs::File)>,
 ) -> Result<Arc<ComponentDef>> {
+    // The modules' views are of the mapping: the bytes must be its own.
+    let bytes = match file {
+        Some((mapped, _)) => &mapped[..],
+        None => bytes,
+    };
     if !is_precompiled_component(bytes) {
         return Err(damaged("no precompiled component's magic"));
     }
@@ -871,9 +876,12 @@ pub(crate) unsafe fn deserialize(
             return Err(damaged("a module's padding"));
         }
         let m = r.bytes()?;
-        // The caller vouches for the bytes, and so for each module's; each
-        // still checks its engine and its own integrity.
-        r.modules.push(Module::load_precompiled(engine, m, file)?);
+        // SAFETY: the caller vouches for the bytes, and so for each
+        // module's (each still checks its engine and its own integrity),
+        // and for the file; `m` is a slice of the mapping where there is
+        // one (above).
+        r.modules
+            .push(unsafe { Module::load_precompiled(engine, m, file)? });
     }
     let n = r.count()?;
     let mut last = None;

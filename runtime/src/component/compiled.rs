@@ -116,21 +116,46 @@ impl Component {
         path: impl AsRef<std::path::Path>,
     ) -> Result<Component> {
         let path = path.as_ref();
-        let unreadable =
-            |e: std::io::Error| Error::Usage(format!("cannot read {}: {e}", path.display()));
-        let file = std::fs::File::open(path).map_err(unreadable)?;
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        // SAFETY: the caller's promises, passed on.
+        unsafe { Component::deserialize_open_file(engine, &file) }.map_err(|e| match e {
+            Error::Usage(e) => Error::Usage(format!("{}: {e}", path.display())),
+            other => other,
+        })
+    }
+
+    /// [`Component::deserialize_file`] of a file already open (as
+    /// [`crate::Module::deserialize_open_file`]): a regular file is
+    /// mapped, anything else (a pipe) read from where it stands.
+    ///
+    /// # Safety
+    /// As [`Component::deserialize_file`].
+    pub unsafe fn deserialize_open_file(
+        engine: &Engine,
+        file: &std::fs::File,
+    ) -> Result<Component> {
+        let unreadable = |e: std::io::Error| Error::Usage(format!("cannot read it: {e}"));
         let regular = file.metadata().map_err(unreadable)?.is_file();
-        let mapped = regular
-            .then(|| crate::mapped_file::MappedFile::new(&file).ok())
-            .flatten();
-        match mapped {
+        match regular
+            .then(|| crate::mapped_file::MappedFile::new(file).ok())
+            .flatten()
+        {
             // SAFETY: the caller vouches for the file and that it stays.
             Some(mapped) => unsafe {
-                Component::deserialize_mapped(engine, Arc::new(mapped), &file)
+                Component::deserialize_mapped(engine, Arc::new(mapped), file)
             },
             None => {
-                let bytes = crate::module::read_file(path)?;
-                // SAFETY: the caller vouches for the file.
+                let mut bytes = Vec::new();
+                let read = match regular {
+                    true => std::io::Read::read_to_end(
+                        &mut crate::module_cache::ReadFrom { file, at: 0 },
+                        &mut bytes,
+                    ),
+                    false => std::io::Read::read_to_end(&mut &*file, &mut bytes),
+                };
+                read.map_err(unreadable)?;
+                // SAFETY: the caller vouches for the bytes.
                 unsafe { Component::deserialize(engine, bytes) }
             }
         }

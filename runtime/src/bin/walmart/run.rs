@@ -379,7 +379,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         cache.set_size_limit(limit);
     }
     if let Some(file) = crate::run_component::component_file(&engine, &args.file)? {
-        if let crate::run_component::ComponentFile::Precompiled = file {
+        if let crate::run_component::ComponentFile::Precompiled(_) = file {
             crate::compile::refuse_precompiled(&args.file, args.allow_precompiled)?;
         }
         let refused = [

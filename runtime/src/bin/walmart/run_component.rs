@@ -22,9 +22,9 @@ pub enum Failed {
 pub enum ComponentFile {
     /// Its binary (from the binary or the text format).
     Source(Vec<u8>),
-    /// `walmart compile`'s precompiled form (mapped when loaded, not
-    /// read).
-    Precompiled,
+    /// `walmart compile`'s precompiled form: the file checked to hold it,
+    /// mapped when loaded (not read, nor opened again).
+    Precompiled(std::fs::File),
 }
 
 /// What the file at `path` holds if it is a component (its binary, the
@@ -52,7 +52,7 @@ pub fn component_file(engine: &Engine, path: &Path) -> anyhow::Result<Option<Com
         return Ok(None);
     }
     if precompiled {
-        return Ok(Some(ComponentFile::Precompiled));
+        return Ok(Some(ComponentFile::Precompiled(file)));
     }
     let mut bytes = head[..n].to_vec();
     file.read_to_end(&mut bytes).map_err(unreadable)?;
@@ -92,7 +92,9 @@ pub fn load(
         },
         // SAFETY: the user vouched for the file with --allow-precompiled
         // (the caller refuses it otherwise).
-        ComponentFile::Precompiled => unsafe { Component::deserialize_file(engine, path) },
+        ComponentFile::Precompiled(file) => unsafe {
+            Component::deserialize_open_file(engine, file)
+        },
     }
     .map_err(|e| anyhow!("{}: {e}", path.display()))
 }
