@@ -148,6 +148,16 @@ fn a_python_component_runs_and_uses_the_network_it_is_given() {
         "peer 127.0.0.1 True\nserver got 10000\nclient got b'pong'\nafter close b''\n"
     );
     assert_eq!(run(&net, &["udp"], b""), "udp got b'hello udp' True\n");
+    // asyncio: five clients of its own server at once, over one poll of
+    // many sockets (lookups: `open_connection` resolves its host).
+    assert_eq!(
+        run(
+            &["-S", "inherit-network", "-S", "allow-ip-name-lookup"],
+            &["asyncio"],
+            b""
+        ),
+        "clients [True, True, True, True, True]\n"
+    );
     // The network without TCP.
     assert_eq!(
         run(&["-S", "inherit-network", "-S", "tcp=n"], &["tcp"], b""),
