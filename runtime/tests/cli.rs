@@ -4111,6 +4111,69 @@ fn run_of_a_component_refuses_what_it_cannot_do() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A component through a pipe (`/dev/stdin`): its binary, its text, its
+/// precompiled form (with --allow-precompiled only), read once and run as
+/// from a file; a module through a pipe still runs as one.
+#[test]
+fn components_come_through_a_pipe() {
+    let hello = std::fs::read(component_fixture("hello.wasm")).unwrap();
+    let out = walmart_fed(&["run", "/dev/stdin", "a", "b"], &hello);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("argc=3"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let command = br#"(component
+      (core module $m (func (export "run") (result i32) i32.const 1))
+      (core instance $i (instantiate $m))
+      (func $run (result (result)) (canon lift (core func $i "run")))
+      (instance $ri (export "run" (func $run)))
+      (export "wasi:cli/run@0.2.3" (instance $ri)))"#;
+    let out = walmart_fed(&["run", "/dev/stdin"], command);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+
+    let dir = temp_dir("component-pipe");
+    let cwasm = dir.join("hello.cwasm");
+    let out = walmart(&[
+        "compile",
+        &component_fixture("hello.wasm"),
+        "-o",
+        cwasm.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let precompiled = std::fs::read(&cwasm).unwrap();
+    let out = walmart_fed(&["run", "/dev/stdin", "x"], &precompiled);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("pass --allow-precompiled"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = walmart_fed(
+        &["run", "--allow-precompiled", "/dev/stdin", "x"],
+        &precompiled,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("argc=2"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let module = std::fs::read(fixture("hello.wasm")).unwrap();
+    let out = walmart_fed(&["run", "/dev/stdin", "y"], &module);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("argc=2"),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A WASI 0.2 command that binds a TCP socket to 127.0.0.1 (an ephemeral
 /// port) through the lowered `wasi:sockets` calls, and fails where the
 /// bind does: `-S inherit-network` lets it; without it, or with

@@ -393,6 +393,27 @@ pub fn warn_unsaved<T>((compiled, outcome): (T, CacheOutcome)) -> T {
 /// Reads `path`, a module's binary or text (through `cache` when given),
 /// or a precompiled module when `allow_precompiled` (refused otherwise:
 /// its code would run unchecked).
+/// The module of `bytes` read whole from `path` (a pipe): compiled, taken
+/// from the cache, or loaded precompiled.
+pub fn module_of_bytes(
+    engine: &Engine,
+    path: &Path,
+    bytes: &[u8],
+    allow_precompiled: bool,
+    cache: Option<&ModuleCache>,
+) -> anyhow::Result<Module> {
+    let module = if engine.detect_precompiled(bytes).is_some() {
+        refuse_precompiled(path, allow_precompiled)?;
+        // SAFETY: the user vouched for the bytes with --allow-precompiled.
+        unsafe { Module::deserialize(engine, bytes) }
+    } else if let Some(cache) = cache {
+        cache.module(engine, bytes).map(warn_unsaved)
+    } else {
+        Module::new(engine, bytes)
+    };
+    module.map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
 pub fn load_module(
     engine: &Engine,
     path: &Path,
@@ -405,16 +426,7 @@ pub fn load_module(
         // A pipe or a device (`/dev/stdin`) is read once, whole.
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).with_context(unreadable)?;
-        let module = if engine.detect_precompiled(&bytes).is_some() {
-            refuse_precompiled(path, allow_precompiled)?;
-            // SAFETY: the user vouched for the bytes with --allow-precompiled.
-            unsafe { Module::deserialize(engine, &bytes) }
-        } else if let Some(cache) = cache {
-            cache.module(engine, &bytes).map(warn_unsaved)
-        } else {
-            Module::new(engine, &bytes)
-        };
-        return module.map_err(|e| anyhow!("{}: {e}", path.display()));
+        return module_of_bytes(engine, path, &bytes, allow_precompiled, cache);
     }
     // A regular file: its first bytes say what it is; it is read whole
     // only when it must be compiled.

@@ -378,8 +378,11 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(cache) = &mut cache {
         cache.set_size_limit(limit);
     }
-    if let Some(file) = crate::run_component::component_file(&engine, &args.file)? {
-        if let crate::run_component::ComponentFile::Precompiled(_) = file {
+    let mut piped = None;
+    if let Some(file) = crate::run_component::component_file(&engine, &args.file, &mut piped)? {
+        if let crate::run_component::ComponentFile::Precompiled(_)
+        | crate::run_component::ComponentFile::PrecompiledBytes(_) = file
+        {
             crate::compile::refuse_precompiled(&args.file, args.allow_precompiled)?;
         }
         let refused = [
@@ -457,8 +460,21 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         };
         return conclude(outcome, profiling, &engine, &mut store, &args);
     }
-    let module =
-        crate::compile::load_module(&engine, &args.file, args.allow_precompiled, cache.as_ref())?;
+    let module = match piped {
+        Some(bytes) => crate::compile::module_of_bytes(
+            &engine,
+            &args.file,
+            &bytes,
+            args.allow_precompiled,
+            cache.as_ref(),
+        )?,
+        None => crate::compile::load_module(
+            &engine,
+            &args.file,
+            args.allow_precompiled,
+            cache.as_ref(),
+        )?,
+    };
     let mut preloads = Vec::new();
     for p in &args.preload {
         let (name, path) = p

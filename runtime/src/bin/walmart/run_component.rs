@@ -25,15 +25,41 @@ pub enum ComponentFile {
     /// `walmart compile`'s precompiled form: the file checked to hold it,
     /// mapped when loaded (not read, nor opened again).
     Precompiled(std::fs::File),
+    /// The same, read whole from a pipe.
+    PrecompiledBytes(Vec<u8>),
 }
 
 /// What the file at `path` holds if it is a component (its binary, the
-/// text format of one, or a precompiled one); `None` for anything else,
-/// and for what is not a regular file (a pipe is read once, as a module).
-pub fn component_file(engine: &Engine, path: &Path) -> anyhow::Result<Option<ComponentFile>> {
+/// text format of one, or a precompiled one); `None` for anything else.
+/// What is not a regular file (a pipe, `/dev/stdin`) is read once, whole:
+/// where it holds no component, its bytes are left in `piped` for the
+/// module loader.
+pub fn component_file(
+    engine: &Engine,
+    path: &Path,
+    piped: &mut Option<Vec<u8>>,
+) -> anyhow::Result<Option<ComponentFile>> {
     let unreadable = |e: std::io::Error| anyhow!("cannot read {}: {e}", path.display());
     let mut file = std::fs::File::open(path).map_err(unreadable)?;
     if !file.metadata().map_err(unreadable)?.is_file() {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(unreadable)?;
+        if engine.detect_precompiled(&bytes) == Some(walmart::Precompiled::Component) {
+            return Ok(Some(ComponentFile::PrecompiledBytes(bytes)));
+        }
+        // A pipe has no extension to say "text": a component's text is
+        // told by parsing it.
+        let source = component_source(path, &bytes).or_else(|| {
+            (!bytes.starts_with(b"\0asm"))
+                .then(|| wat::parse_bytes(&bytes).ok())
+                .flatten()
+                .filter(|b| Component::is_component(b))
+                .map(|b| b.into_owned())
+        });
+        if let Some(source) = source {
+            return Ok(Some(ComponentFile::Source(source)));
+        }
+        *piped = Some(bytes);
         return Ok(None);
     }
     let mut head = [0u8; 8];
@@ -95,6 +121,8 @@ pub fn load(
         ComponentFile::Precompiled(file) => unsafe {
             Component::deserialize_open_file(engine, file)
         },
+        // SAFETY: as above.
+        ComponentFile::PrecompiledBytes(bytes) => unsafe { Component::deserialize(engine, bytes) },
     }
     .map_err(|e| anyhow!("{}: {e}", path.display()))
 }
