@@ -116,3 +116,29 @@ impl Deref for WasmBytes {
         }
     }
 }
+
+/// A precompiled file's bytes: the file mapped (a regular file on a file
+/// system that maps), or else read whole: a regular file from its start,
+/// anything else (a pipe) from where it stands.
+pub(crate) enum FileBytes {
+    Mapped(MappedFile),
+    Read(Vec<u8>),
+}
+
+impl FileBytes {
+    pub(crate) fn of(file: &File) -> std::io::Result<FileBytes> {
+        let regular = file.metadata()?.is_file();
+        if let Some(mapped) = regular.then(|| MappedFile::new(file).ok()).flatten() {
+            return Ok(FileBytes::Mapped(mapped));
+        }
+        let mut bytes = Vec::new();
+        match regular {
+            true => std::io::Read::read_to_end(
+                &mut crate::module_cache::ReadFrom { file, at: 0 },
+                &mut bytes,
+            )?,
+            false => std::io::Read::read_to_end(&mut &*file, &mut bytes)?,
+        };
+        Ok(FileBytes::Read(bytes))
+    }
+}

@@ -375,27 +375,17 @@ impl Module {
     ///
     /// As [`Module::deserialize_file`].
     pub unsafe fn deserialize_open_file(engine: &Engine, file: &std::fs::File) -> Result<Module> {
-        let unreadable = |e: std::io::Error| Error::Usage(format!("cannot read it: {e}"));
-        let regular = file.metadata().map_err(unreadable)?.is_file();
-        match regular.then(|| MappedFile::new(file).ok()).flatten() {
+        let bytes = crate::mapped_file::FileBytes::of(file)
+            .map_err(|e| Error::Usage(format!("cannot read it: {e}")))?;
+        match bytes {
             // SAFETY: the caller vouches for the file and that it stays.
-            Some(mapped) => unsafe { Module::deserialize_mapped(engine, Arc::new(mapped), file) },
-            None => {
-                // A pipe or a device, read as it streams; or a regular
-                // file on a file system that cannot map, read from its
-                // start.
-                let mut bytes = Vec::new();
-                let read = match regular {
-                    true => std::io::Read::read_to_end(
-                        &mut crate::module_cache::ReadFrom { file, at: 0 },
-                        &mut bytes,
-                    ),
-                    false => std::io::Read::read_to_end(&mut &*file, &mut bytes),
-                };
-                read.map_err(unreadable)?;
-                // SAFETY: the caller vouches for the bytes.
-                unsafe { Module::deserialize(engine, bytes) }
-            }
+            crate::mapped_file::FileBytes::Mapped(mapped) => unsafe {
+                Module::deserialize_mapped(engine, Arc::new(mapped), file)
+            },
+            // SAFETY: the caller vouches for the bytes.
+            crate::mapped_file::FileBytes::Read(bytes) => unsafe {
+                Module::deserialize(engine, bytes)
+            },
         }
     }
 

@@ -135,29 +135,17 @@ impl Component {
         engine: &Engine,
         file: &std::fs::File,
     ) -> Result<Component> {
-        let unreadable = |e: std::io::Error| Error::Usage(format!("cannot read it: {e}"));
-        let regular = file.metadata().map_err(unreadable)?.is_file();
-        match regular
-            .then(|| crate::mapped_file::MappedFile::new(file).ok())
-            .flatten()
-        {
+        let bytes = crate::mapped_file::FileBytes::of(file)
+            .map_err(|e| Error::Usage(format!("cannot read it: {e}")))?;
+        match bytes {
             // SAFETY: the caller vouches for the file and that it stays.
-            Some(mapped) => unsafe {
+            crate::mapped_file::FileBytes::Mapped(mapped) => unsafe {
                 Component::deserialize_mapped(engine, Arc::new(mapped), file)
             },
-            None => {
-                let mut bytes = Vec::new();
-                let read = match regular {
-                    true => std::io::Read::read_to_end(
-                        &mut crate::module_cache::ReadFrom { file, at: 0 },
-                        &mut bytes,
-                    ),
-                    false => std::io::Read::read_to_end(&mut &*file, &mut bytes),
-                };
-                read.map_err(unreadable)?;
-                // SAFETY: the caller vouches for the bytes.
-                unsafe { Component::deserialize(engine, bytes) }
-            }
+            // SAFETY: the caller vouches for the bytes.
+            crate::mapped_file::FileBytes::Read(bytes) => unsafe {
+                Component::deserialize(engine, bytes)
+            },
         }
     }
 

@@ -158,6 +158,19 @@ impl Drop for ResolverSlot {
     }
 }
 
+/// Makes the eventfd `event` readable (its pollable ready) for good.
+fn raise(event: &OwnedFd) {
+    let one = 1u64.to_ne_bytes();
+    // SAFETY: an 8-byte write from a local buffer to an eventfd we hold.
+    unsafe {
+        libc::write(
+            std::os::fd::AsRawFd::as_raw_fd(event),
+            one.as_ptr().cast(),
+            one.len(),
+        )
+    };
+}
+
 /// Starts the lookup of `name` on a thread: the stream's table entry.
 fn start(ctx: &mut WasiCtx, name: String) -> std::result::Result<u32, &'static str> {
     let share = ResolverSlot::take().ok_or("temporary-resolver-failure")?;
@@ -173,16 +186,7 @@ fn start(ctx: &mut WasiCtx, name: String) -> std::result::Result<u32, &'static s
             let _share = share;
             let r = resolve(&name);
             *answer.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-            let one = 1u64.to_ne_bytes();
-            // SAFETY: an 8-byte write to the eventfd this thread owns a
-            // descriptor of.
-            unsafe {
-                libc::write(
-                    std::os::fd::AsRawFd::as_raw_fd(&signal),
-                    one.as_ptr().cast(),
-                    one.len(),
-                )
-            };
+            raise(&signal);
         });
     if spawned.is_err() {
         let _ = ctx.fd_close(fd);
@@ -221,16 +225,8 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                     Err(_) => return Ok(Some(fail("new-socket-limit"))),
                 };
                 // Ready at once: signalled before any wait.
+                raise(&signal);
                 drop(signal);
-                let one = 1u64.to_ne_bytes();
-                // SAFETY: an 8-byte write to an eventfd we own.
-                unsafe {
-                    libc::write(
-                        std::os::fd::AsRawFd::as_raw_fd(&event),
-                        one.as_ptr().cast(),
-                        one.len(),
-                    )
-                };
                 let fd = match ctx.insert_owned(event, crate::wasi::types::filetype::UNKNOWN) {
                     Ok(fd) => fd,
                     Err(_) => return Ok(Some(fail("new-socket-limit"))),
