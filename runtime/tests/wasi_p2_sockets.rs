@@ -1125,3 +1125,130 @@ fn bytes_waiting_unsent_go_out_before_a_shutdown_or_a_drop() {
         assert!(reader.join().unwrap() == sent, "{end}");
     }
 }
+
+/// In an asynchronous call, blocking on a listening socket's pollable
+/// (the socket's state resolved when it waits) suspends the call, not
+/// the executor's thread: a timer on the same thread fires while it
+/// waits, and the client a thread of the host's brings later wakes it.
+#[test]
+fn a_wait_for_a_client_suspends_an_asynchronous_call() {
+    use std::time::{Duration, Instant};
+    let mut config = walmart::Config::new();
+    config.async_support(true);
+    let engine = Engine::new(&config).unwrap();
+    let component = Component::new(&engine, component_wat("0.2.6")).unwrap();
+    let mut linker = Linker::<WasiCtx>::new(&engine);
+    walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let (timer_fired, accepted) = rt.block_on(async {
+        let mut ctx = WasiCtx::new();
+        ctx.allow_tcp(true).inherit_network();
+        let mut store = Store::new(&engine, ctx);
+        let instance = linker
+            .instantiate_async(&mut store, &component)
+            .await
+            .unwrap();
+        let ok = |v: Option<Val>| match v {
+            Some(Val::Result(Ok(Some(v)))) => *v,
+            Some(Val::Result(Ok(None))) => Val::Tuple(vec![]),
+            other => panic!("{other:?}"),
+        };
+        let net = call(&mut store, &instance, "instance-network", vec![])
+            .await
+            .unwrap();
+        let sock = ok(call(
+            &mut store,
+            &instance,
+            "create-tcp-socket",
+            vec![family(true)],
+        )
+        .await);
+        ok(call(
+            &mut store,
+            &instance,
+            "tcp-start-bind",
+            vec![sock.clone(), net, addr(local(0))],
+        )
+        .await);
+        for step in ["tcp-finish-bind", "tcp-start-listen", "tcp-finish-listen"] {
+            ok(call(&mut store, &instance, step, vec![sock.clone()]).await);
+        }
+        let port = port_of(&ok(call(
+            &mut store,
+            &instance,
+            "tcp-local-address",
+            vec![sock.clone()],
+        )
+        .await));
+        let p = call(&mut store, &instance, "tcp-subscribe", vec![sock.clone()])
+            .await
+            .unwrap();
+        // A client in 300 ms, from a thread of the host's.
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            TcpStream::connect(local(port)).unwrap()
+        });
+        let timer = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            started.elapsed()
+        };
+        let wait = async {
+            call(&mut store, &instance, "block", vec![p]).await;
+            let accepted = ok(call(&mut store, &instance, "tcp-accept", vec![sock]).await);
+            (started.elapsed(), accepted)
+        };
+        let (mut timer, mut wait) = (std::pin::pin!(timer), std::pin::pin!(wait));
+        let (mut fired, mut woken) = (None, None);
+        std::future::poll_fn(|cx| {
+            use std::future::Future;
+            use std::task::Poll;
+            if fired.is_none() {
+                if let Poll::Ready(t) = timer.as_mut().poll(cx) {
+                    fired = Some(t);
+                }
+            }
+            if woken.is_none() {
+                if let Poll::Ready(w) = wait.as_mut().poll(cx) {
+                    woken = Some(w);
+                }
+            }
+            if fired.is_some() && woken.is_some() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        let (fired, (woke, accepted)) = (fired.unwrap(), woken.unwrap());
+        assert!(woke >= Duration::from_millis(300), "{woke:?}");
+        (fired, accepted)
+    });
+    assert!(
+        timer_fired < Duration::from_millis(250),
+        "the timer waited for the client: {timer_fired:?}"
+    );
+    assert!(
+        matches!(accepted, Val::Tuple(ref t) if t.len() == 3),
+        "{accepted:?}"
+    );
+}
+
+/// `name`'s asynchronous call with `params`: its result, if it has one.
+async fn call(
+    store: &mut Store<WasiCtx>,
+    instance: &Instance,
+    name: &str,
+    params: Vec<Val>,
+) -> Option<Val> {
+    let f = instance.get_func(&mut *store, name).unwrap();
+    let n = f.ty().result().is_some() as usize;
+    let mut results = vec![Val::Bool(false); n];
+    f.call_async(&mut *store, &params, &mut results)
+        .await
+        .unwrap();
+    results.pop()
+}
