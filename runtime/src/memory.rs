@@ -437,7 +437,11 @@ impl MemoryData {
         self.def.base = base as *mut u8;
         self.reserved = len;
         if let Some(a) = &self.attest {
-            a.moved(self.def.base, len, self.def.length as usize).ok()?;
+            // The fault handler's table at once: the old addresses are
+            // free for any new mapping now (see `Drop for MemoryData`).
+            let length = self.def.length as usize;
+            a.guard.resize(self.def.base, length, length);
+            a.moved(self.def.base, len, length).ok()?;
         }
         Some(())
     }
@@ -520,6 +524,13 @@ impl MemoryData {
 
 impl Drop for MemoryData {
     fn drop(&mut self) {
+        // Out of the fault handler's table of protected memories before
+        // the pages go: a fields' drop would come after the unmap below,
+        // and meanwhile another store's new reservation (its guard pages)
+        // could take these addresses, and a fault there be taken for a
+        // write to this protected memory and made writable: an access
+        // out of bounds there would not trap.
+        drop(self.attest.take());
         if self.shared.is_some() {
             // The storage unmaps it when its last holder goes.
             return;
