@@ -1141,28 +1141,7 @@ fn asynchronous_calls_suspend_on_host_futures() {
             }
         };
         // Both calls polled in turn, as a join does.
-        use std::future::Future;
-        use std::task::Poll;
-        let (mut a, mut b) = (std::pin::pin!(call(4)), std::pin::pin!(call(5)));
-        let (mut ra, mut rb) = (None, None);
-        std::future::poll_fn(|cx| {
-            if ra.is_none() {
-                if let Poll::Ready(v) = a.as_mut().poll(cx) {
-                    ra = Some(v);
-                }
-            }
-            if rb.is_none() {
-                if let Poll::Ready(v) = b.as_mut().poll(cx) {
-                    rb = Some(v);
-                }
-            }
-            match (ra.is_some(), rb.is_some()) {
-                (true, true) => Poll::Ready(()),
-                _ => Poll::Pending,
-            }
-        })
-        .await;
-        (ra.unwrap(), rb.unwrap())
+        common::join(call(4), call(5)).await
     });
     assert_eq!(results, (((80,), 2), ((100,), 2)));
     // Four 50 ms waits, two at a time on one thread: about 100 ms, not 200.

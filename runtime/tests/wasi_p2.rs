@@ -425,20 +425,7 @@ fn waits_suspend_an_asynchronous_call() {
                 f.call_async(&mut store, (nap,)).await.unwrap();
             }
         };
-        use std::future::Future;
-        use std::task::Poll;
-        let (mut a, mut b) = (std::pin::pin!(run()), std::pin::pin!(run()));
-        let (mut da, mut db) = (false, false);
-        std::future::poll_fn(|cx| {
-            da = da || a.as_mut().poll(cx).is_ready();
-            db = db || b.as_mut().poll(cx).is_ready();
-            if da && db {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
+        common::join(run(), run()).await;
     });
     let both = started.elapsed();
     assert!(both >= Duration::from_millis(100), "{both:?}");

@@ -1201,29 +1201,7 @@ fn a_wait_for_a_client_suspends_an_asynchronous_call() {
             let accepted = ok(call(&mut store, &instance, "tcp-accept", vec![sock]).await);
             (started.elapsed(), accepted)
         };
-        let (mut timer, mut wait) = (std::pin::pin!(timer), std::pin::pin!(wait));
-        let (mut fired, mut woken) = (None, None);
-        std::future::poll_fn(|cx| {
-            use std::future::Future;
-            use std::task::Poll;
-            if fired.is_none() {
-                if let Poll::Ready(t) = timer.as_mut().poll(cx) {
-                    fired = Some(t);
-                }
-            }
-            if woken.is_none() {
-                if let Poll::Ready(w) = wait.as_mut().poll(cx) {
-                    woken = Some(w);
-                }
-            }
-            if fired.is_some() && woken.is_some() {
-                Poll::Ready(())
-            } else {
-                Poll::Pending
-            }
-        })
-        .await;
-        let (fired, (woke, accepted)) = (fired.unwrap(), woken.unwrap());
+        let (fired, (woke, accepted)) = common::join(timer, wait).await;
         assert!(woke >= Duration::from_millis(300), "{woke:?}");
         (fired, accepted)
     });

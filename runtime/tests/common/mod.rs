@@ -199,3 +199,33 @@ pub fn sockets_network_import(version: &str) -> String {
   (alias export $n "ip-socket-address" (type $socket-address))"#
     )
 }
+
+/// Both futures polled in turn on the caller's task until both are done
+/// (a join, without an executor's macros): their outputs.
+#[allow(dead_code)] // Not every test file that shares this module uses it.
+pub async fn join<A, B>(
+    a: impl std::future::Future<Output = A>,
+    b: impl std::future::Future<Output = B>,
+) -> (A, B) {
+    use std::task::Poll;
+    let (mut a, mut b) = (std::pin::pin!(a), std::pin::pin!(b));
+    let (mut ra, mut rb) = (None, None);
+    std::future::poll_fn(|cx| {
+        if ra.is_none() {
+            if let Poll::Ready(v) = a.as_mut().poll(cx) {
+                ra = Some(v);
+            }
+        }
+        if rb.is_none() {
+            if let Poll::Ready(v) = b.as_mut().poll(cx) {
+                rb = Some(v);
+            }
+        }
+        match (ra.is_some(), rb.is_some()) {
+            (true, true) => Poll::Ready(()),
+            _ => Poll::Pending,
+        }
+    })
+    .await;
+    (ra.unwrap(), rb.unwrap())
+}

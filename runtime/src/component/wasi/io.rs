@@ -168,23 +168,12 @@ fn drain(ctx: &mut WasiCtx, rep: u32) -> Result<std::result::Result<bool, Errno>
     Ok(r)
 }
 
-/// [`drain`] until nothing is left, blocking the thread while the socket
-/// is full.
+/// Sends what waits unsent on the socket stream `rep`, blocking the
+/// thread while the socket is full.
 pub(super) fn drain_all(ctx: &mut WasiCtx, rep: u32) -> Result<std::result::Result<(), Errno>> {
-    loop {
-        match drain(ctx, rep)? {
-            Ok(true) => return Ok(Ok(())),
-            Ok(false) => {
-                let fd = match ctx.p2.get(rep) {
-                    Some(Entry::Output { fd, .. }) => *fd,
-                    _ => return Err(not_a("an output stream", rep)),
-                };
-                if let Err(e) = poll(ctx, &[Wait::Write(fd)], false) {
-                    return Ok(Err(e));
-                }
-            }
-            Err(e) => return Ok(Err(e)),
-        }
+    match ctx.p2.unsent.remove(&rep) {
+        Some(unsent) => write_bytes(ctx, rep, &unsent),
+        None => Ok(Ok(())),
     }
 }
 
@@ -232,12 +221,19 @@ pub(super) fn flush_socket(ctx: &mut WasiCtx, fd: u32) -> Result<std::result::Re
     Ok(Ok(()))
 }
 
-/// Writes all of `data` to the output stream `rep`, blocking the thread
-/// where the descriptor is full (a socket's: see [`socket_write`]).
-fn write_bytes(ctx: &mut WasiCtx, rep: u32, data: &[u8]) -> Result<std::result::Result<(), Errno>> {
+/// A write of the non-blocking calls (`write`, `write-zeroes`, `splice`):
+/// a socket's never blocks ([`socket_write`]); another stream's is written
+/// whole ([`write_bytes`]: files and pipes take what they are given).
+fn write_now(ctx: &mut WasiCtx, rep: u32, data: &[u8]) -> Result<std::result::Result<(), Errno>> {
     if is_socket(ctx, rep) {
         return socket_write(ctx, rep, data);
     }
+    write_bytes(ctx, rep, data)
+}
+
+/// Writes all of `data` to the output stream `rep`, blocking the thread
+/// where the descriptor is full.
+fn write_bytes(ctx: &mut WasiCtx, rep: u32, data: &[u8]) -> Result<std::result::Result<(), Errno>> {
     let mut done = 0;
     while done < data.len() {
         match write_once(ctx, rep, &data[done..])? {
@@ -279,14 +275,7 @@ fn write_all<T>(
         None => data,
     };
     if caller.suspendable_fiber().is_none() || get(caller.data_mut()).shared.is_some() {
-        return get(caller.data_mut()).with_state(|ctx| {
-            if is_socket(ctx, rep) {
-                // Written whole, the socket's blocking way.
-                ctx.p2.unsent.insert(rep, data.to_vec());
-                return drain_all(ctx, rep);
-            }
-            write_bytes(ctx, rep, data)
-        });
+        return get(caller.data_mut()).with_state(|ctx| write_bytes(ctx, rep, data));
     }
     let fd = match get(caller.data_mut()).p2.get(rep) {
         Some(Entry::Output { fd, .. }) => *fd,
@@ -372,6 +361,11 @@ impl Subscriptions {
         ready.dedup();
         ready
     }
+}
+
+/// Whether `wait` is ready now (a failed poll: not ready).
+pub(super) fn ready_now(ctx: &mut WasiCtx, wait: Wait) -> bool {
+    matches!(poll(ctx, &[wait], true), Ok(r) if !r.is_empty())
 }
 
 /// Waits until some of `waits` are ready (not at all where `now_only`),
@@ -573,7 +567,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                 let written = if blocking {
                     write_all(caller, get, r, &data)?
                 } else {
-                    get(caller.data_mut()).with_state(|ctx| write_bytes(ctx, r, &data))?
+                    get(caller.data_mut()).with_state(|ctx| write_now(ctx, r, &data))?
                 };
                 get(caller.data_mut()).with_state(|ctx| {
                     Ok(HostOut::Val(Some(match written {
@@ -602,7 +596,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                 let written = if blocking {
                     write_all(caller, get, r, &zeroes)?
                 } else {
-                    get(caller.data_mut()).with_state(|ctx| write_bytes(ctx, r, &zeroes))?
+                    get(caller.data_mut()).with_state(|ctx| write_now(ctx, r, &zeroes))?
                 };
                 get(caller.data_mut()).with_state(|ctx| {
                     Ok(Some(match written {
@@ -687,7 +681,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                 let written = if blocking {
                     write_all(caller, get, to, &b)?
                 } else {
-                    get(caller.data_mut()).with_state(|ctx| write_bytes(ctx, to, &b))?
+                    get(caller.data_mut()).with_state(|ctx| write_now(ctx, to, &b))?
                 };
                 Ok(Some(match written {
                     Ok(()) => ok(Val::U64(b.len() as u64)),

@@ -50,11 +50,6 @@ fn streams(ctx: &mut WasiCtx, fd: u32) -> (Val, Val) {
     )
 }
 
-/// Whether descriptor `fd` is ready as `wait` asks, now.
-fn ready_now(ctx: &mut WasiCtx, wait: Wait) -> bool {
-    matches!(super::super::io::poll(ctx, &[wait], true), Ok(r) if !r.is_empty())
-}
-
 /// A duration in nanoseconds as whole seconds for the host's keep-alive
 /// (at least one, at most the 32,767 Linux takes: WASI says any value
 /// but zero is taken, rounded as the host must): `None` for zero.
@@ -276,7 +271,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             if state != TcpState::Connecting {
                 return Ok(Some(fail("not-in-progress")));
             }
-            if !ready_now(ctx, Wait::Write(fd)) {
+            if !super::super::io::ready_now(ctx, Wait::Write(fd)) {
                 return Ok(Some(fail("would-block")));
             }
             match with_sock(ctx, fd, |s| s.take_error())? {

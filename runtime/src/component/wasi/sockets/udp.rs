@@ -451,7 +451,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                     )))
                 }
             };
-            let ready = matches!(super::super::io::poll(ctx, &[Wait::Write(fd)], true), Ok(r) if !r.is_empty());
+            let ready = super::super::io::ready_now(ctx, Wait::Write(fd));
             let n = if ready { BATCH } else { 0 };
             if let Some(Entry::Outgoing { permit, .. }) = ctx.p2.get_mut(r) {
                 *permit = n;
