@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# Builds tests/fixtures/python/net_app.py into a WASI 0.2 command
-# component with componentize-py (CPython 3.14 for WASI 0.2, from PyPI,
-# pinned by version and hash) at target/python-component/net_app.wasm,
-# for runtime/tests/python_component.rs. The component (18 MB) is not
-# committed; this script is quick (a wheel and a few seconds) and
-# idempotent. The WIT it targets is the project's own few lines
-# (`wasi:cli/run`): CPython's imports come from its own build.
+# Builds the Python test programs in tests/fixtures/python into WASI 0.2
+# components with componentize-py (CPython 3.14 for WASI 0.2, from PyPI,
+# pinned by version and hash), in target/python-component/:
+#   net_app.wasm   a command (`wasi:cli/run`, WIT in wit/: the project's own
+#                  few lines; CPython's imports come from its own build),
+#                  for runtime/tests/python_component.rs;
+#   http_app.wasm  a `wasi:http/proxy` handler (WIT in http_wit/: the WASI
+#                  0.2.12 files as wasmtime-wasi-http ships them), for
+#                  `walmart serve` and the host's wasi:http.
+# The components (about 18 MB each) are not committed; this script is
+# quick (a wheel and a few seconds each) and idempotent: a component is
+# rebuilt only when its .py is newer.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$root/target/python-component"
 src="$root/tests/fixtures/python"
-wasm="$out/net_app.wasm"
-if [ -f "$wasm" ] && [ "$wasm" -nt "$src/net_app.py" ]; then
-    exit 0
-fi
 mkdir -p "$out"
 if [ ! -x "$out/venv/bin/componentize-py" ]; then
     python3 -m venv "$out/venv"
@@ -24,11 +25,24 @@ REQ
     "$out/venv/bin/pip" install -q --require-hashes --only-binary :all: \
         -r "$out/requirements.txt"
 fi
-# componentize-py runs the program's module at build time (to snapshot
-# it): from a copy, so no __pycache__ lands in the source tree.
+
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-cp -r "$src/net_app.py" "$src/wit" "$work/"
-(cd "$work" && "$out/venv/bin/componentize-py" -q -d wit -w app componentize net_app \
-    -o "$wasm.tmp")
-mv "$wasm.tmp" "$wasm"
+
+# build APP WIT_DIR WORLD: tests/fixtures/python/APP.py -> APP.wasm.
+build() {
+    local app="$1" wit="$2" world="$3" wasm="$out/$1.wasm"
+    if [ -f "$wasm" ] && [ "$wasm" -nt "$src/$app.py" ]; then
+        return 0
+    fi
+    # componentize-py runs the program's module at build time (to snapshot
+    # it): from a copy, so no __pycache__ lands in the source tree.
+    mkdir "$work/$app"
+    cp -r "$src/$app.py" "$src/$wit" "$work/$app/"
+    (cd "$work/$app" && "$out/venv/bin/componentize-py" -q -d "$wit" -w "$world" \
+        componentize "$app" -o "$wasm.tmp")
+    mv "$wasm.tmp" "$wasm"
+}
+
+build net_app wit app
+build http_app http_wit http-app

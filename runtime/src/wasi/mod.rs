@@ -18,6 +18,7 @@ pub(crate) mod types;
 
 pub use clocks::{HostMonotonicClock, HostWallClock};
 pub use ctx::WasiCtx;
+pub(crate) use net_policy::NetPolicy;
 pub use net_policy::SocketAddrUse;
 pub use perms::{DirPerms, FilePerms};
 pub use pipes::{InputStream, MemoryInputPipe, MemoryOutputPipe, OutputStream};

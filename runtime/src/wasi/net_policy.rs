@@ -43,6 +43,9 @@ pub(crate) struct NetPolicy {
     pub(crate) tcp: bool,
     pub(crate) udp: bool,
     pub(crate) ip_name_lookup: bool,
+    /// `wasi:http` requests may go to any address (else only to those
+    /// `check` allows for [`SocketAddrUse::TcpConnect`]).
+    pub(crate) http_any: bool,
 }
 
 impl fmt::Debug for NetPolicy {
@@ -52,6 +55,7 @@ impl fmt::Debug for NetPolicy {
             .field("tcp", &self.tcp)
             .field("udp", &self.udp)
             .field("ip_name_lookup", &self.ip_name_lookup)
+            .field("http_any", &self.http_any)
             .finish()
     }
 }
@@ -60,6 +64,11 @@ impl NetPolicy {
     /// Whether the guest may use `addr` so.
     pub(crate) fn allows(&self, addr: SocketAddr, how: SocketAddrUse) -> bool {
         self.check.as_ref().is_some_and(|check| check(addr, how))
+    }
+
+    /// Whether a `wasi:http` request may go to `addr`.
+    pub(crate) fn allows_http(&self, addr: SocketAddr) -> bool {
+        self.http_any || self.allows(addr, SocketAddrUse::TcpConnect)
     }
 }
 
@@ -107,6 +116,14 @@ impl WasiCtx {
     /// default: no, a lookup fails with `permanent-resolver-failure`).
     pub fn allow_ip_name_lookup(&mut self, allow: bool) -> &mut Self {
         self.with_state(|c| c.net.ip_name_lookup = allow);
+        self
+    }
+
+    /// Whether the guest's `wasi:http` requests may go to any address
+    /// (default: no, only to those the socket policy allows connecting
+    /// to; `walmart serve`, as `wasmtime serve`, allows them).
+    pub fn allow_http_outgoing(&mut self, allow: bool) -> &mut Self {
+        self.with_state(|c| c.net.http_any = allow);
         self
     }
 }

@@ -10,6 +10,7 @@ mod guest_profile;
 mod option_help;
 mod run;
 mod run_component;
+mod serve;
 mod wast;
 mod wave;
 
@@ -32,6 +33,9 @@ struct Cli {
 enum Command {
     /// Run a WebAssembly module (.wasm binary or .wat text).
     Run(Box<run::RunArgs>),
+    /// Serve HTTP requests with a proxy component (one exporting
+    /// `wasi:http/incoming-handler`), each in a new instance.
+    Serve(serve::ServeArgs),
     /// Compile a module ahead of time into a precompiled `.cwasm`.
     Compile(compile::CompileArgs),
     /// Run .wast spec-test scripts and print a pass table.
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run::run(*args),
+        Command::Serve(args) => serve::serve(&args),
         Command::Compile(args) => compile::run(args),
         Command::Wast(args) => wast::run(args),
         Command::Settings(args) => compile::settings(args),

@@ -912,7 +912,7 @@ fn model_verifier(
 /// it, and whether it is read only (MODE `ro`; `rw`, the default, is
 /// read and write). A third part is always the mode, so a guest name
 /// `ro` stays a name (`--dir data::ro`).
-fn parse_dir(spec: &str) -> anyhow::Result<(&str, &str, bool)> {
+pub(crate) fn parse_dir(spec: &str) -> anyhow::Result<(&str, &str, bool)> {
     let Some((host, rest)) = spec.split_once("::") else {
         return Ok((spec, spec, false));
     };

@@ -77,6 +77,10 @@ fn read_bytes(
     }
     let n = s.u32(8) as usize;
     if n == 0 {
+        // An HTTP body cut short ends in an error, not as if whole.
+        if ctx.p2.body_failed(fd) {
+            return Ok(Err(Errno::IO));
+        }
         return Ok(Ok(None));
     }
     if let Some(Entry::Input {

@@ -9,13 +9,15 @@
 //! `wasi:sockets` makes host sockets in the same table, reaching what
 //! the context's network policy allows (nothing, by default).
 //!
-//! Not provided: `wasi:http` (a component importing it fails to link,
-//! naming the interface).
+//! `wasi:http` ([`http`]) is added apart, by [`http::add_to_linker`]:
+//! a component's outgoing requests and `walmart serve`'s incoming ones.
 
 mod cli;
 mod clocks;
+mod event;
 mod filesystem;
 mod host_memory;
+pub mod http;
 mod io;
 mod sockets;
 mod table;

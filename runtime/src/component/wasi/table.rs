@@ -104,6 +104,8 @@ pub(crate) enum Entry {
         fd: u32,
         answer: Lookup,
     },
+    /// A `wasi:http` resource.
+    Http(Box<super::http::HttpEntry>),
 }
 
 /// Where a resolver thread puts its answer: the addresses, or the
@@ -152,6 +154,7 @@ impl Entry {
             | Entry::Tcp { fd, .. }
             | Entry::Udp { fd, .. }
             | Entry::Lookup { fd, .. } => Some(*fd),
+            Entry::Http(h) => h.owned_fd(),
             _ => None,
         }
     }
@@ -165,6 +168,9 @@ pub struct Table {
     /// Bytes a socket's output stream took but its socket did not yet
     /// (by the stream's representation).
     pub(crate) unsent: HashMap<u32, Vec<u8>>,
+    /// How the incoming HTTP body read through descriptor `fd` ended:
+    /// its end read as a failure when it was cut short.
+    pub(crate) http_in: HashMap<u32, std::sync::Arc<super::http::BodyOutcome>>,
 }
 
 impl Table {
@@ -189,7 +195,21 @@ impl Table {
 
     pub(crate) fn remove(&mut self, rep: u32) -> Option<Entry> {
         self.unsent.remove(&rep);
-        self.entries.remove(&rep)
+        let e = self.entries.remove(&rep);
+        if let Some(fd) = e.as_ref().and_then(Entry::owned_fd) {
+            self.http_in.remove(&fd);
+        }
+        e
+    }
+
+    /// Puts an entry back at `rep` (one taken out by mistake).
+    pub(crate) fn put(&mut self, rep: u32, entry: Entry) {
+        self.entries.insert(rep, entry);
+    }
+
+    /// Whether the incoming HTTP body read through `fd` was cut short.
+    pub(crate) fn body_failed(&self, fd: u32) -> bool {
+        self.http_in.get(&fd).is_some_and(|o| o.failed())
     }
 
     /// The output streams writing to the context's descriptor `fd`.

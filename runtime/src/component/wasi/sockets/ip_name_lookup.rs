@@ -7,8 +7,8 @@
 use std::collections::VecDeque;
 use std::ffi::CString;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
-use std::os::fd::{FromRawFd, OwnedFd};
 
+use super::super::event::{event_pair, raise};
 use super::super::table::{Entry, Lookup, Wait};
 use super::super::vals::{arg, err, ok, own, rep, string_of};
 use super::super::{def, iface, res, resource, GetCtx};
@@ -116,20 +116,6 @@ fn resolve(name: &str) -> std::result::Result<Vec<IpAddr>, &'static str> {
     Ok(ips)
 }
 
-/// An eventfd, and a second descriptor of it for the thread that signals
-/// it.
-fn event_pair() -> std::io::Result<(OwnedFd, OwnedFd)> {
-    // SAFETY: eventfd makes a new descriptor, checked and owned here.
-    let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-    if raw < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: fresh, owned by no one else.
-    let event = unsafe { OwnedFd::from_raw_fd(raw) };
-    let signal = event.try_clone()?;
-    Ok((event, signal))
-}
-
 /// Most resolver threads at once, in the whole process: a guest that
 /// starts lookups in a loop gets `temporary-resolver-failure` past them,
 /// not a thread each.
@@ -156,19 +142,6 @@ impl Drop for ResolverSlot {
     fn drop(&mut self) {
         RESOLVERS.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
-}
-
-/// Makes the eventfd `event` readable (its pollable ready) for good.
-fn raise(event: &OwnedFd) {
-    let one = 1u64.to_ne_bytes();
-    // SAFETY: an 8-byte write from a local buffer to an eventfd we hold.
-    unsafe {
-        libc::write(
-            std::os::fd::AsRawFd::as_raw_fd(event),
-            one.as_ptr().cast(),
-            one.len(),
-        )
-    };
 }
 
 /// Starts the lookup of `name` on a thread: the stream's table entry.

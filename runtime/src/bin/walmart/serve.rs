@@ -1,0 +1,217 @@
+//! `walmart serve`: an HTTP/1.1 server whose requests a proxy component
+//! (one exporting `wasi:http/incoming-handler`) answers, each in a new
+//! instance of its own, as `wasmtime serve`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail};
+use hyper_util::rt::TokioIo;
+use walmart::component::wasi::http::{self, server::ProxyPre};
+use walmart::component::{self, Component};
+use walmart::wasi::{self, WasiCtx};
+use walmart::{Config, Engine, Store};
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// The proxy component: a `.wasm` or `.wat` component (or one
+    /// precompiled by `walmart compile`, with --allow-precompiled).
+    file: PathBuf,
+    /// The address to listen on.
+    #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDR")]
+    addr: String,
+    /// An environment variable for the guest: NAME=VALUE, or NAME for the
+    /// host's value. Repeatable.
+    #[arg(long = "env", value_name = "NAME[=VALUE]")]
+    envs: Vec<String>,
+    /// A host directory the guest may open (HOST, HOST::GUEST, or
+    /// HOST::GUEST::ro for read-only). Repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST[::ro]]")]
+    dirs: Vec<String>,
+    /// WASI options: `inherit-network`, `allow-ip-name-lookup`, `tcp=n`,
+    /// `udp=n` (the guest's own sockets), `http-outgoing=n` (its requests
+    /// only to what the socket policy allows; by default any address, as
+    /// `wasmtime serve`), `cli=n` (no standard output and error).
+    #[arg(short = 'S', value_name = "KEY[=VALUE]")]
+    wasi_options: Vec<String>,
+    /// Run a precompiled component, whose machine code is trusted as it is.
+    #[arg(long)]
+    allow_precompiled: bool,
+}
+
+/// What each request's store is made from.
+struct Setup {
+    envs: Vec<(String, String)>,
+    dirs: Vec<(String, String, bool)>,
+    inherit_network: bool,
+    lookups: bool,
+    tcp: bool,
+    udp: bool,
+    http_any: bool,
+    stdio: bool,
+}
+
+impl Setup {
+    fn parse(args: &ServeArgs) -> anyhow::Result<Setup> {
+        let mut s = Setup {
+            envs: Vec::new(),
+            dirs: Vec::new(),
+            inherit_network: false,
+            lookups: false,
+            tcp: true,
+            udp: true,
+            http_any: true,
+            stdio: true,
+        };
+        for option in &args.wasi_options {
+            let (name, value) = option.split_once('=').unwrap_or((option, "y"));
+            let yes = || crate::features::yes_no("-S", option, name, value);
+            match name {
+                "inherit-network" => s.inherit_network = yes()?,
+                "allow-ip-name-lookup" => s.lookups = yes()?,
+                "tcp" => s.tcp = yes()?,
+                "udp" => s.udp = yes()?,
+                "http-outgoing" => s.http_any = yes()?,
+                "cli" => s.stdio = yes()?,
+                _ => bail!(
+                    "-S {option}: unknown option for `walmart serve` (known: inherit-network, \
+                     allow-ip-name-lookup, tcp, udp, http-outgoing, cli)"
+                ),
+            }
+        }
+        for kv in &args.envs {
+            match kv.split_once('=') {
+                Some((k, v)) if !k.is_empty() => s.envs.push((k.into(), v.into())),
+                None if !kv.is_empty() => {
+                    if let Some(v) = std::env::var_os(kv) {
+                        let v = v
+                            .into_string()
+                            .map_err(|_| anyhow!("--env {kv}: the host's value is not UTF-8"))?;
+                        s.envs.push((kv.clone(), v));
+                    }
+                }
+                _ => bail!("--env {kv}: expected NAME=VALUE or NAME"),
+            }
+        }
+        for dir in &args.dirs {
+            let (host, guest, ro) = crate::run::parse_dir(dir)?;
+            if !std::path::Path::new(host).is_dir() {
+                bail!("--dir {dir}: `{host}` is not a directory");
+            }
+            s.dirs.push((host.into(), guest.into(), ro));
+        }
+        Ok(s)
+    }
+
+    /// A request's WASI context.
+    fn ctx(&self) -> walmart::Result<WasiCtx> {
+        let mut ctx = WasiCtx::new();
+        if self.stdio {
+            ctx.inherit_stdout().inherit_stderr();
+        }
+        for (k, v) in &self.envs {
+            ctx.env(k, v);
+        }
+        for (host, guest, ro) in &self.dirs {
+            let (d, f) = if *ro {
+                (wasi::DirPerms::READ, wasi::FilePerms::READ)
+            } else {
+                (wasi::DirPerms::all(), wasi::FilePerms::all())
+            };
+            ctx.preopened_dir(host, guest, d, f)?;
+        }
+        ctx.allow_tcp(self.tcp)
+            .allow_udp(self.udp)
+            .allow_ip_name_lookup(self.lookups)
+            .allow_http_outgoing(self.http_any);
+        if self.inherit_network {
+            ctx.inherit_network();
+        }
+        Ok(ctx)
+    }
+}
+
+pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    let setup = std::sync::Arc::new(Setup::parse(args)?);
+    let mut config = Config::new();
+    config.async_support(true);
+    let engine = Engine::new(&config)?;
+    let mut piped = None;
+    let Some(file) = crate::run_component::component_file(&engine, &args.file, &mut piped)? else {
+        bail!(
+            "{}: not a component: `walmart serve` runs components exporting \
+             `wasi:http/incoming-handler` (a core module runs with `walmart run`)",
+            args.file.display()
+        );
+    };
+    if matches!(
+        file,
+        crate::run_component::ComponentFile::Precompiled(_)
+            | crate::run_component::ComponentFile::PrecompiledBytes(_)
+    ) && !args.allow_precompiled
+    {
+        bail!(
+            "{}: a precompiled component: its machine code would run unchecked; pass \
+             --allow-precompiled if you trust it",
+            args.file.display()
+        );
+    }
+    let component: Component = crate::run_component::load(&engine, &args.file, &file, None)?;
+    let path = args.file.display().to_string();
+    let with_path = |e: walmart::Error| anyhow!("{path}: {e}");
+    let mut linker = component::Linker::<WasiCtx>::new(&engine);
+    component::wasi::add_to_linker(&mut linker, |c| c).map_err(with_path)?;
+    http::add_to_linker(&mut linker, |c| c).map_err(with_path)?;
+    let pre = linker.instantiate_pre(&component).map_err(with_path)?;
+    let proxy = ProxyPre::new(pre, |c| c).map_err(with_path)?;
+    // A first context now, so a bad --dir fails before serving.
+    setup.ctx().map_err(|e| anyhow!("{e}"))?;
+    let listener = std::net::TcpListener::bind(&args.addr)
+        .map_err(|e| anyhow!("--addr {}: cannot listen: {e}", args.addr))?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+    eprintln!("walmart serve: listening on http://{local}/");
+    http::runtime().block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        loop {
+            let (stream, _) = match listener.accept().await {
+                Ok(c) => c,
+                // A client gone before its accept, or descriptors short
+                // for a moment: the server goes on.
+                Err(e) => {
+                    eprintln!("walmart serve: accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let proxy = proxy.clone();
+            let engine = engine.clone();
+            let setup = setup.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let proxy = proxy.clone();
+                    let engine = engine.clone();
+                    let setup = setup.clone();
+                    async move {
+                        let resp = match setup.ctx() {
+                            Ok(ctx) => {
+                                let store = Store::new(&engine, ctx);
+                                proxy
+                                    .handle(store, req, |e| eprintln!("walmart serve: {e}"))
+                                    .await
+                            }
+                            Err(e) => http::server::error_response(&format!("walmart: {e}")),
+                        };
+                        Ok::<_, std::convert::Infallible>(resp)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+        #[allow(unreachable_code)]
+        Ok::<ExitCode, anyhow::Error>(ExitCode::SUCCESS)
+    })
+}

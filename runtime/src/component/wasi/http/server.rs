@@ -1,0 +1,199 @@
+//! The host's side of `wasi:http/incoming-handler`: a request from the
+//! network handed to a new instance of a proxy component, its response
+//! (streamed as the guest writes it) handed back (`walmart serve`,
+//! wasmtime's `ProxyPre`).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hyper::body::Body;
+
+use super::body::{incoming, insert_incoming, ChannelBody};
+use super::{describe, push, res, FieldList, HttpEntry, IncomingHead, Outcome};
+use crate::component::wasi::vals::own;
+use crate::component::wasi::GetCtx;
+use crate::component::{InstancePre, Val};
+use crate::{Error, Result, Store};
+
+/// The fields of a hyper header map, names in lower case.
+pub(crate) fn field_list(map: &http::HeaderMap) -> FieldList {
+    map.iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+/// A hyper header map of checked fields (any that is not valid is left
+/// out: `fields` checks them as they are set).
+pub(crate) fn header_map(list: &FieldList) -> http::HeaderMap {
+    let mut map = http::HeaderMap::with_capacity(list.len());
+    for (n, v) in list {
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(n.as_bytes()),
+            http::HeaderValue::from_bytes(v),
+        ) {
+            map.append(n, v);
+        }
+    }
+    map
+}
+
+/// The `wasi:http/incoming-handler` interface (of any 0.2 version)
+/// among a component's export names.
+pub fn incoming_handler_interface(exports: &[String]) -> Option<&str> {
+    exports
+        .iter()
+        .map(String::as_str)
+        .find(|n| n.starts_with("wasi:http/incoming-handler@0.2."))
+}
+
+/// A proxy component (one exporting `wasi:http/incoming-handler`) ready
+/// to handle requests, each in a new instance of its own.
+pub struct ProxyPre<T: 'static> {
+    pre: InstancePre<T>,
+    interface: Arc<str>,
+    get: GetCtx<T>,
+}
+
+impl<T: 'static> Clone for ProxyPre<T> {
+    fn clone(&self) -> Self {
+        ProxyPre {
+            pre: self.pre.clone(),
+            interface: self.interface.clone(),
+            get: self.get,
+        }
+    }
+}
+
+/// A response to a request the guest could not answer (it trapped, or
+/// set no response): a 500 whose body says why.
+pub fn error_response(why: &str) -> hyper::Response<ChannelBody> {
+    let mut r = hyper::Response::new(ChannelBody::of(format!("{why}\n").into_bytes()));
+    *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    r
+}
+
+impl<T: Send + 'static> ProxyPre<T> {
+    /// `pre`'s component must export `wasi:http/incoming-handler`; `get`
+    /// finds the [`crate::wasi::WasiCtx`] in a store's data.
+    pub fn new(pre: InstancePre<T>, get: GetCtx<T>) -> Result<ProxyPre<T>> {
+        let interface = incoming_handler_interface(pre.component().exports())
+            .ok_or_else(|| {
+                Error::Usage(
+                    "the component exports no `wasi:http/incoming-handler` interface: it is \
+                     not an HTTP proxy (`walmart serve` runs those; `walmart run` runs commands)"
+                        .into(),
+                )
+            })?
+            .into();
+        Ok(ProxyPre {
+            pre,
+            interface,
+            get,
+        })
+    }
+
+    /// Handles `req` in a new instance in `store` (the store goes with
+    /// the instance, until its response is written): the response, whose
+    /// body comes as the guest writes it. A guest that traps or sets no
+    /// response gives a 500, and its error goes to `log`.
+    pub async fn handle<B>(
+        &self,
+        mut store: Store<T>,
+        req: hyper::Request<B>,
+        log: impl FnOnce(&Error) + Send + 'static,
+    ) -> hyper::Response<ChannelBody>
+    where
+        B: Body<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display + Send,
+    {
+        let (parts, body) = req.into_parts();
+        let ctx = (self.get)(store.data_mut());
+        let (guest_end, outcome) = match incoming(body) {
+            Ok(b) => b,
+            Err(e) => {
+                return error_response(&format!("walmart: a request body's socket pair: {e}"))
+            }
+        };
+        let fd = match insert_incoming(ctx, guest_end) {
+            Ok(fd) => fd,
+            Err(e) => return error_response(&format!("walmart: {e}")),
+        };
+        ctx.p2.http_in.insert(fd, outcome.clone());
+        let authority = parts.uri.authority().map(|a| a.to_string()).or_else(|| {
+            parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        });
+        let head = IncomingHead {
+            method: parts.method.clone(),
+            scheme: Some(
+                parts
+                    .uri
+                    .scheme()
+                    .cloned()
+                    .unwrap_or(http::uri::Scheme::HTTP),
+            ),
+            authority,
+            path_with_query: Some(
+                parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str().to_owned())
+                    .unwrap_or_else(|| "/".into()),
+            ),
+            status: 0,
+            headers: field_list(&parts.headers),
+            body: Some((fd, outcome)),
+        };
+        let request = push(ctx, HttpEntry::IncomingRequest(Box::new(head)));
+        let (tx, rx) = tokio::sync::oneshot::channel::<Outcome>();
+        let outparam = push(ctx, HttpEntry::ResponseOutparam(Some(tx)));
+        let this = self.clone();
+        let call = super::runtime().spawn(async move {
+            let r = this.call(&mut store, request, outparam).await;
+            if let Err(e) = &r {
+                log(e);
+            }
+            // The store (and the body's end) goes when the guest is done.
+            drop(store);
+            r
+        });
+        match rx.await {
+            Ok(Ok(head)) => {
+                let mut resp = hyper::Response::new(ChannelBody::from_guest(head.body));
+                *resp.status_mut() =
+                    http::StatusCode::from_u16(head.status).unwrap_or(http::StatusCode::OK);
+                *resp.headers_mut() = header_map(&head.headers);
+                resp
+            }
+            Ok(Err(code)) => error_response(&format!(
+                "the component answered with an error: {}",
+                describe(&code)
+            )),
+            Err(_) => match call.await {
+                Ok(Err(e)) => error_response(&format!("the component failed: {e}")),
+                _ => error_response("the component set no response"),
+            },
+        }
+    }
+
+    async fn call(&self, store: &mut Store<T>, request: u32, outparam: u32) -> Result<()> {
+        let instance = self.pre.instantiate_async(&mut *store).await?;
+        let iface = instance
+            .get_export_index(&mut *store, None, &self.interface)
+            .ok_or_else(|| Error::Usage(format!("no export `{}`", self.interface)))?;
+        let handle = instance
+            .get_export_index(&mut *store, Some(&iface), "handle")
+            .and_then(|i| instance.get_func(&mut *store, &i))
+            .ok_or_else(|| {
+                Error::Usage(format!("`{}` exports no function `handle`", self.interface))
+            })?;
+        let params: [Val; 2] = [
+            own::<res::IncomingRequest>(request),
+            own::<res::ResponseOutparam>(outparam),
+        ];
+        handle.call_async(&mut *store, &params, &mut []).await
+    }
+}
