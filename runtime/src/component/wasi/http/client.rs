@@ -149,9 +149,9 @@ fn send(
         .to_owned();
     let port = authority.port_u16().unwrap_or(80);
     let policy = ctx.net.clone();
+    // An origin server is sent the origin form (the path and query; the
+    // authority goes in `host`), as HTTP/1.1 asks.
     let uri = http::Uri::builder()
-        .scheme(scheme)
-        .authority(authority.clone())
         .path_and_query(head.path_with_query.clone().unwrap_or_else(|| "/".into()))
         .build();
     let Ok(uri) = uri else {

@@ -1,0 +1,386 @@
+//! `wasi:http` for components: a real proxy component (Python, packaged by
+//! componentize-py from `tests/fixtures/python/http_app.py` by
+//! `scripts/build-python-component.sh`) answering requests through the
+//! embedding API (`ProxyPre`) and through `walmart serve`, its bodies
+//! streamed both ways, its outgoing requests under the network policy.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use walmart::component::wasi::http as whttp;
+use walmart::component::{self, Component};
+use walmart::wasi::WasiCtx;
+use walmart::{Config, Engine, Store};
+use whttp::server::ProxyPre;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The component, built if need be.
+fn component_path() -> PathBuf {
+    let wasm = root().join("target/python-component/http_app.wasm");
+    let source = root().join("tests/fixtures/python/http_app.py");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if !matches!((modified(&wasm), modified(&source)), (Some(w), Some(s)) if w >= s) {
+        let out = Command::new("bash")
+            .arg(root().join("scripts/build-python-component.sh"))
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "scripts/build-python-component.sh failed (it needs python3 and PyPI): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    wasm
+}
+
+/// One engine and one compile for the whole file.
+fn proxy() -> &'static (Engine, ProxyPre<WasiCtx>) {
+    static PROXY: OnceLock<(Engine, ProxyPre<WasiCtx>)> = OnceLock::new();
+    PROXY.get_or_init(|| {
+        let mut config = Config::new();
+        config.async_support(true);
+        let engine = Engine::new(&config).unwrap();
+        let component = Component::from_file(&engine, component_path()).unwrap();
+        let mut linker = component::Linker::<WasiCtx>::new(&engine);
+        component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+        whttp::add_to_linker(&mut linker, |c| c).unwrap();
+        let pre = linker.instantiate_pre(&component).unwrap();
+        (engine.clone(), ProxyPre::new(pre, |c| c).unwrap())
+    })
+}
+
+/// A response as the test reads it.
+struct Got {
+    status: u16,
+    headers: http::HeaderMap,
+    body: Vec<u8>,
+    /// What the server logged of the guest's failure.
+    log: Option<String>,
+}
+
+/// `method path` with `body`, answered in a store of `ctx`.
+fn request_in(ctx: WasiCtx, method: &str, path: &str, body: &[u8]) -> Got {
+    let (engine, proxy) = proxy();
+    let req = http::Request::builder()
+        .method(method)
+        .uri(format!("http://example.test{path}"))
+        .header("host", "example.test")
+        .header("x-test", "yes")
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .unwrap();
+    let log = Arc::new(Mutex::new(None));
+    let logged = log.clone();
+    let store = Store::new(engine, ctx);
+    whttp::runtime().block_on(async move {
+        let resp = tokio::time::timeout(
+            Duration::from_secs(120),
+            proxy.handle(store, req, move |e| {
+                *logged.lock().unwrap() = Some(e.to_string())
+            }),
+        )
+        .await
+        .expect("an answer within two minutes");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Got {
+            status,
+            headers,
+            body,
+            log: log.lock().unwrap().take(),
+        }
+    })
+}
+
+fn request(method: &str, path: &str, body: &[u8]) -> Got {
+    request_in(WasiCtx::new(), method, path, body)
+}
+
+fn text(g: &Got) -> String {
+    String::from_utf8_lossy(&g.body).into_owned()
+}
+
+#[test]
+fn a_proxy_component_answers_requests() {
+    let g = request("GET", "/hello", b"");
+    assert_eq!(g.status, 200);
+    assert_eq!(g.headers["content-type"], "text/plain");
+    assert_eq!(text(&g), "hello from python\n");
+
+    let g = request("GET", "/headers", b"");
+    assert_eq!(
+        text(&g),
+        "method=GET path=/headers authority=example.test scheme=HTTP\n\
+         host: example.test\nx-test: yes\n"
+    );
+    assert_eq!(request("GET", "/status/418", b"").status, 418);
+    let g = request("GET", "/nowhere", b"");
+    assert_eq!((g.status, text(&g).as_str()), (404, "not found\n"));
+}
+
+#[test]
+fn bodies_stream_both_ways() {
+    // Several socket buffers' worth each way.
+    let data: Vec<u8> = (0..3_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let g = request("POST", "/echo", &data);
+    assert_eq!(g.status, 200);
+    assert_eq!(g.headers["x-echo-length"], data.len().to_string().as_str());
+    assert!(g.body == data, "the echoed body differs");
+
+    let g = request("GET", "/big/2500000", b"");
+    assert_eq!(g.body.len(), 2_500_000);
+    assert!(g
+        .body
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == (i % 251) as u8));
+    // An empty body is one too.
+    let g = request("POST", "/echo", b"");
+    assert_eq!((g.status, g.body.len()), (200, 0));
+}
+
+#[test]
+fn fields_keep_wasi_http_rules() {
+    let g = request("GET", "/fields", b"");
+    assert_eq!(
+        text(&g),
+        "from-list forbidden: err HeaderError_Forbidden\n\
+         from-list bad name: err HeaderError_InvalidSyntax\n\
+         from-list bad value: err HeaderError_InvalidSyntax\n\
+         get a: [b'1', b'3']\n\
+         get b: [b'2']\n\
+         has A: True has z: False\n\
+         after set: [('b', b'2'), ('a', b'9'), ('a', b'8')]\n\
+         append forbidden: err HeaderError_Forbidden\n\
+         append bad value: err HeaderError_InvalidSyntax\n\
+         clone: [('a', b'9'), ('a', b'8'), ('c', b'4')] original: [('a', b'9'), ('a', b'8')]\n\
+         incoming headers append: err HeaderError_Immutable\n\
+         response headers set: err HeaderError_Immutable\n\
+         response headers: [('a', b'9'), ('a', b'8')]\n\
+         status 99: err NoneType\n\
+         status: 200\n"
+    );
+}
+
+#[test]
+fn a_guest_that_traps_gets_a_500_and_the_next_request_is_served() {
+    let g = request("GET", "/trap", b"");
+    assert_eq!(g.status, 500);
+    assert!(text(&g).contains("the component failed"), "{}", text(&g));
+    assert!(g.log.is_some_and(|l| l.contains("unreachable")));
+    assert_eq!(request("GET", "/hello", b"").status, 200);
+}
+
+/// A host server answering each request with `hello`, and what it was
+/// sent (the request's head and body).
+fn upstream() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            conn.set_read_timeout(Some(Duration::from_secs(30)))
+                .unwrap();
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0usize;
+            let mut chunked = false;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                chunked |= lower.starts_with("transfer-encoding:") && lower.contains("chunked");
+                head.push_str(&line);
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            // A body of unknown length comes in chunks: size in hex, data.
+            while chunked {
+                let mut size = String::new();
+                reader.read_line(&mut size).unwrap();
+                let n = usize::from_str_radix(size.trim(), 16).unwrap();
+                let mut chunk = vec![0u8; n + 2];
+                reader.read_exact(&mut chunk).unwrap();
+                body.extend_from_slice(&chunk[..n]);
+                chunked = n > 0;
+            }
+            record
+                .lock()
+                .unwrap()
+                .push(format!("{head}\n{}", String::from_utf8_lossy(&body)));
+            let _ = conn.write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello",
+            );
+        }
+    });
+    (port, seen)
+}
+
+#[test]
+fn outgoing_requests_reach_only_what_the_policy_allows() {
+    let (port, seen) = upstream();
+    let path = format!("/fetch?url=http://127.0.0.1:{port}/up?x=1");
+
+    // A context as it comes allows no address.
+    let g = request("GET", &path, b"");
+    assert_eq!(
+        (g.status, text(&g).as_str()),
+        (502, "error ErrorCode_HttpRequestDenied()\n")
+    );
+    assert!(seen.lock().unwrap().is_empty());
+
+    let mut any = WasiCtx::new();
+    any.allow_http_outgoing(true);
+    let g = request_in(any, "GET", &path, b"");
+    assert_eq!((g.status, text(&g).as_str()), (200, "upstream 200\nhello"));
+    let first = seen.lock().unwrap()[0].clone();
+    assert!(first.starts_with("GET /up?x=1 HTTP/1.1\r\n"), "{first}");
+    assert!(
+        first.contains(&format!("host: 127.0.0.1:{port}")),
+        "{first}"
+    );
+
+    // The socket policy decides when HTTP is not allowed everywhere: here
+    // the upstream's port and no other.
+    let mut some = WasiCtx::new();
+    some.socket_addr_check(move |a, _| a.port() == port);
+    let g = request_in(some, "POST", &path, b"forwarded body");
+    assert_eq!((g.status, text(&g).as_str()), (200, "upstream 200\nhello"));
+    let second = seen.lock().unwrap()[1].clone();
+    assert!(second.starts_with("POST /up?x=1 HTTP/1.1\r\n"), "{second}");
+    assert!(second.ends_with("\nforwarded body"), "{second}");
+
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut any = WasiCtx::new();
+    any.allow_http_outgoing(true);
+    let g = request_in(
+        any,
+        "GET",
+        &format!("/fetch?url=http://127.0.0.1:{closed_port}/"),
+        b"",
+    );
+    assert_eq!(
+        (g.status, text(&g).as_str()),
+        (502, "error ErrorCode_ConnectionRefused()\n")
+    );
+}
+
+/// `walmart serve` on a port of its choosing: the child and its address.
+fn serve(args: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .arg("serve")
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("walmart runs");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("walmart serve: listening on http://")
+        .and_then(|a| a.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    (child, addr)
+}
+
+/// A raw HTTP/1.1 exchange: the whole response as text.
+fn get(addr: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn walmart_serve_answers_over_the_network() {
+    let wasm = component_path();
+    let (mut child, addr) = serve(&[wasm.to_str().unwrap()]);
+    let hello = get(&addr, "/hello");
+    let headers = get(&addr, "/headers");
+    let fetched = get(&addr, &format!("/fetch?url=http://{addr}/hello"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(hello.starts_with("HTTP/1.1 200 OK\r\n"), "{hello}");
+    assert!(
+        hello.ends_with("hello from python\n\r\n0\r\n\r\n"),
+        "{hello}"
+    );
+    assert!(
+        headers.contains(&format!(
+            "method=GET path=/headers authority={addr} scheme=HTTP\n"
+        )),
+        "{headers}"
+    );
+    // `walmart serve` lets requests out, as `wasmtime serve`: here to
+    // itself.
+    assert!(
+        fetched.contains("upstream 200\nhello from python\n"),
+        "{fetched}"
+    );
+}
+
+#[test]
+fn walmart_serve_refuses_what_is_not_a_proxy() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_walmart"))
+            .arg("serve")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let dir = std::env::temp_dir().join(format!("walmart-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = dir.join("m.wat");
+    std::fs::write(&module, "(module)").unwrap();
+    let command = dir.join("c.wat");
+    std::fs::write(&command, "(component)").unwrap();
+    let out = run(&[module.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a component"));
+    let out = run(&[command.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("exports no `wasi:http/incoming-handler`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["-S", "nonsense", command.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-S nonsense: unknown option"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
