@@ -4643,3 +4643,73 @@ fn everything_after_the_module_is_the_guests() {
     let out = walmart(&["run", "--frobnicate", &fixture("hello.wasm")]);
     assert!(text(&out.stderr).contains("unexpected argument '--frobnicate'"));
 }
+
+/// `-S http` gives a component `wasi:http` (here, a command that makes
+/// header fields and drops them); without it the link fails and says how.
+#[test]
+fn a_component_gets_wasi_http_with_s_http() {
+    let dir = temp_dir("component-http");
+    let cmd = dir.join("fields.wat");
+    std::fs::write(
+        &cmd,
+        r#"(component
+          (import "wasi:http/types@0.2.3" (instance $types
+            (export "fields" (type $f (sub resource)))
+            (export "[constructor]fields" (func (result (own $f))))
+            (export "[method]fields.has" (func (param "self" (borrow $f))
+              (param "name" string) (result bool)))))
+          (alias export $types "fields" (type $fields))
+          (core module $libc (memory (export "memory") 1)
+            (data (i32.const 8) "content-type"))
+          (core instance $libc (instantiate $libc))
+          (alias core export $libc "memory" (core memory $memory))
+          (alias export $types "[constructor]fields" (func $new-f))
+          (alias export $types "[method]fields.has" (func $has-f))
+          (core func $new-l (canon lower (func $new-f)))
+          (core func $has-l (canon lower (func $has-f) (memory $memory)))
+          (core func $drop (canon resource.drop $fields))
+          (core module $m
+            (import "h" "new" (func $new (result i32)))
+            (import "h" "has" (func $has (param i32 i32 i32) (result i32)))
+            (import "h" "drop" (func $drop (param i32)))
+            (func (export "run") (result i32)
+              (local $f i32)
+              (local.set $f (call $new))
+              ;; A new fields has no content-type: ok (0) when it says so.
+              (call $has (local.get $f) (i32.const 8) (i32.const 12))
+              (call $drop (local.get $f))))
+          (core instance $i (instantiate $m
+            (with "h" (instance
+              (export "new" (func $new-l))
+              (export "has" (func $has-l))
+              (export "drop" (func $drop))))))
+          (func $run (result (result)) (canon lift (core func $i "run")))
+          (instance $ri (export "run" (func $run)))
+          (export "wasi:cli/run@0.2.3" (instance $ri)))"#,
+    )
+    .unwrap();
+    let cmd = cmd.to_str().unwrap();
+    let out = walmart(&["run", "-S", "http", cmd]);
+    assert_eq!(
+        (out.status.code(), text(&out.stderr).as_str()),
+        (Some(0), "")
+    );
+    let out = walmart(&["run", cmd]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("wasi:http/types@0.2.3")
+            && text(&out.stderr).contains("`-S http` gives a component wasi:http"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The last one says.
+    assert_eq!(
+        walmart(&["run", "-S", "http", "-S", "http=n", cmd])
+            .status
+            .code(),
+        Some(1)
+    );
+    let out = walmart(&["run", "-S", "http", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -177,6 +177,11 @@ pub const WASI: &[Setting] = &[
         "let a component resolve names (wasi:sockets/ip-name-lookup)",
     ),
     s(
+        "http",
+        "[=y|n]",
+        "give a component wasi:http, its requests going to any address",
+    ),
+    s(
         "tcp",
         "[=y|n]",
         "let a component make TCP sockets (default y; addresses as above)",

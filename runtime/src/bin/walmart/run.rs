@@ -453,6 +453,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
             &mut store,
             invoke,
             args.trap_unknown_imports,
+            wants_http(&args),
         ) {
             Ok(code) => Ok(code),
             Err(crate::run_component::Failed::Guest(e)) => report(e, &args),
@@ -489,6 +490,12 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
         )
         .map_err(|e| anyhow!("--preload {name}: {e}"))?;
         preloads.push((name.to_string(), m));
+    }
+    if wants_http(&args) {
+        bail!(
+            "-S http: wasi:http is for components (WASI 0.2); {} is a core module",
+            args.file.display()
+        );
     }
     let ctx = wasi_ctx(&args)?;
     let mut store = Store::new(&engine, ctx);
@@ -548,6 +555,19 @@ fn conclude(
 
 /// The guest's WASI context from the command line: its arguments,
 /// environment, preopened directories and sockets, and `-S` options.
+/// Whether `-S http` asks for `wasi:http` (the last one says).
+fn wants_http(args: &RunArgs) -> bool {
+    args.wasi_options
+        .iter()
+        .filter_map(|o| match o.split_once('=') {
+            None if o == "http" => Some(true),
+            Some(("http", v)) => Some(!matches!(v, "n" | "no" | "false")),
+            _ => None,
+        })
+        .next_back()
+        .unwrap_or(false)
+}
+
 fn wasi_ctx(args: &RunArgs) -> anyhow::Result<WasiCtx> {
     let mut ctx = WasiCtx::new();
     let program = args
@@ -613,6 +633,11 @@ fn wasi_ctx(args: &RunArgs) -> anyhow::Result<WasiCtx> {
             }
             "allow-ip-name-lookup" => {
                 ctx.allow_ip_name_lookup(crate::features::yes_no("-S", option, name, value)?);
+            }
+            // A component's outgoing HTTP requests (`wasi:http`), to any
+            // address, as `wasmtime run -S http`.
+            "http" => {
+                ctx.allow_http_outgoing(crate::features::yes_no("-S", option, name, value)?);
             }
             "tcp" => {
                 ctx.allow_tcp(crate::features::yes_no("-S", option, name, value)?);

@@ -136,11 +136,15 @@ pub fn run(
     store: &mut Store<WasiCtx>,
     invoke: Option<&str>,
     trap_unknown_imports: bool,
+    http: bool,
 ) -> Result<ExitCode, Failed> {
     let component = component.clone();
     let other = |e: walmart::Error| Failed::Other(anyhow!("{}: {e}", path.display()));
     let mut linker = component::Linker::new(engine);
     component::wasi::add_to_linker(&mut linker, |ctx| ctx).map_err(other)?;
+    if http {
+        component::wasi::http::add_to_linker(&mut linker, |ctx| ctx).map_err(other)?;
+    }
     if trap_unknown_imports {
         linker
             .define_unknown_imports_as_traps(&component)
@@ -152,6 +156,15 @@ pub fn run(
     let interface = component::wasi::run_interface(component.exports())
         .map(str::to_string)
         .ok_or_else(|| {
+            if component::wasi::http::server::incoming_handler_interface(component.exports())
+                .is_some()
+            {
+                return Failed::Other(anyhow!(
+                    "{}: an HTTP proxy (it exports `wasi:http/incoming-handler`), not a \
+                     command: `walmart serve` runs it",
+                    path.display()
+                ));
+            }
             Failed::Other(anyhow!(
                 "{}: the component exports no `wasi:cli/run` interface (a WASI 0.2 command's \
                  entry); its exports: {}",
@@ -165,6 +178,10 @@ pub fn run(
     let instance = linker
         .instantiate(&mut *store, &component)
         .map_err(|e| match e {
+            walmart::Error::Link(m) if !http && m.contains("wasi:http/") => Failed::Other(anyhow!(
+                "{}: {m} (`-S http` gives a component wasi:http)",
+                path.display()
+            )),
             walmart::Error::Link(_) => other(e),
             e => Failed::Guest(e),
         })?;
