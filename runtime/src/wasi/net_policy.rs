@@ -66,6 +66,11 @@ impl NetPolicy {
         self.check.as_ref().is_some_and(|check| check(addr, how))
     }
 
+    /// Whether any address could be allowed to a `wasi:http` request.
+    pub(crate) fn may_allow_http(&self) -> bool {
+        self.http_any || self.check.is_some()
+    }
+
     /// Whether a `wasi:http` request may go to `addr`.
     pub(crate) fn allows_http(&self, addr: SocketAddr) -> bool {
         self.http_any || self.allows(addr, SocketAddrUse::TcpConnect)

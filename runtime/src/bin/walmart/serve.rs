@@ -171,7 +171,16 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
     eprintln!("walmart serve: listening on http://{local}/");
-    http::runtime().block_on(async move {
+    // Guests run on a runtime of their own, a worker a core: one that
+    // computes or waits holds none of the threads that move bodies
+    // (`http::runtime()`).
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let guests = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("walmart-serve")
+        .enable_all()
+        .build()?;
+    guests.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         loop {
             let (stream, _) = match listener.accept().await {
@@ -206,7 +215,10 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                         Ok::<_, std::convert::Infallible>(resp)
                     }
                 });
+                // A client has 30 seconds to send a request's head.
                 let _ = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(std::time::Duration::from_secs(30))
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
             });

@@ -207,6 +207,13 @@ impl Table {
         self.entries.insert(rep, entry);
     }
 
+    /// Whether `fd` is the guest's end of an outgoing HTTP body.
+    pub(crate) fn is_http_body(&self, fd: u32) -> bool {
+        self.entries.values().any(|e| {
+            matches!(e, Entry::Http(h) if matches!(**h, super::http::HttpEntry::OutgoingBody { fd: f, .. } if f == fd))
+        })
+    }
+
     /// Whether the incoming HTTP body read through `fd` was cut short.
     pub(crate) fn body_failed(&self, fd: u32) -> bool {
         self.http_in.get(&fd).is_some_and(|o| o.failed())

@@ -79,7 +79,10 @@ fn insert(ctx: &mut WasiCtx, end: OwnedFd) -> Result<u32> {
 
 /// Starts moving `body` to a new socket pair: the guest's end, and how
 /// the body ended once it has.
-pub(crate) fn incoming<B>(body: B) -> std::io::Result<(OwnedFd, Arc<BodyOutcome>)>
+pub(crate) fn incoming<B>(
+    body: B,
+    between: Option<std::time::Duration>,
+) -> std::io::Result<(OwnedFd, Arc<BodyOutcome>)>
 where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: std::fmt::Display + Send,
@@ -97,7 +100,17 @@ where
         let mut body = body;
         let mut trailers = None;
         loop {
-            match body.frame().await {
+            let next = match between {
+                Some(d) => match tokio::time::timeout(d, body.frame()).await {
+                    Ok(f) => f,
+                    Err(_) => {
+                        set.set(Err(super::code("connection-read-timeout")));
+                        return;
+                    }
+                },
+                None => body.frame().await,
+            };
+            match next {
                 None => break,
                 Some(Ok(frame)) => match frame.into_data() {
                     // The guest dropped its end: the rest is not wanted.
@@ -108,7 +121,7 @@ where
                     }
                     Err(frame) => {
                         if let Ok(t) = frame.into_trailers() {
-                            trailers = Some(super::server::field_list(&t));
+                            trailers = Some(super::fields::from_network(&t));
                         }
                     }
                 },
@@ -124,7 +137,11 @@ where
 }
 
 /// A body hyper sends from the frames a task reads off the host's end.
-pub struct ChannelBody(tokio::sync::mpsc::Receiver<std::result::Result<Frame<Bytes>, BodyError>>);
+pub struct ChannelBody {
+    frames: tokio::sync::mpsc::Receiver<std::result::Result<Frame<Bytes>, BodyError>>,
+    /// Its length, where its `content-length` says it.
+    size: Option<u64>,
+}
 
 /// Why an outgoing body was not sent whole.
 #[derive(Debug)]
@@ -146,7 +163,16 @@ impl Body for ChannelBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<std::result::Result<Frame<Bytes>, BodyError>>> {
-        self.0.poll_recv(cx)
+        self.frames.poll_recv(cx)
+    }
+
+    // hyper frames a body of known length with `content-length` (any
+    // method's, a GET's too), as the guest said.
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        match self.size {
+            Some(n) => hyper::body::SizeHint::with_exact(n),
+            None => hyper::body::SizeHint::default(),
+        }
     }
 }
 
@@ -154,15 +180,17 @@ impl ChannelBody {
     /// A body of these bytes.
     pub(crate) fn of(bytes: Vec<u8>) -> ChannelBody {
         let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let size = Some(bytes.len() as u64);
         if !bytes.is_empty() {
             let _ = tx.try_send(Ok(Frame::data(Bytes::from(bytes))));
         }
-        ChannelBody(rx)
+        ChannelBody { frames: rx, size }
     }
 
     /// The body a guest writes at the other end of `end` (empty where
-    /// it made none).
-    pub(crate) fn from_guest(end: Option<HostEnd>) -> ChannelBody {
+    /// it made none); `size`: the length its `content-length` gives,
+    /// which it must have (more or fewer bytes fail it, as WASI says).
+    pub(crate) fn from_guest(end: Option<HostEnd>, size: Option<u64>) -> ChannelBody {
         let Some(end) = end else {
             return ChannelBody::of(Vec::new());
         };
@@ -177,10 +205,22 @@ impl ChannelBody {
                 return;
             };
             let mut buf = vec![0u8; CHUNK];
+            let mut sent = 0u64;
             loop {
                 match stream.read(&mut buf).await {
                     Ok(0) => break,
                     Ok(n) => {
+                        sent += n as u64;
+                        if size.is_some_and(|s| sent > s) {
+                            let _ = tx
+                                .send(Err(BodyError(format!(
+                                    "the guest wrote more than the {} bytes its content-length \
+                                     says",
+                                    size.unwrap_or(0)
+                                ))))
+                                .await;
+                            return;
+                        }
                         if tx
                             .send(Ok(Frame::data(Bytes::copy_from_slice(&buf[..n]))))
                             .await
@@ -204,8 +244,16 @@ impl ChannelBody {
                 .unwrap_or_else(|e| e.into_inner())
                 .take();
             let last = match finished {
+                _ if size.is_some_and(|s| s != sent) => Some(Err(BodyError(format!(
+                    "the guest wrote {sent} bytes where its content-length says {}",
+                    size.unwrap_or(0)
+                )))),
                 Some(t) if t.is_empty() => None,
-                Some(t) => Some(Ok(Frame::trailers(super::server::header_map(&t)))),
+                Some(t) => Some(
+                    super::server::header_map(&t)
+                        .map(Frame::trailers)
+                        .map_err(BodyError),
+                ),
                 None => Some(Err(BodyError(
                     "the guest dropped the body without finishing it".into(),
                 ))),
@@ -214,7 +262,7 @@ impl ChannelBody {
                 let _ = tx.send(last).await;
             }
         });
-        ChannelBody(rx)
+        ChannelBody { frames: rx, size }
     }
 }
 
@@ -265,6 +313,30 @@ pub(crate) fn incoming_handle(ctx: &mut WasiCtx, fd: u32, outcome: Arc<BodyOutco
 /// Puts an incoming body's guest end in the context: its descriptor.
 pub(crate) fn insert_incoming(ctx: &mut WasiCtx, end: OwnedFd) -> Result<u32> {
     insert(ctx, end)
+}
+
+/// Sends what waits unsent on the body stream `rep` (descriptor `fd`)
+/// from a task, as the stream goes: a second descriptor of the guest's
+/// end keeps the pair open until the bytes are in, so the body's reader
+/// sees them before its end, and the guest's thread (which may be one
+/// the reader needs) does not wait.
+pub(crate) fn drain_later(ctx: &mut WasiCtx, rep: u32, fd: u32) -> Result<()> {
+    let Some(bytes) = ctx.p2.unsent.remove(&rep) else {
+        return Ok(());
+    };
+    let raw = crate::component::wasi::sockets::host_fd(ctx, fd)?;
+    // SAFETY: the context keeps `raw` open for this call; the borrow
+    // only makes a descriptor of our own from it.
+    let dup = unsafe { std::os::fd::BorrowedFd::borrow_raw(raw) }
+        .try_clone_to_owned()
+        .map_err(|e| Error::msg(format!("wasi:http: a body's descriptor: {e}")))?;
+    let end = UnixStream::from(dup);
+    super::runtime().spawn(async move {
+        if let Ok(mut end) = tokio::net::UnixStream::from_std(end) {
+            let _ = end.write_all(&bytes).await;
+        }
+    });
+    Ok(())
 }
 
 /// Whether a child (a stream, a pollable) of descriptor `fd` lives.

@@ -149,6 +149,11 @@ fn send(
         .to_owned();
     let port = authority.port_u16().unwrap_or(80);
     let policy = ctx.net.clone();
+    // Refused before any lookup where no address could be allowed: a
+    // name is not sent to the resolver for nothing.
+    if !policy.may_allow_http() {
+        return Ok(Err(code("HTTP-request-denied")));
+    }
     // An origin server is sent the origin form (the path and query; the
     // authority goes in `host`), as HTTP/1.1 asks.
     let uri = http::Uri::builder()
@@ -157,16 +162,23 @@ fn send(
     let Ok(uri) = uri else {
         return Ok(Err(code("HTTP-request-URI-invalid")));
     };
-    let mut req = hyper::Request::builder()
-        .method(head.method.clone())
-        .uri(uri);
-    for (n, v) in &head.headers {
-        req = req.header(n.as_str(), v.as_slice());
-    }
-    req = req.header(http::header::HOST, authority.as_str());
-    let Ok(req) = req.body(ChannelBody::from_guest(head.body)) else {
+    let Ok(size) = super::fields::content_length(&head.headers) else {
+        return Ok(Err(internal(
+            "the request's content-length is not one number",
+        )));
+    };
+    let mut headers = match super::server::header_map(&head.headers) {
+        Ok(h) => h,
+        Err(e) => return Ok(Err(internal(e))),
+    };
+    let Ok(host_field) = http::HeaderValue::from_str(authority.as_str()) else {
         return Ok(Err(code("HTTP-request-URI-invalid")));
     };
+    headers.insert(http::header::HOST, host_field);
+    let mut req = hyper::Request::new(ChannelBody::from_guest(head.body, size));
+    *req.method_mut() = head.method.clone();
+    *req.uri_mut() = uri;
+    *req.headers_mut() = headers;
     let (event, signal) =
         event_pair().map_err(|e| Error::msg(format!("wasi:http: an eventfd: {e}")))?;
     let fd = ctx
@@ -179,7 +191,7 @@ fn send(
         })?;
     let slot: AnswerSlot = Arc::new(Mutex::new(None));
     let answer = slot.clone();
-    super::runtime().spawn(async move {
+    let task = super::runtime().spawn(async move {
         let out = match resolve(&host, port, &policy).await {
             Ok(addrs) => exchange(addrs, req, timeouts).await,
             Err(code) => Err(code),
@@ -193,6 +205,7 @@ fn send(
             fd,
             slot,
             taken: false,
+            _task: super::AbortOnDrop(task.abort_handle()),
         },
     ))))
 }
@@ -282,11 +295,12 @@ async fn exchange(
         Ok(Ok(r)) => r,
     };
     let (parts, body) = resp.into_parts();
+    let between = timeouts.between_bytes.map(Duration::from_nanos);
     let (guest, outcome) =
-        incoming(body).map_err(|e| internal(format!("a body's socket pair: {e}")))?;
+        incoming(body, between).map_err(|e| internal(format!("a body's socket pair: {e}")))?;
     Ok(ClientAnswer {
         status: parts.status.as_u16(),
-        headers: super::server::field_list(&parts.headers),
+        headers: super::fields::from_network(&parts.headers),
         body: guest,
         outcome,
     })

@@ -22,6 +22,33 @@ const FORBIDDEN: &[&str] = &[
     "http2-settings",
 ];
 
+/// The fields of a head or trailers from the network a guest may see:
+/// names in lower case, the connection's own (`FORBIDDEN`) left out, as
+/// wasmtime does (`authority` gives the host).
+pub(crate) fn from_network(map: &http::HeaderMap) -> FieldList {
+    map.iter()
+        .filter(|(n, _)| !FORBIDDEN.contains(&n.as_str()))
+        .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+/// The length a head's `content-length` gives: `Err` where it is not
+/// one number (several that differ, or not a number).
+pub(crate) fn content_length(list: &FieldList) -> std::result::Result<Option<u64>, ()> {
+    let mut found = None;
+    for (_, v) in list.iter().filter(|(n, _)| n == "content-length") {
+        let n: u64 = std::str::from_utf8(v)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or(())?;
+        if found.is_some_and(|f| f != n) {
+            return Err(());
+        }
+        found = Some(n);
+    }
+    Ok(found)
+}
+
 /// `header-error` of `case`.
 fn header_error(case: &str) -> Val {
     err(Val::Variant(case.into(), None))

@@ -25,7 +25,7 @@ use crate::component::{Linker, Val};
 use crate::wasi::WasiCtx;
 use crate::{Error, Result};
 
-pub(crate) use body::{BodyOutcome, Finished};
+pub(crate) use body::{drain_later, BodyOutcome, Finished};
 
 /// Header or trailer fields: names in lower case, in their order.
 pub(crate) type FieldList = Vec<(String, Vec<u8>)>;
@@ -139,7 +139,19 @@ pub(crate) enum HttpEntry {
         fd: u32,
         slot: AnswerSlot,
         taken: bool,
+        /// The request's task, stopped when the guest drops the future.
+        _task: AbortOnDrop,
     },
+}
+
+/// Stops a task when dropped.
+#[derive(Debug)]
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl HttpEntry {

@@ -15,26 +15,21 @@ use crate::component::wasi::GetCtx;
 use crate::component::{InstancePre, Val};
 use crate::{Error, Result, Store};
 
-/// The fields of a hyper header map, names in lower case.
-pub(crate) fn field_list(map: &http::HeaderMap) -> FieldList {
-    map.iter()
-        .map(|(n, v)| (n.as_str().to_owned(), v.as_bytes().to_vec()))
-        .collect()
-}
-
-/// A hyper header map of checked fields (any that is not valid is left
-/// out: `fields` checks them as they are set).
-pub(crate) fn header_map(list: &FieldList) -> http::HeaderMap {
-    let mut map = http::HeaderMap::with_capacity(list.len());
+/// A hyper header map of checked fields (`fields` checks them as they
+/// are set): `Err` where there are more than a header map holds.
+pub(crate) fn header_map(list: &FieldList) -> std::result::Result<http::HeaderMap, String> {
+    let too_many = || format!("{} fields: more than an HTTP head may have", list.len());
+    let mut map =
+        http::HeaderMap::try_with_capacity(list.len().min(1024)).map_err(|_| too_many())?;
     for (n, v) in list {
         if let (Ok(n), Ok(v)) = (
             http::HeaderName::from_bytes(n.as_bytes()),
             http::HeaderValue::from_bytes(v),
         ) {
-            map.append(n, v);
+            map.try_append(n, v).map_err(|_| too_many())?;
         }
     }
-    map
+    Ok(map)
 }
 
 /// The `wasi:http/incoming-handler` interface (of any 0.2 version)
@@ -108,7 +103,7 @@ impl<T: Send + 'static> ProxyPre<T> {
     {
         let (parts, body) = req.into_parts();
         let ctx = (self.get)(store.data_mut());
-        let (guest_end, outcome) = match incoming(body) {
+        let (guest_end, outcome) = match incoming(body, None) {
             Ok(b) => b,
             Err(e) => {
                 return error_response(&format!("walmart: a request body's socket pair: {e}"))
@@ -144,16 +139,22 @@ impl<T: Send + 'static> ProxyPre<T> {
                     .unwrap_or_else(|| "/".into()),
             ),
             status: 0,
-            headers: field_list(&parts.headers),
+            headers: super::fields::from_network(&parts.headers),
             body: Some((fd, outcome)),
         };
         let request = push(ctx, HttpEntry::IncomingRequest(Box::new(head)));
         let (tx, rx) = tokio::sync::oneshot::channel::<Outcome>();
         let outparam = push(ctx, HttpEntry::ResponseOutparam(Some(tx)));
         let this = self.clone();
-        let call = super::runtime().spawn(async move {
+        // The guest runs on the caller's runtime; its body's tasks on
+        // `runtime()`, so a guest holding a thread never holds theirs.
+        // Set before the store (and the response-outparam in it) goes.
+        let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let fail = failed.clone();
+        tokio::runtime::Handle::current().spawn(async move {
             let r = this.call(&mut store, request, outparam).await;
             if let Err(e) = &r {
+                fail.store(true, std::sync::atomic::Ordering::Release);
                 log(e);
             }
             // The store (and the body's end) goes when the guest is done.
@@ -162,20 +163,29 @@ impl<T: Send + 'static> ProxyPre<T> {
         });
         match rx.await {
             Ok(Ok(head)) => {
-                let mut resp = hyper::Response::new(ChannelBody::from_guest(head.body));
+                let Ok(size) = super::fields::content_length(&head.headers) else {
+                    return error_response("the component's response has a bad content-length");
+                };
+                let headers = match header_map(&head.headers) {
+                    Ok(h) => h,
+                    Err(e) => return error_response(&format!("the component's response: {e}")),
+                };
+                let mut resp = hyper::Response::new(ChannelBody::from_guest(head.body, size));
                 *resp.status_mut() =
                     http::StatusCode::from_u16(head.status).unwrap_or(http::StatusCode::OK);
-                *resp.headers_mut() = header_map(&head.headers);
+                *resp.headers_mut() = headers;
                 resp
             }
             Ok(Err(code)) => error_response(&format!(
                 "the component answered with an error: {}",
                 describe(&code)
             )),
-            Err(_) => match call.await {
-                Ok(Err(e)) => error_response(&format!("the component failed: {e}")),
-                _ => error_response("the component set no response"),
-            },
+            // The guest dropped its response-outparam, or its store went
+            // (it failed: what it said is in the log).
+            Err(_) if failed.load(std::sync::atomic::Ordering::Acquire) => {
+                error_response("the component failed (the server's log says how)")
+            }
+            Err(_) => error_response("the component set no response"),
         }
     }
 
