@@ -205,7 +205,13 @@ fn fields_keep_wasi_http_rules() {
 
 #[test]
 fn a_guest_that_traps_gets_a_500_and_the_next_request_is_served() {
-    let g = request("GET", "/trap", b"");
+    // Python's own report of the exception goes to the guest's standard
+    // error: kept here, not in the test's output.
+    let stderr = walmart::wasi::MemoryOutputPipe::new(1 << 16);
+    let mut ctx = WasiCtx::new();
+    ctx.stderr(stderr.clone());
+    let g = request_in(ctx, "GET", "/trap", b"");
+    assert!(String::from_utf8_lossy(&stderr.contents()).contains("RuntimeError: trap requested"));
     assert_eq!(g.status, 500);
     assert_eq!(
         text(&g),
@@ -435,4 +441,72 @@ fn a_body_shorter_than_its_content_length_is_not_taken_as_whole() {
             "{e}"
         );
     });
+}
+
+/// An `https` server of the test's own (a certificate for `localhost`
+/// it made itself), answering each request with `secret`: its port and
+/// certificate.
+fn tls_upstream() -> (u16, Vec<u8>) {
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let cert = made.cert.der().to_vec();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(made.key_pair.serialize_der().into());
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone().into()], key)
+            .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            conn.set_read_timeout(Some(Duration::from_secs(30)))
+                .unwrap();
+            let tls = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut s = rustls::StreamOwned::new(tls, conn);
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match s.read(&mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    // A client that refused the certificate.
+                    _ => break,
+                }
+            }
+            if head.ends_with(b"\r\n\r\n") {
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nsecret",
+                );
+                s.conn.send_close_notify();
+                let _ = s.flush();
+            }
+        }
+    });
+    (port, cert)
+}
+
+#[test]
+fn https_requests_check_the_server_certificate() {
+    let (port, cert) = tls_upstream();
+    let path = format!("/fetch?url=https://localhost:{port}/secure");
+    let mut trusting = WasiCtx::new();
+    trusting
+        .allow_http_outgoing(true)
+        .add_http_root_certificate(cert);
+    let g = request_in(trusting, "GET", &path, b"");
+    assert_eq!((g.status, text(&g).as_str()), (200, "upstream 200\nsecret"));
+
+    // Mozilla's roots alone do not vouch for it.
+    let mut plain = WasiCtx::new();
+    plain.allow_http_outgoing(true);
+    let g = request_in(plain, "GET", &path, b"");
+    assert_eq!(
+        (g.status, text(&g).as_str()),
+        (502, "error ErrorCode_TlsCertificateError()\n")
+    );
 }

@@ -46,6 +46,8 @@ pub(crate) struct NetPolicy {
     /// `wasi:http` requests may go to any address (else only to those
     /// `check` allows for [`SocketAddrUse::TcpConnect`]).
     pub(crate) http_any: bool,
+    /// Roots (DER) `https` requests trust besides Mozilla's.
+    pub(crate) http_roots: Arc<Vec<Vec<u8>>>,
 }
 
 impl fmt::Debug for NetPolicy {
@@ -56,6 +58,7 @@ impl fmt::Debug for NetPolicy {
             .field("udp", &self.udp)
             .field("ip_name_lookup", &self.ip_name_lookup)
             .field("http_any", &self.http_any)
+            .field("http_roots", &self.http_roots.len())
             .finish()
     }
 }
@@ -129,6 +132,15 @@ impl WasiCtx {
     /// to; `walmart serve`, as `wasmtime serve`, allows them).
     pub fn allow_http_outgoing(&mut self, allow: bool) -> &mut Self {
         self.with_state(|c| c.net.http_any = allow);
+        self
+    }
+
+    /// A certificate (DER) the guest's `https` requests trust as a root,
+    /// besides Mozilla's (a private authority's, a test server's). One
+    /// that does not parse fails those requests with `internal-error`.
+    pub fn add_http_root_certificate(&mut self, der: impl Into<Vec<u8>>) -> &mut Self {
+        let der = der.into();
+        self.with_state(|c| Arc::make_mut(&mut c.net.http_roots).push(der));
         self
     }
 }

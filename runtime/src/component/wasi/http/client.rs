@@ -1,6 +1,7 @@
 //! `wasi:http/outgoing-handler` and `future-incoming-response`: the
-//! guest's requests, sent as HTTP/1.1 by hyper on the host's runtime,
-//! to the addresses the context's network policy allows.
+//! guest's requests, sent as HTTP/1.1 by hyper on the host's runtime
+//! (over TLS for `https`: `tls.rs`), to the addresses the context's
+//! network policy allows.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -130,12 +131,16 @@ fn send(
     timeouts: Timeouts,
 ) -> Result<std::result::Result<Val, Val>> {
     let scheme = head.scheme.clone().unwrap_or(http::uri::Scheme::HTTP);
-    if scheme != http::uri::Scheme::HTTP {
+    let tls = if scheme == http::uri::Scheme::HTTP {
+        false
+    } else if scheme == http::uri::Scheme::HTTPS {
+        true
+    } else {
         return Ok(Err(internal(format!(
-            "walmart sends outgoing requests over plain HTTP only: the scheme `{scheme}` is \
+            "walmart sends outgoing requests over HTTP and HTTPS: the scheme `{scheme}` is \
              not supported"
         ))));
-    }
+    };
     let Some(authority) = head.authority.clone() else {
         return Ok(Err(code("HTTP-request-URI-invalid")));
     };
@@ -147,8 +152,9 @@ fn send(
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
-    let port = authority.port_u16().unwrap_or(80);
+    let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
     let policy = ctx.net.clone();
+    let roots = policy.http_roots.clone();
     // Refused before any lookup where no address could be allowed: a
     // name is not sent to the resolver for nothing.
     if !policy.may_allow_http() {
@@ -193,7 +199,10 @@ fn send(
     let answer = slot.clone();
     let task = super::runtime().spawn(async move {
         let out = match resolve(&host, port, &policy).await {
-            Ok(addrs) => exchange(addrs, req, timeouts).await,
+            Ok(addrs) => {
+                let tls = tls.then_some((host.as_str(), roots.as_slice()));
+                exchange(addrs, tls, req, timeouts).await
+            }
             Err(code) => Err(code),
         };
         *answer.lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
@@ -246,9 +255,11 @@ fn duration(ns: Option<u64>, default: Duration) -> Duration {
     ns.map(Duration::from_nanos).unwrap_or(default)
 }
 
-/// Connects, sends and waits for the response's head.
+/// Connects (with TLS to the host of `tls`, trusting its extra roots as
+/// well), sends and waits for the response's head.
 async fn exchange(
     addrs: Vec<SocketAddr>,
+    tls: Option<(&str, &[Vec<u8>])>,
     req: hyper::Request<ChannelBody>,
     timeouts: Timeouts,
 ) -> std::result::Result<ClientAnswer, Val> {
@@ -274,12 +285,15 @@ async fn exchange(
         return Err(last);
     };
     let _ = stream.set_nodelay(true);
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| internal(format!("HTTP handshake: {e}")))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
+    let mut sender = match tls {
+        Some((host, roots)) => {
+            let secure = tokio::time::timeout(connect, super::tls::connect(stream, host, roots))
+                .await
+                .map_err(|_| code("connection-timeout"))??;
+            handshake(secure).await?
+        }
+        None => handshake(stream).await?,
+    };
     let first_byte = duration(timeouts.first_byte, FIRST_BYTE_TIMEOUT);
     let resp = match tokio::time::timeout(first_byte, sender.send_request(req)).await {
         Err(_) => return Err(code("connection-read-timeout")),
@@ -304,4 +318,21 @@ async fn exchange(
         body: guest,
         outcome,
     })
+}
+
+/// HTTP/1.1 over `io`: the sender of the request (the connection runs
+/// in a task of its own).
+async fn handshake<IO>(
+    io: IO,
+) -> std::result::Result<hyper::client::conn::http1::SendRequest<ChannelBody>, Val>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| internal(format!("HTTP handshake: {e}")))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
 }

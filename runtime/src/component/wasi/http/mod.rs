@@ -16,6 +16,7 @@ mod client;
 mod fields;
 mod messages;
 pub mod server;
+mod tls;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -328,8 +329,9 @@ fn types_iface<'a, T: 'static>(linker: &'a mut Linker<T>) -> Result<LinkerInstan
 /// Defines `wasi:http/types` and `wasi:http/outgoing-handler` in
 /// `linker` (the WASI 0.2 interfaces they use come from
 /// [`super::add_to_linker`]); `get` finds the [`WasiCtx`] inside the
-/// store's data. Outgoing requests reach what the context's network
-/// policy allows ([`WasiCtx`]'s `socket_addr_check`), as plain HTTP/1.1.
+/// store's data. Outgoing requests (HTTP/1.1, over TLS for `https`)
+/// reach what the context's network policy allows ([`WasiCtx`]'s
+/// `socket_addr_check`, or any address after `allow_http_outgoing`).
 pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<()> {
     {
         let mut inst = types_iface(linker)?;
