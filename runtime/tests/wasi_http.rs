@@ -425,7 +425,10 @@ fn a_body_shorter_than_its_content_length_is_not_taken_as_whole() {
         .uri("http://example.test/badlength")
         .body(Full::new(Bytes::new()))
         .unwrap();
-    let store = Store::new(engine, WasiCtx::new());
+    let stdout = walmart::wasi::MemoryOutputPipe::new(1 << 12);
+    let mut ctx = WasiCtx::new();
+    ctx.stdout(stdout.clone());
+    let store = Store::new(engine, ctx);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_time()
@@ -441,6 +444,17 @@ fn a_body_shorter_than_its_content_length_is_not_taken_as_whole() {
             "{e}"
         );
     });
+    // The guest's finish said so too (the guest runs on after its
+    // response's head: waited for here).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while stdout.contents().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let said = String::from_utf8_lossy(&stdout.contents()).into_owned();
+    assert_eq!(
+        said,
+        "finish: err ErrorCode_HttpResponseBodySize(value=5)\n"
+    );
 }
 
 /// An `https` server of the test's own (a certificate for `localhost`

@@ -134,6 +134,10 @@ fn write_once(
     {
         *o += n as u64;
     }
+    // An HTTP body's length, for its `content-length` at `finish`.
+    if let Some(written) = ctx.p2.http_out.get_mut(&fd) {
+        *written += n as u64;
+    }
     Ok(Ok(n))
 }
 

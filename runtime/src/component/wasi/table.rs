@@ -171,6 +171,9 @@ pub struct Table {
     /// How the incoming HTTP body read through descriptor `fd` ended:
     /// its end read as a failure when it was cut short.
     pub(crate) http_in: HashMap<u32, std::sync::Arc<super::http::BodyOutcome>>,
+    /// The bytes written so far to the outgoing HTTP body of descriptor
+    /// `fd` (its unsent ones once handed on).
+    pub(crate) http_out: HashMap<u32, u64>,
 }
 
 impl Table {
@@ -198,6 +201,7 @@ impl Table {
         let e = self.entries.remove(&rep);
         if let Some(fd) = e.as_ref().and_then(Entry::owned_fd) {
             self.http_in.remove(&fd);
+            self.http_out.remove(&fd);
         }
         e
     }

@@ -273,25 +273,27 @@ pub(crate) fn outgoing(ctx: &mut WasiCtx, head: u32) -> Result<Val> {
         pair().map_err(|e| Error::msg(format!("wasi:http: a body's socket pair: {e}")))?;
     let fd = insert(ctx, OwnedFd::from(guest))?;
     let finished = Arc::new(Finished::default());
-    match entry(ctx, head, "an outgoing request or response")? {
-        HttpEntry::OutgoingRequest(h) | HttpEntry::OutgoingResponse(h) => {
-            h.body = Some(HostEnd {
-                stream: host,
-                finished: finished.clone(),
-            });
-        }
-        _ => {
-            return Err(Error::Usage(format!(
-                "wasi:http: handle {head} is not an outgoing request or response"
-            )))
-        }
-    }
+    let e = entry(ctx, head, "an outgoing request or response")?;
+    let request = matches!(e, HttpEntry::OutgoingRequest(_));
+    let (HttpEntry::OutgoingRequest(h) | HttpEntry::OutgoingResponse(h)) = e else {
+        return Err(Error::Usage(format!(
+            "wasi:http: handle {head} is not an outgoing request or response"
+        )));
+    };
+    h.body = Some(HostEnd {
+        stream: host,
+        finished: finished.clone(),
+    });
+    let size = super::fields::content_length(&h.headers).ok().flatten();
+    ctx.p2.http_out.insert(fd, 0);
     Ok(own::<res::OutgoingBody>(push(
         ctx,
         HttpEntry::OutgoingBody {
             fd,
             finished,
             streamed: false,
+            size,
+            request,
         },
     )))
 }
@@ -324,6 +326,9 @@ pub(crate) fn drain_later(ctx: &mut WasiCtx, rep: u32, fd: u32) -> Result<()> {
     let Some(bytes) = ctx.p2.unsent.remove(&rep) else {
         return Ok(());
     };
+    if let Some(written) = ctx.p2.http_out.get_mut(&fd) {
+        *written += bytes.len() as u64;
+    }
     let raw = crate::component::wasi::sockets::host_fd(ctx, fd)?;
     // SAFETY: the context keeps `raw` open for this call; the borrow
     // only makes a descriptor of our own from it.
@@ -438,8 +443,14 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
     })?;
     def(inst, "[static]outgoing-body.finish", get, |ctx, p| {
         let r = rep(arg(p, 0)?)?;
-        let (fd, finished) = match entry(ctx, r, "an outgoing body")? {
-            HttpEntry::OutgoingBody { fd, finished, .. } => (*fd, finished.clone()),
+        let (fd, finished, size, request) = match entry(ctx, r, "an outgoing body")? {
+            HttpEntry::OutgoingBody {
+                fd,
+                finished,
+                size,
+                request,
+                ..
+            } => (*fd, finished.clone(), *size, *request),
             _ => return Err(Error::Usage("wasi:http: not an outgoing body".into())),
         };
         if has_children(ctx, fd) {
@@ -452,10 +463,24 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
             _ => Vec::new(),
         };
         *finished.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(trailers);
+        let written = ctx.p2.http_out.get(&fd).copied().unwrap_or(0);
         ctx.p2.remove(r);
         ctx.fd_close(fd)
             .map_err(|e| Error::msg(format!("wasi:http: closing a body: errno {}", e.0)))?;
-        Ok(Some(ok_unit()))
+        // A length other than its content-length's: the body fails (its
+        // reader sees it too), and so does the finish, as WASI says.
+        Ok(Some(match size {
+            Some(s) if s != written => err(Val::Variant(
+                if request {
+                    "HTTP-request-body-size"
+                } else {
+                    "HTTP-response-body-size"
+                }
+                .into(),
+                Some(Box::new(Val::Option(Some(Box::new(Val::U64(written)))))),
+            )),
+            _ => ok_unit(),
+        }))
     })?;
     Ok(())
 }

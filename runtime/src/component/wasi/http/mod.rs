@@ -133,6 +133,10 @@ pub(crate) enum HttpEntry {
         fd: u32,
         finished: Arc<Finished>,
         streamed: bool,
+        /// Its length, where its head's `content-length` gives one, and
+        /// whether it is a request's (for `finish`'s error code).
+        size: Option<u64>,
+        request: bool,
     },
     /// An outgoing request's response to come: `fd` is an eventfd the
     /// client's task raises.
