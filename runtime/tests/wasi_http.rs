@@ -199,6 +199,8 @@ fn fields_keep_wasi_http_rules() {
          response headers set: err HeaderError_Immutable\n\
          response headers: [('a', b'9'), ('a', b'8')]\n\
          status 99: err NoneType\n\
+         second content-length: err HeaderError_InvalidSyntax\n\
+         two content-lengths: err HeaderError_InvalidSyntax\n\
          status: 200\n"
     );
 }
@@ -219,6 +221,17 @@ fn a_guest_that_traps_gets_a_500_and_the_next_request_is_served() {
     );
     assert!(g.log.is_some_and(|l| l.contains("unreachable")));
     assert_eq!(request("GET", "/hello", b"").status, 200);
+
+    // Fields past the size limit are a trap, as in wasmtime.
+    let g = request("GET", "/hugefields", b"");
+    assert_eq!(g.status, 500);
+    assert!(
+        g.log
+            .as_deref()
+            .is_some_and(|l| l.contains("past the limit of 131072")),
+        "{:?}",
+        g.log
+    );
 }
 
 /// A host server answering each request with `hello`, and what it was

@@ -49,6 +49,26 @@ pub(crate) fn content_length(list: &FieldList) -> std::result::Result<Option<u64
     Ok(found)
 }
 
+/// The most bytes one `fields` may hold (names and values, and 32 a
+/// field, as HTTP/2 counts them): wasmtime's default. More is a trap, as
+/// in wasmtime: WASI 0.2 has no error case for it.
+const SIZE_LIMIT: usize = 128 * 1024;
+
+fn size_of(list: &FieldList) -> usize {
+    list.iter().map(|(n, v)| n.len() + v.len() + 32).sum()
+}
+
+/// Refuses a change that would take `list` past [`SIZE_LIMIT`].
+fn within_limit(list: &FieldList) -> Result<()> {
+    let size = size_of(list);
+    if size > SIZE_LIMIT {
+        return Err(Error::msg(format!(
+            "wasi:http: fields of {size} bytes, past the limit of {SIZE_LIMIT}"
+        )));
+    }
+    Ok(())
+}
+
 /// `header-error` of `case`.
 fn header_error(case: &str) -> Val {
     err(Val::Variant(case.into(), None))
@@ -166,7 +186,10 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
     })?;
     def(inst, "[static]fields.from-list", get, |ctx, p| {
         Ok(Some(match list_of(arg(p, 0)?)? {
-            Ok(list) => ok(new_fields(ctx, list, true)),
+            Ok(list) => {
+                within_limit(&list)?;
+                ok(new_fields(ctx, list, true))
+            }
             Err(case) => header_error(case),
         }))
     })?;
@@ -204,9 +227,15 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
                 None => return Ok(Some(header_error("invalid-syntax"))),
             }
         }
+        // One length a message has.
+        if name == "content-length" && new.len() > 1 {
+            return Ok(Some(header_error("invalid-syntax")));
+        }
         let (list, _) = fields(ctx, rep(arg(p, 0)?)?)?;
-        list.retain(|(n, _)| *n != name);
-        list.extend(new.into_iter().map(|v| (name.clone(), v)));
+        let mut changed: FieldList = list.iter().filter(|(n, _)| *n != name).cloned().collect();
+        changed.extend(new.into_iter().map(|v| (name.clone(), v)));
+        within_limit(&changed)?;
+        *list = changed;
         Ok(Some(ok_unit()))
     })?;
     def(inst, "[method]fields.delete", get, |ctx, p| {
@@ -235,7 +264,14 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
             return Ok(Some(header_error("invalid-syntax")));
         };
         let (list, _) = fields(ctx, rep(arg(p, 0)?)?)?;
+        if name == "content-length" && list.iter().any(|(n, _)| *n == name) {
+            return Ok(Some(header_error("invalid-syntax")));
+        }
         list.push((name, value));
+        if let Err(e) = within_limit(list) {
+            list.pop();
+            return Err(e);
+        }
         Ok(Some(ok_unit()))
     })?;
     def(inst, "[method]fields.entries", get, |ctx, p| {
