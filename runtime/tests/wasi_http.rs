@@ -402,6 +402,30 @@ fn walmart_serve_answers_over_the_network() {
 }
 
 #[test]
+fn walmart_serve_bounds_each_request_with_w() {
+    let wasm = component_path();
+    let (mut child, addr) = serve(&["-W", "timeout=300ms", wasm.to_str().unwrap()]);
+    let started = std::time::Instant::now();
+    let spun = get(&addr, "/spin");
+    let took = started.elapsed();
+    let hello = get(&addr, "/hello");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(spun.starts_with("HTTP/1.1 500"), "{spun}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    assert!(hello.contains("hello from python"), "{hello}");
+    let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
+        .args(["serve", "-W", "timeout=soon", wasm.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("-W timeout=soon"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn walmart_serve_refuses_what_is_not_a_proxy() {
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_walmart"))

@@ -37,7 +37,17 @@ pub struct ServeArgs {
     /// Run a precompiled component, whose machine code is trusted as it is.
     #[arg(long)]
     allow_precompiled: bool,
+    /// Proposals and each request's bounds, as `walmart run -W`:
+    /// `timeout=DURATION` (a request's guest past it traps: a 500),
+    /// `fuel=N`, `max-memory-size=BYTES` and the other store limits.
+    /// Repeatable.
+    #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]|LIMIT=VALUE")]
+    wasm_features: Vec<String>,
 }
+
+/// How often the engine's epoch moves for `-W timeout` (a request's
+/// deadline is a number of these).
+const TICK: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// What each request's store is made from.
 struct Setup {
@@ -135,7 +145,18 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let setup = std::sync::Arc::new(Setup::parse(args)?);
     let mut config = Config::new();
     config.async_support(true);
+    let bounds = crate::features::apply(&mut config, &args.wasm_features)?;
     let engine = Engine::new(&config)?;
+    if bounds.timeout.is_some() {
+        let ticker = engine.clone();
+        std::thread::Builder::new()
+            .name("walmart-serve-epoch".into())
+            .spawn(move || loop {
+                std::thread::sleep(TICK);
+                ticker.increment_epoch();
+            })?;
+    }
+    let bounds = std::sync::Arc::new(bounds);
     let mut piped = None;
     let Some(file) = crate::run_component::component_file(&engine, &args.file, &mut piped)? else {
         bail!(
@@ -197,15 +218,20 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             let proxy = proxy.clone();
             let engine = engine.clone();
             let setup = setup.clone();
+            let bounds = bounds.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
                     let proxy = proxy.clone();
                     let engine = engine.clone();
                     let setup = setup.clone();
+                    let bounds = bounds.clone();
                     async move {
-                        let resp = match setup.ctx() {
-                            Ok(ctx) => {
-                                let store = Store::new(&engine, ctx);
+                        let resp = match setup.ctx().and_then(|ctx| {
+                            let mut store = Store::new(&engine, ctx);
+                            bound(&mut store, &bounds)?;
+                            Ok(store)
+                        }) {
+                            Ok(store) => {
                                 proxy
                                     .handle(store, req, |e| eprintln!("walmart serve: {e}"))
                                     .await
@@ -226,4 +252,18 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         #[allow(unreachable_code)]
         Ok::<ExitCode, anyhow::Error>(ExitCode::SUCCESS)
     })
+}
+
+/// Gives a request's store the bounds `-W` asks for.
+fn bound(store: &mut Store<WasiCtx>, bounds: &crate::features::RunBounds) -> walmart::Result<()> {
+    if let Some(fuel) = bounds.fuel {
+        store.set_fuel(fuel)?;
+    }
+    if let Some(limits) = &bounds.limits {
+        store.set_limits(limits.clone().build());
+    }
+    if let Some(timeout) = bounds.timeout {
+        store.set_epoch_deadline((timeout.as_nanos() / TICK.as_nanos()).max(1) as u64);
+    }
+    Ok(())
 }
