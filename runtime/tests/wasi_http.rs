@@ -154,6 +154,16 @@ fn bodies_stream_both_ways() {
     assert_eq!(g.headers["x-echo-length"], data.len().to_string().as_str());
     assert!(g.body == data, "the echoed body differs");
 
+    // Non-blocking splices asking for a megabyte: each moves what the
+    // response's stream permits.
+    let g = request("POST", "/splice-echo", &data);
+    assert_eq!(g.status, 200);
+    assert!(
+        g.body == data,
+        "the spliced body differs ({} bytes)",
+        g.body.len()
+    );
+
     let g = request("GET", "/big/2500000", b"");
     assert_eq!(g.body.len(), 2_500_000);
     assert!(g
@@ -201,6 +211,8 @@ fn fields_keep_wasi_http_rules() {
          status 99: err NoneType\n\
          second content-length: err HeaderError_InvalidSyntax\n\
          two content-lengths: err HeaderError_InvalidSyntax\n\
+         content-length abc: err HeaderError_InvalidSyntax\n\
+         from-list two content-lengths: err HeaderError_InvalidSyntax\n\
          status: 200\n"
     );
 }
@@ -407,11 +419,14 @@ fn walmart_serve_bounds_each_request_with_w() {
     let (mut child, addr) = serve(&["-W", "timeout=300ms", wasm.to_str().unwrap()]);
     let started = std::time::Instant::now();
     let spun = get(&addr, "/spin");
+    // Waiting counts too, not only running Wasm.
+    let slept = get(&addr, "/sleep");
     let took = started.elapsed();
     let hello = get(&addr, "/hello");
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(spun.starts_with("HTTP/1.1 500"), "{spun}");
+    assert!(slept.starts_with("HTTP/1.1 500"), "{slept}");
     assert!(took < Duration::from_secs(20), "{took:?}");
     assert!(hello.contains("hello from python"), "{hello}");
     let out = Command::new(env!("CARGO_BIN_EXE_walmart"))
@@ -559,5 +574,34 @@ fn https_requests_check_the_server_certificate() {
     assert_eq!(
         (g.status, text(&g).as_str()),
         (502, "error ErrorCode_TlsCertificateError()\n")
+    );
+}
+
+#[test]
+fn a_response_body_cut_short_fails_with_its_error_code() {
+    // A server that promises 100 bytes, sends 5 and goes.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut head = [0u8; 4096];
+            let _ = conn.read(&mut head);
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nshort");
+        }
+    });
+    let mut any = WasiCtx::new();
+    any.allow_http_outgoing(true);
+    let g = request_in(
+        any,
+        "GET",
+        &format!("/fetch?url=http://127.0.0.1:{port}/"),
+        b"",
+    );
+    // The guest's read of the body failed, and `http-error-code` told it
+    // why (not a whole body of 5 bytes).
+    assert_eq!(
+        (g.status, text(&g).as_str()),
+        (502, "body error ErrorCode_HttpResponseIncomplete()\n")
     );
 }

@@ -184,7 +184,9 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     component::wasi::add_to_linker(&mut linker, |c| c).map_err(with_path)?;
     http::add_to_linker(&mut linker, |c| c).map_err(with_path)?;
     let pre = linker.instantiate_pre(&component).map_err(with_path)?;
-    let proxy = ProxyPre::new(pre, |c| c).map_err(with_path)?;
+    let mut proxy = ProxyPre::new(pre, |c| c).map_err(with_path)?;
+    // Waiting counts too: the epoch ends only Wasm that runs.
+    proxy.set_timeout(bounds.timeout);
     // A first context now, so a bad --dir fails before serving.
     setup.ctx().map_err(|e| anyhow!("{e}"))?;
     let listener = std::net::TcpListener::bind(&args.addr)

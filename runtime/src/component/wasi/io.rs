@@ -32,6 +32,10 @@ fn failed(ctx: &mut WasiCtx, what: &str, e: Errno) -> Val {
     let rep = ctx
         .p2
         .push(Entry::Error(format!("{what}: {code}"), Some(e)));
+    // A read of an HTTP body that was cut short: `http-error-code` says why.
+    if let Some(http) = ctx.p2.http_failure.take() {
+        ctx.p2.http_errors.insert(rep, http);
+    }
     err(Val::Variant(
         "last-operation-failed".into(),
         Some(Box::new(own::<res::IoError>(rep))),
@@ -649,7 +653,7 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
             get,
             move |caller, get, p| {
                 let (to, from) = (rep(arg(p, 0)?)?, rep(arg(p, 1)?)?);
-                let len = u64_of(arg(p, 2)?)?;
+                let mut len = u64_of(arg(p, 2)?)?;
                 // A socket that cannot take bytes now takes none: nothing
                 // is read.
                 if !blocking {
@@ -661,7 +665,18 @@ pub(super) fn add<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) -> Result<
                         }
                     })?;
                     match room {
-                        Ok(true) => {}
+                        // A socket takes what it permits (more would be a
+                        // write past `check-write`, a trap), as wasmtime
+                        // reads no more than that.
+                        Ok(true) => {
+                            let permit = get(caller.data_mut()).with_state(|ctx| {
+                                is_socket(ctx, to)
+                                    .then(|| SOCKET_PERMIT.saturating_sub(waiting(ctx, to)) as u64)
+                            });
+                            if let Some(permit) = permit {
+                                len = len.min(permit);
+                            }
+                        }
                         // What it may take is within what waits: nothing
                         // more now.
                         Ok(false) => return Ok(Some(ok(Val::U64(0)))),

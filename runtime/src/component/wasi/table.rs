@@ -174,6 +174,12 @@ pub struct Table {
     /// The bytes written so far to the outgoing HTTP body of descriptor
     /// `fd` (its unsent ones once handed on).
     pub(crate) http_out: HashMap<u32, u64>,
+    /// The `error-code` of the HTTP body whose read failed last, until
+    /// the stream error's resource takes it (`http_errors`).
+    pub(crate) http_failure: Option<crate::component::Val>,
+    /// The `error-code` behind an `io-error` (by its representation): what
+    /// `http-error-code` gives.
+    pub(crate) http_errors: HashMap<u32, crate::component::Val>,
 }
 
 impl Table {
@@ -198,6 +204,7 @@ impl Table {
 
     pub(crate) fn remove(&mut self, rep: u32) -> Option<Entry> {
         self.unsent.remove(&rep);
+        self.http_errors.remove(&rep);
         let e = self.entries.remove(&rep);
         if let Some(fd) = e.as_ref().and_then(Entry::owned_fd) {
             self.http_in.remove(&fd);
@@ -218,9 +225,16 @@ impl Table {
         })
     }
 
-    /// Whether the incoming HTTP body read through `fd` was cut short.
-    pub(crate) fn body_failed(&self, fd: u32) -> bool {
-        self.http_in.get(&fd).is_some_and(|o| o.failed())
+    /// Whether the incoming HTTP body read through `fd` was cut short
+    /// (its `error-code` kept for the stream error to come).
+    pub(crate) fn body_failed(&mut self, fd: u32) -> bool {
+        match self.http_in.get(&fd).and_then(|o| o.failure()) {
+            Some(code) => {
+                self.http_failure = Some(code);
+                true
+            }
+            None => false,
+        }
     }
 
     /// The output streams writing to the context's descriptor `fd`.

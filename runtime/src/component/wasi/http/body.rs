@@ -37,9 +37,12 @@ impl BodyOutcome {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Whether the body was cut short.
-    pub(crate) fn failed(&self) -> bool {
-        matches!(self.get(), Some(Err(_)))
+    /// The `error-code` that cut the body short, if one did.
+    pub(crate) fn failure(&self) -> Option<Val> {
+        match self.get() {
+            Some(Err(code)) => Some(code),
+            _ => None,
+        }
     }
 }
 
@@ -85,7 +88,7 @@ pub(crate) fn incoming<B>(
 ) -> std::io::Result<(OwnedFd, Arc<BodyOutcome>)>
 where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
-    B::Error: std::fmt::Display + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
 {
     let (guest, host) = pair()?;
     let outcome = Arc::new(BodyOutcome::default());
@@ -126,7 +129,7 @@ where
                     }
                 },
                 Some(Err(e)) => {
-                    set.set(Err(internal(format!("the body failed: {e}"))));
+                    set.set(Err(body_error(e.into())));
                     return;
                 }
             }
@@ -134,6 +137,26 @@ where
         set.set(Ok(trailers));
     });
     Ok((guest.into(), outcome))
+}
+
+/// The `error-code` of an incoming body's failure: a connection closed
+/// before the length its head gave is `HTTP-response-incomplete`.
+fn body_error(e: Box<dyn std::error::Error + Send + Sync>) -> Val {
+    // hyper says a body ended early as an I/O error of kind
+    // `UnexpectedEof` beneath its own.
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&*e);
+    while let Some(c) = cause {
+        let early = c
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+            || c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof);
+        if early {
+            return super::code("HTTP-response-incomplete");
+        }
+        cause = c.source();
+    }
+    internal(format!("the body failed: {e}"))
 }
 
 /// A body hyper sends from the frames a task reads off the host's end.

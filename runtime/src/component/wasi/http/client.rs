@@ -93,10 +93,13 @@ pub(super) fn add_types<T: 'static>(
             Ok(Some(Val::Option(Some(Box::new(ok(inner))))))
         },
     )?;
-    // What walmart's streams report of a body's failure is an I/O error,
-    // not an HTTP one: nothing more to tell.
-    def(inst, "http-error-code", get, |_, _| {
-        Ok(Some(Val::Option(None)))
+    // The error code of an incoming body cut short, behind the stream
+    // error its read gave; `none` for any other error.
+    def(inst, "http-error-code", get, |ctx, p| {
+        let r = rep(arg(p, 0)?)?;
+        Ok(Some(Val::Option(
+            ctx.p2.http_errors.get(&r).cloned().map(Box::new),
+        )))
     })
 }
 
@@ -130,7 +133,8 @@ fn send(
     head: OutgoingHead,
     timeouts: Timeouts,
 ) -> Result<std::result::Result<Val, Val>> {
-    let scheme = head.scheme.clone().unwrap_or(http::uri::Scheme::HTTP);
+    // No scheme set: `https`, as wasmtime's default.
+    let scheme = head.scheme.clone().unwrap_or(http::uri::Scheme::HTTPS);
     let tls = if scheme == http::uri::Scheme::HTTP {
         false
     } else if scheme == http::uri::Scheme::HTTPS {
@@ -173,6 +177,13 @@ fn send(
             "the request's content-length is not one number",
         )));
     };
+    // A length promised and no body to give it: refused now, as wasmtime.
+    if head.body.is_none() && size.is_some_and(|n| n > 0) {
+        return Ok(Err(Val::Variant(
+            "HTTP-request-body-size".into(),
+            Some(Box::new(Val::Option(Some(Box::new(Val::U64(0)))))),
+        )));
+    }
     let mut headers = match super::server::header_map(&head.headers) {
         Ok(h) => h,
         Err(e) => return Ok(Err(internal(e))),

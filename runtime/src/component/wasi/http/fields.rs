@@ -32,15 +32,27 @@ pub(crate) fn from_network(map: &http::HeaderMap) -> FieldList {
         .collect()
 }
 
+/// A `content-length` value's number: digits only (RFC 9110), no sign
+/// or space.
+fn length_of(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
+/// Whether `value` may be a value of the field `name`: a
+/// `content-length`'s must be a number.
+fn fits(name: &str, value: &[u8]) -> bool {
+    name != "content-length" || length_of(value).is_some()
+}
+
 /// The length a head's `content-length` gives: `Err` where it is not
 /// one number (several that differ, or not a number).
 pub(crate) fn content_length(list: &FieldList) -> std::result::Result<Option<u64>, ()> {
     let mut found = None;
     for (_, v) in list.iter().filter(|(n, _)| n == "content-length") {
-        let n: u64 = std::str::from_utf8(v)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or(())?;
+        let n = length_of(v).ok_or(())?;
         if found.is_some_and(|f| f != n) {
             return Err(());
         }
@@ -168,6 +180,11 @@ fn list_of(v: &Val) -> Result<std::result::Result<FieldList, &'static str>> {
         let Some(value) = value_of(arg(pair, 1)?)? else {
             return Ok(Err("invalid-syntax"));
         };
+        // One content-length, a number.
+        if !fits(&name, &value) || (name == "content-length" && out.iter().any(|(n, _)| *n == name))
+        {
+            return Ok(Err("invalid-syntax"));
+        }
         out.push((name, value));
     }
     Ok(Ok(out))
@@ -223,8 +240,8 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
         let mut new = Vec::with_capacity(values.len());
         for v in values {
             match value_of(v)? {
-                Some(b) => new.push(b),
-                None => return Ok(Some(header_error("invalid-syntax"))),
+                Some(b) if fits(&name, &b) => new.push(b),
+                _ => return Ok(Some(header_error("invalid-syntax"))),
             }
         }
         // One length a message has.
@@ -260,7 +277,7 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
             Ok(n) => n,
             Err(case) => return Ok(Some(header_error(case))),
         };
-        let Some(value) = value_of(arg(p, 2)?)? else {
+        let Some(value) = value_of(arg(p, 2)?)?.filter(|v| fits(&name, v)) else {
             return Ok(Some(header_error("invalid-syntax")));
         };
         let (list, _) = fields(ctx, rep(arg(p, 0)?)?)?;

@@ -47,6 +47,7 @@ pub struct ProxyPre<T: 'static> {
     pre: InstancePre<T>,
     interface: Arc<str>,
     get: GetCtx<T>,
+    timeout: Option<std::time::Duration>,
 }
 
 impl<T: 'static> Clone for ProxyPre<T> {
@@ -55,6 +56,7 @@ impl<T: 'static> Clone for ProxyPre<T> {
             pre: self.pre.clone(),
             interface: self.interface.clone(),
             get: self.get,
+            timeout: self.timeout,
         }
     }
 }
@@ -84,7 +86,16 @@ impl<T: Send + 'static> ProxyPre<T> {
             pre,
             interface,
             get,
+            timeout: None,
         })
+    }
+
+    /// How long a request's guest may take, waiting included (an epoch
+    /// deadline ends only Wasm that runs): past it the call is cancelled
+    /// and its store dropped, so a request whose response has not begun
+    /// gets a 500 and one whose body has is cut off. `None`: no limit.
+    pub fn set_timeout(&mut self, timeout: Option<std::time::Duration>) {
+        self.timeout = timeout;
     }
 
     /// Handles `req` in a new instance in `store` (the store goes with
@@ -99,7 +110,7 @@ impl<T: Send + 'static> ProxyPre<T> {
     ) -> hyper::Response<ChannelBody>
     where
         B: Body<Data = Bytes> + Send + Unpin + 'static,
-        B::Error: std::fmt::Display + Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
     {
         let (parts, body) = req.into_parts();
         let ctx = (self.get)(store.data_mut());
@@ -152,7 +163,18 @@ impl<T: Send + 'static> ProxyPre<T> {
         let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let fail = failed.clone();
         tokio::runtime::Handle::current().spawn(async move {
-            let r = this.call(&mut store, request, outparam).await;
+            let r = match this.timeout {
+                Some(limit) => {
+                    tokio::time::timeout(limit, this.call(&mut store, request, outparam))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(Error::msg(format!(
+                                "the request ran past its timeout of {limit:?}"
+                            )))
+                        })
+                }
+                None => this.call(&mut store, request, outparam).await,
+            };
             if let Err(e) = &r {
                 fail.store(true, std::sync::atomic::Ordering::Release);
                 log(e);
