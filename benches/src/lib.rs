@@ -8,6 +8,21 @@ pub fn die(msg: &str) -> ! {
     std::process::exit(2)
 }
 
+/// `target/python-component/NAME.wasm` (componentize-py's CPython, from
+/// `tests/fixtures/python/NAME.py`); dies naming the script that builds
+/// it where it is missing.
+pub fn python_component(name: &str) -> std::path::PathBuf {
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../target/python-component/{name}.wasm"));
+    if !p.exists() {
+        die(&format!(
+            "{} is missing: run scripts/build-python-component.sh",
+            p.display()
+        ));
+    }
+    p
+}
+
 use std::time::{Duration, Instant};
 
 use walmart::{Config, Engine, Linker, Module, Store};

@@ -8,34 +8,15 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod python_fixture;
 
 /// The component, built if need be.
 fn component() -> PathBuf {
-    let wasm = root().join("target/python-component/net_app.wasm");
-    let source = root().join("tests/fixtures/python/net_app.py");
-    let fresh = |p: &Path| {
-        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        matches!((modified(p), modified(&source)), (Some(w), Some(s)) if w >= s)
-    };
-    if !fresh(&wasm) {
-        let out = Command::new("bash")
-            .arg(root().join("scripts/build-python-component.sh"))
-            .output()
-            .expect("bash runs");
-        assert!(
-            out.status.success(),
-            "scripts/build-python-component.sh failed (it needs python3 and PyPI): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    wasm
+    python_fixture::component("net_app")
 }
 
 /// `walmart ARGS` with `input` on standard input, killed (and the test

@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -19,27 +19,11 @@ use walmart::wasi::WasiCtx;
 use walmart::{Config, Engine, Store};
 use whttp::server::ProxyPre;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod python_fixture;
 
 /// The component, built if need be.
 fn component_path() -> PathBuf {
-    let wasm = root().join("target/python-component/http_app.wasm");
-    let source = root().join("tests/fixtures/python/http_app.py");
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    if !matches!((modified(&wasm), modified(&source)), (Some(w), Some(s)) if w >= s) {
-        let out = Command::new("bash")
-            .arg(root().join("scripts/build-python-component.sh"))
-            .output()
-            .expect("bash runs");
-        assert!(
-            out.status.success(),
-            "scripts/build-python-component.sh failed (it needs python3 and PyPI): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    wasm
+    python_fixture::component("http_app")
 }
 
 /// One engine and one compile for the whole file.

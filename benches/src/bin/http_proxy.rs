@@ -17,15 +17,7 @@ use http_body_util::{BodyExt, Full};
 use walmart_benches::{die, median, runs_argument};
 
 fn component_path() -> PathBuf {
-    let p =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/python-component/http_app.wasm");
-    if !p.exists() {
-        die(&format!(
-            "{} is missing: run scripts/build-python-component.sh",
-            p.display()
-        ));
-    }
-    p
+    walmart_benches::python_component("http_app")
 }
 
 /// (name, method, path, body, the response body's length).

@@ -15,15 +15,7 @@ use std::path::PathBuf;
 use walmart_benches::{die, median, runs_argument};
 
 fn component_path() -> PathBuf {
-    let p =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/python-component/net_app.wasm");
-    if !p.exists() {
-        die(&format!(
-            "{} is missing: run scripts/build-python-component.sh",
-            p.display()
-        ));
-    }
-    p
+    walmart_benches::python_component("net_app")
 }
 
 const MODES: [&str; 2] = ["tcp", "udp"];

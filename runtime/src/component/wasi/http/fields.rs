@@ -196,6 +196,17 @@ fn lookup(v: &Val) -> Result<String> {
     Ok(string_of(v)?.to_ascii_lowercase())
 }
 
+/// The checks `set`, `delete` and `append` begin with: the fields (the
+/// call's first parameter) may change and the name (its second) may be
+/// set; the name, or the `header-error` refusing the change.
+fn change_of(ctx: &mut WasiCtx, p: &[Val]) -> Result<std::result::Result<String, Val>> {
+    let (_, mutable) = fields(ctx, rep(arg(p, 0)?)?)?;
+    if !mutable {
+        return Ok(Err(header_error("immutable")));
+    }
+    Ok(name_of(arg(p, 1)?)?.map_err(header_error))
+}
+
 pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) -> Result<()> {
     resource::<T, res::Fields>(inst, "fields", get)?;
     def(inst, "[constructor]fields", get, |ctx, _| {
@@ -226,13 +237,9 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
         Ok(Some(Val::Bool(list.iter().any(|(n, _)| *n == name))))
     })?;
     def(inst, "[method]fields.set", get, |ctx, p| {
-        let (_, mutable) = fields(ctx, rep(arg(p, 0)?)?)?;
-        if !mutable {
-            return Ok(Some(header_error("immutable")));
-        }
-        let name = match name_of(arg(p, 1)?)? {
+        let name = match change_of(ctx, p)? {
             Ok(n) => n,
-            Err(case) => return Ok(Some(header_error(case))),
+            Err(refused) => return Ok(Some(refused)),
         };
         let Val::List(values) = arg(p, 2)? else {
             return Err(Error::Usage("a list of field values expected".into()));
@@ -256,26 +263,18 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
         Ok(Some(ok_unit()))
     })?;
     def(inst, "[method]fields.delete", get, |ctx, p| {
-        let (_, mutable) = fields(ctx, rep(arg(p, 0)?)?)?;
-        if !mutable {
-            return Ok(Some(header_error("immutable")));
-        }
-        let name = match name_of(arg(p, 1)?)? {
+        let name = match change_of(ctx, p)? {
             Ok(n) => n,
-            Err(case) => return Ok(Some(header_error(case))),
+            Err(refused) => return Ok(Some(refused)),
         };
         let (list, _) = fields(ctx, rep(arg(p, 0)?)?)?;
         list.retain(|(n, _)| *n != name);
         Ok(Some(ok_unit()))
     })?;
     def(inst, "[method]fields.append", get, |ctx, p| {
-        let (_, mutable) = fields(ctx, rep(arg(p, 0)?)?)?;
-        if !mutable {
-            return Ok(Some(header_error("immutable")));
-        }
-        let name = match name_of(arg(p, 1)?)? {
+        let name = match change_of(ctx, p)? {
             Ok(n) => n,
-            Err(case) => return Ok(Some(header_error(case))),
+            Err(refused) => return Ok(Some(refused)),
         };
         let Some(value) = value_of(arg(p, 2)?)?.filter(|v| fits(&name, v)) else {
             return Ok(Some(header_error("invalid-syntax")));
