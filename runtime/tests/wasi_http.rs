@@ -589,3 +589,54 @@ fn a_response_body_cut_short_fails_with_its_error_code() {
         (502, "body error ErrorCode_HttpResponseIncomplete()\n")
     );
 }
+
+/// A request body of these frames (data, then trailers).
+struct Frames(std::collections::VecDeque<hyper::body::Frame<Bytes>>);
+
+impl hyper::body::Body for Frames {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(Ok))
+    }
+}
+
+#[test]
+fn trailers_cross_both_ways() {
+    use hyper::body::Frame;
+    let (engine, proxy) = proxy();
+    let mut trailers = http::HeaderMap::new();
+    trailers.insert("x-checksum", "abc123".parse().unwrap());
+    let body = Frames(
+        [
+            Frame::data(Bytes::from_static(b"hello ")),
+            Frame::data(Bytes::from_static(b"world")),
+            Frame::trailers(trailers),
+        ]
+        .into(),
+    );
+    let req = http::Request::builder()
+        .method("POST")
+        .uri("http://example.test/trailers")
+        .body(body)
+        .unwrap();
+    let store = Store::new(engine, WasiCtx::new());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let resp = proxy.handle(store, req, |e| panic!("{e}")).await;
+        assert_eq!(resp.status(), 200);
+        let got = resp.into_body().collect().await.unwrap();
+        let sent = got.trailers().cloned().expect("the response's trailers");
+        assert_eq!(sent["x-checksum"], "abc123");
+        assert_eq!(sent["x-done"], "yes");
+        assert_eq!(&got.to_bytes()[..], b"11 bytes\nx-checksum: abc123\n");
+    });
+}
