@@ -237,10 +237,33 @@ pub(super) fn flush_socket(ctx: &mut WasiCtx, fd: u32) -> Result<std::result::Re
 /// a socket's never blocks ([`socket_write`]); another stream's is written
 /// whole ([`write_bytes`]: files and pipes take what they are given).
 fn write_now(ctx: &mut WasiCtx, rep: u32, data: &[u8]) -> Result<std::result::Result<(), Errno>> {
+    if past_length(ctx, rep, data.len()) {
+        return Ok(Err(Errno::IO));
+    }
     if is_socket(ctx, rep) {
         return socket_write(ctx, rep, data);
     }
     write_bytes(ctx, rep, data)
+}
+
+/// Whether `len` more bytes on stream `rep` would take an HTTP body past
+/// its `content-length`: then the write fails, as WASI says, and
+/// `http-error-code` of its error says the size it would have had.
+fn past_length(ctx: &mut WasiCtx, rep: u32, len: usize) -> bool {
+    let Some(Entry::Output { fd, .. }) = ctx.p2.get(rep) else {
+        return false;
+    };
+    let fd = *fd;
+    let Some(&(limit, request)) = ctx.p2.http_limit.get(&fd) else {
+        return false;
+    };
+    let written = ctx.p2.http_out.get(&fd).copied().unwrap_or(0);
+    let total = written + waiting(ctx, rep) as u64 + len as u64;
+    if total <= limit {
+        return false;
+    }
+    ctx.p2.http_failure = Some(super::http::body_size(request, total));
+    true
 }
 
 /// Writes all of `data` to the output stream `rep`, blocking the thread
@@ -275,6 +298,9 @@ fn write_all<T>(
     rep: u32,
     data: &[u8],
 ) -> Result<std::result::Result<(), Errno>> {
+    if get(caller.data_mut()).with_state(|c| past_length(c, rep, data.len())) {
+        return Ok(Err(Errno::IO));
+    }
     // A socket's bytes waiting unsent go first.
     let unsent = get(caller.data_mut()).with_state(|c| c.p2.unsent.remove(&rep));
     let joined;

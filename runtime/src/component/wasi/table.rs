@@ -174,6 +174,9 @@ pub struct Table {
     /// The bytes written so far to the outgoing HTTP body of descriptor
     /// `fd` (its unsent ones once handed on).
     pub(crate) http_out: HashMap<u32, u64>,
+    /// The length an outgoing HTTP body of descriptor `fd` may have (its
+    /// `content-length`), and whether it is a request's.
+    pub(crate) http_limit: HashMap<u32, (u64, bool)>,
     /// The `error-code` of the HTTP body whose read failed last, until
     /// the stream error's resource takes it (`http_errors`).
     pub(crate) http_failure: Option<crate::component::Val>,
@@ -209,6 +212,7 @@ impl Table {
         if let Some(fd) = e.as_ref().and_then(Entry::owned_fd) {
             self.http_in.remove(&fd);
             self.http_out.remove(&fd);
+            self.http_limit.remove(&fd);
         }
         e
     }

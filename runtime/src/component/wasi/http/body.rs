@@ -309,6 +309,9 @@ pub(crate) fn outgoing(ctx: &mut WasiCtx, head: u32) -> Result<Val> {
     });
     let size = super::fields::content_length(&h.headers).ok().flatten();
     ctx.p2.http_out.insert(fd, 0);
+    if let Some(limit) = size {
+        ctx.p2.http_limit.insert(fd, (limit, request));
+    }
     Ok(own::<res::OutgoingBody>(push(
         ctx,
         HttpEntry::OutgoingBody {
@@ -493,15 +496,7 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
         // A length other than its content-length's: the body fails (its
         // reader sees it too), and so does the finish, as WASI says.
         Ok(Some(match size {
-            Some(s) if s != written => err(Val::Variant(
-                if request {
-                    "HTTP-request-body-size"
-                } else {
-                    "HTTP-response-body-size"
-                }
-                .into(),
-                Some(Box::new(Val::Option(Some(Box::new(Val::U64(written)))))),
-            )),
+            Some(s) if s != written => err(super::body_size(request, written)),
             _ => ok_unit(),
         }))
     })?;

@@ -179,10 +179,7 @@ fn send(
     };
     // A length promised and no body to give it: refused now, as wasmtime.
     if head.body.is_none() && size.is_some_and(|n| n > 0) {
-        return Ok(Err(Val::Variant(
-            "HTTP-request-body-size".into(),
-            Some(Box::new(Val::Option(Some(Box::new(Val::U64(0)))))),
-        )));
+        return Ok(Err(super::body_size(true, 0)));
     }
     let mut headers = match super::server::header_map(&head.headers) {
         Ok(h) => h,

@@ -310,6 +310,19 @@ pub(crate) fn internal(message: impl Into<String>) -> Val {
     )
 }
 
+/// `HTTP-request-body-size` or `HTTP-response-body-size` of `size`.
+pub(crate) fn body_size(request: bool, size: u64) -> Val {
+    let case = if request {
+        "HTTP-request-body-size"
+    } else {
+        "HTTP-response-body-size"
+    };
+    Val::Variant(
+        case.into(),
+        Some(Box::new(Val::Option(Some(Box::new(Val::U64(size)))))),
+    )
+}
+
 /// An `error-code` in words, for the server's log and responses.
 pub(crate) fn describe(code: &Val) -> String {
     match code {
