@@ -372,7 +372,13 @@ fn get(addr: &str, path: &str) -> String {
 #[test]
 fn walmart_serve_answers_over_the_network() {
     let wasm = component_path();
-    let (mut child, addr) = serve(&[wasm.to_str().unwrap()]);
+    let cache = std::env::temp_dir().join(format!("walmart-serve-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let (mut child, addr) = serve(&[
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        wasm.to_str().unwrap(),
+    ]);
     let hello = get(&addr, "/hello");
     let headers = get(&addr, "/headers");
     let fetched = get(&addr, &format!("/fetch?url=http://{addr}/hello"));
@@ -395,6 +401,23 @@ fn walmart_serve_answers_over_the_network() {
         fetched.contains("upstream 200\nhello from python\n"),
         "{fetched}"
     );
+    // The compiled component was kept for the next start (`--cache-dir`):
+    // which then answers from it.
+    let kept: Vec<_> = std::fs::read_dir(&cache).unwrap().flatten().collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let (mut child, addr) = serve(&[
+        "--cache-dir",
+        cache.to_str().unwrap(),
+        wasm.to_str().unwrap(),
+    ]);
+    let again = get(&addr, "/hello");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        again.ends_with("hello from python\n\r\n0\r\n\r\n"),
+        "{again}"
+    );
+    std::fs::remove_dir_all(&cache).unwrap();
 }
 
 #[test]

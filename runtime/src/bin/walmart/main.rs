@@ -3,6 +3,7 @@
 mod attest;
 mod attest_report;
 mod backend;
+mod cache_args;
 mod compile;
 mod evaluate;
 mod features;

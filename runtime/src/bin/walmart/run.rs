@@ -11,9 +11,7 @@ use walmart::attest::model::default;
 use walmart::attest::tags::TraceOptions;
 use walmart::attest::{Backpressure, OnDetect, Policy, TagColours};
 use walmart::wasi::{self, WasiCtx};
-use walmart::{
-    AttestOptions, Engine, Linker, Module, ModuleCache, Store, UnknownImports, Val, ValType,
-};
+use walmart::{AttestOptions, Engine, Linker, Module, Store, UnknownImports, Val, ValType};
 
 /// Exit status of a run that trapped (as wasmtime: 128 + SIGABRT).
 const TRAP_EXIT: u8 = 134;
@@ -34,19 +32,8 @@ pub struct RunArgs {
     /// NAME, for the main module to import. Repeatable, in order.
     #[arg(long, value_name = "NAME=PATH")]
     preload: Vec<String>,
-    /// Keep the compiled module in a cache and load it from there next
-    /// time (in --cache-dir, `$WALMART_CACHE_DIR`, `$XDG_CACHE_HOME/walmart`
-    /// or `~/.cache/walmart`; a directory only you may write).
-    #[arg(long)]
-    cache: bool,
-    /// The cache's directory (implies --cache).
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Bound the cache's entries' total size (K, M, G suffixes; default
-    /// 1G; `none`: unbounded): saving an entry past it removes the least
-    /// recently used. Implies --cache
-    #[arg(long, value_name = "BYTES|none")]
-    cache_size_limit: Option<String>,
+    #[command(flatten)]
+    cache: crate::cache_args::CacheArgs,
     /// Define the function imports WASI does not offer as functions that
     /// fail (a trap naming the import) when called, so the module runs
     /// until it calls one.
@@ -356,28 +343,7 @@ pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     if args.code.attest_sync && args.attest_interval.is_some() {
         bail!("--attest-interval paces asynchronous snapshots; --attest-sync snapshots at every hook after a write");
     }
-    let limit = match args.cache_size_limit.as_deref() {
-        None => Some(walmart::DEFAULT_CACHE_SIZE_LIMIT),
-        Some("none") => None,
-        Some(text) => Some(crate::features::parse_bytes(text).ok_or_else(|| {
-            anyhow!("--cache-size-limit {text}: expected BYTES (K, M, G suffixes) or none")
-        })? as u64),
-    };
-    let asked = args.cache || args.cache_size_limit.is_some() || args.cache_dir.is_some();
-    if choices.cache == Some(false) && asked {
-        bail!("-C cache=n contradicts --cache, --cache-dir and --cache-size-limit");
-    }
-    let cached = asked || choices.cache == Some(true);
-    let mut cache = match (&args.cache_dir, cached) {
-        (Some(dir), _) => Some(ModuleCache::new(dir)?),
-        (None, true) => Some(ModuleCache::new(ModuleCache::default_dir().ok_or_else(|| {
-            anyhow!("--cache: no cache directory (set WALMART_CACHE_DIR or HOME, or pass --cache-dir)")
-        })?)?),
-        (None, false) => None,
-    };
-    if let Some(cache) = &mut cache {
-        cache.set_size_limit(limit);
-    }
+    let cache = args.cache.open(choices.cache)?;
     let mut piped = None;
     if let Some(file) = crate::run_component::component_file(&engine, &args.file, &mut piped)? {
         if let crate::run_component::ComponentFile::Precompiled(_)

@@ -43,6 +43,8 @@ pub struct ServeArgs {
     /// Repeatable.
     #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]|LIMIT=VALUE")]
     wasm_features: Vec<String>,
+    #[command(flatten)]
+    cache: crate::cache_args::CacheArgs,
 }
 
 /// How often the engine's epoch moves for `-W timeout` (a request's
@@ -177,7 +179,9 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             args.file.display()
         );
     }
-    let component: Component = crate::run_component::load(&engine, &args.file, &file, None)?;
+    let cache = args.cache.open(None)?;
+    let component: Component =
+        crate::run_component::load(&engine, &args.file, &file, cache.as_ref())?;
     let path = args.file.display().to_string();
     let with_path = |e: walmart::Error| anyhow!("{path}: {e}");
     let mut linker = component::Linker::<WasiCtx>::new(&engine);
