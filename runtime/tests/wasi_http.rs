@@ -398,7 +398,9 @@ fn walmart_serve_answers_over_the_network() {
     // `walmart serve` lets requests out, as `wasmtime serve`: here to
     // itself.
     assert!(
-        fetched.contains("upstream 200\nhello from python\n"),
+        fetched.starts_with("HTTP/1.1 200")
+            && fetched.contains("upstream 200\n")
+            && fetched.contains("hello from python\n"),
         "{fetched}"
     );
     // The compiled component was kept for the next start (`--cache-dir`):
@@ -444,6 +446,29 @@ fn walmart_serve_bounds_each_request_with_w() {
         String::from_utf8_lossy(&out.stderr).contains("-W timeout=soon"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn walmart_serve_attests_each_request() {
+    let wasm = component_path();
+    let (mut child, addr) = serve(&["--attest", "fine", wasm.to_str().unwrap()]);
+    let hello = get(&addr, "/hello");
+    // Waits (for the body, for its own answer) in a store that may not
+    // suspend: on a thread of the request's own, no worker held.
+    let fetched = get(&addr, &format!("/fetch?url=http://{addr}/hello"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        hello.ends_with("hello from python\n\r\n0\r\n\r\n"),
+        "{hello}"
+    );
+    // Chunked as the guest wrote it: its two writes, each a chunk or not.
+    assert!(
+        fetched.starts_with("HTTP/1.1 200")
+            && fetched.contains("upstream 200\n")
+            && fetched.contains("hello from python\n"),
+        "{fetched}"
     );
 }
 
@@ -676,4 +701,68 @@ fn trailers_cross_both_ways() {
         assert_eq!(sent["x-done"], "yes");
         assert_eq!(&got.to_bytes()[..], b"11 bytes\nx-checksum: abc123\n");
     });
+}
+
+/// An attested proxy (`coarse`, so synchronous stores: `ProxyPre` runs
+/// each request on a thread of its own): `GET /echo`-like exchanges with
+/// an honest host, and with a host that tampers with the guest's memory
+/// at its calls (injected), which the attestation finds.
+#[test]
+fn an_attested_proxy_answers_and_finds_a_tampering_host() {
+    use walmart::attest::{AttestOptions, OnDetect, Policy};
+    let mut config = Config::new();
+    config.attest(Policy::Coarse);
+    let engine = Engine::new(&config).unwrap();
+    let component = Component::from_file(&engine, component_path()).unwrap();
+    let mut linker = component::Linker::<WasiCtx>::new(&engine);
+    component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    whttp::add_to_linker(&mut linker, |c| c).unwrap();
+    let mut proxy = ProxyPre::new(linker.instantiate_pre(&component).unwrap(), |c| c).unwrap();
+    proxy.set_finish(|store| store.finish_attestation().map(|_| ()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_time()
+        .build()
+        .unwrap();
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 241) as u8).collect();
+    let exchange = |tamper: bool| {
+        let mut store = Store::new(&engine, WasiCtx::new());
+        let mut options = AttestOptions::new().on_detect(OnDetect::Trap);
+        if tamper {
+            options = options.inject_host_tamper(1.0, 11);
+        }
+        store.configure_attestation(options).unwrap();
+        let req = http::Request::builder()
+            .method("POST")
+            .uri("http://example.test/echo")
+            .body(Full::new(Bytes::from(data.clone())))
+            .unwrap();
+        let log = Arc::new(Mutex::new(None));
+        let logged = log.clone();
+        rt.block_on(async {
+            let resp = proxy
+                .handle(store, req, move |e| {
+                    *logged.lock().unwrap() = Some(e.to_string())
+                })
+                .await;
+            let status = resp.status().as_u16();
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes().to_vec());
+            (status, body, log.lock().unwrap().clone())
+        })
+    };
+    let (status, body, log) = exchange(false);
+    assert_eq!(status, 200, "{log:?}");
+    assert!(body.unwrap() == data, "the echoed body differs");
+    assert_eq!(log, None);
+    // Tampered with at its first host call: stopped before it answered.
+    let (status, _, log) = exchange(true);
+    assert_eq!(status, 500);
+    assert!(
+        log.as_deref().is_some_and(|l| l.contains("attestation")),
+        "{log:?}"
+    );
 }

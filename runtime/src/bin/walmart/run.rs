@@ -832,7 +832,7 @@ fn call_module(
 /// so a run without `--attest-log` still says what was found and where;
 /// past [`SHOWN_DETECTIONS`], only their number (the exit summary's) and
 /// the log have them.
-fn detections_on_stderr() -> impl Fn(&walmart::attest::Event) + Send + Sync + 'static {
+pub(crate) fn detections_on_stderr() -> impl Fn(&walmart::attest::Event) + Send + Sync + 'static {
     let shown = std::sync::atomic::AtomicUsize::new(0);
     move |e| match shown.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
         n if n < SHOWN_DETECTIONS => eprintln!("walmart: detection: {}", e.one_line()),

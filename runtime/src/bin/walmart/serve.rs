@@ -45,6 +45,16 @@ pub struct ServeArgs {
     wasm_features: Vec<String>,
     #[command(flatten)]
     cache: crate::cache_args::CacheArgs,
+    /// Attest each request's instance: `coarse` or `fine` (hooks woven
+    /// into the code, heap checks, the CNN), or `tags` (the colour-tag
+    /// monitor). A request whose guest is found corrupted fails (a 500,
+    /// or its body cut off), and the detection goes to standard error.
+    #[arg(long, value_name = "off|coarse|fine|tags", default_value = "off")]
+    attest: walmart::attest::Policy,
+    /// What a detection does: `log` it and run on, or `trap` (the
+    /// request's guest stops: a 500, or its body cut off).
+    #[arg(long, value_name = "log|trap", default_value = "log")]
+    on_detect: walmart::attest::OnDetect,
 }
 
 /// How often the engine's epoch moves for `-W timeout` (a request's
@@ -146,7 +156,12 @@ impl Setup {
 pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let setup = std::sync::Arc::new(Setup::parse(args)?);
     let mut config = Config::new();
-    config.async_support(true);
+    let attesting = args.attest != walmart::attest::Policy::Off;
+    // An attested store may not suspend (its memory would be writable
+    // while it waits): attested requests run in synchronous stores, each
+    // on a thread of its own (`ProxyPre`'s blocking mode).
+    config.async_support(!attesting);
+    config.attest(args.attest);
     let bounds = crate::features::apply(&mut config, &args.wasm_features)?;
     let engine = Engine::new(&config)?;
     if bounds.timeout.is_some() {
@@ -159,6 +174,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             })?;
     }
     let bounds = std::sync::Arc::new(bounds);
+    let args_on_detect = args.on_detect;
     let mut piped = None;
     let Some(file) = crate::run_component::component_file(&engine, &args.file, &mut piped)? else {
         bail!(
@@ -191,6 +207,11 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let mut proxy = ProxyPre::new(pre, |c| c).map_err(with_path)?;
     // Waiting counts too: the epoch ends only Wasm that runs.
     proxy.set_timeout(bounds.timeout);
+    if attesting {
+        // The last checks of each request's memory, once its guest is
+        // done: a detection fails the request.
+        proxy.set_finish(|store| store.finish_attestation().map(|_| ()));
+    }
     // A first context now, so a bad --dir fails before serving.
     setup.ctx().map_err(|e| anyhow!("{e}"))?;
     let listener = std::net::TcpListener::bind(&args.addr)
@@ -225,6 +246,7 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
             let engine = engine.clone();
             let setup = setup.clone();
             let bounds = bounds.clone();
+            let (attesting, on_detect) = (attesting, args_on_detect);
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
                     let proxy = proxy.clone();
@@ -235,6 +257,13 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                         let resp = match setup.ctx().and_then(|ctx| {
                             let mut store = Store::new(&engine, ctx);
                             bound(&mut store, &bounds)?;
+                            if attesting {
+                                store.configure_attestation(
+                                    walmart::attest::AttestOptions::new()
+                                        .on_detect(on_detect)
+                                        .on_event(crate::run::detections_on_stderr()),
+                                )?;
+                            }
                             Ok(store)
                         }) {
                             Ok(store) => {

@@ -48,6 +48,22 @@ pub struct ProxyPre<T: 'static> {
     interface: Arc<str>,
     get: GetCtx<T>,
     timeout: Option<std::time::Duration>,
+    /// The engine has no asynchronous support: each request runs in a
+    /// synchronous store on a thread of its own.
+    blocking: bool,
+    /// What runs after each request's call, before its store goes.
+    finish: Option<Finish<T>>,
+}
+
+/// A hook run on a request's store once its guest is done.
+type Finish<T> = Arc<dyn Fn(&mut Store<T>) -> Result<()> + Send + Sync>;
+
+/// `handle`'s parameters: the request and the response's outparam.
+fn params(request: u32, outparam: u32) -> [Val; 2] {
+    [
+        own::<res::IncomingRequest>(request),
+        own::<res::ResponseOutparam>(outparam),
+    ]
 }
 
 impl<T: 'static> Clone for ProxyPre<T> {
@@ -57,6 +73,8 @@ impl<T: 'static> Clone for ProxyPre<T> {
             interface: self.interface.clone(),
             get: self.get,
             timeout: self.timeout,
+            blocking: self.blocking,
+            finish: self.finish.clone(),
         }
     }
 }
@@ -83,11 +101,23 @@ impl<T: Send + 'static> ProxyPre<T> {
             })?
             .into();
         Ok(ProxyPre {
+            blocking: !pre.component().engine().config().async_support,
             pre,
             interface,
             get,
             timeout: None,
+            finish: None,
         })
+    }
+
+    /// Runs `finish` on each request's store once its guest is done (an
+    /// attested store's last checks: `Store::finish_attestation`); its
+    /// error is the request's, as a trap's.
+    pub fn set_finish(
+        &mut self,
+        finish: impl Fn(&mut Store<T>) -> Result<()> + Send + Sync + 'static,
+    ) {
+        self.finish = Some(Arc::new(finish));
     }
 
     /// How long a request's guest may take, waiting included (an epoch
@@ -162,27 +192,40 @@ impl<T: Send + 'static> ProxyPre<T> {
         // Set before the store (and the response-outparam in it) goes.
         let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let fail = failed.clone();
-        tokio::runtime::Handle::current().spawn(async move {
-            let r = match this.timeout {
-                Some(limit) => {
-                    tokio::time::timeout(limit, this.call(&mut store, request, outparam))
-                        .await
-                        .unwrap_or_else(|_| {
-                            Err(Error::msg(format!(
-                                "the request ran past its timeout of {limit:?}"
-                            )))
-                        })
-                }
-                None => this.call(&mut store, request, outparam).await,
-            };
+        // After the guest: the finish hook, then the error (if any) to the
+        // log and the flag, before the store (and the outparam in it) goes.
+        let done = move |this: &ProxyPre<T>, store: &mut Store<T>, r: Result<()>| {
+            let r = r.and_then(|()| this.finish.as_ref().map_or(Ok(()), |f| f(store)));
             if let Err(e) = &r {
                 fail.store(true, std::sync::atomic::Ordering::Release);
                 log(e);
             }
-            // The store (and the body's end) goes when the guest is done.
-            drop(store);
-            r
-        });
+        };
+        if this.blocking {
+            // A synchronous store (an attested one may not suspend): its
+            // waits block a thread of the runtime's blocking pool, not a
+            // worker some other task needs.
+            tokio::task::spawn_blocking(move || {
+                let r = this.call_blocking(&mut store, request, outparam);
+                done(&this, &mut store, r);
+            });
+        } else {
+            tokio::runtime::Handle::current().spawn(async move {
+                let r = match this.timeout {
+                    Some(limit) => {
+                        tokio::time::timeout(limit, this.call(&mut store, request, outparam))
+                            .await
+                            .unwrap_or_else(|_| {
+                                Err(Error::msg(format!(
+                                    "the request ran past its timeout of {limit:?}"
+                                )))
+                            })
+                    }
+                    None => this.call(&mut store, request, outparam).await,
+                };
+                done(&this, &mut store, r);
+            });
+        }
         match rx.await {
             Ok(Ok(head)) => {
                 let Ok(size) = super::fields::content_length(&head.headers) else {
@@ -211,21 +254,36 @@ impl<T: Send + 'static> ProxyPre<T> {
         }
     }
 
-    async fn call(&self, store: &mut Store<T>, request: u32, outparam: u32) -> Result<()> {
-        let instance = self.pre.instantiate_async(&mut *store).await?;
+    /// The instance's `handle` export.
+    fn handle_of(
+        &self,
+        store: &mut Store<T>,
+        instance: &crate::component::Instance,
+    ) -> Result<crate::component::Func> {
         let iface = instance
             .get_export_index(&mut *store, None, &self.interface)
             .ok_or_else(|| Error::Usage(format!("no export `{}`", self.interface)))?;
-        let handle = instance
+        instance
             .get_export_index(&mut *store, Some(&iface), "handle")
             .and_then(|i| instance.get_func(&mut *store, &i))
             .ok_or_else(|| {
                 Error::Usage(format!("`{}` exports no function `handle`", self.interface))
-            })?;
-        let params: [Val; 2] = [
-            own::<res::IncomingRequest>(request),
-            own::<res::ResponseOutparam>(outparam),
-        ];
-        handle.call_async(&mut *store, &params, &mut []).await
+            })
+    }
+
+    async fn call(&self, store: &mut Store<T>, request: u32, outparam: u32) -> Result<()> {
+        let instance = self.pre.instantiate_async(&mut *store).await?;
+        let handle = self.handle_of(store, &instance)?;
+        handle
+            .call_async(&mut *store, &params(request, outparam), &mut [])
+            .await
+    }
+
+    /// [`ProxyPre::call`] in a synchronous store, on a thread it may
+    /// block.
+    fn call_blocking(&self, store: &mut Store<T>, request: u32, outparam: u32) -> Result<()> {
+        let instance = self.pre.instantiate(&mut *store)?;
+        let handle = self.handle_of(store, &instance)?;
+        handle.call(&mut *store, &params(request, outparam), &mut [])
     }
 }
