@@ -497,6 +497,16 @@ fn walmart_serve_refuses_what_is_not_a_proxy() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // What the policy cannot watch is said at start: the Python proxy's
+    // allocator is not one the tag monitor can find.
+    let wasm = component_path();
+    let out = run(&["--attest", "tags", wasm.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("allocator"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run(&["-S", "nonsense", command.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("-S nonsense: unknown option"));
     std::fs::remove_dir_all(&dir).unwrap();

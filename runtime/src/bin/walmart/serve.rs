@@ -204,6 +204,16 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     component::wasi::add_to_linker(&mut linker, |c| c).map_err(with_path)?;
     http::add_to_linker(&mut linker, |c| c).map_err(with_path)?;
     let pre = linker.instantiate_pre(&component).map_err(with_path)?;
+    if attesting {
+        // One instance now, attested as the requests' will be: what the
+        // policy cannot watch (`tags` without an allocator it can find)
+        // is said at start, not in every request's failure.
+        let mut store = Store::new(&engine, setup.ctx().map_err(|e| anyhow!("{e}"))?);
+        store
+            .configure_attestation(walmart::attest::AttestOptions::new())
+            .map_err(with_path)?;
+        pre.instantiate(&mut store).map_err(with_path)?;
+    }
     let mut proxy = ProxyPre::new(pre, |c| c).map_err(with_path)?;
     // Waiting counts too: the epoch ends only Wasm that runs.
     proxy.set_timeout(bounds.timeout);
