@@ -43,20 +43,28 @@ fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn walmart(runs: usize, bytes: &[u8]) -> Vec<f64> {
+/// walmart's times under `policy` (`off`: the asynchronous server;
+/// attested: synchronous stores on the blocking pool, as `walmart serve
+/// --attest` runs them).
+fn walmart(runs: usize, bytes: &[u8], policy: walmart::attest::Policy) -> Vec<f64> {
+    use walmart::attest::Policy;
     use walmart::component::wasi::http as whttp;
     use walmart::component::{Component, Linker};
     use walmart::wasi::WasiCtx;
     use walmart::{Config, Engine, Store};
     let mut config = Config::new();
-    config.async_support(true);
+    config.async_support(policy == Policy::Off);
+    config.attest(policy);
     let engine = Engine::new(&config).unwrap_or_else(|e| die(&e.to_string()));
     let component = Component::new(&engine, bytes).unwrap_or_else(|e| die(&e.to_string()));
     let mut linker = Linker::<WasiCtx>::new(&engine);
     walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
     whttp::add_to_linker(&mut linker, |c| c).unwrap();
     let pre = linker.instantiate_pre(&component).unwrap();
-    let proxy = whttp::server::ProxyPre::new(pre, |c| c).unwrap();
+    let mut proxy = whttp::server::ProxyPre::new(pre, |c| c).unwrap();
+    if policy != Policy::Off {
+        proxy.set_finish(|store| store.finish_attestation().map(|_| ()));
+    }
     // Guests on a runtime of the caller's, as `walmart serve` runs them;
     // bodies on walmart's.
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -68,7 +76,12 @@ fn walmart(runs: usize, bytes: &[u8]) -> Vec<f64> {
         .into_iter()
         .map(|(name, method, path, body, len)| {
             ms(median(runs, || {
-                let store = Store::new(&engine, WasiCtx::new());
+                let mut store = Store::new(&engine, WasiCtx::new());
+                if policy != Policy::Off {
+                    store
+                        .configure_attestation(walmart::attest::AttestOptions::new())
+                        .unwrap_or_else(|e| die(&e.to_string()));
+                }
                 let req = request(method, path, &body);
                 let got = rt.block_on(async {
                     let resp = proxy.handle(store, req, |e| die(&e.to_string())).await;
@@ -165,9 +178,10 @@ fn wasmtime(runs: usize, bytes: &[u8]) -> Vec<f64> {
 }
 
 fn main() {
+    use walmart::attest::Policy;
     let runs = runs_argument();
     let bytes = std::fs::read(component_path()).unwrap_or_else(|e| die(&e.to_string()));
-    let ours = walmart(runs, &bytes);
+    let ours = walmart(runs, &bytes, Policy::Off);
     #[cfg(feature = "wasmtime")]
     let theirs = Some(wasmtime(runs, &bytes));
     #[cfg(not(feature = "wasmtime"))]
@@ -186,5 +200,22 @@ fn main() {
             ),
             None => println!("{name:<28} {:>10.2}", ours[i]),
         }
+    }
+    // Attestation's price on a request: each policy against `off`.
+    println!(
+        "\n{:<28} {:>10} {:>10} {:>10} {:>7} {:>7}",
+        "attested (ms a request)", "off", "coarse", "fine", "coarse", "fine"
+    );
+    let coarse = walmart(runs, &bytes, Policy::Coarse);
+    let fine = walmart(runs, &bytes, Policy::Fine);
+    for (i, (name, ..)) in cases().iter().enumerate() {
+        println!(
+            "{name:<28} {:>10.2} {:>10.2} {:>10.2} {:>7.2} {:>7.2}",
+            ours[i],
+            coarse[i],
+            fine[i],
+            coarse[i] / ours[i],
+            fine[i] / ours[i]
+        );
     }
 }
