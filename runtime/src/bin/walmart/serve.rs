@@ -38,7 +38,8 @@ pub struct ServeArgs {
     #[arg(long)]
     allow_precompiled: bool,
     /// Proposals and each request's bounds, as `walmart run -W`:
-    /// `timeout=DURATION` (a request's guest past it traps: a 500),
+    /// `timeout=DURATION` (a request's guest past it, running or waiting,
+    /// is stopped: a 500; attested, only running Wasm is bounded),
     /// `fuel=N`, `max-memory-size=BYTES` and the other store limits.
     /// Repeatable.
     #[arg(short = 'W', long = "wasm", value_name = "FEATURE[=y|n]|LIMIT=VALUE")]
@@ -47,8 +48,9 @@ pub struct ServeArgs {
     cache: crate::cache_args::CacheArgs,
     /// Attest each request's instance: `coarse` or `fine` (hooks woven
     /// into the code, heap checks, the CNN), or `tags` (the colour-tag
-    /// monitor). A request whose guest is found corrupted fails (a 500,
-    /// or its body cut off), and the detection goes to standard error.
+    /// monitor). Detections go to standard error; with `--on-detect
+    /// trap` the request fails (a 500, or its body cut off). Attested
+    /// requests run in synchronous stores, a thread each.
     #[arg(long, value_name = "off|coarse|fine|tags", default_value = "off")]
     attest: walmart::attest::Policy,
     /// What a detection does: `log` it and run on, or `trap` (the
