@@ -229,6 +229,13 @@ impl Guest {
         Guest::at_version("0.2.6", setup)
     }
 
+    /// A guest whose sockets may reach every address.
+    fn networked() -> Guest {
+        Guest::new(|c| {
+            c.inherit_network();
+        })
+    }
+
     fn at_version(version: &str, setup: impl FnOnce(&mut WasiCtx)) -> Guest {
         let engine = Engine::default();
         let component = Component::new(&engine, component_wat(version)).unwrap();
@@ -488,9 +495,7 @@ fn no_address_is_reachable_unless_the_embedder_allows_it() {
 
     // Addresses WASI refuses before any policy: an IPv4-mapped IPv6
     // address, a multicast one.
-    let mut g = Guest::new(|c| {
-        c.inherit_network();
-    });
+    let mut g = Guest::networked();
     let net = g.network();
     let v6 = g.ok("create-tcp-socket", &[family(false)]);
     assert_eq!(
@@ -516,9 +521,7 @@ fn no_address_is_reachable_unless_the_embedder_allows_it() {
 
 #[test]
 fn a_tcp_server_accepts_reads_writes_and_shuts_down() {
-    let mut g = Guest::new(|c| {
-        c.inherit_network();
-    });
+    let mut g = Guest::networked();
     let (server, port) = listen(&mut g);
     assert_eq!(
         g.call("tcp-is-listening", from_ref(&server)),
@@ -598,9 +601,7 @@ fn a_tcp_server_accepts_reads_writes_and_shuts_down() {
 /// socket dropped first is a trap, and its descriptor stays open.
 #[test]
 fn a_socket_outlived_by_its_streams_is_not_dropped() {
-    let mut g = Guest::new(|c| {
-        c.inherit_network();
-    });
+    let mut g = Guest::networked();
     let (server, port) = listen(&mut g);
     let mut client = TcpStream::connect(local(port)).unwrap();
     let ready = g.call("tcp-subscribe", from_ref(&server));
@@ -620,9 +621,7 @@ fn a_socket_outlived_by_its_streams_is_not_dropped() {
 fn a_tcp_client_connects_without_blocking() {
     let host = TcpListener::bind(local(0)).unwrap();
     let to = host.local_addr().unwrap();
-    let mut g = Guest::new(|c| {
-        c.inherit_network();
-    });
+    let mut g = Guest::networked();
     let net = g.network();
     let sock = g.ok("create-tcp-socket", &[family(true)]);
     // What WASI checks before the host does.
@@ -677,9 +676,7 @@ fn a_tcp_client_connects_without_blocking() {
 
 #[test]
 fn udp_datagrams_go_both_ways() {
-    let mut g = Guest::new(|c| {
-        c.inherit_network();
-    });
+    let mut g = Guest::networked();
     let net = g.network();
     let sock = g.ok("create-udp-socket", &[family(true)]);
     // Unbound: no streams yet.
@@ -862,9 +859,7 @@ fn the_interfaces_link_at_later_versions() {
 /// progress, waiting for a client while listening.
 #[test]
 fn one_pollable_follows_its_socket_through_its_states() {
-    let mut g = Guest::new(|c| {
-        c.inherit_network();
-    });
+    let mut g = Guest::networked();
     let net = g.network();
     let sock = g.ok("create-tcp-socket", &[family(true)]);
     let p = g.call("tcp-subscribe", from_ref(&sock));
@@ -896,9 +891,7 @@ fn one_pollable_follows_its_socket_through_its_states() {
 fn a_full_socket_never_blocks_a_write() {
     let host = TcpListener::bind(local(0)).unwrap();
     let to = host.local_addr().unwrap();
-    let mut g = Guest::new(|c| {
-        c.inherit_network();
-    });
+    let mut g = Guest::networked();
     let (sock, streams) = connect(&mut g, to);
     let (mut served, _) = host.accept().unwrap();
     let output = streams[1].clone();
@@ -941,9 +934,7 @@ fn a_full_socket_never_blocks_a_write() {
 #[test]
 fn a_socket_write_past_its_permit_traps() {
     let host = TcpListener::bind(local(0)).unwrap();
-    let mut g = Guest::new(|c| {
-        c.inherit_network();
-    });
+    let mut g = Guest::networked();
     let (_sock, mut streams) = connect(&mut g, host.local_addr().unwrap());
     let output = streams.remove(1);
     let _served = host.accept().unwrap();
@@ -997,9 +988,7 @@ fn datagrams_come_only_from_peers_the_guest_may_hear() {
 
     // Fixed to the friend: the stranger's datagram queued before is not
     // given (the policy would let it through here).
-    let mut g = Guest::new(|c| {
-        c.inherit_network();
-    });
+    let mut g = Guest::networked();
     let net = g.network();
     let sock = g.ok("create-udp-socket", &[family(true)]);
     g.ok("udp-start-bind", &[sock.clone(), net, addr(local(0))]);

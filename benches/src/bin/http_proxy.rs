@@ -39,6 +39,15 @@ fn request(method: &str, path: &str, body: &[u8]) -> http::Request<Full<Bytes>> 
         .unwrap()
 }
 
+/// The runtime the guests run on (two workers, as this machine's cores).
+fn guest_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| die(&e.to_string()))
+}
+
 fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -67,11 +76,7 @@ fn walmart(runs: usize, bytes: &[u8], policy: walmart::attest::Policy) -> Vec<f6
     }
     // Guests on a runtime of the caller's, as `walmart serve` runs them;
     // bodies on walmart's.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = guest_runtime();
     cases()
         .into_iter()
         .map(|(name, method, path, body, len)| {
@@ -130,11 +135,7 @@ fn wasmtime(runs: usize, bytes: &[u8]) -> Vec<f64> {
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).unwrap();
     let pre = ProxyPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = guest_runtime();
     cases()
         .into_iter()
         .map(|(name, method, path, body, len)| {

@@ -28,33 +28,55 @@ fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// Milliseconds to compile a component (`compile`), to load its
+/// precompiled form from memory (`load`) and from its file (`load_file`),
+/// as one runtime does them; the compiled component for the runs.
+fn load_times<C>(
+    runs: usize,
+    tag: &str,
+    compile: impl Fn() -> C,
+    serialize: impl Fn(&C) -> Vec<u8>,
+    load: impl Fn(&[u8]),
+    load_file: impl Fn(&std::path::Path),
+) -> (C, [f64; 3]) {
+    let t_compile = median(runs / 3 + 1, || drop(compile()));
+    let component = compile();
+    let precompiled = serialize(&component);
+    let t_load = median(runs, || load(&precompiled));
+    let path = std::env::temp_dir().join(format!("python-{tag}-{}.cwasm", std::process::id()));
+    std::fs::write(&path, &precompiled).unwrap_or_else(|e| die(&e.to_string()));
+    let t_file = median(runs, || load_file(&path));
+    let _ = std::fs::remove_file(&path);
+    (component, [ms(t_compile), ms(t_load), ms(t_file)])
+}
+
 fn walmart(runs: usize, bytes: &[u8]) -> Times {
     use walmart::component::{Component, Linker};
     use walmart::{Engine, Store};
     let engine = Engine::default();
-    let t_compile = median(runs / 3 + 1, || {
-        Component::new(&engine, bytes).unwrap_or_else(|e| die(&e.to_string()));
-    });
-    let component = Component::new(&engine, bytes).unwrap_or_else(|e| die(&e.to_string()));
-    let precompiled = component
-        .serialize()
-        .unwrap_or_else(|e| die(&e.to_string()));
-    let t_load = median(runs, || {
-        // SAFETY: serialized just above by this process.
-        unsafe { Component::deserialize(&engine, &precompiled) }
-            .unwrap_or_else(|e| die(&e.to_string()));
-    });
-    let path = std::env::temp_dir().join(format!("python-walmart-{}.cwasm", std::process::id()));
-    std::fs::write(&path, &precompiled).unwrap_or_else(|e| die(&e.to_string()));
-    let t_file = median(runs, || {
-        // SAFETY: written just above by this process.
-        unsafe { Component::deserialize_file(&engine, &path) }
-            .unwrap_or_else(|e| die(&e.to_string()));
-    });
-    let _ = std::fs::remove_file(&path);
+    let (component, [t_compile, t_load, t_file]) = load_times(
+        runs,
+        "walmart",
+        || Component::new(&engine, bytes).unwrap_or_else(|e| die(&e.to_string())),
+        |c| c.serialize().unwrap_or_else(|e| die(&e.to_string())),
+        // SAFETY: serialized by this process (`load_times`).
+        |b| {
+            drop(
+                unsafe { Component::deserialize(&engine, b) }
+                    .unwrap_or_else(|e| die(&e.to_string())),
+            )
+        },
+        // SAFETY: written by this process (`load_times`).
+        |p| {
+            drop(
+                unsafe { Component::deserialize_file(&engine, p) }
+                    .unwrap_or_else(|e| die(&e.to_string())),
+            )
+        },
+    );
     let mut linker = Linker::<walmart::wasi::WasiCtx>::new(&engine);
     walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
-    let mut times: Times = [ms(t_compile), ms(t_load), ms(t_file), 0.0, 0.0];
+    let mut times: Times = [t_compile, t_load, t_file, 0.0, 0.0];
     for (i, mode) in MODES.iter().enumerate() {
         let t = median(runs, || {
             let out = walmart::wasi::MemoryOutputPipe::new(1 << 16);
@@ -89,29 +111,29 @@ fn wasmtime(runs: usize, bytes: &[u8]) -> Times {
     use wasmtime::{Engine, Store};
     use wasmtime_wasi::WasiCtxBuilder;
     let engine = Engine::default();
-    let t_compile = median(runs / 3 + 1, || {
-        Component::new(&engine, bytes).unwrap_or_else(|e| die(&e.to_string()));
-    });
-    let component = Component::new(&engine, bytes).unwrap_or_else(|e| die(&e.to_string()));
-    let precompiled = component
-        .serialize()
-        .unwrap_or_else(|e| die(&e.to_string()));
-    let t_load = median(runs, || {
-        // SAFETY: serialized just above by this process.
-        unsafe { Component::deserialize(&engine, &precompiled) }
-            .unwrap_or_else(|e| die(&e.to_string()));
-    });
-    let path = std::env::temp_dir().join(format!("python-wasmtime-{}.cwasm", std::process::id()));
-    std::fs::write(&path, &precompiled).unwrap_or_else(|e| die(&e.to_string()));
-    let t_file = median(runs, || {
-        // SAFETY: written just above by this process.
-        unsafe { Component::deserialize_file(&engine, &path) }
-            .unwrap_or_else(|e| die(&e.to_string()));
-    });
-    let _ = std::fs::remove_file(&path);
+    let (component, [t_compile, t_load, t_file]) = load_times(
+        runs,
+        "wasmtime",
+        || Component::new(&engine, bytes).unwrap_or_else(|e| die(&e.to_string())),
+        |c| c.serialize().unwrap_or_else(|e| die(&e.to_string())),
+        // SAFETY: serialized by this process (`load_times`).
+        |b| {
+            drop(
+                unsafe { Component::deserialize(&engine, b) }
+                    .unwrap_or_else(|e| die(&e.to_string())),
+            )
+        },
+        // SAFETY: written by this process (`load_times`).
+        |p| {
+            drop(
+                unsafe { Component::deserialize_file(&engine, p) }
+                    .unwrap_or_else(|e| die(&e.to_string())),
+            )
+        },
+    );
     let mut linker = Linker::<Ctx>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).unwrap();
-    let mut times: Times = [ms(t_compile), ms(t_load), ms(t_file), 0.0, 0.0];
+    let mut times: Times = [t_compile, t_load, t_file, 0.0, 0.0];
     for (i, mode) in MODES.iter().enumerate() {
         let t = median(runs, || {
             let out = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(1 << 16);

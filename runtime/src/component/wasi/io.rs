@@ -182,10 +182,24 @@ fn drain(ctx: &mut WasiCtx, rep: u32) -> Result<std::result::Result<bool, Errno>
 
 /// Sends what waits unsent on the socket stream `rep`, blocking the
 /// thread while the socket is full.
-pub(super) fn drain_all(ctx: &mut WasiCtx, rep: u32) -> Result<std::result::Result<(), Errno>> {
+fn drain_all(ctx: &mut WasiCtx, rep: u32) -> Result<std::result::Result<(), Errno>> {
     match ctx.p2.unsent.remove(&rep) {
         Some(unsent) => write_bytes(ctx, rep, &unsent),
         None => Ok(Ok(())),
+    }
+}
+
+/// Sends what waits unsent on the socket stream `rep`, which the guest
+/// dropped: an HTTP body's from a task (its reader may need the very
+/// thread a blocking send would hold), any other socket's blocking the
+/// thread, as wasmtime's drop waits for its pending write.
+pub(super) fn drain_on_drop(ctx: &mut WasiCtx, rep: u32) -> Result<()> {
+    match ctx.p2.get(rep) {
+        Some(Entry::Output { fd, .. }) if ctx.p2.http_out.contains_key(fd) => {
+            let fd = *fd;
+            super::http::drain_later(ctx, rep, fd)
+        }
+        _ => drain_all(ctx, rep).map(|_| ()),
     }
 }
 

@@ -146,17 +146,7 @@ fn resource<T: 'static, R: 'static>(
                 // first (wasi-libc's `close` drops it unflushed): blocking,
                 // as wasmtime's drop waits for its pending write.
                 if c.p2.unsent.contains_key(&rep) {
-                    match c.p2.get(rep) {
-                        // An HTTP body's bytes go on without the guest: its
-                        // thread may be one the body's reader needs.
-                        Some(table::Entry::Output { fd, .. }) if c.p2.is_http_body(*fd) => {
-                            let fd = *fd;
-                            http::drain_later(c, rep, fd)?;
-                        }
-                        _ => {
-                            let _ = io::drain_all(c, rep)?;
-                        }
-                    }
+                    io::drain_on_drop(c, rep)?;
                 }
                 c.p2.remove(rep);
                 Ok(())

@@ -222,13 +222,6 @@ impl Table {
         self.entries.insert(rep, entry);
     }
 
-    /// Whether `fd` is the guest's end of an outgoing HTTP body.
-    pub(crate) fn is_http_body(&self, fd: u32) -> bool {
-        self.entries.values().any(|e| {
-            matches!(e, Entry::Http(h) if matches!(**h, super::http::HttpEntry::OutgoingBody { fd: f, .. } if f == fd))
-        })
-    }
-
     /// Whether the incoming HTTP body read through `fd` was cut short
     /// (its `error-code` kept for the stream error to come).
     pub(crate) fn body_failed(&mut self, fd: u32) -> bool {

@@ -307,7 +307,9 @@ pub(crate) fn outgoing(ctx: &mut WasiCtx, head: u32) -> Result<Val> {
         stream: host,
         finished: finished.clone(),
     });
-    let size = super::fields::content_length(&h.headers).ok().flatten();
+    let size = super::fields::content_length(&h.head.headers)
+        .ok()
+        .flatten();
     ctx.p2.http_out.insert(fd, 0);
     if let Some(limit) = size {
         ctx.p2.http_limit.insert(fd, (limit, request));

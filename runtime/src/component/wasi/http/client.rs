@@ -11,8 +11,8 @@ use hyper_util::rt::TokioIo;
 
 use super::body::{incoming, insert_incoming, ChannelBody};
 use super::{
-    code, entry, internal, push, res, take, AnswerSlot, ClientAnswer, HttpEntry, IncomingHead,
-    OutgoingHead, Timeouts,
+    code, entry, internal, push, res, take, AnswerSlot, ClientAnswer, Head, HttpEntry,
+    IncomingHead, OutgoingHead, Timeouts,
 };
 use crate::component::wasi::event::{event_pair, raise};
 use crate::component::wasi::table::{Entry, Wait};
@@ -75,12 +75,7 @@ pub(super) fn add_types<T: 'static>(
                     let fd = insert_incoming(ctx, a.body)?;
                     ctx.p2.http_in.insert(fd, a.outcome.clone());
                     let head = IncomingHead {
-                        method: http::Method::GET,
-                        scheme: None,
-                        authority: None,
-                        path_with_query: None,
-                        status: a.status,
-                        headers: a.headers,
+                        head: Head::new(a.headers, a.status),
                         body: Some((fd, a.outcome)),
                     };
                     ok(own::<res::IncomingResponse>(push(
@@ -130,9 +125,10 @@ pub(super) fn add_handler<T: 'static>(linker: &mut Linker<T>, get: GetCtx<T>) ->
 /// `error-code` refusing it at once.
 fn send(
     ctx: &mut WasiCtx,
-    head: OutgoingHead,
+    out: OutgoingHead,
     timeouts: Timeouts,
 ) -> Result<std::result::Result<Val, Val>> {
+    let OutgoingHead { head, body, .. } = out;
     // No scheme set: `https`, as wasmtime's default.
     let scheme = head.scheme.clone().unwrap_or(http::uri::Scheme::HTTPS);
     let tls = if scheme == http::uri::Scheme::HTTP {
@@ -178,7 +174,7 @@ fn send(
         )));
     };
     // A length promised and no body to give it: refused now, as wasmtime.
-    if head.body.is_none() && size.is_some_and(|n| n > 0) {
+    if body.is_none() && size.is_some_and(|n| n > 0) {
         return Ok(Err(super::body_size(true, 0)));
     }
     let mut headers = match super::server::header_map(&head.headers) {
@@ -189,7 +185,7 @@ fn send(
         return Ok(Err(code("HTTP-request-URI-invalid")));
     };
     headers.insert(http::header::HOST, host_field);
-    let mut req = hyper::Request::new(ChannelBody::from_guest(head.body, size));
+    let mut req = hyper::Request::new(ChannelBody::from_guest(body, size));
     *req.method_mut() = head.method.clone();
     *req.uri_mut() = uri;
     *req.headers_mut() = headers;

@@ -146,16 +146,12 @@ pub(crate) fn new_fields(ctx: &mut WasiCtx, list: FieldList, mutable: bool) -> V
 
 /// Takes the fields of an owned `fields` handle the guest passed on.
 pub(crate) fn take_fields(ctx: &mut WasiCtx, v: &Val) -> Result<FieldList> {
-    match super::take(ctx, rep(v)?, "a fields")? {
+    let r = rep(v)?;
+    match super::take(ctx, r, "a fields")? {
         HttpEntry::Fields { list, .. } => Ok(list),
-        other => {
-            let r = rep(v)?;
-            ctx.p2
-                .put(r, super::super::table::Entry::Http(Box::new(other)));
-            Err(Error::Usage(format!(
-                "wasi:http: handle {r} is not a fields"
-            )))
-        }
+        _ => Err(Error::Usage(format!(
+            "wasi:http: handle {r} is not a fields"
+        ))),
     }
 }
 

@@ -5,8 +5,8 @@
 use super::body::{incoming_handle, outgoing};
 use super::fields::{new_fields, take_fields};
 use super::{
-    entry, method_of, method_val, push, res, scheme_of, scheme_val, take, HttpEntry, IncomingHead,
-    OutgoingHead, Timeouts,
+    entry, method_of, method_val, push, res, scheme_of, scheme_val, take, Head, HttpEntry,
+    IncomingHead, OutgoingHead, Timeouts,
 };
 use crate::component::wasi::vals::{arg, ok, ok_unit, own, rep, string_of, u16_of, u64_of};
 use crate::component::wasi::{def, resource, GetCtx};
@@ -37,6 +37,17 @@ fn outgoing_head(ctx: &mut WasiCtx, rep: u32) -> Result<&mut OutgoingHead> {
     }
 }
 
+/// The head of any request or response, incoming or outgoing.
+fn head(ctx: &mut WasiCtx, rep: u32) -> Result<&mut Head> {
+    match entry(ctx, rep, "a request or response")? {
+        HttpEntry::IncomingRequest(h) | HttpEntry::IncomingResponse(h) => Ok(&mut h.head),
+        HttpEntry::OutgoingRequest(h) | HttpEntry::OutgoingResponse(h) => Ok(&mut h.head),
+        _ => Err(Error::Usage(format!(
+            "wasi:http: handle {rep} is not a request or response"
+        ))),
+    }
+}
+
 fn opt_string(s: &Option<String>) -> Val {
     Val::Option(s.clone().map(|s| Box::new(Val::String(s))))
 }
@@ -54,14 +65,9 @@ fn opt_string_of(v: &Val) -> Result<Option<String>> {
 }
 
 /// A new outgoing head of these headers.
-pub(crate) fn new_head(headers: super::FieldList, status: u16) -> OutgoingHead {
+fn new_head(headers: super::FieldList, status: u16) -> OutgoingHead {
     OutgoingHead {
-        method: http::Method::GET,
-        scheme: None,
-        authority: None,
-        path_with_query: None,
-        status,
-        headers,
+        head: Head::new(headers, status),
         body_taken: false,
         body: None,
     }
@@ -122,9 +128,7 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
     }
     // incoming-request
     def(inst, "[method]incoming-request.method", get, |ctx, p| {
-        Ok(Some(method_val(
-            &incoming_head(ctx, rep(arg(p, 0)?)?)?.method,
-        )))
+        Ok(Some(method_val(&head(ctx, rep(arg(p, 0)?)?)?.method)))
     })?;
     def(
         inst,
@@ -132,23 +136,21 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
         get,
         |ctx, p| {
             Ok(Some(opt_string(
-                &incoming_head(ctx, rep(arg(p, 0)?)?)?.path_with_query,
+                &head(ctx, rep(arg(p, 0)?)?)?.path_with_query,
             )))
         },
     )?;
     def(inst, "[method]incoming-request.scheme", get, |ctx, p| {
-        let h = incoming_head(ctx, rep(arg(p, 0)?)?)?;
+        let h = head(ctx, rep(arg(p, 0)?)?)?;
         Ok(Some(Val::Option(
             h.scheme.as_ref().map(|s| Box::new(scheme_val(s))),
         )))
     })?;
     def(inst, "[method]incoming-request.authority", get, |ctx, p| {
-        Ok(Some(opt_string(
-            &incoming_head(ctx, rep(arg(p, 0)?)?)?.authority,
-        )))
+        Ok(Some(opt_string(&head(ctx, rep(arg(p, 0)?)?)?.authority)))
     })?;
     def(inst, "[method]incoming-request.headers", get, |ctx, p| {
-        let list = incoming_head(ctx, rep(arg(p, 0)?)?)?.headers.clone();
+        let list = head(ctx, rep(arg(p, 0)?)?)?.headers.clone();
         Ok(Some(new_fields(ctx, list, false)))
     })?;
     def(inst, "[method]incoming-request.consume", get, |ctx, p| {
@@ -156,10 +158,10 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
     })?;
     // incoming-response
     def(inst, "[method]incoming-response.status", get, |ctx, p| {
-        Ok(Some(Val::U16(incoming_head(ctx, rep(arg(p, 0)?)?)?.status)))
+        Ok(Some(Val::U16(head(ctx, rep(arg(p, 0)?)?)?.status)))
     })?;
     def(inst, "[method]incoming-response.headers", get, |ctx, p| {
-        let list = incoming_head(ctx, rep(arg(p, 0)?)?)?.headers.clone();
+        let list = head(ctx, rep(arg(p, 0)?)?)?.headers.clone();
         Ok(Some(new_fields(ctx, list, false)))
     })?;
     def(inst, "[method]incoming-response.consume", get, |ctx, p| {
@@ -178,9 +180,7 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
         body_of(ctx, rep(arg(p, 0)?)?).map(Some)
     })?;
     def(inst, "[method]outgoing-request.method", get, |ctx, p| {
-        Ok(Some(method_val(
-            &outgoing_head(ctx, rep(arg(p, 0)?)?)?.method,
-        )))
+        Ok(Some(method_val(&head(ctx, rep(arg(p, 0)?)?)?.method)))
     })?;
     def(
         inst,
@@ -190,7 +190,7 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
             let Some(m) = method_of(arg(p, 1)?)? else {
                 return Ok(Some(refused()));
             };
-            outgoing_head(ctx, rep(arg(p, 0)?)?)?.method = m;
+            head(ctx, rep(arg(p, 0)?)?)?.method = m;
             Ok(Some(ok_unit()))
         },
     )?;
@@ -200,7 +200,7 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
         get,
         |ctx, p| {
             Ok(Some(opt_string(
-                &outgoing_head(ctx, rep(arg(p, 0)?)?)?.path_with_query,
+                &head(ctx, rep(arg(p, 0)?)?)?.path_with_query,
             )))
         },
     )?;
@@ -215,12 +215,12 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
                     return Ok(Some(refused()));
                 }
             }
-            outgoing_head(ctx, rep(arg(p, 0)?)?)?.path_with_query = v;
+            head(ctx, rep(arg(p, 0)?)?)?.path_with_query = v;
             Ok(Some(ok_unit()))
         },
     )?;
     def(inst, "[method]outgoing-request.scheme", get, |ctx, p| {
-        let h = outgoing_head(ctx, rep(arg(p, 0)?)?)?;
+        let h = head(ctx, rep(arg(p, 0)?)?)?;
         Ok(Some(Val::Option(
             h.scheme.as_ref().map(|s| Box::new(scheme_val(s))),
         )))
@@ -243,14 +243,12 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
                     )))
                 }
             };
-            outgoing_head(ctx, rep(arg(p, 0)?)?)?.scheme = v;
+            head(ctx, rep(arg(p, 0)?)?)?.scheme = v;
             Ok(Some(ok_unit()))
         },
     )?;
     def(inst, "[method]outgoing-request.authority", get, |ctx, p| {
-        Ok(Some(opt_string(
-            &outgoing_head(ctx, rep(arg(p, 0)?)?)?.authority,
-        )))
+        Ok(Some(opt_string(&head(ctx, rep(arg(p, 0)?)?)?.authority)))
     })?;
     def(
         inst,
@@ -263,12 +261,12 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
                     return Ok(Some(refused()));
                 }
             }
-            outgoing_head(ctx, rep(arg(p, 0)?)?)?.authority = v;
+            head(ctx, rep(arg(p, 0)?)?)?.authority = v;
             Ok(Some(ok_unit()))
         },
     )?;
     def(inst, "[method]outgoing-request.headers", get, |ctx, p| {
-        let list = outgoing_head(ctx, rep(arg(p, 0)?)?)?.headers.clone();
+        let list = head(ctx, rep(arg(p, 0)?)?)?.headers.clone();
         Ok(Some(new_fields(ctx, list, false)))
     })?;
     // request-options
@@ -360,7 +358,7 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
         inst,
         "[method]outgoing-response.status-code",
         get,
-        |ctx, p| Ok(Some(Val::U16(outgoing_head(ctx, rep(arg(p, 0)?)?)?.status))),
+        |ctx, p| Ok(Some(Val::U16(head(ctx, rep(arg(p, 0)?)?)?.status))),
     )?;
     def(
         inst,
@@ -371,12 +369,12 @@ pub(super) fn add<T: 'static>(inst: &mut LinkerInstance<'_, T>, get: GetCtx<T>) 
             if http::StatusCode::from_u16(status).is_err() {
                 return Ok(Some(refused()));
             }
-            outgoing_head(ctx, rep(arg(p, 0)?)?)?.status = status;
+            head(ctx, rep(arg(p, 0)?)?)?.status = status;
             Ok(Some(ok_unit()))
         },
     )?;
     def(inst, "[method]outgoing-response.headers", get, |ctx, p| {
-        let list = outgoing_head(ctx, rep(arg(p, 0)?)?)?.headers.clone();
+        let list = head(ctx, rep(arg(p, 0)?)?)?.headers.clone();
         Ok(Some(new_fields(ctx, list, false)))
     })?;
     def(inst, "[method]outgoing-response.body", get, |ctx, p| {

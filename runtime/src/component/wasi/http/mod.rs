@@ -46,16 +46,37 @@ pub(crate) mod res {
     pub struct FutureIncomingResponse;
 }
 
-/// A request or response head as it came from the network: what an
-/// `incoming-request` or `incoming-response` gives.
+/// What a request or response head holds, whichever way it goes (a
+/// request's `status`, a response's method and target, go unused).
 #[derive(Debug)]
-pub(crate) struct IncomingHead {
+pub(crate) struct Head {
     pub(crate) method: http::Method,
     pub(crate) scheme: Option<http::uri::Scheme>,
     pub(crate) authority: Option<String>,
     pub(crate) path_with_query: Option<String>,
     pub(crate) status: u16,
     pub(crate) headers: FieldList,
+}
+
+impl Head {
+    /// A head of these fields and status: a GET of no target.
+    pub(crate) fn new(headers: FieldList, status: u16) -> Head {
+        Head {
+            method: http::Method::GET,
+            scheme: None,
+            authority: None,
+            path_with_query: None,
+            status,
+            headers,
+        }
+    }
+}
+
+/// A request or response as it came from the network: what an
+/// `incoming-request` or `incoming-response` gives.
+#[derive(Debug)]
+pub(crate) struct IncomingHead {
+    pub(crate) head: Head,
     /// The body's descriptor in the context (until `consume`) and how it
     /// ended.
     pub(crate) body: Option<(u32, Arc<BodyOutcome>)>,
@@ -64,12 +85,7 @@ pub(crate) struct IncomingHead {
 /// An outgoing request or response the guest builds.
 #[derive(Debug)]
 pub(crate) struct OutgoingHead {
-    pub(crate) method: http::Method,
-    pub(crate) scheme: Option<http::uri::Scheme>,
-    pub(crate) authority: Option<String>,
-    pub(crate) path_with_query: Option<String>,
-    pub(crate) status: u16,
-    pub(crate) headers: FieldList,
+    pub(crate) head: Head,
     /// Whether `body` was called (it may be once).
     pub(crate) body_taken: bool,
     /// The host's end of the body's socket pair, once `body` made it.

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use hyper::body::Body;
 
 use super::body::{incoming, insert_incoming, ChannelBody};
-use super::{describe, push, res, FieldList, HttpEntry, IncomingHead, Outcome};
+use super::{describe, push, res, FieldList, Head, HttpEntry, IncomingHead, Outcome, OutgoingHead};
 use crate::component::wasi::vals::own;
 use crate::component::wasi::GetCtx;
 use crate::component::{InstancePre, Val};
@@ -162,7 +162,7 @@ impl<T: Send + 'static> ProxyPre<T> {
                 .and_then(|h| h.to_str().ok())
                 .map(str::to_owned)
         });
-        let head = IncomingHead {
+        let head = Head {
             method: parts.method.clone(),
             scheme: Some(
                 parts
@@ -181,9 +181,14 @@ impl<T: Send + 'static> ProxyPre<T> {
             ),
             status: 0,
             headers: super::fields::from_network(&parts.headers),
-            body: Some((fd, outcome)),
         };
-        let request = push(ctx, HttpEntry::IncomingRequest(Box::new(head)));
+        let request = push(
+            ctx,
+            HttpEntry::IncomingRequest(Box::new(IncomingHead {
+                head,
+                body: Some((fd, outcome)),
+            })),
+        );
         let (tx, rx) = tokio::sync::oneshot::channel::<Outcome>();
         let outparam = push(ctx, HttpEntry::ResponseOutparam(Some(tx)));
         let this = self.clone();
@@ -227,7 +232,7 @@ impl<T: Send + 'static> ProxyPre<T> {
             });
         }
         match rx.await {
-            Ok(Ok(head)) => {
+            Ok(Ok(OutgoingHead { head, body, .. })) => {
                 let Ok(size) = super::fields::content_length(&head.headers) else {
                     return error_response("the component's response has a bad content-length");
                 };
@@ -235,7 +240,7 @@ impl<T: Send + 'static> ProxyPre<T> {
                     Ok(h) => h,
                     Err(e) => return error_response(&format!("the component's response: {e}")),
                 };
-                let mut resp = hyper::Response::new(ChannelBody::from_guest(head.body, size));
+                let mut resp = hyper::Response::new(ChannelBody::from_guest(body, size));
                 *resp.status_mut() =
                     http::StatusCode::from_u16(head.status).unwrap_or(http::StatusCode::OK);
                 *resp.headers_mut() = headers;
