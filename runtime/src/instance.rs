@@ -756,24 +756,42 @@ pub(crate) fn instantiate(
     }
     // A copy-on-write image holds every active segment already (it exists
     // only when all of them target this instance's own memory 0 in bounds).
-    // Not for memories whose writes the kernel tracks: mapping the image
-    // replaces the tracked mapping (segments are copied instead).
     let imaged = match &module.inner.memory_image {
         Some(image) => {
             // SAFETY: as above.
             let memory = unsafe { &*inst_ptr }.memories[0].data_in(store);
-            memory.start_with_image(image)
+            memory.start_with_image(image)?
         }
         None => false,
+    };
+    // An attested memory that took the image: its pages are the image's
+    // until written, digested once per module (`MemoryAttest::start_pristine`).
+    // Not while a dataset collector follows the hooks (it is handed the
+    // pages instantiation wrote as dirty pages).
+    let collecting = store.attest.as_ref().is_some_and(|s| s.collector.is_some());
+    let pristine = match &module.inner.memory_image {
+        Some(image) if imaged && !collecting => {
+            // SAFETY: as above.
+            let memory = unsafe { &*inst_ptr }.memories[0].data_in(store);
+            match (&memory.attest, image.attest_pages(info)) {
+                (Some(a), Some(pages)) => {
+                    a.start_pristine(pages);
+                    true
+                }
+                _ => false,
+            }
+        }
+        _ => false,
     };
     // The pages the segments write in memories this instance created, for
     // `MemoryAttest::initialized` (each once, however many segments share
     // it). Only attested memories need them (a large segment spans
     // hundreds of pages).
     // SAFETY: as above.
-    let attested = unsafe { &*inst_ptr }.memories[info.num_imported_memories as usize..]
-        .iter()
-        .any(|m| m.data_in(store).attest.is_some());
+    let attested = !pristine
+        && unsafe { &*inst_ptr }.memories[info.num_imported_memories as usize..]
+            .iter()
+            .any(|m| m.data_in(store).attest.is_some());
     let mut touched = std::collections::BTreeSet::new();
     for (i, seg) in info.data.iter().enumerate() {
         if let SegmentMode::Active { index, offset } = &seg.mode {
@@ -788,10 +806,13 @@ pub(crate) fn instantiate(
                 touched.extend((dst / page..end).map(|p| (*index, p as usize)));
             }
             if imaged {
-                // Written by instantiation, like a copied segment.
-                inst.memories[0]
-                    .data_in(store)
-                    .mark_dirty(dst as usize, len as usize);
+                // Written by instantiation, like a copied segment (unless
+                // attestation takes the pages from the image).
+                if !pristine {
+                    inst.memories[0]
+                        .data_in(store)
+                        .mark_dirty(dst as usize, len as usize);
+                }
                 inst.data_dropped[i] = true;
                 continue;
             }

@@ -320,18 +320,24 @@ impl MemoryData {
     /// Gives a fresh memory `image`'s contents by mapping, if it can: true
     /// when the image is there (a pooled slot may hold it already, reset
     /// to its contents), false when the caller must copy the segments.
-    /// Not for memories whose writes the kernel tracks: mapping the image
-    /// would replace the tracked mapping.
-    pub(crate) fn start_with_image(&self, image: &MemoryImage) -> bool {
-        match &self.pooled {
+    pub(crate) fn start_with_image(&self, image: &MemoryImage) -> Result<bool> {
+        match (&self.pooled, &self.attest) {
             // The pool knows what each slot holds: it alone maps images
             // into slots (at `MemoryPool::acquire`).
-            Some(slot) => slot.holds(image),
-            None => {
-                self.attest
-                    .as_ref()
-                    .is_none_or(|a| a.source != crate::attest::session::DirtySource::Kernel)
-                    && image.map_into(self)
+            (Some(slot), _) => Ok(slot.holds(image)),
+            (None, None) => Ok(image.map_into(self)),
+            // Mapped as walmart's own write is made (allowed while the
+            // memory is write-protected against a host, protected again
+            // after), then tracked anew where the kernel tracks writes:
+            // the mapping replaced the tracked pages.
+            (None, Some(a)) => {
+                let (start, len) = image.covered();
+                if !a.guard.write_through(start, len, || image.map_into(self)) {
+                    return Ok(false);
+                }
+                // SAFETY: `start + len` is within the memory (it was mapped).
+                a.mapped(unsafe { self.def.base.add(start) }, len)?;
+                Ok(true)
             }
         }
     }

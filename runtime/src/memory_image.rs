@@ -10,9 +10,11 @@
 
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::sync::{Arc, OnceLock};
 
 use walmart_jit::module_info::{ConstOp, ModuleInfo, SegmentMode};
 
+use crate::attest::image_pages::ImagePages;
 use crate::memory::{MemoryData, PAGE_SIZE};
 
 /// A module's initial memory contents, ready to map.
@@ -30,6 +32,9 @@ pub(crate) struct MemoryImage {
     /// are) to the end of the last, in whole OS pages.
     start: usize,
     end: usize,
+    /// Its pages as attestation sees them, made at the first attested
+    /// instantiation (`None` inside if that failed).
+    attest: OnceLock<Option<Arc<ImagePages>>>,
 }
 
 fn os_page() -> usize {
@@ -148,6 +153,7 @@ impl MemoryImage {
             offset: 0,
             start,
             end: start + bytes.len(),
+            attest: OnceLock::new(),
         })
     }
 
@@ -182,6 +188,7 @@ impl MemoryImage {
             offset,
             start: usize::try_from(start).ok()?,
             end: usize::try_from(end).ok()?,
+            attest: OnceLock::new(),
         })
     }
 
@@ -195,6 +202,40 @@ impl MemoryImage {
     /// holds its pages.
     pub(crate) fn len(&self) -> usize {
         self.end
+    }
+
+    /// Its pages as attestation sees them (`info` its module's), made
+    /// once; `None` if they could not be.
+    pub(crate) fn attest_pages(&self, info: &ModuleInfo) -> Option<Arc<ImagePages>> {
+        self.attest
+            .get_or_init(|| {
+                let placement = placement(info)?;
+                let page = walmart_attest::PAGE_SIZE;
+                let mut pages: Vec<u32> = placement
+                    .segments
+                    .iter()
+                    .filter(|(_, bytes)| !bytes.is_empty())
+                    .flat_map(|(at, bytes)| {
+                        (at / page) as u32..(at + bytes.len()).div_ceil(page) as u32
+                    })
+                    .collect();
+                pages.sort_unstable();
+                pages.dedup();
+                ImagePages::new(
+                    self.fd.as_fd(),
+                    self.offset,
+                    self.start,
+                    self.end - self.start,
+                    pages,
+                )
+                .map(Arc::new)
+            })
+            .clone()
+    }
+
+    /// The bytes of memory it covers: its first byte and how many.
+    pub(crate) fn covered(&self) -> (usize, usize) {
+        (self.start, self.end - self.start)
     }
 
     /// Maps the image over the start of `memory`, which must be a fresh

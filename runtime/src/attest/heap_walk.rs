@@ -176,8 +176,9 @@ pub(crate) fn read_state(memory: &[u8], at: u32) -> Option<StateView> {
 /// its heap): a top chunk whose head is exactly `topsize | PINUSE`,
 /// `least_addr` set and at or below the top, `magic` set, a designated
 /// victim wherever `dvsize` says there is one, and 32 small bins empty
-/// (the header's links point at itself) exactly where the bin map's bit
-/// is clear. A wrong match would need all of that by chance.
+/// (the header's links point at itself, or both still at the chunk it
+/// last held) exactly where the bin map's bit is clear. A wrong match
+/// would need all of that by chance.
 fn signed_state(memory: &[u8], state: u32) -> Option<(StateView, u32)> {
     let field = |off: u64| word_at(memory, u64::from(state) + off);
     let top = field(STATE_TOP)?;
@@ -201,8 +202,16 @@ fn signed_state(memory: &[u8], state: u32) -> Option<(StateView, u32)> {
         let (Some(fd), Some(bk)) = (word_at(memory, bin + 8), word_at(memory, bin + 12)) else {
             return false;
         };
-        let empty = u64::from(fd) == bin && u64::from(bk) == bin;
-        empty == (map & (1 << i) == 0)
+        let to_itself = u64::from(fd) == bin && u64::from(bk) == bin;
+        if map & (1 << i) != 0 {
+            return !to_itself;
+        }
+        // An empty bin's links point at its header, or still at the last
+        // chunk it held, both of them: dlmalloc takes a bin's only chunk
+        // by clearing the bin's bit alone (`unlink_small_chunk` where
+        // `F == B`). A heap that has run a while has such bins: the
+        // Python components' had two, and their state was not found.
+        to_itself || (fd == bk && fd >= least_addr && fd.is_multiple_of(8))
     });
     bins_agree.then_some((
         StateView {
@@ -1165,11 +1174,21 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
             (Some(_), _) => Some(state_at),
             (None, Some(top)) if s.heap_state_tries < STATE_TRIES => {
                 s.heap_state_tries += 1;
-                // Where a module with names has dlmalloc's code read it.
+                // Where a module with names has dlmalloc's code read it,
+                // else where an earlier instance found it.
+                let module = memory_module(&store.instances);
+                let found = |m: &crate::Module| {
+                    let at = m.inner.found_dlmalloc_state.load(Ordering::Relaxed);
+                    (at != 0).then_some(at)
+                };
                 let hint =
-                    memory_module(&store.instances).and_then(|m| m.inner.compiled.dlmalloc_state);
-                locate_state(bytes, first - PAYLOAD_OFFSET, top, hint)
-                    .filter(|&at| fits_state(bytes, at))
+                    module.and_then(|m| m.inner.compiled.dlmalloc_state.or_else(|| found(m)));
+                let at = locate_state(bytes, first - PAYLOAD_OFFSET, top, hint)
+                    .filter(|&at| fits_state(bytes, at));
+                if let (Some(at), Some(m)) = (at, module) {
+                    m.inner.found_dlmalloc_state.store(at, Ordering::Relaxed);
+                }
+                at
             }
             _ => None,
         };
@@ -1930,6 +1949,17 @@ mod tests {
             h.put(header + 8, 0x2000);
             assert_eq!(locate_state(&h.mem, BASE, top, hint), None);
             h.put(header + 8, header);
+            assert_eq!(locate_state(&h.mem, BASE, top, hint), Some(STATE));
+            // An empty bin whose links still name the chunk it held last,
+            // both of them, as dlmalloc leaves one it took its only chunk
+            // from; one link alone is not that.
+            h.put(header + 8, BASE + 32);
+            h.put(header + 12, BASE + 32);
+            assert_eq!(locate_state(&h.mem, BASE, top, hint), Some(STATE));
+            h.put(header + 12, BASE + 48);
+            assert_eq!(locate_state(&h.mem, BASE, top, hint), None);
+            h.put(header + 8, header);
+            h.put(header + 12, header);
             assert_eq!(locate_state(&h.mem, BASE, top, hint), Some(STATE));
         }
         // Nor when the top's head is not what dlmalloc writes there.

@@ -38,6 +38,8 @@ const UFFD_FEATURE_WP_ASYNC: u64 = 1 << 15;
 const UFFDIO_REGISTER_MODE_WP: u64 = 1 << 1;
 const UFFDIO_API: libc::c_ulong = 0xc018_aa3f;
 const UFFDIO_REGISTER: libc::c_ulong = 0xc020_aa00;
+const UFFDIO_WRITEPROTECT: libc::c_ulong = 0xc018_aa06;
+const UFFDIO_WRITEPROTECT_MODE_WP: u64 = 1 << 0;
 const PAGEMAP_SCAN: libc::c_ulong = 0xc060_6610;
 const PM_SCAN_WP_MATCHING: u64 = 1 << 0;
 const PM_SCAN_CHECK_WPASYNC: u64 = 1 << 1;
@@ -59,6 +61,13 @@ struct UffdioRegister {
     len: u64,
     mode: u64,
     ioctls: u64,
+}
+
+#[repr(C)]
+struct UffdioWriteprotect {
+    start: u64,
+    len: u64,
+    mode: u64,
 }
 
 #[repr(C)]
@@ -181,6 +190,24 @@ impl Tracker {
         Ok(())
     }
 
+    /// Write-protects every page of `[start, start + len)` (registered),
+    /// present or not: a page of a file's mapping that is only read then
+    /// maps the file's page protected, and does not count as written.
+    fn protect(&self, start: usize, len: usize) -> io::Result<()> {
+        let mut wp = UffdioWriteprotect {
+            start: start as u64,
+            len: len as u64,
+            mode: UFFDIO_WRITEPROTECT_MODE_WP,
+        };
+        // SAFETY: UFFDIO_WRITEPROTECT reads a `struct uffdio_writeprotect`;
+        // protecting pages of a registered range only makes their next
+        // write fault (resolved in the kernel: asynchronous mode).
+        if unsafe { libc::ioctl(self.uffd.as_raw_fd(), UFFDIO_WRITEPROTECT, &mut wp) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     fn collect(
         &self,
         start: usize,
@@ -259,6 +286,18 @@ pub(crate) fn register(start: usize, len: usize) -> io::Result<()> {
     tracker().ok_or_else(unavailable)?.register(start, len)
 }
 
+/// Puts a fresh private mapping of a file at `[start, start + len)` (whole
+/// pages, over part of a tracked range: a memory's copy-on-write image)
+/// under tracking, none of its pages written. Unlike anonymous memory,
+/// whose pages only read map the zero page (left out of scans), a file's
+/// page that is read maps the file's page, which the kernel would report
+/// as written: every page is write-protected first, so only writes count.
+pub(crate) fn track_mapping(start: usize, len: usize) -> io::Result<()> {
+    let tracker = tracker().ok_or_else(unavailable)?;
+    tracker.register(start, len)?;
+    tracker.protect(start, len)
+}
+
 /// Calls `written` with the index (from `start`, in pages) of every page of
 /// `[start, start + len)` written since the last call that covered it
 /// with `protect`, and with `protect` write-protects them again. Without,
@@ -318,5 +357,65 @@ mod tests {
         assert_eq!(pages(len), [2, 3]);
         // SAFETY: as above.
         unsafe { libc::munmap(base as *mut libc::c_void, len) };
+    }
+
+    #[test]
+    fn a_files_mapping_reports_only_written_pages() {
+        if !available() {
+            eprintln!("kernel dirty tracking unavailable here; nothing to check");
+            return;
+        }
+        let pages = 32;
+        let len = pages * DIRTY_PAGE_SIZE;
+        let file = tempfile_with(&vec![7u8; 8 * DIRTY_PAGE_SIZE]);
+        let base = crate::vm::mmap::map_anonymous(len, libc::PROT_READ | libc::PROT_WRITE).unwrap();
+        let at = base as usize;
+        register(at, len).unwrap();
+        // Eight pages of the file over pages 4-11, as a memory image is.
+        let image = at + 4 * DIRTY_PAGE_SIZE;
+        // SAFETY: replaces pages of our own fresh mapping.
+        let mapped = unsafe {
+            libc::mmap(
+                image as *mut libc::c_void,
+                8 * DIRTY_PAGE_SIZE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_FIXED,
+                std::os::fd::AsRawFd::as_raw_fd(&file),
+                0,
+            )
+        };
+        assert_eq!(mapped as usize, image);
+        track_mapping(image, 8 * DIRTY_PAGE_SIZE).unwrap();
+        let scan = || {
+            let mut out = Vec::new();
+            collect(at, len, true, |p| out.push(p)).unwrap();
+            out
+        };
+        // SAFETY: inside our mapping.
+        unsafe {
+            assert_eq!(base.add(5 * DIRTY_PAGE_SIZE).read_volatile(), 7);
+            assert_eq!(base.add(6 * DIRTY_PAGE_SIZE + 9).read_volatile(), 7);
+            base.add(7 * DIRTY_PAGE_SIZE).write_volatile(1);
+            base.add(20 * DIRTY_PAGE_SIZE).write_volatile(1);
+        }
+        // Pages 5 and 6, only read, are not written.
+        assert_eq!(scan(), [7, 20]);
+        assert_eq!(scan(), [] as [usize; 0]);
+        // SAFETY: as above.
+        unsafe { base.add(5 * DIRTY_PAGE_SIZE).write_volatile(2) };
+        assert_eq!(scan(), [5]);
+        // SAFETY: as above.
+        unsafe { libc::munmap(base as *mut libc::c_void, len) };
+    }
+
+    /// An unlinked file holding `bytes`.
+    fn tempfile_with(bytes: &[u8]) -> File {
+        // SAFETY: a valid C string; the result is checked.
+        let fd = unsafe { libc::memfd_create(c"kernel-dirty-test".as_ptr(), libc::MFD_CLOEXEC) };
+        assert!(fd >= 0);
+        // SAFETY: a fresh descriptor we own.
+        let mut file = unsafe { File::from_raw_fd(fd) };
+        std::io::Write::write_all(&mut file, bytes).unwrap();
+        file
     }
 }

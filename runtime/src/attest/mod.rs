@@ -2,6 +2,8 @@
 //!
 //! * `dirty`: the per-memory dirty-page bitmap the store barrier writes;
 //! * `kernel_dirty`: written-page tracking by the kernel (`coarse`);
+//! * `image_pages`: a module image's pages, digested once for every
+//!   attested instance;
 //! * `tamper`: write protection of memory while the host runs;
 //! * `worker`: the bounded snapshot ring and the verifier thread;
 //! * `threads`: the threads verifiers run on, parked between sessions;
@@ -17,6 +19,7 @@ pub(crate) mod dirty;
 pub(crate) mod emmalloc_walk;
 pub mod heap;
 pub(crate) mod heap_walk;
+pub(crate) mod image_pages;
 pub(crate) mod kernel_dirty;
 pub mod prepared;
 pub(crate) mod session;

@@ -14,6 +14,7 @@ use walmart_jit::vmctx::VMAttestState;
 use walmart_jit::TrapKind;
 
 use super::dirty::DirtyBitmap;
+use super::image_pages::ImagePages;
 use super::kernel_dirty;
 use super::tamper::TamperGuard;
 use super::threads;
@@ -58,6 +59,39 @@ pub(crate) struct MemoryAttest {
     /// Runs of one byte in what the host handed the store, shared with
     /// the session's verifiers (where one follows them).
     input_runs: Option<Arc<InputRuns>>,
+    /// The pages instantiation mapped from the module's image, where it
+    /// did ([`Self::start_pristine`]).
+    pristine: RefCell<Option<Pristine>>,
+}
+
+/// Pages of an image a snapshot takes: the image, and each page with its
+/// digest.
+type TakenPristine = (Arc<ImagePages>, Vec<(u32, u128)>);
+
+/// The pages a memory's image gave it, and which of them no snapshot has
+/// taken yet: the next one takes those as [`PageKind::Input`] from the
+/// image's view if nothing wrote them since (no dirty bit), as the
+/// segments' pages are taken ([`MemoryAttest::initialized`]).
+struct Pristine {
+    image: Arc<ImagePages>,
+    /// One bit per page of `image.pages()`: not taken yet.
+    pending: Vec<u64>,
+    left: usize,
+}
+
+impl Pristine {
+    /// Takes `page`'s pending bit: its digest in the image, if it was
+    /// pending.
+    fn take(&mut self, page: u32) -> Option<u128> {
+        let i = self.image.position(page)?;
+        let (word, bit) = (i / 64, 1u64 << (i % 64));
+        if self.pending[word] & bit == 0 {
+            return None;
+        }
+        self.pending[word] &= !bit;
+        self.left -= 1;
+        Some(self.image.digest(i))
+    }
 }
 
 impl MemoryAttest {
@@ -80,6 +114,7 @@ impl MemoryAttest {
             inputs: RefCell::default(),
             shipped: RefCell::default(),
             input_runs,
+            pristine: RefCell::default(),
         };
         if source == DirtySource::Kernel {
             kernel_dirty::register(base as usize, reserved).map_err(tracking_error)?;
@@ -98,6 +133,17 @@ impl MemoryAttest {
         }
         kernel_dirty::register(base as usize, reserved).map_err(tracking_error)?;
         kernel_dirty::collect(base as usize, len, true, |_| {}).map_err(tracking_error)
+    }
+
+    /// Kernel tracking: a file's pages were mapped privately at `[at, at +
+    /// len)` of the memory (its copy-on-write image), replacing tracked
+    /// pages; this tracks them, none written yet (the caller marks what
+    /// instantiation wrote, as for copied segments).
+    pub(crate) fn mapped(&self, at: *mut u8, len: usize) -> Result<()> {
+        if self.source != DirtySource::Kernel {
+            return Ok(());
+        }
+        kernel_dirty::track_mapping(at as usize, len).map_err(tracking_error)
     }
 
     /// Kernel tracking: moves the pages written since the last call with
@@ -169,13 +215,69 @@ impl MemoryAttest {
         }
     }
 
+    /// Instantiation mapped the module's `image` into this memory, which
+    /// it created: its segments' pages hold the module file's bytes, as
+    /// for [`Self::initialized`], with the digests computed once per
+    /// module. Nothing marks them dirty: the next snapshot takes each
+    /// page nothing wrote since from `image` (neither read nor copied
+    /// from this memory, nor digested), and judges the others as
+    /// `initialized` pages are. Not while a dataset collector follows the
+    /// hooks (it is handed the dirty pages).
+    pub(crate) fn start_pristine(&self, image: Arc<ImagePages>) {
+        let n = image.pages().len();
+        let mut pending = vec![u64::MAX; n.div_ceil(64)];
+        if !n.is_multiple_of(64) {
+            if let Some(last) = pending.last_mut() {
+                *last = (1u64 << (n % 64)) - 1;
+            }
+        }
+        *self.pristine.borrow_mut() = Some(Pristine {
+            image,
+            pending,
+            left: n,
+        });
+    }
+
+    /// Whether pages of the image are left for a snapshot to take
+    /// ([`Self::start_pristine`]).
+    fn pristine_left(&self) -> bool {
+        self.pristine.borrow().as_ref().is_some_and(|p| p.left > 0)
+    }
+
+    /// Takes the image's pages left that nothing wrote since (no dirty
+    /// bit): the image, and each page with its digest (the bytes are the
+    /// image's, [`ImagePages::bytes`]).
+    fn take_pristine(&self) -> Option<TakenPristine> {
+        let mut pristine = self.pristine.borrow_mut();
+        let p = pristine.as_mut().filter(|p| p.left > 0)?;
+        let mut taken = Vec::new();
+        for (word, bits) in p.pending.iter_mut().enumerate() {
+            let mut left = *bits;
+            while left != 0 {
+                let i = word * 64 + left.trailing_zeros() as usize;
+                left &= left - 1;
+                let page = p.image.pages()[i];
+                if !self.bitmap.is_dirty(page as usize) {
+                    taken.push((page, p.image.digest(i)));
+                    *bits &= !(1u64 << (i % 64));
+                }
+            }
+        }
+        p.left -= taken.len();
+        Some((p.image.clone(), taken))
+    }
+
     /// The blocks of `bytes`, page `page`'s contents, that still hold what
     /// instantiation's data segments wrote there, one bit each (see
     /// `PageSnapshot::shipped`); 0 for a page they did not write.
     fn shipped_blocks(&self, page: u32, bytes: &[u8]) -> u32 {
-        self.shipped
+        if let Some(image) = self.shipped.borrow().get(&page) {
+            return walmart_attest::shipped_mask(image, bytes);
+        }
+        self.pristine
             .borrow()
-            .get(&page)
+            .as_ref()
+            .and_then(|p| p.image.shipped(page))
             .map_or(0, |image| walmart_attest::shipped_mask(image, bytes))
     }
 
@@ -183,17 +285,28 @@ impl MemoryAttest {
     /// page ([`Self::shipped`]), for a dataset collector to judge pages as
     /// the CNN does.
     pub(crate) fn shipped_image(&self) -> HashMap<u32, Box<[u64]>> {
-        self.shipped.borrow().clone()
+        let mut all = self.shipped.borrow().clone();
+        if let Some(p) = self.pristine.borrow().as_ref() {
+            for (&page, blocks) in p.image.all_shipped() {
+                all.entry(page).or_insert_with(|| blocks.clone());
+            }
+        }
+        all
     }
 
     /// The digest of the input last supplied into `page`, if any since
-    /// its last snapshot; forgotten once asked for.
+    /// its last snapshot (or of the image's bytes, for a page of the
+    /// image no snapshot took yet); forgotten once asked for.
     fn take_input(&self, page: u32) -> Option<u128> {
+        let from_image = match self.pristine.borrow_mut().as_mut() {
+            Some(p) if p.left > 0 => p.take(page),
+            _ => None,
+        };
         let mut inputs = self.inputs.borrow_mut();
         if inputs.is_empty() {
-            return None;
+            return from_image;
         }
-        inputs.remove(&page)
+        inputs.remove(&page).or(from_image)
     }
 }
 
@@ -528,7 +641,11 @@ pub(crate) fn hook(
     if let Some(c) = collector {
         collect_at_hook(store, &c, &dirty);
     }
-    let fresh = if dirty.is_empty() {
+    let pristine = store
+        .memories
+        .iter()
+        .any(|m| m.attest.as_ref().is_some_and(MemoryAttest::pristine_left));
+    let fresh = if dirty.is_empty() && !pristine {
         Vec::new()
     } else {
         snapshot(store, &dirty, flush, asked, !protect, site)
@@ -692,6 +809,23 @@ fn snapshot(
             }
         }
     }
+    // The pages of images nothing wrote since instantiation, from the
+    // images (`MemoryAttest::start_pristine`).
+    let mut pristine = 0u64;
+    for (mi, m) in store.memories.iter().enumerate() {
+        if let Some((image, pages)) = m.attest.as_ref().and_then(|a| a.take_pristine()) {
+            for (page, digest) in pages {
+                if let Some(bytes) = image.bytes(page) {
+                    batch
+                        .image_pages
+                        .push((mi as u32, page, digest, bytes.as_ptr()));
+                    pristine += 1;
+                }
+            }
+            batch.images.push(image);
+        }
+    }
+    inputs += pristine;
     // Audit clean pages round-robin with what room is left.
     let mut audits = granted - take;
     let mut budget = store
@@ -734,7 +868,7 @@ fn snapshot(
     let audited = batch.pages.len() - take;
     let c = &s.shared.counters;
     Counters::add(&c.snapshots, 1);
-    Counters::add(&c.pages_snapshotted, take as u64);
+    Counters::add(&c.pages_snapshotted, take as u64 + pristine);
     Counters::add(&c.pages_input, inputs);
     Counters::add(&c.pages_audited, audited as u64);
     s.shared

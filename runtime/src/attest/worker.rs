@@ -20,6 +20,8 @@ use walmart_attest::{
 };
 use walmart_jit::vmctx::VMAttestState;
 
+use super::image_pages::ImagePages;
+
 /// Called with every event, on the thread that found it.
 pub type EventCallback = Arc<dyn Fn(&Event) + Send + Sync>;
 
@@ -42,6 +44,13 @@ pub(crate) struct Batch {
     /// The digests of the first pages, where the hook computed them (see
     /// `PageSnapshot::digest`); the others' are computed when judged.
     pub(crate) digests: Vec<u128>,
+    /// Pages taken from their module's image instead of from memory
+    /// (`MemoryAttest::start_pristine`), judged after `pages` as
+    /// `PageKind::Input`: (memory, page, digest, bytes in the image's
+    /// view). They take no room in the ring.
+    pub(crate) image_pages: Vec<(u32, u32, u128, *const u8)>,
+    /// What keeps `image_pages`' bytes mapped.
+    pub(crate) images: Vec<Arc<ImagePages>>,
     /// Taken when the guest had stopped (the final flush, the return of
     /// the outermost export call): the verifier may use every core.
     pub(crate) guest_stopped: bool,
@@ -49,7 +58,8 @@ pub(crate) struct Batch {
 
 // SAFETY: `direct` pointers are only read by the verifier while the hook
 // that queued them waits for the verdict, with the memory mapped and
-// unchanged (see `Batch::direct`).
+// unchanged (see `Batch::direct`); `image_pages` point into read-only
+// views the batch's `images` keep mapped.
 unsafe impl Send for Batch {}
 
 /// Batches of ended sessions, for later ones. A fresh buffer faults on
@@ -95,6 +105,8 @@ impl Batch {
         self.bytes.clear();
         self.direct.clear();
         self.digests.clear();
+        self.image_pages.clear();
+        self.images.clear();
     }
 
     fn new() -> Batch {
@@ -106,6 +118,8 @@ impl Batch {
             bytes: Vec::new(),
             direct: Vec::new(),
             digests: Vec::new(),
+            image_pages: Vec::new(),
+            images: Vec::new(),
             guest_stopped: false,
         }
     }
@@ -490,6 +504,23 @@ impl Shared {
                     runs_beyond,
                 }
             })
+            .chain(
+                batch
+                    .image_pages
+                    .iter()
+                    .map(|&(memory, page, digest, bytes)| PageSnapshot {
+                        memory,
+                        page,
+                        epoch: batch.epoch,
+                        kind: PageKind::Input,
+                        // SAFETY: a page of an image view `batch.images`
+                        // keeps mapped (and nothing writes).
+                        bytes: unsafe { std::slice::from_raw_parts(bytes, PAGE_SIZE) },
+                        digest,
+                        shipped: 0,
+                        runs_beyond: [0, 0],
+                    }),
+            )
             .collect();
         let Judges {
             verifiers,
