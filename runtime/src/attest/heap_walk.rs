@@ -78,6 +78,8 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use super::image_pages::ImageHeap;
+
 use walmart_attest::{Event, EventKind, HookSite, PAGE_SIZE};
 use walmart_jit::vmctx::{
     slack_of_mark, VMAttestState, HEAP_STATE_BYTES, HEAP_STATE_NONE, HEAP_TOP_COPIED,
@@ -352,15 +354,17 @@ fn segments(memory: &[u8], state: u32) -> Option<Vec<(u64, u64)>> {
 /// along every other segment the state lists, each from its first chunk
 /// (aligned as the first segment's is) to its own fence post or to the
 /// top chunk. A segment list that is not as dlmalloc keeps it leaves the
-/// walk at the first segment.
+/// walk at the first segment. Steps over what `unchanged` says still is
+/// the module image's ([`Unchanged`]).
 pub(crate) fn walk_heap(
     memory: &[u8],
     first: u32,
     max_chunks: u64,
     state: Option<StateView>,
     slack_key: u32,
+    unchanged: Option<&Unchanged<'_>>,
 ) -> Result<Walked, Broken> {
-    let mut walked = walk(memory, first, max_chunks, state, slack_key)?;
+    let mut walked = walk_over(memory, first, max_chunks, state, slack_key, unchanged)?;
     if let Some(st) = state {
         heads_agree(memory, st)?;
         bins_agree(memory, st)?;
@@ -381,12 +385,13 @@ pub(crate) fn walk_heap(
         let Ok(payload) = u32::try_from(payload) else {
             continue;
         };
-        let w = walk(
+        let w = walk_over(
             memory,
             payload,
             max_chunks - walked.chunks,
             Some(st),
             slack_key,
+            unchanged,
         )?;
         walked.chunks += w.chunks;
         walked.top = walked.top.or(w.top);
@@ -736,6 +741,109 @@ pub(crate) fn walk(
     state: Option<StateView>,
     slack_key: u32,
 ) -> Result<Walked, Broken> {
+    walk_over(memory, first, max_chunks, state, slack_key, None)
+}
+
+/// The in-use chunks of a module image's heap whose bytes a walk need not
+/// read: those lying, with the head of the chunk after them, in pages of
+/// the image nothing wrote since instantiation. Their checks (a head
+/// with its flags, a size, the successor's `PINUSE`, slack marks) read
+/// only those bytes, so they pass as they passed on the image
+/// ([`image_heap`]). Free chunks are always read: their checks follow
+/// their links to chunks that may have changed.
+pub(crate) struct Unchanged<'a> {
+    pub(crate) heap: &'a ImageHeap,
+    /// One bit per 4 KiB page of memory: still the image's bytes.
+    pub(crate) pages: &'a [u64],
+}
+
+impl Unchanged<'_> {
+    fn page_unchanged(&self, page: usize) -> bool {
+        self.pages
+            .get(page / 64)
+            .is_some_and(|w| w & (1 << (page % 64)) != 0)
+    }
+
+    /// Where a walk at chunk `c` may go on from, and how many chunks it
+    /// steps over to get there; `None` where it must read `c`. `cursor`:
+    /// where in the image's chunks the walk's last call left off (a walk
+    /// goes up through memory: found by going on from there, not by a
+    /// search at each chunk, which cost more than reading the chunk).
+    fn step_from(&self, c: u64, cursor: &mut usize) -> Option<(u64, u64)> {
+        let page = PAGE_SIZE as u64;
+        let mut end_page = c / page;
+        if !self.page_unchanged(end_page as usize) {
+            return None;
+        }
+        let c = u32::try_from(c).ok()?;
+        let chunks = &self.heap.chunks;
+        if chunks.get(*cursor).is_some_and(|&at| at > c) {
+            // Behind the cursor (a second segment below the first).
+            *cursor = chunks.partition_point(|&at| at < c);
+        }
+        while chunks.get(*cursor).is_some_and(|&at| at < c) {
+            *cursor += 1;
+        }
+        let i = *cursor;
+        if chunks.get(i) != Some(&c) {
+            return None;
+        }
+        while self.page_unchanged(end_page as usize) {
+            end_page += 1;
+        }
+        let limit = end_page * page;
+        let mut j = i;
+        // A chunk is stepped over where it was in use in the image and
+        // everything its checks read, up to its successor's head, is
+        // still the image's.
+        while j + 1 < self.heap.chunks.len()
+            && self.heap.in_use[j]
+            && u64::from(self.heap.chunks[j + 1]) + 8 <= limit
+        {
+            j += 1;
+        }
+        *cursor = j;
+        (j > i).then(|| (u64::from(self.heap.chunks[j]), (j - i) as u64))
+    }
+}
+
+/// The heap a module's image holds (`memory`, the memory as
+/// instantiation leaves it), its dlmalloc state at `state`: from the first
+/// chunk of the state's heap to its top chunk, if a walk finds the chain
+/// whole, with no slack marks (their check depends on each run's key) and
+/// no free chunk ahead of the first. What [`Unchanged`] steps over.
+pub(crate) fn image_heap(memory: &[u8], state: u32) -> Option<ImageHeap> {
+    let (view, least_addr) = signed_state(memory, state)?;
+    let first = first_payload(memory, view, least_addr, 0);
+    let walked = walk(memory, first, MAX_CHUNKS, Some(view), 0).ok()?;
+    if walked.cut || walked.top != Some(view.top) {
+        return None;
+    }
+    let (mut chunks, mut in_use) = (Vec::new(), Vec::new());
+    let mut c = first.checked_sub(PAYLOAD_OFFSET)?;
+    loop {
+        let head = word_at(memory, u64::from(c) + 4)?;
+        if head & SLACK_MARKED != 0 || (chunks.is_empty() && head & PINUSE == 0) {
+            return None;
+        }
+        chunks.push(c);
+        in_use.push(head & CINUSE != 0);
+        if c == view.top {
+            return Some(ImageHeap { chunks, in_use });
+        }
+        c = c.checked_add(head & !FLAG_BITS)?;
+    }
+}
+
+/// [`walk`], stepping over what `unchanged` says is still the image's.
+fn walk_over(
+    memory: &[u8],
+    first: u32,
+    max_chunks: u64,
+    state: Option<StateView>,
+    slack_key: u32,
+    unchanged: Option<&Unchanged<'_>>,
+) -> Result<Walked, Broken> {
     // Addresses are computed in 64 bits: a corrupted size may point
     // anywhere, and an address past 4 GiB is past the end of memory.
     let word = |at: u64| word_at(memory, at);
@@ -784,7 +892,19 @@ pub(crate) fn walk(
     let mut chunks = 0u64;
     // The first free chunk found in no free list (see below).
     let mut unlinked: Option<u32> = None;
+    let mut cursor = 0;
     loop {
+        if let Some((to, over)) = unchanged.and_then(|u| u.step_from(c, &mut cursor)) {
+            chunks += over;
+            if chunks >= max_chunks {
+                return Ok(Walked {
+                    chunks,
+                    cut: true,
+                    top: None,
+                });
+            }
+            c = to;
+        }
         let head = word(c + 4).ok_or_else(|| past_memory(c))?;
         if head == FENCE_POST {
             return Ok(Walked {
@@ -1157,7 +1277,27 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         .then(|| read_state(bytes, state_at))
         .flatten();
     let copy = TopCopy::of(state);
-    let walked = walk_heap(bytes, first, MAX_CHUNKS, view, key).and_then(|w| {
+    // A memory that started from its module's image: the in-use chunks
+    // whose bytes are still the image's are stepped over, not read (the
+    // heap of a Python component is most of its 28 MB image: two walks
+    // of it were most of what attesting one of its requests cost).
+    let m = &store.memories[0];
+    let unchanged = m
+        .attest
+        .as_ref()
+        .filter(|a| a.started_from_image())
+        .and_then(|a| {
+            // Found once per module, where a walk knows the state (the
+            // first of a run's may not yet): later walks use it with or
+            // without.
+            let heap = a.image_heap(view.map(|st| st.at))?;
+            a.collect_written(m.def.base, m.def.length as usize, false);
+            Some((heap, a.unchanged_image_pages()?))
+        });
+    let unchanged = unchanged
+        .as_ref()
+        .map(|(heap, pages)| Unchanged { heap, pages });
+    let walked = walk_heap(bytes, first, MAX_CHUNKS, view, key, unchanged.as_ref()).and_then(|w| {
         if let Some(st) = view {
             top_bytes_agree(bytes, st, &copy)?;
         }
@@ -1968,6 +2108,81 @@ mod tests {
         assert_eq!(locate_state(&h.mem, BASE, top, None), None);
     }
 
+    /// A heap over pages 1-3 as a module image holds it: in-use chunks,
+    /// one free chunk in small bin 6, the top at 0x3000: (heap, state,
+    /// the free chunk).
+    fn imaged() -> (Heap, StateView, u32) {
+        let mut h = Heap::new();
+        for _ in 0..8 {
+            h.used(256);
+        }
+        let binned = h.unlinked(48);
+        h.used(16);
+        h.used(0x7c0);
+        h.used(0x800);
+        h.used(0x800);
+        let top = h.at;
+        assert_eq!(top, 0x3000);
+        h.top(512);
+        lay_state(&mut h, top, None, Some((6, binned)));
+        let view = read_state(&h.mem, STATE).unwrap();
+        (h, view, binned)
+    }
+
+    #[test]
+    fn a_walk_steps_over_in_use_chunks_still_as_the_image_holds_them() {
+        let (h, view, binned) = imaged();
+        let first = BASE + PAYLOAD_OFFSET;
+        let heap = image_heap(&h.mem, STATE).expect("a whole heap");
+        assert_eq!(heap.chunks.len(), 14);
+        assert_eq!(heap.in_use.iter().filter(|&&u| !u).count(), 2);
+        let all = [0b1111u64];
+        let unchanged = Unchanged {
+            heap: &heap,
+            pages: &all,
+        };
+        let whole = walk_heap(&h.mem, first, u64::MAX, Some(view), 0, None).unwrap();
+        let over = walk_heap(&h.mem, first, u64::MAX, Some(view), 0, Some(&unchanged)).unwrap();
+        assert_eq!(whole, over, "the same count of chunks, and the same top");
+        // A head in a page that is still the image's is not read (it could
+        // not differ from the image's)...
+        let mut changed = h.mem.clone();
+        changed[0x1304..0x1308].copy_from_slice(&8u32.to_le_bytes());
+        assert!(walk_heap(&changed, first, u64::MAX, Some(view), 0, Some(&unchanged)).is_ok());
+        // ...where it is written, it is.
+        let written = [0b1101u64];
+        let page_written = Unchanged {
+            heap: &heap,
+            pages: &written,
+        };
+        let e = walk_heap(
+            &changed,
+            first,
+            u64::MAX,
+            Some(view),
+            0,
+            Some(&page_written),
+        )
+        .unwrap_err();
+        assert_eq!(e.at, 0x1304, "{e:?}");
+        // So is every free chunk's: its links lead to chunks that may
+        // have changed.
+        let mut links = h.mem.clone();
+        links[binned as usize + 8..binned as usize + 12].copy_from_slice(&0x2000u32.to_le_bytes());
+        let e = walk_heap(&links, first, u64::MAX, Some(view), 0, Some(&unchanged)).unwrap_err();
+        assert_eq!(e.chunk, binned, "{e:?}");
+        // Cut where a walk that reads every chunk would be.
+        let cut = walk_heap(&h.mem, first, 3, Some(view), 0, Some(&unchanged)).unwrap();
+        assert!(cut.cut);
+        // No heap from an image whose chain is broken or holds slack marks
+        // (checked with each run's key).
+        assert!(image_heap(&changed, STATE).is_none());
+        let mut marked = h.mem.clone();
+        let head = h.get(0x1104) | SLACK_MARKED;
+        marked[0x1104..0x1108].copy_from_slice(&head.to_le_bytes());
+        assert!(image_heap(&marked, STATE).is_none());
+    }
+
     #[test]
     fn a_byte_over_the_top_chunks_head_disagrees_with_the_state() {
         // The overflow past the last chunk carved from the top: the top's
@@ -2104,27 +2319,27 @@ mod tests {
         // The first segment alone ends at its fence post.
         let alone = walk(&h.mem, first, u64::MAX, Some(view), 0).unwrap();
         assert_eq!((alone.chunks, alone.top), (2, None));
-        let both = walk_heap(&h.mem, first, u64::MAX, Some(view), 0).unwrap();
+        let both = walk_heap(&h.mem, first, u64::MAX, Some(view), 0, None).unwrap();
         assert_eq!((both.chunks, both.top, both.cut), (5, Some(top), false));
         // A byte over a head in the second segment is found.
         h.put(last + 4, 0x4141_4141);
-        let e = walk_heap(&h.mem, first, u64::MAX, Some(view), 0).unwrap_err();
+        let e = walk_heap(&h.mem, first, u64::MAX, Some(view), 0, None).unwrap_err();
         assert_eq!(e.chunk, last);
         // A segment list that is not dlmalloc's (a cycle, a segment past
         // memory) leaves the walk at the first segment.
         for (at, v) in [(0x308u32, 0x300u32), (0x304, 0x10_0000)] {
             let (mut h, _, _) = build();
             h.put(at, v);
-            let w = walk_heap(&h.mem, first, u64::MAX, Some(view), 0).unwrap();
+            let w = walk_heap(&h.mem, first, u64::MAX, Some(view), 0, None).unwrap();
             assert_eq!(w.chunks, 2, "{at:#x}");
         }
         // The walk's budget holds across segments.
         let (h, _, _) = build();
-        let cut = walk_heap(&h.mem, first, 3, Some(view), 0).unwrap();
+        let cut = walk_heap(&h.mem, first, 3, Some(view), 0, None).unwrap();
         assert!(cut.cut && cut.chunks <= 3, "{cut:?}");
         // With the state, the heap is its segments: memory another module
         // grew between them is not dlmalloc's, inside one it is.
-        let w = walk_heap(&h.mem, first, u64::MAX, Some(view), 0).unwrap();
+        let w = walk_heap(&h.mem, first, u64::MAX, Some(view), 0, None).unwrap();
         let grew = |start: u32, end: u32| ForeignGrow {
             start: start.into(),
             end: end.into(),
@@ -2375,7 +2590,7 @@ mod tests {
         let view = read_state(&h.mem, STATE).unwrap();
         // A walk cut after two chunks reaches neither the victim nor the
         // top, and is whole.
-        let cut = |h: &Heap| walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 2, Some(view), 0);
+        let cut = |h: &Heap| walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 2, Some(view), 0, None);
         assert!(cut(&h).is_ok_and(|w| w.cut));
         h.put(top + 4, 0x141);
         let broken = cut(&h).unwrap_err();
@@ -2401,7 +2616,7 @@ mod tests {
             dv: Some(0x7fff_0000),
             ..view
         };
-        let broken = walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 2, Some(far), 0).unwrap_err();
+        let broken = walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 2, Some(far), 0, None).unwrap_err();
         assert!(
             broken.what.contains("past the end of memory"),
             "{}",
@@ -2414,7 +2629,7 @@ mod tests {
         let (mut h, _, binned, _) = with_state();
         let view = read_state(&h.mem, STATE).unwrap();
         // A walk cut at the first chunk reaches no free chunk.
-        let cut = |h: &Heap| walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 1, Some(view), 0);
+        let cut = |h: &Heap| walk_heap(&h.mem, BASE + PAYLOAD_OFFSET, 1, Some(view), 0, None);
         assert!(cut(&h).is_ok_and(|w| w.cut));
         for (at, says) in [
             (binned + 8, "fd 0x41414141, bk 0x458"),

@@ -16,16 +16,17 @@
 
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::{Arc, OnceLock};
 
 use walmart_attest::{block_digest, page_digest, PAGE_SIZE, SHIPPED_BLOCK};
 
 /// A module image's pages as attestation sees them.
 pub(crate) struct ImagePages {
-    /// A private read-only mapping of the image: `len` bytes holding the
-    /// memory's bytes from `start` on.
+    /// A private read-only mapping laid out as the memory starts: `len`
+    /// bytes, zeros below `start`, the image from there (so a byte's
+    /// address in memory is its offset here, as heap walks read memory).
     view: *const u8,
     len: usize,
-    start: usize,
     /// The 4 KiB pages the data segments write, ascending, and each one's
     /// [`page_digest`].
     pages: Vec<u32>,
@@ -33,6 +34,21 @@ pub(crate) struct ImagePages {
     /// The [`block_digest`]s of each of those pages' blocks
     /// (`PageSnapshot::shipped`).
     shipped: HashMap<u32, Box<[u64]>>,
+    /// The chain of chunks of a heap the image holds, found once
+    /// ([`Self::heap`]).
+    heap: OnceLock<Option<Arc<ImageHeap>>>,
+}
+
+/// The chunks of a dlmalloc heap as a module's image holds them, checked
+/// once (`heap_walk::image_heap`): a heap walk in an instance steps over
+/// the in-use ones whose bytes are still the image's instead of reading
+/// them (`heap_walk::Unchanged`).
+#[derive(Debug)]
+pub(crate) struct ImageHeap {
+    /// Each chunk's address, ascending, the top chunk last.
+    pub(crate) chunks: Vec<u32>,
+    /// Whether each is in use.
+    pub(crate) in_use: Vec<bool>,
 }
 
 // SAFETY: the view is read-only and never unmapped while the value lives;
@@ -43,9 +59,9 @@ unsafe impl Sync for ImagePages {}
 
 impl ImagePages {
     /// Maps `len` bytes of `fd` from `offset` (the image of the memory's
-    /// bytes from `start`) and digests `pages` (ascending, all inside it).
-    /// `None` if the mapping fails: attestation then copies and digests
-    /// as for a module without an image.
+    /// bytes from `start`, whole OS pages) and digests `pages` (ascending,
+    /// all inside it). `None` if the mapping fails: attestation then
+    /// copies and digests as for a module without an image.
     pub(crate) fn new(
         fd: BorrowedFd<'_>,
         offset: u64,
@@ -54,29 +70,33 @@ impl ImagePages {
         pages: Vec<u32>,
     ) -> Option<ImagePages> {
         let offset = libc::off_t::try_from(offset).ok()?;
-        // SAFETY: a new private read-only mapping chosen by the kernel; it
-        // overlaps nothing of ours.
-        let view = unsafe {
+        let total = start.checked_add(len)?;
+        // Zeros below the image: a read-only anonymous mapping reads as
+        // the zero page and costs no memory.
+        let view = crate::vm::mmap::map_anonymous(total, libc::PROT_READ).ok()?;
+        let mut image = ImagePages {
+            view,
+            len: total,
+            pages: Vec::new(),
+            digests: Vec::new(),
+            shipped: HashMap::new(),
+            heap: OnceLock::new(),
+        };
+        // SAFETY: replaces pages of our own fresh mapping (unmapped with
+        // it at drop) with a private read-only view of the file.
+        let mapped = unsafe {
             libc::mmap(
-                std::ptr::null_mut(),
+                view.add(start) as *mut libc::c_void,
                 len,
                 libc::PROT_READ,
-                libc::MAP_PRIVATE,
+                libc::MAP_PRIVATE | libc::MAP_FIXED,
                 fd.as_raw_fd(),
                 offset,
             )
         };
-        if view == libc::MAP_FAILED {
+        if mapped != view.wrapping_add(start) as *mut libc::c_void {
             return None;
         }
-        let mut image = ImagePages {
-            view: view as *const u8,
-            len,
-            start,
-            pages: Vec::new(),
-            digests: Vec::new(),
-            shipped: HashMap::new(),
-        };
         let mut digests = Vec::with_capacity(pages.len());
         let mut shipped = HashMap::with_capacity(pages.len());
         for &page in &pages {
@@ -92,14 +112,33 @@ impl ImagePages {
     }
 
     /// The bytes of 4 KiB page `page` of the memory, as the image holds
-    /// them; `None` outside it.
+    /// them; `None` past it.
     pub(crate) fn bytes(&self, page: u32) -> Option<&[u8]> {
-        let at = (page as usize * PAGE_SIZE).checked_sub(self.start)?;
-        if at + PAGE_SIZE > self.len {
-            return None;
+        let at = page as usize * PAGE_SIZE;
+        self.memory().get(at..at + PAGE_SIZE)
+    }
+
+    /// The memory's first bytes as instantiation leaves them, up to the
+    /// image's end.
+    pub(crate) fn memory(&self) -> &[u8] {
+        // SAFETY: the view, mapped read-only while `self` lives.
+        unsafe { std::slice::from_raw_parts(self.view, self.len) }
+    }
+
+    /// The heap the image holds, made once by `make` (from
+    /// [`Self::memory`]) where it is given, else as made before; `None`
+    /// where none was made or `make` found none.
+    pub(crate) fn heap(
+        &self,
+        make: Option<impl FnOnce(&[u8]) -> Option<ImageHeap>>,
+    ) -> Option<Arc<ImageHeap>> {
+        match make {
+            Some(make) => self
+                .heap
+                .get_or_init(|| make(self.memory()).map(Arc::new))
+                .clone(),
+            None => self.heap.get().cloned().flatten(),
         }
-        // SAFETY: inside the view, mapped read-only while `self` lives.
-        Some(unsafe { std::slice::from_raw_parts(self.view.add(at), PAGE_SIZE) })
     }
 
     /// The pages the data segments write, ascending.

@@ -14,7 +14,7 @@ use walmart_jit::vmctx::VMAttestState;
 use walmart_jit::TrapKind;
 
 use super::dirty::DirtyBitmap;
-use super::image_pages::ImagePages;
+use super::image_pages::{ImageHeap, ImagePages};
 use super::kernel_dirty;
 use super::tamper::TamperGuard;
 use super::threads;
@@ -77,6 +77,9 @@ struct Pristine {
     /// One bit per page of `image.pages()`: not taken yet.
     pending: Vec<u64>,
     left: usize,
+    /// One bit per page of `image.pages()`: a snapshot took it dirty
+    /// since (its bytes may differ from the image's).
+    written: Vec<u64>,
 }
 
 impl Pristine {
@@ -233,9 +236,53 @@ impl MemoryAttest {
         }
         *self.pristine.borrow_mut() = Some(Pristine {
             image,
+            written: vec![0; pending.len()],
             pending,
             left: n,
         });
+    }
+
+    /// Whether the memory started from its module's image
+    /// ([`Self::start_pristine`]).
+    pub(crate) fn started_from_image(&self) -> bool {
+        self.pristine.borrow().is_some()
+    }
+
+    /// A snapshot took `page` dirty and clears its dirty bit: where it is
+    /// a page of the image, it may no longer hold the image's bytes.
+    fn note_taken_dirty(&self, page: u32) {
+        if let Some(p) = self.pristine.borrow_mut().as_mut() {
+            if let Some(i) = p.image.position(page) {
+                p.written[i / 64] |= 1 << (i % 64);
+            }
+        }
+    }
+
+    /// The dlmalloc heap the module image this memory started with holds
+    /// ([`Self::start_pristine`], `heap_walk::image_heap`), found once per
+    /// module where `state` says where dlmalloc's state is, else as found
+    /// before.
+    pub(crate) fn image_heap(&self, state: Option<u32>) -> Option<Arc<ImageHeap>> {
+        let image = self.pristine.borrow().as_ref()?.image.clone();
+        image.heap(state.map(|at| move |memory: &[u8]| super::heap_walk::image_heap(memory, at)))
+    }
+
+    /// One bit per 4 KiB page of memory for the pages that still hold the
+    /// bytes of the module image this memory started with
+    /// ([`Self::start_pristine`]): nothing wrote them since (no snapshot
+    /// took them dirty, and no dirty bit; with kernel tracking, call
+    /// [`Self::collect_written`] first).
+    pub(crate) fn unchanged_image_pages(&self) -> Option<Vec<u64>> {
+        let pristine = self.pristine.borrow();
+        let p = pristine.as_ref()?;
+        let pages = p.image.pages();
+        let mut bits = vec![0u64; pages.last().map_or(0, |&l| l as usize / 64 + 1)];
+        for (i, &page) in pages.iter().enumerate() {
+            if p.written[i / 64] & (1 << (i % 64)) == 0 && !self.bitmap.is_dirty(page as usize) {
+                bits[page as usize / 64] |= 1 << (page % 64);
+            }
+        }
+        Some(bits)
     }
 
     /// Whether pages of the image are left for a snapshot to take
@@ -690,6 +737,7 @@ fn unchanged_since(
     }
     if let Some(a) = &store.memories[mi as usize].attest {
         a.bitmap.clear(page as usize);
+        a.note_taken_dirty(page);
         // Input that wrote back what the page held is judged as it was.
         a.take_input(page);
     }
@@ -786,6 +834,7 @@ fn snapshot(
         let bytes = m.page(page as usize);
         add_page(&mut batch, direct, bytes);
         a.bitmap.clear(page as usize);
+        a.note_taken_dirty(page);
         let input = a.take_input(page);
         let d = (digest || input.is_some()).then(|| page_digest(bytes));
         let (kind, shipped, beyond) = if input.is_some() && input == d {
