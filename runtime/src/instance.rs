@@ -773,8 +773,13 @@ pub(crate) fn instantiate(
         Some(image) if imaged && !collecting => {
             // SAFETY: as above.
             let memory = unsafe { &*inst_ptr }.memories[0].data_in(store);
-            match (&memory.attest, image.attest_pages(info)) {
-                (Some(a), Some(pages)) => {
+            // (The image's pages are made only for an attested memory.)
+            match memory
+                .attest
+                .as_ref()
+                .map(|a| (a, image.attest_pages(info)))
+            {
+                Some((a, Some(pages))) => {
                     a.start_pristine(pages);
                     true
                 }

@@ -766,32 +766,37 @@ impl Unchanged<'_> {
 
     /// Where a walk at chunk `c` may go on from, and how many chunks it
     /// steps over to get there; `None` where it must read `c`. `cursor`:
-    /// where in the image's chunks the walk's last call left off (a walk
-    /// goes up through memory: found by going on from there, not by a
-    /// search at each chunk, which cost more than reading the chunk).
-    fn step_from(&self, c: u64, cursor: &mut usize) -> Option<(u64, u64)> {
+    /// where the walk's last call left off (a walk goes up through
+    /// memory: the chunk is found by going on from there, and the run of
+    /// unchanged pages it lies in is measured once, not at each chunk,
+    /// which cost more than reading the chunk).
+    fn step_from(&self, c: u64, cursor: &mut StepCursor) -> Option<(u64, u64)> {
         let page = PAGE_SIZE as u64;
-        let mut end_page = c / page;
-        if !self.page_unchanged(end_page as usize) {
+        let first_page = c / page;
+        if !self.page_unchanged(first_page as usize) {
             return None;
         }
         let c = u32::try_from(c).ok()?;
         let chunks = &self.heap.chunks;
-        if chunks.get(*cursor).is_some_and(|&at| at > c) {
+        if chunks.get(cursor.chunk).is_some_and(|&at| at > c) {
             // Behind the cursor (a second segment below the first).
-            *cursor = chunks.partition_point(|&at| at < c);
+            cursor.chunk = chunks.partition_point(|&at| at < c);
         }
-        while chunks.get(*cursor).is_some_and(|&at| at < c) {
-            *cursor += 1;
+        while chunks.get(cursor.chunk).is_some_and(|&at| at < c) {
+            cursor.chunk += 1;
         }
-        let i = *cursor;
+        let i = cursor.chunk;
         if chunks.get(i) != Some(&c) {
             return None;
         }
-        while self.page_unchanged(end_page as usize) {
-            end_page += 1;
+        if !cursor.run.contains(&first_page) {
+            let mut end_page = first_page;
+            while self.page_unchanged(end_page as usize) {
+                end_page += 1;
+            }
+            cursor.run = first_page..end_page;
         }
-        let limit = end_page * page;
+        let limit = cursor.run.end * page;
         let mut j = i;
         // A chunk is stepped over where it was in use in the image and
         // everything its checks read, up to its successor's head, is
@@ -802,9 +807,17 @@ impl Unchanged<'_> {
         {
             j += 1;
         }
-        *cursor = j;
+        cursor.chunk = j;
         (j > i).then(|| (u64::from(self.heap.chunks[j]), (j - i) as u64))
     }
+}
+
+/// Where a walk's last [`Unchanged::step_from`] left off: the image's
+/// chunk it was at, and the run of unchanged pages it measured.
+#[derive(Default)]
+struct StepCursor {
+    chunk: usize,
+    run: std::ops::Range<u64>,
 }
 
 /// The heap a module's image holds (`memory`, the memory as
@@ -892,7 +905,7 @@ fn walk_over(
     let mut chunks = 0u64;
     // The first free chunk found in no free list (see below).
     let mut unlinked: Option<u32> = None;
-    let mut cursor = 0;
+    let mut cursor = StepCursor::default();
     loop {
         if let Some((to, over)) = unchanged.and_then(|u| u.step_from(c, &mut cursor)) {
             chunks += over;
@@ -1272,7 +1285,24 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
     }
     let state = &s.shared.state;
     let bytes = store.memories[0].bytes();
-    let state_at = state.heap_state.load(Ordering::Relaxed);
+    let mut state_at = state.heap_state.load(Ordering::Relaxed);
+    if state_at <= HEAP_STATE_NONE && s.heap_state_tries == 0 {
+        // Where an earlier instance of the module found the state (a
+        // static): taken before the first walk if its signature holds
+        // there, so that walk checks against it too.
+        let found = memory_module(&store.instances)
+            .map(|m| m.inner.found_dlmalloc_state.load(Ordering::Relaxed))
+            .filter(|&at| at != 0)
+            .filter(|&at| {
+                signed_state(bytes, at).is_some_and(|(_, least)| {
+                    least <= first.saturating_sub(PAYLOAD_OFFSET) && fits_state(bytes, at)
+                })
+            });
+        if let Some(at) = found {
+            state.heap_state.store(at, Ordering::Relaxed);
+            state_at = at;
+        }
+    }
     let view = (state_at > HEAP_STATE_NONE)
         .then(|| read_state(bytes, state_at))
         .flatten();

@@ -1,6 +1,8 @@
 //! What attestation knows of a module's memory image once, for every
 //! attested instance: the pages its data segments write, their digests
-//! and their blocks' digests, and a read-only view of their bytes.
+//! and their blocks' digests, a read-only view of their bytes, and the
+//! dlmalloc heap they hold (`ImageHeap`, which heap walks step over where
+//! it is unchanged).
 //!
 //! Why: an attested instance of a module with a large image (a Python
 //! component's 28 MB) digested every page its segments wrote when it was
