@@ -766,6 +766,9 @@ pub(crate) fn instantiate(
     };
     // An attested memory that took the image: its pages are the image's
     // until written, digested once per module (`MemoryAttest::start_pristine`).
+    // Only where the kernel tracks writes: it sees every write, where the
+    // store barrier misses an embedder's through `Memory::data_mut`
+    // before the first call (the page must then be read, as before).
     // Not while a dataset collector follows the hooks (it is handed the
     // pages instantiation wrote as dirty pages).
     let collecting = store.attest.as_ref().is_some_and(|s| s.collector.is_some());
@@ -774,11 +777,11 @@ pub(crate) fn instantiate(
             // SAFETY: as above.
             let memory = unsafe { &*inst_ptr }.memories[0].data_in(store);
             // (The image's pages are made only for an attested memory.)
-            match memory
+            let kernel = memory
                 .attest
                 .as_ref()
-                .map(|a| (a, image.attest_pages(info)))
-            {
+                .filter(|a| a.source == crate::attest::session::DirtySource::Kernel);
+            match kernel.map(|a| (a, image.attest_pages(info))) {
                 Some((a, Some(pages))) => {
                     a.start_pristine(pages);
                     true

@@ -329,8 +329,14 @@ impl MemoryData {
             // Mapped as walmart's own write is made (allowed while the
             // memory is write-protected against a host, protected again
             // after), then tracked anew where the kernel tracks writes:
-            // the mapping replaced the tracked pages.
+            // the mapping replaced the tracked pages. (Copied where the
+            // kernel cannot track a file's mapping as it tracks memory.)
             (None, Some(a)) => {
+                if a.source == crate::attest::session::DirtySource::Kernel
+                    && !crate::attest::kernel_dirty::tracks_file_mappings()
+                {
+                    return Ok(false);
+                }
                 let (start, len) = image.covered();
                 if !a.guard.write_through(start, len, || image.map_into(self)) {
                     return Ok(false);

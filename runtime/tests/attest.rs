@@ -906,6 +906,56 @@ fn the_pages_data_segments_write_into_a_fresh_memory_are_input() {
     }
 }
 
+/// An embedder's write straight into memory (`Memory::data_mut`, no
+/// tracked path) between instantiation and the first call, over a page
+/// the data segments wrote: the first snapshot judges what memory holds,
+/// not the module image's bytes, whichever tracks writes; and a page
+/// nothing wrote since is taken as the segments left it.
+#[test]
+fn a_raw_write_before_the_first_call_is_judged_not_taken_from_the_image() {
+    for kernel in [true, false] {
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let seen = bytes.clone();
+        let mut config = Config::new();
+        config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
+        let engine = Engine::new(&config).unwrap();
+        let mut store = Store::new(&engine, ());
+        let recorder = Watcher {
+            name: "bytes",
+            seen: move |pages: &[PageSnapshot<'_>], _| {
+                seen.lock().unwrap().extend(
+                    pages
+                        .iter()
+                        .filter(|p| p.kind != PageKind::Audit)
+                        .map(|p| (p.page, p.kind, p.bytes[4..11].to_vec())),
+                )
+            },
+        };
+        store
+            .configure_attestation(AttestOptions::new().verifier(recorder))
+            .unwrap();
+        let module = Module::new(&engine, SEGMENTS).unwrap();
+        let instance = walmart::Instance::new(&mut store, &module, &[]).unwrap();
+        let memory = instance.get_memory(&mut store, "memory").unwrap();
+        memory.data_mut(&mut store)[0x5004..0x500b].copy_from_slice(b"changed");
+        let f = instance.get_func(&mut store, "touch").unwrap();
+        f.call(&mut store, &[], &mut []).unwrap();
+        store.finish_attestation().unwrap();
+        let seen = bytes.lock().unwrap().clone();
+        let first = |page: u32| seen.iter().find(|p| p.0 == page).cloned();
+        assert_eq!(
+            first(5),
+            Some((5, PageKind::Dirty, b"changed".to_vec())),
+            "kernel {kernel}: {seen:?}"
+        );
+        assert_eq!(
+            first(1),
+            Some((1, PageKind::Input, b"segment".to_vec())),
+            "kernel {kernel}: {seen:?}"
+        );
+    }
+}
+
 /// Records the page number and kind of every page it is shown but audits.
 fn kind_recorder(kinds: Arc<Mutex<Vec<(u32, PageKind)>>>) -> impl Verifier {
     Watcher {

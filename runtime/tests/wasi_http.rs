@@ -780,6 +780,13 @@ fn an_attested_proxy_answers_and_finds_a_tampering_host() {
         assert!(body.unwrap() == data, "the echoed body differs");
         assert_eq!(log, None);
     }
+    // Each request's last checks run once its guest has returned, which
+    // may be after the client has its response.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while stats.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(stats.lock().unwrap().len(), 2);
     for s in stats.lock().unwrap().iter() {
         assert_eq!(s.detections, 0, "{s:?}");
         // Thousands of the image's pages, taken without being read.

@@ -1321,8 +1321,10 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
             // first of a run's may not yet): later walks use it with or
             // without.
             let heap = a.image_heap(view.map(|st| st.at))?;
-            a.collect_written(m.def.base, m.def.length as usize, false);
-            Some((heap, a.unchanged_image_pages()?))
+            Some((
+                heap,
+                a.unchanged_image_pages(m.def.base, m.def.length as usize)?,
+            ))
         });
     let unchanged = unchanged
         .as_ref()

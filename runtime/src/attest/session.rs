@@ -268,11 +268,11 @@ impl MemoryAttest {
     }
 
     /// One bit per 4 KiB page of memory for the pages that still hold the
-    /// bytes of the module image this memory started with
-    /// ([`Self::start_pristine`]): nothing wrote them since (no snapshot
-    /// took them dirty, and no dirty bit; with kernel tracking, call
-    /// [`Self::collect_written`] first).
-    pub(crate) fn unchanged_image_pages(&self) -> Option<Vec<u64>> {
+    /// bytes of the module image this memory (at `base`, `len` bytes
+    /// accessible) started with ([`Self::start_pristine`], kernel
+    /// tracking): nothing wrote them since (no snapshot took them dirty,
+    /// no dirty bit, and the kernel saw no write since the last hook).
+    pub(crate) fn unchanged_image_pages(&self, base: *mut u8, len: usize) -> Option<Vec<u64>> {
         let pristine = self.pristine.borrow();
         let p = pristine.as_ref()?;
         let pages = p.image.pages();
@@ -281,6 +281,20 @@ impl MemoryAttest {
             if p.written[i / 64] & (1 << (i % 64)) == 0 && !self.bitmap.is_dirty(page as usize) {
                 bits[page as usize / 64] |= 1 << (page % 64);
             }
+        }
+        // The kernel's findings since the last hook, looked at and left
+        // where they are: in the bitmap they would make the next hook
+        // digest the pages it carries, which it need not (`sealed`).
+        let mut clear = |page: usize| {
+            if let Some(w) = bits.get_mut(page / 64) {
+                *w &= !(1 << (page % 64));
+            }
+        };
+        match self.source {
+            DirtySource::Kernel => {
+                kernel_dirty::collect(base as usize, len, false, &mut clear).ok()?
+            }
+            DirtySource::Barrier => return None,
         }
         Some(bits)
     }
@@ -806,6 +820,9 @@ fn snapshot(
     let want = dirty.len() + s.audit_pages;
     let (granted, batch) = if direct {
         (want, Some(s.shared.direct_batch()))
+    } else if want == 0 {
+        // Only pages of an image, which take no room in the ring.
+        (0, Some(s.shared.direct_batch()))
     } else {
         s.shared
             .reserve(want, s.backpressure == Backpressure::Block)

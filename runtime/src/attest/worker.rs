@@ -45,7 +45,7 @@ pub(crate) struct Batch {
     /// `PageSnapshot::digest`); the others' are computed when judged.
     pub(crate) digests: Vec<u128>,
     /// Pages taken from their module's image instead of from memory
-    /// (`MemoryAttest::start_pristine`), judged after `pages` as
+    /// (`MemoryAttest::start_pristine`), judged before `pages` as
     /// `PageKind::Input`: (memory, page, digest, bytes in the image's
     /// view). They take no room in the ring.
     pub(crate) image_pages: Vec<(u32, u32, u128, *const u8)>,
@@ -479,48 +479,47 @@ impl Shared {
 
     /// Every verifier's verdicts on `batch`, and their events.
     fn judge(&self, judges: &mut Judges, batch: Batch) {
+        // An image's pages first: an audit of one of them in the same
+        // batch then checks memory against the image's digest.
         let snaps: Vec<PageSnapshot<'_>> = batch
-            .pages
+            .image_pages
             .iter()
-            .enumerate()
-            .map(|(i, &(memory, page, kind, shipped, runs_beyond))| {
-                let bytes = match batch.direct.get(i) {
-                    // SAFETY: the hook that queued a direct batch keeps the
-                    // page mapped and unchanged until this batch is done.
-                    Some(&page) => unsafe { std::slice::from_raw_parts(page, PAGE_SIZE) },
-                    None => &batch.bytes[i * PAGE_SIZE..(i + 1) * PAGE_SIZE],
-                };
-                PageSnapshot {
-                    memory,
-                    page,
-                    epoch: batch.epoch,
-                    kind,
-                    bytes,
-                    digest: match batch.digests.get(i) {
-                        Some(&d) => d,
-                        None => page_digest(bytes),
-                    },
-                    shipped,
-                    runs_beyond,
-                }
+            .map(|&(memory, page, digest, bytes)| PageSnapshot {
+                memory,
+                page,
+                epoch: batch.epoch,
+                kind: PageKind::Input,
+                // SAFETY: a page of an image view `batch.images` keeps
+                // mapped (and nothing writes).
+                bytes: unsafe { std::slice::from_raw_parts(bytes, PAGE_SIZE) },
+                digest,
+                shipped: 0,
+                runs_beyond: [0, 0],
             })
-            .chain(
-                batch
-                    .image_pages
-                    .iter()
-                    .map(|&(memory, page, digest, bytes)| PageSnapshot {
+            .chain(batch.pages.iter().enumerate().map(
+                |(i, &(memory, page, kind, shipped, runs_beyond))| {
+                    let bytes = match batch.direct.get(i) {
+                        // SAFETY: the hook that queued a direct batch keeps
+                        // the page mapped and unchanged until this batch is
+                        // done.
+                        Some(&page) => unsafe { std::slice::from_raw_parts(page, PAGE_SIZE) },
+                        None => &batch.bytes[i * PAGE_SIZE..(i + 1) * PAGE_SIZE],
+                    };
+                    PageSnapshot {
                         memory,
                         page,
                         epoch: batch.epoch,
-                        kind: PageKind::Input,
-                        // SAFETY: a page of an image view `batch.images`
-                        // keeps mapped (and nothing writes).
-                        bytes: unsafe { std::slice::from_raw_parts(bytes, PAGE_SIZE) },
-                        digest,
-                        shipped: 0,
-                        runs_beyond: [0, 0],
-                    }),
-            )
+                        kind,
+                        bytes,
+                        digest: match batch.digests.get(i) {
+                            Some(&d) => d,
+                            None => page_digest(bytes),
+                        },
+                        shipped,
+                        runs_beyond,
+                    }
+                },
+            ))
             .collect();
         let Judges {
             verifiers,
