@@ -78,7 +78,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use super::image_pages::ImageHeap;
+use super::image_pages::{ChunkReads, ImageHeap};
 
 use walmart_attest::{Event, EventKind, HookSite, PAGE_SIZE};
 use walmart_jit::vmctx::{
@@ -744,13 +744,15 @@ pub(crate) fn walk(
     walk_over(memory, first, max_chunks, state, slack_key, None)
 }
 
-/// The in-use chunks of a module image's heap whose bytes a walk need not
-/// read: those lying, with the head of the chunk after them, in pages of
-/// the image nothing wrote since instantiation. Their checks (a head
-/// with its flags, a size, the successor's `PINUSE`, slack marks) read
-/// only those bytes, so they pass as they passed on the image
-/// ([`image_heap`]). Free chunks are always read: their checks follow
-/// their links to chunks that may have changed.
+/// The chunks of a module image's heap whose bytes a walk need not read:
+/// those lying, with the head of the chunk after them, in pages of the
+/// image nothing wrote since instantiation, and whose checks read
+/// nothing else that changed. An in-use chunk's checks (a head with its
+/// flags, a size, the successor's `PINUSE`) read only those bytes; a
+/// small free chunk's also read the two words its list's neighbours
+/// point back at it with ([`ChunkReads`]), which must lie in such pages
+/// too. They then pass as they passed on the image ([`image_heap`]). Tree
+/// chunks, a free chunk in no list and the top are always read.
 pub(crate) struct Unchanged<'a> {
     pub(crate) heap: &'a ImageHeap,
     /// One bit per 4 KiB page of memory: still the image's bytes.
@@ -762,6 +764,17 @@ impl Unchanged<'_> {
         self.pages
             .get(page / 64)
             .is_some_and(|w| w & (1 << (page % 64)) != 0)
+    }
+
+    /// Whether what the checks of the image's chunk `j` read beyond it
+    /// is unchanged.
+    fn reads_unchanged(&self, j: usize) -> bool {
+        let page = |at: u32| at as usize / PAGE_SIZE;
+        match self.heap.reads[j] {
+            ChunkReads::Nothing => true,
+            ChunkReads::Links(a, b) => self.page_unchanged(page(a)) && self.page_unchanged(page(b)),
+            ChunkReads::Everything => false,
+        }
     }
 
     /// Where a walk at chunk `c` may go on from, and how many chunks it
@@ -802,8 +815,8 @@ impl Unchanged<'_> {
         // everything its checks read, up to its successor's head, is
         // still the image's.
         while j + 1 < self.heap.chunks.len()
-            && self.heap.in_use[j]
             && u64::from(self.heap.chunks[j + 1]) + 8 <= limit
+            && self.reads_unchanged(j)
         {
             j += 1;
         }
@@ -832,19 +845,29 @@ pub(crate) fn image_heap(memory: &[u8], state: u32) -> Option<ImageHeap> {
     if walked.cut || walked.top != Some(view.top) {
         return None;
     }
-    let (mut chunks, mut in_use) = (Vec::new(), Vec::new());
+    let (mut chunks, mut reads) = (Vec::new(), Vec::new());
     let mut c = first.checked_sub(PAYLOAD_OFFSET)?;
     loop {
         let head = word_at(memory, u64::from(c) + 4)?;
         if head & SLACK_MARKED != 0 || (chunks.is_empty() && head & PINUSE == 0) {
             return None;
         }
+        let size = head & !FLAG_BITS;
         chunks.push(c);
-        in_use.push(head & CINUSE != 0);
+        reads.push(if head & CINUSE != 0 {
+            ChunkReads::Nothing
+        } else if c != view.top && size < MIN_LARGE && links_agree(memory, c) {
+            // As `links_point_back` reads them.
+            let fd = word_at(memory, u64::from(c) + 8)?;
+            let bk = word_at(memory, u64::from(c) + 12)?;
+            ChunkReads::Links(fd.checked_add(12)?, bk.checked_add(8)?)
+        } else {
+            ChunkReads::Everything
+        });
         if c == view.top {
-            return Some(ImageHeap { chunks, in_use });
+            return Some(ImageHeap { chunks, reads });
         }
-        c = c.checked_add(head & !FLAG_BITS)?;
+        c = c.checked_add(size)?;
     }
 }
 
@@ -2162,12 +2185,21 @@ mod tests {
     }
 
     #[test]
-    fn a_walk_steps_over_in_use_chunks_still_as_the_image_holds_them() {
+    fn a_walk_steps_over_chunks_still_as_the_image_holds_them() {
         let (h, view, binned) = imaged();
         let first = BASE + PAYLOAD_OFFSET;
         let heap = image_heap(&h.mem, STATE).expect("a whole heap");
         assert_eq!(heap.chunks.len(), 14);
-        assert_eq!(heap.in_use.iter().filter(|&&u| !u).count(), 2);
+        let header = STATE + STATE_SMALLBINS as u32 + 8 * 6;
+        assert_eq!(heap.reads[8], ChunkReads::Links(header + 12, header + 8));
+        assert_eq!(heap.reads[13], ChunkReads::Everything, "the top");
+        assert_eq!(
+            heap.reads
+                .iter()
+                .filter(|&&r| r == ChunkReads::Nothing)
+                .count(),
+            12
+        );
         let all = [0b1111u64];
         let unchanged = Unchanged {
             heap: &heap,
@@ -2197,11 +2229,30 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.at, 0x1304, "{e:?}");
-        // So is every free chunk's: its links lead to chunks that may
-        // have changed.
+        // A small free chunk in a list is stepped over where the words
+        // that point back at it (here its bin's header, in the state) are
+        // unchanged too; where they were written, the walk reads it.
+        let steps = |u: &Unchanged<'_>| {
+            let mut cursor = StepCursor::default();
+            let mut at = u64::from(BASE);
+            let mut stops = vec![at];
+            while let Some((to, _)) = u.step_from(at, &mut cursor) {
+                at = to;
+                stops.push(at);
+            }
+            stops
+        };
+        assert_eq!(steps(&unchanged), [u64::from(BASE), 0x3000]);
+        let state_written = [0b1110u64];
+        let state_written = Unchanged {
+            heap: &heap,
+            pages: &state_written,
+        };
+        assert_eq!(steps(&state_written), [u64::from(BASE), u64::from(binned)]);
         let mut links = h.mem.clone();
         links[binned as usize + 8..binned as usize + 12].copy_from_slice(&0x2000u32.to_le_bytes());
-        let e = walk_heap(&links, first, u64::MAX, Some(view), 0, Some(&unchanged)).unwrap_err();
+        let e =
+            walk_heap(&links, first, u64::MAX, Some(view), 0, Some(&state_written)).unwrap_err();
         assert_eq!(e.chunk, binned, "{e:?}");
         // Cut where a walk that reads every chunk would be.
         let cut = walk_heap(&h.mem, first, 3, Some(view), 0, Some(&unchanged)).unwrap();

@@ -49,8 +49,24 @@ pub(crate) struct ImagePages {
 pub(crate) struct ImageHeap {
     /// Each chunk's address, ascending, the top chunk last.
     pub(crate) chunks: Vec<u32>,
-    /// Whether each is in use.
-    pub(crate) in_use: Vec<bool>,
+    /// What a walk's checks of each read beyond the chunk itself (up to
+    /// its successor's head).
+    pub(crate) reads: Vec<ChunkReads>,
+}
+
+/// What a heap walk's checks of one chunk of an image's heap read beyond
+/// the chunk itself and its successor's head.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChunkReads {
+    /// Nothing: a chunk in use.
+    Nothing,
+    /// The words its list's neighbours point back at it with: a small
+    /// free chunk in a list (`heap_walk::links_agree`), the addresses of
+    /// its `fd`'s `bk` and its `bk`'s `fd`.
+    Links(u32, u32),
+    /// More than that (a tree chunk, one in no list, the top): always
+    /// read.
+    Everything,
 }
 
 // SAFETY: the view is read-only and never unmapped while the value lives;
