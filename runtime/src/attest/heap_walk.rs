@@ -117,6 +117,17 @@ pub(crate) struct Walked {
     pub top: Option<u32>,
 }
 
+impl Walked {
+    /// A walk stopped at `max_chunks`, `chunks` checked.
+    fn cut(chunks: u64) -> Walked {
+        Walked {
+            chunks,
+            cut: true,
+            top: None,
+        }
+    }
+}
+
 /// What dlmalloc's state says of the chunks a walk checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StateView {
@@ -933,11 +944,7 @@ fn walk_over(
         if let Some((to, over)) = unchanged.and_then(|u| u.step_from(c, &mut cursor)) {
             chunks += over;
             if chunks >= max_chunks {
-                return Ok(Walked {
-                    chunks,
-                    cut: true,
-                    top: None,
-                });
+                return Ok(Walked::cut(chunks));
             }
             c = to;
         }
@@ -1087,11 +1094,7 @@ fn walk_over(
             }
         }
         if chunks >= max_chunks {
-            return Ok(Walked {
-                chunks,
-                cut: true,
-                top: None,
-            });
+            return Ok(Walked::cut(chunks));
         }
         c = next;
     }
