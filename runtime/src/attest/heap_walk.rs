@@ -794,7 +794,17 @@ impl Unchanged<'_> {
     /// memory: the chunk is found by going on from there, and the run of
     /// unchanged pages it lies in is measured once, not at each chunk,
     /// which cost more than reading the chunk).
-    fn step_from(&self, c: u64, cursor: &mut StepCursor) -> Option<(u64, u64)> {
+    ///
+    /// Stops at the chunks `state` names (its top, its designated victim:
+    /// the walk checks their heads against it) and after at most `budget`
+    /// chunks (the walk's bound).
+    fn step_from(
+        &self,
+        c: u64,
+        cursor: &mut StepCursor,
+        state: Option<StateView>,
+        budget: u64,
+    ) -> Option<(u64, u64)> {
         let page = PAGE_SIZE as u64;
         let first_page = c / page;
         if !self.page_unchanged(first_page as usize) {
@@ -802,7 +812,7 @@ impl Unchanged<'_> {
         }
         let c = u32::try_from(c).ok()?;
         let chunks = &self.heap.chunks;
-        if chunks.get(cursor.chunk).is_some_and(|&at| at > c) {
+        if cursor.chunk > 0 && chunks[cursor.chunk - 1] >= c {
             // Behind the cursor (a second segment below the first).
             cursor.chunk = chunks.partition_point(|&at| at < c);
         }
@@ -825,9 +835,12 @@ impl Unchanged<'_> {
         // A chunk is stepped over where it was in use in the image and
         // everything its checks read, up to its successor's head, is
         // still the image's.
+        let named = |at: u32| state.is_some_and(|st| st.top == at || st.dv == Some(at));
         while j + 1 < self.heap.chunks.len()
+            && ((j - i) as u64) < budget
             && u64::from(self.heap.chunks[j + 1]) + 8 <= limit
             && self.reads_unchanged(j)
+            && !named(self.heap.chunks[j])
         {
             j += 1;
         }
@@ -868,10 +881,14 @@ pub(crate) fn image_heap(memory: &[u8], state: u32) -> Option<ImageHeap> {
         reads.push(if head & CINUSE != 0 {
             ChunkReads::Nothing
         } else if c != view.top && size < MIN_LARGE && links_agree(memory, c) {
-            // As `links_point_back` reads them.
+            // As `links_point_back` reads them; aligned words, each in
+            // one page (dlmalloc's links name chunks and bin headers).
             let fd = word_at(memory, u64::from(c) + 8)?;
             let bk = word_at(memory, u64::from(c) + 12)?;
-            ChunkReads::Links(fd.checked_add(12)?, bk.checked_add(8)?)
+            match (fd.checked_add(12)?, bk.checked_add(8)?) {
+                (a, b) if a.is_multiple_of(4) && b.is_multiple_of(4) => ChunkReads::Links(a, b),
+                _ => ChunkReads::Everything,
+            }
         } else {
             ChunkReads::Everything
         });
@@ -941,7 +958,9 @@ fn walk_over(
     let mut unlinked: Option<u32> = None;
     let mut cursor = StepCursor::default();
     loop {
-        if let Some((to, over)) = unchanged.and_then(|u| u.step_from(c, &mut cursor)) {
+        let budget = max_chunks.saturating_sub(chunks);
+        if let Some((to, over)) = unchanged.and_then(|u| u.step_from(c, &mut cursor, state, budget))
+        {
             chunks += over;
             if chunks >= max_chunks {
                 return Ok(Walked::cut(chunks));
@@ -2239,7 +2258,7 @@ mod tests {
             let mut cursor = StepCursor::default();
             let mut at = u64::from(BASE);
             let mut stops = vec![at];
-            while let Some((to, _)) = u.step_from(at, &mut cursor) {
+            while let Some((to, _)) = u.step_from(at, &mut cursor, Some(view), u64::MAX) {
                 at = to;
                 stops.push(at);
             }
@@ -2259,7 +2278,23 @@ mod tests {
         assert_eq!(e.chunk, binned, "{e:?}");
         // Cut where a walk that reads every chunk would be.
         let cut = walk_heap(&h.mem, first, 3, Some(view), 0, Some(&unchanged)).unwrap();
-        assert!(cut.cut);
+        assert_eq!(
+            cut,
+            walk_heap(&h.mem, first, 3, Some(view), 0, None).unwrap()
+        );
+        // The chunks the state names are read: a designated victim where
+        // the state says (its head is checked against it).
+        let mut victim = view;
+        victim.dv = Some(BASE + 0x300);
+        let stop = Unchanged {
+            heap: &heap,
+            pages: &all,
+        };
+        let mut cursor = StepCursor::default();
+        assert_eq!(
+            stop.step_from(u64::from(BASE), &mut cursor, Some(victim), u64::MAX),
+            Some((u64::from(BASE + 0x300), 3))
+        );
         // No heap from an image whose chain is broken or holds slack marks
         // (checked with each run's key).
         assert!(image_heap(&changed, STATE).is_none());
