@@ -25,7 +25,8 @@ pub use event::{Event, EventKind, EventLog};
 pub use input_runs::{zero_spans, InputRuns, RunsSeen, INPUT_RUN_MIN, RUN_LOOK_MAX};
 pub use policy::{Backpressure, OnDetect, Policy};
 pub use snapshot::{
-    shipped_mask, zero_blocks, HookKind, HookSite, PageKind, PageSnapshot, PAGE_SIZE, SHIPPED_BLOCK,
+    shipped_digests, shipped_mask, zero_blocks, HookKind, HookSite, PageKind, PageSnapshot,
+    PAGE_SIZE, SHIPPED_BLOCK,
 };
 pub use stats::AttestStats;
 pub use tags::{TagAccess, TagAllocation, TagColours, TagMode, TagReport, ViolationKind};

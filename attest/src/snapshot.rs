@@ -96,6 +96,16 @@ impl<'a> PageSnapshot<'a> {
     }
 }
 
+/// The [`crate::block_digest`] of each block of a page's `bytes`, as
+/// instantiation's data segments left it: what [`shipped_mask`] compares
+/// a later snapshot of the page with.
+pub fn shipped_digests(bytes: &[u8]) -> Box<[u64]> {
+    bytes
+        .chunks(SHIPPED_BLOCK)
+        .map(crate::block_digest)
+        .collect()
+}
+
 /// The blocks of a page's `bytes` whose [`crate::block_digest`] is the one
 /// `image` holds for them (the digests of the blocks instantiation's data
 /// segments left): [`PageSnapshot::shipped`]'s mask.

@@ -43,6 +43,15 @@ pub(crate) struct ModuleInner {
 }
 
 impl ModuleInner {
+    /// Where an attested instance found dlmalloc's state, if one did
+    /// ([`Self::found_dlmalloc_state`]).
+    pub(crate) fn dlmalloc_state_found(&self) -> Option<u32> {
+        let at = self
+            .found_dlmalloc_state
+            .load(std::sync::atomic::Ordering::Relaxed);
+        (at != 0).then_some(at)
+    }
+
     /// The host view of the type of function `func`.
     pub(crate) fn func_type(&self, func: u32) -> crate::FuncType {
         let t = self.info.func_types[func as usize] as usize;

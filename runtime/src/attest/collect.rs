@@ -723,18 +723,12 @@ mod tests {
 
     #[test]
     fn records_hold_pages_as_the_cnn_judges_them_without_shipped_blocks() {
-        use walmart_attest::{block_digest, SHIPPED_BLOCK};
+        use walmart_attest::SHIPPED_BLOCK;
         // Page 2 as the data segments left it: varied bytes, no zeros.
         let mut memory: Vec<u8> = (0..4 * 4096u32).map(|i| (i % 251 + 1) as u8).collect();
-        let image: Box<[u64]> = memory[2 * 4096..3 * 4096]
-            .chunks(SHIPPED_BLOCK)
-            .map(block_digest)
-            .collect();
+        let image = walmart_attest::shipped_digests(&memory[2 * 4096..3 * 4096]);
         // Page 3 shipped too, and left as shipped.
-        let untouched: Box<[u64]> = memory[3 * 4096..4 * 4096]
-            .chunks(SHIPPED_BLOCK)
-            .map(block_digest)
-            .collect();
+        let untouched = walmart_attest::shipped_digests(&memory[3 * 4096..4 * 4096]);
         // The module wrote block 5 since.
         memory[2 * 4096 + 5 * SHIPPED_BLOCK + 7] ^= 0xFF;
         let mut heap = HeapTracker::default();

@@ -1336,8 +1336,7 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         // static): taken before the first walk if its signature holds
         // there, so that walk checks against it too.
         let found = memory_module(&store.instances)
-            .map(|m| m.inner.found_dlmalloc_state.load(Ordering::Relaxed))
-            .filter(|&at| at != 0)
+            .and_then(|m| m.inner.dlmalloc_state_found())
             .filter(|&at| {
                 signed_state(bytes, at).is_some_and(|(_, least)| {
                     least <= first.saturating_sub(PAYLOAD_OFFSET) && fits_state(bytes, at)
@@ -1394,12 +1393,12 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
                 // Where a module with names has dlmalloc's code read it,
                 // else where an earlier instance found it.
                 let module = memory_module(&store.instances);
-                let found = |m: &crate::Module| {
-                    let at = m.inner.found_dlmalloc_state.load(Ordering::Relaxed);
-                    (at != 0).then_some(at)
-                };
-                let hint =
-                    module.and_then(|m| m.inner.compiled.dlmalloc_state.or_else(|| found(m)));
+                let hint = module.and_then(|m| {
+                    m.inner
+                        .compiled
+                        .dlmalloc_state
+                        .or_else(|| m.inner.dlmalloc_state_found())
+                });
                 let at = locate_state(bytes, first - PAYLOAD_OFFSET, top, hint)
                     .filter(|&at| fits_state(bytes, at));
                 if let (Some(at), Some(m)) = (at, module) {

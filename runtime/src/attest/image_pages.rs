@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::{Arc, OnceLock};
 
-use walmart_attest::{block_digest, page_digest, PAGE_SIZE, SHIPPED_BLOCK};
+use walmart_attest::{page_digest, shipped_digests, PAGE_SIZE};
 
 /// A module image's pages as attestation sees them.
 pub(crate) struct ImagePages {
@@ -120,8 +120,7 @@ impl ImagePages {
         for &page in &pages {
             let bytes = image.bytes(page)?;
             digests.push(page_digest(bytes));
-            let blocks = bytes.chunks(SHIPPED_BLOCK).map(block_digest).collect();
-            shipped.insert(page, blocks);
+            shipped.insert(page, shipped_digests(bytes));
         }
         image.pages = pages;
         image.digests = digests;
@@ -143,17 +142,14 @@ impl ImagePages {
         unsafe { std::slice::from_raw_parts(self.view, self.len) }
     }
 
-    /// The heap the image holds, made once by `make` (from
-    /// [`Self::memory`]) where it is given, else as made before; `None`
-    /// where none was made or `make` found none.
-    pub(crate) fn heap(
-        &self,
-        make: Option<impl FnOnce(&[u8]) -> Option<ImageHeap>>,
-    ) -> Option<Arc<ImageHeap>> {
-        match make {
-            Some(make) => self
+    /// The heap the image holds, found once (`heap_walk::image_heap`)
+    /// where `state` says where dlmalloc's state is, else as found
+    /// before; `None` where it was not.
+    pub(crate) fn heap(&self, state: Option<u32>) -> Option<Arc<ImageHeap>> {
+        match state {
+            Some(at) => self
                 .heap
-                .get_or_init(|| make(self.memory()).map(Arc::new))
+                .get_or_init(|| super::heap_walk::image_heap(self.memory(), at).map(Arc::new))
                 .clone(),
             None => self.heap.get().cloned().flatten(),
         }

@@ -282,8 +282,8 @@ pub(crate) fn tracks_file_mappings() -> bool {
     *TRACKS.get_or_init(|| available() && file_mapping_test().is_ok())
 }
 
-fn file_mapping_test() -> io::Result<()> {
-    let len = DIRTY_PAGE_SIZE * 2;
+/// An unlinked file of `len` zero bytes, to map in a self-test.
+fn scratch_file(len: usize) -> io::Result<File> {
     // SAFETY: a valid C string; the result is checked.
     let fd = unsafe { libc::memfd_create(c"walmart-tracking-test".as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {
@@ -292,6 +292,12 @@ fn file_mapping_test() -> io::Result<()> {
     // SAFETY: a fresh descriptor we own.
     let file = unsafe { File::from_raw_fd(fd) };
     file.set_len(len as u64)?;
+    Ok(file)
+}
+
+fn file_mapping_test() -> io::Result<()> {
+    let len = DIRTY_PAGE_SIZE * 2;
+    let file = scratch_file(len)?;
     // SAFETY: a new private mapping of our own file, chosen by the kernel.
     let page = unsafe {
         libc::mmap(
@@ -425,7 +431,8 @@ mod tests {
         }
         let pages = 32;
         let len = pages * DIRTY_PAGE_SIZE;
-        let file = tempfile_with(&vec![7u8; 8 * DIRTY_PAGE_SIZE]);
+        let mut file = scratch_file(0).unwrap();
+        std::io::Write::write_all(&mut file, &vec![7u8; 8 * DIRTY_PAGE_SIZE]).unwrap();
         let base = crate::vm::mmap::map_anonymous(len, libc::PROT_READ | libc::PROT_WRITE).unwrap();
         let at = base as usize;
         register(at, len).unwrap();
@@ -464,16 +471,5 @@ mod tests {
         assert_eq!(scan(), [5]);
         // SAFETY: as above.
         unsafe { libc::munmap(base as *mut libc::c_void, len) };
-    }
-
-    /// An unlinked file holding `bytes`.
-    fn tempfile_with(bytes: &[u8]) -> File {
-        // SAFETY: a valid C string; the result is checked.
-        let fd = unsafe { libc::memfd_create(c"kernel-dirty-test".as_ptr(), libc::MFD_CLOEXEC) };
-        assert!(fd >= 0);
-        // SAFETY: a fresh descriptor we own.
-        let mut file = unsafe { File::from_raw_fd(fd) };
-        std::io::Write::write_all(&mut file, bytes).unwrap();
-        file
     }
 }

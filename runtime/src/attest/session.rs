@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use walmart_attest::{
-    block_digest, page_digest, AttestStats, Backpressure, Event, EventKind, EventLog, HookKind,
-    HookSite, InputRuns, OnDetect, PageKind, Policy, RunsSeen, PAGE_SIZE, SHIPPED_BLOCK,
+    page_digest, AttestStats, Backpressure, Event, EventKind, EventLog, HookKind, HookSite,
+    InputRuns, OnDetect, PageKind, Policy, RunsSeen, PAGE_SIZE,
 };
 use walmart_jit::vmctx::VMAttestState;
 use walmart_jit::TrapKind;
@@ -51,7 +51,7 @@ pub(crate) struct MemoryAttest {
     /// digest of those bytes: the snapshot that finds a page still holding
     /// them takes it as [`PageKind::Input`].
     inputs: RefCell<HashMap<u32, u128>>,
-    /// The [`block_digest`]s of the blocks of each page the data segments
+    /// The [`walmart_attest::block_digest`]s of the blocks of each page the data segments
     /// wrote at instantiation, as they left them: a later snapshot of such
     /// a page tells the CNN which blocks still hold the module file's
     /// bytes ([`PageSnapshot::shipped`](walmart_attest::PageSnapshot)).
@@ -213,7 +213,7 @@ impl MemoryAttest {
     pub(crate) fn initialized(&self, memory: &[u8], page: usize) {
         if let Some(bytes) = memory.get(page * PAGE_SIZE..(page + 1) * PAGE_SIZE) {
             self.remember_input(page, bytes);
-            let blocks = bytes.chunks(SHIPPED_BLOCK).map(block_digest).collect();
+            let blocks = walmart_attest::shipped_digests(bytes);
             self.shipped.borrow_mut().insert(page as u32, blocks);
         }
     }
@@ -263,8 +263,7 @@ impl MemoryAttest {
     /// module where `state` says where dlmalloc's state is, else as found
     /// before.
     pub(crate) fn image_heap(&self, state: Option<u32>) -> Option<Arc<ImageHeap>> {
-        let image = self.pristine.borrow().as_ref()?.image.clone();
-        image.heap(state.map(|at| move |memory: &[u8]| super::heap_walk::image_heap(memory, at)))
+        self.pristine.borrow().as_ref()?.image.heap(state)
     }
 
     /// One bit per 4 KiB page of memory for the pages that still hold the
