@@ -24,8 +24,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::mapped_file::MappedFile;
@@ -179,33 +177,20 @@ impl ModuleCache {
     /// The component of `bytes` (its binary) for `engine`: loaded from
     /// the cache, or compiled and saved there (its precompiled form,
     /// [`crate::component::Component::serialize`]). The entry is named by
-    /// a SHA-256 of the engine's fingerprint and the bytes, and trusted by
-    /// its name, as a text module's.
+    /// a BLAKE3 hash of the engine's fingerprint and the bytes, and trusted
+    /// by its name, as a text module's.
     pub fn component(
         &self,
         engine: &Engine,
         bytes: &[u8],
     ) -> Result<(crate::component::Component, CacheOutcome)> {
-        use crate::component::Component;
-        let mut source = bytes;
         let name =
-            entry_name(engine, false, &mut source).map_err(|e| Error::Usage(e.to_string()))?;
-        let replaced = match self.read_entry(&name) {
-            Entry::Missing => false,
-            Entry::Refused => true,
-            Entry::Mapped(saved, file) => {
-                // SAFETY: as for a module's entry (`lookup`): a regular
-                // file of the user's that nobody else may write, named by
-                // a hash of the engine's fingerprint and these bytes.
-                match unsafe {
-                    Component::deserialize_mapped(engine, std::sync::Arc::new(saved), &file)
-                } {
-                    Ok(c) => return Ok((c, CacheOutcome::Hit)),
-                    Err(_) => true,
-                }
-            }
+            entry_name(engine, false, &mut &bytes[..]).map_err(|e| Error::Usage(e.to_string()))?;
+        let replaced = match self.saved_component(engine, &name) {
+            Ok(c) => return Ok((c, CacheOutcome::Hit)),
+            Err(replaced) => replaced,
         };
-        let component = Component::new(engine, bytes)?;
+        let component = crate::component::Component::new(engine, bytes)?;
         let saved = component
             .serialize()
             .map_err(|e| e.to_string())
@@ -214,6 +199,59 @@ impl ModuleCache {
             self.evict(&name);
         }
         Ok((component, CacheOutcome::Compiled { replaced, saved }))
+    }
+
+    /// [`ModuleCache::component`] of a file's binary, read as a stream
+    /// until it must be compiled: a hit reads the file once through a
+    /// small buffer (for the entry's name) and never holds it whole. A
+    /// regular file is read from its start, anything else (a pipe) once,
+    /// from where it stands; `what` names it in errors.
+    pub fn component_from_open_file(
+        &self,
+        engine: &Engine,
+        file: &File,
+        what: &dyn std::fmt::Display,
+    ) -> Result<(crate::component::Component, CacheOutcome)> {
+        let unreadable = |e: std::io::Error| Error::Usage(format!("cannot read {what}: {e}"));
+        let regular = file.metadata().map_err(unreadable)?.is_file();
+        if regular {
+            let name =
+                entry_name(engine, false, &mut ReadFrom { file, at: 0 }).map_err(unreadable)?;
+            if let Ok(c) = self.saved_component(engine, &name) {
+                return Ok((c, CacheOutcome::Hit));
+            }
+        }
+        // Compiled from bytes read once and named again: the entry must be
+        // named by the bytes it was compiled from, and the file may have
+        // changed since it was named.
+        let mut bytes = Vec::new();
+        let mut stream: &File = file;
+        match regular {
+            true => ReadFrom { file, at: 0 }.read_to_end(&mut bytes),
+            false => stream.read_to_end(&mut bytes),
+        }
+        .map_err(unreadable)?;
+        self.component(engine, &bytes)
+    }
+
+    /// The component saved under `name`, or whether an entry was there
+    /// that could not be used (and is to be replaced).
+    fn saved_component(
+        &self,
+        engine: &Engine,
+        name: &str,
+    ) -> std::result::Result<crate::component::Component, bool> {
+        match self.read_entry(name) {
+            Entry::Missing => Err(false),
+            Entry::Refused => Err(true),
+            // SAFETY: as for a module's entry (`lookup`): a regular file
+            // of the user's that nobody else may write, named by a hash of
+            // the engine's fingerprint and the component's bytes.
+            Entry::Mapped(saved, file) => unsafe {
+                crate::component::Component::deserialize_mapped(engine, Arc::new(saved), &file)
+            }
+            .map_err(|_| true),
+        }
     }
 
     /// [`ModuleCache::module`] of a file's contents, read as a stream until
@@ -517,16 +555,20 @@ impl Read for ReadFrom<'_> {
 
 /// The file name of the entry for `engine` of the bytes `source` reads
 /// (from where it stands), by a hash of both: XXH3-128 for a `binary`, as
-/// the entry is used only when it holds these very bytes, and SHA-256 for
-/// a text, whose entry is trusted by its name alone.
+/// the entry is used only when it holds these very bytes, and BLAKE3 for
+/// a text or a component, whose entry is trusted by its name alone (a
+/// cryptographic hash, on every core: a 20 MB component is named in 2 ms
+/// where SHA-256 took 10).
 fn entry_name(engine: &Engine, binary: bool, source: &mut impl Read) -> std::io::Result<String> {
     let mut fast = twox_hash::XxHash3_128::new();
-    let mut sha = Sha256::new();
+    let mut strong = blake3::Hasher::new();
     let mut feed = |b: &[u8]| {
         if binary {
             fast.write(b);
+        } else if b.len() >= HASH_ON_EVERY_CORE {
+            strong.update_rayon(b);
         } else {
-            sha.update(b);
+            strong.update(b);
         }
     };
     feed(engine.fingerprint().as_bytes());
@@ -536,7 +578,7 @@ fn entry_name(engine: &Engine, binary: bool, source: &mut impl Read) -> std::io:
         feed(b"\ncranelift-debug-verifier");
     }
     feed(&[0]);
-    let mut buf = vec![0u8; 1 << 16];
+    let mut buf = vec![0u8; 1 << 20];
     loop {
         match source.read(&mut buf) {
             Ok(0) => break,
@@ -548,10 +590,13 @@ fn entry_name(engine: &Engine, binary: bool, source: &mut impl Read) -> std::io:
     Ok(if binary {
         format!("b{:032x}.cwasm", fast.finish_128())
     } else {
-        let hex: String = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        format!("{hex}.cwasm")
+        format!("{}.cwasm", strong.finalize().to_hex())
     })
 }
+
+/// A piece of input hashed on every core (smaller ones hash faster on
+/// one: BLAKE3's own advice is about 128 KiB).
+const HASH_ON_EVERY_CORE: usize = 128 << 10;
 
 /// Whether `name` is an entry's: `b` and 32 hex digits (a binary's) or 64
 /// hex digits (a text's), then `.cwasm` (see [`entry_name`]).

@@ -1089,6 +1089,80 @@ fn the_module_cache_keeps_components() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A component file is named as its bytes are (a file's hit is a bytes'
+/// hit), and a file whose bytes changed since is compiled again, never
+/// taken for the entry of what it held before.
+#[test]
+fn the_module_cache_names_a_component_file_by_its_bytes() {
+    let engine = Engine::default();
+    let dir = std::env::temp_dir().join(format!(
+        "walmart-component-file-cache-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let cache = walmart::ModuleCache::new(dir.join("cache")).unwrap();
+    let path = dir.join("app.wasm");
+    let counter = wat::parse_str(COUNTER).unwrap();
+    std::fs::write(&path, &counter).unwrap();
+    let from_file = |what: &str| {
+        let file = std::fs::File::open(&path).unwrap();
+        cache
+            .component_from_open_file(&engine, &file, &what)
+            .unwrap()
+    };
+    let (_, first) = from_file("app.wasm");
+    assert!(
+        matches!(first, walmart::CacheOutcome::Compiled { .. }),
+        "{first:?}"
+    );
+    let (_, bytes_hit) = cache.component(&engine, &counter).unwrap();
+    assert!(
+        matches!(bytes_hit, walmart::CacheOutcome::Hit),
+        "{bytes_hit:?}"
+    );
+    let (_, file_hit) = from_file("app.wasm");
+    assert!(
+        matches!(file_hit, walmart::CacheOutcome::Hit),
+        "{file_hit:?}"
+    );
+
+    // Other bytes in the same file: compiled, and what runs is theirs.
+    let other = wat::parse_str(
+        r#"(component
+          (core module $m (func (export "seven") (result i32) i32.const 7))
+          (core instance $i (instantiate $m))
+          (func (export "seven") (result u32) (canon lift (core func $i "seven"))))"#,
+    )
+    .unwrap();
+    std::fs::write(&path, &other).unwrap();
+    let (component, changed) = from_file("app.wasm");
+    assert!(
+        matches!(
+            changed,
+            walmart::CacheOutcome::Compiled {
+                replaced: false,
+                ..
+            }
+        ),
+        "{changed:?}"
+    );
+    let mut store = Store::new(&engine, ());
+    let instance = Linker::<()>::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    assert!(instance.get_func(&mut store, "seven").is_some());
+    assert!(instance.get_func(&mut store, "make").is_none());
+
+    // An unreadable "file" (a directory) is an error naming it.
+    let err = cache
+        .component_from_open_file(&engine, &std::fs::File::open(&dir).unwrap(), &"the dir")
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("cannot read the dir"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Asynchronous calls: a component's import is an asynchronous host
 /// function, awaited with the call suspended (two stores' calls overlap
 /// on one thread), and refused in a synchronous call.

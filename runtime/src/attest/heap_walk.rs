@@ -2205,6 +2205,36 @@ mod tests {
         (h, view, binned)
     }
 
+    /// A module image's heap is found from the second walk that asks for
+    /// it knowing dlmalloc's state (the first, a single run's last, would
+    /// pay a whole walk of the image to save part of its own), and kept.
+    #[test]
+    fn an_images_heap_is_found_when_a_second_walk_asks() {
+        use std::io::Write;
+        use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+        let (h, _, _) = imaged();
+        // SAFETY: a fresh descriptor, owned by the `File` at once.
+        let fd =
+            unsafe { libc::memfd_create(c"walmart-image-heap-test".as_ptr(), libc::MFD_CLOEXEC) };
+        assert!(fd >= 0);
+        // SAFETY: as above.
+        let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        file.write_all(&h.mem).unwrap();
+        let len = h.mem.len().next_multiple_of(walmart_attest::PAGE_SIZE);
+        file.set_len(len as u64).unwrap();
+        let pages = (0..(len / walmart_attest::PAGE_SIZE) as u32).collect();
+        let image = crate::attest::image_pages::ImagePages::new(file.as_fd(), 0, 0, len, pages)
+            .expect("a view of the image");
+        assert!(
+            image.heap(None).is_none(),
+            "nothing asked with the state yet"
+        );
+        assert!(image.heap(Some(STATE)).is_none(), "the first ask");
+        let heap = image.heap(Some(STATE)).expect("the second ask");
+        assert_eq!(heap.chunks.len(), 14);
+        assert!(image.heap(None).is_some(), "kept, asked with or without");
+    }
+
     #[test]
     fn a_walk_steps_over_chunks_still_as_the_image_holds_them() {
         let (h, view, binned) = imaged();

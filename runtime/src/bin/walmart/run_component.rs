@@ -20,8 +20,11 @@ pub enum Failed {
 
 /// A component a file holds.
 pub enum ComponentFile {
-    /// Its binary (from the binary or the text format).
+    /// Its binary, from the text format or a pipe.
     Source(Vec<u8>),
+    /// A regular file holding its binary, not read yet: from the cache,
+    /// only its name is read from it.
+    Binary(std::fs::File),
     /// `walmart compile`'s precompiled form: the file checked to hold it,
     /// mapped when loaded (not read, nor opened again).
     Precompiled(std::fs::File),
@@ -80,6 +83,9 @@ pub fn component_file(
     if precompiled {
         return Ok(Some(ComponentFile::Precompiled(file)));
     }
+    if binary {
+        return Ok(Some(ComponentFile::Binary(file)));
+    }
     let mut bytes = head[..n].to_vec();
     file.read_to_end(&mut bytes).map_err(unreadable)?;
     Ok(component_source(path, &bytes).map(ComponentFile::Source))
@@ -115,6 +121,21 @@ pub fn load(
                 .component(engine, bytes)
                 .map(crate::compile::warn_unsaved),
             None => Component::from_binary(engine, bytes),
+        },
+        ComponentFile::Binary(file) => match cache {
+            Some(cache) => cache
+                .component_from_open_file(engine, file, &path.display())
+                .map(crate::compile::warn_unsaved),
+            None => {
+                use std::io::Seek;
+                let mut bytes = Vec::new();
+                let mut stream: &std::fs::File = file;
+                stream
+                    .rewind()
+                    .and_then(|()| stream.read_to_end(&mut bytes))
+                    .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+                Component::from_binary(engine, &bytes)
+            }
         },
         // SAFETY: the user vouched for the file with --allow-precompiled
         // (the caller refuses it otherwise).
