@@ -21,7 +21,6 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use rayon::prelude::*;
 use walmart_attest::{page_digest, shipped_digests, PAGE_SIZE};
 
 /// A module image's pages as attestation sees them.
@@ -121,19 +120,16 @@ impl ImagePages {
         if mapped != view.wrapping_add(start) as *mut libc::c_void {
             return None;
         }
-        // On every core: a large image (CPython's 28 MB) is a few
-        // milliseconds of digests, and its first reads fault its pages in.
-        let digested: Vec<(u128, Box<[u64]>)> = pages
-            .par_iter()
-            .map(|&page| {
-                let bytes = image.bytes(page)?;
-                Some((page_digest(bytes), shipped_digests(bytes)))
-            })
-            .collect::<Option<_>>()?;
-        let (digests, blocks): (Vec<u128>, Vec<Box<[u64]>>) = digested.into_iter().unzip();
-        image.shipped = pages.iter().copied().zip(blocks).collect();
+        let mut digests = Vec::with_capacity(pages.len());
+        let mut shipped = HashMap::with_capacity(pages.len());
+        for &page in &pages {
+            let bytes = image.bytes(page)?;
+            digests.push(page_digest(bytes));
+            shipped.insert(page, shipped_digests(bytes));
+        }
         image.pages = pages;
         image.digests = digests;
+        image.shipped = shipped;
         Some(image)
     }
 
