@@ -347,8 +347,10 @@ impl MemoryAttest {
     pub(crate) fn shipped_image(&self) -> HashMap<u32, Box<[u64]>> {
         let mut all = self.shipped.borrow().clone();
         if let Some(p) = self.pristine.borrow().as_ref() {
-            for (&page, blocks) in p.image.all_shipped() {
-                all.entry(page).or_insert_with(|| blocks.clone());
+            for &page in p.image.pages() {
+                if let Some(blocks) = p.image.shipped(page) {
+                    all.entry(page).or_insert_with(|| blocks.into());
+                }
             }
         }
         all
