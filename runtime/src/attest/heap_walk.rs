@@ -243,12 +243,16 @@ fn signed_state(memory: &[u8], state: u32) -> Option<(StateView, u32)> {
 /// chunk a walk ended at: the 4-aligned word that points at `top`, 24
 /// bytes into a state ([`signed_state`]) whose `least_addr` is at or
 /// below the first chunk. At `hint` first (where dlmalloc's code reads
-/// it: `CompiledModule::dlmalloc_state`; 0.2-0.6 us), then by a search.
+/// it: `CompiledModule::dlmalloc_state`; 0.2-0.6 us), then by a search:
+/// of a memory that started from its module's image, first the pages
+/// `unchanged` does not name (one bit a 4 KiB page still as the image
+/// holds it), where the state is once its top moved, then the others.
 pub(crate) fn locate_state(
     memory: &[u8],
     first_chunk: u32,
     top: u32,
     hint: Option<u32>,
+    unchanged: Option<&[u64]>,
 ) -> Option<u32> {
     let holds = |state: u32| {
         signed_state(memory, state)
@@ -262,19 +266,62 @@ pub(crate) fn locate_state(
     // state may lie anywhere in the statics: Oniguruma's 400 KiB up, a
     // word at a time 80 us, this 35, most of it the faults of reading
     // pages never touched). Each search starts a byte past the last hit,
-    // so an unaligned hit cannot hide an aligned one it overlaps.
+    // so an unaligned hit cannot hide an aligned one it overlaps; an
+    // aligned word never straddles two pages.
     let needle = top.to_le_bytes();
     let finder = memchr::memmem::Finder::new(&needle);
-    let mut from = 0;
-    std::iter::from_fn(|| {
-        let at = from + finder.find(memory.get(from..end)?)?;
-        from = at + 1;
-        Some(at)
-    })
-    .filter(|at| at % 4 == 0)
-    .filter_map(|at| at.checked_sub(STATE_TOP as usize))
-    .map(|state| state as u32)
-    .find(|&state| holds(state))
+    let search = |range: std::ops::Range<usize>| {
+        let mut from = range.start;
+        std::iter::from_fn(|| {
+            let at = from + finder.find(memory.get(from..range.end)?)?;
+            from = at + 1;
+            Some(at)
+        })
+        .filter(|at| at % 4 == 0)
+        .filter_map(|at| at.checked_sub(STATE_TOP as usize))
+        .map(|state| state as u32)
+        .find(|&state| holds(state))
+    };
+    // The pages the program wrote are in memory; reading the others
+    // faults each in (CPython's 5 MB of statics: 1.6-1.9 ms of an
+    // attested run's first walk). A match in a written page is taken
+    // before one in a page still as the image holds it, though lower:
+    // which of two places passing the signature wins is the guest's to
+    // arrange either way.
+    let Some(bits) = unchanged else {
+        return search(0..end);
+    };
+    let (written, still) = page_runs(bits, end);
+    written.into_iter().chain(still).find_map(search)
+}
+
+/// `[0, end)` in runs of whole 4 KiB pages (the last cut at `end`): those
+/// `still` does not name (one bit a page, none past its end), then those
+/// it does, each in ascending order.
+fn page_runs(
+    still: &[u64],
+    end: usize,
+) -> (Vec<std::ops::Range<usize>>, Vec<std::ops::Range<usize>>) {
+    let named = |page: usize| {
+        still
+            .get(page / 64)
+            .is_some_and(|w| w >> (page % 64) & 1 != 0)
+    };
+    let (mut written, mut kept) = (Vec::new(), Vec::new());
+    let pages = end.div_ceil(PAGE_SIZE);
+    let mut page = 0;
+    while page < pages {
+        let (run, kind) = (page, named(page));
+        while page < pages && named(page) == kind {
+            page += 1;
+        }
+        let range = run * PAGE_SIZE..(page * PAGE_SIZE).min(end);
+        match kind {
+            true => kept.push(range),
+            false => written.push(range),
+        }
+    }
+    (written, kept)
 }
 
 /// Finds dlmalloc's state in `range` of memory without knowing its heap
@@ -1361,9 +1408,9 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
         .as_ref()
         .filter(|a| a.started_from_image())
         .and_then(|a| {
-            // Found once per module, where a walk knows the state (the
-            // first of a run's may not yet): later walks use it with or
-            // without.
+            // Found once per module, from the second walk that knows the
+            // state (the first of a run's may not yet; see
+            // `ImagePages::heap`): later walks use it with or without.
             let heap = a.image_heap(view.map(|st| st.at))?;
             Some((
                 heap,
@@ -1399,7 +1446,17 @@ pub(crate) fn check(store: &mut StoreOpaque, site: &dyn Fn(&StoreOpaque) -> Hook
                         .dlmalloc_state
                         .or_else(|| m.inner.dlmalloc_state_found())
                 });
-                let at = locate_state(bytes, first - PAYLOAD_OFFSET, top, hint)
+                // The pages still the image's, as the walk had them, or
+                // asked for now (a walk without the image's heap).
+                let asked = match &unchanged {
+                    Some(_) => None,
+                    None => m
+                        .attest
+                        .as_ref()
+                        .and_then(|a| a.unchanged_image_pages(m.def.base, m.def.length as usize)),
+                };
+                let still = unchanged.as_ref().map(|u| u.pages).or(asked.as_deref());
+                let at = locate_state(bytes, first - PAYLOAD_OFFSET, top, hint, still)
                     .filter(|&at| fits_state(bytes, at));
                 if let (Some(at), Some(m)) = (at, module) {
                     m.inner.found_dlmalloc_state.store(at, Ordering::Relaxed);
@@ -2133,16 +2190,47 @@ mod tests {
         (h, top, binned, victim)
     }
 
+    /// The pages a search for the state reads first (written since the
+    /// image) and last (still the image's), in runs.
+    #[test]
+    fn pages_are_searched_in_runs_written_first() {
+        let p = PAGE_SIZE;
+        // Pages 1, 2 and 4 still the image's; the end inside page 5.
+        let (written, still) = page_runs(&[0b10110], 5 * p + 12);
+        assert_eq!(written, [0..p, 3 * p..4 * p, 5 * p..5 * p + 12]);
+        assert_eq!(still, [p..3 * p, 4 * p..5 * p]);
+        // Pages past the bitmap's end were written; page 64 is named.
+        let (written, still) = page_runs(&[0], 2 * p);
+        assert_eq!(written, std::iter::once(0..2 * p).collect::<Vec<_>>());
+        assert!(still.is_empty());
+        let (written, still) = page_runs(&[], p);
+        assert_eq!(written, std::iter::once(0..p).collect::<Vec<_>>());
+        assert!(still.is_empty());
+        let (written, still) = page_runs(&[0, 1], 66 * p);
+        assert_eq!(written, [0..64 * p, 65 * p..66 * p]);
+        assert_eq!(still, std::iter::once(64 * p..65 * p).collect::<Vec<_>>());
+        assert_eq!(page_runs(&[u64::MAX], 0), (vec![], vec![]));
+    }
+
     #[test]
     fn the_allocators_state_is_found_by_its_signature_and_checks_the_top() {
         let (mut h, top, _, _) = with_state();
         let walked = h.walk().unwrap();
         assert_eq!(walked.top, Some(top));
-        let at = locate_state(&h.mem, BASE, top, None).expect("the state");
+        let at = locate_state(&h.mem, BASE, top, None, None).expect("the state");
         assert_eq!(at, STATE);
+        // In a memory from an image: found in a page written since, and in
+        // one still as the image holds it (page 0 here) after the others.
+        for still in [&[][..], &[0], &[0b1], &[u64::MAX]] {
+            let found = locate_state(&h.mem, BASE, top, None, Some(still));
+            assert_eq!(found, Some(STATE), "{still:?}");
+        }
         // Where the code reads it, or a hint elsewhere and the search.
         for hint in [STATE, STATE + 4, 0, BASE + 64] {
-            assert_eq!(locate_state(&h.mem, BASE, top, Some(hint)), Some(STATE));
+            assert_eq!(
+                locate_state(&h.mem, BASE, top, Some(hint), None),
+                Some(STATE)
+            );
         }
         let view = read_state(&h.mem, at).unwrap();
         assert_eq!(
@@ -2160,28 +2248,28 @@ mod tests {
         // disagree with the bin map.
         // The hint is checked as any other place.
         for hint in [None, Some(STATE)] {
-            assert_eq!(locate_state(&h.mem, STATE + 8, top, hint), None);
+            assert_eq!(locate_state(&h.mem, STATE + 8, top, hint, None), None);
             let header = STATE + STATE_SMALLBINS as u32 + 8 * 9;
             h.put(header + 8, 0x2000);
-            assert_eq!(locate_state(&h.mem, BASE, top, hint), None);
+            assert_eq!(locate_state(&h.mem, BASE, top, hint, None), None);
             h.put(header + 8, header);
-            assert_eq!(locate_state(&h.mem, BASE, top, hint), Some(STATE));
+            assert_eq!(locate_state(&h.mem, BASE, top, hint, None), Some(STATE));
             // An empty bin whose links still name the chunk it held last,
             // both of them, as dlmalloc leaves one it took its only chunk
             // from; one link alone is not that.
             h.put(header + 8, BASE + 32);
             h.put(header + 12, BASE + 32);
-            assert_eq!(locate_state(&h.mem, BASE, top, hint), Some(STATE));
+            assert_eq!(locate_state(&h.mem, BASE, top, hint, None), Some(STATE));
             h.put(header + 12, BASE + 48);
-            assert_eq!(locate_state(&h.mem, BASE, top, hint), None);
+            assert_eq!(locate_state(&h.mem, BASE, top, hint, None), None);
             h.put(header + 8, header);
             h.put(header + 12, header);
-            assert_eq!(locate_state(&h.mem, BASE, top, hint), Some(STATE));
+            assert_eq!(locate_state(&h.mem, BASE, top, hint, None), Some(STATE));
         }
         // Nor when the top's head is not what dlmalloc writes there.
         h.put(top + 4, 512);
-        assert_eq!(locate_state(&h.mem, BASE, top, Some(STATE)), None);
-        assert_eq!(locate_state(&h.mem, BASE, top, None), None);
+        assert_eq!(locate_state(&h.mem, BASE, top, Some(STATE), None), None);
+        assert_eq!(locate_state(&h.mem, BASE, top, None, None), None);
     }
 
     /// A heap over pages 1-3 as a module image holds it: in-use chunks,

@@ -260,8 +260,8 @@ impl MemoryAttest {
 
     /// The dlmalloc heap the module image this memory started with holds
     /// ([`Self::start_pristine`], `heap_walk::image_heap`), found once per
-    /// module where `state` says where dlmalloc's state is, else as found
-    /// before.
+    /// module from the second ask whose `state` says where dlmalloc's
+    /// state is ([`ImagePages::heap`]), else as found before.
     pub(crate) fn image_heap(&self, state: Option<u32>) -> Option<Arc<ImageHeap>> {
         self.pristine.borrow().as_ref()?.image.heap(state)
     }

@@ -124,7 +124,7 @@ pub fn load(
         },
         ComponentFile::Binary(file) => match cache {
             Some(cache) => cache
-                .component_from_open_file(engine, file, &path.display())
+                .component_from_open_file(engine, file, &"it")
                 .map(crate::compile::warn_unsaved),
             None => {
                 use std::io::Seek;
