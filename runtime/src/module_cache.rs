@@ -203,10 +203,32 @@ impl ModuleCache {
 
     /// [`ModuleCache::component`] of a file's binary, read as a stream
     /// until it must be compiled: a hit reads the file once through a
-    /// small buffer (for the entry's name) and never holds it whole. A
-    /// regular file is read from its start, anything else (a pipe) once,
-    /// from where it stands; `what` names it in errors.
+    /// small buffer (for the entry's name) and never holds it whole.
+    pub fn component_from_file(
+        &self,
+        engine: &Engine,
+        path: impl AsRef<Path>,
+    ) -> Result<(crate::component::Component, CacheOutcome)> {
+        let path = path.as_ref();
+        let file = File::open(path)
+            .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+        self.component_from_stream(engine, &file, &path.display())
+    }
+
+    /// [`ModuleCache::component_from_file`] of a file already open: a
+    /// regular file is read from its start (as often as that takes),
+    /// anything else (a pipe) once, from where it stands.
     pub fn component_from_open_file(
+        &self,
+        engine: &Engine,
+        file: &File,
+    ) -> Result<(crate::component::Component, CacheOutcome)> {
+        self.component_from_stream(engine, file, &"it")
+    }
+
+    /// [`ModuleCache::component_from_open_file`], naming the file `what`
+    /// in errors.
+    fn component_from_stream(
         &self,
         engine: &Engine,
         file: &File,

@@ -1105,13 +1105,11 @@ fn the_module_cache_names_a_component_file_by_its_bytes() {
     let path = dir.join("app.wasm");
     let counter = wat::parse_str(COUNTER).unwrap();
     std::fs::write(&path, &counter).unwrap();
-    let from_file = |what: &str| {
+    let from_file = || {
         let file = std::fs::File::open(&path).unwrap();
-        cache
-            .component_from_open_file(&engine, &file, &what)
-            .unwrap()
+        cache.component_from_open_file(&engine, &file).unwrap()
     };
-    let (_, first) = from_file("app.wasm");
+    let (_, first) = from_file();
     assert!(
         matches!(first, walmart::CacheOutcome::Compiled { .. }),
         "{first:?}"
@@ -1121,10 +1119,15 @@ fn the_module_cache_names_a_component_file_by_its_bytes() {
         matches!(bytes_hit, walmart::CacheOutcome::Hit),
         "{bytes_hit:?}"
     );
-    let (_, file_hit) = from_file("app.wasm");
+    let (_, file_hit) = from_file();
     assert!(
         matches!(file_hit, walmart::CacheOutcome::Hit),
         "{file_hit:?}"
+    );
+    let (_, path_hit) = cache.component_from_file(&engine, &path).unwrap();
+    assert!(
+        matches!(path_hit, walmart::CacheOutcome::Hit),
+        "{path_hit:?}"
     );
 
     // Other bytes in the same file: compiled, and what runs is theirs.
@@ -1136,7 +1139,7 @@ fn the_module_cache_names_a_component_file_by_its_bytes() {
     )
     .unwrap();
     std::fs::write(&path, &other).unwrap();
-    let (component, changed) = from_file("app.wasm");
+    let (component, changed) = from_file();
     assert!(
         matches!(
             changed,
@@ -1154,12 +1157,14 @@ fn the_module_cache_names_a_component_file_by_its_bytes() {
     assert!(instance.get_func(&mut store, "seven").is_some());
     assert!(instance.get_func(&mut store, "make").is_none());
 
-    // An unreadable "file" (a directory) is an error naming it.
-    let err = cache
-        .component_from_open_file(&engine, &std::fs::File::open(&dir).unwrap(), &"the dir")
-        .err()
-        .unwrap();
-    assert!(err.to_string().contains("cannot read the dir"), "{err}");
+    // An unreadable "file" (a directory) and a missing one are errors
+    // naming them.
+    let err = cache.component_from_file(&engine, &dir).err().unwrap();
+    let named = format!("cannot read {}", dir.display());
+    assert!(err.to_string().contains(&named), "{err}");
+    let missing = dir.join("missing.wasm");
+    let err = cache.component_from_file(&engine, &missing).err().unwrap();
+    assert!(err.to_string().contains("missing.wasm"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -124,7 +124,7 @@ pub fn load(
         },
         ComponentFile::Binary(file) => match cache {
             Some(cache) => cache
-                .component_from_open_file(engine, file, &"it")
+                .component_from_open_file(engine, file)
                 .map(crate::compile::warn_unsaved),
             None => {
                 use std::io::Seek;
