@@ -4422,6 +4422,18 @@ fn run_caches_a_compiled_component() {
     let out = walmart(&["run", "--cache-dir", cache, &hello, "0"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(std::fs::metadata(&entries[0]).unwrap().len() > 1000);
+
+    // The file is named as it reads: another component at the same path
+    // runs as itself (it traps), never as the entry of what was there.
+    let app = dir.join("app.wasm");
+    let app = app.to_str().unwrap();
+    std::fs::copy(&hello, app).unwrap();
+    let out = walmart(&["run", "--cache-dir", cache, app, "0"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    std::fs::copy(component_fixture("trap.wasm"), app).unwrap();
+    let out = walmart(&["run", "--cache-dir", cache, app]);
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("integer divide by zero"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
