@@ -9,7 +9,7 @@
 //! so loading writes nothing.
 
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, OnceLock};
 
 use walmart_jit::module_info::{ConstOp, ModuleInfo, SegmentMode};
@@ -138,14 +138,7 @@ impl MemoryImage {
     /// all constant and in bounds of memory 0, or there is nothing to gain.
     pub(crate) fn build(info: &ModuleInfo, wasm: &[u8]) -> Option<MemoryImage> {
         let (start, bytes) = contents(info, wasm)?;
-        // SAFETY: a valid C string; the result is checked.
-        let fd = unsafe { libc::memfd_create(c"walmart-memory-image".as_ptr(), libc::MFD_CLOEXEC) };
-        if fd < 0 {
-            return None;
-        }
-        // SAFETY: a fresh descriptor we own.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let mut file = File::from(fd);
+        let mut file = crate::vm::mmap::memfd(c"walmart-memory-image").ok()?;
         std::io::Write::write_all(&mut file, &bytes).ok()?;
         Some(MemoryImage {
             id: next_id(),

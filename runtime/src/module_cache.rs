@@ -191,13 +191,7 @@ impl ModuleCache {
             Err(replaced) => replaced,
         };
         let component = crate::component::Component::new(engine, bytes)?;
-        let saved = component
-            .serialize()
-            .map_err(|e| e.to_string())
-            .and_then(|b| self.write_entry(&name, &b));
-        if saved.is_ok() {
-            self.evict(&name);
-        }
+        let saved = self.save(&name, component.serialize());
         Ok((component, CacheOutcome::Compiled { replaced, saved }))
     }
 
@@ -246,13 +240,7 @@ impl ModuleCache {
         // Compiled from bytes read once and named again: the entry must be
         // named by the bytes it was compiled from, and the file may have
         // changed since it was named.
-        let mut bytes = Vec::new();
-        let mut stream: &File = file;
-        match regular {
-            true => ReadFrom { file, at: 0 }.read_to_end(&mut bytes),
-            false => stream.read_to_end(&mut bytes),
-        }
-        .map_err(unreadable)?;
+        let bytes = read_whole(file, regular).map_err(unreadable)?;
         self.component(engine, &bytes)
     }
 
@@ -314,29 +302,17 @@ impl ModuleCache {
         let mut magic = [0u8; 4];
         let regular = file.metadata().map_err(unreadable)?.is_file();
         let binary = regular && file.read_exact_at(&mut magic, 0).is_ok() && magic == *b"\0asm";
-        // A regular file is read at offsets of its own, from its start,
-        // never through its position (which another thread's reads of
-        // the same `File` may move).
-        let read_all = |bytes: &mut Vec<u8>| {
-            let mut stream: &File = file;
-            match regular {
-                true => ReadFrom { file, at: 0 }.read_to_end(bytes),
-                false => stream.read_to_end(bytes),
-            }
-        };
         if !binary {
             // A pipe or a device cannot be read twice; a text (small) is
             // read once, so that the entry is named by the very bytes
             // compiled (a text's entry is trusted by its name).
-            let mut bytes = Vec::new();
-            read_all(&mut bytes).map_err(unreadable)?;
+            let bytes = read_whole(file, regular).map_err(unreadable)?;
             return self.module(engine, &bytes);
         }
         let name = entry_name(engine, binary, &mut ReadFrom { file, at: 0 }).map_err(unreadable)?;
         let same = |wasm: &[u8]| same_as_file(file, wasm).unwrap_or(false);
         let bytes = || {
-            let mut bytes = Vec::new();
-            read_all(&mut bytes).map_err(unreadable)?;
+            let bytes = read_whole(file, regular).map_err(unreadable)?;
             Ok(std::borrow::Cow::Owned(bytes))
         };
         self.lookup(engine, &name, binary, same, bytes)
@@ -369,14 +345,21 @@ impl ModuleCache {
             }
         };
         let module = Module::new(engine, bytes()?)?;
-        let saved = module
-            .serialize()
+        let saved = self.save(name, module.serialize());
+        Ok((module, CacheOutcome::Compiled { replaced, saved }))
+    }
+
+    /// Saves `serialized` (a precompiled form, or why it could not be
+    /// made) as entry `name`, evicting what the bound then asks: whether
+    /// it was saved, or why not.
+    fn save(&self, name: &str, serialized: Result<Vec<u8>>) -> std::result::Result<(), String> {
+        let saved = serialized
             .map_err(|e| e.to_string())
             .and_then(|b| self.write_entry(name, &b));
         if saved.is_ok() {
             self.evict(name);
         }
-        Ok((module, CacheOutcome::Compiled { replaced, saved }))
+        saved
     }
 
     /// The entry's bytes, when it exists and is a regular file of the
@@ -558,6 +541,19 @@ enum Entry {
     Refused,
     /// The entry mapped, and the file, open until its code is placed.
     Mapped(MappedFile, File),
+}
+
+/// All of `file`: a `regular` one from its start, at offsets of its own,
+/// never through its position (which another thread's reads of the same
+/// `File` may move); anything else (a pipe) from where it stands.
+fn read_whole(file: &File, regular: bool) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut stream: &File = file;
+    match regular {
+        true => ReadFrom { file, at: 0 }.read_to_end(&mut bytes),
+        false => stream.read_to_end(&mut bytes),
+    }?;
+    Ok(bytes)
 }
 
 /// A file read from an offset of the reader's own (`read_at`), not the

@@ -295,6 +295,13 @@ pub(crate) fn locate_state(
     written.into_iter().chain(still).find_map(search)
 }
 
+/// Whether `bits` (one bit a 4 KiB page, none past its end) names
+/// `page`.
+fn page_named(bits: &[u64], page: usize) -> bool {
+    bits.get(page / 64)
+        .is_some_and(|w| w & (1 << (page % 64)) != 0)
+}
+
 /// `[0, end)` in runs of whole 4 KiB pages (the last cut at `end`): those
 /// `still` does not name (one bit a page, none past its end), then those
 /// it does, each in ascending order.
@@ -302,11 +309,7 @@ fn page_runs(
     still: &[u64],
     end: usize,
 ) -> (Vec<std::ops::Range<usize>>, Vec<std::ops::Range<usize>>) {
-    let named = |page: usize| {
-        still
-            .get(page / 64)
-            .is_some_and(|w| w >> (page % 64) & 1 != 0)
-    };
+    let named = |page: usize| page_named(still, page);
     let (mut written, mut kept) = (Vec::new(), Vec::new());
     let pages = end.div_ceil(PAGE_SIZE);
     let mut page = 0;
@@ -819,9 +822,7 @@ pub(crate) struct Unchanged<'a> {
 
 impl Unchanged<'_> {
     fn page_unchanged(&self, page: usize) -> bool {
-        self.pages
-            .get(page / 64)
-            .is_some_and(|w| w & (1 << (page % 64)) != 0)
+        page_named(self.pages, page)
     }
 
     /// Whether what the checks of the image's chunk `j` read beyond it

@@ -17,7 +17,7 @@
 //! `MemoryAttest::start_pristine`).
 
 use std::os::fd::{AsRawFd, BorrowedFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use walmart_attest::{page_digest, shipped_digests, PAGE_SIZE};
@@ -42,9 +42,9 @@ pub(crate) struct ImagePages {
     /// The chain of chunks of a heap the image holds, found once
     /// ([`Self::heap`]).
     heap: OnceLock<Option<Arc<ImageHeap>>>,
-    /// How often a walk that knew dlmalloc's state asked for it before it
+    /// Whether a walk that knew dlmalloc's state asked for it before it
     /// was found.
-    heap_asked: AtomicUsize,
+    heap_asked: AtomicBool,
 }
 
 /// The chunks of a dlmalloc heap as a module's image holds them, checked
@@ -105,7 +105,7 @@ impl ImagePages {
             digests: Vec::new(),
             shipped: Box::new([]),
             heap: OnceLock::new(),
-            heap_asked: AtomicUsize::new(0),
+            heap_asked: AtomicBool::new(false),
         };
         // SAFETY: replaces pages of our own fresh mapping (unmapped with
         // it at drop) with a private read-only view of the file.
@@ -161,7 +161,7 @@ impl ImagePages {
             return heap.clone();
         }
         let at = state?;
-        if self.heap_asked.fetch_add(1, Ordering::Relaxed) == 0 {
+        if !self.heap_asked.swap(true, Ordering::Relaxed) {
             return None;
         }
         self.heap

@@ -284,13 +284,7 @@ pub(crate) fn tracks_file_mappings() -> bool {
 
 /// An unlinked file of `len` zero bytes, to map in a self-test.
 fn scratch_file(len: usize) -> io::Result<File> {
-    // SAFETY: a valid C string; the result is checked.
-    let fd = unsafe { libc::memfd_create(c"walmart-tracking-test".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: a fresh descriptor we own.
-    let file = unsafe { File::from_raw_fd(fd) };
+    let file = crate::vm::mmap::memfd(c"walmart-tracking-test")?;
     file.set_len(len as u64)?;
     Ok(file)
 }

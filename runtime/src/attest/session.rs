@@ -51,10 +51,11 @@ pub(crate) struct MemoryAttest {
     /// digest of those bytes: the snapshot that finds a page still holding
     /// them takes it as [`PageKind::Input`].
     inputs: RefCell<HashMap<u32, u128>>,
-    /// The [`walmart_attest::block_digest`]s of the blocks of each page the data segments
-    /// wrote at instantiation, as they left them: a later snapshot of such
-    /// a page tells the CNN which blocks still hold the module file's
-    /// bytes ([`PageSnapshot::shipped`](walmart_attest::PageSnapshot)).
+    /// The [`walmart_attest::block_digest`]s of the blocks of each page the
+    /// data segments wrote at instantiation, as they left them: a later
+    /// snapshot of such a page tells the CNN which blocks still hold the
+    /// module file's bytes
+    /// ([`PageSnapshot::shipped`](walmart_attest::PageSnapshot)).
     shipped: RefCell<HashMap<u32, Box<[u64]>>>,
     /// Runs of one byte in what the host handed the store, shared with
     /// the session's verifiers (where one follows them).

@@ -1,5 +1,20 @@
 //! Anonymous mappings and protection changes, the two system calls
-//! linear memories, dirty bitmaps and write protection are built from.
+//! linear memories, dirty bitmaps and write protection are built from,
+//! and the anonymous files memory images are mapped from.
+
+/// A new empty file in memory (`memfd_create`), named `name` in
+/// `/proc/self/fd`, closed on exec.
+pub(crate) fn memfd(name: &std::ffi::CStr) -> std::io::Result<std::fs::File> {
+    // SAFETY: a valid C string; the result is checked.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor nothing else owns.
+    Ok(std::fs::File::from(unsafe {
+        <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd)
+    }))
+}
 
 /// A fresh private anonymous mapping of `len` bytes with protection `prot`,
 /// reserved lazily (`MAP_NORESERVE`): pages cost nothing until touched.
