@@ -920,17 +920,7 @@ fn a_raw_write_before_the_first_call_is_judged_not_taken_from_the_image() {
         config.attest(Policy::Coarse).attest_kernel_dirty(kernel);
         let engine = Engine::new(&config).unwrap();
         let mut store = Store::new(&engine, ());
-        let recorder = Watcher {
-            name: "bytes",
-            seen: move |pages: &[PageSnapshot<'_>], _| {
-                seen.lock().unwrap().extend(
-                    pages
-                        .iter()
-                        .filter(|p| p.kind != PageKind::Audit)
-                        .map(|p| (p.page, p.kind, p.bytes[4..11].to_vec())),
-                )
-            },
-        };
+        let recorder = page_recorder("bytes", seen, |p| (p.page, p.kind, p.bytes[4..11].to_vec()));
         store
             .configure_attestation(AttestOptions::new().verifier(recorder))
             .unwrap();
@@ -958,14 +948,23 @@ fn a_raw_write_before_the_first_call_is_judged_not_taken_from_the_image() {
 
 /// Records the page number and kind of every page it is shown but audits.
 fn kind_recorder(kinds: Arc<Mutex<Vec<(u32, PageKind)>>>) -> impl Verifier {
+    page_recorder("kinds", kinds, |p| (p.page, p.kind))
+}
+
+/// Records `what` of every page it is shown but audits, in `into`.
+fn page_recorder<T: Send + 'static>(
+    name: &'static str,
+    into: Arc<Mutex<Vec<T>>>,
+    what: impl Fn(&PageSnapshot<'_>) -> T + Send + Sync + 'static,
+) -> impl Verifier {
     Watcher {
-        name: "kinds",
+        name,
         seen: move |pages: &[PageSnapshot<'_>], _| {
-            kinds.lock().unwrap().extend(
+            into.lock().unwrap().extend(
                 pages
                     .iter()
                     .filter(|p| p.kind != PageKind::Audit)
-                    .map(|p| (p.page, p.kind)),
+                    .map(&what),
             )
         },
     }
