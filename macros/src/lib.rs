@@ -1,10 +1,23 @@
 //! `#[derive(ComponentType)]`: Rust structs and enums as component-model
-//! records, enums and variants (see the crate's README).
+//! records, enums and variants; and `bindgen!`, Rust bindings of a WIT
+//! world (see the crate's README).
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as Tokens;
 use quote::quote;
 use syn::{parse_macro_input, Attribute, Data, DeriveInput, Fields, LitStr};
+
+mod bindgen;
+
+/// Rust bindings of a WIT world (re-exported as
+/// `walmart::component::bindgen`; see its documentation there).
+#[proc_macro]
+pub fn bindgen(input: TokenStream) -> TokenStream {
+    match bindgen::expand(input.into()) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
 
 /// Implements `walmart::component::ComponentType` for a struct with
 /// named fields (a `record`), an enum of unit variants (an `enum`) or an
@@ -20,26 +33,39 @@ pub fn derive_component_type(input: TokenStream) -> TokenStream {
 
 /// `#[component(name = "...")]`'s name, if given.
 fn renamed(attrs: &[Attribute]) -> syn::Result<Option<String>> {
-    Ok(options(attrs)?.0)
+    Ok(options(attrs)?.name)
 }
 
-/// A `#[component(...)]` attribute's options: `name = "..."` and `flags`.
-fn options(attrs: &[Attribute]) -> syn::Result<(Option<String>, bool)> {
-    let (mut name, mut flags) = (None, false);
+/// A `#[component(...)]` attribute's options.
+#[derive(Default)]
+struct Options {
+    /// `name = "..."`: the WIT name of a field, case or flag.
+    name: Option<String>,
+    /// `flags`: a struct of `bool`s is a `flags` type.
+    flags: bool,
+    /// `variant`: an enum of unit variants is a `variant`, not an `enum`.
+    variant: bool,
+}
+
+fn options(attrs: &[Attribute]) -> syn::Result<Options> {
+    let mut o = Options::default();
     for attr in attrs.iter().filter(|a| a.path().is_ident("component")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("name") {
-                name = Some(meta.value()?.parse::<LitStr>()?.value());
+                o.name = Some(meta.value()?.parse::<LitStr>()?.value());
                 Ok(())
             } else if meta.path.is_ident("flags") {
-                flags = true;
+                o.flags = true;
+                Ok(())
+            } else if meta.path.is_ident("variant") {
+                o.variant = true;
                 Ok(())
             } else {
-                Err(meta.error("expected `name = \"...\"` or `flags`"))
+                Err(meta.error("expected `name = \"...\"`, `flags` or `variant`"))
             }
         })?;
     }
-    Ok((name, flags))
+    Ok(o)
 }
 
 /// A Rust field's name in WIT: `snake_case` to `kebab-case`.
@@ -67,7 +93,7 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
     let name = &input.ident;
     let (imp, ty_generics, where_clause) = input.generics.split_for_impl();
     let c = quote!(::walmart::component);
-    let flags = options(&input.attrs)?.1;
+    let Options { flags, variant, .. } = options(&input.attrs)?;
     let (ty, into, from) = match &input.data {
         Data::Struct(s) if flags => {
             // `#[component(flags)]`: a struct of `bool`s, each a flag.
@@ -145,7 +171,7 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
             )
         }
         Data::Enum(e) => {
-            let unit = e.variants.iter().all(|v| matches!(v.fields, Fields::Unit));
+            let unit = !variant && e.variants.iter().all(|v| matches!(v.fields, Fields::Unit));
             let mut names = Vec::new();
             let mut into_arms = Vec::new();
             let mut from_arms = Vec::new();

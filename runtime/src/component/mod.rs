@@ -58,3 +58,72 @@ pub use val::Val;
 /// or a `variant`, a struct of `bool`s marked `#[component(flags)]` as
 /// `flags` (names in kebab-case, or `#[component(name = "...")]`).
 pub use walmart_macros::ComponentType;
+
+/// Rust bindings of a WIT world (wasmtime's `component::bindgen!`).
+///
+/// ```no_run
+/// walmart::component::bindgen!({
+///     inline: "
+///         package example:greet;
+///         interface log {
+///             enum level { info, warn }
+///             log: func(level: level, message: string);
+///         }
+///         world greeter {
+///             import log;
+///             export greet: func(name: string) -> string;
+///         }
+///     ",
+/// });
+///
+/// struct Host;
+/// impl example::greet::log::Host for Host {
+///     fn log(&mut self, level: example::greet::log::Level, message: String) {
+///         println!("{level:?}: {message}");
+///     }
+/// }
+///
+/// let engine = walmart::Engine::default();
+/// let component = walmart::component::Component::from_file(&engine, "greeter.wasm")?;
+/// let mut linker = walmart::component::Linker::new(&engine);
+/// Greeter::add_to_linker(&mut linker, |host: &mut Host| host)?;
+/// let mut store = walmart::Store::new(&engine, Host);
+/// let greeter = Greeter::instantiate(&mut store, &component, &linker)?;
+/// println!("{}", greeter.call_greet(&mut store, "world")?);
+/// # Ok::<(), walmart::Error>(())
+/// ```
+///
+/// It takes `"world"`, `"world" in "path"`, or `{ key: value, ... }` of:
+/// `world` (needed when the packages hold several), `path` (a WIT file or
+/// a directory with its `deps/`, or a list of them, relative to the
+/// crate's `Cargo.toml`; `wit` when neither `path` nor `inline` is
+/// given), `inline` (WIT in the invocation), `trappable_imports: true`
+/// (host methods return `walmart::Result<_>`, and an error traps the
+/// guest) and `with: { "ns:pkg/iface": path::to::module }` (an imported
+/// interface whose Rust side is elsewhere: its types are taken from that
+/// module, and the world's `add_to_linker` leaves it to the embedder).
+///
+/// What it writes where it is invoked:
+/// - each named WIT type as a Rust type with
+///   `#[derive(ComponentType)]`: a record a struct, a variant an enum, an
+///   enum an enum, flags a struct of `bool`s, `type` an alias; a host
+///   resource an empty enum `R`, its handles `Resource<R>`;
+/// - for an imported interface `ns:pkg/iface`, module `ns::pkg::iface`
+///   with its types, a trait `Host` of its functions, a trait `HostR` per
+///   resource type `r` (its constructor `new`, methods, static functions
+///   and `drop`) and `add_to_linker(linker, get)`;
+/// - for an exported one, module `exports::ns::pkg::iface` with `Guest`,
+///   whose `call_NAME` (and `call_NAME_async`) call its functions;
+/// - the world's struct (`Greeter` for world `greeter`): `instantiate`,
+///   `new` (from an instance), `add_to_linker` of every import (the
+///   world's own functions through `GreeterImports`), a `call_NAME` per
+///   function the world exports and an accessor per exported interface
+///   (`ns_pkg_iface()`); and `GreeterPre` over an [`InstancePre`].
+///
+/// `call_` methods take strings as `&str`, lists as `&[T]` and other
+/// compound values by reference; host methods take and return owned
+/// values. Not supported yet, each refused with an error naming it:
+/// resources a component exports, `async` functions, `stream`, `future`,
+/// `error-context`, `map` and fixed-length lists, asynchronous host
+/// traits.
+pub use walmart_macros::bindgen;

@@ -1,0 +1,291 @@
+//! `bindgen!`: Rust bindings of a WIT world for an embedder (wasmtime's
+//! `component::bindgen!`). The world's imports become traits the host
+//! implements and an `add_to_linker`; its exports typed calls on a struct
+//! made from an instance; its types Rust types with
+//! `#[derive(ComponentType)]`.
+//!
+//! Layout of the expansion, where the macro is invoked: the world's own
+//! types, its struct (`World`, `WorldPre`) and, for root imports,
+//! `WorldImports`; an imported interface `ns:pkg/iface` in module
+//! `ns::pkg::iface` (its types, `Host`, `add_to_linker`); an exported one
+//! in `exports::ns::pkg::iface` (`Guest`). An interface named in the
+//! world alone (`import x: interface { ... }`) is module `x`.
+
+mod exports;
+mod imports;
+mod names;
+mod options;
+mod types;
+
+use std::collections::{BTreeMap, HashMap};
+
+use proc_macro2::{Span, TokenStream as Tokens};
+use quote::quote;
+use wit_parser::{InterfaceId, Resolve, TypeId, TypeOwner, WorldId, WorldItem, WorldKey};
+
+pub use options::Options;
+
+/// Expands an invocation.
+pub fn expand(input: Tokens) -> syn::Result<Tokens> {
+    let opts: Options = syn::parse2(input)?;
+    let loaded = opts.load()?;
+    let gen = Gen::new(&loaded.resolve, loaded.world, &opts)?;
+    let body = gen.generate()?;
+    let files = loaded
+        .files
+        .iter()
+        .filter_map(|f| f.canonicalize().ok())
+        .map(|f| f.display().to_string());
+    Ok(quote! {
+        #body
+        // Editing the WIT rebuilds the crate.
+        const _: () = { #( const _: &str = include_str!(#files); )* };
+    })
+}
+
+/// A "not supported" error naming the WIT feature.
+fn unsupported(what: impl std::fmt::Display) -> syn::Error {
+    syn::Error::new(
+        Span::call_site(),
+        format!("bindgen!: {what} is not supported by walmart's bindgen! yet"),
+    )
+}
+
+/// Where a named type's Rust item lives.
+enum Location<'a> {
+    /// A module of the expansion (path from its root).
+    Module(&'a [String]),
+    /// A module of the user's, from `with`.
+    External(&'a syn::Path),
+}
+
+/// The generator's view of the world.
+pub struct Gen<'a> {
+    resolve: &'a Resolve,
+    world: WorldId,
+    opts: &'a Options,
+    /// Modules of the interfaces imported (and so of their types).
+    import_mods: HashMap<InterfaceId, Vec<String>>,
+    /// Modules of the interfaces exported.
+    export_mods: HashMap<InterfaceId, Vec<String>>,
+    /// Interfaces given by `with`.
+    with: HashMap<InterfaceId, syn::Path>,
+    /// Items per module path, filled as the world is walked.
+    modules: std::cell::RefCell<BTreeMap<Vec<String>, Tokens>>,
+}
+
+impl<'a> Gen<'a> {
+    fn new(resolve: &'a Resolve, world: WorldId, opts: &'a Options) -> syn::Result<Gen<'a>> {
+        let w = &resolve.worlds[world];
+        let mut gen = Gen {
+            resolve,
+            world,
+            opts,
+            import_mods: HashMap::new(),
+            export_mods: HashMap::new(),
+            with: HashMap::new(),
+            modules: Default::default(),
+        };
+        let mut used_with = vec![false; opts.with.len()];
+        for (exported, items) in [(false, &w.imports), (true, &w.exports)] {
+            for (key, item) in items {
+                let WorldItem::Interface { id, .. } = item else {
+                    continue;
+                };
+                if let Some(at) = gen.with_entry(*id) {
+                    used_with[at] = true;
+                    if exported {
+                        return Err(unsupported(format_args!(
+                            "`with` for the exported interface `{}`",
+                            resolve.name_world_key(key)
+                        )));
+                    }
+                    gen.with.insert(*id, opts.with[at].1.clone());
+                    continue;
+                }
+                let mut path = gen.interface_module(key, *id);
+                if exported {
+                    path.insert(0, "exports".to_string());
+                    gen.export_mods.insert(*id, path);
+                } else {
+                    gen.import_mods.insert(*id, path);
+                }
+            }
+        }
+        if let Some(at) = used_with.iter().position(|u| !u) {
+            return Err(syn::Error::new(
+                Span::call_site(),
+                format!(
+                    "bindgen!: `with` names `{}`, which the world `{}` neither imports nor exports",
+                    opts.with[at].0, w.name
+                ),
+            ));
+        }
+        // Two interfaces must not share a module (two versions of one
+        // package's interface, say).
+        let mut seen = HashMap::new();
+        for (id, path) in gen.import_mods.iter().chain(&gen.export_mods) {
+            if let Some(other) = seen.insert(path.clone(), *id) {
+                let name = |i: InterfaceId| resolve.id_of(i).unwrap_or_else(|| path.join("::"));
+                return Err(unsupported(format_args!(
+                    "a world with both `{}` and `{}` (one Rust module `{}`)",
+                    name(other),
+                    name(*id),
+                    path.join("::")
+                )));
+            }
+        }
+        Ok(gen)
+    }
+
+    /// The `with` entry naming interface `id`, with or without its version.
+    fn with_entry(&self, id: InterfaceId) -> Option<usize> {
+        let full = self.resolve.id_of(id)?;
+        let bare = full.split('@').next().unwrap_or(&full).to_string();
+        self.opts
+            .with
+            .iter()
+            .position(|(name, _)| *name == full || *name == bare)
+    }
+
+    /// `ns::pkg::iface` of a packaged interface, the key's name of one
+    /// the world defines.
+    fn interface_module(&self, key: &WorldKey, id: InterfaceId) -> Vec<String> {
+        let iface = &self.resolve.interfaces[id];
+        match (key, iface.package, &iface.name) {
+            (WorldKey::Interface(_), Some(pkg), Some(name)) => {
+                let p = &self.resolve.packages[pkg].name;
+                vec![
+                    names::snake_text(&p.namespace),
+                    names::snake_text(&p.name),
+                    names::snake_text(name),
+                ]
+            }
+            (WorldKey::Name(name), _, _) => vec![names::snake_text(name)],
+            (WorldKey::Interface(_), _, _) => vec![format!("interface{}", id.index())],
+        }
+    }
+
+    /// Adds items to a module of the expansion.
+    fn emit(&self, module: &[String], items: Tokens) {
+        self.modules
+            .borrow_mut()
+            .entry(module.to_vec())
+            .or_default()
+            .extend(items);
+    }
+
+    /// Where a named type's item is.
+    fn location(&self, id: TypeId) -> syn::Result<Location<'_>> {
+        static ROOT: Vec<String> = Vec::new();
+        match self.resolve.types[id].owner {
+            TypeOwner::World(_) | TypeOwner::None => Ok(Location::Module(&ROOT)),
+            TypeOwner::Interface(i) => {
+                if let Some(p) = self.with.get(&i) {
+                    Ok(Location::External(p))
+                } else if let Some(m) = self.import_mods.get(&i).or(self.export_mods.get(&i)) {
+                    Ok(Location::Module(m))
+                } else {
+                    Err(unsupported(format_args!(
+                        "a type of `{}`, an interface the world does not name,",
+                        self.resolve.id_of(i).unwrap_or_default()
+                    )))
+                }
+            }
+        }
+    }
+
+    /// The path from module `cur` to the named type `id`.
+    fn type_path(&self, cur: &[String], id: TypeId) -> syn::Result<Tokens> {
+        let def = &self.resolve.types[id];
+        let name = names::camel(def.name.as_deref().unwrap_or("anonymous"));
+        Ok(match self.location(id)? {
+            Location::External(p) => {
+                // `self::`/`super::` paths are the invocation's: from a
+                // module `cur.len()` deep they climb that much further.
+                let first = p.segments.first().map(|s| s.ident.to_string());
+                let relative =
+                    p.leading_colon.is_none() && matches!(first.as_deref(), Some("self" | "super"));
+                let mut segs: Vec<Tokens> = Vec::new();
+                if relative {
+                    segs.extend(cur.iter().map(|_| quote!(super)));
+                }
+                for (i, s) in p.segments.iter().enumerate() {
+                    if !(relative && i == 0 && s.ident == "self") {
+                        segs.push(quote!(#s));
+                    }
+                }
+                let lead = p.leading_colon.map(|_| quote!(::));
+                quote!(#lead #(#segs::)* #name)
+            }
+            Location::Module(m) if m == cur => quote!(#name),
+            Location::Module(m) => {
+                let supers = cur.iter().map(|_| quote!(super::));
+                let segs = m.iter().map(|s| names::snake(s));
+                quote!(#(#supers)* #(#segs::)* #name)
+            }
+        })
+    }
+
+    /// Whether interface `i`'s types are generated where it is exported
+    /// (it is not imported too).
+    fn exported_only(&self, i: InterfaceId) -> bool {
+        !self.import_mods.contains_key(&i) && !self.with.contains_key(&i)
+    }
+
+    fn generate(&self) -> syn::Result<Tokens> {
+        let w = &self.resolve.worlds[self.world];
+        let root: &[String] = &[];
+        let world_types: Vec<(String, TypeId)> = w
+            .imports
+            .iter()
+            .filter_map(|(key, item)| match (key, item) {
+                (WorldKey::Name(n), WorldItem::Type { id, .. }) => Some((n.clone(), *id)),
+                _ => None,
+            })
+            .collect();
+        self.emit(root, self.typedefs(root, &world_types)?);
+        for (key, item) in &w.imports {
+            if let WorldItem::Interface { id, .. } = item {
+                if let Some(m) = self.import_mods.get(id) {
+                    self.emit(m, self.import_interface(key, *id, m)?);
+                }
+            }
+        }
+        for (key, item) in &w.exports {
+            if let WorldItem::Interface { id, .. } = item {
+                let m = &self.export_mods[id];
+                self.emit(m, self.export_interface(key, *id, m)?);
+            }
+        }
+        self.emit(root, self.world_items()?);
+        Ok(render(&self.modules.borrow()))
+    }
+}
+
+/// Nests the modules' items: `a::b`'s inside `pub mod a { pub mod b }`.
+fn render(modules: &BTreeMap<Vec<String>, Tokens>) -> Tokens {
+    fn level(modules: &BTreeMap<Vec<String>, Tokens>, prefix: &[String]) -> Tokens {
+        let mut out = modules.get(prefix).cloned().unwrap_or_default();
+        let mut children: Vec<&String> = modules
+            .keys()
+            .filter(|k| k.len() > prefix.len() && k.starts_with(prefix))
+            .map(|k| &k[prefix.len()])
+            .collect();
+        children.dedup();
+        for child in children {
+            let mut path = prefix.to_vec();
+            path.push(child.clone());
+            let inner = level(modules, &path);
+            let name = names::snake(child);
+            out.extend(quote! {
+                #[allow(dead_code, unused_imports, clippy::all)]
+                pub mod #name {
+                    #inner
+                }
+            });
+        }
+        out
+    }
+    level(modules, &[])
+}
