@@ -346,3 +346,43 @@ impl shared::PainterImports for Host {
         self.logged.push(message);
     }
 }
+
+/// A world of WASI 0.2's `run` export alone.
+mod command {
+    walmart::component::bindgen!({ world: "command", path: "tests/wit/cli-run" });
+}
+
+#[test]
+fn a_wasi_command_component_runs_through_its_world_s_bindings() {
+    use walmart::wasi::{MemoryOutputPipe, WasiCtx};
+    let engine = Engine::default();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/components/hello.wasm"
+    );
+    let component = Component::from_file(&engine, path).unwrap();
+    let mut linker = Linker::<WasiCtx>::new(&engine);
+    walmart::component::wasi::add_to_linker(&mut linker, |c| c).unwrap();
+    command::Command::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+    let pre = command::CommandPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+    for (status, ok) in [("0", true), ("3", false)] {
+        let stdout = MemoryOutputPipe::new(1 << 16);
+        let mut ctx = WasiCtx::new();
+        ctx.args(["hello", status]).stdout(stdout.clone());
+        let mut store = Store::new(&engine, ctx);
+        let cmd = pre.instantiate(&mut store).unwrap();
+        let out = cmd.wasi_cli_run().call_run(&mut store);
+        if ok {
+            assert_eq!(out.unwrap(), Ok(()));
+        } else {
+            // A non-zero status exits through `wasi:cli/exit`.
+            let out = out.unwrap_err();
+            assert!(matches!(out, walmart::Error::Exit(1)), "{out:?}");
+        }
+        let text = String::from_utf8(stdout.contents()).unwrap();
+        assert!(
+            text.starts_with(&format!("argc=2\nargv[1]={status}\n")),
+            "{text}"
+        );
+    }
+}

@@ -96,7 +96,8 @@ impl Gen<'_> {
         for f in funcs {
             if !matches!(f.kind, FunctionKind::Freestanding) {
                 return Err(unsupported(format_args!(
-                    "an exported function of this kind (`{}`)",
+                    "{} the component exports (`{}`)",
+                    kind_name(&f.kind),
                     f.name
                 )));
             }
@@ -367,5 +368,24 @@ impl Gen<'_> {
             }
         });
         Ok(items)
+    }
+}
+
+/// What a function of this kind is, for errors.
+pub fn kind_name(kind: &FunctionKind) -> &'static str {
+    match kind {
+        FunctionKind::Freestanding => "a function",
+        FunctionKind::AsyncFreestanding => "an `async` function",
+        FunctionKind::Method(_) => "a resource's method",
+        FunctionKind::AsyncMethod(_) => "a resource's `async` method",
+        FunctionKind::Static(_) => "a resource's static function",
+        FunctionKind::AsyncStatic(_) => "a resource's `async` static function",
+        FunctionKind::Constructor(_) => "a resource's constructor",
+        FunctionKind::Getter | FunctionKind::MethodGetter(_) | FunctionKind::StaticGetter(_) => {
+            "a getter"
+        }
+        FunctionKind::Setter | FunctionKind::MethodSetter(_) | FunctionKind::StaticSetter(_) => {
+            "a setter"
+        }
     }
 }

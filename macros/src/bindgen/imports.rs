@@ -141,7 +141,13 @@ impl Gen<'_> {
             FunctionKind::Method(_) | FunctionKind::Static(_) => {
                 snake(f.name.rsplit('.').next().unwrap_or(&f.name))
             }
-            _ => return Err(unsupported(format_args!("function `{}`'s kind", f.name))),
+            kind => {
+                return Err(unsupported(format_args!(
+                    "{} (`{}`)",
+                    super::exports::kind_name(kind),
+                    f.name
+                )))
+            }
         };
         if f.params.len() > 16 {
             return Err(unsupported(format_args!(

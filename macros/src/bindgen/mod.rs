@@ -289,3 +289,98 @@ fn render(modules: &BTreeMap<Vec<String>, Tokens>) -> Tokens {
     }
     level(modules, &[])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The expansion's text, or its error's.
+    fn expand_text(input: Tokens) -> Result<String, String> {
+        expand(input)
+            .map(|t| t.to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    fn inline(wit: &str) -> Result<String, String> {
+        expand_text(quote!({ inline: #wit }))
+    }
+
+    #[test]
+    fn a_world_s_items_are_generated() {
+        let out = inline(
+            "package a:b; interface i { record r { x-y: u8 } f: func(v: r) -> list<string>; }
+             world w { import i; export i; export g: func(s: string) -> u32; }",
+        )
+        .unwrap();
+        for item in [
+            "pub mod a",
+            "pub mod exports",
+            "pub trait Host",
+            "pub fn add_to_linker",
+            "pub struct Guest",
+            "pub struct R",
+            "pub x_y : u8",
+            "pub type R = ",
+            "pub struct W",
+            "pub struct WPre",
+            "pub fn call_g",
+            "pub fn call_f",
+            "pub fn a_b_i",
+        ] {
+            assert!(out.contains(item), "`{item}` missing from {out}");
+        }
+    }
+
+    #[test]
+    fn what_is_not_supported_is_named() {
+        let cases = [
+            (
+                "package a:b; world w { export f: func() -> stream<u8>; }",
+                "`stream` is not supported",
+            ),
+            (
+                "package a:b; world w { import f: func(x: future<u8>); }",
+                "`future` is not supported",
+            ),
+            (
+                "package a:b; interface i { resource r; } world w { export i; }",
+                "a resource the component exports (`r`)",
+            ),
+            (
+                "package a:b; world w { export f: async func(); }",
+                "an `async` function the component exports (`f`)",
+            ),
+        ];
+        for (wit, said) in cases {
+            let err = inline(wit).unwrap_err();
+            assert!(err.contains(said), "{wit}: {err}");
+        }
+    }
+
+    #[test]
+    fn bad_invocations_and_bad_wit_say_what_and_where() {
+        let err =
+            expand_text(quote!({ inline: "package a:b; world w {}", colour: true })).unwrap_err();
+        assert!(err.contains("unknown option `colour`"), "{err}");
+        let err =
+            expand_text(quote!({ inline: "package a:b; world w {}", async: true })).unwrap_err();
+        assert!(err.contains("option `async` is not supported"), "{err}");
+        let err = expand_text(quote!({ inline: "x", inline: "y" })).unwrap_err();
+        assert!(err.contains("`inline` given twice"), "{err}");
+        let err = inline("package a:b;\nworld w {\n  import f: func(x: nope);\n}").unwrap_err();
+        assert!(
+            err.contains("name `nope` does not exist") && err.contains("inline.wit:3:"),
+            "{err}"
+        );
+        let err = expand_text(quote!({ path: "no/such/dir" })).unwrap_err();
+        assert!(err.contains("no/such/dir"), "{err}");
+        let err = inline("package a:b; world v {} world w {}").unwrap_err();
+        assert!(err.contains("world"), "{err}");
+        let err = expand_text(quote!({
+            inline: "package a:b; world w {}",
+            with: { "x:y/z": some::module },
+        }))
+        .unwrap_err();
+        assert!(err.contains("`with` names `x:y/z`"), "{err}");
+    }
+}

@@ -90,6 +90,14 @@ impl Parse for Options {
                         map.parse::<Token![,]>()?;
                     }
                 }
+                "async" | "imports" | "exports" | "trappable_error_type" | "additional_derives" => {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!(
+                            "bindgen!: option `{name}` is not supported by walmart's bindgen! yet"
+                        ),
+                    ))
+                }
                 _ => {
                     return Err(syn::Error::new(
                         key.span(),
@@ -140,16 +148,23 @@ impl Options {
             } else {
                 root.join(p)
             };
-            let (pkg, sources) = resolve
-                .push_path(&full)
-                .map_err(|e| fail(format!("bindgen!: {}: {e:#}", full.display())))?;
+            let (pkg, sources) = resolve.push_path(&full).map_err(|e| {
+                fail(format!(
+                    "bindgen!: {}: {}",
+                    full.display(),
+                    resolve.render_error(&e)
+                ))
+            })?;
             packages.push(pkg);
             files.extend(sources.paths().map(Path::to_path_buf));
         }
         if let Some(text) = &self.inline {
-            let pkg = resolve
-                .push_str("inline.wit", text)
-                .map_err(|e| fail(format!("bindgen!: the inline WIT: {e:#}")))?;
+            let pkg = resolve.push_str("inline.wit", text).map_err(|e| {
+                fail(format!(
+                    "bindgen!: the inline WIT: {}",
+                    resolve.render_error(&e)
+                ))
+            })?;
             packages.push(pkg);
         }
         let world = resolve
