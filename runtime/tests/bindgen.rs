@@ -386,3 +386,37 @@ fn a_wasi_command_component_runs_through_its_world_s_bindings() {
         );
     }
 }
+
+#[test]
+fn a_resource_the_component_exports_is_made_called_and_dropped() {
+    let engine = Engine::default();
+    let component = painter(&engine);
+    let mut linker = Linker::new(&engine);
+    Painter::add_to_linker(&mut linker, |h: &mut Host| h).unwrap();
+    let mut store = Store::new(&engine, Host::default());
+    let painter = Painter::instantiate(&mut store, &component, &linker).unwrap();
+    let counters = painter.example_shapes_counters();
+    let counter = counters.counter();
+    let a: exports::example::shapes::counters::Counter =
+        counter.call_constructor(&mut store, 10).unwrap();
+    let b = counter.call_constructor(&mut store, 100).unwrap();
+    assert!(a.owned());
+    assert_eq!(counter.call_live(&mut store).unwrap(), 2);
+    assert_eq!(counter.call_add(&mut store, a.clone(), 5).unwrap(), 15);
+    assert_eq!(counter.call_add(&mut store, a.clone(), 1).unwrap(), 16);
+    assert_eq!(counter.call_add(&mut store, b.clone(), 1).unwrap(), 101);
+    assert_eq!(counters.call_peek(&mut store, a.clone()).unwrap(), 16);
+    // Dropping runs the component's destructor.
+    a.resource_drop(&mut store).unwrap();
+    assert_eq!(counter.call_live(&mut store).unwrap(), 1);
+    assert_eq!(counters.call_peek(&mut store, b.clone()).unwrap(), 101);
+    // A handle of the host's resource is no counter.
+    let pen = painter
+        .example_shapes_api()
+        .call_new_pen(&mut store, Color::Red)
+        .unwrap();
+    let err = counters
+        .call_peek(&mut store, pen.into_resource_any())
+        .unwrap_err();
+    assert!(err.to_string().contains("a resource of type"), "{err}");
+}

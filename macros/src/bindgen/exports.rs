@@ -21,8 +21,11 @@ struct GuestSide {
     init: Tokens,
     /// The fields' names.
     names: Vec<Ident>,
-    /// `call_` methods.
+    /// `call_` methods of freestanding functions.
     methods: Tokens,
+    /// `call_` methods of each resource type's functions (constructor,
+    /// methods, static functions), which its `GuestR` holds.
+    resource_methods: Vec<(TypeId, Tokens)>,
 }
 
 impl Gen<'_> {
@@ -55,7 +58,30 @@ impl Gen<'_> {
             init,
             names,
             methods,
+            resource_methods,
         } = side;
+        let mut accessors = Tokens::new();
+        for (r, calls) in resource_methods {
+            let wit = self.resolve.types[r].name.clone().unwrap_or_default();
+            let guest = joined("Guest", &camel(&wit), "");
+            let accessor = snake(&wit);
+            out.extend(quote! {
+                #[doc = concat!("The component's resource `", #wit, "`: its constructor, methods and static functions.")]
+                pub struct #guest<'a> {
+                    guest: &'a Guest,
+                }
+
+                impl #guest<'_> {
+                    #calls
+                }
+            });
+            accessors.extend(quote! {
+                #[doc = concat!("Calls of resource `", #wit, "`'s functions.")]
+                pub fn #accessor(&self) -> #guest<'_> {
+                    #guest { guest: self }
+                }
+            });
+        }
         out.extend(quote! {
             /// The component's exports of this interface, each a typed
             /// function found once.
@@ -78,6 +104,7 @@ impl Gen<'_> {
                     Ok(Guest { #(#names),* })
                 }
                 #methods
+                #accessors
             }
         });
         Ok(out)
@@ -91,23 +118,39 @@ impl Gen<'_> {
             init: Tokens::new(),
             names: Vec::new(),
             methods: Tokens::new(),
+            resource_methods: Vec::new(),
         };
         let c = quote!(::walmart::component);
         for f in funcs {
-            if !matches!(f.kind, FunctionKind::Freestanding) {
-                return Err(unsupported(format_args!(
-                    "{} the component exports (`{}`)",
-                    kind_name(&f.kind),
-                    f.name
-                )));
-            }
+            let (owner, method) = match f.kind {
+                FunctionKind::Freestanding => (None, snake(&f.name)),
+                FunctionKind::Constructor(r) => (Some(r), format_ident!("constructor")),
+                FunctionKind::Method(r) | FunctionKind::Static(r) => {
+                    (Some(r), snake(f.name.rsplit('.').next().unwrap_or(&f.name)))
+                }
+                _ => {
+                    return Err(unsupported(format_args!(
+                        "{} the component exports (`{}`)",
+                        kind_name(&f.kind),
+                        f.name
+                    )))
+                }
+            };
             if f.params.len() > 16 {
                 return Err(unsupported(format_args!(
                     "an exported function of more than 16 parameters (`{}`)",
                     f.name
                 )));
             }
-            let field = snake(&f.name);
+            // `[method]r.m` is field `method_r_m`.
+            let field = match owner {
+                None => snake(&f.name),
+                Some(_) => snake(f.name.replace(['[', '.', ']'], "-").trim_start_matches('-')),
+            };
+            let recv = match owner {
+                None => quote!(self.#field),
+                Some(_) => quote!(self.guest.#field),
+            };
             let types = f
                 .params
                 .iter()
@@ -153,10 +196,10 @@ impl Gen<'_> {
                 Some(_) => quote!(Ok(out.0)),
                 None => quote!(Ok(out)),
             };
-            let call = joined("call_", &field, "");
-            let call_async = joined("call_", &field, "_async");
+            let call = joined("call_", &method, "");
+            let call_async = joined("call_", &method, "_async");
             let doc = docs(&f.docs);
-            side.methods.extend(quote! {
+            let methods = quote! {
                 #doc
                 pub fn #call<S: ::walmart::AsContextMut>(
                     &self,
@@ -166,7 +209,7 @@ impl Gen<'_> {
                 where
                     S::Data: 'static,
                 {
-                    let out = self.#field.call(store, #args)?;
+                    let out = #recv.call(store, #args)?;
                     #take
                 }
 
@@ -180,10 +223,17 @@ impl Gen<'_> {
                     S: ::walmart::AsContextMut,
                     S::Data: Send + 'static,
                 {
-                    let out = self.#field.call_async(store, #args).await?;
+                    let out = #recv.call_async(store, #args).await?;
                     #take
                 }
-            });
+            };
+            match owner {
+                None => side.methods.extend(methods),
+                Some(r) => match side.resource_methods.iter_mut().find(|(t, _)| *t == r) {
+                    Some((_, m)) => m.extend(methods),
+                    None => side.resource_methods.push((r, methods)),
+                },
+            }
             side.names.push(field);
         }
         Ok(side)
@@ -258,6 +308,10 @@ impl Gen<'_> {
             })
             .collect();
         let side = self.guest_side(root, &root_exports)?;
+        debug_assert!(
+            side.resource_methods.is_empty(),
+            "a world exports no resource type"
+        );
         let mut fields = side.fields;
         let mut init = side.init;
         let mut names = side.names;

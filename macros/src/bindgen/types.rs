@@ -113,24 +113,19 @@ impl Gen<'_> {
     }
 
     /// Whether resource `r` (after aliases) is the host's: defined in an
-    /// imported interface or the world.
-    fn host_resource(&self, r: TypeId) -> bool {
+    /// imported interface or the world, not in one the component exports.
+    pub fn host_resource(&self, r: TypeId) -> bool {
         match self.resolve.types[self.resource_of(r)].owner {
             TypeOwner::Interface(i) => !self.exported_only(i),
             _ => true,
         }
     }
 
-    /// `Resource<R>` of a handle to the host's resource `r`.
+    /// The Rust type of a handle to resource `r`: `Resource<R>` of the
+    /// host's, `ResourceAny` of a component's.
     fn handle(&self, cur: &[String], r: TypeId) -> syn::Result<Tokens> {
         if !self.host_resource(r) {
-            let name = self.resolve.types[self.resource_of(r)]
-                .name
-                .clone()
-                .unwrap_or_default();
-            return Err(unsupported(format_args!(
-                "a resource the component exports (`{name}`)"
-            )));
+            return Ok(quote!(::walmart::component::ResourceAny));
         }
         let path = self.type_path(cur, r)?;
         Ok(quote!(::walmart::component::Resource<#path>))
@@ -239,12 +234,15 @@ impl Gen<'_> {
                         pub struct #ident { #(#flags,)* }
                     }
                 }
-                TypeDefKind::Resource => {
-                    if !self.host_resource(*id) {
-                        return Err(unsupported(format_args!(
-                            "a resource the component exports (`{name}`)"
-                        )));
+                TypeDefKind::Resource if !self.host_resource(*id) => {
+                    quote! {
+                        #doc
+                        /// The component's resource type: its handles are
+                        /// `ResourceAny`s, dropped with `resource_drop`.
+                        pub type #ident = ::walmart::component::ResourceAny;
                     }
+                }
+                TypeDefKind::Resource => {
                     quote! {
                         #doc
                         /// The host's resource type: its handles are

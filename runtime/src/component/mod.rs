@@ -25,9 +25,11 @@
 //! # Ok::<(), walmart::Error>(())
 //! ```
 //!
-//! Not yet run (a clear error names each): resources (`own`, `borrow`,
-//! `resource.new`, ...), `async` functions, `stream`, `future`,
-//! `error-context`, component values and start functions, the GC options.
+//! Typed bindings of a whole WIT world are what [`bindgen!`] writes.
+//!
+//! Not yet run (a clear error names each): `async` functions, `stream`,
+//! `future`, `error-context`, component values and start functions, the
+//! GC options.
 
 mod abi;
 mod artifact;
@@ -113,7 +115,12 @@ pub use walmart_macros::ComponentType;
 ///   resource type `r` (its constructor `new`, methods, static functions
 ///   and `drop`) and `add_to_linker(linker, get)`;
 /// - for an exported one, module `exports::ns::pkg::iface` with `Guest`,
-///   whose `call_NAME` (and `call_NAME_async`) call its functions;
+///   whose `call_NAME` (and `call_NAME_async`) call its functions, and
+///   for each resource type `r` it defines, `Guest::r()` giving a
+///   `GuestR` with `call_constructor`, its methods (the handle first) and
+///   static functions; its handles are [`ResourceAny`]s (dropped with
+///   [`ResourceAny::resource_drop`], which runs the component's
+///   destructor);
 /// - the world's struct (`Greeter` for world `greeter`): `instantiate`,
 ///   `new` (from an instance), `add_to_linker` of every import (the
 ///   world's own functions through `GreeterImports`), a `call_NAME` per
@@ -123,7 +130,7 @@ pub use walmart_macros::ComponentType;
 /// `call_` methods take strings as `&str`, lists as `&[T]` and other
 /// compound values by reference; host methods take and return owned
 /// values. Not supported yet, each refused with an error naming it:
-/// resources a component exports, `async` functions, `stream`, `future`,
-/// `error-context`, `map` and fixed-length lists, asynchronous host
-/// traits.
+/// `async` functions, `stream`, `future`, `error-context`, `map` and
+/// fixed-length lists, getters and setters, asynchronous host traits
+/// (wasmtime's `async: true`).
 pub use walmart_macros::bindgen;

@@ -52,6 +52,12 @@ impl ResourceKey {
         ResourceKey(KeyKind::Host(TypeId::of::<T>(), std::any::type_name::<T>()))
     }
 
+    /// The key [`ResourceAny`]'s Rust type gives: any resource type
+    /// matches it (the handle's own type is checked when it is lowered).
+    pub(crate) fn any() -> ResourceKey {
+        ResourceKey::host::<ResourceAny>()
+    }
+
     /// A name for messages.
     pub(crate) fn name(&self) -> &'static str {
         match self.0 {

@@ -424,6 +424,24 @@ impl<T: 'static> ComponentType for super::Resource<T> {
     }
 }
 
+/// A handle to a resource of any type (one a component defines, most
+/// often): its type is checked when the handle is lowered, against the
+/// type the callee expects.
+impl ComponentType for super::ResourceAny {
+    fn ty() -> Type {
+        Type::Own(super::ResourceKey::any())
+    }
+    fn into_val(self) -> Val {
+        Val::Resource(self)
+    }
+    fn from_val(val: Val) -> Result<Self> {
+        match val {
+            Val::Resource(r) => Ok(r),
+            other => Err(wrong(&<Self as ComponentType>::ty(), &other)),
+        }
+    }
+}
+
 /// A tuple of Rust values that are a function's parameters.
 pub trait ComponentNamedList: Sized {
     /// The parameters' types.

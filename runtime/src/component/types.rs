@@ -163,6 +163,7 @@ pub(crate) fn matches(
         _ => false,
     };
     match (ours, rust) {
+        (Type::Own(_) | Type::Borrow(_), Type::Own(any)) if *any == ResourceKey::any() => true,
         (Type::Own(k) | Type::Borrow(k), Type::Own(host)) => match state {
             Some(state) => state.resolve(k).is_ok_and(|t| t.is_key(host)),
             None => false,

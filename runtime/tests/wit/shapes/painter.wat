@@ -14,10 +14,13 @@
   (import "example:shapes/canvas@1.0.0" "[static]pen.count" (func $pen_count (result i32)))
   (import "example:shapes/canvas@1.0.0" "[resource-drop]pen" (func $pen_drop (param i32)))
   (import "$root" "log" (func $log (param i32 i32)))
+  (import "[export]example:shapes/counters@1.0.0" "[resource-new]counter"
+    (func $counter_new (param i32) (result i32)))
 
   (memory (export "memory") 2)
   (data (i32.const 16) "run")
   (global $heap (mut i32) (i32.const 4096))
+  (global $live (mut i32) (i32.const 0))
 
   ;; A bump allocator; nothing is freed.
   (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
@@ -52,6 +55,24 @@
     (call $pen_count))
   (func (export "example:shapes/api@1.0.0#discard") (param i32)
     (call $pen_drop (local.get 0)))
+;; A counter is a cell of memory; its address is its representation.
+  (func (export "example:shapes/counters@1.0.0#[constructor]counter") (param i32) (result i32)
+    (local $cell i32)
+    (local.set $cell (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (i32.const 4)))
+    (i32.store (local.get $cell) (local.get 0))
+    (global.set $live (i32.add (global.get $live) (i32.const 1)))
+    (call $counter_new (local.get $cell)))
+  (func (export "example:shapes/counters@1.0.0#[method]counter.add") (param i32 i32) (result i32)
+    (i32.store (local.get 0) (i32.add (i32.load (local.get 0)) (local.get 1)))
+    (i32.load (local.get 0)))
+  (func (export "example:shapes/counters@1.0.0#[static]counter.live") (result i32)
+    (global.get $live))
+  (func (export "example:shapes/counters@1.0.0#[dtor]counter") (param i32)
+    (global.set $live (i32.sub (global.get $live) (i32.const 1))))
+  (func (export "example:shapes/counters@1.0.0#peek") (param i32) (result i32)
+    (i32.load (local.get 0)))
+
   (func (export "run") (param i32) (result i32)
     (call $log (i32.const 16) (i32.const 3))
     (i32.add (local.get 0) (i32.const 1))))
