@@ -6,6 +6,8 @@
 //! invocations (`with`) and the `Pre` form.
 
 use walmart::component::{Component, Linker, Resource};
+
+mod common;
 use walmart::{Engine, Store};
 
 walmart::component::bindgen!({ world: "painter", path: "tests/wit/shapes" });
@@ -40,11 +42,24 @@ fn painter(engine: &Engine) -> Component {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wit/shapes");
     let mut resolve = wit_parser::Resolve::default();
     let (pkg, _) = resolve.push_path(dir).unwrap();
-    let world = resolve.select_world(&[pkg], Some("painter")).unwrap();
-    let mut module = wat::parse_file(format!("{dir}/painter.wat")).unwrap();
+    let wat = std::fs::read_to_string(format!("{dir}/painter.wat")).unwrap();
+    component_of(engine, &resolve, pkg, "painter", &wat)
+}
+
+/// The component of core module `wat` implementing `world` of `pkg`, as
+/// wit-component makes it.
+fn component_of(
+    engine: &Engine,
+    resolve: &wit_parser::Resolve,
+    pkg: wit_parser::PackageId,
+    world: &str,
+    wat: &str,
+) -> Component {
+    let world = resolve.select_world(&[pkg], Some(world)).unwrap();
+    let mut module = wat::parse_str(wat).unwrap();
     wit_component::embed_component_metadata(
         &mut module,
-        &resolve,
+        resolve,
         world,
         wit_component::StringEncoding::UTF8,
         false,
@@ -419,4 +434,104 @@ fn a_resource_the_component_exports_is_made_called_and_dropped() {
         .call_peek(&mut store, pen.into_resource_any())
         .unwrap_err();
     assert!(err.to_string().contains("a resource of type"), "{err}");
+}
+
+/// The `fetcher` world with an asynchronous host.
+mod fetcher {
+    walmart::component::bindgen!({ world: "fetcher", path: "tests/wit/fetch", async: true });
+}
+
+/// `lookup` forwards to the host's `get`; its `option<string>` result
+/// comes back through memory.
+const FETCHER_CORE: &str = r#"(module
+  (import "example:fetch/store" "get" (func $get (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 4096))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $at i32)
+    (local.set $at (i32.and (i32.add (global.get $heap) (i32.sub (local.get 2) (i32.const 1)))
+                            (i32.sub (i32.const 0) (local.get 2))))
+    (global.set $heap (i32.add (local.get $at) (local.get 3)))
+    (local.get $at))
+  (func (export "lookup") (param i32 i32) (result i32)
+    (call $get (local.get 0) (local.get 1) (i32.const 1024))
+    (i32.const 1024)))"#;
+
+/// A host whose answers take a while; `events` is shared by all stores.
+struct Slow {
+    asked: Vec<String>,
+    events: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl fetcher::example::fetch::store::Host for Slow {
+    async fn get(&mut self, key: String) -> Option<String> {
+        self.events.lock().unwrap().push(format!("asked {key}"));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        self.events.lock().unwrap().push(format!("answered {key}"));
+        self.asked.push(key.clone());
+        (key != "missing").then(|| key.to_uppercase())
+    }
+}
+
+#[test]
+fn an_asynchronous_host_s_methods_suspend_the_call() {
+    let mut config = walmart::Config::new();
+    config.async_support(true);
+    let engine = Engine::new(&config).unwrap();
+    let mut resolve = wit_parser::Resolve::default();
+    let (pkg, _) = resolve
+        .push_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/wit/fetch"))
+        .unwrap();
+    let component = component_of(&engine, &resolve, pkg, "fetcher", FETCHER_CORE);
+    let mut linker = Linker::new(&engine);
+    fetcher::Fetcher::add_to_linker(&mut linker, |s: &mut Slow| s).unwrap();
+    let pre = fetcher::FetcherPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let events = std::sync::Arc::<std::sync::Mutex<Vec<String>>>::default();
+    let answers = rt.block_on(async {
+        // Three calls in three stores at once: they wait together.
+        let call = |key: &'static str| {
+            let (pre, engine, events) = (&pre, &engine, events.clone());
+            async move {
+                let mut store = Store::new(
+                    engine,
+                    Slow {
+                        asked: Vec::new(),
+                        events,
+                    },
+                );
+                let f = pre.instantiate_async(&mut store).await.unwrap();
+                let out = f.call_lookup_async(&mut store, key).await.unwrap();
+                assert_eq!(store.data().asked, [key]);
+                out
+            }
+        };
+        let (a, (bc, missing)) =
+            common::join(call("a"), common::join(call("bc"), call("missing"))).await;
+        (a, bc, missing)
+    });
+    assert_eq!(
+        answers,
+        (Some("A".to_string()), Some("BC".to_string()), None)
+    );
+    // The three waited together: each was asked before any answered.
+    let events = events.lock().unwrap().clone();
+    assert_eq!(events.len(), 6, "{events:?}");
+    assert!(
+        events[..3].iter().all(|e| e.starts_with("asked")),
+        "{events:?}"
+    );
+    // A synchronous call cannot reach an asynchronous host function.
+    let mut store = Store::new(
+        &engine,
+        Slow {
+            asked: Vec::new(),
+            events: Default::default(),
+        },
+    );
+    let f = rt.block_on(pre.instantiate_async(&mut store)).unwrap();
+    assert!(f.call_lookup(&mut store, "a").is_err());
 }

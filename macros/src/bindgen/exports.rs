@@ -339,6 +339,10 @@ impl Gen<'_> {
         }
         let doc = docs(&w.docs);
         let wit = &w.name;
+        let (data_bound, _) = self.linker_bounds();
+        if self.opts.is_async {
+            bounds.push(quote!(Send));
+        }
         items.extend(quote! {
             #doc
             #[doc = ""]
@@ -369,15 +373,26 @@ impl Gen<'_> {
                     #world::new(store, &instance)
                 }
 
+                /// [`Self::instantiate`] as an asynchronous call (the
+                /// engine needs `Config::async_support`).
+                pub async fn instantiate_async<_T: Send + 'static>(
+                    mut store: impl ::walmart::AsContextMut<Data = _T>,
+                    component: &#c::Component,
+                    linker: &#c::Linker<_T>,
+                ) -> ::walmart::Result<#world> {
+                    let instance = linker.instantiate_async(&mut store, component).await?;
+                    #world::new(store, &instance)
+                }
+
                 /// Defines every import of the world in `linker`, each a
                 /// call of a trait's method on what `get` returns from the
                 /// store's data.
-                pub fn add_to_linker<_T: 'static, _U>(
+                pub fn add_to_linker<_T: #data_bound, _U>(
                     linker: &mut #c::Linker<_T>,
                     get: impl Fn(&mut _T) -> &mut _U + Send + Sync + Copy + 'static,
                 ) -> ::walmart::Result<()>
                 where
-                    _U: #(#bounds +)* ,
+                    _U: #(#bounds)+*,
                 {
                     let _ = get;
                     #link
@@ -400,7 +415,7 @@ impl Gen<'_> {
             }
 
             impl<_T: 'static> #pre<_T> {
-                /// The world over an [`InstancePre`](#c::InstancePre) of its component.
+                /// The world over an `InstancePre` of its component.
                 pub fn new(pre: #c::InstancePre<_T>) -> ::walmart::Result<#pre<_T>> {
                     Ok(#pre { pre })
                 }
@@ -417,6 +432,18 @@ impl Gen<'_> {
                     mut store: impl ::walmart::AsContextMut<Data = _T>,
                 ) -> ::walmart::Result<#world> {
                     let instance = self.pre.instantiate(&mut store)?;
+                    #world::new(store, &instance)
+                }
+
+                /// [`Self::instantiate`] as an asynchronous call.
+                pub async fn instantiate_async(
+                    &self,
+                    mut store: impl ::walmart::AsContextMut<Data = _T>,
+                ) -> ::walmart::Result<#world>
+                where
+                    _T: Send,
+                {
+                    let instance = self.pre.instantiate_async(&mut store).await?;
                     #world::new(store, &instance)
                 }
             }

@@ -40,12 +40,13 @@ impl Gen<'_> {
         let side = self.host_side(cur, &host, &funcs, &types)?;
         let name = self.resolve.name_world_key(key);
         let define = side.define;
+        let (data_bound, host_bound) = self.linker_bounds();
         out.extend(side.items);
         out.extend(quote! {
             /// Defines this interface's functions and resource types in
             /// `linker`, each a call of `Host`'s method on what `get`
             /// returns from the store's data.
-            pub fn add_to_linker<_T: 'static, _U: Host>(
+            pub fn add_to_linker<_T: #data_bound, _U: Host #host_bound>(
                 linker: &mut ::walmart::component::Linker<_T>,
                 get: impl Fn(&mut _T) -> &mut _U + Send + Sync + Copy + 'static,
             ) -> ::walmart::Result<()> {
@@ -173,9 +174,16 @@ impl Gen<'_> {
             result.clone()
         };
         let doc = docs(&f.docs);
+        let arrow = if self.opts.is_async {
+            quote!(-> impl ::std::future::Future<Output = #ret> + Send)
+        } else if f.result.is_none() && !trappable {
+            Tokens::new()
+        } else {
+            quote!(-> #ret)
+        };
         let sig = quote! {
             #doc
-            fn #method(&mut self, #(#names: #types),*) -> #ret;
+            fn #method(&mut self, #(#names: #types),*) #arrow;
         };
         let q = if trappable { quote!(?) } else { Tokens::new() };
         let call = quote!(#trait_name::#method(get(caller.data_mut()), #(#args),*) #q);
@@ -184,6 +192,27 @@ impl Gen<'_> {
             None => (quote!(()), quote!(#call; Ok(()))),
         };
         let wit = &f.name;
+        if self.opts.is_async {
+            // The future holds the caller (and through it the host's
+            // part of the store) while it waits.
+            let call = quote!(#trait_name::#method(get(caller.data_mut()), #(#args),*).await #q);
+            let body = match f.result {
+                Some(_) => quote!(Ok((#call,))),
+                None => quote!(#call; Ok(())),
+            };
+            let define = quote! {
+                inst.func_wrap_async(
+                    #wit,
+                    move |mut caller: ::walmart::Caller<'_, _T>, (#(#args,)*): (#(#types,)*)| {
+                        ::std::boxed::Box::new(async move {
+                            let out: ::walmart::Result<#out_ty> = { #body };
+                            out
+                        })
+                    },
+                )?;
+            };
+            return Ok((sig, define));
+        }
         let define = quote! {
             inst.func_wrap(
                 #wit,
@@ -193,6 +222,19 @@ impl Gen<'_> {
             )?;
         };
         Ok((sig, define))
+    }
+}
+
+impl Gen<'_> {
+    /// The bounds `add_to_linker` puts on the store's data and the host's
+    /// part of it: an asynchronous host's futures hold both across
+    /// awaits, and so must be `Send`.
+    pub fn linker_bounds(&self) -> (Tokens, Tokens) {
+        if self.opts.is_async {
+            (quote!(Send + 'static), quote!(+ Send))
+        } else {
+            (quote!('static), Tokens::new())
+        }
     }
 }
 

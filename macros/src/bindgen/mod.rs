@@ -329,6 +329,22 @@ mod tests {
         ] {
             assert!(out.contains(item), "`{item}` missing from {out}");
         }
+        // Interfaces the world names alone, and types of its own.
+        let out = inline(
+            "package a:b; world w { record p { x: u32 } import log: interface { say: func(m: string); }
+             export calc: interface { add: func(a: u32, b: u32) -> u32; } export f: func(v: p) -> p; }",
+        )
+        .unwrap();
+        for item in [
+            "pub struct P",
+            "pub mod log",
+            "fn say (& mut self , m : :: std :: string :: String) ;",
+            "pub mod calc",
+            "pub fn calc (& self) -> & exports :: calc :: Guest",
+            "pub fn call_f",
+        ] {
+            assert!(out.contains(item), "`{item}` missing from {out}");
+        }
         // A resource the component exports: `ResourceAny` handles, its
         // functions in `GuestR`.
         let out = inline(
@@ -376,8 +392,8 @@ mod tests {
             expand_text(quote!({ inline: "package a:b; world w {}", colour: true })).unwrap_err();
         assert!(err.contains("unknown option `colour`"), "{err}");
         let err =
-            expand_text(quote!({ inline: "package a:b; world w {}", async: true })).unwrap_err();
-        assert!(err.contains("option `async` is not supported"), "{err}");
+            expand_text(quote!({ inline: "package a:b; world w {}", imports: {} })).unwrap_err();
+        assert!(err.contains("option `imports` is not supported"), "{err}");
         let err = expand_text(quote!({ inline: "x", inline: "y" })).unwrap_err();
         assert!(err.contains("`inline` given twice"), "{err}");
         let err = inline("package a:b;\nworld w {\n  import f: func(x: nope);\n}").unwrap_err();

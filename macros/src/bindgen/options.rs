@@ -22,6 +22,9 @@ pub struct Options {
     pub inline: Option<String>,
     /// Host functions return `walmart::Result<_>`: an error traps the guest.
     pub trappable_imports: bool,
+    /// Host functions are asynchronous (`async: true`): the traits'
+    /// methods return futures, defined with `func_wrap_async`.
+    pub is_async: bool,
     /// Interfaces whose Rust side is elsewhere: `"ns:pkg/iface"` (with or
     /// without its version) to a module path holding its types; not
     /// generated, nor linked by the world's `add_to_linker`.
@@ -76,6 +79,7 @@ impl Parse for Options {
                 }
                 "inline" => o.inline = Some(body.parse::<LitStr>()?.value()),
                 "trappable_imports" => o.trappable_imports = body.parse::<LitBool>()?.value,
+                "async" => o.is_async = body.parse::<LitBool>()?.value,
                 "with" => {
                     let map;
                     braced!(map in body);
@@ -90,7 +94,7 @@ impl Parse for Options {
                         map.parse::<Token![,]>()?;
                     }
                 }
-                "async" | "imports" | "exports" | "trappable_error_type" | "additional_derives" => {
+                "imports" | "exports" | "trappable_error_type" | "additional_derives" => {
                     return Err(syn::Error::new(
                         key.span(),
                         format!(
@@ -103,7 +107,7 @@ impl Parse for Options {
                         key.span(),
                         format!(
                             "bindgen!: unknown option `{name}` (walmart's bindgen! takes \
-                             `world`, `path`, `inline`, `trappable_imports` and `with`)"
+                             `world`, `path`, `inline`, `async`, `trappable_imports` and `with`)"
                         ),
                     ))
                 }

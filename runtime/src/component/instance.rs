@@ -56,8 +56,10 @@ pub(crate) struct Exports {
 }
 
 impl Exports {
+    /// The export `name`, or an interface's at a semver-compatible
+    /// version (`wasi:cli/run@0.2.12` finds `@0.2.6`, as in wasmtime).
     pub(crate) fn get(&self, name: &str) -> Option<&Item> {
-        self.items.iter().find(|(n, _)| n == name).map(|(_, i)| i)
+        super::versions::find_compatible(name, self.items.iter().map(|(n, i)| (n.as_str(), i)))
     }
 }
 

@@ -577,9 +577,7 @@ impl<T: 'static> LinkerInstance<'_, T> {
 }
 
 /// The definition of the import `name`: of that name, or else of the
-/// same interface at the newest semver-compatible version
-/// (`wasi:cli/stdout@0.2.0` links to a definition at `@0.2.6`, as
-/// wasmtime's linker does).
+/// same interface at the newest semver-compatible version.
 fn find<'a, T: 'static>(
     defs: &'a BTreeMap<String, Definition<T>>,
     name: &str,
@@ -587,35 +585,7 @@ fn find<'a, T: 'static>(
     if let Some(def) = defs.get(name) {
         return Some(def);
     }
-    let (base, version) = name.split_once('@')?;
-    let track = compatibility(semver(version)?)?;
-    defs.iter()
-        .filter_map(|(n, d)| {
-            let (b, v) = n.split_once('@')?;
-            let v = semver(v)?;
-            (b == base && compatibility(v) == Some(track)).then_some((v, d))
-        })
-        .max_by_key(|(v, _)| *v)
-        .map(|(_, d)| d)
-}
-
-/// A `MAJOR.MINOR.PATCH` version; none for others (pre-releases and
-/// build metadata link by exact name only).
-fn semver(version: &str) -> Option<(u64, u64, u64)> {
-    let mut parts = version.split('.').map(|p| p.parse::<u64>().ok());
-    let v = (parts.next()??, parts.next()??, parts.next()??);
-    parts.next().is_none().then_some(v)
-}
-
-/// What semver-compatible versions share: the major version, or for
-/// `0.x` (x > 0) the minor one too; `0.0.x` is compatible with itself
-/// alone (exact names only).
-fn compatibility((major, minor, _): (u64, u64, u64)) -> Option<(u64, u64)> {
-    match (major, minor) {
-        (0, 0) => None,
-        (0, minor) => Some((0, minor)),
-        (major, _) => Some((major, 0)),
-    }
+    super::versions::find_compatible(name, defs.iter().map(|(n, d)| (n.as_str(), d)))
 }
 
 /// An import's name for messages, written only when one is: `name` at

@@ -45,6 +45,7 @@ mod translate;
 mod typed;
 mod types;
 mod val;
+mod versions;
 pub mod wasi;
 
 pub(crate) use artifact::is_precompiled_component;
