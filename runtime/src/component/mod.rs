@@ -102,7 +102,11 @@ pub use walmart_macros::ComponentType;
 /// crate's `Cargo.toml`; `wit` when neither `path` nor `inline` is
 /// given), `inline` (WIT in the invocation), `trappable_imports: true`
 /// (host methods return `walmart::Result<_>`, and an error traps the
-/// guest) and `with: { "ns:pkg/iface": path::to::module }` (an imported
+/// guest), `async: true` (host methods return `impl Future + Send`, an
+/// `async fn` in the implementation; they are defined with
+/// `func_wrap_async`, so the engine needs `Config::async_support` and
+/// the calls `call_NAME_async`) and
+/// `with: { "ns:pkg/iface": path::to::module }` (an imported
 /// interface whose Rust side is elsewhere: its types are taken from that
 /// module, and the world's `add_to_linker` leaves it to the embedder).
 ///
@@ -131,7 +135,11 @@ pub use walmart_macros::ComponentType;
 /// `call_` methods take strings as `&str`, lists as `&[T]` and other
 /// compound values by reference; host methods take and return owned
 /// values. Not supported yet, each refused with an error naming it:
-/// `async` functions, `stream`, `future`, `error-context`, `map` and
-/// fixed-length lists, getters and setters, asynchronous host traits
-/// (wasmtime's `async: true`).
+/// `async` functions of the component model, `stream`, `future`,
+/// `error-context`, `map` and fixed-length lists, getters and setters.
+///
+/// A world that includes WASI's interfaces: link walmart's WASI with
+/// [`wasi::add_to_linker`] and the world's own interfaces with their
+/// modules' `add_to_linker` (the world's `add_to_linker` would ask for
+/// WASI's host traits too).
 pub use walmart_macros::bindgen;
