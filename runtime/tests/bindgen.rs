@@ -5,12 +5,16 @@
 //! as traps (`trappable_imports`), interfaces shared between two
 //! invocations (`with`) and the `Pre` form.
 
-use walmart::component::{Component, Linker, Resource};
+use walmart::component::{Component, Linker, Resource, ResourceTable};
 
 mod common;
 use walmart::{Engine, Store};
 
-walmart::component::bindgen!({ world: "painter", path: "tests/wit/shapes" });
+walmart::component::bindgen!({
+    world: "painter",
+    path: "tests/wit/shapes",
+    with: { "example:shapes/canvas/pen": crate::PenData },
+});
 
 use example::shapes::canvas::{self, Pen};
 use example::shapes::types::{Color, Point, Shape, Signal, Style};
@@ -74,36 +78,42 @@ fn component_of(
     Component::new(engine, &bytes).unwrap()
 }
 
-/// The host: its pens (colour and points drawn; `None` once dropped) and
-/// what it was told.
+/// A pen of the host's: its colour and how many points it drew.
+#[derive(Debug, PartialEq)]
+pub struct PenData {
+    color: Color,
+    drawn: u32,
+}
+
+/// The host: its pens in a resource table, and what it was told.
 #[derive(Default)]
 struct Host {
-    pens: Vec<Option<(Color, u32)>>,
+    table: ResourceTable,
     logged: Vec<String>,
     dropped: Vec<u32>,
 }
 
 impl canvas::HostPen for Host {
     fn new(&mut self, color: Color) -> Resource<Pen> {
-        self.pens.push(Some((color, 0)));
-        Resource::new_own(self.pens.len() as u32 - 1)
+        self.table.push(PenData { color, drawn: 0 }).unwrap()
     }
     fn draw(&mut self, pen: Resource<Pen>, at: Point) -> u32 {
-        let (_, drawn) = self.pens[pen.rep() as usize].as_mut().unwrap();
+        assert!(!pen.owned(), "a method's `self` is borrowed");
         assert!(at.x >= 0 && at.y >= 0);
-        *drawn += 1;
-        *drawn
+        let pen = self.table.get_mut(&pen).unwrap();
+        pen.drawn += 1;
+        pen.drawn
     }
     fn colour(&mut self, pen: Resource<Pen>) -> Color {
-        self.pens[pen.rep() as usize].unwrap().0
+        self.table.get(&pen).unwrap().color
     }
     fn count(&mut self) -> u32 {
-        self.pens.iter().flatten().count() as u32
+        self.table.len() as u32
     }
     fn drop(&mut self, pen: Resource<Pen>) -> walmart::Result<()> {
         assert!(pen.owned());
-        self.pens[pen.rep() as usize] = None;
         self.dropped.push(pen.rep());
+        self.table.delete(pen)?;
         Ok(())
     }
 }
@@ -212,11 +222,15 @@ fn every_kind_of_type_crosses_through_the_generated_bindings() {
     );
     assert_eq!(api.call_draw_with(&mut store, lent, &at).unwrap(), 2);
     assert_eq!(
-        store.data().pens[pen.rep() as usize],
-        Some((Color::Green, 2))
+        store.data().table.get(&pen).unwrap(),
+        &PenData {
+            color: Color::Green,
+            drawn: 2
+        }
     );
     api.call_discard(&mut store, other.clone()).unwrap();
     assert_eq!(store.data().dropped, [other.rep()]);
+    assert!(store.data().table.get(&other).is_err(), "dropped");
     assert_eq!(api.call_pens(&mut store).unwrap(), 1);
 }
 

@@ -70,6 +70,9 @@ pub struct Gen<'a> {
     export_mods: HashMap<InterfaceId, Vec<String>>,
     /// Interfaces given by `with`.
     with: HashMap<InterfaceId, syn::Path>,
+    /// Host resource types given by `with` (`"ns:pkg/iface/r"`): the
+    /// Rust type behind their handles.
+    with_resources: HashMap<TypeId, syn::Path>,
     /// Items per module path, filled as the world is walked.
     modules: std::cell::RefCell<BTreeMap<Vec<String>, Tokens>>,
 }
@@ -84,6 +87,7 @@ impl<'a> Gen<'a> {
             import_mods: HashMap::new(),
             export_mods: HashMap::new(),
             with: HashMap::new(),
+            with_resources: HashMap::new(),
             modules: Default::default(),
         };
         let mut used_with = vec![false; opts.with.len()];
@@ -112,11 +116,36 @@ impl<'a> Gen<'a> {
                 }
             }
         }
+        // The rest may name resources of imported interfaces.
+        for (at, (name, path)) in opts.with.iter().enumerate() {
+            if used_with[at] {
+                continue;
+            }
+            let Some((iface, res)) = name.rsplit_once('/') else {
+                continue;
+            };
+            for id in gen.import_mods.keys() {
+                let Some(full) = resolve.id_of(*id) else {
+                    continue;
+                };
+                let bare = full.split('@').next().unwrap_or(&full);
+                if iface != full && iface != bare {
+                    continue;
+                }
+                if let Some(t) = resolve.interfaces[*id].types.get(res) {
+                    if matches!(resolve.types[*t].kind, wit_parser::TypeDefKind::Resource) {
+                        gen.with_resources.insert(*t, path.clone());
+                        used_with[at] = true;
+                    }
+                }
+            }
+        }
         if let Some(at) = used_with.iter().position(|u| !u) {
             return Err(syn::Error::new(
                 Span::call_site(),
                 format!(
-                    "bindgen!: `with` names `{}`, which the world `{}` neither imports nor exports",
+                    "bindgen!: `with` names `{}`, which is neither an interface the world `{}` \
+                     imports or exports nor a resource of one it imports",
                     opts.with[at].0, w.name
                 ),
             ));
@@ -201,22 +230,8 @@ impl<'a> Gen<'a> {
         let name = names::camel(def.name.as_deref().unwrap_or("anonymous"));
         Ok(match self.location(id)? {
             Location::External(p) => {
-                // `self::`/`super::` paths are the invocation's: from a
-                // module `cur.len()` deep they climb that much further.
-                let first = p.segments.first().map(|s| s.ident.to_string());
-                let relative =
-                    p.leading_colon.is_none() && matches!(first.as_deref(), Some("self" | "super"));
-                let mut segs: Vec<Tokens> = Vec::new();
-                if relative {
-                    segs.extend(cur.iter().map(|_| quote!(super)));
-                }
-                for (i, s) in p.segments.iter().enumerate() {
-                    if !(relative && i == 0 && s.ident == "self") {
-                        segs.push(quote!(#s));
-                    }
-                }
-                let lead = p.leading_colon.map(|_| quote!(::));
-                quote!(#lead #(#segs::)* #name)
+                let p = external(cur, p);
+                quote!(#p::#name)
             }
             Location::Module(m) if m == cur => quote!(#name),
             Location::Module(m) => {
@@ -261,6 +276,25 @@ impl<'a> Gen<'a> {
         self.emit(root, self.world_items()?);
         Ok(render(&self.modules.borrow()))
     }
+}
+
+/// A path of `with`'s as written in module `cur`: `self::`/`super::`
+/// paths are the invocation's, so from a module `cur.len()` deep they
+/// climb that much further; others (`crate::`, `::`, a crate's name) stay.
+fn external(cur: &[String], p: &syn::Path) -> Tokens {
+    let first = p.segments.first().map(|s| s.ident.to_string());
+    let relative = p.leading_colon.is_none() && matches!(first.as_deref(), Some("self" | "super"));
+    let mut segs: Vec<Tokens> = Vec::new();
+    if relative {
+        segs.extend(cur.iter().map(|_| quote!(super)));
+    }
+    for (i, s) in p.segments.iter().enumerate() {
+        if !(relative && i == 0 && s.ident == "self") {
+            segs.push(quote!(#s));
+        }
+    }
+    let lead = p.leading_colon.map(|_| quote!(::));
+    quote!(#lead #(#segs)::*)
 }
 
 /// Nests the modules' items: `a::b`'s inside `pub mod a { pub mod b }`.

@@ -242,6 +242,15 @@ impl Gen<'_> {
                         pub type #ident = ::walmart::component::ResourceAny;
                     }
                 }
+                TypeDefKind::Resource if self.with_resources.contains_key(id) => {
+                    let path = super::external(cur, &self.with_resources[id]);
+                    quote! {
+                        #doc
+                        /// The host's resource type, given by `with`: its
+                        /// handles are `walmart::component::Resource<` this `>`.
+                        pub type #ident = #path;
+                    }
+                }
                 TypeDefKind::Resource => {
                     quote! {
                         #doc

@@ -40,6 +40,7 @@ mod instance;
 mod lift;
 mod linker;
 mod lower;
+mod resource_table;
 mod resources;
 mod translate;
 mod typed;
@@ -53,6 +54,7 @@ pub use compiled::{Component, ComponentItem};
 pub use func::Func;
 pub use instance::{ComponentExportIndex, Instance, InstanceExportLookup};
 pub use linker::{InstancePre, Linker, LinkerInstance};
+pub use resource_table::{ResourceTable, ResourceTableError};
 pub use resources::{Resource, ResourceAny, ResourceKey, ResourceType};
 pub use typed::{ComponentNamedList, ComponentResults, ComponentType, ResultCase, TypedFunc};
 pub use types::{FuncType, Type};
@@ -108,7 +110,11 @@ pub use walmart_macros::ComponentType;
 /// the calls `call_NAME_async`) and
 /// `with: { "ns:pkg/iface": path::to::module }` (an imported
 /// interface whose Rust side is elsewhere: its types are taken from that
-/// module, and the world's `add_to_linker` leaves it to the embedder).
+/// module, and the world's `add_to_linker` leaves it to the embedder; or
+/// `"ns:pkg/iface/r": path::to::Type`, the Rust type behind the host
+/// resource `r`'s handles, which a [`ResourceTable`] keeps). Paths are
+/// from the crate's root (`crate::...`), another crate's, or relative to
+/// the invocation (`self::...`, `super::...`).
 ///
 /// What it writes where it is invoked:
 /// - each named WIT type as a Rust type with
