@@ -13,7 +13,7 @@ use walmart::{Engine, Store};
 walmart::component::bindgen!({
     world: "painter",
     path: "tests/wit/shapes",
-    with: { "example:shapes/canvas/pen": crate::PenData },
+    with: { "example:shapes/canvas.pen": PenData },
 });
 
 use example::shapes::canvas::{self, Pen};
@@ -35,7 +35,7 @@ mod shared {
         world: "painter",
         path: "tests/wit/shapes",
         with: {
-            "example:shapes/canvas": super::example::shapes::canvas,
+            "example:shapes/canvas": crate::example::shapes::canvas,
             "example:shapes/types@1.0.0": super::example::shapes::types,
         },
     });

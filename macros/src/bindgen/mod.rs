@@ -116,12 +116,13 @@ impl<'a> Gen<'a> {
                 }
             }
         }
-        // The rest may name resources of imported interfaces.
+        // The rest may name resources of imported interfaces
+        // (`"ns:pkg/iface.r"`).
         for (at, (name, path)) in opts.with.iter().enumerate() {
             if used_with[at] {
                 continue;
             }
-            let Some((iface, res)) = name.rsplit_once('/') else {
+            let Some((iface, res)) = name.rsplit_once('.') else {
                 continue;
             };
             for id in gen.import_mods.keys() {
@@ -278,18 +279,18 @@ impl<'a> Gen<'a> {
     }
 }
 
-/// A path of `with`'s as written in module `cur`: `self::`/`super::`
-/// paths are the invocation's, so from a module `cur.len()` deep they
-/// climb that much further; others (`crate::`, `::`, a crate's name) stay.
+/// A path of `with`'s as written in module `cur`: paths are the
+/// invocation's, so from a module `cur.len()` deep a relative one climbs
+/// that much further; `crate::...` and `::...` (another crate's) stay.
 fn external(cur: &[String], p: &syn::Path) -> Tokens {
     let first = p.segments.first().map(|s| s.ident.to_string());
-    let relative = p.leading_colon.is_none() && matches!(first.as_deref(), Some("self" | "super"));
+    let absolute = p.leading_colon.is_some() || matches!(first.as_deref(), Some("crate"));
     let mut segs: Vec<Tokens> = Vec::new();
-    if relative {
+    if !absolute {
         segs.extend(cur.iter().map(|_| quote!(super)));
     }
     for (i, s) in p.segments.iter().enumerate() {
-        if !(relative && i == 0 && s.ident == "self") {
+        if !(!absolute && i == 0 && s.ident == "self") {
             segs.push(quote!(#s));
         }
     }

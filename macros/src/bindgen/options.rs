@@ -27,7 +27,9 @@ pub struct Options {
     pub is_async: bool,
     /// Interfaces whose Rust side is elsewhere: `"ns:pkg/iface"` (with or
     /// without its version) to a module path holding its types; not
-    /// generated, nor linked by the world's `add_to_linker`.
+    /// generated, nor linked by the world's `add_to_linker`. Or
+    /// `"ns:pkg/iface.r"`: the Rust type behind host resource `r`'s
+    /// handles.
     pub with: Vec<(String, syn::Path)>,
 }
 

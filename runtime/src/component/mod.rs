@@ -111,10 +111,10 @@ pub use walmart_macros::ComponentType;
 /// `with: { "ns:pkg/iface": path::to::module }` (an imported
 /// interface whose Rust side is elsewhere: its types are taken from that
 /// module, and the world's `add_to_linker` leaves it to the embedder; or
-/// `"ns:pkg/iface/r": path::to::Type`, the Rust type behind the host
+/// `"ns:pkg/iface.r": path::to::Type`, the Rust type behind the host
 /// resource `r`'s handles, which a [`ResourceTable`] keeps). Paths are
-/// from the crate's root (`crate::...`), another crate's, or relative to
-/// the invocation (`self::...`, `super::...`).
+/// read where the macro is invoked (`MyType`, `self::m`, `super::m`), or
+/// from the crate's root (`crate::...`) or another crate's (`::other::...`).
 ///
 /// What it writes where it is invoked:
 /// - each named WIT type as a Rust type with
