@@ -2231,3 +2231,60 @@ fn typed_byte_lists_cross_whole() {
     });
     assert!(err.contains("discriminant 7"), "{err}");
 }
+
+/// A typed host function's list of numbers other than bytes arrives
+/// whole from a lowered call (its elements' bytes, no `Val` each), with
+/// the values `Val`s give: signed, floating, beside the list's bounds.
+#[test]
+fn typed_host_functions_take_lists_of_any_number_whole() {
+    fn check<T>(ty: &str, values: Vec<T>, f: fn(&T) -> T)
+    where
+        T: walmart::component::ComponentType
+            + Clone
+            + PartialEq
+            + std::fmt::Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        let engine = Engine::default();
+        let component = Component::new(&engine, forwarder(ty, &["i32", "i32"], None, "")).unwrap();
+        let mut linker = Linker::<()>::new(&engine);
+        linker
+            .root()
+            .func_wrap("f", move |_, (x,): (Vec<T>,)| {
+                Ok((x.iter().map(f).collect::<Vec<T>>(),))
+            })
+            .unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = linker.instantiate(&mut store, &component).unwrap();
+        let g = instance
+            .get_typed_func::<(Vec<T>,), (Vec<T>,)>(&mut store, "g")
+            .unwrap();
+        let want: Vec<T> = values.iter().map(f).collect();
+        assert_eq!(
+            g.call(&mut store, (values.clone(),)).unwrap(),
+            (want.clone(),),
+            "{ty}"
+        );
+        // Through `Val`s, the same.
+        let untyped = instance.get_func(&mut store, "g").unwrap();
+        let mut out = [Val::Bool(false)];
+        let list = Val::List(values.into_iter().map(|v| v.into_val()).collect());
+        untyped.call(&mut store, &[list], &mut out).unwrap();
+        assert_eq!(
+            out[0],
+            Val::List(want.into_iter().map(|v| v.into_val()).collect()),
+            "{ty}"
+        );
+    }
+    check("(list s16)", vec![-32768i16, -1, 0, 1, 32767], |v| {
+        v.wrapping_neg()
+    });
+    check("(list u64)", (0..1000u64).map(|i| i << 40).collect(), |v| {
+        v + 1
+    });
+    check("(list f32)", vec![0.5f32, -2.25, f32::MAX], |v| v * 2.0);
+    check("(list f64)", Vec::<f64>::new(), |v| -v);
+    check("(list s8)", vec![-128i8, 127], |v| v.wrapping_add(1));
+}

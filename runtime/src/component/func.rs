@@ -559,8 +559,9 @@ impl Func {
     }
 }
 
-/// A lowered call of a host function's [`BytesFn`] form: its `list<u8>`
-/// parameter lifted as bytes, an `ok` of bytes lowered whole.
+/// A lowered call of a host function's [`BytesFn`] form: its first list
+/// of numbers (WASI's `list<u8>`, a typed host function's `Vec` of any
+/// number) lifted as bytes, an `ok` of bytes lowered whole.
 fn lowered_bytes_call<T: 'static>(
     store: &mut StoreInner<T>,
     instance: Option<crate::Instance>,
@@ -577,13 +578,14 @@ fn lowered_bytes_call<T: 'static>(
         let cx = LiftCx::of(&*store, options, state);
         for (_, t) in &ty.params {
             match t {
-                Type::List(e) if **e == Type::U8 && bytes.is_none() => {
+                Type::List(e) if bytes.is_none() && super::typed::Elem::of(e).is_some() => {
+                    let elem = super::typed::Elem::of(e).expect("a number");
                     let mut word = || match flat.next() {
                         Some(crate::Val::I32(v)) => Ok(v as u32),
                         _ => Err(Error::Usage("a list's flat values are two i32s".into())),
                     };
                     let (ptr, len) = (word()?, word()?);
-                    bytes = Some(cx.byte_list(ptr, len)?);
+                    bytes = Some(cx.elem_list(ptr, len, elem)?);
                     params.push(Val::List(Vec::new()));
                 }
                 _ => params.push(cx.lift_flat(t, &mut flat)?),

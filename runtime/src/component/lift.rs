@@ -209,11 +209,6 @@ impl LiftCx<'_> {
         self.bytes(ptr, size).map(|_| ())
     }
 
-    /// A `list<u8>` of `len` bytes at `ptr`, as bytes (no `Val` each).
-    pub fn byte_list(&self, ptr: u32, len: u32) -> Result<Vec<u8>> {
-        self.elem_list(ptr, len, super::typed::Elem::U8)
-    }
-
     /// A list of `len` numbers of kind `elem` at `ptr`, as their
     /// little-endian bytes (no `Val` each).
     pub(crate) fn elem_list(

@@ -531,11 +531,18 @@ impl<T: 'static> LinkerInstance<'_, T> {
             R::ty(),
         );
         let func = Arc::new(func);
-        // A `list<u8>` parameter or result crosses as bytes in a lowered
-        // call (the first such parameter: see `lowered_bytes_call`), not a
-        // `Val` per byte.
-        let byte_list = super::types::Type::List(Box::new(super::types::Type::U8));
-        let slot = ty.params.iter().position(|(_, t)| *t == byte_list);
+        // A list of numbers as a parameter (the first such: see
+        // `lowered_bytes_call`), or a `list<u8>` result, crosses as bytes in
+        // a lowered call, not a `Val` per element.
+        let numbers = |t: &super::types::Type| match t {
+            super::types::Type::List(e) => Elem::of(e),
+            _ => None,
+        };
+        let slot = ty
+            .params
+            .iter()
+            .enumerate()
+            .find_map(|(i, (_, t))| numbers(t).map(|e| (i, e)));
         let bytes_result = ty
             .result
             .as_ref()
@@ -547,10 +554,12 @@ impl<T: 'static> LinkerInstance<'_, T> {
                 let args = params
                     .iter()
                     .enumerate()
-                    .map(|(i, v)| match bytes.take_if(|_| Some(i) == slot) {
-                        Some(b) => Arg::Elems(b, Elem::U8),
-                        None => Arg::Val(v.clone()),
-                    })
+                    .map(
+                        |(i, v)| match (bytes.take_if(|_| slot.is_some_and(|s| s.0 == i)), slot) {
+                            (Some(b), Some((_, elem))) => Arg::Elems(b, elem),
+                            _ => Arg::Val(v.clone()),
+                        },
+                    )
                     .collect();
                 let r = func(caller, P::from_args(args)?)?;
                 Ok(match r.into_arg() {
