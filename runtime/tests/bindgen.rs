@@ -85,6 +85,17 @@ pub struct PenData {
     drawn: u32,
 }
 
+/// A painter instance on a fresh `Host`.
+fn painter_instance() -> (Store<Host>, Painter) {
+    let engine = Engine::default();
+    let component = painter(&engine);
+    let mut linker = Linker::new(&engine);
+    Painter::add_to_linker(&mut linker, |h: &mut Host| h).unwrap();
+    let mut store = Store::new(&engine, Host::default());
+    let painter = Painter::instantiate(&mut store, &component, &linker).unwrap();
+    (store, painter)
+}
+
 /// The host: its pens in a resource table, and what it was told.
 #[derive(Default)]
 struct Host {
@@ -165,12 +176,7 @@ impl PainterImports for Host {
 
 #[test]
 fn every_kind_of_type_crosses_through_the_generated_bindings() {
-    let engine = Engine::default();
-    let component = painter(&engine);
-    let mut linker = Linker::new(&engine);
-    Painter::add_to_linker(&mut linker, |h: &mut Host| h).unwrap();
-    let mut store = Store::new(&engine, Host::default());
-    let painter = Painter::instantiate(&mut store, &component, &linker).unwrap();
+    let (mut store, painter) = painter_instance();
 
     assert_eq!(painter.call_run(&mut store, 41).unwrap(), 42);
     assert_eq!(store.data().logged, ["run"]);
@@ -418,12 +424,7 @@ fn a_wasi_command_component_runs_through_its_world_s_bindings() {
 
 #[test]
 fn a_resource_the_component_exports_is_made_called_and_dropped() {
-    let engine = Engine::default();
-    let component = painter(&engine);
-    let mut linker = Linker::new(&engine);
-    Painter::add_to_linker(&mut linker, |h: &mut Host| h).unwrap();
-    let mut store = Store::new(&engine, Host::default());
-    let painter = Painter::instantiate(&mut store, &component, &linker).unwrap();
+    let (mut store, painter) = painter_instance();
     let counters = painter.example_shapes_counters();
     let counter = counters.counter();
     let a: exports::example::shapes::counters::Counter =

@@ -38,8 +38,7 @@ impl Gen<'_> {
         cur: &[String],
     ) -> syn::Result<Tokens> {
         let iface = &self.resolve.interfaces[id];
-        let types: Vec<(String, TypeId)> =
-            iface.types.iter().map(|(n, t)| (n.clone(), *t)).collect();
+        let types = self.interface_types(id);
         let mut out = if self.exported_only(id) {
             self.typedefs(cur, &types)?
         } else {
@@ -257,14 +256,7 @@ impl Gen<'_> {
                 _ => None,
             })
             .collect();
-        let root_types: Vec<(String, TypeId)> = w
-            .imports
-            .iter()
-            .filter_map(|(key, item)| match (key, item) {
-                (WorldKey::Name(n), WorldItem::Type { id, .. }) => Some((n.clone(), *id)),
-                _ => None,
-            })
-            .collect();
+        let root_types = self.world_types();
         let mut bounds = Vec::new();
         let mut link = Tokens::new();
         let mut items = Tokens::new();

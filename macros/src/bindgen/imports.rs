@@ -32,8 +32,7 @@ impl Gen<'_> {
         cur: &[String],
     ) -> syn::Result<Tokens> {
         let iface = &self.resolve.interfaces[id];
-        let types: Vec<(String, TypeId)> =
-            iface.types.iter().map(|(n, t)| (n.clone(), *t)).collect();
+        let types = self.interface_types(id);
         let mut out = self.typedefs(cur, &types)?;
         let funcs: Vec<&Function> = iface.functions.values().collect();
         let host = format_ident!("Host");

@@ -243,6 +243,27 @@ impl<'a> Gen<'a> {
         })
     }
 
+    /// The world's own named types (name, id).
+    fn world_types(&self) -> Vec<(String, TypeId)> {
+        self.resolve.worlds[self.world]
+            .imports
+            .iter()
+            .filter_map(|(key, item)| match (key, item) {
+                (WorldKey::Name(n), WorldItem::Type { id, .. }) => Some((n.clone(), *id)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Interface `id`'s named types (name, id).
+    fn interface_types(&self, id: InterfaceId) -> Vec<(String, TypeId)> {
+        self.resolve.interfaces[id]
+            .types
+            .iter()
+            .map(|(n, t)| (n.clone(), *t))
+            .collect()
+    }
+
     /// Whether interface `i`'s types are generated where it is exported
     /// (it is not imported too).
     fn exported_only(&self, i: InterfaceId) -> bool {
@@ -252,15 +273,7 @@ impl<'a> Gen<'a> {
     fn generate(&self) -> syn::Result<Tokens> {
         let w = &self.resolve.worlds[self.world];
         let root: &[String] = &[];
-        let world_types: Vec<(String, TypeId)> = w
-            .imports
-            .iter()
-            .filter_map(|(key, item)| match (key, item) {
-                (WorldKey::Name(n), WorldItem::Type { id, .. }) => Some((n.clone(), *id)),
-                _ => None,
-            })
-            .collect();
-        self.emit(root, self.typedefs(root, &world_types)?);
+        self.emit(root, self.typedefs(root, &self.world_types())?);
         for (key, item) in &w.imports {
             if let WorldItem::Interface { id, .. } = item {
                 if let Some(m) = self.import_mods.get(id) {
