@@ -577,9 +577,12 @@ fn lowered_bytes_call<T: 'static>(
     {
         let cx = LiftCx::of(&*store, options, state);
         for (_, t) in &ty.params {
-            match t {
-                Type::List(e) if bytes.is_none() && super::typed::Elem::of(e).is_some() => {
-                    let elem = super::typed::Elem::of(e).expect("a number");
+            let numbers = match t {
+                Type::List(e) if bytes.is_none() => super::typed::Elem::of(e),
+                _ => None,
+            };
+            match numbers {
+                Some(elem) => {
                     let mut word = || match flat.next() {
                         Some(crate::Val::I32(v)) => Ok(v as u32),
                         _ => Err(Error::Usage("a list's flat values are two i32s".into())),
@@ -588,7 +591,7 @@ fn lowered_bytes_call<T: 'static>(
                     bytes = Some(cx.elem_list(ptr, len, elem)?);
                     params.push(Val::List(Vec::new()));
                 }
-                _ => params.push(cx.lift_flat(t, &mut flat)?),
+                None => params.push(cx.lift_flat(t, &mut flat)?),
             }
         }
     }
